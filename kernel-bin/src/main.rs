@@ -1,1 +1,27 @@
-fn main() {}
+//! The bootable kernel: links the component crates over the x86_64 machine
+//! layer. Today it boots, prints a banner with the boot time and a memory
+//! summary, runs the in-kernel tests when asked (`ktest` on the command
+//! line), and powers off.
+//!
+//! Command line (after `--` in `cargo xtask qemu`):
+//! - `log=error|warn|info|debug|trace`: the log level (default `info`);
+//! - `ktest` (and `ktest.start=N`): run the in-kernel tests from index N;
+//! - `fault=page`: take a deliberate kernel page fault (shows the fault report);
+//! - `halt`: stay up (halted, timer running) instead of powering off.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+#![forbid(unsafe_code)]
+
+#[cfg(target_os = "none")]
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+mod kernel;
+#[cfg(target_os = "none")]
+mod tests;
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("kernel-bin runs on x86_64-unknown-none: use `cargo xtask qemu`");
+    std::process::exit(2);
+}

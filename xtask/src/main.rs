@@ -1,1 +1,472 @@
-fn main() {}
+//! `cargo xtask`: build, boot and test the kernel.
+//!
+//! ```text
+//! cargo xtask build [--release]
+//! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
+//! cargo xtask test  [--release] [--host-only | --kernel-only]
+//! cargo xtask iso   [--release] [-- kernel command line]
+//! cargo xtask check-cross
+//! ```
+//! Every command installs what it needs on a Debian machine (a Rust target
+//! with rustup, QEMU and GRUB with apt-get when root), or says exactly what
+//! to run.
+
+mod cpio;
+mod ksyms;
+mod qemu;
+mod setup;
+
+use qemu::{EXIT_FAILURE, EXIT_SUCCESS, Qemu};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const KERNEL_TARGET: &str = "x86_64-unknown-none";
+/// The component crates that must stay architecture-neutral.
+const PORTABLE_CRATES: &[&str] = &["linux-abi", "process", "vm", "signal", "fs-table"];
+const CROSS_TARGETS: &[&str] = &["aarch64-unknown-none", "riscv64gc-unknown-none-elf"];
+const QEMU_TOOLS: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
+const ISO_TOOLS: &[(&str, &str)] = &[
+    ("grub-mkrescue", "grub-common"),
+    ("grub-mkrescue", "grub-pc-bin"),
+    ("xorriso", "xorriso"),
+    ("mformat", "mtools"),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+}
+
+fn profile(release: bool) -> &'static str {
+    if release { "release" } else { "debug" }
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed ({status})")) }
+}
+
+/// Builds kernel-bin for bare metal and writes its symbol table in:
+/// `target/kernel/<profile>/kernel.elf`.
+fn build_kernel(release: bool) -> Result<PathBuf, String> {
+    setup::ensure_rust_target(KERNEL_TARGET, None)?;
+    let mut c = cargo();
+    c.args(["build", "--package", "kernel-bin", "--target", KERNEL_TARGET]);
+    if release {
+        c.arg("--release");
+    }
+    run(&mut c)?;
+    let built = target_dir().join(KERNEL_TARGET).join(profile(release)).join("kernel-bin");
+    let image = std::fs::read(&built).map_err(|e| format!("{}: {e}", built.display()))?;
+    let (image, count) = ksyms::embed(image)?;
+    let out_dir = target_dir().join("kernel").join(profile(release));
+    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    let out = out_dir.join("kernel.elf");
+    std::fs::write(&out, image).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!("xtask: kernel {} ({count} symbols)", out.display());
+    Ok(out)
+}
+
+/// The initramfs: a skeleton root and the files under `user/rootfs/`.
+fn build_initramfs() -> Result<PathBuf, String> {
+    let mut c = cpio::Cpio::default();
+    for d in ["bin", "dev", "etc", "proc", "tmp"] {
+        c.dir(d);
+    }
+    let motd = format!("kernel {} initramfs\n", env!("CARGO_PKG_VERSION"));
+    c.file("etc/motd", 0o644, motd.as_bytes());
+    let extra = root().join("user/rootfs");
+    if extra.is_dir() {
+        add_tree(&mut c, &extra, "")?;
+    }
+    let out = target_dir().join("initramfs.cpio");
+    std::fs::create_dir_all(target_dir()).map_err(|e| e.to_string())?;
+    std::fs::write(&out, c.finish()).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn add_tree(c: &mut cpio::Cpio, dir: &Path, prefix: &str) -> Result<(), String> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+        let path = e.path();
+        if path.is_dir() {
+            c.dir(&name);
+            add_tree(c, &path, &format!("{name}/"))?;
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = e.metadata().map(|m| m.permissions().mode()).unwrap_or(0o644);
+            c.file(&name, mode, &std::fs::read(&path).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(())
+}
+
+/// A GRUB rescue ISO that boots the kernel through Multiboot2.
+fn build_iso(kernel: &Path, initrd: &Path, cmdline: &str, release: bool) -> Result<PathBuf, String> {
+    setup::ensure_tools(ISO_TOOLS)?;
+    let dir = target_dir().join("iso").join(profile(release));
+    let boot = dir.join("root/boot");
+    std::fs::create_dir_all(boot.join("grub")).map_err(|e| e.to_string())?;
+    std::fs::copy(kernel, boot.join("kernel.elf")).map_err(|e| e.to_string())?;
+    std::fs::copy(initrd, boot.join("initramfs.cpio")).map_err(|e| e.to_string())?;
+    let cfg = format!(
+        "set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_input serial\nterminal_output serial\n\
+         menuentry \"kernel\" {{\n  multiboot2 /boot/kernel.elf {cmdline}\n  module2 /boot/initramfs.cpio initramfs\n  boot\n}}\n"
+    );
+    std::fs::write(boot.join("grub/grub.cfg"), cfg).map_err(|e| e.to_string())?;
+    let iso = target_dir().join("kernel").join(profile(release)).join("kernel.iso");
+    let out = Command::new("grub-mkrescue")
+        .arg("-o")
+        .arg(&iso)
+        .arg(dir.join("root"))
+        .output()
+        .map_err(|e| format!("grub-mkrescue: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("grub-mkrescue failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(iso)
+}
+
+struct Args {
+    release: bool,
+    iso: bool,
+    gdb: bool,
+    smp: u32,
+    timeout: Option<u64>,
+    host_only: bool,
+    kernel_only: bool,
+    cmdline: String,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        release: false,
+        iso: false,
+        gdb: false,
+        smp: 1,
+        timeout: None,
+        host_only: false,
+        kernel_only: false,
+        cmdline: String::new(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--release" => a.release = true,
+            "--iso" => a.iso = true,
+            "--gdb" => a.gdb = true,
+            "--host-only" => a.host_only = true,
+            "--kernel-only" => a.kernel_only = true,
+            "--smp" => {
+                a.smp = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n >= 1)
+                    .ok_or("--smp takes a number")?
+            }
+            "--timeout" => {
+                a.timeout = Some(it.next().and_then(|n| n.parse().ok()).ok_or("--timeout takes seconds")?)
+            }
+            "--" => {
+                a.cmdline = it.by_ref().cloned().collect::<Vec<_>>().join(" ");
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(a)
+}
+
+fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -> Qemu {
+    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory: "256M".into(), gdb: false }
+}
+
+fn cmd_qemu(a: &Args) -> Result<(), String> {
+    setup::ensure_tools(QEMU_TOOLS)?;
+    let kernel = build_kernel(a.release)?;
+    let initrd = build_initramfs()?;
+    let mut q = qemu_for(kernel.clone(), Some(initrd.clone()), &a.cmdline, a.smp);
+    if a.iso {
+        q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);
+    }
+    q.gdb = a.gdb;
+    if a.gdb {
+        eprintln!("xtask: QEMU waits for gdb; in another terminal run:");
+        eprintln!("  gdb -ex 'file {}' -ex 'target remote localhost:1234'", kernel.display());
+    }
+    // Without a terminal (CI, a pipe) nobody can quit QEMU by hand: a
+    // timeout applies unless one is given.
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let timeout = a.timeout.or(if interactive || a.gdb { None } else { Some(60) });
+    let status = q.run_interactive(timeout.map(Duration::from_secs))?;
+    match status {
+        Some(0) | Some(EXIT_SUCCESS) => Ok(()),
+        Some(EXIT_FAILURE) => Err("the kernel reported a failure".into()),
+        Some(s) => Err(format!("QEMU exited with status {s}")),
+        None => Err("QEMU was stopped".into()),
+    }
+}
+
+/// Counts of one part of the test run.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn check(&mut self, name: &str, ok: bool, why: &str) {
+        if ok {
+            self.passed += 1;
+            println!("xtask: test {name} ... ok");
+        } else {
+            self.failed += 1;
+            println!("xtask: test {name} ... FAILED: {why}");
+            self.failures.push(format!("{name}: {why}"));
+        }
+    }
+}
+
+/// `cargo test` of the host-testable crates, counted from libtest's lines.
+fn host_tests(t: &mut Tally) -> Result<(), String> {
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--exclude", "kernel-bin", "--all-features"]);
+    c.stdout(Stdio::piped());
+    let out = c.spawn().map_err(|e| e.to_string())?.wait_with_output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let mut saw = false;
+    for line in text.lines() {
+        // "test result: ok. 12 passed; 0 failed; 0 ignored; ..."
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            saw = true;
+            let num = |key: &str| -> usize {
+                rest.split(';')
+                    .find_map(|p| {
+                        p.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(key)
+                    })
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            t.passed += num(" passed");
+            t.failed += num(" failed");
+        }
+        if let Some(name) = line.strip_prefix("test ").and_then(|l| l.strip_suffix(" ... FAILED")) {
+            t.failures.push(format!("host: {name}"));
+        }
+    }
+    if !out.status.success() && (!saw || t.failures.is_empty()) {
+        t.failed += 1;
+        t.failures.push("host: cargo test did not build or run".into());
+    }
+    Ok(())
+}
+
+/// The in-kernel tests: boots with `ktest`, and again after the next index
+/// whenever a test takes the kernel down (panic, fault, hang).
+fn kernel_tests(kernel: &Path, initrd: &Path, t: &mut Tally) -> Result<(), String> {
+    let mut start = 0usize;
+    let mut boots = 0;
+    loop {
+        boots += 1;
+        let q = qemu_for(kernel.into(), Some(initrd.into()), &format!("ktest ktest.start={start}"), 1);
+        let o = q.run_captured(Duration::from_secs(120), true)?;
+        let mut count = None;
+        let mut last_run: Option<(usize, String)> = None;
+        let mut done = false;
+        for line in o.output.lines() {
+            let Some(rest) = line.strip_prefix("ktest: ") else { continue };
+            let mut words = rest.splitn(3, ' ');
+            match (words.next(), words.next(), words.next()) {
+                (Some("count"), Some(n), _) => count = n.parse::<usize>().ok(),
+                (Some("run"), Some(i), Some(name)) => {
+                    last_run = i.parse().ok().map(|i| (i, name.to_string()));
+                }
+                (Some("ok"), Some(_), Some(name)) => {
+                    t.passed += 1;
+                    last_run = None;
+                    let _ = name;
+                }
+                (Some("FAILED"), Some(_), Some(rest)) => {
+                    t.failed += 1;
+                    t.failures.push(format!("kernel: {rest}"));
+                    last_run = last_run.map(|(i, _)| (i, String::new()));
+                }
+                (Some("done"), _, _) => done = true,
+                _ => {}
+            }
+        }
+        if done && o.status == Some(EXIT_SUCCESS) {
+            return Ok(());
+        }
+        let Some(count) = count else {
+            t.failed += 1;
+            t.failures.push(format!("kernel: did not reach the test runner (status {:?})", o.status));
+            return Ok(());
+        };
+        match last_run {
+            Some((i, name)) => {
+                if !name.is_empty() {
+                    // no FAILED line: a hang or a crash before the report
+                    t.failed += 1;
+                    let why = if o.timed_out { "timed out" } else { "the kernel died without a report" };
+                    t.failures.push(format!("kernel: {name}: {why}"));
+                }
+                start = i + 1;
+            }
+            None => {
+                t.failed += 1;
+                t.failures.push(format!("kernel: test run ended early (status {:?})", o.status));
+                return Ok(());
+            }
+        }
+        if start >= count || boots > count + 1 {
+            return Ok(());
+        }
+    }
+}
+
+/// Boots once and checks the output: the boot paths and the fault report.
+fn boot_checks(kernel: &Path, initrd: &Path, release: bool, t: &mut Tally) -> Result<(), String> {
+    let q = qemu_for(kernel.into(), Some(initrd.into()), "", 1);
+    let wall = Instant::now();
+    let o = q.run_captured(Duration::from_secs(60), true)?;
+    let secs = wall.elapsed().as_secs_f64();
+    let banner = o.output.lines().any(|l| l.contains("Pvh boot) up in"));
+    t.check(
+        "boot::pvh_banner_and_poweroff",
+        banner && o.status == Some(0),
+        &format!("banner {banner}, status {:?}", o.status),
+    );
+    t.check(
+        "boot::initramfs_module_handed_over",
+        o.output.contains("module at "),
+        "no module line in the boot log",
+    );
+    println!("xtask: PVH boot to power-off took {secs:.2} s of wall time");
+
+    let q = qemu_for(kernel.into(), Some(initrd.into()), "fault=page", 1);
+    let o = q.run_captured(Duration::from_secs(60), true)?;
+    let want = [
+        "EXCEPTION: vector 14 (#PF page fault)",
+        "CR2 0xffffc000deadb000",
+        "RIP 0xffffffff8",
+        "deliberate_page_fault",
+        "kernel_main",
+    ];
+    let missing: Vec<_> = want.iter().filter(|w| !o.output.contains(*w)).collect();
+    t.check(
+        "boot::kernel_page_fault_report",
+        missing.is_empty() && o.status == Some(EXIT_FAILURE),
+        &format!("missing {missing:?}, status {:?}", o.status),
+    );
+
+    match build_iso(kernel, initrd, "", release) {
+        Ok(iso) => {
+            let mut q = qemu_for(kernel.into(), None, "", 1);
+            q.iso = Some(iso);
+            let o = q.run_captured(Duration::from_secs(120), true)?;
+            let banner = o.output.contains("Multiboot2 boot) up in");
+            t.check(
+                "boot::multiboot2_grub_iso",
+                banner && o.status == Some(0) && o.output.contains("module at "),
+                &format!("banner {banner}, status {:?}", o.status),
+            );
+        }
+        Err(e) => t.check("boot::multiboot2_grub_iso", false, &e),
+    }
+    Ok(())
+}
+
+fn cmd_test(a: &Args) -> Result<bool, String> {
+    let mut t = Tally::default();
+    if !a.kernel_only {
+        host_tests(&mut t)?;
+    }
+    if !a.host_only {
+        setup::ensure_tools(QEMU_TOOLS)?;
+        let kernel = build_kernel(a.release)?;
+        let initrd = build_initramfs()?;
+        kernel_tests(&kernel, &initrd, &mut t)?;
+        boot_checks(&kernel, &initrd, a.release, &mut t)?;
+    }
+    println!();
+    for f in &t.failures {
+        println!("failed: {f}");
+    }
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(t.failed == 0)
+}
+
+/// Builds the component crates for non-x86 bare metal with the nightly
+/// toolchain's build-std: proof that no x86 or kernel dependency crept in.
+fn cmd_check_cross() -> Result<(), String> {
+    let have_src = Command::new("rustup")
+        .args(["+nightly", "component", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("rust-src"))
+        .map_err(|e| format!("rustup: {e}"))?;
+    if !have_src {
+        run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
+    }
+    for target in CROSS_TARGETS {
+        let mut c = Command::new("cargo");
+        c.current_dir(root()).env_remove("RUSTUP_TOOLCHAIN").env_remove("CARGO");
+        c.args(["+nightly", "build", "-Zbuild-std=core,alloc", "--target", target]);
+        c.env("CARGO_TARGET_DIR", target_dir().join("cross"));
+        for p in PORTABLE_CRATES {
+            c.args(["--package", p]);
+        }
+        eprintln!("xtask: building {} for {target}", PORTABLE_CRATES.join(", "));
+        run(&mut c)?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprintln!("usage: cargo xtask build|qemu|test|iso|check-cross [options] [-- kernel command line]");
+        return ExitCode::from(2);
+    };
+    let a = match parse_args(rest) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cmd.as_str() {
+        "build" => build_kernel(a.release).map(|_| true),
+        "qemu" => cmd_qemu(&a).map(|_| true),
+        "test" => cmd_test(&a),
+        "iso" => build_kernel(a.release).and_then(|k| {
+            let initrd = build_initramfs()?;
+            let iso = build_iso(&k, &initrd, &a.cmdline, a.release)?;
+            eprintln!("xtask: {}", iso.display());
+            Ok(true)
+        }),
+        "check-cross" => cmd_check_cross().map(|_| true),
+        other => Err(format!("unknown command {other:?}")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

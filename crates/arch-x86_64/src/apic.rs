@@ -1,0 +1,89 @@
+//! The local APIC: enabled through the direct map, its timer periodic at
+//! [`TIMER_HZ`] after calibration against the PIT. The legacy 8259 PICs are
+//! remapped out of the exception vectors and masked.
+
+use crate::mem::phys_to_virt;
+use crate::trap::{SPURIOUS_VECTOR, TIMER_VECTOR};
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::instructions::port::Port;
+use x86_64::registers::model_specific::Msr;
+
+/// Timer interrupts per second.
+pub const TIMER_HZ: u64 = 100;
+
+static BASE: AtomicU64 = AtomicU64::new(0);
+
+const REG_EOI: u64 = 0xb0;
+const REG_SVR: u64 = 0xf0;
+const REG_LVT_TIMER: u64 = 0x320;
+const REG_TIMER_INIT: u64 = 0x380;
+const REG_TIMER_CURRENT: u64 = 0x390;
+const REG_TIMER_DIVIDE: u64 = 0x3e0;
+
+fn write(reg: u64, v: u32) {
+    let base = BASE.load(Ordering::Relaxed);
+    if base == 0 {
+        return;
+    }
+    // SAFETY: base is the APIC's MMIO page in the (uncached) direct map and
+    // reg one of its 32-bit registers.
+    unsafe { core::ptr::write_volatile((base + reg) as *mut u32, v) }
+}
+
+fn read(reg: u64) -> u32 {
+    let base = BASE.load(Ordering::Relaxed);
+    if base == 0 {
+        return 0;
+    }
+    // SAFETY: as in `write`.
+    unsafe { core::ptr::read_volatile((base + reg) as *const u32) }
+}
+
+fn disable_pic() {
+    // SAFETY: the 8259 command/data ports; remapping to 0x20/0x28 keeps any
+    // stray IRQ off the exception vectors, then every line is masked.
+    unsafe {
+        let (mut c1, mut d1, mut c2, mut d2) =
+            (Port::<u8>::new(0x20), Port::<u8>::new(0x21), Port::<u8>::new(0xa0), Port::<u8>::new(0xa1));
+        c1.write(0x11);
+        c2.write(0x11);
+        d1.write(0x20);
+        d2.write(0x28);
+        d1.write(4);
+        d2.write(2);
+        d1.write(1);
+        d2.write(1);
+        d1.write(0xff);
+        d2.write(0xff);
+    }
+}
+
+/// Enables the local APIC and starts its periodic timer.
+pub(crate) fn init() {
+    disable_pic();
+    let mut msr = Msr::new(0x1b);
+    // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU; setting bit 11
+    // (global enable) keeps the base address.
+    let apic_base = unsafe {
+        let v = msr.read();
+        msr.write(v | (1 << 11));
+        v & 0x000f_ffff_ffff_f000
+    };
+    BASE.store(phys_to_virt(apic_base), Ordering::Relaxed);
+    write(REG_SVR, 0x100 | u32::from(SPURIOUS_VECTOR));
+    write(REG_TIMER_DIVIDE, 0x3); // divide by 16
+    // Calibrate: count down from the maximum over 10 ms of PIT time.
+    write(REG_LVT_TIMER, 1 << 16); // masked, one-shot
+    write(REG_TIMER_INIT, u32::MAX);
+    crate::time::pit_wait_ms(10);
+    let elapsed = u32::MAX - read(REG_TIMER_CURRENT);
+    let per_tick = (u64::from(elapsed) * 100 / TIMER_HZ).clamp(1, u64::from(u32::MAX)) as u32;
+    write(REG_LVT_TIMER, u32::from(TIMER_VECTOR) | (1 << 17)); // periodic
+    write(REG_TIMER_INIT, per_tick);
+    log::debug!("local APIC at {apic_base:#x}: timer {per_tick} counts per tick at {TIMER_HZ} Hz");
+}
+
+/// Signals the end of an interrupt.
+pub fn eoi() {
+    write(REG_EOI, 0);
+}

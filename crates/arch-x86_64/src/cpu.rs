@@ -1,0 +1,39 @@
+//! CPU features the kernel turns on: SMEP and SMAP when present (NX and
+//! write-protect are set by the boot stub).
+
+use x86_64::registers::control::{Cr4, Cr4Flags};
+
+fn cpuid7_ebx() -> u32 {
+    // SAFETY: CPUID leaf 7 subleaf 0 exists on every x86_64 CPU QEMU
+    // models; a CPU without it returns zeros.
+    let r = core::arch::x86_64::__cpuid_count(7, 0);
+    r.ebx
+}
+
+/// Whether the CPU has SMEP.
+pub fn has_smep() -> bool {
+    cpuid7_ebx() & (1 << 7) != 0
+}
+
+/// Whether the CPU has SMAP.
+pub fn has_smap() -> bool {
+    cpuid7_ebx() & (1 << 20) != 0
+}
+
+pub(crate) fn enable_features() {
+    let mut f = Cr4::read();
+    if has_smep() {
+        f |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
+    }
+    if has_smap() {
+        f |= Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION;
+    }
+    // SAFETY: SMEP/SMAP only restrict kernel access to user pages, and the
+    // kernel has no user mappings yet.
+    unsafe { Cr4::write(f) };
+}
+
+/// Halts until the next interrupt (interrupts must be enabled to wake).
+pub fn wait_for_interrupt() {
+    x86_64::instructions::hlt();
+}

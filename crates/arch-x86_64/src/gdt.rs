@@ -1,0 +1,93 @@
+//! The GDT and TSS: kernel and user segments (in the order SYSRET needs) and
+//! IST stacks for the double fault, NMI and machine check.
+
+use core::cell::UnsafeCell;
+use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
+use x86_64::instructions::tables::load_tss;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::tss::TaskStateSegment;
+
+/// IST index (1-based in the IDT, 0-based in the TSS array) of the double-fault stack.
+pub const IST_DOUBLE_FAULT: u16 = 1;
+/// IST index of the NMI stack.
+pub const IST_NMI: u16 = 2;
+/// IST index of the machine-check stack.
+pub const IST_MACHINE_CHECK: u16 = 3;
+
+const IST_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct Stack(UnsafeCell<[u8; IST_SIZE]>);
+
+// SAFETY: the stacks are only used by the CPU when it takes the matching
+// exception; Rust code never forms references to their contents.
+unsafe impl Sync for Stack {}
+
+static IST_STACKS: [Stack; 3] = [
+    Stack(UnsafeCell::new([0; IST_SIZE])),
+    Stack(UnsafeCell::new([0; IST_SIZE])),
+    Stack(UnsafeCell::new([0; IST_SIZE])),
+];
+
+/// The selectors of the kernel's segments.
+#[derive(Clone, Copy, Debug)]
+pub struct Selectors {
+    /// Ring-0 code (0x08).
+    pub kernel_code: SegmentSelector,
+    /// Ring-0 data (0x10).
+    pub kernel_data: SegmentSelector,
+    /// Ring-3 data (0x1b).
+    pub user_data: SegmentSelector,
+    /// Ring-3 code (0x23).
+    pub user_code: SegmentSelector,
+    /// The TSS (0x28).
+    pub tss: SegmentSelector,
+}
+
+static TSS: Once<TaskStateSegment> = Once::new();
+static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
+
+/// Whether `addr` lies in one of the IST stacks.
+pub fn on_ist_stack(addr: u64) -> bool {
+    IST_STACKS.iter().any(|s| {
+        let lo = s.0.get() as u64;
+        (lo..lo + IST_SIZE as u64).contains(&addr)
+    })
+}
+
+/// Loads the GDT and TSS. Runs once on the boot CPU.
+pub(crate) fn init() {
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        for (i, s) in IST_STACKS.iter().enumerate() {
+            tss.interrupt_stack_table[i] = VirtAddr::new(s.0.get() as u64 + IST_SIZE as u64);
+        }
+        tss
+    });
+    let (gdt, sel) = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        let kernel_code = gdt.append(Descriptor::kernel_code_segment());
+        let kernel_data = gdt.append(Descriptor::kernel_data_segment());
+        let user_data = gdt.append(Descriptor::user_data_segment());
+        let user_code = gdt.append(Descriptor::user_code_segment());
+        let tss = gdt.append(Descriptor::tss_segment(tss));
+        (gdt, Selectors { kernel_code, kernel_data, user_data, user_code, tss })
+    });
+    gdt.load();
+    // SAFETY: the selectors index the GDT just loaded, whose descriptors are
+    // valid flat ring-0 segments and an available TSS.
+    unsafe {
+        CS::set_reg(sel.kernel_code);
+        SS::set_reg(sel.kernel_data);
+        DS::set_reg(sel.kernel_data);
+        ES::set_reg(sel.kernel_data);
+        load_tss(sel.tss);
+    }
+}
+
+/// The segment selectors (after [`init`]).
+pub fn selectors() -> Option<&'static Selectors> {
+    GDT.get().map(|(_, s)| s)
+}

@@ -1,0 +1,259 @@
+//! Page tables: the kernel's own (direct map + kernel image with section
+//! permissions) and fresh address spaces that share the kernel half.
+
+use super::frames::{self, GlobalFrames};
+use super::{KERNEL_BASE, PAGE_SIZE, PHYS_OFFSET, phys_to_virt};
+use crate::bootinfo::BootInfo;
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::mapper::{MapToError, Translate, UnmapError};
+use x86_64::structures::paging::{
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size2MiB, Size4KiB,
+};
+use x86_64::{PhysAddr, VirtAddr};
+
+static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_start: u8;
+    static __rodata_end: u8;
+    static __data_start: u8;
+    static __data_end: u8;
+}
+
+fn table_at(frame: PhysFrame) -> &'static mut PageTable {
+    // SAFETY: page-table frames are RAM reached through the direct map; the
+    // caller holds the only reference to the table it edits (kernel init is
+    // single-threaded, an AddressSpace owns its tables exclusively).
+    unsafe { &mut *(phys_to_virt(frame.start_address().as_u64()) as *mut PageTable) }
+}
+
+fn mapper(pml4: PhysFrame) -> OffsetPageTable<'static> {
+    // SAFETY: all physical memory is mapped at PHYS_OFFSET (by the boot page
+    // tables until the switch, by the kernel tables after it).
+    unsafe { OffsetPageTable::new(table_at(pml4), VirtAddr::new(PHYS_OFFSET)) }
+}
+
+fn fatal(what: &str) -> ! {
+    crate::kprintln_unlocked!("fatal: building the kernel page tables: {what}");
+    crate::qemu::exit(crate::qemu::ExitCode::Failure)
+}
+
+/// Builds the kernel page tables and switches to them. Runs once, after the
+/// frame allocator.
+pub(crate) fn init(boot: &BootInfo) {
+    let Some(pml4) = frames::alloc_zeroed_frame() else { fatal("no frame") };
+    let mut m = mapper(pml4);
+    let mut alloc = GlobalFrames;
+
+    // The direct map: 2 MiB pages over max(4 GiB, RAM). Stretches that hold
+    // no RAM (MMIO such as the local APIC) are uncached.
+    let top = frames::max_phys().max(1 << 32).next_multiple_of(1 << 21);
+    let is_ram = |s: u64, e: u64| boot.regions().iter().any(|r| r.usable && s < r.end && r.start < e);
+    let mut p = 0;
+    while p < top {
+        let mut flags = F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::GLOBAL;
+        if !is_ram(p, p + (1 << 21)) {
+            flags |= F::NO_CACHE | F::WRITE_THROUGH;
+        }
+        let page = Page::<Size2MiB>::containing_address(VirtAddr::new(PHYS_OFFSET + p));
+        let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(p));
+        // SAFETY: a new table being filled; nothing runs on it yet.
+        match unsafe { m.map_to(page, frame, flags, &mut alloc) } {
+            Ok(flush) => flush.ignore(),
+            Err(_) => fatal("direct map"),
+        }
+        p += 1 << 21;
+    }
+
+    // The kernel image, section by section.
+    let sections = [
+        (&raw const __text_start, &raw const __text_end, F::PRESENT | F::GLOBAL),
+        (&raw const __rodata_start, &raw const __rodata_end, F::PRESENT | F::NO_EXECUTE | F::GLOBAL),
+        (
+            &raw const __data_start,
+            &raw const __data_end,
+            F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::GLOBAL,
+        ),
+    ];
+    for (start, end, flags) in sections {
+        let (start, end) = (start as u64, (end as u64).next_multiple_of(PAGE_SIZE));
+        let mut va = start & !(PAGE_SIZE - 1);
+        while va < end {
+            let page = Page::<Size4KiB>::containing_address(VirtAddr::new(va));
+            let frame = PhysFrame::containing_address(PhysAddr::new(va - KERNEL_BASE));
+            // SAFETY: as above.
+            match unsafe { m.map_to(page, frame, flags, &mut alloc) } {
+                Ok(flush) => flush.ignore(),
+                Err(_) => fatal("kernel image"),
+            }
+            va += PAGE_SIZE;
+        }
+    }
+
+    KERNEL_PML4.store(pml4.start_address().as_u64(), Ordering::Relaxed);
+    // SAFETY: the new tables map the kernel image (code, data, the current
+    // stack in .bss) and the direct map exactly where the boot tables did,
+    // so execution continues seamlessly; the low identity map goes away and
+    // nothing uses it after this point.
+    unsafe { Cr3::write(pml4, Cr3Flags::empty()) };
+}
+
+/// The kernel's top-level table.
+pub fn kernel_pml4() -> PhysFrame {
+    PhysFrame::containing_address(PhysAddr::new(KERNEL_PML4.load(Ordering::Relaxed)))
+}
+
+/// Mapping a page failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// No frame for an intermediate table.
+    NoMemory,
+    /// The page is already mapped.
+    AlreadyMapped,
+    /// The address is in the kernel half or not page-aligned.
+    BadAddress,
+}
+
+/// Page permissions for user mappings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFlags {
+    /// Writable.
+    pub write: bool,
+    /// Executable.
+    pub exec: bool,
+    /// Reachable from ring 3.
+    pub user: bool,
+}
+
+impl PageFlags {
+    fn to_x86(self) -> F {
+        let mut f = F::PRESENT;
+        if self.write {
+            f |= F::WRITABLE;
+        }
+        if !self.exec {
+            f |= F::NO_EXECUTE;
+        }
+        if self.user {
+            f |= F::USER_ACCESSIBLE;
+        }
+        f
+    }
+}
+
+/// A 4-level page table for one address space: the lower half is its own,
+/// the upper (kernel) half is shared with the kernel tables. Dropping it
+/// frees its lower-half table frames, not the frames mapped through it.
+pub struct AddressSpace {
+    pml4: PhysFrame,
+}
+
+impl AddressSpace {
+    /// A new address space with an empty lower half.
+    pub fn new() -> Result<Self, MapError> {
+        let pml4 = frames::alloc_zeroed_frame().ok_or(MapError::NoMemory)?;
+        let kernel = table_at(kernel_pml4());
+        let new = table_at(pml4);
+        for i in 256..512 {
+            new[i] = kernel[i].clone();
+        }
+        Ok(AddressSpace { pml4 })
+    }
+
+    /// The top-level table's frame (what CR3 holds).
+    pub fn root(&self) -> PhysFrame {
+        self.pml4
+    }
+
+    fn check(va: u64) -> Result<Page<Size4KiB>, MapError> {
+        if !va.is_multiple_of(PAGE_SIZE) || va >= 0x0000_8000_0000_0000 {
+            return Err(MapError::BadAddress);
+        }
+        Ok(Page::containing_address(VirtAddr::new(va)))
+    }
+
+    /// Maps the 4 KiB page at `va` (lower half) to physical `frame`.
+    pub fn map(&mut self, va: u64, frame: u64, flags: PageFlags) -> Result<(), MapError> {
+        let page = Self::check(va)?;
+        let frame = PhysFrame::containing_address(PhysAddr::new(frame));
+        let parent = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
+        // SAFETY: the lower half belongs to this address space alone; the
+        // frame is the caller's to map.
+        let r = unsafe {
+            mapper(self.pml4).map_to_with_table_flags(page, frame, flags.to_x86(), parent, &mut GlobalFrames)
+        };
+        match r {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(MapToError::PageAlreadyMapped(_)) => Err(MapError::AlreadyMapped),
+            Err(MapToError::ParentEntryHugePage) => Err(MapError::AlreadyMapped),
+            Err(MapToError::FrameAllocationFailed) => Err(MapError::NoMemory),
+        }
+    }
+
+    /// Unmaps the page at `va`: the frame it mapped, or `None`.
+    pub fn unmap(&mut self, va: u64) -> Option<u64> {
+        let page = Self::check(va).ok()?;
+        match mapper(self.pml4).unmap(page) {
+            Ok((frame, flush)) => {
+                flush.flush();
+                Some(frame.start_address().as_u64())
+            }
+            Err(
+                UnmapError::PageNotMapped
+                | UnmapError::ParentEntryHugePage
+                | UnmapError::InvalidFrameAddress(_),
+            ) => None,
+        }
+    }
+
+    /// The physical address `va` maps to.
+    pub fn translate(&self, va: u64) -> Option<u64> {
+        mapper(self.pml4).translate_addr(VirtAddr::new_truncate(va)).map(|p| p.as_u64())
+    }
+
+    /// Makes this address space current. The caller keeps it alive while it
+    /// is loaded (or switches away before dropping it).
+    pub fn activate(&self) {
+        // SAFETY: the kernel half is identical to the kernel tables', so the
+        // kernel keeps running; the lower half is this address space's.
+        unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+    }
+}
+
+/// Switches to the kernel's own tables.
+pub fn activate_kernel() {
+    // SAFETY: the kernel tables map everything the kernel uses.
+    unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
+}
+
+fn free_tables(table: PhysFrame, level: u8) {
+    if level > 1 {
+        for e in table_at(table).iter() {
+            if e.flags().contains(F::PRESENT) && !e.flags().contains(F::HUGE_PAGE) {
+                free_tables(PhysFrame::containing_address(e.addr()), level - 1);
+            }
+        }
+    }
+    frames::free_frame(table);
+}
+
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        if Cr3::read().0 == self.pml4 {
+            activate_kernel();
+        }
+        for i in 0..256 {
+            let e = &table_at(self.pml4)[i];
+            if e.flags().contains(F::PRESENT) {
+                free_tables(PhysFrame::containing_address(e.addr()), 3);
+            }
+        }
+        frames::free_frame(self.pml4);
+    }
+}

@@ -1,0 +1,156 @@
+//! Running QEMU: headless, serial on stdio, `isa-debug-exit` for the status,
+//! and a timeout so that a hung kernel never hangs the caller.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What to boot and how.
+#[derive(Clone, Debug)]
+pub struct Qemu {
+    /// The kernel ELF (PVH boot through `-kernel`).
+    pub kernel: PathBuf,
+    /// The initramfs, passed with `-initrd`.
+    pub initrd: Option<PathBuf>,
+    /// Boot this ISO through GRUB instead of `-kernel`.
+    pub iso: Option<PathBuf>,
+    /// The kernel command line (for `-kernel`; an ISO carries its own).
+    pub cmdline: String,
+    /// CPUs.
+    pub smp: u32,
+    /// Memory, as QEMU's `-m` takes it.
+    pub memory: String,
+    /// Start the gdb stub and wait for gdb.
+    pub gdb: bool,
+}
+
+/// How a captured run ended.
+pub struct Outcome {
+    /// QEMU's exit status (None when killed).
+    pub status: Option<i32>,
+    /// Everything the kernel printed.
+    pub output: String,
+    /// Killed at the timeout.
+    pub timed_out: bool,
+}
+
+/// The host status for the kernel's `ExitCode::Success` (0x10 << 1 | 1).
+pub const EXIT_SUCCESS: i32 = 33;
+/// The host status for `ExitCode::Failure`.
+pub const EXIT_FAILURE: i32 = 35;
+
+impl Qemu {
+    /// The QEMU command line. The same machine for every use: q35, the
+    /// `max` CPU model of TCG.
+    pub fn command(&self, interactive: bool) -> Command {
+        let mut c = Command::new("qemu-system-x86_64");
+        c.args(["-machine", "q35", "-cpu", "max", "-m", &self.memory]);
+        c.args(["-smp", &self.smp.to_string()]);
+        c.args(["-display", "none", "-no-reboot"]);
+        c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        if interactive {
+            // the monitor shares the terminal: Ctrl-A X quits, Ctrl-A C toggles
+            c.args(["-serial", "mon:stdio"]);
+        } else {
+            c.args(["-serial", "stdio", "-monitor", "none"]);
+        }
+        match &self.iso {
+            Some(iso) => {
+                c.arg("-cdrom").arg(iso);
+                c.args(["-boot", "d"]);
+            }
+            None => {
+                c.arg("-kernel").arg(&self.kernel);
+                c.args(["-append", &self.cmdline]);
+                if let Some(initrd) = &self.initrd {
+                    c.arg("-initrd").arg(initrd);
+                }
+            }
+        }
+        if self.gdb {
+            c.args(["-s", "-S"]);
+        }
+        c
+    }
+
+    /// Runs with the terminal attached (the user types to the serial port;
+    /// Ctrl-A X quits). Returns QEMU's status.
+    pub fn run_interactive(&self, timeout: Option<Duration>) -> Result<Option<i32>, String> {
+        let mut child = self.command(true).spawn().map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+        let start = Instant::now();
+        loop {
+            if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(s.code());
+            }
+            if timeout.is_some_and(|t| start.elapsed() > t) {
+                let _ = child.kill();
+                let _ = child.wait();
+                eprintln!("\nxtask: QEMU killed after {:?} (timeout)", timeout.unwrap_or_default());
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs without input, capturing (and echoing, when `echo`) the output;
+    /// kills QEMU after `timeout`.
+    pub fn run_captured(&self, timeout: Duration, echo: bool) -> Result<Outcome, String> {
+        let mut child = self
+            .command(false)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                let line = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                if echo {
+                    println!("{line}");
+                    let _ = std::io::stdout().flush();
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
+            s
+        });
+        let start = Instant::now();
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+                break s.code();
+            }
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                timed_out = true;
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut output = reader.join().unwrap_or_default();
+        let err = err_reader.join().unwrap_or_default();
+        if !err.trim().is_empty() {
+            output.push_str(&err);
+            if echo {
+                eprint!("{err}");
+            }
+        }
+        if timed_out {
+            let msg = format!("xtask: QEMU killed after {timeout:?}: the kernel hung or is too slow");
+            eprintln!("{msg}");
+            output.push_str(&msg);
+        }
+        Ok(Outcome { status, output, timed_out })
+    }
+}
