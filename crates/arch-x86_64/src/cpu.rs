@@ -1,7 +1,7 @@
 //! CPU features the kernel turns on: SMEP and SMAP when present (NX and
 //! write-protect are set by the boot stub).
 
-use x86_64::registers::control::{Cr4, Cr4Flags};
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 fn cpuid7_ebx() -> u32 {
     // SAFETY: CPUID leaf 7 subleaf 0 exists on every x86_64 CPU QEMU
@@ -21,7 +21,15 @@ pub fn has_smap() -> bool {
 }
 
 pub(crate) fn enable_features() {
+    // x87/SSE for user programs: CR0.MP on, EM and TS off; FXSAVE and SSE
+    // exceptions enabled in CR4. (The kernel itself is soft-float.)
+    let mut c0 = Cr0::read();
+    c0.insert(Cr0Flags::MONITOR_COPROCESSOR);
+    c0.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+    // SAFETY: only FPU-related bits change; paging and protection stay.
+    unsafe { Cr0::write(c0) };
     let mut f = Cr4::read();
+    f |= Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE;
     if has_smep() {
         f |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
     }

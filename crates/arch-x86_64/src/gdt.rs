@@ -46,7 +46,14 @@ pub struct Selectors {
     pub tss: SegmentSelector,
 }
 
-static TSS: Once<TaskStateSegment> = Once::new();
+struct TssCell(UnsafeCell<TaskStateSegment>);
+
+// SAFETY: the TSS is filled once in `init` before it is loaded; afterwards
+// only its rsp0 slot is written, by the user-entry code of the one CPU,
+// with interrupts off.
+unsafe impl Sync for TssCell {}
+
+static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment::new()));
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 /// Whether `addr` lies in one of the IST stacks.
@@ -59,20 +66,22 @@ pub fn on_ist_stack(addr: u64) -> bool {
 
 /// Loads the GDT and TSS. Runs once on the boot CPU.
 pub(crate) fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
-        for (i, s) in IST_STACKS.iter().enumerate() {
-            tss.interrupt_stack_table[i] = VirtAddr::new(s.0.get() as u64 + IST_SIZE as u64);
-        }
-        tss
-    });
+    if GDT.is_completed() {
+        return;
+    }
+    // SAFETY: runs once, before the TSS is loaded; nothing else refers to it.
+    let tss = unsafe { &mut *TSS.0.get() };
+    for (i, s) in IST_STACKS.iter().enumerate() {
+        tss.interrupt_stack_table[i] = VirtAddr::new(s.0.get() as u64 + IST_SIZE as u64);
+    }
     let (gdt, sel) = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         let kernel_code = gdt.append(Descriptor::kernel_code_segment());
         let kernel_data = gdt.append(Descriptor::kernel_data_segment());
         let user_data = gdt.append(Descriptor::user_data_segment());
         let user_code = gdt.append(Descriptor::user_code_segment());
-        let tss = gdt.append(Descriptor::tss_segment(tss));
+        // SAFETY: the TSS is a static that lives forever.
+        let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(TSS.0.get()) });
         (gdt, Selectors { kernel_code, kernel_data, user_data, user_code, tss })
     });
     gdt.load();
@@ -90,4 +99,11 @@ pub(crate) fn init() {
 /// The segment selectors (after [`init`]).
 pub fn selectors() -> Option<&'static Selectors> {
     GDT.get().map(|(_, s)| s)
+}
+
+/// The address of TSS.rsp0: the stack the CPU switches to on an interrupt
+/// from ring 3 (written by the user-entry code before each entry).
+pub(crate) fn tss_rsp0_slot() -> u64 {
+    // SAFETY: only the address of the field is taken.
+    unsafe { &raw mut (*TSS.0.get()).privilege_stack_table[0] as u64 }
 }

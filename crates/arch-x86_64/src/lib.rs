@@ -37,6 +37,8 @@ pub mod backtrace;
 #[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
+pub mod context;
+#[cfg(target_os = "none")]
 pub mod cpu;
 #[cfg(target_os = "none")]
 pub mod gdt;
@@ -56,6 +58,8 @@ mod tests;
 pub mod time;
 #[cfg(target_os = "none")]
 pub mod trap;
+#[cfg(target_os = "none")]
+pub mod user;
 
 #[cfg(target_os = "none")]
 pub use boot::boot_info;

@@ -114,3 +114,108 @@ ktest!(
         assert!(name.ends_with("symbol_table_resolves_this_function"), "{name}");
     }
 );
+
+/// Maps `code` at 0x40_0000 (user, read+exec) and a stack page below
+/// 0x80_0000, then runs it in ring 3 with `check` looking at each exit.
+fn with_user_code(code: &[u8], check: impl FnOnce(&mut crate::user::UserContext)) {
+    let (free0, _) = frames::stats();
+    {
+        let mut space = paging::AddressSpace::new().expect("address space");
+        let text = frames::alloc_zeroed_frame().expect("frame");
+        let stack = frames::alloc_zeroed_frame().expect("frame");
+        frames::frame_bytes_mut(text)[..code.len()].copy_from_slice(code);
+        let rx = paging::PageFlags { write: false, exec: true, user: true };
+        let rw = paging::PageFlags { write: true, exec: false, user: true };
+        space.map(0x40_0000, text.start_address().as_u64(), rx).expect("map text");
+        space.map(0x7f_f000, stack.start_address().as_u64(), rw).expect("map stack");
+        space.activate();
+        let mut ctx = crate::user::UserContext::new(0x40_0000, 0x80_0000);
+        check(&mut ctx);
+        paging::activate_kernel();
+        drop(space);
+        frames::free_frame(text);
+        frames::free_frame(stack);
+    }
+    assert_eq!(frames::stats().0, free0);
+}
+
+ktest!(
+    fn user_mode_syscall_and_invalid_opcode() {
+        use crate::user::UserExit;
+        // mov $42, %eax; mov $7, %edi; syscall; ud2
+        let code = [0xb8, 42, 0, 0, 0, 0xbf, 7, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b];
+        with_user_code(&code, |ctx| {
+            assert_eq!(ctx.run(), UserExit::Syscall);
+            assert_eq!(ctx.syscall_number(), 42);
+            assert_eq!(ctx.syscall_args()[0], 7);
+            assert_eq!(ctx.regs.rip, 0x40_000c, "rip is past the syscall instruction");
+            assert_eq!(ctx.regs.rsp, 0x80_0000);
+            ctx.set_syscall_return(0);
+            assert_eq!(ctx.run(), UserExit::Exception { vector: 6, error_code: 0, cr2: 0 });
+            assert_eq!(ctx.regs.rip, 0x40_000c);
+        });
+    }
+);
+
+ktest!(
+    fn user_mode_page_fault_reports_address() {
+        use crate::user::UserExit;
+        // mov 0x1000, %rax (absolute); then a write to the read-only text page
+        let code =
+            [0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00, 0x48, 0x89, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00];
+        with_user_code(&code, |ctx| {
+            // not present, read, user
+            assert_eq!(ctx.run(), UserExit::Exception { vector: 14, error_code: 0b100, cr2: 0x1000 });
+            ctx.regs.rip += 8;
+            // present, write, user
+            assert_eq!(ctx.run(), UserExit::Exception { vector: 14, error_code: 0b111, cr2: 0x40_0000 });
+        });
+    }
+);
+
+ktest!(
+    fn user_mode_is_preempted_by_the_timer() {
+        use crate::user::UserExit;
+        // mov $5, %rbx; 1: jmp 1b
+        let code = [0x48, 0xc7, 0xc3, 5, 0, 0, 0, 0xeb, 0xfe];
+        with_user_code(&code, |ctx| {
+            assert_eq!(ctx.run(), UserExit::Interrupt(crate::trap::TIMER_VECTOR));
+            assert_eq!(ctx.regs.rip, 0x40_0007);
+            assert_eq!(ctx.regs.rbx, 5, "registers survive the interrupt");
+            assert_eq!(ctx.run(), UserExit::Interrupt(crate::trap::TIMER_VECTOR));
+        });
+    }
+);
+
+ktest!(
+    fn user_mode_rejects_kernel_rip() {
+        let mut ctx = crate::user::UserContext::new(0xffff_ffff_8000_0000, 0);
+        assert_eq!(ctx.run(), crate::user::UserExit::Exception { vector: 13, error_code: 0, cr2: 0 });
+    }
+);
+
+ktest!(
+    fn kernel_threads_switch() {
+        use crate::context::{KernelThread, switch};
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        static STEPS: AtomicUsize = AtomicUsize::new(0);
+        static MAIN: spin::Once<alloc::sync::Arc<KernelThread>> = spin::Once::new();
+        static OTHER: spin::Once<alloc::sync::Arc<KernelThread>> = spin::Once::new();
+        extern "C" fn body(arg: usize) -> ! {
+            loop {
+                STEPS.fetch_add(arg, Ordering::SeqCst);
+                if let (Some(me), Some(main)) = (OTHER.get(), MAIN.get()) {
+                    switch(me, main);
+                }
+            }
+        }
+        let main = MAIN.call_once(|| alloc::sync::Arc::new(KernelThread::current_boot()));
+        let other = OTHER.call_once(|| alloc::sync::Arc::new(KernelThread::new(body, 10)));
+        x86_64::instructions::interrupts::without_interrupts(|| {
+            switch(main, other);
+            assert_eq!(STEPS.load(Ordering::SeqCst), 10);
+            switch(main, other);
+            assert_eq!(STEPS.load(Ordering::SeqCst), 20);
+        });
+    }
+);

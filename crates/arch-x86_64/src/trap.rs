@@ -59,6 +59,8 @@ trap_common:
     push %r15
     mov %rsp, %rdi
     cld
+    testb $3, 144(%rsp)
+    jnz arch_user_trap_return
     call trap_dispatch
     pop %r15
     pop %r14
@@ -244,11 +246,19 @@ extern "C" fn trap_dispatch(f: &mut TrapFrame) {
             log::debug!("int3 at {:#x}", f.rip);
         }
         0..=31 => fatal_exception(f),
-        v if v == u64::from(TIMER_VECTOR) => {
+        v => handle_irq(v as u8),
+    }
+}
+
+/// Handles a hardware interrupt (from kernel mode, or after a ring-3 one
+/// returned from `UserContext::run`).
+pub(crate) fn handle_irq(v: u8) {
+    match v {
+        TIMER_VECTOR => {
             crate::time::tick();
             crate::apic::eoi();
         }
-        v if v == u64::from(SPURIOUS_VECTOR) => {}
+        SPURIOUS_VECTOR => {}
         v => {
             log::warn!("unexpected interrupt vector {v}");
             crate::apic::eoi();

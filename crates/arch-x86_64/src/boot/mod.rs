@@ -46,6 +46,7 @@ extern "C" fn arch_boot_entry(magic: u32, info: u32, tsc0: u64) -> ! {
     crate::logger::init(level);
     crate::gdt::init();
     crate::trap::init();
+    crate::user::init();
     crate::cpu::enable_features();
     crate::mem::frames::init(boot);
     crate::mem::paging::init(boot);

@@ -1,0 +1,112 @@
+//! Kernel threads: their stacks and the switch between them.
+//!
+//! A switch saves the callee-saved registers on the current stack, stores
+//! the stack pointer, loads the other thread's and pops its registers. A new
+//! thread's stack is laid out so that the first switch to it "returns" into
+//! a trampoline that calls its entry function.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+core::arch::global_asm!(
+    r#"
+.section .text.context, "ax"
+.global arch_switch_stack
+arch_switch_stack:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
+.global arch_thread_trampoline
+arch_thread_trampoline:
+    xor %ebp, %ebp
+    mov %r13, %rdi
+    call *%r12
+    ud2
+"#,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    fn arch_switch_stack(save_rsp: *mut u64, load_rsp: u64);
+    fn arch_thread_trampoline();
+}
+
+/// Size of a kernel thread's stack.
+pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
+
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+struct Chunk([u8; 16]);
+
+/// A kernel thread's stack and its saved stack pointer while switched out.
+pub struct KernelThread {
+    stack: Vec<Chunk>,
+    rsp: AtomicU64,
+}
+
+impl KernelThread {
+    /// A thread that will run `entry(arg)` on its own stack when first
+    /// switched to. `entry` must never return.
+    pub fn new(entry: extern "C" fn(usize) -> !, arg: usize) -> Self {
+        let mut stack = alloc::vec![Chunk([0; 16]); KERNEL_STACK_SIZE / 16];
+        let top = stack.as_mut_ptr() as u64 + KERNEL_STACK_SIZE as u64;
+        // Initial frame, lowest address first: r15 r14 r13 r12 rbx rbp, then
+        // the return address. After `ret` the stack pointer is the 16-byte
+        // aligned top, so the trampoline's call sees the ABI's alignment.
+        let entry = entry as *const () as u64;
+        let trampoline = arch_thread_trampoline as *const () as u64;
+        let frame: [u64; 7] = [0, 0, arg as u64, entry, 0, 0, trampoline];
+        let rsp = top - 8 * frame.len() as u64;
+        let words = stack.len() * 2;
+        let base = words - frame.len();
+        for (i, w) in frame.iter().enumerate() {
+            let idx = base + i;
+            stack[idx / 2].0[(idx % 2) * 8..(idx % 2) * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        KernelThread { stack, rsp: AtomicU64::new(rsp) }
+    }
+
+    /// A handle for the thread already running (the boot thread): its
+    /// stack pointer is filled in by the first switch away from it.
+    pub fn current_boot() -> Self {
+        KernelThread { stack: Vec::new(), rsp: AtomicU64::new(0) }
+    }
+
+    /// The top of the stack (for TSS.rsp0 while this thread runs user code).
+    pub fn stack_top(&self) -> u64 {
+        self.stack.as_ptr() as u64 + (self.stack.len() * 16) as u64
+    }
+
+    /// Whether `addr` lies on this thread's stack.
+    pub fn on_stack(&self, addr: u64) -> bool {
+        let lo = self.stack.as_ptr() as u64;
+        (lo..lo + (self.stack.len() * 16) as u64).contains(&addr)
+    }
+}
+
+/// Switches from the running thread `from` to `to`. Returns when something
+/// switches back to `from`.
+///
+/// `from` must be the thread running now, and both must stay alive while
+/// switched out (the scheduler holds them in `Arc`s). Call with interrupts
+/// disabled.
+pub fn switch(from: &KernelThread, to: &KernelThread) {
+    // SAFETY: `to.rsp` is either the stack pointer saved by an earlier
+    // switch away from `to` or the initial frame built by `new`, both on a
+    // stack `to` still owns; `from.rsp` receives this thread's stack pointer
+    // (AtomicU64 has the layout of u64).
+    unsafe { arch_switch_stack(from.rsp.as_ptr(), to.rsp.load(Ordering::SeqCst)) }
+}

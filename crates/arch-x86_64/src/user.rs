@@ -1,0 +1,369 @@
+//! User mode: a thread's registers ([`UserContext`]) and [`UserContext::run`],
+//! which enters ring 3 and returns when the thread makes a system call, takes
+//! an exception or is interrupted.
+//!
+//! The kernel thread behind each user thread loops: `run()`, handle the
+//! [`UserExit`], `run()` again. Entering saves the kernel's callee-saved
+//! registers on the kernel stack and records that stack pointer (per-CPU
+//! data through GS, and TSS.rsp0); SYSCALL and traps from ring 3 store the
+//! user registers into the context and return from `run()` on that stack.
+//! FPU/SSE state is saved with FXSAVE (AVX is not enabled: CR4.OSXSAVE
+//! stays off, so programs see no AVX and do not use it).
+
+use crate::gdt;
+use core::cell::UnsafeCell;
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{Efer, EferFlags, GsBase, KernelGsBase, LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
+
+/// A user thread's saved registers and FPU state.
+#[repr(C, align(16))]
+#[derive(Clone, Default)]
+pub struct UserContext {
+    /// General registers, `rip`, `rflags`, and the FS/GS bases.
+    pub regs: GeneralRegs,
+    /// Why `run` returned: [`SYSCALL_TRAP`] or an interrupt vector.
+    pub trap: u64,
+    /// The exception's error code.
+    pub error_code: u64,
+    /// CR2 at a page fault.
+    pub cr2: u64,
+    _pad: u64,
+    /// FXSAVE area (x87, MMX, SSE).
+    pub fpu: FpuState,
+}
+
+/// Marker in [`UserContext::trap`] for a SYSCALL.
+pub const SYSCALL_TRAP: u64 = 0x100;
+
+/// The general registers in the order the entry code stores them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct GeneralRegs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+}
+
+/// The 512-byte FXSAVE image.
+#[repr(C, align(16))]
+#[derive(Clone)]
+pub struct FpuState(pub [u8; 512]);
+
+impl Default for FpuState {
+    /// The state after FNINIT with Linux's MXCSR: FCW 0x37f, MXCSR 0x1f80.
+    fn default() -> Self {
+        let mut s = [0u8; 512];
+        s[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        s[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        s[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK
+        FpuState(s)
+    }
+}
+
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserContext, fpu), 192);
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserContext, trap), 160);
+
+/// Why [`UserContext::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserExit {
+    /// The thread executed SYSCALL: the number is in `rax`, the arguments in
+    /// rdi, rsi, rdx, r10, r8, r9; `rip` is past the instruction.
+    Syscall,
+    /// A CPU exception in user mode.
+    Exception {
+        /// The vector (0..=31).
+        vector: u8,
+        /// The error code (0 when the CPU pushes none).
+        error_code: u64,
+        /// CR2 (the fault address) for a page fault.
+        cr2: u64,
+    },
+    /// A hardware interrupt arrived while in user mode (already
+    /// acknowledged); the kernel may reschedule.
+    Interrupt(u8),
+}
+
+/// Per-CPU data reached through GS in the kernel.
+#[repr(C)]
+struct PerCpu {
+    user_rsp: u64,
+    kernel_rsp: u64,
+    ctx: u64,
+    tss_rsp0: u64,
+}
+
+struct PerCpuCell(UnsafeCell<PerCpu>);
+// SAFETY: one CPU runs the kernel; the cell is only touched by the entry
+// assembly and by `run`, with interrupts disabled.
+unsafe impl Sync for PerCpuCell {}
+
+static PERCPU: PerCpuCell =
+    PerCpuCell(UnsafeCell::new(PerCpu { user_rsp: 0, kernel_rsp: 0, ctx: 0, tss_rsp0: 0 }));
+
+const USER_CS: u64 = 0x23;
+const USER_SS: u64 = 0x1b;
+/// RFLAGS bits user code may set (Linux's FIX_EFLAGS: AC OF DF TF SF ZF AF PF CF RF).
+const USER_FLAGS: u64 = 0x5_0dd5;
+
+core::arch::global_asm!(
+    r#"
+.section .text.user, "ax"
+.set R_RAX, 0
+.set R_RBX, 8
+.set R_RCX, 16
+.set R_RDX, 24
+.set R_RSI, 32
+.set R_RDI, 40
+.set R_RBP, 48
+.set R_RSP, 56
+.set R_R8, 64
+.set R_R9, 72
+.set R_R10, 80
+.set R_R11, 88
+.set R_R12, 96
+.set R_R13, 104
+.set R_R14, 112
+.set R_R15, 120
+.set R_RIP, 128
+.set R_RFLAGS, 136
+.set R_FS, 144
+.set R_GS, 152
+.set R_TRAP, 160
+.set R_ERR, 168
+.set R_CR2, 176
+.set R_FPU, 192
+
+/* arch_user_run(ctx: *mut UserContext): interrupts are off on entry */
+.global arch_user_run
+arch_user_run:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    push %rdi
+    mov %rsp, %gs:8
+    mov %rdi, %gs:16
+    mov %gs:24, %rax
+    mov %rsp, (%rax)
+    /* FS base, and the user GS base into KERNEL_GS_BASE (swapgs swaps it in) */
+    mov R_FS(%rdi), %rax
+    mov %rax, %rdx
+    shr $32, %rdx
+    mov $0xc0000100, %ecx
+    wrmsr
+    mov R_GS(%rdi), %rax
+    mov %rax, %rdx
+    shr $32, %rdx
+    mov $0xc0000102, %ecx
+    wrmsr
+    fxrstor64 R_FPU(%rdi)
+    pushq ${user_ss}
+    pushq R_RSP(%rdi)
+    pushq R_RFLAGS(%rdi)
+    pushq ${user_cs}
+    pushq R_RIP(%rdi)
+    mov R_RAX(%rdi), %rax
+    mov R_RBX(%rdi), %rbx
+    mov R_RCX(%rdi), %rcx
+    mov R_RDX(%rdi), %rdx
+    mov R_RSI(%rdi), %rsi
+    mov R_RBP(%rdi), %rbp
+    mov R_R8(%rdi), %r8
+    mov R_R9(%rdi), %r9
+    mov R_R10(%rdi), %r10
+    mov R_R11(%rdi), %r11
+    mov R_R12(%rdi), %r12
+    mov R_R13(%rdi), %r13
+    mov R_R14(%rdi), %r14
+    mov R_R15(%rdi), %r15
+    mov R_RDI(%rdi), %rdi
+    swapgs
+    iretq
+
+/* SYSCALL from ring 3: rcx = user rip, r11 = user rflags, IF cleared by FMASK */
+.global arch_syscall_entry
+arch_syscall_entry:
+    swapgs
+    mov %rsp, %gs:0
+    mov %gs:16, %rsp
+    mov %rax, R_RAX(%rsp)
+    mov %rbx, R_RBX(%rsp)
+    mov %rcx, R_RCX(%rsp)
+    mov %rdx, R_RDX(%rsp)
+    mov %rsi, R_RSI(%rsp)
+    mov %rdi, R_RDI(%rsp)
+    mov %rbp, R_RBP(%rsp)
+    mov %r8, R_R8(%rsp)
+    mov %r9, R_R9(%rsp)
+    mov %r10, R_R10(%rsp)
+    mov %r11, R_R11(%rsp)
+    mov %r12, R_R12(%rsp)
+    mov %r13, R_R13(%rsp)
+    mov %r14, R_R14(%rsp)
+    mov %r15, R_R15(%rsp)
+    mov %rcx, R_RIP(%rsp)
+    mov %r11, R_RFLAGS(%rsp)
+    mov %gs:0, %rax
+    mov %rax, R_RSP(%rsp)
+    movq $0x100, R_TRAP(%rsp)
+    mov %gs:8, %rsp
+    jmp arch_user_return
+
+/* A trap from ring 3 after trap_common saved a TrapFrame (and did swapgs):
+ * rdi = the frame; copy it into the context, then return from run. */
+.global arch_user_trap_return
+arch_user_trap_return:
+    call arch_user_trap_copy
+    mov %gs:8, %rsp
+    jmp arch_user_return
+
+arch_user_return:
+    pop %rdi
+    fxsave64 R_FPU(%rdi)
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+"#,
+    user_cs = const USER_CS,
+    user_ss = const USER_SS,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    fn arch_user_run(ctx: *mut UserContext);
+    fn arch_syscall_entry();
+}
+
+/// Copies a ring-3 trap frame into the running context (called from the
+/// trap path in assembly).
+#[unsafe(no_mangle)]
+extern "C" fn arch_user_trap_copy(f: &crate::trap::TrapFrame) {
+    // SAFETY: `ctx` was set by `run` to the context being run, which `run`'s
+    // caller borrows mutably for the whole call; interrupts are off.
+    let ctx = unsafe { &mut *((*PERCPU.0.get()).ctx as *mut UserContext) };
+    let r = &mut ctx.regs;
+    (r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp) = (f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp);
+    (r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15) =
+        (f.r8, f.r9, f.r10, f.r11, f.r12, f.r13, f.r14, f.r15);
+    (r.rip, r.rsp, r.rflags) = (f.rip, f.rsp, f.rflags);
+    ctx.trap = f.vector;
+    ctx.error_code = f.error_code;
+    ctx.cr2 = if f.vector == 14 { x86_64::registers::control::Cr2::read_raw() } else { 0 };
+}
+
+/// Sets up SYSCALL/SYSRET and the per-CPU area. Runs once after the GDT.
+pub(crate) fn init() {
+    // SAFETY: PERCPU lives forever; GS_BASE points the entry code at it and
+    // KERNEL_GS_BASE holds the (initially zero) user GS base.
+    unsafe {
+        let p = PERCPU.0.get();
+        (*p).tss_rsp0 = gdt::tss_rsp0_slot();
+        GsBase::write(VirtAddr::new(p as u64));
+        KernelGsBase::write(VirtAddr::new(0));
+    }
+    let Some(sel) = gdt::selectors() else { return };
+    // SAFETY: the selectors follow SYSRET's layout (user data = STAR base + 8,
+    // user code = base + 16), LSTAR is the entry above, and FMASK clears IF,
+    // DF, TF, AC and NT on entry so the entry code runs with interrupts off.
+    unsafe {
+        let _ = Star::write(sel.user_code, sel.user_data, sel.kernel_code, sel.kernel_data);
+        LStar::write(VirtAddr::new(arch_syscall_entry as *const () as u64));
+        SFMask::write(
+            RFlags::INTERRUPT_FLAG
+                | RFlags::DIRECTION_FLAG
+                | RFlags::TRAP_FLAG
+                | RFlags::ALIGNMENT_CHECK
+                | RFlags::NESTED_TASK
+                | RFlags::IOPL_HIGH
+                | RFlags::IOPL_LOW,
+        );
+        Efer::update(|f| *f |= EferFlags::SYSTEM_CALL_EXTENSIONS);
+    }
+}
+
+fn canonical_user(addr: u64) -> bool {
+    addr < 0x0000_8000_0000_0000
+}
+
+impl UserContext {
+    /// A context that starts at `entry` with stack pointer `stack`.
+    pub fn new(entry: u64, stack: u64) -> Self {
+        let mut c = UserContext::default();
+        c.regs.rip = entry;
+        c.regs.rsp = stack;
+        c.regs.rflags = 0x202;
+        c
+    }
+
+    /// Runs the thread in ring 3 until it traps back; interrupts are
+    /// enabled again on return. A `rip` outside the user half is reported as
+    /// a general-protection fault without entering user mode.
+    pub fn run(&mut self) -> UserExit {
+        if !canonical_user(self.regs.rip) {
+            return UserExit::Exception { vector: 13, error_code: 0, cr2: 0 };
+        }
+        if !canonical_user(self.regs.fs_base) {
+            self.regs.fs_base = 0;
+        }
+        if !canonical_user(self.regs.gs_base) {
+            self.regs.gs_base = 0;
+        }
+        self.regs.rflags = (self.regs.rflags & USER_FLAGS) | 0x202;
+        x86_64::instructions::interrupts::disable();
+        // SAFETY: the context is valid and exclusively borrowed; the entry
+        // code returns here through arch_user_return on this same kernel
+        // stack with every callee-saved register restored.
+        unsafe { arch_user_run(self) };
+        let exit = match self.trap {
+            SYSCALL_TRAP => UserExit::Syscall,
+            v @ 0..=31 => UserExit::Exception { vector: v as u8, error_code: self.error_code, cr2: self.cr2 },
+            v => {
+                crate::trap::handle_irq(v as u8);
+                UserExit::Interrupt(v as u8)
+            }
+        };
+        x86_64::instructions::interrupts::enable();
+        exit
+    }
+
+    /// The syscall number (`rax`).
+    pub fn syscall_number(&self) -> u64 {
+        self.regs.rax
+    }
+
+    /// The six syscall arguments (rdi, rsi, rdx, r10, r8, r9).
+    pub fn syscall_args(&self) -> [u64; 6] {
+        let r = &self.regs;
+        [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]
+    }
+
+    /// Sets the syscall return value (`rax`).
+    pub fn set_syscall_return(&mut self, v: u64) {
+        self.regs.rax = v;
+    }
+}
