@@ -1,0 +1,6 @@
+//! The virtual filesystem (in progress).
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
