@@ -1,7 +1,6 @@
-//! Linux x86_64 ABI facts shared by every crate of the kernel.
-//!
-//! For now this is the one error type all crates return: [`Errno`], a Linux
-//! errno value. Syscall handlers return `Result<T, Errno>` and the dispatcher
+//! Linux x86_64 ABI facts shared by every crate of the kernel: the one
+//! error type all crates return, [`Errno`] (a Linux errno value), and the
+//! x86_64 system call numbers ([`syscall`]). Syscall handlers return `Result<T, Errno>` and the dispatcher
 //! turns an error into the negative value Linux returns in `rax`.
 //!
 //! ```
@@ -17,6 +16,8 @@
 #![deny(missing_docs)]
 
 use core::fmt;
+
+pub mod syscall;
 
 /// A Linux errno value (a positive number; syscalls return its negation).
 ///
