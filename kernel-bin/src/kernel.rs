@@ -31,6 +31,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     for m in boot.modules() {
         log::info!("module at {:#x}..{:#x} ({} bytes)", m.start, m.end, m.end - m.start);
     }
+    crate::sched::init();
     let cmdline = Cmdline::new(boot.cmdline());
     log::debug!("command line: {:?}", cmdline.as_str());
 

@@ -18,6 +18,8 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
+mod sched;
+#[cfg(target_os = "none")]
 mod tests;
 
 #[cfg(not(target_os = "none"))]

@@ -9,3 +9,51 @@ ktest!(
         assert_eq!(v.iter().sum::<u32>(), 499_500);
     }
 );
+
+ktest!(
+    fn scheduler_runs_blocks_wakes_and_reaps() {
+        use crate::sched;
+        use alloc::sync::Arc;
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        let (free0, _) = arch_x86_64::mem::frames::stats();
+        let heap0 = arch_x86_64::mem::heap::used();
+        {
+            let log = Arc::new(spin::Mutex::new(alloc::vec::Vec::new()));
+            let wq = Arc::new(sched::WaitQueue::new());
+            let flag = Arc::new(AtomicUsize::new(0));
+            let (l1, w1, f1) = (log.clone(), wq.clone(), flag.clone());
+            sched::spawn(1, move || {
+                l1.lock().push("a waits");
+                w1.wait_until(|| f1.load(Ordering::SeqCst) == 1, None);
+                l1.lock().push("a woke");
+            });
+            let (l2, w2, f2) = (log.clone(), wq.clone(), flag.clone());
+            sched::spawn(2, move || {
+                l2.lock().push("b yields");
+                sched::yield_now();
+                l2.lock().push("b wakes a");
+                f2.store(1, Ordering::SeqCst);
+                w2.wake_all();
+            });
+            let (l3, f3) = (log.clone(), flag.clone());
+            sched::spawn(3, move || {
+                let t0 = arch_x86_64::time::since_boot_ns();
+                sched::block_until(t0 + 30_000_000);
+                assert!(arch_x86_64::time::since_boot_ns() >= t0 + 30_000_000);
+                l3.lock().push("c slept");
+                f3.fetch_add(10, Ordering::SeqCst);
+            });
+            sched::idle_until(|| flag.load(Ordering::SeqCst) == 11 && log.lock().len() == 5);
+            sched::yield_now(); // let the last task finish exiting
+            let log = log.lock().clone();
+            assert_eq!(&log[..4], &["a waits", "b yields", "b wakes a", "a woke"]);
+            assert_eq!(log[4], "c slept");
+        }
+        sched::yield_now();
+        assert_eq!(arch_x86_64::mem::frames::stats().0, free0, "frames leaked");
+        // the run queue and sleeper list keep their capacity; a leaked task
+        // would keep its 64 KiB stack
+        let used = arch_x86_64::mem::heap::used();
+        assert!(used < heap0 + 4096, "task stacks leaked: heap use {heap0} -> {used}");
+    }
+);

@@ -5,6 +5,7 @@
 //! thread's stack is laid out so that the first switch to it "returns" into
 //! a trampoline that calls its entry function.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,6 +30,17 @@ arch_switch_stack:
     pop %rbp
     ret
 
+.global arch_load_stack
+arch_load_stack:
+    mov %rdi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
 .global arch_thread_trampoline
 arch_thread_trampoline:
     xor %ebp, %ebp
@@ -41,6 +53,7 @@ arch_thread_trampoline:
 
 unsafe extern "C" {
     fn arch_switch_stack(save_rsp: *mut u64, load_rsp: u64);
+    fn arch_load_stack(load_rsp: u64) -> !;
     fn arch_thread_trampoline();
 }
 
@@ -109,4 +122,21 @@ pub fn switch(from: &KernelThread, to: &KernelThread) {
     // stack `to` still owns; `from.rsp` receives this thread's stack pointer
     // (AtomicU64 has the layout of u64).
     unsafe { arch_switch_stack(from.rsp.as_ptr(), to.rsp.load(Ordering::SeqCst)) }
+}
+
+/// Keeps the thread [`exit_to`] switched to alive until the next `exit_to`:
+/// the exiting thread's stack is about to be abandoned, so no reference to
+/// the target may live there.
+static HANDOFF: spin::Mutex<Option<Arc<KernelThread>>> = spin::Mutex::new(None);
+
+/// Leaves the running thread for good and runs `to`. The caller must hold
+/// no other reference to anything on its own stack that needs dropping (it
+/// is never resumed); the scheduler frees the exited thread's stack once it
+/// runs elsewhere. Call with interrupts disabled.
+pub fn exit_to(to: Arc<KernelThread>) -> ! {
+    let rsp = to.rsp.load(Ordering::SeqCst);
+    *HANDOFF.lock() = Some(to);
+    // SAFETY: rsp is `to`'s saved stack pointer (or its initial frame), on a
+    // stack kept alive by HANDOFF and by the scheduler.
+    unsafe { arch_load_stack(rsp) }
 }

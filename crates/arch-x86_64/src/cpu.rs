@@ -45,3 +45,13 @@ pub(crate) fn enable_features() {
 pub fn wait_for_interrupt() {
     x86_64::instructions::hlt();
 }
+
+/// Runs `f` with interrupts disabled (restoring the previous state).
+pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
+    x86_64::instructions::interrupts::without_interrupts(f)
+}
+
+/// Disables interrupts.
+pub fn disable_interrupts() {
+    x86_64::instructions::interrupts::disable();
+}

@@ -117,6 +117,14 @@ pub fn frame_bytes_mut(f: PhysFrame<Size4KiB>) -> &'static mut [u8] {
     }
 }
 
+/// The contents of a frame through the direct map, read-only.
+pub fn frame_bytes(f: PhysFrame<Size4KiB>) -> &'static [u8] {
+    // SAFETY: every frame of RAM is mapped in the direct map.
+    unsafe {
+        core::slice::from_raw_parts(phys_to_virt(f.start_address().as_u64()) as *const u8, PAGE_SIZE as usize)
+    }
+}
+
 /// Frees a frame. Freeing a frame that is not allocated is a kernel bug and
 /// is logged, not acted on.
 pub fn free_frame(f: PhysFrame<Size4KiB>) {

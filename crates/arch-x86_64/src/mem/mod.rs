@@ -7,6 +7,8 @@ pub mod frames;
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod paging;
+#[cfg(target_os = "none")]
+pub mod vmimpl;
 
 /// Where all physical memory is mapped in the kernel half.
 pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;

@@ -7,6 +7,7 @@ use crate::bootinfo::BootInfo;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::{MapToError, Translate, UnmapError};
+use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{
     Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size2MiB, Size4KiB,
 };
@@ -223,6 +224,58 @@ impl AddressSpace {
         // SAFETY: the kernel half is identical to the kernel tables', so the
         // kernel keeps running; the lower half is this address space's.
         unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+    }
+}
+
+impl AddressSpace {
+    /// Maps `va` with raw x86 flags (used by the `vm::PageTable` impl).
+    pub(crate) fn map_raw(&mut self, va: u64, pa: u64, flags: F) -> Result<(), MapError> {
+        let page = Self::check(va)?;
+        let frame = PhysFrame::containing_address(PhysAddr::new(pa));
+        let parent = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
+        // SAFETY: the lower half belongs to this address space alone.
+        let r = unsafe {
+            mapper(self.pml4).map_to_with_table_flags(page, frame, flags, parent, &mut GlobalFrames)
+        };
+        match r {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(MapToError::FrameAllocationFailed) => Err(MapError::NoMemory),
+            Err(_) => Err(MapError::AlreadyMapped),
+        }
+    }
+
+    /// The present 4 KiB leaf entry for `va`, if any.
+    pub(crate) fn leaf_entry(&self, va: u64) -> Option<&'static mut PageTableEntry> {
+        self.walk_skip(va).ok()
+    }
+
+    /// The present leaf entry for `va`, or the next address worth looking
+    /// at when an upper level is empty (the start of the next subtree).
+    pub(crate) fn walk_skip(&self, va: u64) -> Result<&'static mut PageTableEntry, u64> {
+        if va >= 0x0000_8000_0000_0000 {
+            return Err(u64::MAX);
+        }
+        let mut table = table_at(self.pml4);
+        for level in [4u32, 3, 2, 1] {
+            let shift = 12 + 9 * (level - 1);
+            let idx = ((va >> shift) & 511) as usize;
+            let next_subtree = ((va >> shift) + 1) << shift;
+            let e = &mut table[idx];
+            if !e.flags().contains(F::PRESENT) {
+                return Err(next_subtree);
+            }
+            if level == 1 {
+                return Ok(e);
+            }
+            if e.flags().contains(F::HUGE_PAGE) {
+                return Err(next_subtree);
+            }
+            table = table_at(PhysFrame::containing_address(e.addr()));
+        }
+        Err(va + PAGE_SIZE)
     }
 }
 

@@ -1,0 +1,188 @@
+//! The machine side of `crates/vm`: [`KernelFrames`] (frames with reference
+//! counts, reached through the direct map) and `vm::PageTable` for
+//! [`AddressSpace`] (x86_64 4-level tables; the lower half only).
+
+use super::frames;
+use super::paging::AddressSpace;
+use super::{PAGE_SIZE, phys_to_virt};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use spin::Once;
+use vm::{Frame, FrameAllocator, NoMemory, PageTable, PteFlags};
+use x86_64::registers::control::Cr3;
+use x86_64::structures::paging::{PageTableFlags as F, PhysFrame};
+use x86_64::{PhysAddr, VirtAddr};
+
+/// One count per frame of RAM (allocated on first use, on the heap).
+static REFCOUNTS: Once<Vec<AtomicU32>> = Once::new();
+
+fn refcounts() -> &'static [AtomicU32] {
+    REFCOUNTS.call_once(|| {
+        let n = (frames::max_phys() / PAGE_SIZE) as usize;
+        (0..n).map(|_| AtomicU32::new(0)).collect()
+    })
+}
+
+fn count(frame: Frame) -> Option<&'static AtomicU32> {
+    refcounts().get(frame.number() as usize)
+}
+
+fn to_x86(frame: Frame) -> PhysFrame {
+    PhysFrame::containing_address(PhysAddr::new(frame.phys_addr()))
+}
+
+/// The kernel's frame allocator as `crates/vm` sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelFrames;
+
+impl FrameAllocator for KernelFrames {
+    fn alloc_zeroed(&self) -> Result<Frame, NoMemory> {
+        let f = frames::alloc_zeroed_frame().ok_or(NoMemory)?;
+        let frame = Frame::containing(f.start_address().as_u64());
+        match count(frame) {
+            Some(c) => c.store(1, Ordering::Release),
+            None => {
+                frames::free_frame(f);
+                return Err(NoMemory);
+            }
+        }
+        Ok(frame)
+    }
+
+    fn add_ref(&self, frame: Frame) {
+        if let Some(c) = count(frame) {
+            c.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    fn release(&self, frame: Frame) {
+        if let Some(c) = count(frame) {
+            match c.fetch_sub(1, Ordering::AcqRel) {
+                1 => frames::free_frame(to_x86(frame)),
+                0 => {
+                    c.store(0, Ordering::Release);
+                    log::error!("release of a frame with no references: {:#x}", frame.phys_addr());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn ref_count(&self, frame: Frame) -> usize {
+        count(frame).map_or(0, |c| c.load(Ordering::Acquire) as usize)
+    }
+
+    fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
+        let bytes = frames::frame_bytes(to_x86(frame));
+        let end = (offset + buf.len()).min(PAGE_SIZE as usize);
+        if offset < end {
+            buf[..end - offset].copy_from_slice(&bytes[offset..end]);
+        }
+    }
+
+    fn write(&self, frame: Frame, offset: usize, data: &[u8]) {
+        let bytes = frames::frame_bytes_mut(to_x86(frame));
+        let end = (offset + data.len()).min(PAGE_SIZE as usize);
+        if offset < end {
+            bytes[offset..end].copy_from_slice(&data[..end - offset]);
+        }
+    }
+
+    fn copy_frame(&self, src: Frame, dst: Frame) {
+        frames::frame_bytes_mut(to_x86(dst)).copy_from_slice(frames::frame_bytes(to_x86(src)));
+    }
+}
+
+fn pte_flags(flags: PteFlags) -> F {
+    let mut f = F::PRESENT;
+    if flags.contains(PteFlags::USER) {
+        f |= F::USER_ACCESSIBLE;
+    }
+    if flags.contains(PteFlags::WRITABLE) {
+        f |= F::WRITABLE;
+    }
+    if !flags.contains(PteFlags::EXECUTABLE) {
+        f |= F::NO_EXECUTE;
+    }
+    f
+}
+
+fn vm_flags(f: F) -> PteFlags {
+    let mut p = PteFlags::empty();
+    if f.contains(F::USER_ACCESSIBLE) {
+        p |= PteFlags::USER;
+    }
+    if f.contains(F::WRITABLE) {
+        p |= PteFlags::WRITABLE;
+    }
+    if !f.contains(F::NO_EXECUTE) {
+        p |= PteFlags::EXECUTABLE;
+    }
+    p
+}
+
+const USER_TOP: usize = 0x0000_8000_0000_0000;
+
+impl AddressSpace {
+    fn is_active(&self) -> bool {
+        Cr3::read().0 == self.root()
+    }
+
+    fn invalidate(&self, va: usize) {
+        if self.is_active() {
+            x86_64::instructions::tlb::flush(VirtAddr::new(va as u64));
+        }
+    }
+}
+
+impl PageTable for AddressSpace {
+    fn map(&mut self, va: usize, frame: Frame, flags: PteFlags) -> Result<(), NoMemory> {
+        self.map_raw(va as u64, frame.phys_addr(), pte_flags(flags)).map_err(|_| NoMemory)
+    }
+
+    fn unmap(&mut self, va: usize) -> Option<(Frame, PteFlags)> {
+        let e = self.leaf_entry(va as u64)?;
+        let r = (Frame::containing(e.addr().as_u64()), vm_flags(e.flags()));
+        e.set_unused();
+        self.invalidate(va);
+        Some(r)
+    }
+
+    fn protect(&mut self, va: usize, flags: PteFlags) -> bool {
+        let Some(e) = self.leaf_entry(va as u64) else { return false };
+        let addr = e.addr();
+        e.set_addr(addr, pte_flags(flags));
+        self.invalidate(va);
+        true
+    }
+
+    fn query(&self, va: usize) -> Option<(Frame, PteFlags)> {
+        let e = self.leaf_entry(va as u64)?;
+        Some((Frame::containing(e.addr().as_u64()), vm_flags(e.flags())))
+    }
+
+    fn next_present(&self, start: usize, end: usize) -> Option<(usize, Frame, PteFlags)> {
+        let end = end.min(USER_TOP);
+        let mut va = start & !(PAGE_SIZE as usize - 1);
+        while va < end {
+            match self.walk_skip(va as u64) {
+                Ok(e) => return Some((va, Frame::containing(e.addr().as_u64()), vm_flags(e.flags()))),
+                Err(next) => va = next as usize,
+            }
+        }
+        None
+    }
+
+    fn flush(&mut self) {
+        // unmap and protect invalidate at once (one CPU), nothing is deferred
+    }
+
+    fn new_empty(&self) -> Result<Self, NoMemory> {
+        AddressSpace::new().map_err(|_| NoMemory)
+    }
+}
+
+/// The direct-map address of a frame (for the kernel's own copies).
+pub fn frame_virt(frame: Frame) -> u64 {
+    phys_to_virt(frame.phys_addr())
+}

@@ -1,0 +1,209 @@
+//! The two traits this crate needs from the machine: a page table and a frame
+//! allocator, plus the small types they speak in.
+
+use linux_abi::Errno;
+
+/// The size of a page and of a frame: 4 KiB.
+pub const PAGE_SIZE: usize = 4096;
+
+/// `log2(PAGE_SIZE)`.
+pub const PAGE_SHIFT: u32 = 12;
+
+/// Rounds `addr` down to a page boundary.
+pub const fn page_floor(addr: usize) -> usize {
+    addr & !(PAGE_SIZE - 1)
+}
+
+/// Rounds `len` up to a page boundary, or `None` on overflow.
+pub const fn page_ceil(len: usize) -> Option<usize> {
+    match len.checked_add(PAGE_SIZE - 1) {
+        Some(v) => Some(v & !(PAGE_SIZE - 1)),
+        None => None,
+    }
+}
+
+/// Whether `addr` is a multiple of [`PAGE_SIZE`].
+pub const fn is_page_aligned(addr: usize) -> bool {
+    addr & (PAGE_SIZE - 1) == 0
+}
+
+/// A physical frame of [`PAGE_SIZE`] bytes, named by its physical address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Frame(u64);
+
+impl Frame {
+    /// The frame starting at physical address `pa`, or `None` when `pa` is not
+    /// page aligned.
+    pub const fn from_phys_addr(pa: u64) -> Option<Frame> {
+        if pa & (PAGE_SIZE as u64 - 1) == 0 { Some(Frame(pa)) } else { None }
+    }
+
+    /// The frame containing physical address `pa`.
+    pub const fn containing(pa: u64) -> Frame {
+        Frame(pa & !(PAGE_SIZE as u64 - 1))
+    }
+
+    /// The frame with frame number `pfn` (physical address `pfn << 12`); the
+    /// number is truncated to what fits in 64 bits of address.
+    pub const fn from_number(pfn: u64) -> Frame {
+        Frame(pfn << PAGE_SHIFT)
+    }
+
+    /// The physical address of the frame's first byte.
+    pub const fn phys_addr(self) -> u64 {
+        self.0
+    }
+
+    /// The frame number (physical address >> 12).
+    pub const fn number(self) -> u64 {
+        self.0 >> PAGE_SHIFT
+    }
+}
+
+bitflags::bitflags! {
+    /// What user mode may do through one page-table entry. A present entry
+    /// with none of these bits maps the page for the kernel only (the page of
+    /// a `PROT_NONE` mapping keeps its contents but user access faults).
+    ///
+    /// On x86_64: `USER` is the U/S bit, `WRITABLE` the R/W bit, and
+    /// `EXECUTABLE` the inverse of NX. Reading needs only `USER`.
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+    pub struct PteFlags: u8 {
+        /// User mode may read (and, with the other bits, write or execute).
+        const USER = 1 << 0;
+        /// Writes are allowed.
+        const WRITABLE = 1 << 1;
+        /// Instruction fetches are allowed.
+        const EXECUTABLE = 1 << 2;
+    }
+}
+
+/// The machine is out of frames (or of memory for page-table pages).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NoMemory;
+
+impl From<NoMemory> for Errno {
+    fn from(_: NoMemory) -> Errno {
+        Errno::ENOMEM
+    }
+}
+
+/// Physical frames: allocation, reference counts and byte access.
+///
+/// Every frame has a reference count. [`alloc_zeroed`](Self::alloc_zeroed)
+/// returns a frame whose count is 1; [`add_ref`](Self::add_ref) raises it and
+/// [`release`](Self::release) lowers it, freeing the frame when it reaches 0.
+/// Copy-on-write asks [`ref_count`](Self::ref_count) whether a write fault
+/// must copy (count above 1) or may take the frame over (count 1).
+///
+/// Byte access goes through the allocator because a real kernel reaches a
+/// frame through its direct map of physical memory. `offset + len` never
+/// exceeds [`PAGE_SIZE`] in calls from this crate.
+///
+/// The allocator is shared by every address space (and by page sources), so
+/// every method takes `&self`; implementations use interior locking.
+pub trait FrameAllocator: Send + Sync {
+    /// A zero-filled frame with reference count 1.
+    fn alloc_zeroed(&self) -> Result<Frame, NoMemory>;
+
+    /// Adds one reference to a live frame.
+    fn add_ref(&self, frame: Frame);
+
+    /// Drops one reference; the frame is freed when the count reaches zero.
+    fn release(&self, frame: Frame);
+
+    /// The current reference count of a live frame.
+    fn ref_count(&self, frame: Frame) -> usize;
+
+    /// Copies `buf.len()` bytes out of `frame`, starting at `offset`.
+    fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]);
+
+    /// Copies `data` into `frame`, starting at `offset`.
+    fn write(&self, frame: Frame, offset: usize, data: &[u8]);
+
+    /// Copies the whole contents of `src` into `dst` (a copy-on-write copy).
+    /// The default goes through a small stack buffer; a real kernel copies
+    /// directly between the two direct-map addresses.
+    fn copy_frame(&self, src: Frame, dst: Frame) {
+        let mut buf = [0u8; 512];
+        let mut offset = 0;
+        while offset < PAGE_SIZE {
+            self.read(src, offset, &mut buf);
+            self.write(dst, offset, &buf);
+            offset += buf.len();
+        }
+    }
+}
+
+/// The user half of one address space's page table (4 KiB pages).
+///
+/// Virtual addresses passed in are page aligned and below the user limit.
+/// The page table does not own the frames it maps: the address space adds
+/// and drops their references, and `unmap` hands the frame back to it. The
+/// table owns its own table pages (a real one frees them when dropped; the
+/// address space unmaps every page before it drops its table).
+///
+/// TLB: an implementation may defer invalidation. After `unmap` or a
+/// `protect` that removes rights, the old translation may stay usable until
+/// [`flush`](Self::flush); the address space calls `flush` before it releases
+/// an unmapped frame and before every operation returns. Adding rights
+/// (`map`, `protect` to more rights) needs no flush: a stale entry at worst
+/// causes a spurious fault, which `handle_page_fault` resolves at once.
+pub trait PageTable {
+    /// Maps the page at `va` to `frame`. The page is not mapped (the address
+    /// space never maps over a present entry). Fails only when a page-table
+    /// page cannot be allocated.
+    fn map(&mut self, va: usize, frame: Frame, flags: PteFlags) -> Result<(), NoMemory>;
+
+    /// Removes the entry for `va` and returns what it held, if anything.
+    fn unmap(&mut self, va: usize) -> Option<(Frame, PteFlags)>;
+
+    /// Changes the flags of the present entry for `va`; returns `false` (and
+    /// changes nothing) if `va` is not mapped.
+    fn protect(&mut self, va: usize, flags: PteFlags) -> bool;
+
+    /// The frame and flags `va` maps to, if present.
+    fn query(&self, va: usize) -> Option<(Frame, PteFlags)>;
+
+    /// The lowest present page `va` with `start <= va < end`, with its entry.
+    /// A real table skips empty subtrees, so walking a mapping costs time in
+    /// proportion to its present pages, not its size (fork depends on this).
+    fn next_present(&self, start: usize, end: usize) -> Option<(usize, Frame, PteFlags)>;
+
+    /// Makes all earlier `unmap` and `protect` calls visible to every CPU
+    /// using this table (invalidate TLB entries, shoot down other CPUs).
+    fn flush(&mut self);
+
+    /// A new, empty table of the same kind (on x86_64: a new top-level table
+    /// that shares the kernel half), for fork and exec.
+    fn new_empty(&self) -> Result<Self, NoMemory>
+    where
+        Self: Sized;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_arithmetic() {
+        assert_eq!(page_floor(0x1fff), 0x1000);
+        assert_eq!(page_ceil(0x1001), Some(0x2000));
+        assert_eq!(page_ceil(0x1000), Some(0x1000));
+        assert_eq!(page_ceil(0), Some(0));
+        assert_eq!(page_ceil(usize::MAX), None);
+        assert_eq!(page_ceil(usize::MAX - PAGE_SIZE + 1), Some(usize::MAX - PAGE_SIZE + 1));
+        assert!(is_page_aligned(0x7000) && !is_page_aligned(0x7001));
+    }
+
+    #[test]
+    fn frames_by_address_and_number() {
+        let f = Frame::from_number(0x1234);
+        assert_eq!(f.phys_addr(), 0x123_4000);
+        assert_eq!(f.number(), 0x1234);
+        assert_eq!(Frame::from_phys_addr(0x123_4000), Some(f));
+        assert_eq!(Frame::from_phys_addr(0x123_4001), None);
+        assert_eq!(Frame::containing(0x123_4fff), f);
+        assert_eq!(Errno::from(NoMemory), Errno::ENOMEM);
+    }
+}

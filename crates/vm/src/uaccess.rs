@@ -1,0 +1,193 @@
+//! Checked access to user memory: what `copy_from_user`, `copy_to_user` and
+//! `strncpy_from_user` do in Linux.
+
+use alloc::vec::Vec;
+
+use linux_abi::{Errno, Result};
+
+use crate::mmu::{Frame, FrameAllocator, PAGE_SIZE, PageTable, PteFlags, page_floor};
+use crate::vmar::{Access, FaultOutcome, SegvCode, Vmar};
+
+/// A plain value that can be copied to and from user memory byte for byte
+/// (integers and byte arrays; a `#[repr(C)]` ABI struct can implement it by
+/// hand). Bytes are in the machine's native order.
+pub trait UserValue: Copy {
+    /// The size in bytes.
+    const SIZE: usize;
+    /// The value from exactly `SIZE` bytes.
+    fn from_bytes(bytes: &[u8]) -> Self;
+    /// Writes the value into exactly `SIZE` bytes.
+    fn to_bytes(&self, out: &mut [u8]);
+}
+
+macro_rules! user_value_int {
+    ($($t:ty),*) => {$(
+        impl UserValue for $t {
+            const SIZE: usize = core::mem::size_of::<$t>();
+            fn from_bytes(bytes: &[u8]) -> Self {
+                let mut raw = [0u8; core::mem::size_of::<$t>()];
+                raw.copy_from_slice(&bytes[..Self::SIZE]);
+                <$t>::from_ne_bytes(raw)
+            }
+            fn to_bytes(&self, out: &mut [u8]) {
+                out[..Self::SIZE].copy_from_slice(&self.to_ne_bytes());
+            }
+        }
+    )*};
+}
+
+user_value_int!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+impl<const N: usize> UserValue for [u8; N] {
+    const SIZE: usize = N;
+    fn from_bytes(bytes: &[u8]) -> Self {
+        let mut out = [0u8; N];
+        out.copy_from_slice(&bytes[..N]);
+        out
+    }
+    fn to_bytes(&self, out: &mut [u8]) {
+        out[..N].copy_from_slice(self);
+    }
+}
+
+fn pte_allows(flags: PteFlags, access: Access) -> bool {
+    flags.contains(PteFlags::USER)
+        && match access {
+            Access::Read => true,
+            Access::Write => flags.contains(PteFlags::WRITABLE),
+            Access::Execute => flags.contains(PteFlags::EXECUTABLE),
+        }
+}
+
+impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
+    /// The frame behind `addr` once the page table allows `access` to it,
+    /// faulting the page in as the hardware would; the fault's outcome if
+    /// it cannot be resolved.
+    pub(crate) fn access_frame(
+        &mut self,
+        addr: usize,
+        access: Access,
+    ) -> core::result::Result<Frame, FaultOutcome> {
+        if addr >= self.config().max_addr {
+            return Err(FaultOutcome::Segv { addr, code: SegvCode::MapErr });
+        }
+        let page = page_floor(addr);
+        // One fault resolves any access; a second try covers a spurious one.
+        for _ in 0..3 {
+            if let Some((frame, flags)) = self.pt.query(page)
+                && pte_allows(flags, access)
+            {
+                return Ok(frame);
+            }
+            match self.handle_page_fault(addr, access) {
+                FaultOutcome::Resolved => {}
+                other => return Err(other),
+            }
+        }
+        Err(FaultOutcome::Segv { addr, code: SegvCode::AccErr })
+    }
+
+    /// Visits `[addr, addr + len)` page by page with the frame, the offset in
+    /// it and the range of bytes done so far.
+    fn for_each_chunk(
+        &mut self,
+        addr: usize,
+        len: usize,
+        access: Access,
+        mut f: impl FnMut(&A, Frame, usize, core::ops::Range<usize>),
+    ) -> core::result::Result<(), FaultOutcome> {
+        if len == 0 {
+            return Ok(());
+        }
+        if addr.checked_add(len).is_none() {
+            return Err(FaultOutcome::Segv { addr, code: SegvCode::MapErr });
+        }
+        let mut done = 0;
+        while done < len {
+            let va = addr + done;
+            let offset = va % PAGE_SIZE;
+            let n = (PAGE_SIZE - offset).min(len - done);
+            let frame = self.access_frame(va, access)?;
+            f(&self.alloc, frame, offset, done..done + n);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Copies user memory at `addr` into `buf` (`copy_from_user`), faulting
+    /// pages in as needed. `EFAULT` if any byte is unmapped or not readable
+    /// (the bytes before it have been copied).
+    pub fn read_user(&mut self, addr: usize, buf: &mut [u8]) -> Result<()> {
+        self.for_each_chunk(addr, buf.len(), Access::Read, |alloc, frame, offset, range| {
+            alloc.read(frame, offset, &mut buf[range]);
+        })
+        .map_err(|_| Errno::EFAULT)
+    }
+
+    /// Copies `data` to user memory at `addr` (`copy_to_user`), faulting
+    /// pages in and breaking copy-on-write sharing as needed. `EFAULT` if any
+    /// byte is unmapped or not writable (the bytes before it are written).
+    pub fn write_user(&mut self, addr: usize, data: &[u8]) -> Result<()> {
+        self.for_each_chunk(addr, data.len(), Access::Write, |alloc, frame, offset, range| {
+            alloc.write(frame, offset, &data[range]);
+        })
+        .map_err(|_| Errno::EFAULT)
+    }
+
+    /// Reads a plain value from user memory (`get_user`); `EFAULT` as
+    /// [`read_user`](Self::read_user).
+    pub fn read_val<T: UserValue>(&mut self, addr: usize) -> Result<T> {
+        let mut small = [0u8; 64];
+        if T::SIZE <= small.len() {
+            let buf = &mut small[..T::SIZE];
+            self.read_user(addr, buf)?;
+            Ok(T::from_bytes(buf))
+        } else {
+            let mut buf = alloc::vec![0u8; T::SIZE];
+            self.read_user(addr, &mut buf)?;
+            Ok(T::from_bytes(&buf))
+        }
+    }
+
+    /// Writes a plain value to user memory (`put_user`); `EFAULT` as
+    /// [`write_user`](Self::write_user).
+    pub fn write_val<T: UserValue>(&mut self, addr: usize, value: T) -> Result<()> {
+        let mut small = [0u8; 64];
+        if T::SIZE <= small.len() {
+            let buf = &mut small[..T::SIZE];
+            value.to_bytes(buf);
+            self.write_user(addr, buf)
+        } else {
+            let mut buf = alloc::vec![0u8; T::SIZE];
+            value.to_bytes(&mut buf);
+            self.write_user(addr, &buf)
+        }
+    }
+
+    /// Reads a NUL-terminated string at `addr` (`strncpy_from_user` as
+    /// `getname` uses it), without the NUL. `limit` counts the NUL: with
+    /// `limit` = `PATH_MAX` (4096) a string of 4095 bytes is accepted and one
+    /// of 4096 or more gives `ENAMETOOLONG`. `EFAULT` if an unreadable byte
+    /// comes before both the NUL and the limit. Pages past the NUL are never
+    /// touched.
+    pub fn read_cstr(&mut self, addr: usize, limit: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 256];
+        loop {
+            if out.len() >= limit {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            let va = addr.checked_add(out.len()).ok_or(Errno::EFAULT)?;
+            let offset = va % PAGE_SIZE;
+            let n = (PAGE_SIZE - offset).min(limit - out.len()).min(chunk.len());
+            let frame = self.access_frame(va, Access::Read).map_err(|_| Errno::EFAULT)?;
+            let bytes = &mut chunk[..n];
+            self.alloc.read(frame, offset, bytes);
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&bytes[..nul]);
+                return Ok(out);
+            }
+            out.extend_from_slice(bytes);
+        }
+    }
+}

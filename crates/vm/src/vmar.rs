@@ -1,0 +1,1129 @@
+//! The user address space: ordered mappings over a page table.
+
+use alloc::{collections::BTreeMap, string::String, sync::Arc};
+use core::fmt;
+
+use linux_abi::{Errno, Result};
+
+use crate::abi::*;
+use crate::mmu::{
+    Frame, FrameAllocator, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned, page_ceil,
+    page_floor,
+};
+use crate::source::{PageSource, SharedAnon};
+
+bitflags::bitflags! {
+    /// The permissions of a mapping (`PROT_READ`, `PROT_WRITE`, `PROT_EXEC`).
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+    pub struct Prot: u8 {
+        /// `PROT_READ`.
+        const READ = 1;
+        /// `PROT_WRITE`.
+        const WRITE = 2;
+        /// `PROT_EXEC`.
+        const EXEC = 4;
+    }
+}
+
+impl Prot {
+    /// The permission bits of a Linux `prot` argument (other bits dropped).
+    pub const fn from_linux(prot: usize) -> Prot {
+        Prot::from_bits_truncate((prot & 7) as u8)
+    }
+
+    /// Whether the mapping allows `access`, with x86's rules: any permission
+    /// allows reading (the hardware cannot refuse reads of a present user
+    /// page, so Linux's `vma_is_accessible` is the test).
+    pub const fn allows(self, access: Access) -> bool {
+        match access {
+            Access::Read => !self.is_empty(),
+            Access::Write => self.contains(Prot::WRITE),
+            Access::Execute => self.contains(Prot::EXEC),
+        }
+    }
+}
+
+/// The kind of access that faulted (from the page-fault error code).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store.
+    Write,
+    /// An instruction fetch.
+    Execute,
+}
+
+/// Why a fault becomes SIGSEGV: the `si_code` of the signal.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SegvCode {
+    /// No mapping at the address (`SEGV_MAPERR`).
+    MapErr,
+    /// The mapping forbids the access (`SEGV_ACCERR`).
+    AccErr,
+}
+
+impl SegvCode {
+    /// The `si_code` value (`SEGV_MAPERR` = 1, `SEGV_ACCERR` = 2).
+    pub const fn si_code(self) -> i32 {
+        match self {
+            SegvCode::MapErr => SEGV_MAPERR,
+            SegvCode::AccErr => SEGV_ACCERR,
+        }
+    }
+}
+
+/// What the kernel must do after [`Vmar::handle_page_fault`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum FaultOutcome {
+    /// The page is now mapped as the access needs: return to user mode and
+    /// retry the instruction.
+    Resolved,
+    /// Send SIGSEGV with this `si_code` and `si_addr`.
+    Segv {
+        /// The faulting address.
+        addr: usize,
+        /// `SEGV_MAPERR` or `SEGV_ACCERR`.
+        code: SegvCode,
+    },
+    /// Send SIGBUS (`BUS_ADRERR`): the page source could not supply the page
+    /// (for example, wholly past the end of the file).
+    Bus {
+        /// The faulting address.
+        addr: usize,
+    },
+    /// No frame could be allocated: the kernel's out-of-memory path.
+    OutOfMemory,
+}
+
+/// What backs a mapping, as the mapping listing shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum MappingKind {
+    /// `MAP_PRIVATE | MAP_ANONYMOUS`: zero pages, copied on write after fork.
+    PrivateAnonymous,
+    /// `MAP_SHARED | MAP_ANONYMOUS`: zero pages shared with forked children.
+    SharedAnonymous,
+    /// `MAP_PRIVATE` of a [`PageSource`]: its pages, copied before a write.
+    PrivateSource,
+    /// `MAP_SHARED` of a [`PageSource`]: writes go to the source's pages.
+    SharedSource,
+}
+
+/// One line of the mapping listing (`/proc/self/maps`).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct MappingInfo {
+    /// First address.
+    pub start: usize,
+    /// One past the last address.
+    pub end: usize,
+    /// Permissions.
+    pub prot: Prot,
+    /// `MAP_SHARED` (shown as `s`) or private (`p`).
+    pub shared: bool,
+    /// What backs it.
+    pub kind: MappingKind,
+    /// Byte offset in the source of `start` (0 for anonymous mappings).
+    pub offset: u64,
+    /// The name (a path, `[heap]`, `[stack]`, or empty).
+    pub name: String,
+}
+
+impl fmt::Display for MappingInfo {
+    /// The `/proc/self/maps` line, with device and inode shown as zero.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = |p: Prot, ch: char| if self.prot.contains(p) { ch } else { '-' };
+        write!(
+            f,
+            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0",
+            self.start,
+            self.end,
+            c(Prot::READ, 'r'),
+            c(Prot::WRITE, 'w'),
+            c(Prot::EXEC, 'x'),
+            if self.shared { 's' } else { 'p' },
+            self.offset,
+        )?;
+        if !self.name.is_empty() {
+            write!(f, " {}", self.name)?;
+        }
+        Ok(())
+    }
+}
+
+/// A file (or other object) to map: what the kernel resolves an fd to.
+#[derive(Clone)]
+pub struct MapFile {
+    /// Where the pages come from.
+    pub source: Arc<dyn PageSource>,
+    /// The name in the mapping listing (usually the path).
+    pub name: String,
+    /// The file was opened for reading (`FMODE_READ`); mmap needs it.
+    pub readable: bool,
+    /// The file was opened for writing (`FMODE_WRITE`); a shared writable
+    /// mapping needs it, now (mmap) and later (mprotect).
+    pub writable: bool,
+}
+
+/// The layout limits of an address space.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct VmarConfig {
+    /// The lowest address a mapping may use (`vm.mmap_min_addr`).
+    pub min_addr: usize,
+    /// One past the highest user address (`TASK_SIZE`).
+    pub max_addr: usize,
+    /// Top-down placement searches downward from here (`mm->mmap_base`), and
+    /// upward from here when nothing fits below.
+    pub mmap_base: usize,
+}
+
+impl Default for VmarConfig {
+    /// x86_64 with 4-level paging and no randomisation: user space ends at
+    /// `0x7fff_ffff_f000`, mmap_base is 128 MiB below it.
+    fn default() -> Self {
+        VmarConfig { min_addr: MMAP_MIN_ADDR, max_addr: TASK_SIZE, mmap_base: TASK_SIZE - (128 << 20) }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Backing {
+    Anonymous,
+    Object { source: Arc<dyn PageSource>, offset: u64, anon: bool },
+}
+
+#[derive(Clone)]
+pub(crate) struct Mapping {
+    pub(crate) end: usize,
+    pub(crate) prot: Prot,
+    pub(crate) shared: bool,
+    pub(crate) may_write: bool,
+    pub(crate) growsdown: bool,
+    pub(crate) backing: Backing,
+    pub(crate) name: String,
+}
+
+impl Mapping {
+    fn can_merge(&self, start: usize, right: &Mapping) -> bool {
+        if self.prot != right.prot
+            || self.shared != right.shared
+            || self.may_write != right.may_write
+            || self.growsdown != right.growsdown
+            || self.name != right.name
+        {
+            return false;
+        }
+        match (&self.backing, &right.backing) {
+            (Backing::Anonymous, Backing::Anonymous) => true,
+            (
+                Backing::Object { source: a, offset: oa, anon: aa },
+                Backing::Object { source: b, offset: ob, anon: ab },
+            ) => {
+                core::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+                    && aa == ab
+                    && oa.checked_add((self.end - start) as u64) == Some(*ob)
+            }
+            _ => false,
+        }
+    }
+
+    fn kind(&self) -> MappingKind {
+        match (&self.backing, self.shared) {
+            (Backing::Anonymous, _) => MappingKind::PrivateAnonymous,
+            (Backing::Object { anon: true, .. }, _) => MappingKind::SharedAnonymous,
+            (Backing::Object { .. }, true) => MappingKind::SharedSource,
+            (Backing::Object { .. }, false) => MappingKind::PrivateSource,
+        }
+    }
+
+    fn info(&self, start: usize) -> MappingInfo {
+        MappingInfo {
+            start,
+            end: self.end,
+            prot: self.prot,
+            shared: self.shared,
+            kind: self.kind(),
+            offset: match &self.backing {
+                Backing::Object { offset, anon: false, .. } => *offset,
+                _ => 0,
+            },
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// Frames unmapped but not yet released: released after one TLB flush.
+struct Reclaim {
+    frames: [Frame; 64],
+    len: usize,
+}
+
+impl Reclaim {
+    fn new() -> Self {
+        Reclaim { frames: [Frame::from_number(0); 64], len: 0 }
+    }
+
+    fn push<P: PageTable, A: FrameAllocator>(&mut self, pt: &mut P, alloc: &A, frame: Frame) {
+        if self.len == self.frames.len() {
+            self.finish(pt, alloc);
+        }
+        self.frames[self.len] = frame;
+        self.len += 1;
+    }
+
+    fn finish<P: PageTable, A: FrameAllocator>(&mut self, pt: &mut P, alloc: &A) {
+        if self.len > 0 {
+            pt.flush();
+            for &frame in &self.frames[..self.len] {
+                alloc.release(frame);
+            }
+            self.len = 0;
+        }
+    }
+}
+
+/// A user address space: the mappings, the page table that holds their
+/// present pages, and the program break.
+///
+/// See the crate documentation for the model. Every method that takes user
+/// input returns Linux's errno and never panics.
+pub struct Vmar<P: PageTable, A: FrameAllocator + Clone + 'static> {
+    pub(crate) pt: P,
+    pub(crate) alloc: A,
+    pub(crate) maps: BTreeMap<usize, Mapping>,
+    config: VmarConfig,
+    brk_start: usize,
+    brk: usize,
+    resident: usize,
+    cow_copies: u64,
+}
+
+impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
+    /// An empty address space over an empty page table, with the default
+    /// x86_64 layout.
+    pub fn new(pt: P, alloc: A) -> Self {
+        Self::with_config(pt, alloc, VmarConfig::default())
+    }
+
+    /// An empty address space with an explicit layout (the limits are
+    /// rounded to pages and ordered `min_addr <= mmap_base <= max_addr`).
+    pub fn with_config(pt: P, alloc: A, config: VmarConfig) -> Self {
+        let max_addr = page_floor(config.max_addr);
+        let min_addr = page_ceil(config.min_addr).unwrap_or(max_addr).min(max_addr);
+        let mmap_base = page_floor(config.mmap_base).clamp(min_addr, max_addr);
+        Vmar {
+            pt,
+            alloc,
+            maps: BTreeMap::new(),
+            config: VmarConfig { min_addr, max_addr, mmap_base },
+            brk_start: 0,
+            brk: 0,
+            resident: 0,
+            cow_copies: 0,
+        }
+    }
+
+    /// A new, empty address space of the same kind and layout (for exec:
+    /// build the new image here, then replace the process's handle, since the
+    /// old one may still be shared with a `CLONE_VM`/vfork parent).
+    pub fn fresh(&self) -> Result<Self> {
+        let pt = self.pt.new_empty()?;
+        Ok(Self::with_config(pt, self.alloc.clone(), self.config))
+    }
+
+    /// The layout limits.
+    pub fn config(&self) -> VmarConfig {
+        self.config
+    }
+
+    /// The page table (the kernel activates it on a context switch).
+    pub fn page_table(&self) -> &P {
+        &self.pt
+    }
+
+    /// The frame allocator.
+    pub fn allocator(&self) -> &A {
+        &self.alloc
+    }
+
+    /// Pages of this address space that are present in its page table.
+    pub fn resident_pages(&self) -> usize {
+        self.resident
+    }
+
+    /// Frames copied by copy-on-write faults (and by the first write to a
+    /// private page of a page source) in this address space.
+    pub fn cow_copies(&self) -> u64 {
+        self.cow_copies
+    }
+
+    /// The mappings in address order, as `/proc/self/maps` lists them.
+    pub fn mappings(&self) -> impl Iterator<Item = MappingInfo> + '_ {
+        self.maps.iter().map(|(&start, m)| m.info(start))
+    }
+
+    /// The mapping containing `addr`, if any.
+    pub fn mapping_at(&self, addr: usize) -> Option<MappingInfo> {
+        self.find(addr).map(|(start, m)| m.info(start))
+    }
+
+    pub(crate) fn find(&self, addr: usize) -> Option<(usize, &Mapping)> {
+        let (&start, m) = self.maps.range(..=addr).next_back()?;
+        (addr < m.end).then_some((start, m))
+    }
+
+    /// Whether no mapping intersects `[start, end)`.
+    fn range_free(&self, start: usize, end: usize) -> bool {
+        match self.maps.range(..end).next_back() {
+            Some((_, m)) => m.end <= start,
+            None => true,
+        }
+    }
+
+    /// Splits the mapping that strictly contains `addr` in two at `addr`.
+    fn split_at(&mut self, addr: usize) {
+        let Some((&start, m)) = self.maps.range(..addr).next_back() else { return };
+        if m.end <= addr {
+            return;
+        }
+        let mut right = m.clone();
+        if let Backing::Object { offset, .. } = &mut right.backing {
+            *offset = offset.wrapping_add((addr - start) as u64);
+        }
+        if let Some(left) = self.maps.get_mut(&start) {
+            left.end = addr;
+        }
+        self.maps.insert(addr, right);
+    }
+
+    /// Merges the mapping ending at `addr` with the one starting there, if
+    /// they are alike.
+    fn try_merge(&mut self, addr: usize) {
+        let Some(right) = self.maps.get(&addr) else { return };
+        let Some((&lstart, left)) = self.maps.range(..addr).next_back() else { return };
+        if left.end != addr || !left.can_merge(lstart, right) {
+            return;
+        }
+        if let Some(right) = self.maps.remove(&addr)
+            && let Some(left) = self.maps.get_mut(&lstart)
+        {
+            left.end = right.end;
+        }
+    }
+
+    fn insert_mapping(&mut self, start: usize, mapping: Mapping) {
+        let end = mapping.end;
+        self.maps.insert(start, mapping);
+        self.try_merge(end);
+        self.try_merge(start);
+    }
+
+    /// Unmaps every present page in `[start, end)` and releases its frame.
+    fn unmap_pages(&mut self, start: usize, end: usize) {
+        let mut reclaim = Reclaim::new();
+        let mut va = start;
+        while let Some((page, _, _)) = self.pt.next_present(va, end) {
+            if let Some((frame, _)) = self.pt.unmap(page) {
+                self.resident = self.resident.saturating_sub(1);
+                reclaim.push(&mut self.pt, &self.alloc, frame);
+            }
+            match page.checked_add(PAGE_SIZE) {
+                Some(next) => va = next,
+                None => break,
+            }
+        }
+        reclaim.finish(&mut self.pt, &self.alloc);
+    }
+
+    /// Removes every mapping (and page) in `[start, end)`.
+    fn unmap_range(&mut self, start: usize, end: usize) {
+        self.split_at(start);
+        self.split_at(end);
+        while let Some((&s, _)) = self.maps.range(start..end).next() {
+            if let Some(m) = self.maps.remove(&s) {
+                self.unmap_pages(s, m.end);
+            }
+        }
+    }
+
+    /// The page-table flags for a page of a mapping held in `frame`.
+    fn pte_flags(&self, prot: Prot, shared: bool, frame: Frame) -> PteFlags {
+        if prot.is_empty() {
+            return PteFlags::empty();
+        }
+        let mut flags = PteFlags::USER;
+        if prot.contains(Prot::EXEC) {
+            flags |= PteFlags::EXECUTABLE;
+        }
+        if prot.contains(Prot::WRITE) && (shared || self.alloc.ref_count(frame) == 1) {
+            flags |= PteFlags::WRITABLE;
+        }
+        flags
+    }
+
+    // ----- mmap, munmap, mprotect, brk -----
+
+    /// mmap(2). `addr`, `len`, `prot`, `flags` and `offset` are the system
+    /// call's arguments; `file` is what the fd resolves to (ignored with
+    /// `MAP_ANONYMOUS`; `None` without it gives `EBADF`). Returns the address.
+    ///
+    /// Nothing is allocated (demand paging) unless `MAP_POPULATE` or
+    /// `MAP_LOCKED` asks for it. Errors, in Linux's order: `EINVAL` for an
+    /// unaligned offset, zero length, an unaligned `MAP_FIXED` address, or a
+    /// mapping type other than `MAP_SHARED`/`MAP_PRIVATE` (and
+    /// `MAP_SHARED_VALIDATE` for files); `ENOMEM` when the length overflows or
+    /// no room is left; `EPERM` for `MAP_FIXED` below `min_addr`; `EEXIST` for
+    /// `MAP_FIXED_NOREPLACE` over a mapping; `EOPNOTSUPP` for unknown flags
+    /// with `MAP_SHARED_VALIDATE`; `EACCES` for a file opened without read,
+    /// or without write for a shared writable mapping; `EOVERFLOW` when the
+    /// file offset overflows.
+    pub fn mmap(
+        &mut self,
+        addr: usize,
+        len: usize,
+        prot: usize,
+        flags: usize,
+        file: Option<MapFile>,
+        offset: u64,
+    ) -> Result<usize> {
+        // arch/x86/kernel/sys_x86_64.c: the offset must be page aligned.
+        if offset & (PAGE_SIZE as u64 - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let anonymous = flags & MAP_ANONYMOUS != 0;
+        // ksys_mmap_pgoff: the fd must name a file.
+        let file = if anonymous {
+            None
+        } else {
+            let file = file.ok_or(Errno::EBADF)?;
+            if flags & MAP_HUGETLB != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Some(file)
+        };
+        // do_mmap.
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        let hint = if fixed { addr } else { self.round_hint_to_min(addr) };
+        let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
+        let pgoff = offset >> PAGE_SHIFT;
+        if pgoff.checked_add((len >> PAGE_SHIFT) as u64).is_none() {
+            return Err(Errno::EOVERFLOW);
+        }
+        let start = self.get_unmapped_area(hint, len, fixed)?;
+        let end = start + len;
+        if flags & MAP_FIXED_NOREPLACE != 0 && !self.range_free(start, end) {
+            return Err(Errno::EEXIST);
+        }
+        let prot_bits = Prot::from_linux(prot);
+        let growsdown = flags & MAP_GROWSDOWN != 0;
+        let (shared, may_write, backing, name) = match file {
+            Some(file) => {
+                let shared = match flags & MAP_TYPE {
+                    t @ (MAP_SHARED | MAP_SHARED_VALIDATE) => {
+                        let checked = if t == MAP_SHARED { flags & LEGACY_MAP_MASK } else { flags };
+                        if checked & !LEGACY_MAP_MASK != 0 {
+                            return Err(Errno::EOPNOTSUPP);
+                        }
+                        if prot_bits.contains(Prot::WRITE) && !file.writable {
+                            return Err(Errno::EACCES);
+                        }
+                        true
+                    }
+                    MAP_PRIVATE => false,
+                    _ => return Err(Errno::EINVAL),
+                };
+                if !file.readable {
+                    return Err(Errno::EACCES);
+                }
+                if growsdown {
+                    return Err(Errno::EINVAL);
+                }
+                let may_write = !shared || file.writable;
+                let backing = Backing::Object { source: file.source, offset, anon: false };
+                (shared, may_write, backing, file.name)
+            }
+            None => {
+                let shared = match flags & MAP_TYPE {
+                    MAP_SHARED if growsdown => return Err(Errno::EINVAL),
+                    MAP_SHARED => true,
+                    MAP_PRIVATE => false,
+                    _ => return Err(Errno::EINVAL),
+                };
+                if flags & MAP_HUGETLB != 0 {
+                    // No huge pages are configured (as with nr_hugepages = 0).
+                    return Err(Errno::ENOMEM);
+                }
+                let backing = if shared {
+                    let object: Arc<dyn PageSource> = Arc::new(SharedAnon::new(self.alloc.clone()));
+                    Backing::Object { source: object, offset: 0, anon: true }
+                } else {
+                    Backing::Anonymous
+                };
+                (shared, true, backing, String::new())
+            }
+        };
+        if fixed {
+            self.unmap_range(start, end);
+        }
+        let mapping = Mapping { end, prot: prot_bits, shared, may_write, growsdown, backing, name };
+        self.insert_mapping(start, mapping);
+        let populate = flags & MAP_LOCKED != 0 || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
+        if populate {
+            self.populate(start, end);
+        }
+        Ok(start)
+    }
+
+    /// Faults in every page of `[start, end)` (MAP_POPULATE); a failure ends
+    /// the walk and is not reported, as in Linux.
+    fn populate(&mut self, start: usize, end: usize) {
+        let mut va = start;
+        while va < end {
+            if let Some((_, m)) = self.find(va) {
+                let access =
+                    if m.prot.contains(Prot::WRITE) && !m.shared { Access::Write } else { Access::Read };
+                if m.prot.allows(access)
+                    && self.pt.query(va).is_none()
+                    && self.handle_page_fault(va, access) != FaultOutcome::Resolved
+                {
+                    // Out of memory (or a source error): stop, as
+                    // populate_vma_page_range does; the mapping stays.
+                    return;
+                }
+            }
+            va += PAGE_SIZE;
+        }
+    }
+
+    fn round_hint_to_min(&self, hint: usize) -> usize {
+        let hint = page_floor(hint);
+        if hint != 0 && hint < self.config.min_addr { self.config.min_addr } else { hint }
+    }
+
+    /// `get_unmapped_area` for a page-aligned, nonzero `len`.
+    fn get_unmapped_area(&self, hint: usize, len: usize, fixed: bool) -> Result<usize> {
+        let VmarConfig { min_addr, max_addr, mmap_base } = self.config;
+        if len > max_addr - min_addr {
+            return Err(Errno::ENOMEM);
+        }
+        if fixed {
+            if hint > max_addr - len {
+                return Err(Errno::ENOMEM);
+            }
+            if !is_page_aligned(hint) {
+                return Err(Errno::EINVAL);
+            }
+            if hint < min_addr {
+                return Err(Errno::EPERM);
+            }
+            return Ok(hint);
+        }
+        if hint != 0 && hint <= max_addr - len && hint >= min_addr && self.range_free(hint, hint + len) {
+            return Ok(hint);
+        }
+        // Top down from mmap_base.
+        let mut hi = mmap_base;
+        for (&start, m) in self.maps.range(..mmap_base).rev() {
+            let lo = m.end.max(min_addr);
+            if hi >= lo && hi - lo >= len {
+                return Ok(hi - len);
+            }
+            hi = hi.min(start);
+            if hi < min_addr {
+                break;
+            }
+        }
+        if hi >= min_addr && hi - min_addr >= len {
+            return Ok(hi - len);
+        }
+        // Then bottom up from mmap_base.
+        let mut lo = mmap_base;
+        if let Some((_, m)) = self.maps.range(..mmap_base).next_back() {
+            lo = lo.max(m.end);
+        }
+        for (&start, m) in self.maps.range(mmap_base..) {
+            if start >= lo && start - lo >= len {
+                return Ok(lo);
+            }
+            lo = lo.max(m.end);
+        }
+        if max_addr >= lo && max_addr - lo >= len {
+            return Ok(lo);
+        }
+        Err(Errno::ENOMEM)
+    }
+
+    /// munmap(2): removes the mappings in `[addr, addr + len)`, splitting
+    /// those that straddle its ends. Unmapping a range with no mapping is
+    /// not an error. `EINVAL` for an unaligned `addr`, zero `len`, or a range
+    /// beyond the user limit.
+    pub fn munmap(&mut self, addr: usize, len: usize) -> Result<()> {
+        let max = self.config.max_addr;
+        if !is_page_aligned(addr) || addr > max || len > max - addr {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_ceil(len).ok_or(Errno::EINVAL)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.unmap_range(addr, addr + len);
+        Ok(())
+    }
+
+    /// mprotect(2): sets the permissions of `[addr, addr + len)`, splitting
+    /// and merging mappings at its ends.
+    ///
+    /// Errors as Linux: `EINVAL` for an unaligned `addr`, unknown `prot`
+    /// bits, or `PROT_GROWSDOWN`/`PROT_GROWSUP` where they do not apply;
+    /// `ENOMEM` when the range wraps, starts outside a mapping, or has a hole
+    /// (the mappings before the hole keep their new permissions, as on
+    /// Linux); `EACCES` for `PROT_WRITE` on a shared mapping of a file
+    /// opened read-only. A zero `len` succeeds and changes nothing.
+    pub fn mprotect(&mut self, addr: usize, len: usize, prot: usize) -> Result<()> {
+        let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+        let prot = prot & !(PROT_GROWSDOWN | PROT_GROWSUP);
+        if grows == PROT_GROWSDOWN | PROT_GROWSUP {
+            return Err(Errno::EINVAL);
+        }
+        if !is_page_aligned(addr) {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
+        let mut start = addr;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let new_prot = Prot::from_linux(prot);
+        // The first mapping that ends above `start`.
+        let first = match self.find(start) {
+            Some((s, m)) => Some((s, m.end, m.growsdown)),
+            None => self.maps.range(start..).next().map(|(&s, m)| (s, m.end, m.growsdown)),
+        };
+        let Some((first_start, _, first_growsdown)) = first else { return Err(Errno::ENOMEM) };
+        if first_start >= end {
+            return Err(Errno::ENOMEM);
+        }
+        if grows & PROT_GROWSDOWN != 0 {
+            if !first_growsdown {
+                return Err(Errno::EINVAL);
+            }
+            start = first_start;
+        } else {
+            if first_start > start {
+                return Err(Errno::ENOMEM);
+            }
+            if grows & PROT_GROWSUP != 0 {
+                // x86 has no grow-up mappings.
+                return Err(Errno::EINVAL);
+            }
+        }
+        self.split_at(start);
+        let mut result = Ok(());
+        let mut nstart = start;
+        loop {
+            let Some(m) = self.maps.get(&nstart) else {
+                result = Err(Errno::ENOMEM);
+                break;
+            };
+            if new_prot.contains(Prot::WRITE) && !m.may_write {
+                result = Err(Errno::EACCES);
+                break;
+            }
+            let tmp = m.end.min(end);
+            self.split_at(tmp);
+            self.protect_mapping(nstart, new_prot);
+            nstart = tmp;
+            if nstart >= end {
+                break;
+            }
+        }
+        // Merge what became alike, from just before `start` to `nstart`.
+        let bounds: alloc::vec::Vec<usize> = self.maps.range(start..=nstart).map(|(&s, _)| s).collect();
+        for b in bounds.into_iter().rev() {
+            self.try_merge(b);
+        }
+        result
+    }
+
+    /// Sets the permissions of the mapping starting at `start` and updates
+    /// its present pages.
+    fn protect_mapping(&mut self, start: usize, prot: Prot) {
+        let Some(m) = self.maps.get_mut(&start) else { return };
+        let old = m.prot;
+        m.prot = prot;
+        let (end, shared) = (m.end, m.shared);
+        if old == prot {
+            return;
+        }
+        let mut va = start;
+        let mut reduced = false;
+        while let Some((page, frame, flags)) = self.pt.next_present(va, end) {
+            let new = self.pte_flags(prot, shared, frame);
+            if new != flags {
+                reduced |= !new.contains(flags);
+                self.pt.protect(page, new);
+            }
+            match page.checked_add(PAGE_SIZE) {
+                Some(next) => va = next,
+                None => break,
+            }
+        }
+        if reduced {
+            self.pt.flush();
+        }
+    }
+
+    /// Names the mappings in `[addr, addr + len)` (splitting at the ends),
+    /// as the listing shows them (`[stack]`, `[anon:name]`, ...). `EINVAL`
+    /// for an unaligned `addr`, `ENOMEM` if the range has a hole.
+    pub fn set_name(&mut self, addr: usize, len: usize, name: &str) -> Result<()> {
+        if !is_page_aligned(addr) {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_ceil(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        let mut va = addr;
+        while va < end {
+            let (_, m) = self.find(va).ok_or(Errno::ENOMEM)?;
+            va = m.end;
+        }
+        self.split_at(addr);
+        self.split_at(end);
+        let starts: alloc::vec::Vec<usize> = self.maps.range(addr..end).map(|(&s, _)| s).collect();
+        for s in &starts {
+            if let Some(m) = self.maps.get_mut(s) {
+                m.name = String::from(name);
+            }
+        }
+        for s in starts.iter().rev() {
+            self.try_merge(*s);
+        }
+        self.try_merge(end);
+        Ok(())
+    }
+
+    /// Sets the start of the heap (the page-aligned end of the loaded
+    /// image, as exec computes it) and the current break to it.
+    pub fn set_brk_base(&mut self, addr: usize) {
+        let base = page_ceil(addr).unwrap_or(self.config.max_addr).min(self.config.max_addr);
+        self.brk_start = base;
+        self.brk = base;
+    }
+
+    /// The start of the heap.
+    pub fn brk_start(&self) -> usize {
+        self.brk_start
+    }
+
+    /// The current program break.
+    pub fn current_brk(&self) -> usize {
+        self.brk
+    }
+
+    /// brk(2) with Linux's rules: returns the new break on success and the
+    /// old break on any failure (`brk(0)` queries). The heap is a private
+    /// anonymous read-write mapping named `[heap]` from `brk_start` up to the
+    /// page-rounded break. Growing fails if the new end, plus one guard page,
+    /// would reach another mapping or the user limit; shrinking unmaps (and
+    /// frees) the pages above the new break; a break below `brk_start` fails.
+    pub fn brk(&mut self, requested: usize) -> usize {
+        let orig = self.brk;
+        if self.brk_start == 0 || requested < self.brk_start {
+            return orig;
+        }
+        let (Some(newbrk), Some(oldbrk)) = (page_ceil(requested), page_ceil(self.brk)) else {
+            return orig;
+        };
+        if newbrk == oldbrk {
+            self.brk = requested;
+            return requested;
+        }
+        if requested <= self.brk {
+            // Always allow shrinking, if the heap is still there.
+            if self.range_free(newbrk, oldbrk) {
+                return orig;
+            }
+            self.unmap_range(newbrk, oldbrk);
+            self.brk = requested;
+            return requested;
+        }
+        if newbrk > self.config.max_addr {
+            return orig;
+        }
+        if !self.range_free(oldbrk, newbrk.saturating_add(PAGE_SIZE)) {
+            return orig;
+        }
+        let heap = Mapping {
+            end: newbrk,
+            prot: Prot::READ | Prot::WRITE,
+            shared: false,
+            may_write: true,
+            growsdown: false,
+            backing: Backing::Anonymous,
+            name: String::from("[heap]"),
+        };
+        self.insert_mapping(oldbrk, heap);
+        self.brk = requested;
+        requested
+    }
+
+    // ----- faults -----
+
+    /// Resolves a page fault at `addr` for `access` (the kernel's #PF
+    /// handler calls this for user-mode faults and for faults in its own
+    /// user-memory copies).
+    ///
+    /// A page that is not present is allocated zero-filled (anonymous) or
+    /// asked of the page source; a write to a present read-only page of a
+    /// private writable mapping copies the frame if its reference count is
+    /// above 1 and otherwise just makes it writable; a fault the page table
+    /// already satisfies (a stale TLB entry) is `Resolved` at once.
+    pub fn handle_page_fault(&mut self, addr: usize, access: Access) -> FaultOutcome {
+        let page = page_floor(addr);
+        let Some((start, m)) = self.find(addr) else {
+            return FaultOutcome::Segv { addr, code: SegvCode::MapErr };
+        };
+        if !m.prot.allows(access) {
+            return FaultOutcome::Segv { addr, code: SegvCode::AccErr };
+        }
+        let (prot, shared) = (m.prot, m.shared);
+        match self.pt.query(page) {
+            None => self.fault_in(start, page, addr, access),
+            Some((frame, flags)) => {
+                if access == Access::Write && !flags.contains(PteFlags::WRITABLE) {
+                    return self.make_writable(page, frame, prot, shared);
+                }
+                let wanted = self.pte_flags(prot, shared, frame);
+                if !flags.contains(wanted) {
+                    self.pt.protect(page, flags | wanted);
+                }
+                FaultOutcome::Resolved
+            }
+        }
+    }
+
+    fn fault_in(&mut self, start: usize, page: usize, addr: usize, access: Access) -> FaultOutcome {
+        let Some(m) = self.maps.get(&start) else {
+            return FaultOutcome::Segv { addr, code: SegvCode::MapErr };
+        };
+        let (prot, shared) = (m.prot, m.shared);
+        let frame = match &m.backing {
+            Backing::Anonymous => match self.alloc.alloc_zeroed() {
+                Ok(frame) => frame,
+                Err(NoMemory) => return FaultOutcome::OutOfMemory,
+            },
+            Backing::Object { source, offset, .. } => {
+                let off = offset.wrapping_add((page - start) as u64);
+                let frame = match source.page(off) {
+                    Ok(frame) => frame,
+                    Err(Errno::ENOMEM) => return FaultOutcome::OutOfMemory,
+                    Err(_) => return FaultOutcome::Bus { addr },
+                };
+                if !shared && access == Access::Write && self.alloc.ref_count(frame) > 1 {
+                    // do_cow_fault: the first write to a private page of an
+                    // object copies it at once.
+                    let copy = match self.alloc.alloc_zeroed() {
+                        Ok(copy) => copy,
+                        Err(NoMemory) => {
+                            self.alloc.release(frame);
+                            return FaultOutcome::OutOfMemory;
+                        }
+                    };
+                    self.alloc.copy_frame(frame, copy);
+                    self.alloc.release(frame);
+                    self.cow_copies += 1;
+                    copy
+                } else {
+                    frame
+                }
+            }
+        };
+        let flags = self.pte_flags(prot, shared, frame);
+        if self.pt.map(page, frame, flags).is_err() {
+            self.alloc.release(frame);
+            return FaultOutcome::OutOfMemory;
+        }
+        self.resident += 1;
+        FaultOutcome::Resolved
+    }
+
+    fn make_writable(&mut self, page: usize, frame: Frame, prot: Prot, shared: bool) -> FaultOutcome {
+        // The flags the page has once writable (`prot` allows writing).
+        let writable = self.pte_flags(prot, true, frame);
+        if shared || self.alloc.ref_count(frame) == 1 {
+            // Shared, or the last user of a copy-on-write frame: reuse it.
+            self.pt.protect(page, writable);
+            return FaultOutcome::Resolved;
+        }
+        let flags = writable - PteFlags::WRITABLE;
+        let copy = match self.alloc.alloc_zeroed() {
+            Ok(copy) => copy,
+            Err(NoMemory) => return FaultOutcome::OutOfMemory,
+        };
+        self.alloc.copy_frame(frame, copy);
+        self.pt.unmap(page);
+        if self.pt.map(page, copy, writable).is_err() {
+            self.alloc.release(copy);
+            // Put the shared frame back; if even that fails the page is
+            // simply not present any more.
+            if self.pt.map(page, frame, flags).is_err() {
+                self.resident = self.resident.saturating_sub(1);
+                self.pt.flush();
+                self.alloc.release(frame);
+            }
+            return FaultOutcome::OutOfMemory;
+        }
+        self.pt.flush();
+        self.alloc.release(frame);
+        self.cow_copies += 1;
+        FaultOutcome::Resolved
+    }
+
+    // ----- fork, exec, exit -----
+
+    /// fork(2)'s copy of the address space: the same mappings, with every
+    /// present page shared. Pages of private writable mappings lose write
+    /// access in both page tables and gain a frame reference (copy on
+    /// write); shared mappings stay shared and writable. Costs time in
+    /// proportion to the present pages, not to the mappings' sizes.
+    ///
+    /// `ENOMEM` if the child's page table cannot be built; the parent is then
+    /// unchanged apart from some pages having become copy-on-write.
+    pub fn fork(&mut self) -> Result<Self> {
+        let mut child = Self::with_config(self.pt.new_empty()?, self.alloc.clone(), self.config);
+        child.maps = self.maps.clone();
+        child.brk_start = self.brk_start;
+        child.brk = self.brk;
+        let mut write_protected = false;
+        let mut result = Ok(());
+        'maps: for (&start, m) in &self.maps {
+            let mut va = start;
+            while let Some((page, frame, mut flags)) = self.pt.next_present(va, m.end) {
+                if !m.shared && flags.contains(PteFlags::WRITABLE) {
+                    flags.remove(PteFlags::WRITABLE);
+                    self.pt.protect(page, flags);
+                    write_protected = true;
+                }
+                self.alloc.add_ref(frame);
+                if child.pt.map(page, frame, flags).is_err() {
+                    self.alloc.release(frame);
+                    result = Err(Errno::ENOMEM);
+                    break 'maps;
+                }
+                child.resident += 1;
+                match page.checked_add(PAGE_SIZE) {
+                    Some(next) => va = next,
+                    None => break,
+                }
+            }
+        }
+        if write_protected {
+            self.pt.flush();
+        }
+        result.map(|()| child)
+    }
+
+    /// Removes every mapping and frees every page (the address space of a
+    /// process that exits, or an exec when no one else shares it). The break
+    /// is reset to unset.
+    pub fn clear(&mut self) {
+        let maps = core::mem::take(&mut self.maps);
+        for (start, m) in &maps {
+            self.unmap_pages(*start, m.end);
+        }
+        drop(maps);
+        self.brk_start = 0;
+        self.brk = 0;
+    }
+}
+
+impl<P: PageTable, A: FrameAllocator + Clone + 'static> Drop for Vmar<P, A> {
+    /// Releases every frame this address space references, exactly once.
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+impl<P: PageTable, A: FrameAllocator + Clone + 'static> fmt::Debug for Vmar<P, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Vmar (resident {}, cow copies {}, brk {:#x})",
+            self.resident, self.cow_copies, self.brk
+        )?;
+        for m in self.mappings() {
+            writeln!(f, "{m}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::{SoftPageTable, TestFrames, TestVmar};
+
+    fn small(frames: &TestFrames) -> TestVmar {
+        let config = VmarConfig { min_addr: 0x10000, max_addr: 0x40000, mmap_base: 0x20000 };
+        Vmar::with_config(SoftPageTable::new(), frames.clone(), config)
+    }
+
+    #[test]
+    fn config_is_normalised() {
+        let frames = TestFrames::new();
+        let config = VmarConfig { min_addr: 0x10001, max_addr: 0x40fff, mmap_base: 0x90000 };
+        let v = Vmar::with_config(SoftPageTable::new(), frames, config);
+        assert_eq!(v.config(), VmarConfig { min_addr: 0x11000, max_addr: 0x40000, mmap_base: 0x40000 });
+    }
+
+    #[test]
+    fn placement_goes_top_down_then_above_the_base() {
+        // arch_get_unmapped_area_topdown, falling back to bottom-up above
+        // the base. Layout: 0x10000 bytes below the base, 0x20000 above.
+        let frames = TestFrames::new();
+        let mut v = small(&frames);
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS;
+        assert_eq!(v.get_unmapped_area(0, 0x10000, false), Ok(0x10000));
+        assert_eq!(
+            v.get_unmapped_area(0, 0x18000, false),
+            Ok(0x20000),
+            "above the base when nothing fits below"
+        );
+        assert_eq!(v.get_unmapped_area(0, 0x20000, false), Ok(0x20000));
+        assert_eq!(v.get_unmapped_area(0, 0x21000, false), Err(Errno::ENOMEM));
+        assert_eq!(v.get_unmapped_area(0, 0x31000, false), Err(Errno::ENOMEM));
+        // A mapping straddling the base.
+        v.mmap(0x1f000, 0x2000, PROT_READ, anon | MAP_FIXED, None, 0).unwrap();
+        assert_eq!(v.get_unmapped_area(0, 0x1000, false), Ok(0x1e000));
+        assert_eq!(v.get_unmapped_area(0, 0xf000, false), Ok(0x10000));
+        assert_eq!(v.get_unmapped_area(0, 0x10000, false), Ok(0x21000));
+        assert_eq!(v.get_unmapped_area(0, 0x1f000, false), Ok(0x21000));
+        assert_eq!(v.get_unmapped_area(0, 0x20000, false), Err(Errno::ENOMEM));
+        // Hints: used when free and inside the limits, else ignored.
+        assert_eq!(v.get_unmapped_area(0x38000, 0x1000, false), Ok(0x38000));
+        assert_eq!(v.get_unmapped_area(0x3f000, 0x2000, false), Ok(0x1d000));
+        assert_eq!(v.get_unmapped_area(0x1f000, 0x1000, false), Ok(0x1e000));
+    }
+
+    #[test]
+    fn split_and_merge_keep_source_offsets() {
+        let frames = TestFrames::new();
+        let file = crate::testing::TestFile::new(&frames, &[7u8; 0x8000]);
+        let mut v = small(&frames);
+        let f = MapFile { source: file.clone(), name: "f".into(), readable: true, writable: true };
+        let a = v.mmap(0, 0x8000, PROT_READ, MAP_SHARED, Some(f), 0).unwrap();
+        v.mprotect(a + 0x2000, 0x1000, PROT_NONE).unwrap();
+        let offsets: alloc::vec::Vec<u64> = v.mappings().map(|m| m.offset).collect();
+        assert_eq!(offsets, [0, 0x2000, 0x3000]);
+        v.mprotect(a + 0x2000, 0x1000, PROT_READ).unwrap();
+        assert_eq!(v.mappings().count(), 1, "contiguous pieces of one source merge again");
+        drop(v);
+        drop(file);
+        assert_eq!(frames.allocated(), 0);
+    }
+}

@@ -1,0 +1,307 @@
+//! Fork and copy-on-write, end to end through the software MMU.
+
+use vm::abi::*;
+use vm::testing::{SoftPageTable, TestFrames, TestVmar, cpu_load, cpu_store, test_vmar};
+use vm::{FrameAllocator, PAGE_SIZE, PageTable, PteFlags};
+
+const RW: usize = PROT_READ | PROT_WRITE;
+const PRIV_ANON: usize = MAP_PRIVATE | MAP_ANONYMOUS;
+const SHARED_ANON: usize = MAP_SHARED | MAP_ANONYMOUS;
+
+fn read(v: &mut TestVmar, addr: usize, len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    v.read_user(addr, &mut buf).unwrap();
+    buf
+}
+
+#[test]
+fn child_write_copies_exactly_one_frame_and_parent_keeps_old_bytes() {
+    // fork(2): "the child process ... and the parent process run in separate
+    // memory spaces ... memory writes ... performed by one of the processes
+    // do not affect the other"; the copy is made lazily, one frame per page.
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, 4 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"old bytes").unwrap();
+    parent.write_user(a + PAGE_SIZE, b"second page").unwrap();
+    assert_eq!(frames.allocated(), 2);
+
+    let mut child = parent.fork().unwrap();
+    assert_eq!(frames.allocated(), 2, "fork copies no frame");
+    assert_eq!(child.resident_pages(), 2);
+
+    cpu_store(&mut child, a, b"new").unwrap();
+    assert_eq!(child.cow_copies(), 1);
+    assert_eq!(frames.allocated(), 3, "exactly one frame was copied");
+    assert_eq!(read(&mut parent, a, 9), b"old bytes");
+    assert_eq!(read(&mut child, a, 9), b"new bytes");
+
+    // A second write by the child to the same page copies nothing.
+    cpu_store(&mut child, a + 100, b"again").unwrap();
+    assert_eq!(child.cow_copies(), 1);
+    assert_eq!(frames.allocated(), 3);
+
+    // The untouched second page is still shared; the child's exit leaves the
+    // parent the only user, so its write copies nothing.
+    drop(child);
+    assert_eq!(frames.allocated(), 2);
+    cpu_store(&mut parent, a, b"mine").unwrap();
+    cpu_store(&mut parent, a + PAGE_SIZE, b"mine").unwrap();
+    assert_eq!(parent.cow_copies(), 0);
+    assert_eq!(frames.allocated(), 2);
+    assert_eq!(read(&mut parent, a, 9), b"minebytes");
+
+    drop(parent);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn fork_write_protects_private_pages_in_both_tables() {
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_val(a, 1u64).unwrap();
+    let (frame, flags) = parent.page_table().query(a).unwrap();
+    assert_eq!(flags, PteFlags::USER | PteFlags::WRITABLE);
+    let child = parent.fork().unwrap();
+    assert_eq!(parent.page_table().query(a), Some((frame, PteFlags::USER)));
+    assert_eq!(child.page_table().query(a), Some((frame, PteFlags::USER)));
+    assert_eq!(frames.ref_count(frame), 2);
+    assert!(!parent.page_table().needs_flush(), "fork flushed the parent's TLB");
+    drop(child);
+    assert_eq!(frames.ref_count(frame), 1);
+    drop(parent);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn parent_write_after_fork_copies_and_child_then_reuses() {
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"A").unwrap();
+    let mut child = parent.fork().unwrap();
+    parent.write_user(a, b"P").unwrap();
+    assert_eq!(parent.cow_copies(), 1);
+    // The child's frame now has count 1: its write only restores access.
+    child.write_user(a, b"C").unwrap();
+    assert_eq!(child.cow_copies(), 0);
+    assert_eq!(frames.allocated(), 2);
+    assert_eq!(read(&mut parent, a, 1), b"P");
+    assert_eq!(read(&mut child, a, 1), b"C");
+    drop(parent);
+    drop(child);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn fork_of_untouched_mapping_shares_nothing_and_child_gets_zeroes() {
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, 16 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    let mut child = parent.fork().unwrap();
+    assert_eq!(frames.allocated(), 0);
+    child.write_user(a + 5 * PAGE_SIZE, b"x").unwrap();
+    assert_eq!(read(&mut parent, a + 5 * PAGE_SIZE, 1), [0]);
+    assert_eq!(child.cow_copies(), 0, "a fresh page is not a copy");
+    drop((parent, child));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn fork_cost_follows_present_pages_not_mapping_size() {
+    // A 1 GiB mapping with one present page: the child's table gets one entry.
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, 1 << 30, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a + (512 << 20), b"one").unwrap();
+    let mut child = parent.fork().unwrap();
+    assert_eq!(child.page_table().len(), 1);
+    assert_eq!(child.resident_pages(), 1);
+    assert_eq!(read(&mut child, a + (512 << 20), 3), b"one");
+    drop((parent, child));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn shared_anonymous_mapping_is_shared_across_fork() {
+    // mmap(2) MAP_SHARED: "Updates to the mapping are visible to other
+    // processes mapping the same region"; fork(2) keeps it shared.
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, 3 * PAGE_SIZE, RW, SHARED_ANON, None, 0).unwrap();
+    parent.write_user(a, b"before fork").unwrap();
+    let mut child = parent.fork().unwrap();
+    // A page touched before fork.
+    child.write_user(a, b"from child").unwrap();
+    assert_eq!(read(&mut parent, a, 10), b"from child");
+    // A page first touched after fork, by the child, then read by the parent.
+    child.write_user(a + PAGE_SIZE, b"late").unwrap();
+    assert_eq!(read(&mut parent, a + PAGE_SIZE, 4), b"late");
+    parent.write_user(a + 2 * PAGE_SIZE, b"parent").unwrap();
+    assert_eq!(read(&mut child, a + 2 * PAGE_SIZE, 6), b"parent");
+    assert_eq!(parent.cow_copies() + child.cow_copies(), 0);
+    assert_eq!(frames.allocated(), 3);
+    // The pages outlive the parent while the child maps them.
+    drop(parent);
+    assert_eq!(read(&mut child, a, 10), b"from child");
+    drop(child);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn private_and_shared_mappings_side_by_side_after_fork() {
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let p = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    let s = parent.mmap(0, PAGE_SIZE, RW, SHARED_ANON, None, 0).unwrap();
+    parent.write_user(p, b"p0").unwrap();
+    parent.write_user(s, b"s0").unwrap();
+    let mut child = parent.fork().unwrap();
+    child.write_user(p, b"p1").unwrap();
+    child.write_user(s, b"s1").unwrap();
+    assert_eq!(read(&mut parent, p, 2), b"p0");
+    assert_eq!(read(&mut parent, s, 2), b"s1");
+    drop((parent, child));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn prot_none_pages_keep_their_contents_through_fork() {
+    // mprotect(2) PROT_NONE: "The memory cannot be accessed at all" - but it
+    // keeps its contents for a later mprotect.
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"kept").unwrap();
+    parent.mprotect(a, PAGE_SIZE, PROT_NONE).unwrap();
+    let mut child = parent.fork().unwrap();
+    let mut b = [0u8; 4];
+    assert_eq!(
+        cpu_load(&mut child, a, &mut b),
+        Err(vm::FaultOutcome::Segv { addr: a, code: vm::SegvCode::AccErr })
+    );
+    child.mprotect(a, PAGE_SIZE, RW).unwrap();
+    assert_eq!(read(&mut child, a, 4), b"kept");
+    child.write_user(a, b"CHLD").unwrap();
+    assert_eq!(child.cow_copies(), 1);
+    parent.mprotect(a, PAGE_SIZE, PROT_READ).unwrap();
+    assert_eq!(read(&mut parent, a, 4), b"kept");
+    drop((parent, child));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn mprotect_write_on_shared_cow_page_does_not_grant_write() {
+    // A private read-only mapping shared with a child: making it writable
+    // again must not let one process write the other's frame.
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"orig").unwrap();
+    parent.mprotect(a, PAGE_SIZE, PROT_READ).unwrap();
+    let mut child = parent.fork().unwrap();
+    child.mprotect(a, PAGE_SIZE, RW).unwrap();
+    let (_, flags) = child.page_table().query(a).unwrap();
+    assert!(!flags.contains(PteFlags::WRITABLE));
+    cpu_store(&mut child, a, b"chld").unwrap();
+    assert_eq!(child.cow_copies(), 1);
+    assert_eq!(read(&mut parent, a, 4), b"orig");
+    drop((parent, child));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn fork_chains_three_generations() {
+    let frames = TestFrames::new();
+    let mut g0 = test_vmar(&frames);
+    let a = g0.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    g0.write_user(a, b"0").unwrap();
+    let mut g1 = g0.fork().unwrap();
+    let mut g2 = g1.fork().unwrap();
+    let (frame, _) = g0.page_table().query(a).unwrap();
+    assert_eq!(frames.ref_count(frame), 3);
+    g1.write_user(a, b"1").unwrap();
+    g2.write_user(a, b"2").unwrap();
+    // g0 is now alone with the original frame: no copy.
+    g0.write_user(a, b"Z").unwrap();
+    assert_eq!((g0.cow_copies(), g1.cow_copies(), g2.cow_copies()), (0, 1, 1));
+    assert_eq!(read(&mut g0, a, 1), b"Z");
+    assert_eq!(read(&mut g1, a, 1), b"1");
+    assert_eq!(read(&mut g2, a, 1), b"2");
+    drop((g0, g1, g2));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn fork_out_of_memory_in_cow_fault_keeps_the_shared_frame() {
+    let frames = TestFrames::with_limit(1);
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"data").unwrap();
+    let mut child = parent.fork().unwrap();
+    assert_eq!(cpu_store(&mut child, a, b"x"), Err(vm::FaultOutcome::OutOfMemory));
+    assert_eq!(child.write_user(a, b"x"), Err(linux_abi::Errno::EFAULT));
+    assert_eq!(read(&mut child, a, 4), b"data");
+    frames.set_limit(None);
+    child.write_user(a, b"x").unwrap();
+    assert_eq!(read(&mut parent, a, 4), b"data");
+    drop((parent, child));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn exec_starts_from_a_fresh_address_space() {
+    let frames = TestFrames::new();
+    let mut old = test_vmar(&frames);
+    let a = old.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    old.write_user(a, b"x").unwrap();
+    let new = old.fresh().unwrap();
+    assert_eq!(new.mappings().count(), 0);
+    assert_eq!(new.resident_pages(), 0);
+    drop(old);
+    assert_eq!(frames.allocated(), 0);
+    drop(new);
+}
+
+#[test]
+fn clear_frees_every_frame_once() {
+    let frames = TestFrames::new();
+    let mut v = test_vmar(&frames);
+    let a = v.mmap(0, 8 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    let s = v.mmap(0, 2 * PAGE_SIZE, RW, SHARED_ANON, None, 0).unwrap();
+    for i in 0..8 {
+        v.write_val(a + i * PAGE_SIZE, i as u8).unwrap();
+    }
+    v.write_user(s, b"s").unwrap();
+    let mut child = v.fork().unwrap();
+    assert_eq!(frames.allocated(), 9);
+    v.clear();
+    assert_eq!(v.mappings().count(), 0);
+    assert_eq!(v.resident_pages(), 0);
+    assert_eq!(frames.allocated(), 9, "the child still holds every page");
+    child.clear();
+    assert_eq!(frames.allocated(), 0);
+    // A cleared space is usable again.
+    let b = child.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    child.write_user(b, b"again").unwrap();
+    drop((v, child));
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn page_table_counts_match_resident_pages() {
+    let frames = TestFrames::new();
+    let mut v: TestVmar = vm::Vmar::new(SoftPageTable::new(), frames.clone());
+    let a = v.mmap(0, 10 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    for i in (0..10).step_by(3) {
+        v.write_val(a + i * PAGE_SIZE, 1u8).unwrap();
+    }
+    assert_eq!(v.resident_pages(), 4);
+    assert_eq!(v.page_table().len(), 4);
+    v.munmap(a, 5 * PAGE_SIZE).unwrap();
+    assert_eq!(v.resident_pages(), 2);
+    assert_eq!(v.page_table().len(), 2);
+    drop(v);
+    assert_eq!(frames.allocated(), 0);
+}

@@ -1,0 +1,144 @@
+//! Checked access to user memory: copy_from_user/copy_to_user/strncpy_from_user.
+
+use linux_abi::Errno;
+use vm::abi::*;
+use vm::testing::{TestFrames, TestVmar, test_vmar};
+use vm::{PAGE_SIZE, PageTable, PteFlags};
+
+const P: usize = PAGE_SIZE;
+const RW: usize = PROT_READ | PROT_WRITE;
+const PRIV_ANON: usize = MAP_PRIVATE | MAP_ANONYMOUS;
+
+fn setup() -> (TestFrames, TestVmar) {
+    let frames = TestFrames::new();
+    let v = test_vmar(&frames);
+    (frames, v)
+}
+
+fn finish(frames: TestFrames, v: TestVmar) {
+    drop(v);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn read_crossing_into_an_unmapped_page_is_efault() {
+    // read(2)/write(2) EFAULT: "buf is outside your accessible address
+    // space"; the bytes before the bad page were copied.
+    let (frames, mut v) = setup();
+    let a = v.mmap(0x10_0000, P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    v.write_user(a + P - 4, b"tail").unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(v.read_user(a + P - 4, &mut buf), Err(Errno::EFAULT));
+    assert_eq!(&buf[..4], b"tail");
+    assert_eq!(v.write_user(a + P - 2, b"xxxx"), Err(Errno::EFAULT));
+    let mut two = [0u8; 2];
+    v.read_user(a + P - 2, &mut two).unwrap();
+    assert_eq!(&two, b"xx");
+    finish(frames, v);
+}
+
+#[test]
+fn copies_cross_page_and_mapping_boundaries() {
+    let (frames, mut v) = setup();
+    let a = v.mmap(0x20_0000, 2 * P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    v.mmap(a + 2 * P, 2 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, None, 0).unwrap();
+    let data: Vec<u8> = (0..3 * P).map(|i| (i % 251) as u8).collect();
+    v.write_user(a + P / 2, &data).unwrap();
+    let mut back = vec![0u8; data.len()];
+    v.read_user(a + P / 2, &mut back).unwrap();
+    assert_eq!(back, data);
+    assert_eq!(v.mappings().count(), 2);
+    finish(frames, v);
+}
+
+#[test]
+fn write_to_read_only_or_unmapped_memory_is_efault() {
+    let (frames, mut v) = setup();
+    let a = v.mmap(0, P, PROT_READ, PRIV_ANON, None, 0).unwrap();
+    assert_eq!(v.write_user(a, b"x"), Err(Errno::EFAULT));
+    assert_eq!(v.write_user(0x1234_0000, b"x"), Err(Errno::EFAULT));
+    assert_eq!(v.read_user(usize::MAX - 2, &mut [0u8; 8]), Err(Errno::EFAULT));
+    assert_eq!(v.read_user(TASK_SIZE, &mut [0u8; 1]), Err(Errno::EFAULT));
+    // Empty copies always succeed (access_ok of a zero size).
+    assert_eq!(v.read_user(0, &mut []), Ok(()));
+    assert_eq!(v.write_user(usize::MAX, &[]), Ok(()));
+    finish(frames, v);
+}
+
+#[test]
+fn values_round_trip_across_a_page_boundary() {
+    let (frames, mut v) = setup();
+    let a = v.mmap(0, 2 * P, RW, PRIV_ANON, None, 0).unwrap();
+    v.write_val(a + P - 3, 0x0102_0304_0506_0708u64).unwrap();
+    assert_eq!(v.read_val::<u64>(a + P - 3), Ok(0x0102_0304_0506_0708));
+    v.write_val(a + 8, -5i32).unwrap();
+    assert_eq!(v.read_val::<i32>(a + 8), Ok(-5));
+    v.write_val(a + 100, [9u8; 100]).unwrap();
+    assert_eq!(v.read_val::<[u8; 100]>(a + 100), Ok([9u8; 100]));
+    assert_eq!(v.read_val::<u32>(a + 2 * P - 2), Err(Errno::EFAULT));
+    finish(frames, v);
+}
+
+#[test]
+fn copy_to_user_breaks_copy_on_write() {
+    // The kernel writing into a child's memory (read(2) into a buffer) must
+    // not change the parent's copy.
+    let (frames, mut v) = setup();
+    let a = v.mmap(0, P, RW, PRIV_ANON, None, 0).unwrap();
+    v.write_user(a, b"parent").unwrap();
+    let mut child = v.fork().unwrap();
+    child.write_user(a, b"kernel").unwrap();
+    let mut buf = [0u8; 6];
+    v.read_user(a, &mut buf).unwrap();
+    assert_eq!(&buf, b"parent");
+    assert_eq!(child.cow_copies(), 1);
+    let (_, flags) = child.page_table().query(a).unwrap();
+    assert_eq!(flags, PteFlags::USER | PteFlags::WRITABLE);
+    drop(child);
+    finish(frames, v);
+}
+
+#[test]
+fn c_strings() {
+    // getname()/strncpy_from_user: a path of PATH_MAX bytes or more is
+    // ENAMETOOLONG (open(2) ENAMETOOLONG: "pathname was too long"); an
+    // unreadable byte before the NUL is EFAULT (open(2) EFAULT: "pathname
+    // points outside your accessible address space").
+    let (frames, mut v) = setup();
+    let a = v.mmap(0x30_0000, 2 * P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    v.write_user(a, b"/bin/sh\0junk").unwrap();
+    assert_eq!(v.read_cstr(a, 4096), Ok(b"/bin/sh".to_vec()));
+    assert_eq!(v.read_cstr(a, 8), Ok(b"/bin/sh".to_vec()), "the limit counts the NUL");
+    assert_eq!(v.read_cstr(a, 7), Err(Errno::ENAMETOOLONG));
+    assert_eq!(v.read_cstr(a, 0), Err(Errno::ENAMETOOLONG));
+    // Across a page boundary.
+    v.write_user(a + P - 3, b"abcdef\0").unwrap();
+    assert_eq!(v.read_cstr(a + P - 3, 4096), Ok(b"abcdef".to_vec()));
+    // Running into the end of the mapping before a NUL.
+    v.write_user(a + P, &[b'x'; P]).unwrap();
+    assert_eq!(v.read_cstr(a + P, 2 * P), Err(Errno::EFAULT));
+    assert_eq!(v.read_cstr(a + P, P), Err(Errno::ENAMETOOLONG));
+    assert_eq!(v.read_cstr(0x1000, 10), Err(Errno::EFAULT));
+    // A NUL in the last byte before an unmapped page is fine, and the empty string too.
+    v.write_user(a + 2 * P - 1, &[0]).unwrap();
+    assert_eq!(v.read_cstr(a + 2 * P - 5, 4096), Ok(b"xxxx".to_vec()));
+    assert_eq!(v.read_cstr(a + 2 * P - 1, 1), Ok(Vec::new()));
+    // A PATH_MAX string without NUL inside the limit.
+    let b = v.mmap(0, 2 * P, RW, PRIV_ANON, None, 0).unwrap();
+    v.write_user(b, &[b'p'; 4096]).unwrap();
+    assert_eq!(v.read_cstr(b, 4096), Err(Errno::ENAMETOOLONG));
+    v.write_user(b + 4095, &[0]).unwrap();
+    assert_eq!(v.read_cstr(b, 4096).map(|s| s.len()), Ok(4095));
+    finish(frames, v);
+}
+
+#[test]
+fn read_cstr_does_not_fault_in_pages_past_the_nul() {
+    let (frames, mut v) = setup();
+    let a = v.mmap(0, 3 * P, RW, PRIV_ANON, None, 0).unwrap();
+    v.write_user(a + P - 2, b"x\0").unwrap();
+    assert_eq!(v.resident_pages(), 1);
+    assert_eq!(v.read_cstr(a + P - 2, 4096), Ok(b"x".to_vec()));
+    assert_eq!(v.resident_pages(), 1);
+    finish(frames, v);
+}

@@ -1,0 +1,283 @@
+//! The scheduler: kernel threads (one behind each user thread), a round-robin
+//! run queue, blocking with lost-wakeup protection, timed sleeps, and exit.
+//!
+//! The kernel is not preemptible: a thread leaves the CPU only when it
+//! blocks, yields (the timer makes user-mode threads yield when their slice
+//! is used up) or exits. Interrupt handlers never touch the scheduler, so
+//! its lock is only taken by threads. One CPU runs it.
+
+#![allow(dead_code)] // parts are used once user processes run on it
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use arch_x86_64::context::{self, KernelThread};
+use arch_x86_64::time;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+/// A schedulable kernel thread.
+pub struct Task {
+    /// A number for logs (user threads use their tid).
+    pub id: AtomicU64,
+    kthread: Arc<KernelThread>,
+    state: AtomicU8,
+    /// A wake-up that arrived before the task blocked.
+    wake_pending: AtomicBool,
+    start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+const RUNNABLE: u8 = 0;
+const BLOCKED: u8 = 1;
+const DEAD: u8 = 2;
+
+struct Sched {
+    run_queue: VecDeque<Arc<Task>>,
+    current: Arc<Task>,
+    idle: Arc<Task>,
+    dead: Vec<Arc<Task>>,
+    sleepers: Vec<(u64, Arc<Task>)>,
+    slice_start: u64,
+}
+
+static SCHED: spin::Mutex<Option<Sched>> = spin::Mutex::new(None);
+
+/// A time slice, in timer ticks.
+const SLICE_TICKS: u64 = 2;
+
+/// Makes the running (boot) thread the idle task. Runs once.
+pub fn init() {
+    let idle = Arc::new(Task {
+        id: AtomicU64::new(0),
+        kthread: Arc::new(KernelThread::current_boot()),
+        state: AtomicU8::new(RUNNABLE),
+        wake_pending: AtomicBool::new(false),
+        start: spin::Mutex::new(None),
+    });
+    *SCHED.lock() = Some(Sched {
+        run_queue: VecDeque::new(),
+        current: idle.clone(),
+        idle,
+        dead: Vec::new(),
+        sleepers: Vec::new(),
+        slice_start: 0,
+    });
+}
+
+fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
+    let mut g = SCHED.lock();
+    match g.as_mut() {
+        Some(s) => f(s),
+        None => {
+            drop(g);
+            panic!("scheduler used before sched::init")
+        }
+    }
+}
+
+extern "C" fn task_entry(_: usize) -> ! {
+    after_switch();
+    let start = current().start.lock().take();
+    if let Some(f) = start {
+        f();
+    }
+    exit_current()
+}
+
+/// Creates a task that runs `f` and makes it runnable.
+pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
+    let task = Arc::new(Task {
+        id: AtomicU64::new(id),
+        kthread: Arc::new(KernelThread::new(task_entry, 0)),
+        state: AtomicU8::new(RUNNABLE),
+        wake_pending: AtomicBool::new(false),
+        start: spin::Mutex::new(Some(Box::new(f))),
+    });
+    with(|s| s.run_queue.push_back(task.clone()));
+    task
+}
+
+/// The running task.
+pub fn current() -> Arc<Task> {
+    with(|s| s.current.clone())
+}
+
+/// Frees the stacks of tasks that exited (never the running one).
+fn after_switch() {
+    let dead = with(|s| core::mem::take(&mut s.dead));
+    drop(dead);
+}
+
+/// Moves due sleepers to the run queue.
+fn wake_sleepers(s: &mut Sched) {
+    let now = time::since_boot_ns();
+    let mut i = 0;
+    while i < s.sleepers.len() {
+        if s.sleepers[i].0 <= now {
+            let (_, t) = s.sleepers.swap_remove(i);
+            if t.state.swap(RUNNABLE, Ordering::SeqCst) == BLOCKED {
+                s.run_queue.push_back(t);
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Switches to the next runnable task; `requeue` puts the current one back
+/// on the run queue first (a yield), otherwise it must be blocked or dead.
+fn reschedule(requeue: bool) {
+    x86_64_without_interrupts(|| {
+        let (prev, next) = with(|s| {
+            wake_sleepers(s);
+            let prev = s.current.clone();
+            if requeue && !Arc::ptr_eq(&prev, &s.idle) {
+                s.run_queue.push_back(prev.clone());
+            }
+            let next = s.run_queue.pop_front().unwrap_or_else(|| s.idle.clone());
+            s.current = next.clone();
+            s.slice_start = time::ticks();
+            (prev, next)
+        });
+        if !Arc::ptr_eq(&prev, &next) {
+            context::switch(&prev.kthread, &next.kthread);
+        }
+    });
+    after_switch();
+}
+
+fn x86_64_without_interrupts<R>(f: impl FnOnce() -> R) -> R {
+    arch_x86_64::cpu::without_interrupts(f)
+}
+
+/// Gives the CPU to the next runnable task.
+pub fn yield_now() {
+    reschedule(true);
+}
+
+/// Yields if the running task has used up its time slice (called when a
+/// timer interrupt arrives in user mode).
+pub fn preempt_tick() {
+    let due = with(|s| {
+        wake_sleepers(s);
+        time::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.run_queue.is_empty()
+    });
+    if due {
+        yield_now();
+    }
+}
+
+/// Blocks the running task until [`wake`] (returns at once if a wake-up
+/// arrived since the task last blocked).
+pub fn block() {
+    let me = current();
+    if me.wake_pending.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    // Nothing can wake us between here and the switch: wakers are other
+    // threads, and none runs until we switch away.
+    me.state.store(BLOCKED, Ordering::SeqCst);
+    drop(me);
+    reschedule(false);
+}
+
+/// Blocks until [`wake`] or until the monotonic clock reaches `deadline_ns`.
+pub fn block_until(deadline_ns: u64) {
+    let me = current();
+    with(|s| s.sleepers.push((deadline_ns, me.clone())));
+    drop(me);
+    block();
+    let me = current();
+    with(|s| s.sleepers.retain(|(_, t)| !Arc::ptr_eq(t, &me)));
+}
+
+/// Makes `task` runnable (or remembers the wake-up if it is running).
+pub fn wake(task: &Arc<Task>) {
+    match task.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => with(|s| s.run_queue.push_back(task.clone())),
+        Err(DEAD) => {}
+        Err(_) => task.wake_pending.store(true, Ordering::SeqCst),
+    }
+}
+
+/// Ends the running task. Whatever it owned on its stack must already be
+/// dropped: the caller keeps no locals alive across this call.
+pub fn exit_current() -> ! {
+    arch_x86_64::cpu::disable_interrupts();
+    let next = with(|s| {
+        let me = s.current.clone();
+        me.state.store(DEAD, Ordering::SeqCst);
+        s.dead.push(me);
+        let next = s.run_queue.pop_front().unwrap_or_else(|| s.idle.clone());
+        s.current = next.clone();
+        s.slice_start = time::ticks();
+        next.kthread.clone()
+    });
+    context::exit_to(next)
+}
+
+/// The idle loop of the boot thread: runs tasks while there are any, halts
+/// otherwise; returns when `done()` says so.
+pub fn idle_until(done: impl Fn() -> bool) {
+    loop {
+        if done() {
+            return;
+        }
+        let runnable = with(|s| {
+            wake_sleepers(s);
+            !s.run_queue.is_empty()
+        });
+        if runnable {
+            yield_now();
+        } else {
+            arch_x86_64::cpu::wait_for_interrupt();
+        }
+    }
+}
+
+/// A queue of tasks waiting for a condition.
+#[derive(Default)]
+pub struct WaitQueue {
+    waiters: spin::Mutex<Vec<Arc<Task>>>,
+}
+
+impl WaitQueue {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        WaitQueue { waiters: spin::Mutex::new(Vec::new()) }
+    }
+
+    /// Blocks until `cond()` holds (checked before each sleep, so no wake-up
+    /// is lost) or until `deadline_ns`; returns whether `cond()` held.
+    pub fn wait_until(&self, cond: impl Fn() -> bool, deadline_ns: Option<u64>) -> bool {
+        loop {
+            if cond() {
+                return true;
+            }
+            if deadline_ns.is_some_and(|d| time::since_boot_ns() >= d) {
+                return false;
+            }
+            let me = current();
+            self.waiters.lock().push(me.clone());
+            if cond() {
+                self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
+                return true;
+            }
+            drop(me);
+            match deadline_ns {
+                Some(d) => block_until(d),
+                None => block(),
+            }
+            let me = current();
+            self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
+        }
+    }
+
+    /// Wakes every waiter (each re-checks its condition).
+    pub fn wake_all(&self) {
+        let waiters = core::mem::take(&mut *self.waiters.lock());
+        for t in &waiters {
+            wake(t);
+        }
+    }
+}
