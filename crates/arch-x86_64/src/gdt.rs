@@ -6,7 +6,7 @@ use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
-use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::gdt::{Descriptor, DescriptorFlags, GlobalDescriptorTable, SegmentSelector};
 use x86_64::structures::tss::TaskStateSegment;
 
 /// IST index (1-based in the IDT, 0-based in the TSS array) of the double-fault stack.
@@ -31,18 +31,21 @@ static IST_STACKS: [Stack; 3] = [
     Stack(UnsafeCell::new([0; IST_SIZE])),
 ];
 
-/// The selectors of the kernel's segments.
+/// The selectors, laid out as Linux lays out its GDT (so user space sees
+/// the same `cs`/`ss` values: 0x33 and 0x2b) and as SYSCALL/SYSRET need.
 #[derive(Clone, Copy, Debug)]
 pub struct Selectors {
-    /// Ring-0 code (0x08).
+    /// Ring-0 code (0x10).
     pub kernel_code: SegmentSelector,
-    /// Ring-0 data (0x10).
+    /// Ring-0 data (0x18).
     pub kernel_data: SegmentSelector,
-    /// Ring-3 data (0x1b).
+    /// Ring-3 32-bit code (0x23), unused but where SYSRET expects it.
+    pub user_code32: SegmentSelector,
+    /// Ring-3 data (0x2b).
     pub user_data: SegmentSelector,
-    /// Ring-3 code (0x23).
+    /// Ring-3 64-bit code (0x33).
     pub user_code: SegmentSelector,
-    /// The TSS (0x28).
+    /// The TSS (0x40).
     pub tss: SegmentSelector,
 }
 
@@ -54,7 +57,7 @@ struct TssCell(UnsafeCell<TaskStateSegment>);
 unsafe impl Sync for TssCell {}
 
 static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment::new()));
-static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
+static GDT: Once<(GlobalDescriptorTable<16>, Selectors)> = Once::new();
 
 /// Whether `addr` lies in one of the IST stacks.
 pub fn on_ist_stack(addr: u64) -> bool {
@@ -75,14 +78,19 @@ pub(crate) fn init() {
         tss.interrupt_stack_table[i] = VirtAddr::new(s.0.get() as u64 + IST_SIZE as u64);
     }
     let (gdt, sel) = GDT.call_once(|| {
-        let mut gdt = GlobalDescriptorTable::new();
+        let mut gdt = GlobalDescriptorTable::<16>::empty();
+        // 0x08: unused (Linux's 32-bit kernel code slot)
+        gdt.append(Descriptor::UserSegment(0));
         let kernel_code = gdt.append(Descriptor::kernel_code_segment());
         let kernel_data = gdt.append(Descriptor::kernel_data_segment());
+        let user_code32 = gdt.append(Descriptor::UserSegment(DescriptorFlags::USER_CODE32.bits()));
         let user_data = gdt.append(Descriptor::user_data_segment());
         let user_code = gdt.append(Descriptor::user_code_segment());
+        // 0x38: unused (Linux's TLS slots start here; the TSS follows)
+        gdt.append(Descriptor::UserSegment(0));
         // SAFETY: the TSS is a static that lives forever.
         let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(TSS.0.get()) });
-        (gdt, Selectors { kernel_code, kernel_data, user_data, user_code, tss })
+        (gdt, Selectors { kernel_code, kernel_data, user_code32, user_data, user_code, tss })
     });
     gdt.load();
     // SAFETY: the selectors index the GDT just loaded, whose descriptors are

@@ -29,6 +29,7 @@ pub mod bootinfo;
 pub mod cmdline;
 pub mod ksyms;
 pub mod mem;
+pub mod sigframe;
 
 #[cfg(target_os = "none")]
 pub mod apic;
@@ -58,7 +59,6 @@ mod tests;
 pub mod time;
 #[cfg(target_os = "none")]
 pub mod trap;
-#[cfg(target_os = "none")]
 pub mod user;
 
 #[cfg(target_os = "none")]

@@ -191,7 +191,7 @@ pub(crate) fn init() {
         crate::kprintln_unlocked!("fatal: trap stubs are {} bytes, not 4096", end - base);
         crate::qemu::exit(crate::qemu::ExitCode::Failure);
     }
-    let cs = gdt::selectors().map_or(0x08, |s| s.kernel_code.0);
+    let cs = gdt::selectors().map_or(0x10, |s| s.kernel_code.0);
     let idt = IDT.call_once(|| {
         let mut t = [IdtEntry {
             offset_low: 0,

@@ -1,0 +1,137 @@
+//! User mode: a thread's registers ([`UserContext`]) and [`UserContext::run`],
+//! which enters ring 3 and returns when the thread makes a system call, takes
+//! an exception or is interrupted.
+//!
+//! The kernel thread behind each user thread loops: `run()`, handle the
+//! [`UserExit`], `run()` again. Entering saves the kernel's callee-saved
+//! registers on the kernel stack and records that stack pointer (per-CPU
+//! data through GS, and TSS.rsp0); SYSCALL and traps from ring 3 store the
+//! user registers into the context and return from `run()` on that stack.
+//! FPU/SSE state is saved with FXSAVE (AVX is not enabled: CR4.OSXSAVE
+//! stays off, so programs see no AVX and do not use it).
+
+#[cfg(target_os = "none")]
+mod entry;
+#[cfg(target_os = "none")]
+pub(crate) use entry::init;
+
+/// A user thread's saved registers and FPU state.
+#[repr(C, align(16))]
+#[derive(Clone, Default)]
+pub struct UserContext {
+    /// General registers, `rip`, `rflags`, and the FS/GS bases.
+    pub regs: GeneralRegs,
+    /// Why `run` returned: [`SYSCALL_TRAP`] or an interrupt vector.
+    pub trap: u64,
+    /// The exception's error code.
+    pub error_code: u64,
+    /// CR2 at a page fault.
+    pub cr2: u64,
+    _pad: u64,
+    /// FXSAVE area (x87, MMX, SSE).
+    pub fpu: FpuState,
+}
+
+/// Marker in [`UserContext::trap`] for a SYSCALL.
+pub const SYSCALL_TRAP: u64 = 0x100;
+
+/// The general registers in the order the entry code stores them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct GeneralRegs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+}
+
+/// The 512-byte FXSAVE image.
+#[repr(C, align(16))]
+#[derive(Clone)]
+pub struct FpuState(pub [u8; 512]);
+
+impl Default for FpuState {
+    /// The state after FNINIT with Linux's MXCSR: FCW 0x37f, MXCSR 0x1f80.
+    fn default() -> Self {
+        let mut s = [0u8; 512];
+        s[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        s[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        s[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK
+        FpuState(s)
+    }
+}
+
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserContext, fpu), 192);
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserContext, trap), 160);
+
+/// Why [`UserContext::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserExit {
+    /// The thread executed SYSCALL: the number is in `rax`, the arguments in
+    /// rdi, rsi, rdx, r10, r8, r9; `rip` is past the instruction.
+    Syscall,
+    /// A CPU exception in user mode.
+    Exception {
+        /// The vector (0..=31).
+        vector: u8,
+        /// The error code (0 when the CPU pushes none).
+        error_code: u64,
+        /// CR2 (the fault address) for a page fault.
+        cr2: u64,
+    },
+    /// A hardware interrupt arrived while in user mode (already
+    /// acknowledged); the kernel may reschedule.
+    Interrupt(u8),
+}
+
+/// RFLAGS bits user code may set (Linux's FIX_EFLAGS: AC OF DF TF SF ZF AF PF CF RF).
+pub const USER_FLAGS: u64 = 0x5_0dd5;
+
+/// Whether `addr` is in the user half.
+pub fn canonical_user(addr: u64) -> bool {
+    addr < 0x0000_8000_0000_0000
+}
+
+impl UserContext {
+    /// A context that starts at `entry` with stack pointer `stack`.
+    pub fn new(entry: u64, stack: u64) -> Self {
+        let mut c = UserContext::default();
+        c.regs.rip = entry;
+        c.regs.rsp = stack;
+        c.regs.rflags = 0x202;
+        c
+    }
+
+    /// The syscall number (`rax`).
+    pub fn syscall_number(&self) -> u64 {
+        self.regs.rax
+    }
+
+    /// The six syscall arguments (rdi, rsi, rdx, r10, r8, r9).
+    pub fn syscall_args(&self) -> [u64; 6] {
+        let r = &self.regs;
+        [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]
+    }
+
+    /// Sets the syscall return value (`rax`).
+    pub fn set_syscall_return(&mut self, v: u64) {
+        self.regs.rax = v;
+    }
+}
