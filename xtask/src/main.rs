@@ -4,6 +4,7 @@
 //! cargo xtask build [--release]
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
 //! cargo xtask test  [--release] [--host-only | --kernel-only]
+//! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
 //! ```
@@ -13,8 +14,10 @@
 
 mod cpio;
 mod ksyms;
+mod linux;
 mod qemu;
 mod setup;
+mod user;
 
 use qemu::{EXIT_FAILURE, EXIT_SUCCESS, Qemu};
 use std::path::{Path, PathBuf};
@@ -23,7 +26,7 @@ use std::time::{Duration, Instant};
 
 const KERNEL_TARGET: &str = "x86_64-unknown-none";
 /// The component crates that must stay architecture-neutral.
-const PORTABLE_CRATES: &[&str] = &["linux-abi", "process", "vm", "signal", "fs-table"];
+const PORTABLE_CRATES: &[&str] = &["linux-abi", "process", "vm", "signal", "fs-table", "vfs", "elf-loader"];
 const CROSS_TARGETS: &[&str] = &["aarch64-unknown-none", "riscv64gc-unknown-none-elf"];
 const QEMU_TOOLS: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
 const ISO_TOOLS: &[(&str, &str)] = &[
@@ -77,8 +80,11 @@ fn build_kernel(release: bool) -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// The initramfs: a skeleton root and the files under `user/rootfs/`.
-fn build_initramfs() -> Result<PathBuf, String> {
+/// The initramfs: a skeleton root and the files under `user/rootfs/`;
+/// `with_suite` adds the user conformance suite (`/init`, `/tests/*`,
+/// `dev/console`) and writes `initramfs-suite.cpio` instead.
+fn build_initramfs(with_suite: bool) -> Result<PathBuf, String> {
+    let suite = if with_suite { Some(user::build()?) } else { None };
     let mut c = cpio::Cpio::default();
     for d in ["bin", "dev", "etc", "proc", "tmp"] {
         c.dir(d);
@@ -89,7 +95,10 @@ fn build_initramfs() -> Result<PathBuf, String> {
     if extra.is_dir() {
         add_tree(&mut c, &extra, "")?;
     }
-    let out = target_dir().join("initramfs.cpio");
+    if let Some(b) = &suite {
+        user::add_to_initramfs(&mut c, b)?;
+    }
+    let out = target_dir().join(if with_suite { "initramfs-suite.cpio" } else { "initramfs.cpio" });
     std::fs::create_dir_all(target_dir()).map_err(|e| e.to_string())?;
     std::fs::write(&out, c.finish()).map_err(|e| e.to_string())?;
     Ok(out)
@@ -147,6 +156,7 @@ struct Args {
     timeout: Option<u64>,
     host_only: bool,
     kernel_only: bool,
+    linux: bool,
     cmdline: String,
 }
 
@@ -159,6 +169,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         timeout: None,
         host_only: false,
         kernel_only: false,
+        linux: false,
         cmdline: String::new(),
     };
     let mut it = args.iter();
@@ -169,6 +180,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--gdb" => a.gdb = true,
             "--host-only" => a.host_only = true,
             "--kernel-only" => a.kernel_only = true,
+            "--linux" => a.linux = true,
             "--smp" => {
                 a.smp = it
                     .next()
@@ -195,7 +207,7 @@ fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -
 fn cmd_qemu(a: &Args) -> Result<(), String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let kernel = build_kernel(a.release)?;
-    let initrd = build_initramfs()?;
+    let initrd = build_initramfs(false)?;
     let mut q = qemu_for(kernel.clone(), Some(initrd.clone()), &a.cmdline, a.smp);
     if a.iso {
         q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);
@@ -220,10 +232,10 @@ fn cmd_qemu(a: &Args) -> Result<(), String> {
 
 /// Counts of one part of the test run.
 #[derive(Default)]
-struct Tally {
-    passed: usize,
-    failed: usize,
-    failures: Vec<String>,
+pub(crate) struct Tally {
+    pub(crate) passed: usize,
+    pub(crate) failed: usize,
+    pub(crate) failures: Vec<String>,
 }
 
 impl Tally {
@@ -390,7 +402,32 @@ fn boot_checks(kernel: &Path, initrd: &Path, release: bool, t: &mut Tally) -> Re
     Ok(())
 }
 
+/// Prints the failures and the closing `N passed, M failed` line.
+fn summary(t: &Tally) -> bool {
+    println!();
+    for f in &t.failures {
+        println!("failed: {f}");
+    }
+    println!("{} passed, {} failed", t.passed, t.failed);
+    t.failed == 0
+}
+
+/// `cargo xtask test --linux`: the user suite under Debian's Linux kernel in
+/// the same QEMU machine, proof that every case encodes Linux's behaviour.
+fn cmd_test_linux() -> Result<bool, String> {
+    setup::ensure_tools(QEMU_TOOLS)?;
+    let vmlinuz = linux::vmlinuz()?;
+    let initrd = build_initramfs(true)?;
+    let q = qemu_for(vmlinuz, Some(initrd), linux::CMDLINE, 1);
+    let mut t = Tally::default();
+    user::run_user_suite(&q, &mut t)?;
+    Ok(summary(&t))
+}
+
 fn cmd_test(a: &Args) -> Result<bool, String> {
+    if a.linux {
+        return cmd_test_linux();
+    }
     let mut t = Tally::default();
     if !a.kernel_only {
         host_tests(&mut t)?;
@@ -398,16 +435,14 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
     if !a.host_only {
         setup::ensure_tools(QEMU_TOOLS)?;
         let kernel = build_kernel(a.release)?;
-        let initrd = build_initramfs()?;
+        let initrd = build_initramfs(false)?;
         kernel_tests(&kernel, &initrd, &mut t)?;
         boot_checks(&kernel, &initrd, a.release, &mut t)?;
+        // When our kernel runs user programs, the same suite switches on here:
+        //   let suite = build_initramfs(true)?;
+        //   user::run_user_suite(&qemu_for(kernel, Some(suite), "", 1), &mut t)?;
     }
-    println!();
-    for f in &t.failures {
-        println!("failed: {f}");
-    }
-    println!("{} passed, {} failed", t.passed, t.failed);
-    Ok(t.failed == 0)
+    Ok(summary(&t))
 }
 
 /// Builds the component crates for non-x86 bare metal with the nightly
@@ -438,7 +473,9 @@ fn cmd_check_cross() -> Result<(), String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
-        eprintln!("usage: cargo xtask build|qemu|test|iso|check-cross [options] [-- kernel command line]");
+        eprintln!(
+            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross [options] [-- kernel command line]"
+        );
         return ExitCode::from(2);
     };
     let a = match parse_args(rest) {
@@ -453,7 +490,7 @@ fn main() -> ExitCode {
         "qemu" => cmd_qemu(&a).map(|_| true),
         "test" => cmd_test(&a),
         "iso" => build_kernel(a.release).and_then(|k| {
-            let initrd = build_initramfs()?;
+            let initrd = build_initramfs(false)?;
             let iso = build_iso(&k, &initrd, &a.cmdline, a.release)?;
             eprintln!("xtask: {}", iso.display());
             Ok(true)

@@ -1,0 +1,262 @@
+/* Signal delivery: SA_RESTART vs EINTR, nanosleep, sigsuspend,
+ * sigtimedwait, siginfo contents (SI_USER, SI_QUEUE, SEGV_MAPERR,
+ * SEGV_ACCERR, FPE_INTDIV), sigaltstack, alarm. */
+#include "kt.h"
+
+#include <setjmp.h>
+#include <sys/time.h>
+
+static volatile sig_atomic_t hits;
+static void count(int sig) {
+    (void)sig;
+    hits++;
+}
+
+static int catch(int sig, void (*fn)(int), int flags) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = flags;
+    return sigaction(sig, &sa, 0);
+}
+
+/* SIGALRM after `ms` milliseconds (ITIMER_REAL). */
+static int alarm_ms(long ms) {
+    struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
+    return setitimer(ITIMER_REAL, &it, 0);
+}
+
+/* A child that writes one byte to `fd` after `ms` milliseconds. */
+static pid_t late_writer(int fd, long ms) {
+    pid_t p = fork();
+    if (p == 0) {
+        kt_msleep(ms);
+        write(fd, "x", 1);
+        _exit(0);
+    }
+    return p;
+}
+
+KT_CASE(sa_restart_restarts_a_blocking_read) {
+    int fds[2];
+    KT_SYS_RET(pipe(fds), 0);
+    KT_SYS_RET(catch(SIGALRM, count, SA_RESTART), 0);
+    hits = 0;
+    pid_t w = late_writer(fds[1], 300);
+    KT_SYS_RET(alarm_ms(50), 0);
+    char c = 0;
+    KT_SYS_RET(read(fds[0], &c, 1), 1);
+    KT_EQ(c, 'x');
+    KT_EQ(hits, 1);
+    KT_WAIT_STATUS(w, kt_exited(0));
+    close(fds[0]);
+    close(fds[1]);
+    signal(SIGALRM, SIG_DFL);
+}
+
+KT_CASE(without_sa_restart_a_blocking_read_is_eintr) {
+    int fds[2];
+    KT_SYS_RET(pipe(fds), 0);
+    KT_SYS_RET(catch(SIGALRM, count, 0), 0);
+    hits = 0;
+    KT_SYS_RET(alarm_ms(50), 0);
+    char c;
+    KT_SYS_ERR(read(fds[0], &c, 1), EINTR);
+    KT_EQ(hits, 1);
+    close(fds[0]);
+    close(fds[1]);
+    signal(SIGALRM, SIG_DFL);
+}
+
+KT_CASE(nanosleep_is_eintr_even_with_sa_restart) {
+    KT_SYS_RET(catch(SIGALRM, count, SA_RESTART), 0);
+    hits = 0;
+    KT_SYS_RET(alarm_ms(50), 0);
+    struct timespec ts = {5, 0}, rem = {0, 0};
+    KT_SYS_ERR(nanosleep(&ts, &rem), EINTR);
+    KT_EQ(hits, 1);
+    KT_TRUE(rem.tv_sec > 0 && rem.tv_sec <= 5, "remaining %ld s", (long)rem.tv_sec);
+    signal(SIGALRM, SIG_DFL);
+}
+
+KT_CASE(alarm_returns_the_seconds_left) {
+    KT_EQ(alarm(100), 0);
+    unsigned left = alarm(0);
+    KT_TRUE(left == 100 || left == 99, "alarm(0) returned %u", left);
+    KT_EQ(alarm(0), 0);
+}
+
+KT_CASE(sigsuspend_runs_the_handler_and_restores_the_mask) {
+    KT_SYS_RET(catch(SIGUSR1, count, 0), 0);
+    sigset_t block, empty, cur;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigemptyset(&empty);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, &block, 0), 0);
+    hits = 0;
+    KT_SYS_RET(raise(SIGUSR1), 0);
+    KT_EQ(hits, 0);
+    KT_SYS_ERR(sigsuspend(&empty), EINTR);
+    KT_EQ(hits, 1);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, 0, &cur), 0);
+    KT_EQ(sigismember(&cur, SIGUSR1), 1);
+    KT_SYS_RET(sigprocmask(SIG_UNBLOCK, &block, 0), 0);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+KT_CASE(sigtimedwait_takes_a_pending_signal_without_the_handler) {
+    KT_SYS_RET(catch(SIGUSR2, count, 0), 0);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, &set, 0), 0);
+    hits = 0;
+    KT_SYS_RET(kill(getpid(), SIGUSR2), 0);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    struct timespec zero = {0, 0};
+    KT_SYS_RET(sigtimedwait(&set, &si, &zero), SIGUSR2);
+    KT_EQ(si.si_signo, SIGUSR2);
+    KT_EQ(si.si_code, SI_USER);
+    KT_EQ(si.si_pid, getpid());
+    KT_EQ(hits, 0);
+    KT_SYS_ERR(sigtimedwait(&set, &si, &zero), EAGAIN);
+    struct timespec short_wait = {0, 20 * 1000 * 1000};
+    KT_SYS_ERR(sigtimedwait(&set, &si, &short_wait), EAGAIN);
+    KT_SYS_RET(sigprocmask(SIG_UNBLOCK, &set, 0), 0);
+    signal(SIGUSR2, SIG_DFL);
+}
+
+static siginfo_t got_info;
+static void record(int sig, siginfo_t *si, void *uc) {
+    (void)sig;
+    (void)uc;
+    got_info = *si;
+}
+
+static int catch_info(int sig, void (*fn)(int, siginfo_t *, void *), int flags) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fn;
+    sa.sa_flags = SA_SIGINFO | flags;
+    return sigaction(sig, &sa, 0);
+}
+
+KT_CASE(siginfo_of_kill_and_sigqueue) {
+    KT_SYS_RET(catch_info(SIGUSR1, record, 0), 0);
+    memset(&got_info, 0, sizeof got_info);
+    KT_SYS_RET(kill(getpid(), SIGUSR1), 0);
+    KT_EQ(got_info.si_signo, SIGUSR1);
+    KT_EQ(got_info.si_code, SI_USER);
+    KT_EQ(got_info.si_pid, getpid());
+    KT_EQ(got_info.si_uid, getuid());
+    memset(&got_info, 0, sizeof got_info);
+    union sigval v = {.sival_int = 1234};
+    KT_SYS_RET(sigqueue(getpid(), SIGUSR1, v), 0);
+    KT_EQ(got_info.si_code, SI_QUEUE);
+    KT_EQ(got_info.si_value.sival_int, 1234);
+    KT_EQ(got_info.si_pid, getpid());
+    signal(SIGUSR1, SIG_DFL);
+}
+
+KT_CASE(tgkill_targets_a_thread_and_checks_the_group) {
+    KT_SYS_RET(catch_info(SIGUSR1, record, 0), 0);
+    memset(&got_info, 0, sizeof got_info);
+    KT_SYS_RET(syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1), 0);
+    KT_EQ(got_info.si_code, SI_TKILL);
+    KT_SYS_ERR(syscall(SYS_tgkill, getpid() + 100000, syscall(SYS_gettid), SIGUSR1), ESRCH);
+    KT_SYS_ERR(syscall(SYS_tgkill, 0, syscall(SYS_gettid), SIGUSR1), EINVAL);
+    KT_SYS_ERR(syscall(SYS_tkill, 0, SIGUSR1), EINVAL);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static sigjmp_buf jump;
+static void fault(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    got_info = *si;
+    got_info.si_signo = sig;
+    siglongjmp(jump, 1);
+}
+
+KT_CASE(sigsegv_siginfo_maperr_and_accerr) {
+    KT_SYS_RET(catch_info(SIGSEGV, fault, SA_NODEFER), 0);
+    volatile char *bad = (volatile char *)0x1000;
+    memset(&got_info, 0, sizeof got_info);
+    if (sigsetjmp(jump, 1) == 0) {
+        *bad = 1;
+        KT_TRUE(0, "writing to 0x1000 did not fault");
+    }
+    KT_EQ(got_info.si_signo, SIGSEGV);
+    KT_EQ(got_info.si_code, SEGV_MAPERR);
+    KT_EQ((uintptr_t)got_info.si_addr, 0x1000);
+
+    char *ro = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(ro != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    memset(&got_info, 0, sizeof got_info);
+    if (sigsetjmp(jump, 1) == 0) {
+        *(volatile char *)(ro + 8) = 1;
+        KT_TRUE(0, "writing to a read-only page did not fault");
+    }
+    KT_EQ(got_info.si_code, SEGV_ACCERR);
+    KT_EQ((uintptr_t)got_info.si_addr, (uintptr_t)(ro + 8));
+    munmap(ro, 4096);
+    signal(SIGSEGV, SIG_DFL);
+}
+
+KT_CASE(integer_division_by_zero_is_sigfpe_intdiv) {
+    KT_SYS_RET(catch_info(SIGFPE, fault, SA_NODEFER), 0);
+    volatile int zero = 0, x = 7;
+    memset(&got_info, 0, sizeof got_info);
+    if (sigsetjmp(jump, 1) == 0) {
+        x = x / zero;
+        KT_TRUE(0, "division by zero did not trap");
+    }
+    KT_EQ(got_info.si_signo, SIGFPE);
+    KT_EQ(got_info.si_code, FPE_INTDIV);
+    signal(SIGFPE, SIG_DFL);
+}
+
+static volatile uintptr_t handler_sp;
+static volatile int handler_onstack;
+static void on_alt(int sig) {
+    (void)sig;
+    volatile char here;
+    handler_sp = (uintptr_t)&here;
+    stack_t cur;
+    sigaltstack(0, &cur);
+    handler_onstack = (cur.ss_flags & SS_ONSTACK) != 0;
+}
+
+KT_CASE(sigaltstack_runs_sa_onstack_handlers_there) {
+    static char alt[64 * 1024] __attribute__((aligned(16)));
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0}, old;
+    KT_SYS_RET(sigaltstack(&ss, &old), 0);
+    KT_EQ(old.ss_flags, SS_DISABLE);
+    KT_SYS_RET(catch(SIGUSR1, on_alt, SA_ONSTACK), 0);
+    handler_sp = 0;
+    handler_onstack = 0;
+    KT_SYS_RET(raise(SIGUSR1), 0);
+    KT_TRUE(handler_sp >= (uintptr_t)alt && handler_sp < (uintptr_t)alt + sizeof alt,
+            "handler stack %#lx outside the alternate stack", (unsigned long)handler_sp);
+    KT_EQ(handler_onstack, 1);
+    /* without SA_ONSTACK the normal stack is used */
+    KT_SYS_RET(catch(SIGUSR1, on_alt, 0), 0);
+    KT_SYS_RET(raise(SIGUSR1), 0);
+    KT_TRUE(handler_sp < (uintptr_t)alt || handler_sp >= (uintptr_t)alt + sizeof alt,
+            "handler ran on the alternate stack without SA_ONSTACK");
+    KT_EQ(handler_onstack, 0);
+    stack_t off = {.ss_flags = SS_DISABLE};
+    KT_SYS_RET(sigaltstack(&off, 0), 0);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+KT_CASE(sigaltstack_errors) {
+    static char small[1024];
+    stack_t ss = {.ss_sp = small, .ss_size = 1024, .ss_flags = 0};
+    KT_SYS_ERR(sigaltstack(&ss, 0), ENOMEM);
+    ss.ss_size = 64 * 1024;
+    ss.ss_flags = 0x10;
+    KT_SYS_ERR(sigaltstack(&ss, 0), EINVAL);
+}
+
+KT_MAIN()

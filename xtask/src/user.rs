@@ -1,0 +1,176 @@
+//! The user-space conformance suite: `user/init.c` and `user/tests/*.c`,
+//! built with `musl-gcc -static -O2 -Iuser/include` into `target/user/`,
+//! and the runner that counts their `PASS`/`FAIL` lines.
+//!
+//! The suite runs on whichever kernel the [`Qemu`] boots, as long as the
+//! initramfs comes from `build_initramfs(true)` and the kernel runs `/init`:
+//! [`run_user_suite`] is the one call for Linux (`cargo xtask test --linux`)
+//! and, once it can run user programs, for our kernel.
+
+use crate::Tally;
+use crate::qemu::Qemu;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The C compiler and its Debian package.
+pub const USER_TOOLS: &[(&str, &str)] = &[("musl-gcc", "musl-tools")];
+
+/// How long one boot of the whole suite may take (each test has its own
+/// 30 s timeout inside, enforced by /init).
+const SUITE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The built programs.
+pub struct UserBuild {
+    /// `target/user/init`.
+    pub init: PathBuf,
+    /// `(name, path)` of each test, in name order: `target/user/tests/<name>`.
+    pub tests: Vec<(String, PathBuf)>,
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Compiles `src` to `out` unless `out` is newer than `src` and the header.
+fn compile(src: &Path, out: &Path, include: &Path, header_time: Option<SystemTime>) -> Result<(), String> {
+    if let (Some(o), Some(s)) = (mtime(out), mtime(src))
+        && o > s
+        && header_time.is_none_or(|h| o > h)
+    {
+        return Ok(());
+    }
+    let mut c = Command::new("musl-gcc");
+    c.args(["-static", "-O2", "-Wall", "-Wno-unused-function", "-Wno-unused-variable"]);
+    c.arg("-I").arg(include).arg("-o").arg(out).arg(src);
+    let output = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
+    let diag = String::from_utf8_lossy(&output.stderr);
+    if !diag.trim().is_empty() {
+        eprint!("{diag}");
+    }
+    if !output.status.success() {
+        return Err(format!("compiling {} failed; run: {c:?}", src.display()));
+    }
+    Ok(())
+}
+
+/// Builds `user/init.c` and every `user/tests/*.c` (installing musl-tools
+/// when missing).
+pub fn build() -> Result<UserBuild, String> {
+    crate::setup::ensure_tools(USER_TOOLS)?;
+    let user = crate::root().join("user");
+    let include = user.join("include");
+    let header_time = std::fs::read_dir(&include)
+        .map_err(|e| format!("{}: {e}", include.display()))?
+        .flatten()
+        .filter_map(|e| mtime(&e.path()))
+        .max();
+    let out_dir = crate::target_dir().join("user");
+    let test_out = out_dir.join("tests");
+    std::fs::create_dir_all(&test_out).map_err(|e| format!("{}: {e}", test_out.display()))?;
+
+    let init = out_dir.join("init");
+    compile(&user.join("init.c"), &init, &include, header_time)?;
+
+    let test_src = user.join("tests");
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&test_src)
+        .map_err(|e| format!("{}: {e}", test_src.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    sources.sort();
+    let mut tests = Vec::new();
+    for src in sources {
+        let Some(name) = src.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
+        let out = test_out.join(&name);
+        compile(&src, &out, &include, header_time)?;
+        tests.push((name, out));
+    }
+    // drop binaries whose source is gone, so the initramfs holds only the suite
+    if let Ok(entries) = std::fs::read_dir(&test_out) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !tests.iter().any(|(n, _)| *n == name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    eprintln!("xtask: built /init and {} tests into {}", tests.len(), out_dir.display());
+    Ok(UserBuild { init, tests })
+}
+
+/// Adds `/init`, `/tests/*` and `dev/console` to an initramfs.
+pub fn add_to_initramfs(c: &mut crate::cpio::Cpio, b: &UserBuild) -> Result<(), String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.file("init", 0o755, &read(&b.init)?);
+    c.dir("tests");
+    for (name, path) in &b.tests {
+        c.file(&format!("tests/{name}"), 0o755, &read(path)?);
+    }
+    Ok(())
+}
+
+/// Per test program: cases passed and failed.
+#[derive(Default)]
+struct FileCount {
+    name: String,
+    passed: usize,
+    failed: usize,
+}
+
+/// Boots `q` (whose initramfs holds the suite and whose kernel runs /init),
+/// counts every `PASS`/`FAIL` line into `t`, and requires `init: done`.
+pub fn run_user_suite(q: &Qemu, t: &mut Tally) -> Result<(), String> {
+    let wall = Instant::now();
+    let o = q.run_captured(SUITE_TIMEOUT, true)?;
+    let secs = wall.elapsed().as_secs_f64();
+    let mut files: Vec<FileCount> = Vec::new();
+    let mut done = false;
+    let mut count = |file: &str, pass: bool| {
+        let i = match files.iter().position(|f| f.name == file) {
+            Some(i) => i,
+            None => {
+                files.push(FileCount { name: file.to_string(), ..FileCount::default() });
+                files.len() - 1
+            }
+        };
+        if pass {
+            files[i].passed += 1;
+        } else {
+            files[i].failed += 1;
+        }
+    };
+    for line in o.output.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("PASS ") {
+            t.passed += 1;
+            count(rest.split(':').next().unwrap_or(rest), true);
+        } else if let Some(rest) = line.strip_prefix("FAIL ") {
+            t.failed += 1;
+            t.failures.push(format!("user: {rest}"));
+            count(rest.split(':').next().unwrap_or(rest), false);
+        } else if line == "init: done" {
+            done = true;
+        }
+    }
+    println!();
+    for f in &files {
+        println!("xtask: user {:<16} {:>3} passed, {} failed", f.name, f.passed, f.failed);
+    }
+    println!("xtask: the user suite took {secs:.1} s of wall time");
+    if !done {
+        let why = if o.timed_out {
+            format!("timed out after {SUITE_TIMEOUT:?}")
+        } else {
+            format!("QEMU exited with status {:?}", o.status)
+        };
+        t.failed += 1;
+        t.failures.push(format!("user: /init did not print `init: done` ({why})"));
+    } else if o.status != Some(0) {
+        t.failed += 1;
+        t.failures.push(format!("user: no clean power-off after `init: done` (QEMU status {:?})", o.status));
+    }
+    Ok(())
+}
