@@ -42,13 +42,97 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         let start = cmdline.get_u64("ktest.start").unwrap_or(0) as usize;
         arch_x86_64::ktest::run(start);
     }
+    crate::time::init();
+    if let Some(init) = cmdline.get("init").or(Some("/init")).filter(|_| !cmdline.has("noinit")) {
+        let initrd = boot.modules().first().map(frames::module_bytes);
+        run_init(init, &cmdline, initrd);
+    }
     if cmdline.has("halt") {
         loop {
             arch_x86_64::cpu::wait_for_interrupt();
         }
     }
-    kprintln!("nothing to run yet (no user mode): powering off");
     qemu::poweroff()
+}
+
+/// Starts `/init` (or `init=`) as pid 1 and runs the system until it
+/// exits; then powers off (status 0 when init exited with 0).
+fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
+    use alloc::sync::Arc;
+    use alloc::vec::Vec;
+    let root = crate::fs::root_from_initramfs(initrd);
+    let space = match arch_x86_64::mem::paging::AddressSpace::new() {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("init: no address space: {e:?}");
+            return;
+        }
+    };
+    let template = vm::Vmar::new(space, arch_x86_64::mem::vmimpl::KernelFrames);
+    // argv: init's path, then words after "--" on the command line
+    let mut argv: Vec<Vec<u8>> = alloc::vec![path.as_bytes().to_vec()];
+    if let Some((_, rest)) = cmdline.as_str().split_once(" -- ") {
+        argv.extend(rest.split_ascii_whitespace().map(|w| w.as_bytes().to_vec()));
+    }
+    let envp: Vec<Vec<u8>> = alloc::vec![
+        b"HOME=/".to_vec(),
+        b"TERM=linux".to_vec(),
+        b"PATH=/bin:/sbin:/usr/bin:/usr/sbin".to_vec()
+    ];
+    let ids = elf_loader::Credentials { uid: 0, euid: 0, gid: 0, egid: 0 };
+    let image = match crate::exec::build(
+        &template,
+        &root,
+        &root,
+        &vfs::Cred::root(),
+        ids,
+        path.as_bytes(),
+        argv,
+        &envp,
+    ) {
+        Ok(i) => i,
+        Err(e) => {
+            log::error!("init: cannot run {path}: {e:?}");
+            return;
+        }
+    };
+    drop(template);
+    let mut files = fs_table::FileTable::new();
+    let console = crate::devices::console();
+    for _ in 0..3 {
+        let _ = files.insert(console.clone(), false, fs_table::INR_OPEN_CUR as u64);
+    }
+    let init = process::table::InitProcess {
+        context: arch_x86_64::user::UserContext::new(image.entry, image.sp),
+        vm: image.vm,
+        files,
+        fs: fs_table::FsContext::new(root.clone(), root),
+        creds: process::cred::Credentials::root(),
+        rlimits: process::rlimit::Rlimits::init(3776, 3776),
+    };
+    let pid = match crate::proc::table().spawn_init(init) {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("init: {e:?}");
+            return;
+        }
+    };
+    crate::proc::set_comm(pid, b"init");
+    process::seams::Hooks::thread_created(&crate::proc::Hooks, pid);
+    log::info!("started {path} as pid {pid}");
+    let done = || {
+        crate::proc::table()
+            .with_process(1, |p| p.state() == process::table::ProcState::Zombie)
+            .unwrap_or(true)
+    };
+    crate::sched::idle_until(done);
+    let status = crate::proc::table().with_process(1, |p| p.exit_status()).flatten();
+    log::info!("init exited: {status:?}");
+    let _: Option<Arc<()>> = None;
+    match status {
+        Some(process::wait::ChildStatus::Exited(0)) => qemu::poweroff(),
+        _ => qemu::exit(qemu::ExitCode::Failure),
+    }
 }
 
 #[inline(never)]

@@ -16,11 +16,31 @@
 extern crate alloc;
 
 #[cfg(target_os = "none")]
+mod console;
+#[cfg(target_os = "none")]
+mod devices;
+#[cfg(target_os = "none")]
+mod exec;
+#[cfg(target_os = "none")]
+mod fs;
+#[cfg(target_os = "none")]
+mod futex;
+#[cfg(target_os = "none")]
 mod kernel;
+#[cfg(target_os = "none")]
+mod pipe;
+#[cfg(target_os = "none")]
+mod proc;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
+mod syscall;
+#[cfg(target_os = "none")]
 mod tests;
+#[cfg(target_os = "none")]
+mod time;
+#[cfg(target_os = "none")]
+mod uthread;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

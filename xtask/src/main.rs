@@ -157,6 +157,7 @@ struct Args {
     host_only: bool,
     kernel_only: bool,
     linux: bool,
+    suite: bool,
     cmdline: String,
 }
 
@@ -170,6 +171,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         host_only: false,
         kernel_only: false,
         linux: false,
+        suite: false,
         cmdline: String::new(),
     };
     let mut it = args.iter();
@@ -178,6 +180,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--release" => a.release = true,
             "--iso" => a.iso = true,
             "--gdb" => a.gdb = true,
+            "--suite" => a.suite = true,
             "--host-only" => a.host_only = true,
             "--kernel-only" => a.kernel_only = true,
             "--linux" => a.linux = true,
@@ -207,7 +210,7 @@ fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -
 fn cmd_qemu(a: &Args) -> Result<(), String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let kernel = build_kernel(a.release)?;
-    let initrd = build_initramfs(false)?;
+    let initrd = build_initramfs(a.suite)?;
     let mut q = qemu_for(kernel.clone(), Some(initrd.clone()), &a.cmdline, a.smp);
     if a.iso {
         q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);

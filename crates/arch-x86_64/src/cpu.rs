@@ -55,3 +55,51 @@ pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
 pub fn disable_interrupts() {
     x86_64::instructions::interrupts::disable();
 }
+
+/// `AT_HWCAP` for x86: CPUID leaf 1 EDX.
+pub fn hwcap() -> u64 {
+    u64::from(core::arch::x86_64::__cpuid(1).edx)
+}
+
+fn cmos(reg: u8) -> u8 {
+    use x86_64::instructions::port::Port;
+    // SAFETY: ports 0x70/0x71 are the CMOS index and data registers; bit 7
+    // of the index (NMI disable) is left clear.
+    unsafe {
+        Port::<u8>::new(0x70).write(reg & 0x7f);
+        Port::<u8>::new(0x71).read()
+    }
+}
+
+/// The CMOS real-time clock as seconds since the Unix epoch (UTC).
+pub fn cmos_unix_time() -> u64 {
+    // wait out an update in progress (bounded)
+    for _ in 0..10_000 {
+        if cmos(0x0a) & 0x80 == 0 {
+            break;
+        }
+    }
+    let b = cmos(0x0b);
+    let bcd = |v: u8| if b & 4 == 0 { (v & 0x0f) + (v >> 4) * 10 } else { v };
+    let sec = u64::from(bcd(cmos(0x00)));
+    let min = u64::from(bcd(cmos(0x02)));
+    let hr_raw = cmos(0x04);
+    let mut hour = u64::from(bcd(hr_raw & 0x7f));
+    if b & 2 == 0 && hr_raw & 0x80 != 0 {
+        hour = (hour % 12) + 12;
+    }
+    let day = u64::from(bcd(cmos(0x07)));
+    let month = u64::from(bcd(cmos(0x08)));
+    let year = 2000 + u64::from(bcd(cmos(0x09)));
+    days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d.saturating_sub(1);
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).saturating_sub(719_468)
+}

@@ -63,6 +63,13 @@ impl Write for Uart {
     }
 }
 
+impl Uart {
+    /// A received byte, if one is waiting (LSR bit 0).
+    pub fn try_recv(&self) -> Option<u8> {
+        (self.inb(5) & 1 != 0).then(|| self.inb(0))
+    }
+}
+
 static CONSOLE: spin::Mutex<Uart> = spin::Mutex::new(Uart::new(COM1));
 
 /// Initialises COM1.
@@ -94,4 +101,22 @@ macro_rules! kprintln {
 #[macro_export]
 macro_rules! kprintln_unlocked {
     ($($arg:tt)*) => { $crate::serial::write_fmt_unlocked(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Writes raw bytes (user output: no newline translation) to the console.
+pub fn write_bytes(buf: &[u8]) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let c = CONSOLE.lock();
+        for &b in buf {
+            if b == b'\n' {
+                c.send(b'\r');
+            }
+            c.send(b);
+        }
+    });
+}
+
+/// A byte received on the console, if any.
+pub fn try_read_byte() -> Option<u8> {
+    x86_64::instructions::interrupts::without_interrupts(|| CONSOLE.lock().try_recv())
 }

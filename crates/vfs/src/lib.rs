@@ -1,6 +1,97 @@
-//! The virtual filesystem (in progress).
+//! The virtual filesystem of the kernel: inodes, Linux path resolution, an
+//! in-memory filesystem (ramfs), open files, and initramfs unpacking.
+//!
+//! # Model
+//!
+//! - An [`Inode`] is a regular file (sparse pages of content), a
+//!   directory, a symbolic link, or a special file (character and block
+//!   devices carry their `(major, minor)`; FIFOs and sockets). It has
+//!   Linux's attributes: mode, owner, link count, size, times (read from
+//!   the [`Clock`] given to [`new_ramfs`]; there is no global clock) and
+//!   an inode number. Inodes are shared as `Arc<Inode>`; directories own
+//!   their entries.
+//! - An `Arc<Inode>` of a directory is also the directory handle a task
+//!   keeps as its root and working directory (`FsContext<Arc<Inode>>` of
+//!   crates/fs-table). [`Ctx`] carries a call's root, credential ([`Cred`])
+//!   and umask; its methods take the start directory of relative paths
+//!   (the cwd or a directory descriptor's inode) and implement open(2),
+//!   mkdir(2), mknod(2), unlink(2), rmdir(2), rename(2), link(2),
+//!   symlink(2), readlink(2), stat(2), chmod(2), chown(2), utimensat(2),
+//!   truncate(2), access(2), chdir(2), getcwd(2), mount(2) and umount(2)
+//!   with Linux's resolution (`.`, `..` stopping at the root and crossing
+//!   mounts, trailing slashes, 40 symbolic links then `ELOOP`,
+//!   `ENAMETOOLONG`) and Linux's errno for each case.
+//! - [`File`] is the open-file interface every kind of file implements
+//!   (ramfs files here; pipes, terminals and /proc files in the kernel).
+//!   [`RamFile`] is an open ramfs file or directory: an inode, an offset,
+//!   the status flags. A kernel stores `Arc<dyn File>` in its descriptor
+//!   table.
+//! - [`unpack_initramfs`] fills a ramfs from cpio "newc" archives, plain or
+//!   gzip-compressed, failing with `EINVAL` on a malformed image.
+//!
+//! Lock order: a filesystem's namespace lock, then one inode lock at a
+//! time; file offsets lock before their inode.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use linux_abi::Errno;
+//! use vfs::*;
+//!
+//! // A root filesystem, a credential, a context.
+//! let root = new_ramfs(makedev(0, 1), Arc::new(FixedClock(Timespec::new(1_700_000_000, 0))), None);
+//! let cred = Cred::root();
+//! let ctx = Ctx::new(root.clone(), &cred).with_umask(0o022);
+//! let cwd = root.clone();
+//!
+//! ctx.mkdir(&cwd, b"/etc", 0o777).unwrap();
+//! assert_eq!(ctx.stat(&cwd, b"/etc", 0).unwrap().mode, S_IFDIR | 0o755);
+//!
+//! // open(2) returns a File for the descriptor table.
+//! let Opened::File(f) = ctx.open(&cwd, b"etc/motd", O_CREAT | O_RDWR, 0o644).unwrap() else { panic!() };
+//! let f: Arc<dyn File> = f;
+//! assert_eq!(f.write(b"hello\n").unwrap(), 6);
+//! assert_eq!(f.lseek(0, SEEK_SET).unwrap(), 0);
+//! let mut buf = [0u8; 16];
+//! assert_eq!(f.read(&mut buf).unwrap(), 6);
+//! assert_eq!(&buf[..6], b"hello\n");
+//!
+//! ctx.symlink(b"etc/motd", &cwd, b"/motd").unwrap();
+//! assert_eq!(ctx.stat(&cwd, b"/motd", 0).unwrap().size, 6);
+//! assert_eq!(ctx.open(&cwd, b"/motd", O_RDONLY | O_NOFOLLOW, 0).unwrap_err(), Errno::ELOOP);
+//! assert_eq!(ctx.rmdir(&cwd, b"/etc").unwrap_err(), Errno::ENOTEMPTY);
+//!
+//! // An initramfs: a cpio newc archive with one directory.
+//! let mut cpio = Vec::new();
+//! for (name, mode) in [("bin", 0o040755u32), ("TRAILER!!!", 0)] {
+//!     let namesize = name.len() + 1;
+//!     cpio.extend(format!("070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+//!         1, mode, 0, 0, 1, 0, 0, 0, 0, 0, 0, namesize, 0).bytes());
+//!     cpio.extend(name.bytes());
+//!     cpio.push(0);
+//!     while cpio.len() % 4 != 0 { cpio.push(0); }
+//! }
+//! unpack_initramfs(&root, &cpio).unwrap();
+//! assert!(ctx.lookup(&cwd, b"/bin", true).unwrap().is_dir());
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 extern crate alloc;
+
+mod cpio;
+mod ctx;
+mod dirent;
+mod file;
+mod inode;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
+pub use ctx::{Ctx, Opened};
+pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
+pub use file::{File, RamFile};
+pub use inode::{Inode, RAMFS_MAGIC, new_ramfs};
+pub use types::*;

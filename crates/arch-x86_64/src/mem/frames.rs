@@ -166,3 +166,15 @@ unsafe impl x86_64::structures::paging::FrameAllocator<Size4KiB> for GlobalFrame
         alloc_zeroed_frame()
     }
 }
+
+/// The bytes of a boot module (the initramfs). Its frames are reserved for
+/// the kernel's whole life, so the slice stays valid.
+pub fn module_bytes(m: &crate::bootinfo::Module) -> &'static [u8] {
+    let len = m.end.saturating_sub(m.start) as usize;
+    if m.end > max_phys().max(1 << 32) {
+        return &[];
+    }
+    // SAFETY: the module's frames are reserved in the frame allocator (never
+    // handed out) and mapped by the direct map; nothing writes them.
+    unsafe { core::slice::from_raw_parts(phys_to_virt(m.start) as *const u8, len) }
+}

@@ -135,3 +135,28 @@ impl UserContext {
         self.regs.rax = v;
     }
 }
+
+/// What the process crate's clone and exec need of the registers.
+impl process::seams::UserContext for UserContext {
+    fn set_return_value(&mut self, value: usize) {
+        self.regs.rax = value as u64;
+    }
+    fn stack_pointer(&self) -> usize {
+        self.regs.rsp as usize
+    }
+    fn set_stack_pointer(&mut self, sp: usize) {
+        self.regs.rsp = sp as u64;
+    }
+    fn tls(&self) -> usize {
+        self.regs.fs_base as usize
+    }
+    fn set_tls(&mut self, tls: usize) {
+        self.regs.fs_base = tls as u64;
+    }
+    fn instruction_pointer(&self) -> usize {
+        self.regs.rip as usize
+    }
+    fn set_instruction_pointer(&mut self, ip: usize) {
+        self.regs.rip = ip as u64;
+    }
+}

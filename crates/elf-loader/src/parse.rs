@@ -1,0 +1,301 @@
+//! Parsing and validating the ELF header and program headers (with
+//! xmas-elf), before anything is mapped.
+
+use alloc::vec::Vec;
+
+use linux_abi::{Errno, Result};
+use vm::Prot;
+use xmas_elf::ElfFile;
+use xmas_elf::header::{Machine, Type as ElfType};
+use xmas_elf::program::Type as PhType;
+
+use crate::file::{ExecFile, read_full};
+
+/// The size of the ELF64 file header.
+pub const EHDR_SIZE: usize = 64;
+/// The size of one ELF64 program header (`sizeof(struct elf_phdr)`), the
+/// value of `AT_PHENT`.
+pub const PHDR_SIZE: usize = 56;
+/// The most program-header bytes Linux reads (`load_elf_phdrs`: no more
+/// than `ELF_MIN_ALIGN`, one page); more is refused with `ENOEXEC`.
+pub const MAX_PHDR_BYTES: usize = 4096;
+/// `PT_GNU_STACK`: its `PF_X` flag asks for an executable stack.
+pub const PT_GNU_STACK: u32 = 0x6474_e551;
+/// The end of user space on x86_64 with 4-level paging (`TASK_SIZE`):
+/// segments must end at or below it.
+pub const TASK_SIZE: u64 = vm::abi::TASK_SIZE as u64;
+
+const ELFCLASS64: u8 = 2;
+const ELFDATA2LSB: u8 = 1;
+const E_PHOFF: usize = 32;
+
+/// Whether the image is position dependent or not.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ImageKind {
+    /// `ET_EXEC`: loaded at its link addresses.
+    Static,
+    /// `ET_DYN` without `PT_INTERP` (static PIE): loaded at a bias.
+    StaticPie,
+}
+
+/// One `PT_LOAD` segment, as the file describes it (not yet biased).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Segment {
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_memsz`: bytes of memory (the part past `filesz` is zero, the bss).
+    pub memsz: u64,
+    /// `p_offset`: where the file bytes start.
+    pub offset: u64,
+    /// `p_filesz`: bytes copied from the file.
+    pub filesz: u64,
+    /// `p_flags` as mapping permissions (`PF_R`, `PF_W`, `PF_X`).
+    pub prot: Prot,
+    /// `p_align`.
+    pub align: u64,
+}
+
+impl Segment {
+    /// One past the last byte of memory (`p_vaddr + p_memsz`; checked when
+    /// parsed).
+    pub fn end(&self) -> u64 {
+        self.vaddr + self.memsz
+    }
+}
+
+/// A parsed, validated executable: everything the loader needs from the
+/// headers. Building one reads the file header and program headers only.
+#[derive(Clone, Debug)]
+pub struct ElfImage {
+    kind: ImageKind,
+    entry: u64,
+    phoff: u64,
+    phnum: u16,
+    segments: Vec<Segment>,
+    phdr_vaddr: Option<u64>,
+    exec_stack: bool,
+    max_align: u64,
+}
+
+/// A byte buffer whose start is 8-byte aligned (xmas-elf reads its
+/// structures in place and asserts their alignment), without unsafe code.
+struct AlignedBuf {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedBuf {
+    fn zeroed(len: usize) -> Self {
+        let storage = alloc::vec![0u8; len + 8];
+        let start = (8 - storage.as_ptr().addr() % 8) % 8;
+        AlignedBuf { storage, start, len }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
+}
+
+fn noexec<T>(_: T) -> Errno {
+    Errno::ENOEXEC
+}
+
+/// `PF_R`/`PF_W`/`PF_X` to mapping permissions (`make_prot`).
+fn prot_of(flags: xmas_elf::program::Flags) -> Prot {
+    let mut prot = Prot::empty();
+    if flags.is_read() {
+        prot |= Prot::READ;
+    }
+    if flags.is_write() {
+        prot |= Prot::WRITE;
+    }
+    if flags.is_execute() {
+        prot |= Prot::EXEC;
+    }
+    prot
+}
+
+impl ElfImage {
+    /// Reads and checks the headers of `file`.
+    ///
+    /// `ENOEXEC` for: a file shorter than the header, bad magic, a class
+    /// other than ELFCLASS64, big-endian data, a type other than `ET_EXEC`
+    /// or `ET_DYN`, a machine other than x86_64, `e_phentsize` other than
+    /// 56, no program headers or more than one page of them, program
+    /// headers past the end of the file, a `PT_INTERP` segment (dynamically
+    /// linked executables are not supported yet), no `PT_LOAD` segment with
+    /// memory, a segment with `p_filesz > p_memsz`, file bytes past the end
+    /// of the file, a `p_align` that is not a power of two, `p_vaddr` and
+    /// `p_offset` not congruent modulo `p_align`, overlapping segments, a
+    /// segment (or the entry point of an `ET_EXEC`) at or above
+    /// [`TASK_SIZE`], or an address overflow. The errors of
+    /// [`ExecFile::read_at`] pass through.
+    pub fn parse<F: ExecFile + ?Sized>(file: &F) -> Result<ElfImage> {
+        let size = file.size();
+        let mut ehdr = [0u8; EHDR_SIZE];
+        if !read_full(file, 0, &mut ehdr)? {
+            return Err(Errno::ENOEXEC);
+        }
+        // The identification bytes, before xmas-elf sees anything.
+        if ehdr[..4] != xmas_elf::header::MAGIC || ehdr[4] != ELFCLASS64 || ehdr[5] != ELFDATA2LSB {
+            return Err(Errno::ENOEXEC);
+        }
+        let phentsize = u16::from_le_bytes([ehdr[54], ehdr[55]]);
+        let phnum = u16::from_le_bytes([ehdr[56], ehdr[57]]);
+        let phoff = u64::from_le_bytes(ehdr[E_PHOFF..E_PHOFF + 8].try_into().map_err(noexec)?);
+        // load_elf_phdrs.
+        let ph_bytes = usize::from(phnum) * PHDR_SIZE;
+        if usize::from(phentsize) != PHDR_SIZE || ph_bytes == 0 || ph_bytes > MAX_PHDR_BYTES {
+            return Err(Errno::ENOEXEC);
+        }
+        match phoff.checked_add(ph_bytes as u64) {
+            Some(end) if end <= size => {}
+            _ => return Err(Errno::ENOEXEC),
+        }
+        // An aligned copy of the header followed by the program headers,
+        // with e_phoff pointing at them, for xmas-elf to read in place.
+        let mut buf = AlignedBuf::zeroed(EHDR_SIZE + ph_bytes);
+        {
+            let bytes = buf.bytes_mut();
+            bytes[..EHDR_SIZE].copy_from_slice(&ehdr);
+            bytes[E_PHOFF..E_PHOFF + 8].copy_from_slice(&(EHDR_SIZE as u64).to_le_bytes());
+            if !read_full(file, phoff, &mut bytes[EHDR_SIZE..])? {
+                return Err(Errno::ENOEXEC);
+            }
+        }
+        let elf = ElfFile::new(buf.bytes()).map_err(noexec)?;
+        let kind = match elf.header.pt2.type_().as_type() {
+            ElfType::Executable => ImageKind::Static,
+            ElfType::SharedObject => ImageKind::StaticPie,
+            _ => return Err(Errno::ENOEXEC),
+        };
+        if elf.header.pt2.machine().as_machine() != Machine::X86_64 {
+            return Err(Errno::ENOEXEC);
+        }
+        let entry = elf.header.pt2.entry_point();
+
+        let mut segments = Vec::new();
+        let mut phdr_segment = None;
+        let mut phdr_in_load = None;
+        let mut exec_stack = false;
+        let mut max_align = vm::PAGE_SIZE as u64;
+        for index in 0..phnum {
+            let ph = elf.program_header(index).map_err(noexec)?;
+            match ph.get_type() {
+                Ok(PhType::Load) => {}
+                Ok(PhType::Interp) => return Err(Errno::ENOEXEC),
+                Ok(PhType::Phdr) => {
+                    phdr_segment = Some(ph.virtual_addr());
+                    continue;
+                }
+                Ok(PhType::OsSpecific(PT_GNU_STACK)) => {
+                    exec_stack = ph.flags().is_execute();
+                    continue;
+                }
+                // Anything else (notes, TLS, relro, unknown types) does not
+                // change what is mapped.
+                _ => continue,
+            }
+            let seg = Segment {
+                vaddr: ph.virtual_addr(),
+                memsz: ph.mem_size(),
+                offset: ph.offset(),
+                filesz: ph.file_size(),
+                prot: prot_of(ph.flags()),
+                align: ph.align(),
+            };
+            if seg.filesz > seg.memsz {
+                return Err(Errno::ENOEXEC);
+            }
+            match seg.offset.checked_add(seg.filesz) {
+                Some(end) if end <= size => {}
+                _ => return Err(Errno::ENOEXEC),
+            }
+            if seg.align > 1 {
+                if !seg.align.is_power_of_two() || seg.vaddr % seg.align != seg.offset % seg.align {
+                    return Err(Errno::ENOEXEC);
+                }
+                max_align = max_align.max(seg.align);
+            }
+            match seg.vaddr.checked_add(seg.memsz) {
+                Some(end) if end <= TASK_SIZE => {}
+                _ => return Err(Errno::ENOEXEC),
+            }
+            // AT_PHDR: the (last) PT_LOAD whose file bytes hold e_phoff, as
+            // Linux computes it.
+            if seg.offset <= phoff && phoff - seg.offset < seg.filesz {
+                phdr_in_load = Some(phoff - seg.offset + seg.vaddr);
+            }
+            if seg.memsz > 0 {
+                segments.push(seg);
+            }
+        }
+        if segments.is_empty() {
+            return Err(Errno::ENOEXEC);
+        }
+        segments.sort_by_key(|s| s.vaddr);
+        if segments.windows(2).any(|w| w[0].end() > w[1].vaddr) {
+            return Err(Errno::ENOEXEC);
+        }
+        if kind == ImageKind::Static && entry >= TASK_SIZE {
+            return Err(Errno::ENOEXEC);
+        }
+        Ok(ElfImage {
+            kind,
+            entry,
+            phoff,
+            phnum,
+            segments,
+            phdr_vaddr: phdr_in_load.or(phdr_segment),
+            exec_stack,
+            max_align,
+        })
+    }
+
+    /// Static (`ET_EXEC`) or static PIE (`ET_DYN`).
+    pub fn kind(&self) -> ImageKind {
+        self.kind
+    }
+
+    /// `e_entry` (not biased).
+    pub fn entry(&self) -> u64 {
+        self.entry
+    }
+
+    /// `e_phoff`.
+    pub fn phoff(&self) -> u64 {
+        self.phoff
+    }
+
+    /// `e_phnum` (`AT_PHNUM`).
+    pub fn phnum(&self) -> u16 {
+        self.phnum
+    }
+
+    /// The `PT_LOAD` segments with memory, sorted by address.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Where the program headers are in memory (not biased): inside the
+    /// `PT_LOAD` whose file bytes contain `e_phoff`, else `PT_PHDR`'s
+    /// `p_vaddr`, else `None` (`AT_PHDR` is then the bias, as on Linux).
+    pub fn phdr_vaddr(&self) -> Option<u64> {
+        self.phdr_vaddr
+    }
+
+    /// Whether `PT_GNU_STACK` asks for an executable stack.
+    pub fn exec_stack(&self) -> bool {
+        self.exec_stack
+    }
+
+    /// The largest power-of-two `p_align` of the segments (at least a page).
+    pub fn max_align(&self) -> u64 {
+        self.max_align
+    }
+}

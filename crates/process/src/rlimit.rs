@@ -1,0 +1,200 @@
+//! Resource limits, per process (Linux keeps them in `signal_struct`):
+//! copied by fork, kept by exec, changed by setrlimit/prlimit64 with
+//! `do_prlimit()`'s rules.
+
+use linux_abi::{Errno, Result};
+
+use crate::cred::Credentials;
+
+/// "No limit".
+pub const RLIM_INFINITY: u64 = u64::MAX;
+/// How many resources there are (`RLIM_NLIMITS`).
+pub const RLIM_NLIMITS: usize = 16;
+/// The largest hard `RLIMIT_NOFILE` (`/proc/sys/fs/nr_open`'s default).
+pub const NR_OPEN: u64 = 1024 * 1024;
+
+/// The resources (`include/uapi/asm-generic/resource.h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Resource {
+    /// CPU time in seconds.
+    Cpu = 0,
+    /// Largest file size.
+    Fsize = 1,
+    /// Data segment size.
+    Data = 2,
+    /// Stack size.
+    Stack = 3,
+    /// Core file size.
+    Core = 4,
+    /// Resident set size.
+    Rss = 5,
+    /// Processes of the real uid.
+    Nproc = 6,
+    /// Open files.
+    Nofile = 7,
+    /// Locked memory.
+    Memlock = 8,
+    /// Address space size.
+    As = 9,
+    /// File locks.
+    Locks = 10,
+    /// Pending signals.
+    Sigpending = 11,
+    /// POSIX message queue bytes.
+    Msgqueue = 12,
+    /// Nice ceiling.
+    Nice = 13,
+    /// Real-time priority ceiling.
+    Rtprio = 14,
+    /// Real-time CPU time in microseconds.
+    Rttime = 15,
+}
+
+impl Resource {
+    /// The resource for a syscall's number; `EINVAL` past `RLIM_NLIMITS`.
+    pub fn from_u32(n: u32) -> Result<Self> {
+        use Resource::*;
+        const ALL: [Resource; RLIM_NLIMITS] = [
+            Cpu, Fsize, Data, Stack, Core, Rss, Nproc, Nofile, Memlock, As, Locks, Sigpending, Msgqueue,
+            Nice, Rtprio, Rttime,
+        ];
+        ALL.get(n as usize).copied().ok_or(Errno::EINVAL)
+    }
+}
+
+/// A soft and a hard limit (`struct rlimit64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlimit {
+    /// The soft limit.
+    pub cur: u64,
+    /// The hard limit (ceiling of the soft one).
+    pub max: u64,
+}
+
+impl Rlimit {
+    /// Both limits the same.
+    pub const fn both(v: u64) -> Self {
+        Rlimit { cur: v, max: v }
+    }
+}
+
+/// All limits of a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rlimits([Rlimit; RLIM_NLIMITS]);
+
+impl Rlimits {
+    /// Linux's `INIT_RLIMITS` for init, with `nproc` and `sigpending` (which
+    /// Linux derives from memory size) given.
+    pub fn init(nproc: u64, sigpending: u64) -> Self {
+        let inf = Rlimit::both(RLIM_INFINITY);
+        let mut l = [inf; RLIM_NLIMITS];
+        l[Resource::Stack as usize] = Rlimit { cur: 8 * 1024 * 1024, max: RLIM_INFINITY };
+        l[Resource::Core as usize] = Rlimit { cur: 0, max: RLIM_INFINITY };
+        l[Resource::Nproc as usize] = Rlimit::both(nproc);
+        l[Resource::Nofile as usize] = Rlimit { cur: 1024, max: 4096 };
+        l[Resource::Memlock as usize] = Rlimit::both(8 * 1024 * 1024);
+        l[Resource::Sigpending as usize] = Rlimit::both(sigpending);
+        l[Resource::Msgqueue as usize] = Rlimit::both(819_200);
+        l[Resource::Nice as usize] = Rlimit::both(0);
+        l[Resource::Rtprio as usize] = Rlimit::both(0);
+        Rlimits(l)
+    }
+
+    /// One limit.
+    pub fn get(&self, r: Resource) -> Rlimit {
+        self.0[r as usize]
+    }
+
+    /// The soft limit of a resource.
+    pub fn cur(&self, r: Resource) -> u64 {
+        self.0[r as usize].cur
+    }
+
+    /// prlimit64's core (`do_prlimit()`): sets `new` if given and returns
+    /// the old limit. `cur > max` is `EINVAL`; a hard `RLIMIT_NOFILE` above
+    /// `nr_open` is `EPERM`; raising a hard limit needs
+    /// `CAP_SYS_RESOURCE` (`capable`), else `EPERM`.
+    pub fn prlimit(
+        &mut self,
+        r: Resource,
+        new: Option<Rlimit>,
+        capable: bool,
+        nr_open: u64,
+    ) -> Result<Rlimit> {
+        let old = self.get(r);
+        if let Some(n) = new {
+            if n.cur > n.max {
+                return Err(Errno::EINVAL);
+            }
+            if r == Resource::Nofile && n.max > nr_open {
+                return Err(Errno::EPERM);
+            }
+            if n.max > old.max && !capable {
+                return Err(Errno::EPERM);
+            }
+            self.0[r as usize] = n;
+        }
+        Ok(old)
+    }
+}
+
+/// prlimit64's permission to act on another process
+/// (`check_prlimit_permission()`): the caller's real uid must equal the
+/// target's real, effective and saved uid, and its real gid the target's
+/// three gids; or the caller has `CAP_SYS_RESOURCE`.
+pub fn check_prlimit_permission(caller: &Credentials, target: &Credentials) -> Result<()> {
+    let same = caller.uid == target.uid
+        && caller.uid == target.euid
+        && caller.uid == target.suid
+        && caller.gid == target.gid
+        && caller.gid == target.egid
+        && caller.gid == target.sgid;
+    if same || caller.capable() { Ok(()) } else { Err(Errno::EPERM) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let l = Rlimits::init(1000, 500);
+        assert_eq!(l.get(Resource::Nofile), Rlimit { cur: 1024, max: 4096 });
+        assert_eq!(l.get(Resource::Stack), Rlimit { cur: 8 << 20, max: RLIM_INFINITY });
+        assert_eq!(l.get(Resource::Core), Rlimit { cur: 0, max: RLIM_INFINITY });
+        assert_eq!(l.cur(Resource::Nproc), 1000);
+        assert_eq!(l.cur(Resource::Sigpending), 500);
+        assert_eq!(l.cur(Resource::Cpu), RLIM_INFINITY);
+        assert_eq!(Resource::from_u32(15), Ok(Resource::Rttime));
+        assert_eq!(Resource::from_u32(16), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn prlimit_rules() {
+        let mut l = Rlimits::init(1000, 500);
+        let r = Resource::Nofile;
+        assert_eq!(l.prlimit(r, None, false, NR_OPEN), Ok(Rlimit { cur: 1024, max: 4096 }));
+        assert_eq!(l.prlimit(r, Some(Rlimit { cur: 10, max: 5 }), true, NR_OPEN), Err(Errno::EINVAL));
+        assert_eq!(l.prlimit(r, Some(Rlimit::both(NR_OPEN + 1)), true, NR_OPEN), Err(Errno::EPERM));
+        assert_eq!(l.prlimit(r, Some(Rlimit::both(5000)), false, NR_OPEN), Err(Errno::EPERM));
+        assert_eq!(
+            l.prlimit(r, Some(Rlimit { cur: 100, max: 200 }), false, NR_OPEN),
+            Ok(Rlimit { cur: 1024, max: 4096 })
+        );
+        // Lowered hard limit cannot be raised again without the capability.
+        assert_eq!(l.prlimit(r, Some(Rlimit::both(300)), false, NR_OPEN), Err(Errno::EPERM));
+        assert_eq!(l.prlimit(r, Some(Rlimit::both(300)), true, NR_OPEN), Ok(Rlimit { cur: 100, max: 200 }));
+        assert_eq!(l.get(r), Rlimit::both(300));
+    }
+
+    #[test]
+    fn prlimit_permission() {
+        let a = Credentials::user(1000, 100);
+        let mut b = Credentials::user(1000, 100);
+        assert_eq!(check_prlimit_permission(&a, &b), Ok(()));
+        b.suid = 0;
+        assert_eq!(check_prlimit_permission(&a, &b), Err(Errno::EPERM));
+        assert_eq!(check_prlimit_permission(&Credentials::root(), &b), Ok(()));
+    }
+}

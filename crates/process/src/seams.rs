@@ -1,0 +1,152 @@
+//! The seams: what the architecture and the kernel provide to this crate.
+//!
+//! - [`UserContext`]: a thread's saved user registers, as much of them as
+//!   clone needs (Linux's `copy_thread()` split: the arch crate implements
+//!   it).
+//! - [`Platform`]: the types a kernel plugs in (its context, its MMU and
+//!   frame allocator for `vm`, its open-file and directory types for
+//!   `fs-table`).
+//! - [`Hooks`]: what only the kernel can do (run a thread, block and wake,
+//!   make a pidfd, wake a futex). Every hook is called with no lock of this
+//!   crate held.
+
+use alloc::sync::Arc;
+use linux_abi::{Errno, Result};
+
+use crate::pid::Pid;
+use crate::uaccess::UserMemory;
+
+/// A thread's saved user-mode registers.
+pub trait UserContext: Clone + Send + 'static {
+    /// Sets the system-call return register (`rax` on x86_64).
+    fn set_return_value(&mut self, value: usize);
+    /// The user stack pointer.
+    fn stack_pointer(&self) -> usize;
+    /// Sets the user stack pointer.
+    fn set_stack_pointer(&mut self, sp: usize);
+    /// The TLS base (`fs.base` on x86_64).
+    fn tls(&self) -> usize;
+    /// Sets the TLS base.
+    fn set_tls(&mut self, tls: usize);
+    /// The user instruction pointer.
+    fn instruction_pointer(&self) -> usize;
+    /// Sets the user instruction pointer.
+    fn set_instruction_pointer(&mut self, ip: usize);
+}
+
+/// The types a kernel plugs into the process model.
+pub trait Platform: Sized + 'static {
+    /// The arch's saved user registers.
+    type Context: UserContext;
+    /// The MMU of `vm::Vmar`.
+    type PageTable: vm::PageTable + Send + 'static;
+    /// The frame allocator of `vm::Vmar`.
+    type Frames: vm::FrameAllocator + Clone + 'static;
+    /// The kernel's open-file type (fd tables hold `Arc<File>`).
+    type File: ?Sized + Send + Sync + 'static;
+    /// The kernel's directory handle (root and cwd).
+    type Dir: Clone + Send + Sync + 'static;
+}
+
+/// An address space.
+pub type Vm<P> = vm::Vmar<<P as Platform>::PageTable, <P as Platform>::Frames>;
+/// A shared handle on an address space (`CLONE_VM` shares the `Arc`).
+pub type SharedVm<P> = Arc<spin::Mutex<Vm<P>>>;
+/// A shared fd table handle.
+pub type Files<P> = fs_table::SharedFileTable<<P as Platform>::File>;
+/// A shared root/cwd/umask handle.
+pub type Fs<P> = fs_table::SharedFsContext<<P as Platform>::Dir>;
+
+/// User memory of an address space, through its lock.
+pub struct VmMemory<'a, P: Platform>(pub &'a SharedVm<P>);
+
+impl<P: Platform> UserMemory for VmMemory<'_, P> {
+    fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let addr = usize::try_from(addr).map_err(|_| Errno::EFAULT)?;
+        self.0.lock().read_user(addr, buf)
+    }
+    fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
+        let addr = usize::try_from(addr).map_err(|_| Errno::EFAULT)?;
+        self.0.lock().write_user(addr, data)
+    }
+}
+
+/// What the kernel does for the process model. Each hook is called with no
+/// lock of this crate held, so it may call back into the table.
+pub trait Hooks<P: Platform> {
+    /// A new thread exists and may be scheduled.
+    fn thread_created(&self, tid: Pid);
+
+    /// A thread has exited (or was removed by exec's de-thread) and will
+    /// never run again.
+    fn thread_exited(&self, tid: Pid) {
+        let _ = tid;
+    }
+
+    /// A thread's id changed: exec from a non-leader thread makes it take
+    /// the leader's pid.
+    fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
+        let _ = (old_tid, new_tid);
+    }
+
+    /// A signal is pending for `tid`: interrupt its sleep, make it run.
+    fn signal_wakeup(&self, tid: Pid) {
+        let _ = tid;
+    }
+
+    /// Blocks `parent` (a thread) until the vfork child `child` has
+    /// released its address space (exec or exit): Linux's
+    /// `wait_for_vfork_done()`. The crate calls [`Hooks::vfork_done`] when
+    /// that happens, possibly before this is called (the child may run
+    /// first on another CPU): treat the pair as a completion.
+    fn wait_vfork_done(&self, parent: Pid, child: Pid);
+
+    /// The vfork child `child` released its address space: wake `parent`.
+    fn vfork_done(&self, parent: Pid, child: Pid);
+
+    /// Blocks the thread `waiter` in wait4/waitid until a child of its
+    /// process changes state: until the process's
+    /// [`child_events`](crate::table::Process::child_events) differs from
+    /// `seen` (it may already: then return at once; this closes the window
+    /// between the table's check and the sleep). [`Hooks::child_event`] is
+    /// the wake-up. `Err` (e.g. `ERESTARTSYS`) when a signal interrupts
+    /// the sleep; the wait returns that error.
+    fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()>;
+
+    /// A child of `parent` (a process) changed state: wake its waiters.
+    fn child_event(&self, parent: Pid) {
+        let _ = parent;
+    }
+
+    /// Wakes up to `count` futex waiters on `addr` in `vm`
+    /// (`CLONE_CHILD_CLEARTID` at exit).
+    fn futex_wake(&self, vm: &SharedVm<P>, addr: u64, count: u32) {
+        let _ = (vm, addr, count);
+    }
+
+    /// Makes a pidfd for `child` in the fd table of `parent` (`CLONE_PIDFD`):
+    /// returns the fd. Linux makes it close-on-exec.
+    fn create_pidfd(&self, parent: Pid, child: Pid) -> Result<i32> {
+        let _ = (parent, child);
+        Err(Errno::EINVAL)
+    }
+
+    /// Undoes [`Hooks::create_pidfd`] when the clone fails after it.
+    fn destroy_pidfd(&self, parent: Pid, fd: i32) {
+        let _ = (parent, fd);
+    }
+
+    /// The process a pidfd of `caller` refers to, and whether the fd is
+    /// `O_NONBLOCK` (waitid `P_PIDFD`). `EBADF` if it is not a pidfd.
+    fn pidfd_pid(&self, caller: Pid, fd: i32) -> Result<(Pid, bool)> {
+        let _ = (caller, fd);
+        Err(Errno::EBADF)
+    }
+
+    /// Checks `CLONE_INTO_CGROUP`'s fd. Without cgroup v2 no fd refers to
+    /// a cgroup directory: `EBADF`, as Linux for a non-cgroup fd.
+    fn check_cgroup(&self, parent: Pid, cgroup_fd: u64) -> Result<()> {
+        let _ = (parent, cgroup_fd);
+        Err(Errno::EBADF)
+    }
+}

@@ -1,0 +1,1780 @@
+//! The process table: every process and thread of one kernel, and the
+//! operations that change the tree (clone, exit, wait, exec, groups,
+//! sessions, kill).
+//!
+//! # Locks
+//!
+//! One lock guards the table (Linux's `tasklist_lock` and `siglock` in one).
+//! While holding it the table takes, as leaves, the lock of an address
+//! space, of an fd table, of an fs context or of a signal-handler table,
+//! never two of them at once. No [`Hooks`] method is called with the table
+//! lock held, and whatever a call releases (address spaces, fd tables,
+//! closed files) is dropped after the lock is released.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+
+use linux_abi::{Errno, Result};
+use signal::{
+    PendingQueue, SendTarget, SharedSigHandlers, SigInfo, SigNum, SigQueueAccount, ThreadCandidate,
+    ThreadSignals,
+};
+
+use crate::clone::{CloneArgs, CloneCaller, CloneFlags, SIGCHLD};
+use crate::cred::Credentials;
+use crate::pid::{Pid, PidAllocator};
+use crate::rlimit::{Resource, Rlimits};
+use crate::seams::{Files, Fs, Hooks, Platform, SharedVm, UserContext, Vm, VmMemory};
+use crate::uaccess::UserMemory;
+use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
+
+/// A process's run state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcState {
+    /// Running (or runnable, or sleeping).
+    Running,
+    /// Stopped by a signal (a completed group stop).
+    Stopped(u32),
+    /// Every thread has exited; the status waits for the parent.
+    Zombie,
+}
+
+/// A System V semaphore undo list (`CLONE_SYSVSEM` shares it). The IPC
+/// code owns its contents; this crate only shares or drops it.
+#[derive(Debug, Default)]
+pub struct SemUndoList {
+    /// `(semid, semnum, adjustment)` entries.
+    pub entries: Vec<(i32, u16, i16)>,
+}
+
+/// A shared handle on a semaphore undo list.
+pub type SharedSemUndo = Arc<spin::Mutex<SemUndoList>>;
+
+/// One thread (Linux's `task_struct` minus the process-wide part).
+pub struct Thread<P: Platform> {
+    tid: Pid,
+    tgid: Pid,
+    /// Blocked mask, thread-directed pending signals, alternate stack.
+    pub signals: ThreadSignals,
+    /// `CLONE_CHILD_CLEARTID` / set_tid_address(2) word (0: none).
+    pub clear_child_tid: u64,
+    /// set_robust_list(2) head and length (0: none).
+    pub robust_list: (u64, u64),
+    /// The saved user registers.
+    pub context: P::Context,
+    /// The System V semaphore undo list (`CLONE_SYSVSEM` shares it).
+    pub sem_undo: Option<SharedSemUndo>,
+    /// The fd table (Linux's per-task `files`; `CLONE_FILES` shares it).
+    pub files: Option<Files<P>>,
+    /// Root, cwd and umask (Linux's per-task `fs`; `CLONE_FS` shares it).
+    pub fs: Option<Fs<P>>,
+    /// The thread that vforked this one and waits for its address space.
+    vfork_parent: Option<Pid>,
+}
+
+impl<P: Platform> Thread<P> {
+    /// The thread id.
+    pub fn tid(&self) -> Pid {
+        self.tid
+    }
+    /// The thread-group id (the process's pid).
+    pub fn tgid(&self) -> Pid {
+        self.tgid
+    }
+}
+
+/// One process (a thread group: Linux's `signal_struct` and the leader's
+/// process-wide fields).
+pub struct Process<P: Platform> {
+    pid: Pid,
+    parent: Pid,
+    parent_thread: Pid,
+    children: Vec<Pid>,
+    threads: Vec<Pid>,
+    pgid: Pid,
+    sid: Pid,
+    session_leader: bool,
+    exit_signal: i32,
+    state: ProcState,
+    leader_exit: Option<ChildStatus>,
+    group_exit: Option<ChildStatus>,
+    stop_report: Option<u32>,
+    cont_report: bool,
+    did_exec: bool,
+    child_subreaper: bool,
+    child_events: u64,
+    vm: Option<SharedVm<P>>,
+    handlers: SharedSigHandlers,
+    /// Process-directed pending signals.
+    pub pending: PendingQueue,
+    /// Credentials (copied by fork, kept by exec).
+    pub creds: Credentials,
+    /// Resource limits.
+    pub rlimits: Rlimits,
+    /// Resource usage of the process itself (the kernel adds to it).
+    pub usage: Rusage,
+    /// Usage of reaped children (`RUSAGE_CHILDREN`).
+    pub children_usage: Rusage,
+}
+
+impl<P: Platform> Process<P> {
+    /// The pid (thread-group id).
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+    /// The parent's pid (0 for init).
+    pub fn parent(&self) -> Pid {
+        self.parent
+    }
+    /// The pids of the children, oldest first.
+    pub fn children(&self) -> &[Pid] {
+        &self.children
+    }
+    /// The live threads (an exited leader is not listed).
+    pub fn threads(&self) -> &[Pid] {
+        &self.threads
+    }
+    /// The process group.
+    pub fn pgid(&self) -> Pid {
+        self.pgid
+    }
+    /// The session.
+    pub fn sid(&self) -> Pid {
+        self.sid
+    }
+    /// Whether this process leads its session.
+    pub fn is_session_leader(&self) -> bool {
+        self.session_leader
+    }
+    /// The signal sent to the parent at exit (-1: none, a thread).
+    pub fn exit_signal(&self) -> i32 {
+        self.exit_signal
+    }
+    /// Running, stopped or zombie.
+    pub fn state(&self) -> ProcState {
+        self.state
+    }
+    /// The status a zombie reports (or that an exiting group will).
+    pub fn exit_status(&self) -> Option<ChildStatus> {
+        self.group_exit.or(if self.state == ProcState::Zombie { self.leader_exit } else { None })
+    }
+    /// Whether the group is exiting (exit_group or a fatal signal).
+    pub fn is_group_exiting(&self) -> bool {
+        self.group_exit.is_some()
+    }
+    /// Whether the process has called execve since fork.
+    pub fn did_exec(&self) -> bool {
+        self.did_exec
+    }
+    /// How many times a child changed state (exited, stopped, continued);
+    /// [`Hooks::wait_for_child`] sleeps until this moves.
+    pub fn child_events(&self) -> u64 {
+        self.child_events
+    }
+    /// Whether it is a child subreaper (`PR_SET_CHILD_SUBREAPER`).
+    pub fn is_child_subreaper(&self) -> bool {
+        self.child_subreaper
+    }
+    /// The address space (none once exited).
+    pub fn vm(&self) -> Option<&SharedVm<P>> {
+        self.vm.as_ref()
+    }
+    /// The signal handlers.
+    pub fn handlers(&self) -> &SharedSigHandlers {
+        &self.handlers
+    }
+    fn alive(&self) -> bool {
+        self.state != ProcState::Zombie
+    }
+}
+
+/// What a wait found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitReport {
+    /// The child's pid.
+    pub pid: Pid,
+    /// The child's real uid.
+    pub uid: u32,
+    /// What happened.
+    pub status: ChildStatus,
+    /// The child's usage plus its reaped children's (for wait4's rusage).
+    pub rusage: Rusage,
+}
+
+impl WaitReport {
+    /// waitid's siginfo fields.
+    pub fn waitid_info(&self) -> WaitidInfo {
+        WaitidInfo::new(self.pid, self.uid, self.status)
+    }
+}
+
+/// The first process: what the kernel gives it.
+pub struct InitProcess<P: Platform> {
+    /// Its registers (entry point, stack).
+    pub context: P::Context,
+    /// Its address space.
+    pub vm: Vm<P>,
+    /// Its fd table.
+    pub files: fs_table::FileTable<P::File>,
+    /// Its root, cwd and umask.
+    pub fs: fs_table::FsContext<P::Dir>,
+    /// Its credentials (root).
+    pub creds: Credentials,
+    /// Its limits.
+    pub rlimits: Rlimits,
+}
+
+enum Effect<P: Platform> {
+    Created(Pid),
+    Exited(Pid),
+    Renamed(Pid, Pid),
+    Wake(Pid),
+    VforkDone(Pid, Pid),
+    ChildEvent(Pid),
+    Futex(SharedVm<P>, u64),
+}
+
+/// Hook calls and garbage collected under the lock, run after it.
+struct Out<P: Platform> {
+    effects: Vec<Effect<P>>,
+    garbage: Vec<Box<dyn Any>>,
+}
+
+impl<P: Platform> Out<P> {
+    fn new() -> Self {
+        Out { effects: Vec::new(), garbage: Vec::new() }
+    }
+    fn drop_later<T: 'static>(&mut self, t: T) {
+        self.garbage.push(Box::new(t));
+    }
+    fn run(self, hooks: &impl Hooks<P>) {
+        drop(self.garbage);
+        for e in self.effects {
+            match e {
+                Effect::Created(t) => hooks.thread_created(t),
+                Effect::Exited(t) => hooks.thread_exited(t),
+                Effect::Renamed(a, b) => hooks.thread_renamed(a, b),
+                Effect::Wake(t) => hooks.signal_wakeup(t),
+                Effect::VforkDone(p, c) => hooks.vfork_done(p, c),
+                Effect::ChildEvent(p) => hooks.child_event(p),
+                Effect::Futex(vm, addr) => hooks.futex_wake(&vm, addr, 1),
+            }
+        }
+    }
+}
+
+struct Inner<P: Platform> {
+    pids: PidAllocator,
+    procs: BTreeMap<Pid, Process<P>>,
+    threads: BTreeMap<Pid, Thread<P>>,
+    sigq: BTreeMap<u32, SigQueueAccount>,
+    max_threads: u64,
+}
+
+/// Every process and thread of one kernel. The kernel makes one (there is
+/// no global); a test makes its own.
+pub struct ProcessTable<P: Platform> {
+    inner: spin::Mutex<Inner<P>>,
+}
+
+/// A clone in progress between its locked phases.
+struct Prepared<P: Platform> {
+    tid: Pid,
+    parent: Pid,
+    clone_parent: bool,
+    thread: Option<Thread<P>>,
+    process: Option<Process<P>>,
+    parent_vm: Option<SharedVm<P>>,
+    child_vm: Option<SharedVm<P>>,
+}
+
+fn signum(sig: i32) -> Option<SigNum> {
+    SigNum::new(sig).ok()
+}
+
+impl<P: Platform> ProcessTable<P> {
+    /// An empty table with pids `1..pid_max`.
+    pub fn new(pid_max: u32) -> Self {
+        ProcessTable {
+            inner: spin::Mutex::new(Inner {
+                pids: PidAllocator::new(pid_max),
+                procs: BTreeMap::new(),
+                threads: BTreeMap::new(),
+                sigq: BTreeMap::new(),
+                max_threads: u64::MAX,
+            }),
+        }
+    }
+
+    /// Sets the system-wide thread limit (`threads-max`).
+    pub fn set_max_threads(&self, max: u64) {
+        self.inner.lock().max_threads = max;
+    }
+
+    /// Creates init, pid 1. `EEXIST` if the table is not empty.
+    pub fn spawn_init(&self, init: InitProcess<P>) -> Result<Pid> {
+        let mut g = self.inner.lock();
+        if g.pids.used() != 0 {
+            return Err(Errno::EEXIST);
+        }
+        let pid = g.pids.alloc()?;
+        // The number is also the group's and the session's.
+        g.pids.get(pid)?;
+        g.pids.get(pid)?;
+        let thread = Thread {
+            tid: pid,
+            tgid: pid,
+            signals: ThreadSignals::new(),
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            context: init.context,
+            sem_undo: None,
+            files: Some(fs_table::SharedFileTable::new(init.files)),
+            fs: Some(fs_table::SharedFsContext::new(init.fs)),
+            vfork_parent: None,
+        };
+        let process = Process {
+            pid,
+            parent: 0,
+            parent_thread: 0,
+            children: Vec::new(),
+            threads: alloc::vec![pid],
+            pgid: pid,
+            sid: pid,
+            session_leader: true,
+            exit_signal: SIGCHLD as i32,
+            state: ProcState::Running,
+            leader_exit: None,
+            group_exit: None,
+            stop_report: None,
+            cont_report: false,
+            did_exec: true,
+            child_subreaper: false,
+            child_events: 0,
+            vm: Some(Arc::new(spin::Mutex::new(init.vm))),
+            handlers: SharedSigHandlers::new(),
+            pending: PendingQueue::new(),
+            creds: init.creds,
+            rlimits: init.rlimits,
+            usage: Rusage::default(),
+            children_usage: Rusage::default(),
+        };
+        g.threads.insert(pid, thread);
+        g.procs.insert(pid, process);
+        Ok(pid)
+    }
+
+    /// Runs `f` on a thread; `None` if there is no such thread. `f` runs
+    /// under the table lock: it must not call the table.
+    pub fn with_thread<R>(&self, tid: Pid, f: impl FnOnce(&mut Thread<P>) -> R) -> Option<R> {
+        self.inner.lock().threads.get_mut(&tid).map(f)
+    }
+
+    /// Runs `f` on a process (zombies included); `None` if there is none.
+    /// `f` runs under the table lock: it must not call the table.
+    pub fn with_process<R>(&self, pid: Pid, f: impl FnOnce(&mut Process<P>) -> R) -> Option<R> {
+        self.inner.lock().procs.get_mut(&pid).map(f)
+    }
+
+    /// The process (thread group) of a thread: getpid(2) for `tid`.
+    pub fn tgid(&self, tid: Pid) -> Option<Pid> {
+        self.inner.lock().threads.get(&tid).map(|t| t.tgid)
+    }
+
+    /// getppid(2): the parent's pid (0 for init).
+    pub fn getppid(&self, tid: Pid) -> Result<Pid> {
+        let g = self.inner.lock();
+        let t = g.threads.get(&tid).ok_or(Errno::ESRCH)?;
+        g.procs.get(&t.tgid).map(|p| p.parent).ok_or(Errno::ESRCH)
+    }
+
+    /// The pids of every process (zombies included), ascending.
+    pub fn pids(&self) -> Vec<Pid> {
+        self.inner.lock().procs.keys().copied().collect()
+    }
+
+    /// How many threads are alive.
+    pub fn thread_count(&self) -> usize {
+        self.inner.lock().threads.len()
+    }
+
+    /// How many pid numbers are in use (tids, groups, sessions, zombies).
+    pub fn pids_in_use(&self) -> usize {
+        self.inner.lock().pids.used()
+    }
+
+    /// Whether a pid number is in use.
+    pub fn pid_in_use(&self, pid: Pid) -> bool {
+        self.inner.lock().pids.is_used(pid)
+    }
+
+    /// set_tid_address(2): sets the clear-child-tid word, returns the tid.
+    pub fn set_tid_address(&self, tid: Pid, addr: u64) -> Result<Pid> {
+        let mut g = self.inner.lock();
+        let t = g.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+        t.clear_child_tid = addr;
+        Ok(tid)
+    }
+
+    /// set_robust_list(2): `len` must be the size of `struct
+    /// robust_list_head` (24), else `EINVAL`.
+    pub fn set_robust_list(&self, tid: Pid, head: u64, len: u64) -> Result<()> {
+        if len != 24 {
+            return Err(Errno::EINVAL);
+        }
+        let mut g = self.inner.lock();
+        let t = g.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+        t.robust_list = (head, len);
+        Ok(())
+    }
+
+    /// prctl(PR_SET_CHILD_SUBREAPER).
+    pub fn set_child_subreaper(&self, tid: Pid, on: bool) -> Result<()> {
+        let mut g = self.inner.lock();
+        let pid = g.threads.get(&tid).ok_or(Errno::ESRCH)?.tgid;
+        let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        p.child_subreaper = on;
+        Ok(())
+    }
+
+    // ----- clone -------------------------------------------------------
+
+    /// clone/clone3/fork/vfork from thread `caller`: returns the child's
+    /// tid (its pid unless `CLONE_THREAD`). With `CLONE_VFORK` returns
+    /// after [`Hooks::wait_vfork_done`]. A failed clone leaves no trace.
+    pub fn clone_task(&self, caller: Pid, args: &CloneArgs, hooks: &impl Hooks<P>) -> Result<Pid> {
+        let prepared = {
+            let mut g = self.inner.lock();
+            g.prepare_clone(caller, args)
+        };
+        let mut prepared = prepared?;
+        let child = prepared.tid;
+        let parent_pid = prepared.parent;
+        // Unlocked phase: pidfd, then the cgroup.
+        let mut pidfd = None;
+        let mut res = Ok(());
+        if args.flags.contains(CloneFlags::PIDFD) {
+            match hooks.create_pidfd(parent_pid, child) {
+                Ok(fd) => {
+                    pidfd = Some(fd);
+                    if let Some(vm) = &prepared.parent_vm {
+                        res = VmMemory::<P>(vm).write_u32(args.pidfd, fd as u32);
+                    } else {
+                        res = Err(Errno::EFAULT);
+                    }
+                }
+                Err(e) => res = Err(e),
+            }
+        }
+        if res.is_ok() && args.flags.contains(CloneFlags::INTO_CGROUP) {
+            res = hooks.check_cgroup(parent_pid, args.cgroup);
+        }
+        let mut out = Out::new();
+        if res.is_ok() {
+            let mut g = self.inner.lock();
+            res = g.commit_clone(caller, &mut prepared);
+        }
+        if let Err(e) = res {
+            if let Some(fd) = pidfd {
+                hooks.destroy_pidfd(parent_pid, fd);
+            }
+            {
+                let mut g = self.inner.lock();
+                g.pids.put(child);
+                if let Some(p) = &prepared.process {
+                    g.pids.put(p.pgid);
+                    g.pids.put(p.sid);
+                }
+            }
+            drop(prepared);
+            return Err(e);
+        }
+        // kernel_clone(): the parent's tid word (errors ignored, as Linux);
+        // the child's own word is written before it runs (schedule_tail).
+        if args.flags.contains(CloneFlags::PARENT_SETTID)
+            && let Some(vm) = &prepared.parent_vm
+        {
+            let _ = VmMemory::<P>(vm).write_u32(args.parent_tid, child);
+        }
+        if args.flags.contains(CloneFlags::CHILD_SETTID)
+            && let Some(vm) = &prepared.child_vm
+        {
+            let _ = VmMemory::<P>(vm).write_u32(args.child_tid, child);
+        }
+        drop(prepared);
+        out.effects.push(Effect::Created(child));
+        out.run(hooks);
+        if args.flags.contains(CloneFlags::VFORK) {
+            hooks.wait_vfork_done(caller, child);
+        }
+        Ok(child)
+    }
+
+    // ----- exit ----------------------------------------------------------
+
+    /// exit(2) of thread `tid` with `code`: only this thread ends unless it
+    /// is the last one; the group's status is then `code` (or the group
+    /// exit's status if one is in progress).
+    pub fn exit_thread(&self, tid: Pid, code: i32, hooks: &impl Hooks<P>) {
+        let mut out = Out::new();
+        self.inner.lock().exit_thread(tid, ChildStatus::exited(code), &mut out);
+        out.run(hooks);
+    }
+
+    /// exit_group(2) (or a fatal signal, with a `Killed` status): records
+    /// the group's status, sends SIGKILL to the other threads (which call
+    /// [`ProcessTable::exit_thread`] when they next run) and ends `tid`.
+    pub fn exit_group(&self, tid: Pid, status: ChildStatus, hooks: &impl Hooks<P>) {
+        let mut out = Out::new();
+        {
+            let mut g = self.inner.lock();
+            if let Some(pid) = g.threads.get(&tid).map(|t| t.tgid) {
+                g.start_group_exit(pid, status, &mut out);
+                g.exit_thread(tid, status, &mut out);
+            }
+        }
+        out.run(hooks);
+    }
+
+    /// The threads that have been told to die (SIGKILL pending) but have
+    /// not exited yet.
+    pub fn threads_to_kill(&self) -> Vec<Pid> {
+        let g = self.inner.lock();
+        g.threads
+            .values()
+            .filter(|t| {
+                t.signals.pending.pending().contains(signal::SIGKILL)
+                    || g.procs.get(&t.tgid).is_some_and(|p| p.group_exit.is_some())
+            })
+            .map(|t| t.tid)
+            .collect()
+    }
+
+    // ----- stop / continue ----------------------------------------------
+
+    /// A group stop completed for `pid` by `sig` (the kernel's signal
+    /// delivery stops the threads, then calls this): the process is stopped,
+    /// waitable with `WUNTRACED`, and the parent gets `CLD_STOPPED` unless
+    /// its SIGCHLD has `SA_NOCLDSTOP`.
+    pub fn stop(&self, pid: Pid, sig: u32, hooks: &impl Hooks<P>) -> Result<()> {
+        let mut out = Out::new();
+        let r = self.inner.lock().stop(pid, sig, &mut out);
+        out.run(hooks);
+        r
+    }
+
+    /// The process continues (SIGCONT): waitable with `WCONTINUED`, and the
+    /// parent gets `CLD_CONTINUED` unless `SA_NOCLDSTOP`. No effect if it
+    /// was not stopped.
+    pub fn cont(&self, pid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
+        let mut out = Out::new();
+        let r = self.inner.lock().cont(pid, &mut out);
+        out.run(hooks);
+        r
+    }
+
+    // ----- wait ---------------------------------------------------------
+
+    /// wait4/waitid's core: the first eligible child with something to
+    /// report, reaped unless `WNOWAIT`; `Ok(None)` with `WNOHANG` when
+    /// nothing is ready; `ECHILD` when no child matches. Blocks through
+    /// [`Hooks::wait_for_child`] otherwise.
+    pub fn wait(&self, caller: Pid, req: WaitRequest, hooks: &impl Hooks<P>) -> Result<Option<WaitReport>> {
+        let mut req = req;
+        if let WaitSelector::PidFd(fd) = req.selector {
+            let me = self.tgid(caller).ok_or(Errno::ESRCH)?;
+            let (pid, nonblock) = hooks.pidfd_pid(me, fd)?;
+            req.selector = WaitSelector::Pid(pid);
+            if nonblock {
+                req.options |= WaitOptions::WNOHANG;
+            }
+        }
+        loop {
+            let mut out = Out::new();
+            let (r, seen) = {
+                let mut g = self.inner.lock();
+                let r = g.try_wait(caller, &req, &mut out);
+                let seen = g.proc_of(caller).ok().and_then(|p| g.procs.get(&p)).map_or(0, |p| p.child_events);
+                (r, seen)
+            };
+            out.run(hooks);
+            match r? {
+                Some(rep) => return Ok(Some(rep)),
+                None if req.options.contains(WaitOptions::WNOHANG) => return Ok(None),
+                None => hooks.wait_for_child(caller, seen)?,
+            }
+        }
+    }
+
+    /// wait4(2): `(pid, status word, rusage)`; pid 0 with `WNOHANG` and
+    /// nothing ready.
+    pub fn wait4(
+        &self,
+        caller: Pid,
+        pid: i32,
+        options: u32,
+        hooks: &impl Hooks<P>,
+    ) -> Result<(Pid, i32, Rusage)> {
+        let req = WaitRequest::wait4(pid, options)?;
+        Ok(match self.wait(caller, req, hooks)? {
+            Some(r) => (r.pid, r.status.to_wait_status(), r.rusage),
+            None => (0, 0, Rusage::default()),
+        })
+    }
+
+    /// waitid(2): the siginfo fields to write (all zero with `WNOHANG` and
+    /// nothing ready) and the rusage.
+    pub fn waitid(
+        &self,
+        caller: Pid,
+        idtype: i32,
+        id: i32,
+        options: u32,
+        hooks: &impl Hooks<P>,
+    ) -> Result<(WaitidInfo, Rusage)> {
+        let req = WaitRequest::waitid(idtype, id, options)?;
+        Ok(match self.wait(caller, req, hooks)? {
+            Some(r) => (r.waitid_info(), r.rusage),
+            None => (WaitidInfo::default(), Rusage::default()),
+        })
+    }
+
+    /// The caller's address space as user memory (for the `sys_*`
+    /// helpers); `ESRCH` for an unknown thread.
+    fn caller_vm(&self, caller: Pid) -> Result<SharedVm<P>> {
+        let g = self.inner.lock();
+        let pid = g.proc_of(caller)?;
+        g.procs.get(&pid).and_then(|p| p.vm.clone()).ok_or(Errno::ESRCH)
+    }
+
+    /// clone3(2) as a system call: reads the struct from the caller's
+    /// memory ([`CloneArgs::from_clone3`] with x86_64's user-space end),
+    /// then [`ProcessTable::clone_task`].
+    pub fn sys_clone3(&self, caller: Pid, addr: u64, size: usize, hooks: &impl Hooks<P>) -> Result<Pid> {
+        let vm = self.caller_vm(caller)?;
+        let args =
+            CloneArgs::from_clone3(&VmMemory::<P>(&vm), addr, size, crate::clone::USER_SPACE_END_X86_64)?;
+        drop(vm);
+        self.clone_task(caller, &args, hooks)
+    }
+
+    /// wait4(2) as a system call: the status word at `wstatus` and the
+    /// rusage at `rusage` (each if non-zero) once a child is reported;
+    /// `EFAULT` if they cannot be written (the child stays reaped, as in
+    /// Linux).
+    pub fn sys_wait4(
+        &self,
+        caller: Pid,
+        pid: i32,
+        wstatus: u64,
+        options: u32,
+        rusage: u64,
+        hooks: &impl Hooks<P>,
+    ) -> Result<Pid> {
+        let (child, status, usage) = self.wait4(caller, pid, options, hooks)?;
+        if child > 0 {
+            let vm = self.caller_vm(caller)?;
+            let mem = VmMemory::<P>(&vm);
+            if wstatus != 0 {
+                mem.write_u32(wstatus, status as u32)?;
+            }
+            if rusage != 0 {
+                mem.write_bytes(rusage, &usage.to_bytes())?;
+            }
+        }
+        Ok(child)
+    }
+
+    /// waitid(2) as a system call: the rusage (if a child was reported and
+    /// `rusage` is non-zero), then the six siginfo fields at `infop` (if
+    /// non-zero; all zero when nothing was reported). Returns 0.
+    #[allow(clippy::too_many_arguments)] // the system call's five, the caller and the hooks
+    pub fn sys_waitid(
+        &self,
+        caller: Pid,
+        idtype: i32,
+        id: i32,
+        infop: u64,
+        options: u32,
+        rusage: u64,
+        hooks: &impl Hooks<P>,
+    ) -> Result<()> {
+        let (info, usage) = self.waitid(caller, idtype, id, options, hooks)?;
+        let vm = self.caller_vm(caller)?;
+        let mem = VmMemory::<P>(&vm);
+        if info.signo != 0 && rusage != 0 {
+            mem.write_bytes(rusage, &usage.to_bytes())?;
+        }
+        if infop != 0 {
+            info.write_to(&mem, infop)?;
+        }
+        Ok(())
+    }
+
+    /// unshare(2) from thread `tid` (Linux's `ksys_unshare()`): the implied
+    /// flags are added (`NEWUSER` → `THREAD|FS`, `VM` → `SIGHAND`,
+    /// `SIGHAND` → `THREAD`, `NEWNS` → `FS`); unknown flags are `EINVAL`;
+    /// `THREAD`, `SIGHAND` and `VM` only "work" when there is nothing to
+    /// unshare, else `EINVAL`; `CLONE_FS` and `CLONE_FILES` give the thread
+    /// private copies; `CLONE_SYSVSEM` drops its undo list. Namespaces:
+    /// `NEWUSER` is `EINVAL`, the others `EPERM` without `CAP_SYS_ADMIN`,
+    /// else `EINVAL` (not built), as for clone.
+    pub fn unshare(&self, tid: Pid, flags: u64) -> Result<()> {
+        let garbage;
+        {
+            let mut g = self.inner.lock();
+            garbage = g.unshare(tid, flags)?;
+        }
+        drop(garbage);
+        Ok(())
+    }
+
+    // ----- groups and sessions ---------------------------------------------
+
+    /// setpgid(2) from thread `caller`.
+    pub fn setpgid(&self, caller: Pid, pid: i32, pgid: i32) -> Result<()> {
+        self.inner.lock().setpgid(caller, pid, pgid)
+    }
+
+    /// getpgid(2): `pid` 0 is the caller.
+    pub fn getpgid(&self, caller: Pid, pid: i32) -> Result<Pid> {
+        let g = self.inner.lock();
+        g.lookup(caller, pid).map(|p| p.pgid)
+    }
+
+    /// getsid(2): `pid` 0 is the caller.
+    pub fn getsid(&self, caller: Pid, pid: i32) -> Result<Pid> {
+        let g = self.inner.lock();
+        g.lookup(caller, pid).map(|p| p.sid)
+    }
+
+    /// Whether process group `pgid` is orphaned (POSIX: no member has a
+    /// parent in another group of the same session). The signal code asks
+    /// this before a default-action SIGTSTP, SIGTTIN or SIGTTOU stops a
+    /// process: in an orphaned group it is discarded.
+    pub fn is_orphaned_pgrp(&self, pgid: Pid) -> bool {
+        self.inner.lock().will_become_orphaned_pgrp(pgid, None)
+    }
+
+    /// setsid(2): returns the new session id.
+    pub fn setsid(&self, caller: Pid) -> Result<Pid> {
+        self.inner.lock().setsid(caller)
+    }
+
+    // ----- signals ------------------------------------------------------
+
+    /// kill(2) from thread `caller`: `pid > 0` one process, `0` the
+    /// caller's group, `-1` every process but init and the caller, `< -1`
+    /// the group `-pid`; with Linux's permission rules.
+    pub fn kill(&self, caller: Pid, pid: i32, sig: i32, hooks: &impl Hooks<P>) -> Result<()> {
+        let mut out = Out::new();
+        let r = self.inner.lock().kill(caller, pid, sig, &mut out);
+        out.run(hooks);
+        r
+    }
+
+    /// tgkill(2) (`tgid > 0`) and tkill(2) (`tgid` None): a signal to one
+    /// thread. Non-positive ids are `EINVAL`; a thread not found (or not in
+    /// `tgid`) is `ESRCH`; then the signal number and the permission are
+    /// checked as for kill(2).
+    pub fn tgkill(
+        &self,
+        caller: Pid,
+        tgid: Option<i32>,
+        tid: i32,
+        sig: i32,
+        hooks: &impl Hooks<P>,
+    ) -> Result<()> {
+        let mut out = Out::new();
+        let r = self.inner.lock().tgkill(caller, tgid, tid, sig, &mut out);
+        out.run(hooks);
+        r
+    }
+
+    /// prlimit64(2) from thread `caller` on process `pid` (0: the caller):
+    /// `ESRCH`, then the permission (`EPERM`), then the limit's own rules
+    /// ([`Rlimits::prlimit`]). Returns the old limit.
+    pub fn prlimit(
+        &self,
+        caller: Pid,
+        pid: i32,
+        resource: u32,
+        new: Option<crate::rlimit::Rlimit>,
+    ) -> Result<crate::rlimit::Rlimit> {
+        let mut g = self.inner.lock();
+        let me = g.proc_of(caller)?;
+        let target = g.lookup(caller, pid)?.pid;
+        let creds = g.procs.get(&me).ok_or(Errno::ESRCH)?.creds.clone();
+        let t = g.procs.get_mut(&target).ok_or(Errno::ESRCH)?;
+        if target != me {
+            crate::rlimit::check_prlimit_permission(&creds, &t.creds)?;
+        }
+        let r = Resource::from_u32(resource)?;
+        t.rlimits.prlimit(r, new, creds.capable(), crate::rlimit::NR_OPEN)
+    }
+
+    /// Sends a kernel-generated signal to a process (no permission check).
+    pub fn send_signal(&self, pid: Pid, info: SigInfo, hooks: &impl Hooks<P>) -> Result<()> {
+        let mut out = Out::new();
+        let r = self.inner.lock().send(pid, info, true, &mut out);
+        out.run(hooks);
+        r
+    }
+
+    // ----- exec ---------------------------------------------------------
+
+    /// The process-model half of execve(2) once the new image is built in
+    /// `new_vm`: other threads are removed, the caller takes the leader's
+    /// pid (returned: the caller's tid from now on), caught signals reset
+    /// (ignored stay ignored), a shared fd table is unshared and its
+    /// close-on-exec fds closed, the address space replaced (a vfork
+    /// parent is woken). `EAGAIN` if the group is already exiting.
+    pub fn exec(&self, tid: Pid, new_vm: Vm<P>, hooks: &impl Hooks<P>) -> Result<Pid> {
+        let mut out = Out::new();
+        let r = self.inner.lock().exec(tid, new_vm, &mut out);
+        out.run(hooks);
+        r
+    }
+}
+
+impl<P: Platform> Inner<P> {
+    fn proc_of(&self, tid: Pid) -> Result<Pid> {
+        self.threads.get(&tid).map(|t| t.tgid).ok_or(Errno::ESRCH)
+    }
+
+    fn account(&mut self, uid: u32) -> SigQueueAccount {
+        self.sigq.entry(uid).or_default().clone()
+    }
+
+    fn caller_facts(&self, pid: Pid) -> Result<CloneCaller> {
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let uid = p.creds.uid;
+        // Linux counts tasks until they are reaped: live threads, plus a
+        // leader that exited first or a zombie.
+        let tasks = |q: &Process<P>| q.threads.len() as u64 + u64::from(!q.threads.contains(&q.pid));
+        let user_threads: u64 = self.procs.values().filter(|q| q.creds.uid == uid).map(tasks).sum();
+        let all_tasks: u64 = self.procs.values().map(tasks).sum();
+        let root = p.creds.capable();
+        Ok(CloneCaller {
+            is_init: pid == 1,
+            cap_sys_admin: root,
+            cap_sys_resource: root,
+            cap_checkpoint_restore: root,
+            ruid: uid,
+            user_processes: user_threads,
+            rlimit_nproc: p.rlimits.cur(Resource::Nproc),
+            nr_threads: all_tasks,
+            max_threads: self.max_threads,
+            pid_max: self.pids.pid_max(),
+            has_reaper: self.procs.contains_key(&1),
+        })
+    }
+
+    fn prepare_clone(&mut self, caller: Pid, args: &CloneArgs) -> Result<Prepared<P>> {
+        use CloneFlags as F;
+        let pid = self.proc_of(caller)?;
+        let facts = self.caller_facts(pid)?;
+        crate::clone::validate(args, &facts)?;
+        let f = args.flags;
+        if f.contains(F::SYSVSEM) {
+            // copy_semundo(): get_undo_list() gives the caller one first.
+            if let Some(t) = self.threads.get_mut(&caller) {
+                t.sem_undo.get_or_insert_with(SharedSemUndo::default);
+            }
+        }
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let t = self.threads.get(&caller).ok_or(Errno::ESRCH)?;
+        // copy_semundo, copy_files, copy_fs, copy_sighand, copy_mm.
+        let sem_undo = if f.contains(F::SYSVSEM) { t.sem_undo.clone() } else { None };
+        let parent_vm = p.vm.clone();
+        let files = match &t.files {
+            Some(files) if f.contains(F::FILES) => Some(files.share()),
+            Some(files) => Some(files.fork()?),
+            None => None,
+        };
+        let fs = match &t.fs {
+            Some(fs) if f.contains(F::FS) => Some(fs.share()),
+            Some(fs) => Some(fs.fork()),
+            None => None,
+        };
+        let mut process = None;
+        let child_vm;
+        if f.contains(F::THREAD) {
+            child_vm = parent_vm.clone();
+        } else {
+            let handlers = p.handlers.for_clone(f.contains(F::SIGHAND), f.contains(F::CLEAR_SIGHAND))?;
+            child_vm = match &parent_vm {
+                Some(vm) if f.contains(F::VM) => Some(vm.clone()),
+                Some(vm) => {
+                    let copy = vm.lock().fork()?;
+                    Some(Arc::new(spin::Mutex::new(copy)))
+                }
+                None => None,
+            };
+            let (parent, parent_thread, exit_signal) = if f.contains(F::PARENT) {
+                (p.parent, p.parent_thread, p.exit_signal)
+            } else {
+                (pid, caller, args.exit_signal as i32)
+            };
+            process = Some(Process {
+                pid: 0,
+                parent,
+                parent_thread,
+                children: Vec::new(),
+                threads: Vec::new(),
+                pgid: p.pgid,
+                sid: p.sid,
+                session_leader: false,
+                exit_signal,
+                state: ProcState::Running,
+                leader_exit: None,
+                group_exit: None,
+                stop_report: None,
+                cont_report: false,
+                did_exec: false,
+                child_subreaper: false,
+                child_events: 0,
+                vm: child_vm.clone(),
+                handlers,
+                pending: PendingQueue::new(),
+                creds: p.creds.clone(),
+                rlimits: p.rlimits.clone(),
+                usage: Rusage::default(),
+                children_usage: Rusage::default(),
+            });
+        }
+        let mut context = t.context.clone();
+        context.set_return_value(0);
+        if args.stack != 0 {
+            context.set_stack_pointer(args.stack as usize);
+        }
+        if f.contains(F::SETTLS) {
+            context.set_tls(args.tls as usize);
+        }
+        let clear_altstack = f.contains(F::VM) && !f.contains(F::VFORK);
+        let signals = t.signals.child(clear_altstack);
+        // alloc_pid()
+        let tid = match args.set_tid.first() {
+            Some(&want) => self.pids.alloc_specific(want)?,
+            None => self.pids.alloc()?,
+        };
+        if let Some(proc_) = &mut process {
+            proc_.pid = tid;
+            proc_.threads.push(tid);
+            // The group and the session keep their numbers in use.
+            let _ = self.pids.get(proc_.pgid);
+            let _ = self.pids.get(proc_.sid);
+        }
+        let tgid = if process.is_some() { tid } else { pid };
+        let thread = Thread {
+            tid,
+            tgid,
+            signals,
+            clear_child_tid: if f.contains(F::CHILD_CLEARTID) { args.child_tid } else { 0 },
+            robust_list: (0, 0),
+            context,
+            sem_undo,
+            files,
+            fs,
+            vfork_parent: if f.contains(F::VFORK) { Some(caller) } else { None },
+        };
+        Ok(Prepared {
+            tid,
+            parent: pid,
+            clone_parent: f.contains(F::PARENT),
+            thread: Some(thread),
+            process,
+            parent_vm,
+            child_vm,
+        })
+    }
+
+    fn commit_clone(&mut self, caller: Pid, prep: &mut Prepared<P>) -> Result<()> {
+        let pid = self.proc_of(caller).map_err(|_| Errno::ERESTARTNOINTR)?;
+        if self.procs.get(&pid).is_none_or(|p| p.group_exit.is_some()) {
+            // copy_process(): a fatal signal arrived meanwhile.
+            return Err(Errno::ERESTARTNOINTR);
+        }
+        if let Some(mut process) = prep.process.take() {
+            if prep.clone_parent {
+                // The caller's parent now (it may have been reparented
+                // while the lock was not held).
+                if let Some(p) = self.procs.get(&pid) {
+                    process.parent = p.parent;
+                    process.parent_thread = p.parent_thread;
+                    process.exit_signal = p.exit_signal;
+                }
+            }
+            if process.parent != 0 && !self.procs.contains_key(&process.parent) {
+                prep.process = Some(process);
+                return Err(Errno::ERESTARTNOINTR);
+            }
+            if let Some(parent) = self.procs.get_mut(&process.parent) {
+                parent.children.push(process.pid);
+            }
+            self.procs.insert(process.pid, process);
+        } else if let Some(p) = self.procs.get_mut(&pid) {
+            p.threads.push(prep.tid);
+        }
+        if let Some(thread) = prep.thread.take() {
+            self.threads.insert(prep.tid, thread);
+        }
+        Ok(())
+    }
+
+    /// mm_release(): the vfork parent is woken; the clear-child-tid word is
+    /// zeroed and woken if someone else still uses the address space.
+    fn mm_release(&mut self, tid: Pid, vm: Option<&SharedVm<P>>, shared: bool, out: &mut Out<P>) {
+        let Some(t) = self.threads.get_mut(&tid) else { return };
+        // futex_exit_release(): the robust list first.
+        let (head, _) = core::mem::take(&mut t.robust_list);
+        if head != 0
+            && let Some(vm) = vm
+        {
+            for addr in crate::robust::exit_robust_list(&VmMemory::<P>(vm), head, tid) {
+                out.effects.push(Effect::Futex(vm.clone(), addr));
+            }
+        }
+        if let Some(parent) = t.vfork_parent.take() {
+            out.effects.push(Effect::VforkDone(parent, tid));
+        }
+        let addr = core::mem::take(&mut t.clear_child_tid);
+        if addr != 0
+            && let Some(vm) = vm
+            && shared
+        {
+            let _ = VmMemory::<P>(vm).write_u32(addr, 0);
+            out.effects.push(Effect::Futex(vm.clone(), addr));
+        }
+    }
+
+    fn start_group_exit(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        if p.group_exit.is_some() {
+            return;
+        }
+        p.group_exit = Some(status);
+        // The SIGKILL wakes stopped threads; the stop is over, unreported.
+        if matches!(p.state, ProcState::Stopped(_)) {
+            p.state = ProcState::Running;
+        }
+        p.stop_report = None;
+        let threads = p.threads.clone();
+        for t in threads {
+            if let Some(th) = self.threads.get_mut(&t) {
+                let account = SigQueueAccount::new();
+                let _ = th.signals.pending.enqueue(SigInfo::kernel(signal::SIGKILL), &account, u64::MAX);
+                out.effects.push(Effect::Wake(t));
+            }
+        }
+    }
+
+    fn exit_thread(&mut self, tid: Pid, status: ChildStatus, out: &mut Out<P>) {
+        let Some(pid) = self.threads.get(&tid).map(|t| t.tgid) else { return };
+        let Some(p) = self.procs.get(&pid) else { return };
+        let shared = p.threads.len() > 1 || p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
+        let vm = p.vm.clone();
+        self.mm_release(tid, vm.as_ref(), shared, out);
+        drop(vm);
+        let Some(thread) = self.threads.remove(&tid) else { return };
+        out.drop_later(thread);
+        out.effects.push(Effect::Exited(tid));
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        p.threads.retain(|&t| t != tid);
+        if tid == pid {
+            p.leader_exit = Some(status);
+        } else {
+            self.pids.put(tid);
+        }
+        let Some(p) = self.procs.get(&pid) else { return };
+        if let Some(&heir) = p.threads.first() {
+            // Children of this thread go to another thread of the group.
+            let kids = p.children.clone();
+            for c in kids {
+                if let Some(cp) = self.procs.get_mut(&c)
+                    && cp.parent_thread == tid
+                {
+                    cp.parent_thread = heir;
+                }
+            }
+            // The group lives on (a leader that exits first waits, as a
+            // zombie thread, for the last one).
+            return;
+        }
+        self.group_dead(pid, out);
+    }
+
+    fn find_new_reaper(&self, father: Pid) -> Pid {
+        let mut r = self.procs.get(&father).map_or(0, |p| p.parent);
+        let mut guard = 0;
+        while r != 0 && r != 1 && guard < 1 << 22 {
+            guard += 1;
+            match self.procs.get(&r) {
+                Some(q) if q.child_subreaper && q.alive() && !q.threads.is_empty() => return r,
+                Some(q) => r = q.parent,
+                None => break,
+            }
+        }
+        if father != 1 && self.procs.contains_key(&1) { 1 } else { 0 }
+    }
+
+    fn group_dead(&mut self, pid: Pid, out: &mut Out<P>) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        p.state = ProcState::Zombie;
+        p.stop_report = None;
+        p.cont_report = false;
+        if let Some(vm) = p.vm.take() {
+            out.drop_later(vm);
+        }
+        let children = core::mem::take(&mut p.children);
+        // forget_original_parent()
+        let reaper = self.find_new_reaper(pid);
+        let reaper_thread =
+            self.procs.get(&reaper).and_then(|r| r.threads.first().copied()).unwrap_or(reaper);
+        let mut dead = Vec::new();
+        for c in children {
+            let Some(cp) = self.procs.get_mut(&c) else { continue };
+            cp.parent = reaper;
+            cp.parent_thread = reaper_thread;
+            cp.exit_signal = SIGCHLD as i32;
+            let zombie = cp.state == ProcState::Zombie;
+            if let Some(r) = self.procs.get_mut(&reaper) {
+                r.children.push(c);
+            }
+            if zombie && self.notify_parent_exit(c, out) {
+                dead.push(c);
+            }
+            self.kill_orphaned_pgrp(c, Some(pid), out);
+        }
+        self.kill_orphaned_pgrp(pid, None, out);
+        if self.notify_parent_exit(pid, out) {
+            dead.push(pid);
+        }
+        for d in dead {
+            self.release(d, out);
+        }
+    }
+
+    /// do_notify_parent() for an exit: returns whether the child is
+    /// reaped at once.
+    fn notify_parent_exit(&mut self, pid: Pid, out: &mut Out<P>) -> bool {
+        let Some(p) = self.procs.get(&pid) else { return false };
+        let parent = p.parent;
+        let status = p.exit_status().unwrap_or(ChildStatus::Exited(0));
+        let info_uid = p.creds.uid;
+        let usage = p.usage;
+        let sig = signum(p.exit_signal);
+        let Some(pp) = self.procs.get(&parent) else { return true };
+        let decision = pp.handlers.lock().on_child_exit(sig);
+        if let Some(s) = decision.signal {
+            let mut info = SigInfo::child(
+                status.si_code(),
+                pid as i32,
+                info_uid,
+                status.si_status(),
+                (usage.utime_us / 10_000) as i64,
+                (usage.stime_us / 10_000) as i64,
+            );
+            info.signo = s;
+            let _ = self.send(parent, info, true, out);
+        }
+        self.child_event(parent, out);
+        decision.autoreap
+    }
+
+    /// A child of `parent` changed state: count it and wake the waiters.
+    fn child_event(&mut self, parent: Pid, out: &mut Out<P>) {
+        if let Some(pp) = self.procs.get_mut(&parent) {
+            pp.child_events = pp.child_events.wrapping_add(1);
+        }
+        out.effects.push(Effect::ChildEvent(parent));
+    }
+
+    fn notify_parent_cldstop(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
+        let Some(p) = self.procs.get(&pid) else { return };
+        let parent = p.parent;
+        let uid = p.creds.uid;
+        let Some(pp) = self.procs.get(&parent) else { return };
+        if pp.handlers.lock().notify_child_stop() {
+            let info = SigInfo::child(status.si_code(), pid as i32, uid, status.si_status(), 0, 0);
+            let _ = self.send(parent, info, true, out);
+        }
+        self.child_event(parent, out);
+    }
+
+    /// release_task() of a zombie: its numbers are free, its parent forgets it.
+    fn release(&mut self, pid: Pid, out: &mut Out<P>) {
+        let Some(p) = self.procs.remove(&pid) else { return };
+        self.pids.put(pid);
+        self.pids.put(p.pgid);
+        self.pids.put(p.sid);
+        if let Some(pp) = self.procs.get_mut(&p.parent) {
+            pp.children.retain(|&c| c != pid);
+        }
+        out.drop_later(p);
+    }
+
+    fn will_become_orphaned_pgrp(&self, pgrp: Pid, ignored: Option<Pid>) -> bool {
+        for q in self.procs.values().filter(|q| q.pgid == pgrp) {
+            if Some(q.pid) == ignored || q.state == ProcState::Zombie || q.parent == 1 {
+                continue;
+            }
+            if let Some(parent) = self.procs.get(&q.parent)
+                && parent.pgid != pgrp
+                && parent.sid == q.sid
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn has_stopped_jobs(&self, pgrp: Pid) -> bool {
+        self.procs.values().any(|q| q.pgid == pgrp && matches!(q.state, ProcState::Stopped(_)))
+    }
+
+    /// kill_orphaned_pgrp(): when `pid`'s exit (`father` None) or its
+    /// reparenting away from `father` orphans its group and the group has
+    /// stopped members, each member gets SIGHUP then SIGCONT.
+    fn kill_orphaned_pgrp(&mut self, pid: Pid, father: Option<Pid>, out: &mut Out<P>) {
+        let Some(p) = self.procs.get(&pid) else { return };
+        let (parent, ignored) = match father {
+            None => (p.parent, Some(pid)),
+            Some(f) => (f, None),
+        };
+        let Some(pp) = self.procs.get(&parent) else { return };
+        let pgrp = p.pgid;
+        if pp.pgid != pgrp
+            && pp.sid == p.sid
+            && self.will_become_orphaned_pgrp(pgrp, ignored)
+            && self.has_stopped_jobs(pgrp)
+        {
+            let members: Vec<Pid> = self.procs.values().filter(|q| q.pgid == pgrp).map(|q| q.pid).collect();
+            for m in &members {
+                let _ = self.send(*m, SigInfo::kernel(signal::SIGHUP), true, out);
+            }
+            for m in &members {
+                let _ = self.send(*m, SigInfo::kernel(signal::SIGCONT), true, out);
+            }
+        }
+    }
+
+    fn stop(&mut self, pid: Pid, sig: u32, out: &mut Out<P>) -> Result<()> {
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if !p.alive() || p.group_exit.is_some() {
+            return Ok(());
+        }
+        p.state = ProcState::Stopped(sig);
+        p.stop_report = Some(sig);
+        p.cont_report = false;
+        self.notify_parent_cldstop(pid, ChildStatus::Stopped(sig), out);
+        Ok(())
+    }
+
+    fn cont(&mut self, pid: Pid, out: &mut Out<P>) -> Result<()> {
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if !matches!(p.state, ProcState::Stopped(_)) {
+            return Ok(());
+        }
+        p.state = ProcState::Running;
+        p.stop_report = None;
+        p.cont_report = true;
+        self.notify_parent_cldstop(pid, ChildStatus::Continued, out);
+        Ok(())
+    }
+
+    /// Queues a process-directed signal (Linux's `send_signal_locked()`
+    /// and `complete_signal()`).
+    fn send(&mut self, pid: Pid, info: SigInfo, force: bool, out: &mut Out<P>) -> Result<()> {
+        let sig = info.signo;
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let action = p.handlers.lock().get(sig);
+        let blocked = p
+            .threads
+            .first()
+            .and_then(|t| self.threads.get(t))
+            .map(|t| t.signals.blocked())
+            .unwrap_or_default();
+        let target = SendTarget {
+            blocked,
+            unkillable: pid == 1,
+            force,
+            group_exiting: p.group_exit.is_some() || !p.alive(),
+        };
+        let plan = signal::prepare_send(sig, &action, &target);
+        let threads = p.threads.clone();
+        let uid = p.creds.uid;
+        if !plan.discard.is_empty() {
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.pending.discard(plan.discard);
+            }
+            for t in &threads {
+                if let Some(th) = self.threads.get_mut(t) {
+                    th.signals.pending.discard(plan.discard);
+                }
+            }
+        }
+        if plan.resume {
+            self.cont(pid, out)?;
+        }
+        if !plan.queue {
+            return Ok(());
+        }
+        let account = self.account(uid);
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let limit = p.rlimits.cur(Resource::Sigpending);
+        p.pending.enqueue(info, &account, limit)?;
+        let candidates: Vec<ThreadCandidate> = threads
+            .iter()
+            .map(|t| ThreadCandidate {
+                blocked: self.threads.get(t).map(|x| x.signals.blocked()).unwrap_or_default(),
+                ..ThreadCandidate::default()
+            })
+            .collect();
+        if let Some(i) = signal::choose_thread(sig, &candidates, 0, 0) {
+            if pid != 1 && signal::fatal_on_send(sig, &action) {
+                self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
+            } else if let Some(&t) = threads.get(i) {
+                out.effects.push(Effect::Wake(t));
+            }
+        }
+        Ok(())
+    }
+
+    fn try_wait(&mut self, caller: Pid, req: &WaitRequest, out: &mut Out<P>) -> Result<Option<WaitReport>> {
+        let me = self.proc_of(caller)?;
+        let my = self.procs.get(&me).ok_or(Errno::ESRCH)?;
+        let my_pgid = my.pgid;
+        let o = req.options;
+        let eligible: Vec<Pid> = my
+            .children
+            .iter()
+            .copied()
+            .filter(|c| {
+                let Some(cp) = self.procs.get(c) else { return false };
+                if o.contains(WaitOptions::WNOTHREAD) && cp.parent_thread != caller {
+                    return false;
+                }
+                let selected = match req.selector {
+                    WaitSelector::Any => true,
+                    WaitSelector::Pid(p) => cp.pid == p,
+                    WaitSelector::Pgid(g) => cp.pgid == g,
+                    WaitSelector::OwnGroup => cp.pgid == my_pgid,
+                    WaitSelector::PidFd(_) => false,
+                };
+                selected
+                    && (o.contains(WaitOptions::WALL)
+                        || (cp.exit_signal != SIGCHLD as i32) == o.contains(WaitOptions::WCLONE))
+            })
+            .collect();
+        if eligible.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        let nowait = o.contains(WaitOptions::WNOWAIT);
+        for c in eligible {
+            let Some(cp) = self.procs.get_mut(&c) else { continue };
+            let report = |status| WaitReport {
+                pid: c,
+                uid: cp.creds.uid,
+                status,
+                rusage: {
+                    let mut u = cp.usage;
+                    u.accumulate(&cp.children_usage);
+                    u
+                },
+            };
+            if cp.state == ProcState::Zombie {
+                if !o.contains(WaitOptions::WEXITED) {
+                    continue;
+                }
+                let rep = report(cp.exit_status().unwrap_or(ChildStatus::Exited(0)));
+                if !nowait {
+                    if let Some(my) = self.procs.get_mut(&me) {
+                        my.children_usage.accumulate(&rep.rusage);
+                    }
+                    self.release(c, out);
+                }
+                return Ok(Some(rep));
+            }
+            if o.contains(WaitOptions::WUNTRACED)
+                && let Some(sig) = cp.stop_report
+            {
+                let rep = report(ChildStatus::Stopped(sig));
+                if !nowait {
+                    cp.stop_report = None;
+                }
+                return Ok(Some(rep));
+            }
+            if o.contains(WaitOptions::WCONTINUED) && cp.cont_report {
+                let rep = report(ChildStatus::Continued);
+                if !nowait {
+                    cp.cont_report = false;
+                }
+                return Ok(Some(rep));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A process by a pid argument (0: the caller's); a non-leader tid
+    /// finds its process, as Linux's `find_task_by_vpid()`.
+    fn lookup(&self, caller: Pid, pid: i32) -> Result<&Process<P>> {
+        let pid = if pid == 0 {
+            self.proc_of(caller)?
+        } else if pid < 0 {
+            return Err(Errno::ESRCH);
+        } else {
+            let pid = pid as u32;
+            match self.threads.get(&pid) {
+                Some(t) => t.tgid,
+                None => pid,
+            }
+        };
+        self.procs.get(&pid).ok_or(Errno::ESRCH)
+    }
+
+    fn setpgid(&mut self, caller: Pid, pid: i32, pgid: i32) -> Result<()> {
+        let me = self.proc_of(caller)?;
+        let pid = if pid == 0 { me as i32 } else { pid };
+        let pgid = if pgid == 0 { pid } else { pgid };
+        if pgid < 0 {
+            return Err(Errno::EINVAL);
+        }
+        if pid < 0 {
+            return Err(Errno::ESRCH);
+        }
+        let (pid, pgid) = (pid as u32, pgid as u32);
+        // find_task_by_vpid(), then thread_group_leader().
+        match self.threads.get(&pid) {
+            Some(t) if t.tgid != pid => return Err(Errno::EINVAL),
+            Some(_) => {}
+            None if self.procs.contains_key(&pid) => {}
+            None => return Err(Errno::ESRCH),
+        }
+        let my_sid = self.procs.get(&me).ok_or(Errno::ESRCH)?.sid;
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        if p.parent == me {
+            if p.sid != my_sid {
+                return Err(Errno::EPERM);
+            }
+            if p.did_exec {
+                return Err(Errno::EACCES);
+            }
+        } else if pid != me {
+            return Err(Errno::ESRCH);
+        }
+        if p.session_leader {
+            return Err(Errno::EPERM);
+        }
+        if pgid != pid && !self.procs.values().any(|q| q.pgid == pgid && q.sid == my_sid) {
+            return Err(Errno::EPERM);
+        }
+        let old = p.pgid;
+        if old != pgid {
+            self.pids.get(pgid)?;
+            self.pids.put(old);
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.pgid = pgid;
+            }
+        }
+        Ok(())
+    }
+
+    fn setsid(&mut self, caller: Pid) -> Result<Pid> {
+        let me = self.proc_of(caller)?;
+        let p = self.procs.get(&me).ok_or(Errno::ESRCH)?;
+        if p.session_leader {
+            return Err(Errno::EPERM);
+        }
+        if self.procs.values().any(|q| q.pgid == me) {
+            return Err(Errno::EPERM);
+        }
+        let (old_pgid, old_sid) = (p.pgid, p.sid);
+        self.pids.get(me)?;
+        self.pids.get(me)?;
+        self.pids.put(old_pgid);
+        self.pids.put(old_sid);
+        if let Some(p) = self.procs.get_mut(&me) {
+            p.session_leader = true;
+            p.pgid = me;
+            p.sid = me;
+        }
+        Ok(me)
+    }
+
+    /// kill_ok_by_cred() and check_kill_permission().
+    fn may_signal(&self, me: Pid, target: Pid, sig: i32) -> Result<()> {
+        if me == target {
+            return Ok(());
+        }
+        let (Some(a), Some(b)) = (self.procs.get(&me), self.procs.get(&target)) else {
+            return Err(Errno::ESRCH);
+        };
+        let (c, t) = (&a.creds, &b.creds);
+        if c.euid == t.suid || c.euid == t.uid || c.uid == t.suid || c.uid == t.uid || c.capable() {
+            return Ok(());
+        }
+        if sig == signal::SIGCONT.as_i32() && a.sid == b.sid {
+            return Ok(());
+        }
+        Err(Errno::EPERM)
+    }
+
+    fn kill_one(&mut self, me: Pid, target: Pid, sig: i32, out: &mut Out<P>) -> Result<()> {
+        self.may_signal(me, target, sig)?;
+        let Some(s) = signum(sig) else { return Ok(()) };
+        let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
+        self.send(target, SigInfo::user(s, me as i32, uid), false, out)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn unshare(
+        &mut self,
+        tid: Pid,
+        flags: u64,
+    ) -> Result<(Option<Files<P>>, Option<Fs<P>>, Option<SharedSemUndo>)> {
+        use CloneFlags as F;
+        let allowed = F::THREAD
+            | F::FS
+            | F::NEWNS
+            | F::SIGHAND
+            | F::VM
+            | F::FILES
+            | F::SYSVSEM
+            | F::NEWUTS
+            | F::NEWIPC
+            | F::NEWNET
+            | F::NEWUSER
+            | F::NEWPID
+            | F::NEWCGROUP
+            | F::NEWTIME;
+        let mut f = CloneFlags::from_bits_retain(flags);
+        if f.contains(F::NEWUSER) {
+            f |= F::THREAD | F::FS;
+        }
+        if f.contains(F::VM) {
+            f |= F::SIGHAND;
+        }
+        if f.contains(F::SIGHAND) {
+            f |= F::THREAD;
+        }
+        if f.contains(F::NEWNS) {
+            f |= F::FS;
+        }
+        // check_unshare_flags()
+        if !allowed.contains(f) {
+            return Err(Errno::EINVAL);
+        }
+        let pid = self.proc_of(tid)?;
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        if f.intersects(F::THREAD | F::SIGHAND | F::VM) && p.threads.len() > 1 {
+            return Err(Errno::EINVAL);
+        }
+        if f.intersects(F::SIGHAND | F::VM) && p.handlers.is_shared() {
+            return Err(Errno::EINVAL);
+        }
+        if f.contains(F::VM) && p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1) {
+            return Err(Errno::EINVAL);
+        }
+        let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
+        // unshare_fs(), unshare_fd()
+        let new_fs = match &t.fs {
+            Some(fs) if f.contains(F::FS) && fs.is_shared() => Some(fs.fork()),
+            _ => None,
+        };
+        let new_files = match &t.files {
+            Some(files) if f.contains(F::FILES) && files.is_shared() => Some(files.fork()?),
+            _ => None,
+        };
+        // unshare_userns(), unshare_nsproxy_namespaces()
+        if f.contains(F::NEWUSER) {
+            return Err(Errno::EINVAL);
+        }
+        if f.intersects(crate::clone::NS_FLAGS) {
+            return Err(if p.creds.capable() { Errno::EINVAL } else { Errno::EPERM });
+        }
+        let t = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+        let old_sem = if f.intersects(F::NEWIPC | F::SYSVSEM) { t.sem_undo.take() } else { None };
+        let old_fs = match new_fs {
+            Some(fs) => t.fs.replace(fs),
+            None => None,
+        };
+        let old_files = match new_files {
+            Some(files) => t.files.replace(files),
+            None => None,
+        };
+        Ok((old_files, old_fs, old_sem))
+    }
+
+    fn tgkill(&mut self, caller: Pid, tgid: Option<i32>, tid: i32, sig: i32, out: &mut Out<P>) -> Result<()> {
+        if tid <= 0 || tgid.is_some_and(|g| g <= 0) {
+            return Err(Errno::EINVAL);
+        }
+        let me = self.proc_of(caller)?;
+        let t = self.threads.get(&(tid as u32)).ok_or(Errno::ESRCH)?;
+        let target = t.tgid;
+        if tgid.is_some_and(|g| g as u32 != target) {
+            return Err(Errno::ESRCH);
+        }
+        if !(0..=64).contains(&sig) {
+            return Err(Errno::EINVAL);
+        }
+        self.may_signal(me, target, sig)?;
+        let Some(s) = signum(sig) else { return Ok(()) };
+        let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
+        self.send_thread(tid as u32, SigInfo::tkill(s, me as i32, uid), out)
+    }
+
+    /// Queues a thread-directed signal.
+    fn send_thread(&mut self, tid: Pid, info: SigInfo, out: &mut Out<P>) -> Result<()> {
+        let sig = info.signo;
+        let th = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
+        let pid = th.tgid;
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let action = p.handlers.lock().get(sig);
+        let target = SendTarget {
+            blocked: th.signals.blocked(),
+            unkillable: pid == 1,
+            force: false,
+            group_exiting: p.group_exit.is_some(),
+        };
+        let plan = signal::prepare_send(sig, &action, &target);
+        let threads = p.threads.clone();
+        let uid = p.creds.uid;
+        let limit = p.rlimits.cur(Resource::Sigpending);
+        if !plan.discard.is_empty() {
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.pending.discard(plan.discard);
+            }
+            for t in &threads {
+                if let Some(th) = self.threads.get_mut(t) {
+                    th.signals.pending.discard(plan.discard);
+                }
+            }
+        }
+        if plan.resume {
+            self.cont(pid, out)?;
+        }
+        if !plan.queue {
+            return Ok(());
+        }
+        let account = self.account(uid);
+        let th = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+        th.signals.pending.enqueue(info, &account, limit)?;
+        let blocked = th.signals.blocked().contains(sig);
+        if !blocked && pid != 1 && signal::fatal_on_send(sig, &action) {
+            self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
+        } else {
+            out.effects.push(Effect::Wake(tid));
+        }
+        Ok(())
+    }
+
+    fn kill(&mut self, caller: Pid, pid: i32, sig: i32, out: &mut Out<P>) -> Result<()> {
+        if !(0..=64).contains(&sig) {
+            return Err(Errno::EINVAL);
+        }
+        let me = self.proc_of(caller)?;
+        if pid == i32::MIN {
+            return Err(Errno::ESRCH);
+        }
+        if pid > 0 {
+            let target = self.lookup(caller, pid)?.pid;
+            return self.kill_one(me, target, sig, out);
+        }
+        if pid == -1 {
+            let targets: Vec<Pid> = self.procs.keys().copied().filter(|&p| p > 1 && p != me).collect();
+            let mut ret = Ok(());
+            for t in &targets {
+                match self.kill_one(me, *t, sig, out) {
+                    Err(Errno::EPERM) => {}
+                    r => ret = r,
+                }
+            }
+            return if targets.is_empty() { Err(Errno::ESRCH) } else { ret };
+        }
+        let pgrp = if pid == 0 { self.procs.get(&me).ok_or(Errno::ESRCH)?.pgid } else { pid.unsigned_abs() };
+        let members: Vec<Pid> = self.procs.values().filter(|q| q.pgid == pgrp).map(|q| q.pid).collect();
+        if members.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        let mut success = false;
+        let mut last = Ok(());
+        for m in members {
+            let r = self.kill_one(me, m, sig, out);
+            success |= r.is_ok();
+            last = r;
+        }
+        if success { Ok(()) } else { last }
+    }
+
+    fn exec(&mut self, tid: Pid, new_vm: Vm<P>, out: &mut Out<P>) -> Result<Pid> {
+        let pid = self.proc_of(tid)?;
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        if p.group_exit.is_some() {
+            return Err(Errno::EAGAIN);
+        }
+        let vm = p.vm.clone();
+        let shared_outside = p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
+        // de_thread(): the other threads die.
+        let others: Vec<Pid> = p.threads.iter().copied().filter(|&t| t != tid).collect();
+        for o in others {
+            self.mm_release(o, vm.as_ref(), true, out);
+            if let Some(th) = self.threads.remove(&o) {
+                out.drop_later(th);
+            }
+            if o != pid {
+                self.pids.put(o);
+            }
+            out.effects.push(Effect::Exited(o));
+        }
+        let mut new_tid = tid;
+        if tid != pid {
+            // The caller takes the leader's pid; its own tid is freed.
+            if let Some(mut th) = self.threads.remove(&tid) {
+                th.tid = pid;
+                self.threads.insert(pid, th);
+            }
+            self.pids.put(tid);
+            out.effects.push(Effect::Renamed(tid, pid));
+            new_tid = pid;
+        }
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if tid != pid {
+            p.exit_signal = SIGCHLD as i32;
+            p.leader_exit = None;
+        }
+        p.threads = alloc::vec![pid];
+        for c in p.children.clone() {
+            if let Some(cp) = self.procs.get_mut(&c)
+                && cp.parent == pid
+            {
+                cp.parent_thread = pid;
+            }
+        }
+        // exec_mm_release(): only the old address space's other users care.
+        self.mm_release(new_tid, vm.as_ref(), shared_outside, out);
+        drop(vm);
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if let Some(old) = p.vm.replace(Arc::new(spin::Mutex::new(new_vm))) {
+            out.drop_later(old);
+        }
+        let handlers = p.handlers.for_exec();
+        let old = core::mem::replace(&mut p.handlers, handlers);
+        out.drop_later(old);
+        p.did_exec = true;
+        if let Some(th) = self.threads.get_mut(&new_tid) {
+            th.signals.exec();
+            th.robust_list = (0, 0);
+            if let Some(files) = &mut th.files {
+                files.unshare()?;
+                let closed = files.lock().close_on_exec();
+                out.drop_later(closed);
+            }
+        }
+        Ok(new_tid)
+    }
+}

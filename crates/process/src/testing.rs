@@ -1,0 +1,274 @@
+//! Software implementations of this crate's seams for host tests (ours and
+//! other kernels'): a fake register set, a platform over `vm::testing`'s
+//! software MMU, and a fake scheduler that records every hook call and runs
+//! scripted steps whenever a thread would block.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+
+use linux_abi::{Errno, Result};
+
+use crate::cred::Credentials;
+use crate::pid::Pid;
+use crate::rlimit::Rlimits;
+use crate::seams::{Hooks, Platform, SharedVm, UserContext};
+use crate::table::{InitProcess, ProcessTable};
+
+/// A fake register set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeContext {
+    /// The return register.
+    pub ret: usize,
+    /// The stack pointer.
+    pub sp: usize,
+    /// The TLS base.
+    pub tls: usize,
+    /// The instruction pointer.
+    pub ip: usize,
+}
+
+impl UserContext for FakeContext {
+    fn set_return_value(&mut self, value: usize) {
+        self.ret = value;
+    }
+    fn stack_pointer(&self) -> usize {
+        self.sp
+    }
+    fn set_stack_pointer(&mut self, sp: usize) {
+        self.sp = sp;
+    }
+    fn tls(&self) -> usize {
+        self.tls
+    }
+    fn set_tls(&mut self, tls: usize) {
+        self.tls = tls;
+    }
+    fn instruction_pointer(&self) -> usize {
+        self.ip
+    }
+    fn set_instruction_pointer(&mut self, ip: usize) {
+        self.ip = ip;
+    }
+}
+
+/// The host-test platform: fake registers, `vm::testing`'s MMU, files
+/// that are names, directories that are paths.
+#[derive(Debug)]
+pub struct TestPlatform;
+
+impl Platform for TestPlatform {
+    type Context = FakeContext;
+    type PageTable = vm::testing::SoftPageTable;
+    type Frames = vm::testing::TestFrames;
+    type File = str;
+    type Dir = String;
+}
+
+/// A hook call, as the fake scheduler saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// [`Hooks::thread_created`].
+    Created(Pid),
+    /// [`Hooks::thread_exited`].
+    Exited(Pid),
+    /// [`Hooks::thread_renamed`].
+    Renamed(Pid, Pid),
+    /// [`Hooks::signal_wakeup`].
+    Wakeup(Pid),
+    /// [`Hooks::wait_vfork_done`] began.
+    VforkWait(Pid, Pid),
+    /// [`Hooks::wait_vfork_done`] returned.
+    VforkResumed(Pid, Pid),
+    /// [`Hooks::vfork_done`].
+    VforkDone(Pid, Pid),
+    /// [`Hooks::wait_for_child`].
+    WaitBlocked(Pid),
+    /// [`Hooks::child_event`].
+    ChildEvent(Pid),
+    /// [`Hooks::futex_wake`] with the address.
+    FutexWake(u64),
+    /// [`Hooks::create_pidfd`] for the child, giving the fd.
+    PidfdCreated(Pid, i32),
+    /// [`Hooks::destroy_pidfd`].
+    PidfdDestroyed(i32),
+}
+
+/// A step the fake scheduler runs when a thread blocks.
+pub type Step = Box<dyn FnOnce(&FakeScheduler)>;
+
+/// A scheduler that runs nothing by itself: it records hook calls and,
+/// when a thread would block (vfork, wait), runs the next scripted step
+/// (which plays another thread's part). With no step left, a wait is
+/// interrupted (`ERESTARTSYS`).
+#[derive(Default)]
+pub struct FakeScheduler {
+    events: spin::Mutex<Vec<Event>>,
+    steps: spin::Mutex<VecDeque<Step>>,
+    vfork_pending: spin::Mutex<Vec<(Pid, Pid)>>,
+    /// The fd numbers [`Hooks::create_pidfd`] hands out (next one).
+    next_pidfd: spin::Mutex<i32>,
+    /// Make [`Hooks::create_pidfd`] fail with this.
+    pub pidfd_error: spin::Mutex<Option<Errno>>,
+    /// pidfds handed out: fd → (owner, pid).
+    pidfds: spin::Mutex<Vec<(i32, Pid, Pid)>>,
+    /// The table, to see whether a child event already happened.
+    table: spin::Mutex<Option<Weak<ProcessTable<TestPlatform>>>>,
+}
+
+impl FakeScheduler {
+    /// A scheduler with no steps; pidfds start at 100.
+    pub fn new() -> Self {
+        let s = FakeScheduler::default();
+        *s.next_pidfd.lock() = 100;
+        s
+    }
+
+    /// Lets [`Hooks::wait_for_child`] look at the table: when the waiter's
+    /// process has had a child event since `seen`, it returns at once
+    /// without running a step (as a real wait queue would).
+    pub fn attach(&self, table: &Arc<ProcessTable<TestPlatform>>) {
+        *self.table.lock() = Some(Arc::downgrade(table));
+    }
+
+    /// Adds a step to run the next time a thread blocks.
+    pub fn then(&self, step: impl FnOnce(&FakeScheduler) + 'static) {
+        self.steps.lock().push_back(Box::new(step));
+    }
+
+    /// The hook calls so far (and forgets them).
+    pub fn take_events(&self) -> Vec<Event> {
+        core::mem::take(&mut *self.events.lock())
+    }
+
+    /// The hook calls so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().clone()
+    }
+
+    /// Steps not run yet.
+    pub fn steps_left(&self) -> usize {
+        self.steps.lock().len()
+    }
+
+    fn log(&self, e: Event) {
+        self.events.lock().push(e);
+    }
+
+    fn run_step(&self) -> bool {
+        let step = self.steps.lock().pop_front();
+        match step {
+            Some(step) => {
+                step(self);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Hooks<TestPlatform> for FakeScheduler {
+    fn thread_created(&self, tid: Pid) {
+        self.log(Event::Created(tid));
+    }
+    fn thread_exited(&self, tid: Pid) {
+        self.log(Event::Exited(tid));
+    }
+    fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
+        self.log(Event::Renamed(old_tid, new_tid));
+    }
+    fn signal_wakeup(&self, tid: Pid) {
+        self.log(Event::Wakeup(tid));
+    }
+    fn wait_vfork_done(&self, parent: Pid, child: Pid) {
+        self.log(Event::VforkWait(parent, child));
+        self.vfork_pending.lock().push((parent, child));
+        while self.vfork_pending.lock().contains(&(parent, child)) {
+            if !self.run_step() {
+                // Nothing else can run: give up waiting (a real kernel
+                // would sleep; a test sees the missing VforkDone).
+                self.vfork_pending.lock().retain(|&x| x != (parent, child));
+                break;
+            }
+        }
+        self.log(Event::VforkResumed(parent, child));
+    }
+    fn vfork_done(&self, parent: Pid, child: Pid) {
+        self.vfork_pending.lock().retain(|&x| x != (parent, child));
+        self.log(Event::VforkDone(parent, child));
+    }
+    fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()> {
+        let table = self.table.lock().as_ref().and_then(Weak::upgrade);
+        if let Some(t) = table {
+            let now = t.tgid(waiter).and_then(|p| t.with_process(p, |x| x.child_events()));
+            if now.is_some_and(|n| n != seen) {
+                return Ok(());
+            }
+        }
+        self.log(Event::WaitBlocked(waiter));
+        if self.run_step() { Ok(()) } else { Err(Errno::ERESTARTSYS) }
+    }
+    fn child_event(&self, parent: Pid) {
+        self.log(Event::ChildEvent(parent));
+    }
+    fn futex_wake(&self, _vm: &SharedVm<TestPlatform>, addr: u64, _count: u32) {
+        self.log(Event::FutexWake(addr));
+    }
+    fn create_pidfd(&self, parent: Pid, child: Pid) -> Result<i32> {
+        if let Some(e) = *self.pidfd_error.lock() {
+            return Err(e);
+        }
+        let mut n = self.next_pidfd.lock();
+        let fd = *n;
+        *n += 1;
+        self.pidfds.lock().push((fd, parent, child));
+        self.log(Event::PidfdCreated(child, fd));
+        Ok(fd)
+    }
+    fn destroy_pidfd(&self, _parent: Pid, fd: i32) {
+        self.pidfds.lock().retain(|&(f, _, _)| f != fd);
+        self.log(Event::PidfdDestroyed(fd));
+    }
+    fn pidfd_pid(&self, caller: Pid, fd: i32) -> Result<(Pid, bool)> {
+        self.pidfds
+            .lock()
+            .iter()
+            .find(|&&(f, owner, _)| f == fd && owner == caller)
+            .map(|&(_, _, pid)| (pid, false))
+            .ok_or(Errno::EBADF)
+    }
+}
+
+/// Where [`boot`] maps init's 16 KiB of read-write memory.
+pub const USER_BASE: usize = 0x10_0000;
+
+/// A table with init (pid 1, root, cwd "/", fds 0-2) over `frames`.
+/// Init's memory: 16 KiB read-write at [`USER_BASE`] (not yet touched).
+pub fn boot(frames: &vm::testing::TestFrames) -> Arc<ProcessTable<TestPlatform>> {
+    let table = Arc::new(ProcessTable::new(crate::pid::PID_MAX_DEFAULT));
+    let init = init_process(frames);
+    // An empty table always accepts init.
+    let _ = table.spawn_init(init);
+    table
+}
+
+/// Init's parts, as [`boot`] makes them.
+pub fn init_process(frames: &vm::testing::TestFrames) -> InitProcess<TestPlatform> {
+    let mut vm = vm::testing::test_vmar(frames);
+    // MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, PROT_READ | PROT_WRITE.
+    let _ = vm.mmap(USER_BASE, 0x4000, 3, 0x32, None, 0);
+    let mut files = fs_table::FileTable::new();
+    for name in ["stdin", "stdout", "stderr"] {
+        let _ = files.insert(Arc::from(name), false, 1024);
+    }
+    InitProcess {
+        context: FakeContext { ret: 0, sp: 0x7fff_0000, tls: 0, ip: 0x40_0000 },
+        vm,
+        files,
+        fs: fs_table::FsContext::new(String::from("/"), String::from("/")),
+        creds: Credentials::root(),
+        rlimits: Rlimits::init(4096, 4096),
+    }
+}

@@ -1,0 +1,1133 @@
+//! End to end: clone, exit, wait, groups, exec, driven through the fake
+//! scheduler. Every test ends with `finish`: only init is left in the
+//! table and, once the table is dropped, no frame is allocated.
+
+use std::sync::Arc;
+
+use linux_abi::Errno;
+use process::clone::{CloneArgs, CloneFlags as F, SIGCHLD};
+use process::seams::VmMemory;
+use process::table::{ProcState, ProcessTable};
+use process::testing::{Event, FakeScheduler, TestPlatform, USER_BASE, boot, init_process};
+use process::uaccess::UserMemory;
+use process::wait::{
+    CLD_CONTINUED, CLD_EXITED, CLD_STOPPED, ChildStatus, P_ALL, P_PGID, P_PID, P_PIDFD, WaitOptions as W,
+};
+use signal::{SIGCHLD as SIGCHLD_NUM, SIGCONT, SIGHUP, SIGKILL, SIGUSR1, SaFlags, SigAction, SigSet};
+use vm::testing::TestFrames;
+
+const WALL: u32 = 0x4000_0000;
+const WCLONE: u32 = 0x8000_0000;
+const WNOHANG: u32 = 1;
+
+struct World {
+    frames: TestFrames,
+    t: Arc<ProcessTable<TestPlatform>>,
+    s: FakeScheduler,
+}
+
+fn world() -> World {
+    let frames = TestFrames::new();
+    let t = boot(&frames);
+    World { frames, t, s: FakeScheduler::new() }
+}
+
+fn finish(w: World) {
+    assert_eq!(w.t.pids(), vec![1], "only init is left");
+    assert_eq!(w.t.thread_count(), 1);
+    assert_eq!(w.t.pids_in_use(), 1);
+    let World { frames, t, s } = w;
+    drop(s);
+    drop(t);
+    assert_eq!(frames.allocated(), 0, "no frame leaked");
+}
+
+impl World {
+    fn clone(&self, caller: u32, flags: u64) -> Result<u32, Errno> {
+        self.t.clone_task(caller, &CloneArgs::from_clone(flags, 0, 0, 0, 0), &self.s)
+    }
+    fn fork(&self, caller: u32) -> u32 {
+        self.t.clone_task(caller, &CloneArgs::fork(), &self.s).unwrap()
+    }
+    fn exit(&self, tid: u32, code: i32) {
+        self.t.exit_thread(tid, code, &self.s);
+    }
+    fn wait4(&self, caller: u32, pid: i32, options: u32) -> Result<(u32, i32), Errno> {
+        self.t.wait4(caller, pid, options, &self.s).map(|(p, s, _)| (p, s))
+    }
+    fn vm(&self, pid: u32) -> process::seams::SharedVm<TestPlatform> {
+        self.t.with_process(pid, |p| p.vm().unwrap().clone()).unwrap()
+    }
+    fn read_u32(&self, pid: u32, addr: u64) -> u32 {
+        VmMemory::<TestPlatform>(&self.vm(pid)).read_u32(addr).unwrap()
+    }
+    fn write_u32(&self, pid: u32, addr: u64, v: u32) {
+        VmMemory::<TestPlatform>(&self.vm(pid)).write_u32(addr, v).unwrap()
+    }
+    fn cwd(&self, tid: u32) -> String {
+        self.t.with_thread(tid, |t| t.fs.as_ref().unwrap().lock().cwd().clone()).unwrap()
+    }
+    fn umask(&self, tid: u32) -> u32 {
+        self.t.with_thread(tid, |t| t.fs.as_ref().unwrap().lock().umask()).unwrap()
+    }
+    fn has_fd(&self, tid: u32, fd: u32) -> bool {
+        self.t.with_thread(tid, |t| t.files.as_ref().unwrap().lock().get(fd).is_ok()).unwrap()
+    }
+    fn close(&self, tid: u32, fd: u32) {
+        let f = self.t.with_thread(tid, |t| t.files.as_ref().unwrap().share()).unwrap();
+        let closed = f.lock().close(fd);
+        assert!(closed.is_ok());
+    }
+    fn pending(&self, pid: u32) -> SigSet {
+        self.t.with_process(pid, |p| p.pending.pending()).unwrap()
+    }
+    fn set_action(&self, pid: u32, sig: signal::SigNum, act: SigAction) {
+        let h = self.t.with_process(pid, |p| p.handlers().share()).unwrap();
+        let _ = h.lock().set(sig, act).unwrap();
+    }
+}
+
+const ADDR: u64 = USER_BASE as u64;
+
+#[test]
+fn fork_copies_memory_files_and_cwd() {
+    let w = world();
+    w.write_u32(1, ADDR, 0xaaaa);
+    let c = w.fork(1);
+    assert_eq!(c, 2);
+    assert_eq!(w.t.getppid(c), Ok(1));
+    assert_eq!(w.t.with_thread(c, |t| t.context.ret), Some(0));
+    // The child writes; the parent keeps its value.
+    w.write_u32(c, ADDR, 0xbbbb);
+    assert_eq!(w.read_u32(1, ADDR), 0xaaaa);
+    assert_eq!(w.read_u32(c, ADDR), 0xbbbb);
+    // fd table and fs context are copies.
+    w.close(c, 1);
+    assert!(w.has_fd(1, 1));
+    assert!(!w.has_fd(c, 1));
+    w.t.with_thread(c, |t| {
+        t.fs.as_ref().unwrap().lock().set_cwd("/tmp".into());
+    });
+    assert_eq!(w.cwd(1), "/");
+    w.exit(c, 3);
+    assert_eq!(w.t.with_process(c, |p| p.state()), Some(ProcState::Zombie));
+    assert_eq!(w.wait4(1, -1, 0), Ok((c, 0x300)));
+    assert_eq!(w.wait4(1, -1, 0), Err(Errno::ECHILD));
+    finish(w);
+}
+
+#[test]
+fn clone_fs_shares_cwd_and_umask() {
+    let w = world();
+    let c = w.clone(1, F::FS.bits() | SIGCHLD as u64).unwrap();
+    w.t.with_thread(c, |t| {
+        let mut fs = t.fs.as_ref().unwrap().lock();
+        fs.set_cwd("/tmp".into());
+        fs.set_umask(0o077);
+    });
+    assert_eq!(w.cwd(1), "/tmp");
+    assert_eq!(w.umask(1), 0o077);
+    let d = w.fork(1);
+    w.t.with_thread(d, |t| {
+        let mut fs = t.fs.as_ref().unwrap().lock();
+        fs.set_cwd("/home".into());
+        fs.set_umask(0o002);
+    });
+    assert_eq!(w.cwd(1), "/tmp");
+    assert_eq!(w.umask(1), 0o077);
+    w.exit(c, 0);
+    w.exit(d, 0);
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    assert_eq!(w.wait4(1, d as i32, 0), Ok((d, 0)));
+    finish(w);
+}
+
+#[test]
+fn clone_files_and_vm_share() {
+    let w = world();
+    let c = w.clone(1, (F::FILES | F::VM).bits() | SIGCHLD as u64).unwrap();
+    w.close(c, 2);
+    assert!(!w.has_fd(1, 2));
+    w.write_u32(c, ADDR + 8, 77);
+    assert_eq!(w.read_u32(1, ADDR + 8), 77);
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((c, 0)));
+    finish(w);
+}
+
+#[test]
+fn sighand_share_copy_and_clear() {
+    let w = world();
+    let handler = SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY);
+    w.set_action(1, SIGUSR1, handler);
+    w.set_action(1, SIGHUP, SigAction::IGNORE);
+    let shared = w.clone(1, (F::SIGHAND | F::VM).bits() | SIGCHLD as u64).unwrap();
+    let copied = w.fork(1);
+    let cleared =
+        w.t.clone_task(1, &CloneArgs { flags: F::CLEAR_SIGHAND, ..CloneArgs::fork() }, &w.s).unwrap();
+    let h = |pid| w.t.with_process(pid, |p| p.handlers().share()).unwrap();
+    assert!(h(shared).same_table(&h(1)));
+    assert!(!h(copied).same_table(&h(1)));
+    assert_eq!(h(copied).lock().get(SIGUSR1), handler);
+    // CLONE_CLEAR_SIGHAND: caught -> default, ignored stays ignored.
+    assert_eq!(h(cleared).lock().get(SIGUSR1), SigAction::DEFAULT);
+    assert_eq!(h(cleared).lock().get(SIGHUP), SigAction::IGNORE);
+    // A change through the shared table is seen by the parent.
+    w.set_action(shared, SIGUSR1, SigAction::IGNORE);
+    assert_eq!(h(1).lock().get(SIGUSR1), SigAction::IGNORE);
+    assert_eq!(h(copied).lock().get(SIGUSR1), handler);
+    for c in [shared, copied, cleared] {
+        w.exit(c, 0);
+        assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    }
+    finish(w);
+}
+
+const THREAD: u64 = F::THREAD.bits() | F::SIGHAND.bits() | F::VM.bits() | F::FILES.bits() | F::FS.bits();
+
+#[test]
+fn thread_exit_vs_group_exit() {
+    let w = world();
+    let p = w.fork(1);
+    let t1 = w.clone(p, THREAD).unwrap();
+    let t2 = w.clone(t1, THREAD).unwrap();
+    assert_eq!(w.t.tgid(t1), Some(p));
+    assert_eq!(w.t.tgid(t2), Some(p));
+    assert_eq!(w.t.getppid(t2), Ok(1));
+    assert_eq!(w.t.with_process(p, |x| x.threads().to_vec()), Some(vec![p, t1, t2]));
+    // A thread's exit leaves the process running; its tid is free at once.
+    w.exit(t1, 9);
+    assert!(!w.t.pid_in_use(t1));
+    assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((0, 0)));
+    // exit_group: the other thread is told to die, then the group is a zombie.
+    w.t.exit_group(t2, ChildStatus::exited(4), &w.s);
+    assert_eq!(w.t.threads_to_kill(), vec![p]);
+    assert!(w.s.events().contains(&Event::Wakeup(p)));
+    assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((0, 0)));
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0x400)));
+    finish(w);
+}
+
+#[test]
+fn leader_exit_waits_for_threads_and_keeps_its_code() {
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    w.exit(p, 5);
+    // The leader is gone but the group is not: not reapable, pid in use.
+    assert!(w.t.pid_in_use(p));
+    assert_eq!(w.t.with_process(p, |x| x.state()), Some(ProcState::Running));
+    assert_eq!(w.wait4(1, -1, WNOHANG), Ok((0, 0)));
+    assert_eq!(w.t.getpgid(1, p as i32), Ok(1));
+    w.exit(t, 7);
+    // Linux reports the leader's code.
+    assert_eq!(w.wait4(1, -1, 0), Ok((p, 0x500)));
+    finish(w);
+}
+
+#[test]
+fn vfork_parent_resumes_after_child_exec() {
+    let w = world();
+    let table = w.t.clone();
+    let frames = w.frames.clone();
+    // While the parent sleeps, the child (pid 2) execs.
+    w.s.then(move |s| {
+        let fresh = vm::testing::test_vmar(&frames);
+        assert_eq!(table.exec(2, fresh, s), Ok(2));
+    });
+    let c = w.t.clone_task(1, &CloneArgs::vfork(), &w.s).unwrap();
+    assert_eq!(c, 2);
+    assert_eq!(
+        w.s.take_events(),
+        vec![Event::Created(2), Event::VforkWait(1, 2), Event::VforkDone(1, 2), Event::VforkResumed(1, 2)]
+    );
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((c, 0)));
+    finish(w);
+}
+
+#[test]
+fn vfork_parent_resumes_after_child_exit() {
+    let w = world();
+    let table = w.t.clone();
+    w.s.then(move |s| table.exit_thread(2, 1, s));
+    let c = w.t.clone_task(1, &CloneArgs::vfork(), &w.s).unwrap();
+    let ev = w.s.take_events();
+    let pos = |e: &Event| ev.iter().position(|x| x == e).unwrap();
+    assert!(pos(&Event::VforkWait(1, c)) < pos(&Event::VforkDone(1, c)));
+    assert!(pos(&Event::VforkDone(1, c)) < pos(&Event::VforkResumed(1, c)));
+    assert!(pos(&Event::Exited(c)) < pos(&Event::VforkResumed(1, c)));
+    assert_eq!(w.wait4(1, -1, 0), Ok((c, 0x100)));
+    finish(w);
+}
+
+#[test]
+fn clone_parent_makes_a_sibling() {
+    let w = world();
+    let a = w.fork(1);
+    assert_eq!(w.clone(1, F::PARENT.bits()), Err(Errno::EINVAL), "not from init");
+    let b = w.clone(a, F::PARENT.bits() | SIGUSR1.get() as u64).unwrap();
+    assert_eq!(w.t.getppid(b), Ok(1));
+    assert_eq!(w.t.with_process(1, |p| p.children().to_vec()), Some(vec![a, b]));
+    // The sibling takes the caller's exit signal, not the argument.
+    assert_eq!(w.t.with_process(b, |p| p.exit_signal()), Some(SIGCHLD as i32));
+    assert_eq!(w.wait4(a, -1, 0), Err(Errno::ECHILD));
+    w.exit(b, 2);
+    w.exit(a, 1);
+    assert_eq!(w.wait4(1, b as i32, 0), Ok((b, 0x200)));
+    assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0x100)));
+    finish(w);
+}
+
+#[test]
+fn custom_exit_signal_needs_wclone() {
+    let w = world();
+    // Init drops signals it has no handler for: give it some.
+    let handler = SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY);
+    w.set_action(1, SIGUSR1, handler);
+    w.set_action(1, SIGCHLD_NUM, handler);
+    let c = w.clone(1, SIGUSR1.get() as u64).unwrap();
+    let z = w.clone(1, 0).unwrap(); // exit signal 0: no signal at all
+    w.exit(c, 6);
+    w.exit(z, 8);
+    assert!(w.pending(1).contains(SIGUSR1));
+    assert!(!w.pending(1).contains(SIGCHLD_NUM));
+    // Neither is a "SIGCHLD child": plain wait sees no child.
+    assert_eq!(w.wait4(1, -1, 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(1, -1, WCLONE), Ok((c, 0x600)));
+    assert_eq!(w.wait4(1, -1, WALL), Ok((z, 0x800)));
+    // And a SIGCHLD child is invisible to __WCLONE.
+    let f = w.fork(1);
+    w.exit(f, 0);
+    assert_eq!(w.wait4(1, -1, WCLONE), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(1, -1, 0), Ok((f, 0)));
+    finish(w);
+}
+
+#[test]
+fn sigchld_carries_the_status() {
+    let w = world();
+    // With SIG_DFL (ignore) SIGCHLD would be dropped; catch it.
+    w.set_action(1, SIGCHLD_NUM, SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY));
+    let c = w.fork(1);
+    w.exit(c, 3);
+    assert!(w.pending(1).contains(SIGCHLD_NUM));
+    let info = w.t.with_process(1, |p| p.pending.dequeue(SigSet::EMPTY)).unwrap().unwrap();
+    assert_eq!(
+        (info.signo, info.code, info.pid(), info.status()),
+        (SIGCHLD_NUM, CLD_EXITED, Some(c as i32), Some(3))
+    );
+    assert!(w.s.events().contains(&Event::ChildEvent(1)));
+    assert_eq!(w.wait4(1, -1, 0), Ok((c, 0x300)));
+    finish(w);
+}
+
+#[test]
+fn orphans_go_to_init_or_the_subreaper() {
+    let w = world();
+    let a = w.fork(1);
+    let b = w.fork(a);
+    w.exit(a, 0);
+    assert_eq!(w.t.getppid(b), Ok(1));
+    assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
+    // A zombie orphan is reported to its new parent.
+    let s = w.fork(1);
+    w.t.set_child_subreaper(s, true).unwrap();
+    let m = w.fork(s);
+    let x = w.fork(m);
+    let y = w.clone(m, 0).unwrap();
+    w.exit(y, 4);
+    w.exit(m, 0);
+    assert_eq!(w.t.getppid(x), Ok(s));
+    assert_eq!(w.t.with_process(y, |p| p.parent()), Some(s), "a zombie moves too");
+    // Reparented children report with SIGCHLD.
+    assert_eq!(w.t.with_process(y, |p| p.exit_signal()), Some(SIGCHLD as i32));
+    assert_eq!(w.wait4(s, m as i32, 0), Ok((m, 0)));
+    assert_eq!(w.wait4(s, y as i32, 0), Ok((y, 0x400)));
+    w.exit(x, 0);
+    w.exit(b, 0);
+    w.exit(s, 0);
+    assert_eq!(w.wait4(s, -1, WNOHANG), Err(Errno::ESRCH), "s has no thread left");
+    // x was s's child: s is gone, so x went on to init.
+    assert_eq!(w.t.with_process(x, |p| p.parent()), Some(1));
+    assert_eq!(w.wait4(1, -1, 0).map(|r| r.1), Ok(0));
+    assert_eq!(w.wait4(1, -1, 0).map(|r| r.1), Ok(0));
+    assert_eq!(w.wait4(1, -1, 0).map(|r| r.1), Ok(0));
+    assert_eq!(w.wait4(1, -1, 0), Err(Errno::ECHILD));
+    finish(w);
+}
+
+#[test]
+fn zombie_reaped_exactly_once_and_wnowait() {
+    let w = world();
+    let c = w.fork(1);
+    w.exit(c, 1);
+    let (info, _) = w.t.waitid(1, P_PID, c as i32, (W::WEXITED | W::WNOWAIT).bits(), &w.s).unwrap();
+    assert_eq!((info.signo, info.code, info.pid, info.status), (17, CLD_EXITED, c as i32, 1));
+    let (again, _) = w.t.waitid(1, P_ALL, 0, (W::WEXITED | W::WNOWAIT).bits(), &w.s).unwrap();
+    assert_eq!(again, info);
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0x100)));
+    assert_eq!(w.wait4(1, c as i32, 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(1, c as i32, WNOHANG), Err(Errno::ECHILD));
+    finish(w);
+}
+
+#[test]
+fn pid_reused_only_after_reaping_and_group_end() {
+    let w = world();
+    let a = w.fork(1);
+    w.t.setpgid(a, 0, 0).unwrap();
+    let b = w.fork(a);
+    assert_eq!(w.t.getpgid(1, b as i32), Ok(a));
+    w.exit(a, 0);
+    assert!(w.t.pid_in_use(a), "zombie");
+    assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
+    assert!(w.t.pid_in_use(a), "still b's process group");
+    w.exit(b, 0);
+    assert_eq!(w.wait4(1, b as i32, 0), Ok((b, 0)));
+    assert!(!w.t.pid_in_use(a));
+    assert!(!w.t.pid_in_use(b));
+    // Numbers go on increasing (no immediate reuse).
+    assert_eq!(w.fork(1), b + 1);
+    w.exit(b + 1, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((b + 1, 0)));
+    finish(w);
+}
+
+#[test]
+fn pid_space_exhaustion_is_eagain_without_trace() {
+    let frames = TestFrames::new();
+    let t = Arc::new(ProcessTable::<TestPlatform>::new(4));
+    t.spawn_init(init_process(&frames)).unwrap();
+    let s = FakeScheduler::new();
+    let w = World { frames, t, s };
+    let a = w.fork(1);
+    let b = w.fork(1);
+    assert_eq!((a, b), (2, 3));
+    assert_eq!(w.t.clone_task(1, &CloneArgs::fork(), &w.s), Err(Errno::EAGAIN));
+    assert_eq!(w.t.pids(), vec![1, 2, 3]);
+    w.exit(a, 0);
+    w.exit(b, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((a, 0)));
+    assert_eq!(w.wait4(1, -1, 0), Ok((b, 0)));
+    // Wrapped around: 2 again.
+    assert_eq!(w.fork(1), 2);
+    w.exit(2, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((2, 0)));
+    finish(w);
+}
+
+#[test]
+fn ignored_sigchld_and_nocldwait_autoreap() {
+    let w = world();
+    w.set_action(1, SIGCHLD_NUM, SigAction::IGNORE);
+    let c = w.fork(1);
+    w.exit(c, 0);
+    assert_eq!(w.t.pids(), vec![1]);
+    assert!(!w.pending(1).contains(SIGCHLD_NUM));
+    assert_eq!(w.wait4(1, -1, 0), Err(Errno::ECHILD));
+    // SA_NOCLDWAIT: reaped too, but SIGCHLD still comes.
+    w.set_action(1, SIGCHLD_NUM, SigAction::handler(0x1000, SaFlags::NOCLDWAIT, SigSet::EMPTY));
+    let d = w.fork(1);
+    w.exit(d, 0);
+    assert_eq!(w.t.pids(), vec![1]);
+    assert!(w.pending(1).contains(SIGCHLD_NUM));
+    // A custom exit signal is never autoreaped.
+    let e = w.clone(1, SIGUSR1.get() as u64).unwrap();
+    w.exit(e, 0);
+    assert_eq!(w.t.pids(), vec![1, e]);
+    assert_eq!(w.wait4(1, -1, WALL), Ok((e, 0)));
+    finish(w);
+}
+
+#[test]
+fn tid_words_and_registers() {
+    let w = world();
+    let (ptid, ctid) = (ADDR + 0x100, ADDR + 0x200);
+    let flags = THREAD | (F::PARENT_SETTID | F::CHILD_SETTID | F::CHILD_CLEARTID | F::SETTLS).bits();
+    let args = CloneArgs::from_clone(flags, 0x5000, ptid, ctid, 0x7777);
+    let p = w.fork(1);
+    let t = w.t.clone_task(p, &args, &w.s).unwrap();
+    assert_eq!(w.read_u32(p, ptid), t);
+    assert_eq!(w.read_u32(p, ctid), t);
+    let ctx = w.t.with_thread(t, |x| x.context.clone()).unwrap();
+    assert_eq!((ctx.ret, ctx.sp, ctx.tls), (0, 0x5000, 0x7777));
+    // Without a new stack the child keeps the parent's.
+    assert_eq!(w.t.with_thread(p, |x| x.context.sp), Some(0x7fff_0000));
+    // Exit: the word is cleared and woken.
+    w.s.take_events();
+    w.exit(t, 0);
+    assert_eq!(w.read_u32(p, ctid), 0);
+    assert!(w.s.events().contains(&Event::FutexWake(ctid)));
+    // CHILD_SETTID in a fork child writes the child's copy only.
+    let args = CloneArgs::from_clone(F::CHILD_SETTID.bits() | 17, 0, 0, ADDR + 0x300, 0);
+    let c = w.t.clone_task(p, &args, &w.s).unwrap();
+    assert_eq!(w.read_u32(c, ADDR + 0x300), c);
+    assert_eq!(w.read_u32(p, ADDR + 0x300), 0);
+    w.exit(c, 0);
+    w.exit(p, 0);
+    assert_eq!(w.wait4(p, -1, 0), Err(Errno::ESRCH));
+    assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0)));
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    finish(w);
+}
+
+#[test]
+fn pidfd_and_failures_leave_no_trace() {
+    let w = world();
+    let args = CloneArgs { flags: F::PIDFD, pidfd: ADDR + 0x40, ..CloneArgs::fork() };
+    let c = w.t.clone_task(1, &args, &w.s).unwrap();
+    assert_eq!(w.read_u32(1, ADDR + 0x40), 100);
+    w.exit(c, 2);
+    let (info, _) = w.t.waitid(1, P_PIDFD, 100, W::WEXITED.bits(), &w.s).unwrap();
+    assert_eq!((info.pid, info.status), (c as i32, 2));
+    assert_eq!(w.t.waitid(1, P_PIDFD, 55, W::WEXITED.bits(), &w.s), Err(Errno::EBADF));
+
+    let in_use = w.t.pids_in_use();
+    // A bad pidfd address: EFAULT, the fd is closed again, no pid used.
+    let bad = CloneArgs { flags: F::PIDFD, pidfd: 0x10, ..CloneArgs::fork() };
+    assert_eq!(w.t.clone_task(1, &bad, &w.s), Err(Errno::EFAULT));
+    assert!(w.s.events().contains(&Event::PidfdDestroyed(101)));
+    // The hook's own failure.
+    *w.s.pidfd_error.lock() = Some(Errno::EMFILE);
+    assert_eq!(w.t.clone_task(1, &args, &w.s), Err(Errno::EMFILE));
+    // No cgroup v2 here.
+    let cg = CloneArgs { flags: F::INTO_CGROUP, cgroup: 3, ..CloneArgs::fork() };
+    assert_eq!(w.t.clone_task(1, &cg, &w.s), Err(Errno::EBADF));
+    // set_tid of a used pid.
+    let st = CloneArgs { set_tid: vec![1], ..CloneArgs::fork() };
+    assert_eq!(w.t.clone_task(1, &st, &w.s), Err(Errno::EEXIST));
+    assert_eq!(w.t.pids(), vec![1]);
+    assert_eq!(w.t.pids_in_use(), in_use);
+    assert!(!w.s.events().iter().any(|e| matches!(e, Event::Created(x) if *x != c)));
+    // set_tid of a free one.
+    let st = CloneArgs { set_tid: vec![500], ..CloneArgs::fork() };
+    assert_eq!(w.t.clone_task(1, &st, &w.s), Ok(500));
+    w.exit(500, 0);
+    assert_eq!(w.wait4(1, 500, 0), Ok((500, 0)));
+    finish(w);
+}
+
+#[test]
+fn nproc_limit_is_eagain() {
+    let w = world();
+    let u = w.fork(1);
+    w.t.with_process(u, |p| {
+        p.creds = process::cred::Credentials::user(1000, 1000);
+        p.rlimits
+            .prlimit(process::rlimit::Resource::Nproc, Some(process::rlimit::Rlimit::both(1)), true, 1 << 20)
+            .unwrap();
+    });
+    assert_eq!(w.clone(u, SIGCHLD as u64), Err(Errno::EAGAIN));
+    assert_eq!(w.clone(u, F::NEWNS.bits()), Err(Errno::EAGAIN));
+    w.t.with_process(u, |p| {
+        p.rlimits
+            .prlimit(process::rlimit::Resource::Nproc, Some(process::rlimit::Rlimit::both(10)), true, 1 << 20)
+            .unwrap();
+    });
+    assert_eq!(w.clone(u, F::NEWNS.bits()), Err(Errno::EPERM));
+    w.exit(u, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((u, 0)));
+    finish(w);
+}
+
+#[test]
+fn wait_selectors_and_errors() {
+    let w = world();
+    let a = w.fork(1);
+    let b = w.fork(1);
+    let c = w.fork(1);
+    w.t.setpgid(1, b as i32, b as i32).unwrap();
+    for x in [a, b, c] {
+        w.exit(x, x as i32);
+    }
+    assert_eq!(w.wait4(1, -1, 0x10), Err(Errno::EINVAL));
+    assert_eq!(w.wait4(1, 999, 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(1, -(b as i32), 0), Ok((b, (b as i32) << 8)));
+    assert_eq!(w.wait4(1, -(b as i32), 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(1, 0, 0), Ok((a, (a as i32) << 8)));
+    let (info, _) = w.t.waitid(1, P_PGID, 0, W::WEXITED.bits(), &w.s).unwrap();
+    assert_eq!(info.pid, c as i32);
+    assert_eq!(w.t.waitid(1, P_PGID, 0, W::WEXITED.bits(), &w.s), Err(Errno::ECHILD));
+    assert_eq!(w.t.waitid(1, P_ALL, 0, 0, &w.s), Err(Errno::EINVAL));
+    // Blocking: the scheduler runs the child's exit, then the wait succeeds.
+    let d = w.fork(1);
+    let table = w.t.clone();
+    w.s.then(move |s| table.exit_thread(d, 9, s));
+    assert_eq!(w.wait4(1, -1, 0), Ok((d, 0x900)));
+    // The wait queue sees events that happen between the check and the
+    // sleep (the hook gets the count the check saw).
+    w.s.attach(&w.t);
+    let seen = w.t.with_process(1, |p| p.child_events()).unwrap();
+    use process::seams::Hooks;
+    assert_eq!(w.s.wait_for_child(1, seen), Err(Errno::ERESTARTSYS));
+    let f = w.fork(1);
+    w.exit(f, 0);
+    assert_eq!(w.s.wait_for_child(1, seen), Ok(()), "an event since: no sleep");
+    assert_eq!(w.wait4(1, f as i32, 0), Ok((f, 0)));
+    // Nothing scripted: the wait is interrupted.
+    let e = w.fork(1);
+    assert_eq!(w.wait4(1, -1, 0), Err(Errno::ERESTARTSYS));
+    let (none, _) = w.t.waitid(1, P_ALL, 0, (W::WEXITED | W::WNOHANG).bits(), &w.s).unwrap();
+    assert_eq!(none, process::wait::WaitidInfo::default());
+    w.exit(e, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((e, 0)));
+    finish(w);
+}
+
+#[test]
+fn stopped_and_continued() {
+    let w = world();
+    w.set_action(1, SIGCHLD_NUM, SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY));
+    let c = w.fork(1);
+    w.t.stop(c, 19, &w.s).unwrap();
+    assert_eq!(w.wait4(1, -1, WNOHANG), Ok((0, 0)), "WUNTRACED not given");
+    assert_eq!(w.wait4(1, -1, 2), Ok((c, 0x137f)));
+    assert_eq!(w.wait4(1, -1, 2 | WNOHANG), Ok((0, 0)), "reported once");
+    let info = w.t.with_process(1, |p| p.pending.dequeue(SigSet::EMPTY)).unwrap().unwrap();
+    assert_eq!(info.code, CLD_STOPPED);
+    // SIGCONT from kill continues it.
+    w.t.kill(1, c as i32, SIGCONT.as_i32(), &w.s).unwrap();
+    assert_eq!(w.t.with_process(c, |p| p.state()), Some(ProcState::Running));
+    let (info, _) = w.t.waitid(1, P_ALL, 0, (W::WCONTINUED | W::WNOWAIT).bits(), &w.s).unwrap();
+    assert_eq!((info.code, info.status), (CLD_CONTINUED, 18));
+    assert_eq!(w.wait4(1, -1, 8), Ok((c, 0xffff)));
+    // SA_NOCLDSTOP: no SIGCHLD for stops.
+    w.t.with_process(1, |p| p.pending.clear());
+    w.set_action(1, SIGCHLD_NUM, SigAction::handler(0x1000, SaFlags::NOCLDSTOP, SigSet::EMPTY));
+    w.t.stop(c, 19, &w.s).unwrap();
+    assert!(!w.pending(1).contains(SIGCHLD_NUM));
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((c, 0)));
+    finish(w);
+}
+
+#[test]
+fn process_groups_and_sessions() {
+    let w = world();
+    let a = w.fork(1);
+    let b = w.fork(a);
+    assert_eq!(w.t.setpgid(a, b as i32, -1), Err(Errno::EINVAL));
+    assert_eq!(w.t.setpgid(a, 999, 0), Err(Errno::ESRCH));
+    assert_eq!(w.t.setpgid(b, a as i32, 0), Err(Errno::ESRCH), "not our child");
+    assert_eq!(w.t.setpgid(a, b as i32, 4242), Err(Errno::EPERM), "no such group");
+    assert_eq!(w.t.setpgid(a, b as i32, 0), Ok(()));
+    assert_eq!(w.t.getpgid(a, b as i32), Ok(b));
+    assert_eq!(w.t.setpgid(a, b as i32, 1), Ok(()), "back to init's group");
+    // A thread id is not a process: EINVAL.
+    let t = w.clone(b, THREAD).unwrap();
+    assert_eq!(w.t.setpgid(a, t as i32, 0), Err(Errno::EINVAL));
+    assert_eq!(w.t.getpgid(1, t as i32), Ok(1));
+    // The child has exec'd: EACCES.
+    let frames = w.frames.clone();
+    w.t.exit_thread(t, 0, &w.s);
+    w.t.exec(b, vm::testing::test_vmar(&frames), &w.s).unwrap();
+    assert_eq!(w.t.setpgid(a, b as i32, 0), Err(Errno::EACCES));
+    // setsid.
+    assert_eq!(w.t.setsid(1), Err(Errno::EPERM), "init leads its session");
+    assert_eq!(w.t.setsid(a), Ok(a));
+    assert_eq!(w.t.getsid(1, a as i32), Ok(a));
+    assert_eq!(w.t.getsid(b, 0), Ok(1));
+    assert_eq!(w.t.setsid(a), Err(Errno::EPERM));
+    assert_eq!(w.t.setpgid(a, 0, 0), Err(Errno::EPERM), "session leader");
+    // b is in another session now: EPERM.
+    assert_eq!(w.t.setpgid(a, b as i32, 0), Err(Errno::EPERM));
+    // A group id in use blocks setsid.
+    let c = w.fork(1);
+    let d = w.fork(c);
+    w.t.setpgid(c, d as i32, 0).unwrap();
+    w.t.setpgid(d, 0, 0).unwrap();
+    w.t.setsid(d).map(|_| ()).unwrap_err();
+    assert_eq!(w.t.getsid(1, 999), Err(Errno::ESRCH));
+    assert_eq!(w.t.getpgid(1, -3), Err(Errno::ESRCH));
+    for x in [d, b] {
+        w.exit(x, 0);
+    }
+    w.exit(c, 0);
+    w.exit(a, 0);
+    for _ in 0..4 {
+        assert!(w.wait4(1, -1, 0).is_ok());
+    }
+    finish(w);
+}
+
+#[test]
+fn orphaned_stopped_group_gets_hup_and_cont() {
+    let w = world();
+    let a = w.fork(1);
+    let b = w.fork(a);
+    w.t.setpgid(a, b as i32, 0).unwrap();
+    w.t.stop(b, 19, &w.s).unwrap();
+    // a (in init's group, same session) is b's only link: a's exit orphans it.
+    assert!(!w.t.is_orphaned_pgrp(b));
+    w.exit(a, 0);
+    assert!(w.t.is_orphaned_pgrp(b));
+    // SIGHUP (default: terminate) kills it; SIGCONT (default: ignored,
+    // not queued) continues it first.
+    assert!(w.pending(b).contains(SIGHUP));
+    assert!(!w.pending(b).contains(SIGCONT));
+    assert_eq!(w.t.with_process(b, |p| p.state()), Some(ProcState::Running));
+    assert_eq!(w.t.threads_to_kill(), vec![b]);
+    // Not stopped: nothing is sent.
+    let c = w.fork(1);
+    let d = w.fork(c);
+    w.t.setpgid(c, d as i32, 0).unwrap();
+    w.exit(c, 0);
+    assert!(w.pending(d).is_empty());
+    for x in [b, d] {
+        w.exit(x, 0);
+    }
+    assert_eq!(w.wait4(1, b as i32, 0), Ok((b, 1)), "killed by SIGHUP");
+    for _ in 0..3 {
+        assert!(w.wait4(1, -1, WALL).is_ok());
+    }
+    finish(w);
+}
+
+#[test]
+fn kill_targets_and_permissions() {
+    let w = world();
+    let a = w.fork(1);
+    let u = w.fork(1);
+    w.t.with_process(u, |p| p.creds = process::cred::Credentials::user(1000, 1000));
+    let v = w.fork(1);
+    w.t.with_process(v, |p| p.creds = process::cred::Credentials::user(2000, 2000));
+    assert_eq!(w.t.kill(u, a as i32, 65, &w.s), Err(Errno::EINVAL));
+    assert_eq!(w.t.kill(u, 999, 0, &w.s), Err(Errno::ESRCH));
+    assert_eq!(w.t.kill(u, i32::MIN, 0, &w.s), Err(Errno::ESRCH));
+    assert_eq!(w.t.kill(u, a as i32, 0, &w.s), Err(Errno::EPERM));
+    assert_eq!(w.t.kill(u, a as i32, SIGUSR1.as_i32(), &w.s), Err(Errno::EPERM));
+    // SIGCONT within the session is allowed.
+    assert_eq!(w.t.kill(u, a as i32, SIGCONT.as_i32(), &w.s), Ok(()));
+    w.set_action(u, SIGUSR1, SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY));
+    assert_eq!(w.t.kill(u, u as i32, SIGUSR1.as_i32(), &w.s), Ok(()));
+    assert!(w.pending(u).contains(SIGUSR1));
+    // -1 from an unprivileged process: EPERM targets are skipped; none
+    // left to signal is still success since some were tried.
+    assert_eq!(w.t.kill(u, -1, 0, &w.s), Ok(()));
+    // A group with no permitted member: EPERM; a missing group: ESRCH.
+    assert_eq!(w.t.kill(u, -1234, 0, &w.s), Err(Errno::ESRCH));
+    w.t.setpgid(1, u as i32, 0).unwrap();
+    assert_eq!(w.t.kill(v, -(u as i32), 0, &w.s), Err(Errno::EPERM));
+    assert_eq!(w.t.kill(v, 0, 0, &w.s), Ok(()), "its own group includes itself");
+    // root, -1: everyone but init and itself.
+    w.t.with_process(u, |p| p.pending.clear());
+    assert_eq!(w.t.kill(a, -1, SIGUSR1.as_i32(), &w.s), Ok(()));
+    assert!(w.pending(u).contains(SIGUSR1));
+    assert!(w.pending(v).contains(SIGUSR1));
+    assert!(!w.pending(a).contains(SIGUSR1));
+    assert!(!w.pending(1).contains(SIGUSR1));
+    // A fatal signal starts the group's exit: status "killed by SIGUSR1";
+    // u catches it.
+    assert_eq!(w.t.threads_to_kill(), vec![v]);
+    w.exit(u, 0);
+    w.exit(v, 0);
+    assert_eq!(w.wait4(1, u as i32, 0), Ok((u, 0)));
+    assert_eq!(w.wait4(1, v as i32, 0), Ok((v, 10)));
+    // SIGKILL to init from a process is dropped.
+    assert_eq!(w.t.kill(a, 1, SIGKILL.as_i32(), &w.s), Ok(()));
+    assert!(w.t.threads_to_kill().is_empty());
+    w.exit(a, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((a, 0)));
+    finish(w);
+}
+
+#[test]
+fn exec_dethreads_and_resets() {
+    let w = world();
+    let p = w.fork(1);
+    let t1 = w.clone(p, THREAD).unwrap();
+    let t2 = w.clone(p, THREAD).unwrap();
+    let caught = SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY);
+    w.set_action(p, SIGUSR1, caught);
+    w.set_action(p, SIGHUP, SigAction::IGNORE);
+    w.t.with_thread(t2, |t| t.signals.set_blocked(SigSet::single(SIGUSR1)));
+    // fd 1 close-on-exec.
+    w.t.with_thread(p, |t| t.files.as_ref().unwrap().lock().set_fd_flags(1, 1).unwrap());
+    w.s.take_events();
+    let frames = w.frames.clone();
+    assert_eq!(w.t.exec(t2, vm::testing::test_vmar(&frames), &w.s), Ok(p));
+    assert_eq!(w.s.take_events(), vec![Event::Exited(p), Event::Exited(t1), Event::Renamed(t2, p)]);
+    assert_eq!(w.t.with_process(p, |x| x.threads().to_vec()), Some(vec![p]));
+    assert!(!w.t.pid_in_use(t1));
+    assert!(!w.t.pid_in_use(t2));
+    assert_eq!(w.t.with_thread(p, |t| t.tid()), Some(p));
+    let h = w.t.with_process(p, |x| x.handlers().share()).unwrap();
+    assert_eq!(h.lock().get(SIGUSR1), SigAction::DEFAULT);
+    assert_eq!(h.lock().get(SIGHUP), SigAction::IGNORE);
+    assert_eq!(w.t.with_thread(p, |t| t.signals.blocked()), Some(SigSet::single(SIGUSR1)), "mask kept");
+    assert!(!w.has_fd(p, 1));
+    assert!(w.has_fd(p, 0));
+    assert!(w.t.with_process(p, |x| x.did_exec()).unwrap());
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((p, 0)));
+    finish(w);
+}
+
+#[test]
+fn children_belong_to_the_group_and_wnothread_to_the_thread() {
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    let c = w.fork(t); // created by the second thread
+    w.exit(c, 1);
+    // The leader sees it (children of every thread)...
+    assert_eq!(w.wait4(p, -1, WNOHANG | 0x2000_0000), Err(Errno::ECHILD), "__WNOTHREAD: not the leader's");
+    assert_eq!(w.wait4(t, -1, 0x2000_0000), Ok((c, 0x100)));
+    // A child of a thread that exits passes to another thread of the group.
+    let d = w.fork(t);
+    w.exit(t, 0);
+    w.exit(d, 2);
+    assert_eq!(w.t.getppid(p), Ok(1));
+    assert_eq!(w.wait4(p, -1, 0x2000_0000), Ok((d, 0x200)));
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((p, 0)));
+    finish(w);
+}
+
+#[test]
+fn sysvsem_undo_list_shared_or_not() {
+    let w = world();
+    let a = w.clone(1, F::SYSVSEM.bits() | 17).unwrap();
+    let b = w.fork(1);
+    let undo = |t| w.t.with_thread(t, |x| x.sem_undo.clone()).unwrap();
+    let (ua, u1) = (undo(a).unwrap(), undo(1).unwrap());
+    assert!(Arc::ptr_eq(&ua, &u1));
+    assert!(undo(b).is_none());
+    ua.lock().entries.push((1, 0, -1));
+    assert_eq!(u1.lock().entries.len(), 1);
+    drop((ua, u1));
+    for c in [a, b] {
+        w.exit(c, 0);
+        assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    }
+    w.t.with_thread(1, |x| x.sem_undo = None);
+    finish(w);
+}
+
+#[test]
+fn robust_futexes_released_at_thread_exit() {
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    let head = ADDR + 0x800;
+    let entry = ADDR + 0x900;
+    let vm = w.vm(p);
+    let mem = VmMemory::<TestPlatform>(&vm);
+    mem.write_bytes(head, &entry.to_ne_bytes()).unwrap();
+    mem.write_bytes(head + 8, &8u64.to_ne_bytes()).unwrap();
+    mem.write_bytes(entry, &head.to_ne_bytes()).unwrap();
+    mem.write_u32(entry + 8, t | 0x8000_0000).unwrap();
+    assert_eq!(w.t.set_robust_list(t, head, 23), Err(Errno::EINVAL));
+    w.t.set_robust_list(t, head, 24).unwrap();
+    w.exit(t, 0);
+    assert_eq!(mem.read_u32(entry + 8), Ok(0x8000_0000 | 0x4000_0000));
+    assert!(w.s.events().contains(&Event::FutexWake(entry + 8)));
+    drop(vm);
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((p, 0)));
+    finish(w);
+}
+
+#[test]
+fn tgkill_targets_one_thread() {
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    let caught = SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY);
+    w.set_action(p, SIGUSR1, caught);
+    assert_eq!(w.t.tgkill(p, Some(p as i32), 0, 10, &w.s), Err(Errno::EINVAL));
+    assert_eq!(w.t.tgkill(p, Some(0), t as i32, 10, &w.s), Err(Errno::EINVAL));
+    assert_eq!(w.t.tgkill(p, Some(1), t as i32, 10, &w.s), Err(Errno::ESRCH));
+    assert_eq!(w.t.tgkill(p, Some(p as i32), 999, 10, &w.s), Err(Errno::ESRCH));
+    assert_eq!(w.t.tgkill(p, Some(p as i32), t as i32, 65, &w.s), Err(Errno::EINVAL));
+    w.s.take_events();
+    assert_eq!(w.t.tgkill(p, Some(p as i32), t as i32, 10, &w.s), Ok(()));
+    assert_eq!(w.s.take_events(), vec![Event::Wakeup(t)]);
+    assert!(w.t.with_thread(t, |x| x.signals.pending.pending().contains(SIGUSR1)).unwrap());
+    assert!(!w.t.with_thread(p, |x| x.signals.pending.pending().contains(SIGUSR1)).unwrap());
+    assert!(!w.pending(p).contains(SIGUSR1));
+    // tkill with a fatal default: the whole group goes.
+    assert_eq!(w.t.tgkill(1, None, t as i32, 15, &w.s), Ok(()));
+    assert_eq!(w.t.threads_to_kill(), vec![p, t]);
+    w.exit(t, 0);
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((p, 15)));
+    finish(w);
+}
+
+#[test]
+fn prlimit_on_processes() {
+    use process::rlimit::{RLIM_INFINITY, Rlimit};
+    let w = world();
+    let u = w.fork(1);
+    let v = w.fork(1);
+    w.t.with_process(u, |p| p.creds = process::cred::Credentials::user(1000, 1000));
+    assert_eq!(w.t.prlimit(u, 999, 7, None), Err(Errno::ESRCH));
+    assert_eq!(w.t.prlimit(u, v as i32, 7, None), Err(Errno::EPERM));
+    assert_eq!(w.t.prlimit(u, 0, 16, None), Err(Errno::EINVAL));
+    assert_eq!(w.t.prlimit(u, 0, 7, None), Ok(Rlimit { cur: 1024, max: 4096 }));
+    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(8192))), Err(Errno::EPERM));
+    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(100))), Ok(Rlimit { cur: 1024, max: 4096 }));
+    assert_eq!(w.t.prlimit(1, u as i32, 3, None), Ok(Rlimit { cur: 8 << 20, max: RLIM_INFINITY }));
+    // Limits are inherited by fork.
+    let c = w.fork(u);
+    assert_eq!(w.t.prlimit(c, 0, 7, None), Ok(Rlimit::both(100)));
+    for x in [c, u, v] {
+        w.exit(x, 0);
+    }
+    for _ in 0..3 {
+        assert!(w.wait4(1, -1, 0).is_ok());
+    }
+    finish(w);
+}
+
+#[test]
+fn failed_fork_after_cow_leaks_no_frame() {
+    let frames = TestFrames::new();
+    let t = Arc::new(ProcessTable::<TestPlatform>::new(3));
+    t.spawn_init(init_process(&frames)).unwrap();
+    let w = World { frames, t, s: FakeScheduler::new() };
+    for i in 0..4 {
+        w.write_u32(1, ADDR + i * 4096, i as u32 + 1);
+    }
+    let before = w.frames.allocated();
+    let a = w.fork(1);
+    // The pid space (1..3) is full: the address space was forked, then
+    // dropped again.
+    assert_eq!(w.t.clone_task(1, &CloneArgs::fork(), &w.s), Err(Errno::EAGAIN));
+    assert_eq!(w.frames.allocated(), before);
+    w.write_u32(1, ADDR, 9);
+    assert_eq!(w.frames.allocated(), before + 1, "one COW copy: a still shares");
+    w.exit(a, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((a, 0)));
+    finish(w);
+}
+
+/// clone(2)'s ERRORS, end to end through the table: each case quotes its
+/// rule, gives its errno, and leaves the table as it was.
+#[test]
+fn man_page_errors_through_the_table() {
+    let w = world();
+    let root = w.fork(1);
+    let user = w.fork(1);
+    w.t.with_process(user, |p| p.creds = process::cred::Credentials::user(1000, 1000));
+    let thread = F::THREAD | F::SIGHAND | F::VM;
+    let clone = |f: F| CloneArgs::from_clone(f.bits() | 17, 0, ADDR, ADDR + 4, 0);
+    let clone3 = |f: F| CloneArgs {
+        kind: process::clone::CloneKind::Clone3,
+        flags: f,
+        exit_signal: 0,
+        ..CloneArgs::fork()
+    };
+    let cases: Vec<(&str, u32, CloneArgs, Errno)> = vec![
+        (
+            "EEXIST (clone3() only) One (or more) of the PIDs specified in set_tid already exists",
+            root,
+            CloneArgs { set_tid: vec![user as i32], ..clone3(F::empty()) },
+            Errno::EEXIST,
+        ),
+        (
+            "EINVAL Both CLONE_SIGHAND and CLONE_CLEAR_SIGHAND were specified in flags.",
+            root,
+            clone3(F::SIGHAND | F::VM | F::CLEAR_SIGHAND),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL CLONE_SIGHAND was specified in flags, but CLONE_VM was not.",
+            user,
+            clone(F::SIGHAND),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL CLONE_THREAD was specified in flags, but CLONE_SIGHAND was not.",
+            user,
+            clone(F::THREAD | F::VM),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL Both CLONE_FS and CLONE_NEWNS were specified in flags.",
+            root,
+            clone(F::FS | F::NEWNS),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL Both CLONE_NEWUSER and CLONE_FS were specified in flags.",
+            user,
+            clone(F::FS | F::NEWUSER),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL Both CLONE_NEWIPC and CLONE_SYSVSEM were specified in flags.",
+            root,
+            clone(F::NEWIPC | F::SYSVSEM),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL One (or both) of CLONE_NEWPID or CLONE_NEWUSER and one (or both) of CLONE_THREAD or CLONE_PARENT were specified in flags.",
+            root,
+            clone(thread | F::NEWPID),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL CLONE_PARENT was specified, and the caller is an init process.",
+            1,
+            clone(F::PARENT),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL CLONE_NEWNET was specified in flags, but the kernel was not configured with the CONFIG_NET_NS option.",
+            root,
+            clone(F::NEWNET),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL CLONE_NEWUSER was specified in flags, but the kernel was not configured with the CONFIG_USER_NS option.",
+            user,
+            clone(F::NEWUSER),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL (clone() only) CLONE_PIDFD was specified together with CLONE_DETACHED in flags.",
+            user,
+            CloneArgs::from_clone((F::PIDFD | F::DETACHED).bits() | 17, 0, 0, 0, 0),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL CLONE_PIDFD was specified together with CLONE_THREAD in flags.",
+            user,
+            clone(thread | F::PIDFD),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL (clone() only) CLONE_PIDFD was specified together with CLONE_PARENT_SETTID in flags.",
+            user,
+            clone(F::PIDFD | F::PARENT_SETTID),
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL (clone3() only) set_tid_size is greater than the number of nested PID namespaces.",
+            root,
+            CloneArgs { set_tid: vec![700, 701], ..clone3(F::empty()) },
+            Errno::EINVAL,
+        ),
+        (
+            "EINVAL (clone3() only) One of the PIDs specified in set_tid was an invalid.",
+            root,
+            CloneArgs { set_tid: vec![-5], ..clone3(F::empty()) },
+            Errno::EINVAL,
+        ),
+        (
+            "EPERM CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, or CLONE_NEWUTS was specified by an unprivileged process",
+            user,
+            clone(F::NEWUTS),
+            Errno::EPERM,
+        ),
+        (
+            "EPERM (clone3() only) set_tid_size was greater than zero, and the caller lacks the CAP_SYS_ADMIN capability",
+            user,
+            CloneArgs { set_tid: vec![700], ..clone3(F::empty()) },
+            Errno::EPERM,
+        ),
+        (
+            "(CLONE_INTO_CGROUP: no cgroup v2 here, so the fd is not a cgroup directory)",
+            root,
+            CloneArgs { flags: F::INTO_CGROUP, cgroup: 0, ..CloneArgs::fork() },
+            Errno::EBADF,
+        ),
+    ];
+    let before = (w.t.pids(), w.t.pids_in_use(), w.t.thread_count(), w.frames.allocated());
+    for (rule, caller, args, errno) in cases {
+        assert_eq!(w.t.clone_task(caller, &args, &w.s), Err(errno), "{rule}");
+        assert_eq!(
+            (w.t.pids(), w.t.pids_in_use(), w.t.thread_count(), w.frames.allocated()),
+            before,
+            "no trace: {rule}"
+        );
+    }
+    assert!(!w.s.events().iter().any(|e| matches!(e, Event::Created(x) if *x > user)));
+    for x in [root, user] {
+        w.exit(x, 0);
+        assert_eq!(w.wait4(1, x as i32, 0), Ok((x, 0)));
+    }
+    finish(w);
+}
+
+#[test]
+fn syscall_shaped_helpers() {
+    let w = world();
+    // clone3 struct in init's memory: flags 0, exit_signal SIGCHLD.
+    let mut raw = [0u8; 88];
+    raw[32..40].copy_from_slice(&17u64.to_ne_bytes());
+    let mem_vm = w.vm(1);
+    let mem = VmMemory::<TestPlatform>(&mem_vm);
+    mem.write_bytes(ADDR, &raw).unwrap();
+    assert_eq!(w.t.sys_clone3(1, ADDR, 63, &w.s), Err(Errno::EINVAL));
+    assert_eq!(w.t.sys_clone3(1, ADDR, 5000, &w.s), Err(Errno::E2BIG));
+    let c = w.t.sys_clone3(1, ADDR, 88, &w.s).unwrap();
+    w.exit(c, 7);
+    let status = ADDR + 0x100;
+    let ru = ADDR + 0x200;
+    w.t.with_process(c, |p| p.usage.utime_us = 1_500_000);
+    assert_eq!(w.t.sys_wait4(1, -1, status, 0, ru, &w.s), Ok(c));
+    assert_eq!(mem.read_u32(status), Ok(0x700));
+    let mut tv = [0u8; 16];
+    mem.read_bytes(ru, &mut tv).unwrap();
+    assert_eq!(u64::from_ne_bytes(tv[..8].try_into().unwrap()), 1);
+    assert_eq!(u64::from_ne_bytes(tv[8..].try_into().unwrap()), 500_000);
+    // waitid with WNOHANG and a running child: 0, and a zeroed siginfo.
+    let d = w.fork(1);
+    let info = ADDR + 0x300;
+    mem.write_bytes(info, &[0xff; 28]).unwrap();
+    assert_eq!(w.t.sys_waitid(1, P_ALL, 0, info, (W::WEXITED | W::WNOHANG).bits(), 0, &w.s), Ok(()));
+    assert_eq!(mem.read_u32(info), Ok(0));
+    assert_eq!(mem.read_u32(info + 16), Ok(0));
+    w.exit(d, 2);
+    assert_eq!(w.t.sys_waitid(1, P_PID, d as i32, info, W::WEXITED.bits(), 0, &w.s), Ok(()));
+    assert_eq!(mem.read_u32(info), Ok(17));
+    assert_eq!(mem.read_u32(info + 8), Ok(CLD_EXITED as u32));
+    assert_eq!(mem.read_u32(info + 16), Ok(d));
+    assert_eq!(mem.read_u32(info + 24), Ok(2));
+    // A bad status address: EFAULT, but the child is gone.
+    let e = w.fork(1);
+    w.exit(e, 0);
+    assert_eq!(w.t.sys_wait4(1, -1, 0x10, 0, 0, &w.s), Err(Errno::EFAULT));
+    assert_eq!(w.wait4(1, -1, 0), Err(Errno::ECHILD));
+    drop(mem_vm);
+    finish(w);
+}
+
+#[test]
+fn unshare_rules() {
+    let w = world();
+    let c = w.clone(1, (F::FS | F::FILES | F::SYSVSEM).bits() | 17).unwrap();
+    assert_eq!(w.t.unshare(c, 1 << 32), Err(Errno::EINVAL), "CLONE_CLEAR_SIGHAND is not an unshare flag");
+    assert_eq!(w.t.unshare(c, F::NEWUTS.bits()), Err(Errno::EINVAL), "root: namespace not built");
+    assert_eq!(w.t.unshare(c, F::NEWUSER.bits()), Err(Errno::EINVAL));
+    // Nothing to unshare: THREAD/SIGHAND/VM "work" when single-threaded.
+    assert_eq!(w.t.unshare(c, (F::THREAD | F::SIGHAND).bits()), Ok(()));
+    // CLONE_FS and CLONE_FILES: private copies from now on.
+    assert_eq!(w.t.unshare(c, (F::FS | F::FILES | F::SYSVSEM).bits()), Ok(()));
+    w.t.with_thread(c, |t| t.fs.as_ref().unwrap().lock().set_cwd("/x".into()));
+    w.close(c, 0);
+    assert_eq!(w.cwd(1), "/");
+    assert!(w.has_fd(1, 0));
+    assert!(w.t.with_thread(c, |t| t.sem_undo.is_none()).unwrap());
+    // A multi-threaded process cannot unshare its thread group.
+    let th = w.clone(c, (F::THREAD | F::SIGHAND | F::VM).bits()).unwrap();
+    assert_eq!(w.t.unshare(c, F::THREAD.bits()), Err(Errno::EINVAL));
+    assert_eq!(w.t.unshare(th, F::VM.bits()), Err(Errno::EINVAL));
+    w.exit(th, 0);
+    // A shared address space cannot be unshared either.
+    let v = w.clone(c, F::VM.bits() | 17).unwrap();
+    assert_eq!(w.t.unshare(c, F::VM.bits()), Err(Errno::EINVAL));
+    w.t.with_process(c, |p| p.creds = process::cred::Credentials::user(5, 5));
+    assert_eq!(w.t.unshare(c, F::NEWNS.bits()), Err(Errno::EPERM));
+    w.exit(v, 0);
+    assert_eq!(w.wait4(c, v as i32, 0), Ok((v, 0)));
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    w.t.with_thread(1, |t| t.sem_undo = None);
+    finish(w);
+}

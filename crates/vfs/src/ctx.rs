@@ -1,0 +1,1011 @@
+//! Path resolution and the namespace operations, as Linux's `fs/namei.c`.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use linux_abi::{Errno, Result};
+
+use crate::file::RamFile;
+use crate::inode::{Body, DirData, Inode};
+use crate::types::*;
+
+/// The result of [`Ctx::open`]: an open ramfs file, or a special inode the
+/// kernel binds to a driver.
+#[derive(Debug)]
+pub enum Opened {
+    /// A regular file or a directory, ready for the descriptor table.
+    File(Arc<RamFile>),
+    /// A character or block device inode: the kernel opens the driver for
+    /// `(major, minor)` (or fails with `ENXIO` when there is none).
+    Device {
+        /// The device inode (for stat and permission changes).
+        inode: Arc<Inode>,
+        /// The device's major number.
+        major: u32,
+        /// The device's minor number.
+        minor: u32,
+        /// The open flags.
+        flags: u32,
+    },
+    /// A FIFO: the kernel attaches it to the inode's pipe.
+    Fifo {
+        /// The FIFO inode.
+        inode: Arc<Inode>,
+        /// The open flags.
+        flags: u32,
+    },
+}
+
+/// Who resolves paths, and from where: the caller's root directory (where
+/// absolute paths start and `..` stops), its credential and its umask.
+///
+/// Each operation also takes the directory that relative paths start from:
+/// the working directory for `AT_FDCWD`, or a directory descriptor's inode.
+/// A kernel keeps root and cwd in `FsContext<Arc<Inode>>` and builds a
+/// `Ctx` per system call.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    root: Arc<Inode>,
+    cred: &'a Cred,
+    umask: u32,
+}
+
+/// The last component of a path: `None` for a path of slashes only.
+type Last = Option<Vec<u8>>;
+
+fn is_normal(last: &Last) -> Option<&[u8]> {
+    match last.as_deref() {
+        Some(b".") | Some(b"..") | None => None,
+        Some(n) => Some(n),
+    }
+}
+
+fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|&c| c == b'/').filter(|c| !c.is_empty())
+}
+
+fn is_ancestor(a: &Arc<Inode>, b: &Arc<Inode>) -> bool {
+    let mut cur = Arc::clone(b);
+    loop {
+        if Arc::ptr_eq(&cur, a) {
+            return true;
+        }
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => return false,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context with the given root directory and credential, umask 0.
+    pub fn new(root: Arc<Inode>, cred: &'a Cred) -> Self {
+        Self { root, cred, umask: 0 }
+    }
+
+    /// The same context with a umask applied to the modes of new files and
+    /// directories (not symbolic links).
+    pub fn with_umask(mut self, umask: u32) -> Self {
+        self.umask = umask & 0o777;
+        self
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Arc<Inode> {
+        &self.root
+    }
+
+    /// The credential.
+    pub fn cred(&self) -> &Cred {
+        self.cred
+    }
+
+    // ---- resolution ----
+
+    /// Splits `path` into its parent directory (resolved, every symbolic
+    /// link followed) and its last component; also says whether the path
+    /// ends with a slash.
+    fn parent_walk(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        links: &mut u32,
+    ) -> Result<(Arc<Inode>, Last, bool)> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let mut cur = if path[0] == b'/' {
+            Arc::clone(&self.root)
+        } else {
+            if !dir.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            Arc::clone(dir)
+        };
+        let slash = path.ends_with(b"/");
+        // The components still to walk, last first. A symbolic link met on
+        // the way pushes its target's components (no recursion, so a deep
+        // chain of links costs heap, not kernel stack).
+        let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
+        while let Some(comp) = pending.pop() {
+            if pending.is_empty() {
+                return Ok((cur, Some(comp), slash));
+            }
+            let child = self.lookup_one(&cur, &comp)?;
+            if child.file_type() == FileType::Symlink {
+                let target = self.link_target(&child, links)?;
+                if target[0] == b'/' {
+                    cur = Arc::clone(&self.root);
+                }
+                pending.extend(components(&target).rev().map(<[u8]>::to_vec));
+            } else {
+                cur = child;
+            }
+        }
+        Ok((cur, None, slash))
+    }
+
+    /// Counts one more symbolic link (`ELOOP` past [`MAX_SYMLINKS`]) and
+    /// returns its target (`ENOENT` if empty).
+    fn link_target(&self, link: &Arc<Inode>, links: &mut u32) -> Result<Vec<u8>> {
+        *links += 1;
+        if *links > MAX_SYMLINKS {
+            return Err(Errno::ELOOP);
+        }
+        let target = link.readlink()?;
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        Ok(target)
+    }
+
+    /// Checks that `dir` is a searchable directory and `name` not too long.
+    fn may_lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<()> {
+        if !dir.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if !dir.permits(self.cred, X_OK) {
+            return Err(Errno::EACCES);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(())
+    }
+
+    /// The entry `name` of `dir` itself, mounts not crossed (the dentry the
+    /// namespace operations work on).
+    fn lookup_raw(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        self.may_lookup(dir, name)?;
+        dir.child(name)
+    }
+
+    /// One component: ".", ".." (not above the root, across mounts) or an
+    /// entry, with the filesystems mounted on it crossed.
+    fn lookup_one(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Arc<Inode>> {
+        self.may_lookup(dir, name)?;
+        match name {
+            b"." => Ok(Arc::clone(dir)),
+            b".." => Ok(self.dotdot(dir)),
+            _ => {
+                let mut child = dir.child(name)?.ok_or(Errno::ENOENT)?;
+                while let Some(m) = child.mounted() {
+                    child = m;
+                }
+                Ok(child)
+            }
+        }
+    }
+
+    fn dotdot(&self, dir: &Arc<Inode>) -> Arc<Inode> {
+        let mut cur = Arc::clone(dir);
+        loop {
+            if Arc::ptr_eq(&cur, &self.root) {
+                return cur;
+            }
+            if let Some(p) = cur.parent() {
+                return p;
+            }
+            match cur.mountpoint() {
+                Some(mp) => cur = mp,
+                None => return cur,
+            }
+        }
+    }
+
+    fn walk(&self, dir: &Arc<Inode>, path: &[u8], follow: bool, links: &mut u32) -> Result<Arc<Inode>> {
+        let (mut parent, mut last, mut slash) = self.parent_walk(dir, path, links)?;
+        loop {
+            let inode = match last.as_deref() {
+                None => Arc::clone(&parent),
+                Some(name) => self.lookup_one(&parent, name)?,
+            };
+            if (follow || slash) && inode.file_type() == FileType::Symlink {
+                let target = self.link_target(&inode, links)?;
+                let (p, l, s) = self.parent_walk(&parent, &target, links)?;
+                (parent, last, slash) = (p, l, slash || s);
+                continue;
+            }
+            if slash && !inode.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            return Ok(inode);
+        }
+    }
+
+    /// Resolves `path` from `dir` (or the root for an absolute path);
+    /// `follow` says whether a final symbolic link is followed (a trailing
+    /// slash always follows and requires a directory).
+    pub fn lookup(&self, dir: &Arc<Inode>, path: &[u8], follow: bool) -> Result<Arc<Inode>> {
+        self.walk(dir, path, follow, &mut 0)
+    }
+
+    /// [`Ctx::lookup`] with `*at` flags: `AT_SYMLINK_NOFOLLOW`, and
+    /// `AT_EMPTY_PATH` (an empty path names `dir` itself).
+    pub fn lookup_at(&self, dir: &Arc<Inode>, path: &[u8], at_flags: u32) -> Result<Arc<Inode>> {
+        if path.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+            return Ok(Arc::clone(dir));
+        }
+        self.lookup(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0)
+    }
+
+    // ---- creation helpers ----
+
+    /// Linux's `may_create` once the name is known to be free.
+    fn may_create(&self, dir: &Arc<Inode>) -> Result<()> {
+        let d = dir.lock();
+        if d.nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if !d.permits(FileType::Directory, self.cred, W_OK | X_OK) {
+            return Err(Errno::EACCES);
+        }
+        Ok(())
+    }
+
+    /// Makes an inode owned by the caller in `dir` (setgid directories give
+    /// their group, and their setgid bit to new directories) and enters it
+    /// under `name`. The namespace lock is held by the caller.
+    fn create_in(&self, dir: &Arc<Inode>, name: &[u8], ftype: FileType, perm: u32, body: Body) -> Arc<Inode> {
+        let (dgid, dsgid) = {
+            let d = dir.lock();
+            (d.gid, d.perm & S_ISGID != 0)
+        };
+        let mut perm = perm;
+        let gid = if dsgid {
+            if ftype == FileType::Directory {
+                perm |= S_ISGID;
+            } else if perm & 0o010 != 0 && !self.cred.is_root() && !self.cred.in_group(dgid) {
+                perm &= !S_ISGID;
+            }
+            dgid
+        } else {
+            self.cred.gid
+        };
+        let body = match body {
+            Body::Dir(_) => Body::Dir(DirData::new(Some(Arc::downgrade(dir)))),
+            b => b,
+        };
+        let inode = Inode::new(&dir.sb, ftype, perm, self.cred.uid, gid, body);
+        let now = dir.sb.now();
+        let mut d = dir.lock();
+        if let Some(entries) = d.dir_mut() {
+            entries.insert(name, Arc::clone(&inode));
+        }
+        if ftype == FileType::Directory {
+            d.nlink += 1;
+        }
+        d.mtime = now;
+        d.ctime = now;
+        inode
+    }
+
+    /// The common part of mkdir, mknod and symlink: resolve the parent,
+    /// refuse an existing name (`EEXIST`) or a trailing slash on a new
+    /// non-directory (`ENOENT`), check `may_create`, create.
+    fn create_node(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        ftype: FileType,
+        perm: u32,
+        body: Body,
+    ) -> Result<Arc<Inode>> {
+        let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
+        let name = is_normal(&last).ok_or(Errno::EEXIST)?;
+        self.may_lookup(&parent, name)?;
+        let _ns = parent.sb.ns_lock.lock();
+        if parent.child(name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if slash && ftype != FileType::Directory {
+            return Err(Errno::ENOENT);
+        }
+        self.may_create(&parent)?;
+        Ok(self.create_in(&parent, name, ftype, perm, body))
+    }
+
+    // ---- operations ----
+
+    /// open(2) / openat(2): resolves `path` from `dir` and opens it with
+    /// `flags` (`O_*`); `mode` is the permission of a file `O_CREAT`
+    /// makes (the umask applied). See [`Opened`].
+    pub fn open(&self, dir: &Arc<Inode>, path: &[u8], flags: u32, mode: u32) -> Result<Opened> {
+        if flags & O_TMPFILE == O_TMPFILE {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if flags & O_CREAT != 0 && flags & O_DIRECTORY != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // O_PATH keeps only these flags and checks no access.
+        let flags =
+            if flags & O_PATH != 0 { flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } else { flags };
+        let mut links = 0;
+        let mut must_dir = false;
+        let mut base = Arc::clone(dir);
+        let mut path = path.to_vec();
+        let mut created = false;
+        let inode = loop {
+            let (parent, last, slash) = self.parent_walk(&base, &path, &mut links)?;
+            let slash = slash || must_dir;
+            let Some(name) = is_normal(&last) else {
+                if flags & O_CREAT != 0 {
+                    return Err(Errno::EISDIR);
+                }
+                break match last.as_deref() {
+                    None => parent,
+                    Some(dots) => self.lookup_one(&parent, dots)?,
+                };
+            };
+            let follow = flags & O_NOFOLLOW == 0 || slash;
+            let found = if flags & O_CREAT != 0 {
+                if slash {
+                    return Err(Errno::EISDIR);
+                }
+                self.may_lookup(&parent, name)?;
+                let _ns = parent.sb.ns_lock.lock();
+                match self.lookup_one(&parent, name) {
+                    Ok(existing) => {
+                        if flags & O_EXCL != 0 {
+                            return Err(Errno::EEXIST);
+                        }
+                        existing
+                    }
+                    Err(Errno::ENOENT) => {
+                        self.may_create(&parent)?;
+                        created = true;
+                        let perm = mode & S_IALLUGO & !self.umask;
+                        break self.create_in(
+                            &parent,
+                            name,
+                            FileType::Regular,
+                            perm,
+                            Body::Regular { pages: Default::default(), size: 0 },
+                        );
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                self.lookup_one(&parent, name)?
+            };
+            if found.file_type() == FileType::Symlink {
+                if !follow {
+                    if flags & O_PATH != 0 {
+                        break found;
+                    }
+                    return Err(Errno::ELOOP);
+                }
+                path = self.link_target(&found, &mut links)?;
+                must_dir = slash;
+                base = parent;
+                continue;
+            }
+            if slash && !found.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            break found;
+        };
+        let ftype = inode.file_type();
+        if flags & O_CREAT != 0 && ftype == FileType::Directory {
+            return Err(Errno::EISDIR);
+        }
+        if flags & O_DIRECTORY != 0 && ftype != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        if flags & O_PATH != 0 {
+            return Ok(Opened::File(Arc::new(RamFile::new(inode, flags))));
+        }
+        let mut acc = match flags & O_ACCMODE {
+            O_RDONLY => R_OK,
+            O_WRONLY => W_OK,
+            _ => R_OK | W_OK,
+        };
+        if flags & O_TRUNC != 0 {
+            acc |= W_OK;
+        }
+        if ftype == FileType::Directory && acc & W_OK != 0 {
+            return Err(Errno::EISDIR);
+        }
+        if !created {
+            if ftype == FileType::Socket {
+                return Err(Errno::ENXIO);
+            }
+            if !inode.permits(self.cred, acc) {
+                return Err(Errno::EACCES);
+            }
+            if flags & O_NOATIME != 0 && !self.cred.is_root() && inode.uid() != self.cred.uid {
+                return Err(Errno::EPERM);
+            }
+            if flags & O_TRUNC != 0 && ftype == FileType::Regular {
+                inode.set_size(0)?;
+            }
+        }
+        let flags = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+        Ok(match ftype {
+            FileType::CharDevice | FileType::BlockDevice => {
+                let (major, minor) = inode.device().unwrap_or((0, 0));
+                Opened::Device { inode, major, minor, flags }
+            }
+            FileType::Fifo => Opened::Fifo { inode, flags },
+            _ => Opened::File(Arc::new(RamFile::new(inode, flags))),
+        })
+    }
+
+    /// mkdir(2): a new directory with `mode & 0o1777` less the umask.
+    pub fn mkdir(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> Result<Arc<Inode>> {
+        let perm = mode & (0o777 | S_ISVTX) & !self.umask;
+        self.create_node(dir, path, FileType::Directory, perm, Body::Dir(DirData::new(None)))
+    }
+
+    /// mknod(2): a regular file, FIFO, socket, or (root only, else
+    /// `EPERM`) character or block device `rdev` ([`makedev`]). `EPERM` for
+    /// a directory type, `EINVAL` for an unknown one.
+    pub fn mknod(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, rdev: u64) -> Result<Arc<Inode>> {
+        let ftype = if mode & S_IFMT == 0 {
+            FileType::Regular
+        } else {
+            match FileType::from_mode(mode) {
+                Some(FileType::Directory) => return Err(Errno::EPERM),
+                Some(FileType::Symlink) | None => return Err(Errno::EINVAL),
+                Some(t) => t,
+            }
+        };
+        let body = match ftype {
+            FileType::Regular => Body::Regular { pages: Default::default(), size: 0 },
+            FileType::CharDevice | FileType::BlockDevice => Body::Device(rdev),
+            _ => Body::None,
+        };
+        let perm = mode & S_IALLUGO & !self.umask;
+        if matches!(ftype, FileType::CharDevice | FileType::BlockDevice) && !self.cred.is_root() {
+            // Linux checks CAP_MKNOD after the name: EEXIST first.
+            let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
+            let name = is_normal(&last).ok_or(Errno::EEXIST)?;
+            if self.lookup_raw(&parent, name)?.is_some() {
+                return Err(Errno::EEXIST);
+            }
+            self.may_create(&parent)?;
+            return Err(Errno::EPERM);
+        }
+        self.create_node(dir, path, ftype, perm, body)
+    }
+
+    /// symlink(2): a link at `path` whose content is `target` (not
+    /// resolved now; `ENOENT` if empty).
+    pub fn symlink(&self, target: &[u8], dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if target.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        self.create_node(dir, path, FileType::Symlink, 0o777, Body::Symlink(target.to_vec()))
+    }
+
+    /// link(2) / linkat(2): a new name for an existing non-directory
+    /// (`EPERM` for a directory, `EXDEV` across filesystems). `flags`:
+    /// `AT_SYMLINK_FOLLOW`, `AT_EMPTY_PATH`.
+    pub fn link(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+        flags: u32,
+    ) -> Result<()> {
+        if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old = if oldpath.is_empty() && flags & AT_EMPTY_PATH != 0 {
+            Arc::clone(olddir)
+        } else {
+            self.lookup(olddir, oldpath, flags & AT_SYMLINK_FOLLOW != 0)?
+        };
+        let (parent, last, slash) = self.parent_walk(newdir, newpath, &mut 0)?;
+        let name = is_normal(&last).ok_or(Errno::EEXIST)?;
+        self.may_lookup(&parent, name)?;
+        let _ns = parent.sb.ns_lock.lock();
+        if parent.child(name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if slash {
+            return Err(Errno::ENOENT);
+        }
+        if !old.same_fs(&parent) {
+            return Err(Errno::EXDEV);
+        }
+        self.may_create(&parent)?;
+        if old.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        let now = parent.sb.now();
+        {
+            let mut o = old.lock();
+            if o.nlink == 0 {
+                return Err(Errno::ENOENT);
+            }
+            o.nlink += 1;
+            o.ctime = now;
+        }
+        let mut d = parent.lock();
+        if let Some(entries) = d.dir_mut() {
+            entries.insert(name, old);
+        }
+        d.mtime = now;
+        d.ctime = now;
+        Ok(())
+    }
+
+    /// Linux's `may_delete`: write and search permission on `dir`, the
+    /// sticky rule (`EPERM`), and the type rule (`ENOTDIR` / `EISDIR`).
+    fn may_delete(&self, dir: &Arc<Inode>, victim: &Arc<Inode>, isdir: bool) -> Result<()> {
+        let (sticky, duid) = {
+            let d = dir.lock();
+            if !d.permits(FileType::Directory, self.cred, W_OK | X_OK) {
+                return Err(Errno::EACCES);
+            }
+            (d.perm & S_ISVTX != 0, d.uid)
+        };
+        if sticky && !self.cred.is_root() && self.cred.uid != duid && self.cred.uid != victim.uid() {
+            return Err(Errno::EPERM);
+        }
+        if isdir {
+            if !victim.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+        } else if victim.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if dir.nlink() == 0 {
+            return Err(Errno::ENOENT);
+        }
+        Ok(())
+    }
+
+    /// Takes `name` out of `dir` (the namespace lock held), fixing link
+    /// counts and times.
+    fn detach(&self, dir: &Arc<Inode>, name: &[u8], victim: &Arc<Inode>) {
+        let now = dir.sb.now();
+        {
+            let mut d = dir.lock();
+            if let Some(entries) = d.dir_mut() {
+                entries.remove(name);
+            }
+            if victim.is_dir() {
+                d.nlink -= 1;
+            }
+            d.mtime = now;
+            d.ctime = now;
+        }
+        let mut v = victim.lock();
+        v.nlink = if victim.is_dir() { 0 } else { v.nlink.saturating_sub(1) };
+        v.ctime = now;
+    }
+
+    /// unlink(2): removes a non-directory name (`EISDIR` for a directory).
+    pub fn unlink(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<()> {
+        let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
+        let name = is_normal(&last).ok_or(Errno::EISDIR)?;
+        self.may_lookup(&parent, name)?;
+        let _ns = parent.sb.ns_lock.lock();
+        let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
+        if slash {
+            return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+        }
+        self.may_delete(&parent, &victim, false)?;
+        self.detach(&parent, name, &victim);
+        Ok(())
+    }
+
+    /// rmdir(2): removes an empty directory (`EINVAL` for ".",
+    /// `ENOTEMPTY` for ".." or a non-empty one, `EBUSY` for "/" or a mount
+    /// point).
+    pub fn rmdir(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<()> {
+        let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
+        let name = match last.as_deref() {
+            None => return Err(Errno::EBUSY),
+            Some(b".") => return Err(Errno::EINVAL),
+            Some(b"..") => return Err(Errno::ENOTEMPTY),
+            Some(n) => n,
+        };
+        self.may_lookup(&parent, name)?;
+        let _ns = parent.sb.ns_lock.lock();
+        let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
+        self.may_delete(&parent, &victim, true)?;
+        if victim.mounted().is_some() {
+            return Err(Errno::EBUSY);
+        }
+        if victim.dir_len()? != 0 {
+            return Err(Errno::ENOTEMPTY);
+        }
+        self.detach(&parent, name, &victim);
+        Ok(())
+    }
+
+    /// unlinkat(2): [`Ctx::rmdir`] with `AT_REMOVEDIR`, else
+    /// [`Ctx::unlink`]; other flags give `EINVAL`.
+    pub fn unlinkat(&self, dir: &Arc<Inode>, path: &[u8], flags: u32) -> Result<()> {
+        if flags & !AT_REMOVEDIR != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & AT_REMOVEDIR != 0 { self.rmdir(dir, path) } else { self.unlink(dir, path) }
+    }
+
+    /// rename(2) / renameat2(2) with `RENAME_NOREPLACE` and
+    /// `RENAME_EXCHANGE` (`RENAME_WHITEOUT` is `EINVAL`).
+    pub fn rename(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+        flags: u32,
+    ) -> Result<()> {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
+            || flags & RENAME_WHITEOUT != 0
+            || (flags & RENAME_NOREPLACE != 0 && flags & RENAME_EXCHANGE != 0)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let exchange = flags & RENAME_EXCHANGE != 0;
+        let (op, olast, oslash) = self.parent_walk(olddir, oldpath, &mut 0)?;
+        let (np, nlast, nslash) = self.parent_walk(newdir, newpath, &mut 0)?;
+        if !op.same_fs(&np) {
+            return Err(Errno::EXDEV);
+        }
+        let oname = is_normal(&olast).ok_or(Errno::EBUSY)?;
+        let nname = is_normal(&nlast).ok_or(if flags & RENAME_NOREPLACE != 0 {
+            Errno::EEXIST
+        } else {
+            Errno::EBUSY
+        })?;
+        self.may_lookup(&op, oname)?;
+        self.may_lookup(&np, nname)?;
+        let _ns = op.sb.ns_lock.lock();
+        let old = op.child(oname)?.ok_or(Errno::ENOENT)?;
+        let new = np.child(nname)?;
+        if flags & RENAME_NOREPLACE != 0 && new.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if exchange {
+            match &new {
+                None => return Err(Errno::ENOENT),
+                Some(n) if !n.is_dir() && nslash => return Err(Errno::ENOTDIR),
+                _ => {}
+            }
+        }
+        if !old.is_dir() && (oslash || (!exchange && nslash)) {
+            return Err(Errno::ENOTDIR);
+        }
+        if is_ancestor(&old, &np) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(n) = &new
+            && is_ancestor(n, &op)
+        {
+            return Err(if exchange { Errno::EINVAL } else { Errno::ENOTEMPTY });
+        }
+        if let Some(n) = &new
+            && Arc::ptr_eq(n, &old)
+        {
+            return Ok(());
+        }
+        self.may_delete(&op, &old, old.is_dir())?;
+        match &new {
+            None => self.may_create(&np)?,
+            Some(n) => self.may_delete(&np, n, if exchange { n.is_dir() } else { old.is_dir() })?,
+        }
+        if !Arc::ptr_eq(&op, &np) {
+            if old.is_dir() && !old.permits(self.cred, W_OK) {
+                return Err(Errno::EACCES);
+            }
+            if let Some(n) = &new
+                && exchange
+                && n.is_dir()
+                && !n.permits(self.cred, W_OK)
+            {
+                return Err(Errno::EACCES);
+            }
+        }
+        if old.mounted().is_some() || new.as_ref().is_some_and(|n| n.mounted().is_some()) {
+            return Err(Errno::EBUSY);
+        }
+        if !exchange
+            && let Some(n) = &new
+            && n.is_dir()
+            && n.dir_len()? != 0
+        {
+            return Err(Errno::ENOTEMPTY);
+        }
+        let now = op.sb.now();
+        let same = Arc::ptr_eq(&op, &np);
+        let set_parent = |child: &Arc<Inode>, parent: &Arc<Inode>| {
+            if let Some(d) = child.lock().dir_mut() {
+                d.parent = Some(Arc::downgrade(parent));
+            }
+        };
+        if exchange {
+            let Some(new) = new else { return Err(Errno::ENOENT) };
+            {
+                let mut d = np.lock();
+                if let Some(e) = d.dir_mut() {
+                    e.replace(nname, Arc::clone(&old));
+                    if same {
+                        e.replace(oname, Arc::clone(&new));
+                    }
+                }
+                if !same {
+                    if old.is_dir() {
+                        d.nlink += 1;
+                    }
+                    if new.is_dir() {
+                        d.nlink -= 1;
+                    }
+                }
+                d.mtime = now;
+                d.ctime = now;
+            }
+            if !same {
+                let mut d = op.lock();
+                if let Some(e) = d.dir_mut() {
+                    e.replace(oname, Arc::clone(&new));
+                }
+                if new.is_dir() {
+                    d.nlink += 1;
+                }
+                if old.is_dir() {
+                    d.nlink -= 1;
+                }
+                d.mtime = now;
+                d.ctime = now;
+                drop(d);
+                set_parent(&old, &np);
+                set_parent(&new, &op);
+            }
+            old.lock().ctime = now;
+            new.lock().ctime = now;
+            return Ok(());
+        }
+        {
+            let mut d = np.lock();
+            if let Some(e) = d.dir_mut() {
+                if new.is_some() {
+                    e.remove(nname);
+                }
+                e.insert(nname, Arc::clone(&old));
+                if same {
+                    e.remove(oname);
+                }
+            }
+            if !same && old.is_dir() {
+                d.nlink += 1;
+            }
+            if new.as_ref().is_some_and(|n| n.is_dir()) {
+                d.nlink -= 1;
+            }
+            d.mtime = now;
+            d.ctime = now;
+        }
+        if !same {
+            let mut d = op.lock();
+            if let Some(e) = d.dir_mut() {
+                e.remove(oname);
+            }
+            if old.is_dir() {
+                d.nlink -= 1;
+            }
+            d.mtime = now;
+            d.ctime = now;
+            drop(d);
+            set_parent(&old, &np);
+        }
+        if let Some(victim) = new {
+            let mut v = victim.lock();
+            v.nlink = if victim.is_dir() { 0 } else { v.nlink.saturating_sub(1) };
+            v.ctime = now;
+        }
+        old.lock().ctime = now;
+        Ok(())
+    }
+
+    /// readlink(2) / readlinkat(2): the target of the symbolic link `path`
+    /// (`EINVAL` if it is not one); an empty path reads `dir` itself
+    /// (`ENOENT` if that is not a symbolic link).
+    pub fn readlink(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Vec<u8>> {
+        let inode = self.lookup_at(dir, path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)?;
+        match inode.readlink() {
+            // readlinkat(2) with an empty path names the handle itself,
+            // which must then be a symbolic link.
+            Err(_) if path.is_empty() => Err(Errno::ENOENT),
+            r => r,
+        }
+    }
+
+    /// stat(2), lstat(2), fstatat(2) (`AT_SYMLINK_NOFOLLOW`,
+    /// `AT_EMPTY_PATH`, `AT_NO_AUTOMOUNT`; others `EINVAL`).
+    pub fn stat(&self, dir: &Arc<Inode>, path: &[u8], at_flags: u32) -> Result<Stat> {
+        if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.lookup_at(dir, path, at_flags)?.stat())
+    }
+
+    /// chmod(2) / fchmodat(2); with `AT_SYMLINK_NOFOLLOW` a symbolic link
+    /// gives `EOPNOTSUPP`, as Linux.
+    pub fn chmod(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, at_flags: u32) -> Result<()> {
+        let inode = self.lookup_at(dir, path, at_flags)?;
+        if inode.file_type() == FileType::Symlink {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        inode.chmod(self.cred, mode)
+    }
+
+    /// chown(2), lchown(2), fchownat(2); `None` leaves an ID unchanged.
+    pub fn chown(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        uid: Option<u32>,
+        gid: Option<u32>,
+        at_flags: u32,
+    ) -> Result<()> {
+        self.lookup_at(dir, path, at_flags)?.chown(self.cred, uid, gid)
+    }
+
+    /// utimensat(2): see [`Inode::utimens`].
+    pub fn utimens(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        times: Option<[Timespec; 2]>,
+        at_flags: u32,
+    ) -> Result<()> {
+        self.lookup_at(dir, path, at_flags)?.utimens(self.cred, times)
+    }
+
+    /// truncate(2): `EINVAL` for a negative length or a non-regular file,
+    /// `EISDIR` for a directory, `EACCES` without write permission.
+    pub fn truncate(&self, dir: &Arc<Inode>, path: &[u8], len: i64) -> Result<()> {
+        if len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let inode = self.lookup(dir, path, true)?;
+        match inode.file_type() {
+            FileType::Directory => return Err(Errno::EISDIR),
+            FileType::Regular => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        inode.check_access(self.cred, W_OK)?;
+        inode.set_size(len as u64)
+    }
+
+    /// access(2) / faccessat(2): `mode` is `F_OK` or a mix of `R_OK`,
+    /// `W_OK`, `X_OK` (others `EINVAL`); the credential given is the one
+    /// checked (the real IDs for access(2)).
+    pub fn access(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, at_flags: u32) -> Result<()> {
+        if mode & !7 != 0 || at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EACCESS) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let inode = self.lookup_at(dir, path, at_flags & !AT_EACCESS)?;
+        if mode == F_OK { Ok(()) } else { inode.check_access(self.cred, mode) }
+    }
+
+    /// chdir(2) / chroot(2): the directory `path` names (`ENOTDIR`,
+    /// `EACCES` without search permission), to store in the task's context.
+    pub fn chdir(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+        let inode = self.lookup(dir, path, true)?;
+        if !inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        inode.check_access(self.cred, X_OK)?;
+        Ok(inode)
+    }
+
+    /// getcwd(2): the path of `cwd` from this context's root; `ENOENT` if
+    /// the directory was removed; a directory outside the root gets the
+    /// prefix `(unreachable)` as in Linux.
+    pub fn getcwd(&self, cwd: &Arc<Inode>) -> Result<Vec<u8>> {
+        if cwd.is_dir() && cwd.nlink() == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let mut cur = Arc::clone(cwd);
+        let mut reachable = true;
+        while !Arc::ptr_eq(&cur, &self.root) {
+            if let Some(p) = cur.parent() {
+                let name = p.lock().dir().and_then(|d| d.name_of(&cur).map(<[u8]>::to_vec));
+                names.push(name.ok_or(Errno::ENOENT)?);
+                cur = p;
+            } else if let Some(mp) = cur.mountpoint() {
+                cur = mp;
+            } else {
+                reachable = false;
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        if !reachable {
+            out.extend_from_slice(b"(unreachable)");
+        }
+        for n in names.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(n);
+        }
+        if names.is_empty() {
+            out.push(b'/');
+        }
+        Ok(out)
+    }
+
+    /// mount(2) of a filesystem: `fs_root` (the root of another ramfs)
+    /// covers the directory `path`. Root only (`EPERM`); `ENOTDIR` for a
+    /// non-directory; `EBUSY` if `fs_root` is mounted already.
+    pub fn mount(&self, dir: &Arc<Inode>, path: &[u8], fs_root: Arc<Inode>) -> Result<()> {
+        if !self.cred.is_root() {
+            return Err(Errno::EPERM);
+        }
+        let target = self.lookup(dir, path, true)?;
+        if !target.is_dir() || !fs_root.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if fs_root.mountpoint().is_some() || fs_root.parent().is_some() || Arc::ptr_eq(&target, &fs_root) {
+            return Err(Errno::EBUSY);
+        }
+        let _ns = target.sb.ns_lock.lock();
+        {
+            let mut t = target.lock();
+            let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
+            if d.mounted.is_some() {
+                return Err(Errno::EBUSY);
+            }
+            d.mounted = Some(Arc::clone(&fs_root));
+        }
+        if let Some(d) = fs_root.lock().dir_mut() {
+            d.mountpoint = Some(Arc::downgrade(&target));
+        }
+        Ok(())
+    }
+
+    /// umount(2): detaches the filesystem whose root `path` names (`EINVAL`
+    /// if it is not a mount; `EPERM` for non-root) and returns its root.
+    pub fn umount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+        if !self.cred.is_root() {
+            return Err(Errno::EPERM);
+        }
+        let target = self.lookup(dir, path, true)?;
+        let mp = target.mountpoint().ok_or(Errno::EINVAL)?;
+        if target.mounted().is_some() {
+            return Err(Errno::EBUSY);
+        }
+        let _ns = mp.sb.ns_lock.lock();
+        if let Some(d) = mp.lock().dir_mut() {
+            d.mounted = None;
+        }
+        if let Some(d) = target.lock().dir_mut() {
+            d.mountpoint = None;
+        }
+        Ok(target)
+    }
+}

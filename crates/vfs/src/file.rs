@@ -1,0 +1,258 @@
+//! The open-file interface ([`File`]) and open ramfs files ([`RamFile`]).
+
+use alloc::sync::Arc;
+use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use linux_abi::{Errno, Result};
+use spin::Mutex;
+
+use crate::inode::Inode;
+use crate::types::*;
+
+/// An open file description (Linux's `struct file`), whatever is behind
+/// it: a ramfs file or directory, a pipe, a terminal, a /proc file.
+///
+/// A kernel keeps `Arc<dyn File>` in its descriptor table
+/// (`fs_table::FileTable<dyn File>`); descriptors made by dup(2) and
+/// fork(2) share the object, hence its offset and status flags. Methods take
+/// `&self`: implementations lock what they change.
+///
+/// Buffers are kernel memory; the caller copies to and from user space.
+pub trait File: Send + Sync {
+    /// read(2) at the file offset, which advances. `EBADF` when not open
+    /// for reading.
+    fn read(&self, buf: &mut [u8]) -> Result<usize>;
+
+    /// write(2) at the file offset (the end with `O_APPEND`), which
+    /// advances. `EBADF` when not open for writing.
+    fn write(&self, buf: &[u8]) -> Result<usize>;
+
+    /// pread64(2): read at `offset` without moving the file offset.
+    /// `ESPIPE` for files without offsets.
+    fn pread(&self, _buf: &mut [u8], _offset: u64) -> Result<usize> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// pwrite64(2): write at `offset` without moving the file offset.
+    /// `ESPIPE` for files without offsets.
+    fn pwrite(&self, _buf: &[u8], _offset: u64) -> Result<usize> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// lseek(2) with `SEEK_SET`, `SEEK_CUR`, `SEEK_END` (and, where
+    /// supported, `SEEK_DATA`, `SEEK_HOLE`); returns the new offset.
+    /// `ESPIPE` for pipes and terminals.
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// fstat(2).
+    fn stat(&self) -> Result<Stat>;
+
+    /// getdents64(2): `struct linux_dirent64` records into `buf`; 0 at the
+    /// end. `ENOTDIR` for files that are not directories.
+    fn getdents64(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::ENOTDIR)
+    }
+
+    /// ioctl(2); the argument is the raw user value. `ENOTTY` by default.
+    fn ioctl(&self, _cmd: u32, _arg: usize) -> Result<isize> {
+        Err(Errno::ENOTTY)
+    }
+
+    /// poll(2) readiness now: `POLLIN`, `POLLOUT`, `POLLHUP`, ... Regular
+    /// files are always ready.
+    fn poll(&self) -> u32 {
+        POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
+    }
+
+    /// ftruncate(2). `EINVAL` for files that cannot be truncated.
+    fn truncate(&self, _len: u64) -> Result<()> {
+        Err(Errno::EINVAL)
+    }
+
+    /// The status flags for fcntl(F_GETFL): the access mode and `O_APPEND`,
+    /// `O_NONBLOCK`, ...
+    fn status_flags(&self) -> u32;
+
+    /// fcntl(F_SETFL): changes the bits of [`SETFL_MASK`] and ignores
+    /// the others.
+    fn set_status_flags(&self, flags: u32);
+
+    /// The filesystem inode behind this file, if any (for fchdir(2),
+    /// fchmod(2), `*at` calls with a directory descriptor, execve(2)).
+    fn inode(&self) -> Option<&Arc<Inode>> {
+        None
+    }
+}
+
+/// An open regular file or directory of a ramfs: an inode, an offset and
+/// the status flags.
+pub struct RamFile {
+    inode: Arc<Inode>,
+    /// The file offset; for a directory, the readdir position. Held during
+    /// read, write and getdents, as Linux's `f_pos_lock`.
+    pos: Mutex<u64>,
+    flags: AtomicU32,
+}
+
+impl fmt::Debug for RamFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RamFile")
+            .field("inode", &self.inode)
+            .field("flags", &self.flags.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RamFile {
+    /// An open file on `inode` with open `flags` at offset 0 (no checks:
+    /// [`crate::Ctx::open`] makes them).
+    pub fn new(inode: Arc<Inode>, flags: u32) -> Self {
+        Self { inode, pos: Mutex::new(0), flags: AtomicU32::new(flags) }
+    }
+
+    /// The current offset.
+    pub fn offset(&self) -> u64 {
+        *self.pos.lock()
+    }
+
+    fn readable(&self) -> bool {
+        let f = self.flags.load(Ordering::Relaxed);
+        f & O_PATH == 0 && matches!(f & O_ACCMODE, O_RDONLY | O_RDWR)
+    }
+
+    fn writable(&self) -> bool {
+        let f = self.flags.load(Ordering::Relaxed);
+        f & O_PATH == 0 && matches!(f & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    /// An `O_PATH` file: only stat and use as a directory handle work.
+    fn path_only(&self) -> Result<()> {
+        if self.flags.load(Ordering::Relaxed) & O_PATH != 0 { Err(Errno::EBADF) } else { Ok(()) }
+    }
+
+    fn check_offset(offset: u64) -> Result<()> {
+        if offset > MAX_FILE_SIZE { Err(Errno::EINVAL) } else { Ok(()) }
+    }
+}
+
+impl File for RamFile {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        let mut pos = self.pos.lock();
+        let n = self.inode.read_at(*pos, buf)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        let mut pos = self.pos.lock();
+        if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+            let (n, end) = self.inode.append(buf)?;
+            *pos = end;
+            Ok(n)
+        } else {
+            let n = self.inode.write_at(*pos, buf)?;
+            *pos += n as u64;
+            Ok(n)
+        }
+    }
+
+    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        Self::check_offset(offset)?;
+        self.inode.read_at(offset, buf)
+    }
+
+    fn pwrite(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        Self::check_offset(offset)?;
+        // Linux appends even with an offset when O_APPEND is set.
+        if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+            return self.inode.append(buf).map(|(n, _)| n);
+        }
+        self.inode.write_at(offset, buf)
+    }
+
+    fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
+        self.path_only()?;
+        let mut pos = self.pos.lock();
+        let is_dir = self.inode.is_dir();
+        let base: i64 = match whence {
+            SEEK_SET => 0,
+            SEEK_CUR => *pos as i64,
+            SEEK_END if !is_dir => self.inode.size() as i64,
+            SEEK_DATA | SEEK_HOLE if !is_dir => {
+                if offset < 0 {
+                    return Err(Errno::ENXIO);
+                }
+                let at = self.inode.seek_data_hole(offset as u64, whence == SEEK_HOLE)?;
+                *pos = at;
+                return Ok(at);
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(offset).ok_or(Errno::EINVAL)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *pos = new as u64;
+        Ok(new as u64)
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(self.inode.stat())
+    }
+
+    fn getdents64(&self, buf: &mut [u8]) -> Result<usize> {
+        self.path_only()?;
+        if !self.inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut pos = self.pos.lock();
+        let (n, next) = self.inode.read_dir(*pos, buf)?;
+        *pos = next;
+        Ok(n)
+    }
+
+    fn ioctl(&self, _cmd: u32, _arg: usize) -> Result<isize> {
+        self.path_only()?;
+        Err(Errno::ENOTTY)
+    }
+
+    fn truncate(&self, len: u64) -> Result<()> {
+        self.path_only()?;
+        if !self.writable() || !matches!(self.inode.file_type(), FileType::Regular) {
+            return Err(Errno::EINVAL);
+        }
+        self.inode.set_size(len)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        if self.flags.load(Ordering::Relaxed) & O_PATH != 0 {
+            return;
+        }
+        let _ = self.flags.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+            Some((old & !SETFL_MASK) | (flags & SETFL_MASK))
+        });
+    }
+
+    fn inode(&self) -> Option<&Arc<Inode>> {
+        Some(&self.inode)
+    }
+}

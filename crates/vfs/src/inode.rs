@@ -1,0 +1,703 @@
+//! Inodes of the in-memory filesystem (ramfs) and their content.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, btree_map};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use linux_abi::{Errno, Result};
+use spin::{Mutex, MutexGuard};
+
+use crate::types::*;
+
+/// `RAMFS_MAGIC`, reported by statfs(2).
+pub const RAMFS_MAGIC: u64 = 0x8584_58f6;
+
+/// One filesystem instance: its device number, inode numbers, clock and
+/// page accounting (Linux's `super_block`).
+pub(crate) struct SuperBlock {
+    pub(crate) dev: u64,
+    next_ino: AtomicU64,
+    inodes: AtomicU64,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Serialises every change to the namespace of this filesystem
+    /// (create, remove, rename, link, mount): Linux's `s_vfs_rename_mutex`
+    /// widened. Lock order: this lock, then one inode lock at a time.
+    pub(crate) ns_lock: Mutex<()>,
+    pages: AtomicU64,
+    max_pages: Option<u64>,
+}
+
+impl SuperBlock {
+    pub(crate) fn now(&self) -> Timespec {
+        self.clock.now()
+    }
+
+    fn alloc_page(&self) -> Result<Box<[u8]>> {
+        if let Some(max) = self.max_pages {
+            let ok = self
+                .pages
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| (p < max).then_some(p + 1))
+                .is_ok();
+            if !ok {
+                return Err(Errno::ENOSPC);
+            }
+        } else {
+            self.pages.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut v: Vec<u8> = Vec::new();
+        if v.try_reserve_exact(PAGE_SIZE).is_err() {
+            self.pages.fetch_sub(1, Ordering::Relaxed);
+            return Err(Errno::ENOSPC);
+        }
+        v.resize(PAGE_SIZE, 0);
+        Ok(v.into_boxed_slice())
+    }
+
+    fn free_pages(&self, n: u64) {
+        self.pages.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+/// Creates an empty ramfs and returns its root directory (mode `0o755`,
+/// owned by root, inode number 1).
+///
+/// `dev` is the filesystem's device number for `st_dev` ([`makedev`]);
+/// `clock` gives every timestamp; `max_pages` bounds the content pages
+/// (`ENOSPC` beyond), `None` for no bound but memory.
+pub fn new_ramfs(dev: u64, clock: Arc<dyn Clock>, max_pages: Option<u64>) -> Arc<Inode> {
+    let sb = Arc::new(SuperBlock {
+        dev,
+        next_ino: AtomicU64::new(1),
+        inodes: AtomicU64::new(0),
+        clock,
+        ns_lock: Mutex::new(()),
+        pages: AtomicU64::new(0),
+        max_pages,
+    });
+    Inode::new(&sb, FileType::Directory, 0o755, 0, 0, Body::Dir(DirData::new(None)))
+}
+
+/// The directory part of an inode.
+pub(crate) struct DirData {
+    /// Name → readdir cookie.
+    by_name: BTreeMap<Vec<u8>, u64>,
+    /// Readdir cookie → (name, inode); cookies only grow, so a readdir
+    /// position stays meaningful while the directory changes.
+    by_cookie: BTreeMap<u64, (Vec<u8>, Arc<Inode>)>,
+    next_cookie: u64,
+    /// The parent directory; `None` for the root of a filesystem.
+    pub(crate) parent: Option<Weak<Inode>>,
+    /// The root of a filesystem mounted on this directory.
+    pub(crate) mounted: Option<Arc<Inode>>,
+    /// For the root of a mounted filesystem: the directory it covers.
+    pub(crate) mountpoint: Option<Weak<Inode>>,
+}
+
+/// The first readdir cookie of a real entry ("." is 0 and ".." is 1).
+const FIRST_COOKIE: u64 = 2;
+
+impl DirData {
+    pub(crate) fn new(parent: Option<Weak<Inode>>) -> Self {
+        Self {
+            by_name: BTreeMap::new(),
+            by_cookie: BTreeMap::new(),
+            next_cookie: FIRST_COOKIE,
+            parent,
+            mounted: None,
+            mountpoint: None,
+        }
+    }
+
+    pub(crate) fn get(&self, name: &[u8]) -> Option<&Arc<Inode>> {
+        let c = self.by_name.get(name)?;
+        self.by_cookie.get(c).map(|(_, i)| i)
+    }
+
+    pub(crate) fn insert(&mut self, name: &[u8], inode: Arc<Inode>) {
+        let c = self.next_cookie;
+        self.next_cookie += 1;
+        if let Some(old) = self.by_name.insert(name.to_vec(), c) {
+            self.by_cookie.remove(&old);
+        }
+        self.by_cookie.insert(c, (name.to_vec(), inode));
+    }
+
+    pub(crate) fn remove(&mut self, name: &[u8]) -> Option<Arc<Inode>> {
+        let c = self.by_name.remove(name)?;
+        self.by_cookie.remove(&c).map(|(_, i)| i)
+    }
+
+    /// Replaces the inode of an existing entry in place (same cookie).
+    pub(crate) fn replace(&mut self, name: &[u8], inode: Arc<Inode>) -> Option<Arc<Inode>> {
+        let c = *self.by_name.get(name)?;
+        let slot = self.by_cookie.get_mut(&c)?;
+        Some(core::mem::replace(&mut slot.1, inode))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Entries from cookie `from` on, in cookie order.
+    pub(crate) fn entries_from(&self, from: u64) -> impl Iterator<Item = (u64, &[u8], &Arc<Inode>)> {
+        self.by_cookie.range(from..).map(|(c, (n, i))| (*c, n.as_slice(), i))
+    }
+
+    /// The name under which `child` is in this directory.
+    pub(crate) fn name_of(&self, child: &Arc<Inode>) -> Option<&[u8]> {
+        self.by_cookie.values().find(|(_, i)| Arc::ptr_eq(i, child)).map(|(n, _)| n.as_slice())
+    }
+}
+
+/// The content of an inode, by type.
+pub(crate) enum Body {
+    /// A regular file: pages of content (absent pages are holes) and a size.
+    Regular {
+        pages: BTreeMap<u64, Box<[u8]>>,
+        size: u64,
+    },
+    Dir(DirData),
+    Symlink(Vec<u8>),
+    /// A device inode: its device number.
+    Device(u64),
+    /// A FIFO or socket: no content here.
+    None,
+}
+
+/// The mutable part of an inode.
+pub(crate) struct InodeData {
+    pub(crate) perm: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) nlink: u32,
+    pub(crate) atime: Timespec,
+    pub(crate) mtime: Timespec,
+    pub(crate) ctime: Timespec,
+    pub(crate) body: Body,
+}
+
+impl InodeData {
+    pub(crate) fn dir(&self) -> Option<&DirData> {
+        match &self.body {
+            Body::Dir(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn dir_mut(&mut self) -> Option<&mut DirData> {
+        match &mut self.body {
+            Body::Dir(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Linux's `generic_permission`: whether `cred` may access this inode
+    /// with `mask` (a combination of [`R_OK`], [`W_OK`], [`X_OK`]).
+    pub(crate) fn permits(&self, ftype: FileType, cred: &Cred, mask: u32) -> bool {
+        let mask = mask & 7;
+        if cred.is_root() {
+            // CAP_DAC_OVERRIDE: read and write always; execute when some
+            // execute bit is set, search always.
+            return mask & X_OK == 0 || ftype == FileType::Directory || self.perm & 0o111 != 0;
+        }
+        let bits = if cred.uid == self.uid {
+            self.perm >> 6
+        } else if cred.in_group(self.gid) {
+            self.perm >> 3
+        } else {
+            self.perm
+        } & 7;
+        bits & mask == mask
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        match &self.body {
+            Body::Regular { size, .. } => *size,
+            Body::Symlink(t) => t.len() as u64,
+            _ => 0,
+        }
+    }
+}
+
+/// An inode of a ramfs: a file, directory, symbolic link or special file.
+///
+/// Inodes are shared as `Arc<Inode>`; a directory holds its entries'
+/// inodes, so a file lives while it has a name or someone holds it open.
+/// `Arc<Inode>` of a directory is also the directory handle that
+/// [`crate::Ctx`] resolves paths from and that a kernel keeps as a task's
+/// root and working directory (`FsContext<Arc<Inode>>`).
+pub struct Inode {
+    ino: u64,
+    ftype: FileType,
+    pub(crate) sb: Arc<SuperBlock>,
+    data: Mutex<InodeData>,
+}
+
+impl fmt::Debug for Inode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inode").field("ino", &self.ino).field("type", &self.ftype).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inode {
+    fn drop(&mut self) {
+        if let Body::Regular { pages, .. } = &self.data.get_mut().body {
+            self.sb.free_pages(pages.len() as u64);
+        }
+        self.sb.inodes.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Inode {
+    pub(crate) fn new(
+        sb: &Arc<SuperBlock>,
+        ftype: FileType,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        body: Body,
+    ) -> Arc<Self> {
+        let now = sb.now();
+        sb.inodes.fetch_add(1, Ordering::Relaxed);
+        Arc::new(Self {
+            ino: sb.next_ino.fetch_add(1, Ordering::Relaxed),
+            ftype,
+            sb: Arc::clone(sb),
+            data: Mutex::new(InodeData {
+                perm: perm & S_IALLUGO,
+                uid,
+                gid,
+                nlink: if ftype == FileType::Directory { 2 } else { 1 },
+                atime: now,
+                mtime: now,
+                ctime: now,
+                body,
+            }),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, InodeData> {
+        self.data.lock()
+    }
+
+    /// The inode number.
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// The device number of the filesystem holding this inode.
+    pub fn dev(&self) -> u64 {
+        self.sb.dev
+    }
+
+    /// The file type.
+    pub fn file_type(&self) -> FileType {
+        self.ftype
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.ftype == FileType::Directory
+    }
+
+    /// Whether both inodes belong to the same filesystem instance.
+    pub fn same_fs(&self, other: &Inode) -> bool {
+        Arc::ptr_eq(&self.sb, &other.sb)
+    }
+
+    /// The size in bytes (regular files; a symbolic link's target length).
+    pub fn size(&self) -> u64 {
+        self.lock().size()
+    }
+
+    /// The `(major, minor)` of a character or block device inode.
+    pub fn device(&self) -> Option<(u32, u32)> {
+        match self.lock().body {
+            Body::Device(rdev) => Some((major(rdev), minor(rdev))),
+            _ => None,
+        }
+    }
+
+    /// Whether `cred` may access this inode with `mask` ([`R_OK`] | [`W_OK`]
+    /// | [`X_OK`]), by its mode bits and Linux's root capabilities.
+    pub fn permits(&self, cred: &Cred, mask: u32) -> bool {
+        self.lock().permits(self.ftype, cred, mask)
+    }
+
+    /// Like [`Inode::permits`], as a result: `EACCES` when denied.
+    pub fn check_access(&self, cred: &Cred, mask: u32) -> Result<()> {
+        if self.permits(cred, mask) { Ok(()) } else { Err(Errno::EACCES) }
+    }
+
+    /// stat(2) of this inode.
+    pub fn stat(&self) -> Stat {
+        let d = self.lock();
+        let (rdev, blocks) = match &d.body {
+            Body::Device(r) => (*r, 0),
+            Body::Regular { pages, .. } => (0, pages.len() as i64 * (PAGE_SIZE as i64 / 512)),
+            _ => (0, 0),
+        };
+        Stat {
+            dev: self.sb.dev,
+            ino: self.ino,
+            nlink: u64::from(d.nlink),
+            mode: self.ftype.mode_bits() | d.perm,
+            uid: d.uid,
+            gid: d.gid,
+            rdev,
+            size: d.size() as i64,
+            blksize: PAGE_SIZE as i64,
+            blocks,
+            atime: d.atime,
+            mtime: d.mtime,
+            ctime: d.ctime,
+        }
+    }
+
+    /// statfs(2) figures of this inode's filesystem.
+    pub fn statfs(&self) -> StatFs {
+        let used = self.sb.pages.load(Ordering::Relaxed);
+        let (blocks, free) = match self.sb.max_pages {
+            Some(max) => (max, max.saturating_sub(used)),
+            None => (0, 0),
+        };
+        StatFs {
+            fs_type: RAMFS_MAGIC,
+            bsize: PAGE_SIZE as u64,
+            blocks,
+            bfree: free,
+            bavail: free,
+            files: self.sb.inodes.load(Ordering::Relaxed),
+            namelen: NAME_MAX as u64,
+        }
+    }
+
+    /// The target of a symbolic link (`EINVAL` for other inodes).
+    pub fn readlink(&self) -> Result<Vec<u8>> {
+        match &self.lock().body {
+            Body::Symlink(t) => Ok(t.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Reads file content at `offset` into `buf`; returns the bytes read
+    /// (0 at or past the end). Holes read as zeros. `EISDIR` for a
+    /// directory, `EINVAL` for other non-regular inodes.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let mut d = self.lock();
+        let n = {
+            let Body::Regular { pages, size } = &d.body else {
+                return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
+            };
+            if offset >= *size {
+                return Ok(0);
+            }
+            let n = usize::try_from(*size - offset).map_or(buf.len(), |left| left.min(buf.len()));
+            let mut done = 0;
+            while done < n {
+                let pos = offset + done as u64;
+                let page = pos / PAGE_SIZE as u64;
+                let in_page = (pos % PAGE_SIZE as u64) as usize;
+                let chunk = (PAGE_SIZE - in_page).min(n - done);
+                let dst = &mut buf[done..done + chunk];
+                match pages.get(&page) {
+                    Some(p) => dst.copy_from_slice(&p[in_page..in_page + chunk]),
+                    None => dst.fill(0),
+                }
+                done += chunk;
+            }
+            n
+        };
+        // relatime: the access time moves when it is not newer than the
+        // modification or change time.
+        if d.atime <= d.mtime || d.atime <= d.ctime {
+            d.atime = self.sb.now();
+        }
+        Ok(n)
+    }
+
+    /// Writes `buf` at `offset`, growing the file; returns the bytes
+    /// written. `EFBIG` at or past [`MAX_FILE_SIZE`], `ENOSPC` when the
+    /// filesystem is full (after a short write if some bytes fit).
+    pub fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
+        self.write_inner(Some(offset), buf).map(|(n, _)| n)
+    }
+
+    /// Appends `buf` atomically at the end of the file; returns the bytes
+    /// written and the offset after them.
+    pub fn append(&self, buf: &[u8]) -> Result<(usize, u64)> {
+        self.write_inner(None, buf)
+    }
+
+    fn write_inner(&self, offset: Option<u64>, buf: &[u8]) -> Result<(usize, u64)> {
+        let mut d = self.lock();
+        let sb = &self.sb;
+        let Body::Regular { pages, size } = &mut d.body else {
+            return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
+        };
+        let offset = offset.unwrap_or(*size);
+        if buf.is_empty() {
+            return Ok((0, offset));
+        }
+        if offset >= MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let n = usize::try_from(MAX_FILE_SIZE - offset).map_or(buf.len(), |left| left.min(buf.len()));
+        let mut done = 0;
+        let mut err = None;
+        while done < n {
+            let pos = offset + done as u64;
+            let page = pos / PAGE_SIZE as u64;
+            let in_page = (pos % PAGE_SIZE as u64) as usize;
+            let chunk = (PAGE_SIZE - in_page).min(n - done);
+            let p = match pages.entry(page) {
+                btree_map::Entry::Occupied(o) => o.into_mut(),
+                btree_map::Entry::Vacant(v) => match sb.alloc_page() {
+                    Ok(p) => v.insert(p),
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
+                },
+            };
+            p[in_page..in_page + chunk].copy_from_slice(&buf[done..done + chunk]);
+            done += chunk;
+        }
+        let end = offset + done as u64;
+        if end > *size {
+            *size = end;
+        }
+        if done == 0 {
+            return Err(err.unwrap_or(Errno::ENOSPC));
+        }
+        let now = sb.now();
+        d.mtime = now;
+        d.ctime = now;
+        Ok((done, end))
+    }
+
+    /// Sets the size of a regular file (truncate(2) without the checks):
+    /// content past `len` is dropped, growth reads as zeros. `EISDIR` for a
+    /// directory, `EINVAL` for other inodes, `EFBIG` past [`MAX_FILE_SIZE`].
+    pub fn set_size(&self, len: u64) -> Result<()> {
+        if len > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let mut d = self.lock();
+        let Body::Regular { pages, size } = &mut d.body else {
+            return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
+        };
+        if len < *size {
+            let first_gone = len.div_ceil(PAGE_SIZE as u64);
+            let gone = pages.split_off(&first_gone);
+            self.sb.free_pages(gone.len() as u64);
+            let in_page = (len % PAGE_SIZE as u64) as usize;
+            if in_page != 0
+                && let Some(p) = pages.get_mut(&(len / PAGE_SIZE as u64))
+            {
+                p[in_page..].fill(0);
+            }
+        }
+        *size = len;
+        let now = self.sb.now();
+        d.mtime = now;
+        d.ctime = now;
+        Ok(())
+    }
+
+    /// SEEK_DATA / SEEK_HOLE: the first offset at or after `from` that is
+    /// data (`hole == false`) or a hole; `ENXIO` at or past the end.
+    pub fn seek_data_hole(&self, from: u64, hole: bool) -> Result<u64> {
+        let d = self.lock();
+        let Body::Regular { pages, size } = &d.body else {
+            return Err(Errno::EINVAL);
+        };
+        if from >= *size {
+            return Err(Errno::ENXIO);
+        }
+        let ps = PAGE_SIZE as u64;
+        let mut page = from / ps;
+        if hole {
+            while pages.contains_key(&page) {
+                page += 1;
+            }
+            Ok((page * ps).max(from).min(*size))
+        } else {
+            match pages.range(page..).next() {
+                Some((&p, _)) if p * ps < *size => Ok((p * ps).max(from)),
+                _ => Err(Errno::ENXIO),
+            }
+        }
+    }
+
+    /// chmod(2): the owner or root sets the permission bits; a non-root
+    /// caller outside the file's group loses `S_ISGID`. `EPERM` otherwise.
+    pub fn chmod(&self, cred: &Cred, mode: u32) -> Result<()> {
+        let mut d = self.lock();
+        if !cred.is_root() && cred.uid != d.uid {
+            return Err(Errno::EPERM);
+        }
+        let mut mode = mode & S_IALLUGO;
+        if !cred.is_root() && !cred.in_group(d.gid) {
+            mode &= !S_ISGID;
+        }
+        d.perm = mode;
+        d.ctime = self.sb.now();
+        Ok(())
+    }
+
+    /// chown(2): `None` leaves an ID alone. Root may change both; the owner
+    /// may change the group to one of its groups; `EPERM` otherwise.
+    /// Changing a non-directory's owner or group clears `S_ISUID`, and
+    /// `S_ISGID` when the group may execute.
+    pub fn chown(&self, cred: &Cred, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+        let mut d = self.lock();
+        if !cred.is_root() {
+            if uid.is_some_and(|u| u != d.uid) {
+                return Err(Errno::EPERM);
+            }
+            if let Some(g) = gid
+                && (cred.uid != d.uid || (g != d.gid && !cred.in_group(g)))
+            {
+                return Err(Errno::EPERM);
+            }
+            if gid.is_none() && uid.is_some() && cred.uid != d.uid {
+                return Err(Errno::EPERM);
+            }
+        }
+        if uid.is_some() || gid.is_some() {
+            if self.ftype != FileType::Directory {
+                d.perm &= !S_ISUID;
+                if d.perm & 0o010 != 0 {
+                    d.perm &= !S_ISGID;
+                }
+            }
+            if let Some(u) = uid {
+                d.uid = u;
+            }
+            if let Some(g) = gid {
+                d.gid = g;
+            }
+        }
+        d.ctime = self.sb.now();
+        Ok(())
+    }
+
+    /// utimensat(2): sets the access and modification times; `None` means
+    /// both to now. A time's `nsec` may be [`UTIME_NOW`] or [`UTIME_OMIT`];
+    /// other values outside 0..1e9 give `EINVAL`. Setting both to now needs
+    /// ownership or write permission (`EACCES`); explicit times need
+    /// ownership (`EPERM`); root may always.
+    pub fn utimens(&self, cred: &Cred, times: Option<[Timespec; 2]>) -> Result<()> {
+        let times = times.unwrap_or([Timespec::new(0, UTIME_NOW); 2]);
+        for t in &times {
+            if t.nsec != UTIME_NOW && t.nsec != UTIME_OMIT && !(0..1_000_000_000).contains(&t.nsec) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        if times.iter().all(|t| t.nsec == UTIME_OMIT) {
+            return Ok(());
+        }
+        let mut d = self.lock();
+        let owner = cred.is_root() || cred.uid == d.uid;
+        let all_now = times.iter().all(|t| t.nsec == UTIME_NOW || t.nsec == UTIME_OMIT);
+        if !owner {
+            if !all_now {
+                return Err(Errno::EPERM);
+            }
+            if !d.permits(self.ftype, cred, W_OK) {
+                return Err(Errno::EACCES);
+            }
+        }
+        let now = self.sb.now();
+        let pick = |t: Timespec, old: Timespec| match t.nsec {
+            UTIME_NOW => now,
+            UTIME_OMIT => old,
+            _ => t,
+        };
+        d.atime = pick(times[0], d.atime);
+        d.mtime = pick(times[1], d.mtime);
+        d.ctime = now;
+        Ok(())
+    }
+
+    /// Sets the times directly, without checks (initramfs unpacking).
+    pub fn set_times(&self, atime: Timespec, mtime: Timespec) {
+        let mut d = self.lock();
+        d.atime = atime;
+        d.mtime = mtime;
+    }
+
+    /// The number of entries of a directory, "." and ".." excluded.
+    pub fn dir_len(&self) -> Result<usize> {
+        self.lock().dir().map(DirData::len).ok_or(Errno::ENOTDIR)
+    }
+
+    /// Writes `struct linux_dirent64` records of this directory into `buf`,
+    /// starting at readdir position `pos` (0 is ".", 1 is "..", then the
+    /// entries). Returns the bytes written and the position after the last
+    /// record written; `(0, pos)` at the end. `EINVAL` when the first record
+    /// does not fit, `ENOTDIR` for a non-directory.
+    pub fn read_dir(&self, pos: u64, buf: &mut [u8]) -> Result<(usize, u64)> {
+        let d = self.lock();
+        let dir = d.dir().ok_or(Errno::ENOTDIR)?;
+        if d.nlink == 0 {
+            // A removed directory lists nothing, not even "." and "..".
+            return Ok((0, pos));
+        }
+        let mut w = crate::dirent::DirentWriter::new(buf);
+        let mut pos = pos;
+        if pos == 0 {
+            if !w.push(self.ino, 1, FileType::Directory.dirent_type(), b".")? {
+                return Ok((w.written(), pos));
+            }
+            pos = 1;
+        }
+        if pos == 1 {
+            let parent = dir.parent.as_ref().and_then(Weak::upgrade).map_or(self.ino, |p| p.ino);
+            if !w.push(parent, 2, FileType::Directory.dirent_type(), b"..")? {
+                return Ok((w.written(), pos));
+            }
+            pos = 2;
+        }
+        for (cookie, name, inode) in dir.entries_from(pos) {
+            if !w.push(inode.ino, cookie as i64 + 1, inode.ftype.dirent_type(), name)? {
+                return Ok((w.written(), pos));
+            }
+            pos = cookie + 1;
+        }
+        // At the end: later calls start after every cookie handed out.
+        pos = pos.max(dir.next_cookie);
+        Ok((w.written(), pos))
+    }
+
+    /// The entry `name` of this directory, mounts not crossed.
+    pub(crate) fn child(&self, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        let d = self.lock();
+        let dir = d.dir().ok_or(Errno::ENOTDIR)?;
+        Ok(dir.get(name).cloned())
+    }
+
+    pub(crate) fn parent(&self) -> Option<Arc<Inode>> {
+        self.lock().dir().and_then(|d| d.parent.as_ref()).and_then(Weak::upgrade)
+    }
+
+    pub(crate) fn mounted(&self) -> Option<Arc<Inode>> {
+        self.lock().dir().and_then(|d| d.mounted.clone())
+    }
+
+    pub(crate) fn mountpoint(&self) -> Option<Arc<Inode>> {
+        self.lock().dir().and_then(|d| d.mountpoint.as_ref()).and_then(Weak::upgrade)
+    }
+
+    pub(crate) fn nlink(&self) -> u32 {
+        self.lock().nlink
+    }
+
+    pub(crate) fn uid(&self) -> u32 {
+        self.lock().uid
+    }
+}

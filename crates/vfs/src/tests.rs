@@ -1,0 +1,944 @@
+//! Unit tests: one per errno rule, each naming the man page that states it.
+
+extern crate std;
+
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI64, Ordering};
+
+use linux_abi::Errno;
+
+use crate::*;
+
+/// A clock that ticks one second per reading.
+struct Tick(AtomicI64);
+
+impl Clock for Tick {
+    fn now(&self) -> Timespec {
+        Timespec::new(self.0.fetch_add(1, Ordering::Relaxed), 0)
+    }
+}
+
+fn fs() -> Arc<Inode> {
+    new_ramfs(makedev(0, 7), Arc::new(Tick(AtomicI64::new(1000))), None)
+}
+
+fn file(o: Result<Opened, Errno>) -> Arc<RamFile> {
+    match o {
+        Ok(Opened::File(f)) => f,
+        other => panic!("not a file: {other:?}"),
+    }
+}
+
+fn create(ctx: &Ctx, dir: &Arc<Inode>, path: &[u8], data: &[u8]) {
+    let f = file(ctx.open(dir, path, O_CREAT | O_WRONLY | O_TRUNC, 0o644));
+    assert_eq!(f.write(data), Ok(data.len()));
+}
+
+fn read_all(f: &dyn File) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 777];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn err<T: core::fmt::Debug>(r: Result<T, Errno>) -> Errno {
+    r.unwrap_err()
+}
+
+/// A tree: /d (dir), /d/f (file "data"), /f (file "hello"), /l -> f,
+/// /dl -> d, /dangling -> nowhere.
+fn tree() -> (Arc<Inode>, Cred) {
+    let root = fs();
+    let cred = Cred::root();
+    {
+        let ctx = Ctx::new(root.clone(), &cred);
+        ctx.mkdir(&root, b"/d", 0o755).unwrap();
+        create(&ctx, &root, b"/d/f", b"data");
+        create(&ctx, &root, b"/f", b"hello");
+        ctx.symlink(b"f", &root, b"/l").unwrap();
+        ctx.symlink(b"/d", &root, b"/dl").unwrap();
+        ctx.symlink(b"nowhere", &root, b"/dangling").unwrap();
+    }
+    (root, cred)
+}
+
+// ---------------------------------------------------------------- open(2)
+
+#[test]
+fn open2_enoent_missing_file_without_o_creat() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/nope", O_RDONLY, 0)), Errno::ENOENT);
+    assert_eq!(err(ctx.open(&root, b"", O_RDONLY, 0)), Errno::ENOENT);
+}
+
+#[test]
+fn open2_enoent_o_creat_with_missing_directory() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/nodir/x", O_CREAT | O_RDWR, 0o644)), Errno::ENOENT);
+}
+
+#[test]
+fn open2_enotdir_component_is_not_a_directory() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/f/x", O_RDONLY, 0)), Errno::ENOTDIR);
+    assert_eq!(err(ctx.open(&root, b"/l/x", O_RDONLY, 0)), Errno::ENOTDIR);
+    // A relative path from a handle that is not a directory.
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    assert_eq!(err(ctx.open(&f, b"x", O_RDONLY, 0)), Errno::ENOTDIR);
+}
+
+#[test]
+fn open2_enotdir_trailing_slash_on_non_directory() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/f/", O_RDONLY, 0)), Errno::ENOTDIR);
+    assert_eq!(err(ctx.open(&root, b"/l/", O_RDONLY, 0)), Errno::ENOTDIR);
+    // Through a symlink to a directory, a trailing slash works.
+    assert!(file(ctx.open(&root, b"/dl/", O_RDONLY, 0)).inode().unwrap().is_dir());
+}
+
+#[test]
+fn open2_enotdir_o_directory_on_non_directory() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/f", O_RDONLY | O_DIRECTORY, 0)), Errno::ENOTDIR);
+    assert!(ctx.open(&root, b"/dl", O_RDONLY | O_DIRECTORY, 0).is_ok());
+}
+
+#[test]
+fn open2_eexist_o_creat_o_excl() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/f", O_CREAT | O_EXCL | O_RDWR, 0o644)), Errno::EEXIST);
+    // O_EXCL does not follow a final symlink, even a dangling one.
+    assert_eq!(err(ctx.open(&root, b"/dangling", O_CREAT | O_EXCL | O_RDWR, 0o644)), Errno::EEXIST);
+    assert_eq!(err(ctx.open(&root, b"/d", O_CREAT | O_EXCL | O_RDWR, 0o644)), Errno::EEXIST);
+}
+
+#[test]
+fn open2_o_creat_follows_a_dangling_symlink() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    file(ctx.open(&root, b"/dangling", O_CREAT | O_WRONLY, 0o600));
+    assert_eq!(ctx.stat(&root, b"/nowhere", 0).unwrap().mode, S_IFREG | 0o600);
+}
+
+#[test]
+fn open2_eisdir_directory_for_writing_or_o_creat() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/d", O_WRONLY, 0)), Errno::EISDIR);
+    assert_eq!(err(ctx.open(&root, b"/d", O_RDWR, 0)), Errno::EISDIR);
+    assert_eq!(err(ctx.open(&root, b"/d", O_RDONLY | O_TRUNC, 0)), Errno::EISDIR);
+    assert_eq!(err(ctx.open(&root, b"/d", O_CREAT | O_RDONLY, 0o644)), Errno::EISDIR);
+    assert_eq!(err(ctx.open(&root, b"/", O_CREAT | O_RDONLY, 0o644)), Errno::EISDIR);
+    assert_eq!(err(ctx.open(&root, b"/new/", O_CREAT | O_RDWR, 0o644)), Errno::EISDIR);
+    assert!(ctx.open(&root, b"/d", O_RDONLY, 0).is_ok());
+}
+
+#[test]
+fn open2_einval_o_creat_with_o_directory() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/x", O_CREAT | O_DIRECTORY | O_RDONLY, 0)), Errno::EINVAL);
+}
+
+#[test]
+fn open2_eloop_o_nofollow_on_a_symlink() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/l", O_RDONLY | O_NOFOLLOW, 0)), Errno::ELOOP);
+    // Only the last component: symlinks in the middle are followed.
+    assert!(ctx.open(&root, b"/dl/f", O_RDONLY | O_NOFOLLOW, 0).is_ok());
+}
+
+#[test]
+fn path_resolution7_eloop_after_40_symlinks() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/target", b"x");
+    // s0 -> target, s1 -> s0, ... : s39 needs 40 links, s40 needs 41.
+    ctx.symlink(b"target", &root, b"/s0").unwrap();
+    for i in 1..=40 {
+        let name = std::format!("/s{i}");
+        let to = std::format!("s{}", i - 1);
+        ctx.symlink(to.as_bytes(), &root, name.as_bytes()).unwrap();
+    }
+    assert!(ctx.open(&root, b"/s39", O_RDONLY, 0).is_ok());
+    assert_eq!(err(ctx.open(&root, b"/s40", O_RDONLY, 0)), Errno::ELOOP);
+    assert_eq!(err(ctx.lookup(&root, b"/s40", true)), Errno::ELOOP);
+    // A loop.
+    ctx.symlink(b"b", &root, b"/a").unwrap();
+    ctx.symlink(b"a", &root, b"/b").unwrap();
+    assert_eq!(err(ctx.stat(&root, b"/a", 0)), Errno::ELOOP);
+    assert_eq!(ctx.stat(&root, b"/a", AT_SYMLINK_NOFOLLOW).unwrap().mode & S_IFMT, S_IFLNK);
+}
+
+#[test]
+fn path_resolution7_enametoolong() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let long = vec![b'a'; 256];
+    assert_eq!(err(ctx.open(&root, &long, O_CREAT | O_RDWR, 0o644)), Errno::ENAMETOOLONG);
+    let ok = vec![b'a'; 255];
+    assert!(ctx.open(&root, &ok, O_CREAT | O_RDWR, 0o644).is_ok());
+    let mut path = Vec::new();
+    while path.len() < 4096 {
+        path.extend_from_slice(b"./");
+    }
+    assert_eq!(err(ctx.lookup(&root, &path[..4096], true)), Errno::ENAMETOOLONG);
+    assert!(ctx.lookup(&root, &path[..4094], true).is_ok());
+    assert_eq!(err(ctx.mkdir(&root, &long, 0o755)), Errno::ENAMETOOLONG);
+}
+
+#[test]
+fn path_resolution7_dot_dot_stops_at_root_and_symlinks_resolve_from_their_directory() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(
+        ctx.lookup(&root, b"/../../d/./../f", true).unwrap().ino(),
+        ctx.lookup(&root, b"/f", true).unwrap().ino()
+    );
+    // A context rooted at /d: ".." does not leave it, absolute links start there.
+    let d = ctx.lookup(&root, b"/d", true).unwrap();
+    let jail = Ctx::new(d.clone(), &cred);
+    assert_eq!(jail.lookup(&d, b"../../f", true).unwrap().ino(), jail.lookup(&d, b"f", true).unwrap().ino());
+    jail.symlink(b"/f", &d, b"abs").unwrap();
+    assert_eq!(jail.lookup(&d, b"abs", true).unwrap().size(), 4); // /d/f, "data"
+    jail.symlink(b"../f", &d, b"rel").unwrap();
+    assert_eq!(ctx.lookup(&root, b"/d/rel", true).unwrap().size(), 5); // /f, "hello"
+    assert_eq!(err(ctx.lookup(&root, b"/dangling", true)), Errno::ENOENT);
+    assert!(ctx.lookup(&root, b"//d///f", true).is_ok());
+}
+
+#[test]
+fn open2_eacces_by_mode_bits_for_a_user_and_root_bypasses() {
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    create(&rctx, &root, b"/secret", b"s");
+    rctx.chmod(&root, b"/secret", 0o600, 0).unwrap();
+    rctx.chown(&root, b"/secret", Some(1000), Some(1000), 0).unwrap();
+    let alice = Cred::user(1000, 1000);
+    let bob = Cred::user(1001, 1001);
+    let a = Ctx::new(root.clone(), &alice);
+    let b = Ctx::new(root.clone(), &bob);
+    assert!(a.open(&root, b"/secret", O_RDWR, 0).is_ok());
+    assert_eq!(err(b.open(&root, b"/secret", O_RDONLY, 0)), Errno::EACCES);
+    assert_eq!(err(b.open(&root, b"/secret", O_WRONLY, 0)), Errno::EACCES);
+    assert!(rctx.open(&root, b"/secret", O_RDWR, 0).is_ok());
+    // Group bits.
+    rctx.chmod(&root, b"/secret", 0o640, 0).unwrap();
+    let mut carol = Cred::user(1002, 5);
+    carol.groups.push(1000);
+    let c = Ctx::new(root.clone(), &carol);
+    assert!(c.open(&root, b"/secret", O_RDONLY, 0).is_ok());
+    assert_eq!(err(c.open(&root, b"/secret", O_WRONLY, 0)), Errno::EACCES);
+    // O_TRUNC needs write permission.
+    assert_eq!(err(c.open(&root, b"/secret", O_RDONLY | O_TRUNC, 0)), Errno::EACCES);
+    // Search permission on a directory.
+    rctx.chmod(&root, b"/d", 0o700, 0).unwrap();
+    assert_eq!(err(b.open(&root, b"/d/f", O_RDONLY, 0)), Errno::EACCES);
+    assert!(rctx.open(&root, b"/d/f", O_RDONLY, 0).is_ok());
+    // Creating needs write permission on the directory.
+    assert_eq!(err(b.open(&root, b"/new", O_CREAT | O_RDWR, 0o644)), Errno::EACCES);
+    assert_eq!(err(b.mkdir(&root, b"/newdir", 0o755)), Errno::EACCES);
+    // Root executes only files with some execute bit.
+    assert_eq!(err(rctx.access(&root, b"/f", X_OK, 0)), Errno::EACCES);
+    rctx.chmod(&root, b"/f", 0o001, 0).unwrap();
+    assert!(rctx.access(&root, b"/f", X_OK | R_OK | W_OK, 0).is_ok());
+}
+
+#[test]
+fn open2_new_file_mode_is_masked_and_owned_by_the_caller() {
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    rctx.chmod(&root, b"/", 0o777, 0).unwrap();
+    let alice = Cred::user(1000, 100);
+    let a = Ctx::new(root.clone(), &alice).with_umask(0o027);
+    // The new file opens for writing even though its mode forbids it.
+    let f = file(a.open(&root, b"/mine", O_CREAT | O_RDWR, 0o444));
+    assert_eq!(f.write(b"ok"), Ok(2));
+    let st = a.stat(&root, b"/mine", 0).unwrap();
+    assert_eq!((st.mode, st.uid, st.gid), (S_IFREG | 0o440, 1000, 100));
+    // A setgid directory gives its group, and its setgid bit to subdirectories.
+    rctx.mkdir(&root, b"/shared", 0o777).unwrap();
+    rctx.chown(&root, b"/shared", None, Some(50), 0).unwrap();
+    rctx.chmod(&root, b"/shared", 0o2777, 0).unwrap();
+    a.mkdir(&root, b"/shared/sub", 0o777).unwrap();
+    let st = a.stat(&root, b"/shared/sub", 0).unwrap();
+    assert_eq!((st.mode, st.gid), (S_IFDIR | S_ISGID | 0o750, 50));
+}
+
+#[test]
+fn open2_o_trunc_and_o_append() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/f", O_WRONLY | O_APPEND, 0));
+    assert_eq!(f.write(b" world"), Ok(6));
+    assert_eq!(f.lseek(0, SEEK_SET), Ok(0));
+    assert_eq!(f.write(b"!"), Ok(1));
+    assert_eq!(f.offset(), 12);
+    let r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    assert_eq!(read_all(&*r), b"hello world!");
+    file(ctx.open(&root, b"/f", O_WRONLY | O_TRUNC, 0));
+    assert_eq!(ctx.stat(&root, b"/f", 0).unwrap().size, 0);
+}
+
+#[test]
+fn read2_write2_ebadf_by_access_mode() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    assert_eq!(r.write(b"x"), Err(Errno::EBADF));
+    let w = file(ctx.open(&root, b"/f", O_WRONLY, 0));
+    assert_eq!(w.read(&mut [0; 4]), Err(Errno::EBADF));
+    let d = file(ctx.open(&root, b"/d", O_RDONLY, 0));
+    assert_eq!(d.read(&mut [0; 4]), Err(Errno::EISDIR));
+    assert_eq!(w.getdents64(&mut [0; 64]), Err(Errno::ENOTDIR));
+    assert_eq!(r.ioctl(0x5401, 0), Err(Errno::ENOTTY));
+    assert_eq!(w.status_flags() & O_ACCMODE, O_WRONLY);
+    w.set_status_flags(O_APPEND | O_RDWR);
+    assert_eq!(w.status_flags(), O_WRONLY | O_APPEND);
+}
+
+#[test]
+fn open2_device_and_fifo_nodes_are_handed_to_the_kernel() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mknod(&root, b"/null", S_IFCHR | 0o666, makedev(1, 3)).unwrap();
+    ctx.mknod(&root, b"/fifo", S_IFIFO | 0o644, 0).unwrap();
+    match ctx.open(&root, b"/null", O_RDWR, 0).unwrap() {
+        Opened::Device { major, minor, inode, .. } => {
+            assert_eq!((major, minor), (1, 3));
+            assert_eq!(inode.stat().rdev, makedev(1, 3));
+            assert_eq!(inode.stat().rdev, (1 << 8) | 3);
+        }
+        o => panic!("{o:?}"),
+    }
+    assert!(matches!(ctx.open(&root, b"/fifo", O_RDONLY, 0).unwrap(), Opened::Fifo { .. }));
+    // mknod(2): EPERM for a directory type or, without CAP_MKNOD, a device.
+    assert_eq!(err(ctx.mknod(&root, b"/x", S_IFDIR | 0o755, 0)), Errno::EPERM);
+    assert_eq!(err(ctx.mknod(&root, b"/null", S_IFCHR | 0o666, 0)), Errno::EEXIST);
+    ctx.chmod(&root, b"/", 0o777, 0).unwrap();
+    let user = Cred::user(5, 5);
+    let u = Ctx::new(root.clone(), &user);
+    assert_eq!(err(u.mknod(&root, b"/tty", S_IFCHR | 0o666, makedev(5, 0))), Errno::EPERM);
+    assert!(u.mknod(&root, b"/myfifo", S_IFIFO | 0o600, 0).is_ok());
+}
+
+// --------------------------------------------------------------- mkdir(2)
+
+#[test]
+fn mkdir2_eexist() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.mkdir(&root, b"/d", 0o755)), Errno::EEXIST);
+    assert_eq!(err(ctx.mkdir(&root, b"/f", 0o755)), Errno::EEXIST);
+    assert_eq!(err(ctx.mkdir(&root, b"/dangling", 0o755)), Errno::EEXIST);
+    assert_eq!(err(ctx.mkdir(&root, b"/", 0o755)), Errno::EEXIST);
+    assert_eq!(err(ctx.mkdir(&root, b"/d/.", 0o755)), Errno::EEXIST);
+    assert_eq!(err(ctx.mkdir(&root, b"/d/..", 0o755)), Errno::EEXIST);
+}
+
+#[test]
+fn mkdir2_enoent_and_enotdir() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.mkdir(&root, b"/a/b", 0o755)), Errno::ENOENT);
+    assert_eq!(err(ctx.mkdir(&root, b"/f/b", 0o755)), Errno::ENOTDIR);
+    assert!(ctx.mkdir(&root, b"/new/", 0o755).is_ok());
+    // In a removed directory (a cwd that was rmdir'ed).
+    let gone = ctx.mkdir(&root, b"/gone", 0o755).unwrap();
+    ctx.rmdir(&root, b"/gone").unwrap();
+    assert_eq!(err(ctx.mkdir(&gone, b"x", 0o755)), Errno::ENOENT);
+    assert_eq!(err(ctx.open(&gone, b"x", O_CREAT | O_RDWR, 0o644)), Errno::ENOENT);
+    assert_eq!(err(ctx.getcwd(&gone)), Errno::ENOENT);
+}
+
+#[test]
+fn mkdir2_link_counts_and_modes() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred).with_umask(0o022);
+    let before = root.stat().nlink;
+    ctx.mkdir(&root, b"/m", 0o1777).unwrap();
+    assert_eq!(root.stat().nlink, before + 1);
+    let st = ctx.stat(&root, b"/m", 0).unwrap();
+    assert_eq!((st.mode, st.nlink), (S_IFDIR | S_ISVTX | 0o755, 2));
+    ctx.rmdir(&root, b"/m").unwrap();
+    assert_eq!(root.stat().nlink, before);
+}
+
+// -------------------------------------------------------------- unlink(2)
+
+#[test]
+fn unlink2_errors() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.unlink(&root, b"/d")), Errno::EISDIR);
+    assert_eq!(err(ctx.unlink(&root, b"/d/")), Errno::EISDIR);
+    assert_eq!(err(ctx.unlink(&root, b"/nope")), Errno::ENOENT);
+    assert_eq!(err(ctx.unlink(&root, b"/f/")), Errno::ENOTDIR);
+    assert_eq!(err(ctx.unlink(&root, b"/f/x")), Errno::ENOTDIR);
+    assert_eq!(err(ctx.unlink(&root, b"/")), Errno::EISDIR);
+    assert_eq!(err(ctx.unlinkat(&root, b"/f", 0x1)), Errno::EINVAL);
+    // unlink removes the symlink, not its target.
+    ctx.unlink(&root, b"/l").unwrap();
+    assert!(ctx.lookup(&root, b"/f", true).is_ok());
+}
+
+#[test]
+fn unlink2_open_file_survives() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/f", O_RDWR, 0));
+    ctx.unlink(&root, b"/f").unwrap();
+    assert_eq!(f.stat().unwrap().nlink, 0);
+    assert_eq!(read_all(&*f), b"hello");
+    assert_eq!(err(ctx.lookup(&root, b"/f", true)), Errno::ENOENT);
+}
+
+#[test]
+fn unlink2_eperm_sticky_directory_and_eacces() {
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    rctx.mkdir(&root, b"/tmp", 0o1777).unwrap();
+    let alice = Cred::user(1000, 1000);
+    let bob = Cred::user(1001, 1001);
+    let a = Ctx::new(root.clone(), &alice);
+    let b = Ctx::new(root.clone(), &bob);
+    create(&a, &root, b"/tmp/a", b"");
+    assert_eq!(err(b.unlink(&root, b"/tmp/a")), Errno::EPERM);
+    assert_eq!(err(b.rename(&root, b"/tmp/a", &root, b"/tmp/b", 0)), Errno::EPERM);
+    a.unlink(&root, b"/tmp/a").unwrap();
+    // No write permission on the directory.
+    assert_eq!(err(b.unlink(&root, b"/f")), Errno::EACCES);
+    assert_eq!(err(b.rmdir(&root, b"/d")), Errno::EACCES);
+}
+
+// --------------------------------------------------------------- rmdir(2)
+
+#[test]
+fn rmdir2_errors() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.rmdir(&root, b"/d")), Errno::ENOTEMPTY);
+    assert_eq!(err(ctx.rmdir(&root, b"/d/.")), Errno::EINVAL);
+    assert_eq!(err(ctx.rmdir(&root, b"/d/..")), Errno::ENOTEMPTY);
+    assert_eq!(err(ctx.rmdir(&root, b"/")), Errno::EBUSY);
+    assert_eq!(err(ctx.rmdir(&root, b"/f")), Errno::ENOTDIR);
+    assert_eq!(err(ctx.rmdir(&root, b"/dl")), Errno::ENOTDIR);
+    assert_eq!(err(ctx.rmdir(&root, b"/nope")), Errno::ENOENT);
+    ctx.unlink(&root, b"/d/f").unwrap();
+    ctx.rmdir(&root, b"/d/").unwrap();
+    assert_eq!(err(ctx.lookup(&root, b"/d", true)), Errno::ENOENT);
+}
+
+// -------------------------------------------------------------- rename(2)
+
+#[test]
+fn rename2_moves_and_replaces() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let victim = ctx.lookup(&root, b"/d/f", true).unwrap();
+    ctx.rename(&root, b"/f", &root, b"/d/f", 0).unwrap();
+    assert_eq!(victim.stat().nlink, 0);
+    assert_eq!(read_all(&*file(ctx.open(&root, b"/d/f", O_RDONLY, 0))), b"hello");
+    assert_eq!(err(ctx.lookup(&root, b"/f", true)), Errno::ENOENT);
+    // A directory moves with its ".." and the link counts.
+    ctx.mkdir(&root, b"/e", 0o755).unwrap();
+    let root_links = root.stat().nlink;
+    ctx.rename(&root, b"/d", &root, b"/e/d2", 0).unwrap();
+    assert_eq!(root.stat().nlink, root_links - 1);
+    assert_eq!(ctx.stat(&root, b"/e", 0).unwrap().nlink, 3);
+    let e = ctx.lookup(&root, b"/e", true).unwrap();
+    assert_eq!(ctx.lookup(&root, b"/e/d2/..", true).unwrap().ino(), e.ino());
+    let d2 = ctx.lookup(&root, b"/e/d2", true).unwrap();
+    assert_eq!(ctx.getcwd(&d2).unwrap(), b"/e/d2");
+    // The same file under two names: nothing happens.
+    ctx.link(&root, b"/e/d2/f", &root, b"/hard", 0).unwrap();
+    ctx.rename(&root, b"/hard", &root, b"/e/d2/f", 0).unwrap();
+    assert!(ctx.lookup(&root, b"/hard", true).is_ok());
+    // Replacing an empty directory.
+    ctx.mkdir(&root, b"/empty", 0o755).unwrap();
+    ctx.rename(&root, b"/e", &root, b"/empty", 0).unwrap();
+    assert!(ctx.lookup(&root, b"/empty/d2/f", true).is_ok());
+}
+
+#[test]
+fn rename2_errors() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.rename(&root, b"/nope", &root, b"/x", 0)), Errno::ENOENT);
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/nodir/x", 0)), Errno::ENOENT);
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/d", 0)), Errno::EISDIR);
+    assert_eq!(err(ctx.rename(&root, b"/d", &root, b"/f", 0)), Errno::ENOTDIR);
+    assert_eq!(err(ctx.rename(&root, b"/d", &root, b"/d/sub", 0)), Errno::EINVAL);
+    assert_eq!(ctx.rename(&root, b"/d", &root, b"/d", 0), Ok(()));
+    ctx.mkdir(&root, b"/e", 0o755).unwrap();
+    assert_eq!(err(ctx.rename(&root, b"/e", &root, b"/d", 0)), Errno::ENOTEMPTY);
+    assert_eq!(err(ctx.rename(&root, b"/d/f", &root, b"/d/..", 0)), Errno::EBUSY);
+    assert_eq!(err(ctx.rename(&root, b"/d/.", &root, b"/z", 0)), Errno::EBUSY);
+    assert_eq!(err(ctx.rename(&root, b"/f/", &root, b"/g", 0)), Errno::ENOTDIR);
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/g/", 0)), Errno::ENOTDIR);
+    assert!(ctx.rename(&root, b"/e/", &root, b"/e2/", 0).is_ok());
+    // The target is an ancestor of the source: ENOTEMPTY, before the type rule.
+    assert_eq!(err(ctx.rename(&root, b"/d/f", &root, b"/d", 0)), Errno::ENOTEMPTY);
+    ctx.mkdir(&root, b"/d/sub", 0o755).unwrap();
+    assert_eq!(err(ctx.rename(&root, b"/d/sub", &root, b"/d", 0)), Errno::ENOTEMPTY);
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/g", 8)), Errno::EINVAL);
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/g", RENAME_WHITEOUT)), Errno::EINVAL);
+    assert_eq!(
+        err(ctx.rename(&root, b"/f", &root, b"/g", RENAME_NOREPLACE | RENAME_EXCHANGE)),
+        Errno::EINVAL
+    );
+}
+
+#[test]
+fn rename2_exdev_across_filesystems() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/mnt", 0o755).unwrap();
+    let other = fs();
+    ctx.mount(&root, b"/mnt", other.clone()).unwrap();
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/mnt/f", 0)), Errno::EXDEV);
+    assert_eq!(err(ctx.link(&root, b"/f", &root, b"/mnt/f", 0)), Errno::EXDEV);
+    create(&ctx, &root, b"/mnt/inner", b"x");
+    assert_eq!(err(ctx.rename(&root, b"/mnt/inner", &root, b"/inner", 0)), Errno::EXDEV);
+    // Crossing the mount both ways.
+    assert_eq!(ctx.lookup(&root, b"/mnt/..", true).unwrap().ino(), root.ino());
+    assert_eq!(ctx.lookup(&other, b"../f", true).unwrap().size(), 5);
+    assert_eq!(ctx.getcwd(&other).unwrap(), b"/mnt");
+    assert_eq!(err(ctx.rmdir(&root, b"/mnt")), Errno::EBUSY);
+    assert_eq!(ctx.stat(&root, b"/mnt/inner", 0).unwrap().dev, makedev(0, 7));
+    ctx.umount(&root, b"/mnt").unwrap();
+    assert_eq!(err(ctx.lookup(&root, b"/mnt/inner", true)), Errno::ENOENT);
+    assert_eq!(err(ctx.umount(&root, b"/mnt")), Errno::EINVAL);
+}
+
+#[test]
+fn rename2_noreplace_and_exchange() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/d/f", RENAME_NOREPLACE)), Errno::EEXIST);
+    assert_eq!(err(ctx.rename(&root, b"/f", &root, b"/g", RENAME_EXCHANGE)), Errno::ENOENT);
+    ctx.rename(&root, b"/f", &root, b"/g", RENAME_NOREPLACE).unwrap();
+    // Exchange a file and a directory in different parents.
+    ctx.rename(&root, b"/g", &root, b"/d", RENAME_EXCHANGE).unwrap();
+    assert_eq!(ctx.lookup(&root, b"/d", true).unwrap().size(), 5);
+    assert_eq!(ctx.lookup(&root, b"/g/f", true).unwrap().size(), 4);
+    ctx.mkdir(&root, b"/x", 0o755).unwrap();
+    let rl = root.stat().nlink;
+    ctx.rename(&root, b"/d", &root, b"/g/f", RENAME_EXCHANGE).unwrap();
+    assert_eq!(root.stat().nlink, rl);
+    ctx.rename(&root, b"/g", &root, b"/x", RENAME_EXCHANGE).unwrap();
+    assert_eq!(ctx.lookup(&root, b"/x/f", true).unwrap().size(), 5);
+    assert_eq!(err(ctx.rename(&root, b"/x", &root, b"/x/f", RENAME_EXCHANGE)), Errno::EINVAL);
+}
+
+// ---------------------------------------------------- link(2), symlink(2)
+
+#[test]
+fn link2_errors_and_counts() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.link(&root, b"/d", &root, b"/d2", 0)), Errno::EPERM);
+    assert_eq!(err(ctx.link(&root, b"/f", &root, b"/d/f", 0)), Errno::EEXIST);
+    assert_eq!(err(ctx.link(&root, b"/nope", &root, b"/x", 0)), Errno::ENOENT);
+    assert_eq!(err(ctx.link(&root, b"/f", &root, b"/x/", 0)), Errno::ENOENT);
+    assert_eq!(err(ctx.link(&root, b"/f", &root, b"/x", 0x8)), Errno::EINVAL);
+    ctx.link(&root, b"/f", &root, b"/f2", 0).unwrap();
+    assert_eq!(ctx.stat(&root, b"/f", 0).unwrap().nlink, 2);
+    // Without AT_SYMLINK_FOLLOW the link itself gets the new name.
+    ctx.link(&root, b"/l", &root, b"/l2", 0).unwrap();
+    assert_eq!(ctx.stat(&root, b"/l2", AT_SYMLINK_NOFOLLOW).unwrap().mode & S_IFMT, S_IFLNK);
+    ctx.link(&root, b"/l", &root, b"/l3", AT_SYMLINK_FOLLOW).unwrap();
+    assert_eq!(ctx.stat(&root, b"/f", 0).unwrap().nlink, 3);
+}
+
+#[test]
+fn symlink2_and_readlink2() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.symlink(b"x", &root, b"/f")), Errno::EEXIST);
+    assert_eq!(err(ctx.symlink(b"", &root, b"/e")), Errno::ENOENT);
+    assert_eq!(err(ctx.symlink(b"x", &root, b"/nodir/e")), Errno::ENOENT);
+    assert_eq!(err(ctx.symlink(b"x", &root, b"/new/")), Errno::ENOENT);
+    assert_eq!(ctx.readlink(&root, b"/l").unwrap(), b"f");
+    assert_eq!(err(ctx.readlink(&root, b"/f")), Errno::EINVAL);
+    assert_eq!(err(ctx.readlink(&root, b"/nope")), Errno::ENOENT);
+    assert_eq!(err(ctx.readlink(&root, b"")), Errno::ENOENT);
+    let l = ctx.lookup(&root, b"/l", false).unwrap();
+    assert_eq!(ctx.readlink(&l, b"").unwrap(), b"f");
+    let st = ctx.stat(&root, b"/dangling", AT_SYMLINK_NOFOLLOW).unwrap();
+    assert_eq!((st.mode, st.size), (S_IFLNK | 0o777, 7));
+}
+
+// ---------------------------------------------- chmod(2), chown(2), utimensat(2)
+
+#[test]
+fn chmod2_chown2_eperm() {
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    rctx.chown(&root, b"/f", Some(1000), Some(1000), 0).unwrap();
+    let alice = Cred { uid: 1000, gid: 1000, groups: vec![20] };
+    let bob = Cred::user(1001, 1001);
+    let a = Ctx::new(root.clone(), &alice);
+    let b = Ctx::new(root.clone(), &bob);
+    assert_eq!(err(b.chmod(&root, b"/f", 0o777, 0)), Errno::EPERM);
+    a.chmod(&root, b"/f", 0o4755, 0).unwrap();
+    assert_eq!(err(a.chown(&root, b"/f", Some(0), None, 0)), Errno::EPERM);
+    assert_eq!(err(a.chown(&root, b"/f", None, Some(30), 0)), Errno::EPERM);
+    assert_eq!(err(b.chown(&root, b"/f", None, Some(1001), 0)), Errno::EPERM);
+    a.chown(&root, b"/f", None, Some(20), 0).unwrap();
+    let st = a.stat(&root, b"/f", 0).unwrap();
+    // chown clears set-user-ID.
+    assert_eq!((st.mode, st.gid), (S_IFREG | 0o755, 20));
+    // chmod by a non-member drops set-group-ID.
+    a.chown(&root, b"/f", None, Some(1000), 0).unwrap();
+    rctx.chown(&root, b"/f", None, Some(99), 0).unwrap();
+    a.chmod(&root, b"/f", 0o2755, 0).unwrap();
+    assert_eq!(a.stat(&root, b"/f", 0).unwrap().mode, S_IFREG | 0o755);
+    assert_eq!(err(rctx.chmod(&root, b"/l", 0o700, AT_SYMLINK_NOFOLLOW)), Errno::EOPNOTSUPP);
+    // lchown changes the link itself.
+    rctx.chown(&root, b"/l", Some(7), None, AT_SYMLINK_NOFOLLOW).unwrap();
+    assert_eq!(rctx.stat(&root, b"/l", AT_SYMLINK_NOFOLLOW).unwrap().uid, 7);
+}
+
+#[test]
+fn utimensat2_rules() {
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    let t = [Timespec::new(5, 6), Timespec::new(7, 8)];
+    rctx.utimens(&root, b"/f", Some(t), 0).unwrap();
+    let st = rctx.stat(&root, b"/f", 0).unwrap();
+    assert_eq!((st.atime, st.mtime), (t[0], t[1]));
+    rctx.utimens(&root, b"/f", Some([Timespec::new(0, UTIME_OMIT), Timespec::new(0, UTIME_NOW)]), 0).unwrap();
+    let st2 = rctx.stat(&root, b"/f", 0).unwrap();
+    assert_eq!(st2.atime, t[0]);
+    assert!(st2.mtime.sec > 1000);
+    assert_eq!(err(rctx.utimens(&root, b"/f", Some([Timespec::new(0, -1), t[1]]), 0)), Errno::EINVAL);
+    let bob = Cred::user(1001, 1001);
+    let b = Ctx::new(root.clone(), &bob);
+    assert_eq!(err(b.utimens(&root, b"/f", Some(t), 0)), Errno::EPERM);
+    assert_eq!(err(b.utimens(&root, b"/f", None, 0)), Errno::EACCES);
+    rctx.chmod(&root, b"/f", 0o666, 0).unwrap();
+    assert!(b.utimens(&root, b"/f", None, 0).is_ok());
+}
+
+// ----------------------------------------------- lseek(2), truncate(2), stat(2)
+
+#[test]
+fn lseek2_whences_and_einval() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/f", O_RDWR, 0));
+    assert_eq!(f.lseek(-1, SEEK_SET), Err(Errno::EINVAL));
+    assert_eq!(f.lseek(2, SEEK_SET), Ok(2));
+    assert_eq!(f.lseek(1, SEEK_CUR), Ok(3));
+    assert_eq!(f.lseek(-4, SEEK_CUR), Err(Errno::EINVAL));
+    assert_eq!(f.lseek(-1, SEEK_END), Ok(4));
+    assert_eq!(f.lseek(i64::MAX, SEEK_END), Err(Errno::EINVAL));
+    assert_eq!(f.lseek(0, 99), Err(Errno::EINVAL));
+    // Writing past the end leaves a hole.
+    assert_eq!(f.lseek(3 * PAGE_SIZE as i64, SEEK_SET), Ok(3 * PAGE_SIZE as u64));
+    assert_eq!(f.write(b"z"), Ok(1));
+    assert_eq!(f.lseek(0, SEEK_DATA), Ok(0));
+    assert_eq!(f.lseek(0, SEEK_HOLE), Ok(PAGE_SIZE as u64));
+    assert_eq!(f.lseek(PAGE_SIZE as i64 + 1, SEEK_DATA), Ok(3 * PAGE_SIZE as u64));
+    assert_eq!(f.lseek(3 * PAGE_SIZE as i64, SEEK_HOLE), Ok(3 * PAGE_SIZE as u64 + 1));
+    assert_eq!(f.lseek(3 * PAGE_SIZE as i64 + 1, SEEK_DATA), Err(Errno::ENXIO));
+    let st = f.stat().unwrap();
+    assert_eq!((st.size, st.blocks), (3 * PAGE_SIZE as i64 + 1, 16));
+    let mut buf = [1u8; 8];
+    assert_eq!(f.pread(&mut buf, PAGE_SIZE as u64), Ok(8));
+    assert_eq!(buf, [0; 8]);
+    // Directories seek with SEEK_SET and SEEK_CUR only.
+    let d = file(ctx.open(&root, b"/d", O_RDONLY, 0));
+    assert_eq!(d.lseek(0, SEEK_END), Err(Errno::EINVAL));
+    assert_eq!(d.lseek(0, SEEK_SET), Ok(0));
+}
+
+#[test]
+fn truncate2_rules() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.truncate(&root, b"/f", -1)), Errno::EINVAL);
+    assert_eq!(err(ctx.truncate(&root, b"/d", 0)), Errno::EISDIR);
+    assert_eq!(err(ctx.truncate(&root, b"/nope", 0)), Errno::ENOENT);
+    ctx.truncate(&root, b"/l", 2).unwrap();
+    let f = file(ctx.open(&root, b"/f", O_RDWR, 0));
+    assert_eq!(read_all(&*f), b"he");
+    ctx.truncate(&root, b"/f", 5).unwrap();
+    f.lseek(0, SEEK_SET).unwrap();
+    assert_eq!(read_all(&*f), b"he\0\0\0");
+    let bob = Cred::user(1001, 1001);
+    assert_eq!(err(Ctx::new(root.clone(), &bob).truncate(&root, b"/f", 0)), Errno::EACCES);
+    // ftruncate(2): EINVAL when not open for writing.
+    let r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    assert_eq!(r.truncate(0), Err(Errno::EINVAL));
+    assert_eq!(f.truncate(MAX_FILE_SIZE + 1), Err(Errno::EFBIG));
+    f.truncate(1).unwrap();
+    assert_eq!(f.stat().unwrap().size, 1);
+}
+
+#[test]
+fn stat2_fields_and_clock() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let st = ctx.stat(&root, b"/f", 0).unwrap();
+    assert_eq!(st.dev, makedev(0, 7));
+    assert_eq!((st.mode, st.nlink, st.uid, st.gid, st.size), (S_IFREG | 0o644, 1, 0, 0, 5));
+    assert_eq!((st.blksize, st.blocks), (4096, 8));
+    assert!(st.mtime.sec >= 1000 && st.ctime >= st.mtime);
+    let before = st.mtime;
+    let f = file(ctx.open(&root, b"/f", O_WRONLY, 0));
+    f.write(b"x").unwrap();
+    assert!(f.stat().unwrap().mtime > before);
+    assert_eq!(root.stat().ino, 1);
+    let bytes = st.to_x86_64_bytes();
+    assert_eq!(&bytes[8..16], &st.ino.to_le_bytes());
+    assert_eq!(&bytes[24..28], &st.mode.to_le_bytes());
+    assert_eq!(&bytes[48..56], &5i64.to_le_bytes());
+    assert_eq!(err(ctx.stat(&root, b"/f", 0x4)), Errno::EINVAL);
+    assert_eq!(ctx.stat(&root, b"", AT_EMPTY_PATH).unwrap().ino, 1);
+    assert_eq!(err(ctx.stat(&root, b"", 0)), Errno::ENOENT);
+}
+
+// ------------------------------------------------------------ getdents64(2)
+
+#[test]
+fn getdents64_2_layout_bytes() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let d = ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    let f = ctx.mknod(&root, b"/d/abc", S_IFREG | 0o644, 0).unwrap();
+    let dir = file(ctx.open(&root, b"/d", O_RDONLY | O_DIRECTORY, 0));
+    let mut buf = [0xaau8; 128];
+    let n = dir.getdents64(&mut buf).unwrap();
+    let mut want = Vec::new();
+    // "." : ino, d_off 1, reclen 24, DT_DIR, ".\0" + padding.
+    want.extend_from_slice(&d.ino().to_le_bytes());
+    want.extend_from_slice(&1i64.to_le_bytes());
+    want.extend_from_slice(&24u16.to_le_bytes());
+    want.push(4);
+    want.extend_from_slice(b".\0\0\0\0");
+    // "..": the parent, d_off 2.
+    want.extend_from_slice(&root.ino().to_le_bytes());
+    want.extend_from_slice(&2i64.to_le_bytes());
+    want.extend_from_slice(&24u16.to_le_bytes());
+    want.push(4);
+    want.extend_from_slice(b"..\0\0\0");
+    // "abc": DT_REG, 19 + 4 -> 24.
+    want.extend_from_slice(&f.ino().to_le_bytes());
+    want.extend_from_slice(&3i64.to_le_bytes());
+    want.extend_from_slice(&24u16.to_le_bytes());
+    want.push(8);
+    want.extend_from_slice(b"abc\0\0");
+    assert_eq!(n, 72);
+    assert_eq!(&buf[..n], &want[..]);
+    assert_eq!(buf[n], 0xaa);
+    assert_eq!(dir.getdents64(&mut buf), Ok(0));
+    assert_eq!(dirent64_reclen(5), 32);
+    assert_eq!(dirent64_reclen(4), 24);
+}
+
+#[test]
+fn getdents64_2_einval_when_the_buffer_holds_no_entry() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let dir = file(ctx.open(&root, b"/", O_RDONLY, 0));
+    assert_eq!(dir.getdents64(&mut [0u8; 23]), Err(Errno::EINVAL));
+    // One record at a time; then all the rest.
+    assert_eq!(dir.getdents64(&mut [0u8; 24]), Ok(24));
+    let mut names = Vec::new();
+    let mut buf = [0u8; 40];
+    loop {
+        let n = dir.getdents64(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        let mut off = 0;
+        while off < n {
+            let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            let name = &buf[off + 19..off + reclen];
+            let end = name.iter().position(|&c| c == 0).unwrap();
+            names.push(name[..end].to_vec());
+            off += reclen;
+        }
+    }
+    let want: Vec<&[u8]> = vec![b"..", b"d", b"f", b"l", b"dl", b"dangling"];
+    assert_eq!(names, want);
+    // Rewind with lseek.
+    dir.lseek(0, SEEK_SET).unwrap();
+    assert!(dir.getdents64(&mut [0u8; 4096]).unwrap() > 0);
+}
+
+#[test]
+fn getdents64_2_many_entries_while_the_directory_changes() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    for i in 0..100 {
+        create(&ctx, &root, std::format!("/f{i}").as_bytes(), b"");
+    }
+    let dir = file(ctx.open(&root, b"/", O_RDONLY, 0));
+    let mut buf = [0u8; 256];
+    let mut seen = 0;
+    let mut removed = false;
+    loop {
+        let n = dir.getdents64(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        let mut off = 0;
+        while off < n {
+            seen += 1;
+            off += u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+        }
+        if !removed {
+            // Removing entries already listed does not repeat or skip others.
+            ctx.unlink(&root, b"/f0").unwrap();
+            removed = true;
+        }
+    }
+    assert_eq!(seen, 102);
+}
+
+// --------------------------------------------------------------- getcwd(2)
+
+#[test]
+fn getcwd2_paths() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(ctx.getcwd(&root).unwrap(), b"/");
+    let sub = ctx.mkdir(&root, b"/d/sub", 0o755).unwrap();
+    assert_eq!(ctx.getcwd(&sub).unwrap(), b"/d/sub");
+    let d = ctx.chdir(&root, b"/dl").unwrap();
+    let jail = Ctx::new(d.clone(), &cred);
+    assert_eq!(jail.getcwd(&sub).unwrap(), b"/sub");
+    assert_eq!(jail.getcwd(&root).unwrap(), b"(unreachable)/");
+    assert_eq!(err(ctx.chdir(&root, b"/f")), Errno::ENOTDIR);
+}
+
+#[test]
+fn statfs_and_page_limit_enospc() {
+    let root = new_ramfs(1, Arc::new(FixedClock(Timespec::new(1, 0))), Some(2));
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/big", O_CREAT | O_RDWR, 0o644));
+    let data = vec![7u8; 3 * PAGE_SIZE];
+    assert_eq!(f.write(&data), Ok(2 * PAGE_SIZE));
+    assert_eq!(f.write(&data), Err(Errno::ENOSPC));
+    let s = root.statfs();
+    assert_eq!((s.fs_type, s.blocks, s.bfree), (RAMFS_MAGIC, 2, 0));
+    f.truncate(0).unwrap();
+    assert_eq!(root.statfs().bfree, 2);
+}
+
+#[test]
+fn path_resolution7_symlinks_in_the_middle_count_toward_40() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/dir", 0o755).unwrap();
+    create(&ctx, &root, b"/dir/file", b"x");
+    ctx.symlink(b"/dir", &root, b"/m0").unwrap();
+    for i in 1..=40 {
+        let to = std::format!("m{}", i - 1);
+        ctx.symlink(to.as_bytes(), &root, std::format!("/m{i}").as_bytes()).unwrap();
+    }
+    assert!(ctx.lookup(&root, b"/m39/file", true).is_ok());
+    assert_eq!(err(ctx.lookup(&root, b"/m40/file", true)), Errno::ELOOP);
+    assert_eq!(err(ctx.open(&root, b"/m40/new", O_CREAT | O_RDWR, 0o644)), Errno::ELOOP);
+    // A link to "/" in the middle, and ".." after a link (lexically the
+    // link's target's parent, as Linux).
+    ctx.symlink(b"/", &root, b"/dir/up").unwrap();
+    assert!(ctx.lookup(&root, b"/dir/up/dir/file", true).is_ok());
+    ctx.mkdir(&root, b"/dir/sub", 0o755).unwrap();
+    ctx.symlink(b"/dir/sub", &root, b"/s").unwrap();
+    assert_eq!(ctx.lookup(&root, b"/s/../file", true).unwrap().size(), 1);
+    // openat(2): relative to a directory handle.
+    let dir = ctx.lookup(&root, b"/dir", true).unwrap();
+    assert!(ctx.open(&dir, b"file", O_RDONLY, 0).is_ok());
+    assert!(ctx.open(&dir, b"../m0/file", O_RDONLY, 0).is_ok());
+}
+
+#[test]
+fn open2_o_path() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let bob = Cred::user(9, 9);
+    ctx.chmod(&root, b"/f", 0o000, 0).unwrap();
+    let p = file(Ctx::new(root.clone(), &bob).open(&root, b"/f", O_PATH | O_RDWR | O_TRUNC, 0));
+    assert_eq!(p.read(&mut [0; 4]), Err(Errno::EBADF));
+    assert_eq!(p.write(b"x"), Err(Errno::EBADF));
+    assert_eq!(p.lseek(0, SEEK_SET), Err(Errno::EBADF));
+    assert_eq!(p.stat().unwrap().size, 5);
+    assert_eq!(p.status_flags(), O_PATH);
+    // O_PATH | O_NOFOLLOW opens the symbolic link itself.
+    let l = file(ctx.open(&root, b"/l", O_PATH | O_NOFOLLOW, 0));
+    assert_eq!(l.stat().unwrap().mode & S_IFMT, S_IFLNK);
+}
+
+#[test]
+fn threads_rename_lookup_write_do_not_deadlock() {
+    use std::thread;
+    let root = fs();
+    let cred = Cred::root();
+    {
+        let ctx = Ctx::new(root.clone(), &cred);
+        ctx.mkdir(&root, b"/a", 0o755).unwrap();
+        ctx.mkdir(&root, b"/b", 0o755).unwrap();
+        create(&ctx, &root, b"/a/f", b"");
+    }
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let root = root.clone();
+            thread::spawn(move || {
+                let cred = Cred::root();
+                let ctx = Ctx::new(root.clone(), &cred);
+                for i in 0..500 {
+                    match t {
+                        0 => {
+                            let _ = ctx.rename(&root, b"/a/f", &root, b"/b/f", 0);
+                            let _ = ctx.rename(&root, b"/b/f", &root, b"/a/f", 0);
+                        }
+                        1 => {
+                            let _ = ctx.rename(&root, b"/a", &root, b"/b/x", RENAME_NOREPLACE);
+                            let _ = ctx.rename(&root, b"/b/x", &root, b"/a", 0);
+                        }
+                        2 => {
+                            if let Ok(Opened::File(f)) = ctx.open(&root, b"/a/f", O_WRONLY | O_APPEND, 0) {
+                                let _ = f.write(b"x");
+                            }
+                            let _ = ctx.stat(&root, b"/b/x/f", 0);
+                        }
+                        _ => {
+                            let name = std::format!("/b/t{}", i % 7);
+                            let _ = ctx.mkdir(&root, name.as_bytes(), 0o755);
+                            let _ = ctx.rmdir(&root, name.as_bytes());
+                            let _ = ctx.getcwd(&root);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert!(ctx.lookup(&root, b"/a", true).is_ok() || ctx.lookup(&root, b"/b/x", true).is_ok());
+}

@@ -1,0 +1,364 @@
+//! Plain ABI values: flags, modes, times, credentials and `struct stat`.
+
+use alloc::vec::Vec;
+
+/// Bytes in a page of file content (and `st_blksize`).
+pub const PAGE_SIZE: usize = 4096;
+/// The longest path, including its terminating NUL (`PATH_MAX`).
+pub const PATH_MAX: usize = 4096;
+/// The longest file name component (`NAME_MAX`).
+pub const NAME_MAX: usize = 255;
+/// Symbolic links one path resolution may follow (`MAXSYMLINKS`).
+pub const MAX_SYMLINKS: u32 = 40;
+/// The largest file size (`MAX_LFS_FILESIZE` on 64-bit Linux).
+pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+
+/// File type mask of a mode.
+pub const S_IFMT: u32 = 0o170_000;
+/// Socket.
+pub const S_IFSOCK: u32 = 0o140_000;
+/// Symbolic link.
+pub const S_IFLNK: u32 = 0o120_000;
+/// Regular file.
+pub const S_IFREG: u32 = 0o100_000;
+/// Block device.
+pub const S_IFBLK: u32 = 0o060_000;
+/// Directory.
+pub const S_IFDIR: u32 = 0o040_000;
+/// Character device.
+pub const S_IFCHR: u32 = 0o020_000;
+/// FIFO.
+pub const S_IFIFO: u32 = 0o010_000;
+/// Set-user-ID bit.
+pub const S_ISUID: u32 = 0o4000;
+/// Set-group-ID bit.
+pub const S_ISGID: u32 = 0o2000;
+/// Sticky bit.
+pub const S_ISVTX: u32 = 0o1000;
+/// The permission and special bits of a mode.
+pub const S_IALLUGO: u32 = 0o7777;
+
+/// Open for reading only.
+pub const O_RDONLY: u32 = 0;
+/// Open for writing only.
+pub const O_WRONLY: u32 = 1;
+/// Open for reading and writing.
+pub const O_RDWR: u32 = 2;
+/// The access mode bits.
+pub const O_ACCMODE: u32 = 3;
+/// Create the file if it does not exist.
+pub const O_CREAT: u32 = 0o100;
+/// With `O_CREAT`: fail with `EEXIST` if the name exists.
+pub const O_EXCL: u32 = 0o200;
+/// Do not make a terminal the controlling terminal.
+pub const O_NOCTTY: u32 = 0o400;
+/// Truncate a regular file to length 0.
+pub const O_TRUNC: u32 = 0o1000;
+/// Every write goes to the end of the file.
+pub const O_APPEND: u32 = 0o2000;
+/// Non-blocking I/O.
+pub const O_NONBLOCK: u32 = 0o4000;
+/// Synchronous data writes.
+pub const O_DSYNC: u32 = 0o10_000;
+/// Signal-driven I/O.
+pub const O_ASYNC: u32 = 0o20_000;
+/// Direct I/O.
+pub const O_DIRECT: u32 = 0o40_000;
+/// Large file (always on for 64-bit).
+pub const O_LARGEFILE: u32 = 0o100_000;
+/// Fail with `ENOTDIR` unless the path names a directory.
+pub const O_DIRECTORY: u32 = 0o200_000;
+/// Fail with `ELOOP` if the last component is a symbolic link.
+pub const O_NOFOLLOW: u32 = 0o400_000;
+/// Do not update the access time.
+pub const O_NOATIME: u32 = 0o1_000_000;
+/// Close on exec (a descriptor flag; the open file ignores it).
+pub const O_CLOEXEC: u32 = 0o2_000_000;
+/// Synchronous writes.
+pub const O_SYNC: u32 = 0o4_010_000;
+/// A path-only descriptor.
+pub const O_PATH: u32 = 0o10_000_000;
+/// An unnamed temporary file (with `O_DIRECTORY`).
+pub const O_TMPFILE: u32 = 0o20_000_000 | O_DIRECTORY;
+/// The status flags fcntl(F_SETFL) may change.
+pub const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+
+/// Do not follow a final symbolic link (`*at` calls).
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+/// unlinkat(2): remove a directory.
+pub const AT_REMOVEDIR: u32 = 0x200;
+/// linkat(2): follow a final symbolic link of the old path.
+pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
+/// Operate on the directory handle itself when the path is empty.
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+/// faccessat(2): check with the effective IDs (the caller's credential already is).
+pub const AT_EACCESS: u32 = 0x200;
+
+/// rename(2): fail with `EEXIST` instead of replacing.
+pub const RENAME_NOREPLACE: u32 = 1;
+/// rename(2): atomically exchange the two names.
+pub const RENAME_EXCHANGE: u32 = 2;
+/// rename(2): leave a whiteout (not supported: `EINVAL`).
+pub const RENAME_WHITEOUT: u32 = 4;
+
+/// lseek(2): set the offset.
+pub const SEEK_SET: u32 = 0;
+/// lseek(2): relative to the current offset.
+pub const SEEK_CUR: u32 = 1;
+/// lseek(2): relative to the end.
+pub const SEEK_END: u32 = 2;
+/// lseek(2): the next data at or after the offset.
+pub const SEEK_DATA: u32 = 3;
+/// lseek(2): the next hole at or after the offset.
+pub const SEEK_HOLE: u32 = 4;
+
+/// utimensat(2): set this time to now.
+pub const UTIME_NOW: i64 = (1 << 30) - 1;
+/// utimensat(2): leave this time alone.
+pub const UTIME_OMIT: i64 = (1 << 30) - 2;
+
+/// access(2): existence.
+pub const F_OK: u32 = 0;
+/// access(2) / permission: execute or search.
+pub const X_OK: u32 = 1;
+/// access(2) / permission: write.
+pub const W_OK: u32 = 2;
+/// access(2) / permission: read.
+pub const R_OK: u32 = 4;
+
+/// poll(2): data to read.
+pub const POLLIN: u32 = 0x001;
+/// poll(2): writing will not block.
+pub const POLLOUT: u32 = 0x004;
+/// poll(2): error.
+pub const POLLERR: u32 = 0x008;
+/// poll(2): hang-up.
+pub const POLLHUP: u32 = 0x010;
+/// poll(2): normal data to read.
+pub const POLLRDNORM: u32 = 0x040;
+/// poll(2): normal data may be written.
+pub const POLLWRNORM: u32 = 0x100;
+
+/// A point in time: seconds and nanoseconds since the Unix epoch
+/// (Linux's `struct timespec64`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timespec {
+    /// Seconds.
+    pub sec: i64,
+    /// Nanoseconds, 0..1_000_000_000.
+    pub nsec: i64,
+}
+
+impl Timespec {
+    /// A time of `sec` seconds and `nsec` nanoseconds.
+    pub const fn new(sec: i64, nsec: i64) -> Self {
+        Self { sec, nsec }
+    }
+}
+
+/// Where a filesystem reads the time for its timestamps (the kernel's
+/// `CLOCK_REALTIME`; a counter in tests).
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> Timespec;
+}
+
+/// A clock that always says the same time (useful at boot and in tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FixedClock(pub Timespec);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timespec {
+        self.0
+    }
+}
+
+/// The credential a filesystem operation runs with: the filesystem user
+/// and group IDs and the supplementary groups (Linux's `fsuid`, `fsgid` and
+/// `group_info`). User 0 has Linux's root capabilities (`CAP_DAC_OVERRIDE`,
+/// `CAP_DAC_READ_SEARCH`, `CAP_FOWNER`, `CAP_CHOWN`, `CAP_FSETID`, `CAP_MKNOD`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cred {
+    /// The filesystem user ID.
+    pub uid: u32,
+    /// The filesystem group ID.
+    pub gid: u32,
+    /// Supplementary group IDs.
+    pub groups: Vec<u32>,
+}
+
+impl Cred {
+    /// The superuser.
+    pub fn root() -> Self {
+        Self::default()
+    }
+
+    /// A user with one group and no supplementary groups.
+    pub fn user(uid: u32, gid: u32) -> Self {
+        Self { uid, gid, groups: Vec::new() }
+    }
+
+    /// Whether this credential has root's capabilities.
+    pub fn is_root(&self) -> bool {
+        self.uid == 0
+    }
+
+    /// Whether `gid` is the group or one of the supplementary groups.
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.gid == gid || self.groups.contains(&gid)
+    }
+}
+
+/// The type of an inode, from the `S_IFMT` bits of its mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileType {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link.
+    Symlink,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A FIFO (named pipe).
+    Fifo,
+    /// A socket.
+    Socket,
+}
+
+impl FileType {
+    /// The type of a mode's `S_IFMT` bits; `None` for an unknown type.
+    pub fn from_mode(mode: u32) -> Option<Self> {
+        Some(match mode & S_IFMT {
+            S_IFREG => Self::Regular,
+            S_IFDIR => Self::Directory,
+            S_IFLNK => Self::Symlink,
+            S_IFCHR => Self::CharDevice,
+            S_IFBLK => Self::BlockDevice,
+            S_IFIFO => Self::Fifo,
+            S_IFSOCK => Self::Socket,
+            _ => return None,
+        })
+    }
+
+    /// The `S_IFMT` bits of this type.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            Self::Regular => S_IFREG,
+            Self::Directory => S_IFDIR,
+            Self::Symlink => S_IFLNK,
+            Self::CharDevice => S_IFCHR,
+            Self::BlockDevice => S_IFBLK,
+            Self::Fifo => S_IFIFO,
+            Self::Socket => S_IFSOCK,
+        }
+    }
+
+    /// The `d_type` of a directory entry of this type (`DT_REG`, ...).
+    pub fn dirent_type(self) -> u8 {
+        match self {
+            Self::Fifo => 1,
+            Self::CharDevice => 2,
+            Self::Directory => 4,
+            Self::BlockDevice => 6,
+            Self::Regular => 8,
+            Self::Symlink => 10,
+            Self::Socket => 12,
+        }
+    }
+}
+
+/// A device number made of a major and a minor number, encoded as glibc's
+/// `makedev` and Linux's `new_encode_dev` do.
+pub fn makedev(major: u32, minor: u32) -> u64 {
+    let (major, minor) = (u64::from(major), u64::from(minor));
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
+}
+
+/// The major number of a device number made by [`makedev`].
+pub fn major(dev: u64) -> u32 {
+    (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32
+}
+
+/// The minor number of a device number made by [`makedev`].
+pub fn minor(dev: u64) -> u32 {
+    ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32
+}
+
+/// What stat(2) reports, field for field Linux's `struct stat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// The device of the filesystem.
+    pub dev: u64,
+    /// The inode number.
+    pub ino: u64,
+    /// The number of hard links.
+    pub nlink: u64,
+    /// Type and permission bits.
+    pub mode: u32,
+    /// The owner.
+    pub uid: u32,
+    /// The group.
+    pub gid: u32,
+    /// The device a device inode stands for ([`makedev`]).
+    pub rdev: u64,
+    /// The size in bytes (the target's length for a symbolic link).
+    pub size: i64,
+    /// The preferred I/O size.
+    pub blksize: i64,
+    /// 512-byte blocks allocated.
+    pub blocks: i64,
+    /// Last access.
+    pub atime: Timespec,
+    /// Last modification of the content.
+    pub mtime: Timespec,
+    /// Last change of the inode.
+    pub ctime: Timespec,
+}
+
+impl Stat {
+    /// The bytes of the x86_64 `struct stat` (144 bytes, little endian),
+    /// ready to copy to user space.
+    pub fn to_x86_64_bytes(&self) -> [u8; 144] {
+        let mut b = [0u8; 144];
+        let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+        put(0, &self.dev.to_le_bytes());
+        put(8, &self.ino.to_le_bytes());
+        put(16, &self.nlink.to_le_bytes());
+        put(24, &self.mode.to_le_bytes());
+        put(28, &self.uid.to_le_bytes());
+        put(32, &self.gid.to_le_bytes());
+        put(40, &self.rdev.to_le_bytes());
+        put(48, &self.size.to_le_bytes());
+        put(56, &self.blksize.to_le_bytes());
+        put(64, &self.blocks.to_le_bytes());
+        put(72, &self.atime.sec.to_le_bytes());
+        put(80, &self.atime.nsec.to_le_bytes());
+        put(88, &self.mtime.sec.to_le_bytes());
+        put(96, &self.mtime.nsec.to_le_bytes());
+        put(104, &self.ctime.sec.to_le_bytes());
+        put(112, &self.ctime.nsec.to_le_bytes());
+        b
+    }
+}
+
+/// Filesystem figures for statfs(2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatFs {
+    /// The filesystem's magic number (`RAMFS_MAGIC`).
+    pub fs_type: u64,
+    /// The block size.
+    pub bsize: u64,
+    /// Total blocks (0 when unlimited).
+    pub blocks: u64,
+    /// Free blocks.
+    pub bfree: u64,
+    /// Blocks free to unprivileged users.
+    pub bavail: u64,
+    /// Inodes in use.
+    pub files: u64,
+    /// The longest name.
+    pub namelen: u64,
+}

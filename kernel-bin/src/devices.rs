@@ -1,0 +1,188 @@
+//! Character devices: the serial console (`/dev/console`, `/dev/ttyS0`,
+//! `/dev/tty`), `/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random` and
+//! `/dev/urandom`.
+
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
+use linux_abi::{Errno, Result};
+use vfs::{File, Inode, Stat};
+
+/// What a device node is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Console,
+    Null,
+    Zero,
+    Full,
+    Random,
+}
+
+/// An open device.
+pub struct Device {
+    kind: Kind,
+    inode: Option<Arc<Inode>>,
+    flags: AtomicU32,
+}
+
+/// Opens the driver for `(major, minor)`; `ENXIO` when there is none.
+pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32) -> Result<Arc<dyn File>> {
+    let kind = match (major, minor) {
+        (1, 3) => Kind::Null,
+        (1, 5) => Kind::Zero,
+        (1, 7) => Kind::Full,
+        (1, 8) | (1, 9) => Kind::Random,
+        (5, 0) | (5, 1) | (4, 64) => Kind::Console,
+        _ => return Err(Errno::ENXIO),
+    };
+    Ok(Arc::new(Device { kind, inode: Some(inode), flags: AtomicU32::new(flags) }))
+}
+
+/// The console as an open file without a device node (init's fds 0-2 when
+/// the initramfs has no /dev/console).
+pub fn console() -> Arc<dyn File> {
+    Arc::new(Device { kind: Kind::Console, inode: None, flags: AtomicU32::new(vfs::O_RDWR) })
+}
+
+/// Whether `file` is a terminal.
+pub fn is_tty(file: &dyn File) -> bool {
+    file.stat().is_ok_and(|s| {
+        s.mode & vfs::S_IFMT == vfs::S_IFCHR
+            && [vfs::makedev(5, 0), vfs::makedev(5, 1), vfs::makedev(4, 64)].contains(&s.rdev)
+    })
+}
+
+/// Pseudo-random bytes (xorshift over the TSC; not cryptographic).
+pub fn random_bytes(buf: &mut [u8]) {
+    static STATE: spin::Mutex<u64> = spin::Mutex::new(0);
+    let mut s = STATE.lock();
+    if *s == 0 {
+        *s = arch_x86_64::time::rdtsc() | 1;
+    }
+    for b in buf.iter_mut() {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        *b = (*s >> 24) as u8;
+    }
+}
+
+impl File for Device {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        match self.kind {
+            Kind::Null => Ok(0),
+            Kind::Zero | Kind::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            Kind::Random => {
+                random_bytes(buf);
+                Ok(buf.len())
+            }
+            Kind::Console => {
+                crate::console::read(buf, self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0)
+            }
+        }
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        match self.kind {
+            Kind::Null | Kind::Zero | Kind::Random => Ok(buf.len()),
+            Kind::Full => Err(Errno::ENOSPC),
+            Kind::Console => {
+                crate::console::write(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        match self.kind {
+            Kind::Console => Err(Errno::ESPIPE),
+            _ => Ok(0),
+        }
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        if let Some(i) = &self.inode {
+            return Ok(i.stat());
+        }
+        Ok(Stat {
+            mode: vfs::S_IFCHR | 0o620,
+            rdev: vfs::makedev(5, 1),
+            nlink: 1,
+            blksize: 1024,
+            ..Stat::default()
+        })
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
+        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+    }
+
+    fn inode(&self) -> Option<&Arc<Inode>> {
+        self.inode.as_ref()
+    }
+
+    fn poll(&self) -> u32 {
+        match self.kind {
+            Kind::Console => crate::console::poll(),
+            _ => vfs::POLLIN | vfs::POLLOUT | vfs::POLLRDNORM | vfs::POLLWRNORM,
+        }
+    }
+}
+
+const TCGETS: u32 = 0x5401;
+const TCSETS: u32 = 0x5402;
+const TCSETSW: u32 = 0x5403;
+const TCSETSF: u32 = 0x5404;
+const TIOCGPGRP: u32 = 0x540f;
+const TIOCSPGRP: u32 = 0x5410;
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+const FIONREAD: u32 = 0x541b;
+
+/// Terminal ioctls on the console (a minimal N_TTY: the settings are kept
+/// and reported; the line discipline is the console's own).
+pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64) -> Result<isize> {
+    match cmd {
+        TCGETS => {
+            t.write_bytes(arg, &crate::console::termios())?;
+            Ok(0)
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            let b = t.read_bytes(arg, crate::console::TERMIOS_SIZE)?;
+            crate::console::set_termios(&b);
+            Ok(0)
+        }
+        TIOCGWINSZ => {
+            t.write_bytes(arg, &crate::console::winsize())?;
+            Ok(0)
+        }
+        TIOCSWINSZ => {
+            let b = t.read_bytes(arg, 8)?;
+            crate::console::set_winsize(&b);
+            Ok(0)
+        }
+        TIOCGPGRP => {
+            let pg = crate::console::foreground().unwrap_or(t.pid);
+            t.write_u32(arg, pg)?;
+            Ok(0)
+        }
+        TIOCSPGRP => {
+            let b = t.read_bytes(arg, 4)?;
+            crate::console::set_foreground(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            Ok(0)
+        }
+        FIONREAD => {
+            t.write_u32(arg, crate::console::available() as u32)?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}

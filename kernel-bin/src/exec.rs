@@ -1,0 +1,147 @@
+//! execve: find the file, follow `#!` interpreters, load the ELF image into
+//! a fresh address space with `crates/elf-loader`, then let the process
+//! table do the rest (de-thread, handlers, close-on-exec, the new vm).
+
+use crate::proc::{Hooks, Kernel, Vm, table};
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use arch_x86_64::user::{FpuState, GeneralRegs};
+use elf_loader::{ExecFile, ExecParams};
+use linux_abi::{Errno, Result};
+use vfs::{Ctx, Inode};
+
+/// A ramfs inode as the loader reads it.
+struct InodeFile(Arc<Inode>);
+
+impl ExecFile for InodeFile {
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.0.read_at(offset, buf)
+    }
+}
+
+/// Resolves `path` for exec: must be a regular file with execute permission.
+fn lookup_exec(root: &Arc<Inode>, cwd: &Arc<Inode>, cred: &vfs::Cred, path: &[u8]) -> Result<Arc<Inode>> {
+    let ctx = Ctx::new(root.clone(), cred);
+    let inode = ctx.lookup(cwd, path, true)?;
+    if inode.is_dir() || inode.file_type() != vfs::FileType::Regular {
+        return Err(Errno::EACCES);
+    }
+    inode.check_access(cred, vfs::X_OK)?;
+    Ok(inode)
+}
+
+/// The new image, ready to replace the caller's.
+pub struct Image {
+    /// The address space.
+    pub vm: Vm,
+    /// Entry point.
+    pub entry: u64,
+    /// Initial stack pointer.
+    pub sp: u64,
+}
+
+/// Builds the image for `path` with `argv`/`envp` (following `#!` up to
+/// the nesting limit).
+pub fn build(
+    template: &Vm,
+    root: &Arc<Inode>,
+    cwd: &Arc<Inode>,
+    cred: &vfs::Cred,
+    ids: elf_loader::Credentials,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: &[Vec<u8>],
+) -> Result<Image> {
+    let mut path = path.to_vec();
+    let mut argv = argv;
+    let execfn = path.clone();
+    for depth in 0.. {
+        elf_loader::check_exec_depth(depth)?;
+        let inode = lookup_exec(root, cwd, cred, &path)?;
+        let file = InodeFile(inode);
+        let mut head = [0u8; elf_loader::BINPRM_BUF_SIZE];
+        let n = file.read_at(0, &mut head)?;
+        if let Some(sb) = elf_loader::parse_shebang(&head[..n])? {
+            let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            argv = sb.argv(&path, &refs);
+            path = sb.interpreter;
+            continue;
+        }
+        let mut vm = template.fresh()?;
+        let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
+        let mut random = [0u8; 16];
+        crate::devices::random_bytes(&mut random);
+        let mut params = ExecParams::new(&path, &argv_refs, &envp_refs, random);
+        params.execfn = &execfn;
+        params.creds = ids;
+        params.hwcap = arch_x86_64::cpu::hwcap();
+        let img = elf_loader::load_elf(&mut vm, &file, &params)?;
+        return Ok(Image { vm, entry: img.entry as u64, sp: img.stack_pointer as u64 });
+    }
+    Err(Errno::ELOOP)
+}
+
+fn read_ptr_array(t: &UThread, mut addr: u64) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    let mut total = 0usize;
+    loop {
+        let p = t.read_u64(addr)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = t
+            .read_cstr(p, elf_loader::MAX_ARG_STRLEN)
+            .map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        total += s.len() + 1;
+        if total > elf_loader::ARG_MAX * 64 || out.len() >= 0x7fff_ffff {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+        addr += 8;
+    }
+}
+
+/// execve(2).
+pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<isize> {
+    let path = t.read_cstr(pathname, 4096)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let argv = read_ptr_array(t, argv)?;
+    let envp = read_ptr_array(t, envp)?;
+    let fs = t.fs()?;
+    let (root, cwd) = {
+        let f = fs.lock();
+        (f.root().clone(), f.cwd().clone())
+    };
+    let (cred, ids) = table()
+        .with_process(t.pid, |p| {
+            let c = &p.creds;
+            (
+                vfs::Cred { uid: c.fsuid, gid: c.fsgid, groups: c.groups.clone() },
+                elf_loader::Credentials { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid },
+            )
+        })
+        .ok_or(Errno::ESRCH)?;
+    let image = {
+        let template = t.vm.lock();
+        build(&template, &root, &cwd, &cred, ids, &path, argv, &envp)?
+    };
+    let tid = table().exec(t.tid, image.vm, &Hooks)?;
+    t.tid = tid;
+    t.refresh();
+    // A fresh register set: everything zero but the entry, the stack and
+    // RFLAGS.IF; the FPU in its initial state.
+    t.ctx.regs = GeneralRegs { rip: image.entry, rsp: image.sp, rflags: 0x202, ..GeneralRegs::default() };
+    t.ctx.fpu = FpuState::default();
+    let _: Option<Kernel> = None;
+    Ok(0)
+}

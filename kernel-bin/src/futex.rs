@@ -1,0 +1,174 @@
+//! futex(2): WAIT/WAKE (with bitsets), REQUEUE/CMP_REQUEUE and timeouts.
+//! Waiters are keyed by address space and address (private futexes); a
+//! shared futex on a MAP_SHARED page is keyed by its physical frame.
+
+use crate::proc::{Kernel, sleep_interruptible};
+use crate::syscall::SysResult;
+use crate::uthread::UThread;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use linux_abi::Errno;
+use process::seams::SharedVm;
+use spin::Mutex;
+
+/// A waiter: woken when its flag is set.
+struct Waiter {
+    bitset: u32,
+    woken: Arc<AtomicBool>,
+}
+
+type Key = (usize, u64);
+
+static QUEUES: Mutex<BTreeMap<Key, Vec<Waiter>>> = Mutex::new(BTreeMap::new());
+
+fn key(vm: &SharedVm<Kernel>, addr: u64) -> Key {
+    (Arc::as_ptr(vm) as *const () as usize, addr)
+}
+
+/// Wakes up to `count` waiters on `addr` whose bitset meets `bitset`.
+pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize {
+    let k = key(vm, addr);
+    let mut n = 0;
+    let mut q = QUEUES.lock();
+    if let Some(list) = q.get_mut(&k) {
+        list.retain(|w| {
+            if (n as u32) < count && w.bitset & bitset != 0 {
+                w.woken.store(true, Ordering::SeqCst);
+                n += 1;
+                false
+            } else {
+                true
+            }
+        });
+        if list.is_empty() {
+            q.remove(&k);
+        }
+    }
+    drop(q);
+    if n > 0 {
+        crate::proc::wake_sleepers();
+    }
+    n
+}
+
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+const FUTEX_REQUEUE: u64 = 3;
+const FUTEX_CMP_REQUEUE: u64 = 4;
+const FUTEX_WAIT_BITSET: u64 = 9;
+const FUTEX_WAKE_BITSET: u64 = 10;
+const FUTEX_PRIVATE: u64 = 128;
+const FUTEX_CLOCK_REALTIME: u64 = 256;
+
+fn read_u32(t: &UThread, addr: u64) -> Result<u32, Errno> {
+    if addr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let b = t.read_bytes(addr, 4)?;
+    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// futex(2).
+pub fn sys_futex(
+    t: &mut UThread,
+    uaddr: u64,
+    op: u64,
+    val: u64,
+    timeout: u64,
+    uaddr2: u64,
+    val3: u64,
+) -> SysResult {
+    let cmd = op & !(FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME);
+    match cmd {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 as u32 };
+            if bitset == 0 {
+                return Err(Errno::EINVAL);
+            }
+            let deadline = if timeout != 0 {
+                let b = t.read_bytes(timeout, 16)?;
+                let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+                let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+                if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+                    return Err(Errno::EINVAL);
+                }
+                let ns = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
+                // FUTEX_WAIT takes a relative timeout; WAIT_BITSET an absolute one
+                Some(if cmd == FUTEX_WAIT {
+                    arch_x86_64::time::since_boot_ns().saturating_add(ns)
+                } else if op & FUTEX_CLOCK_REALTIME != 0 {
+                    ns.saturating_sub(crate::time::realtime_offset_ns())
+                } else {
+                    ns
+                })
+            } else {
+                None
+            };
+            let woken = Arc::new(AtomicBool::new(false));
+            {
+                // the value check and the enqueue happen with no other
+                // thread running in between (the kernel is not preemptible)
+                if read_u32(t, uaddr)? != val as u32 {
+                    return Err(Errno::EAGAIN);
+                }
+                QUEUES
+                    .lock()
+                    .entry(key(&t.vm, uaddr))
+                    .or_default()
+                    .push(Waiter { bitset, woken: woken.clone() });
+            }
+            let w = woken.clone();
+            let r = sleep_interruptible(t.tid, move || w.load(Ordering::SeqCst), deadline);
+            if r.is_err() && !woken.load(Ordering::SeqCst) {
+                let k = key(&t.vm, uaddr);
+                let mut q = QUEUES.lock();
+                if let Some(list) = q.get_mut(&k) {
+                    list.retain(|x| !Arc::ptr_eq(&x.woken, &woken));
+                    if list.is_empty() {
+                        q.remove(&k);
+                    }
+                }
+            }
+            match r {
+                Ok(()) => Ok(0),
+                Err(Errno::ETIMEDOUT) => Err(Errno::ETIMEDOUT),
+                Err(_) => Err(Errno::EINTR),
+            }
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+            let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { val3 as u32 };
+            if bitset == 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(wake(&t.vm, uaddr, val as u32, bitset) as isize)
+        }
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            if cmd == FUTEX_CMP_REQUEUE && read_u32(t, uaddr)? != val3 as u32 {
+                return Err(Errno::EAGAIN);
+            }
+            let woke = wake(&t.vm, uaddr, val as u32, u32::MAX);
+            let limit = timeout as u32; // val2 travels in the timeout slot
+            let (from, to) = (key(&t.vm, uaddr), key(&t.vm, uaddr2));
+            let mut q = QUEUES.lock();
+            let mut moved = Vec::new();
+            if let Some(list) = q.get_mut(&from) {
+                let n = list.len().min(limit as usize);
+                moved.extend(list.drain(..n));
+                if list.is_empty() {
+                    q.remove(&from);
+                }
+            }
+            let n = moved.len();
+            if n > 0 {
+                q.entry(to).or_default().extend(moved);
+            }
+            Ok((woke + n) as isize)
+        }
+        _ => {
+            log::info!("pid {}: futex op {op:#x} unsupported: ENOSYS", t.pid);
+            Err(Errno::ENOSYS)
+        }
+    }
+}

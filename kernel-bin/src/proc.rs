@@ -1,0 +1,148 @@
+//! The process model wired to this kernel: `process::Platform` (our
+//! registers, page tables, frames, files and directories), the one process
+//! table, and the hooks through which the table starts threads, blocks and
+//! wakes them.
+
+use crate::sched::{self, Task, WaitQueue};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::sync::Arc;
+use arch_x86_64::mem::paging::AddressSpace;
+use arch_x86_64::mem::vmimpl::KernelFrames;
+use arch_x86_64::user::UserContext;
+use core::sync::atomic::Ordering;
+use linux_abi::{Errno, Result};
+use process::pid::Pid;
+use process::seams::{Platform, SharedVm};
+use process::table::ProcessTable;
+use spin::{Mutex, Once};
+
+/// This kernel's plug-in types for the process model.
+pub struct Kernel;
+
+impl Platform for Kernel {
+    type Context = UserContext;
+    type PageTable = AddressSpace;
+    type Frames = KernelFrames;
+    type File = dyn vfs::File;
+    type Dir = Arc<vfs::Inode>;
+}
+
+/// An address space of this kernel.
+pub type Vm = process::seams::Vm<Kernel>;
+
+/// Linux's default `/proc/sys/kernel/pid_max`.
+pub const PID_MAX: u32 = 32768;
+
+static TABLE: Once<ProcessTable<Kernel>> = Once::new();
+
+/// The process table.
+pub fn table() -> &'static ProcessTable<Kernel> {
+    TABLE.call_once(|| ProcessTable::new(PID_MAX))
+}
+
+/// The scheduler task behind each thread id.
+static TASKS: Mutex<BTreeMap<Pid, Arc<Task>>> = Mutex::new(BTreeMap::new());
+
+/// The task of thread `tid`.
+pub fn task_of(tid: Pid) -> Option<Arc<Task>> {
+    TASKS.lock().get(&tid).cloned()
+}
+
+/// wait4/waitid sleepers (each re-checks its process's child events).
+static CHILD_WQ: WaitQueue = WaitQueue::new();
+/// vfork children that released their parent's address space.
+static VFORK_DONE: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
+static VFORK_WQ: WaitQueue = WaitQueue::new();
+/// Threads woken for a signal (interruptible sleeps check it).
+static SIGNAL_WQ: WaitQueue = WaitQueue::new();
+
+/// The hooks the process table calls (with none of its locks held).
+pub struct Hooks;
+
+impl process::seams::Hooks<Kernel> for Hooks {
+    fn thread_created(&self, tid: Pid) {
+        let task = sched::spawn(u64::from(tid), move || crate::uthread::run(tid));
+        TASKS.lock().insert(tid, task);
+    }
+
+    fn thread_exited(&self, tid: Pid) {
+        TASKS.lock().remove(&tid);
+    }
+
+    fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
+        let mut t = TASKS.lock();
+        if let Some(task) = t.remove(&old_tid) {
+            task.id.store(u64::from(new_tid), Ordering::Relaxed);
+            t.insert(new_tid, task);
+        }
+    }
+
+    fn signal_wakeup(&self, tid: Pid) {
+        if let Some(task) = task_of(tid) {
+            sched::wake(&task);
+        }
+        SIGNAL_WQ.wake_all();
+        CHILD_WQ.wake_all();
+    }
+
+    fn wait_vfork_done(&self, _parent: Pid, child: Pid) {
+        VFORK_WQ.wait_until(|| VFORK_DONE.lock().contains(&child), None);
+        VFORK_DONE.lock().remove(&child);
+    }
+
+    fn vfork_done(&self, _parent: Pid, child: Pid) {
+        VFORK_DONE.lock().insert(child);
+        VFORK_WQ.wake_all();
+    }
+
+    fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()> {
+        let Some(pid) = table().tgid(waiter) else { return Ok(()) };
+        let changed = move || table().with_process(pid, |p| p.child_events()).is_none_or(|n| n != seen);
+        CHILD_WQ.wait_until(|| changed() || crate::uthread::signal_pending(waiter), None);
+        if !changed() {
+            return Err(Errno::ERESTARTSYS);
+        }
+        Ok(())
+    }
+
+    fn child_event(&self, _parent: Pid) {
+        CHILD_WQ.wake_all();
+    }
+
+    fn futex_wake(&self, vm: &SharedVm<Kernel>, addr: u64, count: u32) {
+        crate::futex::wake(vm, addr, count, u32::MAX);
+    }
+}
+
+/// Sleeps interruptibly until `cond` holds, a signal arrives for `tid`, or
+/// `deadline_ns`. `Err(ERESTARTSYS)` on a signal, `Err(ETIMEDOUT)` at the
+/// deadline.
+pub fn sleep_interruptible(tid: Pid, cond: impl Fn() -> bool, deadline_ns: Option<u64>) -> Result<()> {
+    let woke = SIGNAL_WQ.wait_until(|| cond() || crate::uthread::signal_pending(tid), deadline_ns);
+    if cond() {
+        Ok(())
+    } else if woke {
+        Err(Errno::ERESTARTSYS)
+    } else {
+        Err(Errno::ETIMEDOUT)
+    }
+}
+
+/// Wakes every interruptible sleeper to re-check its condition.
+pub fn wake_sleepers() {
+    SIGNAL_WQ.wake_all();
+}
+
+/// Thread names (`comm`, for prctl(PR_SET_NAME) and /proc).
+static COMM: Mutex<BTreeMap<Pid, alloc::vec::Vec<u8>>> = Mutex::new(BTreeMap::new());
+
+/// Sets the name of thread `tid` (at most 15 bytes kept).
+pub fn set_comm(tid: Pid, name: &[u8]) {
+    let n = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);
+    COMM.lock().insert(tid, name[..n].to_vec());
+}
+
+/// The name of thread `tid`.
+pub fn comm(tid: Pid) -> alloc::vec::Vec<u8> {
+    COMM.lock().get(&tid).cloned().unwrap_or_default()
+}

@@ -1,0 +1,463 @@
+//! File system calls over `crates/vfs` and the fd table of `crates/fs-table`.
+
+use super::SysResult;
+use crate::proc::table;
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use linux_abi::{Errno, Result};
+use vfs::{Ctx, File, Inode, Opened};
+
+/// `AT_FDCWD` as the raw register value (-100).
+pub const AT_FDCWD: u64 = (-100i64) as u64;
+/// `AT_SYMLINK_NOFOLLOW`.
+pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+/// `AT_REMOVEDIR`.
+pub const AT_REMOVEDIR: u64 = 0x200;
+/// PATH_MAX with its NUL.
+const PATH_MAX: usize = 4096;
+/// Largest single read/write copied at once.
+const IO_CHUNK: usize = 1 << 20;
+
+fn cred(t: &UThread) -> vfs::Cred {
+    table()
+        .with_process(t.pid, |p| vfs::Cred {
+            uid: p.creds.fsuid,
+            gid: p.creds.fsgid,
+            groups: p.creds.groups.clone(),
+        })
+        .unwrap_or_else(vfs::Cred::root)
+}
+
+/// The path argument (`EFAULT`, `ENAMETOOLONG`; empty is `ENOENT`).
+fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
+    let p = t.read_cstr(addr, PATH_MAX)?;
+    if p.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    Ok(p)
+}
+
+/// Root, the start directory for `dirfd`, and the umask.
+fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
+    let fs = t.fs()?;
+    let (root, cwd, umask) = {
+        let f = fs.lock();
+        (f.root().clone(), f.cwd().clone(), f.umask())
+    };
+    if dirfd as i32 == AT_FDCWD as i32 {
+        return Ok((root, cwd, umask));
+    }
+    let file = t.file(dirfd)?;
+    let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
+    if !dir.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok((root, dir, umask))
+}
+
+fn with_ctx<R>(t: &UThread, dirfd: u64, f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>) -> Result<R> {
+    let (root, dir, umask) = start(t, dirfd)?;
+    let c = cred(t);
+    let ctx = Ctx::new(root, &c).with_umask(umask);
+    f(&ctx, &dir)
+}
+
+fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
+    let nofile = t.nofile();
+    let files = t.files()?;
+    let fd = files.lock().insert(file, cloexec, nofile)?;
+    Ok(fd as isize)
+}
+
+pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let len = (len as usize).min(IO_CHUNK);
+    let mut kbuf = alloc::vec![0u8; len];
+    let n = file.read(&mut kbuf)?;
+    t.write_bytes(buf, &kbuf[..n])?;
+    Ok(n as isize)
+}
+
+pub fn write(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let len = (len as usize).min(IO_CHUNK);
+    let data = t.read_bytes(buf, len)?;
+    let r = file.write(&data);
+    if r == Err(Errno::EPIPE) {
+        let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
+    }
+    Ok(r? as isize)
+}
+
+pub fn pread(t: &mut UThread, fd: u64, buf: u64, len: u64, off: u64) -> SysResult {
+    let file = t.file(fd)?;
+    if (off as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut kbuf = alloc::vec![0u8; (len as usize).min(IO_CHUNK)];
+    let n = file.pread(&mut kbuf, off)?;
+    t.write_bytes(buf, &kbuf[..n])?;
+    Ok(n as isize)
+}
+
+pub fn pwrite(t: &mut UThread, fd: u64, buf: u64, len: u64, off: u64) -> SysResult {
+    let file = t.file(fd)?;
+    if (off as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let data = t.read_bytes(buf, (len as usize).min(IO_CHUNK))?;
+    Ok(file.pwrite(&data, off)? as isize)
+}
+
+fn iovecs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
+    // UIO_MAXIOV
+    if cnt > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let raw = t.read_bytes(iov, cnt as usize * 16)?;
+    let mut v = Vec::with_capacity(cnt as usize);
+    let mut total: usize = 0;
+    for c in raw.chunks_exact(16) {
+        let base = u64::from_le_bytes(c[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let len = u64::from_le_bytes(c[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if (len as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.checked_add(len as usize).ok_or(Errno::EINVAL)?;
+        v.push((base, len as usize));
+    }
+    Ok(v)
+}
+
+pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let mut done = 0usize;
+    for (base, len) in iovecs(t, iov, cnt)? {
+        if len == 0 {
+            continue;
+        }
+        let mut kbuf = alloc::vec![0u8; len.min(IO_CHUNK)];
+        let n = match file.read(&mut kbuf) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        t.write_bytes(base, &kbuf[..n])?;
+        done += n;
+        if n < kbuf.len() {
+            break;
+        }
+    }
+    Ok(done as isize)
+}
+
+pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let mut data = Vec::new();
+    for (base, len) in iovecs(t, iov, cnt)? {
+        data.extend_from_slice(&t.read_bytes(base, len.min(IO_CHUNK))?);
+    }
+    let r = file.write(&data);
+    if r == Err(Errno::EPIPE) {
+        let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
+    }
+    Ok(r? as isize)
+}
+
+pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
+    let p = path(t, pathname)?;
+    let flags = flags as u32;
+    let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
+    let file: Arc<dyn File> = match opened {
+        Opened::File(f) => f,
+        Opened::Device { inode, major, minor, flags } => crate::devices::open(inode, major, minor, flags)?,
+        Opened::Fifo { .. } => return Err(Errno::ENXIO),
+    };
+    install(t, file, flags & vfs::O_CLOEXEC != 0)
+}
+
+pub fn close(t: &mut UThread, fd: u64) -> SysResult {
+    let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+    let closed = t.files()?.lock().close(fd)?;
+    drop(closed);
+    Ok(0)
+}
+
+pub fn close_range(t: &mut UThread, first: u64, last: u64, flags: u64) -> SysResult {
+    let mut files = t.files()?;
+    let first = u32::try_from(first).unwrap_or(u32::MAX);
+    let last = u32::try_from(last).unwrap_or(u32::MAX);
+    let closed = files.close_range(first, last, flags as u32)?;
+    drop(closed);
+    Ok(0)
+}
+
+pub fn lseek(t: &mut UThread, fd: u64, off: u64, whence: u64) -> SysResult {
+    let file = t.file(fd)?;
+    Ok(file.lseek(off as i64, whence as u32)? as isize)
+}
+
+pub fn fstat(t: &mut UThread, fd: u64, buf: u64) -> SysResult {
+    let st = t.file(fd)?.stat()?;
+    t.write_bytes(buf, &st.to_x86_64_bytes())?;
+    Ok(0)
+}
+
+pub fn fstatat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, flags: u64) -> SysResult {
+    let p = t.read_cstr(pathname, PATH_MAX)?;
+    let st = if p.is_empty() {
+        if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd as i32 == AT_FDCWD as i32 {
+            with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, b".", 0))?
+        } else {
+            t.file(dirfd)?.stat()?
+        }
+    } else {
+        with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags as u32))?
+    };
+    t.write_bytes(buf, &st.to_x86_64_bytes())?;
+    Ok(0)
+}
+
+pub fn getdents64(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let mut kbuf = alloc::vec![0u8; (len as usize).min(1 << 16)];
+    let n = file.getdents64(&mut kbuf)?;
+    t.write_bytes(buf, &kbuf[..n])?;
+    Ok(n as isize)
+}
+
+pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
+    let file = t.file(fd)?;
+    if crate::devices::is_tty(&*file) {
+        return crate::devices::tty_ioctl(t, cmd as u32, arg);
+    }
+    file.ioctl(cmd as u32, arg as usize)
+}
+
+const F_DUPFD: u64 = 0;
+const F_GETFD: u64 = 1;
+const F_SETFD: u64 = 2;
+const F_GETFL: u64 = 3;
+const F_SETFL: u64 = 4;
+const F_DUPFD_CLOEXEC: u64 = 1030;
+
+pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
+    let fd32 = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+    let files = t.files()?;
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let nofile = t.nofile();
+            let min = u32::try_from(arg).map_err(|_| Errno::EINVAL)?;
+            Ok(files.lock().dupfd(fd32, min, cmd == F_DUPFD_CLOEXEC, nofile)? as isize)
+        }
+        F_GETFD => Ok(files.lock().fd_flags(fd32)? as isize),
+        F_SETFD => files.lock().set_fd_flags(fd32, arg as u32).map(|_| 0),
+        F_GETFL => Ok(files.lock().get(fd32)?.status_flags() as isize),
+        F_SETFL => {
+            files.lock().get(fd32)?.set_status_flags(arg as u32);
+            Ok(0)
+        }
+        _ => {
+            files.lock().get(fd32)?;
+            log::info!("pid {}: fcntl command {cmd} unsupported: EINVAL", t.pid);
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+pub fn dup(t: &mut UThread, fd: u64) -> SysResult {
+    let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+    let nofile = t.nofile();
+    Ok(t.files()?.lock().dup(fd, nofile)? as isize)
+}
+
+pub fn dup2(t: &mut UThread, old: u64, new: u64) -> SysResult {
+    let old = u32::try_from(old).map_err(|_| Errno::EBADF)?;
+    let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
+    let nofile = t.nofile();
+    let files = t.files()?;
+    let displaced = files.lock().dup2(old, new, nofile)?;
+    drop(displaced);
+    Ok(new as isize)
+}
+
+pub fn dup3(t: &mut UThread, old: u64, new: u64, flags: u64) -> SysResult {
+    let old = u32::try_from(old).map_err(|_| Errno::EBADF)?;
+    let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
+    let nofile = t.nofile();
+    let files = t.files()?;
+    let displaced = files.lock().dup3(old, new, flags as u32, nofile)?;
+    drop(displaced);
+    Ok(new as isize)
+}
+
+pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
+    let flags = flags as u32;
+    if flags & !(vfs::O_CLOEXEC | vfs::O_NONBLOCK | vfs::O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = crate::pipe::pipe(flags & vfs::O_NONBLOCK);
+    let files = t.files()?;
+    let nofile = t.nofile();
+    let cloexec = flags & vfs::O_CLOEXEC != 0;
+    let rfd = files.lock().insert(r, cloexec, nofile)?;
+    let wfd = match files.lock().insert(w, cloexec, nofile) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = files.lock().close(rfd);
+            return Err(e);
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&rfd.to_le_bytes());
+    out[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = t.write_bytes(fds, &out) {
+        let _ = files.lock().close(rfd);
+        let _ = files.lock().close(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn getcwd(t: &mut UThread, buf: u64, size: u64) -> SysResult {
+    let fs = t.fs()?;
+    let (root, cwd) = {
+        let f = fs.lock();
+        (f.root().clone(), f.cwd().clone())
+    };
+    let c = cred(t);
+    let mut p = Ctx::new(root, &c).getcwd(&cwd)?;
+    p.push(0);
+    if p.len() > size as usize {
+        return Err(Errno::ERANGE);
+    }
+    t.write_bytes(buf, &p)?;
+    Ok(p.len() as isize)
+}
+
+pub fn chdir(t: &mut UThread, pathname: u64) -> SysResult {
+    let p = path(t, pathname)?;
+    let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
+    t.fs()?.lock().set_cwd(dir);
+    Ok(0)
+}
+
+pub fn fchdir(t: &mut UThread, fd: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
+    if !dir.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let c = cred(t);
+    dir.check_access(&c, vfs::X_OK)?;
+    t.fs()?.lock().set_cwd(dir);
+    Ok(0)
+}
+
+pub fn mkdirat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
+    let p = path(t, pathname)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode as u32 & 0o7777)).map(|_| 0)
+}
+
+pub fn unlinkat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64) -> SysResult {
+    let p = path(t, pathname)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags as u32)).map(|_| 0)
+}
+
+pub fn renameat(
+    t: &mut UThread,
+    olddir: u64,
+    oldpath: u64,
+    newdir: u64,
+    newpath: u64,
+    flags: u64,
+) -> SysResult {
+    let op = path(t, oldpath)?;
+    let np = path(t, newpath)?;
+    let (_, nd, _) = start(t, newdir)?;
+    with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags as u32)).map(|_| 0)
+}
+
+pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u64) -> SysResult {
+    if (size as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, pathname)?;
+    let target = with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?;
+    let n = target.len().min(size as usize);
+    t.write_bytes(buf, &target[..n])?;
+    Ok(n as isize)
+}
+
+pub fn symlinkat(t: &mut UThread, target: u64, dirfd: u64, linkpath: u64) -> SysResult {
+    let tg = path(t, target)?;
+    let p = path(t, linkpath)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p)).map(|_| 0)
+}
+
+pub fn linkat(
+    t: &mut UThread,
+    olddir: u64,
+    oldpath: u64,
+    newdir: u64,
+    newpath: u64,
+    flags: u64,
+) -> SysResult {
+    let op = path(t, oldpath)?;
+    let np = path(t, newpath)?;
+    let (_, nd, _) = start(t, newdir)?;
+    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags as u32)).map(|_| 0)
+}
+
+pub fn faccessat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, flags: u64) -> SysResult {
+    if mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, pathname)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode as u32, flags as u32)).map(|_| 0)
+}
+
+pub fn fchmodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
+    let p = path(t, pathname)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode as u32 & 0o7777, 0)).map(|_| 0)
+}
+
+pub fn fchmod(t: &mut UThread, fd: u64, mode: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
+    inode.chmod(&cred(t), mode as u32 & 0o7777).map(|_| 0)
+}
+
+pub fn ftruncate(t: &mut UThread, fd: u64, len: u64) -> SysResult {
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    t.file(fd)?.truncate(len).map(|_| 0)
+}
+
+pub fn truncate(t: &mut UThread, pathname: u64, len: u64) -> SysResult {
+    let p = path(t, pathname)?;
+    with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len as i64)).map(|_| 0)
+}
+
+pub fn umask(t: &mut UThread, mask: u64) -> SysResult {
+    Ok(t.fs()?.lock().set_umask(mask as u32) as isize)
+}
+
+/// mount(2): tmpfs and proc are accepted (a fresh ramfs mounted on the
+/// directory; /proc has no files yet); anything else `ENODEV`.
+pub fn mount(t: &mut UThread, _source: u64, target: u64, fstype: u64, _flags: u64) -> SysResult {
+    let p = path(t, target)?;
+    let ty = t.read_cstr(fstype, 64)?;
+    match ty.as_slice() {
+        b"tmpfs" | b"ramfs" | b"proc" | b"devtmpfs" | b"sysfs" => {
+            let fs_root = crate::fs::new_fs();
+            with_ctx(t, AT_FDCWD, |ctx, dir| ctx.mount(dir, &p, fs_root)).map(|_| 0)
+        }
+        _ => Err(Errno::ENODEV),
+    }
+}

@@ -1,0 +1,61 @@
+//! Memory system calls over `crates/vm`.
+
+use super::SysResult;
+use crate::uthread::UThread;
+use linux_abi::Errno;
+
+pub fn brk(t: &mut UThread, addr: u64) -> SysResult {
+    Ok(t.vm.lock().brk(addr as usize) as isize)
+}
+
+pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -> SysResult {
+    let anonymous = flags as usize & vm::abi::MAP_ANONYMOUS != 0;
+    if !anonymous {
+        // file mappings: a private copy of the file's bytes (no page cache yet)
+        let file = t.file(fd)?;
+        let inode = file.inode().cloned().ok_or(Errno::ENODEV)?;
+        if flags as usize & vm::abi::MAP_TYPE == vm::abi::MAP_SHARED
+            && prot as usize & vm::abi::PROT_WRITE != 0
+        {
+            log::info!("pid {}: writable MAP_SHARED file mapping unsupported: ENODEV", t.pid);
+            return Err(Errno::ENODEV);
+        }
+        let mapped = {
+            let mut vm = t.vm.lock();
+            let rw = vm::abi::PROT_READ | vm::abi::PROT_WRITE;
+            let fl = (flags as usize & !vm::abi::MAP_TYPE) | vm::abi::MAP_PRIVATE | vm::abi::MAP_ANONYMOUS;
+            let a = vm.mmap(addr as usize, len as usize, rw, fl, None, 0)?;
+            let mut buf = alloc::vec![0u8; 4096];
+            let mut done = 0usize;
+            while done < len as usize {
+                let n = inode.read_at(off + done as u64, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                vm.write_user(a + done, &buf[..n.min(len as usize - done)])?;
+                done += n;
+            }
+            vm.mprotect(a, len as usize, prot as usize)?;
+            a
+        };
+        return Ok(mapped as isize);
+    }
+    Ok(t.vm.lock().mmap(addr as usize, len as usize, prot as usize, flags as usize, None, off)? as isize)
+}
+
+pub fn munmap(t: &mut UThread, addr: u64, len: u64) -> SysResult {
+    t.vm.lock().munmap(addr as usize, len as usize).map(|_| 0)
+}
+
+pub fn mprotect(t: &mut UThread, addr: u64, len: u64, prot: u64) -> SysResult {
+    t.vm.lock().mprotect(addr as usize, len as usize, prot as usize).map(|_| 0)
+}
+
+/// madvise(2): accepted as advice (MADV_DONTNEED's zeroing is not done yet).
+pub fn madvise(t: &mut UThread, addr: u64, _len: u64, _advice: u64) -> SysResult {
+    let _ = t;
+    if addr % 4096 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

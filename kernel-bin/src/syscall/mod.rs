@@ -1,0 +1,221 @@
+//! System calls: the dispatch table and the helpers every handler uses.
+//!
+//! A handler takes the calling thread and the raw argument registers and
+//! returns `Result<isize>`: the value for `rax`, or an errno (returned as
+//! `-errno`). Kernel-internal restart codes are turned into a restart or
+//! `EINTR` by signal delivery on the way out.
+
+mod fs;
+mod mm;
+mod task;
+mod time;
+
+use crate::proc::{Hooks, Kernel, table};
+use crate::uthread::{self, Flow, UThread};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use linux_abi::syscall::nr;
+use linux_abi::{Errno, Result};
+use process::seams::{Files, Fs};
+use process::wait::ChildStatus;
+
+/// What a handler returns.
+pub type SysResult = Result<isize>;
+
+/// Runs the system call `nr` for `t`; returns what the thread does next and
+/// the call's result (`None` when the call set the registers itself).
+pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
+    let a = t.ctx.syscall_args();
+    let r: SysResult = match n as usize {
+        nr::READ => fs::read(t, a[0], a[1], a[2]),
+        nr::WRITE => fs::write(t, a[0], a[1], a[2]),
+        nr::READV => fs::readv(t, a[0], a[1], a[2]),
+        nr::WRITEV => fs::writev(t, a[0], a[1], a[2]),
+        nr::PREAD64 => fs::pread(t, a[0], a[1], a[2], a[3]),
+        nr::PWRITE64 => fs::pwrite(t, a[0], a[1], a[2], a[3]),
+        nr::OPEN => fs::openat(t, fs::AT_FDCWD, a[0], a[1], a[2]),
+        nr::OPENAT => fs::openat(t, a[0], a[1], a[2], a[3]),
+        nr::CREAT => fs::openat(t, fs::AT_FDCWD, a[0], 0o1101, a[1]),
+        nr::CLOSE => fs::close(t, a[0]),
+        nr::CLOSE_RANGE => fs::close_range(t, a[0], a[1], a[2]),
+        nr::LSEEK => fs::lseek(t, a[0], a[1], a[2]),
+        nr::FSTAT => fs::fstat(t, a[0], a[1]),
+        nr::STAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], 0),
+        nr::LSTAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], fs::AT_SYMLINK_NOFOLLOW),
+        nr::NEWFSTATAT => fs::fstatat(t, a[0], a[1], a[2], a[3]),
+        nr::STATX => Err(Errno::ENOSYS),
+        nr::GETDENTS64 => fs::getdents64(t, a[0], a[1], a[2]),
+        nr::IOCTL => fs::ioctl(t, a[0], a[1], a[2]),
+        nr::FCNTL => fs::fcntl(t, a[0], a[1], a[2]),
+        nr::DUP => fs::dup(t, a[0]),
+        nr::DUP2 => fs::dup2(t, a[0], a[1]),
+        nr::DUP3 => fs::dup3(t, a[0], a[1], a[2]),
+        nr::PIPE => fs::pipe2(t, a[0], 0),
+        nr::PIPE2 => fs::pipe2(t, a[0], a[1]),
+        nr::GETCWD => fs::getcwd(t, a[0], a[1]),
+        nr::CHDIR => fs::chdir(t, a[0]),
+        nr::FCHDIR => fs::fchdir(t, a[0]),
+        nr::MKDIR => fs::mkdirat(t, fs::AT_FDCWD, a[0], a[1]),
+        nr::MKDIRAT => fs::mkdirat(t, a[0], a[1], a[2]),
+        nr::UNLINK => fs::unlinkat(t, fs::AT_FDCWD, a[0], 0),
+        nr::RMDIR => fs::unlinkat(t, fs::AT_FDCWD, a[0], fs::AT_REMOVEDIR),
+        nr::UNLINKAT => fs::unlinkat(t, a[0], a[1], a[2]),
+        nr::RENAME => fs::renameat(t, fs::AT_FDCWD, a[0], fs::AT_FDCWD, a[1], 0),
+        nr::RENAMEAT => fs::renameat(t, a[0], a[1], a[2], a[3], 0),
+        nr::RENAMEAT2 => fs::renameat(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a[0], a[1], a[2]),
+        nr::READLINKAT => fs::readlinkat(t, a[0], a[1], a[2], a[3]),
+        nr::SYMLINK => fs::symlinkat(t, a[0], fs::AT_FDCWD, a[1]),
+        nr::SYMLINKAT => fs::symlinkat(t, a[0], a[1], a[2]),
+        nr::LINK => fs::linkat(t, fs::AT_FDCWD, a[0], fs::AT_FDCWD, a[1], 0),
+        nr::LINKAT => fs::linkat(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::ACCESS => fs::faccessat(t, fs::AT_FDCWD, a[0], a[1], 0),
+        nr::FACCESSAT => fs::faccessat(t, a[0], a[1], a[2], 0),
+        nr::FACCESSAT2 => fs::faccessat(t, a[0], a[1], a[2], a[3]),
+        nr::CHMOD => fs::fchmodat(t, fs::AT_FDCWD, a[0], a[1]),
+        nr::FCHMODAT => fs::fchmodat(t, a[0], a[1], a[2]),
+        nr::FCHMOD => fs::fchmod(t, a[0], a[1]),
+        nr::FTRUNCATE => fs::ftruncate(t, a[0], a[1]),
+        nr::TRUNCATE => fs::truncate(t, a[0], a[1]),
+        nr::UMASK => fs::umask(t, a[0]),
+        nr::FSYNC | nr::FDATASYNC | nr::SYNC => Ok(0),
+        nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3]),
+        nr::UMOUNT2 => Err(Errno::EINVAL),
+        nr::BRK => mm::brk(t, a[0]),
+        nr::MMAP => mm::mmap(t, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::MUNMAP => mm::munmap(t, a[0], a[1]),
+        nr::MPROTECT => mm::mprotect(t, a[0], a[1], a[2]),
+        nr::MADVISE => mm::madvise(t, a[0], a[1], a[2]),
+        nr::GETPID => Ok(t.pid as isize),
+        nr::GETTID => Ok(t.tid as isize),
+        nr::GETPPID => table().getppid(t.tid).map(|p| p as isize),
+        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => task::ids(t, n as usize),
+        nr::SETUID | nr::SETGID => task::setid(t, n as usize, a[0]),
+        nr::GETGROUPS => task::getgroups(t, a[0], a[1]),
+        nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a[0]).map(|p| p as isize),
+        nr::SET_ROBUST_LIST => table().set_robust_list(t.tid, a[0], a[1]).map(|_| 0),
+        nr::ARCH_PRCTL => task::arch_prctl(t, a[0], a[1]),
+        nr::PRCTL => task::prctl(t, a[0], a[1]),
+        nr::CLONE => task::clone(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::CLONE3 => task::clone3(t, a[0], a[1]),
+        nr::FORK => task::fork(t, process::clone::CloneArgs::fork()),
+        nr::VFORK => task::fork(t, process::clone::CloneArgs::vfork()),
+        nr::EXECVE => task::execve(t, a[0], a[1], a[2]),
+        nr::WAIT4 => task::wait4(t, a[0], a[1], a[2], a[3]),
+        nr::WAITID => task::waitid(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::KILL => table().kill(t.tid, a[0] as i32, a[1] as i32, &Hooks).map(|_| 0),
+        nr::TKILL => table().tgkill(t.tid, None, a[0] as i32, a[1] as i32, &Hooks).map(|_| 0),
+        nr::TGKILL => table().tgkill(t.tid, Some(a[0] as i32), a[1] as i32, a[2] as i32, &Hooks).map(|_| 0),
+        nr::SETPGID => table().setpgid(t.tid, a[0] as i32, a[1] as i32).map(|_| 0),
+        nr::GETPGID => table().getpgid(t.tid, a[0] as i32).map(|p| p as isize),
+        nr::GETPGRP => table().getpgid(t.tid, 0).map(|p| p as isize),
+        nr::SETSID => table().setsid(t.tid).map(|p| p as isize),
+        nr::GETSID => table().getsid(t.tid, a[0] as i32).map(|p| p as isize),
+        nr::PRLIMIT64 => task::prlimit(t, a[0], a[1], a[2], a[3]),
+        nr::GETRLIMIT => task::prlimit(t, 0, a[0], 0, a[1]),
+        nr::SETRLIMIT => task::prlimit(t, 0, a[0], a[1], 0),
+        nr::RT_SIGACTION => task::rt_sigaction(t, a[0], a[1], a[2], a[3]),
+        nr::RT_SIGPROCMASK => task::rt_sigprocmask(t, a[0], a[1], a[2], a[3]),
+        nr::RT_SIGPENDING => task::rt_sigpending(t, a[0], a[1]),
+        nr::RT_SIGSUSPEND => task::rt_sigsuspend(t, a[0], a[1]),
+        nr::PAUSE => task::pause(t),
+        nr::SIGALTSTACK => task::sigaltstack(t, a[0], a[1]),
+        nr::RT_SIGRETURN => return (uthread::sigreturn(t), None),
+        nr::EXIT => {
+            table().exit_thread(t.tid, a[0] as i32, &Hooks);
+            return (Flow::Exit, None);
+        }
+        nr::EXIT_GROUP => {
+            table().exit_group(t.tid, ChildStatus::exited(a[0] as i32), &Hooks);
+            return (Flow::Exit, None);
+        }
+        nr::UNAME => time::uname(t, a[0]),
+        nr::SCHED_YIELD => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
+        nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a[0], a[1], a[2]),
+        nr::GETRANDOM => time::getrandom(t, a[0], a[1], a[2]),
+        nr::CLOCK_GETTIME => time::clock_gettime(t, a[0], a[1]),
+        nr::CLOCK_GETRES => time::clock_getres(t, a[0], a[1]),
+        nr::GETTIMEOFDAY => time::gettimeofday(t, a[0]),
+        nr::TIME => time::time(t, a[0]),
+        nr::NANOSLEEP => time::nanosleep(t, 1, 0, a[0], a[1]),
+        nr::CLOCK_NANOSLEEP => time::nanosleep(t, a[0], a[1], a[2], a[3]),
+        nr::FUTEX => crate::futex::sys_futex(t, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
+        nr::RSEQ => Err(Errno::ENOSYS),
+        other => {
+            log::info!(
+                "pid {}: unsupported syscall {} ({}): ENOSYS",
+                t.pid,
+                other,
+                linux_abi::syscall::name(other).unwrap_or("unknown")
+            );
+            Err(Errno::ENOSYS)
+        }
+    };
+    t.ctx.set_syscall_return(match r {
+        Ok(v) => v as u64,
+        Err(e) => e.to_syscall_return() as u64,
+    });
+    (Flow::Continue, Some(r))
+}
+
+impl UThread {
+    /// Reads `len` bytes of user memory.
+    pub fn read_bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = alloc::vec![0u8; len];
+        self.vm.lock().read_user(addr as usize, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Copies `data` to user memory.
+    pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
+        self.vm.lock().write_user(addr as usize, data)
+    }
+
+    /// Reads a plain value.
+    pub fn read_u64(&self, addr: u64) -> Result<u64> {
+        let b = self.read_bytes(addr, 8)?;
+        Ok(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+
+    /// Writes a plain value.
+    pub fn write_u64(&self, addr: u64, v: u64) -> Result<()> {
+        self.write_bytes(addr, &v.to_le_bytes())
+    }
+
+    /// Writes a 32-bit value.
+    pub fn write_u32(&self, addr: u64, v: u32) -> Result<()> {
+        self.write_bytes(addr, &v.to_le_bytes())
+    }
+
+    /// Reads a NUL-terminated string of at most `limit` bytes (with the NUL).
+    pub fn read_cstr(&self, addr: u64, limit: usize) -> Result<Vec<u8>> {
+        self.vm.lock().read_cstr(addr as usize, limit)
+    }
+
+    /// The thread's fd table.
+    pub fn files(&self) -> Result<Files<Kernel>> {
+        table().with_thread(self.tid, |th| th.files.as_ref().map(|f| f.share())).flatten().ok_or(Errno::EBADF)
+    }
+
+    /// The thread's root, cwd and umask.
+    pub fn fs(&self) -> Result<Fs<Kernel>> {
+        table().with_thread(self.tid, |th| th.fs.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)
+    }
+
+    /// The open file behind `fd`.
+    pub fn file(&self, fd: u64) -> Result<Arc<dyn vfs::File>> {
+        let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+        self.files()?.lock().get(fd)
+    }
+
+    /// The RLIMIT_NOFILE soft limit.
+    pub fn nofile(&self) -> u64 {
+        table()
+            .with_process(self.pid, |p| p.rlimits.cur(process::rlimit::Resource::Nofile))
+            .unwrap_or(fs_table::INR_OPEN_CUR as u64)
+    }
+}

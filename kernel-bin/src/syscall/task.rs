@@ -1,0 +1,282 @@
+//! Process, thread and signal system calls over `crates/process` and
+//! `crates/signal`.
+
+use super::SysResult;
+use crate::proc::{Hooks, table};
+use crate::uthread::UThread;
+use linux_abi::syscall::nr;
+use linux_abi::{Errno, Result};
+use process::clone::CloneArgs;
+use process::seams::VmMemory;
+use signal::{SigAction, SigMaskHow, SigNum, SigSet};
+
+pub fn ids(t: &mut UThread, n: usize) -> SysResult {
+    let c = table().with_process(t.pid, |p| p.creds.clone()).ok_or(Errno::ESRCH)?;
+    Ok(match n {
+        nr::GETUID => c.uid,
+        nr::GETEUID => c.euid,
+        nr::GETGID => c.gid,
+        _ => c.egid,
+    } as isize)
+}
+
+pub fn setid(t: &mut UThread, n: usize, id: u64) -> SysResult {
+    let id = id as u32;
+    table()
+        .with_process(t.pid, |p| if n == nr::SETUID { p.creds.setuid(id) } else { p.creds.setgid(id) })
+        .ok_or(Errno::ESRCH)?
+        .map(|_| 0)
+}
+
+pub fn getgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
+    let groups = table()
+        .with_process(t.pid, |p| p.creds.getgroups(size as i32).map(|g| g.to_vec()))
+        .ok_or(Errno::ESRCH)??;
+    if size != 0 {
+        let bytes: alloc::vec::Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+        t.write_bytes(list, &bytes)?;
+    }
+    Ok(groups.len() as isize)
+}
+
+const ARCH_SET_GS: u64 = 0x1001;
+const ARCH_SET_FS: u64 = 0x1002;
+const ARCH_GET_FS: u64 = 0x1003;
+const ARCH_GET_GS: u64 = 0x1004;
+
+pub fn arch_prctl(t: &mut UThread, code: u64, addr: u64) -> SysResult {
+    match code {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if !arch_x86_64::user::canonical_user(addr) {
+                return Err(Errno::EPERM);
+            }
+            if code == ARCH_SET_FS {
+                t.ctx.regs.fs_base = addr;
+            } else {
+                t.ctx.regs.gs_base = addr;
+            }
+            Ok(0)
+        }
+        ARCH_GET_FS => t.write_u64(addr, t.ctx.regs.fs_base).map(|_| 0),
+        ARCH_GET_GS => t.write_u64(addr, t.ctx.regs.gs_base).map(|_| 0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+const PR_SET_PDEATHSIG: u64 = 1;
+const PR_GET_PDEATHSIG: u64 = 2;
+const PR_SET_NAME: u64 = 15;
+const PR_GET_NAME: u64 = 16;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
+
+pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
+    match option {
+        PR_SET_NAME => {
+            let name = t
+                .read_cstr(arg2, 16)
+                .or_else(|e| if e == Errno::ENAMETOOLONG { t.read_bytes(arg2, 15) } else { Err(e) })?;
+            crate::proc::set_comm(t.tid, &name);
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut buf = [0u8; 16];
+            let name = crate::proc::comm(t.tid);
+            let n = name.len().min(15);
+            buf[..n].copy_from_slice(&name[..n]);
+            t.write_bytes(arg2, &buf).map(|_| 0)
+        }
+        PR_SET_CHILD_SUBREAPER => table().set_child_subreaper(t.tid, arg2 != 0).map(|_| 0),
+        PR_GET_CHILD_SUBREAPER => {
+            let on = table().with_process(t.pid, |p| p.is_child_subreaper()).unwrap_or(false);
+            t.write_u32(arg2, on as u32).map(|_| 0)
+        }
+        PR_SET_PDEATHSIG => {
+            if arg2 > 64 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => t.write_u32(arg2, 0).map(|_| 0),
+        _ => {
+            log::info!("pid {}: prctl option {option} unsupported: EINVAL", t.pid);
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+/// Publishes the caller's registers to the table (clone copies them).
+fn sync_context(t: &UThread) {
+    let ctx = t.ctx.clone();
+    table().with_thread(t.tid, move |th| th.context = ctx);
+}
+
+pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
+    sync_context(t);
+    table().clone_task(t.tid, &args, &Hooks).map(|p| p as isize)
+}
+
+pub fn clone(t: &mut UThread, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+    // x86_64 argument order: flags, stack, parent_tid, child_tid, tls
+    fork(t, CloneArgs::from_clone(flags, stack, ptid, ctid, tls))
+}
+
+pub fn clone3(t: &mut UThread, uargs: u64, size: u64) -> SysResult {
+    let args = CloneArgs::from_clone3(
+        &VmMemory::<crate::proc::Kernel>(&t.vm),
+        uargs,
+        size as usize,
+        0x7fff_ffff_f000,
+    )?;
+    fork(t, args)
+}
+
+pub fn execve(t: &mut UThread, path: u64, argv: u64, envp: u64) -> SysResult {
+    crate::exec::execve(t, path, argv, envp)
+}
+
+pub fn wait4(t: &mut UThread, pid: u64, status: u64, options: u64, rusage: u64) -> SysResult {
+    let (child, st, ru) = table().wait4(t.tid, pid as i32, options as u32, &Hooks)?;
+    if child != 0 {
+        if status != 0 {
+            t.write_u32(status, st as u32)?;
+        }
+        if rusage != 0 {
+            t.write_bytes(rusage, &ru.to_bytes())?;
+        }
+    }
+    Ok(child as isize)
+}
+
+pub fn waitid(t: &mut UThread, idtype: u64, id: u64, infop: u64, options: u64, rusage: u64) -> SysResult {
+    let (info, ru) = table().waitid(t.tid, idtype as i32, id as i32, options as u32, &Hooks)?;
+    if infop != 0 {
+        info.write_to(&VmMemory::<crate::proc::Kernel>(&t.vm), infop)?;
+    }
+    if rusage != 0 {
+        t.write_bytes(rusage, &ru.to_bytes())?;
+    }
+    Ok(0)
+}
+
+pub fn prlimit(t: &mut UThread, pid: u64, resource: u64, new: u64, old: u64) -> SysResult {
+    let new = if new != 0 {
+        let b = t.read_bytes(new, 16)?;
+        Some(process::rlimit::Rlimit {
+            cur: u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?),
+            max: u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?),
+        })
+    } else {
+        None
+    };
+    let prev = table().prlimit(t.tid, pid as i32, resource as u32, new)?;
+    if old != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&prev.cur.to_le_bytes());
+        b[8..].copy_from_slice(&prev.max.to_le_bytes());
+        t.write_bytes(old, &b)?;
+    }
+    Ok(0)
+}
+
+fn sigsetsize(size: u64) -> Result<()> {
+    signal::check_sigset_size(size as usize)
+}
+
+pub fn rt_sigaction(t: &mut UThread, sig: u64, act: u64, oldact: u64, size: u64) -> SysResult {
+    sigsetsize(size)?;
+    let sig = SigNum::new(sig as i32)?;
+    let new = if act != 0 {
+        let b = t.read_bytes(act, 32)?;
+        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        Some(SigAction::from_raw(w(0), w(1), w(2), w(3)))
+    } else {
+        None
+    };
+    let (old, discard) = table()
+        .with_process(t.pid, |p| -> Result<(SigAction, bool)> {
+            let mut h = p.handlers().lock();
+            match new {
+                Some(a) => h.set(sig, a).map(|c| (c.old, c.discard_pending)),
+                None => {
+                    if sig.is_kernel_only() && new.is_some() {
+                        return Err(Errno::EINVAL);
+                    }
+                    Ok((h.get(sig), false))
+                }
+            }
+        })
+        .ok_or(Errno::ESRCH)??;
+    if discard {
+        crate::uthread::discard_signal(t.pid, sig);
+    }
+    if oldact != 0 {
+        let (h, f, r, m) = old.to_raw();
+        let mut b = [0u8; 32];
+        for (i, v) in [h, f, r, m].into_iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        t.write_bytes(oldact, &b)?;
+    }
+    Ok(0)
+}
+
+pub fn rt_sigprocmask(t: &mut UThread, how: u64, set: u64, oldset: u64, size: u64) -> SysResult {
+    sigsetsize(size)?;
+    let new = if set != 0 {
+        let how = SigMaskHow::from_raw(how as i32)?;
+        Some((how, SigSet::from_bits(t.read_u64(set)?)))
+    } else {
+        None
+    };
+    let old = table()
+        .with_thread(t.tid, |th| match new {
+            Some((how, s)) => th.signals.sigprocmask(how, s),
+            None => th.signals.blocked(),
+        })
+        .ok_or(Errno::ESRCH)?;
+    if oldset != 0 {
+        t.write_u64(oldset, old.bits())?;
+    }
+    Ok(0)
+}
+
+pub fn rt_sigpending(t: &mut UThread, set: u64, size: u64) -> SysResult {
+    sigsetsize(size)?;
+    let pending = crate::uthread::sigpending(t.tid, t.pid);
+    t.write_u64(set, pending.bits()).map(|_| 0)
+}
+
+pub fn rt_sigsuspend(t: &mut UThread, mask: u64, size: u64) -> SysResult {
+    sigsetsize(size)?;
+    let m = SigSet::from_bits(t.read_u64(mask)?);
+    table().with_thread(t.tid, |th| th.signals.set_temporary_mask(m));
+    let tid = t.tid;
+    let _ = crate::proc::sleep_interruptible(tid, || false, None);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+pub fn pause(t: &mut UThread) -> SysResult {
+    let tid = t.tid;
+    let _ = crate::proc::sleep_interruptible(tid, || false, None);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+pub fn sigaltstack(t: &mut UThread, ss: u64, old: u64) -> SysResult {
+    let new = if ss != 0 {
+        let b = t.read_bytes(ss, signal::STACK_T_SIZE)?;
+        let mut a = [0u8; signal::STACK_T_SIZE];
+        a.copy_from_slice(&b);
+        Some(signal::StackT::from_bytes(&a))
+    } else {
+        None
+    };
+    let sp = t.ctx.regs.rsp;
+    let prev = table()
+        .with_thread(t.tid, |th| th.signals.altstack.sigaltstack(new, sp, signal::MINSIGSTKSZ))
+        .ok_or(Errno::ESRCH)??;
+    if old != 0 {
+        t.write_bytes(old, &prev.to_bytes())?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,142 @@
+//! Time, identity of the system, randomness, reboot.
+
+use super::SysResult;
+use crate::uthread::UThread;
+use linux_abi::Errno;
+
+pub fn uname(t: &mut UThread, buf: u64) -> SysResult {
+    let mut u = [0u8; 6 * 65];
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"kernel",
+        concat!("6.1.0-", env!("CARGO_PKG_VERSION"), "-rust").as_bytes(),
+        b"#1 SMP PREEMPT_DYNAMIC",
+        b"x86_64",
+        b"(none)",
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        u[i * 65..i * 65 + f.len()].copy_from_slice(f);
+    }
+    t.write_bytes(buf, &u)?;
+    Ok(0)
+}
+
+pub fn sched_getaffinity(t: &mut UThread, _pid: u64, len: u64, mask: u64) -> SysResult {
+    if len < 8 || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    t.write_bytes(mask, &1u64.to_le_bytes())?;
+    Ok(8)
+}
+
+pub fn getrandom(t: &mut UThread, buf: u64, len: u64, flags: u64) -> SysResult {
+    if flags & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = alloc::vec![0u8; (len as usize).min(1 << 20)];
+    crate::devices::random_bytes(&mut b);
+    t.write_bytes(buf, &b)?;
+    Ok(b.len() as isize)
+}
+
+fn timespec(ns: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    b[8..].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
+    b
+}
+
+fn clock_ns(clock: u64) -> Result<u64, Errno> {
+    match clock {
+        0 | 8 | 11 => Ok(crate::time::realtime_ns()), // REALTIME(_ALARM), TAI
+        1 | 4 | 7 | 9 => Ok(arch_x86_64::time::since_boot_ns()), // MONOTONIC(_RAW), BOOTTIME(_ALARM)
+        5 | 6 => Ok(arch_x86_64::time::since_boot_ns() / 10_000_000 * 10_000_000), // *_COARSE
+        2 | 3 => Ok(arch_x86_64::time::since_boot_ns()), // CPU time: approximated
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn clock_gettime(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
+    let ns = clock_ns(clock)?;
+    t.write_bytes(tp, &timespec(ns))?;
+    Ok(0)
+}
+
+pub fn clock_getres(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
+    clock_ns(clock)?;
+    if tp != 0 {
+        t.write_bytes(tp, &timespec(1))?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(t: &mut UThread, tv: u64) -> SysResult {
+    if tv != 0 {
+        let ns = crate::time::realtime_ns();
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        b[8..].copy_from_slice(&(ns % 1_000_000_000 / 1000).to_le_bytes());
+        t.write_bytes(tv, &b)?;
+    }
+    Ok(0)
+}
+
+pub fn time(t: &mut UThread, tloc: u64) -> SysResult {
+    let s = crate::time::realtime_ns() / 1_000_000_000;
+    if tloc != 0 {
+        t.write_u64(tloc, s)?;
+    }
+    Ok(s as isize)
+}
+
+/// nanosleep(2) and clock_nanosleep(2) (`TIMER_ABSTIME` = 1); EINTR on a
+/// signal, with the time left written to `rem` for relative sleeps.
+pub fn nanosleep(t: &mut UThread, clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
+    let b = t.read_bytes(req, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    let now_clock = clock_ns(clock)?;
+    let want = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
+    let now = arch_x86_64::time::since_boot_ns();
+    let deadline = if flags & 1 != 0 {
+        now.saturating_add(want.saturating_sub(now_clock))
+    } else {
+        now.saturating_add(want)
+    };
+    match crate::proc::sleep_interruptible(t.tid, || false, Some(deadline)) {
+        Err(Errno::ERESTARTSYS) => {
+            if flags & 1 == 0 && rem != 0 {
+                let left = deadline.saturating_sub(arch_x86_64::time::since_boot_ns());
+                t.write_bytes(rem, &timespec(left))?;
+            }
+            Err(Errno::EINTR)
+        }
+        _ => Ok(0),
+    }
+}
+
+const LINUX_REBOOT_MAGIC1: u64 = 0xfee1_dead;
+const LINUX_REBOOT_CMD_POWER_OFF: u64 = 0x4321_fedc;
+const LINUX_REBOOT_CMD_RESTART: u64 = 0x0123_4567;
+const LINUX_REBOOT_CMD_HALT: u64 = 0xcdef_0123;
+
+/// reboot(2): power-off, halt and restart end QEMU (status 0).
+pub fn reboot(t: &mut UThread, magic1: u64, magic2: u64, cmd: u64) -> SysResult {
+    if magic1 != LINUX_REBOOT_MAGIC1 || ![672274793, 85072278, 369367448, 537993216].contains(&magic2) {
+        return Err(Errno::EINVAL);
+    }
+    let root = crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false);
+    if !root {
+        return Err(Errno::EPERM);
+    }
+    match cmd {
+        LINUX_REBOOT_CMD_POWER_OFF | LINUX_REBOOT_CMD_HALT | LINUX_REBOOT_CMD_RESTART => {
+            log::info!("reboot({cmd:#x}) from pid {}: powering off", t.pid);
+            arch_x86_64::qemu::poweroff()
+        }
+        _ => Ok(0),
+    }
+}

@@ -1,0 +1,23 @@
+//! Wall-clock time: the CMOS real-time clock read once at boot, then the
+//! monotonic clock.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static BOOT_REALTIME_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the CMOS clock (UTC) and remembers the wall-clock time of boot.
+pub fn init() {
+    let secs = arch_x86_64::cpu::cmos_unix_time();
+    let ns = secs.saturating_mul(1_000_000_000).saturating_sub(arch_x86_64::time::since_boot_ns());
+    BOOT_REALTIME_NS.store(ns, Ordering::Relaxed);
+}
+
+/// `CLOCK_REALTIME` minus the monotonic clock.
+pub fn realtime_offset_ns() -> u64 {
+    BOOT_REALTIME_NS.load(Ordering::Relaxed)
+}
+
+/// `CLOCK_REALTIME` in nanoseconds since the epoch.
+pub fn realtime_ns() -> u64 {
+    realtime_offset_ns() + arch_x86_64::time::since_boot_ns()
+}

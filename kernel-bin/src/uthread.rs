@@ -1,0 +1,328 @@
+//! The life of a user thread: the loop that runs it in ring 3 and handles
+//! why it came back (system call, fault, interrupt), then delivers signals
+//! on the way back to user mode.
+
+use crate::proc::{Hooks, Kernel, table};
+use crate::syscall;
+use arch_x86_64::sigframe::{self, AltStack, FrameInfo};
+use arch_x86_64::user::{UserContext, UserExit};
+use linux_abi::Errno;
+use process::pid::Pid;
+use process::seams::SharedVm;
+use process::wait::ChildStatus;
+use signal::{Delivery, SigHandler, SigInfo, SigNum, SyscallRestart};
+use vm::{Access, FaultOutcome};
+
+/// What the loop does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Back to user mode.
+    Continue,
+    /// The thread is gone (exit, exit_group, a fatal signal).
+    Exit,
+}
+
+/// A user thread as its own kernel thread sees it.
+pub struct UThread {
+    /// The thread id (changes when exec makes a non-leader the leader).
+    pub tid: Pid,
+    /// The process id.
+    pub pid: Pid,
+    /// The registers.
+    pub ctx: UserContext,
+    /// The address space (refreshed after exec).
+    pub vm: SharedVm<Kernel>,
+}
+
+impl UThread {
+    /// Re-reads the process id and address space from the table (after exec).
+    pub fn refresh(&mut self) {
+        if let Some(pid) = table().tgid(self.tid) {
+            self.pid = pid;
+        }
+        if let Some(vm) = table().with_process(self.pid, |p| p.vm().cloned()).flatten() {
+            self.vm = vm;
+        }
+    }
+}
+
+/// The kernel thread behind user thread `tid`.
+pub fn run(tid: Pid) {
+    let Some(ctx) = table().with_thread(tid, |t| t.context.clone()) else { return };
+    let Some(pid) = table().tgid(tid) else { return };
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return };
+    let mut t = UThread { tid, pid, ctx, vm };
+    loop {
+        if must_die(t.tid) {
+            table().exit_thread(t.tid, 0, &Hooks);
+            break;
+        }
+        t.vm.lock().page_table().activate();
+        let exit = t.ctx.run();
+        let mut restart = None;
+        let flow = match exit {
+            UserExit::Syscall => {
+                let nr = t.ctx.syscall_number();
+                let (flow, result) = syscall::dispatch(&mut t, nr);
+                if let Some(Err(e)) = result
+                    && e.is_restart()
+                {
+                    restart = Some((nr, e));
+                }
+                flow
+            }
+            UserExit::Exception { vector, error_code, cr2 } => exception(&mut t, vector, error_code, cr2),
+            UserExit::Interrupt(_) => {
+                crate::sched::preempt_tick();
+                Flow::Continue
+            }
+        };
+        if flow == Flow::Exit {
+            break;
+        }
+        if deliver_signals(&mut t, restart) == Flow::Exit {
+            break;
+        }
+    }
+    // t (and its vm handle) drops here, before the task ends
+}
+
+/// Whether the thread was told to die (SIGKILL queued by exit_group or a
+/// fatal signal to its group).
+fn must_die(tid: Pid) -> bool {
+    table().threads_to_kill().contains(&tid)
+}
+
+fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
+    use signal::siginfo::code;
+    let rip = t.ctx.regs.rip;
+    let info = match vector {
+        14 => {
+            let access = if error_code & 0x10 != 0 {
+                Access::Execute
+            } else if error_code & 0x2 != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let outcome = t.vm.lock().handle_page_fault(cr2 as usize, access);
+            match outcome {
+                FaultOutcome::Resolved => return Flow::Continue,
+                FaultOutcome::Segv { addr, code } => {
+                    SigInfo::fault(signal::SIGSEGV, code.si_code(), addr as u64)
+                }
+                FaultOutcome::Bus { addr } => SigInfo::fault(signal::SIGBUS, code::BUS_ADRERR, addr as u64),
+                FaultOutcome::OutOfMemory => {
+                    log::warn!("pid {}: out of memory at {cr2:#x}", t.pid);
+                    SigInfo::kernel(signal::SIGKILL)
+                }
+            }
+        }
+        0 => SigInfo::fault(signal::SIGFPE, code::FPE_INTDIV, rip),
+        6 => SigInfo::fault(signal::SIGILL, code::ILL_ILLOPN, rip),
+        3 | 1 => SigInfo::fault(signal::SIGTRAP, code::TRAP_BRKPT, rip),
+        16 | 19 => SigInfo::fault(signal::SIGFPE, 0, rip),
+        // #GP and the rest: Linux sends SIGSEGV with SI_KERNEL (si_addr 0)
+        _ => SigInfo::kernel(signal::SIGSEGV),
+    };
+    force_signal(t, info, (error_code, u64::from(vector), cr2))
+}
+
+/// A synchronous signal from a fault: run its handler now, or kill the
+/// process when it is blocked, ignored or defaulted (Linux's force_sig).
+fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow {
+    let sig = info.signo;
+    let blocked = table().with_thread(t.tid, |th| th.signals.blocked().contains(sig)).unwrap_or(false);
+    let action = table().with_process(t.pid, |p| p.handlers().lock().get(sig));
+    match action {
+        Some(act) if !blocked && matches!(act.handler, SigHandler::Handler(_)) => {
+            let delivery = table().with_process(t.pid, |p| {
+                signal::delivery_action(sig, &mut p.handlers().lock(), false, false)
+            });
+            match delivery {
+                Some(Delivery::Handler(act)) => run_handler(t, sig, &info, &act, fault),
+                _ => Flow::Continue,
+            }
+        }
+        _ => die(t, sig, sig.default_action() == signal::DefaultAction::CoreDump),
+    }
+}
+
+fn die(t: &mut UThread, sig: SigNum, core: bool) -> Flow {
+    table().exit_group(t.tid, ChildStatus::Killed { signal: sig.get(), core }, &Hooks);
+    Flow::Exit
+}
+
+/// The next deliverable signal of thread `tid`, thread queue first.
+fn dequeue(t: &UThread) -> Option<SigInfo> {
+    let mut pq = table().with_process(t.pid, |p| core::mem::take(&mut p.pending))?;
+    let r = table().with_thread(t.tid, |th| th.signals.dequeue(&mut pq)).flatten();
+    // nothing else runs in between (the kernel is not preemptible)
+    table().with_process(t.pid, |p| p.pending = pq);
+    r
+}
+
+/// Whether thread `tid` has a signal it would act on now.
+pub fn signal_pending(tid: Pid) -> bool {
+    let Some(pid) = table().tgid(tid) else { return false };
+    let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else { return false };
+    let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(false);
+    table().with_process(pid, |p| p.pending = pq);
+    r || must_die(tid)
+}
+
+fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
+    match how {
+        SyscallRestart::Keep => {}
+        SyscallRestart::Interrupt => t.ctx.set_syscall_return(Errno::EINTR.to_syscall_return() as u64),
+        SyscallRestart::Restart => {
+            t.ctx.regs.rax = nr;
+            t.ctx.regs.rip -= 2;
+        }
+        SyscallRestart::RestartBlock => {
+            t.ctx.regs.rax = linux_abi::syscall::nr::RESTART_SYSCALL as u64;
+            t.ctx.regs.rip -= 2;
+        }
+    }
+}
+
+/// Delivers pending signals before returning to user mode; `restart` is
+/// the interrupted system call and its restart code, if any.
+fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
+    loop {
+        let Some(info) = dequeue(t) else {
+            if let Some((nr, e)) = restart.take() {
+                restart_syscall(t, nr, signal::syscall_restart(e, None));
+            }
+            return Flow::Continue;
+        };
+        let sig = info.signo;
+        let unkillable = t.pid == 1;
+        let Some(delivery) = table().with_process(t.pid, |p| {
+            signal::delivery_action(sig, &mut p.handlers().lock(), false, unkillable)
+        }) else {
+            return Flow::Exit;
+        };
+        match delivery {
+            Delivery::Ignore => continue,
+            Delivery::Terminate { core_dump } => return die(t, sig, core_dump),
+            Delivery::Stop => {
+                let _ = table().stop(t.pid, sig.get(), &Hooks);
+                let pid = t.pid;
+                let tid = t.tid;
+                let stopped = move || {
+                    table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_)))
+                        == Some(true)
+                };
+                while stopped() && !must_die(tid) {
+                    let _ = crate::proc::sleep_interruptible(tid, || !stopped(), None);
+                }
+                continue;
+            }
+            Delivery::Handler(act) => {
+                if let Some((nr, e)) = restart.take() {
+                    restart_syscall(t, nr, signal::syscall_restart(e, Some(&act)));
+                }
+                return run_handler(t, sig, &info, &act, (0, 0, 0));
+            }
+        }
+    }
+}
+
+/// Builds the signal frame on the user stack (or the alternate stack) and
+/// points the registers at the handler.
+fn run_handler(
+    t: &mut UThread,
+    sig: SigNum,
+    info: &SigInfo,
+    act: &signal::SigAction,
+    fault: (u64, u64, u64),
+) -> Flow {
+    let SigHandler::Handler(entry) = act.handler else { return Flow::Continue };
+    let sp = t.ctx.regs.rsp;
+    let Some((saved_mask, alt, top)) = table().with_thread(t.tid, |th| {
+        let alt = th.signals.altstack.get(sp);
+        let top = th.signals.altstack.frame_top(sp, act);
+        let saved = th.signals.enter_handler(sig, act);
+        (saved, alt, top)
+    }) else {
+        return Flow::Exit;
+    };
+    let siginfo = info.to_bytes();
+    let frame = sigframe::build(
+        &t.ctx,
+        &FrameInfo {
+            signo: sig.get(),
+            siginfo: &siginfo,
+            restorer: act.restorer,
+            saved_mask: saved_mask.bits(),
+            altstack: AltStack { sp: alt.sp, flags: alt.flags, size: alt.size },
+            altstack_top: (top != sp).then_some(top),
+            err: fault.0,
+            trapno: fault.1,
+            cr2: fault.2,
+        },
+    );
+    let written = {
+        let mut vm = t.vm.lock();
+        vm.write_user(frame.fpstate_addr as usize, &t.ctx.fpu.0)
+            .and_then(|_| vm.write_user(frame.addr as usize, &frame.frame))
+    };
+    if written.is_err() {
+        // Linux's force_sigsegv: the frame could not be written
+        return die(t, signal::SIGSEGV, true);
+    }
+    table().with_thread(t.tid, |th| th.signals.altstack.frame_built());
+    sigframe::enter_handler(&mut t.ctx, &frame, entry, sig.get());
+    Flow::Continue
+}
+
+/// rt_sigreturn(2): restores what [`run_handler`] saved.
+pub fn sigreturn(t: &mut UThread) -> Flow {
+    let at = t.ctx.regs.rsp.wrapping_sub(8);
+    let mut buf = alloc::vec![0u8; sigframe::SIGRETURN_READ];
+    let read = t.vm.lock().read_user(at as usize, &mut buf);
+    let restored = match read {
+        Ok(()) => sigframe::restore(&mut t.ctx, &buf),
+        Err(_) => None,
+    };
+    let Some(r) = restored else { return die(t, signal::SIGSEGV, true) };
+    if r.fpstate_addr != 0 {
+        let mut img = [0u8; sigframe::FPSTATE_SIZE];
+        if t.vm.lock().read_user(r.fpstate_addr as usize, &mut img).is_err() {
+            return die(t, signal::SIGSEGV, true);
+        }
+        sigframe::restore_fpu(&mut t.ctx, &img);
+    }
+    let sp = t.ctx.regs.rsp;
+    table().with_thread(t.tid, |th| {
+        th.signals.set_blocked(signal::SigSet::from_bits(r.mask).blockable());
+        let st = signal::StackT { sp: r.altstack.sp, flags: r.altstack.flags, size: r.altstack.size };
+        // restore_altstack(): errors are ignored, as Linux does
+        let _ = th.signals.altstack.sigaltstack(Some(st), sp, signal::MINSIGSTKSZ);
+    });
+    Flow::Continue
+}
+
+/// Discards pending instances of `sig` in process `pid` and its threads
+/// (sigaction to SIG_IGN, or to SIG_DFL of a default-ignored signal).
+pub fn discard_signal(pid: Pid, sig: SigNum) {
+    let set = signal::SigSet::single(sig);
+    let threads = table().with_process(pid, |p| {
+        p.pending.discard(set);
+        p.threads().to_vec()
+    });
+    for tid in threads.unwrap_or_default() {
+        table().with_thread(tid, |th| th.signals.pending.discard(set));
+    }
+}
+
+/// rt_sigpending(2): blocked signals pending for the thread or its process.
+pub fn sigpending(tid: Pid, pid: Pid) -> signal::SigSet {
+    let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else {
+        return signal::SigSet::from_bits(0);
+    };
+    let r = table().with_thread(tid, |th| th.signals.sigpending(&pq)).unwrap_or(signal::SigSet::from_bits(0));
+    table().with_process(pid, |p| p.pending = pq);
+    r
+}
