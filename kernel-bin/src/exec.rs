@@ -2,7 +2,7 @@
 //! a fresh address space with `crates/elf-loader`, then let the process
 //! table do the rest (de-thread, handlers, close-on-exec, the new vm).
 
-use crate::proc::{Hooks, Kernel, Vm, table};
+use crate::proc::{Hooks, Vm, table};
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -44,18 +44,29 @@ pub struct Image {
     pub sp: u64,
 }
 
+/// Who execs, from where: the root and working directory paths resolve
+/// in, the credential that checks permissions, the ids for the auxv.
+pub struct Caller<'a> {
+    /// The root directory.
+    pub root: &'a Arc<Inode>,
+    /// The working directory.
+    pub cwd: &'a Arc<Inode>,
+    /// Permission checks.
+    pub cred: &'a vfs::Cred,
+    /// AT_UID and friends.
+    pub ids: elf_loader::Credentials,
+}
+
 /// Builds the image for `path` with `argv`/`envp` (following `#!` up to
 /// the nesting limit).
 pub fn build(
     template: &Vm,
-    root: &Arc<Inode>,
-    cwd: &Arc<Inode>,
-    cred: &vfs::Cred,
-    ids: elf_loader::Credentials,
+    who: &Caller,
     path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: &[Vec<u8>],
 ) -> Result<Image> {
+    let (root, cwd, cred, ids) = (who.root, who.cwd, who.cred, who.ids);
     let mut path = path.to_vec();
     let mut argv = argv;
     let execfn = path.clone();
@@ -133,7 +144,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
         .ok_or(Errno::ESRCH)?;
     let image = {
         let template = t.vm.lock();
-        build(&template, &root, &cwd, &cred, ids, &path, argv, &envp)?
+        build(&template, &Caller { root: &root, cwd: &cwd, cred: &cred, ids }, &path, argv, &envp)?
     };
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
     t.tid = tid;
@@ -142,6 +153,5 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     // RFLAGS.IF; the FPU in its initial state.
     t.ctx.regs = GeneralRegs { rip: image.entry, rsp: image.sp, rflags: 0x202, ..GeneralRegs::default() };
     t.ctx.fpu = FpuState::default();
-    let _: Option<Kernel> = None;
     Ok(0)
 }

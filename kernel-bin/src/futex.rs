@@ -63,7 +63,7 @@ const FUTEX_PRIVATE: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 
 fn read_u32(t: &UThread, addr: u64) -> Result<u32, Errno> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let b = t.read_bytes(addr, 4)?;

@@ -58,7 +58,6 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
 /// Starts `/init` (or `init=`) as pid 1 and runs the system until it
 /// exits; then powers off (status 0 when init exited with 0).
 fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
-    use alloc::sync::Arc;
     use alloc::vec::Vec;
     let root = crate::fs::root_from_initramfs(initrd);
     let space = match arch_x86_64::mem::paging::AddressSpace::new() {
@@ -80,16 +79,9 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         b"PATH=/bin:/sbin:/usr/bin:/usr/sbin".to_vec()
     ];
     let ids = elf_loader::Credentials { uid: 0, euid: 0, gid: 0, egid: 0 };
-    let image = match crate::exec::build(
-        &template,
-        &root,
-        &root,
-        &vfs::Cred::root(),
-        ids,
-        path.as_bytes(),
-        argv,
-        &envp,
-    ) {
+    let cred = vfs::Cred::root();
+    let who = crate::exec::Caller { root: &root, cwd: &root, cred: &cred, ids };
+    let image = match crate::exec::build(&template, &who, path.as_bytes(), argv, &envp) {
         Ok(i) => i,
         Err(e) => {
             log::error!("init: cannot run {path}: {e:?}");
@@ -100,7 +92,7 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     let mut files = fs_table::FileTable::new();
     let console = crate::devices::console();
     for _ in 0..3 {
-        let _ = files.insert(console.clone(), false, fs_table::INR_OPEN_CUR as u64);
+        let _ = files.insert(console.clone(), false, fs_table::INR_OPEN_CUR);
     }
     let init = process::table::InitProcess {
         context: arch_x86_64::user::UserContext::new(image.entry, image.sp),
@@ -128,7 +120,6 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     crate::sched::idle_until(done);
     let status = crate::proc::table().with_process(1, |p| p.exit_status()).flatten();
     log::info!("init exited: {status:?}");
-    let _: Option<Arc<()>> = None;
     match status {
         Some(process::wait::ChildStatus::Exited(0)) => qemu::poweroff(),
         _ => qemu::exit(qemu::ExitCode::Failure),

@@ -26,6 +26,8 @@ mod fs;
 #[cfg(target_os = "none")]
 mod futex;
 #[cfg(target_os = "none")]
+mod itimer;
+#[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
 mod pipe;

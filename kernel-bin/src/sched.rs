@@ -158,6 +158,7 @@ pub fn yield_now() {
 /// Yields if the running task has used up its time slice (called when a
 /// timer interrupt arrives in user mode).
 pub fn preempt_tick() {
+    crate::itimer::check();
     let due = with(|s| {
         wake_sleepers(s);
         time::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.run_queue.is_empty()
@@ -223,6 +224,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
         if done() {
             return;
         }
+        crate::itimer::check();
         let runnable = with(|s| {
             wake_sleepers(s);
             !s.run_queue.is_empty()

@@ -148,8 +148,11 @@ fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow 
     }
 }
 
-fn die(t: &mut UThread, sig: SigNum, core: bool) -> Flow {
-    table().exit_group(t.tid, ChildStatus::Killed { signal: sig.get(), core }, &Hooks);
+/// Ends the process with a fatal signal. No core file is written, so the
+/// status never carries the core bit (Linux sets it only after a dump).
+fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
+    crate::itimer::forget(t.pid);
+    table().exit_group(t.tid, ChildStatus::Killed { signal: sig.get(), core: false }, &Hooks);
     Flow::Exit
 }
 

@@ -441,9 +441,9 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         let initrd = build_initramfs(false)?;
         kernel_tests(&kernel, &initrd, &mut t)?;
         boot_checks(&kernel, &initrd, a.release, &mut t)?;
-        // When our kernel runs user programs, the same suite switches on here:
-        //   let suite = build_initramfs(true)?;
-        //   user::run_user_suite(&qemu_for(kernel, Some(suite), "", 1), &mut t)?;
+        // the user conformance suite, the same initramfs `--linux` boots
+        let suite = build_initramfs(true)?;
+        user::run_user_suite(&qemu_for(kernel, Some(suite), "", 1), &mut t)?;
     }
     Ok(summary(&t))
 }

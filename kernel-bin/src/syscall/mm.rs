@@ -51,11 +51,87 @@ pub fn mprotect(t: &mut UThread, addr: u64, len: u64, prot: u64) -> SysResult {
     t.vm.lock().mprotect(addr as usize, len as usize, prot as usize).map(|_| 0)
 }
 
-/// madvise(2): accepted as advice (MADV_DONTNEED's zeroing is not done yet).
-pub fn madvise(t: &mut UThread, addr: u64, _len: u64, _advice: u64) -> SysResult {
-    let _ = t;
-    if addr % 4096 != 0 {
+const MADV_DONTNEED: u64 = 4;
+
+/// madvise(2): MADV_DONTNEED drops the pages of private anonymous mappings
+/// (they read as zero afterwards); other advice is accepted and ignored.
+pub fn madvise(t: &mut UThread, addr: u64, len: u64, advice: u64) -> SysResult {
+    if !addr.is_multiple_of(4096) || (len as i64) < 0 {
         return Err(Errno::EINVAL);
     }
+    if advice != MADV_DONTNEED || len == 0 {
+        return Ok(0);
+    }
+    let len = len.div_ceil(4096) * 4096;
+    let mut vm = t.vm.lock();
+    let mut a = addr;
+    while a < addr + len {
+        let Some(m) = vm.mapping_at(a as usize) else { return Err(Errno::ENOMEM) };
+        let end = (m.end as u64).min(addr + len);
+        if m.kind == vm::MappingKind::PrivateAnonymous {
+            let flags = vm::abi::MAP_PRIVATE | vm::abi::MAP_ANONYMOUS | vm::abi::MAP_FIXED;
+            vm.mmap(a as usize, (end - a) as usize, m.prot.bits() as usize, flags, None, 0)?;
+        }
+        a = end;
+    }
     Ok(0)
+}
+
+const MREMAP_MAYMOVE: u64 = 1;
+const MREMAP_FIXED: u64 = 2;
+
+/// mremap(2) for anonymous private mappings: shrink in place, grow in place
+/// when the pages after are free, otherwise move (MREMAP_MAYMOVE) by copying.
+pub fn mremap(
+    t: &mut UThread,
+    old: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u64,
+    _new_addr: u64,
+) -> SysResult {
+    let page = 4096u64;
+    if !old.is_multiple_of(page) || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | 4) != 0 || new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 {
+        log::info!("pid {}: mremap MREMAP_FIXED unsupported: EINVAL", t.pid);
+        return Err(Errno::EINVAL);
+    }
+    let old_len = old_len.div_ceil(page) * page;
+    let new_len = new_len.div_ceil(page) * page;
+    let mut vm = t.vm.lock();
+    let info = vm.mapping_at(old as usize).ok_or(Errno::EFAULT)?;
+    if (info.end as u64) < old + old_len {
+        return Err(Errno::EFAULT);
+    }
+    if new_len <= old_len {
+        if new_len < old_len {
+            vm.munmap((old + new_len) as usize, (old_len - new_len) as usize)?;
+        }
+        return Ok(old as isize);
+    }
+    let prot = info.prot.bits() as usize;
+    let anon = vm::abi::MAP_PRIVATE | vm::abi::MAP_ANONYMOUS;
+    let grow = (new_len - old_len) as usize;
+    if vm.mmap((old + old_len) as usize, grow, prot, anon | vm::abi::MAP_FIXED_NOREPLACE, None, 0).is_ok() {
+        return Ok(old as isize);
+    }
+    if flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let rw = vm::abi::PROT_READ | vm::abi::PROT_WRITE;
+    let new = vm.mmap(0, new_len as usize, rw, anon, None, 0)?;
+    let mut buf = alloc::vec![0u8; 4096];
+    let mut off = 0usize;
+    while off < old_len as usize {
+        // a PROT_NONE page reads as zero here: copy what can be read
+        if vm.read_user(old as usize + off, &mut buf).is_ok() {
+            vm.write_user(new + off, &buf)?;
+        }
+        off += 4096;
+    }
+    vm.mprotect(new, new_len as usize, prot)?;
+    vm.munmap(old as usize, old_len as usize)?;
+    Ok(new as isize)
 }

@@ -120,12 +120,20 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RT_SIGSUSPEND => task::rt_sigsuspend(t, a[0], a[1]),
         nr::PAUSE => task::pause(t),
         nr::SIGALTSTACK => task::sigaltstack(t, a[0], a[1]),
+        nr::RT_SIGTIMEDWAIT => task::rt_sigtimedwait(t, a[0], a[1], a[2], a[3]),
+        nr::RT_SIGQUEUEINFO => task::rt_sigqueueinfo(t, a[0], None, a[1], a[2]),
+        nr::RT_TGSIGQUEUEINFO => task::rt_sigqueueinfo(t, a[0], Some(a[1]), a[2], a[3]),
+        nr::ALARM => time::alarm(t, a[0]),
+        nr::SETITIMER => time::setitimer(t, a[0], a[1], a[2]),
+        nr::GETITIMER => time::getitimer(t, a[0], a[1]),
+        nr::MREMAP => mm::mremap(t, a[0], a[1], a[2], a[3], a[4]),
         nr::RT_SIGRETURN => return (uthread::sigreturn(t), None),
         nr::EXIT => {
             table().exit_thread(t.tid, a[0] as i32, &Hooks);
             return (Flow::Exit, None);
         }
         nr::EXIT_GROUP => {
+            crate::itimer::forget(t.pid);
             table().exit_group(t.tid, ChildStatus::exited(a[0] as i32), &Hooks);
             return (Flow::Exit, None);
         }
@@ -216,6 +224,6 @@ impl UThread {
     pub fn nofile(&self) -> u64 {
         table()
             .with_process(self.pid, |p| p.rlimits.cur(process::rlimit::Resource::Nofile))
-            .unwrap_or(fs_table::INR_OPEN_CUR as u64)
+            .unwrap_or(fs_table::INR_OPEN_CUR)
     }
 }

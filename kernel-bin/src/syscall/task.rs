@@ -280,3 +280,68 @@ pub fn sigaltstack(t: &mut UThread, ss: u64, old: u64) -> SysResult {
     }
     Ok(0)
 }
+
+/// rt_sigtimedwait(2): takes one of `set`'s pending signals, waiting up to
+/// `timeout` (NULL: forever) for one; `EAGAIN` at the timeout, `EINTR` when
+/// another signal arrives.
+pub fn rt_sigtimedwait(t: &mut UThread, set: u64, info: u64, timeout: u64, size: u64) -> SysResult {
+    sigsetsize(size)?;
+    let waited = SigSet::from_bits(t.read_u64(set)?).blockable();
+    let deadline = if timeout != 0 {
+        let b = t.read_bytes(timeout, 16)?;
+        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(arch_x86_64::time::since_boot_ns() + sec as u64 * 1_000_000_000 + nsec as u64)
+    } else {
+        None
+    };
+    let (tid, pid) = (t.tid, t.pid);
+    let take = move || -> Option<signal::SigInfo> {
+        let mut pq = table().with_process(pid, |p| core::mem::take(&mut p.pending))?;
+        let r = table().with_thread(tid, |th| th.signals.dequeue_waited(&mut pq, waited)).flatten();
+        table().with_process(pid, |p| p.pending = pq);
+        r
+    };
+    let mut got = take();
+    if got.is_none() && deadline != Some(arch_x86_64::time::since_boot_ns()) {
+        table().with_thread(tid, |th| th.signals.begin_sigwait(waited));
+        let pending = move || {
+            let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else {
+                return true;
+            };
+            let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(true);
+            table().with_process(pid, |p| p.pending = pq);
+            r
+        };
+        let _ = crate::proc::sleep_interruptible(tid, pending, deadline);
+        table().with_thread(tid, |th| th.signals.end_sigwait());
+        got = take();
+        if got.is_none() {
+            return if crate::uthread::signal_pending(tid) { Err(Errno::EINTR) } else { Err(Errno::EAGAIN) };
+        }
+    }
+    let Some(si) = got else { return Err(Errno::EAGAIN) };
+    if info != 0 {
+        t.write_bytes(info, &si.to_bytes())?;
+    }
+    Ok(si.signo.get() as isize)
+}
+
+/// rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2).
+pub fn rt_sigqueueinfo(t: &mut UThread, tgid: u64, tid: Option<u64>, sig: u64, uinfo: u64) -> SysResult {
+    let sig = SigNum::new(sig as i32)?;
+    let b = t.read_bytes(uinfo, 128)?;
+    let mut raw = [0u8; 128];
+    raw.copy_from_slice(&b);
+    let target = tid.unwrap_or(tgid) as u32;
+    let to_self = tgid as u32 == t.pid;
+    let info = signal::SigInfo::from_user(sig, &raw, to_self)?;
+    if table().with_process(tgid as u32, |_| ()).is_none() {
+        return Err(Errno::ESRCH);
+    }
+    let _ = target;
+    table().send_signal(tgid as u32, info, &Hooks).map(|_| 0)
+}

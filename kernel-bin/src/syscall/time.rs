@@ -22,7 +22,7 @@ pub fn uname(t: &mut UThread, buf: u64) -> SysResult {
 }
 
 pub fn sched_getaffinity(t: &mut UThread, _pid: u64, len: u64, mask: u64) -> SysResult {
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     t.write_bytes(mask, &1u64.to_le_bytes())?;
@@ -139,4 +139,68 @@ pub fn reboot(t: &mut UThread, magic1: u64, magic2: u64, cmd: u64) -> SysResult 
         }
         _ => Ok(0),
     }
+}
+
+fn timeval(ns: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    b[8..].copy_from_slice(&(ns % 1_000_000_000 / 1000).to_le_bytes());
+    b
+}
+
+fn read_timeval(t: &UThread, addr: u64) -> Result<u64, Errno> {
+    let b = t.read_bytes(addr, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000))
+}
+
+/// alarm(2): the seconds left on the previous alarm, rounded to nearest
+/// (at least 1 when one was pending), as Linux's alarm_setitimer().
+pub fn alarm(t: &mut UThread, secs: u64) -> SysResult {
+    let (left, _) = crate::itimer::set(t.pid, secs.saturating_mul(1_000_000_000), 0);
+    if left == 0 {
+        return Ok(0);
+    }
+    let s = (left + 500_000_000) / 1_000_000_000;
+    Ok(s.max(1) as isize)
+}
+
+/// setitimer(2) for ITIMER_REAL (the CPU-time timers are not kept).
+pub fn setitimer(t: &mut UThread, which: u64, new: u64, old: u64) -> SysResult {
+    if which > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let (interval, value) =
+        if new != 0 { (read_timeval(t, new)?, read_timeval(t, new + 16)?) } else { (0, 0) };
+    if which != 0 {
+        log::info!("pid {}: setitimer({which}) not kept", t.pid);
+        if old != 0 {
+            t.write_bytes(old, &[0u8; 32])?;
+        }
+        return Ok(0);
+    }
+    let (left, ival) = crate::itimer::set(t.pid, value, interval);
+    if old != 0 {
+        let mut b = [0u8; 32];
+        b[..16].copy_from_slice(&timeval(ival));
+        b[16..].copy_from_slice(&timeval(left));
+        t.write_bytes(old, &b)?;
+    }
+    Ok(0)
+}
+
+pub fn getitimer(t: &mut UThread, which: u64, cur: u64) -> SysResult {
+    if which > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let (left, ival) = if which == 0 { crate::itimer::get(t.pid) } else { (0, 0) };
+    let mut b = [0u8; 32];
+    b[..16].copy_from_slice(&timeval(ival));
+    b[16..].copy_from_slice(&timeval(left));
+    t.write_bytes(cur, &b)?;
+    Ok(0)
 }
