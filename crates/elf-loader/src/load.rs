@@ -98,6 +98,10 @@ pub struct ExecParams<'a> {
     pub sysinfo_ehdr: Option<u64>,
     /// The `AT_PLATFORM` string ("x86_64"), or none.
     pub platform: Option<&'a [u8]>,
+    /// More auxiliary-vector entries, placed after `AT_PLATFORM` and
+    /// before `AT_NULL`, where Linux puts `AT_EXECFD` and (6.3 and later)
+    /// `AT_RSEQ_FEATURE_SIZE` and `AT_RSEQ_ALIGN`.
+    pub extra_auxv: &'a [(u64, u64)],
     /// `RLIMIT_STACK`'s soft limit, for the argument space (`E2BIG`).
     pub stack_rlimit: u64,
     /// Addresses.
@@ -121,6 +125,7 @@ impl<'a> ExecParams<'a> {
             minsigstksz: None,
             sysinfo_ehdr: None,
             platform: Some(PLATFORM_X86_64),
+            extra_auxv: &[],
             stack_rlimit: STK_LIM,
             layout: Layout::default(),
         }
@@ -266,6 +271,11 @@ impl ElfImage {
         if strings.chain(params.platform.iter()).any(|s| s.contains(&0)) {
             return Err(Errno::EINVAL);
         }
+        // Entries the stack builder fills in must not come from the caller.
+        let filled = [AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM];
+        if params.extra_auxv.iter().any(|(k, _)| filled.contains(k)) {
+            return Err(Errno::EINVAL);
+        }
         let empty: [&[u8]; 1] = [b""];
         let argv = if params.argv.is_empty() { &empty[..] } else { params.argv };
         check_args(params.stack_rlimit, params.execfn, argv, params.envp)?;
@@ -407,6 +417,7 @@ impl ElfImage {
         if params.platform.is_some() {
             auxv.push((AT_PLATFORM, 0));
         }
+        auxv.extend_from_slice(params.extra_auxv);
 
         let input = StackInput {
             execfn: params.execfn,
@@ -469,10 +480,12 @@ impl ElfImage {
 /// Errors: `ENOEXEC` from parsing (see [`ElfImage::parse`]) and for an
 /// image that does not fit between the address space's `min_addr` and
 /// `max_addr` once placed; `E2BIG` for arguments over the limits
-/// ([`check_args`]); `EINVAL` for a string with a NUL inside or a bad
-/// [`Layout`]; `EEXIST` when the image overlaps the stack; `ENOMEM` when
-/// memory runs out; `EIO` (or the file's error) when the file cannot be
-/// read.
+/// ([`check_args`]); `EINVAL` for a string with a NUL inside, a bad
+/// [`Layout`], or an `extra_auxv` entry the loader writes itself
+/// (`AT_NULL`, `AT_RANDOM`, `AT_EXECFN`, `AT_PLATFORM`); `EEXIST` when
+/// the image overlaps the stack; `ENOMEM` when memory runs out (or a
+/// static PIE finds no room); `EIO` (or the file's error) when the file
+/// cannot be read.
 pub fn load_elf<P, A, F>(vmar: &mut Vmar<P, A>, file: &F, params: &ExecParams<'_>) -> Result<LoadedImage>
 where
     P: PageTable,

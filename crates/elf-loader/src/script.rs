@@ -24,8 +24,9 @@ pub fn check_exec_depth(depth: usize) -> Result<()> {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Shebang {
     /// The interpreter's path (never containing a space, tab or NUL; empty
-    /// only when a NUL follows `#!` at once, which Linux then fails to open
-    /// with `ENOENT`).
+    /// only when a NUL follows `#!` at once, as in a file of just `#!`:
+    /// Linux then fails to open "" (6.18 reports `EACCES`); the kernel's
+    /// lookup decides).
     pub interpreter: Vec<u8>,
     /// The optional argument: the rest of the line after the interpreter
     /// and its separating blanks, trailing blanks removed (inner blanks
@@ -177,7 +178,7 @@ mod tests {
         assert_eq!(parse(b"#!   \t \n/bin/sh\n"), Err(Errno::ENOEXEC));
         let blanks = [b"#!".as_slice(), &[b' '; 254]].concat();
         assert_eq!(parse(&blanks), Err(Errno::ENOEXEC), "a buffer of blanks");
-        // Linux passes "" to open_exec here (ENOENT from the lookup).
+        // Linux passes "" to open_exec here (6.18: EACCES from the open).
         assert_eq!(parse(b"#!"), ok("", None));
         assert_eq!(parse(b"#!\0/bin/sh\n"), ok("", None));
     }

@@ -20,6 +20,8 @@ pub const STK_LIM: u64 = 8 << 20;
 
 /// `AT_NULL`: ends the auxiliary vector.
 pub const AT_NULL: u64 = 0;
+/// `AT_EXECFD`: the executable's file descriptor (binfmt_misc).
+pub const AT_EXECFD: u64 = 2;
 /// `AT_PHDR`: the program headers in memory.
 pub const AT_PHDR: u64 = 3;
 /// `AT_PHENT`: the size of one program header.
@@ -54,6 +56,10 @@ pub const AT_SECURE: u64 = 23;
 pub const AT_RANDOM: u64 = 25;
 /// `AT_HWCAP2`: more CPU capabilities.
 pub const AT_HWCAP2: u64 = 26;
+/// `AT_RSEQ_FEATURE_SIZE`: the size of `struct rseq` the kernel supports.
+pub const AT_RSEQ_FEATURE_SIZE: u64 = 27;
+/// `AT_RSEQ_ALIGN`: the alignment `struct rseq` needs.
+pub const AT_RSEQ_ALIGN: u64 = 28;
 /// `AT_EXECFN`: the file name given to execve.
 pub const AT_EXECFN: u64 = 31;
 /// `AT_SYSINFO_EHDR`: the vDSO.

@@ -723,3 +723,40 @@ fn bss_of_a_middle_segment_is_anonymous_and_three_segments_can_share_a_page() {
     drop(vmar);
     assert_eq!(frames.allocated(), 0);
 }
+
+/// The layout Linux 6.18 gave `/tmp/dump x` run as
+/// `env -i A=1 HOME=/ setarch -R /tmp/elft/dump x` on the machine these
+/// tests were written on (a musl static binary printing its stack): every
+/// address below matches what it printed.
+#[test]
+fn same_addresses_as_a_real_linux_run() {
+    let frames = TestFrames::new();
+    let argv: [&[u8]; 2] = [b"/tmp/elft/dump", b"x"];
+    let mut p = params(&argv, &ENVP);
+    p.execfn = b"/tmp/elft/dump";
+    p.sysinfo_ehdr = Some(0x7fff_f7ff_d000);
+    p.minsigstksz = Some(0x6f0);
+    p.hwcap2 = Some(2);
+    p.extra_auxv = &[(AT_RSEQ_FEATURE_SIZE, 0x1c), (AT_RSEQ_ALIGN, 0x20)];
+    let (mut vmar, r) = load(&frames, &static_exec(), &p);
+    let image = r.unwrap();
+    assert_eq!(image.stack_pointer, 0x7fff_ffff_ee00);
+    let ptrs: Vec<u64> = (1..7).map(|i| word(&mut vmar, 0x7fff_ffff_ee00 + 8 * i)).collect();
+    assert_eq!(ptrs, [0x7fff_ffff_efcd, 0x7fff_ffff_efdc, 0, 0x7fff_ffff_efde, 0x7fff_ffff_efe2, 0]);
+    let get = |k| image.auxv.iter().find(|e| e.0 == k).unwrap().1;
+    assert_eq!(get(AT_EXECFN), 0x7fff_ffff_efe9);
+    assert_eq!(get(AT_PLATFORM), 0x7fff_ffff_efb9);
+    assert_eq!(get(AT_RANDOM), 0x7fff_ffff_efa9);
+    let keys: Vec<u64> = image.auxv.iter().map(|e| e.0).collect();
+    assert_eq!(keys, [33, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0]);
+    // The auxv ends one byte below the random bytes, as it did there.
+    assert_eq!(0x7fff_ffff_ee00 + 8 * (7 + 2 * keys.len()), 0x7fff_ffff_efa8);
+    drop(vmar);
+    let mut p = params(&ARGV, &ENVP);
+    p.extra_auxv = &[(AT_RANDOM, 1)];
+    let (vmar, r) = load(&frames, &static_exec(), &p);
+    assert_eq!(r, Err(Errno::EINVAL));
+    assert_eq!(vmar.mappings().count(), 0);
+    drop(vmar);
+    assert_eq!(frames.allocated(), 0);
+}
