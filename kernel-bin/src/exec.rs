@@ -42,6 +42,8 @@ pub struct Image {
     pub entry: u64,
     /// Initial stack pointer.
     pub sp: u64,
+    /// The path of the file loaded (the interpreter for a script).
+    pub exe: Vec<u8>,
 }
 
 /// Who execs, from where: the root and working directory paths resolve
@@ -91,8 +93,12 @@ pub fn build(
         params.execfn = &execfn;
         params.creds = ids;
         params.hwcap = arch_x86_64::cpu::hwcap();
+        // no FSGSBASE for user space; the smallest stack a signal frame needs
+        params.hwcap2 = Some(0);
+        params.minsigstksz =
+            Some((arch_x86_64::sigframe::FRAME_SIZE + arch_x86_64::sigframe::FPSTATE_SIZE + 64) as u64);
         let img = elf_loader::load_elf(&mut vm, &file, &params)?;
-        return Ok(Image { vm, entry: img.entry as u64, sp: img.stack_pointer as u64 });
+        return Ok(Image { vm, entry: img.entry as u64, sp: img.stack_pointer as u64, exe: path });
     }
     Err(Errno::ELOOP)
 }
@@ -142,6 +148,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
             )
         })
         .ok_or(Errno::ESRCH)?;
+    let argv_copy = argv.clone();
     let image = {
         let template = t.vm.lock();
         build(&template, &Caller { root: &root, cwd: &cwd, cred: &cred, ids }, &path, argv, &envp)?
@@ -149,6 +156,10 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
     t.tid = tid;
     t.refresh();
+    crate::procfs::set_exec(t.pid, &image.exe, &argv_copy);
+    if let Some(name) = path.rsplit(|&b| b == b'/').next() {
+        crate::proc::set_comm(t.tid, name);
+    }
     // A fresh register set: everything zero but the entry, the stack and
     // RFLAGS.IF; the FPU in its initial state.
     t.ctx.regs = GeneralRegs { rip: image.entry, rsp: image.sp, rflags: 0x202, ..GeneralRegs::default() };

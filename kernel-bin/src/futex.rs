@@ -23,7 +23,18 @@ type Key = (usize, u64);
 
 static QUEUES: Mutex<BTreeMap<Key, Vec<Waiter>>> = Mutex::new(BTreeMap::new());
 
+/// Private futexes are keyed by address space and address; a futex in a
+/// MAP_SHARED mapping by the physical address of its word, so that every
+/// process sharing the page meets on it (the word is already faulted in by
+/// the value check or the caller's use).
 fn key(vm: &SharedVm<Kernel>, addr: u64) -> Key {
+    use vm::PageTable;
+    let g = vm.lock();
+    if g.mapping_at(addr as usize).is_some_and(|m| m.shared)
+        && let Some((frame, _)) = g.page_table().query((addr & !0xfff) as usize)
+    {
+        return (0, frame.phys_addr() + (addr & 0xfff));
+    }
     (Arc::as_ptr(vm) as *const () as usize, addr)
 }
 

@@ -89,6 +89,7 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         }
     };
     drop(template);
+    let image_exe = image.exe.clone();
     let mut files = fs_table::FileTable::new();
     let console = crate::devices::console();
     for _ in 0..3 {
@@ -110,15 +111,18 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         }
     };
     crate::proc::set_comm(pid, b"init");
+    crate::procfs::set_exec(pid, &image_exe, &[path.as_bytes().to_vec()]);
     process::seams::Hooks::thread_created(&crate::proc::Hooks, pid);
     log::info!("started {path} as pid {pid}");
     let done = || {
-        crate::proc::table()
-            .with_process(1, |p| p.state() == process::table::ProcState::Zombie)
-            .unwrap_or(true)
+        crate::proc::init_exit().is_some()
+            || crate::proc::table()
+                .with_process(1, |p| p.state() == process::table::ProcState::Zombie)
+                .unwrap_or(true)
     };
     crate::sched::idle_until(done);
-    let status = crate::proc::table().with_process(1, |p| p.exit_status()).flatten();
+    let status = crate::proc::init_exit()
+        .or_else(|| crate::proc::table().with_process(1, |p| p.exit_status()).flatten());
     log::info!("init exited: {status:?}");
     match status {
         Some(process::wait::ChildStatus::Exited(0)) => qemu::poweroff(),

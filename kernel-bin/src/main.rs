@@ -34,6 +34,8 @@ mod pipe;
 #[cfg(target_os = "none")]
 mod proc;
 #[cfg(target_os = "none")]
+mod procfs;
+#[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod syscall;

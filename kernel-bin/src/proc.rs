@@ -67,6 +67,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
 
     fn thread_exited(&self, tid: Pid) {
         TASKS.lock().remove(&tid);
+        COMM.lock().remove(&tid);
+        crate::procfs::forget(tid);
     }
 
     fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
@@ -145,4 +147,20 @@ pub fn set_comm(tid: Pid, name: &[u8]) {
 /// The name of thread `tid`.
 pub fn comm(tid: Pid) -> alloc::vec::Vec<u8> {
     COMM.lock().get(&tid).cloned().unwrap_or_default()
+}
+
+/// How init (pid 1) ended, once it has.
+static INIT_EXIT: Mutex<Option<process::wait::ChildStatus>> = Mutex::new(None);
+
+/// Remembers the status of a process that ends (only init's is kept: the
+/// kernel powers off with it).
+pub fn note_exit(pid: Pid, status: process::wait::ChildStatus) {
+    if pid == 1 {
+        INIT_EXIT.lock().get_or_insert(status);
+    }
+}
+
+/// init's exit status, once it exited.
+pub fn init_exit() -> Option<process::wait::ChildStatus> {
+    *INIT_EXIT.lock()
 }

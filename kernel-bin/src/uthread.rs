@@ -152,7 +152,9 @@ fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow 
 /// status never carries the core bit (Linux sets it only after a dump).
 fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
     crate::itimer::forget(t.pid);
-    table().exit_group(t.tid, ChildStatus::Killed { signal: sig.get(), core: false }, &Hooks);
+    let status = ChildStatus::Killed { signal: sig.get(), core: false };
+    crate::proc::note_exit(t.pid, status);
+    table().exit_group(t.tid, status, &Hooks);
     Flow::Exit
 }
 

@@ -168,6 +168,12 @@ pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
 pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     let flags = flags as u32;
+    if let Some(data) = crate::procfs::generate(t, &p) {
+        if flags & vfs::O_ACCMODE != vfs::O_RDONLY {
+            return Err(Errno::EACCES);
+        }
+        return install(t, crate::procfs::open(data?), flags & vfs::O_CLOEXEC != 0);
+    }
     let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
@@ -387,7 +393,10 @@ pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u6
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
-    let target = with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?;
+    let target = match crate::procfs::readlink(t, &p) {
+        Some(r) => r?,
+        None => with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?,
+    };
     let n = target.len().min(size as usize);
     t.write_bytes(buf, &target[..n])?;
     Ok(n as isize)

@@ -92,6 +92,14 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => task::ids(t, n as usize),
         nr::SETUID | nr::SETGID => task::setid(t, n as usize, a[0]),
         nr::GETGROUPS => task::getgroups(t, a[0], a[1]),
+        nr::SETGROUPS => task::setgroups(t, a[0], a[1]),
+        nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID | nr::SETFSUID | nr::SETFSGID => {
+            task::setids(t, n as usize, [a[0], a[1], a[2]])
+        }
+        nr::GETRESUID => task::getresids(t, false, [a[0], a[1], a[2]]),
+        nr::GETRESGID => task::getresids(t, true, [a[0], a[1], a[2]]),
+        nr::GETRUSAGE => task::getrusage(t, a[0], a[1]),
+        nr::TIMES => task::times(t, a[0]),
         nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a[0]).map(|p| p as isize),
         nr::SET_ROBUST_LIST => table().set_robust_list(t.tid, a[0], a[1]).map(|_| 0),
         nr::ARCH_PRCTL => task::arch_prctl(t, a[0], a[1]),
@@ -129,11 +137,15 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MREMAP => mm::mremap(t, a[0], a[1], a[2], a[3], a[4]),
         nr::RT_SIGRETURN => return (uthread::sigreturn(t), None),
         nr::EXIT => {
+            if table().with_process(t.pid, |p| p.threads().len()) == Some(1) {
+                crate::proc::note_exit(t.pid, ChildStatus::exited(a[0] as i32));
+            }
             table().exit_thread(t.tid, a[0] as i32, &Hooks);
             return (Flow::Exit, None);
         }
         nr::EXIT_GROUP => {
             crate::itimer::forget(t.pid);
+            crate::proc::note_exit(t.pid, ChildStatus::exited(a[0] as i32));
             table().exit_group(t.tid, ChildStatus::exited(a[0] as i32), &Hooks);
             return (Flow::Exit, None);
         }

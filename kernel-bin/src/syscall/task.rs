@@ -113,7 +113,10 @@ fn sync_context(t: &UThread) {
 
 pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     sync_context(t);
-    table().clone_task(t.tid, &args, &Hooks).map(|p| p as isize)
+    let child = table().clone_task(t.tid, &args, &Hooks)?;
+    crate::procfs::fork(t.pid, child);
+    crate::proc::set_comm(child, &crate::proc::comm(t.tid));
+    Ok(child as isize)
 }
 
 pub fn clone(t: &mut UThread, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
@@ -344,4 +347,69 @@ pub fn rt_sigqueueinfo(t: &mut UThread, tgid: u64, tid: Option<u64>, sig: u64, u
     }
     let _ = target;
     table().send_signal(tgid as u32, info, &Hooks).map(|_| 0)
+}
+
+/// The set*id family over `process::cred::Credentials` (Linux's rules and
+/// EPERM live there). `-1` (as u32::MAX) means "unchanged" where Linux
+/// allows it.
+pub fn setids(t: &mut UThread, n: usize, a: [u64; 3]) -> SysResult {
+    let (x, y, z) = (a[0] as u32, a[1] as u32, a[2] as u32);
+    table()
+        .with_process(t.pid, |p| {
+            let c = &mut p.creds;
+            match n {
+                nr::SETREUID => c.setreuid(x, y).map(|_| 0),
+                nr::SETREGID => c.setregid(x, y).map(|_| 0),
+                nr::SETRESUID => c.setresuid(x, y, z).map(|_| 0),
+                nr::SETRESGID => c.setresgid(x, y, z).map(|_| 0),
+                nr::SETFSUID => Ok(c.setfsuid(x) as isize),
+                nr::SETFSGID => Ok(c.setfsgid(x) as isize),
+                _ => Err(Errno::ENOSYS),
+            }
+        })
+        .ok_or(Errno::ESRCH)?
+}
+
+pub fn getresids(t: &mut UThread, gid: bool, a: [u64; 3]) -> SysResult {
+    let c = table().with_process(t.pid, |p| p.creds.clone()).ok_or(Errno::ESRCH)?;
+    let v = if gid { [c.gid, c.egid, c.sgid] } else { [c.uid, c.euid, c.suid] };
+    for (addr, id) in a.iter().zip(v) {
+        t.write_u32(*addr, id)?;
+    }
+    Ok(0)
+}
+
+pub fn setgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
+    if size > 65536 {
+        return Err(Errno::EINVAL);
+    }
+    let b = t.read_bytes(list, size as usize * 4)?;
+    let groups: alloc::vec::Vec<u32> =
+        b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    table().with_process(t.pid, |p| p.creds.setgroups(&groups)).ok_or(Errno::ESRCH)?.map(|_| 0)
+}
+
+/// getrusage(2): RUSAGE_SELF (0), RUSAGE_CHILDREN (-1), RUSAGE_THREAD (1).
+pub fn getrusage(t: &mut UThread, who: u64, buf: u64) -> SysResult {
+    let ru = match who as i64 {
+        0 | 1 => table().with_process(t.pid, |p| p.usage),
+        -1 => table().with_process(t.pid, |p| p.children_usage),
+        _ => return Err(Errno::EINVAL),
+    }
+    .ok_or(Errno::ESRCH)?;
+    t.write_bytes(buf, &ru.to_bytes()).map(|_| 0)
+}
+
+/// times(2): the process's and its reaped children's times in clock ticks
+/// (100 Hz); returns ticks since boot.
+pub fn times(t: &mut UThread, buf: u64) -> SysResult {
+    let (me, kids) = table().with_process(t.pid, |p| (p.usage, p.children_usage)).ok_or(Errno::ESRCH)?;
+    if buf != 0 {
+        let mut b = [0u8; 32];
+        for (i, us) in [me.utime_us, me.stime_us, kids.utime_us, kids.stime_us].into_iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&(us / 10_000).to_le_bytes());
+        }
+        t.write_bytes(buf, &b)?;
+    }
+    Ok((arch_x86_64::time::since_boot_ns() / 10_000_000) as isize)
 }
