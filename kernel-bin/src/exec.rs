@@ -122,7 +122,7 @@ fn read_ptr_array(t: &UThread, mut addr: u64) -> Result<Vec<Vec<u8>>> {
             return Err(Errno::E2BIG);
         }
         out.push(s);
-        addr += 8;
+        addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
     }
 }
 

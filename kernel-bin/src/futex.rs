@@ -68,6 +68,7 @@ const FUTEX_WAIT: u64 = 0;
 const FUTEX_WAKE: u64 = 1;
 const FUTEX_REQUEUE: u64 = 3;
 const FUTEX_CMP_REQUEUE: u64 = 4;
+const FUTEX_WAKE_OP: u64 = 5;
 const FUTEX_WAIT_BITSET: u64 = 9;
 const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_PRIVATE: u64 = 128;
@@ -176,6 +177,40 @@ pub fn sys_futex(
                 q.entry(to).or_default().extend(moved);
             }
             Ok((woke + n) as isize)
+        }
+        FUTEX_WAKE_OP => {
+            // the operation is on uaddr2's word; nothing else runs meanwhile
+            let old = read_u32(t, uaddr2)?;
+            let enc = val3 as u32;
+            let sext = |v: u32| ((v << 20) as i32) >> 20;
+            let mut oparg = sext((enc >> 12) & 0xfff);
+            if (enc >> 28) & 8 != 0 {
+                oparg = 1i32.checked_shl(oparg as u32).unwrap_or(0);
+            }
+            let cmparg = sext(enc & 0xfff);
+            let new = match (enc >> 28) & 7 {
+                0 => oparg as u32,
+                1 => old.wrapping_add(oparg as u32),
+                2 => old | oparg as u32,
+                3 => old & !(oparg as u32),
+                4 => old ^ oparg as u32,
+                _ => return Err(Errno::ENOSYS),
+            };
+            let cond = match (enc >> 24) & 15 {
+                0 => old as i32 == cmparg,
+                1 => old as i32 != cmparg,
+                2 => (old as i32) < cmparg,
+                3 => old as i32 <= cmparg,
+                4 => old as i32 > cmparg,
+                5 => old as i32 >= cmparg,
+                _ => return Err(Errno::ENOSYS),
+            };
+            t.write_u32(uaddr2, new)?;
+            let mut n = wake(&t.vm, uaddr, val as u32, u32::MAX);
+            if cond {
+                n += wake(&t.vm, uaddr2, timeout as u32, u32::MAX);
+            }
+            Ok(n as isize)
         }
         _ => {
             log::info!("pid {}: futex op {op:#x} unsupported: ENOSYS", t.pid);

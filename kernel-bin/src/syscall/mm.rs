@@ -28,7 +28,7 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
             let mut buf = alloc::vec![0u8; 4096];
             let mut done = 0usize;
             while done < len as usize {
-                let n = inode.read_at(off + done as u64, &mut buf)?;
+                let n = inode.read_at(off.saturating_add(done as u64), &mut buf)?;
                 if n == 0 {
                     break;
                 }
@@ -62,12 +62,13 @@ pub fn madvise(t: &mut UThread, addr: u64, len: u64, advice: u64) -> SysResult {
     if advice != MADV_DONTNEED || len == 0 {
         return Ok(0);
     }
-    let len = len.div_ceil(4096) * 4096;
+    let len = len.checked_next_multiple_of(4096).ok_or(Errno::EINVAL)?;
+    let stop = addr.checked_add(len).ok_or(Errno::EINVAL)?;
     let mut vm = t.vm.lock();
     let mut a = addr;
-    while a < addr + len {
+    while a < stop {
         let Some(m) = vm.mapping_at(a as usize) else { return Err(Errno::ENOMEM) };
-        let end = (m.end as u64).min(addr + len);
+        let end = (m.end as u64).min(stop);
         if m.kind == vm::MappingKind::PrivateAnonymous {
             let flags = vm::abi::MAP_PRIVATE | vm::abi::MAP_ANONYMOUS | vm::abi::MAP_FIXED;
             vm.mmap(a as usize, (end - a) as usize, m.prot.bits() as usize, flags, None, 0)?;
@@ -98,11 +99,15 @@ pub fn mremap(
         log::info!("pid {}: mremap MREMAP_FIXED unsupported: EINVAL", t.pid);
         return Err(Errno::EINVAL);
     }
-    let old_len = old_len.div_ceil(page) * page;
-    let new_len = new_len.div_ceil(page) * page;
+    let old_len = old_len.checked_next_multiple_of(page).ok_or(Errno::EINVAL)?;
+    let new_len = new_len.checked_next_multiple_of(page).ok_or(Errno::ENOMEM)?;
+    let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+    if new_len > 1 << 47 {
+        return Err(Errno::ENOMEM);
+    }
     let mut vm = t.vm.lock();
     let info = vm.mapping_at(old as usize).ok_or(Errno::EFAULT)?;
-    if (info.end as u64) < old + old_len {
+    if (info.end as u64) < old_end {
         return Err(Errno::EFAULT);
     }
     if new_len <= old_len {
@@ -114,7 +119,7 @@ pub fn mremap(
     let prot = info.prot.bits() as usize;
     let anon = vm::abi::MAP_PRIVATE | vm::abi::MAP_ANONYMOUS;
     let grow = (new_len - old_len) as usize;
-    if vm.mmap((old + old_len) as usize, grow, prot, anon | vm::abi::MAP_FIXED_NOREPLACE, None, 0).is_ok() {
+    if vm.mmap(old_end as usize, grow, prot, anon | vm::abi::MAP_FIXED_NOREPLACE, None, 0).is_ok() {
         return Ok(old as isize);
     }
     if flags & MREMAP_MAYMOVE == 0 {

@@ -297,7 +297,11 @@ pub fn rt_sigtimedwait(t: &mut UThread, set: u64, info: u64, timeout: u64, size:
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
             return Err(Errno::EINVAL);
         }
-        Some(arch_x86_64::time::since_boot_ns() + sec as u64 * 1_000_000_000 + nsec as u64)
+        Some(
+            arch_x86_64::time::since_boot_ns()
+                .saturating_add((sec as u64).saturating_mul(1_000_000_000))
+                .saturating_add(nsec as u64),
+        )
     } else {
         None
     };

@@ -174,8 +174,11 @@ pub fn setitimer(t: &mut UThread, which: u64, new: u64, old: u64) -> SysResult {
     if which > 2 {
         return Err(Errno::EINVAL);
     }
-    let (interval, value) =
-        if new != 0 { (read_timeval(t, new)?, read_timeval(t, new + 16)?) } else { (0, 0) };
+    let (interval, value) = if new != 0 {
+        (read_timeval(t, new)?, read_timeval(t, new.checked_add(16).ok_or(Errno::EFAULT)?)?)
+    } else {
+        (0, 0)
+    };
     if which != 0 {
         log::info!("pid {}: setitimer({which}) not kept", t.pid);
         if old != 0 {
