@@ -236,14 +236,22 @@ impl Unpacker<'_, '_> {
                 return Ok(());
             }
             FileType::Regular => {
+                // Hard links (Linux's `maybe_link`): a later member with
+                // the same inode number becomes a link to the first; its
+                // data, if any, goes into the shared file (GNU cpio puts
+                // the data with the last link).
                 let key = (h.devmajor, h.devminor, h.ino);
+                let mut linked = false;
                 if h.nlink >= 2 {
                     if let Some(first) = self.links.get(&key) {
-                        return ctx.link(root, first, root, name, 0);
+                        ctx.link(root, first, root, name, 0)?;
+                        linked = true;
+                    } else {
+                        self.links.insert(key, name.to_vec());
                     }
-                    self.links.insert(key, name.to_vec());
                 }
-                match ctx.open(root, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, perm)? {
+                let trunc = if linked { 0 } else { O_TRUNC };
+                match ctx.open(root, name, O_WRONLY | O_CREAT | trunc | O_NOFOLLOW, perm)? {
                     crate::Opened::File(f) => {
                         let inode = Arc::clone(crate::File::inode(&*f).ok_or(Errno::EINVAL)?);
                         let mut done = 0;

@@ -443,7 +443,9 @@ impl<'a> Ctx<'a> {
                 inode.set_size(0)?;
             }
         }
-        let flags = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+        // What F_GETFL reports: creation flags dropped, O_LARGEFILE forced
+        // as on every 64-bit Linux.
+        let flags = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
         Ok(match ftype {
             FileType::CharDevice | FileType::BlockDevice => {
                 let (major, minor) = inode.device().unwrap_or((0, 0));
@@ -914,10 +916,23 @@ impl<'a> Ctx<'a> {
 
     /// chdir(2) / chroot(2): the directory `path` names (`ENOTDIR`,
     /// `EACCES` without search permission), to store in the task's context.
+    /// fchdir(2) is `chdir(inode, b".")`.
     pub fn chdir(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
         let inode = self.lookup(dir, path, true)?;
         if !inode.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        inode.check_access(self.cred, X_OK)?;
+        Ok(inode)
+    }
+
+    /// The checks of execve(2) on `path`: a regular file (`EACCES`
+    /// otherwise, as for a directory) with execute permission (`EACCES`).
+    /// Returns the inode to load from ([`Inode::read_at`]).
+    pub fn open_exec(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+        let inode = self.lookup(dir, path, true)?;
+        if inode.file_type() != FileType::Regular {
+            return Err(Errno::EACCES);
         }
         inode.check_access(self.cred, X_OK)?;
         Ok(inode)

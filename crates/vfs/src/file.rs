@@ -133,8 +133,13 @@ impl RamFile {
         if self.flags.load(Ordering::Relaxed) & O_PATH != 0 { Err(Errno::EBADF) } else { Ok(()) }
     }
 
-    fn check_offset(offset: u64) -> Result<()> {
-        if offset > MAX_FILE_SIZE { Err(Errno::EINVAL) } else { Ok(()) }
+    /// Linux's `rw_verify_area`: `EINVAL` when the offset is negative (as
+    /// a `u64`, beyond `i64::MAX`) or offset + count overflows `loff_t`.
+    fn verify_area(offset: u64, count: usize) -> Result<()> {
+        match offset.checked_add(count as u64) {
+            Some(end) if end <= MAX_FILE_SIZE => Ok(()),
+            _ => Err(Errno::EINVAL),
+        }
     }
 }
 
@@ -144,6 +149,7 @@ impl File for RamFile {
             return Err(Errno::EBADF);
         }
         let mut pos = self.pos.lock();
+        Self::verify_area(*pos, buf.len())?;
         let n = self.inode.read_at(*pos, buf)?;
         *pos += n as u64;
         Ok(n)
@@ -159,6 +165,7 @@ impl File for RamFile {
             *pos = end;
             Ok(n)
         } else {
+            Self::verify_area(*pos, buf.len())?;
             let n = self.inode.write_at(*pos, buf)?;
             *pos += n as u64;
             Ok(n)
@@ -169,7 +176,7 @@ impl File for RamFile {
         if !self.readable() {
             return Err(Errno::EBADF);
         }
-        Self::check_offset(offset)?;
+        Self::verify_area(offset, buf.len())?;
         self.inode.read_at(offset, buf)
     }
 
@@ -177,7 +184,7 @@ impl File for RamFile {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
-        Self::check_offset(offset)?;
+        Self::verify_area(offset, buf.len())?;
         // Linux appends even with an offset when O_APPEND is set.
         if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
             return self.inode.append(buf).map(|(n, _)| n);

@@ -17,7 +17,8 @@
 //!   (the cwd or a directory descriptor's inode) and implement open(2),
 //!   mkdir(2), mknod(2), unlink(2), rmdir(2), rename(2), link(2),
 //!   symlink(2), readlink(2), stat(2), chmod(2), chown(2), utimensat(2),
-//!   truncate(2), access(2), chdir(2), getcwd(2), mount(2) and umount(2)
+//!   truncate(2), access(2), chdir(2), getcwd(2), mount(2), umount(2) and
+//!   the checks of execve(2)
 //!   with Linux's resolution (`.`, `..` stopping at the root and crossing
 //!   mounts, trailing slashes, 40 symbolic links then `ELOOP`,
 //!   `ENAMETOOLONG`) and Linux's errno for each case.
@@ -30,7 +31,24 @@
 //!   gzip-compressed, failing with `EINVAL` on a malformed image.
 //!
 //! Lock order: a filesystem's namespace lock, then one inode lock at a
-//! time; file offsets lock before their inode.
+//! time; file offsets lock before their inode. Symbolic links are followed
+//! iteratively (no recursion on the kernel stack).
+//!
+//! # Wiring in a kernel
+//!
+//! 1. At boot: `let root = new_ramfs(dev, clock, None)`, then
+//!    [`unpack_initramfs`]`(&root, image)`; `FsContext::new(root.clone(),
+//!    root)` for init. /dev and /tmp: `ctx.mount(&root, b"/tmp",
+//!    new_ramfs(..))`, device nodes with [`Ctx::mknod`].
+//! 2. Per path syscall: take root, cwd and umask from the task's
+//!    `FsContext<Arc<Inode>>`, build `Ctx::new(root, &cred).with_umask(umask)`,
+//!    pass the cwd (or a directory descriptor's [`File::inode`]) as `dir`.
+//! 3. openat(2): [`Ctx::open`] gives [`Opened::File`] (an `Arc<RamFile>`,
+//!    put into `FileTable<dyn File>` as `Arc<dyn File>`), or a device or
+//!    FIFO inode for the kernel to bind to its driver or pipe.
+//! 4. read/write/lseek/fstat/getdents64/ftruncate/fcntl(F_GETFL, F_SETFL)
+//!    go to the [`File`] methods; execve(2) uses [`Ctx::open_exec`] and
+//!    [`Inode::read_at`].
 //!
 //! ```
 //! use std::sync::Arc;

@@ -309,7 +309,7 @@ fn read2_write2_ebadf_by_access_mode() {
     assert_eq!(r.ioctl(0x5401, 0), Err(Errno::ENOTTY));
     assert_eq!(w.status_flags() & O_ACCMODE, O_WRONLY);
     w.set_status_flags(O_APPEND | O_RDWR);
-    assert_eq!(w.status_flags(), O_WRONLY | O_APPEND);
+    assert_eq!(w.status_flags(), O_WRONLY | O_APPEND | O_LARGEFILE);
 }
 
 #[test]
@@ -660,6 +660,9 @@ fn lseek2_whences_and_einval() {
     assert_eq!(f.lseek(3 * PAGE_SIZE as i64 + 1, SEEK_DATA), Err(Errno::ENXIO));
     let st = f.stat().unwrap();
     assert_eq!((st.size, st.blocks), (3 * PAGE_SIZE as i64 + 1, 16));
+    // read(2)/pwrite(2): EINVAL when offset + count overflows loff_t.
+    assert_eq!(f.pwrite(b"x", i64::MAX as u64), Err(Errno::EINVAL));
+    assert_eq!(f.pread(&mut [0; 1], u64::MAX), Err(Errno::EINVAL));
     let mut buf = [1u8; 8];
     assert_eq!(f.pread(&mut buf, PAGE_SIZE as u64), Ok(8));
     assert_eq!(buf, [0; 8]);
@@ -941,4 +944,55 @@ fn threads_rename_lookup_write_do_not_deadlock() {
     }
     let ctx = Ctx::new(root.clone(), &cred);
     assert!(ctx.lookup(&root, b"/a", true).is_ok() || ctx.lookup(&root, b"/b/x", true).is_ok());
+}
+
+#[test]
+fn execve2_eacces_rules() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open_exec(&root, b"/d")), Errno::EACCES);
+    assert_eq!(err(ctx.open_exec(&root, b"/f")), Errno::EACCES);
+    assert_eq!(err(ctx.open_exec(&root, b"/nope")), Errno::ENOENT);
+    ctx.chmod(&root, b"/f", 0o711, 0).unwrap();
+    assert_eq!(ctx.open_exec(&root, b"/l").unwrap().size(), 5);
+    let user = Cred::user(3, 3);
+    let u = Ctx::new(root.clone(), &user);
+    assert!(u.open_exec(&root, b"/f").is_ok());
+    assert_eq!(err(u.open(&root, b"/f", O_RDONLY, 0)), Errno::EACCES);
+    // fchdir(2): chdir(handle, ".").
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    assert_eq!(err(ctx.chdir(&f, b".")), Errno::ENOTDIR);
+    let d = ctx.lookup(&root, b"/d", true).unwrap();
+    assert_eq!(ctx.chdir(&d, b".").unwrap().ino(), d.ino());
+    ctx.chmod(&root, b"/d", 0o700, 0).unwrap();
+    assert_eq!(err(u.chdir(&root, b"/d")), Errno::EACCES);
+    // access(2).
+    assert_eq!(err(u.access(&root, b"/f", 8, 0)), Errno::EINVAL);
+    assert!(u.access(&root, b"/f", F_OK, 0).is_ok());
+    assert!(u.access(&root, b"/f", X_OK, 0).is_ok());
+    assert_eq!(err(u.access(&root, b"/f", R_OK, 0)), Errno::EACCES);
+}
+
+#[test]
+fn getdents64_2_d_off_resumes_after_its_entry() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let dir = file(ctx.open(&root, b"/", O_RDONLY, 0));
+    let mut buf = [0u8; 4096];
+    let n = dir.getdents64(&mut buf).unwrap();
+    // Records: ".", "..", "d", ...: seek to the d_off of "d" (the third).
+    let mut off = 0;
+    let mut recs = Vec::new();
+    while off < n {
+        let d_off = i64::from_le_bytes(buf[off + 8..off + 16].try_into().unwrap());
+        let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+        recs.push((d_off, buf[off + 19]));
+        off += reclen;
+    }
+    assert_eq!(recs.len(), 7);
+    dir.lseek(recs[2].0, SEEK_SET).unwrap();
+    let mut one = [0u8; 24];
+    assert_eq!(dir.getdents64(&mut one), Ok(24));
+    assert_eq!(one[19], b'f');
+    assert_eq!(one[18], 8); // DT_REG
 }

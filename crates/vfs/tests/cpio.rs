@@ -111,6 +111,8 @@ fn sample() -> Vec<u8> {
         entry("fifo", 0o010644, b""),
         Entry { ino: 77, nlink: 2, ..entry("bin/a", 0o100644, b"linked") },
         Entry { ino: 77, nlink: 2, ..entry("bin/b", 0o100644, b"") },
+        Entry { ino: 78, nlink: 2, ..entry("bin/c", 0o100644, b"") },
+        Entry { ino: 78, nlink: 2, ..entry("bin/d", 0o100644, b"data last") },
     ])
 }
 
@@ -138,6 +140,9 @@ fn check_sample(root: &Arc<Inode>) {
     let b = ctx.stat(root, b"/bin/b", 0).unwrap();
     assert_eq!((a.ino, a.nlink), (b.ino, 2));
     assert_eq!(read(&ctx, root, "/bin/b"), b"linked");
+    // GNU cpio style: the data comes with the last link.
+    assert_eq!(read(&ctx, root, "/bin/c"), b"data last");
+    assert_eq!(ctx.stat(root, b"/bin/c", 0).unwrap().nlink, 2);
     assert_eq!(ctx.stat(root, b"/init", 0).unwrap().mtime, Timespec::new(1_600_000_000, 0));
 }
 
@@ -145,7 +150,7 @@ fn check_sample(root: &Arc<Inode>) {
 fn cpio_newc_round_trip() {
     let root = fresh();
     let stats = unpack_initramfs(&root, &sample()).unwrap();
-    assert_eq!(stats, UnpackStats { entries: 11, skipped: 0 });
+    assert_eq!(stats, UnpackStats { entries: 13, skipped: 0 });
     check_sample(&root);
 }
 
@@ -158,7 +163,7 @@ fn cpio_gzip_round_trip_and_concatenation() {
     image.extend_from_slice(&[0; 7]);
     image.extend_from_slice(&newc(&[entry("etc", 0o040755, b""), entry("etc/motd", 0o100644, b"welcome\n")]));
     let stats = unpack_initramfs(&root, &image).unwrap();
-    assert_eq!(stats.entries, 13);
+    assert_eq!(stats.entries, 15);
     check_sample(&root);
     let cred = Cred::root();
     let ctx = Ctx::new(root.clone(), &cred);

@@ -7,6 +7,7 @@
 
 mod fs;
 mod mm;
+mod poll;
 mod task;
 mod time;
 
@@ -81,6 +82,10 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FSYNC | nr::FDATASYNC | nr::SYNC => Ok(0),
         nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3]),
         nr::UMOUNT2 => Err(Errno::EINVAL),
+        nr::POLL => poll::poll(t, a[0], a[1], a[2]),
+        nr::PPOLL => poll::ppoll(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::SELECT => poll::select(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::PSELECT6 => poll::pselect6(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::BRK => mm::brk(t, a[0]),
         nr::MMAP => mm::mmap(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::MUNMAP => mm::munmap(t, a[0], a[1]),
