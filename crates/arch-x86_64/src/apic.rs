@@ -87,3 +87,25 @@ pub(crate) fn init() {
 pub fn eoi() {
     write(REG_EOI, 0);
 }
+
+/// The I/O APIC's usual address on PCs and QEMU (the MADT would say; the
+/// kernel has no ACPI parser yet).
+const IOAPIC_BASE: u64 = 0xfec0_0000;
+
+fn ioapic_write(reg: u32, v: u32) {
+    let base = phys_to_virt(IOAPIC_BASE);
+    // SAFETY: IOREGSEL (base) and IOWIN (base + 0x10) of the I/O APIC, in
+    // the uncached direct map.
+    unsafe {
+        core::ptr::write_volatile(base as *mut u32, reg);
+        core::ptr::write_volatile((base + 0x10) as *mut u32, v);
+    }
+}
+
+/// Routes ISA IRQ `irq` (edge, active high: no override in QEMU's MADT for
+/// the serial port) to `vector` on the boot CPU.
+pub(crate) fn route_isa_irq(irq: u8, vector: u8) {
+    let reg = 0x10 + 2 * u32::from(irq);
+    ioapic_write(reg + 1, 0); // destination: APIC id 0
+    ioapic_write(reg, u32::from(vector));
+}

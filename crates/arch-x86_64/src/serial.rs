@@ -116,7 +116,47 @@ pub fn write_bytes(buf: &[u8]) {
     });
 }
 
-/// A byte received on the console, if any.
+/// Received bytes the interrupt handler took from the UART (a fixed ring:
+/// interrupt context allocates nothing).
+struct Rx {
+    buf: [u8; 4096],
+    head: usize,
+    len: usize,
+}
+
+static RX: spin::Mutex<Rx> = spin::Mutex::new(Rx { buf: [0; 4096], head: 0, len: 0 });
+
+/// The UART's receive interrupt: drains its FIFO into the ring (bytes that
+/// do not fit are dropped, as a full tty buffer drops them).
+pub(crate) fn on_irq() {
+    let c = CONSOLE.lock();
+    let mut rx = RX.lock();
+    while let Some(b) = c.try_recv() {
+        if rx.len < rx.buf.len() {
+            let i = (rx.head + rx.len) % rx.buf.len();
+            rx.buf[i] = b;
+            rx.len += 1;
+        }
+    }
+}
+
+/// Turns on the receive interrupt (after the IOAPIC routes IRQ 4).
+pub(crate) fn enable_rx_irq() {
+    CONSOLE.lock().out(1, 0x01);
+}
+
+/// A byte received on the console, if any: from the interrupt ring, or
+/// straight from the UART when no interrupt has collected it yet.
 pub fn try_read_byte() -> Option<u8> {
-    x86_64::instructions::interrupts::without_interrupts(|| CONSOLE.lock().try_recv())
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let mut rx = RX.lock();
+        if rx.len > 0 {
+            let b = rx.buf[rx.head];
+            rx.head = (rx.head + 1) % rx.buf.len();
+            rx.len -= 1;
+            return Some(b);
+        }
+        drop(rx);
+        CONSOLE.lock().try_recv()
+    })
 }

@@ -13,6 +13,8 @@ use x86_64::structures::DescriptorTablePointer;
 
 /// The local APIC timer's vector.
 pub const TIMER_VECTOR: u8 = 32;
+/// The serial port's (COM1, ISA IRQ 4) vector.
+pub const SERIAL_VECTOR: u8 = 36;
 /// The local APIC spurious-interrupt vector.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 
@@ -256,6 +258,10 @@ pub(crate) fn handle_irq(v: u8) {
     match v {
         TIMER_VECTOR => {
             crate::time::tick();
+            crate::apic::eoi();
+        }
+        SERIAL_VECTOR => {
+            crate::serial::on_irq();
             crate::apic::eoi();
         }
         SPURIOUS_VECTOR => {}

@@ -51,6 +51,8 @@ extern "C" fn arch_boot_entry(magic: u32, info: u32, tsc0: u64) -> ! {
     crate::mem::frames::init(boot);
     crate::mem::paging::init(boot);
     crate::apic::init();
+    crate::apic::route_isa_irq(4, crate::trap::SERIAL_VECTOR);
+    crate::serial::enable_rx_irq();
     x86_64::instructions::interrupts::enable();
     // SAFETY: the kernel binary defines __kernel_main with entry_point!, with
     // exactly this signature.
