@@ -21,6 +21,7 @@ struct Tty {
     foreground: Option<Pid>,
 }
 
+const ISIG: u32 = 0o1;
 const ICANON: u32 = 0o2;
 const ECHO: u32 = 0o10;
 
@@ -61,9 +62,33 @@ pub fn write(buf: &[u8]) {
     arch_x86_64::serial::write_bytes(buf);
 }
 
-/// Moves received bytes through the line discipline.
-fn pump() {
+/// Moves received bytes through the line discipline (called by readers and
+/// on every timer tick, so ^C reaches a program that is not reading).
+pub fn pump() {
     while let Some(b) = arch_x86_64::serial::try_read_byte() {
+        let signal = with(|t| {
+            let l = lflag(t);
+            if l & ISIG == 0 {
+                return None;
+            }
+            let sig = match b {
+                3 => 2,   // ^C: SIGINT
+                28 => 3,  // ^\: SIGQUIT
+                26 => 20, // ^Z: SIGTSTP
+                _ => return None,
+            };
+            t.line.clear();
+            if l & ECHO != 0 {
+                write(&[b'^', b + 64, b'\n']);
+            }
+            Some((sig, t.foreground))
+        });
+        if let Some((sig, fg)) = signal {
+            if let Some(pg) = fg {
+                let _ = crate::proc::table().kill(1, -(pg as i32), sig, &crate::proc::Hooks);
+            }
+            continue;
+        }
         with(|t| {
             let l = lflag(t);
             let b = if b == b'\r' { b'\n' } else { b };

@@ -159,6 +159,7 @@ pub fn yield_now() {
 /// timer interrupt arrives in user mode).
 pub fn preempt_tick() {
     crate::itimer::check();
+    crate::console::pump();
     let due = with(|s| {
         wake_sleepers(s);
         time::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.run_queue.is_empty()
@@ -225,6 +226,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
             return;
         }
         crate::itimer::check();
+        crate::console::pump();
         let runnable = with(|s| {
             wake_sleepers(s);
             !s.run_queue.is_empty()
