@@ -470,3 +470,28 @@ pub fn mount(t: &mut UThread, _source: u64, target: u64, fstype: u64, _flags: u6
         _ => Err(Errno::ENODEV),
     }
 }
+
+/// sendfile(2): copies through a kernel buffer (at most 1 MiB per call).
+pub fn sendfile(t: &mut UThread, out_fd: u64, in_fd: u64, offp: u64, count: u64) -> SysResult {
+    let input = t.file(in_fd)?;
+    let output = t.file(out_fd)?;
+    if input.status_flags() & vfs::O_ACCMODE == vfs::O_WRONLY {
+        return Err(Errno::EBADF);
+    }
+    let mut buf = alloc::vec![0u8; (count as usize).min(IO_CHUNK)];
+    let n = if offp != 0 {
+        let off = t.read_u64(offp)?;
+        if (off as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let n = input.pread(&mut buf, off)?;
+        t.write_u64(offp, off + n as u64)?;
+        n
+    } else {
+        input.read(&mut buf)?
+    };
+    if n == 0 {
+        return Ok(0);
+    }
+    Ok(output.write(&buf[..n])? as isize)
+}

@@ -38,6 +38,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::OPENAT => fs::openat(t, a[0], a[1], a[2], a[3]),
         nr::CREAT => fs::openat(t, fs::AT_FDCWD, a[0], 0o1101, a[1]),
         nr::CLOSE => fs::close(t, a[0]),
+        nr::SENDFILE => fs::sendfile(t, a[0], a[1], a[2], a[3]),
         nr::CLOSE_RANGE => fs::close_range(t, a[0], a[1], a[2]),
         nr::LSEEK => fs::lseek(t, a[0], a[1], a[2]),
         nr::FSTAT => fs::fstat(t, a[0], a[1]),
