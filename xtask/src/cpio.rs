@@ -44,6 +44,13 @@ impl Cpio {
         self.header(name, 0o020000 | (mode & 0o7777), 0, (major, minor));
     }
 
+    /// Adds a symbolic link `name` -> `target`.
+    pub fn symlink(&mut self, name: &str, target: &str) {
+        self.header(name, 0o120777, target.len(), (0, 0));
+        self.out.extend_from_slice(target.as_bytes());
+        self.pad();
+    }
+
     /// The finished archive (with its trailer).
     pub fn finish(mut self) -> Vec<u8> {
         self.header("TRAILER!!!", 0, 0, (0, 0));

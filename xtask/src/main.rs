@@ -16,6 +16,7 @@ mod cpio;
 mod ksyms;
 mod linux;
 mod qemu;
+mod rootfs;
 mod setup;
 mod user;
 
@@ -89,8 +90,9 @@ fn build_initramfs(with_suite: bool) -> Result<PathBuf, String> {
     for d in ["bin", "dev", "etc", "proc", "tmp"] {
         c.dir(d);
     }
-    let motd = format!("kernel {} initramfs\n", env!("CARGO_PKG_VERSION"));
-    c.file("etc/motd", 0o644, motd.as_bytes());
+    if !with_suite {
+        rootfs::add_busybox(&mut c)?;
+    }
     let extra = root().join("user/rootfs");
     if extra.is_dir() {
         add_tree(&mut c, &extra, "")?;
@@ -110,7 +112,9 @@ fn add_tree(c: &mut cpio::Cpio, dir: &Path, prefix: &str) -> Result<(), String> 
     for e in entries {
         let name = format!("{prefix}{}", e.file_name().to_string_lossy());
         let path = e.path();
-        if path.is_dir() {
+        if let Ok(target) = std::fs::read_link(&path) {
+            c.symlink(&name, &target.to_string_lossy());
+        } else if path.is_dir() {
             c.dir(&name);
             add_tree(c, &path, &format!("{name}/"))?;
         } else {
