@@ -93,6 +93,14 @@ pub fn sys_futex(
     val3: u64,
 ) -> SysResult {
     let cmd = op & !(FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME);
+    // do_futex(): FUTEX_CLOCK_REALTIME only goes with the bitset wait
+    if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET {
+        return Err(Errno::ENOSYS);
+    }
+    // get_futex_key(): the word must be 4-byte aligned
+    if !uaddr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
             let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 as u32 };
@@ -157,6 +165,10 @@ pub fn sys_futex(
             Ok(wake(&t.vm, uaddr, val as u32, bitset) as isize)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            // futex_requeue(): negative counts are EINVAL, before the compare
+            if (val as i32) < 0 || (timeout as i32) < 0 {
+                return Err(Errno::EINVAL);
+            }
             if cmd == FUTEX_CMP_REQUEUE && read_u32(t, uaddr)? != val3 as u32 {
                 return Err(Errno::EAGAIN);
             }

@@ -42,8 +42,8 @@ struct Sched {
 
 static SCHED: spin::Mutex<Option<Sched>> = spin::Mutex::new(None);
 
-/// A time slice, in timer ticks.
-const SLICE_TICKS: u64 = 2;
+/// A time slice, in timer ticks (1 ms each).
+const SLICE_TICKS: u64 = 10;
 
 /// Makes the running (boot) thread the idle task. Runs once.
 pub fn init() {

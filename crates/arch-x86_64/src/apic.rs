@@ -9,7 +9,7 @@ use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
 
 /// Timer interrupts per second.
-pub const TIMER_HZ: u64 = 100;
+pub const TIMER_HZ: u64 = 1000;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
 

@@ -90,3 +90,10 @@ pub const BUS_ADRERR: i32 = 2;
 pub const TASK_SIZE: usize = 0x7fff_ffff_f000;
 /// Linux's default `vm.mmap_min_addr`: the lowest mappable address.
 pub const MMAP_MIN_ADDR: usize = 0x1_0000;
+
+/// mremap(2): the mapping may move.
+pub const MREMAP_MAYMOVE: usize = 1;
+/// mremap(2): move to the given address (with `MREMAP_MAYMOVE`).
+pub const MREMAP_FIXED: usize = 2;
+/// mremap(2): leave the old range mapped (not supported: `EINVAL`).
+pub const MREMAP_DONTUNMAP: usize = 4;

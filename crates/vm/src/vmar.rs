@@ -671,6 +671,111 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         Ok(())
     }
 
+    /// mremap(2): shrinks, grows in place, or moves `[old, old + old_len)`
+    /// to a mapping of `new_len` bytes; returns its address. A move takes
+    /// the page-table entries along (frames are not copied, so a shared
+    /// mapping stays shared and COW state is kept).
+    ///
+    /// Errors as Linux: `EINVAL` for an unaligned `old` or `new_addr`,
+    /// unknown flags, `MREMAP_FIXED` without `MREMAP_MAYMOVE`, a zero
+    /// `new_len`, overlapping old and new ranges, or `MREMAP_DONTUNMAP`
+    /// (not supported here); `EFAULT` when the old range is not inside one
+    /// mapping; `ENOMEM` when it cannot grow in place without
+    /// `MREMAP_MAYMOVE`, or no room is left.
+    pub fn mremap(
+        &mut self,
+        old: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: usize,
+        new_addr: usize,
+    ) -> Result<usize> {
+        if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
+            || flags & MREMAP_DONTUNMAP != 0
+            || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0)
+            || !is_page_aligned(old)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_ceil(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_ceil(new_len).ok_or(Errno::EINVAL)?;
+        if new_len == 0 || old_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        let (start, m) = self.find(old).ok_or(Errno::EFAULT)?;
+        let (map_end, map_start) = (m.end, start);
+        if old_end > map_end {
+            return Err(Errno::EFAULT);
+        }
+        if flags & MREMAP_FIXED != 0 {
+            if !is_page_aligned(new_addr) {
+                return Err(Errno::EINVAL);
+            }
+            let new_end = new_addr.checked_add(new_len).ok_or(Errno::EINVAL)?;
+            if new_addr < old_end && old < new_end {
+                return Err(Errno::EINVAL);
+            }
+            self.get_unmapped_area(new_addr, new_len, true)?;
+            self.unmap_range(new_addr, new_end);
+            if new_len < old_len {
+                self.unmap_range(old + new_len, old_end);
+            }
+            self.move_range(old, old_len.min(new_len), new_addr, new_len);
+            return Ok(new_addr);
+        }
+        if new_len <= old_len {
+            if new_len < old_len {
+                self.unmap_range(old + new_len, old_end);
+            }
+            return Ok(old);
+        }
+        let grow = new_len - old_len;
+        let max = self.config.max_addr;
+        if old_end == map_end && grow <= max - old_end && self.range_free(old_end, old_end + grow) {
+            if let Some(m) = self.maps.get_mut(&map_start) {
+                m.end = old_end + grow;
+            }
+            self.try_merge(old_end + grow);
+            return Ok(old);
+        }
+        if flags & MREMAP_MAYMOVE == 0 {
+            return Err(Errno::ENOMEM);
+        }
+        let to = self.get_unmapped_area(0, new_len, false)?;
+        self.move_range(old, old_len, to, new_len);
+        Ok(to)
+    }
+
+    /// Moves the mapping range `[old, old + len)` (inside one mapping) to
+    /// `to`, entries and all, then extends it to `new_len`. `[to, to +
+    /// new_len)` must be free.
+    fn move_range(&mut self, old: usize, len: usize, to: usize, new_len: usize) {
+        self.split_at(old);
+        self.split_at(old + len);
+        let Some(mut m) = self.maps.remove(&old) else { return };
+        let mut va = old;
+        while let Some((page, _, _)) = self.pt.next_present(va, old + len) {
+            if let Some((frame, flags)) = self.pt.unmap(page) {
+                // The entry moves: the frame keeps its one reference. A
+                // page-table page that cannot be allocated loses the page
+                // (dropped like munmap would), never a panic.
+                if self.pt.map(to + (page - old), frame, flags).is_err() {
+                    self.resident = self.resident.saturating_sub(1);
+                    self.pt.flush();
+                    self.alloc.release(frame);
+                }
+            }
+            match page.checked_add(PAGE_SIZE) {
+                Some(next) => va = next,
+                None => break,
+            }
+        }
+        self.pt.flush();
+        m.end = to + new_len;
+        self.insert_mapping(to, m);
+    }
+
     /// mprotect(2): sets the permissions of `[addr, addr + len)`, splitting
     /// and merging mappings at its ends.
     ///

@@ -688,3 +688,81 @@ fn mmap_populate_stops_quietly_when_memory_runs_out() {
     assert_eq!(v.mapping_at(a + 9 * P).map(|m| m.end), Some(a + 10 * P));
     finish(frames, v);
 }
+
+mod mremap {
+    use linux_abi::Errno;
+    use vm::abi::*;
+    use vm::testing::{TestFrames, test_vmar};
+
+    const RW: usize = PROT_READ | PROT_WRITE;
+    const ANON: usize = MAP_PRIVATE | MAP_ANONYMOUS;
+
+    // mremap(2): "EINVAL ... flags ... MREMAP_FIXED without MREMAP_MAYMOVE;
+    // old_address was not page aligned; new_size was zero"
+    #[test]
+    fn argument_errors() {
+        let frames = TestFrames::new();
+        let mut v = test_vmar(&frames);
+        let a = v.mmap(0, 8192, RW, ANON, None, 0).unwrap();
+        assert_eq!(v.mremap(a + 1, 4096, 8192, MREMAP_MAYMOVE, 0), Err(Errno::EINVAL));
+        assert_eq!(v.mremap(a, 4096, 8192, MREMAP_FIXED, a + 0x10_0000), Err(Errno::EINVAL));
+        assert_eq!(v.mremap(a, 4096, 0, MREMAP_MAYMOVE, 0), Err(Errno::EINVAL));
+        assert_eq!(v.mremap(a, 4096, 8192, 0x100, 0), Err(Errno::EINVAL));
+        // "EFAULT ... some address in the range old_address to
+        // old_address+old_size is an invalid virtual memory address"
+        assert_eq!(v.mremap(a, 3 * 4096, 4 * 4096, MREMAP_MAYMOVE, 0), Err(Errno::EFAULT));
+        // overlapping fixed move
+        assert_eq!(v.mremap(a + 4096, 4096, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, a), Err(Errno::EINVAL));
+        drop(v);
+        assert_eq!(frames.allocated(), 0);
+    }
+
+    #[test]
+    fn shrink_grow_in_place_and_move_keep_contents() {
+        let frames = TestFrames::new();
+        let mut v = test_vmar(&frames);
+        let a = v.mmap(0, 2 * 4096, RW, ANON, None, 0).unwrap();
+        v.write_user(a, b"first").unwrap();
+        v.write_user(a + 4096, b"second").unwrap();
+        // shrink: the tail goes away
+        assert_eq!(v.mremap(a, 8192, 4096, 0, 0), Ok(a));
+        let mut b = [0u8; 6];
+        assert_eq!(v.read_user(a + 4096, &mut b), Err(Errno::EFAULT));
+        // grow in place: the pages after are free
+        assert_eq!(v.mremap(a, 4096, 3 * 4096, 0, 0), Ok(a));
+        v.write_user(a + 2 * 4096, b"third").unwrap();
+        // block the space after it, then growing needs a move
+        let blocker = v.mmap(a + 3 * 4096, 4096, RW, ANON | MAP_FIXED, None, 0).unwrap();
+        assert_eq!(v.mremap(a, 3 * 4096, 4 * 4096, 0, 0), Err(Errno::ENOMEM));
+        let resident = v.resident_pages();
+        let n = v.mremap(a, 3 * 4096, 4 * 4096, MREMAP_MAYMOVE, 0).unwrap();
+        assert_ne!(n, a);
+        assert_eq!(v.resident_pages(), resident, "entries moved, no frame copied or lost");
+        v.read_user(n, &mut b[..5]).unwrap();
+        assert_eq!(&b[..5], b"first");
+        v.read_user(n + 2 * 4096, &mut b[..5]).unwrap();
+        assert_eq!(&b[..5], b"third");
+        assert_eq!(v.read_user(a, &mut b), Err(Errno::EFAULT), "the old range is gone");
+        v.munmap(blocker, 4096).unwrap();
+        drop(v);
+        assert_eq!(frames.allocated(), 0);
+    }
+
+    #[test]
+    fn fixed_move_of_a_shared_page_stays_shared_with_a_fork() {
+        let frames = TestFrames::new();
+        let mut parent = test_vmar(&frames);
+        let a = parent.mmap(0, 4096, RW, MAP_SHARED | MAP_ANONYMOUS, None, 0).unwrap();
+        parent.write_user(a, b"x").unwrap();
+        let mut child = parent.fork().unwrap();
+        let dst = child.mmap(0, 4096, PROT_NONE, ANON, None, 0).unwrap();
+        assert_eq!(child.mremap(a, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, dst), Ok(dst));
+        child.write_user(dst, b"y").unwrap();
+        let mut b = [0u8; 1];
+        parent.read_user(a, &mut b).unwrap();
+        assert_eq!(&b, b"y", "the moved shared page is still the parent's page");
+        drop(child);
+        drop(parent);
+        assert_eq!(frames.allocated(), 0);
+    }
+}

@@ -78,65 +78,13 @@ pub fn madvise(t: &mut UThread, addr: u64, len: u64, advice: u64) -> SysResult {
     Ok(0)
 }
 
-const MREMAP_MAYMOVE: u64 = 1;
-const MREMAP_FIXED: u64 = 2;
-
-/// mremap(2) for anonymous private mappings: shrink in place, grow in place
-/// when the pages after are free, otherwise move (MREMAP_MAYMOVE) by copying.
-pub fn mremap(
-    t: &mut UThread,
-    old: u64,
-    old_len: u64,
-    new_len: u64,
-    flags: u64,
-    _new_addr: u64,
-) -> SysResult {
-    let page = 4096u64;
-    if !old.is_multiple_of(page) || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | 4) != 0 || new_len == 0 {
-        return Err(Errno::EINVAL);
-    }
-    if flags & MREMAP_FIXED != 0 {
-        log::info!("pid {}: mremap MREMAP_FIXED unsupported: EINVAL", t.pid);
-        return Err(Errno::EINVAL);
-    }
-    let old_len = old_len.checked_next_multiple_of(page).ok_or(Errno::EINVAL)?;
-    let new_len = new_len.checked_next_multiple_of(page).ok_or(Errno::ENOMEM)?;
-    let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
-    if new_len > 1 << 47 {
-        return Err(Errno::ENOMEM);
-    }
-    let mut vm = t.vm.lock();
-    let info = vm.mapping_at(old as usize).ok_or(Errno::EFAULT)?;
-    if (info.end as u64) < old_end {
-        return Err(Errno::EFAULT);
-    }
-    if new_len <= old_len {
-        if new_len < old_len {
-            vm.munmap((old + new_len) as usize, (old_len - new_len) as usize)?;
-        }
-        return Ok(old as isize);
-    }
-    let prot = info.prot.bits() as usize;
-    let anon = vm::abi::MAP_PRIVATE | vm::abi::MAP_ANONYMOUS;
-    let grow = (new_len - old_len) as usize;
-    if vm.mmap(old_end as usize, grow, prot, anon | vm::abi::MAP_FIXED_NOREPLACE, None, 0).is_ok() {
-        return Ok(old as isize);
-    }
-    if flags & MREMAP_MAYMOVE == 0 {
-        return Err(Errno::ENOMEM);
-    }
-    let rw = vm::abi::PROT_READ | vm::abi::PROT_WRITE;
-    let new = vm.mmap(0, new_len as usize, rw, anon, None, 0)?;
-    let mut buf = alloc::vec![0u8; 4096];
-    let mut off = 0usize;
-    while off < old_len as usize {
-        // a PROT_NONE page reads as zero here: copy what can be read
-        if vm.read_user(old as usize + off, &mut buf).is_ok() {
-            vm.write_user(new + off, &buf)?;
-        }
-        off += 4096;
-    }
-    vm.mprotect(new, new_len as usize, prot)?;
-    vm.munmap(old as usize, old_len as usize)?;
-    Ok(new as isize)
+/// mremap(2) over `Vmar::mremap` (page-table entries move with the range).
+pub fn mremap(t: &mut UThread, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: u64) -> SysResult {
+    Ok(t.vm.lock().mremap(
+        old as usize,
+        old_len as usize,
+        new_len as usize,
+        flags as usize,
+        new_addr as usize,
+    )? as isize)
 }
