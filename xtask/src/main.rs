@@ -359,7 +359,9 @@ fn kernel_tests(kernel: &Path, initrd: &Path, t: &mut Tally) -> Result<(), Strin
 
 /// Boots once and checks the output: the boot paths and the fault report.
 fn boot_checks(kernel: &Path, initrd: &Path, release: bool, t: &mut Tally) -> Result<(), String> {
-    let q = qemu_for(kernel.into(), Some(initrd.into()), "", 1);
+    // `noinit`: the default initramfs starts an interactive shell, which
+    // would wait for input; these checks are about the boot itself
+    let q = qemu_for(kernel.into(), Some(initrd.into()), "noinit", 1);
     let wall = Instant::now();
     let o = q.run_captured(Duration::from_secs(60), true)?;
     let secs = wall.elapsed().as_secs_f64();
@@ -392,7 +394,7 @@ fn boot_checks(kernel: &Path, initrd: &Path, release: bool, t: &mut Tally) -> Re
         &format!("missing {missing:?}, status {:?}", o.status),
     );
 
-    match build_iso(kernel, initrd, "", release) {
+    match build_iso(kernel, initrd, "noinit", release) {
         Ok(iso) => {
             let mut q = qemu_for(kernel.into(), None, "", 1);
             q.iso = Some(iso);
