@@ -210,6 +210,119 @@ pub fn generate(t: &UThread, path: &[u8]) -> Option<Result<Vec<u8>>> {
     })
 }
 
+/// The entries of a /proc directory, `None` when `path` is not one.
+fn dir_entries(t: &UThread, path: &[u8]) -> Option<Result<Vec<(Vec<u8>, u8)>>> {
+    const DT_REG: u8 = 8;
+    const DT_LNK: u8 = 10;
+    let trimmed = path.strip_suffix(b"/").unwrap_or(path);
+    if trimmed == b"/proc" {
+        let mut v: Vec<(Vec<u8>, u8)> = ["meminfo", "uptime", "loadavg", "mounts", "cpuinfo"]
+            .iter()
+            .map(|n| (n.as_bytes().to_vec(), DT_REG))
+            .collect();
+        v.push((b"self".to_vec(), DT_LNK));
+        for pid in table().pids() {
+            v.push((format!("{pid}").into_bytes(), 4));
+        }
+        return Some(Ok(v));
+    }
+    let rel = proc_rel(trimmed)?;
+    if rel.contains(&b'/') {
+        return None;
+    }
+    let _pid = target_pid(t, rel)?;
+    let mut v: Vec<(Vec<u8>, u8)> = ["stat", "status", "cmdline", "comm", "maps"]
+        .iter()
+        .map(|n| (n.as_bytes().to_vec(), DT_REG))
+        .collect();
+    v.push((b"exe".to_vec(), DT_LNK));
+    Some(Ok(v))
+}
+
+/// A generated directory: its entries, fixed when opened.
+pub struct ProcDir {
+    entries: Vec<(Vec<u8>, u8)>,
+    pos: AtomicU64,
+}
+
+impl File for ProcDir {
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EISDIR)
+    }
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+    fn stat(&self) -> Result<Stat> {
+        Ok(dir_stat())
+    }
+    fn getdents64(&self, buf: &mut [u8]) -> Result<usize> {
+        let mut w = vfs::DirentWriter::new(buf);
+        let mut pos = self.pos.load(Ordering::Relaxed) as usize;
+        let dots: [(&[u8], u8); 2] = [(b".", 4), (b"..", 4)];
+        loop {
+            let (name, ty): (&[u8], u8) = if pos < 2 {
+                dots[pos]
+            } else if let Some((n, ty)) = self.entries.get(pos - 2) {
+                (n, *ty)
+            } else {
+                break;
+            };
+            if !w.push(1000 + pos as u64, pos as i64 + 1, ty, name)? {
+                break;
+            }
+            pos += 1;
+        }
+        self.pos.store(pos as u64, Ordering::Relaxed);
+        Ok(w.written())
+    }
+    fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
+        if whence != vfs::SEEK_SET || offset < 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.pos.store(offset as u64, Ordering::Relaxed);
+        Ok(offset as u64)
+    }
+    fn status_flags(&self) -> u32 {
+        vfs::O_RDONLY | vfs::O_DIRECTORY
+    }
+    fn set_status_flags(&self, _flags: u32) {}
+}
+
+fn dir_stat() -> Stat {
+    Stat { mode: vfs::S_IFDIR | 0o555, nlink: 2, blksize: 1024, dev: 0x16, ..Stat::default() }
+}
+
+/// Opens a /proc directory, if `path` is one.
+pub fn open_dir(t: &UThread, path: &[u8]) -> Option<Result<Arc<dyn File>>> {
+    let entries = dir_entries(t, path)?;
+    Some(entries.map(|entries| Arc::new(ProcDir { entries, pos: AtomicU64::new(0) }) as Arc<dyn File>))
+}
+
+/// stat(2) of a /proc path, if it is one.
+pub fn stat(t: &UThread, path: &[u8]) -> Option<Result<Stat>> {
+    if let Some(r) = dir_entries(t, path) {
+        return Some(r.map(|_| dir_stat()));
+    }
+    if let Some(r) = readlink(t, path) {
+        return Some(r.map(|target| Stat {
+            mode: vfs::S_IFLNK | 0o777,
+            nlink: 1,
+            size: target.len() as i64,
+            dev: 0x16,
+            ..Stat::default()
+        }));
+    }
+    let r = generate(t, path)?;
+    Some(r.map(|data| Stat {
+        mode: vfs::S_IFREG | 0o444,
+        nlink: 1,
+        size: data.len() as i64,
+        blksize: 1024,
+        dev: 0x16,
+        ..Stat::default()
+    }))
+}
+
 /// Opens a generated /proc file.
 pub fn open(data: Vec<u8>) -> Arc<dyn File> {
     Arc::new(ProcFile { data, offset: AtomicU64::new(0) })

@@ -168,6 +168,9 @@ pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
 pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     let flags = flags as u32;
+    if let Some(dir) = crate::procfs::open_dir(t, &p) {
+        return install(t, dir?, flags & vfs::O_CLOEXEC != 0);
+    }
     if let Some(data) = crate::procfs::generate(t, &p) {
         if flags & vfs::O_ACCMODE != vfs::O_RDONLY {
             return Err(Errno::EACCES);
@@ -221,6 +224,8 @@ pub fn fstatat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, flags: u64)
         } else {
             t.file(dirfd)?.stat()?
         }
+    } else if let Some(st) = crate::procfs::stat(t, &p) {
+        st?
     } else {
         with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags as u32))?
     };

@@ -156,6 +156,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
             return (Flow::Exit, None);
         }
         nr::UNAME => time::uname(t, a[0]),
+        nr::SYSINFO => time::sysinfo(t, a[0]),
         nr::SCHED_YIELD => {
             crate::sched::yield_now();
             Ok(0)

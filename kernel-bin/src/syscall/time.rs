@@ -207,3 +207,18 @@ pub fn getitimer(t: &mut UThread, which: u64, cur: u64) -> SysResult {
     t.write_bytes(cur, &b)?;
     Ok(0)
 }
+
+/// sysinfo(2): uptime, memory in pages of 4 KiB (mem_unit), process count.
+pub fn sysinfo(t: &mut UThread, buf: u64) -> SysResult {
+    let (free, total) = arch_x86_64::mem::frames::stats();
+    let mut b = [0u8; 112];
+    let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut b, 0, arch_x86_64::time::since_boot_ns() / 1_000_000_000);
+    put(&mut b, 32, total);
+    put(&mut b, 40, free);
+    let procs = crate::proc::table().pids().len().min(u16::MAX as usize) as u16;
+    b[80..82].copy_from_slice(&procs.to_le_bytes());
+    b[104..108].copy_from_slice(&4096u32.to_le_bytes());
+    t.write_bytes(buf, &b)?;
+    Ok(0)
+}
