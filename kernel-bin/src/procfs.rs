@@ -210,13 +210,16 @@ pub fn generate(t: &UThread, path: &[u8]) -> Option<Result<Vec<u8>>> {
     })
 }
 
+/// A directory entry: its name and `d_type`.
+type Entry = (Vec<u8>, u8);
+
 /// The entries of a /proc directory, `None` when `path` is not one.
-fn dir_entries(t: &UThread, path: &[u8]) -> Option<Result<Vec<(Vec<u8>, u8)>>> {
+fn dir_entries(t: &UThread, path: &[u8]) -> Option<Result<Vec<Entry>>> {
     const DT_REG: u8 = 8;
     const DT_LNK: u8 = 10;
     let trimmed = path.strip_suffix(b"/").unwrap_or(path);
     if trimmed == b"/proc" {
-        let mut v: Vec<(Vec<u8>, u8)> = ["meminfo", "uptime", "loadavg", "mounts", "cpuinfo"]
+        let mut v: Vec<Entry> = ["meminfo", "uptime", "loadavg", "mounts", "cpuinfo"]
             .iter()
             .map(|n| (n.as_bytes().to_vec(), DT_REG))
             .collect();
@@ -231,7 +234,7 @@ fn dir_entries(t: &UThread, path: &[u8]) -> Option<Result<Vec<(Vec<u8>, u8)>>> {
         return None;
     }
     let _pid = target_pid(t, rel)?;
-    let mut v: Vec<(Vec<u8>, u8)> = ["stat", "status", "cmdline", "comm", "maps"]
+    let mut v: Vec<Entry> = ["stat", "status", "cmdline", "comm", "maps"]
         .iter()
         .map(|n| (n.as_bytes().to_vec(), DT_REG))
         .collect();
@@ -241,7 +244,7 @@ fn dir_entries(t: &UThread, path: &[u8]) -> Option<Result<Vec<(Vec<u8>, u8)>>> {
 
 /// A generated directory: its entries, fixed when opened.
 pub struct ProcDir {
-    entries: Vec<(Vec<u8>, u8)>,
+    entries: Vec<Entry>,
     pos: AtomicU64,
 }
 
