@@ -70,9 +70,12 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     let template = vm::Vmar::new(space, arch_x86_64::mem::vmimpl::KernelFrames);
     // argv: init's path, then words after "--" on the command line
     let mut argv: Vec<Vec<u8>> = alloc::vec![path.as_bytes().to_vec()];
-    if let Some((_, rest)) = cmdline.as_str().split_once(" -- ") {
-        argv.extend(rest.split_ascii_whitespace().map(|w| w.as_bytes().to_vec()));
-    }
+    // init's arguments: the words after " -- ", or else those after `init=`
+    let words: Vec<&str> = match cmdline.as_str().split_once(" -- ") {
+        Some((_, rest)) => rest.split_ascii_whitespace().collect(),
+        None => cmdline.as_str().split_ascii_whitespace().skip_while(|w| !w.starts_with("init=")).skip(1).collect(),
+    };
+    argv.extend(words.iter().map(|w| w.as_bytes().to_vec()));
     let envp: Vec<Vec<u8>> = alloc::vec![
         b"HOME=/".to_vec(),
         b"TERM=linux".to_vec(),

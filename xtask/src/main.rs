@@ -7,11 +7,13 @@
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
+//! cargo xtask bench [--rounds N]     (user/bench on ours and on Linux, side by side)
 //! ```
 //! Every command installs what it needs on a Debian machine (a Rust target
 //! with rustup, QEMU and GRUB with apt-get when root), or says exactly what
 //! to run.
 
+mod bench;
 mod cpio;
 mod ksyms;
 mod linux;
@@ -106,6 +108,39 @@ fn build_initramfs(with_suite: bool) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// Appends `--include HOST_PATH[:GUEST_PATH]` files to an initramfs as a
+/// second cpio archive (the kernel unpacks concatenated archives, later
+/// entries replacing earlier ones). The guest path defaults to
+/// `/bin/<file name>`.
+fn add_includes(initrd: &Path, specs: &[String]) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = cpio::Cpio::default();
+    for spec in specs {
+        let (host, guest) = match spec.split_once(':') {
+            Some((h, g)) => (h.to_string(), g.trim_start_matches('/').to_string()),
+            None => {
+                let name = Path::new(spec).file_name().ok_or(format!("--include {spec}: no file name"))?;
+                (spec.clone(), format!("bin/{}", name.to_string_lossy()))
+            }
+        };
+        let data = std::fs::read(&host).map_err(|e| format!("--include {host}: {e}"))?;
+        let mode = std::fs::metadata(&host).map(|m| m.permissions().mode()).unwrap_or(0o755);
+        let mut dir = String::new();
+        for part in
+            guest.split('/').collect::<Vec<_>>().split_last().map(|(_, d)| d.to_vec()).unwrap_or_default()
+        {
+            dir = if dir.is_empty() { part.to_string() } else { format!("{dir}/{part}") };
+            c.dir(&dir);
+        }
+        c.file(&guest, mode, &data);
+    }
+    let mut image = std::fs::read(initrd).map_err(|e| e.to_string())?;
+    image.extend_from_slice(&c.finish());
+    let out = target_dir().join("initramfs-include.cpio");
+    std::fs::write(&out, image).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 fn add_tree(c: &mut cpio::Cpio, dir: &Path, prefix: &str) -> Result<(), String> {
     let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
@@ -162,6 +197,7 @@ struct Args {
     kernel_only: bool,
     linux: bool,
     suite: bool,
+    include: Vec<String>,
     cmdline: String,
 }
 
@@ -176,6 +212,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         kernel_only: false,
         linux: false,
         suite: false,
+        include: Vec::new(),
         cmdline: String::new(),
     };
     let mut it = args.iter();
@@ -185,6 +222,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--iso" => a.iso = true,
             "--gdb" => a.gdb = true,
             "--suite" => a.suite = true,
+            "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
             "--kernel-only" => a.kernel_only = true,
             "--linux" => a.linux = true,
@@ -214,7 +252,10 @@ fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -
 fn cmd_qemu(a: &Args) -> Result<(), String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let kernel = build_kernel(a.release)?;
-    let initrd = build_initramfs(a.suite)?;
+    let mut initrd = build_initramfs(a.suite)?;
+    if !a.include.is_empty() {
+        initrd = add_includes(&initrd, &a.include)?;
+    }
     let mut q = qemu_for(kernel.clone(), Some(initrd.clone()), &a.cmdline, a.smp);
     if a.iso {
         q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);
@@ -483,10 +524,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         eprintln!(
-            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross [options] [-- kernel command line]"
+            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross|bench [--rounds N] [options] [-- kernel command line]"
         );
         return ExitCode::from(2);
     };
+    if cmd == "bench" {
+        return bench::main(rest);
+    }
     let a = match parse_args(rest) {
         Ok(a) => a,
         Err(e) => {

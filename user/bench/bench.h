@@ -1,0 +1,103 @@
+/*
+ * bench.h: the harness of the user/bench micro-benchmarks (static, musl).
+ *
+ * A benchmark program times one operation with CLOCK_MONOTONIC and prints
+ *
+ *     BENCH <name> <ns_per_op>
+ *
+ * (one write(2), so a forked child's output never interleaves with it).
+ * bench_run() calls the body with a growing iteration count (doubling,
+ * or scaled up from the last batch's time) until one batch takes at least
+ * BENCH_TARGET_NS (the smaller batches are the warm-up), then runs
+ * up to BENCH_BATCHES - 1 more batches of that size (while the batches of
+ * that size add up to less than BENCH_BATCHES targets) and reports the
+ * fastest: under QEMU TCG on a shared host, interference only ever adds
+ * time. Each benchmark so runs about a second whatever the kernel's speed.
+ * On an error the program prints `BENCHFAIL <name>: <what>: <errno>` and
+ * exits 1.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* one batch must take at least this long (0.2 s) */
+#define BENCH_TARGET_NS 200000000ULL
+/* batches of the final size; the fastest is reported */
+#define BENCH_BATCHES 3
+
+static inline uint64_t bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline void bench_printf(const char *fmt, ...) {
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (n > (int)sizeof buf - 1) n = (int)sizeof buf - 1;
+    ssize_t off = 0;
+    while (off < n) {
+        ssize_t w = write(1, buf + off, (size_t)(n - off));
+        if (w <= 0) return;
+        off += w;
+    }
+}
+
+/* Reports an error and ends the program (in a forked child: _exit). */
+static inline void bench_fail(const char *name, const char *what) {
+    bench_printf("BENCHFAIL %s: %s: %s (errno %d)\n", name, what, strerror(errno), errno);
+    _exit(1);
+}
+
+/*
+ * Runs body(iters, arg) -> elapsed ns of those iters, growing iters until one
+ * batch takes BENCH_TARGET_NS or iters reaches max_iters, then BENCH_BATCHES - 1
+ * more batches of that size; prints and returns the best ns per operation.
+ */
+typedef uint64_t (*bench_body)(uint64_t iters, void *arg);
+
+static inline double bench_run(const char *name, bench_body body, void *arg, uint64_t max_iters) {
+    uint64_t iters = 1, ns = 0;
+    for (;;) {
+        ns = body(iters, arg);
+        if (ns >= BENCH_TARGET_NS || iters >= max_iters) break;
+        /* aim at 1.2x the target from this batch's rate, at most 100x more */
+        uint64_t next = iters * 2;
+        if (ns > 0) {
+            double want = (double)iters * 1.2 * (double)BENCH_TARGET_NS / (double)ns;
+            if (want > (double)iters * 100) want = (double)iters * 100;
+            if (want > (double)next) next = (uint64_t)want;
+        } else {
+            next = iters * 100;
+        }
+        iters = next < max_iters ? next : max_iters;
+    }
+    /* more batches while they add up to less than BENCH_BATCHES targets:
+     * an operation slower than the target is not repeated three times */
+    uint64_t total = ns;
+    for (int b = 1; b < BENCH_BATCHES && total < BENCH_BATCHES * BENCH_TARGET_NS; b++) {
+        uint64_t again = body(iters, arg);
+        total += again;
+        if (again < ns) ns = again;
+    }
+    double per = (double)ns / (double)iters;
+    bench_printf("BENCH %s %.1f\n", name, per);
+    return per;
+}
+
+#endif

@@ -1,0 +1,553 @@
+//! `cargo xtask bench [--rounds N]`: the micro-benchmarks of `user/bench/`
+//! on our kernel and on Debian's Linux (the kernel of `cargo xtask test
+//! --linux`), in the same QEMU machine, alternating the two kernels over N
+//! rounds (default 3).
+//!
+//! `user/bench/init.c` is the initramfs's `/init`, `user/bench/tiny.c` is
+//! `/bin/tiny` (the program `fork_exec_wait` executes) and every other
+//! `user/bench/*.c` is a benchmark, `/bench/<name>`, built with
+//! `musl-gcc -static -O2 -Wall -Wextra` into `target/bench-user/`. Each
+//! prints `BENCH <name> <ns per operation>` (or `BENCHFAIL <name>: why`);
+//! `/init` adds the boot times. The table shows, per benchmark, the median
+//! of the rounds on each kernel, the ratio ours/Linux and the spread
+//! (max − min) / median; the same goes to `target/bench/latest.json` and a
+//! timestamped copy, and each boot's console output to `target/bench/logs/`.
+//! See docs/bench.md.
+
+use crate::cpio::Cpio;
+use crate::qemu::Qemu;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long one boot running every benchmark may take (each benchmark has
+/// its own 30 s timeout inside, enforced by /init).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(480);
+
+/// Rows that `/init` measures itself, before the programs in `/bench`.
+const BOOT_ROWS: &[&str] = &["boot_to_init", "boot_tsc_to_init"];
+
+/// The programs of `user/bench/` that are not benchmarks.
+const INIT: &str = "init";
+const TINY: &str = "tiny";
+
+/// The two kernels, in the order of the table's columns.
+const KERNELS: [&str; 2] = ["ours", "linux"];
+
+struct BenchBuild {
+    init: PathBuf,
+    tiny: PathBuf,
+    /// `(name, path)` in name order.
+    benches: Vec<(String, PathBuf)>,
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Compiles `src` to `out` unless `out` is newer than `src` and `bench.h`.
+fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) -> Result<(), String> {
+    if let (Some(o), Some(s)) = (mtime(out), mtime(src))
+        && o > s
+        && header_time.is_none_or(|h| o > h)
+    {
+        return Ok(());
+    }
+    let mut c = Command::new("musl-gcc");
+    c.args(["-static", "-O2", "-Wall", "-Wextra", "-pthread"]);
+    c.arg("-I").arg(dir).arg("-o").arg(out).arg(src);
+    let output = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
+    let diag = String::from_utf8_lossy(&output.stderr);
+    if !diag.trim().is_empty() {
+        eprint!("{diag}");
+    }
+    if !output.status.success() {
+        return Err(format!("compiling {} failed; run: {c:?}", src.display()));
+    }
+    Ok(())
+}
+
+/// Builds every `user/bench/*.c` into `target/bench-user/`.
+fn build_programs() -> Result<BenchBuild, String> {
+    crate::setup::ensure_tools(crate::user::USER_TOOLS)?;
+    let dir = crate::root().join("user/bench");
+    let header_time = mtime(&dir.join("bench.h"));
+    let out_dir = crate::target_dir().join("bench-user");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    sources.sort();
+    let (mut init, mut tiny, mut benches) = (None, None, Vec::new());
+    for src in sources {
+        let Some(name) = src.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
+        let out = out_dir.join(&name);
+        compile(&src, &out, &dir, header_time)?;
+        match name.as_str() {
+            INIT => init = Some(out),
+            TINY => tiny = Some(out),
+            _ => benches.push((name, out)),
+        }
+    }
+    let init = init.ok_or("user/bench/init.c is missing")?;
+    let tiny = tiny.ok_or("user/bench/tiny.c is missing")?;
+    eprintln!("xtask: built /init, /bin/tiny and {} benchmarks into {}", benches.len(), out_dir.display());
+    Ok(BenchBuild { init, tiny, benches })
+}
+
+/// `target/initramfs-bench.cpio`: /init, /bin/tiny, /bench/*, dev/console.
+fn build_initramfs(b: &BenchBuild) -> Result<PathBuf, String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let mut c = Cpio::default();
+    for d in ["bin", "dev", "proc", "tmp", "bench"] {
+        c.dir(d);
+    }
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.file("init", 0o755, &read(&b.init)?);
+    c.file("bin/tiny", 0o755, &read(&b.tiny)?);
+    for (name, path) in &b.benches {
+        c.file(&format!("bench/{name}"), 0o755, &read(path)?);
+    }
+    let out = crate::target_dir().join("initramfs-bench.cpio");
+    std::fs::write(&out, c.finish()).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// The samples and failures of one benchmark on one kernel.
+#[derive(Default, Clone)]
+struct Side {
+    samples: Vec<f64>,
+    failures: Vec<String>,
+}
+
+impl Side {
+    fn sorted(&self) -> Vec<f64> {
+        let mut s = self.samples.clone();
+        s.sort_by(f64::total_cmp);
+        s
+    }
+
+    fn median(&self) -> Option<f64> {
+        let s = self.sorted();
+        let n = s.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(s[n / 2]),
+            _ => Some((s[n / 2 - 1] + s[n / 2]) / 2.0),
+        }
+    }
+
+    fn min_max(&self) -> Option<(f64, f64)> {
+        let s = self.sorted();
+        Some((*s.first()?, *s.last()?))
+    }
+
+    /// (max − min) / median.
+    fn spread(&self) -> Option<f64> {
+        let (lo, hi) = self.min_max()?;
+        let m = self.median()?;
+        (m > 0.0).then(|| (hi - lo) / m)
+    }
+}
+
+struct Row {
+    name: String,
+    sides: [Side; 2],
+}
+
+/// One boot of one kernel.
+struct Run {
+    round: usize,
+    kernel: usize,
+    secs: f64,
+    status: Option<i32>,
+    done: bool,
+}
+
+fn row<'a>(rows: &'a mut Vec<Row>, name: &str) -> &'a mut Row {
+    let i = match rows.iter().position(|r| r.name == name) {
+        Some(i) => i,
+        None => {
+            rows.push(Row { name: name.to_string(), sides: Default::default() });
+            rows.len() - 1
+        }
+    };
+    &mut rows[i]
+}
+
+/// Boots `q` once and adds its BENCH / BENCHFAIL lines to `rows`.
+fn run_once(q: &Qemu, round: usize, kernel: usize, rows: &mut Vec<Row>, log: &Path) -> Result<Run, String> {
+    let wall = Instant::now();
+    let o = q.run_captured(BOOT_TIMEOUT, false)?;
+    let secs = wall.elapsed().as_secs_f64();
+    let _ = std::fs::write(log, &o.output);
+    let ended = if o.timed_out {
+        format!("QEMU killed after {} s", BOOT_TIMEOUT.as_secs())
+    } else {
+        format!("the kernel stopped (QEMU status {:?})", o.status)
+    };
+    let done = parse(&o.output, round, kernel, rows, &ended);
+    Ok(Run { round, kernel, secs, status: o.status, done })
+}
+
+/// Adds the BENCH / BENCHFAIL lines of one boot's `output` to `rows`;
+/// without `bench: done`, every row the boot said nothing about gets the
+/// failure "not run: `ended`". Returns whether `bench: done` was seen.
+fn parse(output: &str, round: usize, kernel: usize, rows: &mut Vec<Row>, ended: &str) -> bool {
+    let mut seen: Vec<String> = Vec::new();
+    let mut done = false;
+    for line in output.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("BENCH ") {
+            let mut w = rest.split_whitespace();
+            if let (Some(name), Some(v)) = (w.next(), w.next().and_then(|v| v.parse::<f64>().ok())) {
+                row(rows, name).sides[kernel].samples.push(v);
+                seen.push(name.to_string());
+            }
+        } else if let Some(rest) = line.strip_prefix("BENCHFAIL ") {
+            let (name, why) = rest.split_once(':').unwrap_or((rest, ""));
+            let (name, why) = (name.trim(), why.trim());
+            let side = &mut row(rows, name).sides[kernel];
+            // the program's own reason first; /init's "exited 1" adds nothing to it
+            let reported = seen.iter().any(|n| n == name);
+            if !(reported && why == "(init) exited 1") {
+                side.failures.push(format!("round {round}: {why}"));
+            }
+            seen.push(name.to_string());
+        } else if line == "bench: done" {
+            done = true;
+        }
+    }
+    if !done {
+        for r in rows.iter_mut() {
+            if !seen.contains(&r.name) {
+                r.sides[kernel].failures.push(format!("round {round}: not run: {ended}"));
+            }
+        }
+    }
+    done
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.3} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e4 {
+        format!("{:.1} us", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn cell(side: &Side, rounds: usize) -> String {
+    match side.median() {
+        None if side.failures.iter().all(|f| f.contains("not run")) => "missing".into(),
+        None => "FAILED".into(),
+        Some(m) if side.samples.len() < rounds => format!("{} *", fmt_ns(m)),
+        Some(m) => fmt_ns(m),
+    }
+}
+
+fn spread_cell(side: &Side) -> String {
+    match side.spread() {
+        Some(s) if side.samples.len() > 1 => format!("{:.1}%", s * 100.0),
+        Some(_) => "1 sample".into(),
+        None => "-".into(),
+    }
+}
+
+fn ratio(r: &Row) -> Option<f64> {
+    let (a, b) = (r.sides[0].median()?, r.sides[1].median()?);
+    (b > 0.0).then(|| a / b)
+}
+
+fn table(rows: &[Row], rounds: usize) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<22} {:>13} {:>13} {:>11} {:>12} {:>12}",
+        "benchmark", "ours", "Linux", "ours/Linux", "spread ours", "spread Linux"
+    );
+    for r in rows {
+        let ratio = ratio(r).map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            t,
+            "{:<22} {:>13} {:>13} {:>11} {:>12} {:>12}",
+            r.name,
+            cell(&r.sides[0], rounds),
+            cell(&r.sides[1], rounds),
+            ratio,
+            spread_cell(&r.sides[0]),
+            spread_cell(&r.sides[1])
+        );
+    }
+    let _ = writeln!(
+        t,
+        "(medians of {rounds} rounds, time per operation; spread = (max - min) / median; * = fewer samples than rounds)"
+    );
+    let mut notes = String::new();
+    for r in rows {
+        for (k, side) in r.sides.iter().enumerate() {
+            for f in &side.failures {
+                let _ = writeln!(notes, "  {} on {}: {f}", r.name, KERNELS[k]);
+            }
+        }
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(t, "failures:\n{notes}");
+    }
+    t
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn json_num(x: Option<f64>) -> String {
+    match x {
+        Some(x) if x.is_finite() => format!("{x}"),
+        _ => "null".into(),
+    }
+}
+
+fn json_side(s: &Side) -> String {
+    let samples: Vec<String> = s.samples.iter().map(|x| json_num(Some(*x))).collect();
+    let failures: Vec<String> = s.failures.iter().map(|f| json_str(f)).collect();
+    let (min, max) = s.min_max().map_or((None, None), |(a, b)| (Some(a), Some(b)));
+    format!(
+        "{{\"median_ns\": {}, \"min_ns\": {}, \"max_ns\": {}, \"spread\": {}, \"samples_ns\": [{}], \"failures\": [{}]}}",
+        json_num(s.median()),
+        json_num(min),
+        json_num(max),
+        json_num(s.spread()),
+        samples.join(", "),
+        failures.join(", ")
+    )
+}
+
+struct Meta {
+    stamp: String,
+    rounds: usize,
+    kernel: PathBuf,
+    linux: PathBuf,
+    qemu: String,
+    runs: Vec<Run>,
+    wall_secs: f64,
+}
+
+fn json(rows: &[Row], m: &Meta) -> String {
+    let mut j = String::from("{\n");
+    let _ = writeln!(j, "  \"timestamp\": {},", json_str(&m.stamp));
+    let _ = writeln!(j, "  \"rounds\": {},", m.rounds);
+    let _ = writeln!(j, "  \"unit\": \"ns per operation\",");
+    let _ = writeln!(j, "  \"ours_kernel\": {},", json_str(&m.kernel.display().to_string()));
+    let _ = writeln!(j, "  \"linux_kernel\": {},", json_str(&m.linux.display().to_string()));
+    let _ = writeln!(j, "  \"qemu\": {},", json_str(&m.qemu));
+    let _ = writeln!(j, "  \"wall_seconds\": {:.1},", m.wall_secs);
+    j.push_str("  \"runs\": [\n");
+    let runs: Vec<String> = m
+        .runs
+        .iter()
+        .map(|r| {
+            format!(
+                "    {{\"round\": {}, \"kernel\": \"{}\", \"wall_seconds\": {:.1}, \"qemu_status\": {}, \"done\": {}}}",
+                r.round,
+                KERNELS[r.kernel],
+                r.secs,
+                r.status.map_or("null".into(), |s| s.to_string()),
+                r.done
+            )
+        })
+        .collect();
+    j.push_str(&runs.join(",\n"));
+    j.push_str("\n  ],\n  \"benchmarks\": [\n");
+    let bench: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "    {{\"name\": {}, \"ratio\": {}, \"ours\": {}, \"linux\": {}}}",
+                json_str(&r.name),
+                json_num(ratio(r)),
+                json_side(&r.sides[0]),
+                json_side(&r.sides[1])
+            )
+        })
+        .collect();
+    j.push_str(&bench.join(",\n"));
+    j.push_str("\n  ]\n}\n");
+    j
+}
+
+/// UTC `YYYYMMDD-HHMMSS` (days to civil date: Howard Hinnant's algorithm).
+fn timestamp() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+fn cmd_bench(args: &[String]) -> Result<(), String> {
+    let mut rounds = 3usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--rounds" => {
+                rounds = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n >= 1)
+                    .ok_or("--rounds takes a number (at least 1)")?
+            }
+            other => {
+                return Err(format!("unknown argument {other:?} (usage: cargo xtask bench [--rounds N])"));
+            }
+        }
+    }
+    let wall = Instant::now();
+    crate::setup::ensure_tools(crate::QEMU_TOOLS)?;
+    let kernel = match crate::build_kernel(true) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("xtask: the release kernel did not build ({e}); benchmarking the debug kernel");
+            crate::build_kernel(false)?
+        }
+    };
+    let linux = crate::linux::vmlinuz()?;
+    let programs = build_programs()?;
+    let initrd = build_initramfs(&programs)?;
+
+    let mut rows: Vec<Row> = BOOT_ROWS
+        .iter()
+        .map(|n| n.to_string())
+        .chain(programs.benches.iter().map(|(n, _)| n.clone()))
+        .map(|name| Row { name, sides: Default::default() })
+        .collect();
+    let qemus = [
+        crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
+        crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, 1),
+    ];
+    let stamp = timestamp();
+    let out_dir = crate::target_dir().join("bench");
+    let log_dir = out_dir.join("logs");
+    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+    let mut runs = Vec::new();
+    for round in 1..=rounds {
+        for (k, q) in qemus.iter().enumerate() {
+            let log = log_dir.join(format!("{stamp}-round{round}-{}.log", KERNELS[k]));
+            eprintln!("xtask: bench round {round}/{rounds} on {} ...", KERNELS[k]);
+            let r = run_once(q, round, k, &mut rows, &log)?;
+            let got = rows.iter().filter(|row| row.sides[k].samples.len() == round).count();
+            eprintln!(
+                "xtask: bench round {round}/{rounds} on {}: {got}/{} results in {:.1} s{} (log {})",
+                KERNELS[k],
+                rows.len(),
+                r.secs,
+                if r.done {
+                    String::new()
+                } else {
+                    format!(", no `bench: done` (QEMU status {:?})", r.status)
+                },
+                log.display()
+            );
+            runs.push(r);
+        }
+    }
+    let wall_secs = wall.elapsed().as_secs_f64();
+    println!();
+    print!("{}", table(&rows, rounds));
+    let qemu = format!("{:?}", qemus[0].command(false));
+    let meta = Meta { stamp: stamp.clone(), rounds, kernel, linux, qemu, runs, wall_secs };
+    let text = json(&rows, &meta);
+    let latest = out_dir.join("latest.json");
+    let stamped = out_dir.join(format!("bench-{stamp}.json"));
+    for p in [&latest, &stamped] {
+        std::fs::write(p, &text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    println!("xtask: wrote {} and {}", latest.display(), stamped.display());
+    println!("xtask: cargo xtask bench took {wall_secs:.0} s of wall time");
+    Ok(())
+}
+
+/// The `bench` command's entry, with its own arguments.
+pub fn main(args: &[String]) -> ExitCode {
+    match cmd_bench(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(names: &[&str]) -> Vec<Row> {
+        names.iter().map(|n| Row { name: n.to_string(), sides: Default::default() }).collect()
+    }
+
+    #[test]
+    fn failures_and_missing_rows_show_in_the_table() {
+        let mut r = rows(&["a", "b", "c", "d"]);
+        let out = "BENCH a 100.5\r\nBENCHFAIL b: fork: Out of memory (errno 12)\nBENCHFAIL b: (init) exited 1\n\
+                   BENCHFAIL c: (init) killed by signal 11 (Segmentation fault)\n";
+        assert!(!parse(out, 1, 0, &mut r, "QEMU killed after 480 s"));
+        assert!(parse("BENCH a 50\nBENCH b 10\nBENCH c 1\nBENCH d 2e3\nbench: done\n", 1, 1, &mut r, ""));
+        assert_eq!(r[0].sides[0].samples, [100.5]);
+        assert_eq!(r[1].sides[0].failures, ["round 1: fork: Out of memory (errno 12)"]);
+        assert_eq!(r[2].sides[0].failures, ["round 1: (init) killed by signal 11 (Segmentation fault)"]);
+        assert_eq!(r[3].sides[0].failures, ["round 1: not run: QEMU killed after 480 s"]);
+        let t = table(&r, 1);
+        assert!(t.lines().any(|l| l.starts_with('a') && l.contains("2.01")), "{t}");
+        assert!(t.lines().any(|l| l.starts_with('b') && l.contains("FAILED")), "{t}");
+        assert!(t.lines().any(|l| l.starts_with('d') && l.contains("missing")), "{t}");
+        assert!(t.contains("d on ours: round 1: not run"), "{t}");
+        let j = json(
+            &r,
+            &Meta {
+                stamp: "x".into(),
+                rounds: 1,
+                kernel: "k".into(),
+                linux: "l".into(),
+                qemu: "q \"x\"".into(),
+                runs: Vec::new(),
+                wall_secs: 1.0,
+            },
+        );
+        assert!(j.contains("\"median_ns\": null") && j.contains("q \\\"x\\\""), "{j}");
+    }
+
+    #[test]
+    fn median_and_spread() {
+        let s = Side { samples: vec![3.0, 1.0, 2.0, 10.0], failures: Vec::new() };
+        assert_eq!(s.median(), Some(2.5));
+        assert_eq!(s.spread(), Some(9.0 / 2.5));
+        assert!(timestamp().len() == 15);
+    }
+}
