@@ -73,7 +73,12 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     // init's arguments: the words after " -- ", or else those after `init=`
     let words: Vec<&str> = match cmdline.as_str().split_once(" -- ") {
         Some((_, rest)) => rest.split_ascii_whitespace().collect(),
-        None => cmdline.as_str().split_ascii_whitespace().skip_while(|w| !w.starts_with("init=")).skip(1).collect(),
+        None => cmdline
+            .as_str()
+            .split_ascii_whitespace()
+            .skip_while(|w| !w.starts_with("init="))
+            .skip(1)
+            .collect(),
     };
     argv.extend(words.iter().map(|w| w.as_bytes().to_vec()));
     let envp: Vec<Vec<u8>> = alloc::vec![

@@ -90,7 +90,12 @@ pub fn run(tid: Pid) {
 /// Whether the thread was told to die (SIGKILL queued by exit_group or a
 /// fatal signal to its group).
 fn must_die(tid: Pid) -> bool {
-    table().threads_to_kill().contains(&tid)
+    let Some((pid, killed)) =
+        table().with_thread(tid, |t| (t.tgid(), t.signals.pending.pending().contains(signal::SIGKILL)))
+    else {
+        return true;
+    };
+    killed || table().with_process(pid, |p| p.is_group_exiting()).unwrap_or(true)
 }
 
 fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {

@@ -305,3 +305,67 @@ fn page_table_counts_match_resident_pages() {
     drop(v);
     assert_eq!(frames.allocated(), 0);
 }
+
+// A MAP_SHARED page stays one page for every process that maps it, however
+// many forks later and whichever of them writes (mmap(2): "Updates to the
+// mapping are visible to other processes mapping the same region").
+#[test]
+fn shared_page_survives_a_second_fork_and_writes_through_the_cpu() {
+    use vm::abi::*;
+    use vm::testing::{TestFrames, cpu_load, cpu_store, test_vmar};
+    let load = |v: &mut vm::testing::TestVmar, p: usize| {
+        let mut b = [0u8; 1];
+        cpu_load(v, p, &mut b).unwrap();
+        b[0]
+    };
+    let frames = TestFrames::new();
+    let mut a = test_vmar(&frames);
+    let p = a.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, None, 0).unwrap();
+    cpu_store(&mut a, p, &[1]).unwrap();
+    let mut b = a.fork().unwrap();
+    cpu_store(&mut b, p, &[2]).unwrap();
+    let mut c = b.fork().unwrap();
+    cpu_store(&mut b, p, &[3]).unwrap();
+    assert_eq!(load(&mut a, p), 3);
+    assert_eq!(load(&mut c, p), 3);
+    drop(c);
+    cpu_store(&mut b, p, &[4]).unwrap();
+    assert_eq!(load(&mut a, p), 4);
+    b.write_user(p, &[5]).unwrap();
+    assert_eq!(load(&mut a, p), 5);
+    drop(b);
+    drop(a);
+    assert_eq!(frames.allocated(), 0);
+}
+
+// A kernel write across several copy-on-write pages breaks the sharing of
+// exactly those pages, and leaves the neighbouring MAP_SHARED page shared.
+#[test]
+fn kernel_write_across_cow_pages_leaves_a_shared_neighbour_shared() {
+    use vm::abi::*;
+    use vm::testing::{TestFrames, cpu_load, cpu_store, test_vmar};
+    let frames = TestFrames::new();
+    let mut a = test_vmar(&frames);
+    let shared = a.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, None, 0).unwrap();
+    let arena = a.mmap(0, 0x44000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, None, 0).unwrap();
+    a.write_user(arena, &alloc_pattern(0x44000)).unwrap();
+    cpu_store(&mut a, shared, &[1]).unwrap();
+    let mut b = a.fork().unwrap();
+    cpu_store(&mut b, shared, &[2]).unwrap();
+    let start = arena + 0x3fff8;
+    b.write_user(start, &[0xaa; 0x2ab8]).unwrap();
+    cpu_store(&mut b, shared, &[3]).unwrap();
+    let mut x = [0u8; 1];
+    cpu_load(&mut a, shared, &mut x).unwrap();
+    assert_eq!(x[0], 3, "the shared page is still shared");
+    let mut y = [0u8; 8];
+    a.read_user(start, &mut y).unwrap();
+    assert_eq!(y, alloc_pattern(0x44000)[0x3fff8..0x40000], "the parent's copy is untouched");
+    drop(b);
+    drop(a);
+    assert_eq!(frames.allocated(), 0);
+}
+
+fn alloc_pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}

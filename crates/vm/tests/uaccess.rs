@@ -142,3 +142,23 @@ fn read_cstr_does_not_fault_in_pages_past_the_nul() {
     assert_eq!(v.resident_pages(), 1);
     finish(frames, v);
 }
+
+// A kernel copy into a PROT_NONE page (populated or not) fails with EFAULT
+// and returns: copy_to_user(2)'s access check, never a retry loop.
+#[test]
+fn copies_into_prot_none_pages_are_efault() {
+    use vm::abi::*;
+    let frames = vm::testing::TestFrames::new();
+    let mut v = vm::testing::test_vmar(&frames);
+    let a = v.mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, None, 0).unwrap();
+    v.write_user(a + 4096, b"x").unwrap();
+    v.mprotect(a + 4096, 4096, PROT_NONE).unwrap();
+    assert_eq!(v.write_user(a + 4000, &[7u8; 200]), Err(linux_abi::Errno::EFAULT));
+    let mut b = [0u8; 200];
+    assert_eq!(v.read_user(a + 4000, &mut b), Err(linux_abi::Errno::EFAULT));
+    let n = v.mmap(0, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, None, 0).unwrap();
+    assert_eq!(v.write_user(n, b"y"), Err(linux_abi::Errno::EFAULT));
+    assert_eq!(v.read_user(n, &mut b[..1]), Err(linux_abi::Errno::EFAULT));
+    drop(v);
+    assert_eq!(frames.allocated(), 0);
+}

@@ -27,6 +27,7 @@ pub type SysResult = Result<isize>;
 /// the call's result (`None` when the call set the registers itself).
 pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
     let a = t.ctx.syscall_args();
+    log::trace!("pid {} tid {}: syscall {} {:x?}", t.pid, t.tid, n, a);
     let r: SysResult = match n as usize {
         nr::READ => fs::read(t, a[0], a[1], a[2]),
         nr::WRITE => fs::write(t, a[0], a[1], a[2]),
@@ -182,6 +183,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
             Err(Errno::ENOSYS)
         }
     };
+    log::trace!("pid {} -> {:x?}", t.pid, r);
     t.ctx.set_syscall_return(match r {
         Ok(v) => v as u64,
         Err(e) => e.to_syscall_return() as u64,

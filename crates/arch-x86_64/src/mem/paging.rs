@@ -221,6 +221,10 @@ impl AddressSpace {
     /// Makes this address space current. The caller keeps it alive while it
     /// is loaded (or switches away before dropping it).
     pub fn activate(&self) {
+        // Reloading CR3 flushes the TLB: skip it when already current.
+        if Cr3::read().0 == self.pml4 {
+            return;
+        }
         // SAFETY: the kernel half is identical to the kernel tables', so the
         // kernel keeps running; the lower half is this address space's.
         unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
