@@ -108,13 +108,7 @@ pub fn sys_futex(
                 return Err(Errno::EINVAL);
             }
             let deadline = if timeout != 0 {
-                let b = t.read_bytes(timeout, 16)?;
-                let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-                let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-                if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-                    return Err(Errno::EINVAL);
-                }
-                let ns = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
+                let ns = t.read_timespec(timeout)?;
                 // FUTEX_WAIT takes a relative timeout; WAIT_BITSET an absolute one
                 Some(if cmd == FUTEX_WAIT {
                     arch_x86_64::time::since_boot_ns().saturating_add(ns)

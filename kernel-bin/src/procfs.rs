@@ -58,19 +58,19 @@ pub struct ProcFile {
 
 impl File for ProcFile {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        let off = self.offset.load(Ordering::Relaxed) as usize;
-        let n = buf.len().min(self.data.len().saturating_sub(off));
-        buf[..n].copy_from_slice(&self.data[off..off + n]);
-        self.offset.store((off + n) as u64, Ordering::Relaxed);
+        let off = self.offset.load(Ordering::Relaxed);
+        let n = self.pread(buf, off)?;
+        self.offset.store(off + n as u64, Ordering::Relaxed);
         Ok(n)
     }
     fn write(&self, _buf: &[u8]) -> Result<usize> {
         Err(Errno::EBADF)
     }
     fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-        let off = offset as usize;
-        let n = buf.len().min(self.data.len().saturating_sub(off));
-        buf[..n].copy_from_slice(&self.data[off.min(self.data.len())..off.min(self.data.len()) + n]);
+        // an offset past the end (lseek allows it) reads nothing
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.data.len());
+        let n = buf.len().min(self.data.len() - start);
+        buf[..n].copy_from_slice(&self.data[start..start + n]);
         Ok(n)
     }
     fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {

@@ -215,6 +215,17 @@ impl UThread {
         self.write_bytes(addr, &v.to_le_bytes())
     }
 
+    /// A `struct timespec` as nanoseconds: `EFAULT`, or `EINVAL` for a
+    /// negative time or nanoseconds outside 0..1e9 (as every time syscall).
+    pub fn read_timespec(&self, addr: u64) -> Result<u64> {
+        let sec = self.read_u64(addr)? as i64;
+        let nsec = self.read_u64(addr.checked_add(8).ok_or(Errno::EFAULT)?)? as i64;
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+    }
+
     /// Writes a 32-bit value.
     pub fn write_u32(&self, addr: u64, v: u32) -> Result<()> {
         self.write_bytes(addr, &v.to_le_bytes())

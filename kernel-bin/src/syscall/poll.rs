@@ -46,17 +46,7 @@ fn timespec_deadline(t: &UThread, addr: u64) -> Result<Option<u64>> {
     if addr == 0 {
         return Ok(None);
     }
-    let b = t.read_bytes(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(
-        arch_x86_64::time::since_boot_ns()
-            .saturating_add((sec as u64).saturating_mul(1_000_000_000))
-            .saturating_add(nsec as u64),
-    ))
+    Ok(Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read_timespec(addr)?)))
 }
 
 fn do_poll(t: &mut UThread, fds: u64, nfds: u64, deadline: Option<u64>) -> SysResult {

@@ -291,17 +291,7 @@ pub fn rt_sigtimedwait(t: &mut UThread, set: u64, info: u64, timeout: u64, size:
     sigsetsize(size)?;
     let waited = SigSet::from_bits(t.read_u64(set)?).blockable();
     let deadline = if timeout != 0 {
-        let b = t.read_bytes(timeout, 16)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Some(
-            arch_x86_64::time::since_boot_ns()
-                .saturating_add((sec as u64).saturating_mul(1_000_000_000))
-                .saturating_add(nsec as u64),
-        )
+        Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read_timespec(timeout)?))
     } else {
         None
     };

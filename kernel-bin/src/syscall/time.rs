@@ -92,14 +92,8 @@ pub fn time(t: &mut UThread, tloc: u64) -> SysResult {
 /// nanosleep(2) and clock_nanosleep(2) (`TIMER_ABSTIME` = 1); EINTR on a
 /// signal, with the time left written to `rem` for relative sleeps.
 pub fn nanosleep(t: &mut UThread, clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
-    let b = t.read_bytes(req, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
+    let want = t.read_timespec(req)?;
     let now_clock = clock_ns(clock)?;
-    let want = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
     let now = arch_x86_64::time::since_boot_ns();
     let deadline = if flags & 1 != 0 {
         now.saturating_add(want.saturating_sub(now_clock))
