@@ -85,7 +85,8 @@ fn build_kernel(release: bool) -> Result<PathBuf, String> {
 
 /// The initramfs: a skeleton root and the files under `user/rootfs/`;
 /// `with_suite` adds the user conformance suite (`/init`, `/tests/*`,
-/// `dev/console`) and writes `initramfs-suite.cpio` instead.
+/// `/bin/busybox` with its applet links, `dev/console`, `dev/null`) and
+/// writes `initramfs-suite.cpio` instead.
 fn build_initramfs(with_suite: bool) -> Result<PathBuf, String> {
     let suite = if with_suite { Some(user::build()?) } else { None };
     let mut c = cpio::Cpio::default();

@@ -13,8 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-/// The C compiler and its Debian package.
-pub const USER_TOOLS: &[(&str, &str)] = &[("musl-gcc", "musl-tools")];
+/// The C compiler and busybox (the suite's `/bin/busybox`), with their
+/// Debian packages.
+pub const USER_TOOLS: &[(&str, &str)] = &[("musl-gcc", "musl-tools"), ("busybox", "busybox-static")];
+
+/// Debian's static busybox (busybox-static, linked against glibc), copied
+/// into the suite's initramfs as `/bin/busybox`.
+const BUSYBOX: &str = "/bin/busybox";
+
+/// The applets the suite's scripts use, linked to `/bin/busybox` in `/bin`
+/// (see `user/tests/busybox_sh.c`).
+const BUSYBOX_APPLETS: &[&str] = &["sh", "ls", "cat", "sort", "wc", "seq", "test", "echo"];
 
 /// How long one boot of the whole suite may take (each test has its own
 /// 30 s timeout inside, enforced by /init).
@@ -26,22 +35,38 @@ pub struct UserBuild {
     pub init: PathBuf,
     /// `(name, path)` of each test, in name order: `target/user/tests/<name>`.
     pub tests: Vec<(String, PathBuf)>,
+    /// Debian's static busybox.
+    pub busybox: PathBuf,
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
-/// Compiles `src` to `out` unless `out` is newer than `src` and the header.
+/// The newest modification time among the files `src` includes with
+/// `#include "name"` from its own directory (e.g. `fuzz2.c` includes `fuzz.c`).
+fn local_includes_time(src: &Path) -> Option<SystemTime> {
+    let text = std::fs::read_to_string(src).ok()?;
+    let dir = src.parent()?;
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("#include \""))
+        .filter_map(|rest| rest.split('"').next())
+        .filter_map(|name| mtime(&dir.join(name)))
+        .max()
+}
+
+/// Compiles `src` to `out` unless `out` is newer than `src`, the header and
+/// the files `src` includes from its own directory.
 fn compile(src: &Path, out: &Path, include: &Path, header_time: Option<SystemTime>) -> Result<(), String> {
+    let deps_time = header_time.max(local_includes_time(src));
     if let (Some(o), Some(s)) = (mtime(out), mtime(src))
         && o > s
-        && header_time.is_none_or(|h| o > h)
+        && deps_time.is_none_or(|h| o > h)
     {
         return Ok(());
     }
     let mut c = Command::new("musl-gcc");
-    c.args(["-static", "-O2", "-Wall", "-Wno-unused-function", "-Wno-unused-variable"]);
+    c.args(["-static", "-O2", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-variable"]);
     c.arg("-I").arg(include).arg("-o").arg(out).arg(src);
     let output = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
     let diag = String::from_utf8_lossy(&output.stderr);
@@ -97,13 +122,21 @@ pub fn build() -> Result<UserBuild, String> {
         }
     }
     eprintln!("xtask: built /init and {} tests into {}", tests.len(), out_dir.display());
-    Ok(UserBuild { init, tests })
+    Ok(UserBuild { init, tests, busybox: PathBuf::from(BUSYBOX) })
 }
 
-/// Adds `/init`, `/tests/*` and `dev/console` to an initramfs.
+/// Adds `/init`, `/tests/*`, `/bin/busybox` with its applet links,
+/// `dev/console` and `dev/null` to an initramfs (whose `bin` directory
+/// exists already).
 pub fn add_to_initramfs(c: &mut crate::cpio::Cpio, b: &UserBuild) -> Result<(), String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     c.char_dev("dev/console", 0o600, 5, 1);
+    // busybox's sh gives background jobs /dev/null as stdin
+    c.char_dev("dev/null", 0o666, 1, 3);
+    c.file("bin/busybox", 0o755, &read(&b.busybox)?);
+    for applet in BUSYBOX_APPLETS {
+        c.symlink(&format!("bin/{applet}"), "busybox");
+    }
     c.file("init", 0o755, &read(&b.init)?);
     c.dir("tests");
     for (name, path) in &b.tests {

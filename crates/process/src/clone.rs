@@ -717,7 +717,10 @@ mod tests {
         assert_eq!(parse_sized(&raw, 80, &[]), Err(Errno::EINVAL));
     }
 
-    /// Each invalid combination of clone(2)'s ERRORS section.
+    /// Each invalid combination of clone(2)'s ERRORS section. The errnos
+    /// (and those of `clone3_rules`) were also checked against Linux 6.18
+    /// with raw clone/clone3 calls, as root and as uid 65534, except where
+    /// a namespace this kernel does not build gives `EINVAL`.
     #[test]
     fn man_page_errors() {
         use CloneFlags as F;

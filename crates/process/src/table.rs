@@ -7,9 +7,11 @@
 //! One lock guards the table (Linux's `tasklist_lock` and `siglock` in one).
 //! While holding it the table takes, as leaves, the lock of an address
 //! space, of an fd table, of an fs context or of a signal-handler table,
-//! never two of them at once. No [`Hooks`] method is called with the table
-//! lock held, and whatever a call releases (address spaces, fd tables,
-//! closed files) is dropped after the lock is released.
+//! never two of them at once: the order is table first, so the kernel must
+//! not call the table while it holds one of those locks. No [`Hooks`]
+//! method is called with the table lock held, and whatever a call releases
+//! (address spaces, fd tables, closed files) is dropped after the lock is
+//! released.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -1296,7 +1298,7 @@ impl<P: Platform> Inner<P> {
             .threads
             .first()
             .and_then(|t| self.threads.get(t))
-            .map(|t| t.signals.blocked())
+            .map(|t| t.signals.blocked_for_send())
             .unwrap_or_default();
         let target = SendTarget {
             blocked,
@@ -1323,17 +1325,27 @@ impl<P: Platform> Inner<P> {
         if !plan.queue {
             return Ok(());
         }
+        // complete_signal() looks at the threads as they were before this
+        // signal: one that already has a signal to handle need not be woken.
+        let stopped = self.procs.get(&pid).is_some_and(|p| matches!(p.state, ProcState::Stopped(_)));
+        let candidates: Vec<ThreadCandidate> = threads
+            .iter()
+            .map(|t| {
+                let th = self.threads.get(t);
+                ThreadCandidate {
+                    blocked: th.map(|x| x.signals.blocked()).unwrap_or_default(),
+                    stopped,
+                    signal_pending: th
+                        .zip(self.procs.get(&pid))
+                        .is_some_and(|(x, p)| x.signals.has_deliverable(&p.pending)),
+                    ..ThreadCandidate::default()
+                }
+            })
+            .collect();
         let account = self.account(uid);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         let limit = p.rlimits.cur(Resource::Sigpending);
         p.pending.enqueue(info, &account, limit)?;
-        let candidates: Vec<ThreadCandidate> = threads
-            .iter()
-            .map(|t| ThreadCandidate {
-                blocked: self.threads.get(t).map(|x| x.signals.blocked()).unwrap_or_default(),
-                ..ThreadCandidate::default()
-            })
-            .collect();
         if let Some(i) = signal::choose_thread(sig, &candidates, 0, 0) {
             if pid != 1 && signal::fatal_on_send(sig, &action) {
                 self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
@@ -1636,7 +1648,7 @@ impl<P: Platform> Inner<P> {
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
         let action = p.handlers.lock().get(sig);
         let target = SendTarget {
-            blocked: th.signals.blocked(),
+            blocked: th.signals.blocked_for_send(),
             unkillable: pid == 1,
             force: false,
             group_exiting: p.group_exit.is_some(),

@@ -1,0 +1,959 @@
+/* A bounded, seeded syscall fuzzer.
+ *
+ * A forked child makes FUZZ_CALLS raw system calls (four parts, 104,000
+ * calls in all), each number drawn from the set our kernel dispatches
+ * (kernel-bin/src/syscall/mod.rs) plus, rarely, numbers no kernel
+ * implements. Arguments mix small integers, -1, huge values, NULL,
+ * kernel-half pointers, unmapped pointers, pointers into a scratch arena,
+ * paths in a scratch directory, fds the fuzzer opened, and tiny timeouts.
+ * The case passes when the child makes every call and exits normally: no
+ * call may kill it, hang it, or bring the kernel down.
+ *
+ * What keeps the fuzzer itself alive (the same on any kernel):
+ *  - never called: exit, exit_group, execve, rt_sigreturn, pause, vfork;
+ *    reboot only with a wrong magic; fork/clone/clone3 children exit at
+ *    once (clone and clone3 only with flags that make a copy, never
+ *    CLONE_VM), and their exit signal is never SIGKILL or SIGSTOP;
+ *  - every catchable signal is handled (a counting handler) or ignored, and
+ *    rt_sigaction only installs those (always SA_SIGINFO, never SA_ONSTACK
+ *    or SA_RESETHAND; never from memory with arbitrary contents);
+ *    kill/tkill/tgkill/sigqueue target only the fuzzer itself (or pids that
+ *    do not exist) and never with SIGKILL/SIGSTOP; fds 0-2 are closed and
+ *    F_SETOWN is never used, so no signal reaches another process;
+ *  - memory calls (mmap MAP_FIXED, munmap, mprotect, mremap, madvise, brk)
+ *    only touch the arena, never past its end (or are refused); brk never
+ *    goes below its start; no MADV_HWPOISON, no huge MAP_POPULATE;
+ *    mappings the fuzzer did not ask for are unmapped at each checkpoint;
+ *  - anything that blocks gets a zero or tiny timeout (futex, poll, select,
+ *    sigtimedwait, nanosleep; never a CPU-time clock) or is made
+ *    non-blocking (pipe fds are switched to O_NONBLOCK before a
+ *    read/write-like call; waits get WNOHANG; no F_SETLKW, no leases);
+ *    rt_sigsuspend only gets arguments it refuses; prlimit never lowers
+ *    RLIMIT_CPU or RLIMIT_STACK nor touches another process; prctl never
+ *    sets seccomp, TSC, MM, syscall user dispatch or the timer slack;
+ *    arch_prctl ARCH_SET_FS only with the current value or a value Linux
+ *    refuses; readv only gets iovecs the fuzzer built;
+ *  - paths are a fixed list under the scratch directory /tmp/fuzz (the
+ *    cwd; the run stops if it cannot get there) plus two /proc files; the
+ *    directory is emptied at every checkpoint (with the fds, the extra
+ *    mappings, brk, timers and zombie children); mount never gets a real
+ *    file-system type nor bind/move/remount flags.
+ *
+ * The summary line is `# fuzz: N calls, M distinct syscalls, seed S`.
+ * The child reports through a MAP_SHARED page (it has no fds of its own);
+ * the parent is a watchdog that prints progress and kills a stuck child
+ * after FUZZ_LIMIT seconds, reporting its last call. */
+#include "kt.h"
+
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <poll.h>
+
+/* The run is split in parts, one test program each (fuzz.c is part 0;
+ * fuzz2.c, fuzz3.c and fuzz4.c include this file as parts 1 to 3), so that
+ * each part stays well within the runner's 30 s per program on our kernel
+ * under QEMU TCG (34,000 calls took 15-24 s there depending on the seed,
+ * 2-3 s under Linux): together they make 4 x FUZZ_CALLS calls, each part
+ * with its own seed. */
+#ifndef FUZZ_PART
+#define FUZZ_PART 0
+#endif
+#ifndef FUZZ_SEED
+#define FUZZ_SEED (0x5eed1234abcdULL + FUZZ_PART)
+#endif
+#define FUZZ_CALLS 26000
+#define FUZZ_LIMIT 25
+#define CHECKPOINT 256
+#define ARENA_SIZE (256 * 1024)
+#define MAX_FDS 64
+#define MAX_MAPS 64
+#define MAX_NR 512
+
+/* ---- the syscall set ----------------------------------------------------- */
+
+/* Numbers the kernel dispatches; the ones commented out are never called. */
+static const int nrs[] = {
+    SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_pwrite64, SYS_open, SYS_openat,
+    SYS_creat, SYS_close, SYS_sendfile, SYS_close_range, SYS_lseek, SYS_fstat, SYS_stat, SYS_lstat,
+    SYS_newfstatat, SYS_statx, SYS_getdents64, SYS_ioctl, SYS_fcntl, SYS_dup, SYS_dup2, SYS_dup3,
+    SYS_pipe, SYS_pipe2, SYS_getcwd, SYS_chdir, SYS_fchdir, SYS_mkdir, SYS_mkdirat, SYS_unlink,
+    SYS_rmdir, SYS_unlinkat, SYS_rename, SYS_renameat, SYS_renameat2, SYS_readlink, SYS_readlinkat,
+    SYS_symlink, SYS_symlinkat, SYS_link, SYS_linkat, SYS_access, SYS_faccessat, SYS_faccessat2,
+    SYS_chmod, SYS_fchmodat, SYS_fchmod, SYS_ftruncate, SYS_truncate, SYS_umask, SYS_fsync,
+    SYS_fdatasync, SYS_sync, SYS_mount, SYS_umount2, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6,
+    SYS_brk, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_getpid, SYS_gettid, SYS_getppid,
+    SYS_getuid, SYS_geteuid, SYS_getgid, SYS_getegid, SYS_setuid, SYS_setgid, SYS_getgroups,
+    SYS_setgroups, SYS_setreuid, SYS_setregid, SYS_setresuid, SYS_setresgid, SYS_setfsuid,
+    SYS_setfsgid, SYS_getresuid, SYS_getresgid, SYS_getrusage, SYS_times, SYS_set_tid_address,
+    SYS_set_robust_list, SYS_arch_prctl, SYS_prctl, SYS_clone, SYS_clone3, SYS_fork,
+    /* SYS_vfork, SYS_execve, */
+    SYS_wait4, SYS_waitid, SYS_kill, SYS_tkill, SYS_tgkill, SYS_setpgid, SYS_getpgid, SYS_getpgrp,
+    SYS_setsid, SYS_getsid, SYS_prlimit64, SYS_getrlimit, SYS_setrlimit, SYS_rt_sigaction,
+    SYS_rt_sigprocmask, SYS_rt_sigpending, SYS_rt_sigsuspend, /* SYS_pause, */ SYS_sigaltstack,
+    SYS_rt_sigtimedwait, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo, SYS_alarm, SYS_setitimer,
+    SYS_getitimer, SYS_mremap, /* SYS_rt_sigreturn, SYS_exit, SYS_exit_group, */ SYS_uname,
+    SYS_sched_yield, SYS_sched_getaffinity, SYS_getrandom, SYS_clock_gettime, SYS_clock_getres,
+    SYS_gettimeofday, SYS_time, SYS_nanosleep, SYS_clock_nanosleep, SYS_futex, SYS_reboot, SYS_rseq,
+};
+#define NNRS ((int)(sizeof nrs / sizeof nrs[0]))
+
+/* Numbers no kernel implements (ENOSYS everywhere; x32 is off in Debian). */
+static const long unimplemented[] = {335, 400, 423, 511, 1000, 100000, 0x40000000L + 600, -1L};
+
+/* ---- state -------------------------------------------------------------- */
+
+struct report { /* the MAP_SHARED page */
+    long calls;
+    long ok;
+    long last_nr;
+    long last_args[6];
+    unsigned char reached[MAX_NR];
+    unsigned char succeeded[MAX_NR];
+    int fault_sig;
+    long fault_addr;
+};
+
+static struct report *rep;
+static uint64_t rng;
+static char *arena;     /* ARENA_SIZE, fuzzed by memory calls */
+static char *junk;      /* a page the kernel may write (no pointers kept there) */
+static char *paths;     /* read-only page of path strings */
+static char *unmapped;  /* a page known to be unmapped */
+static const char *path_list[16];
+static int npaths;
+static int fds[MAX_FDS], nfds_open;
+static unsigned long maps[MAX_MAPS];
+static unsigned long map_len[MAX_MAPS];
+static int nmaps;
+static unsigned long brk0;
+static pid_t self_pid;
+static unsigned long fs_base;
+static volatile long handled;
+static volatile int fault_streak;
+
+static uint64_t rnd(void) { /* xorshift64* */
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return rng * 0x2545F4914F6CDD1DULL;
+}
+static unsigned rn(unsigned n) { return (unsigned)(rnd() % n); }
+
+static long raw(long n, long a, long b, long c, long d, long e, long f) {
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+static __attribute__((noreturn)) void raw_exit(int code) {
+    for (;;) raw(SYS_exit_group, code, 0, 0, 0, 0, 0);
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void on_signal(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    handled++;
+    /* A fault the kernel raised (not one queued by the fuzzer itself,
+     * si_code <= 0) that keeps coming back means the fuzzer is broken. */
+    if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) && si->si_code > 0 &&
+        ++fault_streak > 1000) {
+        rep->fault_sig = sig;
+        rep->fault_addr = (long)si->si_addr;
+        raw_exit(99);
+    }
+}
+
+static void install_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    for (int s = 1; s < 65; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        sigaction(s, &sa, 0);
+    }
+    /* musl refuses 32-34 (its internal signals): install those raw, with
+     * the restorer musl put on SIGUSR1 */
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } k;
+    raw(SYS_rt_sigaction, SIGUSR1, 0, (long)&k, 8, 0, 0);
+    for (int s = 32; s <= 34; s++) raw(SYS_rt_sigaction, s, (long)&k, 0, 8, 0, 0);
+}
+
+/* ---- argument generators ------------------------------------------------ */
+
+static long huge(void) {
+    static const long v[] = {
+        LONG_MAX, LONG_MIN, (long)0xffffffffL, (long)0x100000000L, (long)0x7fffffffL,
+        (long)0x80000000L, (long)0xfffffffffffff000UL, (long)0x0000800000000000UL,
+        (long)0x8000000000000000UL, (long)0x00007ffffffff000UL, -4096L, -2L,
+    };
+    return v[rn(sizeof v / sizeof v[0])];
+}
+
+static long kernel_ptr(void) {
+    static const unsigned long v[] = {0xffff800000000000UL, 0xffffffff80000000UL,
+                                      0xffff888000001000UL, 0xfffffffffffff000UL};
+    return (long)(v[rn(4)] + (rn(2) ? 0 : rn(64) * 8));
+}
+
+static long bad_ptr(void) {
+    switch (rn(5)) {
+    case 0: return 0;
+    case 1: return kernel_ptr();
+    case 2: return (long)unmapped + rn(4096);
+    case 3: return (long)0x1000 + rn(16) * 8;
+    default: return (long)0x0000800000000000UL - rn(4) * 8; /* just past the user half */
+    }
+}
+
+/* An address that is never mapped, whatever the fuzzer did (the hole after
+ * the arena can be filled by mremap or an mmap hint, with arbitrary
+ * contents): for the structures the kernel reads whose contents matter
+ * (timeouts, signal actions and masks, iovecs, clone3 and rlimit
+ * arguments). */
+static long never_mapped(void) { return rn(2) ? kernel_ptr() : (long)0x1000 + rn(16) * 8; }
+
+static long arena_ptr(void) { return (long)(arena + rn(ARENA_SIZE)); }
+static long junk_ptr(void) { return (long)(junk + rn(64) * 8); }
+
+static long ptr(void) { /* any pointer */
+    switch (rn(8)) {
+    case 0: case 1: return bad_ptr();
+    case 2: case 3: case 4: return arena_ptr();
+    case 5: return (long)arena + ARENA_SIZE - 8; /* straddles the end (arena is followed by a hole) */
+    default: return junk_ptr();
+    }
+}
+
+static long small(void) { return (long)rn(16); }
+
+static long any(void) {
+    switch (rn(12)) {
+    case 0: case 1: return small();
+    case 2: return -1;
+    case 3: return (long)(uint32_t)rnd();
+    case 4: return (long)rnd();
+    case 5: return huge();
+    case 6: return 0;
+    case 7: return kernel_ptr();
+    case 8: return (long)unmapped;
+    case 9: return arena_ptr();
+    case 10: return (long)path_list[rn(npaths)];
+    default: return junk_ptr();
+    }
+}
+
+static long fd(void) {
+    switch (rn(8)) {
+    case 0: case 1: case 2: case 3:
+        if (nfds_open) return fds[rn(nfds_open)];
+        return small();
+    case 4: return small();
+    case 5: return -1;
+    case 6: return huge();
+    default: return rn(2) ? 1023 : 4096;
+    }
+}
+
+static long dirfd(void) { return rn(3) ? AT_FDCWD : fd(); }
+/* A path from the list, or one that faults (never memory with arbitrary contents) */
+static long path(void) { return rn(8) ? (long)path_list[rn(npaths)] : rn(3) ? never_mapped() : 0; }
+
+static long count(void) {
+    switch (rn(8)) {
+    case 0: return 0;
+    case 1: return 1;
+    case 2: case 3: return rn(512);
+    case 4: return 4096;
+    case 5: return huge();
+    case 6: return -1;
+    default: return rn(ARENA_SIZE);
+    }
+}
+
+static long flags32(void) {
+    switch (rn(4)) {
+    case 0: return 0;
+    case 1: return 1L << rn(32);
+    case 2: return (long)(uint32_t)rnd();
+    default: return any();
+    }
+}
+
+/* A timeout that ends at once (mostly zero), or one the kernel refuses. */
+static struct timespec *tiny_ts(void) {
+    struct timespec *t = (struct timespec *)(junk + 2048 + rn(8) * 16);
+    t->tv_sec = 0;
+    switch (rn(16)) {
+    case 0: t->tv_nsec = 1000; break;
+    case 1: t->tv_nsec = 1000000000L; break; /* EINVAL */
+    case 2: t->tv_nsec = -1; break;          /* EINVAL */
+    case 3: t->tv_sec = -1; t->tv_nsec = 0; break;
+    default: t->tv_nsec = 0;
+    }
+    return t;
+}
+
+/* Never NULL: a NULL timeout waits forever. */
+static long timeout_ptr(void) {
+    return rn(6) ? (long)tiny_ts() : never_mapped();
+}
+
+static long timeval_ptr(void) {
+    if (rn(6) == 0) return never_mapped();
+    struct timeval *t = (struct timeval *)(junk + 2304);
+    t->tv_sec = 0;
+    t->tv_usec = rn(8) == 0 ? 100 : rn(8) == 0 ? -1 : 0;
+    return (long)t;
+}
+
+static long sigset_ptr(void) {
+    if (rn(5) == 0) return ptr();
+    uint64_t *s = (uint64_t *)(junk + 2560);
+    *s = rn(2) ? rnd() : 0;
+    return (long)s;
+}
+
+static long sigsetsize(void) { return rn(6) ? 8 : any(); }
+
+static long safe_sig(void) {
+    switch (rn(8)) {
+    case 0: return 0;
+    case 1: return rn(2) ? -1L : 65L + rn(100);
+    default: {
+        long s = 1 + rn(64);
+        return s == SIGKILL || s == SIGSTOP ? SIGUSR1 : s;
+    }
+    }
+}
+
+static long target_pid(void) { /* the fuzzer itself, or nobody */
+    switch (rn(4)) {
+    case 0: case 1: return self_pid;
+    case 2: return 0x3ffffff0;
+    default: return rn(2) ? -0x3ffffff0 : INT_MIN;
+    }
+}
+
+static long mm_addr(void) {
+    switch (rn(8)) {
+    case 0: return 0;
+    case 1: return kernel_ptr();
+    case 2: return (long)(arena + rn(ARENA_SIZE / 4096) * 4096 + 1); /* unaligned */
+    default: return (long)(arena + rn(ARENA_SIZE / 4096) * 4096);
+    }
+}
+
+/* A length for a memory call at `addr`: inside the arena it never reaches
+ * past the arena's end (MAP_FIXED, madvise and mprotect could otherwise
+ * reach the fuzzer's own memory); elsewhere it is small, or wraps around
+ * (refused everywhere). */
+static long mm_len(long addr) {
+    long rem = 16 * 4096;
+    if (addr >= (long)arena && addr < (long)arena + ARENA_SIZE) rem = (long)arena + ARENA_SIZE - addr;
+    switch (rn(6)) {
+    case 0: return 0;
+    case 1: /* start + (-4096) wraps only when start >= 4096: madvise(0, -4096)
+             * would reach every mapping */
+        return rn(2) || addr < 65536 ? -1 : -4096;
+    case 2: return 1 + rn((unsigned)rem);
+    default: {
+        long pages = rem / 4096;
+        return pages ? (1 + (long)rn(pages < 16 ? (unsigned)pages : 16)) * 4096 : rem;
+    }
+    }
+}
+
+/* ---- file-system scratch ------------------------------------------------ */
+
+static void rm_tree(int dfd, int depth) {
+    static char buf[8][2048];
+    if (depth >= 8) return;
+    for (int pass = 0; pass < 4; pass++) { /* some entries may refuse to go (immutable, mounted) */
+        long n = raw(SYS_getdents64, dfd, (long)buf[depth], sizeof buf[depth], 0, 0, 0);
+        if (n <= 0) break;
+        for (long off = 0; off < n;) {
+            struct {
+                uint64_t ino;
+                int64_t off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[];
+            } *d = (void *)(buf[depth] + off);
+            off += d->reclen;
+            if (strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0) continue;
+            if (raw(SYS_unlinkat, dfd, (long)d->name, 0, 0, 0, 0) == 0) continue;
+            raw(SYS_fchmodat, dfd, (long)d->name, 0700, 0, 0, 0);
+            long sub = raw(SYS_openat, dfd, (long)d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0, 0);
+            if (sub >= 0) {
+                rm_tree((int)sub, depth + 1);
+                raw(SYS_close, sub, 0, 0, 0, 0, 0);
+            }
+            raw(SYS_unlinkat, dfd, (long)d->name, AT_REMOVEDIR, 0, 0, 0);
+        }
+        raw(SYS_lseek, dfd, 0, SEEK_SET, 0, 0, 0); /* entries moved: read again from the start */
+        if (n < 64) break;
+    }
+}
+
+static const char *fuzz_dir = "/tmp/fuzz";
+
+static void reset_dir(void) {
+    raw(SYS_chdir, (long)fuzz_dir, 0, 0, 0, 0, 0);
+    long d = raw(SYS_open, (long)fuzz_dir, O_RDONLY | O_DIRECTORY, 0, 0, 0, 0);
+    if (d >= 0) {
+        rm_tree((int)d, 0);
+        raw(SYS_close, d, 0, 0, 0, 0, 0);
+    }
+    raw(SYS_mkdir, (long)"d0", 0755, 0, 0, 0, 0);
+    long f = raw(SYS_open, (long)"f0", O_CREAT | O_RDWR, 0644, 0, 0, 0);
+    if (f >= 0) {
+        raw(SYS_write, f, (long)"hello, fuzzer\n", 14, 0, 0, 0);
+        raw(SYS_close, f, 0, 0, 0, 0, 0);
+    }
+}
+
+/* ---- checkpoint: undo what could pile up ------------------------------- */
+
+static void checkpoint(void) {
+    raw(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+    nfds_open = 0;
+    for (int i = 0; i < nmaps; i++) raw(SYS_munmap, maps[i], map_len[i], 0, 0, 0, 0);
+    nmaps = 0;
+    /* the arena back in place, read-write, refilled */
+    raw(SYS_munmap, (long)arena, ARENA_SIZE, 0, 0, 0, 0);
+    raw(SYS_munmap, (long)unmapped, 4096, 0, 0, 0, 0);
+    long a = raw(SYS_mmap, (long)arena, ARENA_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (a == (long)arena)
+        for (int i = 0; i < 64; i++) ((uint64_t *)arena)[rn(ARENA_SIZE / 8)] = rnd();
+    raw(SYS_brk, (long)brk0, 0, 0, 0, 0, 0);
+    struct itimerval off;
+    memset(&off, 0, sizeof off);
+    for (int w = 0; w < 3; w++) raw(SYS_setitimer, w, (long)&off, 0, 0, 0, 0);
+    uint64_t none = 0;
+    raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, 8, 0, 0);
+    raw(SYS_sigaltstack, (long)&(stack_t){.ss_flags = SS_DISABLE}, 0, 0, 0, 0, 0);
+    while (raw(SYS_wait4, -1, 0, WNOHANG | __WALL, 0, 0, 0) > 0) {
+    }
+    reset_dir();
+}
+
+/* ---- one call ------------------------------------------------------------ */
+
+static void make_nonblocking(long f) {
+    f = (unsigned int)f; /* the kernel takes an fd as a 32-bit unsigned int */
+    if (f > 65535) return;
+    struct stat st;
+    if (raw(SYS_fstat, f, (long)&st, 0, 0, 0, 0) != 0) return;
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        long fl = raw(SYS_fcntl, f, F_GETFL, 0, 0, 0, 0);
+        if (fl >= 0 && !(fl & O_NONBLOCK)) raw(SYS_fcntl, f, F_SETFL, fl | O_NONBLOCK, 0, 0, 0);
+    }
+}
+
+static void track_fd(long r) {
+    if (r >= 0 && r < 65536 && nfds_open < MAX_FDS) fds[nfds_open++] = (int)r;
+}
+
+/* Built iovecs (into the arena) or a bad pointer: iovecs read from memory the
+ * kernel wrote could point anywhere, and readv would write there. */
+static long iov_ptr(void) {
+    if (rn(4) == 0) return never_mapped();
+    struct iovec *v = (struct iovec *)(junk + 1024);
+    for (int i = 0; i < 4; i++) {
+        v[i].iov_base = rn(6) ? (void *)arena_ptr() : (void *)bad_ptr();
+        v[i].iov_len = rn(6) ? rn(600) : (size_t)huge();
+    }
+    return (long)v;
+}
+
+static long iov_cnt(void) { return rn(6) ? 1 + rn(4) : any(); }
+
+/* Only actions the fuzzer survives: its handler or SIG_IGN (never memory
+ * with arbitrary contents, which would install SIG_DFL or a wild handler). */
+static long sigaction_ptr(void) {
+    if (rn(5) == 0) return rn(2) ? never_mapped() : 0;
+    struct { /* struct k_sigaction of x86_64 */
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } *k = (void *)(junk + 1536);
+    k->handler = rn(3) ? (void *)on_signal : SIG_IGN;
+    k->flags = (rnd() & (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_RESTART | SA_NODEFER)) | SA_SIGINFO |
+               0x04000000 /* SA_RESTORER */;
+    k->restorer = 0;
+    k->mask = rnd();
+    return (long)k;
+}
+
+static void *musl_restorer;
+
+static long fix_sigaction(long p) {
+    if (p == (long)(junk + 1536)) ((void **)p)[2] = musl_restorer;
+    return p;
+}
+
+static long gen_call(long nr, long a[6]) {
+    for (int i = 0; i < 6; i++) a[i] = any();
+    switch (nr) {
+    case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64:
+        a[0] = fd(); a[1] = ptr(); a[2] = count(); a[3] = rn(3) ? (long)rn(8192) : any();
+        make_nonblocking(a[0]);
+        break;
+    case SYS_readv: case SYS_writev:
+        a[0] = fd(); a[1] = iov_ptr(); a[2] = iov_cnt();
+        make_nonblocking(a[0]);
+        break;
+    case SYS_sendfile:
+        a[0] = fd(); a[1] = fd(); a[2] = rn(2) ? 0 : ptr(); a[3] = count();
+        make_nonblocking(a[0]);
+        make_nonblocking(a[1]);
+        break;
+    case SYS_open: a[0] = path(); a[1] = flags32(); a[2] = rn(01000); break;
+    case SYS_openat: a[0] = dirfd(); a[1] = path(); a[2] = flags32(); a[3] = rn(01000); break;
+    case SYS_creat: a[0] = path(); a[1] = rn(01000); break;
+    case SYS_close: case SYS_dup: case SYS_fchdir: case SYS_fsync: case SYS_fdatasync:
+        a[0] = fd();
+        break;
+    case SYS_close_range:
+        a[0] = rn(2) ? 3 + rn(20) : any(); a[1] = rn(2) ? ~0L : a[0] + rn(8); a[2] = rn(3) ? 0 : flags32();
+        break;
+    case SYS_lseek: a[0] = fd(); a[1] = rn(2) ? (long)rn(100) : any(); a[2] = rn(3) ? (long)rn(5) : any(); break;
+    case SYS_fstat: a[0] = fd(); a[1] = ptr(); break;
+    case SYS_stat: case SYS_lstat: a[0] = path(); a[1] = ptr(); break;
+    case SYS_newfstatat: a[0] = dirfd(); a[1] = path(); a[2] = ptr(); a[3] = flags32(); break;
+    case SYS_statx: a[0] = dirfd(); a[1] = path(); a[2] = flags32(); a[3] = flags32(); a[4] = ptr(); break;
+    case SYS_getdents64: a[0] = fd(); a[1] = ptr(); a[2] = count(); break;
+    case SYS_ioctl: {
+        static const long reqs[] = {0x5401, 0x5402, 0x5413, 0x5414, 0x541B, 0x5421, 0x5450, 0x5451,
+                                    0x540F, 0x5410, 0x5429, 0x80086601, 0x40086602};
+        a[0] = fd(); a[1] = rn(3) ? reqs[rn(sizeof reqs / sizeof reqs[0])] : flags32(); a[2] = ptr();
+        break;
+    }
+    case SYS_fcntl: {
+        long cmd = rn(4) ? (long)rn(17) : rn(2) ? 1024 + rn(12) : any();
+        /* no signal owner (it could be another process), no lease (our own
+         * opens would wait for its break), no waiting lock */
+        if (cmd == F_SETOWN || cmd == 15 /* F_SETOWN_EX */ || cmd == 1024 /* F_SETLEASE */) cmd = F_GETFL;
+        if (cmd == 38 /* F_OFD_SETLKW */) cmd = 37;
+        a[0] = fd(); a[1] = cmd;
+        a[2] = cmd == F_SETLK || cmd == F_SETLKW || cmd == F_GETLK || cmd >= 36 ? ptr() : any();
+        if (cmd == F_SETLKW) a[1] = F_SETLK; /* never wait for a lock */
+        break;
+    }
+    case SYS_dup2: a[0] = fd(); a[1] = rn(4) ? 3 + rn(60) : any(); break;
+    case SYS_dup3: a[0] = fd(); a[1] = rn(4) ? 3 + rn(60) : any(); a[2] = rn(2) ? 0 : rn(2) ? O_CLOEXEC : flags32(); break;
+    case SYS_pipe: a[0] = rn(5) ? (long)(junk + 512) : bad_ptr(); break;
+    case SYS_pipe2: a[0] = rn(5) ? (long)(junk + 512) : bad_ptr(); a[1] = rn(2) ? O_CLOEXEC | O_NONBLOCK : flags32(); break;
+    case SYS_getcwd: a[0] = ptr(); a[1] = count(); break;
+    case SYS_chdir: case SYS_rmdir: case SYS_unlink: a[0] = path(); break;
+    case SYS_mkdir: case SYS_chmod: a[0] = path(); a[1] = rn(2) ? 0755 : any(); break;
+    case SYS_mkdirat: case SYS_fchmodat: a[0] = dirfd(); a[1] = path(); a[2] = rn(2) ? 0755 : any(); break;
+    case SYS_unlinkat: a[0] = dirfd(); a[1] = path(); a[2] = rn(2) ? 0 : rn(2) ? AT_REMOVEDIR : flags32(); break;
+    case SYS_rename: case SYS_symlink: case SYS_link: a[0] = path(); a[1] = path(); break;
+    case SYS_renameat: a[0] = dirfd(); a[1] = path(); a[2] = dirfd(); a[3] = path(); break;
+    case SYS_renameat2: case SYS_linkat:
+        a[0] = dirfd(); a[1] = path(); a[2] = dirfd(); a[3] = path(); a[4] = rn(2) ? (long)rn(8) : flags32();
+        break;
+    case SYS_symlinkat: a[0] = path(); a[1] = dirfd(); a[2] = path(); break;
+    case SYS_readlink: a[0] = path(); a[1] = ptr(); a[2] = count(); break;
+    case SYS_readlinkat: a[0] = dirfd(); a[1] = path(); a[2] = ptr(); a[3] = count(); break;
+    case SYS_access: a[0] = path(); a[1] = rn(8); break;
+    case SYS_faccessat: case SYS_faccessat2: a[0] = dirfd(); a[1] = path(); a[2] = rn(8); a[3] = flags32(); break;
+    case SYS_fchmod: a[0] = fd(); a[1] = rn(2) ? 0644 : any(); break;
+    case SYS_ftruncate: a[0] = fd(); a[1] = rn(4) ? (long)rn(100000) : any(); break;
+    case SYS_truncate: a[0] = path(); a[1] = rn(4) ? (long)rn(100000) : any(); break;
+    case SYS_mount: {
+        /* never a file-system type that exists, never bind/move/remount/propagation */
+        a[0] = path(); a[1] = path(); a[2] = path();
+        a[3] = flags32() & ~(long)(MS_BIND | MS_MOVE | MS_REMOUNT | MS_SHARED | MS_PRIVATE | MS_SLAVE |
+                                   MS_UNBINDABLE);
+        a[4] = ptr();
+        break;
+    }
+    case SYS_umount2: a[0] = path(); a[1] = flags32(); break;
+    case SYS_poll: a[0] = ptr(); a[1] = rn(4) ? (long)rn(8) : any(); a[2] = rn(16) ? 0 : 1; break;
+    case SYS_ppoll: a[0] = ptr(); a[1] = rn(4) ? (long)rn(8) : any(); a[2] = timeout_ptr(); a[3] = sigset_ptr(); a[4] = sigsetsize(); break;
+    case SYS_select: a[0] = rn(3) ? (long)rn(70) : any(); a[1] = ptr(); a[2] = ptr(); a[3] = ptr(); a[4] = timeval_ptr(); break;
+    case SYS_pselect6: a[0] = rn(3) ? (long)rn(70) : any(); a[1] = ptr(); a[2] = ptr(); a[3] = ptr(); a[4] = timeout_ptr(); a[5] = ptr(); break;
+    case SYS_brk: {
+        long cur = raw(SYS_brk, 0, 0, 0, 0, 0, 0);
+        switch (rn(4)) {
+        case 0: a[0] = 0; break;
+        case 1: a[0] = cur + (long)rn(64) * 4096 + rn(2) * rn(4096); break;
+        case 2: a[0] = cur - (long)rn(16) * 4096 < (long)brk0 ? (long)brk0 : cur - (long)rn(16) * 4096; break;
+        default: a[0] = rn(2) ? kernel_ptr() : huge(); if (a[0] > 0 && a[0] < (long)brk0) a[0] = 0;
+        }
+        break;
+    }
+    case SYS_mmap: {
+        long flags = rn(3) ? (rn(2) ? MAP_PRIVATE : MAP_SHARED) | (rn(4) ? MAP_ANONYMOUS : 0) : flags32();
+        if (rn(3) == 0) flags |= MAP_FIXED;
+        if (rn(8) == 0) flags |= MAP_POPULATE;
+        flags &= ~(long)0x40000; /* never MAP_HUGETLB */
+        a[0] = mm_addr();
+        if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && a[0] == 0) a[0] = (long)arena;
+        a[1] = mm_len(a[0]);
+        if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && rn(4) == 0) a[1] = huge();
+        if ((unsigned long)a[1] > 65536) flags &= ~(long)(MAP_POPULATE | MAP_LOCKED);
+        a[2] = rn(8); a[3] = flags; a[4] = rn(3) ? -1 : fd(); a[5] = rn(3) ? 0 : any();
+        break;
+    }
+    case SYS_munmap: case SYS_mprotect:
+        a[0] = mm_addr(); a[1] = mm_len(a[0]); a[2] = rn(4) ? (long)rn(8) : flags32();
+        break;
+    case SYS_madvise: {
+        /* not MADV_HWPOISON / MADV_SOFT_OFFLINE (100, 101) */
+        static const long adv[] = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 999, -1};
+        a[0] = mm_addr(); a[1] = mm_len(a[0]); a[2] = adv[rn(sizeof adv / sizeof adv[0])];
+        break;
+    }
+    case SYS_mremap:
+        a[3] = rn(4); /* MREMAP_MAYMOVE, MREMAP_FIXED */
+        a[0] = mm_addr(); a[1] = mm_len(a[0]); a[4] = mm_addr();
+        if (a[4] == 0) a[4] = (long)arena;
+        a[2] = mm_len(a[3] & MREMAP_FIXED ? a[4] : a[0]);
+        break;
+    case SYS_setuid: case SYS_setgid: case SYS_setfsuid: case SYS_setfsgid:
+        a[0] = rn(2) ? 0 : any();
+        break;
+    case SYS_setreuid: case SYS_setregid: case SYS_setresuid: case SYS_setresgid:
+        for (int i = 0; i < 3; i++) a[i] = rn(2) ? -1 : rn(2) ? 0 : any();
+        break;
+    case SYS_getgroups: a[0] = rn(3) ? (long)rn(64) : any(); a[1] = ptr(); break;
+    case SYS_setgroups: a[0] = rn(3) ? (long)rn(64) : any(); a[1] = ptr(); break;
+    case SYS_getresuid: case SYS_getresgid: a[0] = ptr(); a[1] = ptr(); a[2] = ptr(); break;
+    case SYS_getrusage: a[0] = rn(3) ? (long)rn(3) - 1 : any(); a[1] = ptr(); break;
+    case SYS_times: case SYS_uname: case SYS_time: a[0] = ptr(); break;
+    case SYS_set_tid_address: a[0] = ptr(); break;
+    case SYS_set_robust_list: a[0] = ptr(); a[1] = rn(2) ? 24 : any(); break;
+    case SYS_arch_prctl: {
+        /* no ARCH_SET_CPUID, no ARCH_MAP_VDSO_* (they map over memory), no shadow stacks */
+        static const long codes[] = {0x1001, 0x1002, 0x1003, 0x1004, 0x1011, 0x1021, 0x1022, 0, 0x9999};
+        a[0] = codes[rn(sizeof codes / sizeof codes[0])];
+        a[1] = ptr();
+        if (a[0] == 0x1002) /* ARCH_SET_FS: the current value, or one Linux refuses */
+            a[1] = rn(2) ? (long)fs_base : rn(2) ? kernel_ptr() : (long)0x0000800000000000UL;
+        if (a[0] == 0x1001) a[1] = rn(2) ? 0 : kernel_ptr(); /* ARCH_SET_GS */
+        break;
+    }
+    case SYS_prctl: {
+        long opt = rn(4) ? (long)rn(70) : any();
+        if (opt == 22 /* SECCOMP */ || opt == 26 /* TSC */ || opt == 35 /* MM */ ||
+            opt == 59 /* SYSCALL_USER_DISPATCH */ || opt == 29 /* TIMERSLACK: a huge slack stretches every sleep */)
+            opt = 16; /* PR_GET_NAME */
+        a[0] = opt; a[1] = rn(2) ? ptr() : any();
+        break;
+    }
+    case SYS_clone: {
+        static const long okflags[] = {CLONE_FILES, CLONE_FS, CLONE_SYSVSEM, CLONE_PARENT_SETTID,
+                                       CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID, CLONE_VFORK,
+                                       CLONE_PIDFD, CLONE_SETTLS, CLONE_PTRACE, CLONE_UNTRACED};
+        /* the exit signal comes to the fuzzer: never SIGKILL or SIGSTOP */
+        long f = rn(3) ? SIGCHLD : safe_sig() & 0xff;
+        for (int i = rn(4); i > 0; i--) f |= okflags[rn(sizeof okflags / sizeof okflags[0])];
+        if (rn(8) == 0) f |= rn(2) ? CLONE_SIGHAND : CLONE_THREAD; /* without CLONE_VM: refused */
+        a[0] = f; a[1] = 0; a[2] = ptr(); a[3] = ptr(); a[4] = ptr();
+        break;
+    }
+    case SYS_clone3: {
+        struct kt_clone_args *ca = (struct kt_clone_args *)(junk + 3072);
+        memset(ca, 0, sizeof *ca);
+        /* never CLONE_VM: clone3 accepts it with no stack, and the child would
+         * run on the fuzzer's own stack; CLONE_THREAD or CLONE_SIGHAND alone
+         * are refused */
+        static const uint64_t cf[] = {0, 0, CLONE_FILES | CLONE_FS, CLONE_PIDFD, CLONE_THREAD, CLONE_SIGHAND,
+                                      CLONE_CLEAR_SIGHAND, CLONE_CLEAR_SIGHAND | CLONE_SIGHAND};
+        ca->flags = cf[rn(sizeof cf / sizeof cf[0])];
+        if (rn(8) == 0) ca->stack_size = 4096; /* a size without a stack: EINVAL */
+        if (ca->flags & CLONE_PIDFD) ca->pidfd = (uint64_t)ptr();
+        ca->exit_signal = rn(4) ? SIGCHLD : (uint64_t)safe_sig(); /* never SIGKILL/SIGSTOP */
+        static const long sizes[] = {KT_CLONE_ARGS_SIZE_VER0, KT_CLONE_ARGS_SIZE_VER2, 0, 63, 4097};
+        a[0] = rn(6) ? (long)ca : never_mapped(); a[1] = sizes[rn(5)];
+        break;
+    }
+    case SYS_fork: break;
+    case SYS_wait4:
+        a[0] = rn(2) ? -1 : any(); a[1] = ptr(); a[2] = rn(2) ? WNOHANG : flags32() | WNOHANG; a[3] = ptr();
+        break;
+    case SYS_waitid:
+        a[0] = rn(4); a[1] = any(); a[2] = ptr(); a[3] = rn(2) ? WEXITED | WNOHANG : flags32() | WNOHANG; a[4] = ptr();
+        break;
+    case SYS_kill: a[0] = target_pid(); a[1] = safe_sig(); break;
+    case SYS_tkill: a[0] = target_pid(); a[1] = safe_sig(); break;
+    case SYS_tgkill: a[0] = target_pid(); a[1] = target_pid(); a[2] = safe_sig(); break;
+    case SYS_rt_sigqueueinfo: a[0] = target_pid(); a[1] = safe_sig(); a[2] = ptr(); break;
+    case SYS_rt_tgsigqueueinfo: a[0] = target_pid(); a[1] = target_pid(); a[2] = safe_sig(); a[3] = ptr(); break;
+    case SYS_setpgid: a[0] = rn(2) ? 0 : any(); a[1] = rn(2) ? 0 : any(); break;
+    case SYS_getpgid: case SYS_getsid: a[0] = rn(2) ? 0 : any(); break;
+    case SYS_prlimit64: case SYS_getrlimit: case SYS_setrlimit: {
+        long res = rn(8) ? (long)rn(17) : any();
+        struct rlimit *rl = (struct rlimit *)(junk + 3584);
+        rl->rlim_cur = rn(2) ? RLIM_INFINITY : rn(1 << 20);
+        rl->rlim_max = rn(2) ? RLIM_INFINITY : rl->rlim_cur + rn(1 << 20);
+        long newp = rn(3) ? (long)rl : rn(2) ? 0 : never_mapped();
+        if (res == RLIMIT_CPU || res == RLIMIT_STACK) newp = 0;
+        if (nr == SYS_prlimit64) {
+            a[0] = rn(2) ? 0 : rn(2) ? self_pid : 0x3ffffff0; a[1] = res; a[2] = newp; a[3] = ptr();
+        } else if (nr == SYS_getrlimit) {
+            a[0] = res; a[1] = ptr();
+        } else {
+            a[0] = res; a[1] = newp ? newp : never_mapped();
+        }
+        break;
+    }
+    case SYS_rt_sigaction:
+        a[0] = safe_sig(); a[1] = rn(4) ? sigaction_ptr() : 0; a[2] = ptr(); a[3] = sigsetsize();
+        if (a[0] == SIGSEGV || a[0] == SIGBUS || a[0] == SIGILL || a[0] == SIGFPE) a[1] = 0;
+        break;
+    case SYS_rt_sigprocmask: a[0] = rn(4) ? (long)rn(3) : any(); a[1] = rn(2) ? sigset_ptr() : 0; a[2] = ptr(); a[3] = sigsetsize(); break;
+    case SYS_rt_sigpending: a[0] = ptr(); a[1] = sigsetsize(); break;
+    case SYS_rt_sigsuspend: /* only what it refuses: a bad size or a bad mask pointer */
+        if (rn(3) == 0) {
+            a[0] = never_mapped(); a[1] = 8;
+        } else {
+            a[0] = rn(2) ? bad_ptr() : sigset_ptr(); a[1] = rn(2) ? 4 : 16;
+        }
+        break;
+    case SYS_sigaltstack: {
+        stack_t *ss = (stack_t *)(junk + 3840);
+        ss->ss_sp = (void *)(rn(2) ? arena_ptr() : bad_ptr());
+        ss->ss_flags = rn(2) ? 0 : rn(2) ? SS_DISABLE : (int)any();
+        ss->ss_size = rn(2) ? 8192 : (size_t)any();
+        a[0] = rn(3) ? (long)ss : rn(2) ? 0 : never_mapped(); a[1] = ptr();
+        break;
+    }
+    case SYS_rt_sigtimedwait: a[0] = sigset_ptr(); a[1] = ptr(); a[2] = timeout_ptr(); a[3] = sigsetsize(); break;
+    case SYS_alarm: a[0] = rn(4) ? 0 : rn(3); break;
+    case SYS_setitimer: {
+        struct itimerval *it = (struct itimerval *)(junk + 2816);
+        it->it_value.tv_sec = 0;
+        it->it_value.tv_usec = rn(2) ? 0L : rn(2) ? 10000L + rn(50000) : -1L;
+        it->it_interval.tv_sec = 0;
+        it->it_interval.tv_usec = rn(2) ? 0 : 20000 + rn(50000);
+        a[0] = rn(4) ? (long)rn(3) : any(); a[1] = rn(5) ? (long)it : never_mapped(); a[2] = ptr();
+        break;
+    }
+    case SYS_getitimer: a[0] = rn(4) ? (long)rn(3) : any(); a[1] = ptr(); break;
+    case SYS_sched_getaffinity: a[0] = rn(2) ? 0 : any(); a[1] = count(); a[2] = ptr(); break;
+    case SYS_getrandom: a[0] = ptr(); a[1] = count(); a[2] = rn(2) ? 1 /* GRND_NONBLOCK */ : flags32() | 1; break;
+    case SYS_clock_gettime: case SYS_clock_getres: a[0] = rn(3) ? (long)rn(12) : any(); a[1] = ptr(); break;
+    case SYS_gettimeofday: a[0] = ptr(); a[1] = rn(2) ? 0 : ptr(); break;
+    case SYS_nanosleep: a[0] = timeout_ptr(); a[1] = ptr(); break;
+    case SYS_clock_nanosleep: {
+        /* never a process CPU-time clock: sleeping on one's own CPU time never ends */
+        static const long clocks[] = {0, 1, 7, 11, 4, 5, 6, 12, 100, -1, -2};
+        a[0] = clocks[rn(sizeof clocks / sizeof clocks[0])];
+        a[1] = rn(2) ? 0 : rn(2) ? TIMER_ABSTIME : any(); a[2] = timeout_ptr(); a[3] = ptr();
+        break;
+    }
+    case SYS_futex: {
+        long op = rn(4) ? (long)rn(11) : any();
+        if (rn(2)) op |= 128; /* FUTEX_PRIVATE_FLAG */
+        a[0] = rn(5) ? arena_ptr() & ~3L : ptr(); a[1] = op; a[2] = rn(3) ? 0 : any();
+        a[3] = timeout_ptr(); a[4] = rn(2) ? arena_ptr() & ~3L : ptr(); a[5] = any();
+        break;
+    }
+    case SYS_reboot: a[0] = rn(2) ? 0x12345678 : any(); if (a[0] == (long)0xfee1deadL) a[0] = 0; break;
+    case SYS_rseq: a[0] = ptr(); a[1] = rn(2) ? 0 : rn(2) ? 31 : 33; a[2] = any(); a[3] = any(); break;
+    case SYS_sched_yield: case SYS_getpid: case SYS_gettid: case SYS_getppid: case SYS_getuid:
+    case SYS_geteuid: case SYS_getgid: case SYS_getegid: case SYS_getpgrp: case SYS_setsid:
+    case SYS_sync:
+        break;
+    case SYS_umask: a[0] = rn(2) ? 022 : any(); break;
+    default: break;
+    }
+    if (nr == SYS_rt_sigaction) fix_sigaction(a[1]);
+    return nr;
+}
+
+/* ---- the fuzzer child ---------------------------------------------------- */
+
+static void fuzz_child(uint64_t seed, long ncalls) {
+    rng = seed ? seed : 1;
+    self_pid = getpid();
+    install_handlers();
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } k;
+    raw(SYS_rt_sigaction, SIGUSR1, 0, (long)&k, 8, 0, 0);
+    musl_restorer = k.restorer; /* what musl's sigaction installed */
+    raw(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, (long)&fs_base, 0, 0, 0, 0);
+
+    /* arena, then a hole; junk; paths read-only */
+    char *area = mmap(0, ARENA_SIZE + 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED) raw_exit(10);
+    arena = area;
+    unmapped = area + ARENA_SIZE;
+    munmap(unmapped, 4096);
+    munmap(area + ARENA_SIZE + 3 * 4096, 4096);
+    junk = area + ARENA_SIZE + 4096;
+    paths = area + ARENA_SIZE + 2 * 4096;
+    char *p = paths;
+    static const char *names[] = {"f0", "f1", "d0", "d0/f2", "d0/d1", "missing/x", "", "l0", "/tmp/fuzz/f0",
+                                  "/proc/self/maps", "/proc/meminfo", ".", "d0/../f1"};
+    npaths = 0;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        strcpy(p, names[i]);
+        path_list[npaths++] = p;
+        p += strlen(names[i]) + 1;
+    }
+    memset(p, 'a', 300); /* ENAMETOOLONG */
+    p[300] = 0;
+    path_list[npaths++] = p;
+    mprotect(paths, 4096, PROT_READ);
+
+    raw(SYS_mkdir, (long)fuzz_dir, 0755, 0, 0, 0, 0);
+    if (raw(SYS_chdir, (long)fuzz_dir, 0, 0, 0, 0, 0) != 0) raw_exit(11); /* never fuzz paths elsewhere */
+    brk0 = (unsigned long)raw(SYS_brk, 0, 0, 0, 0, 0, 0);
+    checkpoint(); /* closes fds 0-2 too */
+
+    for (long i = 0; i < ncalls; i++) {
+        if (i % CHECKPOINT == 0) checkpoint();
+        long a[6];
+        long nr = rn(2048) == 0 ? unimplemented[rn(sizeof unimplemented / sizeof unimplemented[0])]
+                                : nrs[rn(NNRS)];
+        if ((nr == SYS_fork || nr == SYS_clone || nr == SYS_clone3) && rn(4)) nr = SYS_getpid;
+        gen_call(nr, a);
+        rep->last_nr = nr;
+        for (int k = 0; k < 6; k++) rep->last_args[k] = a[k];
+        fault_streak = 0;
+        long r = raw(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r == 0 && (nr == SYS_fork || nr == SYS_clone || nr == SYS_clone3) &&
+            raw(SYS_getpid, 0, 0, 0, 0, 0, 0) != self_pid)
+            raw_exit(0);
+        rep->calls++;
+        if (nr >= 0 && nr < MAX_NR && nr != 335 && nr != 400 && nr != 423 && nr != 511) {
+            rep->reached[nr] = 1;
+            if (r >= 0 || r < -4095) rep->succeeded[nr] = 1;
+        }
+        if (r >= 0 || r < -4095) rep->ok++;
+        switch (nr) {
+        case SYS_open: case SYS_openat: case SYS_creat: case SYS_dup: case SYS_dup2: case SYS_dup3:
+            track_fd(r);
+            break;
+        case SYS_fcntl:
+            if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC) track_fd(r);
+            break;
+        case SYS_pipe: case SYS_pipe2:
+            if (r == 0 && a[0] == (long)(junk + 512)) {
+                track_fd(((int *)(junk + 512))[0]);
+                track_fd(((int *)(junk + 512))[1]);
+            }
+            break;
+        case SYS_mmap:
+        case SYS_mremap:
+            if ((unsigned long)r < 0x0000800000000000UL && r > 0 &&
+                ((unsigned long)r < (unsigned long)arena || (unsigned long)r >= (unsigned long)arena + ARENA_SIZE) &&
+                nmaps < MAX_MAPS) {
+                maps[nmaps] = (unsigned long)r;
+                map_len[nmaps] = nr == SYS_mmap ? (unsigned long)a[1] : (unsigned long)a[2];
+                nmaps++;
+            }
+            break;
+        }
+    }
+    checkpoint();
+    raw_exit(0);
+}
+
+/* /proc/<pid>/status and wchan of a stuck child, as '#' lines (Linux). */
+static void dump_status(pid_t pid) {
+    static int dumped;
+    if (dumped++) return;
+    char path[64], buf[2048];
+    const char *files[] = {"status", "wchan", "syscall"};
+    for (int f = 0; f < 3; f++) {
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[f]);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0) continue;
+        buf[n] = 0;
+        for (char *line = strtok(buf, "\n"); line; line = strtok(0, "\n"))
+            if (f > 0 || !strncmp(line, "State", 5) || !strncmp(line, "Sig", 3) || !strncmp(line, "Shd", 3))
+                kt_printf("# fuzz: %s: %s\n", files[f], line);
+    }
+}
+
+static int count_reached(const unsigned char *m) {
+    int n = 0;
+    for (int i = 0; i < MAX_NR; i++) n += m[i] != 0;
+    return n;
+}
+
+KT_CASE(fuzz_26k_calls) {
+    rep = mmap(0, sizeof(struct report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(rep != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    memset(rep, 0, sizeof *rep);
+    uint64_t seed = FUZZ_SEED;
+    kt_printf("# fuzz: seed %llu (0x%llx), %d calls in a child\n", (unsigned long long)seed,
+              (unsigned long long)seed, FUZZ_CALLS);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = KT_FORK();
+    if (pid == 0) fuzz_child(seed, FUZZ_CALLS);
+    /* a watchdog: the child must finish within FUZZ_LIMIT seconds (the
+     * runner's limit is 30 s); a stuck child is killed and its last call
+     * reported */
+    int st = 0, killed = 0;
+    pid_t w = 0;
+    double secs = 0;
+    long last_calls = -1;
+    for (int tick = 0;; tick++) {
+        w = waitpid(pid, &st, WNOHANG);
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (w != 0) break;
+        if (tick % 50 == 49) {
+            kt_printf("# fuzz: %.0f s: %ld calls, now %ld (%lx, %lx, %lx, %lx, %lx, %lx)%s\n", secs, rep->calls,
+                      rep->last_nr, rep->last_args[0], rep->last_args[1], rep->last_args[2],
+                      rep->last_args[3], rep->last_args[4], rep->last_args[5],
+                      rep->calls == last_calls ? " (no progress)" : "");
+            if (rep->calls == last_calls) dump_status(pid);
+            last_calls = rep->calls;
+        }
+        if (secs > FUZZ_LIMIT && !killed) {
+            killed = 1;
+            kill(pid, SIGKILL);
+        }
+        kt_msleep(20);
+    }
+    /* the fuzzer's files */
+    kt_printf("# fuzz: %ld calls, %d distinct syscalls, seed %llu\n", rep->calls, count_reached(rep->reached),
+              (unsigned long long)seed);
+    kt_printf("# fuzz: %ld calls succeeded, %d syscalls succeeded at least once, %.1f s\n", rep->ok,
+              count_reached(rep->succeeded), secs);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+        kt_printf("# fuzz: last call %ld (%lx, %lx, %lx, %lx, %lx, %lx)\n", rep->last_nr, rep->last_args[0],
+                  rep->last_args[1], rep->last_args[2], rep->last_args[3], rep->last_args[4], rep->last_args[5]);
+    if (rep->fault_sig)
+        kt_printf("# fuzz: fault loop: %s at %lx\n", kt_signame(rep->fault_sig), rep->fault_addr);
+    KT_EQ(w, pid);
+    KT_STATUS(st, kt_exited(0));
+    KT_EQ(rep->calls, FUZZ_CALLS);
+}
+
+KT_MAIN()
