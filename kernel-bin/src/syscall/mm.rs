@@ -88,3 +88,27 @@ pub fn mremap(t: &mut UThread, old: u64, old_len: u64, new_len: u64, flags: u64,
         new_addr as usize,
     )? as isize)
 }
+
+const MS_ASYNC: u64 = 1;
+const MS_INVALIDATE: u64 = 2;
+const MS_SYNC: u64 = 4;
+
+/// msync(2): memory here is the file's only copy (no page cache to write
+/// back), so a valid call has nothing to do; the errors are Linux's.
+pub fn msync(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
+    if !addr.is_multiple_of(4096)
+        || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.checked_next_multiple_of(4096).ok_or(Errno::ENOMEM)?;
+    let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+    let vm = t.vm.lock();
+    let mut a = addr;
+    while a < end {
+        let m = vm.mapping_at(a as usize).ok_or(Errno::ENOMEM)?;
+        a = m.end as u64;
+    }
+    Ok(0)
+}

@@ -93,6 +93,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MUNMAP => mm::munmap(t, a[0], a[1]),
         nr::MPROTECT => mm::mprotect(t, a[0], a[1], a[2]),
         nr::MADVISE => mm::madvise(t, a[0], a[1], a[2]),
+        nr::MSYNC => mm::msync(t, a[0], a[1], a[2]),
         nr::GETPID => Ok(t.pid as isize),
         nr::GETTID => Ok(t.tid as isize),
         nr::GETPPID => table().getppid(t.tid).map(|p| p as isize),
