@@ -93,7 +93,7 @@ static const int nrs[] = {
     SYS_setsid, SYS_getsid, SYS_prlimit64, SYS_getrlimit, SYS_setrlimit, SYS_rt_sigaction,
     SYS_rt_sigprocmask, SYS_rt_sigpending, SYS_rt_sigsuspend, /* SYS_pause, */ SYS_sigaltstack,
     SYS_rt_sigtimedwait, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo, SYS_alarm, SYS_setitimer,
-    SYS_getitimer, SYS_mremap, /* SYS_rt_sigreturn, SYS_exit, SYS_exit_group, */ SYS_uname,
+    SYS_getitimer, SYS_mremap, /* SYS_rt_sigreturn, SYS_exit, SYS_exit_group, */ SYS_uname, SYS_sysinfo,
     SYS_sched_yield, SYS_sched_getaffinity, SYS_getrandom, SYS_clock_gettime, SYS_clock_getres,
     SYS_gettimeofday, SYS_time, SYS_nanosleep, SYS_clock_nanosleep, SYS_futex, SYS_reboot, SYS_rseq,
 };
@@ -641,7 +641,7 @@ static long gen_call(long nr, long a[6]) {
     case SYS_setgroups: a[0] = rn(3) ? (long)rn(64) : any(); a[1] = ptr(); break;
     case SYS_getresuid: case SYS_getresgid: a[0] = ptr(); a[1] = ptr(); a[2] = ptr(); break;
     case SYS_getrusage: a[0] = rn(3) ? (long)rn(3) - 1 : any(); a[1] = ptr(); break;
-    case SYS_times: case SYS_uname: case SYS_time: a[0] = ptr(); break;
+    case SYS_times: case SYS_uname: case SYS_time: case SYS_sysinfo: a[0] = ptr(); break;
     case SYS_set_tid_address: a[0] = ptr(); break;
     case SYS_set_robust_list: a[0] = ptr(); a[1] = rn(2) ? 24 : any(); break;
     case SYS_arch_prctl: {
