@@ -146,6 +146,8 @@ const TIOCSPGRP: u32 = 0x5410;
 const TIOCGWINSZ: u32 = 0x5413;
 const TIOCSWINSZ: u32 = 0x5414;
 const FIONREAD: u32 = 0x541b;
+const TIOCSCTTY: u32 = 0x540e;
+const TIOCNOTTY: u32 = 0x5422;
 
 /// Terminal ioctls on the console (a minimal N_TTY: the settings are kept
 /// and reported; the line discipline is the console's own).
@@ -179,6 +181,8 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64) -> Result<isize> {
             crate::console::set_foreground(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
             Ok(0)
         }
+        // the console is every session's controlling terminal (for now)
+        TIOCSCTTY | TIOCNOTTY => Ok(0),
         FIONREAD => {
             t.write_u32(arg, crate::console::available() as u32)?;
             Ok(0)
