@@ -81,7 +81,34 @@ arch_user_run:
     mov $0xc0000102, %ecx
     wrmsr
     fxrstor64 R_FPU(%rdi)
-    pushq ${user_ss}
+    /* SYSRET restores rip from rcx and rflags from r11: when the context
+     * already holds rcx == rip and r11 == rflags (every plain return from a
+     * system call), it gives exactly the state iretq would, faster. */
+    mov R_RCX(%rdi), %rax
+    cmp R_RIP(%rdi), %rax
+    jne 3f
+    mov R_R11(%rdi), %rax
+    cmp R_RFLAGS(%rdi), %rax
+    jne 3f
+    mov R_RAX(%rdi), %rax
+    mov R_RBX(%rdi), %rbx
+    mov R_RCX(%rdi), %rcx
+    mov R_RDX(%rdi), %rdx
+    mov R_RSI(%rdi), %rsi
+    mov R_RBP(%rdi), %rbp
+    mov R_R8(%rdi), %r8
+    mov R_R9(%rdi), %r9
+    mov R_R10(%rdi), %r10
+    mov R_R11(%rdi), %r11
+    mov R_R12(%rdi), %r12
+    mov R_R13(%rdi), %r13
+    mov R_R14(%rdi), %r14
+    mov R_R15(%rdi), %r15
+    mov R_RSP(%rdi), %rsp
+    mov R_RDI(%rdi), %rdi
+    swapgs
+    sysretq
+3:  pushq ${user_ss}
     pushq R_RSP(%rdi)
     pushq R_RFLAGS(%rdi)
     pushq ${user_cs}
