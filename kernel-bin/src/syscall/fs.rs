@@ -500,3 +500,64 @@ pub fn sendfile(t: &mut UThread, out_fd: u64, in_fd: u64, offp: u64, count: u64)
     }
     Ok(output.write(&buf[..n])? as isize)
 }
+
+/// chown(2) family; -1 (as u32::MAX) leaves an id unchanged.
+pub fn fchownat(t: &mut UThread, dirfd: u64, pathname: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
+    let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    // fchown(2) comes here with no path at all
+    let p = if pathname == 0 { Vec::new() } else { t.read_cstr(pathname, PATH_MAX)? };
+    if p.is_empty() {
+        if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let inode = t.file(dirfd)?.inode().cloned().ok_or(Errno::EBADF)?;
+        return inode.chown(&cred(t), id(uid), id(gid)).map(|_| 0);
+    }
+    with_ctx(t, dirfd, |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags as u32)).map(|_| 0)
+}
+
+/// utimensat(2): NULL times set both to now; UTIME_NOW/UTIME_OMIT as Linux.
+pub fn utimensat(t: &mut UThread, dirfd: u64, pathname: u64, times: u64, flags: u64) -> SysResult {
+    let ts = if times == 0 {
+        None
+    } else {
+        let mut v = [vfs::Timespec::new(0, 0); 2];
+        for (i, slot) in v.iter_mut().enumerate() {
+            let at = times.checked_add(16 * i as u64).ok_or(Errno::EFAULT)?;
+            let nsec_at = at.checked_add(8).ok_or(Errno::EFAULT)?;
+            *slot = vfs::Timespec::new(t.read_u64(at)? as i64, t.read_u64(nsec_at)? as i64);
+        }
+        Some(v)
+    };
+    if pathname == 0 {
+        // futimens(): the file behind dirfd
+        let inode = t.file(dirfd)?.inode().cloned().ok_or(Errno::EBADF)?;
+        return inode.utimens(&cred(t), ts).map(|_| 0);
+    }
+    let p = path(t, pathname)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags as u32)).map(|_| 0)
+}
+
+fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
+    let mut b = [0u8; 120];
+    let fields = [s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.files, 0, s.namelen, s.bsize];
+    for (i, v) in fields.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    b
+}
+
+pub fn statfs(t: &mut UThread, pathname: u64, buf: u64) -> SysResult {
+    let p = path(t, pathname)?;
+    let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
+    t.write_bytes(buf, &statfs_bytes(&inode.statfs())).map(|_| 0)
+}
+
+pub fn fstatfs(t: &mut UThread, fd: u64, buf: u64) -> SysResult {
+    let file = t.file(fd)?;
+    let st = match file.inode() {
+        Some(i) => i.statfs(),
+        None => vfs::StatFs { fs_type: 0x5049_5045, bsize: 4096, namelen: 255, ..Default::default() },
+    };
+    t.write_bytes(buf, &statfs_bytes(&st)).map(|_| 0)
+}
