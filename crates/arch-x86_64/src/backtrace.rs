@@ -14,9 +14,11 @@ struct Space([u8; KSYMS_CAPACITY]);
 /// Filled by `cargo xtask build` after linking; reached only through the
 /// linker symbols below, so the compiler cannot assume it stays zero.
 #[used]
+// SAFETY: the section holds only values of this type, read back through the linker symbols around it.
 #[unsafe(link_section = ".ksyms")]
 static KSYMS_SPACE: Space = Space([0; KSYMS_CAPACITY]);
 
+// SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     static __ksyms_start: u8;
     static __ksyms_end: u8;

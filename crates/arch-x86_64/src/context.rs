@@ -51,6 +51,7 @@ arch_thread_trampoline:
     options(att_syntax)
 );
 
+// SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     fn arch_switch_stack(save_rsp: *mut u64, load_rsp: u64);
     fn arch_load_stack(load_rsp: u64) -> !;

@@ -39,6 +39,7 @@ macro_rules! ktest {
         fn $name() $body
         const _: () = {
             #[used]
+            // SAFETY: the section holds only values of this type, read back through the linker symbols around it.
             #[unsafe(link_section = ".ktests")]
             static TEST: $crate::ktest::KernelTest = $crate::ktest::KernelTest {
                 name: concat!(module_path!(), "::", stringify!($name)),
@@ -48,6 +49,7 @@ macro_rules! ktest {
     };
 }
 
+// SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     static __ktests_start: u8;
     static __ktests_end: u8;

@@ -88,6 +88,7 @@ trap_common:
     options(att_syntax)
 );
 
+// SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     static trap_stubs: u8;
     static trap_stubs_end: u8;
@@ -240,6 +241,7 @@ pub fn breakpoints() -> u64 {
     BREAKPOINTS.load(Ordering::Relaxed)
 }
 
+// SAFETY: the name is unique in the kernel; only this crate's assembly calls it, with this ABI.
 #[unsafe(no_mangle)]
 extern "C" fn trap_dispatch(f: &mut TrapFrame) {
     match f.vector {

@@ -10,6 +10,7 @@ core::arch::global_asm!(include_str!("entry.S"), options(att_syntax));
 
 static BOOT_INFO: Once<BootInfo> = Once::new();
 
+// SAFETY: declaration only: the kernel defines this symbol with entry_point!, with this signature.
 unsafe extern "Rust" {
     /// Defined by the kernel with [`entry_point!`](crate::entry_point!).
     fn __kernel_main(boot: &'static BootInfo) -> !;
@@ -29,6 +30,7 @@ fn boot_read(paddr: u64, len: usize) -> Option<&'static [u8]> {
 /// The Rust entry from `entry.S`: `magic` tells the protocol, `info` is the
 /// physical address of its boot information, `tsc0` the TSC at the first
 /// instruction.
+// SAFETY: the name is unique in the kernel; only this crate's assembly calls it, with this ABI.
 #[unsafe(no_mangle)]
 extern "C" fn arch_boot_entry(magic: u32, info: u32, tsc0: u64) -> ! {
     crate::time::set_boot_tsc(tsc0);
@@ -74,6 +76,7 @@ pub fn boot_info() -> Option<&'static BootInfo> {
 #[macro_export]
 macro_rules! entry_point {
     ($main:path) => {
+        // SAFETY: exactly one entry_point! exists per kernel; the arch crate calls it with this signature.
         #[unsafe(export_name = "__kernel_main")]
         fn __arch_kernel_main(boot: &'static $crate::bootinfo::BootInfo) -> ! {
             let main: fn(&'static $crate::bootinfo::BootInfo) -> ! = $main;

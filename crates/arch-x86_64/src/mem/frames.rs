@@ -12,6 +12,7 @@ static FRAMES: spin::Mutex<Option<FrameBitmap<'static>>> = spin::Mutex::new(None
 static USABLE_FRAMES: AtomicU64 = AtomicU64::new(0);
 static MAX_PHYS: AtomicU64 = AtomicU64::new(0);
 
+// SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     static __kernel_phys_start: u8;
     static __kernel_phys_end: u8;

@@ -15,6 +15,7 @@ use x86_64::{PhysAddr, VirtAddr};
 
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
 
+// SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     static __text_start: u8;
     static __text_end: u8;

@@ -184,6 +184,7 @@ arch_user_return:
     options(att_syntax)
 );
 
+// SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     fn arch_user_run(ctx: *mut UserContext);
     fn arch_syscall_entry();
@@ -191,6 +192,7 @@ unsafe extern "C" {
 
 /// Copies a ring-3 trap frame into the running context (called from the
 /// trap path in assembly).
+// SAFETY: the name is unique in the kernel; only this crate's assembly calls it, with this ABI.
 #[unsafe(no_mangle)]
 extern "C" fn arch_user_trap_copy(f: &crate::trap::TrapFrame) {
     // SAFETY: `ctx` was set by `run` to the context being run, which `run`'s
