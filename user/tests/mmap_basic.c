@@ -174,6 +174,9 @@ KT_CASE(madvise_dontneed_zeroes_private_anonymous_pages) {
     KT_EQ(p[0], 0);
     KT_EQ(p[PG], 9);
     KT_SYS_ERR(madvise(p + 1, PG, MADV_DONTNEED), EINVAL);
+    /* madvise(2): "EINVAL advice is not valid" */
+    KT_SYS_ERR(syscall(SYS_madvise, p, PG, 999), EINVAL);
+    KT_SYS_RET(syscall(SYS_madvise, p, PG, MADV_RANDOM), 0);
     munmap(p, 2 * PG);
 }
 

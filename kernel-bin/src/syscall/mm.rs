@@ -54,9 +54,12 @@ pub fn mprotect(t: &mut UThread, addr: u64, len: u64, prot: u64) -> SysResult {
 const MADV_DONTNEED: u64 = 4;
 
 /// madvise(2): MADV_DONTNEED drops the pages of private anonymous mappings
-/// (they read as zero afterwards); other advice is accepted and ignored.
+/// (they read as zero afterwards); other known advice is accepted and
+/// ignored, unknown advice is `EINVAL`.
 pub fn madvise(t: &mut UThread, addr: u64, len: u64, advice: u64) -> SysResult {
-    if !addr.is_multiple_of(4096) || (len as i64) < 0 {
+    // madvise_behavior_valid() of Linux 6.1: unknown advice is EINVAL
+    let known = matches!(advice, 0..=4 | 8..=25 | 100 | 101);
+    if !known || !addr.is_multiple_of(4096) || (len as i64) < 0 {
         return Err(Errno::EINVAL);
     }
     if advice != MADV_DONTNEED || len == 0 {

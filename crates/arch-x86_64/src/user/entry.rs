@@ -55,6 +55,24 @@ core::arch::global_asm!(
 .set R_CR2, 176
 .set R_FPU, 192
 
+/* Loads every general register but rdi and rsp from the context at rdi. */
+.macro restore_user_gprs
+    mov R_RAX(%rdi), %rax
+    mov R_RBX(%rdi), %rbx
+    mov R_RCX(%rdi), %rcx
+    mov R_RDX(%rdi), %rdx
+    mov R_RSI(%rdi), %rsi
+    mov R_RBP(%rdi), %rbp
+    mov R_R8(%rdi), %r8
+    mov R_R9(%rdi), %r9
+    mov R_R10(%rdi), %r10
+    mov R_R11(%rdi), %r11
+    mov R_R12(%rdi), %r12
+    mov R_R13(%rdi), %r13
+    mov R_R14(%rdi), %r14
+    mov R_R15(%rdi), %r15
+.endm
+
 /* arch_user_run(ctx: *mut UserContext): interrupts are off on entry */
 .global arch_user_run
 arch_user_run:
@@ -90,20 +108,7 @@ arch_user_run:
     mov R_R11(%rdi), %rax
     cmp R_RFLAGS(%rdi), %rax
     jne 3f
-    mov R_RAX(%rdi), %rax
-    mov R_RBX(%rdi), %rbx
-    mov R_RCX(%rdi), %rcx
-    mov R_RDX(%rdi), %rdx
-    mov R_RSI(%rdi), %rsi
-    mov R_RBP(%rdi), %rbp
-    mov R_R8(%rdi), %r8
-    mov R_R9(%rdi), %r9
-    mov R_R10(%rdi), %r10
-    mov R_R11(%rdi), %r11
-    mov R_R12(%rdi), %r12
-    mov R_R13(%rdi), %r13
-    mov R_R14(%rdi), %r14
-    mov R_R15(%rdi), %r15
+    restore_user_gprs
     mov R_RSP(%rdi), %rsp
     mov R_RDI(%rdi), %rdi
     swapgs
@@ -113,20 +118,7 @@ arch_user_run:
     pushq R_RFLAGS(%rdi)
     pushq ${user_cs}
     pushq R_RIP(%rdi)
-    mov R_RAX(%rdi), %rax
-    mov R_RBX(%rdi), %rbx
-    mov R_RCX(%rdi), %rcx
-    mov R_RDX(%rdi), %rdx
-    mov R_RSI(%rdi), %rsi
-    mov R_RBP(%rdi), %rbp
-    mov R_R8(%rdi), %r8
-    mov R_R9(%rdi), %r9
-    mov R_R10(%rdi), %r10
-    mov R_R11(%rdi), %r11
-    mov R_R12(%rdi), %r12
-    mov R_R13(%rdi), %r13
-    mov R_R14(%rdi), %r14
-    mov R_R15(%rdi), %r15
+    restore_user_gprs
     mov R_RDI(%rdi), %rdi
     swapgs
     iretq
