@@ -1,11 +1,17 @@
 //! The serial console as a terminal: output straight to the UART, input
-//! polled from it into a line buffer (canonical mode with echo, erase and
-//! kill; raw mode when ICANON is off).
+//! from its receive interrupt's ring into a line buffer (canonical mode with
+//! echo, erase and kill; raw mode when ICANON is off), and the terminal's
+//! job control as Linux's `tty_jobctrl.c` does it: the session it is the
+//! controlling terminal of, its foreground process group, SIGTTIN/SIGTTOU
+//! for background groups, SIGHUP to the foreground group when the
+//! controlling process exits.
 
+use crate::proc::{Hooks, table};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
+use signal::{SIGTTIN, SIGTTOU, SigInfo, SigNum};
 use spin::Mutex;
 
 /// `sizeof(struct termios)` as TCGETS copies it (the kernel's termios: 36 bytes).
@@ -18,12 +24,17 @@ struct Tty {
     ready: VecDeque<u8>,
     /// The line being edited (canonical mode).
     line: Vec<u8>,
-    foreground: Option<Pid>,
+    /// The session this is the controlling terminal of.
+    session: Option<Pid>,
+    /// The foreground process group (set with the session).
+    pgrp: Option<Pid>,
 }
 
 const ISIG: u32 = 0o1;
 const ICANON: u32 = 0o2;
 const ECHO: u32 = 0o10;
+const TOSTOP: u32 = 0o400;
+const ECHOCTL: u32 = 0o1000;
 
 fn default_termios() -> [u8; TERMIOS_SIZE] {
     let mut t = [0u8; TERMIOS_SIZE];
@@ -48,7 +59,8 @@ fn with<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
         winsize: [24, 0, 80, 0, 0, 0, 0, 0],
         ready: VecDeque::new(),
         line: Vec::new(),
-        foreground: None,
+        session: None,
+        pgrp: None,
     });
     f(tty)
 }
@@ -78,14 +90,16 @@ pub fn pump() {
                 _ => return None,
             };
             t.line.clear();
+            // n_tty echoes the character alone (as ^C with ECHOCTL): the
+            // newline is the shell's business
             if l & ECHO != 0 {
-                write(&[b'^', b + 64, b'\n']);
+                if l & ECHOCTL != 0 { write(&[b'^', b + 64]) } else { write(&[b]) }
             }
-            Some((sig, t.foreground))
+            Some((sig, t.pgrp))
         });
         if let Some((sig, fg)) = signal {
-            if let Some(pg) = fg {
-                let _ = crate::proc::table().kill(1, -(pg as i32), sig, &crate::proc::Hooks);
+            if let (Some(pg), Ok(sig)) = (fg, SigNum::new(sig)) {
+                kill_pgrp(pg, sig);
             }
             continue;
         }
@@ -140,7 +154,12 @@ pub fn pump() {
 }
 
 /// read(2) on the console: blocks (polling the UART each tick) until data.
-pub fn read(buf: &mut [u8], nonblock: bool) -> Result<usize> {
+/// `jobctl`: a read from a background group gets SIGTTIN (not through
+/// `/dev/console`, as in Linux).
+pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
+    if jobctl {
+        check_change(SIGTTIN)?;
+    }
     if buf.is_empty() {
         return Ok(0);
     }
@@ -185,6 +204,15 @@ pub fn read(buf: &mut [u8], nonblock: bool) -> Result<usize> {
     }
 }
 
+/// Discards typed input (TCFLSH).
+pub fn flush_input() {
+    pump();
+    with(|t| {
+        t.ready.clear();
+        t.line.clear();
+    });
+}
+
 /// Bytes ready to read.
 pub fn available() -> usize {
     pump();
@@ -218,20 +246,234 @@ pub fn winsize() -> [u8; 8] {
     with(|t| t.winsize)
 }
 
-/// Sets the window size.
+/// Sets the window size; a change sends SIGWINCH to the foreground group.
 pub fn set_winsize(b: &[u8]) {
-    with(|t| {
+    let changed = with(|t| {
         let n = b.len().min(8);
+        let changed = t.winsize[..n] != b[..n];
         t.winsize[..n].copy_from_slice(&b[..n]);
+        if changed { t.pgrp } else { None }
     });
+    if let Some(pg) = changed {
+        kill_pgrp(pg, signal::SIGWINCH);
+    }
 }
 
-/// The foreground process group.
-pub fn foreground() -> Option<Pid> {
-    with(|t| t.foreground)
+// ----- job control (Linux's tty_jobctrl.c for the one terminal) -----------
+
+/// The process asking, as job control sees it.
+struct Caller {
+    tid: Pid,
+    pid: Pid,
+    pgid: Pid,
+    sid: Pid,
+    leader: bool,
 }
 
-/// Sets the foreground process group.
-pub fn set_foreground(pg: Pid) {
-    with(|t| t.foreground = Some(pg));
+/// The calling thread's process ids; None for kernel threads.
+fn caller() -> Option<Caller> {
+    let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as Pid;
+    let pid = table().tgid(tid)?;
+    table().with_process(pid, |p| Caller {
+        tid,
+        pid,
+        pgid: p.pgid(),
+        sid: p.sid(),
+        leader: p.is_session_leader(),
+    })
+}
+
+/// Sends a kernel signal to every process of group `pg`.
+fn kill_pgrp(pg: Pid, sig: SigNum) {
+    let table = table();
+    for pid in table.pids() {
+        if table.with_process(pid, |p| p.pgid() == pg) == Some(true) {
+            let _ = table.send_signal(pid, SigInfo::kernel(sig), &Hooks);
+        }
+    }
+}
+
+/// Linux's `is_ignored()` for job-control signals: blocked by the thread
+/// or `SIG_IGN` for the process.
+fn ignored_or_blocked(c: &Caller, sig: SigNum) -> bool {
+    table().with_thread(c.tid, |t| t.signals.blocked().contains(sig)) == Some(true)
+        || table().with_process(c.pid, |p| p.handlers().lock().is_ignored(sig)) == Some(true)
+}
+
+/// Whether the terminal is the controlling terminal of `c`'s session.
+fn is_ctty_of(c: &Caller) -> bool {
+    with(|t| t.session == Some(c.sid))
+}
+
+/// `__tty_check_change`: a process of a background group that touches its
+/// controlling terminal gets `sig` (SIGTTIN or SIGTTOU) sent to its group
+/// and the call restarts once it is continued; when the signal is ignored
+/// or blocked the call goes on (SIGTTOU) or fails with `EIO` (SIGTTIN); an
+/// orphaned group gets `EIO`.
+pub fn check_change(sig: SigNum) -> Result<()> {
+    let Some(c) = caller() else { return Ok(()) };
+    let (session, fg) = with(|t| (t.session, t.pgrp));
+    if session != Some(c.sid) {
+        return Ok(());
+    }
+    let Some(fg) = fg else { return Ok(()) };
+    if fg == c.pgid {
+        return Ok(());
+    }
+    if ignored_or_blocked(&c, sig) {
+        return if sig == SIGTTIN { Err(Errno::EIO) } else { Ok(()) };
+    }
+    if table().is_orphaned_pgrp(c.pgid) {
+        return Err(Errno::EIO);
+    }
+    kill_pgrp(c.pgid, sig);
+    Err(Errno::ERESTARTSYS)
+}
+
+/// The job-control check of write(2): with `TOSTOP` set, background
+/// writers get SIGTTOU.
+pub fn check_write() -> Result<()> {
+    if with(|t| lflag(t)) & TOSTOP != 0 { check_change(SIGTTOU) } else { Ok(()) }
+}
+
+/// open(2) of `/dev/tty`: the caller's controlling terminal, `ENXIO` when
+/// it has none.
+pub fn open_ctty() -> Result<()> {
+    match caller() {
+        Some(c) if is_ctty_of(&c) => Ok(()),
+        _ => Err(Errno::ENXIO),
+    }
+}
+
+/// open(2) of the terminal by name without `O_NOCTTY`: a session leader
+/// without a controlling terminal acquires it if no session has it.
+pub fn open_acquire() {
+    let Some(c) = caller() else { return };
+    if c.leader {
+        with(|t| {
+            if t.session.is_none() {
+                t.session = Some(c.sid);
+                t.pgrp = Some(c.pgid);
+            }
+        });
+    }
+}
+
+/// A process ended: when it was the controlling process of the terminal,
+/// the terminal's foreground group gets SIGHUP and the session loses it.
+pub fn process_exited(pid: Pid) {
+    let fg = with(|t| {
+        if t.session != Some(pid) {
+            return None;
+        }
+        t.session = None;
+        t.pgrp.take()
+    });
+    if let Some(fg) = fg {
+        kill_pgrp(fg, signal::SIGHUP);
+    }
+}
+
+/// TIOCSCTTY: make the terminal the caller's controlling terminal. The
+/// caller must be a session leader without one; `steal` (argument 1, as
+/// root) takes it from another session.
+pub fn set_ctty(steal: bool, readable: bool) -> Result<()> {
+    let c = caller().ok_or(Errno::EPERM)?;
+    if c.leader && is_ctty_of(&c) {
+        return Ok(());
+    }
+    if !c.leader {
+        return Err(Errno::EPERM);
+    }
+    let root = table().with_process(c.pid, |p| p.creds.euid == 0) == Some(true);
+    if with(|t| t.session.is_some()) && !(steal && root) {
+        return Err(Errno::EPERM);
+    }
+    if !readable && !root {
+        return Err(Errno::EPERM);
+    }
+    with(|t| {
+        t.session = Some(c.sid);
+        t.pgrp = Some(c.pgid);
+    });
+    Ok(())
+}
+
+/// TIOCNOTTY: give up the controlling terminal. The session leader's
+/// giving up sends SIGHUP and SIGCONT to the foreground group and detaches
+/// the whole session (another member's is accepted and not tracked: the
+/// terminal is kept per session).
+pub fn release_ctty() -> Result<()> {
+    let c = caller().ok_or(Errno::ENOTTY)?;
+    if !is_ctty_of(&c) {
+        return Err(Errno::ENOTTY);
+    }
+    if c.leader {
+        let fg = with(|t| {
+            t.session = None;
+            t.pgrp.take()
+        });
+        if let Some(fg) = fg {
+            kill_pgrp(fg, signal::SIGHUP);
+            kill_pgrp(fg, signal::SIGCONT);
+        }
+    }
+    Ok(())
+}
+
+/// TIOCGPGRP: the foreground group (`ENOTTY` unless this is the caller's
+/// controlling terminal).
+pub fn foreground() -> Result<Pid> {
+    let c = caller().ok_or(Errno::ENOTTY)?;
+    if !is_ctty_of(&c) {
+        return Err(Errno::ENOTTY);
+    }
+    Ok(with(|t| t.pgrp.unwrap_or(0)))
+}
+
+/// TIOCGSID: the terminal's session (`ENOTTY` unless it is the caller's).
+pub fn session() -> Result<Pid> {
+    let c = caller().ok_or(Errno::ENOTTY)?;
+    if !is_ctty_of(&c) {
+        return Err(Errno::ENOTTY);
+    }
+    Ok(c.sid)
+}
+
+/// TIOCSPGRP: a background caller gets SIGTTOU unless it ignores or blocks
+/// it; then the terminal must be the caller's (`ENOTTY`), `pg` must exist
+/// (`ESRCH`) in the caller's session (`EPERM`). Like Linux, any existing
+/// pid of the session is accepted as a group id.
+pub fn set_foreground(pg: i32) -> Result<()> {
+    match check_change(SIGTTOU) {
+        Err(Errno::EIO) => return Err(Errno::ENOTTY),
+        r => r?,
+    }
+    if pg < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let c = caller().ok_or(Errno::ENOTTY)?;
+    if !is_ctty_of(&c) {
+        return Err(Errno::ENOTTY);
+    }
+    let pg = pg as Pid;
+    let table = table();
+    let mut sid = None;
+    for pid in table.pids() {
+        if let Some(Some(s)) = table.with_process(pid, |p| (p.pgid() == pg).then(|| p.sid())) {
+            sid = Some(s);
+            break;
+        }
+    }
+    if sid.is_none() {
+        sid = table.tgid(pg).and_then(|pid| table.with_process(pid, |p| p.sid()));
+    }
+    match sid {
+        None => Err(Errno::ESRCH),
+        Some(s) if s != c.sid => Err(Errno::EPERM),
+        Some(_) => {
+            with(|t| t.pgrp = Some(pg));
+            Ok(())
+        }
+    }
 }

@@ -11,7 +11,11 @@ use vfs::{File, Inode, Stat};
 /// What a device node is bound to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    Console,
+    /// The serial terminal; `jobctl` is false when opened as
+    /// `/dev/console`, which Linux exempts from SIGTTIN/SIGTTOU.
+    Console {
+        jobctl: bool,
+    },
     Null,
     Zero,
     Full,
@@ -25,14 +29,26 @@ pub struct Device {
     flags: AtomicU32,
 }
 
-/// Opens the driver for `(major, minor)`; `ENXIO` when there is none.
-pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32) -> Result<Arc<dyn File>> {
+/// Opens the driver for `(major, minor)`; `ENXIO` when there is none (or
+/// for `/dev/tty` without a controlling terminal). `noctty`: open(2) had
+/// `O_NOCTTY` (else a session leader may acquire the terminal).
+pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32, noctty: bool) -> Result<Arc<dyn File>> {
     let kind = match (major, minor) {
         (1, 3) => Kind::Null,
         (1, 5) => Kind::Zero,
         (1, 7) => Kind::Full,
         (1, 8) | (1, 9) => Kind::Random,
-        (5, 0) | (5, 1) | (4, 64) => Kind::Console,
+        (5, 0) => {
+            crate::console::open_ctty()?;
+            Kind::Console { jobctl: true }
+        }
+        (5, 1) => Kind::Console { jobctl: false },
+        (4, 64) => {
+            if !noctty {
+                crate::console::open_acquire();
+            }
+            Kind::Console { jobctl: true }
+        }
         _ => return Err(Errno::ENXIO),
     };
     Ok(Arc::new(Device { kind, inode: Some(inode), flags: AtomicU32::new(flags) }))
@@ -41,7 +57,11 @@ pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32) -> Result<Arc
 /// The console as an open file without a device node (init's fds 0-2 when
 /// the initramfs has no /dev/console).
 pub fn console() -> Arc<dyn File> {
-    Arc::new(Device { kind: Kind::Console, inode: None, flags: AtomicU32::new(vfs::O_RDWR) })
+    Arc::new(Device {
+        kind: Kind::Console { jobctl: false },
+        inode: None,
+        flags: AtomicU32::new(vfs::O_RDWR),
+    })
 }
 
 /// Whether `file` is a terminal.
@@ -79,8 +99,8 @@ impl File for Device {
                 random_bytes(buf);
                 Ok(buf.len())
             }
-            Kind::Console => {
-                crate::console::read(buf, self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0)
+            Kind::Console { jobctl } => {
+                crate::console::read(buf, self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0, jobctl)
             }
         }
     }
@@ -89,7 +109,10 @@ impl File for Device {
         match self.kind {
             Kind::Null | Kind::Zero | Kind::Random => Ok(buf.len()),
             Kind::Full => Err(Errno::ENOSPC),
-            Kind::Console => {
+            Kind::Console { jobctl } => {
+                if jobctl {
+                    crate::console::check_write()?;
+                }
                 crate::console::write(buf);
                 Ok(buf.len())
             }
@@ -98,7 +121,7 @@ impl File for Device {
 
     fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
         match self.kind {
-            Kind::Console => Err(Errno::ESPIPE),
+            Kind::Console { .. } => Err(Errno::ESPIPE),
             _ => Ok(0),
         }
     }
@@ -131,7 +154,7 @@ impl File for Device {
 
     fn poll(&self) -> u32 {
         match self.kind {
-            Kind::Console => crate::console::poll(),
+            Kind::Console { .. } => crate::console::poll(),
             _ => vfs::POLLIN | vfs::POLLOUT | vfs::POLLRDNORM | vfs::POLLWRNORM,
         }
     }
@@ -148,16 +171,21 @@ const TIOCSWINSZ: u32 = 0x5414;
 const FIONREAD: u32 = 0x541b;
 const TIOCSCTTY: u32 = 0x540e;
 const TIOCNOTTY: u32 = 0x5422;
+const TIOCGSID: u32 = 0x5429;
+const TCFLSH: u32 = 0x540b;
 
-/// Terminal ioctls on the console (a minimal N_TTY: the settings are kept
-/// and reported; the line discipline is the console's own).
-pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64) -> Result<isize> {
+/// Terminal ioctls on the console: termios (kept and used by the console's
+/// line discipline), the window size, and job control (controlling
+/// terminal, foreground group) with Linux's errnos. `readable`: the file
+/// was opened for reading (TIOCSCTTY wants it, unless root).
+pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<isize> {
     match cmd {
         TCGETS => {
             t.write_bytes(arg, &crate::console::termios())?;
             Ok(0)
         }
         TCSETS | TCSETSW | TCSETSF => {
+            crate::console::check_change(signal::SIGTTOU)?;
             let b = t.read_bytes(arg, crate::console::TERMIOS_SIZE)?;
             crate::console::set_termios(&b);
             Ok(0)
@@ -171,18 +199,42 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64) -> Result<isize> {
             crate::console::set_winsize(&b);
             Ok(0)
         }
+        TCFLSH => {
+            crate::console::check_change(signal::SIGTTOU)?;
+            if arg > 2 {
+                return Err(Errno::EINVAL);
+            }
+            if arg != 1 {
+                crate::console::flush_input();
+            }
+            Ok(0)
+        }
         TIOCGPGRP => {
-            let pg = crate::console::foreground().unwrap_or(t.pid);
+            let pg = crate::console::foreground()?;
             t.write_u32(arg, pg)?;
             Ok(0)
         }
         TIOCSPGRP => {
+            // Linux checks the caller's right to change the terminal first
+            crate::console::check_change(signal::SIGTTOU)
+                .map_err(|e| if e == Errno::EIO { Errno::ENOTTY } else { e })?;
             let b = t.read_bytes(arg, 4)?;
-            crate::console::set_foreground(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            crate::console::set_foreground(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
             Ok(0)
         }
-        // the console is every session's controlling terminal (for now)
-        TIOCSCTTY | TIOCNOTTY => Ok(0),
+        TIOCGSID => {
+            let sid = crate::console::session()?;
+            t.write_u32(arg, sid)?;
+            Ok(0)
+        }
+        TIOCSCTTY => {
+            crate::console::set_ctty(arg == 1, readable)?;
+            Ok(0)
+        }
+        TIOCNOTTY => {
+            crate::console::release_ctty()?;
+            Ok(0)
+        }
         FIONREAD => {
             t.write_u32(arg, crate::console::available() as u32)?;
             Ok(0)

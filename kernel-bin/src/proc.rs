@@ -155,6 +155,7 @@ static INIT_EXIT: Mutex<Option<process::wait::ChildStatus>> = Mutex::new(None);
 /// Remembers the status of a process that ends (only init's is kept: the
 /// kernel powers off with it).
 pub fn note_exit(pid: Pid, status: process::wait::ChildStatus) {
+    crate::console::process_exited(pid);
     if pid == 1 {
         INIT_EXIT.lock().get_or_insert(status);
     }

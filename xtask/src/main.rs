@@ -3,7 +3,7 @@
 //! ```text
 //! cargo xtask build [--release]
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
-//! cargo xtask test  [--release] [--host-only | --kernel-only]
+//! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
@@ -15,6 +15,7 @@
 
 mod bench;
 mod cpio;
+mod interactive;
 mod ksyms;
 mod linux;
 mod qemu;
@@ -198,6 +199,8 @@ struct Args {
     kernel_only: bool,
     linux: bool,
     suite: bool,
+    /// `--only PART`: run one part of the tests.
+    only: Option<String>,
     include: Vec<String>,
     cmdline: String,
 }
@@ -213,6 +216,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         kernel_only: false,
         linux: false,
         suite: false,
+        only: None,
         include: Vec::new(),
         cmdline: String::new(),
     };
@@ -225,6 +229,13 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--suite" => a.suite = true,
             "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
+            "--only" => {
+                let part = it.next().ok_or("--only takes host|kernel|boot|interactive|suite")?;
+                if !TEST_PARTS.contains(&part.as_str()) {
+                    return Err(format!("--only {part}: the parts are {}", TEST_PARTS.join("|")));
+                }
+                a.only = Some(part.clone());
+            }
             "--kernel-only" => a.kernel_only = true,
             "--linux" => a.linux = true,
             "--smp" => {
@@ -465,33 +476,57 @@ fn summary(t: &Tally) -> bool {
 
 /// `cargo xtask test --linux`: the user suite under Debian's Linux kernel in
 /// the same QEMU machine, proof that every case encodes Linux's behaviour.
-fn cmd_test_linux() -> Result<bool, String> {
+/// `only`: `suite` or `interactive` runs one of the two.
+fn cmd_test_linux(only: Option<&str>) -> Result<bool, String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let vmlinuz = linux::vmlinuz()?;
-    let initrd = build_initramfs(true)?;
-    let q = qemu_for(vmlinuz, Some(initrd), linux::CMDLINE, 1);
     let mut t = Tally::default();
-    user::run_user_suite(&q, &mut t)?;
+    if only.is_none_or(|o| o == "suite") {
+        let initrd = build_initramfs(true)?;
+        user::run_user_suite(&qemu_for(vmlinuz.clone(), Some(initrd), linux::CMDLINE, 1), &mut t)?;
+    }
+    if only.is_none_or(|o| o == "interactive") {
+        // the default system's shell session, typed the same way
+        let default = build_initramfs(false)?;
+        interactive::run(&qemu_for(vmlinuz, Some(default), linux::CMDLINE, 1), &mut t)?;
+    }
     Ok(summary(&t))
 }
 
+/// The parts of `cargo xtask test`, in the order they run.
+const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite"];
+
 fn cmd_test(a: &Args) -> Result<bool, String> {
     if a.linux {
-        return cmd_test_linux();
+        return cmd_test_linux(a.only.as_deref());
     }
+    let wanted = |part: &str| match &a.only {
+        Some(only) => only == part,
+        None => !(a.host_only && part != "host" || a.kernel_only && part == "host"),
+    };
     let mut t = Tally::default();
-    if !a.kernel_only {
+    if wanted("host") {
         host_tests(&mut t)?;
     }
-    if !a.host_only {
+    if TEST_PARTS[1..].iter().any(|p| wanted(p)) {
         setup::ensure_tools(QEMU_TOOLS)?;
         let kernel = build_kernel(a.release)?;
         let initrd = build_initramfs(false)?;
-        kernel_tests(&kernel, &initrd, &mut t)?;
-        boot_checks(&kernel, &initrd, a.release, &mut t)?;
-        // the user conformance suite, the same initramfs `--linux` boots
-        let suite = build_initramfs(true)?;
-        user::run_user_suite(&qemu_for(kernel, Some(suite), "", 1), &mut t)?;
+        if wanted("kernel") {
+            kernel_tests(&kernel, &initrd, &mut t)?;
+        }
+        if wanted("boot") {
+            boot_checks(&kernel, &initrd, a.release, &mut t)?;
+        }
+        if wanted("interactive") {
+            // the default system, driven through its console
+            interactive::run(&qemu_for(kernel.clone(), Some(initrd), "", 1), &mut t)?;
+        }
+        if wanted("suite") {
+            // the user conformance suite, the same initramfs `--linux` boots
+            let suite = build_initramfs(true)?;
+            user::run_user_suite(&qemu_for(kernel, Some(suite), "", 1), &mut t)?;
+        }
     }
     Ok(summary(&t))
 }

@@ -1,7 +1,8 @@
 //! The default root filesystem of `cargo xtask qemu`: Debian's static
 //! busybox with its applet links, and an /init that mounts /proc and /tmp,
-//! prints the motd and starts a login shell on the console (as pid 1, so
-//! `exit` or `poweroff` ends QEMU).
+//! prints the motd and starts a login shell in a session of its own with
+//! the console as its controlling terminal (so job control works); when
+//! the shell exits, init powers off (so `exit` or `poweroff` ends QEMU).
 
 use crate::cpio::Cpio;
 use crate::setup;
@@ -10,10 +11,19 @@ use std::process::Command;
 const BUSYBOX: &str = "/bin/busybox";
 
 const INIT: &str = r#"#!/bin/sh
-mount -t proc proc /proc 2>/dev/null
-mount -t tmpfs tmpfs /tmp 2>/dev/null
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+read up idle < /proc/uptime
 cat /etc/motd
-exec /bin/sh -l
+echo "$(uname -sr) on $(uname -m), booted in $up s"
+echo
+# The shell runs on the serial port's own device, not /dev/console (from
+# which Linux never stops a background reader: no job control there), in a
+# session of its own (setsid) with it as the controlling terminal (-c), as
+# busybox's cttyhack would arrange.
+setsid -c /bin/sh -l </dev/ttyS0 >/dev/ttyS0 2>&1
+poweroff -f
 "#;
 
 /// The shell's profile: busybox's poweroff/reboot/halt signal a busybox
@@ -25,6 +35,26 @@ alias reboot='reboot -f'
 alias halt='halt -f'
 "#;
 
+/// The device nodes of `/dev`, the same for our kernel and Linux (which
+/// mounts no devtmpfs over an initramfs): name, mode, major, minor.
+const DEV_NODES: &[(&str, u32, u32, u32)] = &[
+    ("dev/console", 0o600, 5, 1),
+    ("dev/tty", 0o666, 5, 0),
+    ("dev/ttyS0", 0o660, 4, 64),
+    ("dev/null", 0o666, 1, 3),
+    ("dev/zero", 0o666, 1, 5),
+    ("dev/full", 0o666, 1, 7),
+    ("dev/random", 0o666, 1, 8),
+    ("dev/urandom", 0o666, 1, 9),
+];
+
+/// Adds the `/dev` nodes (the `dev` directory exists already).
+pub fn add_dev_nodes(c: &mut Cpio) {
+    for &(name, mode, major, minor) in DEV_NODES {
+        c.char_dev(name, mode, major, minor);
+    }
+}
+
 /// Adds busybox (installed with apt-get when missing), its applet links,
 /// /init, /etc/profile and /etc/motd.
 pub fn add_busybox(c: &mut Cpio) -> Result<(), String> {
@@ -34,6 +64,7 @@ pub fn add_busybox(c: &mut Cpio) -> Result<(), String> {
         Command::new(BUSYBOX).arg("--list-full").output().map_err(|e| format!("busybox --list-full: {e}"))?;
     let list = String::from_utf8_lossy(&out.stdout);
     c.file("bin/busybox", 0o755, &image);
+    add_dev_nodes(c);
     for dir in ["sbin", "usr", "usr/bin", "usr/sbin", "root"] {
         c.dir(dir);
     }
@@ -44,8 +75,10 @@ pub fn add_busybox(c: &mut Cpio) -> Result<(), String> {
     }
     c.file("init", 0o755, INIT.as_bytes());
     c.file("etc/profile", 0o644, PROFILE.as_bytes());
+    c.file("etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n");
+    c.file("etc/group", 0o644, b"root:x:0:\n");
     let motd = format!(
-        "\nWelcome to the Rust kernel {} (Linux ABI). busybox sh: `exit` or `poweroff` ends QEMU.\n\n",
+        "\nWelcome to the Rust kernel {} (Linux ABI). busybox sh: `exit` or `poweroff` ends QEMU.\n",
         env!("CARGO_PKG_VERSION")
     );
     c.file("etc/motd", 0o644, motd.as_bytes());

@@ -125,14 +125,12 @@ pub fn build() -> Result<UserBuild, String> {
     Ok(UserBuild { init, tests, busybox: PathBuf::from(BUSYBOX) })
 }
 
-/// Adds `/init`, `/tests/*`, `/bin/busybox` with its applet links,
-/// `dev/console` and `dev/null` to an initramfs (whose `bin` directory
-/// exists already).
+/// Adds `/init`, `/tests/*`, `/bin/busybox` with its applet links and the
+/// `/dev` nodes to an initramfs (whose `bin` and `dev` directories exist
+/// already).
 pub fn add_to_initramfs(c: &mut crate::cpio::Cpio, b: &UserBuild) -> Result<(), String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    c.char_dev("dev/console", 0o600, 5, 1);
-    // busybox's sh gives background jobs /dev/null as stdin
-    c.char_dev("dev/null", 0o666, 1, 3);
+    crate::rootfs::add_dev_nodes(c);
     c.file("bin/busybox", 0o755, &read(&b.busybox)?);
     for applet in BUSYBOX_APPLETS {
         c.symlink(&format!("bin/{applet}"), "busybox");

@@ -180,7 +180,9 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
     let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
-        Opened::Device { inode, major, minor, flags } => crate::devices::open(inode, major, minor, flags)?,
+        Opened::Device { inode, major, minor, flags: f } => {
+            crate::devices::open(inode, major, minor, f, flags & vfs::O_NOCTTY != 0)?
+        }
         Opened::Fifo { .. } => return Err(Errno::ENXIO),
     };
     install(t, file, flags & vfs::O_CLOEXEC != 0)
@@ -244,7 +246,8 @@ pub fn getdents64(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
 pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
     let file = t.file(fd)?;
     if crate::devices::is_tty(&*file) {
-        return crate::devices::tty_ioctl(t, cmd as u32, arg);
+        let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
+        return crate::devices::tty_ioctl(t, cmd as u32, arg, readable);
     }
     file.ioctl(cmd as u32, arg as usize)
 }

@@ -1,0 +1,296 @@
+//! The interactive checks: boot the default system (busybox sh on the
+//! serial console), type into the console the way a person would, and read
+//! the screen. QEMU's serial port is on pipes: what we write is what the
+//! UART receives, keystroke by keystroke (Ctrl-C is byte 3, Enter is CR).
+
+use crate::Tally;
+use crate::qemu::Qemu;
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The prompt of `/etc/profile` (`\w # `) in `/`.
+const PROMPT: &str = "/ # ";
+/// How long a command may take to show its output under TCG on a busy machine.
+const STEP: Duration = Duration::from_secs(20);
+
+/// A booted machine whose console we type into.
+struct Console {
+    child: Child,
+    stdin: ChildStdin,
+    /// Everything the machine printed so far.
+    screen: Arc<Mutex<Vec<u8>>>,
+    /// Where the next `expect` starts looking.
+    pos: usize,
+    /// Print the screen as the checks read it.
+    echo: bool,
+}
+
+/// Drops terminal escape sequences (ESC [ ... letter, ESC x) and CRs, so
+/// that what a program drew can be compared as text.
+fn plain(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            0x1b => {
+                i += 1;
+                if raw.get(i) == Some(&b'[') {
+                    i += 1;
+                    while i < raw.len() && !(0x40..=0x7e).contains(&raw[i]) {
+                        i += 1;
+                    }
+                }
+                i += 1;
+            }
+            b'\r' => i += 1,
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Console {
+    fn boot(q: &Qemu, echo: bool) -> Result<Console, String> {
+        let mut child = q
+            .command(false)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let mut stdout = child.stdout.take().ok_or("no stdout")?;
+        let screen = Arc::new(Mutex::new(Vec::new()));
+        let sink = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut s) = sink.lock() {
+                    s.extend_from_slice(&buf[..n]);
+                }
+            }
+        });
+        Ok(Console { child, stdin, screen, pos: 0, echo })
+    }
+
+    /// The screen as text (escapes and CRs dropped).
+    fn text(&self) -> String {
+        self.screen.lock().map(|s| plain(&s)).unwrap_or_default()
+    }
+
+    /// Waits until `needle` appears after the last match; returns the text
+    /// in between and moves past the needle.
+    fn expect(&mut self, needle: &str, timeout: Duration) -> Result<String, String> {
+        let start = Instant::now();
+        loop {
+            let text = self.text();
+            let rest = text.get(self.pos..).unwrap_or("");
+            if let Some(at) = rest.find(needle) {
+                if self.echo {
+                    print!("{}", &rest[..at + needle.len()]);
+                    let _ = std::io::stdout().flush();
+                }
+                let before = rest[..at].to_string();
+                self.pos += at + needle.len();
+                return Ok(before);
+            }
+            if start.elapsed() > timeout {
+                return Err(format!(
+                    "no {needle:?} within {timeout:?}; the screen showed: {:?}",
+                    tail(rest, 600)
+                ));
+            }
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Err(format!("QEMU exited ({s}) while waiting for {needle:?}: {:?}", tail(rest, 600)));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Types `keys` (Enter is `\r`).
+    fn type_keys(&mut self, keys: &str) -> Result<(), String> {
+        self.stdin.write_all(keys.as_bytes()).and_then(|_| self.stdin.flush()).map_err(|e| e.to_string())
+    }
+
+    /// Types a command line, waits for the next prompt and returns what the
+    /// command printed (the echoed command line removed).
+    fn run(&mut self, cmd: &str) -> Result<String, String> {
+        self.type_keys(&format!("{cmd}\r"))?;
+        self.expect(&format!("{cmd}\n"), STEP)?;
+        self.expect(PROMPT, STEP)
+    }
+
+    /// Waits for QEMU to end; its status.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tail(s: &str, n: usize) -> &str {
+    let mut start = s.len().saturating_sub(n);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+fn lines(s: &str) -> Vec<&str> {
+    s.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect()
+}
+
+/// One named check on the console: runs `f`, reports into the tally.
+fn step(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console) -> Result<(), String>) {
+    let r = f(c);
+    t.check(&format!("interactive::{name}"), r.is_ok(), r.as_ref().err().map_or("", |e| e.as_str()));
+}
+
+/// Boots the default system and drives its shell: pipelines, redirection,
+/// ps, ^C, background jobs, ^Z/fg/bg, SIGTTIN, vi in raw mode, poweroff.
+pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
+    let wall = Instant::now();
+    let mut c = Console::boot(q, true)?;
+    let booted = c.expect("booted in ", Duration::from_secs(60)).and_then(|_| c.expect(PROMPT, STEP));
+    let secs = wall.elapsed().as_secs_f64();
+    let ok = booted.is_ok();
+    t.check("interactive::prompt", ok, booted.as_ref().err().map_or("", |e| e.as_str()));
+    if !ok {
+        return Ok(());
+    }
+    println!("\nxtask: the shell prompt came {secs:.2} s (wall) after QEMU started");
+
+    step(t, &mut c, "pipeline", |c| {
+        let out = c.run("seq 1 1000 | sort -r | head -3")?;
+        let got = lines(&out);
+        if got == ["999", "998", "997"] { Ok(()) } else { Err(format!("got {got:?}")) }
+    });
+    step(t, &mut c, "redirection_tmp", |c| {
+        c.run("echo hello world > /tmp/f")?;
+        c.run("echo again >> /tmp/f")?;
+        let out = c.run("cat /tmp/f; wc -l < /tmp/f")?;
+        let got = lines(&out);
+        if got == ["hello world", "again", "2"] { Ok(()) } else { Err(format!("got {got:?}")) }
+    });
+    step(t, &mut c, "ps_lists_the_shell", |c| {
+        // busybox runs ps in a fork of the shell: "{ps} /bin/sh -l"
+        let out = c.run("ps")?;
+        let shell = out.lines().any(|l| l.trim_end().ends_with(" root     /bin/sh -l"));
+        let ps = out.lines().any(|l| l.contains(" {ps} ") || l.trim_end().ends_with(" ps"));
+        let init = out.lines().any(|l| l.trim_start().starts_with("1 root "));
+        if shell && ps && init { Ok(()) } else { Err(format!("no init, shell or ps line in {out:?}")) }
+    });
+    step(t, &mut c, "ctrl_c_kills_foreground_job", |c| {
+        c.type_keys("sleep 100\r")?;
+        c.expect("sleep 100\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("\x03")?;
+        c.expect(PROMPT, STEP)?;
+        let out = c.run("echo status $?")?;
+        if lines(&out) == ["status 130"] { Ok(()) } else { Err(format!("got {out:?}")) }
+    });
+    step(t, &mut c, "background_job_jobs_kill", |c| {
+        c.run("sleep 100 &")?;
+        let out = c.run("jobs")?;
+        if !(out.contains("[1]+") && out.contains("Running") && out.contains("sleep 100")) {
+            return Err(format!("jobs: {out:?}"));
+        }
+        // the shell reports the end of the job before its next prompt or
+        // at the next `jobs`, whichever comes first
+        let out0 = c.run("kill %1")?;
+        let out = c.run("jobs; echo end")?;
+        let out2 = c.run("jobs")?;
+        if ![&out0, &out, &out2].iter().any(|o| o.contains("Terminated")) {
+            return Err(format!("no Terminated report: {out0:?} {out:?} {out2:?}"));
+        }
+        if !lines(&out2).iter().all(|l| l.contains("Terminated")) {
+            return Err(format!("job still listed: {out2:?}"));
+        }
+        Ok(())
+    });
+    step(t, &mut c, "ctrl_z_bg_fg", |c| {
+        c.type_keys("sleep 100\r")?;
+        c.expect("sleep 100\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("\x1a")?;
+        let out = c.expect(PROMPT, STEP)?;
+        if !(out.contains("Stopped") && out.contains("sleep 100")) {
+            return Err(format!("^Z: {out:?}"));
+        }
+        let out = c.run("jobs")?;
+        if !out.contains("Stopped") {
+            return Err(format!("jobs after ^Z: {out:?}"));
+        }
+        c.run("bg")?;
+        let out = c.run("jobs")?;
+        if !out.contains("Running") {
+            return Err(format!("jobs after bg: {out:?}"));
+        }
+        c.type_keys("fg\r")?;
+        c.expect("fg\n", STEP)?;
+        c.expect("sleep 100\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("\x03")?;
+        c.expect(PROMPT, STEP)?;
+        let out = c.run("jobs; echo end")?;
+        if lines(&out) == ["end"] { Ok(()) } else { Err(format!("jobs after fg + ^C: {out:?}")) }
+    });
+    step(t, &mut c, "background_read_stops_with_sigttin", |c| {
+        c.run("cat &")?;
+        std::thread::sleep(Duration::from_millis(500));
+        let out = c.run("jobs")?;
+        if !(out.contains("Stopped") && out.contains("cat")) {
+            return Err(format!("background cat not stopped: {out:?}"));
+        }
+        c.run("kill -9 %1")?;
+        let out = c.run("jobs; echo end")?;
+        if out.contains("Killed") || lines(&out) == ["end"] {
+            Ok(())
+        } else {
+            Err(format!("after kill: {out:?}"))
+        }
+    });
+    step(t, &mut c, "vi_raw_mode_edit", |c| {
+        c.type_keys("vi /tmp/f\r")?;
+        c.expect("vi /tmp/f\n", STEP)?;
+        c.expect("again", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        // append "!" to the first line, leave insert mode, write and quit
+        c.type_keys("A!\x1b")?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys(":wq\r")?;
+        c.expect(PROMPT, STEP)?;
+        let out = c.run("cat /tmp/f")?;
+        let got = lines(&out);
+        if got == ["hello world!", "again"] { Ok(()) } else { Err(format!("got {got:?}")) }
+    });
+    step(t, &mut c, "poweroff", |c| {
+        c.type_keys("poweroff\r")?;
+        match c.wait_exit(STEP) {
+            Some(0) => Ok(()),
+            s => Err(format!("QEMU status {s:?}, want 0")),
+        }
+    });
+    println!();
+    Ok(())
+}
