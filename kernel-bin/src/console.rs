@@ -20,8 +20,8 @@ pub const TERMIOS_SIZE: usize = 36;
 struct Tty {
     termios: [u8; TERMIOS_SIZE],
     winsize: [u8; 8],
-    /// Bytes ready for read(2).
-    ready: VecDeque<u8>,
+    /// Input ready for read(2): bytes, and `EOF` where ^D ended an empty line.
+    ready: VecDeque<u16>,
     /// The line being edited (canonical mode).
     line: Vec<u8>,
     /// The session this is the controlling terminal of.
@@ -30,11 +30,40 @@ struct Tty {
     pgrp: Option<Pid>,
 }
 
+/// The end-of-file mark in `Tty::ready` (a value no byte has).
+const EOF: u16 = 0x100;
+/// Linux's `N_TTY_BUF_SIZE`: the longest line, and the most input kept.
+const BUF_SIZE: usize = 4096;
+
+// c_iflag
+const INLCR: u32 = 0o100;
+const IGNCR: u32 = 0o200;
+const ICRNL: u32 = 0o400;
+const ISTRIP: u32 = 0o40;
+// c_lflag
 const ISIG: u32 = 0o1;
 const ICANON: u32 = 0o2;
 const ECHO: u32 = 0o10;
+const ECHOE: u32 = 0o20;
+const ECHOK: u32 = 0o40;
+const ECHONL: u32 = 0o100;
+const NOFLSH: u32 = 0o200;
 const TOSTOP: u32 = 0o400;
 const ECHOCTL: u32 = 0o1000;
+const ECHOKE: u32 = 0o4000;
+const IEXTEN: u32 = 0o100000;
+// c_cc indexes
+const VINTR: usize = 0;
+const VQUIT: usize = 1;
+const VERASE: usize = 2;
+const VKILL: usize = 3;
+const VEOF: usize = 4;
+const VTIME: usize = 5;
+const VMIN: usize = 6;
+const VSUSP: usize = 10;
+const VEOL: usize = 11;
+const VWERASE: usize = 14;
+const VEOL2: usize = 16;
 
 fn default_termios() -> [u8; TERMIOS_SIZE] {
     let mut t = [0u8; TERMIOS_SIZE];
@@ -65,8 +94,171 @@ fn with<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
     f(tty)
 }
 
+fn flag(t: &Tty, at: usize) -> u32 {
+    u32::from_le_bytes([t.termios[at], t.termios[at + 1], t.termios[at + 2], t.termios[at + 3]])
+}
+
 fn lflag(t: &Tty) -> u32 {
-    u32::from_le_bytes([t.termios[12], t.termios[13], t.termios[14], t.termios[15]])
+    flag(t, 12)
+}
+
+impl Tty {
+    fn cc(&self, i: usize) -> u8 {
+        self.termios[17 + i]
+    }
+
+    /// Whether `b` is the enabled control character `i` (0 disables one).
+    fn is(&self, b: u8, i: usize) -> bool {
+        self.cc(i) != 0 && b == self.cc(i)
+    }
+
+    /// Echoes `b` as n_tty does: control characters as `^X` with ECHOCTL.
+    fn echo(&self, b: u8) {
+        if lflag(self) & ECHOCTL != 0 && (b < 0x20 && b != b'\t' && b != b'\n' || b == 0x7f) {
+            write(&[b'^', b ^ 0x40]);
+        } else {
+            write(&[b]);
+        }
+    }
+
+    /// Erases the last character of the line (and its echo).
+    fn erase_one(&mut self, echo: bool) -> bool {
+        let Some(c) = self.line.pop() else { return false };
+        if echo {
+            let wide = lflag(self) & ECHOCTL != 0 && (c < 0x20 && c != b'\t' || c == 0x7f);
+            for _ in 0..if wide { 2 } else { 1 } {
+                write(b"\x08 \x08");
+            }
+        }
+        true
+    }
+
+    /// One received byte through N_TTY: input mapping, signal characters,
+    /// canonical editing or raw delivery, echo. Returns a signal for the
+    /// foreground group.
+    fn input(&mut self, mut b: u8) -> Option<(SigNum, Option<Pid>)> {
+        let (i, l) = (flag(self, 0), lflag(self));
+        if i & ISTRIP != 0 {
+            b &= 0x7f;
+        }
+        if b == b'\r' {
+            if i & IGNCR != 0 {
+                return None;
+            }
+            if i & ICRNL != 0 {
+                b = b'\n';
+            }
+        } else if b == b'\n' && i & INLCR != 0 {
+            b = b'\r';
+        }
+        let echo = l & ECHO != 0;
+        if l & ISIG != 0 {
+            let sig = if self.is(b, VINTR) {
+                Some(signal::SIGINT)
+            } else if self.is(b, VQUIT) {
+                Some(signal::SIGQUIT)
+            } else if self.is(b, VSUSP) {
+                Some(signal::SIGTSTP)
+            } else {
+                None
+            };
+            if let Some(sig) = sig {
+                if l & NOFLSH == 0 {
+                    self.line.clear();
+                    self.ready.clear();
+                }
+                // the character alone (^C): the newline is the shell's business
+                if echo {
+                    self.echo(b);
+                }
+                return Some((sig, self.pgrp));
+            }
+        }
+        if l & ICANON == 0 {
+            if self.ready.len() < BUF_SIZE {
+                self.ready.push_back(u16::from(b));
+                if echo {
+                    self.echo(b);
+                }
+            }
+            return None;
+        }
+        if self.is(b, VERASE) {
+            self.erase_one(echo && l & ECHOE != 0);
+        } else if self.is(b, VWERASE) && l & IEXTEN != 0 {
+            let visual = echo && l & ECHOE != 0;
+            while self.line.last().is_some_and(|c| c.is_ascii_whitespace()) {
+                self.erase_one(visual);
+            }
+            while self.line.last().is_some_and(|c| !c.is_ascii_whitespace()) {
+                self.erase_one(visual);
+            }
+        } else if self.is(b, VKILL) {
+            if echo && l & ECHOKE != 0 {
+                while self.erase_one(true) {}
+            } else {
+                self.line.clear();
+                if echo && l & ECHOK != 0 {
+                    self.echo(b);
+                    write(b"\n");
+                }
+            }
+        } else if self.is(b, VEOF) {
+            // hands the line over as it is; on an empty line: end of file
+            if self.line.is_empty() {
+                self.ready.push_back(EOF);
+            } else {
+                let line = core::mem::take(&mut self.line);
+                self.ready.extend(line.into_iter().map(u16::from));
+            }
+        } else if b == b'\n' || self.is(b, VEOL) || self.is(b, VEOL2) {
+            self.line.push(b);
+            let line = core::mem::take(&mut self.line);
+            self.ready.extend(line.into_iter().map(u16::from));
+            if echo || (b == b'\n' && l & ECHONL != 0) {
+                self.echo(b);
+            }
+        } else if self.line.len() < BUF_SIZE - 1 {
+            self.line.push(b);
+            if echo {
+                self.echo(b);
+            }
+        }
+        None
+    }
+
+    /// Takes what one read(2) gets: in canonical mode up to a line's end,
+    /// 0 for an end of file; in raw mode what is there. None: nothing yet.
+    fn take(&mut self, buf: &mut [u8]) -> Option<usize> {
+        if self.ready.front() == Some(&EOF) {
+            self.ready.pop_front();
+            return Some(0);
+        }
+        if self.ready.is_empty() {
+            return None;
+        }
+        let canon = lflag(self) & ICANON != 0;
+        let mut n = 0;
+        while n < buf.len() {
+            match self.ready.front() {
+                Some(&c) if c != EOF => {
+                    self.ready.pop_front();
+                    buf[n] = c as u8;
+                    n += 1;
+                    if canon && (c == u16::from(b'\n') || self.is(c as u8, VEOL) || self.is(c as u8, VEOL2)) {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Some(n)
+    }
+
+    /// Bytes a read could take now (FIONREAD).
+    fn available(&self) -> usize {
+        self.ready.iter().filter(|&&c| c != EOF).count()
+    }
 }
 
 /// Writes to the console.
@@ -75,87 +267,25 @@ pub fn write(buf: &[u8]) {
 }
 
 /// Moves received bytes through the line discipline (called by readers and
-/// on every timer tick, so ^C reaches a program that is not reading).
+/// on every timer tick, so ^C reaches a program that is not reading), and
+/// wakes the sleepers when input became ready.
 pub fn pump() {
+    let mut any = false;
     while let Some(b) = arch_x86_64::serial::try_read_byte() {
-        let signal = with(|t| {
-            let l = lflag(t);
-            if l & ISIG == 0 {
-                return None;
-            }
-            let sig = match b {
-                3 => 2,   // ^C: SIGINT
-                28 => 3,  // ^\: SIGQUIT
-                26 => 20, // ^Z: SIGTSTP
-                _ => return None,
-            };
-            t.line.clear();
-            // n_tty echoes the character alone (as ^C with ECHOCTL): the
-            // newline is the shell's business
-            if l & ECHO != 0 {
-                if l & ECHOCTL != 0 { write(&[b'^', b + 64]) } else { write(&[b]) }
-            }
-            Some((sig, t.pgrp))
-        });
-        if let Some((sig, fg)) = signal {
-            if let (Some(pg), Ok(sig)) = (fg, SigNum::new(sig)) {
-                kill_pgrp(pg, sig);
-            }
-            continue;
+        any = true;
+        if let Some((sig, Some(pg))) = with(|t| t.input(b)) {
+            kill_pgrp(pg, sig);
         }
-        with(|t| {
-            let l = lflag(t);
-            let b = if b == b'\r' { b'\n' } else { b };
-            if l & ICANON == 0 {
-                t.ready.push_back(b);
-                if l & ECHO != 0 {
-                    write(&[b]);
-                }
-                return;
-            }
-            match b {
-                0x7f | 0x08 => {
-                    if t.line.pop().is_some() && l & ECHO != 0 {
-                        write(b"\x08 \x08");
-                    }
-                }
-                0x15 => {
-                    for _ in 0..t.line.len() {
-                        write(b"\x08 \x08");
-                    }
-                    t.line.clear();
-                }
-                0x04 => {
-                    // ^D: hand over the line as it is (EOF when empty)
-                    let line = core::mem::take(&mut t.line);
-                    if line.is_empty() {
-                        t.ready.push_back(0x04);
-                    } else {
-                        t.ready.extend(line);
-                    }
-                }
-                b'\n' => {
-                    t.line.push(b'\n');
-                    let line = core::mem::take(&mut t.line);
-                    t.ready.extend(line);
-                    if l & ECHO != 0 {
-                        write(b"\n");
-                    }
-                }
-                _ => {
-                    t.line.push(b);
-                    if l & ECHO != 0 {
-                        write(&[b]);
-                    }
-                }
-            }
-        });
+    }
+    if any {
+        crate::proc::wake_sleepers();
     }
 }
 
-/// read(2) on the console: blocks (polling the UART each tick) until data.
-/// `jobctl`: a read from a background group gets SIGTTIN (not through
-/// `/dev/console`, as in Linux).
+/// read(2) on the console. `jobctl`: a read from a background group gets
+/// SIGTTIN (not through `/dev/console`, as in Linux). In raw mode VMIN and
+/// VTIME apply: VMIN 0 with VTIME 0 returns at once, VTIME alone is a
+/// timeout in tenths of a second, VMIN > 1 waits for that many bytes.
 pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
     if jobctl {
         check_change(SIGTTIN)?;
@@ -163,31 +293,18 @@ pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
     if buf.is_empty() {
         return Ok(0);
     }
+    let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as Pid;
+    let (canon, vmin, vtime) = with(|t| (lflag(t) & ICANON != 0, t.cc(VMIN) as usize, t.cc(VTIME) as u64));
+    let deadline = (!canon && vtime > 0).then(|| arch_x86_64::time::since_boot_ns() + vtime * 100_000_000);
+    // raw mode with VMIN > 1 (and no VTIME) waits for that many bytes
+    let want = if canon || vtime > 0 { 1 } else { vmin.clamp(1, buf.len()) };
     loop {
         pump();
         let got = with(|t| {
-            if t.ready.front() == Some(&0x04) {
-                t.ready.pop_front();
-                return Some(0);
-            }
-            if t.ready.is_empty() {
+            if !canon && t.available() < want {
                 return None;
             }
-            let mut n = 0;
-            while n < buf.len() {
-                match t.ready.front() {
-                    Some(&0x04) | None => break,
-                    Some(&b) => {
-                        t.ready.pop_front();
-                        buf[n] = b;
-                        n += 1;
-                        if b == b'\n' && lflag(t) & ICANON != 0 {
-                            break;
-                        }
-                    }
-                }
-            }
-            Some(n)
+            t.take(buf)
         });
         if let Some(n) = got {
             return Ok(n);
@@ -195,10 +312,15 @@ pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
         if nonblock {
             return Err(Errno::EAGAIN);
         }
-        let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as Pid;
-        let deadline = arch_x86_64::time::since_boot_ns() + 10_000_000;
-        match crate::proc::sleep_interruptible(tid, || false, Some(deadline)) {
+        if !canon && vmin == 0 && vtime == 0 {
+            return Ok(0);
+        }
+        let ready = || with(|t| if canon { !t.ready.is_empty() } else { t.available() >= want });
+        match crate::proc::sleep_interruptible(tid, ready, deadline) {
             Err(Errno::ERESTARTSYS) => return Err(Errno::ERESTARTSYS),
+            Err(Errno::ETIMEDOUT) if deadline.is_some() => {
+                return Ok(with(|t| t.take(buf)).unwrap_or(0));
+            }
             _ => continue,
         }
     }
@@ -216,13 +338,15 @@ pub fn flush_input() {
 /// Bytes ready to read.
 pub fn available() -> usize {
     pump();
-    with(|t| t.ready.len())
+    with(|t| t.available())
 }
 
 /// poll(2) readiness.
 pub fn poll() -> u32 {
     let mut r = vfs::POLLOUT | vfs::POLLWRNORM;
-    if available() > 0 {
+    pump();
+    // an end of file is readable too
+    if with(|t| !t.ready.is_empty()) {
         r |= vfs::POLLIN | vfs::POLLRDNORM;
     }
     r

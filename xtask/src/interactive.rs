@@ -209,6 +209,57 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         let out = c.run("echo status $?")?;
         if lines(&out) == ["status 130"] { Ok(()) } else { Err(format!("got {out:?}")) }
     });
+    step(t, &mut c, "ctrl_backslash_quits_foreground_job", |c| {
+        c.type_keys("sleep 100\r")?;
+        c.expect("sleep 100\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("\x1c")?;
+        c.expect(PROMPT, STEP)?;
+        let out = c.run("echo status $?")?;
+        if lines(&out) == ["status 131"] { Ok(()) } else { Err(format!("got {out:?}")) }
+    });
+    step(t, &mut c, "canonical_line_editing", |c| {
+        // erase (DEL) twice, word erase (^W), then kill line (^U)
+        c.type_keys("head -1\r")?;
+        c.expect("head -1\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("abc\x7f\x7fxy foo\x17bar\r")?;
+        let out = c.expect(PROMPT, STEP)?;
+        if lines(&out).last() != Some(&"axy bar") {
+            return Err(format!("erase and word erase: {out:?}"));
+        }
+        c.type_keys("head -1\r")?;
+        c.expect("head -1\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("junk\x15ok\r")?;
+        let out = c.expect(PROMPT, STEP)?;
+        if lines(&out).last() != Some(&"ok") {
+            return Err(format!("kill line: {out:?}"));
+        }
+        // ^D hands over a partial line, then on an empty line ends the file
+        c.type_keys("cat\r")?;
+        c.expect("cat\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("partial\x04")?;
+        c.expect("partialpartial", STEP)?;
+        c.type_keys("\x04")?;
+        c.expect(PROMPT, STEP)?;
+        Ok(())
+    });
+    step(t, &mut c, "long_output_is_not_lost", |c| {
+        let out = c.run("seq 1 3000")?;
+        let got = lines(&out);
+        let want: Vec<String> = (1..=3000).map(|n| n.to_string()).collect();
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} lines, first difference at {:?}",
+                got.len(),
+                got.iter().zip(&want).position(|(a, b)| a != b)
+            ))
+        }
+    });
     step(t, &mut c, "background_job_jobs_kill", |c| {
         c.run("sleep 100 &")?;
         let out = c.run("jobs")?;
