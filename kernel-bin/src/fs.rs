@@ -1,7 +1,80 @@
-//! The root filesystem: a ramfs filled from the initramfs, with /dev nodes.
+//! The root filesystem: a ramfs filled from the initramfs, with /dev nodes;
+//! the mount table (/proc/mounts, statfs(2)'s magic numbers).
 
+use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use spin::Mutex;
 use vfs::{Clock, Inode, Timespec};
+
+/// `TMPFS_MAGIC`.
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+/// One mounted filesystem.
+struct Mount {
+    source: Vec<u8>,
+    target: Vec<u8>,
+    fstype: Vec<u8>,
+    options: String,
+    root: Arc<Inode>,
+}
+
+/// Every mount, the root first (Linux's mount namespace, one for all).
+static MOUNTS: Mutex<Vec<Mount>> = Mutex::new(Vec::new());
+
+/// Records a mount of `root` on `target` (an absolute path).
+pub fn record_mount(source: &[u8], target: &[u8], fstype: &[u8], options: String, root: Arc<Inode>) {
+    MOUNTS.lock().push(Mount {
+        source: source.to_vec(),
+        target: target.to_vec(),
+        fstype: fstype.to_vec(),
+        options,
+        root,
+    });
+}
+
+/// Forgets the mount whose root is `root` (umount(2)).
+pub fn forget_mount(root: &Arc<Inode>) {
+    MOUNTS.lock().retain(|m| !Arc::ptr_eq(&m.root, root));
+}
+
+/// The root of the root filesystem.
+pub fn root() -> Option<Arc<Inode>> {
+    MOUNTS.lock().first().map(|m| m.root.clone())
+}
+
+/// /proc/mounts: `source target type options 0 0` per mount.
+pub fn mounts_text() -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in MOUNTS.lock().iter() {
+        for (i, part) in [&m.source[..], &m.target, &m.fstype, m.options.as_bytes()].iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            // spaces and the like are escaped in octal, as Linux does
+            for &b in part.iter() {
+                if matches!(b, b' ' | b'\t' | b'\n' | b'\\') {
+                    out.extend_from_slice(alloc::format!("\\{b:03o}").as_bytes());
+                } else {
+                    out.push(b);
+                }
+            }
+        }
+        out.extend_from_slice(b" 0 0\n");
+    }
+    out
+}
+
+/// The statfs(2) magic number of the filesystem holding `inode`.
+pub fn fs_magic(inode: &Inode) -> u64 {
+    let m = MOUNTS.lock();
+    match m.iter().find(|m| m.root.same_fs(inode)).map(|m| m.fstype.as_slice()) {
+        Some(b"proc") => crate::procfs::PROC_MAGIC,
+        Some(b"tmpfs" | b"devtmpfs" | b"rootfs") => TMPFS_MAGIC,
+        Some(b"sysfs") => 0x6265_6572,
+        _ => vfs::RAMFS_MAGIC,
+    }
+}
 
 /// `CLOCK_REALTIME` for file timestamps: boot time plus the monotonic clock.
 pub struct KernelClock;
@@ -15,10 +88,14 @@ impl Clock for KernelClock {
 
 static NEXT_DEV: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
 
-/// A new empty filesystem (a ramfs with its own device number).
+/// A new empty filesystem (a ramfs with its own device number) of at
+/// most half the memory, as Linux's tmpfs by default (so statfs(2) and
+/// `df` show its size).
 pub fn new_fs() -> Arc<Inode> {
     let minor = NEXT_DEV.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-    vfs::new_ramfs(vfs::makedev(0, minor), Arc::new(KernelClock), None)
+    let (_, usable) = arch_x86_64::mem::frames::stats();
+    let limit = (usable > 0).then_some(usable / 2);
+    vfs::new_ramfs(vfs::makedev(0, minor), Arc::new(KernelClock), limit)
 }
 
 /// The root: the initramfs unpacked (gzip or plain cpio), plus the device
@@ -48,5 +125,7 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     ] {
         let _ = ctx.mknod(&root, name, vfs::S_IFCHR | mode, vfs::makedev(major, minor));
     }
+    MOUNTS.lock().clear();
+    record_mount(b"rootfs", b"/", b"rootfs", String::from("rw"), root.clone());
     root
 }

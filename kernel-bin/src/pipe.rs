@@ -1,10 +1,13 @@
 //! Pipes: a 64 KiB ring shared by a read end and a write end; writes of at
 //! most PIPE_BUF bytes are atomic; EPIPE (and SIGPIPE, sent by the caller)
-//! once every reader is gone; EOF once every writer is gone.
+//! once every reader is gone; EOF once every writer is gone. The capacity
+//! changes with fcntl(F_SETPIPE_SZ) ([`PipeEnd::set_capacity`]); FIONREAD
+//! is [`PipeEnd::available`]. Two event counters (data in, room out) let
+//! edge-triggered epoll see every write and every read.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
 use vfs::{File, Stat};
@@ -16,6 +19,12 @@ pub const PIPE_BUF: usize = 4096;
 
 struct Shared {
     buf: Mutex<VecDeque<u8>>,
+    /// The capacity in bytes (a power of two, at least one page).
+    capacity: AtomicUsize,
+    /// Moves on every write and when the last writer goes (the read end's events).
+    in_events: AtomicU64,
+    /// Moves on every read and when the last reader goes (the write end's events).
+    out_events: AtomicU64,
     readers: AtomicUsize,
     writers: AtomicUsize,
     ino: u64,
@@ -33,6 +42,9 @@ pub fn pipe(nonblock: u32) -> (Arc<dyn File>, Arc<dyn File>) {
     static INO: AtomicUsize = AtomicUsize::new(1);
     let shared = Arc::new(Shared {
         buf: Mutex::new(VecDeque::new()),
+        capacity: AtomicUsize::new(PIPE_CAPACITY),
+        in_events: AtomicU64::new(0),
+        out_events: AtomicU64::new(0),
         readers: AtomicUsize::new(1),
         writers: AtomicUsize::new(1),
         ino: INO.fetch_add(1, Ordering::Relaxed) as u64,
@@ -50,14 +62,51 @@ impl PipeEnd {
     fn nonblock(&self) -> bool {
         self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0
     }
+
+    /// Bytes waiting in the pipe (FIONREAD, from either end).
+    pub fn available(&self) -> usize {
+        self.shared.buf.lock().len()
+    }
+
+    /// The capacity in bytes (F_GETPIPE_SZ).
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity.load(Ordering::Relaxed)
+    }
+
+    /// F_SETPIPE_SZ: rounds `size` up to a power of two of at least a page
+    /// (`EINVAL` beyond 2 GiB, as Linux); `EBUSY` when the pipe holds more
+    /// than that. Returns the new capacity.
+    pub fn set_capacity(&self, size: u64) -> Result<usize> {
+        let size = if size > 1 << 31 {
+            return Err(Errno::EINVAL);
+        } else {
+            (size as usize).max(PIPE_BUF).next_power_of_two()
+        };
+        // Linux charges the pages up front; keep a sane bound here
+        if size > 1 << 24 {
+            log::info!("F_SETPIPE_SZ {size}: larger than 16 MiB refused: EPERM");
+            return Err(Errno::EPERM);
+        }
+        let q = self.shared.buf.lock();
+        if q.len() > size {
+            return Err(Errno::EBUSY);
+        }
+        self.shared.capacity.store(size, Ordering::Relaxed);
+        drop(q);
+        self.shared.out_events.fetch_add(1, Ordering::SeqCst);
+        crate::proc::wake_sleepers();
+        Ok(size)
+    }
 }
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
         if self.write {
             self.shared.writers.fetch_sub(1, Ordering::SeqCst);
+            self.shared.in_events.fetch_add(1, Ordering::SeqCst);
         } else {
             self.shared.readers.fetch_sub(1, Ordering::SeqCst);
+            self.shared.out_events.fetch_add(1, Ordering::SeqCst);
         }
         crate::proc::wake_sleepers();
     }
@@ -81,6 +130,7 @@ impl File for PipeEnd {
                         buf[i] = b;
                     }
                     drop(q);
+                    s.out_events.fetch_add(1, Ordering::SeqCst);
                     crate::proc::wake_sleepers();
                     return Ok(n);
                 }
@@ -112,7 +162,7 @@ impl File for PipeEnd {
             let left = data.len() - done;
             let wrote = {
                 let mut q = s.buf.lock();
-                let room = PIPE_CAPACITY - q.len();
+                let room = s.capacity.load(Ordering::Relaxed).saturating_sub(q.len());
                 // atomic writes wait for room for all of it
                 let n = if left <= PIPE_BUF && room < left { 0 } else { room.min(left) };
                 q.extend(&data[done..done + n]);
@@ -120,6 +170,7 @@ impl File for PipeEnd {
             };
             if wrote > 0 {
                 done += wrote;
+                s.in_events.fetch_add(1, Ordering::SeqCst);
                 crate::proc::wake_sleepers();
                 continue;
             }
@@ -129,7 +180,10 @@ impl File for PipeEnd {
             let need = left.min(PIPE_BUF);
             if let Err(e) = crate::proc::sleep_interruptible(
                 current_tid(),
-                || PIPE_CAPACITY - s.buf.lock().len() >= need || s.readers.load(Ordering::SeqCst) == 0,
+                || {
+                    s.capacity.load(Ordering::Relaxed).saturating_sub(s.buf.lock().len()) >= need
+                        || s.readers.load(Ordering::SeqCst) == 0
+                },
                 None,
             ) {
                 return if done > 0 { Ok(done) } else { Err(e) };
@@ -153,13 +207,16 @@ impl File for PipeEnd {
         let s = &self.shared;
         let len = s.buf.lock().len();
         if self.write {
-            if s.readers.load(Ordering::SeqCst) == 0 {
-                vfs::POLLERR
-            } else if PIPE_CAPACITY - len >= PIPE_BUF {
-                vfs::POLLOUT | vfs::POLLWRNORM
-            } else {
-                0
+            // as Linux: writable while a page is free, POLLERR once every
+            // reader is gone (with POLLOUT when not full)
+            let mut r = 0;
+            if s.capacity.load(Ordering::Relaxed).saturating_sub(len) >= PIPE_BUF {
+                r |= vfs::POLLOUT | vfs::POLLWRNORM;
             }
+            if s.readers.load(Ordering::SeqCst) == 0 {
+                r |= vfs::POLLERR;
+            }
+            r
         } else {
             let mut r = 0;
             if len > 0 {
@@ -172,10 +229,21 @@ impl File for PipeEnd {
         }
     }
 
-    fn ioctl(&self, cmd: u32, _arg: usize) -> Result<isize> {
+    fn ioctl(&self, _cmd: u32, _arg: usize) -> Result<isize> {
         // FIONREAD needs a user copy: the syscall layer answers it
-        let _ = cmd;
         Err(Errno::ENOTTY)
+    }
+
+    fn event_count(&self) -> u64 {
+        if self.write {
+            self.shared.out_events.load(Ordering::SeqCst)
+        } else {
+            self.shared.in_events.load(Ordering::SeqCst)
+        }
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
     }
 
     fn status_flags(&self) -> u32 {

@@ -1,31 +1,52 @@
-//! A small /proc: files generated when opened. Paths under `/proc` are
-//! answered here before the filesystem is asked (absolute paths only, for
-//! now): `/proc/meminfo`, `/proc/uptime`, `/proc/loadavg`, `/proc/mounts`,
-//! `/proc/cpuinfo`, `/proc/sys/kernel/pid_max`, and per process
-//! (`self` or a pid) `maps`, `stat`, `status`, `cmdline`, `comm` and the
-//! `exe` link.
+//! /proc: a synthetic filesystem (`vfs::new_synthfs`) that mount(2) of
+//! type "proc" puts on a directory. Every path works as on Linux, relative
+//! ones and working directories inside included (`cd /proc; cat
+//! self/stat`), because path resolution asks the nodes here for their
+//! children, listings, contents and link targets when it needs them.
+//!
+//! - `/proc`: `self` (a link to the caller's pid), `thread-self`
+//!   (`<pid>/task/<tid>`), `meminfo`, `uptime`, `loadavg`, `stat`,
+//!   `cpuinfo`, `version`, `filesystems`, `mounts` (a link to
+//!   `self/mounts`), `sys/kernel/{pid_max,hostname,ostype,osrelease}`, and a
+//!   directory per process.
+//! - `/proc/<pid>` (and `/proc/<pid>/task/<tid>`): `stat`, `status`,
+//!   `statm`, `cmdline`, `comm`, `maps`, `mounts`, the links `exe`, `cwd`
+//!   and `root`, `fd/` (a link per open fd: a path for directories and
+//!   devices, `pipe:[ino]`, `anon_inode:[eventpoll]`) and `task/`.
+//!
+//! The caller is the current thread (`sched::current`), so `self` needs no
+//! context from the path walk. Contents are produced at each read.
 
 use crate::proc::table;
-use crate::uthread::UThread;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use spin::Mutex;
-use vfs::{File, Stat};
+use vfs::{FileType, Inode, SynthEntry, SynthNode};
+
+/// `PROC_SUPER_MAGIC`, for statfs(2).
+pub const PROC_MAGIC: u64 = 0x9fa0;
 
 /// Per-process facts /proc shows that the process table does not keep.
 #[derive(Clone, Default)]
 struct Info {
     exe: Vec<u8>,
     cmdline: Vec<u8>,
+    /// Clock ticks (100 Hz) since boot when the process was made.
+    start_ticks: u64,
 }
 
 static INFO: Mutex<BTreeMap<Pid, Info>> = Mutex::new(BTreeMap::new());
+
+fn ticks() -> u64 {
+    arch_x86_64::time::since_boot_ns() / 10_000_000
+}
 
 /// Records what execve ran (for `exe` and `cmdline`).
 pub fn set_exec(pid: Pid, exe: &[u8], argv: &[Vec<u8>]) {
@@ -34,15 +55,17 @@ pub fn set_exec(pid: Pid, exe: &[u8], argv: &[Vec<u8>]) {
         cmd.extend_from_slice(a);
         cmd.push(0);
     }
-    INFO.lock().insert(pid, Info { exe: exe.to_vec(), cmdline: cmd });
+    let mut m = INFO.lock();
+    let start_ticks = m.get(&pid).map_or_else(ticks, |i| i.start_ticks);
+    m.insert(pid, Info { exe: exe.to_vec(), cmdline: cmd, start_ticks });
 }
 
 /// Copies a parent's entry to a forked child.
 pub fn fork(parent: Pid, child: Pid) {
     let mut m = INFO.lock();
-    if let Some(i) = m.get(&parent).cloned() {
-        m.insert(child, i);
-    }
+    let mut i = m.get(&parent).cloned().unwrap_or_default();
+    i.start_ticks = ticks();
+    m.insert(child, i);
 }
 
 /// Drops what was recorded for `pid` (its leader thread exited).
@@ -50,65 +73,213 @@ pub fn forget(pid: Pid) {
     INFO.lock().remove(&pid);
 }
 
-/// A generated file: its bytes, fixed when opened.
-pub struct ProcFile {
-    data: Vec<u8>,
-    offset: AtomicU64,
+/// A new /proc filesystem (one per mount).
+pub fn new_procfs() -> Arc<Inode> {
+    vfs::new_synthfs(vfs::makedev(0, 0x16), Arc::new(crate::fs::KernelClock), Arc::new(Node::Root))
 }
 
-impl File for ProcFile {
-    fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        let off = self.offset.load(Ordering::Relaxed);
-        let n = self.pread(buf, off)?;
-        self.offset.store(off + n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-    fn write(&self, _buf: &[u8]) -> Result<usize> {
-        Err(Errno::EBADF)
-    }
-    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-        // an offset past the end (lseek allows it) reads nothing
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.data.len());
-        let n = buf.len().min(self.data.len() - start);
-        buf[..n].copy_from_slice(&self.data[start..start + n]);
-        Ok(n)
-    }
-    fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
-        let base = match whence {
-            vfs::SEEK_SET => 0,
-            vfs::SEEK_CUR => self.offset.load(Ordering::Relaxed) as i64,
-            vfs::SEEK_END => self.data.len() as i64,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).filter(|v| *v >= 0).ok_or(Errno::EINVAL)?;
-        self.offset.store(new as u64, Ordering::Relaxed);
-        Ok(new as u64)
-    }
-    fn stat(&self) -> Result<Stat> {
-        Ok(Stat { mode: vfs::S_IFREG | 0o444, nlink: 1, blksize: 1024, dev: 0x16, ..Stat::default() })
-    }
-    fn status_flags(&self) -> u32 {
-        vfs::O_RDONLY
-    }
-    fn set_status_flags(&self, _flags: u32) {}
+/// The calling thread: (pid, tid).
+fn caller() -> (Pid, Pid) {
+    let tid = crate::sched::current().id.load(Ordering::Relaxed) as Pid;
+    (table().tgid(tid).unwrap_or(tid), tid)
 }
 
-/// `/proc/...` split after `/proc/`, or `None` for other paths.
-fn proc_rel(path: &[u8]) -> Option<&[u8]> {
-    let p = path.strip_prefix(b"/proc")?;
-    if p.is_empty() {
+/// What a /proc node is.
+#[derive(Clone, Copy)]
+enum Node {
+    Root,
+    SelfLink,
+    ThreadSelf,
+    /// A file of /proc itself.
+    Global(&'static str),
+    /// `/proc/sys`, `/proc/sys/kernel`.
+    Sys(u8),
+    SysFile(&'static str),
+    /// `/proc/<pid>` (`tid` None) or `/proc/<pid>/task/<tid>`.
+    Proc(Pid, Option<Pid>),
+    ProcFile(Pid, Pid, &'static str),
+    ProcLink(Pid, Pid, &'static str),
+    FdDir(Pid, Pid),
+    Fd(Pid, Pid, u32),
+    TaskDir(Pid),
+}
+
+const GLOBAL_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "stat", "uptime", "version"];
+const PROC_FILES: &[&str] = &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status"];
+const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
+const SYS_KERNEL: &[&str] = &["hostname", "osrelease", "ostype", "pid_max"];
+
+/// Stable inode numbers: small ones for /proc itself, a block per pid.
+fn ino_of(node: &Node) -> u64 {
+    let idx = |list: &[&str], n: &str| list.iter().position(|x| *x == n).unwrap_or(0) as u64;
+    let per = |pid: Pid, tid: Pid, k: u64| 0x1_0000 + (u64::from(pid) << 24) + (u64::from(tid) << 8) + k;
+    match *node {
+        Node::Root => 1,
+        Node::SelfLink => 2,
+        Node::ThreadSelf => 3,
+        Node::Global(n) => 16 + idx(GLOBAL_FILES, n),
+        Node::Sys(level) => 48 + u64::from(level),
+        Node::SysFile(n) => 64 + idx(SYS_KERNEL, n),
+        Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
+        Node::ProcFile(pid, tid, n) => per(pid, tid, 1 + idx(PROC_FILES, n)),
+        Node::ProcLink(pid, tid, n) => per(pid, tid, 16 + idx(PROC_LINKS, n)),
+        Node::FdDir(pid, tid) => per(pid, tid, 32),
+        Node::TaskDir(pid) => per(pid, 0, 33),
+        Node::Fd(pid, tid, fd) => (1 << 48) + (u64::from(pid) << 24) + (u64::from(tid) << 8) + u64::from(fd),
+    }
+}
+
+fn kind_of(node: &Node) -> (FileType, u32) {
+    match node {
+        Node::Root | Node::Sys(_) | Node::Proc(..) | Node::FdDir(..) | Node::TaskDir(_) => {
+            (FileType::Directory, 0o555)
+        }
+        Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) => (FileType::Symlink, 0o777),
+        Node::Global(_) | Node::SysFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
+    }
+}
+
+fn entry(name: &[u8], node: Node) -> SynthEntry {
+    SynthEntry { name: name.to_vec(), ino: ino_of(&node), ftype: kind_of(&node).0 }
+}
+
+fn exists(pid: Pid) -> bool {
+    table().with_process(pid, |_| ()).is_some()
+}
+
+/// Whether thread `tid` belongs to process `pid`.
+fn thread_of(pid: Pid, tid: Pid) -> bool {
+    table().tgid(tid) == Some(pid)
+}
+
+fn parse_pid(name: &[u8]) -> Option<Pid> {
+    if name.first() == Some(&b'0') {
         return None;
     }
-    p.strip_prefix(b"/")
+    core::str::from_utf8(name).ok()?.parse().ok()
 }
 
-fn target_pid(t: &UThread, first: &[u8]) -> Option<Pid> {
-    if first == b"self" || first == b"thread-self" {
-        return Some(t.pid);
+/// A thread of `pid` whose tables (fds, fs) stand for the process.
+fn some_thread(pid: Pid) -> Option<Pid> {
+    table().with_process(pid, |p| p.threads().first().copied()).flatten()
+}
+
+impl Node {
+    /// The child `name` of this directory node.
+    fn child(&self, name: &[u8]) -> Option<Node> {
+        let find = |list: &[&'static str]| list.iter().copied().find(|n| n.as_bytes() == name);
+        match *self {
+            Node::Root => match name {
+                b"self" => Some(Node::SelfLink),
+                b"thread-self" => Some(Node::ThreadSelf),
+                b"mounts" => Some(Node::ProcLink(0, 0, "mounts")),
+                b"sys" => Some(Node::Sys(0)),
+                _ => find(GLOBAL_FILES).map(Node::Global).or_else(|| {
+                    let pid = parse_pid(name)?;
+                    exists(pid).then_some(Node::Proc(pid, None))
+                }),
+            },
+            Node::Sys(0) => (name == b"kernel").then_some(Node::Sys(1)),
+            Node::Sys(_) => find(SYS_KERNEL).map(Node::SysFile),
+            Node::Proc(pid, tid) => {
+                if !exists(pid) {
+                    return None;
+                }
+                let t = tid.unwrap_or(pid);
+                match name {
+                    b"fd" => Some(Node::FdDir(pid, t)),
+                    b"task" if tid.is_none() => Some(Node::TaskDir(pid)),
+                    _ => find(PROC_FILES)
+                        .map(|n| Node::ProcFile(pid, t, n))
+                        .or_else(|| find(PROC_LINKS).map(|n| Node::ProcLink(pid, t, n))),
+                }
+            }
+            Node::TaskDir(pid) => {
+                let tid = parse_pid(name)?;
+                thread_of(pid, tid).then_some(Node::Proc(pid, Some(tid)))
+            }
+            Node::FdDir(pid, tid) => {
+                let fd: u32 = core::str::from_utf8(name).ok()?.parse().ok()?;
+                fds(pid, tid).contains(&fd).then_some(Node::Fd(pid, tid, fd))
+            }
+            _ => None,
+        }
     }
-    let s = core::str::from_utf8(first).ok()?;
-    let pid: Pid = s.parse().ok()?;
-    table().with_process(pid, |_| ()).map(|_| pid)
+
+    fn list(&self) -> Vec<SynthEntry> {
+        match *self {
+            Node::Root => {
+                let mut v: Vec<SynthEntry> =
+                    GLOBAL_FILES.iter().map(|n| entry(n.as_bytes(), Node::Global(n))).collect();
+                v.push(entry(b"mounts", Node::ProcLink(0, 0, "mounts")));
+                v.push(entry(b"self", Node::SelfLink));
+                v.push(entry(b"thread-self", Node::ThreadSelf));
+                v.push(entry(b"sys", Node::Sys(0)));
+                for pid in table().pids() {
+                    v.push(entry(format!("{pid}").as_bytes(), Node::Proc(pid, None)));
+                }
+                v
+            }
+            Node::Sys(0) => vec![entry(b"kernel", Node::Sys(1))],
+            Node::Sys(_) => SYS_KERNEL.iter().map(|n| entry(n.as_bytes(), Node::SysFile(n))).collect(),
+            Node::Proc(pid, tid) => {
+                let t = tid.unwrap_or(pid);
+                let mut v: Vec<SynthEntry> =
+                    PROC_FILES.iter().map(|n| entry(n.as_bytes(), Node::ProcFile(pid, t, n))).collect();
+                v.extend(PROC_LINKS.iter().map(|n| entry(n.as_bytes(), Node::ProcLink(pid, t, n))));
+                v.push(entry(b"fd", Node::FdDir(pid, t)));
+                if tid.is_none() {
+                    v.push(entry(b"task", Node::TaskDir(pid)));
+                }
+                v
+            }
+            Node::TaskDir(pid) => table()
+                .with_process(pid, |p| p.threads().to_vec())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|tid| entry(format!("{tid}").as_bytes(), Node::Proc(pid, Some(tid))))
+                .collect(),
+            Node::FdDir(pid, tid) => fds(pid, tid)
+                .into_iter()
+                .map(|fd| entry(format!("{fd}").as_bytes(), Node::Fd(pid, tid, fd)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl SynthNode for Node {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        Ok(self.child(name).map(|n| {
+            let (ty, perm) = kind_of(&n);
+            Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(n))
+        }))
+    }
+
+    fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
+        self.list()
+    }
+
+    fn content(&self) -> Result<Vec<u8>> {
+        match *self {
+            Node::Global(n) => Ok(global_file(n)),
+            Node::SysFile(n) => Ok(sys_file(n)),
+            Node::ProcFile(pid, tid, n) => process_file(pid, tid, n),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>> {
+        let (me, my_tid) = caller();
+        match *self {
+            Node::SelfLink => Ok(format!("{me}").into_bytes()),
+            Node::ThreadSelf => Ok(format!("{me}/task/{my_tid}").into_bytes()),
+            Node::ProcLink(0, _, "mounts") => Ok(b"self/mounts".to_vec()),
+            Node::ProcLink(pid, tid, n) => process_link(pid, tid, n),
+            Node::Fd(pid, tid, fd) => fd_link(pid, tid, fd),
+            _ => Err(Errno::EINVAL),
+        }
+    }
 }
 
 fn meminfo() -> String {
@@ -116,19 +287,160 @@ fn meminfo() -> String {
     let kb = |frames: u64| frames * 4;
     format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\n\
-         Cached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n\
-         Shmem:                 0 kB\n",
+         Cached:                0 kB\nSwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\n\
+         SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nSlab:                  0 kB\n",
         kb(usable),
         kb(free),
         kb(free)
     )
 }
 
-fn process_file(t: &UThread, pid: Pid, name: &[u8]) -> Result<Vec<u8>> {
+fn global_file(name: &str) -> Vec<u8> {
+    let ns = arch_x86_64::time::since_boot_ns();
+    let t = ns / 10_000_000;
+    match name {
+        "meminfo" => meminfo().into_bytes(),
+        "uptime" => {
+            let (s, cs) = (t / 100, t % 100);
+            format!("{s}.{cs:02} {s}.{cs:02}\n").into_bytes()
+        }
+        "loadavg" => {
+            let pids = table().pids();
+            let last = pids.last().copied().unwrap_or(1);
+            format!("0.00 0.00 0.00 1/{} {last}\n", table().thread_count()).into_bytes()
+        }
+        "stat" => {
+            let (mut user, mut sys) = (0u64, 0u64);
+            for pid in table().pids() {
+                if let Some(u) = table().with_process(pid, |p| p.usage) {
+                    user += u.utime_us / 10_000;
+                    sys += u.stime_us / 10_000;
+                }
+            }
+            let idle = t.saturating_sub(user + sys);
+            let boot = crate::time::realtime_ns().saturating_sub(ns) / 1_000_000_000;
+            let cpu = format!("{user} 0 {sys} {idle} 0 0 0 0 0 0");
+            format!(
+                "cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt 0\nbtime {boot}\nprocesses {}\nprocs_running 1\n\
+                 procs_blocked 0\n",
+                table().pids().last().copied().unwrap_or(1)
+            )
+            .into_bytes()
+        }
+        "cpuinfo" => b"processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: QEMU TCG CPU\n\
+                       cpu MHz\t\t: 1000.000\nflags\t\t: fpu tsc msr pae cx8 apic sep pge cmov fxsr sse sse2 syscall nx lm\n\n"
+            .to_vec(),
+        "version" => b"Linux version 6.1.0 (rust-kernel) #1 SMP PREEMPT_DYNAMIC\n".to_vec(),
+        "filesystems" => b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\n".to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+fn sys_file(name: &str) -> Vec<u8> {
+    match name {
+        "pid_max" => format!("{}\n", crate::proc::PID_MAX).into_bytes(),
+        "ostype" => b"Linux\n".to_vec(),
+        "osrelease" => b"6.1.0\n".to_vec(),
+        "hostname" => b"(none)\n".to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// The open fds of the process `pid` (through its thread `tid`).
+fn fds(pid: Pid, tid: Pid) -> Vec<u32> {
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).unwrap_or(tid) };
+    table()
+        .with_thread(tid, |th| th.files.as_ref().map(|f| f.share()))
+        .flatten()
+        .map(|f| f.lock().iter().map(|(fd, _)| fd).collect())
+        .unwrap_or_default()
+}
+
+/// A path for an inode: devices by number, others by a search from the
+/// root (`Ctx::path_of`).
+fn inode_path(inode: &Arc<Inode>) -> Option<Vec<u8>> {
+    let Some((major, minor)) = inode.device() else {
+        let root = crate::fs::root()?;
+        let cred = vfs::Cred::root();
+        return vfs::Ctx::new(root, &cred).path_of(inode, 20_000);
+    };
+    let name = match (major, minor) {
+        (1, 3) => "null",
+        (1, 5) => "zero",
+        (1, 7) => "full",
+        (1, 8) => "random",
+        (1, 9) => "urandom",
+        (5, 0) => "tty",
+        (5, 1) => "console",
+        (4, 64) => "ttyS0",
+        _ => return None,
+    };
+    Some(format!("/dev/{name}").into_bytes())
+}
+
+fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
+    let files =
+        table().with_thread(tid, |th| th.files.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+    let file = files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
+    if let Some(p) = file.inode().and_then(inode_path) {
+        return Ok(p);
+    }
+    let st = file.stat()?;
+    Ok(match st.mode & vfs::S_IFMT {
+        vfs::S_IFIFO => format!("pipe:[{}]", st.ino).into_bytes(),
+        vfs::S_IFCHR => b"/dev/console".to_vec(),
+        0 => b"anon_inode:[eventpoll]".to_vec(),
+        // an unlinked file (Linux shows its old path)
+        _ => format!("/inode:{} (deleted)", st.ino).into_bytes(),
+    })
+}
+
+fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
+    if name == "exe" {
+        return INFO.lock().get(&pid).map(|i| i.exe.clone()).filter(|e| !e.is_empty()).ok_or(Errno::ENOENT);
+    }
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
+    let fs =
+        table().with_thread(tid, |th| th.fs.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+    let (root, cwd) = {
+        let f = fs.lock();
+        (f.root().clone(), f.cwd().clone())
+    };
+    match name {
+        "root" => Ok(b"/".to_vec()),
+        _ => {
+            let cred = vfs::Cred::root();
+            vfs::Ctx::new(root, &cred).getcwd(&cwd)
+        }
+    }
+}
+
+/// Virtual size and resident pages of a process.
+fn vm_sizes(pid: Pid) -> (u64, u64) {
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return (0, 0) };
+    let g = vm.lock();
+    let size: u64 = g.mappings().map(|m| (m.end - m.start) as u64).sum();
+    (size, size / 4096)
+}
+
+fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     let info = INFO.lock().get(&pid).cloned().unwrap_or_default();
-    let comm = crate::proc::comm(pid);
+    let comm = crate::proc::comm(tid);
+    let comm = if comm.is_empty() { crate::proc::comm(pid) } else { comm };
+    let cname = String::from_utf8_lossy(&comm).into_owned();
+    let (ppid, pgid, sid, state, creds, usage, nthreads) = table()
+        .with_process(pid, |p| {
+            (p.parent(), p.pgid(), p.sid(), p.state(), p.creds.clone(), p.usage, p.threads().len())
+        })
+        .ok_or(Errno::ENOENT)?;
+    let (st, long) = match state {
+        process::table::ProcState::Running => ('R', "R (running)"),
+        process::table::ProcState::Stopped(_) => ('T', "T (stopped)"),
+        process::table::ProcState::Zombie => ('Z', "Z (zombie)"),
+    };
     Ok(match name {
-        b"maps" => {
+        "maps" => {
             let vm = table().with_process(pid, |p| p.vm().cloned()).flatten().ok_or(Errno::ENOENT)?;
             let g = vm.lock();
             let mut s = String::new();
@@ -137,32 +449,29 @@ fn process_file(t: &UThread, pid: Pid, name: &[u8]) -> Result<Vec<u8>> {
             }
             s.into_bytes()
         }
-        b"cmdline" => info.cmdline,
-        b"comm" => {
-            let mut c = comm;
-            c.push(b'\n');
-            c
-        }
-        b"stat" => {
-            let (ppid, pgid, sid, state) = table()
-                .with_process(pid, |p| (p.parent(), p.pgid(), p.sid(), p.state()))
-                .ok_or(Errno::ENOENT)?;
-            let st = match state {
-                process::table::ProcState::Running => 'R',
-                process::table::ProcState::Stopped(_) => 'T',
-                process::table::ProcState::Zombie => 'Z',
-            };
-            let name = String::from_utf8_lossy(&comm).into_owned();
-            format!("{pid} ({name}) {st} {ppid} {pgid} {sid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0\n")
-                .into_bytes()
-        }
-        b"status" => {
-            let (ppid, creds) =
-                table().with_process(pid, |p| (p.parent(), p.creds.clone())).ok_or(Errno::ENOENT)?;
-            let name = String::from_utf8_lossy(&comm).into_owned();
+        "mounts" => crate::fs::mounts_text(),
+        "cmdline" => info.cmdline,
+        "comm" => format!("{cname}\n").into_bytes(),
+        "stat" => {
+            let (vsize, rss) = vm_sizes(pid);
+            let (ut, stt) = (usage.utime_us / 10_000, usage.stime_us / 10_000);
             format!(
-                "Name:\t{name}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n\
-                 Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nThreads:\t1\n",
+                "{tid} ({cname}) {st} {ppid} {pgid} {sid} 0 -1 4194560 0 0 0 0 {ut} {stt} 0 0 20 0 {nthreads} 0 {} \
+                 {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                info.start_ticks
+            )
+            .into_bytes()
+        }
+        "statm" => {
+            let (vsize, rss) = vm_sizes(pid);
+            format!("{} {rss} 0 0 0 0 0\n", vsize / 4096).into_bytes()
+        }
+        "status" => {
+            let (vsize, rss) = vm_sizes(pid);
+            format!(
+                "Name:\t{cname}\nUmask:\t0022\nState:\t{long}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\n\
+                 TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
+                 VmRSS:\t{:8} kB\nThreads:\t{nthreads}\n",
                 creds.uid,
                 creds.euid,
                 creds.suid,
@@ -170,177 +479,12 @@ fn process_file(t: &UThread, pid: Pid, name: &[u8]) -> Result<Vec<u8>> {
                 creds.gid,
                 creds.egid,
                 creds.sgid,
-                creds.fsgid
+                creds.fsgid,
+                vsize / 1024,
+                rss * 4
             )
             .into_bytes()
         }
-        _ => {
-            let _ = t;
-            return Err(Errno::ENOENT);
-        }
-    })
-}
-
-/// The contents of `/proc` file `path`, `None` when the path is not under
-/// `/proc`, `Err(ENOENT)` for a name /proc does not have.
-pub fn generate(t: &UThread, path: &[u8]) -> Option<Result<Vec<u8>>> {
-    let rel = proc_rel(path)?;
-    let mut parts = rel.split(|&b| b == b'/').filter(|p| !p.is_empty());
-    let first = parts.next()?;
-    let second = parts.next();
-    Some(match (first, second) {
-        (b"meminfo", None) => Ok(meminfo().into_bytes()),
-        (b"uptime", None) => {
-            let ns = arch_x86_64::time::since_boot_ns();
-            Ok(format!("{}.{:02} 0.00\n", ns / 1_000_000_000, ns % 1_000_000_000 / 10_000_000).into_bytes())
-        }
-        (b"loadavg", None) => Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec()),
-        (b"mounts", None) => Ok(b"rootfs / rootfs rw 0 0\n".to_vec()),
-        (b"cpuinfo", None) => {
-            Ok(b"processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU TCG CPU\n\n".to_vec())
-        }
-        (b"sys", Some(b"kernel")) if parts.next() == Some(b"pid_max") => {
-            Ok(format!("{}\n", crate::proc::PID_MAX).into_bytes())
-        }
-        (pid, Some(name)) => match target_pid(t, pid) {
-            Some(pid) => process_file(t, pid, name),
-            None => Err(Errno::ENOENT),
-        },
-        _ => Err(Errno::ENOENT),
-    })
-}
-
-/// A directory entry: its name and `d_type`.
-type Entry = (Vec<u8>, u8);
-
-/// The entries of a /proc directory, `None` when `path` is not one.
-fn dir_entries(t: &UThread, path: &[u8]) -> Option<Result<Vec<Entry>>> {
-    const DT_REG: u8 = 8;
-    const DT_LNK: u8 = 10;
-    let trimmed = path.strip_suffix(b"/").unwrap_or(path);
-    if trimmed == b"/proc" {
-        let mut v: Vec<Entry> = ["meminfo", "uptime", "loadavg", "mounts", "cpuinfo"]
-            .iter()
-            .map(|n| (n.as_bytes().to_vec(), DT_REG))
-            .collect();
-        v.push((b"self".to_vec(), DT_LNK));
-        for pid in table().pids() {
-            v.push((format!("{pid}").into_bytes(), 4));
-        }
-        return Some(Ok(v));
-    }
-    let rel = proc_rel(trimmed)?;
-    if rel.contains(&b'/') {
-        return None;
-    }
-    let _pid = target_pid(t, rel)?;
-    let mut v: Vec<Entry> = ["stat", "status", "cmdline", "comm", "maps"]
-        .iter()
-        .map(|n| (n.as_bytes().to_vec(), DT_REG))
-        .collect();
-    v.push((b"exe".to_vec(), DT_LNK));
-    Some(Ok(v))
-}
-
-/// A generated directory: its entries, fixed when opened.
-pub struct ProcDir {
-    entries: Vec<Entry>,
-    pos: AtomicU64,
-}
-
-impl File for ProcDir {
-    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
-        Err(Errno::EISDIR)
-    }
-    fn write(&self, _buf: &[u8]) -> Result<usize> {
-        Err(Errno::EBADF)
-    }
-    fn stat(&self) -> Result<Stat> {
-        Ok(dir_stat())
-    }
-    fn getdents64(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = vfs::DirentWriter::new(buf);
-        let mut pos = self.pos.load(Ordering::Relaxed) as usize;
-        let dots: [(&[u8], u8); 2] = [(b".", 4), (b"..", 4)];
-        loop {
-            let (name, ty): (&[u8], u8) = if pos < 2 {
-                dots[pos]
-            } else if let Some((n, ty)) = self.entries.get(pos - 2) {
-                (n, *ty)
-            } else {
-                break;
-            };
-            if !w.push(1000 + pos as u64, pos as i64 + 1, ty, name)? {
-                break;
-            }
-            pos += 1;
-        }
-        self.pos.store(pos as u64, Ordering::Relaxed);
-        Ok(w.written())
-    }
-    fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
-        if whence != vfs::SEEK_SET || offset < 0 {
-            return Err(Errno::EINVAL);
-        }
-        self.pos.store(offset as u64, Ordering::Relaxed);
-        Ok(offset as u64)
-    }
-    fn status_flags(&self) -> u32 {
-        vfs::O_RDONLY | vfs::O_DIRECTORY
-    }
-    fn set_status_flags(&self, _flags: u32) {}
-}
-
-fn dir_stat() -> Stat {
-    Stat { mode: vfs::S_IFDIR | 0o555, nlink: 2, blksize: 1024, dev: 0x16, ..Stat::default() }
-}
-
-/// Opens a /proc directory, if `path` is one.
-pub fn open_dir(t: &UThread, path: &[u8]) -> Option<Result<Arc<dyn File>>> {
-    let entries = dir_entries(t, path)?;
-    Some(entries.map(|entries| Arc::new(ProcDir { entries, pos: AtomicU64::new(0) }) as Arc<dyn File>))
-}
-
-/// stat(2) of a /proc path, if it is one.
-pub fn stat(t: &UThread, path: &[u8]) -> Option<Result<Stat>> {
-    if let Some(r) = dir_entries(t, path) {
-        return Some(r.map(|_| dir_stat()));
-    }
-    if let Some(r) = readlink(t, path) {
-        return Some(r.map(|target| Stat {
-            mode: vfs::S_IFLNK | 0o777,
-            nlink: 1,
-            size: target.len() as i64,
-            dev: 0x16,
-            ..Stat::default()
-        }));
-    }
-    let r = generate(t, path)?;
-    Some(r.map(|data| Stat {
-        mode: vfs::S_IFREG | 0o444,
-        nlink: 1,
-        size: data.len() as i64,
-        blksize: 1024,
-        dev: 0x16,
-        ..Stat::default()
-    }))
-}
-
-/// Opens a generated /proc file.
-pub fn open(data: Vec<u8>) -> Arc<dyn File> {
-    Arc::new(ProcFile { data, offset: AtomicU64::new(0) })
-}
-
-/// readlink of `/proc/<pid>/exe`.
-pub fn readlink(t: &UThread, path: &[u8]) -> Option<Result<Vec<u8>>> {
-    let rel = proc_rel(path)?;
-    let mut parts = rel.split(|&b| b == b'/').filter(|p| !p.is_empty());
-    let pid = parts.next()?;
-    if parts.next() != Some(b"exe") {
-        return None;
-    }
-    Some(match target_pid(t, pid) {
-        Some(pid) => INFO.lock().get(&pid).map(|i| i.exe.clone()).ok_or(Errno::ENOENT),
-        None => Err(Errno::ENOENT),
+        _ => return Err(Errno::ENOENT),
     })
 }

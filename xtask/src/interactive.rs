@@ -200,6 +200,37 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         let init = out.lines().any(|l| l.trim_start().starts_with("1 root "));
         if shell && ps && init { Ok(()) } else { Err(format!("no init, shell or ps line in {out:?}")) }
     });
+    step(t, &mut c, "proc_tools_show_real_figures", |c| {
+        let out = c.run("mount")?;
+        if !(out.contains("proc on /proc type proc") && out.contains("tmpfs on /tmp type tmpfs")) {
+            return Err(format!("mount: {out:?}"));
+        }
+        let out = c.run("df /tmp")?;
+        let tmp = out.lines().find(|l| l.starts_with("tmpfs")).unwrap_or("");
+        let blocks: u64 = tmp.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+        if blocks == 0 {
+            return Err(format!("df /tmp: {out:?}"));
+        }
+        let out = c.run("free")?;
+        let mem = out.lines().find(|l| l.trim_start().starts_with("Mem:")).unwrap_or("");
+        let total: u64 = mem.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+        if total < 100_000 {
+            return Err(format!("free: {out:?}"));
+        }
+        let out = c.run("uptime")?;
+        if !out.contains("load average:") {
+            return Err(format!("uptime: {out:?}"));
+        }
+        let out = c.run("top -b -n 1")?;
+        if !(out.contains("Mem:") && out.contains("PID") && out.contains("/bin/sh -l")) {
+            return Err(format!("top: {out:?}"));
+        }
+        let out = c.run("cd /proc && cat self/comm; cd /")?;
+        if lines(&out) != ["cat"] {
+            return Err(format!("/proc/self through a relative path: {out:?}"));
+        }
+        Ok(())
+    });
     step(t, &mut c, "ctrl_c_kills_foreground_job", |c| {
         c.type_keys("sleep 100\r")?;
         c.expect("sleep 100\n", STEP)?;

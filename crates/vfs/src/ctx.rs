@@ -256,6 +256,10 @@ impl<'a> Ctx<'a> {
 
     /// Linux's `may_create` once the name is known to be free.
     fn may_create(&self, dir: &Arc<Inode>) -> Result<()> {
+        if dir.is_synthetic() {
+            // as /proc: a lookup there fails instead of giving a free name
+            return Err(Errno::ENOENT);
+        }
         let d = dir.lock();
         if d.nlink == 0 {
             return Err(Errno::ENOENT);
@@ -563,6 +567,10 @@ impl<'a> Ctx<'a> {
     /// Linux's `may_delete`: write and search permission on `dir`, the
     /// sticky rule (`EPERM`), and the type rule (`ENOTDIR` / `EISDIR`).
     fn may_delete(&self, dir: &Arc<Inode>, victim: &Arc<Inode>, isdir: bool) -> Result<()> {
+        if dir.is_synthetic() {
+            // no unlink/rmdir/rename operations there
+            return Err(Errno::EPERM);
+        }
         let (sticky, duid) = {
             let d = dir.lock();
             if !d.permits(FileType::Directory, self.cred, W_OK | X_OK) {
@@ -950,7 +958,10 @@ impl<'a> Ctx<'a> {
         let mut reachable = true;
         while !Arc::ptr_eq(&cur, &self.root) {
             if let Some(p) = cur.parent() {
-                let name = p.lock().dir().and_then(|d| d.name_of(&cur).map(<[u8]>::to_vec));
+                let name = match cur.synth() {
+                    Some(s) => Some(s.name.clone()),
+                    None => p.lock().dir().and_then(|d| d.name_of(&cur).map(<[u8]>::to_vec)),
+                };
                 names.push(name.ok_or(Errno::ENOENT)?);
                 cur = p;
             } else if let Some(mp) = cur.mountpoint() {
@@ -972,6 +983,46 @@ impl<'a> Ctx<'a> {
             out.push(b'/');
         }
         Ok(out)
+    }
+
+    /// A path from the root naming `target`, found by walking the tree
+    /// (mounts crossed, synthetic filesystems skipped, at most `limit`
+    /// entries looked at): what /proc shows for an open file, since inodes
+    /// here keep no name. A directory's path is [`Ctx::getcwd`]'s. `None`
+    /// when no name leads to it (unlinked) or the walk gave up.
+    pub fn path_of(&self, target: &Arc<Inode>, limit: usize) -> Option<Vec<u8>> {
+        if target.is_dir() {
+            return self.getcwd(target).ok().filter(|p| p.first() == Some(&b'/'));
+        }
+        let mut stack: Vec<(Arc<Inode>, Vec<u8>)> = alloc::vec![(Arc::clone(&self.root), Vec::new())];
+        let mut seen = 0usize;
+        while let Some((dir, path)) = stack.pop() {
+            let entries: Vec<(Vec<u8>, Arc<Inode>)> = {
+                let d = dir.lock();
+                let Some(data) = d.dir() else { continue };
+                data.entries_from(0).map(|(_, n, i)| (n.to_vec(), Arc::clone(i))).collect()
+            };
+            for (name, inode) in entries {
+                seen += 1;
+                if seen > limit {
+                    return None;
+                }
+                let mut p = path.clone();
+                p.push(b'/');
+                p.extend_from_slice(&name);
+                if Arc::ptr_eq(&inode, target) {
+                    return Some(p);
+                }
+                let mut inode = inode;
+                while let Some(m) = inode.mounted() {
+                    inode = m;
+                }
+                if inode.is_dir() && !inode.is_synthetic() {
+                    stack.push((inode, p));
+                }
+            }
+        }
+        None
     }
 
     /// mount(2) of a filesystem: `fs_root` (the root of another ramfs)

@@ -67,6 +67,20 @@ pub trait File: Send + Sync {
         POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
     }
 
+    /// A counter that moves each time the file's readiness may have
+    /// changed (data arrived, space was freed, a peer hung up): the
+    /// "wake-up" edge-triggered epoll reports again on. Files that never
+    /// move it (the default, 0) are reported on rising readiness only.
+    fn event_count(&self) -> u64 {
+        0
+    }
+
+    /// The object behind the trait, for a kernel to recognise its own file
+    /// kinds (an epoll instance, a pipe). `None` by default.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        None
+    }
+
     /// ftruncate(2). `EINVAL` for files that cannot be truncated.
     fn truncate(&self, _len: u64) -> Result<()> {
         Err(Errno::EINVAL)
@@ -95,6 +109,9 @@ pub struct RamFile {
     /// read, write and getdents, as Linux's `f_pos_lock`.
     pos: Mutex<u64>,
     flags: AtomicU32,
+    /// A synthetic file's content as produced by the read at offset 0,
+    /// which later reads continue (Linux's seq_file buffer).
+    snapshot: Mutex<Option<Arc<[u8]>>>,
 }
 
 impl fmt::Debug for RamFile {
@@ -110,7 +127,7 @@ impl RamFile {
     /// An open file on `inode` with open `flags` at offset 0 (no checks:
     /// [`crate::Ctx::open`] makes them).
     pub fn new(inode: Arc<Inode>, flags: u32) -> Self {
-        Self { inode, pos: Mutex::new(0), flags: AtomicU32::new(flags) }
+        Self { inode, pos: Mutex::new(0), flags: AtomicU32::new(flags), snapshot: Mutex::new(None) }
     }
 
     /// The current offset.
@@ -133,6 +150,29 @@ impl RamFile {
         if self.flags.load(Ordering::Relaxed) & O_PATH != 0 { Err(Errno::EBADF) } else { Ok(()) }
     }
 
+    /// Reads at `offset` from the content of a synthetic regular file:
+    /// produced afresh at offset 0 (or the first time), else the same
+    /// bytes as the read before, so a reader in pieces sees one version.
+    fn read_synthetic(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let mut snap = self.snapshot.lock();
+        let data = match &*snap {
+            Some(d) if offset != 0 => d.clone(),
+            _ => {
+                let d: Arc<[u8]> = self.inode.synth_content()?.into();
+                *snap = Some(d.clone());
+                d
+            }
+        };
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
+
+    fn is_synthetic_file(&self) -> bool {
+        self.inode.is_synthetic() && self.inode.file_type() == FileType::Regular
+    }
+
     /// Linux's `rw_verify_area`: `EINVAL` when the offset is negative (as
     /// a `u64`, beyond `i64::MAX`) or offset + count overflows `loff_t`.
     fn verify_area(offset: u64, count: usize) -> Result<()> {
@@ -150,7 +190,11 @@ impl File for RamFile {
         }
         let mut pos = self.pos.lock();
         Self::verify_area(*pos, buf.len())?;
-        let n = self.inode.read_at(*pos, buf)?;
+        let n = if self.is_synthetic_file() {
+            self.read_synthetic(*pos, buf)?
+        } else {
+            self.inode.read_at(*pos, buf)?
+        };
         *pos += n as u64;
         Ok(n)
     }
@@ -177,6 +221,9 @@ impl File for RamFile {
             return Err(Errno::EBADF);
         }
         Self::verify_area(offset, buf.len())?;
+        if self.is_synthetic_file() {
+            return self.read_synthetic(offset, buf);
+        }
         self.inode.read_at(offset, buf)
     }
 

@@ -10,6 +10,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use linux_abi::{Errno, Result};
 use spin::{Mutex, MutexGuard};
 
+use crate::synth::Synth;
 use crate::types::*;
 
 /// `RAMFS_MAGIC`, reported by statfs(2).
@@ -31,6 +32,18 @@ pub(crate) struct SuperBlock {
 }
 
 impl SuperBlock {
+    pub(crate) fn new(dev: u64, clock: Arc<dyn Clock>, max_pages: Option<u64>) -> Arc<Self> {
+        Arc::new(SuperBlock {
+            dev,
+            next_ino: AtomicU64::new(1),
+            inodes: AtomicU64::new(0),
+            clock,
+            ns_lock: Mutex::new(()),
+            pages: AtomicU64::new(0),
+            max_pages,
+        })
+    }
+
     pub(crate) fn now(&self) -> Timespec {
         self.clock.now()
     }
@@ -68,15 +81,7 @@ impl SuperBlock {
 /// `clock` gives every timestamp; `max_pages` bounds the content pages
 /// (`ENOSPC` beyond), `None` for no bound but memory.
 pub fn new_ramfs(dev: u64, clock: Arc<dyn Clock>, max_pages: Option<u64>) -> Arc<Inode> {
-    let sb = Arc::new(SuperBlock {
-        dev,
-        next_ino: AtomicU64::new(1),
-        inodes: AtomicU64::new(0),
-        clock,
-        ns_lock: Mutex::new(()),
-        pages: AtomicU64::new(0),
-        max_pages,
-    });
+    let sb = SuperBlock::new(dev, clock, max_pages);
     Inode::new(&sb, FileType::Directory, 0o755, 0, 0, Body::Dir(DirData::new(None)))
 }
 
@@ -234,6 +239,8 @@ pub struct Inode {
     ftype: FileType,
     pub(crate) sb: Arc<SuperBlock>,
     data: Mutex<InodeData>,
+    /// What a synthetic inode is (`None` in a ramfs).
+    synth: Option<Synth>,
 }
 
 impl fmt::Debug for Inode {
@@ -260,10 +267,36 @@ impl Inode {
         gid: u32,
         body: Body,
     ) -> Arc<Self> {
+        Self::build(sb, ftype, perm, uid, gid, 0, body, None)
+    }
+
+    pub(crate) fn with_synth(
+        sb: &Arc<SuperBlock>,
+        ftype: FileType,
+        perm: u32,
+        ino: u64,
+        body: Body,
+        synth: Synth,
+    ) -> Arc<Self> {
+        Self::build(sb, ftype, perm, 0, 0, ino, body, Some(synth))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        sb: &Arc<SuperBlock>,
+        ftype: FileType,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        ino: u64,
+        body: Body,
+        synth: Option<Synth>,
+    ) -> Arc<Self> {
         let now = sb.now();
         sb.inodes.fetch_add(1, Ordering::Relaxed);
         Arc::new(Self {
-            ino: sb.next_ino.fetch_add(1, Ordering::Relaxed),
+            ino: if ino != 0 { ino } else { sb.next_ino.fetch_add(1, Ordering::Relaxed) },
+            synth,
             ftype,
             sb: Arc::clone(sb),
             data: Mutex::new(InodeData {
@@ -277,6 +310,10 @@ impl Inode {
                 body,
             }),
         })
+    }
+
+    pub(crate) fn synth(&self) -> Option<&Synth> {
+        self.synth.as_ref()
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, InodeData> {
@@ -377,6 +414,11 @@ impl Inode {
 
     /// The target of a symbolic link (`EINVAL` for other inodes).
     pub fn readlink(&self) -> Result<Vec<u8>> {
+        if let Some(s) = &self.synth
+            && self.ftype == FileType::Symlink
+        {
+            return s.node.readlink();
+        }
         match &self.lock().body {
             Body::Symlink(t) => Ok(t.clone()),
             _ => Err(Errno::EINVAL),
@@ -387,6 +429,15 @@ impl Inode {
     /// (0 at or past the end). Holes read as zeros. `EISDIR` for a
     /// directory, `EINVAL` for other non-regular inodes.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if let Some(s) = &self.synth
+            && self.ftype == FileType::Regular
+        {
+            let data = s.node.content()?;
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+            let n = buf.len().min(data.len() - start);
+            buf[..n].copy_from_slice(&data[start..start + n]);
+            return Ok(n);
+        }
         let mut d = self.lock();
         let n = {
             let Body::Regular { pages, size } = &d.body else {
@@ -433,6 +484,9 @@ impl Inode {
     }
 
     fn write_inner(&self, offset: Option<u64>, buf: &[u8]) -> Result<(usize, u64)> {
+        if self.synth.is_some() {
+            return Err(Errno::EACCES);
+        }
         let mut d = self.lock();
         let sb = &self.sb;
         let Body::Regular { pages, size } = &mut d.body else {
@@ -483,6 +537,9 @@ impl Inode {
     /// content past `len` is dropped, growth reads as zeros. `EISDIR` for a
     /// directory, `EINVAL` for other inodes, `EFBIG` past [`MAX_FILE_SIZE`].
     pub fn set_size(&self, len: u64) -> Result<()> {
+        if self.synth.is_some() {
+            return Err(Errno::EACCES);
+        }
         if len > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
@@ -641,7 +698,10 @@ impl Inode {
     /// entries). Returns the bytes written and the position after the last
     /// record written; `(0, pos)` at the end. `EINVAL` when the first record
     /// does not fit, `ENOTDIR` for a non-directory.
-    pub fn read_dir(&self, pos: u64, buf: &mut [u8]) -> Result<(usize, u64)> {
+    pub fn read_dir(self: &Arc<Self>, pos: u64, buf: &mut [u8]) -> Result<(usize, u64)> {
+        if let Some(s) = &self.synth {
+            return self.read_synth_dir(s, pos, buf);
+        }
         let d = self.lock();
         let dir = d.dir().ok_or(Errno::ENOTDIR)?;
         if d.nlink == 0 {
@@ -674,8 +734,42 @@ impl Inode {
         Ok((w.written(), pos))
     }
 
+    /// getdents64 of a synthetic directory: position 0 is ".", 1 "..",
+    /// 2 + i the i-th entry its node lists now.
+    fn read_synth_dir(self: &Arc<Self>, s: &Synth, pos: u64, buf: &mut [u8]) -> Result<(usize, u64)> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let parent = self.parent().map_or(self.ino, |p| p.ino);
+        let entries = s.node.entries(self);
+        let mut w = crate::dirent::DirentWriter::new(buf);
+        let mut pos = pos;
+        loop {
+            let dt = FileType::Directory.dirent_type();
+            let (ino, ty, name): (u64, u8, &[u8]) = match pos {
+                0 => (self.ino, dt, b"."),
+                1 => (parent, dt, b".."),
+                p => match usize::try_from(p - 2).ok().and_then(|i| entries.get(i)) {
+                    Some(e) => (e.ino, e.ftype.dirent_type(), &e.name),
+                    None => break,
+                },
+            };
+            if !w.push(ino, pos as i64 + 1, ty, name)? {
+                break;
+            }
+            pos += 1;
+        }
+        Ok((w.written(), pos))
+    }
+
     /// The entry `name` of this directory, mounts not crossed.
-    pub(crate) fn child(&self, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+    pub(crate) fn child(self: &Arc<Self>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        if let Some(s) = &self.synth {
+            if !self.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            return s.node.lookup(self, name);
+        }
         let d = self.lock();
         let dir = d.dir().ok_or(Errno::ENOTDIR)?;
         Ok(dir.get(name).cloned())

@@ -27,6 +27,9 @@
 //!   [`RamFile`] is an open ramfs file or directory: an inode, an offset,
 //!   the status flags. A kernel stores `Arc<dyn File>` in its descriptor
 //!   table.
+//! - A synthetic filesystem ([`new_synthfs`], [`SynthNode`]) computes its
+//!   entries, contents and link targets when asked: a kernel's /proc,
+//!   mounted like any filesystem so relative paths work in it.
 //! - [`unpack_initramfs`] fills a ramfs from cpio "newc" archives, plain or
 //!   gzip-compressed, failing with `EINVAL` on a malformed image.
 //!
@@ -102,6 +105,7 @@ mod ctx;
 mod dirent;
 mod file;
 mod inode;
+mod synth;
 mod types;
 
 #[cfg(test)]
@@ -112,4 +116,5 @@ pub use ctx::{Ctx, Opened};
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile};
 pub use inode::{Inode, RAMFS_MAGIC, new_ramfs};
+pub use synth::{SynthEntry, SynthNode, new_synthfs};
 pub use types::*;

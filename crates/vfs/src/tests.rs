@@ -996,3 +996,133 @@ fn getdents64_2_d_off_resumes_after_its_entry() {
     assert_eq!(one[19], b'f');
     assert_eq!(one[18], 8); // DT_REG
 }
+
+// ---- synthetic filesystems (a /proc-like tree) ----
+
+/// `/` has `n` (a counter file), `d/` (a directory with `link` -> `../n`).
+struct SRoot(Arc<AtomicI64>);
+struct SDir;
+struct SFile(Arc<AtomicI64>);
+struct SLink;
+
+impl SynthNode for SRoot {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>, Errno> {
+        Ok(match name {
+            b"n" => Some(Inode::new_synth(
+                dir,
+                name,
+                FileType::Regular,
+                0o444,
+                10,
+                Arc::new(SFile(self.0.clone())),
+            )),
+            b"d" => Some(Inode::new_synth(dir, name, FileType::Directory, 0o555, 11, Arc::new(SDir))),
+            _ => None,
+        })
+    }
+    fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
+        vec![
+            SynthEntry { name: b"n".to_vec(), ino: 10, ftype: FileType::Regular },
+            SynthEntry { name: b"d".to_vec(), ino: 11, ftype: FileType::Directory },
+        ]
+    }
+}
+
+impl SynthNode for SDir {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>, Errno> {
+        Ok((name == b"link")
+            .then(|| Inode::new_synth(dir, name, FileType::Symlink, 0o777, 12, Arc::new(SLink))))
+    }
+}
+
+impl SynthNode for SFile {
+    fn content(&self) -> Result<Vec<u8>, Errno> {
+        Ok(std::format!("{}\n", self.0.fetch_add(1, Ordering::Relaxed)).into_bytes())
+    }
+}
+
+impl SynthNode for SLink {
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        Ok(b"../n".to_vec())
+    }
+}
+
+fn synth_setup() -> (Arc<Inode>, Cred) {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/proc", 0o555).unwrap();
+    let s = new_synthfs(
+        makedev(0, 9),
+        Arc::new(Tick(AtomicI64::new(0))),
+        Arc::new(SRoot(Arc::new(AtomicI64::new(7)))),
+    );
+    ctx.mount(&root, b"/proc", s).unwrap();
+    (root, cred)
+}
+
+#[test]
+fn synthetic_files_links_and_relative_paths() {
+    let (root, cred) = synth_setup();
+    let ctx = Ctx::new(root.clone(), &cred);
+    // content is produced at each open+read; links resolve relative to their directory
+    let f = file(ctx.open(&root, b"/proc/d/link", O_RDONLY, 0));
+    assert_eq!(read_all(&*f), b"7\n");
+    let d = ctx.chdir(&root, b"/proc/d").unwrap();
+    assert_eq!(ctx.getcwd(&d).unwrap(), b"/proc/d");
+    assert_eq!(ctx.readlink(&d, b"link").unwrap(), b"../n");
+    let f = file(ctx.open(&d, b"../n", O_RDONLY, 0));
+    assert_eq!(read_all(&*f), b"8\n");
+    let up = ctx.chdir(&d, b"..").unwrap();
+    assert_eq!(ctx.getcwd(&up).unwrap(), b"/proc");
+    let st = ctx.stat(&root, b"/proc/n", 0).unwrap();
+    assert_eq!((st.mode, st.ino, st.size), (S_IFREG | 0o444, 10, 0));
+    assert_eq!(ctx.stat(&root, b"/proc/d/link", AT_SYMLINK_NOFOLLOW).unwrap().mode, S_IFLNK | 0o777);
+    assert_eq!(ctx.stat(&root, b"/proc/missing", 0).unwrap_err(), Errno::ENOENT);
+    assert_eq!(ctx.stat(&root, b"/proc/n/x", 0).unwrap_err(), Errno::ENOTDIR);
+}
+
+#[test]
+fn synthetic_directories_list_and_refuse_changes() {
+    let (root, cred) = synth_setup();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let dir = file(ctx.open(&root, b"/proc", O_RDONLY | O_DIRECTORY, 0));
+    let mut buf = [0u8; 512];
+    let n = dir.getdents64(&mut buf).unwrap();
+    let mut names = Vec::new();
+    let mut off = 0;
+    while off < n {
+        let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+        let name = &buf[off + 19..off + reclen];
+        names.push(name[..name.iter().position(|&b| b == 0).unwrap()].to_vec());
+        off += reclen;
+    }
+    assert_eq!(names, vec![b".".to_vec(), b"..".to_vec(), b"n".to_vec(), b"d".to_vec()]);
+    assert_eq!(dir.getdents64(&mut buf), Ok(0));
+    // nothing is created, removed or written
+    assert_eq!(ctx.open(&root, b"/proc/new", O_CREAT | O_WRONLY, 0o644).unwrap_err(), Errno::ENOENT);
+    assert_eq!(ctx.mkdir(&root, b"/proc/d/x", 0o755).unwrap_err(), Errno::ENOENT);
+    assert_eq!(ctx.unlink(&root, b"/proc/n").unwrap_err(), Errno::EPERM);
+    assert_eq!(ctx.rmdir(&root, b"/proc/d").unwrap_err(), Errno::EPERM);
+    let f = file(ctx.open(&root, b"/proc/n", O_RDWR, 0));
+    assert_eq!(f.write(b"x").unwrap_err(), Errno::EACCES);
+    assert!(ctx.lookup(&root, b"/proc/n", true).unwrap().is_synthetic());
+    assert!(!root.is_synthetic());
+}
+
+#[test]
+fn path_of_finds_files_across_mounts() {
+    let (root, cred) = synth_setup();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/tmp", 0o777).unwrap();
+    ctx.mount(&root, b"/tmp", fs()).unwrap();
+    ctx.mkdir(&root, b"/tmp/a", 0o777).unwrap();
+    create(&ctx, &root, b"/tmp/a/f", b"x");
+    let f = ctx.lookup(&root, b"/tmp/a/f", true).unwrap();
+    assert_eq!(ctx.path_of(&f, 100).unwrap(), b"/tmp/a/f");
+    let a = ctx.lookup(&root, b"/tmp/a", true).unwrap();
+    assert_eq!(ctx.path_of(&a, 100).unwrap(), b"/tmp/a");
+    assert_eq!(ctx.path_of(&f, 1), None);
+    ctx.unlink(&root, b"/tmp/a/f").unwrap();
+    assert_eq!(ctx.path_of(&f, 100), None);
+}

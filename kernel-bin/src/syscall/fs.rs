@@ -63,7 +63,7 @@ fn with_ctx<R>(t: &UThread, dirfd: u64, f: impl FnOnce(&Ctx, &Arc<Inode>) -> Res
     f(&ctx, &dir)
 }
 
-fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
+pub(super) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
     let nofile = t.nofile();
     let files = t.files()?;
     let fd = files.lock().insert(file, cloexec, nofile)?;
@@ -168,15 +168,6 @@ pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
 pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     let flags = flags as u32;
-    if let Some(dir) = crate::procfs::open_dir(t, &p) {
-        return install(t, dir?, flags & vfs::O_CLOEXEC != 0);
-    }
-    if let Some(data) = crate::procfs::generate(t, &p) {
-        if flags & vfs::O_ACCMODE != vfs::O_RDONLY {
-            return Err(Errno::EACCES);
-        }
-        return install(t, crate::procfs::open(data?), flags & vfs::O_CLOEXEC != 0);
-    }
     let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
@@ -226,8 +217,6 @@ pub fn fstatat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, flags: u64)
         } else {
             t.file(dirfd)?.stat()?
         }
-    } else if let Some(st) = crate::procfs::stat(t, &p) {
-        st?
     } else {
         with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags as u32))?
     };
@@ -249,6 +238,12 @@ pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
         let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
         return crate::devices::tty_ioctl(t, cmd as u32, arg, readable);
     }
+    if let Some(p) = as_pipe(&*file)
+        && cmd as u32 == FIONREAD
+    {
+        t.write_u32(arg, p.available() as u32)?;
+        return Ok(0);
+    }
     file.ioctl(cmd as u32, arg as usize)
 }
 
@@ -258,6 +253,14 @@ const F_SETFD: u64 = 2;
 const F_GETFL: u64 = 3;
 const F_SETFL: u64 = 4;
 const F_DUPFD_CLOEXEC: u64 = 1030;
+const F_SETPIPE_SZ: u64 = 1031;
+const F_GETPIPE_SZ: u64 = 1032;
+const FIONREAD: u32 = 0x541b;
+
+/// The pipe behind `file`, if it is one.
+fn as_pipe(file: &dyn File) -> Option<&crate::pipe::PipeEnd> {
+    file.as_any()?.downcast_ref::<crate::pipe::PipeEnd>()
+}
 
 pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
     let fd32 = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
@@ -274,6 +277,16 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
         F_SETFL => {
             files.lock().get(fd32)?.set_status_flags(arg as u32);
             Ok(0)
+        }
+        F_GETPIPE_SZ | F_SETPIPE_SZ => {
+            let file = files.lock().get(fd32)?;
+            let p = as_pipe(&*file).ok_or(Errno::EBADF)?;
+            if cmd == F_GETPIPE_SZ {
+                Ok(p.capacity() as isize)
+            } else {
+                // the whole register: Linux checks it as an unsigned long
+                Ok(p.set_capacity(arg)? as isize)
+            }
         }
         _ => {
             files.lock().get(fd32)?;
@@ -401,10 +414,7 @@ pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u6
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
-    let target = match crate::procfs::readlink(t, &p) {
-        Some(r) => r?,
-        None => with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?,
-    };
+    let target = with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?;
     let n = target.len().min(size as usize);
     t.write_bytes(buf, &target[..n])?;
     Ok(n as isize)
@@ -467,16 +477,72 @@ pub fn umask(t: &mut UThread, mask: u64) -> SysResult {
 
 /// mount(2): tmpfs and proc are accepted (a fresh ramfs mounted on the
 /// directory; /proc has no files yet); anything else `ENODEV`.
-pub fn mount(t: &mut UThread, _source: u64, target: u64, fstype: u64, _flags: u64) -> SysResult {
+pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64, data: u64) -> SysResult {
+    const MS_RDONLY: u64 = 1;
+    const MS_NOSUID: u64 = 2;
+    const MS_NODEV: u64 = 4;
+    const MS_NOEXEC: u64 = 8;
+    const MS_REMOUNT: u64 = 32;
+    const MS_BIND: u64 = 4096;
+    // Linux's order: the strings, then the target, then the type
+    let ty = t.read_cstr(fstype, PATH_MAX)?;
+    let src = if source == 0 { b"none".to_vec() } else { t.read_cstr(source, PATH_MAX)? };
+    let opts = if data == 0 { Vec::new() } else { t.read_cstr(data, 4096).unwrap_or_default() };
     let p = path(t, target)?;
-    let ty = t.read_cstr(fstype, 64)?;
-    match ty.as_slice() {
-        b"tmpfs" | b"ramfs" | b"proc" | b"devtmpfs" | b"sysfs" => {
-            let fs_root = crate::fs::new_fs();
-            with_ctx(t, AT_FDCWD, |ctx, dir| ctx.mount(dir, &p, fs_root)).map(|_| 0)
-        }
-        _ => Err(Errno::ENODEV),
+    if flags & (MS_REMOUNT | MS_BIND) != 0 {
+        log::info!("pid {}: mount flags {flags:#x} (remount/bind) unsupported: EINVAL", t.pid);
+        return Err(Errno::EINVAL);
     }
+    let fs_root = match ty.as_slice() {
+        b"proc" => crate::procfs::new_procfs(),
+        b"tmpfs" | b"ramfs" | b"devtmpfs" | b"sysfs" => crate::fs::new_fs(),
+        _ => return Err(Errno::ENODEV),
+    };
+    // tmpfs's mode= option: the root directory's permissions
+    if let Some(mode) = opts
+        .split(|&b| b == b',')
+        .find_map(|o| o.strip_prefix(b"mode="))
+        .and_then(|m| core::str::from_utf8(m).ok())
+        .and_then(|m| u32::from_str_radix(m, 8).ok())
+        && !fs_root.is_synthetic()
+    {
+        let _ = fs_root.chmod(&vfs::Cred::root(), mode & 0o7777);
+    }
+    let abs = with_ctx(t, AT_FDCWD, |ctx, dir| {
+        let target = ctx.lookup(dir, &p, true)?;
+        let abs = ctx.getcwd(&target)?;
+        ctx.mount(dir, &p, fs_root.clone())?;
+        Ok(abs)
+    })?;
+    let mut o = alloc::string::String::from(if flags & MS_RDONLY != 0 { "ro" } else { "rw" });
+    for (bit, name) in [(MS_NOSUID, ",nosuid"), (MS_NODEV, ",nodev"), (MS_NOEXEC, ",noexec")] {
+        if flags & bit != 0 {
+            o.push_str(name);
+        }
+    }
+    o.push_str(",relatime");
+    crate::fs::record_mount(&src, &abs, &ty, o, fs_root);
+    Ok(0)
+}
+
+/// umount2(2): `MNT_FORCE`, `MNT_DETACH`, `MNT_EXPIRE` are accepted (and
+/// change nothing), `UMOUNT_NOFOLLOW` keeps a final link; `EINVAL` for
+/// other flags or a path that is not a mount point.
+pub fn umount2(t: &mut UThread, target: u64, flags: u64) -> SysResult {
+    const UMOUNT_NOFOLLOW: u64 = 8;
+    if flags & !0xf != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, target)?;
+    if flags & UMOUNT_NOFOLLOW != 0 {
+        let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, false))?;
+        if inode.file_type() == vfs::FileType::Symlink {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let root = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount(dir, &p))?;
+    crate::fs::forget_mount(&root);
+    Ok(0)
 }
 
 /// sendfile(2): copies through a kernel buffer (at most 1 MiB per call).
@@ -553,13 +619,19 @@ fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
 pub fn statfs(t: &mut UThread, pathname: u64, buf: u64) -> SysResult {
     let p = path(t, pathname)?;
     let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
-    t.write_bytes(buf, &statfs_bytes(&inode.statfs())).map(|_| 0)
+    t.write_bytes(buf, &statfs_bytes(&fs_statfs(&inode))).map(|_| 0)
+}
+
+/// statfs(2) figures of the filesystem holding `inode`, with the magic
+/// number of what is mounted (tmpfs, proc, ...).
+fn fs_statfs(inode: &Inode) -> vfs::StatFs {
+    vfs::StatFs { fs_type: crate::fs::fs_magic(inode), ..inode.statfs() }
 }
 
 pub fn fstatfs(t: &mut UThread, fd: u64, buf: u64) -> SysResult {
     let file = t.file(fd)?;
     let st = match file.inode() {
-        Some(i) => i.statfs(),
+        Some(i) => fs_statfs(i),
         None => vfs::StatFs { fs_type: 0x5049_5045, bsize: 4096, namelen: 255, ..Default::default() },
     };
     t.write_bytes(buf, &statfs_bytes(&st)).map(|_| 0)

@@ -5,6 +5,7 @@
 //! `-errno`). Kernel-internal restart codes are turned into a restart or
 //! `EINTR` by signal delivery on the way out.
 
+mod epoll;
 mod fs;
 mod mm;
 mod poll;
@@ -89,12 +90,18 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::TRUNCATE => fs::truncate(t, a[0], a[1]),
         nr::UMASK => fs::umask(t, a[0]),
         nr::FSYNC | nr::FDATASYNC | nr::SYNC => Ok(0),
-        nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3]),
-        nr::UMOUNT2 => Err(Errno::EINVAL),
+        nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
         nr::POLL => poll::poll(t, a[0], a[1], a[2]),
         nr::PPOLL => poll::ppoll(t, a[0], a[1], a[2], a[3], a[4]),
         nr::SELECT => poll::select(t, a[0], a[1], a[2], a[3], a[4]),
         nr::PSELECT6 => poll::pselect6(t, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::EPOLL_CREATE => epoll::epoll_create(t, a[0]),
+        nr::EPOLL_CREATE1 => epoll::epoll_create1(t, a[0]),
+        nr::EPOLL_CTL => epoll::epoll_ctl(t, a[0], a[1], a[2], a[3]),
+        nr::EPOLL_WAIT => epoll::epoll_wait(t, a[0], a[1], a[2], a[3]),
+        nr::EPOLL_PWAIT => epoll::epoll_pwait(t, a),
+        nr::EPOLL_PWAIT2 => epoll::epoll_pwait2(t, a),
         nr::BRK => mm::brk(t, a[0]),
         nr::MMAP => mm::mmap(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::MUNMAP => mm::munmap(t, a[0], a[1]),

@@ -1,6 +1,7 @@
 //! poll(2), ppoll(2), select(2), pselect6(2): readiness from each file's
-//! `File::poll`, re-checked every tick while waiting (a wait-queue per file
-//! is the next step).
+//! `File::poll`. A waiter sleeps on the kernel's sleeper queue, which pipes
+//! wake on every change, and re-checks every tick besides (for the console
+//! and other files that wake nobody). epoll (`epoll.rs`) waits the same way.
 
 use super::SysResult;
 use crate::uthread::UThread;
@@ -24,8 +25,15 @@ fn ready(t: &UThread, fd: i32, events: u32) -> u32 {
 }
 
 /// Waits until `check()` finds something, the deadline passes or a signal
-/// arrives (`ERESTARTNOHAND`).
-fn wait<R>(t: &UThread, deadline: Option<u64>, mut check: impl FnMut() -> Option<R>) -> Result<Option<R>> {
+/// arrives (`ERESTARTNOHAND`). `probe()` is a cheap check without side
+/// effects: whether `check()` would find something now (the sleep's
+/// wake-up condition).
+pub(super) fn wait<R>(
+    t: &UThread,
+    deadline: Option<u64>,
+    probe: impl Fn() -> bool,
+    mut check: impl FnMut() -> Option<R>,
+) -> Result<Option<R>> {
     loop {
         if let Some(r) = check() {
             return Ok(Some(r));
@@ -36,13 +44,13 @@ fn wait<R>(t: &UThread, deadline: Option<u64>, mut check: impl FnMut() -> Option
         }
         let step = now + RECHECK_NS;
         let until = deadline.map_or(step, |d| d.min(step));
-        if let Err(Errno::ERESTARTSYS) = crate::proc::sleep_interruptible(t.tid, || false, Some(until)) {
+        if let Err(Errno::ERESTARTSYS) = crate::proc::sleep_interruptible(t.tid, &probe, Some(until)) {
             return Err(Errno::ERESTARTNOHAND);
         }
     }
 }
 
-fn timespec_deadline(t: &UThread, addr: u64) -> Result<Option<u64>> {
+pub(super) fn timespec_deadline(t: &UThread, addr: u64) -> Result<Option<u64>> {
     if addr == 0 {
         return Ok(None);
     }
@@ -58,7 +66,8 @@ fn do_poll(t: &mut UThread, fds: u64, nfds: u64, deadline: Option<u64>) -> SysRe
         .chunks_exact(8)
         .map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from(u16::from_le_bytes([c[4], c[5]]))))
         .collect();
-    let found = wait(t, deadline, || {
+    let probe = || entries.iter().any(|&(fd, ev)| ready(t, fd, ev) != 0);
+    let found = wait(t, deadline, probe, || {
         let revents: Vec<u32> = entries.iter().map(|&(fd, ev)| ready(t, fd, ev)).collect();
         revents.iter().any(|&r| r != 0).then_some(revents)
     })?;
@@ -79,7 +88,7 @@ pub fn poll(t: &mut UThread, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult 
 }
 
 /// The temporary signal mask of ppoll/pselect6 (restored after delivery).
-fn temp_mask(t: &UThread, mask: u64, size: u64) -> Result<()> {
+pub(super) fn temp_mask(t: &UThread, mask: u64, size: u64) -> Result<()> {
     if mask == 0 {
         return Ok(());
     }
@@ -89,7 +98,7 @@ fn temp_mask(t: &UThread, mask: u64, size: u64) -> Result<()> {
     Ok(())
 }
 
-fn restore_mask(t: &UThread) {
+pub(super) fn restore_mask(t: &UThread) {
     crate::proc::table().with_thread(t.tid, |th| th.signals.restore_saved_mask());
 }
 
@@ -123,7 +132,7 @@ fn do_select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, deadline: Optio
             return Err(Errno::EBADF);
         }
     }
-    let found = wait(t, deadline, || {
+    let scan = || {
         let mut out = (alloc::vec![0u8; rs.len()], alloc::vec![0u8; ws.len()], alloc::vec![0u8; es.len()]);
         let mut count = 0;
         for i in 0..n {
@@ -137,7 +146,8 @@ fn do_select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, deadline: Optio
             }
         }
         (count > 0).then_some((out, count))
-    })?;
+    };
+    let found = wait(t, deadline, || scan().is_some(), scan)?;
     let ((ro, wo, eo), count) = found.unwrap_or_else(|| {
         ((alloc::vec![0; rs.len()], alloc::vec![0; ws.len()], alloc::vec![0; es.len()]), 0)
     });

@@ -1,0 +1,163 @@
+//! Synthetic filesystems: inodes whose entries, content and link targets
+//! are computed when asked (Linux's procfs model), for a kernel's /proc.
+//!
+//! A [`SynthNode`] says what one node is: a directory looks its children
+//! up and lists them, a regular file produces its bytes, a symbolic link
+//! its target. [`new_synthfs`] makes the root inode of such a filesystem
+//! (to mount with [`crate::Ctx::mount`]); a directory's `lookup` makes
+//! child inodes with [`Inode::new_synth`]. Path resolution, `..`, mounts,
+//! stat(2), getdents64(2), readlink(2) and open(2)/read(2) (through
+//! [`crate::RamFile`]) then work as for a ramfs, relative paths and
+//! working directories inside included. An open file produces the content
+//! when read at offset 0 and serves later reads from that version (Linux's
+//! seq_file), so reading in pieces gives consistent bytes. Nothing can be
+//! created (`ENOENT`, as /proc's lookups fail), removed or renamed
+//! (`EPERM`) or written (`EACCES`) in it.
+//!
+//! A child inode holds its parent directory alive (its `..`), and a
+//! directory does not keep its children: each lookup makes a fresh inode
+//! (give it a stable inode number with the `ino` argument).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use linux_abi::Result;
+//! use vfs::*;
+//!
+//! struct Root;
+//! struct Hello;
+//! impl SynthNode for Root {
+//!     fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+//!         Ok((name == b"hello").then(|| Inode::new_synth(dir, name, FileType::Regular, 0o444, 2, Arc::new(Hello))))
+//!     }
+//!     fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
+//!         vec![SynthEntry { name: b"hello".to_vec(), ino: 2, ftype: FileType::Regular }]
+//!     }
+//! }
+//! impl SynthNode for Hello {
+//!     fn content(&self) -> Result<Vec<u8>> {
+//!         Ok(b"hi\n".to_vec())
+//!     }
+//! }
+//!
+//! let root = new_ramfs(makedev(0, 1), Arc::new(FixedClock(Timespec::new(0, 0))), None);
+//! let cred = Cred::root();
+//! let ctx = Ctx::new(root.clone(), &cred);
+//! ctx.mkdir(&root, b"/proc", 0o555).unwrap();
+//! ctx.mount(&root, b"/proc", new_synthfs(makedev(0, 2), Arc::new(FixedClock(Timespec::new(0, 0))), Arc::new(Root))).unwrap();
+//! let proc_dir = ctx.chdir(&root, b"/proc").unwrap();
+//! let Opened::File(f) = ctx.open(&proc_dir, b"hello", O_RDONLY, 0).unwrap() else { panic!() };
+//! let mut buf = [0u8; 8];
+//! assert_eq!(f.read(&mut buf).unwrap(), 3);
+//! assert_eq!(ctx.getcwd(&ctx.chdir(&proc_dir, b".").unwrap()).unwrap(), b"/proc");
+//! ```
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use linux_abi::{Errno, Result};
+
+use crate::inode::{Body, DirData, Inode, SuperBlock};
+use crate::types::*;
+
+/// One entry of a synthetic directory listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SynthEntry {
+    /// The name.
+    pub name: Vec<u8>,
+    /// The inode number getdents64(2) reports.
+    pub ino: u64,
+    /// The type getdents64(2) reports.
+    pub ftype: FileType,
+}
+
+/// What a synthetic node is. Every method has a default: a directory
+/// implements [`SynthNode::lookup`] and [`SynthNode::entries`], a regular
+/// file [`SynthNode::content`], a symbolic link [`SynthNode::readlink`].
+pub trait SynthNode: Send + Sync {
+    /// The child `name` of the directory `dir` (this node's inode), made
+    /// with [`Inode::new_synth`]; `Ok(None)` when there is none.
+    fn lookup(&self, _dir: &Arc<Inode>, _name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        Ok(None)
+    }
+
+    /// The entries of the directory `dir`, "." and ".." excluded.
+    fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
+        Vec::new()
+    }
+
+    /// The content of a regular file, produced now.
+    fn content(&self) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+
+    /// The target of a symbolic link, computed now.
+    fn readlink(&self) -> Result<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// The synthetic part of an inode: its node, and its parent held alive.
+pub(crate) struct Synth {
+    pub(crate) node: Arc<dyn SynthNode>,
+    /// The name in the parent directory (for getcwd(2)).
+    pub(crate) name: Vec<u8>,
+    pub(crate) _parent: Option<Arc<Inode>>,
+}
+
+/// Creates a synthetic filesystem and returns its root directory (mode
+/// `0o555`, inode number 1) whose behaviour is `root`.
+pub fn new_synthfs(dev: u64, clock: Arc<dyn crate::Clock>, root: Arc<dyn SynthNode>) -> Arc<Inode> {
+    let sb = SuperBlock::new(dev, clock, None);
+    Inode::with_synth(
+        &sb,
+        FileType::Directory,
+        0o555,
+        1,
+        Body::Dir(DirData::new(None)),
+        Synth { node: root, name: Vec::new(), _parent: None },
+    )
+}
+
+impl Inode {
+    /// A synthetic inode in the filesystem of `parent` (a synthetic
+    /// directory, whose `lookup` is making it) named `name` there: type `ftype` (a directory,
+    /// regular file or symbolic link), permission bits `perm`, inode number
+    /// `ino` (0: a fresh one), behaviour `node`. Owned by root.
+    pub fn new_synth(
+        parent: &Arc<Inode>,
+        name: &[u8],
+        ftype: FileType,
+        perm: u32,
+        ino: u64,
+        node: Arc<dyn SynthNode>,
+    ) -> Arc<Inode> {
+        let body = match ftype {
+            FileType::Directory => Body::Dir(DirData::new(Some(Arc::downgrade(parent)))),
+            FileType::Regular => Body::Regular { pages: Default::default(), size: 0 },
+            FileType::Symlink => Body::Symlink(Vec::new()),
+            _ => Body::None,
+        };
+        Inode::with_synth(
+            &parent.sb,
+            ftype,
+            perm,
+            ino,
+            body,
+            Synth { node, name: name.to_vec(), _parent: Some(Arc::clone(parent)) },
+        )
+    }
+
+    /// The content of a synthetic regular file, produced now (`EINVAL`
+    /// for other inodes).
+    pub fn synth_content(&self) -> Result<Vec<u8>> {
+        match self.synth() {
+            Some(s) if self.file_type() == FileType::Regular => s.node.content(),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Whether this inode belongs to a synthetic filesystem node.
+    pub fn is_synthetic(&self) -> bool {
+        self.synth().is_some()
+    }
+}

@@ -1,0 +1,425 @@
+//! epoll(7): epoll_create(2), epoll_create1(2), epoll_ctl(2),
+//! epoll_wait(2), epoll_pwait(2), epoll_pwait2(2).
+//!
+//! # Model
+//!
+//! An epoll instance ([`Epoll`], an open file) keeps an interest list of
+//! items keyed, as in Linux, by (open file, fd number). An item holds the
+//! file weakly: when the last reference to the open file goes (every fd
+//! closed, no process holds it), the item is gone from the list, while a
+//! closed fd whose file lives on through a dup keeps reporting under its
+//! old number, exactly as Linux does.
+//!
+//! Readiness comes from each file's `File::poll`, so no file needs to know
+//! about epoll; an item reports `poll() & events` (`EPOLLERR` and
+//! `EPOLLHUP` always included). Level-triggered items report while ready
+//! and then move to the end of the list (Linux's ready-list rotation, so
+//! `maxevents` smaller than the ready set still serves every item in turn).
+//! `EPOLLET` items report when the file's `File::event_count` moved since
+//! their last report (pipes count every write and read, as Linux's
+//! wake-ups) or when readiness rose since the last look; `EPOLLONESHOT`
+//! items disarm after one report until `EPOLL_CTL_MOD`. `EPOLLEXCLUSIVE`
+//! is accepted (with Linux's checks); with one CPU it changes nothing.
+//!
+//! Waiting is poll(2)'s (`poll::wait`): sleep until a pipe wakes the
+//! sleepers, a tick passes, the timeout or a signal (`EINTR`; epoll_wait
+//! is never restarted). An epoll fd is itself pollable (`POLLIN` when some
+//! item would report), so instances nest; `ELOOP` refuses cycles and
+//! nesting deeper than Linux's `EPOLL_MAX_NESTS` (4).
+//!
+//! Lock order: an instance's list, then (through `poll`) the files in it,
+//! nested instances included; the loop check keeps that order acyclic.
+
+use super::SysResult;
+use super::poll::{restore_mask, temp_mask, timespec_deadline, wait};
+use crate::uthread::UThread;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use linux_abi::{Errno, Result};
+use spin::Mutex;
+use vfs::{File, Stat};
+
+const EPOLL_CTL_ADD: i32 = 1;
+const EPOLL_CTL_DEL: i32 = 2;
+const EPOLL_CTL_MOD: i32 = 3;
+
+const EPOLLIN: u32 = 0x001;
+const EPOLLOUT: u32 = 0x004;
+const EPOLLERR: u32 = 0x008;
+const EPOLLHUP: u32 = 0x010;
+const EPOLLEXCLUSIVE: u32 = 1 << 28;
+const EPOLLWAKEUP: u32 = 1 << 29;
+const EPOLLONESHOT: u32 = 1 << 30;
+const EPOLLET: u32 = 1 << 31;
+/// Flags that are not events (Linux's `EP_PRIVATE_BITS`).
+const PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
+/// What may come with `EPOLLEXCLUSIVE`.
+const EXCLUSIVE_OK: u32 = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+/// Linux's `EPOLL_MAX_NESTS`.
+const MAX_NESTS: usize = 4;
+/// `sizeof(struct epoll_event)` on x86_64 (packed).
+const EVENT_SIZE: usize = 12;
+/// Linux's `EP_MAX_EVENTS`: INT_MAX / sizeof(struct epoll_event).
+const MAX_EVENTS: i32 = i32::MAX / EVENT_SIZE as i32;
+/// The end of the user half (Linux's `TASK_SIZE_MAX`), for `access_ok`.
+const USER_END: u64 = 0x7fff_ffff_f000;
+
+/// One entry of the interest list.
+struct Item {
+    fd: u32,
+    file: Weak<dyn File>,
+    /// The events asked for, with `EPOLLERR | EPOLLHUP` and the flags;
+    /// only the flags once a one-shot item has fired.
+    events: u32,
+    data: u64,
+    /// Edge-triggered state: readiness at the last look and the file's
+    /// event count at the last report (`None`: never reported).
+    last_ready: u32,
+    last_count: Option<u64>,
+}
+
+impl Item {
+    /// The address identifying the open file (stable while the weak
+    /// reference keeps the allocation).
+    fn key(&self) -> usize {
+        self.file.as_ptr() as *const u8 as usize
+    }
+
+    /// What this item reports now, without changing it: 0 when nothing
+    /// (or when the file is gone).
+    fn probe(&self) -> u32 {
+        if self.events & !PRIVATE_BITS == 0 {
+            return 0;
+        }
+        let Some(f) = self.file.upgrade() else { return 0 };
+        let r = f.poll() & self.events & !PRIVATE_BITS;
+        if r == 0 {
+            return 0;
+        }
+        if self.events & EPOLLET != 0 && self.last_count == Some(f.event_count()) && r & !self.last_ready == 0
+        {
+            return 0;
+        }
+        r
+    }
+
+    /// Like [`Item::probe`], recording the look (edge-triggered state and
+    /// one-shot disarming) when it reports.
+    fn take(&mut self) -> u32 {
+        if self.events & !PRIVATE_BITS == 0 {
+            return 0;
+        }
+        let Some(f) = self.file.upgrade() else { return 0 };
+        let count = f.event_count();
+        let r = f.poll() & self.events & !PRIVATE_BITS;
+        let report = r != 0
+            && (self.events & EPOLLET == 0 || self.last_count != Some(count) || r & !self.last_ready != 0);
+        self.last_ready = r;
+        if report {
+            self.last_count = Some(count);
+            if self.events & EPOLLONESHOT != 0 {
+                self.events &= PRIVATE_BITS;
+            }
+            r
+        } else {
+            0
+        }
+    }
+}
+
+/// An epoll instance: an open file with an interest list.
+pub struct Epoll {
+    items: Mutex<Vec<Item>>,
+    flags: AtomicU32,
+}
+
+fn key_of(file: &Arc<dyn File>) -> usize {
+    Arc::as_ptr(file) as *const u8 as usize
+}
+
+impl Epoll {
+    fn new() -> Self {
+        Self { items: Mutex::new(Vec::new()), flags: AtomicU32::new(vfs::O_RDWR) }
+    }
+
+    /// Drops the items whose file is gone (Linux's `eventpoll_release`).
+    fn prune(items: &mut Vec<Item>) {
+        items.retain(|i| i.file.strong_count() > 0);
+    }
+
+    fn ctl(&self, op: i32, fd: u32, file: &Arc<dyn File>, events: u32, data: u64) -> Result<()> {
+        let mut items = self.items.lock();
+        Self::prune(&mut items);
+        let key = key_of(file);
+        let at = items.iter().position(|i| i.fd == fd && i.key() == key);
+        match (op, at) {
+            (EPOLL_CTL_ADD, None) => {
+                items.push(Item {
+                    fd,
+                    file: Arc::downgrade(file),
+                    events: events | EPOLLERR | EPOLLHUP,
+                    data,
+                    last_ready: 0,
+                    last_count: None,
+                });
+                Ok(())
+            }
+            (EPOLL_CTL_ADD, Some(_)) => Err(Errno::EEXIST),
+            (EPOLL_CTL_DEL, Some(i)) => {
+                items.remove(i);
+                Ok(())
+            }
+            (EPOLL_CTL_MOD, Some(i)) => {
+                let it = &mut items[i];
+                if it.events & EPOLLEXCLUSIVE != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                it.events = events | EPOLLERR | EPOLLHUP;
+                it.data = data;
+                // a modification re-arms: the next look reports what is ready
+                it.last_ready = 0;
+                it.last_count = None;
+                Ok(())
+            }
+            (EPOLL_CTL_DEL | EPOLL_CTL_MOD, None) => Err(Errno::ENOENT),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Whether some item would report now.
+    fn any_ready(&self) -> bool {
+        self.items.lock().iter().any(|i| i.probe() != 0)
+    }
+
+    /// Up to `max` (events, data) pairs; reported level-triggered items
+    /// move to the end of the list.
+    fn collect(&self, max: usize) -> Vec<(u32, u64)> {
+        let mut items = self.items.lock();
+        Self::prune(&mut items);
+        let mut out = Vec::new();
+        let mut again = Vec::new();
+        let mut i = 0;
+        while i < items.len() && out.len() < max {
+            let r = items[i].take();
+            if r != 0 {
+                out.push((r, items[i].data));
+                if items[i].events & (EPOLLET | EPOLLONESHOT) == 0 {
+                    again.push(items.remove(i));
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        items.extend(again);
+        out
+    }
+
+    /// The epoll instances this one watches directly.
+    fn children(&self) -> Vec<Arc<dyn File>> {
+        self.items
+            .lock()
+            .iter()
+            .filter_map(|i| i.file.upgrade())
+            .filter(|f| as_epoll(&**f).is_some())
+            .collect()
+    }
+}
+
+/// The epoll instance behind `file`, if it is one.
+fn as_epoll(file: &dyn File) -> Option<&Epoll> {
+    file.as_any()?.downcast_ref::<Epoll>()
+}
+
+/// Linux's `ep_loop_check_proc`: walking down from `node` (the epoll file
+/// being added, at depth 0), `ELOOP` when an epoll file in it is `ep` (a
+/// cycle) or sits below depth [`MAX_NESTS`].
+fn loop_check(ep: &Arc<dyn File>, node: &Epoll, depth: usize) -> Result<()> {
+    for child in node.children() {
+        if key_of(&child) == key_of(ep) || depth > MAX_NESTS {
+            return Err(Errno::ELOOP);
+        }
+        if let Some(c) = as_epoll(&*child) {
+            loop_check(ep, c, depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
+impl File for Epoll {
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        // Linux's noop_llseek
+        Ok(0)
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        // an anonymous inode: mode 0600 without a type
+        Ok(Stat { mode: 0o600, nlink: 1, blksize: 4096, dev: 0xd, ..Stat::default() })
+    }
+
+    fn poll(&self) -> u32 {
+        if self.any_ready() { vfs::POLLIN | vfs::POLLRDNORM } else { 0 }
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
+        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+}
+
+/// Whether epoll may watch `file`: Linux refuses files without a poll
+/// method (`EPERM`): regular files and directories, /dev/null, /dev/zero
+/// and /dev/full.
+fn can_poll(file: &dyn File) -> bool {
+    if let Some(i) = file.inode()
+        && matches!(i.file_type(), vfs::FileType::Regular | vfs::FileType::Directory)
+    {
+        return false;
+    }
+    !file.stat().is_ok_and(|s| {
+        s.mode & vfs::S_IFMT == vfs::S_IFCHR
+            && [vfs::makedev(1, 3), vfs::makedev(1, 5), vfs::makedev(1, 7)].contains(&s.rdev)
+    })
+}
+
+fn create(t: &mut UThread, cloexec: bool) -> SysResult {
+    super::fs::install(t, Arc::new(Epoll::new()), cloexec)
+}
+
+pub fn epoll_create(t: &mut UThread, size: u64) -> SysResult {
+    if size as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    create(t, false)
+}
+
+pub fn epoll_create1(t: &mut UThread, flags: u64) -> SysResult {
+    let flags = flags as u32;
+    if flags & !vfs::O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    create(t, flags != 0)
+}
+
+/// The open file behind a 32-bit fd argument.
+fn fd_file(t: &UThread, fd: u64) -> Result<(u32, Arc<dyn File>)> {
+    let fd = fd as u32;
+    if fd as i32 <= -1 {
+        return Err(Errno::EBADF);
+    }
+    Ok((fd, t.file(u64::from(fd))?))
+}
+
+pub fn epoll_ctl(t: &mut UThread, epfd: u64, op: u64, fd: u64, event: u64) -> SysResult {
+    let op = op as i32;
+    let (events, data) = if op != EPOLL_CTL_DEL {
+        let b = t.read_bytes(event, EVENT_SIZE)?;
+        let mut d = [0u8; 8];
+        d.copy_from_slice(&b[4..12]);
+        (u32::from_le_bytes([b[0], b[1], b[2], b[3]]), u64::from_le_bytes(d))
+    } else {
+        (0, 0)
+    };
+    let (_, epf) = fd_file(t, epfd)?;
+    let (fd, tf) = fd_file(t, fd)?;
+    if !can_poll(&*tf) {
+        return Err(Errno::EPERM);
+    }
+    let Some(ep) = as_epoll(&*epf) else { return Err(Errno::EINVAL) };
+    if key_of(&epf) == key_of(&tf) {
+        return Err(Errno::EINVAL);
+    }
+    if op != EPOLL_CTL_DEL && events & EPOLLEXCLUSIVE != 0 {
+        if op == EPOLL_CTL_MOD {
+            return Err(Errno::EINVAL);
+        }
+        if op == EPOLL_CTL_ADD && (as_epoll(&*tf).is_some() || events & !EXCLUSIVE_OK != 0) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if op == EPOLL_CTL_ADD
+        && let Some(target) = as_epoll(&*tf)
+    {
+        loop_check(&epf, target, 0)?;
+    }
+    ep.ctl(op, fd, &tf, events, data).map(|_| 0)
+}
+
+fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u64>) -> SysResult {
+    let max = max as i32;
+    if max <= 0 || max > MAX_EVENTS {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = max as u64 * EVENT_SIZE as u64;
+    if events.checked_add(bytes).is_none_or(|end| end > USER_END) {
+        return Err(Errno::EFAULT);
+    }
+    let (_, file) = fd_file(t, epfd)?;
+    let Some(ep) = as_epoll(&*file) else { return Err(Errno::EINVAL) };
+    let found = match wait(
+        t,
+        deadline,
+        || ep.any_ready(),
+        || {
+            let v = ep.collect(max as usize);
+            (!v.is_empty()).then_some(v)
+        },
+    ) {
+        Ok(f) => f.unwrap_or_default(),
+        // epoll_wait is never restarted
+        Err(Errno::ERESTARTNOHAND) => return Err(Errno::EINTR),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::with_capacity(found.len() * EVENT_SIZE);
+    for (ev, data) in &found {
+        out.extend_from_slice(&ev.to_le_bytes());
+        out.extend_from_slice(&data.to_le_bytes());
+    }
+    t.write_bytes(events, &out)?;
+    Ok(found.len() as isize)
+}
+
+fn ms_deadline(timeout: u64) -> Option<u64> {
+    let ms = timeout as i32;
+    (ms >= 0).then(|| arch_x86_64::time::since_boot_ns().saturating_add(ms as u64 * 1_000_000))
+}
+
+pub fn epoll_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, timeout: u64) -> SysResult {
+    do_wait(t, epfd, events, max, ms_deadline(timeout))
+}
+
+/// epoll_pwait(2) and epoll_pwait2(2): the wait under a temporary signal
+/// mask, kept for the handler when a signal interrupts it.
+fn pwait(t: &mut UThread, args: [u64; 3], deadline: Option<u64>, mask: u64, size: u64) -> SysResult {
+    temp_mask(t, mask, size)?;
+    let r = do_wait(t, args[0], args[1], args[2], deadline);
+    if mask != 0 && r != Err(Errno::EINTR) {
+        restore_mask(t);
+    }
+    r
+}
+
+pub fn epoll_pwait(t: &mut UThread, a: [u64; 6]) -> SysResult {
+    pwait(t, [a[0], a[1], a[2]], ms_deadline(a[3]), a[4], a[5])
+}
+
+pub fn epoll_pwait2(t: &mut UThread, a: [u64; 6]) -> SysResult {
+    let deadline = timespec_deadline(t, a[3])?;
+    pwait(t, [a[0], a[1], a[2]], deadline, a[4], a[5])
+}

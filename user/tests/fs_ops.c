@@ -1,0 +1,349 @@
+/* File-system operations on the tmpfs of /tmp: rename (and renameat2's
+ * flags), hard links, symlinks, chmod/chown, utimensat, truncate, sparse
+ * files, directories, open flags on existing files, statfs. */
+#include "kt.h"
+#include <dirent.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+#define D "/tmp/fsops"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1
+#define RENAME_EXCHANGE 2
+#endif
+#define TMPFS_MAGIC 0x01021994
+#define PROC_SUPER_MAGIC 0x9fa0
+
+static int kt_renameat2(const char *a, const char *b, unsigned flags) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, flags);
+}
+
+/* Creates `path` holding `text`. */
+static int put(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* The content of `path` (at most 255 bytes) in `buf`; -1 on error. */
+static int get(const char *path, char *buf) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, 255);
+    close(fd);
+    if (n < 0) return -1;
+    buf[n] = 0;
+    return (int)n;
+}
+
+/* Removes what the cases leave in D (one level of subdirectories). */
+static void clean(void) {
+    DIR *d = opendir(D);
+    if (!d) return;
+    struct dirent *e;
+    char p[300], q[600];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", D, e->d_name);
+        if (unlink(p) == 0) continue;
+        DIR *s = opendir(p);
+        if (s) {
+            struct dirent *f;
+            while ((f = readdir(s))) {
+                if (!strcmp(f->d_name, ".") || !strcmp(f->d_name, "..")) continue;
+                snprintf(q, sizeof q, "%s/%s", p, f->d_name);
+                if (unlink(q) != 0) rmdir(q);
+            }
+            closedir(s);
+        }
+        rmdir(p);
+    }
+    closedir(d);
+}
+
+static void fresh(void) {
+    clean();
+    mkdir(D, 0755);
+}
+
+KT_CASE(rename_replaces_a_file_and_keeps_the_inode) {
+    fresh();
+    KT_SYS_RET(put(D "/a", "aaa"), 0);
+    KT_SYS_RET(put(D "/b", "bbbbb"), 0);
+    struct stat sa, sb;
+    KT_SYS_RET(stat(D "/a", &sa), 0);
+    KT_SYS_RET(rename(D "/a", D "/b"), 0);
+    KT_SYS_ERR(stat(D "/a", &sb), ENOENT);
+    KT_SYS_RET(stat(D "/b", &sb), 0);
+    KT_EQ(sb.st_ino, sa.st_ino);
+    char buf[256];
+    KT_EQ(get(D "/b", buf), 3);
+    KT_TRUE(!strcmp(buf, "aaa"), "content %s", buf);
+    /* a name onto itself: nothing happens */
+    KT_SYS_RET(rename(D "/b", D "/b"), 0);
+    KT_SYS_RET(stat(D "/b", &sb), 0);
+    KT_SYS_ERR(rename(D "/nothing", D "/c"), ENOENT);
+    KT_SYS_ERR(rename(D "/b", D "/nodir/c"), ENOENT);
+}
+
+KT_CASE(rename_of_directories_follows_the_rules) {
+    fresh();
+    KT_SYS_RET(mkdir(D "/d1", 0755), 0);
+    KT_SYS_RET(mkdir(D "/d2", 0755), 0);
+    KT_SYS_RET(put(D "/f", "x"), 0);
+    /* onto an empty directory: replaces it */
+    KT_SYS_RET(rename(D "/d1", D "/d2"), 0);
+    KT_SYS_ERR(access(D "/d1", F_OK), ENOENT);
+    KT_SYS_RET(mkdir(D "/d1", 0755), 0);
+    KT_SYS_RET(put(D "/d2/inside", "y"), 0);
+    KT_SYS_ERR(rename(D "/d1", D "/d2"), ENOTEMPTY);
+    KT_SYS_ERR(rename(D "/f", D "/d1"), EISDIR);
+    KT_SYS_ERR(rename(D "/d1", D "/f"), ENOTDIR);
+    /* into its own subtree */
+    KT_SYS_ERR(rename(D "/d2", D "/d2/sub"), EINVAL);
+    KT_SYS_RET(rename(D "/d2", D "/d3"), 0);
+    char buf[256];
+    KT_EQ(get(D "/d3/inside", buf), 1);
+}
+
+KT_CASE(renameat2_noreplace_and_exchange) {
+    fresh();
+    KT_SYS_RET(put(D "/a", "A"), 0);
+    KT_SYS_RET(put(D "/b", "BB"), 0);
+    KT_SYS_ERR(kt_renameat2(D "/a", D "/b", RENAME_NOREPLACE), EEXIST);
+    KT_SYS_RET(kt_renameat2(D "/a", D "/b", RENAME_EXCHANGE), 0);
+    char buf[256];
+    KT_EQ(get(D "/a", buf), 2);
+    KT_EQ(get(D "/b", buf), 1);
+    KT_SYS_ERR(kt_renameat2(D "/a", D "/none", RENAME_EXCHANGE), ENOENT);
+    KT_SYS_ERR(kt_renameat2(D "/a", D "/b", RENAME_EXCHANGE | RENAME_NOREPLACE), EINVAL);
+    KT_SYS_RET(kt_renameat2(D "/a", D "/c", RENAME_NOREPLACE), 0);
+}
+
+KT_CASE(hard_links_share_the_inode_and_count) {
+    fresh();
+    KT_SYS_RET(put(D "/f", "data"), 0);
+    KT_SYS_RET(link(D "/f", D "/g"), 0);
+    struct stat a, b;
+    KT_SYS_RET(stat(D "/f", &a), 0);
+    KT_SYS_RET(stat(D "/g", &b), 0);
+    KT_EQ(a.st_ino, b.st_ino);
+    KT_EQ(a.st_nlink, 2);
+    KT_SYS_ERR(link(D "/f", D "/g"), EEXIST);
+    KT_SYS_RET(mkdir(D "/d", 0755), 0);
+    KT_SYS_ERR(link(D "/d", D "/d2"), EPERM);
+    KT_SYS_ERR(link(D "/none", D "/x"), ENOENT);
+    KT_SYS_RET(unlink(D "/f"), 0);
+    KT_SYS_RET(stat(D "/g", &b), 0);
+    KT_EQ(b.st_nlink, 1);
+    char buf[256];
+    KT_EQ(get(D "/g", buf), 4);
+    /* a directory's links: 2, plus one per subdirectory */
+    KT_SYS_RET(mkdir(D "/d/s", 0755), 0);
+    KT_SYS_RET(stat(D "/d", &a), 0);
+    KT_EQ(a.st_nlink, 3);
+}
+
+KT_CASE(symlinks_readlink_lstat_and_loops) {
+    fresh();
+    KT_SYS_RET(put(D "/target", "hello"), 0);
+    KT_SYS_RET(symlink("target", D "/ln"), 0);
+    char buf[256];
+    memset(buf, 0, sizeof buf);
+    KT_SYS_RET(readlink(D "/ln", buf, sizeof buf), 6);
+    KT_TRUE(!strcmp(buf, "target"), "readlink %s", buf);
+    /* a short buffer truncates without a terminator */
+    memset(buf, 'z', sizeof buf);
+    KT_SYS_RET(readlink(D "/ln", buf, 3), 3);
+    KT_EQ(buf[3], 'z');
+    struct stat st;
+    KT_SYS_RET(lstat(D "/ln", &st), 0);
+    KT_TRUE(S_ISLNK(st.st_mode), "mode %o", st.st_mode);
+    KT_EQ(st.st_size, 6);
+    KT_SYS_RET(stat(D "/ln", &st), 0);
+    KT_TRUE(S_ISREG(st.st_mode), "mode %o", st.st_mode);
+    KT_EQ(get(D "/ln", buf), 5);
+    KT_SYS_ERR(open(D "/ln", O_RDONLY | O_NOFOLLOW), ELOOP);
+    KT_SYS_ERR(readlink(D "/target", buf, sizeof buf), EINVAL);
+    KT_SYS_RET(symlink("missing", D "/dangling"), 0);
+    KT_SYS_ERR(stat(D "/dangling", &st), ENOENT);
+    KT_SYS_RET(lstat(D "/dangling", &st), 0);
+    KT_SYS_RET(symlink("loop2", D "/loop1"), 0);
+    KT_SYS_RET(symlink("loop1", D "/loop2"), 0);
+    KT_SYS_ERR(open(D "/loop1", O_RDONLY), ELOOP);
+    KT_SYS_ERR(symlink("x", D "/ln"), EEXIST);
+    /* O_CREAT through a dangling link creates the target */
+    int fd = KT_SYS_OK(open(D "/dangling", O_WRONLY | O_CREAT, 0600));
+    close(fd);
+    KT_SYS_RET(stat(D "/missing", &st), 0);
+}
+
+KT_CASE(chmod_and_chown_change_the_inode) {
+    fresh();
+    KT_SYS_RET(put(D "/f", "x"), 0);
+    KT_SYS_RET(chmod(D "/f", 04751), 0);
+    struct stat st;
+    KT_SYS_RET(stat(D "/f", &st), 0);
+    KT_EQ(st.st_mode & 07777, 04751);
+    int fd = KT_SYS_OK(open(D "/f", O_RDONLY));
+    KT_SYS_RET(fchmod(fd, 0600), 0);
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_mode & 07777, 0600);
+    KT_SYS_RET(fchown(fd, 1000, 2000), 0);
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_uid, 1000);
+    KT_EQ(st.st_gid, 2000);
+    /* -1 keeps an id */
+    KT_SYS_RET(chown(D "/f", -1, 3000), 0);
+    KT_SYS_RET(stat(D "/f", &st), 0);
+    KT_EQ(st.st_uid, 1000);
+    KT_EQ(st.st_gid, 3000);
+    close(fd);
+    /* lchown changes the link, chown what it points to */
+    KT_SYS_RET(symlink("f", D "/ln"), 0);
+    KT_SYS_RET(lchown(D "/ln", 5, 6), 0);
+    KT_SYS_RET(lstat(D "/ln", &st), 0);
+    KT_EQ(st.st_uid, 5);
+    KT_SYS_RET(stat(D "/f", &st), 0);
+    KT_EQ(st.st_uid, 1000);
+    KT_SYS_ERR(chmod(D "/none", 0644), ENOENT);
+}
+
+KT_CASE(utimensat_sets_exact_times_and_omit_keeps) {
+    fresh();
+    KT_SYS_RET(put(D "/f", "x"), 0);
+    struct timespec ts[2] = {{1000000000, 123456789}, {1500000000, 987654321}};
+    KT_SYS_RET(utimensat(AT_FDCWD, D "/f", ts, 0), 0);
+    struct stat st;
+    KT_SYS_RET(stat(D "/f", &st), 0);
+    KT_EQ(st.st_atim.tv_sec, 1000000000);
+    KT_EQ(st.st_atim.tv_nsec, 123456789);
+    KT_EQ(st.st_mtim.tv_sec, 1500000000);
+    KT_EQ(st.st_mtim.tv_nsec, 987654321);
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {42, 0}};
+    KT_SYS_RET(utimensat(AT_FDCWD, D "/f", omit, 0), 0);
+    KT_SYS_RET(stat(D "/f", &st), 0);
+    KT_EQ(st.st_atim.tv_sec, 1000000000);
+    KT_EQ(st.st_mtim.tv_sec, 42);
+    struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
+    KT_SYS_ERR(utimensat(AT_FDCWD, D "/f", bad, 0), EINVAL);
+    /* NULL: now */
+    KT_SYS_RET(utimensat(AT_FDCWD, D "/f", 0, 0), 0);
+    KT_SYS_RET(stat(D "/f", &st), 0);
+    KT_TRUE(st.st_mtim.tv_sec > 1500000000, "mtime %ld", (long)st.st_mtim.tv_sec);
+}
+
+KT_CASE(truncate_grows_with_zeros_and_shrinks) {
+    fresh();
+    KT_SYS_RET(put(D "/f", "abcdef"), 0);
+    KT_SYS_RET(truncate(D "/f", 3), 0);
+    char buf[256];
+    KT_EQ(get(D "/f", buf), 3);
+    KT_TRUE(!memcmp(buf, "abc", 3), "content %s", buf);
+    KT_SYS_RET(truncate(D "/f", 10), 0);
+    KT_EQ(get(D "/f", buf), 10);
+    KT_TRUE(!memcmp(buf, "abc\0\0\0\0\0\0\0", 10), "the grown part is not zeros");
+    KT_SYS_ERR(truncate(D "/f", -1), EINVAL);
+    KT_SYS_ERR(truncate(D, 0), EISDIR);
+    int fd = KT_SYS_OK(open(D "/f", O_RDONLY));
+    KT_SYS_ERR(ftruncate(fd, 0), EINVAL);
+    close(fd);
+    fd = KT_SYS_OK(open(D "/f", O_RDWR));
+    KT_SYS_RET(ftruncate(fd, 1), 0);
+    struct stat st;
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_size, 1);
+    close(fd);
+    /* O_TRUNC */
+    fd = KT_SYS_OK(open(D "/f", O_WRONLY | O_TRUNC));
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_size, 0);
+    close(fd);
+}
+
+KT_CASE(sparse_file_reads_zeros_in_the_hole) {
+    fresh();
+    int fd = KT_SYS_OK(open(D "/sparse", O_RDWR | O_CREAT, 0644));
+    KT_SYS_RET(pwrite(fd, "end", 3, 1 << 20), 3);
+    struct stat st;
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_size, (1 << 20) + 3);
+    /* only the written page is stored */
+    KT_TRUE(st.st_blocks * 512 < (1 << 20), "st_blocks %ld", (long)st.st_blocks);
+    char buf[4096];
+    memset(buf, 'x', sizeof buf);
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 4096 * 10), 4096);
+    for (int i = 0; i < 4096; i++) KT_EQ(buf[i], 0);
+    KT_SYS_RET(pread(fd, buf, 10, 1 << 20), 3);
+    KT_TRUE(!memcmp(buf, "end", 3), "tail");
+    KT_SYS_RET(lseek(fd, 0, SEEK_END), (1 << 20) + 3);
+    close(fd);
+}
+
+KT_CASE(directories_mkdir_rmdir_unlink_errors) {
+    fresh();
+    KT_SYS_RET(mkdir(D "/d", 0755), 0);
+    KT_SYS_ERR(mkdir(D "/d", 0755), EEXIST);
+    KT_SYS_RET(put(D "/d/f", "x"), 0);
+    KT_SYS_ERR(rmdir(D "/d"), ENOTEMPTY);
+    KT_SYS_ERR(unlink(D "/d"), EISDIR);
+    KT_SYS_ERR(rmdir(D "/d/f"), ENOTDIR);
+    KT_SYS_ERR(rmdir(D "/d/."), EINVAL);
+    KT_SYS_ERR(mkdir(D "/none/d", 0755), ENOENT);
+    KT_SYS_ERR(mkdir(D "/d/f/x", 0755), ENOTDIR);
+    KT_SYS_RET(unlink(D "/d/f"), 0);
+    KT_SYS_RET(rmdir(D "/d"), 0);
+    KT_SYS_ERR(rmdir(D "/d"), ENOENT);
+    /* the umask applies to mkdir and open(O_CREAT) */
+    mode_t old = umask(027);
+    KT_SYS_RET(mkdir(D "/m", 0777), 0);
+    int fd = KT_SYS_OK(open(D "/m/f", O_CREAT | O_WRONLY, 0666));
+    close(fd);
+    umask(old);
+    struct stat st;
+    KT_SYS_RET(stat(D "/m", &st), 0);
+    KT_EQ(st.st_mode & 0777, 0750);
+    KT_SYS_RET(stat(D "/m/f", &st), 0);
+    KT_EQ(st.st_mode & 0777, 0640);
+}
+
+KT_CASE(open_flags_on_existing_names) {
+    fresh();
+    KT_SYS_RET(put(D "/f", "x"), 0);
+    KT_SYS_ERR(open(D "/f", O_CREAT | O_EXCL | O_WRONLY, 0644), EEXIST);
+    KT_SYS_ERR(open(D "/f", O_RDONLY | O_DIRECTORY), ENOTDIR);
+    KT_SYS_ERR(open(D, O_WRONLY), EISDIR);
+    KT_SYS_ERR(open(D, O_RDWR), EISDIR);
+    KT_SYS_ERR(open(D "/f/x", O_RDONLY), ENOTDIR);
+    KT_SYS_ERR(open(D "/none", O_RDONLY), ENOENT);
+    KT_SYS_ERR(open("", O_RDONLY), ENOENT);
+    int fd = KT_SYS_OK(open(D, O_RDONLY | O_DIRECTORY));
+    close(fd);
+    /* O_APPEND writes at the end whatever the offset */
+    fd = KT_SYS_OK(open(D "/f", O_WRONLY | O_APPEND));
+    KT_SYS_RET(lseek(fd, 0, SEEK_SET), 0);
+    KT_SYS_RET(write(fd, "yz", 2), 2);
+    close(fd);
+    char buf[256];
+    KT_EQ(get(D "/f", buf), 3);
+    KT_TRUE(!strcmp(buf, "xyz"), "content %s", buf);
+}
+
+KT_CASE(statfs_reports_the_filesystem_type) {
+    struct statfs s;
+    KT_SYS_RET(statfs("/tmp", &s), 0);
+    KT_EQ(s.f_type, TMPFS_MAGIC);
+    KT_TRUE(s.f_bsize > 0 && s.f_blocks > 0, "bsize %ld blocks %ld", (long)s.f_bsize, (long)s.f_blocks);
+    KT_TRUE(s.f_bfree <= s.f_blocks, "bfree %ld blocks %ld", (long)s.f_bfree, (long)s.f_blocks);
+    KT_EQ(s.f_namelen, 255);
+    KT_SYS_RET(statfs("/proc", &s), 0);
+    KT_EQ(s.f_type, PROC_SUPER_MAGIC);
+    KT_SYS_ERR(statfs("/none", &s), ENOENT);
+    clean();
+    rmdir(D);
+}
+
+KT_MAIN()

@@ -1,0 +1,285 @@
+/* Pipes: capacity (64 KiB, F_GETPIPE_SZ/F_SETPIPE_SZ), atomic writes up to
+ * PIPE_BUF, FIONREAD, EOF, EAGAIN, EPIPE and SIGPIPE, poll readiness. */
+#include "kt.h"
+
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
+#endif
+
+static char buf[1 << 17];
+
+static int nonblock_pipe(int p[2]) {
+    return pipe2(p, O_NONBLOCK);
+}
+
+static void close2(int p[2]) {
+    close(p[0]);
+    close(p[1]);
+}
+
+KT_CASE(capacity_is_64k) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    long total = 0;
+    for (;;) {
+        long n = write(p[1], buf, 4096);
+        if (n == -1) break;
+        total += n;
+    }
+    KT_EQ(errno, EAGAIN);
+    KT_EQ(total, 65536);
+    int n = -1;
+    KT_SYS_RET(ioctl(p[0], FIONREAD, &n), 0);
+    KT_EQ(n, 65536);
+    close2(p);
+}
+
+KT_CASE(fionread_counts_from_either_end) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    int n = -1;
+    KT_SYS_RET(ioctl(p[0], FIONREAD, &n), 0);
+    KT_EQ(n, 0);
+    KT_SYS_RET(write(p[1], buf, 123), 123);
+    KT_SYS_RET(ioctl(p[0], FIONREAD, &n), 0);
+    KT_EQ(n, 123);
+    KT_SYS_RET(ioctl(p[1], FIONREAD, &n), 0);
+    KT_EQ(n, 123);
+    KT_SYS_RET(read(p[0], buf, 23), 23);
+    KT_SYS_RET(ioctl(p[0], FIONREAD, &n), 0);
+    KT_EQ(n, 100);
+    KT_SYS_ERR(ioctl(p[0], FIONREAD, NULL), EFAULT);
+    close2(p);
+}
+
+KT_CASE(getpipe_sz_and_setpipe_sz) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(fcntl(p[0], F_GETPIPE_SZ), 65536);
+    KT_SYS_RET(fcntl(p[1], F_GETPIPE_SZ), 65536);
+    /* rounded up to a power of two pages, at least one */
+    KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 0), 4096);
+    KT_SYS_RET(fcntl(p[0], F_GETPIPE_SZ), 4096);
+    KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 5000), 8192);
+    KT_SYS_RET(fcntl(p[0], F_SETPIPE_SZ, 3 * 65536), 262144);
+    KT_SYS_RET(fcntl(p[1], F_GETPIPE_SZ), 262144);
+    KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 65536), 65536);
+    /* the size is an unsigned long: beyond 2 GiB is EINVAL */
+    KT_SYS_ERR(fcntl(p[1], F_SETPIPE_SZ, -1), EINVAL);
+    KT_SYS_ERR(syscall(SYS_fcntl, p[1], F_SETPIPE_SZ, (1UL << 32) | 4096), EINVAL);
+    KT_SYS_ERR(syscall(SYS_fcntl, p[1], F_SETPIPE_SZ, (1UL << 31) + 1), EINVAL);
+    KT_SYS_RET(fcntl(p[1], F_GETPIPE_SZ), 65536);
+    close2(p);
+}
+
+KT_CASE(pipe_sz_on_other_files_is_ebadf) {
+    int fd = KT_SYS_OK(open("/", O_RDONLY | O_DIRECTORY));
+    KT_SYS_ERR(fcntl(fd, F_GETPIPE_SZ), EBADF);
+    KT_SYS_ERR(fcntl(fd, F_SETPIPE_SZ, 4096), EBADF);
+    close(fd);
+    KT_SYS_ERR(fcntl(900, F_GETPIPE_SZ), EBADF);
+}
+
+KT_CASE(setpipe_sz_below_the_content_is_ebusy) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(write(p[1], buf, 5000), 5000);
+    KT_SYS_ERR(fcntl(p[1], F_SETPIPE_SZ, 4096), EBUSY);
+    KT_SYS_RET(fcntl(p[1], F_GETPIPE_SZ), 65536);
+    KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 8192), 8192);
+    close2(p);
+}
+
+KT_CASE(a_one_page_pipe_holds_one_page) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 1), 4096);
+    KT_SYS_RET(write(p[1], buf, 4096), 4096);
+    KT_SYS_ERR(write(p[1], buf, 1), EAGAIN);
+    KT_SYS_RET(read(p[0], buf, 4096), 4096);
+    /* a large write takes what fits */
+    KT_SYS_RET(write(p[1], buf, 10000), 4096);
+    close2(p);
+}
+
+KT_CASE(small_writes_are_atomic) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    /* leave 100 bytes of room */
+    KT_SYS_RET(write(p[1], buf, 65436), 65436);
+    /* up to PIPE_BUF: all or nothing */
+    KT_SYS_ERR(write(p[1], buf, 200), EAGAIN);
+    KT_SYS_ERR(write(p[1], buf, 4096), EAGAIN);
+    int n = -1;
+    KT_SYS_RET(ioctl(p[0], FIONREAD, &n), 0);
+    KT_EQ(n, 65436);
+    KT_SYS_RET(write(p[1], buf, 100), 100);
+    KT_SYS_ERR(write(p[1], buf, 1), EAGAIN);
+    close2(p);
+}
+
+KT_CASE(pipe_buf_write_lands_whole) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    for (int i = 0; i < 4096; i++) buf[i] = (char)i;
+    KT_SYS_RET(write(p[1], buf, 4096), 4096);
+    static char in[8192];
+    KT_SYS_RET(read(p[0], in, sizeof in), 4096);
+    KT_EQ(memcmp(in, buf, 4096), 0);
+    close2(p);
+}
+
+KT_CASE(a_blocked_writer_finishes_when_read) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        close(p[0]);
+        /* twice the capacity: blocks until the parent reads */
+        _exit(write(p[1], buf, 131072) == 131072 ? 0 : 1);
+    }
+    close(p[1]);
+    long total = 0;
+    for (;;) {
+        long n = read(p[0], buf + 65536, 4096);
+        if (n <= 0) break;
+        total += n;
+    }
+    KT_EQ(total, 131072);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    close(p[0]);
+}
+
+KT_CASE(eof_once_every_writer_is_gone) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    int w2 = KT_SYS_OK(dup(p[1]));
+    KT_SYS_RET(write(p[1], "hi", 2), 2);
+    close(p[1]);
+    char c[4];
+    KT_SYS_RET(read(p[0], c, 4), 2);
+    KT_SYS_RET(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+    KT_SYS_ERR(read(p[0], c, 4), EAGAIN); /* a writer is left */
+    close(w2);
+    KT_SYS_RET(read(p[0], c, 4), 0);
+    close(p[0]);
+}
+
+KT_CASE(nonblocking_read_of_an_empty_pipe_is_eagain) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    char c;
+    KT_SYS_ERR(read(p[0], &c, 1), EAGAIN);
+    KT_EQ(fcntl(p[0], F_GETFL), O_RDONLY | O_NONBLOCK);
+    KT_EQ(fcntl(p[1], F_GETFL), O_WRONLY | O_NONBLOCK);
+    KT_SYS_RET(read(p[0], &c, 0), 0);
+    close2(p);
+}
+
+KT_CASE(wrong_direction_is_ebadf) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    char c;
+    KT_SYS_ERR(read(p[1], &c, 1), EBADF);
+    KT_SYS_ERR(write(p[0], "x", 1), EBADF);
+    KT_SYS_ERR(lseek(p[0], 0, SEEK_SET), ESPIPE);
+    close2(p);
+}
+
+KT_CASE(fstat_is_a_fifo) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    struct stat a, b;
+    KT_SYS_RET(fstat(p[0], &a), 0);
+    KT_SYS_RET(fstat(p[1], &b), 0);
+    KT_TRUE(S_ISFIFO(a.st_mode), "mode 0%o", a.st_mode);
+    KT_EQ(a.st_ino, b.st_ino);
+    KT_EQ(a.st_dev, b.st_dev);
+    close2(p);
+}
+
+KT_CASE(epipe_when_sigpipe_is_ignored) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    signal(SIGPIPE, SIG_IGN);
+    close(p[0]);
+    KT_SYS_ERR(write(p[1], "x", 1), EPIPE);
+    struct iovec iov = {.iov_base = "y", .iov_len = 1};
+    KT_SYS_ERR(writev(p[1], &iov, 1), EPIPE);
+    signal(SIGPIPE, SIG_DFL);
+    close(p[1]);
+}
+
+static volatile int sigpipes;
+static void on_pipe(int s) {
+    (void)s;
+    sigpipes++;
+}
+
+KT_CASE(sigpipe_handler_runs_and_write_fails) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    struct sigaction sa = {.sa_handler = on_pipe};
+    sigemptyset(&sa.sa_mask);
+    KT_SYS_RET(sigaction(SIGPIPE, &sa, NULL), 0);
+    sigpipes = 0;
+    close(p[0]);
+    KT_SYS_ERR(write(p[1], "x", 1), EPIPE);
+    KT_EQ(sigpipes, 1);
+    signal(SIGPIPE, SIG_DFL);
+    close(p[1]);
+}
+
+KT_CASE(sigpipe_kills_by_default) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        close(p[0]);
+        write(p[1], "x", 1);
+        _exit(0);
+    }
+    close(p[0]);
+    close(p[1]);
+    KT_WAIT_STATUS(pid, kt_killed(SIGPIPE));
+}
+
+KT_CASE(poll_readiness) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    struct pollfd f[2] = {{.fd = p[0], .events = POLLIN | POLLOUT}, {.fd = p[1], .events = POLLIN | POLLOUT}};
+    KT_SYS_RET(poll(f, 2, 0), 1);
+    KT_EQ(f[0].revents, 0);
+    KT_EQ(f[1].revents, POLLOUT);
+    KT_SYS_RET(write(p[1], "x", 1), 1);
+    KT_SYS_RET(poll(f, 2, 0), 2);
+    KT_EQ(f[0].revents, POLLIN);
+    close(p[0]);
+    struct pollfd w = {.fd = p[1], .events = POLLOUT};
+    KT_SYS_RET(poll(&w, 1, 0), 1);
+    KT_EQ(w.revents, POLLOUT | POLLERR);
+    close(p[1]);
+    KT_SYS_OK(pipe(p));
+    close(p[1]);
+    struct pollfd r = {.fd = p[0], .events = POLLIN};
+    KT_SYS_RET(poll(&r, 1, 0), 1);
+    KT_EQ(r.revents, POLLHUP);
+    close(p[0]);
+}
+
+KT_CASE(pipe2_flag_checks) {
+    int p[2];
+    KT_SYS_ERR(pipe2(p, O_APPEND), EINVAL);
+    KT_SYS_ERR(pipe2(p, 0x80000000), EINVAL);
+    KT_SYS_OK(pipe2(p, O_CLOEXEC));
+    KT_EQ(fcntl(p[0], F_GETFD), FD_CLOEXEC);
+    KT_EQ(fcntl(p[1], F_GETFD), FD_CLOEXEC);
+    close2(p);
+    KT_SYS_ERR(pipe((int *)8), EFAULT);
+}
+
+KT_MAIN()

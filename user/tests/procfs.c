@@ -1,0 +1,337 @@
+/* /proc: absolute and relative paths, /proc/self and /proc/thread-self,
+ * per-process files and directories (stat, status, cmdline, comm, maps,
+ * fd/, task/), /proc/mounts, /proc/sys/kernel/pid_max, statfs figures. */
+#include "kt.h"
+
+#include <dirent.h>
+#include <sys/statfs.h>
+
+#define PROC_SUPER_MAGIC 0x9fa0
+#define TMPFS_MAGIC 0x01021994
+
+/* Reads a whole file into buf (NUL-terminated); returns the length or -1. */
+static long slurp_at(int dirfd, const char *path, char *buf, size_t size) {
+    int fd = openat(dirfd, path, O_RDONLY);
+    if (fd < 0) return -1;
+    size_t n = 0;
+    for (;;) {
+        long r = read(fd, buf + n, size - 1 - n);
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n == size - 1) break;
+    }
+    buf[n] = 0;
+    close(fd);
+    return (long)n;
+}
+
+static long slurp(const char *path, char *buf, size_t size) {
+    return slurp_at(AT_FDCWD, path, buf, size);
+}
+
+/* Whether directory `path` lists `name`. */
+static int lists(const char *path, const char *name) {
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, name) == 0) found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
+static char buf[16384];
+static char cwd_save[512];
+
+KT_CASE(self_is_a_link_to_the_pid) {
+    char want[32], got[64];
+    snprintf(want, sizeof want, "%d", getpid());
+    long n = readlink("/proc/self", got, sizeof got);
+    KT_EQ(n, (long)strlen(want));
+    got[n] = 0;
+    KT_TRUE(strcmp(got, want) == 0, "got %s", got);
+    struct stat st;
+    KT_SYS_RET(lstat("/proc/self", &st), 0);
+    KT_TRUE(S_ISLNK(st.st_mode), "mode 0%o", st.st_mode);
+    KT_SYS_RET(stat("/proc/self", &st), 0);
+    KT_TRUE(S_ISDIR(st.st_mode), "mode 0%o", st.st_mode);
+}
+
+KT_CASE(thread_self_names_the_task) {
+    char want[64], got[64];
+    snprintf(want, sizeof want, "%d/task/%d", getpid(), (int)syscall(SYS_gettid));
+    long n = readlink("/proc/thread-self", got, sizeof got);
+    KT_EQ(n, (long)strlen(want));
+    got[n] = 0;
+    KT_TRUE(strcmp(got, want) == 0, "got %s", got);
+    KT_SYS_OK(slurp("/proc/thread-self/comm", buf, sizeof buf));
+    KT_TRUE(strcmp(buf, "procfs\n") == 0, "comm %s", buf);
+}
+
+KT_CASE(self_stat_fields) {
+    KT_SYS_OK(slurp("/proc/self/stat", buf, sizeof buf));
+    int pid = 0, ppid = 0, pgrp = 0;
+    char comm[64], state = 0;
+    KT_EQ(sscanf(buf, "%d (%63[^)]) %c %d %d", &pid, comm, &state, &ppid, &pgrp), 5);
+    KT_EQ(pid, getpid());
+    KT_TRUE(strcmp(comm, "procfs") == 0, "comm %s", comm);
+    KT_EQ(state, 'R');
+    KT_EQ(ppid, getppid());
+    KT_EQ(pgrp, getpgrp());
+    /* 52 fields on 6.1 (at least 44 everywhere) */
+    int fields = 0;
+    for (char *p = strrchr(buf, ')') + 1; *p; p++)
+        if (*p == ' ') fields++;
+    KT_TRUE(fields >= 42, "%d fields after comm", fields);
+}
+
+KT_CASE(relative_paths_after_chdir_proc) {
+    KT_TRUE(getcwd(cwd_save, sizeof cwd_save) != NULL, "getcwd");
+    KT_SYS_RET(chdir("/proc"), 0);
+    long n = slurp("self/stat", buf, sizeof buf);
+    KT_SYS_RET(chdir(cwd_save), 0);
+    KT_TRUE(n > 0, "self/stat: %ld", n);
+    KT_EQ(atoi(buf), getpid());
+}
+
+KT_CASE(chdir_into_a_process_directory) {
+    char path[64], got[256];
+    KT_TRUE(getcwd(cwd_save, sizeof cwd_save) != NULL, "getcwd");
+    KT_SYS_RET(chdir("/proc/self"), 0);
+    snprintf(path, sizeof path, "/proc/%d", getpid());
+    char *c = getcwd(got, sizeof got);
+    long n = slurp("comm", buf, sizeof buf);
+    int up = chdir("..");
+    char *c2 = getcwd(got + 128, 128);
+    KT_SYS_RET(chdir(cwd_save), 0);
+    KT_TRUE(c && strcmp(got, path) == 0, "getcwd %s", c ? got : "NULL");
+    KT_EQ(n, 7);
+    KT_TRUE(strcmp(buf, "procfs\n") == 0, "comm %s", buf);
+    KT_EQ(up, 0);
+    KT_TRUE(c2 && strcmp(got + 128, "/proc") == 0, "after .. %s", c2 ? got + 128 : "NULL");
+}
+
+KT_CASE(openat_relative_to_a_proc_dirfd) {
+    int d = KT_SYS_OK(open("/proc", O_RDONLY | O_DIRECTORY));
+    KT_SYS_OK(slurp_at(d, "self/cmdline", buf, sizeof buf));
+    KT_TRUE(strcmp(buf, "/tests/procfs") == 0, "cmdline %s", buf);
+    int s = KT_SYS_OK(openat(d, "self", O_RDONLY | O_DIRECTORY));
+    KT_SYS_OK(slurp_at(s, "comm", buf, sizeof buf));
+    KT_TRUE(strcmp(buf, "procfs\n") == 0, "comm %s", buf);
+    struct stat st;
+    KT_SYS_RET(fstatat(s, "fd", &st, 0), 0);
+    KT_TRUE(S_ISDIR(st.st_mode), "fd mode 0%o", st.st_mode);
+    close(s);
+    close(d);
+}
+
+KT_CASE(cmdline_and_comm) {
+    long n = KT_SYS_OK(slurp("/proc/self/cmdline", buf, sizeof buf));
+    KT_EQ(n, (long)strlen("/tests/procfs") + 1);
+    KT_TRUE(strcmp(buf, "/tests/procfs") == 0, "cmdline %s", buf);
+    KT_SYS_OK(slurp("/proc/self/comm", buf, sizeof buf));
+    KT_TRUE(strcmp(buf, "procfs\n") == 0, "comm %s", buf);
+}
+
+KT_CASE(status_names_the_process) {
+    KT_SYS_OK(slurp("/proc/self/status", buf, sizeof buf));
+    char line[64];
+    KT_TRUE(strncmp(buf, "Name:\tprocfs\n", 13) == 0, "status starts %.20s", buf);
+    snprintf(line, sizeof line, "\nPid:\t%d\n", getpid());
+    KT_TRUE(strstr(buf, line) != NULL, "no %s", line + 1);
+    snprintf(line, sizeof line, "\nPPid:\t%d\n", getppid());
+    KT_TRUE(strstr(buf, line) != NULL, "no %s", line + 1);
+    KT_TRUE(strstr(buf, "\nThreads:\t1\n") != NULL, "no Threads");
+    KT_TRUE(strstr(buf, "\nUid:\t0\t0\t0\t0\n") != NULL, "no Uid");
+}
+
+KT_CASE(maps_shows_the_stack) {
+    KT_SYS_OK(slurp("/proc/self/maps", buf, sizeof buf));
+    KT_TRUE(strstr(buf, "[stack]") != NULL, "maps:\n%.300s", buf);
+}
+
+KT_CASE(exe_links_to_the_program) {
+    char got[256];
+    long n = readlink("/proc/self/exe", got, sizeof got - 1);
+    KT_EQ(n, 13);
+    got[n] = 0;
+    KT_TRUE(strcmp(got, "/tests/procfs") == 0, "exe %s", got);
+}
+
+KT_CASE(process_directory_lists_its_files) {
+    const char *names[] = {"stat", "status", "cmdline", "comm", "maps", "mounts", "exe", "cwd", "fd", "task"};
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        KT_TRUE(lists("/proc/self", names[i]) == 1, "/proc/self lacks %s", names[i]);
+    }
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", getpid());
+    KT_EQ(lists("/proc", pid), 1);
+    KT_EQ(lists("/proc", "self"), 1);
+    KT_EQ(lists("/proc", "meminfo"), 1);
+    KT_EQ(lists("/proc/self/task", pid), 1);
+}
+
+KT_CASE(fd_directory_lists_open_fds) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    char name[32], path[64], got[64];
+    snprintf(name, sizeof name, "%d", p[1]);
+    KT_EQ(lists("/proc/self/fd", name), 1);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+    long n = readlink(path, got, sizeof got - 1);
+    KT_TRUE(n > 6, "readlink %s: %ld", path, n);
+    got[n] = 0;
+    KT_TRUE(strncmp(got, "pipe:[", 6) == 0, "target %s", got);
+    /* a high number, which opendir() cannot take once closed */
+    KT_SYS_RET(dup2(p[1], 100), 100);
+    KT_EQ(lists("/proc/self/fd", "100"), 1);
+    close(100);
+    KT_EQ(lists("/proc/self/fd", "100"), 0);
+    KT_SYS_ERR(readlink("/proc/self/fd/100", got, sizeof got), ENOENT);
+    close(p[1]);
+    int d = KT_SYS_OK(open("/tmp", O_RDONLY | O_DIRECTORY));
+    snprintf(path, sizeof path, "/proc/self/fd/%d", d);
+    n = readlink(path, got, sizeof got - 1);
+    KT_EQ(n, 4);
+    got[n] = 0;
+    KT_TRUE(strcmp(got, "/tmp") == 0, "target %s", got);
+    close(d);
+    close(p[0]);
+    int f = KT_SYS_OK(open("/tmp/procfs-fdlink", O_RDWR | O_CREAT | O_TRUNC, 0600));
+    snprintf(path, sizeof path, "/proc/self/fd/%d", f);
+    n = readlink(path, got, sizeof got - 1);
+    KT_EQ(n, 18);
+    got[n] = 0;
+    KT_TRUE(strcmp(got, "/tmp/procfs-fdlink") == 0, "target %s", got);
+    close(f);
+    unlink("/tmp/procfs-fdlink");
+}
+
+KT_CASE(task_directory_holds_the_thread) {
+    char path[64];
+    int tid = (int)syscall(SYS_gettid);
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    KT_SYS_OK(slurp(path, buf, sizeof buf));
+    KT_EQ(atoi(buf), tid);
+    struct stat st;
+    KT_SYS_ERR(stat("/proc/self/task/999999", &st), ENOENT);
+}
+
+KT_CASE(another_process_and_its_end) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        char c;
+        close(p[1]);
+        read(p[0], &c, 1);
+        _exit(0);
+    }
+    close(p[0]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    long n = slurp(path, buf, sizeof buf);
+    int cpid = 0, ppid = 0;
+    char state;
+    int scanned = sscanf(buf, "%d (%*[^)]) %c %d", &cpid, &state, &ppid);
+    close(p[1]);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    KT_TRUE(n > 0, "read %s", path);
+    KT_EQ(scanned, 3);
+    KT_EQ(cpid, pid);
+    KT_EQ(ppid, getpid());
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d", pid);
+    KT_SYS_ERR(stat(path, &st), ENOENT);
+    KT_SYS_ERR(open("/proc/999999/stat", O_RDONLY), ENOENT);
+}
+
+KT_CASE(mounts_lists_proc_and_tmp) {
+    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_TRUE(strstr(buf, " /proc proc ") != NULL, "mounts:\n%s", buf);
+    KT_TRUE(strstr(buf, " /tmp tmpfs ") != NULL, "mounts:\n%s", buf);
+    static char buf2[16384];
+    KT_SYS_OK(slurp("/proc/self/mounts", buf2, sizeof buf2));
+    KT_TRUE(strcmp(buf, buf2) == 0, "self/mounts differs");
+    char got[64];
+    long n = readlink("/proc/mounts", got, sizeof got - 1);
+    KT_EQ(n, 11);
+    got[n] = 0;
+    KT_TRUE(strcmp(got, "self/mounts") == 0, "link %s", got);
+}
+
+KT_CASE(a_new_mount_shows_up_and_goes) {
+    KT_SYS_RET(mkdir("/tmp/procfs-mnt", 0755), 0);
+    KT_SYS_RET(mount("none", "/tmp/procfs-mnt", "tmpfs", 0, "mode=0700"), 0);
+    struct stat st;
+    KT_SYS_RET(stat("/tmp/procfs-mnt", &st), 0);
+    KT_EQ(st.st_mode & 07777, 0700);
+    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_TRUE(strstr(buf, "none /tmp/procfs-mnt tmpfs rw") != NULL, "mounts:\n%s", buf);
+    KT_SYS_RET(umount2("/tmp/procfs-mnt", 0), 0);
+    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_TRUE(strstr(buf, "/tmp/procfs-mnt") == NULL, "mounts:\n%s", buf);
+    KT_SYS_ERR(umount2("/tmp/procfs-mnt", 0), EINVAL);
+    KT_SYS_RET(rmdir("/tmp/procfs-mnt"), 0);
+}
+
+KT_CASE(pid_max_and_global_files) {
+    KT_SYS_OK(slurp("/proc/sys/kernel/pid_max", buf, sizeof buf));
+    KT_TRUE(atoi(buf) >= 32768, "pid_max %s", buf);
+    KT_SYS_OK(slurp("/proc/meminfo", buf, sizeof buf));
+    KT_TRUE(strncmp(buf, "MemTotal:", 9) == 0, "meminfo %.20s", buf);
+    KT_TRUE(strstr(buf, "\nMemAvailable:") != NULL, "no MemAvailable");
+    KT_SYS_OK(slurp("/proc/uptime", buf, sizeof buf));
+    double up = -1, idle = -1;
+    KT_EQ(sscanf(buf, "%lf %lf", &up, &idle), 2);
+    KT_TRUE(up > 0, "uptime %s", buf);
+    KT_SYS_OK(slurp("/proc/loadavg", buf, sizeof buf));
+    double l1, l5, l15;
+    int run, total, last;
+    KT_EQ(sscanf(buf, "%lf %lf %lf %d/%d %d", &l1, &l5, &l15, &run, &total, &last), 6);
+    KT_SYS_OK(slurp("/proc/stat", buf, sizeof buf));
+    KT_TRUE(strncmp(buf, "cpu ", 4) == 0, "stat %.20s", buf);
+    KT_TRUE(strstr(buf, "\nbtime ") != NULL, "no btime");
+}
+
+KT_CASE(proc_is_read_only_for_names) {
+    KT_SYS_ERR(open("/proc/newfile", O_WRONLY | O_CREAT, 0644), ENOENT);
+    KT_SYS_ERR(mkdir("/proc/newdir", 0755), ENOENT);
+    KT_SYS_ERR(unlink("/proc/meminfo"), EPERM);
+    KT_SYS_ERR(rmdir("/proc/self/fd"), EPERM);
+    struct stat st;
+    KT_SYS_ERR(stat("/proc/nonexistent", &st), ENOENT);
+    KT_SYS_ERR(open("/proc/self/nonexistent", O_RDONLY), ENOENT);
+    KT_SYS_ERR(open("/proc/self/stat/x", O_RDONLY), ENOTDIR);
+}
+
+KT_CASE(statfs_figures) {
+    struct statfs s;
+    KT_SYS_RET(statfs("/proc", &s), 0);
+    KT_EQ(s.f_type, PROC_SUPER_MAGIC);
+    KT_SYS_RET(statfs("/tmp", &s), 0);
+    KT_EQ(s.f_type, TMPFS_MAGIC);
+    KT_EQ(s.f_bsize, 4096);
+    KT_TRUE(s.f_blocks > 0, "blocks %ld", (long)s.f_blocks);
+    KT_TRUE(s.f_bfree <= s.f_blocks && s.f_bavail <= s.f_blocks, "free %ld", (long)s.f_bfree);
+    /* writing a file takes blocks from /tmp */
+    int fd = KT_SYS_OK(open("/tmp/procfs-df", O_RDWR | O_CREAT | O_TRUNC, 0600));
+    static char page[65536];
+    memset(page, 1, sizeof page);
+    KT_SYS_RET(write(fd, page, sizeof page), 65536);
+    struct statfs after;
+    KT_SYS_RET(fstatfs(fd, &after), 0);
+    KT_EQ(after.f_type, TMPFS_MAGIC);
+    KT_EQ(after.f_blocks, s.f_blocks);
+    KT_TRUE(after.f_bfree + 16 <= s.f_bfree, "free %ld then %ld", (long)s.f_bfree, (long)after.f_bfree);
+    close(fd);
+    unlink("/tmp/procfs-df");
+}
+
+KT_MAIN()
