@@ -98,6 +98,34 @@ pub fn new_fs() -> Arc<Inode> {
     vfs::new_ramfs(vfs::makedev(0, minor), Arc::new(KernelClock), limit)
 }
 
+/// The device nodes this kernel has drivers for (`crate::devices`):
+/// name, major, minor, mode.
+const DEVICE_NODES: &[(&[u8], u32, u32, u32)] = &[
+    (b"console", 5, 1, 0o600),
+    (b"tty", 5, 0, 0o666),
+    (b"ttyS0", 4, 64, 0o660),
+    (b"null", 1, 3, 0o666),
+    (b"zero", 1, 5, 0o666),
+    (b"full", 1, 7, 0o666),
+    (b"random", 1, 8, 0o666),
+    (b"urandom", 1, 9, 0o666),
+];
+
+/// Creates the device nodes in `dir` (names that exist are left alone).
+fn add_device_nodes(ctx: &vfs::Ctx, dir: &Arc<Inode>) {
+    for &(name, major, minor, mode) in DEVICE_NODES {
+        let _ = ctx.mknod(dir, name, vfs::S_IFCHR | mode, vfs::makedev(major, minor));
+    }
+}
+
+/// A new devtmpfs: a filesystem holding every device node.
+pub fn new_devtmpfs() -> Arc<Inode> {
+    let root = new_fs();
+    let cred = vfs::Cred::root();
+    add_device_nodes(&vfs::Ctx::new(root.clone(), &cred), &root);
+    root
+}
+
 /// The root: the initramfs unpacked (gzip or plain cpio), plus the device
 /// nodes an initramfs usually lacks.
 pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
@@ -113,17 +141,8 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     let _ = ctx.mkdir(&root, b"dev", 0o755);
     let _ = ctx.mkdir(&root, b"tmp", 0o1777);
     let _ = ctx.mkdir(&root, b"proc", 0o555);
-    for (name, major, minor, mode) in [
-        (&b"dev/console"[..], 5, 1, 0o600),
-        (b"dev/tty", 5, 0, 0o666),
-        (b"dev/ttyS0", 4, 64, 0o660),
-        (b"dev/null", 1, 3, 0o666),
-        (b"dev/zero", 1, 5, 0o666),
-        (b"dev/full", 1, 7, 0o666),
-        (b"dev/random", 1, 8, 0o666),
-        (b"dev/urandom", 1, 9, 0o666),
-    ] {
-        let _ = ctx.mknod(&root, name, vfs::S_IFCHR | mode, vfs::makedev(major, minor));
+    if let Ok(dev) = ctx.lookup(&root, b"dev", true) {
+        add_device_nodes(&ctx, &dev);
     }
     MOUNTS.lock().clear();
     record_mount(b"rootfs", b"/", b"rootfs", String::from("rw"), root.clone());

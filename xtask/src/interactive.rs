@@ -202,7 +202,8 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
     });
     step(t, &mut c, "proc_tools_show_real_figures", |c| {
         let out = c.run("mount")?;
-        if !(out.contains("proc on /proc type proc") && out.contains("tmpfs on /tmp type tmpfs")) {
+        let want = ["proc on /proc type proc", "tmpfs on /tmp type tmpfs", "devtmpfs on /dev type devtmpfs"];
+        if !want.iter().all(|w| out.contains(w)) {
             return Err(format!("mount: {out:?}"));
         }
         let out = c.run("df /tmp")?;

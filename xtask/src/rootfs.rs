@@ -1,5 +1,5 @@
 //! The default root filesystem of `cargo xtask qemu`: Debian's static
-//! busybox with its applet links, and an /init that mounts /proc and /tmp,
+//! busybox with its applet links, and an /init that mounts /proc, /tmp and /dev,
 //! prints the motd and starts a login shell in a session of its own with
 //! the console as its controlling terminal (so job control works); when
 //! the shell exits, init powers off (so `exit` or `poweroff` ends QEMU).
@@ -14,6 +14,7 @@ const INIT: &str = r#"#!/bin/sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t devtmpfs devtmpfs /dev
 read up idle < /proc/uptime
 cat /etc/motd
 echo "$(uname -sr) on $(uname -m), booted in $up s"

@@ -495,7 +495,8 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     }
     let fs_root = match ty.as_slice() {
         b"proc" => crate::procfs::new_procfs(),
-        b"tmpfs" | b"ramfs" | b"devtmpfs" | b"sysfs" => crate::fs::new_fs(),
+        b"devtmpfs" => crate::fs::new_devtmpfs(),
+        b"tmpfs" | b"ramfs" | b"sysfs" => crate::fs::new_fs(),
         _ => return Err(Errno::ENODEV),
     };
     // tmpfs's mode= option: the root directory's permissions
