@@ -4,12 +4,15 @@
 
 use crate::proc::{Hooks, Vm, table};
 use crate::uthread::UThread;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use arch_x86_64::mem::vmimpl::KernelFrames;
 use arch_x86_64::user::{FpuState, GeneralRegs};
 use elf_loader::{ExecFile, ExecParams};
 use linux_abi::{Errno, Result};
+use spin::Mutex;
 use vfs::{Ctx, Inode};
+use vm::{Frame, FrameAllocator, PAGE_SIZE, PageSource};
 
 /// A ramfs inode as the loader reads it.
 struct InodeFile(Arc<Inode>);
@@ -21,6 +24,105 @@ impl ExecFile for InodeFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.0.read_at(offset, buf)
     }
+    fn page_source(&self) -> Option<Arc<dyn PageSource>> {
+        image_pages(&self.0).map(|p| p as Arc<dyn PageSource>)
+    }
+}
+
+/// The pages of an executable file, read once and mapped by every exec of
+/// it (a small page cache for executables: the ramfs keeps file bytes on
+/// the heap, not in frames). Sharing the frames also keeps the code where
+/// it was, which matters under emulation (QEMU keeps its translations).
+struct ImagePages {
+    frames: Vec<Frame>,
+}
+
+impl PageSource for ImagePages {
+    fn page(&self, offset: u64) -> core::result::Result<Frame, Errno> {
+        let i = usize::try_from(offset / PAGE_SIZE as u64).map_err(|_| Errno::EFAULT)?;
+        // a page wholly past the end of the file: SIGBUS
+        let frame = *self.frames.get(i).ok_or(Errno::EFAULT)?;
+        KernelFrames.add_ref(frame);
+        Ok(frame)
+    }
+}
+
+impl Drop for ImagePages {
+    fn drop(&mut self) {
+        for &f in &self.frames {
+            KernelFrames.release(f);
+        }
+    }
+}
+
+/// What identifies one version of a file's contents: every write changes
+/// the size or the change time (nanoseconds), and so does every utimes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Version {
+    dev: u64,
+    ino: u64,
+    size: i64,
+    mtime: vfs::Timespec,
+    ctime: vfs::Timespec,
+}
+
+struct Cached {
+    inode: Weak<Inode>,
+    version: Version,
+    pages: Arc<ImagePages>,
+    used: u64,
+}
+
+/// At most this many files, and this many pages in all, are kept.
+const CACHE_FILES: usize = 16;
+const CACHE_PAGES: usize = 4096;
+
+static CACHE: Mutex<(Vec<Cached>, u64)> = Mutex::new((Vec::new(), 0));
+
+fn version(inode: &Inode) -> Version {
+    let st = inode.stat();
+    Version { dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, ctime: st.ctime }
+}
+
+/// The cached pages of `inode` (read now if they are not cached or the
+/// file changed), or `None` for a file too large to cache or unreadable.
+fn image_pages(inode: &Arc<Inode>) -> Option<Arc<ImagePages>> {
+    let v = version(inode);
+    let same = |c: &Cached| c.version == v && c.inode.upgrade().is_some_and(|i| Arc::ptr_eq(&i, inode));
+    {
+        let mut guard = CACHE.lock();
+        let (entries, clock) = &mut *guard;
+        *clock += 1;
+        if let Some(c) = entries.iter_mut().find(|c| same(c)) {
+            c.used = *clock;
+            return Some(c.pages.clone());
+        }
+    }
+    let npages = usize::try_from(inode.size()).ok()?.div_ceil(PAGE_SIZE);
+    if npages > CACHE_PAGES / 4 {
+        return None;
+    }
+    let mut pages = ImagePages { frames: Vec::with_capacity(npages) };
+    let mut buf = alloc::vec![0u8; PAGE_SIZE];
+    for i in 0..npages {
+        let frame = KernelFrames.alloc_zeroed().ok()?;
+        pages.frames.push(frame);
+        let n = inode.read_at((i * PAGE_SIZE) as u64, &mut buf).ok()?;
+        KernelFrames.write(frame, 0, &buf[..n]);
+    }
+    let pages = Arc::new(pages);
+    let mut guard = CACHE.lock();
+    let (entries, clock) = &mut *guard;
+    // drop stale versions of this file, then the least recently used
+    entries.retain(|c| c.inode.strong_count() > 0 && !(c.version.dev == v.dev && c.version.ino == v.ino));
+    let total = |e: &Vec<Cached>| e.iter().map(|c| c.pages.frames.len()).sum::<usize>();
+    while !entries.is_empty() && (entries.len() >= CACHE_FILES || total(entries) + npages > CACHE_PAGES) {
+        if let Some(lru) = entries.iter().enumerate().min_by_key(|(_, c)| c.used).map(|(i, _)| i) {
+            entries.swap_remove(lru);
+        }
+    }
+    entries.push(Cached { inode: Arc::downgrade(inode), version: v, pages: pages.clone(), used: *clock });
+    Some(pages)
 }
 
 /// Resolves `path` for exec: must be a regular file with execute permission.
@@ -163,6 +265,6 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     // A fresh register set: everything zero but the entry, the stack and
     // RFLAGS.IF; the FPU in its initial state.
     t.ctx.regs = GeneralRegs { rip: image.entry, rsp: image.sp, rflags: 0x202, ..GeneralRegs::default() };
-    t.ctx.fpu = FpuState::default();
+    t.ctx.set_fpu(FpuState::default());
     Ok(0)
 }

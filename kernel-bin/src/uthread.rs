@@ -4,8 +4,10 @@
 
 use crate::proc::{Hooks, Kernel, table};
 use crate::syscall;
+use alloc::sync::Arc;
 use arch_x86_64::sigframe::{self, AltStack, FrameInfo};
 use arch_x86_64::user::{UserContext, UserExit};
+use core::sync::atomic::AtomicU32;
 use linux_abi::Errno;
 use process::pid::Pid;
 use process::seams::SharedVm;
@@ -32,6 +34,14 @@ pub struct UThread {
     pub ctx: UserContext,
     /// The address space (refreshed after exec).
     pub vm: SharedVm<Kernel>,
+    /// Its top-level page table (what CR3 holds while the thread runs).
+    pub root: u64,
+    /// The parent's pid, kept current by the process table (getppid).
+    pub ppid: Arc<AtomicU32>,
+    /// The [`signal::epoch`] at which the thread last found no signal to
+    /// act on and no reason to die (`u64::MAX`: never): while the epoch is
+    /// unchanged, the way back to user mode skips looking again.
+    pub quiet_epoch: u64,
 }
 
 impl UThread {
@@ -40,7 +50,11 @@ impl UThread {
         if let Some(pid) = table().tgid(self.tid) {
             self.pid = pid;
         }
+        if let Some(ppid) = table().with_process(self.pid, |p| p.parent_cell()) {
+            self.ppid = ppid;
+        }
         if let Some(vm) = table().with_process(self.pid, |p| p.vm().cloned()).flatten() {
+            self.root = vm.lock().page_table().root().start_address().as_u64();
             self.vm = vm;
         }
     }
@@ -51,16 +65,30 @@ pub fn run(tid: Pid) {
     let Some(ctx) = table().with_thread(tid, |t| t.context.clone()) else { return };
     let Some(pid) = table().tgid(tid) else { return };
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return };
-    let mut t = UThread { tid, pid, ctx, vm };
+    let root = vm.lock().page_table().root().start_address().as_u64();
+    let Some(ppid) = table().with_process(pid, |p| p.parent_cell()) else { return };
+    let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX };
     loop {
-        if must_die(t.tid) {
+        if signal::epoch::current() != t.quiet_epoch && must_die(t.tid) {
             table().exit_thread(t.tid, 0, &Hooks);
             break;
         }
-        t.vm.lock().page_table().activate();
-        let exit = t.ctx.run();
+        if arch_x86_64::mem::paging::current_root() != t.root {
+            t.vm.lock().page_table().activate();
+        }
+        let exit = t.ctx.run_irqs_off();
+        let quick = matches!(exit, UserExit::Syscall) && quick_syscall(t.ctx.syscall_number());
+        if !quick {
+            arch_x86_64::cpu::enable_interrupts();
+        }
         let mut restart = None;
         let flow = match exit {
+            UserExit::Syscall if quick => {
+                let r = quick_syscall_result(&t);
+                log::trace!("pid {} tid {}: quick syscall {} -> {}", t.pid, t.tid, t.ctx.syscall_number(), r);
+                t.ctx.set_syscall_return(r as u64);
+                Flow::Continue
+            }
             UserExit::Syscall => {
                 let nr = t.ctx.syscall_number();
                 let (flow, result) = syscall::dispatch(&mut t, nr);
@@ -80,11 +108,46 @@ pub fn run(tid: Pid) {
         if flow == Flow::Exit {
             break;
         }
+        if quick && signal::epoch::current() != t.quiet_epoch {
+            // signal work ahead (it may sleep): with interrupts, as always
+            arch_x86_64::cpu::enable_interrupts();
+        }
         if deliver_signals(&mut t, restart) == Flow::Exit {
             break;
         }
     }
     // t (and its vm handle) drops here, before the task ends
+}
+
+/// System calls that only read a value (no lock held for long, no sleep,
+/// no allocation, no failure): answered here without the dispatch table,
+/// with interrupts still disabled from the exit out of user mode, and so is
+/// the way back when no signal work is due.
+fn quick_syscall(nr: u64) -> bool {
+    use linux_abi::syscall::nr;
+    matches!(
+        nr as usize,
+        nr::GETPID | nr::GETTID | nr::GETPPID | nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID
+    )
+}
+
+/// The result of a [`quick_syscall`].
+fn quick_syscall_result(t: &UThread) -> isize {
+    use core::sync::atomic::Ordering;
+    use linux_abi::syscall::nr;
+    match t.ctx.syscall_number() as usize {
+        nr::GETPID => t.pid as isize,
+        nr::GETTID => t.tid as isize,
+        nr::GETPPID => t.ppid.load(Ordering::Relaxed) as isize,
+        n => table()
+            .with_process(t.pid, |p| match n {
+                nr::GETUID => p.creds.uid,
+                nr::GETEUID => p.creds.euid,
+                nr::GETGID => p.creds.gid,
+                _ => p.creds.egid,
+            })
+            .map_or(Errno::ESRCH.to_syscall_return(), |id| id as isize),
+    }
 }
 
 /// Whether the thread was told to die (SIGKILL queued by exit_group or a
@@ -199,10 +262,21 @@ fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
 /// Delivers pending signals before returning to user mode; `restart` is
 /// the interrupted system call and its restart code, if any.
 fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
+    let epoch = signal::epoch::current();
+    if epoch == t.quiet_epoch {
+        // nothing queued, no mask changed, no group exit since the last look
+        if let Some((nr, e)) = restart.take() {
+            restart_syscall(t, nr, signal::syscall_restart(e, None));
+        }
+        return Flow::Continue;
+    }
     loop {
         let Some(info) = dequeue(t) else {
             if let Some((nr, e)) = restart.take() {
                 restart_syscall(t, nr, signal::syscall_restart(e, None));
+            }
+            if !must_die(t.tid) {
+                t.quiet_epoch = epoch;
             }
             return Flow::Continue;
         };
@@ -275,7 +349,7 @@ fn run_handler(
     );
     let written = {
         let mut vm = t.vm.lock();
-        vm.write_user(frame.fpstate_addr as usize, &t.ctx.fpu.0)
+        vm.write_user(frame.fpstate_addr as usize, &t.ctx.fpu().0)
             .and_then(|_| vm.write_user(frame.addr as usize, &frame.frame))
     };
     if written.is_err() {

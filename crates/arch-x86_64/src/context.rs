@@ -5,9 +5,11 @@
 //! thread's stack is laid out so that the first switch to it "returns" into
 //! a trampoline that calls its entry function.
 
+use crate::user::FpuState;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 core::arch::global_asm!(
     r#"
@@ -69,6 +71,58 @@ struct Chunk([u8; 16]);
 pub struct KernelThread {
     stack: Vec<Chunk>,
     rsp: AtomicU64,
+    /// Where a switch away saves the FPU state of the user context this
+    /// thread left live in the registers (user::entry's lazy FPU).
+    fpu_spill: UnsafeCell<FpuState>,
+    /// The token of the context whose state `fpu_spill` holds (0: none).
+    fpu_token: AtomicUsize,
+}
+
+// SAFETY: `fpu_spill` is only touched by this thread itself (in `switch`
+// away from it, and through `spill_fetch`/`spill_restore` while it runs),
+// with interrupts disabled, on the one CPU the kernel runs.
+unsafe impl Sync for KernelThread {}
+
+/// The kernel thread running now (null until the first switch).
+static CURRENT: AtomicPtr<KernelThread> = AtomicPtr::new(core::ptr::null_mut());
+
+fn current() -> Option<&'static KernelThread> {
+    // SAFETY: CURRENT is set by `switch`/`exit_to` to the thread they run,
+    // which the scheduler keeps alive while it runs; callers only use the
+    // reference while still running on it.
+    unsafe { CURRENT.load(Ordering::Relaxed).as_ref() }
+}
+
+/// Copies the spilled FPU state of context `token` into `dst`, if the
+/// running kernel thread holds it.
+#[cfg(target_os = "none")]
+pub(crate) fn spill_fetch(dst: &mut FpuState, token: usize) -> bool {
+    match current() {
+        Some(k) if k.fpu_token.load(Ordering::Relaxed) == token => {
+            // SAFETY: see `unsafe impl Sync` above: only the running thread
+            // touches its own spill area, with interrupts off.
+            dst.0.copy_from_slice(unsafe { &(*k.fpu_spill.get()).0 });
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Loads the spilled FPU state of context `token` into the registers, if
+/// the running kernel thread holds it.
+#[cfg(target_os = "none")]
+pub(crate) fn spill_restore(token: usize) -> bool {
+    match current() {
+        Some(k) if k.fpu_token.load(Ordering::Relaxed) == token => {
+            // SAFETY: as in `spill_fetch`; FXRSTOR reads the 512 aligned
+            // bytes FXSAVE wrote there.
+            unsafe {
+                core::arch::asm!("fxrstor64 [{}]", in(reg) (*k.fpu_spill.get()).0.as_ptr(), options(nostack, readonly))
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 impl KernelThread {
@@ -90,13 +144,23 @@ impl KernelThread {
             let idx = base + i;
             stack[idx / 2].0[(idx % 2) * 8..(idx % 2) * 8 + 8].copy_from_slice(&w.to_le_bytes());
         }
-        KernelThread { stack, rsp: AtomicU64::new(rsp) }
+        KernelThread {
+            stack,
+            rsp: AtomicU64::new(rsp),
+            fpu_spill: UnsafeCell::new(FpuState::default()),
+            fpu_token: AtomicUsize::new(0),
+        }
     }
 
     /// A handle for the thread already running (the boot thread): its
     /// stack pointer is filled in by the first switch away from it.
     pub fn current_boot() -> Self {
-        KernelThread { stack: Vec::new(), rsp: AtomicU64::new(0) }
+        KernelThread {
+            stack: Vec::new(),
+            rsp: AtomicU64::new(0),
+            fpu_spill: UnsafeCell::new(FpuState::default()),
+            fpu_token: AtomicUsize::new(0),
+        }
     }
 
     /// The top of the stack (for TSS.rsp0 while this thread runs user code).
@@ -118,6 +182,16 @@ impl KernelThread {
 /// switched out (the scheduler holds them in `Arc`s). Call with interrupts
 /// disabled.
 pub fn switch(from: &KernelThread, to: &KernelThread) {
+    #[cfg(target_os = "none")]
+    {
+        // SAFETY: `from` is the running thread; only it touches its spill
+        // area, and interrupts are off.
+        let token = crate::user::fpu_switch_out(unsafe { &mut *from.fpu_spill.get() });
+        if token != 0 {
+            from.fpu_token.store(token, Ordering::Relaxed);
+        }
+    }
+    CURRENT.store(to as *const KernelThread as *mut KernelThread, Ordering::Relaxed);
     // SAFETY: `to.rsp` is either the stack pointer saved by an earlier
     // switch away from `to` or the initial frame built by `new`, both on a
     // stack `to` still owns; `from.rsp` receives this thread's stack pointer
@@ -135,6 +209,9 @@ static HANDOFF: spin::Mutex<Option<Arc<KernelThread>>> = spin::Mutex::new(None);
 /// is never resumed); the scheduler frees the exited thread's stack once it
 /// runs elsewhere. Call with interrupts disabled.
 pub fn exit_to(to: Arc<KernelThread>) -> ! {
+    #[cfg(target_os = "none")]
+    crate::user::fpu_forget();
+    CURRENT.store(Arc::as_ptr(&to) as *mut KernelThread, Ordering::Relaxed);
     let rsp = to.rsp.load(Ordering::SeqCst);
     *HANDOFF.lock() = Some(to);
     // SAFETY: rsp is `to`'s saved stack pointer (or its initial frame), on a

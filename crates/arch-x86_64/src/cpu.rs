@@ -51,6 +51,12 @@ pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
     x86_64::instructions::interrupts::without_interrupts(f)
 }
 
+/// Enables interrupts.
+#[inline]
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
 /// Disables interrupts.
 pub fn disable_interrupts() {
     x86_64::instructions::interrupts::disable();

@@ -197,7 +197,7 @@ pub fn restore_fpu(ctx: &mut UserContext, image: &[u8; FPSTATE_SIZE]) {
     let mut fpu = FpuState(*image);
     let mxcsr = u32::from_le_bytes([fpu.0[24], fpu.0[25], fpu.0[26], fpu.0[27]]) & 0xffff;
     fpu.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
-    ctx.fpu = fpu;
+    ctx.set_fpu(fpu);
 }
 
 #[cfg(test)]
@@ -300,6 +300,7 @@ mod tests {
         img[24..28].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
         let mut c = ctx();
         restore_fpu(&mut c, &img);
-        assert_eq!(u32::from_le_bytes([c.fpu.0[24], c.fpu.0[25], c.fpu.0[26], c.fpu.0[27]]), 0xffff);
+        let f = &c.fpu().0;
+        assert_eq!(u32::from_le_bytes([f[24], f[25], f[26], f[27]]), 0xffff);
     }
 }

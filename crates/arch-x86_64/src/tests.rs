@@ -332,3 +332,64 @@ ktest!(
         assert_eq!(frames::stats().0, free0, "frames leaked");
     }
 );
+
+ktest!(
+    fn page_table_fork_range_and_unmap_range() {
+        use crate::mem::vmimpl::KernelFrames;
+        use vm::{FrameAllocator, PageTable, PteFlags};
+        let (free0, _) = frames::stats();
+        {
+            let fa = KernelFrames;
+            let mut parent = paging::AddressSpace::new().expect("address space");
+            let mut child = parent.new_empty().expect("address space");
+            let rw = PteFlags::USER | PteFlags::WRITABLE;
+            let rx = PteFlags::USER | PteFlags::EXECUTABLE;
+            // across a leaf table boundary, a gap, and far away (another PML4 slot)
+            let mut pages: Vec<(usize, PteFlags)> = (0..600).map(|i| (0x3f_0000 + i * 4096, rw)).collect();
+            pages.retain(|&(va, _)| !(0x40_3000..0x40_8000).contains(&va));
+            pages.push((0x7f00_0000_0000, rx));
+            pages.push((0x7f00_0000_1000, rw));
+            let mut mapped = Vec::new();
+            for &(va, flags) in &pages {
+                let f = fa.alloc_zeroed().expect("frame");
+                PageTable::map(&mut parent, va, f, flags).expect("map");
+                mapped.push((va, f, flags));
+            }
+            let mut shared = 0;
+            parent
+                .fork_range(&mut child, 0x3f_0000, 0x7f00_0000_2000, true, &mut |f| {
+                    fa.add_ref(f);
+                    shared += 1;
+                })
+                .expect("fork_range");
+            parent.flush();
+            assert_eq!(shared, mapped.len());
+            for &(va, f, flags) in &mapped {
+                let want = flags - PteFlags::WRITABLE;
+                assert_eq!(parent.query(va), Some((f, want)), "parent {va:#x}");
+                assert_eq!(child.query(va), Some((f, want)), "child {va:#x}");
+                assert_eq!(fa.ref_count(f), 2);
+            }
+            assert_eq!(child.query(0x40_3000), None);
+            // a partial range: only those pages go
+            let mut released = 0;
+            child.unmap_range(0x3f_1000, 0x3f_3000, &mut |f| {
+                fa.release(f);
+                released += 1;
+            });
+            assert_eq!(released, 2);
+            assert_eq!(child.query(0x3f_1000), None);
+            assert!(child.query(0x3f_3000).is_some() && child.query(0x3f_0000).is_some());
+            for pt in [&mut child, &mut parent] {
+                let mut n = 0;
+                pt.unmap_range(0, 0x8000_0000_0000, &mut |f| {
+                    fa.release(f);
+                    n += 1;
+                });
+                assert!(n >= mapped.len() - 2);
+                assert_eq!(pt.next_present(0, 0x8000_0000_0000), None);
+            }
+        }
+        assert_eq!(frames::stats().0, free0, "frames leaked");
+    }
+);

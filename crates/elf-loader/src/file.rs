@@ -1,8 +1,10 @@
 //! Where the loader reads the executable from.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use linux_abi::{Errno, Result};
+use vm::PageSource;
 
 /// The executable file, read at byte offsets (what `kernel_read` does in
 /// Linux). The kernel implements it for its files; it is implemented here
@@ -14,6 +16,15 @@ pub trait ExecFile {
     /// Reads up to `buf.len()` bytes at `offset` into `buf` and returns how
     /// many were read: fewer only at the end of the file (0 at or past it).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+
+    /// The file's pages as a page cache, if the kernel keeps one: page
+    /// `offset` holds the bytes `[offset, offset + PAGE_SIZE)` of the file,
+    /// zero past its end. The loader then maps the segments from it (as
+    /// Linux's `elf_map` maps the page cache, shared until written) instead
+    /// of copying them. The default has none.
+    fn page_source(&self) -> Option<Arc<dyn PageSource>> {
+        None
+    }
 }
 
 impl ExecFile for [u8] {

@@ -1,12 +1,13 @@
 //! Mapping the segments and the stack into a `Vmar`.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use linux_abi::{Errno, Result};
 use vm::abi::{
     MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE,
 };
-use vm::{FrameAllocator, PAGE_SIZE, PageTable, Prot, Vmar, page_ceil, page_floor};
+use vm::{FrameAllocator, MapFile, PAGE_SIZE, PageSource, PageTable, Prot, Vmar, page_ceil, page_floor};
 
 use crate::file::{ExecFile, read_full};
 use crate::parse::{ElfImage, ImageKind, PHDR_SIZE};
@@ -208,6 +209,80 @@ fn to_usize(v: u64) -> Result<usize> {
 }
 
 /// A segment placed in memory.
+/// Copies the segments into anonymous memory: every page piece mapped
+/// writable with the union of its segments' permissions, filled from the
+/// file, then given its final permissions.
+fn copy_segments<P, A, F>(vmar: &mut Vmar<P, A>, file: &F, placed: &[Placed], pieces: &[Piece]) -> Result<()>
+where
+    P: PageTable,
+    A: FrameAllocator + Clone + 'static,
+    F: ExecFile + ?Sized,
+{
+    let rw_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+    for piece in pieces {
+        vmar.mmap(piece.start, piece.end - piece.start, PROT_READ | PROT_WRITE, rw_anon, None, 0)?;
+    }
+    let mut chunk = alloc::vec![0u8; 4 * PAGE_SIZE];
+    for p in placed {
+        let mut addr = p.start;
+        let mut offset = p.offset;
+        while addr < p.file_end {
+            let n = chunk.len().min(p.file_end - addr);
+            if !read_full(file, offset, &mut chunk[..n])? {
+                return Err(Errno::EIO); // the file shrank under us
+            }
+            vmar.write_user(addr, &chunk[..n]).map_err(|_| Errno::ENOMEM)?;
+            addr += n;
+            offset += n as u64;
+        }
+    }
+    for piece in pieces {
+        vmar.mprotect(piece.start, piece.end - piece.start, linux_prot(piece.prot))?;
+    }
+    Ok(())
+}
+
+/// Maps one segment from the file's pages (Linux's `elf_map`, private):
+/// its file pages from `source`, the bytes past the file data in their last
+/// page zeroed when the segment goes on (`padzero`, which copies that page),
+/// and anonymous zero pages for the rest (`vm_brk_flags`).
+fn map_segment<P, A>(
+    vmar: &mut Vmar<P, A>,
+    p: &Placed,
+    source: &Arc<dyn PageSource>,
+    path: &str,
+) -> Result<()>
+where
+    P: PageTable,
+    A: FrameAllocator + Clone + 'static,
+{
+    let prot = linux_prot(p.prot);
+    let end = page_ceil(p.end).ok_or(Errno::ENOEXEC)?;
+    let mut anon_start = page_floor(p.start);
+    if p.file_end > p.start {
+        let start = page_floor(p.start);
+        let file_end = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
+        let offset = p.offset - (p.start - start) as u64;
+        let pad = file_end - p.file_end;
+        let zero_tail = pad > 0 && p.end > p.file_end;
+        let map_prot = if zero_tail { prot | PROT_READ | PROT_WRITE } else { prot };
+        let file = MapFile { source: source.clone(), name: path.into(), readable: true, writable: false };
+        vmar.mmap(start, file_end - start, map_prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, Some(file), offset)?;
+        if zero_tail {
+            vmar.write_user(p.file_end, &[0u8; PAGE_SIZE][..pad]).map_err(|_| Errno::ENOMEM)?;
+            if map_prot != prot {
+                vmar.mprotect(start, file_end - start, prot)?;
+            }
+        }
+        anon_start = file_end;
+    }
+    if end > anon_start {
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+        vmar.mmap(anon_start, end - anon_start, prot, anon, None, 0)?;
+    }
+    Ok(())
+}
+
 #[derive(Clone, Copy)]
 struct Placed {
     start: usize,
@@ -325,33 +400,34 @@ impl ElfImage {
             }
         }
 
-        // Map writable, fill, then apply the final permissions.
-        let rw_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
-        for piece in &pieces {
-            vmar.mmap(piece.start, piece.end - piece.start, PROT_READ | PROT_WRITE, rw_anon, None, 0)?;
-        }
-        let mut chunk = alloc::vec![0u8; 4 * PAGE_SIZE];
-        for p in &placed {
-            let mut addr = p.start;
-            let mut offset = p.offset;
-            while addr < p.file_end {
-                let n = chunk.len().min(p.file_end - addr);
-                if !read_full(file, offset, &mut chunk[..n])? {
-                    return Err(Errno::EIO); // the file shrank under us
-                }
-                vmar.write_user(addr, &chunk[..n]).map_err(|_| Errno::ENOMEM)?;
-                addr += n;
-                offset += n as u64;
+        let path = alloc::string::String::from_utf8_lossy(params.path);
+        // Every page holds one segment, at a file offset congruent to its
+        // address: map the file's pages (elf_map) when the file has them.
+        let direct = file.page_source().filter(|_| {
+            placed.iter().all(|p| {
+                (p.start as u64).wrapping_sub(p.offset).is_multiple_of(PAGE_SIZE as u64)
+                    && p.offset.checked_add((p.file_end - p.start) as u64).is_some_and(|e| e <= file.size())
+            }) && pieces.iter().all(|piece| {
+                placed
+                    .iter()
+                    .filter(|p| {
+                        page_floor(p.start) < piece.end && page_ceil(p.end).is_some_and(|e| e > piece.start)
+                    })
+                    .count()
+                    == 1
+            })
+        });
+        if let Some(source) = &direct {
+            for p in &placed {
+                map_segment(vmar, p, source, &path)?;
             }
-        }
-        for piece in &pieces {
-            vmar.mprotect(piece.start, piece.end - piece.start, linux_prot(piece.prot))?;
+        } else {
+            copy_segments(vmar, file, &placed, &pieces)?;
         }
         // Names as /proc/self/maps shows them: the file's pages by path; the
         // zero pages past them are anonymous, and those ending at the break
         // belong to the heap (Linux 6.1's bss `vm_brk` mapping ends at
         // `start_brk`, so show_map_vma calls it `[heap]`).
-        let path = alloc::string::String::from_utf8_lossy(params.path);
         for p in &placed {
             let bss = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
             let end = page_ceil(p.end).ok_or(Errno::ENOEXEC)?;
@@ -359,10 +435,12 @@ impl ElfImage {
                 vmar.set_name(bss, end - bss, "[heap]")?;
             }
         }
-        for p in placed.iter().filter(|p| p.file_end > p.start) {
-            let start = page_floor(p.start);
-            let end = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
-            vmar.set_name(start, end - start, &path)?;
+        if direct.is_none() {
+            for p in placed.iter().filter(|p| p.file_end > p.start) {
+                let start = page_floor(p.start);
+                let end = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
+                vmar.set_name(start, end - start, &path)?;
+            }
         }
         vmar.set_brk_base(brk);
 

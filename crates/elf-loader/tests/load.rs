@@ -760,3 +760,56 @@ fn same_addresses_as_a_real_linux_run() {
     drop(vmar);
     assert_eq!(frames.allocated(), 0);
 }
+
+/// An executable whose file has a page cache (as the kernel's files do).
+struct Cached {
+    bytes: Vec<u8>,
+    source: std::sync::Arc<vm::testing::TestFile>,
+}
+
+impl ExecFile for Cached {
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.bytes.as_slice().read_at(offset, buf)
+    }
+    fn page_source(&self) -> Option<std::sync::Arc<dyn vm::PageSource>> {
+        Some(self.source.clone())
+    }
+}
+
+#[test]
+fn segments_map_the_page_cache_when_the_file_has_one() {
+    use vm::{FrameAllocator, PageTable};
+    let frames = TestFrames::new();
+    let elf = static_exec();
+    let file = Cached { bytes: elf.clone(), source: vm::testing::TestFile::new(&frames, &elf) };
+    let p = params(&ARGV, &ENVP);
+    let mut direct = test_vmar(&frames);
+    let img = load_elf(&mut direct, &file, &p).unwrap();
+    let (mut copied, r) = load(&frames, &elf, &p);
+    assert_eq!(r.unwrap(), img, "the same image either way");
+    assert_eq!(maps(&direct), maps(&copied), "the same mappings and names");
+    // the same bytes: code, data, bss (zero, also in the data page's tail)
+    for (addr, len) in [(0x401000, 0x1800), (0x403100, 0x200), (0x403300, 0x1e00)] {
+        assert_eq!(read(&mut direct, addr, len), read(&mut copied, addr, len), "{addr:#x}");
+    }
+    assert!(read(&mut direct, 0x403300, 0xd00).iter().all(|&b| b == 0));
+    // the code page is the file's page, not a copy
+    assert!(file.source.cached_pages() > 0);
+    let (code_frame, _) = direct.page_table().query(0x401000).unwrap();
+    assert!(frames.ref_count(code_frame) >= 2, "shared with the page cache");
+    // writing the data stays private to this address space
+    cpu_store(&mut direct, 0x403100, &[0xee; 8]).unwrap();
+    let mut again = test_vmar(&frames);
+    load_elf(&mut again, &file, &p).unwrap();
+    assert_eq!(read(&mut again, 0x403100, 0x200), data());
+    // writing code is refused as before
+    assert_eq!(
+        cpu_store(&mut direct, 0x401000, &[1]),
+        Err(FaultOutcome::Segv { addr: 0x401000, code: SegvCode::AccErr })
+    );
+    drop((direct, copied, again, file));
+    assert_eq!(frames.allocated(), 0, "every frame released");
+}

@@ -18,6 +18,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux_abi::{Errno, Result};
 use signal::{
@@ -93,6 +94,8 @@ impl<P: Platform> Thread<P> {
 pub struct Process<P: Platform> {
     pid: Pid,
     parent: Pid,
+    /// `parent` again, readable without the table lock ([`Process::parent_cell`]).
+    parent_cell: Arc<AtomicU32>,
     parent_thread: Pid,
     children: Vec<Pid>,
     threads: Vec<Pid>,
@@ -130,6 +133,15 @@ impl<P: Platform> Process<P> {
     /// The parent's pid (0 for init).
     pub fn parent(&self) -> Pid {
         self.parent
+    }
+    /// The parent's pid as a cell that follows reparenting, for getppid(2)
+    /// without the table lock (the process keeps it for its whole life).
+    pub fn parent_cell(&self) -> Arc<AtomicU32> {
+        self.parent_cell.clone()
+    }
+    fn set_parent(&mut self, parent: Pid) {
+        self.parent = parent;
+        self.parent_cell.store(parent, Ordering::Relaxed);
     }
     /// The pids of the children, oldest first.
     pub fn children(&self) -> &[Pid] {
@@ -341,6 +353,7 @@ impl<P: Platform> ProcessTable<P> {
         let process = Process {
             pid,
             parent: 0,
+            parent_cell: Arc::new(AtomicU32::new(0)),
             parent_thread: 0,
             children: Vec::new(),
             threads: alloc::vec![pid],
@@ -924,6 +937,7 @@ impl<P: Platform> Inner<P> {
             process = Some(Process {
                 pid: 0,
                 parent,
+                parent_cell: Arc::new(AtomicU32::new(parent)),
                 parent_thread,
                 children: Vec::new(),
                 threads: Vec::new(),
@@ -1005,7 +1019,7 @@ impl<P: Platform> Inner<P> {
                 // The caller's parent now (it may have been reparented
                 // while the lock was not held).
                 if let Some(p) = self.procs.get(&pid) {
-                    process.parent = p.parent;
+                    process.set_parent(p.parent);
                     process.parent_thread = p.parent_thread;
                     process.exit_signal = p.exit_signal;
                 }
@@ -1054,6 +1068,8 @@ impl<P: Platform> Inner<P> {
     }
 
     fn start_group_exit(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
+        // threads on their way back to user mode must look again
+        signal::epoch::bump();
         let Some(p) = self.procs.get_mut(&pid) else { return };
         if p.group_exit.is_some() {
             return;
@@ -1075,6 +1091,8 @@ impl<P: Platform> Inner<P> {
     }
 
     fn exit_thread(&mut self, tid: Pid, status: ChildStatus, out: &mut Out<P>) {
+        // threads on their way back to user mode must look again
+        signal::epoch::bump();
         let Some(pid) = self.threads.get(&tid).map(|t| t.tgid) else { return };
         let Some(p) = self.procs.get(&pid) else { return };
         let shared = p.threads.len() > 1 || p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
@@ -1139,7 +1157,7 @@ impl<P: Platform> Inner<P> {
         let mut dead = Vec::new();
         for c in children {
             let Some(cp) = self.procs.get_mut(&c) else { continue };
-            cp.parent = reaper;
+            cp.set_parent(reaper);
             cp.parent_thread = reaper_thread;
             cp.exit_signal = SIGCHLD as i32;
             let zombie = cp.state == ProcState::Zombie;
@@ -1265,6 +1283,8 @@ impl<P: Platform> Inner<P> {
     }
 
     fn stop(&mut self, pid: Pid, sig: u32, out: &mut Out<P>) -> Result<()> {
+        // threads on their way back to user mode must look again
+        signal::epoch::bump();
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if !p.alive() || p.group_exit.is_some() {
             return Ok(());
@@ -1277,6 +1297,8 @@ impl<P: Platform> Inner<P> {
     }
 
     fn cont(&mut self, pid: Pid, out: &mut Out<P>) -> Result<()> {
+        // threads on their way back to user mode must look again
+        signal::epoch::bump();
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if !matches!(p.state, ProcState::Stopped(_)) {
             return Ok(());
@@ -1724,6 +1746,8 @@ impl<P: Platform> Inner<P> {
     }
 
     fn exec(&mut self, tid: Pid, new_vm: Vm<P>, out: &mut Out<P>) -> Result<Pid> {
+        // threads on their way back to user mode must look again
+        signal::epoch::bump();
         let pid = self.proc_of(tid)?;
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
         if p.group_exit.is_some() {

@@ -328,18 +328,23 @@ fn orphans_go_to_init_or_the_subreaper() {
     let w = world();
     let a = w.fork(1);
     let b = w.fork(a);
+    let cell = w.t.with_process(b, |p| p.parent_cell()).unwrap();
+    assert_eq!(cell.load(core::sync::atomic::Ordering::Relaxed), a);
     w.exit(a, 0);
     assert_eq!(w.t.getppid(b), Ok(1));
+    assert_eq!(cell.load(core::sync::atomic::Ordering::Relaxed), 1, "the cell follows reparenting");
     assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
     // A zombie orphan is reported to its new parent.
     let s = w.fork(1);
     w.t.set_child_subreaper(s, true).unwrap();
     let m = w.fork(s);
     let x = w.fork(m);
+    let x_cell = w.t.with_process(x, |p| p.parent_cell()).unwrap();
     let y = w.clone(m, 0).unwrap();
     w.exit(y, 4);
     w.exit(m, 0);
     assert_eq!(w.t.getppid(x), Ok(s));
+    assert_eq!(x_cell.load(core::sync::atomic::Ordering::Relaxed), s);
     assert_eq!(w.t.with_process(y, |p| p.parent()), Some(s), "a zombie moves too");
     // Reparented children report with SIGCHLD.
     assert_eq!(w.t.with_process(y, |p| p.exit_signal()), Some(SIGCHLD as i32));

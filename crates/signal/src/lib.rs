@@ -91,6 +91,7 @@ extern crate alloc;
 mod action;
 mod altstack;
 mod delivery;
+pub mod epoch;
 mod pending;
 pub mod siginfo;
 mod signum;

@@ -128,6 +128,7 @@ impl PendingQueue {
     /// over the limit.
     pub fn enqueue(&mut self, info: SigInfo, account: &SigQueueAccount, rlimit: u64) -> Result<Enqueued> {
         let sig = info.signo;
+        crate::epoch::bump();
         if !sig.is_realtime() && self.set.contains(sig) {
             return Ok(Enqueued::Coalesced);
         }

@@ -40,6 +40,7 @@ impl ThreadSignals {
     /// removed silently.
     pub fn set_blocked(&mut self, mask: SigSet) {
         self.blocked = mask.blockable();
+        crate::epoch::bump();
     }
 
     /// sigprocmask(2) / rt_sigprocmask(2): applies `how` and returns the
@@ -47,6 +48,7 @@ impl ThreadSignals {
     pub fn sigprocmask(&mut self, how: SigMaskHow, set: SigSet) -> SigSet {
         let old = self.blocked;
         self.blocked = how.apply(old, set);
+        crate::epoch::bump();
         old
     }
 
@@ -112,6 +114,7 @@ impl ThreadSignals {
             self.real_blocked = Some(self.blocked);
         }
         self.blocked = self.blocked - waited;
+        crate::epoch::bump();
     }
 
     /// The sigtimedwait(2) sleep is over: the mask from before
@@ -120,6 +123,7 @@ impl ThreadSignals {
     pub fn end_sigwait(&mut self) {
         if let Some(mask) = self.real_blocked.take() {
             self.blocked = mask;
+            crate::epoch::bump();
         }
     }
 
@@ -152,6 +156,7 @@ impl ThreadSignals {
     pub fn restore_saved_mask(&mut self) {
         if let Some(mask) = self.saved_mask.take() {
             self.blocked = mask;
+            crate::epoch::bump();
         }
     }
 
@@ -162,6 +167,7 @@ impl ThreadSignals {
     pub fn enter_handler(&mut self, sig: SigNum, action: &SigAction) -> SigSet {
         let save = self.mask_to_save();
         self.blocked = handler_mask(self.blocked, sig, action);
+        crate::epoch::bump();
         self.saved_mask = None;
         save
     }

@@ -179,6 +179,76 @@ pub trait PageTable {
     fn new_empty(&self) -> Result<Self, NoMemory>
     where
         Self: Sized;
+
+    /// fork's copy of `[start, end)`: every present page of this table is
+    /// mapped at the same address in `child` (which has nothing mapped
+    /// there) with the same flags; with `cow`, `WRITABLE` is removed from
+    /// the entry in both tables. `share` is called once for every page
+    /// mapped in `child`, with its frame (the caller adds the reference).
+    ///
+    /// Removing write access may be deferred like [`protect`](Self::protect):
+    /// the caller calls [`flush`](Self::flush) on this table afterwards.
+    /// On `Err` (no memory for a page-table page of `child`) the pages
+    /// reported to `share` so far stay mapped in `child`.
+    ///
+    /// The default goes page by page through the other methods; a real
+    /// table walks its levels, skipping empty subtrees, and copies leaf
+    /// tables in one pass.
+    fn fork_range(
+        &mut self,
+        child: &mut Self,
+        start: usize,
+        end: usize,
+        cow: bool,
+        share: &mut dyn FnMut(Frame),
+    ) -> Result<(), NoMemory>
+    where
+        Self: Sized,
+    {
+        let mut va = start;
+        while let Some((page, frame, mut flags)) = self.next_present(va, end) {
+            if cow && flags.contains(PteFlags::WRITABLE) {
+                flags.remove(PteFlags::WRITABLE);
+                self.protect(page, flags);
+            }
+            child.map(page, frame, flags)?;
+            share(frame);
+            match page.checked_add(PAGE_SIZE) {
+                Some(next) => va = next,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every present entry in `[start, end)` and calls `release`
+    /// once for each removed frame, only after the old translations can no
+    /// longer be used (the TLB is flushed), so the frame may be freed at
+    /// once. The default goes page by page and flushes every 64 pages.
+    fn unmap_range(&mut self, start: usize, end: usize, release: &mut dyn FnMut(Frame)) {
+        let mut batch = [Frame::from_number(0); 64];
+        let mut len = 0;
+        let mut va = start;
+        while let Some((page, _, _)) = self.next_present(va, end) {
+            if let Some((frame, _)) = self.unmap(page) {
+                if len == batch.len() {
+                    self.flush();
+                    batch.iter().for_each(|&f| release(f));
+                    len = 0;
+                }
+                batch[len] = frame;
+                len += 1;
+            }
+            match page.checked_add(PAGE_SIZE) {
+                Some(next) => va = next,
+                None => break,
+            }
+        }
+        if len > 0 {
+            self.flush();
+            batch[..len].iter().for_each(|&f| release(f));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -205,5 +275,80 @@ mod tests {
         assert_eq!(Frame::from_phys_addr(0x123_4001), None);
         assert_eq!(Frame::containing(0x123_4fff), f);
         assert_eq!(Errno::from(NoMemory), Errno::ENOMEM);
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod range_tests {
+    use super::*;
+    use crate::testing::{SoftPageTable, TestFrames};
+    use alloc::vec::Vec;
+
+    const RW: PteFlags = PteFlags::USER.union(PteFlags::WRITABLE);
+    const RX: PteFlags = PteFlags::USER.union(PteFlags::EXECUTABLE);
+
+    fn table(frames: &TestFrames, pages: &[(usize, PteFlags)]) -> (SoftPageTable, Vec<Frame>) {
+        let mut pt = SoftPageTable::new();
+        let mut fs = Vec::new();
+        for &(va, flags) in pages {
+            let f = frames.alloc_zeroed().unwrap();
+            pt.map(va, f, flags).unwrap();
+            fs.push(f);
+        }
+        (pt, fs)
+    }
+
+    #[test]
+    fn fork_range_copies_present_pages_and_write_protects_with_cow() {
+        let frames = TestFrames::new();
+        let pages = [(0x1000, RW), (0x3000, RX), (0x8000, RW), (0x9000, RW)];
+        let (mut pt, fs) = table(&frames, &pages);
+        let mut child = pt.new_empty().unwrap();
+        let mut shared = Vec::new();
+        pt.fork_range(&mut child, 0x1000, 0x9000, true, &mut |f| shared.push(f)).unwrap();
+        assert_eq!(shared, fs[..3], "only the pages inside the range, in order");
+        assert!(pt.needs_flush(), "write access removed: a flush is owed");
+        for &(va, flags) in &pages[..3] {
+            assert_eq!(pt.query(va).map(|e| e.1), Some(flags - PteFlags::WRITABLE));
+            assert_eq!(child.query(va), pt.query(va));
+        }
+        assert_eq!(child.query(0x9000), None);
+        assert_eq!(pt.query(0x9000), Some((fs[3], RW)), "outside the range: untouched");
+        let mut n = 0;
+        pt.unmap_range(0, usize::MAX, &mut |f| {
+            frames.release(f);
+            n += 1;
+        });
+        assert_eq!(n, 4);
+        child.unmap_range(0, usize::MAX, &mut |_| {});
+        assert_eq!(frames.allocated(), 0);
+    }
+
+    #[test]
+    fn fork_range_without_cow_keeps_write_access() {
+        let frames = TestFrames::new();
+        let (mut pt, fs) = table(&frames, &[(0x5000, RW)]);
+        let mut child = pt.new_empty().unwrap();
+        let mut n = 0;
+        pt.fork_range(&mut child, 0, 0x10000, false, &mut |_| n += 1).unwrap();
+        assert_eq!(n, 1);
+        assert!(!pt.needs_flush());
+        assert_eq!(child.query(0x5000), Some((fs[0], RW)));
+        assert_eq!(pt.query(0x5000), Some((fs[0], RW)));
+    }
+
+    #[test]
+    fn unmap_range_flushes_before_releasing_in_batches() {
+        let frames = TestFrames::new();
+        let pages: Vec<(usize, PteFlags)> = (0..150).map(|i| (0x10000 + i * PAGE_SIZE, RW)).collect();
+        let (mut pt, fs) = table(&frames, &pages);
+        let before = pt.flushes();
+        let mut released = Vec::new();
+        pt.unmap_range(0x10000 + 10 * PAGE_SIZE, 0x10000 + 140 * PAGE_SIZE, &mut |f| released.push(f));
+        assert_eq!(released, fs[10..140]);
+        assert!(pt.flushes() >= before + 3, "130 pages: three batches of at most 64");
+        assert!(!pt.needs_flush());
+        assert_eq!(pt.len(), 20);
+        assert_eq!(pt.next_present(0x10000 + 10 * PAGE_SIZE, 0x10000 + 140 * PAGE_SIZE), None);
     }
 }

@@ -250,36 +250,6 @@ impl Mapping {
     }
 }
 
-/// Frames unmapped but not yet released: released after one TLB flush.
-struct Reclaim {
-    frames: [Frame; 64],
-    len: usize,
-}
-
-impl Reclaim {
-    fn new() -> Self {
-        Reclaim { frames: [Frame::from_number(0); 64], len: 0 }
-    }
-
-    fn push<P: PageTable, A: FrameAllocator>(&mut self, pt: &mut P, alloc: &A, frame: Frame) {
-        if self.len == self.frames.len() {
-            self.finish(pt, alloc);
-        }
-        self.frames[self.len] = frame;
-        self.len += 1;
-    }
-
-    fn finish<P: PageTable, A: FrameAllocator>(&mut self, pt: &mut P, alloc: &A) {
-        if self.len > 0 {
-            pt.flush();
-            for &frame in &self.frames[..self.len] {
-                alloc.release(frame);
-            }
-            self.len = 0;
-        }
-    }
-}
-
 /// A user address space: the mappings, the page table that holds their
 /// present pages, and the program break.
 ///
@@ -418,19 +388,12 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
 
     /// Unmaps every present page in `[start, end)` and releases its frame.
     fn unmap_pages(&mut self, start: usize, end: usize) {
-        let mut reclaim = Reclaim::new();
-        let mut va = start;
-        while let Some((page, _, _)) = self.pt.next_present(va, end) {
-            if let Some((frame, _)) = self.pt.unmap(page) {
-                self.resident = self.resident.saturating_sub(1);
-                reclaim.push(&mut self.pt, &self.alloc, frame);
-            }
-            match page.checked_add(PAGE_SIZE) {
-                Some(next) => va = next,
-                None => break,
-            }
-        }
-        reclaim.finish(&mut self.pt, &self.alloc);
+        let alloc = &self.alloc;
+        let resident = &mut self.resident;
+        self.pt.unmap_range(start, end, &mut |frame| {
+            *resident = resident.saturating_sub(1);
+            alloc.release(frame);
+        });
     }
 
     /// Removes every mapping (and page) in `[start, end)`.
@@ -1104,32 +1067,22 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         child.maps = self.maps.clone();
         child.brk_start = self.brk_start;
         child.brk = self.brk;
-        let mut write_protected = false;
         let mut result = Ok(());
-        'maps: for (&start, m) in &self.maps {
-            let mut va = start;
-            while let Some((page, frame, mut flags)) = self.pt.next_present(va, m.end) {
-                if !m.shared && flags.contains(PteFlags::WRITABLE) {
-                    flags.remove(PteFlags::WRITABLE);
-                    self.pt.protect(page, flags);
-                    write_protected = true;
-                }
-                self.alloc.add_ref(frame);
-                if child.pt.map(page, frame, flags).is_err() {
-                    self.alloc.release(frame);
+        {
+            let alloc = &self.alloc;
+            let resident = &mut child.resident;
+            let mut share = |frame| {
+                alloc.add_ref(frame);
+                *resident += 1;
+            };
+            for (&start, m) in &self.maps {
+                if self.pt.fork_range(&mut child.pt, start, m.end, !m.shared, &mut share).is_err() {
                     result = Err(Errno::ENOMEM);
-                    break 'maps;
-                }
-                child.resident += 1;
-                match page.checked_add(PAGE_SIZE) {
-                    Some(next) => va = next,
-                    None => break,
+                    break;
                 }
             }
         }
-        if write_protected {
-            self.pt.flush();
-        }
+        self.pt.flush();
         result.map(|()| child)
     }
 

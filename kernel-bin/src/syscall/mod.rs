@@ -110,7 +110,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MSYNC => mm::msync(t, a[0], a[1], a[2]),
         nr::GETPID => Ok(t.pid as isize),
         nr::GETTID => Ok(t.tid as isize),
-        nr::GETPPID => table().getppid(t.tid).map(|p| p as isize),
+        nr::GETPPID => Ok(t.ppid.load(core::sync::atomic::Ordering::Relaxed) as isize),
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => task::ids(t, n as usize),
         nr::SETUID | nr::SETGID => task::setid(t, n as usize, a[0]),
         nr::GETGROUPS => task::getgroups(t, a[0], a[1]),

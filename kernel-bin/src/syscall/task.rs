@@ -11,13 +11,15 @@ use process::seams::VmMemory;
 use signal::{SigAction, SigMaskHow, SigNum, SigSet};
 
 pub fn ids(t: &mut UThread, n: usize) -> SysResult {
-    let c = table().with_process(t.pid, |p| p.creds.clone()).ok_or(Errno::ESRCH)?;
-    Ok(match n {
-        nr::GETUID => c.uid,
-        nr::GETEUID => c.euid,
-        nr::GETGID => c.gid,
-        _ => c.egid,
-    } as isize)
+    let id = table()
+        .with_process(t.pid, |p| match n {
+            nr::GETUID => p.creds.uid,
+            nr::GETEUID => p.creds.euid,
+            nr::GETGID => p.creds.gid,
+            _ => p.creds.egid,
+        })
+        .ok_or(Errno::ESRCH)?;
+    Ok(id as isize)
 }
 
 pub fn setid(t: &mut UThread, n: usize, id: u64) -> SysResult {

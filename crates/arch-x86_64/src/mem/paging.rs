@@ -15,6 +15,10 @@ use x86_64::{PhysAddr, VirtAddr};
 
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
 
+/// What CR3 holds (every CR3 load of the kernel goes through this file and
+/// records it here: reading CR3 itself is slow under emulation).
+static ACTIVE_ROOT: AtomicU64 = AtomicU64::new(0);
+
 // SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     static __text_start: u8;
@@ -96,6 +100,7 @@ pub(crate) fn init(boot: &BootInfo) {
     }
 
     KERNEL_PML4.store(pml4.start_address().as_u64(), Ordering::Relaxed);
+    ACTIVE_ROOT.store(pml4.start_address().as_u64(), Ordering::Relaxed);
     // SAFETY: the new tables map the kernel image (code, data, the current
     // stack in .bss) and the direct map exactly where the boot tables did,
     // so execution continues seamlessly; the low identity map goes away and
@@ -151,6 +156,9 @@ impl PageFlags {
 /// frees its lower-half table frames, not the frames mapped through it.
 pub struct AddressSpace {
     pml4: PhysFrame,
+    /// Rights were removed from entries without invalidating the TLB
+    /// (batched by `fork_range`); the next `flush` must flush.
+    pub(crate) stale: bool,
 }
 
 impl AddressSpace {
@@ -162,7 +170,7 @@ impl AddressSpace {
         for i in 256..512 {
             new[i] = kernel[i].clone();
         }
-        Ok(AddressSpace { pml4 })
+        Ok(AddressSpace { pml4, stale: false })
     }
 
     /// The top-level table's frame (what CR3 holds).
@@ -223,12 +231,13 @@ impl AddressSpace {
     /// is loaded (or switches away before dropping it).
     pub fn activate(&self) {
         // Reloading CR3 flushes the TLB: skip it when already current.
-        if Cr3::read().0 == self.pml4 {
+        if current_root() == self.pml4.start_address().as_u64() {
             return;
         }
         // SAFETY: the kernel half is identical to the kernel tables', so the
         // kernel keeps running; the lower half is this address space's.
         unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+        ACTIVE_ROOT.store(self.pml4.start_address().as_u64(), Ordering::Relaxed);
     }
 }
 
@@ -255,6 +264,44 @@ impl AddressSpace {
     /// The present 4 KiB leaf entry for `va`, if any.
     pub(crate) fn leaf_entry(&self, va: u64) -> Option<&'static mut PageTableEntry> {
         self.walk_skip(va).ok()
+    }
+
+    /// The level-1 table covering `va`, or the start of the next subtree
+    /// worth looking at when an upper level is empty.
+    pub(crate) fn leaf_table(&self, va: u64) -> Result<&'static mut PageTable, u64> {
+        if va >= 0x0000_8000_0000_0000 {
+            return Err(u64::MAX);
+        }
+        let mut table = table_at(self.pml4);
+        for level in [4u32, 3, 2] {
+            let shift = 12 + 9 * (level - 1);
+            let e = &table[((va >> shift) & 511) as usize];
+            if !e.flags().contains(F::PRESENT) || e.flags().contains(F::HUGE_PAGE) {
+                return Err(((va >> shift) + 1) << shift);
+            }
+            table = table_at(PhysFrame::containing_address(e.addr()));
+        }
+        Ok(table)
+    }
+
+    /// The level-1 table covering `va`, creating the missing upper levels.
+    pub(crate) fn leaf_table_create(&mut self, va: u64) -> Result<&'static mut PageTable, MapError> {
+        if va >= 0x0000_8000_0000_0000 {
+            return Err(MapError::BadAddress);
+        }
+        let mut table = table_at(self.pml4);
+        for level in [4u32, 3, 2] {
+            let shift = 12 + 9 * (level - 1);
+            let e = &mut table[((va >> shift) & 511) as usize];
+            if !e.flags().contains(F::PRESENT) {
+                let frame = frames::alloc_zeroed_frame().ok_or(MapError::NoMemory)?;
+                e.set_frame(frame, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
+            } else if e.flags().contains(F::HUGE_PAGE) {
+                return Err(MapError::AlreadyMapped);
+            }
+            table = table_at(PhysFrame::containing_address(e.addr()));
+        }
+        Ok(table)
     }
 
     /// The present leaf entry for `va`, or the next address worth looking
@@ -284,10 +331,17 @@ impl AddressSpace {
     }
 }
 
+/// The physical address of the top-level table in use (CR3).
+#[inline]
+pub fn current_root() -> u64 {
+    ACTIVE_ROOT.load(Ordering::Relaxed)
+}
+
 /// Switches to the kernel's own tables.
 pub fn activate_kernel() {
     // SAFETY: the kernel tables map everything the kernel uses.
     unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
+    ACTIVE_ROOT.store(kernel_pml4().start_address().as_u64(), Ordering::Relaxed);
 }
 
 fn free_tables(table: PhysFrame, level: u8) {

@@ -9,7 +9,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Once;
 use vm::{Frame, FrameAllocator, NoMemory, PageTable, PteFlags};
-use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::{PageTableFlags as F, PhysFrame};
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -125,7 +124,7 @@ const USER_TOP: usize = 0x0000_8000_0000_0000;
 
 impl AddressSpace {
     fn is_active(&self) -> bool {
-        Cr3::read().0 == self.root()
+        super::paging::current_root() == self.root().start_address().as_u64()
     }
 
     fn invalidate(&self, va: usize) {
@@ -174,7 +173,101 @@ impl PageTable for AddressSpace {
     }
 
     fn flush(&mut self) {
-        // unmap and protect invalidate at once (one CPU), nothing is deferred
+        // unmap and protect invalidate at once (one CPU); only fork_range
+        // defers (write protection of many pages): one full flush for all
+        if core::mem::take(&mut self.stale) && self.is_active() {
+            x86_64::instructions::tlb::flush_all();
+        }
+    }
+
+    fn fork_range(
+        &mut self,
+        child: &mut Self,
+        start: usize,
+        end: usize,
+        cow: bool,
+        share: &mut dyn FnMut(Frame),
+    ) -> Result<(), NoMemory> {
+        let end = end.min(USER_TOP) as u64;
+        let mut va = start as u64 & !(PAGE_SIZE - 1);
+        while va < end {
+            let src = match self.leaf_table(va) {
+                Ok(t) => t,
+                Err(next) => {
+                    va = next;
+                    continue;
+                }
+            };
+            let table_end = ((va >> 21) + 1) << 21;
+            let stop = table_end.min(end);
+            let (first, last) = (((va >> 12) & 511) as usize, (((stop - 1) >> 12) & 511) as usize);
+            let mut dst: Option<&'static mut x86_64::structures::paging::PageTable> = None;
+            for i in first..=last {
+                let e = &mut src[i];
+                let mut flags = e.flags();
+                if !flags.contains(F::PRESENT) {
+                    continue;
+                }
+                if cow && flags.contains(F::WRITABLE) {
+                    flags.remove(F::WRITABLE);
+                    e.set_flags(flags);
+                    self.stale = true;
+                }
+                let d = match dst {
+                    Some(ref mut d) => d,
+                    None => dst.insert(child.leaf_table_create(va).map_err(|_| NoMemory)?),
+                };
+                d[i] = e.clone();
+                share(Frame::containing(e.addr().as_u64()));
+            }
+            va = table_end;
+        }
+        Ok(())
+    }
+
+    fn unmap_range(&mut self, start: usize, end: usize, release: &mut dyn FnMut(Frame)) {
+        let end = end.min(USER_TOP) as u64;
+        let mut va = start as u64 & !(PAGE_SIZE - 1);
+        let mut active = self.is_active();
+        let mut removed = [0u64; 512];
+        while va < end {
+            let table = match self.leaf_table(va) {
+                Ok(t) => t,
+                Err(next) => {
+                    va = next;
+                    continue;
+                }
+            };
+            let table_end = ((va >> 21) + 1) << 21;
+            let stop = table_end.min(end);
+            let (first, last) = (((va >> 12) & 511) as usize, (((stop - 1) >> 12) & 511) as usize);
+            let mut n = 0;
+            for i in first..=last {
+                let e = &mut table[i];
+                if e.flags().contains(F::PRESENT) {
+                    removed[n] = e.addr().as_u64();
+                    n += 1;
+                    e.set_unused();
+                    if active && n <= 8 {
+                        x86_64::instructions::tlb::flush(VirtAddr::new((va & !0x1f_ffff) | (i as u64) << 12));
+                    }
+                }
+            }
+            if active && n > 8 {
+                // The first 8 were invalidated one by one. More: leave this
+                // table for the kernel's (one full flush, as a CR3 reload);
+                // the rest of the range then needs no flushing at all, and
+                // the thread's loop loads the table again before it returns
+                // to user mode.
+                super::paging::activate_kernel();
+                self.stale = false;
+                active = false;
+            }
+            for &pa in &removed[..n] {
+                release(Frame::containing(pa));
+            }
+            va = table_end;
+        }
     }
 
     fn new_empty(&self) -> Result<Self, NoMemory> {

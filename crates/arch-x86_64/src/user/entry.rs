@@ -1,10 +1,12 @@
 //! Entering and leaving ring 3 (bare metal only).
 
+use super::FpuState;
 use super::{SYSCALL_TRAP, USER_FLAGS, UserContext, UserExit, canonical_user};
 use crate::gdt;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use x86_64::VirtAddr;
-use x86_64::registers::model_specific::{Efer, EferFlags, GsBase, KernelGsBase, LStar, SFMask, Star};
+use x86_64::registers::model_specific::{Efer, EferFlags, FsBase, GsBase, KernelGsBase, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 
 /// Per-CPU data reached through GS in the kernel.
@@ -14,15 +16,74 @@ struct PerCpu {
     kernel_rsp: u64,
     ctx: u64,
     tss_rsp0: u64,
+    /// What FS_BASE and KERNEL_GS_BASE hold (the last values written).
+    fs_loaded: u64,
+    gs_loaded: u64,
 }
+
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, fs_loaded), 32);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, gs_loaded), 40);
 
 struct PerCpuCell(UnsafeCell<PerCpu>);
 // SAFETY: one CPU runs the kernel; the cell is only touched by the entry
 // assembly and by `run`, with interrupts disabled.
 unsafe impl Sync for PerCpuCell {}
 
-static PERCPU: PerCpuCell =
-    PerCpuCell(UnsafeCell::new(PerCpu { user_rsp: 0, kernel_rsp: 0, ctx: 0, tss_rsp0: 0 }));
+static PERCPU: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu {
+    user_rsp: 0,
+    kernel_rsp: 0,
+    ctx: 0,
+    tss_rsp0: 0,
+    fs_loaded: 0,
+    gs_loaded: 0,
+}));
+
+/// The context (by address, as a token: never dereferenced) whose FPU
+/// state is in the FPU registers and not saved anywhere, or 0. It always
+/// belongs to the running kernel thread: `context::switch` saves it into
+/// the kernel thread's spill area and clears it.
+static FPU_LIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn fxsave(dst: &mut FpuState) {
+    // SAFETY: FXSAVE writes 512 bytes to a 16-byte aligned buffer, which
+    // FpuState is (repr(align(16)), 512 bytes).
+    unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) dst.0.as_mut_ptr(), options(nostack)) }
+}
+
+fn fxrstor(src: &FpuState) {
+    // SAFETY: FXRSTOR reads 512 aligned bytes; images come from FXSAVE or
+    // from sigreturn, whose MXCSR reserved bits are cleared (restore_fpu),
+    // so it cannot fault. The kernel itself never uses the FPU.
+    unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) src.0.as_ptr(), options(nostack, readonly)) }
+}
+
+/// The FPU state of the context `token` into `dst`: from the registers when
+/// they hold it, else from the running kernel thread's spill area.
+pub(crate) fn fpu_fetch(dst: &mut FpuState, token: usize) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        if FPU_LIVE.load(Ordering::Relaxed) == token {
+            fxsave(dst);
+        } else if !crate::context::spill_fetch(dst, token) {
+            log::error!("lost the FPU state of a user context");
+        }
+    });
+}
+
+/// Called by `context::switch` on the way out of a kernel thread: saves the
+/// live FPU state, if any, into `spill` and returns its context's token (0:
+/// nothing was live).
+pub(crate) fn fpu_switch_out(spill: &mut FpuState) -> usize {
+    let token = FPU_LIVE.swap(0, Ordering::Relaxed);
+    if token != 0 {
+        fxsave(spill);
+    }
+    token
+}
+
+/// A kernel thread ends: whatever FPU state is live is nobody's any more.
+pub(crate) fn fpu_forget() {
+    FPU_LIVE.store(0, Ordering::Relaxed);
+}
 
 const USER_CS: u64 = 0x33;
 const USER_SS: u64 = 0x2b;
@@ -73,7 +134,8 @@ core::arch::global_asm!(
     mov R_R15(%rdi), %r15
 .endm
 
-/* arch_user_run(ctx: *mut UserContext): interrupts are off on entry */
+/* arch_user_run(ctx: *mut UserContext): interrupts are off on entry; the
+ * FPU registers already hold the context's state (see `run`) */
 .global arch_user_run
 arch_user_run:
     push %rbp
@@ -87,18 +149,27 @@ arch_user_run:
     mov %rdi, %gs:16
     mov %gs:24, %rax
     mov %rsp, (%rax)
-    /* FS base, and the user GS base into KERNEL_GS_BASE (swapgs swaps it in) */
+    /* FS base, and the user GS base into KERNEL_GS_BASE (swapgs swaps it
+     * in); WRMSR is slow (it serializes), so only when the value differs
+     * from the one last written (per-CPU; user space cannot write these
+     * MSRs: CR4.FSGSBASE is off) */
     mov R_FS(%rdi), %rax
+    cmp %gs:32, %rax
+    je 1f
+    mov %rax, %gs:32
     mov %rax, %rdx
     shr $32, %rdx
     mov $0xc0000100, %ecx
     wrmsr
-    mov R_GS(%rdi), %rax
+1:  mov R_GS(%rdi), %rax
+    cmp %gs:40, %rax
+    je 2f
+    mov %rax, %gs:40
     mov %rax, %rdx
     shr $32, %rdx
     mov $0xc0000102, %ecx
     wrmsr
-    fxrstor64 R_FPU(%rdi)
+2:
     /* SYSRET restores rip from rcx and rflags from r11: when the context
      * already holds rcx == rip and r11 == rflags (every plain return from a
      * system call), it gives exactly the state iretq would, faster. */
@@ -162,7 +233,6 @@ arch_user_trap_return:
 
 arch_user_return:
     pop %rdi
-    fxsave64 R_FPU(%rdi)
     pop %r15
     pop %r14
     pop %r13
@@ -202,13 +272,15 @@ extern "C" fn arch_user_trap_copy(f: &crate::trap::TrapFrame) {
 
 /// Sets up SYSCALL/SYSRET and the per-CPU area. Runs once after the GDT.
 pub(crate) fn init() {
-    // SAFETY: PERCPU lives forever; GS_BASE points the entry code at it and
-    // KERNEL_GS_BASE holds the (initially zero) user GS base.
+    // SAFETY: PERCPU lives forever; GS_BASE points the entry code at it,
+    // KERNEL_GS_BASE and FS_BASE hold the (initially zero) user bases, as
+    // its fs_loaded/gs_loaded say.
     unsafe {
         let p = PERCPU.0.get();
         (*p).tss_rsp0 = gdt::tss_rsp0_slot();
         GsBase::write(VirtAddr::new(p as u64));
         KernelGsBase::write(VirtAddr::new(0));
+        FsBase::write(VirtAddr::new(0));
     }
     let Some(sel) = gdt::selectors() else { return };
     // SAFETY: the selectors follow SYSRET's layout (user data = STAR base + 8,
@@ -238,6 +310,18 @@ impl UserContext {
     /// enabled again on return. A `rip` outside the user half is reported as
     /// a general-protection fault without entering user mode.
     pub fn run(&mut self) -> UserExit {
+        let exit = self.run_irqs_off();
+        x86_64::instructions::interrupts::enable();
+        exit
+    }
+
+    /// [`run`](Self::run), but interrupts stay disabled on return: the
+    /// caller enables them (under emulation enabling them costs a trip
+    /// through the emulator's main loop, which a system call that only reads
+    /// a value and returns can skip: an interrupt that arrived meanwhile is
+    /// taken as soon as user mode runs again).
+    #[inline]
+    pub fn run_irqs_off(&mut self) -> UserExit {
         if !canonical_user(self.regs.rip) {
             return UserExit::Exception { vector: 13, error_code: 0, cr2: 0 };
         }
@@ -249,19 +333,29 @@ impl UserContext {
         }
         self.regs.rflags = (self.regs.rflags & USER_FLAGS) | 0x202;
         x86_64::instructions::interrupts::disable();
+        let token = self as *mut UserContext as usize;
+        if self.fpu_live == 0 {
+            fxrstor(&self.fpu);
+        } else if FPU_LIVE.load(Ordering::Relaxed) != token && !crate::context::spill_restore(token) {
+            // cannot happen (the state is either live or spilled by our
+            // own kernel thread); the saved image is the best there is
+            log::error!("lost the FPU state of a user context");
+            fxrstor(&self.fpu);
+        }
         // SAFETY: the context is valid and exclusively borrowed; the entry
         // code returns here through arch_user_return on this same kernel
         // stack with every callee-saved register restored.
         unsafe { arch_user_run(self) };
-        let exit = match self.trap {
+        // the state stays in the registers until someone needs it
+        FPU_LIVE.store(token, Ordering::Relaxed);
+        self.fpu_live = 1;
+        match self.trap {
             SYSCALL_TRAP => UserExit::Syscall,
             v @ 0..=31 => UserExit::Exception { vector: v as u8, error_code: self.error_code, cr2: self.cr2 },
             v => {
                 crate::trap::handle_irq(v as u8);
                 UserExit::Interrupt(v as u8)
             }
-        };
-        x86_64::instructions::interrupts::enable();
-        exit
+        }
     }
 }

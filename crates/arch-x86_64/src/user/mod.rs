@@ -8,16 +8,23 @@
 //! data through GS, and TSS.rsp0); SYSCALL and traps from ring 3 store the
 //! user registers into the context and return from `run()` on that stack.
 //! FPU/SSE state is saved with FXSAVE (AVX is not enabled: CR4.OSXSAVE
-//! stays off, so programs see no AVX and do not use it).
+//! stays off, so programs see no AVX and do not use it), lazily: the kernel
+//! never touches the FPU (the target has no SSE), so after `run()` the
+//! thread's state stays in the registers, and is saved only when its kernel
+//! thread switches away (into the kernel thread's spill area,
+//! `context::switch`) or when the kernel reads it ([`UserContext::fpu`],
+//! `Clone`). Running the same context again then restores nothing.
 
 #[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
 pub(crate) use entry::init;
+#[cfg(target_os = "none")]
+pub(crate) use entry::{fpu_forget, fpu_switch_out};
 
 /// A user thread's saved registers and FPU state.
 #[repr(C, align(16))]
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct UserContext {
     /// General registers, `rip`, `rflags`, and the FS/GS bases.
     pub regs: GeneralRegs,
@@ -27,9 +34,69 @@ pub struct UserContext {
     pub error_code: u64,
     /// CR2 at a page fault.
     pub cr2: u64,
-    _pad: u64,
-    /// FXSAVE area (x87, MMX, SSE).
-    pub fpu: FpuState,
+    /// Nonzero while `fpu` is stale: the state is in the FPU registers (or
+    /// was spilled to the kernel thread's area by a switch).
+    fpu_live: u64,
+    /// FXSAVE area (x87, MMX, SSE); read it through [`UserContext::fpu`].
+    fpu: FpuState,
+}
+
+impl Clone for UserContext {
+    /// A copy with the FPU state as it is now (fetched from the registers
+    /// when they hold it).
+    fn clone(&self) -> Self {
+        UserContext {
+            regs: self.regs,
+            trap: self.trap,
+            error_code: self.error_code,
+            cr2: self.cr2,
+            fpu_live: 0,
+            fpu: self.fpu_now(),
+        }
+    }
+}
+
+impl UserContext {
+    /// The FPU/SSE state (saved from the registers first if they hold it).
+    pub fn fpu(&mut self) -> &FpuState {
+        self.sync_fpu();
+        &self.fpu
+    }
+
+    /// Replaces the FPU/SSE state (loaded into the registers by the next
+    /// `run()`).
+    pub fn set_fpu(&mut self, state: FpuState) {
+        self.fpu = state;
+        self.fpu_live = 0;
+    }
+
+    /// A copy of the FPU state as it is now.
+    #[cfg(target_os = "none")]
+    fn fpu_now(&self) -> FpuState {
+        let mut f = self.fpu.clone();
+        if self.fpu_live != 0 {
+            entry::fpu_fetch(&mut f, self as *const UserContext as usize);
+        }
+        f
+    }
+
+    /// A copy of the FPU state as it is now (on the host nothing is live).
+    #[cfg(not(target_os = "none"))]
+    fn fpu_now(&self) -> FpuState {
+        self.fpu.clone()
+    }
+
+    /// Brings `fpu` up to date from the registers or the spill area.
+    fn sync_fpu(&mut self) {
+        if self.fpu_live != 0 {
+            self.fpu_live = 0;
+            #[cfg(target_os = "none")]
+            {
+                let token = self as *const UserContext as usize;
+                entry::fpu_fetch(&mut self.fpu, token);
+            }
+        }
+    }
 }
 
 /// Marker in [`UserContext::trap`] for a SYSCALL.
