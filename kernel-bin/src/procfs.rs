@@ -434,7 +434,18 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             (p.parent(), p.pgid(), p.sid(), p.state(), p.creds.clone(), p.usage, p.threads().len())
         })
         .ok_or(Errno::ENOENT)?;
+    // Linux's task state: a process is running while one of its threads
+    // is (a thread's own file, /proc/<pid>/task/<tid>/, looks at that one)
+    let sleeping = || {
+        let tids = if tid == pid {
+            table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default()
+        } else {
+            alloc::vec![tid]
+        };
+        !tids.is_empty() && tids.iter().all(|t| crate::proc::task_of(*t).is_some_and(|k| k.is_blocked()))
+    };
     let (st, long) = match state {
+        process::table::ProcState::Running if sleeping() => ('S', "S (sleeping)"),
         process::table::ProcState::Running => ('R', "R (running)"),
         process::table::ProcState::Stopped(_) => ('T', "T (stopped)"),
         process::table::ProcState::Zombie => ('Z', "Z (zombie)"),

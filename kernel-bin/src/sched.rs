@@ -27,6 +27,14 @@ pub struct Task {
     start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
+impl Task {
+    /// Whether the task sleeps (blocked until a wake-up or a deadline):
+    /// what /proc shows as state `S`.
+    pub fn is_blocked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == BLOCKED
+    }
+}
+
 const RUNNABLE: u8 = 0;
 const BLOCKED: u8 = 1;
 const DEAD: u8 = 2;

@@ -226,6 +226,14 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         if !(out.contains("Mem:") && out.contains("PID") && out.contains("/bin/sh -l")) {
             return Err(format!("top: {out:?}"));
         }
+        // the states: the shell waits for top (S), top itself runs (R)
+        let state = |cmd: &str| {
+            let line = out.lines().find(|l| l.trim_end().ends_with(cmd)).unwrap_or("");
+            line.split_whitespace().nth(3).unwrap_or("").to_string()
+        };
+        if state("/bin/sh -l") != "S" || state("top -b -n 1") != "R" {
+            return Err(format!("top: process states: {out:?}"));
+        }
         let out = c.run("cd /proc && cat self/comm; cd /")?;
         if lines(&out) != ["cat"] {
             return Err(format!("/proc/self through a relative path: {out:?}"));
