@@ -21,8 +21,8 @@
 //! items disarm after one report until `EPOLL_CTL_MOD`. `EPOLLEXCLUSIVE`
 //! is accepted (with Linux's checks); with one CPU it changes nothing.
 //!
-//! Waiting is poll(2)'s (`poll::wait`): sleep until a pipe wakes the
-//! sleepers, a tick passes, the timeout or a signal (`EINTR`; epoll_wait
+//! Waiting is poll(2)'s (`poll::wait`): sleep until a file whose readiness
+//! changed wakes the sleepers, the timeout or a signal (`EINTR`; epoll_wait
 //! is never restarted). An epoll fd is itself pollable (`POLLIN` when some
 //! item would report), so instances nest; `ELOOP` refuses cycles and
 //! nesting deeper than Linux's `EPOLL_MAX_NESTS` (4).

@@ -1,7 +1,9 @@
 //! poll(2), ppoll(2), select(2), pselect6(2): readiness from each file's
-//! `File::poll`. A waiter sleeps on the kernel's sleeper queue, which pipes
-//! wake on every change, and re-checks every tick besides (for the console
-//! and other files that wake nobody). epoll (`epoll.rs`) waits the same way.
+//! `File::poll`. A waiter sleeps on the kernel's sleeper queue until the
+//! deadline; every file whose readiness can change wakes that queue when it
+//! does (pipes on every read, write and close, the console when input
+//! arrives; the others are always ready). epoll (`epoll.rs`) waits the
+//! same way.
 
 use super::SysResult;
 use crate::uthread::UThread;
@@ -11,8 +13,6 @@ use linux_abi::{Errno, Result};
 const POLLNVAL: u32 = 0x20;
 const POLLERR: u32 = 0x08;
 const POLLHUP: u32 = 0x10;
-/// How often a waiting poll re-checks (one timer tick).
-const RECHECK_NS: u64 = 10_000_000;
 
 fn ready(t: &UThread, fd: i32, events: u32) -> u32 {
     if fd < 0 {
@@ -42,9 +42,7 @@ pub(super) fn wait<R>(
         if deadline.is_some_and(|d| now >= d) {
             return Ok(None);
         }
-        let step = now + RECHECK_NS;
-        let until = deadline.map_or(step, |d| d.min(step));
-        if let Err(Errno::ERESTARTSYS) = crate::proc::sleep_interruptible(t.tid, &probe, Some(until)) {
+        if let Err(Errno::ERESTARTSYS) = crate::proc::sleep_interruptible(t.tid, &probe, deadline) {
             return Err(Errno::ERESTARTNOHAND);
         }
     }
