@@ -16,29 +16,21 @@
  * /bench in name order (fork, a process group of its own, execve) with a
  * timeout of 30 s each, kills the group when it runs out, and prints
  * `BENCHFAIL <name>: ...` when a program died by a signal, timed out or
- * exited non-zero. Finally `bench: done` and reboot(RB_POWER_OFF).
+ * exited non-zero (pid1.h holds what this shares with the suite's /init).
+ * Finally `bench: done` and reboot(RB_POWER_OFF).
  */
 #include "bench.h"
+#include "pid1.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
 #define MAX_PROGS 64
-#define TIMEOUT_NS (30ULL * 1000000000ULL)
+#define TIMEOUT_S 30
 
 static inline uint64_t rdtsc(void) {
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
-}
-
-static int cmp(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void status_str(int st, char *buf, size_t len) {
@@ -51,53 +43,29 @@ static void status_str(int st, char *buf, size_t len) {
         snprintf(buf, len, "status %#x", st);
 }
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, 0);
+static const char *current; /* the program being started (for exec_error) */
+
+static void exec_error(const char *path, int err) {
+    (void)path;
+    bench_printf("BENCHFAIL %s: (init) execve: %s\n", current, strerror(err));
 }
 
 static void run(const char *dir, const char *name) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    uint64_t start = bench_now();
-    pid_t pid = fork();
-    if (pid < 0) {
+    char *envp[] = {"PATH=/bin", "HOME=/", 0};
+    struct pid1_result r;
+    current = name;
+    if (pid1_run(path, envp, TIMEOUT_S, 0, exec_error, &r) != 0) {
         bench_printf("BENCHFAIL %s: (init) fork: %s\n", name, strerror(errno));
         return;
     }
-    if (pid == 0) {
-        setpgid(0, 0);
-        char *argv[] = {path, 0};
-        char *envp[] = {"PATH=/bin", "HOME=/", 0};
-        execve(path, argv, envp);
-        bench_printf("BENCHFAIL %s: (init) execve: %s\n", name, strerror(errno));
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    int status = 0, timed_out = 0;
-    for (;;) {
-        int st;
-        pid_t p = waitpid(-1, &st, WNOHANG);
-        if (p == pid) {
-            status = st;
-            break;
-        }
-        if (p > 0) continue; /* an orphan */
-        if (!timed_out && bench_now() - start > TIMEOUT_NS) {
-            timed_out = 1;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-        }
-        sleep_ms(2);
-    }
-    kill(-pid, SIGKILL); /* whatever it left behind */
     char why[128];
-    status_str(status, why, sizeof why);
-    double secs = (double)(bench_now() - start) / 1e9;
-    bench_printf("bench: %s %s (%.2f s)\n", name, why, secs);
-    if (timed_out)
-        bench_printf("BENCHFAIL %s: (init) timed out after %llu s\n", name, TIMEOUT_NS / 1000000000ULL);
-    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    status_str(r.status, why, sizeof why);
+    bench_printf("bench: %s %s (%.2f s)\n", name, why, r.secs);
+    if (r.timed_out)
+        bench_printf("BENCHFAIL %s: (init) timed out after %d s\n", name, TIMEOUT_S);
+    else if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
         bench_printf("BENCHFAIL %s: (init) %s\n", name, why);
 }
 
@@ -106,16 +74,7 @@ int main(void) {
     clock_gettime(CLOCK_BOOTTIME, &boot);
     uint64_t tsc_at_init = rdtsc();
 
-    if (fcntl(1, F_GETFD) == -1) {
-        int fd = open("/dev/console", O_RDWR);
-        if (fd >= 0) {
-            dup2(fd, 0);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            if (fd > 2) close(fd);
-        }
-    }
-    setsid();
+    pid1_console();
     bench_printf("BENCH boot_to_init %llu\n",
                  (unsigned long long)boot.tv_sec * 1000000000ULL + (unsigned long long)boot.tv_nsec);
 
@@ -129,34 +88,18 @@ int main(void) {
     bench_printf("bench: TSC %.0f MHz\n", hz / 1e6);
     bench_printf("BENCH boot_tsc_to_init %.0f\n", (double)tsc_at_init * 1e9 / hz);
 
-    mkdir("/proc", 0555);
-    mkdir("/tmp", 01777);
-    mount("proc", "/proc", "proc", 0, 0);
-    mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");
+    pid1_mounts();
 
     static char *names[MAX_PROGS];
-    int n = 0;
     const char *dir = "/bench";
-    DIR *d = opendir(dir);
-    if (!d) {
+    int n = pid1_list(dir, names, MAX_PROGS);
+    if (n < 0) {
         bench_printf("bench: opendir %s: %s\n", dir, strerror(errno));
-    } else {
-        struct dirent *e;
-        while ((e = readdir(d)) && n < MAX_PROGS) {
-            if (e->d_name[0] == '.') continue;
-            char path[512];
-            struct stat sb;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || !(sb.st_mode & 0111)) continue;
-            names[n++] = strdup(e->d_name);
-        }
-        closedir(d);
+        n = 0;
     }
-    qsort(names, (size_t)n, sizeof names[0], cmp);
     bench_printf("bench: %d programs in %s\n", n, dir);
     for (int i = 0; i < n; i++) run(dir, names[i]);
-    while (waitpid(-1, 0, WNOHANG) > 0) {
-    }
+    pid1_reap_all();
     bench_printf("bench: done\n");
     sync();
     reboot(RB_POWER_OFF);

@@ -46,7 +46,9 @@ fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
-/// Compiles `src` to `out` unless `out` is newer than `src` and `bench.h`.
+/// Compiles `src` to `out` unless `out` is newer than `src` and the headers
+/// (`bench.h`, and `user/include/pid1.h` that the bench `/init` shares with
+/// the suite's).
 fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) -> Result<(), String> {
     if let (Some(o), Some(s)) = (mtime(out), mtime(src))
         && o > s
@@ -56,7 +58,8 @@ fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) 
     }
     let mut c = Command::new("musl-gcc");
     c.args(["-static", "-O2", "-Wall", "-Wextra", "-pthread"]);
-    c.arg("-I").arg(dir).arg("-o").arg(out).arg(src);
+    c.arg("-I").arg(dir).arg("-I").arg(dir.join("../include"));
+    c.arg("-o").arg(out).arg(src);
     let output = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
     let diag = String::from_utf8_lossy(&output.stderr);
     if !diag.trim().is_empty() {
@@ -72,7 +75,7 @@ fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) 
 fn build_programs() -> Result<BenchBuild, String> {
     crate::setup::ensure_tools(crate::user::USER_TOOLS)?;
     let dir = crate::root().join("user/bench");
-    let header_time = mtime(&dir.join("bench.h"));
+    let header_time = mtime(&dir.join("bench.h")).max(mtime(&dir.join("../include/pid1.h")));
     let out_dir = crate::target_dir().join("bench-user");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
