@@ -66,7 +66,13 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn thread_exited(&self, tid: Pid) {
-        TASKS.lock().remove(&tid);
+        let task = TASKS.lock().remove(&tid);
+        if let Some(task) = task
+            && !Arc::ptr_eq(&task, &sched::current())
+        {
+            // removed by another thread (exec): wake it wherever it sleeps
+            sched::remove(&task);
+        }
         COMM.lock().remove(&tid);
         crate::procfs::forget(tid);
     }
@@ -101,7 +107,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         let Some(pid) = table().tgid(waiter) else { return Ok(()) };
         let changed = move || table().with_process(pid, |p| p.child_events()).is_none_or(|n| n != seen);
         CHILD_WQ.wait_until(|| changed() || crate::uthread::signal_pending(waiter), None);
-        if !changed() {
+        if crate::uthread::removed() || !changed() {
             return Err(Errno::ERESTARTSYS);
         }
         Ok(())
@@ -120,8 +126,13 @@ impl process::seams::Hooks<Kernel> for Hooks {
 /// `deadline_ns`. `Err(ERESTARTSYS)` on a signal, `Err(ETIMEDOUT)` at the
 /// deadline.
 pub fn sleep_interruptible(tid: Pid, cond: impl Fn() -> bool, deadline_ns: Option<u64>) -> Result<()> {
-    let woke = SIGNAL_WQ.wait_until(|| cond() || crate::uthread::signal_pending(tid), deadline_ns);
-    if cond() {
+    // a thread removed by exec must not take what its condition waits for
+    let removed = crate::uthread::removed;
+    let woke =
+        SIGNAL_WQ.wait_until(|| removed() || cond() || crate::uthread::signal_pending(tid), deadline_ns);
+    if removed() {
+        Err(Errno::ERESTARTSYS)
+    } else if cond() {
         Ok(())
     } else if woke {
         Err(Errno::ERESTARTSYS)

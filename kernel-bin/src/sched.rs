@@ -24,6 +24,9 @@ pub struct Task {
     state: AtomicU8,
     /// A wake-up that arrived before the task blocked.
     wake_pending: AtomicBool,
+    /// Its thread was taken out of the process table by another thread
+    /// (exec's de_thread): it must end without acting as that thread again.
+    removed: AtomicBool,
     start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
@@ -33,6 +36,23 @@ impl Task {
     pub fn is_blocked(&self) -> bool {
         self.state.load(Ordering::Relaxed) == BLOCKED
     }
+
+    /// Whether [`remove`] was called on the task.
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::SeqCst)
+    }
+}
+
+/// Whether [`remove`] was called on the running task.
+pub fn current_removed() -> bool {
+    with(|s| s.current.is_removed())
+}
+
+/// Tells `task` that its thread no longer exists and wakes it, wherever it
+/// sleeps, so that it ends ([`Task::is_removed`]).
+pub fn remove(task: &Arc<Task>) {
+    task.removed.store(true, Ordering::SeqCst);
+    wake(task);
 }
 
 const RUNNABLE: u8 = 0;
@@ -60,6 +80,7 @@ pub fn init() {
         kthread: Arc::new(KernelThread::current_boot()),
         state: AtomicU8::new(RUNNABLE),
         wake_pending: AtomicBool::new(false),
+        removed: AtomicBool::new(false),
         start: spin::Mutex::new(None),
     });
     *SCHED.lock() = Some(Sched {
@@ -99,6 +120,7 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
         kthread: Arc::new(KernelThread::new(task_entry, 0)),
         state: AtomicU8::new(RUNNABLE),
         wake_pending: AtomicBool::new(false),
+        removed: AtomicBool::new(false),
         start: spin::Mutex::new(Some(Box::new(f))),
     });
     with(|s| s.run_queue.push_back(task.clone()));

@@ -70,7 +70,9 @@ pub fn run(tid: Pid) {
     let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX };
     loop {
         if signal::epoch::current() != t.quiet_epoch && must_die(t.tid) {
-            table().exit_thread(t.tid, 0, &Hooks);
+            if !removed() {
+                table().exit_thread(t.tid, 0, &Hooks);
+            }
             break;
         }
         if arch_x86_64::mem::paging::current_root() != t.root {
@@ -150,9 +152,19 @@ fn quick_syscall_result(t: &UThread) -> isize {
     }
 }
 
+/// Whether the running thread was taken out of the process table by
+/// another thread (exec): its tid may now name that thread, so it must end
+/// without touching the table.
+pub fn removed() -> bool {
+    crate::sched::current_removed()
+}
+
 /// Whether the thread was told to die (SIGKILL queued by exit_group or a
-/// fatal signal to its group).
+/// fatal signal to its group, or removed by another thread's exec).
 fn must_die(tid: Pid) -> bool {
+    if removed() {
+        return true;
+    }
     let Some((pid, killed)) =
         table().with_thread(tid, |t| (t.tgid(), t.signals.pending.pending().contains(signal::SIGKILL)))
     else {
@@ -237,6 +249,9 @@ fn dequeue(t: &UThread) -> Option<SigInfo> {
 
 /// Whether thread `tid` has a signal it would act on now.
 pub fn signal_pending(tid: Pid) -> bool {
+    if removed() {
+        return true;
+    }
     let Some(pid) = table().tgid(tid) else { return false };
     let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else { return false };
     let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(false);
@@ -269,6 +284,9 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             restart_syscall(t, nr, signal::syscall_restart(e, None));
         }
         return Flow::Continue;
+    }
+    if removed() {
+        return Flow::Exit;
     }
     loop {
         let Some(info) = dequeue(t) else {

@@ -42,6 +42,9 @@
  *   kt-ids        print "<pid> <ppid>\n" on fd 1, exit 0
  *   kt-sigstate   exit with bits: 1 SIGUSR1 is SIG_DFL, 2 SIGUSR2 is SIG_IGN,
  *                 4 SIGTERM is blocked, 8 SIGTERM is pending
+ *   kt-pipe-back R W  write one byte to fd W, wait 100 ms, read fd R without
+ *                 blocking: exit 0 when the byte came back, 1 when another
+ *                 reader took it (EAGAIN), 2 on any other result
  * kt_self is argv[0].
  *
  * Only libc is used: Debian's musl-gcc passes -nostdinc, so the linux/ headers are
@@ -450,6 +453,18 @@ static inline int kt_self_exec_helpers(int argc, char **argv) {
         sigpending(&pend);
         _exit((a1.sa_handler == SIG_DFL ? 1 : 0) | (a2.sa_handler == SIG_IGN ? 2 : 0) |
               (sigismember(&mask, SIGTERM) ? 4 : 0) | (sigismember(&pend, SIGTERM) ? 8 : 0));
+    }
+    if (strcmp(argv[1], "kt-pipe-back") == 0 && argc > 3) {
+        int r = atoi(argv[2]), w = atoi(argv[3]);
+        char c = 'x';
+        if (write(w, &c, 1) != 1) _exit(2);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, 0);
+        fcntl(r, F_SETFL, fcntl(r, F_GETFL) | O_NONBLOCK);
+        c = 0;
+        ssize_t n = read(r, &c, 1);
+        if (n == 1 && c == 'x') _exit(0);
+        _exit(n == -1 && errno == EAGAIN ? 1 : 2);
     }
     return -1;
 }

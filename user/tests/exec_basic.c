@@ -1,7 +1,10 @@
 /* execve: argv and envp, #! scripts, the auxiliary vector, what survives an
- * exec (pid, ignored signals, the mask, pending signals), and the errors
- * ENOENT, EACCES, ENOEXEC, ENOTDIR, EFAULT, E2BIG. */
+ * exec (pid, ignored signals, the mask, pending signals), the other threads
+ * ending even when they sleep, and the errors ENOENT, EACCES, ENOEXEC,
+ * ENOTDIR, EFAULT, E2BIG. */
 #include "kt.h"
+
+#include <pthread.h>
 
 #include <sys/auxv.h>
 
@@ -151,6 +154,57 @@ KT_CASE(auxv_has_the_basic_entries) {
     KT_NE(getauxval(AT_RANDOM), 0);
     const char *fn = (const char *)getauxval(AT_EXECFN);
     KT_TRUE(fn && strcmp(fn, kt_self) == 0, "AT_EXECFN %s, argv[0] %s", fn ? fn : "(null)", kt_self);
+}
+
+/* A pipe whose read end a sleeping thread waits on while another thread of
+ * the process execs: the sleeper must be gone, so the byte the new image
+ * writes comes back to the new image (kt-pipe-back exits 0). */
+static int sleeper_pipe[2];
+
+static void exec_pipe_back(void) {
+    char r[16], w[16];
+    snprintf(r, sizeof r, "%d", sleeper_pipe[0]);
+    snprintf(w, sizeof w, "%d", sleeper_pipe[1]);
+    char *argv[] = {(char *)kt_self, "kt-pipe-back", r, w, 0};
+    execve(kt_self, argv, no_env);
+    _exit(127);
+}
+
+static void *read_sleeper(void *arg) {
+    (void)arg;
+    char c;
+    read(sleeper_pipe[0], &c, 1);
+    _exit(5); /* the exec ended this thread: never here */
+}
+
+static void *exec_after_a_while(void *arg) {
+    (void)arg;
+    usleep(50 * 1000); /* the leader is asleep in read by now */
+    exec_pipe_back();
+    return 0;
+}
+
+KT_CASE(exec_from_a_thread_ends_the_leader_asleep_in_read) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        pthread_t t;
+        if (pipe(sleeper_pipe) != 0) _exit(4);
+        if (pthread_create(&t, 0, exec_after_a_while, 0) != 0) _exit(3);
+        read_sleeper(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
+KT_CASE(exec_from_the_leader_ends_a_thread_asleep_in_read) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        pthread_t t;
+        if (pipe(sleeper_pipe) != 0) _exit(4);
+        if (pthread_create(&t, 0, read_sleeper, 0) != 0) _exit(3);
+        usleep(50 * 1000); /* the thread is asleep in read by now */
+        exec_pipe_back();
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
 }
 
 KT_MAIN()
