@@ -146,6 +146,8 @@ pub struct Image {
     pub sp: u64,
     /// The path of the file loaded (the interpreter for a script).
     pub exe: Vec<u8>,
+    /// The file loaded (what /proc/<pid>/exe names).
+    pub exe_inode: Arc<Inode>,
 }
 
 /// Who execs, from where: the root and working directory paths resolve
@@ -200,7 +202,8 @@ pub fn build(
         params.minsigstksz =
             Some((arch_x86_64::sigframe::FRAME_SIZE + arch_x86_64::sigframe::FPSTATE_SIZE + 64) as u64);
         let img = elf_loader::load_elf(&mut vm, &file, &params)?;
-        return Ok(Image { vm, entry: img.entry as u64, sp: img.stack_pointer as u64, exe: path });
+        let (entry, sp) = (img.entry as u64, img.stack_pointer as u64);
+        return Ok(Image { vm, entry, sp, exe: path, exe_inode: file.0 });
     }
     Err(Errno::ELOOP)
 }
@@ -258,7 +261,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
     t.tid = tid;
     t.refresh();
-    crate::procfs::set_exec(t.pid, &image.exe, &argv_copy);
+    crate::procfs::set_exec(t.pid, &image.exe, image.exe_inode.clone(), &argv_copy);
     if let Some(name) = path.rsplit(|&b| b == b'/').next() {
         crate::proc::set_comm(t.tid, name);
     }

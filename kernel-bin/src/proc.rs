@@ -67,14 +67,16 @@ impl process::seams::Hooks<Kernel> for Hooks {
 
     fn thread_exited(&self, tid: Pid) {
         let task = TASKS.lock().remove(&tid);
-        if let Some(task) = task
-            && !Arc::ptr_eq(&task, &sched::current())
-        {
-            // removed by another thread (exec): wake it wherever it sleeps
-            sched::remove(&task);
-        }
         COMM.lock().remove(&tid);
-        crate::procfs::forget(tid);
+        match task {
+            Some(task) if !Arc::ptr_eq(&task, &sched::current()) => {
+                // removed by another thread's exec: the process goes on (its
+                // /proc facts stay); the thread is woken wherever it sleeps
+                // so that it ends
+                sched::remove(&task);
+            }
+            _ => crate::procfs::forget(tid),
+        }
     }
 
     fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {

@@ -36,7 +36,11 @@ pub const PROC_MAGIC: u64 = 0x9fa0;
 /// Per-process facts /proc shows that the process table does not keep.
 #[derive(Clone, Default)]
 struct Info {
+    /// The path execve was given (shown when no path leads to the file).
     exe: Vec<u8>,
+    /// The file execve loaded: `exe` shows a path to it, as Linux does
+    /// (absolute, symbolic links resolved).
+    exe_inode: Option<Arc<Inode>>,
     cmdline: Vec<u8>,
     /// Clock ticks (100 Hz) since boot when the process was made.
     start_ticks: u64,
@@ -49,7 +53,7 @@ fn ticks() -> u64 {
 }
 
 /// Records what execve ran (for `exe` and `cmdline`).
-pub fn set_exec(pid: Pid, exe: &[u8], argv: &[Vec<u8>]) {
+pub fn set_exec(pid: Pid, exe: &[u8], exe_inode: Arc<Inode>, argv: &[Vec<u8>]) {
     let mut cmd = Vec::new();
     for a in argv {
         cmd.extend_from_slice(a);
@@ -57,7 +61,7 @@ pub fn set_exec(pid: Pid, exe: &[u8], argv: &[Vec<u8>]) {
     }
     let mut m = INFO.lock();
     let start_ticks = m.get(&pid).map_or_else(ticks, |i| i.start_ticks);
-    m.insert(pid, Info { exe: exe.to_vec(), cmdline: cmd, start_ticks });
+    m.insert(pid, Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, start_ticks });
 }
 
 /// Copies a parent's entry to a forked child.
@@ -398,7 +402,11 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
 
 fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     if name == "exe" {
-        return INFO.lock().get(&pid).map(|i| i.exe.clone()).filter(|e| !e.is_empty()).ok_or(Errno::ENOENT);
+        let (path, inode) =
+            INFO.lock().get(&pid).map(|i| (i.exe.clone(), i.exe_inode.clone())).ok_or(Errno::ENOENT)?;
+        // the search runs without the INFO lock
+        let found = inode.as_ref().and_then(inode_path);
+        return found.or(Some(path)).filter(|e| !e.is_empty()).ok_or(Errno::ENOENT);
     }
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
     let fs =

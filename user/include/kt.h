@@ -42,6 +42,7 @@
  *   kt-ids        print "<pid> <ppid>\n" on fd 1, exit 0
  *   kt-sigstate   exit with bits: 1 SIGUSR1 is SIG_DFL, 2 SIGUSR2 is SIG_IGN,
  *                 4 SIGTERM is blocked, 8 SIGTERM is pending
+ *   kt-exe        print readlink("/proc/self/exe") and "\n" on fd 1, exit 0
  *   kt-pipe-back R W  write one byte to fd W, wait 100 ms, read fd R without
  *                 blocking: exit 0 when the byte came back, 1 when another
  *                 reader took it (EAGAIN), 2 on any other result
@@ -453,6 +454,14 @@ static inline int kt_self_exec_helpers(int argc, char **argv) {
         sigpending(&pend);
         _exit((a1.sa_handler == SIG_DFL ? 1 : 0) | (a2.sa_handler == SIG_IGN ? 2 : 0) |
               (sigismember(&mask, SIGTERM) ? 4 : 0) | (sigismember(&pend, SIGTERM) ? 8 : 0));
+    }
+    if (strcmp(argv[1], "kt-exe") == 0) {
+        char buf[256];
+        ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+        if (n < 0) _exit(1);
+        buf[n] = 0;
+        kt_printf("%s\n", buf);
+        _exit(0);
     }
     if (strcmp(argv[1], "kt-pipe-back") == 0 && argc > 3) {
         int r = atoi(argv[2]), w = atoi(argv[3]);

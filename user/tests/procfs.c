@@ -164,6 +164,31 @@ KT_CASE(exe_links_to_the_program) {
     KT_TRUE(strcmp(got, "/tests/procfs") == 0, "exe %s", got);
 }
 
+KT_CASE(exe_is_the_resolved_absolute_path) {
+    /* exec through a relative path naming a symbolic link */
+    unlink("/tmp/kt-exe-link");
+    KT_SYS_RET(symlink(kt_self, "/tmp/kt-exe-link"), 0);
+    int fds[2];
+    KT_SYS_RET(pipe(fds), 0);
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        dup2(fds[1], 1);
+        if (chdir("/tmp") != 0) _exit(3);
+        char *argv[] = {"kt-exe-link", "kt-exe", 0};
+        char *envp[] = {0};
+        execve("kt-exe-link", argv, envp);
+        _exit(127);
+    }
+    close(fds[1]);
+    char got[256] = {0};
+    ssize_t n = read(fds[0], got, sizeof got - 1);
+    close(fds[0]);
+    KT_WAIT_STATUS(p, kt_exited(0));
+    KT_TRUE(n > 0, "no output from the exec'd child");
+    KT_TRUE(strcmp(got, "/tests/procfs\n") == 0, "exe %s", got);
+    unlink("/tmp/kt-exe-link");
+}
+
 KT_CASE(process_directory_lists_its_files) {
     const char *names[] = {"stat", "status", "cmdline", "comm", "maps", "mounts", "exe", "cwd", "fd", "task"};
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
