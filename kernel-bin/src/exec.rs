@@ -161,6 +161,8 @@ pub struct Caller<'a> {
     pub cred: &'a vfs::Cred,
     /// AT_UID and friends.
     pub ids: elf_loader::Credentials,
+    /// RLIMIT_STACK's soft value: a quarter of it bounds the arguments.
+    pub stack_rlimit: u64,
 }
 
 /// Builds the image for `path` with `argv`/`envp` (following `#!` up to
@@ -173,6 +175,7 @@ pub fn build(
     envp: &[Vec<u8>],
 ) -> Result<Image> {
     let (root, cwd, cred, ids) = (who.root, who.cwd, who.cred, who.ids);
+    let stack_rlimit = who.stack_rlimit;
     let mut path = path.to_vec();
     let mut argv = argv;
     let execfn = path.clone();
@@ -196,6 +199,7 @@ pub fn build(
         let mut params = ExecParams::new(&path, &argv_refs, &envp_refs, random);
         params.execfn = &execfn;
         params.creds = ids;
+        params.stack_rlimit = stack_rlimit;
         params.hwcap = arch_x86_64::cpu::hwcap();
         // no FSGSBASE for user space; the smallest stack a signal frame needs
         params.hwcap2 = Some(0);
@@ -208,27 +212,69 @@ pub fn build(
     Err(Errno::ELOOP)
 }
 
-fn read_ptr_array(t: &UThread, mut addr: u64) -> Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
+/// Calls `f` with each pointer of the NULL-terminated user array at `addr`
+/// (none when `addr` is NULL), at most `max` of them, reading the array a
+/// page at a time; stops early when `f` says so.
+fn walk_ptr_array(
+    t: &UThread,
+    addr: u64,
+    max: usize,
+    mut f: impl FnMut(u64) -> Result<bool>,
+) -> Result<usize> {
     if addr == 0 {
+        return Ok(0);
+    }
+    let mut n = 0usize;
+    let mut at = addr;
+    loop {
+        // up to the end of this page, so a fault is only the array's own
+        let in_page = (PAGE_SIZE as u64 - at % PAGE_SIZE as u64).max(8) as usize / 8;
+        let chunk = t.read_bytes(at, in_page.min(max - n + 1) * 8)?;
+        for word in chunk.chunks_exact(8) {
+            let p = u64::from_le_bytes(word.try_into().map_err(|_| Errno::EFAULT)?);
+            if p == 0 {
+                return Ok(n);
+            }
+            if n == max {
+                return Err(Errno::E2BIG);
+            }
+            n += 1;
+            if !f(p)? {
+                return Ok(n);
+            }
+        }
+        at = at.checked_add(chunk.len() as u64).ok_or(Errno::EFAULT)?;
+    }
+}
+
+/// The strings of the user array at `addr`, which holds `count` pointers
+/// (counted before), each string charged to `budget` (`E2BIG` at the
+/// first that does not fit, as Linux's copy_strings()). Memory for the
+/// list is reserved up front, and running out of it is `ENOMEM`.
+fn read_strings(
+    t: &UThread,
+    addr: u64,
+    count: usize,
+    budget: &mut elf_loader::ArgBudget,
+) -> Result<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    if count == 0 {
         return Ok(out);
     }
-    let mut total = 0usize;
-    loop {
-        let p = t.read_u64(addr)?;
-        if p == 0 {
-            return Ok(out);
-        }
+    out.try_reserve_exact(count).map_err(|_| Errno::ENOMEM)?;
+    walk_ptr_array(t, addr, count, |p| {
         let s = t
             .read_cstr(p, elf_loader::MAX_ARG_STRLEN)
             .map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
-        total += s.len() + 1;
-        if total > elf_loader::ARG_MAX * 64 || out.len() >= 0x7fff_ffff {
-            return Err(Errno::E2BIG);
-        }
+        budget.take(s.len())?;
         out.push(s);
-        addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
+        Ok(out.len() < count)
+    })?;
+    // the array changed since it was counted: a NULL where a string was
+    if out.len() < count {
+        return Err(Errno::EFAULT);
     }
+    Ok(out)
 }
 
 /// execve(2).
@@ -237,8 +283,19 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let argv = read_ptr_array(t, argv)?;
-    let envp = read_ptr_array(t, envp)?;
+    // Linux's order (do_execveat_common): count both arrays, check the
+    // pointers alone against the stack limit, then copy the strings. A
+    // count is only read, never stored, so millions of pointers cost no
+    // memory before they are refused.
+    let argc = walk_ptr_array(t, argv, elf_loader::MAX_ARG_STRINGS, |_| Ok(true))?;
+    let envc = walk_ptr_array(t, envp, elf_loader::MAX_ARG_STRINGS, |_| Ok(true))?;
+    let stack_rlimit = table()
+        .with_process(t.pid, |p| p.rlimits.cur(process::rlimit::Resource::Stack))
+        .ok_or(Errno::ESRCH)?;
+    let mut budget = elf_loader::ArgBudget::new(stack_rlimit, argc, envc)?;
+    budget.take(path.len())?;
+    let envp = read_strings(t, envp, envc, &mut budget)?;
+    let argv = read_strings(t, argv, argc, &mut budget)?;
     let fs = t.fs()?;
     let (root, cwd) = {
         let f = fs.lock();
@@ -256,7 +313,13 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     let argv_copy = argv.clone();
     let image = {
         let template = t.vm.lock();
-        build(&template, &Caller { root: &root, cwd: &cwd, cred: &cred, ids }, &path, argv, &envp)?
+        build(
+            &template,
+            &Caller { root: &root, cwd: &cwd, cred: &cred, ids, stack_rlimit },
+            &path,
+            argv,
+            &envp,
+        )?
     };
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
     t.tid = tid;

@@ -21,15 +21,26 @@ pub fn get(pid: Pid) -> (u64, u64) {
     TIMERS.lock().get(&pid).map_or((0, 0), |t| (t.deadline_ns.saturating_sub(now).max(1), t.interval_ns))
 }
 
+/// Linux's KTIME_MAX: timer values, intervals and deadlines saturate here
+/// (ktime_set(), ktime_add_safe()), so what is read back stays far from
+/// u64::MAX and arithmetic on it cannot overflow.
+const KTIME_MAX: u64 = i64::MAX as u64;
+
+/// `now + ns`, saturating at [`KTIME_MAX`].
+fn deadline_after(now: u64, ns: u64) -> u64 {
+    now.saturating_add(ns).min(KTIME_MAX)
+}
+
 /// Arms (or with `value_ns` 0 disarms) the timer; returns the old setting.
+/// Values past [`KTIME_MAX`] are taken as KTIME_MAX.
 pub fn set(pid: Pid, value_ns: u64, interval_ns: u64) -> (u64, u64) {
     let old = get(pid);
     let mut t = TIMERS.lock();
     if value_ns == 0 {
         t.remove(&pid);
     } else {
-        let deadline_ns = arch_x86_64::time::since_boot_ns().saturating_add(value_ns);
-        t.insert(pid, Timer { deadline_ns, interval_ns });
+        let deadline_ns = deadline_after(arch_x86_64::time::since_boot_ns(), value_ns);
+        t.insert(pid, Timer { deadline_ns, interval_ns: interval_ns.min(KTIME_MAX) });
     }
     old
 }
@@ -46,7 +57,7 @@ pub fn check() {
                 if x.interval_ns == 0 {
                     t.remove(p);
                 } else {
-                    x.deadline_ns = now.saturating_add(x.interval_ns);
+                    x.deadline_ns = deadline_after(now, x.interval_ns);
                 }
             }
         }

@@ -88,7 +88,8 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     ];
     let ids = elf_loader::Credentials { uid: 0, euid: 0, gid: 0, egid: 0 };
     let cred = vfs::Cred::root();
-    let who = crate::exec::Caller { root: &root, cwd: &root, cred: &cred, ids };
+    let who =
+        crate::exec::Caller { root: &root, cwd: &root, cred: &cred, ids, stack_rlimit: elf_loader::STK_LIM };
     let image = match crate::exec::build(&template, &who, path.as_bytes(), argv, &envp) {
         Ok(i) => i,
         Err(e) => {

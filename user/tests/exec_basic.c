@@ -140,6 +140,20 @@ KT_CASE(one_argument_above_128k_is_e2big) {
     munmap(big, n + 1);
 }
 
+/* 4 Mi pointers to "" in argv and in envp: the pointers alone (64 MiB)
+ * are far past the string space (bprm_stack_limits: E2BIG), and counting
+ * them must not make the kernel hold a copy of each. */
+KT_CASE(millions_of_empty_args_are_e2big) {
+    size_t n = 4u << 20, len = (n + 1) * sizeof(char *);
+    char **v = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(v != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    static char empty[] = "";
+    for (size_t i = 0; i < n; i++) v[i] = empty;
+    v[n] = 0;
+    KT_SYS_ERR(execve(kt_self, v, v), E2BIG);
+    munmap(v, len);
+}
+
 KT_CASE(auxv_has_the_basic_entries) {
     KT_EQ(getauxval(AT_PAGESZ), 4096);
     KT_EQ(getauxval(AT_UID), getuid());

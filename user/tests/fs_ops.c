@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #define D "/tmp/fsops"
 
@@ -281,6 +282,61 @@ KT_CASE(sparse_file_reads_zeros_in_the_hole) {
     KT_TRUE(!memcmp(buf, "end", 3), "tail");
     KT_SYS_RET(lseek(fd, 0, SEEK_END), (1 << 20) + 3);
     close(fd);
+}
+
+/* 1024 iovecs (UIO_MAXIOV) of 1 MiB each, all over the same buffer: the
+ * kernel must not gather 1 GiB before writing; /dev/null takes it all. */
+KT_CASE(writev_of_1024_large_iovecs_to_dev_null) {
+    size_t len = 1 << 20;
+    char *buf = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(buf != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    memset(buf, 'w', len);
+    static struct iovec iov[1024];
+    for (int i = 0; i < 1024; i++) iov[i] = (struct iovec){buf, len};
+    int fd = KT_SYS_OK(open("/dev/null", O_WRONLY));
+    KT_SYS_RET(writev(fd, iov, 1024), 1L << 30);
+    close(fd);
+    munmap(buf, len);
+}
+
+/* readv fills each iovec before the next, however large: a 2 MiB iovec
+ * then 16 bytes take the file's bytes 0..2 MiB+16 in order. */
+KT_CASE(readv_fills_a_large_iovec_before_the_next) {
+    fresh();
+    size_t big = 2 << 20, page = 4096;
+    char *buf = mmap(0, big + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(buf != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    for (size_t i = 0; i < big + page; i++) buf[i] = (char)(i / page * 7 + 1);
+    int fd = KT_SYS_OK(open(D "/big", O_RDWR | O_CREAT, 0644));
+    for (size_t done = 0; done < big + page;) done += KT_SYS_OK(write(fd, buf + done, big + page - done));
+    KT_SYS_RET(lseek(fd, 0, SEEK_SET), 0);
+    char *a = mmap(0, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(a != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    char b[16];
+    struct iovec iov[2] = {{a, big}, {b, sizeof b}};
+    KT_SYS_RET(readv(fd, iov, 2), (long)(big + sizeof b));
+    KT_TRUE(!memcmp(a, buf, big), "the first iovec holds the first 2 MiB");
+    KT_TRUE(!memcmp(b, buf + big, sizeof b), "the second iovec holds the bytes at 2 MiB");
+    close(fd);
+    unlink(D "/big");
+    munmap(a, big);
+    munmap(buf, big + page);
+}
+
+/* A pipe holding 10 bytes, read with two iovecs of 10: readv returns the
+ * 10 bytes at once instead of waiting for more to fill the second one. */
+KT_CASE(readv_from_a_pipe_returns_what_it_holds) {
+    int p[2];
+    KT_SYS_RET(pipe(p), 0);
+    KT_SYS_RET(write(p[1], "0123456789", 10), 10);
+    char a[10], b[10];
+    struct iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
+    alarm(5); /* a hang ends the program instead of the suite */
+    KT_SYS_RET(readv(p[0], iov, 2), 10);
+    alarm(0);
+    KT_TRUE(!memcmp(a, "0123456789", 10), "contents");
+    close(p[0]);
+    close(p[1]);
 }
 
 KT_CASE(directories_mkdir_rmdir_unlink_errors) {

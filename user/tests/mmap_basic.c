@@ -1,5 +1,5 @@
 /* Anonymous memory: mmap/munmap/mprotect/mremap/madvise errnos and contents,
- * private vs shared across fork, brk. */
+ * private vs shared across fork, brk; the errors of file mappings. */
 #include "kt.h"
 
 #define PG 4096L
@@ -192,6 +192,68 @@ KT_CASE(brk_grows_shrinks_and_refuses_below_start) {
     KT_EQ(syscall(SYS_brk, cur), cur);
     KT_EQ(syscall(SYS_brk, 4096), cur); /* refused: the old break */
     KT_EQ(syscall(SYS_brk, 0), cur);
+}
+
+/* The errors of a file mapping come before anything is mapped: an
+ * unaligned offset is EINVAL, a file opened without read EACCES, a file
+ * with no mmap (a directory, /dev/null) ENODEV, and the range asked for
+ * stays free afterwards. */
+KT_CASE(file_mapping_errors_leave_nothing_mapped) {
+    const char *path = "/tmp/mmap_basic_file";
+    int fd = KT_SYS_OK(open(path, O_RDWR | O_CREAT | O_TRUNC, 0644));
+    KT_SYS_RET(write(fd, "hello", 5), 5);
+    close(fd);
+    /* a hint that is free: reserve a range, then give it back */
+    char *hint = map(4 * PG, PROT_NONE, MAP_PRIVATE);
+    KT_TRUE(hint != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    KT_SYS_RET(munmap(hint, 4 * PG), 0);
+
+    fd = KT_SYS_OK(open(path, O_RDONLY));
+    KT_TRUE(mmap(hint, PG, PROT_READ, MAP_PRIVATE, fd, 1) == MAP_FAILED && errno == EINVAL,
+            "unaligned offset: %s", kt_errname(errno));
+    close(fd);
+    fd = KT_SYS_OK(open(path, O_WRONLY));
+    KT_TRUE(mmap(hint, PG, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED && errno == EACCES,
+            "write-only file: %s", kt_errname(errno));
+    close(fd);
+    fd = KT_SYS_OK(open("/tmp", O_RDONLY | O_DIRECTORY));
+    KT_TRUE(mmap(hint, PG, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED && errno == ENODEV,
+            "directory: %s", kt_errname(errno));
+    close(fd);
+    fd = KT_SYS_OK(open("/dev/null", O_RDWR));
+    KT_TRUE(mmap(hint, PG, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED && errno == ENODEV,
+            "/dev/null: %s", kt_errname(errno));
+    close(fd);
+    /* nothing was left behind at the hint */
+    char *p = mmap(hint, 4 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    KT_TRUE(p == hint, "the hinted range is still free: got %p (%s), want %p", (void *)p,
+            p == MAP_FAILED ? kt_errname(errno) : "no error", (void *)hint);
+    KT_SYS_RET(munmap(p, 4 * PG), 0);
+    unlink(path);
+}
+
+/* A private file mapping reads the file's bytes and zeros past its end;
+ * /dev/zero maps zeros. */
+KT_CASE(file_mapping_reads_the_file) {
+    const char *path = "/tmp/mmap_basic_file";
+    int fd = KT_SYS_OK(open(path, O_RDWR | O_CREAT | O_TRUNC, 0644));
+    KT_SYS_RET(write(fd, "hello", 5), 5);
+    char *p = mmap(0, 2 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    KT_TRUE(!memcmp(p, "hello", 5), "contents");
+    KT_EQ(p[5], 0);
+    KT_EQ(p[PG - 1], 0);
+    KT_SYS_RET(munmap(p, 2 * PG), 0);
+    close(fd);
+    unlink(path);
+    fd = KT_SYS_OK(open("/dev/zero", O_RDWR));
+    p = mmap(0, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    KT_TRUE(p != MAP_FAILED, "mmap /dev/zero: %s", kt_errname(errno));
+    KT_EQ(p[0], 0);
+    p[0] = 1;
+    KT_EQ(p[0], 1);
+    KT_SYS_RET(munmap(p, PG), 0);
+    close(fd);
 }
 
 KT_MAIN()

@@ -86,6 +86,35 @@ KT_CASE(alarm_returns_the_seconds_left) {
     KT_EQ(alarm(0), 0);
 }
 
+/* alarm's argument is an unsigned int (the register's upper half is not
+ * looked at), so the longest alarm is 2^32-1 seconds, and asking again
+ * gives that back rounded to the nearest second. */
+KT_CASE(alarm_takes_an_unsigned_int) {
+    KT_SYS_RET(syscall(SYS_alarm, ~0UL), 0);
+    KT_SYS_RET(syscall(SYS_alarm, ~0UL), 4294967295L);
+    KT_SYS_RET(syscall(SYS_alarm, 0), 4294967295L);
+    KT_SYS_RET(syscall(SYS_alarm, 0), 0);
+}
+
+/* A timer value or interval past KTIME_MAX (2^63-1 ns, 9223372036.854775 s)
+ * saturates there: the interval reads back as KTIME_MAX and the time left
+ * as KTIME_MAX less the time since boot. */
+KT_CASE(setitimer_beyond_ktime_max_saturates) {
+    struct itimerval it = {{1L << 40, 0}, {1L << 40, 0}}, cur, zero = {{0, 0}, {0, 0}};
+    KT_SYS_RET(setitimer(ITIMER_REAL, &it, 0), 0);
+    KT_SYS_RET(getitimer(ITIMER_REAL, &cur), 0);
+    KT_EQ(cur.it_interval.tv_sec, 9223372036L);
+    KT_EQ(cur.it_interval.tv_usec, 854775);
+    KT_TRUE(cur.it_value.tv_sec > 9223372036L - 100000 && cur.it_value.tv_sec <= 9223372036L,
+            "time left %ld s", (long)cur.it_value.tv_sec);
+    KT_SYS_RET(setitimer(ITIMER_REAL, &zero, &cur), 0);
+    KT_TRUE(cur.it_value.tv_sec > 9223372036L - 100000 && cur.it_value.tv_sec <= 9223372036L,
+            "time left %ld s", (long)cur.it_value.tv_sec);
+    KT_SYS_RET(getitimer(ITIMER_REAL, &cur), 0);
+    KT_EQ(cur.it_value.tv_sec, 0);
+    KT_EQ(cur.it_value.tv_usec, 0);
+}
+
 KT_CASE(sigsuspend_runs_the_handler_and_restores_the_mask) {
     KT_SYS_RET(catch(SIGUSR1, count, 0), 0);
     sigset_t block, empty, cur;

@@ -110,6 +110,12 @@ pub fn pwrite(t: &mut UThread, fd: u64, buf: u64, len: u64, off: u64) -> SysResu
     Ok(file.pwrite(&data, off)? as isize)
 }
 
+/// Linux's MAX_RW_COUNT: one read or write moves at most this much.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+
+/// The iovecs of readv/writev (`EINVAL` for more than UIO_MAXIOV or a
+/// negative length); as Linux's import_iovec(), lengths past
+/// [`MAX_RW_COUNT`] in all are cut so the total stays within it.
 fn iovecs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
     // UIO_MAXIOV
     if cnt > 1024 {
@@ -124,45 +130,108 @@ fn iovecs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
         if (len as i64) < 0 {
             return Err(Errno::EINVAL);
         }
-        total = total.checked_add(len as usize).ok_or(Errno::EINVAL)?;
-        v.push((base, len as usize));
+        let len = (len as usize).min(MAX_RW_COUNT - total);
+        total += len;
+        v.push((base, len));
     }
     Ok(v)
 }
 
+/// readv(2): one read of up to [`IO_CHUNK`] bytes at a time, scattered
+/// over the iovecs in order (a single read per chunk, so a pipe holding
+/// less than the iovecs ask for returns what it has instead of blocking
+/// for the next iovec); a read shorter than asked ends the call.
 pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
     let file = t.file(fd)?;
-    let mut done = 0usize;
-    for (base, len) in iovecs(t, iov, cnt)? {
-        if len == 0 {
-            continue;
-        }
-        let mut kbuf = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let vecs = iovecs(t, iov, cnt)?;
+    let total: usize = vecs.iter().map(|v| v.1).sum();
+    let (mut done, mut at) = (0usize, (0usize, 0usize)); // (iovec, offset in it)
+    while done < total {
+        let want = (total - done).min(IO_CHUNK);
+        let mut kbuf = alloc::vec![0u8; want];
         let n = match file.read(&mut kbuf) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        t.write_bytes(base, &kbuf[..n])?;
-        done += n;
-        if n < kbuf.len() {
+        let mut data = &kbuf[..n];
+        while !data.is_empty() {
+            let Some(&(base, len)) = vecs.get(at.0) else { break };
+            let take = (len - at.1).min(data.len());
+            let dst = base.checked_add(at.1 as u64).ok_or(Errno::EFAULT);
+            if let Err(e) = dst.and_then(|d| t.write_bytes(d, &data[..take])) {
+                // the bytes already copied count; none copied is the fault
+                return if done == 0 { Err(e) } else { Ok(done as isize) };
+            }
+            data = &data[take..];
+            done += take;
+            at.1 += take;
+            if at.1 == len {
+                at = (at.0 + 1, 0);
+            }
+        }
+        if n < want {
             break;
         }
     }
     Ok(done as isize)
 }
 
+/// writev(2): the iovecs are gathered [`IO_CHUNK`] bytes at a time and
+/// each chunk written with one write (a writev of at most `PIPE_BUF` bytes
+/// stays one atomic pipe write); a short write ends the call. Gathering
+/// everything first would let 1024 iovecs of 1 MiB ask for 1 GiB of heap.
 pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
     let file = t.file(fd)?;
-    let mut data = Vec::new();
-    for (base, len) in iovecs(t, iov, cnt)? {
-        data.extend_from_slice(&t.read_bytes(base, len.min(IO_CHUNK))?);
+    let vecs = iovecs(t, iov, cnt)?;
+    let mut done = 0usize;
+    let mut data: Vec<u8> = Vec::new();
+    let mut pieces = vecs.into_iter().filter(|v| v.1 > 0);
+    let mut cur = pieces.next();
+    while cur.is_some() || !data.is_empty() {
+        // gather up to a chunk; a fault stops gathering at what was read
+        let mut fault = None;
+        while let Some((base, len)) = cur {
+            let take = len.min(IO_CHUNK - data.len());
+            match t.read_bytes(base, take) {
+                Ok(b) => data.extend_from_slice(&b),
+                Err(e) => {
+                    fault = Some(e);
+                    cur = None;
+                    break;
+                }
+            }
+            cur = if take == len {
+                pieces.next()
+            } else {
+                Some((base.checked_add(take as u64).ok_or(Errno::EFAULT)?, len - take))
+            };
+            if data.len() == IO_CHUNK {
+                break;
+            }
+        }
+        if data.is_empty() {
+            return match fault {
+                Some(e) if done == 0 => Err(e),
+                _ => Ok(done as isize),
+            };
+        }
+        let r = file.write(&data);
+        if r == Err(Errno::EPIPE) {
+            let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
+        }
+        let n = match r {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += n;
+        if n < data.len() || fault.is_some() {
+            break;
+        }
+        data.clear();
     }
-    let r = file.write(&data);
-    if r == Err(Errno::EPIPE) {
-        let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
-    }
-    Ok(r? as isize)
+    Ok(done as isize)
 }
 
 pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {

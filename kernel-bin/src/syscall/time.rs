@@ -153,14 +153,18 @@ fn read_timeval(t: &UThread, addr: u64) -> Result<u64, Errno> {
 }
 
 /// alarm(2): the seconds left on the previous alarm, rounded to nearest
-/// (at least 1 when one was pending), as Linux's alarm_setitimer().
+/// (at least 1 when one was pending), as Linux's alarm_setitimer(). The
+/// argument is an `unsigned int`: the register's upper half is ignored.
 pub fn alarm(t: &mut UThread, secs: u64) -> SysResult {
-    let (left, _) = crate::itimer::set(t.pid, secs.saturating_mul(1_000_000_000), 0);
+    let secs = u64::from(secs as u32);
+    let (left, _) = crate::itimer::set(t.pid, secs * 1_000_000_000, 0);
     if left == 0 {
         return Ok(0);
     }
-    let s = (left + 500_000_000) / 1_000_000_000;
-    Ok(s.max(1) as isize)
+    // left is at most KTIME_MAX (itimer::set saturates there); the
+    // result is an unsigned int, as Linux's
+    let s = left.saturating_add(500_000_000) / 1_000_000_000;
+    Ok(s.max(1) as u32 as isize)
 }
 
 /// setitimer(2) for ITIMER_REAL (the CPU-time timers are not kept).
