@@ -64,6 +64,36 @@ pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize 
     n
 }
 
+/// Takes a waiter that stopped waiting (timeout, signal) off the queue
+/// that holds it now. That is not always the queue of its own address: a
+/// REQUEUE may have moved it, and the key of a shared futex changes when
+/// its page is unmapped. A waiter left behind would later take a wake-up
+/// meant for a live one. The search visits every queue, but only on this
+/// path, never on a wake.
+fn forget(woken: &Arc<AtomicBool>) {
+    let mut q = QUEUES.lock();
+    let mut emptied = None;
+    for (k, list) in q.iter_mut() {
+        if let Some(i) = list.iter().position(|x| Arc::ptr_eq(&x.woken, woken)) {
+            list.remove(i);
+            if list.is_empty() {
+                emptied = Some(*k);
+            }
+            break;
+        }
+    }
+    if let Some(k) = emptied {
+        q.remove(&k);
+    }
+}
+
+/// The number of waiters a WAKE or WAKE_OP count (an `int`) lets wake:
+/// Linux wakes a waiter before it compares with the count, so a count of
+/// zero or below still wakes one.
+fn wake_count(val: u64) -> u32 {
+    (val as i32).max(1) as u32
+}
+
 const FUTEX_WAIT: u64 = 0;
 const FUTEX_WAKE: u64 = 1;
 const FUTEX_REQUEUE: u64 = 3;
@@ -136,14 +166,7 @@ pub fn sys_futex(
             let w = woken.clone();
             let r = sleep_interruptible(t.tid, move || w.load(Ordering::SeqCst), deadline);
             if r.is_err() && !woken.load(Ordering::SeqCst) {
-                let k = key(&t.vm, uaddr);
-                let mut q = QUEUES.lock();
-                if let Some(list) = q.get_mut(&k) {
-                    list.retain(|x| !Arc::ptr_eq(&x.woken, &woken));
-                    if list.is_empty() {
-                        q.remove(&k);
-                    }
-                }
+                forget(&woken);
             }
             match r {
                 Ok(()) => Ok(0),
@@ -156,7 +179,7 @@ pub fn sys_futex(
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(wake(&t.vm, uaddr, val as u32, bitset) as isize)
+            Ok(wake(&t.vm, uaddr, wake_count(val), bitset) as isize)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             // futex_requeue(): negative counts are EINVAL, before the compare
@@ -212,9 +235,9 @@ pub fn sys_futex(
                 _ => return Err(Errno::ENOSYS),
             };
             t.write_u32(uaddr2, new)?;
-            let mut n = wake(&t.vm, uaddr, val as u32, u32::MAX);
+            let mut n = wake(&t.vm, uaddr, wake_count(val), u32::MAX);
             if cond {
-                n += wake(&t.vm, uaddr2, timeout as u32, u32::MAX);
+                n += wake(&t.vm, uaddr2, wake_count(timeout), u32::MAX);
             }
             Ok(n as isize)
         }

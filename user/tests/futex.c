@@ -57,6 +57,7 @@ struct waiter {
     int op; /* FUTEX_WAIT or FUTEX_WAIT_BITSET, with flags */
     int val;
     int bitset;
+    long timeout_ms; /* 0: 5 s */
     volatile int started;
     volatile int done;
     long ret;
@@ -71,6 +72,9 @@ static void *waiter_main(void *arg) {
     if ((w->op & 0x7f) == FUTEX_WAIT_BITSET) {
         clock_gettime(CLOCK_MONOTONIC, &ts); /* absolute */
         ts.tv_sec += 5;
+    } else if (w->timeout_ms) {
+        ts.tv_sec = w->timeout_ms / 1000; /* relative */
+        ts.tv_nsec = (w->timeout_ms % 1000) * 1000000;
     } else {
         ts.tv_sec = 5; /* relative */
         ts.tv_nsec = 0;
@@ -146,6 +150,20 @@ KT_CASE(wake_counts) {
     KT_EQ(a, 2);
     KT_EQ(done_after_2, 2);
     KT_EQ(b, 2);
+    for (int i = 0; i < N; i++) KT_EQ(w[i].ret, 0);
+}
+
+KT_CASE(wake_count_of_zero_or_below_wakes_one) {
+    enum { N = 3 };
+    static volatile int f;
+    f = 0;
+    struct waiter w[N];
+    for (int i = 0; i < N; i++) w[i] = (struct waiter){.addr = &f, .op = P(FUTEX_WAIT), .val = 0};
+    KT_EQ(start_waiters(w, N), 0);
+    KT_SYS_RET(futex6(&f, P(FUTEX_WAKE), 0, 0, 0, 0), 1);
+    KT_SYS_RET(futex6(&f, P(FUTEX_WAKE), -1, 0, 0, 0), 1);
+    KT_SYS_RET(futex6(&f, P(FUTEX_WAKE), INT_MIN, 0, 0, 0), 1);
+    join_waiters(w, N);
     for (int i = 0; i < N; i++) KT_EQ(w[i].ret, 0);
 }
 
@@ -286,6 +304,23 @@ KT_CASE(requeue_moves_waiters) {
     KT_EQ(on_f1, 0);
     KT_EQ(on_f2, 2);
     for (int i = 0; i < N; i++) KT_EQ(w[i].ret, 0);
+}
+
+KT_CASE(requeued_waiter_that_times_out_leaves_no_trace) {
+    static volatile int f1, f2;
+    f1 = f2 = 0;
+    struct waiter a = {.addr = &f1, .op = P(FUTEX_WAIT), .val = 0, .timeout_ms = 300};
+    KT_EQ(start_waiters(&a, 1), 0);
+    KT_SYS_RET(futex6(&f1, P(FUTEX_REQUEUE), 0, (void *)1L, &f2, 0), 1);
+    join_waiters(&a, 1); /* it times out on f2 */
+    KT_EQ(a.ret, -1);
+    KT_EQ(a.err, ETIMEDOUT);
+    /* a wake of one on f2 must reach the waiter there now, not the gone one */
+    struct waiter b = {.addr = &f2, .op = P(FUTEX_WAIT), .val = 0};
+    KT_EQ(start_waiters(&b, 1), 0);
+    KT_SYS_RET(futex6(&f2, P(FUTEX_WAKE), 1, 0, 0, 0), 1);
+    join_waiters(&b, 1);
+    KT_EQ(b.ret, 0);
 }
 
 KT_CASE(requeue_limits_count) {
