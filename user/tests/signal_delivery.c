@@ -3,6 +3,7 @@
  * SEGV_ACCERR, FPE_INTDIV), sigaltstack, alarm. */
 #include "kt.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <sys/time.h>
 
@@ -186,6 +187,90 @@ KT_CASE(siginfo_of_kill_and_sigqueue) {
     KT_EQ(got_info.si_value.sival_int, 1234);
     KT_EQ(got_info.si_pid, getpid());
     signal(SIGUSR1, SIG_DFL);
+}
+
+static volatile int tq_tid, tq_go, tq_got, tq_val;
+
+/* Waits (SIGUSR2 blocked, inherited) until told, then takes SIGUSR2. */
+static void *tq_thread(void *arg) {
+    (void)arg;
+    tq_tid = (int)syscall(SYS_gettid);
+    while (!__atomic_load_n(&tq_go, __ATOMIC_SEQ_CST)) kt_msleep(1);
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR2);
+    siginfo_t si;
+    struct timespec ts = {2, 0};
+    int r = sigtimedwait(&s, &si, &ts);
+    tq_val = r == SIGUSR2 ? si.si_value.sival_int : -1;
+    tq_got = r;
+    return 0;
+}
+
+static siginfo_t queued_info(int sig, int code, int value) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = sig;
+    si.si_code = code;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_int = value;
+    return si;
+}
+
+KT_CASE(tgsigqueueinfo_queues_to_one_thread) {
+    sigset_t s, old, pend;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    tq_tid = tq_go = tq_got = 0;
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, tq_thread, 0), 0);
+    while (!tq_tid) kt_msleep(1);
+    siginfo_t si = queued_info(SIGUSR2, SI_QUEUE, 77);
+    KT_SYS_ERR(syscall(SYS_rt_tgsigqueueinfo, getpid(), 0, SIGUSR2, &si), EINVAL);
+    KT_SYS_ERR(syscall(SYS_rt_tgsigqueueinfo, 0, tq_tid, SIGUSR2, &si), EINVAL);
+    KT_SYS_ERR(syscall(SYS_rt_tgsigqueueinfo, getpid() + 100000, tq_tid, SIGUSR2, &si), ESRCH);
+    /* a code of 0 (SI_USER) only to the caller's own thread */
+    siginfo_t user = queued_info(SIGUSR2, SI_USER, 1);
+    KT_SYS_ERR(syscall(SYS_rt_tgsigqueueinfo, getpid(), tq_tid, SIGUSR2, &user), EPERM);
+    KT_SYS_RET(syscall(SYS_rt_tgsigqueueinfo, getpid(), tq_tid, SIGUSR2, &si), 0);
+    /* pending for that thread only, not for the process */
+    sigpending(&pend);
+    int main_sees = sigismember(&pend, SIGUSR2);
+    __atomic_store_n(&tq_go, 1, __ATOMIC_SEQ_CST);
+    pthread_join(th, 0);
+    if (main_sees) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&s, 0, &zero);
+    }
+    sigprocmask(SIG_SETMASK, &old, 0);
+    KT_EQ(main_sees, 0);
+    KT_EQ(tq_got, SIGUSR2);
+    KT_EQ(tq_val, 77);
+}
+
+KT_CASE(sigqueueinfo_to_another_user_is_eperm) {
+    sigset_t s, old, pend;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        if (setuid(65534) != 0) _exit(3);
+        siginfo_t si = queued_info(SIGUSR1, SI_QUEUE, 5);
+        long r = syscall(SYS_rt_sigqueueinfo, getppid(), SIGUSR1, &si);
+        _exit(r == -1 && errno == EPERM ? 0 : 1);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+    sigpending(&pend);
+    int queued = sigismember(&pend, SIGUSR1);
+    if (queued) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&s, 0, &zero);
+    }
+    sigprocmask(SIG_SETMASK, &old, 0);
+    KT_EQ(queued, 0);
 }
 
 KT_CASE(tgkill_targets_a_thread_and_checks_the_group) {

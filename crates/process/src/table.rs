@@ -831,6 +831,26 @@ impl<P: Platform> ProcessTable<P> {
         t.rlimits.prlimit(r, new, creds.capable(), crate::rlimit::NR_OPEN)
     }
 
+    /// rt_sigqueueinfo(2) (`tid` `None`) and rt_tgsigqueueinfo(2) from
+    /// thread `caller`: `info` (already checked by
+    /// [`SigInfo::from_user`](signal::SigInfo::from_user)) to process `tgid`,
+    /// or to its thread `tid` only. `ESRCH` when there is no such process,
+    /// or `tid` is not one of its threads; `EPERM` when the caller may not
+    /// signal it (kill(2)'s rule).
+    pub fn sigqueue(
+        &self,
+        caller: Pid,
+        tgid: Pid,
+        tid: Option<Pid>,
+        info: SigInfo,
+        hooks: &impl Hooks<P>,
+    ) -> Result<()> {
+        let mut out = Out::new();
+        let r = self.inner.lock().sigqueue(caller, tgid, tid, info, &mut out);
+        out.run(hooks);
+        r
+    }
+
     /// Sends a kernel-generated signal to a process (no permission check).
     pub fn send_signal(&self, pid: Pid, info: SigInfo, hooks: &impl Hooks<P>) -> Result<()> {
         let mut out = Out::new();
@@ -1660,6 +1680,30 @@ impl<P: Platform> Inner<P> {
         let Some(s) = signum(sig) else { return Ok(()) };
         let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
         self.send_thread(tid as u32, SigInfo::tkill(s, me as i32, uid), out)
+    }
+
+    fn sigqueue(
+        &mut self,
+        caller: Pid,
+        tgid: Pid,
+        tid: Option<Pid>,
+        info: SigInfo,
+        out: &mut Out<P>,
+    ) -> Result<()> {
+        let me = self.proc_of(caller)?;
+        if !self.procs.contains_key(&tgid) {
+            return Err(Errno::ESRCH);
+        }
+        if let Some(tid) = tid
+            && self.threads.get(&tid).is_none_or(|t| t.tgid != tgid)
+        {
+            return Err(Errno::ESRCH);
+        }
+        self.may_signal(me, tgid, info.signo.as_i32())?;
+        match tid {
+            Some(tid) => self.send_thread(tid, info, out),
+            None => self.send(tgid, info, false, out),
+        }
     }
 
     /// Queues a thread-directed signal.

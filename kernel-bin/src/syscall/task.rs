@@ -331,18 +331,19 @@ pub fn rt_sigtimedwait(t: &mut UThread, set: u64, info: u64, timeout: u64, size:
 
 /// rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2).
 pub fn rt_sigqueueinfo(t: &mut UThread, tgid: u64, tid: Option<u64>, sig: u64, uinfo: u64) -> SysResult {
+    // do_rt_tgsigqueueinfo(): both ids positive
+    if tid.is_some_and(|x| x as i32 <= 0) || (tid.is_some() && tgid as i32 <= 0) {
+        return Err(Errno::EINVAL);
+    }
     let sig = SigNum::new(sig as i32)?;
     let b = t.read_bytes(uinfo, 128)?;
     let mut raw = [0u8; 128];
     raw.copy_from_slice(&b);
-    let target = tid.unwrap_or(tgid) as u32;
-    let to_self = tgid as u32 == t.pid;
+    // Linux compares the target with the caller's own task id (a tid):
+    // only a thread may send itself kernel-looking codes
+    let to_self = tid.unwrap_or(tgid) as u32 == t.tid;
     let info = signal::SigInfo::from_user(sig, &raw, to_self)?;
-    if table().with_process(tgid as u32, |_| ()).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    let _ = target;
-    table().send_signal(tgid as u32, info, &Hooks).map(|_| 0)
+    table().sigqueue(t.tid, tgid as u32, tid.map(|x| x as u32), info, &Hooks).map(|_| 0)
 }
 
 /// The set*id family over `process::cred::Credentials` (Linux's rules and
