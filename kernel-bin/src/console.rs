@@ -7,7 +7,9 @@
 //! controlling process exits.
 
 use crate::proc::{Hooks, table};
+use crate::sched::WaitQueue;
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
@@ -261,6 +263,20 @@ impl Tty {
     }
 }
 
+/// The sleepers on console input: readers, poll/select and epoll over the
+/// terminal. Output goes straight to the UART (a write never waits for
+/// room), so it has no queue.
+fn input_wq() -> &'static Arc<WaitQueue> {
+    static WQ: spin::Once<Arc<WaitQueue>> = spin::Once::new();
+    WQ.call_once(|| Arc::new(WaitQueue::new()))
+}
+
+/// The console's wait queue, for [`vfs::File::wait_queue`] of terminal
+/// devices.
+pub fn wait_queue() -> Arc<WaitQueue> {
+    input_wq().clone()
+}
+
 /// Writes to the console.
 pub fn write(buf: &[u8]) {
     arch_x86_64::serial::write_bytes(buf);
@@ -268,7 +284,7 @@ pub fn write(buf: &[u8]) {
 
 /// Moves received bytes through the line discipline (called by readers and
 /// on every timer tick, so ^C reaches a program that is not reading), and
-/// wakes the sleepers when input became ready.
+/// wakes the input's sleepers when bytes arrived.
 pub fn pump() {
     let mut any = false;
     while let Some(b) = arch_x86_64::serial::try_read_byte() {
@@ -278,7 +294,7 @@ pub fn pump() {
         }
     }
     if any {
-        crate::proc::wake_sleepers();
+        input_wq().wake_all();
     }
 }
 
@@ -316,7 +332,7 @@ pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
             return Ok(0);
         }
         let ready = || with(|t| if canon { !t.ready.is_empty() } else { t.available() >= want });
-        match crate::proc::sleep_interruptible(tid, ready, deadline) {
+        match crate::proc::sleep_on(tid, &[input_wq().as_ref()], ready, deadline) {
             Err(Errno::ERESTARTSYS) => return Err(Errno::ERESTARTSYS),
             Err(Errno::ETIMEDOUT) if deadline.is_some() => {
                 return Ok(with(|t| t.take(buf)).unwrap_or(0));

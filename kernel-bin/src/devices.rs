@@ -158,6 +158,14 @@ impl File for Device {
             _ => vfs::POLLIN | vfs::POLLOUT | vfs::POLLRDNORM | vfs::POLLWRNORM,
         }
     }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        match self.kind {
+            Kind::Console { .. } => Some(crate::console::wait_queue()),
+            // always ready
+            _ => None,
+        }
+    }
 }
 
 const TCGETS: u32 = 0x5401;

@@ -13,10 +13,12 @@ use linux_abi::Errno;
 use process::seams::SharedVm;
 use spin::Mutex;
 
-/// A waiter: woken when its flag is set.
+/// A waiter: woken when its flag is set (then its task is made runnable:
+/// no one else is disturbed).
 struct Waiter {
     bitset: u32,
     woken: Arc<AtomicBool>,
+    task: Arc<crate::sched::Task>,
 }
 
 type Key = (usize, u64);
@@ -41,13 +43,13 @@ fn key(vm: &SharedVm<Kernel>, addr: u64) -> Key {
 /// Wakes up to `count` waiters on `addr` whose bitset meets `bitset`.
 pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize {
     let k = key(vm, addr);
-    let mut n = 0;
+    let mut woken = Vec::new();
     let mut q = QUEUES.lock();
     if let Some(list) = q.get_mut(&k) {
         list.retain(|w| {
-            if (n as u32) < count && w.bitset & bitset != 0 {
+            if (woken.len() as u32) < count && w.bitset & bitset != 0 {
                 w.woken.store(true, Ordering::SeqCst);
-                n += 1;
+                woken.push(w.task.clone());
                 false
             } else {
                 true
@@ -58,10 +60,10 @@ pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize 
         }
     }
     drop(q);
-    if n > 0 {
-        crate::proc::wake_sleepers();
+    for t in &woken {
+        crate::sched::wake(t);
     }
-    n
+    woken.len()
 }
 
 /// Takes a waiter that stopped waiting (timeout, signal) off the queue
@@ -157,11 +159,11 @@ pub fn sys_futex(
                 if read_u32(t, uaddr)? != val as u32 {
                     return Err(Errno::EAGAIN);
                 }
-                QUEUES
-                    .lock()
-                    .entry(key(&t.vm, uaddr))
-                    .or_default()
-                    .push(Waiter { bitset, woken: woken.clone() });
+                QUEUES.lock().entry(key(&t.vm, uaddr)).or_default().push(Waiter {
+                    bitset,
+                    woken: woken.clone(),
+                    task: crate::sched::current(),
+                });
             }
             let w = woken.clone();
             let r = sleep_interruptible(t.tid, move || w.load(Ordering::SeqCst), deadline);

@@ -4,7 +4,14 @@
 //! changes with fcntl(F_SETPIPE_SZ) ([`PipeEnd::set_capacity`]); FIONREAD
 //! is [`PipeEnd::available`]. Two event counters (data in, room out) let
 //! edge-triggered epoll see every write and every read.
+//!
+//! Each pipe has one wait queue for both ends, woken on every read, write,
+//! capacity change and close: blocked readers (data or EOF), blocked
+//! writers (room or no reader left), poll/select over either end and the
+//! epoll instances watching either end (through the queue's relays). Only
+//! they wake; a sleeper that finds its end still not ready sleeps again.
 
+use crate::sched::WaitQueue;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -28,6 +35,8 @@ struct Shared {
     readers: AtomicUsize,
     writers: AtomicUsize,
     ino: u64,
+    /// The sleepers on either end (see the module's text).
+    wq: Arc<WaitQueue>,
 }
 
 /// One end of a pipe.
@@ -48,6 +57,7 @@ pub fn pipe(nonblock: u32) -> (Arc<dyn File>, Arc<dyn File>) {
         readers: AtomicUsize::new(1),
         writers: AtomicUsize::new(1),
         ino: INO.fetch_add(1, Ordering::Relaxed) as u64,
+        wq: Arc::new(WaitQueue::new()),
     });
     let r = PipeEnd { shared: shared.clone(), write: false, flags: AtomicU32::new(vfs::O_RDONLY | nonblock) };
     let w = PipeEnd { shared, write: true, flags: AtomicU32::new(vfs::O_WRONLY | nonblock) };
@@ -94,7 +104,7 @@ impl PipeEnd {
         self.shared.capacity.store(size, Ordering::Relaxed);
         drop(q);
         self.shared.out_events.fetch_add(1, Ordering::SeqCst);
-        crate::proc::wake_sleepers();
+        self.shared.wq.wake_all();
         Ok(size)
     }
 }
@@ -108,7 +118,7 @@ impl Drop for PipeEnd {
             self.shared.readers.fetch_sub(1, Ordering::SeqCst);
             self.shared.out_events.fetch_add(1, Ordering::SeqCst);
         }
-        crate::proc::wake_sleepers();
+        self.shared.wq.wake_all();
     }
 }
 
@@ -131,7 +141,7 @@ impl File for PipeEnd {
                     }
                     drop(q);
                     s.out_events.fetch_add(1, Ordering::SeqCst);
-                    crate::proc::wake_sleepers();
+                    s.wq.wake_all();
                     return Ok(n);
                 }
             }
@@ -141,8 +151,9 @@ impl File for PipeEnd {
             if self.nonblock() {
                 return Err(Errno::EAGAIN);
             }
-            crate::proc::sleep_interruptible(
+            crate::proc::sleep_on(
                 current_tid(),
+                &[&s.wq],
                 || !s.buf.lock().is_empty() || s.writers.load(Ordering::SeqCst) == 0,
                 None,
             )?;
@@ -171,15 +182,16 @@ impl File for PipeEnd {
             if wrote > 0 {
                 done += wrote;
                 s.in_events.fetch_add(1, Ordering::SeqCst);
-                crate::proc::wake_sleepers();
+                s.wq.wake_all();
                 continue;
             }
             if self.nonblock() {
                 return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
             }
             let need = left.min(PIPE_BUF);
-            if let Err(e) = crate::proc::sleep_interruptible(
+            if let Err(e) = crate::proc::sleep_on(
                 current_tid(),
+                &[&s.wq],
                 || {
                     s.capacity.load(Ordering::Relaxed).saturating_sub(s.buf.lock().len()) >= need
                         || s.readers.load(Ordering::SeqCst) == 0
@@ -240,6 +252,10 @@ impl File for PipeEnd {
         } else {
             self.shared.in_events.load(Ordering::SeqCst)
         }
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        Some(self.shared.wq.clone())
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {

@@ -53,8 +53,6 @@ static CHILD_WQ: WaitQueue = WaitQueue::new();
 /// vfork children that released their parent's address space.
 static VFORK_DONE: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
 static VFORK_WQ: WaitQueue = WaitQueue::new();
-/// Threads woken for a signal (interruptible sleeps check it).
-static SIGNAL_WQ: WaitQueue = WaitQueue::new();
 
 /// The hooks the process table calls (with none of its locks held).
 pub struct Hooks;
@@ -88,11 +86,11 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn signal_wakeup(&self, tid: Pid) {
+        // The target alone: whatever queues it sleeps on (or none), its
+        // sleep re-checks for a signal when woken. No other sleeper cares.
         if let Some(task) = task_of(tid) {
             sched::wake(&task);
         }
-        SIGNAL_WQ.wake_all();
-        CHILD_WQ.wake_all();
     }
 
     fn wait_vfork_done(&self, _parent: Pid, child: Pid) {
@@ -125,13 +123,27 @@ impl process::seams::Hooks<Kernel> for Hooks {
 }
 
 /// Sleeps interruptibly until `cond` holds, a signal arrives for `tid`, or
-/// `deadline_ns`. `Err(ERESTARTSYS)` on a signal, `Err(ETIMEDOUT)` at the
-/// deadline.
+/// `deadline_ns`, with nothing but a signal (or the removal of the thread)
+/// and the deadline to wake it: nanosleep, pause, sigsuspend,
+/// sigtimedwait, a stopped thread, a futex waiter (woken directly).
+/// `Err(ERESTARTSYS)` on a signal, `Err(ETIMEDOUT)` at the deadline.
 pub fn sleep_interruptible(tid: Pid, cond: impl Fn() -> bool, deadline_ns: Option<u64>) -> Result<()> {
+    sleep_on(tid, &[], cond, deadline_ns)
+}
+
+/// [`sleep_interruptible`] listening on `queues` too: the queues of what
+/// `cond` looks at (a pipe, the console, an epoll instance, the files of a
+/// poll), which their changes wake.
+pub fn sleep_on(
+    tid: Pid,
+    queues: &[&WaitQueue],
+    cond: impl Fn() -> bool,
+    deadline_ns: Option<u64>,
+) -> Result<()> {
     // a thread removed by exec must not take what its condition waits for
     let removed = crate::uthread::removed;
     let woke =
-        SIGNAL_WQ.wait_until(|| removed() || cond() || crate::uthread::signal_pending(tid), deadline_ns);
+        sched::wait_any(queues, || removed() || cond() || crate::uthread::signal_pending(tid), deadline_ns);
     if removed() {
         Err(Errno::ERESTARTSYS)
     } else if cond() {
@@ -141,11 +153,6 @@ pub fn sleep_interruptible(tid: Pid, cond: impl Fn() -> bool, deadline_ns: Optio
     } else {
         Err(Errno::ETIMEDOUT)
     }
-}
-
-/// Wakes every interruptible sleeper to re-check its condition.
-pub fn wake_sleepers() {
-    SIGNAL_WQ.wake_all();
 }
 
 /// Thread names (`comm`, for prctl(PR_SET_NAME) and /proc).

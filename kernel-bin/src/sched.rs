@@ -10,7 +10,7 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use arch_x86_64::context::{self, KernelThread};
 use arch_x86_64::time;
@@ -269,49 +269,132 @@ pub fn idle_until(done: impl Fn() -> bool) {
     }
 }
 
-/// A queue of tasks waiting for a condition.
+/// A queue of tasks waiting for a condition: one per thing whose state a
+/// sleeper waits on (a pipe, the console input, an epoll instance, child
+/// events, ...), so that a change wakes only the tasks interested in it.
+///
+/// A task may be on several queues at once ([`wait_any`]: poll(2) over
+/// many files). A queue may also relay its wake-ups to other queues
+/// ([`WaitQueue::add_relay`]): an epoll instance's queue hears of every
+/// change of the files it watches, as Linux's `ep_poll_callback`.
+///
+/// Signals do not go through queues: they wake the target task directly
+/// ([`wake`]), wherever it sleeps, and its sleep re-checks its condition.
 #[derive(Default)]
 pub struct WaitQueue {
-    waiters: spin::Mutex<Vec<Arc<Task>>>,
+    inner: spin::Mutex<Waiters>,
+}
+
+#[derive(Default)]
+struct Waiters {
+    /// Sleeping tasks; a wake-up takes them all (each re-registers if its
+    /// condition still does not hold).
+    tasks: Vec<Arc<Task>>,
+    /// Queues woken with this one, until removed (held weakly: a relay
+    /// must not keep its epoll instance alive). One entry per
+    /// [`WaitQueue::add_relay`].
+    relays: Vec<Weak<WaitQueue>>,
+}
+
+impl vfs::WaitQueue for WaitQueue {}
+
+/// The scheduler's queue behind a file's [`vfs::File::wait_queue`], if it
+/// has one (files without one are always ready).
+pub fn queue_of(file: &dyn vfs::File) -> Option<Arc<WaitQueue>> {
+    let any: Arc<dyn core::any::Any + Send + Sync> = file.wait_queue()?;
+    any.downcast::<WaitQueue>().ok()
 }
 
 impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> Self {
-        WaitQueue { waiters: spin::Mutex::new(Vec::new()) }
+        WaitQueue { inner: spin::Mutex::new(Waiters { tasks: Vec::new(), relays: Vec::new() }) }
+    }
+
+    fn add(&self, task: &Arc<Task>) {
+        let mut g = self.inner.lock();
+        // two fds of one pipe name one queue: register once
+        if !g.tasks.iter().any(|t| Arc::ptr_eq(t, task)) {
+            g.tasks.push(task.clone());
+        }
+    }
+
+    fn remove(&self, task: &Arc<Task>) {
+        self.inner.lock().tasks.retain(|t| !Arc::ptr_eq(t, task));
     }
 
     /// Blocks until `cond()` holds (checked before each sleep, so no wake-up
     /// is lost) or until `deadline_ns`; returns whether `cond()` held.
     pub fn wait_until(&self, cond: impl Fn() -> bool, deadline_ns: Option<u64>) -> bool {
-        loop {
-            if cond() {
-                return true;
-            }
-            if deadline_ns.is_some_and(|d| time::since_boot_ns() >= d) {
-                return false;
-            }
-            let me = current();
-            self.waiters.lock().push(me.clone());
-            if cond() {
-                self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
-                return true;
-            }
-            drop(me);
+        wait_any(&[self], cond, deadline_ns)
+    }
+
+    /// Wakes every waiter (each re-checks its condition) and, through the
+    /// relays, the waiters of the queues relayed to.
+    pub fn wake_all(&self) {
+        let (tasks, relays) = {
+            let mut g = self.inner.lock();
+            g.relays.retain(|r| r.strong_count() > 0);
+            let relays: Vec<Arc<WaitQueue>> = g.relays.iter().filter_map(Weak::upgrade).collect();
+            (core::mem::take(&mut g.tasks), relays)
+        };
+        for t in &tasks {
+            wake(t);
+        }
+        // Not under our lock: a relayed queue may relay further (nested
+        // epoll; the epoll loop check keeps these chains acyclic).
+        for r in &relays {
+            r.wake_all();
+        }
+    }
+
+    /// From now on, every [`WaitQueue::wake_all`] of this queue also wakes
+    /// `to`, until [`WaitQueue::remove_relay`].
+    pub fn add_relay(&self, to: &Arc<WaitQueue>) {
+        self.inner.lock().relays.push(Arc::downgrade(to));
+    }
+
+    /// Undoes one [`WaitQueue::add_relay`]`(to)`.
+    pub fn remove_relay(&self, to: &Arc<WaitQueue>) {
+        let mut g = self.inner.lock();
+        if let Some(i) = g.relays.iter().position(|r| core::ptr::eq(r.as_ptr(), Arc::as_ptr(to))) {
+            g.relays.swap_remove(i);
+        }
+    }
+}
+
+/// Blocks until `cond()` holds or until `deadline_ns`, listening on every
+/// queue of `queues` (none: only [`wake`], i.e. a signal or a removal, or
+/// the deadline ends the sleep); returns whether `cond()` held.
+///
+/// No wake-up is lost: the task registers on every queue, then checks
+/// `cond()`, then blocks; a wake-up after the registration either finds it
+/// blocked or leaves it a pending wake-up that makes the block return at
+/// once. Each time it wakes it leaves every queue before looking again.
+pub fn wait_any(queues: &[&WaitQueue], cond: impl Fn() -> bool, deadline_ns: Option<u64>) -> bool {
+    loop {
+        if cond() {
+            return true;
+        }
+        if deadline_ns.is_some_and(|d| time::since_boot_ns() >= d) {
+            return false;
+        }
+        let me = current();
+        for q in queues {
+            q.add(&me);
+        }
+        let held = cond();
+        if !held {
             match deadline_ns {
                 Some(d) => block_until(d),
                 None => block(),
             }
-            let me = current();
-            self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
         }
-    }
-
-    /// Wakes every waiter (each re-checks its condition).
-    pub fn wake_all(&self) {
-        let waiters = core::mem::take(&mut *self.waiters.lock());
-        for t in &waiters {
-            wake(t);
+        for q in queues {
+            q.remove(&me);
+        }
+        if held {
+            return true;
         }
     }
 }

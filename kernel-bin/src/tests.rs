@@ -57,3 +57,85 @@ ktest!(
         assert!(used < heap0 + 4096, "task stacks leaked: heap use {heap0} -> {used}");
     }
 );
+
+ktest!(
+    fn wait_any_wakes_on_either_queue_and_through_relays_only() {
+        use crate::sched::{self, WaitQueue};
+        use alloc::sync::Arc;
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        let (q1, q2, other) =
+            (Arc::new(WaitQueue::new()), Arc::new(WaitQueue::new()), Arc::new(WaitQueue::new()));
+        // an epoll-like queue hearing of q2's wake-ups
+        let ep = Arc::new(WaitQueue::new());
+        q2.add_relay(&ep);
+        let flag = Arc::new(AtomicUsize::new(0));
+        // how many times each sleeper looked at its condition
+        let looks = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let done = Arc::new(AtomicUsize::new(0));
+        {
+            let (q1, q2, f, l, d) = (q1.clone(), q2.clone(), flag.clone(), looks.clone(), done.clone());
+            sched::spawn(1, move || {
+                let ok = sched::wait_any(
+                    &[&q1, &q2],
+                    || {
+                        l[0].fetch_add(1, Ordering::SeqCst);
+                        f.load(Ordering::SeqCst) == 1
+                    },
+                    None,
+                );
+                assert!(ok);
+                d.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        {
+            let (ep, f, l, d) = (ep.clone(), flag.clone(), looks.clone(), done.clone());
+            sched::spawn(2, move || {
+                ep.wait_until(
+                    || {
+                        l[1].fetch_add(1, Ordering::SeqCst);
+                        f.load(Ordering::SeqCst) == 1
+                    },
+                    None,
+                );
+                d.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        {
+            let (other, l, d) = (other.clone(), looks.clone(), done.clone());
+            sched::spawn(3, move || {
+                // nobody wakes this queue: only the deadline ends the sleep
+                let t0 = arch_x86_64::time::since_boot_ns();
+                let ok = other.wait_until(
+                    || {
+                        l[2].fetch_add(1, Ordering::SeqCst);
+                        false
+                    },
+                    Some(t0 + 40_000_000),
+                );
+                assert!(!ok);
+                d.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        {
+            let (q1, q2, f) = (q1.clone(), q2.clone(), flag.clone());
+            sched::spawn(4, move || {
+                sched::yield_now();
+                // a wake-up with the condition still false: a look, a sleep again
+                q1.wake_all();
+                sched::yield_now();
+                f.store(1, Ordering::SeqCst);
+                q2.wake_all();
+            });
+        }
+        sched::idle_until(|| done.load(Ordering::SeqCst) == 3);
+        sched::yield_now();
+        // task 1: look, look after registering, look after q1's wake-up
+        // (and after re-registering), look after q2's
+        assert_eq!(looks[0].load(Ordering::SeqCst), 5);
+        // task 2: only q2's wake-up (relayed) reached it
+        assert_eq!(looks[1].load(Ordering::SeqCst), 3);
+        // task 3: woken by nothing but its deadline
+        assert_eq!(looks[2].load(Ordering::SeqCst), 3);
+        q2.remove_relay(&ep);
+    }
+);

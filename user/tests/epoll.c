@@ -489,6 +489,94 @@ KT_CASE(blocking_wait_wakes_on_a_write) {
     close(ep);
 }
 
+static long ms_since(const struct timespec *a) {
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* An instance watching an instance watching a pipe: a write from another
+ * process wakes the outer epoll_wait (each level hears of the one below),
+ * and poll(2) on the inner epoll fd. */
+KT_CASE(nested_wait_and_poll_on_an_epoll_fd_wake_on_a_write) {
+    int inner = KT_SYS_OK(ep_new());
+    int outer = KT_SYS_OK(ep_new());
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(add(inner, p[0], EPOLLIN, 1), 0);
+    KT_SYS_RET(add(outer, inner, EPOLLIN, 2), 0);
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        kt_msleep(50);
+        _exit(write(p[1], "w", 1) == 1 ? 0 : 1);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct epoll_event ev;
+    KT_SYS_RET(epoll_wait(outer, &ev, 1, 5000), 1);
+    long ms = ms_since(&t0);
+    KT_TRUE(ms < 2500, "woke after %ld ms", ms);
+    KT_EQ(ev.events, EPOLLIN);
+    KT_EQ(ev.data.u64, 2);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    char c;
+    KT_SYS_RET(read(p[0], &c, 1), 1);
+    pid = KT_FORK();
+    if (pid == 0) {
+        kt_msleep(50);
+        _exit(write(p[1], "v", 1) == 1 ? 0 : 1);
+    }
+    struct pollfd pf = {.fd = inner, .events = POLLIN};
+    KT_SYS_RET(poll(&pf, 1, 5000), 1);
+    KT_EQ(pf.revents, POLLIN);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    close(p[0]);
+    close(p[1]);
+    close(outer);
+    close(inner);
+}
+
+/* epoll_ctl(ADD) of a ready file by another process sharing the instance
+ * wakes a blocked epoll_wait (Linux's ep_insert wakes the instance). */
+KT_CASE(adding_a_ready_item_wakes_a_blocked_wait) {
+    int ep = KT_SYS_OK(ep_new());
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        int q[2];
+        kt_msleep(50);
+        if (pipe(q) || write(q[1], "r", 1) != 1 || add(ep, q[0], EPOLLIN, 77)) _exit(1);
+        /* the item lives as long as the child's pipe: give the parent time */
+        kt_msleep(1000);
+        _exit(0);
+    }
+    struct epoll_event ev;
+    KT_SYS_RET(epoll_wait(ep, &ev, 1, 5000), 1);
+    KT_EQ(ev.events, EPOLLIN);
+    KT_EQ(ev.data.u64, 77);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    close(ep);
+}
+
+/* After EPOLL_CTL_DEL the pipe's traffic no longer reaches the instance. */
+KT_CASE(a_deleted_item_no_longer_wakes) {
+    int ep = KT_SYS_OK(ep_new());
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(add(ep, p[0], EPOLLIN, 3), 0);
+    KT_SYS_RET(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL), 0);
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        kt_msleep(20);
+        _exit(write(p[1], "d", 1) == 1 ? 0 : 1);
+    }
+    struct epoll_event ev;
+    KT_SYS_RET(epoll_wait(ep, &ev, 1, 200), 0);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    close(p[0]);
+    close(p[1]);
+    close(ep);
+}
+
 KT_CASE(timeout_expires_with_zero) {
     int ep = KT_SYS_OK(ep_new());
     int p[2];

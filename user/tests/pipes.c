@@ -1,9 +1,11 @@
 /* Pipes: capacity (64 KiB, F_GETPIPE_SZ/F_SETPIPE_SZ), atomic writes up to
- * PIPE_BUF, FIONREAD, EOF, EAGAIN, EPIPE and SIGPIPE, poll readiness. */
+ * PIPE_BUF, FIONREAD, EOF, EAGAIN, EPIPE and SIGPIPE, poll readiness, and
+ * poll/select sleeping on several pipes until another process changes one. */
 #include "kt.h"
 
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031
@@ -269,6 +271,94 @@ KT_CASE(poll_readiness) {
     KT_SYS_RET(poll(&r, 1, 0), 1);
     KT_EQ(r.revents, POLLHUP);
     close(p[0]);
+}
+
+static long ms_since(const struct timespec *a) {
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* A sleeper on two pipes must hear of the second: a wake-up lost between
+ * looking and sleeping would leave poll to its 5 s timeout. */
+KT_CASE(poll_on_two_pipes_wakes_when_the_second_gets_data) {
+    int a[2], b[2];
+    KT_SYS_OK(pipe(a));
+    KT_SYS_OK(pipe(b));
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        kt_msleep(50);
+        _exit(write(b[1], "y", 1) == 1 ? 0 : 1);
+    }
+    struct pollfd f[2] = {{.fd = a[0], .events = POLLIN}, {.fd = b[0], .events = POLLIN}};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    KT_SYS_RET(poll(f, 2, 5000), 1);
+    long ms = ms_since(&t0);
+    KT_TRUE(ms < 2500, "woke after %ld ms", ms);
+    KT_EQ(f[0].revents, 0);
+    KT_EQ(f[1].revents, POLLIN);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    close2(a);
+    close2(b);
+}
+
+/* Writers sleep too: POLLOUT on a full pipe comes back when another
+ * process reads a page out of it. */
+KT_CASE(poll_pollout_wakes_when_another_process_drains_a_full_pipe) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    long full = 0;
+    for (;;) {
+        long n = write(p[1], buf, sizeof buf);
+        if (n < 0) break;
+        full += n;
+    }
+    KT_EQ(full, 65536);
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        kt_msleep(50);
+        _exit(read(p[0], buf, 8192) == 8192 ? 0 : 1);
+    }
+    struct pollfd w = {.fd = p[1], .events = POLLOUT};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    KT_SYS_RET(poll(&w, 1, 5000), 1);
+    long ms = ms_since(&t0);
+    KT_TRUE(ms < 2500, "woke after %ld ms", ms);
+    KT_EQ(w.revents, POLLOUT);
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    close2(p);
+}
+
+/* select over two pipes: the second's writer goes away in another
+ * process, which makes it readable (end of file). */
+KT_CASE(select_on_two_pipes_wakes_when_the_second_hangs_up) {
+    int a[2], b[2];
+    KT_SYS_OK(pipe(a));
+    KT_SYS_OK(pipe(b));
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        /* the last write end goes with the child's exit */
+        kt_msleep(50);
+        _exit(0);
+    }
+    close(b[1]);
+    fd_set rs;
+    FD_ZERO(&rs);
+    FD_SET(a[0], &rs);
+    FD_SET(b[0], &rs);
+    struct timeval tv = {.tv_sec = 5};
+    int nfds = (a[0] > b[0] ? a[0] : b[0]) + 1;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    KT_SYS_RET(select(nfds, &rs, NULL, NULL, &tv), 1);
+    long ms = ms_since(&t0);
+    KT_TRUE(ms < 2500, "woke after %ld ms", ms);
+    KT_TRUE(!FD_ISSET(a[0], &rs) && FD_ISSET(b[0], &rs), "a %d b %d", FD_ISSET(a[0], &rs), FD_ISSET(b[0], &rs));
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    close2(a);
+    close(b[0]);
 }
 
 KT_CASE(pipe2_flag_checks) {

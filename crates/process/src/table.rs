@@ -1326,6 +1326,10 @@ impl<P: Platform> Inner<P> {
         p.state = ProcState::Running;
         p.stop_report = None;
         p.cont_report = true;
+        // Every thread sleeps stopped: wake them all, as Linux's
+        // prepare_signal() does for SIGCONT (the signal itself may be
+        // ignored, hence queued for no thread).
+        out.effects.extend(p.threads.iter().map(|&t| Effect::Wake(t)));
         self.notify_parent_cldstop(pid, ChildStatus::Continued, out);
         Ok(())
     }

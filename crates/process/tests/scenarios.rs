@@ -186,6 +186,25 @@ fn sighand_share_copy_and_clear() {
 const THREAD: u64 = F::THREAD.bits() | F::SIGHAND.bits() | F::VM.bits() | F::FILES.bits() | F::FS.bits();
 
 #[test]
+fn sigcont_wakes_every_stopped_thread() {
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    w.t.stop(p, 19, &w.s).unwrap();
+    w.s.take_events();
+    // SIGCONT's default is to be ignored: queued for no thread, yet both
+    // threads sleep stopped and must wake to run on
+    w.t.kill(1, p as i32, SIGCONT.as_i32(), &w.s).unwrap();
+    let ev = w.s.take_events();
+    assert!(ev.contains(&Event::Wakeup(p)) && ev.contains(&Event::Wakeup(t)), "{ev:?}");
+    assert!(!w.pending(p).contains(SIGCONT));
+    w.exit(t, 0);
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0)));
+    finish(w);
+}
+
+#[test]
 fn thread_exit_vs_group_exit() {
     let w = world();
     let p = w.fork(1);

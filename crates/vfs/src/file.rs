@@ -75,6 +75,16 @@ pub trait File: Send + Sync {
         0
     }
 
+    /// The queue of sleepers this file wakes whenever its readiness may have
+    /// changed ([`File::poll`], [`File::event_count`]): poll(2) and epoll
+    /// register on it before they look and sleep, so a change after the
+    /// look still wakes them. `None` (the default) for files whose
+    /// readiness never changes: they are always ready, nobody sleeps on
+    /// them.
+    fn wait_queue(&self) -> Option<Arc<dyn WaitQueue>> {
+        None
+    }
+
     /// The object behind the trait, for a kernel to recognise its own file
     /// kinds (an epoll instance, a pipe). `None` by default.
     fn as_any(&self) -> Option<&dyn core::any::Any> {
@@ -100,6 +110,17 @@ pub trait File: Send + Sync {
         None
     }
 }
+
+/// A wait queue of the kernel, as [`File::wait_queue`] hands it out.
+///
+/// The kernel owns the sleeping and the waking (its scheduler's queue type
+/// implements this trait); the VFS only carries the queue from a file to
+/// the code that sleeps, which gets its own type back through [`Any`]
+/// (`Arc<dyn WaitQueue>` converts to `Arc<dyn Any + Send + Sync>`, then
+/// `Arc::downcast`).
+///
+/// [`Any`]: core::any::Any
+pub trait WaitQueue: core::any::Any + Send + Sync {}
 
 /// An open regular file or directory of a ramfs: an inode, an offset and
 /// the status flags.

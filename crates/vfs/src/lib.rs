@@ -26,7 +26,10 @@
 //!   (ramfs files here; pipes, terminals and /proc files in the kernel).
 //!   [`RamFile`] is an open ramfs file or directory: an inode, an offset,
 //!   the status flags. A kernel stores `Arc<dyn File>` in its descriptor
-//!   table.
+//!   table. A file whose readiness changes (a pipe, a terminal) hands out
+//!   the kernel's queue of its sleepers ([`File::wait_queue`], a
+//!   [`WaitQueue`] the kernel implements), so poll(2) and epoll sleep on
+//!   the files they watch and nothing else.
 //! - A synthetic filesystem ([`new_synthfs`], [`SynthNode`]) computes its
 //!   entries, contents and link targets when asked: a kernel's /proc,
 //!   mounted like any filesystem so relative paths work in it.
@@ -114,7 +117,7 @@ mod tests;
 pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
 pub use ctx::{Ctx, Opened};
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
-pub use file::{File, RamFile};
+pub use file::{File, RamFile, WaitQueue};
 pub use inode::{Inode, RAMFS_MAGIC, new_ramfs};
 pub use synth::{SynthEntry, SynthNode, new_synthfs};
 pub use types::*;

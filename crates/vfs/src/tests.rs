@@ -1126,3 +1126,45 @@ fn path_of_finds_files_across_mounts() {
     ctx.unlink(&root, b"/tmp/a/f").unwrap();
     assert_eq!(ctx.path_of(&f, 100), None);
 }
+
+/// A kernel's queue type as the VFS sees it.
+struct Queue(u32);
+
+impl WaitQueue for Queue {}
+
+/// A file whose readiness changes, with a queue of its own.
+struct Fifo(Arc<Queue>);
+
+impl File for Fifo {
+    fn read(&self, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Ok(0)
+    }
+    fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        Ok(buf.len())
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat::default())
+    }
+    fn status_flags(&self) -> u32 {
+        O_RDWR
+    }
+    fn set_status_flags(&self, _flags: u32) {}
+    fn wait_queue(&self) -> Option<Arc<dyn WaitQueue>> {
+        Some(self.0.clone())
+    }
+}
+
+#[test]
+fn wait_queue_none_for_ramfs_and_kernel_type_back_through_any() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    // a regular file is always ready: nothing to sleep on
+    let f = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    assert!(f.wait_queue().is_none());
+    let q = Arc::new(Queue(7));
+    let fifo: Arc<dyn File> = Arc::new(Fifo(q.clone()));
+    let any: Arc<dyn core::any::Any + Send + Sync> = fifo.wait_queue().unwrap();
+    let back = any.downcast::<Queue>().ok().unwrap();
+    assert!(Arc::ptr_eq(&back, &q));
+    assert_eq!(back.0, 7);
+}

@@ -21,17 +21,26 @@
 //! items disarm after one report until `EPOLL_CTL_MOD`. `EPOLLEXCLUSIVE`
 //! is accepted (with Linux's checks); with one CPU it changes nothing.
 //!
-//! Waiting is poll(2)'s (`poll::wait`): sleep until a file whose readiness
-//! changed wakes the sleepers, the timeout or a signal (`EINTR`; epoll_wait
-//! is never restarted). An epoll fd is itself pollable (`POLLIN` when some
-//! item would report), so instances nest; `ELOOP` refuses cycles and
-//! nesting deeper than Linux's `EPOLL_MAX_NESTS` (4).
+//! Waiting is poll(2)'s (`poll::wait`) on the instance's own wait queue:
+//! sleep until it is woken, the timeout or a signal (`EINTR`; epoll_wait
+//! is never restarted). Each item relays its file's wait queue to the
+//! instance's (`WaitQueue::add_relay` at `EPOLL_CTL_ADD`, removed with the
+//! item), as Linux's `ep_poll_callback`: a change of a watched file wakes
+//! the instance's sleepers and nobody else, and `epoll_ctl` wakes them too
+//! (an added or modified item may be ready). An epoll fd is itself
+//! pollable (`POLLIN` when some item would report; its queue is its
+//! `File::wait_queue`), so instances nest, the inner queue relaying to the
+//! outer; `ELOOP` refuses cycles and nesting deeper than Linux's
+//! `EPOLL_MAX_NESTS` (4), so relays never go round.
 //!
 //! Lock order: an instance's list, then (through `poll`) the files in it,
 //! nested instances included; the loop check keeps that order acyclic.
+//! A file's wait queue locks last and alone (its relays are woken after
+//! it is unlocked).
 
 use super::SysResult;
 use super::poll::{restore_mask, temp_mask, timespec_deadline, wait};
+use crate::sched::WaitQueue;
 use crate::uthread::UThread;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -77,6 +86,9 @@ struct Item {
     /// event count at the last report (`None`: never reported).
     last_ready: u32,
     last_count: Option<u64>,
+    /// The file's wait queue, relayed to the instance's while the item
+    /// exists (`None`: the file is always ready).
+    queue: Option<Arc<WaitQueue>>,
 }
 
 impl Item {
@@ -132,6 +144,9 @@ impl Item {
 pub struct Epoll {
     items: Mutex<Vec<Item>>,
     flags: AtomicU32,
+    /// Woken by the watched files (relays) and by `epoll_ctl`: epoll_wait
+    /// sleeps here, and so do poll(2) and outer instances watching this one.
+    wq: Arc<WaitQueue>,
 }
 
 fn key_of(file: &Arc<dyn File>) -> usize {
@@ -140,21 +155,42 @@ fn key_of(file: &Arc<dyn File>) -> usize {
 
 impl Epoll {
     fn new() -> Self {
-        Self { items: Mutex::new(Vec::new()), flags: AtomicU32::new(vfs::O_RDWR) }
+        Self {
+            items: Mutex::new(Vec::new()),
+            flags: AtomicU32::new(vfs::O_RDWR),
+            wq: Arc::new(WaitQueue::new()),
+        }
+    }
+
+    /// Stops relaying the item's file's wake-ups to this instance.
+    fn unhook(&self, item: &Item) {
+        if let Some(q) = &item.queue {
+            q.remove_relay(&self.wq);
+        }
     }
 
     /// Drops the items whose file is gone (Linux's `eventpoll_release`).
-    fn prune(items: &mut Vec<Item>) {
-        items.retain(|i| i.file.strong_count() > 0);
+    fn prune(&self, items: &mut Vec<Item>) {
+        items.retain(|i| {
+            let keep = i.file.strong_count() > 0;
+            if !keep {
+                self.unhook(i);
+            }
+            keep
+        });
     }
 
     fn ctl(&self, op: i32, fd: u32, file: &Arc<dyn File>, events: u32, data: u64) -> Result<()> {
         let mut items = self.items.lock();
-        Self::prune(&mut items);
+        self.prune(&mut items);
         let key = key_of(file);
         let at = items.iter().position(|i| i.fd == fd && i.key() == key);
         match (op, at) {
             (EPOLL_CTL_ADD, None) => {
+                let queue = crate::sched::queue_of(&**file);
+                if let Some(q) = &queue {
+                    q.add_relay(&self.wq);
+                }
                 items.push(Item {
                     fd,
                     file: Arc::downgrade(file),
@@ -162,12 +198,14 @@ impl Epoll {
                     data,
                     last_ready: 0,
                     last_count: None,
+                    queue,
                 });
                 Ok(())
             }
             (EPOLL_CTL_ADD, Some(_)) => Err(Errno::EEXIST),
             (EPOLL_CTL_DEL, Some(i)) => {
-                items.remove(i);
+                let gone = items.remove(i);
+                self.unhook(&gone);
                 Ok(())
             }
             (EPOLL_CTL_MOD, Some(i)) => {
@@ -196,7 +234,7 @@ impl Epoll {
     /// move to the end of the list.
     fn collect(&self, max: usize) -> Vec<(u32, u64)> {
         let mut items = self.items.lock();
-        Self::prune(&mut items);
+        self.prune(&mut items);
         let mut out = Vec::new();
         let mut again = Vec::new();
         let mut i = 0;
@@ -223,6 +261,15 @@ impl Epoll {
             .filter_map(|i| i.file.upgrade())
             .filter(|f| as_epoll(&**f).is_some())
             .collect()
+    }
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        // the relays would die with our queue anyway; this frees them now
+        for q in self.items.get_mut().iter().filter_map(|i| i.queue.as_ref()) {
+            q.remove_relay(&self.wq);
+        }
     }
 }
 
@@ -267,6 +314,10 @@ impl File for Epoll {
 
     fn poll(&self) -> u32 {
         if self.any_ready() { vfs::POLLIN | vfs::POLLRDNORM } else { 0 }
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        Some(self.wq.clone())
     }
 
     fn status_flags(&self) -> u32 {
@@ -358,7 +409,13 @@ pub fn epoll_ctl(t: &mut UThread, epfd: u64, op: u64, fd: u64, event: u64) -> Sy
     {
         loop_check(&epf, target, 0)?;
     }
-    ep.ctl(op, fd, &tf, events, data).map(|_| 0)
+    ep.ctl(op, fd, &tf, events, data)?;
+    if op != EPOLL_CTL_DEL {
+        // an added or re-armed item may be ready now: another thread's
+        // epoll_wait (or a poll on this instance) must look
+        ep.wq.wake_all();
+    }
+    Ok(0)
 }
 
 fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u64>) -> SysResult {
@@ -375,6 +432,7 @@ fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u
     let found = match wait(
         t,
         deadline,
+        || alloc::vec![ep.wq.clone()],
         || ep.any_ready(),
         || {
             let v = ep.collect(max as usize);

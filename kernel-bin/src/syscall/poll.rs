@@ -1,12 +1,16 @@
 //! poll(2), ppoll(2), select(2), pselect6(2): readiness from each file's
-//! `File::poll`. A waiter sleeps on the kernel's sleeper queue until the
-//! deadline; every file whose readiness can change wakes that queue when it
-//! does (pipes on every read, write and close, the console when input
-//! arrives; the others are always ready). epoll (`epoll.rs`) waits the
-//! same way.
+//! `File::poll`. A waiter registers on the wait queue of every file it
+//! watches (`File::wait_queue`: a pipe's, the console's, an epoll
+//! instance's; files without one are always ready), looks, and sleeps
+//! until one of those queues is woken, a signal or the deadline; then it
+//! leaves every queue and looks again (`sched::wait_any`). Nothing else
+//! wakes it: traffic on other pipes, other terminals' readers, ... epoll
+//! (`epoll.rs`) waits the same way on its instance's own queue.
 
 use super::SysResult;
+use crate::sched::WaitQueue;
 use crate::uthread::UThread;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 
@@ -27,10 +31,13 @@ fn ready(t: &UThread, fd: i32, events: u32) -> u32 {
 /// Waits until `check()` finds something, the deadline passes or a signal
 /// arrives (`ERESTARTNOHAND`). `probe()` is a cheap check without side
 /// effects: whether `check()` would find something now (the sleep's
-/// wake-up condition).
+/// wake-up condition). `queues()` gives the wait queues whose wake-ups may
+/// change that answer; it is asked again before each sleep, since another
+/// thread may have closed or replaced an fd meanwhile.
 pub(super) fn wait<R>(
     t: &UThread,
     deadline: Option<u64>,
+    queues: impl Fn() -> Vec<Arc<WaitQueue>>,
     probe: impl Fn() -> bool,
     mut check: impl FnMut() -> Option<R>,
 ) -> Result<Option<R>> {
@@ -42,10 +49,26 @@ pub(super) fn wait<R>(
         if deadline.is_some_and(|d| now >= d) {
             return Ok(None);
         }
-        if let Err(Errno::ERESTARTSYS) = crate::proc::sleep_interruptible(t.tid, &probe, deadline) {
+        let qs = queues();
+        let refs: Vec<&WaitQueue> = qs.iter().map(|q| &**q).collect();
+        if let Err(Errno::ERESTARTSYS) = crate::proc::sleep_on(t.tid, &refs, &probe, deadline) {
             return Err(Errno::ERESTARTNOHAND);
         }
     }
+}
+
+/// The wait queues of the files open at `fds` (bad fds and files without a
+/// queue add none), each once.
+fn queues_of(t: &UThread, fds: impl Iterator<Item = i32>) -> Vec<Arc<WaitQueue>> {
+    let mut out: Vec<Arc<WaitQueue>> = Vec::new();
+    for fd in fds.filter(|&fd| fd >= 0) {
+        if let Some(q) = t.file(fd as u64).ok().and_then(|f| crate::sched::queue_of(&*f))
+            && !out.iter().any(|o| Arc::ptr_eq(o, &q))
+        {
+            out.push(q);
+        }
+    }
+    out
 }
 
 pub(super) fn timespec_deadline(t: &UThread, addr: u64) -> Result<Option<u64>> {
@@ -65,7 +88,8 @@ fn do_poll(t: &mut UThread, fds: u64, nfds: u64, deadline: Option<u64>) -> SysRe
         .map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from(u16::from_le_bytes([c[4], c[5]]))))
         .collect();
     let probe = || entries.iter().any(|&(fd, ev)| ready(t, fd, ev) != 0);
-    let found = wait(t, deadline, probe, || {
+    let queues = || queues_of(t, entries.iter().map(|&(fd, _)| fd));
+    let found = wait(t, deadline, queues, probe, || {
         let revents: Vec<u32> = entries.iter().map(|&(fd, ev)| ready(t, fd, ev)).collect();
         revents.iter().any(|&r| r != 0).then_some(revents)
     })?;
@@ -145,7 +169,8 @@ fn do_select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, deadline: Optio
         }
         (count > 0).then_some((out, count))
     };
-    let found = wait(t, deadline, || scan().is_some(), scan)?;
+    let queues = || queues_of(t, (0..n).filter(|&i| bit(&rs, i) || bit(&ws, i)).map(|i| i as i32));
+    let found = wait(t, deadline, queues, || scan().is_some(), scan)?;
     let ((ro, wo, eo), count) = found.unwrap_or_else(|| {
         ((alloc::vec![0; rs.len()], alloc::vec![0; ws.len()], alloc::vec![0; es.len()]), 0)
     });
