@@ -70,11 +70,22 @@ pub(super) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysRes
     Ok(fd as isize)
 }
 
+/// Reads and writes of at most this many bytes go through a buffer on the
+/// kernel stack instead of the heap (pipes, terminals: most calls).
+const SMALL_IO: usize = 256;
+
 pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = t.file(fd)?;
     let len = (len as usize).min(IO_CHUNK);
-    let mut kbuf = alloc::vec![0u8; len];
-    let n = file.read(&mut kbuf)?;
+    let mut small = [0u8; SMALL_IO];
+    let mut big = Vec::new();
+    let kbuf = if len <= SMALL_IO {
+        &mut small[..len]
+    } else {
+        big.resize(len, 0);
+        &mut big[..]
+    };
+    let n = file.read(kbuf)?;
     t.write_bytes(buf, &kbuf[..n])?;
     Ok(n as isize)
 }
@@ -82,8 +93,16 @@ pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
 pub fn write(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = t.file(fd)?;
     let len = (len as usize).min(IO_CHUNK);
-    let data = t.read_bytes(buf, len)?;
-    let r = file.write(&data);
+    let mut small = [0u8; SMALL_IO];
+    let big;
+    let data: &[u8] = if len <= SMALL_IO {
+        t.vm.lock().read_user(buf as usize, &mut small[..len])?;
+        &small[..len]
+    } else {
+        big = t.read_bytes(buf, len)?;
+        &big
+    };
+    let r = file.write(data);
     if r == Err(Errno::EPIPE) {
         let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
     }
