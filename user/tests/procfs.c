@@ -4,6 +4,7 @@
 #include "kt.h"
 
 #include <dirent.h>
+#include <sys/mount.h>
 #include <sys/statfs.h>
 
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -304,6 +305,24 @@ KT_CASE(a_new_mount_shows_up_and_goes) {
     KT_TRUE(strstr(buf, "/tmp/procfs-mnt") == NULL, "mounts:\n%s", buf);
     KT_SYS_ERR(umount2("/tmp/procfs-mnt", 0), EINVAL);
     KT_SYS_RET(rmdir("/tmp/procfs-mnt"), 0);
+}
+
+KT_CASE(mount_and_umount_need_root) {
+    KT_SYS_RET(mkdir("/tmp/procfs-mnt2", 0755), 0);
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        if (setuid(65534) != 0) _exit(3);
+        /* the target is looked up first, then the privilege */
+        if (mount("none", "/tmp/no-such-dir", "tmpfs", 0, 0) != -1 || errno != ENOENT) _exit(4);
+        if (mount("none", "/tmp/procfs-mnt2", "tmpfs", 0, 0) != -1 || errno != EPERM) _exit(5);
+        if (umount2("/tmp/no-such-dir", 0) != -1 || errno != ENOENT) _exit(6);
+        if (umount2("/proc", 0) != -1 || errno != EPERM) _exit(7);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_TRUE(strstr(buf, "/tmp/procfs-mnt2") == NULL, "mounts:\n%.300s", buf);
+    KT_SYS_RET(rmdir("/tmp/procfs-mnt2"), 0);
 }
 
 KT_CASE(pid_max_and_global_files) {

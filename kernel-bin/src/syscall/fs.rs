@@ -577,6 +577,12 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     let src = if source == 0 { b"none".to_vec() } else { t.read_cstr(source, PATH_MAX)? };
     let opts = if data == 0 { Vec::new() } else { t.read_cstr(data, 4096).unwrap_or_default() };
     let p = path(t, target)?;
+    // do_mount(): the target is looked up, then may_mount() wants
+    // CAP_SYS_ADMIN, before the flags are looked at
+    with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
+    if !may_mount(t) {
+        return Err(Errno::EPERM);
+    }
     if flags & (MS_REMOUNT | MS_BIND) != 0 {
         log::info!("pid {}: mount flags {flags:#x} (remount/bind) unsupported: EINVAL", t.pid);
         return Err(Errno::EINVAL);
@@ -614,6 +620,11 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     Ok(0)
 }
 
+/// Linux's may_mount(): CAP_SYS_ADMIN, which here is an effective uid of 0.
+fn may_mount(t: &UThread) -> bool {
+    table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false)
+}
+
 /// umount2(2): `MNT_FORCE`, `MNT_DETACH`, `MNT_EXPIRE` are accepted (and
 /// change nothing), `UMOUNT_NOFOLLOW` keeps a final link; `EINVAL` for
 /// other flags or a path that is not a mount point.
@@ -623,11 +634,14 @@ pub fn umount2(t: &mut UThread, target: u64, flags: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let p = path(t, target)?;
-    if flags & UMOUNT_NOFOLLOW != 0 {
-        let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, false))?;
-        if inode.file_type() == vfs::FileType::Symlink {
-            return Err(Errno::EINVAL);
-        }
+    // ksys_umount(): the lookup, then may_mount(), then the mount point
+    let nofollow = flags & UMOUNT_NOFOLLOW != 0;
+    let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, !nofollow))?;
+    if !may_mount(t) {
+        return Err(Errno::EPERM);
+    }
+    if nofollow && inode.file_type() == vfs::FileType::Symlink {
+        return Err(Errno::EINVAL);
     }
     let root = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount(dir, &p))?;
     crate::fs::forget_mount(&root);
