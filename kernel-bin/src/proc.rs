@@ -48,8 +48,10 @@ pub fn task_of(tid: Pid) -> Option<Arc<Task>> {
     TASKS.lock().get(&tid).cloned()
 }
 
-/// wait4/waitid sleepers (each re-checks its process's child events).
-static CHILD_WQ: WaitQueue = WaitQueue::new();
+/// wait4/waitid sleepers, one queue per waiting process (a child event of
+/// one process wakes only its own waiters). An entry lives while some
+/// thread of that process waits: the last waiter out removes it.
+static CHILD_WQS: Mutex<BTreeMap<Pid, Arc<WaitQueue>>> = Mutex::new(BTreeMap::new());
 /// vfork children that released their parent's address space.
 static VFORK_DONE: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
 static VFORK_WQ: WaitQueue = WaitQueue::new();
@@ -106,15 +108,26 @@ impl process::seams::Hooks<Kernel> for Hooks {
     fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()> {
         let Some(pid) = table().tgid(waiter) else { return Ok(()) };
         let changed = move || table().with_process(pid, |p| p.child_events()).is_none_or(|n| n != seen);
-        CHILD_WQ.wait_until(|| changed() || crate::uthread::signal_pending(waiter), None);
+        let wq = CHILD_WQS.lock().entry(pid).or_insert_with(|| Arc::new(WaitQueue::new())).clone();
+        wq.wait_until(|| changed() || crate::uthread::signal_pending(waiter), None);
+        {
+            let mut m = CHILD_WQS.lock();
+            // the map and this thread: nobody else of the process waits
+            if Arc::strong_count(&wq) == 2 {
+                m.remove(&pid);
+            }
+        }
         if crate::uthread::removed() || !changed() {
             return Err(Errno::ERESTARTSYS);
         }
         Ok(())
     }
 
-    fn child_event(&self, _parent: Pid) {
-        CHILD_WQ.wake_all();
+    fn child_event(&self, parent: Pid) {
+        let wq = CHILD_WQS.lock().get(&parent).cloned();
+        if let Some(wq) = wq {
+            wq.wake_all();
+        }
     }
 
     fn futex_wake(&self, vm: &SharedVm<Kernel>, addr: u64, count: u32) {
