@@ -273,6 +273,12 @@ impl SynthNode for Node {
         }
     }
 
+    fn has_poll(&self) -> bool {
+        // Linux: proc_reg_poll for /proc's own files, proc_sys_poll for
+        // /proc/sys, mounts_poll; the rest of base.c's files have none
+        matches!(self, Node::Global(_) | Node::SysFile(_) | Node::ProcFile(_, _, "mounts"))
+    }
+
     fn readlink(&self) -> Result<Vec<u8>> {
         let (me, my_tid) = caller();
         match *self {

@@ -90,6 +90,22 @@ KT_CASE(ctl_errnos) {
     close(ep);
 }
 
+KT_CASE(proc_files_with_and_without_a_poll_method) {
+    int ep = KT_SYS_OK(ep_new());
+    /* per-process files have no poll method; /proc/meminfo and
+     * /proc/mounts have one */
+    int st = KT_SYS_OK(open("/proc/self/status", O_RDONLY));
+    int mi = KT_SYS_OK(open("/proc/meminfo", O_RDONLY));
+    int mo = KT_SYS_OK(open("/proc/mounts", O_RDONLY));
+    KT_SYS_ERR(add(ep, st, EPOLLIN, 0), EPERM);
+    KT_SYS_RET(add(ep, mi, EPOLLIN, 0), 0);
+    KT_SYS_RET(add(ep, mo, EPOLLIN, 0), 0);
+    close(st);
+    close(mi);
+    close(mo);
+    close(ep);
+}
+
 KT_CASE(regular_files_and_directories_are_eperm) {
     int ep = KT_SYS_OK(ep_new());
     int f = KT_SYS_OK(open("/tmp/epoll-reg", O_RDWR | O_CREAT | O_TRUNC, 0600));

@@ -94,6 +94,14 @@ pub trait SynthNode: Send + Sync {
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)
     }
+
+    /// Whether the file has a poll method, which decides whether epoll(7)
+    /// may watch it (Linux refuses files without one with `EPERM`). Linux's
+    /// procfs: the files of /proc itself and /proc/sys have one, the
+    /// per-process ones do not (but `mounts`). No by default.
+    fn has_poll(&self) -> bool {
+        false
+    }
 }
 
 /// The synthetic part of an inode: its node, and its parent held alive.
@@ -159,5 +167,10 @@ impl Inode {
     /// Whether this inode belongs to a synthetic filesystem node.
     pub fn is_synthetic(&self) -> bool {
         self.synth().is_some()
+    }
+
+    /// [`SynthNode::has_poll`] of a synthetic inode; `None` for others.
+    pub fn synth_has_poll(&self) -> Option<bool> {
+        self.synth().map(|s| s.node.has_poll())
     }
 }

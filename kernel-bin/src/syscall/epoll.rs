@@ -336,12 +336,16 @@ impl File for Epoll {
 
 /// Whether epoll may watch `file`: Linux refuses files without a poll
 /// method (`EPERM`): regular files and directories, /dev/null, /dev/zero
-/// and /dev/full.
+/// and /dev/full; /proc says file by file (`SynthNode::has_poll`).
 fn can_poll(file: &dyn File) -> bool {
-    if let Some(i) = file.inode()
-        && matches!(i.file_type(), vfs::FileType::Regular | vfs::FileType::Directory)
-    {
-        return false;
+    if let Some(i) = file.inode() {
+        // /proc decides file by file
+        if let Some(p) = i.synth_has_poll() {
+            return p;
+        }
+        if matches!(i.file_type(), vfs::FileType::Regular | vfs::FileType::Directory) {
+            return false;
+        }
     }
     !file.stat().is_ok_and(|s| {
         s.mode & vfs::S_IFMT == vfs::S_IFCHR
