@@ -1,8 +1,14 @@
-//! Pipes: a 64 KiB ring shared by a read end and a write end; writes of at
-//! most PIPE_BUF bytes are atomic; EPIPE (and SIGPIPE, sent by the caller)
-//! once every reader is gone; EOF once every writer is gone. The capacity
-//! changes with fcntl(F_SETPIPE_SZ) ([`PipeEnd::set_capacity`]); FIONREAD
-//! is [`PipeEnd::available`]. Two event counters (data in, room out) let
+//! Pipes as Linux's: a ring of page slots (16 by default, 64 KiB) shared by
+//! a read end and a write end. A write first appends its sub-page
+//! remainder to the last page when that page has room for all of it, then
+//! fills free slots a page at a time ([`Ring::merge`], [`Ring::fill`]), so
+//! the capacity in bytes depends on how the writes were cut (16 writes of
+//! 2049 bytes fill a pipe), a write of at most PIPE_BUF bytes is never
+//! split, and the write end is writable (POLLOUT) while a slot is free.
+//! EPIPE (and SIGPIPE, sent by the caller) once every reader is gone; EOF
+//! once every writer is gone. The number of slots changes with
+//! fcntl(F_SETPIPE_SZ) ([`PipeEnd::set_capacity`]); FIONREAD is
+//! [`PipeEnd::available`]. Two event counters (data in, room out) let
 //! edge-triggered epoll see every write and every read.
 //!
 //! Each pipe has one wait queue for both ends, woken on every read, write,
@@ -14,6 +20,7 @@
 use crate::sched::WaitQueue;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
@@ -23,11 +30,90 @@ use vfs::{File, Stat};
 pub const PIPE_CAPACITY: usize = 65536;
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
+/// The size of one slot.
+const PAGE: usize = 4096;
+
+/// One occupied slot (Linux's `pipe_buffer`): `data[start..]` is unread.
+struct Slot {
+    data: Vec<u8>,
+    start: usize,
+}
+
+/// The slots of a pipe.
+struct Ring {
+    /// Occupied slots, oldest first; none is empty.
+    slots: VecDeque<Slot>,
+    /// Unread bytes in all slots.
+    len: usize,
+    /// How many slots the pipe may hold (a power of two; F_GETPIPE_SZ is
+    /// this many pages).
+    max: usize,
+    /// A freed page kept for the next write (Linux's `tmp_page`): a
+    /// ping-pong of small messages allocates nothing.
+    spare: Option<Vec<u8>>,
+}
+
+impl Ring {
+    fn new() -> Self {
+        Ring { slots: VecDeque::new(), len: 0, max: PIPE_CAPACITY / PAGE, spare: None }
+    }
+
+    fn is_full(&self) -> bool {
+        self.slots.len() >= self.max
+    }
+
+    /// The first step of Linux's pipe_write: the sub-page remainder of a
+    /// write of `data` (its first `data.len() % PAGE` bytes) goes into the
+    /// last slot when all of it fits there. Returns the bytes taken.
+    fn merge(&mut self, data: &[u8]) -> usize {
+        let chars = data.len() % PAGE;
+        let Some(last) = self.slots.back_mut() else { return 0 };
+        // the page is not compacted: what was read still takes its room
+        if chars == 0 || last.data.len() + chars > PAGE {
+            return 0;
+        }
+        last.data.extend_from_slice(&data[..chars]);
+        self.len += chars;
+        chars
+    }
+
+    /// Fills free slots with `data`, a page each. Returns the bytes taken.
+    fn fill(&mut self, data: &[u8]) -> usize {
+        let mut done = 0;
+        while done < data.len() && !self.is_full() {
+            let n = (data.len() - done).min(PAGE);
+            let mut page = self.spare.take().unwrap_or_else(|| Vec::with_capacity(PAGE));
+            page.extend_from_slice(&data[done..done + n]);
+            self.slots.push_back(Slot { data: page, start: 0 });
+            self.len += n;
+            done += n;
+        }
+        done
+    }
+
+    /// Takes up to `buf.len()` bytes, oldest first; emptied slots are freed.
+    fn take(&mut self, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        while done < buf.len() {
+            let Some(slot) = self.slots.front_mut() else { break };
+            let n = (slot.data.len() - slot.start).min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&slot.data[slot.start..slot.start + n]);
+            slot.start += n;
+            done += n;
+            if slot.start == slot.data.len()
+                && let Some(mut page) = self.slots.pop_front().map(|s| s.data)
+            {
+                page.clear();
+                self.spare = Some(page);
+            }
+        }
+        self.len -= done;
+        done
+    }
+}
 
 struct Shared {
-    buf: Mutex<VecDeque<u8>>,
-    /// The capacity in bytes (a power of two, at least one page).
-    capacity: AtomicUsize,
+    ring: Mutex<Ring>,
     /// Moves on every write and when the last writer goes (the read end's events).
     in_events: AtomicU64,
     /// Moves on every read and when the last reader goes (the write end's events).
@@ -50,8 +136,7 @@ pub struct PipeEnd {
 pub fn pipe(nonblock: u32) -> (Arc<dyn File>, Arc<dyn File>) {
     static INO: AtomicUsize = AtomicUsize::new(1);
     let shared = Arc::new(Shared {
-        buf: Mutex::new(VecDeque::new()),
-        capacity: AtomicUsize::new(PIPE_CAPACITY),
+        ring: Mutex::new(Ring::new()),
         in_events: AtomicU64::new(0),
         out_events: AtomicU64::new(0),
         readers: AtomicUsize::new(1),
@@ -75,17 +160,17 @@ impl PipeEnd {
 
     /// Bytes waiting in the pipe (FIONREAD, from either end).
     pub fn available(&self) -> usize {
-        self.shared.buf.lock().len()
+        self.shared.ring.lock().len
     }
 
-    /// The capacity in bytes (F_GETPIPE_SZ).
+    /// The capacity in bytes (F_GETPIPE_SZ): the slots, a page each.
     pub fn capacity(&self) -> usize {
-        self.shared.capacity.load(Ordering::Relaxed)
+        self.shared.ring.lock().max * PAGE
     }
 
     /// F_SETPIPE_SZ: rounds `size` up to a power of two of at least a page
-    /// (`EINVAL` beyond 2 GiB, as Linux); `EBUSY` when the pipe holds more
-    /// than that. Returns the new capacity.
+    /// (`EINVAL` beyond 2 GiB, as Linux); `EBUSY` when more slots are
+    /// occupied than that many pages. Returns the new capacity.
     pub fn set_capacity(&self, size: u64) -> Result<usize> {
         let size = if size > 1 << 31 {
             return Err(Errno::EINVAL);
@@ -97,12 +182,12 @@ impl PipeEnd {
             log::info!("F_SETPIPE_SZ {size}: larger than 16 MiB refused: EPERM");
             return Err(Errno::EPERM);
         }
-        let q = self.shared.buf.lock();
-        if q.len() > size {
+        let mut r = self.shared.ring.lock();
+        if r.slots.len() > size / PAGE {
             return Err(Errno::EBUSY);
         }
-        self.shared.capacity.store(size, Ordering::Relaxed);
-        drop(q);
+        r.max = size / PAGE;
+        drop(r);
         self.shared.out_events.fetch_add(1, Ordering::SeqCst);
         self.shared.wq.wake_all();
         Ok(size)
@@ -132,18 +217,11 @@ impl File for PipeEnd {
         }
         let s = &self.shared;
         loop {
-            {
-                let mut q = s.buf.lock();
-                if !q.is_empty() {
-                    let n = buf.len().min(q.len());
-                    for (i, b) in q.drain(..n).enumerate() {
-                        buf[i] = b;
-                    }
-                    drop(q);
-                    s.out_events.fetch_add(1, Ordering::SeqCst);
-                    s.wq.wake_all();
-                    return Ok(n);
-                }
+            let n = s.ring.lock().take(buf);
+            if n > 0 {
+                s.out_events.fetch_add(1, Ordering::SeqCst);
+                s.wq.wake_all();
+                return Ok(n);
             }
             if s.writers.load(Ordering::SeqCst) == 0 {
                 return Ok(0);
@@ -154,7 +232,7 @@ impl File for PipeEnd {
             crate::proc::sleep_on(
                 current_tid(),
                 &[&s.wq],
-                || !s.buf.lock().is_empty() || s.writers.load(Ordering::SeqCst) == 0,
+                || s.ring.lock().len > 0 || s.writers.load(Ordering::SeqCst) == 0,
                 None,
             )?;
         }
@@ -165,20 +243,22 @@ impl File for PipeEnd {
             return Err(Errno::EBADF);
         }
         let s = &self.shared;
-        let mut done = 0;
+        if s.readers.load(Ordering::SeqCst) == 0 {
+            return Err(Errno::EPIPE);
+        }
+        // once per write, before anything waits (Linux's pipe_write)
+        let mut done = s.ring.lock().merge(data);
+        if done > 0 {
+            s.in_events.fetch_add(1, Ordering::SeqCst);
+            s.wq.wake_all();
+        }
         while done < data.len() {
             if s.readers.load(Ordering::SeqCst) == 0 {
                 return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
             }
-            let left = data.len() - done;
-            let wrote = {
-                let mut q = s.buf.lock();
-                let room = s.capacity.load(Ordering::Relaxed).saturating_sub(q.len());
-                // atomic writes wait for room for all of it
-                let n = if left <= PIPE_BUF && room < left { 0 } else { room.min(left) };
-                q.extend(&data[done..done + n]);
-                n
-            };
+            // a page per free slot: a write of at most PIPE_BUF bytes left
+            // after the merge fits one slot, so it is never split
+            let wrote = s.ring.lock().fill(&data[done..]);
             if wrote > 0 {
                 done += wrote;
                 s.in_events.fetch_add(1, Ordering::SeqCst);
@@ -188,14 +268,10 @@ impl File for PipeEnd {
             if self.nonblock() {
                 return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
             }
-            let need = left.min(PIPE_BUF);
             if let Err(e) = crate::proc::sleep_on(
                 current_tid(),
                 &[&s.wq],
-                || {
-                    s.capacity.load(Ordering::Relaxed).saturating_sub(s.buf.lock().len()) >= need
-                        || s.readers.load(Ordering::SeqCst) == 0
-                },
+                || !s.ring.lock().is_full() || s.readers.load(Ordering::SeqCst) == 0,
                 None,
             ) {
                 return if done > 0 { Ok(done) } else { Err(e) };
@@ -217,12 +293,15 @@ impl File for PipeEnd {
 
     fn poll(&self) -> u32 {
         let s = &self.shared;
-        let len = s.buf.lock().len();
+        let (len, full) = {
+            let r = s.ring.lock();
+            (r.len, r.is_full())
+        };
         if self.write {
-            // as Linux: writable while a page is free, POLLERR once every
+            // as Linux: writable while a slot is free, POLLERR once every
             // reader is gone (with POLLOUT when not full)
             let mut r = 0;
-            if s.capacity.load(Ordering::Relaxed).saturating_sub(len) >= PIPE_BUF {
+            if !full {
                 r |= vfs::POLLOUT | vfs::POLLWRNORM;
             }
             if s.readers.load(Ordering::SeqCst) == 0 {

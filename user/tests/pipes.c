@@ -40,6 +40,40 @@ KT_CASE(capacity_is_64k) {
     close2(p);
 }
 
+KT_CASE(capacity_counts_pages_not_bytes) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    /* each write of 2049 bytes takes a page of its own: 16 fill the pipe */
+    int writes = 0;
+    while (write(p[1], buf, 2049) == 2049) writes++;
+    KT_EQ(errno, EAGAIN);
+    KT_EQ(writes, 16);
+    int n = -1;
+    KT_SYS_RET(ioctl(p[0], FIONREAD, &n), 0);
+    KT_EQ(n, 16 * 2049);
+    /* every slot is taken, but the last page has room for a small write */
+    struct pollfd pf = {.fd = p[1], .events = POLLOUT};
+    KT_SYS_RET(poll(&pf, 1, 0), 0);
+    KT_SYS_RET(write(p[1], buf, 100), 100);
+    KT_SYS_ERR(write(p[1], buf, 2000), EAGAIN);
+    /* reading one page's worth frees its slot */
+    KT_SYS_RET(read(p[0], buf, 2049), 2049);
+    KT_SYS_RET(poll(&pf, 1, 0), 1);
+    KT_EQ(pf.revents, POLLOUT);
+    close2(p);
+}
+
+KT_CASE(setpipe_sz_counts_occupied_pages) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    /* 9 pages hold 18441 bytes: 8 pages (32 KiB) are too few */
+    for (int i = 0; i < 9; i++) KT_SYS_RET(write(p[1], buf, 2049), 2049);
+    KT_SYS_ERR(fcntl(p[1], F_SETPIPE_SZ, 32768), EBUSY);
+    KT_SYS_RET(read(p[0], buf, 2049), 2049);
+    KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 32768), 32768);
+    close2(p);
+}
+
 KT_CASE(fionread_counts_from_either_end) {
     int p[2];
     KT_SYS_OK(pipe(p));
