@@ -202,6 +202,9 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
         6 => SigInfo::fault(signal::SIGILL, code::ILL_ILLOPN, rip),
         3 | 1 => SigInfo::fault(signal::SIGTRAP, code::TRAP_BRKPT, rip),
         16 | 19 => SigInfo::fault(signal::SIGFPE, 0, rip),
+        // #NP and #SS (a stack access at a non-canonical address): SIGBUS
+        // with SI_KERNEL, as Linux's do_error_trap
+        11 | 12 => SigInfo::kernel(signal::SIGBUS),
         // #GP and the rest: Linux sends SIGSEGV with SI_KERNEL (si_addr 0)
         _ => SigInfo::kernel(signal::SIGSEGV),
     };
@@ -389,12 +392,21 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         Err(_) => None,
     };
     let Some(r) = restored else { return die(t, signal::SIGSEGV, true) };
+    // Linux takes the frame's cs (with RPL 3): any other selector than the
+    // 64-bit user code segment faults in its iret, which kills with
+    // SIGSEGV; ss is sanitised there (force_valid_ss) and ignored here
+    if r.cs | 3 != sigframe::SIGRETURN_CS {
+        return die(t, signal::SIGSEGV, true);
+    }
     if r.fpstate_addr != 0 {
         let mut img = [0u8; sigframe::FPSTATE_SIZE];
         if t.vm.lock().read_user(r.fpstate_addr as usize, &mut img).is_err() {
             return die(t, signal::SIGSEGV, true);
         }
         sigframe::restore_fpu(&mut t.ctx, &img);
+    } else {
+        // no image: the initial FPU state (fpu__clear_user_states)
+        t.ctx.set_fpu(arch_x86_64::user::FpuState::default());
     }
     let sp = t.ctx.regs.rsp;
     table().with_thread(t.tid, |th| {

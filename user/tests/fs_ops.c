@@ -3,6 +3,7 @@
  * files, directories, open flags on existing files, statfs. */
 #include "kt.h"
 #include <dirent.h>
+#include <limits.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -400,6 +401,97 @@ KT_CASE(statfs_reports_the_filesystem_type) {
     KT_SYS_ERR(statfs("/none", &s), ENOENT);
     clean();
     rmdir(D);
+}
+
+/* ---- edge arguments (a second audit of what user programs can pass) ---- */
+#define E "/tmp/fsedge"
+
+KT_CASE(sparse_file_of_2_62_bytes_and_offsets_near_the_limit) {
+    mkdir(E, 0755);
+    int fd = KT_SYS_OK(open(E "/sparse", O_CREAT | O_RDWR | O_TRUNC, 0644));
+    KT_SYS_ERR(ftruncate(fd, -1), EINVAL);
+    KT_SYS_RET(ftruncate(fd, 1LL << 62), 0);
+    struct stat st;
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_size, 1LL << 62);
+    KT_SYS_RET(pwrite(fd, "x", 1, (1LL << 62) + 5), 1);
+    char b[4] = {1, 1, 1, 1};
+    KT_SYS_RET(pread(fd, b, 4, 1LL << 61), 4);
+    KT_TRUE(b[0] == 0 && b[3] == 0, "hole reads %d %d", b[0], b[3]);
+    KT_SYS_RET(pread(fd, b, 4, (1LL << 62) + 5), 1);
+    KT_EQ(b[0], 'x');
+    /* offset + count past LLONG_MAX */
+    KT_SYS_ERR(pwrite(fd, "x", 2, LLONG_MAX - 1), EINVAL);
+    KT_SYS_ERR(pread(fd, b, 2, LLONG_MAX - 1), EINVAL);
+    KT_SYS_ERR(pread(fd, b, 1, -1), EINVAL);
+    KT_SYS_RET(lseek(fd, LLONG_MAX, SEEK_SET), LLONG_MAX);
+    KT_SYS_ERR(lseek(fd, 1, SEEK_CUR), EINVAL);
+    KT_SYS_ERR(read(fd, b, 1), EINVAL);
+    KT_SYS_ERR(lseek(fd, LLONG_MIN, SEEK_END), EINVAL);
+    KT_SYS_ERR(lseek(fd, 0, 7), EINVAL);
+    KT_SYS_RET(ftruncate(fd, 0), 0);
+    close(fd);
+    KT_SYS_RET(unlink(E "/sparse"), 0);
+}
+
+KT_CASE(read_into_a_bad_buffer_is_efault_and_consumes_nothing) {
+    mkdir(E, 0755);
+    int fd = KT_SYS_OK(open(E "/f", O_CREAT | O_RDWR | O_TRUNC, 0644));
+    KT_SYS_RET(write(fd, "abc", 3), 3);
+    KT_SYS_RET(lseek(fd, 0, SEEK_SET), 0);
+    KT_SYS_ERR(read(fd, (void *)8, 3), EFAULT);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 0);
+    /* a count no user buffer can have: access_ok() fails first */
+    char b[8];
+    KT_SYS_ERR(read(fd, b, SIZE_MAX), EFAULT);
+    KT_SYS_ERR(write(fd, b, SIZE_MAX), EFAULT);
+    KT_SYS_ERR(pread(fd, b, SIZE_MAX, 0), EFAULT);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 0);
+    KT_SYS_RET(read(fd, b, 8), 3);
+    close(fd);
+    unlink(E "/f");
+}
+
+KT_CASE(getdents64_into_a_bad_buffer_keeps_the_position) {
+    mkdir(E, 0755);
+    int fd = KT_SYS_OK(open(E, O_RDONLY | O_DIRECTORY));
+    KT_SYS_ERR(syscall(SYS_getdents64, fd, (void *)8, 4096), EFAULT);
+    char buf[4096];
+    long n = KT_SYS_OK(syscall(SYS_getdents64, fd, buf, sizeof buf));
+    KT_TRUE(n > 19, "n %ld", n);
+    KT_TRUE(!strcmp(buf + 19, "."), "first entry %.8s", buf + 19);
+    /* too small for one entry */
+    KT_SYS_RET(lseek(fd, 0, SEEK_SET), 0);
+    KT_SYS_ERR(syscall(SYS_getdents64, fd, buf, 8), EINVAL);
+    close(fd);
+}
+
+KT_CASE(getcwd_with_size_0_or_1_is_erange) {
+    char b[4];
+    KT_SYS_ERR(syscall(SYS_getcwd, b, 0), ERANGE);
+    KT_SYS_ERR(syscall(SYS_getcwd, b, 1), ERANGE);
+    KT_SYS_ERR(syscall(SYS_getcwd, (void *)8, 4096), EFAULT);
+}
+
+KT_CASE(renameat2_utimensat_fchownat_reject_bad_flags) {
+    mkdir(E, 0755);
+    int fd = KT_SYS_OK(open(E "/a", O_CREAT | O_RDWR, 0644));
+    close(fd);
+    KT_SYS_ERR(syscall(SYS_renameat2, AT_FDCWD, E "/a", AT_FDCWD, E "/b", 1 << 5), EINVAL);
+    /* RENAME_EXCHANGE with RENAME_NOREPLACE */
+    KT_SYS_ERR(syscall(SYS_renameat2, AT_FDCWD, E "/a", AT_FDCWD, E "/b", 3), EINVAL);
+    struct timespec ts[2] = {{0, 2000000000L}, {0, 0}};
+    KT_SYS_ERR(utimensat(AT_FDCWD, E "/a", ts, 0), EINVAL);
+    ts[0].tv_nsec = -5;
+    KT_SYS_ERR(utimensat(AT_FDCWD, E "/a", ts, 0), EINVAL);
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1].tv_nsec = UTIME_NOW;
+    KT_SYS_RET(utimensat(AT_FDCWD, E "/a", ts, 0), 0);
+    KT_SYS_ERR(utimensat(AT_FDCWD, E "/a", ts, 0x8000), EINVAL);
+    KT_SYS_ERR(fchownat(AT_FDCWD, E "/a", 0, 0, 0x8000), EINVAL);
+    KT_SYS_ERR(fchmodat(AT_FDCWD, E "/a", 0644, 0x8000), EINVAL);
+    unlink(E "/a");
+    rmdir(E);
 }
 
 KT_MAIN()

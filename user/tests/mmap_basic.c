@@ -256,4 +256,26 @@ KT_CASE(file_mapping_reads_the_file) {
     close(fd);
 }
 
+KT_CASE(madvise_on_an_unmapped_range_is_enomem) {
+    char *p = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    KT_SYS_RET(munmap(p + 4096, 4096), 0);
+    KT_SYS_RET(madvise(p, 4096, MADV_NORMAL), 0);
+    KT_SYS_ERR(madvise(p, 8192, MADV_NORMAL), ENOMEM);
+    KT_SYS_ERR(madvise(p + 4096, 4096, MADV_WILLNEED), ENOMEM);
+    KT_SYS_ERR(madvise(p, 8192, MADV_DONTNEED), ENOMEM);
+    KT_SYS_ERR(madvise((void *)0xffff800000000000ull, 4096, MADV_NORMAL), ENOMEM);
+    munmap(p, 4096);
+}
+
+KT_CASE(mremap_fixed_beyond_user_space_is_einval) {
+    char *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    void *r = mremap(p, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)0xffff800000000000ull);
+    KT_TRUE(r == MAP_FAILED && errno == EINVAL, "mremap: %p %s", r, kt_errname(errno));
+    KT_SYS_ERR(munmap((void *)0xffff800000000000ull, 4096), EINVAL);
+    KT_SYS_ERR(mprotect((void *)0xffff800000000000ull, 4096, PROT_READ), ENOMEM);
+    munmap(p, 4096);
+}
+
 KT_MAIN()

@@ -1,6 +1,7 @@
 /* Process ids, process groups and sessions: getpid/getppid/gettid,
  * setpgid/getpgid/getpgrp, setsid/getsid and their errnos. */
 #include "kt.h"
+#include <sys/prctl.h>
 
 /* Runs `fn` in a forked child: the child exits 0 when it returns; its
  * checks end it with KT_CHILD_FAILED. */
@@ -174,6 +175,47 @@ KT_CASE(getsid_of_another_process_in_the_session) {
     KT_EQ(getpgid(p), getpgrp());
     kill(p, SIGKILL);
     KT_WAIT_STATUS(p, kt_killed(SIGKILL));
+}
+
+/* PR_SET_NAME reads at most 15 bytes: a name that fills the last 15 bytes
+ * of a page before an unmapped one is taken whole (strncpy_from_user). */
+KT_CASE(prctl_set_name_reads_at_most_15_bytes) {
+    char *p = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    KT_SYS_RET(munmap(p + 4096, 4096), 0);
+    char *name = p + 4096 - 15;
+    memcpy(name, "abcdefghijklmno", 15);
+    KT_SYS_RET(prctl(PR_SET_NAME, name, 0, 0, 0), 0);
+    char got[16] = {0};
+    KT_SYS_RET(prctl(PR_GET_NAME, got, 0, 0, 0), 0);
+    KT_TRUE(!strcmp(got, "abcdefghijklmno"), "name %s", got);
+    KT_SYS_ERR(prctl(PR_SET_NAME, p + 8192, 0, 0, 0), EFAULT);
+    KT_SYS_ERR(prctl(0x7fff1234, 0, 0, 0, 0), EINVAL);
+    munmap(p, 4096);
+}
+
+KT_CASE(getrandom_flags_and_lengths) {
+    char b[16];
+    KT_SYS_RET(syscall(SYS_getrandom, b, 0, 0), 0);
+    KT_SYS_RET(syscall(SYS_getrandom, b, 16, 1), 16);
+    KT_SYS_ERR(syscall(SYS_getrandom, b, 16, 8), EINVAL);
+    /* GRND_RANDOM with GRND_INSECURE */
+    KT_SYS_ERR(syscall(SYS_getrandom, b, 16, 6), EINVAL);
+    KT_SYS_ERR(syscall(SYS_getrandom, (void *)8, 16, 0), EFAULT);
+}
+
+KT_CASE(setgroups_without_privilege_is_eperm_first) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        KT_SYS_RET(setuid(65534), 0);
+        KT_SYS_ERR(syscall(SYS_setgroups, 70000, 0), EPERM);
+        KT_SYS_ERR(syscall(SYS_setgroups, 1, (void *)8), EPERM);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+    KT_SYS_ERR(syscall(SYS_setgroups, 70000, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_setgroups, 1, (void *)8), EFAULT);
+    KT_SYS_ERR(syscall(SYS_getgroups, -1, 0), EINVAL);
 }
 
 KT_MAIN()

@@ -3,9 +3,11 @@
  * SEGV_ACCERR, FPE_INTDIV), sigaltstack, alarm. */
 #include "kt.h"
 
+#include <fenv.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <sys/time.h>
+#include <ucontext.h>
 
 static volatile sig_atomic_t hits;
 static void count(int sig) {
@@ -371,6 +373,135 @@ KT_CASE(sigaltstack_errors) {
     ss.ss_size = 64 * 1024;
     ss.ss_flags = 0x10;
     KT_SYS_ERR(sigaltstack(&ss, 0), EINVAL);
+}
+
+/* ---- rt_sigreturn with a frame the handler rewrote ----------------------
+ * The handler edits its ucontext as a hostile program would; the kernel
+ * must never fault on the way back to user mode nor return to user mode
+ * with a privileged state. Each case runs in a child and checks its
+ * status: Linux kills with SIGSEGV when it cannot return to the frame's
+ * state (an iret fault, an unreadable or invalid FPU image), and
+ * sanitises what it can (eflags bits user mode may not set). */
+
+enum { MUT_RIP_NONCANON, MUT_RIP_KERNEL, MUT_CS_KERNEL, MUT_CS_DATA, MUT_EFLAGS, MUT_FP_KERNEL,
+       MUT_FP_NULL, MUT_RSP_NONCANON };
+static volatile int mutation;
+
+/* Where the non-canonical-stack case resumes: the first push faults. */
+extern void kt_push_on_bad_stack(void);
+__asm__(".text\n.globl kt_push_on_bad_stack\nkt_push_on_bad_stack:\n push %rax\n ud2\n");
+
+static void mutate(int sig, siginfo_t *si, void *ucv) {
+    (void)sig;
+    (void)si;
+    ucontext_t *uc = ucv;
+    greg_t *g = uc->uc_mcontext.gregs;
+    switch (mutation) {
+    case MUT_RIP_NONCANON: g[REG_RIP] = (greg_t)0x8000000000000000ull; break;
+    case MUT_RIP_KERNEL: g[REG_RIP] = (greg_t)0xffffffff81000000ull; break;
+    /* cs is the low 16 bits of REG_CSGSFS */
+    case MUT_CS_KERNEL: g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffll) | 0x10; break;
+    case MUT_CS_DATA: g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffll) | 0x2b; break;
+    /* IOPL 3, NT, VM, VIF, VIP */
+    case MUT_EFLAGS: g[REG_EFL] |= 0x3000 | 0x4000 | 0x20000 | 0x80000 | 0x100000; break;
+    case MUT_FP_KERNEL: uc->uc_mcontext.fpregs = (fpregset_t)0xffff888000000000ull; break;
+    case MUT_FP_NULL: uc->uc_mcontext.fpregs = 0; break;
+    case MUT_RSP_NONCANON:
+        g[REG_RSP] = (greg_t)0x8000000000000000ull;
+        g[REG_RIP] = (greg_t)(uintptr_t)kt_push_on_bad_stack;
+        break;
+    }
+}
+
+static unsigned read_mxcsr(void) {
+    unsigned m;
+    __asm__ volatile("stmxcsr %0" : "=m"(m));
+    return m;
+}
+
+/* Runs mutation `m` in a child; returns its wait status. The child exits
+ * 0 when it came back from the handler with a sane state, 1 otherwise. */
+static int run_mutation(int m) {
+    pid_t p = fork();
+    if (p == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = mutate;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGUSR1, &sa, 0);
+        mutation = m;
+        fesetround(FE_UPWARD);
+        raise(SIGUSR1);
+        unsigned long fl;
+        __asm__ volatile("pushfq; popq %0" : "=r"(fl));
+        if (m == MUT_EFLAGS)
+            _exit((fl & 0x1f7000) == 0 && (fl & 0x200) ? 0 : 1);
+        if (m == MUT_FP_NULL) /* no FPU image: the initial state (round to nearest) */
+            _exit(read_mxcsr() == 0x1f80 ? 0 : 1);
+        _exit(2);
+    }
+    int st = -1;
+    waitpid(p, &st, 0);
+    return st;
+}
+
+KT_CASE(sigreturn_to_a_noncanonical_or_kernel_rip_is_sigsegv) {
+    KT_STATUS(run_mutation(MUT_RIP_NONCANON), kt_killed(SIGSEGV));
+    KT_STATUS(run_mutation(MUT_RIP_KERNEL), kt_killed(SIGSEGV));
+}
+
+KT_CASE(sigreturn_with_a_bad_code_selector_is_sigsegv) {
+    KT_STATUS(run_mutation(MUT_CS_KERNEL), kt_killed(SIGSEGV));
+    KT_STATUS(run_mutation(MUT_CS_DATA), kt_killed(SIGSEGV));
+}
+
+KT_CASE(sigreturn_drops_privileged_eflags_bits) {
+    KT_STATUS(run_mutation(MUT_EFLAGS), kt_exited(0));
+}
+
+KT_CASE(sigreturn_fpstate_in_kernel_space_is_sigsegv) {
+    KT_STATUS(run_mutation(MUT_FP_KERNEL), kt_killed(SIGSEGV));
+}
+
+KT_CASE(sigreturn_without_fpstate_resets_the_fpu) {
+    KT_STATUS(run_mutation(MUT_FP_NULL), kt_exited(0));
+}
+
+/* A stack access at a non-canonical address is #SS on hardware (SIGBUS,
+ * as Linux's do_error_trap) and #GP under QEMU TCG (SIGSEGV): either way
+ * the fault is the user's, after a clean return to user mode. */
+static int killed_by_segv_or_bus(int st) {
+    return WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS);
+}
+
+KT_CASE(sigreturn_to_a_noncanonical_stack_faults_in_user_mode) {
+    int st = run_mutation(MUT_RSP_NONCANON);
+    KT_TRUE(killed_by_segv_or_bus(st), "status %s", kt_status_str(st));
+}
+
+KT_CASE(a_push_on_a_noncanonical_stack_faults) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        __asm__ volatile("movabs $0x8000000000000000, %%rsp\n push %%rax" ::: "memory");
+        _exit(3);
+    }
+    int st = 0;
+    KT_SYS_RET(waitpid(p, &st, 0), p);
+    KT_TRUE(killed_by_segv_or_bus(st), "status %s", kt_status_str(st));
+}
+
+KT_CASE(a_signal_frame_on_an_unmapped_stack_kills_with_sigsegv) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        signal(SIGUSR1, count);
+        char *bad = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        /* the frame would go below a read-only page's end */
+        __asm__ volatile("mov %0, %%rsp\n syscall\n ud2" ::"r"(bad + 4096), "a"(62L), "D"((long)getpid()),
+                         "S"(10L)
+                         : "memory", "rcx", "r11");
+        _exit(3);
+    }
+    KT_WAIT_STATUS(p, kt_killed(SIGSEGV));
 }
 
 KT_MAIN()

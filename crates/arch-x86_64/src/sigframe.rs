@@ -154,8 +154,13 @@ pub struct Restored {
     pub mask: u64,
     /// The alternate stack settings (`uc_stack`) for restore_altstack().
     pub altstack: AltStack,
-    /// Where the FXSAVE image is (0: none, keep the FPU state).
+    /// Where the FXSAVE image is (0: none, the FPU goes back to its
+    /// initial state as Linux's fpu__clear_user_states()).
     pub fpstate_addr: u64,
+    /// The code selector the frame asks for (`sigcontext.cs`); Linux
+    /// returns to it with RPL 3, so anything but the 64-bit user code
+    /// segment makes its iret fault (SIGSEGV).
+    pub cs: u16,
 }
 
 /// Restores the registers of `ctx` from a frame read at `rsp - 8` (the
@@ -188,17 +193,23 @@ pub fn restore(ctx: &mut UserContext, frame: &[u8]) -> Option<Restored> {
             size: get(frame, UC_STACK + 16),
         },
         fpstate_addr: get(frame, m + 184),
+        cs: u16::from_le_bytes([frame[m + 144], frame[m + 145]]),
     })
 }
 
 /// Loads an FXSAVE image read from user memory, keeping MXCSR's reserved
-/// bits clear (a bad MXCSR would fault in the kernel's FXRSTOR).
+/// bits clear (a bad MXCSR would fault in the kernel's FXRSTOR). The
+/// sigreturn goes on: Linux 6.1 under QEMU returns normally with such an
+/// image too (the emulated restore does not fault on those bits).
 pub fn restore_fpu(ctx: &mut UserContext, image: &[u8; FPSTATE_SIZE]) {
     let mut fpu = FpuState(*image);
     let mxcsr = u32::from_le_bytes([fpu.0[24], fpu.0[25], fpu.0[26], fpu.0[27]]) & 0xffff;
     fpu.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
     ctx.set_fpu(fpu);
 }
+
+/// The 64-bit user code selector, the only one a sigreturn may go back to.
+pub const SIGRETURN_CS: u16 = USER_CS;
 
 #[cfg(test)]
 mod tests {
@@ -302,5 +313,15 @@ mod tests {
         restore_fpu(&mut c, &img);
         let f = &c.fpu().0;
         assert_eq!(u32::from_le_bytes([f[24], f[25], f[26], f[27]]), 0xffff);
+    }
+
+    #[test]
+    fn sigreturn_reports_the_code_selector() {
+        let si = [0u8; 128];
+        let mut f = build(&ctx(), &info(&si));
+        let mut c = ctx();
+        assert_eq!(restore(&mut c, &f.frame).unwrap().cs, USER_CS);
+        f.frame[MCONTEXT + 144..MCONTEXT + 146].copy_from_slice(&0x10u16.to_le_bytes());
+        assert_eq!(restore(&mut c, &f.frame).unwrap().cs, 0x10);
     }
 }

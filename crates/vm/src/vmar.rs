@@ -641,7 +641,8 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     ///
     /// Errors as Linux: `EINVAL` for an unaligned `old` or `new_addr`,
     /// unknown flags, `MREMAP_FIXED` without `MREMAP_MAYMOVE`, a zero
-    /// `new_len`, overlapping old and new ranges, or `MREMAP_DONTUNMAP`
+    /// `new_len`, a fixed new range past the user limit, overlapping old
+    /// and new ranges, or `MREMAP_DONTUNMAP`
     /// (not supported here); `EFAULT` when the old range is not inside one
     /// mapping; `ENOMEM` when it cannot grow in place without
     /// `MREMAP_MAYMOVE`, or no room is left.
@@ -675,7 +676,11 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             if !is_page_aligned(new_addr) {
                 return Err(Errno::EINVAL);
             }
-            let new_end = new_addr.checked_add(new_len).ok_or(Errno::EINVAL)?;
+            // mremap_to(): the new range must lie below TASK_SIZE
+            if new_len > self.config.max_addr || new_addr > self.config.max_addr - new_len {
+                return Err(Errno::EINVAL);
+            }
+            let new_end = new_addr + new_len;
             if new_addr < old_end && old < new_end {
                 return Err(Errno::EINVAL);
             }

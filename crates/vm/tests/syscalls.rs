@@ -713,6 +713,14 @@ mod mremap {
         assert_eq!(v.mremap(a, 3 * 4096, 4 * 4096, MREMAP_MAYMOVE, 0), Err(Errno::EFAULT));
         // overlapping fixed move
         assert_eq!(v.mremap(a + 4096, 4096, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, a), Err(Errno::EINVAL));
+        // mremap_to(): a new range past the user limit (or wrapping) is
+        // EINVAL, not ENOMEM
+        let max = v.config().max_addr;
+        let fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
+        assert_eq!(v.mremap(a, 4096, 4096, fixed, max), Err(Errno::EINVAL));
+        assert_eq!(v.mremap(a, 4096, 4096, fixed, usize::MAX & !4095), Err(Errno::EINVAL));
+        assert_eq!(v.mremap(a, 4096, usize::MAX & !4095, fixed, 0x10_0000), Err(Errno::EINVAL));
+        assert_eq!(v.mapping_at(a).map(|m| m.end - m.start), Some(8192), "nothing moved");
         drop(v);
         assert_eq!(frames.allocated(), 0);
     }

@@ -96,30 +96,37 @@ const MADV_DONTNEED: u64 = 4;
 
 /// madvise(2): MADV_DONTNEED drops the pages of private anonymous mappings
 /// (they read as zero afterwards); other known advice is accepted and
-/// ignored, unknown advice is `EINVAL`.
+/// ignored, unknown advice is `EINVAL`. As Linux's madvise_walk_vmas(), a
+/// range with holes is advised where it is mapped and then `ENOMEM`.
 pub fn madvise(t: &mut UThread, addr: u64, len: u64, advice: u64) -> SysResult {
     // madvise_behavior_valid() of Linux 6.1: unknown advice is EINVAL
     let known = matches!(advice, 0..=4 | 8..=25 | 100 | 101);
     if !known || !addr.is_multiple_of(4096) || (len as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    if advice != MADV_DONTNEED || len == 0 {
+    if len == 0 {
         return Ok(0);
     }
     let len = len.checked_next_multiple_of(4096).ok_or(Errno::EINVAL)?;
     let stop = addr.checked_add(len).ok_or(Errno::EINVAL)?;
     let mut vm = t.vm.lock();
     let mut a = addr;
+    let mut hole = false;
     while a < stop {
-        let Some(m) = vm.mapping_at(a as usize) else { return Err(Errno::ENOMEM) };
+        let Some(m) = vm.mapping_at(a as usize) else {
+            hole = true;
+            // on to the next mapping, if one starts before the end
+            a = vm.mappings().map(|m| m.start as u64).find(|&s| s > a).unwrap_or(stop).min(stop);
+            continue;
+        };
         let end = (m.end as u64).min(stop);
-        if m.kind == vm::MappingKind::PrivateAnonymous {
+        if advice == MADV_DONTNEED && m.kind == vm::MappingKind::PrivateAnonymous {
             let flags = vm::abi::MAP_PRIVATE | vm::abi::MAP_ANONYMOUS | vm::abi::MAP_FIXED;
             vm.mmap(a as usize, (end - a) as usize, m.prot.bits() as usize, flags, None, 0)?;
         }
         a = end;
     }
-    Ok(0)
+    if hole { Err(Errno::ENOMEM) } else { Ok(0) }
 }
 
 /// mremap(2) over `Vmar::mremap` (page-table entries move with the range).

@@ -75,8 +75,10 @@ const PR_GET_CHILD_SUBREAPER: u64 = 37;
 pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
     match option {
         PR_SET_NAME => {
+            // strncpy_from_user(comm, arg2, 15): at most 15 bytes are
+            // read, so a name without its NUL may end at an unmapped page
             let name = t
-                .read_cstr(arg2, 16)
+                .read_cstr(arg2, 15)
                 .or_else(|e| if e == Errno::ENAMETOOLONG { t.read_bytes(arg2, 15) } else { Err(e) })?;
             crate::proc::set_comm(t.tid, &name);
             Ok(0)
@@ -377,6 +379,12 @@ pub fn getresids(t: &mut UThread, gid: bool, a: [u64; 3]) -> SysResult {
 }
 
 pub fn setgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
+    // Linux checks the privilege (may_setgroups) before the size and the list
+    if !table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+        return Err(Errno::EPERM);
+    }
+    // the count is an int: (unsigned)gidsetsize > NGROUPS_MAX
+    let size = u64::from(size as u32);
     if size > 65536 {
         return Err(Errno::EINVAL);
     }

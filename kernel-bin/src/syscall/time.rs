@@ -30,7 +30,9 @@ pub fn sched_getaffinity(t: &mut UThread, _pid: u64, len: u64, mask: u64) -> Sys
 }
 
 pub fn getrandom(t: &mut UThread, buf: u64, len: u64, flags: u64) -> SysResult {
-    if flags & !7 != 0 {
+    // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE; RANDOM and INSECURE
+    // together are refused
+    if flags & !7 != 0 || flags & 6 == 6 {
         return Err(Errno::EINVAL);
     }
     let mut b = alloc::vec![0u8; (len as usize).min(1 << 20)];
