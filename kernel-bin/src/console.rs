@@ -257,6 +257,13 @@ impl Tty {
         Some(n)
     }
 
+    /// Puts bytes a reader could not store back in front of the input.
+    fn put_back(&mut self, data: &[u8]) {
+        for &b in data.iter().rev() {
+            self.ready.push_front(u16::from(b));
+        }
+    }
+
     /// Bytes a read could take now (FIONREAD).
     fn available(&self) -> usize {
         self.ready.iter().filter(|&&c| c != EOF).count()
@@ -352,6 +359,15 @@ pub fn flush_input() {
 }
 
 /// Bytes ready to read.
+/// Gives back the bytes of a read whose copy to user memory failed: they
+/// are read again next time, as on Linux (which copies before it consumes).
+pub fn unread(data: &[u8]) {
+    if !data.is_empty() {
+        with(|t| t.put_back(data));
+        input_wq().wake_all();
+    }
+}
+
 pub fn available() -> usize {
     pump();
     with(|t| t.available())

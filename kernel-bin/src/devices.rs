@@ -88,6 +88,13 @@ pub fn random_bytes(buf: &mut [u8]) {
 }
 
 impl File for Device {
+    fn unread(&self, data: &[u8]) {
+        // the others make their bytes up or have none to give back
+        if let Kind::Console { .. } = self.kind {
+            crate::console::unread(data);
+        }
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         match self.kind {
             Kind::Null => Ok(0),

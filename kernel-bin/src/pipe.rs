@@ -91,6 +91,15 @@ impl Ring {
         done
     }
 
+    /// Puts `data` back in front (a read whose copy-out failed). It gets a
+    /// slot of its own, even beyond the pipe's slots: Linux never took it.
+    fn put_back(&mut self, data: &[u8]) {
+        if !data.is_empty() {
+            self.slots.push_front(Slot { data: data.to_vec(), start: 0 });
+            self.len += data.len();
+        }
+    }
+
     /// Takes up to `buf.len()` bytes, oldest first; emptied slots are freed.
     fn take(&mut self, buf: &mut [u8]) -> usize {
         let mut done = 0;
@@ -278,6 +287,15 @@ impl File for PipeEnd {
             }
         }
         Ok(done)
+    }
+
+    fn unread(&self, data: &[u8]) {
+        if self.write || data.is_empty() {
+            return;
+        }
+        self.shared.ring.lock().put_back(data);
+        self.shared.in_events.fetch_add(1, Ordering::SeqCst);
+        self.shared.wq.wake_all();
     }
 
     fn stat(&self) -> Result<Stat> {

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/uio.h>
 
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031
@@ -71,6 +72,19 @@ KT_CASE(setpipe_sz_counts_occupied_pages) {
     KT_SYS_ERR(fcntl(p[1], F_SETPIPE_SZ, 32768), EBUSY);
     KT_SYS_RET(read(p[0], buf, 2049), 2049);
     KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 32768), 32768);
+    close2(p);
+}
+
+KT_CASE(a_read_into_a_bad_buffer_leaves_the_bytes) {
+    int p[2];
+    KT_SYS_OK(nonblock_pipe(p));
+    KT_SYS_RET(write(p[1], "abc", 3), 3);
+    KT_SYS_ERR(read(p[0], (void *)8, 3), EFAULT);
+    struct iovec bad = {.iov_base = (void *)8, .iov_len = 3};
+    KT_SYS_ERR(readv(p[0], &bad, 1), EFAULT);
+    char got[8] = {0};
+    KT_SYS_RET(read(p[0], got, sizeof got), 3);
+    KT_EQ(memcmp(got, "abc", 3), 0);
     close2(p);
 }
 

@@ -40,6 +40,15 @@ pub trait File: Send + Sync {
         Err(Errno::ESPIPE)
     }
 
+    /// Undoes the last [`File::read`], which returned `data`, because the
+    /// caller could not store it (a fault copying to user memory): Linux's
+    /// read copies out before it consumes, so the bytes stay in the file.
+    /// The default moves the offset back; a file without one (a pipe, a
+    /// terminal) puts the bytes back in front of what it holds.
+    fn unread(&self, data: &[u8]) {
+        let _ = self.lseek(-(data.len() as i64), SEEK_CUR);
+    }
+
     /// lseek(2) with `SEEK_SET`, `SEEK_CUR`, `SEEK_END` (and, where
     /// supported, `SEEK_DATA`, `SEEK_HOLE`); returns the new offset.
     /// `ESPIPE` for pipes and terminals.

@@ -296,6 +296,19 @@ fn open2_o_trunc_and_o_append() {
 }
 
 #[test]
+fn unread_gives_the_bytes_back() {
+    // read(2) whose copy to user memory faulted: the offset goes back
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    let mut buf = [0u8; 3];
+    assert_eq!(r.read(&mut buf), Ok(3));
+    r.unread(&buf);
+    assert_eq!(r.offset(), 0);
+    assert_eq!(read_all(&*r), b"hello");
+}
+
+#[test]
 fn read2_write2_ebadf_by_access_mode() {
     let (root, cred) = tree();
     let ctx = Ctx::new(root.clone(), &cred);

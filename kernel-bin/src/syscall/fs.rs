@@ -104,10 +104,8 @@ pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
     };
     let n = file.read(kbuf)?;
     if let Err(e) = t.write_bytes(buf, &kbuf[..n]) {
-        // Linux's copy-out stores nothing and leaves the offset: a file
-        // with an offset gives the bytes back (pipes and terminals, which
-        // have none, lose them: a known gap in docs/architecture.md)
-        let _ = file.lseek(-(n as i64), SEEK_CUR);
+        // Linux copies out before it consumes: the bytes stay in the file
+        file.unread(&kbuf[..n]);
         return Err(e);
     }
     Ok(n as isize)
@@ -208,7 +206,9 @@ pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
             let take = (len - at.1).min(data.len());
             let dst = base.checked_add(at.1 as u64).ok_or(Errno::EFAULT);
             if let Err(e) = dst.and_then(|d| t.write_bytes(d, &data[..take])) {
-                // the bytes already copied count; none copied is the fault
+                // the bytes already copied count; none copied is the fault;
+                // what was not copied stays in the file
+                file.unread(data);
                 return if done == 0 { Err(e) } else { Ok(done as isize) };
             }
             data = &data[take..];
