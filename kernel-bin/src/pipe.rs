@@ -37,6 +37,9 @@ const PAGE: usize = 4096;
 struct Slot {
     data: Vec<u8>,
     start: usize,
+    /// Written in packet mode (`O_DIRECT`): a read takes at most this slot
+    /// and drops what it did not take; nothing merges into it.
+    packet: bool,
 }
 
 /// The slots of a pipe.
@@ -69,7 +72,7 @@ impl Ring {
         let chars = data.len() % PAGE;
         let Some(last) = self.slots.back_mut() else { return 0 };
         // the page is not compacted: what was read still takes its room
-        if chars == 0 || last.data.len() + chars > PAGE {
+        if chars == 0 || last.packet || last.data.len() + chars > PAGE {
             return 0;
         }
         last.data.extend_from_slice(&data[..chars]);
@@ -77,14 +80,15 @@ impl Ring {
         chars
     }
 
-    /// Fills free slots with `data`, a page each. Returns the bytes taken.
-    fn fill(&mut self, data: &[u8]) -> usize {
+    /// Fills free slots with `data`, a page (a packet) each. Returns the
+    /// bytes taken.
+    fn fill(&mut self, data: &[u8], packet: bool) -> usize {
         let mut done = 0;
         while done < data.len() && !self.is_full() {
             let n = (data.len() - done).min(PAGE);
             let mut page = self.spare.take().unwrap_or_else(|| Vec::with_capacity(PAGE));
             page.extend_from_slice(&data[done..done + n]);
-            self.slots.push_back(Slot { data: page, start: 0 });
+            self.slots.push_back(Slot { data: page, start: 0, packet });
             self.len += n;
             done += n;
         }
@@ -95,7 +99,7 @@ impl Ring {
     /// slot of its own, even beyond the pipe's slots: Linux never took it.
     fn put_back(&mut self, data: &[u8]) {
         if !data.is_empty() {
-            self.slots.push_front(Slot { data: data.to_vec(), start: 0 });
+            self.slots.push_front(Slot { data: data.to_vec(), start: 0, packet: false });
             self.len += data.len();
         }
     }
@@ -107,13 +111,18 @@ impl Ring {
             let Some(slot) = self.slots.front_mut() else { break };
             let n = (slot.data.len() - slot.start).min(buf.len() - done);
             buf[done..done + n].copy_from_slice(&slot.data[slot.start..slot.start + n]);
-            slot.start += n;
             done += n;
+            let packet = slot.packet;
+            // a packet is read whole or its rest dropped, and ends the read
+            slot.start = if packet { slot.data.len() } else { slot.start + n };
             if slot.start == slot.data.len()
                 && let Some(mut page) = self.slots.pop_front().map(|s| s.data)
             {
                 page.clear();
                 self.spare = Some(page);
+            }
+            if packet {
+                break;
             }
         }
         self.len -= done;
@@ -141,8 +150,14 @@ pub struct PipeEnd {
     flags: AtomicU32,
 }
 
-/// A new pipe: (read end, write end). `nonblock` is `O_NONBLOCK` or 0.
-pub fn pipe(nonblock: u32) -> (Arc<dyn File>, Arc<dyn File>) {
+/// A new pipe: (read end, write end). `flags` may hold `O_NONBLOCK` and
+/// `O_DIRECT` (packet mode, pipe2(2)). As Linux's create_pipe_files(),
+/// only the write end keeps `O_DIRECT`: packets are made by writes (an
+/// F_SETFL on the write end turns the mode on or off), and a read honours
+/// the packets it finds whatever its own flags.
+pub fn pipe(flags: u32) -> (Arc<dyn File>, Arc<dyn File>) {
+    let nonblock = flags & vfs::O_NONBLOCK;
+    let direct = flags & vfs::O_DIRECT;
     static INO: AtomicUsize = AtomicUsize::new(1);
     let shared = Arc::new(Shared {
         ring: Mutex::new(Ring::new()),
@@ -154,7 +169,7 @@ pub fn pipe(nonblock: u32) -> (Arc<dyn File>, Arc<dyn File>) {
         wq: Arc::new(WaitQueue::new()),
     });
     let r = PipeEnd { shared: shared.clone(), write: false, flags: AtomicU32::new(vfs::O_RDONLY | nonblock) };
-    let w = PipeEnd { shared, write: true, flags: AtomicU32::new(vfs::O_WRONLY | nonblock) };
+    let w = PipeEnd { shared, write: true, flags: AtomicU32::new(vfs::O_WRONLY | nonblock | direct) };
     (Arc::new(r), Arc::new(w))
 }
 
@@ -267,7 +282,8 @@ impl File for PipeEnd {
             }
             // a page per free slot: a write of at most PIPE_BUF bytes left
             // after the merge fits one slot, so it is never split
-            let wrote = s.ring.lock().fill(&data[done..]);
+            let packet = self.flags.load(Ordering::Relaxed) & vfs::O_DIRECT != 0;
+            let wrote = s.ring.lock().fill(&data[done..], packet);
             if wrote > 0 {
                 done += wrote;
                 s.in_events.fetch_add(1, Ordering::SeqCst);

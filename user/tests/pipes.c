@@ -88,6 +88,34 @@ KT_CASE(a_read_into_a_bad_buffer_leaves_the_bytes) {
     close2(p);
 }
 
+KT_CASE(packet_mode_keeps_write_boundaries) {
+    int p[2];
+    KT_SYS_RET(pipe2(p, O_DIRECT | O_NONBLOCK), 0);
+    KT_SYS_RET(write(p[1], buf, 10), 10);
+    KT_SYS_RET(write(p[1], buf, 20), 20);
+    /* one packet per read; a short buffer drops the packet's rest */
+    KT_SYS_RET(read(p[0], buf, 100), 10);
+    KT_SYS_RET(read(p[0], buf, 5), 5);
+    KT_SYS_ERR(read(p[0], buf, 100), EAGAIN);
+    /* a write above PIPE_BUF becomes packets of a page */
+    KT_SYS_RET(write(p[1], buf, 5000), 5000);
+    KT_SYS_RET(read(p[0], buf, 8192), 4096);
+    KT_SYS_RET(read(p[0], buf, 8192), 904);
+    /* only the write end has O_DIRECT; F_SETFL turns packets off */
+    KT_EQ(fcntl(p[1], F_GETFL) & O_DIRECT, O_DIRECT);
+    KT_EQ(fcntl(p[0], F_GETFL) & O_DIRECT, 0);
+    KT_SYS_RET(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+    KT_SYS_RET(write(p[1], buf, 10), 10);
+    KT_SYS_RET(write(p[1], buf, 20), 20);
+    KT_SYS_RET(read(p[0], buf, 100), 30);
+    /* and back on */
+    KT_SYS_RET(fcntl(p[1], F_SETFL, O_NONBLOCK | O_DIRECT), 0);
+    KT_SYS_RET(write(p[1], buf, 10), 10);
+    KT_SYS_RET(write(p[1], buf, 20), 20);
+    KT_SYS_RET(read(p[0], buf, 100), 10);
+    close2(p);
+}
+
 KT_CASE(fionread_counts_from_either_end) {
     int p[2];
     KT_SYS_OK(pipe(p));

@@ -452,7 +452,7 @@ pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
     if flags & !(vfs::O_CLOEXEC | vfs::O_NONBLOCK | vfs::O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (r, w) = crate::pipe::pipe(flags & vfs::O_NONBLOCK);
+    let (r, w) = crate::pipe::pipe(flags & (vfs::O_NONBLOCK | vfs::O_DIRECT));
     let files = t.files()?;
     let nofile = t.nofile();
     let cloexec = flags & vfs::O_CLOEXEC != 0;
