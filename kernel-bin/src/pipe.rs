@@ -11,11 +11,11 @@
 //! [`PipeEnd::available`]. Two event counters (data in, room out) let
 //! edge-triggered epoll see every write and every read.
 //!
-//! Each pipe has one wait queue for both ends, woken on every read, write,
-//! capacity change and close: blocked readers (data or EOF), blocked
-//! writers (room or no reader left), poll/select over either end and the
-//! epoll instances watching either end (through the queue's relays). Only
-//! they wake; a sleeper that finds its end still not ready sleeps again.
+//! Each end has a wait queue: the read end's is woken when data arrives or
+//! the last writer goes (blocked readers, poll/select and epoll on the read
+//! end, through the queue's relays), the write end's when a slot frees,
+//! the capacity grows or the last reader goes (blocked writers and the
+//! watchers of the write end). Nobody else wakes.
 
 use crate::sched::WaitQueue;
 use alloc::collections::VecDeque;
@@ -139,8 +139,28 @@ struct Shared {
     readers: AtomicUsize,
     writers: AtomicUsize,
     ino: u64,
-    /// The sleepers on either end (see the module's text).
-    wq: Arc<WaitQueue>,
+    /// Sleepers on the read end: readers, poll/epoll on it; woken by
+    /// [`Shared::data_in`].
+    readq: Arc<WaitQueue>,
+    /// Sleepers on the write end: writers, poll/epoll on it; woken by
+    /// [`Shared::room_out`].
+    writeq: Arc<WaitQueue>,
+}
+
+impl Shared {
+    /// The read end's readiness may have changed (data arrived, the last
+    /// writer went): its event count moves and its sleepers wake.
+    fn data_in(&self) {
+        self.in_events.fetch_add(1, Ordering::SeqCst);
+        self.readq.wake_all();
+    }
+
+    /// The write end's readiness may have changed (a slot freed, the
+    /// capacity grew, the last reader went).
+    fn room_out(&self) {
+        self.out_events.fetch_add(1, Ordering::SeqCst);
+        self.writeq.wake_all();
+    }
 }
 
 /// One end of a pipe.
@@ -166,7 +186,8 @@ pub fn pipe(flags: u32) -> (Arc<dyn File>, Arc<dyn File>) {
         readers: AtomicUsize::new(1),
         writers: AtomicUsize::new(1),
         ino: INO.fetch_add(1, Ordering::Relaxed) as u64,
-        wq: Arc::new(WaitQueue::new()),
+        readq: Arc::new(WaitQueue::new()),
+        writeq: Arc::new(WaitQueue::new()),
     });
     let r = PipeEnd { shared: shared.clone(), write: false, flags: AtomicU32::new(vfs::O_RDONLY | nonblock) };
     let w = PipeEnd { shared, write: true, flags: AtomicU32::new(vfs::O_WRONLY | nonblock | direct) };
@@ -212,8 +233,7 @@ impl PipeEnd {
         }
         r.max = size / PAGE;
         drop(r);
-        self.shared.out_events.fetch_add(1, Ordering::SeqCst);
-        self.shared.wq.wake_all();
+        self.shared.room_out();
         Ok(size)
     }
 }
@@ -222,12 +242,11 @@ impl Drop for PipeEnd {
     fn drop(&mut self) {
         if self.write {
             self.shared.writers.fetch_sub(1, Ordering::SeqCst);
-            self.shared.in_events.fetch_add(1, Ordering::SeqCst);
+            self.shared.data_in();
         } else {
             self.shared.readers.fetch_sub(1, Ordering::SeqCst);
-            self.shared.out_events.fetch_add(1, Ordering::SeqCst);
+            self.shared.room_out();
         }
-        self.shared.wq.wake_all();
     }
 }
 
@@ -243,8 +262,7 @@ impl File for PipeEnd {
         loop {
             let n = s.ring.lock().take(buf);
             if n > 0 {
-                s.out_events.fetch_add(1, Ordering::SeqCst);
-                s.wq.wake_all();
+                s.room_out();
                 return Ok(n);
             }
             if s.writers.load(Ordering::SeqCst) == 0 {
@@ -255,7 +273,7 @@ impl File for PipeEnd {
             }
             crate::proc::sleep_on(
                 current_tid(),
-                &[&s.wq],
+                &[&s.readq],
                 || s.ring.lock().len > 0 || s.writers.load(Ordering::SeqCst) == 0,
                 None,
             )?;
@@ -273,8 +291,7 @@ impl File for PipeEnd {
         // once per write, before anything waits (Linux's pipe_write)
         let mut done = s.ring.lock().merge(data);
         if done > 0 {
-            s.in_events.fetch_add(1, Ordering::SeqCst);
-            s.wq.wake_all();
+            s.data_in();
         }
         while done < data.len() {
             if s.readers.load(Ordering::SeqCst) == 0 {
@@ -286,8 +303,7 @@ impl File for PipeEnd {
             let wrote = s.ring.lock().fill(&data[done..], packet);
             if wrote > 0 {
                 done += wrote;
-                s.in_events.fetch_add(1, Ordering::SeqCst);
-                s.wq.wake_all();
+                s.data_in();
                 continue;
             }
             if self.nonblock() {
@@ -295,7 +311,7 @@ impl File for PipeEnd {
             }
             if let Err(e) = crate::proc::sleep_on(
                 current_tid(),
-                &[&s.wq],
+                &[&s.writeq],
                 || !s.ring.lock().is_full() || s.readers.load(Ordering::SeqCst) == 0,
                 None,
             ) {
@@ -310,8 +326,7 @@ impl File for PipeEnd {
             return;
         }
         self.shared.ring.lock().put_back(data);
-        self.shared.in_events.fetch_add(1, Ordering::SeqCst);
-        self.shared.wq.wake_all();
+        self.shared.data_in();
     }
 
     fn stat(&self) -> Result<Stat> {
@@ -368,7 +383,7 @@ impl File for PipeEnd {
     }
 
     fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.shared.wq.clone())
+        Some(if self.write { self.shared.writeq.clone() } else { self.shared.readq.clone() })
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {
