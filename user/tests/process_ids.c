@@ -218,4 +218,16 @@ KT_CASE(setgroups_without_privilege_is_eperm_first) {
     KT_SYS_ERR(syscall(SYS_getgroups, -1, 0), EINVAL);
 }
 
+KT_CASE(sched_getaffinity_names_a_thread) {
+    unsigned long m[2] = {0, 0};
+    KT_SYS_RET(syscall(SYS_sched_getaffinity, 0, 8, m), 8);
+    KT_EQ(m[0] & 1, 1);
+    KT_SYS_RET(syscall(SYS_sched_getaffinity, getpid(), 16, m), 8);
+    /* the length is an unsigned int: the upper half is not looked at */
+    KT_SYS_RET(syscall(SYS_sched_getaffinity, 0, (1UL << 32) | 8, m), 8);
+    KT_SYS_ERR(syscall(SYS_sched_getaffinity, 0, 4, m), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_getaffinity, 4000000, 8, m), ESRCH);
+    KT_SYS_ERR(syscall(SYS_sched_getaffinity, -1, 8, m), ESRCH);
+}
+
 KT_MAIN()

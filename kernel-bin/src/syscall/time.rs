@@ -21,9 +21,16 @@ pub fn uname(t: &mut UThread, buf: u64) -> SysResult {
     Ok(0)
 }
 
-pub fn sched_getaffinity(t: &mut UThread, _pid: u64, len: u64, mask: u64) -> SysResult {
+/// sched_getaffinity(2): one CPU. The length is an `unsigned int`; `pid`
+/// names any thread (0: the caller), `ESRCH` when there is none.
+pub fn sched_getaffinity(t: &mut UThread, pid: u64, len: u64, mask: u64) -> SysResult {
+    let len = u64::from(len as u32);
     if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
+    }
+    let tid = pid as i32;
+    if tid != 0 && (tid < 0 || crate::proc::table().with_thread(tid as u32, |_| ()).is_none()) {
+        return Err(Errno::ESRCH);
     }
     t.write_bytes(mask, &1u64.to_le_bytes())?;
     Ok(8)
