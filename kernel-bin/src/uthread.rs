@@ -374,8 +374,15 @@ fn run_handler(
             .and_then(|_| vm.write_user(frame.addr as usize, &frame.frame))
     };
     if written.is_err() {
-        // Linux's force_sigsegv: the frame could not be written
-        return die(t, signal::SIGSEGV, true);
+        // Linux's signal_setup_done(failed): the mask stays as it was, and
+        // force_sigsegv(): a SIGSEGV whose own frame failed is fatal, any
+        // other signal raises a SIGSEGV its handler may catch (on another
+        // stack); force_signal kills when that cannot run either
+        table().with_thread(t.tid, |th| th.signals.set_blocked(saved_mask));
+        if sig == signal::SIGSEGV {
+            return die(t, signal::SIGSEGV, true);
+        }
+        return force_signal(t, SigInfo::kernel(signal::SIGSEGV), (0, 0, 0));
     }
     table().with_thread(t.tid, |th| th.signals.altstack.frame_built());
     sigframe::enter_handler(&mut t.ctx, &frame, entry, sig.get());

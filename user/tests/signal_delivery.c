@@ -504,4 +504,43 @@ KT_CASE(a_signal_frame_on_an_unmapped_stack_kills_with_sigsegv) {
     KT_WAIT_STATUS(p, kt_killed(SIGSEGV));
 }
 
+static sigjmp_buf segv_jmp;
+static volatile sig_atomic_t segv_seen, usr1_blocked_in_segv;
+static void on_segv_jump(int sig) {
+    (void)sig;
+    sigset_t now;
+    sigprocmask(SIG_BLOCK, 0, &now);
+    usr1_blocked_in_segv = sigismember(&now, SIGUSR1);
+    segv_seen = 1;
+    siglongjmp(segv_jmp, 1);
+}
+static void on_usr1_noop(int sig) { (void)sig; }
+
+KT_CASE(a_frame_that_cannot_be_written_raises_a_catchable_sigsegv) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        /* SIGUSR1 goes to a read-only alternate stack: its frame fails */
+        void *ro = mmap(0, 65536, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (ro == MAP_FAILED) _exit(2);
+        stack_t ss = {.ss_sp = ro, .ss_size = 65536, .ss_flags = 0};
+        if (sigaltstack(&ss, 0) != 0) _exit(3);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_usr1_noop;
+        sa.sa_flags = SA_ONSTACK;
+        sigaction(SIGUSR1, &sa, 0);
+        /* SIGSEGV's handler runs on the normal stack */
+        sa.sa_handler = on_segv_jump;
+        sa.sa_flags = 0;
+        sigaction(SIGSEGV, &sa, 0);
+        if (sigsetjmp(segv_jmp, 1) == 0) {
+            raise(SIGUSR1);
+            _exit(4);
+        }
+        /* the failed delivery did not apply SIGUSR1's mask */
+        _exit(!segv_seen ? 5 : usr1_blocked_in_segv ? 6 : 0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
 KT_MAIN()
