@@ -54,11 +54,14 @@ struct Ring {
     /// A freed page kept for the next write (Linux's `tmp_page`): a
     /// ping-pong of small messages allocates nothing.
     spare: Option<Vec<u8>>,
+    /// The whole packet the last [`Ring::take`] read (packet mode), so that
+    /// [`Ring::put_back`] restores it with its boundary and its dropped rest.
+    last_packet: Option<Vec<u8>>,
 }
 
 impl Ring {
     fn new() -> Self {
-        Ring { slots: VecDeque::new(), len: 0, max: PIPE_CAPACITY / PAGE, spare: None }
+        Ring { slots: VecDeque::new(), len: 0, max: PIPE_CAPACITY / PAGE, spare: None, last_packet: None }
     }
 
     fn is_full(&self) -> bool {
@@ -95,25 +98,35 @@ impl Ring {
         done
     }
 
-    /// Puts `data` back in front (a read whose copy-out failed). It gets a
-    /// slot of its own, even beyond the pipe's slots: Linux never took it.
+    /// Puts `data`, what the last [`Ring::take`] returned, back in front (a
+    /// read whose copy-out failed). It gets a slot of its own, even beyond
+    /// the pipe's slots: Linux never took it. A packet comes back whole.
     fn put_back(&mut self, data: &[u8]) {
+        let (data, packet) = match self.last_packet.take() {
+            Some(p) => (p, true),
+            None => (data.to_vec(), false),
+        };
         if !data.is_empty() {
-            self.slots.push_front(Slot { data: data.to_vec(), start: 0, packet: false });
             self.len += data.len();
+            self.slots.push_front(Slot { data, start: 0, packet });
         }
     }
 
     /// Takes up to `buf.len()` bytes, oldest first; emptied slots are freed.
     fn take(&mut self, buf: &mut [u8]) -> usize {
         let mut done = 0;
+        self.last_packet = None;
         while done < buf.len() {
             let Some(slot) = self.slots.front_mut() else { break };
             let n = (slot.data.len() - slot.start).min(buf.len() - done);
             buf[done..done + n].copy_from_slice(&slot.data[slot.start..slot.start + n]);
             done += n;
             let packet = slot.packet;
-            // a packet is read whole or its rest dropped, and ends the read
+            if packet {
+                // a packet is read whole or its rest dropped, and ends the read
+                self.last_packet = Some(slot.data[slot.start..].to_vec());
+                self.len -= slot.data.len() - slot.start - n;
+            }
             slot.start = if packet { slot.data.len() } else { slot.start + n };
             if slot.start == slot.data.len()
                 && let Some(mut page) = self.slots.pop_front().map(|s| s.data)

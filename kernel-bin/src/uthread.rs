@@ -241,8 +241,12 @@ fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
     Flow::Exit
 }
 
-/// The next deliverable signal of thread `tid`, thread queue first.
+/// The next deliverable signal of thread `tid`, thread queue first (none
+/// for a thread removed by exec: its tid may name another thread now).
 fn dequeue(t: &UThread) -> Option<SigInfo> {
+    if removed() {
+        return None;
+    }
     let mut pq = table().with_process(t.pid, |p| core::mem::take(&mut p.pending))?;
     let r = table().with_thread(t.tid, |th| th.signals.dequeue(&mut pq)).flatten();
     // nothing else runs in between (the kernel is not preemptible)
@@ -319,8 +323,14 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
                     table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_)))
                         == Some(true)
                 };
+                // Only SIGCONT (which wakes every thread of the process),
+                // SIGKILL or a removal ends a stop: an ordinary pending
+                // signal must not, or the loop would spin without sleeping
                 while stopped() && !must_die(tid) {
-                    let _ = crate::proc::sleep_interruptible(tid, || !stopped(), None);
+                    crate::sched::wait_any(&[], || !stopped() || must_die(tid), None);
+                }
+                if removed() {
+                    return Flow::Exit;
                 }
                 continue;
             }
@@ -399,9 +409,11 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         Err(_) => None,
     };
     let Some(r) = restored else { return die(t, signal::SIGSEGV, true) };
-    // Linux takes the frame's cs (with RPL 3): any other selector than the
-    // 64-bit user code segment faults in its iret, which kills with
-    // SIGSEGV; ss is sanitised there (force_valid_ss) and ignored here
+    // Linux takes the frame's cs (with RPL 3): a kernel or unknown
+    // selector faults in its iret, which kills with SIGSEGV. The 32-bit
+    // user code segment would switch to compatibility mode there; this
+    // kernel runs 64-bit code only, so it kills as well. ss is sanitised
+    // there (force_valid_ss) and ignored here
     if r.cs | 3 != sigframe::SIGRETURN_CS {
         return die(t, signal::SIGSEGV, true);
     }

@@ -116,6 +116,48 @@ KT_CASE(packet_mode_keeps_write_boundaries) {
     close2(p);
 }
 
+KT_CASE(packet_given_back_keeps_its_boundary) {
+    int p[2];
+    KT_SYS_OK(pipe2(p, O_DIRECT));
+    char got[100];
+    KT_SYS_RET(write(p[1], "0123456789", 10), 10);
+    KT_SYS_ERR(read(p[0], (void *)8, 100), EFAULT);
+    KT_SYS_RET(write(p[1], "abcde", 5), 5);
+    KT_SYS_RET(read(p[0], got, 100), 10);
+    KT_SYS_RET(read(p[0], got, 100), 5);
+    /* a short read drops the packet's rest: nothing is left to read */
+    KT_SYS_RET(write(p[1], "0123456789", 10), 10);
+    KT_SYS_RET(read(p[0], got, 4), 4);
+    int n = -1;
+    KT_SYS_RET(ioctl(p[0], FIONREAD, &n), 0);
+    KT_EQ(n, 0);
+    close2(p);
+}
+
+KT_CASE(readv_of_a_pipe_holding_one_chunk_does_not_block) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+    KT_SYS_RET(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+    long total = 0;
+    for (;;) {
+        ssize_t n = write(p[1], buf, 4096);
+        if (n <= 0) break;
+        total += n;
+    }
+    KT_EQ(total, 1 << 20);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        alarm(5); /* a blocked readv ends the child, not the program */
+        char *a = malloc(1 << 20), *b = malloc(1 << 20);
+        if (!a || !b) _exit(2);
+        struct iovec iv[2] = {{a, 1 << 20}, {b, 1 << 20}};
+        _exit(readv(p[0], iv, 2) == (1 << 20) ? 0 : 3);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close2(p);
+}
+
 KT_CASE(fionread_counts_from_either_end) {
     int p[2];
     KT_SYS_OK(pipe(p));

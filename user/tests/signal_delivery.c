@@ -543,4 +543,29 @@ KT_CASE(a_frame_that_cannot_be_written_raises_a_catchable_sigsegv) {
     KT_WAIT_STATUS(p, kt_exited(0));
 }
 
+static volatile sig_atomic_t usr1_while_stopped;
+static void on_usr1_stopped(int sig) {
+    (void)sig;
+    usr1_while_stopped = 1;
+}
+
+KT_CASE(a_signal_to_a_stopped_thread_waits_for_sigcont) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        signal(SIGUSR1, on_usr1_stopped);
+        /* the raw call: musl's raise() would block every signal around it */
+        syscall(SYS_kill, getpid(), SIGSTOP);
+        _exit(usr1_while_stopped ? 0 : 4);
+    }
+    int st = 0;
+    KT_SYS_RET(waitpid(c, &st, WUNTRACED), c);
+    KT_TRUE(WIFSTOPPED(st), "status %#x", st);
+    KT_SYS_RET(syscall(SYS_tgkill, c, c, SIGUSR1), 0);
+    kt_msleep(50);
+    /* still stopped: the handler waits for SIGCONT */
+    KT_SYS_RET(waitpid(c, &st, WNOHANG), 0);
+    KT_SYS_RET(kill(c, SIGCONT), 0);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
 KT_MAIN()

@@ -833,10 +833,11 @@ impl<P: Platform> ProcessTable<P> {
 
     /// rt_sigqueueinfo(2) (`tid` `None`) and rt_tgsigqueueinfo(2) from
     /// thread `caller`: `info` (already checked by
-    /// [`SigInfo::from_user`](signal::SigInfo::from_user)) to process `tgid`,
-    /// or to its thread `tid` only. `ESRCH` when there is no such process,
-    /// or `tid` is not one of its threads; `EPERM` when the caller may not
-    /// signal it (kill(2)'s rule).
+    /// [`SigInfo::from_user`](signal::SigInfo::from_user)) to process `tgid`
+    /// (for rt_sigqueueinfo any thread id of it), or to its thread `tid`
+    /// only. `ESRCH` when there is no such process, or `tid` is not one of
+    /// its threads; `EPERM` when the caller may not signal it (kill(2)'s
+    /// rule).
     pub fn sigqueue(
         &self,
         caller: Pid,
@@ -1695,14 +1696,18 @@ impl<P: Platform> Inner<P> {
         out: &mut Out<P>,
     ) -> Result<()> {
         let me = self.proc_of(caller)?;
-        if !self.procs.contains_key(&tgid) {
-            return Err(Errno::ESRCH);
-        }
-        if let Some(tid) = tid
-            && self.threads.get(&tid).is_none_or(|t| t.tgid != tgid)
-        {
-            return Err(Errno::ESRCH);
-        }
+        let tgid = match tid {
+            // rt_tgsigqueueinfo: the thread must belong to that process
+            Some(tid) => {
+                if self.threads.get(&tid).is_none_or(|t| t.tgid != tgid) {
+                    return Err(Errno::ESRCH);
+                }
+                tgid
+            }
+            // rt_sigqueueinfo: any thread id names its process
+            None if self.procs.contains_key(&tgid) => tgid,
+            None => self.threads.get(&tgid).map(|t| t.tgid).ok_or(Errno::ESRCH)?,
+        };
         self.may_signal(me, tgid, info.signo.as_i32())?;
         match tid {
             Some(tid) => self.send_thread(tid, info, out),

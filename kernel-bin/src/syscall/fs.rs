@@ -193,6 +193,11 @@ pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
     let total: usize = vecs.iter().map(|v| v.1).sum();
     let (mut done, mut at) = (0usize, (0usize, 0usize)); // (iovec, offset in it)
     while done < total {
+        // after a first chunk, go on only while that cannot block (a pipe
+        // holding exactly one chunk has given what it had)
+        if done > 0 && file.poll() & vfs::POLLIN == 0 {
+            break;
+        }
         let want = (total - done).min(IO_CHUNK);
         let mut kbuf = alloc::vec![0u8; want];
         let n = match file.read(&mut kbuf) {

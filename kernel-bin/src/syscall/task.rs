@@ -318,6 +318,10 @@ pub fn rt_sigtimedwait(t: &mut UThread, set: u64, info: u64, timeout: u64, size:
             r
         };
         let _ = crate::proc::sleep_interruptible(tid, pending, deadline);
+        if crate::uthread::removed() {
+            // removed by exec: the tid may name another thread now
+            return Err(Errno::ERESTARTSYS);
+        }
         table().with_thread(tid, |th| th.signals.end_sigwait());
         got = take();
         if got.is_none() {
