@@ -55,6 +55,8 @@ static CHILD_WQS: Mutex<BTreeMap<Pid, Arc<WaitQueue>>> = Mutex::new(BTreeMap::ne
 /// vfork children that released their parent's address space.
 static VFORK_DONE: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
 static VFORK_WQ: WaitQueue = WaitQueue::new();
+/// vfork children whose parent stopped waiting (it was killed).
+static VFORK_ABANDONED: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
 
 /// The hooks the process table calls (with none of its locks held).
 pub struct Hooks;
@@ -95,12 +97,21 @@ impl process::seams::Hooks<Kernel> for Hooks {
         }
     }
 
-    fn wait_vfork_done(&self, _parent: Pid, child: Pid) {
-        VFORK_WQ.wait_until(|| VFORK_DONE.lock().contains(&child), None);
-        VFORK_DONE.lock().remove(&child);
+    fn wait_vfork_done(&self, caller: Pid, child: Pid) {
+        // Linux's wait is killable; a thread removed by exec goes too
+        let done = || VFORK_DONE.lock().contains(&child);
+        VFORK_WQ.wait_until(|| done() || crate::uthread::must_die(caller), None);
+        if !VFORK_DONE.lock().remove(&child) {
+            // the child still runs on our memory: its release must not be
+            // taken for a later vfork child's with the same pid
+            VFORK_ABANDONED.lock().insert(child);
+        }
     }
 
     fn vfork_done(&self, _parent: Pid, child: Pid) {
+        if VFORK_ABANDONED.lock().remove(&child) {
+            return;
+        }
         VFORK_DONE.lock().insert(child);
         VFORK_WQ.wake_all();
     }

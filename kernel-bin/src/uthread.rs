@@ -161,7 +161,7 @@ pub fn removed() -> bool {
 
 /// Whether the thread was told to die (SIGKILL queued by exit_group or a
 /// fatal signal to its group, or removed by another thread's exec).
-fn must_die(tid: Pid) -> bool {
+pub fn must_die(tid: Pid) -> bool {
     if removed() {
         return true;
     }

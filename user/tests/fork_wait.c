@@ -231,4 +231,33 @@ KT_CASE(waitpid_0_is_own_group_and_negative_is_a_group) {
     KT_EQ(st, kt_exited(9));
 }
 
+KT_CASE(a_vfork_parent_can_be_killed_while_it_waits) {
+    volatile int *shared = kt_shared_page();
+    KT_TRUE(shared != NULL, "no shared page");
+    shared[0] = 0;
+    pid_t b = KT_FORK();
+    if (b == 0) {
+        pid_t c = vfork();
+        if (c == 0) {
+            /* the child keeps the parent's memory and never lets go */
+            shared[0] = getpid();
+            for (;;) pause();
+        }
+        _exit(3);
+    }
+    for (int i = 0; i < 200 && shared[0] == 0; i++) kt_msleep(5);
+    pid_t c = shared[0];
+    KT_TRUE(c > 0, "the vfork child did not start");
+    KT_SYS_RET(kill(b, SIGKILL), 0);
+    int st = 0;
+    pid_t r = 0;
+    for (int i = 0; i < 400 && r == 0; i++) {
+        r = waitpid(b, &st, WNOHANG);
+        if (r == 0) kt_msleep(5);
+    }
+    kill(c, SIGKILL); /* reparented: init reaps it */
+    KT_EQ(r, b);
+    KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+}
+
 KT_MAIN()
