@@ -14,6 +14,9 @@
  * timed out, or exited non-zero without having reported its failures
  * (kt.h exits KT_EXIT_REPORTED when it printed FAIL lines). Orphans are
  * reaped all along (pid1.h holds what this shares with the bench /init).
+ * Arguments (words after ` -- ` on the kernel command line, as
+ * `cargo xtask test --tests a,b` passes them) name the tests to run
+ * instead of all of them.
  * At the end it prints `init: done` and powers off with
  * reboot(RB_POWER_OFF).
  */
@@ -50,8 +53,6 @@ static void run_test(const char *dir, const char *name, int timeout) {
 }
 
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
     pid1_console();
     pid1_mounts();
 
@@ -61,7 +62,8 @@ int main(int argc, char **argv) {
 
     static char *names[MAX_TESTS];
     const char *dir = "/tests";
-    int n = pid1_list(dir, names, MAX_TESTS);
+    int n = argc > 1 ? 0 : pid1_list(dir, names, MAX_TESTS);
+    for (int i = 1; i < argc && n < MAX_TESTS; i++) names[n++] = argv[i];
     if (n < 0) {
         kt_printf("FAIL init: (program): opendir %s: %s\n", dir, kt_errname(errno));
         n = 0;

@@ -5,6 +5,8 @@
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
+//! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
+//! every command that boots: --memory SIZE (QEMU's -m, default 256M)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
 //! cargo xtask bench [--rounds N]     (user/bench on ours and on Linux, side by side)
@@ -203,6 +205,8 @@ struct Args {
     only: Option<String>,
     include: Vec<String>,
     cmdline: String,
+    /// `--tests a,b`: the suite runs only these programs of /tests.
+    tests: Vec<String>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -219,6 +223,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         only: None,
         include: Vec::new(),
         cmdline: String::new(),
+        tests: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -237,6 +242,18 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 a.only = Some(part.clone());
             }
             "--kernel-only" => a.kernel_only = true,
+            "--tests" => {
+                let list = it.next().ok_or("--tests takes NAME[,NAME...] (programs of user/tests)")?;
+                a.tests = list.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect();
+            }
+            "--memory" => {
+                let size = it.next().ok_or("--memory takes a size, as QEMU's -m (512M, 2G)")?;
+                let ok = size.trim_end_matches(['M', 'G', 'm', 'g']).parse::<u64>().is_ok_and(|n| n > 0);
+                if !ok {
+                    return Err(format!("--memory {size}: a size such as 512M or 2G"));
+                }
+                let _ = MEMORY.set(size.clone());
+            }
             "--linux" => a.linux = true,
             "--smp" => {
                 a.smp = it
@@ -257,8 +274,18 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(a)
 }
 
+/// QEMU's memory size (`-m`) for every machine xtask boots: `--memory`, or 256M.
+static MEMORY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -> Qemu {
-    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory: "256M".into(), gdb: false }
+    let memory = MEMORY.get().cloned().unwrap_or_else(|| "256M".into());
+    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory, gdb: false }
+}
+
+/// The kernel command line that runs the suite: `base`, then the names of
+/// `--tests` as init's arguments (words after ` -- `, on ours and on Linux).
+fn suite_cmdline(base: &str, tests: &[String]) -> String {
+    if tests.is_empty() { base.to_string() } else { format!("{base} -- {}", tests.join(" ")) }
 }
 
 fn cmd_qemu(a: &Args) -> Result<(), String> {
@@ -477,13 +504,14 @@ fn summary(t: &Tally) -> bool {
 /// `cargo xtask test --linux`: the user suite under Debian's Linux kernel in
 /// the same QEMU machine, proof that every case encodes Linux's behaviour.
 /// `only`: `suite` or `interactive` runs one of the two.
-fn cmd_test_linux(only: Option<&str>) -> Result<bool, String> {
+fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let vmlinuz = linux::vmlinuz()?;
     let mut t = Tally::default();
     if only.is_none_or(|o| o == "suite") {
         let initrd = build_initramfs(true)?;
-        user::run_user_suite(&qemu_for(vmlinuz.clone(), Some(initrd), linux::CMDLINE, 1), &mut t)?;
+        let cmdline = suite_cmdline(linux::CMDLINE, tests);
+        user::run_user_suite(&qemu_for(vmlinuz.clone(), Some(initrd), &cmdline, 1), &mut t)?;
     }
     if only.is_none_or(|o| o == "interactive") {
         // the default system's shell session, typed the same way
@@ -498,7 +526,7 @@ const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite"];
 
 fn cmd_test(a: &Args) -> Result<bool, String> {
     if a.linux {
-        return cmd_test_linux(a.only.as_deref());
+        return cmd_test_linux(a.only.as_deref(), &a.tests);
     }
     let wanted = |part: &str| match &a.only {
         Some(only) => only == part,
@@ -525,7 +553,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         if wanted("suite") {
             // the user conformance suite, the same initramfs `--linux` boots
             let suite = build_initramfs(true)?;
-            user::run_user_suite(&qemu_for(kernel, Some(suite), "", 1), &mut t)?;
+            user::run_user_suite(&qemu_for(kernel, Some(suite), &suite_cmdline("", &a.tests), 1), &mut t)?;
         }
     }
     Ok(summary(&t))
