@@ -95,7 +95,12 @@ pub fn new_fs() -> Arc<Inode> {
     let minor = NEXT_DEV.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     let (_, usable) = arch_x86_64::mem::frames::stats();
     let limit = (usable > 0).then_some(usable / 2);
-    vfs::new_ramfs(vfs::makedev(0, minor), Arc::new(KernelClock), limit)
+    vfs::new_ramfs_in(
+        vfs::makedev(0, minor),
+        Arc::new(KernelClock),
+        limit,
+        Arc::new(crate::filemap::FramePages),
+    )
 }
 
 /// The device nodes this kernel has drivers for (`crate::devices`):

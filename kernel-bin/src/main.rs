@@ -22,6 +22,8 @@ mod devices;
 #[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
+mod filemap;
+#[cfg(target_os = "none")]
 mod fs;
 #[cfg(target_os = "none")]
 mod futex;

@@ -396,6 +396,9 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     if let Some(p) = file.inode().and_then(inode_path) {
         return Ok(p);
     }
+    if let Some(name) = crate::syscall::shm::memfd_link(&*file) {
+        return Ok(name);
+    }
     let st = file.stat()?;
     Ok(match st.mode & vfs::S_IFMT {
         vfs::S_IFIFO => format!("pipe:[{}]", st.ino).into_bytes(),

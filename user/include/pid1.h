@@ -51,6 +51,10 @@ static inline void pid1_mounts(void) {
     mkdir("/tmp", 01777);
     mount("proc", "/proc", "proc", 0, 0);
     mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");
+    /* POSIX shared memory (shm_open) lives in /dev/shm */
+    mkdir("/dev", 0755);
+    mkdir("/dev/shm", 01777);
+    mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
 }
 
 static int pid1_cmp(const void *a, const void *b) {

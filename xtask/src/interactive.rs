@@ -202,7 +202,12 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
     });
     step(t, &mut c, "proc_tools_show_real_figures", |c| {
         let out = c.run("mount")?;
-        let want = ["proc on /proc type proc", "tmpfs on /tmp type tmpfs", "devtmpfs on /dev type devtmpfs"];
+        let want = [
+            "proc on /proc type proc",
+            "tmpfs on /tmp type tmpfs",
+            "devtmpfs on /dev type devtmpfs",
+            "tmpfs on /dev/shm type tmpfs",
+        ];
         if !want.iter().all(|w| out.contains(w)) {
             return Err(format!("mount: {out:?}"));
         }

@@ -15,6 +15,8 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 read up idle < /proc/uptime
 cat /etc/motd
 echo "$(uname -sr) on $(uname -m), booted in $up s"

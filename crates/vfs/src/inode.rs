@@ -1,6 +1,5 @@
 //! Inodes of the in-memory filesystem (ramfs) and their content.
 
-use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, btree_map};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -10,6 +9,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use linux_abi::{Errno, Result};
 use spin::{Mutex, MutexGuard};
 
+use crate::pages::{HeapPages, MapObserver, PageId, PageMemory};
 use crate::synth::Synth;
 use crate::types::*;
 
@@ -29,11 +29,19 @@ pub(crate) struct SuperBlock {
     pub(crate) ns_lock: Mutex<()>,
     pages: AtomicU64,
     max_pages: Option<u64>,
+    /// Where file content lives.
+    pub(crate) mem: Arc<dyn PageMemory>,
 }
 
 impl SuperBlock {
-    pub(crate) fn new(dev: u64, clock: Arc<dyn Clock>, max_pages: Option<u64>) -> Arc<Self> {
+    pub(crate) fn new(
+        dev: u64,
+        clock: Arc<dyn Clock>,
+        max_pages: Option<u64>,
+        mem: Arc<dyn PageMemory>,
+    ) -> Arc<Self> {
         Arc::new(SuperBlock {
+            mem,
             dev,
             next_ino: AtomicU64::new(1),
             inodes: AtomicU64::new(0),
@@ -48,7 +56,7 @@ impl SuperBlock {
         self.clock.now()
     }
 
-    fn alloc_page(&self) -> Result<Box<[u8]>> {
+    fn alloc_page(&self) -> Result<PageId> {
         if let Some(max) = self.max_pages {
             let ok = self
                 .pages
@@ -60,17 +68,19 @@ impl SuperBlock {
         } else {
             self.pages.fetch_add(1, Ordering::Relaxed);
         }
-        let mut v: Vec<u8> = Vec::new();
-        if v.try_reserve_exact(PAGE_SIZE).is_err() {
+        self.mem.alloc_zeroed().ok_or_else(|| {
             self.pages.fetch_sub(1, Ordering::Relaxed);
-            return Err(Errno::ENOSPC);
-        }
-        v.resize(PAGE_SIZE, 0);
-        Ok(v.into_boxed_slice())
+            Errno::ENOSPC
+        })
     }
 
-    fn free_pages(&self, n: u64) {
-        self.pages.fetch_sub(n, Ordering::Relaxed);
+    /// Gives pages dropped from a file back (call with no inode lock held
+    /// when there can be many: the memory's own lock is taken per page).
+    fn free_pages(&self, pages: impl IntoIterator<Item = PageId>) {
+        for p in pages {
+            self.pages.fetch_sub(1, Ordering::Relaxed);
+            self.mem.release(p);
+        }
     }
 }
 
@@ -81,8 +91,30 @@ impl SuperBlock {
 /// `clock` gives every timestamp; `max_pages` bounds the content pages
 /// (`ENOSPC` beyond), `None` for no bound but memory.
 pub fn new_ramfs(dev: u64, clock: Arc<dyn Clock>, max_pages: Option<u64>) -> Arc<Inode> {
-    let sb = SuperBlock::new(dev, clock, max_pages);
+    new_ramfs_in(dev, clock, max_pages, Arc::new(HeapPages::new()))
+}
+
+/// [`new_ramfs`] whose file content lives in `mem` (a kernel's frames, so
+/// files can be memory-mapped with [`Inode::map_page`]).
+pub fn new_ramfs_in(
+    dev: u64,
+    clock: Arc<dyn Clock>,
+    max_pages: Option<u64>,
+    mem: Arc<dyn PageMemory>,
+) -> Arc<Inode> {
+    let sb = SuperBlock::new(dev, clock, max_pages, mem);
     Inode::new(&sb, FileType::Directory, 0o755, 0, 0, Body::Dir(DirData::new(None)))
+}
+
+/// Zeroes the bytes of the page holding offset `from` that lie at or past
+/// it (a file's old or new end), when that page exists.
+fn zero_tail(mem: &dyn PageMemory, pages: &BTreeMap<u64, PageId>, from: u64) {
+    let in_page = (from % PAGE_SIZE as u64) as usize;
+    if in_page != 0
+        && let Some(&p) = pages.get(&(from / PAGE_SIZE as u64))
+    {
+        mem.zero(p, in_page, PAGE_SIZE - in_page);
+    }
 }
 
 /// The directory part of an inode.
@@ -161,7 +193,7 @@ impl DirData {
 pub(crate) enum Body {
     /// A regular file: pages of content (absent pages are holes) and a size.
     Regular {
-        pages: BTreeMap<u64, Box<[u8]>>,
+        pages: BTreeMap<u64, PageId>,
         size: u64,
     },
     Dir(DirData),
@@ -182,6 +214,9 @@ pub(crate) struct InodeData {
     pub(crate) mtime: Timespec,
     pub(crate) ctime: Timespec,
     pub(crate) body: Body,
+    /// File seals (`F_ADD_SEALS`); a regular file starts with
+    /// [`F_SEAL_SEAL`], as Linux's tmpfs files (memfd_create may clear it).
+    pub(crate) seals: u32,
 }
 
 impl InodeData {
@@ -241,6 +276,8 @@ pub struct Inode {
     data: Mutex<InodeData>,
     /// What a synthetic inode is (`None` in a ramfs).
     synth: Option<Synth>,
+    /// The kernel's record of this file's memory mappings, while it has any.
+    mapped: Mutex<Option<Weak<dyn MapObserver>>>,
 }
 
 impl fmt::Debug for Inode {
@@ -251,8 +288,9 @@ impl fmt::Debug for Inode {
 
 impl Drop for Inode {
     fn drop(&mut self) {
-        if let Body::Regular { pages, .. } = &self.data.get_mut().body {
-            self.sb.free_pages(pages.len() as u64);
+        if let Body::Regular { pages, .. } = &mut self.data.get_mut().body {
+            let pages = core::mem::take(pages);
+            self.sb.free_pages(pages.into_values());
         }
         self.sb.inodes.fetch_sub(1, Ordering::Relaxed);
     }
@@ -297,6 +335,7 @@ impl Inode {
         Arc::new(Self {
             ino: if ino != 0 { ino } else { sb.next_ino.fetch_add(1, Ordering::Relaxed) },
             synth,
+            mapped: Mutex::new(None),
             ftype,
             sb: Arc::clone(sb),
             data: Mutex::new(InodeData {
@@ -308,8 +347,25 @@ impl Inode {
                 mtime: now,
                 ctime: now,
                 body,
+                seals: F_SEAL_SEAL,
             }),
         })
+    }
+
+    /// A new regular file with no name (link count 0) on the filesystem of
+    /// `fs`, owned by `uid`/`gid`: memfd_create(2), System V shared memory
+    /// and `O_TMPFILE` files. It lives while someone holds it.
+    pub fn new_unlinked(fs: &Arc<Inode>, perm: u32, uid: u32, gid: u32) -> Arc<Inode> {
+        let inode = Self::new(
+            &fs.sb,
+            FileType::Regular,
+            perm,
+            uid,
+            gid,
+            Body::Regular { pages: Default::default(), size: 0 },
+        );
+        inode.lock().nlink = 0;
+        inode
     }
 
     pub(crate) fn synth(&self) -> Option<&Synth> {
@@ -455,7 +511,7 @@ impl Inode {
                 let chunk = (PAGE_SIZE - in_page).min(n - done);
                 let dst = &mut buf[done..done + chunk];
                 match pages.get(&page) {
-                    Some(p) => dst.copy_from_slice(&p[in_page..in_page + chunk]),
+                    Some(&p) => self.sb.mem.read(p, in_page, dst),
                     None => dst.fill(0),
                 }
                 done += chunk;
@@ -489,6 +545,7 @@ impl Inode {
         }
         let mut d = self.lock();
         let sb = &self.sb;
+        let seals = d.seals;
         let Body::Regular { pages, size } = &mut d.body else {
             return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
         };
@@ -496,10 +553,19 @@ impl Inode {
         if buf.is_empty() {
             return Ok((0, offset));
         }
+        // shmem_write_begin: write seals refuse any write, the grow seal
+        // a write past the end (page by page, so a write may be short)
+        if seals & F_SEAL_WRITE_ANY != 0 {
+            return Err(Errno::EPERM);
+        }
         if offset >= MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
         let n = usize::try_from(MAX_FILE_SIZE - offset).map_or(buf.len(), |left| left.min(buf.len()));
+        if offset > *size {
+            // the bytes between the old end and the write read as zeros
+            zero_tail(&*sb.mem, pages, *size);
+        }
         let mut done = 0;
         let mut err = None;
         while done < n {
@@ -507,17 +573,21 @@ impl Inode {
             let page = pos / PAGE_SIZE as u64;
             let in_page = (pos % PAGE_SIZE as u64) as usize;
             let chunk = (PAGE_SIZE - in_page).min(n - done);
+            if seals & F_SEAL_GROW != 0 && pos + chunk as u64 > *size {
+                err = Some(Errno::EPERM);
+                break;
+            }
             let p = match pages.entry(page) {
-                btree_map::Entry::Occupied(o) => o.into_mut(),
+                btree_map::Entry::Occupied(o) => *o.get(),
                 btree_map::Entry::Vacant(v) => match sb.alloc_page() {
-                    Ok(p) => v.insert(p),
+                    Ok(p) => *v.insert(p),
                     Err(e) => {
                         err = Some(e);
                         break;
                     }
                 },
             };
-            p[in_page..in_page + chunk].copy_from_slice(&buf[done..done + chunk]);
+            sb.mem.write(p, in_page, &buf[done..done + chunk]);
             done += chunk;
         }
         let end = offset + done as u64;
@@ -544,25 +614,130 @@ impl Inode {
             return Err(Errno::EFBIG);
         }
         let mut d = self.lock();
+        let seals = d.seals;
         let Body::Regular { pages, size } = &mut d.body else {
             return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
         };
-        if len < *size {
-            let first_gone = len.div_ceil(PAGE_SIZE as u64);
-            let gone = pages.split_off(&first_gone);
-            self.sb.free_pages(gone.len() as u64);
-            let in_page = (len % PAGE_SIZE as u64) as usize;
-            if in_page != 0
-                && let Some(p) = pages.get_mut(&(len / PAGE_SIZE as u64))
-            {
-                p[in_page..].fill(0);
-            }
+        let old = *size;
+        // shmem_setattr: the shrink and grow seals
+        if (len < old && seals & F_SEAL_SHRINK != 0) || (len > old && seals & F_SEAL_GROW != 0) {
+            return Err(Errno::EPERM);
         }
+        let first_gone = len.div_ceil(PAGE_SIZE as u64);
+        let gone = if len < old { pages.split_off(&first_gone) } else { BTreeMap::new() };
+        // a shrink zeroes the rest of the new last page; a growth zeroes
+        // what a shared mapping may have written past the old end
+        zero_tail(&*self.sb.mem, pages, len.min(old));
         *size = len;
         let now = self.sb.now();
         d.mtime = now;
         d.ctime = now;
+        drop(d);
+        self.sb.free_pages(gone.into_values());
+        if len < old {
+            self.notify_dropped(first_gone, None, true);
+        }
         Ok(())
+    }
+
+    /// Tells the mapping observer, if any, that pages `first..end` left
+    /// the file.
+    pub(crate) fn notify_dropped(&self, first: u64, end: Option<u64>, cows: bool) {
+        if let Some(o) = self.map_observer() {
+            o.pages_dropped(first, end, cows);
+        }
+    }
+
+    /// The page at index `index` of a regular file, for a memory mapping:
+    /// a hole gets a zeroed page first. One reference is added for the
+    /// caller, who gives it back through the filesystem's [`PageMemory`]
+    /// when it unmaps the page. `EFAULT` for a page wholly past the end of
+    /// the file (the kernel raises `SIGBUS`), `ENOSPC` when the
+    /// filesystem is full, `ENODEV` for an inode with no pages (a
+    /// synthetic file, a directory, a device).
+    pub fn map_page(&self, index: u64) -> Result<PageId> {
+        if self.synth.is_some() {
+            return Err(Errno::ENODEV);
+        }
+        let mut d = self.lock();
+        let Body::Regular { pages, size } = &mut d.body else {
+            return Err(Errno::ENODEV);
+        };
+        if index >= size.div_ceil(PAGE_SIZE as u64) {
+            return Err(Errno::EFAULT);
+        }
+        let p = match pages.entry(index) {
+            btree_map::Entry::Occupied(o) => *o.get(),
+            btree_map::Entry::Vacant(v) => *v.insert(self.sb.alloc_page()?),
+        };
+        self.sb.mem.add_ref(p);
+        Ok(p)
+    }
+
+    /// The file's seals (`F_GET_SEALS`); `EINVAL` for an inode that is not
+    /// a regular ramfs file.
+    pub fn get_seals(&self) -> Result<u32> {
+        if !self.can_map() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.lock().seals)
+    }
+
+    /// The seals that restrict this file (0 for inodes that have none).
+    pub fn seals(&self) -> u32 {
+        if self.can_map() { self.lock().seals } else { 0 }
+    }
+
+    /// `F_ADD_SEALS` (Linux's memfd_add_seals, after its file checks):
+    /// `EINVAL` for unknown bits or a file without seals, `EPERM` once
+    /// [`F_SEAL_SEAL`] is set, `EBUSY` when [`F_SEAL_WRITE`] is asked while
+    /// `writably_mapped` (the kernel knows the mappings) says a shared
+    /// writable mapping exists.
+    pub fn add_seals(&self, seals: u32, writably_mapped: impl FnOnce() -> bool) -> Result<()> {
+        if seals & !F_SEAL_ALL != 0 || !self.can_map() {
+            return Err(Errno::EINVAL);
+        }
+        let mut d = self.lock();
+        if d.seals & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        if seals & F_SEAL_WRITE != 0 && d.seals & F_SEAL_WRITE == 0 && writably_mapped() {
+            return Err(Errno::EBUSY);
+        }
+        d.seals |= seals;
+        Ok(())
+    }
+
+    /// Sets the seals outright (memfd_create: 0 with `MFD_ALLOW_SEALING`).
+    pub fn set_seals(&self, seals: u32) {
+        self.lock().seals = seals & F_SEAL_ALL;
+    }
+
+    /// Whether [`Inode::map_page`] can give pages: a regular file of a
+    /// ramfs (not a synthetic file).
+    pub fn can_map(&self) -> bool {
+        self.synth.is_none() && self.ftype == FileType::Regular
+    }
+
+    /// The kernel's mapping observer of this file, while one is alive.
+    pub fn map_observer(&self) -> Option<Arc<dyn MapObserver>> {
+        self.mapped.lock().as_ref().and_then(Weak::upgrade)
+    }
+
+    /// The mapping observer of this file: the live one, or a new one from
+    /// `make`, which the inode then remembers (weakly) until it is dropped.
+    /// One observer at a time, so every mapping of a file shares it.
+    pub fn map_observer_or_insert(
+        &self,
+        make: impl FnOnce() -> Arc<dyn MapObserver>,
+    ) -> Arc<dyn MapObserver> {
+        let mut slot = self.mapped.lock();
+        if let Some(o) = slot.as_ref().and_then(Weak::upgrade) {
+            return o;
+        }
+        let o = make();
+        *slot = Some(Arc::downgrade(&o));
+        o
     }
 
     /// SEEK_DATA / SEEK_HOLE: the first offset at or after `from` that is

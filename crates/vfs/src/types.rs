@@ -13,6 +13,21 @@ pub const MAX_SYMLINKS: u32 = 40;
 /// The largest file size (`MAX_LFS_FILESIZE` on 64-bit Linux).
 pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
+/// File seal (fcntl `F_ADD_SEALS`): no more seals may be added.
+pub const F_SEAL_SEAL: u32 = 0x1;
+/// File seal: the file may not shrink.
+pub const F_SEAL_SHRINK: u32 = 0x2;
+/// File seal: the file may not grow.
+pub const F_SEAL_GROW: u32 = 0x4;
+/// File seal: the content may not change (write, shared writable mapping).
+pub const F_SEAL_WRITE: u32 = 0x8;
+/// File seal: like [`F_SEAL_WRITE`], but mappings made before stay writable.
+pub const F_SEAL_FUTURE_WRITE: u32 = 0x10;
+/// Either write seal.
+pub const F_SEAL_WRITE_ANY: u32 = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+/// Every seal Linux 6.1 knows.
+pub const F_SEAL_ALL: u32 = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE_ANY;
+
 /// File type mask of a mode.
 pub const S_IFMT: u32 = 0o170_000;
 /// Socket.

@@ -396,6 +396,62 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         });
     }
 
+    /// The page source of the mapping holding `addr` (not for anonymous
+    /// memory) and the byte offset in it of the mapping's start: how a
+    /// kernel recognises its own objects in an address space (shmdt).
+    pub fn source_at(&self, addr: usize) -> Option<(Arc<dyn PageSource>, u64)> {
+        match &self.find(addr)?.1.backing {
+            Backing::Object { source, offset, anon: false } => Some((Arc::clone(source), *offset)),
+            _ => None,
+        }
+    }
+
+    /// Whether some shared mapping of `source` may write (its file was
+    /// open for writing: Linux's `VM_SHARED | VM_MAYWRITE`, counted by
+    /// `mapping_writably_mapped` for the write seal).
+    pub fn maps_source_writably(&self, source: &dyn PageSource) -> bool {
+        self.maps.values().any(|m| {
+            matches!(&m.backing, Backing::Object { source: s, anon: false, .. }
+                if core::ptr::addr_eq(Arc::as_ptr(s), source as *const dyn PageSource))
+                && m.shared
+                && m.may_write
+        })
+    }
+
+    /// Unmaps the present pages of every mapping of `source` that show its
+    /// pages `first..end` (page indexes in the source; `end == None`: to
+    /// the end), in shared mappings and, with `cows`, in private ones too
+    /// (where a copy made on write goes as well). The mappings stay; the
+    /// next access faults the page in again from the source, or is
+    /// `SIGBUS` when the source no longer has it. This is how a kernel
+    /// follows a truncate or a punched hole (Linux's
+    /// `unmap_mapping_range`); it costs a walk of this space's mappings.
+    pub fn unmap_source_pages(&mut self, source: &dyn PageSource, first: u64, end: Option<u64>, cows: bool) {
+        let ps = PAGE_SIZE as u64;
+        let lo_off = first.saturating_mul(ps);
+        let hi_off = end.map_or(u64::MAX, |e| e.saturating_mul(ps));
+        let mut cursor = 0;
+        loop {
+            // the next mapping of `source` at or after `cursor` with pages in range
+            let next = self.maps.range(cursor..).find_map(|(&start, m)| {
+                let Backing::Object { source: s, offset, anon: false } = &m.backing else {
+                    return None;
+                };
+                if !core::ptr::addr_eq(Arc::as_ptr(s), source as *const dyn PageSource) || !(m.shared || cows)
+                {
+                    return None;
+                }
+                // the source bytes [offset, offset + len) are at [start, m.end)
+                let from = lo_off.max(*offset);
+                let to = hi_off.min(offset.saturating_add((m.end - start) as u64));
+                (from < to).then(|| (start + (from - offset) as usize, start + (to - offset) as usize, m.end))
+            });
+            let Some((a, b, end)) = next else { break };
+            self.unmap_pages(a, b);
+            cursor = end;
+        }
+    }
+
     /// Removes every mapping (and page) in `[start, end)`.
     fn unmap_range(&mut self, start: usize, end: usize) {
         self.split_at(start);

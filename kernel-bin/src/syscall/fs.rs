@@ -19,7 +19,7 @@ const PATH_MAX: usize = 4096;
 /// Largest single read/write copied at once.
 const IO_CHUNK: usize = 1 << 20;
 
-fn cred(t: &UThread) -> vfs::Cred {
+pub(super) fn cred(t: &UThread) -> vfs::Cred {
     table()
         .with_process(t.pid, |p| vfs::Cred {
             uid: p.creds.fsuid,
@@ -385,6 +385,8 @@ const F_SETFL: u64 = 4;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const F_SETPIPE_SZ: u64 = 1031;
 const F_GETPIPE_SZ: u64 = 1032;
+const F_ADD_SEALS: u64 = 1033;
+const F_GET_SEALS: u64 = 1034;
 const FIONREAD: u32 = 0x541b;
 
 /// The pipe behind `file`, if it is one.
@@ -408,6 +410,8 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
             files.lock().get(fd32)?.set_status_flags(arg as u32);
             Ok(0)
         }
+        F_ADD_SEALS => super::shm::add_seals(&files.lock().get(fd32)?, arg),
+        F_GET_SEALS => super::shm::get_seals(&files.lock().get(fd32)?),
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
             let file = files.lock().get(fd32)?;
             let p = as_pipe(&*file).ok_or(Errno::EBADF)?;

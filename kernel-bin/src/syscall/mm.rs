@@ -16,12 +16,11 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
     Ok(t.vm.lock().mmap(addr as usize, len as usize, prot as usize, flags as usize, None, off)? as isize)
 }
 
-/// A file mapping: a private copy of the file's bytes (no page cache yet),
-/// or zeros for /dev/zero. Every error Linux checks before mapping
-/// (sys_mmap, do_mmap) is checked here first, so a refused call leaves the
-/// address space as it was.
+/// A file mapping: the file's own pages (`crate::filemap`), shared or
+/// copied on write, or zeros for /dev/zero. The checks of Linux's sys_mmap
+/// and do_mmap that need the file come first; vm checks the rest.
 fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -> SysResult {
-    use vm::abi::{MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE};
+    use vm::abi::{MAP_ANONYMOUS, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_WRITE};
     // arch/x86/kernel/sys_x86_64.c: the offset must be page aligned
     if !off.is_multiple_of(4096) {
         return Err(Errno::EINVAL);
@@ -30,22 +29,23 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
     if len == 0 {
         return Err(Errno::EINVAL);
     }
-    let shared = flags as usize & MAP_TYPE == MAP_SHARED;
-    let writes = prot as usize & PROT_WRITE != 0;
     let fl = file.status_flags();
-    // do_mmap(): a file opened without read (or O_PATH) cannot be mapped,
-    // nor shared writably without write
+    // do_mmap(): an O_PATH descriptor cannot be mapped
     if fl & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
+    // do_mmap(): a file opened without read cannot be mapped, nor shared
+    // writably without write
     let acc = fl & vfs::O_ACCMODE;
-    if acc == vfs::O_WRONLY || (shared && writes && acc == vfs::O_RDONLY) {
+    let (readable, writable) = (acc != vfs::O_WRONLY, acc != vfs::O_RDONLY);
+    let shared = matches!(flags as usize & MAP_TYPE, MAP_SHARED | MAP_SHARED_VALIDATE);
+    if !readable || (shared && prot as usize & PROT_WRITE != 0 && !writable) {
         return Err(Errno::EACCES);
     }
     // only regular files and /dev/zero have an mmap operation
     let inode = file.inode().cloned().ok_or(Errno::ENODEV)?;
     match inode.file_type() {
-        vfs::FileType::Regular => {}
+        vfs::FileType::Regular if inode.can_map() => {}
         vfs::FileType::CharDevice if inode.stat().rdev == vfs::makedev(1, 5) => {
             // /dev/zero: anonymous memory, shared or private as asked
             let fl = flags as usize | MAP_ANONYMOUS;
@@ -53,35 +53,15 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
         }
         _ => return Err(Errno::ENODEV),
     }
-    if shared && writes {
-        log::info!("pid {}: writable MAP_SHARED file mapping unsupported: ENODEV", t.pid);
-        return Err(Errno::ENODEV);
+    if shared && prot as usize & PROT_WRITE != 0 && inode.seals() & vfs::F_SEAL_WRITE_ANY != 0 {
+        // memfd seals: no new writable shared mapping once sealed
+        return Err(Errno::EPERM);
     }
-    let mut vm = t.vm.lock();
-    let rw = PROT_READ | PROT_WRITE;
-    let fl = (flags as usize & !MAP_TYPE) | MAP_PRIVATE | MAP_ANONYMOUS;
-    let a = vm.mmap(addr as usize, len as usize, rw, fl, None, 0)?;
-    let len = len as usize;
-    let mut fill = || -> linux_abi::Result<()> {
-        let mut buf = alloc::vec![0u8; 4096];
-        let mut done = 0usize;
-        while done < len {
-            let n = inode.read_at(off.saturating_add(done as u64), &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            vm.write_user(a + done, &buf[..n.min(len - done)])?;
-            done += n;
-        }
-        // mmap does not check the protection bits (mprotect would)
-        vm.mprotect(a, len, prot as usize & (PROT_READ | PROT_WRITE | PROT_EXEC))
-    };
-    if let Err(e) = fill() {
-        // nothing of a failed call stays mapped
-        let _ = vm.munmap(a, len);
-        return Err(e);
-    }
-    Ok(a as isize)
+    let source = crate::filemap::file_pages(&inode)?;
+    // a write-sealed file's shared mappings may not become writable later
+    let writable = writable && inode.seals() & vfs::F_SEAL_WRITE_ANY == 0;
+    let map = vm::MapFile { source, name: alloc::string::String::new(), readable, writable };
+    Ok(t.vm.lock().mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
 }
 
 pub fn munmap(t: &mut UThread, addr: u64, len: u64) -> SysResult {

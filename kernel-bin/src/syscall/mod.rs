@@ -9,6 +9,7 @@ mod epoll;
 mod fs;
 mod mm;
 mod poll;
+pub mod shm;
 mod task;
 mod time;
 
@@ -108,6 +109,11 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MPROTECT => mm::mprotect(t, a[0], a[1], a[2]),
         nr::MADVISE => mm::madvise(t, a[0], a[1], a[2]),
         nr::MSYNC => mm::msync(t, a[0], a[1], a[2]),
+        nr::SHMGET => shm::shmget(t, a[0], a[1], a[2]),
+        nr::SHMAT => shm::shmat(t, a[0], a[1], a[2]),
+        nr::SHMCTL => shm::shmctl(t, a[0], a[1], a[2]),
+        nr::SHMDT => shm::shmdt(t, a[0]),
+        nr::MEMFD_CREATE => shm::memfd_create(t, a[0], a[1]),
         nr::GETPID => Ok(t.pid as isize),
         nr::GETTID => Ok(t.tid as isize),
         nr::GETPPID => Ok(t.ppid.load(core::sync::atomic::Ordering::Relaxed) as isize),

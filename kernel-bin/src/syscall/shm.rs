@@ -1,0 +1,565 @@
+//! Shared memory over file pages: memfd_create(2) with its seals
+//! (fcntl `F_ADD_SEALS`/`F_GET_SEALS`), and System V shared memory
+//! (shmget, shmat, shmdt, shmctl). Every object is an unlinked regular
+//! file of the shared-memory filesystem, mapped through
+//! `crate::filemap`, so its pages are the ones `read`/`write` see.
+//!
+//! # Locks
+//! `SEGMENTS` is taken alone or before an address-space lock (shmat,
+//! shmdt); never inside one.
+
+use super::SysResult;
+use crate::filemap::{FilePages, file_pages};
+use crate::proc::table;
+use crate::uthread::UThread;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use linux_abi::{Errno, Result};
+use spin::{Mutex, Once};
+use vfs::{File, Inode, RamFile};
+use vm::PageSource;
+
+/// The filesystem of memfds and System V segments (Linux's internal shm
+/// mount), bounded as a tmpfs.
+fn shm_fs() -> &'static Arc<Inode> {
+    static FS: Once<Arc<Inode>> = Once::new();
+    FS.call_once(crate::fs::new_fs)
+}
+
+/// The caller's credentials: (euid, egid, whether root).
+fn creds(t: &UThread) -> (u32, u32, vfs::Cred) {
+    let c = super::fs::cred(t);
+    let ids = table().with_process(t.pid, |p| (p.creds.euid, p.creds.egid)).unwrap_or((0, 0));
+    (ids.0, ids.1, c)
+}
+
+// ----- memfd -----
+
+const MFD_CLOEXEC: u64 = 1;
+const MFD_ALLOW_SEALING: u64 = 2;
+const MFD_HUGETLB: u64 = 4;
+/// MFD_NAME_MAX_LEN of mm/memfd.c: the name without "memfd:" and its NUL.
+const MFD_NAME_MAX: usize = 249;
+
+/// A memfd: an open file of an unlinked shm inode whose link reads
+/// `/memfd:NAME (deleted)`.
+struct Memfd {
+    file: RamFile,
+    name: Vec<u8>,
+}
+
+impl File for Memfd {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.file.read(buf)
+    }
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        self.file.write(buf)
+    }
+    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        self.file.pread(buf, offset)
+    }
+    fn pwrite(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        self.file.pwrite(buf, offset)
+    }
+    fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
+        self.file.lseek(offset, whence)
+    }
+    fn stat(&self) -> Result<vfs::Stat> {
+        self.file.stat()
+    }
+    fn truncate(&self, len: u64) -> Result<()> {
+        self.file.truncate(len)
+    }
+    fn status_flags(&self) -> u32 {
+        self.file.status_flags()
+    }
+    fn set_status_flags(&self, flags: u32) {
+        self.file.set_status_flags(flags)
+    }
+    fn unread(&self, data: &[u8]) {
+        self.file.unread(data)
+    }
+    fn inode(&self) -> Option<&Arc<Inode>> {
+        self.file.inode()
+    }
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+}
+
+/// What /proc/<pid>/fd/N shows for a memfd: `/memfd:NAME (deleted)`.
+pub fn memfd_link(file: &dyn File) -> Option<Vec<u8>> {
+    let m = file.as_any()?.downcast_ref::<Memfd>()?;
+    let mut n = b"/memfd:".to_vec();
+    n.extend_from_slice(&m.name);
+    n.extend_from_slice(b" (deleted)");
+    Some(n)
+}
+
+/// memfd_create(2) as Linux 6.1's mm/memfd.c: unknown flags and
+/// `MFD_HUGETLB` (no huge pages here) `EINVAL`, a name longer than 249
+/// bytes `EINVAL`, a bad name pointer `EFAULT`.
+pub fn memfd_create(t: &mut UThread, name: u64, flags: u64) -> SysResult {
+    if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MFD_HUGETLB != 0 {
+        log::info!("pid {}: memfd_create MFD_HUGETLB unsupported (no huge pages): EINVAL", t.pid);
+        return Err(Errno::EINVAL);
+    }
+    let name = match t.read_cstr(name, MFD_NAME_MAX + 1) {
+        Ok(n) => n,
+        Err(Errno::ENAMETOOLONG) => return Err(Errno::EINVAL),
+        Err(e) => return Err(e),
+    };
+    let (uid, gid, _) = creds(t);
+    let inode = Inode::new_unlinked(shm_fs(), 0o777, uid, gid);
+    inode.set_seals(if flags & MFD_ALLOW_SEALING != 0 { 0 } else { vfs::F_SEAL_SEAL });
+    let file = Memfd { file: RamFile::new(inode, vfs::O_RDWR | vfs::O_LARGEFILE), name };
+    super::fs::install(t, Arc::new(file), flags & MFD_CLOEXEC != 0)
+}
+
+/// Whether some address space has a shared mapping of `inode` that may
+/// write (walks every process: only asked when a write seal is added).
+fn writably_mapped(inode: &Arc<Inode>) -> bool {
+    let Some(o) = inode.map_observer() else { return false };
+    let any: Arc<dyn core::any::Any + Send + Sync> = o;
+    let Ok(pages) = any.downcast::<FilePages>() else { return false };
+    let t = table();
+    t.pids().into_iter().any(|pid| {
+        t.with_process(pid, |p| p.vm().cloned())
+            .flatten()
+            .is_some_and(|vm| vm.lock().maps_source_writably(&*pages))
+    })
+}
+
+/// fcntl F_ADD_SEALS: the file must be open for writing (`EPERM`).
+pub fn add_seals(file: &Arc<dyn File>, seals: u64) -> SysResult {
+    let inode = file.inode().ok_or(Errno::EINVAL)?;
+    if !inode.can_map() {
+        return Err(Errno::EINVAL);
+    }
+    if file.status_flags() & vfs::O_ACCMODE == vfs::O_RDONLY {
+        return Err(Errno::EPERM);
+    }
+    let seals = u32::try_from(seals).map_err(|_| Errno::EINVAL)?;
+    inode.add_seals(seals, || writably_mapped(inode)).map(|_| 0)
+}
+
+/// fcntl F_GET_SEALS.
+pub fn get_seals(file: &Arc<dyn File>) -> SysResult {
+    Ok(file.inode().ok_or(Errno::EINVAL)?.get_seals()? as isize)
+}
+
+// ----- System V shared memory -----
+
+const IPC_PRIVATE: i32 = 0;
+const IPC_CREAT: u64 = 0o1000;
+const IPC_EXCL: u64 = 0o2000;
+const IPC_RMID: u64 = 0;
+const IPC_SET: u64 = 1;
+const IPC_STAT: u64 = 2;
+const IPC_INFO: u64 = 3;
+const SHM_LOCK: u64 = 11;
+const SHM_UNLOCK: u64 = 12;
+const SHM_STAT: u64 = 13;
+const SHM_INFO: u64 = 14;
+const SHM_STAT_ANY: u64 = 15;
+const SHM_RDONLY: u64 = 0o10000;
+const SHM_RND: u64 = 0o20000;
+const SHM_REMAP: u64 = 0o40000;
+const SHM_EXEC: u64 = 0o100000;
+/// Mode bits shown by IPC_STAT: marked for removal, locked.
+const SHM_DEST: u32 = 0o1000;
+const SHM_LOCKED: u32 = 0o2000;
+/// Linux's defaults (ipc/shm.c, include/uapi/linux/shm.h).
+const SHMMIN: u64 = 1;
+const SHMMAX: u64 = u64::MAX - (1 << 24);
+const SHMALL: u64 = u64::MAX - (1 << 24);
+const SHMMNI: usize = 4096;
+/// ids are `seq * SEQ_MULTIPLIER + index` (ipc/util.h, IPCMNI 32768).
+const SEQ_MULTIPLIER: i32 = 32768;
+
+/// One segment: its id's parts, key, permissions, times and pages.
+struct Segment {
+    seq: i32,
+    key: i32,
+    uid: u32,
+    gid: u32,
+    cuid: u32,
+    cgid: u32,
+    mode: u32,
+    size: u64,
+    atime: i64,
+    dtime: i64,
+    ctime: i64,
+    cpid: u32,
+    lpid: u32,
+    /// The segment's page source, held here so every attach shares it.
+    pages: Arc<FilePages>,
+}
+
+impl Segment {
+    /// Attachments: the mappings holding the page source (Linux counts
+    /// each VMA, splits included).
+    fn nattch(&self) -> u64 {
+        Arc::strong_count(&self.pages) as u64 - 1
+    }
+
+    /// ipcperms(): `want` is 4 (read) and/or 2 (write).
+    fn permits(&self, euid: u32, egid: u32, root: bool, want: u32) -> bool {
+        if root {
+            return true;
+        }
+        let bits = if euid == self.uid || euid == self.cuid {
+            self.mode >> 6
+        } else if egid == self.gid || egid == self.cgid {
+            self.mode >> 3
+        } else {
+            self.mode
+        } & 7;
+        bits & want == want
+    }
+
+    fn owner(&self, euid: u32, root: bool) -> bool {
+        root || euid == self.uid || euid == self.cuid
+    }
+}
+
+struct Segments {
+    by_index: BTreeMap<i32, Segment>,
+    last_index: i32,
+    seq: i32,
+}
+
+static SEGMENTS: Mutex<Segments> = Mutex::new(Segments { by_index: BTreeMap::new(), last_index: -1, seq: 0 });
+
+fn now_sec() -> i64 {
+    (crate::time::realtime_ns() / 1_000_000_000) as i64
+}
+
+impl Segments {
+    /// Drops segments marked for removal that nobody has attached, as
+    /// Linux's shm_close does at the last detach.
+    fn sweep(&mut self) -> Vec<Segment> {
+        let gone: Vec<i32> = self
+            .by_index
+            .iter()
+            .filter(|(_, s)| s.mode & SHM_DEST != 0 && s.nattch() == 0)
+            .map(|(&i, _)| i)
+            .collect();
+        gone.into_iter().filter_map(|i| self.by_index.remove(&i)).collect()
+    }
+
+    fn get(&self, id: i32) -> Result<(i32, &Segment)> {
+        if id < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let index = id % SEQ_MULTIPLIER;
+        match self.by_index.get(&index) {
+            Some(s) if s.seq == id / SEQ_MULTIPLIER => Ok((index, s)),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// ipc_idr_alloc: the next free index after the last one given,
+    /// cyclically; the sequence moves on when the index wraps.
+    fn alloc_index(&mut self) -> Option<i32> {
+        let start = self.last_index + 1;
+        let index = (start..SHMMNI as i32)
+            .find(|i| !self.by_index.contains_key(i))
+            .or_else(|| (0..start).find(|i| !self.by_index.contains_key(i)))?;
+        if index <= self.last_index {
+            self.seq = (self.seq + 1) % (i32::MAX / SEQ_MULTIPLIER);
+        }
+        self.last_index = index;
+        Some(index)
+    }
+}
+
+/// shmget(2), in the order of Linux's ipcget: an existing key with
+/// `IPC_CREAT | IPC_EXCL` is `EEXIST`, a size larger than the segment
+/// `EINVAL`, then `EACCES`; a missing key without `IPC_CREAT` is
+/// `ENOENT`; a size outside SHMMIN..SHMMAX `EINVAL`; no free id `ENOSPC`.
+pub fn shmget(t: &mut UThread, key: u64, size: u64, flags: u64) -> SysResult {
+    let key = key as i32;
+    let (euid, egid, cred) = creds(t);
+    let root = cred.is_root();
+    let mut segs = SEGMENTS.lock();
+    let garbage = segs.sweep();
+    if key != IPC_PRIVATE
+        && let Some((&index, s)) = segs.by_index.iter().find(|(_, s)| s.key == key)
+    {
+        if flags & IPC_CREAT != 0 && flags & IPC_EXCL != 0 {
+            return Err(Errno::EEXIST);
+        }
+        if size > s.size {
+            return Err(Errno::EINVAL);
+        }
+        let want = ((flags >> 6) & 7) as u32 & 6;
+        if !s.permits(euid, egid, root, want) {
+            return Err(Errno::EACCES);
+        }
+        return Ok((s.seq * SEQ_MULTIPLIER + index) as isize);
+    }
+    if key != IPC_PRIVATE && flags & IPC_CREAT == 0 {
+        return Err(Errno::ENOENT);
+    }
+    if !(SHMMIN..=SHMMAX).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let pages: u64 = segs.by_index.values().map(|s| s.size.div_ceil(4096)).sum();
+    if pages.saturating_add(size.div_ceil(4096)) > SHMALL {
+        return Err(Errno::ENOSPC);
+    }
+    let index = segs.alloc_index().ok_or(Errno::ENOSPC)?;
+    let inode = Inode::new_unlinked(shm_fs(), 0o600, euid, egid);
+    // the pages exist from the start, as Linux's shmem_kernel_file_setup
+    inode.set_seals(0);
+    inode.set_size(size)?;
+    inode.set_seals(vfs::F_SEAL_SEAL | vfs::F_SEAL_SHRINK | vfs::F_SEAL_GROW);
+    let pages = file_pages(&inode)?;
+    let now = now_sec();
+    let seg = Segment {
+        seq: segs.seq,
+        key,
+        uid: euid,
+        gid: egid,
+        cuid: euid,
+        cgid: egid,
+        mode: (flags & 0o777) as u32,
+        size,
+        atime: 0,
+        dtime: 0,
+        ctime: now,
+        cpid: t.pid,
+        lpid: 0,
+        pages,
+    };
+    let id = seg.seq * SEQ_MULTIPLIER + index;
+    segs.by_index.insert(index, seg);
+    drop(segs);
+    drop(garbage);
+    Ok(id as isize)
+}
+
+/// shmat(2): maps the whole segment shared at `addr` (rounded down with
+/// `SHM_RND`; else it must be page aligned: `EINVAL`), or where mmap
+/// would put it; `SHM_RDONLY` maps it read-only. Without `SHM_REMAP` an
+/// address range already in use is `EINVAL`. `EACCES` without the
+/// permissions the mapping needs.
+pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
+    use vm::abi::{MAP_FIXED, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE};
+    let (euid, egid, cred) = creds(t);
+    let mut addr = addr;
+    if addr % 4096 != 0 {
+        if flags & SHM_RND != 0 && addr >= 4096 {
+            addr &= !4095;
+        } else {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let mut segs = SEGMENTS.lock();
+    let (index, s) = segs.get(id as i32)?;
+    let (want, mut prot) = if flags & SHM_RDONLY != 0 { (4, PROT_READ) } else { (6, PROT_READ | PROT_WRITE) };
+    if flags & SHM_EXEC != 0 {
+        prot |= PROT_EXEC;
+    }
+    if !s.permits(euid, egid, cred.is_root(), want | if flags & SHM_EXEC != 0 { 1 } else { 0 }) {
+        return Err(Errno::EACCES);
+    }
+    let size = s.size;
+    let source: Arc<dyn PageSource> = s.pages.clone();
+    let map = vm::MapFile {
+        source,
+        name: alloc::format!("/SYSV{:08x} (deleted)", s.key as u32),
+        readable: true,
+        writable: true,
+    };
+    let mut vm = t.vm.lock();
+    let mut mflags = MAP_SHARED;
+    if addr != 0 {
+        let end = addr.checked_add(size.next_multiple_of(4096)).ok_or(Errno::EINVAL)?;
+        if flags & SHM_REMAP == 0 && vm.mappings().any(|m| (m.start as u64) < end && addr < m.end as u64) {
+            return Err(Errno::EINVAL);
+        }
+        mflags |= MAP_FIXED;
+    }
+    let at = vm.mmap(addr as usize, size as usize, prot, mflags, Some(map), 0)?;
+    drop(vm);
+    if let Some(s) = segs.by_index.get_mut(&index) {
+        s.atime = now_sec();
+        s.lpid = t.pid;
+    }
+    Ok(at as isize)
+}
+
+/// shmdt(2): unmaps the attachment starting at `addr` (every mapping of
+/// that segment from there to its size, as Linux); `EINVAL` when no
+/// attachment starts there.
+pub fn shmdt(t: &mut UThread, addr: u64) -> SysResult {
+    if addr % 4096 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut segs = SEGMENTS.lock();
+    let mut vm = t.vm.lock();
+    let Some((source, 0)) = vm.source_at(addr as usize) else {
+        return Err(Errno::EINVAL);
+    };
+    let Some((_, seg)) = segs.by_index.iter_mut().find(|(_, s)| {
+        let p: &dyn PageSource = &*s.pages;
+        core::ptr::addr_eq(Arc::as_ptr(&source), p as *const dyn PageSource)
+    }) else {
+        return Err(Errno::EINVAL);
+    };
+    drop(source);
+    let end = addr.saturating_add(seg.size.next_multiple_of(4096));
+    // the mappings of this segment in [addr, end), one by one
+    let mut a = addr;
+    while a < end {
+        let Some(m) = vm.mappings().find(|m| m.end as u64 > a) else { break };
+        if m.start as u64 >= end {
+            break;
+        }
+        let mine = vm.source_at(m.start).is_some_and(|(s, _)| {
+            let p: &dyn PageSource = &*seg.pages;
+            core::ptr::addr_eq(Arc::as_ptr(&s), p as *const dyn PageSource)
+        });
+        if mine {
+            vm.munmap(m.start, m.end.min(end as usize) - m.start)?;
+        }
+        a = m.end as u64;
+    }
+    drop(vm);
+    seg.dtime = now_sec();
+    seg.lpid = t.pid;
+    let garbage = segs.sweep();
+    drop(segs);
+    drop(garbage);
+    Ok(0)
+}
+
+/// `struct shmid64_ds` of x86_64 (112 bytes): `struct ipc64_perm` (key,
+/// uid, gid, cuid, cgid, mode, seq, two unused longs), then the segment's
+/// size, times, pids and attach count.
+fn shmid_ds(s: &Segment) -> [u8; 112] {
+    let mut b = [0u8; 112];
+    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+    put(0, &s.key.to_le_bytes());
+    put(4, &s.uid.to_le_bytes());
+    put(8, &s.gid.to_le_bytes());
+    put(12, &s.cuid.to_le_bytes());
+    put(16, &s.cgid.to_le_bytes());
+    put(20, &s.mode.to_le_bytes());
+    put(24, &(s.seq as u16).to_le_bytes());
+    put(48, &s.size.to_le_bytes());
+    put(56, &s.atime.to_le_bytes());
+    put(64, &s.dtime.to_le_bytes());
+    put(72, &s.ctime.to_le_bytes());
+    put(80, &s.cpid.to_le_bytes());
+    put(84, &s.lpid.to_le_bytes());
+    put(88, &s.nattch().to_le_bytes());
+    b
+}
+
+/// shmctl(2): IPC_STAT/SHM_STAT/SHM_STAT_ANY, IPC_SET, IPC_RMID,
+/// IPC_INFO, SHM_INFO, SHM_LOCK/SHM_UNLOCK, with Linux's permission rules
+/// (`EACCES` to read without read permission, `EPERM` to change or remove
+/// without being the owner, creator or root); other commands `EINVAL`.
+pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
+    let (euid, egid, cred) = creds(t);
+    let root = cred.is_root();
+    let id = id as i32;
+    let cmd = cmd & !0x100; // IPC_64
+    let mut segs = SEGMENTS.lock();
+    let garbage = segs.sweep();
+    let r = match cmd {
+        IPC_INFO | SHM_INFO => {
+            let highest = segs.by_index.keys().next_back().copied().unwrap_or(0);
+            let mut b = [0u8; 128];
+            if cmd == IPC_INFO {
+                // struct shminfo64: shmmax, shmmin, shmmni, shmseg, shmall
+                for (i, v) in [SHMMAX, SHMMIN, SHMMNI as u64, SHMMNI as u64, SHMALL].iter().enumerate() {
+                    b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+                }
+            } else {
+                // struct shm_info: used_ids (int), shm_tot, shm_rss, shm_swp, ...
+                let used = segs.by_index.len() as i32;
+                let tot: u64 = segs.by_index.values().map(|s| s.size.div_ceil(4096)).sum();
+                b[0..4].copy_from_slice(&used.to_le_bytes());
+                b[8..16].copy_from_slice(&tot.to_le_bytes());
+            }
+            let len = if cmd == IPC_INFO { 72 } else { 48 };
+            t.write_bytes(buf, &b[..len]).map(|_| highest as isize)
+        }
+        IPC_STAT | SHM_STAT | SHM_STAT_ANY => {
+            let found = if cmd == IPC_STAT {
+                segs.get(id)
+            } else {
+                segs.by_index.get(&id).map(|s| (id, s)).ok_or(Errno::EINVAL)
+            };
+            match found {
+                Err(e) => Err(e),
+                Ok((index, s)) => {
+                    if cmd != SHM_STAT_ANY && !s.permits(euid, egid, root, 4) {
+                        Err(Errno::EACCES)
+                    } else {
+                        let ret = if cmd == IPC_STAT { 0 } else { s.seq * SEQ_MULTIPLIER + index };
+                        t.write_bytes(buf, &shmid_ds(s)).map(|_| ret as isize)
+                    }
+                }
+            }
+        }
+        IPC_SET | IPC_RMID | SHM_LOCK | SHM_UNLOCK => {
+            let set = if cmd == IPC_SET { Some(t.read_bytes(buf, 24)) } else { None };
+            match segs.get(id) {
+                Err(e) => Err(e),
+                Ok((_, s)) if !s.owner(euid, root) && !matches!(cmd, SHM_LOCK | SHM_UNLOCK) => {
+                    Err(Errno::EPERM)
+                }
+                Ok((index, _)) => {
+                    let s = segs.by_index.get_mut(&index).ok_or(Errno::EINVAL)?;
+                    match cmd {
+                        IPC_SET => match set {
+                            Some(Ok(b)) => {
+                                let word =
+                                    |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+                                s.uid = word(4);
+                                s.gid = word(8);
+                                s.mode = (s.mode & !0o777) | (word(20) & 0o777);
+                                s.ctime = now_sec();
+                                Ok(0)
+                            }
+                            Some(Err(e)) => Err(e),
+                            None => Err(Errno::EFAULT),
+                        },
+                        IPC_RMID => {
+                            s.mode |= SHM_DEST;
+                            s.key = IPC_PRIVATE;
+                            Ok(0)
+                        }
+                        _ => {
+                            if !root && !s.owner(euid, false) {
+                                Err(Errno::EPERM)
+                            } else {
+                                if cmd == SHM_LOCK {
+                                    s.mode |= SHM_LOCKED;
+                                } else {
+                                    s.mode &= !SHM_LOCKED;
+                                }
+                                Ok(0)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        _ => Err(Errno::EINVAL),
+    };
+    let more = segs.sweep();
+    drop(segs);
+    drop(garbage);
+    drop(more);
+    r
+}
