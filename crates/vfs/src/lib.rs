@@ -22,6 +22,12 @@
 //!   with Linux's resolution (`.`, `..` stopping at the root and crossing
 //!   mounts, trailing slashes, 40 symbolic links then `ELOOP`,
 //!   `ENAMETOOLONG`) and Linux's errno for each case.
+//! - File content lives in a [`PageMemory`] given at [`new_ramfs_in`]
+//!   ([`HeapPages`] by default): pages with reference counts, so a kernel
+//!   that gives its frames can map a file's own pages
+//!   ([`Inode::map_page`]); the kernel's [`MapObserver`] on the inode is
+//!   told when pages leave the file (truncate), to unmap them. Regular
+//!   files carry memfd seals ([`Inode::add_seals`]).
 //! - [`File`] is the open-file interface every kind of file implements
 //!   (ramfs files here; pipes, terminals and /proc files in the kernel).
 //!   [`RamFile`] is an open ramfs file or directory: an inode, an offset,

@@ -56,8 +56,11 @@ pub trait PageMemory: Send + Sync {
 /// a writer, never a panic.
 #[derive(Default)]
 pub struct HeapPages {
-    pages: spin::Mutex<(BTreeMap<u64, (usize, Box<[u8]>)>, u64)>,
+    pages: spin::Mutex<Heap>,
 }
+
+/// The pages by id (reference count, bytes) and the last id given.
+type Heap = (BTreeMap<u64, (usize, Box<[u8]>)>, u64);
 
 impl HeapPages {
     /// An empty page store.

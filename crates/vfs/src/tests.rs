@@ -1181,3 +1181,143 @@ fn wait_queue_none_for_ramfs_and_kernel_type_back_through_any() {
     assert!(Arc::ptr_eq(&back, &q));
     assert_eq!(back.0, 7);
 }
+
+// ---- file pages for memory mappings, the mapping observer, seals ----
+
+/// Records what a kernel's observer would be told.
+#[derive(Default)]
+struct Dropped(spin::Mutex<Vec<(u64, Option<u64>, bool)>>);
+
+impl MapObserver for Dropped {
+    fn pages_dropped(&self, first: u64, end: Option<u64>, cows: bool) {
+        self.0.lock().push((first, end, cows));
+    }
+}
+
+fn fs_with(mem: &Arc<HeapPages>, max_pages: Option<u64>) -> Arc<Inode> {
+    new_ramfs_in(makedev(0, 8), Arc::new(Tick(AtomicI64::new(1))), max_pages, mem.clone())
+}
+
+#[test]
+fn map_page_shares_the_file_page_and_keeps_it_after_truncate() {
+    let mem = Arc::new(HeapPages::new());
+    let root = fs_with(&mem, None);
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    f.write_at(10, b"abc").unwrap();
+    f.set_size(2 * PAGE_SIZE as u64).unwrap();
+    // the hole at page 1 gets a page; page 2 is past the end: EFAULT (SIGBUS)
+    let p0 = f.map_page(0).unwrap();
+    let p1 = f.map_page(1).unwrap();
+    assert_eq!(f.map_page(2), Err(Errno::EFAULT));
+    assert_eq!(mem.live(), 2);
+    assert_eq!(f.stat().blocks, 2 * 8);
+    // a write through the mapping's page is what read(2) sees, and back
+    mem.write(p1, 5, b"via map");
+    let mut b = [0u8; 7];
+    f.read_at(PAGE_SIZE as u64 + 5, &mut b).unwrap();
+    assert_eq!(&b, b"via map");
+    f.write_at(11, b"Z").unwrap();
+    let mut c = [0u8; 3];
+    mem.read(p0, 10, &mut c);
+    assert_eq!(&c, b"aZc");
+    // truncate drops the file's reference; the mapping's keeps the page
+    let seen = Arc::new(Dropped::default());
+    let obs: Arc<dyn MapObserver> = seen.clone();
+    assert!(Arc::ptr_eq(&f.map_observer_or_insert(|| obs.clone()), &obs));
+    f.set_size(5).unwrap();
+    assert_eq!(*seen.0.lock(), [(1, None, true)]);
+    assert_eq!(mem.live(), 2, "both pages are still mapped");
+    let mut z = [9u8; 3];
+    mem.read(p0, 10, &mut z);
+    assert_eq!(z, [0; 3], "the new last page is zero past the end");
+    mem.release(p1);
+    assert_eq!(mem.live(), 1);
+    mem.release(p0);
+    assert_eq!(mem.live(), 1, "page 0 still belongs to the file");
+    drop(f);
+    assert_eq!(mem.live(), 0);
+}
+
+#[test]
+fn map_observer_is_one_per_file_and_weak() {
+    let root = fs();
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    assert!(f.map_observer().is_none());
+    let a: Arc<dyn MapObserver> = Arc::new(Dropped::default());
+    let got = f.map_observer_or_insert(|| a.clone());
+    let again = f.map_observer_or_insert(|| -> Arc<dyn MapObserver> { panic!("a second observer") });
+    assert!(Arc::ptr_eq(&got, &again));
+    drop((a, got, again));
+    assert!(f.map_observer().is_none(), "the inode holds it weakly");
+    // growing tells nothing; shrinking without an observer is fine
+    f.set_size(3 * PAGE_SIZE as u64).unwrap();
+    f.set_size(0).unwrap();
+}
+
+#[test]
+fn map_page_refuses_what_has_no_pages() {
+    let (root, _cred) = tree();
+    assert_eq!(root.map_page(0), Err(Errno::ENODEV));
+    assert!(!root.can_map());
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    assert!(f.can_map());
+    assert_eq!(f.map_page(0), Err(Errno::EFAULT), "an empty file has no page 0");
+}
+
+#[test]
+fn map_page_of_a_full_filesystem_is_enospc() {
+    let mem = Arc::new(HeapPages::new());
+    let root = fs_with(&mem, Some(1));
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    f.set_size(2 * PAGE_SIZE as u64).unwrap();
+    mem.release(f.map_page(0).unwrap());
+    assert_eq!(f.map_page(1), Err(Errno::ENOSPC));
+}
+
+#[test]
+fn writes_past_the_end_zero_the_old_tail() {
+    let mem = Arc::new(HeapPages::new());
+    let root = fs_with(&mem, None);
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    f.write_at(0, b"0123456789").unwrap();
+    // a shared mapping may write past the end of the file
+    let p = f.map_page(0).unwrap();
+    mem.write(p, 20, b"junk");
+    f.write_at(100, b"x").unwrap();
+    let mut b = [1u8; 4];
+    f.read_at(20, &mut b).unwrap();
+    assert_eq!(b, [0; 4]);
+    mem.write(p, 200, b"junk");
+    f.set_size(300).unwrap();
+    f.read_at(200, &mut b).unwrap();
+    assert_eq!(b, [0; 4]);
+    mem.release(p);
+}
+
+#[test]
+fn seals_follow_memfd_rules() {
+    let root = fs();
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    // a tmpfs file starts sealed against more seals
+    assert_eq!(f.get_seals(), Ok(F_SEAL_SEAL));
+    assert_eq!(f.add_seals(F_SEAL_GROW, || false), Err(Errno::EPERM));
+    f.set_seals(0);
+    assert_eq!(f.add_seals(0x100, || false), Err(Errno::EINVAL));
+    f.write_at(0, &[7u8; 100]).unwrap();
+    f.add_seals(F_SEAL_SHRINK, || false).unwrap();
+    assert_eq!(f.set_size(50), Err(Errno::EPERM));
+    f.set_size(200).unwrap();
+    f.add_seals(F_SEAL_GROW, || false).unwrap();
+    assert_eq!(f.set_size(201), Err(Errno::EPERM));
+    // a write crossing the end stops at the page holding it
+    assert_eq!(f.write_at(190, b"0123456789ab"), Err(Errno::EPERM));
+    f.write_at(10, b"inside").unwrap();
+    assert_eq!(f.add_seals(F_SEAL_WRITE, || true), Err(Errno::EBUSY), "writably mapped");
+    f.add_seals(F_SEAL_WRITE, || false).unwrap();
+    assert_eq!(f.write_at(0, b"x"), Err(Errno::EPERM));
+    assert_eq!(f.get_seals(), Ok(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE));
+    f.add_seals(F_SEAL_SEAL, || false).unwrap();
+    assert_eq!(f.add_seals(F_SEAL_FUTURE_WRITE, || false), Err(Errno::EPERM));
+    let (root, _) = tree();
+    assert_eq!(root.get_seals(), Err(Errno::EINVAL), "a directory has no seals");
+}

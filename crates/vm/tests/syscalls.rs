@@ -774,3 +774,63 @@ mod mremap {
         assert_eq!(frames.allocated(), 0);
     }
 }
+
+#[test]
+fn unmap_source_pages_follows_a_truncate() {
+    // Linux's unmap_mapping_range: the pages of a file from an index on
+    // leave every mapping of it (private copies too, with `cows`), the
+    // mappings stay and fault the pages in again.
+    let frames = TestFrames::new();
+    let file = TestFile::new(&frames, &[b'f'; 3 * P]);
+    let other = TestFile::new(&frames, &[b'o'; P]);
+    let mut v = test_vmar(&frames);
+    let s = v.mmap(0, 3 * P, RW, MAP_SHARED, Some(file_map(&file, true)), 0).unwrap();
+    let p = v.mmap(0, 3 * P, RW, MAP_PRIVATE, Some(file_map(&file, false)), 0).unwrap();
+    let o = v.mmap(0, P, RW, MAP_SHARED, Some(file_map(&other, true)), 0).unwrap();
+    for i in 0..3 {
+        cpu_store(&mut v, s + i * P, b"s").unwrap();
+        read(&mut v, p + i * P, 1);
+    }
+    cpu_store(&mut v, p + 2 * P, b"c").unwrap(); // a private copy of page 2
+    read(&mut v, o, 1);
+    assert_eq!(v.resident_pages(), 7);
+    let src: &dyn vm::PageSource = &*file;
+    // a punched hole (no cows): shared pages 1.. go, the private copy stays
+    v.unmap_source_pages(src, 1, None, false);
+    assert_eq!(v.resident_pages(), 5);
+    assert_eq!(read(&mut v, p + 2 * P, 1), b"c");
+    // a truncate: every page from 2 on, private copies included
+    v.unmap_source_pages(src, 2, Some(3), true);
+    assert_eq!(v.resident_pages(), 4);
+    assert_eq!(read(&mut v, p + 2 * P, 1), b"s", "faulted in again from the file");
+    // the other file's mapping was never touched
+    assert_eq!(v.mapping_at(o).map(|m| m.kind), Some(MappingKind::SharedSource));
+    assert_eq!(read(&mut v, o, 1), b"o");
+    drop(v);
+    drop(file);
+    drop(other);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn source_at_and_writable_shared_mappings() {
+    let frames = TestFrames::new();
+    let file = TestFile::new(&frames, &[0u8; 2 * P]);
+    let mut v = test_vmar(&frames);
+    let src: &dyn vm::PageSource = &*file;
+    let a = v.mmap(0, 2 * P, PROT_READ, MAP_SHARED, Some(file_map(&file, false)), P as u64).unwrap();
+    assert!(!v.maps_source_writably(src), "a read-only file cannot be written through");
+    let (found, off) = v.source_at(a + P).unwrap();
+    assert!(std::ptr::addr_eq(std::sync::Arc::as_ptr(&found), src as *const dyn vm::PageSource));
+    assert_eq!(off, P as u64);
+    drop(found);
+    let anon = v.mmap(0, P, RW, MAP_SHARED | MAP_ANONYMOUS, None, 0).unwrap();
+    assert!(v.source_at(anon).is_none(), "anonymous memory has no source to name");
+    let w = v.mmap(0, P, PROT_READ, MAP_SHARED, Some(file_map(&file, true)), 0).unwrap();
+    assert!(v.maps_source_writably(src), "mprotect could make it writable");
+    v.munmap(w, P).unwrap();
+    assert!(!v.maps_source_writably(src));
+    drop(v);
+    drop(file);
+    assert_eq!(frames.allocated(), 0);
+}

@@ -353,7 +353,7 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
     use vm::abi::{MAP_FIXED, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE};
     let (euid, egid, cred) = creds(t);
     let mut addr = addr;
-    if addr % 4096 != 0 {
+    if !addr.is_multiple_of(4096) {
         if flags & SHM_RND != 0 && addr >= 4096 {
             addr &= !4095;
         } else {
@@ -399,7 +399,7 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
 /// that segment from there to its size, as Linux); `EINVAL` when no
 /// attachment starts there.
 pub fn shmdt(t: &mut UThread, addr: u64) -> SysResult {
-    if addr % 4096 != 0 {
+    if !addr.is_multiple_of(4096) {
         return Err(Errno::EINVAL);
     }
     let mut segs = SEGMENTS.lock();
