@@ -485,4 +485,32 @@ KT_CASE(sysv_shm_errors) {
     KT_SYS_ERR(shmctl(id, IPC_RMID, 0), EINVAL);
 }
 
+/* MemFree of /proc/meminfo, in kB. */
+static long mem_free_kb(void) {
+    char buf[4096];
+    int fd = open("/proc/meminfo", O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *m = strstr(buf, "MemFree:");
+    return m ? atol(m + 8) : -1;
+}
+
+KT_CASE(deleted_tmpfs_file_gives_its_memory_back) {
+    long before = mem_free_kb();
+    KT_TRUE(before > 0, "MemFree %ld", before);
+    int fd = KT_SYS_OK(open("/tmp/kt_memfree", O_RDWR | O_CREAT | O_TRUNC, 0600));
+    static char chunk[65536];
+    memset(chunk, 'm', sizeof chunk);
+    for (int i = 0; i < 512; i++) KT_SYS_RET(write(fd, chunk, sizeof chunk), (long)sizeof chunk);
+    long full = mem_free_kb();
+    KT_TRUE(before - full >= 24 * 1024, "32 MiB written: MemFree %ld -> %ld kB", before, full);
+    close(fd);
+    KT_SYS_OK(unlink("/tmp/kt_memfree"));
+    long after = mem_free_kb();
+    KT_TRUE(after >= before - 4096, "after unlink: MemFree %ld kB, was %ld kB", after, before);
+}
+
 KT_MAIN()
