@@ -49,6 +49,32 @@ impl PageMemory for FramePages {
     }
 }
 
+/// One page of kernel memory taken from the frame allocator rather than
+/// the heap (which never shrinks), given back when dropped: pipe buffers,
+/// so a drained pipe returns its memory as a deleted file does.
+pub struct FramePage(Frame);
+
+impl FramePage {
+    /// A zeroed page; `None` when memory is exhausted.
+    pub fn new() -> Option<Self> {
+        KernelFrames.alloc_zeroed().ok().map(FramePage)
+    }
+    /// Copies bytes from `offset` into `buf`.
+    pub fn read(&self, offset: usize, buf: &mut [u8]) {
+        KernelFrames.read(self.0, offset, buf);
+    }
+    /// Copies `data` in at `offset`.
+    pub fn write(&self, offset: usize, data: &[u8]) {
+        KernelFrames.write(self.0, offset, data);
+    }
+}
+
+impl Drop for FramePage {
+    fn drop(&mut self) {
+        KernelFrames.release(self.0);
+    }
+}
+
 /// The pages of one mapped file, as its mappings see them.
 pub struct FilePages {
     inode: Arc<Inode>,

@@ -17,10 +17,10 @@
 //! the capacity grows or the last reader goes (blocked writers and the
 //! watchers of the write end). Nobody else wakes.
 
+use crate::filemap::FramePage;
 use crate::sched::WaitQueue;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
@@ -33,10 +33,12 @@ pub const PIPE_BUF: usize = 4096;
 /// The size of one slot.
 const PAGE: usize = 4096;
 
-/// One occupied slot (Linux's `pipe_buffer`): `data[start..]` is unread.
+/// One occupied slot (Linux's `pipe_buffer`): bytes `start..len` of its
+/// page are unread.
 struct Slot {
-    data: Vec<u8>,
+    page: FramePage,
     start: usize,
+    len: usize,
     /// Written in packet mode (`O_DIRECT`): a read takes at most this slot
     /// and drops what it did not take; nothing merges into it.
     packet: bool,
@@ -53,10 +55,10 @@ struct Ring {
     max: usize,
     /// A freed page kept for the next write (Linux's `tmp_page`): a
     /// ping-pong of small messages allocates nothing.
-    spare: Option<Vec<u8>>,
+    spare: Option<FramePage>,
     /// The whole packet the last [`Ring::take`] read (packet mode), so that
     /// [`Ring::put_back`] restores it with its boundary and its dropped rest.
-    last_packet: Option<Vec<u8>>,
+    last_packet: Option<(FramePage, usize)>,
 }
 
 impl Ring {
@@ -68,6 +70,11 @@ impl Ring {
         self.slots.len() >= self.max
     }
 
+    /// A page for a new slot: the spare one, or a new frame.
+    fn page(&mut self) -> Option<FramePage> {
+        self.spare.take().or_else(FramePage::new)
+    }
+
     /// The first step of Linux's pipe_write: the sub-page remainder of a
     /// write of `data` (its first `data.len() % PAGE` bytes) goes into the
     /// last slot when all of it fits there. Returns the bytes taken.
@@ -75,40 +82,48 @@ impl Ring {
         let chars = data.len() % PAGE;
         let Some(last) = self.slots.back_mut() else { return 0 };
         // the page is not compacted: what was read still takes its room
-        if chars == 0 || last.packet || last.data.len() + chars > PAGE {
+        if chars == 0 || last.packet || last.len + chars > PAGE {
             return 0;
         }
-        last.data.extend_from_slice(&data[..chars]);
+        last.page.write(last.len, &data[..chars]);
+        last.len += chars;
         self.len += chars;
         chars
     }
 
     /// Fills free slots with `data`, a page (a packet) each. Returns the
-    /// bytes taken.
-    fn fill(&mut self, data: &[u8], packet: bool) -> usize {
+    /// bytes taken; `ENOMEM` when no page could be had for the first one
+    /// (as Linux's pipe_write).
+    fn fill(&mut self, data: &[u8], packet: bool) -> Result<usize> {
         let mut done = 0;
         while done < data.len() && !self.is_full() {
             let n = (data.len() - done).min(PAGE);
-            let mut page = self.spare.take().unwrap_or_else(|| Vec::with_capacity(PAGE));
-            page.extend_from_slice(&data[done..done + n]);
-            self.slots.push_back(Slot { data: page, start: 0, packet });
+            let Some(page) = self.page() else {
+                return if done > 0 { Ok(done) } else { Err(Errno::ENOMEM) };
+            };
+            page.write(0, &data[done..done + n]);
+            self.slots.push_back(Slot { page, start: 0, len: n, packet });
             self.len += n;
             done += n;
         }
-        done
+        Ok(done)
     }
 
     /// Puts `data`, what the last [`Ring::take`] returned, back in front (a
-    /// read whose copy-out failed). It gets a slot of its own, even beyond
+    /// read whose copy-out failed). It gets slots of its own, even beyond
     /// the pipe's slots: Linux never took it. A packet comes back whole.
+    /// Bytes for which no page can be had are lost (memory exhausted).
     fn put_back(&mut self, data: &[u8]) {
-        let (data, packet) = match self.last_packet.take() {
-            Some(p) => (p, true),
-            None => (data.to_vec(), false),
-        };
-        if !data.is_empty() {
-            self.len += data.len();
-            self.slots.push_front(Slot { data, start: 0, packet });
+        if let Some((page, len)) = self.last_packet.take() {
+            self.len += len;
+            self.slots.push_front(Slot { page, start: 0, len, packet: true });
+            return;
+        }
+        for chunk in data.chunks(PAGE).rev() {
+            let Some(page) = self.page() else { return };
+            page.write(0, chunk);
+            self.len += chunk.len();
+            self.slots.push_front(Slot { page, start: 0, len: chunk.len(), packet: false });
         }
     }
 
@@ -118,24 +133,23 @@ impl Ring {
         self.last_packet = None;
         while done < buf.len() {
             let Some(slot) = self.slots.front_mut() else { break };
-            let n = (slot.data.len() - slot.start).min(buf.len() - done);
-            buf[done..done + n].copy_from_slice(&slot.data[slot.start..slot.start + n]);
+            let n = (slot.len - slot.start).min(buf.len() - done);
+            slot.page.read(slot.start, &mut buf[done..done + n]);
             done += n;
-            let packet = slot.packet;
-            if packet {
+            if slot.packet {
                 // a packet is read whole or its rest dropped, and ends the read
-                self.last_packet = Some(slot.data[slot.start..].to_vec());
-                self.len -= slot.data.len() - slot.start - n;
-            }
-            slot.start = if packet { slot.data.len() } else { slot.start + n };
-            if slot.start == slot.data.len()
-                && let Some(mut page) = self.slots.pop_front().map(|s| s.data)
-            {
-                page.clear();
-                self.spare = Some(page);
-            }
-            if packet {
+                self.len -= slot.len - slot.start - n;
+                if let Some(s) = self.slots.pop_front() {
+                    // kept as it is, so a failed copy-out can put it back
+                    self.last_packet = Some((s.page, s.len));
+                }
                 break;
+            }
+            slot.start += n;
+            if slot.start == slot.len
+                && let Some(s) = self.slots.pop_front()
+            {
+                self.spare = Some(s.page);
             }
         }
         self.len -= done;
@@ -313,7 +327,10 @@ impl File for PipeEnd {
             // a page per free slot: a write of at most PIPE_BUF bytes left
             // after the merge fits one slot, so it is never split
             let packet = self.flags.load(Ordering::Relaxed) & vfs::O_DIRECT != 0;
-            let wrote = s.ring.lock().fill(&data[done..], packet);
+            let wrote = match s.ring.lock().fill(&data[done..], packet) {
+                Ok(n) => n,
+                Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
+            };
             if wrote > 0 {
                 done += wrote;
                 s.data_in();
