@@ -321,7 +321,9 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
             &envp,
         )?
     };
+    let cloexec = crate::locks::exec_closing(t);
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
+    crate::locks::exec_closed(t.pid, cloexec);
     t.tid = tid;
     t.refresh();
     crate::procfs::set_exec(t.pid, &image.exe, image.exe_inode.clone(), &argv_copy);

@@ -79,6 +79,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
             }
             _ => crate::procfs::forget(tid),
         }
+        // the exit may have closed the last descriptors of locked files
+        crate::locks::sweep();
     }
 
     fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {

@@ -25,9 +25,9 @@ impl<O> Default for WaitGraph<O> {
 }
 
 impl<O: Clone + Eq> WaitGraph<O> {
-    /// No waits.
-    pub fn new() -> Self {
-        Self::default()
+    /// No waits (a `const fn`: the value may be a kernel's static).
+    pub const fn new() -> Self {
+        WaitGraph { edges: Vec::new() }
     }
 
     /// Whether nobody waits.

@@ -304,6 +304,7 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
 pub fn close(t: &mut UThread, fd: u64) -> SysResult {
     let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
     let closed = t.files()?.lock().close(fd)?;
+    crate::locks::closed(t.pid, &closed);
     drop(closed);
     Ok(0)
 }
@@ -313,6 +314,9 @@ pub fn close_range(t: &mut UThread, first: u64, last: u64, flags: u64) -> SysRes
     let first = u32::try_from(first).unwrap_or(u32::MAX);
     let last = u32::try_from(last).unwrap_or(u32::MAX);
     let closed = files.close_range(first, last, flags as u32)?;
+    for f in &closed {
+        crate::locks::closed(t.pid, f);
+    }
     drop(closed);
     Ok(0)
 }
@@ -422,6 +426,11 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
                 Ok(p.set_capacity(arg)? as isize)
             }
         }
+        _ if crate::locks::is_lock_cmd(cmd) => {
+            let file = files.lock().get(fd32)?;
+            drop(files);
+            crate::locks::fcntl(t, file, cmd, arg)
+        }
         _ => {
             files.lock().get(fd32)?;
             log::info!("pid {}: fcntl command {cmd} unsupported: EINVAL", t.pid);
@@ -442,6 +451,9 @@ pub fn dup2(t: &mut UThread, old: u64, new: u64) -> SysResult {
     let nofile = t.nofile();
     let files = t.files()?;
     let displaced = files.lock().dup2(old, new, nofile)?;
+    if let Some(f) = &displaced {
+        crate::locks::closed(t.pid, f);
+    }
     drop(displaced);
     Ok(new as isize)
 }
@@ -452,6 +464,9 @@ pub fn dup3(t: &mut UThread, old: u64, new: u64, flags: u64) -> SysResult {
     let nofile = t.nofile();
     let files = t.files()?;
     let displaced = files.lock().dup3(old, new, flags as u32, nofile)?;
+    if let Some(f) = &displaced {
+        crate::locks::closed(t.pid, f);
+    }
     drop(displaced);
     Ok(new as isize)
 }

@@ -52,6 +52,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETDENTS64 => fs::getdents64(t, a[0], a[1], a[2]),
         nr::IOCTL => fs::ioctl(t, a[0], a[1], a[2]),
         nr::FCNTL => fs::fcntl(t, a[0], a[1], a[2]),
+        nr::FLOCK => crate::locks::flock(t, a[0], a[1]),
         nr::DUP => fs::dup(t, a[0]),
         nr::DUP2 => fs::dup2(t, a[0], a[1]),
         nr::DUP3 => fs::dup3(t, a[0], a[1], a[2]),

@@ -1,0 +1,509 @@
+//! File locks over `crates/file-lock`: fcntl's POSIX and OFD record locks
+//! and flock(2).
+//!
+//! One [`Registry`] holds, for each inode that has locks or sleepers, its
+//! byte-range table (POSIX locks owned by the process, OFD locks owned by
+//! the open file description), its flock table (owned by the open file
+//! description) and a wait queue with a change counter; and the one
+//! [`WaitGraph`] of POSIX F_SETLKW sleepers for `EDEADLK`. An entry keeps
+//! its inode alive (its address is the key) and goes as soon as it has no
+//! lock and no sleeper, so nothing outlives the files.
+//!
+//! An open file description is named by a `Weak<dyn File>`: it cannot be
+//! mistaken for a later file at the same address, and a lock whose file is
+//! gone is dropped at the next look at its inode. Locks go away:
+//! - POSIX locks of a process: on any close of the file by the process
+//!   ([`closed`]: close, dup2/dup3 over it, close_range; [`exec_closed`]
+//!   for close-on-exec) and when its last thread exits ([`sweep`]);
+//! - OFD and flock locks: on the close that drops the last reference to
+//!   the description ([`closed`]), or when the process exit that dropped it
+//!   is swept.
+//!
+//! After any of these the inode's sleepers wake and try again. Lock order:
+//! the registry lock is taken with no other lock held (the fd table's is
+//! released first) and is never held while sleeping, waking, dropping a
+//! file or looking at the process table.
+
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use file_lock::{FlockTable, Kind, LockTable, Range, SetError, WaitGraph};
+use linux_abi::{Errno, Result};
+use process::pid::Pid;
+use vfs::{File, Inode};
+
+use crate::proc::table;
+use crate::sched::WaitQueue;
+use crate::syscall::SysResult;
+use crate::uthread::UThread;
+
+/// An open file description, held weakly.
+#[derive(Clone)]
+pub struct FileRef(Weak<dyn File>);
+
+impl FileRef {
+    fn of(file: &Arc<dyn File>) -> Self {
+        FileRef(Arc::downgrade(file))
+    }
+    fn addr(&self) -> usize {
+        self.0.as_ptr() as *const u8 as usize
+    }
+    fn gone(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+}
+
+impl PartialEq for FileRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr() == other.addr()
+    }
+}
+impl Eq for FileRef {}
+
+/// Who holds a byte-range lock.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// A POSIX lock: the process (its tgid).
+    Process(Pid),
+    /// An OFD lock: the open file description.
+    File(FileRef),
+}
+
+impl Owner {
+    fn gone(&self) -> bool {
+        matches!(self, Owner::File(f) if f.gone())
+    }
+}
+
+/// Sleepers on an inode's locks: woken, with the counter bumped, at every
+/// change.
+#[derive(Default)]
+struct Waiters {
+    wq: WaitQueue,
+    changes: AtomicU64,
+}
+
+impl Waiters {
+    fn wake(&self) {
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        self.wq.wake_all();
+    }
+}
+
+struct Entry {
+    inode: Arc<Inode>,
+    posix: LockTable<Owner>,
+    flock: FlockTable<FileRef>,
+    waiters: Arc<Waiters>,
+}
+
+impl Entry {
+    /// Drops the locks of descriptions that are gone; whether there were.
+    fn purge(&mut self) -> bool {
+        let a = self.posix.release_where(Owner::gone);
+        let b = self.flock.release_where(FileRef::gone);
+        a || b
+    }
+    fn unused(&self) -> bool {
+        self.posix.is_empty() && self.flock.is_empty() && Arc::strong_count(&self.waiters) == 1
+    }
+}
+
+/// Every inode's locks and the POSIX wait graph.
+#[derive(Default)]
+pub struct Registry {
+    files: Vec<Entry>,
+    waits: WaitGraph<Owner>,
+}
+
+static REGISTRY: spin::Mutex<Registry> = spin::Mutex::new(Registry { files: Vec::new(), waits: WaitGraph::new() });
+/// How many entries the registry has: closes skip it when 0.
+static ENTRIES: AtomicUsize = AtomicUsize::new(0);
+
+impl Registry {
+    fn find(&self, inode: &Arc<Inode>) -> Option<usize> {
+        self.files.iter().position(|e| Arc::ptr_eq(&e.inode, inode))
+    }
+
+    /// The entry of `inode`, made if missing (`ENOLCK` without memory);
+    /// locks of vanished descriptions are dropped first (the caller wakes).
+    fn entry(&mut self, inode: &Arc<Inode>) -> Result<usize> {
+        if let Some(i) = self.find(inode) {
+            if self.files[i].purge() {
+                self.files[i].waiters.wake();
+            }
+            return Ok(i);
+        }
+        self.files.try_reserve(1).map_err(|_| Errno::ENOLCK)?;
+        self.files.push(Entry {
+            inode: inode.clone(),
+            posix: LockTable::new(),
+            flock: FlockTable::new(),
+            waiters: Arc::new(Waiters::default()),
+        });
+        ENTRIES.store(self.files.len(), Ordering::Relaxed);
+        Ok(self.files.len() - 1)
+    }
+
+    /// Removes the entry of `inode` if it has no lock and no sleeper; the
+    /// inode reference is handed back to drop after the lock.
+    fn tidy(&mut self, inode: &Arc<Inode>) -> Option<Entry> {
+        let i = self.find(inode)?;
+        if !self.files[i].unused() {
+            return None;
+        }
+        let e = self.files.swap_remove(i);
+        ENTRIES.store(self.files.len(), Ordering::Relaxed);
+        Some(e)
+    }
+}
+
+const F_GETLK: u64 = 5;
+const F_SETLK: u64 = 6;
+const F_SETLKW: u64 = 7;
+const F_OFD_GETLK: u64 = 36;
+const F_OFD_SETLK: u64 = 37;
+const F_OFD_SETLKW: u64 = 38;
+
+/// Whether `cmd` is one of fcntl's lock commands handled here.
+pub fn is_lock_cmd(cmd: u64) -> bool {
+    matches!(cmd, F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW)
+}
+
+/// The inode a lock on `file` goes to. Files without one (pipes, sockets,
+/// epoll) cannot be locked here yet: `EINVAL` with a log line.
+fn inode_of(t: &UThread, file: &Arc<dyn File>) -> Result<Arc<Inode>> {
+    file.inode().cloned().ok_or_else(|| {
+        log::info!("pid {}: file locks on a file without an inode are unsupported: EINVAL", t.pid);
+        Errno::EINVAL
+    })
+}
+
+/// struct flock as x86_64 lays it out (32 bytes).
+struct Flock {
+    raw: [u8; 32],
+}
+
+impl Flock {
+    fn i16_at(&self, o: usize) -> i16 {
+        i16::from_le_bytes([self.raw[o], self.raw[o + 1]])
+    }
+    fn i64_at(&self, o: usize) -> i64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.raw[o..o + 8]);
+        i64::from_le_bytes(b)
+    }
+    fn l_type(&self) -> i16 {
+        self.i16_at(0)
+    }
+    fn l_whence(&self) -> i16 {
+        self.i16_at(2)
+    }
+    fn l_start(&self) -> i64 {
+        self.i64_at(8)
+    }
+    fn l_len(&self) -> i64 {
+        self.i64_at(16)
+    }
+    fn l_pid(&self) -> i32 {
+        i32::from_le_bytes([self.raw[24], self.raw[25], self.raw[26], self.raw[27]])
+    }
+}
+
+/// The range of a struct flock on `file` (Linux's flock_to_posix_lock).
+fn range_of(file: &Arc<dyn File>, fl: &Flock) -> Result<Range> {
+    let pos = if fl.l_whence() == file_lock::SEEK_CUR { file.lseek(0, 1).unwrap_or(0) } else { 0 };
+    let size = if fl.l_whence() == file_lock::SEEK_END { file.stat()?.size.max(0) as u64 } else { 0 };
+    Range::from_flock(fl.l_whence(), fl.l_start(), fl.l_len(), pos, size)
+}
+
+/// fcntl's F_GETLK, F_SETLK, F_SETLKW and their F_OFD_ forms on `file`,
+/// with `arg` the user's struct flock.
+pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysResult {
+    if file.status_flags() & vfs::O_PATH != 0 {
+        // Linux's check_fcntl_cmd: an O_PATH descriptor has no lock commands
+        return Err(Errno::EBADF);
+    }
+    let mut fl = Flock { raw: [0; 32] };
+    fl.raw.copy_from_slice(&t.read_bytes(arg, 32)?);
+    let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
+    let (owner, pid) = if ofd { (Owner::File(FileRef::of(&file)), -1) } else { (Owner::Process(t.pid), t.pid as i32) };
+    if matches!(cmd, F_GETLK | F_OFD_GETLK) {
+        // fcntl_getlk: the type, the range, then l_pid of an OFD request
+        let kind = match file_lock::kind_of(fl.l_type())? {
+            Some(k) => k,
+            None => return Err(Errno::EINVAL),
+        };
+        let range = range_of(&file, &fl)?;
+        if ofd && fl.l_pid() != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let inode = inode_of(t, &file)?;
+        let found = {
+            let mut reg = REGISTRY.lock();
+            reg.find(&inode).and_then(|i| {
+                reg.files[i].purge();
+                reg.files[i].posix.test(&owner, kind, range).cloned()
+            })
+        };
+        match found {
+            None => fl.raw[0..2].copy_from_slice(&file_lock::F_UNLCK.to_le_bytes()),
+            Some(l) => {
+                let (start, len) = l.range.to_flock();
+                fl.raw[0..2].copy_from_slice(&file_lock::l_type(l.kind).to_le_bytes());
+                fl.raw[2..4].copy_from_slice(&file_lock::SEEK_SET.to_le_bytes());
+                fl.raw[8..16].copy_from_slice(&start.to_le_bytes());
+                fl.raw[16..24].copy_from_slice(&len.to_le_bytes());
+                fl.raw[24..28].copy_from_slice(&l.pid.to_le_bytes());
+            }
+        }
+        t.write_bytes(arg, &fl.raw)?;
+        return Ok(0);
+    }
+    // fcntl_setlk: the range and the type, the access mode, then l_pid of
+    // an OFD request
+    let range = range_of(&file, &fl)?;
+    let kind = file_lock::kind_of(fl.l_type())?;
+    let acc = file.status_flags() & vfs::O_ACCMODE;
+    match kind {
+        Some(Kind::Read) if acc == vfs::O_WRONLY => return Err(Errno::EBADF),
+        Some(Kind::Write) if acc == vfs::O_RDONLY => return Err(Errno::EBADF),
+        _ => {}
+    }
+    if ofd && fl.l_pid() != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inode = inode_of(t, &file)?;
+    let wait = matches!(cmd, F_SETLKW | F_OFD_SETLKW);
+    loop {
+        let mut reg = REGISTRY.lock();
+        let i = reg.entry(&inode)?;
+        let e = &mut reg.files[i];
+        let waiters = e.waiters.clone();
+        let blocker = match e.posix.set(&owner, pid, kind, range) {
+            Ok(()) => None,
+            Err(SetError::Blocked(b)) if wait => Some(b.owner),
+            Err(err) => {
+                let gone = reg.tidy(&inode);
+                drop(reg);
+                drop((gone, waiters));
+                return Err(err.errno());
+            }
+        };
+        let Some(blocker) = blocker else {
+            let gone = reg.tidy(&inode);
+            drop(reg);
+            waiters.wake();
+            drop(gone);
+            return Ok(0);
+        };
+        // F_SETLKW: sleep until the inode's locks change; POSIX owners first
+        // ask whether the wait closes a cycle (posix_locks_deadlock)
+        let posix = !ofd;
+        if posix {
+            let refused = if reg.waits.would_deadlock(&owner, &blocker) {
+                Some(Errno::EDEADLK)
+            } else {
+                reg.waits.insert(owner.clone(), blocker.clone()).err()
+            };
+            if let Some(err) = refused {
+                drop(waiters);
+                let gone = reg.tidy(&inode);
+                drop(reg);
+                drop(gone);
+                return Err(err);
+            }
+        }
+        let seen = waiters.changes.load(Ordering::Relaxed);
+        drop(reg);
+        let slept =
+            crate::proc::sleep_on(t.tid, &[&waiters.wq], || waiters.changes.load(Ordering::Relaxed) != seen, None);
+        drop(waiters);
+        let gone = {
+            let mut reg = REGISTRY.lock();
+            if posix {
+                reg.waits.remove(&owner, &blocker);
+            }
+            reg.tidy(&inode)
+        };
+        drop(gone);
+        slept?;
+    }
+}
+
+/// flock(2).
+pub fn flock(t: &mut UThread, fd: u64, op: u64) -> SysResult {
+    let op = op as u32;
+    if op & file_lock::LOCK_MAND != 0 {
+        // Linux 6.1 warns once and ignores the request
+        log::info!("pid {}: flock LOCK_MAND ignored", t.pid);
+        return Ok(0);
+    }
+    let (kind, nonblock) = file_lock::flock_op(op)?;
+    let file = t.file(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
+        // flock looks its fd up with fdget, which finds no O_PATH file
+        return Err(Errno::EBADF);
+    }
+    let inode = inode_of(t, &file)?;
+    let owner = FileRef::of(&file);
+    loop {
+        let mut reg = REGISTRY.lock();
+        let i = reg.entry(&inode)?;
+        let e = &mut reg.files[i];
+        let waiters = e.waiters.clone();
+        let res = e.flock.lock(&owner, kind);
+        match res {
+            Ok(Ok(_)) | Err(_) => {
+                let gone = reg.tidy(&inode);
+                drop(reg);
+                waiters.wake();
+                drop(gone);
+                return res.map(|_| 0);
+            }
+            Ok(Err(blocked)) => {
+                if blocked.released {
+                    waiters.wake();
+                }
+                if nonblock {
+                    let gone = reg.tidy(&inode);
+                    drop(reg);
+                    drop((waiters, gone));
+                    return Err(Errno::EWOULDBLOCK);
+                }
+                let seen = waiters.changes.load(Ordering::Relaxed);
+                drop(reg);
+                let slept = crate::proc::sleep_on(
+                    t.tid,
+                    &[&waiters.wq],
+                    || waiters.changes.load(Ordering::Relaxed) != seen,
+                    None,
+                );
+                drop(waiters);
+                let gone = REGISTRY.lock().tidy(&inode);
+                drop(gone);
+                slept?;
+            }
+        }
+    }
+}
+
+/// Releases what `release` picks in the entry of `inode` (if any) and
+/// wakes its sleepers when something went.
+fn release_in(inode: &Arc<Inode>, release: impl FnOnce(&mut Entry) -> bool) {
+    let (waiters, gone) = {
+        let mut reg = REGISTRY.lock();
+        let Some(i) = reg.find(inode) else { return };
+        let e = &mut reg.files[i];
+        let purged = e.purge();
+        let changed = release(e) || purged;
+        let waiters = changed.then(|| e.waiters.clone());
+        (waiters, reg.tidy(inode))
+    };
+    if let Some(w) = waiters {
+        w.wake();
+    }
+    drop(gone);
+}
+
+/// Process `pid` closed a descriptor of `file` (close, dup2/dup3 over it,
+/// close_range): its POSIX locks on the file go, and when this is the last
+/// reference to the description (the caller drops it next), its OFD and
+/// flock locks too. Call with no lock held, before dropping `file`.
+pub fn closed(pid: Pid, file: &Arc<dyn File>) {
+    if ENTRIES.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let Some(inode) = file.inode() else { return };
+    let last = Arc::strong_count(file) == 1;
+    let me = FileRef::of(file);
+    release_in(inode, |e| {
+        let mut changed = e.posix.release(&Owner::Process(pid));
+        if last {
+            changed |= e.posix.release(&Owner::File(me.clone()));
+            changed |= e.flock.release(&me);
+        }
+        changed
+    });
+}
+
+/// Before an execve: the inodes of the close-on-exec descriptors of `t`,
+/// whose POSIX locks [`exec_closed`] drops once the exec closed them.
+pub fn exec_closing(t: &UThread) -> Vec<Arc<Inode>> {
+    let mut out = Vec::new();
+    if ENTRIES.load(Ordering::Relaxed) == 0 {
+        return out;
+    }
+    let Ok(files) = t.files() else { return out };
+    let g = files.lock();
+    for (fd, f) in g.iter() {
+        if g.fd_flags(fd).is_ok_and(|fl| fl & fs_table::FD_CLOEXEC != 0)
+            && let Some(i) = f.inode()
+            && out.try_reserve(1).is_ok()
+        {
+            out.push(i.clone());
+        }
+    }
+    out
+}
+
+/// After a successful execve by process `pid`: the close-on-exec files
+/// ([`exec_closing`]) are closed, so its POSIX locks on them go, and the
+/// locks of descriptions that went with them.
+pub fn exec_closed(pid: Pid, inodes: Vec<Arc<Inode>>) {
+    for inode in &inodes {
+        release_in(inode, |e| e.posix.release(&Owner::Process(pid)));
+    }
+    drop(inodes);
+}
+
+/// After a thread exits: drops the POSIX locks of processes that have no
+/// thread left and the locks of descriptions that are gone (the exit
+/// closed the last descriptor), waking the sleepers of what changed.
+pub fn sweep() {
+    if ENTRIES.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    // the process table is asked without the registry lock held
+    let mut pids: Vec<Pid> = Vec::new();
+    {
+        let reg = REGISTRY.lock();
+        for e in &reg.files {
+            for l in e.posix.locks() {
+                if let Owner::Process(p) = l.owner
+                    && !pids.contains(&p)
+                    && pids.try_reserve(1).is_ok()
+                {
+                    pids.push(p);
+                }
+            }
+        }
+    }
+    pids.retain(|&p| table().with_process(p, |pr| pr.threads().is_empty()).unwrap_or(true));
+    let mut wake: Vec<Arc<Waiters>> = Vec::new();
+    let mut gone: Vec<Entry> = Vec::new();
+    {
+        let mut reg = REGISTRY.lock();
+        let mut i = 0;
+        while i < reg.files.len() {
+            let e = &mut reg.files[i];
+            let mut changed = e.purge();
+            changed |= e.posix.release_where(|o| matches!(o, Owner::Process(p) if pids.contains(p)));
+            if changed && wake.try_reserve(1).is_ok() {
+                wake.push(e.waiters.clone());
+            }
+            if e.unused() && gone.try_reserve(1).is_ok() {
+                gone.push(reg.files.swap_remove(i));
+                continue;
+            }
+            i += 1;
+        }
+        ENTRIES.store(reg.files.len(), Ordering::Relaxed);
+    }
+    for w in &wake {
+        w.wake();
+    }
+    drop(wake);
+    drop(gone);
+}
