@@ -24,6 +24,8 @@
 //! released first) and is never held while sleeping, waking, dropping a
 //! file or looking at the process table.
 
+use alloc::format;
+use alloc::string::{String, ToString};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -61,6 +63,21 @@ impl PartialEq for FileRef {
 }
 impl Eq for FileRef {}
 
+/// Who holds a flock lock: the open file description (equality), and the
+/// process that took it (for /proc/locks).
+#[derive(Clone)]
+pub struct FlockOwner {
+    file: FileRef,
+    pid: i32,
+}
+
+impl PartialEq for FlockOwner {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file
+    }
+}
+impl Eq for FlockOwner {}
+
 /// Who holds a byte-range lock.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Owner {
@@ -94,7 +111,7 @@ impl Waiters {
 struct Entry {
     inode: Arc<Inode>,
     posix: LockTable<Owner>,
-    flock: FlockTable<FileRef>,
+    flock: FlockTable<FlockOwner>,
     waiters: Arc<Waiters>,
 }
 
@@ -102,7 +119,7 @@ impl Entry {
     /// Drops the locks of descriptions that are gone; whether there were.
     fn purge(&mut self) -> bool {
         let a = self.posix.release_where(Owner::gone);
-        let b = self.flock.release_where(FileRef::gone);
+        let b = self.flock.release_where(|o| o.file.gone());
         a || b
     }
     fn unused(&self) -> bool {
@@ -117,7 +134,8 @@ pub struct Registry {
     waits: WaitGraph<Owner>,
 }
 
-static REGISTRY: spin::Mutex<Registry> = spin::Mutex::new(Registry { files: Vec::new(), waits: WaitGraph::new() });
+static REGISTRY: spin::Mutex<Registry> =
+    spin::Mutex::new(Registry { files: Vec::new(), waits: WaitGraph::new() });
 /// How many entries the registry has: closes skip it when 0.
 static ENTRIES: AtomicUsize = AtomicUsize::new(0);
 
@@ -228,7 +246,8 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
     let mut fl = Flock { raw: [0; 32] };
     fl.raw.copy_from_slice(&t.read_bytes(arg, 32)?);
     let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
-    let (owner, pid) = if ofd { (Owner::File(FileRef::of(&file)), -1) } else { (Owner::Process(t.pid), t.pid as i32) };
+    let (owner, pid) =
+        if ofd { (Owner::File(FileRef::of(&file)), -1) } else { (Owner::Process(t.pid), t.pid as i32) };
     if matches!(cmd, F_GETLK | F_OFD_GETLK) {
         // fcntl_getlk: the type, the range, then l_pid of an OFD request
         let kind = match file_lock::kind_of(fl.l_type())? {
@@ -317,8 +336,7 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
         }
         let seen = waiters.changes.load(Ordering::Relaxed);
         drop(reg);
-        let slept =
-            crate::proc::sleep_on(t.tid, &[&waiters.wq], || waiters.changes.load(Ordering::Relaxed) != seen, None);
+        let slept = sleep_for_change(t, &waiters, seen);
         drop(waiters);
         let gone = {
             let mut reg = REGISTRY.lock();
@@ -329,6 +347,24 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
         };
         drop(gone);
         slept?;
+    }
+}
+
+/// How long a lock sleeper sleeps at most before it looks again: the
+/// last reference to a locked description can go without a close
+/// (a syscall of another thread that still held the file when it was
+/// closed, a mapping): [`Registry::entry`] then finds its locks gone, but
+/// nothing woke the sleepers.
+const RECHECK_NS: u64 = 1_000_000_000;
+
+/// Sleeps interruptibly until the inode's locks change from `seen` (or
+/// [`RECHECK_NS`] passed): `Ok` to try again, `ERESTARTSYS` on a signal.
+fn sleep_for_change(t: &UThread, waiters: &Waiters, seen: u64) -> Result<()> {
+    let deadline = arch_x86_64::time::since_boot_ns().saturating_add(RECHECK_NS);
+    let changed = || waiters.changes.load(Ordering::Relaxed) != seen;
+    match crate::proc::sleep_on(t.tid, &[&waiters.wq], changed, Some(deadline)) {
+        Err(Errno::ETIMEDOUT) => Ok(()),
+        r => r,
     }
 }
 
@@ -347,7 +383,7 @@ pub fn flock(t: &mut UThread, fd: u64, op: u64) -> SysResult {
         return Err(Errno::EBADF);
     }
     let inode = inode_of(t, &file)?;
-    let owner = FileRef::of(&file);
+    let owner = FlockOwner { file: FileRef::of(&file), pid: t.pid as i32 };
     loop {
         let mut reg = REGISTRY.lock();
         let i = reg.entry(&inode)?;
@@ -374,12 +410,7 @@ pub fn flock(t: &mut UThread, fd: u64, op: u64) -> SysResult {
                 }
                 let seen = waiters.changes.load(Ordering::Relaxed);
                 drop(reg);
-                let slept = crate::proc::sleep_on(
-                    t.tid,
-                    &[&waiters.wq],
-                    || waiters.changes.load(Ordering::Relaxed) != seen,
-                    None,
-                );
+                let slept = sleep_for_change(t, &waiters, seen);
                 drop(waiters);
                 let gone = REGISTRY.lock().tidy(&inode);
                 drop(gone);
@@ -422,7 +453,7 @@ pub fn closed(pid: Pid, file: &Arc<dyn File>) {
         let mut changed = e.posix.release(&Owner::Process(pid));
         if last {
             changed |= e.posix.release(&Owner::File(me.clone()));
-            changed |= e.flock.release(&me);
+            changed |= e.flock.release_where(|o| o.file == me);
         }
         changed
     });
@@ -506,4 +537,55 @@ pub fn sweep() {
     }
     drop(wake);
     drop(gone);
+}
+
+/// /proc/locks as Linux's `lock_get_status` prints it: one line per lock,
+/// `N: POSIX  ADVISORY  WRITE PID MAJ:MIN:INO START END` (`OFDLCK` and
+/// pid -1 for OFD locks, `FLOCK` with `0 EOF` for flock locks, `EOF` for a
+/// lock to the end of any file).
+pub fn proc_locks() -> Vec<u8> {
+    use core::fmt::Write;
+    // a copy taken under the lock, formatted after it
+    let mut snap = Vec::new();
+    {
+        let reg = REGISTRY.lock();
+        if snap.try_reserve(reg.files.len()).is_err() {
+            return Vec::new();
+        }
+        for e in &reg.files {
+            snap.push((e.inode.clone(), e.posix.clone(), e.flock.clone()));
+        }
+    }
+    let mut out = String::new();
+    let mut n = 0;
+    let kind = |k: Kind| if k == Kind::Write { "WRITE" } else { "READ" };
+    for (inode, posix, flock) in &snap {
+        let st = inode.stat();
+        let dev = format!("{:02x}:{:02x}:{}", vfs::major(st.dev), vfs::minor(st.dev), st.ino);
+        for l in posix.locks() {
+            if l.owner.gone() {
+                continue;
+            }
+            n += 1;
+            let class = if matches!(l.owner, Owner::File(_)) { "OFDLCK" } else { "POSIX " };
+            let end =
+                if l.range.end == file_lock::OFF_MAX { String::from("EOF") } else { l.range.end.to_string() };
+            let _ = writeln!(
+                out,
+                "{n}: {class} ADVISORY  {} {} {dev} {} {end}",
+                kind(l.kind),
+                l.pid,
+                l.range.start
+            );
+        }
+        for (o, k) in flock.locks() {
+            if o.file.gone() {
+                continue;
+            }
+            n += 1;
+            let _ = writeln!(out, "{n}: FLOCK  ADVISORY  {} {} {dev} 0 EOF", kind(*k), o.pid);
+        }
+    }
+    drop(snap);
+    out.into_bytes()
 }

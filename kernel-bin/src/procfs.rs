@@ -108,7 +108,8 @@ enum Node {
     TaskDir(Pid),
 }
 
-const GLOBAL_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "stat", "uptime", "version"];
+const GLOBAL_FILES: &[&str] =
+    &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version"];
 const PROC_FILES: &[&str] = &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status"];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const SYS_KERNEL: &[&str] = &["hostname", "osrelease", "ostype", "pid_max"];
@@ -310,6 +311,7 @@ fn global_file(name: &str) -> Vec<u8> {
     let t = ns / 10_000_000;
     match name {
         "meminfo" => meminfo().into_bytes(),
+        "locks" => crate::locks::proc_locks(),
         "uptime" => {
             let (s, cs) = (t / 100, t % 100);
             format!("{s}.{cs:02} {s}.{cs:02}\n").into_bytes()

@@ -7,6 +7,7 @@
 #include "kt.h"
 
 #include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 
 #ifndef F_OFD_GETLK
@@ -834,6 +835,49 @@ KT_CASE(flock_bad_arguments) {
     /* LOCK_MAND: ignored with success, even on a bad descriptor */
     KT_SYS_RET(flock(-1, LOCK_MAND | LOCK_SH), 0);
     close(fd);
+    unlink(path);
+}
+
+/* Whether /proc/locks has a line whose text after "N: " is `want`. */
+static int proc_locks_has(const char *want) {
+    static char text[16384];
+    int fd = open("/proc/locks", O_RDONLY);
+    if (fd < 0) return -1;
+    long n = 0, r;
+    while (n < (long)sizeof text - 1 && (r = read(fd, text + n, sizeof text - 1 - n)) > 0) n += r;
+    close(fd);
+    text[n] = 0;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        char *colon = strstr(line, ": ");
+        if (colon && strcmp(colon + 2, want) == 0) return 1;
+        line = nl ? nl + 1 : 0;
+    }
+    return 0;
+}
+
+KT_CASE(proc_locks_lists_posix_ofd_and_flock) {
+    int fd = KT_SYS_OK(fresh());
+    int f2 = KT_SYS_OK(reopen(O_RDWR));
+    struct stat st;
+    KT_SYS_RET(fstat(fd, &st), 0);
+    char id[64];
+    snprintf(id, sizeof id, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev), (unsigned long)st.st_ino);
+    KT_SYS_RET(lk(fd, F_SETLK, F_WRLCK, 10, 10), 0);
+    KT_SYS_RET(lk(f2, F_OFD_SETLK, F_RDLCK, 100, 0), 0);
+    KT_SYS_RET(flock(f2, LOCK_SH), 0);
+    char want[160];
+    snprintf(want, sizeof want, "POSIX  ADVISORY  WRITE %d %s 10 19", (int)getpid(), id);
+    KT_EQ(proc_locks_has(want), 1);
+    snprintf(want, sizeof want, "OFDLCK ADVISORY  READ -1 %s 100 EOF", id);
+    KT_EQ(proc_locks_has(want), 1);
+    snprintf(want, sizeof want, "FLOCK  ADVISORY  READ %d %s 0 EOF", (int)getpid(), id);
+    KT_EQ(proc_locks_has(want), 1);
+    close(f2);
+    close(fd);
+    snprintf(want, sizeof want, "POSIX  ADVISORY  WRITE %d %s 10 19", (int)getpid(), id);
+    KT_EQ(proc_locks_has(want), 0);
     unlink(path);
 }
 
