@@ -103,3 +103,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// flock: at most one lock per owner, an exclusive lock alone, and a
+    /// request is refused exactly when another owner's lock conflicts.
+    #[test]
+    fn flock_invariants(ops in proptest::collection::vec((0..OWNERS, prop_oneof![Just(None), Just(Some(Kind::Read)), Just(Some(Kind::Write))]), 1..40)) {
+        let mut t: file_lock::FlockTable<usize> = file_lock::FlockTable::new();
+        for (o, k) in ops {
+            let before = t.held(&o);
+            let others_conflict = k.is_some_and(|k| t.locks().iter().any(|(p, h)| *p != o && h.conflicts(k)));
+            let r = t.lock(&o, k).unwrap();
+            match r {
+                Ok(_) => {
+                    prop_assert!(before == k || !others_conflict);
+                    prop_assert_eq!(t.held(&o), k);
+                }
+                Err(b) => {
+                    prop_assert!(others_conflict && before != k);
+                    prop_assert_eq!(b.released, before.is_some());
+                    prop_assert_eq!(t.held(&o), None);
+                }
+            }
+            let n = t.locks().len();
+            let writers = t.locks().iter().filter(|(_, h)| *h == Kind::Write).count();
+            prop_assert!(writers == 0 || n == 1);
+            for (i, (a, _)) in t.locks().iter().enumerate() {
+                prop_assert!(t.locks()[i + 1..].iter().all(|(b, _)| b != a));
+            }
+        }
+    }
+}
