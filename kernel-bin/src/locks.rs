@@ -113,6 +113,8 @@ struct Entry {
     posix: LockTable<Owner>,
     flock: FlockTable<FlockOwner>,
     waiters: Arc<Waiters>,
+    /// Tasks asleep in F_SETLKW or flock on this inode.
+    sleepers: usize,
 }
 
 impl Entry {
@@ -123,7 +125,7 @@ impl Entry {
         a || b
     }
     fn unused(&self) -> bool {
-        self.posix.is_empty() && self.flock.is_empty() && Arc::strong_count(&self.waiters) == 1
+        self.posix.is_empty() && self.flock.is_empty() && self.sleepers == 0
     }
 }
 
@@ -144,13 +146,9 @@ impl Registry {
         self.files.iter().position(|e| Arc::ptr_eq(&e.inode, inode))
     }
 
-    /// The entry of `inode`, made if missing (`ENOLCK` without memory);
-    /// locks of vanished descriptions are dropped first (the caller wakes).
+    /// The entry of `inode`, made if missing (`ENOLCK` without memory).
     fn entry(&mut self, inode: &Arc<Inode>) -> Result<usize> {
         if let Some(i) = self.find(inode) {
-            if self.files[i].purge() {
-                self.files[i].waiters.wake();
-            }
             return Ok(i);
         }
         self.files.try_reserve(1).map_err(|_| Errno::ENOLCK)?;
@@ -159,6 +157,7 @@ impl Registry {
             posix: LockTable::new(),
             flock: FlockTable::new(),
             waiters: Arc::new(Waiters::default()),
+            sleepers: 0,
         });
         ENTRIES.store(self.files.len(), Ordering::Relaxed);
         Ok(self.files.len() - 1)
@@ -259,13 +258,7 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
             return Err(Errno::EINVAL);
         }
         let inode = inode_of(t, &file)?;
-        let found = {
-            let mut reg = REGISTRY.lock();
-            reg.find(&inode).and_then(|i| {
-                reg.files[i].purge();
-                reg.files[i].posix.test(&owner, kind, range).cloned()
-            })
-        };
+        let found = with_entry(&inode, |e| (false, e.posix.test(&owner, kind, range).cloned())).flatten();
         match found {
             None => fl.raw[0..2].copy_from_slice(&file_lock::F_UNLCK.to_le_bytes()),
             Some(l) => {
@@ -296,58 +289,95 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
     let inode = inode_of(t, &file)?;
     let wait = matches!(cmd, F_SETLKW | F_OFD_SETLKW);
     loop {
-        let mut reg = REGISTRY.lock();
-        let i = reg.entry(&inode)?;
-        let e = &mut reg.files[i];
-        let waiters = e.waiters.clone();
-        let blocker = match e.posix.set(&owner, pid, kind, range) {
-            Ok(()) => None,
-            Err(SetError::Blocked(b)) if wait => Some(b.owner),
-            Err(err) => {
-                let gone = reg.tidy(&inode);
-                drop(reg);
-                drop((gone, waiters));
-                return Err(err.errno());
-            }
+        let (res, waiters, seen) =
+            attempt(&inode, |reg, i| match reg.files[i].posix.set(&owner, pid, kind, range) {
+                Ok(()) => (Try::Done(Ok(0)), true),
+                Err(SetError::Blocked(b)) if wait => {
+                    if ofd {
+                        // OFD waiters have no deadlock detection (as Linux)
+                        return (Try::Sleep(None), false);
+                    }
+                    // posix_locks_deadlock: does the blocker wait, through a
+                    // chain of owners, for us?
+                    if reg.waits.would_deadlock(&owner, &b.owner) {
+                        return (Try::Done(Err(Errno::EDEADLK)), false);
+                    }
+                    match reg.waits.insert(owner.clone(), b.owner.clone()) {
+                        Ok(()) => (Try::Sleep(Some(b.owner)), false),
+                        Err(e) => (Try::Done(Err(e)), false),
+                    }
+                }
+                Err(err) => (Try::Done(Err(err.errno())), false),
+            })?;
+        let blocker = match res {
+            Try::Done(r) => return r,
+            Try::Sleep(b) => b,
         };
-        let Some(blocker) = blocker else {
-            let gone = reg.tidy(&inode);
-            drop(reg);
-            waiters.wake();
-            drop(gone);
-            return Ok(0);
-        };
-        // F_SETLKW: sleep until the inode's locks change; POSIX owners first
-        // ask whether the wait closes a cycle (posix_locks_deadlock)
-        let posix = !ofd;
-        if posix {
-            let refused = if reg.waits.would_deadlock(&owner, &blocker) {
-                Some(Errno::EDEADLK)
-            } else {
-                reg.waits.insert(owner.clone(), blocker.clone()).err()
-            };
-            if let Some(err) = refused {
-                drop(waiters);
-                let gone = reg.tidy(&inode);
-                drop(reg);
-                drop(gone);
-                return Err(err);
-            }
-        }
-        let seen = waiters.changes.load(Ordering::Relaxed);
-        drop(reg);
         let slept = sleep_for_change(t, &waiters, seen);
         drop(waiters);
-        let gone = {
-            let mut reg = REGISTRY.lock();
-            if posix {
-                reg.waits.remove(&owner, &blocker);
+        after_sleep(&inode, |reg| {
+            if let Some(b) = &blocker {
+                reg.waits.remove(&owner, b);
             }
-            reg.tidy(&inode)
-        };
-        drop(gone);
+        });
         slept?;
     }
+}
+
+/// What an [`attempt`] decided.
+enum Try<B> {
+    /// The call's result.
+    Done(SysResult),
+    /// Sleep until the inode's locks change, then [`after_sleep`] (with
+    /// what it must undo) and try again.
+    Sleep(B),
+}
+
+/// One try under the registry lock: `f` looks at the entry of `inode`
+/// (index given) and decides, saying whether the locks changed. Locks of
+/// descriptions that are gone are dropped first. The sleepers are woken
+/// after the lock is released; the change count to sleep on is read under
+/// it, so no change after the try is missed.
+fn attempt<B>(
+    inode: &Arc<Inode>,
+    f: impl FnOnce(&mut Registry, usize) -> (Try<B>, bool),
+) -> Result<(Try<B>, Arc<Waiters>, u64)> {
+    let (res, waiters, seen, wake, gone) = {
+        let mut reg = REGISTRY.lock();
+        let i = reg.entry(inode)?;
+        let purged = reg.files[i].purge();
+        let (res, changed) = f(&mut reg, i);
+        let e = &mut reg.files[i];
+        let wake = purged || changed;
+        if wake {
+            e.waiters.changes.fetch_add(1, Ordering::Relaxed);
+        }
+        let waiters = e.waiters.clone();
+        let seen = waiters.changes.load(Ordering::Relaxed);
+        if matches!(res, Try::Sleep(_)) {
+            e.sleepers += 1;
+        }
+        (res, waiters, seen, wake, reg.tidy(inode))
+    };
+    drop(gone);
+    if wake {
+        waiters.wq.wake_all();
+    }
+    Ok((res, waiters, seen))
+}
+
+/// After the sleep of an [`attempt`] that said [`Try::Sleep`]: `undo`
+/// (the wait graph's edge), one sleeper less, the entry removed if unused.
+fn after_sleep(inode: &Arc<Inode>, undo: impl FnOnce(&mut Registry)) {
+    let gone = {
+        let mut reg = REGISTRY.lock();
+        undo(&mut reg);
+        if let Some(i) = reg.find(inode) {
+            reg.files[i].sleepers -= 1;
+        }
+        reg.tidy(inode)
+    };
+    drop(gone);
 }
 
 /// How long a lock sleeper sleeps at most before it looks again: the
@@ -385,57 +415,46 @@ pub fn flock(t: &mut UThread, fd: u64, op: u64) -> SysResult {
     let inode = inode_of(t, &file)?;
     let owner = FlockOwner { file: FileRef::of(&file), pid: t.pid as i32 };
     loop {
-        let mut reg = REGISTRY.lock();
-        let i = reg.entry(&inode)?;
-        let e = &mut reg.files[i];
-        let waiters = e.waiters.clone();
-        let res = e.flock.lock(&owner, kind);
-        match res {
-            Ok(Ok(_)) | Err(_) => {
-                let gone = reg.tidy(&inode);
-                drop(reg);
-                waiters.wake();
-                drop(gone);
-                return res.map(|_| 0);
-            }
-            Ok(Err(blocked)) => {
-                if blocked.released {
-                    waiters.wake();
-                }
-                if nonblock {
-                    let gone = reg.tidy(&inode);
-                    drop(reg);
-                    drop((waiters, gone));
-                    return Err(Errno::EWOULDBLOCK);
-                }
-                let seen = waiters.changes.load(Ordering::Relaxed);
-                drop(reg);
-                let slept = sleep_for_change(t, &waiters, seen);
-                drop(waiters);
-                let gone = REGISTRY.lock().tidy(&inode);
-                drop(gone);
-                slept?;
-            }
+        let (res, waiters, seen) = attempt(&inode, |reg, i| match reg.files[i].flock.lock(&owner, kind) {
+            Ok(Ok(done)) => (Try::Done(Ok(0)), done.released),
+            Err(e) => (Try::Done(Err(e)), false),
+            // a conversion may have dropped the old lock on the way
+            Ok(Err(b)) if nonblock => (Try::Done(Err(Errno::EWOULDBLOCK)), b.released),
+            Ok(Err(b)) => (Try::Sleep(()), b.released),
+        })?;
+        if let Try::Done(r) = res {
+            return r;
         }
+        let slept = sleep_for_change(t, &waiters, seen);
+        drop(waiters);
+        after_sleep(&inode, |_| {});
+        slept?;
     }
 }
 
-/// Releases what `release` picks in the entry of `inode` (if any) and
-/// wakes its sleepers when something went.
-fn release_in(inode: &Arc<Inode>, release: impl FnOnce(&mut Entry) -> bool) {
-    let (waiters, gone) = {
+/// Runs `f` on the entry of `inode`, if it has one, after dropping the
+/// locks of descriptions that are gone; `f` says whether it changed the
+/// locks. The sleepers are woken after the lock when something changed.
+fn with_entry<R>(inode: &Arc<Inode>, f: impl FnOnce(&mut Entry) -> (bool, R)) -> Option<R> {
+    let (out, waiters, gone) = {
         let mut reg = REGISTRY.lock();
-        let Some(i) = reg.find(inode) else { return };
+        let i = reg.find(inode)?;
         let e = &mut reg.files[i];
         let purged = e.purge();
-        let changed = release(e) || purged;
-        let waiters = changed.then(|| e.waiters.clone());
-        (waiters, reg.tidy(inode))
+        let (changed, out) = f(e);
+        let waiters = (changed || purged).then(|| e.waiters.clone());
+        (out, waiters, reg.tidy(inode))
     };
     if let Some(w) = waiters {
         w.wake();
     }
     drop(gone);
+    Some(out)
+}
+
+/// Releases what `release` picks in the entry of `inode` (if any).
+fn release_in(inode: &Arc<Inode>, release: impl FnOnce(&mut Entry) -> bool) {
+    with_entry(inode, |e| (release(e), ()));
 }
 
 /// Process `pid` closed a descriptor of `file` (close, dup2/dup3 over it,
