@@ -6,6 +6,7 @@
  * children: a POSIX lock conflicts only with another process. */
 #include "kt.h"
 
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -878,6 +879,79 @@ KT_CASE(proc_locks_lists_posix_ofd_and_flock) {
     close(fd);
     snprintf(want, sizeof want, "POSIX  ADVISORY  WRITE %d %s 10 19", (int)getpid(), id);
     KT_EQ(proc_locks_has(want), 0);
+    unlink(path);
+}
+
+static int thread_fd;
+static void *thread_locks(void *arg) {
+    (void)arg;
+    return (void *)(long)lk(thread_fd, F_SETLK, F_WRLCK, 0, 10);
+}
+
+KT_CASE(threads_of_a_process_share_posix_locks) {
+    thread_fd = KT_SYS_OK(fresh());
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, thread_locks, 0), 0);
+    void *ret = (void *)1;
+    KT_EQ(pthread_join(th, &ret), 0);
+    KT_EQ((long)ret, 0);
+    /* the lock is the process's: no conflict for this thread, which may unlock it */
+    KT_SYS_RET(lk(thread_fd, F_SETLK, F_RDLCK, 0, 5), 0);
+    KT_EQ(child_setlk(F_RDLCK, 0, 5), 0);
+    KT_EQ(child_setlk(F_RDLCK, 5, 1), EAGAIN);
+    KT_SYS_RET(lk(thread_fd, F_SETLK, F_UNLCK, 0, 0), 0);
+    KT_EQ(child_setlk(F_WRLCK, 0, 10), 0);
+    close(thread_fd);
+    unlink(path);
+}
+
+KT_CASE(sleepers_wake_when_the_holder_is_killed) {
+    int fd = KT_SYS_OK(fresh());
+    close(fd);
+    int pp[2], done[2];
+    KT_SYS_OK(pipe(pp));
+    KT_SYS_OK(pipe2(done, O_NONBLOCK));
+    pid_t holder = KT_FORK();
+    if (holder == 0) {
+        int f = KT_SYS_OK(reopen(O_RDWR));
+        KT_SYS_RET(lk(f, F_SETLK, F_WRLCK, 0, 0), 0);
+        KT_SYS_RET(flock(f, LOCK_EX), 0);
+        KT_SYS_RET(write(pp[1], "x", 1), 1);
+        pause();
+        _exit(1);
+    }
+    char c;
+    KT_SYS_RET(read(pp[0], &c, 1), 1);
+    pid_t w1 = KT_FORK();
+    if (w1 == 0) {
+        int f = KT_SYS_OK(reopen(O_RDWR));
+        KT_SYS_RET(lk(f, F_SETLKW, F_RDLCK, 100, 1), 0);
+        KT_SYS_RET(write(done[1], "p", 1), 1);
+        _exit(0);
+    }
+    pid_t w2 = KT_FORK();
+    if (w2 == 0) {
+        int f = KT_SYS_OK(reopen(O_RDWR));
+        KT_SYS_RET(flock(f, LOCK_SH), 0);
+        KT_SYS_RET(write(done[1], "f", 1), 1);
+        _exit(0);
+    }
+    kt_msleep(150);
+    KT_EQ(ready(done[0]), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(holder, SIGKILL);
+    KT_WAIT_STATUS(holder, kt_killed(SIGKILL));
+    KT_WAIT_STATUS(w1, kt_exited(0));
+    KT_WAIT_STATUS(w2, kt_exited(0));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* woken by the exit, not by a later look */
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    KT_TRUE(ms < 600, "waking took %ld ms", ms);
+    close(pp[0]);
+    close(pp[1]);
+    close(done[0]);
+    close(done[1]);
     unlink(path);
 }
 
