@@ -373,7 +373,7 @@ fn after_sleep(inode: &Arc<Inode>, undo: impl FnOnce(&mut Registry)) {
         let mut reg = REGISTRY.lock();
         undo(&mut reg);
         if let Some(i) = reg.find(inode) {
-            reg.files[i].sleepers -= 1;
+            reg.files[i].sleepers = reg.files[i].sleepers.saturating_sub(1);
         }
         reg.tidy(inode)
     };
