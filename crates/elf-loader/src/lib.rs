@@ -13,10 +13,16 @@
 //!   ([`check_exec_depth`]: `ELOOP`).
 //! - [`ElfImage::parse`] checks the headers with xmas-elf and refuses with
 //!   `ENOEXEC` what Linux cannot run or this loader does not support:
-//!   static (`ET_EXEC`) and static-PIE (`ET_DYN` without `PT_INTERP`)
-//!   x86_64 ELF64 files load; dynamically linked ones (`PT_INTERP`) are
-//!   refused for now. Malformed input of any shape gives an error, never a
+//!   `ET_EXEC` and `ET_DYN` x86_64 ELF64 files load, with or without an
+//!   interpreter. Malformed input of any shape gives an error, never a
 //!   panic.
+//! - A dynamic image (`PT_INTERP`): [`ElfImage::interp_path`] reads the
+//!   interpreter's path (`ENOEXEC`, `EIO`), the kernel opens it like the
+//!   program (`ENOENT`, `EACCES`), [`ElfImage::parse_interp`] checks it
+//!   with Linux's errors (`EIO`, `ELIBBAD`), and
+//!   [`ElfImage::load_with_interp`] maps the program (a PIE at
+//!   [`ELF_ET_DYN_BASE`]), then the interpreter where mmap puts it, and
+//!   starts at the interpreter's entry with `AT_BASE` and `AT_ENTRY` set.
 //! - [`ElfImage::load`] (or [`load_elf`], both steps) builds the image in a
 //!   fresh `Vmar`: each `PT_LOAD` becomes private anonymous memory over its
 //!   pages, mapped writable, filled with the file bytes through
@@ -47,7 +53,8 @@
 //! 2. For depth 0, 1, ...: [`check_exec_depth`]; [`read_head`]; if
 //!    [`parse_shebang`] gives a script, replace argv with
 //!    [`Shebang::argv`] and the file with the interpreter, and repeat.
-//! 3. [`ElfImage::parse`] (`ENOEXEC`); `vmar.fresh()`; [`ElfImage::load`]
+//! 3. [`ElfImage::parse`] (`ENOEXEC`); for a dynamic image, the
+//!    interpreter as above; `vmar.fresh()`; [`ElfImage::load_with_interp`]
 //!    into it; on success, the point of no return: kill the other threads,
 //!    swap the address space, close close-on-exec files, reset handlers,
 //!    and return to user mode at [`LoadedImage::entry`] with
@@ -103,11 +110,12 @@ pub mod testing;
 
 pub use file::{ExecFile, read_head};
 pub use load::{
-    Credentials, DEFAULT_STACK_SIZE, DEFAULT_STACK_TOP, ELF_ET_DYN_BASE, ExecParams, Layout, LoadedImage,
-    PiePlacement, load_elf,
+    Credentials, DEFAULT_STACK_SIZE, DEFAULT_STACK_TOP, ELF_ET_DYN_BASE, ExecParams, Interp, Layout,
+    LoadedImage, PiePlacement, load_elf,
 };
 pub use parse::{
-    EHDR_SIZE, ElfImage, ImageKind, MAX_PHDR_BYTES, PHDR_SIZE, PT_GNU_STACK, Segment, TASK_SIZE,
+    EHDR_SIZE, ElfImage, ImageKind, MAX_INTERP_BYTES, MAX_PHDR_BYTES, PHDR_SIZE, PT_GNU_STACK, Segment,
+    TASK_SIZE,
 };
 pub use script::{BINPRM_BUF_SIZE, MAX_EXEC_DEPTH, Shebang, check_exec_depth, parse_shebang};
 pub use stack::*;

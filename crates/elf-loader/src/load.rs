@@ -137,9 +137,14 @@ impl<'a> ExecParams<'a> {
 /// answer `/proc/self/{stat,maps,auxv,cmdline,environ}`.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct LoadedImage {
-    /// Where execution starts (`e_entry` plus the bias): the user
-    /// context's instruction pointer.
+    /// Where execution starts (`e_entry` plus the bias, of the interpreter
+    /// for a dynamic image): the user context's instruction pointer.
     pub entry: usize,
+    /// The program's entry (`AT_ENTRY`; `entry` for a static image).
+    pub program_entry: usize,
+    /// `AT_BASE`: the interpreter's bias (0 without one, or for an
+    /// `ET_EXEC` interpreter).
+    pub interp_base: usize,
     /// The initial stack pointer, 16-byte aligned, pointing at `argc`.
     pub stack_pointer: usize,
     /// The start of the heap (page aligned, just past the highest
@@ -151,7 +156,7 @@ pub struct LoadedImage {
     pub phdr: usize,
     /// `AT_PHNUM`.
     pub phnum: usize,
-    /// Static or static PIE.
+    /// The program's kind.
     pub kind: ImageKind,
     /// `mm->start_code`: the lowest address of an executable segment.
     pub start_code: usize,
@@ -292,10 +297,31 @@ struct Placed {
     prot: Prot,
 }
 
+/// What [`ElfImage::map_image`] placed.
+struct Mapped {
+    placed: Vec<Placed>,
+    load_bias: usize,
+    entry: usize,
+    brk: usize,
+}
+
+/// The interpreter a dynamic image is started through (`PT_INTERP`), for
+/// [`ElfImage::load_with_interp`].
+#[derive(Clone, Copy)]
+pub struct Interp<'a> {
+    /// Its headers, from [`ElfImage::parse_interp`].
+    pub image: &'a ElfImage,
+    /// The file.
+    pub file: &'a dyn ExecFile,
+    /// The path its mappings are named by in `/proc/self/maps`.
+    pub path: &'a [u8],
+}
+
 impl ElfImage {
     /// Where the lowest segment's page goes (`base`) and that page's link
-    /// address (`low`): addresses are `base + (vaddr - low)`.
-    fn placement<P, A>(&self, vmar: &mut Vmar<P, A>, layout: &Layout) -> Result<(usize, usize)>
+    /// address (`low`): addresses are `base + (vaddr - low)`. `pie` says
+    /// where an `ET_DYN` goes.
+    fn placement<P, A>(&self, vmar: &mut Vmar<P, A>, pie: PiePlacement) -> Result<(usize, usize)>
     where
         P: PageTable,
         A: FrameAllocator + Clone + 'static,
@@ -304,13 +330,15 @@ impl ElfImage {
         let low = page_floor(to_usize(segments.first().map_or(0, |s| s.vaddr))?);
         let high = segments.iter().map(|s| s.end()).max().unwrap_or(0);
         let high = page_ceil(to_usize(high)?).ok_or(Errno::ENOEXEC)?;
-        match (self.kind(), layout.pie) {
-            (ImageKind::Static, _) => Ok((0, 0)),
-            (ImageKind::StaticPie, PiePlacement::At(addr)) => {
+        if !self.kind().is_pie() {
+            return Ok((0, 0));
+        }
+        match pie {
+            PiePlacement::At(addr) => {
                 let align = to_usize(self.max_align())?;
                 Ok((page_floor(addr & !(align - 1)), low))
             }
-            (ImageKind::StaticPie, PiePlacement::Mmap) => {
+            PiePlacement::Mmap => {
                 // elf_map with a zero hint and the total size: ask mmap
                 // where, then give the range back.
                 let span = high - low;
@@ -322,46 +350,27 @@ impl ElfImage {
         }
     }
 
-    /// Loads the image into `vmar` (a fresh, empty address space) and builds
-    /// the initial stack; see [`load_elf`]. The arguments are checked
-    /// ([`check_args`]) before anything is mapped.
-    pub fn load<P, A, F>(
+    /// Maps the segments of this image from `file` at `base + (vaddr -
+    /// low)`, named `path`.
+    fn map_image<P, A, F>(
         &self,
         vmar: &mut Vmar<P, A>,
         file: &F,
-        params: &ExecParams<'_>,
-    ) -> Result<LoadedImage>
+        (base, low): (usize, usize),
+        path: &[u8],
+    ) -> Result<Mapped>
     where
         P: PageTable,
         A: FrameAllocator + Clone + 'static,
         F: ExecFile + ?Sized,
     {
-        // Caller errors first.
-        let layout = params.layout;
         let config = vmar.config();
-        if !vm::is_page_aligned(layout.stack_top) || layout.stack_top > config.max_addr {
-            return Err(Errno::EINVAL);
-        }
-        let strings = params.argv.iter().chain(params.envp.iter()).chain([&params.execfn]);
-        if strings.chain(params.platform.iter()).any(|s| s.contains(&0)) {
-            return Err(Errno::EINVAL);
-        }
-        // Entries the stack builder fills in must not come from the caller.
-        let filled = [AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM];
-        if params.extra_auxv.iter().any(|(k, _)| filled.contains(k)) {
-            return Err(Errno::EINVAL);
-        }
-        let empty: [&[u8]; 1] = [b""];
-        let argv = if params.argv.is_empty() { &empty[..] } else { params.argv };
-        check_args(params.stack_rlimit, params.execfn, argv, params.envp)?;
-
-        // Place the segments: addr = base + (vaddr - low), checked.
-        let (base, low) = self.placement(vmar, &layout)?;
         let place = |v: u64| -> Result<usize> {
             let v = to_usize(v)?;
             v.checked_sub(low).and_then(|d| base.checked_add(d)).ok_or(Errno::ENOEXEC)
         };
-        let mut placed = Vec::with_capacity(self.segments().len());
+        let mut placed = Vec::new();
+        placed.try_reserve_exact(self.segments().len()).map_err(|_| Errno::ENOMEM)?;
         for seg in self.segments() {
             let start = place(seg.vaddr)?;
             let end = place(seg.end())?;
@@ -400,7 +409,7 @@ impl ElfImage {
             }
         }
 
-        let path = alloc::string::String::from_utf8_lossy(params.path);
+        let path = alloc::string::String::from_utf8_lossy(path);
         // Every page holds one segment, at a file offset congruent to its
         // address: map the file's pages (elf_map) when the file has them.
         let direct = file.page_source().filter(|_| {
@@ -423,11 +432,89 @@ impl ElfImage {
             }
         } else {
             copy_segments(vmar, file, &placed, &pieces)?;
+            for p in placed.iter().filter(|p| p.file_end > p.start) {
+                let start = page_floor(p.start);
+                let end = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
+                vmar.set_name(start, end - start, &path)?;
+            }
         }
-        // Names as /proc/self/maps shows them: the file's pages by path; the
-        // zero pages past them are anonymous, and those ending at the break
-        // belong to the heap (Linux 6.1's bss `vm_brk` mapping ends at
-        // `start_brk`, so show_map_vma calls it `[heap]`).
+        Ok(Mapped { placed, load_bias, entry, brk })
+    }
+
+    /// Loads the image into `vmar` (a fresh, empty address space) and builds
+    /// the initial stack; see [`load_elf`]. The arguments are checked
+    /// ([`check_args`]) before anything is mapped. A dynamic image
+    /// ([`ImageKind::is_dynamic`]) needs its interpreter:
+    /// [`ElfImage::load_with_interp`]; here it is `ENOEXEC`.
+    pub fn load<P, A, F>(
+        &self,
+        vmar: &mut Vmar<P, A>,
+        file: &F,
+        params: &ExecParams<'_>,
+    ) -> Result<LoadedImage>
+    where
+        P: PageTable,
+        A: FrameAllocator + Clone + 'static,
+        F: ExecFile + ?Sized,
+    {
+        self.load_with_interp(vmar, file, None, params)
+    }
+
+    /// Loads the image and, for a dynamic one, its interpreter, as Linux's
+    /// `load_elf_binary` does: the program at its addresses (`ET_EXEC`) or
+    /// at [`ELF_ET_DYN_BASE`] rounded down to its alignment (`ET_DYN`, a
+    /// PIE), then the interpreter where mmap puts it (`ET_DYN`) or at its
+    /// addresses (`ET_EXEC`), the stack, and the auxiliary vector with
+    /// `AT_BASE` (the interpreter's bias) and `AT_ENTRY` (the program's
+    /// entry); execution starts at the interpreter's entry. The break
+    /// starts after the program. `ENOEXEC` for a dynamic image without an
+    /// interpreter or a static one with; an interpreter that cannot be
+    /// mapped (outside user space, overlapping the program) is `ELIBBAD`
+    /// (Linux kills the process with `SIGSEGV` then, after the point of
+    /// no return).
+    pub fn load_with_interp<P, A, F>(
+        &self,
+        vmar: &mut Vmar<P, A>,
+        file: &F,
+        interp: Option<Interp<'_>>,
+        params: &ExecParams<'_>,
+    ) -> Result<LoadedImage>
+    where
+        P: PageTable,
+        A: FrameAllocator + Clone + 'static,
+        F: ExecFile + ?Sized,
+    {
+        // Caller errors first.
+        let layout = params.layout;
+        let config = vmar.config();
+        if !vm::is_page_aligned(layout.stack_top) || layout.stack_top > config.max_addr {
+            return Err(Errno::EINVAL);
+        }
+        let strings = params.argv.iter().chain(params.envp.iter()).chain([&params.execfn]);
+        if strings.chain(params.platform.iter()).any(|s| s.contains(&0)) {
+            return Err(Errno::EINVAL);
+        }
+        // Entries the stack builder fills in must not come from the caller.
+        let filled = [AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM];
+        if params.extra_auxv.iter().any(|(k, _)| filled.contains(k)) {
+            return Err(Errno::EINVAL);
+        }
+        let empty: [&[u8]; 1] = [b""];
+        let argv = if params.argv.is_empty() { &empty[..] } else { params.argv };
+        check_args(params.stack_rlimit, params.execfn, argv, params.envp)?;
+        if self.kind().is_dynamic() != interp.is_some() {
+            return Err(Errno::ENOEXEC);
+        }
+
+        // The program (load_bias = ELF_ET_DYN_BASE for a PIE with an
+        // interpreter; a static PIE goes where the layout says).
+        let pie = if self.kind().is_dynamic() { PiePlacement::At(ELF_ET_DYN_BASE) } else { layout.pie };
+        let placement = self.placement(vmar, pie)?;
+        let Mapped { placed, load_bias, entry, brk } = self.map_image(vmar, file, placement, params.path)?;
+        // Names as /proc/self/maps shows them: the zero pages past the
+        // file's are anonymous, and those ending at the break belong to the
+        // heap (Linux 6.1's bss `vm_brk` mapping ends at `start_brk`, so
+        // show_map_vma calls it `[heap]`).
         for p in &placed {
             let bss = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
             let end = page_ceil(p.end).ok_or(Errno::ENOEXEC)?;
@@ -435,13 +522,17 @@ impl ElfImage {
                 vmar.set_name(bss, end - bss, "[heap]")?;
             }
         }
-        if direct.is_none() {
-            for p in placed.iter().filter(|p| p.file_end > p.start) {
-                let start = page_floor(p.start);
-                let end = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
-                vmar.set_name(start, end - start, &path)?;
+        // The interpreter (load_elf_interp): where mmap puts it.
+        let (start_at, interp_base) = match interp {
+            None => (entry, 0),
+            Some(i) => {
+                let bad =
+                    |e: Errno| if e == Errno::ENOEXEC || e == Errno::EEXIST { Errno::ELIBBAD } else { e };
+                let at = i.image.placement(vmar, PiePlacement::Mmap).map_err(bad)?;
+                let m = i.image.map_image(vmar, i.file, at, i.path).map_err(bad)?;
+                (m.entry, m.load_bias)
             }
-        }
+        };
         vmar.set_brk_base(brk);
 
         // mm->start_code and friends (load_elf_binary).
@@ -478,7 +569,7 @@ impl ElfImage {
             (AT_PHDR, phdr as u64),
             (AT_PHENT, PHDR_SIZE as u64),
             (AT_PHNUM, u64::from(self.phnum())),
-            (AT_BASE, 0),
+            (AT_BASE, interp_base as u64),
             (AT_FLAGS, 0),
             (AT_ENTRY, entry as u64),
             (AT_UID, u64::from(ids.uid)),
@@ -525,7 +616,9 @@ impl ElfImage {
 
         let out = plan.out;
         Ok(LoadedImage {
-            entry,
+            entry: start_at,
+            program_entry: entry,
+            interp_base,
             stack_pointer: out.sp,
             brk_base: brk,
             load_bias,

@@ -26,16 +26,42 @@ pub const PT_GNU_STACK: u32 = 0x6474_e551;
 pub const TASK_SIZE: u64 = vm::abi::TASK_SIZE as u64;
 
 const ELFCLASS64: u8 = 2;
+const EM_X86_64: u16 = 62;
 const ELFDATA2LSB: u8 = 1;
 const E_PHOFF: usize = 32;
 
-/// Whether the image is position dependent or not.
+/// The most bytes a `PT_INTERP` may have, its NUL included (`PATH_MAX`):
+/// more is `ENOEXEC`.
+pub const MAX_INTERP_BYTES: u64 = 4096;
+
+/// Whether the image is position dependent or not, and whether it names an
+/// interpreter (`PT_INTERP`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ImageKind {
-    /// `ET_EXEC`: loaded at its link addresses.
+    /// `ET_EXEC` without `PT_INTERP`: loaded at its link addresses.
     Static,
     /// `ET_DYN` without `PT_INTERP` (static PIE): loaded at a bias.
     StaticPie,
+    /// `ET_EXEC` with `PT_INTERP`: loaded at its link addresses, started
+    /// through its interpreter.
+    Dynamic,
+    /// `ET_DYN` with `PT_INTERP` (a PIE): loaded at [`ELF_ET_DYN_BASE`]
+    /// (rounded down to its alignment), started through its interpreter.
+    ///
+    /// [`ELF_ET_DYN_BASE`]: crate::ELF_ET_DYN_BASE
+    DynamicPie,
+}
+
+impl ImageKind {
+    /// Whether the image is `ET_DYN` (placed at a bias).
+    pub fn is_pie(self) -> bool {
+        matches!(self, ImageKind::StaticPie | ImageKind::DynamicPie)
+    }
+
+    /// Whether the image names an interpreter.
+    pub fn is_dynamic(self) -> bool {
+        matches!(self, ImageKind::Dynamic | ImageKind::DynamicPie)
+    }
 }
 
 /// One `PT_LOAD` segment, as the file describes it (not yet biased).
@@ -75,6 +101,8 @@ pub struct ElfImage {
     phdr_vaddr: Option<u64>,
     exec_stack: bool,
     max_align: u64,
+    /// `PT_INTERP`'s `(p_offset, p_filesz)`, the first one.
+    interp: Option<(u64, u64)>,
 }
 
 /// A byte buffer whose start is 8-byte aligned (xmas-elf reads its
@@ -127,8 +155,7 @@ impl ElfImage {
     /// other than ELFCLASS64, big-endian data, a type other than `ET_EXEC`
     /// or `ET_DYN`, a machine other than x86_64, `e_phentsize` other than
     /// 56, no program headers or more than one page of them, program
-    /// headers past the end of the file, a `PT_INTERP` segment (dynamically
-    /// linked executables are not supported yet), no `PT_LOAD` segment with
+    /// headers past the end of the file, no `PT_LOAD` segment with
     /// memory, a segment with `p_filesz > p_memsz`, file bytes past the end
     /// of the file, a `p_align` that is not a power of two, `p_vaddr` and
     /// `p_offset` not congruent modulo `p_align`, overlapping segments, a
@@ -136,6 +163,33 @@ impl ElfImage {
     /// [`TASK_SIZE`], or an address overflow. The errors of
     /// [`ExecFile::read_at`] pass through.
     pub fn parse<F: ExecFile + ?Sized>(file: &F) -> Result<ElfImage> {
+        Self::parse_inner(file, false)
+    }
+
+    /// Reads and checks the headers of an interpreter, with the errors of
+    /// Linux's `load_elf_binary` for it: `EIO` for a file shorter than the
+    /// ELF header (`elf_read`); `ELIBBAD` for bad magic, a machine other
+    /// than x86_64, and program headers that cannot be read (wrong
+    /// `e_phentsize`, none, more than a page, past the end of the file).
+    /// Its own `PT_INTERP` is ignored, as Linux's `load_elf_interp` does.
+    ///
+    /// What Linux finds wrong only once the caller's image is gone (a type
+    /// other than `ET_EXEC`/`ET_DYN`, a class or byte order it cannot
+    /// read, bad segments: the process then dies of `SIGSEGV`) is
+    /// `ELIBBAD` here too, before anything is mapped.
+    pub fn parse_interp<F: ExecFile + ?Sized>(file: &F) -> Result<ElfImage> {
+        let mut ehdr = [0u8; EHDR_SIZE];
+        if !read_full(file, 0, &mut ehdr)? {
+            return Err(Errno::EIO);
+        }
+        let machine = u16::from_le_bytes([ehdr[18], ehdr[19]]);
+        if ehdr[..4] != xmas_elf::header::MAGIC || machine != EM_X86_64 {
+            return Err(Errno::ELIBBAD);
+        }
+        Self::parse_inner(file, true).map_err(|e| if e == Errno::ENOEXEC { Errno::ELIBBAD } else { e })
+    }
+
+    fn parse_inner<F: ExecFile + ?Sized>(file: &F, as_interp: bool) -> Result<ElfImage> {
         let size = file.size();
         let mut ehdr = [0u8; EHDR_SIZE];
         if !read_full(file, 0, &mut ehdr)? {
@@ -169,9 +223,9 @@ impl ElfImage {
             }
         }
         let elf = ElfFile::new(buf.bytes()).map_err(noexec)?;
-        let kind = match elf.header.pt2.type_().as_type() {
-            ElfType::Executable => ImageKind::Static,
-            ElfType::SharedObject => ImageKind::StaticPie,
+        let is_pie = match elf.header.pt2.type_().as_type() {
+            ElfType::Executable => false,
+            ElfType::SharedObject => true,
             _ => return Err(Errno::ENOEXEC),
         };
         if elf.header.pt2.machine().as_machine() != Machine::X86_64 {
@@ -184,11 +238,17 @@ impl ElfImage {
         let mut phdr_in_load = None;
         let mut exec_stack = false;
         let mut max_align = vm::PAGE_SIZE as u64;
+        let mut interp = None;
         for index in 0..phnum {
             let ph = elf.program_header(index).map_err(noexec)?;
             match ph.get_type() {
                 Ok(PhType::Load) => {}
-                Ok(PhType::Interp) => return Err(Errno::ENOEXEC),
+                Ok(PhType::Interp) => {
+                    if !as_interp && interp.is_none() {
+                        interp = Some((ph.offset(), ph.file_size()));
+                    }
+                    continue;
+                }
                 Ok(PhType::Phdr) => {
                     phdr_segment = Some(ph.virtual_addr());
                     continue;
@@ -242,7 +302,13 @@ impl ElfImage {
         if segments.windows(2).any(|w| w[0].end() > w[1].vaddr) {
             return Err(Errno::ENOEXEC);
         }
-        if kind == ImageKind::Static && entry >= TASK_SIZE {
+        let kind = match (is_pie, interp.is_some()) {
+            (false, false) => ImageKind::Static,
+            (true, false) => ImageKind::StaticPie,
+            (false, true) => ImageKind::Dynamic,
+            (true, true) => ImageKind::DynamicPie,
+        };
+        if !is_pie && entry >= TASK_SIZE {
             return Err(Errno::ENOEXEC);
         }
         Ok(ElfImage {
@@ -254,10 +320,36 @@ impl ElfImage {
             phdr_vaddr: phdr_in_load.or(phdr_segment),
             exec_stack,
             max_align,
+            interp,
         })
     }
 
-    /// Static (`ET_EXEC`) or static PIE (`ET_DYN`).
+    /// The interpreter's path named by `PT_INTERP` (without its NUL), or
+    /// `None` for a static image, read from `file` as Linux's
+    /// `load_elf_binary` does: `ENOEXEC` for a `p_filesz` under 2 or over
+    /// [`MAX_INTERP_BYTES`], or a last byte that is not NUL; `EIO` when the
+    /// file ends first. The path ends at its first NUL.
+    pub fn interp_path<F: ExecFile + ?Sized>(&self, file: &F) -> Result<Option<Vec<u8>>> {
+        let Some((offset, filesz)) = self.interp else { return Ok(None) };
+        if !(2..=MAX_INTERP_BYTES).contains(&filesz) {
+            return Err(Errno::ENOEXEC);
+        }
+        let mut path = Vec::new();
+        path.try_reserve_exact(filesz as usize).map_err(|_| Errno::ENOMEM)?;
+        path.resize(filesz as usize, 0);
+        if !read_full(file, offset, &mut path)? {
+            return Err(Errno::EIO);
+        }
+        if path.last() != Some(&0) {
+            return Err(Errno::ENOEXEC);
+        }
+        let len = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+        path.truncate(len);
+        Ok(Some(path))
+    }
+
+    /// `ET_EXEC` or `ET_DYN`, with or without an interpreter (always
+    /// without for an image from [`ElfImage::parse_interp`]).
     pub fn kind(&self) -> ImageKind {
         self.kind
     }

@@ -80,6 +80,8 @@ enum Item {
     PhdrAt { vaddr: u64 },
     /// A program header as given.
     Raw(Phdr),
+    /// PT_INTERP with these bytes (the NUL included or not, as given).
+    Interp(Vec<u8>),
 }
 
 /// Builds an ELF64 little-endian x86_64 image. The fields are public so a
@@ -137,6 +139,13 @@ impl ElfBuilder {
     /// page-aligned `vaddr`, as linkers do for the first segment.
     pub fn headers_segment(mut self, vaddr: u64, flags: u32) -> Self {
         self.items.push(Item::Headers { vaddr, flags });
+        self
+    }
+
+    /// Adds a `PT_INTERP` whose bytes are `bytes` exactly (add the NUL
+    /// for a well-formed one), placed after the headers.
+    pub fn interp(mut self, bytes: &[u8]) -> Self {
+        self.items.push(Item::Interp(bytes.to_vec()));
         self
     }
 
@@ -207,6 +216,19 @@ impl ElfBuilder {
                     p_align: 8,
                 },
                 Item::Raw(ph) => *ph,
+                Item::Interp(bytes) => {
+                    let offset = out.len();
+                    out.extend_from_slice(bytes);
+                    Phdr {
+                        p_type: PT_INTERP,
+                        p_flags: PF_R,
+                        p_offset: offset as u64,
+                        p_vaddr: 0,
+                        p_filesz: bytes.len() as u64,
+                        p_memsz: bytes.len() as u64,
+                        p_align: 1,
+                    }
+                }
             };
             phdrs.push(ph);
         }

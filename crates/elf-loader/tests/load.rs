@@ -577,7 +577,7 @@ fn every_enoexec_rule() {
         ),
         ("e_phoff overflows", patched(&|e| e[32..40].copy_from_slice(&u64::MAX.to_le_bytes()))),
         (
-            "dynamic (PT_INTERP)",
+            "dynamic (PT_INTERP) through load_elf, without its interpreter",
             good().raw(Phdr { p_type: PT_INTERP, p_filesz: 8, ..Phdr::default() }).build(),
         ),
         ("no PT_LOAD", ElfBuilder::exec(0x401000).phdr(0x400040).build()),

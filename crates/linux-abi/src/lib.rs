@@ -129,6 +129,8 @@ impl Errno {
     pub const EBADMSG: Errno = Errno(74);
     /// Value too large for defined data type (75).
     pub const EOVERFLOW: Errno = Errno(75);
+    /// Accessing a corrupted shared library (80).
+    pub const ELIBBAD: Errno = Errno(80);
     /// Invalid or incomplete multibyte or wide character (84).
     pub const EILSEQ: Errno = Errno(84);
     /// Too many users (87).
@@ -294,6 +296,7 @@ impl Errno {
             71 => "EPROTO",
             74 => "EBADMSG",
             75 => "EOVERFLOW",
+            80 => "ELIBBAD",
             84 => "EILSEQ",
             87 => "EUSERS",
             88 => "ENOTSOCK",
