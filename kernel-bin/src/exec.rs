@@ -1,5 +1,6 @@
-//! execve: find the file, follow `#!` interpreters, load the ELF image into
-//! a fresh address space with `crates/elf-loader`, then let the process
+//! execve: find the file, follow `#!` interpreters, load the ELF image (and
+//! its `PT_INTERP` interpreter) into a fresh address space with
+//! `crates/elf-loader`, then let the process
 //! table do the rest (de-thread, handlers, close-on-exec, the new vm).
 
 use crate::proc::{Hooks, Vm, table};
@@ -205,7 +206,29 @@ pub fn build(
         params.hwcap2 = Some(0);
         params.minsigstksz =
             Some((arch_x86_64::sigframe::FRAME_SIZE + arch_x86_64::sigframe::FPSTATE_SIZE + 64) as u64);
-        let img = elf_loader::load_elf(&mut vm, &file, &params)?;
+        // Argument errors come before format errors, as in Linux.
+        elf_loader::check_args(params.stack_rlimit, params.execfn, params.argv, params.envp)?;
+        let elf = elf_loader::ElfImage::parse(&file)?;
+        // PT_INTERP: the interpreter is opened like the program (the
+        // caller's root and cwd, EACCES without execute permission) and
+        // checked before the point of no return (load_elf_binary).
+        let interp = match elf.interp_path(&file)? {
+            Some(ipath) => {
+                // open_exec("") opens the working directory (getname_kernel
+                // takes an empty name), which is refused as no regular file
+                let lookup: &[u8] = if ipath.is_empty() { b"." } else { &ipath };
+                let ifile = InodeFile(lookup_exec(root, cwd, cred, lookup)?);
+                let iimage = elf_loader::ElfImage::parse_interp(&ifile)?;
+                Some((ipath, ifile, iimage))
+            }
+            None => None,
+        };
+        let interp_ref = interp.as_ref().map(|(ipath, ifile, iimage)| elf_loader::Interp {
+            image: iimage,
+            file: ifile as &dyn ExecFile,
+            path: ipath,
+        });
+        let img = elf.load_with_interp(&mut vm, &file, interp_ref, &params)?;
         let (entry, sp) = (img.entry as u64, img.stack_pointer as u64);
         return Ok(Image { vm, entry, sp, exe: path, exe_inode: file.0 });
     }

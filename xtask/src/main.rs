@@ -17,6 +17,7 @@
 
 mod bench;
 mod cpio;
+mod debian;
 mod interactive;
 mod ksyms;
 mod linux;

@@ -37,6 +37,11 @@ pub struct UserBuild {
     pub tests: Vec<(String, PathBuf)>,
     /// Debian's static busybox.
     pub busybox: PathBuf,
+    /// Dynamically linked programs and what they need, `(path in the
+    /// initramfs, host file)`: `user/dynamic/*.c` built with gcc (glibc)
+    /// and musl-gcc without `-static` into `/usr/local/bin/NAME-glibc` and
+    /// `NAME-musl`, and Debian's files ([`crate::debian`]).
+    pub dynamic: Vec<(String, PathBuf)>,
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
@@ -58,6 +63,18 @@ fn local_includes_time(src: &Path) -> Option<SystemTime> {
 /// Compiles `src` to `out` unless `out` is newer than `src`, the header and
 /// the files `src` includes from its own directory.
 fn compile(src: &Path, out: &Path, include: &Path, header_time: Option<SystemTime>) -> Result<(), String> {
+    compile_with("musl-gcc", &["-static"], src, out, include, header_time)
+}
+
+/// [`compile`] with another compiler (`gcc` for glibc) and flags.
+fn compile_with(
+    cc: &str,
+    flags: &[&str],
+    src: &Path,
+    out: &Path,
+    include: &Path,
+    header_time: Option<SystemTime>,
+) -> Result<(), String> {
     let deps_time = header_time.max(local_includes_time(src));
     if let (Some(o), Some(s)) = (mtime(out), mtime(src))
         && o > s
@@ -65,10 +82,11 @@ fn compile(src: &Path, out: &Path, include: &Path, header_time: Option<SystemTim
     {
         return Ok(());
     }
-    let mut c = Command::new("musl-gcc");
-    c.args(["-static", "-O2", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-variable"]);
+    let mut c = Command::new(cc);
+    c.args(flags);
+    c.args(["-O2", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-variable"]);
     c.arg("-I").arg(include).arg("-o").arg(out).arg(src);
-    let output = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
+    let output = c.output().map_err(|e| format!("{cc}: {e}; run: apt-get install musl-tools gcc"))?;
     let diag = String::from_utf8_lossy(&output.stderr);
     if !diag.trim().is_empty() {
         eprint!("{diag}");
@@ -121,12 +139,34 @@ pub fn build() -> Result<UserBuild, String> {
             }
         }
     }
+    // Dynamic programs: glibc's (gcc) and musl's (musl-gcc), PIE as the
+    // compilers make them by default.
+    let dyn_src = user.join("dynamic");
+    let dyn_out = out_dir.join("dynamic");
+    std::fs::create_dir_all(&dyn_out).map_err(|e| format!("{}: {e}", dyn_out.display()))?;
+    let mut dynamic = Vec::new();
+    let mut dyn_sources: Vec<PathBuf> = std::fs::read_dir(&dyn_src)
+        .map_err(|e| format!("{}: {e}", dyn_src.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    dyn_sources.sort();
+    for src in dyn_sources {
+        let Some(name) = src.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
+        for (cc, libc) in [("gcc", "glibc"), ("musl-gcc", "musl")] {
+            let out = dyn_out.join(format!("{name}-{libc}"));
+            compile_with(cc, &[], &src, &out, &include, header_time)?;
+            dynamic.push((format!("usr/local/bin/{name}-{libc}"), out));
+        }
+    }
+    dynamic.extend(crate::debian::files()?);
     eprintln!("xtask: built /init and {} tests into {}", tests.len(), out_dir.display());
-    Ok(UserBuild { init, tests, busybox: PathBuf::from(BUSYBOX) })
+    Ok(UserBuild { init, tests, busybox: PathBuf::from(BUSYBOX), dynamic })
 }
 
-/// Adds `/init`, `/tests/*`, `/bin/busybox` with its applet links and the
-/// `/dev` nodes to an initramfs (whose `bin` and `dev` directories exist
+/// Adds `/init`, `/tests/*`, `/bin/busybox` with its applet links, the
+/// dynamic programs with Debian's libraries, and the `/dev` nodes to an initramfs (whose `bin` and `dev` directories exist
 /// already).
 pub fn add_to_initramfs(c: &mut crate::cpio::Cpio, b: &UserBuild) -> Result<(), String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
@@ -140,7 +180,7 @@ pub fn add_to_initramfs(c: &mut crate::cpio::Cpio, b: &UserBuild) -> Result<(), 
     for (name, path) in &b.tests {
         c.file(&format!("tests/{name}"), 0o755, &read(path)?);
     }
-    Ok(())
+    crate::debian::add_to_initramfs(c, &b.dynamic)
 }
 
 /// Per test program: cases passed and failed.

@@ -1,0 +1,83 @@
+/* A dynamically linked program for user/tests/exec_dynamic.c, built twice:
+ * with gcc against glibc (/usr/local/bin/hello-glibc, interpreter
+ * /lib64/ld-linux-x86-64.so.2) and with musl-gcc against musl
+ * (/usr/local/bin/hello-musl, interpreter /lib/ld-musl-x86_64.so.1).
+ *
+ *   hello          prints "hello from <libc>" and exits with 7
+ *   hello auxv     checks what the kernel gave it (auxv, break) and prints
+ *                  "auxv ok", or the first check that failed; exits 0 or 1
+ *   hello exe      prints the target of /proc/self/exe
+ */
+#include <elf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#ifdef __GLIBC__
+#define LIBC "glibc"
+#else
+#define LIBC "musl"
+#endif
+
+extern const char __ehdr_start[]; /* the program's ELF header (linker-made) */
+extern char _start[];
+extern char end[];
+
+#define CHECK(cond)                                  \
+    do {                                             \
+        if (!(cond)) {                               \
+            printf("auxv bad: %s\n", #cond);         \
+            return 1;                                \
+        }                                            \
+    } while (0)
+
+static int auxv(const char *argv0) {
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)__ehdr_start;
+    uintptr_t base = getauxval(AT_BASE);
+    CHECK(base != 0);
+    CHECK(base % 4096 == 0);
+    /* the interpreter's own ELF header is mapped at its base */
+    CHECK(memcmp((const void *)base, ELFMAG, SELFMAG) == 0);
+    CHECK(((const Elf64_Ehdr *)base)->e_type == ET_DYN);
+    CHECK(getauxval(AT_ENTRY) == (uintptr_t)_start);
+    CHECK(getauxval(AT_PHDR) == (uintptr_t)__ehdr_start + eh->e_phoff);
+    CHECK(getauxval(AT_PHNUM) == eh->e_phnum);
+    CHECK(getauxval(AT_PHENT) == sizeof(Elf64_Phdr));
+    CHECK(getauxval(AT_PAGESZ) == 4096);
+    CHECK(getauxval(AT_FLAGS) == 0);
+    CHECK(getauxval(AT_CLKTCK) == 100);
+    CHECK(getauxval(AT_SECURE) == 0);
+    CHECK(getauxval(AT_UID) == getuid() && getauxval(AT_EUID) == geteuid());
+    CHECK(getauxval(AT_GID) == getgid() && getauxval(AT_EGID) == getegid());
+    CHECK(getauxval(AT_RANDOM) != 0);
+    CHECK(getauxval(AT_PLATFORM) != 0 && strcmp((const char *)getauxval(AT_PLATFORM), "x86_64") == 0);
+    CHECK(getauxval(AT_EXECFN) != 0 && strcmp((const char *)getauxval(AT_EXECFN), argv0) == 0);
+    /* the program is a PIE here, below the interpreter */
+    CHECK(eh->e_type == ET_DYN);
+    CHECK((uintptr_t)__ehdr_start < base);
+    /* the break follows the program, not the interpreter */
+    uintptr_t brk = (uintptr_t)sbrk(0);
+    CHECK(brk >= (uintptr_t)end);
+    CHECK(brk < base);
+    printf("auxv ok\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "auxv") == 0) return auxv(argv[0]);
+    if (argc > 1 && strcmp(argv[1], "exe") == 0) {
+        char buf[4096];
+        ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+        if (n < 0) {
+            perror("readlink");
+            return 1;
+        }
+        buf[n] = 0;
+        printf("%s\n", buf);
+        return 0;
+    }
+    printf("hello from %s\n", LIBC);
+    return 7;
+}

@@ -1,0 +1,143 @@
+//! Debian's dynamically linked programs as test data for the user suite:
+//! coreutils' `ls` and perl-base's `perl`, with glibc's `ld.so` and the
+//! libraries they need, and musl's `ld-musl` (for a musl-gcc dynamic
+//! program). The packages are fetched as Debian's kernel is
+//! ([`crate::linux`]): `apt-get download` into `target/debian/debs/`, then
+//! `dpkg -x` into `target/debian/<package>/`; an unpacked package is reused
+//! without the network. Only the files listed in [`FILES`] go into the
+//! initramfs, at their Debian paths (merged /usr: `ls` at `/usr/bin/ls`,
+//! so busybox keeps `/bin`).
+
+use crate::cpio::Cpio;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The packages, in the order they are fetched.
+pub const PACKAGES: &[&str] =
+    &["libc6", "libselinux1", "libpcre2-8-0", "libcrypt1", "coreutils", "perl-base", "musl"];
+
+/// `(path in the initramfs, package, path in the package)`: a symlink in
+/// the package is followed inside the unpacked package.
+pub const FILES: &[(&str, &str, &str)] = &[
+    ("lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "libc6", "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+    ("lib/x86_64-linux-gnu/libc.so.6", "libc6", "lib/x86_64-linux-gnu/libc.so.6"),
+    ("lib/x86_64-linux-gnu/libm.so.6", "libc6", "lib/x86_64-linux-gnu/libm.so.6"),
+    ("lib/x86_64-linux-gnu/libselinux.so.1", "libselinux1", "lib/x86_64-linux-gnu/libselinux.so.1"),
+    ("lib/x86_64-linux-gnu/libcrypt.so.1", "libcrypt1", "lib/x86_64-linux-gnu/libcrypt.so.1"),
+    ("usr/lib/x86_64-linux-gnu/libpcre2-8.so.0", "libpcre2-8-0", "usr/lib/x86_64-linux-gnu/libpcre2-8.so.0"),
+    ("usr/bin/ls", "coreutils", "bin/ls"),
+    ("usr/bin/perl", "perl-base", "usr/bin/perl"),
+    ("lib/ld-musl-x86_64.so.1", "musl", "lib/x86_64-linux-musl/libc.so"),
+];
+
+/// Symlinks as Debian has them: `(path, target)`.
+pub const LINKS: &[(&str, &str)] =
+    &[("lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")];
+
+fn dir() -> PathBuf {
+    crate::target_dir().join("debian")
+}
+
+/// Downloads and unpacks `pkg` unless it is unpacked already; returns its
+/// directory.
+fn unpacked(pkg: &str) -> Result<PathBuf, String> {
+    let out = dir().join(pkg);
+    let done = out.join(".unpacked");
+    if done.exists() {
+        return Ok(out);
+    }
+    let debs = dir().join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
+    let find = || {
+        std::fs::read_dir(&debs).ok()?.flatten().map(|e| e.path()).find(|p| {
+            p.extension().is_some_and(|x| x == "deb")
+                && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("{pkg}_")))
+        })
+    };
+    let deb = match find() {
+        Some(d) => d,
+        None => {
+            eprintln!("xtask: downloading Debian's {pkg} into {}", debs.display());
+            let ok = Command::new("apt-get")
+                .args(["download", "-q", pkg])
+                .current_dir(&debs)
+                .status()
+                .is_ok_and(|s| s.success());
+            find().filter(|_| ok).ok_or(format!(
+                "could not download Debian's package {pkg} (test data for the user suite); \
+                 run: cd {} && apt-get download {pkg}",
+                debs.display()
+            ))?
+        }
+    };
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let ok = Command::new("dpkg").arg("-x").arg(&deb).arg(&out).status().is_ok_and(|s| s.success());
+    if !ok {
+        return Err(format!("unpacking {pkg} failed; run: dpkg -x {} {}", deb.display(), out.display()));
+    }
+    std::fs::write(&done, b"").map_err(|e| format!("{}: {e}", done.display()))?;
+    Ok(out)
+}
+
+/// Follows symlinks inside the unpacked package `root` (an absolute
+/// target is taken from `root`), at most 16 times.
+fn resolve(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let mut path = root.join(rel);
+    for _ in 0..16 {
+        match std::fs::read_link(&path) {
+            Ok(target) => {
+                path = if target.is_absolute() {
+                    root.join(target.strip_prefix("/").map_err(|e| e.to_string())?)
+                } else {
+                    path.parent().ok_or("a link without a parent")?.join(target)
+                };
+            }
+            Err(_) => return Ok(path),
+        }
+    }
+    Err(format!("{}: too many levels of symbolic links", root.join(rel).display()))
+}
+
+/// Fetches the packages (once) and returns `(guest path, host file)` for
+/// each file of [`FILES`].
+pub fn files() -> Result<Vec<(String, PathBuf)>, String> {
+    let mut out = Vec::new();
+    for pkg in PACKAGES {
+        let root = unpacked(pkg)?;
+        for (guest, _, rel) in FILES.iter().filter(|f| f.1 == *pkg) {
+            let host = resolve(&root, rel)?;
+            if !host.is_file() {
+                return Err(format!("Debian's {pkg} has no {rel} (looked at {})", host.display()));
+            }
+            out.push((guest.to_string(), host));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the files with their directories and the links to `c` (whose
+/// `bin`, `dev`, `etc`, `proc` and `tmp` exist already).
+pub fn add_to_initramfs(c: &mut Cpio, files: &[(String, PathBuf)]) -> Result<(), String> {
+    let mut dirs: Vec<String> = Vec::new();
+    let paths = files.iter().map(|(g, _)| g.as_str()).chain(LINKS.iter().map(|l| l.0));
+    for guest in paths {
+        let mut d = String::new();
+        let parts: Vec<&str> = guest.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            d = if d.is_empty() { part.to_string() } else { format!("{d}/{part}") };
+            if !dirs.contains(&d) && d != "bin" {
+                c.dir(&d);
+                dirs.push(d.clone());
+            }
+        }
+    }
+    for (guest, host) in files {
+        let data = std::fs::read(host).map_err(|e| format!("{}: {e}", host.display()))?;
+        c.file(guest, 0o755, &data);
+    }
+    for (path, target) in LINKS {
+        c.symlink(path, target);
+    }
+    Ok(())
+}
