@@ -149,6 +149,9 @@ pub struct Image {
     pub exe: Vec<u8>,
     /// The file loaded (what /proc/<pid>/exe names).
     pub exe_inode: Arc<Inode>,
+    /// The image could not be completed after Linux's point of no return
+    /// (the interpreter): the exec goes on and the process dies of SIGSEGV.
+    pub fatal: bool,
 }
 
 /// Who execs, from where: the root and working directory paths resolve
@@ -223,14 +226,29 @@ pub fn build(
             }
             None => None,
         };
-        let interp_ref = interp.as_ref().map(|(ipath, ifile, iimage)| elf_loader::Interp {
-            image: iimage,
-            file: ifile as &dyn ExecFile,
-            path: ipath,
-        });
-        let img = elf.load_with_interp(&mut vm, &file, interp_ref, &params)?;
+        let loaded = match &interp {
+            None => elf.load(&mut vm, &file, &params),
+            Some((ipath, ifile, iimage)) => {
+                // Past Linux's point of no return: what fails now kills the
+                // process with SIGSEGV (bprm_execve's force_fatal_sig).
+                let r = iimage.as_ref().map_err(|e| *e).and_then(|iimage| {
+                    let i = elf_loader::Interp { image: iimage, file: ifile as &dyn ExecFile, path: ipath };
+                    elf.load_with_interp(&mut vm, &file, Some(i), &params)
+                });
+                if let Err(e) = r {
+                    log::info!(
+                        "execve {}: interpreter {}: {e:?}: SIGSEGV",
+                        alloc::string::String::from_utf8_lossy(&path),
+                        alloc::string::String::from_utf8_lossy(ipath)
+                    );
+                    return Ok(Image { vm, entry: 0, sp: 0, exe: path, exe_inode: file.0, fatal: true });
+                }
+                r
+            }
+        };
+        let img = loaded?;
         let (entry, sp) = (img.entry as u64, img.stack_pointer as u64);
-        return Ok(Image { vm, entry, sp, exe: path, exe_inode: file.0 });
+        return Ok(Image { vm, entry, sp, exe: path, exe_inode: file.0, fatal: false });
     }
     Err(Errno::ELOOP)
 }
@@ -300,6 +318,19 @@ fn read_strings(
     Ok(out)
 }
 
+/// A SIGSEGV that kills the process even if it was ignored or blocked
+/// (Linux's force_fatal_sig): its action reset to the default, unblocked,
+/// and queued; it is delivered before the return to user mode.
+fn force_fatal_sigsegv(t: &UThread) {
+    let sig = signal::SIGSEGV;
+    let _ = table().with_process(t.pid, |p| p.handlers().lock().set(sig, signal::SigAction::DEFAULT));
+    table().with_thread(t.tid, |th| {
+        let mask = th.signals.blocked().without(sig);
+        th.signals.set_blocked(mask);
+    });
+    let _ = table().send_signal(t.pid, signal::SigInfo::kernel(sig), &Hooks);
+}
+
 /// execve(2).
 pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<isize> {
     let path = t.read_cstr(pathname, 4096)?;
@@ -352,6 +383,9 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     crate::procfs::set_exec(t.pid, &image.exe, image.exe_inode.clone(), &argv_copy);
     if let Some(name) = path.rsplit(|&b| b == b'/').next() {
         crate::proc::set_comm(t.tid, name);
+    }
+    if image.fatal {
+        force_fatal_sigsegv(t);
     }
     // A fresh register set: everything zero but the entry, the stack and
     // RFLAGS.IF; the FPU in its initial state.

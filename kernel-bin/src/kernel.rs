@@ -91,6 +91,10 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     let who =
         crate::exec::Caller { root: &root, cwd: &root, cred: &cred, ids, stack_rlimit: elf_loader::STK_LIM };
     let image = match crate::exec::build(&template, &who, path.as_bytes(), argv, &envp) {
+        Ok(i) if i.fatal => {
+            log::error!("init: cannot run {path}: its interpreter failed to load");
+            return;
+        }
         Ok(i) => i,
         Err(e) => {
             log::error!("init: cannot run {path}: {e:?}");

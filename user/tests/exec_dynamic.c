@@ -336,6 +336,32 @@ KT_CASE(truncated_interpreter) {
     KT_STATUS(exec_status(), kt_exited(ELIBBAD));
 }
 
+KT_CASE(interpreter_cut_in_its_segments_kills_with_sigsegv) {
+    /* Debian's ld.so cut in half: its headers are whole, so execve passes
+     * the point of no return; load_elf_interp cannot zero the bss tail of
+     * a page past the end of the file (EFAULT), and the process dies of
+     * SIGSEGV */
+    static char half[128 * 1024];
+    int fd = KT_SYS_OK(open(LD_SO, O_RDONLY));
+    struct stat st;
+    KT_SYS_OK(fstat(fd, &st));
+    size_t n = (size_t)st.st_size / 2;
+    KT_TRUE(n <= sizeof half, "ld.so of %ld bytes", (long)st.st_size);
+    KT_SYS_RET(read(fd, half, n), (long)n);
+    close(fd);
+    KT_SYS_OK(write_file(INTERP, 0755, half, n));
+    KT_SYS_OK(write_prog(IPATH(INTERP)));
+    KT_STATUS(exec_status(), kt_killed(SIGSEGV));
+}
+
+KT_CASE(interpreter_of_type_et_rel_kills_with_sigsegv) {
+    /* load_elf_interp refuses it (EINVAL) past the point of no return */
+    struct elf_spec s = {.type = ET_REL, .exit_code = 201};
+    KT_SYS_OK(write_file(INTERP, 0755, img, build(&s)));
+    KT_SYS_OK(write_prog(IPATH(INTERP)));
+    KT_STATUS(exec_status(), kt_killed(SIGSEGV));
+}
+
 KT_CASE(interpreter_for_another_machine_is_elibbad) {
     struct elf_spec s = {.type = ET_DYN, .exit_code = 201, .machine = EM_386};
     KT_SYS_OK(write_file(INTERP, 0755, img, build(&s)));

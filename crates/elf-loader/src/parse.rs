@@ -166,18 +166,25 @@ impl ElfImage {
         Self::parse_inner(file, false)
     }
 
-    /// Reads and checks the headers of an interpreter, with the errors of
-    /// Linux's `load_elf_binary` for it: `EIO` for a file shorter than the
-    /// ELF header (`elf_read`); `ELIBBAD` for bad magic, a machine other
-    /// than x86_64, and program headers that cannot be read (wrong
-    /// `e_phentsize`, none, more than a page, past the end of the file).
-    /// Its own `PT_INTERP` is ignored, as Linux's `load_elf_interp` does.
+    /// Reads and checks the headers of an interpreter in two steps, as
+    /// Linux's `load_elf_binary` does.
     ///
-    /// What Linux finds wrong only once the caller's image is gone (a type
-    /// other than `ET_EXEC`/`ET_DYN`, a class or byte order it cannot
-    /// read, bad segments: the process then dies of `SIGSEGV`) is
-    /// `ELIBBAD` here too, before anything is mapped.
-    pub fn parse_interp<F: ExecFile + ?Sized>(file: &F) -> Result<ElfImage> {
+    /// The outer error is what execve returns (the checks made before the
+    /// point of no return): `EIO` for a file shorter than the ELF header
+    /// (`elf_read`); `ELIBBAD` for bad magic, a machine other than x86_64,
+    /// and program headers `load_elf_phdrs` cannot read (an `e_phentsize`
+    /// other than 56, none, more than a page, past the end of the file).
+    ///
+    /// The inner error is for what Linux finds wrong only once the caller's
+    /// image is gone, in `load_elf_interp` (a type other than `ET_EXEC` or
+    /// `ET_DYN`, segments it cannot map; here also a class or byte order
+    /// this loader cannot read, and file bytes past the end of the file,
+    /// which Linux maps and faults on): the process then dies of `SIGSEGV`.
+    /// It is `ELIBBAD`.
+    ///
+    /// The interpreter's own `PT_INTERP` is ignored, as `load_elf_interp`
+    /// does.
+    pub fn parse_interp<F: ExecFile + ?Sized>(file: &F) -> Result<Result<ElfImage>> {
         let mut ehdr = [0u8; EHDR_SIZE];
         if !read_full(file, 0, &mut ehdr)? {
             return Err(Errno::EIO);
@@ -186,7 +193,27 @@ impl ElfImage {
         if ehdr[..4] != xmas_elf::header::MAGIC || machine != EM_X86_64 {
             return Err(Errno::ELIBBAD);
         }
-        Self::parse_inner(file, true).map_err(|e| if e == Errno::ENOEXEC { Errno::ELIBBAD } else { e })
+        // load_elf_phdrs
+        let phentsize = u16::from_le_bytes([ehdr[54], ehdr[55]]);
+        let phnum = u16::from_le_bytes([ehdr[56], ehdr[57]]);
+        let phoff = u64::from_le_bytes([
+            ehdr[E_PHOFF],
+            ehdr[E_PHOFF + 1],
+            ehdr[E_PHOFF + 2],
+            ehdr[E_PHOFF + 3],
+            ehdr[E_PHOFF + 4],
+            ehdr[E_PHOFF + 5],
+            ehdr[E_PHOFF + 6],
+            ehdr[E_PHOFF + 7],
+        ]);
+        let ph_bytes = usize::from(phnum) * PHDR_SIZE;
+        if usize::from(phentsize) != PHDR_SIZE || ph_bytes == 0 || ph_bytes > MAX_PHDR_BYTES {
+            return Err(Errno::ELIBBAD);
+        }
+        if phoff.checked_add(ph_bytes as u64).is_none_or(|end| end > file.size()) {
+            return Err(Errno::ELIBBAD);
+        }
+        Ok(Self::parse_inner(file, true).map_err(|e| if e == Errno::ENOEXEC { Errno::ELIBBAD } else { e }))
     }
 
     fn parse_inner<F: ExecFile + ?Sized>(file: &F, as_interp: bool) -> Result<ElfImage> {
