@@ -102,7 +102,8 @@ fn build_programs() -> Result<BenchBuild, String> {
     Ok(BenchBuild { init, tiny, benches })
 }
 
-/// `target/initramfs-bench.cpio`: /init, /bin/tiny, /bench/*, dev/console.
+/// `target/initramfs-bench.cpio`: /init, /bin/tiny, /bench/*, dev/console,
+/// Debian's `/usr/bin/ls` with what it needs.
 fn build_initramfs(b: &BenchBuild) -> Result<PathBuf, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let mut c = Cpio::default();
@@ -115,6 +116,12 @@ fn build_initramfs(b: &BenchBuild) -> Result<PathBuf, String> {
     for (name, path) in &b.benches {
         c.file(&format!("bench/{name}"), 0o755, &read(path)?);
     }
+    // Debian's dynamic `ls` with ld.so and its libraries (fork_exec_ls)
+    let ls: Vec<(String, PathBuf)> = crate::debian::files()?
+        .into_iter()
+        .filter(|(guest, _)| crate::debian::LS_FILES.contains(&guest.as_str()))
+        .collect();
+    crate::debian::add_to_initramfs(&mut c, &ls)?;
     let out = crate::target_dir().join("initramfs-bench.cpio");
     std::fs::write(&out, c.finish()).map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(out)

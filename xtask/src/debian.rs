@@ -30,6 +30,15 @@ pub const FILES: &[(&str, &str, &str)] = &[
     ("lib/ld-musl-x86_64.so.1", "musl", "lib/x86_64-linux-musl/libc.so"),
 ];
 
+/// The files of [`FILES`] Debian's `ls` needs (for `cargo xtask bench`).
+pub const LS_FILES: &[&str] = &[
+    "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    "lib/x86_64-linux-gnu/libc.so.6",
+    "lib/x86_64-linux-gnu/libselinux.so.1",
+    "usr/lib/x86_64-linux-gnu/libpcre2-8.so.0",
+    "usr/bin/ls",
+];
+
 /// Symlinks as Debian has them: `(path, target)`.
 pub const LINKS: &[(&str, &str)] =
     &[("lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")];

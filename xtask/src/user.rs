@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-/// The C compiler and busybox (the suite's `/bin/busybox`), with their
-/// Debian packages.
-pub const USER_TOOLS: &[(&str, &str)] = &[("musl-gcc", "musl-tools"), ("busybox", "busybox-static")];
+/// The C compilers (gcc for the glibc programs of `user/dynamic/`) and
+/// busybox (the suite's `/bin/busybox`), with their Debian packages.
+pub const USER_TOOLS: &[(&str, &str)] =
+    &[("musl-gcc", "musl-tools"), ("gcc", "gcc"), ("busybox", "busybox-static")];
 
 /// Debian's static busybox (busybox-static, linked against glibc), copied
 /// into the suite's initramfs as `/bin/busybox`.
@@ -86,7 +87,8 @@ fn compile_with(
     c.args(flags);
     c.args(["-O2", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-variable"]);
     c.arg("-I").arg(include).arg("-o").arg(out).arg(src);
-    let output = c.output().map_err(|e| format!("{cc}: {e}; run: apt-get install musl-tools gcc"))?;
+    let output =
+        c.output().map_err(|e| format!("{cc}: {e}; run: apt-get install musl-tools gcc libc6-dev"))?;
     let diag = String::from_utf8_lossy(&output.stderr);
     if !diag.trim().is_empty() {
         eprint!("{diag}");
