@@ -154,3 +154,72 @@ proptest! {
         }
     }
 }
+
+/// A dynamic program and an interpreter, as gcc and ld.so are linked.
+fn dynamic_pair() -> (Vec<u8>, Vec<u8>) {
+    let program = ElfBuilder::pie(0x1010)
+        .headers_segment(0, PF_R)
+        .phdr(0x40)
+        .interp(b"/lib/ld.so\0")
+        .load(0x1000, PF_R | PF_X, &[0xc3; 0x40], 0x40)
+        .load(0x2e00, PF_R | PF_W, &[5; 0x100], 0x1300)
+        .build();
+    let interp = ElfBuilder::pie(0x1100)
+        .headers_segment(0, PF_R)
+        .load(0x1000, PF_R | PF_X, &[0x90; 0x200], 0x200)
+        .load(0x3000, PF_R | PF_W, &[6; 0x20], 0x2000)
+        .build();
+    (program, interp)
+}
+
+/// Loads `program` through `interp` (both steps of the interpreter's
+/// checks); checks nothing leaks. `Err` carries where it stopped.
+fn try_load_dynamic(program: &[u8], interp: &[u8]) -> Result<(), &'static str> {
+    let frames = TestFrames::new();
+    let argv: [&[u8]; 1] = [b"x"];
+    let params = ExecParams::new(b"/x", &argv, &[], [0; 16]);
+    let r = (|| {
+        let image = ElfImage::parse(program).map_err(|_| "parse")?;
+        image.interp_path(program).map_err(|_| "interp_path")?;
+        let ld = ElfImage::parse_interp(interp).map_err(|_| "parse_interp")?.map_err(|_| "fatal")?;
+        let ld_file = interp.to_vec();
+        let mut vmar = test_vmar(&frames);
+        let i = elf_loader::Interp { image: &ld, file: &ld_file, path: b"/lib/ld.so" };
+        let r = image.load_with_interp(&mut vmar, program, Some(i), &params).map(|_| ()).map_err(|_| "load");
+        drop(vmar);
+        r
+    })();
+    assert_eq!(frames.allocated(), 0);
+    r
+}
+
+#[test]
+fn every_truncation_of_an_interpreter_is_refused() {
+    let (program, interp) = dynamic_pair();
+    assert_eq!(try_load_dynamic(&program, &interp), Ok(()));
+    for len in 0..interp.len() {
+        assert!(try_load_dynamic(&program, &interp[..len]).is_err(), "length {len}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn corrupted_interpreters_never_panic(flips in proptest::collection::vec((0usize..0x1300, any::<u8>()), 1..24)) {
+        let (program, mut interp) = dynamic_pair();
+        for (at, byte) in flips {
+            let at = at % interp.len();
+            interp[at] = byte;
+        }
+        let _ = try_load_dynamic(&program, &interp);
+    }
+
+    #[test]
+    fn corrupted_dynamic_programs_never_panic(flips in proptest::collection::vec((0usize..0x400, any::<u8>()), 1..24)) {
+        let (mut program, interp) = dynamic_pair();
+        for (at, byte) in flips {
+            let at = at % program.len();
+            program[at] = byte;
+        }
+        let _ = try_load_dynamic(&program, &interp);
+    }
+}
