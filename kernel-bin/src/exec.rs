@@ -137,6 +137,39 @@ fn lookup_exec(root: &Arc<Inode>, cwd: &Arc<Inode>, cred: &vfs::Cred, path: &[u8
     Ok(inode)
 }
 
+/// The path `path` names with every symbolic link resolved (what Linux's
+/// d_path shows for the file it opened: /proc/<pid>/maps names the
+/// interpreter's mappings by it), or `None` when it cannot be made.
+fn resolved_path(root: &Arc<Inode>, cwd: &Arc<Inode>, cred: &vfs::Cred, path: &[u8]) -> Option<Vec<u8>> {
+    let ctx = Ctx::new(root.clone(), cred);
+    let mut path = path.to_vec();
+    let mut base = cwd.clone();
+    for _ in 0..40 {
+        let (dir_part, name): (&[u8], &[u8]) = match path.iter().rposition(|&b| b == b'/') {
+            Some(0) => (b"/", &path[1..]),
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (b".", &path[..]),
+        };
+        let dir = ctx.lookup(&base, dir_part, true).ok()?;
+        let mut dir_path = ctx.getcwd(&dir).ok()?;
+        match ctx.readlink(&dir, name) {
+            Ok(target) => {
+                // a link: go on from its target, relative to its directory
+                base = dir;
+                path = target;
+            }
+            Err(_) => {
+                if dir_path.last() != Some(&b'/') {
+                    dir_path.push(b'/');
+                }
+                dir_path.extend_from_slice(name);
+                return Some(dir_path);
+            }
+        }
+    }
+    None
+}
+
 /// The new image, ready to replace the caller's.
 pub struct Image {
     /// The address space.
@@ -222,7 +255,8 @@ pub fn build(
                 let lookup: &[u8] = if ipath.is_empty() { b"." } else { &ipath };
                 let ifile = InodeFile(lookup_exec(root, cwd, cred, lookup)?);
                 let iimage = elf_loader::ElfImage::parse_interp(&ifile)?;
-                Some((ipath, ifile, iimage))
+                let name = resolved_path(root, cwd, cred, lookup).unwrap_or(ipath);
+                Some((name, ifile, iimage))
             }
             None => None,
         };

@@ -7,6 +7,8 @@
  *   hello auxv     checks what the kernel gave it (auxv, break) and prints
  *                  "auxv ok", or the first check that failed; exits 0 or 1
  *   hello exe      prints the target of /proc/self/exe
+ *   hello maps     prints the name of the mapping at AT_BASE (the
+ *                  interpreter) in /proc/self/maps
  */
 #include <elf.h>
 #include <stdint.h>
@@ -65,7 +67,30 @@ static int auxv(const char *argv0) {
     return 0;
 }
 
+static int maps(void) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) {
+        perror("/proc/self/maps");
+        return 1;
+    }
+    char line[512];
+    unsigned long base = getauxval(AT_BASE);
+    while (fgets(line, sizeof line, f)) {
+        unsigned long start, end;
+        char *name = strchr(line, '/');
+        if (sscanf(line, "%lx-%lx", &start, &end) == 2 && start == base && name) {
+            printf("%s", name);
+            fclose(f);
+            return 0;
+        }
+    }
+    fclose(f);
+    printf("no mapping at AT_BASE %lx\n", base);
+    return 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "maps") == 0) return maps();
     if (argc > 1 && strcmp(argv[1], "auxv") == 0) return auxv(argv[0]);
     if (argc > 1 && strcmp(argv[1], "exe") == 0) {
         char buf[4096];

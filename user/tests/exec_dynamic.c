@@ -179,6 +179,12 @@ KT_CASE(proc_self_exe_is_the_program_not_the_interpreter) {
     RUN(HELLO_MUSL "\n", kt_exited(0), HELLO_MUSL, "exe");
 }
 
+KT_CASE(proc_maps_names_the_interpreter_by_its_resolved_path) {
+    /* /lib64/ld-linux-x86-64.so.2 is a link to /lib/x86_64-linux-gnu/... */
+    RUN("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n", kt_exited(0), HELLO_GLIBC, "maps");
+    RUN("/lib/ld-musl-x86_64.so.1\n", kt_exited(0), HELLO_MUSL, "maps");
+}
+
 KT_CASE(ld_so_run_directly_loads_the_program) {
     RUN("hello from glibc\n", kt_exited(7), LD_SO, HELLO_GLIBC);
 }
