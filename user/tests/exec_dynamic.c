@@ -396,6 +396,15 @@ KT_CASE(et_exec_interpreter_runs_at_its_own_address) {
     KT_STATUS(exec_status(), kt_exited(201));
 }
 
+KT_CASE(et_exec_interpreter_over_the_program_replaces_it) {
+    /* load_elf_interp maps an ET_EXEC interpreter with MAP_FIXED: at the
+     * program's own 0x400000 it replaces the program's page and runs */
+    struct elf_spec s = {.type = ET_EXEC, .exit_code = 201};
+    KT_SYS_OK(write_file(INTERP, 0755, img, build(&s)));
+    KT_SYS_OK(write_prog(IPATH(INTERP)));
+    KT_STATUS(exec_status(), kt_exited(201));
+}
+
 KT_CASE(interpreter_without_execute_permission_is_eacces) {
     KT_SYS_OK(write_interp());
     KT_SYS_OK(chmod(INTERP, 0644));

@@ -5,7 +5,8 @@ use alloc::vec::Vec;
 
 use linux_abi::{Errno, Result};
 use vm::abi::{
-    MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE,
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ,
+    PROT_WRITE,
 };
 use vm::{FrameAllocator, MapFile, PAGE_SIZE, PageSource, PageTable, Prot, Vmar, page_ceil, page_floor};
 
@@ -217,13 +218,19 @@ fn to_usize(v: u64) -> Result<usize> {
 /// Copies the segments into anonymous memory: every page piece mapped
 /// writable with the union of its segments' permissions, filled from the
 /// file, then given its final permissions.
-fn copy_segments<P, A, F>(vmar: &mut Vmar<P, A>, file: &F, placed: &[Placed], pieces: &[Piece]) -> Result<()>
+fn copy_segments<P, A, F>(
+    vmar: &mut Vmar<P, A>,
+    file: &F,
+    placed: &[Placed],
+    pieces: &[Piece],
+    fixed: usize,
+) -> Result<()>
 where
     P: PageTable,
     A: FrameAllocator + Clone + 'static,
     F: ExecFile + ?Sized,
 {
-    let rw_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+    let rw_anon = MAP_PRIVATE | MAP_ANONYMOUS | fixed;
     for piece in pieces {
         vmar.mmap(piece.start, piece.end - piece.start, PROT_READ | PROT_WRITE, rw_anon, None, 0)?;
     }
@@ -256,6 +263,7 @@ fn map_segment<P, A>(
     p: &Placed,
     source: &Arc<dyn PageSource>,
     path: &str,
+    fixed: usize,
 ) -> Result<()>
 where
     P: PageTable,
@@ -272,7 +280,7 @@ where
         let zero_tail = pad > 0 && p.end > p.file_end;
         let map_prot = if zero_tail { prot | PROT_READ | PROT_WRITE } else { prot };
         let file = MapFile { source: source.clone(), name: path.into(), readable: true, writable: false };
-        vmar.mmap(start, file_end - start, map_prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, Some(file), offset)?;
+        vmar.mmap(start, file_end - start, map_prot, MAP_PRIVATE | fixed, Some(file), offset)?;
         if zero_tail {
             vmar.write_user(p.file_end, &[0u8; PAGE_SIZE][..pad]).map_err(|_| Errno::ENOMEM)?;
             if map_prot != prot {
@@ -282,7 +290,7 @@ where
         anon_start = file_end;
     }
     if end > anon_start {
-        let anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS | fixed;
         vmar.mmap(anon_start, end - anon_start, prot, anon, None, 0)?;
     }
     Ok(())
@@ -351,13 +359,15 @@ impl ElfImage {
     }
 
     /// Maps the segments of this image from `file` at `base + (vaddr -
-    /// low)`, named `path`.
+    /// low)`, named `path`; `replace` maps over what is there (MAP_FIXED,
+    /// as Linux maps an interpreter), else that is `EEXIST`.
     fn map_image<P, A, F>(
         &self,
         vmar: &mut Vmar<P, A>,
         file: &F,
         (base, low): (usize, usize),
         path: &[u8],
+        replace: bool,
     ) -> Result<Mapped>
     where
         P: PageTable,
@@ -409,6 +419,7 @@ impl ElfImage {
             }
         }
 
+        let fixed = if replace { MAP_FIXED } else { MAP_FIXED_NOREPLACE };
         let path = alloc::string::String::from_utf8_lossy(path);
         // Every page holds one segment, at a file offset congruent to its
         // address: map the file's pages (elf_map) when the file has them.
@@ -428,10 +439,10 @@ impl ElfImage {
         });
         if let Some(source) = &direct {
             for p in &placed {
-                map_segment(vmar, p, source, &path)?;
+                map_segment(vmar, p, source, &path, fixed)?;
             }
         } else {
-            copy_segments(vmar, file, &placed, &pieces)?;
+            copy_segments(vmar, file, &placed, &pieces, fixed)?;
             for p in placed.iter().filter(|p| p.file_end > p.start) {
                 let start = page_floor(p.start);
                 let end = page_ceil(p.file_end).ok_or(Errno::ENOEXEC)?;
@@ -469,9 +480,9 @@ impl ElfImage {
     /// entry); execution starts at the interpreter's entry. The break
     /// starts after the program. `ENOEXEC` for a dynamic image without an
     /// interpreter or a static one with; an interpreter that cannot be
-    /// mapped (outside user space, overlapping the program) is `ELIBBAD`
-    /// (Linux kills the process with `SIGSEGV` then, after the point of
-    /// no return).
+    /// mapped (outside user space) is `ELIBBAD` (Linux kills the process
+    /// with `SIGSEGV` then, after the point of no return). An `ET_EXEC`
+    /// interpreter replaces what it lands on, as Linux's `MAP_FIXED`.
     pub fn load_with_interp<P, A, F>(
         &self,
         vmar: &mut Vmar<P, A>,
@@ -510,7 +521,8 @@ impl ElfImage {
         // interpreter; a static PIE goes where the layout says).
         let pie = if self.kind().is_dynamic() { PiePlacement::At(ELF_ET_DYN_BASE) } else { layout.pie };
         let placement = self.placement(vmar, pie)?;
-        let Mapped { placed, load_bias, entry, brk } = self.map_image(vmar, file, placement, params.path)?;
+        let Mapped { placed, load_bias, entry, brk } =
+            self.map_image(vmar, file, placement, params.path, false)?;
         // Names as /proc/self/maps shows them: the zero pages past the
         // file's are anonymous, and those ending at the break belong to the
         // heap (Linux 6.1's bss `vm_brk` mapping ends at `start_brk`, so
@@ -529,7 +541,9 @@ impl ElfImage {
                 let bad =
                     |e: Errno| if e == Errno::ENOEXEC || e == Errno::EEXIST { Errno::ELIBBAD } else { e };
                 let at = i.image.placement(vmar, PiePlacement::Mmap).map_err(bad)?;
-                let m = i.image.map_image(vmar, i.file, at, i.path).map_err(bad)?;
+                // load_elf_interp maps with MAP_FIXED: an ET_EXEC
+                // interpreter replaces what it lands on
+                let m = i.image.map_image(vmar, i.file, at, i.path, true).map_err(bad)?;
                 (m.entry, m.load_bias)
             }
         };

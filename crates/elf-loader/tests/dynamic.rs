@@ -144,10 +144,19 @@ fn an_et_exec_interpreter_goes_at_its_addresses_with_at_base_0() {
     assert_eq!(img.interp_base, 0);
     assert_eq!(get(&img, AT_BASE), 0);
     drop(vmar);
-    // One that lands on the program cannot be mapped: ELIBBAD.
+    // One that lands on the program replaces it there (MAP_FIXED).
     let clash = ElfBuilder::exec(0x401000).load(0x401000, PF_R | PF_X, &[0x90], 1).build();
     let program = ElfBuilder::exec(0x401000).interp(INTERP).load(0x401000, PF_R | PF_X, &[0xc3], 1).build();
-    let (vmar, r) = load_dynamic(&frames, &program, &clash);
+    let (mut vmar, r) = load_dynamic(&frames, &program, &clash);
+    assert_eq!(r.unwrap().entry, 0x401000);
+    let mut byte = [0u8];
+    vmar.read_user(0x401000, &mut byte).unwrap();
+    assert_eq!(byte, [0x90]);
+    assert_eq!(vmar.mapping_at(0x401000).unwrap().name, "/lib64/ld-test.so");
+    drop(vmar);
+    // One below mmap_min_addr: ELIBBAD.
+    let low = ElfBuilder::exec(0x1000).load(0x1000, PF_R | PF_X, &[0x90], 1).build();
+    let (vmar, r) = load_dynamic(&frames, &program, &low);
     assert_eq!(r.unwrap_err(), Errno::ELIBBAD);
     drop(vmar);
     assert_eq!(frames.allocated(), 0);
