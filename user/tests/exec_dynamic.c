@@ -60,7 +60,7 @@ static int run(char *const argv[]) {
     do {                                                                                  \
         char *const kt_argv_[] = {__VA_ARGS__, 0};                                        \
         int kt_st_ = run(kt_argv_);                                                       \
-        KT_TRUE(strcmp(out, (want_out)) == 0, "output \"%s\", want \"%s\"", out, (want_out)); \
+        KT_TRUE(strcmp(out, (want_out)) == 0, "output \"%.300s\", want \"%.200s\"", out, (want_out)); \
         KT_STATUS(kt_st_, (want_status));                                                 \
     } while (0)
 
@@ -79,6 +79,7 @@ struct elf_spec {
     size_t interp_len;      /* its p_filesz */
     unsigned long interp_off; /* its p_offset (0: 0x1000, where it is written) */
     unsigned long vaddr;    /* where an ET_EXEC goes (0: 0x400000) */
+    const char *interp2;    /* a second PT_INTERP (string with its NUL, at 0x800) */
 };
 
 static unsigned char img[0x3000];
@@ -101,7 +102,7 @@ static size_t build(const struct elf_spec *s) {
     eh->e_phoff = sizeof *eh;
     eh->e_ehsize = sizeof *eh;
     eh->e_phentsize = sizeof *ph;
-    eh->e_phnum = s->interp ? 2 : 1;
+    eh->e_phnum = s->interp ? (s->interp2 ? 3 : 2) : 1;
     ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0, .p_vaddr = base,
                          .p_paddr = base, .p_filesz = 0x1000, .p_memsz = 0x1000, .p_align = 0x1000};
     put_exit(img + 0x100, s->exit_code);
@@ -112,6 +113,12 @@ static size_t build(const struct elf_spec *s) {
                              .p_filesz = s->interp_len, .p_memsz = s->interp_len, .p_align = 1};
         memcpy(img + 0x1000, s->interp, s->interp_len);
         size += s->interp_len;
+    }
+    if (s->interp && s->interp2) {
+        size_t n = strlen(s->interp2) + 1;
+        ph[2] = (Elf64_Phdr){.p_type = PT_INTERP, .p_flags = PF_R, .p_offset = 0x800, .p_filesz = n,
+                             .p_memsz = n, .p_align = 1};
+        memcpy(img + 0x800, s->interp2, n);
     }
     return size;
 }
@@ -217,16 +224,24 @@ KT_CASE(debian_perl_e) {
     RUN("", kt_exited(3), "/usr/bin/perl", "-e", "exit 3");
 }
 
+KT_CASE(script_run_by_dynamic_perl) {
+    /* #! names a dynamic program: execve follows the script to perl, then
+     * loads perl's interpreter */
+    static const char script[] = "#!/usr/bin/perl -w\nprint \"$0 @ARGV\\n\"; exit 5;\n";
+    KT_SYS_OK(write_file("/tmp/ed_script.pl", 0755, script, sizeof script - 1));
+    RUN("/tmp/ed_script.pl x y\n", kt_exited(5), "/tmp/ed_script.pl", "x", "y");
+}
+
 KT_CASE(debian_ls_la_root) {
     char *const argv[] = {"/usr/bin/ls", "-la", "/", 0};
     int st = run(argv);
     KT_STATUS(st, kt_exited(0));
-    KT_TRUE(strncmp(out, "total ", 6) == 0, "output \"%s\"", out);
+    KT_TRUE(strncmp(out, "total ", 6) == 0, "output \"%.500s\"", out);
     /* every line is "mode links owner group size date name" */
     const char *names[] = {" .\n", " ..\n", " tests\n", " tmp\n", " usr\n", " init\n"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        KT_TRUE(strstr(out, names[i]) != 0, "no line ending \"%s\" in \"%s\"", names[i], out);
-    KT_TRUE(strstr(out, "\ndrwx") != 0 && strstr(out, "ls:") == 0, "output \"%s\"", out);
+        KT_TRUE(strstr(out, names[i]) != 0, "no line ending \"%s\" in \"%.400s\"", names[i], out);
+    KT_TRUE(strstr(out, "\ndrwx") != 0 && strstr(out, "ls:") == 0, "output \"%.500s\"", out);
 }
 
 KT_CASE(debian_ls_of_a_file) {
@@ -308,6 +323,18 @@ KT_CASE(interpreter_path_past_the_end_of_the_file_is_eio) {
                          .interp_len = sizeof INTERP, .interp_off = 0x100000};
     KT_SYS_OK(write_file(PROG, 0755, img, build(&s)));
     KT_STATUS(exec_status(), kt_exited(EIO));
+}
+
+KT_CASE(the_first_pt_interp_counts) {
+    KT_SYS_OK(write_interp());
+    struct elf_spec s = {.type = ET_EXEC, .exit_code = 200, .interp = IPATH(INTERP),
+                         .interp2 = "/tmp/ed_no_such_interpreter"};
+    KT_SYS_OK(write_file(PROG, 0755, img, build(&s)));
+    KT_STATUS(exec_status(), kt_exited(201));
+    struct elf_spec t = {.type = ET_EXEC, .exit_code = 200, .interp = IPATH("/tmp/ed_no_such_interpreter"),
+                         .interp2 = INTERP};
+    KT_SYS_OK(write_file(PROG, 0755, img, build(&t)));
+    KT_STATUS(exec_status(), kt_exited(ENOENT));
 }
 
 /* ---- the interpreter's file ---------------------------------------------- */
