@@ -662,8 +662,9 @@ impl ElfImage {
 /// `vmar` should be a fresh address space ([`Vmar::fresh`]); on error it
 /// may hold part of the image: drop it (the caller keeps the old one).
 ///
-/// Errors: `ENOEXEC` from parsing (see [`ElfImage::parse`]) and for an
-/// image that does not fit between the address space's `min_addr` and
+/// Errors: `ENOEXEC` from parsing (see [`ElfImage::parse`]), for a
+/// dynamic image (its interpreter must be opened first: see
+/// [`ElfImage::load_with_interp`]) and for an image that does not fit between the address space's `min_addr` and
 /// `max_addr` once placed; `E2BIG` for arguments over the limits
 /// ([`check_args`]); `EINVAL` for a string with a NUL inside, a bad
 /// [`Layout`], or an `extra_auxv` entry the loader writes itself
