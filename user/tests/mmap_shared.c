@@ -514,24 +514,26 @@ KT_CASE(deleted_tmpfs_file_gives_its_memory_back) {
 }
 
 KT_CASE(drained_pipes_give_their_memory_back) {
-    int fds[8][2];
+    int fds[16][2];
     long before = mem_free_kb();
     static char chunk[65536];
     memset(chunk, 'p', sizeof chunk);
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 16; i++) {
         KT_SYS_OK(pipe2(fds[i], O_NONBLOCK));
         KT_SYS_RET(fcntl(fds[i][1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
         for (int k = 0; k < 16; k++) KT_SYS_RET(write(fds[i][1], chunk, sizeof chunk), (long)sizeof chunk);
         KT_SYS_ERR(write(fds[i][1], chunk, 1), EAGAIN);
     }
     long full = mem_free_kb();
-    KT_TRUE(before - full >= 6 * 1024, "8 MiB in pipes: MemFree %ld -> %ld kB", before, full);
-    for (int i = 0; i < 8; i++) {
+    KT_TRUE(before - full >= 12 * 1024, "16 MiB in pipes: MemFree %ld -> %ld kB", before, full);
+    for (int i = 0; i < 16; i++) {
         for (int k = 0; k < 16; k++) KT_SYS_RET(read(fds[i][0], chunk, sizeof chunk), (long)sizeof chunk);
     }
     long drained = mem_free_kb();
-    KT_TRUE(drained >= before - 2048, "drained: MemFree %ld kB, was %ld kB", drained, before);
-    for (int i = 0; i < 8; i++) {
+    /* what stays (a spare page per pipe, the kernel's own growth) is far
+     * below the 16 MiB a heap that never shrinks would keep */
+    KT_TRUE(drained >= before - 4096, "drained: MemFree %ld kB, was %ld kB", drained, before);
+    for (int i = 0; i < 16; i++) {
         close(fds[i][0]);
         close(fds[i][1]);
     }

@@ -116,10 +116,10 @@ fn build_initramfs(b: &BenchBuild) -> Result<PathBuf, String> {
     for (name, path) in &b.benches {
         c.file(&format!("bench/{name}"), 0o755, &read(path)?);
     }
-    // Debian's dynamic `ls` with ld.so and its libraries (fork_exec_ls)
+    // Debian's dynamic `ls` and `sqlite3` with ld.so and their libraries
     let ls: Vec<(String, PathBuf)> = crate::debian::files()?
         .into_iter()
-        .filter(|(guest, _)| crate::debian::LS_FILES.contains(&guest.as_str()))
+        .filter(|(guest, _)| crate::debian::BENCH_FILES.contains(&guest.as_str()))
         .collect();
     crate::debian::add_to_initramfs(&mut c, &ls)?;
     let out = crate::target_dir().join("initramfs-bench.cpio");

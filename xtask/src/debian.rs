@@ -1,5 +1,5 @@
 //! Debian's dynamically linked programs as test data for the user suite:
-//! coreutils' `ls` and perl-base's `perl`, with glibc's `ld.so` and the
+//! coreutils' `ls`, perl-base's `perl` and `sqlite3`, with glibc's `ld.so` and the
 //! libraries they need, and musl's `ld-musl` (for a musl-gcc dynamic
 //! program). The packages are fetched as Debian's kernel is
 //! ([`crate::linux`]): `apt-get download` into `target/debian/debs/`, then
@@ -13,8 +13,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The packages, in the order they are fetched.
-pub const PACKAGES: &[&str] =
-    &["libc6", "libselinux1", "libpcre2-8-0", "libcrypt1", "coreutils", "perl-base", "musl"];
+pub const PACKAGES: &[&str] = &[
+    "libc6",
+    "libselinux1",
+    "libpcre2-8-0",
+    "libcrypt1",
+    "coreutils",
+    "perl-base",
+    "musl",
+    "sqlite3",
+    "libsqlite3-0",
+    "libreadline8",
+    "libtinfo6",
+    "zlib1g",
+];
 
 /// `(path in the initramfs, package, path in the package)`: a symlink in
 /// the package is followed inside the unpacked package.
@@ -28,15 +40,28 @@ pub const FILES: &[(&str, &str, &str)] = &[
     ("usr/bin/ls", "coreutils", "bin/ls"),
     ("usr/bin/perl", "perl-base", "usr/bin/perl"),
     ("lib/ld-musl-x86_64.so.1", "musl", "lib/x86_64-linux-musl/libc.so"),
+    ("usr/bin/sqlite3", "sqlite3", "usr/bin/sqlite3"),
+    ("usr/lib/x86_64-linux-gnu/libsqlite3.so.0", "libsqlite3-0", "usr/lib/x86_64-linux-gnu/libsqlite3.so.0"),
+    ("lib/x86_64-linux-gnu/libreadline.so.8", "libreadline8", "lib/x86_64-linux-gnu/libreadline.so.8"),
+    ("lib/x86_64-linux-gnu/libtinfo.so.6", "libtinfo6", "lib/x86_64-linux-gnu/libtinfo.so.6"),
+    ("lib/x86_64-linux-gnu/libz.so.1", "zlib1g", "lib/x86_64-linux-gnu/libz.so.1"),
 ];
 
-/// The files of [`FILES`] Debian's `ls` needs (for `cargo xtask bench`).
-pub const LS_FILES: &[&str] = &[
+/// The files of [`FILES`] that `cargo xtask bench` needs: Debian's `ls`
+/// (fork_exec_ls) and `sqlite3` (sqlite_insert), with ld.so and their
+/// libraries.
+pub const BENCH_FILES: &[&str] = &[
     "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
     "lib/x86_64-linux-gnu/libc.so.6",
+    "lib/x86_64-linux-gnu/libm.so.6",
     "lib/x86_64-linux-gnu/libselinux.so.1",
     "usr/lib/x86_64-linux-gnu/libpcre2-8.so.0",
     "usr/bin/ls",
+    "usr/bin/sqlite3",
+    "usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
+    "lib/x86_64-linux-gnu/libreadline.so.8",
+    "lib/x86_64-linux-gnu/libtinfo.so.6",
+    "lib/x86_64-linux-gnu/libz.so.1",
 ];
 
 /// Symlinks as Debian has them: `(path, target)`.
