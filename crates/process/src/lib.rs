@@ -69,6 +69,7 @@
 extern crate alloc;
 
 pub mod clone;
+pub mod cputime;
 pub mod cred;
 pub mod pid;
 pub mod rlimit;

@@ -27,12 +27,19 @@ use signal::{
 };
 
 use crate::clone::{CloneArgs, CloneCaller, CloneFlags, SIGCHLD};
+use crate::cputime::{CpuAccount, CpuTimes, SharedCpu};
 use crate::cred::Credentials;
 use crate::pid::{Pid, PidAllocator};
 use crate::rlimit::{Resource, Rlimits};
 use crate::seams::{Files, Fs, Hooks, Platform, SharedVm, UserContext, Vm, VmMemory};
 use crate::uaccess::UserMemory;
 use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
+
+/// Linux's default timer slack (50 us).
+pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
+
+/// Every capability of Linux 6.1 (0 to `CAP_LAST_CAP` 40).
+pub const CAP_FULL_SET: u64 = (1 << 41) - 1;
 
 /// A process's run state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +83,18 @@ pub struct Thread<P: Platform> {
     pub fs: Option<Fs<P>>,
     /// The thread that vforked this one and waits for its address space.
     vfork_parent: Option<Pid>,
+    /// Its CPU-time account (the kernel charges it at its boundaries).
+    pub cpu: SharedCpu,
+    /// prctl(PR_SET_PDEATHSIG): the signal its process gets when the
+    /// thread that created it exits (0: none); cleared by fork.
+    pub pdeath_signal: u32,
+    /// prctl(PR_SET_NO_NEW_PRIVS): sticky, inherited by clone, kept by exec.
+    pub no_new_privs: bool,
+    /// prctl(PR_SET_TIMERSLACK) in nanoseconds.
+    pub timer_slack_ns: u64,
+    /// The slack `PR_SET_TIMERSLACK` 0 goes back to: the creator's slack
+    /// when this thread was made.
+    pub default_timer_slack_ns: u64,
 }
 
 impl<P: Platform> Thread<P> {
@@ -119,8 +138,14 @@ pub struct Process<P: Platform> {
     pub creds: Credentials,
     /// Resource limits.
     pub rlimits: Rlimits,
-    /// Resource usage of the process itself (the kernel adds to it).
+    /// Resource usage of the threads of the process that exited (the live
+    /// ones are in their [`Thread::cpu`]; see [`ProcessTable::usage`]).
     pub usage: Rusage,
+    /// prctl(PR_SET_DUMPABLE): 0 or 1 (`SUID_DUMP_USER`, the default);
+    /// copied by fork, back to 1 at exec.
+    pub dumpable: u32,
+    /// The capability bounding set (prctl PR_CAPBSET_READ/DROP).
+    pub cap_bset: u64,
     /// Usage of reaped children (`RUSAGE_CHILDREN`).
     pub children_usage: Rusage,
 }
@@ -349,6 +374,11 @@ impl<P: Platform> ProcessTable<P> {
             files: Some(fs_table::SharedFileTable::new(init.files)),
             fs: Some(fs_table::SharedFsContext::new(init.fs)),
             vfork_parent: None,
+            cpu: CpuAccount::new(),
+            pdeath_signal: 0,
+            no_new_privs: false,
+            timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
         };
         let process = Process {
             pid,
@@ -376,6 +406,8 @@ impl<P: Platform> ProcessTable<P> {
             rlimits: init.rlimits,
             usage: Rusage::default(),
             children_usage: Rusage::default(),
+            dumpable: 1,
+            cap_bset: CAP_FULL_SET,
         };
         g.threads.insert(pid, thread);
         g.procs.insert(pid, process);
@@ -392,6 +424,40 @@ impl<P: Platform> ProcessTable<P> {
     /// `f` runs under the table lock: it must not call the table.
     pub fn with_process<R>(&self, pid: Pid, f: impl FnOnce(&mut Process<P>) -> R) -> Option<R> {
         self.inner.lock().procs.get_mut(&pid).map(f)
+    }
+
+    /// getrusage(RUSAGE_SELF) of process `pid`: its exited threads' usage
+    /// plus its live threads' accounts.
+    pub fn usage(&self, pid: Pid) -> Option<Rusage> {
+        let g = self.inner.lock();
+        let p = g.procs.get(&pid)?;
+        let mut u = p.usage;
+        for t in &p.threads {
+            if let Some(th) = g.threads.get(t) {
+                u.accumulate(&th.cpu.usage());
+            }
+        }
+        Some(u)
+    }
+
+    /// The CPU times of process `pid` in nanoseconds (the live threads'
+    /// to the nanosecond, the exited ones' to the microsecond): the
+    /// process CPU clocks and the CPU-time interval timers.
+    pub fn cpu_times(&self, pid: Pid) -> Option<CpuTimes> {
+        let g = self.inner.lock();
+        let p = g.procs.get(&pid)?;
+        let mut c = p.usage.cpu_times();
+        for t in &p.threads {
+            if let Some(th) = g.threads.get(t) {
+                c.add(&th.cpu.times());
+            }
+        }
+        Some(c)
+    }
+
+    /// The CPU account of thread `tid`.
+    pub fn thread_cpu(&self, tid: Pid) -> Option<SharedCpu> {
+        self.inner.lock().threads.get(&tid).map(|t| t.cpu.clone())
     }
 
     /// The process (thread group) of a thread: getpid(2) for `tid`.
@@ -981,6 +1047,8 @@ impl<P: Platform> Inner<P> {
                 rlimits: p.rlimits.clone(),
                 usage: Rusage::default(),
                 children_usage: Rusage::default(),
+                dumpable: p.dumpable,
+                cap_bset: p.cap_bset,
             });
         }
         let mut context = t.context.clone();
@@ -1017,6 +1085,11 @@ impl<P: Platform> Inner<P> {
             files,
             fs,
             vfork_parent: if f.contains(F::VFORK) { Some(caller) } else { None },
+            cpu: CpuAccount::new(),
+            pdeath_signal: 0,
+            no_new_privs: t.no_new_privs,
+            timer_slack_ns: t.timer_slack_ns,
+            default_timer_slack_ns: t.timer_slack_ns,
         };
         Ok(Prepared {
             tid,
@@ -1121,9 +1194,11 @@ impl<P: Platform> Inner<P> {
         self.mm_release(tid, vm.as_ref(), shared, out);
         drop(vm);
         let Some(thread) = self.threads.remove(&tid) else { return };
+        let usage = thread.cpu.usage();
         out.drop_later(thread);
         out.effects.push(Effect::Exited(tid));
         let Some(p) = self.procs.get_mut(&pid) else { return };
+        p.usage.accumulate(&usage);
         p.threads.retain(|&t| t != tid);
         if tid == pid {
             p.leader_exit = Some(status);
@@ -1132,13 +1207,15 @@ impl<P: Platform> Inner<P> {
         }
         let Some(p) = self.procs.get(&pid) else { return };
         if let Some(&heir) = p.threads.first() {
-            // Children of this thread go to another thread of the group.
+            // Children of this thread go to another thread of the group,
+            // and get their parent-death signal (it follows the thread).
             let kids = p.children.clone();
             for c in kids {
                 if let Some(cp) = self.procs.get_mut(&c)
                     && cp.parent_thread == tid
                 {
                     cp.parent_thread = heir;
+                    self.send_pdeath_signals(c, pid, out);
                 }
             }
             // The group lives on (a leader that exits first waits, as a
@@ -1182,6 +1259,7 @@ impl<P: Platform> Inner<P> {
             cp.parent_thread = reaper_thread;
             cp.exit_signal = SIGCHLD as i32;
             let zombie = cp.state == ProcState::Zombie;
+            self.send_pdeath_signals(c, pid, out);
             if let Some(r) = self.procs.get_mut(&reaper) {
                 r.children.push(c);
             }
@@ -1244,6 +1322,21 @@ impl<P: Platform> Inner<P> {
             let _ = self.send(parent, info, true, out);
         }
         self.child_event(parent, out);
+    }
+
+    /// forget_original_parent(): every thread of child `c` that asked for
+    /// a parent-death signal sends it to its process (SI_USER from the
+    /// exiting parent `from`).
+    fn send_pdeath_signals(&mut self, c: Pid, from: Pid, out: &mut Out<P>) {
+        let Some(cp) = self.procs.get(&c) else { return };
+        let sigs: Vec<u32> =
+            cp.threads.iter().filter_map(|t| self.threads.get(t)).map(|t| t.pdeath_signal).collect();
+        let uid = self.procs.get(&from).map_or(0, |p| p.creds.uid);
+        for s in sigs {
+            if let Some(sig) = signum(s as i32) {
+                let _ = self.send(c, SigInfo::user(sig, from as i32, uid), false, out);
+            }
+        }
     }
 
     /// release_task() of a zombie: its numbers are free, its parent forgets it.
@@ -1435,16 +1528,15 @@ impl<P: Platform> Inner<P> {
         let nowait = o.contains(WaitOptions::WNOWAIT);
         for c in eligible {
             let Some(cp) = self.procs.get_mut(&c) else { continue };
-            let report = |status| WaitReport {
-                pid: c,
-                uid: cp.creds.uid,
-                status,
-                rusage: {
-                    let mut u = cp.usage;
-                    u.accumulate(&cp.children_usage);
-                    u
-                },
-            };
+            let mut rusage = cp.usage;
+            for t in &cp.threads {
+                if let Some(th) = self.threads.get(t) {
+                    rusage.accumulate(&th.cpu.usage());
+                }
+            }
+            rusage.accumulate(&cp.children_usage);
+            let Some(cp) = self.procs.get_mut(&c) else { continue };
+            let report = |status| WaitReport { pid: c, uid: cp.creds.uid, status, rusage };
             if cp.state == ProcState::Zombie {
                 if !o.contains(WaitOptions::WEXITED) {
                     continue;
@@ -1813,6 +1905,10 @@ impl<P: Platform> Inner<P> {
         for o in others {
             self.mm_release(o, vm.as_ref(), true, out);
             if let Some(th) = self.threads.remove(&o) {
+                let usage = th.cpu.usage();
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.usage.accumulate(&usage);
+                }
                 out.drop_later(th);
             }
             if o != pid {
@@ -1855,6 +1951,7 @@ impl<P: Platform> Inner<P> {
         let old = core::mem::replace(&mut p.handlers, handlers);
         out.drop_later(old);
         p.did_exec = true;
+        p.dumpable = 1;
         if let Some(th) = self.threads.get_mut(&new_tid) {
             th.signals.exec();
             th.robust_list = (0, 0);

@@ -1156,3 +1156,95 @@ fn unshare_rules() {
     w.t.with_thread(1, |t| t.sem_undo = None);
     finish(w);
 }
+
+/// Charges `user` and `sys` nanoseconds to thread `tid`'s account.
+fn spend(w: &World, tid: u32, user: u64, sys: u64) {
+    use process::cputime::Side;
+    let cpu = w.t.thread_cpu(tid).unwrap();
+    cpu.switch_in(0);
+    cpu.charge(sys, Side::System);
+    cpu.charge(sys + user, Side::User);
+    cpu.switch_out(sys + user, true);
+}
+
+#[test]
+fn cpu_times_add_up_at_thread_exit_and_at_reap() {
+    let w = world();
+    let a = w.fork(1);
+    let a2 = w.clone(a, F::VM.bits() | F::THREAD.bits() | F::SIGHAND.bits()).unwrap();
+    spend(&w, a, 3_000_000, 1_000_000);
+    spend(&w, a2, 2_000_000, 0);
+    let u = w.t.usage(a).unwrap();
+    assert_eq!((u.utime_us, u.stime_us), (5_000, 1_000), "live threads count");
+    assert_eq!(w.t.cpu_times(a).unwrap().total_ns(), 6_000_000);
+    // a grandchild reaped by a: its times go to a's children's usage
+    let g = w.fork(a);
+    spend(&w, g, 7_000_000, 0);
+    w.exit(a2, 0);
+    assert_eq!(w.t.usage(a).unwrap().utime_us, 5_000, "an exited thread's time stays with its process");
+    w.exit(g, 0);
+    assert_eq!(w.t.with_process(a, |p| p.children_usage.utime_us), Some(0), "not reaped yet");
+    assert_eq!(w.wait4(a, g as i32, 0), Ok((g, 0)));
+    assert_eq!(w.t.with_process(a, |p| p.children_usage.utime_us), Some(7_000));
+    assert_eq!(w.t.with_process(1, |p| p.children_usage.utime_us), Some(0));
+    w.exit(a, 0);
+    // wait4's rusage: the child's own time plus what it reaped
+    let (pid, _, ru) = w.t.wait4(1, a as i32, 0, &w.s).unwrap();
+    assert_eq!(pid, a);
+    assert_eq!((ru.utime_us, ru.stime_us, ru.nvcsw), (12_000, 1_000, 3));
+    let kids = w.t.with_process(1, |p| p.children_usage).unwrap();
+    assert_eq!((kids.utime_us, kids.stime_us), (12_000, 1_000));
+    // a fresh child starts at zero
+    let b = w.fork(1);
+    assert_eq!(w.t.usage(b).unwrap().utime_us, 0);
+    w.exit(b, 0);
+    assert_eq!(w.wait4(1, b as i32, 0), Ok((b, 0)));
+    finish(w);
+}
+
+#[test]
+fn pdeath_signal_follows_the_creating_thread_and_is_cleared_by_fork() {
+    let w = world();
+    let a = w.fork(1);
+    let a2 = w.clone(a, F::VM.bits() | F::THREAD.bits() | F::SIGHAND.bits()).unwrap();
+    // a child created by thread a2 asks for SIGUSR1 when its parent dies
+    let c = w.fork(a2);
+    w.t.with_thread(c, |t| t.pdeath_signal = SIGUSR1.get() as u32).unwrap();
+    let d = w.fork(c);
+    assert_eq!(w.t.with_thread(d, |t| t.pdeath_signal), Some(0), "fork clears it");
+    // a itself exiting is not c's parent thread
+    w.exit(a, 0);
+    assert!(!w.pending(c).contains(SIGUSR1));
+    w.exit(a2, 0);
+    assert!(w.pending(c).contains(SIGUSR1), "the creating thread exited");
+    assert!(!w.pending(d).contains(SIGUSR1));
+    assert_eq!(w.t.getppid(c), Ok(1));
+    assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
+    w.exit(d, 0);
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, -1, 0).map(|r| r.0 == c || r.0 == d), Ok(true));
+    assert_eq!(w.wait4(1, -1, 0).map(|r| r.0 == c || r.0 == d), Ok(true));
+    finish(w);
+}
+
+#[test]
+fn prctl_fields_across_clone_and_exec() {
+    let w = world();
+    let a = w.fork(1);
+    w.t.with_thread(a, |t| {
+        t.no_new_privs = true;
+        t.timer_slack_ns = 1234;
+    });
+    w.t.with_process(a, |p| p.dumpable = 0);
+    let b = w.fork(a);
+    assert_eq!(
+        w.t.with_thread(b, |t| (t.no_new_privs, t.timer_slack_ns, t.default_timer_slack_ns)),
+        Some((true, 1234, 1234))
+    );
+    assert_eq!(w.t.with_process(b, |p| p.dumpable), Some(0), "fork copies dumpable");
+    w.exit(b, 0);
+    assert_eq!(w.wait4(a, b as i32, 0), Ok((b, 0)));
+    w.exit(a, 0);
+    assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
+    finish(w);
+}

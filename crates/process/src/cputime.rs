@@ -1,0 +1,182 @@
+//! CPU-time accounting of one thread: user and system nanoseconds charged
+//! at each boundary the kernel sees (entering and leaving user mode, being
+//! switched out and in), plus the fault and context-switch counters of
+//! `struct rusage`.
+//!
+//! Every thread record owns a [`SharedCpu`]; the kernel keeps a clone where
+//! its boundaries are (the scheduler's task, the thread's loop) and charges
+//! it without the table lock. The time between two boundaries goes to one
+//! side: from a switch-in or a return from user mode to the next entry
+//! into user mode or switch-out is system time, from an entry into user
+//! mode to the return is user time; a thread switched out is charged
+//! nothing. A process adds the times of its threads that exited
+//! ([`crate::table::Process::usage`]), and a parent the totals of the
+//! children it reaped.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::wait::Rusage;
+
+/// User and system time in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuTimes {
+    /// Time in user mode.
+    pub user_ns: u64,
+    /// Time in the kernel on the thread's behalf.
+    pub sys_ns: u64,
+}
+
+impl CpuTimes {
+    /// User plus system time (Linux's `sum_exec_runtime`, the `SCHED`
+    /// CPU clock, and the `PROF` one).
+    pub fn total_ns(&self) -> u64 {
+        self.user_ns.saturating_add(self.sys_ns)
+    }
+
+    /// Adds `other`.
+    pub fn add(&mut self, other: &CpuTimes) {
+        self.user_ns = self.user_ns.saturating_add(other.user_ns);
+        self.sys_ns = self.sys_ns.saturating_add(other.sys_ns);
+    }
+}
+
+/// The counters of one thread (see the module documentation).
+#[derive(Debug, Default)]
+pub struct CpuAccount {
+    user_ns: AtomicU64,
+    sys_ns: AtomicU64,
+    /// When the current stretch began (the last boundary).
+    mark_ns: AtomicU64,
+    minflt: AtomicU64,
+    nvcsw: AtomicU64,
+    nivcsw: AtomicU64,
+}
+
+/// A thread's account, shared by its record and the kernel's boundaries.
+pub type SharedCpu = Arc<CpuAccount>;
+
+/// Which side the time since the last boundary goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// User mode.
+    User,
+    /// The kernel.
+    System,
+}
+
+impl CpuAccount {
+    /// A fresh account (all zero).
+    pub fn new() -> SharedCpu {
+        Arc::new(CpuAccount::default())
+    }
+
+    /// Ends the stretch since the last boundary at `now_ns`, charging it to
+    /// `side`; returns the nanoseconds charged (for system-wide totals).
+    pub fn charge(&self, now_ns: u64, side: Side) -> u64 {
+        let mark = self.mark_ns.swap(now_ns, Ordering::Relaxed);
+        let d = now_ns.saturating_sub(mark);
+        let counter = match side {
+            Side::User => &self.user_ns,
+            Side::System => &self.sys_ns,
+        };
+        counter.fetch_add(d, Ordering::Relaxed);
+        d
+    }
+
+    /// The thread gets the CPU at `now_ns`: a new stretch starts, nothing
+    /// is charged for the time it was off the CPU.
+    pub fn switch_in(&self, now_ns: u64) {
+        self.mark_ns.store(now_ns, Ordering::Relaxed);
+    }
+
+    /// The thread leaves the CPU at `now_ns` (from the kernel: system
+    /// time); `voluntary` when it blocks, not when it is preempted.
+    /// Returns the nanoseconds charged.
+    pub fn switch_out(&self, now_ns: u64, voluntary: bool) -> u64 {
+        if voluntary {
+            self.nvcsw.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.nivcsw.fetch_add(1, Ordering::Relaxed);
+        }
+        self.charge(now_ns, Side::System)
+    }
+
+    /// Counts a minor page fault.
+    pub fn minor_fault(&self) {
+        self.minflt.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The times charged so far.
+    pub fn times(&self) -> CpuTimes {
+        CpuTimes {
+            user_ns: self.user_ns.load(Ordering::Relaxed),
+            sys_ns: self.sys_ns.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The account as a `struct rusage` (times in microseconds).
+    pub fn usage(&self) -> Rusage {
+        let t = self.times();
+        Rusage {
+            utime_us: t.user_ns / 1000,
+            stime_us: t.sys_ns / 1000,
+            maxrss_kb: 0,
+            minflt: self.minflt.load(Ordering::Relaxed),
+            majflt: 0,
+            nvcsw: self.nvcsw.load(Ordering::Relaxed),
+            nivcsw: self.nivcsw.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Rusage {
+    /// The times of this usage in nanoseconds (microsecond precision).
+    pub fn cpu_times(&self) -> CpuTimes {
+        CpuTimes { user_ns: self.utime_us.saturating_mul(1000), sys_ns: self.stime_us.saturating_mul(1000) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stretches_go_to_their_side() {
+        let a = CpuAccount::new();
+        a.switch_in(1_000);
+        assert_eq!(a.charge(1_500, Side::System), 500); // kernel until user entry
+        assert_eq!(a.charge(4_500, Side::User), 3_000); // back from user mode
+        assert_eq!(a.switch_out(4_700, true), 200);
+        // off the CPU from 4_700 to 10_000: not charged
+        a.switch_in(10_000);
+        a.charge(10_100, Side::System);
+        a.charge(12_100, Side::User);
+        a.switch_out(12_150, false);
+        assert_eq!(a.times(), CpuTimes { user_ns: 5_000, sys_ns: 850 });
+        let u = a.usage();
+        assert_eq!((u.utime_us, u.stime_us, u.nvcsw, u.nivcsw), (5, 0, 1, 1));
+        assert_eq!(a.times().total_ns(), 5_850);
+    }
+
+    #[test]
+    fn clock_going_back_charges_nothing() {
+        let a = CpuAccount::new();
+        a.switch_in(100);
+        assert_eq!(a.charge(50, Side::User), 0);
+        assert_eq!(a.times(), CpuTimes::default());
+    }
+
+    #[test]
+    fn faults_and_sums() {
+        let a = CpuAccount::new();
+        a.minor_fault();
+        a.minor_fault();
+        assert_eq!(a.usage().minflt, 2);
+        let mut t = CpuTimes { user_ns: 1, sys_ns: 2 };
+        t.add(&CpuTimes { user_ns: 10, sys_ns: 20 });
+        assert_eq!(t, CpuTimes { user_ns: 11, sys_ns: 22 });
+        let r = Rusage { utime_us: 3, stime_us: 4, ..Rusage::default() };
+        assert_eq!(r.cpu_times(), CpuTimes { user_ns: 3000, sys_ns: 4000 });
+    }
+}
