@@ -1,9 +1,15 @@
 //! ITIMER_REAL (setitimer/getitimer/alarm): one per process; SIGALRM to the
 //! process when it expires, re-armed by its interval. Expiry is checked on
 //! every timer interrupt that reaches a user thread and in the idle loop.
+//!
+//! ITIMER_VIRTUAL (the process's user CPU time, SIGVTALRM) and ITIMER_PROF
+//! (user + system, SIGPROF): an expiry in process CPU time, checked on each
+//! timer interrupt that arrives while a thread of the process runs in user
+//! mode, as Linux's tick-driven check_cpu_itimer().
 
 use crate::proc::{Hooks, table};
 use alloc::collections::BTreeMap;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use process::pid::Pid;
 use spin::Mutex;
 
@@ -72,7 +78,94 @@ pub fn check() {
     }
 }
 
-/// Forgets the timer of a process that is gone.
+/// Forgets the timers of a process that is gone.
 pub fn forget(pid: Pid) {
     TIMERS.lock().remove(&pid);
+    let mut m = CPU_TIMERS.lock();
+    for which in [1u64, 2] {
+        if m.remove(&(pid, which)).is_some() {
+            CPU_ARMED.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// An armed CPU-time timer: the process CPU time (ns) at which it fires.
+#[derive(Clone, Copy, Debug)]
+struct CpuTimer {
+    expires_ns: u64,
+    interval_ns: u64,
+}
+
+/// `(pid, which)` with `which` 1 (ITIMER_VIRTUAL) or 2 (ITIMER_PROF).
+static CPU_TIMERS: Mutex<BTreeMap<(Pid, u64), CpuTimer>> = Mutex::new(BTreeMap::new());
+/// How many CPU-time timers are armed (the tick skips the map when none).
+static CPU_ARMED: AtomicUsize = AtomicUsize::new(0);
+
+/// Linux's TICK_NSEC at HZ=1000: a newly armed CPU timer gets one more
+/// tick, and one about to fire shows one tick left.
+const TICK_NS: u64 = 1_000_000;
+
+/// The CPU time timer `which` of process `pid` measures.
+fn cpu_sample(pid: Pid, which: u64) -> u64 {
+    let t = table().cpu_times(pid).unwrap_or_default();
+    if which == 1 { t.user_ns } else { t.total_ns() }
+}
+
+/// `(remaining, interval)` of CPU timer `which` (1 or 2) of `pid`, as
+/// Linux's get_cpu_itimer(): one tick when it is about to fire.
+pub fn get_cpu(pid: Pid, which: u64) -> (u64, u64) {
+    let Some(t) = CPU_TIMERS.lock().get(&(pid, which)).copied() else { return (0, 0) };
+    let now = cpu_sample(pid, which);
+    let left = if t.expires_ns <= now { TICK_NS } else { t.expires_ns - now };
+    (left, t.interval_ns)
+}
+
+/// Arms (value 0: disarms) CPU timer `which` of `pid`; returns the old
+/// `(remaining, interval)`.
+pub fn set_cpu(pid: Pid, which: u64, value_ns: u64, interval_ns: u64) -> (u64, u64) {
+    let old = get_cpu(pid, which);
+    let now = cpu_sample(pid, which);
+    let mut m = CPU_TIMERS.lock();
+    let had = if value_ns == 0 {
+        m.remove(&(pid, which)).is_some()
+    } else {
+        let expires_ns = deadline_after(now, value_ns.saturating_add(TICK_NS));
+        m.insert((pid, which), CpuTimer { expires_ns, interval_ns: interval_ns.min(KTIME_MAX) }).is_some()
+    };
+    match (had, value_ns != 0) {
+        (false, true) => {
+            CPU_ARMED.fetch_add(1, Ordering::Relaxed);
+        }
+        (true, false) => {
+            CPU_ARMED.fetch_sub(1, Ordering::Relaxed);
+        }
+        _ => {}
+    }
+    old
+}
+
+/// A tick interrupted a thread of `pid` in user mode: fires its due CPU
+/// timers (re-armed by their interval, as check_cpu_itimer()).
+pub fn check_cpu(pid: Pid) {
+    if CPU_ARMED.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    for which in [1u64, 2] {
+        let Some(t) = CPU_TIMERS.lock().get(&(pid, which)).copied() else { continue };
+        if cpu_sample(pid, which) < t.expires_ns {
+            continue;
+        }
+        {
+            let mut m = CPU_TIMERS.lock();
+            if t.interval_ns == 0 {
+                if m.remove(&(pid, which)).is_some() {
+                    CPU_ARMED.fetch_sub(1, Ordering::Relaxed);
+                }
+            } else if let Some(x) = m.get_mut(&(pid, which)) {
+                x.expires_ns = x.expires_ns.saturating_add(t.interval_ns).min(KTIME_MAX);
+            }
+        }
+        let sig = if which == 1 { signal::SIGVTALRM } else { signal::SIGPROF };
+        let _ = table().send_signal(pid, signal::SigInfo::kernel(sig), &Hooks);
+    }
 }

@@ -322,13 +322,10 @@ fn global_file(name: &str) -> Vec<u8> {
             format!("0.00 0.00 0.00 1/{} {last}\n", table().thread_count()).into_bytes()
         }
         "stat" => {
-            let (mut user, mut sys) = (0u64, 0u64);
-            for pid in table().pids() {
-                if let Some(u) = table().with_process(pid, |p| p.usage) {
-                    user += u.utime_us / 10_000;
-                    sys += u.stime_us / 10_000;
-                }
-            }
+            // system-wide since boot, in USER_HZ ticks; the one CPU idles
+            // for the rest of the uptime
+            let (user_ns, sys_ns) = crate::sched::cpu_totals();
+            let (user, sys) = (user_ns / 10_000_000, sys_ns / 10_000_000);
             let idle = t.saturating_sub(user + sys);
             let boot = crate::time::realtime_ns().saturating_sub(ns) / 1_000_000_000;
             let cpu = format!("{user} 0 {sys} {idle} 0 0 0 0 0 0");
@@ -448,11 +445,18 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     let comm = crate::proc::comm(tid);
     let comm = if comm.is_empty() { crate::proc::comm(pid) } else { comm };
     let cname = String::from_utf8_lossy(&comm).into_owned();
-    let (ppid, pgid, sid, state, creds, usage, nthreads) = table()
+    let (ppid, pgid, sid, state, creds, kids, nthreads) = table()
         .with_process(pid, |p| {
-            (p.parent(), p.pgid(), p.sid(), p.state(), p.creds.clone(), p.usage, p.threads().len())
+            (p.parent(), p.pgid(), p.sid(), p.state(), p.creds.clone(), p.children_usage, p.threads().len())
         })
         .ok_or(Errno::ENOENT)?;
+    // the reader's own pending time first, so that it reads itself current
+    if let Some(cpu) = table().thread_cpu(caller().1) {
+        crate::sched::charge(&cpu, process::cputime::Side::System);
+    }
+    // /proc/<pid>: the whole process; /proc/<pid>/task/<tid>: the thread
+    let usage = if tid != pid { table().thread_cpu(tid).map(|c| c.usage()) } else { table().usage(pid) }
+        .unwrap_or_default();
     // Linux's task state: a process is running while one of its threads
     // is (a thread's own file, /proc/<pid>/task/<tid>/, looks at that one)
     let sleeping = || {
@@ -485,8 +489,11 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         "stat" => {
             let (vsize, rss) = vm_sizes(pid);
             let (ut, stt) = (usage.utime_us / 10_000, usage.stime_us / 10_000);
+            let (cut, cst) = (kids.utime_us / 10_000, kids.stime_us / 10_000);
+            let (minflt, cminflt) = (usage.minflt, kids.minflt);
             format!(
-                "{tid} ({cname}) {st} {ppid} {pgid} {sid} 0 -1 4194560 0 0 0 0 {ut} {stt} 0 0 20 0 {nthreads} 0 {} \
+                "{tid} ({cname}) {st} {ppid} {pgid} {sid} 0 -1 4194560 {minflt} {cminflt} 0 0 {ut} {stt} {cut} {cst} 20 0 \
+                 {nthreads} 0 {} \
                  {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                 info.start_ticks
             )

@@ -15,6 +15,46 @@ use alloc::vec::Vec;
 use arch_x86_64::context::{self, KernelThread};
 use arch_x86_64::time;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use process::cputime::{CpuAccount, SharedCpu, Side};
+
+/// Nanoseconds every thread spent in user mode since boot (/proc/stat).
+static USER_NS: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds spent in the kernel on behalf of threads since boot.
+static SYS_NS: AtomicU64 = AtomicU64::new(0);
+
+/// System-wide `(user, system)` nanoseconds since boot; the rest of the
+/// uptime is idle (the one CPU ran the idle task).
+pub fn cpu_totals() -> (u64, u64) {
+    (USER_NS.load(Ordering::Relaxed), SYS_NS.load(Ordering::Relaxed))
+}
+
+/// Ends the running thread's stretch since its last boundary, charging it
+/// to `side` of `cpu` (and to the system-wide totals).
+pub fn charge(cpu: &CpuAccount, side: Side) {
+    let d = cpu.charge(time::since_boot_ns(), side);
+    match side {
+        Side::User => USER_NS.fetch_add(d, Ordering::Relaxed),
+        Side::System => SYS_NS.fetch_add(d, Ordering::Relaxed),
+    };
+}
+
+/// Accounting of a switch from `prev` to `next` at `now`.
+fn account_switch(prev: &Task, next: &Task, voluntary: bool) {
+    let now = time::since_boot_ns();
+    if let Some(c) = prev.cpu.get() {
+        SYS_NS.fetch_add(c.switch_out(now, voluntary), Ordering::Relaxed);
+    }
+    if let Some(c) = next.cpu.get() {
+        c.switch_in(now);
+    }
+}
+
+impl Task {
+    /// Attaches the CPU account of the user thread this task runs (once).
+    pub fn set_cpu(&self, cpu: SharedCpu) {
+        self.cpu.call_once(|| cpu);
+    }
+}
 
 /// A schedulable kernel thread.
 pub struct Task {
@@ -28,6 +68,9 @@ pub struct Task {
     /// (exec's de_thread): it must end without acting as that thread again.
     removed: AtomicBool,
     start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// The CPU account of its user thread (none for the idle task and
+    /// kernel-only tasks): switches charge it.
+    cpu: spin::Once<SharedCpu>,
 }
 
 impl Task {
@@ -82,6 +125,7 @@ pub fn init() {
         wake_pending: AtomicBool::new(false),
         removed: AtomicBool::new(false),
         start: spin::Mutex::new(None),
+        cpu: spin::Once::new(),
     });
     *SCHED.lock() = Some(Sched {
         run_queue: VecDeque::new(),
@@ -122,6 +166,7 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
         wake_pending: AtomicBool::new(false),
         removed: AtomicBool::new(false),
         start: spin::Mutex::new(Some(Box::new(f))),
+        cpu: spin::Once::new(),
     });
     with(|s| s.run_queue.push_back(task.clone()));
     task
@@ -170,6 +215,7 @@ fn reschedule(requeue: bool) {
             (prev, next)
         });
         if !Arc::ptr_eq(&prev, &next) {
+            account_switch(&prev, &next, !requeue);
             context::switch(&prev.kthread, &next.kthread);
         }
     });
@@ -239,10 +285,11 @@ pub fn exit_current() -> ! {
     let next = with(|s| {
         let me = s.current.clone();
         me.state.store(DEAD, Ordering::SeqCst);
-        s.dead.push(me);
+        s.dead.push(me.clone());
         let next = s.run_queue.pop_front().unwrap_or_else(|| s.idle.clone());
         s.current = next.clone();
         s.slice_start = time::ticks();
+        account_switch(&me, &next, true);
         next.kthread.clone()
     });
     context::exit_to(next)

@@ -9,6 +9,7 @@ use arch_x86_64::sigframe::{self, AltStack, FrameInfo};
 use arch_x86_64::user::{UserContext, UserExit};
 use core::sync::atomic::AtomicU32;
 use linux_abi::Errno;
+use process::cputime::{SharedCpu, Side};
 use process::pid::Pid;
 use process::seams::SharedVm;
 use process::wait::ChildStatus;
@@ -42,6 +43,9 @@ pub struct UThread {
     /// act on and no reason to die (`u64::MAX`: never): while the epoch is
     /// unchanged, the way back to user mode skips looking again.
     pub quiet_epoch: u64,
+    /// The thread's CPU-time account (charged on each entry into user mode
+    /// and return from it; the scheduler charges switches).
+    pub cpu: SharedCpu,
 }
 
 impl UThread {
@@ -67,7 +71,8 @@ pub fn run(tid: Pid) {
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return };
     let root = vm.lock().page_table().root().start_address().as_u64();
     let Some(ppid) = table().with_process(pid, |p| p.parent_cell()) else { return };
-    let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX };
+    let Some(cpu) = table().thread_cpu(tid) else { return };
+    let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX, cpu };
     loop {
         if signal::epoch::current() != t.quiet_epoch && must_die(t.tid) {
             if !removed() {
@@ -78,7 +83,9 @@ pub fn run(tid: Pid) {
         if arch_x86_64::mem::paging::current_root() != t.root {
             t.vm.lock().page_table().activate();
         }
+        crate::sched::charge(&t.cpu, Side::System);
         let exit = t.ctx.run_irqs_off();
+        crate::sched::charge(&t.cpu, Side::User);
         let quick = matches!(exit, UserExit::Syscall) && quick_syscall(t.ctx.syscall_number());
         if !quick {
             arch_x86_64::cpu::enable_interrupts();
@@ -103,6 +110,7 @@ pub fn run(tid: Pid) {
             }
             UserExit::Exception { vector, error_code, cr2 } => exception(&mut t, vector, error_code, cr2),
             UserExit::Interrupt(_) => {
+                crate::itimer::check_cpu(t.pid);
                 crate::sched::preempt_tick();
                 Flow::Continue
             }
@@ -187,7 +195,10 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
             };
             let outcome = t.vm.lock().handle_page_fault(cr2 as usize, access);
             match outcome {
-                FaultOutcome::Resolved => return Flow::Continue,
+                FaultOutcome::Resolved => {
+                    t.cpu.minor_fault();
+                    return Flow::Continue;
+                }
                 FaultOutcome::Segv { addr, code } => {
                     SigInfo::fault(signal::SIGSEGV, code.si_code(), addr as u64)
                 }

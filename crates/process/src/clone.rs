@@ -365,7 +365,7 @@ impl CloneCaller {
 }
 
 /// The namespace flags other than `CLONE_NEWUSER`.
-pub(crate) const NS_FLAGS: CloneFlags = CloneFlags::NEWNS
+pub const NS_FLAGS: CloneFlags = CloneFlags::NEWNS
     .union(CloneFlags::NEWUTS)
     .union(CloneFlags::NEWIPC)
     .union(CloneFlags::NEWPID)

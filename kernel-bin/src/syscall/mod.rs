@@ -194,6 +194,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::CLOCK_NANOSLEEP => time::nanosleep(t, a[0], a[1], a[2], a[3]),
         nr::FUTEX => crate::futex::sys_futex(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
+        nr::UNSHARE => task::unshare(t, a[0]),
         nr::RSEQ => Err(Errno::ENOSYS),
         other => {
             log::info!(

@@ -67,12 +67,26 @@ pub fn arch_prctl(t: &mut UThread, code: u64, addr: u64) -> SysResult {
 
 const PR_SET_PDEATHSIG: u64 = 1;
 const PR_GET_PDEATHSIG: u64 = 2;
+const PR_GET_DUMPABLE: u64 = 3;
+const PR_SET_DUMPABLE: u64 = 4;
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
+const PR_CAPBSET_READ: u64 = 23;
+const PR_CAPBSET_DROP: u64 = 24;
+const PR_SET_TIMERSLACK: u64 = 29;
+const PR_GET_TIMERSLACK: u64 = 30;
 const PR_SET_CHILD_SUBREAPER: u64 = 36;
 const PR_GET_CHILD_SUBREAPER: u64 = 37;
+const PR_SET_NO_NEW_PRIVS: u64 = 38;
+const PR_GET_NO_NEW_PRIVS: u64 = 39;
+/// Linux 6.1's CAP_LAST_CAP (CAP_CHECKPOINT_RESTORE).
+const CAP_LAST_CAP: u64 = 40;
 
+/// prctl(2) (arguments 3 to 5 are read from the registers where an
+/// option looks at them).
 pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
+    let a = t.ctx.syscall_args();
+    let (arg3, arg4, arg5) = (a[2], a[3], a[4]);
     match option {
         PR_SET_NAME => {
             // strncpy_from_user(comm, arg2, 15): at most 15 bytes are
@@ -96,17 +110,83 @@ pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
             t.write_u32(arg2, on as u32).map(|_| 0)
         }
         PR_SET_PDEATHSIG => {
+            // valid_signal(): 0 (none) to 64
             if arg2 > 64 {
                 return Err(Errno::EINVAL);
             }
+            table().with_thread(t.tid, |th| th.pdeath_signal = arg2 as u32).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
-        PR_GET_PDEATHSIG => t.write_u32(arg2, 0).map(|_| 0),
+        PR_GET_PDEATHSIG => {
+            let sig = table().with_thread(t.tid, |th| th.pdeath_signal).ok_or(Errno::ESRCH)?;
+            t.write_u32(arg2, sig).map(|_| 0)
+        }
+        PR_GET_DUMPABLE => table().with_process(t.pid, |p| p.dumpable as isize).ok_or(Errno::ESRCH),
+        PR_SET_DUMPABLE => {
+            // SUID_DUMP_DISABLE or SUID_DUMP_USER; 2 (root-only dumps) is
+            // for the sysctl, not prctl
+            if arg2 > 1 {
+                return Err(Errno::EINVAL);
+            }
+            table().with_process(t.pid, |p| p.dumpable = arg2 as u32).ok_or(Errno::ESRCH)?;
+            Ok(0)
+        }
+        PR_CAPBSET_READ => {
+            if arg2 > CAP_LAST_CAP {
+                return Err(Errno::EINVAL);
+            }
+            table().with_process(t.pid, |p| (p.cap_bset >> arg2 & 1) as isize).ok_or(Errno::ESRCH)
+        }
+        PR_CAPBSET_DROP => {
+            // cap_prctl_drop(): CAP_SETPCAP first, then the number
+            if !table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+                return Err(Errno::EPERM);
+            }
+            if arg2 > CAP_LAST_CAP {
+                return Err(Errno::EINVAL);
+            }
+            table().with_process(t.pid, |p| p.cap_bset &= !(1 << arg2)).ok_or(Errno::ESRCH)?;
+            Ok(0)
+        }
+        PR_SET_TIMERSLACK => {
+            table()
+                .with_thread(t.tid, |th| {
+                    th.timer_slack_ns = if arg2 == 0 { th.default_timer_slack_ns } else { arg2 }
+                })
+                .ok_or(Errno::ESRCH)?;
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => table().with_thread(t.tid, |th| th.timer_slack_ns as isize).ok_or(Errno::ESRCH),
+        PR_SET_NO_NEW_PRIVS => {
+            // it can only be set, and stays
+            if arg2 != 1 || arg3 != 0 || arg4 != 0 || arg5 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            table().with_thread(t.tid, |th| th.no_new_privs = true).ok_or(Errno::ESRCH)?;
+            Ok(0)
+        }
+        PR_GET_NO_NEW_PRIVS => {
+            if arg2 != 0 || arg3 != 0 || arg4 != 0 || arg5 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            table().with_thread(t.tid, |th| th.no_new_privs as isize).ok_or(Errno::ESRCH)
+        }
         _ => {
             log::info!("pid {}: prctl option {option} unsupported: EINVAL", t.pid);
             Err(Errno::EINVAL)
         }
     }
+}
+
+/// unshare(2): the fd table (CLONE_FILES), the fs context (CLONE_FS), the
+/// semaphore undo list (CLONE_SYSVSEM); namespaces are refused as Linux
+/// without them would (the rules live in `ProcessTable::unshare`).
+pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
+    let r = table().unshare(t.tid, flags);
+    if r == Err(Errno::EINVAL) && flags & process::clone::NS_FLAGS.bits() != 0 {
+        log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
+    }
+    r.map(|_| 0)
 }
 
 /// Publishes the caller's registers to the table (clone copies them).
@@ -117,9 +197,8 @@ fn sync_context(t: &UThread) {
 
 pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     sync_context(t);
+    // the child's /proc facts and name are copied by Hooks::thread_created
     let child = table().clone_task(t.tid, &args, &Hooks)?;
-    crate::procfs::fork(t.pid, child);
-    crate::proc::set_comm(child, &crate::proc::comm(t.tid));
     Ok(child as isize)
 }
 
@@ -398,10 +477,14 @@ pub fn setgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
     table().with_process(t.pid, |p| p.creds.setgroups(&groups)).ok_or(Errno::ESRCH)?.map(|_| 0)
 }
 
-/// getrusage(2): RUSAGE_SELF (0), RUSAGE_CHILDREN (-1), RUSAGE_THREAD (1).
+/// getrusage(2): RUSAGE_SELF (0: every thread of the process, the exited
+/// ones included), RUSAGE_CHILDREN (-1: the children reaped so far, with
+/// what they reaped), RUSAGE_THREAD (1: the caller).
 pub fn getrusage(t: &mut UThread, who: u64, buf: u64) -> SysResult {
-    let ru = match who as i64 {
-        0 | 1 => table().with_process(t.pid, |p| p.usage),
+    crate::sched::charge(&t.cpu, process::cputime::Side::System);
+    let ru = match who as i32 {
+        0 => table().usage(t.pid),
+        1 => Some(t.cpu.usage()),
         -1 => table().with_process(t.pid, |p| p.children_usage),
         _ => return Err(Errno::EINVAL),
     }
@@ -410,9 +493,11 @@ pub fn getrusage(t: &mut UThread, who: u64, buf: u64) -> SysResult {
 }
 
 /// times(2): the process's and its reaped children's times in clock ticks
-/// (100 Hz); returns ticks since boot.
+/// (USER_HZ 100); returns ticks since boot.
 pub fn times(t: &mut UThread, buf: u64) -> SysResult {
-    let (me, kids) = table().with_process(t.pid, |p| (p.usage, p.children_usage)).ok_or(Errno::ESRCH)?;
+    crate::sched::charge(&t.cpu, process::cputime::Side::System);
+    let me = table().usage(t.pid).ok_or(Errno::ESRCH)?;
+    let kids = table().with_process(t.pid, |p| p.children_usage).ok_or(Errno::ESRCH)?;
     if buf != 0 {
         let mut b = [0u8; 32];
         for (i, us) in [me.utime_us, me.stime_us, kids.utime_us, kids.stime_us].into_iter().enumerate() {

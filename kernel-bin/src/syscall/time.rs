@@ -3,6 +3,7 @@
 use super::SysResult;
 use crate::uthread::UThread;
 use linux_abi::Errno;
+use process::cputime::Side;
 
 pub fn uname(t: &mut UThread, buf: u64) -> SysResult {
     let mut u = [0u8; 6 * 65];
@@ -60,21 +61,68 @@ fn clock_ns(clock: u64) -> Result<u64, Errno> {
         0 | 8 | 11 => Ok(crate::time::realtime_ns()), // REALTIME(_ALARM), TAI
         1 | 4 | 7 | 9 => Ok(arch_x86_64::time::since_boot_ns()), // MONOTONIC(_RAW), BOOTTIME(_ALARM)
         5 | 6 => Ok(arch_x86_64::time::since_boot_ns() / 10_000_000 * 10_000_000), // *_COARSE
-        2 | 3 => Ok(arch_x86_64::time::since_boot_ns()), // CPU time: approximated
         _ => Err(Errno::EINVAL),
     }
 }
 
+/// A CPU-time clock: CLOCK_PROCESS_CPUTIME_ID (2), CLOCK_THREAD_CPUTIME_ID
+/// (3), or one made by clock_getcpuclockid/pthread_getcpuclockid (Linux's
+/// `((~pid) << 3) | per_thread << 2 | which`, which being PROF 0, VIRT 1,
+/// SCHED 2). `Ok(None)` when `clock` is no CPU clock; `EINVAL` for a
+/// malformed one or one whose process or thread does not exist (a thread
+/// clock only for a thread of the caller's process, a process clock only
+/// for a process id, as Linux's lookup_task()).
+fn cpu_clock(t: &UThread, clock: u64) -> Result<Option<u64>, Errno> {
+    let c = clock as i32;
+    let (id, thread, which) = match c {
+        2 => (0, false, 2),
+        3 => (0, true, 2),
+        c if c < 0 => (!(c >> 3) as u32, c & 4 != 0, c & 3),
+        _ => return Ok(None),
+    };
+    if which == 3 {
+        return Err(Errno::EINVAL);
+    }
+    crate::sched::charge(&t.cpu, Side::System);
+    let table = crate::proc::table();
+    let times = if thread {
+        let tid = if id == 0 { t.tid } else { id };
+        if table.tgid(tid) != Some(t.pid) {
+            return Err(Errno::EINVAL);
+        }
+        table.thread_cpu(tid).ok_or(Errno::EINVAL)?.times()
+    } else {
+        let pid = if id == 0 { t.pid } else { id };
+        if table.tgid(pid) != Some(pid) && table.with_process(pid, |_| ()).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        table.cpu_times(pid).ok_or(Errno::EINVAL)?
+    };
+    Ok(Some(if which == 1 { times.user_ns } else { times.total_ns() }))
+}
+
 pub fn clock_gettime(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
-    let ns = clock_ns(clock)?;
+    let ns = match cpu_clock(t, clock)? {
+        Some(ns) => ns,
+        None => clock_ns(clock)?,
+    };
     t.write_bytes(tp, &timespec(ns))?;
     Ok(0)
 }
 
 pub fn clock_getres(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
-    clock_ns(clock)?;
+    // posix_cpu_clock_getres(): 1 ns for the SCHED clocks, a tick for the
+    // others (PROF, VIRT)
+    let res = match cpu_clock(t, clock)? {
+        Some(_) if clock as i32 >= 0 || clock & 3 == 2 => 1,
+        Some(_) => 1_000_000,
+        None => {
+            clock_ns(clock)?;
+            1
+        }
+    };
     if tp != 0 {
-        t.write_bytes(tp, &timespec(1))?;
+        t.write_bytes(tp, &timespec(res))?;
     }
     Ok(0)
 }
@@ -102,7 +150,12 @@ pub fn time(t: &mut UThread, tloc: u64) -> SysResult {
 /// signal, with the time left written to `rem` for relative sleeps.
 pub fn nanosleep(t: &mut UThread, clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
     let want = t.read_timespec(req)?;
-    let now_clock = clock_ns(clock)?;
+    let now_clock = match clock {
+        // Linux sleeps on CPU time for a process clock, never a thread's;
+        // here the CPU time is taken as passing with the monotonic clock
+        2 => cpu_clock(t, 2)?.unwrap_or(0),
+        _ => clock_ns(clock)?,
+    };
     let now = arch_x86_64::time::since_boot_ns();
     let deadline = if flags & 1 != 0 {
         now.saturating_add(want.saturating_sub(now_clock))
@@ -176,7 +229,8 @@ pub fn alarm(t: &mut UThread, secs: u64) -> SysResult {
     Ok(s.max(1) as u32 as isize)
 }
 
-/// setitimer(2) for ITIMER_REAL (the CPU-time timers are not kept).
+/// setitimer(2): ITIMER_REAL (wall clock, SIGALRM), ITIMER_VIRTUAL (user
+/// CPU time, SIGVTALRM) and ITIMER_PROF (user + system, SIGPROF).
 pub fn setitimer(t: &mut UThread, which: u64, new: u64, old: u64) -> SysResult {
     if which > 2 {
         return Err(Errno::EINVAL);
@@ -186,14 +240,12 @@ pub fn setitimer(t: &mut UThread, which: u64, new: u64, old: u64) -> SysResult {
     } else {
         (0, 0)
     };
-    if which != 0 {
-        log::info!("pid {}: setitimer({which}) not kept", t.pid);
-        if old != 0 {
-            t.write_bytes(old, &[0u8; 32])?;
-        }
-        return Ok(0);
-    }
-    let (left, ival) = crate::itimer::set(t.pid, value, interval);
+    let (left, ival) = if which == 0 {
+        crate::itimer::set(t.pid, value, interval)
+    } else {
+        crate::sched::charge(&t.cpu, Side::System);
+        crate::itimer::set_cpu(t.pid, which, value, interval)
+    };
     if old != 0 {
         let mut b = [0u8; 32];
         b[..16].copy_from_slice(&timeval(ival));
@@ -207,7 +259,12 @@ pub fn getitimer(t: &mut UThread, which: u64, cur: u64) -> SysResult {
     if which > 2 {
         return Err(Errno::EINVAL);
     }
-    let (left, ival) = if which == 0 { crate::itimer::get(t.pid) } else { (0, 0) };
+    let (left, ival) = if which == 0 {
+        crate::itimer::get(t.pid)
+    } else {
+        crate::sched::charge(&t.cpu, Side::System);
+        crate::itimer::get_cpu(t.pid, which)
+    };
     let mut b = [0u8; 32];
     b[..16].copy_from_slice(&timeval(ival));
     b[16..].copy_from_slice(&timeval(left));

@@ -1,0 +1,460 @@
+/* prctl options (PDEATHSIG acted on, DUMPABLE, NO_NEW_PRIVS, CAPBSET_*,
+ * TIMERSLACK, CHILD_SUBREAPER, unknown options), unshare(2) without
+ * namespaces, and the /proc facts of a child started by vfork/posix_spawn
+ * (they must be the child's, not its parent's). */
+#include "kt.h"
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+
+#ifndef PR_SET_NO_NEW_PRIVS
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_GET_NO_NEW_PRIVS 39
+#endif
+#ifndef PR_CAPBSET_READ
+#define PR_CAPBSET_READ 23
+#define PR_CAPBSET_DROP 24
+#endif
+
+extern char **environ;
+
+/* Helper modes when run as `prog prctl-get N`: exit with prctl(N). */
+__attribute__((constructor)) static void helper_mode(void) {
+    char buf[256];
+    int fd = open("/proc/self/cmdline", O_RDONLY);
+    if (fd < 0) return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = 0;
+    char *a1 = buf + strlen(buf) + 1;
+    if (a1 >= buf + n || strcmp(a1, "prctl-get") != 0) return;
+    char *a2 = a1 + strlen(a1) + 1;
+    if (a2 >= buf + n) _exit(200);
+    int opt = atoi(a2);
+    if (opt == PR_GET_PDEATHSIG) {
+        int s = -1;
+        prctl(PR_GET_PDEATHSIG, &s, 0, 0, 0);
+        _exit(s);
+    }
+    _exit((int)prctl(opt, 0, 0, 0, 0));
+}
+
+/* Runs this program as `prog prctl-get opt` (exec in this process): the
+ * exit status is the value. */
+static void exec_get(int opt) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", opt);
+    char *argv[] = {(char *)kt_self, "prctl-get", n, 0};
+    execve(kt_self, argv, environ);
+    _exit(201);
+}
+
+/* Waits up to `ms` for fd to be readable. */
+static int readable(int fd, int ms) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, ms) == 1;
+}
+
+KT_CASE(pdeathsig_get_set_and_bad_signal) {
+    int s = -1;
+    KT_SYS_RET(prctl(PR_GET_PDEATHSIG, &s, 0, 0, 0), 0);
+    KT_EQ(s, 0);
+    KT_SYS_RET(prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0), 0);
+    KT_SYS_RET(prctl(PR_GET_PDEATHSIG, &s, 0, 0, 0), 0);
+    KT_EQ(s, SIGUSR1);
+    KT_SYS_ERR(prctl(PR_SET_PDEATHSIG, 65, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_GET_PDEATHSIG, (void *)8, 0, 0, 0), EFAULT);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        int x = -1;
+        prctl(PR_GET_PDEATHSIG, &x, 0, 0, 0);
+        _exit(x == 0 ? 0 : 1); /* fork clears it */
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_RET(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), 0);
+    KT_SYS_RET(prctl(PR_GET_PDEATHSIG, &s, 0, 0, 0), 0);
+    KT_EQ(s, 0);
+}
+
+KT_CASE(pdeathsig_kept_across_exec) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
+        exec_get(PR_GET_PDEATHSIG);
+    }
+    KT_WAIT_STATUS(c, kt_exited(SIGUSR2));
+}
+
+static volatile sig_atomic_t pdeath_got;
+static void on_pdeath(int s) { pdeath_got = s; }
+
+/* The grandchild: asks for SIGUSR1 at its parent's death, says it is
+ * ready on `w`, waits for the signal and reports "<signal> <ppid>". */
+static void pdeath_grandchild(int w) {
+    signal(SIGUSR1, on_pdeath);
+    prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
+    char r = 'r';
+    write(w, &r, 1);
+    for (int i = 0; i < 400 && !pdeath_got; i++) kt_msleep(5);
+    char msg[32];
+    int n = snprintf(msg, sizeof msg, "%d %d\n", (int)pdeath_got, (int)getppid());
+    write(w, msg, n);
+    _exit(0);
+}
+
+KT_CASE(pdeathsig_sent_when_the_parent_exits) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (fork() == 0) pdeath_grandchild(p[1]);
+        char r;
+        read(p[0], &r, 1); /* the grandchild is ready */
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close(p[1]);
+    KT_TRUE(readable(p[0], 3000), "no report from the grandchild");
+    char buf[32] = {0};
+    KT_TRUE(read(p[0], buf, sizeof buf - 1) > 0, "read");
+    close(p[0]);
+    int sig = 0, ppid = 0;
+    KT_EQ(sscanf(buf, "%d %d", &sig, &ppid), 2);
+    KT_EQ(sig, SIGUSR1);
+    KT_NE(ppid, c);
+}
+
+static int thread_pipe_w;
+static volatile pid_t thread_child;
+static void *forking_thread(void *arg) {
+    (void)arg;
+    int p[2];
+    pipe(p);
+    pid_t g = fork();
+    if (g == 0) {
+        close(p[0]);
+        signal(SIGUSR1, on_pdeath);
+        prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
+        close(p[1]); /* ready */
+        for (int i = 0; i < 400 && !pdeath_got; i++) kt_msleep(5);
+        char msg[32];
+        int n = snprintf(msg, sizeof msg, "%d %d\n", (int)pdeath_got, (int)getppid());
+        write(thread_pipe_w, msg, n);
+        _exit(0);
+    }
+    close(p[1]);
+    char r;
+    read(p[0], &r, 1); /* EOF: the child set its pdeath signal */
+    close(p[0]);
+    thread_child = g;
+    return 0; /* the creating thread exits: the child gets SIGUSR1 */
+}
+
+KT_CASE(pdeathsig_follows_the_creating_thread_not_the_process) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        thread_pipe_w = p[1];
+        pthread_t th;
+        pthread_create(&th, 0, forking_thread, 0);
+        pthread_join(th, 0);
+        /* this process lives on while the grandchild reports */
+        kt_msleep(1000);
+        int st;
+        waitpid(-1, &st, 0);
+        _exit(0);
+    }
+    close(p[1]);
+    KT_TRUE(readable(p[0], 3000), "no report from the grandchild");
+    char buf[32] = {0};
+    KT_TRUE(read(p[0], buf, sizeof buf - 1) > 0, "read");
+    close(p[0]);
+    int sig = 0, ppid = 0;
+    KT_EQ(sscanf(buf, "%d %d", &sig, &ppid), 2);
+    KT_EQ(sig, SIGUSR1);
+    KT_EQ(ppid, c); /* still the same process: another of its threads */
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(dumpable_get_set_fork_and_exec) {
+    KT_SYS_RET(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+    KT_SYS_ERR(prctl(PR_SET_DUMPABLE, 2, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_SET_DUMPABLE, 3, 0, 0, 0), EINVAL);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) _exit(10);
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) _exit(11);
+        pid_t g = fork();
+        if (g == 0) _exit((int)prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) + 20); /* inherited: 20 */
+        int st;
+        waitpid(g, &st, 0);
+        if (st != kt_exited(20)) _exit(12);
+        exec_get(PR_GET_DUMPABLE); /* exec makes it 1 again */
+    }
+    KT_WAIT_STATUS(c, kt_exited(1));
+    KT_SYS_RET(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+}
+
+KT_CASE(no_new_privs_is_sticky_inherited_and_kept_by_exec) {
+    KT_SYS_RET(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 0);
+    KT_SYS_ERR(prctl(PR_GET_NO_NEW_PRIVS, 1, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_SET_NO_NEW_PRIVS, 1, 1, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_SET_NO_NEW_PRIVS, 2, 0, 0, 0), EINVAL);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(10);
+        if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) _exit(11);
+        /* clearing it is refused */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0) != -1 || errno != EINVAL) _exit(12);
+        pid_t g = fork();
+        if (g == 0) _exit((int)prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) + 20);
+        int st;
+        waitpid(g, &st, 0);
+        if (st != kt_exited(21)) _exit(13);
+        exec_get(PR_GET_NO_NEW_PRIVS);
+    }
+    KT_WAIT_STATUS(c, kt_exited(1));
+    KT_SYS_RET(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 0);
+}
+
+KT_CASE(capbset_read_full_set_and_bounds) {
+    KT_SYS_RET(prctl(PR_CAPBSET_READ, 0, 0, 0, 0), 1);       /* CAP_CHOWN */
+    KT_SYS_RET(prctl(PR_CAPBSET_READ, 21, 0, 0, 0), 1);      /* CAP_SYS_ADMIN */
+    KT_SYS_RET(prctl(PR_CAPBSET_READ, 40, 0, 0, 0), 1);      /* CAP_CHECKPOINT_RESTORE */
+    KT_SYS_ERR(prctl(PR_CAPBSET_READ, 41, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_CAPBSET_READ, -1L, 0, 0, 0), EINVAL);
+}
+
+KT_CASE(capbset_drop_as_root_and_as_a_user) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (prctl(PR_CAPBSET_DROP, 41, 0, 0, 0) != -1 || errno != EINVAL) _exit(10);
+        if (prctl(PR_CAPBSET_DROP, 7, 0, 0, 0) != 0) _exit(11); /* CAP_SETUID */
+        if (prctl(PR_CAPBSET_READ, 7, 0, 0, 0) != 0) _exit(12);
+        if (prctl(PR_CAPBSET_READ, 6, 0, 0, 0) != 1) _exit(13);
+        pid_t g = fork();
+        if (g == 0) _exit((int)prctl(PR_CAPBSET_READ, 7, 0, 0, 0)); /* inherited: 0 */
+        int st;
+        waitpid(g, &st, 0);
+        if (st != kt_exited(0)) _exit(14);
+        if (setuid(65534) != 0) _exit(15);
+        if (prctl(PR_CAPBSET_DROP, 6, 0, 0, 0) != -1 || errno != EPERM) _exit(16);
+        if (prctl(PR_CAPBSET_READ, 6, 0, 0, 0) != 1) _exit(17); /* a user reads the set too */
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(timerslack_default_set_reset_and_fork) {
+    KT_SYS_RET(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 50000);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0) != 0) _exit(10);
+        if (prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) != 1000) _exit(11);
+        pid_t g = fork();
+        if (g == 0) {
+            /* inherited, and 0 goes back to the slack at fork time */
+            if (prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) != 1000) _exit(1);
+            prctl(PR_SET_TIMERSLACK, 7, 0, 0, 0);
+            prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0);
+            _exit(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 1000 ? 0 : 2);
+        }
+        int st;
+        waitpid(g, &st, 0);
+        if (st != 0) _exit(12);
+        if (prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0) != 0) _exit(13);
+        _exit(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 50000 ? 0 : 14);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(child_subreaper_get_set_and_orphans_come_to_it) {
+    int on = -1;
+    KT_SYS_RET(prctl(PR_GET_CHILD_SUBREAPER, &on, 0, 0, 0), 0);
+    KT_EQ(on, 0);
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t s = KT_FORK();
+    if (s == 0) {
+        close(p[0]);
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) _exit(10);
+        int v = 0;
+        prctl(PR_GET_CHILD_SUBREAPER, &v, 0, 0, 0);
+        if (v != 1) _exit(11);
+        pid_t m = fork();
+        if (m == 0) {
+            if (fork() == 0) {
+                kt_msleep(100); /* its parent m is gone by now */
+                _exit(getppid() == getppid() ? 42 : 0);
+            }
+            _exit(0);
+        }
+        int st;
+        waitpid(m, &st, 0);
+        /* the orphan is ours now: wait for it */
+        pid_t o = wait(&st);
+        _exit(o > 0 && st == kt_exited(42) ? 0 : 12);
+    }
+    close(p[1]);
+    close(p[0]);
+    KT_WAIT_STATUS(s, kt_exited(0));
+}
+
+KT_CASE(unknown_prctl_option_is_einval) {
+    KT_SYS_ERR(prctl(1000, 0, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(0, 0, 0, 0, 0), EINVAL);
+}
+
+KT_CASE(unshare_nothing_and_unknown_flags) {
+    KT_SYS_RET(unshare(0), 0);
+    KT_SYS_ERR(unshare(0x11), EINVAL);          /* CSIGNAL bits */
+    KT_SYS_ERR(unshare(CLONE_PTRACE), EINVAL);
+    KT_SYS_ERR(unshare(CLONE_VFORK), EINVAL);
+    KT_SYS_RET(unshare(CLONE_FILES | CLONE_FS | CLONE_SYSVSEM), 0);
+}
+
+static volatile int th_fd = -1;
+static volatile int th_err;
+static void *unshare_files_thread(void *arg) {
+    int inherited = *(int *)arg;
+    if (unshare(CLONE_FILES) != 0) {
+        th_err = errno;
+        return 0;
+    }
+    close(inherited); /* only the thread's copy */
+    th_fd = open("/", O_RDONLY);
+    return 0;
+}
+
+KT_CASE(unshare_files_gives_a_thread_its_own_fd_table) {
+    int fd = KT_SYS_OK(open("/", O_RDONLY));
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, unshare_files_thread, &fd), 0);
+    KT_EQ(pthread_join(th, 0), 0);
+    KT_EQ(th_err, 0);
+    KT_SYS_RET(fcntl(fd, F_GETFD), 0); /* still open here */
+    KT_TRUE(th_fd >= 0, "the thread's open failed");
+    if (th_fd != fd) KT_SYS_ERR(fcntl(th_fd, F_GETFD), EBADF);
+    close(fd);
+}
+
+static void *unshare_fs_thread(void *arg) {
+    (void)arg;
+    if (unshare(CLONE_FS) != 0 || chdir("/proc") != 0) th_err = errno ? errno : -1;
+    umask(077);
+    return 0;
+}
+
+KT_CASE(unshare_fs_gives_a_thread_its_own_cwd_and_umask) {
+    char before[256], after[256];
+    KT_TRUE(getcwd(before, sizeof before) != 0, "getcwd");
+    mode_t old = umask(022);
+    th_err = 0;
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, unshare_fs_thread, 0), 0);
+    KT_EQ(pthread_join(th, 0), 0);
+    KT_EQ(th_err, 0);
+    KT_TRUE(getcwd(after, sizeof after) != 0, "getcwd");
+    KT_TRUE(strcmp(before, after) == 0, "cwd moved to %s", after);
+    KT_EQ(umask(old), 022);
+}
+
+static volatile int other_thread_stop;
+static void *idle_thread(void *arg) {
+    (void)arg;
+    while (!other_thread_stop) kt_msleep(1);
+    return 0;
+}
+
+KT_CASE(unshare_thread_sighand_with_threads_is_einval) {
+    pthread_t th;
+    other_thread_stop = 0;
+    KT_EQ(pthread_create(&th, 0, idle_thread, 0), 0);
+    KT_SYS_ERR(unshare(CLONE_THREAD), EINVAL);
+    KT_SYS_ERR(unshare(CLONE_SIGHAND), EINVAL);
+    other_thread_stop = 1;
+    KT_EQ(pthread_join(th, 0), 0);
+    pid_t c = KT_FORK();
+    if (c == 0) _exit(unshare(CLONE_THREAD) == 0 && unshare(CLONE_SIGHAND) == 0 ? 0 : 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(unshare_namespaces_need_privilege) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (setuid(65534) != 0) _exit(10);
+        int flags[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID};
+        for (int i = 0; i < 5; i++)
+            if (unshare(flags[i]) != -1 || errno != EPERM) _exit(20 + i);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* Reads a whole small file; returns its length. */
+static int slurp(const char *path, char *buf, int size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = read(fd, buf, size - 1);
+    close(fd);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
+/* The child started from /tests/exec_basic (kt-sleep) must show its own
+ * comm, cmdline and exe, and ours must stay ours. */
+static void check_spawned(pid_t child) {
+    char path[64], buf[256];
+    int n = 0;
+    /* the exec may still be on its way: wait for the new comm */
+    for (int i = 0; i < 200; i++) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)child);
+        n = slurp(path, buf, sizeof buf);
+        if (n > 0 && strcmp(buf, "exec_basic\n") == 0) break;
+        kt_msleep(5);
+    }
+    KT_TRUE(strcmp(buf, "exec_basic\n") == 0, "the child's comm is %s", buf);
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)child);
+    n = slurp(path, buf, sizeof buf);
+    KT_EQ(n, (int)sizeof "/tests/exec_basic\0kt-sleep");
+    KT_TRUE(memcmp(buf, "/tests/exec_basic\0kt-sleep\0", n) == 0, "the child's cmdline is %s", buf);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)child);
+    n = readlink(path, buf, sizeof buf - 1);
+    KT_TRUE(n > 0, "readlink exe");
+    buf[n] = 0;
+    KT_TRUE(strcmp(buf, "/tests/exec_basic") == 0, "the child's exe is %s", buf);
+    n = slurp("/proc/self/comm", buf, sizeof buf);
+    KT_TRUE(strcmp(buf, "prctl_misc\n") == 0, "our comm became %s", buf);
+    n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    KT_TRUE(n > 0, "readlink self exe");
+    buf[n] = 0;
+    KT_TRUE(strcmp(buf, "/tests/prctl_misc") == 0, "our exe became %s", buf);
+}
+
+KT_CASE(posix_spawn_child_has_its_own_proc_facts) {
+    pid_t child;
+    char *argv[] = {"/tests/exec_basic", "kt-sleep", 0};
+    KT_EQ(posix_spawn(&child, "/tests/exec_basic", 0, 0, argv, environ), 0);
+    check_spawned(child);
+    kill(child, SIGKILL);
+    KT_WAIT_STATUS(child, kt_killed(SIGKILL));
+}
+
+KT_CASE(vfork_exec_child_has_its_own_proc_facts) {
+    char *argv[] = {"/tests/exec_basic", "kt-sleep", 0};
+    pid_t child = vfork();
+    if (child == 0) {
+        execve("/tests/exec_basic", argv, environ);
+        _exit(127);
+    }
+    KT_TRUE(child > 0, "vfork");
+    check_spawned(child);
+    kill(child, SIGKILL);
+    KT_WAIT_STATUS(child, kt_killed(SIGKILL));
+}
+
+KT_MAIN()
