@@ -21,3 +21,9 @@ pub fn realtime_offset_ns() -> u64 {
 pub fn realtime_ns() -> u64 {
     realtime_offset_ns() + arch_x86_64::time::since_boot_ns()
 }
+
+/// Sets `CLOCK_REALTIME` to `ns` since the epoch (clock_settime,
+/// settimeofday): the monotonic clock is untouched.
+pub fn set_realtime_ns(ns: u64) {
+    BOOT_REALTIME_NS.store(ns.saturating_sub(arch_x86_64::time::since_boot_ns()), Ordering::Relaxed);
+}

@@ -457,4 +457,117 @@ KT_CASE(vfork_exec_child_has_its_own_proc_facts) {
     KT_WAIT_STATUS(child, kt_killed(SIGKILL));
 }
 
+/* ---- clock_settime / settimeofday --------------------------------------- */
+
+KT_CASE(clock_settime_realtime_as_root_moves_realtime_only) {
+    struct timespec r0, m0, r1, m1, back;
+    KT_SYS_RET(clock_gettime(CLOCK_REALTIME, &r0), 0);
+    KT_SYS_RET(clock_gettime(CLOCK_MONOTONIC, &m0), 0);
+    struct timespec set = {r0.tv_sec + 100000, r0.tv_nsec};
+    KT_SYS_RET(clock_settime(CLOCK_REALTIME, &set), 0);
+    KT_SYS_RET(clock_gettime(CLOCK_REALTIME, &r1), 0);
+    KT_SYS_RET(clock_gettime(CLOCK_MONOTONIC, &m1), 0);
+    /* put it back (less the time this took) before checking */
+    back.tv_sec = r1.tv_sec - 100000;
+    back.tv_nsec = r1.tv_nsec;
+    KT_SYS_RET(clock_settime(CLOCK_REALTIME, &back), 0);
+    KT_TRUE(r1.tv_sec >= r0.tv_sec + 100000 && r1.tv_sec <= r0.tv_sec + 100002, "realtime %ld from %ld",
+            (long)r1.tv_sec, (long)r0.tv_sec);
+    KT_TRUE(m1.tv_sec - m0.tv_sec <= 2, "monotonic jumped by %ld s", (long)(m1.tv_sec - m0.tv_sec));
+}
+
+KT_CASE(clock_settime_other_clocks_and_bad_times) {
+    struct timespec ts;
+    KT_SYS_RET(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    KT_SYS_ERR(clock_settime(CLOCK_MONOTONIC, &ts), EINVAL);
+    KT_SYS_ERR(clock_settime(CLOCK_BOOTTIME, &ts), EINVAL);
+    KT_SYS_ERR(clock_settime(CLOCK_MONOTONIC_RAW, &ts), EINVAL);
+    KT_SYS_ERR(clock_settime(CLOCK_TAI, &ts), EINVAL);
+    KT_SYS_ERR(clock_settime(100, &ts), EINVAL);
+    KT_SYS_ERR(clock_settime(CLOCK_PROCESS_CPUTIME_ID, &ts), EINVAL);
+    KT_SYS_ERR(clock_settime(CLOCK_THREAD_CPUTIME_ID, &ts), EINVAL);
+    clockid_t cpu;
+    KT_EQ(clock_getcpuclockid(getpid(), &cpu), 0);
+    KT_SYS_ERR(clock_settime(cpu, &ts), EPERM);
+    KT_SYS_ERR(clock_settime((~getpid()) * 8 + 3, &ts), EINVAL);
+    KT_SYS_ERR(syscall(SYS_clock_settime, CLOCK_REALTIME, (void *)8), EFAULT);
+    struct timespec bad = {ts.tv_sec, 1000000000};
+    KT_SYS_ERR(clock_settime(CLOCK_REALTIME, &bad), EINVAL);
+    bad.tv_sec = -1;
+    bad.tv_nsec = 0;
+    KT_SYS_ERR(clock_settime(CLOCK_REALTIME, &bad), EINVAL);
+}
+
+KT_CASE(clock_settime_and_settimeofday_need_cap_sys_time) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (setuid(65534) != 0) _exit(10);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (clock_settime(CLOCK_REALTIME, &ts) != -1 || errno != EPERM) _exit(11);
+        /* an invalid time is EINVAL before the privilege check */
+        struct timespec bad = {ts.tv_sec, 2000000000};
+        if (clock_settime(CLOCK_REALTIME, &bad) != -1 || errno != EINVAL) _exit(12);
+        struct timeval tv = {ts.tv_sec, 0};
+        if (syscall(SYS_settimeofday, &tv, 0) != -1 || errno != EPERM) _exit(13);
+        if (syscall(SYS_settimeofday, 0, 0) != -1 || errno != EPERM) _exit(14);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(settimeofday_as_root) {
+    struct timeval tv, now;
+    KT_SYS_RET(gettimeofday(&tv, 0), 0);
+    KT_SYS_RET(syscall(SYS_settimeofday, 0, 0), 0);
+    struct timeval bad = {tv.tv_sec, 1000000};
+    KT_SYS_ERR(syscall(SYS_settimeofday, &bad, 0), EINVAL);
+    int tz[2] = {16 * 60, 0};
+    KT_SYS_ERR(syscall(SYS_settimeofday, 0, tz), EINVAL);
+    KT_SYS_ERR(syscall(SYS_settimeofday, (void *)8, 0), EFAULT);
+    tv.tv_sec += 50000;
+    KT_SYS_RET(syscall(SYS_settimeofday, &tv, 0), 0);
+    KT_SYS_RET(gettimeofday(&now, 0), 0);
+    now.tv_sec -= 50000;
+    KT_SYS_RET(syscall(SYS_settimeofday, &now, 0), 0);
+    KT_TRUE(now.tv_sec >= tv.tv_sec - 50000 && now.tv_sec <= tv.tv_sec - 50000 + 2, "set and read back");
+}
+
+/* ---- membarrier ----------------------------------------------------------- */
+
+#ifndef SYS_membarrier
+#define SYS_membarrier 324
+#endif
+
+KT_CASE(membarrier_query_and_global) {
+    KT_SYS_RET(syscall(SYS_membarrier, 0, 0, 0), 0x1ff);
+    KT_SYS_ERR(syscall(SYS_membarrier, 0, 1, 0), EINVAL);
+    KT_SYS_RET(syscall(SYS_membarrier, 1, 0, 0), 0);   /* GLOBAL */
+    KT_SYS_RET(syscall(SYS_membarrier, 2, 0, 0), 0);   /* GLOBAL_EXPEDITED */
+    KT_SYS_RET(syscall(SYS_membarrier, 4, 0, 0), 0);   /* REGISTER_GLOBAL_EXPEDITED */
+    KT_SYS_ERR(syscall(SYS_membarrier, 3, 0, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_membarrier, 512 << 1, 0, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_membarrier, 1, 2, 0), EINVAL);
+}
+
+KT_CASE(membarrier_private_expedited_needs_registration) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (syscall(SYS_membarrier, 8, 0, 0) != -1 || errno != EPERM) _exit(10);
+        if (syscall(SYS_membarrier, 32, 0, 0) != -1 || errno != EPERM) _exit(11);
+        if (syscall(SYS_membarrier, 128, 0, 0) != -1 || errno != EPERM) _exit(12);
+        if (syscall(SYS_membarrier, 16, 0, 0) != 0) _exit(13);
+        if (syscall(SYS_membarrier, 8, 0, 0) != 0) _exit(14);
+        /* another command's registration is separate */
+        if (syscall(SYS_membarrier, 32, 0, 0) != -1 || errno != EPERM) _exit(15);
+        if (syscall(SYS_membarrier, 64, 0, 0) != 0) _exit(16);
+        if (syscall(SYS_membarrier, 32, 0, 0) != 0) _exit(17);
+        if (syscall(SYS_membarrier, 256, 0, 0) != 0) _exit(18);
+        if (syscall(SYS_membarrier, 128, 1, 0) != 0) _exit(19); /* FLAG_CPU */
+        if (syscall(SYS_membarrier, 128, 2, 0) != -1 || errno != EINVAL) _exit(20);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
 KT_MAIN()

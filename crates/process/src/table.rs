@@ -146,6 +146,9 @@ pub struct Process<P: Platform> {
     pub dumpable: u32,
     /// The capability bounding set (prctl PR_CAPBSET_READ/DROP).
     pub cap_bset: u64,
+    /// membarrier(2) registrations of its address space (the REGISTER_*
+    /// command bits); copied by fork, cleared by exec.
+    pub membarrier: u64,
     /// Usage of reaped children (`RUSAGE_CHILDREN`).
     pub children_usage: Rusage,
 }
@@ -408,6 +411,7 @@ impl<P: Platform> ProcessTable<P> {
             children_usage: Rusage::default(),
             dumpable: 1,
             cap_bset: CAP_FULL_SET,
+            membarrier: 0,
         };
         g.threads.insert(pid, thread);
         g.procs.insert(pid, process);
@@ -1049,6 +1053,7 @@ impl<P: Platform> Inner<P> {
                 children_usage: Rusage::default(),
                 dumpable: p.dumpable,
                 cap_bset: p.cap_bset,
+                membarrier: p.membarrier,
             });
         }
         let mut context = t.context.clone();
@@ -1952,6 +1957,7 @@ impl<P: Platform> Inner<P> {
         out.drop_later(old);
         p.did_exec = true;
         p.dumpable = 1;
+        p.membarrier = 0;
         if let Some(th) = self.threads.get_mut(&new_tid) {
             th.signals.exec();
             th.robust_list = (0, 0);

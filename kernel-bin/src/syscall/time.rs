@@ -286,3 +286,124 @@ pub fn sysinfo(t: &mut UThread, buf: u64) -> SysResult {
     t.write_bytes(buf, &b)?;
     Ok(0)
 }
+
+/// Linux's TIME_SETTOD_SEC_MAX: KTIME_SEC_MAX less 30 years of uptime.
+const SETTOD_SEC_MAX: i64 = i64::MAX / 1_000_000_000 - 30 * 365 * 86400;
+
+/// Sets CLOCK_REALTIME to `sec.nsec` as do_sys_settimeofday64(): an invalid
+/// time is EINVAL, then CAP_SYS_TIME (root) is needed (EPERM).
+fn settime(t: &UThread, sec: i64, nsec: i64) -> SysResult {
+    if !(0..SETTOD_SEC_MAX).contains(&sec) || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    if !crate::proc::table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+        return Err(Errno::EPERM);
+    }
+    crate::time::set_realtime_ns(sec as u64 * 1_000_000_000 + nsec as u64);
+    log::info!("pid {}: CLOCK_REALTIME set to {sec}.{nsec:09}", t.pid);
+    Ok(0)
+}
+
+/// clock_settime(2): only CLOCK_REALTIME can be set; a pid/tid-encoded
+/// CPU-time clock is EPERM (posix_cpu_clock_set), every other clock EINVAL.
+pub fn clock_settime(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
+    let b = t.read_bytes(tp, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if clock != 0 {
+        // the pid/tid-encoded CPU clocks have a clock_set that refuses
+        // (posix_cpu_clock_set); CLOCK_PROCESS/THREAD_CPUTIME_ID have none
+        return match cpu_clock(t, clock)? {
+            Some(_) if (clock as i32) < 0 => Err(Errno::EPERM),
+            _ => Err(Errno::EINVAL),
+        };
+    }
+    settime(t, sec, nsec)
+}
+
+/// settimeofday(2): the time (if given, microseconds below 10^6), then the
+/// privilege, then the time zone's minutes west within +-15 hours; the
+/// time zone is otherwise not kept.
+pub fn settimeofday(t: &mut UThread, tv: u64, tz: u64) -> SysResult {
+    let time = if tv != 0 {
+        let b = t.read_bytes(tv, 16)?;
+        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if !(0..1_000_000).contains(&usec) || sec < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Some((sec, usec * 1000))
+    } else {
+        None
+    };
+    let minuteswest = if tz != 0 { Some(t.read_bytes(tz, 8)?) } else { None };
+    if let Some((sec, _)) = time
+        && !(0..SETTOD_SEC_MAX).contains(&sec)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if !crate::proc::table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+        return Err(Errno::EPERM);
+    }
+    if let Some(z) = minuteswest {
+        let mw = i32::from_le_bytes([z[0], z[1], z[2], z[3]]);
+        if !(-15 * 60..=15 * 60).contains(&mw) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if let Some((sec, nsec)) = time {
+        settime(t, sec, nsec)?;
+    }
+    Ok(0)
+}
+
+const MEMBARRIER_CMD_QUERY: u64 = 0;
+const MEMBARRIER_CMD_GLOBAL: u64 = 1;
+const MEMBARRIER_CMD_GLOBAL_EXPEDITED: u64 = 2;
+const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: u64 = 4;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: u64 = 8;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: u64 = 16;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: u64 = 32;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u64 = 64;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: u64 = 128;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: u64 = 256;
+/// Every command of Linux 6.1 (its MEMBARRIER_CMD_BITMASK).
+const MEMBARRIER_CMD_BITMASK: u64 = 0x1ff;
+const MEMBARRIER_CMD_FLAG_CPU: u64 = 1;
+
+/// membarrier(2). One CPU runs everything and every switch is a full
+/// barrier, so each barrier is done when the call returns; what is kept is
+/// Linux's registration state of the address space (per process here,
+/// reset by exec): a private expedited command before its registration is
+/// EPERM.
+pub fn membarrier(t: &mut UThread, cmd: u64, flags: u64, _cpu_id: u64) -> SysResult {
+    let flags = u64::from(flags as u32);
+    let cmd = u64::from(cmd as u32);
+    let flags_ok = match cmd {
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ => flags == 0 || flags == MEMBARRIER_CMD_FLAG_CPU,
+        _ => flags == 0,
+    };
+    if !flags_ok {
+        return Err(Errno::EINVAL);
+    }
+    let table = crate::proc::table();
+    let registered = |bit: u64| table.with_process(t.pid, |p| p.membarrier & bit != 0).unwrap_or(false);
+    let register = |bit: u64| {
+        table.with_process(t.pid, |p| p.membarrier |= bit);
+        Ok(0)
+    };
+    match cmd {
+        MEMBARRIER_CMD_QUERY => Ok(MEMBARRIER_CMD_BITMASK as isize),
+        MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED => Ok(0),
+        MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+        | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+        | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE
+        | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ => register(cmd),
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED
+        | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
+        | MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ => {
+            if registered(cmd << 1) { Ok(0) } else { Err(Errno::EPERM) }
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
