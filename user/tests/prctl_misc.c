@@ -33,6 +33,12 @@ __attribute__((constructor)) static void helper_mode(void) {
     char *a2 = a1 + strlen(a1) + 1;
     if (a2 >= buf + n) _exit(200);
     int opt = atoi(a2);
+    if (opt == 1000) { /* the effective capability set is full */
+        struct { uint32_t v; int pid; } h = {0x20080522, 0};
+        uint32_t d[6] = {0};
+        if (syscall(SYS_capget, &h, d) != 0) _exit(2);
+        _exit(d[0] == 0xffffffffu && d[3] == 0x1ff && d[1] == 0xffffffffu && d[4] == 0x1ff ? 0 : 1);
+    }
     if (opt == PR_GET_PDEATHSIG) {
         int s = -1;
         prctl(PR_GET_PDEATHSIG, &s, 0, 0, 0);
@@ -566,6 +572,121 @@ KT_CASE(membarrier_private_expedited_needs_registration) {
         if (syscall(SYS_membarrier, 128, 1, 0) != 0) _exit(19); /* FLAG_CPU */
         if (syscall(SYS_membarrier, 128, 2, 0) != -1 || errno != EINVAL) _exit(20);
         _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* ---- capget / capset -------------------------------------------------------- */
+
+struct cap_hdr {
+    uint32_t version;
+    int pid;
+};
+#define CAP_V1 0x19980330
+#define CAP_V3 0x20080522
+
+/* d[0..2]: effective, permitted, inheritable (low halves); d[3..5]: high. */
+static long capget3(int pid, uint32_t d[6]) {
+    struct cap_hdr h = {CAP_V3, pid};
+    return syscall(SYS_capget, &h, d);
+}
+static long capset3(uint64_t e, uint64_t p, uint64_t i) {
+    struct cap_hdr h = {CAP_V3, 0};
+    uint32_t d[6] = {(uint32_t)e, (uint32_t)p, (uint32_t)i, (uint32_t)(e >> 32), (uint32_t)(p >> 32),
+                     (uint32_t)(i >> 32)};
+    return syscall(SYS_capset, &h, d);
+}
+#define FULL_CAPS 0x1ffffffffffULL
+
+KT_CASE(capget_version_handshake) {
+    struct cap_hdr h = {0, 0};
+    KT_SYS_RET(syscall(SYS_capget, &h, 0), 0);
+    KT_EQ(h.version, CAP_V3);
+    uint32_t d[6];
+    h.version = 12345;
+    KT_SYS_ERR(syscall(SYS_capget, &h, d), EINVAL);
+    KT_EQ(h.version, CAP_V3);
+    h.version = 12345;
+    KT_SYS_ERR(syscall(SYS_capset, &h, d), EINVAL);
+    KT_EQ(h.version, CAP_V3);
+    KT_SYS_ERR(syscall(SYS_capget, (void *)8, d), EFAULT);
+    h.pid = -1;
+    KT_SYS_ERR(syscall(SYS_capget, &h, d), EINVAL);
+    h.pid = 0x3fffffff;
+    KT_SYS_ERR(syscall(SYS_capget, &h, d), ESRCH);
+}
+
+KT_CASE(capget_roots_full_sets_and_a_users_empty_sets) {
+    uint32_t d[6] = {0};
+    KT_SYS_RET(capget3(0, d), 0);
+    KT_EQ(d[0], 0xffffffffu);
+    KT_EQ(d[3], 0x1ff);
+    KT_EQ(d[1], 0xffffffffu);
+    KT_EQ(d[4], 0x1ff);
+    KT_EQ(d[2], 0);
+    KT_EQ(d[5], 0);
+    memset(d, 0, sizeof d);
+    KT_SYS_RET(capget3(1, d), 0); /* init's */
+    KT_EQ(d[0], 0xffffffffu);
+    struct cap_hdr h = {CAP_V1, 0};
+    uint32_t v1[6] = {7, 7, 7, 7, 7, 7};
+    KT_SYS_RET(syscall(SYS_capget, &h, v1), 0);
+    KT_EQ(v1[0], 0xffffffffu);
+    KT_EQ(v1[3], 7); /* version 1: one struct written */
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (setuid(65534) != 0) _exit(10);
+        uint32_t u[6] = {1, 1, 1, 1, 1, 1};
+        if (capget3(0, u) != 0) _exit(11);
+        for (int i = 0; i < 6; i++)
+            if (u[i] != 0) _exit(20 + i);
+        /* a user can read root's sets */
+        if (capget3(1, u) != 0 || u[0] != 0xffffffffu) _exit(12);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(capset_lowers_and_cannot_raise) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        /* effective must stay within permitted */
+        if (capset3(FULL_CAPS, 1ULL << 7, 0) != -1 || errno != EPERM) _exit(10);
+        /* someone else's sets: EPERM */
+        struct cap_hdr h = {CAP_V3, 1};
+        uint32_t d[6] = {0};
+        if (syscall(SYS_capset, &h, d) != -1 || errno != EPERM) _exit(11);
+        /* drop every effective capability, keep the permitted ones */
+        if (capset3(0, FULL_CAPS, 0) != 0) _exit(12);
+        if (setuid(65534) != -1 || errno != EPERM) _exit(13); /* no CAP_SETUID */
+        uint32_t g[6];
+        if (capget3(0, g) != 0 || g[0] != 0 || g[1] != 0xffffffffu) _exit(14);
+        /* back from the permitted set */
+        if (capset3(FULL_CAPS, FULL_CAPS, 0) != 0) _exit(15);
+        /* drop CAP_SYS_TIME from the permitted set: it cannot come back */
+        uint64_t less = FULL_CAPS & ~(1ULL << 25);
+        if (capset3(less, less, 0) != 0) _exit(16);
+        if (capset3(FULL_CAPS, FULL_CAPS, 0) != -1 || errno != EPERM) _exit(17);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (clock_settime(CLOCK_REALTIME, &ts) != -1 || errno != EPERM) _exit(18);
+        /* version 1 sets only the low halves: the high ones become 0 */
+        struct cap_hdr h1 = {CAP_V1, 0};
+        uint32_t d1[3] = {0xfdffffffu, 0xfdffffffu, 0};
+        if (syscall(SYS_capset, &h1, d1) != 0) _exit(19);
+        if (capget3(0, g) != 0 || g[3] != 0 || g[4] != 0 || g[1] != 0xfdffffffu) _exit(20);
+        if (setuid(65534) != 0) _exit(21); /* CAP_SETUID (7) is still there */
+        if (capset3(1, 1, 0) != -1 || errno != EPERM) _exit(22);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(exec_gives_root_its_capabilities_back) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (capset3(1ULL << 7, 1ULL << 7, 0) != 0) _exit(10);
+        exec_get(1000);
     }
     KT_WAIT_STATUS(c, kt_exited(0));
 }

@@ -2,9 +2,14 @@
 //! supplementary groups, with the rules of Linux's `kernel/sys.c` and
 //! `kernel/groups.c`.
 //!
-//! There are no capability sets: `CAP_SETUID`, `CAP_SETGID` and the other
-//! capabilities are held when the effective uid is 0 (what Linux's
-//! capability emulation of root gives, without file capabilities).
+//! Capability sets (effective, permitted, inheritable) follow Linux's
+//! emulation of root without file capabilities: root starts with every
+//! capability, a change of uids away from 0 clears them and a return of
+//! the effective uid to 0 restores the effective set from the permitted one
+//! (`cap_emulate_setxuid`), exec recomputes them (root: everything in the
+//! bounding set; others: nothing), and capset(2) can only lower them.
+//! The set*id calls check `CAP_SETUID`/`CAP_SETGID`; [`Credentials::capable`]
+//! (for the checks that name no capability here) checks `CAP_SYS_ADMIN`.
 
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
@@ -15,6 +20,19 @@ pub type Id = u32;
 pub const NO_ID: Id = u32::MAX;
 /// The most supplementary groups (`NGROUPS_MAX`).
 pub const NGROUPS_MAX: usize = 65536;
+
+/// Every capability of Linux 6.1 (0 to `CAP_LAST_CAP` 40).
+pub const CAP_FULL_SET: u64 = (1 << 41) - 1;
+/// `CAP_SETGID`.
+pub const CAP_SETGID: u32 = 6;
+/// `CAP_SETUID`.
+pub const CAP_SETUID: u32 = 7;
+/// `CAP_SETPCAP`.
+pub const CAP_SETPCAP: u32 = 8;
+/// `CAP_SYS_ADMIN`.
+pub const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_SYS_TIME`.
+pub const CAP_SYS_TIME: u32 = 25;
 
 /// A process's credentials, copied by fork and kept by exec.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,12 +55,18 @@ pub struct Credentials {
     pub fsgid: Id,
     /// Supplementary groups, sorted (Linux sorts them in setgroups).
     pub groups: Vec<Id>,
+    /// Effective capabilities.
+    pub cap_effective: u64,
+    /// Permitted capabilities.
+    pub cap_permitted: u64,
+    /// Inheritable capabilities.
+    pub cap_inheritable: u64,
 }
 
 impl Credentials {
     /// Root's credentials (all ids 0, no supplementary groups).
     pub fn root() -> Self {
-        Self::default()
+        Credentials { cap_effective: CAP_FULL_SET, cap_permitted: CAP_FULL_SET, ..Self::default() }
     }
 
     /// All eight ids set to `uid`/`gid`.
@@ -57,12 +81,74 @@ impl Credentials {
             sgid: gid,
             fsgid: gid,
             groups: Vec::new(),
+            cap_effective: 0,
+            cap_permitted: 0,
+            cap_inheritable: 0,
         }
     }
 
-    /// Whether the caller has a capability (effective uid 0).
+    /// Whether capability `cap` is in the effective set.
+    pub fn has_cap(&self, cap: u32) -> bool {
+        cap < 64 && self.cap_effective >> cap & 1 == 1
+    }
+
+    /// cap_emulate_setxuid(): what a change of uids from `old` does to the
+    /// capability sets.
+    fn emulate_setxuid(&mut self, old: (Id, Id, Id)) {
+        let (ouid, oeuid, osuid) = old;
+        if (ouid == 0 || oeuid == 0 || osuid == 0) && self.uid != 0 && self.euid != 0 && self.suid != 0 {
+            self.cap_permitted = 0;
+            self.cap_effective = 0;
+        }
+        if oeuid == 0 && self.euid != 0 {
+            self.cap_effective = 0;
+        }
+        if oeuid != 0 && self.euid == 0 {
+            self.cap_effective = self.cap_permitted;
+        }
+    }
+
+    /// The sets after execve of a file without capabilities
+    /// (cap_bprm_creds_from_file with root's emulation): root (real or
+    /// effective uid 0) gets its inheritable set and the bounding set
+    /// `bset` as permitted, effective when the effective uid is 0; others
+    /// get none.
+    pub fn exec_caps(&mut self, bset: u64) {
+        if self.uid == 0 || self.euid == 0 {
+            self.cap_permitted = (self.cap_inheritable | bset) & CAP_FULL_SET;
+            self.cap_effective = if self.euid == 0 { self.cap_permitted } else { 0 };
+        } else {
+            self.cap_permitted = 0;
+            self.cap_effective = 0;
+        }
+    }
+
+    /// capset(2) on these credentials (cap_capset()): the new inheritable
+    /// set within the old inheritable and permitted ones (unless
+    /// `CAP_SETPCAP`) and within the old inheritable and the bounding set
+    /// `bset`; the new permitted set within the old one; the new effective
+    /// set within the new permitted one; `EPERM` otherwise.
+    pub fn capset(&mut self, effective: u64, permitted: u64, inheritable: u64, bset: u64) -> Result<()> {
+        let subset = |a: u64, b: u64| a & !b == 0;
+        if !self.has_cap(CAP_SETPCAP) && !subset(inheritable, self.cap_inheritable | self.cap_permitted) {
+            return Err(Errno::EPERM);
+        }
+        if !subset(inheritable, self.cap_inheritable | bset) {
+            return Err(Errno::EPERM);
+        }
+        if !subset(permitted, self.cap_permitted) || !subset(effective, permitted) {
+            return Err(Errno::EPERM);
+        }
+        self.cap_effective = effective;
+        self.cap_permitted = permitted;
+        self.cap_inheritable = inheritable;
+        Ok(())
+    }
+
+    /// Whether the caller is privileged for the checks that name no
+    /// capability here: `CAP_SYS_ADMIN` in the effective set.
     pub fn capable(&self) -> bool {
-        self.euid == 0
+        self.has_cap(CAP_SYS_ADMIN)
     }
 
     /// Whether `gid` is the fs gid or a supplementary group
@@ -76,7 +162,8 @@ impl Credentials {
         if uid == NO_ID {
             return Err(Errno::EINVAL);
         }
-        if self.capable() {
+        let old = (self.uid, self.euid, self.suid);
+        if self.has_cap(CAP_SETUID) {
             self.uid = uid;
             self.suid = uid;
         } else if uid != self.uid && uid != self.suid {
@@ -84,6 +171,7 @@ impl Credentials {
         }
         self.euid = uid;
         self.fsuid = uid;
+        self.emulate_setxuid(old);
         Ok(())
     }
 
@@ -92,7 +180,7 @@ impl Credentials {
         if gid == NO_ID {
             return Err(Errno::EINVAL);
         }
-        if self.capable() {
+        if self.has_cap(CAP_SETGID) {
             self.gid = gid;
             self.sgid = gid;
         } else if gid != self.gid && gid != self.sgid {
@@ -105,17 +193,19 @@ impl Credentials {
 
     /// setreuid(2); `NO_ID` leaves an id unchanged.
     pub fn setreuid(&mut self, ruid: Id, euid: Id) -> Result<()> {
-        let (uid, e, s) = set_re(self.capable(), (self.uid, self.euid, self.suid), ruid, euid)?;
+        let old = (self.uid, self.euid, self.suid);
+        let (uid, e, s) = set_re(self.has_cap(CAP_SETUID), old, ruid, euid)?;
         self.uid = uid;
         self.euid = e;
         self.suid = s;
         self.fsuid = e;
+        self.emulate_setxuid(old);
         Ok(())
     }
 
     /// setregid(2); `NO_ID` leaves an id unchanged.
     pub fn setregid(&mut self, rgid: Id, egid: Id) -> Result<()> {
-        let (g, e, s) = set_re(self.capable(), (self.gid, self.egid, self.sgid), rgid, egid)?;
+        let (g, e, s) = set_re(self.has_cap(CAP_SETGID), (self.gid, self.egid, self.sgid), rgid, egid)?;
         self.gid = g;
         self.egid = e;
         self.sgid = s;
@@ -129,12 +219,17 @@ impl Credentials {
             // Linux's no-op check: nothing changes, not even the fs uid.
             return Ok(());
         }
-        let (r, e, s) =
-            set_res(self.capable(), (self.uid, self.euid, self.suid, self.fsuid), (ruid, euid, suid))?;
+        let old = (self.uid, self.euid, self.suid);
+        let (r, e, s) = set_res(
+            self.has_cap(CAP_SETUID),
+            (self.uid, self.euid, self.suid, self.fsuid),
+            (ruid, euid, suid),
+        )?;
         self.uid = r;
         self.euid = e;
         self.suid = s;
         self.fsuid = e;
+        self.emulate_setxuid(old);
         Ok(())
     }
 
@@ -143,8 +238,11 @@ impl Credentials {
         if is_noop((self.gid, self.egid, self.sgid, self.fsgid), (rgid, egid, sgid)) {
             return Ok(());
         }
-        let (r, e, s) =
-            set_res(self.capable(), (self.gid, self.egid, self.sgid, self.fsgid), (rgid, egid, sgid))?;
+        let (r, e, s) = set_res(
+            self.has_cap(CAP_SETGID),
+            (self.gid, self.egid, self.sgid, self.fsgid),
+            (rgid, egid, sgid),
+        )?;
         self.gid = r;
         self.egid = e;
         self.sgid = s;
@@ -160,7 +258,7 @@ impl Credentials {
                 || uid == self.euid
                 || uid == self.suid
                 || uid == self.fsuid
-                || self.capable())
+                || self.has_cap(CAP_SETUID))
         {
             self.fsuid = uid;
         }
@@ -175,7 +273,7 @@ impl Credentials {
                 || gid == self.egid
                 || gid == self.sgid
                 || gid == self.fsgid
-                || self.capable())
+                || self.has_cap(CAP_SETGID))
         {
             self.fsgid = gid;
         }
@@ -188,7 +286,7 @@ impl Credentials {
         if groups.len() > NGROUPS_MAX {
             return Err(Errno::EINVAL);
         }
-        if !self.capable() {
+        if !self.has_cap(CAP_SETGID) {
             return Err(Errno::EPERM);
         }
         if groups.contains(&NO_ID) {
@@ -258,6 +356,42 @@ fn set_res(capable: bool, old: (Id, Id, Id, Id), new: (Id, Id, Id)) -> Result<(I
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn capabilities_follow_root_emulation() {
+        let mut c = Credentials::root();
+        assert!(c.capable() && c.has_cap(CAP_SETUID));
+        // euid away from 0 and back: the effective set comes back from the permitted one
+        c.setresuid(NO_ID, 1000, NO_ID).unwrap();
+        assert_eq!((c.cap_effective, c.cap_permitted), (0, CAP_FULL_SET));
+        c.setresuid(NO_ID, 0, NO_ID).unwrap();
+        assert_eq!(c.cap_effective, CAP_FULL_SET);
+        // every uid non-zero: all gone, for good
+        c.setuid(65534).unwrap();
+        assert_eq!((c.cap_effective, c.cap_permitted), (0, 0));
+        assert_eq!(c.setuid(0), Err(Errno::EPERM));
+        c.exec_caps(CAP_FULL_SET);
+        assert_eq!(c.cap_permitted, 0, "exec gives a user nothing");
+        let mut r = Credentials::root();
+        r.capset(0, CAP_FULL_SET, 0, CAP_FULL_SET).unwrap();
+        assert!(!r.capable());
+        assert_eq!(r.setuid(5), Err(Errno::EPERM), "CAP_SETUID is not effective");
+        r.capset(1 << CAP_SETUID, 1 << CAP_SETUID, 0, CAP_FULL_SET).unwrap();
+        assert_eq!(r.capset(3, 3, 0, CAP_FULL_SET), Err(Errno::EPERM), "no raising the permitted set");
+        assert_eq!(
+            r.capset(3, 1 << CAP_SETUID, 0, CAP_FULL_SET),
+            Err(Errno::EPERM),
+            "effective within permitted"
+        );
+        assert_eq!(
+            r.capset(0, 0, 1, CAP_FULL_SET),
+            Err(Errno::EPERM),
+            "inheritable within permitted without SETPCAP"
+        );
+        r.exec_caps(CAP_FULL_SET & !(1 << CAP_SYS_TIME));
+        assert_eq!(r.cap_effective, CAP_FULL_SET & !(1 << CAP_SYS_TIME), "exec as root: the bounding set");
+    }
+
     use super::*;
 
     #[test]

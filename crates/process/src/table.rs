@@ -38,8 +38,7 @@ use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, W
 /// Linux's default timer slack (50 us).
 pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
 
-/// Every capability of Linux 6.1 (0 to `CAP_LAST_CAP` 40).
-pub const CAP_FULL_SET: u64 = (1 << 41) - 1;
+pub use crate::cred::CAP_FULL_SET;
 
 /// A process's run state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1958,6 +1957,8 @@ impl<P: Platform> Inner<P> {
         p.did_exec = true;
         p.dumpable = 1;
         p.membarrier = 0;
+        let bset = p.cap_bset;
+        p.creds.exec_caps(bset);
         if let Some(th) = self.threads.get_mut(&new_tid) {
             th.signals.exec();
             th.robust_list = (0, 0);

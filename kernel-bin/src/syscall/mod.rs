@@ -194,6 +194,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::CLOCK_NANOSLEEP => time::nanosleep(t, a[0], a[1], a[2], a[3]),
         nr::FUTEX => crate::futex::sys_futex(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
+        nr::CAPGET => task::capget(t, a[0], a[1]),
+        nr::CAPSET => task::capset(t, a[0], a[1]),
         nr::SETTIMEOFDAY => time::settimeofday(t, a[0], a[1]),
         nr::CLOCK_SETTIME => time::clock_settime(t, a[0], a[1]),
         nr::UNSHARE => task::unshare(t, a[0]),

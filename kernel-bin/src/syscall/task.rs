@@ -139,7 +139,10 @@ pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
         }
         PR_CAPBSET_DROP => {
             // cap_prctl_drop(): CAP_SETPCAP first, then the number
-            if !table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+            if !table()
+                .with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SETPCAP))
+                .ok_or(Errno::ESRCH)?
+            {
                 return Err(Errno::EPERM);
             }
             if arg2 > CAP_LAST_CAP {
@@ -463,7 +466,7 @@ pub fn getresids(t: &mut UThread, gid: bool, a: [u64; 3]) -> SysResult {
 
 pub fn setgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
     // Linux checks the privilege (may_setgroups) before the size and the list
-    if !table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+    if !table().with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SETGID)).ok_or(Errno::ESRCH)? {
         return Err(Errno::EPERM);
     }
     // the count is an int: (unsigned)gidsetsize > NGROUPS_MAX
@@ -506,4 +509,81 @@ pub fn times(t: &mut UThread, buf: u64) -> SysResult {
         t.write_bytes(buf, &b)?;
     }
     Ok((arch_x86_64::time::since_boot_ns() / 10_000_000) as isize)
+}
+
+const LINUX_CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+const LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// cap_validate_magic(): how many 32-bit halves the header's version
+/// carries; an unknown version is answered with version 3 written back
+/// into the header and `EINVAL`.
+fn cap_version(t: &UThread, header: u64) -> Result<usize> {
+    let b = t.read_bytes(header, 4)?;
+    match u32::from_le_bytes([b[0], b[1], b[2], b[3]]) {
+        LINUX_CAPABILITY_VERSION_1 => Ok(1),
+        LINUX_CAPABILITY_VERSION_2 | LINUX_CAPABILITY_VERSION_3 => Ok(2),
+        _ => {
+            t.write_u32(header, LINUX_CAPABILITY_VERSION_3)?;
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+/// capget(2): the capability sets of process `pid` (0: the caller) as
+/// `tocopy` structs of (effective, permitted, inheritable) 32-bit halves.
+/// A NULL data pointer with an unknown version is the version probe (0).
+pub fn capget(t: &mut UThread, header: u64, data: u64) -> SysResult {
+    let v = cap_version(t, header);
+    let tocopy = match v {
+        Err(Errno::EINVAL) if data == 0 => return Ok(0),
+        Err(e) => return Err(e),
+        Ok(_) if data == 0 => return Ok(0),
+        Ok(n) => n,
+    };
+    let b = t.read_bytes(header.checked_add(4).ok_or(Errno::EFAULT)?, 4)?;
+    let pid = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if pid == 0 { t.pid } else { table().tgid(pid as u32).ok_or(Errno::ESRCH)? };
+    let (e, p, i) = table()
+        .with_process(target, |p| (p.creds.cap_effective, p.creds.cap_permitted, p.creds.cap_inheritable))
+        .ok_or(Errno::ESRCH)?;
+    let mut out = alloc::vec::Vec::new();
+    for half in 0..tocopy {
+        for set in [e, p, i] {
+            out.extend_from_slice(&((set >> (32 * half)) as u32).to_le_bytes());
+        }
+    }
+    t.write_bytes(data, &out).map(|_| 0)
+}
+
+/// capset(2): only the caller's own sets (pid 0 or its own pid, else
+/// `EPERM`), lowered within Linux's rules (`Credentials::capset`).
+pub fn capset(t: &mut UThread, header: u64, data: u64) -> SysResult {
+    let tocopy = cap_version(t, header)?;
+    let b = t.read_bytes(header.checked_add(4).ok_or(Errno::EFAULT)?, 4)?;
+    let pid = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    if pid != 0 && pid as u32 != t.pid {
+        return Err(Errno::EPERM);
+    }
+    let raw = t.read_bytes(data, 12 * tocopy)?;
+    let word = |i: usize| {
+        u64::from(u32::from_le_bytes([raw[i * 4], raw[i * 4 + 1], raw[i * 4 + 2], raw[i * 4 + 3]]))
+    };
+    let (mut e, mut p, mut i) = (0u64, 0u64, 0u64);
+    for half in 0..tocopy {
+        e |= word(half * 3) << (32 * half);
+        p |= word(half * 3 + 1) << (32 * half);
+        i |= word(half * 3 + 2) << (32 * half);
+    }
+    let full = process::cred::CAP_FULL_SET;
+    table()
+        .with_process(t.pid, |pr| {
+            let bset = pr.cap_bset;
+            pr.creds.capset(e & full, p & full, i & full, bset)
+        })
+        .ok_or(Errno::ESRCH)?
+        .map(|_| 0)
 }

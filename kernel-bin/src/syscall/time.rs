@@ -296,7 +296,10 @@ fn settime(t: &UThread, sec: i64, nsec: i64) -> SysResult {
     if !(0..SETTOD_SEC_MAX).contains(&sec) || !(0..1_000_000_000).contains(&nsec) {
         return Err(Errno::EINVAL);
     }
-    if !crate::proc::table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+    if !crate::proc::table()
+        .with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SYS_TIME))
+        .ok_or(Errno::ESRCH)?
+    {
         return Err(Errno::EPERM);
     }
     crate::time::set_realtime_ns(sec as u64 * 1_000_000_000 + nsec as u64);
@@ -342,7 +345,10 @@ pub fn settimeofday(t: &mut UThread, tv: u64, tz: u64) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    if !crate::proc::table().with_process(t.pid, |p| p.creds.capable()).ok_or(Errno::ESRCH)? {
+    if !crate::proc::table()
+        .with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SYS_TIME))
+        .ok_or(Errno::ESRCH)?
+    {
         return Err(Errno::EPERM);
     }
     if let Some(z) = minuteswest {
@@ -402,7 +408,11 @@ pub fn membarrier(t: &mut UThread, cmd: u64, flags: u64, _cpu_id: u64) -> SysRes
         MEMBARRIER_CMD_PRIVATE_EXPEDITED
         | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
         | MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ => {
-            if registered(cmd << 1) { Ok(0) } else { Err(Errno::EPERM) }
+            if registered(cmd << 1) {
+                Ok(0)
+            } else {
+                Err(Errno::EPERM)
+            }
         }
         _ => Err(Errno::EINVAL),
     }
