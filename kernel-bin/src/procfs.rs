@@ -432,6 +432,13 @@ fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     }
 }
 
+/// Bytes of process `pid` locked by mlock and still mapped.
+fn locked_bytes(pid: Pid) -> usize {
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return 0 };
+    let mapped: Vec<(usize, usize)> = vm.lock().mappings().map(|m| (m.start, m.end)).collect();
+    table().with_process(pid, |p| p.mlock.locked_bytes(&mapped)).unwrap_or(0)
+}
+
 /// Virtual size and resident pages of a process.
 fn vm_sizes(pid: Pid) -> (u64, u64) {
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return (0, 0) };
@@ -508,7 +515,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             format!(
                 "Name:\t{cname}\nUmask:\t0022\nState:\t{long}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\n\
                  TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
-                 VmRSS:\t{:8} kB\nThreads:\t{nthreads}\n",
+                 VmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{nthreads}\n",
                 creds.uid,
                 creds.euid,
                 creds.suid,
@@ -518,6 +525,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 creds.sgid,
                 creds.fsgid,
                 vsize / 1024,
+                locked_bytes(pid) / 1024,
                 rss * 4
             )
             .into_bytes()

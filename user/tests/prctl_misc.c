@@ -691,4 +691,115 @@ KT_CASE(exec_gives_root_its_capabilities_back) {
     KT_WAIT_STATUS(c, kt_exited(0));
 }
 
+/* ---- mlock family ------------------------------------------------------------ */
+
+#ifndef SYS_mlock2
+#define SYS_mlock2 325
+#endif
+
+/* VmLck of /proc/self/status in kB, -1 when missing. */
+static long vmlck_kb(void) {
+    char buf[2048];
+    if (slurp("/proc/self/status", buf, sizeof buf) <= 0) return -1;
+    char *p = strstr(buf, "VmLck:");
+    return p ? atol(p + 6) : -1;
+}
+
+KT_CASE(mlock_munlock_count_in_vmlck) {
+    char *m = mmap(0, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(m != MAP_FAILED, "mmap");
+    long base = vmlck_kb();
+    KT_TRUE(base >= 0, "no VmLck line");
+    KT_SYS_RET(mlock(m, 4 * 4096), 0);
+    KT_EQ(vmlck_kb() - base, 16);
+    KT_SYS_RET(mlock(m + 4096 + 100, 10), 0); /* already locked: nothing more */
+    KT_EQ(vmlck_kb() - base, 16);
+    KT_SYS_RET(mlock(m + 6 * 4096 + 100, 10), 0); /* a partial page locks it */
+    KT_EQ(vmlck_kb() - base, 20);
+    KT_SYS_RET(munlock(m + 4096, 4096), 0);
+    KT_EQ(vmlck_kb() - base, 16);
+    KT_SYS_RET(mlock(m, 0), 0);
+    KT_SYS_RET(munlock(m, 8 * 4096), 0);
+    KT_EQ(vmlck_kb(), base);
+    KT_SYS_RET(syscall(SYS_mlock2, m, 4096, 1), 0); /* MLOCK_ONFAULT */
+    KT_EQ(vmlck_kb() - base, 4);
+    KT_SYS_ERR(syscall(SYS_mlock2, m, 4096, 2), EINVAL);
+    munmap(m, 8 * 4096); /* unmapping ends the lock */
+    KT_EQ(vmlck_kb(), base);
+}
+
+KT_CASE(mlock_of_unmapped_memory_is_enomem) {
+    char *m = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(m != MAP_FAILED, "mmap");
+    KT_SYS_OK(munmap(m + 4096, 4096));
+    long base = vmlck_kb();
+    KT_SYS_ERR(mlock(m + 4096, 4096), ENOMEM);
+    KT_SYS_ERR(munlock(m + 4096, 4096), ENOMEM);
+    KT_SYS_ERR(mlock((void *)0x1000, 4096), ENOMEM);
+    KT_EQ(vmlck_kb(), base);
+    /* a hole in the middle: what comes before it is locked, then ENOMEM */
+    KT_SYS_ERR(mlock(m, 3 * 4096), ENOMEM);
+    KT_EQ(vmlck_kb() - base, 4);
+    KT_SYS_ERR(munlock(m, 3 * 4096), ENOMEM);
+    KT_EQ(vmlck_kb(), base);
+    munmap(m, 3 * 4096);
+}
+
+KT_CASE(mlockall_flags_and_munlockall) {
+    KT_SYS_ERR(mlockall(0), EINVAL);
+    KT_SYS_ERR(mlockall(MCL_ONFAULT), EINVAL);
+    KT_SYS_ERR(mlockall(8), EINVAL);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (mlockall(MCL_CURRENT) != 0) _exit(10);
+        long all = vmlck_kb();
+        if (all < 16) _exit(11);
+        pid_t g = fork();
+        if (g == 0) _exit(vmlck_kb() == 0 ? 0 : 1); /* not inherited */
+        int st;
+        waitpid(g, &st, 0);
+        if (st != 0) _exit(12);
+        if (munlockall() != 0) _exit(13);
+        if (vmlck_kb() != 0) _exit(14);
+        if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) _exit(15);
+        munlockall();
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(mlock_limit_for_a_user_and_none_for_root) {
+    struct rlimit rl;
+    KT_SYS_RET(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+    KT_EQ(rl.rlim_cur, 8 << 20);
+    KT_EQ(rl.rlim_max, 8 << 20);
+    size_t big = 9 << 20;
+    char *m = mmap(0, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    KT_TRUE(m != MAP_FAILED, "mmap");
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (setuid(65534) != 0) _exit(10);
+        if (mlock(m, 16 * 4096) != 0) _exit(11);
+        if (mlock(m, big) != -1 || errno != ENOMEM) _exit(12);
+        if (mlockall(MCL_CURRENT) != -1 || errno != ENOMEM) _exit(13);
+        struct rlimit zero = {0, 0};
+        if (setrlimit(RLIMIT_MEMLOCK, &zero) != 0) _exit(14);
+        if (mlock(m, 4096) != -1 || errno != EPERM) _exit(15);
+        if (mlockall(MCL_CURRENT) != -1 || errno != EPERM) _exit(16);
+        if (munlock(m, 16 * 4096) != 0) _exit(17); /* unlocking needs nothing */
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    c = KT_FORK();
+    if (c == 0) {
+        struct rlimit zero = {0, 0};
+        if (setrlimit(RLIMIT_MEMLOCK, &zero) != 0) _exit(10);
+        if (mlock(m, big) != 0) _exit(11); /* CAP_IPC_LOCK */
+        if (vmlck_kb() < (long)(big / 1024)) _exit(12);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    munmap(m, big);
+}
+
 KT_MAIN()

@@ -71,6 +71,7 @@ extern crate alloc;
 pub mod clone;
 pub mod cputime;
 pub mod cred;
+pub mod mlock;
 pub mod pid;
 pub mod rlimit;
 pub mod robust;

@@ -148,6 +148,8 @@ pub struct Process<P: Platform> {
     /// membarrier(2) registrations of its address space (the REGISTER_*
     /// command bits); copied by fork, cleared by exec.
     pub membarrier: u64,
+    /// mlock(2) ranges: not inherited by fork, dropped by exec.
+    pub mlock: crate::mlock::MemLocks,
     /// Usage of reaped children (`RUSAGE_CHILDREN`).
     pub children_usage: Rusage,
 }
@@ -411,6 +413,7 @@ impl<P: Platform> ProcessTable<P> {
             dumpable: 1,
             cap_bset: CAP_FULL_SET,
             membarrier: 0,
+            mlock: Default::default(),
         };
         g.threads.insert(pid, thread);
         g.procs.insert(pid, process);
@@ -1053,6 +1056,7 @@ impl<P: Platform> Inner<P> {
                 dumpable: p.dumpable,
                 cap_bset: p.cap_bset,
                 membarrier: p.membarrier,
+                mlock: Default::default(),
             });
         }
         let mut context = t.context.clone();
@@ -1957,6 +1961,7 @@ impl<P: Platform> Inner<P> {
         p.did_exec = true;
         p.dumpable = 1;
         p.membarrier = 0;
+        p.mlock.unlock_all();
         let bset = p.cap_bset;
         p.creds.exec_caps(bset);
         if let Some(th) = self.threads.get_mut(&new_tid) {

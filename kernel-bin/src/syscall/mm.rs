@@ -143,3 +143,50 @@ pub fn msync(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
     }
     Ok(0)
 }
+
+/// The caller's mapped ranges (sorted), its RLIMIT_MEMLOCK and whether it
+/// has CAP_IPC_LOCK, for the mlock family.
+fn mlock_facts(t: &UThread) -> Result<(alloc::vec::Vec<(usize, usize)>, u64, bool), Errno> {
+    let mapped = t.vm.lock().mappings().map(|m| (m.start, m.end)).collect();
+    let (limit, privileged) = crate::proc::table()
+        .with_process(t.pid, |p| (p.rlimits.cur(process::rlimit::Resource::Memlock), p.creds.has_cap(14)))
+        .ok_or(Errno::ESRCH)?;
+    Ok((mapped, limit, privileged))
+}
+
+/// mlock(2) and mlock2(2) (flags: only MLOCK_ONFAULT); the rules are in
+/// `process::mlock`.
+pub fn mlock(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
+    if flags as u32 & !1 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (mapped, limit, privileged) = mlock_facts(t)?;
+    crate::proc::table()
+        .with_process(t.pid, |p| p.mlock.lock(addr as usize, len as usize, &mapped, limit, privileged))
+        .ok_or(Errno::ESRCH)?
+        .map(|_| 0)
+}
+
+/// munlock(2).
+pub fn munlock(t: &mut UThread, addr: u64, len: u64) -> SysResult {
+    let (mapped, _, _) = mlock_facts(t)?;
+    crate::proc::table()
+        .with_process(t.pid, |p| p.mlock.unlock(addr as usize, len as usize, &mapped))
+        .ok_or(Errno::ESRCH)?
+        .map(|_| 0)
+}
+
+/// mlockall(2) (MCL_FUTURE is remembered, not applied to later mappings).
+pub fn mlockall(t: &mut UThread, flags: u64) -> SysResult {
+    let (mapped, limit, privileged) = mlock_facts(t)?;
+    crate::proc::table()
+        .with_process(t.pid, |p| p.mlock.lock_all(flags as u32, &mapped, limit, privileged))
+        .ok_or(Errno::ESRCH)?
+        .map(|_| 0)
+}
+
+/// munlockall(2).
+pub fn munlockall(t: &mut UThread) -> SysResult {
+    crate::proc::table().with_process(t.pid, |p| p.mlock.unlock_all()).ok_or(Errno::ESRCH)?;
+    Ok(0)
+}

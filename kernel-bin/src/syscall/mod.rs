@@ -196,10 +196,15 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
         nr::CAPGET => task::capget(t, a[0], a[1]),
         nr::CAPSET => task::capset(t, a[0], a[1]),
+        nr::MLOCK => mm::mlock(t, a[0], a[1], 0),
+        nr::MUNLOCK => mm::munlock(t, a[0], a[1]),
+        nr::MLOCKALL => mm::mlockall(t, a[0]),
+        nr::MUNLOCKALL => mm::munlockall(t),
         nr::SETTIMEOFDAY => time::settimeofday(t, a[0], a[1]),
         nr::CLOCK_SETTIME => time::clock_settime(t, a[0], a[1]),
         nr::UNSHARE => task::unshare(t, a[0]),
         nr::MEMBARRIER => time::membarrier(t, a[0], a[1], a[2]),
+        nr::MLOCK2 => mm::mlock(t, a[0], a[1], a[2]),
         nr::RSEQ => Err(Errno::ENOSYS),
         other => {
             log::info!(
