@@ -249,3 +249,103 @@ pub fn sys_futex(
         }
     }
 }
+
+/// The most futexes one futex_waitv(2) waits on (FUTEX_WAITV_MAX).
+const FUTEX_WAITV_MAX: u64 = 128;
+/// futex2 flags a waiter may carry: the size (only FUTEX2_SIZE_U32 = 2
+/// is supported) and FUTEX2_PRIVATE.
+const FUTEX2_SIZE_MASK: u32 = 3;
+const FUTEX2_SIZE_U32: u32 = 2;
+const FUTEX2_PRIVATE: u32 = 128;
+
+/// futex_waitv(2): waits on up to 128 32-bit futexes at once until one is
+/// woken (its index is returned), with Linux's order of checks: `flags`
+/// (none exist) and the count, the clock of an absolute `timeout`
+/// (CLOCK_MONOTONIC or CLOCK_REALTIME) and its value, then each `struct
+/// futex_waitv` (flags, reserved word, alignment), then the values
+/// (`EAGAIN` if one differs in its low 32 bits). A signal ends the wait
+/// with a restart.
+pub fn sys_futex_waitv(
+    t: &mut UThread,
+    waiters: u64,
+    nr: u64,
+    flags: u64,
+    timeout: u64,
+    clockid: u64,
+) -> SysResult {
+    let nr = u64::from(nr as u32);
+    if flags as u32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if nr == 0 || nr > FUTEX_WAITV_MAX || waiters == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let deadline = if timeout != 0 {
+        let clock = clockid as i32;
+        if clock != 0 && clock != 1 {
+            return Err(Errno::EINVAL);
+        }
+        let ns = t.read_timespec(timeout)?;
+        Some(if clock == 0 { ns.saturating_sub(crate::time::realtime_offset_ns()) } else { ns })
+    } else {
+        None
+    };
+    let raw = t.read_bytes(waiters, 24 * nr as usize)?;
+    let mut list = Vec::new();
+    list.try_reserve(nr as usize).map_err(|_| Errno::ENOMEM)?;
+    for w in raw.chunks_exact(24) {
+        let val = u64::from_le_bytes(w[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let uaddr = u64::from_le_bytes(w[8..16].try_into().map_err(|_| Errno::EFAULT)?);
+        let f = u32::from_le_bytes([w[16], w[17], w[18], w[19]]);
+        let reserved = u32::from_le_bytes([w[20], w[21], w[22], w[23]]);
+        if f & !(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) != 0
+            || reserved != 0
+            || f & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32
+        {
+            return Err(Errno::EINVAL);
+        }
+        list.push((uaddr, val));
+    }
+    // get_futex_key() for every word, then the values
+    if list.iter().any(|&(a, _)| !a.is_multiple_of(4)) {
+        return Err(Errno::EINVAL);
+    }
+    for &(a, v) in &list {
+        // the value is taken as a u32 (futex_wait_multiple_setup)
+        if read_u32(t, a)? != v as u32 {
+            return Err(Errno::EAGAIN);
+        }
+    }
+    // nothing runs between the checks and the enqueue (not preemptible)
+    let me = crate::sched::current();
+    let flags: Vec<Arc<AtomicBool>> = list.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
+    {
+        let mut q = QUEUES.lock();
+        for (&(a, _), w) in list.iter().zip(&flags) {
+            q.entry(key(&t.vm, a)).or_default().push(Waiter {
+                bitset: u32::MAX,
+                woken: w.clone(),
+                task: me.clone(),
+            });
+        }
+    }
+    drop(me);
+    let any = {
+        let flags = flags.clone();
+        move || flags.iter().any(|w| w.load(Ordering::SeqCst))
+    };
+    let r = sleep_interruptible(t.tid, any, deadline);
+    let mut woken = None;
+    for (i, w) in flags.iter().enumerate() {
+        if w.load(Ordering::SeqCst) {
+            woken = Some(i);
+        } else {
+            forget(w);
+        }
+    }
+    match (woken, r) {
+        (Some(i), _) => Ok(i as isize),
+        (None, Err(Errno::ETIMEDOUT)) => Err(Errno::ETIMEDOUT),
+        (None, _) => Err(Errno::ERESTARTSYS),
+    }
+}

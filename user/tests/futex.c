@@ -487,4 +487,149 @@ KT_CASE(shared_futex_keyed_by_page_not_address) {
     KT_EQ(woke, 1);
 }
 
+/* ---- futex_waitv ----------------------------------------------------------- */
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
+struct kt_waitv {
+    uint64_t val;
+    uint64_t uaddr;
+    uint32_t flags;
+    uint32_t reserved;
+};
+#define KT_FUTEX2_U32 2
+#define KT_FUTEX2_PRIVATE 128
+
+static long waitv(struct kt_waitv *w, unsigned n, unsigned flags, struct timespec *ts, int clock) {
+    return syscall(SYS_futex_waitv, w, n, flags, ts, clock);
+}
+
+static void waitv_fill(struct kt_waitv *w, volatile int *words, int n) {
+    for (int i = 0; i < n; i++) {
+        w[i].val = (uint64_t)(uint32_t)words[i];
+        w[i].uaddr = (uint64_t)(uintptr_t)&words[i];
+        w[i].flags = KT_FUTEX2_U32 | KT_FUTEX2_PRIVATE;
+        w[i].reserved = 0;
+    }
+}
+
+KT_CASE(futex_waitv_bad_arguments) {
+    static volatile int words[3] = {1, 2, 3};
+    struct kt_waitv w[3];
+    waitv_fill(w, words, 3);
+    struct timespec past = {0, 0};
+    KT_SYS_ERR(waitv(w, 3, 1, 0, 0), EINVAL);       /* no flags exist */
+    KT_SYS_ERR(waitv(w, 0, 0, 0, 0), EINVAL);       /* no futex */
+    KT_SYS_ERR(waitv(w, 129, 0, 0, 0), EINVAL);     /* more than 128 */
+    KT_SYS_ERR(waitv(0, 3, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(waitv(w, 3, 0, &past, CLOCK_BOOTTIME), EINVAL);
+    struct timespec badns = {0, 1000000000};
+    KT_SYS_ERR(waitv(w, 3, 0, &badns, CLOCK_MONOTONIC), EINVAL);
+    KT_SYS_ERR(waitv(w, 3, 0, (void *)8, CLOCK_MONOTONIC), EFAULT);
+    KT_SYS_ERR(waitv((void *)8, 3, 0, 0, 0), EFAULT);
+    w[1].flags = KT_FUTEX2_PRIVATE; /* no size */
+    KT_SYS_ERR(waitv(w, 3, 0, 0, 0), EINVAL);
+    w[1].flags = 3 | KT_FUTEX2_PRIVATE; /* 64-bit: not supported */
+    KT_SYS_ERR(waitv(w, 3, 0, 0, 0), EINVAL);
+    w[1].flags = KT_FUTEX2_U32 | 4;
+    KT_SYS_ERR(waitv(w, 3, 0, 0, 0), EINVAL);
+    w[1].flags = KT_FUTEX2_U32;
+    w[1].reserved = 1;
+    KT_SYS_ERR(waitv(w, 3, 0, 0, 0), EINVAL);
+    w[1].reserved = 0;
+    w[2].uaddr += 1; /* misaligned */
+    KT_SYS_ERR(waitv(w, 3, 0, 0, 0), EINVAL);
+}
+
+KT_CASE(futex_waitv_value_mismatch_is_eagain) {
+    static volatile int words[2] = {5, 6};
+    struct kt_waitv w[2];
+    waitv_fill(w, words, 2);
+    w[1].val = 7;
+    KT_SYS_ERR(waitv(w, 2, 0, 0, 0), EAGAIN);
+    /* only the low 32 bits of the value are compared: these match, so the
+     * call waits (until a deadline already past) */
+    w[1].val = 6 | (1ULL << 32);
+    struct timespec past = {0, 0};
+    KT_SYS_ERR(waitv(w, 2, 0, &past, CLOCK_MONOTONIC), ETIMEDOUT);
+}
+
+KT_CASE(futex_waitv_absolute_timeouts) {
+    static volatile int words[2] = {0, 0};
+    struct kt_waitv w[2];
+    waitv_fill(w, words, 2);
+    struct timespec now, start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    now = start;
+    now.tv_nsec += 50000000;
+    if (now.tv_nsec >= 1000000000) {
+        now.tv_sec++;
+        now.tv_nsec -= 1000000000;
+    }
+    KT_SYS_ERR(waitv(w, 2, 0, &now, CLOCK_MONOTONIC), ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    KT_TRUE(ms >= 45 && ms < 2000, "waited %ld ms", ms);
+    clock_gettime(CLOCK_REALTIME, &now);
+    now.tv_sec -= 1; /* already past */
+    KT_SYS_ERR(waitv(w, 2, 0, &now, CLOCK_REALTIME), ETIMEDOUT);
+}
+
+static volatile int wv_words[4];
+static volatile long wv_result = -100;
+static volatile int wv_errno;
+static void *waitv_thread(void *arg) {
+    (void)arg;
+    struct kt_waitv w[4];
+    waitv_fill(w, wv_words, 4);
+    long r = waitv(w, 4, 0, 0, 0);
+    wv_errno = errno;
+    wv_result = r;
+    return 0;
+}
+
+KT_CASE(futex_waitv_woken_by_any_returns_its_index) {
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, waitv_thread, 0), 0);
+    long woke = 0;
+    for (int i = 0; i < 3000 && woke == 0; i++) {
+        kt_msleep(1);
+        woke = kt_futex(&wv_words[2], FUTEX_WAKE | 128, 1, 0);
+    }
+    KT_EQ(pthread_join(th, 0), 0);
+    KT_EQ(woke, 1);
+    KT_EQ(wv_result, 2);
+    /* the other three were taken off their queues */
+    KT_EQ(kt_futex(&wv_words[0], FUTEX_WAKE, 1, 0), 0);
+    KT_EQ(kt_futex(&wv_words[3], FUTEX_WAKE, 1, 0), 0);
+}
+
+KT_CASE(futex_waitv_on_a_shared_page_across_fork) {
+    volatile int *page = kt_shared_page();
+    KT_TRUE(page != 0, "shared page");
+    page[0] = 0;
+    page[1] = 0;
+    page[2] = 0;
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        struct kt_waitv w[2];
+        waitv_fill(w, page, 2);
+        w[0].flags = w[1].flags = KT_FUTEX2_U32; /* shared */
+        __atomic_store_n(&page[2], 1, __ATOMIC_SEQ_CST);
+        long r = waitv(w, 2, 0, 0, 0);
+        _exit(r == 1 ? 0 : r == -1 ? 100 + errno : 50 + (int)r);
+    }
+    while (!__atomic_load_n(&page[2], __ATOMIC_SEQ_CST)) kt_msleep(1);
+    long woke = 0;
+    for (int i = 0; i < 3000 && woke == 0; i++) {
+        woke = kt_futex(&page[1], FUTEX_WAKE, 1, 0);
+        if (woke == 0) kt_msleep(1);
+    }
+    KT_EQ(woke, 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    munmap((void *)page, 4096);
+}
+
 KT_MAIN()

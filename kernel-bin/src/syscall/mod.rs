@@ -205,6 +205,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::UNSHARE => task::unshare(t, a[0]),
         nr::MEMBARRIER => time::membarrier(t, a[0], a[1], a[2]),
         nr::MLOCK2 => mm::mlock(t, a[0], a[1], a[2]),
+        nr::FUTEX_WAITV => crate::futex::sys_futex_waitv(t, a[0], a[1], a[2], a[3], a[4]),
         nr::RSEQ => Err(Errno::ENOSYS),
         other => {
             log::info!(
