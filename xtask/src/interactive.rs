@@ -167,7 +167,8 @@ fn step(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console)
 }
 
 /// Boots the default system and drives its shell: pipelines, redirection,
-/// ps, ^C, background jobs, ^Z/fg/bg, SIGTTIN, vi in raw mode, poweroff.
+/// ps, CPU times in `time` and `top`, ^C, background jobs, ^Z/fg/bg,
+/// SIGTTIN, vi in raw mode, poweroff.
 pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
     let wall = Instant::now();
     let mut c = Console::boot(q, true)?;
@@ -242,6 +243,28 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         let out = c.run("cd /proc && cat self/comm; cd /")?;
         if lines(&out) != ["cat"] {
             return Err(format!("/proc/self through a relative path: {out:?}"));
+        }
+        Ok(())
+    });
+    step(t, &mut c, "cpu_times_show", |c| {
+        // busybox time: "user\t0m 1.23s" after a shell loop (no fork, all
+        // user time); top's CPU line shows the user time of a spinning loop
+        let out = c.run("time sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'")?;
+        let secs = |name: &str| -> f64 {
+            let line = out.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or("");
+            let v = line.split_whitespace().last().unwrap_or("").trim_end_matches('s');
+            v.parse().unwrap_or(0.0)
+        };
+        if secs("real") <= 0.0 || secs("user") <= 0.0 {
+            return Err(format!("time: no user time in {out:?}"));
+        }
+        // top samples /proc/stat over a short interval: a loop spins meanwhile
+        let out = c.run("sh -c 'while :; do :; done' & top -b -n 1; kill $!; wait")?;
+        let cpu = out.lines().find(|l| l.starts_with("CPU:")).unwrap_or("");
+        let usr: u64 =
+            cpu.split_whitespace().nth(1).and_then(|v| v.trim_end_matches('%').parse().ok()).unwrap_or(0);
+        if usr == 0 {
+            return Err(format!("top: no user CPU time in {cpu:?}"));
         }
         Ok(())
     });
