@@ -1209,7 +1209,7 @@ fn pdeath_signal_follows_the_creating_thread_and_is_cleared_by_fork() {
     let a2 = w.clone(a, F::VM.bits() | F::THREAD.bits() | F::SIGHAND.bits()).unwrap();
     // a child created by thread a2 asks for SIGUSR1 when its parent dies
     let c = w.fork(a2);
-    w.t.with_thread(c, |t| t.pdeath_signal = SIGUSR1.get() as u32).unwrap();
+    w.t.with_thread(c, |t| t.pdeath_signal = SIGUSR1.get()).unwrap();
     let d = w.fork(c);
     assert_eq!(w.t.with_thread(d, |t| t.pdeath_signal), Some(0), "fork clears it");
     // a itself exiting is not c's parent thread

@@ -144,9 +144,12 @@ pub fn msync(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
     Ok(0)
 }
 
+/// Mapped ranges, RLIMIT_MEMLOCK, CAP_IPC_LOCK.
+type MlockFacts = (alloc::vec::Vec<(usize, usize)>, u64, bool);
+
 /// The caller's mapped ranges (sorted), its RLIMIT_MEMLOCK and whether it
 /// has CAP_IPC_LOCK, for the mlock family.
-fn mlock_facts(t: &UThread) -> Result<(alloc::vec::Vec<(usize, usize)>, u64, bool), Errno> {
+fn mlock_facts(t: &UThread) -> Result<MlockFacts, Errno> {
     let mapped = t.vm.lock().mappings().map(|m| (m.start, m.end)).collect();
     let (limit, privileged) = crate::proc::table()
         .with_process(t.pid, |p| (p.rlimits.cur(process::rlimit::Resource::Memlock), p.creds.has_cap(14)))
