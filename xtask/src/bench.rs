@@ -47,7 +47,7 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 }
 
 /// Compiles `src` to `out` unless `out` is newer than `src` and the headers
-/// (`bench.h`, and `user/include/pid1.h` that the bench `/init` shares with
+/// (`user/bench/*.h`, and `user/include/pid1.h` that the bench `/init` shares with
 /// the suite's).
 fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) -> Result<(), String> {
     if let (Some(o), Some(s)) = (mtime(out), mtime(src))
@@ -75,7 +75,14 @@ fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) 
 fn build_programs() -> Result<BenchBuild, String> {
     crate::setup::ensure_tools(crate::user::USER_TOOLS)?;
     let dir = crate::root().join("user/bench");
-    let header_time = mtime(&dir.join("bench.h")).max(mtime(&dir.join("../include/pid1.h")));
+    // every header of user/bench, and pid1.h, rebuild the programs when newer
+    let header_time = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "h"))
+        .map(|p| mtime(&p))
+        .fold(mtime(&dir.join("../include/pid1.h")), |a, b| a.max(b));
     let out_dir = crate::target_dir().join("bench-user");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
