@@ -92,11 +92,21 @@ fn unpacked(pkg: &str) -> Result<PathBuf, String> {
         Some(d) => d,
         None => {
             eprintln!("xtask: downloading Debian's {pkg} into {}", debs.display());
-            let ok = Command::new("apt-get")
-                .args(["download", "-q", pkg])
-                .current_dir(&debs)
-                .status()
-                .is_ok_and(|s| s.success());
+            let download = || {
+                Command::new("apt-get")
+                    .args(["download", "-q", pkg])
+                    .current_dir(&debs)
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            let mut ok = download();
+            if !ok {
+                // a fresh machine may have no package lists yet
+                eprintln!("xtask: apt-get download {pkg} failed; running apt-get update and trying again");
+                let updated =
+                    Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
+                ok = updated && download();
+            }
             find().filter(|_| ok).ok_or(format!(
                 "could not download Debian's package {pkg} (test data for the user suite); \
                  run: cd {} && apt-get download {pkg}",
