@@ -693,16 +693,28 @@ impl Inode {
     /// [`F_SEAL_SEAL`] is set, `EBUSY` when [`F_SEAL_WRITE`] is asked while
     /// `writably_mapped` (the kernel knows the mappings) says a shared
     /// writable mapping exists.
+    ///
+    /// `writably_mapped` runs with no inode lock held: a kernel answers it
+    /// by taking address-space locks, and a page fault takes this inode's
+    /// lock inside an address-space lock ([`Inode::map_page`]), so calling
+    /// it under the inode lock could deadlock. A shared writable mapping
+    /// made between that answer and the seal is not seen (Linux closes
+    /// this window with `mapping_deny_writable`; see docs/architecture.md).
     pub fn add_seals(&self, seals: u32, writably_mapped: impl FnOnce() -> bool) -> Result<()> {
         if seals & !F_SEAL_ALL != 0 || !self.can_map() {
             return Err(Errno::EINVAL);
         }
-        let mut d = self.lock();
-        if d.seals & F_SEAL_SEAL != 0 {
+        let current = self.lock().seals;
+        if current & F_SEAL_SEAL != 0 {
             return Err(Errno::EPERM);
         }
-        if seals & F_SEAL_WRITE != 0 && d.seals & F_SEAL_WRITE == 0 && writably_mapped() {
+        if seals & F_SEAL_WRITE != 0 && current & F_SEAL_WRITE == 0 && writably_mapped() {
             return Err(Errno::EBUSY);
+        }
+        let mut d = self.lock();
+        // F_SEAL_SEAL may have come in the meantime
+        if d.seals & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
         }
         d.seals |= seals;
         Ok(())

@@ -1321,3 +1321,34 @@ fn seals_follow_memfd_rules() {
     let (root, _) = tree();
     assert_eq!(root.get_seals(), Err(Errno::EINVAL), "a directory has no seals");
 }
+
+#[test]
+fn add_seals_asks_about_mappings_without_the_inode_lock() {
+    // a kernel answers by walking address spaces, whose page faults take
+    // the inode lock (map_page): asked under it, this test would spin
+    let mem = Arc::new(HeapPages::new());
+    let root = fs_with(&mem, None);
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    f.set_seals(0);
+    f.set_size(PAGE_SIZE as u64).unwrap();
+    let asked = core::cell::Cell::new(false);
+    let r = f.add_seals(F_SEAL_WRITE, || {
+        asked.set(true);
+        // what a fault does: take a page, which takes the inode lock
+        let p = f.map_page(0).unwrap();
+        mem.release(p);
+        f.seals() != 0
+    });
+    assert!(asked.get());
+    assert_eq!(r, Ok(()));
+    assert_eq!(f.get_seals(), Ok(F_SEAL_WRITE));
+    // F_SEAL_SEAL added while the mappings were looked at wins
+    let g = Inode::new_unlinked(&root, 0o600, 0, 0);
+    g.set_seals(0);
+    let r = g.add_seals(F_SEAL_WRITE, || {
+        g.set_seals(F_SEAL_SEAL);
+        false
+    });
+    assert_eq!(r, Err(Errno::EPERM));
+    assert_eq!(g.get_seals(), Ok(F_SEAL_SEAL));
+}
