@@ -476,6 +476,9 @@ KT_CASE(sysv_shm_errors) {
     KT_TRUE(shmat(id, want, SHM_REMAP) == want, "SHM_REMAP: %s", kt_errname(errno));
     KT_SYS_RET(shmdt(want), 0);
     KT_SYS_ERR(shmdt(want), EINVAL);
+    /* SHM_REMAP needs an address; a size past MAX_LFS_FILESIZE is EINVAL */
+    KT_TRUE(shmat(id, 0, SHM_REMAP) == (void *)-1 && errno == EINVAL, "SHM_REMAP at 0: %s", kt_errname(errno));
+    KT_SYS_ERR(shmget(IPC_PRIVATE, (size_t)1 << 63, IPC_CREAT | 0600), EINVAL);
     char *anon = mmap(0, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     KT_SYS_ERR(shmdt(anon), EINVAL);
     KT_SYS_ERR(shmdt(anon + 1), EINVAL);
@@ -511,6 +514,30 @@ KT_CASE(deleted_tmpfs_file_gives_its_memory_back) {
     KT_SYS_OK(unlink("/tmp/kt_memfree"));
     long after = mem_free_kb();
     KT_TRUE(after >= before - 4096, "after unlink: MemFree %ld kB, was %ld kB", after, before);
+}
+
+KT_CASE(removed_sysv_segment_gives_its_memory_back_when_its_last_attacher_exits) {
+    long before = mem_free_kb();
+    KT_TRUE(before > 0, "MemFree %ld", before);
+    int id = KT_SYS_OK(shmget(IPC_PRIVATE, 32 << 20, IPC_CREAT | 0600));
+    pid_t pid = KT_SYS_OK(fork());
+    if (pid == 0) {
+        char *p = shmat(id, 0, 0);
+        if (p == (void *)-1) _exit(2);
+        memset(p, 's', 32 << 20);
+        if (shmctl(id, IPC_RMID, 0) != 0) _exit(3);
+        if (before - mem_free_kb() < 24 * 1024) _exit(4);
+        /* no shmdt: the exit detaches */
+        _exit(0);
+    }
+    int st;
+    KT_SYS_RET(waitpid(pid, &st, 0), pid);
+    KT_EQ(st, 0);
+    /* nothing else was asked of System V IPC since the exit */
+    long after = mem_free_kb();
+    KT_TRUE(after >= before - 4096, "after the exit: MemFree %ld kB, was %ld kB", after, before);
+    struct shmid_ds ds;
+    KT_SYS_ERR(shmctl(id, IPC_STAT, &ds), EINVAL);
 }
 
 KT_CASE(drained_pipes_give_their_memory_back) {

@@ -4,16 +4,24 @@
 //! file of the shared-memory filesystem, mapped through
 //! `crate::filemap`, so its pages are the ones `read`/`write` see.
 //!
+//! A segment's pages are freed when it is removed (`IPC_RMID`) and its
+//! last attachment goes, however it goes (shmdt, munmap, exit, exec): the
+//! table keeps the page source strongly only until `IPC_RMID`, then the
+//! mappings alone hold it, and the entry left in the table (a weak
+//! reference) is swept by the next System V call.
+//!
 //! # Locks
 //! `SEGMENTS` is taken alone or before an address-space lock (shmat,
-//! shmdt); never inside one.
+//! shmdt); never inside one. Nothing whose drop frees pages is dropped
+//! under it: a removed segment's own reference is taken out and dropped
+//! after the lock.
 
 use super::SysResult;
 use crate::filemap::{FilePages, file_pages};
 use crate::proc::table;
 use crate::uthread::UThread;
 use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 use spin::{Mutex, Once};
@@ -196,15 +204,27 @@ struct Segment {
     ctime: i64,
     cpid: u32,
     lpid: u32,
-    /// The segment's page source, held here so every attach shares it.
-    pages: Arc<FilePages>,
+    /// The segment's own reference to its page source, until `IPC_RMID`.
+    pages: Option<Arc<FilePages>>,
+    /// The page source, which every attachment shares.
+    source: Weak<FilePages>,
 }
 
 impl Segment {
     /// Attachments: the mappings holding the page source (Linux counts
     /// each VMA, splits included).
     fn nattch(&self) -> u64 {
-        Arc::strong_count(&self.pages) as u64 - 1
+        (self.source.strong_count() - usize::from(self.pages.is_some())) as u64
+    }
+
+    /// Whether the segment still exists: not removed, or still attached.
+    fn alive(&self) -> bool {
+        self.source.strong_count() > 0
+    }
+
+    /// Whether `source` (a mapping's) is this segment's page source.
+    fn is_source(&self, source: &Arc<dyn PageSource>) -> bool {
+        core::ptr::addr_eq(Arc::as_ptr(source), self.source.as_ptr())
     }
 
     /// ipcperms(): `want` is 4 (read) and/or 2 (write).
@@ -240,16 +260,11 @@ fn now_sec() -> i64 {
 }
 
 impl Segments {
-    /// Drops segments marked for removal that nobody has attached, as
-    /// Linux's shm_close does at the last detach.
-    fn sweep(&mut self) -> Vec<Segment> {
-        let gone: Vec<i32> = self
-            .by_index
-            .iter()
-            .filter(|(_, s)| s.mode & SHM_DEST != 0 && s.nattch() == 0)
-            .map(|(&i, _)| i)
-            .collect();
-        gone.into_iter().filter_map(|i| self.by_index.remove(&i)).collect()
+    /// Forgets segments that were removed and whose last attachment went
+    /// (their pages went with it, as Linux's shm_close at the last
+    /// detach). What is dropped holds no page.
+    fn sweep(&mut self) {
+        self.by_index.retain(|_, s| s.alive());
     }
 
     fn get(&self, id: i32) -> Result<(i32, &Segment)> {
@@ -258,7 +273,7 @@ impl Segments {
         }
         let index = id % SEQ_MULTIPLIER;
         match self.by_index.get(&index) {
-            Some(s) if s.seq == id / SEQ_MULTIPLIER => Ok((index, s)),
+            Some(s) if s.seq == id / SEQ_MULTIPLIER && s.alive() => Ok((index, s)),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -287,7 +302,7 @@ pub fn shmget(t: &mut UThread, key: u64, size: u64, flags: u64) -> SysResult {
     let (euid, egid, cred) = creds(t);
     let root = cred.is_root();
     let mut segs = SEGMENTS.lock();
-    let garbage = segs.sweep();
+    segs.sweep();
     if key != IPC_PRIVATE
         && let Some((&index, s)) = segs.by_index.iter().find(|(_, s)| s.key == key)
     {
@@ -313,6 +328,10 @@ pub fn shmget(t: &mut UThread, key: u64, size: u64, flags: u64) -> SysResult {
     if pages.saturating_add(size.div_ceil(4096)) > SHMALL {
         return Err(Errno::ENOSPC);
     }
+    // __shmem_file_setup: no file larger than MAX_LFS_FILESIZE
+    if size > vfs::MAX_FILE_SIZE {
+        return Err(Errno::EINVAL);
+    }
     let index = segs.alloc_index().ok_or(Errno::ENOSPC)?;
     let inode = Inode::new_unlinked(shm_fs(), 0o600, euid, egid);
     // the pages exist from the start, as Linux's shmem_kernel_file_setup
@@ -335,12 +354,11 @@ pub fn shmget(t: &mut UThread, key: u64, size: u64, flags: u64) -> SysResult {
         ctime: now,
         cpid: t.pid,
         lpid: 0,
-        pages,
+        source: Arc::downgrade(&pages),
+        pages: Some(pages),
     };
     let id = seg.seq * SEQ_MULTIPLIER + index;
     segs.by_index.insert(index, seg);
-    drop(segs);
-    drop(garbage);
     Ok(id as isize)
 }
 
@@ -353,6 +371,10 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
     use vm::abi::{MAP_FIXED, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE};
     let (euid, egid, cred) = creds(t);
     let mut addr = addr;
+    if addr == 0 && flags & SHM_REMAP != 0 {
+        // do_shmat: SHM_REMAP needs an address
+        return Err(Errno::EINVAL);
+    }
     if !addr.is_multiple_of(4096) {
         if flags & SHM_RND != 0 && addr >= 4096 {
             addr &= !4095;
@@ -360,6 +382,10 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
             return Err(Errno::EINVAL);
         }
     }
+    // a reference to the pages, dropped after the locks: if the attach
+    // fails and the segment lost its last attachment meanwhile, its pages
+    // are freed here, not under them
+    let mut keep: Option<Arc<FilePages>> = None;
     let mut segs = SEGMENTS.lock();
     let (index, s) = segs.get(id as i32)?;
     let (want, mut prot) = if flags & SHM_RDONLY != 0 { (4, PROT_READ) } else { (6, PROT_READ | PROT_WRITE) };
@@ -370,7 +396,9 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
         return Err(Errno::EACCES);
     }
     let size = s.size;
-    let source: Arc<dyn PageSource> = s.pages.clone();
+    let pages = s.source.upgrade().ok_or(Errno::EINVAL)?;
+    keep = Some(pages.clone());
+    let source: Arc<dyn PageSource> = pages;
     let map = vm::MapFile {
         source,
         name: alloc::format!("/SYSV{:08x} (deleted)", s.key as u32),
@@ -386,13 +414,17 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
         }
         mflags |= MAP_FIXED;
     }
-    let at = vm.mmap(addr as usize, size as usize, prot, mflags, Some(map), 0)?;
+    let at = vm.mmap(addr as usize, size as usize, prot, mflags, Some(map), 0);
     drop(vm);
-    if let Some(s) = segs.by_index.get_mut(&index) {
+    if at.is_ok()
+        && let Some(s) = segs.by_index.get_mut(&index)
+    {
         s.atime = now_sec();
         s.lpid = t.pid;
     }
-    Ok(at as isize)
+    drop(segs);
+    drop(keep);
+    Ok(at? as isize)
 }
 
 /// shmdt(2): unmaps the attachment starting at `addr` (every mapping of
@@ -402,18 +434,18 @@ pub fn shmdt(t: &mut UThread, addr: u64) -> SysResult {
     if !addr.is_multiple_of(4096) {
         return Err(Errno::EINVAL);
     }
+    // the attachment's page source, dropped after the locks: the last
+    // detach of a removed segment frees its pages there
+    let keep: Arc<dyn PageSource>;
     let mut segs = SEGMENTS.lock();
     let mut vm = t.vm.lock();
     let Some((source, 0)) = vm.source_at(addr as usize) else {
         return Err(Errno::EINVAL);
     };
-    let Some((_, seg)) = segs.by_index.iter_mut().find(|(_, s)| {
-        let p: &dyn PageSource = &*s.pages;
-        core::ptr::addr_eq(Arc::as_ptr(&source), p as *const dyn PageSource)
-    }) else {
+    let Some((_, seg)) = segs.by_index.iter_mut().find(|(_, s)| s.is_source(&source)) else {
         return Err(Errno::EINVAL);
     };
-    drop(source);
+    keep = source;
     let end = addr.saturating_add(seg.size.next_multiple_of(4096));
     // the mappings of this segment in [addr, end), one by one
     let mut a = addr;
@@ -422,10 +454,7 @@ pub fn shmdt(t: &mut UThread, addr: u64) -> SysResult {
         if m.start as u64 >= end {
             break;
         }
-        let mine = vm.source_at(m.start).is_some_and(|(s, _)| {
-            let p: &dyn PageSource = &*seg.pages;
-            core::ptr::addr_eq(Arc::as_ptr(&s), p as *const dyn PageSource)
-        });
+        let mine = vm.source_at(m.start).is_some_and(|(s, _)| seg.is_source(&s));
         if mine {
             vm.munmap(m.start, m.end.min(end as usize) - m.start)?;
         }
@@ -434,9 +463,9 @@ pub fn shmdt(t: &mut UThread, addr: u64) -> SysResult {
     drop(vm);
     seg.dtime = now_sec();
     seg.lpid = t.pid;
-    let garbage = segs.sweep();
+    segs.sweep();
     drop(segs);
-    drop(garbage);
+    drop(keep);
     Ok(0)
 }
 
@@ -472,8 +501,10 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
     let root = cred.is_root();
     let id = id as i32;
     let cmd = cmd & !0x100; // IPC_64
+    // a removed segment's own page reference, dropped after the lock
+    let mut removed = None;
     let mut segs = SEGMENTS.lock();
-    let garbage = segs.sweep();
+    segs.sweep();
     let r = match cmd {
         IPC_INFO | SHM_INFO => {
             let highest = segs.by_index.keys().next_back().copied().unwrap_or(0);
@@ -497,7 +528,7 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
             let found = if cmd == IPC_STAT {
                 segs.get(id)
             } else {
-                segs.by_index.get(&id).map(|s| (id, s)).ok_or(Errno::EINVAL)
+                segs.by_index.get(&id).filter(|s| s.alive()).map(|s| (id, s)).ok_or(Errno::EINVAL)
             };
             match found {
                 Err(e) => Err(e),
@@ -537,6 +568,7 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
                         IPC_RMID => {
                             s.mode |= SHM_DEST;
                             s.key = IPC_PRIVATE;
+                            removed = s.pages.take();
                             Ok(0)
                         }
                         _ => {
@@ -557,9 +589,9 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     };
-    let more = segs.sweep();
     drop(segs);
-    drop(garbage);
-    drop(more);
+    // the pages go here when nothing is attached (the entry at the next
+    // sweep); else with the last attachment
+    drop(removed);
     r
 }
