@@ -227,6 +227,10 @@ KT_CASE(msync_checks_and_succeeds) {
     KT_SYS_RET(msync(p, 1, MS_ASYNC), 0);
     KT_SYS_RET(msync(p, PG, MS_INVALIDATE), 0);
     KT_SYS_RET(msync(p, 0, MS_SYNC), 0);
+    /* the length is rounded up to pages with wrapping: near 2^64 it is 0 */
+    KT_SYS_RET(msync(p, (size_t)-1, MS_SYNC), 0);
+    KT_SYS_RET(msync(p, (size_t)-4095, MS_SYNC), 0);
+    KT_SYS_ERR(msync(p, (size_t)-4096, MS_SYNC), ENOMEM);
     KT_SYS_ERR(msync(p + 1, PG, MS_SYNC), EINVAL);
     KT_SYS_ERR(msync(p, PG, MS_SYNC | MS_ASYNC), EINVAL);
     KT_SYS_ERR(msync(p, PG, 8), EINVAL);

@@ -133,7 +133,9 @@ pub fn msync(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    let len = len.checked_next_multiple_of(4096).ok_or(Errno::ENOMEM)?;
+    // mm/msync.c rounds in wrapping arithmetic: a length within a page of
+    // 2^64 becomes 0 (nothing to do), a range past the top ENOMEM
+    let len = len.wrapping_add(4095) & !4095;
     let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
     let vm = t.vm.lock();
     let mut a = addr;
