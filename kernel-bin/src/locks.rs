@@ -564,26 +564,42 @@ pub fn sweep() {
 /// lock to the end of any file).
 pub fn proc_locks() -> Vec<u8> {
     use core::fmt::Write;
-    // a copy taken under the lock, formatted after it
-    let mut snap = Vec::new();
+    /// Room for one line: five numbers of at most 20 digits and the words.
+    const LINE_MAX: usize = 192;
+    type Snap = (Arc<Inode>, Vec<file_lock::Lock<Owner>>, Vec<(FlockOwner, Kind)>);
+    // a copy taken under the lock, formatted after it; every allocation is
+    // fallible (a user sets as many locks as memory allows): without
+    // memory the listing stops short
+    let mut snap: Vec<Snap> = Vec::new();
     {
         let reg = REGISTRY.lock();
         if snap.try_reserve(reg.files.len()).is_err() {
             return Vec::new();
         }
         for e in &reg.files {
-            snap.push((e.inode.clone(), e.posix.clone(), e.flock.clone()));
+            let (mut posix, mut flock) = (Vec::new(), Vec::new());
+            if posix.try_reserve(e.posix.locks().len()).is_err()
+                || flock.try_reserve(e.flock.locks().len()).is_err()
+            {
+                break;
+            }
+            posix.extend_from_slice(e.posix.locks());
+            flock.extend_from_slice(e.flock.locks());
+            snap.push((e.inode.clone(), posix, flock));
         }
     }
     let mut out = String::new();
     let mut n = 0;
     let kind = |k: Kind| if k == Kind::Write { "WRITE" } else { "READ" };
-    for (inode, posix, flock) in &snap {
+    'files: for (inode, posix, flock) in &snap {
         let st = inode.stat();
         let dev = format!("{:02x}:{:02x}:{}", vfs::major(st.dev), vfs::minor(st.dev), st.ino);
-        for l in posix.locks() {
+        for l in posix {
             if l.owner.gone() {
                 continue;
+            }
+            if out.try_reserve(LINE_MAX).is_err() {
+                break 'files;
             }
             n += 1;
             let class = if matches!(l.owner, Owner::File(_)) { "OFDLCK" } else { "POSIX " };
@@ -597,9 +613,12 @@ pub fn proc_locks() -> Vec<u8> {
                 l.range.start
             );
         }
-        for (o, k) in flock.locks() {
+        for (o, k) in flock {
             if o.file.gone() {
                 continue;
+            }
+            if out.try_reserve(LINE_MAX).is_err() {
+                break 'files;
             }
             n += 1;
             let _ = writeln!(out, "{n}: FLOCK  ADVISORY  {} {} {dev} 0 EOF", kind(*k), o.pid);

@@ -69,6 +69,11 @@ impl<O: Clone + Eq> FlockTable<O> {
         owner: &O,
         kind: Option<Kind>,
     ) -> Result<Result<Flocked, FlockBlocked>, linux_abi::Errno> {
+        // room first: a conversion that fails for memory keeps the old lock
+        // (dropped, it would need a wake-up nobody would send)
+        if kind.is_some() {
+            self.locks.try_reserve(1).map_err(|_| linux_abi::Errno::ENOLCK)?;
+        }
         let mut released = false;
         if let Some(i) = self.locks.iter().position(|(o, _)| o == owner) {
             if Some(self.locks[i].1) == kind {
@@ -81,7 +86,6 @@ impl<O: Clone + Eq> FlockTable<O> {
         if self.locks.iter().any(|(_, k)| k.conflicts(kind)) {
             return Ok(Err(FlockBlocked { released }));
         }
-        self.locks.try_reserve(1).map_err(|_| linux_abi::Errno::ENOLCK)?;
         self.locks.push((owner.clone(), kind));
         Ok(Ok(Flocked { released }))
     }

@@ -385,7 +385,7 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
     // a reference to the pages, dropped after the locks: if the attach
     // fails and the segment lost its last attachment meanwhile, its pages
     // are freed here, not under them
-    let mut keep: Option<Arc<FilePages>> = None;
+    let keep: Arc<FilePages>;
     let mut segs = SEGMENTS.lock();
     let (index, s) = segs.get(id as i32)?;
     let (want, mut prot) = if flags & SHM_RDONLY != 0 { (4, PROT_READ) } else { (6, PROT_READ | PROT_WRITE) };
@@ -397,7 +397,7 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
     }
     let size = s.size;
     let pages = s.source.upgrade().ok_or(Errno::EINVAL)?;
-    keep = Some(pages.clone());
+    keep = pages.clone();
     let source: Arc<dyn PageSource> = pages;
     let map = vm::MapFile {
         source,
