@@ -4,6 +4,7 @@
  * its seals, System V shared memory. */
 #include "kt.h"
 
+#include <grp.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/statfs.h>
@@ -461,6 +462,27 @@ KT_CASE(sysv_shm_keys) {
     KT_EQ(ds.shm_perm.mode & 0777, 0640);
     KT_SYS_RET(shmctl(id, IPC_RMID, 0), 0);
     KT_SYS_ERR(shmget(key, PG, 0600), ENOENT);
+}
+
+KT_CASE(sysv_shmget_checks_every_permission_triplet_of_its_flags) {
+    key_t key = 0x4b550000 + getpid();
+    int id = KT_SYS_OK(shmget(key, PG, IPC_CREAT | IPC_EXCL | 0604));
+    pid_t pid = KT_SYS_OK(fork());
+    if (pid == 0) {
+        if (setgroups(0, 0) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        /* ipcperms asks (flags >> 6) | (flags >> 3) | flags of "other" 04 */
+        if (shmget(key, 0, 0) != id) _exit(3);
+        if (shmget(key, 0, 0004) != id || shmget(key, 0, 0400) != id || shmget(key, 0, 0040) != id) _exit(4);
+        if (shmget(key, 0, 0002) != -1 || errno != EACCES) _exit(5);
+        if (shmget(key, 0, 0020) != -1 || errno != EACCES) _exit(6);
+        if (shmget(key, 0, 0100) != -1 || errno != EACCES) _exit(7);
+        if (shmget(key, 0, 0644) != -1 || errno != EACCES) _exit(8);
+        _exit(0);
+    }
+    int st;
+    KT_SYS_RET(waitpid(pid, &st, 0), pid);
+    KT_EQ(st, 0);
+    KT_SYS_RET(shmctl(id, IPC_RMID, 0), 0);
 }
 
 KT_CASE(sysv_shm_errors) {

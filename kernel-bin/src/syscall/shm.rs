@@ -227,7 +227,7 @@ impl Segment {
         core::ptr::addr_eq(Arc::as_ptr(source), self.source.as_ptr())
     }
 
-    /// ipcperms(): `want` is 4 (read) and/or 2 (write).
+    /// ipcperms(): `want` is 4 (read), 2 (write) and/or 1 (execute).
     fn permits(&self, euid: u32, egid: u32, root: bool, want: u32) -> bool {
         if root {
             return true;
@@ -312,7 +312,8 @@ pub fn shmget(t: &mut UThread, key: u64, size: u64, flags: u64) -> SysResult {
         if size > s.size {
             return Err(Errno::EINVAL);
         }
-        let want = ((flags >> 6) & 7) as u32 & 6;
+        // ipcperms: the owner, group and other bits of the flags all ask
+        let want = ((flags >> 6) | (flags >> 3) | flags) as u32 & 7;
         if !s.permits(euid, egid, root, want) {
             return Err(Errno::EACCES);
         }
