@@ -217,6 +217,10 @@ pub(crate) struct InodeData {
     /// File seals (`F_ADD_SEALS`); a regular file starts with
     /// [`F_SEAL_SEAL`], as Linux's tmpfs files (memfd_create may clear it).
     pub(crate) seals: u32,
+    /// `F_ADD_SEALS(F_SEAL_WRITE)` calls looking for shared writable
+    /// mappings right now (Linux's `mapping_deny_writable`): no new one
+    /// may be made meanwhile ([`Inode::write_maps_denied`]).
+    pub(crate) write_map_deniers: u32,
 }
 
 impl InodeData {
@@ -348,6 +352,7 @@ impl Inode {
                 ctime: now,
                 body,
                 seals: F_SEAL_SEAL,
+                write_map_deniers: 0,
             }),
         })
     }
@@ -697,27 +702,50 @@ impl Inode {
     /// `writably_mapped` runs with no inode lock held: a kernel answers it
     /// by taking address-space locks, and a page fault takes this inode's
     /// lock inside an address-space lock ([`Inode::map_page`]), so calling
-    /// it under the inode lock could deadlock. A shared writable mapping
-    /// made between that answer and the seal is not seen (Linux closes
-    /// this window with `mapping_deny_writable`; see docs/architecture.md).
+    /// it under the inode lock could deadlock. While it runs,
+    /// [`Inode::write_maps_denied`] is true (Linux's
+    /// `mapping_deny_writable`), so a kernel that checks it under the
+    /// address-space lock where it adds a mapping either has its mapping
+    /// seen by `writably_mapped` or refuses it.
     pub fn add_seals(&self, seals: u32, writably_mapped: impl FnOnce() -> bool) -> Result<()> {
         if seals & !F_SEAL_ALL != 0 || !self.can_map() {
             return Err(Errno::EINVAL);
         }
-        let current = self.lock().seals;
-        if current & F_SEAL_SEAL != 0 {
-            return Err(Errno::EPERM);
+        let deny = {
+            let mut d = self.lock();
+            if d.seals & F_SEAL_SEAL != 0 {
+                return Err(Errno::EPERM);
+            }
+            let deny = seals & F_SEAL_WRITE != 0 && d.seals & F_SEAL_WRITE == 0;
+            if deny {
+                d.write_map_deniers += 1;
+            }
+            deny
+        };
+        let busy = deny && writably_mapped();
+        let mut d = self.lock();
+        if deny {
+            d.write_map_deniers -= 1;
         }
-        if seals & F_SEAL_WRITE != 0 && current & F_SEAL_WRITE == 0 && writably_mapped() {
+        if busy {
             return Err(Errno::EBUSY);
         }
-        let mut d = self.lock();
         // F_SEAL_SEAL may have come in the meantime
         if d.seals & F_SEAL_SEAL != 0 {
             return Err(Errno::EPERM);
         }
         d.seals |= seals;
         Ok(())
+    }
+
+    /// Whether no new shared mapping of this file may write: a write seal
+    /// is set, or an [`Inode::add_seals`] is looking for such mappings.
+    pub fn write_maps_denied(&self) -> bool {
+        if !self.can_map() {
+            return false;
+        }
+        let d = self.lock();
+        d.seals & F_SEAL_WRITE_ANY != 0 || d.write_map_deniers > 0
     }
 
     /// Sets the seals outright (memfd_create: 0 with `MFD_ALLOW_SEALING`).

@@ -1332,8 +1332,11 @@ fn add_seals_asks_about_mappings_without_the_inode_lock() {
     f.set_seals(0);
     f.set_size(PAGE_SIZE as u64).unwrap();
     let asked = core::cell::Cell::new(false);
+    assert!(!f.write_maps_denied());
     let r = f.add_seals(F_SEAL_WRITE, || {
         asked.set(true);
+        // meanwhile no new shared writable mapping may be made
+        assert!(f.write_maps_denied());
         // what a fault does: take a page, which takes the inode lock
         let p = f.map_page(0).unwrap();
         mem.release(p);
@@ -1342,6 +1345,18 @@ fn add_seals_asks_about_mappings_without_the_inode_lock() {
     assert!(asked.get());
     assert_eq!(r, Ok(()));
     assert_eq!(f.get_seals(), Ok(F_SEAL_WRITE));
+    assert!(f.write_maps_denied(), "sealed");
+    // a refused seal (a writable mapping exists) lifts the denial
+    let h = Inode::new_unlinked(&root, 0o600, 0, 0);
+    h.set_seals(0);
+    assert_eq!(h.add_seals(F_SEAL_WRITE | F_SEAL_GROW, || h.write_maps_denied()), Err(Errno::EBUSY));
+    assert!(!h.write_maps_denied());
+    assert_eq!(h.get_seals(), Ok(0));
+    // other seals deny nothing
+    h.add_seals(F_SEAL_GROW, || unreachable!()).unwrap();
+    assert!(!h.write_maps_denied());
+    h.add_seals(F_SEAL_FUTURE_WRITE, || unreachable!()).unwrap();
+    assert!(h.write_maps_denied());
     // F_SEAL_SEAL added while the mappings were looked at wins
     let g = Inode::new_unlinked(&root, 0o600, 0, 0);
     g.set_seals(0);

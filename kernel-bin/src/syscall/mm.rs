@@ -53,15 +53,20 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
         }
         _ => return Err(Errno::ENODEV),
     }
-    if shared && prot as usize & PROT_WRITE != 0 && inode.seals() & vfs::F_SEAL_WRITE_ANY != 0 {
-        // memfd seals: no new writable shared mapping once sealed
+    let source = crate::filemap::file_pages(&inode)?;
+    // memfd seals, looked at under the address-space lock the mapping is
+    // added under, so an F_ADD_SEALS(F_SEAL_WRITE) walking the address
+    // spaces meanwhile either sees this mapping or has it refused
+    let mut vm = t.vm.lock();
+    let denied = inode.write_maps_denied();
+    if shared && prot as usize & PROT_WRITE != 0 && denied {
+        // no new writable shared mapping once sealed
         return Err(Errno::EPERM);
     }
-    let source = crate::filemap::file_pages(&inode)?;
     // a write-sealed file's shared mappings may not become writable later
-    let writable = writable && inode.seals() & vfs::F_SEAL_WRITE_ANY == 0;
+    let writable = writable && !denied;
     let map = vm::MapFile { source, name: alloc::string::String::new(), readable, writable };
-    Ok(t.vm.lock().mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
+    Ok(vm.mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
 }
 
 pub fn munmap(t: &mut UThread, addr: u64, len: u64) -> SysResult {
