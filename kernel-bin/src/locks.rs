@@ -522,7 +522,7 @@ pub fn sweep() {
         for e in &reg.files {
             for l in e.posix.locks() {
                 if let Owner::Process(p) = l.owner
-                    && !pids.contains(&p)
+                    && pids.last() != Some(&p)
                     && pids.try_reserve(1).is_ok()
                 {
                     pids.push(p);
@@ -530,6 +530,10 @@ pub fn sweep() {
             }
         }
     }
+    // sorted, so the walk under the registry lock below costs a binary
+    // search per lock, not a scan of every owner
+    pids.sort_unstable();
+    pids.dedup();
     pids.retain(|&p| table().with_process(p, |pr| pr.threads().is_empty()).unwrap_or(true));
     let mut wake: Vec<Arc<Waiters>> = Vec::new();
     let mut gone: Vec<Entry> = Vec::new();
@@ -539,7 +543,8 @@ pub fn sweep() {
         while i < reg.files.len() {
             let e = &mut reg.files[i];
             let mut changed = e.purge();
-            changed |= e.posix.release_where(|o| matches!(o, Owner::Process(p) if pids.contains(p)));
+            changed |=
+                e.posix.release_where(|o| matches!(o, Owner::Process(p) if pids.binary_search(p).is_ok()));
             if changed && wake.try_reserve(1).is_ok() {
                 wake.push(e.waiters.clone());
             }
