@@ -23,6 +23,9 @@
 #define F_SEAL_GROW 4
 #define F_SEAL_WRITE 8
 #endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x10
+#endif
 
 static int memfd(const char *name, unsigned flags) { return (int)syscall(SYS_memfd_create, name, flags); }
 
@@ -381,10 +384,47 @@ KT_CASE(write_seal) {
             "shared RW after F_SEAL_WRITE: %s", kt_errname(errno));
     char *ro = mmap(0, PG, PROT_READ, MAP_SHARED, fd, 0);
     KT_TRUE(ro != MAP_FAILED, "shared RO after F_SEAL_WRITE: %s", kt_errname(errno));
+    /* which may not become writable */
+    KT_SYS_ERR(mprotect(ro, PG, PROT_READ | PROT_WRITE), EACCES);
     p[0] = 'p';
     KT_EQ(ro[0], 0);
     munmap(p, PG);
     munmap(ro, PG);
+    close(fd);
+}
+
+KT_CASE(future_write_seal) {
+    int fd = KT_SYS_OK(memfd("fw", MFD_ALLOW_SEALING));
+    KT_SYS_OK(ftruncate(fd, PG));
+    volatile char *w = mmap(0, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    KT_TRUE(w != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    /* unlike F_SEAL_WRITE, a writable shared mapping does not stop it */
+    KT_SYS_RET(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), 0);
+    KT_SYS_RET(fcntl(fd, F_GET_SEALS), F_SEAL_FUTURE_WRITE);
+    KT_SYS_ERR(write(fd, "x", 1), EPERM);
+    KT_SYS_ERR(pwrite(fd, "x", 1, 0), EPERM);
+    /* the mapping made before still writes the file */
+    w[0] = 'w';
+    char c;
+    KT_SYS_RET(pread(fd, &c, 1, 0), 1);
+    KT_EQ(c, 'w');
+    /* no new writable shared mapping, nor a read-only one made writable */
+    KT_TRUE(mmap(0, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED && errno == EPERM,
+            "shared RW after F_SEAL_FUTURE_WRITE: %s", kt_errname(errno));
+    char *ro = mmap(0, PG, PROT_READ, MAP_SHARED, fd, 0);
+    KT_TRUE(ro != MAP_FAILED, "shared RO: %s", kt_errname(errno));
+    KT_EQ(ro[0], 'w');
+    KT_SYS_ERR(mprotect(ro, PG, PROT_READ | PROT_WRITE), EACCES);
+    /* a private mapping copies on write */
+    char *pv = mmap(0, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    KT_TRUE(pv != MAP_FAILED, "private: %s", kt_errname(errno));
+    pv[0] = 'p';
+    KT_EQ(ro[0], 'w');
+    /* F_SEAL_WRITE still counts the old writable mapping */
+    KT_SYS_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
+    munmap((void *)w, PG);
+    munmap(ro, PG);
+    munmap(pv, PG);
     close(fd);
 }
 
