@@ -550,6 +550,10 @@ KT_CASE(sysv_shm_errors) {
     KT_SYS_ERR(shmdt(anon + 1), EINVAL);
     munmap(anon, PG);
     KT_SYS_ERR(shmctl(id, 99, 0), EINVAL);
+    /* IPC_SET copies the buffer in before it looks the id up */
+    KT_SYS_ERR(shmctl(id, IPC_SET, (struct shmid_ds *)8), EFAULT);
+    KT_SYS_ERR(shmctl(0x7fff0000, IPC_SET, (struct shmid_ds *)8), EFAULT);
+    KT_SYS_ERR(shmctl(0x7fff0000, IPC_RMID, 0), EINVAL);
     KT_SYS_RET(shmctl(id, IPC_RMID, 0), 0);
     KT_SYS_ERR(shmctl(id, IPC_RMID, 0), EINVAL);
 }

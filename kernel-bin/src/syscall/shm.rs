@@ -544,8 +544,14 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
             }
         }
         IPC_SET | IPC_RMID | SHM_LOCK | SHM_UNLOCK => {
-            let set = if cmd == IPC_SET { Some(t.read_bytes(buf, 24)) } else { None };
-            match segs.get(id) {
+            // shmctl_down copies the whole shmid64_ds in before it looks
+            // the id up: a bad buffer is EFAULT whatever the id
+            let set = if cmd == IPC_SET { Some(t.read_bytes(buf, 112)) } else { None };
+            let fault = match &set {
+                Some(Err(e)) => Some(*e),
+                _ => None,
+            };
+            match fault.map_or_else(|| segs.get(id), Err) {
                 Err(e) => Err(e),
                 Ok((_, s)) if !s.owner(euid, root) && !matches!(cmd, SHM_LOCK | SHM_UNLOCK) => {
                     Err(Errno::EPERM)
