@@ -217,6 +217,8 @@ pub(crate) struct InodeData {
     /// File seals (`F_ADD_SEALS`); a regular file starts with
     /// [`F_SEAL_SEAL`], as Linux's tmpfs files (memfd_create may clear it).
     pub(crate) seals: u32,
+    /// Extended attributes (crate::xattr).
+    pub(crate) xattrs: crate::xattr::Xattrs,
 }
 
 impl InodeData {
@@ -348,6 +350,7 @@ impl Inode {
                 ctime: now,
                 body,
                 seals: F_SEAL_SEAL,
+                xattrs: Default::default(),
             }),
         })
     }

@@ -117,6 +117,7 @@ mod inode;
 mod pages;
 mod synth;
 mod types;
+mod xattr;
 
 #[cfg(test)]
 mod tests;
@@ -129,3 +130,7 @@ pub use inode::{Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in};
 pub use pages::{HeapPages, MapObserver, PageId, PageMemory};
 pub use synth::{SynthEntry, SynthNode, new_synthfs};
 pub use types::*;
+pub use xattr::{
+    XATTR_CREATE, XATTR_INODE_MAX, XATTR_LIST_MAX, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, XattrNs,
+    xattr_permission,
+};

@@ -1321,3 +1321,82 @@ fn seals_follow_memfd_rules() {
     let (root, _) = tree();
     assert_eq!(root.get_seals(), Err(Errno::EINVAL), "a directory has no seals");
 }
+
+// ---- xattrs (setxattr(2), getxattr(2), listxattr(2), removexattr(2)) ----
+
+#[test]
+fn xattr_trusted_set_get_list_remove() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    f.setxattr(&cred, b"trusted.a", b"hello", 0).unwrap();
+    f.setxattr(&cred, b"security.b", b"", 0).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut []), Ok(5));
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"hello");
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut buf[..4]), Err(Errno::ERANGE));
+    assert_eq!(f.getxattr(&cred, b"security.b", &mut buf), Ok(0));
+    assert_eq!(f.getxattr(&cred, b"trusted.zz", &mut buf), Err(Errno::ENODATA));
+    let mut list = [0u8; 64];
+    assert_eq!(f.listxattr(&cred, &mut []), Ok(21));
+    assert_eq!(f.listxattr(&cred, &mut list), Ok(21));
+    // newest first, as Linux's simple_xattr list
+    assert_eq!(&list[..21], b"security.b\0trusted.a\0");
+    assert_eq!(f.listxattr(&cred, &mut list[..20]), Err(Errno::ERANGE));
+    assert_eq!(f.setxattr(&cred, b"trusted.a", b"x", XATTR_CREATE), Err(Errno::EEXIST));
+    assert_eq!(f.setxattr(&cred, b"trusted.n", b"x", XATTR_REPLACE), Err(Errno::ENODATA));
+    f.setxattr(&cred, b"trusted.a", b"xy", XATTR_REPLACE).unwrap();
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut buf), Ok(2));
+    f.removexattr(&cred, b"trusted.a").unwrap();
+    assert_eq!(f.removexattr(&cred, b"trusted.a"), Err(Errno::ENODATA));
+    assert_eq!(f.listxattr(&cred, &mut list), Ok(11));
+}
+
+#[test]
+fn xattr_namespaces_and_permissions() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    ctx.symlink(b"f", &root, b"/l").unwrap();
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    let l = ctx.lookup(&root, b"/l", false).unwrap();
+    let mut buf = [0u8; 8];
+    // Linux 6.1 tmpfs: no user.* handler; symlinks refuse user.* first
+    assert_eq!(f.setxattr(&cred, b"user.a", b"v", 0), Err(Errno::EOPNOTSUPP));
+    assert_eq!(f.getxattr(&cred, b"user.a", &mut buf), Err(Errno::EOPNOTSUPP));
+    assert_eq!(l.setxattr(&cred, b"user.a", b"v", 0), Err(Errno::EPERM));
+    assert_eq!(l.getxattr(&cred, b"user.a", &mut buf), Err(Errno::ENODATA));
+    assert_eq!(f.setxattr(&cred, b"foo.a", b"v", 0), Err(Errno::EOPNOTSUPP));
+    assert_eq!(f.setxattr(&cred, b"trusted.", b"v", 0), Err(Errno::EINVAL));
+    assert_eq!(f.setxattr(&cred, b"", b"v", 0), Err(Errno::ERANGE));
+    assert_eq!(f.setxattr(&cred, &[b'a'; 256], b"v", 0), Err(Errno::ERANGE));
+    assert_eq!(f.setxattr(&cred, b"trusted.a", b"v", 4), Err(Errno::EINVAL));
+    assert_eq!(f.setxattr(&cred, b"trusted.a", &vec![0u8; XATTR_SIZE_MAX + 1], 0), Err(Errno::E2BIG));
+    assert_eq!(f.getxattr(&cred, b"system.posix_acl_access", &mut buf), Err(Errno::ENODATA));
+    // trusted.* needs CAP_SYS_ADMIN; listing hides it from others
+    f.setxattr(&cred, b"trusted.t", b"v", 0).unwrap();
+    let user = Cred::user(1000, 1000);
+    assert_eq!(f.setxattr(&user, b"trusted.u", b"v", 0), Err(Errno::EPERM));
+    assert_eq!(f.getxattr(&user, b"trusted.t", &mut buf), Err(Errno::ENODATA));
+    assert_eq!(f.listxattr(&user, &mut buf), Ok(0));
+}
+
+#[test]
+fn xattr_bounded_per_inode() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    let big = vec![7u8; XATTR_SIZE_MAX];
+    f.setxattr(&cred, b"trusted.1", &big, 0).unwrap();
+    assert_eq!(f.setxattr(&cred, b"trusted.2", &big, 0), Err(Errno::ENOSPC));
+    // replacing counts the old value out first
+    f.setxattr(&cred, b"trusted.1", &big, 0).unwrap();
+    f.removexattr(&cred, b"trusted.1").unwrap();
+    f.setxattr(&cred, b"trusted.2", &big, 0).unwrap();
+}

@@ -30,7 +30,7 @@ pub(super) fn cred(t: &UThread) -> vfs::Cred {
 }
 
 /// The path argument (`EFAULT`, `ENAMETOOLONG`; empty is `ENOENT`).
-fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
+pub(super) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
     let p = t.read_cstr(addr, PATH_MAX)?;
     if p.is_empty() {
         return Err(Errno::ENOENT);
@@ -56,7 +56,11 @@ fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
     Ok((root, dir, umask))
 }
 
-fn with_ctx<R>(t: &UThread, dirfd: u64, f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>) -> Result<R> {
+pub(super) fn with_ctx<R>(
+    t: &UThread,
+    dirfd: u64,
+    f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
+) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
     let c = cred(t);
     let ctx = Ctx::new(root, &c).with_umask(umask);
@@ -367,6 +371,9 @@ pub fn getdents64(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
 }
 
 pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
+    if let Some(r) = super::fs_extra::generic_ioctl(t, fd, cmd as u32, arg) {
+        return r;
+    }
     let file = t.file(fd)?;
     if crate::devices::is_tty(&*file) {
         let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
