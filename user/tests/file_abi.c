@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/xattr.h>
 
 #ifndef ENODATA
@@ -581,6 +582,255 @@ KT_CASE(mknod_device_needs_cap_mknod) {
         _exit(0);
     }
     KT_WAIT_STATUS(pid, 0);
+}
+
+/* ---- FIFOs (mknod S_IFIFO / mkfifo) ------------------------------------------ */
+
+static const char *fresh_fifo(const char *name) {
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/%s", name);
+    unlink(path);
+    if (mkfifo(path, 0600) != 0) return "/nonexistent";
+    return path;
+}
+
+KT_CASE(fifo_nonblocking_writer_without_reader_enxio) {
+    const char *f = fresh_fifo("ff1");
+    KT_SYS_ERR(open(f, O_WRONLY | O_NONBLOCK), ENXIO);
+}
+
+KT_CASE(fifo_nonblocking_reader_then_writer_share_the_pipe) {
+    const char *f = fresh_fifo("ff2");
+    char buf[8];
+    int r = KT_SYS_OK(open(f, O_RDONLY | O_NONBLOCK));
+    /* no writer: end of file at once */
+    KT_SYS_RET(read(r, buf, sizeof buf), 0);
+    KT_EQ(fcntl(r, F_GETFL) & O_ACCMODE, O_RDONLY);
+    int w = KT_SYS_OK(open(f, O_WRONLY | O_NONBLOCK));
+    KT_SYS_RET(write(w, "hi", 2), 2);
+    KT_SYS_RET(read(r, buf, sizeof buf), 2);
+    KT_EQ(memcmp(buf, "hi", 2), 0);
+    /* a writer is open and the pipe is empty: EAGAIN */
+    KT_SYS_ERR(read(r, buf, sizeof buf), EAGAIN);
+    close(w);
+    KT_SYS_RET(read(r, buf, sizeof buf), 0);
+    close(r);
+}
+
+KT_CASE(fifo_rdwr_never_blocks_and_stats_as_the_inode) {
+    const char *f = fresh_fifo("ff3");
+    char buf[8];
+    struct stat a, b;
+    int fd = KT_SYS_OK(open(f, O_RDWR));
+    KT_SYS_RET(write(fd, "abc", 3), 3);
+    int n = -1;
+    KT_SYS_RET(ioctl(fd, FIONREAD, &n), 0);
+    KT_EQ(n, 3);
+    KT_SYS_RET(read(fd, buf, sizeof buf), 3);
+    KT_SYS_OK(fstat(fd, &a));
+    KT_SYS_OK(stat(f, &b));
+    KT_EQ(a.st_mode, S_IFIFO | 0600);
+    KT_EQ(a.st_ino, b.st_ino);
+    KT_EQ(a.st_dev, b.st_dev);
+    KT_SYS_ERR(lseek(fd, 0, SEEK_SET), ESPIPE);
+    close(fd);
+}
+
+KT_CASE(fifo_content_goes_with_the_last_close) {
+    const char *f = fresh_fifo("ff4");
+    int fd = KT_SYS_OK(open(f, O_RDWR));
+    KT_SYS_RET(write(fd, "abc", 3), 3);
+    close(fd);
+    fd = KT_SYS_OK(open(f, O_RDWR));
+    int n = -1;
+    KT_SYS_RET(ioctl(fd, FIONREAD, &n), 0);
+    KT_EQ(n, 0);
+    close(fd);
+}
+
+static long ms_since(struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+KT_CASE(fifo_blocking_open_waits_for_the_other_side) {
+    const char *f = fresh_fifo("ff5");
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        usleep(100000);
+        int w = open(f, O_WRONLY);
+        if (w < 0) _exit(1);
+        write(w, "x", 1);
+        _exit(0);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = KT_SYS_OK(open(f, O_RDONLY));
+    KT_TRUE(ms_since(&t0) >= 50, "open returned after %ld ms", ms_since(&t0));
+    char c = 0;
+    KT_SYS_RET(read(r, &c, 1), 1);
+    KT_EQ(c, 'x');
+    KT_WAIT_STATUS(pid, 0);
+    KT_SYS_RET(read(r, &c, 1), 0);
+    close(r);
+    /* and a blocking writer waits for a reader */
+    pid = KT_FORK();
+    if (pid == 0) {
+        usleep(100000);
+        int r2 = open(f, O_RDONLY);
+        char d = 0;
+        _exit(r2 >= 0 && read(r2, &d, 1) == 1 && d == 'y' ? 0 : 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int w = KT_SYS_OK(open(f, O_WRONLY));
+    KT_TRUE(ms_since(&t0) >= 50, "open returned after %ld ms", ms_since(&t0));
+    KT_SYS_RET(write(w, "y", 1), 1);
+    KT_WAIT_STATUS(pid, 0);
+    close(w);
+}
+
+static void on_alarm(int s) {
+    (void)s;
+}
+
+KT_CASE(fifo_blocking_open_interrupted_eintr) {
+    const char *f = fresh_fifo("ff6");
+    struct sigaction sa = {.sa_handler = on_alarm};
+    struct sigaction old;
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval it = {.it_value = {.tv_usec = 50000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    KT_SYS_ERR(open(f, O_RDONLY), EINTR);
+    sigaction(SIGALRM, &old, NULL);
+    /* the interrupted open left no reader behind */
+    KT_SYS_ERR(open(f, O_WRONLY | O_NONBLOCK), ENXIO);
+}
+
+/* ---- /proc/<pid>/fd/N and /dev/fd as magic links -------------------------------- */
+
+static char *fdpath(const char *dir, int fd) {
+    static char p[64];
+    snprintf(p, sizeof p, "%s/%d", dir, fd);
+    return p;
+}
+
+KT_CASE(proc_fd_pipe_reopens_the_same_pipe) {
+    int p[2];
+    char buf[16] = {0};
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(write(p[1], "hello", 5), 5);
+    int r = KT_SYS_OK(open(fdpath("/proc/self/fd", p[0]), O_RDONLY));
+    KT_NE(r, p[0]);
+    /* a new open file: its own status flags */
+    KT_SYS_OK(fcntl(r, F_SETFL, O_NONBLOCK));
+    KT_EQ(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+    KT_SYS_RET(read(r, buf, sizeof buf), 5);
+    KT_EQ(memcmp(buf, "hello", 5), 0);
+    KT_SYS_ERR(read(r, buf, sizeof buf), EAGAIN);
+    struct stat a, b;
+    KT_SYS_OK(fstat(r, &a));
+    KT_SYS_OK(fstat(p[0], &b));
+    KT_EQ(a.st_ino, b.st_ino);
+    close(r);
+    close(p[0]);
+    close(p[1]);
+}
+
+KT_CASE(proc_fd_pipe_with_another_access_mode) {
+    int p[2];
+    char c = 0;
+    KT_SYS_OK(pipe(p));
+    /* the read end's link opened for writing: a new writer of that pipe */
+    int w = KT_SYS_OK(open(fdpath("/proc/self/fd", p[0]), O_WRONLY));
+    KT_EQ(fcntl(w, F_GETFL) & O_ACCMODE, O_WRONLY);
+    close(p[1]);
+    KT_SYS_RET(write(w, "z", 1), 1);
+    KT_SYS_RET(read(p[0], &c, 1), 1);
+    KT_EQ(c, 'z');
+    /* the reopened writer keeps the pipe from EOF; its close ends it */
+    KT_SYS_OK(fcntl(p[0], F_SETFL, O_NONBLOCK));
+    KT_SYS_ERR(read(p[0], &c, 1), EAGAIN);
+    close(w);
+    KT_SYS_RET(read(p[0], &c, 1), 0);
+    close(p[0]);
+}
+
+KT_CASE(dev_fd_and_std_links) {
+    char buf[64];
+    KT_SYS_RET(readlink("/dev/fd", buf, sizeof buf), 13);
+    KT_EQ(memcmp(buf, "/proc/self/fd", 13), 0);
+    KT_SYS_RET(readlink("/dev/stdin", buf, sizeof buf), 15);
+    KT_EQ(memcmp(buf, "/proc/self/fd/0", 15), 0);
+    KT_SYS_RET(readlink("/dev/stdout", buf, sizeof buf), 15);
+    KT_SYS_RET(readlink("/dev/stderr", buf, sizeof buf), 15);
+    KT_EQ(memcmp(buf, "/proc/self/fd/2", 15), 0);
+}
+
+KT_CASE(dev_fd_63_as_bash_process_substitution) {
+    /* what bash does for `cat <(echo hi)`: a child writes into a pipe
+     * whose read end is fd 63, and the command opens /dev/fd/63 */
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        close(p[0]);
+        write(p[1], "hi\n", 3);
+        _exit(0);
+    }
+    close(p[1]);
+    KT_SYS_RET(dup2(p[0], 63), 63);
+    close(p[0]);
+    int fd = KT_SYS_OK(open("/dev/fd/63", O_RDONLY));
+    char buf[8] = {0};
+    KT_SYS_RET(read(fd, buf, sizeof buf), 3);
+    KT_EQ(memcmp(buf, "hi\n", 3), 0);
+    KT_WAIT_STATUS(pid, 0);
+    KT_SYS_RET(read(fd, buf, sizeof buf), 0);
+    close(fd);
+    close(63);
+}
+
+KT_CASE(proc_fd_reopens_an_unlinked_file) {
+    int fd = KT_SYS_OK(open(tmpfile_with("gone", "data"), O_RDWR));
+    KT_SYS_OK(unlink("/tmp/gone"));
+    char link[128] = {0};
+    long n = KT_SYS_OK(readlink(fdpath("/proc/self/fd", fd), link, sizeof link - 1));
+    KT_TRUE(n > 10 && strcmp(link + n - 10, " (deleted)") == 0, "link %s", link);
+    int again = KT_SYS_OK(open(fdpath("/proc/self/fd", fd), O_RDONLY));
+    char buf[8] = {0};
+    KT_SYS_RET(read(again, buf, sizeof buf), 4);
+    KT_EQ(memcmp(buf, "data", 4), 0);
+    struct stat st;
+    KT_SYS_OK(fstat(again, &st));
+    KT_EQ(st.st_nlink, 0);
+    /* a write through the reopened file shows in the first one */
+    int w = KT_SYS_OK(open(fdpath("/dev/fd", fd), O_WRONLY | O_APPEND));
+    KT_SYS_RET(write(w, "!", 1), 1);
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 0), 5);
+    close(w);
+    close(again);
+    close(fd);
+}
+
+KT_CASE(proc_fd_directory_as_a_path_component) {
+    rmdir("/tmp/pfd/sub");
+    rmdir("/tmp/pfd");
+    KT_SYS_OK(mkdir("/tmp/pfd", 0755));
+    KT_SYS_OK(mkdir("/tmp/pfd/sub", 0755));
+    int d = KT_SYS_OK(open("/tmp/pfd", O_RDONLY | O_DIRECTORY));
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d/sub", d);
+    struct stat st;
+    KT_SYS_OK(stat(p, &st));
+    KT_EQ(st.st_mode & S_IFMT, S_IFDIR);
+    /* renamed: the link follows the directory, not its old name */
+    rmdir("/tmp/pfd2/sub");
+    rmdir("/tmp/pfd2");
+    KT_SYS_OK(rename("/tmp/pfd", "/tmp/pfd2"));
+    KT_SYS_OK(stat(p, &st));
+    KT_SYS_ERR(stat("/tmp/pfd/sub", &st), ENOENT);
+    close(d);
 }
 
 KT_MAIN()

@@ -7,11 +7,11 @@ use linux_abi::{Errno, Result};
 
 use crate::file::RamFile;
 use crate::inode::{Body, DirData, Inode};
+use crate::synth::Magic;
 use crate::types::*;
 
 /// The result of [`Ctx::open`]: an open ramfs file, or a special inode the
 /// kernel binds to a driver.
-#[derive(Debug)]
 pub enum Opened {
     /// A regular file or a directory, ready for the descriptor table.
     File(Arc<RamFile>),
@@ -34,6 +34,35 @@ pub enum Opened {
         /// The open flags.
         flags: u32,
     },
+    /// A magic link to an open file without an inode ([`Magic::File`]):
+    /// the kernel opens that object again (a pipe: a new end of it).
+    Reopen {
+        /// The file the link names.
+        file: Arc<dyn crate::File>,
+        /// The open flags.
+        flags: u32,
+    },
+}
+
+impl core::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Opened::File(r) => f.debug_tuple("File").field(r).finish(),
+            Opened::Device { inode, major, minor, flags } => f
+                .debug_struct("Device")
+                .field("inode", inode)
+                .field("major", major)
+                .field("minor", minor)
+                .field("flags", flags)
+                .finish(),
+            Opened::Fifo { inode, flags } => {
+                f.debug_struct("Fifo").field("inode", inode).field("flags", flags).finish()
+            }
+            Opened::Reopen { flags, .. } => {
+                f.debug_struct("Reopen").field("flags", flags).finish_non_exhaustive()
+            }
+        }
+    }
 }
 
 /// Who resolves paths, and from where: the caller's root directory (where
@@ -135,6 +164,13 @@ impl<'a> Ctx<'a> {
                 return Ok((cur, Some(comp), slash));
             }
             let child = self.lookup_one(&cur, &comp)?;
+            if let Some(m) = child.magic() {
+                match self.jump(m, links)? {
+                    Magic::Inode(i) => cur = i,
+                    Magic::File(_) => return Err(Errno::ENOTDIR),
+                }
+                continue;
+            }
             if child.file_type() == FileType::Symlink {
                 let target = self.link_target(&child, links)?;
                 if target[0] == b'/' {
@@ -146,6 +182,16 @@ impl<'a> Ctx<'a> {
             }
         }
         Ok((cur, None, slash))
+    }
+
+    /// Follows a magic link: counts it as a link (`ELOOP` past
+    /// [`MAX_SYMLINKS`]) and gives where it leads.
+    fn jump(&self, m: Result<Magic>, links: &mut u32) -> Result<Magic> {
+        *links += 1;
+        if *links > MAX_SYMLINKS {
+            return Err(Errno::ELOOP);
+        }
+        m
     }
 
     /// Counts one more symbolic link (`ELOOP` past [`MAX_SYMLINKS`]) and
@@ -223,6 +269,15 @@ impl<'a> Ctx<'a> {
                 None => Arc::clone(&parent),
                 Some(name) => self.lookup_one(&parent, name)?,
             };
+            if (follow || slash)
+                && let Some(m) = inode.magic()
+                && let Magic::Inode(i) = self.jump(m, links)?
+            {
+                if slash && !i.is_dir() {
+                    return Err(Errno::ENOTDIR);
+                }
+                return Ok(i);
+            }
             if (follow || slash) && inode.file_type() == FileType::Symlink {
                 let target = self.link_target(&inode, links)?;
                 let (p, l, s) = self.parent_walk(&parent, &target, links)?;
@@ -401,6 +456,24 @@ impl<'a> Ctx<'a> {
                         break found;
                     }
                     return Err(Errno::ELOOP);
+                }
+                if let Some(m) = found.magic() {
+                    match self.jump(m, &mut links)? {
+                        Magic::Inode(i) => {
+                            if slash && !i.is_dir() {
+                                return Err(Errno::ENOTDIR);
+                            }
+                            break i;
+                        }
+                        Magic::File(file) => {
+                            if slash {
+                                return Err(Errno::ENOTDIR);
+                            }
+                            let flags =
+                                (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+                            return Ok(Opened::Reopen { file, flags });
+                        }
+                    }
                 }
                 path = self.link_target(&found, &mut links)?;
                 must_dir = slash;

@@ -128,7 +128,7 @@ pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue};
 pub use inode::{Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in};
 pub use pages::{HeapPages, MapObserver, PageId, PageMemory};
-pub use synth::{SynthEntry, SynthNode, new_synthfs};
+pub use synth::{Magic, SynthEntry, SynthNode, new_synthfs};
 pub use types::*;
 pub use xattr::{
     XATTR_CREATE, XATTR_INODE_MAX, XATTR_LIST_MAX, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, XattrNs,

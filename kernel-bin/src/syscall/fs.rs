@@ -300,7 +300,8 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
         Opened::Device { inode, major, minor, flags: f } => {
             crate::devices::open(inode, major, minor, f, flags & vfs::O_NOCTTY != 0)?
         }
-        Opened::Fifo { .. } => return Err(Errno::ENXIO),
+        Opened::Fifo { inode, flags: f } => crate::pipe::fifo_open(&inode, f)?,
+        Opened::Reopen { file, flags: f } => super::fs_extra::reopen(&*file, f)?,
     };
     install(t, file, flags & vfs::O_CLOEXEC != 0)
 }

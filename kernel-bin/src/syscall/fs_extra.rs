@@ -89,6 +89,26 @@ fn read_int(t: &UThread, arg: u64) -> Result<i32> {
     Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// open(2) through a magic link to a file without an inode: a pipe gets a
+/// new end with the access mode asked for; a terminal without a device
+/// node (init's console) opens the console again; anything else (an epoll
+/// instance) `ENXIO`, as an anonymous inode cannot be opened.
+pub fn reopen(file: &dyn File, flags: u32) -> Result<Arc<dyn File>> {
+    if flags & vfs::O_PATH != 0 {
+        log::info!("open of a magic link to an inodeless file with O_PATH unsupported: ENXIO");
+        return Err(Errno::ENXIO);
+    }
+    if let Some(r) = crate::pipe::reopen(file, flags) {
+        return r;
+    }
+    if crate::devices::is_tty(file) {
+        let f = crate::devices::console();
+        f.set_status_flags(flags);
+        return Ok(f);
+    }
+    Err(Errno::ENXIO)
+}
+
 // ---- xattrs ----
 
 /// What an xattr call works on: a filesystem inode, or a file without one
