@@ -833,4 +833,100 @@ KT_CASE(proc_fd_directory_as_a_path_component) {
     close(d);
 }
 
+/* ---- fallocate ------------------------------------------------------------------- */
+
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+#define KT_FALLOC_FL_COLLAPSE_RANGE 0x08
+#define KT_FALLOC_FL_ZERO_RANGE 0x10
+
+static long kt_fallocate(int fd, int mode, off_t off, off_t len) {
+    return syscall(285, fd, mode, off, len);
+}
+
+KT_CASE(fallocate_extends_and_reserves) {
+    int fd = KT_SYS_OK(open(tmpfile_with("fa", ""), O_RDWR));
+    struct stat st;
+    KT_SYS_RET(kt_fallocate(fd, 0, 100, 8000), 0);
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 8100);
+    KT_EQ(st.st_blocks, 16);
+    char buf[16];
+    memset(buf, 1, sizeof buf);
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 8000), 16);
+    KT_EQ(buf[0], 0);
+    /* inside the size: nothing changes but the reservation */
+    KT_SYS_RET(kt_fallocate(fd, 0, 0, 10), 0);
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 8100);
+    close(fd);
+}
+
+KT_CASE(fallocate_keep_size_reserves_only) {
+    int fd = KT_SYS_OK(open(tmpfile_with("fb", "abc"), O_RDWR));
+    struct stat st;
+    KT_SYS_RET(kt_fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 3 * 4096), 0);
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 3);
+    KT_EQ(st.st_blocks, 24);
+    close(fd);
+}
+
+KT_CASE(fallocate_punch_hole_zeroes_and_frees) {
+    int fd = KT_SYS_OK(open(tmpfile_with("fc", ""), O_RDWR));
+    static char page[3 * 4096];
+    memset(page, 'a', sizeof page);
+    KT_SYS_RET(write(fd, page, sizeof page), (long)sizeof page);
+    KT_SYS_RET(kt_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4000, 4096 + 200), 0);
+    struct stat st;
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 3 * 4096);
+    KT_EQ(st.st_blocks, 16);
+    memset(page, 1, sizeof page);
+    KT_SYS_RET(pread(fd, page, sizeof page, 0), (long)sizeof page);
+    KT_EQ(page[3999], 'a');
+    KT_EQ(page[4000], 0);
+    KT_EQ(page[8295], 0);
+    KT_EQ(page[8296], 'a');
+    KT_SYS_RET(lseek(fd, 0, SEEK_HOLE), 4096);
+    KT_SYS_RET(lseek(fd, 4096, SEEK_DATA), 8192);
+    close(fd);
+}
+
+KT_CASE(fallocate_mode_checks) {
+    int fd = KT_SYS_OK(open(tmpfile_with("fd", "x"), O_RDWR));
+    /* punch hole wants KEEP_SIZE; tmpfs has no zero/collapse range */
+    KT_SYS_ERR(kt_fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 1), EOPNOTSUPP);
+    KT_SYS_ERR(kt_fallocate(fd, KT_FALLOC_FL_ZERO_RANGE, 0, 4096), EOPNOTSUPP);
+    KT_SYS_ERR(kt_fallocate(fd, KT_FALLOC_FL_COLLAPSE_RANGE, 0, 4096), EOPNOTSUPP);
+    KT_SYS_ERR(kt_fallocate(fd, KT_FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096), EINVAL);
+    KT_SYS_ERR(kt_fallocate(fd, 0x100, 0, 1), EOPNOTSUPP);
+    KT_SYS_ERR(kt_fallocate(fd, 0, -1, 1), EINVAL);
+    KT_SYS_ERR(kt_fallocate(fd, 0, 0, 0), EINVAL);
+    KT_SYS_ERR(kt_fallocate(fd, 0, 1, 0x7fffffffffffffffLL), EFBIG);
+    /* more than the filesystem can hold */
+    KT_SYS_ERR(kt_fallocate(fd, 0, 0, 1LL << 40), ENOSPC);
+    struct stat st;
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 1);
+    close(fd);
+}
+
+KT_CASE(fallocate_file_kinds) {
+    int ro = KT_SYS_OK(open(tmpfile_with("fe", ""), O_RDONLY));
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    int z = KT_SYS_OK(open("/dev/null", O_WRONLY));
+    int d = KT_SYS_OK(open("/tmp", O_RDONLY | O_DIRECTORY));
+    KT_SYS_ERR(kt_fallocate(ro, 0, 0, 1), EBADF);
+    KT_SYS_ERR(kt_fallocate(p[1], 0, 0, 1), ESPIPE);
+    KT_SYS_ERR(kt_fallocate(p[0], 0, 0, 1), EBADF);
+    KT_SYS_ERR(kt_fallocate(z, 0, 0, 1), ENODEV);
+    KT_SYS_ERR(kt_fallocate(d, 0, 0, 1), EBADF);
+    KT_SYS_ERR(kt_fallocate(99, 0, 0, 1), EBADF);
+    close(ro), close(p[0]), close(p[1]), close(z), close(d);
+}
+
 KT_MAIN()

@@ -13,6 +13,9 @@ use crate::pages::{HeapPages, MapObserver, PageId, PageMemory};
 use crate::synth::Synth;
 use crate::types::*;
 
+/// The most pages [`Inode::allocate`] adds under one hold of the inode lock.
+pub const ALLOC_STEP: u64 = 64;
+
 /// `RAMFS_MAGIC`, reported by statfs(2).
 pub const RAMFS_MAGIC: u64 = 0x8584_58f6;
 
@@ -741,6 +744,143 @@ impl Inode {
         let o = make();
         *slot = Some(Arc::downgrade(&o));
         o
+    }
+
+    /// fallocate(2) mode 0 or `FALLOC_FL_KEEP_SIZE`, as Linux's
+    /// shmem_fallocate(): the pages of `offset..offset + len` are
+    /// allocated (zeros) and, unless `keep_size`, the size grows to the
+    /// end of the range. `ENOSPC` when the filesystem cannot hold them, in
+    /// which case the pages this call allocated are given back (and the
+    /// size is unchanged); `EFBIG` past [`MAX_FILE_SIZE`]; `EPERM` growing
+    /// a file sealed with `F_SEAL_GROW`. The inode lock is taken for at
+    /// most [`ALLOC_STEP`] pages at a time.
+    pub fn allocate(&self, offset: u64, len: u64, keep_size: bool) -> Result<()> {
+        let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE).ok_or(Errno::EFBIG)?;
+        let ps = PAGE_SIZE as u64;
+        let (first, last) = (offset / ps, end.div_ceil(ps));
+        {
+            let d = self.lock();
+            let Body::Regular { size, .. } = &d.body else {
+                return Err(if self.is_dir() { Errno::EISDIR } else { Errno::ENODEV });
+            };
+            if d.seals & F_SEAL_GROW != 0 && end > *size {
+                return Err(Errno::EPERM);
+            }
+        }
+        if let Some(max) = self.sb.max_pages
+            && last - first > max
+        {
+            return Err(Errno::ENOSPC);
+        }
+        let mut added: Vec<u64> = Vec::new();
+        let mut page = first;
+        let mut failed = None;
+        while page < last && failed.is_none() {
+            let mut d = self.lock();
+            let Body::Regular { pages, .. } = &mut d.body else {
+                return Err(Errno::ENODEV);
+            };
+            let stop = last.min(page + ALLOC_STEP);
+            while page < stop {
+                if let btree_map::Entry::Vacant(v) = pages.entry(page) {
+                    if added.try_reserve(1).is_err() {
+                        failed = Some(Errno::ENOMEM);
+                        break;
+                    }
+                    match self.sb.alloc_page() {
+                        Ok(p) => {
+                            v.insert(p);
+                            added.push(page);
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                page += 1;
+            }
+        }
+        let mut d = self.lock();
+        let Body::Regular { pages, size } = &mut d.body else {
+            return Err(Errno::ENODEV);
+        };
+        if let Some(e) = failed {
+            // give back the pages this call added that still read as the
+            // zeros they were (one written meanwhile stays)
+            let mut gone = Vec::new();
+            let mut buf = [0u8; PAGE_SIZE];
+            for p in &added {
+                if let Some(&id) = pages.get(p) {
+                    self.sb.mem.read(id, 0, &mut buf);
+                    if buf.iter().all(|&x| x == 0) && gone.try_reserve(1).is_ok() {
+                        pages.remove(p);
+                        gone.push((*p, id));
+                    }
+                }
+            }
+            drop(d);
+            for &(p, _) in &gone {
+                self.notify_dropped(p, Some(p + 1), false);
+            }
+            self.sb.free_pages(gone.into_iter().map(|(_, id)| id));
+            return Err(e);
+        }
+        if !keep_size && end > *size {
+            *size = end;
+            let now = self.sb.now();
+            d.mtime = now;
+            d.ctime = now;
+        }
+        Ok(())
+    }
+
+    /// fallocate(2) `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`: the bytes
+    /// of `offset..offset + len` read as zeros afterwards; whole pages in
+    /// the range leave the file (holes, as SEEK_HOLE and `st_blocks` show;
+    /// shared mappings of them are told, private copies stay), partial
+    /// pages are zeroed. The size does not change. `EPERM` for a file
+    /// sealed with `F_SEAL_WRITE`.
+    pub fn punch_hole(&self, offset: u64, len: u64) -> Result<()> {
+        let end = offset.saturating_add(len);
+        let ps = PAGE_SIZE as u64;
+        let mut d = self.lock();
+        let seals = d.seals;
+        let Body::Regular { pages, size } = &mut d.body else {
+            return Err(if self.is_dir() { Errno::EISDIR } else { Errno::ENODEV });
+        };
+        if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
+        let end = end.min(size.next_multiple_of(ps).max(offset));
+        if end <= offset {
+            return Ok(());
+        }
+        let (whole_from, whole_to) = (offset.div_ceil(ps), end / ps);
+        let mut gone = BTreeMap::new();
+        if whole_from < whole_to {
+            gone = pages.split_off(&whole_from);
+            let mut keep = gone.split_off(&whole_to);
+            pages.append(&mut keep);
+        }
+        for p in [offset / ps, end.saturating_sub(1) / ps] {
+            if let Some(&id) = pages.get(&p) {
+                let lo = offset.max(p * ps) - p * ps;
+                let hi = end.min((p + 1) * ps) - p * ps;
+                if lo < hi {
+                    self.sb.mem.zero(id, lo as usize, (hi - lo) as usize);
+                }
+            }
+        }
+        let now = self.sb.now();
+        d.mtime = now;
+        d.ctime = now;
+        drop(d);
+        if whole_from < whole_to {
+            self.notify_dropped(whole_from, Some(whole_to), false);
+        }
+        self.sb.free_pages(gone.into_values());
+        Ok(())
     }
 
     /// SEEK_DATA / SEEK_HOLE: the first offset at or after `from` that is

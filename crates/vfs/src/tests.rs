@@ -1400,3 +1400,63 @@ fn xattr_bounded_per_inode() {
     f.removexattr(&cred, b"trusted.1").unwrap();
     f.setxattr(&cred, b"trusted.2", &big, 0).unwrap();
 }
+
+// ---- fallocate(2): allocate and punch_hole ----
+
+#[test]
+fn allocate_grows_or_keeps_size_and_counts_pages() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    f.allocate(100, 8000, false).unwrap();
+    assert_eq!(f.stat().size, 8100);
+    assert_eq!(f.stat().blocks, 16);
+    f.allocate(8192, 4096, true).unwrap();
+    assert_eq!(f.stat().size, 8100);
+    assert_eq!(f.stat().blocks, 24);
+    let mut buf = [1u8; 16];
+    assert_eq!(f.read_at(0, &mut buf), Ok(16));
+    assert_eq!(buf, [0u8; 16]);
+    assert_eq!(f.allocate(MAX_FILE_SIZE, 1, false), Err(Errno::EFBIG));
+}
+
+#[test]
+fn allocate_enospc_gives_back_what_it_took() {
+    let root = new_ramfs(makedev(0, 9), Arc::new(Tick(AtomicI64::new(0))), Some(4));
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    assert_eq!(f.allocate(0, 5 * 4096, false), Err(Errno::ENOSPC));
+    // four pages fit the bound, three are free: taken, then given back
+    assert_eq!(f.allocate(4096, 4 * 4096, false), Err(Errno::ENOSPC));
+    assert_eq!(f.stat().size, 1);
+    assert_eq!(f.stat().blocks, 8);
+    assert_eq!(root.statfs().bfree, 3);
+    f.allocate(0, 4 * 4096, false).unwrap();
+    assert_eq!(root.statfs().bfree, 0);
+}
+
+#[test]
+fn punch_hole_frees_whole_pages_and_zeroes_edges() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", &vec![b'a'; 3 * 4096]);
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    f.punch_hole(4000, 4096 + 200).unwrap();
+    let st = f.stat();
+    assert_eq!(st.size, 3 * 4096);
+    assert_eq!(st.blocks, 16);
+    let mut buf = vec![0u8; 3 * 4096];
+    assert_eq!(f.read_at(0, &mut buf), Ok(3 * 4096));
+    assert!(buf[..4000].iter().all(|&b| b == b'a'));
+    assert!(buf[4000..8296].iter().all(|&b| b == 0));
+    assert!(buf[8296..].iter().all(|&b| b == b'a'));
+    assert_eq!(f.seek_data_hole(0, true), Ok(4096));
+    // past the end: nothing
+    f.punch_hole(1 << 20, 4096).unwrap();
+    assert_eq!(f.stat().size, 3 * 4096);
+}

@@ -472,3 +472,75 @@ pub fn mknodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, dev: u64) 
     };
     with_ctx(t, dirfd, |ctx, dir| ctx.mknod(dir, &p, mode & (vfs::S_IFMT | 0o7777), rdev)).map(|_| 0)
 }
+
+// ---- fallocate ----
+
+const FALLOC_FL_KEEP_SIZE: u64 = 0x01;
+const FALLOC_FL_PUNCH_HOLE: u64 = 0x02;
+const FALLOC_FL_COLLAPSE_RANGE: u64 = 0x08;
+const FALLOC_FL_ZERO_RANGE: u64 = 0x10;
+const FALLOC_FL_INSERT_RANGE: u64 = 0x20;
+const FALLOC_FL_UNSHARE_RANGE: u64 = 0x40;
+/// FALLOC_FL_SUPPORTED_MASK (with NO_HIDE_STALE, 0x04).
+const FALLOC_FL_SUPPORTED: u64 = 0x7f;
+
+/// fallocate(2): vfs_fallocate()'s checks in Linux 6.1's order, then what
+/// tmpfs's shmem_fallocate() has: mode 0 and `FALLOC_FL_KEEP_SIZE`
+/// reserve pages, `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE` makes
+/// holes; other modes `EOPNOTSUPP`.
+pub fn fallocate(t: &mut UThread, fd: u64, mode: u64, offset: u64, len: u64) -> SysResult {
+    let file = t.file(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let mode = mode as u32 as u64;
+    let (off, ln) = (offset as i64, len as i64);
+    if off < 0 || ln <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & !FALLOC_FL_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let both = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+    if mode & both == both {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_KEEP_SIZE == 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    for only in [FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE] {
+        if mode & only != 0 && mode & !only != 0 {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if mode & FALLOC_FL_UNSHARE_RANGE != 0 && mode & !(FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if file.status_flags() & vfs::O_ACCMODE == vfs::O_RDONLY {
+        return Err(Errno::EBADF);
+    }
+    let ftype = file.stat().ok().and_then(|s| FileType::from_mode(s.mode));
+    match ftype {
+        Some(FileType::Fifo) => return Err(Errno::ESPIPE),
+        Some(FileType::Directory) => return Err(Errno::EISDIR),
+        Some(FileType::Regular) => {}
+        _ => return Err(Errno::ENODEV),
+    }
+    if off.checked_add(ln).is_none() {
+        return Err(Errno::EFBIG);
+    }
+    let inode = file.inode().cloned().ok_or(Errno::EOPNOTSUPP)?;
+    if inode.is_synthetic() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) != 0 {
+        log::info!("pid {}: fallocate mode {mode:#x}: tmpfs has none: EOPNOTSUPP", t.pid);
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & FALLOC_FL_PUNCH_HOLE != 0 {
+        inode.punch_hole(offset, len)?;
+    } else {
+        inode.allocate(offset, len, mode & FALLOC_FL_KEEP_SIZE != 0)?;
+    }
+    Ok(0)
+}

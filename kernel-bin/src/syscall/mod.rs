@@ -109,6 +109,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::LREMOVEXATTR => fs_extra::removexattr(t, a[0], a[1], false),
         nr::FREMOVEXATTR => fs_extra::fremovexattr(t, a[0], a[1]),
         nr::MKNODAT => fs_extra::mknodat(t, a[0], a[1], a[2], a[3]),
+        nr::FALLOCATE => fs_extra::fallocate(t, a[0], a[1], a[2], a[3]),
         nr::COPY_FILE_RANGE => fs_extra::copy_file_range(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::POLL => poll::poll(t, a[0], a[1], a[2]),
         nr::PPOLL => poll::ppoll(t, a[0], a[1], a[2], a[3], a[4]),
