@@ -38,6 +38,24 @@ pub fn forget_mount(root: &Arc<Inode>) {
     MOUNTS.lock().retain(|m| !Arc::ptr_eq(&m.root, root));
 }
 
+/// mount(2) with `MS_REMOUNT`: makes the filesystem whose root is `root`
+/// read-only or read-write and shows it in /proc/mounts (`EINVAL` when
+/// `root` is not a mount's root, `EBUSY` going read-only while a file of it
+/// is open for writing).
+pub fn remount(root: &Arc<Inode>, ro: bool) -> linux_abi::Result<()> {
+    let mut mounts = MOUNTS.lock();
+    let m = mounts.iter_mut().find(|m| Arc::ptr_eq(&m.root, root)).ok_or(linux_abi::Errno::EINVAL)?;
+    m.root.set_fs_read_only(ro)?;
+    let rest = m.options.split_once(',').map_or("", |(_, r)| r);
+    let mut o = String::from(if ro { "ro" } else { "rw" });
+    if !rest.is_empty() {
+        o.push(',');
+        o.push_str(rest);
+    }
+    m.options = o;
+    Ok(())
+}
+
 /// The root of the root filesystem.
 pub fn root() -> Option<Arc<Inode>> {
     MOUNTS.lock().first().map(|m| m.root.clone())

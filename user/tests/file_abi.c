@@ -929,4 +929,83 @@ KT_CASE(fallocate_file_kinds) {
     close(ro), close(p[0]), close(p[1]), close(z), close(d);
 }
 
+/* ---- mount: MS_RDONLY and MS_REMOUNT ------------------------------------------------ */
+
+#include <sys/mount.h>
+
+static int mounts_have(const char *needle) {
+    static char buf[8192];
+    int fd = open("/proc/mounts", O_RDONLY);
+    if (fd < 0) return 0;
+    int n = 0, r;
+    while (n < (int)sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += r;
+    close(fd);
+    buf[n] = 0;
+    return strstr(buf, needle) != NULL;
+}
+
+static int fresh_mount(const char *dir, unsigned long flags) {
+    umount(dir);
+    rmdir(dir);
+    if (mkdir(dir, 0755) != 0) return -1;
+    return mount("abi", dir, "tmpfs", flags, NULL);
+}
+
+KT_CASE(mount_remount_read_only_and_back) {
+    KT_SYS_RET(fresh_mount("/tmp/rom", 0), 0);
+    int fd = KT_SYS_OK(open("/tmp/rom/f", O_CREAT | O_WRONLY, 0644));
+    KT_SYS_RET(write(fd, "data", 4), 4);
+    /* a file open for writing keeps it read-write */
+    KT_SYS_ERR(mount(NULL, "/tmp/rom", NULL, MS_REMOUNT | MS_RDONLY, NULL), EBUSY);
+    close(fd);
+    KT_SYS_RET(mount(NULL, "/tmp/rom", NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+    KT_TRUE(mounts_have("abi /tmp/rom tmpfs ro,"), "no ro line in /proc/mounts");
+    KT_SYS_ERR(open("/tmp/rom/f", O_WRONLY), EROFS);
+    KT_SYS_ERR(open("/tmp/rom/g", O_CREAT | O_RDONLY, 0644), EROFS);
+    KT_SYS_ERR(mkdir("/tmp/rom/d", 0755), EROFS);
+    KT_SYS_ERR(unlink("/tmp/rom/f"), EROFS);
+    KT_SYS_ERR(rename("/tmp/rom/f", "/tmp/rom/h"), EROFS);
+    KT_SYS_ERR(chmod("/tmp/rom/f", 0600), EROFS);
+    KT_SYS_ERR(truncate("/tmp/rom/f", 0), EROFS);
+    KT_SYS_ERR(setxattr("/tmp/rom/f", "trusted.a", "1", 1, 0), EROFS);
+    KT_SYS_ERR(mknod("/tmp/rom/p", S_IFIFO | 0600, 0), EROFS);
+    /* an existing name is EEXIST before EROFS */
+    KT_SYS_ERR(mkdir("/tmp/rom/f", 0755), EEXIST);
+    char buf[8] = {0};
+    fd = KT_SYS_OK(open("/tmp/rom/f", O_RDONLY));
+    KT_SYS_RET(read(fd, buf, sizeof buf), 4);
+    close(fd);
+    KT_SYS_RET(mount(NULL, "/tmp/rom", NULL, MS_REMOUNT, NULL), 0);
+    KT_TRUE(mounts_have("abi /tmp/rom tmpfs rw,"), "no rw line in /proc/mounts");
+    fd = KT_SYS_OK(open("/tmp/rom/f", O_WRONLY | O_APPEND));
+    KT_SYS_RET(write(fd, "!", 1), 1);
+    close(fd);
+    KT_SYS_OK(unlink("/tmp/rom/f"));
+    KT_SYS_OK(umount("/tmp/rom"));
+}
+
+KT_CASE(mount_read_only_from_the_start) {
+    KT_SYS_RET(fresh_mount("/tmp/rom2", MS_RDONLY), 0);
+    KT_TRUE(mounts_have("abi /tmp/rom2 tmpfs ro,"), "no ro line in /proc/mounts");
+    KT_SYS_ERR(open("/tmp/rom2/f", O_CREAT | O_WRONLY, 0644), EROFS);
+    KT_SYS_OK(umount("/tmp/rom2"));
+}
+
+KT_CASE(mount_remount_needs_a_mount_root) {
+    rmdir("/tmp/notmnt");
+    KT_SYS_OK(mkdir("/tmp/notmnt", 0755));
+    KT_SYS_ERR(mount(NULL, "/tmp/notmnt", NULL, MS_REMOUNT | MS_RDONLY, NULL), EINVAL);
+    KT_SYS_ERR(mount(NULL, "/tmp/nonexistent", NULL, MS_REMOUNT, NULL), ENOENT);
+    /* a new mount needs a type */
+    KT_SYS_ERR(mount("x", "/tmp/notmnt", NULL, 0, NULL), EINVAL);
+    /* remounting is for root */
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        KT_SYS_OK(setuid(1000));
+        KT_SYS_ERR(mount(NULL, "/tmp", NULL, MS_REMOUNT | MS_RDONLY, NULL), EPERM);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(pid, 0);
+}
+
 KT_MAIN()

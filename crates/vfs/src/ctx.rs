@@ -380,6 +380,7 @@ impl<'a> Ctx<'a> {
         if parent.child(name)?.is_some() {
             return Err(Errno::EEXIST);
         }
+        parent.check_rw()?;
         if slash && ftype != FileType::Directory {
             return Err(Errno::ENOENT);
         }
@@ -434,6 +435,7 @@ impl<'a> Ctx<'a> {
                         existing
                     }
                     Err(Errno::ENOENT) => {
+                        parent.check_rw()?;
                         self.may_create(&parent)?;
                         created = true;
                         let perm = mode & S_IALLUGO & !self.umask;
@@ -510,6 +512,9 @@ impl<'a> Ctx<'a> {
             if ftype == FileType::Socket {
                 return Err(Errno::ENXIO);
             }
+            if acc & W_OK != 0 && matches!(ftype, FileType::Regular | FileType::Symlink) {
+                inode.check_rw()?;
+            }
             if !inode.permits(self.cred, acc) {
                 return Err(Errno::EACCES);
             }
@@ -565,6 +570,7 @@ impl<'a> Ctx<'a> {
             if self.lookup_raw(&parent, name)?.is_some() {
                 return Err(Errno::EEXIST);
             }
+            parent.check_rw()?;
             self.may_create(&parent)?;
             return Err(Errno::EPERM);
         }
@@ -615,6 +621,7 @@ impl<'a> Ctx<'a> {
         if !old.same_fs(&parent) {
             return Err(Errno::EXDEV);
         }
+        parent.check_rw()?;
         self.may_create(&parent)?;
         if old.is_dir() {
             return Err(Errno::EPERM);
@@ -692,6 +699,7 @@ impl<'a> Ctx<'a> {
         let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
+        parent.check_rw()?;
         let _ns = parent.sb.ns_lock.lock();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         if slash {
@@ -714,6 +722,7 @@ impl<'a> Ctx<'a> {
             Some(n) => n,
         };
         self.may_lookup(&parent, name)?;
+        parent.check_rw()?;
         let _ns = parent.sb.ns_lock.lock();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         self.may_delete(&parent, &victim, true)?;
@@ -766,6 +775,7 @@ impl<'a> Ctx<'a> {
         })?;
         self.may_lookup(&op, oname)?;
         self.may_lookup(&np, nname)?;
+        op.check_rw()?;
         let _ns = op.sb.ns_lock.lock();
         let old = op.child(oname)?.ok_or(Errno::ENOENT)?;
         let new = np.child(nname)?;
@@ -980,6 +990,7 @@ impl<'a> Ctx<'a> {
             FileType::Regular => {}
             _ => return Err(Errno::EINVAL),
         }
+        inode.check_rw()?;
         inode.check_access(self.cred, W_OK)?;
         inode.set_size(len as u64)
     }

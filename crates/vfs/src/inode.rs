@@ -34,6 +34,11 @@ pub(crate) struct SuperBlock {
     max_pages: Option<u64>,
     /// Where file content lives.
     pub(crate) mem: Arc<dyn PageMemory>,
+    /// Mounted read-only (mount(2) with `MS_RDONLY`, or a remount).
+    read_only: core::sync::atomic::AtomicBool,
+    /// Regular files open for writing ([`crate::RamFile`]): a remount
+    /// read-only is `EBUSY` while there are some.
+    pub(crate) writers: AtomicU64,
 }
 
 impl SuperBlock {
@@ -52,6 +57,8 @@ impl SuperBlock {
             ns_lock: Mutex::new(()),
             pages: AtomicU64::new(0),
             max_pages,
+            read_only: core::sync::atomic::AtomicBool::new(false),
+            writers: AtomicU64::new(0),
         })
     }
 
@@ -407,6 +414,28 @@ impl Inode {
         Arc::ptr_eq(&self.sb, &other.sb)
     }
 
+    /// Whether this inode's filesystem is read-only.
+    pub fn fs_read_only(&self) -> bool {
+        self.sb.read_only.load(Ordering::SeqCst)
+    }
+
+    /// `EROFS` when this inode's filesystem is read-only (Linux's
+    /// mnt_want_write() failing).
+    pub fn check_rw(&self) -> Result<()> {
+        if self.fs_read_only() { Err(Errno::EROFS) } else { Ok(()) }
+    }
+
+    /// Makes this inode's filesystem read-only or read-write again (a
+    /// remount): `EBUSY` going read-only while a regular file of it is open
+    /// for writing, as Linux's sb_prepare_remount_readonly().
+    pub fn set_fs_read_only(&self, ro: bool) -> Result<()> {
+        if ro && self.sb.writers.load(Ordering::SeqCst) > 0 {
+            return Err(Errno::EBUSY);
+        }
+        self.sb.read_only.store(ro, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// The size in bytes (regular files; a symbolic link's target length).
     pub fn size(&self) -> u64 {
         self.lock().size()
@@ -619,6 +648,7 @@ impl Inode {
         if len > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
+        self.check_rw()?;
         let mut d = self.lock();
         let seals = d.seals;
         let Body::Regular { pages, size } = &mut d.body else {
@@ -911,6 +941,7 @@ impl Inode {
     /// chmod(2): the owner or root sets the permission bits; a non-root
     /// caller outside the file's group loses `S_ISGID`. `EPERM` otherwise.
     pub fn chmod(&self, cred: &Cred, mode: u32) -> Result<()> {
+        self.check_rw()?;
         let mut d = self.lock();
         if !cred.is_root() && cred.uid != d.uid {
             return Err(Errno::EPERM);
@@ -929,6 +960,7 @@ impl Inode {
     /// Changing a non-directory's owner or group clears `S_ISUID`, and
     /// `S_ISGID` when the group may execute.
     pub fn chown(&self, cred: &Cred, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+        self.check_rw()?;
         let mut d = self.lock();
         if !cred.is_root() {
             if uid.is_some_and(|u| u != d.uid) {
@@ -973,6 +1005,7 @@ impl Inode {
                 return Err(Errno::EINVAL);
             }
         }
+        self.check_rw()?;
         if times.iter().all(|t| t.nsec == UTIME_OMIT) {
             return Ok(());
         }

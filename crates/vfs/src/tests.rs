@@ -1460,3 +1460,36 @@ fn punch_hole_frees_whole_pages_and_zeroes_edges() {
     f.punch_hole(1 << 20, 4096).unwrap();
     assert_eq!(f.stat().size, 3 * 4096);
 }
+
+// ---- a read-only filesystem (mount -o ro, remount) ----
+
+#[test]
+fn read_only_fs_refuses_changes_with_erofs() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"data");
+    ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    {
+        let w = file(ctx.open(&root, b"/f", O_WRONLY, 0));
+        assert_eq!(root.set_fs_read_only(true), Err(Errno::EBUSY));
+        drop(w);
+    }
+    let r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    root.set_fs_read_only(true).unwrap();
+    assert_eq!(ctx.open(&root, b"/f", O_WRONLY, 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.open(&root, b"/f", O_RDONLY | O_TRUNC, 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.open(&root, b"/new", O_CREAT | O_RDONLY, 0o644).unwrap_err(), Errno::EROFS);
+    // an existing name is EEXIST first
+    assert_eq!(ctx.mkdir(&root, b"/d", 0o755).unwrap_err(), Errno::EEXIST);
+    assert_eq!(ctx.mkdir(&root, b"/e", 0o755).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.unlink(&root, b"/f").unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.unlink(&root, b"/nothing").unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.rmdir(&root, b"/d").unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.rename(&root, b"/f", &root, b"/g", 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.chmod(&root, b"/f", 0o600, 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.truncate(&root, b"/f", 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(read_all(&*r), b"data");
+    root.set_fs_read_only(false).unwrap();
+    ctx.unlink(&root, b"/f").unwrap();
+}

@@ -632,8 +632,12 @@ pub fn umask(t: &mut UThread, mask: u64) -> SysResult {
     Ok(t.fs()?.lock().set_umask(mask as u32) as isize)
 }
 
-/// mount(2): tmpfs and proc are accepted (a fresh ramfs mounted on the
-/// directory; /proc has no files yet); anything else `ENODEV`.
+/// mount(2): tmpfs, ramfs, devtmpfs, sysfs (a fresh ramfs) and proc;
+/// anything else `ENODEV`. `MS_RDONLY` makes the filesystem read-only;
+/// `MS_REMOUNT` (with or without `MS_BIND`) changes that of a mounted one
+/// (`EINVAL` unless the target is a mount's root, `EBUSY` going read-only
+/// while a file of it is open for writing). `MS_BIND` alone is not
+/// supported (`EINVAL`): mounts here attach filesystem roots only.
 pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64, data: u64) -> SysResult {
     const MS_RDONLY: u64 = 1;
     const MS_NOSUID: u64 = 2;
@@ -642,7 +646,7 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
     // Linux's order: the strings, then the target, then the type
-    let ty = t.read_cstr(fstype, PATH_MAX)?;
+    let ty = if fstype == 0 { Vec::new() } else { t.read_cstr(fstype, PATH_MAX)? };
     let src = if source == 0 { b"none".to_vec() } else { t.read_cstr(source, PATH_MAX)? };
     let opts = if data == 0 { Vec::new() } else { t.read_cstr(data, 4096).unwrap_or_default() };
     let p = path(t, target)?;
@@ -652,8 +656,15 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     if !may_mount(t) {
         return Err(Errno::EPERM);
     }
-    if flags & (MS_REMOUNT | MS_BIND) != 0 {
-        log::info!("pid {}: mount flags {flags:#x} (remount/bind) unsupported: EINVAL", t.pid);
+    if flags & MS_REMOUNT != 0 {
+        let target = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
+        return crate::fs::remount(&target, flags & MS_RDONLY != 0).map(|_| 0);
+    }
+    if flags & MS_BIND != 0 {
+        log::info!("pid {}: mount flags {flags:#x} (bind) unsupported: EINVAL", t.pid);
+        return Err(Errno::EINVAL);
+    }
+    if fstype == 0 {
         return Err(Errno::EINVAL);
     }
     let fs_root = match ty.as_slice() {
@@ -685,6 +696,9 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
         }
     }
     o.push_str(",relatime");
+    if flags & MS_RDONLY != 0 {
+        fs_root.set_fs_read_only(true)?;
+    }
     crate::fs::record_mount(&src, &abs, &ty, o, fs_root);
     Ok(0)
 }

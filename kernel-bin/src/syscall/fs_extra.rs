@@ -160,6 +160,10 @@ fn setxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64, fl
     if flags & !u64::from(vfs::XATTR_CREATE | vfs::XATTR_REPLACE) != 0 {
         return Err(Errno::EINVAL);
     }
+    // mnt_want_write() comes before the name is looked at
+    if let Target::Inode(i) = &target {
+        i.check_rw()?;
+    }
     let name = xattr_name(t, name)?;
     if size > vfs::XATTR_SIZE_MAX as u64 {
         return Err(Errno::E2BIG);
@@ -211,6 +215,9 @@ fn listxattr_on(t: &UThread, target: Target, list: u64, size: u64) -> SysResult 
 }
 
 fn removexattr_on(t: &UThread, target: Target, name: u64) -> SysResult {
+    if let Target::Inode(i) = &target {
+        i.check_rw()?;
+    }
     let name = xattr_name(t, name)?;
     match target {
         Target::Inode(i) => i.removexattr(&cred(t), &name).map(|_| 0),
