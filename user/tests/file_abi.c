@@ -785,6 +785,12 @@ KT_CASE(dev_fd_63_as_bash_process_substitution) {
     char buf[8] = {0};
     KT_SYS_RET(read(fd, buf, sizeof buf), 3);
     KT_EQ(memcmp(buf, "hi\n", 3), 0);
+    /* stat through the link is the pipe's */
+    struct stat a, b;
+    KT_SYS_OK(stat("/dev/fd/63", &a));
+    KT_SYS_OK(fstat(63, &b));
+    KT_EQ(a.st_mode & S_IFMT, S_IFIFO);
+    KT_EQ(a.st_ino, b.st_ino);
     KT_WAIT_STATUS(pid, 0);
     KT_SYS_RET(read(fd, buf, sizeof buf), 0);
     close(fd);

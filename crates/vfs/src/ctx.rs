@@ -263,6 +263,17 @@ impl<'a> Ctx<'a> {
     }
 
     fn walk(&self, dir: &Arc<Inode>, path: &[u8], follow: bool, links: &mut u32) -> Result<Arc<Inode>> {
+        match self.walk_magic(dir, path, follow, links)? {
+            Magic::Inode(i) => Ok(i),
+            // an object without an inode (a pipe through /proc/<pid>/fd)
+            // has no path either: what its link's text names, which is none
+            Magic::File(_) => Err(Errno::ENOENT),
+        }
+    }
+
+    /// [`Ctx::walk`] that also gives the open file a final magic link
+    /// leads to when it has no inode.
+    fn walk_magic(&self, dir: &Arc<Inode>, path: &[u8], follow: bool, links: &mut u32) -> Result<Magic> {
         let (mut parent, mut last, mut slash) = self.parent_walk(dir, path, links)?;
         loop {
             let inode = match last.as_deref() {
@@ -271,12 +282,20 @@ impl<'a> Ctx<'a> {
             };
             if (follow || slash)
                 && let Some(m) = inode.magic()
-                && let Magic::Inode(i) = self.jump(m, links)?
             {
-                if slash && !i.is_dir() {
+                let m = self.jump(m, links)?;
+                if let Magic::Inode(i) = &m
+                    && slash
+                    && !i.is_dir()
+                {
                     return Err(Errno::ENOTDIR);
                 }
-                return Ok(i);
+                if let Magic::File(_) = &m
+                    && slash
+                {
+                    return Err(Errno::ENOTDIR);
+                }
+                return Ok(m);
             }
             if (follow || slash) && inode.file_type() == FileType::Symlink {
                 let target = self.link_target(&inode, links)?;
@@ -287,7 +306,7 @@ impl<'a> Ctx<'a> {
             if slash && !inode.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            return Ok(inode);
+            return Ok(Magic::Inode(inode));
         }
     }
 
@@ -942,7 +961,14 @@ impl<'a> Ctx<'a> {
         if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
             return Err(Errno::EINVAL);
         }
-        Ok(self.lookup_at(dir, path, at_flags)?.stat())
+        if path.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+            return Ok(dir.stat());
+        }
+        match self.walk_magic(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0, &mut 0)? {
+            Magic::Inode(i) => Ok(i.stat()),
+            // stat(2) of /dev/stdin when it is a pipe: the pipe's
+            Magic::File(f) => f.stat(),
+        }
     }
 
     /// chmod(2) / fchmodat(2); with `AT_SYMLINK_NOFOLLOW` a symbolic link

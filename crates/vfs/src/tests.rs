@@ -1493,3 +1493,61 @@ fn read_only_fs_refuses_changes_with_erofs() {
     root.set_fs_read_only(false).unwrap();
     ctx.unlink(&root, b"/f").unwrap();
 }
+
+// ---- magic links (SynthNode::magic) ----
+
+struct MagicRoot {
+    dir: Arc<Inode>,
+    file: Arc<dyn File>,
+}
+struct MagicLink(Option<Arc<Inode>>, Option<Arc<dyn File>>);
+
+impl SynthNode for MagicRoot {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>, Errno> {
+        let node = match name {
+            b"d" => MagicLink(Some(self.dir.clone()), None),
+            b"f" => MagicLink(None, Some(self.file.clone())),
+            _ => return Ok(None),
+        };
+        Ok(Some(Inode::new_synth(dir, name, FileType::Symlink, 0o777, 0, Arc::new(node))))
+    }
+}
+
+impl SynthNode for MagicLink {
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        Ok(b"not:[a path]".to_vec())
+    }
+    fn magic(&self) -> Option<Result<Magic, Errno>> {
+        Some(Ok(match (&self.0, &self.1) {
+            (Some(i), _) => Magic::Inode(i.clone()),
+            (_, Some(f)) => Magic::File(f.clone()),
+            _ => return None,
+        }))
+    }
+}
+
+#[test]
+fn magic_links_lead_to_the_object_not_the_text() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/gone", 0o755).unwrap();
+    create(&ctx, &root, b"/gone/x", b"xyz");
+    let dir = ctx.lookup(&root, b"/gone", true).unwrap();
+    let other = file(ctx.open(&root, b"/gone/x", O_RDONLY, 0));
+    // the directory loses its name: the link still leads to it
+    ctx.rename(&root, b"/gone", &root, b"/moved", 0).unwrap();
+    ctx.mkdir(&root, b"/proc", 0o555).unwrap();
+    let clock = Arc::new(FixedClock(Timespec::new(0, 0)));
+    let synth = new_synthfs(makedev(0, 99), clock, Arc::new(MagicRoot { dir, file: other }));
+    ctx.mount(&root, b"/proc", synth).unwrap();
+    assert_eq!(ctx.stat(&root, b"/proc/d/x", 0).unwrap().size, 3);
+    assert_eq!(ctx.readlink(&root, b"/proc/d").unwrap(), b"not:[a path]");
+    assert!(ctx.lookup(&root, b"/proc/d", true).unwrap().is_dir());
+    assert_eq!(ctx.lookup(&root, b"/proc/d", false).unwrap().file_type(), FileType::Symlink);
+    // an inodeless file: open gives it back, stat is its own
+    assert!(matches!(ctx.open(&root, b"/proc/f", O_RDONLY, 0), Ok(Opened::Reopen { .. })));
+    assert_eq!(ctx.stat(&root, b"/proc/f", 0).unwrap().size, 3);
+    assert_eq!(ctx.open(&root, b"/proc/f/", O_RDONLY, 0).unwrap_err(), Errno::ENOTDIR);
+    assert_eq!(ctx.stat(&root, b"/proc/f/x", 0).unwrap_err(), Errno::ENOTDIR);
+}
