@@ -38,7 +38,14 @@
 //!   the files they watch and nothing else.
 //! - A synthetic filesystem ([`new_synthfs`], [`SynthNode`]) computes its
 //!   entries, contents and link targets when asked: a kernel's /proc,
-//!   mounted like any filesystem so relative paths work in it.
+//!   mounted like any filesystem so relative paths work in it. A link may
+//!   be magic ([`SynthNode::magic`], [`Magic`]): resolution goes to the
+//!   inode or open file it names, not to its text (`/proc/<pid>/fd/N`).
+//! - Extended attributes as Linux 6.1's tmpfs ([`Inode::setxattr`] and
+//!   the rest; `trusted.*`, `security.*`), a read-only state per
+//!   filesystem ([`Inode::set_fs_read_only`]: `EROFS` for every change),
+//!   and fallocate's page reservation and holes ([`Inode::allocate`],
+//!   [`Inode::punch_hole`]).
 //! - [`unpack_initramfs`] fills a ramfs from cpio "newc" archives, plain or
 //!   gzip-compressed, failing with `EINVAL` on a malformed image.
 //!

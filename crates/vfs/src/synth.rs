@@ -70,7 +70,7 @@ pub struct SynthEntry {
     pub ftype: FileType,
 }
 
-/// Where a magic link leads (Linux's nd_jump_link(): /proc/<pid>/fd/N,
+/// Where a magic link leads (Linux's nd_jump_link(): `/proc/<pid>/fd/N`,
 /// cwd, root, exe): not a path but the object itself.
 pub enum Magic {
     /// An inode: resolution goes on from it, even when it has no name any
