@@ -1014,4 +1014,66 @@ KT_CASE(mount_remount_needs_a_mount_root) {
     KT_WAIT_STATUS(pid, 0);
 }
 
+KT_CASE(mount_bind_a_directory) {
+    umount("/tmp/bdst");
+    unlink("/tmp/bsrc/a");
+    unlink("/tmp/bsrc/b");
+    rmdir("/tmp/bsrc");
+    rmdir("/tmp/bdst");
+    KT_SYS_OK(mkdir("/tmp/bsrc", 0755));
+    KT_SYS_OK(mkdir("/tmp/bdst", 0755));
+    int fd = KT_SYS_OK(open("/tmp/bsrc/a", O_CREAT | O_WRONLY, 0644));
+    KT_SYS_RET(write(fd, "abc", 3), 3);
+    close(fd);
+    KT_SYS_RET(mount("/tmp/bsrc", "/tmp/bdst", NULL, MS_BIND, NULL), 0);
+    struct stat a, b;
+    KT_SYS_OK(stat("/tmp/bdst/a", &a));
+    KT_SYS_OK(stat("/tmp/bsrc/a", &b));
+    KT_EQ(a.st_size, 3);
+    KT_EQ(a.st_ino, b.st_ino);
+    KT_EQ(a.st_dev, b.st_dev);
+    fd = KT_SYS_OK(open("/tmp/bdst/b", O_CREAT | O_WRONLY, 0644));
+    close(fd);
+    KT_SYS_OK(stat("/tmp/bsrc/b", &b));
+    /* shown with the source filesystem's name and type */
+    KT_TRUE(mounts_have("tmpfs /tmp/bdst tmpfs rw,"), "no bind line in /proc/mounts");
+    KT_SYS_ERR(rmdir("/tmp/bdst"), EBUSY);
+    KT_SYS_ERR(umount("/tmp/bsrc"), EINVAL);
+    KT_SYS_OK(umount("/tmp/bdst"));
+    KT_SYS_ERR(stat("/tmp/bdst/a", &a), ENOENT);
+    KT_SYS_OK(stat("/tmp/bsrc/a", &a));
+    KT_TRUE(!mounts_have(" /tmp/bdst "), "bind line left in /proc/mounts");
+}
+
+KT_CASE(mount_bind_a_mounted_filesystem) {
+    KT_SYS_RET(fresh_mount("/tmp/bm1", 0), 0);
+    umount("/tmp/bm2");
+    rmdir("/tmp/bm2");
+    KT_SYS_OK(mkdir("/tmp/bm2", 0755));
+    KT_SYS_RET(mount("/tmp/bm1", "/tmp/bm2", NULL, MS_BIND, NULL), 0);
+    int fd = KT_SYS_OK(open("/tmp/bm2/x", O_CREAT | O_WRONLY, 0644));
+    close(fd);
+    struct stat st;
+    KT_SYS_OK(stat("/tmp/bm1/x", &st));
+    KT_TRUE(mounts_have("abi /tmp/bm2 tmpfs rw,"), "no bind line in /proc/mounts");
+    KT_SYS_OK(umount("/tmp/bm2"));
+    /* the first mount stays */
+    KT_SYS_OK(stat("/tmp/bm1/x", &st));
+    KT_SYS_ERR(stat("/tmp/bm2/x", &st), ENOENT);
+    KT_SYS_OK(umount("/tmp/bm1"));
+    KT_SYS_ERR(stat("/tmp/bm1/x", &st), ENOENT);
+}
+
+KT_CASE(mount_bind_errors) {
+    rmdir("/tmp/be");
+    KT_SYS_OK(mkdir("/tmp/be", 0755));
+    const char *f = tmpfile_with("bfile", "");
+    KT_SYS_ERR(mount("/tmp/nonexistent", "/tmp/be", NULL, MS_BIND, NULL), ENOENT);
+    KT_SYS_ERR(mount(NULL, "/tmp/be", NULL, MS_BIND, NULL), EINVAL);
+    KT_SYS_ERR(mount("", "/tmp/be", NULL, MS_BIND, NULL), EINVAL);
+    /* a directory on a file and a file on a directory */
+    KT_SYS_ERR(mount("/tmp/be", f, NULL, MS_BIND, NULL), ENOTDIR);
+    KT_SYS_ERR(mount(f, "/tmp/be", NULL, MS_BIND, NULL), ENOTDIR);
+}
+
 KT_MAIN()

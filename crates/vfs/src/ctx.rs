@@ -1164,24 +1164,81 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// umount(2): detaches the filesystem whose root `path` names (`EINVAL`
-    /// if it is not a mount; `EPERM` for non-root) and returns its root.
-    pub fn umount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+    /// mount(2) with `MS_BIND` of a directory: the directory `source`
+    /// (of any filesystem, a subtree included) is seen at `path` too, as
+    /// Linux's do_loopback(). Unlike Linux, `..` from its top and getcwd(2)
+    /// inside it follow `source`'s own place (mounts here hang on
+    /// directories, not on paths), and mounts under `source` show through
+    /// it as with `MS_REC`. `ENOTDIR` unless both are directories,
+    /// `EINVAL` for a directory bound on itself, `EPERM` for non-root.
+    pub fn bind_mount(&self, dir: &Arc<Inode>, path: &[u8], source: Arc<Inode>) -> Result<()> {
         if !self.cred.is_root() {
             return Err(Errno::EPERM);
         }
         let target = self.lookup(dir, path, true)?;
-        let mp = target.mountpoint().ok_or(Errno::EINVAL)?;
-        if target.mounted().is_some() {
+        if !target.is_dir() || !source.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        // lookups cross mounts, so neither has one on it; the same
+        // directory on itself would make a cycle of mounts
+        if Arc::ptr_eq(&target, &source) || source.mounted().is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let _ns = target.sb.ns_lock.lock();
+        let mut t = target.lock();
+        let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
+        if d.mounted.is_some() {
             return Err(Errno::EBUSY);
         }
-        let _ns = mp.sb.ns_lock.lock();
-        if let Some(d) = mp.lock().dir_mut() {
-            d.mounted = None;
+        d.mounted = Some(source);
+        Ok(())
+    }
+
+    /// umount(2): detaches the filesystem whose root `path` names (`EINVAL`
+    /// if it is not a mount; `EPERM` for non-root) and returns its root.
+    pub fn umount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+        self.umount_mount(dir, path).map(|(_, root)| root)
+    }
+
+    /// [`Ctx::umount`], giving (the directory the mount covered, the
+    /// mounted root). The topmost mount on the path's last entry goes (a
+    /// bind mount's too, whose root keeps its own place).
+    pub fn umount_mount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
+        if !self.cred.is_root() {
+            return Err(Errno::EPERM);
         }
-        if let Some(d) = target.lock().dir_mut() {
-            d.mountpoint = None;
+        let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
+        let raw = match is_normal(&last) {
+            Some(name) => Some(self.lookup_raw(&parent, name)?.ok_or(Errno::ENOENT)?),
+            None => None,
+        };
+        let (under, top) = match raw {
+            Some(raw) if raw.file_type() != FileType::Symlink => {
+                let mut under = raw;
+                let mut top = under.mounted().ok_or(Errno::EINVAL)?;
+                while let Some(m) = top.mounted() {
+                    under = core::mem::replace(&mut top, m);
+                }
+                (under, top)
+            }
+            _ => {
+                let target = self.lookup(dir, path, true)?;
+                let mp = target.mountpoint().ok_or(Errno::EINVAL)?;
+                (mp, target)
+            }
+        };
+        {
+            let _ns = under.sb.ns_lock.lock();
+            if let Some(d) = under.lock().dir_mut() {
+                d.mounted = None;
+            }
+            let mut t = top.lock();
+            if let Some(d) = t.dir_mut()
+                && d.mountpoint.as_ref().is_some_and(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(&under)))
+            {
+                d.mountpoint = None;
+            }
         }
-        Ok(target)
+        Ok((under, top))
     }
 }

@@ -1551,3 +1551,39 @@ fn magic_links_lead_to_the_object_not_the_text() {
     assert_eq!(ctx.open(&root, b"/proc/f/", O_RDONLY, 0).unwrap_err(), Errno::ENOTDIR);
     assert_eq!(ctx.stat(&root, b"/proc/f/x", 0).unwrap_err(), Errno::ENOTDIR);
 }
+
+// ---- bind mounts ----
+
+#[test]
+fn bind_mount_shows_a_directory_twice_and_umounts_alone() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/src", 0o755).unwrap();
+    ctx.mkdir(&root, b"/dst", 0o755).unwrap();
+    create(&ctx, &root, b"/src/a", b"abc");
+    let src = ctx.lookup(&root, b"/src", true).unwrap();
+    ctx.bind_mount(&root, b"/dst", src.clone()).unwrap();
+    assert_eq!(ctx.stat(&root, b"/dst/a", 0).unwrap().size, 3);
+    create(&ctx, &root, b"/dst/b", b"x");
+    assert_eq!(ctx.stat(&root, b"/src/b", 0).unwrap().size, 1);
+    assert_eq!(err(ctx.rmdir(&root, b"/dst")), Errno::EBUSY);
+    assert_eq!(err(ctx.bind_mount(&root, b"/src", src.clone())), Errno::EINVAL);
+    assert_eq!(err(ctx.bind_mount(&root, b"/src/a", src.clone())), Errno::ENOTDIR);
+    // a filesystem root bound elsewhere keeps its first mount
+    ctx.mkdir(&root, b"/mnt", 0o755).unwrap();
+    ctx.mkdir(&root, b"/mnt2", 0o755).unwrap();
+    let other = fs();
+    ctx.mount(&root, b"/mnt", other.clone()).unwrap();
+    ctx.bind_mount(&root, b"/mnt2", other.clone()).unwrap();
+    let (under, top) = ctx.umount_mount(&root, b"/mnt2").unwrap();
+    assert!(Arc::ptr_eq(&top, &other));
+    assert!(Arc::ptr_eq(&under, &ctx.lookup(&root, b"/mnt2", true).unwrap()));
+    assert_eq!(ctx.getcwd(&other).unwrap(), b"/mnt");
+    ctx.umount(&root, b"/mnt").unwrap();
+    assert_eq!(err(ctx.umount(&root, b"/mnt")), Errno::EINVAL);
+    // the bind goes, the source stays
+    ctx.umount(&root, b"/dst").unwrap();
+    assert_eq!(err(ctx.stat(&root, b"/dst/a", 0)), Errno::ENOENT);
+    assert_eq!(ctx.stat(&root, b"/src/a", 0).unwrap().size, 3);
+    assert_eq!(err(ctx.umount(&root, b"/src")), Errno::EINVAL);
+}

@@ -636,8 +636,10 @@ pub fn umask(t: &mut UThread, mask: u64) -> SysResult {
 /// anything else `ENODEV`. `MS_RDONLY` makes the filesystem read-only;
 /// `MS_REMOUNT` (with or without `MS_BIND`) changes that of a mounted one
 /// (`EINVAL` unless the target is a mount's root, `EBUSY` going read-only
-/// while a file of it is open for writing). `MS_BIND` alone is not
-/// supported (`EINVAL`): mounts here attach filesystem roots only.
+/// while a file of it is open for writing; `MS_BIND` with it is refused
+/// when the filesystem is mounted elsewhere too, as read-only here is per
+/// filesystem, not per mount). `MS_BIND` shows a directory at the target
+/// too (`vfs::Ctx::bind_mount`; a file bound on a file is `EINVAL`).
 pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64, data: u64) -> SysResult {
     const MS_RDONLY: u64 = 1;
     const MS_NOSUID: u64 = 2;
@@ -658,11 +660,29 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     }
     if flags & MS_REMOUNT != 0 {
         let target = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
-        return crate::fs::remount(&target, flags & MS_RDONLY != 0).map(|_| 0);
+        return crate::fs::remount(&target, flags & MS_RDONLY != 0, flags & MS_BIND != 0).map(|_| 0);
     }
     if flags & MS_BIND != 0 {
-        log::info!("pid {}: mount flags {flags:#x} (bind) unsupported: EINVAL", t.pid);
-        return Err(Errno::EINVAL);
+        // do_loopback(): a source is needed, looked up following links
+        if source == 0 || src.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
+        let (covered, abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+            let target = ctx.lookup(dir, &p, true)?;
+            if target.is_dir() != from.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if !target.is_dir() {
+                log::info!("pid {}: a bind mount of a file unsupported: EINVAL", t.pid);
+                return Err(Errno::EINVAL);
+            }
+            let abs = ctx.getcwd(&target)?;
+            ctx.bind_mount(dir, &p, from.clone())?;
+            Ok((target, abs))
+        })?;
+        crate::fs::record_bind(&abs, from, covered);
+        return Ok(0);
     }
     if fstype == 0 {
         return Err(Errno::EINVAL);
@@ -683,11 +703,11 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     {
         let _ = fs_root.chmod(&vfs::Cred::root(), mode & 0o7777);
     }
-    let abs = with_ctx(t, AT_FDCWD, |ctx, dir| {
+    let (covered, abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
         let target = ctx.lookup(dir, &p, true)?;
         let abs = ctx.getcwd(&target)?;
         ctx.mount(dir, &p, fs_root.clone())?;
-        Ok(abs)
+        Ok((target, abs))
     })?;
     let mut o = alloc::string::String::from(if flags & MS_RDONLY != 0 { "ro" } else { "rw" });
     for (bit, name) in [(MS_NOSUID, ",nosuid"), (MS_NODEV, ",nodev"), (MS_NOEXEC, ",noexec")] {
@@ -699,7 +719,7 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     if flags & MS_RDONLY != 0 {
         fs_root.set_fs_read_only(true)?;
     }
-    crate::fs::record_mount(&src, &abs, &ty, o, fs_root);
+    crate::fs::record_mount(&src, &abs, &ty, o, fs_root, Some(covered));
     Ok(0)
 }
 
@@ -726,8 +746,8 @@ pub fn umount2(t: &mut UThread, target: u64, flags: u64) -> SysResult {
     if nofollow && inode.file_type() == vfs::FileType::Symlink {
         return Err(Errno::EINVAL);
     }
-    let root = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount(dir, &p))?;
-    crate::fs::forget_mount(&root);
+    let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_mount(dir, &p))?;
+    crate::fs::forget_mount(&root, &covered);
     Ok(0)
 }
 
