@@ -156,6 +156,14 @@ fn bare(t: &UThread, ftype: Option<FileType>, name: &[u8], write: bool) -> Resul
     Err(Errno::EOPNOTSUPP)
 }
 
+/// A zeroed buffer of `len` bytes, `ENOMEM` when the heap has no room.
+fn zeroed(len: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
 fn setxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64, flags: u64) -> SysResult {
     if flags & !u64::from(vfs::XATTR_CREATE | vfs::XATTR_REPLACE) != 0 {
         return Err(Errno::EINVAL);
@@ -178,7 +186,7 @@ fn setxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64, fl
 fn getxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64) -> SysResult {
     let name = xattr_name(t, name)?;
     let size = (size as usize).min(vfs::XATTR_SIZE_MAX);
-    let mut buf = alloc::vec![0u8; size];
+    let mut buf = zeroed(size)?;
     let r = match target {
         Target::Inode(i) => i.getxattr(&cred(t), &name, &mut buf),
         Target::Bare(ft) => bare(t, ft, &name, false).map(|_| 0),
@@ -197,7 +205,7 @@ fn getxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64) ->
 
 fn listxattr_on(t: &UThread, target: Target, list: u64, size: u64) -> SysResult {
     let size = (size as usize).min(vfs::XATTR_LIST_MAX);
-    let mut buf = alloc::vec![0u8; size];
+    let mut buf = zeroed(size)?;
     let r = match target {
         Target::Inode(i) => i.listxattr(&cred(t), &mut buf),
         Target::Bare(_) => Ok(0),
@@ -421,9 +429,7 @@ pub fn copy_file_range(
     }
     count = count.min(MAX_RW_COUNT);
     let mut done = 0u64;
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(COPY_STEP.min(count as usize)).map_err(|_| Errno::ENOMEM)?;
-    buf.resize(COPY_STEP.min(count as usize), 0);
+    let mut buf = zeroed(COPY_STEP.min(count as usize))?;
     while done < count {
         let want = ((count - done) as usize).min(COPY_STEP);
         let n = iin.read_at(pos_in + done, &mut buf[..want])?;
