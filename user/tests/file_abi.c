@@ -176,6 +176,23 @@ KT_CASE(ioctl_o_path_ebadf) {
     close(fd);
 }
 
+KT_CASE(ioctls_on_the_console) {
+    int fd = KT_SYS_OK(open("/dev/console", O_RDWR | O_NOCTTY));
+    int on = 1, off = 0, n = -1;
+    KT_SYS_RET(ioctl(fd, FIONBIO, &on), 0);
+    KT_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+    KT_SYS_RET(ioctl(fd, FIONBIO, &off), 0);
+    KT_SYS_RET(ioctl(fd, FIONREAD, &n), 0);
+    KT_EQ(n, 0);
+    /* a terminal has a fasync */
+    KT_SYS_RET(ioctl(fd, FIOASYNC, &on), 0);
+    KT_EQ(fcntl(fd, F_GETFL) & O_ASYNC, O_ASYNC);
+    KT_SYS_RET(ioctl(fd, FIOASYNC, &off), 0);
+    KT_SYS_RET(ioctl(fd, FIOCLEX), 0);
+    KT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+    close(fd);
+}
+
 /* ---- xattrs ---------------------------------------------------------------- */
 
 KT_CASE(xattr_trusted_set_get_size_query) {
@@ -837,6 +854,49 @@ KT_CASE(proc_fd_directory_as_a_path_component) {
     KT_SYS_OK(stat(p, &st));
     KT_SYS_ERR(stat("/tmp/pfd/sub", &st), ENOENT);
     close(d);
+}
+
+KT_CASE(xattr_on_a_device_node) {
+    char buf[8];
+    KT_SYS_ERR(getxattr("/dev/null", "user.x", buf, sizeof buf), ENODATA);
+    KT_SYS_ERR(setxattr("/dev/null", "user.x", "1", 1, 0), EPERM);
+    KT_SYS_ERR(getxattr("/dev/null", "trusted.none", buf, sizeof buf), ENODATA);
+}
+
+KT_CASE(proc_fd_links_of_a_fifo_cwd_and_exe) {
+    const char *f = fresh_fifo("ff7");
+    int fd = KT_SYS_OK(open(f, O_RDWR));
+    char link[64] = {0};
+    KT_SYS_RET(readlink(fdpath("/proc/self/fd", fd), link, sizeof link - 1), (long)strlen(f));
+    KT_EQ(strcmp(link, f), 0);
+    /* the FIFO through its link is the same pipe */
+    int w = KT_SYS_OK(open(fdpath("/proc/self/fd", fd), O_WRONLY | O_NONBLOCK));
+    KT_SYS_RET(write(w, "q", 1), 1);
+    char c = 0;
+    KT_SYS_RET(read(fd, &c, 1), 1);
+    KT_EQ(c, 'q');
+    close(w);
+    close(fd);
+    /* cwd: the directory itself, whatever its name now */
+    char old[256];
+    KT_TRUE(getcwd(old, sizeof old) != NULL, "getcwd");
+    unlink("/tmp/cwdmoved/in");
+    rmdir("/tmp/cwdmoved");
+    rmdir("/tmp/cwdhere");
+    KT_SYS_OK(mkdir("/tmp/cwdhere", 0755));
+    KT_SYS_OK(chdir("/tmp/cwdhere"));
+    KT_SYS_OK(rename("/tmp/cwdhere", "/tmp/cwdmoved"));
+    fd = KT_SYS_OK(open("/proc/self/cwd/in", O_CREAT | O_WRONLY, 0644));
+    close(fd);
+    struct stat st;
+    KT_SYS_OK(stat("/tmp/cwdmoved/in", &st));
+    KT_SYS_OK(chdir(old));
+    /* exe opens the running program */
+    fd = KT_SYS_OK(open("/proc/self/exe", O_RDONLY));
+    char magic[4];
+    KT_SYS_RET(read(fd, magic, 4), 4);
+    KT_EQ(memcmp(magic, "\177ELF", 4), 0);
+    close(fd);
 }
 
 /* ---- fallocate ------------------------------------------------------------------- */
