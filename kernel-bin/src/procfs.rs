@@ -439,8 +439,21 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
         vfs::S_IFIFO => format!("pipe:[{}]", st.ino).into_bytes(),
         vfs::S_IFCHR => b"/dev/console".to_vec(),
         0 => b"anon_inode:[eventpoll]".to_vec(),
-        // an unlinked file (Linux shows its old path)
-        _ => format!("/inode:{} (deleted)", st.ino).into_bytes(),
+        // an unlinked file: its old path, as Linux's d_path()
+        _ => match file.inode().and_then(|i| i.unlinked_from()).and_then(|(dir, name)| {
+            let mut p = inode_path(&dir)?;
+            if p != b"/" {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            Some(p)
+        }) {
+            Some(mut p) => {
+                p.extend_from_slice(b" (deleted)");
+                p
+            }
+            None => format!("/inode:{} (deleted)", st.ino).into_bytes(),
+        },
     })
 }
 

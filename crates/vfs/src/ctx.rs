@@ -711,6 +711,13 @@ impl<'a> Ctx<'a> {
         let mut v = victim.lock();
         v.nlink = if victim.is_dir() { 0 } else { v.nlink.saturating_sub(1) };
         v.ctime = now;
+        if v.nlink == 0 && !victim.is_dir() {
+            let mut n = Vec::new();
+            if n.try_reserve_exact(name.len()).is_ok() {
+                n.extend_from_slice(name);
+                v.unlinked_from = Some((Arc::downgrade(dir), n));
+            }
+        }
     }
 
     /// unlink(2): removes a non-directory name (`EISDIR` for a directory).

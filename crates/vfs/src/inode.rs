@@ -229,6 +229,9 @@ pub(crate) struct InodeData {
     pub(crate) seals: u32,
     /// Extended attributes (crate::xattr).
     pub(crate) xattrs: crate::xattr::Xattrs,
+    /// Where the last name of an unlinked file was: its directory and the
+    /// name (what /proc shows with " (deleted)").
+    pub(crate) unlinked_from: Option<(Weak<Inode>, Vec<u8>)>,
 }
 
 impl InodeData {
@@ -361,6 +364,7 @@ impl Inode {
                 body,
                 seals: F_SEAL_SEAL,
                 xattrs: Default::default(),
+                unlinked_from: None,
             }),
         })
     }
@@ -412,6 +416,15 @@ impl Inode {
     /// Whether both inodes belong to the same filesystem instance.
     pub fn same_fs(&self, other: &Inode) -> bool {
         Arc::ptr_eq(&self.sb, &other.sb)
+    }
+
+    /// For a file whose last name unlink(2) removed: the directory that
+    /// held it (while it exists) and that name, as Linux's d_path() shows
+    /// an unlinked file's old path with " (deleted)".
+    pub fn unlinked_from(&self) -> Option<(Arc<Inode>, Vec<u8>)> {
+        let d = self.lock();
+        let (dir, name) = d.unlinked_from.as_ref()?;
+        Some((dir.upgrade()?, name.clone()))
     }
 
     /// Whether this inode's filesystem is read-only.

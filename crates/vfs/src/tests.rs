@@ -1587,3 +1587,19 @@ fn bind_mount_shows_a_directory_twice_and_umounts_alone() {
     assert_eq!(ctx.stat(&root, b"/src/a", 0).unwrap().size, 3);
     assert_eq!(err(ctx.umount(&root, b"/src")), Errno::EINVAL);
 }
+
+#[test]
+fn unlinked_file_remembers_its_last_name() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/dir", 0o755).unwrap();
+    create(&ctx, &root, b"/dir/f", b"x");
+    ctx.link(&root, b"/dir/f", &root, b"/dir/g", 0).unwrap();
+    let f = ctx.lookup(&root, b"/dir/f", true).unwrap();
+    ctx.unlink(&root, b"/dir/f").unwrap();
+    assert!(f.unlinked_from().is_none(), "a name is left");
+    ctx.unlink(&root, b"/dir/g").unwrap();
+    let (dir, name) = f.unlinked_from().unwrap();
+    assert_eq!(ctx.getcwd(&dir).unwrap(), b"/dir");
+    assert_eq!(name, b"g");
+}
