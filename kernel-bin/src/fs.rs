@@ -19,6 +19,29 @@ struct Mount {
     root: Arc<Inode>,
     /// The directory the mount hides (`None` for the root filesystem).
     covered: Option<Arc<Inode>>,
+    /// The mount id (statx's `stx_mnt_id`), unique while mounted.
+    id: u64,
+}
+
+static NEXT_MOUNT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(20);
+
+fn next_mount_id() -> u64 {
+    NEXT_MOUNT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The mount id statx(2) reports for files without a filesystem inode
+/// (pipes, epoll instances), as Linux's internal pipefs/anon_inodefs mount.
+pub const INTERNAL_MOUNT_ID: u64 = 2;
+
+/// The mount `inode` is seen through, for statx(2): its id, and whether
+/// `inode` is that mount's root (`STATX_ATTR_MOUNT_ROOT`). A filesystem
+/// mounted twice answers with its latest mount.
+pub fn mount_of(inode: &Arc<Inode>) -> (u64, bool) {
+    let m = MOUNTS.lock();
+    if let Some(m) = m.iter().rev().find(|m| Arc::ptr_eq(&m.root, inode)) {
+        return (m.id, true);
+    }
+    m.iter().rev().find(|m| m.root.same_fs(inode)).map_or((INTERNAL_MOUNT_ID, false), |m| (m.id, false))
 }
 
 /// Every mount, the root first (Linux's mount namespace, one for all).
@@ -41,6 +64,7 @@ pub fn record_mount(
         options,
         root,
         covered,
+        id: next_mount_id(),
     });
 }
 
@@ -55,7 +79,8 @@ pub fn record_bind(target: &[u8], root: Arc<Inode>, covered: Arc<Inode>) {
         .find(|m| m.root.same_fs(&root))
         .map(|m| (m.source.clone(), m.fstype.clone(), m.options.clone()))
         .unwrap_or_else(|| (b"none".to_vec(), b"none".to_vec(), String::from("rw")));
-    mounts.push(Mount { source, target: target.to_vec(), fstype, options, root, covered: Some(covered) });
+    let id = next_mount_id();
+    mounts.push(Mount { source, target: target.to_vec(), fstype, options, root, covered: Some(covered), id });
 }
 
 /// Forgets the mount of `root` on `covered` (umount(2)).
@@ -210,5 +235,9 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     }
     MOUNTS.lock().clear();
     record_mount(b"rootfs", b"/", b"rootfs", String::from("rw"), root.clone(), None);
+    // the root filesystem is mount 1, as Linux's rootfs
+    if let Some(m) = MOUNTS.lock().first_mut() {
+        m.id = 1;
+    }
     root
 }

@@ -431,6 +431,38 @@ KT_CASE(statx_flags_and_mask_checks) {
     KT_SYS_ERR(kt_statx(AT_FDCWD, "", 0, KT_STATX_BASIC, &x), ENOENT);
 }
 
+KT_CASE(statx_btime_mount_id_and_attributes) {
+    const char *f = tmpfile_with("sbt", NULL);
+    struct kt_statx x, t, r, pr;
+    KT_SYS_RET(kt_statx(AT_FDCWD, f, 0, KT_STATX_BASIC, &x), 0);
+    /* the mount id comes unasked; the birth time when asked (tmpfs) */
+    KT_EQ(x.mask, 0x17ffu);
+    KT_SYS_RET(kt_statx(AT_FDCWD, f, 0, 0xfffu, &x), 0);
+    KT_EQ(x.mask, 0x1fffu);
+    KT_EQ(x.btime.sec, x.ctime.sec);
+    KT_EQ(x.btime.nsec, x.ctime.nsec);
+    KT_EQ(x.attributes, 0);
+    KT_EQ(x.attributes_mask, 0x203070);
+    KT_SYS_RET(kt_statx(AT_FDCWD, "/tmp", 0, 0xfffu, &t), 0);
+    KT_EQ(t.attributes, 0x2000); /* STATX_ATTR_MOUNT_ROOT */
+    KT_EQ(t.spare[0], x.spare[0]); /* stx_mnt_id */
+    KT_SYS_RET(kt_statx(AT_FDCWD, "/", 0, 0xfffu, &r), 0);
+    KT_EQ(r.attributes, 0x2000);
+    KT_NE(r.spare[0], t.spare[0]);
+    /* procfs has no birth time and none of tmpfs's attributes */
+    KT_SYS_RET(kt_statx(AT_FDCWD, "/proc/self/status", 0, 0xfffu, &pr), 0);
+    KT_EQ(pr.mask, 0x17ffu);
+    KT_EQ(pr.attributes_mask, 0x203000);
+    KT_NE(pr.spare[0], t.spare[0]);
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(kt_statx(p[0], "", AT_EMPTY_PATH, 0xfffu, &pr), 0);
+    KT_EQ(pr.mask, 0x17ffu);
+    KT_EQ(pr.attributes_mask, 0x203000);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ---- copy_file_range ------------------------------------------------------- */
 
 static long kt_cfr(int in, loff_t *oi, int out, loff_t *oo, size_t len, unsigned flags) {

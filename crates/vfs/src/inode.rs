@@ -229,6 +229,8 @@ pub(crate) struct InodeData {
     pub(crate) seals: u32,
     /// Extended attributes (crate::xattr).
     pub(crate) xattrs: crate::xattr::Xattrs,
+    /// The creation time (statx's `stx_btime`).
+    pub(crate) btime: Timespec,
     /// Where the last name of an unlinked file was: its directory and the
     /// name (what /proc shows with " (deleted)").
     pub(crate) unlinked_from: Option<(Weak<Inode>, Vec<u8>)>,
@@ -365,6 +367,7 @@ impl Inode {
                 seals: F_SEAL_SEAL,
                 xattrs: Default::default(),
                 unlinked_from: None,
+                btime: now,
             }),
         })
     }
@@ -425,6 +428,11 @@ impl Inode {
         let d = self.lock();
         let (dir, name) = d.unlinked_from.as_ref()?;
         Some((dir.upgrade()?, name.clone()))
+    }
+
+    /// The creation time, for statx(2)'s `stx_btime`.
+    pub fn btime(&self) -> Timespec {
+        self.lock().btime
     }
 
     /// Whether this inode's filesystem is read-only.

@@ -296,6 +296,53 @@ const AT_STATX_SYNC_TYPE: u64 = 0x6000;
 const STATX_RESERVED: u64 = 0x8000_0000;
 /// STATX_TYPE .. STATX_BLOCKS.
 const STATX_BASIC_STATS: u32 = 0x7ff;
+const STATX_BTIME: u32 = 0x800;
+const STATX_MNT_ID: u32 = 0x1000;
+/// STATX_ATTR_MOUNT_ROOT.
+const STATX_ATTR_MOUNT_ROOT: u64 = 0x2000;
+/// What every filesystem may report (AUTOMOUNT, MOUNT_ROOT, DAX), as
+/// Linux's vfs_getattr_nosec().
+const STATX_ATTRS_GENERIC: u64 = 0x20_3000;
+/// What tmpfs adds (IMMUTABLE, APPEND, NODUMP).
+const STATX_ATTRS_TMPFS: u64 = 0x70;
+
+/// statx's facts beyond stat(2)'s.
+struct StatxExtra {
+    mask: u32,
+    btime: vfs::Timespec,
+    attributes: u64,
+    attributes_mask: u64,
+    mnt_id: u64,
+}
+
+impl StatxExtra {
+    /// For `inode` (`None`: a file without one, a pipe), `request` being
+    /// the mask asked for: MNT_ID always, BTIME when asked on tmpfs/ramfs.
+    fn of(inode: Option<&Arc<Inode>>, request: u32) -> Self {
+        let mut x = StatxExtra {
+            mask: STATX_BASIC_STATS | STATX_MNT_ID,
+            btime: vfs::Timespec::new(0, 0),
+            attributes: 0,
+            attributes_mask: STATX_ATTRS_GENERIC,
+            mnt_id: crate::fs::INTERNAL_MOUNT_ID,
+        };
+        if let Some(i) = inode {
+            let (id, root) = crate::fs::mount_of(i);
+            x.mnt_id = id;
+            if root {
+                x.attributes |= STATX_ATTR_MOUNT_ROOT;
+            }
+            if !i.is_synthetic() {
+                x.attributes_mask |= STATX_ATTRS_TMPFS;
+                if request & STATX_BTIME != 0 {
+                    x.mask |= STATX_BTIME;
+                    x.btime = i.btime();
+                }
+            }
+        }
+        x
+    }
+}
 
 /// statx(2): the fields of stat(2) (`stx_mask` STATX_BASIC_STATS), with
 /// do_statx()'s checks: `EINVAL` for `STATX__RESERVED` in the mask, both
@@ -317,24 +364,36 @@ pub fn statx(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mask: u64, 
     if p.is_empty() && flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
         return Err(Errno::ENOENT);
     }
-    let st = if p.is_empty() {
+    let request = mask as u32;
+    let (st, x) = if p.is_empty() {
         if dirfd as i32 == AT_FDCWD as i32 {
-            with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, b".", 0))?
+            let cwd = with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, b".", true))?;
+            (cwd.stat(), StatxExtra::of(Some(&cwd), request))
         } else {
-            t.file(dirfd)?.stat()?
+            let file = t.file(dirfd)?;
+            (file.stat()?, StatxExtra::of(file.inode(), request))
         }
     } else {
         let at = (flags & AT_SYMLINK_NOFOLLOW) as u32;
-        with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?
+        let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
+        // the inode again for the mount and birth facts (none for a pipe
+        // reached through /proc)
+        let inode = with_ctx(t, dirfd, |ctx, dir| ctx.lookup_at(dir, &p, at)).ok();
+        (st, StatxExtra::of(inode.as_ref(), request))
     };
-    t.write_bytes(buf, &statx_bytes(&st)).map(|_| 0)
+    t.write_bytes(buf, &statx_bytes(&st, &x)).map(|_| 0)
 }
 
-/// `struct statx` (256 bytes) of `st`.
-fn statx_bytes(st: &vfs::Stat) -> [u8; 256] {
+/// `struct statx` (256 bytes) of `st` and `x`.
+fn statx_bytes(st: &vfs::Stat, x: &StatxExtra) -> [u8; 256] {
     let mut b = [0u8; 256];
     let mut put = |at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);
-    put(0, &STATX_BASIC_STATS.to_le_bytes());
+    put(0, &x.mask.to_le_bytes());
+    put(8, &x.attributes.to_le_bytes());
+    put(56, &x.attributes_mask.to_le_bytes());
+    put(80, &x.btime.sec.to_le_bytes());
+    put(88, &(x.btime.nsec as u32).to_le_bytes());
+    put(144, &x.mnt_id.to_le_bytes());
     put(4, &(st.blksize as u32).to_le_bytes());
     put(16, &(st.nlink as u32).to_le_bytes());
     put(20, &st.uid.to_le_bytes());
