@@ -313,10 +313,13 @@ KT_CASE(xattr_pipe_and_procfs_have_none) {
     KT_SYS_ERR(fgetxattr(p[0], "user.x", buf, sizeof buf), ENODATA);
     KT_SYS_ERR(fsetxattr(p[1], "user.x", "1", 1, 0), EPERM);
     KT_SYS_ERR(fsetxattr(p[1], "trusted.x", "1", 1, 0), EOPNOTSUPP);
+    /* listing asks the security module only: nothing */
+    KT_SYS_RET(flistxattr(p[0], buf, sizeof buf), 0);
     close(p[0]);
     close(p[1]);
     KT_SYS_ERR(getxattr("/proc/self/status", "trusted.x", buf, sizeof buf), EOPNOTSUPP);
     KT_SYS_ERR(setxattr("/proc/self/status", "trusted.x", "1", 1, 0), EOPNOTSUPP);
+    KT_SYS_RET(listxattr("/proc/self/status", buf, sizeof buf), 0);
 }
 
 KT_CASE(xattr_trusted_needs_cap_sys_admin) {
@@ -803,6 +806,13 @@ KT_CASE(proc_fd_pipe_with_another_access_mode) {
     close(w);
     KT_SYS_RET(read(p[0], &c, 1), 0);
     close(p[0]);
+}
+
+KT_CASE(proc_fd_of_an_anonymous_inode_enxio) {
+    int e = KT_SYS_OK(epoll_create1(0));
+    KT_SYS_ERR(open(fdpath("/proc/self/fd", e), O_RDONLY), ENXIO);
+    KT_SYS_ERR(open(fdpath("/dev/fd", e), O_RDWR), ENXIO);
+    close(e);
 }
 
 KT_CASE(dev_fd_and_std_links) {
