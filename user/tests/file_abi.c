@@ -812,8 +812,35 @@ KT_CASE(proc_fd_of_an_anonymous_inode_enxio) {
     int e = KT_SYS_OK(epoll_create1(0));
     KT_SYS_ERR(open(fdpath("/proc/self/fd", e), O_RDONLY), ENXIO);
     KT_SYS_ERR(open(fdpath("/dev/fd", e), O_RDWR), ENXIO);
+    /* O_PATH opens nothing, so it works */
+    int o = KT_SYS_OK(open(fdpath("/proc/self/fd", e), O_PATH));
+    struct stat a, b;
+    KT_SYS_OK(fstat(o, &a));
+    KT_SYS_OK(fstat(e, &b));
+    KT_EQ(a.st_ino, b.st_ino);
+    char c;
+    KT_SYS_ERR(read(o, &c, 1), EBADF);
+    close(o);
     close(e);
 }
+
+KT_CASE(proc_fd_pipe_o_path_is_no_reader) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    int o = KT_SYS_OK(open(fdpath("/proc/self/fd", p[0]), O_PATH));
+    struct stat a, b;
+    KT_SYS_OK(fstat(o, &a));
+    KT_SYS_OK(fstat(p[0], &b));
+    KT_EQ(a.st_ino, b.st_ino);
+    KT_EQ(a.st_mode & S_IFMT, S_IFIFO);
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    KT_SYS_ERR(write(p[1], "x", 1), EPIPE);
+    signal(SIGPIPE, SIG_DFL);
+    close(p[1]);
+    close(o);
+}
+
 
 KT_CASE(dev_fd_and_std_links) {
     char buf[64];
@@ -1177,6 +1204,22 @@ KT_CASE(mount_bind_errors) {
     /* a directory on a file and a file on a directory */
     KT_SYS_ERR(mount("/tmp/be", f, NULL, MS_BIND, NULL), ENOTDIR);
     KT_SYS_ERR(mount(f, "/tmp/be", NULL, MS_BIND, NULL), ENOTDIR);
+}
+
+KT_CASE(access_through_links_and_on_read_only) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(access(fdpath("/dev/fd", p[0]), R_OK | W_OK), 0);
+    close(p[0]);
+    close(p[1]);
+    KT_SYS_RET(fresh_mount("/tmp/roa", 0), 0);
+    int fd = KT_SYS_OK(open("/tmp/roa/f", O_CREAT | O_WRONLY, 0644));
+    close(fd);
+    KT_SYS_RET(mount(NULL, "/tmp/roa", NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+    KT_SYS_ERR(access("/tmp/roa/f", W_OK), EROFS);
+    KT_SYS_RET(access("/tmp/roa/f", R_OK), 0);
+    KT_SYS_ERR(access("/tmp/roa", W_OK), EROFS);
+    KT_SYS_OK(umount("/tmp/roa"));
 }
 
 KT_MAIN()

@@ -1035,8 +1035,32 @@ impl<'a> Ctx<'a> {
         if mode & !7 != 0 || at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EACCESS) != 0 {
             return Err(Errno::EINVAL);
         }
-        let inode = self.lookup_at(dir, path, at_flags & !AT_EACCESS)?;
-        if mode == F_OK { Ok(()) } else { inode.check_access(self.cred, mode) }
+        let inode = if path.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+            Arc::clone(dir)
+        } else {
+            match self.walk_magic(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0, &mut 0)? {
+                Magic::Inode(i) => i,
+                // /dev/stdin when it is a pipe: the pipe's owner and mode
+                Magic::File(f) => {
+                    let st = f.stat()?;
+                    return if mode == F_OK || stat_permits(&st, self.cred, mode) {
+                        Ok(())
+                    } else {
+                        Err(Errno::EACCES)
+                    };
+                }
+            }
+        };
+        if mode == F_OK {
+            return Ok(());
+        }
+        // sb_permission(): writing a file of a read-only filesystem
+        if mode & W_OK != 0
+            && matches!(inode.file_type(), FileType::Regular | FileType::Directory | FileType::Symlink)
+        {
+            inode.check_rw()?;
+        }
+        inode.check_access(self.cred, mode)
     }
 
     /// chdir(2) / chroot(2): the directory `path` names (`ENOTDIR`,
@@ -1248,4 +1272,22 @@ impl<'a> Ctx<'a> {
         }
         Ok((under, top))
     }
+}
+
+/// Linux's generic_permission() on the owner and mode of `st` (for a file
+/// known only by its stat, as a pipe reached through a magic link).
+fn stat_permits(st: &Stat, cred: &Cred, mask: u32) -> bool {
+    let mask = mask & 7;
+    let perm = st.mode & 0o7777;
+    if cred.is_root() {
+        return mask & X_OK == 0 || st.mode & S_IFMT == S_IFDIR || perm & 0o111 != 0;
+    }
+    let bits = if cred.uid == st.uid {
+        perm >> 6
+    } else if cred.in_group(st.gid) {
+        perm >> 3
+    } else {
+        perm
+    } & 7;
+    bits & mask == mask
 }

@@ -301,7 +301,7 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
             crate::devices::open(inode, major, minor, f, flags & vfs::O_NOCTTY != 0)?
         }
         Opened::Fifo { inode, flags: f } => crate::pipe::fifo_open(&inode, f)?,
-        Opened::Reopen { file, flags: f } => super::fs_extra::reopen(&*file, f)?,
+        Opened::Reopen { file, flags: f } => super::fs_extra::reopen(file, f)?,
     };
     install(t, file, flags & vfs::O_CLOEXEC != 0)
 }

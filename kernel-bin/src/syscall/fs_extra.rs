@@ -92,12 +92,15 @@ fn read_int(t: &UThread, arg: u64) -> Result<i32> {
 /// open(2) through a magic link to a file without an inode: a pipe gets a
 /// new end with the access mode asked for; a terminal without a device
 /// node (init's console) opens the console again; anything else (an epoll
-/// instance) `ENXIO`, as an anonymous inode cannot be opened.
-pub fn reopen(file: &dyn File, flags: u32) -> Result<Arc<dyn File>> {
+/// instance) `ENXIO`, as an anonymous inode cannot be opened. `O_PATH`
+/// gives a path-only file of the same object (no pipe end is opened).
+pub fn reopen(file: Arc<dyn File>, flags: u32) -> Result<Arc<dyn File>> {
     if flags & vfs::O_PATH != 0 {
-        log::info!("open of a magic link to an inodeless file with O_PATH unsupported: ENXIO");
-        return Err(Errno::ENXIO);
+        // the object's stat as of now: holding the file would keep a pipe
+        // end open (Linux's O_PATH holds the inode only)
+        return Ok(Arc::new(PathOnly { stat: file.stat()?, flags }));
     }
+    let file = &*file;
     if let Some(r) = crate::pipe::reopen(file, flags) {
         return r;
     }
@@ -107,6 +110,46 @@ pub fn reopen(file: &dyn File, flags: u32) -> Result<Arc<dyn File>> {
         return Ok(f);
     }
     Err(Errno::ENXIO)
+}
+
+/// An `O_PATH` file of an object without an inode: fstat(2) (the stat
+/// taken at open) and the fd flags work; reading, writing and the rest are
+/// `EBADF`.
+struct PathOnly {
+    stat: vfs::Stat,
+    flags: u32,
+}
+
+impl File for PathOnly {
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        Err(Errno::EBADF)
+    }
+
+    fn stat(&self) -> Result<vfs::Stat> {
+        Ok(self.stat)
+    }
+
+    fn getdents64(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+
+    fn ioctl(&self, _cmd: u32, _arg: usize) -> Result<isize> {
+        Err(Errno::EBADF)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags
+    }
+
+    fn set_status_flags(&self, _flags: u32) {}
 }
 
 // ---- xattrs ----
