@@ -17,25 +17,109 @@ struct Mount {
     fstype: Vec<u8>,
     options: String,
     root: Arc<Inode>,
+    /// The directory the mount hides (`None` for the root filesystem).
+    covered: Option<Arc<Inode>>,
+    /// The mount id (statx's `stx_mnt_id`), unique while mounted.
+    id: u64,
+}
+
+static NEXT_MOUNT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(20);
+
+fn next_mount_id() -> u64 {
+    NEXT_MOUNT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The mount id statx(2) reports for files without a filesystem inode
+/// (pipes, epoll instances), as Linux's internal pipefs/anon_inodefs mount.
+pub const INTERNAL_MOUNT_ID: u64 = 2;
+
+/// The mount `inode` is seen through, for statx(2): its id, and whether
+/// `inode` is that mount's root (`STATX_ATTR_MOUNT_ROOT`). A filesystem
+/// mounted twice answers with its latest mount.
+pub fn mount_of(inode: &Arc<Inode>) -> (u64, bool) {
+    let m = MOUNTS.lock();
+    if let Some(m) = m.iter().rev().find(|m| Arc::ptr_eq(&m.root, inode)) {
+        return (m.id, true);
+    }
+    m.iter().rev().find(|m| m.root.same_fs(inode)).map_or((INTERNAL_MOUNT_ID, false), |m| (m.id, false))
 }
 
 /// Every mount, the root first (Linux's mount namespace, one for all).
 static MOUNTS: Mutex<Vec<Mount>> = Mutex::new(Vec::new());
 
-/// Records a mount of `root` on `target` (an absolute path).
-pub fn record_mount(source: &[u8], target: &[u8], fstype: &[u8], options: String, root: Arc<Inode>) {
+/// Records a mount of `root` on `target` (an absolute path), hiding the
+/// directory `covered`.
+pub fn record_mount(
+    source: &[u8],
+    target: &[u8],
+    fstype: &[u8],
+    options: String,
+    root: Arc<Inode>,
+    covered: Option<Arc<Inode>>,
+) {
     MOUNTS.lock().push(Mount {
         source: source.to_vec(),
         target: target.to_vec(),
         fstype: fstype.to_vec(),
         options,
         root,
+        covered,
+        id: next_mount_id(),
     });
 }
 
-/// Forgets the mount whose root is `root` (umount(2)).
-pub fn forget_mount(root: &Arc<Inode>) {
-    MOUNTS.lock().retain(|m| !Arc::ptr_eq(&m.root, root));
+/// Records a bind mount of the directory `root` on `target`: /proc/mounts
+/// shows it with the source, type and options of the filesystem holding
+/// `root`, as Linux.
+pub fn record_bind(target: &[u8], root: Arc<Inode>, covered: Arc<Inode>) {
+    let mut mounts = MOUNTS.lock();
+    let (source, fstype, options) = mounts
+        .iter()
+        .rev()
+        .find(|m| m.root.same_fs(&root))
+        .map(|m| (m.source.clone(), m.fstype.clone(), m.options.clone()))
+        .unwrap_or_else(|| (b"none".to_vec(), b"none".to_vec(), String::from("rw")));
+    let id = next_mount_id();
+    mounts.push(Mount { source, target: target.to_vec(), fstype, options, root, covered: Some(covered), id });
+}
+
+/// Forgets the mount of `root` on `covered` (umount(2)).
+pub fn forget_mount(root: &Arc<Inode>, covered: &Arc<Inode>) {
+    MOUNTS.lock().retain(|m| {
+        !(Arc::ptr_eq(&m.root, root) && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
+    });
+}
+
+/// mount(2) with `MS_REMOUNT`: makes the filesystem whose root is `root`
+/// read-only or read-write and shows it in /proc/mounts (`EINVAL` when
+/// `root` is not a mount's root, `EBUSY` going read-only while a file of it
+/// is open for writing).
+///
+/// Read-only is a state of the filesystem here, so every mount of it
+/// changes; `bind` (MS_REMOUNT|MS_BIND, which is per mount in Linux) is
+/// refused with `EINVAL` when the filesystem is mounted more than once.
+pub fn remount(root: &Arc<Inode>, ro: bool, bind: bool) -> linux_abi::Result<()> {
+    let mut mounts = MOUNTS.lock();
+    if !mounts.iter().any(|m| Arc::ptr_eq(&m.root, root)) {
+        return Err(linux_abi::Errno::EINVAL);
+    }
+    if bind && mounts.iter().filter(|m| m.root.same_fs(root)).count() > 1 {
+        log::info!(
+            "mount MS_REMOUNT|MS_BIND of a filesystem mounted twice (per-mount flags) unsupported: EINVAL"
+        );
+        return Err(linux_abi::Errno::EINVAL);
+    }
+    root.set_fs_read_only(ro)?;
+    for m in mounts.iter_mut().filter(|m| m.root.same_fs(root)) {
+        let rest = m.options.split_once(',').map_or("", |(_, r)| r);
+        let mut o = String::from(if ro { "ro" } else { "rw" });
+        if !rest.is_empty() {
+            o.push(',');
+            o.push_str(rest);
+        }
+        m.options = o;
+    }
+    Ok(())
 }
 
 /// The root of the root filesystem.
@@ -150,6 +234,10 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
         add_device_nodes(&ctx, &dev);
     }
     MOUNTS.lock().clear();
-    record_mount(b"rootfs", b"/", b"rootfs", String::from("rw"), root.clone());
+    record_mount(b"rootfs", b"/", b"rootfs", String::from("rw"), root.clone(), None);
+    // the root filesystem is mount 1, as Linux's rootfs
+    if let Some(m) = MOUNTS.lock().first_mut() {
+        m.id = 1;
+    }
     root
 }

@@ -172,9 +172,36 @@ struct Shared {
     /// Sleepers on the write end: writers, poll/epoll on it; woken by
     /// [`Shared::room_out`].
     writeq: Arc<WaitQueue>,
+    /// Opens for reading and for writing so far (Linux's r_counter and
+    /// w_counter): a FIFO opener waits for the other one to move.
+    r_counter: AtomicU64,
+    w_counter: AtomicU64,
+    /// FIFO openers waiting for a partner.
+    openq: Arc<WaitQueue>,
+    /// Ends open for reading and writing at once: they sleep on the read
+    /// queue, which [`Shared::room_out`] then wakes too.
+    rdwr: AtomicUsize,
 }
 
 impl Shared {
+    fn new(readers: usize, writers: usize) -> Arc<Self> {
+        static INO: AtomicUsize = AtomicUsize::new(1);
+        Arc::new(Shared {
+            ring: Mutex::new(Ring::new()),
+            in_events: AtomicU64::new(0),
+            out_events: AtomicU64::new(0),
+            readers: AtomicUsize::new(readers),
+            writers: AtomicUsize::new(writers),
+            ino: INO.fetch_add(1, Ordering::Relaxed) as u64,
+            readq: Arc::new(WaitQueue::new()),
+            writeq: Arc::new(WaitQueue::new()),
+            r_counter: AtomicU64::new(0),
+            w_counter: AtomicU64::new(0),
+            openq: Arc::new(WaitQueue::new()),
+            rdwr: AtomicUsize::new(0),
+        })
+    }
+
     /// The read end's readiness may have changed (data arrived, the last
     /// writer went): its event count moves and its sleepers wake.
     fn data_in(&self) {
@@ -187,14 +214,21 @@ impl Shared {
     fn room_out(&self) {
         self.out_events.fetch_add(1, Ordering::SeqCst);
         self.writeq.wake_all();
+        if self.rdwr.load(Ordering::SeqCst) > 0 {
+            self.readq.wake_all();
+        }
     }
 }
 
-/// One end of a pipe.
+/// One end of a pipe: open for reading, writing, or (a FIFO or a pipe
+/// reopened through /proc/<pid>/fd with `O_RDWR`) both.
 pub struct PipeEnd {
     shared: Arc<Shared>,
+    read: bool,
     write: bool,
     flags: AtomicU32,
+    /// The FIFO's inode (stat, fchmod, the /proc link); `None` for a pipe.
+    inode: Option<Arc<vfs::Inode>>,
 }
 
 /// A new pipe: (read end, write end). `flags` may hold `O_NONBLOCK` and
@@ -205,20 +239,100 @@ pub struct PipeEnd {
 pub fn pipe(flags: u32) -> (Arc<dyn File>, Arc<dyn File>) {
     let nonblock = flags & vfs::O_NONBLOCK;
     let direct = flags & vfs::O_DIRECT;
-    static INO: AtomicUsize = AtomicUsize::new(1);
-    let shared = Arc::new(Shared {
-        ring: Mutex::new(Ring::new()),
-        in_events: AtomicU64::new(0),
-        out_events: AtomicU64::new(0),
-        readers: AtomicUsize::new(1),
-        writers: AtomicUsize::new(1),
-        ino: INO.fetch_add(1, Ordering::Relaxed) as u64,
-        readq: Arc::new(WaitQueue::new()),
-        writeq: Arc::new(WaitQueue::new()),
-    });
-    let r = PipeEnd { shared: shared.clone(), write: false, flags: AtomicU32::new(vfs::O_RDONLY | nonblock) };
-    let w = PipeEnd { shared, write: true, flags: AtomicU32::new(vfs::O_WRONLY | nonblock | direct) };
+    let shared = Shared::new(1, 1);
+    let r = PipeEnd {
+        shared: shared.clone(),
+        read: true,
+        write: false,
+        flags: AtomicU32::new(vfs::O_RDONLY | nonblock),
+        inode: None,
+    };
+    let w = PipeEnd {
+        shared,
+        read: false,
+        write: true,
+        flags: AtomicU32::new(vfs::O_WRONLY | nonblock | direct),
+        inode: None,
+    };
     (Arc::new(r), Arc::new(w))
+}
+
+/// The pipes of the FIFO inodes open now: (inode, its pipe). A pipe lives
+/// while an end is open, as Linux frees `i_pipe` at the last close.
+static FIFOS: Mutex<alloc::vec::Vec<(alloc::sync::Weak<vfs::Inode>, alloc::sync::Weak<Shared>)>> =
+    Mutex::new(alloc::vec::Vec::new());
+
+/// open(2) of a FIFO inode, as Linux's fifo_open(): every open shares the
+/// inode's one pipe; `O_RDONLY` waits for a writer and `O_WRONLY` for a
+/// reader (interruptibly) unless `O_NONBLOCK`, where a writer without a
+/// reader gets `ENXIO`; `O_RDWR` never waits.
+pub fn fifo_open(inode: &Arc<vfs::Inode>, flags: u32) -> Result<Arc<dyn File>> {
+    let shared = {
+        let mut fifos = FIFOS.lock();
+        fifos.retain(|(i, p)| i.strong_count() > 0 && p.strong_count() > 0);
+        let me = Arc::downgrade(inode);
+        match fifos.iter().find(|(i, _)| alloc::sync::Weak::ptr_eq(i, &me)).and_then(|(_, p)| p.upgrade()) {
+            Some(p) => p,
+            None => {
+                let p = Shared::new(0, 0);
+                fifos.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                fifos.push((me, Arc::downgrade(&p)));
+                p
+            }
+        }
+    };
+    open_end(shared, flags, Some(inode.clone()))
+}
+
+/// open(2) of /proc/<pid>/fd/N when N is a pipe end: a new open file of
+/// the same pipe with the access mode asked for (fifo_open() of a pipefs
+/// inode, which never waits). `None` when `file` is not a pipe.
+pub fn reopen(file: &dyn File, flags: u32) -> Option<Result<Arc<dyn File>>> {
+    let p = file.as_any()?.downcast_ref::<PipeEnd>()?;
+    Some(open_end(p.shared.clone(), flags, p.inode.clone()))
+}
+
+fn open_end(shared: Arc<Shared>, flags: u32, inode: Option<Arc<vfs::Inode>>) -> Result<Arc<dyn File>> {
+    let is_fifo = inode.is_some();
+    let nonblock = flags & vfs::O_NONBLOCK != 0;
+    let (read, write) = match flags & vfs::O_ACCMODE {
+        vfs::O_RDONLY => (true, false),
+        vfs::O_WRONLY => (false, true),
+        vfs::O_RDWR => (true, true),
+        _ => return Err(Errno::EINVAL),
+    };
+    let s = &shared;
+    if is_fifo && write && !read && nonblock && s.readers.load(Ordering::SeqCst) == 0 {
+        return Err(Errno::ENXIO);
+    }
+    if read {
+        s.r_counter.fetch_add(1, Ordering::SeqCst);
+        s.readers.fetch_add(1, Ordering::SeqCst);
+    }
+    if write {
+        s.w_counter.fetch_add(1, Ordering::SeqCst);
+        s.writers.fetch_add(1, Ordering::SeqCst);
+    }
+    if read && write {
+        s.rdwr.fetch_add(1, Ordering::SeqCst);
+    }
+    s.openq.wake_all();
+    let end = Arc::new(PipeEnd { shared: shared.clone(), read, write, flags: AtomicU32::new(flags), inode });
+    if is_fifo && !nonblock && read != write {
+        // wait_for_partner(): until the other side's counter moves; an
+        // interrupted open drops its end (the counts go back)
+        let (counter, others) = if read { (&s.w_counter, &s.writers) } else { (&s.r_counter, &s.readers) };
+        if others.load(Ordering::SeqCst) == 0 {
+            let seen = counter.load(Ordering::SeqCst);
+            crate::proc::sleep_on(
+                current_tid(),
+                &[&s.openq],
+                || counter.load(Ordering::SeqCst) != seen,
+                None,
+            )?;
+        }
+    }
+    Ok(end)
 }
 
 fn current_tid() -> u32 {
@@ -267,10 +381,14 @@ impl PipeEnd {
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
+        if self.read && self.write {
+            self.shared.rdwr.fetch_sub(1, Ordering::SeqCst);
+        }
         if self.write {
             self.shared.writers.fetch_sub(1, Ordering::SeqCst);
             self.shared.data_in();
-        } else {
+        }
+        if self.read {
             self.shared.readers.fetch_sub(1, Ordering::SeqCst);
             self.shared.room_out();
         }
@@ -279,7 +397,7 @@ impl Drop for PipeEnd {
 
 impl File for PipeEnd {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        if self.write {
+        if !self.read {
             return Err(Errno::EBADF);
         }
         if buf.is_empty() {
@@ -352,7 +470,7 @@ impl File for PipeEnd {
     }
 
     fn unread(&self, data: &[u8]) {
-        if self.write || data.is_empty() {
+        if !self.read || data.is_empty() {
             return;
         }
         self.shared.ring.lock().put_back(data);
@@ -360,6 +478,9 @@ impl File for PipeEnd {
     }
 
     fn stat(&self) -> Result<Stat> {
+        if let Some(i) = &self.inode {
+            return Ok(i.stat());
+        }
         Ok(Stat {
             mode: vfs::S_IFIFO | 0o600,
             ino: self.shared.ino,
@@ -376,27 +497,26 @@ impl File for PipeEnd {
             let r = s.ring.lock();
             (r.len, r.is_full())
         };
+        let mut r = 0;
         if self.write {
             // as Linux: writable while a slot is free, POLLERR once every
             // reader is gone (with POLLOUT when not full)
-            let mut r = 0;
             if !full {
                 r |= vfs::POLLOUT | vfs::POLLWRNORM;
             }
             if s.readers.load(Ordering::SeqCst) == 0 {
                 r |= vfs::POLLERR;
             }
-            r
-        } else {
-            let mut r = 0;
+        }
+        if self.read {
             if len > 0 {
                 r |= vfs::POLLIN | vfs::POLLRDNORM;
             }
             if s.writers.load(Ordering::SeqCst) == 0 {
                 r |= vfs::POLLHUP;
             }
-            r
         }
+        r
     }
 
     fn ioctl(&self, _cmd: u32, _arg: usize) -> Result<isize> {
@@ -405,15 +525,24 @@ impl File for PipeEnd {
     }
 
     fn event_count(&self) -> u64 {
+        let mut n = 0;
         if self.write {
-            self.shared.out_events.load(Ordering::SeqCst)
-        } else {
-            self.shared.in_events.load(Ordering::SeqCst)
+            n += self.shared.out_events.load(Ordering::SeqCst);
         }
+        if self.read {
+            n += self.shared.in_events.load(Ordering::SeqCst);
+        }
+        n
     }
 
     fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(if self.write { self.shared.writeq.clone() } else { self.shared.readq.clone() })
+        // an end open both ways sleeps on the read queue, which room_out()
+        // wakes too while such an end exists
+        Some(if self.read { self.shared.readq.clone() } else { self.shared.writeq.clone() })
+    }
+
+    fn inode(&self) -> Option<&Arc<vfs::Inode>> {
+        self.inode.as_ref()
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {

@@ -291,6 +291,42 @@ impl SynthNode for Node {
             _ => Err(Errno::EINVAL),
         }
     }
+
+    fn magic(&self) -> Option<Result<vfs::Magic>> {
+        match *self {
+            Node::Fd(pid, tid, fd) => Some(fd_magic(pid, tid, fd)),
+            Node::ProcLink(pid, tid, n @ ("cwd" | "root" | "exe")) if pid != 0 => {
+                Some(link_magic(pid, tid, n))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What /proc/<pid>/fd/N leads to: the file's inode (a name it may have
+/// lost included), or the open file itself when it has none (a pipe).
+fn fd_magic(pid: Pid, tid: Pid, fd: u32) -> Result<vfs::Magic> {
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
+    let files =
+        table().with_thread(tid, |th| th.files.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+    let file = files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
+    Ok(match file.inode() {
+        Some(i) => vfs::Magic::Inode(i.clone()),
+        None => vfs::Magic::File(file),
+    })
+}
+
+/// What /proc/<pid>/{cwd,root,exe} lead to.
+fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
+    if name == "exe" {
+        let inode = INFO.lock().get(&pid).and_then(|i| i.exe_inode.clone()).ok_or(Errno::ENOENT)?;
+        return Ok(vfs::Magic::Inode(inode));
+    }
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
+    let fs =
+        table().with_thread(tid, |th| th.fs.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+    let f = fs.lock();
+    Ok(vfs::Magic::Inode(if name == "root" { f.root().clone() } else { f.cwd().clone() }))
 }
 
 fn meminfo() -> String {
@@ -403,8 +439,21 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
         vfs::S_IFIFO => format!("pipe:[{}]", st.ino).into_bytes(),
         vfs::S_IFCHR => b"/dev/console".to_vec(),
         0 => b"anon_inode:[eventpoll]".to_vec(),
-        // an unlinked file (Linux shows its old path)
-        _ => format!("/inode:{} (deleted)", st.ino).into_bytes(),
+        // an unlinked file: its old path, as Linux's d_path()
+        _ => match file.inode().and_then(|i| i.unlinked_from()).and_then(|(dir, name)| {
+            let mut p = inode_path(&dir)?;
+            if p != b"/" {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            Some(p)
+        }) {
+            Some(mut p) => {
+                p.extend_from_slice(b" (deleted)");
+                p
+            }
+            None => format!("/inode:{} (deleted)", st.ino).into_bytes(),
+        },
     })
 }
 

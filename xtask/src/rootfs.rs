@@ -1,5 +1,6 @@
 //! The default root filesystem of `cargo xtask qemu`: Debian's static
-//! busybox with its applet links, and an /init that mounts /proc, /tmp and /dev,
+//! busybox with its applet links, and an /init that mounts /proc, /tmp and /dev
+//! (and links /dev/fd, /dev/std{in,out,err} to /proc/self/fd as udev does),
 //! prints the motd and starts a login shell in a session of its own with
 //! the console as its controlling terminal (so job control works); when
 //! the shell exits, init powers off (so `exit` or `poweroff` ends QEMU).
@@ -17,6 +18,11 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# what udev or an init's mountdevsubfs makes on Linux (devtmpfs has none)
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 read up idle < /proc/uptime
 cat /etc/motd
 echo "$(uname -sr) on $(uname -m), booted in $up s"
@@ -56,7 +62,19 @@ pub fn add_dev_nodes(c: &mut Cpio) {
     for &(name, mode, major, minor) in DEV_NODES {
         c.char_dev(name, mode, major, minor);
     }
+    for &(name, target) in DEV_LINKS {
+        c.symlink(name, target);
+    }
 }
+
+/// The links of `/dev` that udev (or an init's mountdevsubfs) makes on
+/// Linux: /dev/fd and the standard streams through /proc's magic links.
+const DEV_LINKS: &[(&str, &str)] = &[
+    ("dev/fd", "/proc/self/fd"),
+    ("dev/stdin", "/proc/self/fd/0"),
+    ("dev/stdout", "/proc/self/fd/1"),
+    ("dev/stderr", "/proc/self/fd/2"),
+];
 
 /// Adds busybox (installed with apt-get when missing), its applet links,
 /// /init, /etc/profile and /etc/motd.

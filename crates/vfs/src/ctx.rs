@@ -7,11 +7,11 @@ use linux_abi::{Errno, Result};
 
 use crate::file::RamFile;
 use crate::inode::{Body, DirData, Inode};
+use crate::synth::Magic;
 use crate::types::*;
 
 /// The result of [`Ctx::open`]: an open ramfs file, or a special inode the
 /// kernel binds to a driver.
-#[derive(Debug)]
 pub enum Opened {
     /// A regular file or a directory, ready for the descriptor table.
     File(Arc<RamFile>),
@@ -34,6 +34,35 @@ pub enum Opened {
         /// The open flags.
         flags: u32,
     },
+    /// A magic link to an open file without an inode ([`Magic::File`]):
+    /// the kernel opens that object again (a pipe: a new end of it).
+    Reopen {
+        /// The file the link names.
+        file: Arc<dyn crate::File>,
+        /// The open flags.
+        flags: u32,
+    },
+}
+
+impl core::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Opened::File(r) => f.debug_tuple("File").field(r).finish(),
+            Opened::Device { inode, major, minor, flags } => f
+                .debug_struct("Device")
+                .field("inode", inode)
+                .field("major", major)
+                .field("minor", minor)
+                .field("flags", flags)
+                .finish(),
+            Opened::Fifo { inode, flags } => {
+                f.debug_struct("Fifo").field("inode", inode).field("flags", flags).finish()
+            }
+            Opened::Reopen { flags, .. } => {
+                f.debug_struct("Reopen").field("flags", flags).finish_non_exhaustive()
+            }
+        }
+    }
 }
 
 /// Who resolves paths, and from where: the caller's root directory (where
@@ -135,6 +164,13 @@ impl<'a> Ctx<'a> {
                 return Ok((cur, Some(comp), slash));
             }
             let child = self.lookup_one(&cur, &comp)?;
+            if let Some(m) = child.magic() {
+                match self.jump(m, links)? {
+                    Magic::Inode(i) => cur = i,
+                    Magic::File(_) => return Err(Errno::ENOTDIR),
+                }
+                continue;
+            }
             if child.file_type() == FileType::Symlink {
                 let target = self.link_target(&child, links)?;
                 if target[0] == b'/' {
@@ -146,6 +182,16 @@ impl<'a> Ctx<'a> {
             }
         }
         Ok((cur, None, slash))
+    }
+
+    /// Follows a magic link: counts it as a link (`ELOOP` past
+    /// [`MAX_SYMLINKS`]) and gives where it leads.
+    fn jump(&self, m: Result<Magic>, links: &mut u32) -> Result<Magic> {
+        *links += 1;
+        if *links > MAX_SYMLINKS {
+            return Err(Errno::ELOOP);
+        }
+        m
     }
 
     /// Counts one more symbolic link (`ELOOP` past [`MAX_SYMLINKS`]) and
@@ -217,12 +263,40 @@ impl<'a> Ctx<'a> {
     }
 
     fn walk(&self, dir: &Arc<Inode>, path: &[u8], follow: bool, links: &mut u32) -> Result<Arc<Inode>> {
+        match self.walk_magic(dir, path, follow, links)? {
+            Magic::Inode(i) => Ok(i),
+            // an object without an inode (a pipe through /proc/<pid>/fd)
+            // has no path either: what its link's text names, which is none
+            Magic::File(_) => Err(Errno::ENOENT),
+        }
+    }
+
+    /// [`Ctx::walk`] that also gives the open file a final magic link
+    /// leads to when it has no inode.
+    fn walk_magic(&self, dir: &Arc<Inode>, path: &[u8], follow: bool, links: &mut u32) -> Result<Magic> {
         let (mut parent, mut last, mut slash) = self.parent_walk(dir, path, links)?;
         loop {
             let inode = match last.as_deref() {
                 None => Arc::clone(&parent),
                 Some(name) => self.lookup_one(&parent, name)?,
             };
+            if (follow || slash)
+                && let Some(m) = inode.magic()
+            {
+                let m = self.jump(m, links)?;
+                if let Magic::Inode(i) = &m
+                    && slash
+                    && !i.is_dir()
+                {
+                    return Err(Errno::ENOTDIR);
+                }
+                if let Magic::File(_) = &m
+                    && slash
+                {
+                    return Err(Errno::ENOTDIR);
+                }
+                return Ok(m);
+            }
             if (follow || slash) && inode.file_type() == FileType::Symlink {
                 let target = self.link_target(&inode, links)?;
                 let (p, l, s) = self.parent_walk(&parent, &target, links)?;
@@ -232,7 +306,7 @@ impl<'a> Ctx<'a> {
             if slash && !inode.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            return Ok(inode);
+            return Ok(Magic::Inode(inode));
         }
     }
 
@@ -325,6 +399,7 @@ impl<'a> Ctx<'a> {
         if parent.child(name)?.is_some() {
             return Err(Errno::EEXIST);
         }
+        parent.check_rw()?;
         if slash && ftype != FileType::Directory {
             return Err(Errno::ENOENT);
         }
@@ -379,6 +454,7 @@ impl<'a> Ctx<'a> {
                         existing
                     }
                     Err(Errno::ENOENT) => {
+                        parent.check_rw()?;
                         self.may_create(&parent)?;
                         created = true;
                         let perm = mode & S_IALLUGO & !self.umask;
@@ -401,6 +477,24 @@ impl<'a> Ctx<'a> {
                         break found;
                     }
                     return Err(Errno::ELOOP);
+                }
+                if let Some(m) = found.magic() {
+                    match self.jump(m, &mut links)? {
+                        Magic::Inode(i) => {
+                            if slash && !i.is_dir() {
+                                return Err(Errno::ENOTDIR);
+                            }
+                            break i;
+                        }
+                        Magic::File(file) => {
+                            if slash {
+                                return Err(Errno::ENOTDIR);
+                            }
+                            let flags =
+                                (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+                            return Ok(Opened::Reopen { file, flags });
+                        }
+                    }
                 }
                 path = self.link_target(&found, &mut links)?;
                 must_dir = slash;
@@ -436,6 +530,9 @@ impl<'a> Ctx<'a> {
         if !created {
             if ftype == FileType::Socket {
                 return Err(Errno::ENXIO);
+            }
+            if acc & W_OK != 0 && matches!(ftype, FileType::Regular | FileType::Symlink) {
+                inode.check_rw()?;
             }
             if !inode.permits(self.cred, acc) {
                 return Err(Errno::EACCES);
@@ -492,6 +589,7 @@ impl<'a> Ctx<'a> {
             if self.lookup_raw(&parent, name)?.is_some() {
                 return Err(Errno::EEXIST);
             }
+            parent.check_rw()?;
             self.may_create(&parent)?;
             return Err(Errno::EPERM);
         }
@@ -542,6 +640,7 @@ impl<'a> Ctx<'a> {
         if !old.same_fs(&parent) {
             return Err(Errno::EXDEV);
         }
+        parent.check_rw()?;
         self.may_create(&parent)?;
         if old.is_dir() {
             return Err(Errno::EPERM);
@@ -612,6 +711,13 @@ impl<'a> Ctx<'a> {
         let mut v = victim.lock();
         v.nlink = if victim.is_dir() { 0 } else { v.nlink.saturating_sub(1) };
         v.ctime = now;
+        if v.nlink == 0 && !victim.is_dir() {
+            let mut n = Vec::new();
+            if n.try_reserve_exact(name.len()).is_ok() {
+                n.extend_from_slice(name);
+                v.unlinked_from = Some((Arc::downgrade(dir), n));
+            }
+        }
     }
 
     /// unlink(2): removes a non-directory name (`EISDIR` for a directory).
@@ -619,6 +725,7 @@ impl<'a> Ctx<'a> {
         let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
+        parent.check_rw()?;
         let _ns = parent.sb.ns_lock.lock();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         if slash {
@@ -641,6 +748,7 @@ impl<'a> Ctx<'a> {
             Some(n) => n,
         };
         self.may_lookup(&parent, name)?;
+        parent.check_rw()?;
         let _ns = parent.sb.ns_lock.lock();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         self.may_delete(&parent, &victim, true)?;
@@ -693,6 +801,7 @@ impl<'a> Ctx<'a> {
         })?;
         self.may_lookup(&op, oname)?;
         self.may_lookup(&np, nname)?;
+        op.check_rw()?;
         let _ns = op.sb.ns_lock.lock();
         let old = op.child(oname)?.ok_or(Errno::ENOENT)?;
         let new = np.child(nname)?;
@@ -859,7 +968,14 @@ impl<'a> Ctx<'a> {
         if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
             return Err(Errno::EINVAL);
         }
-        Ok(self.lookup_at(dir, path, at_flags)?.stat())
+        if path.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+            return Ok(dir.stat());
+        }
+        match self.walk_magic(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0, &mut 0)? {
+            Magic::Inode(i) => Ok(i.stat()),
+            // stat(2) of /dev/stdin when it is a pipe: the pipe's
+            Magic::File(f) => f.stat(),
+        }
     }
 
     /// chmod(2) / fchmodat(2); with `AT_SYMLINK_NOFOLLOW` a symbolic link
@@ -907,6 +1023,7 @@ impl<'a> Ctx<'a> {
             FileType::Regular => {}
             _ => return Err(Errno::EINVAL),
         }
+        inode.check_rw()?;
         inode.check_access(self.cred, W_OK)?;
         inode.set_size(len as u64)
     }
@@ -918,8 +1035,32 @@ impl<'a> Ctx<'a> {
         if mode & !7 != 0 || at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EACCESS) != 0 {
             return Err(Errno::EINVAL);
         }
-        let inode = self.lookup_at(dir, path, at_flags & !AT_EACCESS)?;
-        if mode == F_OK { Ok(()) } else { inode.check_access(self.cred, mode) }
+        let inode = if path.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+            Arc::clone(dir)
+        } else {
+            match self.walk_magic(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0, &mut 0)? {
+                Magic::Inode(i) => i,
+                // /dev/stdin when it is a pipe: the pipe's owner and mode
+                Magic::File(f) => {
+                    let st = f.stat()?;
+                    return if mode == F_OK || stat_permits(&st, self.cred, mode) {
+                        Ok(())
+                    } else {
+                        Err(Errno::EACCES)
+                    };
+                }
+            }
+        };
+        if mode == F_OK {
+            return Ok(());
+        }
+        // sb_permission(): writing a file of a read-only filesystem
+        if mode & W_OK != 0
+            && matches!(inode.file_type(), FileType::Regular | FileType::Directory | FileType::Symlink)
+        {
+            inode.check_rw()?;
+        }
+        inode.check_access(self.cred, mode)
     }
 
     /// chdir(2) / chroot(2): the directory `path` names (`ENOTDIR`,
@@ -1054,24 +1195,99 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// umount(2): detaches the filesystem whose root `path` names (`EINVAL`
-    /// if it is not a mount; `EPERM` for non-root) and returns its root.
-    pub fn umount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+    /// mount(2) with `MS_BIND` of a directory: the directory `source`
+    /// (of any filesystem, a subtree included) is seen at `path` too, as
+    /// Linux's do_loopback(). Unlike Linux, `..` from its top and getcwd(2)
+    /// inside it follow `source`'s own place (mounts here hang on
+    /// directories, not on paths), and mounts under `source` show through
+    /// it as with `MS_REC`. `ENOTDIR` unless both are directories,
+    /// `EINVAL` for a directory bound on itself, `EPERM` for non-root.
+    pub fn bind_mount(&self, dir: &Arc<Inode>, path: &[u8], source: Arc<Inode>) -> Result<()> {
         if !self.cred.is_root() {
             return Err(Errno::EPERM);
         }
         let target = self.lookup(dir, path, true)?;
-        let mp = target.mountpoint().ok_or(Errno::EINVAL)?;
-        if target.mounted().is_some() {
+        if !target.is_dir() || !source.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        // lookups cross mounts, so neither has one on it; the same
+        // directory on itself would make a cycle of mounts
+        if Arc::ptr_eq(&target, &source) || source.mounted().is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let _ns = target.sb.ns_lock.lock();
+        let mut t = target.lock();
+        let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
+        if d.mounted.is_some() {
             return Err(Errno::EBUSY);
         }
-        let _ns = mp.sb.ns_lock.lock();
-        if let Some(d) = mp.lock().dir_mut() {
-            d.mounted = None;
-        }
-        if let Some(d) = target.lock().dir_mut() {
-            d.mountpoint = None;
-        }
-        Ok(target)
+        d.mounted = Some(source);
+        Ok(())
     }
+
+    /// umount(2): detaches the filesystem whose root `path` names (`EINVAL`
+    /// if it is not a mount; `EPERM` for non-root) and returns its root.
+    pub fn umount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+        self.umount_mount(dir, path).map(|(_, root)| root)
+    }
+
+    /// [`Ctx::umount`], giving (the directory the mount covered, the
+    /// mounted root). The topmost mount on the path's last entry goes (a
+    /// bind mount's too, whose root keeps its own place).
+    pub fn umount_mount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
+        if !self.cred.is_root() {
+            return Err(Errno::EPERM);
+        }
+        let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
+        let raw = match is_normal(&last) {
+            Some(name) => Some(self.lookup_raw(&parent, name)?.ok_or(Errno::ENOENT)?),
+            None => None,
+        };
+        let (under, top) = match raw {
+            Some(raw) if raw.file_type() != FileType::Symlink => {
+                let mut under = raw;
+                let mut top = under.mounted().ok_or(Errno::EINVAL)?;
+                while let Some(m) = top.mounted() {
+                    under = core::mem::replace(&mut top, m);
+                }
+                (under, top)
+            }
+            _ => {
+                let target = self.lookup(dir, path, true)?;
+                let mp = target.mountpoint().ok_or(Errno::EINVAL)?;
+                (mp, target)
+            }
+        };
+        {
+            let _ns = under.sb.ns_lock.lock();
+            if let Some(d) = under.lock().dir_mut() {
+                d.mounted = None;
+            }
+            let mut t = top.lock();
+            if let Some(d) = t.dir_mut()
+                && d.mountpoint.as_ref().is_some_and(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(&under)))
+            {
+                d.mountpoint = None;
+            }
+        }
+        Ok((under, top))
+    }
+}
+
+/// Linux's generic_permission() on the owner and mode of `st` (for a file
+/// known only by its stat, as a pipe reached through a magic link).
+fn stat_permits(st: &Stat, cred: &Cred, mask: u32) -> bool {
+    let mask = mask & 7;
+    let perm = st.mode & 0o7777;
+    if cred.is_root() {
+        return mask & X_OK == 0 || st.mode & S_IFMT == S_IFDIR || perm & 0o111 != 0;
+    }
+    let bits = if cred.uid == st.uid {
+        perm >> 6
+    } else if cred.in_group(st.gid) {
+        perm >> 3
+    } else {
+        perm
+    } & 7;
+    bits & mask == mask
 }

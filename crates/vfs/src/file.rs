@@ -157,7 +157,17 @@ impl RamFile {
     /// An open file on `inode` with open `flags` at offset 0 (no checks:
     /// [`crate::Ctx::open`] makes them).
     pub fn new(inode: Arc<Inode>, flags: u32) -> Self {
-        Self { inode, pos: Mutex::new(0), flags: AtomicU32::new(flags), snapshot: Mutex::new(None) }
+        let f = Self { inode, pos: Mutex::new(0), flags: AtomicU32::new(flags), snapshot: Mutex::new(None) };
+        if f.counts_as_writer() {
+            f.inode.sb.writers.fetch_add(1, Ordering::SeqCst);
+        }
+        f
+    }
+
+    /// Open for writing a regular file: what keeps its filesystem from a
+    /// remount read-only (`O_ACCMODE` never changes after open).
+    fn counts_as_writer(&self) -> bool {
+        self.writable() && self.inode.file_type() == FileType::Regular
     }
 
     /// The current offset.
@@ -209,6 +219,14 @@ impl RamFile {
         match offset.checked_add(count as u64) {
             Some(end) if end <= MAX_FILE_SIZE => Ok(()),
             _ => Err(Errno::EINVAL),
+        }
+    }
+}
+
+impl Drop for RamFile {
+    fn drop(&mut self) {
+        if self.counts_as_writer() {
+            self.inode.sb.writers.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

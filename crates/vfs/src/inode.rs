@@ -13,6 +13,9 @@ use crate::pages::{HeapPages, MapObserver, PageId, PageMemory};
 use crate::synth::Synth;
 use crate::types::*;
 
+/// The most pages [`Inode::allocate`] adds under one hold of the inode lock.
+pub const ALLOC_STEP: u64 = 64;
+
 /// `RAMFS_MAGIC`, reported by statfs(2).
 pub const RAMFS_MAGIC: u64 = 0x8584_58f6;
 
@@ -31,6 +34,11 @@ pub(crate) struct SuperBlock {
     max_pages: Option<u64>,
     /// Where file content lives.
     pub(crate) mem: Arc<dyn PageMemory>,
+    /// Mounted read-only (mount(2) with `MS_RDONLY`, or a remount).
+    read_only: core::sync::atomic::AtomicBool,
+    /// Regular files open for writing ([`crate::RamFile`]): a remount
+    /// read-only is `EBUSY` while there are some.
+    pub(crate) writers: AtomicU64,
 }
 
 impl SuperBlock {
@@ -49,6 +57,8 @@ impl SuperBlock {
             ns_lock: Mutex::new(()),
             pages: AtomicU64::new(0),
             max_pages,
+            read_only: core::sync::atomic::AtomicBool::new(false),
+            writers: AtomicU64::new(0),
         })
     }
 
@@ -221,6 +231,13 @@ pub(crate) struct InodeData {
     /// mappings right now (Linux's `mapping_deny_writable`): no new one
     /// may be made meanwhile ([`Inode::write_maps_denied`]).
     pub(crate) write_map_deniers: u32,
+    /// Extended attributes (crate::xattr).
+    pub(crate) xattrs: crate::xattr::Xattrs,
+    /// The creation time (statx's `stx_btime`).
+    pub(crate) btime: Timespec,
+    /// Where the last name of an unlinked file was: its directory and the
+    /// name (what /proc shows with " (deleted)").
+    pub(crate) unlinked_from: Option<(Weak<Inode>, Vec<u8>)>,
 }
 
 impl InodeData {
@@ -353,6 +370,9 @@ impl Inode {
                 body,
                 seals: F_SEAL_SEAL,
                 write_map_deniers: 0,
+                xattrs: Default::default(),
+                unlinked_from: None,
+                btime: now,
             }),
         })
     }
@@ -404,6 +424,42 @@ impl Inode {
     /// Whether both inodes belong to the same filesystem instance.
     pub fn same_fs(&self, other: &Inode) -> bool {
         Arc::ptr_eq(&self.sb, &other.sb)
+    }
+
+    /// For a file whose last name unlink(2) removed: the directory that
+    /// held it (while it exists) and that name, as Linux's d_path() shows
+    /// an unlinked file's old path with " (deleted)".
+    pub fn unlinked_from(&self) -> Option<(Arc<Inode>, Vec<u8>)> {
+        let d = self.lock();
+        let (dir, name) = d.unlinked_from.as_ref()?;
+        Some((dir.upgrade()?, name.clone()))
+    }
+
+    /// The creation time, for statx(2)'s `stx_btime`.
+    pub fn btime(&self) -> Timespec {
+        self.lock().btime
+    }
+
+    /// Whether this inode's filesystem is read-only.
+    pub fn fs_read_only(&self) -> bool {
+        self.sb.read_only.load(Ordering::SeqCst)
+    }
+
+    /// `EROFS` when this inode's filesystem is read-only (Linux's
+    /// mnt_want_write() failing).
+    pub fn check_rw(&self) -> Result<()> {
+        if self.fs_read_only() { Err(Errno::EROFS) } else { Ok(()) }
+    }
+
+    /// Makes this inode's filesystem read-only or read-write again (a
+    /// remount): `EBUSY` going read-only while a regular file of it is open
+    /// for writing, as Linux's sb_prepare_remount_readonly().
+    pub fn set_fs_read_only(&self, ro: bool) -> Result<()> {
+        if ro && self.sb.writers.load(Ordering::SeqCst) > 0 {
+            return Err(Errno::EBUSY);
+        }
+        self.sb.read_only.store(ro, Ordering::SeqCst);
+        Ok(())
     }
 
     /// The size in bytes (regular files; a symbolic link's target length).
@@ -618,6 +674,7 @@ impl Inode {
         if len > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
+        self.check_rw()?;
         let mut d = self.lock();
         let seals = d.seals;
         let Body::Regular { pages, size } = &mut d.body else {
@@ -780,6 +837,143 @@ impl Inode {
         o
     }
 
+    /// fallocate(2) mode 0 or `FALLOC_FL_KEEP_SIZE`, as Linux's
+    /// shmem_fallocate(): the pages of `offset..offset + len` are
+    /// allocated (zeros) and, unless `keep_size`, the size grows to the
+    /// end of the range. `ENOSPC` when the filesystem cannot hold them, in
+    /// which case the pages this call allocated are given back (and the
+    /// size is unchanged); `EFBIG` past [`MAX_FILE_SIZE`]; `EPERM` growing
+    /// a file sealed with `F_SEAL_GROW`. The inode lock is taken for at
+    /// most [`ALLOC_STEP`] pages at a time.
+    pub fn allocate(&self, offset: u64, len: u64, keep_size: bool) -> Result<()> {
+        let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE).ok_or(Errno::EFBIG)?;
+        let ps = PAGE_SIZE as u64;
+        let (first, last) = (offset / ps, end.div_ceil(ps));
+        {
+            let d = self.lock();
+            let Body::Regular { size, .. } = &d.body else {
+                return Err(if self.is_dir() { Errno::EISDIR } else { Errno::ENODEV });
+            };
+            if d.seals & F_SEAL_GROW != 0 && end > *size {
+                return Err(Errno::EPERM);
+            }
+        }
+        if let Some(max) = self.sb.max_pages
+            && last - first > max
+        {
+            return Err(Errno::ENOSPC);
+        }
+        let mut added: Vec<u64> = Vec::new();
+        let mut page = first;
+        let mut failed = None;
+        while page < last && failed.is_none() {
+            let mut d = self.lock();
+            let Body::Regular { pages, .. } = &mut d.body else {
+                return Err(Errno::ENODEV);
+            };
+            let stop = last.min(page + ALLOC_STEP);
+            while page < stop {
+                if let btree_map::Entry::Vacant(v) = pages.entry(page) {
+                    if added.try_reserve(1).is_err() {
+                        failed = Some(Errno::ENOMEM);
+                        break;
+                    }
+                    match self.sb.alloc_page() {
+                        Ok(p) => {
+                            v.insert(p);
+                            added.push(page);
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                page += 1;
+            }
+        }
+        let mut d = self.lock();
+        let Body::Regular { pages, size } = &mut d.body else {
+            return Err(Errno::ENODEV);
+        };
+        if let Some(e) = failed {
+            // give back the pages this call added that still read as the
+            // zeros they were (one written meanwhile stays)
+            let mut gone = Vec::new();
+            let mut buf = [0u8; PAGE_SIZE];
+            for p in &added {
+                if let Some(&id) = pages.get(p) {
+                    self.sb.mem.read(id, 0, &mut buf);
+                    if buf.iter().all(|&x| x == 0) && gone.try_reserve(1).is_ok() {
+                        pages.remove(p);
+                        gone.push((*p, id));
+                    }
+                }
+            }
+            drop(d);
+            for &(p, _) in &gone {
+                self.notify_dropped(p, Some(p + 1), false);
+            }
+            self.sb.free_pages(gone.into_iter().map(|(_, id)| id));
+            return Err(e);
+        }
+        if !keep_size && end > *size {
+            *size = end;
+            let now = self.sb.now();
+            d.mtime = now;
+            d.ctime = now;
+        }
+        Ok(())
+    }
+
+    /// fallocate(2) `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`: the bytes
+    /// of `offset..offset + len` read as zeros afterwards; whole pages in
+    /// the range leave the file (holes, as SEEK_HOLE and `st_blocks` show;
+    /// shared mappings of them are told, private copies stay), partial
+    /// pages are zeroed. The size does not change. `EPERM` for a file
+    /// sealed with `F_SEAL_WRITE`.
+    pub fn punch_hole(&self, offset: u64, len: u64) -> Result<()> {
+        let end = offset.saturating_add(len);
+        let ps = PAGE_SIZE as u64;
+        let mut d = self.lock();
+        let seals = d.seals;
+        let Body::Regular { pages, size } = &mut d.body else {
+            return Err(if self.is_dir() { Errno::EISDIR } else { Errno::ENODEV });
+        };
+        if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
+        let end = end.min(size.next_multiple_of(ps).max(offset));
+        if end <= offset {
+            return Ok(());
+        }
+        let (whole_from, whole_to) = (offset.div_ceil(ps), end / ps);
+        let mut gone = BTreeMap::new();
+        if whole_from < whole_to {
+            gone = pages.split_off(&whole_from);
+            let mut keep = gone.split_off(&whole_to);
+            pages.append(&mut keep);
+        }
+        for p in [offset / ps, end.saturating_sub(1) / ps] {
+            if let Some(&id) = pages.get(&p) {
+                let lo = offset.max(p * ps) - p * ps;
+                let hi = end.min((p + 1) * ps) - p * ps;
+                if lo < hi {
+                    self.sb.mem.zero(id, lo as usize, (hi - lo) as usize);
+                }
+            }
+        }
+        let now = self.sb.now();
+        d.mtime = now;
+        d.ctime = now;
+        drop(d);
+        if whole_from < whole_to {
+            self.notify_dropped(whole_from, Some(whole_to), false);
+        }
+        self.sb.free_pages(gone.into_values());
+        Ok(())
+    }
+
     /// SEEK_DATA / SEEK_HOLE: the first offset at or after `from` that is
     /// data (`hole == false`) or a hole; `ENXIO` at or past the end.
     pub fn seek_data_hole(&self, from: u64, hole: bool) -> Result<u64> {
@@ -808,6 +1002,7 @@ impl Inode {
     /// chmod(2): the owner or root sets the permission bits; a non-root
     /// caller outside the file's group loses `S_ISGID`. `EPERM` otherwise.
     pub fn chmod(&self, cred: &Cred, mode: u32) -> Result<()> {
+        self.check_rw()?;
         let mut d = self.lock();
         if !cred.is_root() && cred.uid != d.uid {
             return Err(Errno::EPERM);
@@ -826,6 +1021,7 @@ impl Inode {
     /// Changing a non-directory's owner or group clears `S_ISUID`, and
     /// `S_ISGID` when the group may execute.
     pub fn chown(&self, cred: &Cred, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+        self.check_rw()?;
         let mut d = self.lock();
         if !cred.is_root() {
             if uid.is_some_and(|u| u != d.uid) {
@@ -870,6 +1066,7 @@ impl Inode {
                 return Err(Errno::EINVAL);
             }
         }
+        self.check_rw()?;
         if times.iter().all(|t| t.nsec == UTIME_OMIT) {
             return Ok(());
         }

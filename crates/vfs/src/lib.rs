@@ -38,7 +38,14 @@
 //!   the files they watch and nothing else.
 //! - A synthetic filesystem ([`new_synthfs`], [`SynthNode`]) computes its
 //!   entries, contents and link targets when asked: a kernel's /proc,
-//!   mounted like any filesystem so relative paths work in it.
+//!   mounted like any filesystem so relative paths work in it. A link may
+//!   be magic ([`SynthNode::magic`], [`Magic`]): resolution goes to the
+//!   inode or open file it names, not to its text (`/proc/<pid>/fd/N`).
+//! - Extended attributes as Linux 6.1's tmpfs ([`Inode::setxattr`] and
+//!   the rest; `trusted.*`, `security.*`), a read-only state per
+//!   filesystem ([`Inode::set_fs_read_only`]: `EROFS` for every change),
+//!   and fallocate's page reservation and holes ([`Inode::allocate`],
+//!   [`Inode::punch_hole`]).
 //! - [`unpack_initramfs`] fills a ramfs from cpio "newc" archives, plain or
 //!   gzip-compressed, failing with `EINVAL` on a malformed image.
 //!
@@ -117,6 +124,7 @@ mod inode;
 mod pages;
 mod synth;
 mod types;
+mod xattr;
 
 #[cfg(test)]
 mod tests;
@@ -125,7 +133,11 @@ pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
 pub use ctx::{Ctx, Opened};
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue};
-pub use inode::{Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in};
+pub use inode::{ALLOC_STEP, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in};
 pub use pages::{HeapPages, MapObserver, PageId, PageMemory};
-pub use synth::{SynthEntry, SynthNode, new_synthfs};
+pub use synth::{Magic, SynthEntry, SynthNode, new_synthfs};
 pub use types::*;
+pub use xattr::{
+    XATTR_CREATE, XATTR_INODE_MAX, XATTR_LIST_MAX, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, XattrNs,
+    xattr_permission,
+};

@@ -70,6 +70,17 @@ pub struct SynthEntry {
     pub ftype: FileType,
 }
 
+/// Where a magic link leads (Linux's nd_jump_link(): `/proc/<pid>/fd/N`,
+/// cwd, root, exe): not a path but the object itself.
+pub enum Magic {
+    /// An inode: resolution goes on from it, even when it has no name any
+    /// more (an unlinked file, a removed directory).
+    Inode(Arc<Inode>),
+    /// An open file without a filesystem inode (a pipe, an epoll
+    /// instance): open(2) gives it to the kernel as [`crate::Opened::Reopen`].
+    File(Arc<dyn crate::File>),
+}
+
 /// What a synthetic node is. Every method has a default: a directory
 /// implements [`SynthNode::lookup`] and [`SynthNode::entries`], a regular
 /// file [`SynthNode::content`], a symbolic link [`SynthNode::readlink`].
@@ -93,6 +104,14 @@ pub trait SynthNode: Send + Sync {
     /// The target of a symbolic link, computed now.
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)
+    }
+
+    /// For a symbolic link that is a magic link: what it leads to. Path
+    /// resolution follows it instead of [`SynthNode::readlink`]'s text
+    /// (which readlink(2) still gives). `None` (the default) for ordinary
+    /// links.
+    fn magic(&self) -> Option<Result<Magic>> {
+        None
     }
 
     /// Whether the file has a poll method, which decides whether epoll(7)
@@ -161,6 +180,14 @@ impl Inode {
         match self.synth() {
             Some(s) if self.file_type() == FileType::Regular => s.node.content(),
             _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// [`SynthNode::magic`] of a synthetic symbolic link.
+    pub(crate) fn magic(&self) -> Option<Result<Magic>> {
+        match self.synth() {
+            Some(s) if self.file_type() == FileType::Symlink => s.node.magic(),
+            _ => None,
         }
     }
 

@@ -1367,3 +1367,285 @@ fn add_seals_asks_about_mappings_without_the_inode_lock() {
     assert_eq!(r, Err(Errno::EPERM));
     assert_eq!(g.get_seals(), Ok(F_SEAL_SEAL));
 }
+
+// ---- xattrs (setxattr(2), getxattr(2), listxattr(2), removexattr(2)) ----
+
+#[test]
+fn xattr_trusted_set_get_list_remove() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    f.setxattr(&cred, b"trusted.a", b"hello", 0).unwrap();
+    f.setxattr(&cred, b"security.b", b"", 0).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut []), Ok(5));
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"hello");
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut buf[..4]), Err(Errno::ERANGE));
+    assert_eq!(f.getxattr(&cred, b"security.b", &mut buf), Ok(0));
+    assert_eq!(f.getxattr(&cred, b"trusted.zz", &mut buf), Err(Errno::ENODATA));
+    let mut list = [0u8; 64];
+    assert_eq!(f.listxattr(&cred, &mut []), Ok(21));
+    assert_eq!(f.listxattr(&cred, &mut list), Ok(21));
+    // newest first, as Linux's simple_xattr list
+    assert_eq!(&list[..21], b"security.b\0trusted.a\0");
+    assert_eq!(f.listxattr(&cred, &mut list[..20]), Err(Errno::ERANGE));
+    assert_eq!(f.setxattr(&cred, b"trusted.a", b"x", XATTR_CREATE), Err(Errno::EEXIST));
+    assert_eq!(f.setxattr(&cred, b"trusted.n", b"x", XATTR_REPLACE), Err(Errno::ENODATA));
+    f.setxattr(&cred, b"trusted.a", b"xy", XATTR_REPLACE).unwrap();
+    assert_eq!(f.getxattr(&cred, b"trusted.a", &mut buf), Ok(2));
+    f.removexattr(&cred, b"trusted.a").unwrap();
+    assert_eq!(f.removexattr(&cred, b"trusted.a"), Err(Errno::ENODATA));
+    assert_eq!(f.listxattr(&cred, &mut list), Ok(11));
+}
+
+#[test]
+fn xattr_namespaces_and_permissions() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    ctx.symlink(b"f", &root, b"/l").unwrap();
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    let l = ctx.lookup(&root, b"/l", false).unwrap();
+    let mut buf = [0u8; 8];
+    // Linux 6.1 tmpfs: no user.* handler; symlinks refuse user.* first
+    assert_eq!(f.setxattr(&cred, b"user.a", b"v", 0), Err(Errno::EOPNOTSUPP));
+    assert_eq!(f.getxattr(&cred, b"user.a", &mut buf), Err(Errno::EOPNOTSUPP));
+    assert_eq!(l.setxattr(&cred, b"user.a", b"v", 0), Err(Errno::EPERM));
+    assert_eq!(l.getxattr(&cred, b"user.a", &mut buf), Err(Errno::ENODATA));
+    assert_eq!(f.setxattr(&cred, b"foo.a", b"v", 0), Err(Errno::EOPNOTSUPP));
+    assert_eq!(f.setxattr(&cred, b"trusted.", b"v", 0), Err(Errno::EINVAL));
+    assert_eq!(f.setxattr(&cred, b"", b"v", 0), Err(Errno::ERANGE));
+    assert_eq!(f.setxattr(&cred, &[b'a'; 256], b"v", 0), Err(Errno::ERANGE));
+    assert_eq!(f.setxattr(&cred, b"trusted.a", b"v", 4), Err(Errno::EINVAL));
+    assert_eq!(f.setxattr(&cred, b"trusted.a", &vec![0u8; XATTR_SIZE_MAX + 1], 0), Err(Errno::E2BIG));
+    assert_eq!(f.getxattr(&cred, b"system.posix_acl_access", &mut buf), Err(Errno::ENODATA));
+    // trusted.* needs CAP_SYS_ADMIN; listing hides it from others
+    f.setxattr(&cred, b"trusted.t", b"v", 0).unwrap();
+    let user = Cred::user(1000, 1000);
+    assert_eq!(f.setxattr(&user, b"trusted.u", b"v", 0), Err(Errno::EPERM));
+    assert_eq!(f.getxattr(&user, b"trusted.t", &mut buf), Err(Errno::ENODATA));
+    assert_eq!(f.listxattr(&user, &mut buf), Ok(0));
+}
+
+#[test]
+fn xattr_bounded_per_inode() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    let big = vec![7u8; XATTR_SIZE_MAX];
+    f.setxattr(&cred, b"trusted.1", &big, 0).unwrap();
+    assert_eq!(f.setxattr(&cred, b"trusted.2", &big, 0), Err(Errno::ENOSPC));
+    // replacing counts the old value out first
+    f.setxattr(&cred, b"trusted.1", &big, 0).unwrap();
+    f.removexattr(&cred, b"trusted.1").unwrap();
+    f.setxattr(&cred, b"trusted.2", &big, 0).unwrap();
+}
+
+// ---- fallocate(2): allocate and punch_hole ----
+
+#[test]
+fn allocate_grows_or_keeps_size_and_counts_pages() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    f.allocate(100, 8000, false).unwrap();
+    assert_eq!(f.stat().size, 8100);
+    assert_eq!(f.stat().blocks, 16);
+    f.allocate(8192, 4096, true).unwrap();
+    assert_eq!(f.stat().size, 8100);
+    assert_eq!(f.stat().blocks, 24);
+    let mut buf = [1u8; 16];
+    assert_eq!(f.read_at(0, &mut buf), Ok(16));
+    assert_eq!(buf, [0u8; 16]);
+    assert_eq!(f.allocate(MAX_FILE_SIZE, 1, false), Err(Errno::EFBIG));
+}
+
+#[test]
+fn allocate_enospc_gives_back_what_it_took() {
+    let root = new_ramfs(makedev(0, 9), Arc::new(Tick(AtomicI64::new(0))), Some(4));
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"x");
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    assert_eq!(f.allocate(0, 5 * 4096, false), Err(Errno::ENOSPC));
+    // four pages fit the bound, three are free: taken, then given back
+    assert_eq!(f.allocate(4096, 4 * 4096, false), Err(Errno::ENOSPC));
+    assert_eq!(f.stat().size, 1);
+    assert_eq!(f.stat().blocks, 8);
+    assert_eq!(root.statfs().bfree, 3);
+    f.allocate(0, 4 * 4096, false).unwrap();
+    assert_eq!(root.statfs().bfree, 0);
+}
+
+#[test]
+fn punch_hole_frees_whole_pages_and_zeroes_edges() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", &vec![b'a'; 3 * 4096]);
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    f.punch_hole(4000, 4096 + 200).unwrap();
+    let st = f.stat();
+    assert_eq!(st.size, 3 * 4096);
+    assert_eq!(st.blocks, 16);
+    let mut buf = vec![0u8; 3 * 4096];
+    assert_eq!(f.read_at(0, &mut buf), Ok(3 * 4096));
+    assert!(buf[..4000].iter().all(|&b| b == b'a'));
+    assert!(buf[4000..8296].iter().all(|&b| b == 0));
+    assert!(buf[8296..].iter().all(|&b| b == b'a'));
+    assert_eq!(f.seek_data_hole(0, true), Ok(4096));
+    // past the end: nothing
+    f.punch_hole(1 << 20, 4096).unwrap();
+    assert_eq!(f.stat().size, 3 * 4096);
+}
+
+// ---- a read-only filesystem (mount -o ro, remount) ----
+
+#[test]
+fn read_only_fs_refuses_changes_with_erofs() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/f", b"data");
+    ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    {
+        let w = file(ctx.open(&root, b"/f", O_WRONLY, 0));
+        assert_eq!(root.set_fs_read_only(true), Err(Errno::EBUSY));
+        drop(w);
+    }
+    let r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    root.set_fs_read_only(true).unwrap();
+    assert_eq!(ctx.open(&root, b"/f", O_WRONLY, 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.open(&root, b"/f", O_RDONLY | O_TRUNC, 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.open(&root, b"/new", O_CREAT | O_RDONLY, 0o644).unwrap_err(), Errno::EROFS);
+    // an existing name is EEXIST first
+    assert_eq!(ctx.mkdir(&root, b"/d", 0o755).unwrap_err(), Errno::EEXIST);
+    assert_eq!(ctx.mkdir(&root, b"/e", 0o755).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.unlink(&root, b"/f").unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.unlink(&root, b"/nothing").unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.rmdir(&root, b"/d").unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.rename(&root, b"/f", &root, b"/g", 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.chmod(&root, b"/f", 0o600, 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(ctx.truncate(&root, b"/f", 0).unwrap_err(), Errno::EROFS);
+    assert_eq!(read_all(&*r), b"data");
+    root.set_fs_read_only(false).unwrap();
+    ctx.unlink(&root, b"/f").unwrap();
+}
+
+// ---- magic links (SynthNode::magic) ----
+
+struct MagicRoot {
+    dir: Arc<Inode>,
+    file: Arc<dyn File>,
+}
+struct MagicLink(Option<Arc<Inode>>, Option<Arc<dyn File>>);
+
+impl SynthNode for MagicRoot {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>, Errno> {
+        let node = match name {
+            b"d" => MagicLink(Some(self.dir.clone()), None),
+            b"f" => MagicLink(None, Some(self.file.clone())),
+            _ => return Ok(None),
+        };
+        Ok(Some(Inode::new_synth(dir, name, FileType::Symlink, 0o777, 0, Arc::new(node))))
+    }
+}
+
+impl SynthNode for MagicLink {
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        Ok(b"not:[a path]".to_vec())
+    }
+    fn magic(&self) -> Option<Result<Magic, Errno>> {
+        Some(Ok(match (&self.0, &self.1) {
+            (Some(i), _) => Magic::Inode(i.clone()),
+            (_, Some(f)) => Magic::File(f.clone()),
+            _ => return None,
+        }))
+    }
+}
+
+#[test]
+fn magic_links_lead_to_the_object_not_the_text() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/gone", 0o755).unwrap();
+    create(&ctx, &root, b"/gone/x", b"xyz");
+    let dir = ctx.lookup(&root, b"/gone", true).unwrap();
+    let other = file(ctx.open(&root, b"/gone/x", O_RDONLY, 0));
+    // the directory loses its name: the link still leads to it
+    ctx.rename(&root, b"/gone", &root, b"/moved", 0).unwrap();
+    ctx.mkdir(&root, b"/proc", 0o555).unwrap();
+    let clock = Arc::new(FixedClock(Timespec::new(0, 0)));
+    let synth = new_synthfs(makedev(0, 99), clock, Arc::new(MagicRoot { dir, file: other }));
+    ctx.mount(&root, b"/proc", synth).unwrap();
+    assert_eq!(ctx.stat(&root, b"/proc/d/x", 0).unwrap().size, 3);
+    assert_eq!(ctx.readlink(&root, b"/proc/d").unwrap(), b"not:[a path]");
+    assert!(ctx.lookup(&root, b"/proc/d", true).unwrap().is_dir());
+    assert_eq!(ctx.lookup(&root, b"/proc/d", false).unwrap().file_type(), FileType::Symlink);
+    // an inodeless file: open gives it back, stat is its own
+    assert!(matches!(ctx.open(&root, b"/proc/f", O_RDONLY, 0), Ok(Opened::Reopen { .. })));
+    assert_eq!(ctx.stat(&root, b"/proc/f", 0).unwrap().size, 3);
+    assert_eq!(ctx.open(&root, b"/proc/f/", O_RDONLY, 0).unwrap_err(), Errno::ENOTDIR);
+    assert_eq!(ctx.stat(&root, b"/proc/f/x", 0).unwrap_err(), Errno::ENOTDIR);
+}
+
+// ---- bind mounts ----
+
+#[test]
+fn bind_mount_shows_a_directory_twice_and_umounts_alone() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/src", 0o755).unwrap();
+    ctx.mkdir(&root, b"/dst", 0o755).unwrap();
+    create(&ctx, &root, b"/src/a", b"abc");
+    let src = ctx.lookup(&root, b"/src", true).unwrap();
+    ctx.bind_mount(&root, b"/dst", src.clone()).unwrap();
+    assert_eq!(ctx.stat(&root, b"/dst/a", 0).unwrap().size, 3);
+    create(&ctx, &root, b"/dst/b", b"x");
+    assert_eq!(ctx.stat(&root, b"/src/b", 0).unwrap().size, 1);
+    assert_eq!(err(ctx.rmdir(&root, b"/dst")), Errno::EBUSY);
+    assert_eq!(err(ctx.bind_mount(&root, b"/src", src.clone())), Errno::EINVAL);
+    assert_eq!(err(ctx.bind_mount(&root, b"/src/a", src.clone())), Errno::ENOTDIR);
+    // a filesystem root bound elsewhere keeps its first mount
+    ctx.mkdir(&root, b"/mnt", 0o755).unwrap();
+    ctx.mkdir(&root, b"/mnt2", 0o755).unwrap();
+    let other = fs();
+    ctx.mount(&root, b"/mnt", other.clone()).unwrap();
+    ctx.bind_mount(&root, b"/mnt2", other.clone()).unwrap();
+    let (under, top) = ctx.umount_mount(&root, b"/mnt2").unwrap();
+    assert!(Arc::ptr_eq(&top, &other));
+    assert!(Arc::ptr_eq(&under, &ctx.lookup(&root, b"/mnt2", true).unwrap()));
+    assert_eq!(ctx.getcwd(&other).unwrap(), b"/mnt");
+    ctx.umount(&root, b"/mnt").unwrap();
+    assert_eq!(err(ctx.umount(&root, b"/mnt")), Errno::EINVAL);
+    // the bind goes, the source stays
+    ctx.umount(&root, b"/dst").unwrap();
+    assert_eq!(err(ctx.stat(&root, b"/dst/a", 0)), Errno::ENOENT);
+    assert_eq!(ctx.stat(&root, b"/src/a", 0).unwrap().size, 3);
+    assert_eq!(err(ctx.umount(&root, b"/src")), Errno::EINVAL);
+}
+
+#[test]
+fn unlinked_file_remembers_its_last_name() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/dir", 0o755).unwrap();
+    create(&ctx, &root, b"/dir/f", b"x");
+    ctx.link(&root, b"/dir/f", &root, b"/dir/g", 0).unwrap();
+    let f = ctx.lookup(&root, b"/dir/f", true).unwrap();
+    ctx.unlink(&root, b"/dir/f").unwrap();
+    assert!(f.unlinked_from().is_none(), "a name is left");
+    ctx.unlink(&root, b"/dir/g").unwrap();
+    let (dir, name) = f.unlinked_from().unwrap();
+    assert_eq!(ctx.getcwd(&dir).unwrap(), b"/dir");
+    assert_eq!(name, b"g");
+}

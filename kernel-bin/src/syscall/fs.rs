@@ -30,7 +30,7 @@ pub(super) fn cred(t: &UThread) -> vfs::Cred {
 }
 
 /// The path argument (`EFAULT`, `ENAMETOOLONG`; empty is `ENOENT`).
-fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
+pub(super) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
     let p = t.read_cstr(addr, PATH_MAX)?;
     if p.is_empty() {
         return Err(Errno::ENOENT);
@@ -56,7 +56,11 @@ fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
     Ok((root, dir, umask))
 }
 
-fn with_ctx<R>(t: &UThread, dirfd: u64, f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>) -> Result<R> {
+pub(super) fn with_ctx<R>(
+    t: &UThread,
+    dirfd: u64,
+    f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
+) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
     let c = cred(t);
     let ctx = Ctx::new(root, &c).with_umask(umask);
@@ -296,7 +300,8 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
         Opened::Device { inode, major, minor, flags: f } => {
             crate::devices::open(inode, major, minor, f, flags & vfs::O_NOCTTY != 0)?
         }
-        Opened::Fifo { .. } => return Err(Errno::ENXIO),
+        Opened::Fifo { inode, flags: f } => crate::pipe::fifo_open(&inode, f)?,
+        Opened::Reopen { file, flags: f } => super::fs_extra::reopen(file, f)?,
     };
     install(t, file, flags & vfs::O_CLOEXEC != 0)
 }
@@ -367,6 +372,9 @@ pub fn getdents64(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
 }
 
 pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
+    if let Some(r) = super::fs_extra::generic_ioctl(t, fd, cmd as u32, arg) {
+        return r;
+    }
     let file = t.file(fd)?;
     if crate::devices::is_tty(&*file) {
         let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
@@ -624,8 +632,14 @@ pub fn umask(t: &mut UThread, mask: u64) -> SysResult {
     Ok(t.fs()?.lock().set_umask(mask as u32) as isize)
 }
 
-/// mount(2): tmpfs and proc are accepted (a fresh ramfs mounted on the
-/// directory; /proc has no files yet); anything else `ENODEV`.
+/// mount(2): tmpfs, ramfs, devtmpfs, sysfs (a fresh ramfs) and proc;
+/// anything else `ENODEV`. `MS_RDONLY` makes the filesystem read-only;
+/// `MS_REMOUNT` (with or without `MS_BIND`) changes that of a mounted one
+/// (`EINVAL` unless the target is a mount's root, `EBUSY` going read-only
+/// while a file of it is open for writing; `MS_BIND` with it is refused
+/// when the filesystem is mounted elsewhere too, as read-only here is per
+/// filesystem, not per mount). `MS_BIND` shows a directory at the target
+/// too (`vfs::Ctx::bind_mount`; a file bound on a file is `EINVAL`).
 pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64, data: u64) -> SysResult {
     const MS_RDONLY: u64 = 1;
     const MS_NOSUID: u64 = 2;
@@ -634,7 +648,7 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
     // Linux's order: the strings, then the target, then the type
-    let ty = t.read_cstr(fstype, PATH_MAX)?;
+    let ty = if fstype == 0 { Vec::new() } else { t.read_cstr(fstype, PATH_MAX)? };
     let src = if source == 0 { b"none".to_vec() } else { t.read_cstr(source, PATH_MAX)? };
     let opts = if data == 0 { Vec::new() } else { t.read_cstr(data, 4096).unwrap_or_default() };
     let p = path(t, target)?;
@@ -644,8 +658,33 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     if !may_mount(t) {
         return Err(Errno::EPERM);
     }
-    if flags & (MS_REMOUNT | MS_BIND) != 0 {
-        log::info!("pid {}: mount flags {flags:#x} (remount/bind) unsupported: EINVAL", t.pid);
+    if flags & MS_REMOUNT != 0 {
+        let target = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
+        return crate::fs::remount(&target, flags & MS_RDONLY != 0, flags & MS_BIND != 0).map(|_| 0);
+    }
+    if flags & MS_BIND != 0 {
+        // do_loopback(): a source is needed, looked up following links
+        if source == 0 || src.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
+        let (covered, abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+            let target = ctx.lookup(dir, &p, true)?;
+            if target.is_dir() != from.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if !target.is_dir() {
+                log::info!("pid {}: a bind mount of a file unsupported: EINVAL", t.pid);
+                return Err(Errno::EINVAL);
+            }
+            let abs = ctx.getcwd(&target)?;
+            ctx.bind_mount(dir, &p, from.clone())?;
+            Ok((target, abs))
+        })?;
+        crate::fs::record_bind(&abs, from, covered);
+        return Ok(0);
+    }
+    if fstype == 0 {
         return Err(Errno::EINVAL);
     }
     let fs_root = match ty.as_slice() {
@@ -664,11 +703,11 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     {
         let _ = fs_root.chmod(&vfs::Cred::root(), mode & 0o7777);
     }
-    let abs = with_ctx(t, AT_FDCWD, |ctx, dir| {
+    let (covered, abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
         let target = ctx.lookup(dir, &p, true)?;
         let abs = ctx.getcwd(&target)?;
         ctx.mount(dir, &p, fs_root.clone())?;
-        Ok(abs)
+        Ok((target, abs))
     })?;
     let mut o = alloc::string::String::from(if flags & MS_RDONLY != 0 { "ro" } else { "rw" });
     for (bit, name) in [(MS_NOSUID, ",nosuid"), (MS_NODEV, ",nodev"), (MS_NOEXEC, ",noexec")] {
@@ -677,7 +716,10 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
         }
     }
     o.push_str(",relatime");
-    crate::fs::record_mount(&src, &abs, &ty, o, fs_root);
+    if flags & MS_RDONLY != 0 {
+        fs_root.set_fs_read_only(true)?;
+    }
+    crate::fs::record_mount(&src, &abs, &ty, o, fs_root, Some(covered));
     Ok(0)
 }
 
@@ -704,8 +746,8 @@ pub fn umount2(t: &mut UThread, target: u64, flags: u64) -> SysResult {
     if nofollow && inode.file_type() == vfs::FileType::Symlink {
         return Err(Errno::EINVAL);
     }
-    let root = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount(dir, &p))?;
-    crate::fs::forget_mount(&root);
+    let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_mount(dir, &p))?;
+    crate::fs::forget_mount(&root, &covered);
     Ok(0)
 }
 

@@ -7,6 +7,7 @@
 
 mod epoll;
 mod fs;
+mod fs_extra;
 mod mm;
 mod poll;
 pub mod shm;
@@ -48,7 +49,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::STAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], 0),
         nr::LSTAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], fs::AT_SYMLINK_NOFOLLOW),
         nr::NEWFSTATAT => fs::fstatat(t, a[0], a[1], a[2], a[3]),
-        nr::STATX => Err(Errno::ENOSYS),
+        nr::STATX => fs_extra::statx(t, a[0], a[1], a[2], a[3], a[4]),
         nr::GETDENTS64 => fs::getdents64(t, a[0], a[1], a[2]),
         nr::IOCTL => fs::ioctl(t, a[0], a[1], a[2]),
         nr::FCNTL => fs::fcntl(t, a[0], a[1], a[2]),
@@ -94,6 +95,22 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FSYNC | nr::FDATASYNC | nr::SYNC => Ok(0),
         nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
+        nr::MKNOD => fs_extra::mknodat(t, fs::AT_FDCWD, a[0], a[1], a[2]),
+        nr::SETXATTR => fs_extra::setxattr(t, a[0], a[1], a[2], a[3], a[4], true),
+        nr::LSETXATTR => fs_extra::setxattr(t, a[0], a[1], a[2], a[3], a[4], false),
+        nr::FSETXATTR => fs_extra::fsetxattr(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::GETXATTR => fs_extra::getxattr(t, a[0], a[1], a[2], a[3], true),
+        nr::LGETXATTR => fs_extra::getxattr(t, a[0], a[1], a[2], a[3], false),
+        nr::FGETXATTR => fs_extra::fgetxattr(t, a[0], a[1], a[2], a[3]),
+        nr::LISTXATTR => fs_extra::listxattr(t, a[0], a[1], a[2], true),
+        nr::LLISTXATTR => fs_extra::listxattr(t, a[0], a[1], a[2], false),
+        nr::FLISTXATTR => fs_extra::flistxattr(t, a[0], a[1], a[2]),
+        nr::REMOVEXATTR => fs_extra::removexattr(t, a[0], a[1], true),
+        nr::LREMOVEXATTR => fs_extra::removexattr(t, a[0], a[1], false),
+        nr::FREMOVEXATTR => fs_extra::fremovexattr(t, a[0], a[1]),
+        nr::MKNODAT => fs_extra::mknodat(t, a[0], a[1], a[2], a[3]),
+        nr::FALLOCATE => fs_extra::fallocate(t, a[0], a[1], a[2], a[3]),
+        nr::COPY_FILE_RANGE => fs_extra::copy_file_range(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::POLL => poll::poll(t, a[0], a[1], a[2]),
         nr::PPOLL => poll::ppoll(t, a[0], a[1], a[2], a[3], a[4]),
         nr::SELECT => poll::select(t, a[0], a[1], a[2], a[3], a[4]),

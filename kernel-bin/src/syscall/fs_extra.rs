@@ -1,0 +1,661 @@
+//! File system calls added for issue 15: the ioctls every file has
+//! (FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC, FIONREAD of a regular file), the
+//! xattr calls (188-199), statx(2), copy_file_range(2), mknod(2)/mknodat(2)
+//! and fallocate(2), with Linux 6.1's order of checks and errnos.
+
+use super::SysResult;
+use super::fs::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, cred, path, with_ctx};
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use linux_abi::{Errno, Result};
+use vfs::{File, FileType, Inode};
+
+const FIONBIO: u32 = 0x5421;
+const FIONCLEX: u32 = 0x5450;
+const FIOCLEX: u32 = 0x5451;
+const FIOASYNC: u32 = 0x5452;
+const FIONREAD: u32 = 0x541b;
+const FIOQSIZE: u32 = 0x5460;
+
+/// Whether the file has a `fasync` operation in Linux (pipes and
+/// terminals here): FIOASYNC may turn `O_ASYNC` on for it.
+fn has_fasync(file: &dyn File) -> bool {
+    crate::devices::is_tty(file) || file.as_any().is_some_and(|a| a.is::<crate::pipe::PipeEnd>())
+}
+
+/// The part of Linux's do_vfs_ioctl() that comes before a file's own
+/// ioctl: `Some(result)` when `cmd` is answered here. An `O_PATH`
+/// descriptor is `EBADF` for every command.
+pub fn generic_ioctl(t: &UThread, fd: u64, cmd: u32, arg: u64) -> Option<SysResult> {
+    let file = match t.file(fd) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Some(Err(Errno::EBADF));
+    }
+    let r = match cmd {
+        FIOCLEX | FIONCLEX => {
+            let fd = u32::try_from(fd).map_err(|_| Errno::EBADF);
+            fd.and_then(|fd| {
+                let files = t.files()?;
+                let flags = if cmd == FIOCLEX { fs_table::FD_CLOEXEC } else { 0 };
+                files.lock().set_fd_flags(fd, flags)
+            })
+            .map(|_| 0)
+        }
+        FIONBIO => read_int(t, arg).map(|on| {
+            let fl = file.status_flags();
+            file.set_status_flags(if on != 0 { fl | vfs::O_NONBLOCK } else { fl & !vfs::O_NONBLOCK });
+            0
+        }),
+        FIOASYNC => read_int(t, arg).and_then(|on| {
+            let fl = file.status_flags();
+            let want = if on != 0 { vfs::O_ASYNC } else { 0 };
+            if (fl ^ want) & vfs::O_ASYNC == 0 {
+                Ok(0)
+            } else if has_fasync(&*file) {
+                file.set_status_flags((fl & !vfs::O_ASYNC) | want);
+                Ok(0)
+            } else {
+                Err(Errno::ENOTTY)
+            }
+        }),
+        // inode_get_bytes(): the bytes allocated, not the size
+        FIOQSIZE => match file.inode() {
+            Some(i)
+                if matches!(i.file_type(), FileType::Regular | FileType::Symlink | FileType::Directory) =>
+            {
+                t.write_u64(arg, i.stat().blocks as u64 * 512).map(|_| 0)
+            }
+            _ => return None,
+        },
+        // a regular file: what is left to read from the position
+        FIONREAD => match file.inode() {
+            Some(i) if i.file_type() == FileType::Regular => {
+                let pos = file.lseek(0, vfs::SEEK_CUR).unwrap_or(0);
+                t.write_u32(arg, i.size().wrapping_sub(pos) as u32).map(|_| 0)
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(r)
+}
+
+fn read_int(t: &UThread, arg: u64) -> Result<i32> {
+    let b = t.read_bytes(arg, 4)?;
+    Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// open(2) through a magic link to a file without an inode: a pipe gets a
+/// new end with the access mode asked for; a terminal without a device
+/// node (init's console) opens the console again; anything else (an epoll
+/// instance) `ENXIO`, as an anonymous inode cannot be opened. `O_PATH`
+/// gives a path-only file of the same object (no pipe end is opened).
+pub fn reopen(file: Arc<dyn File>, flags: u32) -> Result<Arc<dyn File>> {
+    if flags & vfs::O_PATH != 0 {
+        // the object's stat as of now: holding the file would keep a pipe
+        // end open (Linux's O_PATH holds the inode only)
+        return Ok(Arc::new(PathOnly { stat: file.stat()?, flags }));
+    }
+    let file = &*file;
+    if let Some(r) = crate::pipe::reopen(file, flags) {
+        return r;
+    }
+    if crate::devices::is_tty(file) {
+        let f = crate::devices::console();
+        f.set_status_flags(flags);
+        return Ok(f);
+    }
+    Err(Errno::ENXIO)
+}
+
+/// An `O_PATH` file of an object without an inode: fstat(2) (the stat
+/// taken at open) and the fd flags work; reading, writing and the rest are
+/// `EBADF`.
+struct PathOnly {
+    stat: vfs::Stat,
+    flags: u32,
+}
+
+impl File for PathOnly {
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        Err(Errno::EBADF)
+    }
+
+    fn stat(&self) -> Result<vfs::Stat> {
+        Ok(self.stat)
+    }
+
+    fn getdents64(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+
+    fn ioctl(&self, _cmd: u32, _arg: usize) -> Result<isize> {
+        Err(Errno::EBADF)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags
+    }
+
+    fn set_status_flags(&self, _flags: u32) {}
+}
+
+// ---- xattrs ----
+
+/// What an xattr call works on: a filesystem inode, or a file without one
+/// (a pipe, an epoll instance) known by its type only.
+enum Target {
+    Inode(Arc<Inode>),
+    Bare(Option<FileType>),
+}
+
+fn xattr_target_path(t: &UThread, pathname: u64, follow: bool) -> Result<Target> {
+    let p = path(t, pathname)?;
+    let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, follow))?;
+    Ok(Target::Inode(inode))
+}
+
+fn xattr_target_fd(t: &UThread, fd: u64) -> Result<Target> {
+    let file = t.file(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    Ok(match file.inode() {
+        Some(i) => Target::Inode(i.clone()),
+        None => Target::Bare(file.stat().ok().and_then(|s| FileType::from_mode(s.mode))),
+    })
+}
+
+/// The name argument as strncpy_from_user() into a 256-byte buffer gets
+/// it: `ERANGE` for an empty name or one that does not fit.
+fn xattr_name(t: &UThread, addr: u64) -> Result<Vec<u8>> {
+    let n = t.read_cstr(addr, vfs::XATTR_NAME_MAX + 1).map_err(|e| match e {
+        Errno::ENAMETOOLONG => Errno::ERANGE,
+        e => e,
+    })?;
+    if n.is_empty() || n.len() > vfs::XATTR_NAME_MAX {
+        return Err(Errno::ERANGE);
+    }
+    Ok(n)
+}
+
+/// A file without xattr support: the generic permission rules, then
+/// `EOPNOTSUPP` (no handler).
+fn bare(t: &UThread, ftype: Option<FileType>, name: &[u8], write: bool) -> Result<()> {
+    let c = cred(t);
+    vfs::xattr_permission(ftype.unwrap_or(FileType::Socket), name, write, &c, |_| true)?;
+    Err(Errno::EOPNOTSUPP)
+}
+
+/// A zeroed buffer of `len` bytes, `ENOMEM` when the heap has no room.
+fn zeroed(len: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
+fn setxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64, flags: u64) -> SysResult {
+    if flags & !u64::from(vfs::XATTR_CREATE | vfs::XATTR_REPLACE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // mnt_want_write() comes before the name is looked at
+    if let Target::Inode(i) = &target {
+        i.check_rw()?;
+    }
+    let name = xattr_name(t, name)?;
+    if size > vfs::XATTR_SIZE_MAX as u64 {
+        return Err(Errno::E2BIG);
+    }
+    let val = if size == 0 { Vec::new() } else { t.read_bytes(value, size as usize)? };
+    match target {
+        Target::Inode(i) => i.setxattr(&cred(t), &name, &val, flags as u32).map(|_| 0),
+        Target::Bare(ft) => bare(t, ft, &name, true).map(|_| 0),
+    }
+}
+
+fn getxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64) -> SysResult {
+    let name = xattr_name(t, name)?;
+    let size = (size as usize).min(vfs::XATTR_SIZE_MAX);
+    let mut buf = zeroed(size)?;
+    let r = match target {
+        Target::Inode(i) => i.getxattr(&cred(t), &name, &mut buf),
+        Target::Bare(ft) => bare(t, ft, &name, false).map(|_| 0),
+    };
+    match r {
+        Ok(n) => {
+            if size != 0 {
+                t.write_bytes(value, &buf[..n])?;
+            }
+            Ok(n as isize)
+        }
+        Err(Errno::ERANGE) if size >= vfs::XATTR_SIZE_MAX => Err(Errno::E2BIG),
+        Err(e) => Err(e),
+    }
+}
+
+fn listxattr_on(t: &UThread, target: Target, list: u64, size: u64) -> SysResult {
+    let size = (size as usize).min(vfs::XATTR_LIST_MAX);
+    let mut buf = zeroed(size)?;
+    let r = match target {
+        Target::Inode(i) => i.listxattr(&cred(t), &mut buf),
+        Target::Bare(_) => Ok(0),
+    };
+    match r {
+        Ok(n) => {
+            if size != 0 {
+                t.write_bytes(list, &buf[..n])?;
+            }
+            Ok(n as isize)
+        }
+        Err(Errno::ERANGE) if size >= vfs::XATTR_LIST_MAX => Err(Errno::E2BIG),
+        Err(e) => Err(e),
+    }
+}
+
+fn removexattr_on(t: &UThread, target: Target, name: u64) -> SysResult {
+    if let Target::Inode(i) = &target {
+        i.check_rw()?;
+    }
+    let name = xattr_name(t, name)?;
+    match target {
+        Target::Inode(i) => i.removexattr(&cred(t), &name).map(|_| 0),
+        Target::Bare(ft) => bare(t, ft, &name, true).map(|_| 0),
+    }
+}
+
+/// setxattr(2) and lsetxattr(2) (`follow` false).
+pub fn setxattr(
+    t: &mut UThread,
+    p: u64,
+    name: u64,
+    value: u64,
+    size: u64,
+    flags: u64,
+    follow: bool,
+) -> SysResult {
+    let target = xattr_target_path(t, p, follow)?;
+    setxattr_on(t, target, name, value, size, flags)
+}
+
+/// fsetxattr(2).
+pub fn fsetxattr(t: &mut UThread, fd: u64, name: u64, value: u64, size: u64, flags: u64) -> SysResult {
+    let target = xattr_target_fd(t, fd)?;
+    setxattr_on(t, target, name, value, size, flags)
+}
+
+/// getxattr(2) and lgetxattr(2).
+pub fn getxattr(t: &mut UThread, p: u64, name: u64, value: u64, size: u64, follow: bool) -> SysResult {
+    let target = xattr_target_path(t, p, follow)?;
+    getxattr_on(t, target, name, value, size)
+}
+
+/// fgetxattr(2).
+pub fn fgetxattr(t: &mut UThread, fd: u64, name: u64, value: u64, size: u64) -> SysResult {
+    let target = xattr_target_fd(t, fd)?;
+    getxattr_on(t, target, name, value, size)
+}
+
+/// listxattr(2) and llistxattr(2).
+pub fn listxattr(t: &mut UThread, p: u64, list: u64, size: u64, follow: bool) -> SysResult {
+    let target = xattr_target_path(t, p, follow)?;
+    listxattr_on(t, target, list, size)
+}
+
+/// flistxattr(2).
+pub fn flistxattr(t: &mut UThread, fd: u64, list: u64, size: u64) -> SysResult {
+    let target = xattr_target_fd(t, fd)?;
+    listxattr_on(t, target, list, size)
+}
+
+/// removexattr(2) and lremovexattr(2).
+pub fn removexattr(t: &mut UThread, p: u64, name: u64, follow: bool) -> SysResult {
+    let target = xattr_target_path(t, p, follow)?;
+    removexattr_on(t, target, name)
+}
+
+/// fremovexattr(2).
+pub fn fremovexattr(t: &mut UThread, fd: u64, name: u64) -> SysResult {
+    let target = xattr_target_fd(t, fd)?;
+    removexattr_on(t, target, name)
+}
+
+// ---- statx ----
+
+const AT_NO_AUTOMOUNT: u64 = 0x800;
+const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+const STATX_RESERVED: u64 = 0x8000_0000;
+/// STATX_TYPE .. STATX_BLOCKS.
+const STATX_BASIC_STATS: u32 = 0x7ff;
+const STATX_BTIME: u32 = 0x800;
+const STATX_MNT_ID: u32 = 0x1000;
+/// STATX_ATTR_MOUNT_ROOT.
+const STATX_ATTR_MOUNT_ROOT: u64 = 0x2000;
+/// What every filesystem may report (AUTOMOUNT, MOUNT_ROOT, DAX), as
+/// Linux's vfs_getattr_nosec().
+const STATX_ATTRS_GENERIC: u64 = 0x20_3000;
+/// What tmpfs adds (IMMUTABLE, APPEND, NODUMP).
+const STATX_ATTRS_TMPFS: u64 = 0x70;
+
+/// statx's facts beyond stat(2)'s.
+struct StatxExtra {
+    mask: u32,
+    btime: vfs::Timespec,
+    attributes: u64,
+    attributes_mask: u64,
+    mnt_id: u64,
+}
+
+impl StatxExtra {
+    /// For `inode` (`None`: a file without one, a pipe), `request` being
+    /// the mask asked for: MNT_ID always, BTIME when asked on tmpfs/ramfs.
+    fn of(inode: Option<&Arc<Inode>>, request: u32) -> Self {
+        let mut x = StatxExtra {
+            mask: STATX_BASIC_STATS | STATX_MNT_ID,
+            btime: vfs::Timespec::new(0, 0),
+            attributes: 0,
+            attributes_mask: STATX_ATTRS_GENERIC,
+            mnt_id: crate::fs::INTERNAL_MOUNT_ID,
+        };
+        if let Some(i) = inode {
+            let (id, root) = crate::fs::mount_of(i);
+            x.mnt_id = id;
+            if root {
+                x.attributes |= STATX_ATTR_MOUNT_ROOT;
+            }
+            if !i.is_synthetic() {
+                x.attributes_mask |= STATX_ATTRS_TMPFS;
+                if request & STATX_BTIME != 0 {
+                    x.mask |= STATX_BTIME;
+                    x.btime = i.btime();
+                }
+            }
+        }
+        x
+    }
+}
+
+/// statx(2): the fields of stat(2) (`stx_mask` STATX_BASIC_STATS), with
+/// do_statx()'s checks: `EINVAL` for `STATX__RESERVED` in the mask, both
+/// sync flags at once, or an unknown flag.
+pub fn statx(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mask: u64, buf: u64) -> SysResult {
+    // do_statx()'s checks come before the name's errors (EFAULT,
+    // ENAMETOOLONG, ENOENT for ""), which surface at the lookup
+    if mask as u32 as u64 & STATX_RESERVED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE {
+        return Err(Errno::EINVAL);
+    }
+    let known = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | u64::from(vfs::AT_EMPTY_PATH) | AT_STATX_SYNC_TYPE;
+    if flags as u32 as u64 & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = t.read_cstr(pathname, 4096)?;
+    if p.is_empty() && flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+        return Err(Errno::ENOENT);
+    }
+    let request = mask as u32;
+    let (st, x) = if p.is_empty() {
+        if dirfd as i32 == AT_FDCWD as i32 {
+            let cwd = with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, b".", true))?;
+            (cwd.stat(), StatxExtra::of(Some(&cwd), request))
+        } else {
+            let file = t.file(dirfd)?;
+            (file.stat()?, StatxExtra::of(file.inode(), request))
+        }
+    } else {
+        let at = (flags & AT_SYMLINK_NOFOLLOW) as u32;
+        let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
+        // the inode again for the mount and birth facts (none for a pipe
+        // reached through /proc)
+        let inode = with_ctx(t, dirfd, |ctx, dir| ctx.lookup_at(dir, &p, at)).ok();
+        (st, StatxExtra::of(inode.as_ref(), request))
+    };
+    t.write_bytes(buf, &statx_bytes(&st, &x)).map(|_| 0)
+}
+
+/// `struct statx` (256 bytes) of `st` and `x`.
+fn statx_bytes(st: &vfs::Stat, x: &StatxExtra) -> [u8; 256] {
+    let mut b = [0u8; 256];
+    let mut put = |at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);
+    put(0, &x.mask.to_le_bytes());
+    put(8, &x.attributes.to_le_bytes());
+    put(56, &x.attributes_mask.to_le_bytes());
+    put(80, &x.btime.sec.to_le_bytes());
+    put(88, &(x.btime.nsec as u32).to_le_bytes());
+    put(144, &x.mnt_id.to_le_bytes());
+    put(4, &(st.blksize as u32).to_le_bytes());
+    put(16, &(st.nlink as u32).to_le_bytes());
+    put(20, &st.uid.to_le_bytes());
+    put(24, &st.gid.to_le_bytes());
+    put(28, &(st.mode as u16).to_le_bytes());
+    put(32, &st.ino.to_le_bytes());
+    put(40, &st.size.to_le_bytes());
+    put(48, &st.blocks.to_le_bytes());
+    for (at, ts) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
+        put(at, &ts.sec.to_le_bytes());
+        put(at + 8, &(ts.nsec as u32).to_le_bytes());
+    }
+    put(128, &vfs::major(st.rdev).to_le_bytes());
+    put(132, &vfs::minor(st.rdev).to_le_bytes());
+    put(136, &vfs::major(st.dev).to_le_bytes());
+    put(140, &vfs::minor(st.dev).to_le_bytes());
+    b
+}
+
+// ---- copy_file_range ----
+
+/// Linux's MAX_RW_COUNT.
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+/// One step of a copy (no lock is held across steps).
+const COPY_STEP: usize = 64 * 1024;
+
+fn read_off(t: &UThread, p: u64) -> Result<Option<u64>> {
+    if p == 0 { Ok(None) } else { t.read_u64(p).map(Some) }
+}
+
+/// copy_file_range(2): generic_copy_file_checks() of Linux 6.1 (`EISDIR`,
+/// `EINVAL` for non-regular files, `EBADF` for access modes and
+/// `O_APPEND`, `EXDEV` across filesystems, `EOVERFLOW`, overlapping ranges
+/// of one file `EINVAL`), the copy cut at the end of the input, in steps.
+pub fn copy_file_range(
+    t: &mut UThread,
+    fd_in: u64,
+    off_in: u64,
+    fd_out: u64,
+    off_out: u64,
+    len: u64,
+    flags: u64,
+) -> SysResult {
+    let fin = t.file(fd_in)?;
+    let fout = t.file(fd_out)?;
+    for f in [&fin, &fout] {
+        if f.status_flags() & vfs::O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+    }
+    let pin = read_off(t, off_in)?;
+    let pout = read_off(t, off_out)?;
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (Some(iin), Some(iout)) = (fin.inode().cloned(), fout.inode().cloned()) else {
+        return Err(Errno::EINVAL);
+    };
+    if iin.is_dir() || iout.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    if iin.file_type() != FileType::Regular || iout.file_type() != FileType::Regular {
+        return Err(Errno::EINVAL);
+    }
+    let fl_in = fin.status_flags() & vfs::O_ACCMODE;
+    let fl_out = fout.status_flags();
+    if fl_in == vfs::O_WRONLY || fl_out & vfs::O_ACCMODE == vfs::O_RDONLY || fl_out & vfs::O_APPEND != 0 {
+        return Err(Errno::EBADF);
+    }
+    if !iin.same_fs(&iout) {
+        return Err(Errno::EXDEV);
+    }
+    let pos_in = match pin {
+        Some(p) => p,
+        None => fin.lseek(0, vfs::SEEK_CUR)?,
+    };
+    let pos_out = match pout {
+        Some(p) => p,
+        None => fout.lseek(0, vfs::SEEK_CUR)?,
+    };
+    // the sums in u64 (a negative offset wraps), then rw_verify_area()
+    if pos_in.checked_add(len).is_none() || pos_out.checked_add(len).is_none() {
+        return Err(Errno::EOVERFLOW);
+    }
+    if pos_in + len > i64::MAX as u64 || pos_out + len > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let size_in = iin.size();
+    let mut count = if pos_in >= size_in { 0 } else { len.min(size_in - pos_in) };
+    if Arc::ptr_eq(&iin, &iout) && pos_out + count > pos_in && pos_out < pos_in + count {
+        return Err(Errno::EINVAL);
+    }
+    count = count.min(MAX_RW_COUNT);
+    let mut done = 0u64;
+    let mut buf = zeroed(COPY_STEP.min(count as usize))?;
+    while done < count {
+        let want = ((count - done) as usize).min(COPY_STEP);
+        let n = iin.read_at(pos_in + done, &mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        match iout.write_at(pos_out + done, &buf[..n]) {
+            Ok(w) => {
+                done += w as u64;
+                if w < n {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    if done > 0 {
+        match pin {
+            Some(p) => t.write_u64(off_in, p + done)?,
+            None => {
+                fin.lseek((pos_in + done) as i64, vfs::SEEK_SET)?;
+            }
+        }
+        match pout {
+            Some(p) => t.write_u64(off_out, p + done)?,
+            None => {
+                fout.lseek((pos_out + done) as i64, vfs::SEEK_SET)?;
+            }
+        }
+    }
+    Ok(done as isize)
+}
+
+// ---- mknod ----
+
+/// mknodat(2): regular files, FIFOs, sockets and (with CAP_MKNOD) device
+/// nodes; `dev` is decoded as new_decode_dev() does. Linux's may_mknod()
+/// first: `EPERM` for a directory type, `EINVAL` for an unknown one.
+pub fn mknodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, dev: u64) -> SysResult {
+    let mode = mode as u32;
+    match mode & vfs::S_IFMT {
+        0 | vfs::S_IFREG | vfs::S_IFCHR | vfs::S_IFBLK | vfs::S_IFIFO | vfs::S_IFSOCK => {}
+        vfs::S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    let p = path(t, pathname)?;
+    let dev = dev as u32;
+    let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+    let rdev = match mode & vfs::S_IFMT {
+        vfs::S_IFCHR | vfs::S_IFBLK => vfs::makedev(major, minor),
+        _ => 0,
+    };
+    with_ctx(t, dirfd, |ctx, dir| ctx.mknod(dir, &p, mode & (vfs::S_IFMT | 0o7777), rdev)).map(|_| 0)
+}
+
+// ---- fallocate ----
+
+const FALLOC_FL_KEEP_SIZE: u64 = 0x01;
+const FALLOC_FL_PUNCH_HOLE: u64 = 0x02;
+const FALLOC_FL_COLLAPSE_RANGE: u64 = 0x08;
+const FALLOC_FL_ZERO_RANGE: u64 = 0x10;
+const FALLOC_FL_INSERT_RANGE: u64 = 0x20;
+const FALLOC_FL_UNSHARE_RANGE: u64 = 0x40;
+/// FALLOC_FL_SUPPORTED_MASK (with NO_HIDE_STALE, 0x04).
+const FALLOC_FL_SUPPORTED: u64 = 0x7f;
+
+/// fallocate(2): vfs_fallocate()'s checks in Linux 6.1's order, then what
+/// tmpfs's shmem_fallocate() has: mode 0 and `FALLOC_FL_KEEP_SIZE`
+/// reserve pages, `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE` makes
+/// holes; other modes `EOPNOTSUPP`.
+pub fn fallocate(t: &mut UThread, fd: u64, mode: u64, offset: u64, len: u64) -> SysResult {
+    let file = t.file(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let mode = mode as u32 as u64;
+    let (off, ln) = (offset as i64, len as i64);
+    if off < 0 || ln <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & !FALLOC_FL_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let both = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+    if mode & both == both {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_KEEP_SIZE == 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    for only in [FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE] {
+        if mode & only != 0 && mode & !only != 0 {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if mode & FALLOC_FL_UNSHARE_RANGE != 0 && mode & !(FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if file.status_flags() & vfs::O_ACCMODE == vfs::O_RDONLY {
+        return Err(Errno::EBADF);
+    }
+    let ftype = file.stat().ok().and_then(|s| FileType::from_mode(s.mode));
+    match ftype {
+        Some(FileType::Fifo) => return Err(Errno::ESPIPE),
+        Some(FileType::Directory) => return Err(Errno::EISDIR),
+        Some(FileType::Regular) => {}
+        _ => return Err(Errno::ENODEV),
+    }
+    if off.checked_add(ln).is_none() {
+        return Err(Errno::EFBIG);
+    }
+    let inode = file.inode().cloned().ok_or(Errno::EOPNOTSUPP)?;
+    if inode.is_synthetic() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) != 0 {
+        log::info!("pid {}: fallocate mode {mode:#x}: tmpfs has none: EOPNOTSUPP", t.pid);
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & FALLOC_FL_PUNCH_HOLE != 0 {
+        inode.punch_hole(offset, len)?;
+    } else {
+        inode.allocate(offset, len, mode & FALLOC_FL_KEEP_SIZE != 0)?;
+    }
+    Ok(0)
+}
