@@ -25,10 +25,15 @@ use vm::{Frame, FrameAllocator, PAGE_SIZE, PageSource};
 /// File content in frames: a `PageId` is a frame's physical address.
 pub struct FramePages;
 
-fn frame(p: PageId) -> Frame {
-    // PageIds come only from `alloc_zeroed` below, so they are frame
-    // addresses; a bad one maps to frame 0, which no file holds
-    Frame::from_phys_addr(p.0).unwrap_or(Frame::from_number(0))
+/// The frame behind a page id: ids come only from `alloc_zeroed` below,
+/// so every id is a frame's address; `None` would be a bug, and touches
+/// nothing.
+fn frame(p: PageId) -> Option<Frame> {
+    let f = Frame::from_phys_addr(p.0);
+    if f.is_none() {
+        log::error!("file page id {:#x} is not a frame", p.0);
+    }
+    f
 }
 
 impl PageMemory for FramePages {
@@ -36,16 +41,24 @@ impl PageMemory for FramePages {
         KernelFrames.alloc_zeroed().ok().map(|f| PageId(f.phys_addr()))
     }
     fn add_ref(&self, page: PageId) {
-        KernelFrames.add_ref(frame(page));
+        if let Some(f) = frame(page) {
+            KernelFrames.add_ref(f);
+        }
     }
     fn release(&self, page: PageId) {
-        KernelFrames.release(frame(page));
+        if let Some(f) = frame(page) {
+            KernelFrames.release(f);
+        }
     }
     fn read(&self, page: PageId, offset: usize, buf: &mut [u8]) {
-        KernelFrames.read(frame(page), offset, buf);
+        if let Some(f) = frame(page) {
+            KernelFrames.read(f, offset, buf);
+        }
     }
     fn write(&self, page: PageId, offset: usize, data: &[u8]) {
-        KernelFrames.write(frame(page), offset, data);
+        if let Some(f) = frame(page) {
+            KernelFrames.write(f, offset, data);
+        }
     }
 }
 
@@ -84,7 +97,7 @@ impl PageSource for FilePages {
     fn page(&self, offset: u64) -> Result<Frame, Errno> {
         // past the end of the file: EFAULT, which the fault makes SIGBUS
         let id = self.inode.map_page(offset / PAGE_SIZE as u64)?;
-        Ok(frame(id))
+        frame(id).ok_or(Errno::EFAULT)
     }
 }
 
