@@ -25,6 +25,9 @@
 //! [`FlockTable::lock`] has flock's conversions (the old lock is dropped
 //! before the new one is looked at, as Linux).
 //!
+//! A [`LeaseTable`] holds fcntl's leases (`F_SETLEASE`): the rules of
+//! setting one against the file's opens, and the state of a break.
+//!
 //! Nothing here sleeps: a request that conflicts returns the blocker
 //! ([`SetError::Blocked`], [`FlockBlocked`]); the kernel sleeps and tries
 //! again when the table changes. For POSIX `F_SETLKW` it first asks its
@@ -87,11 +90,13 @@ extern crate alloc;
 
 mod deadlock;
 mod flock;
+mod lease;
 mod posix;
 mod range;
 
 pub use deadlock::{MAX_DEADLK_ITERATIONS, WaitGraph};
 pub use flock::{FlockBlocked, FlockTable, Flocked};
+pub use lease::{Break, Lease, LeaseTable, Opens};
 pub use posix::{Kind, Lock, LockTable, SetError};
 pub use range::{OFF_MAX, Range, SEEK_CUR, SEEK_END, SEEK_SET};
 

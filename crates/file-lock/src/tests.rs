@@ -116,3 +116,98 @@ fn op_and_types() {
     assert_eq!(kind_of(3), Err(Errno::EINVAL));
     assert_eq!(l_type(Kind::Read), F_RDLCK);
 }
+
+fn opens(write: usize, read: usize) -> Opens {
+    Opens { write, read }
+}
+
+#[test]
+fn lease_set_checks_opens() {
+    let mut t: LeaseTable<u32> = LeaseTable::new();
+    // read lease: no writer anywhere, the caller's own O_RDWR included
+    assert_eq!(t.set(&1, 10, F_RDLCK, true, true, opens(1, 0)), Err(Errno::EAGAIN));
+    assert_eq!(t.set(&1, 10, F_RDLCK, false, true, opens(0, 3)), Ok(false));
+    // a second description may share a read lease, not take a write one
+    assert_eq!(t.set(&2, 11, F_RDLCK, false, true, opens(0, 3)), Ok(false));
+    assert_eq!(t.set(&2, 11, F_WRLCK, false, true, opens(0, 1)), Err(Errno::EAGAIN));
+    assert_eq!(t.get(&1), F_RDLCK);
+    assert_eq!(t.get(&3), F_UNLCK);
+    assert_eq!(t.set(&1, 10, 7, false, true, opens(0, 1)), Err(Errno::EINVAL));
+    assert_eq!(t.set(&1, 10, F_UNLCK, false, true, opens(0, 1)), Ok(true));
+    assert_eq!(t.set(&1, 10, F_UNLCK, false, true, opens(0, 1)), Err(Errno::EAGAIN));
+    assert_eq!(t.set(&2, 11, F_UNLCK, false, true, opens(0, 1)), Ok(true));
+    assert!(t.is_empty());
+    // write lease: only the caller's open
+    assert_eq!(t.set(&1, 10, F_WRLCK, false, true, opens(0, 2)), Err(Errno::EAGAIN));
+    assert_eq!(t.set(&1, 10, F_WRLCK, true, true, opens(1, 1)), Err(Errno::EAGAIN));
+    assert_eq!(t.set(&1, 10, F_WRLCK, true, true, opens(1, 0)), Ok(false));
+    assert_eq!(t.get(&1), F_WRLCK);
+    // and it becomes a read lease in place
+    assert_eq!(t.set(&1, 10, F_RDLCK, false, true, opens(0, 1)), Ok(true));
+    assert_eq!(t.leases().len(), 1);
+    assert_eq!(t.get(&1), F_RDLCK);
+}
+
+#[test]
+fn lease_break_by_writer_removes_after_deadline() {
+    let mut t: LeaseTable<u32> = LeaseTable::new();
+    t.set(&1, 10, F_RDLCK, false, true, opens(0, 1)).unwrap();
+    t.set(&2, 20, F_RDLCK, false, true, opens(0, 2)).unwrap();
+    // a reader does not conflict with read leases
+    assert!(!t.conflicts(false));
+    let b = t.start_break(false, 100).unwrap();
+    assert_eq!(b, Break { signal: alloc::vec![], wait: false });
+    // a writer breaks both, signalled once
+    let b = t.start_break(true, 100).unwrap();
+    assert_eq!(b.signal, alloc::vec![10, 20]);
+    assert!(b.wait);
+    assert_eq!(t.start_break(true, 200).unwrap().signal, alloc::vec![]);
+    assert_eq!(t.get(&1), F_UNLCK);
+    assert_eq!(t.deadline(true), Some(100));
+    // no new lease while one is being removed
+    assert_eq!(t.set(&3, 30, F_RDLCK, false, true, opens(0, 3)), Err(Errno::EAGAIN));
+    // the holder of 1 gives it up; 2 times out
+    assert_eq!(t.set(&1, 10, F_UNLCK, false, true, opens(1, 2)), Ok(true));
+    assert!(!t.time_out(99));
+    assert!(t.conflicts(true));
+    assert!(t.time_out(100));
+    assert!(t.is_empty());
+}
+
+#[test]
+fn lease_break_by_reader_downgrades() {
+    let mut t: LeaseTable<u32> = LeaseTable::new();
+    t.set(&1, 10, F_WRLCK, false, true, opens(0, 1)).unwrap();
+    let b = t.start_break(false, 50).unwrap();
+    assert_eq!(b.signal, alloc::vec![10]);
+    assert_eq!(t.get(&1), F_RDLCK);
+    // a second reader waits without a new signal
+    assert_eq!(t.start_break(false, 80).unwrap(), Break { signal: alloc::vec![], wait: true });
+    // F_WRLCK again does not answer the downgrade
+    assert_eq!(t.set(&1, 10, F_WRLCK, false, true, opens(0, 1)), Ok(true));
+    assert_eq!(t.get(&1), F_RDLCK);
+    // a writer now asks for removal too
+    assert_eq!(t.start_break(true, 70).unwrap().signal, alloc::vec![10]);
+    assert_eq!(t.get(&1), F_UNLCK);
+    assert_eq!(t.deadline(false), Some(50));
+    // the downgrade deadline passes: a read lease, still being removed
+    assert!(t.time_out(60));
+    assert_eq!(t.leases()[0].kind, Kind::Read);
+    assert!(!t.conflicts(false));
+    assert!(t.conflicts(true));
+    assert!(t.time_out(70));
+    assert!(t.is_empty());
+}
+
+#[test]
+fn lease_downgrade_answers_reader() {
+    let mut t: LeaseTable<u32> = LeaseTable::new();
+    t.set(&1, 10, F_WRLCK, true, true, opens(1, 0)).unwrap();
+    t.start_break(false, 50).unwrap();
+    assert!(t.conflicts(false));
+    assert_eq!(t.set(&1, 10, F_RDLCK, false, true, opens(0, 1)), Ok(true));
+    assert!(!t.conflicts(false));
+    assert_eq!(t.deadline(false), None);
+    assert!(t.release_where(|f| *f == 1));
+    assert!(!t.release_where(|f| *f == 1));
+}
