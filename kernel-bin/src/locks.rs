@@ -19,6 +19,8 @@
 //!   the description ([`closed`]), or when the process exit that dropped it
 //!   is swept.
 //!
+//! - leases (`F_SETLEASE`): with the description, as OFD locks.
+//!
 //! After any of these the inode's sleepers wake and try again. Lock order:
 //! the registry lock is taken with no other lock held (the fd table's is
 //! released first) and is never held while sleeping, waking, dropping a
@@ -30,7 +32,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use file_lock::{FlockTable, Kind, LockTable, Range, SetError, WaitGraph};
+use file_lock::{FlockTable, Kind, LeaseTable, LockTable, Opens, Range, SetError, WaitGraph};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use vfs::{File, Inode};
@@ -112,9 +114,14 @@ struct Entry {
     inode: Arc<Inode>,
     posix: LockTable<Owner>,
     flock: FlockTable<FlockOwner>,
+    leases: LeaseTable<FileRef>,
     waiters: Arc<Waiters>,
     /// Tasks asleep in F_SETLKW or flock on this inode.
     sleepers: usize,
+    /// Opens that broke a lease and are not installed yet (an [`Opening`]
+    /// each): they count as opens for a new `F_SETLEASE`, as Linux's opener
+    /// is counted in `i_writecount`/`i_readcount` before `break_lease`.
+    opening: Opens,
 }
 
 impl Entry {
@@ -122,10 +129,16 @@ impl Entry {
     fn purge(&mut self) -> bool {
         let a = self.posix.release_where(Owner::gone);
         let b = self.flock.release_where(|o| o.file.gone());
-        a || b
+        let c = self.leases.release_where(FileRef::gone);
+        let d = self.leases.time_out(arch_x86_64::time::since_boot_ns());
+        a || b || c || d
     }
     fn unused(&self) -> bool {
-        self.posix.is_empty() && self.flock.is_empty() && self.sleepers == 0
+        self.posix.is_empty()
+            && self.flock.is_empty()
+            && self.leases.is_empty()
+            && self.sleepers == 0
+            && self.opening == Opens::default()
     }
 }
 
@@ -156,8 +169,10 @@ impl Registry {
             inode: inode.clone(),
             posix: LockTable::new(),
             flock: FlockTable::new(),
+            leases: LeaseTable::new(),
             waiters: Arc::new(Waiters::default()),
             sleepers: 0,
+            opening: Opens::default(),
         });
         ENTRIES.store(self.files.len(), Ordering::Relaxed);
         Ok(self.files.len() - 1)
@@ -390,7 +405,15 @@ const RECHECK_NS: u64 = 1_000_000_000;
 /// Sleeps interruptibly until the inode's locks change from `seen` (or
 /// [`RECHECK_NS`] passed): `Ok` to try again, `ERESTARTSYS` on a signal.
 fn sleep_for_change(t: &UThread, waiters: &Waiters, seen: u64) -> Result<()> {
-    let deadline = arch_x86_64::time::since_boot_ns().saturating_add(RECHECK_NS);
+    sleep_until_change(t, waiters, seen, None)
+}
+
+/// [`sleep_for_change`] until `until` (ns since boot) at the latest.
+fn sleep_until_change(t: &UThread, waiters: &Waiters, seen: u64, until: Option<u64>) -> Result<()> {
+    let mut deadline = arch_x86_64::time::since_boot_ns().saturating_add(RECHECK_NS);
+    if let Some(u) = until {
+        deadline = deadline.min(u);
+    }
     let changed = || waiters.changes.load(Ordering::Relaxed) != seen;
     match crate::proc::sleep_on(t.tid, &[&waiters.wq], changed, Some(deadline)) {
         Err(Errno::ETIMEDOUT) => Ok(()),
@@ -473,6 +496,7 @@ pub fn closed(pid: Pid, file: &Arc<dyn File>) {
         if last {
             changed |= e.posix.release(&Owner::File(me.clone()));
             changed |= e.flock.release_where(|o| o.file == me);
+            changed |= e.leases.release_where(|f| *f == me);
         }
         changed
     });
@@ -571,7 +595,12 @@ pub fn proc_locks() -> Vec<u8> {
     use core::fmt::Write;
     /// Room for one line: five numbers of at most 20 digits and the words.
     const LINE_MAX: usize = 192;
-    type Snap = (Arc<Inode>, Vec<file_lock::Lock<Owner>>, Vec<(FlockOwner, Kind)>);
+    type Snap = (
+        Arc<Inode>,
+        Vec<file_lock::Lock<Owner>>,
+        Vec<(FlockOwner, Kind)>,
+        Vec<file_lock::Lease<FileRef>>,
+    );
     // a copy taken under the lock, formatted after it; every allocation is
     // fallible (a user sets as many locks as memory allows): without
     // memory the listing stops short
@@ -582,21 +611,23 @@ pub fn proc_locks() -> Vec<u8> {
             return Vec::new();
         }
         for e in &reg.files {
-            let (mut posix, mut flock) = (Vec::new(), Vec::new());
+            let (mut posix, mut flock, mut leases) = (Vec::new(), Vec::new(), Vec::new());
             if posix.try_reserve(e.posix.locks().len()).is_err()
                 || flock.try_reserve(e.flock.locks().len()).is_err()
+                || leases.try_reserve(e.leases.leases().len()).is_err()
             {
                 break;
             }
             posix.extend_from_slice(e.posix.locks());
             flock.extend_from_slice(e.flock.locks());
-            snap.push((e.inode.clone(), posix, flock));
+            leases.extend_from_slice(e.leases.leases());
+            snap.push((e.inode.clone(), posix, flock, leases));
         }
     }
     let mut out = String::new();
     let mut n = 0;
     let kind = |k: Kind| if k == Kind::Write { "WRITE" } else { "READ" };
-    'files: for (inode, posix, flock) in &snap {
+    'files: for (inode, posix, flock, leases) in &snap {
         let st = inode.stat();
         let dev = format!("{:02x}:{:02x}:{}", vfs::major(st.dev), vfs::minor(st.dev), st.ino);
         for l in posix {
@@ -628,7 +659,241 @@ pub fn proc_locks() -> Vec<u8> {
             n += 1;
             let _ = writeln!(out, "{n}: FLOCK  ADVISORY  {} {} {dev} 0 EOF", kind(*k), o.pid);
         }
+        for l in leases {
+            if l.file.gone() {
+                continue;
+            }
+            if out.try_reserve(LINE_MAX).is_err() {
+                break 'files;
+            }
+            n += 1;
+            // lock_get_status: BREAKING while a break is pending, and the
+            // type it is being broken to
+            let state = if l.breaking() { "BREAKING  " } else { "ACTIVE    " };
+            let ty = match l.target() {
+                file_lock::F_WRLCK => "WRITE",
+                file_lock::F_RDLCK => "READ",
+                _ => "UNLCK",
+            };
+            let _ = writeln!(out, "{n}: LEASE  {state}{ty} {} {dev} 0 EOF", l.pid);
+        }
     }
     drop(snap);
     out.into_bytes()
+}
+
+const F_SETLEASE: u64 = 1024;
+const F_GETLEASE: u64 = 1025;
+/// Linux's `CAP_LEASE`.
+const CAP_LEASE: u32 = 28;
+/// `/proc/sys/fs/lease-break-time`'s default: how long (ns) a lease
+/// holder has to answer a break before the kernel does it.
+const LEASE_BREAK_NS: u64 = 45_000_000_000;
+
+/// Whether `cmd` is one of fcntl's lease commands handled here.
+pub fn is_lease_cmd(cmd: u64) -> bool {
+    matches!(cmd, F_SETLEASE | F_GETLEASE)
+}
+
+/// Whether `file` is open for writing, and for reading only.
+fn access_of(file: &dyn File) -> (bool, bool) {
+    let acc = file.status_flags() & vfs::O_ACCMODE;
+    (acc == vfs::O_WRONLY || acc == vfs::O_RDWR, acc == vfs::O_RDONLY)
+}
+
+/// The opens of `inode` (Linux's `i_writecount`, `i_readcount`): every
+/// distinct description in any thread's descriptor table (O_PATH ones do
+/// not count). A walk of every table, each under its own lock, with no
+/// other lock held: `F_SETLEASE` is rare.
+fn opens_of(inode: &Arc<Inode>) -> Result<Opens> {
+    let mut seen: Vec<usize> = Vec::new();
+    let mut tables: Vec<usize> = Vec::new();
+    let mut opens = Opens::default();
+    for pid in table().pids() {
+        let mut tids: Vec<Pid> = Vec::new();
+        table().with_process(pid, |p| {
+            if tids.try_reserve(p.threads().len()).is_ok() {
+                tids.extend_from_slice(p.threads());
+            }
+        });
+        for tid in tids {
+            let Some(files) = table().with_thread(tid, |th| th.files.as_ref().map(|f| f.share())).flatten()
+            else {
+                continue;
+            };
+            let g = files.lock();
+            let key = &*g as *const _ as usize;
+            if tables.contains(&key) {
+                continue;
+            }
+            tables.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            tables.push(key);
+            for (_, f) in g.iter() {
+                if !f.inode().is_some_and(|i| Arc::ptr_eq(i, inode)) || f.status_flags() & vfs::O_PATH != 0 {
+                    continue;
+                }
+                let addr = Arc::as_ptr(f) as *const u8 as usize;
+                let Err(at) = seen.binary_search(&addr) else { continue };
+                seen.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                seen.insert(at, addr);
+                match access_of(&**f) {
+                    (true, _) => opens.write += 1,
+                    (false, true) => opens.read += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(opens)
+}
+
+/// fcntl's F_SETLEASE and F_GETLEASE on `file` (fs/locks.c's
+/// fcntl_setlease, generic_setlease, fcntl_getlease).
+pub fn lease_fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysResult {
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let me = FileRef::of(&file);
+    if cmd == F_GETLEASE {
+        let Some(inode) = file.inode() else { return Ok(file_lock::F_UNLCK as isize) };
+        let ty = with_entry(inode, |e| (false, e.leases.get(&me))).unwrap_or(file_lock::F_UNLCK);
+        return Ok(ty as isize);
+    }
+    // lease_alloc checks the type before anything else (F_UNLCK skips it)
+    let l_type = arg as i64;
+    let l_type = match l_type {
+        0..=2 => l_type as i16,
+        _ => return Err(Errno::EINVAL),
+    };
+    // generic_setlease: the owner or CAP_LEASE, then a regular file
+    let Some(inode) = file.inode().cloned() else { return Err(Errno::EINVAL) };
+    let st = inode.stat();
+    let (fsuid, cap) =
+        table().with_process(t.pid, |p| (p.creds.fsuid, p.creds.has_cap(CAP_LEASE))).unwrap_or((0, true));
+    if fsuid != st.uid && !cap {
+        return Err(Errno::EACCES);
+    }
+    if st.mode & vfs::S_IFMT != vfs::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    let opens = if l_type == file_lock::F_UNLCK { Opens::default() } else { opens_of(&inode)? };
+    let (w, r) = access_of(&*file);
+    let pid = t.pid as i32;
+    let (res, _, _) = attempt(&inode, |reg, i| {
+        let e = &mut reg.files[i];
+        let all = Opens { write: opens.write + e.opening.write, read: opens.read + e.opening.read };
+        match e.leases.set(&me, pid, l_type, w, r, all) {
+            Ok(changed) => (Try::<()>::Done(Ok(0)), changed),
+            Err(err) => (Try::Done(Err(err)), false),
+        }
+    })?;
+    match res {
+        Try::Done(r) => r,
+        Try::Sleep(()) => Ok(0),
+    }
+}
+
+/// An open that broke (or waited out) the leases of its inode, counted
+/// as an open of it until dropped (after the file is installed).
+pub struct Opening {
+    inode: Option<Arc<Inode>>,
+    write: bool,
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        let Some(inode) = self.inode.take() else { return };
+        let gone = {
+            let mut reg = REGISTRY.lock();
+            if let Some(i) = reg.find(&inode) {
+                let o = &mut reg.files[i].opening;
+                if self.write {
+                    o.write = o.write.saturating_sub(1);
+                } else {
+                    o.read = o.read.saturating_sub(1);
+                }
+            }
+            reg.tidy(&inode)
+        };
+        drop(gone);
+        drop(inode);
+    }
+}
+
+/// break_lease for an open of `file` with `flags` (call after the open,
+/// before installing the file; keep the [`Opening`] until it is
+/// installed): the leases an open for writing (any lease) or reading (a
+/// write lease) conflicts with are broken, their holders get SIGIO, and the
+/// opener sleeps, interruptibly, until they are downgraded or removed, by
+/// their holder or after the lease-break time (45 s); with O_NONBLOCK it
+/// fails with `EWOULDBLOCK` once the break is started.
+pub fn break_lease(t: &UThread, file: &Arc<dyn File>, flags: u32) -> Result<Opening> {
+    let mut out = Opening { inode: None, write: flags & vfs::O_ACCMODE != vfs::O_RDONLY };
+    if ENTRIES.load(Ordering::Relaxed) == 0 || flags & vfs::O_PATH != 0 {
+        return Ok(out);
+    }
+    let Some(inode) = file.inode() else { return Ok(out) };
+    break_inode(t, inode, out.write, flags & vfs::O_NONBLOCK != 0, &mut out)?;
+    Ok(out)
+}
+
+/// break_lease(inode, O_WRONLY) for truncate(2) of the inode `lookup`
+/// finds (looked up only when some inode has locks; a failed lookup is
+/// left to the truncate to report).
+pub fn break_lease_truncate(t: &UThread, lookup: impl FnOnce() -> Result<Arc<Inode>>) -> Result<()> {
+    if ENTRIES.load(Ordering::Relaxed) == 0 {
+        return Ok(());
+    }
+    let Ok(inode) = lookup() else { return Ok(()) };
+    let mut o = Opening { inode: None, write: true };
+    break_inode(t, &inode, true, false, &mut o)
+}
+
+fn break_inode(t: &UThread, inode: &Arc<Inode>, write: bool, nonblock: bool, out: &mut Opening) -> Result<()> {
+    let mut started = false;
+    loop {
+        let mut to_signal: Vec<i32> = Vec::new();
+        let mut until = None;
+        let registered = out.inode.is_some();
+        let (res, waiters, seen) = attempt(inode, |reg, i| {
+                let e = &mut reg.files[i];
+                if !e.leases.conflicts(write) {
+                    return (Try::Done(Ok(0)), false);
+                }
+                if !registered {
+                    if write {
+                        e.opening.write += 1;
+                    } else {
+                        e.opening.read += 1;
+                    }
+                }
+                if !started {
+                    let now = arch_x86_64::time::since_boot_ns();
+                    match e.leases.start_break(write, now.saturating_add(LEASE_BREAK_NS)) {
+                        Ok(b) => to_signal = b.signal,
+                        Err(err) => return (Try::Done(Err(err)), false),
+                    }
+                }
+                if nonblock {
+                    return (Try::Done(Err(Errno::EWOULDBLOCK)), false);
+                }
+            until = e.leases.deadline(write);
+            (Try::Sleep(()), false)
+        })?;
+        if !registered && matches!(res, Try::Sleep(()) | Try::Done(Err(_))) {
+            // the attempt counted this open (it saw a conflict)
+            out.inode = Some(inode.clone());
+        }
+        started = true;
+        for pid in to_signal {
+            let _ = table().send_signal(pid as Pid, signal::SigInfo::kernel(signal::SIGIO), &crate::proc::Hooks);
+        }
+        if let Try::Done(r) = res {
+            return r.map(|_| ());
+        }
+        let slept = sleep_until_change(t, &waiters, seen, until);
+        drop(waiters);
+        after_sleep(inode, |_| {});
+        slept?;
+    }
 }

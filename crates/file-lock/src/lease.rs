@@ -120,7 +120,7 @@ impl<F: Clone + Eq> LeaseTable<F> {
             }
         }
         let before = self.leases.len();
-        self.leases.retain(|l| !l.unlock_at.is_some_and(|d| d <= now));
+        self.leases.retain(|l| l.unlock_at.is_none_or(|d| d > now));
         changed || self.leases.len() != before
     }
 

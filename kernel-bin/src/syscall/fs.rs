@@ -303,6 +303,7 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
         Opened::Fifo { inode, flags: f } => crate::pipe::fifo_open(&inode, f)?,
         Opened::Reopen { file, flags: f } => super::fs_extra::reopen(file, f)?,
     };
+    let _opening = crate::locks::break_lease(t, &file, flags)?;
     install(t, file, flags & vfs::O_CLOEXEC != 0)
 }
 
@@ -433,6 +434,11 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
                 // the whole register: Linux checks it as an unsigned long
                 Ok(p.set_capacity(arg)? as isize)
             }
+        }
+        _ if crate::locks::is_lease_cmd(cmd) => {
+            let file = files.lock().get(fd32)?;
+            drop(files);
+            crate::locks::lease_fcntl(t, file, cmd, arg)
         }
         _ if crate::locks::is_lock_cmd(cmd) => {
             let file = files.lock().get(fd32)?;
@@ -625,6 +631,7 @@ pub fn ftruncate(t: &mut UThread, fd: u64, len: u64) -> SysResult {
 
 pub fn truncate(t: &mut UThread, pathname: u64, len: u64) -> SysResult {
     let p = path(t, pathname)?;
+    crate::locks::break_lease_truncate(t, || with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true)))?;
     with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len as i64)).map(|_| 0)
 }
 
