@@ -595,12 +595,8 @@ pub fn proc_locks() -> Vec<u8> {
     use core::fmt::Write;
     /// Room for one line: five numbers of at most 20 digits and the words.
     const LINE_MAX: usize = 192;
-    type Snap = (
-        Arc<Inode>,
-        Vec<file_lock::Lock<Owner>>,
-        Vec<(FlockOwner, Kind)>,
-        Vec<file_lock::Lease<FileRef>>,
-    );
+    type Snap =
+        (Arc<Inode>, Vec<file_lock::Lock<Owner>>, Vec<(FlockOwner, Kind)>, Vec<file_lock::Lease<FileRef>>);
     // a copy taken under the lock, formatted after it; every allocation is
     // fallible (a user sets as many locks as memory allows): without
     // memory the listing stops short
@@ -849,34 +845,40 @@ pub fn break_lease_truncate(t: &UThread, lookup: impl FnOnce() -> Result<Arc<Ino
     break_inode(t, &inode, true, false, &mut o)
 }
 
-fn break_inode(t: &UThread, inode: &Arc<Inode>, write: bool, nonblock: bool, out: &mut Opening) -> Result<()> {
+fn break_inode(
+    t: &UThread,
+    inode: &Arc<Inode>,
+    write: bool,
+    nonblock: bool,
+    out: &mut Opening,
+) -> Result<()> {
     let mut started = false;
     loop {
         let mut to_signal: Vec<i32> = Vec::new();
         let mut until = None;
         let registered = out.inode.is_some();
         let (res, waiters, seen) = attempt(inode, |reg, i| {
-                let e = &mut reg.files[i];
-                if !e.leases.conflicts(write) {
-                    return (Try::Done(Ok(0)), false);
+            let e = &mut reg.files[i];
+            if !e.leases.conflicts(write) {
+                return (Try::Done(Ok(0)), false);
+            }
+            if !registered {
+                if write {
+                    e.opening.write += 1;
+                } else {
+                    e.opening.read += 1;
                 }
-                if !registered {
-                    if write {
-                        e.opening.write += 1;
-                    } else {
-                        e.opening.read += 1;
-                    }
+            }
+            if !started {
+                let now = arch_x86_64::time::since_boot_ns();
+                match e.leases.start_break(write, now.saturating_add(LEASE_BREAK_NS)) {
+                    Ok(b) => to_signal = b.signal,
+                    Err(err) => return (Try::Done(Err(err)), false),
                 }
-                if !started {
-                    let now = arch_x86_64::time::since_boot_ns();
-                    match e.leases.start_break(write, now.saturating_add(LEASE_BREAK_NS)) {
-                        Ok(b) => to_signal = b.signal,
-                        Err(err) => return (Try::Done(Err(err)), false),
-                    }
-                }
-                if nonblock {
-                    return (Try::Done(Err(Errno::EWOULDBLOCK)), false);
-                }
+            }
+            if nonblock {
+                return (Try::Done(Err(Errno::EWOULDBLOCK)), false);
+            }
             until = e.leases.deadline(write);
             (Try::Sleep(()), false)
         })?;
@@ -886,7 +888,8 @@ fn break_inode(t: &UThread, inode: &Arc<Inode>, write: bool, nonblock: bool, out
         }
         started = true;
         for pid in to_signal {
-            let _ = table().send_signal(pid as Pid, signal::SigInfo::kernel(signal::SIGIO), &crate::proc::Hooks);
+            let _ =
+                table().send_signal(pid as Pid, signal::SigInfo::kernel(signal::SIGIO), &crate::proc::Hooks);
         }
         if let Try::Done(r) = res {
             return r.map(|_| ());

@@ -428,4 +428,35 @@ KT_CASE(lease_shared_with_forked_child) {
     unlink(path);
 }
 
+KT_CASE(break_signals_first_setter) {
+    int fd = KT_SYS_OK(fresh(O_RDONLY));
+    catch_sigio(fd);
+    KT_SYS_RET(fcntl(fd, F_SETLEASE, F_WRLCK), 0);
+    int pipefd[2];
+    KT_SYS_OK(pipe(pipefd));
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        /* the child changes the shared lease; the file's owner (who the
+         * break signals) stays the parent */
+        catch_sigio(-1);
+        KT_SYS_RET(fcntl(fd, F_SETLEASE, F_RDLCK), 0);
+        write(pipefd[1], "r", 1);
+        kt_msleep(1500);
+        _exit(sigio_count);
+    }
+    char c = 0;
+    KT_SYS_RET(read(pipefd[0], &c, 1), 1);
+    /* the parent's handler gives the lease up; the open goes on */
+    int w = KT_SYS_OK(open(path, O_WRONLY));
+    KT_EQ(sigio_count, 1);
+    KT_WAIT_STATUS(p, kt_exited(0));
+    KT_SYS_RET(fcntl(fd, F_GETLEASE), F_UNLCK);
+    close(w);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    close(fd);
+    default_sigio();
+    unlink(path);
+}
+
 KT_MAIN()

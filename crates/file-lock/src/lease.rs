@@ -32,7 +32,10 @@ pub struct Opens {
 pub struct Lease<F> {
     /// The open file description that holds it.
     pub file: F,
-    /// The process that set it (it gets the break's signal; /proc/locks).
+    /// The process that set it: /proc/locks shows it and a break signals
+    /// it (Linux's `lease_setup` makes the setter the file's owner only
+    /// when it has none, so a later change by another process sharing
+    /// the description keeps it).
     pub pid: i32,
     /// Its type now.
     pub kind: Kind,
