@@ -47,13 +47,15 @@ use crate::uthread::UThread;
 pub struct FileRef(Weak<dyn File>);
 
 impl FileRef {
-    fn of(file: &Arc<dyn File>) -> Self {
+    /// The description `file`.
+    pub fn of(file: &Arc<dyn File>) -> Self {
         FileRef(Arc::downgrade(file))
     }
     fn addr(&self) -> usize {
         self.0.as_ptr() as *const u8 as usize
     }
-    fn gone(&self) -> bool {
+    /// Whether the description is gone (no strong reference left).
+    pub fn gone(&self) -> bool {
         self.0.strong_count() == 0
     }
 }
@@ -485,6 +487,7 @@ fn release_in(inode: &Arc<Inode>, release: impl FnOnce(&mut Entry) -> bool) {
 /// reference to the description (the caller drops it next), its OFD and
 /// flock locks too. Call with no lock held, before dropping `file`.
 pub fn closed(pid: Pid, file: &Arc<dyn File>) {
+    crate::dnotify::closed(pid, file);
     if ENTRIES.load(Ordering::Relaxed) == 0 {
         return;
     }

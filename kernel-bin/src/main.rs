@@ -20,6 +20,8 @@ mod console;
 #[cfg(target_os = "none")]
 mod devices;
 #[cfg(target_os = "none")]
+mod dnotify;
+#[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
 mod filemap;

@@ -28,6 +28,8 @@
 //! A [`LeaseTable`] holds fcntl's leases (`F_SETLEASE`): the rules of
 //! setting one against the file's opens, and the state of a break.
 //!
+//! A [`DnotifyTable`] holds a directory's `F_NOTIFY` watches.
+//!
 //! Nothing here sleeps: a request that conflicts returns the blocker
 //! ([`SetError::Blocked`], [`FlockBlocked`]); the kernel sleeps and tries
 //! again when the table changes. For POSIX `F_SETLKW` it first asks its
@@ -89,12 +91,16 @@
 extern crate alloc;
 
 mod deadlock;
+mod dnotify;
 mod flock;
 mod lease;
 mod posix;
 mod range;
 
 pub use deadlock::{MAX_DEADLK_ITERATIONS, WaitGraph};
+pub use dnotify::{
+    DN_ACCESS, DN_ATTRIB, DN_CREATE, DN_DELETE, DN_MODIFY, DN_MULTISHOT, DN_RENAME, DnotifyTable, Watch,
+};
 pub use flock::{FlockBlocked, FlockTable, Flocked};
 pub use lease::{Break, Lease, LeaseTable, Opens};
 pub use posix::{Kind, Lock, LockTable, SetError};

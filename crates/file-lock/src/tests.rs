@@ -211,3 +211,30 @@ fn lease_downgrade_answers_reader() {
     assert!(t.release_where(|f| *f == 1));
     assert!(!t.release_where(|f| *f == 1));
 }
+
+#[test]
+fn dnotify_oneshot_multishot_and_flush() {
+    let mut t: DnotifyTable<u32> = DnotifyTable::new();
+    t.set(&1, 10, DN_CREATE).unwrap();
+    t.set(&2, 20, DN_DELETE | DN_MULTISHOT).unwrap();
+    assert_eq!(t.event(DN_RENAME).unwrap(), alloc::vec![]);
+    assert_eq!(t.event(DN_CREATE | DN_DELETE).unwrap(), alloc::vec![10, 20]);
+    // the one-shot watch went, the multishot one stays
+    assert_eq!(t.event(DN_CREATE | DN_DELETE).unwrap(), alloc::vec![20]);
+    // events are added to the watch of the same file and process
+    t.set(&2, 20, DN_ATTRIB).unwrap();
+    assert_eq!(t.watches().len(), 1);
+    assert_eq!(t.watches()[0].mask, DN_DELETE | DN_MULTISHOT | DN_ATTRIB);
+    // another process's watch on the same file is its own
+    t.set(&2, 30, DN_ATTRIB).unwrap();
+    assert_eq!(t.event(DN_ATTRIB).unwrap(), alloc::vec![20, 30]);
+    // no event bit removes; only that process's close flushes
+    t.set(&2, 20, DN_MULTISHOT).unwrap();
+    assert!(t.is_empty());
+    t.set(&2, 20, DN_ACCESS).unwrap();
+    assert!(!t.flush(&2, 30));
+    assert!(t.flush(&2, 20));
+    t.set(&3, 20, DN_ACCESS).unwrap();
+    assert!(t.release_where(|f| *f == 3));
+    assert!(t.is_empty());
+}

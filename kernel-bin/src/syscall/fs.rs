@@ -294,6 +294,7 @@ pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
 pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     let flags = flags as u32;
+    let creates = crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
@@ -303,6 +304,9 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
         Opened::Fifo { inode, flags: f } => crate::pipe::fifo_open(&inode, f)?,
         Opened::Reopen { file, flags: f } => super::fs_extra::reopen(file, f)?,
     };
+    if creates {
+        crate::dnotify::event(&p, file_lock::DN_CREATE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    }
     let _opening = crate::locks::break_lease(t, &file, flags)?;
     install(t, file, flags & vfs::O_CLOEXEC != 0)
 }
@@ -395,6 +399,7 @@ const F_GETFD: u64 = 1;
 const F_SETFD: u64 = 2;
 const F_GETFL: u64 = 3;
 const F_SETFL: u64 = 4;
+const F_NOTIFY: u64 = 1026;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const F_SETPIPE_SZ: u64 = 1031;
 const F_GETPIPE_SZ: u64 = 1032;
@@ -434,6 +439,11 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
                 // the whole register: Linux checks it as an unsigned long
                 Ok(p.set_capacity(arg)? as isize)
             }
+        }
+        F_NOTIFY => {
+            let file = files.lock().get(fd32)?;
+            drop(files);
+            crate::dnotify::fcntl_notify(t, file, arg)
         }
         _ if crate::locks::is_lease_cmd(cmd) => {
             let file = files.lock().get(fd32)?;
@@ -550,12 +560,16 @@ pub fn fchdir(t: &mut UThread, fd: u64) -> SysResult {
 
 pub fn mkdirat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode as u32 & 0o7777)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode as u32 & 0o7777))?;
+    crate::dnotify::event(&p, file_lock::DN_CREATE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    Ok(0)
 }
 
 pub fn unlinkat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64) -> SysResult {
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags as u32)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags as u32))?;
+    crate::dnotify::event(&p, file_lock::DN_DELETE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    Ok(0)
 }
 
 pub fn renameat(
@@ -569,7 +583,10 @@ pub fn renameat(
     let op = path(t, oldpath)?;
     let np = path(t, newpath)?;
     let (_, nd, _) = start(t, newdir)?;
-    with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags as u32)).map(|_| 0)
+    with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags as u32))?;
+    crate::dnotify::event(&op, file_lock::DN_RENAME | file_lock::DN_DELETE, |q| with_ctx(t, olddir, |ctx, dir| ctx.lookup(dir, q, true)));
+    crate::dnotify::event(&np, file_lock::DN_CREATE, |q| with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true)));
+    Ok(0)
 }
 
 pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u64) -> SysResult {
@@ -586,7 +603,9 @@ pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u6
 pub fn symlinkat(t: &mut UThread, target: u64, dirfd: u64, linkpath: u64) -> SysResult {
     let tg = path(t, target)?;
     let p = path(t, linkpath)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p))?;
+    crate::dnotify::event(&p, file_lock::DN_CREATE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    Ok(0)
 }
 
 pub fn linkat(
@@ -600,7 +619,9 @@ pub fn linkat(
     let op = path(t, oldpath)?;
     let np = path(t, newpath)?;
     let (_, nd, _) = start(t, newdir)?;
-    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags as u32)).map(|_| 0)
+    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags as u32))?;
+    crate::dnotify::event(&np, file_lock::DN_CREATE, |q| with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true)));
+    Ok(0)
 }
 
 pub fn faccessat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, flags: u64) -> SysResult {
@@ -613,7 +634,9 @@ pub fn faccessat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, flags: u
 
 pub fn fchmodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode as u32 & 0o7777, 0)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode as u32 & 0o7777, 0))?;
+    crate::dnotify::attrib(&p, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    Ok(0)
 }
 
 pub fn fchmod(t: &mut UThread, fd: u64, mode: u64) -> SysResult {
