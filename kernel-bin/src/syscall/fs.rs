@@ -294,7 +294,8 @@ pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
 pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     let flags = flags as u32;
-    let creates = crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    let creates =
+        crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
@@ -305,7 +306,9 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
         Opened::Reopen { file, flags: f } => super::fs_extra::reopen(file, f)?,
     };
     if creates {
-        crate::dnotify::event(&p, file_lock::DN_CREATE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+        crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
+            with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
+        });
     }
     let _opening = crate::locks::break_lease(t, &file, flags)?;
     install(t, file, flags & vfs::O_CLOEXEC != 0)
@@ -561,14 +564,18 @@ pub fn fchdir(t: &mut UThread, fd: u64) -> SysResult {
 pub fn mkdirat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode as u32 & 0o7777))?;
-    crate::dnotify::event(&p, file_lock::DN_CREATE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
+        with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
+    });
     Ok(0)
 }
 
 pub fn unlinkat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64) -> SysResult {
     let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags as u32))?;
-    crate::dnotify::event(&p, file_lock::DN_DELETE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    crate::dnotify::event(&p, file_lock::DN_DELETE, |q| {
+        with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
+    });
     Ok(0)
 }
 
@@ -584,8 +591,12 @@ pub fn renameat(
     let np = path(t, newpath)?;
     let (_, nd, _) = start(t, newdir)?;
     with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags as u32))?;
-    crate::dnotify::event(&op, file_lock::DN_RENAME | file_lock::DN_DELETE, |q| with_ctx(t, olddir, |ctx, dir| ctx.lookup(dir, q, true)));
-    crate::dnotify::event(&np, file_lock::DN_CREATE, |q| with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true)));
+    crate::dnotify::event(&op, file_lock::DN_RENAME | file_lock::DN_DELETE, |q| {
+        with_ctx(t, olddir, |ctx, dir| ctx.lookup(dir, q, true))
+    });
+    crate::dnotify::event(&np, file_lock::DN_CREATE, |q| {
+        with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true))
+    });
     Ok(0)
 }
 
@@ -604,7 +615,9 @@ pub fn symlinkat(t: &mut UThread, target: u64, dirfd: u64, linkpath: u64) -> Sys
     let tg = path(t, target)?;
     let p = path(t, linkpath)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p))?;
-    crate::dnotify::event(&p, file_lock::DN_CREATE, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
+        with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
+    });
     Ok(0)
 }
 
@@ -620,7 +633,9 @@ pub fn linkat(
     let np = path(t, newpath)?;
     let (_, nd, _) = start(t, newdir)?;
     with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags as u32))?;
-    crate::dnotify::event(&np, file_lock::DN_CREATE, |q| with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true)));
+    crate::dnotify::event(&np, file_lock::DN_CREATE, |q| {
+        with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true))
+    });
     Ok(0)
 }
 
