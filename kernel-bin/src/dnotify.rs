@@ -5,7 +5,7 @@
 //! description by the process that set it ([`closed`], from the close
 //! paths' `locks::closed`) or when the description is gone.
 //!
-//! Reported: DN_CREATE (open O_CREAT that creates, mkdir, symlink, link,
+//! Reported: DN_CREATE (open O_CREAT that creates, mkdir, mknod, symlink, link,
 //! rename's target), DN_DELETE (unlink, rmdir, rename's source), DN_RENAME
 //! (rename's source directory), DN_ATTRIB (chmod of an entry or of the
 //! directory). DN_ACCESS and DN_MODIFY are accepted but not reported (a

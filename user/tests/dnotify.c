@@ -110,18 +110,20 @@ KT_CASE(multishot_fires_every_time) {
     KT_EQ(sigio_count, 3);
     KT_SYS_OK(link(in("a"), in2("hard")));
     KT_EQ(sigio_count, 4);
+    KT_SYS_OK(mknod(in("fifo"), S_IFIFO | 0600, 0));
+    KT_EQ(sigio_count, 5);
     /* opening an existing file with O_CREAT creates nothing */
     int f = KT_SYS_OK(open(in("a"), O_RDWR | O_CREAT, 0644));
     close(f);
-    KT_EQ(sigio_count, 4);
+    KT_EQ(sigio_count, 5);
     /* nor does a change one level down */
     char deep[160];
     snprintf(deep, sizeof deep, "%s/sub/x", dir);
     f = KT_SYS_OK(open(deep, O_WRONLY | O_CREAT, 0644));
     close(f);
-    KT_EQ(sigio_count, 4);
+    KT_EQ(sigio_count, 5);
     KT_SYS_OK(unlink(deep));
-    cleanup(d, (const char *const[]){"a", "sub", "link", "hard", 0});
+    cleanup(d, (const char *const[]){"a", "sub", "link", "hard", "fifo", 0});
 }
 
 KT_CASE(delete_events) {

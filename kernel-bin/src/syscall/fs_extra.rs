@@ -585,7 +585,11 @@ pub fn mknodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, dev: u64) 
         vfs::S_IFCHR | vfs::S_IFBLK => vfs::makedev(major, minor),
         _ => 0,
     };
-    with_ctx(t, dirfd, |ctx, dir| ctx.mknod(dir, &p, mode & (vfs::S_IFMT | 0o7777), rdev)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.mknod(dir, &p, mode & (vfs::S_IFMT | 0o7777), rdev))?;
+    crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
+        with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
+    });
+    Ok(0)
 }
 
 // ---- fallocate ----
