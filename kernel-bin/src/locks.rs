@@ -836,6 +836,25 @@ pub fn break_lease(t: &UThread, file: &Arc<dyn File>, flags: u32) -> Result<Open
     Ok(out)
 }
 
+/// Before an open with `flags` of the inode `lookup` finds: with O_TRUNC,
+/// break_lease as [`break_lease`] would after the open, so the holders
+/// answer before the truncation (Linux breaks in do_dentry_open, before
+/// handle_truncate); without, nothing.
+pub fn break_lease_trunc_open(
+    t: &UThread,
+    flags: u32,
+    lookup: impl FnOnce() -> Result<Arc<Inode>>,
+) -> Result<Opening> {
+    let mut out = Opening { inode: None, write: true };
+    if ENTRIES.load(Ordering::Relaxed) == 0 || flags & (vfs::O_TRUNC | vfs::O_PATH) != vfs::O_TRUNC {
+        return Ok(out);
+    }
+    let Ok(inode) = lookup() else { return Ok(out) };
+    out.write = flags & vfs::O_ACCMODE != vfs::O_RDONLY;
+    break_inode(t, &inode, out.write, flags & vfs::O_NONBLOCK != 0, &mut out)?;
+    Ok(out)
+}
+
 /// break_lease(inode, O_WRONLY) for truncate(2) of the inode `lookup`
 /// finds (looked up only when some inode has locks; a failed lookup is
 /// left to the truncate to report).

@@ -347,6 +347,37 @@ KT_CASE(blocking_open_waits_for_holder) {
     unlink(path);
 }
 
+static volatile long size_at_sigio = -1;
+
+static void on_sigio_size(int sig) {
+    (void)sig;
+    struct stat st;
+    sigio_count++;
+    if (fstat(release_fd, &st) == 0) size_at_sigio = st.st_size;
+    fcntl(release_fd, F_SETLEASE, F_UNLCK);
+}
+
+KT_CASE(o_trunc_open_breaks_before_truncating) {
+    int fd = KT_SYS_OK(fresh(O_RDONLY));
+    catch_sigio(fd);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigio_size;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGIO, &sa, 0);
+    KT_SYS_RET(fcntl(fd, F_SETLEASE, F_RDLCK), 0);
+    /* the holder still sees the data when it is told */
+    KT_EQ(child_open(O_WRONLY | O_TRUNC), 0);
+    KT_EQ(sigio_count, 1);
+    KT_EQ(size_at_sigio, 10);
+    struct stat st;
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 0);
+    close(fd);
+    default_sigio();
+    unlink(path);
+}
+
 static void on_alarm(int sig) {
     (void)sig;
 }

@@ -296,6 +296,8 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
     let flags = flags as u32;
     let creates =
         crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
+    let _trunc =
+        crate::locks::break_lease_trunc_open(t, flags, || with_ctx(t, dirfd, |c, d| c.lookup(d, &p, true)))?;
     let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
