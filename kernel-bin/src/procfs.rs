@@ -386,7 +386,11 @@ fn sys_file(name: &str) -> Vec<u8> {
         "pid_max" => format!("{}\n", crate::proc::PID_MAX).into_bytes(),
         "ostype" => b"Linux\n".to_vec(),
         "osrelease" => b"6.1.0\n".to_vec(),
-        "hostname" => b"(none)\n".to_vec(),
+        "hostname" => {
+            let mut h = crate::time::hostname();
+            h.push(b'\n');
+            h
+        }
         _ => Vec::new(),
     }
 }
@@ -547,8 +551,9 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             let (ut, stt) = (usage.utime_us / 10_000, usage.stime_us / 10_000);
             let (cut, cst) = (kids.utime_us / 10_000, kids.stime_us / 10_000);
             let (minflt, cminflt) = (usage.minflt, kids.minflt);
+            let (tty_nr, tpgid) = crate::console::stat_tty(sid);
             format!(
-                "{tid} ({cname}) {st} {ppid} {pgid} {sid} 0 -1 4194560 {minflt} {cminflt} 0 0 {ut} {stt} {cut} {cst} 20 0 \
+                "{tid} ({cname}) {st} {ppid} {pgid} {sid} {tty_nr} {tpgid} 4194560 {minflt} {cminflt} 0 0 {ut} {stt} {cut} {cst} 20 0 \
                  {nthreads} 0 {} \
                  {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                 info.start_ticks

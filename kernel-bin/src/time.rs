@@ -27,3 +27,18 @@ pub fn realtime_ns() -> u64 {
 pub fn set_realtime_ns(ns: u64) {
     BOOT_REALTIME_NS.store(ns.saturating_sub(arch_x86_64::time::since_boot_ns()), Ordering::Relaxed);
 }
+
+/// The host name (uname's nodename), 64 bytes at most; "(none)" until
+/// sethostname(2).
+static HOSTNAME: spin::Mutex<Option<alloc::vec::Vec<u8>>> = spin::Mutex::new(None);
+
+/// The host name, as uname(2) and /proc/sys/kernel/hostname show it.
+pub fn hostname() -> alloc::vec::Vec<u8> {
+    HOSTNAME.lock().clone().unwrap_or_else(|| b"(none)".to_vec())
+}
+
+/// Sets the host name; returns the old one, for the caller to drop after
+/// the lock is released.
+pub fn set_hostname(name: alloc::vec::Vec<u8>) -> Option<alloc::vec::Vec<u8>> {
+    HOSTNAME.lock().replace(name)
+}

@@ -74,7 +74,7 @@ fn dir() -> PathBuf {
 
 /// Downloads and unpacks `pkg` unless it is unpacked already; returns its
 /// directory.
-fn unpacked(pkg: &str) -> Result<PathBuf, String> {
+pub(crate) fn unpacked(pkg: &str) -> Result<PathBuf, String> {
     let out = dir().join(pkg);
     let done = out.join(".unpacked");
     if done.exists() {
@@ -108,7 +108,7 @@ fn unpacked(pkg: &str) -> Result<PathBuf, String> {
                 ok = updated && download();
             }
             find().filter(|_| ok).ok_or(format!(
-                "could not download Debian's package {pkg} (test data for the user suite); \
+                "could not download Debian's package {pkg}; \
                  run: cd {} && apt-get download {pkg}",
                 debs.display()
             ))?
@@ -184,4 +184,110 @@ pub fn add_to_initramfs(c: &mut Cpio, files: &[(String, PathBuf)]) -> Result<(),
         c.symlink(path, target);
     }
     Ok(())
+}
+
+/// Downloads in one `apt-get download` call every package of `pkgs` that
+/// has no `.deb` in `target/debian/debs/` yet (a cached download is reused
+/// without the network); [`unpacked`] then names a package that is still
+/// missing.
+pub(crate) fn download_missing(pkgs: &[String]) -> Result<(), String> {
+    let debs = dir().join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
+    let have: Vec<String> = std::fs::read_dir(&debs)
+        .map_err(|e| format!("{}: {e}", debs.display()))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let missing: Vec<&String> = pkgs
+        .iter()
+        .filter(|p| !dir().join(p).join(".unpacked").exists())
+        .filter(|p| !have.iter().any(|h| h.starts_with(&format!("{p}_")) && h.ends_with(".deb")))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: downloading {} Debian packages into {}", missing.len(), debs.display());
+    // a failure here is reported per package by `unpacked`
+    let _ = Command::new("apt-get").args(["download", "-q"]).args(&missing).current_dir(&debs).status();
+    Ok(())
+}
+
+/// The fields of `apt-cache show --no-all-versions` for `names`: the
+/// package name and its `Pre-Depends` and `Depends` joined. A purely virtual
+/// name has no record.
+fn show(names: &[String]) -> Result<Vec<(String, String)>, String> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = Command::new("apt-cache")
+        .args(["show", "--no-all-versions"])
+        .args(names)
+        .output()
+        .map_err(|e| format!("apt-cache: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut records = Vec::new();
+    for rec in text.split("\n\n") {
+        let mut name = None;
+        let mut deps = Vec::new();
+        for line in rec.lines() {
+            if let Some(v) = line.strip_prefix("Package: ") {
+                name = Some(v.trim().to_string());
+            } else if let Some(v) = line.strip_prefix("Depends: ").or(line.strip_prefix("Pre-Depends: ")) {
+                deps.push(v.trim().to_string());
+            }
+        }
+        if let Some(n) = name {
+            records.push((n, deps.join(", ")));
+        }
+    }
+    Ok(records)
+}
+
+/// `roots` and everything they `Depends`/`Pre-Depends` on, in the order
+/// found (breadth first). Of alternatives `a | b` the first that is a real
+/// package is taken (and nothing is taken when one of them is already in);
+/// a group of only virtual names is skipped with a note; `:any` and
+/// version constraints are dropped. A root that apt does not know stops
+/// with a message naming it.
+pub fn resolve_depends(roots: &[&str]) -> Result<Vec<String>, String> {
+    let roots: Vec<String> = roots.iter().map(|s| s.to_string()).collect();
+    let known = show(&roots)?;
+    if let Some(r) = roots.iter().find(|r| !known.iter().any(|k| &k.0 == *r)) {
+        return Err(format!(
+            "Debian has no package {r} (apt-cache show {r} finds nothing; is apt-get update done?)"
+        ));
+    }
+    let mut all: Vec<String> = Vec::new();
+    let mut level = roots;
+    while !level.is_empty() {
+        let recs = show(&level)?;
+        let mut groups = Vec::new();
+        for name in &level {
+            if all.contains(name) {
+                continue;
+            }
+            all.push(name.clone());
+            if let Some((_, d)) = recs.iter().find(|r| &r.0 == name) {
+                groups.extend(d.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string));
+            }
+        }
+        let mut next: Vec<String> = Vec::new();
+        for g in groups {
+            let alts: Vec<String> = g
+                .split('|')
+                .map(|a| a.split_whitespace().next().unwrap_or("").trim_end_matches(":any").to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+            if alts.iter().any(|a| all.contains(a) || next.contains(a)) {
+                continue;
+            }
+            let real = show(&alts)?;
+            match alts.iter().find(|a| real.iter().any(|r| &r.0 == *a)) {
+                Some(a) => next.push(a.clone()),
+                None => eprintln!("xtask: skipping the virtual dependency {g}"),
+            }
+        }
+        level = next;
+    }
+    Ok(all)
 }

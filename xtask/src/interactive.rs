@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 /// The prompt of `/etc/profile` (`\w # `) in `/`.
 const PROMPT: &str = "/ # ";
 /// How long a command may take to show its output under TCG on a busy machine.
-const STEP: Duration = Duration::from_secs(20);
+pub(crate) const STEP: Duration = Duration::from_secs(20);
 
 /// A booted machine whose console we type into.
-struct Console {
+pub(crate) struct Console {
+    /// The shell's prompt, which ends each command's output.
+    pub(crate) prompt: &'static str,
     child: Child,
     stdin: ChildStdin,
     /// Everything the machine printed so far.
@@ -55,7 +57,7 @@ fn plain(raw: &[u8]) -> String {
 }
 
 impl Console {
-    fn boot(q: &Qemu, echo: bool) -> Result<Console, String> {
+    pub(crate) fn boot(q: &Qemu, echo: bool) -> Result<Console, String> {
         let mut child = q
             .command(false)
             .stdin(Stdio::piped())
@@ -78,7 +80,7 @@ impl Console {
                 }
             }
         });
-        Ok(Console { child, stdin, screen, pos: 0, echo })
+        Ok(Console { prompt: PROMPT, child, stdin, screen, pos: 0, echo })
     }
 
     /// The screen as text (escapes and CRs dropped).
@@ -88,7 +90,7 @@ impl Console {
 
     /// Waits until `needle` appears after the last match; returns the text
     /// in between and moves past the needle.
-    fn expect(&mut self, needle: &str, timeout: Duration) -> Result<String, String> {
+    pub(crate) fn expect(&mut self, needle: &str, timeout: Duration) -> Result<String, String> {
         let start = Instant::now();
         loop {
             let text = self.text();
@@ -116,20 +118,20 @@ impl Console {
     }
 
     /// Types `keys` (Enter is `\r`).
-    fn type_keys(&mut self, keys: &str) -> Result<(), String> {
+    pub(crate) fn type_keys(&mut self, keys: &str) -> Result<(), String> {
         self.stdin.write_all(keys.as_bytes()).and_then(|_| self.stdin.flush()).map_err(|e| e.to_string())
     }
 
     /// Types a command line, waits for the next prompt and returns what the
     /// command printed (the echoed command line removed).
-    fn run(&mut self, cmd: &str) -> Result<String, String> {
+    pub(crate) fn run(&mut self, cmd: &str) -> Result<String, String> {
         self.type_keys(&format!("{cmd}\r"))?;
         self.expect(&format!("{cmd}\n"), STEP)?;
-        self.expect(PROMPT, STEP)
+        self.expect(self.prompt, STEP)
     }
 
     /// Waits for QEMU to end; its status.
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if let Ok(Some(s)) = self.child.try_wait() {
@@ -156,7 +158,7 @@ fn tail(s: &str, n: usize) -> &str {
     &s[start..]
 }
 
-fn lines(s: &str) -> Vec<&str> {
+pub(crate) fn lines(s: &str) -> Vec<&str> {
     s.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect()
 }
 

@@ -3,7 +3,9 @@
 //! ```text
 //! cargo xtask build [--release]
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
-//! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite]
+//! cargo xtask qemu  --debian [--linux]   (Debian's bash and userland; 1G unless --memory)
+//! cargo xtask rootfs --debian        (builds target/initramfs-debian.cpio.gz)
+//! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
 //! every command that boots: --memory SIZE (QEMU's -m, default 256M)
@@ -18,6 +20,7 @@
 mod bench;
 mod cpio;
 mod debian;
+mod debsys;
 mod interactive;
 mod ksyms;
 mod linux;
@@ -203,6 +206,8 @@ struct Args {
     kernel_only: bool,
     linux: bool,
     suite: bool,
+    /// `--debian`: the Debian system instead of busybox.
+    debian: bool,
     /// `--only PART`: run one part of the tests.
     only: Option<String>,
     include: Vec<String>,
@@ -222,6 +227,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         kernel_only: false,
         linux: false,
         suite: false,
+        debian: false,
         only: None,
         include: Vec::new(),
         cmdline: String::new(),
@@ -234,10 +240,11 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--iso" => a.iso = true,
             "--gdb" => a.gdb = true,
             "--suite" => a.suite = true,
+            "--debian" => a.debian = true,
             "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
             "--only" => {
-                let part = it.next().ok_or("--only takes host|kernel|boot|interactive|suite")?;
+                let part = it.next().ok_or("--only takes host|kernel|boot|interactive|suite|debian")?;
                 if !TEST_PARTS.contains(&part.as_str()) {
                     return Err(format!("--only {part}: the parts are {}", TEST_PARTS.join("|")));
                 }
@@ -292,12 +299,16 @@ fn suite_cmdline(base: &str, tests: &[String]) -> String {
 
 fn cmd_qemu(a: &Args) -> Result<(), String> {
     setup::ensure_tools(QEMU_TOOLS)?;
-    let kernel = build_kernel(a.release)?;
-    let mut initrd = build_initramfs(a.suite)?;
+    let kernel = if a.linux && a.debian { linux::vmlinuz()? } else { build_kernel(a.release)? };
+    let mut initrd = if a.debian { debsys::build_initramfs(&[])?.path } else { build_initramfs(a.suite)? };
+    if a.debian {
+        let _ = MEMORY.set(debsys::MEMORY.into());
+    }
+    let cmdline = if a.linux && a.debian && a.cmdline.is_empty() { linux::CMDLINE } else { &a.cmdline };
     if !a.include.is_empty() {
         initrd = add_includes(&initrd, &a.include)?;
     }
-    let mut q = qemu_for(kernel.clone(), Some(initrd.clone()), &a.cmdline, a.smp);
+    let mut q = qemu_for(kernel.clone(), Some(initrd.clone()), cmdline, a.smp);
     if a.iso {
         q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);
     }
@@ -505,7 +516,7 @@ fn summary(t: &Tally) -> bool {
 
 /// `cargo xtask test --linux`: the user suite under Debian's Linux kernel in
 /// the same QEMU machine, proof that every case encodes Linux's behaviour.
-/// `only`: `suite` or `interactive` runs one of the two.
+/// `only`: `suite`, `interactive` or `debian` runs one of them.
 fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let vmlinuz = linux::vmlinuz()?;
@@ -518,13 +529,17 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> 
     if only.is_none_or(|o| o == "interactive") {
         // the default system's shell session, typed the same way
         let default = build_initramfs(false)?;
-        interactive::run(&qemu_for(vmlinuz, Some(default), linux::CMDLINE, 1), &mut t)?;
+        interactive::run(&qemu_for(vmlinuz.clone(), Some(default), linux::CMDLINE, 1), &mut t)?;
+    }
+    if only.is_none_or(|o| o == "debian") {
+        // the Debian system, the same image and checks as on ours
+        debsys::run_tests(vmlinuz, linux::CMDLINE, &mut t)?;
     }
     Ok(summary(&t))
 }
 
 /// The parts of `cargo xtask test`, in the order they run.
-const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite"];
+const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite", "debian"];
 
 fn cmd_test(a: &Args) -> Result<bool, String> {
     if a.linux {
@@ -555,7 +570,14 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         if wanted("suite") {
             // the user conformance suite, the same initramfs `--linux` boots
             let suite = build_initramfs(true)?;
-            user::run_user_suite(&qemu_for(kernel, Some(suite), &suite_cmdline("", &a.tests), 1), &mut t)?;
+            user::run_user_suite(
+                &qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &a.tests), 1),
+                &mut t,
+            )?;
+        }
+        if wanted("debian") {
+            // the Debian system (user/debian), the same checks `--linux` runs
+            debsys::run_tests(kernel, "", &mut t)?;
         }
     }
     Ok(summary(&t))
@@ -615,6 +637,11 @@ fn main() -> ExitCode {
             Ok(true)
         }),
         "check-cross" => cmd_check_cross().map(|_| true),
+        "rootfs" if a.debian => debsys::build_initramfs(&[]).map(|_| true),
+        "rootfs" => build_initramfs(false).map(|p| {
+            eprintln!("xtask: {}", p.display());
+            true
+        }),
         other => Err(format!("unknown command {other:?}")),
     };
     match result {

@@ -663,3 +663,22 @@ pub fn fallocate(t: &mut UThread, fd: u64, mode: u64, offset: u64, len: u64) -> 
     }
     Ok(0)
 }
+
+/// fadvise64(2): Linux's generic_fadvise() checks for a file on tmpfs or
+/// a device (no backing device to read ahead from): `EBADF` for a bad or
+/// O_PATH fd, `ESPIPE` for a pipe or FIFO, `EINVAL` for a negative length
+/// or an unknown advice (0..=5: NORMAL, RANDOM, SEQUENTIAL, WILLNEED,
+/// DONTNEED, NOREUSE); otherwise nothing to do, 0.
+pub fn fadvise64(t: &mut UThread, fd: u64, _offset: u64, len: u64, advice: u64) -> SysResult {
+    let file = t.file(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    if file.stat().ok().and_then(|s| FileType::from_mode(s.mode)) == Some(FileType::Fifo) {
+        return Err(Errno::ESPIPE);
+    }
+    if (len as i64) < 0 || advice as u32 > 5 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

@@ -5,11 +5,35 @@ use crate::uthread::UThread;
 use linux_abi::Errno;
 use process::cputime::Side;
 
+/// sethostname(2): `EPERM` without CAP_SYS_ADMIN, then `EINVAL` for a
+/// length (an `int`) below 0 or above 64, then `EFAULT`; the name is taken
+/// up to its first NUL byte.
+pub fn sethostname(t: &mut UThread, name: u64, len: u64) -> SysResult {
+    let root = crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false);
+    if !root {
+        return Err(Errno::EPERM);
+    }
+    let len = len as i32;
+    if !(0..=64).contains(&len) {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = t.read_bytes(name, len as usize)?;
+    // a name stops at its first NUL, as uname's C string does
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let mut new = alloc::vec::Vec::new();
+    new.try_reserve_exact(end).map_err(|_| Errno::ENOMEM)?;
+    new.extend_from_slice(&bytes[..end]);
+    let old = crate::time::set_hostname(new);
+    drop(old);
+    Ok(0)
+}
+
 pub fn uname(t: &mut UThread, buf: u64) -> SysResult {
     let mut u = [0u8; 6 * 65];
+    let host = crate::time::hostname();
     let fields: [&[u8]; 6] = [
         b"Linux",
-        b"kernel",
+        &host,
         concat!("6.1.0-", env!("CARGO_PKG_VERSION"), "-rust").as_bytes(),
         b"#1 SMP PREEMPT_DYNAMIC",
         b"x86_64",

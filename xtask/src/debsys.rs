@@ -1,0 +1,475 @@
+//! The Debian system of `cargo xtask qemu --debian`: a root filesystem
+//! made of Debian 12's packages ([`PACKAGES`] and everything they depend
+//! on, resolved by [`debian::resolve_depends`] from apt's metadata),
+//! fetched and unpacked with `dpkg -x` by [`crate::debian`] (cached under
+//! `target/debian/`, reused without the network), merged into one /usr
+//! (`/bin`, `/sbin`, `/lib`, `/lib64` are links into `/usr`, as Debian 12
+//! has them) and packed as a gzip cpio initramfs,
+//! `target/initramfs-debian.cpio.gz`. No maintainer script runs: the
+//! files they would have made (`/etc/passwd`, `/etc/group`,
+//! `/etc/hostname`, the empty directories) are written here, and `/init` is
+//! `user/debian/init.c` (static, musl), which starts Debian's `bash -l` on
+//! the serial console and powers off when it exits.
+
+use crate::Tally;
+use crate::cpio::Cpio;
+use crate::debian;
+use crate::interactive::{Console, STEP, lines};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The packages asked for; their dependencies come along. `libc-bin` (the
+/// C.UTF-8 locale, ldconfig) and `ncurses-base` (terminfo) are Essential, so
+/// nothing names them; `usr-is-merged` stands for the merge done here (else
+/// init-system-helpers' `usrmerge | usr-is-merged` brings the full perl).
+pub const PACKAGES: &[&str] = &[
+    "libc6",
+    "libc-bin",
+    "base-files",
+    "usr-is-merged",
+    "ncurses-base",
+    "bash",
+    "coreutils",
+    "grep",
+    "sed",
+    "findutils",
+    "procps",
+    "python3-minimal",
+    "libpython3.11-stdlib",
+    "perl-base",
+    "sqlite3",
+    "less",
+    "vim-tiny",
+    "gzip",
+    "diffutils",
+    "util-linux",
+];
+
+/// Paths of the packages left out of the image: documentation and
+/// translations (Debian's minimal images drop them with dpkg's
+/// path-exclude as well).
+const EXCLUDE: &[&str] =
+    &["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian"];
+
+/// Directories a system needs that no package ships.
+const DIRS: &[&str] = &[
+    "dev",
+    "proc",
+    "sys",
+    "tmp",
+    "run",
+    "root",
+    "home",
+    "mnt",
+    "media",
+    "opt",
+    "srv",
+    "var",
+    "var/tmp",
+    "var/log",
+    "var/cache",
+    "var/lib",
+    "usr/local",
+    "usr/local/bin",
+    "usr/local/sbin",
+    "usr/local/lib",
+];
+
+/// /etc files the maintainer scripts (base-passwd, base-files) would make.
+const ETC: &[(&str, &str)] = &[
+    (
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    ),
+    ("etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n"),
+    ("etc/shadow", "root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n"),
+    ("etc/hostname", "debian\n"),
+    ("etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+    ("etc/fstab", "# the initramfs is the root; /init mounts the rest\n"),
+    ("etc/shells", "/bin/sh\n/bin/bash\n/usr/bin/bash\n"),
+];
+
+/// One entry of the image.
+enum Node {
+    Dir,
+    File(PathBuf, u32),
+    Link(String),
+}
+
+/// Moves a package path into the merged /usr: `bin/x` -> `usr/bin/x`.
+fn merged(rel: &str) -> String {
+    for top in ["bin", "sbin", "lib", "lib64", "lib32", "libx32"] {
+        if rel == top {
+            return format!("usr/{top}");
+        }
+        if let Some(rest) = rel.strip_prefix(top).and_then(|r| r.strip_prefix('/')) {
+            return format!("usr/{top}/{rest}");
+        }
+    }
+    rel.to_string()
+}
+
+fn walk(root: &Path, dir: &Path, nodes: &mut BTreeMap<String, Node>) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(rel) = path.strip_prefix(root) else { continue };
+        let rel = rel.to_string_lossy().into_owned();
+        if rel == ".unpacked" || EXCLUDE.iter().any(|x| rel == *x || rel.starts_with(&format!("{x}/"))) {
+            continue;
+        }
+        let guest = merged(&rel);
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            nodes.insert(guest, Node::Link(target.to_string_lossy().into_owned()));
+        } else if meta.is_dir() {
+            nodes.entry(guest).or_insert(Node::Dir);
+            walk(root, &path, nodes)?;
+        } else if meta.is_file() {
+            nodes.insert(guest, Node::File(path.clone(), meta.permissions().mode() & 0o7777));
+        }
+    }
+    Ok(())
+}
+
+/// Compiles `user/debian/init.c` (static, musl) unless the binary is newer.
+fn build_init() -> Result<PathBuf, String> {
+    crate::setup::ensure_tools(&[("musl-gcc", "musl-tools")])?;
+    let src = crate::root().join("user/debian/init.c");
+    let out_dir = crate::target_dir().join("user/debian");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let out = out_dir.join("init");
+    let time = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if time(&out).is_some() && time(&out) >= time(&src) {
+        return Ok(out);
+    }
+    crate::run(Command::new("musl-gcc").args(["-static", "-O2", "-Wall", "-o"]).arg(&out).arg(&src))?;
+    Ok(out)
+}
+
+/// Resolves, fetches and unpacks the packages; returns their directories.
+pub fn packages() -> Result<Vec<(String, PathBuf)>, String> {
+    let all = debian::resolve_depends(PACKAGES)?;
+    debian::download_missing(&all)?;
+    let mut out = Vec::new();
+    for p in all {
+        let d = debian::unpacked(&p)?;
+        out.push((p, d));
+    }
+    Ok(out)
+}
+
+/// The packed image and what the checks expect of it, counted from the
+/// entries packed.
+pub struct Image {
+    /// `target/initramfs-debian.cpio.gz`.
+    pub path: PathBuf,
+    /// Regular files, symlinks and directories under /usr (as `find /usr
+    /// -type f|l|d` counts them).
+    pub usr: (usize, usize, usize),
+    /// Entries of /usr/bin (as `ls /usr/bin` lists them).
+    pub usr_bin: usize,
+    /// Lines `import threading` in /usr/lib/python3.11 (`grep -rx`).
+    pub grep_lines: usize,
+}
+
+/// Where the check scripts (`user/debian/checks/*.sh`) go in the image.
+const CHECKS: &str = "usr/local/lib/checks";
+
+/// Builds `target/initramfs-debian.cpio.gz`; `extra` adds `(guest path,
+/// host file)` programs (the bench's).
+pub fn build_initramfs(extra: &[(String, PathBuf)]) -> Result<Image, String> {
+    let pkgs = packages()?;
+    let init = build_init()?;
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    for (_, d) in &pkgs {
+        walk(d, d, &mut nodes)?;
+    }
+    // base-files' postinst copies these into place
+    if let Some((_, d)) = pkgs.iter().find(|p| p.0 == "base-files") {
+        let b = d.join("usr/share/base-files");
+        for (guest, file, mode) in [
+            ("etc/profile", "profile", 0o644),
+            ("root/.bashrc", "dot.bashrc", 0o644),
+            ("root/.profile", "dot.profile", 0o644),
+            ("etc/motd", "motd", 0o644),
+        ] {
+            nodes.insert(guest.into(), Node::File(b.join(file), mode));
+        }
+    }
+    nodes.insert("usr/local/lib".into(), Node::Dir);
+    nodes.insert(CHECKS.into(), Node::Dir);
+    let checks = crate::root().join("user/debian/checks");
+    for e in std::fs::read_dir(&checks).map_err(|e| format!("{}: {e}", checks.display()))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        nodes.insert(format!("{CHECKS}/{name}"), Node::File(e.path(), 0o644));
+    }
+    for d in DIRS {
+        nodes.entry(d.to_string()).or_insert(Node::Dir);
+    }
+    for top in ["bin", "sbin", "lib", "lib64"] {
+        nodes.insert(top.into(), Node::Link(format!("usr/{top}")));
+        nodes.entry(format!("usr/{top}")).or_insert(Node::Dir);
+    }
+    nodes.insert("init".into(), Node::File(init.clone(), 0o755));
+    for cmd in ["poweroff", "reboot", "halt"] {
+        nodes.insert(format!("usr/sbin/{cmd}"), Node::Link("/init".into()));
+    }
+    // what the maintainer scripts would have made: sh is dash's, here bash
+    nodes.entry("usr/bin/sh".into()).or_insert(Node::Link("bash".into()));
+    nodes.entry("usr/bin/vi".into()).or_insert(Node::Link("/usr/bin/vim.tiny".into()));
+    nodes.entry("usr/bin/python3".into()).or_insert(Node::Link("python3.11".into()));
+    nodes.entry("usr/bin/pager".into()).or_insert(Node::Link("/usr/bin/less".into()));
+    for (guest, host) in extra {
+        let mut d = String::new();
+        let parts: Vec<&str> = guest.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            d = if d.is_empty() { part.to_string() } else { format!("{d}/{part}") };
+            nodes.entry(merged(&d)).or_insert(Node::Dir);
+        }
+        nodes.insert(merged(guest), Node::File(host.clone(), 0o755));
+    }
+    let mut c = Cpio::default();
+    let mut etc_done = false;
+    for (path, node) in &nodes {
+        match node {
+            Node::Dir => c.dir(path),
+            Node::Link(t) => c.symlink(path, t),
+            Node::File(host, mode) => {
+                if ETC.iter().any(|(p, _)| p == path) {
+                    continue;
+                }
+                let data = std::fs::read(host).map_err(|e| format!("{}: {e}", host.display()))?;
+                c.file(path, *mode, &data);
+            }
+        }
+        if path == "etc" && !etc_done {
+            etc_done = true;
+            for (p, text) in ETC {
+                let mode = if *p == "etc/shadow" { 0o640 } else { 0o644 };
+                c.file(p, mode, text.as_bytes());
+            }
+        }
+    }
+    crate::rootfs::add_dev_nodes(&mut c);
+    let under_usr = |p: &String| p == "usr" || p.starts_with("usr/");
+    let count = |f: &dyn Fn(&Node) -> bool| nodes.iter().filter(|(p, n)| under_usr(p) && f(n)).count();
+    let usr = (
+        count(&|n| matches!(n, Node::File(..))),
+        count(&|n| matches!(n, Node::Link(..))),
+        count(&|n| matches!(n, Node::Dir)),
+    );
+    let usr_bin = nodes
+        .keys()
+        .filter_map(|p| p.strip_prefix("usr/bin/"))
+        .filter(|rest| !rest.contains('/') && !rest.starts_with('.'))
+        .count();
+    let mut grep_lines = 0;
+    for (p, n) in &nodes {
+        if let (true, Node::File(host, _)) = (p.starts_with("usr/lib/python3.11/"), n) {
+            let data = std::fs::read(host).map_err(|e| format!("{}: {e}", host.display()))?;
+            grep_lines += data.split(|&b| b == b'\n').filter(|l| *l == b"import threading").count();
+        }
+    }
+    let cpio = crate::target_dir().join("initramfs-debian.cpio");
+    std::fs::write(&cpio, c.finish()).map_err(|e| format!("{}: {e}", cpio.display()))?;
+    let gz = crate::target_dir().join("initramfs-debian.cpio.gz");
+    let _ = std::fs::remove_file(&gz);
+    crate::run(Command::new("gzip").args(["-1", "-f", "-k"]).arg(&cpio))?;
+    let size = std::fs::metadata(&gz).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "xtask: Debian system: {} packages, {} entries, {} ({} MiB)",
+        pkgs.len(),
+        nodes.len(),
+        gz.display(),
+        size >> 20
+    );
+    Ok(Image { path: gz, usr, usr_bin, grep_lines })
+}
+
+/// QEMU's memory for the Debian system unless `--memory` is given.
+pub const MEMORY: &str = "1G";
+
+/// Debian's bash prompt for root in its home (PS1 of /etc/bash.bashrc).
+const PROMPT: &str = "root@debian:~# ";
+
+/// Runs `sh -c cmd` on the host (the expected output of a pipeline that
+/// Debian's tools run the same way in the guest).
+fn host_sh(cmd: &str) -> Result<String, String> {
+    let o =
+        Command::new("sh").args(["-c", cmd]).env("LC_ALL", "C.UTF-8").output().map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Types `cmd`, waits up to `secs` for the prompt; the output's lines.
+fn run_long(c: &mut Console, cmd: &str, secs: u64) -> Result<Vec<String>, String> {
+    c.type_keys(&format!("{cmd}\r"))?;
+    c.expect(&format!("{cmd}\n"), STEP)?;
+    let out = c.expect(PROMPT, std::time::Duration::from_secs(secs))?;
+    Ok(lines(&out).into_iter().map(str::to_string).collect())
+}
+
+fn want(got: &[String], want: &[&str]) -> Result<(), String> {
+    if got == want { Ok(()) } else { Err(format!("got {got:?}, want {want:?}")) }
+}
+
+fn check(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console) -> Result<(), String>) {
+    let r = f(c);
+    t.check(&format!("debian::{name}"), r.is_ok(), r.as_ref().err().map_or("", |e| e.as_str()));
+}
+
+/// The Debian part of `cargo xtask test` (ours or Linux, the same image and
+/// the same expectations): boots `kernel` with the Debian system, reports
+/// the time to the prompt, types the interactive commands and runs the
+/// check scripts, then `poweroff`.
+pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), String> {
+    let img = build_initramfs(&[])?;
+    let memory = crate::MEMORY.get().cloned().unwrap_or_else(|| MEMORY.into());
+    let q = crate::qemu::Qemu {
+        kernel,
+        initrd: Some(img.path.clone()),
+        iso: None,
+        cmdline: cmdline.into(),
+        smp: 1,
+        memory,
+        gdb: false,
+    };
+    let wall = std::time::Instant::now();
+    let mut c = Console::boot(&q, true)?;
+    c.prompt = PROMPT;
+    let booted =
+        c.expect("booted in ", std::time::Duration::from_secs(120)).and_then(|_| c.expect(" s;", STEP));
+    let up = booted.as_ref().map(|s| s.trim().to_string()).unwrap_or_default();
+    let prompt = booted.and_then(|_| c.expect(PROMPT, STEP));
+    t.check("debian::prompt", prompt.is_ok(), prompt.as_ref().err().map_or("", |e| e.as_str()));
+    if prompt.is_err() {
+        return Ok(());
+    }
+    println!(
+        "\nxtask: Debian's bash prompt: booted in {up} s of emulated time (/proc/uptime at /init), {:.2} s wall",
+        wall.elapsed().as_secs_f64()
+    );
+    // before python3 writes its __pycache__ directories under /usr
+    let script = |name: &str| format!("bash /{CHECKS}/{name}.sh");
+    check(t, &mut c, "find_grep_usr", |c| {
+        let got = run_long(c, &script("usr"), 120)?;
+        let (f, l, d) = img.usr;
+        want(
+            &got,
+            &[
+                &format!("files {f}"),
+                &format!("links {l}"),
+                &format!("dirs {d}"),
+                &format!("grep {}", img.grep_lines),
+            ],
+        )
+    });
+    check(t, &mut c, "ls_usr_bin_wc", |c| {
+        let got = run_long(c, "ls --color=never /usr/bin | wc -l", 60)?;
+        want(&got, &[&img.usr_bin.to_string()])
+    });
+    check(t, &mut c, "python3_print", |c| want(&run_long(c, "python3 -c 'print(6*7)'", 60)?, &["42"]));
+    check(t, &mut c, "ps_aux", |c| {
+        let got = run_long(c, "ps aux", 60)?;
+        let head = got.first().map(|l| l.split_whitespace().collect::<Vec<_>>()).unwrap_or_default();
+        let cols = ["USER", "PID", "%CPU", "%MEM", "VSZ", "RSS", "TTY", "STAT", "START", "TIME", "COMMAND"];
+        let has = |pid: &str, tty: &str, cmd: &str| {
+            got.iter().any(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() >= 11
+                    && w[0] == "root"
+                    && (pid.is_empty() || w[1] == pid)
+                    && w[6] == tty
+                    && w[10..].join(" ") == cmd
+            })
+        };
+        if head == cols && has("1", "?", "/init") && has("", "ttyS0", "bash -l") && has("", "ttyS0", "ps aux")
+        {
+            Ok(())
+        } else {
+            Err(format!("ps aux: {got:?}"))
+        }
+    });
+    check(t, &mut c, "ls_la_root", |c| {
+        let got = run_long(c, "ls -la /", 60)?;
+        let entry = |name: &str| {
+            got.iter().find(|l| l.split_whitespace().nth(8).is_some_and(|n| n == name)).map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", w[0], w[2], w[8..].join(" "))
+            })
+        };
+        let expect = [
+            ("bin", "lrwxrwxrwx root bin -> usr/bin"),
+            ("lib", "lrwxrwxrwx root lib -> usr/lib"),
+            ("lib64", "lrwxrwxrwx root lib64 -> usr/lib64"),
+            ("sbin", "lrwxrwxrwx root sbin -> usr/sbin"),
+            ("usr", "drwxr-xr-x root usr"),
+            ("etc", "drwxr-xr-x root etc"),
+            ("proc", "dr-xr-xr-x root proc"),
+            ("tmp", "drwxrwxrwt root tmp"),
+            ("init", "-rwxr-xr-x root init"),
+        ];
+        let bad: Vec<String> = expect
+            .iter()
+            .filter(|(n, w)| entry(n).as_deref() != Some(*w))
+            .map(|(n, w)| format!("{n}: {:?} (want {w:?})", entry(n)))
+            .collect();
+        if got.first().is_some_and(|l| l.starts_with("total ")) && bad.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{bad:?} in {got:?}"))
+        }
+    });
+    check(t, &mut c, "python3_json_re_threading_subprocess_fork", |c| {
+        let got = run_long(c, &script("python"), 120)?;
+        want(&got, &["py [1, 2, 3] x ['1', '22', '333'] [0, 1, 4, 9, 16, 25, 36, 49] hi 7"])
+    });
+    check(t, &mut c, "perl_e", |c| {
+        let got = run_long(c, &script("perl"), 60)?;
+        want(&got, &["0=142,1=143,2=143,3=143,4=143,5=143,6=143", "6f 6b", "from child", "status 0"])
+    });
+    check(t, &mut c, "sqlite3_100k_rows_locked", |c| {
+        let got = run_long(c, &script("sqlite"), 240)?;
+        let mode = |m: &'static str| {
+            [
+                m,
+                "holding",
+                "Error: stepping, database is locked (5)",
+                "writer 5",
+                "100000|5000050000|3939393939",
+                "100001",
+                "ok",
+            ]
+        };
+        let all: Vec<&str> = mode("delete").into_iter().chain(mode("wal")).collect();
+        want(&got, &all)
+    });
+    check(t, &mut c, "sort_md5sum", |c| {
+        let got = run_long(c, &script("sort"), 120)?;
+        let host = host_sh(
+            "seq 200000 -3 1 | sed 's/$/ line/' > /tmp/xtask-gen.$$; sort /tmp/xtask-gen.$$ | md5sum; \
+             sort -n /tmp/xtask-gen.$$ | md5sum; rm /tmp/xtask-gen.$$",
+        )?;
+        let host: Vec<&str> = lines(&host);
+        want(&got, &host)
+    });
+    check(t, &mut c, "ps_top_cpu_times", |c| {
+        let got = run_long(c, &script("cpu"), 120)?;
+        want(&got, &["PID S+   00:00:01 perl", "Tasks:", "%Cpu(s):", "MiB Mem", "S 0:01. perl", "status 143"])
+    });
+    check(t, &mut c, "bash_process_substitution", |c| {
+        want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
+    });
+    check(t, &mut c, "poweroff", |c| {
+        c.type_keys("poweroff\r")?;
+        match c.wait_exit(STEP) {
+            Some(0) => Ok(()),
+            s => Err(format!("QEMU status {s:?}, want 0")),
+        }
+    });
+    println!();
+    Ok(())
+}
