@@ -304,7 +304,11 @@ fn cmd_qemu(a: &Args) -> Result<(), String> {
     if a.debian {
         let _ = MEMORY.set(debsys::MEMORY.into());
     }
-    let cmdline = if a.linux && a.debian && a.cmdline.is_empty() { linux::CMDLINE } else { &a.cmdline };
+    let cmdline = match (a.debian, a.linux, a.cmdline.is_empty()) {
+        (true, true, true) => linux::CMDLINE,
+        (true, false, true) => debsys::CMDLINE,
+        _ => &a.cmdline,
+    };
     if !a.include.is_empty() {
         initrd = add_includes(&initrd, &a.include)?;
     }
@@ -577,7 +581,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("debian") {
             // the Debian system (user/debian), the same checks `--linux` runs
-            debsys::run_tests(kernel, "", &mut t)?;
+            debsys::run_tests(kernel, debsys::CMDLINE, &mut t)?;
         }
     }
     Ok(summary(&t))
@@ -637,7 +641,10 @@ fn main() -> ExitCode {
             Ok(true)
         }),
         "check-cross" => cmd_check_cross().map(|_| true),
-        "rootfs" if a.debian => debsys::build_initramfs(&[]).map(|_| true),
+        "rootfs" if a.debian => debsys::build_initramfs(&[]).map(|img| {
+            eprintln!("xtask: {} and {}", img.path.display(), img.gz.display());
+            true
+        }),
         "rootfs" => build_initramfs(false).map(|p| {
             eprintln!("xtask: {}", p.display());
             true

@@ -1,7 +1,7 @@
 # ps and top show real CPU times: perl spins until it has used 1.2 s of
 # user time, says so, then sleeps
 rm -f /tmp/spun
-perl -e '1 while (times)[0] < 1.2; open(my $f, ">", "/tmp/spun"); print $f "spun\n"; close $f; sleep 60' &
+perl -e 'my $i = 0; while (1) { $i++ for 1 .. 100000; last if (times)[0] >= 1.2 } open(my $f, ">", "/tmp/spun"); print $f "spun\n"; close $f; sleep 60' &
 spin=$!
 until [ -s /tmp/spun ]; do sleep 0.2; done
 ps -o pid=,stat=,time=,comm= -p $spin | sed "s/^ *$spin /PID /"

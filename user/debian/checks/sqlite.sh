@@ -3,7 +3,7 @@
 # fourth reads
 cd /tmp
 for mode in delete wal; do
-    rm -f t.db t.db-journal t.db-wal t.db-shm
+    rm -f t.db t.db-journal t.db-wal t.db-shm held.out
     sqlite3 t.db "PRAGMA journal_mode=$mode;" "CREATE TABLE t(a INTEGER, b TEXT);" \
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) INSERT INTO t SELECT x, hex(x) FROM c;"
     rm -f hold; mkfifo hold
