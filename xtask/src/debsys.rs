@@ -184,9 +184,15 @@ pub struct Image {
 /// Where the check scripts (`user/debian/checks/*.sh`) go in the image.
 const CHECKS: &str = "usr/local/lib/checks";
 
-/// Builds `target/initramfs-debian.cpio.gz`; `extra` adds `(guest path,
-/// host file)` programs (the bench's).
-pub fn build_initramfs(extra: &[(String, PathBuf)]) -> Result<Image, String> {
+/// Builds `target/initramfs-debian.cpio` and its gzip copy.
+pub fn build_initramfs() -> Result<Image, String> {
+    build_named(&[], "initramfs-debian", true)
+}
+
+/// Builds `target/NAME.cpio` (and `NAME.cpio.gz` when `gzip`): the Debian
+/// system with `extra` `(guest path, host file)` programs added last, so
+/// that they replace what is there (the bench's /init).
+pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Result<Image, String> {
     let pkgs = packages()?;
     let init = build_init()?;
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
@@ -279,11 +285,13 @@ pub fn build_initramfs(extra: &[(String, PathBuf)]) -> Result<Image, String> {
             grep_lines += data.split(|&b| b == b'\n').filter(|l| *l == b"import threading").count();
         }
     }
-    let cpio = crate::target_dir().join("initramfs-debian.cpio");
+    let cpio = crate::target_dir().join(format!("{name}.cpio"));
     std::fs::write(&cpio, c.finish()).map_err(|e| format!("{}: {e}", cpio.display()))?;
-    let gz = crate::target_dir().join("initramfs-debian.cpio.gz");
+    let gz = crate::target_dir().join(format!("{name}.cpio.gz"));
     let _ = std::fs::remove_file(&gz);
-    crate::run(Command::new("gzip").args(["-1", "-f", "-k"]).arg(&cpio))?;
+    if gzip {
+        crate::run(Command::new("gzip").args(["-1", "-f", "-k"]).arg(&cpio))?;
+    }
     let size = std::fs::metadata(&gz).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "xtask: Debian system: {} packages, {} entries, {} ({} MiB; gzip: {} MiB)",
@@ -337,7 +345,7 @@ fn check(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console
 /// the time to the prompt, types the interactive commands and runs the
 /// check scripts, then `poweroff`.
 pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), String> {
-    let img = build_initramfs(&[])?;
+    let img = build_initramfs()?;
     let memory = crate::MEMORY.get().cloned().unwrap_or_else(|| MEMORY.into());
     let q = crate::qemu::Qemu {
         kernel,
@@ -473,6 +481,17 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
     });
     check(t, &mut c, "bash_process_substitution", |c| {
         want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
+    });
+    check(t, &mut c, "startup_times", |c| {
+        let got = run_long(c, &script("startup"), 120)?;
+        let ok = got.len() == 2
+            && got[0].starts_with("python3 -c pass: ")
+            && got[1].starts_with("bash -c true: ")
+            && got.iter().all(|l| l.ends_with(" ms"));
+        for l in &got {
+            println!("\nxtask: start-up: {l}");
+        }
+        if ok { Ok(()) } else { Err(format!("got {got:?}")) }
     });
     check(t, &mut c, "poweroff", |c| {
         c.type_keys("poweroff\r")?;

@@ -300,7 +300,7 @@ fn suite_cmdline(base: &str, tests: &[String]) -> String {
 fn cmd_qemu(a: &Args) -> Result<(), String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let kernel = if a.linux && a.debian { linux::vmlinuz()? } else { build_kernel(a.release)? };
-    let mut initrd = if a.debian { debsys::build_initramfs(&[])?.path } else { build_initramfs(a.suite)? };
+    let mut initrd = if a.debian { debsys::build_initramfs()?.path } else { build_initramfs(a.suite)? };
     if a.debian {
         let _ = MEMORY.set(debsys::MEMORY.into());
     }
@@ -641,7 +641,7 @@ fn main() -> ExitCode {
             Ok(true)
         }),
         "check-cross" => cmd_check_cross().map(|_| true),
-        "rootfs" if a.debian => debsys::build_initramfs(&[]).map(|img| {
+        "rootfs" if a.debian => debsys::build_initramfs().map(|img| {
             eprintln!("xtask: {} and {}", img.path.display(), img.gz.display());
             true
         }),
