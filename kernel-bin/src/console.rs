@@ -639,9 +639,5 @@ pub fn set_foreground(pg: i32) -> Result<()> {
 /// `new_encode_dev`) and its foreground group when it is the session's
 /// controlling terminal, else `(0, -1)`.
 pub fn stat_tty(sid: Pid) -> (u32, i64) {
-    with(
-        |t| {
-            if t.session == Some(sid) { (4 << 8 | 64, t.pgrp.map_or(-1, |p| i64::from(p))) } else { (0, -1) }
-        },
-    )
+    with(|t| if t.session == Some(sid) { (4 << 8 | 64, t.pgrp.map_or(-1, i64::from)) } else { (0, -1) })
 }
