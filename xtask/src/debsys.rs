@@ -503,3 +503,20 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
     println!();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::merged;
+
+    #[test]
+    fn paths_move_into_usr() {
+        assert_eq!(merged("bin/bash"), "usr/bin/bash");
+        assert_eq!(merged("bin"), "usr/bin");
+        assert_eq!(merged("lib/x86_64-linux-gnu/libc.so.6"), "usr/lib/x86_64-linux-gnu/libc.so.6");
+        assert_eq!(merged("lib64/ld-linux-x86-64.so.2"), "usr/lib64/ld-linux-x86-64.so.2");
+        assert_eq!(merged("sbin/ldconfig"), "usr/sbin/ldconfig");
+        assert_eq!(merged("usr/bin/python3"), "usr/bin/python3");
+        assert_eq!(merged("binx/y"), "binx/y");
+        assert_eq!(merged("etc/profile"), "etc/profile");
+    }
+}
