@@ -93,6 +93,42 @@ KT_CASE(fork_bomb_bounded_by_rlimit_nproc) {
     KT_WAIT_STATUS(c, kt_exited(0));
 }
 
+/* Root is exempt from RLIMIT_NPROC: its fork bomb ends at threads-max,
+ * counting zombies and every other task (kernel threads too, on Linux), with
+ * EAGAIN, never in a crash; afterwards everything is reaped and a fork works
+ * again. */
+KT_CASE(root_fork_bomb_ends_at_threads_max) {
+    long tmax = read_long("/proc/sys/kernel/threads-max");
+    KT_TRUE(tmax > 0, "threads-max %ld", tmax);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        long n = 0;
+        int err = 0;
+        for (;;) {
+            pid_t k = fork();
+            if (k == 0) _exit(0);
+            if (k < 0) {
+                err = errno;
+                break;
+            }
+            if (++n > tmax) break;
+        }
+        KT_EQ(err, EAGAIN);
+        KT_TRUE(n > tmax - 200 && n < tmax, "%ld forks, threads-max %ld", n, tmax);
+        for (long i = 0; i < n; i++) {
+            int st = -1;
+            KT_TRUE(wait(&st) > 0, "wait #%ld: %s", i, kt_errname(errno));
+            KT_STATUS(st, kt_exited(0));
+        }
+        KT_SYS_ERR(wait(0), ECHILD);
+        pid_t k = KT_FORK();
+        if (k == 0) _exit(7);
+        KT_WAIT_STATUS(k, kt_exited(7));
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
 static int release_fd = -1;
 
 static void *blocked(void *arg) {

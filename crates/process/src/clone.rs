@@ -475,7 +475,12 @@ pub const MAPPING_COST: u64 = 256;
 /// the free part of the kernel heap; else `ENOMEM`, as copy_process when
 /// dup_task_struct cannot allocate. The kernel's allocations cannot fail
 /// softly (no `Arc::try_new` on stable Rust), hence this check ahead.
-pub fn clone_memory_check(free_bytes: u64, heap_free: u64, kernel_stack: u64, copied_mappings: u64) -> Result<()> {
+pub fn clone_memory_check(
+    free_bytes: u64,
+    heap_free: u64,
+    kernel_stack: u64,
+    copied_mappings: u64,
+) -> Result<()> {
     let need = copied_mappings
         .saturating_mul(MAPPING_COST)
         .saturating_add(kernel_stack)

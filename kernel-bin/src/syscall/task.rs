@@ -203,7 +203,8 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     // and address-space copy would eat into the kernel's reserve.
     let (free_frames, _) = arch_x86_64::mem::frames::stats();
     let heap = arch_x86_64::mem::heap::size().saturating_sub(arch_x86_64::mem::heap::used());
-    let copied = if args.flags.contains(process::clone::CloneFlags::VM) { 0 } else { t.vm.lock().map_count() };
+    let copied =
+        if args.flags.contains(process::clone::CloneFlags::VM) { 0 } else { t.vm.lock().map_count() };
     process::clone::clone_memory_check(
         free_frames * 4096,
         heap,
