@@ -926,11 +926,10 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
                 break;
             }
             let tmp = m.end.min(end);
-            if let Err(e) = self.split_checked(tmp) {
-                // As mprotect_fixup: the split already made at `start` stays
-                // (no merge pass), so the count sits at the limit.
-                return Err(e);
-            }
+            // As mprotect_fixup, a failed split returns at once: the split
+            // already made at `start` stays (no merge pass), so the count
+            // sits at the limit.
+            self.split_checked(tmp)?;
             self.protect_mapping(nstart, new_prot);
             nstart = tmp;
             if nstart >= end {
