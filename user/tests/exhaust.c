@@ -4,6 +4,8 @@
 #include "kt.h"
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/sysinfo.h>
 
 #define NOBODY 65534
@@ -222,6 +224,53 @@ KT_CASE(vma_fill_ends_in_enomem_at_max_map_count) {
         _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* A tmpfs mounted with nr_inodes=200,size=1m holds 200 inodes, its root
+ * one of them: the 200th creation is ENOSPC (for a file and a directory),
+ * statfs shows f_files 200 and f_ffree 0, and an unlink gives one back. The
+ * size limit stops a write at 256 pages. */
+KT_CASE(tmpfs_fill_ends_in_enospc) {
+    const char *dir = "/tmp/kt_exhaust_tmpfs";
+    rmdir(dir);
+    KT_SYS_OK(mkdir(dir, 0755));
+    KT_SYS_OK(mount("tmpfs", dir, "tmpfs", 0, "nr_inodes=200,size=1m"));
+    struct statfs sf;
+    KT_SYS_OK(statfs(dir, &sf));
+    KT_EQ(sf.f_files, 200);
+    KT_EQ(sf.f_ffree, 199);
+    KT_EQ(sf.f_blocks, 256);
+    char path[80];
+    int n = 0, err = 0;
+    for (; n < 1000; n++) {
+        snprintf(path, sizeof path, "%s/f%d", dir, n);
+        int fd = open(path, O_CREAT | O_WRONLY, 0644);
+        if (fd < 0) {
+            err = errno;
+            break;
+        }
+        close(fd);
+    }
+    KT_EQ(err, ENOSPC);
+    KT_EQ(n, 199);
+    snprintf(path, sizeof path, "%s/d", dir);
+    KT_SYS_ERR(mkdir(path, 0755), ENOSPC);
+    KT_SYS_OK(statfs(dir, &sf));
+    KT_EQ(sf.f_ffree, 0);
+    snprintf(path, sizeof path, "%s/f0", dir);
+    KT_SYS_OK(unlink(path));
+    int fd = KT_SYS_OK(open(path, O_CREAT | O_WRONLY, 0644));
+    static char buf[64 * 1024];
+    memset(buf, 7, sizeof buf);
+    long total = 0, w;
+    while ((w = write(fd, buf, sizeof buf)) > 0) total += w;
+    int werr = errno;
+    close(fd);
+    KT_EQ(w, -1);
+    KT_EQ(werr, ENOSPC);
+    KT_EQ(total, 1 << 20);
+    KT_SYS_OK(umount(dir));
+    KT_SYS_OK(rmdir(dir));
 }
 
 KT_MAIN()
