@@ -172,6 +172,50 @@ impl Clock for KernelClock {
 
 static NEXT_DEV: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
 
+/// memparse(): a number with an optional k/m/g/t suffix (powers of 1024).
+fn memparse(v: &[u8]) -> Option<u64> {
+    let (digits, shift) = match v.last()? {
+        b'k' | b'K' => (&v[..v.len() - 1], 10),
+        b'm' | b'M' => (&v[..v.len() - 1], 20),
+        b'g' | b'G' => (&v[..v.len() - 1], 30),
+        b't' | b'T' => (&v[..v.len() - 1], 40),
+        _ => (v, 0),
+    };
+    let n: u64 = core::str::from_utf8(digits).ok()?.parse().ok()?;
+    n.checked_mul(1u64 << shift)
+}
+
+/// A tmpfs for mount(2) with its `size=` and `nr_inodes=` options
+/// (shmem_parse_one): both default to half the RAM pages
+/// (shmem_default_max_blocks/max_inodes), 0 means unlimited, `size` may be
+/// a percentage of RAM; a bad value is `EINVAL`.
+pub fn new_tmpfs(opts: &[u8]) -> linux_abi::Result<Arc<Inode>> {
+    let (_, usable) = arch_x86_64::mem::frames::stats();
+    let (mut pages, mut inodes) = (usable / 2, usable / 2);
+    for o in opts.split(|&b| b == b',') {
+        if let Some(v) = o.strip_prefix(b"size=") {
+            let bytes = match v.strip_suffix(b"%") {
+                Some(pct) => {
+                    let pct = memparse(pct).ok_or(linux_abi::Errno::EINVAL)?;
+                    usable.saturating_mul(pct) / 100 * 4096
+                }
+                None => memparse(v).ok_or(linux_abi::Errno::EINVAL)?,
+            };
+            pages = bytes.div_ceil(4096);
+        } else if let Some(v) = o.strip_prefix(b"nr_inodes=") {
+            inodes = memparse(v).ok_or(linux_abi::Errno::EINVAL)?;
+        }
+    }
+    let minor = NEXT_DEV.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    Ok(vfs::new_tmpfs(
+        vfs::makedev(0, minor),
+        Arc::new(KernelClock),
+        (pages > 0).then_some(pages),
+        (inodes > 0).then_some(inodes),
+        Arc::new(crate::filemap::FramePages),
+    ))
+}
+
 /// A new empty filesystem (a ramfs with its own device number) of at
 /// most half the memory, as Linux's tmpfs by default (so statfs(2) and
 /// `df` show its size).

@@ -108,13 +108,20 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     for _ in 0..3 {
         let _ = files.insert(console.clone(), false, fs_table::INR_OPEN_CUR);
     }
+    // fork_init: threads-max from RAM, init's RLIMIT_NPROC and
+    // RLIMIT_SIGPENDING half of it.
+    let (_, total_frames) = arch_x86_64::mem::frames::stats();
+    let max_threads = process::rlimit::max_threads_for_ram(total_frames, 4096);
+    crate::proc::table().set_max_threads(max_threads);
+    let nproc = process::rlimit::default_nproc(max_threads);
+    log::info!("threads-max {max_threads}, RLIMIT_NPROC {nproc}");
     let init = process::table::InitProcess {
         context: arch_x86_64::user::UserContext::new(image.entry, image.sp),
         vm: image.vm,
         files,
         fs: fs_table::FsContext::new(root.clone(), root),
         creds: process::cred::Credentials::root(),
-        rlimits: process::rlimit::Rlimits::init(3776, 3776),
+        rlimits: process::rlimit::Rlimits::init(nproc, nproc),
     };
     let pid = match crate::proc::table().spawn_init(init) {
         Ok(p) => p,

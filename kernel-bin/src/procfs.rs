@@ -96,7 +96,7 @@ enum Node {
     ThreadSelf,
     /// A file of /proc itself.
     Global(&'static str),
-    /// `/proc/sys`, `/proc/sys/kernel`.
+    /// `/proc/sys` (0), `/proc/sys/kernel` (1), `/proc/sys/vm` (2).
     Sys(u8),
     SysFile(&'static str),
     /// `/proc/<pid>` (`tid` None) or `/proc/<pid>/task/<tid>`.
@@ -112,7 +112,8 @@ const GLOBAL_FILES: &[&str] =
     &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version"];
 const PROC_FILES: &[&str] = &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status"];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
-const SYS_KERNEL: &[&str] = &["hostname", "osrelease", "ostype", "pid_max"];
+const SYS_KERNEL: &[&str] = &["hostname", "osrelease", "ostype", "pid_max", "threads-max"];
+const SYS_VM: &[&str] = &["max_map_count"];
 
 /// Stable inode numbers: small ones for /proc itself, a block per pid.
 fn ino_of(node: &Node) -> u64 {
@@ -124,6 +125,7 @@ fn ino_of(node: &Node) -> u64 {
         Node::ThreadSelf => 3,
         Node::Global(n) => 16 + idx(GLOBAL_FILES, n),
         Node::Sys(level) => 48 + u64::from(level),
+        Node::SysFile(n) if SYS_VM.contains(&n) => 96 + idx(SYS_VM, n),
         Node::SysFile(n) => 64 + idx(SYS_KERNEL, n),
         Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
         Node::ProcFile(pid, tid, n) => per(pid, tid, 1 + idx(PROC_FILES, n)),
@@ -184,7 +186,12 @@ impl Node {
                     exists(pid).then_some(Node::Proc(pid, None))
                 }),
             },
-            Node::Sys(0) => (name == b"kernel").then_some(Node::Sys(1)),
+            Node::Sys(0) => match name {
+                b"kernel" => Some(Node::Sys(1)),
+                b"vm" => Some(Node::Sys(2)),
+                _ => None,
+            },
+            Node::Sys(2) => find(SYS_VM).map(Node::SysFile),
             Node::Sys(_) => find(SYS_KERNEL).map(Node::SysFile),
             Node::Proc(pid, tid) => {
                 if !exists(pid) {
@@ -225,7 +232,8 @@ impl Node {
                 }
                 v
             }
-            Node::Sys(0) => vec![entry(b"kernel", Node::Sys(1))],
+            Node::Sys(0) => vec![entry(b"kernel", Node::Sys(1)), entry(b"vm", Node::Sys(2))],
+            Node::Sys(2) => SYS_VM.iter().map(|n| entry(n.as_bytes(), Node::SysFile(n))).collect(),
             Node::Sys(_) => SYS_KERNEL.iter().map(|n| entry(n.as_bytes(), Node::SysFile(n))).collect(),
             Node::Proc(pid, tid) => {
                 let t = tid.unwrap_or(pid);
@@ -384,6 +392,8 @@ fn global_file(name: &str) -> Vec<u8> {
 fn sys_file(name: &str) -> Vec<u8> {
     match name {
         "pid_max" => format!("{}\n", crate::proc::PID_MAX).into_bytes(),
+        "threads-max" => format!("{}\n", table().max_threads()).into_bytes(),
+        "max_map_count" => format!("{}\n", vm::DEFAULT_MAX_MAP_COUNT).into_bytes(),
         "ostype" => b"Linux\n".to_vec(),
         "osrelease" => b"6.1.0\n".to_vec(),
         "hostname" => {

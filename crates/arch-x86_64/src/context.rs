@@ -67,9 +67,45 @@ pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
 #[derive(Clone, Copy)]
 struct Chunk([u8; 16]);
 
+/// The memory of a kernel stack: contiguous frames of its own, given back
+/// to the frame allocator when the thread is dropped (so a fork bomb's
+/// stacks do not stay in the kernel heap), or heap memory when no
+/// contiguous run of frames is free.
+enum StackMem {
+    Frames { paddr: u64 },
+    Heap(Vec<Chunk>),
+}
+
+const STACK_PAGES: usize = KERNEL_STACK_SIZE / crate::mem::PAGE_SIZE as usize;
+
+impl StackMem {
+    fn new() -> Self {
+        match crate::mem::frames::alloc_contiguous(STACK_PAGES, 1) {
+            Some(paddr) => StackMem::Frames { paddr },
+            None => StackMem::Heap(alloc::vec![Chunk([0; 16]); KERNEL_STACK_SIZE / 16]),
+        }
+    }
+
+    /// The lowest address and the size in bytes.
+    fn range(&self) -> (u64, u64) {
+        match self {
+            StackMem::Frames { paddr } => (crate::mem::phys_to_virt(*paddr), KERNEL_STACK_SIZE as u64),
+            StackMem::Heap(v) => (v.as_ptr() as u64, (v.len() * 16) as u64),
+        }
+    }
+}
+
+impl Drop for StackMem {
+    fn drop(&mut self) {
+        if let StackMem::Frames { paddr } = *self {
+            crate::mem::frames::free_contiguous(paddr, STACK_PAGES);
+        }
+    }
+}
+
 /// A kernel thread's stack and its saved stack pointer while switched out.
 pub struct KernelThread {
-    stack: Vec<Chunk>,
+    stack: StackMem,
     rsp: AtomicU64,
     /// Where a switch away saves the FPU state of the user context this
     /// thread left live in the registers (user::entry's lazy FPU).
@@ -129,8 +165,9 @@ impl KernelThread {
     /// A thread that will run `entry(arg)` on its own stack when first
     /// switched to. `entry` must never return.
     pub fn new(entry: extern "C" fn(usize) -> !, arg: usize) -> Self {
-        let mut stack = alloc::vec![Chunk([0; 16]); KERNEL_STACK_SIZE / 16];
-        let top = stack.as_mut_ptr() as u64 + KERNEL_STACK_SIZE as u64;
+        let stack = StackMem::new();
+        let (lo, size) = stack.range();
+        let top = lo + size;
         // Initial frame, lowest address first: r15 r14 r13 r12 rbx rbp, then
         // the return address. After `ret` the stack pointer is the 16-byte
         // aligned top, so the trampoline's call sees the ABI's alignment.
@@ -138,12 +175,10 @@ impl KernelThread {
         let trampoline = arch_thread_trampoline as *const () as u64;
         let frame: [u64; 7] = [0, 0, arg as u64, entry, 0, 0, trampoline];
         let rsp = top - 8 * frame.len() as u64;
-        let words = stack.len() * 2;
-        let base = words - frame.len();
-        for (i, w) in frame.iter().enumerate() {
-            let idx = base + i;
-            stack[idx / 2].0[(idx % 2) * 8..(idx % 2) * 8 + 8].copy_from_slice(&w.to_le_bytes());
-        }
+        // SAFETY: [rsp, top) is the top of the stack just allocated (its own
+        // frames in the direct map, or its heap buffer), 8-byte aligned, and
+        // no one else uses it yet.
+        unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
         KernelThread {
             stack,
             rsp: AtomicU64::new(rsp),
@@ -156,7 +191,7 @@ impl KernelThread {
     /// stack pointer is filled in by the first switch away from it.
     pub fn current_boot() -> Self {
         KernelThread {
-            stack: Vec::new(),
+            stack: StackMem::Heap(Vec::new()),
             rsp: AtomicU64::new(0),
             fpu_spill: UnsafeCell::new(FpuState::default()),
             fpu_token: AtomicUsize::new(0),
@@ -165,13 +200,14 @@ impl KernelThread {
 
     /// The top of the stack (for TSS.rsp0 while this thread runs user code).
     pub fn stack_top(&self) -> u64 {
-        self.stack.as_ptr() as u64 + (self.stack.len() * 16) as u64
+        let (lo, size) = self.stack.range();
+        lo + size
     }
 
     /// Whether `addr` lies on this thread's stack.
     pub fn on_stack(&self, addr: u64) -> bool {
-        let lo = self.stack.as_ptr() as u64;
-        (lo..lo + (self.stack.len() * 16) as u64).contains(&addr)
+        let (lo, size) = self.stack.range();
+        (lo..lo + size).contains(&addr)
     }
 }
 

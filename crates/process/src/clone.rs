@@ -460,8 +460,50 @@ pub fn validate(args: &CloneArgs, caller: &CloneCaller) -> Result<()> {
     Ok(())
 }
 
+/// Kernel memory kept back from new tasks (`clone_memory_check`): what the
+/// kernel still needs once a fork is refused (page tables, page faults of
+/// running processes, exit paths), so that a fork bomb ends in `ENOMEM`
+/// rather than in a failed kernel allocation.
+pub const CLONE_RESERVE: u64 = 4 << 20;
+/// Kernel heap bytes one copied mapping costs a forked address space (an
+/// upper bound of a mapping record and its share of the ordered map).
+pub const MAPPING_COST: u64 = 256;
+
+/// The memory pre-check before clone allocates anything: the new task's
+/// kernel stack, the child's copy of `copied_mappings` mappings (0 with
+/// `CLONE_VM`), and the [`CLONE_RESERVE`] must fit in the free frames plus
+/// the free part of the kernel heap; else `ENOMEM`, as copy_process when
+/// dup_task_struct cannot allocate. The kernel's allocations cannot fail
+/// softly (no `Arc::try_new` on stable Rust), hence this check ahead.
+pub fn clone_memory_check(
+    free_bytes: u64,
+    heap_free: u64,
+    kernel_stack: u64,
+    copied_mappings: u64,
+) -> Result<()> {
+    let need = copied_mappings
+        .saturating_mul(MAPPING_COST)
+        .saturating_add(kernel_stack)
+        .saturating_add(CLONE_RESERVE);
+    if free_bytes.saturating_add(heap_free) < need { Err(Errno::ENOMEM) } else { Ok(()) }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clone_memory_check_keeps_the_reserve() {
+        let stack = 64 * 1024;
+        let need = CLONE_RESERVE + stack;
+        assert_eq!(clone_memory_check(need, 0, stack, 0), Ok(()));
+        assert_eq!(clone_memory_check(need - 1, 0, stack, 0), Err(Errno::ENOMEM));
+        assert_eq!(clone_memory_check(need - 4096, 4096, stack, 0), Ok(()));
+        // A fork copies the mappings; a thread (CLONE_VM) does not.
+        assert_eq!(clone_memory_check(need, 0, stack, 10), Err(Errno::ENOMEM));
+        assert_eq!(clone_memory_check(need + 10 * MAPPING_COST, 0, stack, 10), Ok(()));
+        assert_eq!(clone_memory_check(u64::MAX, u64::MAX, u64::MAX, u64::MAX), Ok(()));
+        assert_eq!(clone_memory_check(0, 0, 0, u64::MAX), Err(Errno::ENOMEM));
+    }
+
     use super::*;
     use alloc::vec;
     use core::cell::RefCell;

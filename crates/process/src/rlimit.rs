@@ -153,9 +153,47 @@ pub fn check_prlimit_permission(caller: &Credentials, target: &Credentials) -> R
     if same || caller.capable() { Ok(()) } else { Err(Errno::EPERM) }
 }
 
+/// The kernel stack of a thread on x86_64 (`THREAD_SIZE`, 16 KiB).
+pub const THREAD_SIZE: u64 = 16 * 1024;
+/// The fewest threads `threads-max` may allow (`MIN_THREADS`).
+pub const MIN_THREADS: u64 = 20;
+/// The most threads `threads-max` may allow (`MAX_THREADS`, `FUTEX_TID_MASK`).
+pub const MAX_THREADS: u64 = 0x3fff_ffff;
+
+/// `/proc/sys/kernel/threads-max` for `total_pages` pages of RAM of
+/// `page_size` bytes, as kernel/fork.c's `set_max_threads`: thread
+/// structures may take at most an eighth of memory, so `total * page_size /
+/// (THREAD_SIZE * 8)`, clamped to `[MIN_THREADS, MAX_THREADS]`.
+pub fn max_threads_for_ram(total_pages: u64, page_size: u64) -> u64 {
+    let threads = match total_pages.checked_mul(page_size) {
+        Some(bytes) => bytes / (THREAD_SIZE * 8),
+        None => MAX_THREADS,
+    };
+    threads.clamp(MIN_THREADS, MAX_THREADS)
+}
+
+/// init's `RLIMIT_NPROC` (soft and hard; `RLIMIT_SIGPENDING` is the same):
+/// half of `max_threads`, as `fork_init`.
+pub fn default_nproc(max_threads: u64) -> u64 {
+    max_threads / 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threads_max_from_ram() {
+        // 1 GiB of 4 KiB pages: 262144 * 4096 / 131072 = 8192 threads.
+        assert_eq!(max_threads_for_ram(262_144, 4096), 8192);
+        assert_eq!(default_nproc(8192), 4096);
+        // Odd counts round down: 944 MiB and 4 KiB more gives 7553, then 3776.
+        assert_eq!(max_threads_for_ram(241_696, 4096), 7553);
+        assert_eq!(default_nproc(7553), 3776);
+        assert_eq!(max_threads_for_ram(0, 4096), MIN_THREADS);
+        assert_eq!(max_threads_for_ram(u64::MAX, 4096), MAX_THREADS);
+        assert_eq!(max_threads_for_ram(1 << 50, 4096), MAX_THREADS);
+    }
 
     #[test]
     fn defaults() {

@@ -357,6 +357,11 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().max_threads = max;
     }
 
+    /// The system-wide thread limit (`/proc/sys/kernel/threads-max`).
+    pub fn max_threads(&self) -> u64 {
+        self.inner.lock().max_threads
+    }
+
     /// Creates init, pid 1. `EEXIST` if the table is not empty.
     pub fn spawn_init(&self, init: InitProcess<P>) -> Result<Pid> {
         let mut g = self.inner.lock();

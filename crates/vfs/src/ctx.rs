@@ -404,6 +404,7 @@ impl<'a> Ctx<'a> {
             return Err(Errno::ENOENT);
         }
         self.may_create(&parent)?;
+        parent.sb.check_inode_room()?;
         Ok(self.create_in(&parent, name, ftype, perm, body))
     }
 
@@ -456,6 +457,7 @@ impl<'a> Ctx<'a> {
                     Err(Errno::ENOENT) => {
                         parent.check_rw()?;
                         self.may_create(&parent)?;
+                        parent.sb.check_inode_room()?;
                         created = true;
                         let perm = mode & S_IALLUGO & !self.umask;
                         break self.create_in(

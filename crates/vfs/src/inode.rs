@@ -32,6 +32,8 @@ pub(crate) struct SuperBlock {
     pub(crate) ns_lock: Mutex<()>,
     pages: AtomicU64,
     max_pages: Option<u64>,
+    /// The most inodes (tmpfs's `nr_inodes`; `ENOSPC` at creation beyond).
+    pub(crate) max_inodes: Option<u64>,
     /// Where file content lives.
     pub(crate) mem: Arc<dyn PageMemory>,
     /// Mounted read-only (mount(2) with `MS_RDONLY`, or a remount).
@@ -46,11 +48,13 @@ impl SuperBlock {
         dev: u64,
         clock: Arc<dyn Clock>,
         max_pages: Option<u64>,
+        max_inodes: Option<u64>,
         mem: Arc<dyn PageMemory>,
     ) -> Arc<Self> {
         Arc::new(SuperBlock {
             mem,
             dev,
+            max_inodes,
             next_ino: AtomicU64::new(1),
             inodes: AtomicU64::new(0),
             clock,
@@ -64,6 +68,15 @@ impl SuperBlock {
 
     pub(crate) fn now(&self) -> Timespec {
         self.clock.now()
+    }
+
+    /// shmem_reserve_inode's check before a new inode: `ENOSPC` once the
+    /// filesystem holds `max_inodes` (its root is one of them).
+    pub(crate) fn check_inode_room(&self) -> Result<()> {
+        match self.max_inodes {
+            Some(max) if self.inodes.load(Ordering::Relaxed) >= max => Err(Errno::ENOSPC),
+            _ => Ok(()),
+        }
     }
 
     fn alloc_page(&self) -> Result<PageId> {
@@ -112,7 +125,20 @@ pub fn new_ramfs_in(
     max_pages: Option<u64>,
     mem: Arc<dyn PageMemory>,
 ) -> Arc<Inode> {
-    let sb = SuperBlock::new(dev, clock, max_pages, mem);
+    new_tmpfs(dev, clock, max_pages, None, mem)
+}
+
+/// [`new_ramfs_in`] that also bounds the number of inodes, the root
+/// included (tmpfs's `nr_inodes`): creating one more is `ENOSPC`, and
+/// statfs reports `f_files`/`f_ffree` from it.
+pub fn new_tmpfs(
+    dev: u64,
+    clock: Arc<dyn Clock>,
+    max_pages: Option<u64>,
+    max_inodes: Option<u64>,
+    mem: Arc<dyn PageMemory>,
+) -> Arc<Inode> {
+    let sb = SuperBlock::new(dev, clock, max_pages, max_inodes, mem);
     Inode::new(&sb, FileType::Directory, 0o755, 0, 0, Body::Dir(DirData::new(None)))
 }
 
@@ -514,6 +540,7 @@ impl Inode {
     /// statfs(2) figures of this inode's filesystem.
     pub fn statfs(&self) -> StatFs {
         let used = self.sb.pages.load(Ordering::Relaxed);
+        let used_inodes = self.sb.inodes.load(Ordering::Relaxed);
         let (blocks, free) = match self.sb.max_pages {
             Some(max) => (max, max.saturating_sub(used)),
             None => (0, 0),
@@ -524,7 +551,8 @@ impl Inode {
             blocks,
             bfree: free,
             bavail: free,
-            files: self.sb.inodes.load(Ordering::Relaxed),
+            files: self.sb.max_inodes.unwrap_or(used_inodes),
+            ffree: self.sb.max_inodes.map_or(used_inodes, |max| max.saturating_sub(used_inodes)),
             namelen: NAME_MAX as u64,
         }
     }

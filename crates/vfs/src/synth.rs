@@ -134,7 +134,7 @@ pub(crate) struct Synth {
 /// Creates a synthetic filesystem and returns its root directory (mode
 /// `0o555`, inode number 1) whose behaviour is `root`.
 pub fn new_synthfs(dev: u64, clock: Arc<dyn crate::Clock>, root: Arc<dyn SynthNode>) -> Arc<Inode> {
-    let sb = SuperBlock::new(dev, clock, None, Arc::new(crate::HeapPages::new()));
+    let sb = SuperBlock::new(dev, clock, None, None, Arc::new(crate::HeapPages::new()));
     Inode::with_synth(
         &sb,
         FileType::Directory,

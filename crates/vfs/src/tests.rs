@@ -1649,3 +1649,26 @@ fn unlinked_file_remembers_its_last_name() {
     assert_eq!(ctx.getcwd(&dir).unwrap(), b"/dir");
     assert_eq!(name, b"g");
 }
+
+#[test]
+fn tmpfs_inode_limit_enospc() {
+    // nr_inodes=4: the root and three more.
+    let root =
+        new_tmpfs(1, Arc::new(FixedClock(Timespec::new(1, 0))), Some(8), Some(4), Arc::new(HeapPages::new()));
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let s = root.statfs();
+    assert_eq!((s.files, s.ffree), (4, 3));
+    drop(file(ctx.open(&root, b"/a", O_CREAT | O_RDWR, 0o644)));
+    ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    drop(file(ctx.open(&root, b"/b", O_CREAT | O_RDWR, 0o644)));
+    assert_eq!((root.statfs().files, root.statfs().ffree), (4, 0));
+    assert_eq!(err(ctx.open(&root, b"/c", O_CREAT | O_RDWR, 0o644)), Errno::ENOSPC);
+    assert_eq!(ctx.mkdir(&root, b"/e", 0o755).err(), Some(Errno::ENOSPC));
+    // An existing name is still found (no new inode needed).
+    drop(file(ctx.open(&root, b"/a", O_CREAT | O_RDWR, 0o644)));
+    // Removing one gives its inode back.
+    ctx.unlink(&root, b"/b").unwrap();
+    assert_eq!(root.statfs().ffree, 1);
+    drop(file(ctx.open(&root, b"/c", O_CREAT | O_RDWR, 0o644)));
+}

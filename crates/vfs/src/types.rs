@@ -372,8 +372,10 @@ pub struct StatFs {
     pub bfree: u64,
     /// Blocks free to unprivileged users.
     pub bavail: u64,
-    /// Inodes in use.
+    /// Total inodes (`nr_inodes`), or those in use when unlimited.
     pub files: u64,
+    /// Free inodes, or those in use when unlimited.
+    pub ffree: u64,
     /// The longest name.
     pub namelen: u64,
 }

@@ -105,4 +105,7 @@ pub use mmu::{
 };
 pub use source::PageSource;
 pub use uaccess::UserValue;
-pub use vmar::{Access, FaultOutcome, MapFile, MappingInfo, MappingKind, Prot, SegvCode, Vmar, VmarConfig};
+pub use vmar::{
+    Access, DEFAULT_MAX_MAP_COUNT, FaultOutcome, MapFile, MappingInfo, MappingKind, Prot, SegvCode, Vmar,
+    VmarConfig,
+};

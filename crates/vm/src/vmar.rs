@@ -264,7 +264,12 @@ pub struct Vmar<P: PageTable, A: FrameAllocator + Clone + 'static> {
     brk: usize,
     resident: usize,
     cow_copies: u64,
+    max_map_count: usize,
 }
+
+/// Linux's default `vm.max_map_count` (`DEFAULT_MAX_MAP_COUNT`: 65530): the
+/// most mappings an address space may hold.
+pub const DEFAULT_MAX_MAP_COUNT: usize = 65530;
 
 impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// An empty address space over an empty page table, with the default
@@ -288,6 +293,45 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             brk: 0,
             resident: 0,
             cow_copies: 0,
+            max_map_count: DEFAULT_MAX_MAP_COUNT,
+        }
+    }
+
+    /// Sets the mapping limit (`vm.max_map_count`) of this address space.
+    pub fn set_max_map_count(&mut self, max: usize) {
+        self.max_map_count = max;
+    }
+
+    /// The number of mappings (`mm->map_count`).
+    pub fn map_count(&self) -> usize {
+        self.maps.len()
+    }
+
+    /// `split_vma`'s check: no split once the count has reached the limit.
+    fn can_split(&self) -> Result<()> {
+        if self.maps.len() >= self.max_map_count { Err(Errno::ENOMEM) } else { Ok(()) }
+    }
+
+    /// Whether `addr` lies strictly inside a mapping (a split there adds one).
+    fn splits(&self, addr: usize) -> bool {
+        matches!(self.maps.range(..addr).next_back(), Some((_, m)) if m.end > addr)
+    }
+
+    /// [`split_at`](Self::split_at) with `split_vma`'s limit check.
+    fn split_checked(&mut self, addr: usize) -> Result<()> {
+        if self.splits(addr) {
+            self.can_split()?;
+        }
+        self.split_at(addr);
+        Ok(())
+    }
+
+    /// `do_mas_align_munmap`'s check: unmapping a hole strictly inside one
+    /// mapping adds one, refused (`ENOMEM`) once the limit is reached.
+    fn check_unmap(&self, start: usize, end: usize) -> Result<()> {
+        match self.maps.range(..start).next_back() {
+            Some((_, m)) if m.end > end && start < end => self.can_split(),
+            _ => Ok(()),
         }
     }
 
@@ -296,7 +340,9 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// old one may still be shared with a `CLONE_VM`/vfork parent).
     pub fn fresh(&self) -> Result<Self> {
         let pt = self.pt.new_empty()?;
-        Ok(Self::with_config(pt, self.alloc.clone(), self.config))
+        let mut fresh = Self::with_config(pt, self.alloc.clone(), self.config);
+        fresh.max_map_count = self.max_map_count;
+        Ok(fresh)
     }
 
     /// The layout limits.
@@ -529,6 +575,10 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         if pgoff.checked_add((len >> PAGE_SHIFT) as u64).is_none() {
             return Err(Errno::EOVERFLOW);
         }
+        // do_mmap: "Too many mappings?"
+        if self.maps.len() > self.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
         let start = self.get_unmapped_area(hint, len, fixed)?;
         let end = start + len;
         if flags & MAP_FIXED_NOREPLACE != 0 && !self.range_free(start, end) {
@@ -583,6 +633,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             }
         };
         if fixed {
+            self.check_unmap(start, end)?;
             self.unmap_range(start, end);
         }
         let mapping = Mapping { end, prot: prot_bits, shared, may_write, growsdown, backing, name };
@@ -686,6 +737,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         if len == 0 {
             return Err(Errno::EINVAL);
         }
+        self.check_unmap(addr, addr + len)?;
         self.unmap_range(addr, addr + len);
         Ok(())
     }
@@ -740,6 +792,11 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             if new_addr < old_end && old < new_end {
                 return Err(Errno::EINVAL);
             }
+            // mremap_to(): room for both ranges split in three, and move_vma's
+            // four mappings below the limit.
+            if self.maps.len() + 2 >= self.max_map_count.saturating_sub(3) {
+                return Err(Errno::ENOMEM);
+            }
             self.get_unmapped_area(new_addr, new_len, true)?;
             self.unmap_range(new_addr, new_end);
             if new_len < old_len {
@@ -750,6 +807,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         }
         if new_len <= old_len {
             if new_len < old_len {
+                self.check_unmap(old + new_len, old_end)?;
                 self.unmap_range(old + new_len, old_end);
             }
             return Ok(old);
@@ -764,6 +822,10 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return Ok(old);
         }
         if flags & MREMAP_MAYMOVE == 0 {
+            return Err(Errno::ENOMEM);
+        }
+        // move_vma(): four mappings below the limit.
+        if self.maps.len() >= self.max_map_count.saturating_sub(3) {
             return Err(Errno::ENOMEM);
         }
         let to = self.get_unmapped_area(0, new_len, false)?;
@@ -851,7 +913,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
                 return Err(Errno::EINVAL);
             }
         }
-        self.split_at(start);
+        self.split_checked(start)?;
         let mut result = Ok(());
         let mut nstart = start;
         loop {
@@ -864,7 +926,10 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
                 break;
             }
             let tmp = m.end.min(end);
-            self.split_at(tmp);
+            // As mprotect_fixup, a failed split returns at once: the split
+            // already made at `start` stays (no merge pass), so the count
+            // sits at the limit.
+            self.split_checked(tmp)?;
             self.protect_mapping(nstart, new_prot);
             nstart = tmp;
             if nstart >= end {
@@ -921,8 +986,8 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             let (_, m) = self.find(va).ok_or(Errno::ENOMEM)?;
             va = m.end;
         }
-        self.split_at(addr);
-        self.split_at(end);
+        self.split_checked(addr)?;
+        self.split_checked(end)?;
         let starts: alloc::vec::Vec<usize> = self.maps.range(addr..end).map(|(&s, _)| s).collect();
         for s in &starts {
             if let Some(m) = self.maps.get_mut(s) {
@@ -985,6 +1050,10 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return orig;
         }
         if !self.range_free(oldbrk, newbrk.saturating_add(PAGE_SIZE)) {
+            return orig;
+        }
+        // do_brk_flags: "Too many mappings?"
+        if self.maps.len() > self.max_map_count {
             return orig;
         }
         let heap = Mapping {
@@ -1125,6 +1194,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// unchanged apart from some pages having become copy-on-write.
     pub fn fork(&mut self) -> Result<Self> {
         let mut child = Self::with_config(self.pt.new_empty()?, self.alloc.clone(), self.config);
+        child.max_map_count = self.max_map_count;
         child.maps = self.maps.clone();
         child.brk_start = self.brk_start;
         child.brk = self.brk;

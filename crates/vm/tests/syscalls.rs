@@ -834,3 +834,72 @@ fn source_at_and_writable_shared_mappings() {
     drop(file);
     assert_eq!(frames.allocated(), 0);
 }
+
+// ----- vm.max_map_count -----
+
+#[test]
+fn max_map_count_default_is_linux() {
+    let (frames, v) = setup();
+    assert_eq!(vm::DEFAULT_MAX_MAP_COUNT, 65530);
+    assert_eq!(v.map_count(), 0);
+    finish(frames, v);
+}
+
+#[test]
+fn mprotect_split_stops_at_max_map_count() {
+    // split_vma: ENOMEM once map_count >= max; a split already made stays.
+    let (frames, mut v) = setup();
+    v.set_max_map_count(6);
+    let a = v.mmap(0, 64 * P, PROT_READ, PRIV_ANON, None, 0).unwrap();
+    assert_eq!(v.map_count(), 1);
+    v.mprotect(a + P, P, PROT_NONE).unwrap();
+    v.mprotect(a + 3 * P, P, PROT_NONE).unwrap();
+    assert_eq!(v.map_count(), 5);
+    // The first split (to 6) succeeds, the second fails.
+    assert_eq!(v.mprotect(a + 5 * P, P, PROT_NONE), Err(Errno::ENOMEM));
+    assert_eq!(v.map_count(), 6);
+    assert_eq!(v.mprotect(a + 7 * P, P, PROT_NONE), Err(Errno::ENOMEM));
+    assert_eq!(v.map_count(), 6);
+    // Changing a whole mapping needs no split; merging lowers the count.
+    v.mprotect(a + P, P, PROT_READ).unwrap();
+    assert_eq!(v.map_count(), 4);
+    finish(frames, v);
+}
+
+#[test]
+fn munmap_hole_and_mmap_respect_max_map_count() {
+    let (frames, mut v) = setup();
+    v.set_max_map_count(3);
+    let a = v.mmap(0, 16 * P, PROT_READ, PRIV_ANON, None, 0).unwrap();
+    v.munmap(a + P, P).unwrap(); // 2 mappings
+    v.munmap(a + 3 * P, P).unwrap(); // 3 mappings
+    assert_eq!(v.map_count(), 3);
+    // A hole strictly inside one mapping would make 4.
+    assert_eq!(v.munmap(a + 5 * P, P), Err(Errno::ENOMEM));
+    assert_eq!(v.map_count(), 3);
+    // Trimming an end needs no new mapping.
+    v.munmap(a + 15 * P, P).unwrap();
+    // MAP_FIXED over a hole strictly inside a mapping splits it: refused.
+    assert_eq!(v.mmap(a + 8 * P, P, PROT_WRITE, PRIV_ANON | MAP_FIXED, None, 0), Err(Errno::ENOMEM));
+    // do_mmap refuses only when the count is already above the limit.
+    let b = v.mmap(0, P, RW, PRIV_ANON, None, 0).unwrap();
+    assert_eq!(v.map_count(), 4);
+    assert_eq!(v.mmap(0, P, PROT_READ | PROT_EXEC, PRIV_ANON, None, 0), Err(Errno::ENOMEM));
+    v.munmap(b, P).unwrap();
+    finish(frames, v);
+}
+
+#[test]
+fn mremap_move_keeps_four_below_max_map_count() {
+    let (frames, mut v) = setup();
+    v.set_max_map_count(5);
+    let a = v.mmap(0, 4 * P, RW, PRIV_ANON, None, 0).unwrap();
+    // Grow by moving: needs map_count < max - 3.
+    let _guard = v.mmap(a + 4 * P, P, PROT_READ, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    assert_eq!(v.map_count(), 2);
+    assert_eq!(v.mremap(a, 4 * P, 8 * P, MREMAP_MAYMOVE, 0), Err(Errno::ENOMEM));
+    v.set_max_map_count(6);
+    let b = v.mremap(a, 4 * P, 8 * P, MREMAP_MAYMOVE, 0).unwrap();
+    assert_ne!(b, a);
+    finish(frames, v);
+}

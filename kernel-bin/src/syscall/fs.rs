@@ -737,7 +737,8 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     let fs_root = match ty.as_slice() {
         b"proc" => crate::procfs::new_procfs(),
         b"devtmpfs" => crate::fs::new_devtmpfs(),
-        b"tmpfs" | b"ramfs" | b"sysfs" => crate::fs::new_fs(),
+        b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
+        b"ramfs" | b"sysfs" => crate::fs::new_fs(),
         _ => return Err(Errno::ENODEV),
     };
     // tmpfs's mode= option: the root directory's permissions
@@ -870,7 +871,7 @@ pub fn utimensat(t: &mut UThread, dirfd: u64, pathname: u64, times: u64, flags: 
 
 fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
     let mut b = [0u8; 120];
-    let fields = [s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.files, 0, s.namelen, s.bsize];
+    let fields = [s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, 0, s.namelen, s.bsize];
     for (i, v) in fields.iter().enumerate() {
         b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }

@@ -199,6 +199,18 @@ fn sync_context(t: &UThread) {
 }
 
 pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
+    // ENOMEM before anything is allocated when the new task's kernel stack
+    // and address-space copy would eat into the kernel's reserve.
+    let (free_frames, _) = arch_x86_64::mem::frames::stats();
+    let heap = arch_x86_64::mem::heap::size().saturating_sub(arch_x86_64::mem::heap::used());
+    let copied =
+        if args.flags.contains(process::clone::CloneFlags::VM) { 0 } else { t.vm.lock().map_count() };
+    process::clone::clone_memory_check(
+        free_frames * 4096,
+        heap,
+        arch_x86_64::context::KERNEL_STACK_SIZE as u64,
+        copied as u64,
+    )?;
     sync_context(t);
     // the child's /proc facts and name are copied by Hooks::thread_created
     let child = table().clone_task(t.tid, &args, &Hooks)?;
