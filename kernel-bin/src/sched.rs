@@ -113,8 +113,8 @@ struct Sched {
 
 static SCHED: spin::Mutex<Option<Sched>> = spin::Mutex::new(None);
 
-/// A time slice, in timer ticks (1 ms each).
-const SLICE_TICKS: u64 = 10;
+/// A time slice, in timer ticks: about 10 ms.
+const SLICE_TICKS: u64 = arch_x86_64::apic::TIMER_HZ.div_ceil(100);
 
 /// Makes the running (boot) thread the idle task. Runs once.
 pub fn init() {
