@@ -33,10 +33,12 @@ static void exec_error(const char *path, int err) {
     kt_printf("init: execve %s: %s\n", path, kt_errname(err));
 }
 
+static char init_start[64] = "KT_INIT_START=";
+
 static void run_test(const char *dir, const char *name, int timeout) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *envp[] = {"PATH=/bin:/tests", "HOME=/", "TERM=dumb", 0};
+    char *envp[] = {"PATH=/bin:/tests", "HOME=/", "TERM=dumb", init_start, 0};
     struct pid1_result r;
     if (pid1_run(path, envp, timeout, &orphans, exec_error, &r) != 0) {
         kt_printf("FAIL %s: (program): fork: %s\n", name, kt_errname(errno));
@@ -53,6 +55,10 @@ static void run_test(const char *dir, const char *name, int timeout) {
 }
 
 int main(int argc, char **argv) {
+    /* the session and group the kernel started init in (Linux: 0 and 0),
+     * for isolation.c to check; setsid() below makes both 1 */
+    snprintf(init_start, sizeof init_start, "KT_INIT_START=%d %d", (int)getsid(0),
+             (int)getpgid(0));
     pid1_console();
     pid1_mounts();
 

@@ -114,6 +114,22 @@ fn read_u32(t: &UThread, addr: u64) -> Result<u32, Errno> {
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// get_futex_key()'s checks on a futex word's address: `EINVAL` if it is
+/// not 4-byte aligned, `EFAULT` if `access_ok` refuses it, also for a wake
+/// that would touch no memory. Linux 6.1's `access_ok` of a small constant
+/// size looks only at the sign bit (`valid_user_address`; the
+/// non-canonical hole faults on use), so a kernel-half address is `EFAULT`
+/// and a private wake on an unmapped lower-half one is not.
+fn futex_key_ok(addr: u64) -> Result<(), Errno> {
+    if !addr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    if (addr as i64) < 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(())
+}
+
 /// futex(2).
 pub fn sys_futex(
     t: &mut UThread,
@@ -129,10 +145,9 @@ pub fn sys_futex(
     if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET {
         return Err(Errno::ENOSYS);
     }
-    // get_futex_key(): the word must be 4-byte aligned
-    if !uaddr.is_multiple_of(4) {
-        return Err(Errno::EINVAL);
-    }
+    // get_futex_key(): the word must be 4-byte aligned, then in the user
+    // half (access_ok), for every op, before any other check
+    futex_key_ok(uaddr)?;
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
             let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 as u32 };
@@ -188,6 +203,8 @@ pub fn sys_futex(
             if (val as i32) < 0 || (timeout as i32) < 0 {
                 return Err(Errno::EINVAL);
             }
+            // both keys are taken before the compare
+            futex_key_ok(uaddr2)?;
             if cmd == FUTEX_CMP_REQUEUE && read_u32(t, uaddr)? != val3 as u32 {
                 return Err(Errno::EAGAIN);
             }
@@ -210,6 +227,7 @@ pub fn sys_futex(
             Ok((woke + n) as isize)
         }
         FUTEX_WAKE_OP => {
+            futex_key_ok(uaddr2)?;
             // the operation is on uaddr2's word; nothing else runs meanwhile
             let old = read_u32(t, uaddr2)?;
             let enc = val3 as u32;

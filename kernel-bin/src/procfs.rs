@@ -138,9 +138,9 @@ fn ino_of(node: &Node) -> u64 {
 
 fn kind_of(node: &Node) -> (FileType, u32) {
     match node {
-        Node::Root | Node::Sys(_) | Node::Proc(..) | Node::FdDir(..) | Node::TaskDir(_) => {
-            (FileType::Directory, 0o555)
-        }
+        Node::Root | Node::Sys(_) | Node::Proc(..) | Node::TaskDir(_) => (FileType::Directory, 0o555),
+        // proc_fd_inode_operations: dr-x------
+        Node::FdDir(..) => (FileType::Directory, 0o500),
         Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) => (FileType::Symlink, 0o777),
         Node::Global(_) | Node::SysFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
     }
@@ -172,6 +172,19 @@ fn some_thread(pid: Pid) -> Option<Pid> {
 }
 
 impl Node {
+    /// The process whose files this node shows (`/proc/<pid>` and below).
+    fn pid(&self) -> Option<Pid> {
+        match *self {
+            Node::Proc(pid, _)
+            | Node::ProcFile(pid, ..)
+            | Node::FdDir(pid, _)
+            | Node::Fd(pid, ..)
+            | Node::TaskDir(pid) => Some(pid),
+            Node::ProcLink(pid, ..) if pid != 0 => Some(pid),
+            _ => None,
+        }
+    }
+
     /// The child `name` of this directory node.
     fn child(&self, name: &[u8]) -> Option<Node> {
         let find = |list: &[&'static str]| list.iter().copied().find(|n| n.as_bytes() == name);
@@ -263,9 +276,19 @@ impl Node {
 
 impl SynthNode for Node {
     fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        // proc_fd_permission(): searching fd/ needs the directory's x bit
+        // (0500, the owner's) or to be that process
+        if let Node::FdDir(pid, _) = *self {
+            may_access(pid)?;
+        }
         Ok(self.child(name).map(|n| {
             let (ty, perm) = kind_of(&n);
-            Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(n))
+            let inode = Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(n));
+            if let Some(pid) = n.pid() {
+                let (uid, gid) = dump_owner(pid, ty == FileType::Directory && perm == 0o555);
+                inode.set_synth_owner(uid, gid);
+            }
+            inode
         }))
     }
 
@@ -277,8 +300,21 @@ impl SynthNode for Node {
         match *self {
             Node::Global(n) => Ok(global_file(n)),
             Node::SysFile(n) => Ok(sys_file(n)),
-            Node::ProcFile(pid, tid, n) => process_file(pid, tid, n),
+            Node::ProcFile(pid, tid, n) => {
+                if n == "maps" {
+                    may_access(pid)?;
+                }
+                process_file(pid, tid, n)
+            }
             _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn may_open(&self) -> Result<()> {
+        match *self {
+            // proc_maps_open() -> proc_mem_open() -> mm_access()
+            Node::ProcFile(pid, _, "maps") => may_access(pid),
+            _ => Ok(()),
         }
     }
 
@@ -294,21 +330,57 @@ impl SynthNode for Node {
             Node::SelfLink => Ok(format!("{me}").into_bytes()),
             Node::ThreadSelf => Ok(format!("{me}/task/{my_tid}").into_bytes()),
             Node::ProcLink(0, _, "mounts") => Ok(b"self/mounts".to_vec()),
-            Node::ProcLink(pid, tid, n) => process_link(pid, tid, n),
-            Node::Fd(pid, tid, fd) => fd_link(pid, tid, fd),
+            Node::ProcLink(pid, tid, n) => {
+                may_access(pid)?;
+                process_link(pid, tid, n)
+            }
+            Node::Fd(pid, tid, fd) => {
+                may_access(pid)?;
+                fd_link(pid, tid, fd)
+            }
             _ => Err(Errno::EINVAL),
         }
     }
 
     fn magic(&self) -> Option<Result<vfs::Magic>> {
         match *self {
-            Node::Fd(pid, tid, fd) => Some(fd_magic(pid, tid, fd)),
+            Node::Fd(pid, tid, fd) => Some(may_access(pid).and_then(|()| fd_magic(pid, tid, fd))),
             Node::ProcLink(pid, tid, n @ ("cwd" | "root" | "exe")) if pid != 0 => {
-                Some(link_magic(pid, tid, n))
+                Some(may_access(pid).and_then(|()| link_magic(pid, tid, n)))
             }
             _ => None,
         }
     }
+}
+
+/// Linux's `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)` of the caller
+/// on process `pid`, which maps, fd/ and the exe, cwd and root links need:
+/// `EACCES` (procfs turns ptrace's `EPERM` into it) for another user's or
+/// a non-dumpable process without `CAP_SYS_PTRACE`.
+fn may_access(pid: Pid) -> Result<()> {
+    let (me, _) = caller();
+    if me == pid {
+        return Ok(());
+    }
+    let mine = table().with_process(me, |p| p.creds.clone()).ok_or(Errno::ESRCH)?;
+    let (theirs, dumpable) =
+        table().with_process(pid, |p| (p.creds.clone(), p.dumpable == 1)).ok_or(Errno::ENOENT)?;
+    if mine.may_read_process(&theirs, dumpable, false) { Ok(()) } else { Err(Errno::EACCES) }
+}
+
+/// Linux's `task_dump_owner()`: the files of /proc/<pid> belong to the
+/// process's effective uid and gid, or to root when it is not dumpable,
+/// except the world-readable directories (`dr-xr-xr-x`: `<pid>`, `task`),
+/// which always show the effective ids.
+fn dump_owner(pid: Pid, public_dir: bool) -> (u32, u32) {
+    table()
+        .with_process(
+            pid,
+            |p| {
+                if p.dumpable == 1 || public_dir { (p.creds.euid, p.creds.egid) } else { (0, 0) }
+            },
+        )
+        .unwrap_or((0, 0))
 }
 
 /// What /proc/<pid>/fd/N leads to: the file's inode (a name it may have

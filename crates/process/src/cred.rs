@@ -29,6 +29,8 @@ pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 /// `CAP_SETPCAP`.
 pub const CAP_SETPCAP: u32 = 8;
+/// `CAP_SYS_PTRACE`.
+pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`.
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_TIME`.
@@ -90,6 +92,27 @@ impl Credentials {
     /// Whether capability `cap` is in the effective set.
     pub fn has_cap(&self, cap: u32) -> bool {
         cap < 64 && self.cap_effective >> cap & 1 == 1
+    }
+
+    /// Linux's `__ptrace_may_access(target, PTRACE_MODE_READ_FSCREDS)`, the
+    /// check /proc makes before showing a process's maps, fds, links,
+    /// environment or memory: the caller's fsuid must equal the target's
+    /// uid, euid and suid and its fsgid the target's gid, egid and sgid,
+    /// and the target must be dumpable (`SUID_DUMP_USER`), unless the
+    /// caller has `CAP_SYS_PTRACE`. A thread of the same process always
+    /// may (`same_process`).
+    pub fn may_read_process(&self, target: &Credentials, dumpable: bool, same_process: bool) -> bool {
+        if same_process {
+            return true;
+        }
+        let ids_match = self.fsuid == target.uid
+            && self.fsuid == target.euid
+            && self.fsuid == target.suid
+            && self.fsgid == target.gid
+            && self.fsgid == target.egid
+            && self.fsgid == target.sgid;
+        let cap = self.has_cap(CAP_SYS_PTRACE);
+        cap || (ids_match && dumpable)
     }
 
     /// cap_emulate_setxuid(): what a change of uids from `old` does to the
@@ -356,6 +379,30 @@ fn set_res(capable: bool, old: (Id, Id, Id, Id), new: (Id, Id, Id)) -> Result<(I
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn may_read_process_follows_ptrace_may_access() {
+        let root = Credentials::root();
+        let mut nobody = Credentials::root();
+        nobody.setresgid(65534, 65534, 65534).unwrap();
+        nobody.setresuid(65534, 65534, 65534).unwrap();
+        assert!(!nobody.has_cap(CAP_SYS_PTRACE));
+        // another user's process: never; one's own: if dumpable
+        assert!(!nobody.may_read_process(&root, true, false));
+        assert!(nobody.may_read_process(&nobody.clone(), true, false));
+        assert!(!nobody.may_read_process(&nobody.clone(), false, false));
+        assert!(nobody.may_read_process(&nobody.clone(), false, true));
+        // a setuid-like target (saved uid differs): no
+        let mut mixed = nobody.clone();
+        mixed.suid = 0;
+        assert!(!nobody.may_read_process(&mixed, true, false));
+        // a gid mismatch: no
+        let mut other_gid = nobody.clone();
+        other_gid.egid = 100;
+        assert!(!nobody.may_read_process(&other_gid, true, false));
+        // CAP_SYS_PTRACE: everything
+        assert!(root.may_read_process(&nobody, false, false));
+        assert!(root.may_read_process(&root.clone(), false, false));
+    }
 
     #[test]
     fn capabilities_follow_root_emulation() {

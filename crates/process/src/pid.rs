@@ -99,8 +99,12 @@ impl PidAllocator {
     }
 
     /// Adds a reference to a number in use (a process group or session
-    /// taking the number). `ESRCH` if it is not in use.
+    /// taking the number). `ESRCH` if it is not in use. Number 0 (the
+    /// group and session init starts in, as Linux's) is never counted.
     pub fn get(&mut self, pid: Pid) -> Result<()> {
+        if pid == 0 {
+            return Ok(());
+        }
         match self.refs.get_mut(&pid) {
             Some(n) => {
                 *n += 1;
@@ -111,8 +115,12 @@ impl PidAllocator {
     }
 
     /// Drops a reference; the number is free again when none is left.
-    /// Returns whether it was freed. Dropping a free number does nothing.
+    /// Returns whether it was freed. Dropping a free number (or 0) does
+    /// nothing.
     pub fn put(&mut self, pid: Pid) -> bool {
+        if pid == 0 {
+            return false;
+        }
         match self.refs.get_mut(&pid) {
             Some(n) if *n > 1 => {
                 *n -= 1;

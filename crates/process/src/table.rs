@@ -369,9 +369,8 @@ impl<P: Platform> ProcessTable<P> {
             return Err(Errno::EEXIST);
         }
         let pid = g.pids.alloc()?;
-        // The number is also the group's and the session's.
-        g.pids.get(pid)?;
-        g.pids.get(pid)?;
+        // Linux starts init in session 0 and process group 0 (init_struct_pid),
+        // not a session leader: its setsid() or setpgid(0, 0) makes them 1.
         let thread = Thread {
             tid: pid,
             tgid: pid,
@@ -396,9 +395,9 @@ impl<P: Platform> ProcessTable<P> {
             parent_thread: 0,
             children: Vec::new(),
             threads: alloc::vec![pid],
-            pgid: pid,
-            sid: pid,
-            session_leader: true,
+            pgid: 0,
+            sid: 0,
+            session_leader: false,
             exit_signal: SIGCHLD as i32,
             state: ProcState::Running,
             leader_exit: None,
@@ -1500,7 +1499,13 @@ impl<P: Platform> Inner<P> {
         let limit = p.rlimits.cur(Resource::Sigpending);
         p.pending.enqueue(info, &account, limit)?;
         if let Some(i) = signal::choose_thread(sig, &candidates, 0, 0) {
-            if pid != 1 && signal::fatal_on_send(sig, &action) {
+            // complete_signal(): not when the chosen thread waits for it in
+            // sigtimedwait(2) (its `real_blocked` has it)
+            let waited = threads
+                .get(i)
+                .and_then(|t| self.threads.get(t))
+                .is_some_and(|th| th.signals.blocked_for_send().contains(sig));
+            if pid != 1 && !waited && signal::fatal_on_send(sig, &action) {
                 self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
             } else if let Some(&t) = threads.get(i) {
                 out.effects.push(Effect::Wake(t));
@@ -1856,7 +1861,8 @@ impl<P: Platform> Inner<P> {
         let account = self.account(uid);
         let th = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
         th.signals.pending.enqueue(info, &account, limit)?;
-        let blocked = th.signals.blocked().contains(sig);
+        // blocked, or waited for in sigtimedwait(2) (real_blocked)
+        let blocked = th.signals.blocked_for_send().contains(sig);
         if !blocked && pid != 1 && signal::fatal_on_send(sig, &action) {
             self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
         } else {

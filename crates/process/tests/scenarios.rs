@@ -26,10 +26,32 @@ struct World {
     s: FakeScheduler,
 }
 
+/// A booted table whose init has made itself a session leader, as the
+/// suite's /init does first.
 fn world() -> World {
     let frames = TestFrames::new();
     let t = boot(&frames);
+    assert_eq!(t.setsid(1), Ok(1));
     World { frames, t, s: FakeScheduler::new() }
+}
+
+#[test]
+fn init_starts_in_session_0_and_group_0() {
+    let frames = TestFrames::new();
+    let t = boot(&frames);
+    // Linux: init_struct_pid's group and session, no leader
+    assert_eq!((t.getsid(1, 0), t.getpgid(1, 0)), (Ok(0), Ok(0)));
+    let s = FakeScheduler::new();
+    let c = t.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+    assert_eq!((t.getsid(c, 0), t.getpgid(c, 0)), (Ok(0), Ok(0)));
+    // setpgid(0, 0) succeeds for init; setsid() then fails (a group leader)
+    assert_eq!(t.setpgid(1, 0, 0), Ok(()));
+    assert_eq!(t.getpgid(1, 0), Ok(1));
+    assert_eq!(t.setsid(1), Err(Errno::EPERM));
+    assert_eq!(t.getsid(1, 0), Ok(0));
+    // the child may join init's new group: same session 0
+    assert_eq!(t.setpgid(c, 0, 1), Ok(()));
+    assert_eq!(t.getpgid(c, 0), Ok(1));
 }
 
 fn finish(w: World) {

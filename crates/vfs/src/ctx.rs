@@ -542,6 +542,10 @@ impl<'a> Ctx<'a> {
             if flags & O_NOATIME != 0 && !self.cred.is_root() && inode.uid() != self.cred.uid {
                 return Err(Errno::EPERM);
             }
+            // a synthetic file's own open check (procfs: ptrace access)
+            if let Some(s) = inode.synth() {
+                s.node.may_open()?;
+            }
             if flags & O_TRUNC != 0 && ftype == FileType::Regular {
                 inode.set_size(0)?;
             }

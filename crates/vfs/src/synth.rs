@@ -101,6 +101,13 @@ pub trait SynthNode: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// Checked by open(2) after the permission bits (Linux's procfs
+    /// `open` methods, e.g. maps' `mm_access`): an error refuses the open.
+    /// Allowed by default.
+    fn may_open(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The target of a symbolic link, computed now.
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)
@@ -146,6 +153,17 @@ pub fn new_synthfs(dev: u64, clock: Arc<dyn crate::Clock>, root: Arc<dyn SynthNo
 }
 
 impl Inode {
+    /// Sets a synthetic inode's owner (procfs: a process's files belong
+    /// to its effective ids, as Linux's `task_dump_owner`). Does nothing to
+    /// other inodes.
+    pub fn set_synth_owner(&self, uid: u32, gid: u32) {
+        if self.synth().is_some() {
+            let mut d = self.lock();
+            d.uid = uid;
+            d.gid = gid;
+        }
+    }
+
     /// A synthetic inode in the filesystem of `parent` (a synthetic
     /// directory, whose `lookup` is making it) named `name` there: type `ftype` (a directory,
     /// regular file or symbolic link), permission bits `perm`, inode number

@@ -1030,6 +1030,11 @@ impl SynthNode for SRoot {
                 Arc::new(SFile(self.0.clone())),
             )),
             b"d" => Some(Inode::new_synth(dir, name, FileType::Directory, 0o555, 11, Arc::new(SDir))),
+            b"secret" => {
+                let i = Inode::new_synth(dir, name, FileType::Regular, 0o444, 13, Arc::new(SSecret));
+                i.set_synth_owner(65534, 65534);
+                Some(i)
+            }
             _ => None,
         })
     }
@@ -1052,6 +1057,27 @@ impl SynthNode for SFile {
     fn content(&self) -> Result<Vec<u8>, Errno> {
         Ok(std::format!("{}\n", self.0.fetch_add(1, Ordering::Relaxed)).into_bytes())
     }
+}
+
+/// A file anyone may read by its mode whose open is refused (procfs maps).
+struct SSecret;
+
+impl SynthNode for SSecret {
+    fn may_open(&self) -> Result<(), Errno> {
+        Err(Errno::EACCES)
+    }
+}
+
+#[test]
+fn synthetic_open_check_and_owner() {
+    let (root, cred) = synth_setup();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let st = ctx.stat(&root, b"/proc/secret", 0).unwrap();
+    assert_eq!((st.uid, st.gid, st.mode), (65534, 65534, S_IFREG | 0o444));
+    assert_eq!(ctx.open(&root, b"/proc/secret", O_RDONLY, 0).err(), Some(Errno::EACCES));
+    // O_PATH opens check no access
+    assert!(ctx.open(&root, b"/proc/secret", O_PATH, 0).is_ok());
+    assert!(ctx.open(&root, b"/proc/n", O_RDONLY, 0).is_ok());
 }
 
 impl SynthNode for SLink {

@@ -206,7 +206,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETRANDOM => time::getrandom(t, a[0], a[1], a[2]),
         nr::CLOCK_GETTIME => time::clock_gettime(t, a[0], a[1]),
         nr::CLOCK_GETRES => time::clock_getres(t, a[0], a[1]),
-        nr::GETTIMEOFDAY => time::gettimeofday(t, a[0]),
+        nr::GETTIMEOFDAY => time::gettimeofday(t, a[0], a[1]),
         nr::TIME => time::time(t, a[0]),
         nr::NANOSLEEP => time::nanosleep(t, 1, 0, a[0], a[1]),
         nr::CLOCK_NANOSLEEP => time::nanosleep(t, a[0], a[1], a[2], a[3]),

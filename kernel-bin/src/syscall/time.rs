@@ -151,13 +151,20 @@ pub fn clock_getres(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
     Ok(0)
 }
 
-pub fn gettimeofday(t: &mut UThread, tv: u64) -> SysResult {
+/// gettimeofday(2): `tv` if not NULL, then `tz` if not NULL (the kernel's
+/// `sys_tz`, which is zero as settimeofday(2) never sets it here); a bad
+/// pointer in either is `EFAULT`.
+pub fn gettimeofday(t: &mut UThread, tv: u64, tz: u64) -> SysResult {
     if tv != 0 {
         let ns = crate::time::realtime_ns();
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
         b[8..].copy_from_slice(&(ns % 1_000_000_000 / 1000).to_le_bytes());
         t.write_bytes(tv, &b)?;
+    }
+    if tz != 0 {
+        // struct timezone { int tz_minuteswest; int tz_dsttime; }
+        t.write_bytes(tz, &[0u8; 8])?;
     }
     Ok(0)
 }

@@ -1,0 +1,252 @@
+/* Isolation and hardening (issue 18): kernel-half pointers give EFAULT even
+ * where the call would not touch them, a blocked non-SIGCHLD exit signal
+ * stays pending, init starts in session 0 and group 0, /proc/PID files of
+ * another user's process are refused (ptrace_may_access), a raised
+ * RLIMIT_STACK lets the stack grow. */
+#include "kt.h"
+
+#include <grp.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+
+
+#define FUTEX_REQUEUE 3
+#define FUTEX_CMP_REQUEUE 4
+#define FUTEX_WAKE_OP 5
+#define FUTEX_WAKE_BITSET 10
+#define FUTEX_PRIVATE_FLAG 128
+#define FUTEX_WAKE_PRIVATE (FUTEX_WAKE | FUTEX_PRIVATE_FLAG)
+#define FUTEX_CMP_REQUEUE_PRIVATE (FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG)
+
+/* the first address of the kernel half */
+#define KADDR ((void *)0xffff800000000000UL)
+/* the guard page at the top of the user half (TASK_SIZE_MAX) */
+#define PAST_USER ((void *)0x7ffffffff000UL)
+
+KT_CASE(futex_wake_on_kernel_address_is_efault) {
+    KT_SYS_ERR(syscall(SYS_futex, KADDR, FUTEX_WAKE, 1, 0, 0, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, KADDR, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, 0x8000000000000000UL, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, 0xfffffffffffffffcUL, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), EFAULT);
+    /* access_ok of a word is the sign bit (valid_user_address): a private
+     * wake on a non-canonical lower-half address touches nothing */
+    KT_SYS_RET(syscall(SYS_futex, 0x800000000000UL, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), 0);
+    KT_SYS_ERR(syscall(SYS_futex, KADDR, FUTEX_WAKE_BITSET, 1, 0, 0, ~0u), EFAULT);
+    /* alignment is checked first */
+    KT_SYS_ERR(syscall(SYS_futex, (char *)KADDR + 1, FUTEX_WAKE, 1, 0, 0, 0), EINVAL);
+    /* the last user word and the guard page are fine for a private wake */
+    KT_SYS_RET(syscall(SYS_futex, (char *)PAST_USER - 4, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), 0);
+    KT_SYS_RET(syscall(SYS_futex, PAST_USER, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), 0);
+}
+
+KT_CASE(futex_requeue_with_kernel_second_address_is_efault) {
+    static int word = 0;
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE, 1, (void *)1, KADDR, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1, KADDR, 0),
+               EFAULT);
+    /* both keys come before the compare: a mismatch is still EFAULT */
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE, 1, (void *)1, KADDR, 7), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_REQUEUE, 1, (void *)1, KADDR, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_WAKE_OP, 1, (void *)1, KADDR, 0), EFAULT);
+    /* a user second address works */
+    static int other = 0;
+    KT_SYS_RET(syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1, &other, 0), 0);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1, &other, 7),
+               EAGAIN);
+}
+
+KT_CASE(gettimeofday_kernel_tz_is_efault) {
+    /* the raw call: glibc's vDSO would write the pointer itself */
+    struct timeval tv;
+    KT_SYS_ERR(syscall(SYS_gettimeofday, 0, KADDR), EFAULT);
+    KT_SYS_ERR(syscall(SYS_gettimeofday, &tv, KADDR), EFAULT);
+    KT_SYS_ERR(syscall(SYS_gettimeofday, KADDR, 0), EFAULT);
+    struct timezone tz = {.tz_minuteswest = 12345, .tz_dsttime = 678};
+    KT_SYS_RET(syscall(SYS_gettimeofday, 0, &tz), 0);
+    KT_TRUE(tz.tz_minuteswest != 12345 && tz.tz_dsttime != 678, "tz %d %d not written",
+            tz.tz_minuteswest, tz.tz_dsttime);
+    KT_SYS_RET(syscall(SYS_gettimeofday, &tv, 0), 0);
+}
+
+/* clone(SIGUSR1) child exits while its parent, with SIGUSR1 blocked, is
+ * (late: is not) in sigtimedwait for it: the signal waits to be taken. */
+static void exit_signal_pending(int late) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    KT_SYS_OK(sigprocmask(SIG_BLOCK, &set, 0));
+    long c = syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
+    KT_TRUE(c >= 0, "clone: %s", kt_errname(errno));
+    if (c == 0) {
+        if (!late) kt_msleep(100);
+        _exit(5);
+    }
+    if (late) kt_msleep(100);
+    siginfo_t si;
+    struct timespec ts = {5, 0};
+    KT_SYS_RET(sigtimedwait(&set, &si, &ts), SIGUSR1);
+    KT_EQ(si.si_pid, c);
+    KT_EQ(si.si_code, CLD_EXITED);
+    KT_EQ(si.si_status, 5);
+    /* not a SIGCHLD child: only __WCLONE or __WALL wait for it */
+    KT_SYS_ERR(waitpid(c, 0, WNOHANG), ECHILD);
+    int st;
+    KT_SYS_RET(waitpid(c, &st, __WCLONE), c);
+    KT_STATUS(st, kt_exited(5));
+}
+
+KT_CASE(blocked_exit_signal_is_pending_for_sigtimedwait) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        exit_signal_pending(0);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
+KT_CASE(blocked_exit_signal_is_pending_after_exit) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        exit_signal_pending(1);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
+KT_CASE(init_starts_in_session_0_and_group_0) {
+    /* recorded by the suite's /init before its setsid() */
+    const char *s = getenv("KT_INIT_START");
+    KT_TRUE(s != 0, "KT_INIT_START not set (not run by the suite's init)");
+    KT_TRUE(strcmp(s, "0 0") == 0, "init started with sid/pgid \"%s\", want \"0 0\"", s);
+    /* and its setsid() made it leader of session 1 */
+    KT_EQ(getsid(1), 1);
+    KT_EQ(getpgid(1), 1);
+}
+
+/* ---- /proc and ptrace_may_access ---------------------------------------- */
+
+static int become_nobody(void) {
+    if (setgroups(0, 0) != 0 || setgid(65534) != 0 || setuid(65534) != 0) return -1;
+    return 0;
+}
+
+static void nobody_looks_at_init(void) {
+    KT_SYS_OK(become_nobody());
+    char buf[256];
+    /* maps: refused at open (mm_access) */
+    KT_SYS_ERR(open("/proc/1/maps", O_RDONLY), EACCES);
+    /* the links: proc_fd_access_allowed */
+    KT_SYS_ERR(readlink("/proc/1/exe", buf, sizeof buf), EACCES);
+    KT_SYS_ERR(readlink("/proc/1/cwd", buf, sizeof buf), EACCES);
+    KT_SYS_ERR(readlink("/proc/1/root", buf, sizeof buf), EACCES);
+    KT_SYS_ERR(open("/proc/1/cwd/.", O_RDONLY), EACCES);
+    /* fd/: dr-x------ owned by root, neither listed nor searched */
+    KT_SYS_ERR(open("/proc/1/fd", O_RDONLY | O_DIRECTORY), EACCES);
+    KT_SYS_ERR(readlink("/proc/1/fd/0", buf, sizeof buf), EACCES);
+    struct stat st;
+    KT_SYS_OK(stat("/proc/1/fd", &st));
+    KT_EQ(st.st_mode & 07777, 0500);
+    KT_EQ(st.st_uid, 0);
+    /* what anyone may see */
+    int fd = KT_SYS_OK(open("/proc/1/stat", O_RDONLY));
+    KT_TRUE(read(fd, buf, sizeof buf) > 0, "read /proc/1/stat");
+    close(fd);
+    /* one's own process: all of it */
+    fd = KT_SYS_OK(open("/proc/self/maps", O_RDONLY));
+    KT_TRUE(read(fd, buf, sizeof buf) > 0, "read own maps");
+    close(fd);
+    KT_TRUE(readlink("/proc/self/exe", buf, sizeof buf) > 0, "own exe: %s", kt_errname(errno));
+    KT_SYS_RET(readlink("/proc/self/cwd", buf, sizeof buf), 1);
+    fd = KT_SYS_OK(open("/proc/self/fd", O_RDONLY | O_DIRECTORY));
+    close(fd);
+    KT_TRUE(readlink("/proc/self/fd/0", buf, sizeof buf) > 0, "own fd 0: %s", kt_errname(errno));
+}
+
+KT_CASE(proc_of_root_process_is_eacces_for_nobody) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        KT_SYS_OK(chdir("/"));
+        nobody_looks_at_init();
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
+KT_CASE(root_sees_another_users_proc_files) {
+    int go[2], done[2];
+    KT_SYS_OK(pipe(go));
+    KT_SYS_OK(pipe(done));
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        if (become_nobody() != 0) _exit(2);
+        char c = 0;
+        if (write(go[1], &c, 1) != 1) _exit(3);
+        if (read(done[0], &c, 1) != 1) _exit(4);
+        _exit(0);
+    }
+    char c, path[64], buf[64];
+    KT_SYS_RET(read(go[0], &c, 1), 1);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)p);
+    int fd = open(path, O_RDONLY);
+    int e = errno;
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)p);
+    long n = readlink(path, buf, sizeof buf);
+    KT_SYS_RET(write(done[1], &c, 1), 1);
+    KT_TRUE(fd >= 0, "open maps: %s", kt_errname(e));
+    close(fd);
+    KT_TRUE(n > 0, "readlink exe");
+    KT_WAIT_STATUS(p, kt_exited(0));
+    close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+}
+
+/* Two processes of uid 65534: the child may read its parent's maps while
+ * the parent is dumpable, not after PR_SET_DUMPABLE 0, when the files
+ * also belong to root. */
+static void dumpable_pair(void) {
+    KT_SYS_OK(become_nobody());
+    KT_SYS_OK(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0));
+    int go[2], back[2];
+    KT_SYS_OK(pipe(go));
+    KT_SYS_OK(pipe(back));
+    pid_t parent = getpid();
+    pid_t c = KT_FORK();
+    char path[64], lpath[64], buf[64], x = 0;
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)parent);
+    snprintf(lpath, sizeof lpath, "/proc/%d", (int)parent);
+    if (c == 0) {
+        struct stat st;
+        int fd = KT_SYS_OK(open(path, O_RDONLY));
+        KT_TRUE(read(fd, buf, sizeof buf) > 0, "read maps");
+        close(fd);
+        KT_SYS_OK(stat(path, &st));
+        KT_EQ(st.st_uid, 65534);
+        KT_SYS_RET(write(go[1], &x, 1), 1);
+        KT_SYS_RET(read(back[0], &x, 1), 1);
+        KT_SYS_ERR(open(path, O_RDONLY), EACCES);
+        /* task_dump_owner: the files are root's now, not the directory */
+        KT_SYS_OK(stat(path, &st));
+        KT_EQ(st.st_uid, 0);
+        KT_SYS_OK(stat(lpath, &st));
+        KT_EQ(st.st_uid, 65534);
+        _exit(0);
+    }
+    KT_SYS_RET(read(go[0], &x, 1), 1);
+    KT_SYS_OK(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0));
+    KT_SYS_RET(write(back[1], &x, 1), 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(non_dumpable_process_is_hidden_from_same_user) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        dumpable_pair();
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
+KT_MAIN()
