@@ -249,4 +249,40 @@ KT_CASE(non_dumpable_process_is_hidden_from_same_user) {
     KT_WAIT_STATUS(p, kt_exited(0));
 }
 
+/* ---- RLIMIT_STACK at fault time ------------------------------------------ */
+
+/* Uses about 64 KiB of stack per level. */
+static int __attribute__((noinline)) deep(int n) {
+    volatile char frame[65536];
+    frame[0] = (char)(n & 0x7f);
+    frame[sizeof frame - 1] = (char)(n & 0x7f);
+    if (n == 0) return 0;
+    /* n when every frame kept its bytes */
+    return deep(n - 1) + (frame[0] == (char)(n & 0x7f) && frame[sizeof frame - 1] == frame[0]);
+}
+
+KT_CASE(raised_stack_limit_lets_the_stack_grow) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        struct rlimit r = {64 << 20, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_STACK, &r) != 0) _exit(2);
+        /* 24 MiB of frames: past the 8 MiB the process started with */
+        _exit(deep(384) == 384 ? 0 : 3);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
+KT_CASE(stack_beyond_the_limit_is_sigsegv) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        struct rlimit r = {16 << 20, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_STACK, &r) != 0) _exit(2);
+        /* 12 MiB fits, 24 MiB does not */
+        if (deep(192) != 192) _exit(3);
+        deep(384);
+        _exit(4);
+    }
+    KT_WAIT_STATUS(p, kt_killed(SIGSEGV));
+}
+
 KT_MAIN()

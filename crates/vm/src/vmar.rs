@@ -265,11 +265,19 @@ pub struct Vmar<P: PageTable, A: FrameAllocator + Clone + 'static> {
     resident: usize,
     cow_copies: u64,
     max_map_count: usize,
+    /// RLIMIT_STACK's soft limit, read at fault time ([`Self::set_stack_limit`]).
+    stack_limit: usize,
 }
 
 /// Linux's default `vm.max_map_count` (`DEFAULT_MAX_MAP_COUNT`: 65530): the
 /// most mappings an address space may hold.
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65530;
+
+/// The default RLIMIT_STACK (8 MiB).
+pub const DEFAULT_STACK_LIMIT: usize = 8 << 20;
+/// Linux's `stack_guard_gap` (256 pages): the room a stack keeps below it
+/// from the mapping under it.
+pub const STACK_GUARD_GAP: usize = 256 << 12;
 
 impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// An empty address space over an empty page table, with the default
@@ -294,6 +302,48 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             resident: 0,
             cow_copies: 0,
             max_map_count: DEFAULT_MAX_MAP_COUNT,
+            stack_limit: DEFAULT_STACK_LIMIT,
+        }
+    }
+
+    /// Sets the RLIMIT_STACK soft limit a `MAP_GROWSDOWN` mapping may grow
+    /// to (setrlimit(2) of the owner; fork and exec keep it).
+    pub fn set_stack_limit(&mut self, limit: u64) {
+        self.stack_limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    }
+
+    /// The RLIMIT_STACK soft limit in force for stack growth.
+    pub fn stack_limit(&self) -> usize {
+        self.stack_limit
+    }
+
+    /// Linux's `expand_stack()` for a fault at `addr`, which no mapping
+    /// holds: the first mapping above it, if it is an anonymous
+    /// `MAP_GROWSDOWN` one, grows down to `addr`'s page when its new size
+    /// stays within the stack limit (`acct_stack_growth`) and
+    /// [`STACK_GUARD_GAP`] stays free above an accessible mapping below.
+    fn expand_stack(&mut self, addr: usize) -> bool {
+        let page = page_floor(addr);
+        if page < self.config.min_addr || self.find(addr).is_some() {
+            return false;
+        }
+        let Some((&start, m)) = self.maps.range(addr..).next() else { return false };
+        if !m.growsdown || !matches!(m.backing, Backing::Anonymous) || m.end - page > self.stack_limit {
+            return false;
+        }
+        if let Some((_, prev)) = self.maps.range(..start).next_back()
+            && !prev.growsdown
+            && !prev.prot.is_empty()
+            && page - prev.end < STACK_GUARD_GAP
+        {
+            return false;
+        }
+        match self.maps.remove(&start) {
+            Some(m) => {
+                self.maps.insert(page, m);
+                true
+            }
+            None => false,
         }
     }
 
@@ -342,6 +392,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         let pt = self.pt.new_empty()?;
         let mut fresh = Self::with_config(pt, self.alloc.clone(), self.config);
         fresh.max_map_count = self.max_map_count;
+        fresh.stack_limit = self.stack_limit;
         Ok(fresh)
     }
 
@@ -1083,6 +1134,9 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// already satisfies (a stale TLB entry) is `Resolved` at once.
     pub fn handle_page_fault(&mut self, addr: usize, access: Access) -> FaultOutcome {
         let page = page_floor(addr);
+        if self.find(addr).is_none() && !self.expand_stack(addr) {
+            return FaultOutcome::Segv { addr, code: SegvCode::MapErr };
+        }
         let Some((start, m)) = self.find(addr) else {
             return FaultOutcome::Segv { addr, code: SegvCode::MapErr };
         };
@@ -1195,6 +1249,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     pub fn fork(&mut self) -> Result<Self> {
         let mut child = Self::with_config(self.pt.new_empty()?, self.alloc.clone(), self.config);
         child.max_map_count = self.max_map_count;
+        child.stack_limit = self.stack_limit;
         child.maps = self.maps.clone();
         child.brk_start = self.brk_start;
         child.brk = self.brk;

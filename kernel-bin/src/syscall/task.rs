@@ -271,6 +271,15 @@ pub fn prlimit(t: &mut UThread, pid: u64, resource: u64, new: u64, old: u64) -> 
         None
     };
     let prev = table().prlimit(t.tid, pid as i32, resource as u32, new)?;
+    if let Some(lim) = new
+        && resource == process::rlimit::Resource::Stack as u64
+    {
+        // the stack grows to the new limit at fault time (acct_stack_growth)
+        let target = if pid == 0 { t.pid } else { table().tgid(pid as u32).unwrap_or(pid as u32) };
+        if let Some(vm) = table().with_process(target, |p| p.vm().cloned()).flatten() {
+            vm.lock().set_stack_limit(lim.cur);
+        }
+    }
     if old != 0 {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&prev.cur.to_le_bytes());
