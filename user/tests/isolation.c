@@ -285,4 +285,76 @@ KT_CASE(stack_beyond_the_limit_is_sigsegv) {
     KT_WAIT_STATUS(p, kt_killed(SIGSEGV));
 }
 
+/* ---- fs.protected_hardlinks / fs.protected_symlinks ---------------------- */
+
+/* Debian turns both on at boot (sysctl.d); a bare Linux started with the
+ * suite as init has them off, so switch them on where the knob exists. */
+static void protect_links(void) {
+    const char *knobs[] = {"/proc/sys/fs/protected_hardlinks", "/proc/sys/fs/protected_symlinks"};
+    for (int i = 0; i < 2; i++) {
+        int fd = open(knobs[i], O_WRONLY);
+        if (fd >= 0) {
+            if (write(fd, "1", 1) != 1) kt_printf("# %s: %s\n", knobs[i], kt_errname(errno));
+            close(fd);
+        }
+    }
+}
+
+static void make_file(const char *path, mode_t mode) {
+    unlink(path);
+    int fd = open(path, O_CREAT | O_WRONLY | O_EXCL, 0600);
+    if (fd >= 0) close(fd);
+    chmod(path, mode);
+}
+
+static void nobody_links(void) {
+    KT_SYS_OK(become_nobody());
+    KT_SYS_ERR(link("/tmp/iso_secret", "/tmp/iso_l1"), EPERM);
+    KT_SYS_ERR(link("/tmp/iso_suid", "/tmp/iso_l2"), EPERM);
+    unlink("/tmp/iso_l3");
+    KT_SYS_RET(link("/tmp/iso_open", "/tmp/iso_l3"), 0);
+    /* a link to root's file in sticky /tmp: only root removes it */
+    KT_SYS_ERR(unlink("/tmp/iso_l3"), EPERM);
+    /* its own file, even mode 0 */
+    make_file("/tmp/iso_mine", 0);
+    KT_SYS_RET(link("/tmp/iso_mine", "/tmp/iso_l4"), 0);
+    KT_SYS_OK(unlink("/tmp/iso_l4"));
+    KT_SYS_OK(unlink("/tmp/iso_mine"));
+    /* a link of its own in sticky /tmp, for root to (not) follow */
+    unlink("/tmp/iso_sym");
+    KT_SYS_OK(symlink("/tmp/iso_open", "/tmp/iso_sym"));
+    int fd = KT_SYS_OK(open("/tmp/iso_sym", O_RDONLY));
+    close(fd);
+}
+
+KT_CASE(protected_hardlinks_and_symlinks_in_tmp) {
+    protect_links();
+    struct stat st;
+    KT_SYS_OK(stat("/tmp", &st));
+    KT_EQ(st.st_mode & 07777, 01777);
+    make_file("/tmp/iso_secret", 0600);
+    make_file("/tmp/iso_suid", 04777);
+    make_file("/tmp/iso_open", 0666);
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        nobody_links();
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+    /* root follows nobody's link in sticky world-writable /tmp: EACCES */
+    KT_SYS_ERR(open("/tmp/iso_sym", O_RDONLY), EACCES);
+    KT_SYS_ERR(stat("/tmp/iso_sym", &st), EACCES);
+    KT_SYS_OK(lstat("/tmp/iso_sym", &st));
+    char buf[64];
+    KT_SYS_RET(readlink("/tmp/iso_sym", buf, sizeof buf), 13);
+    /* root links anything */
+    KT_SYS_RET(link("/tmp/iso_secret", "/tmp/iso_l5"), 0);
+    unlink("/tmp/iso_l5");
+    KT_SYS_OK(unlink("/tmp/iso_l3"));
+    unlink("/tmp/iso_sym");
+    unlink("/tmp/iso_secret");
+    unlink("/tmp/iso_suid");
+    unlink("/tmp/iso_open");
+}
+
 KT_MAIN()

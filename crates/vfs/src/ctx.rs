@@ -172,7 +172,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             if child.file_type() == FileType::Symlink {
-                let target = self.link_target(&child, links)?;
+                let target = self.link_target(&cur, &child, links)?;
                 if target[0] == b'/' {
                     cur = Arc::clone(&self.root);
                 }
@@ -196,16 +196,56 @@ impl<'a> Ctx<'a> {
 
     /// Counts one more symbolic link (`ELOOP` past [`MAX_SYMLINKS`]) and
     /// returns its target (`ENOENT` if empty).
-    fn link_target(&self, link: &Arc<Inode>, links: &mut u32) -> Result<Vec<u8>> {
+    fn link_target(&self, dir: &Arc<Inode>, link: &Arc<Inode>, links: &mut u32) -> Result<Vec<u8>> {
         *links += 1;
         if *links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
         }
+        self.may_follow_link(dir, link)?;
         let target = link.readlink()?;
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
         Ok(target)
+    }
+
+    /// Linux's `may_follow_link()` with `fs.protected_symlinks` on
+    /// ([`crate::protected_symlinks`]): a symbolic link in a sticky,
+    /// world-writable directory is followed only by its owner or when it
+    /// belongs to the directory's owner; `EACCES` otherwise, root included.
+    fn may_follow_link(&self, dir: &Arc<Inode>, link: &Arc<Inode>) -> Result<()> {
+        if !crate::protected_symlinks() {
+            return Ok(());
+        }
+        let owner = link.uid();
+        if self.cred.uid == owner {
+            return Ok(());
+        }
+        let (dir_perm, dir_uid) = {
+            let d = dir.lock();
+            (d.perm, d.uid)
+        };
+        if dir_perm & (S_ISVTX | 0o002) != (S_ISVTX | 0o002) || dir_uid == owner {
+            return Ok(());
+        }
+        Err(Errno::EACCES)
+    }
+
+    /// Linux's `may_linkat()` with `fs.protected_hardlinks` on
+    /// ([`crate::protected_hardlinks`]): the owner of `old` (or root,
+    /// `CAP_FOWNER`) may link it; others only a regular file that is not
+    /// setuid, not executable-setgid, and that they may read and write
+    /// (`safe_hardlink_source`); `EPERM` otherwise.
+    fn may_linkat(&self, old: &Arc<Inode>) -> Result<()> {
+        if !crate::protected_hardlinks() || self.cred.is_root() || self.cred.uid == old.uid() {
+            return Ok(());
+        }
+        let perm = old.lock().perm;
+        let safe = old.file_type() == FileType::Regular
+            && perm & S_ISUID == 0
+            && perm & (S_ISGID | 0o010) != (S_ISGID | 0o010)
+            && old.permits(self.cred, R_OK | W_OK);
+        if safe { Ok(()) } else { Err(Errno::EPERM) }
     }
 
     /// Checks that `dir` is a searchable directory and `name` not too long.
@@ -298,7 +338,7 @@ impl<'a> Ctx<'a> {
                 return Ok(m);
             }
             if (follow || slash) && inode.file_type() == FileType::Symlink {
-                let target = self.link_target(&inode, links)?;
+                let target = self.link_target(&parent, &inode, links)?;
                 let (p, l, s) = self.parent_walk(&parent, &target, links)?;
                 (parent, last, slash) = (p, l, slash || s);
                 continue;
@@ -498,7 +538,7 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
-                path = self.link_target(&found, &mut links)?;
+                path = self.link_target(&parent, &found, &mut links)?;
                 must_dir = slash;
                 base = parent;
                 continue;
@@ -647,6 +687,7 @@ impl<'a> Ctx<'a> {
             return Err(Errno::EXDEV);
         }
         parent.check_rw()?;
+        self.may_linkat(&old)?;
         self.may_create(&parent)?;
         if old.is_dir() {
             return Err(Errno::EPERM);

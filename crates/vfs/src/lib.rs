@@ -129,6 +129,31 @@ mod xattr;
 #[cfg(test)]
 mod tests;
 
+/// `fs.protected_hardlinks` (Debian's default: on): see
+/// [`set_protected_links`].
+static PROTECTED_HARDLINKS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+/// `fs.protected_symlinks` (Debian's default: on).
+static PROTECTED_SYMLINKS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
+/// Whether `fs.protected_hardlinks` is on: link(2) of another user's file
+/// needs a regular, non-setuid file the caller may read and write.
+pub fn protected_hardlinks() -> bool {
+    PROTECTED_HARDLINKS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether `fs.protected_symlinks` is on: a link in a sticky
+/// world-writable directory is followed only by its owner or when the
+/// directory's owner owns it.
+pub fn protected_symlinks() -> bool {
+    PROTECTED_SYMLINKS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets `fs.protected_hardlinks` and `fs.protected_symlinks`.
+pub fn set_protected_links(hard: bool, sym: bool) {
+    PROTECTED_HARDLINKS.store(hard, core::sync::atomic::Ordering::Relaxed);
+    PROTECTED_SYMLINKS.store(sym, core::sync::atomic::Ordering::Relaxed);
+}
+
 pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
 pub use ctx::{Ctx, Opened};
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};

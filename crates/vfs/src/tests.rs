@@ -1698,3 +1698,60 @@ fn tmpfs_inode_limit_enospc() {
     assert_eq!(root.statfs().ffree, 1);
     drop(file(ctx.open(&root, b"/c", O_CREAT | O_RDWR, 0o644)));
 }
+
+#[test]
+fn protected_hardlinks_refuse_other_users_unsafe_sources() {
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    rctx.mkdir(&root, b"/tmp", 0o777).unwrap();
+    rctx.chmod(&root, b"/tmp", 0o1777, 0).unwrap();
+    create(&rctx, &root, b"/tmp/secret", b"s");
+    rctx.chmod(&root, b"/tmp/secret", 0o600, 0).unwrap();
+    create(&rctx, &root, b"/tmp/open", b"o");
+    rctx.chmod(&root, b"/tmp/open", 0o666, 0).unwrap();
+    create(&rctx, &root, b"/tmp/suid", b"x");
+    rctx.chmod(&root, b"/tmp/suid", 0o4777, 0).unwrap();
+    create(&rctx, &root, b"/tmp/sgidx", b"x");
+    rctx.chmod(&root, b"/tmp/sgidx", 0o2676, 0).unwrap();
+    let nobody = Cred::user(65534, 65534);
+    let n = Ctx::new(root.clone(), &nobody);
+    // not readable+writable, setuid, executable setgid: EPERM
+    assert_eq!(n.link(&root, b"/tmp/secret", &root, b"/tmp/l1", 0), Err(Errno::EPERM));
+    assert_eq!(n.link(&root, b"/tmp/suid", &root, b"/tmp/l2", 0), Err(Errno::EPERM));
+    assert_eq!(n.link(&root, b"/tmp/sgidx", &root, b"/tmp/l3", 0), Err(Errno::EPERM));
+    // a directory is not a safe source either (EPERM, as before)
+    assert_eq!(n.link(&root, b"/d", &root, b"/tmp/l4", 0), Err(Errno::EPERM));
+    // a regular file it may read and write: allowed
+    assert_eq!(n.link(&root, b"/tmp/open", &root, b"/tmp/l5", 0), Ok(()));
+    // its own file, even 0000: allowed; root links anything
+    create(&n, &root, b"/tmp/mine", b"m");
+    n.chmod(&root, b"/tmp/mine", 0, 0).unwrap();
+    assert_eq!(n.link(&root, b"/tmp/mine", &root, b"/tmp/l6", 0), Ok(()));
+    assert_eq!(rctx.link(&root, b"/tmp/secret", &root, b"/tmp/l7", 0), Ok(()));
+    // EEXIST comes first
+    assert_eq!(n.link(&root, b"/tmp/secret", &root, b"/tmp/open", 0), Err(Errno::EEXIST));
+}
+
+#[test]
+fn protected_symlinks_in_sticky_world_writable_directories() {
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    rctx.mkdir(&root, b"/tmp", 0o777).unwrap();
+    rctx.chmod(&root, b"/tmp", 0o1777, 0).unwrap();
+    let nobody = Cred::user(65534, 65534);
+    let n = Ctx::new(root.clone(), &nobody);
+    n.symlink(b"/f", &root, b"/tmp/theirs").unwrap();
+    rctx.symlink(b"/f", &root, b"/tmp/roots").unwrap();
+    // root following nobody's link in sticky /tmp: EACCES (no exemption)
+    assert_eq!(err(rctx.open(&root, b"/tmp/theirs", O_RDONLY, 0)), Errno::EACCES);
+    assert_eq!(rctx.stat(&root, b"/tmp/theirs", 0).err(), Some(Errno::EACCES));
+    // not following, readlink: fine
+    assert!(rctx.stat(&root, b"/tmp/theirs", AT_SYMLINK_NOFOLLOW).is_ok());
+    assert_eq!(rctx.readlink(&root, b"/tmp/theirs").unwrap(), b"/f");
+    // the owner follows its own; anyone follows the directory owner's
+    assert!(n.open(&root, b"/tmp/theirs", O_RDONLY, 0).is_ok());
+    assert!(n.open(&root, b"/tmp/roots", O_RDONLY, 0).is_ok());
+    // a sticky directory that is not world-writable: no restriction
+    rctx.chmod(&root, b"/tmp", 0o1775, 0).unwrap();
+    assert!(rctx.open(&root, b"/tmp/theirs", O_RDONLY, 0).is_ok());
+}
