@@ -141,6 +141,13 @@ pub fn sys_futex(
     val3: u64,
 ) -> SysResult {
     let cmd = op & !(FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME);
+    // sys_futex(): a waiting op's timeout is copied in (EFAULT) and checked
+    // (EINVAL) before anything else, the word's alignment included
+    let timeout_ns = if timeout != 0 && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) {
+        Some(t.read_timespec(timeout)?)
+    } else {
+        None
+    };
     // do_futex(): FUTEX_CLOCK_REALTIME only goes with the bitset wait
     if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET {
         return Err(Errno::ENOSYS);
@@ -154,8 +161,7 @@ pub fn sys_futex(
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            let deadline = if timeout != 0 {
-                let ns = t.read_timespec(timeout)?;
+            let deadline = if let Some(ns) = timeout_ns {
                 // FUTEX_WAIT takes a relative timeout; WAIT_BITSET an absolute one
                 Some(if cmd == FUTEX_WAIT {
                     arch_x86_64::time::since_boot_ns().saturating_add(ns)

@@ -18,6 +18,7 @@
 #define FUTEX_CMP_REQUEUE 4
 #define FUTEX_WAKE_OP 5
 #define FUTEX_WAKE_BITSET 10
+#define FUTEX_WAIT_BITSET 9
 #define FUTEX_PRIVATE_FLAG 128
 #define FUTEX_WAKE_PRIVATE (FUTEX_WAKE | FUTEX_PRIVATE_FLAG)
 #define FUTEX_CMP_REQUEUE_PRIVATE (FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG)
@@ -41,6 +42,20 @@ KT_CASE(futex_wake_on_kernel_address_is_efault) {
     /* the last user word and the guard page are fine for a private wake */
     KT_SYS_RET(syscall(SYS_futex, (char *)PAST_USER - 4, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), 0);
     KT_SYS_RET(syscall(SYS_futex, PAST_USER, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0), 0);
+}
+
+KT_CASE(futex_wait_timeout_is_copied_before_other_checks) {
+    static int word = 1;
+    /* sys_futex copies the timeout first: EFAULT before EINVAL (alignment)
+     * and before EAGAIN (the value differs) */
+    KT_SYS_ERR(syscall(SYS_futex, (char *)&word + 1, FUTEX_WAIT, 0, KADDR, 0, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_WAIT, 0, KADDR, 0, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_WAIT_BITSET, 0, KADDR, 0, ~0u), EFAULT);
+    struct timespec bad = {0, 1000000000};
+    KT_SYS_ERR(syscall(SYS_futex, (char *)&word + 1, FUTEX_WAIT, 0, &bad, 0, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_WAIT, 0, &bad, 0, 0), EINVAL);
+    /* a wake takes no timeout: the slot is not read */
+    KT_SYS_RET(syscall(SYS_futex, &word, FUTEX_WAKE, 1, KADDR, 0, 0), 0);
 }
 
 KT_CASE(futex_requeue_with_kernel_second_address_is_efault) {
