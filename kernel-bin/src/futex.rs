@@ -161,18 +161,16 @@ pub fn sys_futex(
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            let deadline = if let Some(ns) = timeout_ns {
-                // FUTEX_WAIT takes a relative timeout; WAIT_BITSET an absolute one
-                Some(if cmd == FUTEX_WAIT {
+            // FUTEX_WAIT takes a relative timeout; WAIT_BITSET an absolute one
+            let deadline = timeout_ns.map(|ns| {
+                if cmd == FUTEX_WAIT {
                     arch_x86_64::time::since_boot_ns().saturating_add(ns)
                 } else if op & FUTEX_CLOCK_REALTIME != 0 {
                     ns.saturating_sub(crate::time::realtime_offset_ns())
                 } else {
                     ns
-                })
-            } else {
-                None
-            };
+                }
+            });
             let woken = Arc::new(AtomicBool::new(false));
             {
                 // the value check and the enqueue happen with no other
