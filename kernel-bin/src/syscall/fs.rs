@@ -513,7 +513,9 @@ pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
     let wfd = match files.lock().insert(w, cloexec, nofile) {
         Ok(fd) => fd,
         Err(e) => {
-            let _ = files.lock().close(rfd);
+            // the closed end is dropped after the table lock (its drop wakes)
+            let closed = files.lock().close(rfd);
+            drop(closed);
             return Err(e);
         }
     };
@@ -521,8 +523,10 @@ pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
     out[..4].copy_from_slice(&rfd.to_le_bytes());
     out[4..].copy_from_slice(&wfd.to_le_bytes());
     if let Err(e) = t.write_bytes(fds, &out) {
-        let _ = files.lock().close(rfd);
-        let _ = files.lock().close(wfd);
+        let closed = files.lock().close(rfd);
+        drop(closed);
+        let closed = files.lock().close(wfd);
+        drop(closed);
         return Err(e);
     }
     Ok(0)
