@@ -15,6 +15,7 @@ ktest!(
         use crate::sched;
         use alloc::sync::Arc;
         use core::sync::atomic::{AtomicUsize, Ordering};
+        arch_x86_64::context::release_cached_stacks();
         let (free0, _) = arch_x86_64::mem::frames::stats();
         let heap0 = arch_x86_64::mem::heap::used();
         {
@@ -50,6 +51,8 @@ ktest!(
             assert_eq!(log[4], "c slept");
         }
         sched::yield_now();
+        // ended threads' stacks wait in the stack cache for the next ones
+        arch_x86_64::context::release_cached_stacks();
         assert_eq!(arch_x86_64::mem::frames::stats().0, free0, "frames leaked");
         // the run queue and sleeper list keep their capacity; a leaked task
         // would keep its 64 KiB stack

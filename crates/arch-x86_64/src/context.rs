@@ -78,8 +78,27 @@ enum StackMem {
 
 const STACK_PAGES: usize = KERNEL_STACK_SIZE / crate::mem::PAGE_SIZE as usize;
 
+/// Stacks of threads that ended, kept for the next threads (as Linux's
+/// per-CPU `cached_stacks`): a run of contiguous frames is found by a scan
+/// of the frame bitmap, which made every fork and vfork pay for it.
+/// Physical addresses; 0 is an empty slot (no stack lies below 1 MiB).
+static STACK_CACHE: spin::Mutex<[u64; 4]> = spin::Mutex::new([0; 4]);
+
+/// Gives the cached stacks of ended threads back to the frame allocator
+/// (for a leak check that counts free frames).
+pub fn release_cached_stacks() {
+    let cached = core::mem::take(&mut *STACK_CACHE.lock());
+    for paddr in cached.into_iter().filter(|&p| p != 0) {
+        crate::mem::frames::free_contiguous(paddr, STACK_PAGES);
+    }
+}
+
 impl StackMem {
     fn new() -> Self {
+        let cached = STACK_CACHE.lock().iter_mut().find(|p| **p != 0).map(core::mem::take);
+        if let Some(paddr) = cached {
+            return StackMem::Frames { paddr };
+        }
         match crate::mem::frames::alloc_contiguous(STACK_PAGES, 1) {
             Some(paddr) => StackMem::Frames { paddr },
             None => StackMem::Heap(alloc::vec![Chunk([0; 16]); KERNEL_STACK_SIZE / 16]),
@@ -98,7 +117,10 @@ impl StackMem {
 impl Drop for StackMem {
     fn drop(&mut self) {
         if let StackMem::Frames { paddr } = *self {
-            crate::mem::frames::free_contiguous(paddr, STACK_PAGES);
+            let kept = STACK_CACHE.lock().iter_mut().find(|p| **p == 0).map(|p| *p = paddr).is_some();
+            if !kept {
+                crate::mem::frames::free_contiguous(paddr, STACK_PAGES);
+            }
         }
     }
 }
