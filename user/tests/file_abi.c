@@ -1222,4 +1222,34 @@ KT_CASE(access_through_links_and_on_read_only) {
     KT_SYS_OK(umount("/tmp/roa"));
 }
 
+KT_CASE(fsync_checks_the_descriptor) {
+    KT_SYS_ERR(fsync(-1), EBADF);
+    KT_SYS_ERR(fdatasync(999), EBADF);
+    KT_SYS_ERR(syscall(SYS_syncfs, -1), EBADF);
+    int f = KT_SYS_OK(open("/tmp/kt_fsync", O_RDWR | O_CREAT | O_TRUNC, 0600));
+    KT_SYS_RET(write(f, "x", 1), 1);
+    KT_SYS_RET(fsync(f), 0);
+    KT_SYS_RET(fdatasync(f), 0);
+    KT_SYS_RET(syscall(SYS_syncfs, f), 0);
+    close(f);
+    unlink("/tmp/kt_fsync");
+    int d = KT_SYS_OK(open("/tmp", O_RDONLY | O_DIRECTORY));
+    KT_SYS_RET(fsync(d), 0);
+    close(d);
+    int p = KT_SYS_OK(open("/tmp", O_PATH));
+    KT_SYS_ERR(fsync(p), EBADF);
+    KT_SYS_ERR(syscall(SYS_syncfs, p), EBADF);
+    close(p);
+    int pp[2];
+    KT_SYS_OK(pipe(pp));
+    KT_SYS_ERR(fsync(pp[0]), EINVAL);
+    KT_SYS_ERR(fdatasync(pp[1]), EINVAL);
+    KT_SYS_RET(syscall(SYS_syncfs, pp[0]), 0);
+    close(pp[0]);
+    close(pp[1]);
+    int n = KT_SYS_OK(open("/dev/null", O_WRONLY));
+    KT_SYS_ERR(fsync(n), EINVAL);
+    close(n);
+}
+
 KT_MAIN()

@@ -682,3 +682,29 @@ pub fn fadvise64(t: &mut UThread, fd: u64, _offset: u64, len: u64, advice: u64) 
     }
     Ok(0)
 }
+
+/// fsync(2), fdatasync(2): files here live in memory, so there is nothing
+/// to write back, but the fd is checked as Linux's do_fsync(): `EBADF` for
+/// a bad or O_PATH fd, `EINVAL` for a file without an fsync method (pipes,
+/// devices, the console, /proc files, epoll); 0 for ramfs/tmpfs files and
+/// directories (noop_fsync).
+pub fn fsync(t: &mut UThread, fd: u64) -> SysResult {
+    let file = t.file(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    match file.inode() {
+        Some(i) if !i.is_synthetic() && matches!(i.file_type(), FileType::Regular | FileType::Directory) => {
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// syncfs(2): `EBADF` for a bad or O_PATH fd; nothing to write back.
+pub fn syncfs(t: &mut UThread, fd: u64) -> SysResult {
+    if t.file(fd)?.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    Ok(0)
+}
