@@ -409,6 +409,22 @@ static inline long kt_futex(volatile int *uaddr, int op, int val, const struct t
     return syscall(SYS_futex, uaddr, op, val, ts, 0, 0);
 }
 
+/* Runs `fn(p)` in a forked child that then exits 0; returns the child's
+ * wait status (a fault shows as kt_killed(SIGSEGV) or kt_killed(SIGBUS)). */
+static inline int kt_status_of(void (*fn)(volatile char *), volatile char *p) {
+    pid_t c = fork();
+    if (c == 0) {
+        fn(p);
+        _exit(0);
+    }
+    int st = -1;
+    waitpid(c, &st, 0);
+    return st;
+}
+/* One-byte touches for kt_status_of. */
+static inline void kt_touch_read(volatile char *p) { (void)p[0]; }
+static inline void kt_touch_write(volatile char *p) { p[0] = 1; }
+
 /* A page shared with forked children (MAP_SHARED | MAP_ANONYMOUS). */
 static inline void *kt_shared_page(void) {
     void *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -8,19 +8,6 @@ static void *map(long len, int prot, int flags) {
     return mmap(0, (size_t)len, prot, flags | MAP_ANONYMOUS, -1, 0);
 }
 
-/* Runs `fn(p)` in a child and returns its wait status. */
-static int status_of(void (*fn)(volatile char *), volatile char *p) {
-    pid_t c = fork();
-    if (c == 0) {
-        fn(p);
-        _exit(0);
-    }
-    int st = -1;
-    waitpid(c, &st, 0);
-    return st;
-}
-static void do_write(volatile char *p) { p[0] = 1; }
-static void do_read(volatile char *p) { (void)p[0]; }
 
 KT_CASE(anonymous_mapping_is_zeroed_and_writable) {
     char *p = map(3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE);
@@ -69,8 +56,8 @@ KT_CASE(access_after_munmap_is_sigsegv) {
     KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
     KT_SYS_RET(munmap(p + PG, PG), 0); /* a hole in the middle of a mapping */
     p[0] = 1;
-    KT_STATUS(status_of(do_read, p + PG), kt_killed(SIGSEGV));
-    KT_STATUS(status_of(do_write, p), kt_exited(0));
+    KT_STATUS(kt_status_of(kt_touch_read, p + PG), kt_killed(SIGSEGV));
+    KT_STATUS(kt_status_of(kt_touch_write, p), kt_exited(0));
     KT_SYS_RET(munmap(p, PG), 0);
 }
 
@@ -80,10 +67,10 @@ KT_CASE(mprotect_read_only_write_is_sigsegv) {
     p[10] = 42;
     KT_SYS_RET(mprotect(p, PG, PROT_READ), 0);
     KT_EQ(p[10], 42);
-    KT_STATUS(status_of(do_write, p), kt_killed(SIGSEGV));
-    KT_STATUS(status_of(do_read, p), kt_exited(0));
+    KT_STATUS(kt_status_of(kt_touch_write, p), kt_killed(SIGSEGV));
+    KT_STATUS(kt_status_of(kt_touch_read, p), kt_exited(0));
     KT_SYS_RET(mprotect(p, PG, PROT_NONE), 0);
-    KT_STATUS(status_of(do_read, p), kt_killed(SIGSEGV));
+    KT_STATUS(kt_status_of(kt_touch_read, p), kt_killed(SIGSEGV));
     KT_SYS_RET(mprotect(p, PG, PROT_READ | PROT_WRITE), 0);
     KT_EQ(p[10], 42);
     munmap(p, PG);

@@ -39,19 +39,6 @@ static int tmpfile_of(long size) {
     return fd;
 }
 
-/* Runs `fn(p)` in a child and returns its wait status. */
-static int status_of(void (*fn)(volatile char *), volatile char *p) {
-    pid_t c = fork();
-    if (c == 0) {
-        fn(p);
-        _exit(0);
-    }
-    int st = -1;
-    waitpid(c, &st, 0);
-    return st;
-}
-static void touch_read(volatile char *p) { (void)p[0]; }
-static void touch_write(volatile char *p) { p[0] = 1; }
 
 KT_CASE(shared_store_is_seen_by_read) {
     int fd = KT_SYS_OK(tmpfile_of(2 * PG));
@@ -169,12 +156,12 @@ KT_CASE(page_past_end_of_file_is_sigbus) {
     KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
     /* the page holding the end is there, zero past the end */
     KT_EQ(p[200], 0);
-    KT_STATUS(status_of(touch_read, p + PG), kt_killed(SIGBUS));
-    KT_STATUS(status_of(touch_write, p + PG), kt_killed(SIGBUS));
+    KT_STATUS(kt_status_of(kt_touch_read, p + PG), kt_killed(SIGBUS));
+    KT_STATUS(kt_status_of(kt_touch_write, p + PG), kt_killed(SIGBUS));
     /* the file grows under the mapping: the page becomes reachable */
     KT_SYS_RET(pwrite(fd, "x", 1, PG + 5), 1);
     KT_EQ(p[PG + 5], 'x');
-    KT_STATUS(status_of(touch_read, p + PG), kt_exited(0));
+    KT_STATUS(kt_status_of(kt_touch_read, p + PG), kt_exited(0));
     munmap((void *)p, 2 * PG);
     close(fd);
 }
@@ -188,9 +175,9 @@ KT_CASE(truncate_makes_mapped_pages_sigbus) {
     p[2 * PG] = 'b'; /* a private copy */
     KT_SYS_OK(ftruncate(fd, PG + 1));
     KT_EQ(s[PG], 0);
-    KT_STATUS(status_of(touch_read, s + 2 * PG), kt_killed(SIGBUS));
+    KT_STATUS(kt_status_of(kt_touch_read, s + 2 * PG), kt_killed(SIGBUS));
     /* truncate takes private copies of the dropped pages too */
-    KT_STATUS(status_of(touch_read, p + 2 * PG), kt_killed(SIGBUS));
+    KT_STATUS(kt_status_of(kt_touch_read, p + 2 * PG), kt_killed(SIGBUS));
     /* growing again gives zero pages */
     KT_SYS_OK(ftruncate(fd, 3 * PG));
     KT_EQ(s[2 * PG], 0);
@@ -462,7 +449,7 @@ KT_CASE(sysv_shm_is_shared_across_processes) {
     p = shmat(id, 0, SHM_RDONLY);
     KT_TRUE(p != (void *)-1, "shmat: %s", kt_errname(errno));
     KT_EQ(p[0], 11);
-    KT_STATUS(status_of(touch_write, (volatile char *)p), kt_killed(SIGSEGV));
+    KT_STATUS(kt_status_of(kt_touch_write, (volatile char *)p), kt_killed(SIGSEGV));
     KT_SYS_RET(shmdt((void *)p), 0);
     KT_SYS_RET(shmctl(id, IPC_RMID, 0), 0);
     KT_SYS_ERR(shmctl(id, IPC_STAT, &ds), EINVAL);
