@@ -523,6 +523,7 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     let st = file.stat()?;
     Ok(match st.mode & vfs::S_IFMT {
         vfs::S_IFIFO => format!("pipe:[{}]", st.ino).into_bytes(),
+        vfs::S_IFSOCK => format!("socket:[{}]", st.ino).into_bytes(),
         vfs::S_IFCHR => b"/dev/console".to_vec(),
         0 => b"anon_inode:[eventpoll]".to_vec(),
         // an unlinked file: its old path, as Linux's d_path()

@@ -19,7 +19,7 @@ const PATH_MAX: usize = 4096;
 /// Largest single read/write copied at once.
 const IO_CHUNK: usize = 1 << 20;
 
-pub(super) fn cred(t: &UThread) -> vfs::Cred {
+pub(crate) fn cred(t: &UThread) -> vfs::Cred {
     table()
         .with_process(t.pid, |p| vfs::Cred {
             uid: p.creds.fsuid,
@@ -30,7 +30,7 @@ pub(super) fn cred(t: &UThread) -> vfs::Cred {
 }
 
 /// The path argument (`EFAULT`, `ENAMETOOLONG`; empty is `ENOENT`).
-pub(super) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
+pub(crate) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
     let p = t.read_cstr(addr, PATH_MAX)?;
     if p.is_empty() {
         return Err(Errno::ENOENT);
@@ -56,7 +56,7 @@ fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
     Ok((root, dir, umask))
 }
 
-pub(super) fn with_ctx<R>(
+pub(crate) fn with_ctx<R>(
     t: &UThread,
     dirfd: u64,
     f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
@@ -67,7 +67,7 @@ pub(super) fn with_ctx<R>(
     f(&ctx, &dir)
 }
 
-pub(super) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
+pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
     let nofile = t.nofile();
     let files = t.files()?;
     let fd = files.lock().insert(file, cloexec, nofile)?;
@@ -386,6 +386,9 @@ pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
         return r;
     }
     let file = t.file(fd)?;
+    if let Some(r) = crate::net::ioctl(t, &file, cmd as u32, arg) {
+        return r;
+    }
     if crate::devices::is_tty(&*file) {
         let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
         return crate::devices::tty_ioctl(t, cmd as u32, arg, readable);

@@ -6,7 +6,7 @@
 //! `EINTR` by signal delivery on the way out.
 
 mod epoll;
-mod fs;
+pub mod fs;
 mod fs_extra;
 mod mm;
 mod poll;
@@ -228,6 +228,24 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MLOCK2 => mm::mlock(t, a[0], a[1], a[2]),
         nr::FUTEX_WAITV => crate::futex::sys_futex_waitv(t, a[0], a[1], a[2], a[3], a[4]),
         nr::RSEQ => Err(Errno::ENOSYS),
+        nr::SOCKET => crate::net::socket(t, a[0], a[1], a[2]),
+        nr::CONNECT => crate::net::connect(t, a[0], a[1], a[2]),
+        nr::ACCEPT => crate::net::accept4(t, a[0], a[1], a[2], 0),
+        nr::SENDTO => crate::net::sendto(t, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::RECVFROM => crate::net::recvfrom(t, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::SENDMSG => crate::net::sendmsg(t, a[0], a[1], a[2]),
+        nr::RECVMSG => crate::net::recvmsg(t, a[0], a[1], a[2]),
+        nr::SHUTDOWN => crate::net::shutdown(t, a[0], a[1]),
+        nr::BIND => crate::net::bind(t, a[0], a[1], a[2]),
+        nr::LISTEN => crate::net::listen(t, a[0], a[1]),
+        nr::GETSOCKNAME => crate::net::getsockname(t, a[0], a[1], a[2]),
+        nr::GETPEERNAME => crate::net::getpeername(t, a[0], a[1], a[2]),
+        nr::SOCKETPAIR => crate::net::socketpair(t, a[0], a[1], a[2], a[3]),
+        nr::SETSOCKOPT => crate::net::setsockopt(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::GETSOCKOPT => crate::net::getsockopt(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::ACCEPT4 => crate::net::accept4(t, a[0], a[1], a[2], a[3]),
+        nr::RECVMMSG => crate::net::recvmmsg(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::SENDMMSG => crate::net::sendmmsg(t, a[0], a[1], a[2], a[3]),
         other => {
             log::info!(
                 "pid {}: unsupported syscall {} ({}): ENOSYS",

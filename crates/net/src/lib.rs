@@ -1,0 +1,41 @@
+//! The socket layer of the kernel, generic over small seams.
+//!
+//! - [`addr`]: Linux's `struct sockaddr` rules for `AF_UNIX` (paths,
+//!   abstract names, unnamed sockets; `unix_validate_addr`/`unix_mkname`),
+//!   `AF_INET` and `AF_INET6` (`inet_bind`'s lengths and family errno),
+//!   and the bytes (with Linux's lengths) getsockname, getpeername,
+//!   accept and recvfrom write back.
+//! - [`socket`]: the [`Socket`] trait each socket kind implements (bind,
+//!   listen, accept, connect, sendmsg, recvmsg, shutdown, names, options as
+//!   byte buffers, poll bits and an event count). Every operation is
+//!   non-blocking: one that would wait returns `EAGAIN` and the kernel
+//!   sleeps on the socket's [`Waker`] queue until [`Socket::event_count`]
+//!   moves, then calls again. Kernel specifics stay outside: open files
+//!   carried by `SCM_RIGHTS` are the kernel's [`NetEnv::File`], the
+//!   filesystem side of `AF_UNIX` names is a [`Resolver`] the kernel
+//!   passes in, and sleeping is the kernel's.
+//! - [`unix`]: `AF_UNIX` stream, datagram and seqpacket sockets as Linux's
+//!   `net/unix/af_unix.c`.
+//! - [`testing`] (feature `testing`): a software [`NetEnv`] and
+//!   [`Resolver`] for host tests.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod addr;
+pub mod common;
+pub mod consts;
+pub mod socket;
+pub mod unix;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use addr::SockAddrBuf;
+pub use consts::*;
+pub use socket::{Caller, NetEnv, NodeId, RecvMsg, Resolver, SendMsg, Socket, Ucred, Waker};
+
+#[cfg(test)]
+mod tests;

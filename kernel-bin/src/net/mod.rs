@@ -1,0 +1,1002 @@
+//! The socket system calls (41-55, accept4, recvmmsg, sendmmsg), the
+//! socket file the descriptor table holds, and the family dispatch.
+//!
+//! Each call copies the user's sockaddr, msghdr, iovecs and control
+//! messages with Linux's errno order (`EBADF`, then `ENOTSOCK` for a
+//! descriptor that is no socket; sockaddr lengths above 128 or negative
+//! `EINVAL`; bad pointers `EFAULT`) and calls the socket's kind through
+//! `net::Socket`, whose operations never block: this layer sleeps on the
+//! socket's wait queue until its event count moves ([`blocking`]),
+//! honouring `O_NONBLOCK`, `MSG_DONTWAIT`, `SO_RCVTIMEO`/`SO_SNDTIMEO`
+//! and signals. AF_UNIX sockets come from `net::unix` ([`unix`]);
+//! AF_INET/AF_INET6 from [`inet_socket`], the one hook of the inet stack.
+
+pub mod unix;
+
+use crate::proc::table;
+use crate::sched::WaitQueue;
+use crate::syscall::SysResult;
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use linux_abi::{Errno, Result};
+use net::common::{Timeout, timeout_from_timeval, timeout_ns, timeval_of_timeout};
+use net::consts::*;
+use net::unix::UnixSocket;
+use net::{RecvMsg, SendMsg, SockAddrBuf, Socket};
+use spin::Mutex;
+use unix::{KEnv, KResolver};
+use vfs::File;
+
+/// A socket of any kind as the kernel holds it.
+pub type Sock = Arc<dyn Socket<KEnv>>;
+
+/// Linux's MAX_RW_COUNT.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+/// UIO_MAXIOV.
+const UIO_MAXIOV: usize = 1024;
+/// The most one call moves through a kernel buffer at once.
+const CHUNK: usize = 1 << 20;
+/// SIOCINQ (FIONREAD).
+const SIOCINQ: u32 = 0x541b;
+/// SIOCOUTQ (TIOCOUTQ).
+const SIOCOUTQ: u32 = 0x5411;
+/// Linux's TASK_SIZE_MAX (`access_ok`).
+const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+
+// ---- the inet hook ----------------------------------------------------
+
+/// AF_INET and AF_INET6 sockets: **the hook the inet stack fills in**.
+/// Until then every inet socket is `EAFNOSUPPORT`. `domain` is AF_INET or
+/// AF_INET6, `ty` the type without flags, `protocol` as given; a socket
+/// gets its queue from [`unix::KEnv`]'s `new_waker`.
+pub fn inet_socket(domain: u16, ty: u32, protocol: u32) -> Result<Sock> {
+    log::info!("socket({domain}, {ty}, {protocol}): no inet stack: EAFNOSUPPORT");
+    Err(Errno::EAFNOSUPPORT)
+}
+
+/// ioctl(2) commands on any socket that belong to the inet stack
+/// (interface configuration, SIOCGIFCONF, ...): `None` when not one.
+pub fn inet_ioctl(_t: &UThread, _sock: &Sock, _cmd: u32, _arg: u64) -> Option<SysResult> {
+    None
+}
+
+// ---- the socket file --------------------------------------------------
+
+/// An open socket (Linux's `struct socket` with its `struct file`).
+pub struct SocketFile {
+    /// The socket.
+    pub sock: Sock,
+    /// The same socket when it is AF_UNIX (for unix_gc and SCM_RIGHTS).
+    pub unix: Option<Arc<UnixSocket<KEnv>>>,
+    flags: AtomicU32,
+    rcvtimeo: Mutex<Timeout>,
+    sndtimeo: Mutex<Timeout>,
+    ino: u64,
+}
+
+static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
+/// Set while [`net::unix::collect`] runs (a collected socket's close must
+/// not start another).
+static COLLECTING: AtomicBool = AtomicBool::new(false);
+
+impl SocketFile {
+    fn open(sock: Sock, unix: Option<Arc<UnixSocket<KEnv>>>, nonblock: bool) -> Arc<dyn File> {
+        Arc::new(SocketFile {
+            sock,
+            unix,
+            flags: AtomicU32::new(vfs::O_RDWR | if nonblock { vfs::O_NONBLOCK } else { 0 }),
+            rcvtimeo: Mutex::new(None),
+            sndtimeo: Mutex::new(None),
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    fn nonblock(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0
+    }
+
+    fn queue(&self) -> &Arc<WaitQueue> {
+        &self.sock.waker().0
+    }
+
+    fn is_unix(&self) -> bool {
+        self.unix.is_some()
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        self.sock.release();
+        if self.is_unix() && !COLLECTING.swap(true, Ordering::SeqCst) {
+            net::unix::collect::<KEnv>();
+            COLLECTING.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+fn current_tid() -> u32 {
+    crate::sched::current().id.load(Ordering::Relaxed) as u32
+}
+
+/// Runs `op` until it does not ask to wait (`EAGAIN`), sleeping on the
+/// socket's queue until its event count moves between tries. `nonblock`
+/// gives `EAGAIN` back at once; a timeout of 0 jiffies too; at the
+/// deadline `op(true)` answers. A signal ends the wait with `ERESTARTSYS`
+/// (`EINTR` when a timeout is set, as sock_intr_errno).
+fn blocking<T>(
+    sf: &SocketFile,
+    nonblock: bool,
+    timeo: Timeout,
+    mut op: impl FnMut(bool) -> Result<T>,
+) -> Result<T> {
+    let nonblock = nonblock || timeo == Some(0);
+    let deadline = timeo.map(|j| arch_x86_64::time::since_boot_ns().saturating_add(timeout_ns(j)));
+    loop {
+        let seen = sf.sock.event_count();
+        match op(nonblock) {
+            Err(Errno::EAGAIN) if !nonblock => {}
+            r => return r,
+        }
+        let q = sf.queue().clone();
+        match crate::proc::sleep_on(current_tid(), &[&q], || sf.sock.event_count() != seen, deadline) {
+            Ok(()) => {}
+            Err(Errno::ETIMEDOUT) => return op(true),
+            Err(Errno::ERESTARTSYS) if deadline.is_some() => return Err(Errno::EINTR),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl File for SocketFile {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let timeo = *self.rcvtimeo.lock();
+        let mut cx = KResolver::current();
+        let r = blocking(self, self.nonblock(), timeo, |_| self.sock.recvmsg(&mut cx, buf, 0))?;
+        Ok(r.ret.min(buf.len()))
+    }
+
+    fn write(&self, data: &[u8]) -> Result<usize> {
+        // fs::write sends the SIGPIPE of an EPIPE
+        send_all(None, self, data, None, MSG_NOSIGNAL, Vec::new(), None)
+    }
+
+    fn unread(&self, _data: &[u8]) {}
+
+    fn stat(&self) -> Result<vfs::Stat> {
+        Ok(vfs::Stat {
+            mode: vfs::S_IFSOCK | 0o777,
+            ino: self.ino,
+            nlink: 1,
+            blksize: 4096,
+            dev: 0x8,
+            ..vfs::Stat::default()
+        })
+    }
+
+    fn poll(&self) -> u32 {
+        self.sock.poll()
+    }
+
+    fn event_count(&self) -> u64 {
+        self.sock.event_count()
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        Some(self.queue().clone())
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
+        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+    }
+}
+
+/// The socket behind a file, if it is one.
+pub fn as_socket(f: &dyn File) -> Option<&SocketFile> {
+    f.as_any()?.downcast_ref::<SocketFile>()
+}
+
+/// ioctl(2) of a socket: SIOCINQ/FIONREAD, SIOCOUTQ, then the inet
+/// stack's interface commands. `None` when `file` is no socket.
+pub fn ioctl(t: &UThread, file: &Arc<dyn File>, cmd: u32, arg: u64) -> Option<SysResult> {
+    let sf = as_socket(&**file)?;
+    if let Some(r) = inet_ioctl(t, &sf.sock, cmd, arg) {
+        return Some(r);
+    }
+    let v = match cmd {
+        SIOCINQ => sf.sock.inq(),
+        SIOCOUTQ => sf.sock.outq(),
+        _ => return Some(Err(Errno::ENOTTY)),
+    };
+    Some(v.and_then(|n| t.write_u32(arg, n as u32)).map(|_| 0))
+}
+
+// ---- user copies ------------------------------------------------------
+
+fn sock_fd(t: &UThread, fd: u64) -> Result<Arc<dyn File>> {
+    let f = t.file(fd)?;
+    if as_socket(&*f).is_none() {
+        return Err(Errno::ENOTSOCK);
+    }
+    Ok(f)
+}
+
+fn sf(f: &Arc<dyn File>) -> &SocketFile {
+    // sock_fd checked the kind
+    as_socket(&**f).unwrap_or_else(|| unreachable_kind())
+}
+
+#[cold]
+fn unreachable_kind() -> ! {
+    panic!("socket file expected")
+}
+
+/// move_addr_to_kernel: `EINVAL` for a length above 128 or negative,
+/// `EFAULT`; a length of 0 gives no bytes.
+fn read_addr(t: &UThread, addr: u64, len: u64) -> Result<Vec<u8>> {
+    let len = len as i32;
+    if !(0..=128).contains(&len) {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    t.read_bytes(addr, len as usize)
+}
+
+/// move_addr_to_user: reads the caller's length (`EFAULT`), `EINVAL` when
+/// negative, copies `min(len, ours)` bytes and writes our length.
+fn write_addr(t: &UThread, a: &[u8], uaddr: u64, ulen: u64) -> Result<()> {
+    let b = t.read_bytes(ulen, 4)?;
+    let len = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let n = (len as usize).min(a.len());
+    if n > 0 {
+        t.write_bytes(uaddr, &a[..n])?;
+    }
+    t.write_u32(ulen, a.len() as u32)
+}
+
+fn read_i32(t: &UThread, addr: u64) -> Result<i32> {
+    let b = t.read_bytes(addr, 4)?;
+    Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn sigpipe(t: &UThread) {
+    let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
+}
+
+fn zeroed(len: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
+/// An iovec array (import_iovec): `EMSGSIZE` beyond 1024 entries, `EINVAL`
+/// for a negative length, `EFAULT` for a range outside user memory; the
+/// total is cut at MAX_RW_COUNT.
+fn read_iovs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
+    if cnt as usize > UIO_MAXIOV {
+        return Err(Errno::EMSGSIZE);
+    }
+    let raw = t.read_bytes(iov, cnt as usize * 16)?;
+    let mut v = Vec::new();
+    v.try_reserve(cnt as usize).map_err(|_| Errno::ENOMEM)?;
+    let mut total = 0usize;
+    for c in raw.chunks(16) {
+        let base = u64::from_le_bytes(c[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let len = i64::from_le_bytes(c[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        if len > 0 && base.checked_add(len as u64).is_none_or(|e| e > TASK_SIZE_MAX) {
+            return Err(Errno::EFAULT);
+        }
+        let len = (len as usize).min(MAX_RW_COUNT - total);
+        total += len;
+        v.push((base, len));
+    }
+    Ok(v)
+}
+
+fn iov_total(iovs: &[(u64, usize)]) -> usize {
+    iovs.iter().map(|i| i.1).sum()
+}
+
+/// Copies `len` bytes from the iovecs, starting `skip` bytes in.
+fn gather(t: &UThread, iovs: &[(u64, usize)], mut skip: usize, len: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    for &(base, l) in iovs {
+        if out.len() >= len {
+            break;
+        }
+        if skip >= l {
+            skip -= l;
+            continue;
+        }
+        let n = (l - skip).min(len - out.len());
+        let at = out.len();
+        out.resize(at + n, 0);
+        t.vm.lock().read_user((base + skip as u64) as usize, &mut out[at..])?;
+        skip = 0;
+    }
+    Ok(out)
+}
+
+/// Copies `data` out into the iovecs.
+fn scatter(t: &UThread, iovs: &[(u64, usize)], data: &[u8]) -> Result<()> {
+    let mut done = 0;
+    for &(base, l) in iovs {
+        if done >= data.len() {
+            break;
+        }
+        let n = l.min(data.len() - done);
+        t.write_bytes(base, &data[done..done + n])?;
+        done += n;
+    }
+    Ok(())
+}
+
+// ---- send and receive -------------------------------------------------
+
+/// Sends `data` whole on a stream (blocking unless asked not to: a
+/// partial count then), as one message otherwise. `EPIPE` raises
+/// SIGPIPE on a stream without MSG_NOSIGNAL when nothing was sent.
+fn send_all(
+    t: Option<&UThread>,
+    sf: &SocketFile,
+    data: &[u8],
+    addr: Option<&[u8]>,
+    flags: u32,
+    rights: Vec<Arc<dyn File>>,
+    creds: Option<net::Ucred>,
+) -> Result<usize> {
+    let nonblock = flags & MSG_DONTWAIT != 0 || sf.nonblock();
+    let timeo = *sf.sndtimeo.lock();
+    let stream = sf.sock.sock_type() == SOCK_STREAM;
+    let mut cx = match t {
+        Some(t) => KResolver::of(t),
+        None => KResolver::current(),
+    };
+    let mut msg = SendMsg { data, addr, flags, rights, creds };
+    let mut done = 0;
+    loop {
+        msg.data = &data[done..];
+        match blocking(sf, nonblock, timeo, |_| sf.sock.sendmsg(&mut cx, &mut msg)) {
+            Ok(n) => {
+                done += n;
+                if !stream || n == 0 || done >= data.len() || nonblock {
+                    return Ok(done);
+                }
+            }
+            Err(e) if done > 0 => {
+                let _ = e;
+                return Ok(done);
+            }
+            Err(e) => {
+                if e == Errno::EPIPE
+                    && stream
+                    && flags & MSG_NOSIGNAL == 0
+                    && let Some(t) = t
+                {
+                    sigpipe(t);
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// One receive into a buffer of `len` bytes (blocking unless asked not
+/// to), going on for MSG_WAITALL on a stream until full, the end, a
+/// boundary, an error or a signal.
+fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec<u8>, RecvMsg<KEnv>)> {
+    let mut buf = zeroed(len.min(CHUNK))?;
+    let nonblock = flags & MSG_DONTWAIT != 0 || sf.nonblock();
+    let timeo = *sf.rcvtimeo.lock();
+    let mut cx = KResolver::of(t);
+    let mut r = blocking(sf, nonblock, timeo, |_| sf.sock.recvmsg(&mut cx, &mut buf, flags))?;
+    if flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0 && sf.sock.sock_type() == SOCK_STREAM && !nonblock {
+        while r.len < buf.len() && r.more && r.len > 0 {
+            let at = r.len;
+            match blocking(sf, false, timeo, |_| sf.sock.recvmsg(&mut cx, &mut buf[at..], flags)) {
+                Ok(m) if m.len == 0 => break,
+                Ok(m) => {
+                    r.len += m.len;
+                    r.ret += m.len;
+                    r.more = m.more;
+                    r.rights = m.rights;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    buf.truncate(r.len);
+    Ok((buf, r))
+}
+
+// ---- system calls -----------------------------------------------------
+
+fn check_type_flags(ty: u64) -> Result<(u32, bool, bool)> {
+    let ty = ty as u32;
+    let flags = ty & !SOCK_TYPE_MASK;
+    if flags & !(SOCK_CLOEXEC | SOCK_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok((ty & SOCK_TYPE_MASK, flags & SOCK_NONBLOCK != 0, flags & SOCK_CLOEXEC != 0))
+}
+
+/// __sock_create's checks and the family's create.
+fn create(domain: u64, ty: u32, protocol: u64) -> Result<(Sock, Option<Arc<UnixSocket<KEnv>>>)> {
+    let domain = domain as i32;
+    if domain < 0 || domain as u32 >= AF_MAX {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    if ty >= SOCK_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let protocol = protocol as i32;
+    match domain as u16 {
+        AF_UNIX => {
+            if protocol < 0 {
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            let u = net::unix::create::<KEnv>(ty, protocol as u32, <KEnv as net::NetEnv>::new_waker()?)?;
+            Ok((u.clone(), Some(u)))
+        }
+        AF_INET | AF_INET6 => Ok((inet_socket(domain as u16, ty, protocol as u32)?, None)),
+        d => {
+            log::info!("socket: address family {d} unsupported: EAFNOSUPPORT");
+            Err(Errno::EAFNOSUPPORT)
+        }
+    }
+}
+
+/// socket(2).
+pub fn socket(t: &mut UThread, domain: u64, ty: u64, protocol: u64) -> SysResult {
+    let (ty, nonblock, cloexec) = check_type_flags(ty)?;
+    let (sock, unix) = create(domain, ty, protocol)?;
+    crate::syscall::fs::install(t, SocketFile::open(sock, unix, nonblock), cloexec)
+}
+
+/// socketpair(2): the descriptors are written before the sockets are made
+/// (`EFAULT` first, as Linux); only AF_UNIX pairs (`EOPNOTSUPP` for inet).
+pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64) -> SysResult {
+    let (ty, nonblock, cloexec) = check_type_flags(ty)?;
+    t.write_bytes(sv, &[0xff; 8])?;
+    let d = domain as i32;
+    if d < 0 || d as u32 >= AF_MAX {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    if ty >= SOCK_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let (a, b) = match d as u16 {
+        AF_UNIX => {
+            if (protocol as i32) < 0 {
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            let caller = net::Resolver::caller(&KResolver::of(t));
+            let w = (<KEnv as net::NetEnv>::new_waker()?, <KEnv as net::NetEnv>::new_waker()?);
+            net::unix::pair::<KEnv>(ty, protocol as u32, w, caller)?
+        }
+        AF_INET | AF_INET6 => {
+            let _ = inet_socket(d as u16, ty, protocol as u32)?;
+            return Err(Errno::EOPNOTSUPP);
+        }
+        _ => return Err(Errno::EAFNOSUPPORT),
+    };
+    let fa = SocketFile::open(a.clone(), Some(a), nonblock);
+    let fb = SocketFile::open(b.clone(), Some(b), nonblock);
+    let files = t.files()?;
+    let nofile = t.nofile();
+    let fd0 = files.lock().insert(fa, cloexec, nofile)?;
+    let fd1 = match files.lock().insert(fb, cloexec, nofile) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let closed = files.lock().close(fd0);
+            drop(closed);
+            return Err(e);
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&fd0.to_le_bytes());
+    out[4..].copy_from_slice(&fd1.to_le_bytes());
+    if let Err(e) = t.write_bytes(sv, &out) {
+        let c0 = files.lock().close(fd0);
+        let c1 = files.lock().close(fd1);
+        drop((c0, c1));
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// bind(2).
+pub fn bind(t: &mut UThread, fd: u64, addr: u64, len: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let a = read_addr(t, addr, len)?;
+    sf(&f).sock.bind(&mut KResolver::of(t), &a).map(|_| 0)
+}
+
+/// listen(2): a backlog above somaxconn (or negative) is somaxconn.
+pub fn listen(t: &mut UThread, fd: u64, backlog: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let b = (backlog as i32 as u32).min(SOMAXCONN);
+    sf(&f).sock.listen(&mut KResolver::of(t), b).map(|_| 0)
+}
+
+/// connect(2): the address is copied before the socket is looked at.
+pub fn connect(t: &mut UThread, fd: u64, addr: u64, len: u64) -> SysResult {
+    let f = t.file(fd)?;
+    let a = read_addr(t, addr, len)?;
+    let s = as_socket(&*f).ok_or(Errno::ENOTSOCK)?;
+    let timeo = *s.sndtimeo.lock();
+    let mut cx = KResolver::of(t);
+    blocking(s, s.nonblock(), timeo, |nb| s.sock.connect(&mut cx, &a, nb || s.nonblock())).map(|_| 0)
+}
+
+/// accept4(2) (and accept(2) with no flags).
+pub fn accept4(t: &mut UThread, fd: u64, addr: u64, alen: u64, flags: u64) -> SysResult {
+    let flags = flags as u32;
+    if flags & !(SOCK_CLOEXEC | SOCK_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = sock_fd(t, fd)?;
+    let s = sf(&f);
+    let timeo = *s.rcvtimeo.lock();
+    let mut cx = KResolver::of(t);
+    let new = blocking(s, s.nonblock(), timeo, |_| s.sock.accept(&mut cx))?;
+    let unix = new.as_any().downcast_ref::<UnixSocket<KEnv>>().map(UnixSocket::to_arc);
+    let file = SocketFile::open(new.clone(), unix, flags & SOCK_NONBLOCK != 0);
+    if addr != 0 {
+        let peer = new.getpeername().unwrap_or_else(|_| SockAddrBuf::unix_unnamed());
+        // the connection is lost when the address cannot be written
+        write_addr(t, peer.as_bytes(), addr, alen)?;
+    }
+    crate::syscall::fs::install(t, file, flags & SOCK_CLOEXEC != 0)
+}
+
+/// sendto(2): the buffer's range is checked first (`EFAULT`), an address
+/// with length 0 is none.
+pub fn sendto(t: &mut UThread, fd: u64, buf: u64, len: u64, flags: u64, addr: u64, alen: u64) -> SysResult {
+    let len = (len as usize).min(MAX_RW_COUNT);
+    if len > 0 && buf.checked_add(len as u64).is_none_or(|e| e > TASK_SIZE_MAX) {
+        return Err(Errno::EFAULT);
+    }
+    let f = sock_fd(t, fd)?;
+    let a = if addr != 0 { read_addr(t, addr, alen)? } else { Vec::new() };
+    let s = sf(&f);
+    send_iovs(t, s, &[(buf, len)], if a.is_empty() { None } else { Some(&a) }, flags as u32, Vec::new(), None)
+}
+
+fn send_iovs(
+    t: &UThread,
+    s: &SocketFile,
+    iovs: &[(u64, usize)],
+    addr: Option<&[u8]>,
+    flags: u32,
+    rights: Vec<Arc<dyn File>>,
+    creds: Option<net::Ucred>,
+) -> SysResult {
+    let total = iov_total(iovs);
+    if s.sock.sock_type() != SOCK_STREAM || total <= CHUNK {
+        let data = gather(t, iovs, 0, total.min(CHUNK.max(if total > CHUNK { CHUNK + 1 } else { 0 })))?;
+        return send_all(Some(t), s, &data, addr, flags, rights, creds).map(|n| n as isize);
+    }
+    // a large stream write: a chunk at a time
+    let mut done = 0;
+    let mut rights = Some(rights);
+    while done < total {
+        let data = gather(t, iovs, done, (total - done).min(CHUNK))?;
+        match send_all(Some(t), s, &data, addr, flags, rights.take().unwrap_or_default(), creds) {
+            Ok(n) => {
+                done += n;
+                if n < data.len() {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done as isize)
+}
+
+/// recvfrom(2).
+pub fn recvfrom(t: &mut UThread, fd: u64, buf: u64, len: u64, flags: u64, addr: u64, alen: u64) -> SysResult {
+    let len = (len as usize).min(MAX_RW_COUNT);
+    if len > 0 && buf.checked_add(len as u64).is_none_or(|e| e > TASK_SIZE_MAX) {
+        return Err(Errno::EFAULT);
+    }
+    let f = sock_fd(t, fd)?;
+    let s = sf(&f);
+    let flags = flags as u32 & !MSG_CMSG_CLOEXEC;
+    let (data, r) = recv_one(t, s, len, flags)?;
+    t.write_bytes(buf, &data)?;
+    if addr != 0 {
+        let a = r.addr.unwrap_or(SockAddrBuf::new(&[]));
+        write_addr(t, a.as_bytes(), addr, alen)?;
+    }
+    Ok(r.ret as isize)
+}
+
+/// A user `struct msghdr` (56 bytes).
+struct MsgHdr {
+    name: u64,
+    namelen: u32,
+    iov: u64,
+    iovlen: u64,
+    control: u64,
+    controllen: u64,
+}
+
+fn read_msghdr(t: &UThread, at: u64) -> Result<MsgHdr> {
+    let b = t.read_bytes(at, 56)?;
+    let q = |i: usize| {
+        u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
+    };
+    Ok(MsgHdr {
+        name: q(0),
+        namelen: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+        iov: q(16),
+        iovlen: q(24),
+        control: q(32),
+        controllen: q(40),
+    })
+}
+
+const CMSG_HDR: usize = 16;
+
+/// What sendmsg's control messages carry: files and credentials.
+type Control = (Vec<Arc<dyn File>>, Option<net::Ucred>);
+
+fn cmsg_align(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+/// __scm_send: walks the control messages; `EINVAL` for a malformed
+/// header, a type Linux does not know at SOL_SOCKET, more than 253 files
+/// or files on a socket that is no AF_UNIX; `EBADF` for a bad
+/// descriptor; `EPERM` for credentials the caller may not claim.
+fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: &[u8]) -> Result<Control> {
+    let mut rights: Vec<Arc<dyn File>> = Vec::new();
+    let mut creds = None;
+    let mut off = 0usize;
+    while off + CMSG_HDR <= ctl.len() {
+        let h = &ctl[off..];
+        let len = u64::from_le_bytes(h[..8].try_into().map_err(|_| Errno::EINVAL)?) as usize;
+        let level = i32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+        let ty = i32::from_le_bytes([h[12], h[13], h[14], h[15]]);
+        if len < CMSG_HDR || len > ctl.len() - off {
+            return Err(Errno::EINVAL);
+        }
+        if level == SOL_SOCKET {
+            match ty {
+                SCM_RIGHTS => {
+                    if !s.is_unix() {
+                        return Err(Errno::EINVAL);
+                    }
+                    let num = (len - CMSG_HDR) / 4;
+                    if rights.len() + num > SCM_MAX_FD {
+                        return Err(Errno::EINVAL);
+                    }
+                    rights.try_reserve(num).map_err(|_| Errno::ENOMEM)?;
+                    for i in 0..num {
+                        let p = off + CMSG_HDR + 4 * i;
+                        let fd = i32::from_le_bytes([ctl[p], ctl[p + 1], ctl[p + 2], ctl[p + 3]]);
+                        if fd < 0 {
+                            return Err(Errno::EBADF);
+                        }
+                        rights.push(t.file(fd as u64)?);
+                    }
+                }
+                SCM_CREDENTIALS => {
+                    if len != CMSG_HDR + 12 {
+                        return Err(Errno::EINVAL);
+                    }
+                    let c = net::Ucred::from_bytes(&h[CMSG_HDR..CMSG_HDR + 12]).ok_or(Errno::EINVAL)?;
+                    unix::check_creds(t, &c)?;
+                    creds = Some(c);
+                }
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        off += cmsg_align(len);
+    }
+    Ok((rights, creds))
+}
+
+fn sendmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> SysResult {
+    let s = sf(f);
+    let h = read_msghdr(t, at)?;
+    let namelen = if h.name == 0 { 0 } else { h.namelen as i32 };
+    if namelen < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let namelen = (namelen as usize).min(128);
+    let iovs = read_iovs(t, h.iov, h.iovlen)?;
+    let addr = if namelen > 0 { t.read_bytes(h.name, namelen)? } else { Vec::new() };
+    if h.controllen > i32::MAX as u64 {
+        return Err(Errno::ENOBUFS);
+    }
+    let (rights, creds) = if h.controllen > 0 {
+        if h.controllen as usize >= OPTMEM_MAX {
+            return Err(Errno::ENOBUFS);
+        }
+        let ctl = t.read_bytes(h.control, h.controllen as usize)?;
+        parse_cmsgs(t, s, &ctl)?
+    } else {
+        (Vec::new(), None)
+    };
+    send_iovs(t, s, &iovs, if addr.is_empty() { None } else { Some(&addr) }, flags, rights, creds)
+}
+
+/// sendmsg(2).
+pub fn sendmsg(t: &mut UThread, fd: u64, msg: u64, flags: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    sendmsg_one(t, &f, msg, flags as u32)
+}
+
+/// Writes the control messages of a receive: SCM_CREDENTIALS then
+/// SCM_RIGHTS (installing the files, close-on-exec with
+/// MSG_CMSG_CLOEXEC), as put_cmsg/scm_detach_fds: what does not fit sets
+/// MSG_CTRUNC and the files left over are closed. Returns the bytes used
+/// and the extra msg_flags.
+fn put_control(
+    t: &UThread,
+    r: &mut RecvMsg<KEnv>,
+    ctl: u64,
+    space: usize,
+    flags: u32,
+) -> Result<(usize, u32)> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut trunc = 0;
+    let rights = core::mem::take(&mut r.rights);
+    if ctl == 0 {
+        if r.creds.is_some() || !rights.is_empty() {
+            trunc = MSG_CTRUNC;
+        }
+        drop(rights);
+        return Ok((0, trunc));
+    }
+    let room = |out: &Vec<u8>| space.saturating_sub(out.len());
+    if let Some(c) = r.creds {
+        if room(&out) < CMSG_HDR {
+            trunc = MSG_CTRUNC;
+        } else {
+            let mut cm = Vec::new();
+            cm.extend_from_slice(&((CMSG_HDR + 12) as u64).to_le_bytes());
+            cm.extend_from_slice(&SOL_SOCKET.to_le_bytes());
+            cm.extend_from_slice(&SCM_CREDENTIALS.to_le_bytes());
+            cm.extend_from_slice(&c.to_bytes());
+            cm.extend_from_slice(&[0u8; 4]);
+            let mut cmlen = CMSG_HDR + 12;
+            if room(&out) < cmlen {
+                trunc = MSG_CTRUNC;
+                cmlen = room(&out);
+                cm[..8].copy_from_slice(&(cmlen as u64).to_le_bytes());
+            }
+            let adv = cmsg_align(CMSG_HDR + 12).min(room(&out));
+            let _ = cmlen;
+            out.extend_from_slice(&cm[..adv]);
+        }
+    }
+    if !rights.is_empty() {
+        let r_room = room(&out);
+        let fdmax = if r_room > CMSG_HDR { (r_room - CMSG_HDR) / 4 } else { 0 };
+        let files = t.files()?;
+        let nofile = t.nofile();
+        let cloexec = flags & MSG_CMSG_CLOEXEC != 0;
+        let mut fds: Vec<u32> = Vec::new();
+        for f in rights.iter().take(fdmax) {
+            match files.lock().insert(f.clone(), cloexec, nofile) {
+                Ok(fd) => fds.push(fd),
+                Err(_) => break,
+            }
+        }
+        let i = fds.len();
+        if i > 0 {
+            let cmlen = CMSG_HDR + 4 * i;
+            let start = out.len();
+            out.extend_from_slice(&(cmlen as u64).to_le_bytes());
+            out.extend_from_slice(&SOL_SOCKET.to_le_bytes());
+            out.extend_from_slice(&SCM_RIGHTS.to_le_bytes());
+            for fd in &fds {
+                out.extend_from_slice(&fd.to_le_bytes());
+            }
+            let adv = cmsg_align(cmlen).min(r_room);
+            out.resize(start + adv, 0);
+        }
+        if i < rights.len() {
+            trunc = MSG_CTRUNC;
+        }
+        drop(files);
+    }
+    drop(rights);
+    if !out.is_empty() {
+        t.write_bytes(ctl, &out)?;
+    }
+    Ok((out.len(), trunc))
+}
+
+fn recvmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> Result<usize> {
+    let s = sf(f);
+    let h = read_msghdr(t, at)?;
+    let iovs = read_iovs(t, h.iov, h.iovlen)?;
+    let total = iov_total(&iovs);
+    let (data, mut r) = recv_one(t, s, total, flags)?;
+    scatter(t, &iovs, &data)?;
+    if h.name != 0 {
+        let a = r.addr.unwrap_or(SockAddrBuf::new(&[]));
+        write_addr(t, a.as_bytes(), h.name, at + 8)?;
+    }
+    let (used, trunc) = put_control(t, &mut r, h.control, h.controllen.min(i32::MAX as u64) as usize, flags)?;
+    t.write_u64(at + 40, used as u64)?;
+    t.write_u32(at + 48, r.flags | trunc)?;
+    Ok(r.ret)
+}
+
+/// recvmsg(2).
+pub fn recvmsg(t: &mut UThread, fd: u64, msg: u64, flags: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    recvmsg_one(t, &f, msg, flags as u32).map(|n| n as isize)
+}
+
+/// sendmmsg(2): up to 1024 messages; the count sent, or the first error.
+pub fn sendmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let n = (vlen as u32 as usize).min(UIO_MAXIOV);
+    let mut sent = 0;
+    while sent < n {
+        let at = vec + 64 * sent as u64;
+        match sendmsg_one(t, &f, at, flags as u32) {
+            Ok(len) => {
+                t.write_u32(at + 56, len as u32)?;
+                sent += 1;
+            }
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(sent as isize)
+}
+
+/// recvmmsg(2): up to `vlen` messages; MSG_WAITFORONE waits for the
+/// first only; the timeout is looked at after each message, as Linux.
+pub fn recvmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64, timeout: u64) -> SysResult {
+    let deadline = if timeout != 0 {
+        let ns = t.read_timespec(timeout)?;
+        Some(arch_x86_64::time::since_boot_ns().saturating_add(ns))
+    } else {
+        None
+    };
+    let f = sock_fd(t, fd)?;
+    let mut flags = flags as u32;
+    let n = (vlen as u32 as usize).min(UIO_MAXIOV);
+    let mut got = 0;
+    while got < n {
+        let at = vec + 64 * got as u64;
+        match recvmsg_one(t, &f, at, flags & !MSG_WAITFORONE) {
+            Ok(len) => {
+                t.write_u32(at + 56, len as u32)?;
+                got += 1;
+            }
+            Err(e) if got == 0 => return Err(e),
+            Err(_) => break,
+        }
+        if flags & MSG_WAITFORONE != 0 {
+            flags |= MSG_DONTWAIT;
+        }
+        if deadline.is_some_and(|d| arch_x86_64::time::since_boot_ns() >= d) {
+            break;
+        }
+    }
+    Ok(got as isize)
+}
+
+/// shutdown(2).
+pub fn shutdown(t: &mut UThread, fd: u64, how: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let how = how as i32;
+    if !(0..=2).contains(&how) {
+        return Err(Errno::EINVAL);
+    }
+    sf(&f).sock.shutdown(how as u32).map(|_| 0)
+}
+
+/// getsockname(2).
+pub fn getsockname(t: &mut UThread, fd: u64, addr: u64, alen: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let a = sf(&f).sock.getsockname()?;
+    write_addr(t, a.as_bytes(), addr, alen).map(|_| 0)
+}
+
+/// getpeername(2).
+pub fn getpeername(t: &mut UThread, fd: u64, addr: u64, alen: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let a = sf(&f).sock.getpeername()?;
+    write_addr(t, a.as_bytes(), addr, alen).map(|_| 0)
+}
+
+/// setsockopt(2): SO_RCVTIMEO/SO_SNDTIMEO kept here, the rest to the kind.
+pub fn setsockopt(t: &mut UThread, fd: u64, level: u64, name: u64, val: u64, len: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let s = sf(&f);
+    let len = len as i32;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let v = t.read_bytes(val, (len as usize).min(256))?;
+    let (level, name) = (level as i32, name as i32);
+    if level == SOL_SOCKET {
+        match name {
+            SO_RCVTIMEO | SO_RCVTIMEO_NEW => {
+                *s.rcvtimeo.lock() = timeout_from_timeval(&v)?;
+                return Ok(0);
+            }
+            SO_SNDTIMEO | SO_SNDTIMEO_NEW => {
+                *s.sndtimeo.lock() = timeout_from_timeval(&v)?;
+                return Ok(0);
+            }
+            _ => {}
+        }
+    }
+    s.sock.setsockopt(&mut KResolver::of(t), level, name, &v).map(|_| 0)
+}
+
+/// getsockopt(2): the caller's length first (`EFAULT`, `EINVAL` when
+/// negative); SO_TYPE, SO_DOMAIN, SO_PROTOCOL and the timeouts here, the
+/// rest from the kind; `min(len, size)` bytes and that length written.
+pub fn getsockopt(t: &mut UThread, fd: u64, level: u64, name: u64, val: u64, lenp: u64) -> SysResult {
+    let f = sock_fd(t, fd)?;
+    let s = sf(&f);
+    let len = read_i32(t, lenp)?;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut buf = [0u8; 256];
+    let cap = (len as usize).min(buf.len());
+    let (level, name) = (level as i32, name as i32);
+    let n = if level == SOL_SOCKET {
+        match name {
+            SO_TYPE => net::socket::put_int(&mut buf[..cap], s.sock.sock_type() as i32),
+            SO_DOMAIN => net::socket::put_int(&mut buf[..cap], i32::from(s.sock.domain())),
+            SO_PROTOCOL => net::socket::put_int(&mut buf[..cap], s.sock.protocol() as i32),
+            SO_RCVTIMEO | SO_RCVTIMEO_NEW | SO_SNDTIMEO | SO_SNDTIMEO_NEW => {
+                let to = if matches!(name, SO_RCVTIMEO | SO_RCVTIMEO_NEW) {
+                    *s.rcvtimeo.lock()
+                } else {
+                    *s.sndtimeo.lock()
+                };
+                let b = timeval_of_timeout(to);
+                let n = cap.min(16);
+                buf[..n].copy_from_slice(&b[..n]);
+                n
+            }
+            _ => s.sock.getsockopt(level, name, &mut buf[..cap])?,
+        }
+    } else {
+        s.sock.getsockopt(level, name, &mut buf[..cap])?
+    };
+    if n > 0 {
+        t.write_bytes(val, &buf[..n])?;
+    }
+    t.write_u32(lenp, n as u32).map(|_| 0)
+}

@@ -1,0 +1,137 @@
+//! The kernel's side of AF_UNIX: the [`net::NetEnv`] of this kernel (open
+//! files as `Arc<dyn File>`, wait queues as wakers), the one namespace of
+//! abstract and bound names, and the filesystem side of bound paths (a
+//! socket inode made by bind, found by connect/sendto with write
+//! permission).
+
+use super::SocketFile;
+use crate::sched::WaitQueue;
+use crate::syscall::fs::{AT_FDCWD, with_ctx};
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use linux_abi::{Errno, Result};
+use net::unix::{Names, UnixEnv, UnixSocket};
+use net::{Caller, NetEnv, NodeId, Resolver};
+
+/// This kernel as the socket layer sees it.
+pub struct KEnv;
+
+/// A socket's wait queue.
+#[derive(Clone)]
+pub struct KWaker(pub Arc<WaitQueue>);
+
+impl net::Waker for KWaker {
+    fn wake(&self) {
+        self.0.wake_all();
+    }
+}
+
+static NAMES: Names<KEnv> = Names::new();
+
+impl NetEnv for KEnv {
+    type File = Arc<dyn vfs::File>;
+    type Waker = KWaker;
+
+    fn new_waker() -> Result<KWaker> {
+        Ok(KWaker(Arc::new(WaitQueue::new())))
+    }
+
+    fn file_unix(f: &Arc<dyn vfs::File>) -> Option<Arc<UnixSocket<KEnv>>> {
+        f.as_any()?.downcast_ref::<SocketFile>()?.unix.clone()
+    }
+
+    fn file_refs(f: &Arc<dyn vfs::File>) -> usize {
+        Arc::strong_count(f)
+    }
+}
+
+impl UnixEnv for KEnv {
+    fn names() -> &'static Names<KEnv> {
+        &NAMES
+    }
+}
+
+/// The calling thread as a [`Resolver`]. Without its `UThread` (a
+/// read(2) or write(2) through the file) paths cannot be resolved.
+pub struct KResolver<'a> {
+    t: Option<&'a UThread>,
+    pid: u32,
+}
+
+impl<'a> KResolver<'a> {
+    /// The resolver of a system call's thread.
+    pub fn of(t: &'a UThread) -> Self {
+        KResolver { t: Some(t), pid: t.pid }
+    }
+
+    /// The resolver of the current thread, from the scheduler.
+    pub fn current() -> KResolver<'static> {
+        let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as u32;
+        KResolver { t: None, pid: crate::proc::table().tgid(tid).unwrap_or(tid) }
+    }
+
+    fn thread(&self) -> Result<&'a UThread> {
+        self.t.ok_or(Errno::EINVAL)
+    }
+}
+
+impl Resolver for KResolver<'_> {
+    fn caller(&self) -> Caller {
+        crate::proc::table()
+            .with_process(self.pid, |p| Caller {
+                pid: self.pid,
+                uid: p.creds.uid,
+                gid: p.creds.gid,
+                euid: p.creds.euid,
+                egid: p.creds.egid,
+            })
+            .unwrap_or(Caller { pid: self.pid, ..Caller::default() })
+    }
+
+    fn bind_path(&mut self, path: &[u8]) -> Result<NodeId> {
+        // unix_bind_bsd: mknod S_IFSOCK with 0777 & ~umask; EEXIST is EADDRINUSE
+        let r = with_ctx(self.thread()?, AT_FDCWD, |ctx, dir| ctx.mknod(dir, path, vfs::S_IFSOCK | 0o777, 0));
+        match r {
+            Ok(i) => Ok(NodeId { dev: i.stat().dev, ino: i.ino() }),
+            Err(Errno::EEXIST) => Err(Errno::EADDRINUSE),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn lookup_path(&mut self, path: &[u8]) -> Result<NodeId> {
+        let i = with_ctx(self.thread()?, AT_FDCWD, |ctx, dir| ctx.lookup(dir, path, true))?;
+        // path_permission(MAY_WRITE) before the type (unix_find_bsd)
+        with_ctx(self.thread()?, AT_FDCWD, |ctx, dir| ctx.access(dir, path, 2, 0))?;
+        if i.file_type() != vfs::FileType::Socket {
+            return Err(Errno::ECONNREFUSED);
+        }
+        Ok(NodeId { dev: i.stat().dev, ino: i.ino() })
+    }
+
+    fn unlink_path(&mut self, path: &[u8]) {
+        if let Ok(t) = self.thread() {
+            let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.unlink(dir, path));
+        }
+    }
+
+    fn now_ns(&self) -> u64 {
+        arch_x86_64::time::since_boot_ns()
+    }
+}
+
+/// The credentials `SCM_CREDENTIALS` may claim (scm_check_creds): its own
+/// pid (or CAP_SYS_ADMIN), one of its uids (or CAP_SETUID), one of its
+/// gids (or CAP_SETGID); `EPERM` otherwise.
+pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<()> {
+    let ok = crate::proc::table()
+        .with_process(t.pid, |p| {
+            let cr = &p.creds;
+            let cap = |bit: u32| cr.cap_effective & (1u64 << bit) != 0;
+            let pid_ok = c.pid == t.pid || cap(21);
+            let uid_ok = [cr.uid, cr.euid, cr.suid].contains(&c.uid) || cap(7);
+            let gid_ok = [cr.gid, cr.egid, cr.sgid].contains(&c.gid) || cap(6);
+            pid_ok && uid_ok && gid_ok
+        })
+        .unwrap_or(false);
+    if ok { Ok(()) } else { Err(Errno::EPERM) }
+}
