@@ -13,7 +13,8 @@
 //!   per process. Standard signals coalesce, real-time signals queue with
 //!   their [`SigInfo`] up to RLIMIT_SIGPENDING, counted per user by a
 //!   [`SigQueueAccount`].
-//! - [`SigInfo`] converts to and from the 128-byte x86_64 `siginfo_t`.
+//! - [`SigInfo`] converts to and from the 128-byte x86_64 `siginfo_t`;
+//!   [`signalfd::record`] makes signalfd(2)'s `struct signalfd_siginfo`.
 //! - The kernel asks pure functions what to do: [`prepare_send`] (stop and
 //!   continue rules, ignored signals), [`choose_thread`] (which thread takes
 //!   a process-directed signal), [`delivery_action`] (ignore, handler, stop,
@@ -94,6 +95,7 @@ mod delivery;
 pub mod epoch;
 mod pending;
 pub mod siginfo;
+pub mod signalfd;
 mod signum;
 mod sigset;
 mod thread;
