@@ -51,8 +51,9 @@ pub fn set(pid: Pid, value_ns: u64, interval_ns: u64) -> (u64, u64) {
     old
 }
 
-/// Fires due timers.
+/// Fires due timers (timerfds too).
 pub fn check() {
+    crate::timerfd::check();
     let now = arch_x86_64::time::since_boot_ns();
     let due: alloc::vec::Vec<Pid> = {
         let mut t = TIMERS.lock();

@@ -22,6 +22,8 @@ mod devices;
 #[cfg(target_os = "none")]
 mod dnotify;
 #[cfg(target_os = "none")]
+mod eventfd;
+#[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
 mod filemap;
@@ -46,11 +48,15 @@ mod procfs;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
+mod signalfd;
+#[cfg(target_os = "none")]
 mod syscall;
 #[cfg(target_os = "none")]
 mod tests;
 #[cfg(target_os = "none")]
 mod time;
+#[cfg(target_os = "none")]
+mod timerfd;
 #[cfg(target_os = "none")]
 mod uthread;
 

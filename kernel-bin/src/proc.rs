@@ -118,6 +118,10 @@ impl process::seams::Hooks<Kernel> for Hooks {
         }
     }
 
+    fn signal_queued(&self, pid: Pid) {
+        crate::signalfd::notify(pid);
+    }
+
     fn wait_vfork_done(&self, caller: Pid, child: Pid) {
         // Linux's wait is killable; a thread removed by exec goes too
         let done = || VFORK_DONE.lock().contains(&child);

@@ -520,6 +520,9 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     if let Some(name) = crate::syscall::shm::memfd_link(&*file) {
         return Ok(name);
     }
+    if let Some(name) = crate::eventfd::anon_name(&*file) {
+        return Ok(name.to_vec());
+    }
     let st = file.stat()?;
     Ok(match st.mode & vfs::S_IFMT {
         vfs::S_IFIFO => format!("pipe:[{}]", st.ino).into_bytes(),

@@ -94,6 +94,13 @@ pub trait Hooks<P: Platform> {
         let _ = tid;
     }
 
+    /// A signal was queued for process `pid` or one of its threads, blocked
+    /// or not (Linux's `signalfd_notify()`): wake whoever watches the
+    /// process's pending signals (signalfd readers and pollers).
+    fn signal_queued(&self, pid: Pid) {
+        let _ = pid;
+    }
+
     /// Blocks `parent` (a thread) until the vfork child `child` has
     /// released its address space (exec or exit): Linux's
     /// `wait_for_vfork_done()`. The crate calls [`Hooks::vfork_done`] when

@@ -275,6 +275,7 @@ enum Effect<P: Platform> {
     Exited(Pid),
     Renamed(Pid, Pid),
     Wake(Pid),
+    Queued(Pid),
     VforkDone(Pid, Pid),
     ChildEvent(Pid),
     Futex(SharedVm<P>, u64),
@@ -301,6 +302,7 @@ impl<P: Platform> Out<P> {
                 Effect::Exited(t) => hooks.thread_exited(t),
                 Effect::Renamed(a, b) => hooks.thread_renamed(a, b),
                 Effect::Wake(t) => hooks.signal_wakeup(t),
+                Effect::Queued(p) => hooks.signal_queued(p),
                 Effect::VforkDone(p, c) => hooks.vfork_done(p, c),
                 Effect::ChildEvent(p) => hooks.child_event(p),
                 Effect::Futex(vm, addr) => hooks.futex_wake(&vm, addr, 1),
@@ -1498,6 +1500,7 @@ impl<P: Platform> Inner<P> {
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         let limit = p.rlimits.cur(Resource::Sigpending);
         p.pending.enqueue(info, &account, limit)?;
+        out.effects.push(Effect::Queued(pid));
         if let Some(i) = signal::choose_thread(sig, &candidates, 0, 0) {
             // complete_signal(): not when the chosen thread waits for it in
             // sigtimedwait(2) (its `real_blocked` has it)
@@ -1861,6 +1864,7 @@ impl<P: Platform> Inner<P> {
         let account = self.account(uid);
         let th = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
         th.signals.pending.enqueue(info, &account, limit)?;
+        out.effects.push(Effect::Queued(pid));
         // blocked, or waited for in sigtimedwait(2) (real_blocked)
         let blocked = th.signals.blocked_for_send().contains(sig);
         if !blocked && pid != 1 && signal::fatal_on_send(sig, &action) {

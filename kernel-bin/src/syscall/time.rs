@@ -334,6 +334,7 @@ fn settime(t: &UThread, sec: i64, nsec: i64) -> SysResult {
         return Err(Errno::EPERM);
     }
     crate::time::set_realtime_ns(sec as u64 * 1_000_000_000 + nsec as u64);
+    crate::timerfd::clock_was_set();
     log::info!("pid {}: CLOCK_REALTIME set to {sec}.{nsec:09}", t.pid);
     Ok(0)
 }

@@ -1,0 +1,192 @@
+//! eventfd(2)/eventfd2(2): a file around a 64-bit counter. The counter's
+//! rules are `evfd::eventfd`; here are the locking, the sleeping and the
+//! system calls. One wait queue serves readers, writers and pollers (as
+//! Linux's `ctx->wqh`); every change of the counter wakes it.
+//!
+//! Also the helpers timerfd.rs and signalfd.rs share: the caller's ids, the
+//! anonymous-inode stat, installing a new file.
+
+use crate::proc::table;
+use crate::sched::WaitQueue;
+use crate::syscall::SysResult;
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use evfd::eventfd::{self as rules, Counter};
+use linux_abi::{Errno, Result};
+use process::pid::Pid;
+use spin::Mutex;
+use vfs::{File, Stat};
+
+/// The running thread's tid.
+pub(crate) fn current_tid() -> Pid {
+    crate::sched::current().id.load(Ordering::Relaxed) as Pid
+}
+
+/// The running thread's `(tid, pid)`.
+pub(crate) fn caller() -> (Pid, Pid) {
+    let tid = current_tid();
+    (tid, table().tgid(tid).unwrap_or(tid))
+}
+
+/// fstat(2) of a file on Linux's anonymous inode: mode 0600 without a
+/// type (as an epoll instance).
+pub(crate) fn anon_stat() -> Stat {
+    Stat { mode: 0o600, nlink: 1, blksize: 4096, dev: 0xd, ..Stat::default() }
+}
+
+/// Puts `file` in the lowest free descriptor of `t`'s table.
+pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
+    let nofile = t.nofile();
+    let files = t.files()?;
+    let fd = files.lock().insert(file, cloexec, nofile)?;
+    Ok(fd as isize)
+}
+
+/// An eventfd.
+pub struct EventFd {
+    counter: Mutex<Counter>,
+    wq: Arc<WaitQueue>,
+    /// Moves on every change (epoll's edge-triggered wake-ups).
+    events: AtomicU64,
+    /// `O_RDWR` and `O_NONBLOCK`.
+    flags: AtomicU32,
+}
+
+impl EventFd {
+    fn new(initval: u32, flags: u32) -> EventFd {
+        EventFd {
+            counter: Mutex::new(Counter::new(initval, flags)),
+            wq: Arc::new(WaitQueue::new()),
+            events: AtomicU64::new(0),
+            flags: AtomicU32::new(vfs::O_RDWR | (flags & vfs::O_NONBLOCK)),
+        }
+    }
+
+    fn nonblock(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0
+    }
+
+    fn changed(&self) {
+        self.events.fetch_add(1, Ordering::SeqCst);
+        self.wq.wake_all();
+    }
+}
+
+impl File for EventFd {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        rules::check_len(buf.len())?;
+        loop {
+            let got = self.counter.lock().try_read();
+            if let Some(v) = got {
+                buf[..8].copy_from_slice(&v.to_ne_bytes());
+                self.changed();
+                return Ok(8);
+            }
+            if self.nonblock() {
+                return Err(Errno::EAGAIN);
+            }
+            crate::proc::sleep_on(current_tid(), &[&self.wq], || self.counter.lock().readable(), None)?;
+        }
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        let v = rules::write_value(buf)?;
+        loop {
+            let done = self.counter.lock().try_write(v);
+            if done {
+                self.changed();
+                return Ok(8);
+            }
+            if self.nonblock() {
+                return Err(Errno::EAGAIN);
+            }
+            crate::proc::sleep_on(
+                current_tid(),
+                &[&self.wq],
+                || {
+                    let c = self.counter.lock().count();
+                    u64::MAX - c > v
+                },
+                None,
+            )?;
+        }
+    }
+
+    fn unread(&self, _data: &[u8]) {
+        // Linux's eventfd_read consumes before it copies: a failed copy
+        // loses the value
+    }
+
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        Ok(0) // noop_llseek
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(anon_stat())
+    }
+
+    fn poll(&self) -> u32 {
+        let c = self.counter.lock();
+        let mut r = 0;
+        if c.readable() {
+            r |= vfs::POLLIN | vfs::POLLRDNORM;
+        }
+        if c.writable() {
+            r |= vfs::POLLOUT | vfs::POLLWRNORM;
+        }
+        if c.overflowed() {
+            r |= vfs::POLLERR;
+        }
+        r
+    }
+
+    fn event_count(&self) -> u64 {
+        self.events.load(Ordering::SeqCst)
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        Some(self.wq.clone())
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
+        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+    }
+}
+
+/// eventfd2(2): `EINVAL` for unknown flags.
+pub fn eventfd2(t: &mut UThread, initval: u64, flags: u64) -> SysResult {
+    let flags = flags as u32;
+    rules::check_flags(flags)?;
+    let file: Arc<dyn File> = Arc::new(EventFd::new(initval as u32, flags));
+    install(t, file, flags & rules::EFD_CLOEXEC != 0)
+}
+
+/// eventfd(2): eventfd2 without flags.
+pub fn eventfd(t: &mut UThread, initval: u64) -> SysResult {
+    eventfd2(t, initval, 0)
+}
+
+/// The `anon_inode:[...]` name /proc/<pid>/fd shows for the event files
+/// of this module and its siblings.
+pub fn anon_name(file: &dyn File) -> Option<&'static [u8]> {
+    let any = file.as_any()?;
+    if any.is::<EventFd>() {
+        Some(b"anon_inode:[eventfd]")
+    } else if any.is::<crate::timerfd::TimerFd>() {
+        Some(b"anon_inode:[timerfd]")
+    } else if any.is::<crate::signalfd::SignalFd>() {
+        Some(b"anon_inode:[signalfd]")
+    } else {
+        None
+    }
+}

@@ -1,0 +1,191 @@
+//! signalfd(2)/signalfd4(2): a file that reads the caller's pending
+//! signals of a mask as `struct signalfd_siginfo` records
+//! (`signal::signalfd::record`).
+//!
+//! As Linux, the file holds only the mask: whoever reads (or polls) it
+//! dequeues (or looks at) *its own* thread queue, then its process queue,
+//! in delivery order (`ThreadSignals::dequeue_waited`). Each process that
+//! uses a signalfd has one wait queue here (Linux's
+//! `sighand->signalfd_wqh`), woken by `Hooks::signal_queued` whenever a
+//! signal is queued to the process or one of its threads, blocked or not,
+//! and when a mask changes; a file's [`File::wait_queue`] is the queue of
+//! the process asking, so epoll relays the adder's signals as Linux's
+//! `signalfd_poll` registers on `current`'s queue.
+
+use crate::eventfd::{anon_stat, caller, install};
+use crate::proc::table;
+use crate::sched::WaitQueue;
+use crate::syscall::SysResult;
+use crate::uthread::UThread;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use linux_abi::{Errno, Result};
+use process::pid::Pid;
+use signal::signalfd::{self as rules, SIGNALFD_SIGINFO_SIZE};
+use signal::{SigInfo, SigSet};
+use spin::Mutex;
+use vfs::{File, Stat};
+
+/// Per process: the queue of its signalfd readers and pollers.
+static QUEUES: Mutex<BTreeMap<Pid, Arc<WaitQueue>>> = Mutex::new(BTreeMap::new());
+
+/// Process `pid`'s queue (made on first use).
+fn queue(pid: Pid) -> Arc<WaitQueue> {
+    QUEUES.lock().entry(pid).or_insert_with(|| Arc::new(WaitQueue::new())).clone()
+}
+
+/// A signal was queued to process `pid` (or a thread of it): wakes its
+/// signalfd readers and pollers. A queue nobody holds any more is dropped.
+pub fn notify(pid: Pid) {
+    let (wake, unused) = {
+        let mut m = QUEUES.lock();
+        match m.get(&pid) {
+            Some(q) if Arc::strong_count(q) == 1 => (None, m.remove(&pid)),
+            Some(q) => (Some(q.clone()), None),
+            None => (None, None),
+        }
+    };
+    drop(unused);
+    if let Some(q) = wake {
+        q.wake_all();
+    }
+}
+
+/// Whether thread `tid` of `pid` has a signal of `mask` pending (Linux's
+/// `signalfd_poll`: `next_signal` on both queues).
+fn has_pending(tid: Pid, pid: Pid, mask: SigSet) -> bool {
+    let blocked = mask.complement();
+    table().with_thread(tid, |th| th.signals.pending.next(blocked).is_some()).unwrap_or(false)
+        || table().with_process(pid, |p| p.pending.next(blocked).is_some()).unwrap_or(false)
+}
+
+/// Takes thread `tid`'s next signal of `mask`, thread queue first.
+fn dequeue(tid: Pid, pid: Pid, mask: SigSet) -> Option<SigInfo> {
+    let mut pq = table().with_process(pid, |p| core::mem::take(&mut p.pending))?;
+    let r = table().with_thread(tid, |th| th.signals.dequeue_waited(&mut pq, mask)).flatten();
+    table().with_process(pid, |p| p.pending = pq);
+    r
+}
+
+/// A signalfd.
+pub struct SignalFd {
+    /// The signals it reads (never SIGKILL or SIGSTOP).
+    mask: AtomicU64,
+    flags: AtomicU32,
+}
+
+impl SignalFd {
+    fn mask(&self) -> SigSet {
+        SigSet::from_bits(self.mask.load(Ordering::SeqCst))
+    }
+
+    fn nonblock(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0
+    }
+}
+
+impl File for SignalFd {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        let want = buf.len() / SIGNALFD_SIGINFO_SIZE;
+        if want == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (tid, pid) = caller();
+        let mask = self.mask();
+        let mut got = 0;
+        while got < want {
+            if let Some(info) = dequeue(tid, pid, mask) {
+                buf[got * SIGNALFD_SIGINFO_SIZE..(got + 1) * SIGNALFD_SIGINFO_SIZE]
+                    .copy_from_slice(&rules::record(&info));
+                got += 1;
+                continue;
+            }
+            // only the first record waits
+            if got > 0 {
+                break;
+            }
+            if self.nonblock() {
+                return Err(Errno::EAGAIN);
+            }
+            let q = queue(pid);
+            crate::proc::sleep_on(tid, &[&q], || has_pending(tid, pid, mask), None)?;
+        }
+        Ok(got * SIGNALFD_SIGINFO_SIZE)
+    }
+
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn unread(&self, _data: &[u8]) {
+        // Linux dequeues before it copies: the signals are gone
+    }
+
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        Ok(0) // noop_llseek
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(anon_stat())
+    }
+
+    fn poll(&self) -> u32 {
+        let (tid, pid) = caller();
+        if has_pending(tid, pid, self.mask()) { vfs::POLLIN | vfs::POLLRDNORM } else { 0 }
+    }
+
+    fn event_count(&self) -> u64 {
+        // every queued signal moves the epoch: edge-triggered epoll
+        // reports again after each
+        signal::epoch::current()
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        let (_, pid) = caller();
+        Some(queue(pid))
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
+        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+    }
+}
+
+/// signalfd4(2): a new signalfd (`fd` -1) or a new mask for an existing
+/// one (`EBADF`, `EINVAL` when `fd` is another kind of file). SIGKILL and
+/// SIGSTOP are silently left out of the mask.
+pub fn signalfd4(t: &mut UThread, fd: u64, mask: u64, size: u64, flags: u64) -> SysResult {
+    if size != signal::SIGSET_SIZE as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = SigSet::from_bits(t.read_u64(mask)?).blockable();
+    let flags = flags as u32;
+    rules::check_flags(flags)?;
+    if fd as i32 == -1 {
+        let file: Arc<dyn File> = Arc::new(SignalFd {
+            mask: AtomicU64::new(mask.bits()),
+            flags: AtomicU32::new(vfs::O_RDWR | (flags & vfs::O_NONBLOCK)),
+        });
+        return install(t, file, flags & rules::SFD_CLOEXEC != 0);
+    }
+    let file = t.file(fd)?;
+    let sfd = file.as_any().and_then(|a| a.downcast_ref::<SignalFd>()).ok_or(Errno::EINVAL)?;
+    sfd.mask.store(mask.bits(), Ordering::SeqCst);
+    // pollers look again with the new mask
+    queue(t.pid).wake_all();
+    Ok(fd as i32 as isize)
+}
+
+/// signalfd(2): signalfd4 without flags.
+pub fn signalfd(t: &mut UThread, fd: u64, mask: u64, size: u64) -> SysResult {
+    signalfd4(t, fd, mask, size, 0)
+}
