@@ -130,10 +130,10 @@ impl File for EventFd {
         let c = self.counter.lock();
         let mut r = 0;
         if c.readable() {
-            r |= vfs::POLLIN | vfs::POLLRDNORM;
+            r |= vfs::POLLIN;
         }
         if c.writable() {
-            r |= vfs::POLLOUT | vfs::POLLWRNORM;
+            r |= vfs::POLLOUT;
         }
         if c.overflowed() {
             r |= vfs::POLLERR;

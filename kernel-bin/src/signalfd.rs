@@ -132,7 +132,7 @@ impl File for SignalFd {
 
     fn poll(&self) -> u32 {
         let (tid, pid) = caller();
-        if has_pending(tid, pid, self.mask()) { vfs::POLLIN | vfs::POLLRDNORM } else { 0 }
+        if has_pending(tid, pid, self.mask()) { vfs::POLLIN } else { 0 }
     }
 
     fn event_count(&self) -> u64 {

@@ -231,7 +231,7 @@ impl File for TimerFd {
     }
 
     fn poll(&self) -> u32 {
-        if self.state.lock().timer.readable() { vfs::POLLIN | vfs::POLLRDNORM } else { 0 }
+        if self.state.lock().timer.readable() { vfs::POLLIN } else { 0 }
     }
 
     fn event_count(&self) -> u64 {
