@@ -7,6 +7,7 @@
 #include "kt.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/time.h>
@@ -326,6 +327,73 @@ KT_CASE(epoll_readiness) {
     KT_SYS_RET(read(fd, &si, sizeof si), 128);
     KT_EQ(si.ssi_pid, c);
     close(ep);
+    close(fd);
+    unblock(s);
+}
+
+struct peer {
+    int fd;
+    pid_t tid;
+    volatile int go, ready;
+    int got, got_errno;
+};
+
+static void *peer_main(void *arg) {
+    struct peer *p = arg;
+    p->tid = gettid();
+    p->ready = 1;
+    while (!p->go) sched_yield();
+    struct signalfd_siginfo si;
+    if (read(p->fd, &si, sizeof si) == 128) {
+        p->got = (int)si.ssi_signo;
+    } else {
+        p->got = -1;
+        p->got_errno = errno;
+    }
+    return 0;
+}
+
+/* A thread-directed signal is read only by its thread: the main thread
+ * finds nothing, the target thread reads it; a process-directed one is
+ * read by whoever reads first. */
+KT_CASE(thread_directed_signal_is_read_by_its_thread) {
+    sigset_t s = block2(SIGUSR1, SIGUSR2);
+    int fd = KT_SYS_OK(signalfd(-1, &s, SFD_NONBLOCK));
+    static struct peer peer;
+    memset(&peer, 0, sizeof peer);
+    peer.fd = fd;
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, peer_main, &peer), 0);
+    while (!peer.ready) sched_yield();
+    KT_SYS_RET(syscall(SYS_tgkill, getpid(), peer.tid, SIGUSR2), 0);
+    struct signalfd_siginfo si;
+    KT_EQ(revents(fd), 0);
+    KT_SYS_ERR(read(fd, &si, sizeof si), EAGAIN);
+    peer.go = 1;
+    KT_EQ(pthread_join(th, 0), 0);
+    KT_EQ(peer.got, SIGUSR2);
+    KT_SYS_RET(kill(getpid(), SIGUSR1), 0);
+    KT_SYS_RET(read(fd, &si, sizeof si), 128);
+    KT_EQ(si.ssi_signo, SIGUSR1);
+    close(fd);
+    unblock(s);
+}
+
+/* After fork the child reads its own signals through the inherited file. */
+KT_CASE(inherited_fd_reads_the_childs_signals) {
+    sigset_t s = block2(SIGUSR1, 0);
+    int fd = KT_SYS_OK(signalfd(-1, &s, 0));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        kill(getpid(), SIGUSR1);
+        struct signalfd_siginfo si;
+        if (read(fd, &si, sizeof si) != 128) _exit(1);
+        _exit(si.ssi_signo == SIGUSR1 && si.ssi_pid == (uint32_t)getpid() ? 0 : 2);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    sigset_t pend;
+    sigpending(&pend);
+    KT_EQ(sigismember(&pend, SIGUSR1), 0);
     close(fd);
     unblock(s);
 }

@@ -116,6 +116,9 @@ pub struct FakeScheduler {
     pidfds: spin::Mutex<Vec<(i32, Pid, Pid)>>,
     /// The table, to see whether a child event already happened.
     table: spin::Mutex<Option<Weak<ProcessTable<TestPlatform>>>>,
+    /// The pids [`Hooks::signal_queued`] was called with (apart from the
+    /// events, whose exact sequences the scenarios check).
+    queued: spin::Mutex<Vec<Pid>>,
 }
 
 impl FakeScheduler {
@@ -146,6 +149,11 @@ impl FakeScheduler {
     /// The hook calls so far.
     pub fn events(&self) -> Vec<Event> {
         self.events.lock().clone()
+    }
+
+    /// The pids [`Hooks::signal_queued`] named since the last call.
+    pub fn take_queued(&self) -> Vec<Pid> {
+        core::mem::take(&mut *self.queued.lock())
     }
 
     /// Steps not run yet.
@@ -181,6 +189,9 @@ impl Hooks<TestPlatform> for FakeScheduler {
     }
     fn signal_wakeup(&self, tid: Pid) {
         self.log(Event::Wakeup(tid));
+    }
+    fn signal_queued(&self, pid: Pid) {
+        self.queued.lock().push(pid);
     }
     fn wait_vfork_done(&self, parent: Pid, child: Pid) {
         self.log(Event::VforkWait(parent, child));

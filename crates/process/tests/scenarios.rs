@@ -877,6 +877,34 @@ fn robust_futexes_released_at_thread_exit() {
     finish(w);
 }
 
+/// Every signal queued, blocked or not, process- or thread-directed, is
+/// announced by `signal_queued` with the process (signalfd's wake-up);
+/// one discarded as ignored is not.
+#[test]
+fn signal_queued_hook_names_the_process() {
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    for x in [p, t] {
+        w.t.with_thread(x, |th| th.signals.set_blocked(SigSet::single(SIGUSR1).with(signal::SIGUSR2)));
+    }
+    w.s.take_events();
+    w.s.take_queued();
+    assert_eq!(w.t.kill(p, p as i32, 10, &w.s), Ok(()));
+    // blocked in every thread: nobody is woken, the hook still runs
+    assert_eq!(w.s.take_events(), vec![]);
+    assert_eq!(w.s.take_queued(), vec![p]);
+    assert_eq!(w.t.tgkill(p, Some(p as i32), t as i32, 12, &w.s), Ok(()));
+    assert_eq!(w.s.take_queued(), vec![p]);
+    // SIGCHLD's default is to ignore: discarded, not queued
+    assert_eq!(w.t.kill(p, p as i32, 17, &w.s), Ok(()));
+    assert_eq!(w.s.take_queued(), vec![]);
+    w.exit(t, 0);
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, -1, 0), Ok((p, 0)));
+    finish(w);
+}
+
 #[test]
 fn tgkill_targets_one_thread() {
     let w = world();
