@@ -140,7 +140,11 @@ pub fn check() {
     if NEXT_DUE.load(Ordering::SeqCst) > now {
         return;
     }
-    loop {
+    // at most as many pops as entries now: a timer re-filed as due again
+    // (it never is: its clock and the key agree) cannot loop forever
+    let mut budget = ARMED.lock().len();
+    while budget > 0 {
+        budget -= 1;
         let due = {
             let mut armed = ARMED.lock();
             let due = match armed.first_key_value() {
