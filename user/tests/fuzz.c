@@ -26,7 +26,8 @@
  *    mappings the fuzzer did not ask for are unmapped at each checkpoint;
  *  - anything that blocks gets a zero or tiny timeout (futex, poll, select,
  *    sigtimedwait, nanosleep; never a CPU-time clock) or is made
- *    non-blocking (pipe fds are switched to O_NONBLOCK before a
+ *    non-blocking (pipe, terminal and anonymous-inode fds such as eventfd,
+ *    timerfd and signalfd are switched to O_NONBLOCK before a
  *    read/write-like call; waits get WNOHANG; no F_SETLKW, no leases);
  *    rt_sigsuspend only gets arguments it refuses; prlimit never lowers
  *    RLIMIT_CPU or RLIMIT_STACK nor touches another process; prctl never
@@ -96,6 +97,8 @@ static const int nrs[] = {
     SYS_getitimer, SYS_mremap, /* SYS_rt_sigreturn, SYS_exit, SYS_exit_group, */ SYS_uname, SYS_sysinfo,
     SYS_sched_yield, SYS_sched_getaffinity, SYS_getrandom, SYS_clock_gettime, SYS_clock_getres,
     SYS_gettimeofday, SYS_time, SYS_nanosleep, SYS_clock_nanosleep, SYS_futex, SYS_reboot, SYS_rseq,
+    SYS_eventfd, SYS_eventfd2, SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_signalfd,
+    SYS_signalfd4,
 };
 #define NNRS ((int)(sizeof nrs / sizeof nrs[0]))
 
@@ -461,7 +464,8 @@ static void make_nonblocking(long f) {
     if (f > 65535) return;
     struct stat st;
     if (raw(SYS_fstat, f, (long)&st, 0, 0, 0, 0) != 0) return;
-    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    /* anonymous inodes (no file type: eventfd, timerfd, signalfd, epoll) block too */
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode) || (st.st_mode & S_IFMT) == 0) {
         long fl = raw(SYS_fcntl, f, F_GETFL, 0, 0, 0, 0);
         if (fl >= 0 && !(fl & O_NONBLOCK)) raw(SYS_fcntl, f, F_SETFL, fl | O_NONBLOCK, 0, 0, 0);
     }
@@ -752,6 +756,20 @@ static long gen_call(long nr, long a[6]) {
         break;
     }
     case SYS_getitimer: a[0] = rn(4) ? (long)rn(3) : any(); a[1] = ptr(); break;
+    case SYS_eventfd: a[0] = rn(3) ? (long)rn(10) : any(); break;
+    case SYS_eventfd2: a[0] = rn(3) ? (long)rn(10) : any(); a[1] = rn(3) ? (long)(rnd() & 0x80801) : flags32(); break;
+    case SYS_timerfd_create: a[0] = rn(4) ? (long)rn(10) : any(); a[1] = rn(3) ? (long)(rnd() & 0x80800) : flags32(); break;
+    case SYS_timerfd_settime: {
+        /* short times (the next expirations come within the run) or junk */
+        long *its = (long *)(junk + 2880);
+        for (int i = 0; i < 4; i++) its[i] = i % 2 ? (long)rn(3000000) : rn(8) == 0 ? any() : 0;
+        a[0] = fd(); a[1] = rn(3) ? (long)rn(4) : flags32(); a[2] = rn(5) ? (long)its : ptr(); a[3] = rn(2) ? 0 : ptr();
+        break;
+    }
+    case SYS_timerfd_gettime: a[0] = fd(); a[1] = ptr(); break;
+    case SYS_signalfd: case SYS_signalfd4:
+        a[0] = rn(2) ? -1 : fd(); a[1] = sigset_ptr(); a[2] = sigsetsize(); a[3] = rn(3) ? (long)(rnd() & 0x80800) : flags32();
+        break;
     case SYS_sched_getaffinity: a[0] = rn(2) ? 0 : any(); a[1] = count(); a[2] = ptr(); break;
     case SYS_getrandom: a[0] = ptr(); a[1] = count(); a[2] = rn(2) ? 1 /* GRND_NONBLOCK */ : flags32() | 1; break;
     case SYS_clock_gettime: case SYS_clock_getres: a[0] = rn(3) ? (long)rn(12) : any(); a[1] = ptr(); break;
@@ -850,6 +868,7 @@ static void fuzz_child(uint64_t seed, long ncalls) {
         if (r >= 0 || r < -4095) rep->ok++;
         switch (nr) {
         case SYS_open: case SYS_openat: case SYS_creat: case SYS_dup: case SYS_dup2: case SYS_dup3:
+        case SYS_eventfd: case SYS_eventfd2: case SYS_timerfd_create: case SYS_signalfd: case SYS_signalfd4:
             track_fd(r);
             break;
         case SYS_fcntl:
