@@ -36,6 +36,8 @@ mod kernel;
 #[cfg(target_os = "none")]
 mod locks;
 #[cfg(target_os = "none")]
+mod nic;
+#[cfg(target_os = "none")]
 mod pipe;
 #[cfg(target_os = "none")]
 mod proc;

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask build [--release]
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
+//! cargo xtask qemu  [--forward HOST:GUEST]... | --no-net   (a virtio-net NIC on QEMU's user network by default)
 //! cargo xtask qemu  --debian [--linux]   (Debian's bash and userland; 1G unless --memory)
 //! cargo xtask rootfs --debian        (builds target/initramfs-debian.cpio.gz)
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite|debian]
@@ -214,6 +215,10 @@ struct Args {
     cmdline: String,
     /// `--tests a,b`: the suite runs only these programs of /tests.
     tests: Vec<String>,
+    /// `--no-net`: `cargo xtask qemu` without the NIC.
+    no_net: bool,
+    /// `--forward HOST:GUEST`: TCP port forwards to the guest.
+    forwards: Vec<(u16, u16)>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -232,6 +237,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         include: Vec::new(),
         cmdline: String::new(),
         tests: Vec::new(),
+        no_net: false,
+        forwards: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -264,6 +271,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 let _ = MEMORY.set(size.clone());
             }
             "--linux" => a.linux = true,
+            "--no-net" => a.no_net = true,
+            "--forward" => {
+                let spec = it.next().ok_or("--forward takes HOST_PORT:GUEST_PORT")?;
+                let parsed = spec.split_once(':').and_then(|(h, g)| Some((h.parse().ok()?, g.parse().ok()?)));
+                match parsed {
+                    Some((h, g)) if h != 0 && g != 0 => a.forwards.push((h, g)),
+                    _ => return Err(format!("--forward {spec}: HOST_PORT:GUEST_PORT, e.g. 8080:80")),
+                }
+            }
             "--smp" => {
                 a.smp = it
                     .next()
@@ -288,7 +304,7 @@ static MEMORY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -> Qemu {
     let memory = MEMORY.get().cloned().unwrap_or_else(|| "256M".into());
-    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory, gdb: false }
+    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory, gdb: false, net: None }
 }
 
 /// The kernel command line that runs the suite: `base`, then the names of
@@ -317,6 +333,15 @@ fn cmd_qemu(a: &Args) -> Result<(), String> {
         q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);
     }
     q.gdb = a.gdb;
+    if a.no_net && !a.forwards.is_empty() {
+        return Err("--forward needs the NIC: drop --no-net".into());
+    }
+    if !a.no_net {
+        q.net = Some(a.forwards.clone());
+        for (h, g) in &a.forwards {
+            eprintln!("xtask: host 127.0.0.1:{h} -> guest port {g} (TCP)");
+        }
+    }
     if a.gdb {
         eprintln!("xtask: QEMU waits for gdb; in another terminal run:");
         eprintln!("  gdb -ex 'file {}' -ex 'target remote localhost:1234'", kernel.display());
@@ -397,7 +422,9 @@ fn kernel_tests(kernel: &Path, initrd: &Path, t: &mut Tally) -> Result<(), Strin
     let mut boots = 0;
     loop {
         boots += 1;
-        let q = qemu_for(kernel.into(), Some(initrd.into()), &format!("ktest ktest.start={start}"), 1);
+        let mut q = qemu_for(kernel.into(), Some(initrd.into()), &format!("ktest ktest.start={start}"), 1);
+        // a NIC for the driver's test (DHCP and a ping through QEMU's user network)
+        q.net = Some(Vec::new());
         let o = q.run_captured(Duration::from_secs(120), true)?;
         let mut count = None;
         let mut last_run: Option<(usize, String)> = None;

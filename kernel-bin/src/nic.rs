@@ -1,0 +1,240 @@
+//! The NIC under the network stack: arch-x86_64's virtio-net driver as a
+//! `smoltcp::phy::Device`, and its interrupt turned into wake-ups.
+//!
+//! [`init`] probes PCI once at boot; without a NIC (`cargo xtask qemu
+//! --no-net`) it logs one line and the kernel runs as before. The driver
+//! sits in [`NIC`]; the stack's poll thread (or anyone waiting for frames)
+//! sleeps on [`queue`], which [`pump`] wakes when the device interrupted:
+//! the interrupt handler itself only acknowledges the device and raises a
+//! flag (it may not take the scheduler's locks), and the scheduler calls
+//! [`pump`] on every timer tick that lands in user mode and in the idle loop,
+//! which is where the CPU is after the interrupt woke it from `hlt`.
+//!
+//! [`NicDevice`] borrows the driver for one `Interface::poll`: a received
+//! frame is handed to smoltcp in place, in the driver's receive buffer (the
+//! buffer goes back to the device at the next receive), and a frame to
+//! send is written straight into a free transmit buffer; nothing is
+//! allocated per packet.
+
+use crate::sched::WaitQueue;
+use arch_x86_64::virtio_net::{self, MAX_FRAME, Transmitter, VirtioNet};
+use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
+use smoltcp::time::Instant;
+
+/// The virtio-net device, when there is one.
+pub static NIC: spin::Mutex<Option<VirtioNet>> = spin::Mutex::new(None);
+
+static QUEUE: WaitQueue = WaitQueue::new();
+
+/// The queue woken whenever the NIC interrupts (frames arrived or sent).
+pub fn queue() -> &'static WaitQueue {
+    &QUEUE
+}
+
+/// Probes PCI for a virtio-net device (once, at boot).
+pub fn init() {
+    match virtio_net::probe() {
+        Ok(nic) => {
+            log::info!("net: {nic}");
+            *NIC.lock() = Some(nic);
+        }
+        Err(virtio_net::ProbeError::NotFound) => log::info!("net: no NIC (no virtio-net device on PCI)"),
+        Err(e) => log::warn!("net: virtio-net not usable: {e:?}"),
+    }
+}
+
+/// Whether a NIC is up.
+pub fn present() -> bool {
+    NIC.lock().is_some()
+}
+
+/// The NIC's MAC address.
+pub fn mac() -> Option<[u8; 6]> {
+    NIC.lock().as_ref().map(VirtioNet::mac)
+}
+
+/// Wakes [`queue`]'s sleepers when the NIC interrupted since the last call.
+pub fn pump() {
+    if virtio_net::take_irq() {
+        QUEUE.wake_all();
+    }
+}
+
+/// Runs `f` with the NIC as a smoltcp device (None without a NIC).
+pub fn with_device<R>(f: impl FnOnce(&mut NicDevice<'_>) -> R) -> Option<R> {
+    let mut g = NIC.lock();
+    let nic = g.as_mut()?;
+    Some(f(&mut NicDevice { nic }))
+}
+
+/// smoltcp's timestamp: the monotonic clock.
+pub fn now() -> Instant {
+    Instant::from_micros((arch_x86_64::time::since_boot_ns() / 1000) as i64)
+}
+
+/// The NIC as a `smoltcp::phy::Device` (Ethernet, MTU 1514).
+pub struct NicDevice<'a> {
+    nic: &'a mut VirtioNet,
+}
+
+/// A received frame, in the driver's buffer.
+pub struct NicRx<'a>(&'a [u8]);
+
+/// A transmit buffer to fill.
+pub struct NicTx<'a>(Transmitter<'a>);
+
+impl RxToken for NicRx<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.0)
+    }
+}
+
+impl TxToken for NicTx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        self.0.send(len, f)
+    }
+}
+
+impl Device for NicDevice<'_> {
+    type RxToken<'b>
+        = NicRx<'b>
+    where
+        Self: 'b;
+    type TxToken<'b>
+        = NicTx<'b>
+    where
+        Self: 'b;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(NicRx<'_>, NicTx<'_>)> {
+        let (frame, tx) = self.nic.receive()?;
+        Some((NicRx(frame), NicTx(tx)))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<NicTx<'_>> {
+        self.nic.transmitter().map(NicTx)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = MAX_FRAME;
+        caps.max_burst_size = Some(virtio_net::QUEUE_SIZE / 2);
+        caps
+    }
+}
+
+/// What the NIC test saw.
+#[derive(Debug, Default)]
+struct Exchange {
+    /// The DHCP lease: address/prefix, router, first DNS server.
+    lease: Option<(smoltcp::wire::Ipv4Cidr, Option<smoltcp::wire::Ipv4Address>, Option<smoltcp::wire::Ipv4Address>)>,
+    /// An ICMP echo reply from the gateway, with our payload.
+    echo_reply: bool,
+    error: Option<&'static str>,
+}
+
+/// DHCP through QEMU's user network (slirp: 10.0.2.15/24, router 10.0.2.2,
+/// DNS 10.0.2.3), then an ARP exchange and an ICMP echo with the gateway,
+/// sleeping on the NIC's queue between polls.
+fn exchange_with_gateway(deadline_ns: u64) -> Exchange {
+    use alloc::vec;
+    use smoltcp::iface::{Config, Interface, SocketSet};
+    use smoltcp::socket::{dhcpv4, icmp};
+    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Icmpv4Packet, Icmpv4Repr};
+    let mut out = Exchange::default();
+    let Some(mac) = mac() else {
+        out.error = Some("no NIC");
+        return out;
+    };
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+    config.random_seed = arch_x86_64::time::rdtsc();
+    let Some(mut iface) = with_device(|d| Interface::new(config, d, now())) else {
+        out.error = Some("no NIC");
+        return out;
+    };
+    let mut sockets = SocketSet::new(vec![]);
+    let dhcp = sockets.add(dhcpv4::Socket::new());
+    let rx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 4], vec![0; 512]);
+    let tx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 4], vec![0; 512]);
+    let ping = sockets.add(icmp::Socket::new(rx, tx));
+    const IDENT: u16 = 0x4b54;
+    const DATA: &[u8] = b"nic ktest echo";
+    let _ = sockets.get_mut::<icmp::Socket>(ping).bind(icmp::Endpoint::Ident(IDENT));
+    let mut sent = false;
+    let caps = smoltcp::phy::ChecksumCapabilities::default();
+    loop {
+        if with_device(|d| iface.poll(now(), d, &mut sockets)).is_none() {
+            out.error = Some("NIC gone");
+            return out;
+        }
+        if let Some(dhcpv4::Event::Configured(cfg)) = sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
+            out.lease = Some((cfg.address, cfg.router, cfg.dns_servers.first().copied()));
+            iface.update_ip_addrs(|a| {
+                a.clear();
+                let _ = a.push(IpCidr::Ipv4(cfg.address));
+            });
+            if let Some(r) = cfg.router {
+                let _ = iface.routes_mut().add_default_ipv4_route(r);
+            }
+        }
+        let sock = sockets.get_mut::<icmp::Socket>(ping);
+        if let (Some((_, Some(router), _)), false) = (out.lease, sent)
+            && sock.can_send()
+        {
+            let repr = Icmpv4Repr::EchoRequest { ident: IDENT, seq_no: 1, data: DATA };
+            if let Ok(buf) = sock.send(repr.buffer_len(), IpAddress::Ipv4(router)) {
+                repr.emit(&mut Icmpv4Packet::new_unchecked(buf), &caps);
+                sent = true;
+                continue; // poll again: it goes out (after ARP)
+            }
+        }
+        while let Ok((payload, _from)) = sock.recv() {
+            if let Ok(p) = Icmpv4Packet::new_checked(payload)
+                && let Ok(Icmpv4Repr::EchoReply { ident: IDENT, seq_no: 1, data }) = Icmpv4Repr::parse(&p, &caps)
+                && data == DATA
+            {
+                out.echo_reply = true;
+            }
+        }
+        if out.echo_reply {
+            return out;
+        }
+        let t = arch_x86_64::time::since_boot_ns();
+        if t >= deadline_ns {
+            out.error = Some("timed out");
+            return out;
+        }
+        let delay = iface.poll_delay(now(), &sockets).map_or(u64::MAX, |d| d.total_micros().saturating_mul(1000));
+        let until = deadline_ns.min(t.saturating_add(delay));
+        queue().wait_until(|| NIC.lock().as_ref().is_some_and(VirtioNet::has_received), Some(until));
+    }
+}
+
+arch_x86_64::ktest!(
+    fn nic_dhcp_arp_and_ping_gateway_through_interrupts() {
+        use alloc::string::ToString;
+        use alloc::sync::Arc;
+        assert!(present(), "no virtio-net NIC (xtask boots the kernel tests with one)");
+        let irqs0 = virtio_net::irq_count();
+        let result: Arc<spin::Mutex<Option<Exchange>>> = Arc::new(spin::Mutex::new(None));
+        let r = result.clone();
+        crate::sched::spawn(900, move || {
+            let deadline = arch_x86_64::time::since_boot_ns() + 20_000_000_000;
+            let e = exchange_with_gateway(deadline);
+            *r.lock() = Some(e);
+        });
+        crate::sched::idle_until(|| result.lock().is_some());
+        crate::sched::yield_now();
+        let e = result.lock().take().unwrap_or_default();
+        log::info!("net: ktest exchange {e:?}, {} NIC interrupts", virtio_net::irq_count() - irqs0);
+        assert_eq!(e.error, None);
+        let (cidr, router, dns) = e.lease.unwrap_or_else(|| panic!("no DHCP lease"));
+        assert_eq!(cidr.to_string(), "10.0.2.15/24");
+        assert_eq!(router.map(|r| r.to_string()).as_deref(), Some("10.0.2.2"));
+        assert_eq!(dns.map(|r| r.to_string()).as_deref(), Some("10.0.2.3"));
+        assert!(e.echo_reply, "no echo reply from 10.0.2.2");
+        assert!(virtio_net::irq_count() > irqs0, "the replies came without a NIC interrupt");
+        let s = NIC.lock().as_ref().map(VirtioNet::stats).unwrap_or_default();
+        assert!(s.received >= 3 && s.sent >= 4 && s.tx_dropped == 0, "{s:?}");
+    }
+);
