@@ -10,7 +10,8 @@
 //! [`pump`] on every timer tick that lands in user mode and in the idle loop,
 //! which is where the CPU is after the interrupt woke it from `hlt`.
 //!
-//! [`NicDevice`] borrows the driver for one `Interface::poll`: a received
+//! [`NicDevice`] (the driver, taken out of [`NIC`] by the stack that owns
+//! the interface, [`take_device`]) is smoltcp's device: a received
 //! frame is handed to smoltcp in place, in the driver's receive buffer (the
 //! buffer goes back to the device at the next receive), and a frame to
 //! send is written straight into a free transmit buffer; nothing is
@@ -48,11 +49,6 @@ pub fn present() -> bool {
     NIC.lock().is_some()
 }
 
-/// The NIC's MAC address.
-pub fn mac() -> Option<[u8; 6]> {
-    NIC.lock().as_ref().map(VirtioNet::mac)
-}
-
 /// Wakes [`queue`]'s sleepers when the NIC interrupted since the last call.
 pub fn pump() {
     if virtio_net::take_irq() {
@@ -60,11 +56,15 @@ pub fn pump() {
     }
 }
 
-/// Runs `f` with the NIC as a smoltcp device (None without a NIC).
-pub fn with_device<R>(f: impl FnOnce(&mut NicDevice<'_>) -> R) -> Option<R> {
-    let mut g = NIC.lock();
-    let nic = g.as_mut()?;
-    Some(f(&mut NicDevice { nic }))
+/// Takes the NIC out of [`NIC`] as a smoltcp device (for the stack that
+/// owns it from then on); None without a NIC or when taken already.
+pub fn take_device() -> Option<NicDevice> {
+    NIC.lock().take().map(|nic| NicDevice { nic })
+}
+
+/// Puts a device taken with [`take_device`] back.
+pub fn put_back(dev: NicDevice) {
+    *NIC.lock() = Some(dev.nic);
 }
 
 /// smoltcp's timestamp: the monotonic clock.
@@ -72,9 +72,22 @@ pub fn now() -> Instant {
     Instant::from_micros((arch_x86_64::time::since_boot_ns() / 1000) as i64)
 }
 
-/// The NIC as a `smoltcp::phy::Device` (Ethernet, MTU 1514).
-pub struct NicDevice<'a> {
-    nic: &'a mut VirtioNet,
+/// The NIC as a `smoltcp::phy::Device` (Ethernet, frames of up to 1514
+/// bytes).
+pub struct NicDevice {
+    nic: VirtioNet,
+}
+
+impl NicDevice {
+    /// The MAC address.
+    pub fn mac(&self) -> [u8; 6] {
+        self.nic.mac()
+    }
+
+    /// Whether a received frame waits (a poll is due).
+    pub fn has_received(&self) -> bool {
+        self.nic.has_received()
+    }
 }
 
 /// A received frame, in the driver's buffer.
@@ -95,7 +108,7 @@ impl TxToken for NicTx<'_> {
     }
 }
 
-impl Device for NicDevice<'_> {
+impl Device for NicDevice {
     type RxToken<'b>
         = NicRx<'b>
     where
@@ -127,7 +140,11 @@ impl Device for NicDevice<'_> {
 #[derive(Debug, Default)]
 struct Exchange {
     /// The DHCP lease: address/prefix, router, first DNS server.
-    lease: Option<(smoltcp::wire::Ipv4Cidr, Option<smoltcp::wire::Ipv4Address>, Option<smoltcp::wire::Ipv4Address>)>,
+    lease: Option<(
+        smoltcp::wire::Ipv4Cidr,
+        Option<smoltcp::wire::Ipv4Address>,
+        Option<smoltcp::wire::Ipv4Address>,
+    )>,
     /// An ICMP echo reply from the gateway, with our payload.
     echo_reply: bool,
     error: Option<&'static str>,
@@ -140,18 +157,15 @@ fn exchange_with_gateway(deadline_ns: u64) -> Exchange {
     use alloc::vec;
     use smoltcp::iface::{Config, Interface, SocketSet};
     use smoltcp::socket::{dhcpv4, icmp};
-    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Icmpv4Packet, Icmpv4Repr};
+    use smoltcp::wire::{EthernetAddress, HardwareAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr};
     let mut out = Exchange::default();
-    let Some(mac) = mac() else {
+    let Some(mut dev) = take_device() else {
         out.error = Some("no NIC");
         return out;
     };
-    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(dev.mac())));
     config.random_seed = arch_x86_64::time::rdtsc();
-    let Some(mut iface) = with_device(|d| Interface::new(config, d, now())) else {
-        out.error = Some("no NIC");
-        return out;
-    };
+    let mut iface = Interface::new(config, &mut dev, now());
     let mut sockets = SocketSet::new(vec![]);
     let dhcp = sockets.add(dhcpv4::Socket::new());
     let rx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 4], vec![0; 512]);
@@ -163,10 +177,7 @@ fn exchange_with_gateway(deadline_ns: u64) -> Exchange {
     let mut sent = false;
     let caps = smoltcp::phy::ChecksumCapabilities::default();
     loop {
-        if with_device(|d| iface.poll(now(), d, &mut sockets)).is_none() {
-            out.error = Some("NIC gone");
-            return out;
-        }
+        iface.poll(now(), &mut dev, &mut sockets);
         if let Some(dhcpv4::Event::Configured(cfg)) = sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
             out.lease = Some((cfg.address, cfg.router, cfg.dns_servers.first().copied()));
             iface.update_ip_addrs(|a| {
@@ -190,24 +201,28 @@ fn exchange_with_gateway(deadline_ns: u64) -> Exchange {
         }
         while let Ok((payload, _from)) = sock.recv() {
             if let Ok(p) = Icmpv4Packet::new_checked(payload)
-                && let Ok(Icmpv4Repr::EchoReply { ident: IDENT, seq_no: 1, data }) = Icmpv4Repr::parse(&p, &caps)
+                && let Ok(Icmpv4Repr::EchoReply { ident: IDENT, seq_no: 1, data }) =
+                    Icmpv4Repr::parse(&p, &caps)
                 && data == DATA
             {
                 out.echo_reply = true;
             }
         }
         if out.echo_reply {
-            return out;
+            break;
         }
         let t = arch_x86_64::time::since_boot_ns();
         if t >= deadline_ns {
             out.error = Some("timed out");
-            return out;
+            break;
         }
-        let delay = iface.poll_delay(now(), &sockets).map_or(u64::MAX, |d| d.total_micros().saturating_mul(1000));
+        let delay =
+            iface.poll_delay(now(), &sockets).map_or(u64::MAX, |d| d.total_micros().saturating_mul(1000));
         let until = deadline_ns.min(t.saturating_add(delay));
-        queue().wait_until(|| NIC.lock().as_ref().is_some_and(VirtioNet::has_received), Some(until));
+        queue().wait_until(|| dev.has_received(), Some(until));
     }
+    put_back(dev);
+    out
 }
 
 arch_x86_64::ktest!(

@@ -564,7 +564,9 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> 
         interactive::run(&qemu_for(vmlinuz.clone(), Some(default), linux::CMDLINE, 1), &mut t)?;
     }
     if only == Some("net") {
-        println!("xtask: the net part runs on our kernel only: Debian's Linux 6.1 has virtio-net as a module, absent here");
+        println!(
+            "xtask: the net part runs on our kernel only: Debian's Linux 6.1 has virtio-net as a module, absent here"
+        );
     }
     if only.is_none_or(|o| o == "debian") {
         // the Debian system, the same image and checks as on ours

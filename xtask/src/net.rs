@@ -143,14 +143,18 @@ pub fn serve_stream() -> Result<u16, String> {
 /// time from connect to the last byte.
 pub fn http_get(port: u16, path: &str, timeout: Duration) -> Result<(Vec<u8>, Duration), String> {
     let t0 = Instant::now();
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect 127.0.0.1:{port}: {e}"))?;
+    let mut s =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect 127.0.0.1:{port}: {e}"))?;
     s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     s.write_all(format!("GET /{path} HTTP/1.0\r\nHost: guest\r\n\r\n").as_bytes())
         .map_err(|e| format!("send: {e}"))?;
     let mut all = Vec::with_capacity(FILE_SIZE + 4096);
     s.read_to_end(&mut all).map_err(|e| format!("receive (after {} bytes): {e}", all.len()))?;
     let took = t0.elapsed();
-    let end = all.windows(4).position(|w| w == b"\r\n\r\n").ok_or(format!("no HTTP header in {} bytes", all.len()))?;
+    let end = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or(format!("no HTTP header in {} bytes", all.len()))?;
     let head = String::from_utf8_lossy(&all[..end]).into_owned();
     let status = head.lines().next().unwrap_or("");
     if !status.contains(" 200") {

@@ -40,7 +40,12 @@ pub fn net_args(forwards: &[(u16, u16)]) -> [String; 4] {
     for (host, guest) in forwards {
         netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
     }
-    ["-netdev".into(), netdev, "-device".into(), "virtio-net-pci,netdev=net0,disable-legacy=on,romfile=".into()]
+    [
+        "-netdev".into(),
+        netdev,
+        "-device".into(),
+        "virtio-net-pci,netdev=net0,disable-legacy=on,romfile=".into(),
+    ]
 }
 
 /// How a captured run ended.

@@ -106,7 +106,11 @@ pub fn add_busybox(c: &mut Cpio) -> Result<(), String> {
     c.file("etc/resolv.conf", 0o644, b"nameserver 10.0.2.3\n");
     c.file("etc/hosts", 0o644, b"127.0.0.1 localhost\n::1 localhost\n");
     c.dir("www");
-    c.file("www/index.html", 0o644, b"<html><body>Hello from the Rust kernel's busybox httpd.</body></html>\n");
+    c.file(
+        "www/index.html",
+        0o644,
+        b"<html><body>Hello from the Rust kernel's busybox httpd.</body></html>\n",
+    );
     let motd = format!(
         "\nWelcome to the Rust kernel {} (Linux ABI). busybox sh: `exit` or `poweroff` ends QEMU.\n",
         env!("CARGO_PKG_VERSION")

@@ -6,7 +6,9 @@
 //! PCI-to-PCI bridges that the firmware numbered.
 
 use alloc::vec::Vec;
-use virtio_drivers::transport::pci::bus::{ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, HeaderType, PciRoot};
+use virtio_drivers::transport::pci::bus::{
+    ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, HeaderType, PciRoot,
+};
 use x86_64::instructions::port::Port;
 
 const CONFIG_ADDRESS: u16 = 0xcf8;

@@ -29,8 +29,9 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::pci::PciTransport;
 use virtio_drivers::transport::pci::bus::{BarInfo, Command, DeviceFunction, PciRoot};
-use virtio_drivers::transport::DeviceType;
+use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
 use virtio_drivers::{BufferDirection, Hal, PhysAddr};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 /// Entries of each virtqueue (QEMU offers 256; 64 keeps the buffers at
 /// 128 KiB per direction).
@@ -117,7 +118,81 @@ pub fn irq_count() -> u64 {
     IRQS.load(Ordering::Relaxed)
 }
 
-type Raw = VirtIONetRaw<KernelHal, PciTransport, QUEUE_SIZE>;
+/// The PCI transport with VIRTIO_F_EVENT_IDX hidden from the device's
+/// features: `virtio-drivers` 0.13 decides whether to notify the device
+/// with `avail_idx >= avail_event + 1`, which is wrong once the 16-bit
+/// index wraps (after 65536 frames a queue would stop being notified and
+/// stall); without the feature it uses the device's NO_NOTIFY flag, and the
+/// device interrupts once per batch it completes.
+#[derive(Debug)]
+pub struct NoEventIdx(PciTransport);
+
+/// VIRTIO_F_EVENT_IDX.
+const F_EVENT_IDX: u64 = 1 << 29;
+
+impl Transport for NoEventIdx {
+    fn device_type(&self) -> DeviceType {
+        self.0.device_type()
+    }
+    fn read_device_features(&mut self) -> u64 {
+        self.0.read_device_features() & !F_EVENT_IDX
+    }
+    fn write_driver_features(&mut self, driver_features: u64) {
+        self.0.write_driver_features(driver_features & !F_EVENT_IDX)
+    }
+    fn max_queue_size(&mut self, queue: u16) -> u32 {
+        self.0.max_queue_size(queue)
+    }
+    fn notify(&mut self, queue: u16) {
+        self.0.notify(queue)
+    }
+    fn get_status(&self) -> DeviceStatus {
+        self.0.get_status()
+    }
+    fn set_status(&mut self, status: DeviceStatus) {
+        self.0.set_status(status)
+    }
+    fn set_guest_page_size(&mut self, guest_page_size: u32) {
+        self.0.set_guest_page_size(guest_page_size)
+    }
+    fn requires_legacy_layout(&self) -> bool {
+        self.0.requires_legacy_layout()
+    }
+    fn queue_set(
+        &mut self,
+        queue: u16,
+        size: u32,
+        descriptors: PhysAddr,
+        driver_area: PhysAddr,
+        device_area: PhysAddr,
+    ) {
+        self.0.queue_set(queue, size, descriptors, driver_area, device_area)
+    }
+    fn queue_unset(&mut self, queue: u16) {
+        self.0.queue_unset(queue)
+    }
+    fn queue_used(&mut self, queue: u16) -> bool {
+        self.0.queue_used(queue)
+    }
+    fn ack_interrupt(&mut self) -> InterruptStatus {
+        self.0.ack_interrupt()
+    }
+    fn read_config_generation(&self) -> u32 {
+        self.0.read_config_generation()
+    }
+    fn read_config_space<T: FromBytes + IntoBytes>(&self, offset: usize) -> virtio_drivers::Result<T> {
+        self.0.read_config_space(offset)
+    }
+    fn write_config_space<T: IntoBytes + Immutable>(
+        &mut self,
+        offset: usize,
+        value: T,
+    ) -> virtio_drivers::Result<()> {
+        self.0.write_config_space(offset, value)
+    }
+}
+
+type Raw = VirtIONetRaw<KernelHal, NoEventIdx, QUEUE_SIZE>;
 type Buf = [u8; BUF_SIZE];
 
 /// Marks a token slot with no buffer.
@@ -208,7 +283,9 @@ pub fn probe() -> Result<VirtioNet, ProbeError> {
     let mut root = pci::root();
     let df = pci::enumerate(&root)
         .into_iter()
-        .find(|(_, info)| virtio_drivers::transport::pci::virtio_device_type(info) == Some(DeviceType::Network))
+        .find(|(_, info)| {
+            virtio_drivers::transport::pci::virtio_device_type(info) == Some(DeviceType::Network)
+        })
         .map(|(df, _)| df)
         .ok_or(ProbeError::NotFound)?;
     let top = direct_map_top();
@@ -222,8 +299,9 @@ pub fn probe() -> Result<VirtioNet, ProbeError> {
     let (_, cmd) = root.get_status_command(df);
     root.set_command(df, (cmd | Command::MEMORY_SPACE | Command::BUS_MASTER) - Command::INTERRUPT_DISABLE);
     let isr = isr_address(&mut root, df);
-    let transport = PciTransport::new::<KernelHal, _>(&mut root, df).map_err(|_| ProbeError::Device("PCI transport"))?;
-    let raw = Raw::new(transport).map_err(|_| ProbeError::Device("virtio-net init"))?;
+    let transport =
+        PciTransport::new::<KernelHal, _>(&mut root, df).map_err(|_| ProbeError::Device("PCI transport"))?;
+    let raw = Raw::new(NoEventIdx(transport)).map_err(|_| ProbeError::Device("virtio-net init"))?;
     let mac = raw.mac_address();
 
     let mut rx_bufs = try_bufs()?;
