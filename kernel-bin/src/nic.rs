@@ -253,3 +253,135 @@ arch_x86_64::ktest!(
         assert!(s.received >= 3 && s.sent >= 4 && s.tx_dropped == 0, "{s:?}");
     }
 );
+
+/// The bytes xtask's stream server sends (`xtask/src/net.rs`, `pattern(4,
+/// 1 MiB)` repeated): xorshift64* from a seed.
+struct Pattern {
+    x: u64,
+    word: [u8; 8],
+    at: usize,
+}
+
+impl Pattern {
+    fn new(seed: u64) -> Pattern {
+        Pattern { x: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, word: [0; 8], at: 8 }
+    }
+
+    fn next_byte(&mut self) -> u8 {
+        if self.at == 8 {
+            self.x ^= self.x >> 12;
+            self.x ^= self.x << 25;
+            self.x ^= self.x >> 27;
+            self.word = self.x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+            self.at = 0;
+        }
+        self.at += 1;
+        self.word[self.at - 1]
+    }
+}
+
+/// Downloads `mib` MiB over TCP from xtask's stream server on the host
+/// (10.0.2.2:`port`) with eth0 at QEMU's static 10.0.2.15/24, checking every
+/// byte; the time from connect to the server's FIN, or why it failed.
+fn tcp_download(port: u16, mib: usize, deadline_ns: u64) -> Result<u64, &'static str> {
+    use alloc::vec;
+    use smoltcp::iface::{Config, Interface, SocketSet};
+    use smoltcp::socket::tcp;
+    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+    let mut dev = take_device().ok_or("no NIC")?;
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(dev.mac())));
+    config.random_seed = arch_x86_64::time::rdtsc();
+    let mut iface = Interface::new(config, &mut dev, now());
+    iface.update_ip_addrs(|a| {
+        let _ = a.push(IpCidr::new(IpAddress::v4(10, 0, 2, 15), 24));
+    });
+    let _ = iface.routes_mut().add_default_ipv4_route(Ipv4Address::new(10, 0, 2, 2));
+    let mut sockets = SocketSet::new(vec![]);
+    let sock =
+        tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 256 << 10]), tcp::SocketBuffer::new(vec![0; 4096]));
+    let h = sockets.add(sock);
+    let t0 = arch_x86_64::time::since_boot_ns();
+    let connected = sockets.get_mut::<tcp::Socket>(h).connect(
+        iface.context(),
+        (IpAddress::v4(10, 0, 2, 2), port),
+        49152 + (t0 % 1000) as u16,
+    );
+    let mut outcome: Option<Result<u64, &'static str>> =
+        connected.err().map(|_| Err("connect refused locally"));
+    let (mut got, mut sent_request) = (0usize, false);
+    let want = mib << 20;
+    let mut pat = Pattern::new(4);
+    while outcome.is_none() {
+        iface.poll(now(), &mut dev, &mut sockets);
+        let s = sockets.get_mut::<tcp::Socket>(h);
+        if !sent_request && s.may_send() {
+            let req = alloc::format!("{mib}\n");
+            sent_request = s.send_slice(req.as_bytes()).is_ok_and(|n| n == req.len());
+        }
+        let mut bad = false;
+        while s.can_recv() {
+            let _ = s.recv(|data| {
+                for &b in data.iter() {
+                    // the stream repeats the same 1 MiB
+                    if got.is_multiple_of(1 << 20) {
+                        pat = Pattern::new(4);
+                    }
+                    bad |= pat.next_byte() != b;
+                    got += 1;
+                }
+                (data.len(), ())
+            });
+        }
+        if bad {
+            outcome = Some(Err("wrong bytes"));
+        } else if got == want && !s.may_recv() {
+            outcome = Some(Ok(arch_x86_64::time::since_boot_ns() - t0));
+        } else if got > want || (!s.is_open() && got < want) {
+            outcome = Some(Err("stream ended at the wrong length"));
+        } else if arch_x86_64::time::since_boot_ns() > deadline_ns {
+            outcome = Some(Err("timed out"));
+        } else {
+            let t = arch_x86_64::time::since_boot_ns();
+            let delay =
+                iface.poll_delay(now(), &sockets).map_or(u64::MAX, |d| d.total_micros().saturating_mul(1000));
+            if delay > 0 {
+                queue().wait_until(|| dev.has_received(), Some(deadline_ns.min(t.saturating_add(delay))));
+            }
+        }
+    }
+    sockets.get_mut::<tcp::Socket>(h).abort();
+    iface.poll(now(), &mut dev, &mut sockets);
+    put_back(dev);
+    let result = outcome.unwrap_or(Err("no outcome"));
+    if result.is_err() {
+        log::warn!("net: tcp download: {got} of {want} bytes");
+    }
+    result
+}
+
+arch_x86_64::ktest!(
+    fn nic_tcp_download_from_host_checks_every_byte() {
+        use alloc::sync::Arc;
+        let cmdline = arch_x86_64::boot_info().map(|b| b.cmdline()).unwrap_or("");
+        let port = arch_x86_64::cmdline::Cmdline::new(cmdline).get_u64("nictest.port");
+        let port =
+            port.unwrap_or_else(|| panic!("no nictest.port= (xtask runs a stream server for this test)"));
+        let irqs0 = virtio_net::irq_count();
+        let result: Arc<spin::Mutex<Option<Result<u64, &'static str>>>> = Arc::new(spin::Mutex::new(None));
+        let r = result.clone();
+        const MIB: usize = 16;
+        crate::sched::spawn(901, move || {
+            let deadline = arch_x86_64::time::since_boot_ns() + 60_000_000_000;
+            *r.lock() = Some(tcp_download(port as u16, MIB, deadline));
+        });
+        crate::sched::idle_until(|| result.lock().is_some());
+        crate::sched::yield_now();
+        let ns = result.lock().take().unwrap_or(Err("no result")).unwrap_or_else(|e| panic!("{e}"));
+        log::info!(
+            "net: {MIB} MiB from the host in {} ms: {} KiB/s, {} NIC interrupts",
+            ns / 1_000_000,
+            (MIB as u64) * 1024 * 1_000_000_000 / ns.max(1),
+            virtio_net::irq_count() - irqs0
+        );
+    }
+);

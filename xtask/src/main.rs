@@ -419,12 +419,15 @@ fn host_tests(t: &mut Tally) -> Result<(), String> {
 /// The in-kernel tests: boots with `ktest`, and again after the next index
 /// whenever a test takes the kernel down (panic, fault, hang).
 fn kernel_tests(kernel: &Path, initrd: &Path, t: &mut Tally) -> Result<(), String> {
+    let stream_port = net::serve_stream()?;
     let mut start = 0usize;
     let mut boots = 0;
     loop {
         boots += 1;
-        let mut q = qemu_for(kernel.into(), Some(initrd.into()), &format!("ktest ktest.start={start}"), 1);
-        // a NIC for the driver's test (DHCP and a ping through QEMU's user network)
+        let cmdline = format!("ktest ktest.start={start} nictest.port={stream_port}");
+        let mut q = qemu_for(kernel.into(), Some(initrd.into()), &cmdline, 1);
+        // a NIC for the driver's tests (DHCP, a ping and a TCP download from
+        // the host's stream server through QEMU's user network)
         q.net = Some(Vec::new());
         let o = q.run_captured(Duration::from_secs(120), true)?;
         let mut count = None;
