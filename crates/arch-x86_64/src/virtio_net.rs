@@ -206,9 +206,6 @@ struct TxSide {
     free: Vec<u16>,
     /// Per descriptor token: the buffer index and length in flight.
     in_flight: [(u16, u16); QUEUE_SIZE],
-    /// Frames dropped because no buffer was free or they were too long.
-    dropped: u64,
-    sent: u64,
 }
 
 /// A virtio-net device ready to move frames.
@@ -220,7 +217,6 @@ pub struct VirtioNet {
     /// The receive buffer handed out by the last [`VirtioNet::receive`], to
     /// be posted again at the next call.
     rx_held: Option<u16>,
-    received: u64,
     mac: [u8; 6],
     location: DeviceFunction,
     gsi: Option<u8>,
@@ -310,11 +306,10 @@ pub fn probe() -> Result<VirtioNet, ProbeError> {
     free.try_reserve_exact(QUEUE_SIZE).map_err(|_| ProbeError::NoMemory)?;
     free.extend((0..QUEUE_SIZE as u16).rev());
     let mut nic = VirtioNet {
-        tx: TxSide { raw, bufs: tx_bufs, free, in_flight: [(NONE, 0); QUEUE_SIZE], dropped: 0, sent: 0 },
+        tx: TxSide { raw, bufs: tx_bufs, free, in_flight: [(NONE, 0); QUEUE_SIZE] },
         rx_bufs: Box::new([]),
         rx_token_buf: [NONE; QUEUE_SIZE],
         rx_held: None,
-        received: 0,
         mac,
         location: df,
         gsi: None,
@@ -346,15 +341,36 @@ fn try_bufs() -> Result<Box<[Buf]>, ProbeError> {
     Ok(v.into_boxed_slice())
 }
 
-/// Counters of the driver.
-#[derive(Clone, Copy, Debug, Default)]
+/// Counters of the NIC since boot (as /proc/net/dev shows them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NicStats {
     /// Frames received.
-    pub received: u64,
+    pub rx_packets: u64,
+    /// Bytes of the frames received (Ethernet header included, no FCS).
+    pub rx_bytes: u64,
     /// Frames handed to the device.
-    pub sent: u64,
+    pub tx_packets: u64,
+    /// Bytes of those frames.
+    pub tx_bytes: u64,
     /// Frames dropped on the way out (no free buffer, too long, refused).
     pub tx_dropped: u64,
+}
+
+static RX_PACKETS: AtomicU64 = AtomicU64::new(0);
+static RX_BYTES: AtomicU64 = AtomicU64::new(0);
+static TX_PACKETS: AtomicU64 = AtomicU64::new(0);
+static TX_BYTES: AtomicU64 = AtomicU64::new(0);
+static TX_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// The NIC's counters (zero without one).
+pub fn stats() -> NicStats {
+    NicStats {
+        rx_packets: RX_PACKETS.load(Ordering::Relaxed),
+        rx_bytes: RX_BYTES.load(Ordering::Relaxed),
+        tx_packets: TX_PACKETS.load(Ordering::Relaxed),
+        tx_bytes: TX_BYTES.load(Ordering::Relaxed),
+        tx_dropped: TX_DROPPED.load(Ordering::Relaxed),
+    }
 }
 
 impl VirtioNet {
@@ -366,11 +382,6 @@ impl VirtioNet {
     /// The I/O APIC input its interrupt arrives on, if routed.
     pub fn gsi(&self) -> Option<u8> {
         self.gsi
-    }
-
-    /// Counters.
-    pub fn stats(&self) -> NicStats {
-        NicStats { received: self.received, sent: self.tx.sent, tx_dropped: self.tx.dropped }
     }
 
     /// Posts the buffer handed out by the previous [`receive`](Self::receive) again.
@@ -399,7 +410,8 @@ impl VirtioNet {
             self.rx_held = Some(i);
             match done {
                 Ok((hdr, len)) if len <= BUF_SIZE - hdr => {
-                    self.received += 1;
+                    RX_PACKETS.fetch_add(1, Ordering::Relaxed);
+                    RX_BYTES.fetch_add(len as u64, Ordering::Relaxed);
                     let frame = &self.rx_bufs[usize::from(i)][hdr..hdr + len];
                     return Some((frame, Transmitter { tx: &mut self.tx }));
                 }
@@ -455,7 +467,7 @@ impl Transmitter<'_> {
         tx.reclaim();
         let slot = if len <= MAX_FRAME { tx.free.pop() } else { None };
         let Some(i) = slot else {
-            tx.dropped += 1;
+            TX_DROPPED.fetch_add(1, Ordering::Relaxed);
             let mut scratch = [0u8; MAX_FRAME];
             return if len <= MAX_FRAME {
                 f(&mut scratch[..len])
@@ -474,11 +486,12 @@ impl Transmitter<'_> {
         match unsafe { tx.raw.transmit_begin(buf) } {
             Ok(token) => {
                 tx.in_flight[usize::from(token)] = (i, total as u16);
-                tx.sent += 1;
+                TX_PACKETS.fetch_add(1, Ordering::Relaxed);
+                TX_BYTES.fetch_add(len as u64, Ordering::Relaxed);
             }
             Err(_) => {
                 tx.free.push(i);
-                tx.dropped += 1;
+                TX_DROPPED.fetch_add(1, Ordering::Relaxed);
             }
         }
         r
