@@ -32,6 +32,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         log::info!("module at {:#x}..{:#x} ({} bytes)", m.start, m.end, m.end - m.start);
     }
     crate::sched::init();
+    crate::nic::init();
     let cmdline = Cmdline::new(boot.cmdline());
     log::debug!("command line: {:?}", cmdline.as_str());
 

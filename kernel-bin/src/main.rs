@@ -40,6 +40,8 @@ mod locks;
 #[cfg(target_os = "none")]
 mod net;
 #[cfg(target_os = "none")]
+mod nic;
+#[cfg(target_os = "none")]
 mod pipe;
 #[cfg(target_os = "none")]
 mod proc;

@@ -99,6 +99,10 @@ enum Node {
     /// `/proc/sys` (0), `/proc/sys/kernel` (1), `/proc/sys/vm` (2).
     Sys(u8),
     SysFile(&'static str),
+    /// `/proc/net` (a directory here; Linux's is a link to self/net).
+    Net,
+    /// A file of `/proc/net`.
+    NetFile(&'static str),
     /// `/proc/<pid>` (`tid` None) or `/proc/<pid>/task/<tid>`.
     Proc(Pid, Option<Pid>),
     ProcFile(Pid, Pid, &'static str),
@@ -114,6 +118,7 @@ const PROC_FILES: &[&str] = &["cmdline", "comm", "maps", "mounts", "stat", "stat
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const SYS_KERNEL: &[&str] = &["hostname", "osrelease", "ostype", "pid_max", "threads-max"];
 const SYS_VM: &[&str] = &["max_map_count"];
+const NET_FILES: &[&str] = &["dev"];
 
 /// Stable inode numbers: small ones for /proc itself, a block per pid.
 fn ino_of(node: &Node) -> u64 {
@@ -127,6 +132,8 @@ fn ino_of(node: &Node) -> u64 {
         Node::Sys(level) => 48 + u64::from(level),
         Node::SysFile(n) if SYS_VM.contains(&n) => 96 + idx(SYS_VM, n),
         Node::SysFile(n) => 64 + idx(SYS_KERNEL, n),
+        Node::Net => 112,
+        Node::NetFile(n) => 113 + idx(NET_FILES, n),
         Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
         Node::ProcFile(pid, tid, n) => per(pid, tid, 1 + idx(PROC_FILES, n)),
         Node::ProcLink(pid, tid, n) => per(pid, tid, 16 + idx(PROC_LINKS, n)),
@@ -138,11 +145,15 @@ fn ino_of(node: &Node) -> u64 {
 
 fn kind_of(node: &Node) -> (FileType, u32) {
     match node {
-        Node::Root | Node::Sys(_) | Node::Proc(..) | Node::TaskDir(_) => (FileType::Directory, 0o555),
+        Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) => {
+            (FileType::Directory, 0o555)
+        }
         // proc_fd_inode_operations: dr-x------
         Node::FdDir(..) => (FileType::Directory, 0o500),
         Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) => (FileType::Symlink, 0o777),
-        Node::Global(_) | Node::SysFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
+        Node::Global(_) | Node::SysFile(_) | Node::NetFile(_) | Node::ProcFile(..) => {
+            (FileType::Regular, 0o444)
+        }
     }
 }
 
@@ -194,6 +205,7 @@ impl Node {
                 b"thread-self" => Some(Node::ThreadSelf),
                 b"mounts" => Some(Node::ProcLink(0, 0, "mounts")),
                 b"sys" => Some(Node::Sys(0)),
+                b"net" => Some(Node::Net),
                 _ => find(GLOBAL_FILES).map(Node::Global).or_else(|| {
                     let pid = parse_pid(name)?;
                     exists(pid).then_some(Node::Proc(pid, None))
@@ -205,6 +217,7 @@ impl Node {
                 _ => None,
             },
             Node::Sys(2) => find(SYS_VM).map(Node::SysFile),
+            Node::Net => find(NET_FILES).map(Node::NetFile),
             Node::Sys(_) => find(SYS_KERNEL).map(Node::SysFile),
             Node::Proc(pid, tid) => {
                 if !exists(pid) {
@@ -240,6 +253,7 @@ impl Node {
                 v.push(entry(b"self", Node::SelfLink));
                 v.push(entry(b"thread-self", Node::ThreadSelf));
                 v.push(entry(b"sys", Node::Sys(0)));
+                v.push(entry(b"net", Node::Net));
                 for pid in table().pids() {
                     v.push(entry(format!("{pid}").as_bytes(), Node::Proc(pid, None)));
                 }
@@ -247,6 +261,7 @@ impl Node {
             }
             Node::Sys(0) => vec![entry(b"kernel", Node::Sys(1)), entry(b"vm", Node::Sys(2))],
             Node::Sys(2) => SYS_VM.iter().map(|n| entry(n.as_bytes(), Node::SysFile(n))).collect(),
+            Node::Net => NET_FILES.iter().map(|n| entry(n.as_bytes(), Node::NetFile(n))).collect(),
             Node::Sys(_) => SYS_KERNEL.iter().map(|n| entry(n.as_bytes(), Node::SysFile(n))).collect(),
             Node::Proc(pid, tid) => {
                 let t = tid.unwrap_or(pid);
@@ -300,6 +315,7 @@ impl SynthNode for Node {
         match *self {
             Node::Global(n) => Ok(global_file(n)),
             Node::SysFile(n) => Ok(sys_file(n)),
+            Node::NetFile(_) => Ok(crate::nic::proc_net_dev().into_bytes()),
             Node::ProcFile(pid, tid, n) => {
                 if n == "maps" {
                     may_access(pid)?;
@@ -321,7 +337,7 @@ impl SynthNode for Node {
     fn has_poll(&self) -> bool {
         // Linux: proc_reg_poll for /proc's own files, proc_sys_poll for
         // /proc/sys, mounts_poll; the rest of base.c's files have none
-        matches!(self, Node::Global(_) | Node::SysFile(_) | Node::ProcFile(_, _, "mounts"))
+        matches!(self, Node::Global(_) | Node::SysFile(_) | Node::NetFile(_) | Node::ProcFile(_, _, "mounts"))
     }
 
     fn readlink(&self) -> Result<Vec<u8>> {

@@ -236,6 +236,7 @@ pub fn yield_now() {
 pub fn preempt_tick() {
     crate::itimer::check();
     crate::console::pump();
+    crate::nic::pump();
     let due = with(|s| {
         wake_sleepers(s);
         time::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.run_queue.is_empty()
@@ -304,6 +305,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
         }
         crate::itimer::check();
         crate::console::pump();
+        crate::nic::pump();
         let runnable = with(|s| {
             wake_sleepers(s);
             !s.run_queue.is_empty()

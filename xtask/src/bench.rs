@@ -110,13 +110,15 @@ fn build_programs() -> Result<BenchBuild, String> {
 }
 
 /// `target/initramfs-bench.cpio`: /init, /bin/tiny, /bench/*, dev/console,
-/// Debian's `/usr/bin/ls` with what it needs.
-fn build_initramfs(b: &BenchBuild) -> Result<PathBuf, String> {
+/// Debian's `/usr/bin/ls` with what it needs, and `/etc/net-bench-port`:
+/// the host port of `tcp_host_to_guest`'s stream server.
+fn build_initramfs(b: &BenchBuild, net_port: u16) -> Result<PathBuf, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let mut c = Cpio::default();
-    for d in ["bin", "dev", "proc", "tmp", "bench"] {
+    for d in ["bin", "dev", "proc", "tmp", "bench", "etc"] {
         c.dir(d);
     }
+    c.file("etc/net-bench-port", 0o644, format!("{net_port}\n").as_bytes());
     c.char_dev("dev/console", 0o600, 5, 1);
     c.file("init", 0o755, &read(&b.init)?);
     c.file("bin/tiny", 0o755, &read(&b.tiny)?);
@@ -456,7 +458,9 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     };
     let linux = crate::linux::vmlinuz()?;
     let programs = build_programs()?;
-    let initrd = build_initramfs(&programs)?;
+    // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
+    let net_port = crate::net::serve_stream()?;
+    let initrd = build_initramfs(&programs, net_port)?;
 
     let mut rows: Vec<Row> = BOOT_ROWS
         .iter()
@@ -464,10 +468,15 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         .chain(programs.benches.iter().map(|(n, _)| n.clone()))
         .map(|name| Row { name, sides: Default::default() })
         .collect();
-    let qemus = [
+    let mut qemus = [
         crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
         crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, 1),
     ];
+    // the same machine for both: a virtio-net NIC on the user network
+    // (Debian's Linux has no driver for it built in: tcp_host_to_guest is ours only)
+    for q in &mut qemus {
+        q.net = Some(Vec::new());
+    }
     let stamp = timestamp();
     let out_dir = crate::target_dir().join("bench");
     let log_dir = out_dir.join("logs");

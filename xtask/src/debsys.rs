@@ -355,6 +355,7 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
         smp: 1,
         memory,
         gdb: false,
+        net: None,
     };
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;

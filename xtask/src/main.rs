@@ -3,9 +3,10 @@
 //! ```text
 //! cargo xtask build [--release]
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
+//! cargo xtask qemu  [--forward HOST:GUEST]... | --no-net   (a virtio-net NIC on QEMU's user network by default)
 //! cargo xtask qemu  --debian [--linux]   (Debian's bash and userland; 1G unless --memory)
 //! cargo xtask rootfs --debian        (builds target/initramfs-debian.cpio.gz)
-//! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite|debian]
+//! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
 //! every command that boots: --memory SIZE (QEMU's -m, default 256M)
@@ -24,6 +25,7 @@ mod debsys;
 mod interactive;
 mod ksyms;
 mod linux;
+mod net;
 mod qemu;
 mod rootfs;
 mod setup;
@@ -214,6 +216,10 @@ struct Args {
     cmdline: String,
     /// `--tests a,b`: the suite runs only these programs of /tests.
     tests: Vec<String>,
+    /// `--no-net`: `cargo xtask qemu` without the NIC.
+    no_net: bool,
+    /// `--forward HOST:GUEST`: TCP port forwards to the guest.
+    forwards: Vec<(u16, u16)>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -232,6 +238,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         include: Vec::new(),
         cmdline: String::new(),
         tests: Vec::new(),
+        no_net: false,
+        forwards: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -244,7 +252,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
             "--only" => {
-                let part = it.next().ok_or("--only takes host|kernel|boot|interactive|suite|debian")?;
+                let part = it.next().ok_or("--only takes host|kernel|boot|interactive|suite|net|debian")?;
                 if !TEST_PARTS.contains(&part.as_str()) {
                     return Err(format!("--only {part}: the parts are {}", TEST_PARTS.join("|")));
                 }
@@ -264,6 +272,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 let _ = MEMORY.set(size.clone());
             }
             "--linux" => a.linux = true,
+            "--no-net" => a.no_net = true,
+            "--forward" => {
+                let spec = it.next().ok_or("--forward takes HOST_PORT:GUEST_PORT")?;
+                let parsed = spec.split_once(':').and_then(|(h, g)| Some((h.parse().ok()?, g.parse().ok()?)));
+                match parsed {
+                    Some((h, g)) if h != 0 && g != 0 => a.forwards.push((h, g)),
+                    _ => return Err(format!("--forward {spec}: HOST_PORT:GUEST_PORT, e.g. 8080:80")),
+                }
+            }
             "--smp" => {
                 a.smp = it
                     .next()
@@ -288,7 +305,7 @@ static MEMORY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -> Qemu {
     let memory = MEMORY.get().cloned().unwrap_or_else(|| "256M".into());
-    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory, gdb: false }
+    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory, gdb: false, net: None }
 }
 
 /// The kernel command line that runs the suite: `base`, then the names of
@@ -317,6 +334,15 @@ fn cmd_qemu(a: &Args) -> Result<(), String> {
         q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);
     }
     q.gdb = a.gdb;
+    if a.no_net && !a.forwards.is_empty() {
+        return Err("--forward needs the NIC: drop --no-net".into());
+    }
+    if !a.no_net {
+        q.net = Some(a.forwards.clone());
+        for (h, g) in &a.forwards {
+            eprintln!("xtask: host 127.0.0.1:{h} -> guest port {g} (TCP)");
+        }
+    }
     if a.gdb {
         eprintln!("xtask: QEMU waits for gdb; in another terminal run:");
         eprintln!("  gdb -ex 'file {}' -ex 'target remote localhost:1234'", kernel.display());
@@ -393,11 +419,16 @@ fn host_tests(t: &mut Tally) -> Result<(), String> {
 /// The in-kernel tests: boots with `ktest`, and again after the next index
 /// whenever a test takes the kernel down (panic, fault, hang).
 fn kernel_tests(kernel: &Path, initrd: &Path, t: &mut Tally) -> Result<(), String> {
+    let stream_port = net::serve_stream()?;
     let mut start = 0usize;
     let mut boots = 0;
     loop {
         boots += 1;
-        let q = qemu_for(kernel.into(), Some(initrd.into()), &format!("ktest ktest.start={start}"), 1);
+        let cmdline = format!("ktest ktest.start={start} nictest.port={stream_port}");
+        let mut q = qemu_for(kernel.into(), Some(initrd.into()), &cmdline, 1);
+        // a NIC for the driver's tests (DHCP, a ping and a TCP download from
+        // the host's stream server through QEMU's user network)
+        q.net = Some(Vec::new());
         let o = q.run_captured(Duration::from_secs(120), true)?;
         let mut count = None;
         let mut last_run: Option<(usize, String)> = None;
@@ -535,6 +566,11 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> 
         let default = build_initramfs(false)?;
         interactive::run(&qemu_for(vmlinuz.clone(), Some(default), linux::CMDLINE, 1), &mut t)?;
     }
+    if only == Some("net") {
+        println!(
+            "xtask: the net part runs on our kernel only: Debian's Linux 6.1 has virtio-net as a module, absent here"
+        );
+    }
     if only.is_none_or(|o| o == "debian") {
         // the Debian system, the same image and checks as on ours
         debsys::run_tests(vmlinuz, linux::CMDLINE, &mut t)?;
@@ -543,7 +579,7 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> 
 }
 
 /// The parts of `cargo xtask test`, in the order they run.
-const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite", "debian"];
+const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite", "net", "debian"];
 
 fn cmd_test(a: &Args) -> Result<bool, String> {
     if a.linux {
@@ -569,7 +605,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("interactive") {
             // the default system, driven through its console
-            interactive::run(&qemu_for(kernel.clone(), Some(initrd), "", 1), &mut t)?;
+            interactive::run(&qemu_for(kernel.clone(), Some(initrd.clone()), "", 1), &mut t)?;
         }
         if wanted("suite") {
             // the user conformance suite, the same initramfs `--linux` boots
@@ -578,6 +614,10 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
                 &qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &a.tests), 1),
                 &mut t,
             )?;
+        }
+        if wanted("net") {
+            // host to guest and back through the NIC (ours only: Linux has no virtio-net built in)
+            net::run(&qemu_for(kernel.clone(), None, "", 1), &initrd, &mut t)?;
         }
         if wanted("debian") {
             // the Debian system (user/debian), the same checks `--linux` runs

@@ -23,6 +23,29 @@ pub struct Qemu {
     pub memory: String,
     /// Start the gdb stub and wait for gdb.
     pub gdb: bool,
+    /// A virtio-net NIC on QEMU's user network (10.0.2.0/24, the host as
+    /// 10.0.2.2), when set: with these TCP forwards (host port on
+    /// 127.0.0.1, guest port).
+    pub net: Option<Vec<(u16, u16)>>,
+}
+
+/// QEMU's options for a virtio-net NIC on the user network with TCP
+/// forwards from the host's 127.0.0.1. The device is modern-only
+/// (`disable-legacy=on`, PCI id 1af4:1041): the kernel's driver speaks
+/// virtio 1.0 through the PCI capabilities, so the legacy I/O BAR would be
+/// unused; `romfile=` skips loading iPXE's option ROM, which a `-kernel`
+/// boot never runs.
+pub fn net_args(forwards: &[(u16, u16)]) -> [String; 4] {
+    let mut netdev = String::from("user,id=net0");
+    for (host, guest) in forwards {
+        netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+    }
+    [
+        "-netdev".into(),
+        netdev,
+        "-device".into(),
+        "virtio-net-pci,netdev=net0,disable-legacy=on,romfile=".into(),
+    ]
 }
 
 /// How a captured run ended.
@@ -67,6 +90,9 @@ impl Qemu {
                     c.arg("-initrd").arg(initrd);
                 }
             }
+        }
+        if let Some(forwards) = &self.net {
+            c.args(net_args(forwards));
         }
         if self.gdb {
             c.args(["-s", "-S"]);

@@ -1,7 +1,7 @@
 //! The default root filesystem of `cargo xtask qemu`: Debian's static
 //! busybox with its applet links, and an /init that mounts /proc, /tmp and /dev
 //! (and links /dev/fd, /dev/std{in,out,err} to /proc/self/fd as udev does),
-//! prints the motd and starts a login shell in a session of its own with
+//! brings up lo and eth0, prints the motd and starts a login shell in a session of its own with
 //! the console as its controlling terminal (so job control works); when
 //! the shell exits, init powers off (so `exit` or `poweroff` ends QEMU).
 
@@ -23,6 +23,10 @@ ln -s /proc/self/fd /dev/fd
 ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
+# the network: lo, and eth0 when the machine has a NIC (the kernel gives it
+# QEMU's user-network address, 10.0.2.15/24 via 10.0.2.2)
+ifconfig lo up 2>/dev/null
+ifconfig eth0 up 2>/dev/null
 read up idle < /proc/uptime
 cat /etc/motd
 echo "$(uname -sr) on $(uname -m), booted in $up s"
@@ -98,6 +102,15 @@ pub fn add_busybox(c: &mut Cpio) -> Result<(), String> {
     c.file("etc/profile", 0o644, PROFILE.as_bytes());
     c.file("etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n");
     c.file("etc/group", 0o644, b"root:x:0:\n");
+    // QEMU's user network: its DNS forwarder is 10.0.2.3
+    c.file("etc/resolv.conf", 0o644, b"nameserver 10.0.2.3\n");
+    c.file("etc/hosts", 0o644, b"127.0.0.1 localhost\n::1 localhost\n");
+    c.dir("www");
+    c.file(
+        "www/index.html",
+        0o644,
+        b"<html><body>Hello from the Rust kernel's busybox httpd.</body></html>\n",
+    );
     let motd = format!(
         "\nWelcome to the Rust kernel {} (Linux ABI). busybox sh: `exit` or `poweroff` ends QEMU.\n",
         env!("CARGO_PKG_VERSION")

@@ -113,3 +113,11 @@ pub(crate) fn route_isa_irq(irq: u8, vector: u8) {
     ioapic_write(reg + 1, 0); // destination: APIC id 0
     ioapic_write(reg, u32::from(vector));
 }
+
+/// Routes the I/O APIC input `gsi` (a PCI INTx line: level-triggered, active
+/// high as QEMU's ACPI tables declare GSI 16-23) to `vector` on the boot CPU.
+pub(crate) fn route_level_irq(gsi: u8, vector: u8) {
+    let reg = 0x10 + 2 * u32::from(gsi);
+    ioapic_write(reg + 1, 0); // destination: APIC id 0
+    ioapic_write(reg, u32::from(vector) | 1 << 15); // level, active high, unmasked
+}

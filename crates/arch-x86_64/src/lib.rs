@@ -50,6 +50,8 @@ pub mod logger;
 #[cfg(target_os = "none")]
 pub mod panic;
 #[cfg(target_os = "none")]
+pub mod pci;
+#[cfg(target_os = "none")]
 pub mod qemu;
 #[cfg(target_os = "none")]
 pub mod serial;
@@ -60,6 +62,8 @@ pub mod time;
 #[cfg(target_os = "none")]
 pub mod trap;
 pub mod user;
+#[cfg(target_os = "none")]
+pub mod virtio_net;
 
 #[cfg(target_os = "none")]
 pub use boot::boot_info;

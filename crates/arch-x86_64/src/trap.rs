@@ -15,6 +15,8 @@ use x86_64::structures::DescriptorTablePointer;
 pub const TIMER_VECTOR: u8 = 32;
 /// The serial port's (COM1, ISA IRQ 4) vector.
 pub const SERIAL_VECTOR: u8 = 36;
+/// The virtio-net NIC's (PCI INTx through the I/O APIC) vector.
+pub const NIC_VECTOR: u8 = 40;
 /// The local APIC spurious-interrupt vector.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 
@@ -264,6 +266,10 @@ pub(crate) fn handle_irq(v: u8) {
         }
         SERIAL_VECTOR => {
             crate::serial::on_irq();
+            crate::apic::eoi();
+        }
+        NIC_VECTOR => {
+            crate::virtio_net::on_irq();
             crate::apic::eoi();
         }
         SPURIOUS_VECTOR => {}
