@@ -191,6 +191,8 @@ impl Errno {
     pub const EINPROGRESS: Errno = Errno(115);
     /// Stale file handle (116).
     pub const ESTALE: Errno = Errno(116);
+    /// Structure needs cleaning (117): Linux's EFSCORRUPTED, a corrupt file system.
+    pub const EUCLEAN: Errno = Errno(117);
     /// Disk quota exceeded (122).
     pub const EDQUOT: Errno = Errno(122);
     /// Operation canceled (125).
@@ -327,6 +329,7 @@ impl Errno {
             114 => "EALREADY",
             115 => "EINPROGRESS",
             116 => "ESTALE",
+            117 => "EUCLEAN",
             122 => "EDQUOT",
             125 => "ECANCELED",
             130 => "EOWNERDEAD",

@@ -1,0 +1,1868 @@
+//! The file system: superblock, group descriptors, bitmaps, inodes, block
+//! maps and directories.
+
+use crate::disk::{le16, le32, put16, put32, zeroed};
+use crate::{BlockDevice, LINK_MAX, NAME_LEN, ROOT_INO, SECTOR_SIZE};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use linux_abi::{Errno, Result};
+
+const EUCLEAN: Errno = Errno::EUCLEAN;
+
+// superblock offsets
+const S_INODES_COUNT: usize = 0;
+const S_BLOCKS_COUNT: usize = 4;
+const S_R_BLOCKS_COUNT: usize = 8;
+const S_FREE_BLOCKS: usize = 12;
+const S_FREE_INODES: usize = 16;
+const S_FIRST_DATA_BLOCK: usize = 20;
+const S_LOG_BLOCK_SIZE: usize = 24;
+const S_BLOCKS_PER_GROUP: usize = 32;
+const S_INODES_PER_GROUP: usize = 40;
+const S_MTIME: usize = 44;
+const S_WTIME: usize = 48;
+const S_MNT_COUNT: usize = 52;
+const S_MAX_MNT_COUNT: usize = 54;
+const S_MAGIC: usize = 56;
+const S_STATE: usize = 58;
+const S_REV_LEVEL: usize = 76;
+const S_FIRST_INO: usize = 84;
+const S_INODE_SIZE: usize = 88;
+const S_FEATURE_COMPAT: usize = 92;
+const S_FEATURE_INCOMPAT: usize = 96;
+const S_FEATURE_RO_COMPAT: usize = 100;
+const S_RESERVED_GDT_BLOCKS: usize = 206;
+
+const VALID_FS: u16 = 1;
+
+const INCOMPAT_FILETYPE: u32 = 0x2;
+const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
+const RO_COMPAT_LARGE_FILE: u32 = 0x2;
+const RO_COMPAT_BTREE_DIR: u32 = 0x4;
+const COMPAT_RESIZE_INODE: u32 = 0x10;
+const INCOMPAT_SUPP: u32 = INCOMPAT_FILETYPE;
+const RO_COMPAT_SUPP: u32 = RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_BTREE_DIR;
+
+// group descriptor offsets (32 bytes each)
+const GD_SIZE: usize = 32;
+const BG_BLOCK_BITMAP: usize = 0;
+const BG_INODE_BITMAP: usize = 4;
+const BG_INODE_TABLE: usize = 8;
+const BG_FREE_BLOCKS: usize = 12;
+const BG_FREE_INODES: usize = 14;
+const BG_USED_DIRS: usize = 16;
+
+// inode offsets
+const I_MODE: usize = 0;
+const I_UID: usize = 2;
+const I_SIZE: usize = 4;
+const I_ATIME: usize = 8;
+const I_CTIME: usize = 12;
+const I_MTIME: usize = 16;
+const I_DTIME: usize = 20;
+const I_GID: usize = 24;
+const I_LINKS: usize = 26;
+const I_BLOCKS: usize = 28;
+const I_FLAGS: usize = 32;
+const I_BLOCK: usize = 40;
+const I_FILE_ACL: usize = 104;
+const I_SIZE_HIGH: usize = 108;
+const I_UID_HIGH: usize = 120;
+const I_GID_HIGH: usize = 122;
+const GOOD_OLD_INODE_SIZE: usize = 128;
+
+const INDEX_FL: u32 = 0x1000;
+
+const S_IFMT: u16 = 0o170000;
+const S_IFSOCK: u16 = 0o140000;
+const S_IFLNK: u16 = 0o120000;
+const S_IFREG: u16 = 0o100000;
+const S_IFBLK: u16 = 0o060000;
+const S_IFDIR: u16 = 0o040000;
+const S_IFCHR: u16 = 0o020000;
+const S_IFIFO: u16 = 0o010000;
+
+/// The kind of an inode, from its mode's type bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A FIFO.
+    Fifo,
+    /// A socket.
+    Socket,
+    /// A symbolic link.
+    Symlink,
+}
+
+impl FileType {
+    fn from_mode(mode: u16) -> Option<FileType> {
+        Some(match mode & S_IFMT {
+            S_IFREG => FileType::Regular,
+            S_IFDIR => FileType::Directory,
+            S_IFCHR => FileType::CharDevice,
+            S_IFBLK => FileType::BlockDevice,
+            S_IFIFO => FileType::Fifo,
+            S_IFSOCK => FileType::Socket,
+            S_IFLNK => FileType::Symlink,
+            _ => return None,
+        })
+    }
+
+    /// The directory entry's `file_type` byte.
+    fn dirent_code(self) -> u8 {
+        match self {
+            FileType::Regular => 1,
+            FileType::Directory => 2,
+            FileType::CharDevice => 3,
+            FileType::BlockDevice => 4,
+            FileType::Fifo => 5,
+            FileType::Socket => 6,
+            FileType::Symlink => 7,
+        }
+    }
+
+    /// `getdents64`'s `d_type` for this kind (DT_REG, DT_DIR, ...).
+    pub fn d_type(self) -> u8 {
+        match self {
+            FileType::Regular => 8,
+            FileType::Directory => 4,
+            FileType::CharDevice => 2,
+            FileType::BlockDevice => 6,
+            FileType::Fifo => 1,
+            FileType::Socket => 12,
+            FileType::Symlink => 10,
+        }
+    }
+}
+
+/// How to mount.
+#[derive(Clone, Copy, Debug)]
+pub struct MountOptions {
+    /// Mount read-only (`MS_RDONLY`).
+    pub read_only: bool,
+    /// Seconds since the epoch, for timestamps.
+    pub clock: fn() -> u32,
+}
+
+fn zero_clock() -> u32 {
+    0
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions { read_only: false, clock: zero_clock }
+    }
+}
+
+/// Why a mount failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountError {
+    /// No ext2 magic number (Linux: "can't find an ext2 filesystem", `EINVAL`).
+    NotExt2,
+    /// INCOMPAT features this driver does not know (the mask): ext3 needing
+    /// recovery, ext4 (`EINVAL`).
+    Incompatible(u32),
+    /// A superblock or descriptor value out of range (`EINVAL`), with what.
+    Corrupt(&'static str),
+    /// The device is smaller than the superblock says (`EINVAL`).
+    TooSmall,
+    /// The device failed or memory ran out (the errno).
+    Io(Errno),
+}
+
+impl MountError {
+    /// The errno `mount(2)` returns for this failure.
+    pub fn errno(self) -> Errno {
+        match self {
+            MountError::Io(e) => e,
+            _ => Errno::EINVAL,
+        }
+    }
+}
+
+impl From<Errno> for MountError {
+    fn from(e: Errno) -> Self {
+        MountError::Io(e)
+    }
+}
+
+/// An inode's attributes, as `stat` reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// The inode number.
+    pub ino: u32,
+    /// Type and permission bits.
+    pub mode: u16,
+    /// Hard links.
+    pub nlink: u16,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// 512-byte units allocated (data and indirect blocks).
+    pub blocks: u64,
+    /// Last access, seconds.
+    pub atime: u32,
+    /// Last modification, seconds.
+    pub mtime: u32,
+    /// Last status change, seconds.
+    pub ctime: u32,
+    /// Device number (major, minor) of a device node, else (0, 0).
+    pub rdev: (u32, u32),
+    /// The preferred I/O size: the block size.
+    pub blksize: u32,
+}
+
+impl Stat {
+    /// The inode's kind.
+    pub fn file_type(&self) -> Option<FileType> {
+        FileType::from_mode(self.mode)
+    }
+}
+
+/// Attribute changes for [`Ext2::setattr`]; `None` keeps the value.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetAttr {
+    /// New permission bits (the type bits are kept).
+    pub mode: Option<u16>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New access time.
+    pub atime: Option<u32>,
+    /// New modification time.
+    pub mtime: Option<u32>,
+    /// New change time (else now).
+    pub ctime: Option<u32>,
+}
+
+/// `statfs` figures, as Linux's `ext2_statfs` computes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatFs {
+    /// Block size.
+    pub bsize: u32,
+    /// Blocks minus the metadata overhead.
+    pub blocks: u64,
+    /// Free blocks.
+    pub bfree: u64,
+    /// Free blocks for unprivileged users (minus the reserved ones).
+    pub bavail: u64,
+    /// Inodes.
+    pub files: u64,
+    /// Free inodes.
+    pub ffree: u64,
+    /// Longest name.
+    pub namelen: u32,
+}
+
+/// One directory entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The inode it names.
+    pub ino: u32,
+    /// The name.
+    pub name: Vec<u8>,
+    /// The kind, from the entry's type byte (`None` without `FILETYPE`).
+    pub kind: Option<FileType>,
+}
+
+/// An in-memory copy of an on-disk inode record (its first 128 bytes).
+#[derive(Clone)]
+struct Inode {
+    ino: u32,
+    raw: [u8; GOOD_OLD_INODE_SIZE],
+}
+
+impl Inode {
+    fn mode(&self) -> u16 {
+        le16(&self.raw, I_MODE)
+    }
+    fn kind(&self) -> Option<FileType> {
+        FileType::from_mode(self.mode())
+    }
+    fn is_dir(&self) -> bool {
+        self.mode() & S_IFMT == S_IFDIR
+    }
+    fn size(&self) -> u64 {
+        let lo = le32(&self.raw, I_SIZE) as u64;
+        let hi = le32(&self.raw, I_SIZE_HIGH) as u64;
+        if self.mode() & S_IFMT == S_IFREG { lo | hi << 32 } else { lo }
+    }
+    fn set_size(&mut self, size: u64) {
+        put32(&mut self.raw, I_SIZE, size as u32);
+        put32(&mut self.raw, I_SIZE_HIGH, (size >> 32) as u32);
+    }
+    fn links(&self) -> u16 {
+        le16(&self.raw, I_LINKS)
+    }
+    fn set_links(&mut self, n: u16) {
+        put16(&mut self.raw, I_LINKS, n)
+    }
+    fn blocks512(&self) -> u32 {
+        le32(&self.raw, I_BLOCKS)
+    }
+    fn set_blocks512(&mut self, n: u32) {
+        put32(&mut self.raw, I_BLOCKS, n)
+    }
+    fn ptr(&self, i: usize) -> u32 {
+        le32(&self.raw, I_BLOCK + 4 * i)
+    }
+    fn set_ptr(&mut self, i: usize, v: u32) {
+        put32(&mut self.raw, I_BLOCK + 4 * i, v)
+    }
+    fn flags(&self) -> u32 {
+        le32(&self.raw, I_FLAGS)
+    }
+    fn uid(&self) -> u32 {
+        le16(&self.raw, I_UID) as u32 | (le16(&self.raw, I_UID_HIGH) as u32) << 16
+    }
+    fn gid(&self) -> u32 {
+        le16(&self.raw, I_GID) as u32 | (le16(&self.raw, I_GID_HIGH) as u32) << 16
+    }
+    fn set_uid(&mut self, uid: u32) {
+        put16(&mut self.raw, I_UID, uid as u16);
+        put16(&mut self.raw, I_UID_HIGH, (uid >> 16) as u16);
+    }
+    fn set_gid(&mut self, gid: u32) {
+        put16(&mut self.raw, I_GID, gid as u16);
+        put16(&mut self.raw, I_GID_HIGH, (gid >> 16) as u16);
+    }
+    fn touch(&mut self, off: usize, t: u32) {
+        put32(&mut self.raw, off, t)
+    }
+    fn rdev(&self) -> (u32, u32) {
+        let old = self.ptr(0);
+        if old != 0 {
+            ((old >> 8) & 0xff, old & 0xff)
+        } else {
+            let new = self.ptr(1);
+            ((new & 0xfff00) >> 8, (new & 0xff) | ((new >> 12) & 0xfff00))
+        }
+    }
+    fn set_rdev(&mut self, major: u32, minor: u32) {
+        if major < 256 && minor < 256 {
+            self.set_ptr(0, major << 8 | minor);
+            self.set_ptr(1, 0);
+        } else {
+            self.set_ptr(0, 0);
+            self.set_ptr(1, (minor & 0xff) | (major & 0xfff) << 8 | (minor & !0xff) << 12);
+            self.set_ptr(2, 0);
+        }
+    }
+    /// `ext2_inode_is_fast_symlink`.
+    fn is_fast_symlink(&self, bs: usize) -> bool {
+        let ea = if le32(&self.raw, I_FILE_ACL) != 0 { (bs / 512) as u32 } else { 0 };
+        self.mode() & S_IFMT == S_IFLNK && self.blocks512().wrapping_sub(ea) == 0
+    }
+    /// Whether `i_block` holds block numbers (not a device number or a
+    /// fast symlink's target).
+    fn has_block_map(&self, bs: usize) -> bool {
+        match self.kind() {
+            Some(FileType::Regular) | Some(FileType::Directory) => true,
+            Some(FileType::Symlink) => !self.is_fast_symlink(bs),
+            _ => false,
+        }
+    }
+}
+
+/// A mounted ext2 file system over the device `D`.
+pub struct Ext2<D: BlockDevice> {
+    dev: D,
+    sb: Vec<u8>,
+    gdt: Vec<u8>,
+    bs: usize,
+    blocks_count: u32,
+    inodes_count: u32,
+    first_data_block: u32,
+    bpg: u32,
+    ipg: u32,
+    groups: u32,
+    inode_size: usize,
+    first_ino: u32,
+    itb_per_group: u32,
+    gdt_blocks: u32,
+    filetype: bool,
+    read_only: bool,
+    mount_state: u16,
+    clock: fn() -> u32,
+    max_size: u64,
+    pinned: BTreeMap<u32, u32>,
+}
+
+fn div_ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+/// Whether group `g` holds a superblock backup (`ext2_group_sparse`).
+fn group_has_super(g: u32, sparse: bool) -> bool {
+    if g <= 1 || !sparse {
+        return true;
+    }
+    if g & 1 == 0 {
+        return false;
+    }
+    for base in [3u32, 5, 7] {
+        let mut n = base;
+        while n < g {
+            match n.checked_mul(base) {
+                Some(m) => n = m,
+                None => break,
+            }
+        }
+        if n == g {
+            return true;
+        }
+    }
+    false
+}
+
+/// `ext2_max_size`.
+fn max_file_size(bits: u32) -> u64 {
+    let ppb = 1u64 << (bits - 2);
+    let mut res = 12 + ppb + ppb * ppb + ppb * ppb * ppb;
+    let mut upper = ((1u64 << 32) - 1) >> (bits - 9);
+    let meta = 1 + (1 + ppb) + (1 + ppb + ppb * ppb);
+    if res + meta > upper {
+        res = upper;
+        upper -= 12;
+        let mut meta = 1;
+        upper -= ppb;
+        if upper < ppb * ppb {
+            meta += 1 + div_ceil(upper, ppb);
+            res -= meta;
+        } else {
+            meta += 1 + ppb;
+            upper -= ppb * ppb;
+            meta += 1 + div_ceil(upper, ppb) + div_ceil(upper, ppb * ppb);
+            res -= meta;
+        }
+    }
+    (res << bits).min(i64::MAX as u64)
+}
+
+fn check_name(name: &[u8]) -> Result<()> {
+    if name.len() > NAME_LEN {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+fn rec_len_for(name_len: usize) -> usize {
+    (8 + name_len + 3) & !3
+}
+
+/// A parsed directory entry's place.
+struct Slot {
+    off: usize,
+    ino: u32,
+    rec_len: usize,
+    name_len: usize,
+    ftype: u8,
+}
+
+/// Where a name was found.
+struct Found {
+    pblk: u32,
+    off: usize,
+    prev: Option<usize>,
+    ino: u32,
+}
+
+impl<D: BlockDevice> Ext2<D> {
+    /// Reads and checks the superblock and group descriptors.
+    pub fn mount(mut dev: D, opts: MountOptions) -> core::result::Result<Self, MountError> {
+        if dev.sectors() < 4 {
+            return Err(MountError::TooSmall);
+        }
+        let mut sb = zeroed(1024)?;
+        dev.read(2, &mut sb)?;
+        if le16(&sb, S_MAGIC) != 0xEF53 {
+            return Err(MountError::NotExt2);
+        }
+        let rev = le32(&sb, S_REV_LEVEL);
+        if rev > 1 {
+            return Err(MountError::Corrupt("revision level"));
+        }
+        let (incompat, ro_compat) =
+            if rev == 0 { (0, 0) } else { (le32(&sb, S_FEATURE_INCOMPAT), le32(&sb, S_FEATURE_RO_COMPAT)) };
+        if incompat & !INCOMPAT_SUPP != 0 {
+            return Err(MountError::Incompatible(incompat & !INCOMPAT_SUPP));
+        }
+        let log = le32(&sb, S_LOG_BLOCK_SIZE);
+        if log > 2 {
+            return Err(MountError::Corrupt("block size"));
+        }
+        let bs = 1024usize << log;
+        let blocks_count = le32(&sb, S_BLOCKS_COUNT);
+        let inodes_count = le32(&sb, S_INODES_COUNT);
+        let first_data_block = le32(&sb, S_FIRST_DATA_BLOCK);
+        let bpg = le32(&sb, S_BLOCKS_PER_GROUP);
+        let ipg = le32(&sb, S_INODES_PER_GROUP);
+        let (inode_size, first_ino) = if rev == 0 {
+            (GOOD_OLD_INODE_SIZE, 11)
+        } else {
+            (le16(&sb, S_INODE_SIZE) as usize, le32(&sb, S_FIRST_INO))
+        };
+        if inode_size < GOOD_OLD_INODE_SIZE || inode_size > bs || !inode_size.is_power_of_two() {
+            return Err(MountError::Corrupt("inode size"));
+        }
+        if first_data_block != (if bs == 1024 { 1 } else { 0 }) {
+            return Err(MountError::Corrupt("first data block"));
+        }
+        if bpg == 0 || bpg as usize > bs * 8 || bpg % 8 != 0 {
+            return Err(MountError::Corrupt("blocks per group"));
+        }
+        let ipb = (bs / inode_size) as u32;
+        if ipg < ipb || ipg as usize > bs * 8 || ipg % ipb != 0 {
+            return Err(MountError::Corrupt("inodes per group"));
+        }
+        if blocks_count <= first_data_block {
+            return Err(MountError::Corrupt("blocks count"));
+        }
+        let groups = div_ceil((blocks_count - first_data_block) as u64, bpg as u64);
+        if groups == 0 || groups.checked_mul(ipg as u64) != Some(inodes_count as u64) {
+            return Err(MountError::Corrupt("inodes count"));
+        }
+        let groups = groups as u32;
+        if first_ino < 11 || first_ino >= inodes_count {
+            return Err(MountError::Corrupt("first inode"));
+        }
+        if (blocks_count as u64) * (bs as u64 / SECTOR_SIZE as u64) > dev.sectors() {
+            return Err(MountError::TooSmall);
+        }
+        let gdt_blocks = div_ceil(groups as u64 * GD_SIZE as u64, bs as u64) as u32;
+        if gdt_blocks >= bpg {
+            return Err(MountError::Corrupt("descriptor blocks"));
+        }
+        let itb_per_group = ipg / ipb;
+        let mut gdt = zeroed(gdt_blocks as usize * bs)?;
+        dev.read((first_data_block as u64 + 1) * (bs / SECTOR_SIZE) as u64, &mut gdt)?;
+        // ext2_check_descriptors
+        for g in 0..groups {
+            let d = &gdt[g as usize * GD_SIZE..];
+            let first = first_data_block + g * bpg;
+            let last = if g == groups - 1 { blocks_count - 1 } else { first + bpg - 1 };
+            let bb = le32(d, BG_BLOCK_BITMAP);
+            let ib = le32(d, BG_INODE_BITMAP);
+            let it = le32(d, BG_INODE_TABLE);
+            if bb < first || bb > last || ib < first || ib > last {
+                return Err(MountError::Corrupt("bitmap location"));
+            }
+            if it < first || it as u64 + itb_per_group as u64 - 1 > last as u64 {
+                return Err(MountError::Corrupt("inode table location"));
+            }
+            if le16(d, BG_FREE_BLOCKS) as u32 > bpg || le16(d, BG_FREE_INODES) as u32 > ipg {
+                return Err(MountError::Corrupt("descriptor free counts"));
+            }
+        }
+        let sparse = ro_compat & RO_COMPAT_SPARSE_SUPER != 0;
+        let read_only = opts.read_only || dev.read_only() || ro_compat & !RO_COMPAT_SUPP != 0;
+        let mount_state = le16(&sb, S_STATE);
+        let _ = sparse;
+        let mut fs = Ext2 {
+            dev,
+            sb,
+            gdt,
+            bs,
+            blocks_count,
+            inodes_count,
+            first_data_block,
+            bpg,
+            ipg,
+            groups,
+            inode_size,
+            first_ino,
+            itb_per_group,
+            gdt_blocks,
+            filetype: incompat & INCOMPAT_FILETYPE != 0,
+            read_only,
+            mount_state,
+            clock: opts.clock,
+            max_size: max_file_size(10 + log),
+            pinned: BTreeMap::new(),
+        };
+        let root = fs.get_inode(ROOT_INO).map_err(MountError::Io)?;
+        if !root.is_dir() || root.links() == 0 {
+            return Err(MountError::Corrupt("root inode"));
+        }
+        if !fs.read_only {
+            // ext2_setup_super, then ext2_sync_fs's "not valid while mounted"
+            if le16(&fs.sb, S_MAX_MNT_COUNT) == 0 {
+                put16(&mut fs.sb, S_MAX_MNT_COUNT, 0xffff);
+            }
+            let n = le16(&fs.sb, S_MNT_COUNT).wrapping_add(1);
+            put16(&mut fs.sb, S_MNT_COUNT, n);
+            let now = fs.now();
+            put32(&mut fs.sb, S_MTIME, now);
+            put16(&mut fs.sb, S_STATE, mount_state & !VALID_FS);
+            fs.write_super()?;
+        }
+        Ok(fs)
+    }
+
+    /// Writes everything back, marks the file system clean and hands the
+    /// device back (`umount`).
+    pub fn unmount(mut self) -> Result<D> {
+        if !self.read_only {
+            put16(&mut self.sb, S_STATE, self.mount_state);
+            self.write_super()?;
+            self.dev.flush()?;
+        }
+        Ok(self.dev)
+    }
+
+    /// Makes every change durable (`sync`, `syncfs`, `fsync`).
+    pub fn sync(&mut self) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.write_super()?;
+        self.dev.flush()
+    }
+
+    /// Whether the mount is read-only (asked for, a read-only device, or
+    /// unknown RO_COMPAT features).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The block size.
+    pub fn block_size(&self) -> usize {
+        self.bs
+    }
+
+    /// The root directory's inode number.
+    pub fn root(&self) -> u32 {
+        ROOT_INO
+    }
+
+    /// The largest file size (`ext2_max_size`).
+    pub fn max_file_size(&self) -> u64 {
+        self.max_size
+    }
+
+    /// The device (for tests and the block layer).
+    pub fn device(&self) -> &D {
+        &self.dev
+    }
+
+    fn now(&self) -> u32 {
+        (self.clock)()
+    }
+
+    fn sectors_per_block(&self) -> u64 {
+        (self.bs / SECTOR_SIZE) as u64
+    }
+
+    fn check_block(&self, b: u32) -> Result<()> {
+        if b < self.first_data_block || b >= self.blocks_count { Err(EUCLEAN) } else { Ok(()) }
+    }
+
+    fn read_block(&mut self, b: u32) -> Result<Vec<u8>> {
+        self.check_block(b)?;
+        let mut buf = zeroed(self.bs)?;
+        self.dev.read(b as u64 * self.sectors_per_block(), &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_block_into(&mut self, b: u32, buf: &mut [u8]) -> Result<()> {
+        self.check_block(b)?;
+        self.dev.read(b as u64 * self.sectors_per_block(), buf)
+    }
+
+    fn write_block(&mut self, b: u32, buf: &[u8]) -> Result<()> {
+        self.check_block(b)?;
+        if self.read_only {
+            return Err(Errno::EROFS);
+        }
+        self.dev.write(b as u64 * self.sectors_per_block(), buf)
+    }
+
+    fn write_super(&mut self) -> Result<()> {
+        let now = self.now();
+        put32(&mut self.sb, S_WTIME, now);
+        self.dev.write(2, &self.sb)
+    }
+
+    fn write_gd(&mut self, g: u32) -> Result<()> {
+        let off = g as usize * GD_SIZE;
+        let sector_off = off / SECTOR_SIZE * SECTOR_SIZE;
+        let base = (self.first_data_block as u64 + 1) * self.sectors_per_block();
+        let range = sector_off..sector_off + SECTOR_SIZE;
+        let Some(bytes) = self.gdt.get(range) else { return Err(EUCLEAN) };
+        self.dev.write(base + (sector_off / SECTOR_SIZE) as u64, bytes)
+    }
+
+    fn gd(&self, g: u32, off: usize) -> u32 {
+        let d = &self.gdt[g as usize * GD_SIZE..];
+        if off >= BG_FREE_BLOCKS { le16(d, off) as u32 } else { le32(d, off) }
+    }
+
+    fn gd_add(&mut self, g: u32, off: usize, delta: i32) {
+        let o = g as usize * GD_SIZE + off;
+        let v = le16(&self.gdt, o) as i32 + delta;
+        put16(&mut self.gdt, o, v.clamp(0, u16::MAX as i32) as u16);
+    }
+
+    fn sb_add(&mut self, off: usize, delta: i32) {
+        let v = le32(&self.sb, off) as i64 + delta as i64;
+        put32(&mut self.sb, off, v.clamp(0, u32::MAX as i64) as u32);
+    }
+
+    // ---- inodes ----
+
+    fn inode_place(&self, ino: u32) -> Result<(u32, usize)> {
+        if ino == 0 || ino > self.inodes_count {
+            return Err(EUCLEAN);
+        }
+        let g = (ino - 1) / self.ipg;
+        let idx = ((ino - 1) % self.ipg) as usize;
+        let off = idx * self.inode_size;
+        let blk = self.gd(g, BG_INODE_TABLE) + (off / self.bs) as u32;
+        Ok((blk, off % self.bs))
+    }
+
+    fn get_inode(&mut self, ino: u32) -> Result<Inode> {
+        let (blk, off) = self.inode_place(ino)?;
+        let buf = self.read_block(blk)?;
+        let mut raw = [0u8; GOOD_OLD_INODE_SIZE];
+        raw.copy_from_slice(&buf[off..off + GOOD_OLD_INODE_SIZE]);
+        Ok(Inode { ino, raw })
+    }
+
+    /// An inode that is in use: linked, of a known kind.
+    fn live_inode(&mut self, ino: u32) -> Result<Inode> {
+        let i = self.get_inode(ino)?;
+        if i.kind().is_none() || (i.links() == 0 && !self.pinned.contains_key(&ino)) {
+            return Err(EUCLEAN);
+        }
+        Ok(i)
+    }
+
+    fn put_inode(&mut self, i: &Inode, fresh: bool) -> Result<()> {
+        let (blk, off) = self.inode_place(i.ino)?;
+        let mut buf = self.read_block(blk)?;
+        if fresh {
+            buf[off..off + self.inode_size].fill(0);
+        }
+        buf[off..off + GOOD_OLD_INODE_SIZE].copy_from_slice(&i.raw);
+        self.write_block(blk, &buf)
+    }
+
+    fn dir_inode(&mut self, ino: u32) -> Result<Inode> {
+        let i = self.live_inode(ino)?;
+        if !i.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if i.size() % self.bs as u64 != 0 || i.size() > self.blocks_count as u64 * self.bs as u64 {
+            return Err(EUCLEAN);
+        }
+        Ok(i)
+    }
+
+    fn writable(&self) -> Result<()> {
+        if self.read_only { Err(Errno::EROFS) } else { Ok(()) }
+    }
+
+    // ---- bitmaps ----
+
+    fn group_blocks(&self, g: u32) -> u32 {
+        if g == self.groups - 1 {
+            self.blocks_count - self.first_data_block - g * self.bpg
+        } else {
+            self.bpg
+        }
+    }
+
+    /// Whether `b` is one of group metadata's blocks (a corrupt bitmap must
+    /// not hand them out).
+    fn is_metadata(&self, b: u32) -> bool {
+        let g = (b - self.first_data_block) / self.bpg;
+        let first = self.first_data_block + g * self.bpg;
+        let sparse = le32(&self.sb, S_FEATURE_RO_COMPAT) & RO_COMPAT_SPARSE_SUPER != 0;
+        if group_has_super(g, sparse) {
+            let resv = if le32(&self.sb, S_FEATURE_COMPAT) & COMPAT_RESIZE_INODE != 0 {
+                le16(&self.sb, S_RESERVED_GDT_BLOCKS) as u32
+            } else {
+                0
+            };
+            if b <= first + self.gdt_blocks + resv {
+                return true;
+            }
+        }
+        let it = self.gd(g, BG_INODE_TABLE);
+        b == self.gd(g, BG_BLOCK_BITMAP) || b == self.gd(g, BG_INODE_BITMAP) || (b >= it && b < it + self.itb_per_group)
+    }
+
+    fn alloc_block(&mut self, goal: u32) -> Result<u32> {
+        self.writable()?;
+        let goal = if goal >= self.first_data_block && goal < self.blocks_count { goal } else { self.first_data_block };
+        let start = (goal - self.first_data_block) / self.bpg;
+        for k in 0..=self.groups {
+            let g = (start + k) % self.groups;
+            if self.gd(g, BG_FREE_BLOCKS) == 0 {
+                continue;
+            }
+            let bmb = self.gd(g, BG_BLOCK_BITMAP);
+            let mut bm = self.read_block(bmb)?;
+            let n = self.group_blocks(g);
+            let from = if k == 0 { (goal - self.first_data_block) % self.bpg } else { 0 };
+            let Some(bit) = (from..n).chain(0..from).find(|&i| bm[(i / 8) as usize] & (1 << (i % 8)) == 0) else {
+                continue;
+            };
+            let b = self.first_data_block + g * self.bpg + bit;
+            if self.is_metadata(b) {
+                return Err(EUCLEAN);
+            }
+            bm[(bit / 8) as usize] |= 1 << (bit % 8);
+            self.write_block(bmb, &bm)?;
+            self.gd_add(g, BG_FREE_BLOCKS, -1);
+            self.write_gd(g)?;
+            self.sb_add(S_FREE_BLOCKS, -1);
+            return Ok(b);
+        }
+        Err(Errno::ENOSPC)
+    }
+
+    fn free_block(&mut self, b: u32) -> Result<()> {
+        self.check_block(b)?;
+        if self.is_metadata(b) {
+            return Err(EUCLEAN);
+        }
+        let g = (b - self.first_data_block) / self.bpg;
+        let bit = (b - self.first_data_block) % self.bpg;
+        let bmb = self.gd(g, BG_BLOCK_BITMAP);
+        let mut bm = self.read_block(bmb)?;
+        let (byte, mask) = ((bit / 8) as usize, 1u8 << (bit % 8));
+        if bm[byte] & mask == 0 {
+            return Err(EUCLEAN); // freeing a free block
+        }
+        bm[byte] &= !mask;
+        self.write_block(bmb, &bm)?;
+        self.gd_add(g, BG_FREE_BLOCKS, 1);
+        self.write_gd(g)?;
+        self.sb_add(S_FREE_BLOCKS, 1);
+        Ok(())
+    }
+
+    fn alloc_inode(&mut self, parent: u32, dir: bool) -> Result<u32> {
+        self.writable()?;
+        let pg = (parent - 1) / self.ipg;
+        let start = if dir {
+            // find_group_dir: a group with at least the average free inodes,
+            // the most free blocks among them
+            let avg = le32(&self.sb, S_FREE_INODES) / self.groups;
+            (0..self.groups)
+                .filter(|&g| self.gd(g, BG_FREE_INODES) > 0 && self.gd(g, BG_FREE_INODES) >= avg)
+                .max_by_key(|&g| (self.gd(g, BG_FREE_BLOCKS), u32::MAX - g))
+                .unwrap_or(pg)
+        } else {
+            pg
+        };
+        for k in 0..self.groups {
+            let g = (start + k) % self.groups;
+            if self.gd(g, BG_FREE_INODES) == 0 {
+                continue;
+            }
+            let bmb = self.gd(g, BG_INODE_BITMAP);
+            let mut bm = self.read_block(bmb)?;
+            let from = if g == 0 { self.first_ino - 1 } else { 0 };
+            let Some(bit) = (from..self.ipg).find(|&i| bm[(i / 8) as usize] & (1 << (i % 8)) == 0) else {
+                continue;
+            };
+            bm[(bit / 8) as usize] |= 1 << (bit % 8);
+            self.write_block(bmb, &bm)?;
+            self.gd_add(g, BG_FREE_INODES, -1);
+            if dir {
+                self.gd_add(g, BG_USED_DIRS, 1);
+            }
+            self.write_gd(g)?;
+            self.sb_add(S_FREE_INODES, -1);
+            return Ok(g * self.ipg + bit + 1);
+        }
+        Err(Errno::ENOSPC)
+    }
+
+    fn free_inode_bit(&mut self, ino: u32, dir: bool) -> Result<()> {
+        if ino < self.first_ino || ino > self.inodes_count {
+            return Err(EUCLEAN);
+        }
+        let g = (ino - 1) / self.ipg;
+        let bit = (ino - 1) % self.ipg;
+        let bmb = self.gd(g, BG_INODE_BITMAP);
+        let mut bm = self.read_block(bmb)?;
+        let (byte, mask) = ((bit / 8) as usize, 1u8 << (bit % 8));
+        if bm[byte] & mask == 0 {
+            return Err(EUCLEAN);
+        }
+        bm[byte] &= !mask;
+        self.write_block(bmb, &bm)?;
+        self.gd_add(g, BG_FREE_INODES, 1);
+        if dir {
+            self.gd_add(g, BG_USED_DIRS, -1);
+        }
+        self.write_gd(g)?;
+        self.sb_add(S_FREE_INODES, 1);
+        Ok(())
+    }
+
+    // ---- block maps ----
+
+    /// The path of logical block `l` through the map: depth and indexes.
+    fn map_path(&self, l: u64) -> Option<(usize, [usize; 4])> {
+        let ppb = (self.bs / 4) as u64;
+        if l < 12 {
+            return Some((0, [l as usize, 0, 0, 0]));
+        }
+        let l = l - 12;
+        if l < ppb {
+            return Some((1, [12, l as usize, 0, 0]));
+        }
+        let l = l - ppb;
+        if l < ppb * ppb {
+            return Some((2, [13, (l / ppb) as usize, (l % ppb) as usize, 0]));
+        }
+        let l = l - ppb * ppb;
+        if l < ppb * ppb * ppb {
+            return Some((3, [14, (l / (ppb * ppb)) as usize, (l / ppb % ppb) as usize, (l % ppb) as usize]));
+        }
+        None
+    }
+
+    /// The physical block of logical block `l`, 0 for a hole.
+    fn bmap(&mut self, i: &Inode, l: u64) -> Result<u32> {
+        let Some((depth, idx)) = self.map_path(l) else { return Ok(0) };
+        let mut b = i.ptr(idx[0]);
+        for &k in &idx[1..=depth] {
+            if b == 0 {
+                return Ok(0);
+            }
+            let blk = self.read_block(b)?;
+            b = le32(&blk, k * 4);
+        }
+        if b != 0 {
+            self.check_block(b)?;
+        }
+        Ok(b)
+    }
+
+    /// The physical block of logical block `l`, allocating it (and the
+    /// indirect blocks on the way) when missing; the bool says it is new.
+    fn bmap_alloc(&mut self, i: &mut Inode, l: u64, goal: u32) -> Result<(u32, bool)> {
+        let Some((depth, idx)) = self.map_path(l) else { return Err(Errno::EFBIG) };
+        let spb = (self.bs / SECTOR_SIZE) as u32;
+        let mut b = i.ptr(idx[0]);
+        let mut fresh = false;
+        if b == 0 {
+            b = self.alloc_block(goal)?;
+            i.set_ptr(idx[0], b);
+            i.set_blocks512(i.blocks512().wrapping_add(spb));
+            fresh = true;
+            if depth > 0 {
+                let z = zeroed(self.bs)?;
+                self.write_block(b, &z)?;
+            }
+        }
+        for (level, &k) in idx[1..=depth].iter().enumerate() {
+            let parent = b;
+            let mut blk = self.read_block(parent)?;
+            b = le32(&blk, k * 4);
+            fresh = false;
+            if b == 0 {
+                b = self.alloc_block(parent + 1)?;
+                put32(&mut blk, k * 4, b);
+                self.write_block(parent, &blk)?;
+                i.set_blocks512(i.blocks512().wrapping_add(spb));
+                fresh = true;
+                if level + 1 < depth {
+                    let z = zeroed(self.bs)?;
+                    self.write_block(b, &z)?;
+                }
+            } else {
+                self.check_block(b)?;
+            }
+        }
+        Ok((b, fresh))
+    }
+
+    /// Frees the tree under `b` (`level` 0: a data block); returns how many
+    /// blocks went.
+    fn free_tree(&mut self, b: u32, level: usize) -> Result<u32> {
+        let mut n = 0;
+        if level > 0 {
+            let blk = self.read_block(b)?;
+            for k in 0..self.bs / 4 {
+                let c = le32(&blk, k * 4);
+                if c != 0 {
+                    n += self.free_tree(c, level - 1)?;
+                }
+            }
+        }
+        self.free_block(b)?;
+        Ok(n + 1)
+    }
+
+    /// Frees the entries of the indirect block `b` (of `level`) from
+    /// relative logical block `from` on; returns the blocks freed.
+    fn free_partial(&mut self, b: u32, level: usize, from: u64) -> Result<u32> {
+        let ppb = (self.bs / 4) as u64;
+        let span = ppb.pow(level as u32 - 1);
+        let first = (from / span) as usize;
+        let rem = from % span;
+        let mut blk = self.read_block(b)?;
+        let mut n = 0;
+        for k in first..self.bs / 4 {
+            let c = le32(&blk, k * 4);
+            if c == 0 {
+                continue;
+            }
+            if k == first && rem != 0 {
+                n += self.free_partial(c, level - 1, rem)?;
+            } else {
+                n += self.free_tree(c, level - 1)?;
+                put32(&mut blk, k * 4, 0);
+            }
+        }
+        self.write_block(b, &blk)?;
+        Ok(n)
+    }
+
+    /// Frees every block at logical index `from` and past it.
+    fn free_from(&mut self, i: &mut Inode, from: u64) -> Result<()> {
+        let ppb = (self.bs / 4) as u64;
+        let spb = (self.bs / SECTOR_SIZE) as u32;
+        let mut freed = 0u32;
+        let mut result = Ok(());
+        for k in (from.min(12) as usize)..12 {
+            let b = i.ptr(k);
+            if b != 0 {
+                if let Err(e) = self.free_block(b) {
+                    result = Err(e);
+                    break;
+                }
+                i.set_ptr(k, 0);
+                freed += 1;
+            }
+        }
+        let mut start = 12u64;
+        for level in 1..=3usize {
+            let span = ppb.pow(level as u32);
+            let b = i.ptr(11 + level);
+            if result.is_ok() && b != 0 && from < start + span {
+                let r = if from <= start {
+                    let r = self.free_tree(b, level);
+                    if r.is_ok() {
+                        i.set_ptr(11 + level, 0);
+                    }
+                    r
+                } else {
+                    self.free_partial(b, level, from - start)
+                };
+                match r {
+                    Ok(n) => freed += n,
+                    Err(e) => result = Err(e),
+                }
+            }
+            start += span;
+        }
+        i.set_blocks512(i.blocks512().saturating_sub(freed.saturating_mul(spb)));
+        result
+    }
+
+    // ---- files ----
+
+    /// An inode's attributes.
+    pub fn stat(&mut self, ino: u32) -> Result<Stat> {
+        let i = self.live_inode(ino)?;
+        let rdev = match i.kind() {
+            Some(FileType::CharDevice) | Some(FileType::BlockDevice) => i.rdev(),
+            _ => (0, 0),
+        };
+        Ok(Stat {
+            ino,
+            mode: i.mode(),
+            nlink: i.links(),
+            uid: i.uid(),
+            gid: i.gid(),
+            size: i.size(),
+            blocks: i.blocks512() as u64,
+            atime: le32(&i.raw, I_ATIME),
+            mtime: le32(&i.raw, I_MTIME),
+            ctime: le32(&i.raw, I_CTIME),
+            rdev,
+            blksize: self.bs as u32,
+        })
+    }
+
+    /// Reads from a regular file (or a slow symlink's block) at `off`;
+    /// returns the bytes read (0 at or past the end).
+    pub fn read(&mut self, ino: u32, off: u64, buf: &mut [u8]) -> Result<usize> {
+        let i = self.live_inode(ino)?;
+        match i.kind() {
+            Some(FileType::Regular) => {}
+            Some(FileType::Directory) => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+        self.read_inode_data(&i, off, buf)
+    }
+
+    fn read_inode_data(&mut self, i: &Inode, off: u64, buf: &mut [u8]) -> Result<usize> {
+        let size = i.size();
+        if off >= size {
+            return Ok(0);
+        }
+        let n = (buf.len() as u64).min(size - off) as usize;
+        let bs = self.bs as u64;
+        let mut done = 0;
+        let mut tmp = zeroed(self.bs)?;
+        while done < n {
+            let pos = off + done as u64;
+            let l = pos / bs;
+            let in_blk = (pos % bs) as usize;
+            let chunk = (self.bs - in_blk).min(n - done);
+            let b = self.bmap(i, l)?;
+            if b == 0 {
+                buf[done..done + chunk].fill(0);
+            } else {
+                self.read_block_into(b, &mut tmp)?;
+                buf[done..done + chunk].copy_from_slice(&tmp[in_blk..in_blk + chunk]);
+            }
+            done += chunk;
+        }
+        Ok(n)
+    }
+
+    /// Writes to a regular file at `off`, growing it; returns the bytes
+    /// written (short when the disk fills after some went in). `EFBIG` at
+    /// or past the size limit.
+    pub fn write(&mut self, ino: u32, off: u64, data: &[u8]) -> Result<usize> {
+        self.writable()?;
+        let mut i = self.live_inode(ino)?;
+        match i.kind() {
+            Some(FileType::Regular) => {}
+            Some(FileType::Directory) => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if off >= self.max_size {
+            return Err(Errno::EFBIG);
+        }
+        let n = (data.len() as u64).min(self.max_size - off) as usize;
+        let r = self.write_data(&mut i, off, &data[..n]);
+        let done = match r {
+            Ok(d) => d,
+            Err((0, e)) => {
+                self.put_inode(&i, false)?;
+                return Err(e);
+            }
+            Err((d, _)) => d,
+        };
+        let end = off + done as u64;
+        if end > i.size() {
+            i.set_size(end);
+        }
+        let now = self.now();
+        i.touch(I_MTIME, now);
+        i.touch(I_CTIME, now);
+        self.put_inode(&i, false)?;
+        if end > 0x7fff_ffff {
+            self.set_large_file()?;
+        }
+        Ok(done)
+    }
+
+    fn set_large_file(&mut self) -> Result<()> {
+        let ro = le32(&self.sb, S_FEATURE_RO_COMPAT);
+        if ro & RO_COMPAT_LARGE_FILE == 0 {
+            put32(&mut self.sb, S_FEATURE_RO_COMPAT, ro | RO_COMPAT_LARGE_FILE);
+            if le32(&self.sb, S_REV_LEVEL) == 0 {
+                return Err(Errno::EFBIG);
+            }
+            self.write_super()?;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` at `off` into `i`'s blocks; on failure, how much went
+    /// in and the error.
+    fn write_data(&mut self, i: &mut Inode, off: u64, data: &[u8]) -> core::result::Result<usize, (usize, Errno)> {
+        let bs = self.bs as u64;
+        let mut done = 0;
+        let mut tmp = zeroed(self.bs).map_err(|e| (0, e))?;
+        let mut goal = self.inode_goal(i.ino);
+        while done < data.len() {
+            let pos = off + done as u64;
+            let l = pos / bs;
+            let in_blk = (pos % bs) as usize;
+            let chunk = (self.bs - in_blk).min(data.len() - done);
+            let (b, fresh) = self.bmap_alloc(i, l, goal).map_err(|e| (done, e))?;
+            goal = b + 1;
+            if chunk == self.bs {
+                self.write_block(b, &data[done..done + chunk]).map_err(|e| (done, e))?;
+            } else {
+                if fresh {
+                    tmp.fill(0);
+                } else {
+                    self.read_block_into(b, &mut tmp).map_err(|e| (done, e))?;
+                }
+                tmp[in_blk..in_blk + chunk].copy_from_slice(&data[done..done + chunk]);
+                self.write_block(b, &tmp).map_err(|e| (done, e))?;
+            }
+            done += chunk;
+        }
+        Ok(done)
+    }
+
+    fn inode_goal(&self, ino: u32) -> u32 {
+        let g = (ino - 1) / self.ipg;
+        self.first_data_block + g * self.bpg
+    }
+
+    /// Sets a regular file's size (`truncate`): blocks past it are freed,
+    /// the tail of its last block zeroed; growing leaves a hole.
+    pub fn truncate(&mut self, ino: u32, size: u64) -> Result<()> {
+        self.writable()?;
+        let mut i = self.live_inode(ino)?;
+        match i.kind() {
+            Some(FileType::Regular) => {}
+            Some(FileType::Directory) => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+        if size > self.max_size {
+            return Err(Errno::EFBIG);
+        }
+        let old = i.size();
+        if size < old {
+            self.shrink(&mut i, size)?;
+        }
+        i.set_size(size);
+        let now = self.now();
+        i.touch(I_MTIME, now);
+        i.touch(I_CTIME, now);
+        self.put_inode(&i, false)?;
+        if size > 0x7fff_ffff {
+            self.set_large_file()?;
+        }
+        Ok(())
+    }
+
+    fn shrink(&mut self, i: &mut Inode, size: u64) -> Result<()> {
+        let bs = self.bs as u64;
+        if size % bs != 0 {
+            let b = self.bmap(i, size / bs)?;
+            if b != 0 {
+                let mut blk = self.read_block(b)?;
+                blk[(size % bs) as usize..].fill(0);
+                self.write_block(b, &blk)?;
+            }
+        }
+        let r = self.free_from(i, size.div_ceil(bs));
+        i.set_size(size);
+        r
+    }
+
+    /// Changes attributes.
+    pub fn setattr(&mut self, ino: u32, a: SetAttr) -> Result<()> {
+        self.writable()?;
+        let mut i = self.live_inode(ino)?;
+        if let Some(m) = a.mode {
+            let mode = (i.mode() & S_IFMT) | (m & 0o7777);
+            put16(&mut i.raw, I_MODE, mode);
+        }
+        if let Some(u) = a.uid {
+            i.set_uid(u);
+        }
+        if let Some(g) = a.gid {
+            i.set_gid(g);
+        }
+        if let Some(t) = a.atime {
+            i.touch(I_ATIME, t);
+        }
+        if let Some(t) = a.mtime {
+            i.touch(I_MTIME, t);
+        }
+        let c = a.ctime.unwrap_or_else(|| self.now());
+        i.touch(I_CTIME, c);
+        self.put_inode(&i, false)
+    }
+
+    /// A symbolic link's target.
+    pub fn readlink(&mut self, ino: u32) -> Result<Vec<u8>> {
+        let i = self.live_inode(ino)?;
+        if i.kind() != Some(FileType::Symlink) {
+            return Err(Errno::EINVAL);
+        }
+        let size = i.size();
+        if i.is_fast_symlink(self.bs) {
+            if size > 60 {
+                return Err(EUCLEAN);
+            }
+            let mut v = Vec::new();
+            v.try_reserve_exact(size as usize).map_err(|_| Errno::ENOMEM)?;
+            v.extend_from_slice(&i.raw[I_BLOCK..I_BLOCK + size as usize]);
+            return Ok(v);
+        }
+        if size == 0 || size >= self.bs as u64 {
+            return Err(EUCLEAN);
+        }
+        let mut v = zeroed(size as usize)?;
+        let n = self.read_inode_data(&i, 0, &mut v)?;
+        v.truncate(n);
+        Ok(v)
+    }
+
+    /// Keeps an inode alive while open: an unlinked inode is freed when the
+    /// last [`Ext2::release`] comes.
+    pub fn pin(&mut self, ino: u32) {
+        *self.pinned.entry(ino).or_insert(0) += 1;
+    }
+
+    /// Drops a [`Ext2::pin`]; frees the inode when it was the last and the
+    /// inode has no links.
+    pub fn release(&mut self, ino: u32) -> Result<()> {
+        let Some(n) = self.pinned.get_mut(&ino) else { return Ok(()) };
+        *n -= 1;
+        if *n > 0 {
+            return Ok(());
+        }
+        self.pinned.remove(&ino);
+        let i = self.get_inode(ino)?;
+        if i.links() == 0 && !self.read_only { self.delete_inode(i) } else { Ok(()) }
+    }
+
+    /// `ext2_evict_inode` of an unlinked inode: blocks freed, dtime set,
+    /// bitmap bit cleared.
+    fn delete_inode(&mut self, mut i: Inode) -> Result<()> {
+        let dir = i.is_dir();
+        if i.has_block_map(self.bs) {
+            self.free_from(&mut i, 0)?;
+        }
+        i.set_size(0);
+        i.touch(I_DTIME, self.now());
+        self.put_inode(&i, false)?;
+        self.free_inode_bit(i.ino, dir)
+    }
+
+    fn drop_link(&mut self, mut i: Inode) -> Result<()> {
+        i.set_links(i.links().saturating_sub(1));
+        i.touch(I_CTIME, self.now());
+        if i.links() == 0 && !self.pinned.contains_key(&i.ino) {
+            return self.delete_inode(i);
+        }
+        self.put_inode(&i, false)
+    }
+
+    /// File system figures (`ext2_statfs`).
+    pub fn statfs(&mut self) -> StatFs {
+        let sparse = le32(&self.sb, S_FEATURE_RO_COMPAT) & RO_COMPAT_SPARSE_SUPER != 0;
+        let mut overhead = self.first_data_block as u64;
+        for g in 0..self.groups {
+            if group_has_super(g, sparse) {
+                overhead += 1 + self.gdt_blocks as u64;
+            }
+        }
+        overhead += self.groups as u64 * (2 + self.itb_per_group as u64);
+        let bfree: u64 = (0..self.groups).map(|g| self.gd(g, BG_FREE_BLOCKS) as u64).sum();
+        let ffree: u64 = (0..self.groups).map(|g| self.gd(g, BG_FREE_INODES) as u64).sum();
+        let r = le32(&self.sb, S_R_BLOCKS_COUNT) as u64;
+        StatFs {
+            bsize: self.bs as u32,
+            blocks: (self.blocks_count as u64).saturating_sub(overhead),
+            bfree,
+            bavail: bfree.saturating_sub(r),
+            files: self.inodes_count as u64,
+            ffree,
+            namelen: NAME_LEN as u32,
+        }
+    }
+
+    // ---- directories ----
+
+    fn parse_slot(&self, blk: &[u8], off: usize) -> Result<Slot> {
+        if off + 8 > self.bs {
+            return Err(EUCLEAN);
+        }
+        let ino = le32(blk, off);
+        let rec_len = le16(blk, off + 4) as usize;
+        let (name_len, ftype) = if self.filetype {
+            (blk[off + 6] as usize, blk[off + 7])
+        } else {
+            (le16(blk, off + 6) as usize, 0)
+        };
+        if rec_len < 8 || rec_len % 4 != 0 || off + rec_len > self.bs || name_len + 8 > rec_len || ino > self.inodes_count {
+            return Err(EUCLEAN);
+        }
+        Ok(Slot { off, ino, rec_len, name_len, ftype })
+    }
+
+    /// Every slot of a directory block.
+    fn slots(&self, blk: &[u8]) -> Result<Vec<Slot>> {
+        let mut v = Vec::new();
+        let mut off = 0;
+        while off < self.bs {
+            let s = self.parse_slot(blk, off)?;
+            off += s.rec_len;
+            v.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            v.push(s);
+        }
+        Ok(v)
+    }
+
+    fn dir_block(&mut self, d: &Inode, l: u64) -> Result<(u32, Vec<u8>)> {
+        let b = self.bmap(d, l)?;
+        if b == 0 {
+            return Err(EUCLEAN);
+        }
+        Ok((b, self.read_block(b)?))
+    }
+
+    fn find(&mut self, d: &Inode, name: &[u8]) -> Result<Option<Found>> {
+        let nblocks = d.size() / self.bs as u64;
+        for l in 0..nblocks {
+            let (b, blk) = self.dir_block(d, l)?;
+            let mut prev = None;
+            for s in self.slots(&blk)? {
+                if s.ino != 0 && s.name_len == name.len() && &blk[s.off + 8..s.off + 8 + s.name_len] == name {
+                    return Ok(Some(Found { pblk: b, off: s.off, prev, ino: s.ino }));
+                }
+                prev = Some(s.off);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The inode `name` names in directory `dir`; `ENOENT` when none.
+    pub fn lookup(&mut self, dir: u32, name: &[u8]) -> Result<u32> {
+        let d = self.dir_inode(dir)?;
+        if name.len() > NAME_LEN {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        match self.find(&d, name)? {
+            Some(f) => Ok(f.ino),
+            None => Err(Errno::ENOENT),
+        }
+    }
+
+    /// The first live entry at byte position `pos` or after it, with the
+    /// position of the next one (`getdents` offsets are byte positions, as
+    /// Linux's ext2); `None` at the end.
+    pub fn readdir(&mut self, dir: u32, pos: u64) -> Result<Option<(DirEntry, u64)>> {
+        let d = self.dir_inode(dir)?;
+        let bs = self.bs as u64;
+        let mut l = pos / bs;
+        while l < d.size() / bs {
+            let (_, blk) = self.dir_block(&d, l)?;
+            for s in self.slots(&blk)? {
+                let at = l * bs + s.off as u64;
+                if at < pos || s.ino == 0 {
+                    continue;
+                }
+                let mut name = Vec::new();
+                name.try_reserve_exact(s.name_len).map_err(|_| Errno::ENOMEM)?;
+                name.extend_from_slice(&blk[s.off + 8..s.off + 8 + s.name_len]);
+                let kind = match s.ftype {
+                    1 => Some(FileType::Regular),
+                    2 => Some(FileType::Directory),
+                    3 => Some(FileType::CharDevice),
+                    4 => Some(FileType::BlockDevice),
+                    5 => Some(FileType::Fifo),
+                    6 => Some(FileType::Socket),
+                    7 => Some(FileType::Symlink),
+                    _ => None,
+                };
+                return Ok(Some((DirEntry { ino: s.ino, name, kind }, at + s.rec_len as u64)));
+            }
+            l += 1;
+        }
+        Ok(None)
+    }
+
+    /// Every entry of a directory, "." and ".." included.
+    pub fn list(&mut self, dir: u32) -> Result<Vec<DirEntry>> {
+        let mut v = Vec::new();
+        let mut pos = 0;
+        while let Some((e, next)) = self.readdir(dir, pos)? {
+            v.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            v.push(e);
+            pos = next;
+        }
+        Ok(v)
+    }
+
+    fn put_slot(&self, blk: &mut [u8], off: usize, ino: u32, rec_len: usize, name: &[u8], kind: FileType) {
+        put32(blk, off, ino);
+        put16(blk, off + 4, rec_len as u16);
+        if self.filetype {
+            blk[off + 6] = name.len() as u8;
+            blk[off + 7] = kind.dirent_code();
+        } else {
+            put16(blk, off + 6, name.len() as u16);
+        }
+        blk[off + 8..off + 8 + name.len()].copy_from_slice(name);
+    }
+
+    /// `ext2_add_link`: into the first slot with room, else a new block.
+    fn add_entry(&mut self, d: &mut Inode, name: &[u8], ino: u32, kind: FileType) -> Result<()> {
+        let need = rec_len_for(name.len());
+        let nblocks = d.size() / self.bs as u64;
+        for l in 0..nblocks {
+            let (b, mut blk) = self.dir_block(d, l)?;
+            for s in self.slots(&blk)? {
+                if s.ino == 0 && s.rec_len >= need {
+                    self.put_slot(&mut blk, s.off, ino, s.rec_len, name, kind);
+                    return self.finish_add(d, b, &blk);
+                }
+                let used = rec_len_for(s.name_len);
+                if s.ino != 0 && s.rec_len >= used + need {
+                    put16(&mut blk, s.off + 4, used as u16);
+                    self.put_slot(&mut blk, s.off + used, ino, s.rec_len - used, name, kind);
+                    return self.finish_add(d, b, &blk);
+                }
+            }
+        }
+        let goal = self.inode_goal(d.ino);
+        let (b, _) = self.bmap_alloc(d, nblocks, goal)?;
+        let mut blk = zeroed(self.bs)?;
+        self.put_slot(&mut blk, 0, ino, self.bs, name, kind);
+        d.set_size((nblocks + 1) * self.bs as u64);
+        self.finish_add(d, b, &blk)
+    }
+
+    fn finish_add(&mut self, d: &mut Inode, b: u32, blk: &[u8]) -> Result<()> {
+        self.write_block(b, blk)?;
+        let now = self.now();
+        d.touch(I_MTIME, now);
+        d.touch(I_CTIME, now);
+        let f = d.flags() & !INDEX_FL;
+        put32(&mut d.raw, I_FLAGS, f);
+        self.put_inode(d, false)
+    }
+
+    /// `ext2_delete_entry`: merged into the previous slot, or emptied.
+    fn remove_entry(&mut self, d: &mut Inode, f: &Found) -> Result<()> {
+        let mut blk = self.read_block(f.pblk)?;
+        let s = self.parse_slot(&blk, f.off)?;
+        match f.prev {
+            Some(p) => {
+                let ps = self.parse_slot(&blk, p)?;
+                put16(&mut blk, p + 4, (ps.rec_len + s.rec_len) as u16);
+            }
+            None => put32(&mut blk, f.off, 0),
+        }
+        self.write_block(f.pblk, &blk)?;
+        let now = self.now();
+        d.touch(I_MTIME, now);
+        d.touch(I_CTIME, now);
+        self.put_inode(d, false)
+    }
+
+    /// Points an existing entry at another inode (`ext2_set_link`).
+    fn set_entry(&mut self, d: &mut Inode, f: &Found, ino: u32, kind: FileType) -> Result<()> {
+        let mut blk = self.read_block(f.pblk)?;
+        put32(&mut blk, f.off, ino);
+        if self.filetype {
+            blk[f.off + 7] = kind.dirent_code();
+        }
+        self.write_block(f.pblk, &blk)?;
+        let now = self.now();
+        d.touch(I_MTIME, now);
+        d.touch(I_CTIME, now);
+        let fl = d.flags() & !INDEX_FL;
+        put32(&mut d.raw, I_FLAGS, fl);
+        self.put_inode(d, false)
+    }
+
+    fn is_empty_dir(&mut self, d: &Inode) -> Result<bool> {
+        let nblocks = d.size() / self.bs as u64;
+        for l in 0..nblocks {
+            let (_, blk) = self.dir_block(d, l)?;
+            for s in self.slots(&blk)? {
+                if s.ino == 0 {
+                    continue;
+                }
+                let name = &blk[s.off + 8..s.off + 8 + s.name_len];
+                if name != b"." && name != b".." {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Creates a regular file, device node, FIFO or socket (`mode` has the
+    /// type bits; `rdev` is (major, minor) for devices).
+    pub fn create(&mut self, dir: u32, name: &[u8], mode: u16, uid: u32, gid: u32, rdev: Option<(u32, u32)>) -> Result<u32> {
+        let kind = FileType::from_mode(mode).ok_or(Errno::EINVAL)?;
+        if matches!(kind, FileType::Directory | FileType::Symlink) {
+            return Err(Errno::EINVAL);
+        }
+        self.new_node(dir, name, mode, uid, gid, |fs, i| {
+            if let (FileType::CharDevice | FileType::BlockDevice, Some((ma, mi))) = (kind, rdev) {
+                i.set_rdev(ma, mi);
+            }
+            let _ = fs;
+            Ok(())
+        })
+    }
+
+    /// Creates a directory with "." and "..".
+    pub fn mkdir(&mut self, dir: u32, name: &[u8], mode: u16, uid: u32, gid: u32) -> Result<u32> {
+        let parent = self.dir_inode(dir)?;
+        if parent.links() >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        self.new_node(dir, name, S_IFDIR | (mode & 0o7777), uid, gid, |fs, i| {
+            let (b, _) = fs.bmap_alloc(i, 0, fs.inode_goal(i.ino))?;
+            let mut blk = zeroed(fs.bs)?;
+            fs.put_slot(&mut blk, 0, i.ino, 12, b".", FileType::Directory);
+            fs.put_slot(&mut blk, 12, dir, fs.bs - 12, b"..", FileType::Directory);
+            fs.write_block(b, &blk)?;
+            i.set_size(fs.bs as u64);
+            i.set_links(2);
+            Ok(())
+        })
+    }
+
+    /// Creates a symbolic link to `target` (fast under 60 bytes).
+    pub fn symlink(&mut self, dir: u32, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<u32> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if target.len() + 1 > self.bs {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        self.new_node(dir, name, S_IFLNK | 0o777, uid, gid, |fs, i| {
+            if target.len() < 60 {
+                i.raw[I_BLOCK..I_BLOCK + target.len()].copy_from_slice(target);
+            } else {
+                let (b, _) = fs.bmap_alloc(i, 0, fs.inode_goal(i.ino))?;
+                let mut blk = zeroed(fs.bs)?;
+                blk[..target.len()].copy_from_slice(target);
+                fs.write_block(b, &blk)?;
+            }
+            i.set_size(target.len() as u64);
+            Ok(())
+        })
+    }
+
+    fn new_node(
+        &mut self,
+        dir: u32,
+        name: &[u8],
+        mode: u16,
+        uid: u32,
+        gid: u32,
+        init: impl FnOnce(&mut Self, &mut Inode) -> Result<()>,
+    ) -> Result<u32> {
+        self.writable()?;
+        check_name(name)?;
+        let mut d = self.dir_inode(dir)?;
+        if self.find(&d, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let kind = FileType::from_mode(mode).ok_or(Errno::EINVAL)?;
+        let is_dir = kind == FileType::Directory;
+        let ino = self.alloc_inode(dir, is_dir)?;
+        let now = self.now();
+        let mut i = Inode { ino, raw: [0; GOOD_OLD_INODE_SIZE] };
+        put16(&mut i.raw, I_MODE, mode);
+        i.set_uid(uid);
+        i.set_gid(gid);
+        i.touch(I_ATIME, now);
+        i.touch(I_CTIME, now);
+        i.touch(I_MTIME, now);
+        i.set_links(1);
+        let r = init(self, &mut i).and_then(|_| {
+            self.put_inode(&i, true)?;
+            self.add_entry(&mut d, name, ino, kind)
+        });
+        if let Err(e) = r {
+            // undo: the blocks and the inode go back
+            if i.has_block_map(self.bs) {
+                let _ = self.free_from(&mut i, 0);
+            }
+            i.set_links(0);
+            i.touch(I_DTIME, now);
+            let _ = self.put_inode(&i, true);
+            let _ = self.free_inode_bit(ino, is_dir);
+            return Err(e);
+        }
+        if is_dir {
+            let mut d = self.dir_inode(dir)?;
+            d.set_links(d.links() + 1);
+            self.put_inode(&d, false)?;
+        }
+        Ok(ino)
+    }
+
+    /// Adds a name for an existing inode (`link`): `EPERM` for a directory,
+    /// `EMLINK` at the limit.
+    pub fn link(&mut self, ino: u32, dir: u32, name: &[u8]) -> Result<()> {
+        self.writable()?;
+        check_name(name)?;
+        let mut i = self.live_inode(ino)?;
+        if i.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        if i.links() >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        let mut d = self.dir_inode(dir)?;
+        if self.find(&d, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let kind = i.kind().ok_or(EUCLEAN)?;
+        self.add_entry(&mut d, name, ino, kind)?;
+        let mut i2 = self.live_inode(ino)?;
+        i2.set_links(i.links() + 1);
+        i2.touch(I_CTIME, self.now());
+        i = i2;
+        self.put_inode(&i, false)
+    }
+
+    /// Removes a non-directory's name (`unlink`); the inode goes with its
+    /// last link unless pinned.
+    pub fn unlink(&mut self, dir: u32, name: &[u8]) -> Result<()> {
+        self.writable()?;
+        let mut d = self.dir_inode(dir)?;
+        let f = self.find(&d, name)?.ok_or(Errno::ENOENT)?;
+        let i = self.live_inode(f.ino)?;
+        if i.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        self.remove_entry(&mut d, &f)?;
+        self.drop_link(i)
+    }
+
+    /// Removes an empty directory (`rmdir`).
+    pub fn rmdir(&mut self, dir: u32, name: &[u8]) -> Result<()> {
+        self.writable()?;
+        if name == b"." {
+            return Err(Errno::EINVAL);
+        }
+        if name == b".." {
+            return Err(Errno::ENOTEMPTY);
+        }
+        let mut d = self.dir_inode(dir)?;
+        let f = self.find(&d, name)?.ok_or(Errno::ENOENT)?;
+        let mut i = self.live_inode(f.ino)?;
+        if !i.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if !self.is_empty_dir(&i)? {
+            return Err(Errno::ENOTEMPTY);
+        }
+        self.remove_entry(&mut d, &f)?;
+        let mut d = self.dir_inode(dir)?;
+        d.set_links(d.links().saturating_sub(1));
+        self.put_inode(&d, false)?;
+        i.set_links(1);
+        self.drop_link(i)
+    }
+
+    /// Whether `anc` is `ino` or one of its ancestors (through "..").
+    fn is_ancestor(&mut self, anc: u32, mut ino: u32) -> Result<bool> {
+        for _ in 0..self.inodes_count.min(1 << 16) {
+            if ino == anc {
+                return Ok(true);
+            }
+            if ino == ROOT_INO {
+                return Ok(false);
+            }
+            let d = self.dir_inode(ino)?;
+            ino = self.find(&d, b"..")?.ok_or(EUCLEAN)?.ino;
+        }
+        Err(EUCLEAN)
+    }
+
+    /// Moves `oname` in `odir` to `nname` in `ndir`, replacing what is
+    /// there as `rename(2)` does (`ext2_rename`).
+    pub fn rename(&mut self, odir: u32, oname: &[u8], ndir: u32, nname: &[u8]) -> Result<()> {
+        self.writable()?;
+        if oname == b"." || oname == b".." || nname == b"." || nname == b".." {
+            return Err(Errno::EBUSY);
+        }
+        check_name(nname)?;
+        let od = self.dir_inode(odir)?;
+        let of = self.find(&od, oname)?.ok_or(Errno::ENOENT)?;
+        let src = self.live_inode(of.ino)?;
+        let nd = self.dir_inode(ndir)?;
+        let nf = self.find(&nd, nname)?;
+        let src_dir = src.is_dir();
+        if let Some(t) = &nf {
+            if t.ino == src.ino {
+                return Ok(());
+            }
+            let ti = self.live_inode(t.ino)?;
+            match (src_dir, ti.is_dir()) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) if !self.is_empty_dir(&ti)? => return Err(Errno::ENOTEMPTY),
+                _ => {}
+            }
+        }
+        if src_dir && odir != ndir {
+            if self.is_ancestor(src.ino, ndir)? {
+                return Err(Errno::EINVAL);
+            }
+            if nf.is_none() && nd.links() >= LINK_MAX {
+                return Err(Errno::EMLINK);
+            }
+        }
+        let kind = src.kind().ok_or(EUCLEAN)?;
+        let mut nd = nd;
+        match &nf {
+            Some(t) => {
+                self.set_entry(&mut nd, t, src.ino, kind)?;
+                let mut ti = self.live_inode(t.ino)?;
+                if ti.is_dir() {
+                    ti.set_links(1);
+                    let mut nd2 = self.dir_inode(ndir)?;
+                    nd2.set_links(nd2.links().saturating_sub(1));
+                    self.put_inode(&nd2, false)?;
+                }
+                self.drop_link(ti)?;
+            }
+            None => self.add_entry(&mut nd, nname, src.ino, kind)?,
+        }
+        // the source's slot may have moved in memory only if odir == ndir
+        // and the same block changed: look it up again
+        let mut od = self.dir_inode(odir)?;
+        let of = self.find(&od, oname)?.ok_or(EUCLEAN)?;
+        if of.ino != src.ino {
+            return Err(EUCLEAN);
+        }
+        self.remove_entry(&mut od, &of)?;
+        let mut s = self.live_inode(src.ino)?;
+        s.touch(I_CTIME, self.now());
+        self.put_inode(&s, false)?;
+        if src_dir && odir != ndir {
+            let sd = self.dir_inode(src.ino)?;
+            let dd = self.find(&sd, b"..")?.ok_or(EUCLEAN)?;
+            let mut sd = sd;
+            self.set_entry(&mut sd, &dd, ndir, FileType::Directory)?;
+            let mut od = self.dir_inode(odir)?;
+            od.set_links(od.links().saturating_sub(1));
+            self.put_inode(&od, false)?;
+            let mut nd = self.dir_inode(ndir)?;
+            nd.set_links(nd.links() + 1);
+            self.put_inode(&nd, false)?;
+        }
+        Ok(())
+    }
+}

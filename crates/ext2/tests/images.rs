@@ -1,0 +1,435 @@
+//! ext2 against e2fsprogs: images made by `mke2fs -d` read back and
+//! compared with their source tree; trees written by the crate checked by
+//! `e2fsck -fn` and dumped by `debugfs`.
+
+mod common;
+
+use common::*;
+use ext2::testing::{FaultyDisk, MemDisk};
+use ext2::{Errno, Ext2, FileType, MountError, MountOptions, SetAttr};
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+/// A source tree with every kind of file `mke2fs -d` copies.
+fn make_tree(root: &Path) {
+    use std::fs;
+    fs::create_dir_all(root.join("a/b/c/d/e")).unwrap();
+    fs::write(root.join("empty"), b"").unwrap();
+    fs::write(root.join("hello"), b"hello, world\n").unwrap();
+    for (i, n) in [1023usize, 1024, 1025, 4095, 4097, 13 * 1024, 300 * 1024, 1100 * 1024].iter().enumerate() {
+        fs::write(root.join(format!("a/f{n}")), pattern(*n, i as u8 + 1)).unwrap();
+    }
+    fs::write(root.join("a/b/c/d/e/deep"), b"deep file").unwrap();
+    // sparse: data, a hole, data; and one byte far out (triple indirect at 1 KiB)
+    let mut f = fs::File::create(root.join("sparse")).unwrap();
+    f.write_all(&pattern(5000, 9)).unwrap();
+    f.seek(SeekFrom::Start(3 << 20)).unwrap();
+    f.write_all(b"middle").unwrap();
+    f.seek(SeekFrom::Start(70 << 20)).unwrap();
+    f.write_all(b"end").unwrap();
+    drop(f);
+    std::os::unix::fs::symlink("hello", root.join("fast")).unwrap();
+    let long = "x/".repeat(50) + "target";
+    std::os::unix::fs::symlink(&long, root.join("slow")).unwrap();
+    fs::hard_link(root.join("hello"), root.join("a/hello-link")).unwrap();
+    fs::set_permissions(root.join("hello"), fs::Permissions::from_mode(0o640)).unwrap();
+    fs::set_permissions(root.join("a/f1023"), fs::Permissions::from_mode(0o4755)).unwrap();
+    assert!(Command::new("mkfifo").arg(root.join("fifo")).status().unwrap().success());
+    let _sock = std::os::unix::net::UnixListener::bind(root.join("sock")).unwrap();
+    if Command::new("mknod").arg(root.join("null")).args(["c", "1", "3"]).status().is_ok_and(|s| s.success()) {
+        let _ = Command::new("mknod").arg(root.join("bigdev")).args(["b", "259", "300"]).status();
+    }
+    let _ = Command::new("chown").args(["1000:1001"]).arg(root.join("a/f1024")).status();
+    for i in 0..120 {
+        fs::write(root.join(format!("a/b/many-{i:03}-with-a-longer-name")), format!("{i}")).unwrap();
+    }
+}
+
+/// Compares the tree under `src` with directory `ino` of the image.
+fn compare(fs: &mut Ext2<MemDisk>, ino: u32, src: &Path, root: bool) -> usize {
+    let mut names: Vec<String> = std::fs::read_dir(src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut ours: Vec<String> = fs
+        .list(ino)
+        .unwrap()
+        .into_iter()
+        .map(|e| String::from_utf8(e.name).unwrap())
+        .filter(|n| n != "." && n != ".." && !(root && n == "lost+found"))
+        .collect();
+    ours.sort();
+    assert_eq!(ours, names, "entries of {}", src.display());
+    let mut n = 0;
+    for name in names {
+        let p = src.join(&name);
+        let md = std::fs::symlink_metadata(&p).unwrap();
+        let child = fs.lookup(ino, name.as_bytes()).unwrap();
+        let st = fs.stat(child).unwrap();
+        assert_eq!(st.mode as u32, md.mode(), "{}", p.display());
+        assert_eq!(st.uid, md.uid(), "{}", p.display());
+        assert_eq!(st.gid, md.gid(), "{}", p.display());
+        assert_eq!(st.nlink as u64, md.nlink(), "{}", p.display());
+        assert_eq!(st.mtime as i64, md.mtime(), "{}", p.display());
+        n += 1;
+        match st.file_type().unwrap() {
+            FileType::Directory => n += compare(fs, child, &p, false),
+            FileType::Regular => {
+                assert_eq!(st.size, md.len());
+                assert_eq!(read_all(fs, child), std::fs::read(&p).unwrap(), "{}", p.display());
+            }
+            FileType::Symlink => {
+                let t = std::fs::read_link(&p).unwrap();
+                assert_eq!(fs.readlink(child).unwrap(), t.as_os_str().as_encoded_bytes());
+            }
+            FileType::CharDevice | FileType::BlockDevice => {
+                let r = md.rdev();
+                let major = ((r >> 8) & 0xfff) | ((r >> 32) & !0xfff);
+                let minor = (r & 0xff) | ((r >> 12) & !0xff);
+                assert_eq!(st.rdev, (major as u32, minor as u32));
+            }
+            FileType::Fifo | FileType::Socket => {}
+        }
+    }
+    n
+}
+
+#[test]
+fn mke2fs_trees_read_back() {
+    for bs in [1024, 4096] {
+        let d = scratch("src");
+        make_tree(&d);
+        let img = mke2fs(bs, 16 * 1024, &["-d", d.to_str().unwrap()]);
+        let mut fs = mount(img);
+        let n = compare(&mut fs, 2, &d, true);
+        assert!(n > 140, "{n}");
+        // the sparse file keeps its holes
+        let sp = resolve(&mut fs, "sparse").unwrap();
+        let st = fs.stat(sp).unwrap();
+        assert_eq!(st.size, (70 << 20) + 3);
+        assert!(st.blocks < 64, "{} sectors", st.blocks);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
+/// Builds a tree through the crate; returns what the regular files hold.
+fn write_tree(fs: &mut Ext2<MemDisk>) -> Vec<(String, Vec<u8>)> {
+    let root = fs.root();
+    let t = fs.mkdir(root, b"t", 0o755, 0, 0).unwrap();
+    let mut files = Vec::new();
+    let mut dir = t;
+    let mut path = String::from("t");
+    for depth in 0..12 {
+        dir = fs.mkdir(dir, format!("d{depth}").as_bytes(), 0o750, 1000, 1000).unwrap();
+        path += &format!("/d{depth}");
+    }
+    let deep = fs.create(dir, b"deep", 0o100600, 0, 0, None).unwrap();
+    fs.write(deep, 0, b"at the bottom").unwrap();
+    files.push((format!("{path}/deep"), b"at the bottom".to_vec()));
+    let sub = fs.mkdir(t, b"files", 0o755, 0, 0).unwrap();
+    for (k, n) in [0usize, 1, 1023, 1024, 1025, 12 * 1024, 13 * 1024 + 7, 270 * 1024, 600 * 1024].iter().enumerate() {
+        let name = format!("f{n}");
+        let ino = fs.create(sub, name.as_bytes(), 0o100644, 0, 0, None).unwrap();
+        let data = pattern(*n, k as u8 + 3);
+        // written in odd pieces
+        let mut off = 0;
+        for piece in data.chunks(3001) {
+            assert_eq!(fs.write(ino, off, piece).unwrap(), piece.len());
+            off += piece.len() as u64;
+        }
+        files.push((format!("t/files/{name}"), data));
+    }
+    // many entries: the directory grows past one block
+    for i in 0..300 {
+        let name = format!("entry-{i:04}-padding-the-name-out");
+        let ino = fs.create(sub, name.as_bytes(), 0o100644, 0, 0, None).unwrap();
+        fs.write(ino, 0, name.as_bytes()).unwrap();
+        files.push((format!("t/files/{name}"), name.into_bytes()));
+    }
+    // delete every third: slots merge and get reused
+    for i in (0..300).step_by(3) {
+        let name = format!("entry-{i:04}-padding-the-name-out");
+        fs.unlink(sub, name.as_bytes()).unwrap();
+        files.retain(|(p, _)| *p != format!("t/files/{name}"));
+    }
+    // sparse files
+    let sp = fs.create(t, b"sparse", 0o100644, 0, 0, None).unwrap();
+    fs.write(sp, 0, b"head").unwrap();
+    fs.write(sp, 100 << 20, b"tail").unwrap();
+    let mut sparse = vec![0u8; (100 << 20) + 4];
+    sparse[..4].copy_from_slice(b"head");
+    sparse[100 << 20..].copy_from_slice(b"tail");
+    files.push(("t/sparse".into(), sparse));
+    // truncation: shrink into the middle of a block, then grow again
+    let tr = fs.create(t, b"trunc", 0o100644, 0, 0, None).unwrap();
+    let mut data = pattern(400 * 1024, 77);
+    fs.write(tr, 0, &data).unwrap();
+    fs.truncate(tr, 5000).unwrap();
+    fs.truncate(tr, 9000).unwrap();
+    data.truncate(5000);
+    data.resize(9000, 0);
+    files.push(("t/trunc".into(), data));
+    // links
+    fs.symlink(t, b"fast", b"files/f1", 0, 0).unwrap();
+    fs.symlink(t, b"slow", "y/".repeat(80).as_bytes(), 0, 0).unwrap();
+    let f1 = fs.lookup(sub, b"f1").unwrap();
+    fs.link(f1, t, b"hard").unwrap();
+    files.push(("t/hard".into(), read_all(fs, f1)));
+    fs.create(t, b"null", 0o20666, 0, 0, Some((1, 3))).unwrap();
+    fs.create(t, b"nvme", 0o60660, 0, 6, Some((259, 300))).unwrap();
+    fs.create(t, b"fifo", 0o10644, 0, 0, None).unwrap();
+    fs.create(t, b"sock", 0o140755, 0, 0, None).unwrap();
+    // renames across directories: a file and a directory
+    let other = fs.mkdir(t, b"other", 0o755, 0, 0).unwrap();
+    fs.rename(sub, b"f1025", other, b"moved").unwrap();
+    let (_, v) = files.iter().find(|(p, _)| p == "t/files/f1025").unwrap().clone();
+    files.retain(|(p, _)| p != "t/files/f1025");
+    files.push(("t/other/moved".into(), v));
+    let d0 = fs.lookup(t, b"d0").unwrap();
+    let _ = d0;
+    fs.rename(t, b"d0", other, b"tree").unwrap();
+    for (p, _) in files.iter_mut() {
+        if let Some(rest) = p.strip_prefix("t/d0/") {
+            *p = format!("t/other/tree/{rest}");
+        }
+    }
+    // rename over an existing file, rmdir
+    let a = fs.create(other, b"victim", 0o100644, 0, 0, None).unwrap();
+    fs.write(a, 0, &pattern(20000, 5)).unwrap();
+    fs.rename(sub, b"f1024", other, b"victim").unwrap();
+    let (_, v) = files.iter().find(|(p, _)| p == "t/files/f1024").unwrap().clone();
+    files.retain(|(p, _)| p != "t/files/f1024");
+    files.push(("t/other/victim".into(), v));
+    let e = fs.mkdir(t, b"gone", 0o755, 0, 0).unwrap();
+    fs.create(e, b"x", 0o100644, 0, 0, None).unwrap();
+    assert_eq!(fs.rmdir(t, b"gone"), Err(Errno::ENOTEMPTY));
+    fs.unlink(e, b"x").unwrap();
+    fs.rmdir(t, b"gone").unwrap();
+    fs.setattr(f1, SetAttr { mode: Some(0o600), uid: Some(70000), gid: Some(5), mtime: Some(1234), ..Default::default() })
+        .unwrap();
+    files
+}
+
+#[test]
+fn crate_trees_pass_e2fsck_and_debugfs() {
+    for bs in [1024, 4096] {
+        // several groups at 1 KiB blocks
+        let img = mke2fs(bs, 24 * 1024, &[]);
+        let mut fs = mount(img);
+        let files = write_tree(&mut fs);
+        // a file past 4 GiB (LARGE_FILE), outside the dumped tree
+        let root = fs.root();
+        let big = fs.create(root, b"big", 0o100644, 0, 0, None).unwrap();
+        fs.write(big, 5 << 30, b"past five gibibytes").unwrap();
+        // read back through the crate before unmounting
+        for (p, data) in &files {
+            let ino = resolve(&mut fs, p).unwrap();
+            assert_eq!(&read_all(&mut fs, ino), data, "{p}");
+        }
+        let sf = fs.statfs();
+        let disk = fs.unmount().unwrap();
+        let (clean, out) = e2fsck(&disk.data);
+        assert!(clean, "block size {bs}: e2fsck:\n{out}");
+        let (d, img) = to_file(&disk.data);
+        let out = d.join("out");
+        std::fs::create_dir(&out).unwrap();
+        debugfs(&img, &format!("rdump /t {}", out.display()));
+        for (p, data) in &files {
+            let got = std::fs::read(out.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+            assert_eq!(&got, data, "{p}");
+        }
+        assert_eq!(std::fs::read_link(out.join("t/fast")).unwrap().to_str().unwrap(), "files/f1");
+        assert_eq!(std::fs::read_link(out.join("t/slow")).unwrap().to_str().unwrap(), "y/".repeat(80));
+        let st = debugfs(&img, "stat /t/nvme");
+        assert!(st.contains("Device major/minor number: 259:300"), "{st}");
+        let st = debugfs(&img, "stat /t/files/f1");
+        assert!(st.contains("User: 70000") && st.contains("Links: 2"), "{st}");
+        let st = debugfs(&img, "stat /big");
+        assert!(st.contains(&format!("Size: {}", (5u64 << 30) + 19)), "{st}");
+        // statfs agrees with dumpe2fs
+        let dump = Command::new(tool("dumpe2fs")).arg("-h").arg(&img).output().unwrap();
+        let dump = String::from_utf8_lossy(&dump.stdout);
+        let field = |k: &str| -> u64 {
+            dump.lines().find_map(|l| l.strip_prefix(k)).unwrap().trim().parse().unwrap()
+        };
+        assert_eq!(sf.bfree, field("Free blocks:"));
+        assert_eq!(sf.ffree, field("Free inodes:"));
+        assert_eq!(sf.files, field("Inode count:"));
+        assert_eq!(sf.bavail, sf.bfree - field("Reserved block count:"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
+#[test]
+fn features_and_mount_errors() {
+    // ext4 is refused, ext3 without recovery mounts read-write, huge_file
+    // (an unknown RO_COMPAT) mounts read-only
+    let ext4 = {
+        let d = scratch("ext4");
+        let p = d.join("img");
+        let st = Command::new(tool("mke2fs")).args(["-q", "-F", "-t", "ext4"]).arg(&p).arg("8M").status().unwrap();
+        assert!(st.success());
+        std::fs::read(&p).unwrap()
+    };
+    match Ext2::mount(MemDisk::new(ext4), MountOptions::default()) {
+        Err(e @ MountError::Incompatible(mask)) => {
+            assert_ne!(mask & 0x40, 0, "extents");
+            assert_eq!(e.errno(), Errno::EINVAL);
+        }
+        other => panic!("ext4 mounted: {:?}", other.err()),
+    }
+    let ext3 = mke2fs(1024, 8192, &["-O", "has_journal"]);
+    let fs = Ext2::mount(MemDisk::new(ext3), MountOptions::default()).unwrap();
+    assert!(!fs.is_read_only());
+    let ro = mke2fs(1024, 8192, &["-O", "huge_file"]);
+    let mut fs = Ext2::mount(MemDisk::new(ro), MountOptions::default()).unwrap();
+    assert!(fs.is_read_only());
+    assert_eq!(fs.create(2, b"x", 0o100644, 0, 0, None), Err(Errno::EROFS));
+    // a device smaller than the superblock says
+    let mut small = mke2fs(1024, 8192, &[]);
+    small.truncate(4096 * 1024);
+    assert_eq!(Ext2::mount(MemDisk::new(small), MountOptions::default()).err(), Some(MountError::TooSmall));
+    // not ext2 at all
+    assert_eq!(Ext2::mount(MemDisk::new(vec![0; 65536]), MountOptions::default()).err(), Some(MountError::NotExt2));
+    // a read-only medium
+    let mut disk = MemDisk::new(mke2fs(1024, 4096, &[]));
+    disk.read_only = true;
+    let mut fs = Ext2::mount(disk, MountOptions::default()).unwrap();
+    assert_eq!(fs.mkdir(2, b"d", 0o755, 0, 0), Err(Errno::EROFS));
+    assert!(fs.lookup(2, b"lost+found").is_ok());
+}
+
+#[test]
+fn full_disk_and_out_of_inodes() {
+    let img = mke2fs(1024, 2048, &["-N", "64"]);
+    let mut fs = mount(img);
+    let f = fs.create(2, b"fill", 0o100644, 0, 0, None).unwrap();
+    let chunk = vec![0xabu8; 64 * 1024];
+    let mut off = 0u64;
+    loop {
+        match fs.write(f, off, &chunk) {
+            Ok(n) => {
+                off += n as u64;
+                if n < chunk.len() {
+                    break;
+                }
+            }
+            Err(e) => {
+                assert_eq!(e, Errno::ENOSPC);
+                break;
+            }
+        }
+    }
+    assert_eq!(fs.write(f, off, b"x"), Err(Errno::ENOSPC));
+    assert_eq!(fs.statfs().bfree, 0);
+    assert_eq!(fs.stat(f).unwrap().size, off);
+    // a directory that needs a new block cannot grow
+    let mut i = 0;
+    let err = loop {
+        match fs.create(2, format!("name-{i:05}-long-enough-to-fill-blocks").as_bytes(), 0o100644, 0, 0, None) {
+            Ok(_) => i += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err, Errno::ENOSPC);
+    let disk = fs.unmount().unwrap();
+    let (clean, out) = e2fsck(&disk.data);
+    assert!(clean, "{out}");
+    // out of inodes, with space left
+    let img = mke2fs(1024, 8192, &["-N", "32"]);
+    let mut fs = mount(img);
+    let mut made = 0;
+    let err = loop {
+        match fs.create(2, format!("f{made}").as_bytes(), 0o100644, 0, 0, None) {
+            Ok(_) => made += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err, Errno::ENOSPC);
+    assert_eq!(fs.statfs().ffree, 0);
+    assert!(fs.statfs().bfree > 1000);
+    assert_eq!(fs.mkdir(2, b"d", 0o755, 0, 0), Err(Errno::ENOSPC));
+    let disk = fs.unmount().unwrap();
+    let (clean, out) = e2fsck(&disk.data);
+    assert!(clean, "{out}");
+}
+
+#[test]
+fn errnos_as_linux() {
+    let mut fs = mount(mke2fs(1024, 4096, &[]));
+    let f = fs.create(2, b"f", 0o100644, 0, 0, None).unwrap();
+    let d = fs.mkdir(2, b"d", 0o755, 0, 0).unwrap();
+    assert_eq!(fs.create(2, b"f", 0o100644, 0, 0, None), Err(Errno::EEXIST));
+    assert_eq!(fs.lookup(2, b"nope"), Err(Errno::ENOENT));
+    assert_eq!(fs.lookup(f, b"x"), Err(Errno::ENOTDIR));
+    assert_eq!(fs.lookup(2, &[b'a'; 256]), Err(Errno::ENAMETOOLONG));
+    assert_eq!(fs.create(2, &[b'a'; 256], 0o100644, 0, 0, None), Err(Errno::ENAMETOOLONG));
+    assert!(fs.create(2, &[b'a'; 255], 0o100644, 0, 0, None).is_ok());
+    assert_eq!(fs.unlink(2, b"d"), Err(Errno::EISDIR));
+    assert_eq!(fs.rmdir(2, b"f"), Err(Errno::ENOTDIR));
+    assert_eq!(fs.link(d, 2, b"dl"), Err(Errno::EPERM));
+    assert_eq!(fs.read(d, 0, &mut [0; 4]), Err(Errno::EISDIR));
+    assert_eq!(fs.write(d, 0, b"x"), Err(Errno::EISDIR));
+    assert_eq!(fs.rename(2, b"f", 2, b"d"), Err(Errno::EISDIR));
+    assert_eq!(fs.rename(2, b"d", 2, b"f"), Err(Errno::ENOTDIR));
+    let sub = fs.mkdir(d, b"sub", 0o755, 0, 0).unwrap();
+    assert_eq!(fs.rename(2, b"d", sub, b"loop"), Err(Errno::EINVAL));
+    assert_eq!(fs.rename(2, b"d", d, b"self"), Err(Errno::EINVAL));
+    let e = fs.mkdir(2, b"e", 0o755, 0, 0).unwrap();
+    assert_eq!(fs.rename(2, b"e", 2, b"d"), Err(Errno::ENOTEMPTY));
+    fs.rmdir(d, b"sub").unwrap();
+    // a directory over an empty one: links stay right
+    let before = fs.stat(2).unwrap().nlink;
+    fs.rename(2, b"e", 2, b"d").unwrap();
+    assert_eq!(fs.stat(2).unwrap().nlink, before - 1);
+    assert_eq!(fs.lookup(2, b"d"), Ok(e));
+    assert_eq!(fs.write(f, fs.max_file_size(), b"x"), Err(Errno::EFBIG));
+    assert_eq!(fs.truncate(f, fs.max_file_size() + 1), Err(Errno::EFBIG));
+    assert_eq!(fs.symlink(2, b"s", &[b'x'; 1024], 0, 0), Err(Errno::ENAMETOOLONG));
+    assert!(fs.symlink(2, b"s", &[b'x'; 1023], 0, 0).is_ok());
+    // an open, unlinked file lives until released
+    let g = fs.create(2, b"g", 0o100644, 0, 0, None).unwrap();
+    fs.write(g, 0, &pattern(50000, 1)).unwrap();
+    let free = fs.statfs().bfree;
+    fs.pin(g);
+    fs.unlink(2, b"g").unwrap();
+    assert_eq!(read_all(&mut fs, g), pattern(50000, 1));
+    assert_eq!(fs.statfs().bfree, free);
+    fs.release(g).unwrap();
+    assert!(fs.statfs().bfree > free + 48);
+    let disk = fs.unmount().unwrap();
+    let (clean, out) = e2fsck(&disk.data);
+    assert!(clean, "{out}");
+}
+
+#[test]
+fn device_errors_are_eio() {
+    let img = mke2fs(1024, 4096, &[]);
+    let mut fs = Ext2::mount(FaultyDisk::new(MemDisk::new(img.clone())), MountOptions::default()).unwrap();
+    let f = fs.create(2, b"f", 0o100644, 0, 0, None).unwrap();
+    fs.write(f, 0, &pattern(8192, 2)).unwrap();
+    let disk = fs.unmount().unwrap();
+    // every read of the disk's middle fails
+    let mut faulty = disk.clone();
+    faulty.bad_reads = (0..8192).collect();
+    let r = Ext2::mount(faulty, MountOptions::default());
+    assert_eq!(r.err(), Some(MountError::Io(Errno::EIO)));
+    // writes start failing
+    let mut faulty = disk;
+    faulty.writes_left = Some(3);
+    let mut fs = Ext2::mount(faulty, MountOptions::default()).unwrap();
+    let mut saw_eio = false;
+    for i in 0..20 {
+        match fs.create(2, format!("n{i}").as_bytes(), 0o100644, 0, 0, None) {
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e, Errno::EIO);
+                saw_eio = true;
+            }
+        }
+    }
+    assert!(saw_eio);
+}
