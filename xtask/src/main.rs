@@ -39,9 +39,12 @@ use std::time::{Duration, Instant};
 const KERNEL_TARGET: &str = "x86_64-unknown-none";
 /// The component crates that must stay architecture-neutral.
 const PORTABLE_CRATES: &[&str] =
-    &["linux-abi", "process", "vm", "signal", "fs-table", "file-lock", "evfd", "vfs", "elf-loader"];
+    &["linux-abi", "process", "vm", "signal", "fs-table", "file-lock", "evfd", "vfs", "elf-loader", "ext2"];
 const CROSS_TARGETS: &[&str] = &["aarch64-unknown-none", "riscv64gc-unknown-none-elf"];
 const QEMU_TOOLS: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
+/// What the host tests run besides cargo (mke2fs, e2fsck, debugfs, dumpe2fs).
+const HOST_TEST_TOOLS: &[(&str, &str)] =
+    &[("mke2fs", "e2fsprogs"), ("e2fsck", "e2fsprogs"), ("debugfs", "e2fsprogs")];
 const ISO_TOOLS: &[(&str, &str)] = &[
     ("grub-mkrescue", "grub-common"),
     ("grub-mkrescue", "grub-pc-bin"),
@@ -383,6 +386,8 @@ impl Tally {
 
 /// `cargo test` of the host-testable crates, counted from libtest's lines.
 fn host_tests(t: &mut Tally) -> Result<(), String> {
+    // crates/ext2's tests make and check images with e2fsprogs
+    setup::ensure_tools(HOST_TEST_TOOLS)?;
     let mut c = cargo();
     c.args(["test", "--workspace", "--exclude", "kernel-bin", "--all-features"]);
     c.stdout(Stdio::piped());

@@ -3,10 +3,11 @@
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Whether `cmd` is on the PATH.
+/// Whether `cmd` is on the PATH (or in /usr/sbin or /sbin, where e2fsprogs
+/// lives and a user's PATH may not look).
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
+        .args(["-c", &format!("command -v {cmd} || test -x /usr/sbin/{cmd} || test -x /sbin/{cmd}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

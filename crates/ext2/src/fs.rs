@@ -522,11 +522,11 @@ impl<D: BlockDevice> Ext2<D> {
         if first_data_block != (if bs == 1024 { 1 } else { 0 }) {
             return Err(MountError::Corrupt("first data block"));
         }
-        if bpg == 0 || bpg as usize > bs * 8 || bpg % 8 != 0 {
+        if bpg == 0 || bpg as usize > bs * 8 || !bpg.is_multiple_of(8) {
             return Err(MountError::Corrupt("blocks per group"));
         }
         let ipb = (bs / inode_size) as u32;
-        if ipg < ipb || ipg as usize > bs * 8 || ipg % ipb != 0 {
+        if ipg < ipb || ipg as usize > bs * 8 || !ipg.is_multiple_of(ipb) {
             return Err(MountError::Corrupt("inodes per group"));
         }
         if blocks_count <= first_data_block {
@@ -767,7 +767,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !i.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        if i.size() % self.bs as u64 != 0 || i.size() > self.blocks_count as u64 * self.bs as u64 {
+        if !i.size().is_multiple_of(self.bs as u64) || i.size() > self.blocks_count as u64 * self.bs as u64 {
             return Err(EUCLEAN);
         }
         Ok(i)
@@ -780,11 +780,7 @@ impl<D: BlockDevice> Ext2<D> {
     // ---- bitmaps ----
 
     fn group_blocks(&self, g: u32) -> u32 {
-        if g == self.groups - 1 {
-            self.blocks_count - self.first_data_block - g * self.bpg
-        } else {
-            self.bpg
-        }
+        if g == self.groups - 1 { self.blocks_count - self.first_data_block - g * self.bpg } else { self.bpg }
     }
 
     /// Whether `b` is one of group metadata's blocks (a corrupt bitmap must
@@ -804,12 +800,18 @@ impl<D: BlockDevice> Ext2<D> {
             }
         }
         let it = self.gd(g, BG_INODE_TABLE);
-        b == self.gd(g, BG_BLOCK_BITMAP) || b == self.gd(g, BG_INODE_BITMAP) || (b >= it && b < it + self.itb_per_group)
+        b == self.gd(g, BG_BLOCK_BITMAP)
+            || b == self.gd(g, BG_INODE_BITMAP)
+            || (b >= it && b < it + self.itb_per_group)
     }
 
     fn alloc_block(&mut self, goal: u32) -> Result<u32> {
         self.writable()?;
-        let goal = if goal >= self.first_data_block && goal < self.blocks_count { goal } else { self.first_data_block };
+        let goal = if goal >= self.first_data_block && goal < self.blocks_count {
+            goal
+        } else {
+            self.first_data_block
+        };
         let start = (goal - self.first_data_block) / self.bpg;
         for k in 0..=self.groups {
             let g = (start + k) % self.groups;
@@ -820,7 +822,8 @@ impl<D: BlockDevice> Ext2<D> {
             let mut bm = self.read_block(bmb)?;
             let n = self.group_blocks(g);
             let from = if k == 0 { (goal - self.first_data_block) % self.bpg } else { 0 };
-            let Some(bit) = (from..n).chain(0..from).find(|&i| bm[(i / 8) as usize] & (1 << (i % 8)) == 0) else {
+            let Some(bit) = (from..n).chain(0..from).find(|&i| bm[(i / 8) as usize] & (1 << (i % 8)) == 0)
+            else {
                 continue;
             };
             let b = self.first_data_block + g * self.bpg + bit;
@@ -1200,7 +1203,12 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Writes `data` at `off` into `i`'s blocks; on failure, how much went
     /// in and the error.
-    fn write_data(&mut self, i: &mut Inode, off: u64, data: &[u8]) -> core::result::Result<usize, (usize, Errno)> {
+    fn write_data(
+        &mut self,
+        i: &mut Inode,
+        off: u64,
+        data: &[u8],
+    ) -> core::result::Result<usize, (usize, Errno)> {
         let bs = self.bs as u64;
         let mut done = 0;
         let mut tmp = zeroed(self.bs).map_err(|e| (0, e))?;
@@ -1263,7 +1271,7 @@ impl<D: BlockDevice> Ext2<D> {
 
     fn shrink(&mut self, i: &mut Inode, size: u64) -> Result<()> {
         let bs = self.bs as u64;
-        if size % bs != 0 {
+        if !size.is_multiple_of(bs) {
             let b = self.bmap(i, size / bs)?;
             if b != 0 {
                 let mut blk = self.read_block(b)?;
@@ -1404,7 +1412,12 @@ impl<D: BlockDevice> Ext2<D> {
         } else {
             (le16(blk, off + 6) as usize, 0)
         };
-        if rec_len < 8 || rec_len % 4 != 0 || off + rec_len > self.bs || name_len + 8 > rec_len || ino > self.inodes_count {
+        if rec_len < 8
+            || !rec_len.is_multiple_of(4)
+            || off + rec_len > self.bs
+            || name_len + 8 > rec_len
+            || ino > self.inodes_count
+        {
             return Err(EUCLEAN);
         }
         Ok(Slot { off, ino, rec_len, name_len, ftype })
@@ -1606,7 +1619,15 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Creates a regular file, device node, FIFO or socket (`mode` has the
     /// type bits; `rdev` is (major, minor) for devices).
-    pub fn create(&mut self, dir: u32, name: &[u8], mode: u16, uid: u32, gid: u32, rdev: Option<(u32, u32)>) -> Result<u32> {
+    pub fn create(
+        &mut self,
+        dir: u32,
+        name: &[u8],
+        mode: u16,
+        uid: u32,
+        gid: u32,
+        rdev: Option<(u32, u32)>,
+    ) -> Result<u32> {
         let kind = FileType::from_mode(mode).ok_or(Errno::EINVAL)?;
         if matches!(kind, FileType::Directory | FileType::Symlink) {
             return Err(Errno::EINVAL);
@@ -1704,7 +1725,7 @@ impl<D: BlockDevice> Ext2<D> {
         }
         if is_dir {
             let mut d = self.dir_inode(dir)?;
-            d.set_links(d.links() + 1);
+            d.set_links(d.links().saturating_add(1));
             self.put_inode(&d, false)?;
         }
         Ok(ino)
@@ -1729,7 +1750,7 @@ impl<D: BlockDevice> Ext2<D> {
         let kind = i.kind().ok_or(EUCLEAN)?;
         self.add_entry(&mut d, name, ino, kind)?;
         let mut i2 = self.live_inode(ino)?;
-        i2.set_links(i.links() + 1);
+        i2.set_links(i.links().saturating_add(1));
         i2.touch(I_CTIME, self.now());
         i = i2;
         self.put_inode(&i, false)
@@ -1804,6 +1825,18 @@ impl<D: BlockDevice> Ext2<D> {
         let nd = self.dir_inode(ndir)?;
         let nf = self.find(&nd, nname)?;
         let src_dir = src.is_dir();
+        // do_renameat2's traps: the source above the target (EINVAL), the
+        // target above the source (ENOTEMPTY)
+        if src_dir && self.is_ancestor(src.ino, ndir)? {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(t) = &nf
+            && t.ino != src.ino
+            && self.live_inode(t.ino)?.is_dir()
+            && self.is_ancestor(t.ino, odir)?
+        {
+            return Err(Errno::ENOTEMPTY);
+        }
         if let Some(t) = &nf {
             if t.ino == src.ino {
                 return Ok(());
@@ -1812,16 +1845,16 @@ impl<D: BlockDevice> Ext2<D> {
             match (src_dir, ti.is_dir()) {
                 (true, false) => return Err(Errno::ENOTDIR),
                 (false, true) => return Err(Errno::EISDIR),
-                (true, true) if !self.is_empty_dir(&ti)? => return Err(Errno::ENOTEMPTY),
                 _ => {}
             }
         }
-        if src_dir && odir != ndir {
-            if self.is_ancestor(src.ino, ndir)? {
-                return Err(Errno::EINVAL);
-            }
-            if nf.is_none() && nd.links() >= LINK_MAX {
-                return Err(Errno::EMLINK);
+        if src_dir && odir != ndir && nf.is_none() && nd.links() >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        if let Some(t) = &nf {
+            let ti = self.live_inode(t.ino)?;
+            if ti.is_dir() && !self.is_empty_dir(&ti)? {
+                return Err(Errno::ENOTEMPTY);
             }
         }
         let kind = src.kind().ok_or(EUCLEAN)?;
@@ -1860,7 +1893,7 @@ impl<D: BlockDevice> Ext2<D> {
             od.set_links(od.links().saturating_sub(1));
             self.put_inode(&od, false)?;
             let mut nd = self.dir_inode(ndir)?;
-            nd.set_links(nd.links() + 1);
+            nd.set_links(nd.links().saturating_add(1));
             self.put_inode(&nd, false)?;
         }
         Ok(())

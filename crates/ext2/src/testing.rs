@@ -27,10 +27,11 @@ impl MemDisk {
     }
 
     fn range(&self, sector: u64, len: usize) -> Result<core::ops::Range<usize>> {
-        if len % SECTOR_SIZE != 0 {
+        if !len.is_multiple_of(SECTOR_SIZE) {
             return Err(Errno::EINVAL);
         }
-        let start = usize::try_from(sector).ok().and_then(|s| s.checked_mul(SECTOR_SIZE)).ok_or(Errno::EIO)?;
+        let start =
+            usize::try_from(sector).ok().and_then(|s| s.checked_mul(SECTOR_SIZE)).ok_or(Errno::EIO)?;
         let end = start.checked_add(len).ok_or(Errno::EIO)?;
         if end > self.data.len() {
             return Err(Errno::EIO);

@@ -38,7 +38,8 @@ fn make_tree(root: &Path) {
     fs::set_permissions(root.join("a/f1023"), fs::Permissions::from_mode(0o4755)).unwrap();
     assert!(Command::new("mkfifo").arg(root.join("fifo")).status().unwrap().success());
     let _sock = std::os::unix::net::UnixListener::bind(root.join("sock")).unwrap();
-    if Command::new("mknod").arg(root.join("null")).args(["c", "1", "3"]).status().is_ok_and(|s| s.success()) {
+    if Command::new("mknod").arg(root.join("null")).args(["c", "1", "3"]).status().is_ok_and(|s| s.success())
+    {
         let _ = Command::new("mknod").arg(root.join("bigdev")).args(["b", "259", "300"]).status();
     }
     let _ = Command::new("chown").args(["1000:1001"]).arg(root.join("a/f1024")).status();
@@ -49,10 +50,8 @@ fn make_tree(root: &Path) {
 
 /// Compares the tree under `src` with directory `ino` of the image.
 fn compare(fs: &mut Ext2<MemDisk>, ino: u32, src: &Path, root: bool) -> usize {
-    let mut names: Vec<String> = std::fs::read_dir(src)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(src).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     let mut ours: Vec<String> = fs
         .list(ino)
@@ -130,7 +129,9 @@ fn write_tree(fs: &mut Ext2<MemDisk>) -> Vec<(String, Vec<u8>)> {
     fs.write(deep, 0, b"at the bottom").unwrap();
     files.push((format!("{path}/deep"), b"at the bottom".to_vec()));
     let sub = fs.mkdir(t, b"files", 0o755, 0, 0).unwrap();
-    for (k, n) in [0usize, 1, 1023, 1024, 1025, 12 * 1024, 13 * 1024 + 7, 270 * 1024, 600 * 1024].iter().enumerate() {
+    for (k, n) in
+        [0usize, 1, 1023, 1024, 1025, 12 * 1024, 13 * 1024 + 7, 270 * 1024, 600 * 1024].iter().enumerate()
+    {
         let name = format!("f{n}");
         let ino = fs.create(sub, name.as_bytes(), 0o100644, 0, 0, None).unwrap();
         let data = pattern(*n, k as u8 + 3);
@@ -208,8 +209,17 @@ fn write_tree(fs: &mut Ext2<MemDisk>) -> Vec<(String, Vec<u8>)> {
     assert_eq!(fs.rmdir(t, b"gone"), Err(Errno::ENOTEMPTY));
     fs.unlink(e, b"x").unwrap();
     fs.rmdir(t, b"gone").unwrap();
-    fs.setattr(f1, SetAttr { mode: Some(0o600), uid: Some(70000), gid: Some(5), mtime: Some(1234), ..Default::default() })
-        .unwrap();
+    fs.setattr(
+        f1,
+        SetAttr {
+            mode: Some(0o600),
+            uid: Some(70000),
+            gid: Some(5),
+            mtime: Some(1234),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     files
 }
 
@@ -270,7 +280,8 @@ fn features_and_mount_errors() {
     let ext4 = {
         let d = scratch("ext4");
         let p = d.join("img");
-        let st = Command::new(tool("mke2fs")).args(["-q", "-F", "-t", "ext4"]).arg(&p).arg("8M").status().unwrap();
+        let st =
+            Command::new(tool("mke2fs")).args(["-q", "-F", "-t", "ext4"]).arg(&p).arg("8M").status().unwrap();
         assert!(st.success());
         std::fs::read(&p).unwrap()
     };
@@ -293,7 +304,10 @@ fn features_and_mount_errors() {
     small.truncate(4096 * 1024);
     assert_eq!(Ext2::mount(MemDisk::new(small), MountOptions::default()).err(), Some(MountError::TooSmall));
     // not ext2 at all
-    assert_eq!(Ext2::mount(MemDisk::new(vec![0; 65536]), MountOptions::default()).err(), Some(MountError::NotExt2));
+    assert_eq!(
+        Ext2::mount(MemDisk::new(vec![0; 65536]), MountOptions::default()).err(),
+        Some(MountError::NotExt2)
+    );
     // a read-only medium
     let mut disk = MemDisk::new(mke2fs(1024, 4096, &[]));
     disk.read_only = true;
@@ -329,7 +343,8 @@ fn full_disk_and_out_of_inodes() {
     // a directory that needs a new block cannot grow
     let mut i = 0;
     let err = loop {
-        match fs.create(2, format!("name-{i:05}-long-enough-to-fill-blocks").as_bytes(), 0o100644, 0, 0, None) {
+        match fs.create(2, format!("name-{i:05}-long-enough-to-fill-blocks").as_bytes(), 0o100644, 0, 0, None)
+        {
             Ok(_) => i += 1,
             Err(e) => break e,
         }
@@ -432,4 +447,20 @@ fn device_errors_are_eio() {
         }
     }
     assert!(saw_eio);
+}
+
+#[test]
+fn mkfs_image_is_clean() {
+    for (bs, blocks) in [(1024, 4096u32), (4096, 2048)] {
+        let img = ext2::testing::mkfs_image(bs, blocks, 128);
+        let (clean, out) = e2fsck(&img);
+        assert!(clean, "{out}");
+        let mut fs = mount(img);
+        let d = fs.mkdir(2, b"d", 0o755, 0, 0).unwrap();
+        let f = fs.create(d, b"f", 0o100644, 0, 0, None).unwrap();
+        fs.write(f, 0, &pattern(100_000, 4)).unwrap();
+        let disk = fs.unmount().unwrap();
+        let (clean, out) = e2fsck(&disk.data);
+        assert!(clean, "{out}");
+    }
 }
