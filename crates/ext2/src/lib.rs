@@ -26,8 +26,10 @@
 //!   (one data block); hard links; character/block devices, FIFOs and
 //!   sockets (`i_block[0]` old or `i_block[1]` new device encoding).
 //! - Block and inode bitmaps, group descriptors and the superblock's free
-//!   counts kept consistent on every change (write-through: the caller's
-//!   block layer caches).
+//!   counts kept consistent on every change. The file system writes
+//!   through to its device; [`CachedDisk`] is a write-back block cache to
+//!   put under it (dirty blocks reach the disk on `sync`/`fsync`/`umount`
+//!   or eviction).
 //! - Features: INCOMPAT other than `FILETYPE` (ext3's `RECOVER`, ext4's
 //!   `EXTENTS`, `64BIT`, `FLEX_BG`, `META_BG`, ...) is refused at mount with
 //!   [`MountError::Incompatible`] (Linux's ext2: "couldn't mount because of
@@ -62,11 +64,13 @@
 
 extern crate alloc;
 
+mod cache;
 mod disk;
 mod fs;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use cache::CachedDisk;
 pub use fs::{DirEntry, Ext2, FileType, MountError, MountOptions, SetAttr, Stat, StatFs};
 pub use linux_abi::{Errno, Result};
 

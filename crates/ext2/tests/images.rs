@@ -464,3 +464,73 @@ fn mkfs_image_is_clean() {
         assert!(clean, "{out}");
     }
 }
+
+#[test]
+fn cached_disk_write_back() {
+    use ext2::{BlockDevice, CachedDisk};
+    let img = mke2fs(1024, 24 * 1024, &[]);
+    // the same tree written through and through the cache
+    let mut plain = Ext2::mount(FaultyDisk::new(MemDisk::new(img.clone())), opts()).unwrap();
+    let mut cached = Ext2::mount(CachedDisk::new(MemDisk::new(img.clone()), 4096, 512), opts()).unwrap();
+    let data = pattern(3 << 20, 6);
+    for fs_kind in 0..2 {
+        let t0 = std::time::Instant::now();
+        macro_rules! work {
+            ($fs:expr) => {{
+                let d = $fs.mkdir(2, b"d", 0o755, 0, 0).unwrap();
+                for i in 0..200 {
+                    $fs.create(d, format!("file-{i}").as_bytes(), 0o100644, 0, 0, None).unwrap();
+                }
+                let f = $fs.create(2, b"big", 0o100644, 0, 0, None).unwrap();
+                for (k, c) in data.chunks(65536).enumerate() {
+                    $fs.write(f, (k * 65536) as u64, c).unwrap();
+                }
+                let mut back = vec![0u8; data.len()];
+                $fs.read(f, 0, &mut back).unwrap();
+                assert!(back == data);
+                for i in 0..200 {
+                    $fs.unlink(d, format!("file-{i}").as_bytes()).unwrap();
+                }
+            }};
+        }
+        if fs_kind == 0 {
+            work!(plain)
+        } else {
+            work!(cached)
+        }
+        println!("{}: {:?}", if fs_kind == 0 { "write-through" } else { "cached" }, t0.elapsed());
+    }
+    // nothing reaches the disk before sync, everything after
+    assert!(cached.device().dirty_blocks() > 0);
+    {
+        let mut small = Ext2::mount(CachedDisk::new(MemDisk::new(img.clone()), 4096, 4096), opts()).unwrap();
+        small.create(2, b"unsynced", 0o100644, 0, 0, None).unwrap();
+        let before = small.device().inner().data.clone();
+        assert_eq!(mount(before).lookup(2, b"unsynced"), Err(Errno::ENOENT));
+        small.sync().unwrap();
+        let after = small.device().inner().data.clone();
+        assert!(mount(after).lookup(2, b"unsynced").is_ok());
+    }
+    cached.sync().unwrap();
+    assert_eq!(cached.device().dirty_blocks(), 0);
+    let ops = cached.device().device_ops;
+    let dev = cached.unmount().unwrap().into_inner().unwrap();
+    let (clean, out) = e2fsck(&dev.data);
+    assert!(clean, "{out}");
+    let plain_disk = plain.unmount().unwrap().inner;
+    let (clean, out) = e2fsck(&plain_disk.data);
+    assert!(clean, "{out}");
+    let mut fs = mount(dev.data);
+    let big = fs.lookup(2, b"big").unwrap();
+    assert_eq!(read_all(&mut fs, big), data);
+    println!("cached device operations: {ops}");
+    assert!(ops < 4000, "{ops}");
+    // a short last block and a read-only medium
+    let mut c = CachedDisk::new(MemDisk::new(vec![7u8; 3 * 512]), 1024, 4);
+    let mut b = [0u8; 512];
+    c.read(2, &mut b).unwrap();
+    assert_eq!(b, [7u8; 512]);
+    c.write(2, &[1u8; 512]).unwrap();
+    assert_eq!(c.read(3, &mut b), Err(Errno::EIO));
+    assert_eq!(c.into_inner().unwrap().data[1024..], [1u8; 512]);
+}
