@@ -396,6 +396,7 @@ pub struct Ext2<D: BlockDevice> {
     mount_state: u16,
     clock: fn() -> u32,
     max_size: u64,
+    may_use_reserved: bool,
     pinned: BTreeMap<u32, u32>,
 }
 
@@ -593,6 +594,7 @@ impl<D: BlockDevice> Ext2<D> {
             clock: opts.clock,
             max_size: max_file_size(10 + log),
             pinned: BTreeMap::new(),
+            may_use_reserved: true,
         };
         let root = fs.get_inode(ROOT_INO).map_err(MountError::Io)?;
         if !root.is_dir() || root.links() == 0 {
@@ -647,6 +649,24 @@ impl<D: BlockDevice> Ext2<D> {
     /// The root directory's inode number.
     pub fn root(&self) -> u32 {
         ROOT_INO
+    }
+
+    /// Whether the calls that follow may allocate the reserved blocks
+    /// (`s_r_blocks_count`): Linux allows them to `CAP_SYS_RESOURCE` and
+    /// the `s_def_resuid`/`s_def_resgid` owner. On by default; the kernel
+    /// sets it from the caller's credential before each change.
+    pub fn set_may_use_reserved(&mut self, yes: bool) {
+        self.may_use_reserved = yes;
+    }
+
+    /// Whether byte `off` of a regular file lies in an allocated block
+    /// (for `SEEK_DATA`/`SEEK_HOLE` and a page cache's reads).
+    pub fn is_mapped(&mut self, ino: u32, off: u64) -> Result<bool> {
+        let i = self.live_inode(ino)?;
+        if i.kind() != Some(FileType::Regular) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.bmap(&i, off / self.bs as u64)? != 0)
     }
 
     /// The largest file size (`ext2_max_size`).
@@ -807,6 +827,13 @@ impl<D: BlockDevice> Ext2<D> {
 
     fn alloc_block(&mut self, goal: u32) -> Result<u32> {
         self.writable()?;
+        // ext2_has_free_blocks: the last s_r_blocks_count blocks are root's
+        if !self.may_use_reserved {
+            let free: u64 = (0..self.groups).map(|g| self.gd(g, BG_FREE_BLOCKS) as u64).sum();
+            if free < le32(&self.sb, S_R_BLOCKS_COUNT) as u64 + 1 {
+                return Err(Errno::ENOSPC);
+            }
+        }
         let goal = if goal >= self.first_data_block && goal < self.blocks_count {
             goal
         } else {

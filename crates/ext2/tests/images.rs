@@ -534,3 +534,34 @@ fn cached_disk_write_back() {
     assert_eq!(c.read(3, &mut b), Err(Errno::EIO));
     assert_eq!(c.into_inner().unwrap().data[1024..], [1u8; 512]);
 }
+
+#[test]
+fn reserved_blocks_and_holes() {
+    // -m 20: a fifth of the blocks are root's
+    let mut fs = mount(mke2fs(1024, 2048, &["-m", "20"]));
+    fs.set_may_use_reserved(false);
+    let f = fs.create(2, b"f", 0o100644, 0, 0, None).unwrap();
+    let chunk = vec![1u8; 16384];
+    let mut off = 0;
+    while let Ok(n) = fs.write(f, off, &chunk) {
+        off += n as u64;
+        if n < chunk.len() {
+            break;
+        }
+    }
+    let sf = fs.statfs();
+    assert_eq!(sf.bavail, 0);
+    assert!(sf.bfree > 300, "{sf:?}");
+    assert_eq!(fs.write(f, off, &chunk), Err(Errno::ENOSPC));
+    fs.set_may_use_reserved(true);
+    assert_eq!(fs.write(f, off, &chunk), Ok(chunk.len()));
+    // holes
+    let g = fs.create(2, b"g", 0o100644, 0, 0, None).unwrap();
+    fs.write(g, 10_000, b"x").unwrap();
+    assert_eq!(fs.is_mapped(g, 0), Ok(false));
+    assert_eq!(fs.is_mapped(g, 10_000), Ok(true));
+    assert_eq!(fs.is_mapped(2, 0), Err(Errno::EINVAL));
+    let disk = fs.unmount().unwrap();
+    let (clean, out) = e2fsck(&disk.data);
+    assert!(clean, "{out}");
+}
