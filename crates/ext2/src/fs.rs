@@ -1387,10 +1387,35 @@ impl<D: BlockDevice> Ext2<D> {
         if i.has_block_map(self.bs) {
             self.free_from(&mut i, 0)?;
         }
+        self.drop_xattr_block(&mut i)?;
         i.set_size(0);
         i.touch(I_DTIME, self.now());
         self.put_inode(&i, false)?;
         self.free_inode_bit(i.ino, dir)
+    }
+
+    /// `ext2_xattr_delete_inode`: the extended-attribute block loses a
+    /// reference and goes with its last.
+    fn drop_xattr_block(&mut self, i: &mut Inode) -> Result<()> {
+        let b = le32(&i.raw, I_FILE_ACL);
+        if b == 0 {
+            return Ok(());
+        }
+        let mut blk = self.read_block(b)?;
+        if le32(&blk, 0) != 0xEA02_0000 || le32(&blk, 8) != 1 {
+            return Err(EUCLEAN);
+        }
+        let refs = le32(&blk, 4);
+        if refs <= 1 {
+            self.free_block(b)?;
+        } else {
+            put32(&mut blk, 4, refs - 1);
+            self.write_block(b, &blk)?;
+        }
+        put32(&mut i.raw, I_FILE_ACL, 0);
+        let spb = (self.bs / SECTOR_SIZE) as u32;
+        i.set_blocks512(i.blocks512().saturating_sub(spb));
+        Ok(())
     }
 
     fn drop_link(&mut self, mut i: Inode) -> Result<()> {
@@ -1402,13 +1427,18 @@ impl<D: BlockDevice> Ext2<D> {
         self.put_inode(&i, false)
     }
 
-    /// File system figures (`ext2_statfs`).
+    /// File system figures as Linux reports them for an ext2 mount. Debian's
+    /// kernels serve ext2 through ext4 (`CONFIG_EXT4_USE_FOR_EXT2`), whose
+    /// overhead (`ext4_calculate_overhead`) also counts the reserved GDT
+    /// blocks after each superblock copy; fs/ext2's `ext2_statfs` would
+    /// leave those out. Free and available blocks are the same in both.
     pub fn statfs(&mut self) -> StatFs {
         let sparse = le32(&self.sb, S_FEATURE_RO_COMPAT) & RO_COMPAT_SPARSE_SUPER != 0;
+        let resv = le16(&self.sb, S_RESERVED_GDT_BLOCKS) as u64;
         let mut overhead = self.first_data_block as u64;
         for g in 0..self.groups {
             if group_has_super(g, sparse) {
-                overhead += 1 + self.gdt_blocks as u64;
+                overhead += 1 + self.gdt_blocks as u64 + resv;
             }
         }
         overhead += self.groups as u64 * (2 + self.itb_per_group as u64);
