@@ -105,3 +105,56 @@ fn linux_reads_what_the_crate_wrote_and_back() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn htree_directories_linux_made() {
+    let (d, mnt) = place();
+    let img = d.join("htree");
+    std::fs::write(&img, mke2fs(1024, 8 * 1024, &[])).unwrap();
+    if !loop_mount(&img, &mnt, false) {
+        println!("SKIPPED: the host refuses `mount -o loop` (needs root and loop devices)");
+        return;
+    }
+    let _guard = Guard(mnt.clone());
+    std::fs::create_dir(mnt.join("big")).unwrap();
+    for i in 0..600 {
+        std::fs::write(mnt.join(format!("big/entry-number-{i:04}")), format!("{i}")).unwrap();
+    }
+    umount(&mnt);
+    let (_, path) = to_file(&std::fs::read(&img).unwrap());
+    let st = debugfs(&path, "stat /big");
+    assert!(st.contains("Flags: 0x1000"), "Linux made no htree: {st}");
+    // the crate reads it linearly, then changes it (the index flag goes)
+    let mut fs = mount(std::fs::read(&img).unwrap());
+    let big = fs.lookup(2, b"big").unwrap();
+    assert_eq!(fs.list(big).unwrap().len(), 602);
+    for i in 0..600 {
+        let ino = fs.lookup(big, format!("entry-number-{i:04}").as_bytes()).unwrap();
+        assert_eq!(read_all(&mut fs, ino), format!("{i}").into_bytes());
+    }
+    for i in (0..600).step_by(2) {
+        fs.unlink(big, format!("entry-number-{i:04}").as_bytes()).unwrap();
+    }
+    for i in 0..100 {
+        let f = fs.create(big, format!("added-by-the-crate-{i}").as_bytes(), 0o100644, 0, 0, None).unwrap();
+        fs.write(f, 0, b"new").unwrap();
+    }
+    let disk = fs.unmount().unwrap();
+    let (clean, out) = e2fsck(&disk.data);
+    assert!(clean, "{out}");
+    std::fs::write(&img, &disk.data).unwrap();
+    assert!(loop_mount(&img, &mnt, true));
+    let mut names: Vec<String> = std::fs::read_dir(mnt.join("big"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = (1..600).step_by(2).map(|i| format!("entry-number-{i:04}")).collect();
+    want.extend((0..100).map(|i| format!("added-by-the-crate-{i}")));
+    want.sort();
+    assert_eq!(names, want);
+    assert_eq!(std::fs::read(mnt.join("big/added-by-the-crate-7")).unwrap(), b"new");
+    assert_eq!(std::fs::read(mnt.join("big/entry-number-0599")).unwrap(), b"599");
+    umount(&mnt);
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -1,6 +1,7 @@
 //! Sequences of create/write/truncate/unlink/rename/link/mkdir/rmdir against
 //! a simple in-memory model; every image after a sequence passes
-//! `e2fsck -fn`.
+//! `e2fsck -fn` and, where the host allows loop mounts, reads the same
+//! through Linux's own driver.
 
 mod common;
 
@@ -89,6 +90,59 @@ fn run(ops: Vec<Op>) {
     let disk = fs.unmount().unwrap();
     let (clean, out) = e2fsck(&disk.data);
     assert!(clean, "{out}");
+    linux_view(&disk.data, &m);
+}
+
+/// Where the host allows loop mounts: Linux's driver sees the model too
+/// (what it shows is gathered, the image unmounted, then compared).
+fn linux_view(img: &[u8], m: &Model) {
+    let (d, path) = to_file(img);
+    let mnt = d.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "ext2", "-o", "loop,ro"])
+        .arg(&path)
+        .arg(&mnt)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let _ = std::fs::remove_dir_all(&d);
+        return;
+    }
+    let mut seen: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    let mut stack = vec![mnt.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = format!("/{}", p.strip_prefix(&mnt).unwrap().to_str().unwrap());
+            if rel == "/lost+found" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+                seen.insert(rel, None);
+            } else {
+                seen.insert(rel, Some(std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    let _ = std::fs::remove_dir_all(&d);
+    let want: BTreeMap<String, Option<Vec<u8>>> = m
+        .names
+        .iter()
+        .map(|(p, n)| {
+            (
+                p.clone(),
+                match n {
+                    Node::Dir => None,
+                    Node::File(id) => Some(m.data[id].clone()),
+                },
+            )
+        })
+        .collect();
+    assert!(seen == want, "Linux sees another tree: {:?} vs {:?}", seen.keys(), want.keys());
 }
 
 fn step(fs: &mut Ext2<MemDisk>, m: &mut Model, op: Op) {
