@@ -619,6 +619,15 @@ impl<D: BlockDevice> Ext2<D> {
     /// device back (`umount`).
     pub fn unmount(mut self) -> Result<D> {
         if !self.read_only {
+            // inodes unlinked while open go now (their files are closed)
+            let pinned: Vec<u32> = self.pinned.keys().copied().collect();
+            self.pinned.clear();
+            for ino in pinned {
+                let i = self.get_inode(ino)?;
+                if i.links() == 0 && i.kind().is_some() {
+                    self.delete_inode(i)?;
+                }
+            }
             put16(&mut self.sb, S_STATE, self.mount_state);
             self.write_super()?;
             self.dev.flush()?;
@@ -714,6 +723,11 @@ impl<D: BlockDevice> Ext2<D> {
     fn write_super(&mut self) -> Result<()> {
         let now = self.now();
         put32(&mut self.sb, S_WTIME, now);
+        // ext2_sync_super: the free counts are the descriptors' sums
+        let bfree: u64 = (0..self.groups).map(|g| self.gd(g, BG_FREE_BLOCKS) as u64).sum();
+        let ffree: u64 = (0..self.groups).map(|g| self.gd(g, BG_FREE_INODES) as u64).sum();
+        put32(&mut self.sb, S_FREE_BLOCKS, bfree.min(u32::MAX as u64) as u32);
+        put32(&mut self.sb, S_FREE_INODES, ffree.min(u32::MAX as u64) as u32);
         self.dev.write(2, &self.sb)
     }
 

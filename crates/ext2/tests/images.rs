@@ -219,6 +219,11 @@ fn errnos_as_linux() {
     assert_eq!(fs.statfs().bfree, free);
     fs.release(g).unwrap();
     assert!(fs.statfs().bfree > free + 48);
+    // one still open at unmount goes then
+    let h = fs.create(2, b"h", 0o100644, 0, 0, None).unwrap();
+    fs.write(h, 0, &pattern(5000, 2)).unwrap();
+    fs.pin(h);
+    fs.unlink(2, b"h").unwrap();
     let disk = fs.unmount().unwrap();
     let (clean, out) = e2fsck(&disk.data);
     assert!(clean, "{out}");
