@@ -22,6 +22,7 @@ mod bench;
 mod cpio;
 mod debian;
 mod debsys;
+mod disk;
 mod interactive;
 mod ksyms;
 mod linux;
@@ -661,12 +662,15 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         eprintln!(
-            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross|bench [--rounds N] [options] [-- kernel command line]"
+            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross|bench [--rounds N]|disk --from DIR PATH [options] [-- kernel command line]"
         );
         return ExitCode::from(2);
     };
     if cmd == "bench" {
         return bench::main(rest);
+    }
+    if cmd == "disk" {
+        return disk::main(rest);
     }
     let a = match parse_args(rest) {
         Ok(a) => a,
