@@ -87,7 +87,9 @@ fn features_and_mount_errors() {
         let st =
             Command::new(tool("mke2fs")).args(["-q", "-F", "-t", "ext4"]).arg(&p).arg("8M").status().unwrap();
         assert!(st.success());
-        std::fs::read(&p).unwrap()
+        let v = std::fs::read(&p).unwrap();
+        let _ = std::fs::remove_dir_all(&d);
+        v
     };
     match Ext2::mount(MemDisk::new(ext4), MountOptions::default()) {
         Err(e @ MountError::Incompatible(mask)) => {

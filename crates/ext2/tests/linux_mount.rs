@@ -121,8 +121,9 @@ fn htree_directories_linux_made() {
         std::fs::write(mnt.join(format!("big/entry-number-{i:04}")), format!("{i}")).unwrap();
     }
     umount(&mnt);
-    let (_, path) = to_file(&std::fs::read(&img).unwrap());
+    let (copy, path) = to_file(&std::fs::read(&img).unwrap());
     let st = debugfs(&path, "stat /big");
+    let _ = std::fs::remove_dir_all(&copy);
     assert!(st.contains("Flags: 0x1000"), "Linux made no htree: {st}");
     // the crate reads it linearly, then changes it (the index flag goes)
     let mut fs = mount(std::fs::read(&img).unwrap());

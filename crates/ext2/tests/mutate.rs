@@ -112,6 +112,7 @@ fn mutated_images_never_panic() {
     std::os::unix::fs::symlink("hello", src.join("fast")).unwrap();
     std::os::unix::fs::symlink("z/".repeat(40), src.join("slow")).unwrap();
     let img = mke2fs(1024, 2048, &["-g", "1024", "-N", "128", "-d", src.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&src);
     // the regions: superblock, descriptors, inode tables, directory blocks
     // (the used part of the superblock: its first 264 bytes)
     let mut kinds: Vec<Vec<(usize, usize)>> = vec![vec![(1024, 264)], vec![(2048, 64)], vec![], vec![]];
