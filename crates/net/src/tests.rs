@@ -155,6 +155,12 @@ fn listen_connect_accept_and_backlog() {
     assert_eq!(recv(&*s, 8, 0).unwrap().0, b"ping");
     let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
     assert_eq!(d.connect(&mut r, &un(b"/srv"), true).err(), Some(Errno::EPROTOTYPE));
+    l.bind(&mut r, &un(b"\0srv")).unwrap_err();
+    let l2 = unix::create::<FakeEnv>(SOCK_STREAM, 0, Default::default()).unwrap();
+    l2.bind(&mut r, &un(b"\0srv")).unwrap();
+    l2.listen(&mut r, 1).unwrap();
+    assert_eq!(d.connect(&mut r, &un(b"\0srv"), true).err(), Some(Errno::ECONNREFUSED));
+    Socket::release(&*l2);
     assert_eq!(d.connect(&mut r, &un(b"/nope"), true).err(), Some(Errno::ENOENT));
     Socket::release(&*l);
     // the pending connection of c1 is reset

@@ -39,7 +39,9 @@ const SHUTDOWN_MASK: u8 = 3;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
     Node(NodeId),
-    Abstract(Vec<u8>),
+    /// An abstract name of a socket type: Linux hashes the type in, so a
+    /// lookup for another type finds nothing (ECONNREFUSED, not EPROTOTYPE).
+    Abstract(u32, Vec<u8>),
 }
 
 /// The bound AF_UNIX names of the system: filesystem nodes and abstract
@@ -84,9 +86,10 @@ impl<E: NetEnv> Names<E> {
         Ok(())
     }
 
-    fn remove(&self, key: &Key) {
+    /// Removes `key` when `owner` holds it (or nobody does any more).
+    fn remove(&self, key: &Key, owner: *const UnixSocket<E>) {
         let mut m = self.map.lock();
-        if m.get(key).is_some_and(|w| w.strong_count() == 0) {
+        if m.get(key).is_some_and(|w| w.strong_count() == 0 || core::ptr::eq(w.as_ptr(), owner)) {
             m.remove(key);
         }
     }
@@ -306,7 +309,7 @@ impl<E: NetEnv> UnixSocket<E> {
             for shift in [16, 12, 8, 4, 0] {
                 v.push(b"0123456789abcdef"[((n >> shift) & 0xf) as usize]);
             }
-            if names.insert(Key::Abstract(v.clone()), &self.arc()).is_ok() {
+            if names.insert(Key::Abstract(self.ty, v.clone()), &self.arc()).is_ok() {
                 s.name = Some(UnixName::Abstract(v));
                 return Ok(());
             }
@@ -315,15 +318,16 @@ impl<E: NetEnv> UnixSocket<E> {
     }
 
     /// The socket bound to `addr` (validated), as unix_find_other:
-    /// `ECONNREFUSED` when nobody holds the name, `EPROTOTYPE` for
-    /// another type.
+    /// `ECONNREFUSED` when nobody holds the name (an abstract name of
+    /// another type included), `EPROTOTYPE` for a path bound by another
+    /// type.
     fn find_other(&self, cx: &mut dyn Resolver, addr: &[u8]) -> Result<Arc<Self>>
     where
         E: UnixEnv,
     {
         let key = match addr::parse_unix(addr)? {
             UnixName::Path(p) => Key::Node(cx.lookup_path(&p)?),
-            UnixName::Abstract(n) => Key::Abstract(n),
+            UnixName::Abstract(n) => Key::Abstract(self.ty, n),
         };
         let other = E::names().find(&key).ok_or(Errno::ECONNREFUSED)?;
         if other.is_dead() {
@@ -401,9 +405,9 @@ impl<E: NetEnv> UnixSocket<E> {
             (s.node, s.name.clone())
         };
         if let Some(n) = node {
-            E::names().remove(&Key::Node(n));
+            E::names().remove(&Key::Node(n), self);
         } else if let Some(UnixName::Abstract(a)) = name {
-            E::names().remove(&Key::Abstract(a));
+            E::names().remove(&Key::Abstract(self.ty, a), self);
         }
     }
 
@@ -788,7 +792,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                 if s.name.is_some() {
                     return Err(Errno::EINVAL);
                 }
-                E::names().insert(Key::Abstract(n.clone()), &self.arc())?;
+                E::names().insert(Key::Abstract(self.ty, n.clone()), &self.arc())?;
                 s.name = Some(UnixName::Abstract(n));
                 Ok(())
             }

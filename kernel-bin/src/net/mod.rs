@@ -554,12 +554,13 @@ pub fn connect(t: &mut UThread, fd: u64, addr: u64, len: u64) -> SysResult {
 
 /// accept4(2) (and accept(2) with no flags).
 pub fn accept4(t: &mut UThread, fd: u64, addr: u64, alen: u64, flags: u64) -> SysResult {
+    // EBADF, then the flags, then ENOTSOCK (__sys_accept4_file)
+    let f = t.file(fd)?;
     let flags = flags as u32;
     if flags & !(SOCK_CLOEXEC | SOCK_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let f = sock_fd(t, fd)?;
-    let s = sf(&f);
+    let s = as_socket(&*f).ok_or(Errno::ENOTSOCK)?;
     let timeo = *s.rcvtimeo.lock();
     let mut cx = KResolver::of(t);
     let new = blocking(s, s.nonblock(), timeo, |_| s.sock.accept(&mut cx))?;
@@ -849,7 +850,8 @@ fn recvmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> Result<us
     }
     let (used, trunc) = put_control(t, &mut r, h.control, h.controllen.min(i32::MAX as u64) as usize, flags)?;
     t.write_u64(at + 40, used as u64)?;
-    t.write_u32(at + 48, r.flags | trunc)?;
+    // msg_flags starts as the caller's MSG_CMSG_CLOEXEC (____sys_recvmsg)
+    t.write_u32(at + 48, r.flags | trunc | (flags & MSG_CMSG_CLOEXEC))?;
     Ok(r.ret)
 }
 
