@@ -218,3 +218,85 @@ fn rights_travel_and_a_socket_sent_over_itself_is_collected() {
     drop(a);
     assert_eq!(weak_b.strong_count(), 0);
 }
+
+#[test]
+fn dgram_queue_limit_and_strangers() {
+    let mut r = cx();
+    let recv_s = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    recv_s.bind(&mut r, &un(b"\0q-limit")).unwrap();
+    let s = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    let to = un(b"\0q-limit");
+    let mut sent = 0;
+    loop {
+        let mut m = SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+        match s.sendmsg(&mut r, &mut m) {
+            Ok(_) => sent += 1,
+            Err(e) => {
+                assert_eq!(e, Errno::EAGAIN);
+                break;
+            }
+        }
+    }
+    assert_eq!(sent, 11);
+    recv(&*recv_s, 1, 0).unwrap();
+    // connected elsewhere: a stranger gets EPERM
+    let peer = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    peer.bind(&mut r, &un(b"\0q-peer")).unwrap();
+    recv_s.connect(&mut r, &un(b"\0q-peer"), true).unwrap();
+    let mut m = SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+    assert_eq!(s.sendmsg(&mut r, &mut m).err(), Some(Errno::EPERM));
+    for x in [&recv_s, &s, &peer] {
+        Socket::release(&**x);
+    }
+}
+
+#[test]
+fn seqpacket_keeps_records_and_ends() {
+    let (a, b) =
+        unix::pair::<FakeEnv>(SOCK_SEQPACKET, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    send(&*a, b"rec-one").unwrap();
+    send(&*a, b"two").unwrap();
+    let (d, r) = recv(&*b, 3, 0).unwrap();
+    assert_eq!((d.as_slice(), r.flags), (&b"rec"[..], MSG_TRUNC));
+    assert_eq!(recv(&*b, 9, 0).unwrap().0, b"two");
+    Socket::release(&*a);
+    assert_eq!(recv(&*b, 9, 0).unwrap().1.len, 0);
+    assert_eq!(send(&*b, b"x").err(), Some(Errno::EPIPE));
+    let lone = unix::create::<FakeEnv>(SOCK_SEQPACKET, 0, Default::default()).unwrap();
+    assert_eq!(send(&*lone, b"x").err(), Some(Errno::ENOTCONN));
+}
+
+#[test]
+fn credentials_follow_passcred() {
+    let (a, b) =
+        unix::pair::<FakeEnv>(SOCK_STREAM, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    send(&*a, b"1").unwrap();
+    assert_eq!(recv(&*b, 4, 0).unwrap().1.creds, None);
+    b.setsockopt(&mut cx(), SOL_SOCKET, SO_PASSCRED, &1i32.to_le_bytes()).unwrap();
+    send(&*a, b"2").unwrap();
+    let claimed = Ucred { pid: 99, uid: 5, gid: 6 };
+    let mut m = SendMsg { data: b"3", addr: None, flags: 0, rights: Vec::new(), creds: Some(claimed) };
+    a.sendmsg(&mut cx(), &mut m).unwrap();
+    // messages of different credentials are not read together
+    let (d, r) = recv(&*b, 4, 0).unwrap();
+    assert_eq!((d.as_slice(), r.creds), (&b"2"[..], Some(Ucred { pid: 7, uid: 1, gid: 2 })));
+    let (d, r) = recv(&*b, 4, 0).unwrap();
+    assert_eq!((d.as_slice(), r.creds), (&b"3"[..], Some(claimed)));
+}
+
+#[test]
+fn poll_bits_as_linux() {
+    let s = unix::create::<FakeEnv>(SOCK_STREAM, 0, Default::default()).unwrap();
+    assert_eq!(s.poll(), EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND | EPOLLHUP);
+    let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    assert_eq!(d.poll(), EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+    let (a, b) =
+        unix::pair::<FakeEnv>(SOCK_STREAM, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    a.shutdown(SHUT_RDWR).unwrap();
+    assert_eq!(
+        a.poll(),
+        EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | EPOLLHUP | EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND
+    );
+    assert_eq!(b.poll() & (EPOLLRDHUP | EPOLLIN), EPOLLRDHUP | EPOLLIN);
+    assert_eq!(a.shutdown(3).err(), Some(Errno::EINVAL));
+}

@@ -463,7 +463,12 @@ impl<E: NetEnv> UnixSocket<E> {
                 drop(m);
                 return Err(Errno::EPIPE);
             }
-            ps.rx.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            if ps.rx.try_reserve(1).is_err() {
+                // the message (and its files) goes after the lock
+                drop(ps);
+                drop(m);
+                return Err(Errno::ENOBUFS);
+            }
             ps.rx_bytes += n;
             if !m.rights.is_empty() {
                 note_inflight(&peer);
@@ -561,7 +566,11 @@ impl<E: NetEnv> UnixSocket<E> {
                 Self::set_waiter(&other, &me);
                 return Err(Errno::EAGAIN);
             }
-            os.rx.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            if os.rx.try_reserve(1).is_err() {
+                drop(os);
+                msg.rights = restore_rights(m);
+                return Err(Errno::ENOBUFS);
+            }
             os.rx_bytes += n;
             if !m.rights.is_empty() {
                 note_inflight(&other);
