@@ -274,4 +274,29 @@ KT_CASE(sendmmsg_and_recvmmsg) {
     close(sv[1]);
 }
 
+static volatile sig_atomic_t pipes;
+static void on_pipe(int s) {
+    (void)s;
+    pipes++;
+}
+
+KT_CASE(message_kinds_raise_no_sigpipe) {
+    signal(SIGPIPE, on_pipe);
+    pipes = 0;
+    int sv[2];
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv));
+    close(sv[1]);
+    KT_SYS_ERR(send(sv[0], "x", 1, 0), EPIPE);
+    KT_SYS_ERR(write(sv[0], "x", 1), EPIPE);
+    close(sv[0]);
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    KT_SYS_OK(shutdown(sv[1], SHUT_RD));
+    KT_SYS_ERR(send(sv[0], "x", 1, 0), EPIPE);
+    KT_SYS_ERR(write(sv[0], "x", 1), EPIPE);
+    close(sv[0]);
+    close(sv[1]);
+    signal(SIGPIPE, SIG_DFL);
+    KT_EQ(pipes, 0);
+}
+
 KT_MAIN()

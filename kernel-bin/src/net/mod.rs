@@ -209,6 +209,13 @@ pub fn as_socket(f: &dyn File) -> Option<&SocketFile> {
     f.as_any()?.downcast_ref::<SocketFile>()
 }
 
+/// Whether an `EPIPE` from write(2) on `file` raises SIGPIPE: yes for
+/// every file but AF_UNIX datagram and seqpacket sockets (Linux's
+/// unix_dgram_sendmsg never signals).
+pub fn epipe_raises_sigpipe(file: &dyn File) -> bool {
+    as_socket(file).is_none_or(|s| s.sock.sock_type() == SOCK_STREAM)
+}
+
 /// ioctl(2) of a socket: SIOCINQ/FIONREAD, SIOCOUTQ, then the inet
 /// stack's interface commands. `None` when `file` is no socket.
 pub fn ioctl(t: &UThread, file: &Arc<dyn File>, cmd: u32, arg: u64) -> Option<SysResult> {
