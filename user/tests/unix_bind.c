@@ -263,6 +263,15 @@ KT_CASE(connect_errors) {
     close(c);
 }
 
+KT_CASE(listener_connecting_to_itself) {
+    int l = KT_SYS_OK(listener("/tmp/ub12", 5));
+    struct sockaddr_un a;
+    socklen_t al = mkaddr(&a, "/tmp/ub12");
+    KT_SYS_ERR(connect(l, (struct sockaddr *)&a, al), EINVAL);
+    close(l);
+    unlink("/tmp/ub12");
+}
+
 KT_CASE(connect_needs_write_permission) {
     umask(022);
     int l = KT_SYS_OK(listener("/tmp/ub7", 5));

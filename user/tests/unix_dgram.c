@@ -274,6 +274,23 @@ KT_CASE(sendmmsg_and_recvmmsg) {
     close(sv[1]);
 }
 
+KT_CASE(datagram_to_itself) {
+    struct sockaddr_un a, from;
+    socklen_t al, fl = sizeof from;
+    int s = KT_SYS_OK(bound_dgram("ud-self", &a, &al));
+    KT_SYS_RET(sendto(s, "me", 2, 0, (struct sockaddr *)&a, al), 2);
+    char b[4];
+    KT_SYS_RET(recvfrom(s, b, 4, 0, (struct sockaddr *)&from, &fl), 2);
+    KT_EQ(fl, al);
+    KT_SYS_OK(connect(s, (struct sockaddr *)&a, al));
+    KT_SYS_RET(send(s, "again", 5, 0), 5);
+    struct pollfd p = {.fd = s, .events = POLLIN | POLLOUT};
+    KT_SYS_RET(poll(&p, 1, 0), 1);
+    KT_EQ(p.revents, POLLIN | POLLOUT);
+    KT_SYS_RET(recv(s, b, 4, 0), 4);
+    close(s);
+}
+
 static volatile sig_atomic_t pipes;
 static void on_pipe(int s) {
     (void)s;

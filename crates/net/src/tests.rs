@@ -300,3 +300,44 @@ fn poll_bits_as_linux() {
     assert_eq!(b.poll() & (EPOLLRDHUP | EPOLLIN), EPOLLRDHUP | EPOLLIN);
     assert_eq!(a.shutdown(3).err(), Some(Errno::EINVAL));
 }
+
+#[test]
+fn sockets_talking_to_themselves() {
+    let mut r = cx();
+    // a datagram to its own name
+    let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    d.bind(&mut r, &un(b"\0self-dgram")).unwrap();
+    let to = un(b"\0self-dgram");
+    let mut m = SendMsg { data: b"me", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+    d.sendmsg(&mut r, &mut m).unwrap();
+    let (_, got) = recv(&*d, 4, 0).unwrap();
+    assert_eq!(got.addr.map(|a| a.len()), Some(to.len()));
+    d.connect(&mut r, &to, true).unwrap();
+    assert_ne!(d.poll() & EPOLLOUT, 0);
+    // a listener connecting to itself
+    let l = unix::create::<FakeEnv>(SOCK_STREAM, 0, Default::default()).unwrap();
+    l.bind(&mut r, &un(b"\0self-listen")).unwrap();
+    l.listen(&mut r, 1).unwrap();
+    assert_eq!(l.connect(&mut r, &un(b"\0self-listen"), true).err(), Some(Errno::EINVAL));
+    Socket::release(&*d);
+    Socket::release(&*l);
+}
+
+#[test]
+fn a_read_wakes_the_writer_only_when_it_can_write_again() {
+    let wa = CountingWaker::default();
+    let (a, b) = unix::pair::<FakeEnv>(SOCK_STREAM, 0, (wa.clone(), Default::default()), cx().who).unwrap();
+    send(&*a, b"x").unwrap();
+    let before = wa.0.load(core::sync::atomic::Ordering::Relaxed);
+    recv(&*b, 1, 0).unwrap();
+    assert_eq!(wa.0.load(core::sync::atomic::Ordering::Relaxed), before);
+    // fill the sender, then a read that makes room wakes it
+    let big = vec![0u8; DEFAULT_BUF];
+    assert_eq!(send(&*a, &big).unwrap(), DEFAULT_BUF);
+    assert_eq!(send(&*a, b"y").err(), Some(Errno::EAGAIN));
+    assert_eq!(a.poll() & EPOLLOUT, 0);
+    let before = wa.0.load(core::sync::atomic::Ordering::Relaxed);
+    recv(&*b, DEFAULT_BUF, 0).unwrap();
+    assert!(wa.0.load(core::sync::atomic::Ordering::Relaxed) > before);
+    assert_ne!(a.poll() & EPOLLOUT, 0);
+}

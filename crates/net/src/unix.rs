@@ -130,8 +130,9 @@ impl<E: NetEnv> Msg<E> {
 impl<E: NetEnv> Drop for Msg<E> {
     fn drop(&mut self) {
         let n = self.left();
-        self.sender.wmem.fetch_sub(n, Ordering::SeqCst);
-        self.sender.changed();
+        if n > 0 {
+            self.sender.uncharge(n);
+        }
     }
 }
 
@@ -170,6 +171,12 @@ pub struct UnixSocket<E: NetEnv> {
     events: AtomicU64,
     /// Bytes this socket sent that nobody has read yet (sk_wmem_alloc).
     wmem: AtomicUsize,
+    /// SO_SNDBUF as the state holds it, for readers settling `wmem`
+    /// without this socket's lock.
+    sndbuf: AtomicUsize,
+    /// The bound name as a sockaddr (a leaf lock: receivers read the
+    /// sender's while they hold their own state lock).
+    addr: Mutex<Option<SockAddrBuf>>,
     me: Weak<UnixSocket<E>>,
     st: Mutex<State<E>>,
 }
@@ -224,6 +231,8 @@ impl<E: NetEnv> UnixSocket<E> {
             waker,
             events: AtomicU64::new(0),
             wmem: AtomicUsize::new(0),
+            sndbuf: AtomicUsize::new(DEFAULT_BUF),
+            addr: Mutex::new(None),
             me: me.clone(),
             st: Mutex::new(State {
                 conn: Conn::Unconnected,
@@ -252,6 +261,30 @@ impl<E: NetEnv> UnixSocket<E> {
     fn arc(&self) -> Arc<Self> {
         // `me` is set at construction and `self` is alive, so it upgrades
         self.me.upgrade().unwrap_or_else(|| unreachable_socket())
+    }
+
+    /// `n` bytes this socket sent were read or dropped: its sleepers wake
+    /// only when that makes it writable again (Linux's unix_write_space),
+    /// not on every read, so a reader does not wake a writer that sleeps
+    /// for something else.
+    fn uncharge(&self, n: usize) {
+        let before = self.wmem.fetch_sub(n, Ordering::SeqCst);
+        let after = before - n;
+        let buf = self.sndbuf.load(Ordering::Relaxed);
+        if (before * 4 > buf && after * 4 <= buf) || (before >= buf && after < buf) {
+            self.changed();
+        }
+    }
+
+    /// The sockaddr of the bound name (`None` when unbound).
+    fn bound_addr(&self) -> Option<SockAddrBuf> {
+        *self.addr.lock()
+    }
+
+    /// Records the bound name (state lock held by the caller).
+    fn set_name(&self, s: &mut State<E>, n: UnixName) {
+        *self.addr.lock() = Some(n.to_sockaddr());
+        s.name = Some(n);
     }
 
     /// Readiness may have changed: count it and wake the sleepers.
@@ -310,7 +343,7 @@ impl<E: NetEnv> UnixSocket<E> {
                 v.push(b"0123456789abcdef"[((n >> shift) & 0xf) as usize]);
             }
             if names.insert(Key::Abstract(self.ty, v.clone()), &self.arc()).is_ok() {
-                s.name = Some(UnixName::Abstract(v));
+                self.set_name(s, UnixName::Abstract(v));
                 return Ok(());
             }
         }
@@ -611,7 +644,7 @@ impl<E: NetEnv> UnixSocket<E> {
                     break;
                 }
                 if first {
-                    out.addr = m.sender.name().map(|n| n.to_sockaddr());
+                    out.addr = m.sender.bound_addr();
                     creds = m.creds;
                     if passcred {
                         out.creds = Some(m.creds);
@@ -631,8 +664,7 @@ impl<E: NetEnv> UnixSocket<E> {
                     continue;
                 }
                 m.off += n;
-                m.sender.wmem.fetch_sub(n, Ordering::SeqCst);
-                senders.push(m.sender.clone());
+                senders.push((m.sender.clone(), n));
                 if has_rights {
                     out.rights = core::mem::take(&mut m.rights);
                 }
@@ -659,8 +691,8 @@ impl<E: NetEnv> UnixSocket<E> {
             out.ret = done;
             Ok(out)
         };
-        for sd in senders {
-            sd.changed();
+        for (sd, n) in senders {
+            sd.uncharge(n);
         }
         drop(wake);
         if !peek {
@@ -695,7 +727,7 @@ impl<E: NetEnv> UnixSocket<E> {
             if n < full {
                 out.flags |= MSG_TRUNC;
             }
-            out.addr = front.sender.name().map(|n| n.to_sockaddr());
+            out.addr = front.sender.bound_addr();
             if passcred {
                 out.creds = Some(front.creds);
             }
@@ -802,7 +834,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                     return Err(Errno::EINVAL);
                 }
                 E::names().insert(Key::Abstract(self.ty, n.clone()), &self.arc())?;
-                s.name = Some(UnixName::Abstract(n));
+                self.set_name(&mut s, UnixName::Abstract(n));
                 Ok(())
             }
             UnixName::Path(p) => {
@@ -819,7 +851,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                     return Err(e);
                 }
                 s.node = Some(node);
-                s.name = Some(UnixName::Path(p));
+                self.set_name(&mut s, UnixName::Path(p));
                 Ok(())
             }
         }
@@ -912,6 +944,9 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
         let other = self.find_other(cx, a)?;
         let me = self.arc();
         let caller = cx.caller();
+        // latched before the listener's lock, checked after its checks
+        // (unix_stream_connect): a listener connecting to itself is EINVAL
+        let my_state = self.st.lock().conn;
         let embryo = UnixSocket::new(self.ty, E::new_waker()?);
         {
             let mut os = other.st.lock();
@@ -923,20 +958,20 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                 Self::set_waiter(&other, &me);
                 return Err(Errno::EAGAIN);
             }
-            let s = self.st.lock();
-            match s.conn {
+            match my_state {
                 Conn::Unconnected => {}
                 Conn::Connected => return Err(Errno::EISCONN),
                 Conn::Listening => return Err(Errno::EINVAL),
             }
-            drop(s);
             os.pending.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
             {
                 let mut es = embryo.st.lock();
                 es.conn = Conn::Connected;
                 es.peer = Some(me.clone());
                 es.peercred = Some(caller.peercred());
-                es.name = os.name.clone();
+                if let Some(n) = os.name.clone() {
+                    embryo.set_name(&mut es, n);
+                }
             }
             let listener_cred = os.peercred;
             os.pending.push_back(embryo.clone());
@@ -1027,6 +1062,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                 let w = {
                     let mut s = self.st.lock();
                     s.opts.set(name, val)?;
+                    self.sndbuf.store(s.opts.sndbuf, Ordering::Relaxed);
                     name == SO_SNDBUF || name == SO_SNDBUFFORCE
                 };
                 if w {
