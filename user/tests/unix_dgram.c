@@ -218,11 +218,16 @@ KT_CASE(seqpacket_pair_trunc_and_shutdown) {
     int sv[2];
     KT_SYS_OK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv));
     KT_SYS_RET(send(sv[0], "0123456789", 10, 0), 10);
+    KT_SYS_RET(send(sv[0], "ab", 2, 0), 2);
+    int n = -1;
+    KT_SYS_OK(ioctl(sv[1], FIONREAD, &n));
+    KT_EQ(n, 12); /* a seqpacket socket counts every queued byte */
     char b[16];
     struct iovec iov = {b, 4};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
     KT_SYS_RET(recvmsg(sv[1], &m, 0), 4);
     KT_EQ(m.msg_flags & MSG_TRUNC, MSG_TRUNC);
+    KT_SYS_RET(recv(sv[1], b, 16, 0), 2);
     KT_SYS_OK(shutdown(sv[0], SHUT_WR));
     KT_SYS_RET(recv(sv[1], b, 16, 0), 0);
     struct pollfd p = {.fd = sv[1], .events = POLLIN | POLLRDHUP};

@@ -256,6 +256,7 @@ fn seqpacket_keeps_records_and_ends() {
         unix::pair::<FakeEnv>(SOCK_SEQPACKET, 0, (Default::default(), Default::default()), cx().who).unwrap();
     send(&*a, b"rec-one").unwrap();
     send(&*a, b"two").unwrap();
+    assert_eq!(b.inq().unwrap(), 10);
     let (d, r) = recv(&*b, 3, 0).unwrap();
     assert_eq!((d.as_slice(), r.flags), (&b"rec"[..], MSG_TRUNC));
     assert_eq!(recv(&*b, 9, 0).unwrap().0, b"two");

@@ -372,9 +372,10 @@ impl<E: NetEnv> UnixSocket<E> {
         Ok(other)
     }
 
-    /// Bytes the next read would see (SIOCINQ).
+    /// SIOCINQ as unix_inq_len: every queued byte of a stream or
+    /// seqpacket socket, the first datagram's size otherwise.
     fn readable_len(s: &State<E>, ty: u32) -> usize {
-        if ty == SOCK_STREAM { s.rx_bytes } else { s.rx.front().map_or(0, |m| m.left()) }
+        if ty == SOCK_DGRAM { s.rx.front().map_or(0, |m| m.left()) } else { s.rx_bytes }
     }
 
     fn writable(&self, s: &State<E>) -> bool {
