@@ -159,6 +159,9 @@ KT_CASE(msghdr_errors) {
     KT_SYS_ERR(sendmsg(sv[0], &m, 0), EINVAL);
     m.msg_iov = (struct iovec *)1;
     KT_SYS_ERR(syscall(SYS_sendmsg, sv[0], &m, 0), EFAULT);
+    /* message vectors at the top of the address space */
+    KT_SYS_ERR(syscall(SYS_sendmmsg, sv[0], 0xffffffffffffffc0UL, 2, 0), EFAULT);
+    KT_SYS_ERR(syscall(SYS_recvmmsg, sv[1], 0xffffffffffffffc0UL, 2, MSG_DONTWAIT, 0), EFAULT);
     /* a gathered datagram arrives whole */
     char big[2048];
     KT_SYS_RET(recv(sv[1], big, sizeof big, 0), 1024);

@@ -853,12 +853,12 @@ fn recvmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> Result<us
     scatter(t, &iovs, &data)?;
     if h.name != 0 {
         let a = r.addr.unwrap_or(SockAddrBuf::new(&[]));
-        write_addr(t, a.as_bytes(), h.name, at + 8)?;
+        write_addr(t, a.as_bytes(), h.name, at.wrapping_add(8))?;
     }
     let (used, trunc) = put_control(t, &mut r, h.control, h.controllen.min(i32::MAX as u64) as usize, flags)?;
-    t.write_u64(at + 40, used as u64)?;
+    t.write_u64(at.wrapping_add(40), used as u64)?;
     // msg_flags starts as the caller's MSG_CMSG_CLOEXEC (____sys_recvmsg)
-    t.write_u32(at + 48, r.flags | trunc | (flags & MSG_CMSG_CLOEXEC))?;
+    t.write_u32(at.wrapping_add(48), r.flags | trunc | (flags & MSG_CMSG_CLOEXEC))?;
     Ok(r.ret)
 }
 
@@ -874,10 +874,10 @@ pub fn sendmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64) -> Sy
     let n = (vlen as u32 as usize).min(UIO_MAXIOV);
     let mut sent = 0;
     while sent < n {
-        let at = vec + 64 * sent as u64;
+        let at = vec.wrapping_add(64 * sent as u64);
         match sendmsg_one(t, &f, at, flags as u32) {
             Ok(len) => {
-                t.write_u32(at + 56, len as u32)?;
+                t.write_u32(at.wrapping_add(56), len as u32)?;
                 sent += 1;
             }
             Err(e) if sent == 0 => return Err(e),
@@ -901,10 +901,10 @@ pub fn recvmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64, timeo
     let n = (vlen as u32 as usize).min(UIO_MAXIOV);
     let mut got = 0;
     while got < n {
-        let at = vec + 64 * got as u64;
+        let at = vec.wrapping_add(64 * got as u64);
         match recvmsg_one(t, &f, at, flags & !MSG_WAITFORONE) {
             Ok(len) => {
-                t.write_u32(at + 56, len as u32)?;
+                t.write_u32(at.wrapping_add(56), len as u32)?;
                 got += 1;
             }
             Err(e) if got == 0 => return Err(e),
