@@ -302,4 +302,24 @@ KT_CASE(sndtimeo_on_a_full_stream) {
     close2(sv);
 }
 
+KT_CASE(reset_shows_in_poll_and_so_error) {
+    int sv[2];
+    KT_SYS_OK(pair(sv));
+    KT_SYS_RET(send(sv[0], "unread", 6, 0), 6);
+    close(sv[1]);
+    struct pollfd p = {.fd = sv[0], .events = POLLIN | POLLOUT | POLLRDHUP};
+    KT_SYS_RET(poll(&p, 1, 0), 1);
+    KT_EQ(p.revents, POLLIN | POLLOUT | POLLRDHUP | POLLHUP | POLLERR);
+    int e = -1;
+    socklen_t el = sizeof e;
+    KT_SYS_OK(getsockopt(sv[0], SOL_SOCKET, SO_ERROR, &e, &el));
+    KT_EQ(e, ECONNRESET);
+    el = sizeof e;
+    KT_SYS_OK(getsockopt(sv[0], SOL_SOCKET, SO_ERROR, &e, &el));
+    KT_EQ(e, 0);
+    char b[4];
+    KT_SYS_RET(recv(sv[0], b, 4, 0), 0);
+    close(sv[0]);
+}
+
 KT_MAIN()

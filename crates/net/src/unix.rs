@@ -50,8 +50,8 @@ pub struct Names<E: NetEnv> {
     map: Mutex<BTreeMap<Key, Weak<UnixSocket<E>>>>,
     /// The next autobind number (Linux starts at a random one).
     order: AtomicU64,
-    /// Sockets with files of theirs in flight (for [`collect`]).
-    inflight: Mutex<Vec<Weak<UnixSocket<E>>>>,
+    /// Sockets whose queues hold files (for [`collect`]), by address.
+    inflight: Mutex<BTreeMap<usize, Weak<UnixSocket<E>>>>,
 }
 
 impl<E: NetEnv> Default for Names<E> {
@@ -66,7 +66,7 @@ impl<E: NetEnv> Names<E> {
         Names {
             map: Mutex::new(BTreeMap::new()),
             order: AtomicU64::new(0x1d3a7),
-            inflight: Mutex::new(Vec::new()),
+            inflight: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -1118,11 +1118,8 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
 /// Remembers that `sock` has files in flight (the kernel calls this when
 /// a message with `SCM_RIGHTS` is queued), for [`collect`].
 pub fn note_inflight<E: UnixEnv>(sock: &Arc<UnixSocket<E>>) {
-    let mut v = E::names().inflight.lock();
-    v.retain(|w| w.strong_count() > 0);
-    if !v.iter().any(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(sock))) && v.try_reserve(1).is_ok() {
-        v.push(Arc::downgrade(sock));
-    }
+    // one entry per live socket (a dead one's address may be reused)
+    E::names().inflight.lock().insert(Arc::as_ptr(sock) as usize, Arc::downgrade(sock));
 }
 
 /// Linux's unix_gc: among the AF_UNIX sockets whose files are in flight,
@@ -1134,8 +1131,8 @@ pub fn collect<E: UnixEnv>() -> usize {
     // every socket with a queue of files: its files, which are sockets
     let socks: Vec<Arc<UnixSocket<E>>> = {
         let mut v = E::names().inflight.lock();
-        v.retain(|w| w.strong_count() > 0);
-        v.iter().filter_map(Weak::upgrade).collect()
+        v.retain(|_, w| w.strong_count() > 0);
+        v.values().filter_map(Weak::upgrade).collect()
     };
     // (socket, its file in flight somewhere, how many in-flight refs)
     struct Cand<E: NetEnv> {
@@ -1143,61 +1140,64 @@ pub fn collect<E: UnixEnv>() -> usize {
         file: E::File,
         inflight: usize,
     }
+    let key = |s: &Arc<UnixSocket<E>>| Arc::as_ptr(s) as usize;
     let mut cands: Vec<Cand<E>> = Vec::new();
+    // candidate index by socket address
+    let mut index: BTreeMap<usize, usize> = BTreeMap::new();
     let mut edges: Vec<(usize, Vec<E::File>)> = Vec::new();
+    let mut empty: Vec<usize> = Vec::new();
     for (i, s) in socks.iter().enumerate() {
         let files = s.inflight_files();
+        if files.is_empty() {
+            // nothing in flight here any more: no longer watched
+            empty.push(key(s));
+        }
         for f in &files {
             if let Some(u) = E::file_unix(f) {
-                if let Some(c) = cands.iter_mut().find(|c| Arc::ptr_eq(&c.sock, &u)) {
-                    c.inflight += 1;
-                } else {
-                    cands.push(Cand { sock: u, file: f.clone(), inflight: 1 });
+                match index.get(&key(&u)) {
+                    Some(&k) => cands[k].inflight += 1,
+                    None => {
+                        index.insert(key(&u), cands.len());
+                        cands.push(Cand { sock: u, file: f.clone(), inflight: 1 });
+                    }
                 }
             }
         }
         edges.push((i, files));
+    }
+    {
+        let mut v = E::names().inflight.lock();
+        for k in empty {
+            v.remove(&k);
+        }
     }
     if cands.is_empty() {
         return 0;
     }
     // a candidate is live when something outside the queues refers to its
     // file: its count minus our own clones minus the in-flight references
-    let mut live: Vec<bool> = cands
-        .iter()
-        .map(|c| {
-            // references we hold now: cands' clone + the clones in `edges`
-            let ours = 1 + edges
-                .iter()
-                .map(|(_, fs)| fs.iter().filter(|f| same_unix::<E>(f, &c.sock)).count())
-                .sum::<usize>();
-            E::file_refs(&c.file) > ours + c.inflight
-        })
-        .collect();
+    // live: referenced from outside the queues. We hold one clone in
+    // `cands` and, in `edges`, one per reference in flight.
+    let mut live: Vec<bool> = cands.iter().map(|c| E::file_refs(&c.file) > 1 + 2 * c.inflight).collect();
     // sockets not in flight at all hold their queues from outside
-    let is_cand = |s: &Arc<UnixSocket<E>>| cands.iter().position(|c| Arc::ptr_eq(&c.sock, s));
-    let mut roots: Vec<bool> = socks.iter().map(|s| is_cand(s).is_none()).collect();
-    loop {
-        let mut grew = false;
-        for (i, files) in &edges {
-            let s = &socks[*i];
-            let from_live = roots[*i] || is_cand(s).is_some_and(|k| live[k]);
-            if !from_live {
-                continue;
-            }
-            for f in files {
-                if let Some(u) = E::file_unix(f)
-                    && let Some(k) = is_cand(&u)
-                    && !live[k]
-                {
-                    live[k] = true;
-                    grew = true;
+    let is_cand = |s: &Arc<UnixSocket<E>>| index.get(&key(s)).copied();
+    // the queue each candidate holds, if it holds one
+    let holder: BTreeMap<usize, usize> = socks.iter().enumerate().map(|(i, s)| (key(s), i)).collect();
+    // from every queue held from outside (its socket is no candidate, or
+    // a live one), mark what it holds live; each queue is walked once
+    let mut stack: Vec<usize> =
+        (0..socks.len()).filter(|&i| is_cand(&socks[i]).is_none_or(|k| live[k])).collect();
+    while let Some(i) = stack.pop() {
+        for f in &edges[i].1 {
+            if let Some(u) = E::file_unix(f)
+                && let Some(k) = is_cand(&u)
+                && !live[k]
+            {
+                live[k] = true;
+                if let Some(&j) = holder.get(&key(&u)) {
+                    stack.push(j);
                 }
             }
-            roots[*i] = true;
-        }
-        if !grew {
-            break;
         }
     }
     let dead: Vec<Arc<UnixSocket<E>>> =
@@ -1215,8 +1215,4 @@ pub fn collect<E: UnixEnv>() -> usize {
         drop(pending);
     }
     n
-}
-
-fn same_unix<E: UnixEnv>(f: &E::File, s: &Arc<UnixSocket<E>>) -> bool {
-    E::file_unix(f).is_some_and(|u| Arc::ptr_eq(&u, s))
 }
