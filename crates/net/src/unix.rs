@@ -696,9 +696,8 @@ impl<E: NetEnv> UnixSocket<E> {
             sd.uncharge(n);
         }
         drop(wake);
-        if !peek {
-            self.changed();
-        }
+        // a read wakes nobody on this socket (Linux wakes the writer only,
+        // through uncharge)
         r
     }
 
@@ -745,9 +744,6 @@ impl<E: NetEnv> UnixSocket<E> {
         drop(m);
         for w in wake {
             w.changed();
-        }
-        if !peek {
-            self.changed();
         }
         Ok(r)
     }
