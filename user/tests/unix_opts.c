@@ -170,6 +170,9 @@ KT_CASE(nonblock_by_fcntl_and_fionbio) {
     KT_EQ(fcntl(sv[1], F_GETFL) & O_NONBLOCK, O_NONBLOCK);
     KT_SYS_ERR(recv(sv[1], b, 4, 0), EAGAIN);
     KT_SYS_ERR(recv(sv[0], b, 4, MSG_DONTWAIT), EAGAIN);
+    /* sockets have fasync: FIOASYNC sets O_ASYNC */
+    KT_SYS_OK(ioctl(sv[0], FIOASYNC, &on));
+    KT_EQ(fcntl(sv[0], F_GETFL) & O_ASYNC, O_ASYNC);
     close(sv[0]);
     close(sv[1]);
 }
