@@ -33,7 +33,10 @@
  *    RLIMIT_CPU or RLIMIT_STACK nor touches another process; prctl never
  *    sets seccomp, TSC, MM, syscall user dispatch or the timer slack;
  *    arch_prctl ARCH_SET_FS only with the current value or a value Linux
- *    refuses; readv only gets iovecs the fuzzer built;
+ *    refuses; readv only gets iovecs the fuzzer built; socket calls get
+ *    msghdrs, names and control messages the fuzzer built in its junk page
+ *    (SCM_RIGHTS with its own fds), their sockets are made non-blocking
+ *    and their sends and receives carry MSG_DONTWAIT;
  *  - paths are a fixed list under the scratch directory /tmp/fuzz (the
  *    cwd; the run stops if it cannot get there) plus two /proc files; the
  *    directory is emptied at every checkpoint (with the fds, the extra
@@ -51,6 +54,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 /* The run is split in parts, one test program each (fuzz.c is part 0;
  * fuzz2.c, fuzz3.c and fuzz4.c include this file as parts 1 to 3), so that
@@ -99,6 +103,9 @@ static const int nrs[] = {
     SYS_gettimeofday, SYS_time, SYS_nanosleep, SYS_clock_nanosleep, SYS_futex, SYS_reboot, SYS_rseq,
     SYS_eventfd, SYS_eventfd2, SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_signalfd,
     SYS_signalfd4,
+    SYS_socket, SYS_connect, SYS_accept, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg,
+    SYS_shutdown, SYS_bind, SYS_listen, SYS_getsockname, SYS_getpeername, SYS_socketpair,
+    SYS_setsockopt, SYS_getsockopt, SYS_accept4, SYS_recvmmsg, SYS_sendmmsg,
 };
 #define NNRS ((int)(sizeof nrs / sizeof nrs[0]))
 
@@ -514,6 +521,115 @@ static long fix_sigaction(long p) {
     return p;
 }
 
+/* ---- sockets ------------------------------------------------------------ */
+/* Socket calls get structures built in `junk` (the kernel writes through a
+ * msghdr's pointers, so those are never read from fuzzed memory), sockets
+ * are made non-blocking and sends and receives carry MSG_DONTWAIT. */
+
+#define SK_ADDR (junk + 2048)    /* a sockaddr, 128 bytes */
+#define SK_LEN (junk + 2176)     /* a socklen_t */
+#define SK_MSGS (junk + 2192)    /* two struct mmsghdr */
+#define SK_IOV (junk + 2320)     /* two iovecs */
+#define SK_CTL (junk + 2368)     /* 256 bytes of control messages */
+#define SK_NAME (junk + 2624)    /* 128 bytes for a received name */
+#define SK_PAIR (junk + 2752)    /* socketpair's two ints */
+
+static long sk_family(void) {
+    static const long fam[] = {AF_UNIX, AF_UNIX, AF_UNIX, AF_INET, AF_INET6, AF_UNSPEC, 46, -1};
+    return fam[rn(sizeof fam / sizeof fam[0])];
+}
+
+static long sk_type(void) {
+    static const long ty[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, 0, 4, 11};
+    long t = ty[rn(sizeof ty / sizeof ty[0])];
+    return (t | SOCK_NONBLOCK | (rn(2) ? SOCK_CLOEXEC : 0)) ^ (rn(16) ? 0 : 0x10000);
+}
+
+/* A socket address in SK_ADDR (a path in the scratch directory, an
+ * abstract name, another family's), or a bad pointer; its length in *len. */
+static long sk_addr(long *len) {
+    if (rn(8) == 0) {
+        *len = rn(2) ? (long)rn(140) : any();
+        return bad_ptr();
+    }
+    char *p = SK_ADDR;
+    memset(p, 0, 128);
+    switch (rn(5)) {
+    case 0: case 1: { /* a path */
+        static const char *names[] = {"s0", "s1", "f0", "d0", "missing/s"};
+        const char *n = names[rn(5)];
+        p[0] = AF_UNIX;
+        strcpy(p + 2, n);
+        *len = 2 + (long)strlen(n) + (rn(4) ? 1 : 0);
+        break;
+    }
+    case 2: /* an abstract name */
+        p[0] = AF_UNIX;
+        p[3] = (char)('a' + rn(3));
+        *len = 4;
+        break;
+    case 3: /* autobind, or too short */
+        p[0] = AF_UNIX;
+        *len = rn(3);
+        break;
+    default: /* another family or a random length */
+        p[0] = (char)rn(12);
+        *len = rn(3) ? (long)rn(130) : any();
+        break;
+    }
+    return (long)p;
+}
+
+/* A msghdr (or two mmsghdrs) built in junk: iovecs into the arena, a name
+ * buffer and control messages (SCM_RIGHTS with the fuzzer's fds,
+ * SCM_CREDENTIALS, junk) in junk. */
+static long sk_msg(int n) {
+    if (rn(10) == 0) return never_mapped();
+    struct iovec *iov = (struct iovec *)SK_IOV;
+    for (int i = 0; i < n; i++) {
+        struct msghdr *m = (struct msghdr *)(SK_MSGS + 64 * i);
+        memset(m, 0, 64);
+        iov[i].iov_base = rn(8) ? (void *)arena_ptr() : (void *)bad_ptr();
+        iov[i].iov_len = rn(8) ? rn(300) : (size_t)huge();
+        m->msg_iov = rn(8) ? &iov[i] : (struct iovec *)never_mapped();
+        m->msg_iovlen = rn(8) ? 1 : (size_t)rn(2000);
+        if (rn(2)) {
+            long l;
+            m->msg_name = rn(2) ? (void *)sk_addr(&l) : SK_NAME;
+            m->msg_namelen = (socklen_t)(rn(4) ? 128 : l);
+        }
+        if (rn(2)) {
+            struct cmsghdr *c = (struct cmsghdr *)SK_CTL;
+            memset(SK_CTL, 0, 256);
+            m->msg_control = rn(8) ? (void *)SK_CTL : (void *)bad_ptr();
+            m->msg_controllen = rn(8) ? 256 : (size_t)any();
+            c->cmsg_level = rn(8) ? SOL_SOCKET : (int)rn(3);
+            c->cmsg_type = rn(2) ? SCM_RIGHTS : (int)rn(4);
+            int nfd = (int)rn(4);
+            c->cmsg_len = rn(8) ? CMSG_LEN(c->cmsg_type == SCM_RIGHTS ? nfd * sizeof(int) : 12) : rn(300);
+            int *d = (int *)CMSG_DATA(c);
+            for (int k = 0; k < nfd; k++) d[k] = (int)fd();
+            if (c->cmsg_type == SCM_CREDENTIALS) {
+                d[0] = (int)self_pid;
+                d[1] = rn(4) ? 0 : (int)rn(100);
+                d[2] = 0;
+            }
+        }
+    }
+    return (long)SK_MSGS;
+}
+
+static long sk_msgflags(void) {
+    long f = rn(4) ? (long)(rnd() & (MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC | MSG_EOR))
+                   : flags32();
+    return f | MSG_DONTWAIT;
+}
+
+static long sk_optlen(void) {
+    *(socklen_t *)SK_LEN = rn(4) ? (socklen_t)rn(20) : (socklen_t)any();
+    return rn(8) ? (long)SK_LEN : bad_ptr();
+}
+
 static long gen_call(long nr, long a[6]) {
     for (int i = 0; i < 6; i++) a[i] = any();
     switch (nr) {
@@ -796,6 +912,53 @@ static long gen_call(long nr, long a[6]) {
     case SYS_sync:
         break;
     case SYS_umask: a[0] = rn(2) ? 022 : any(); break;
+    case SYS_socket: a[0] = sk_family(); a[1] = sk_type(); a[2] = rn(4) ? 0 : any(); break;
+    case SYS_socketpair:
+        a[0] = sk_family(); a[1] = sk_type(); a[2] = rn(4) ? 0 : any();
+        a[3] = rn(8) ? (long)SK_PAIR : bad_ptr();
+        break;
+    case SYS_bind: case SYS_connect:
+        a[0] = fd(); a[1] = sk_addr(&a[2]);
+        make_nonblocking(a[0]);
+        break;
+    case SYS_listen: a[0] = fd(); a[1] = rn(3) ? (long)rn(4) : any(); break;
+    case SYS_accept: case SYS_accept4: case SYS_getsockname: case SYS_getpeername:
+        a[0] = fd(); a[1] = rn(4) ? (long)SK_NAME : rn(2) ? 0 : bad_ptr(); a[2] = sk_optlen();
+        *(socklen_t *)SK_LEN = rn(4) ? 128 : (socklen_t)any();
+        a[3] = rn(3) ? SOCK_NONBLOCK | SOCK_CLOEXEC : flags32();
+        make_nonblocking(a[0]);
+        break;
+    case SYS_shutdown: a[0] = fd(); a[1] = rn(4) ? (long)rn(3) : any(); break;
+    case SYS_sendto: case SYS_recvfrom:
+        a[0] = fd(); a[1] = ptr(); a[2] = count(); a[3] = sk_msgflags();
+        if (nr == SYS_sendto) {
+            a[4] = rn(2) ? sk_addr(&a[5]) : 0;
+        } else {
+            a[4] = rn(2) ? (long)SK_NAME : 0;
+            *(socklen_t *)SK_LEN = rn(4) ? 128 : (socklen_t)any();
+            a[5] = rn(8) ? (long)SK_LEN : bad_ptr();
+        }
+        make_nonblocking(a[0]);
+        break;
+    case SYS_sendmsg: case SYS_recvmsg:
+        a[0] = fd(); a[1] = sk_msg(1); a[2] = sk_msgflags();
+        make_nonblocking(a[0]);
+        break;
+    case SYS_sendmmsg: case SYS_recvmmsg:
+        a[0] = fd(); a[1] = sk_msg(2); a[2] = rn(4) ? (long)rn(3) : any(); a[3] = sk_msgflags();
+        a[4] = rn(2) ? 0 : timeout_ptr();
+        make_nonblocking(a[0]);
+        break;
+    case SYS_setsockopt: case SYS_getsockopt: {
+        static const long names[] = {SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_PEERCRED,
+                                     SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_ACCEPTCONN, SO_DOMAIN,
+                                     SO_PROTOCOL, SO_REUSEADDR, SO_KEEPALIVE};
+        a[0] = fd(); a[1] = rn(6) ? SOL_SOCKET : (long)rn(300);
+        a[2] = rn(6) ? names[rn(sizeof names / sizeof names[0])] : any();
+        a[3] = ptr();
+        a[4] = nr == SYS_getsockopt ? sk_optlen() : rn(4) ? (long)rn(24) : any();
+        break;
+    }
     default: break;
     }
     if (nr == SYS_rt_sigaction) fix_sigaction(a[1]);
@@ -873,6 +1036,15 @@ static void fuzz_child(uint64_t seed, long ncalls) {
             break;
         case SYS_fcntl:
             if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC) track_fd(r);
+            break;
+        case SYS_socket: case SYS_accept: case SYS_accept4:
+            track_fd(r);
+            break;
+        case SYS_socketpair:
+            if (r == 0 && a[3] == (long)SK_PAIR) {
+                track_fd(((int *)SK_PAIR)[0]);
+                track_fd(((int *)SK_PAIR)[1]);
+            }
             break;
         case SYS_pipe: case SYS_pipe2:
             if (r == 0 && a[0] == (long)(junk + 512)) {

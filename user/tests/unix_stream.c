@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #ifndef SIOCOUTQ
@@ -262,6 +263,62 @@ KT_CASE(poll_bits) {
     close(sv[1]);
     KT_SYS_RET(poll(&p, 1, 0), 1);
     KT_EQ(p.revents, POLLIN | POLLOUT | POLLRDHUP | POLLHUP);
+    close(sv[0]);
+}
+
+KT_CASE(shutdown_rd_ends_reading_and_the_peers_writing) {
+    int sv[2];
+    KT_SYS_OK(pair(sv));
+    KT_SYS_RET(send(sv[1], "queued", 6, 0), 6);
+    KT_SYS_OK(shutdown(sv[0], SHUT_RD));
+    char b[8];
+    /* what was queued is still read, then the end */
+    KT_SYS_RET(recv(sv[0], b, 8, 0), 6);
+    KT_SYS_RET(recv(sv[0], b, 8, 0), 0);
+    KT_SYS_ERR(send(sv[1], "x", 1, MSG_NOSIGNAL), EPIPE);
+    /* this side may still write */
+    KT_SYS_RET(send(sv[0], "y", 1, 0), 1);
+    KT_SYS_RET(recv(sv[1], b, 8, 0), 1);
+    struct pollfd p = {.fd = sv[0], .events = POLLIN | POLLRDHUP};
+    KT_SYS_RET(poll(&p, 1, 0), 1);
+    KT_EQ(p.revents, POLLIN | POLLRDHUP);
+    KT_SYS_OK(shutdown(sv[0], SHUT_WR));
+    p.events = POLLIN | POLLOUT;
+    KT_SYS_RET(poll(&p, 1, 0), 1);
+    KT_EQ(p.revents, POLLIN | POLLOUT | POLLHUP);
+    close2(sv);
+}
+
+KT_CASE(sndtimeo_on_a_full_stream) {
+    int sv[2];
+    KT_SYS_OK(pair(sv));
+    struct timeval tv = {0, 50000};
+    KT_SYS_OK(setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+    static char big[1 << 16];
+    long total = 0, n;
+    while ((n = send(sv[0], big, sizeof big, 0)) > 0) total += n;
+    KT_EQ(errno, EAGAIN);
+    KT_TRUE(total >= 65536, "sent %ld", total);
+    close2(sv);
+}
+
+KT_CASE(reset_shows_in_poll_and_so_error) {
+    int sv[2];
+    KT_SYS_OK(pair(sv));
+    KT_SYS_RET(send(sv[0], "unread", 6, 0), 6);
+    close(sv[1]);
+    struct pollfd p = {.fd = sv[0], .events = POLLIN | POLLOUT | POLLRDHUP};
+    KT_SYS_RET(poll(&p, 1, 0), 1);
+    KT_EQ(p.revents, POLLIN | POLLOUT | POLLRDHUP | POLLHUP | POLLERR);
+    int e = -1;
+    socklen_t el = sizeof e;
+    KT_SYS_OK(getsockopt(sv[0], SOL_SOCKET, SO_ERROR, &e, &el));
+    KT_EQ(e, ECONNRESET);
+    el = sizeof e;
+    KT_SYS_OK(getsockopt(sv[0], SOL_SOCKET, SO_ERROR, &e, &el));
+    KT_EQ(e, 0);
+    char b[4];
+    KT_SYS_RET(recv(sv[0], b, 4, 0), 0);
     close(sv[0]);
 }
 

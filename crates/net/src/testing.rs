@@ -69,6 +69,13 @@ impl NetEnv for FakeEnv {
     }
 }
 
+impl FakeEnv {
+    /// How many names are bound now.
+    pub fn names_len() -> usize {
+        NAMES.len()
+    }
+}
+
 impl UnixEnv for FakeEnv {
     fn names() -> &'static Names<FakeEnv> {
         &NAMES

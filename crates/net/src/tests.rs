@@ -155,6 +155,12 @@ fn listen_connect_accept_and_backlog() {
     assert_eq!(recv(&*s, 8, 0).unwrap().0, b"ping");
     let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
     assert_eq!(d.connect(&mut r, &un(b"/srv"), true).err(), Some(Errno::EPROTOTYPE));
+    l.bind(&mut r, &un(b"\0srv")).unwrap_err();
+    let l2 = unix::create::<FakeEnv>(SOCK_STREAM, 0, Default::default()).unwrap();
+    l2.bind(&mut r, &un(b"\0srv")).unwrap();
+    l2.listen(&mut r, 1).unwrap();
+    assert_eq!(d.connect(&mut r, &un(b"\0srv"), true).err(), Some(Errno::ECONNREFUSED));
+    Socket::release(&*l2);
     assert_eq!(d.connect(&mut r, &un(b"/nope"), true).err(), Some(Errno::ENOENT));
     Socket::release(&*l);
     // the pending connection of c1 is reset
@@ -207,8 +213,170 @@ fn rights_travel_and_a_socket_sent_over_itself_is_collected() {
     unix::note_inflight(&b);
     drop(fb);
     drop(b);
-    assert_eq!(unix::collect::<FakeEnv>(), 1);
+    assert!(unix::collect::<FakeEnv>() >= 1);
     drop(fa);
     drop(a);
     assert_eq!(weak_b.strong_count(), 0);
+}
+
+#[test]
+fn dgram_queue_limit_and_strangers() {
+    let mut r = cx();
+    let recv_s = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    recv_s.bind(&mut r, &un(b"\0q-limit")).unwrap();
+    let s = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    let to = un(b"\0q-limit");
+    let mut sent = 0;
+    loop {
+        let mut m = SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+        match s.sendmsg(&mut r, &mut m) {
+            Ok(_) => sent += 1,
+            Err(e) => {
+                assert_eq!(e, Errno::EAGAIN);
+                break;
+            }
+        }
+    }
+    assert_eq!(sent, 11);
+    recv(&*recv_s, 1, 0).unwrap();
+    // connected elsewhere: a stranger gets EPERM
+    let peer = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    peer.bind(&mut r, &un(b"\0q-peer")).unwrap();
+    recv_s.connect(&mut r, &un(b"\0q-peer"), true).unwrap();
+    let mut m = SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+    assert_eq!(s.sendmsg(&mut r, &mut m).err(), Some(Errno::EPERM));
+    for x in [&recv_s, &s, &peer] {
+        Socket::release(&**x);
+    }
+}
+
+#[test]
+fn seqpacket_keeps_records_and_ends() {
+    let (a, b) =
+        unix::pair::<FakeEnv>(SOCK_SEQPACKET, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    send(&*a, b"rec-one").unwrap();
+    send(&*a, b"two").unwrap();
+    assert_eq!(b.inq().unwrap(), 10);
+    let (d, r) = recv(&*b, 3, 0).unwrap();
+    assert_eq!((d.as_slice(), r.flags), (&b"rec"[..], MSG_TRUNC));
+    assert_eq!(recv(&*b, 9, 0).unwrap().0, b"two");
+    Socket::release(&*a);
+    assert_eq!(recv(&*b, 9, 0).unwrap().1.len, 0);
+    assert_eq!(send(&*b, b"x").err(), Some(Errno::EPIPE));
+    let lone = unix::create::<FakeEnv>(SOCK_SEQPACKET, 0, Default::default()).unwrap();
+    assert_eq!(send(&*lone, b"x").err(), Some(Errno::ENOTCONN));
+}
+
+#[test]
+fn credentials_follow_passcred() {
+    let (a, b) =
+        unix::pair::<FakeEnv>(SOCK_STREAM, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    send(&*a, b"1").unwrap();
+    assert_eq!(recv(&*b, 4, 0).unwrap().1.creds, None);
+    b.setsockopt(&mut cx(), SOL_SOCKET, SO_PASSCRED, &1i32.to_le_bytes()).unwrap();
+    send(&*a, b"2").unwrap();
+    let claimed = Ucred { pid: 99, uid: 5, gid: 6 };
+    let mut m = SendMsg { data: b"3", addr: None, flags: 0, rights: Vec::new(), creds: Some(claimed) };
+    a.sendmsg(&mut cx(), &mut m).unwrap();
+    // messages of different credentials are not read together
+    let (d, r) = recv(&*b, 4, 0).unwrap();
+    assert_eq!((d.as_slice(), r.creds), (&b"2"[..], Some(Ucred { pid: 7, uid: 1, gid: 2 })));
+    let (d, r) = recv(&*b, 4, 0).unwrap();
+    assert_eq!((d.as_slice(), r.creds), (&b"3"[..], Some(claimed)));
+}
+
+#[test]
+fn poll_bits_as_linux() {
+    let s = unix::create::<FakeEnv>(SOCK_STREAM, 0, Default::default()).unwrap();
+    assert_eq!(s.poll(), EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND | EPOLLHUP);
+    let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    assert_eq!(d.poll(), EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+    let (a, b) =
+        unix::pair::<FakeEnv>(SOCK_STREAM, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    a.shutdown(SHUT_RDWR).unwrap();
+    assert_eq!(
+        a.poll(),
+        EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | EPOLLHUP | EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND
+    );
+    assert_eq!(b.poll() & (EPOLLRDHUP | EPOLLIN), EPOLLRDHUP | EPOLLIN);
+    assert_eq!(a.shutdown(3).err(), Some(Errno::EINVAL));
+}
+
+#[test]
+fn sockets_talking_to_themselves() {
+    let mut r = cx();
+    // a datagram to its own name
+    let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
+    d.bind(&mut r, &un(b"\0self-dgram")).unwrap();
+    let to = un(b"\0self-dgram");
+    let mut m = SendMsg { data: b"me", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+    d.sendmsg(&mut r, &mut m).unwrap();
+    let (_, got) = recv(&*d, 4, 0).unwrap();
+    assert_eq!(got.addr.map(|a| a.len()), Some(to.len()));
+    d.connect(&mut r, &to, true).unwrap();
+    assert_ne!(d.poll() & EPOLLOUT, 0);
+    // a listener connecting to itself
+    let l = unix::create::<FakeEnv>(SOCK_STREAM, 0, Default::default()).unwrap();
+    l.bind(&mut r, &un(b"\0self-listen")).unwrap();
+    l.listen(&mut r, 1).unwrap();
+    assert_eq!(l.connect(&mut r, &un(b"\0self-listen"), true).err(), Some(Errno::EINVAL));
+    Socket::release(&*d);
+    Socket::release(&*l);
+}
+
+#[test]
+fn a_read_wakes_the_writer_only_when_it_can_write_again() {
+    let wa = CountingWaker::default();
+    let (a, b) = unix::pair::<FakeEnv>(SOCK_STREAM, 0, (wa.clone(), Default::default()), cx().who).unwrap();
+    send(&*a, b"x").unwrap();
+    let before = wa.0.load(core::sync::atomic::Ordering::Relaxed);
+    recv(&*b, 1, 0).unwrap();
+    assert_eq!(wa.0.load(core::sync::atomic::Ordering::Relaxed), before);
+    // fill the sender, then a read that makes room wakes it
+    let big = vec![0u8; DEFAULT_BUF];
+    assert_eq!(send(&*a, &big).unwrap(), DEFAULT_BUF);
+    assert_eq!(send(&*a, b"y").err(), Some(Errno::EAGAIN));
+    assert_eq!(a.poll() & EPOLLOUT, 0);
+    let before = wa.0.load(core::sync::atomic::Ordering::Relaxed);
+    recv(&*b, DEFAULT_BUF, 0).unwrap();
+    assert!(wa.0.load(core::sync::atomic::Ordering::Relaxed) > before);
+    assert_ne!(a.poll() & EPOLLOUT, 0);
+}
+
+#[test]
+fn collect_finds_cycles_and_spares_what_is_reachable() {
+    let pair =
+        || unix::pair::<FakeEnv>(SOCK_DGRAM, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    let put = |into_peer_of: &Arc<unix::UnixSocket<FakeEnv>>, f: &Arc<UnixSocketFile>| {
+        let mut m = SendMsg {
+            data: b"f",
+            addr: None,
+            flags: 0,
+            rights: vec![FakeFile::Unix(f.clone())],
+            creds: None,
+        };
+        into_peer_of.sendmsg(&mut cx(), &mut m).unwrap();
+    };
+    // two pairs: x1's file in y0's queue, y1's file in x0's queue, all closed
+    let (x0, x1) = pair();
+    let (y0, y1) = pair();
+    let (fx0, fx1, fy0, fy1) = (
+        Arc::new(UnixSocketFile(x0.clone())),
+        Arc::new(UnixSocketFile(x1.clone())),
+        Arc::new(UnixSocketFile(y0.clone())),
+        Arc::new(UnixSocketFile(y1.clone())),
+    );
+    put(&y1, &fx1); // into y0's queue
+    put(&x1, &fy1); // into x0's queue
+    // x0 and y0 stay open: everything is reachable
+    drop((fx1, fy1));
+    unix::collect::<FakeEnv>();
+    assert!(!x1.is_dead() && !y1.is_dead());
+    let (wx0, wy0) = (Arc::downgrade(&x0), Arc::downgrade(&y0));
+    drop((x0, x1, y0, y1));
+    // x0's file into y0's queue and y0's into x0's: a cycle once closed
+    put(&fy0.0.clone(), &fx0.clone());
+    drop((fx0, fy0));
+    assert!(unix::collect::<FakeEnv>() >= 2);
+    assert_eq!((wx0.strong_count(), wy0.strong_count()), (0, 0));
 }

@@ -39,7 +39,9 @@ const SHUTDOWN_MASK: u8 = 3;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
     Node(NodeId),
-    Abstract(Vec<u8>),
+    /// An abstract name of a socket type: Linux hashes the type in, so a
+    /// lookup for another type finds nothing (ECONNREFUSED, not EPROTOTYPE).
+    Abstract(u32, Vec<u8>),
 }
 
 /// The bound AF_UNIX names of the system: filesystem nodes and abstract
@@ -48,8 +50,8 @@ pub struct Names<E: NetEnv> {
     map: Mutex<BTreeMap<Key, Weak<UnixSocket<E>>>>,
     /// The next autobind number (Linux starts at a random one).
     order: AtomicU64,
-    /// Sockets with files of theirs in flight (for [`collect`]).
-    inflight: Mutex<Vec<Weak<UnixSocket<E>>>>,
+    /// Sockets whose queues hold files (for [`collect`]), by address.
+    inflight: Mutex<BTreeMap<usize, Weak<UnixSocket<E>>>>,
 }
 
 impl<E: NetEnv> Default for Names<E> {
@@ -64,7 +66,7 @@ impl<E: NetEnv> Names<E> {
         Names {
             map: Mutex::new(BTreeMap::new()),
             order: AtomicU64::new(0x1d3a7),
-            inflight: Mutex::new(Vec::new()),
+            inflight: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -84,9 +86,10 @@ impl<E: NetEnv> Names<E> {
         Ok(())
     }
 
-    fn remove(&self, key: &Key) {
+    /// Removes `key` when `owner` holds it (or nobody does any more).
+    fn remove(&self, key: &Key, owner: *const UnixSocket<E>) {
         let mut m = self.map.lock();
-        if m.get(key).is_some_and(|w| w.strong_count() == 0) {
+        if m.get(key).is_some_and(|w| w.strong_count() == 0 || core::ptr::eq(w.as_ptr(), owner)) {
             m.remove(key);
         }
     }
@@ -127,8 +130,9 @@ impl<E: NetEnv> Msg<E> {
 impl<E: NetEnv> Drop for Msg<E> {
     fn drop(&mut self) {
         let n = self.left();
-        self.sender.wmem.fetch_sub(n, Ordering::SeqCst);
-        self.sender.changed();
+        if n > 0 {
+            self.sender.uncharge(n);
+        }
     }
 }
 
@@ -167,6 +171,12 @@ pub struct UnixSocket<E: NetEnv> {
     events: AtomicU64,
     /// Bytes this socket sent that nobody has read yet (sk_wmem_alloc).
     wmem: AtomicUsize,
+    /// SO_SNDBUF as the state holds it, for readers settling `wmem`
+    /// without this socket's lock.
+    sndbuf: AtomicUsize,
+    /// The bound name as a sockaddr (a leaf lock: receivers read the
+    /// sender's while they hold their own state lock).
+    addr: Mutex<Option<SockAddrBuf>>,
     me: Weak<UnixSocket<E>>,
     st: Mutex<State<E>>,
 }
@@ -221,6 +231,8 @@ impl<E: NetEnv> UnixSocket<E> {
             waker,
             events: AtomicU64::new(0),
             wmem: AtomicUsize::new(0),
+            sndbuf: AtomicUsize::new(DEFAULT_BUF),
+            addr: Mutex::new(None),
             me: me.clone(),
             st: Mutex::new(State {
                 conn: Conn::Unconnected,
@@ -249,6 +261,30 @@ impl<E: NetEnv> UnixSocket<E> {
     fn arc(&self) -> Arc<Self> {
         // `me` is set at construction and `self` is alive, so it upgrades
         self.me.upgrade().unwrap_or_else(|| unreachable_socket())
+    }
+
+    /// `n` bytes this socket sent were read or dropped: its sleepers wake
+    /// only when that makes it writable again (Linux's unix_write_space),
+    /// not on every read, so a reader does not wake a writer that sleeps
+    /// for something else.
+    fn uncharge(&self, n: usize) {
+        let before = self.wmem.fetch_sub(n, Ordering::SeqCst);
+        let after = before - n;
+        let buf = self.sndbuf.load(Ordering::Relaxed);
+        if (before * 4 > buf && after * 4 <= buf) || (before >= buf && after < buf) {
+            self.changed();
+        }
+    }
+
+    /// The sockaddr of the bound name (`None` when unbound).
+    fn bound_addr(&self) -> Option<SockAddrBuf> {
+        *self.addr.lock()
+    }
+
+    /// Records the bound name (state lock held by the caller).
+    fn set_name(&self, s: &mut State<E>, n: UnixName) {
+        *self.addr.lock() = Some(n.to_sockaddr());
+        s.name = Some(n);
     }
 
     /// Readiness may have changed: count it and wake the sleepers.
@@ -306,8 +342,8 @@ impl<E: NetEnv> UnixSocket<E> {
             for shift in [16, 12, 8, 4, 0] {
                 v.push(b"0123456789abcdef"[((n >> shift) & 0xf) as usize]);
             }
-            if names.insert(Key::Abstract(v.clone()), &self.arc()).is_ok() {
-                s.name = Some(UnixName::Abstract(v));
+            if names.insert(Key::Abstract(self.ty, v.clone()), &self.arc()).is_ok() {
+                self.set_name(s, UnixName::Abstract(v));
                 return Ok(());
             }
         }
@@ -315,15 +351,16 @@ impl<E: NetEnv> UnixSocket<E> {
     }
 
     /// The socket bound to `addr` (validated), as unix_find_other:
-    /// `ECONNREFUSED` when nobody holds the name, `EPROTOTYPE` for
-    /// another type.
+    /// `ECONNREFUSED` when nobody holds the name (an abstract name of
+    /// another type included), `EPROTOTYPE` for a path bound by another
+    /// type.
     fn find_other(&self, cx: &mut dyn Resolver, addr: &[u8]) -> Result<Arc<Self>>
     where
         E: UnixEnv,
     {
         let key = match addr::parse_unix(addr)? {
             UnixName::Path(p) => Key::Node(cx.lookup_path(&p)?),
-            UnixName::Abstract(n) => Key::Abstract(n),
+            UnixName::Abstract(n) => Key::Abstract(self.ty, n),
         };
         let other = E::names().find(&key).ok_or(Errno::ECONNREFUSED)?;
         if other.is_dead() {
@@ -335,9 +372,10 @@ impl<E: NetEnv> UnixSocket<E> {
         Ok(other)
     }
 
-    /// Bytes the next read would see (SIOCINQ).
+    /// SIOCINQ as unix_inq_len: every queued byte of a stream or
+    /// seqpacket socket, the first datagram's size otherwise.
     fn readable_len(s: &State<E>, ty: u32) -> usize {
-        if ty == SOCK_STREAM { s.rx_bytes } else { s.rx.front().map_or(0, |m| m.left()) }
+        if ty == SOCK_DGRAM { s.rx.front().map_or(0, |m| m.left()) } else { s.rx_bytes }
     }
 
     fn writable(&self, s: &State<E>) -> bool {
@@ -401,9 +439,9 @@ impl<E: NetEnv> UnixSocket<E> {
             (s.node, s.name.clone())
         };
         if let Some(n) = node {
-            E::names().remove(&Key::Node(n));
+            E::names().remove(&Key::Node(n), self);
         } else if let Some(UnixName::Abstract(a)) = name {
-            E::names().remove(&Key::Abstract(a));
+            E::names().remove(&Key::Abstract(self.ty, a), self);
         }
     }
 
@@ -459,7 +497,12 @@ impl<E: NetEnv> UnixSocket<E> {
                 drop(m);
                 return Err(Errno::EPIPE);
             }
-            ps.rx.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            if ps.rx.try_reserve(1).is_err() {
+                // the message (and its files) goes after the lock
+                drop(ps);
+                drop(m);
+                return Err(Errno::ENOBUFS);
+            }
             ps.rx_bytes += n;
             if !m.rights.is_empty() {
                 note_inflight(&peer);
@@ -557,7 +600,11 @@ impl<E: NetEnv> UnixSocket<E> {
                 Self::set_waiter(&other, &me);
                 return Err(Errno::EAGAIN);
             }
-            os.rx.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            if os.rx.try_reserve(1).is_err() {
+                drop(os);
+                msg.rights = restore_rights(m);
+                return Err(Errno::ENOBUFS);
+            }
             os.rx_bytes += n;
             if !m.rights.is_empty() {
                 note_inflight(&other);
@@ -598,7 +645,7 @@ impl<E: NetEnv> UnixSocket<E> {
                     break;
                 }
                 if first {
-                    out.addr = m.sender.name().map(|n| n.to_sockaddr());
+                    out.addr = m.sender.bound_addr();
                     creds = m.creds;
                     if passcred {
                         out.creds = Some(m.creds);
@@ -618,8 +665,7 @@ impl<E: NetEnv> UnixSocket<E> {
                     continue;
                 }
                 m.off += n;
-                m.sender.wmem.fetch_sub(n, Ordering::SeqCst);
-                senders.push(m.sender.clone());
+                senders.push((m.sender.clone(), n));
                 if has_rights {
                     out.rights = core::mem::take(&mut m.rights);
                 }
@@ -646,13 +692,12 @@ impl<E: NetEnv> UnixSocket<E> {
             out.ret = done;
             Ok(out)
         };
-        for sd in senders {
-            sd.changed();
+        for (sd, n) in senders {
+            sd.uncharge(n);
         }
         drop(wake);
-        if !peek {
-            self.changed();
-        }
+        // a read wakes nobody on this socket (Linux wakes the writer only,
+        // through uncharge)
         r
     }
 
@@ -682,7 +727,7 @@ impl<E: NetEnv> UnixSocket<E> {
             if n < full {
                 out.flags |= MSG_TRUNC;
             }
-            out.addr = front.sender.name().map(|n| n.to_sockaddr());
+            out.addr = front.sender.bound_addr();
             if passcred {
                 out.creds = Some(front.creds);
             }
@@ -699,9 +744,6 @@ impl<E: NetEnv> UnixSocket<E> {
         drop(m);
         for w in wake {
             w.changed();
-        }
-        if !peek {
-            self.changed();
         }
         Ok(r)
     }
@@ -788,8 +830,8 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                 if s.name.is_some() {
                     return Err(Errno::EINVAL);
                 }
-                E::names().insert(Key::Abstract(n.clone()), &self.arc())?;
-                s.name = Some(UnixName::Abstract(n));
+                E::names().insert(Key::Abstract(self.ty, n.clone()), &self.arc())?;
+                self.set_name(&mut s, UnixName::Abstract(n));
                 Ok(())
             }
             UnixName::Path(p) => {
@@ -806,7 +848,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                     return Err(e);
                 }
                 s.node = Some(node);
-                s.name = Some(UnixName::Path(p));
+                self.set_name(&mut s, UnixName::Path(p));
                 Ok(())
             }
         }
@@ -899,6 +941,9 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
         let other = self.find_other(cx, a)?;
         let me = self.arc();
         let caller = cx.caller();
+        // latched before the listener's lock, checked after its checks
+        // (unix_stream_connect): a listener connecting to itself is EINVAL
+        let my_state = self.st.lock().conn;
         let embryo = UnixSocket::new(self.ty, E::new_waker()?);
         {
             let mut os = other.st.lock();
@@ -910,20 +955,20 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                 Self::set_waiter(&other, &me);
                 return Err(Errno::EAGAIN);
             }
-            let s = self.st.lock();
-            match s.conn {
+            match my_state {
                 Conn::Unconnected => {}
                 Conn::Connected => return Err(Errno::EISCONN),
                 Conn::Listening => return Err(Errno::EINVAL),
             }
-            drop(s);
             os.pending.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
             {
                 let mut es = embryo.st.lock();
                 es.conn = Conn::Connected;
                 es.peer = Some(me.clone());
                 es.peercred = Some(caller.peercred());
-                es.name = os.name.clone();
+                if let Some(n) = os.name.clone() {
+                    embryo.set_name(&mut es, n);
+                }
             }
             let listener_cred = os.peercred;
             os.pending.push_back(embryo.clone());
@@ -1014,6 +1059,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                 let w = {
                     let mut s = self.st.lock();
                     s.opts.set(name, val)?;
+                    self.sndbuf.store(s.opts.sndbuf, Ordering::Relaxed);
                     name == SO_SNDBUF || name == SO_SNDBUFFORCE
                 };
                 if w {
@@ -1068,11 +1114,8 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
 /// Remembers that `sock` has files in flight (the kernel calls this when
 /// a message with `SCM_RIGHTS` is queued), for [`collect`].
 pub fn note_inflight<E: UnixEnv>(sock: &Arc<UnixSocket<E>>) {
-    let mut v = E::names().inflight.lock();
-    v.retain(|w| w.strong_count() > 0);
-    if !v.iter().any(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(sock))) && v.try_reserve(1).is_ok() {
-        v.push(Arc::downgrade(sock));
-    }
+    // one entry per live socket (a dead one's address may be reused)
+    E::names().inflight.lock().insert(Arc::as_ptr(sock) as usize, Arc::downgrade(sock));
 }
 
 /// Linux's unix_gc: among the AF_UNIX sockets whose files are in flight,
@@ -1084,8 +1127,8 @@ pub fn collect<E: UnixEnv>() -> usize {
     // every socket with a queue of files: its files, which are sockets
     let socks: Vec<Arc<UnixSocket<E>>> = {
         let mut v = E::names().inflight.lock();
-        v.retain(|w| w.strong_count() > 0);
-        v.iter().filter_map(Weak::upgrade).collect()
+        v.retain(|_, w| w.strong_count() > 0);
+        v.values().filter_map(Weak::upgrade).collect()
     };
     // (socket, its file in flight somewhere, how many in-flight refs)
     struct Cand<E: NetEnv> {
@@ -1093,61 +1136,64 @@ pub fn collect<E: UnixEnv>() -> usize {
         file: E::File,
         inflight: usize,
     }
+    let key = |s: &Arc<UnixSocket<E>>| Arc::as_ptr(s) as usize;
     let mut cands: Vec<Cand<E>> = Vec::new();
+    // candidate index by socket address
+    let mut index: BTreeMap<usize, usize> = BTreeMap::new();
     let mut edges: Vec<(usize, Vec<E::File>)> = Vec::new();
+    let mut empty: Vec<usize> = Vec::new();
     for (i, s) in socks.iter().enumerate() {
         let files = s.inflight_files();
+        if files.is_empty() {
+            // nothing in flight here any more: no longer watched
+            empty.push(key(s));
+        }
         for f in &files {
             if let Some(u) = E::file_unix(f) {
-                if let Some(c) = cands.iter_mut().find(|c| Arc::ptr_eq(&c.sock, &u)) {
-                    c.inflight += 1;
-                } else {
-                    cands.push(Cand { sock: u, file: f.clone(), inflight: 1 });
+                match index.get(&key(&u)) {
+                    Some(&k) => cands[k].inflight += 1,
+                    None => {
+                        index.insert(key(&u), cands.len());
+                        cands.push(Cand { sock: u, file: f.clone(), inflight: 1 });
+                    }
                 }
             }
         }
         edges.push((i, files));
+    }
+    {
+        let mut v = E::names().inflight.lock();
+        for k in empty {
+            v.remove(&k);
+        }
     }
     if cands.is_empty() {
         return 0;
     }
     // a candidate is live when something outside the queues refers to its
     // file: its count minus our own clones minus the in-flight references
-    let mut live: Vec<bool> = cands
-        .iter()
-        .map(|c| {
-            // references we hold now: cands' clone + the clones in `edges`
-            let ours = 1 + edges
-                .iter()
-                .map(|(_, fs)| fs.iter().filter(|f| same_unix::<E>(f, &c.sock)).count())
-                .sum::<usize>();
-            E::file_refs(&c.file) > ours + c.inflight
-        })
-        .collect();
+    // live: referenced from outside the queues. We hold one clone in
+    // `cands` and, in `edges`, one per reference in flight.
+    let mut live: Vec<bool> = cands.iter().map(|c| E::file_refs(&c.file) > 1 + 2 * c.inflight).collect();
     // sockets not in flight at all hold their queues from outside
-    let is_cand = |s: &Arc<UnixSocket<E>>| cands.iter().position(|c| Arc::ptr_eq(&c.sock, s));
-    let mut roots: Vec<bool> = socks.iter().map(|s| is_cand(s).is_none()).collect();
-    loop {
-        let mut grew = false;
-        for (i, files) in &edges {
-            let s = &socks[*i];
-            let from_live = roots[*i] || is_cand(s).is_some_and(|k| live[k]);
-            if !from_live {
-                continue;
-            }
-            for f in files {
-                if let Some(u) = E::file_unix(f)
-                    && let Some(k) = is_cand(&u)
-                    && !live[k]
-                {
-                    live[k] = true;
-                    grew = true;
+    let is_cand = |s: &Arc<UnixSocket<E>>| index.get(&key(s)).copied();
+    // the queue each candidate holds, if it holds one
+    let holder: BTreeMap<usize, usize> = socks.iter().enumerate().map(|(i, s)| (key(s), i)).collect();
+    // from every queue held from outside (its socket is no candidate, or
+    // a live one), mark what it holds live; each queue is walked once
+    let mut stack: Vec<usize> =
+        (0..socks.len()).filter(|&i| is_cand(&socks[i]).is_none_or(|k| live[k])).collect();
+    while let Some(i) = stack.pop() {
+        for f in &edges[i].1 {
+            if let Some(u) = E::file_unix(f)
+                && let Some(k) = is_cand(&u)
+                && !live[k]
+            {
+                live[k] = true;
+                if let Some(&j) = holder.get(&key(&u)) {
+                    stack.push(j);
                 }
             }
-            roots[*i] = true;
-        }
-        if !grew {
-            break;
         }
     }
     let dead: Vec<Arc<UnixSocket<E>>> =
@@ -1165,8 +1211,4 @@ pub fn collect<E: UnixEnv>() -> usize {
         drop(pending);
     }
     n
-}
-
-fn same_unix<E: UnixEnv>(f: &E::File, s: &Arc<UnixSocket<E>>) -> bool {
-    E::file_unix(f).is_some_and(|u| Arc::ptr_eq(&u, s))
 }

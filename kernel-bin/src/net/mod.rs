@@ -209,6 +209,13 @@ pub fn as_socket(f: &dyn File) -> Option<&SocketFile> {
     f.as_any()?.downcast_ref::<SocketFile>()
 }
 
+/// Whether an `EPIPE` from write(2) on `file` raises SIGPIPE: yes for
+/// every file but AF_UNIX datagram and seqpacket sockets (Linux's
+/// unix_dgram_sendmsg never signals).
+pub fn epipe_raises_sigpipe(file: &dyn File) -> bool {
+    as_socket(file).is_none_or(|s| s.sock.sock_type() == SOCK_STREAM)
+}
+
 /// ioctl(2) of a socket: SIOCINQ/FIONREAD, SIOCOUTQ, then the inet
 /// stack's interface commands. `None` when `file` is no socket.
 pub fn ioctl(t: &UThread, file: &Arc<dyn File>, cmd: u32, arg: u64) -> Option<SysResult> {
@@ -554,12 +561,13 @@ pub fn connect(t: &mut UThread, fd: u64, addr: u64, len: u64) -> SysResult {
 
 /// accept4(2) (and accept(2) with no flags).
 pub fn accept4(t: &mut UThread, fd: u64, addr: u64, alen: u64, flags: u64) -> SysResult {
+    // EBADF, then the flags, then ENOTSOCK (__sys_accept4_file)
+    let f = t.file(fd)?;
     let flags = flags as u32;
     if flags & !(SOCK_CLOEXEC | SOCK_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let f = sock_fd(t, fd)?;
-    let s = sf(&f);
+    let s = as_socket(&*f).ok_or(Errno::ENOTSOCK)?;
     let timeo = *s.rcvtimeo.lock();
     let mut cx = KResolver::of(t);
     let new = blocking(s, s.nonblock(), timeo, |_| s.sock.accept(&mut cx))?;
@@ -845,11 +853,12 @@ fn recvmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> Result<us
     scatter(t, &iovs, &data)?;
     if h.name != 0 {
         let a = r.addr.unwrap_or(SockAddrBuf::new(&[]));
-        write_addr(t, a.as_bytes(), h.name, at + 8)?;
+        write_addr(t, a.as_bytes(), h.name, at.wrapping_add(8))?;
     }
     let (used, trunc) = put_control(t, &mut r, h.control, h.controllen.min(i32::MAX as u64) as usize, flags)?;
-    t.write_u64(at + 40, used as u64)?;
-    t.write_u32(at + 48, r.flags | trunc)?;
+    t.write_u64(at.wrapping_add(40), used as u64)?;
+    // msg_flags starts as the caller's MSG_CMSG_CLOEXEC (____sys_recvmsg)
+    t.write_u32(at.wrapping_add(48), r.flags | trunc | (flags & MSG_CMSG_CLOEXEC))?;
     Ok(r.ret)
 }
 
@@ -865,10 +874,10 @@ pub fn sendmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64) -> Sy
     let n = (vlen as u32 as usize).min(UIO_MAXIOV);
     let mut sent = 0;
     while sent < n {
-        let at = vec + 64 * sent as u64;
+        let at = vec.wrapping_add(64 * sent as u64);
         match sendmsg_one(t, &f, at, flags as u32) {
             Ok(len) => {
-                t.write_u32(at + 56, len as u32)?;
+                t.write_u32(at.wrapping_add(56), len as u32)?;
                 sent += 1;
             }
             Err(e) if sent == 0 => return Err(e),
@@ -892,10 +901,10 @@ pub fn recvmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64, timeo
     let n = (vlen as u32 as usize).min(UIO_MAXIOV);
     let mut got = 0;
     while got < n {
-        let at = vec + 64 * got as u64;
+        let at = vec.wrapping_add(64 * got as u64);
         match recvmsg_one(t, &f, at, flags & !MSG_WAITFORONE) {
             Ok(len) => {
-                t.write_u32(at + 56, len as u32)?;
+                t.write_u32(at.wrapping_add(56), len as u32)?;
                 got += 1;
             }
             Err(e) if got == 0 => return Err(e),

@@ -55,19 +55,20 @@ impl UnixEnv for KEnv {
 /// read(2) or write(2) through the file) paths cannot be resolved.
 pub struct KResolver<'a> {
     t: Option<&'a UThread>,
-    pid: u32,
+    /// The calling thread (its process is looked up when asked for).
+    tid: u32,
 }
 
 impl<'a> KResolver<'a> {
     /// The resolver of a system call's thread.
     pub fn of(t: &'a UThread) -> Self {
-        KResolver { t: Some(t), pid: t.pid }
+        KResolver { t: Some(t), tid: t.tid }
     }
 
     /// The resolver of the current thread, from the scheduler.
     pub fn current() -> KResolver<'static> {
         let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as u32;
-        KResolver { t: None, pid: crate::proc::table().tgid(tid).unwrap_or(tid) }
+        KResolver { t: None, tid }
     }
 
     fn thread(&self) -> Result<&'a UThread> {
@@ -77,15 +78,19 @@ impl<'a> KResolver<'a> {
 
 impl Resolver for KResolver<'_> {
     fn caller(&self) -> Caller {
+        let pid = match self.t {
+            Some(t) => t.pid,
+            None => crate::proc::table().tgid(self.tid).unwrap_or(self.tid),
+        };
         crate::proc::table()
-            .with_process(self.pid, |p| Caller {
-                pid: self.pid,
+            .with_process(pid, |p| Caller {
+                pid,
                 uid: p.creds.uid,
                 gid: p.creds.gid,
                 euid: p.creds.euid,
                 egid: p.creds.egid,
             })
-            .unwrap_or(Caller { pid: self.pid, ..Caller::default() })
+            .unwrap_or(Caller { pid, ..Caller::default() })
     }
 
     fn bind_path(&mut self, path: &[u8]) -> Result<NodeId> {

@@ -132,7 +132,7 @@ pub fn write(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
         &big
     };
     let r = file.write(data);
-    if r == Err(Errno::EPIPE) {
+    if r == Err(Errno::EPIPE) && crate::net::epipe_raises_sigpipe(&*file) {
         let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
     }
     Ok(r? as isize)
@@ -274,7 +274,7 @@ pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
             };
         }
         let r = file.write(&data);
-        if r == Err(Errno::EPIPE) {
+        if r == Err(Errno::EPIPE) && crate::net::epipe_raises_sigpipe(&*file) {
             let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
         }
         let n = match r {

@@ -18,10 +18,12 @@ const FIOASYNC: u32 = 0x5452;
 const FIONREAD: u32 = 0x541b;
 const FIOQSIZE: u32 = 0x5460;
 
-/// Whether the file has a `fasync` operation in Linux (pipes and
+/// Whether the file has a `fasync` operation in Linux (pipes, sockets and
 /// terminals here): FIOASYNC may turn `O_ASYNC` on for it.
 fn has_fasync(file: &dyn File) -> bool {
-    crate::devices::is_tty(file) || file.as_any().is_some_and(|a| a.is::<crate::pipe::PipeEnd>())
+    crate::devices::is_tty(file)
+        || file.as_any().is_some_and(|a| a.is::<crate::pipe::PipeEnd>())
+        || crate::net::as_socket(file).is_some()
 }
 
 /// The part of Linux's do_vfs_ioctl() that comes before a file's own
