@@ -209,6 +209,17 @@ struct Sock {
     shut_rd: bool,
     shut_wr: bool,
     last_events: u32,
+    /// Linux's `sock->state` (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED).
+    ss: Ss,
+    /// A blocking connect is waiting (its deadline call gives EINPROGRESS).
+    conn_wait: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ss {
+    Unconnected,
+    Connecting,
+    Connected,
 }
 
 trait Link: Send {
@@ -638,6 +649,8 @@ impl Stack {
             shut_rd: false,
             shut_wr: false,
             last_events: 0,
+            ss: Ss::Unconnected,
+            conn_wait: false,
         };
         let id = if let Some(i) = self.free.pop() {
             self.socks[i as usize] = Some(s);
@@ -1117,6 +1130,7 @@ impl Stack {
             let ns = self.sock_mut(nid)?;
             ns.opts = opts;
             ns.opts.reuseport = false;
+            ns.ss = Ss::Connected;
             ns.st = St::Tcp { ifx, h, connected: true, fin_rcvd: false, fin_sent: false, started: now };
             ns.local = local.map(|l| user_addr(fam, l.addr, l.port));
         }
@@ -1138,16 +1152,21 @@ impl Stack {
         Ok((nid, peer))
     }
 
-    /// connect(2). TCP: starts the handshake and returns EINPROGRESS (the
-    /// caller waits with [`Stack::connect_result`]); EALREADY while one is
-    /// in progress, EISCONN once connected. Datagram sockets: sets the
+    /// connect(2), as Linux's `__inet_stream_connect` for TCP: a new
+    /// attempt returns EINPROGRESS when `nonblock`, else EAGAIN (the
+    /// caller sleeps until the readiness changes and calls again with the
+    /// same arguments); a call while in progress gives EAGAIN (blocking),
+    /// EALREADY (non-blocking) or EINPROGRESS (the non-blocking call at a
+    /// blocking one's deadline); the first call after the handshake
+    /// returns 0, later ones EISCONN; after a failure the error (or
+    /// ECONNABORTED when SO_ERROR took it). Datagram sockets: sets the
     /// peer. An AF_UNSPEC connect is [`Stack::disconnect`].
-    pub fn connect(&mut self, id: SockId, addr: SocketAddr) -> Result<()> {
+    pub fn connect(&mut self, id: SockId, addr: SocketAddr, nonblock: bool) -> Result<()> {
         self.refresh(id);
         let s = self.sock(id)?;
         let ip = Self::check_family(s, &addr)?;
         match s.kind {
-            Kind::Tcp => self.tcp_connect(id, ip, addr.port()),
+            Kind::Tcp => self.tcp_connect(id, ip, addr.port(), nonblock),
             Kind::Udp | Kind::Ping => {
                 self.autobind(id)?;
                 if matches!(self.sock(id)?.st, St::Idle) {
@@ -1197,22 +1216,44 @@ impl Stack {
         }
     }
 
-    fn tcp_connect(&mut self, id: SockId, ip: IpAddress, port: u16) -> Result<()> {
+    fn tcp_connect(&mut self, id: SockId, ip: IpAddress, port: u16, nonblock: bool) -> Result<()> {
         let s = self.sock_mut(id)?;
-        match s.st {
-            St::Tcp { connected: true, .. } => return Err(Errno::EISCONN),
-            St::Tcp { connected: false, .. } => return Err(Errno::EALREADY),
-            St::Listen { .. } => return Err(Errno::EISCONN),
-            St::Dead => {
-                if let Some(e) = s.err.take() {
-                    return Err(e);
+        // Linux's __inet_stream_connect: the socket-level state (ss) and
+        // the TCP state together decide.
+        match (s.ss, &s.st) {
+            (_, St::Listen { .. }) | (Ss::Connected, _) => return Err(Errno::EISCONN),
+            (Ss::Connecting, St::Tcp { connected: false, .. }) => {
+                if !nonblock {
+                    s.conn_wait = true;
+                    return Err(Errno::EAGAIN);
                 }
+                if core::mem::take(&mut s.conn_wait) {
+                    // The deadline of a blocking connect.
+                    return Err(Errno::EINPROGRESS);
+                }
+                return Err(Errno::EALREADY);
+            }
+            (Ss::Connecting, St::Tcp { connected: true, .. }) => {
+                s.ss = Ss::Connected;
+                s.conn_wait = false;
+                return Ok(());
+            }
+            (Ss::Connecting, _) => {
+                s.ss = Ss::Unconnected;
+                s.conn_wait = false;
                 s.st = St::Idle;
                 s.shut_rd = false;
                 s.shut_wr = false;
+                return Err(s.err.take().unwrap_or(Errno::ECONNABORTED));
             }
-            St::Idle => {}
-            St::Dgram { .. } => return Err(Errno::EINVAL),
+            (Ss::Unconnected, St::Dead) => {
+                s.st = St::Idle;
+                s.shut_rd = false;
+                s.shut_wr = false;
+                s.err = None;
+            }
+            (Ss::Unconnected, St::Idle) => {}
+            (Ss::Unconnected, _) => return Err(Errno::EISCONN),
         }
         let ip = if ip.is_unspecified() {
             match ip {
@@ -1249,22 +1290,12 @@ impl Stack {
         let s = self.sock_mut(id)?;
         s.st = St::Tcp { ifx, h, connected: false, fin_rcvd: false, fin_sent: false, started: now };
         s.err = None;
-        Err(Errno::EINPROGRESS)
-    }
-
-    /// Where a connect stands: None while in progress, Some(Ok) once
-    /// connected, Some(Err) when it failed (the error is consumed, as
-    /// SO_ERROR). Not a TCP connection: Some(Err(ENOTCONN))... but a
-    /// fresh socket after a consumed failure reports the failure only once.
-    pub fn connect_result(&mut self, id: SockId) -> Option<Result<()>> {
-        self.refresh(id);
-        let s = self.sock_mut(id).ok()?;
-        match s.st {
-            St::Tcp { connected: true, .. } => Some(Ok(())),
-            St::Tcp { connected: false, .. } => None,
-            St::Dead => Some(Err(s.err.take().unwrap_or(Errno::ECONNREFUSED))),
-            _ => Some(Err(Errno::ENOTCONN)),
+        s.ss = Ss::Connecting;
+        if nonblock {
+            return Err(Errno::EINPROGRESS);
         }
+        s.conn_wait = true;
+        Err(Errno::EAGAIN)
     }
 
     /// Updates a socket from its smoltcp socket's state: connect

@@ -42,9 +42,10 @@ fn pair(st: &mut Stack, c: &ManualClock, f: Family, addr: SocketAddr) -> (SockId
     if dst.ip().is_unspecified() {
         dst = if f == Family::V4 { v4(port) } else { v6(port) };
     }
-    assert_eq!(st.connect(cl, dst), Err(Errno::EINPROGRESS));
+    assert_eq!(st.connect(cl, dst, true), Err(Errno::EINPROGRESS));
     pump(st, c);
-    assert_eq!(st.connect_result(cl), Some(Ok(())));
+    assert_eq!(st.connect(cl, dst, true), Ok(()));
+    assert_eq!(st.connect(cl, dst, true), Err(Errno::EISCONN));
     let (sv, _) = st.accept(l).unwrap();
     (l, cl, sv)
 }
@@ -93,9 +94,10 @@ fn tcp_v6_and_mapped() {
     st.bind(l, any6(6001), false).unwrap();
     st.listen(l, 2).unwrap();
     let c4 = tcp(&mut st, Family::V4);
-    assert_eq!(st.connect(c4, v4(6001)), Err(Errno::EINPROGRESS));
+    assert_eq!(st.connect(c4, v4(6001), false), Err(Errno::EAGAIN));
+    assert_eq!(st.connect(c4, v4(6001), false), Err(Errno::EAGAIN));
     pump(&mut st, &c);
-    assert_eq!(st.connect_result(c4), Some(Ok(())));
+    assert_eq!(st.connect(c4, v4(6001), false), Ok(()));
     let (_s, peer) = st.accept(l).unwrap();
     match peer {
         SocketAddr::V6(a) => assert_eq!(a.ip().to_ipv4_mapped(), Some(Ipv4Addr::LOCALHOST)),
@@ -108,9 +110,9 @@ fn tcp_v6_and_mapped() {
     assert_eq!(st.setsockopt(l2, SOL_IPV6, IPV6_V6ONLY, &0i32.to_ne_bytes()), Err(Errno::EINVAL));
     st.listen(l2, 2).unwrap();
     let c5 = tcp(&mut st, Family::V4);
-    assert_eq!(st.connect(c5, v4(6002)), Err(Errno::EINPROGRESS));
+    assert_eq!(st.connect(c5, v4(6002), false), Err(Errno::EAGAIN));
     pump(&mut st, &c);
-    assert_eq!(st.connect_result(c5), Some(Err(Errno::ECONNREFUSED)));
+    assert_eq!(st.connect(c5, v4(6002), false), Err(Errno::ECONNREFUSED));
 }
 
 #[test]
@@ -118,8 +120,8 @@ fn refused_and_errors() {
     let (mut st, c) = setup();
     let s = tcp(&mut st, Family::V4);
     assert_eq!(st.events(s), EPOLLOUT | EPOLLWRNORM | EPOLLHUP);
-    assert_eq!(st.connect(s, v4(1)), Err(Errno::EINPROGRESS));
-    assert_eq!(st.connect(s, v4(1)), Err(Errno::EALREADY));
+    assert_eq!(st.connect(s, v4(1), true), Err(Errno::EINPROGRESS));
+    assert_eq!(st.connect(s, v4(1), true), Err(Errno::EALREADY));
     pump(&mut st, &c);
     assert_ne!(st.events(s) & EPOLLERR, 0);
     assert_eq!(st.getsockopt(s, SOL_SOCKET, SO_ERROR).unwrap().as_int(), 111);
@@ -130,7 +132,9 @@ fn refused_and_errors() {
     let u = tcp(&mut st, Family::V4);
     assert_eq!(st.send(u, b"x"), Err(Errno::EPIPE));
     assert_eq!(st.shutdown(u, Shutdown::Both), Err(Errno::ENOTCONN));
-    assert_eq!(st.connect(u, v6(1)), Err(Errno::EAFNOSUPPORT));
+    assert_eq!(st.connect(u, v6(1), true), Err(Errno::EAFNOSUPPORT));
+    // SO_ERROR took the error: the next connect says ECONNABORTED.
+    assert_eq!(st.connect(s, v4(1), true), Err(Errno::ECONNABORTED));
 }
 
 #[test]
@@ -212,7 +216,7 @@ fn udp_datagrams() {
     let mut rb = vec![0u8; 70000];
     assert_eq!(st.recv_from(a, &mut rb, false).unwrap().0, 65507);
     // Connected: only the peer's datagrams.
-    st.connect(a, v4(1234)).unwrap();
+    st.connect(a, v4(1234), false).unwrap();
     st.send_to(b, b"zz", Some(v4(9000))).unwrap();
     pump(&mut st, &c);
     assert_eq!(st.recv_from(a, &mut big, false), Err(Errno::EAGAIN));
@@ -262,11 +266,11 @@ fn backlog_refill_and_churn() {
     assert_eq!(st.events(l), 0);
     for _ in 0..300 {
         let cl = tcp(&mut st, Family::V4);
-        assert_eq!(st.connect(cl, v4(5200)), Err(Errno::EINPROGRESS));
+        assert_eq!(st.connect(cl, v4(5200), true), Err(Errno::EINPROGRESS));
         pump(&mut st, &c);
         assert_eq!(st.events(l), EPOLLIN | EPOLLRDNORM);
         let (sv, _) = st.accept(l).unwrap();
-        assert_eq!(st.connect_result(cl), Some(Ok(())));
+        assert_eq!(st.connect(cl, v4(5200), true), Ok(()));
         st.close(cl);
         st.close(sv);
         pump(&mut st, &c);
