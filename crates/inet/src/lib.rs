@@ -276,6 +276,7 @@ pub struct Stack {
     now: Instant,
     seed: u64,
     live: usize,
+    overflow: bool,
 }
 
 fn zeroed(n: usize) -> Result<Vec<u8>> {
@@ -349,6 +350,7 @@ impl Stack {
             now,
             seed,
             live: 0,
+            overflow: false,
         };
         let addrs = [
             IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)),
@@ -488,8 +490,9 @@ impl Stack {
 
     /// Moves packets on every interface that is up and updates the
     /// sockets. Pushes onto `changed` every socket whose readiness changed
-    /// (up to its spare capacity; `changed` is never grown here) and
-    /// returns whether anything happened.
+    /// (growing it fallibly; when memory runs out [`Stack::take_overflow`]
+    /// says so and the caller wakes every socket) and returns whether
+    /// anything happened.
     pub fn poll(&mut self, now: Instant, changed: &mut Vec<SockId>) -> bool {
         self.now = now;
         let mut any = false;
@@ -523,8 +526,10 @@ impl Stack {
                 && s.last_events != ev
             {
                 s.last_events = ev;
-                if changed.len() < changed.capacity() {
+                if changed.try_reserve(1).is_ok() {
                     changed.push(id);
+                } else {
+                    self.overflow = true;
                 }
             }
         }
@@ -544,6 +549,12 @@ impl Stack {
             }
         }
         best
+    }
+
+    /// Whether a poll could not list every changed socket (since the last
+    /// call).
+    pub fn take_overflow(&mut self) -> bool {
+        core::mem::take(&mut self.overflow)
     }
 
     /// The time of the last poll.
