@@ -436,7 +436,10 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
     });
     step(t, &mut c, "ping_lo", |c| {
         let out = c.run("ping -c 1 127.0.0.1; echo status $?")?;
-        if out.contains("bytes from 127.0.0.1") && out.contains("1 packets received") && out.contains("status 0") {
+        if out.contains("bytes from 127.0.0.1")
+            && out.contains("1 packets received")
+            && out.contains("status 0")
+        {
             Ok(())
         } else {
             Err(format!("got {:?}", lines(&out)))

@@ -34,6 +34,7 @@
 
 extern crate alloc;
 
+mod lo;
 pub mod opt;
 pub mod ports;
 
@@ -44,7 +45,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddr
 
 use linux_abi::{Errno, Result};
 use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
-use smoltcp::phy::{Device, Loopback, Medium};
+use smoltcp::phy::Device;
 use smoltcp::socket::{icmp, raw, tcp, udp};
 pub use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
@@ -223,12 +224,49 @@ enum Ss {
 }
 
 trait Link: Send {
+    /// A smoltcp interface for this link's device.
+    fn interface(&mut self, config: Config, now: Instant) -> Interface;
+    /// The device's MTU (IP packet size for an IP medium, frame size for
+    /// Ethernet).
+    fn mtu(&self) -> usize;
     fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool;
+    /// Packets wait in the device (loopback: another poll delivers them).
+    fn pending(&self) -> bool {
+        false
+    }
+}
+
+struct LoLink(lo::Lo);
+
+impl Link for LoLink {
+    fn interface(&mut self, config: Config, now: Instant) -> Interface {
+        Interface::new(config, &mut self.0, now)
+    }
+
+    fn mtu(&self) -> usize {
+        self.0.capabilities().max_transmission_unit
+    }
+
+    fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool {
+        iface.poll(now, &mut self.0, set) == PollResult::SocketStateChanged
+    }
+
+    fn pending(&self) -> bool {
+        self.0.pending()
+    }
 }
 
 struct DevLink<D>(D);
 
 impl<D: Device + Send> Link for DevLink<D> {
+    fn interface(&mut self, config: Config, now: Instant) -> Interface {
+        Interface::new(config, &mut self.0, now)
+    }
+
+    fn mtu(&self) -> usize {
+        self.0.capabilities().max_transmission_unit
+    }
+
     fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool {
         iface.poll(now, &mut self.0, set) == PollResult::SocketStateChanged
     }
@@ -358,7 +396,7 @@ impl Stack {
         ];
         // The first interface cannot fail to fit in an empty Vec but the
         // allocation is still checked.
-        let _ = st.add_iface("lo", Loopback::new(Medium::Ip), None, &addrs, None, true);
+        let _ = st.add_iface("lo", Box::new(LoLink(lo::Lo::new())), None, &addrs, None, true);
         st
     }
 
@@ -373,13 +411,13 @@ impl Stack {
         addrs: &[IpCidr],
         gw4: Option<Ipv4Addr>,
     ) -> Result<u32> {
-        self.add_iface(name, device, mac, addrs, gw4, false)
+        self.add_iface(name, Box::new(DevLink(device)), mac, addrs, gw4, false)
     }
 
-    fn add_iface<D: Device + Send + 'static>(
+    fn add_iface(
         &mut self,
         name: &str,
-        mut device: D,
+        mut link: Box<dyn Link>,
         mac: Option<[u8; 6]>,
         addrs: &[IpCidr],
         gw4: Option<Ipv4Addr>,
@@ -392,12 +430,11 @@ impl Stack {
         };
         let mut config = Config::new(hw);
         config.random_seed = self.seed ^ (self.ifaces.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let caps = device.capabilities();
-        let mut mtu = caps.max_transmission_unit as u32;
+        let mut mtu = link.mtu() as u32;
         if mac.is_some() {
             mtu = mtu.saturating_sub(14);
         }
-        let mut iface = Interface::new(config, &mut device, self.now);
+        let mut iface = link.interface(config, self.now);
         iface.update_ip_addrs(|a| {
             for c in addrs {
                 let _ = a.push(*c);
@@ -421,7 +458,7 @@ impl Stack {
             loopback,
             gw4,
             iface,
-            link: Box::new(DevLink(device)),
+            link,
             set: SocketSet::new(Vec::new()),
         });
         Ok(index)
@@ -496,9 +533,10 @@ impl Stack {
     pub fn poll(&mut self, now: Instant, changed: &mut Vec<SockId>) -> bool {
         self.now = now;
         let mut any = false;
-        // Loopback delivery needs another round for the answers to what
-        // was just delivered; a few rounds bound the work.
-        for _ in 0..8 {
+        // Loopback delivery needs more rounds: what one round sends the
+        // next receives (and answers). The rounds are bounded; what is
+        // left waits for the next poll ([`Stack::poll_delay`] says now).
+        for _ in 0..64 {
             let mut round = false;
             for f in self.ifaces.iter_mut() {
                 if f.flags & iff::UP == 0 {
@@ -508,10 +546,12 @@ impl Stack {
                     round = true;
                 }
             }
-            if !round {
+            if round {
+                any = true;
+            }
+            if !self.ifaces.iter().any(|f| f.flags & iff::UP != 0 && f.link.pending()) {
                 break;
             }
-            any = true;
         }
         if any {
             self.reap_orphans();
@@ -539,6 +579,9 @@ impl Stack {
     /// How long until smoltcp next needs a poll (None = only on new
     /// packets or user operations).
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
+        if self.ifaces.iter().any(|f| f.flags & iff::UP != 0 && f.link.pending()) {
+            return Some(Duration::ZERO);
+        }
         let mut best: Option<Duration> = None;
         for f in self.ifaces.iter_mut() {
             if f.flags & iff::UP == 0 {

@@ -70,6 +70,19 @@ fn capable(bit: u32) -> bool {
 /// Runs `f` on the stack under the lock, polls it, then (unlocked) moves
 /// the event counts of the sockets whose readiness changed and wakes them.
 pub fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
+    let (r, next) = net_op(f);
+    if let Some(at) = next
+        && at < POLL_AT.load(Ordering::Acquire)
+    {
+        kick();
+    }
+    start_thread();
+    r
+}
+
+/// [`with_net`] without waking the poll thread: returns `f`'s result and
+/// when the stack's next timer is due.
+fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
     let (r, woken, all, next) = {
         let mut g = NET.lock();
         let net = g.get_or_insert_with(|| Net {
@@ -101,14 +114,7 @@ pub fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
     }
     // Dropped here, unlocked: the last reference of a closed socket may go.
     drop(woken);
-    if let Some(at) = next
-        && at < POLL_AT.load(Ordering::Acquire)
-    {
-        POLL_KICK.store(true, Ordering::Release);
-        POLL_WQ.wake_all();
-    }
-    start_thread();
-    r
+    (r, next)
 }
 
 fn start_thread() {
@@ -122,19 +128,16 @@ fn start_thread() {
 /// operation (or a NIC) kicks it.
 fn poll_thread() {
     loop {
-        let next = {
-            let mut delay = None;
-            with_net(|n| {
-                delay = n.stack.poll_delay(now());
-            });
-            // Never sleep past a second: a timer set by an operation that
-            // raced with this computation is seen at the latest then.
-            let d = delay.map_or(1_000_000_000, |d| (d.total_micros() * 1000).min(1_000_000_000));
-            now_ns().saturating_add(d.max(1_000_000))
-        };
+        // Operations that set a timer from now on kick us.
+        POLL_AT.store(u64::MAX, Ordering::Release);
+        let ((), next) = net_op(|_| ());
+        // At most a second, at least a millisecond: this thread is never
+        // preempted (the kernel preempts user mode only), so it must not
+        // spin.
+        let t = now_ns();
+        let next = next.unwrap_or(u64::MAX).clamp(t + 1_000_000, t + 1_000_000_000);
         POLL_AT.store(next, Ordering::Release);
         crate::sched::wait_any(&[&POLL_WQ], || POLL_KICK.swap(false, Ordering::AcqRel), Some(next));
-        POLL_AT.store(u64::MAX, Ordering::Release);
     }
 }
 
