@@ -1,7 +1,8 @@
 /* UDP over 127.0.0.1: datagram boundaries, sendto/recvfrom addresses,
  * MSG_TRUNC (flag and msg_flags), MSG_PEEK, EMSGSIZE above 65507, empty
  * datagrams, connect (peer filter, getpeername, AF_UNSPEC), EDESTADDRREQ,
- * autobind, bind rules, poll/epoll bits as datagram_poll, FIONREAD; ICMP echo
+ * ECONNREFUSED from a port unreachable on a connected socket, autobind,
+ * bind rules, poll/epoll bits as datagram_poll, FIONREAD; ICMP echo
  * through a raw socket and a ping socket. */
 #include "kt_inet.h"
 
@@ -142,6 +143,29 @@ KT_CASE(connected_peer_filter) {
     close(a);
     close(b);
     close(c);
+}
+
+KT_CASE(connected_port_unreachable) {
+    int a = KT_SYS_OK(bound_udp4());
+    int port = kt_port_of(a);
+    close(a); /* nobody listens there now */
+    int s = KT_SYS_OK(udp4());
+    struct sockaddr_in to = kt_sin(KT_LOOP4, port);
+    KT_SYS_RET(connect(s, (struct sockaddr *)&to, sizeof to), 0);
+    KT_SYS_RET(send(s, "x", 1, 0), 1);
+    /* the ICMP port unreachable becomes the connected socket's error */
+    KT_EQ(kt_revents(s, POLLIN, 1000), POLLERR);
+    char b;
+    KT_SYS_ERR(recv(s, &b, 1, MSG_DONTWAIT), ECONNREFUSED);
+    KT_SYS_ERR(recv(s, &b, 1, MSG_DONTWAIT), EAGAIN);
+    KT_EQ(kt_getint(s, SOL_SOCKET, SO_ERROR), 0);
+    /* an unconnected socket hears nothing of it */
+    int u = KT_SYS_OK(udp4());
+    KT_SYS_RET(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof to), 1);
+    KT_EQ(kt_revents(u, POLLIN, 100), 0);
+    KT_EQ(kt_getint(u, SOL_SOCKET, SO_ERROR), 0);
+    close(s);
+    close(u);
 }
 
 KT_CASE(unconnected_errors) {

@@ -1614,6 +1614,14 @@ impl Stack {
                     udp::SendError::BufferFull => Errno::EAGAIN,
                     udp::SendError::Unaddressable => Errno::EINVAL,
                 })?;
+                // smoltcp gives UDP sockets no ICMP errors: on lo the port
+                // unreachable Linux would get back is known here. A
+                // connected socket takes it as its pending error.
+                let on_lo = f.loopback;
+                let connected = self.sock(id)?.peer.is_some();
+                if connected && on_lo && !self.ports.bound_at(Space::Udp, IpAddr::from(ip), dst.port()) {
+                    self.sock_mut(id)?.err = Some(Errno::ECONNREFUSED);
+                }
             }
             Kind::Ping => {
                 // Linux's ping socket: an echo request whose identifier

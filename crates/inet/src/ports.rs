@@ -192,6 +192,23 @@ impl PortTable {
         Ok(())
     }
 
+    /// Whether a socket in `space` is bound where a packet to `addr`:`port`
+    /// arrives (`addr` in the smoltcp form: v4-mapped addresses are v4).
+    pub fn bound_at(&self, space: Space, addr: IpAddr, port: u16) -> bool {
+        let probe = Entry {
+            space,
+            port,
+            addr,
+            v6: addr.is_ipv6(),
+            v6only: false,
+            reuseaddr: false,
+            reuseport: false,
+            listening: false,
+            owner: u32::MAX,
+        };
+        self.entries.iter().any(|e| e.space == space && e.port == port && addrs_overlap(&probe, e))
+    }
+
     /// Removes `owner`'s entry.
     pub fn remove(&mut self, owner: u32) {
         self.entries.retain(|e| e.owner != owner);
