@@ -33,6 +33,8 @@ pub struct Net {
     /// The stack.
     pub stack: Stack,
     socks: Vec<Weak<InetSocket>>,
+    /// The list [`Stack::poll`] fills, kept between calls.
+    changed: Vec<SockId>,
 }
 
 /// The one stack (made at the first use).
@@ -80,34 +82,70 @@ pub fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
     r
 }
 
+/// Runs `f` on the stack under the lock without a poll: for what sends
+/// nothing (names, options, a datagram receive). A readiness change it
+/// makes is a loss (nothing to wake for); the next poll sees it.
+fn net_quiet<R>(f: impl FnOnce(&mut Net) -> R) -> R {
+    let mut g = NET.lock();
+    f(net_of(&mut g))
+}
+
+/// The stack, made at the first use.
+fn net_of(g: &mut Option<Net>) -> &mut Net {
+    g.get_or_insert_with(|| Net {
+        stack: Stack::new(now(), now_ns() ^ arch_x86_64::time::rdtsc()),
+        socks: Vec::new(),
+        changed: Vec::new(),
+    })
+}
+
 /// [`with_net`] without waking the poll thread: returns `f`'s result and
 /// when the stack's next timer is due.
 fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
-    let (r, woken, all, next) = {
+    let (r, woken, next) = {
         let mut g = NET.lock();
-        let net = g.get_or_insert_with(|| Net {
-            stack: Stack::new(now(), now_ns() ^ arch_x86_64::time::rdtsc()),
-            socks: Vec::new(),
-        });
+        let net = net_of(&mut g);
         let r = f(net);
-        let mut changed = Vec::new();
+        let mut changed = core::mem::take(&mut net.changed);
+        changed.clear();
         let t = now();
         net.stack.poll(t, &mut changed);
         let all = net.stack.take_overflow();
         let mut woken: Vec<Arc<InetSocket>> = Vec::new();
-        if all {
-            woken = net.socks.iter().filter_map(Weak::upgrade).collect();
-        } else if woken.try_reserve(changed.len()).is_ok() {
-            for id in changed {
-                if let Some(s) = net.socks.get(id.0 as usize).and_then(Weak::upgrade) {
-                    woken.push(s);
+        let n = if all { net.socks.len() } else { changed.len() };
+        if woken.try_reserve(n).is_ok() {
+            if all {
+                woken.extend(net.socks.iter().filter_map(Weak::upgrade));
+            } else {
+                woken.extend(
+                    changed.iter().filter_map(|id| net.socks.get(id.0 as usize).and_then(Weak::upgrade)),
+                );
+            }
+        } else {
+            // No memory for the list: wake them here, under the lock,
+            // rather than lose a wake-up (the queues' locks come after
+            // NET's in the lock order).
+            let wake = |w: &Weak<InetSocket>| {
+                if let Some(s) = w.upgrade() {
+                    s.events.fetch_add(1, Ordering::Release);
+                    s.waker.0.wake_all();
+                    // Not the last reference (its file or an accept holds
+                    // one; the kernel does not preempt us here), and Drop
+                    // only try-locks.
+                    drop(s);
                 }
+            };
+            if all {
+                net.socks.iter().for_each(wake);
+            } else {
+                changed.iter().filter_map(|id| net.socks.get(id.0 as usize)).for_each(wake);
             }
         }
+        // kept for the next call (its capacity saves an allocation)
+        net.changed = changed;
         let next = net.stack.poll_delay(t).map(|d| now_ns().saturating_add(d.total_micros() * 1000));
-        (r, woken, all, next)
+        (r, woken, next)
     };
-    let _ = all;
     for s in &woken {
         s.events.fetch_add(1, Ordering::Release);
         s.waker.0.wake_all();
@@ -338,14 +376,12 @@ impl Socket<KEnv> for InetSocket {
         }
         let peek = flags & MSG_PEEK != 0;
         let stream = self.ty == SOCK_STREAM;
-        let (n, full, from) = with_net(|n| {
-            if stream {
-                let got = n.stack.recv(self.id, buf, peek)?;
-                Ok((got, got, None))
-            } else {
-                n.stack.recv_from(self.id, buf, peek).map(|(a, b, c)| (a, b, Some(c)))
-            }
-        })?;
+        let (n, full, from) = if stream {
+            // a read may open the window: the poll sends the update
+            with_net(|n| n.stack.recv(self.id, buf, peek).map(|got| (got, got, None)))?
+        } else {
+            net_quiet(|n| n.stack.recv_from(self.id, buf, peek).map(|(a, b, c)| (a, b, Some(c))))?
+        };
         let mut r = RecvMsg::empty();
         r.len = n;
         r.ret = n;
@@ -370,11 +406,11 @@ impl Socket<KEnv> for InetSocket {
     }
 
     fn getsockname(&self) -> Result<SockAddrBuf> {
-        with_net(|n| n.stack.local_addr(self.id)).map(to_buf)
+        net_quiet(|n| n.stack.local_addr(self.id)).map(to_buf)
     }
 
     fn getpeername(&self) -> Result<SockAddrBuf> {
-        with_net(|n| n.stack.peer_addr(self.id)).map(to_buf)
+        net_quiet(|n| n.stack.peer_addr(self.id)).map(to_buf)
     }
 
     fn setsockopt(&self, _cx: &mut dyn Resolver, level: i32, name: i32, val: &[u8]) -> Result<()> {
@@ -382,18 +418,18 @@ impl Socket<KEnv> for InetSocket {
     }
 
     fn getsockopt(&self, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
-        let v = with_net(|n| n.stack.getsockopt(self.id, level, name))?;
+        let v = net_quiet(|n| n.stack.getsockopt(self.id, level, name))?;
         let k = buf.len().min(v.len);
         buf[..k].copy_from_slice(&v.bytes[..k]);
         Ok(k)
     }
 
     fn inq(&self) -> Result<usize> {
-        with_net(|n| n.stack.readable_bytes(self.id))
+        net_quiet(|n| n.stack.readable_bytes(self.id))
     }
 
     fn outq(&self) -> Result<usize> {
-        with_net(|n| n.stack.unsent_bytes(self.id))
+        net_quiet(|n| n.stack.unsent_bytes(self.id))
     }
 
     fn release(&self) {
@@ -420,7 +456,12 @@ impl Drop for InetSocket {
         // (with_net drops its references after unlocking).
         if !self.released.load(Ordering::Acquire) {
             let id = self.id;
-            let mut g = NET.lock();
+            // try_lock: a drop under the lock (which should not happen)
+            // must not deadlock; the stack socket then stays until reboot.
+            let Some(mut g) = NET.try_lock() else {
+                log::warn!("inet: socket {} dropped under the stack lock", id.0);
+                return;
+            };
             if let Some(n) = g.as_mut() {
                 n.stack.close(id);
                 if let Some(w) = n.socks.get_mut(id.0 as usize) {
