@@ -421,7 +421,11 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         c.run("killall httpd")?;
         let got = lines(&out);
         let page = "<html><body>Hello from the Rust kernel's busybox httpd.</body></html>";
-        if got.contains(&page) && got.last() == Some(&"status 0") { Ok(()) } else { Err(format!("got {got:?}")) }
+        if got.contains(&page) && got.last() == Some(&"status 0") {
+            Ok(())
+        } else {
+            Err(format!("got {got:?}"))
+        }
     });
     step(t, &mut c, "nc_both_ways", |c| {
         c.run("(echo from-server; sleep 2) | nc -l -p 9000 > /tmp/srv &")?;

@@ -38,6 +38,9 @@ mod lo;
 pub mod opt;
 pub mod ports;
 
+/// The smoltcp this crate is built on (for devices and addresses).
+pub use smoltcp;
+
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -22,6 +22,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use inet::smoltcp::wire::{IpCidr, Ipv4Cidr};
 use inet::{Family, Instant, Shutdown, SockId, Stack};
 use linux_abi::{Errno, Result};
 use net::consts::*;
@@ -90,12 +91,21 @@ fn net_quiet<R>(f: impl FnOnce(&mut Net) -> R) -> R {
     f(net_of(&mut g))
 }
 
-/// The stack, made at the first use.
+/// The stack, made at the first use: lo, and eth0 on the NIC when there
+/// is one, with QEMU's user-network address (10.0.2.15/24 via 10.0.2.2,
+/// what its DHCP server hands out).
 fn net_of(g: &mut Option<Net>) -> &mut Net {
-    g.get_or_insert_with(|| Net {
-        stack: Stack::new(now(), now_ns() ^ arch_x86_64::time::rdtsc()),
-        socks: Vec::new(),
-        changed: Vec::new(),
+    g.get_or_insert_with(|| {
+        let mut stack = Stack::new(now(), now_ns() ^ arch_x86_64::time::rdtsc());
+        if let Some(dev) = crate::nic::take_device() {
+            let mac = dev.mac();
+            let addr = IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::new(10, 0, 2, 15), 24));
+            match stack.add_interface("eth0", dev, Some(mac), &[addr], Some(Ipv4Addr::new(10, 0, 2, 2))) {
+                Ok(i) => log::info!("inet: eth0 (index {i}) 10.0.2.15/24 via 10.0.2.2"),
+                Err(e) => log::warn!("inet: eth0 not added: {e:?}"),
+            }
+        }
+        Net { stack, socks: Vec::new(), changed: Vec::new() }
     })
 }
 
@@ -179,8 +189,8 @@ fn poll_thread() {
     }
 }
 
-/// Wakes the poll thread (for a NIC's interrupt: no lock is taken).
-#[allow(dead_code)] // the NIC driver's interrupt calls it
+/// Wakes the poll thread (the NIC's wake-up, `nic::pump`; no lock of the
+/// stack is taken).
 pub fn kick() {
     POLL_KICK.store(true, Ordering::Release);
     POLL_WQ.wake_all();
