@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 const KERNEL_TARGET: &str = "x86_64-unknown-none";
 /// The component crates that must stay architecture-neutral.
 const PORTABLE_CRATES: &[&str] =
-    &["linux-abi", "process", "vm", "signal", "fs-table", "file-lock", "evfd", "vfs", "elf-loader"];
+    &["linux-abi", "process", "vm", "signal", "fs-table", "file-lock", "evfd", "inet", "vfs", "elf-loader"];
 const CROSS_TARGETS: &[&str] = &["aarch64-unknown-none", "riscv64gc-unknown-none-elf"];
 const QEMU_TOOLS: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
 const ISO_TOOLS: &[(&str, &str)] = &[
