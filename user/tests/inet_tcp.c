@@ -248,6 +248,18 @@ KT_CASE(accept_nonblocking_empty) {
     close(l);
 }
 
+KT_CASE(listener_close_resets_queue) {
+    int l = KT_SYS_OK(kt_listener4(2));
+    int c = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
+    struct sockaddr_in a = kt_sin(KT_LOOP4, kt_port_of(l));
+    KT_SYS_RET(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    close(l); /* the connection was never accepted */
+    KT_EQ(kt_revents(c, POLLIN, 1000) & POLLERR, POLLERR);
+    char b;
+    KT_SYS_ERR(read(c, &b, 1), ECONNRESET);
+    close(c);
+}
+
 KT_CASE(data_both_ways) {
     int c, s;
     KT_SYS_RET(kt_tcp_pair4(&c, &s), 0);

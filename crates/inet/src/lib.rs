@@ -764,11 +764,16 @@ impl Stack {
         match s.st {
             St::Idle | St::Dead => {}
             St::Listen { pend, .. } => {
+                // Connections not accepted yet are reset (Linux's
+                // inet_csk_listen_stop): aborted, they send their RST as
+                // orphans at the next poll and are reaped once closed.
                 for (ifx, h) in pend {
                     self.ifaces[ifx].set.get_mut::<tcp::Socket>(h).abort();
-                    self.ifaces[ifx].set.remove(h);
-                    // The RST for a half-open connection is lost with the
-                    // socket; the peer times out as with a full backlog.
+                    if self.orphans.try_reserve(1).is_ok() {
+                        self.orphans.push((ifx, h));
+                    } else {
+                        self.ifaces[ifx].set.remove(h);
+                    }
                 }
             }
             St::Tcp { ifx, h, .. } => {

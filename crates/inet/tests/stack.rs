@@ -258,6 +258,25 @@ fn shutdown_and_reset() {
 }
 
 #[test]
+fn closing_a_listener_resets_its_queue() {
+    let (mut st, c) = setup();
+    let l = tcp(&mut st, Family::V4);
+    st.bind(l, v4(5400), false).unwrap();
+    st.listen(l, 2).unwrap();
+    let cl = tcp(&mut st, Family::V4);
+    assert_eq!(st.connect(cl, v4(5400), true), Err(Errno::EINPROGRESS));
+    pump(&mut st, &c);
+    assert_eq!(st.connect(cl, v4(5400), true), Ok(()));
+    st.close(l);
+    pump(&mut st, &c);
+    let mut b = [0u8; 4];
+    assert_eq!(st.recv(cl, &mut b, false), Err(Errno::ECONNRESET));
+    st.close(cl);
+    pump(&mut st, &c);
+    assert_eq!(st.smoltcp_socket_count(), 0);
+}
+
+#[test]
 fn backlog_refill_and_churn() {
     let (mut st, mut c) = setup();
     let l = tcp(&mut st, Family::V4);
