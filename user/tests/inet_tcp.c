@@ -555,6 +555,27 @@ KT_CASE(pending_connections_queue) {
     close(l);
 }
 
+KT_CASE(backlog_of_forty_in_order) {
+    int l = KT_SYS_OK(kt_listener4(64));
+    int port = kt_port_of(l);
+    int cs[40];
+    for (int i = 0; i < 40; i++) {
+        cs[i] = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
+        struct sockaddr_in a = kt_sin(KT_LOOP4, port);
+        KT_SYS_RET(connect(cs[i], (struct sockaddr *)&a, sizeof a), 0);
+    }
+    /* accept hands them out in the order they connected */
+    for (int i = 0; i < 40; i++) {
+        struct sockaddr_in peer;
+        socklen_t pl = sizeof peer;
+        int s = KT_SYS_OK(accept(l, (struct sockaddr *)&peer, &pl));
+        KT_EQ(ntohs(peer.sin_port), kt_port_of(cs[i]));
+        close(s);
+    }
+    for (int i = 0; i < 40; i++) close(cs[i]);
+    close(l);
+}
+
 /* The reader is killed with 64 MiB on its way: the writer gets ECONNRESET or
  * EPIPE, never a hang. */
 KT_CASE(peer_killed_mid_transfer) {

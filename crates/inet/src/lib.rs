@@ -81,8 +81,13 @@ pub mod events {
 }
 use events::*;
 
-/// The most listening smoltcp sockets a listener keeps per interface.
-pub const MAX_PENDING: usize = 16;
+/// The most connections (accepted or not yet) a listener keeps queued
+/// per interface: `min(backlog + 1, MAX_PENDING)`, as Linux's accept
+/// queue holds backlog + 1.
+pub const MAX_PENDING: usize = 128;
+/// Listening smoltcp sockets kept free per interface (each takes one
+/// SYN; loopback delivers at most one connect's SYN per poll).
+pub const FREE_LISTENERS: usize = 2;
 /// Linux's connect timeout (6 SYN retries, about 127 s).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(127);
 /// How long an orphaned (closed by the user) connection may linger
@@ -184,7 +189,7 @@ enum St {
     /// Fresh or bound, no smoltcp socket.
     Idle,
     /// A TCP listener: listening smoltcp sockets per interface.
-    Listen { backlog: i32, pend: Vec<(usize, SocketHandle)> },
+    Listen { backlog: i32, pend: Vec<(usize, SocketHandle)>, eps: Vec<(usize, IpListenEndpoint)> },
     /// A TCP connection (or an attempt).
     Tcp { ifx: usize, h: SocketHandle, connected: bool, fin_rcvd: bool, fin_sent: bool, started: Instant },
     /// A TCP socket whose connection ended (its smoltcp socket is gone).
@@ -558,6 +563,14 @@ impl Stack {
         }
         if any {
             self.reap_orphans();
+            // Listeners whose free listening sockets took SYNs get new
+            // ones (a failed allocation leaves fewer: a later SYN then
+            // finds none and is refused).
+            for i in 0..self.socks.len() {
+                if matches!(self.socks[i], Some(Sock { st: St::Listen { .. }, .. })) {
+                    let _ = self.top_up(SockId(i as u32));
+                }
+            }
         }
         for i in 0..self.socks.len() {
             if self.socks[i].is_none() {
@@ -1121,47 +1134,58 @@ impl Stack {
         self.autobind(id)?;
         self.ports.set_listening(id.0)?;
         let s = self.sock(id)?;
-        let (fam, v6only, opts) = (s.family, s.opts.v6only, s.opts);
+        let (fam, v6only) = (s.family, s.opts.v6only);
         let local = s.local.unwrap_or(unspecified(fam));
-        let n = (backlog.max(1) as usize).min(MAX_PENDING);
-        let mut pend = Vec::new();
-        let per_if: Vec<Option<IpListenEndpoint>> = {
-            let mut v = Vec::new();
-            v.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOBUFS)?;
-            for f in &self.ifaces {
-                v.push(Self::listen_ep(f, fam, v6only, local));
-            }
-            v
-        };
-        let total = per_if.iter().filter(|e| e.is_some()).count() * n;
-        let mut res = pend.try_reserve(total).map_err(|_| Errno::ENOBUFS);
-        if res.is_ok() {
-            'outer: for (ifx, ep) in per_if.iter().enumerate() {
-                let Some(ep) = ep else { continue };
-                for _ in 0..n {
-                    match Self::new_tcp(&opts) {
-                        Ok(mut sk) => {
-                            if sk.listen(*ep).is_err() {
-                                res = Err(Errno::EINVAL);
-                                break 'outer;
-                            }
-                            pend.push((ifx, self.ifaces[ifx].set.add(sk)));
-                        }
-                        Err(e) => {
-                            res = Err(e);
-                            break 'outer;
-                        }
-                    }
-                }
+        let mut eps = Vec::new();
+        eps.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOBUFS)?;
+        for (ifx, f) in self.ifaces.iter().enumerate() {
+            if let Some(ep) = Self::listen_ep(f, fam, v6only, local) {
+                eps.push((ifx, ep));
             }
         }
-        if let Err(e) = res {
-            for (ifx, h) in pend {
-                self.ifaces[ifx].set.remove(h);
+        self.sock_mut(id)?.st = St::Listen { backlog, pend: Vec::new(), eps };
+        if let Err(e) = self.top_up(id) {
+            if let Ok(s) = self.sock_mut(id)
+                && let St::Listen { pend, .. } = core::mem::replace(&mut s.st, St::Idle)
+            {
+                for (ifx, h) in pend {
+                    self.ifaces[ifx].set.remove(h);
+                }
             }
             return Err(e);
         }
-        self.sock_mut(id)?.st = St::Listen { backlog, pend };
+        Ok(())
+    }
+
+    /// Keeps [`FREE_LISTENERS`] listening smoltcp sockets free on each of
+    /// a listener's interfaces, within `min(backlog + 1, MAX_PENDING)`
+    /// connections per interface. ENOBUFS when none could be made.
+    fn top_up(&mut self, id: SockId) -> Result<()> {
+        let Stack { socks, ifaces, .. } = self;
+        let Some(Some(s)) = socks.get_mut(id.0 as usize) else { return Ok(()) };
+        let opts = s.opts;
+        let St::Listen { backlog, pend, eps } = &mut s.st else { return Ok(()) };
+        let cap = ((*backlog).max(0) as usize + 1).min(MAX_PENDING);
+        for &(ifx, ep) in eps.iter() {
+            let mut total = 0;
+            let mut free = 0;
+            for &(i, h) in pend.iter() {
+                if i == ifx {
+                    total += 1;
+                    if ifaces[i].set.get::<tcp::Socket>(h).state() == tcp::State::Listen {
+                        free += 1;
+                    }
+                }
+            }
+            while free < FREE_LISTENERS && total < cap + FREE_LISTENERS - 1 {
+                pend.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                let mut sk = Self::new_tcp(&opts)?;
+                sk.listen(ep).map_err(|_| Errno::EINVAL)?;
+                pend.push((ifx, ifaces[ifx].set.add(sk)));
+                free += 1;
+                total += 1;
+            }
+        }
         Ok(())
     }
 
@@ -1180,7 +1204,6 @@ impl Stack {
         };
         let (fam, opts) = (s.family, s.opts);
         let (ifx, h) = pend[pos];
-        let ep = self.ifaces[ifx].set.get::<tcp::Socket>(h).listen_endpoint();
         // The new socket first, so a failure leaves the connection queued.
         let nid = self.socket(fam, 1, 6, false)?;
         let (remote, local) = {
@@ -1196,19 +1219,14 @@ impl Stack {
             ns.st = St::Tcp { ifx, h, connected: true, fin_rcvd: false, fin_sent: false, started: now };
             ns.local = local.map(|l| user_addr(fam, l.addr, l.port));
         }
-        // Refill the listener's slot.
-        let refill = Self::new_tcp(&opts).ok().and_then(|mut sk| sk.listen(ep).ok().map(|_| sk));
-        let newh = refill.map(|sk| self.ifaces[ifx].set.add(sk));
+        // The slot leaves the queue (in order: accept is FIFO); free
+        // listening sockets are topped up.
         if let Ok(s) = self.sock_mut(id)
             && let St::Listen { pend, .. } = &mut s.st
         {
-            match newh {
-                Some(nh) => pend[pos] = (ifx, nh),
-                None => {
-                    pend.swap_remove(pos);
-                }
-            }
+            pend.remove(pos);
         }
+        let _ = self.top_up(id);
         self.refresh(nid);
         let peer = remote.map(|r| user_addr(fam, r.addr, r.port)).unwrap_or(unspecified(fam));
         Ok((nid, peer))

@@ -297,8 +297,44 @@ fn backlog_refill_and_churn() {
     run_for(&mut st, &mut c, Duration::from_secs(2), Duration::from_millis(100));
     assert_eq!(st.accept(l), Err(Errno::EAGAIN));
     assert_eq!(st.socket_count(), 1);
-    // Only the listener's two listening sockets are left.
-    assert_eq!(st.smoltcp_socket_count(), 2);
+    // Only the listener's free listening sockets are left.
+    assert_eq!(st.smoltcp_socket_count(), inet::FREE_LISTENERS);
+}
+
+#[test]
+fn backlog_beyond_the_free_listeners() {
+    let (mut st, c) = setup();
+    let l = tcp(&mut st, Family::V4);
+    st.bind(l, v4(5500), false).unwrap();
+    st.listen(l, 64).unwrap();
+    let mut cls = Vec::new();
+    for _ in 0..40 {
+        let cl = tcp(&mut st, Family::V4);
+        assert_eq!(st.connect(cl, v4(5500), true), Err(Errno::EINPROGRESS));
+        pump(&mut st, &c);
+        assert_eq!(st.connect(cl, v4(5500), true), Ok(()));
+        cls.push(cl);
+    }
+    let mut peers = Vec::new();
+    for _ in 0..40 {
+        peers.push(st.accept(l).unwrap().1);
+    }
+    assert_eq!(st.accept(l), Err(Errno::EAGAIN));
+    // FIFO: in the order of the connects.
+    let locals: Vec<_> = cls.iter().map(|&c| st.local_addr(c).unwrap()).collect();
+    assert_eq!(peers, locals);
+    // backlog 1: two queued, the third refused (ours; Linux drops the SYN).
+    let l2 = tcp(&mut st, Family::V4);
+    st.bind(l2, v4(5501), false).unwrap();
+    st.listen(l2, 1).unwrap();
+    let mut results = Vec::new();
+    for _ in 0..4 {
+        let cl = tcp(&mut st, Family::V4);
+        let _ = st.connect(cl, v4(5501), true);
+        pump(&mut st, &c);
+        results.push(st.connect(cl, v4(5501), true));
+    }
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3, "{results:?}");
 }
 
 #[test]
