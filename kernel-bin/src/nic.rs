@@ -80,6 +80,8 @@ pub fn proc_net_dev() -> alloc::string::String {
 pub fn pump() {
     if virtio_net::take_irq() {
         QUEUE.wake_all();
+        // the inet stack's poll thread (lock-free)
+        crate::net::inet::kick();
     }
 }
 

@@ -170,7 +170,8 @@ fn step(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console)
 
 /// Boots the default system and drives its shell: pipelines, redirection,
 /// ps, CPU times in `time` and `top`, ^C, background jobs, ^Z/fg/bg,
-/// SIGTTIN, vi in raw mode, poweroff.
+/// SIGTTIN, vi in raw mode, lo (ifconfig, httpd and wget, nc both ways,
+/// ping), poweroff.
 pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
     let wall = Instant::now();
     let mut c = Console::boot(q, true)?;
@@ -404,6 +405,49 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         let out = c.run("cat /tmp/f")?;
         let got = lines(&out);
         if got == ["hello world!", "again"] { Ok(()) } else { Err(format!("got {got:?}")) }
+    });
+    step(t, &mut c, "ifconfig_lo", |c| {
+        let out = c.run("ifconfig lo")?;
+        if out.contains("inet addr:127.0.0.1") && out.contains("UP") && out.contains("LOOPBACK") {
+            Ok(())
+        } else {
+            Err(format!("got {:?}", lines(&out)))
+        }
+    });
+    step(t, &mut c, "httpd_wget", |c| {
+        // the file of the default initramfs (rootfs.rs)
+        c.run("busybox httpd -p 8080 -h /www")?;
+        let out = c.run("wget -O - http://127.0.0.1:8080/index.html; echo status $?")?;
+        c.run("killall httpd")?;
+        let got = lines(&out);
+        let page = "<html><body>Hello from the Rust kernel's busybox httpd.</body></html>";
+        if got.contains(&page) && got.last() == Some(&"status 0") {
+            Ok(())
+        } else {
+            Err(format!("got {got:?}"))
+        }
+    });
+    step(t, &mut c, "nc_both_ways", |c| {
+        c.run("(echo from-server; sleep 2) | nc -l -p 9000 > /tmp/srv &")?;
+        let out = c.run("sleep 1; (echo from-client; sleep 2) | nc 127.0.0.1 9000")?;
+        let srv = c.run("sleep 1; cat /tmp/srv")?;
+        let (got, got_srv) = (lines(&out), lines(&srv));
+        if got.contains(&"from-server") && got_srv.contains(&"from-client") {
+            Ok(())
+        } else {
+            Err(format!("client got {got:?}, server got {got_srv:?}"))
+        }
+    });
+    step(t, &mut c, "ping_lo", |c| {
+        let out = c.run("ping -c 1 127.0.0.1; echo status $?")?;
+        if out.contains("bytes from 127.0.0.1")
+            && out.contains("1 packets received")
+            && out.contains("status 0")
+        {
+            Ok(())
+        } else {
+            Err(format!("got {:?}", lines(&out)))
+        }
     });
     step(t, &mut c, "poweroff", |c| {
         c.type_keys("poweroff\r")?;

@@ -11,6 +11,7 @@
 //! and signals. AF_UNIX sockets come from `net::unix` ([`unix`]);
 //! AF_INET/AF_INET6 from [`inet_socket`], the one hook of the inet stack.
 
+pub mod inet;
 pub mod unix;
 
 use crate::proc::table;
@@ -47,19 +48,17 @@ const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
 // ---- the inet hook ----------------------------------------------------
 
-/// AF_INET and AF_INET6 sockets: **the hook the inet stack fills in**.
-/// Until then every inet socket is `EAFNOSUPPORT`. `domain` is AF_INET or
-/// AF_INET6, `ty` the type without flags, `protocol` as given; a socket
+/// AF_INET and AF_INET6 sockets: the hook the inet stack fills in
+/// ([`inet`], over `crates/inet`). `domain` is AF_INET or AF_INET6, `ty` the type without flags, `protocol` as given; a socket
 /// gets its queue from [`unix::KEnv`]'s `new_waker`.
 pub fn inet_socket(domain: u16, ty: u32, protocol: u32) -> Result<Sock> {
-    log::info!("socket({domain}, {ty}, {protocol}): no inet stack: EAFNOSUPPORT");
-    Err(Errno::EAFNOSUPPORT)
+    inet::inet_socket(domain, ty, protocol)
 }
 
 /// ioctl(2) commands on any socket that belong to the inet stack
 /// (interface configuration, SIOCGIFCONF, ...): `None` when not one.
-pub fn inet_ioctl(_t: &UThread, _sock: &Sock, _cmd: u32, _arg: u64) -> Option<SysResult> {
-    None
+pub fn inet_ioctl(t: &UThread, sock: &Sock, cmd: u32, arg: u64) -> Option<SysResult> {
+    inet::inet_ioctl(t, sock, cmd, arg)
 }
 
 // ---- the socket file --------------------------------------------------

@@ -1,0 +1,1931 @@
+//! Internet sockets (AF_INET, AF_INET6) with Linux's semantics, over the
+//! `smoltcp` TCP/IP stack.
+//!
+//! # The model
+//!
+//! A [`Stack`] value (no globals) holds the network interfaces (the
+//! loopback `lo` with 127.0.0.1/8 and ::1 is always there; further ones,
+//! e.g. an Ethernet NIC, come through [`Stack::add_interface`], generic
+//! over `smoltcp::phy::Device`), one smoltcp `SocketSet` per interface,
+//! the table of user sockets ([`SockId`]) and the port table
+//! ([`ports::PortTable`]).
+//!
+//! Every operation is non-blocking: it does what it can and returns
+//! `EAGAIN` (or `EINPROGRESS` for a connect) otherwise; the caller (the
+//! kernel) sleeps on its wait queues and retries. [`Stack::poll`] moves
+//! packets (loopback delivery happens there) and returns the sockets whose
+//! readiness ([`Stack::events`], Linux's `tcp_poll`/`datagram_poll` bits)
+//! changed, so the caller can wake exactly those; [`Stack::poll_delay`]
+//! says when smoltcp's timers next need a poll.
+//!
+//! On top of smoltcp the crate adds what Linux users see: bind rules
+//! (INADDR_ANY, ephemeral ports 32768-60999, EADDRINUSE, SO_REUSEADDR,
+//! SO_REUSEPORT, EADDRNOTAVAIL, EINVAL on a second bind), a listen backlog
+//! (smoltcp listens for one connection per socket, so a listener keeps up
+//! to [`MAX_PENDING`] listening smoltcp sockets per interface and refills
+//! on accept), connect errors (ECONNREFUSED on RST, ETIMEDOUT,
+//! ECONNRESET, EALREADY, EISCONN), shutdown, socket options (with
+//! getsockopt's doubled buffer sizes), IPV6_V6ONLY with v4-mapped
+//! addresses, UDP datagrams (MSG_TRUNC lengths, EMSGSIZE) and ICMP echo
+//! (ping sockets and raw ICMP sockets).
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+mod lo;
+pub mod opt;
+pub mod ports;
+
+/// The smoltcp this crate is built on (for devices and addresses).
+pub use smoltcp;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use linux_abi::{Errno, Result};
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::phy::Device;
+use smoltcp::socket::{icmp, raw, tcp, udp};
+pub use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, IpProtocol, IpVersion,
+    Ipv4Cidr, Ipv6Cidr,
+};
+
+use ports::{Entry, PortTable, Space};
+
+/// epoll/poll event bits (Linux's values).
+pub mod events {
+    /// Readable.
+    pub const EPOLLIN: u32 = 0x001;
+    /// Urgent data.
+    pub const EPOLLPRI: u32 = 0x002;
+    /// Writable.
+    pub const EPOLLOUT: u32 = 0x004;
+    /// Error.
+    pub const EPOLLERR: u32 = 0x008;
+    /// Hang-up.
+    pub const EPOLLHUP: u32 = 0x010;
+    /// Normal data readable.
+    pub const EPOLLRDNORM: u32 = 0x040;
+    /// Normal data writable.
+    pub const EPOLLWRNORM: u32 = 0x100;
+    /// Priority data writable.
+    pub const EPOLLWRBAND: u32 = 0x200;
+    /// The peer shut down its writing half.
+    pub const EPOLLRDHUP: u32 = 0x2000;
+}
+use events::*;
+
+/// The most connections (accepted or not yet) a listener keeps queued
+/// per interface: `min(backlog + 1, MAX_PENDING)`, as Linux's accept
+/// queue holds backlog + 1.
+pub const MAX_PENDING: usize = 128;
+/// Listening smoltcp sockets kept free per interface (each takes one
+/// SYN; loopback delivers at most one connect's SYN per poll).
+pub const FREE_LISTENERS: usize = 2;
+/// Linux's connect timeout (6 SYN retries, about 127 s).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(127);
+/// How long an orphaned (closed by the user) connection may linger
+/// (tcp_fin_timeout).
+pub const ORPHAN_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest UDP payload over IPv4 (65535 - 20 - 8).
+pub const UDP_MAX_V4: usize = 65507;
+/// The largest UDP payload over IPv6 without fragmentation (65535 - 40 - 8).
+pub const UDP_MAX_V6: usize = 65487;
+
+/// Interface flags (Linux's IFF_*).
+pub mod iff {
+    /// Interface is up.
+    pub const UP: u16 = 0x1;
+    /// Broadcast address valid.
+    pub const BROADCAST: u16 = 0x2;
+    /// Is a loopback net.
+    pub const LOOPBACK: u16 = 0x8;
+    /// Resources allocated.
+    pub const RUNNING: u16 = 0x40;
+    /// Supports multicast.
+    pub const MULTICAST: u16 = 0x1000;
+}
+
+/// The address family of a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// AF_INET.
+    V4,
+    /// AF_INET6.
+    V6,
+}
+
+/// What kind of internet socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// SOCK_STREAM, IPPROTO_TCP.
+    Tcp,
+    /// SOCK_DGRAM, IPPROTO_UDP.
+    Udp,
+    /// SOCK_DGRAM, IPPROTO_ICMP: a ping socket.
+    Ping,
+    /// SOCK_RAW, IPPROTO_ICMP (root only).
+    RawIcmp,
+}
+
+/// A user socket in a [`Stack`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SockId(pub u32);
+
+/// `shutdown(2)`'s `how`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// SHUT_RD.
+    Read,
+    /// SHUT_WR.
+    Write,
+    /// SHUT_RDWR.
+    Both,
+}
+
+/// The socket options a socket carries.
+#[derive(Clone, Copy, Debug)]
+pub struct Opts {
+    /// SO_REUSEADDR.
+    pub reuseaddr: bool,
+    /// SO_REUSEPORT.
+    pub reuseport: bool,
+    /// SO_KEEPALIVE.
+    pub keepalive: bool,
+    /// SO_BROADCAST.
+    pub broadcast: bool,
+    /// SO_OOBINLINE.
+    pub oobinline: bool,
+    /// TCP_NODELAY.
+    pub nodelay: bool,
+    /// IPV6_V6ONLY.
+    pub v6only: bool,
+    /// SO_LINGER: (l_onoff, l_linger).
+    pub linger: (bool, i32),
+    /// SO_RCVBUF as getsockopt reports it (doubled).
+    pub rcvbuf: u32,
+    /// SO_SNDBUF as getsockopt reports it (doubled).
+    pub sndbuf: u32,
+    /// SO_RCVTIMEO in microseconds (0 = none).
+    pub rcvtimeo_us: u64,
+    /// SO_SNDTIMEO in microseconds (0 = none).
+    pub sndtimeo_us: u64,
+    /// IP_TTL / IPV6_UNICAST_HOPS (-1 = default 64).
+    pub ttl: i32,
+    /// TCP_MAXSEG as set (0 = default).
+    pub maxseg: i32,
+    /// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT.
+    pub keep: (i32, i32, i32),
+}
+
+#[derive(Debug)]
+enum St {
+    /// Fresh or bound, no smoltcp socket.
+    Idle,
+    /// A TCP listener: listening smoltcp sockets per interface.
+    Listen { backlog: i32, pend: Vec<(usize, SocketHandle)>, eps: Vec<(usize, IpListenEndpoint)> },
+    /// A TCP connection (or an attempt).
+    Tcp { ifx: usize, h: SocketHandle, connected: bool, fin_rcvd: bool, fin_sent: bool, started: Instant },
+    /// A TCP socket whose connection ended (its smoltcp socket is gone).
+    Dead,
+    /// A datagram socket: one smoltcp socket per interface.
+    Dgram { hs: Vec<(usize, SocketHandle)> },
+}
+
+#[derive(Debug)]
+struct Sock {
+    family: Family,
+    kind: Kind,
+    protocol: i32,
+    /// The local address (as the user sees it) once bound or connected.
+    local: Option<SocketAddr>,
+    /// An entry in the port table is held.
+    bound: bool,
+    /// The user called bind() (a second bind is EINVAL).
+    user_bound: bool,
+    /// The peer of a connected datagram socket.
+    peer: Option<SocketAddr>,
+    opts: Opts,
+    st: St,
+    /// sk_err: the pending error SO_ERROR reads.
+    err: Option<Errno>,
+    shut_rd: bool,
+    shut_wr: bool,
+    last_events: u32,
+    /// Linux's `sock->state` (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED).
+    ss: Ss,
+    /// A blocking connect is waiting (its deadline call gives EINPROGRESS).
+    conn_wait: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ss {
+    Unconnected,
+    Connecting,
+    Connected,
+}
+
+trait Link: Send {
+    /// A smoltcp interface for this link's device.
+    fn interface(&mut self, config: Config, now: Instant) -> Interface;
+    /// The device's MTU (IP packet size for an IP medium, frame size for
+    /// Ethernet).
+    fn mtu(&self) -> usize;
+    fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool;
+    /// Packets wait in the device (loopback: another poll delivers them).
+    fn pending(&self) -> bool {
+        false
+    }
+}
+
+struct LoLink(lo::Lo);
+
+impl Link for LoLink {
+    fn interface(&mut self, config: Config, now: Instant) -> Interface {
+        Interface::new(config, &mut self.0, now)
+    }
+
+    fn mtu(&self) -> usize {
+        self.0.capabilities().max_transmission_unit
+    }
+
+    fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool {
+        iface.poll(now, &mut self.0, set) == PollResult::SocketStateChanged
+    }
+
+    fn pending(&self) -> bool {
+        self.0.pending()
+    }
+}
+
+struct DevLink<D>(D);
+
+impl<D: Device + Send> Link for DevLink<D> {
+    fn interface(&mut self, config: Config, now: Instant) -> Interface {
+        Interface::new(config, &mut self.0, now)
+    }
+
+    fn mtu(&self) -> usize {
+        self.0.capabilities().max_transmission_unit
+    }
+
+    fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool {
+        iface.poll(now, &mut self.0, set) == PollResult::SocketStateChanged
+    }
+}
+
+/// What SIOCGIF* report about an interface.
+#[derive(Clone, Debug)]
+pub struct IfInfo {
+    /// The name ("lo", "eth0").
+    pub name: String,
+    /// The interface index (lo is 1).
+    pub index: u32,
+    /// IFF_* flags.
+    pub flags: u16,
+    /// The MTU.
+    pub mtu: u32,
+    /// The hardware address (zero for lo).
+    pub mac: [u8; 6],
+    /// The first IPv4 address and its prefix length.
+    pub ipv4: Option<(Ipv4Addr, u8)>,
+    /// The IPv6 addresses and their prefix lengths.
+    pub ipv6: Vec<(Ipv6Addr, u8)>,
+}
+
+struct Iface {
+    name: String,
+    index: u32,
+    flags: u16,
+    mtu: u32,
+    mac: [u8; 6],
+    loopback: bool,
+    gw4: Option<Ipv4Addr>,
+    iface: Interface,
+    link: Box<dyn Link>,
+    set: SocketSet<'static>,
+}
+
+/// The internet stack: interfaces, sockets and ports.
+pub struct Stack {
+    ifaces: Vec<Iface>,
+    socks: Vec<Option<Sock>>,
+    free: Vec<u32>,
+    ports: PortTable,
+    orphans: Vec<(usize, SocketHandle)>,
+    now: Instant,
+    seed: u64,
+    live: usize,
+    overflow: bool,
+}
+
+fn zeroed(n: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Errno::ENOBUFS)?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
+fn meta_slots<T: Clone>(n: usize, fill: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Errno::ENOBUFS)?;
+    v.resize(n, fill);
+    Ok(v)
+}
+
+/// The smoltcp form of a user address: v4-mapped v6 addresses become v4.
+fn to_ip(a: IpAddr) -> IpAddress {
+    match a {
+        IpAddr::V4(v) => IpAddress::Ipv4(v),
+        IpAddr::V6(v) => match v.to_ipv4_mapped() {
+            Some(m) => IpAddress::Ipv4(m),
+            None => IpAddress::Ipv6(v),
+        },
+    }
+}
+
+/// The user form of a smoltcp address for a socket of `fam`.
+fn user_addr(fam: Family, a: IpAddress, port: u16) -> SocketAddr {
+    match (fam, a) {
+        (Family::V4, IpAddress::Ipv4(v)) => SocketAddr::V4(SocketAddrV4::new(v, port)),
+        (Family::V6, IpAddress::Ipv4(v)) => SocketAddr::V6(SocketAddrV6::new(v.to_ipv6_mapped(), port, 0, 0)),
+        (_, IpAddress::Ipv6(v)) => SocketAddr::V6(SocketAddrV6::new(v, port, 0, 0)),
+    }
+}
+
+fn unspecified(fam: Family) -> SocketAddr {
+    match fam {
+        Family::V4 => SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+        Family::V6 => SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0)),
+    }
+}
+
+fn is_loopback(a: IpAddress) -> bool {
+    match a {
+        IpAddress::Ipv4(v) => v.is_loopback(),
+        IpAddress::Ipv6(v) => v.is_loopback(),
+    }
+}
+
+/// Internal TCP receive buffer size for a reported SO_RCVBUF.
+fn tcp_rx_size(rcvbuf: u32) -> usize {
+    ((rcvbuf / 2) as usize).clamp(4096, 1 << 20)
+}
+
+/// Internal TCP send buffer size for a reported SO_SNDBUF.
+fn tcp_tx_size(sndbuf: u32) -> usize {
+    (sndbuf as usize * 4).clamp(4096, 1 << 20)
+}
+
+impl Stack {
+    /// A stack with the loopback interface up (127.0.0.1/8, ::1/128).
+    /// `seed` seeds smoltcp's random numbers (initial sequence numbers).
+    pub fn new(now: Instant, seed: u64) -> Stack {
+        let mut st = Stack {
+            ifaces: Vec::new(),
+            socks: Vec::new(),
+            free: Vec::new(),
+            ports: PortTable::new(),
+            orphans: Vec::new(),
+            now,
+            seed,
+            live: 0,
+            overflow: false,
+        };
+        let addrs = [
+            IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)),
+            IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Addr::LOCALHOST, 128)),
+        ];
+        // The first interface cannot fail to fit in an empty Vec but the
+        // allocation is still checked.
+        let _ = st.add_iface("lo", Box::new(LoLink(lo::Lo::new())), None, &addrs, None, true);
+        st
+    }
+
+    /// Adds an interface over `device` (Ethernet when `mac` is given, IP
+    /// otherwise) with `addrs` and an IPv4 default gateway. Returns its
+    /// index (as SIOCGIFINDEX). The interface starts up.
+    pub fn add_interface<D: Device + Send + 'static>(
+        &mut self,
+        name: &str,
+        device: D,
+        mac: Option<[u8; 6]>,
+        addrs: &[IpCidr],
+        gw4: Option<Ipv4Addr>,
+    ) -> Result<u32> {
+        self.add_iface(name, Box::new(DevLink(device)), mac, addrs, gw4, false)
+    }
+
+    fn add_iface(
+        &mut self,
+        name: &str,
+        mut link: Box<dyn Link>,
+        mac: Option<[u8; 6]>,
+        addrs: &[IpCidr],
+        gw4: Option<Ipv4Addr>,
+        loopback: bool,
+    ) -> Result<u32> {
+        self.ifaces.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let hw = match mac {
+            Some(m) => HardwareAddress::Ethernet(EthernetAddress(m)),
+            None => HardwareAddress::Ip,
+        };
+        let mut config = Config::new(hw);
+        config.random_seed = self.seed ^ (self.ifaces.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut mtu = link.mtu() as u32;
+        if mac.is_some() {
+            mtu = mtu.saturating_sub(14);
+        }
+        let mut iface = link.interface(config, self.now);
+        iface.update_ip_addrs(|a| {
+            for c in addrs {
+                let _ = a.push(*c);
+            }
+        });
+        if let Some(gw) = gw4 {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+        let index = self.ifaces.len() as u32 + 1;
+        let flags = if loopback {
+            iff::UP | iff::LOOPBACK | iff::RUNNING
+        } else {
+            iff::UP | iff::BROADCAST | iff::RUNNING | iff::MULTICAST
+        };
+        self.ifaces.push(Iface {
+            name: String::from(name),
+            index,
+            flags,
+            mtu: if loopback { 65536 } else { mtu },
+            mac: mac.unwrap_or([0; 6]),
+            loopback,
+            gw4,
+            iface,
+            link,
+            set: SocketSet::new(Vec::new()),
+        });
+        Ok(index)
+    }
+
+    /// Replaces the addresses and gateway of interface `index` (for DHCP).
+    pub fn set_interface_addrs(&mut self, index: u32, addrs: &[IpCidr], gw4: Option<Ipv4Addr>) -> Result<()> {
+        let f = self.ifaces.iter_mut().find(|f| f.index == index).ok_or(Errno::ENODEV)?;
+        f.iface.update_ip_addrs(|a| {
+            a.clear();
+            for c in addrs {
+                let _ = a.push(*c);
+            }
+        });
+        f.iface.routes_mut().remove_default_ipv4_route();
+        if let Some(gw) = gw4 {
+            let _ = f.iface.routes_mut().add_default_ipv4_route(gw);
+        }
+        f.gw4 = gw4;
+        Ok(())
+    }
+
+    /// The interfaces, for SIOCGIFCONF and friends.
+    pub fn interfaces(&self) -> Result<Vec<IfInfo>> {
+        let mut out = Vec::new();
+        out.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOMEM)?;
+        for f in &self.ifaces {
+            let mut ipv4 = None;
+            let mut ipv6 = Vec::new();
+            for c in f.iface.ip_addrs() {
+                match c {
+                    IpCidr::Ipv4(c) if ipv4.is_none() => ipv4 = Some((c.address(), c.prefix_len())),
+                    IpCidr::Ipv6(c) => {
+                        ipv6.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                        ipv6.push((c.address(), c.prefix_len()));
+                    }
+                    _ => {}
+                }
+            }
+            out.push(IfInfo {
+                name: f.name.clone(),
+                index: f.index,
+                flags: f.flags,
+                mtu: f.mtu,
+                mac: f.mac,
+                ipv4,
+                ipv6,
+            });
+        }
+        Ok(out)
+    }
+
+    /// SIOCSIFFLAGS: sets the changeable flags (IFF_UP) of interface
+    /// `name`; ENODEV if there is none.
+    pub fn set_interface_flags(&mut self, name: &str, flags: u16) -> Result<()> {
+        let f = self.ifaces.iter_mut().find(|f| f.name == name).ok_or(Errno::ENODEV)?;
+        if flags & iff::UP != 0 {
+            f.flags |= iff::UP | iff::RUNNING;
+        } else {
+            f.flags &= !(iff::UP | iff::RUNNING);
+        }
+        Ok(())
+    }
+
+    // ---- time and polling ----
+
+    /// Moves packets on every interface that is up and updates the
+    /// sockets. Pushes onto `changed` every socket whose readiness changed
+    /// (growing it fallibly; when memory runs out [`Stack::take_overflow`]
+    /// says so and the caller wakes every socket) and returns whether
+    /// anything happened.
+    pub fn poll(&mut self, now: Instant, changed: &mut Vec<SockId>) -> bool {
+        self.now = now;
+        let mut any = false;
+        // Loopback delivery needs more rounds: what one round sends the
+        // next receives (and answers). The rounds are bounded; what is
+        // left waits for the next poll ([`Stack::poll_delay`] says now).
+        for _ in 0..64 {
+            let mut round = false;
+            for f in self.ifaces.iter_mut() {
+                if f.flags & iff::UP == 0 {
+                    continue;
+                }
+                if f.link.poll(&mut f.iface, now, &mut f.set) {
+                    round = true;
+                }
+            }
+            if round {
+                any = true;
+            }
+            if !self.ifaces.iter().any(|f| f.flags & iff::UP != 0 && f.link.pending()) {
+                break;
+            }
+        }
+        if any {
+            self.reap_orphans();
+            // Listeners whose free listening sockets took SYNs get new
+            // ones (a failed allocation leaves fewer: a later SYN then
+            // finds none and is refused).
+            for i in 0..self.socks.len() {
+                if matches!(self.socks[i], Some(Sock { st: St::Listen { .. }, .. })) {
+                    let _ = self.top_up(SockId(i as u32));
+                }
+            }
+        }
+        for i in 0..self.socks.len() {
+            if self.socks[i].is_none() {
+                continue;
+            }
+            let id = SockId(i as u32);
+            let ev = self.events(id);
+            if let Some(s) = self.socks[i].as_mut()
+                && s.last_events != ev
+            {
+                s.last_events = ev;
+                if changed.try_reserve(1).is_ok() {
+                    changed.push(id);
+                } else {
+                    self.overflow = true;
+                }
+            }
+        }
+        any
+    }
+
+    /// How long until smoltcp next needs a poll (None = only on new
+    /// packets or user operations).
+    pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
+        if self.ifaces.iter().any(|f| f.flags & iff::UP != 0 && f.link.pending()) {
+            return Some(Duration::ZERO);
+        }
+        let mut best: Option<Duration> = None;
+        for f in self.ifaces.iter_mut() {
+            if f.flags & iff::UP == 0 {
+                continue;
+            }
+            if let Some(d) = f.iface.poll_delay(now, &f.set) {
+                best = Some(best.map_or(d, |b| if d < b { d } else { b }));
+            }
+        }
+        best
+    }
+
+    /// Whether a poll could not list every changed socket (since the last
+    /// call).
+    pub fn take_overflow(&mut self) -> bool {
+        core::mem::take(&mut self.overflow)
+    }
+
+    /// The time of the last poll.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The number of live user sockets.
+    pub fn socket_count(&self) -> usize {
+        self.live
+    }
+
+    /// The number of smoltcp sockets (user sockets' and orphans').
+    pub fn smoltcp_socket_count(&self) -> usize {
+        self.ifaces.iter().map(|f| f.set.iter().count()).sum()
+    }
+
+    fn reap_orphans(&mut self) {
+        let mut i = 0;
+        while i < self.orphans.len() {
+            let (ifx, h) = self.orphans[i];
+            let st = self.ifaces[ifx].set.get::<tcp::Socket>(h).state();
+            if matches!(st, tcp::State::Closed | tcp::State::TimeWait) {
+                self.ifaces[ifx].set.remove(h);
+                self.orphans.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    // ---- socket table ----
+
+    fn sock(&self, id: SockId) -> Result<&Sock> {
+        self.socks.get(id.0 as usize).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)
+    }
+
+    fn sock_mut(&mut self, id: SockId) -> Result<&mut Sock> {
+        self.socks.get_mut(id.0 as usize).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)
+    }
+
+    /// socket(2): a new socket of `family` with Linux's `type` (without
+    /// the SOCK_NONBLOCK/SOCK_CLOEXEC bits) and `protocol`. `privileged`
+    /// is CAP_NET_RAW (needed for SOCK_RAW).
+    pub fn socket(&mut self, family: Family, ty: i32, protocol: i32, privileged: bool) -> Result<SockId> {
+        let kind = match ty {
+            1 => match protocol {
+                0 | 6 => Kind::Tcp,
+                _ => return Err(Errno::EPROTONOSUPPORT),
+            },
+            2 => match (protocol, family) {
+                (0 | 17, _) => Kind::Udp,
+                (1, Family::V4) => Kind::Ping,
+                _ => return Err(Errno::EPROTONOSUPPORT),
+            },
+            3 => {
+                if !privileged {
+                    return Err(Errno::EPERM);
+                }
+                match (protocol, family) {
+                    (1, Family::V4) => Kind::RawIcmp,
+                    _ => return Err(Errno::EPROTONOSUPPORT),
+                }
+            }
+            _ => return Err(Errno::ESOCKTNOSUPPORT),
+        };
+        let protocol = match (kind, protocol) {
+            (Kind::Tcp, _) => 6,
+            (Kind::Udp, _) => 17,
+            (_, p) => p,
+        };
+        let (rcvbuf, sndbuf) = match kind {
+            Kind::Tcp => (131072, 16384),
+            _ => (212992, 212992),
+        };
+        let s = Sock {
+            family,
+            kind,
+            protocol,
+            local: None,
+            bound: false,
+            user_bound: false,
+            peer: None,
+            opts: Opts {
+                reuseaddr: false,
+                reuseport: false,
+                keepalive: false,
+                broadcast: false,
+                oobinline: false,
+                nodelay: false,
+                v6only: false,
+                linger: (false, 0),
+                rcvbuf,
+                sndbuf,
+                rcvtimeo_us: 0,
+                sndtimeo_us: 0,
+                ttl: -1,
+                maxseg: 0,
+                keep: (7200, 75, 9),
+            },
+            st: St::Idle,
+            err: None,
+            shut_rd: false,
+            shut_wr: false,
+            last_events: 0,
+            ss: Ss::Unconnected,
+            conn_wait: false,
+        };
+        let id = if let Some(i) = self.free.pop() {
+            self.socks[i as usize] = Some(s);
+            i
+        } else {
+            self.socks.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            self.free.try_reserve(self.socks.len() + 1).map_err(|_| Errno::ENOBUFS)?;
+            self.socks.push(Some(s));
+            (self.socks.len() - 1) as u32
+        };
+        self.live += 1;
+        let id = SockId(id);
+        if kind == Kind::RawIcmp {
+            // A raw socket takes ICMP from every interface at once.
+            if let Err(e) = self.open_dgram(id) {
+                self.close(id);
+                return Err(e);
+            }
+        }
+        if let Ok(ev) = self.sock(id).map(|_| 0) {
+            let ev = ev | self.events(id);
+            if let Ok(s) = self.sock_mut(id) {
+                s.last_events = ev;
+            }
+        }
+        Ok(id)
+    }
+
+    /// The socket's family, kind and protocol.
+    pub fn kind(&self, id: SockId) -> Result<(Family, Kind, i32)> {
+        let s = self.sock(id)?;
+        Ok((s.family, s.kind, s.protocol))
+    }
+
+    /// The socket's options (the caller reads the timeouts from here).
+    pub fn opts(&self, id: SockId) -> Result<Opts> {
+        Ok(self.sock(id)?.opts)
+    }
+
+    /// close(2) of the last reference. A TCP connection is closed
+    /// gracefully (FIN) and finishes on its own as an orphan, or is reset
+    /// when unread data remains or SO_LINGER with a zero time is set.
+    pub fn close(&mut self, id: SockId) {
+        let Some(s) = self.socks.get_mut(id.0 as usize).and_then(|s| s.take()) else {
+            return;
+        };
+        self.live = self.live.saturating_sub(1);
+        if self.free.try_reserve(1).is_ok() {
+            self.free.push(id.0);
+        }
+        if s.bound {
+            self.ports.remove(id.0);
+        }
+        match s.st {
+            St::Idle | St::Dead => {}
+            St::Listen { pend, .. } => {
+                // Connections not accepted yet are reset (Linux's
+                // inet_csk_listen_stop): aborted, they send their RST as
+                // orphans at the next poll and are reaped once closed.
+                for (ifx, h) in pend {
+                    self.ifaces[ifx].set.get_mut::<tcp::Socket>(h).abort();
+                    if self.orphans.try_reserve(1).is_ok() {
+                        self.orphans.push((ifx, h));
+                    } else {
+                        self.ifaces[ifx].set.remove(h);
+                    }
+                }
+            }
+            St::Tcp { ifx, h, .. } => {
+                let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
+                let abort = sk.recv_queue() > 0 || (s.opts.linger.0 && s.opts.linger.1 == 0);
+                if abort {
+                    sk.abort();
+                } else {
+                    sk.close();
+                }
+                sk.set_timeout(Some(ORPHAN_TIMEOUT));
+                if self.orphans.try_reserve(1).is_ok() {
+                    self.orphans.push((ifx, h));
+                } else {
+                    // No memory to keep it: send the RST now and drop it.
+                    sk.abort();
+                    let f = &mut self.ifaces[ifx];
+                    let _ = f.link.poll(&mut f.iface, self.now, &mut f.set);
+                    f.set.remove(h);
+                }
+            }
+            St::Dgram { hs } => {
+                for (ifx, h) in hs {
+                    self.ifaces[ifx].set.remove(h);
+                }
+            }
+        }
+    }
+
+    // ---- addresses ----
+
+    /// Whether `a` is an address of this host (127/8 is all local, as lo's
+    /// route on Linux).
+    fn is_local(&self, a: IpAddress) -> bool {
+        if is_loopback(a) {
+            return true;
+        }
+        self.ifaces.iter().any(|f| f.iface.has_ip_addr(a))
+    }
+
+    /// The interface that reaches `dst`.
+    fn route(&self, dst: IpAddress) -> Result<usize> {
+        if is_loopback(dst) || self.ifaces.iter().any(|f| f.loopback && f.iface.has_ip_addr(dst)) {
+            return if self.ifaces[0].flags & iff::UP != 0 { Ok(0) } else { Err(Errno::ENETUNREACH) };
+        }
+        for (i, f) in self.ifaces.iter().enumerate() {
+            if f.flags & iff::UP != 0 && f.iface.has_ip_addr(dst) {
+                return Ok(i);
+            }
+        }
+        for (i, f) in self.ifaces.iter().enumerate() {
+            if f.flags & iff::UP != 0 && f.iface.ip_addrs().iter().any(|c| c.contains_addr(&dst)) {
+                return Ok(i);
+            }
+        }
+        if let IpAddress::Ipv4(_) = dst {
+            for (i, f) in self.ifaces.iter().enumerate() {
+                if f.flags & iff::UP != 0 && f.gw4.is_some() {
+                    return Ok(i);
+                }
+            }
+        }
+        Err(Errno::ENETUNREACH)
+    }
+
+    /// Checks a user address against the socket's family; returns the
+    /// smoltcp address.
+    fn check_family(s: &Sock, a: &SocketAddr) -> Result<IpAddress> {
+        match (s.family, a) {
+            (Family::V4, SocketAddr::V4(v)) => Ok(IpAddress::Ipv4(*v.ip())),
+            (Family::V6, SocketAddr::V6(v)) => {
+                if v.ip().to_ipv4_mapped().is_some() && s.opts.v6only {
+                    return Err(Errno::ENETUNREACH);
+                }
+                Ok(to_ip(IpAddr::V6(*v.ip())))
+            }
+            _ => Err(Errno::EAFNOSUPPORT),
+        }
+    }
+
+    fn space(kind: Kind) -> Space {
+        match kind {
+            Kind::Tcp => Space::Tcp,
+            Kind::Udp => Space::Udp,
+            Kind::Ping | Kind::RawIcmp => Space::Icmp,
+        }
+    }
+
+    /// bind(2). `privileged` is CAP_NET_BIND_SERVICE (ports below 1024).
+    pub fn bind(&mut self, id: SockId, addr: SocketAddr, privileged: bool) -> Result<()> {
+        let s = self.sock(id)?;
+        let ip = match (s.family, &addr) {
+            (Family::V4, SocketAddr::V4(v)) => IpAddress::Ipv4(*v.ip()),
+            (Family::V6, SocketAddr::V6(v)) => {
+                if v.ip().to_ipv4_mapped().is_some() && s.opts.v6only {
+                    return Err(Errno::EINVAL);
+                }
+                to_ip(IpAddr::V6(*v.ip()))
+            }
+            _ => return Err(Errno::EAFNOSUPPORT),
+        };
+        if s.kind == Kind::RawIcmp {
+            // A raw socket's bind only filters by address.
+            if !ip.is_unspecified() && !self.is_local(ip) {
+                return Err(Errno::EADDRNOTAVAIL);
+            }
+            self.sock_mut(id)?.local = Some(addr);
+            return Ok(());
+        }
+        if s.user_bound || s.bound {
+            return Err(Errno::EINVAL);
+        }
+        if !ip.is_unspecified() && !self.is_local(ip) {
+            return Err(Errno::EADDRNOTAVAIL);
+        }
+        if addr.port() != 0 && addr.port() < 1024 && !privileged && s.kind != Kind::Ping {
+            return Err(Errno::EACCES);
+        }
+        self.add_port(id, addr)?;
+        let s = self.sock_mut(id)?;
+        s.user_bound = true;
+        if matches!(s.kind, Kind::Udp | Kind::Ping)
+            && let Err(e) = self.open_dgram(id)
+        {
+            self.ports.remove(id.0);
+            let s = self.sock_mut(id)?;
+            s.bound = false;
+            s.user_bound = false;
+            s.local = None;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn add_port(&mut self, id: SockId, addr: SocketAddr) -> Result<u16> {
+        let s = self.sock(id)?;
+        let e = Entry {
+            space: Self::space(s.kind),
+            port: addr.port(),
+            addr: addr.ip(),
+            v6: s.family == Family::V6,
+            v6only: s.opts.v6only,
+            reuseaddr: s.opts.reuseaddr,
+            reuseport: s.opts.reuseport,
+            listening: false,
+            owner: id.0,
+        };
+        let port = self.ports.add(e)?;
+        let s = self.sock_mut(id)?;
+        let mut local = addr;
+        local.set_port(port);
+        s.local = Some(local);
+        s.bound = true;
+        Ok(port)
+    }
+
+    /// Binds to the wildcard address and an ephemeral port if unbound.
+    fn autobind(&mut self, id: SockId) -> Result<()> {
+        let s = self.sock(id)?;
+        if s.bound {
+            return Ok(());
+        }
+        let fam = s.family;
+        self.add_port(id, unspecified(fam))?;
+        Ok(())
+    }
+
+    /// The listen endpoint a socket bound to `local` uses on interface `f`:
+    /// a wildcard v4 socket listens on the interface's v4 address so v6
+    /// packets do not reach it (and a v6-only one on its v6 address).
+    fn listen_ep(f: &Iface, fam: Family, v6only: bool, local: SocketAddr) -> Option<IpListenEndpoint> {
+        let ip = to_ip(local.ip());
+        let port = local.port();
+        if !ip.is_unspecified() {
+            let ours = is_loopback(ip) && f.loopback || f.iface.has_ip_addr(ip);
+            return ours.then_some(IpListenEndpoint { addr: Some(ip), port });
+        }
+        match (fam, v6only) {
+            (Family::V4, _) => {
+                f.iface.ipv4_addr().map(|a| IpListenEndpoint { addr: Some(IpAddress::Ipv4(a)), port })
+            }
+            (Family::V6, true) => {
+                f.iface.ipv6_addr().map(|a| IpListenEndpoint { addr: Some(IpAddress::Ipv6(a)), port })
+            }
+            (Family::V6, false) => Some(IpListenEndpoint { addr: None, port }),
+        }
+    }
+
+    fn new_tcp(opts: &Opts) -> Result<tcp::Socket<'static>> {
+        let rx = zeroed(tcp_rx_size(opts.rcvbuf))?;
+        let tx = zeroed(tcp_tx_size(opts.sndbuf))?;
+        let mut sk = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+        sk.set_nagle_enabled(!opts.nodelay);
+        sk.set_ack_delay(None);
+        if opts.keepalive {
+            sk.set_keep_alive(Some(Duration::from_secs(opts.keep.0.max(1) as u64)));
+        }
+        if opts.ttl > 0 {
+            sk.set_hop_limit(Some(opts.ttl as u8));
+        }
+        Ok(sk)
+    }
+
+    fn dgram_buffers(
+        kind: Kind,
+        rcvbuf: u32,
+    ) -> Result<(udp::PacketBuffer<'static>, udp::PacketBuffer<'static>)> {
+        let _ = kind;
+        let rx_bytes = ((rcvbuf / 2) as usize).clamp(UDP_MAX_V4 + 29, 1 << 20);
+        let rx = udp::PacketBuffer::new(meta_slots(64, udp::PacketMetadata::EMPTY)?, zeroed(rx_bytes)?);
+        let tx = udp::PacketBuffer::new(
+            meta_slots(16, udp::PacketMetadata::EMPTY)?,
+            zeroed(2 * (UDP_MAX_V4 + 29))?,
+        );
+        Ok((rx, tx))
+    }
+
+    /// Creates the smoltcp sockets of a bound datagram socket.
+    fn open_dgram(&mut self, id: SockId) -> Result<()> {
+        let s = self.sock(id)?;
+        let (kind, fam, v6only, rcvbuf) = (s.kind, s.family, s.opts.v6only, s.opts.rcvbuf);
+        let local = s.local.unwrap_or(unspecified(fam));
+        let mut hs: Vec<(usize, SocketHandle)> = Vec::new();
+        hs.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOBUFS)?;
+        let mut fail = None;
+        for ifx in 0..self.ifaces.len() {
+            let f = &mut self.ifaces[ifx];
+            let h = match kind {
+                Kind::Udp => {
+                    let Some(ep) = Self::listen_ep(f, fam, v6only, local) else { continue };
+                    let (rx, tx) = match Self::dgram_buffers(kind, rcvbuf) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            fail = Some(e);
+                            break;
+                        }
+                    };
+                    let mut sk = udp::Socket::new(rx, tx);
+                    if sk.bind(ep).is_err() {
+                        continue;
+                    }
+                    f.set.add(sk)
+                }
+                Kind::Ping => {
+                    let mk = || -> Result<icmp::Socket<'static>> {
+                        let rx = icmp::PacketBuffer::new(
+                            meta_slots(32, icmp::PacketMetadata::EMPTY)?,
+                            zeroed(65536)?,
+                        );
+                        let tx = icmp::PacketBuffer::new(
+                            meta_slots(8, icmp::PacketMetadata::EMPTY)?,
+                            zeroed(65536)?,
+                        );
+                        Ok(icmp::Socket::new(rx, tx))
+                    };
+                    let mut sk = match mk() {
+                        Ok(s) => s,
+                        Err(e) => {
+                            fail = Some(e);
+                            break;
+                        }
+                    };
+                    if sk.bind(icmp::Endpoint::Ident(local.port())).is_err() {
+                        continue;
+                    }
+                    f.set.add(sk)
+                }
+                Kind::RawIcmp => {
+                    let mk = || -> Result<raw::Socket<'static>> {
+                        let rx = raw::PacketBuffer::new(
+                            meta_slots(32, raw::PacketMetadata::EMPTY)?,
+                            zeroed(65536)?,
+                        );
+                        let tx = raw::PacketBuffer::new(
+                            meta_slots(8, raw::PacketMetadata::EMPTY)?,
+                            zeroed(65536)?,
+                        );
+                        Ok(raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), rx, tx))
+                    };
+                    match mk() {
+                        Ok(sk) => f.set.add(sk),
+                        Err(e) => {
+                            fail = Some(e);
+                            break;
+                        }
+                    }
+                }
+                Kind::Tcp => return Err(Errno::EINVAL),
+            };
+            hs.push((ifx, h));
+        }
+        if let Some(e) = fail {
+            for (ifx, h) in hs {
+                self.ifaces[ifx].set.remove(h);
+            }
+            return Err(e);
+        }
+        self.sock_mut(id)?.st = St::Dgram { hs };
+        Ok(())
+    }
+
+    /// getsockname(2).
+    pub fn local_addr(&self, id: SockId) -> Result<SocketAddr> {
+        let s = self.sock(id)?;
+        if let St::Tcp { ifx, h, .. } = s.st
+            && let Some(ep) = self.ifaces[ifx].set.get::<tcp::Socket>(h).local_endpoint()
+        {
+            return Ok(user_addr(s.family, ep.addr, ep.port));
+        }
+        Ok(s.local.unwrap_or(unspecified(s.family)))
+    }
+
+    /// getpeername(2): ENOTCONN unless connected.
+    pub fn peer_addr(&self, id: SockId) -> Result<SocketAddr> {
+        let s = self.sock(id)?;
+        match s.st {
+            St::Tcp { ifx, h, connected: true, .. } => {
+                let ep =
+                    self.ifaces[ifx].set.get::<tcp::Socket>(h).remote_endpoint().ok_or(Errno::ENOTCONN)?;
+                Ok(user_addr(s.family, ep.addr, ep.port))
+            }
+            St::Dgram { .. } => s.peer.ok_or(Errno::ENOTCONN),
+            _ => Err(Errno::ENOTCONN),
+        }
+    }
+
+    // ---- TCP ----
+
+    /// listen(2).
+    pub fn listen(&mut self, id: SockId, backlog: i32) -> Result<()> {
+        let s = self.sock(id)?;
+        if s.kind != Kind::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        match s.st {
+            St::Idle => {}
+            St::Listen { .. } => {
+                if let St::Listen { backlog: b, .. } = &mut self.sock_mut(id)?.st {
+                    *b = backlog;
+                }
+                return Ok(());
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        self.autobind(id)?;
+        self.ports.set_listening(id.0)?;
+        let s = self.sock(id)?;
+        let (fam, v6only) = (s.family, s.opts.v6only);
+        let local = s.local.unwrap_or(unspecified(fam));
+        let mut eps = Vec::new();
+        eps.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOBUFS)?;
+        for (ifx, f) in self.ifaces.iter().enumerate() {
+            if let Some(ep) = Self::listen_ep(f, fam, v6only, local) {
+                eps.push((ifx, ep));
+            }
+        }
+        self.sock_mut(id)?.st = St::Listen { backlog, pend: Vec::new(), eps };
+        if let Err(e) = self.top_up(id) {
+            if let Ok(s) = self.sock_mut(id)
+                && let St::Listen { pend, .. } = core::mem::replace(&mut s.st, St::Idle)
+            {
+                for (ifx, h) in pend {
+                    self.ifaces[ifx].set.remove(h);
+                }
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Keeps [`FREE_LISTENERS`] listening smoltcp sockets free on each of
+    /// a listener's interfaces, within `min(backlog + 1, MAX_PENDING)`
+    /// connections per interface. ENOBUFS when none could be made.
+    fn top_up(&mut self, id: SockId) -> Result<()> {
+        let Stack { socks, ifaces, .. } = self;
+        let Some(Some(s)) = socks.get_mut(id.0 as usize) else { return Ok(()) };
+        let opts = s.opts;
+        let St::Listen { backlog, pend, eps } = &mut s.st else { return Ok(()) };
+        let cap = ((*backlog).max(0) as usize + 1).min(MAX_PENDING);
+        for &(ifx, ep) in eps.iter() {
+            let mut total = 0;
+            let mut free = 0;
+            for &(i, h) in pend.iter() {
+                if i == ifx {
+                    total += 1;
+                    if ifaces[i].set.get::<tcp::Socket>(h).state() == tcp::State::Listen {
+                        free += 1;
+                    }
+                }
+            }
+            while free < FREE_LISTENERS && total < cap + FREE_LISTENERS - 1 {
+                pend.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                let mut sk = Self::new_tcp(&opts)?;
+                sk.listen(ep).map_err(|_| Errno::EINVAL)?;
+                pend.push((ifx, ifaces[ifx].set.add(sk)));
+                free += 1;
+                total += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// accept(2): a connected socket, or EAGAIN. EINVAL if not listening.
+    pub fn accept(&mut self, id: SockId) -> Result<(SockId, SocketAddr)> {
+        let s = self.sock(id)?;
+        let St::Listen { pend, .. } = &s.st else {
+            return Err(Errno::EINVAL);
+        };
+        let ready = pend.iter().position(|&(ifx, h)| {
+            let st = self.ifaces[ifx].set.get::<tcp::Socket>(h).state();
+            !matches!(st, tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed)
+        });
+        let Some(pos) = ready else {
+            return Err(Errno::EAGAIN);
+        };
+        let (fam, opts) = (s.family, s.opts);
+        let (ifx, h) = pend[pos];
+        // The new socket first, so a failure leaves the connection queued.
+        let nid = self.socket(fam, 1, 6, false)?;
+        let (remote, local) = {
+            let sk = self.ifaces[ifx].set.get::<tcp::Socket>(h);
+            (sk.remote_endpoint(), sk.local_endpoint())
+        };
+        {
+            let now = self.now;
+            let ns = self.sock_mut(nid)?;
+            ns.opts = opts;
+            ns.opts.reuseport = false;
+            ns.ss = Ss::Connected;
+            ns.st = St::Tcp { ifx, h, connected: true, fin_rcvd: false, fin_sent: false, started: now };
+            ns.local = local.map(|l| user_addr(fam, l.addr, l.port));
+        }
+        // The slot leaves the queue (in order: accept is FIFO); free
+        // listening sockets are topped up.
+        if let Ok(s) = self.sock_mut(id)
+            && let St::Listen { pend, .. } = &mut s.st
+        {
+            pend.remove(pos);
+        }
+        let _ = self.top_up(id);
+        self.refresh(nid);
+        let peer = remote.map(|r| user_addr(fam, r.addr, r.port)).unwrap_or(unspecified(fam));
+        Ok((nid, peer))
+    }
+
+    /// connect(2), as Linux's `__inet_stream_connect` for TCP: a new
+    /// attempt returns EINPROGRESS when `nonblock`, else EAGAIN (the
+    /// caller sleeps until the readiness changes and calls again with the
+    /// same arguments); a call while in progress gives EAGAIN (blocking),
+    /// EALREADY (non-blocking) or EINPROGRESS (the non-blocking call at a
+    /// blocking one's deadline); the first call after the handshake
+    /// returns 0, later ones EISCONN; after a failure the error (or
+    /// ECONNABORTED when SO_ERROR took it). Datagram sockets: sets the
+    /// peer. An AF_UNSPEC connect is [`Stack::disconnect`].
+    pub fn connect(&mut self, id: SockId, addr: SocketAddr, nonblock: bool) -> Result<()> {
+        self.refresh(id);
+        let s = self.sock(id)?;
+        let ip = Self::check_family(s, &addr)?;
+        match s.kind {
+            Kind::Tcp => self.tcp_connect(id, ip, addr.port(), nonblock),
+            Kind::Udp | Kind::Ping => {
+                self.autobind(id)?;
+                if matches!(self.sock(id)?.st, St::Idle) {
+                    self.open_dgram(id)?;
+                }
+                let ip = if ip.is_unspecified() {
+                    // Linux connects a datagram socket to INADDR_ANY as to
+                    // the loopback address.
+                    match ip {
+                        IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                        IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
+                    }
+                } else {
+                    ip
+                };
+                self.route(ip)?;
+                let s = self.sock_mut(id)?;
+                s.peer = Some(user_addr(s.family, ip, addr.port()));
+                Ok(())
+            }
+            Kind::RawIcmp => {
+                let s = self.sock_mut(id)?;
+                s.peer = Some(addr);
+                Ok(())
+            }
+        }
+    }
+
+    /// connect(2) with AF_UNSPEC: a datagram socket forgets its peer.
+    pub fn disconnect(&mut self, id: SockId) -> Result<()> {
+        let s = self.sock_mut(id)?;
+        match s.kind {
+            Kind::Tcp => {
+                // Linux aborts the connection (tcp_disconnect).
+                if let St::Tcp { ifx, h, .. } = s.st {
+                    s.st = St::Idle;
+                    self.ifaces[ifx].set.get_mut::<tcp::Socket>(h).abort();
+                    self.orphans.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                    self.orphans.push((ifx, h));
+                }
+                Ok(())
+            }
+            _ => {
+                s.peer = None;
+                Ok(())
+            }
+        }
+    }
+
+    fn tcp_connect(&mut self, id: SockId, ip: IpAddress, port: u16, nonblock: bool) -> Result<()> {
+        let s = self.sock_mut(id)?;
+        // Linux's __inet_stream_connect: the socket-level state (ss) and
+        // the TCP state together decide.
+        match (s.ss, &s.st) {
+            (_, St::Listen { .. }) | (Ss::Connected, _) => return Err(Errno::EISCONN),
+            (Ss::Connecting, St::Tcp { connected: false, .. }) => {
+                if !nonblock {
+                    s.conn_wait = true;
+                    return Err(Errno::EAGAIN);
+                }
+                if core::mem::take(&mut s.conn_wait) {
+                    // The deadline of a blocking connect.
+                    return Err(Errno::EINPROGRESS);
+                }
+                return Err(Errno::EALREADY);
+            }
+            (Ss::Connecting, St::Tcp { connected: true, .. }) => {
+                s.ss = Ss::Connected;
+                s.conn_wait = false;
+                return Ok(());
+            }
+            (Ss::Connecting, _) => {
+                s.ss = Ss::Unconnected;
+                s.conn_wait = false;
+                s.st = St::Idle;
+                s.shut_rd = false;
+                s.shut_wr = false;
+                return Err(s.err.take().unwrap_or(Errno::ECONNABORTED));
+            }
+            (Ss::Unconnected, St::Dead) => {
+                s.st = St::Idle;
+                s.shut_rd = false;
+                s.shut_wr = false;
+                s.err = None;
+            }
+            (Ss::Unconnected, St::Idle) => {}
+            (Ss::Unconnected, _) => return Err(Errno::EISCONN),
+        }
+        let ip = if ip.is_unspecified() {
+            match ip {
+                IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
+            }
+        } else {
+            ip
+        };
+        let ifx = self.route(ip)?;
+        self.autobind(id)?;
+        let s = self.sock(id)?;
+        let local = s.local.unwrap_or(unspecified(s.family));
+        let lip = to_ip(local.ip());
+        let laddr = if lip.is_unspecified() {
+            self.ifaces[ifx].iface.get_source_address(&ip).ok_or(Errno::ENETUNREACH)?
+        } else {
+            lip
+        };
+        if laddr.version() != ip.version() {
+            return Err(Errno::ENETUNREACH);
+        }
+        let mut sk = Self::new_tcp(&s.opts)?;
+        sk.set_timeout(Some(CONNECT_TIMEOUT));
+        let f = &mut self.ifaces[ifx];
+        sk.connect(
+            f.iface.context(),
+            IpEndpoint::new(ip, port),
+            IpListenEndpoint { addr: Some(laddr), port: local.port() },
+        )
+        .map_err(|_| Errno::EADDRNOTAVAIL)?;
+        let h = f.set.add(sk);
+        let now = self.now;
+        let s = self.sock_mut(id)?;
+        s.st = St::Tcp { ifx, h, connected: false, fin_rcvd: false, fin_sent: false, started: now };
+        s.err = None;
+        s.ss = Ss::Connecting;
+        if nonblock {
+            return Err(Errno::EINPROGRESS);
+        }
+        s.conn_wait = true;
+        Err(Errno::EAGAIN)
+    }
+
+    /// Updates a socket from its smoltcp socket's state: connect
+    /// completion, FIN and reset bookkeeping.
+    fn refresh(&mut self, id: SockId) {
+        let now = self.now;
+        let Some(Some(s)) = self.socks.get_mut(id.0 as usize) else { return };
+        let St::Tcp { ifx, h, connected, fin_rcvd, fin_sent, started } = &mut s.st else {
+            return;
+        };
+        let sk = self.ifaces[*ifx].set.get_mut::<tcp::Socket>(*h);
+        let state = sk.state();
+        if matches!(
+            state,
+            tcp::State::CloseWait | tcp::State::LastAck | tcp::State::Closing | tcp::State::TimeWait
+        ) {
+            *fin_rcvd = true;
+        }
+        if !*connected {
+            match state {
+                tcp::State::SynSent | tcp::State::SynReceived => {}
+                tcp::State::Closed => {
+                    let err = if now - *started >= CONNECT_TIMEOUT {
+                        Errno::ETIMEDOUT
+                    } else {
+                        Errno::ECONNREFUSED
+                    };
+                    let (ifx, h) = (*ifx, *h);
+                    self.ifaces[ifx].set.remove(h);
+                    s.st = St::Dead;
+                    s.err = Some(err);
+                    s.shut_rd = true;
+                    s.shut_wr = true;
+                    return;
+                }
+                _ => {
+                    *connected = true;
+                    sk.set_timeout(None);
+                    if let Some(ep) = sk.local_endpoint() {
+                        s.local = Some(user_addr(s.family, ep.addr, ep.port));
+                    }
+                }
+            }
+        }
+        if state == tcp::State::Closed {
+            let both_fins = *fin_rcvd && *fin_sent;
+            if !both_fins && s.err.is_none() && !s.shut_rd {
+                // Reset by the peer (or timed out).
+                s.err = Some(Errno::ECONNRESET);
+                s.shut_rd = true;
+                s.shut_wr = true;
+                *fin_rcvd = true;
+                *fin_sent = true;
+            }
+            if !sk.can_recv() {
+                let (ifx, h) = (*ifx, *h);
+                self.ifaces[ifx].set.remove(h);
+                s.st = St::Dead;
+                s.shut_rd = true;
+                s.shut_wr = true;
+            }
+        }
+    }
+
+    /// shutdown(2).
+    pub fn shutdown(&mut self, id: SockId, how: Shutdown) -> Result<()> {
+        self.refresh(id);
+        let rd = matches!(how, Shutdown::Read | Shutdown::Both);
+        let wr = matches!(how, Shutdown::Write | Shutdown::Both);
+        let Stack { socks, ifaces, ports, .. } = self;
+        let s = socks.get_mut(id.0 as usize).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)?;
+        match &mut s.st {
+            St::Tcp { ifx, h, connected, fin_sent, .. } => {
+                if !*connected {
+                    // SYN_SENT: Linux disconnects.
+                    let (ifx, h) = (*ifx, *h);
+                    ifaces[ifx].set.get_mut::<tcp::Socket>(h).abort();
+                    ifaces[ifx].set.remove(h);
+                    s.st = St::Idle;
+                    return Ok(());
+                }
+                if rd {
+                    s.shut_rd = true;
+                }
+                if wr && !s.shut_wr {
+                    s.shut_wr = true;
+                    *fin_sent = true;
+                    ifaces[*ifx].set.get_mut::<tcp::Socket>(*h).close();
+                }
+                Ok(())
+            }
+            St::Listen { pend, .. } => {
+                if rd {
+                    for (ifx, h) in core::mem::take(pend) {
+                        ifaces[ifx].set.remove(h);
+                    }
+                    s.st = St::Idle;
+                    ports.remove(id.0);
+                    s.bound = false;
+                    s.user_bound = false;
+                    s.local = None;
+                }
+                Ok(())
+            }
+            St::Dgram { .. } if s.peer.is_some() => {
+                s.shut_rd |= rd;
+                s.shut_wr |= wr;
+                Ok(())
+            }
+            _ => {
+                // TCP_CLOSE: the flags are set (poll shows them) and
+                // ENOTCONN returned.
+                s.shut_rd |= rd;
+                s.shut_wr |= wr;
+                Err(Errno::ENOTCONN)
+            }
+        }
+    }
+
+    /// Sends on a TCP socket: the bytes taken (fewer than `buf.len()` when
+    /// the buffer fills), EAGAIN when none fit, EPIPE after shutdown or
+    /// close (the caller raises SIGPIPE), the pending error first.
+    pub fn send(&mut self, id: SockId, buf: &[u8]) -> Result<usize> {
+        self.refresh(id);
+        let s = self.sock_mut(id)?;
+        if s.kind != Kind::Tcp {
+            return self.send_to(id, buf, None);
+        }
+        match s.st {
+            St::Tcp { ifx, h, connected, .. } => {
+                if let Some(e) = s.err.take() {
+                    return Err(e);
+                }
+                if s.shut_wr {
+                    return Err(Errno::EPIPE);
+                }
+                if !connected {
+                    return Err(Errno::EAGAIN);
+                }
+                let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
+                if !sk.may_send() {
+                    return Err(Errno::EPIPE);
+                }
+                if buf.is_empty() {
+                    return Ok(0);
+                }
+                match sk.send_slice(buf) {
+                    Ok(0) => Err(Errno::EAGAIN),
+                    Ok(n) => Ok(n),
+                    Err(_) => Err(Errno::EPIPE),
+                }
+            }
+            _ => {
+                if let Some(e) = s.err.take() {
+                    return Err(e);
+                }
+                Err(Errno::EPIPE)
+            }
+        }
+    }
+
+    /// Receives from a TCP socket: bytes, 0 at end of stream, EAGAIN when
+    /// nothing is there yet, ENOTCONN unconnected, the pending error
+    /// (ECONNRESET) once.
+    pub fn recv(&mut self, id: SockId, buf: &mut [u8], peek: bool) -> Result<usize> {
+        self.refresh(id);
+        let s = self.sock_mut(id)?;
+        if s.kind != Kind::Tcp {
+            return self.recv_from(id, buf, peek).map(|(n, _, _)| n);
+        }
+        match s.st {
+            St::Idle | St::Listen { .. } => Err(Errno::ENOTCONN),
+            St::Dgram { .. } => Err(Errno::EINVAL),
+            St::Dead => match s.err.take() {
+                Some(e) => Err(e),
+                None => Ok(0),
+            },
+            St::Tcp { ifx, h, connected, fin_rcvd, .. } => {
+                if !connected {
+                    return Err(Errno::EAGAIN);
+                }
+                let shut_rd = s.shut_rd;
+                let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
+                if sk.can_recv() {
+                    let n = if peek { sk.peek_slice(buf) } else { sk.recv_slice(buf) };
+                    return n.map_err(|_| Errno::ENOTCONN);
+                }
+                if buf.is_empty() {
+                    return Ok(0);
+                }
+                let s = self.sock_mut(id)?;
+                if let Some(e) = s.err.take() {
+                    return Err(e);
+                }
+                if shut_rd || fin_rcvd || !self.ifaces[ifx].set.get::<tcp::Socket>(h).may_recv() {
+                    return Ok(0);
+                }
+                Err(Errno::EAGAIN)
+            }
+        }
+    }
+
+    // ---- datagrams ----
+
+    /// sendto(2) on a datagram socket (`dst` None = the connected peer).
+    /// Returns the length sent; EDESTADDRREQ without a destination,
+    /// EMSGSIZE above the largest datagram, EAGAIN when the buffer is full.
+    pub fn send_to(&mut self, id: SockId, buf: &[u8], dst: Option<SocketAddr>) -> Result<usize> {
+        let s = self.sock(id)?;
+        if s.kind == Kind::Tcp {
+            return match &s.st {
+                St::Tcp { .. } | St::Dead => self.send(id, buf),
+                _ => Err(Errno::EPIPE),
+            };
+        }
+        if let Some(e) = self.sock_mut(id)?.err.take() {
+            return Err(e);
+        }
+        let s = self.sock(id)?;
+        if s.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let dst = match dst {
+            Some(d) => d,
+            None => s.peer.ok_or(Errno::EDESTADDRREQ)?,
+        };
+        let ip = Self::check_family(s, &dst)?;
+        let ip = if ip.is_unspecified() {
+            match ip {
+                IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
+            }
+        } else {
+            ip
+        };
+        let max = match (s.kind, ip) {
+            (Kind::Udp, IpAddress::Ipv4(_)) => UDP_MAX_V4,
+            (Kind::Udp, IpAddress::Ipv6(_)) => UDP_MAX_V6,
+            _ => 65535 - 20,
+        };
+        if buf.len() > max {
+            return Err(Errno::EMSGSIZE);
+        }
+        let kind = s.kind;
+        self.autobind(id)?;
+        if matches!(self.sock(id)?.st, St::Idle) {
+            self.open_dgram(id)?;
+        }
+        let ifx = self.route(ip)?;
+        let s = self.sock(id)?;
+        let St::Dgram { hs } = &s.st else { return Err(Errno::EINVAL) };
+        let Some(&(_, h)) = hs.iter().find(|(i, _)| *i == ifx) else {
+            return Err(Errno::ENETUNREACH);
+        };
+        let port = s.local.map(|l| l.port()).unwrap_or(0);
+        let f = &mut self.ifaces[ifx];
+        match kind {
+            Kind::Udp => {
+                let sk = f.set.get_mut::<udp::Socket>(h);
+                let meta = udp::UdpMetadata::from(IpEndpoint::new(ip, dst.port()));
+                sk.send_slice(buf, meta).map_err(|e| match e {
+                    udp::SendError::BufferFull => Errno::EAGAIN,
+                    udp::SendError::Unaddressable => Errno::EINVAL,
+                })?;
+                // smoltcp gives UDP sockets no ICMP errors: on lo the port
+                // unreachable Linux would get back is known here. A
+                // connected socket takes it as its pending error.
+                let on_lo = f.loopback;
+                let connected = self.sock(id)?.peer.is_some();
+                if connected && on_lo && !self.ports.bound_at(Space::Udp, IpAddr::from(ip), dst.port()) {
+                    self.sock_mut(id)?.err = Some(Errno::ECONNREFUSED);
+                }
+            }
+            Kind::Ping => {
+                // Linux's ping socket: an echo request whose identifier
+                // becomes the socket's port.
+                if buf.len() < 8 {
+                    return Err(Errno::EINVAL);
+                }
+                if buf[0] != 8 || buf[1] != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let sk = f.set.get_mut::<icmp::Socket>(h);
+                let out = sk.send(buf.len(), ip).map_err(|_| Errno::EAGAIN)?;
+                out.copy_from_slice(buf);
+                out[4..6].copy_from_slice(&port.to_be_bytes());
+                out[2] = 0;
+                out[3] = 0;
+                let sum = inet_checksum(out);
+                out[2..4].copy_from_slice(&sum.to_be_bytes());
+            }
+            Kind::RawIcmp => {
+                let IpAddress::Ipv4(d4) = ip else { return Err(Errno::EINVAL) };
+                let src = match f.iface.get_source_address(&ip) {
+                    Some(IpAddress::Ipv4(a)) => a,
+                    _ => return Err(Errno::ENETUNREACH),
+                };
+                let total = buf.len() + 20;
+                let sk = f.set.get_mut::<raw::Socket>(h);
+                let out = sk.send(total).map_err(|_| Errno::EAGAIN)?;
+                out[0] = 0x45;
+                out[1] = 0;
+                out[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+                out[4..8].copy_from_slice(&[0, 0, 0x40, 0]);
+                out[8] = 64;
+                out[9] = 1;
+                out[10] = 0;
+                out[11] = 0;
+                out[12..16].copy_from_slice(&src.octets());
+                out[16..20].copy_from_slice(&d4.octets());
+                let sum = inet_checksum(&out[..20]);
+                out[10..12].copy_from_slice(&sum.to_be_bytes());
+                out[20..].copy_from_slice(buf);
+            }
+            Kind::Tcp => return Err(Errno::EINVAL),
+        }
+        Ok(buf.len())
+    }
+
+    /// recvfrom(2) on a datagram socket: (bytes copied, the datagram's
+    /// full length for MSG_TRUNC, the sender). EAGAIN when empty.
+    pub fn recv_from(
+        &mut self,
+        id: SockId,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<(usize, usize, SocketAddr)> {
+        let s = self.sock(id)?;
+        if s.kind == Kind::Tcp {
+            let n = self.recv(id, buf, peek)?;
+            let peer = self.peer_addr(id).unwrap_or(unspecified(self.sock(id)?.family));
+            return Ok((n, n, peer));
+        }
+        if let Some(e) = self.sock_mut(id)?.err.take() {
+            return Err(e);
+        }
+        let Stack { socks, ifaces, .. } = self;
+        let s = socks.get(id.0 as usize).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)?;
+        let (fam, kind, peer, shut_rd) = (s.family, s.kind, s.peer, s.shut_rd);
+        let St::Dgram { hs } = &s.st else {
+            return if shut_rd { Ok((0, 0, unspecified(fam))) } else { Err(Errno::EAGAIN) };
+        };
+        for &(ifx, h) in hs.iter() {
+            let set = &mut ifaces[ifx].set;
+            loop {
+                match kind {
+                    Kind::Udp => {
+                        let sk = set.get_mut::<udp::Socket>(h);
+                        let Ok((data, meta)) = sk.peek() else { break };
+                        let from = user_addr(fam, meta.endpoint.addr, meta.endpoint.port);
+                        if let Some(p) = peer
+                            && p != from
+                        {
+                            let _ = sk.recv();
+                            continue;
+                        }
+                        let full = data.len();
+                        let n = full.min(buf.len());
+                        buf[..n].copy_from_slice(&data[..n]);
+                        if !peek {
+                            let _ = sk.recv();
+                        }
+                        return Ok((n, full, from));
+                    }
+                    Kind::Ping => {
+                        let sk = set.get_mut::<icmp::Socket>(h);
+                        let Ok((data, from)) = sk.recv() else { break };
+                        // Only echo replies reach a ping socket.
+                        if data.first() != Some(&0) {
+                            continue;
+                        }
+                        let full = data.len();
+                        let n = full.min(buf.len());
+                        buf[..n].copy_from_slice(&data[..n]);
+                        return Ok((n, full, user_addr(fam, from, 0)));
+                    }
+                    Kind::RawIcmp => {
+                        let sk = set.get_mut::<raw::Socket>(h);
+                        let Ok(data) = sk.recv() else { break };
+                        if data.len() < 20 {
+                            continue;
+                        }
+                        let from = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
+                        let full = data.len();
+                        let n = full.min(buf.len());
+                        buf[..n].copy_from_slice(&data[..n]);
+                        return Ok((n, full, SocketAddr::V4(SocketAddrV4::new(from, 0))));
+                    }
+                    Kind::Tcp => break,
+                }
+            }
+        }
+        if shut_rd {
+            return Ok((0, 0, unspecified(fam)));
+        }
+        Err(Errno::EAGAIN)
+    }
+
+    // ---- readiness ----
+
+    /// The socket's poll bits, as Linux's tcp_poll / datagram_poll.
+    pub fn events(&mut self, id: SockId) -> u32 {
+        self.refresh(id);
+        self.events_of(id)
+    }
+
+    fn events_of(&self, id: SockId) -> u32 {
+        let Ok(s) = self.sock(id) else { return EPOLLERR | EPOLLHUP };
+        let mut m = 0;
+        match &s.st {
+            St::Listen { pend, .. } => {
+                let ready = pend.iter().any(|&(ifx, h)| {
+                    let st = self.ifaces[ifx].set.get::<tcp::Socket>(h).state();
+                    !matches!(st, tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed)
+                });
+                if ready {
+                    m |= EPOLLIN | EPOLLRDNORM;
+                }
+                return m;
+            }
+            St::Idle | St::Dead if s.kind == Kind::Tcp => {
+                // TCP_CLOSE.
+                m |= EPOLLHUP;
+                if s.shut_rd {
+                    m |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+                }
+                m |= EPOLLOUT | EPOLLWRNORM;
+            }
+            St::Tcp { ifx, h, connected, fin_rcvd, .. } => {
+                let sk = self.ifaces[*ifx].set.get::<tcp::Socket>(*h);
+                let rcv_shut = s.shut_rd || *fin_rcvd;
+                if s.shut_rd && s.shut_wr {
+                    m |= EPOLLHUP;
+                }
+                if rcv_shut {
+                    m |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+                }
+                if *connected {
+                    if sk.can_recv() {
+                        m |= EPOLLIN | EPOLLRDNORM;
+                    }
+                    if !s.shut_wr {
+                        let queued = sk.send_queue();
+                        let free = sk.send_capacity() - queued;
+                        if sk.may_send() && free > 0 && free >= queued / 2 {
+                            m |= EPOLLOUT | EPOLLWRNORM;
+                        }
+                    } else {
+                        m |= EPOLLOUT | EPOLLWRNORM;
+                    }
+                }
+            }
+            St::Idle | St::Dead | St::Dgram { .. } => {
+                if s.shut_rd {
+                    m |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
+                }
+                if s.shut_rd && s.shut_wr {
+                    m |= EPOLLHUP;
+                }
+                if let St::Dgram { hs } = &s.st {
+                    let readable = hs.iter().any(|&(ifx, h)| {
+                        let set = &self.ifaces[ifx].set;
+                        match s.kind {
+                            Kind::Udp => set.get::<udp::Socket>(h).can_recv(),
+                            Kind::Ping => set.get::<icmp::Socket>(h).can_recv(),
+                            Kind::RawIcmp => set.get::<raw::Socket>(h).can_recv(),
+                            Kind::Tcp => false,
+                        }
+                    });
+                    if readable {
+                        m |= EPOLLIN | EPOLLRDNORM;
+                    }
+                }
+                m |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
+            }
+        }
+        if s.err.is_some() {
+            m |= EPOLLERR;
+        }
+        m
+    }
+
+    /// SO_ERROR: takes the pending error.
+    pub fn take_error(&mut self, id: SockId) -> Result<Option<Errno>> {
+        self.refresh(id);
+        Ok(self.sock_mut(id)?.err.take())
+    }
+
+    /// Whether the socket listens (SO_ACCEPTCONN).
+    pub fn is_listening(&self, id: SockId) -> bool {
+        matches!(self.sock(id).map(|s| &s.st), Ok(St::Listen { .. }))
+    }
+
+    /// Bytes waiting to be read (FIONREAD / SIOCINQ): a TCP socket's
+    /// queue, a datagram socket's next datagram.
+    pub fn readable_bytes(&mut self, id: SockId) -> Result<usize> {
+        let Stack { socks, ifaces, .. } = self;
+        let s = socks.get(id.0 as usize).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)?;
+        match &s.st {
+            St::Tcp { ifx, h, .. } => Ok(ifaces[*ifx].set.get::<tcp::Socket>(*h).recv_queue()),
+            St::Listen { .. } => Err(Errno::EINVAL),
+            St::Dgram { hs } if s.kind == Kind::Udp => {
+                for &(ifx, h) in hs {
+                    if let Ok((d, _)) = ifaces[ifx].set.get_mut::<udp::Socket>(h).peek() {
+                        return Ok(d.len());
+                    }
+                }
+                Ok(0)
+            }
+            _ => Ok(0),
+        }
+    }
+
+    /// Bytes not yet acknowledged / sent (SIOCOUTQ).
+    pub fn unsent_bytes(&self, id: SockId) -> Result<usize> {
+        let s = self.sock(id)?;
+        match &s.st {
+            St::Tcp { ifx, h, .. } => Ok(self.ifaces[*ifx].set.get::<tcp::Socket>(*h).send_queue()),
+            _ => Ok(0),
+        }
+    }
+
+    /// Applies a changed option to the live smoltcp socket(s).
+    fn apply_opts(&mut self, id: SockId) {
+        let Ok(s) = self.sock(id) else { return };
+        let o = s.opts;
+        if let St::Tcp { ifx, h, .. } = s.st {
+            let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
+            sk.set_nagle_enabled(!o.nodelay);
+            sk.set_keep_alive(o.keepalive.then(|| Duration::from_secs(o.keep.0.max(1) as u64)));
+            sk.set_hop_limit(if o.ttl > 0 { Some(o.ttl as u8) } else { None });
+        }
+    }
+}
+
+/// The Internet checksum (RFC 1071) of `data`.
+pub fn inet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [b] = chunks.remainder() {
+        sum += u32::from(*b) << 8;
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,299 @@
+//! setsockopt(2)/getsockopt(2) for internet sockets with Linux's levels,
+//! names, lengths and errno (`sk_setsockopt`, `do_tcp_setsockopt`,
+//! `do_ipv6_setsockopt`, `do_ip_setsockopt`).
+
+use linux_abi::{Errno, Result};
+
+use crate::{Family, Kind, SockId, St, Stack};
+
+/// SOL_SOCKET.
+pub const SOL_SOCKET: i32 = 1;
+/// IPPROTO_IP.
+pub const SOL_IP: i32 = 0;
+/// IPPROTO_TCP.
+pub const SOL_TCP: i32 = 6;
+/// IPPROTO_UDP.
+pub const SOL_UDP: i32 = 17;
+/// IPPROTO_IPV6.
+pub const SOL_IPV6: i32 = 41;
+
+/// SO_REUSEADDR.
+pub const SO_REUSEADDR: i32 = 2;
+/// SO_TYPE.
+pub const SO_TYPE: i32 = 3;
+/// SO_ERROR.
+pub const SO_ERROR: i32 = 4;
+/// SO_BROADCAST.
+pub const SO_BROADCAST: i32 = 6;
+/// SO_SNDBUF.
+pub const SO_SNDBUF: i32 = 7;
+/// SO_RCVBUF.
+pub const SO_RCVBUF: i32 = 8;
+/// SO_KEEPALIVE.
+pub const SO_KEEPALIVE: i32 = 9;
+/// SO_OOBINLINE.
+pub const SO_OOBINLINE: i32 = 10;
+/// SO_LINGER.
+pub const SO_LINGER: i32 = 13;
+/// SO_REUSEPORT.
+pub const SO_REUSEPORT: i32 = 15;
+/// SO_RCVLOWAT.
+pub const SO_RCVLOWAT: i32 = 18;
+/// SO_SNDLOWAT.
+pub const SO_SNDLOWAT: i32 = 19;
+/// SO_RCVTIMEO (the old timeval form).
+pub const SO_RCVTIMEO: i32 = 20;
+/// SO_SNDTIMEO (the old timeval form).
+pub const SO_SNDTIMEO: i32 = 21;
+/// SO_ACCEPTCONN.
+pub const SO_ACCEPTCONN: i32 = 30;
+/// SO_PROTOCOL.
+pub const SO_PROTOCOL: i32 = 38;
+/// SO_DOMAIN.
+pub const SO_DOMAIN: i32 = 39;
+
+/// TCP_NODELAY.
+pub const TCP_NODELAY: i32 = 1;
+/// TCP_MAXSEG.
+pub const TCP_MAXSEG: i32 = 2;
+/// TCP_KEEPIDLE.
+pub const TCP_KEEPIDLE: i32 = 4;
+/// TCP_KEEPINTVL.
+pub const TCP_KEEPINTVL: i32 = 5;
+/// TCP_KEEPCNT.
+pub const TCP_KEEPCNT: i32 = 6;
+
+/// IP_TOS.
+pub const IP_TOS: i32 = 1;
+/// IP_TTL.
+pub const IP_TTL: i32 = 2;
+/// IPV6_UNICAST_HOPS.
+pub const IPV6_UNICAST_HOPS: i32 = 16;
+/// IPV6_V6ONLY.
+pub const IPV6_V6ONLY: i32 = 26;
+
+/// net.core.rmem_max / wmem_max.
+const BUF_MAX: u32 = 212992;
+/// Linux's HZ (Debian's 250): socket timeouts are kept in jiffies.
+const HZ: u64 = 250;
+
+/// A getsockopt value: up to 16 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptVal {
+    /// The bytes.
+    pub bytes: [u8; 16],
+    /// How many are used.
+    pub len: usize,
+}
+
+impl OptVal {
+    fn int(v: i32) -> OptVal {
+        let mut bytes = [0; 16];
+        bytes[..4].copy_from_slice(&v.to_ne_bytes());
+        OptVal { bytes, len: 4 }
+    }
+
+    fn pair(a: i64, b: i64, wide: bool) -> OptVal {
+        let mut bytes = [0; 16];
+        if wide {
+            bytes[..8].copy_from_slice(&a.to_ne_bytes());
+            bytes[8..].copy_from_slice(&b.to_ne_bytes());
+            OptVal { bytes, len: 16 }
+        } else {
+            bytes[..4].copy_from_slice(&(a as i32).to_ne_bytes());
+            bytes[4..8].copy_from_slice(&(b as i32).to_ne_bytes());
+            OptVal { bytes, len: 8 }
+        }
+    }
+
+    /// The value as an int (the first four bytes).
+    pub fn as_int(&self) -> i32 {
+        i32::from_ne_bytes([self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]])
+    }
+
+    /// The used bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+fn int_of(val: &[u8]) -> Result<i32> {
+    if val.len() < 4 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(i32::from_ne_bytes([val[0], val[1], val[2], val[3]]))
+}
+
+/// A struct timeval into microseconds as sock_set_timeout (0 = none);
+/// EDOM for tv_usec out of range, EINVAL when short.
+fn timeo_of(val: &[u8]) -> Result<u64> {
+    if val.len() < 16 {
+        return Err(Errno::EINVAL);
+    }
+    let mut s = [0u8; 8];
+    let mut u = [0u8; 8];
+    s.copy_from_slice(&val[..8]);
+    u.copy_from_slice(&val[8..16]);
+    let (sec, usec) = (i64::from_ne_bytes(s), i64::from_ne_bytes(u));
+    if !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EDOM);
+    }
+    if sec < 0 {
+        // Linux stores 0, which reads back as no timeout.
+        return Ok(0);
+    }
+    if sec == 0 && usec == 0 {
+        return Ok(0);
+    }
+    let step = 1_000_000 / HZ;
+    let jiffies = (sec as u64).saturating_mul(HZ).saturating_add((usec as u64).div_ceil(step));
+    Ok(jiffies.saturating_mul(step))
+}
+
+impl Stack {
+    /// setsockopt(2).
+    pub fn setsockopt(&mut self, id: SockId, level: i32, name: i32, val: &[u8]) -> Result<()> {
+        let s = self.sock(id)?;
+        let (kind, family, bound) = (s.kind, s.family, s.bound || s.user_bound);
+        let o = &mut self.sock_mut(id)?.opts;
+        match (level, name) {
+            (SOL_SOCKET, SO_REUSEADDR) => o.reuseaddr = int_of(val)? != 0,
+            (SOL_SOCKET, SO_REUSEPORT) => o.reuseport = int_of(val)? != 0,
+            (SOL_SOCKET, SO_KEEPALIVE) => o.keepalive = int_of(val)? != 0,
+            (SOL_SOCKET, SO_BROADCAST) => o.broadcast = int_of(val)? != 0,
+            (SOL_SOCKET, SO_OOBINLINE) => o.oobinline = int_of(val)? != 0,
+            (SOL_SOCKET, SO_RCVLOWAT | SO_SNDLOWAT) => {
+                int_of(val)?;
+            }
+            (SOL_SOCKET, SO_SNDBUF) => {
+                let v = (int_of(val)? as u32).min(BUF_MAX);
+                o.sndbuf = (v * 2).max(4608);
+            }
+            (SOL_SOCKET, SO_RCVBUF) => {
+                let v = (int_of(val)? as u32).min(BUF_MAX);
+                o.rcvbuf = (v * 2).max(2304);
+            }
+            (SOL_SOCKET, SO_LINGER) => {
+                if val.len() < 8 {
+                    return Err(Errno::EINVAL);
+                }
+                let on = int_of(&val[..4])?;
+                let secs = int_of(&val[4..8])?;
+                o.linger = (on != 0, secs);
+            }
+            (SOL_SOCKET, SO_RCVTIMEO) => o.rcvtimeo_us = timeo_of(val)?,
+            (SOL_SOCKET, SO_SNDTIMEO) => o.sndtimeo_us = timeo_of(val)?,
+            (SOL_TCP, _) if kind != Kind::Tcp => return Err(Errno::ENOPROTOOPT),
+            (SOL_TCP, TCP_NODELAY) => o.nodelay = int_of(val)? != 0,
+            (SOL_TCP, TCP_MAXSEG) => {
+                let v = int_of(val)?;
+                if v != 0 && !(88..=32767).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                o.maxseg = v;
+            }
+            (SOL_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL) => {
+                let v = int_of(val)?;
+                if !(1..=32767).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                if name == TCP_KEEPIDLE {
+                    o.keep.0 = v;
+                } else {
+                    o.keep.1 = v;
+                }
+            }
+            (SOL_TCP, TCP_KEEPCNT) => {
+                let v = int_of(val)?;
+                if !(1..=127).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                o.keep.2 = v;
+            }
+            (SOL_IP, _) if family == Family::V6 && name != IP_TTL && name != IP_TOS => {
+                return Err(Errno::ENOPROTOOPT);
+            }
+            (SOL_IP, IP_TTL) => {
+                let v = int_of(val)?;
+                if v != -1 && !(1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                o.ttl = v;
+            }
+            (SOL_IP, IP_TOS) => {
+                int_of(val)?;
+            }
+            (SOL_IPV6, _) if family == Family::V4 => return Err(Errno::ENOPROTOOPT),
+            (SOL_IPV6, IPV6_V6ONLY) => {
+                let v = int_of(val)?;
+                if bound {
+                    return Err(Errno::EINVAL);
+                }
+                o.v6only = v != 0;
+            }
+            (SOL_IPV6, IPV6_UNICAST_HOPS) => {
+                let v = int_of(val)?;
+                if !(-1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                o.ttl = v;
+            }
+            _ => return Err(Errno::ENOPROTOOPT),
+        }
+        self.apply_opts(id);
+        Ok(())
+    }
+
+    /// getsockopt(2): the value; the caller truncates to the user's length.
+    pub fn getsockopt(&mut self, id: SockId, level: i32, name: i32) -> Result<OptVal> {
+        if (level, name) == (SOL_SOCKET, SO_ERROR) {
+            let e = self.take_error(id)?;
+            return Ok(OptVal::int(e.map_or(0, |e| e.as_i32())));
+        }
+        let listening = self.is_listening(id);
+        let s = self.sock(id)?;
+        let o = &s.opts;
+        let b = |v: bool| OptVal::int(i32::from(v));
+        let timeo = |us: u64| OptVal::pair((us / 1_000_000) as i64, (us % 1_000_000) as i64, true);
+        Ok(match (level, name) {
+            (SOL_SOCKET, SO_REUSEADDR) => b(o.reuseaddr),
+            (SOL_SOCKET, SO_REUSEPORT) => b(o.reuseport),
+            (SOL_SOCKET, SO_KEEPALIVE) => b(o.keepalive),
+            (SOL_SOCKET, SO_BROADCAST) => b(o.broadcast),
+            (SOL_SOCKET, SO_OOBINLINE) => b(o.oobinline),
+            (SOL_SOCKET, SO_RCVLOWAT | SO_SNDLOWAT) => OptVal::int(1),
+            (SOL_SOCKET, SO_SNDBUF) => OptVal::int(o.sndbuf as i32),
+            (SOL_SOCKET, SO_RCVBUF) => OptVal::int(o.rcvbuf as i32),
+            (SOL_SOCKET, SO_LINGER) => OptVal::pair(i64::from(o.linger.0), i64::from(o.linger.1), false),
+            (SOL_SOCKET, SO_RCVTIMEO) => timeo(o.rcvtimeo_us),
+            (SOL_SOCKET, SO_SNDTIMEO) => timeo(o.sndtimeo_us),
+            (SOL_SOCKET, SO_TYPE) => OptVal::int(match s.kind {
+                Kind::Tcp => 1,
+                Kind::Udp | Kind::Ping => 2,
+                Kind::RawIcmp => 3,
+            }),
+            (SOL_SOCKET, SO_PROTOCOL) => OptVal::int(s.protocol),
+            (SOL_SOCKET, SO_DOMAIN) => OptVal::int(match s.family {
+                Family::V4 => 2,
+                Family::V6 => 10,
+            }),
+            (SOL_SOCKET, SO_ACCEPTCONN) => b(listening),
+            (SOL_TCP, _) if s.kind != Kind::Tcp => return Err(Errno::EOPNOTSUPP),
+            (SOL_TCP, TCP_NODELAY) => b(o.nodelay),
+            (SOL_TCP, TCP_MAXSEG) => OptVal::int(match s.st {
+                St::Tcp { .. } => 65483,
+                _ if o.maxseg != 0 => o.maxseg,
+                _ => 536,
+            }),
+            (SOL_TCP, TCP_KEEPIDLE) => OptVal::int(o.keep.0),
+            (SOL_TCP, TCP_KEEPINTVL) => OptVal::int(o.keep.1),
+            (SOL_TCP, TCP_KEEPCNT) => OptVal::int(o.keep.2),
+            (SOL_IP, IP_TTL) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
+            (SOL_IP, IP_TOS) => OptVal::int(0),
+            (SOL_IPV6, _) if s.family == Family::V4 => return Err(Errno::EOPNOTSUPP),
+            (SOL_IPV6, IPV6_V6ONLY) => b(o.v6only),
+            (SOL_IPV6, IPV6_UNICAST_HOPS) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
+            _ => return Err(Errno::ENOPROTOOPT),
+        })
+    }
+}

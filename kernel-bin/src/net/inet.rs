@@ -1,0 +1,617 @@
+//! AF_INET and AF_INET6 sockets: the `inet` crate's [`Stack`] behind the
+//! socket layer's [`Socket`] trait, the thread that runs the stack's
+//! timers, and the interface ioctls (SIOCGIF*, SIOCSIFFLAGS).
+//!
+//! One [`Stack`] lives under [`NET`]'s lock with a table from its socket
+//! ids to the kernel's sockets. Every operation takes the lock, does its
+//! work, polls the stack (loopback packets are delivered there, so a send
+//! reaches its peer before the call returns) and lists the sockets whose
+//! readiness changed; after the lock is dropped their event counts move
+//! and their wait queues are woken. The poll thread ([`poll_thread`])
+//! sleeps until the stack's next timer (`poll_delay`: retransmissions,
+//! TIME-WAIT, keep-alives) or until an operation or a NIC wakes it
+//! earlier; it never runs in interrupt context and neither does anything
+//! that takes the lock.
+
+use super::Sock;
+use super::unix::{KEnv, KWaker};
+use crate::sched::WaitQueue;
+use crate::syscall::SysResult;
+use crate::uthread::UThread;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use inet::smoltcp::wire::{IpCidr, Ipv4Cidr};
+use inet::{Family, Instant, Shutdown, SockId, Stack};
+use linux_abi::{Errno, Result};
+use net::consts::*;
+use net::{NetEnv, RecvMsg, Resolver, SendMsg, SockAddrBuf, Socket};
+use spin::Mutex;
+
+/// The stack and the kernel's sockets by stack id.
+pub struct Net {
+    /// The stack.
+    pub stack: Stack,
+    socks: Vec<Weak<InetSocket>>,
+    /// The list [`Stack::poll`] fills, kept between calls.
+    changed: Vec<SockId>,
+}
+
+/// The one stack (made at the first use).
+static NET: Mutex<Option<Net>> = Mutex::new(None);
+/// The poll thread sleeps here.
+static POLL_WQ: WaitQueue = WaitQueue::new();
+/// When the poll thread next wakes on its own (ns since boot).
+static POLL_AT: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Set to make the poll thread look again now.
+static POLL_KICK: AtomicBool = AtomicBool::new(false);
+static THREAD_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// The id of the poll thread's task (no process has it).
+const POLL_TASK_ID: u64 = 0x7fff_fff0;
+
+const CAP_NET_BIND_SERVICE: u32 = 10;
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_NET_RAW: u32 = 13;
+
+fn now_ns() -> u64 {
+    arch_x86_64::time::since_boot_ns()
+}
+
+fn now() -> Instant {
+    Instant::from_micros((now_ns() / 1000) as i64)
+}
+
+/// Whether the calling process has capability `bit`.
+fn capable(bit: u32) -> bool {
+    let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
+    let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
+    crate::proc::table().with_process(pid, |p| p.creds.cap_effective & (1u64 << bit) != 0).unwrap_or(false)
+}
+
+/// Runs `f` on the stack under the lock, polls it, then (unlocked) moves
+/// the event counts of the sockets whose readiness changed and wakes them.
+pub fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
+    let (r, next) = net_op(f);
+    if let Some(at) = next
+        && at < POLL_AT.load(Ordering::Acquire)
+    {
+        kick();
+    }
+    start_thread();
+    r
+}
+
+/// Runs `f` on the stack under the lock without a poll: for what sends
+/// nothing (names, options, a datagram receive). A readiness change it
+/// makes is a loss (nothing to wake for); the next poll sees it.
+fn net_quiet<R>(f: impl FnOnce(&mut Net) -> R) -> R {
+    let mut g = NET.lock();
+    f(net_of(&mut g))
+}
+
+/// The stack, made at the first use: lo, and eth0 on the NIC when there
+/// is one, with QEMU's user-network address (10.0.2.15/24 via 10.0.2.2,
+/// what its DHCP server hands out).
+fn net_of(g: &mut Option<Net>) -> &mut Net {
+    g.get_or_insert_with(|| {
+        let mut stack = Stack::new(now(), now_ns() ^ arch_x86_64::time::rdtsc());
+        if let Some(dev) = crate::nic::take_device() {
+            let mac = dev.mac();
+            let addr = IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::new(10, 0, 2, 15), 24));
+            match stack.add_interface("eth0", dev, Some(mac), &[addr], Some(Ipv4Addr::new(10, 0, 2, 2))) {
+                Ok(i) => log::info!("inet: eth0 (index {i}) 10.0.2.15/24 via 10.0.2.2"),
+                Err(e) => log::warn!("inet: eth0 not added: {e:?}"),
+            }
+        }
+        Net { stack, socks: Vec::new(), changed: Vec::new() }
+    })
+}
+
+/// [`with_net`] without waking the poll thread: returns `f`'s result and
+/// when the stack's next timer is due.
+fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
+    let (r, woken, next) = {
+        let mut g = NET.lock();
+        let net = net_of(&mut g);
+        let r = f(net);
+        let mut changed = core::mem::take(&mut net.changed);
+        changed.clear();
+        let t = now();
+        net.stack.poll(t, &mut changed);
+        let all = net.stack.take_overflow();
+        let mut woken: Vec<Arc<InetSocket>> = Vec::new();
+        let n = if all { net.socks.len() } else { changed.len() };
+        if woken.try_reserve(n).is_ok() {
+            if all {
+                woken.extend(net.socks.iter().filter_map(Weak::upgrade));
+            } else {
+                woken.extend(
+                    changed.iter().filter_map(|id| net.socks.get(id.0 as usize).and_then(Weak::upgrade)),
+                );
+            }
+        } else {
+            // No memory for the list: wake them here, under the lock,
+            // rather than lose a wake-up (the queues' locks come after
+            // NET's in the lock order).
+            let wake = |w: &Weak<InetSocket>| {
+                if let Some(s) = w.upgrade() {
+                    s.events.fetch_add(1, Ordering::Release);
+                    s.waker.0.wake_all();
+                    // Not the last reference (its file or an accept holds
+                    // one; the kernel does not preempt us here), and Drop
+                    // only try-locks.
+                    drop(s);
+                }
+            };
+            if all {
+                net.socks.iter().for_each(wake);
+            } else {
+                changed.iter().filter_map(|id| net.socks.get(id.0 as usize)).for_each(wake);
+            }
+        }
+        // kept for the next call (its capacity saves an allocation)
+        net.changed = changed;
+        let next = net.stack.poll_delay(t).map(|d| now_ns().saturating_add(d.total_micros() * 1000));
+        (r, woken, next)
+    };
+    for s in &woken {
+        s.events.fetch_add(1, Ordering::Release);
+        s.waker.0.wake_all();
+    }
+    // Dropped here, unlocked: the last reference of a closed socket may go.
+    drop(woken);
+    (r, next)
+}
+
+fn start_thread() {
+    if THREAD_STARTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    crate::sched::spawn(POLL_TASK_ID, poll_thread);
+}
+
+/// The stack's timer thread: polls when `poll_delay` says so, or when an
+/// operation (or a NIC) kicks it.
+fn poll_thread() {
+    loop {
+        // Operations that set a timer from now on kick us.
+        POLL_AT.store(u64::MAX, Ordering::Release);
+        let ((), next) = net_op(|_| ());
+        // At most a second, at least a millisecond: this thread is never
+        // preempted (the kernel preempts user mode only), so it must not
+        // spin.
+        let t = now_ns();
+        let next = next.unwrap_or(u64::MAX).clamp(t + 1_000_000, t + 1_000_000_000);
+        POLL_AT.store(next, Ordering::Release);
+        crate::sched::wait_any(&[&POLL_WQ], || POLL_KICK.swap(false, Ordering::AcqRel), Some(next));
+    }
+}
+
+/// Wakes the poll thread (the NIC's wake-up, `nic::pump`; no lock of the
+/// stack is taken).
+pub fn kick() {
+    POLL_KICK.store(true, Ordering::Release);
+    POLL_WQ.wake_all();
+}
+
+/// An AF_INET or AF_INET6 socket.
+pub struct InetSocket {
+    id: SockId,
+    family: Family,
+    ty: u32,
+    protocol: u32,
+    waker: KWaker,
+    events: AtomicU64,
+    released: AtomicBool,
+}
+
+/// socket(2) for AF_INET/AF_INET6: the family hook of the socket layer.
+pub fn inet_socket(domain: u16, ty: u32, protocol: u32) -> Result<Sock> {
+    let family = if domain == AF_INET6 { Family::V6 } else { Family::V4 };
+    let privileged = ty == SOCK_RAW && capable(CAP_NET_RAW);
+    let waker = KEnv::new_waker()?;
+    with_net(|n| {
+        n.socks.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+        let id = n.stack.socket(family, ty as i32, protocol as i32, privileged)?;
+        let (_, _, proto) = n.stack.kind(id)?;
+        let s = Arc::new(InetSocket {
+            id,
+            family,
+            ty,
+            protocol: proto as u32,
+            waker,
+            events: AtomicU64::new(0),
+            released: AtomicBool::new(false),
+        });
+        let i = id.0 as usize;
+        if n.socks.len() <= i {
+            n.socks.resize(i + 1, Weak::new());
+        }
+        n.socks[i] = Arc::downgrade(&s);
+        Ok(s as Sock)
+    })
+}
+
+fn to_buf(a: SocketAddr) -> SockAddrBuf {
+    match a {
+        SocketAddr::V4(v) => SockAddrBuf::inet(v.ip().octets(), v.port()),
+        SocketAddr::V6(v) => SockAddrBuf::inet6(v.ip().octets(), v.port(), v.flowinfo(), v.scope_id()),
+    }
+}
+
+impl InetSocket {
+    /// A user address for bind: Linux's inet_bind/inet6_bind length and
+    /// family rules.
+    fn bind_addr(&self, bytes: &[u8]) -> Result<SocketAddr> {
+        match self.family {
+            Family::V4 => {
+                let a = net::addr::parse_inet_bind(bytes)?;
+                Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a.ip), a.port)))
+            }
+            Family::V6 => {
+                let a = net::addr::parse_inet6(bytes)?;
+                Ok(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(a.ip), a.port, a.flowinfo, a.scope_id)))
+            }
+        }
+    }
+
+    /// A destination (connect, sendto): `None` for AF_UNSPEC.
+    fn dest_addr(&self, bytes: &[u8]) -> Result<Option<SocketAddr>> {
+        match self.family {
+            Family::V4 => Ok(net::addr::parse_inet_connect(bytes)?
+                .map(|a| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a.ip), a.port)))),
+            Family::V6 => {
+                if bytes.len() >= 2 && net::addr::family(bytes) == AF_UNSPEC {
+                    return Ok(None);
+                }
+                if self.ty != SOCK_STREAM && net::addr::family(bytes) == AF_INET {
+                    // A dual-stack datagram socket takes AF_INET
+                    // destinations (ip6_datagram_connect, udpv6_sendmsg).
+                    let a = net::addr::parse_inet_connect(bytes)?.ok_or(Errno::EINVAL)?;
+                    let m = Ipv4Addr::from(a.ip).to_ipv6_mapped();
+                    return Ok(Some(SocketAddr::V6(SocketAddrV6::new(m, a.port, 0, 0))));
+                }
+                let a = net::addr::parse_inet6(bytes)?;
+                Ok(Some(SocketAddr::V6(SocketAddrV6::new(
+                    Ipv6Addr::from(a.ip),
+                    a.port,
+                    a.flowinfo,
+                    a.scope_id,
+                ))))
+            }
+        }
+    }
+}
+
+impl Socket<KEnv> for InetSocket {
+    fn domain(&self) -> u16 {
+        match self.family {
+            Family::V4 => AF_INET,
+            Family::V6 => AF_INET6,
+        }
+    }
+
+    fn sock_type(&self) -> u32 {
+        self.ty
+    }
+
+    fn protocol(&self) -> u32 {
+        self.protocol
+    }
+
+    fn waker(&self) -> &KWaker {
+        &self.waker
+    }
+
+    fn event_count(&self) -> u64 {
+        self.events.load(Ordering::Acquire)
+    }
+
+    fn poll(&self) -> u32 {
+        let mut g = NET.lock();
+        match g.as_mut() {
+            Some(n) => n.stack.events(self.id),
+            None => 0,
+        }
+    }
+
+    fn bind(&self, cx: &mut dyn Resolver, addr: &[u8]) -> Result<()> {
+        let a = self.bind_addr(addr)?;
+        let privileged = cx.caller().euid == 0 || capable(CAP_NET_BIND_SERVICE);
+        with_net(|n| n.stack.bind(self.id, a, privileged))
+    }
+
+    fn listen(&self, _cx: &mut dyn Resolver, backlog: u32) -> Result<()> {
+        with_net(|n| n.stack.listen(self.id, backlog.min(i32::MAX as u32) as i32))
+    }
+
+    fn accept(&self, _cx: &mut dyn Resolver) -> Result<Arc<dyn Socket<KEnv>>> {
+        if self.ty != SOCK_STREAM {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let waker = KEnv::new_waker()?;
+        with_net(|n| {
+            n.socks.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            let (id, _) = n.stack.accept(self.id)?;
+            let s = Arc::new(InetSocket {
+                id,
+                family: self.family,
+                ty: self.ty,
+                protocol: self.protocol,
+                waker,
+                events: AtomicU64::new(0),
+                released: AtomicBool::new(false),
+            });
+            let i = id.0 as usize;
+            if n.socks.len() <= i {
+                n.socks.resize(i + 1, Weak::new());
+            }
+            n.socks[i] = Arc::downgrade(&s);
+            Ok(s as Arc<dyn Socket<KEnv>>)
+        })
+    }
+
+    fn connect(&self, _cx: &mut dyn Resolver, addr: &[u8], nonblock: bool) -> Result<()> {
+        let dst = self.dest_addr(addr)?;
+        with_net(|n| match dst {
+            Some(a) => n.stack.connect(self.id, a, nonblock),
+            None => n.stack.disconnect(self.id),
+        })
+    }
+
+    fn sendmsg(&self, _cx: &mut dyn Resolver, msg: &mut SendMsg<'_, KEnv>) -> Result<usize> {
+        if msg.flags & MSG_OOB != 0 {
+            log::info!("inet: MSG_OOB send: EOPNOTSUPP");
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let dst = match msg.addr {
+            Some(a) if self.ty != SOCK_STREAM => self.dest_addr(a)?,
+            _ => None,
+        };
+        let data = msg.data;
+        with_net(|n| {
+            if self.ty == SOCK_STREAM {
+                n.stack.send(self.id, data)
+            } else {
+                n.stack.send_to(self.id, data, dst)
+            }
+        })
+    }
+
+    fn recvmsg(&self, _cx: &mut dyn Resolver, buf: &mut [u8], flags: u32) -> Result<RecvMsg<KEnv>> {
+        if flags & MSG_OOB != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let peek = flags & MSG_PEEK != 0;
+        let stream = self.ty == SOCK_STREAM;
+        let (n, full, from) = if stream {
+            // a read may open the window: the poll sends the update
+            with_net(|n| n.stack.recv(self.id, buf, peek).map(|got| (got, got, None)))?
+        } else {
+            net_quiet(|n| n.stack.recv_from(self.id, buf, peek).map(|(a, b, c)| (a, b, Some(c))))?
+        };
+        let mut r = RecvMsg::empty();
+        r.len = n;
+        r.ret = n;
+        if full > n {
+            r.flags |= MSG_TRUNC;
+            if flags & MSG_TRUNC != 0 {
+                r.ret = full;
+            }
+        }
+        r.addr = from.map(to_buf);
+        r.more = stream && n > 0;
+        Ok(r)
+    }
+
+    fn shutdown(&self, how: u32) -> Result<()> {
+        let how = match how {
+            SHUT_RD => Shutdown::Read,
+            SHUT_WR => Shutdown::Write,
+            _ => Shutdown::Both,
+        };
+        with_net(|n| n.stack.shutdown(self.id, how))
+    }
+
+    fn getsockname(&self) -> Result<SockAddrBuf> {
+        net_quiet(|n| n.stack.local_addr(self.id)).map(to_buf)
+    }
+
+    fn getpeername(&self) -> Result<SockAddrBuf> {
+        net_quiet(|n| n.stack.peer_addr(self.id)).map(to_buf)
+    }
+
+    fn setsockopt(&self, _cx: &mut dyn Resolver, level: i32, name: i32, val: &[u8]) -> Result<()> {
+        with_net(|n| n.stack.setsockopt(self.id, level, name, val))
+    }
+
+    fn getsockopt(&self, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
+        let v = net_quiet(|n| n.stack.getsockopt(self.id, level, name))?;
+        let k = buf.len().min(v.len);
+        buf[..k].copy_from_slice(&v.bytes[..k]);
+        Ok(k)
+    }
+
+    fn inq(&self) -> Result<usize> {
+        net_quiet(|n| n.stack.readable_bytes(self.id))
+    }
+
+    fn outq(&self) -> Result<usize> {
+        net_quiet(|n| n.stack.unsent_bytes(self.id))
+    }
+
+    fn release(&self) {
+        if self.released.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        with_net(|n| {
+            n.stack.close(self.id);
+            if let Some(w) = n.socks.get_mut(self.id.0 as usize) {
+                *w = Weak::new();
+            }
+        });
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+impl Drop for InetSocket {
+    fn drop(&mut self) {
+        // A socket never released (its file never made) still leaves the
+        // stack; the lock is not held by whoever drops the last reference
+        // (with_net drops its references after unlocking).
+        if !self.released.load(Ordering::Acquire) {
+            let id = self.id;
+            // try_lock: a drop under the lock (which should not happen)
+            // must not deadlock; the stack socket then stays until reboot.
+            let Some(mut g) = NET.try_lock() else {
+                log::warn!("inet: socket {} dropped under the stack lock", id.0);
+                return;
+            };
+            if let Some(n) = g.as_mut() {
+                n.stack.close(id);
+                if let Some(w) = n.socks.get_mut(id.0 as usize) {
+                    *w = Weak::new();
+                }
+            }
+        }
+    }
+}
+
+// ---- interface ioctls ---------------------------------------------------
+
+const SIOCGIFNAME: u32 = 0x8910;
+const SIOCGIFCONF: u32 = 0x8912;
+const SIOCGIFFLAGS: u32 = 0x8913;
+const SIOCSIFFLAGS: u32 = 0x8914;
+const SIOCGIFADDR: u32 = 0x8915;
+const SIOCGIFDSTADDR: u32 = 0x8917;
+const SIOCGIFBRDADDR: u32 = 0x8919;
+const SIOCGIFNETMASK: u32 = 0x891b;
+const SIOCGIFMETRIC: u32 = 0x891d;
+const SIOCGIFMTU: u32 = 0x8921;
+const SIOCGIFHWADDR: u32 = 0x8927;
+const SIOCGIFINDEX: u32 = 0x8933;
+const SIOCGIFTXQLEN: u32 = 0x8942;
+/// struct ifreq.
+const IFREQ: usize = 40;
+const ARPHRD_ETHER: u16 = 1;
+const ARPHRD_LOOPBACK: u16 = 772;
+
+fn sockaddr_in_bytes(ip: Ipv4Addr) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..2].copy_from_slice(&AF_INET.to_le_bytes());
+    b[4..8].copy_from_slice(&ip.octets());
+    b
+}
+
+/// The interface ioctls (dev_ioctl), on any socket: `None` for other
+/// commands.
+pub fn inet_ioctl(t: &UThread, _sock: &Sock, cmd: u32, arg: u64) -> Option<SysResult> {
+    let r = match cmd {
+        SIOCGIFCONF => ifconf(t, arg),
+        SIOCGIFNAME | SIOCGIFFLAGS | SIOCSIFFLAGS | SIOCGIFADDR | SIOCGIFDSTADDR | SIOCGIFBRDADDR
+        | SIOCGIFNETMASK | SIOCGIFMETRIC | SIOCGIFMTU | SIOCGIFHWADDR | SIOCGIFINDEX | SIOCGIFTXQLEN => {
+            ifreq(t, cmd, arg)
+        }
+        _ => return None,
+    };
+    Some(r)
+}
+
+fn ifconf(t: &UThread, arg: u64) -> SysResult {
+    let b = t.read_bytes(arg, 16)?;
+    let len = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let buf = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+    let infos = with_net(|n| n.stack.interfaces())?;
+    let with_v4: Vec<_> = infos.iter().filter(|i| i.ipv4.is_some() && i.flags & inet::iff::UP != 0).collect();
+    if buf == 0 {
+        t.write_u32(arg, (with_v4.len() * IFREQ) as u32)?;
+        return Ok(0);
+    }
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut done = 0usize;
+    for i in with_v4 {
+        if done + IFREQ > len as usize {
+            break;
+        }
+        let mut r = [0u8; IFREQ];
+        let name = i.name.as_bytes();
+        r[..name.len().min(15)].copy_from_slice(&name[..name.len().min(15)]);
+        if let Some((ip, _)) = i.ipv4 {
+            r[16..32].copy_from_slice(&sockaddr_in_bytes(ip));
+        }
+        t.write_bytes(buf + done as u64, &r)?;
+        done += IFREQ;
+    }
+    t.write_u32(arg, done as u32)?;
+    Ok(0)
+}
+
+fn ifreq(t: &UThread, cmd: u32, arg: u64) -> SysResult {
+    let mut r = [0u8; IFREQ];
+    r.copy_from_slice(&t.read_bytes(arg, IFREQ)?);
+    let infos = with_net(|n| n.stack.interfaces())?;
+    if cmd == SIOCGIFNAME {
+        let idx = u32::from_le_bytes([r[16], r[17], r[18], r[19]]);
+        let i = infos.iter().find(|i| i.index == idx).ok_or(Errno::ENODEV)?;
+        r[..16].fill(0);
+        let name = i.name.as_bytes();
+        r[..name.len().min(15)].copy_from_slice(&name[..name.len().min(15)]);
+        t.write_bytes(arg, &r)?;
+        return Ok(0);
+    }
+    let end = r[..16].iter().position(|&c| c == 0).unwrap_or(16);
+    let name = &r[..end];
+    let i = infos.iter().find(|i| i.name.as_bytes() == name).ok_or(Errno::ENODEV)?;
+    let u = &mut r[16..];
+    u.fill(0);
+    match cmd {
+        SIOCGIFFLAGS => u[..2].copy_from_slice(&i.flags.to_le_bytes()),
+        SIOCSIFFLAGS => {
+            if !capable(CAP_NET_ADMIN) {
+                return Err(Errno::EPERM);
+            }
+            let b = t.read_bytes(arg + 16, 2)?;
+            let flags = u16::from_le_bytes([b[0], b[1]]);
+            let name = i.name.clone();
+            with_net(|n| n.stack.set_interface_flags(&name, flags))?;
+            return Ok(0);
+        }
+        SIOCGIFADDR | SIOCGIFNETMASK | SIOCGIFBRDADDR | SIOCGIFDSTADDR => {
+            let (ip, prefix) = i.ipv4.ok_or(Errno::EADDRNOTAVAIL)?;
+            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let v = match cmd {
+                SIOCGIFADDR => ip,
+                SIOCGIFNETMASK => Ipv4Addr::from(mask),
+                SIOCGIFBRDADDR => Ipv4Addr::from(u32::from(ip) | !mask),
+                _ => {
+                    if i.flags & inet::iff::LOOPBACK == 0 {
+                        Ipv4Addr::UNSPECIFIED
+                    } else {
+                        ip
+                    }
+                }
+            };
+            u[..16].copy_from_slice(&sockaddr_in_bytes(v));
+        }
+        SIOCGIFMETRIC => {}
+        SIOCGIFMTU => u[..4].copy_from_slice(&i.mtu.to_le_bytes()),
+        SIOCGIFINDEX => u[..4].copy_from_slice(&i.index.to_le_bytes()),
+        SIOCGIFTXQLEN => u[..4].copy_from_slice(&1000u32.to_le_bytes()),
+        SIOCGIFHWADDR => {
+            let fam = if i.flags & inet::iff::LOOPBACK != 0 { ARPHRD_LOOPBACK } else { ARPHRD_ETHER };
+            u[..2].copy_from_slice(&fam.to_le_bytes());
+            u[2..8].copy_from_slice(&i.mac);
+        }
+        _ => return Err(Errno::ENOTTY),
+    }
+    t.write_bytes(arg, &r)?;
+    Ok(0)
+}
