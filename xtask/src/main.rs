@@ -39,8 +39,20 @@ use std::time::{Duration, Instant};
 
 const KERNEL_TARGET: &str = "x86_64-unknown-none";
 /// The component crates that must stay architecture-neutral.
-const PORTABLE_CRATES: &[&str] =
-    &["linux-abi", "process", "vm", "signal", "fs-table", "file-lock", "evfd", "vfs", "elf-loader", "ext2", "net", "inet"];
+const PORTABLE_CRATES: &[&str] = &[
+    "linux-abi",
+    "process",
+    "vm",
+    "signal",
+    "fs-table",
+    "file-lock",
+    "evfd",
+    "vfs",
+    "elf-loader",
+    "ext2",
+    "net",
+    "inet",
+];
 const CROSS_TARGETS: &[&str] = &["aarch64-unknown-none", "riscv64gc-unknown-none-elf"];
 const QEMU_TOOLS: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
 /// What the host tests run besides cargo (mke2fs, e2fsck, debugfs, dumpe2fs).
