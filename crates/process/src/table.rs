@@ -30,6 +30,7 @@ use crate::clone::{CloneArgs, CloneCaller, CloneFlags, SIGCHLD};
 use crate::cputime::{CpuAccount, CpuTimes, SharedCpu};
 use crate::cred::Credentials;
 use crate::pid::{Pid, PidAllocator};
+use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
 use crate::seams::{Files, Fs, Hooks, Platform, SharedVm, UserContext, Vm, VmMemory};
 use crate::uaccess::UserMemory;
@@ -152,6 +153,15 @@ pub struct Process<P: Platform> {
     pub mlock: crate::mlock::MemLocks,
     /// Usage of reaped children (`RUSAGE_CHILDREN`).
     pub children_usage: Rusage,
+    /// Its tracer and trace stop, while traced.
+    pub ptrace: Option<TraceLink>,
+    /// prctl(PR_SET_PTRACER): who else YAMA lets attach.
+    pub ptracer: PtracerPolicy,
+    /// The signal a thread stopped at a detach goes on with.
+    ptrace_detach_sig: Option<u32>,
+    /// Its exit was reported to a tracer that is not its parent: the
+    /// parent hears of it when the tracer reaps or detaches.
+    parent_notify_deferred: bool,
 }
 
 impl<P: Platform> Process<P> {
@@ -416,6 +426,10 @@ impl<P: Platform> ProcessTable<P> {
             rlimits: init.rlimits,
             usage: Rusage::default(),
             children_usage: Rusage::default(),
+            ptrace: None,
+            ptracer: PtracerPolicy::None,
+            ptrace_detach_sig: None,
+            parent_notify_deferred: false,
             dumpable: 1,
             cap_bset: CAP_FULL_SET,
             membarrier: 0,
@@ -667,6 +681,208 @@ impl<P: Platform> ProcessTable<P> {
         let r = self.inner.lock().cont(pid, &mut out);
         out.run(hooks);
         r
+    }
+
+    // ----- ptrace --------------------------------------------------------
+
+    /// PTRACE_TRACEME: the caller's process is traced by its parent;
+    /// `EPERM` if it is traced already.
+    pub fn ptrace_traceme(&self, tid: Pid) -> Result<()> {
+        let mut g = self.inner.lock();
+        let pid = g.proc_of(tid)?;
+        let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if p.ptrace.is_some() {
+            return Err(Errno::EPERM);
+        }
+        p.ptrace = Some(TraceLink::new(p.parent, false, Options::empty()));
+        Ok(())
+    }
+
+    /// `ptrace_may_access(PTRACE_MODE_ATTACH_*)` of thread `caller` on
+    /// process `pid` with YAMA's scope 1: `EPERM` when refused; always
+    /// allowed within one process.
+    pub fn ptrace_may_access(&self, caller: Pid, pid: Pid, mode: CredMode) -> Result<()> {
+        let g = self.inner.lock();
+        g.ptrace_may_access(caller, pid, mode)
+    }
+
+    /// PTRACE_ATTACH (`seize` None) or PTRACE_SEIZE (with its options) of
+    /// `pid` (a thread id finds its process) by thread `caller`, in
+    /// `ptrace_attach()`'s order: `ESRCH` for no such task, `EPERM` for the
+    /// caller's own process, a refused access, a dead or traced target.
+    /// ATTACH sends SIGSTOP; a seized tracee that is group-stopped traps.
+    pub fn ptrace_attach(
+        &self,
+        caller: Pid,
+        pid: i32,
+        seize: Option<Options>,
+        hooks: &impl Hooks<P>,
+    ) -> Result<Pid> {
+        let mut out = Out::new();
+        let r = self.inner.lock().ptrace_attach(caller, pid, seize, &mut out);
+        out.run(hooks);
+        r
+    }
+
+    /// `ptrace_check_attach()`: the process of `pid` traced by the caller's
+    /// process and (unless `any_state`) in a trace stop: `(pid, stopped
+    /// thread)`; `ESRCH` otherwise.
+    pub fn ptrace_tracee(&self, caller: Pid, pid: i32, any_state: bool) -> Result<(Pid, Pid)> {
+        let g = self.inner.lock();
+        let me = g.proc_of(caller)?;
+        let target = u32::try_from(pid).ok().filter(|&p| p != 0).ok_or(Errno::ESRCH)?;
+        let tgid = g.threads.get(&target).map(|t| t.tgid).ok_or(Errno::ESRCH)?;
+        let p = g.procs.get(&tgid).ok_or(Errno::ESRCH)?;
+        let link = p.ptrace.as_ref().filter(|l| l.tracer == me).ok_or(Errno::ESRCH)?;
+        match link.stopped {
+            Some(t) if link.is_stopped() => Ok((tgid, t)),
+            _ if any_state => Ok((tgid, target)),
+            _ => Err(Errno::ESRCH),
+        }
+    }
+
+    /// Runs `f` on the trace link of process `pid`, if it is traced.
+    pub fn with_trace<R>(&self, pid: Pid, f: impl FnOnce(&mut TraceLink) -> R) -> Option<R> {
+        self.inner.lock().procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).map(f)
+    }
+
+    /// The tracer resumes the stopped tracee `pid` (CONT, SYSCALL,
+    /// SINGLESTEP): the stopped thread wakes with `r`.
+    pub fn ptrace_resume(&self, pid: Pid, r: Resume, hooks: &impl Hooks<P>) {
+        let mut out = Out::new();
+        {
+            let mut g = self.inner.lock();
+            if let Some(l) = g.procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()) {
+                if let Some(t) = l.stopped {
+                    out.effects.push(Effect::Wake(t));
+                }
+                l.resume(r);
+            }
+        }
+        out.run(hooks);
+    }
+
+    /// PTRACE_DETACH (and the tracer's exit): the link is gone; a stopped
+    /// thread wakes and goes on with `sig` (0: none).
+    pub fn ptrace_detach(&self, pid: Pid, sig: u32, hooks: &impl Hooks<P>) {
+        let mut out = Out::new();
+        self.inner.lock().ptrace_unlink(pid, Some(sig), &mut out);
+        out.run(hooks);
+    }
+
+    /// PTRACE_INTERRUPT of a seized tracee: it traps with
+    /// `PTRACE_EVENT_STOP` on its way back to user mode.
+    pub fn ptrace_interrupt(&self, pid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
+        let mut out = Out::new();
+        let r = {
+            let mut g = self.inner.lock();
+            let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+            let threads = p.threads.clone();
+            let l = p.ptrace.as_mut().ok_or(Errno::ESRCH)?;
+            if !l.seized {
+                Err(Errno::EIO)
+            } else {
+                l.interrupt = true;
+                signal::epoch::bump();
+                out.effects.extend(threads.first().map(|&t| Effect::Wake(t)));
+                Ok(())
+            }
+        };
+        out.run(hooks);
+        r
+    }
+
+    /// Thread `tid` of a traced process enters a trace stop: the tracer's
+    /// wait reports `code`, the tracer gets `SIGCHLD` (`CLD_TRAPPED`, or
+    /// `CLD_STOPPED` for a group stop) unless `SA_NOCLDSTOP`. False when the
+    /// process is not traced (the caller goes on without stopping).
+    pub fn ptrace_stop(
+        &self,
+        tid: Pid,
+        kind: StopKind,
+        code: u32,
+        info: Option<SigInfo>,
+        hooks: &impl Hooks<P>,
+    ) -> bool {
+        let mut out = Out::new();
+        let r = self.inner.lock().ptrace_stop(tid, kind, code, info, &mut out);
+        out.run(hooks);
+        r
+    }
+
+    /// What the stopped thread `tid` finds: `Some(r)` resumed with `r`
+    /// (detached: PTRACE_CONT with the detach's signal), `None` still
+    /// stopped.
+    pub fn ptrace_poll(&self, tid: Pid) -> Option<Resume> {
+        let mut g = self.inner.lock();
+        let pid = g.proc_of(tid).ok()?;
+        let p = g.procs.get_mut(&pid)?;
+        if let Some(sig) = p.ptrace_detach_sig.take() {
+            return Some(Resume { mode: crate::ptrace::ResumeMode::Cont, sig });
+        }
+        match p.ptrace.as_mut() {
+            Some(l) => l.resume.take(),
+            None => Some(Resume { mode: crate::ptrace::ResumeMode::Cont, sig: 0 }),
+        }
+    }
+
+    /// The tracer's options of process `pid` (None: not traced).
+    pub fn ptrace_options(&self, pid: Pid) -> Option<(Options, bool)> {
+        let g = self.inner.lock();
+        g.procs.get(&pid).and_then(|p| p.ptrace.as_ref()).map(|l| (l.options, l.seized))
+    }
+
+    /// The tracer's pid of process `pid` (0: none), for TracerPid.
+    pub fn tracer_of(&self, pid: Pid) -> Pid {
+        let g = self.inner.lock();
+        g.procs.get(&pid).and_then(|p| p.ptrace.as_ref()).map_or(0, |l| l.tracer)
+    }
+
+    /// A traced parent's fork, vfork or clone: `child` is traced by the
+    /// same tracer (auto-attach) and starts with SIGSTOP pending (or, when
+    /// seized, a `PTRACE_EVENT_STOP` trap, which the kernel runs).
+    pub fn ptrace_link_child(&self, parent: Pid, child: Pid, hooks: &impl Hooks<P>) {
+        let out = Out::new();
+        {
+            let mut g = self.inner.lock();
+            let link = g.procs.get(&parent).and_then(|p| p.ptrace.as_ref()).map(TraceLink::inherit);
+            let first = g.procs.get(&child).and_then(|c| c.threads.first().copied());
+            if let (Some(mut link), Some(c)) = (link, g.procs.get_mut(&child)) {
+                if link.seized {
+                    link.interrupt = true;
+                    c.ptrace = Some(link);
+                    signal::epoch::bump();
+                } else {
+                    c.ptrace = Some(link);
+                    if let Some(t) = first.and_then(|t| g.threads.get_mut(&t)) {
+                        let account = SigQueueAccount::new();
+                        let _ =
+                            t.signals.pending.enqueue(SigInfo::kernel(signal::SIGSTOP), &account, u64::MAX);
+                        signal::epoch::bump();
+                    }
+                }
+            }
+        }
+        out.run(hooks);
+    }
+
+    /// prctl(PR_SET_PTRACER, arg): 0 clears, `PR_SET_PTRACER_ANY` lets
+    /// anyone, a pid names a process (and its descendants); `EINVAL` for
+    /// no such process.
+    pub fn set_ptracer(&self, caller: Pid, arg: u64) -> Result<()> {
+        let mut g = self.inner.lock();
+        let me = g.proc_of(caller)?;
+        let policy = match arg {
+            0 => PtracerPolicy::None,
+            crate::ptrace::PR_SET_PTRACER_ANY => PtracerPolicy::Any,
+            p => {
+                let p = u32::try_from(p).map_err(|_| Errno::EINVAL)?;
+                let tgid = g.threads.get(&p).map(|t| t.tgid).ok_or(Errno::EINVAL)?;
+                PtracerPolicy::Pid(tgid)
+            }
+        };
+        g.procs.get_mut(&me).ok_or(Errno::ESRCH)?.ptracer = policy;
+        Ok(())
     }
 
     // ----- wait ---------------------------------------------------------
@@ -955,6 +1171,136 @@ impl<P: Platform> ProcessTable<P> {
 }
 
 impl<P: Platform> Inner<P> {
+    // ----- ptrace --------------------------------------------------------
+
+    /// Whether process `anc` is `pid` or one of its ancestors.
+    fn is_ancestor(&self, anc: Pid, pid: Pid) -> bool {
+        let mut p = pid;
+        for _ in 0..1 << 22 {
+            if p == anc {
+                return true;
+            }
+            match self.procs.get(&p) {
+                Some(q) if q.parent != 0 && q.parent != p => p = q.parent,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    fn ptrace_may_access(&self, caller: Pid, pid: Pid, mode: CredMode) -> Result<()> {
+        let me = self.proc_of(caller)?;
+        if me == pid {
+            return Ok(());
+        }
+        let mine = &self.procs.get(&me).ok_or(Errno::ESRCH)?.creds;
+        let t = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        if !crate::ptrace::may_access(mine, &t.creds, t.dumpable == 1, mode) {
+            return Err(Errno::EPERM);
+        }
+        let declared = match t.ptracer {
+            PtracerPolicy::None => false,
+            PtracerPolicy::Any => true,
+            PtracerPolicy::Pid(tr) => self.is_ancestor(tr, me),
+        };
+        if !crate::ptrace::yama_allows(mine, self.is_ancestor(me, pid), declared) {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
+    }
+
+    fn ptrace_attach(
+        &mut self,
+        caller: Pid,
+        pid: i32,
+        seize: Option<Options>,
+        out: &mut Out<P>,
+    ) -> Result<Pid> {
+        let target = u32::try_from(pid).ok().filter(|&p| p != 0).ok_or(Errno::ESRCH)?;
+        let tgid = self.threads.get(&target).map(|t| t.tgid).ok_or(Errno::ESRCH)?;
+        let me = self.proc_of(caller)?;
+        if tgid == me {
+            return Err(Errno::EPERM);
+        }
+        self.ptrace_may_access(caller, tgid, CredMode::Real)?;
+        let p = self.procs.get_mut(&tgid).ok_or(Errno::ESRCH)?;
+        if !p.alive() || p.group_exit.is_some() || p.ptrace.is_some() {
+            return Err(Errno::EPERM);
+        }
+        let seized = seize.is_some();
+        let mut link = TraceLink::new(me, seized, seize.unwrap_or_default());
+        let group_stopped = matches!(p.state, ProcState::Stopped(_));
+        if seized && group_stopped {
+            link.interrupt = true;
+        }
+        p.ptrace = Some(link);
+        signal::epoch::bump();
+        if !seized {
+            self.send(tgid, SigInfo::kernel(signal::SIGSTOP), true, out)?;
+        }
+        if group_stopped {
+            // a stopped tracee re-traps for its new tracer
+            let threads = self.procs.get(&tgid).map(|p| p.threads.clone()).unwrap_or_default();
+            out.effects.extend(threads.into_iter().map(Effect::Wake));
+        }
+        Ok(tgid)
+    }
+
+    fn ptrace_stop(
+        &mut self,
+        tid: Pid,
+        kind: StopKind,
+        code: u32,
+        info: Option<SigInfo>,
+        out: &mut Out<P>,
+    ) -> bool {
+        let Ok(pid) = self.proc_of(tid) else { return false };
+        let Some(p) = self.procs.get_mut(&pid) else { return false };
+        if p.group_exit.is_some() {
+            return false;
+        }
+        let uid = p.creds.uid;
+        let Some(l) = p.ptrace.as_mut() else { return false };
+        l.enter_stop(tid, kind, code, info);
+        let tracer = l.tracer;
+        let why = if matches!(kind, StopKind::Group(_)) {
+            crate::wait::CLD_STOPPED
+        } else {
+            crate::wait::CLD_TRAPPED
+        };
+        if let Some(tp) = self.procs.get(&tracer) {
+            if tp.handlers.lock().notify_child_stop() {
+                let info = SigInfo::child(why, pid as i32, uid, (code & 0x7f) as i32, 0, 0);
+                let _ = self.send(tracer, info, true, out);
+            }
+            self.child_event(tracer, out);
+        }
+        true
+    }
+
+    /// `__ptrace_unlink()`/`__ptrace_detach()`: `pid` is no longer traced;
+    /// a stopped thread goes on with `sig` (None: the tracer died: a
+    /// signal-delivery stop delivers its signal); a zombie the tracer has
+    /// not reaped goes to its real parent.
+    fn ptrace_unlink(&mut self, pid: Pid, sig: Option<u32>, out: &mut Out<P>) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        let Some(l) = p.ptrace.take() else { return };
+        let zombie = p.state == ProcState::Zombie;
+        signal::epoch::bump();
+        if let Some(t) = l.stopped {
+            let s = sig.unwrap_or(if l.kind == StopKind::Signal {
+                l.siginfo.map_or(0, |i| i.signo.get())
+            } else {
+                0
+            });
+            // the stopped thread finds no link: it takes the signal from here
+            p.ptrace_detach_sig = Some(s);
+            out.effects.push(Effect::Wake(t));
+        }
+        if zombie && core::mem::take(&mut p.parent_notify_deferred) && self.notify_parent_exit(pid, out) {
+            self.release(pid, out);
+        }
+    }
     fn proc_of(&self, tid: Pid) -> Result<Pid> {
         self.threads.get(&tid).map(|t| t.tgid).ok_or(Errno::ESRCH)
     }
@@ -1059,6 +1405,10 @@ impl<P: Platform> Inner<P> {
                 rlimits: p.rlimits.clone(),
                 usage: Rusage::default(),
                 children_usage: Rusage::default(),
+                ptrace: None,
+                ptracer: PtracerPolicy::None,
+                ptrace_detach_sig: None,
+                parent_notify_deferred: false,
                 dumpable: p.dumpable,
                 cap_bset: p.cap_bset,
                 membarrier: p.membarrier,
@@ -1283,8 +1633,38 @@ impl<P: Platform> Inner<P> {
             self.kill_orphaned_pgrp(c, Some(pid), out);
         }
         self.kill_orphaned_pgrp(pid, None, out);
-        if self.notify_parent_exit(pid, out) {
-            dead.push(pid);
+        // exit_ptrace(): its tracees are detached, or killed with EXITKILL
+        let tracees: Vec<(Pid, bool)> = self
+            .procs
+            .values()
+            .filter_map(|q| {
+                q.ptrace
+                    .as_ref()
+                    .filter(|l| l.tracer == pid)
+                    .map(|l| (q.pid, l.options.contains(Options::EXITKILL)))
+            })
+            .collect();
+        for (t, kill) in tracees {
+            if kill {
+                let _ = self.send(t, SigInfo::kernel(signal::SIGKILL), true, out);
+            }
+            self.ptrace_unlink(t, None, out);
+        }
+        let tracer = self.procs.get(&pid).and_then(|p| p.ptrace.as_ref()).map(|l| l.tracer);
+        let parent = self.procs.get(&pid).map_or(0, |p| p.parent);
+        match tracer {
+            Some(tr) if tr != parent && self.procs.get(&tr).is_some_and(|t| t.alive()) => {
+                // the tracer hears first; the parent when it reaps
+                self.notify_tracer_exit(pid, tr, out);
+            }
+            _ => {
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.ptrace = None;
+                }
+                if self.notify_parent_exit(pid, out) {
+                    dead.push(pid);
+                }
+            }
         }
         for d in dead {
             self.release(d, out);
@@ -1316,6 +1696,25 @@ impl<P: Platform> Inner<P> {
         }
         self.child_event(parent, out);
         decision.autoreap
+    }
+
+    /// A traced process that is not the tracer's child died: SIGCHLD to
+    /// the tracer, whose wait reports it; the parent waits for that.
+    fn notify_tracer_exit(&mut self, pid: Pid, tracer: Pid, out: &mut Out<P>) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        p.parent_notify_deferred = true;
+        let status = p.exit_status().unwrap_or(ChildStatus::Exited(0));
+        let (uid, usage) = (p.creds.uid, p.usage);
+        let info = SigInfo::child(
+            status.si_code(),
+            pid as i32,
+            uid,
+            status.si_status(),
+            (usage.utime_us / 10_000) as i64,
+            (usage.stime_us / 10_000) as i64,
+        );
+        let _ = self.send(tracer, info, true, out);
+        self.child_event(tracer, out);
     }
 
     /// A child of `parent` changed state: count it and wake the waiters.
@@ -1522,13 +1921,20 @@ impl<P: Platform> Inner<P> {
         let my = self.procs.get(&me).ok_or(Errno::ESRCH)?;
         let my_pgid = my.pgid;
         let o = req.options;
-        let eligible: Vec<Pid> = my
-            .children
-            .iter()
-            .copied()
+        // the children, then the tracees that are not (ptrace_do_wait)
+        let mut candidates: Vec<Pid> = my.children.clone();
+        candidates.extend(
+            self.procs
+                .values()
+                .filter(|q| q.parent != me && q.ptrace.as_ref().is_some_and(|l| l.tracer == me))
+                .map(|q| q.pid),
+        );
+        let eligible: Vec<Pid> = candidates
+            .into_iter()
             .filter(|c| {
                 let Some(cp) = self.procs.get(c) else { return false };
-                if o.contains(WaitOptions::WNOTHREAD) && cp.parent_thread != caller {
+                let traced = cp.ptrace.as_ref().is_some_and(|l| l.tracer == me);
+                if !traced && o.contains(WaitOptions::WNOTHREAD) && cp.parent_thread != caller {
                     return false;
                 }
                 let selected = match req.selector {
@@ -1538,8 +1944,10 @@ impl<P: Platform> Inner<P> {
                     WaitSelector::OwnGroup => cp.pgid == my_pgid,
                     WaitSelector::PidFd(_) => false,
                 };
+                // a tracee is waited for whatever its exit signal
                 selected
-                    && (o.contains(WaitOptions::WALL)
+                    && (traced
+                        || o.contains(WaitOptions::WALL)
                         || (cp.exit_signal != SIGCHLD as i32) == o.contains(WaitOptions::WCLONE))
             })
             .collect();
@@ -1558,8 +1966,33 @@ impl<P: Platform> Inner<P> {
             rusage.accumulate(&cp.children_usage);
             let Some(cp) = self.procs.get_mut(&c) else { continue };
             let report = |status| WaitReport { pid: c, uid: cp.creds.uid, status, rusage };
+            let tracer = cp.ptrace.as_ref().map(|l| l.tracer);
+            if let Some(tr) = tracer
+                && tr == me
+                && let Some(code) = cp.ptrace.as_ref().and_then(|l| l.report)
+            {
+                // wait_task_stopped() for a tracee: no WUNTRACED needed
+                let rep = report(ChildStatus::Trapped(code));
+                if !nowait && let Some(l) = cp.ptrace.as_mut() {
+                    l.report = None;
+                }
+                return Ok(Some(rep));
+            }
             if cp.state == ProcState::Zombie {
                 if !o.contains(WaitOptions::WEXITED) {
+                    continue;
+                }
+                if cp.parent != me {
+                    // the tracer reaps for the report only; the parent
+                    // hears of the exit now (wait_task_zombie's EXIT_TRACE)
+                    let rep = report(cp.exit_status().unwrap_or(ChildStatus::Exited(0)));
+                    if !nowait {
+                        self.ptrace_unlink(c, Some(0), out);
+                    }
+                    return Ok(Some(rep));
+                }
+                if cp.parent_notify_deferred {
+                    // traced by another: not reapable before its tracer
                     continue;
                 }
                 let rep = report(cp.exit_status().unwrap_or(ChildStatus::Exited(0)));

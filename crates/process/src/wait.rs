@@ -160,6 +160,10 @@ pub enum ChildStatus {
     Stopped(u32),
     /// Continued by `SIGCONT`.
     Continued,
+    /// In a ptrace stop, as its tracer sees it: Linux's `exit_code` of the
+    /// stop (the signal, `| 0x80` for a `PTRACE_O_TRACESYSGOOD` syscall
+    /// stop, `| event << 8` for an event stop).
+    Trapped(u32),
 }
 
 impl ChildStatus {
@@ -177,6 +181,7 @@ impl ChildStatus {
             ChildStatus::Killed { signal, core } => (signal & 0x7f) as i32 | if core { 0x80 } else { 0 },
             ChildStatus::Stopped(sig) => ((sig & 0xff) as i32) << 8 | 0x7f,
             ChildStatus::Continued => 0xffff,
+            ChildStatus::Trapped(code) => ((code & 0xff_ffff) << 8) as i32 | 0x7f,
         }
     }
 
@@ -206,6 +211,7 @@ impl ChildStatus {
             ChildStatus::Killed { core: true, .. } => CLD_DUMPED,
             ChildStatus::Stopped(_) => CLD_STOPPED,
             ChildStatus::Continued => CLD_CONTINUED,
+            ChildStatus::Trapped(_) => CLD_TRAPPED,
         }
     }
 
@@ -216,6 +222,7 @@ impl ChildStatus {
             ChildStatus::Killed { signal, .. } => signal as i32,
             ChildStatus::Stopped(sig) => sig as i32,
             ChildStatus::Continued => SIGCONT as i32,
+            ChildStatus::Trapped(code) => code as i32,
         }
     }
 }

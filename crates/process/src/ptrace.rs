@@ -1,0 +1,496 @@
+//! ptrace(2)'s model: the request and option numbers, a tracee's link to
+//! its tracer ([`TraceLink`]: options, the stop it is in, what wait reports,
+//! how the tracer resumes it), the stop codes wait reports
+//! (`exit_code` in Linux), and the permission rules: `ptrace_may_access`
+//! with `PTRACE_MODE_ATTACH_REALCREDS`, `cap_ptrace_access_check` and
+//! YAMA's relational scope (1, Debian's default) with `PR_SET_PTRACER`.
+//!
+//! Tracing is per process (thread group) here: the tracer is a process,
+//! and one thread of the tracee at a time is in a trace stop.
+//! The table keeps the links ([`crate::table::ProcessTable`]'s `ptrace_*`
+//! operations); the kernel runs the stops.
+
+use bitflags::bitflags;
+use linux_abi::{Errno, Result};
+use signal::SigInfo;
+
+use crate::cred::{CAP_SYS_PTRACE, Credentials};
+use crate::pid::Pid;
+
+/// The requests (`include/uapi/linux/ptrace.h`, x86's `asm/ptrace-abi.h`).
+pub mod req {
+    /// PTRACE_TRACEME
+    pub const TRACEME: u64 = 0;
+    /// PTRACE_PEEKTEXT
+    pub const PEEKTEXT: u64 = 1;
+    /// PTRACE_PEEKDATA
+    pub const PEEKDATA: u64 = 2;
+    /// PTRACE_PEEKUSR
+    pub const PEEKUSER: u64 = 3;
+    /// PTRACE_POKETEXT
+    pub const POKETEXT: u64 = 4;
+    /// PTRACE_POKEDATA
+    pub const POKEDATA: u64 = 5;
+    /// PTRACE_POKEUSR
+    pub const POKEUSER: u64 = 6;
+    /// PTRACE_CONT
+    pub const CONT: u64 = 7;
+    /// PTRACE_KILL
+    pub const KILL: u64 = 8;
+    /// PTRACE_SINGLESTEP
+    pub const SINGLESTEP: u64 = 9;
+    /// PTRACE_GETREGS
+    pub const GETREGS: u64 = 12;
+    /// PTRACE_SETREGS
+    pub const SETREGS: u64 = 13;
+    /// PTRACE_GETFPREGS
+    pub const GETFPREGS: u64 = 14;
+    /// PTRACE_SETFPREGS
+    pub const SETFPREGS: u64 = 15;
+    /// PTRACE_ATTACH
+    pub const ATTACH: u64 = 16;
+    /// PTRACE_DETACH
+    pub const DETACH: u64 = 17;
+    /// PTRACE_SYSCALL
+    pub const SYSCALL: u64 = 24;
+    /// PTRACE_SETOPTIONS
+    pub const SETOPTIONS: u64 = 0x4200;
+    /// PTRACE_GETEVENTMSG
+    pub const GETEVENTMSG: u64 = 0x4201;
+    /// PTRACE_GETSIGINFO
+    pub const GETSIGINFO: u64 = 0x4202;
+    /// PTRACE_SETSIGINFO
+    pub const SETSIGINFO: u64 = 0x4203;
+    /// PTRACE_GETREGSET
+    pub const GETREGSET: u64 = 0x4204;
+    /// PTRACE_SETREGSET
+    pub const SETREGSET: u64 = 0x4205;
+    /// PTRACE_SEIZE
+    pub const SEIZE: u64 = 0x4206;
+    /// PTRACE_INTERRUPT
+    pub const INTERRUPT: u64 = 0x4207;
+    /// PTRACE_LISTEN
+    pub const LISTEN: u64 = 0x4208;
+    /// PTRACE_GET_SYSCALL_INFO
+    pub const GET_SYSCALL_INFO: u64 = 0x420e;
+}
+
+bitflags! {
+    /// PTRACE_O_* (`PTRACE_O_MASK` is all of them).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Options: u32 {
+        /// Syscall stops report `SIGTRAP | 0x80`.
+        const TRACESYSGOOD = 0x1;
+        /// Stop at fork and trace the child.
+        const TRACEFORK = 0x2;
+        /// Stop at vfork and trace the child.
+        const TRACEVFORK = 0x4;
+        /// Stop at clone and trace the child.
+        const TRACECLONE = 0x8;
+        /// Stop after a successful execve.
+        const TRACEEXEC = 0x10;
+        /// Stop when a vfork child releases the parent.
+        const TRACEVFORKDONE = 0x20;
+        /// Stop at exit.
+        const TRACEEXIT = 0x40;
+        /// Stop at `SECCOMP_RET_TRACE`.
+        const TRACESECCOMP = 0x80;
+        /// Kill the tracee when the tracer exits.
+        const EXITKILL = 0x10_0000;
+        /// Suspend seccomp (needs `CAP_SYS_ADMIN`).
+        const SUSPEND_SECCOMP = 0x20_0000;
+    }
+}
+
+impl Options {
+    /// PTRACE_SETOPTIONS's check: unknown bits are `EINVAL`
+    /// (`SUSPEND_SECCOMP` too: this kernel has no seccomp).
+    pub fn parse(data: u64) -> Result<Options> {
+        let o = u32::try_from(data).ok().and_then(Options::from_bits).ok_or(Errno::EINVAL)?;
+        if o.contains(Options::SUSPEND_SECCOMP) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(o)
+    }
+
+    /// PTRACE_SEIZE's check of its options: unknown bits are `EIO`.
+    pub fn parse_seize(data: u64) -> Result<Options> {
+        Options::parse(data).map_err(|_| Errno::EIO)
+    }
+}
+
+/// PTRACE_EVENT_FORK
+pub const EVENT_FORK: u32 = 1;
+/// PTRACE_EVENT_VFORK
+pub const EVENT_VFORK: u32 = 2;
+/// PTRACE_EVENT_CLONE
+pub const EVENT_CLONE: u32 = 3;
+/// PTRACE_EVENT_EXEC
+pub const EVENT_EXEC: u32 = 4;
+/// PTRACE_EVENT_VFORK_DONE
+pub const EVENT_VFORK_DONE: u32 = 5;
+/// PTRACE_EVENT_EXIT
+pub const EVENT_EXIT: u32 = 6;
+/// PTRACE_EVENT_STOP (group stops and PTRACE_INTERRUPT of a seized tracee)
+pub const EVENT_STOP: u32 = 128;
+/// `ptrace_message` at a syscall-entry stop.
+pub const EVENTMSG_SYSCALL_ENTRY: u64 = 1;
+/// `ptrace_message` at a syscall-exit stop.
+pub const EVENTMSG_SYSCALL_EXIT: u64 = 2;
+/// `SIGTRAP`.
+pub const SIGTRAP: u32 = 5;
+
+/// The `exit_code` of an event stop: `SIGTRAP | event << 8`.
+pub const fn event_code(event: u32) -> u32 {
+    SIGTRAP | event << 8
+}
+
+/// The `exit_code` of a syscall stop: `SIGTRAP`, `| 0x80` with
+/// `PTRACE_O_TRACESYSGOOD`.
+pub fn syscall_code(options: Options) -> u32 {
+    SIGTRAP | if options.contains(Options::TRACESYSGOOD) { 0x80 } else { 0 }
+}
+
+/// The signal argument of CONT, SYSCALL, SINGLESTEP, DETACH:
+/// `valid_signal()` or `EIO`.
+pub fn resume_signal(data: u64) -> Result<u32> {
+    if data <= 64 { Ok(data as u32) } else { Err(Errno::EIO) }
+}
+
+/// How the tracer lets the tracee go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResumeMode {
+    /// PTRACE_CONT (and DETACH).
+    #[default]
+    Cont,
+    /// PTRACE_SYSCALL: stop at the next syscall entry or exit.
+    Syscall,
+    /// PTRACE_SINGLESTEP: the trap flag.
+    SingleStep,
+}
+
+/// A resume request: the mode and the signal to deliver (0: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    /// How.
+    pub mode: ResumeMode,
+    /// The signal the stopped tracee delivers (0 suppresses it).
+    pub sig: u32,
+}
+
+/// What kind of stop the tracee is in (for GET_SYSCALL_INFO and LISTEN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopKind {
+    /// A signal-delivery stop.
+    #[default]
+    Signal,
+    /// A syscall-entry stop.
+    SyscallEntry,
+    /// A syscall-exit stop.
+    SyscallExit,
+    /// An event stop (`PTRACE_EVENT_*`).
+    Event(u32),
+    /// A group stop (by this signal).
+    Group(u32),
+}
+
+/// A tracee's side of ptrace: who traces it and the state of its stop.
+#[derive(Debug, Clone, Default)]
+pub struct TraceLink {
+    /// The tracer's pid.
+    pub tracer: Pid,
+    /// Attached by PTRACE_SEIZE.
+    pub seized: bool,
+    /// PTRACE_O_*.
+    pub options: Options,
+    /// The thread in a trace stop, if any (requests need one).
+    pub stopped: Option<Pid>,
+    /// The stop's kind.
+    pub kind: StopKind,
+    /// The stop not yet reported to the tracer's wait.
+    pub report: Option<u32>,
+    /// The tracer's answer, taken by the stopped thread.
+    pub resume: Option<Resume>,
+    /// The mode of the last resume (syscall stops, single-step).
+    pub mode: ResumeMode,
+    /// PTRACE_GETEVENTMSG.
+    pub event_msg: u64,
+    /// The stop's siginfo (GET/SETSIGINFO); none for a group stop of a
+    /// seized tracee.
+    pub siginfo: Option<SigInfo>,
+    /// PTRACE_INTERRUPT is pending.
+    pub interrupt: bool,
+}
+
+impl TraceLink {
+    /// A new link to `tracer`.
+    pub fn new(tracer: Pid, seized: bool, options: Options) -> Self {
+        TraceLink { tracer, seized, options, ..TraceLink::default() }
+    }
+
+    /// The link a traced parent gives an auto-attached child (fork, vfork
+    /// and clone events, `CLONE_PTRACE`): same tracer, options, seize.
+    pub fn inherit(&self) -> Self {
+        TraceLink::new(self.tracer, self.seized, self.options)
+    }
+
+    /// Enters a stop: `code` for the tracer's wait.
+    pub fn enter_stop(&mut self, tid: Pid, kind: StopKind, code: u32, info: Option<SigInfo>) {
+        self.stopped = Some(tid);
+        self.kind = kind;
+        self.report = Some(code);
+        self.resume = None;
+        self.siginfo = info;
+        match kind {
+            StopKind::SyscallEntry => self.event_msg = EVENTMSG_SYSCALL_ENTRY,
+            StopKind::SyscallExit => self.event_msg = EVENTMSG_SYSCALL_EXIT,
+            _ => {}
+        }
+    }
+
+    /// The tracer resumes the stopped thread (`ptrace_resume`).
+    pub fn resume(&mut self, r: Resume) {
+        self.resume = Some(r);
+        self.mode = r.mode;
+        self.stopped = None;
+        self.report = None;
+    }
+
+    /// Whether a request that needs a stop (`ptrace_check_attach`) may act
+    /// on thread `tid` now.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.is_some() && self.resume.is_none()
+    }
+}
+
+/// prctl(PR_SET_PTRACER): who may attach besides YAMA's ancestors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PtracerPolicy {
+    /// Nobody more (the default, `PR_SET_PTRACER` 0).
+    #[default]
+    None,
+    /// This process and its descendants.
+    Pid(Pid),
+    /// Anyone (`PR_SET_PTRACER_ANY`).
+    Any,
+}
+
+/// `prctl(PR_SET_PTRACER)`'s option number.
+pub const PR_SET_PTRACER: u64 = 0x5961_6d61;
+/// `PR_SET_PTRACER_ANY`.
+pub const PR_SET_PTRACER_ANY: u64 = u64::MAX;
+
+/// How the ids are compared (`PTRACE_MODE_REALCREDS`/`FSCREDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredMode {
+    /// The caller's real ids (ptrace, process_vm_*).
+    Real,
+    /// The caller's filesystem ids (/proc/<pid>/mem).
+    Fs,
+}
+
+/// `__ptrace_may_access(PTRACE_MODE_ATTACH_*)` and
+/// `cap_ptrace_access_check()` for a target in another process: the
+/// caller's (real or fs) uid must equal the target's uid, euid and suid and
+/// its gid the target's gid, egid and sgid, or the caller has
+/// `CAP_SYS_PTRACE`; a non-dumpable target needs `CAP_SYS_PTRACE`; the
+/// target's permitted capabilities must be a subset of the caller's
+/// (permitted for real, effective for fs ids) unless `CAP_SYS_PTRACE`.
+pub fn may_access(me: &Credentials, target: &Credentials, dumpable: bool, mode: CredMode) -> bool {
+    let (uid, gid, caps) = match mode {
+        CredMode::Real => (me.uid, me.gid, me.cap_permitted),
+        CredMode::Fs => (me.fsuid, me.fsgid, me.cap_effective),
+    };
+    let cap = me.has_cap(CAP_SYS_PTRACE);
+    let ids = uid == target.uid
+        && uid == target.euid
+        && uid == target.suid
+        && gid == target.gid
+        && gid == target.egid
+        && gid == target.sgid;
+    if !(ids || cap) {
+        return false;
+    }
+    if !dumpable && !cap {
+        return false;
+    }
+    target.cap_permitted & !caps == 0 || cap
+}
+
+/// YAMA's `yama_ptrace_access_check()` at scope 1 (relational) for an
+/// attach: the caller is an ancestor of the target (`is_ancestor`), or the
+/// target named it or an ancestor of it with `PR_SET_PTRACER`
+/// (`declared`), or the caller has `CAP_SYS_PTRACE`.
+pub fn yama_allows(me: &Credentials, is_ancestor: bool, declared: bool) -> bool {
+    is_ancestor || declared || me.has_cap(CAP_SYS_PTRACE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(uid: u32) -> Credentials {
+        Credentials::user(uid, uid)
+    }
+
+    #[test]
+    fn options_parse_as_setoptions_and_seize() {
+        assert_eq!(Options::parse(0x1), Ok(Options::TRACESYSGOOD));
+        assert_eq!(Options::parse(0x10_007f).map(|o| o.bits()), Ok(0x10_007f));
+        assert_eq!(Options::parse(0x200), Err(Errno::EINVAL));
+        assert_eq!(Options::parse(1 << 40), Err(Errno::EINVAL));
+        assert_eq!(Options::parse_seize(0x400), Err(Errno::EIO));
+        assert_eq!(Options::parse_seize(0x20_0000), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn stop_codes_and_status_words() {
+        use crate::wait::ChildStatus;
+        assert_eq!(syscall_code(Options::TRACESYSGOOD), 0x85);
+        assert_eq!(syscall_code(Options::empty()), 5);
+        assert_eq!(event_code(EVENT_EXEC), 0x405);
+        assert_eq!(ChildStatus::Trapped(event_code(EVENT_FORK)).to_wait_status(), 0x1057f);
+        assert_eq!(ChildStatus::Trapped(19 | EVENT_STOP << 8).to_wait_status(), 0x80137f);
+        assert_eq!(ChildStatus::Trapped(0x85).si_code(), crate::wait::CLD_TRAPPED);
+        assert_eq!(resume_signal(64), Ok(64));
+        assert_eq!(resume_signal(65), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn link_stops_and_resumes() {
+        let mut l = TraceLink::new(7, false, Options::empty());
+        assert!(!l.is_stopped());
+        l.enter_stop(9, StopKind::SyscallEntry, 5, None);
+        assert!(l.is_stopped());
+        assert_eq!((l.report, l.event_msg), (Some(5), EVENTMSG_SYSCALL_ENTRY));
+        l.resume(Resume { mode: ResumeMode::Syscall, sig: 0 });
+        assert!(!l.is_stopped());
+        assert_eq!(l.report, None);
+        assert_eq!(l.mode, ResumeMode::Syscall);
+        let child = l.inherit();
+        assert_eq!((child.tracer, child.stopped), (7, None));
+    }
+
+    #[test]
+    fn may_access_follows_linux() {
+        let root = Credentials::root();
+        let alice = user(1000);
+        let bob = user(1001);
+        assert!(may_access(&alice, &alice, true, CredMode::Real));
+        assert!(!may_access(&alice, &bob, true, CredMode::Real));
+        assert!(!may_access(&alice, &alice, false, CredMode::Real), "not dumpable");
+        assert!(!may_access(&alice, &root, true, CredMode::Real), "root's ids and capabilities");
+        assert!(may_access(&root, &bob, false, CredMode::Real));
+        // a target with more capabilities than the caller
+        let mut capped = user(1000);
+        capped.cap_permitted = 1 << 12;
+        assert!(!may_access(&alice, &capped, true, CredMode::Real));
+        // yama
+        assert!(!yama_allows(&alice, false, false));
+        assert!(yama_allows(&alice, true, false));
+        assert!(yama_allows(&alice, false, true));
+        assert!(yama_allows(&root, false, false));
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+    use crate::clone::CloneArgs;
+    use crate::testing::{FakeScheduler, boot};
+    use crate::wait::{ChildStatus, WaitOptions};
+
+    #[test]
+    fn tracer_waits_for_a_non_child_then_the_parent_reaps() {
+        let frames = vm::testing::TestFrames::new();
+        let table = boot(&frames);
+        let s = FakeScheduler::new();
+        let tracer = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        let tracee = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        assert_eq!(table.ptrace_attach(tracer, tracer as i32, None, &s), Err(Errno::EPERM));
+        assert_eq!(table.ptrace_attach(tracer, 999, None, &s), Err(Errno::ESRCH));
+        assert_eq!(table.ptrace_attach(tracer, tracee as i32, Some(Options::EXITKILL), &s), Ok(tracee));
+        assert_eq!(table.ptrace_attach(1, tracee as i32, None, &s), Err(Errno::EPERM), "traced already");
+        assert_eq!(table.tracer_of(tracee), tracer);
+        // not stopped: requests answer ESRCH, KILL and INTERRUPT do not care
+        assert_eq!(table.ptrace_tracee(tracer, tracee as i32, false), Err(Errno::ESRCH));
+        assert_eq!(table.ptrace_tracee(tracer, tracee as i32, true), Ok((tracee, tracee)));
+        assert_eq!(table.ptrace_tracee(1, tracee as i32, true), Err(Errno::ESRCH));
+        assert!(table.ptrace_stop(tracee, StopKind::Event(EVENT_STOP), event_code(EVENT_STOP), None, &s));
+        assert_eq!(table.ptrace_tracee(tracer, tracee as i32, false), Ok((tracee, tracee)));
+        let (pid, status, _) = table.wait4(tracer, -1, WaitOptions::WNOHANG.bits(), &s).unwrap();
+        assert_eq!((pid, status), (tracee, 0x80057f));
+        assert_eq!(table.wait4(tracer, -1, WaitOptions::WNOHANG.bits(), &s).unwrap().0, 0);
+        // the real parent sees no trap
+        assert_eq!(
+            table
+                .wait4(1, tracee as i32, (WaitOptions::WNOHANG | WaitOptions::WUNTRACED).bits(), &s)
+                .unwrap()
+                .0,
+            0
+        );
+        table.ptrace_resume(tracee, Resume { mode: ResumeMode::Syscall, sig: 0 }, &s);
+        assert_eq!(table.ptrace_poll(tracee), Some(Resume { mode: ResumeMode::Syscall, sig: 0 }));
+        table.exit_thread(tracee, 7, &s);
+        // the parent cannot reap before the tracer
+        assert_eq!(table.wait4(1, tracee as i32, WaitOptions::WNOHANG.bits(), &s).unwrap().0, 0);
+        let (pid, status, _) = table.wait4(tracer, tracee as i32, 0, &s).unwrap();
+        assert_eq!((pid, status), (tracee, 7 << 8));
+        assert_eq!(table.wait4(tracer, -1, WaitOptions::WNOHANG.bits(), &s), Err(Errno::ECHILD));
+        let (pid, status, _) = table.wait4(1, tracee as i32, 0, &s).unwrap();
+        assert_eq!((pid, status), (tracee, 7 << 8));
+    }
+
+    #[test]
+    fn a_dying_tracer_detaches_or_kills() {
+        let frames = vm::testing::TestFrames::new();
+        let table = boot(&frames);
+        let s = FakeScheduler::new();
+        let tracer = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        let a = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        let b = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        table.ptrace_attach(tracer, a as i32, Some(Options::empty()), &s).unwrap();
+        table.ptrace_attach(tracer, b as i32, Some(Options::EXITKILL), &s).unwrap();
+        assert!(table.ptrace_stop(a, StopKind::Signal, 10, Some(SigInfo::kernel(signal::SIGUSR1)), &s));
+        table.exit_thread(tracer, 0, &s);
+        assert_eq!(table.tracer_of(a), 0);
+        assert_eq!(table.tracer_of(b), 0);
+        // a's stopped thread goes on with the signal of its stop
+        assert_eq!(table.ptrace_poll(a), Some(Resume { mode: ResumeMode::Cont, sig: 10 }));
+        assert!(table.threads_to_kill().contains(&b));
+        assert!(!table.threads_to_kill().contains(&a));
+    }
+
+    #[test]
+    fn traceme_and_ptracer_policy() {
+        let frames = vm::testing::TestFrames::new();
+        let table = boot(&frames);
+        let s = FakeScheduler::new();
+        let c = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        assert_eq!(table.ptrace_traceme(c), Ok(()));
+        assert_eq!(table.ptrace_traceme(c), Err(Errno::EPERM));
+        assert_eq!(table.tracer_of(c), 1);
+        assert!(table.ptrace_stop(c, StopKind::Signal, 19, None, &s));
+        // the parent tracer: a trap, no WUNTRACED needed
+        let (pid, status, _) = table.wait4(1, -1, 0, &s).unwrap();
+        assert_eq!((pid, ChildStatus::from_wait_status(status)), (c, Some(ChildStatus::Stopped(19))));
+        // YAMA: two users' siblings
+        let x = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        let y = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        for p in [x, y] {
+            table.with_process(p, |p| p.creds = crate::cred::Credentials::user(1000, 1000));
+        }
+        assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Err(Errno::EPERM));
+        assert_eq!(table.set_ptracer(y, 4242), Err(Errno::EINVAL));
+        table.set_ptracer(y, x as u64).unwrap();
+        assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Ok(()));
+        table.set_ptracer(y, 0).unwrap();
+        assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Err(Errno::EPERM));
+        table.set_ptracer(y, PR_SET_PTRACER_ANY).unwrap();
+        assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Ok(()));
+        // another user's process: never
+        table.with_process(y, |p| p.creds = crate::cred::Credentials::user(1001, 1001));
+        assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Err(Errno::EPERM));
+        assert_eq!(table.ptrace_may_access(x, 1, CredMode::Real), Err(Errno::EPERM));
+    }
+}
