@@ -48,6 +48,8 @@ mod proc;
 #[cfg(target_os = "none")]
 mod procfs;
 #[cfg(target_os = "none")]
+mod ptrace;
+#[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod signalfd;

@@ -159,6 +159,10 @@ impl process::seams::Hooks<Kernel> for Hooks {
         Ok(())
     }
 
+    fn ptrace_event(&self, tid: Pid, event: u32, msg: u64) {
+        crate::ptrace::event_from_hook(tid, event, msg);
+    }
+
     fn child_event(&self, parent: Pid) {
         let wq = CHILD_WQS.lock().get(&parent).cloned();
         if let Some(wq) = wq {

@@ -670,8 +670,9 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             let (vsize, rss) = vm_sizes(pid);
             format!(
                 "Name:\t{cname}\nUmask:\t0022\nState:\t{long}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\n\
-                 TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
+                 TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
                  VmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{nthreads}\n",
+                table().tracer_of(pid),
                 creds.uid,
                 creds.euid,
                 creds.suid,

@@ -46,6 +46,9 @@ pub struct UThread {
     /// The thread's CPU-time account (charged on each entry into user mode
     /// and return from it; the scheduler charges switches).
     pub cpu: SharedCpu,
+    /// ptrace bits ([`crate::ptrace::TRACED`], `SYSCALL`, `STEP`): 0 keeps
+    /// the untraced fast paths; refreshed at signal time and by stops.
+    pub trace: u8,
 }
 
 impl UThread {
@@ -72,9 +75,15 @@ pub fn run(tid: Pid) {
     let root = vm.lock().page_table().root().start_address().as_u64();
     let Some(ppid) = table().with_process(pid, |p| p.parent_cell()) else { return };
     let Some(cpu) = table().thread_cpu(tid) else { return };
-    let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX, cpu };
+    let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX, cpu, trace: 0 };
     // whether the last return from user mode left the user stretch open
     let mut in_user_stretch = false;
+    crate::ptrace::refresh(&mut t);
+    if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
+        // an auto-attached child stops (SIGSTOP, or a seized trap) before
+        // its first instruction
+        return;
+    }
     loop {
         if signal::epoch::current() != t.quiet_epoch && must_die(t.tid) {
             if !removed() {
@@ -89,7 +98,8 @@ pub fn run(tid: Pid) {
             crate::sched::charge(&t.cpu, Side::System);
         }
         let exit = t.ctx.run_irqs_off();
-        let quick = matches!(exit, UserExit::Syscall) && quick_syscall(t.ctx.syscall_number());
+        let quick =
+            matches!(exit, UserExit::Syscall) && t.trace == 0 && quick_syscall(t.ctx.syscall_number());
         // A quick call with no signal work ahead neither sleeps nor
         // yields: its few hundred cycles stay in the user stretch, which
         // saves two clock reads on the fastest path
@@ -110,7 +120,11 @@ pub fn run(tid: Pid) {
             }
             UserExit::Syscall => {
                 let nr = t.ctx.syscall_number();
-                let (flow, result) = syscall::dispatch(&mut t, nr);
+                let (flow, result) = if t.trace == 0 {
+                    syscall::dispatch(&mut t, nr)
+                } else {
+                    crate::ptrace::syscall(&mut t, nr)
+                };
                 if let Some(Err(e)) = result
                     && e.is_restart()
                 {
@@ -194,6 +208,9 @@ pub fn must_die(tid: Pid) -> bool {
 fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
     use signal::siginfo::code;
     let rip = t.ctx.regs.rip;
+    if t.trace != 0 {
+        crate::ptrace::exception_entry(t);
+    }
     let info = match vector {
         14 => {
             let access = if error_code & 0x10 != 0 {
@@ -221,7 +238,13 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
         }
         0 => SigInfo::fault(signal::SIGFPE, code::FPE_INTDIV, rip),
         6 => SigInfo::fault(signal::SIGILL, code::ILL_ILLOPN, rip),
-        3 | 1 => SigInfo::fault(signal::SIGTRAP, code::TRAP_BRKPT, rip),
+        // int3: do_int3_user's force_sig(SIGTRAP), SI_KERNEL
+        3 => SigInfo::kernel(signal::SIGTRAP),
+        // a single step (the trap flag): TRAP_TRACE at the next instruction
+        1 => {
+            t.ctx.regs.rflags &= !0x100;
+            SigInfo::fault(signal::SIGTRAP, code::TRAP_TRACE, rip)
+        }
         16 | 19 => SigInfo::fault(signal::SIGFPE, 0, rip),
         // #NP and #SS (a stack access at a non-canonical address): SIGBUS
         // with SI_KERNEL, as Linux's do_error_trap
@@ -235,6 +258,15 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
 /// A synchronous signal from a fault: run its handler now, or kill the
 /// process when it is blocked, ignored or defaulted (Linux's force_sig).
 fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow {
+    let mut info = info;
+    if t.trace != 0 && info.signo != signal::SIGKILL {
+        // the tracer sees the signal first (ptrace_signal)
+        match crate::ptrace::signal_stop(t, info) {
+            crate::ptrace::SignalStop::Deliver(i) => info = i,
+            crate::ptrace::SignalStop::Discard => return Flow::Continue,
+            crate::ptrace::SignalStop::Killed => return Flow::Continue,
+        }
+    }
     let sig = info.signo;
     let blocked = table().with_thread(t.tid, |th| th.signals.blocked().contains(sig)).unwrap_or(false);
     let action = table().with_process(t.pid, |p| p.handlers().lock().get(sig));
@@ -255,8 +287,11 @@ fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow 
 /// Ends the process with a fatal signal. No core file is written, so the
 /// status never carries the core bit (Linux sets it only after a dump).
 fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
-    crate::itimer::forget(t.pid);
     let status = ChildStatus::Killed { signal: sig.get(), core: false };
+    if t.trace != 0 {
+        crate::ptrace::exit_event(t, status.to_wait_status());
+    }
+    crate::itimer::forget(t.pid);
     crate::proc::note_exit(t.pid, status);
     table().exit_group(t.tid, status, &Hooks);
     Flow::Exit
@@ -284,7 +319,8 @@ pub fn signal_pending(tid: Pid) -> bool {
     let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else { return false };
     let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(false);
     table().with_process(pid, |p| p.pending = pq);
-    r || must_die(tid)
+    // PTRACE_INTERRUPT ends a sleep too (the call restarts after the trap)
+    r || must_die(tid) || table().with_trace(pid, |l| l.interrupt).unwrap_or(false)
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -316,6 +352,10 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     if removed() {
         return Flow::Exit;
     }
+    crate::ptrace::refresh(t);
+    if t.trace != 0 && crate::ptrace::interrupt(t) == crate::ptrace::Outcome::Killed {
+        return Flow::Continue;
+    }
     loop {
         let Some(info) = dequeue(t) else {
             if let Some((nr, e)) = restart.take() {
@@ -326,6 +366,14 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             }
             return Flow::Continue;
         };
+        let mut info = info;
+        if t.trace != 0 && info.signo != signal::SIGKILL {
+            match crate::ptrace::signal_stop(t, info) {
+                crate::ptrace::SignalStop::Deliver(i) => info = i,
+                crate::ptrace::SignalStop::Discard => continue,
+                crate::ptrace::SignalStop::Killed => return Flow::Continue,
+            }
+        }
         let sig = info.signo;
         let unkillable = t.pid == 1;
         let Some(delivery) = table().with_process(t.pid, |p| {
@@ -336,6 +384,12 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
         match delivery {
             Delivery::Ignore => continue,
             Delivery::Terminate { core_dump } => return die(t, sig, core_dump),
+            Delivery::Stop if t.trace != 0 => {
+                if crate::ptrace::group_stop(t, sig.get()) == crate::ptrace::Outcome::Killed {
+                    return Flow::Continue;
+                }
+                continue;
+            }
             Delivery::Stop => {
                 let _ = table().stop(t.pid, sig.get(), &Hooks);
                 let pid = t.pid;

@@ -220,6 +220,9 @@ pub struct TraceLink {
     pub siginfo: Option<SigInfo>,
     /// PTRACE_INTERRUPT is pending.
     pub interrupt: bool,
+    /// The system-call number register as saved at the call's entry
+    /// (x86's `orig_rax`; the tracer may change it at the entry stop).
+    pub syscall_nr: u64,
 }
 
 impl TraceLink {

@@ -125,6 +125,13 @@ pub trait Hooks<P: Platform> {
         let _ = parent;
     }
 
+    /// A traced thread `tid` reports ptrace event `event` (fork, vfork,
+    /// clone, vfork-done) with message `msg` (the new pid): the kernel runs
+    /// the event stop, with the registers already saved in the table.
+    fn ptrace_event(&self, tid: Pid, event: u32, msg: u64) {
+        let _ = (tid, event, msg);
+    }
+
     /// Wakes up to `count` futex waiters on `addr` in `vm`
     /// (`CLONE_CHILD_CLEARTID` at exit).
     fn futex_wake(&self, vm: &SharedVm<P>, addr: u64, count: u32) {

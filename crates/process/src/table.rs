@@ -612,10 +612,17 @@ impl<P: Platform> ProcessTable<P> {
             let _ = VmMemory::<P>(vm).write_u32(args.child_tid, child);
         }
         drop(prepared);
+        let event = self.inner.lock().ptrace_clone(caller, child, args);
         out.effects.push(Effect::Created(child));
         out.run(hooks);
+        if let Some((ev, _)) = event {
+            hooks.ptrace_event(caller, ev, u64::from(child));
+        }
         if args.flags.contains(CloneFlags::VFORK) {
             hooks.wait_vfork_done(caller, child);
+            if let Some((_, true)) = event {
+                hooks.ptrace_event(caller, crate::ptrace::EVENT_VFORK_DONE, u64::from(child));
+            }
         }
         Ok(child)
     }
@@ -836,34 +843,6 @@ impl<P: Platform> ProcessTable<P> {
     pub fn tracer_of(&self, pid: Pid) -> Pid {
         let g = self.inner.lock();
         g.procs.get(&pid).and_then(|p| p.ptrace.as_ref()).map_or(0, |l| l.tracer)
-    }
-
-    /// A traced parent's fork, vfork or clone: `child` is traced by the
-    /// same tracer (auto-attach) and starts with SIGSTOP pending (or, when
-    /// seized, a `PTRACE_EVENT_STOP` trap, which the kernel runs).
-    pub fn ptrace_link_child(&self, parent: Pid, child: Pid, hooks: &impl Hooks<P>) {
-        let out = Out::new();
-        {
-            let mut g = self.inner.lock();
-            let link = g.procs.get(&parent).and_then(|p| p.ptrace.as_ref()).map(TraceLink::inherit);
-            let first = g.procs.get(&child).and_then(|c| c.threads.first().copied());
-            if let (Some(mut link), Some(c)) = (link, g.procs.get_mut(&child)) {
-                if link.seized {
-                    link.interrupt = true;
-                    c.ptrace = Some(link);
-                    signal::epoch::bump();
-                } else {
-                    c.ptrace = Some(link);
-                    if let Some(t) = first.and_then(|t| g.threads.get_mut(&t)) {
-                        let account = SigQueueAccount::new();
-                        let _ =
-                            t.signals.pending.enqueue(SigInfo::kernel(signal::SIGSTOP), &account, u64::MAX);
-                        signal::epoch::bump();
-                    }
-                }
-            }
-        }
-        out.run(hooks);
     }
 
     /// prctl(PR_SET_PTRACER, arg): 0 clears, `PR_SET_PTRACER_ANY` lets
@@ -1186,6 +1165,47 @@ impl<P: Platform> Inner<P> {
             }
         }
         false
+    }
+
+    /// kernel_clone()'s ptrace part: which event the traced caller reports
+    /// (vfork, clone for an exit signal other than SIGCHLD, fork; none
+    /// with `CLONE_UNTRACED` or without the option) and whether it reports
+    /// vfork-done; a new process is traced as its parent (auto-attach,
+    /// also for `CLONE_PTRACE`) and starts with SIGSTOP pending, or a
+    /// `PTRACE_EVENT_STOP` trap when seized.
+    fn ptrace_clone(&mut self, caller: Pid, child: Pid, args: &CloneArgs) -> Option<(u32, bool)> {
+        use crate::ptrace::{EVENT_CLONE, EVENT_FORK, EVENT_VFORK};
+        let me = self.proc_of(caller).ok()?;
+        let link = self.procs.get(&me)?.ptrace.as_ref()?;
+        let o = link.options;
+        let f = args.flags;
+        let (event, opt) = if f.contains(CloneFlags::VFORK) {
+            (EVENT_VFORK, Options::TRACEVFORK)
+        } else if args.exit_signal != SIGCHLD {
+            (EVENT_CLONE, Options::TRACECLONE)
+        } else {
+            (EVENT_FORK, Options::TRACEFORK)
+        };
+        let traced = !f.contains(CloneFlags::UNTRACED) && o.contains(opt);
+        let vfork_done = f.contains(CloneFlags::VFORK) && o.contains(Options::TRACEVFORKDONE);
+        let new = link.inherit();
+        if (traced || f.contains(CloneFlags::PTRACE))
+            && !f.contains(CloneFlags::THREAD)
+            && let Some(c) = self.procs.get_mut(&child)
+        {
+            let seized = new.seized;
+            c.ptrace = Some(new);
+            signal::epoch::bump();
+            if seized {
+                if let Some(l) = c.ptrace.as_mut() {
+                    l.interrupt = true;
+                }
+            } else if let Some(t) = self.threads.get_mut(&child) {
+                let account = SigQueueAccount::new();
+                let _ = t.signals.pending.enqueue(SigInfo::kernel(signal::SIGSTOP), &account, u64::MAX);
+            }
+        }
+        traced.then_some((event, vfork_done))
     }
 
     fn ptrace_may_access(&self, caller: Pid, pid: Pid, mode: CredMode) -> Result<()> {
@@ -1859,7 +1879,12 @@ impl<P: Platform> Inner<P> {
             force,
             group_exiting: p.group_exit.is_some() || !p.alive(),
         };
-        let plan = signal::prepare_send(sig, &action, &target);
+        let mut plan = signal::prepare_send(sig, &action, &target);
+        // sig_ignored(): a tracee's ignored signals still reach its tracer
+        let traced = p.ptrace.is_some();
+        if traced && !target.group_exiting && sig != signal::SIGKILL {
+            plan.queue = true;
+        }
         let threads = p.threads.clone();
         let uid = p.creds.uid;
         if !plan.discard.is_empty() {
@@ -1907,7 +1932,11 @@ impl<P: Platform> Inner<P> {
                 .get(i)
                 .and_then(|t| self.threads.get(t))
                 .is_some_and(|th| th.signals.blocked_for_send().contains(sig));
-            if pid != 1 && !waited && signal::fatal_on_send(sig, &action) {
+            if pid != 1
+                && !waited
+                && (!traced || sig == signal::SIGKILL)
+                && signal::fatal_on_send(sig, &action)
+            {
                 self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
             } else if let Some(&t) = threads.get(i) {
                 out.effects.push(Effect::Wake(t));
@@ -2274,7 +2303,12 @@ impl<P: Platform> Inner<P> {
             force: false,
             group_exiting: p.group_exit.is_some(),
         };
-        let plan = signal::prepare_send(sig, &action, &target);
+        let mut plan = signal::prepare_send(sig, &action, &target);
+        // sig_ignored(): a tracee's ignored signals still reach its tracer
+        let traced = p.ptrace.is_some();
+        if traced && !target.group_exiting && sig != signal::SIGKILL {
+            plan.queue = true;
+        }
         let threads = p.threads.clone();
         let uid = p.creds.uid;
         let limit = p.rlimits.cur(Resource::Sigpending);
@@ -2300,7 +2334,9 @@ impl<P: Platform> Inner<P> {
         out.effects.push(Effect::Queued(pid));
         // blocked, or waited for in sigtimedwait(2) (real_blocked)
         let blocked = th.signals.blocked_for_send().contains(sig);
-        if !blocked && pid != 1 && signal::fatal_on_send(sig, &action) {
+        // complete_signal(): not for a tracee (its tracer sees the signal)
+        if !blocked && pid != 1 && (!traced || sig == signal::SIGKILL) && signal::fatal_on_send(sig, &action)
+        {
             self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
         } else {
             out.effects.push(Effect::Wake(tid));

@@ -134,6 +134,48 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         .map_err(|_| Errno::EFAULT)
     }
 
+    /// Writes `data` at `addr` as a debugger does (`access_process_vm` with
+    /// `FOLL_FORCE | FOLL_WRITE`: ptrace's POKETEXT, /proc/<pid>/mem): a
+    /// private mapping without write permission (program text) gets its own
+    /// copy of the page, which stays read-only to the program; a shared
+    /// read-only mapping or an unmapped byte is `EFAULT`.
+    pub fn write_user_force(&mut self, addr: usize, data: &[u8]) -> Result<()> {
+        let end = addr.checked_add(data.len()).ok_or(Errno::EFAULT)?;
+        let mut va = addr;
+        while va < end {
+            let n = (PAGE_SIZE - va % PAGE_SIZE).min(end - va);
+            let chunk = &data[va - addr..va - addr + n];
+            let (prot, shared) = self.find(va).map(|(_, m)| (m.prot, m.shared)).ok_or(Errno::EFAULT)?;
+            if prot.allows(Access::Write) {
+                self.write_user(va, chunk)?;
+            } else if shared {
+                return Err(Errno::EFAULT);
+            } else {
+                let frame = self.access_frame(va, Access::Read).map_err(|_| Errno::EFAULT)?;
+                let page = page_floor(va);
+                let frame = if self.alloc.ref_count(frame) == 1 {
+                    frame
+                } else {
+                    let flags = self.pt.query(page).map(|(_, f)| f).ok_or(Errno::EFAULT)?;
+                    let copy = self.alloc.alloc_zeroed().map_err(|_| Errno::ENOMEM)?;
+                    self.alloc.copy_frame(frame, copy);
+                    self.pt.unmap(page);
+                    if self.pt.map(page, copy, flags).is_err() {
+                        self.alloc.release(copy);
+                        let _ = self.pt.map(page, frame, flags);
+                        return Err(Errno::ENOMEM);
+                    }
+                    self.pt.flush();
+                    self.alloc.release(frame);
+                    copy
+                };
+                self.alloc.write(frame, va % PAGE_SIZE, chunk);
+            }
+            va += n;
+        }
+        Ok(())
+    }
+
     /// Reads a plain value from user memory (`get_user`); `EFAULT` as
     /// [`read_user`](Self::read_user).
     pub fn read_val<T: UserValue>(&mut self, addr: usize) -> Result<T> {

@@ -105,6 +105,7 @@ pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
             t.write_bytes(arg2, &buf).map(|_| 0)
         }
         PR_SET_CHILD_SUBREAPER => table().set_child_subreaper(t.tid, arg2 != 0).map(|_| 0),
+        process::ptrace::PR_SET_PTRACER => table().set_ptracer(t.tid, arg2).map(|_| 0),
         PR_GET_CHILD_SUBREAPER => {
             let on = table().with_process(t.pid, |p| p.is_child_subreaper()).unwrap_or(false);
             t.write_u32(arg2, on as u32).map(|_| 0)

@@ -1,0 +1,729 @@
+//! ptrace(2) over `process::ptrace`'s model: the requests, the stops the
+//! user-thread loop runs (syscall entry and exit, signal delivery, group
+//! stop, events), the register views (`struct user_regs_struct`, the
+//! FXSAVE image, `struct user` offsets, regsets), and
+//! process_vm_readv/process_vm_writev.
+
+use crate::proc::{Hooks, table};
+use crate::syscall::SysResult;
+use crate::uthread::{self, Flow, UThread};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use linux_abi::syscall::nr;
+use linux_abi::{Errno, Result};
+use process::pid::Pid;
+use process::ptrace::{self as pt, Options, Resume, ResumeMode, StopKind, req};
+use signal::{SigInfo, SigNum};
+
+/// [`UThread::trace`] bits: the process is traced.
+pub const TRACED: u8 = 1;
+/// Stop at system calls (PTRACE_SYSCALL).
+pub const SYSCALL: u8 = 2;
+/// Single-stepping (the trap flag is set).
+pub const STEP: u8 = 4;
+const TF: u64 = 0x100;
+const ENOSYS: u64 = (-38i64) as u64;
+/// `sizeof(struct user_regs_struct)`.
+const REGS_SIZE: usize = 27 * 8;
+/// `sizeof(struct user_fpregs_struct)` (the FXSAVE image).
+const FPREGS_SIZE: usize = 512;
+/// `offsetof(struct user, u_debugreg)`.
+const DEBUGREG_OFFSET: u64 = 848;
+/// `sizeof(struct user)`.
+const USER_SIZE: u64 = 912;
+/// `TASK_SIZE_MAX` on x86_64 with 4-level paging.
+const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+const USER_CS: u64 = 0x33;
+const USER_SS: u64 = 0x2b;
+const NT_PRSTATUS: u64 = 1;
+const NT_PRFPREG: u64 = 2;
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+/// Resumes of event stops run by [`Hooks`] inside fork (applied to the
+/// thread's registers when the call returns).
+static EVENT_RESUMES: spin::Mutex<BTreeMap<Pid, Resume>> = spin::Mutex::new(BTreeMap::new());
+
+/// How a stop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The tracer resumed the thread with this signal (0: none).
+    Resumed(u32),
+    /// The process is not traced (no stop happened, or it was detached
+    /// with no signal).
+    NotTraced,
+    /// SIGKILL or a group exit: the thread must die.
+    Killed,
+}
+
+/// The trace bits of process `pid` after resume `r`.
+fn trace_bits(pid: Pid, r: Option<Resume>) -> u8 {
+    if table().ptrace_options(pid).is_none() {
+        return 0;
+    }
+    TRACED
+        | match r.map(|r| r.mode) {
+            Some(ResumeMode::Syscall) => SYSCALL,
+            Some(ResumeMode::SingleStep) => STEP,
+            _ => 0,
+        }
+}
+
+fn apply_resume(t: &mut UThread, r: Option<Resume>) {
+    t.trace = trace_bits(t.pid, r);
+    if t.trace & STEP != 0 {
+        t.ctx.regs.rflags |= TF;
+    } else {
+        t.ctx.regs.rflags &= !TF;
+    }
+    t.quiet_epoch = u64::MAX;
+}
+
+/// The trace bits of a thread as it starts, or after its process's
+/// tracing changed (an attach or detach seen at signal time).
+pub fn refresh(t: &mut UThread) {
+    let traced = table().ptrace_options(t.pid).is_some();
+    if !traced && t.trace != 0 {
+        apply_resume(t, None);
+    } else if traced && t.trace == 0 {
+        t.trace = TRACED;
+    }
+}
+
+/// A siginfo as `ptrace_do_notify()` builds it: `SIGTRAP`-like `sig` with
+/// `si_code` = the stop's code and the tracee's pid and uid.
+fn notify_info(pid: Pid, sig: u32, code: u32) -> SigInfo {
+    let uid = table().with_process(pid, |p| p.creds.uid).unwrap_or(0);
+    let s = SigNum::new(sig as i32).unwrap_or(signal::SIGTRAP);
+    let mut i = SigInfo::user(s, pid as i32, uid);
+    i.code = code as i32;
+    i
+}
+
+/// Stops thread `t` (its registers go to the table for the tracer) until
+/// the tracer resumes it.
+pub fn stop(t: &mut UThread, kind: StopKind, code: u32, info: Option<SigInfo>) -> Outcome {
+    let ctx = t.ctx.clone();
+    table().with_thread(t.tid, move |th| th.context = ctx);
+    if !table().ptrace_stop(t.tid, kind, code, info, &Hooks) {
+        apply_resume(t, None);
+        return if uthread::must_die(t.tid) { Outcome::Killed } else { Outcome::NotTraced };
+    }
+    match wait_resume(t.tid, t.pid) {
+        Some(r) => {
+            if let Some(ctx) = table().with_thread(t.tid, |th| th.context.clone()) {
+                t.ctx = ctx;
+            }
+            apply_resume(t, Some(r));
+            Outcome::Resumed(r.sig)
+        }
+        None => Outcome::Killed,
+    }
+}
+
+/// The stop with the registers already in the table: the tracer's answer,
+/// or None when the process is not traced or must die.
+fn wait_stopped(tid: Pid, pid: Pid, kind: StopKind, code: u32, info: Option<SigInfo>) -> Option<Resume> {
+    if !table().ptrace_stop(tid, kind, code, info, &Hooks) {
+        return None;
+    }
+    wait_resume(tid, pid)
+}
+
+/// Sleeps in a trace stop until the tracer's answer (None: must die).
+fn wait_resume(tid: Pid, pid: Pid) -> Option<Resume> {
+    let ready = move || {
+        table()
+            .with_trace(pid, |l| l.resume.is_some() || (l.stopped.is_none() && l.interrupt))
+            .unwrap_or(true)
+            || uthread::must_die(tid)
+    };
+    loop {
+        if uthread::must_die(tid) {
+            return None;
+        }
+        if let Some(r) = table().ptrace_poll(tid) {
+            return Some(r);
+        }
+        // PTRACE_LISTEN left the thread stopped; PTRACE_INTERRUPT traps again
+        let relisten = table()
+            .with_trace(pid, |l| {
+                let again = l.stopped.is_none() && l.interrupt;
+                if again {
+                    l.interrupt = false;
+                }
+                again
+            })
+            .unwrap_or(false);
+        if relisten {
+            let code = pt::event_code(pt::EVENT_STOP);
+            let info = notify_info(pid, pt::SIGTRAP, code);
+            if !table().ptrace_stop(tid, StopKind::Event(pt::EVENT_STOP), code, Some(info), &Hooks) {
+                return None;
+            }
+        }
+        crate::sched::wait_any(&[], ready, None);
+    }
+}
+
+/// [`Hooks::ptrace_event`]: an event stop inside fork/vfork/clone (the
+/// registers were saved by the call).
+pub fn event_from_hook(tid: Pid, event: u32, msg: u64) {
+    let Some(pid) = table().tgid(tid) else { return };
+    table().with_trace(pid, |l| l.event_msg = msg);
+    let code = pt::event_code(event);
+    let info = notify_info(pid, pt::SIGTRAP, code);
+    if let Some(r) = wait_stopped(tid, pid, StopKind::Event(event), code, Some(info)) {
+        EVENT_RESUMES.lock().insert(tid, r);
+    }
+}
+
+fn event(t: &mut UThread, event: u32, msg: u64) -> Outcome {
+    table().with_trace(t.pid, |l| l.event_msg = msg);
+    let code = pt::event_code(event);
+    let info = notify_info(t.pid, pt::SIGTRAP, code);
+    stop(t, StopKind::Event(event), code, Some(info))
+}
+
+/// A traced thread's system call: the entry stop (the tracer may change
+/// the number, -1 skips the call), PTRACE_EVENT_EXIT, the call, the fork
+/// and exec events, the exit stop.
+pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
+    t.ctx.regs.rax = ENOSYS;
+    table().with_trace(t.pid, |l| l.syscall_nr = nr_in);
+    let (options, seized) = table().ptrace_options(t.pid).unwrap_or_default();
+    if t.trace & SYSCALL != 0 {
+        let code = pt::syscall_code(options);
+        let info = notify_info(t.pid, pt::SIGTRAP, code);
+        match stop(t, StopKind::SyscallEntry, code, Some(info)) {
+            Outcome::Killed => return (Flow::Continue, None),
+            Outcome::Resumed(s) => resume_signal(t, s),
+            Outcome::NotTraced => {}
+        }
+    }
+    let n = table().with_trace(t.pid, |l| l.syscall_nr).unwrap_or(nr_in);
+    if (n == nr::EXIT as u64 || n == nr::EXIT_GROUP as u64) && options.contains(Options::TRACEEXIT) {
+        let status = (t.ctx.regs.rdi & 0xff) << 8;
+        let last =
+            n == nr::EXIT_GROUP as u64 || table().with_process(t.pid, |p| p.threads().len()) == Some(1);
+        if last && event(t, pt::EVENT_EXIT, status) == Outcome::Killed {
+            return (Flow::Continue, None);
+        }
+    }
+    let old_tid = t.tid;
+    let (flow, result) = if n == u64::MAX { (Flow::Continue, None) } else { crate::syscall::dispatch(t, n) };
+    if flow == Flow::Exit {
+        return (flow, result);
+    }
+    if matches!(n as usize, nr::FORK | nr::VFORK | nr::CLONE | nr::CLONE3) {
+        let resumed = EVENT_RESUMES.lock().remove(&t.tid);
+        if let Some(r) = resumed {
+            let rax = t.ctx.regs.rax;
+            if let Some(ctx) = table().with_thread(t.tid, |th| th.context.clone()) {
+                t.ctx = ctx;
+            }
+            t.ctx.regs.rax = rax;
+            apply_resume(t, Some(r));
+        }
+    }
+    if matches!(n as usize, nr::EXECVE | nr::EXECVEAT) && matches!(result, Some(Ok(_))) && t.trace != 0 {
+        if options.contains(Options::TRACEEXEC) {
+            if event(t, pt::EVENT_EXEC, u64::from(old_tid)) == Outcome::Killed {
+                return (Flow::Continue, result);
+            }
+        } else if !seized {
+            // the legacy SIGTRAP after exec (send_sig: SI_USER from itself)
+            let uid = table().with_process(t.pid, |p| p.creds.uid).unwrap_or(0);
+            let _ = table().send_signal(t.pid, SigInfo::user(signal::SIGTRAP, t.pid as i32, uid), &Hooks);
+        }
+    }
+    if t.trace & SYSCALL != 0 {
+        let code = pt::syscall_code(options);
+        let info = notify_info(t.pid, pt::SIGTRAP, code);
+        if let Outcome::Resumed(s) = stop(t, StopKind::SyscallExit, code, Some(info)) {
+            resume_signal(t, s);
+        }
+    }
+    (flow, result)
+}
+
+/// ptrace_report_syscall(): a signal given at a syscall stop is sent
+/// (SEND_SIG_PRIV).
+fn resume_signal(t: &UThread, sig: u32) {
+    if let Ok(s) = SigNum::new(sig as i32)
+        && sig != 0
+    {
+        let _ = table().send_signal(t.pid, SigInfo::kernel(s), &Hooks);
+    }
+}
+
+/// What the signal-delivery stop decided.
+pub enum SignalStop {
+    /// Deliver this signal.
+    Deliver(SigInfo),
+    /// The tracer suppressed it (or it was requeued).
+    Discard,
+    /// The thread must die.
+    Killed,
+}
+
+/// `ptrace_signal()`: the tracer sees `info` and answers with the signal
+/// to deliver (another one comes from the tracer, a blocked one is
+/// requeued).
+pub fn signal_stop(t: &mut UThread, info: SigInfo) -> SignalStop {
+    let sig = info.signo.get();
+    match stop(t, StopKind::Signal, sig, Some(info)) {
+        Outcome::Killed => SignalStop::Killed,
+        Outcome::NotTraced => SignalStop::Deliver(info),
+        Outcome::Resumed(0) => SignalStop::Discard,
+        Outcome::Resumed(s) => {
+            let Ok(new) = SigNum::new(s as i32) else { return SignalStop::Discard };
+            // the siginfo the tracer left (SETSIGINFO), or the tracer's own
+            let kept = table().with_trace(t.pid, |l| l.siginfo).flatten().unwrap_or(info);
+            let info = if kept.signo == new {
+                kept
+            } else {
+                let tracer = table().tracer_of(t.pid);
+                let uid = table().with_process(tracer, |p| p.creds.uid).unwrap_or(0);
+                SigInfo::user(new, tracer as i32, uid)
+            };
+            let blocked =
+                table().with_thread(t.tid, |th| th.signals.blocked().contains(new)).unwrap_or(false);
+            if blocked {
+                let _ = table().send_signal(t.pid, info, &Hooks);
+                return SignalStop::Discard;
+            }
+            SignalStop::Deliver(info)
+        }
+    }
+}
+
+/// A group stop of a traced process: the tracer sees it (`sig`, or
+/// `sig | PTRACE_EVENT_STOP << 8` when seized) and resumes it.
+pub fn group_stop(t: &mut UThread, sig: u32) -> Outcome {
+    let seized = table().ptrace_options(t.pid).is_some_and(|(_, s)| s);
+    if seized {
+        stop(t, StopKind::Group(sig), sig | pt::EVENT_STOP << 8, None)
+    } else {
+        let info = notify_info(t.pid, sig, 0);
+        stop(t, StopKind::Group(sig), sig, Some(info))
+    }
+}
+
+/// A pending PTRACE_INTERRUPT (or a seized new child's first trap):
+/// the `PTRACE_EVENT_STOP` trap.
+pub fn interrupt(t: &mut UThread) -> Outcome {
+    let pending = table().with_trace(t.pid, |l| core::mem::take(&mut l.interrupt)).unwrap_or(false);
+    if !pending {
+        return Outcome::NotTraced;
+    }
+    let code = pt::event_code(pt::EVENT_STOP);
+    let info = notify_info(t.pid, pt::SIGTRAP, code);
+    stop(t, StopKind::Event(pt::EVENT_STOP), code, Some(info))
+}
+
+/// PTRACE_EVENT_EXIT for a fatal signal.
+pub fn exit_event(t: &mut UThread, status: i32) {
+    let traced = table().ptrace_options(t.pid).is_some_and(|(o, _)| o.contains(Options::TRACEEXIT));
+    if traced && !uthread::must_die(t.tid) {
+        let _ = event(t, pt::EVENT_EXIT, status as u32 as u64);
+    }
+}
+
+/// An exception entered the kernel: no system call is in progress.
+pub fn exception_entry(t: &UThread) {
+    table().with_trace(t.pid, |l| l.syscall_nr = u64::MAX);
+}
+
+// ----- the requests -----------------------------------------------------------
+
+fn regs_bytes(c: &arch_x86_64::user::UserContext, orig: u64) -> [u8; REGS_SIZE] {
+    let r = &c.regs;
+    let v: [u64; 27] = [
+        r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx, r.rsi,
+        r.rdi, orig, r.rip, USER_CS, r.rflags, r.rsp, USER_SS, r.fs_base, r.gs_base, 0, 0, 0, 0,
+    ];
+    let mut out = [0u8; REGS_SIZE];
+    for (i, x) in v.iter().enumerate() {
+        out[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+/// putreg(): one register of `struct user_regs_struct` by index.
+fn put_reg(c: &mut arch_x86_64::user::UserContext, orig: &mut u64, idx: usize, v: u64) -> Result<()> {
+    let invalid_selector = |v: u64| v != 0 && v & 3 != 3 || v > 0xffff;
+    let r = &mut c.regs;
+    match idx {
+        0 => r.r15 = v,
+        1 => r.r14 = v,
+        2 => r.r13 = v,
+        3 => r.r12 = v,
+        4 => r.rbp = v,
+        5 => r.rbx = v,
+        6 => r.r11 = v,
+        7 => r.r10 = v,
+        8 => r.r9 = v,
+        9 => r.r8 = v,
+        10 => r.rax = v,
+        11 => r.rcx = v,
+        12 => r.rdx = v,
+        13 => r.rsi = v,
+        14 => r.rdi = v,
+        15 => *orig = v,
+        16 => r.rip = v,
+        18 => r.rflags = (r.rflags & !arch_x86_64::user::USER_FLAGS) | (v & arch_x86_64::user::USER_FLAGS),
+        19 => r.rsp = v,
+        21 | 22 if v >= TASK_SIZE_MAX => return Err(Errno::EIO),
+        21 => r.fs_base = v,
+        22 => r.gs_base = v,
+        // cs, ss and the data selectors: checked, the 64-bit ones kept
+        17 | 20 | 23..=26 if invalid_selector(v) => return Err(Errno::EIO),
+        17 | 20 | 23..=26 => {}
+        _ => return Err(Errno::EIO),
+    }
+    Ok(())
+}
+
+fn set_regs(tpid: Pid, ttid: Pid, bytes: &[u8]) -> Result<()> {
+    let mut orig = table().with_trace(tpid, |l| l.syscall_nr).unwrap_or(u64::MAX);
+    let r = table()
+        .with_thread(ttid, |th| {
+            for (i, ch) in bytes.chunks_exact(8).enumerate() {
+                let v = u64::from_le_bytes(ch.try_into().unwrap_or([0; 8]));
+                put_reg(&mut th.context, &mut orig, i, v)?;
+            }
+            Ok(())
+        })
+        .unwrap_or(Err(Errno::ESRCH));
+    table().with_trace(tpid, |l| l.syscall_nr = orig);
+    r
+}
+
+fn get_regs(tpid: Pid, ttid: Pid) -> Result<[u8; REGS_SIZE]> {
+    let orig = table().with_trace(tpid, |l| l.syscall_nr).unwrap_or(u64::MAX);
+    table().with_thread(ttid, |th| regs_bytes(&th.context, orig)).ok_or(Errno::ESRCH)
+}
+
+fn get_fpregs(ttid: Pid) -> Result<[u8; FPREGS_SIZE]> {
+    table().with_thread(ttid, |th| th.context.fpu().0).ok_or(Errno::ESRCH)
+}
+
+fn set_fpregs(ttid: Pid, bytes: &[u8]) -> Result<()> {
+    let mut img = get_fpregs(ttid)?;
+    img[..bytes.len()].copy_from_slice(bytes);
+    // MXCSR's reserved bits (fpregs_set)
+    let mxcsr = u32::from_le_bytes([img[24], img[25], img[26], img[27]]);
+    if mxcsr & !0xffff != 0 {
+        return Err(Errno::EINVAL);
+    }
+    table().with_thread(ttid, |th| th.context.set_fpu(arch_x86_64::user::FpuState(img))).ok_or(Errno::ESRCH)
+}
+
+fn tracee_vm(tpid: Pid) -> Result<process::seams::SharedVm<crate::proc::Kernel>> {
+    table().with_process(tpid, |p| p.vm().cloned()).flatten().ok_or(Errno::ESRCH)
+}
+
+fn get_syscall_info(tpid: Pid, ttid: Pid, size: u64, data: u64, t: &UThread) -> SysResult {
+    let (kind, orig, siginfo) =
+        table().with_trace(tpid, |l| (l.kind, l.syscall_nr, l.siginfo)).ok_or(Errno::ESRCH)?;
+    let (rip, rsp, regs) = table()
+        .with_thread(ttid, |th| (th.context.regs.rip, th.context.regs.rsp, th.context.regs))
+        .ok_or(Errno::ESRCH)?;
+    let mut b = [0u8; 88];
+    let in_syscall = siginfo.is_some_and(|i| i.signo == signal::SIGTRAP);
+    let (op, len) = match kind {
+        StopKind::SyscallEntry if in_syscall => (1u8, 80usize),
+        StopKind::SyscallExit if in_syscall => (2, 33),
+        _ => (0, 24),
+    };
+    b[0] = op;
+    b[4..8].copy_from_slice(&AUDIT_ARCH_X86_64.to_le_bytes());
+    b[8..16].copy_from_slice(&rip.to_le_bytes());
+    b[16..24].copy_from_slice(&rsp.to_le_bytes());
+    if op == 1 {
+        b[24..32].copy_from_slice(&orig.to_le_bytes());
+        for (i, a) in [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9].iter().enumerate() {
+            b[32 + i * 8..40 + i * 8].copy_from_slice(&a.to_le_bytes());
+        }
+    } else if op == 2 {
+        let rval = regs.rax as i64;
+        b[24..32].copy_from_slice(&rval.to_le_bytes());
+        // IS_ERR_VALUE
+        b[32] = u8::from((-4095..0).contains(&rval));
+    }
+    let n = (size as usize).min(len);
+    t.write_bytes(data, &b[..n])?;
+    Ok(len as isize)
+}
+
+/// ptrace(2).
+pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64) -> SysResult {
+    let pid = pid as i32;
+    if request == req::TRACEME {
+        table().ptrace_traceme(t.tid)?;
+        t.trace = TRACED;
+        return Ok(0);
+    }
+    if request == req::ATTACH || request == req::SEIZE {
+        if pid <= 0 || table().tgid(pid as u32).is_none() {
+            return Err(Errno::ESRCH);
+        }
+        let seize = if request == req::SEIZE {
+            if addr != 0 {
+                return Err(Errno::EIO);
+            }
+            Some(Options::parse_seize(data)?)
+        } else {
+            None
+        };
+        return table().ptrace_attach(t.tid, pid, seize, &Hooks).map(|_| 0);
+    }
+    let any_state = request == req::KILL || request == req::INTERRUPT;
+    let (tpid, ttid) = table().ptrace_tracee(t.tid, pid, any_state)?;
+    match request {
+        req::PEEKTEXT | req::PEEKDATA => {
+            let mut w = [0u8; 8];
+            tracee_vm(tpid)?.lock().read_user(addr as usize, &mut w).map_err(|_| Errno::EIO)?;
+            t.write_bytes(data, &w)?;
+            Ok(0)
+        }
+        req::POKETEXT | req::POKEDATA => {
+            tracee_vm(tpid)?
+                .lock()
+                .write_user_force(addr as usize, &data.to_le_bytes())
+                .map_err(|_| Errno::EIO)?;
+            Ok(0)
+        }
+        req::PEEKUSER => {
+            if addr & 7 != 0 || addr >= USER_SIZE {
+                return Err(Errno::EIO);
+            }
+            let v = if (addr as usize) < REGS_SIZE {
+                let r = get_regs(tpid, ttid)?;
+                let i = addr as usize;
+                u64::from_le_bytes(r[i..i + 8].try_into().map_err(|_| Errno::EIO)?)
+            } else {
+                0
+            };
+            t.write_u64(data, v)?;
+            Ok(0)
+        }
+        req::POKEUSER => {
+            if addr & 7 != 0 || addr >= USER_SIZE {
+                return Err(Errno::EIO);
+            }
+            if (addr as usize) < REGS_SIZE {
+                let mut r = get_regs(tpid, ttid)?;
+                let i = addr as usize;
+                r[i..i + 8].copy_from_slice(&data.to_le_bytes());
+                // only this register changes (putreg of one)
+                let mut orig = table().with_trace(tpid, |l| l.syscall_nr).unwrap_or(u64::MAX);
+                table()
+                    .with_thread(ttid, |th| put_reg(&mut th.context, &mut orig, i / 8, data))
+                    .unwrap_or(Err(Errno::ESRCH))?;
+                table().with_trace(tpid, |l| l.syscall_nr = orig);
+                Ok(0)
+            } else if (DEBUGREG_OFFSET..USER_SIZE).contains(&addr) && data == 0 {
+                // no hardware breakpoints: clearing one is all there is
+                Ok(0)
+            } else {
+                Err(Errno::EIO)
+            }
+        }
+        req::GETREGS => {
+            let r = get_regs(tpid, ttid)?;
+            t.write_bytes(data, &r)?;
+            Ok(0)
+        }
+        req::SETREGS => {
+            let b = t.read_bytes(data, REGS_SIZE)?;
+            set_regs(tpid, ttid, &b).map(|_| 0)
+        }
+        req::GETFPREGS => {
+            let f = get_fpregs(ttid)?;
+            t.write_bytes(data, &f)?;
+            Ok(0)
+        }
+        req::SETFPREGS => {
+            let b = t.read_bytes(data, FPREGS_SIZE)?;
+            set_fpregs(ttid, &b).map(|_| 0)
+        }
+        req::GETREGSET | req::SETREGSET => {
+            let iov = t.read_bytes(data, 16)?;
+            let base = u64::from_le_bytes(iov[..8].try_into().map_err(|_| Errno::EFAULT)?);
+            let len = u64::from_le_bytes(iov[8..].try_into().map_err(|_| Errno::EFAULT)?);
+            let size = match addr {
+                NT_PRSTATUS => REGS_SIZE,
+                NT_PRFPREG => FPREGS_SIZE,
+                _ => return Err(Errno::EINVAL),
+            };
+            if len % 8 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let n = (len as usize).min(size);
+            if request == req::GETREGSET {
+                let img: Vec<u8> = if addr == NT_PRSTATUS {
+                    get_regs(tpid, ttid)?.to_vec()
+                } else {
+                    get_fpregs(ttid)?.to_vec()
+                };
+                t.write_bytes(base, &img[..n])?;
+            } else {
+                let b = t.read_bytes(base, n)?;
+                if addr == NT_PRSTATUS {
+                    let mut r = get_regs(tpid, ttid)?;
+                    r[..n].copy_from_slice(&b);
+                    set_regs(tpid, ttid, &r)?;
+                } else {
+                    set_fpregs(ttid, &b)?;
+                }
+            }
+            t.write_u64(data + 8, n as u64)?;
+            Ok(0)
+        }
+        req::GETSIGINFO => {
+            let info = table().with_trace(tpid, |l| l.siginfo).flatten().ok_or(Errno::EINVAL)?;
+            t.write_bytes(data, &info.to_bytes())?;
+            Ok(0)
+        }
+        req::SETSIGINFO => {
+            let b = t.read_bytes(data, 128)?;
+            let mut raw = [0u8; 128];
+            raw.copy_from_slice(&b);
+            let info = SigInfo::from_bytes(&raw)?;
+            let had = table().with_trace(tpid, |l| l.siginfo.is_some()).unwrap_or(false);
+            if !had {
+                return Err(Errno::EINVAL);
+            }
+            table().with_trace(tpid, |l| l.siginfo = Some(info));
+            Ok(0)
+        }
+        req::GETEVENTMSG => {
+            let m = table().with_trace(tpid, |l| l.event_msg).ok_or(Errno::ESRCH)?;
+            t.write_u64(data, m)?;
+            Ok(0)
+        }
+        req::GET_SYSCALL_INFO => get_syscall_info(tpid, ttid, addr, data, t),
+        req::SETOPTIONS => {
+            let o = Options::parse(data)?;
+            table().with_trace(tpid, |l| l.options = o);
+            Ok(0)
+        }
+        req::CONT | req::SYSCALL | req::SINGLESTEP => {
+            let sig = pt::resume_signal(data)?;
+            let mode = match request {
+                req::SYSCALL => ResumeMode::Syscall,
+                req::SINGLESTEP => ResumeMode::SingleStep,
+                _ => ResumeMode::Cont,
+            };
+            table().ptrace_resume(tpid, Resume { mode, sig }, &Hooks);
+            Ok(0)
+        }
+        req::DETACH => {
+            let sig = pt::resume_signal(data)?;
+            table().ptrace_detach(tpid, sig, &Hooks);
+            Ok(0)
+        }
+        req::KILL => {
+            let _ = table().send_signal(tpid, SigInfo::kernel(signal::SIGKILL), &Hooks);
+            Ok(0)
+        }
+        req::INTERRUPT => table().ptrace_interrupt(tpid, &Hooks).map(|_| 0),
+        req::LISTEN => {
+            let ok = table()
+                .with_trace(tpid, |l| {
+                    let listenable =
+                        l.seized && matches!(l.kind, StopKind::Event(pt::EVENT_STOP) | StopKind::Group(_));
+                    if listenable {
+                        l.stopped = None;
+                        l.report = None;
+                    }
+                    listenable
+                })
+                .unwrap_or(false);
+            if ok { Ok(0) } else { Err(Errno::EIO) }
+        }
+        _ => Err(Errno::EIO),
+    }
+}
+
+// ----- process_vm_readv / process_vm_writev -------------------------------------
+
+const UIO_MAXIOV: u64 = 1024;
+
+fn read_iovecs(t: &UThread, addr: u64, cnt: u64) -> Result<Vec<(u64, u64)>> {
+    if cnt > UIO_MAXIOV {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::new();
+    v.try_reserve(cnt as usize).map_err(|_| Errno::ENOMEM)?;
+    let mut total: u64 = 0;
+    for i in 0..cnt {
+        let b = t.read_bytes(addr.checked_add(i * 16).ok_or(Errno::EFAULT)?, 16)?;
+        let base = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let len = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.checked_add(len).filter(|&x| x <= i64::MAX as u64).ok_or(Errno::EINVAL)?;
+        v.push((base, len));
+    }
+    Ok(v)
+}
+
+/// process_vm_readv(2) (`write` false) and process_vm_writev(2): copies
+/// between the caller's iovecs and process `pid`'s, which the caller must
+/// be allowed to ptrace-attach to (`EPERM`); the bytes copied, stopping at
+/// the first remote fault (`EFAULT` if none was).
+pub fn process_vm(t: &mut UThread, a: [u64; 6], write: bool) -> SysResult {
+    let [pid, liov, lcnt, riov, rcnt, flags] = a;
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let local = read_iovecs(t, liov, lcnt)?;
+    let remote = read_iovecs(t, riov, rcnt)?;
+    let pid = pid as i32;
+    let tgid =
+        u32::try_from(pid).ok().filter(|&p| p != 0).and_then(|p| table().tgid(p)).ok_or(Errno::ESRCH)?;
+    table().ptrace_may_access(t.tid, tgid, pt::CredMode::Real)?;
+    let vm = tracee_vm(tgid)?;
+    let mut done: usize = 0;
+    let (mut li, mut loff) = (0usize, 0u64);
+    let mut buf = Vec::new();
+    buf.try_reserve(4096).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(4096, 0u8);
+    'outer: for &(rbase, rlen) in &remote {
+        let mut roff = 0u64;
+        while roff < rlen {
+            while li < local.len() && loff >= local[li].1 {
+                li += 1;
+                loff = 0;
+            }
+            let Some(&(lbase, llen)) = local.get(li) else { break 'outer };
+            let ra = rbase.wrapping_add(roff) as usize;
+            let n = (rlen - roff).min(llen - loff).min(4096 - (ra % 4096) as u64) as usize;
+            let la = lbase.wrapping_add(loff);
+            let ok = if write {
+                t.vm.lock().read_user(la as usize, &mut buf[..n]).map_err(|_| Errno::EFAULT)?;
+                vm.lock().write_user(ra, &buf[..n]).is_ok()
+            } else {
+                let r = vm.lock().read_user(ra, &mut buf[..n]).is_ok();
+                if r {
+                    t.write_bytes(la, &buf[..n])?;
+                }
+                r
+            };
+            if !ok {
+                // a partial page is not copied byte by byte: stop here
+                break 'outer;
+            }
+            done += n;
+            roff += n as u64;
+            loff += n as u64;
+        }
+    }
+    if done == 0 && remote.iter().any(|r| r.1 != 0) && local.iter().any(|l| l.1 != 0) {
+        return Err(Errno::EFAULT);
+    }
+    Ok(done as isize)
+}
