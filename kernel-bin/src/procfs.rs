@@ -300,7 +300,13 @@ impl SynthNode for Node {
             let (ty, perm) = kind_of(&n);
             let inode = Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(n));
             if let Some(pid) = n.pid() {
-                let (uid, gid) = dump_owner(pid, ty == FileType::Directory && perm == 0o555);
+                let (mut uid, mut gid) = dump_owner(pid, ty == FileType::Directory && perm == 0o555);
+                // proc_fd_permission(): a process may always search its own
+                // fd/ (non-dumpable after a change of ids included); here
+                // its fd/ is its own
+                if matches!(n, Node::FdDir(..)) && caller().0 == pid {
+                    (uid, gid) = dump_owner(pid, true);
+                }
                 inode.set_synth_owner(uid, gid);
             }
             inode

@@ -30,7 +30,7 @@ const FPREGS_SIZE: usize = 512;
 /// `offsetof(struct user, u_debugreg)`.
 const DEBUGREG_OFFSET: u64 = 848;
 /// `sizeof(struct user)`.
-const USER_SIZE: u64 = 912;
+const USER_SIZE: u64 = 928;
 /// `TASK_SIZE_MAX` on x86_64 with 4-level paging.
 const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 const USER_CS: u64 = 0x33;
@@ -430,7 +430,8 @@ fn get_syscall_info(tpid: Pid, ttid: Pid, size: u64, data: u64, t: &UThread) -> 
         .with_thread(ttid, |th| (th.context.regs.rip, th.context.regs.rsp, th.context.regs))
         .ok_or(Errno::ESRCH)?;
     let mut b = [0u8; 88];
-    let in_syscall = siginfo.is_some_and(|i| i.signo == signal::SIGTRAP);
+    // only a TRACESYSGOOD syscall stop (si_code SIGTRAP | 0x80) says which
+    let in_syscall = siginfo.is_some_and(|i| i.signo == signal::SIGTRAP && i.code == 0x85);
     let (op, len) = match kind {
         StopKind::SyscallEntry if in_syscall => (1u8, 80usize),
         StopKind::SyscallExit if in_syscall => (2, 33),
@@ -523,7 +524,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                     .unwrap_or(Err(Errno::ESRCH))?;
                 table().with_trace(tpid, |l| l.syscall_nr = orig);
                 Ok(0)
-            } else if (DEBUGREG_OFFSET..USER_SIZE).contains(&addr) && data == 0 {
+            } else if (DEBUGREG_OFFSET..DEBUGREG_OFFSET + 64).contains(&addr) && data == 0 {
                 // no hardware breakpoints: clearing one is all there is
                 Ok(0)
             } else {

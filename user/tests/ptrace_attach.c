@@ -255,18 +255,44 @@ KT_CASE(tracer_exit_with_exitkill_kills) {
     KT_WAIT_STATUS(a, kt_killed(SIGKILL));
 }
 
-KT_CASE(tracer_exit_while_tracee_stopped_in_signal_stop) {
+/* TracerPid of /proc/<pid>/status. */
+static int tracer_pid(pid_t p) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)p);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *t = strstr(buf, "TracerPid:");
+    return t ? atoi(t + 10) : -1;
+}
+
+KT_CASE(tracer_pid_in_proc_status_until_the_tracer_exits) {
     pid_t a = start_sleeper();
+    KT_EQ(tracer_pid(a), 0);
+    int p[2], q[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_OK(pipe(q));
     pid_t t = KT_FORK();
     if (t == 0) {
-        int st;
+        char b;
         if (ptrace(PTRACE_SEIZE, a, 0, 0) != 0) _exit(1);
-        if (kill(a, SIGUSR1) != 0) _exit(2);
-        if (waitpid(a, &st, 0) != a || (st >> 8) != SIGUSR1) _exit(3);
-        _exit(0); /* the signal of the stop is delivered after the detach */
+        write(p[1], "x", 1);
+        read(q[0], &b, 1);
+        _exit(0);
     }
+    char b;
+    KT_SYS_RET(read(p[0], &b, 1), 1);
+    int during = tracer_pid(a);
+    KT_SYS_RET(write(q[1], "x", 1), 1);
     KT_WAIT_STATUS(t, kt_exited(0));
+    int after = tracer_pid(a);
+    KT_SYS_RET(kill(a, SIGUSR1), 0);
     KT_WAIT_STATUS(a, kt_exited(6));
+    KT_EQ(during, t);
+    KT_EQ(after, 0);
 }
 
 /* ---- permissions ---- */
@@ -291,6 +317,9 @@ KT_CASE(unprivileged_attach_to_own_child_allowed) {
     pid_t c = KT_FORK();
     if (c == 0) {
         if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        /* a change of ids made us non-dumpable; our children inherit it */
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) _exit(4);
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         pid_t a = start_sleeper();
         int st;
         if (ptrace(PTRACE_ATTACH, a, 0, 0) != 0) _exit(2);
@@ -306,6 +335,7 @@ KT_CASE(unprivileged_attach_non_dumpable_eperm) {
     pid_t c = KT_FORK();
     if (c == 0) {
         if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         int p[2], q[2];
         if (pipe(p) || pipe(q)) _exit(2);
         pid_t a = fork();
@@ -333,7 +363,19 @@ KT_CASE(unprivileged_attach_non_dumpable_eperm) {
     KT_WAIT_STATUS(c, kt_exited(0));
 }
 
+/* Debian's kernel starts with kernel.yama.ptrace_scope 0 (a Debian patch)
+ * and systemd's sysctl.d or the admin raise it; ours is always scope 1,
+ * the upstream default: switch Linux's knob to 1 where it exists. */
+static void yama_scope_1(void) {
+    int fd = open("/proc/sys/kernel/yama/ptrace_scope", O_WRONLY);
+    if (fd >= 0) {
+        if (write(fd, "1", 1) != 1) kt_printf("# ptrace_scope: %s\n", kt_errname(errno));
+        close(fd);
+    }
+}
+
 KT_CASE(yama_sibling_needs_pr_set_ptracer) {
+    yama_scope_1();
     int p[2], q[2];
     KT_SYS_OK(pipe(p));
     KT_SYS_OK(pipe(q));
@@ -341,6 +383,7 @@ KT_CASE(yama_sibling_needs_pr_set_ptracer) {
     if (a == 0) {
         char b;
         if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         write(p[1], "x", 1);
         read(q[0], &b, 1);
         if (prctl(PR_SET_PTRACER, PTRACER_ANY, 0, 0, 0) != 0) _exit(2);
@@ -363,6 +406,22 @@ KT_CASE(yama_sibling_needs_pr_set_ptracer) {
     waitpid(s, &st, 0);
     kill_reap(a);
     KT_STATUS(st, kt_exited(0));
+}
+
+KT_CASE(setuid_child_is_not_attachable_by_its_user) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        /* still non-dumpable after the id change: its children too */
+        pid_t a = start_sleeper();
+        int st;
+        errno = 0;
+        int r = ptrace(PTRACE_ATTACH, a, 0, 0) == -1 && errno == EPERM;
+        kill(a, SIGKILL);
+        waitpid(a, &st, 0);
+        _exit(r ? 0 : 2);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
 }
 
 KT_CASE(pr_set_ptracer_no_such_pid_einval) {

@@ -175,12 +175,12 @@ KT_CASE(peekuser_bounds_eio) {
     errno = 0;
     long r1 = ptrace(PTRACE_PEEKUSER, c, (void *)3, 0);
     int e1 = errno;
-    long r2 = ptrace(PTRACE_PEEKUSER, c, (void *)912, 0);
+    long r2 = ptrace(PTRACE_PEEKUSER, c, (void *)928, 0); /* sizeof(struct user) */
     int e2 = errno;
     errno = 0;
     long r3 = ptrace(PTRACE_PEEKUSER, c, (void *)(848 + 7 * 8), 0); /* dr7 */
     int e3 = errno;
-    long r4 = ptrace(PTRACE_POKEUSER, c, (void *)912, 0);
+    long r4 = ptrace(PTRACE_POKEUSER, c, (void *)928, 0);
     int e4 = errno;
     kill_reap(c);
     KT_EQ(r1, -1);
@@ -332,6 +332,7 @@ struct syscall_info {
 
 static void body_close_bad(void) {
     syscall(SYS_close, 12345);
+    syscall(SYS_close, 12345);
     _exit(0);
 }
 
@@ -346,6 +347,17 @@ KT_CASE(get_syscall_info_entry_exit_none) {
     KT_EQ(si.arch, 0xc000003e);
     KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0);
     KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_STATUS(st, kt_stopped(SIGTRAP));
+    /* without TRACESYSGOOD a syscall stop is not told apart */
+    KT_SYS_RET(ptrace(PTRACE_GET_SYSCALL_INFO, c, (void *)sizeof si, &si), 24);
+    KT_EQ(si.op, 0);
+    KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD), 0);
+    KT_SYS_RET(ptrace(PTRACE_POKEUSER, c, (void *)(15 * 8), (void *)-1L), 0);
+    KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0); /* the skipped call's exit */
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0); /* close again, from the top */
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_STATUS(st, kt_stopped(SIGTRAP | 0x80));
     KT_SYS_RET(ptrace(PTRACE_GET_SYSCALL_INFO, c, (void *)sizeof si, &si), 80);
     KT_EQ(si.op, 1);
     KT_EQ(si.entry.nr, SYS_close);

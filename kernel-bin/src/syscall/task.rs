@@ -25,9 +25,29 @@ pub fn ids(t: &mut UThread, n: usize) -> SysResult {
 pub fn setid(t: &mut UThread, n: usize, id: u64) -> SysResult {
     let id = id as u32;
     table()
-        .with_process(t.pid, |p| if n == nr::SETUID { p.creds.setuid(id) } else { p.creds.setgid(id) })
+        .with_process(t.pid, |p| {
+            let old = p.creds.clone();
+            let r = if n == nr::SETUID { p.creds.setuid(id) } else { p.creds.setgid(id) };
+            creds_committed(p, &old);
+            r
+        })
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)
+}
+
+/// commit_creds(): a change of the effective or filesystem ids (or new
+/// capabilities) makes the process non-dumpable (`suid_dumpable` 0), so
+/// that its own user can no longer ptrace it or read its /proc files.
+fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &process::cred::Credentials) {
+    let c = &p.creds;
+    if c.euid != old.euid
+        || c.egid != old.egid
+        || c.fsuid != old.fsuid
+        || c.fsgid != old.fsgid
+        || c.cap_permitted & !old.cap_permitted != 0
+    {
+        p.dumpable = 0;
+    }
 }
 
 pub fn getgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
@@ -463,8 +483,9 @@ pub fn setids(t: &mut UThread, n: usize, a: [u64; 3]) -> SysResult {
     let (x, y, z) = (a[0] as u32, a[1] as u32, a[2] as u32);
     table()
         .with_process(t.pid, |p| {
+            let before = p.creds.clone();
             let c = &mut p.creds;
-            match n {
+            let r = match n {
                 nr::SETREUID => c.setreuid(x, y).map(|_| 0),
                 nr::SETREGID => c.setregid(x, y).map(|_| 0),
                 nr::SETRESUID => c.setresuid(x, y, z).map(|_| 0),
@@ -472,7 +493,9 @@ pub fn setids(t: &mut UThread, n: usize, a: [u64; 3]) -> SysResult {
                 nr::SETFSUID => Ok(c.setfsuid(x) as isize),
                 nr::SETFSGID => Ok(c.setfsgid(x) as isize),
                 _ => Err(Errno::ENOSYS),
-            }
+            };
+            creds_committed(p, &before);
+            r
         })
         .ok_or(Errno::ESRCH)?
 }
