@@ -162,3 +162,33 @@ fn copies_into_prot_none_pages_are_efault() {
     drop(v);
     assert_eq!(frames.allocated(), 0);
 }
+
+#[test]
+fn forced_write_copies_a_read_only_private_page_for_this_space_only() {
+    // ptrace(PTRACE_POKETEXT) / /proc/<pid>/mem: FOLL_FORCE writes a
+    // private read-only mapping (program text) through a private copy;
+    // the page stays read-only to the program, and the forked sharer keeps
+    // the old bytes.
+    let (frames, mut parent) = setup();
+    let a = parent.mmap(0x30_0000, 2 * P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    parent.write_user(a, b"text").unwrap();
+    parent.mprotect(a, 2 * P, PROT_READ | PROT_EXEC).unwrap();
+    let mut child = parent.fork().unwrap();
+    assert_eq!(child.write_user(a, b"T"), Err(Errno::EFAULT));
+    child.write_user_force(a + P - 1, b"XY").unwrap();
+    let mut buf = [0u8; 4];
+    child.read_user(a, &mut buf).unwrap();
+    assert_eq!(&buf, b"text");
+    let mut two = [0u8; 2];
+    child.read_user(a + P - 1, &mut two).unwrap();
+    assert_eq!(&two, b"XY");
+    parent.read_user(a + P - 1, &mut two).unwrap();
+    assert_eq!(two, [0, 0], "the parent's page is not written");
+    assert_eq!(child.write_user(a, b"T"), Err(Errno::EFAULT), "still read-only");
+    // a shared read-only mapping and a hole refuse
+    let s = parent.mmap(0x40_0000, P, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, None, 0).unwrap();
+    assert_eq!(parent.write_user_force(s, b"x"), Err(Errno::EFAULT));
+    assert_eq!(parent.write_user_force(0x50_0000, b"x"), Err(Errno::EFAULT));
+    drop(child);
+    finish(frames, parent);
+}
