@@ -105,7 +105,7 @@ static const int nrs[] = {
     SYS_signalfd4,
     SYS_socket, SYS_connect, SYS_accept, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg,
     SYS_shutdown, SYS_bind, SYS_listen, SYS_getsockname, SYS_getpeername, SYS_socketpair,
-    SYS_setsockopt, SYS_getsockopt, SYS_accept4, SYS_recvmmsg, SYS_sendmmsg,
+    SYS_setsockopt, SYS_getsockopt, SYS_accept4, SYS_recvmmsg, SYS_sendmmsg, SYS_ptrace,
 };
 #define NNRS ((int)(sizeof nrs / sizeof nrs[0]))
 
@@ -817,6 +817,16 @@ static long gen_call(long nr, long a[6]) {
         a[0] = rn(4); a[1] = any(); a[2] = ptr(); a[3] = rn(2) ? WEXITED | WNOHANG : flags32() | WNOHANG; a[4] = ptr();
         break;
     case SYS_kill: a[0] = target_pid(); a[1] = safe_sig(); break;
+    case SYS_ptrace: {
+        /* never TRACEME (the watchdog would become a tracer); the fuzzer
+         * itself or nobody: EPERM for ATTACH/SEIZE, ESRCH for the rest */
+        static const long reqs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 24, 0x4200,
+                                    0x4201, 0x4202, 0x4203, 0x4204, 0x4205, 0x4206, 0x4207, 0x4208,
+                                    0x420e, 0x7777};
+        a[0] = rn(8) ? reqs[rn(sizeof reqs / sizeof reqs[0])] : (any() | 1);
+        a[1] = target_pid(); a[2] = rn(2) ? 0 : ptr(); a[3] = rn(2) ? ptr() : any();
+        break;
+    }
     case SYS_tkill: a[0] = target_pid(); a[1] = safe_sig(); break;
     case SYS_tgkill: a[0] = target_pid(); a[1] = target_pid(); a[2] = safe_sig(); break;
     case SYS_rt_sigqueueinfo: a[0] = target_pid(); a[1] = safe_sig(); a[2] = ptr(); break;
