@@ -114,7 +114,7 @@ enum Node {
 
 const GLOBAL_FILES: &[&str] =
     &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version"];
-const PROC_FILES: &[&str] = &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status"];
+const PROC_FILES: &[&str] = &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status", "mem"];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const SYS_KERNEL: &[&str] = &["hostname", "osrelease", "ostype", "pid_max", "threads-max"];
 const SYS_VM: &[&str] = &["max_map_count"];
@@ -151,6 +151,8 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         // proc_fd_inode_operations: dr-x------
         Node::FdDir(..) => (FileType::Directory, 0o500),
         Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) => (FileType::Symlink, 0o777),
+        // proc_mem_operations: -rw-------
+        Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
         Node::Global(_) | Node::SysFile(_) | Node::NetFile(_) | Node::ProcFile(..) => {
             (FileType::Regular, 0o444)
         }
@@ -336,8 +338,30 @@ impl SynthNode for Node {
         match *self {
             // proc_maps_open() -> proc_mem_open() -> mm_access()
             Node::ProcFile(pid, _, "maps") => may_access(pid),
+            // mem_open(): mm_access(PTRACE_MODE_ATTACH_FSCREDS), YAMA included
+            Node::ProcFile(pid, _, "mem") => {
+                let (_, tid) = caller();
+                table()
+                    .ptrace_may_access(tid, pid, process::ptrace::CredMode::Fs)
+                    .map_err(|e| if e == Errno::EPERM { Errno::EACCES } else { e })
+            }
             _ => Ok(()),
         }
+    }
+
+    fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Option<Result<usize>> {
+        let Node::ProcFile(pid, _, "mem") = *self else { return None };
+        Some(mem_rw(pid, offset, |vm, at, chunk: &mut [u8]| vm.read_user(at, chunk), buf))
+    }
+
+    fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        let Node::ProcFile(pid, _, "mem") = *self else { return None };
+        let mut copy = Vec::new();
+        if copy.try_reserve(data.len().min(1 << 20)).is_err() {
+            return Some(Err(Errno::ENOMEM));
+        }
+        copy.extend_from_slice(&data[..data.len().min(1 << 20)]);
+        Some(mem_rw(pid, offset, |vm, at, chunk: &mut [u8]| vm.write_user_force(at, chunk), &mut copy))
     }
 
     fn has_poll(&self) -> bool {
@@ -373,6 +397,28 @@ impl SynthNode for Node {
             _ => None,
         }
     }
+}
+
+/// mem_rw(): /proc/<pid>/mem at `offset` (an address) page by page with
+/// FOLL_FORCE; the bytes done before the first fault, `EIO` when the first
+/// page faults, 0 for a process without an address space.
+fn mem_rw(
+    pid: Pid,
+    offset: u64,
+    op: impl Fn(&mut crate::proc::Vm, usize, &mut [u8]) -> Result<()>,
+    buf: &mut [u8],
+) -> Result<usize> {
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return Ok(0) };
+    let mut done = 0;
+    while done < buf.len() {
+        let at = offset.checked_add(done as u64).ok_or(Errno::EIO)? as usize;
+        let n = (4096 - at % 4096).min(buf.len() - done);
+        if op(&mut vm.lock(), at, &mut buf[done..done + n]).is_err() {
+            break;
+        }
+        done += n;
+    }
+    if done == 0 && !buf.is_empty() { Err(Errno::EIO) } else { Ok(done) }
 }
 
 /// Linux's `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)` of the caller

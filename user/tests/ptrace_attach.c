@@ -531,4 +531,73 @@ KT_CASE(process_vm_readv_partial_at_a_hole) {
     munmap(m, 4096);
 }
 
+/* ---- /proc/<pid>/mem ---- */
+
+static volatile unsigned long mem_word = 0x5566778899aabbccUL;
+
+__attribute__((noinline)) static int mem_fn(void) {
+    __asm__ volatile("" ::: "memory");
+    return 5;
+}
+
+KT_CASE(proc_self_mem_reads_and_writes) {
+    int fd = KT_SYS_OK(open("/proc/self/mem", O_RDWR));
+    unsigned long v = 0;
+    KT_SYS_RET(pread(fd, &v, 8, (off_t)(unsigned long)&mem_word), 8);
+    KT_EQ(v, 0x5566778899aabbccUL);
+    unsigned long n = 42;
+    KT_SYS_RET(pwrite(fd, &n, 8, (off_t)(unsigned long)&mem_word), 8);
+    KT_EQ(mem_word, 42);
+    /* an unmapped address: EIO */
+    errno = 0;
+    long r = pread(fd, &v, 8, 4096);
+    int e = errno;
+    close(fd);
+    KT_EQ(r, -1);
+    KT_EQ(e, EIO);
+    struct stat st;
+    KT_SYS_OK(stat("/proc/self/mem", &st));
+    KT_EQ(st.st_mode & 0777, 0600);
+}
+
+KT_CASE(proc_mem_of_a_child_writes_its_text) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char b;
+        read(p[0], &b, 1);
+        _exit(mem_fn());
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)c);
+    int fd = KT_SYS_OK(open(path, O_RDWR));
+    /* "mov $7, %eax; ret" over the function: a private copy of the text */
+    unsigned char code[] = {0xb8, 7, 0, 0, 0, 0xc3};
+    KT_SYS_RET(pwrite(fd, code, sizeof code, (off_t)(unsigned long)&mem_fn), (long)sizeof code);
+    unsigned char back[6];
+    KT_SYS_RET(pread(fd, back, 6, (off_t)(unsigned long)&mem_fn), 6);
+    close(fd);
+    KT_EQ(memcmp(back, code, 6), 0);
+    KT_EQ(mem_fn(), 5);
+    KT_SYS_RET(write(p[1], "x", 1), 1);
+    KT_WAIT_STATUS(c, kt_exited(7));
+}
+
+KT_CASE(proc_mem_needs_ptrace_access_eacces) {
+    pid_t me = getpid();
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/mem", (int)me);
+        errno = 0;
+        if (open(path, O_RDONLY) != -1 || errno != EACCES) _exit(2);
+        errno = 0;
+        if (open("/proc/1/mem", O_RDONLY) != -1 || errno != EACCES) _exit(3);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
 KT_MAIN()

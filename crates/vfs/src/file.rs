@@ -194,6 +194,9 @@ impl RamFile {
     /// produced afresh at offset 0 (or the first time), else the same
     /// bytes as the read before, so a reader in pieces sees one version.
     fn read_synthetic(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if let Some(r) = self.inode.synth().and_then(|s| s.node.read_direct(offset, buf)) {
+            return r;
+        }
         let mut snap = self.snapshot.lock();
         let data = match &*snap {
             Some(d) if offset != 0 => d.clone(),

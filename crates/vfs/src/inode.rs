@@ -577,6 +577,9 @@ impl Inode {
         if let Some(s) = &self.synth
             && self.ftype == FileType::Regular
         {
+            if let Some(r) = s.node.read_direct(offset, buf) {
+                return r;
+            }
             let data = s.node.content()?;
             let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
             let n = buf.len().min(data.len() - start);
@@ -629,8 +632,12 @@ impl Inode {
     }
 
     fn write_inner(&self, offset: Option<u64>, buf: &[u8]) -> Result<(usize, u64)> {
-        if self.synth.is_some() {
-            return Err(Errno::EACCES);
+        if let Some(s) = &self.synth {
+            let at = offset.unwrap_or(0);
+            return match s.node.write_direct(at, buf) {
+                Some(r) => r.map(|n| (n, at + n as u64)),
+                None => Err(Errno::EACCES),
+            };
         }
         let mut d = self.lock();
         let sb = &self.sb;

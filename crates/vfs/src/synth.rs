@@ -108,6 +108,19 @@ pub trait SynthNode: Send + Sync {
         Ok(())
     }
 
+    /// A regular file addressed by offset rather than produced whole
+    /// (/proc/<pid>/mem): `Some` with the bytes read at `offset`; `None`
+    /// (the default) reads [`SynthNode::content`].
+    fn read_direct(&self, _offset: u64, _buf: &mut [u8]) -> Option<Result<usize>> {
+        None
+    }
+
+    /// Writes to such a file at `offset`: `Some` with the bytes written;
+    /// `None` (the default) refuses the write (`EACCES`).
+    fn write_direct(&self, _offset: u64, _data: &[u8]) -> Option<Result<usize>> {
+        None
+    }
+
     /// The target of a symbolic link, computed now.
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)

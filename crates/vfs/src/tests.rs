@@ -1030,6 +1030,7 @@ impl SynthNode for SRoot {
                 Arc::new(SFile(self.0.clone())),
             )),
             b"d" => Some(Inode::new_synth(dir, name, FileType::Directory, 0o555, 11, Arc::new(SDir))),
+            b"mem" => Some(Inode::new_synth(dir, name, FileType::Regular, 0o600, 14, Arc::new(SMem))),
             b"secret" => {
                 let i = Inode::new_synth(dir, name, FileType::Regular, 0o444, 13, Arc::new(SSecret));
                 i.set_synth_owner(65534, 65534);
@@ -1057,6 +1058,44 @@ impl SynthNode for SFile {
     fn content(&self) -> Result<Vec<u8>, Errno> {
         Ok(std::format!("{}\n", self.0.fetch_add(1, Ordering::Relaxed)).into_bytes())
     }
+}
+
+/// A file addressed by offset (procfs mem): byte i reads as i % 251 from
+/// offset 4096 on, EIO below; writes at even offsets are taken.
+struct SMem;
+
+impl SynthNode for SMem {
+    fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Option<Result<usize, Errno>> {
+        if offset < 4096 {
+            return Some(Err(Errno::EIO));
+        }
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = ((offset + i as u64) % 251) as u8;
+        }
+        Some(Ok(buf.len()))
+    }
+    fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize, Errno>> {
+        Some(if offset % 2 == 0 { Ok(data.len()) } else { Err(Errno::EIO) })
+    }
+}
+
+#[test]
+fn synthetic_file_read_and_written_by_offset() {
+    let (root, cred) = synth_setup();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/proc/mem", O_RDWR, 0));
+    let mut b = [0u8; 3];
+    assert_eq!(f.pread(&mut b, 5000), Ok(3));
+    assert_eq!(b, [(5000 % 251) as u8, (5001 % 251) as u8, (5002 % 251) as u8]);
+    assert_eq!(f.pread(&mut b, 10), Err(Errno::EIO));
+    assert_eq!(f.pwrite(b"xy", 6000), Ok(2));
+    assert_eq!(f.pwrite(b"xy", 6001), Err(Errno::EIO));
+    assert_eq!(f.lseek(8000, 0), Ok(8000));
+    assert_eq!(f.read(&mut b), Ok(3));
+    assert_eq!(b[0], (8000 % 251) as u8);
+    // content-produced files still refuse writes
+    let n = file(ctx.open(&root, b"/proc/n", O_RDONLY, 0));
+    assert_eq!(n.pwrite(b"x", 0), Err(Errno::EBADF));
 }
 
 /// A file anyone may read by its mode whose open is refused (procfs maps).
