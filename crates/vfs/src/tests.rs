@@ -1075,7 +1075,7 @@ impl SynthNode for SMem {
         Some(Ok(buf.len()))
     }
     fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize, Errno>> {
-        Some(if offset % 2 == 0 { Ok(data.len()) } else { Err(Errno::EIO) })
+        Some(if offset.is_multiple_of(2) { Ok(data.len()) } else { Err(Errno::EIO) })
     }
 }
 
