@@ -425,6 +425,19 @@ static inline int kt_status_of(void (*fn)(volatile char *), volatile char *p) {
 static inline void kt_touch_read(volatile char *p) { (void)p[0]; }
 static inline void kt_touch_write(volatile char *p) { p[0] = 1; }
 
+/* The permission bits of the kernel's anonymous inode (epoll, eventfd,
+ * signalfd and timerfd files share one in Linux, 0600 at boot), read from
+ * a fresh epoll fd. Linux lets root fchmod that one inode through any of
+ * those files (the suite's fuzzer does), so a case compares with this
+ * instead of a constant. -1 when epoll_create1 or fstat fails. */
+static inline int kt_anon_inode_mode(void) {
+    int fd = (int)syscall(SYS_epoll_create1, 0);
+    struct stat st;
+    int mode = fd >= 0 && fstat(fd, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+    if (fd >= 0) close(fd);
+    return mode;
+}
+
 /* A page shared with forked children (MAP_SHARED | MAP_ANONYMOUS). */
 static inline void *kt_shared_page(void) {
     void *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -420,7 +420,13 @@ static void check_spawned(pid_t child) {
     for (int i = 0; i < 200; i++) {
         snprintf(path, sizeof path, "/proc/%d/comm", (int)child);
         n = slurp(path, buf, sizeof buf);
-        if (n > 0 && strcmp(buf, "exec_basic\n") == 0) break;
+        if (n > 0 && strcmp(buf, "exec_basic\n") == 0) {
+            /* Linux renames the task before the new program's arguments
+             * are on its stack: until then its cmdline reads empty */
+            char args[64];
+            snprintf(path, sizeof path, "/proc/%d/cmdline", (int)child);
+            if (slurp(path, args, sizeof args) > 0) break;
+        }
         kt_msleep(5);
     }
     KT_TRUE(strcmp(buf, "exec_basic\n") == 0, "the child's comm is %s", buf);

@@ -61,7 +61,8 @@ KT_CASE(create_rules) {
     KT_SYS_ERR(write(b, w, 8), EINVAL);
     struct stat st;
     KT_SYS_RET(fstat(a, &st), 0);
-    KT_EQ(st.st_mode & 07777, 0600);
+    KT_EQ(st.st_mode & 07777, kt_anon_inode_mode());
+    KT_EQ(st.st_mode & S_IFMT, 0);
     char path[64], link[64] = {0};
     snprintf(path, sizeof path, "/proc/self/fd/%d", a);
     KT_SYS_RET(readlink(path, link, sizeof link - 1), 21);
