@@ -36,9 +36,11 @@ pub fn queue() -> &'static WaitQueue {
 
 /// Probes PCI for a virtio-net device (once, at boot).
 pub fn init() {
+    let t0 = arch_x86_64::time::since_boot_ns();
     match virtio_net::probe() {
         Ok(nic) => {
-            log::info!("net: {nic}");
+            let us = (arch_x86_64::time::since_boot_ns() - t0) / 1000;
+            log::info!("net: {nic} (probed in {us} us)");
             *NIC.lock() = Some(nic);
             PRESENT.store(true, core::sync::atomic::Ordering::Relaxed);
         }

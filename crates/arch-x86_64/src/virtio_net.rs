@@ -28,7 +28,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::pci::PciTransport;
-use virtio_drivers::transport::pci::bus::{BarInfo, Command, DeviceFunction, PciRoot};
+use virtio_drivers::transport::pci::bus::{Command, DeviceFunction, PciRoot};
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
 use virtio_drivers::{BufferDirection, Hal, PhysAddr};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
@@ -255,46 +255,61 @@ fn direct_map_top() -> u64 {
     frames::max_phys().max(1 << 32).next_multiple_of(1 << 21)
 }
 
-/// The ISR status byte's physical address, from the device's
-/// VIRTIO_PCI_CAP_ISR_CFG capability.
-fn isr_address(root: &mut PciRoot<PortCam>, df: DeviceFunction) -> Option<u64> {
+/// The memory address a BAR holds (as the firmware assigned it; no
+/// sizing, which would take a dozen more configuration cycles), or None
+/// for an I/O or absent BAR.
+fn bar_address(df: DeviceFunction, bar: u8) -> Option<u64> {
+    use virtio_drivers::transport::pci::bus::ConfigurationAccess;
+    if bar > 5 {
+        return None;
+    }
+    let low = PortCam.read_word(df, 0x10 + 4 * bar);
+    if low & 1 != 0 {
+        return None;
+    }
+    let high = if (low >> 1) & 3 == 2 && bar < 5 { PortCam.read_word(df, 0x14 + 4 * bar) } else { 0 };
+    let addr = u64::from(low & !0xf) | u64::from(high) << 32;
+    (addr != 0).then_some(addr)
+}
+
+/// The regions of the device's virtio capabilities (common, notify, ISR,
+/// device config): `(cfg_type, physical address, length)`.
+fn virtio_regions(root: &PciRoot<PortCam>, df: DeviceFunction) -> Vec<(u8, u64, u32)> {
     use virtio_drivers::transport::pci::bus::ConfigurationAccess;
     let caps: Vec<u8> = root.capabilities(df).filter(|c| c.id == 0x09).map(|c| c.offset).collect();
+    let mut out = Vec::new();
     for off in caps {
-        let head = PortCam.read_word(df, off);
-        if (head >> 24) as u8 != 3 {
-            continue;
-        }
+        let cfg_type = (PortCam.read_word(df, off) >> 24) as u8;
         let bar = PortCam.read_word(df, off + 4) as u8;
         let offset = PortCam.read_word(df, off + 8);
-        if let Ok(Some(BarInfo::Memory { address, .. })) = root.bar_info(df, bar) {
-            return Some(address + u64::from(offset));
+        let length = PortCam.read_word(df, off + 12);
+        if let Some(addr) = bar_address(df, bar) {
+            out.push((cfg_type, addr + u64::from(offset), length));
         }
     }
-    None
+    out
 }
 
 /// Finds the first virtio-net function and brings it up.
 pub fn probe() -> Result<VirtioNet, ProbeError> {
     let mut root = pci::root();
-    let df = pci::enumerate(&root)
+    let df = pci::enumerate()
         .into_iter()
         .find(|(_, info)| {
             virtio_drivers::transport::pci::virtio_device_type(info) == Some(DeviceType::Network)
         })
         .map(|(df, _)| df)
         .ok_or(ProbeError::NotFound)?;
+    // every region the transport maps must lie in the direct map
     let top = direct_map_top();
-    for bar in root.bars(df).map_err(|_| ProbeError::Device("BAR sizing failed"))?.into_iter().flatten() {
-        if let Some((addr, size)) = bar.memory_address_size()
-            && addr.saturating_add(size) > top
-        {
-            return Err(ProbeError::BarOutOfReach(addr));
-        }
+    let regions = virtio_regions(&root, df);
+    if let Some(&(_, addr, _)) = regions.iter().find(|(_, a, len)| a.saturating_add(u64::from(*len)) > top) {
+        return Err(ProbeError::BarOutOfReach(addr));
     }
+    // VIRTIO_PCI_CAP_ISR_CFG
+    let isr = regions.iter().find(|r| r.0 == 3).map(|r| r.1);
     let (_, cmd) = root.get_status_command(df);
     root.set_command(df, (cmd | Command::MEMORY_SPACE | Command::BUS_MASTER) - Command::INTERRUPT_DISABLE);
-    let isr = isr_address(&mut root, df);
     let transport =
         PciTransport::new::<KernelHal, _>(&mut root, df).map_err(|_| ProbeError::Device("PCI transport"))?;
     let raw = Raw::new(NoEventIdx(transport)).map_err(|_| ProbeError::Device("virtio-net init"))?;
