@@ -33,6 +33,9 @@ pub struct Device {
 /// for `/dev/tty` without a controlling terminal). `noctty`: open(2) had
 /// `O_NOCTTY` (else a session leader may acquire the terminal).
 pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32, noctty: bool) -> Result<Arc<dyn File>> {
+    if major == crate::blk::VIRTBLK_MAJOR && inode.file_type() == vfs::FileType::BlockDevice {
+        return crate::blk::open(inode, minor, flags);
+    }
     let kind = match (major, minor) {
         (1, 3) => Kind::Null,
         (1, 5) => Kind::Zero,

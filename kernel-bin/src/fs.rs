@@ -249,6 +249,10 @@ fn add_device_nodes(ctx: &vfs::Ctx, dir: &Arc<Inode>) {
     for &(name, major, minor, mode) in DEVICE_NODES {
         let _ = ctx.mknod(dir, name, vfs::S_IFCHR | mode, vfs::makedev(major, minor));
     }
+    if crate::blk::present() {
+        // brw-rw---- root:disk as udev leaves it; no udev here: root's group
+        let _ = ctx.mknod(dir, b"vda", vfs::S_IFBLK | 0o660, vfs::makedev(crate::blk::VIRTBLK_MAJOR, 0));
+    }
 }
 
 /// A new devtmpfs: a filesystem holding every device node.

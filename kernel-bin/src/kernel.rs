@@ -33,6 +33,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     }
     crate::sched::init();
     crate::nic::init();
+    crate::blk::init();
     let cmdline = Cmdline::new(boot.cmdline());
     log::debug!("command line: {:?}", cmdline.as_str());
 

@@ -16,6 +16,8 @@
 extern crate alloc;
 
 #[cfg(target_os = "none")]
+mod blk;
+#[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
 mod devices;

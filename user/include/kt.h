@@ -138,6 +138,7 @@ static struct kt_case kt_cases[KT_MAX_CASES];
 static int kt_ncases;
 static const char *kt_case_name = "-";
 static int kt_case_failed;
+static int kt_case_skipped;
 static int kt_nfailed, kt_npassed;
 static pid_t kt_pid;
 static const char *kt_self = "";
@@ -446,6 +447,16 @@ static inline void *kt_shared_page(void) {
 
 /* ---- cases and main ------------------------------------------------------- */
 
+/* Ends the case without a verdict: prints "SKIP <file>: <case>: <why>"
+ * instead of PASS (for what a kernel lacks, e.g. a driver that Debian's
+ * Linux has only as a module). */
+#define KT_SKIP(why)                                                                      \
+    do {                                                                                  \
+        kt_printf("SKIP %s: %s: %s\n", KT_FILE, kt_case_name, why);                       \
+        kt_case_skipped = 1;                                                              \
+        return;                                                                           \
+    } while (0)
+
 #define KT_CASE(name)                                                                     \
     static void kt_case_##name(void);                                                     \
     __attribute__((constructor)) static void kt_reg_##name(void) {                        \
@@ -521,11 +532,12 @@ static inline int kt_main(int argc, char **argv) {
     for (int i = 0; i < kt_ncases; i++) {
         kt_case_name = kt_cases[i].name;
         kt_case_failed = 0;
+        kt_case_skipped = 0;
         kt_cases[i].fn();
         if (getpid() != kt_pid) _exit(0); /* a child returned from a case */
         if (kt_case_failed) {
             kt_nfailed++;
-        } else {
+        } else if (!kt_case_skipped) {
             kt_npassed++;
             kt_printf("PASS %s: %s\n", KT_FILE, kt_case_name);
         }

@@ -356,6 +356,7 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
         memory,
         gdb: false,
         net: None,
+        disk: None,
     };
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;

@@ -75,26 +75,38 @@ fn run(args: &[String]) -> Result<(), String> {
     if path.exists() {
         return Err(format!("{} exists; remove it first", path.display()));
     }
+    make_image(Some(&from), &path, size, bs)
+}
+
+/// Makes the ext2 image `path` (which must not exist) with mke2fs: of the
+/// tree `from` (`-d`), sized from it unless `size` is given, or empty (of
+/// `size`, 64 MiB by default); checked by `e2fsck -fn`.
+pub fn make_image(from: Option<&Path>, path: &Path, size: Option<u64>, bs: u32) -> Result<(), String> {
     crate::setup::ensure_tools(crate::HOST_TEST_TOOLS)?;
-    let (bytes, entries) = tree_size(&from)?;
+    let (bytes, entries) = match from {
+        Some(f) => tree_size(f)?,
+        None => (0, 0),
+    };
     // room for the data, a block of slack per entry, the metadata and a
     // quarter more
-    let want = size.unwrap_or_else(|| (bytes + entries * u64::from(bs)) * 5 / 4 + (16 << 20));
+    let want = size.unwrap_or_else(|| match from {
+        Some(_) => (bytes + entries * u64::from(bs)) * 5 / 4 + (16 << 20),
+        None => 64 << 20,
+    });
     let kib = want.div_ceil(1024);
-    let out = Command::new(e2fs_tool("mke2fs"))
-        .args(["-q", "-F", "-t", "ext2", "-b", &bs.to_string(), "-d"])
-        .arg(&from)
-        .arg(&path)
-        .arg(format!("{kib}k"))
-        .output()
-        .map_err(|e| format!("mke2fs: {e}"))?;
+    let mut mk = Command::new(e2fs_tool("mke2fs"));
+    mk.args(["-q", "-F", "-t", "ext2", "-b", &bs.to_string()]);
+    if let Some(f) = from {
+        mk.arg("-d").arg(f);
+    }
+    let out = mk.arg(path).arg(format!("{kib}k")).output().map_err(|e| format!("mke2fs: {e}"))?;
     if !out.status.success() {
         let _ = std::fs::remove_file(&path);
         return Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr).trim()));
     }
     let check = Command::new(e2fs_tool("e2fsck"))
         .arg("-fn")
-        .arg(&path)
+        .arg(path)
         .output()
         .map_err(|e| format!("e2fsck: {e}"))?;
     if !check.status.success() {
@@ -109,7 +121,7 @@ fn run(args: &[String]) -> Result<(), String> {
         path.display(),
         kib / 1024,
         bytes >> 20,
-        from.display()
+        from.map_or("nothing".into(), |f| f.display().to_string())
     );
     Ok(())
 }
@@ -123,4 +135,40 @@ pub fn main(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The byte at offset `i` of the ktest image's `big.bin` (the kernel test
+/// computes the same).
+fn pattern(i: usize) -> u8 {
+    ((i * 7 + i / 4096) % 251) as u8
+}
+
+/// The image the kernel tests attach: an ext2 file system (1 KiB blocks,
+/// so that `big.bin` needs double-indirect blocks) with `hello.txt` and a
+/// 3 MiB `big.bin` of [`pattern`], made afresh by `mke2fs -d` under
+/// target/blk.
+pub fn ktest_image() -> Result<PathBuf, String> {
+    let dir = crate::target_dir().join("blk");
+    let tree = dir.join("tree");
+    let _ = std::fs::remove_dir_all(&tree);
+    std::fs::create_dir_all(tree.join("sub")).map_err(|e| format!("{}: {e}", tree.display()))?;
+    let write =
+        |p: PathBuf, data: &[u8]| std::fs::write(&p, data).map_err(|e| format!("{}: {e}", p.display()));
+    write(tree.join("hello.txt"), b"hello from the host through virtio-blk\n")?;
+    write(tree.join("sub").join("big.bin"), &(0..3 << 20).map(pattern).collect::<Vec<u8>>())?;
+    let img = dir.join("ktest.img");
+    let _ = std::fs::remove_file(&img);
+    make_image(Some(&tree), &img, Some(8 << 20), 1024)?;
+    Ok(img)
+}
+
+/// A scratch disk for the user suite (`blockdev.c`): 4 MiB of zeros under
+/// target/blk, made afresh for every run.
+pub fn scratch_image() -> Result<PathBuf, String> {
+    let dir = crate::target_dir().join("blk");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let img = dir.join("scratch.img");
+    let f = std::fs::File::create(&img).map_err(|e| format!("{}: {e}", img.display()))?;
+    f.set_len(4 << 20).map_err(|e| format!("{}: {e}", img.display()))?;
+    Ok(img)
 }

@@ -4,6 +4,7 @@
 //! cargo xtask build [--release]
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
 //! cargo xtask qemu  [--forward HOST:GUEST]... | --no-net   (a virtio-net NIC on QEMU's user network by default)
+//! cargo xtask qemu  --disk PATH      (a raw image as /dev/vda, virtio-blk; an empty 64 MiB ext2 made when absent)
 //! cargo xtask qemu  --debian [--linux]   (Debian's bash and userland; 1G unless --memory)
 //! cargo xtask rootfs --debian        (builds target/initramfs-debian.cpio.gz)
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite|net|debian]
@@ -236,6 +237,8 @@ struct Args {
     no_net: bool,
     /// `--forward HOST:GUEST`: TCP port forwards to the guest.
     forwards: Vec<(u16, u16)>,
+    /// `--disk PATH`: a raw image as a virtio-blk disk.
+    disk: Option<PathBuf>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -256,6 +259,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         tests: Vec::new(),
         no_net: false,
         forwards: Vec::new(),
+        disk: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -289,6 +293,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             }
             "--linux" => a.linux = true,
             "--no-net" => a.no_net = true,
+            "--disk" => a.disk = Some(PathBuf::from(it.next().ok_or("--disk takes an image's PATH")?)),
             "--forward" => {
                 let spec = it.next().ok_or("--forward takes HOST_PORT:GUEST_PORT")?;
                 let parsed = spec.split_once(':').and_then(|(h, g)| Some((h.parse().ok()?, g.parse().ok()?)));
@@ -321,7 +326,17 @@ static MEMORY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -> Qemu {
     let memory = MEMORY.get().cloned().unwrap_or_else(|| "256M".into());
-    Qemu { kernel, initrd, iso: None, cmdline: cmdline.into(), smp, memory, gdb: false, net: None }
+    Qemu {
+        kernel,
+        initrd,
+        iso: None,
+        cmdline: cmdline.into(),
+        smp,
+        memory,
+        gdb: false,
+        net: None,
+        disk: None,
+    }
 }
 
 /// The kernel command line that runs the suite: `base`, then the names of
@@ -350,6 +365,14 @@ fn cmd_qemu(a: &Args) -> Result<(), String> {
         q.iso = Some(build_iso(&kernel, &initrd, &a.cmdline, a.release)?);
     }
     q.gdb = a.gdb;
+    if let Some(disk) = &a.disk {
+        if !disk.exists() {
+            // an empty ext2 file system, as mke2fs makes it (64 MiB)
+            disk::make_image(None, disk, None, 4096)?;
+        }
+        eprintln!("xtask: {} as /dev/vda (virtio-blk)", disk.display());
+        q.disk = Some(disk.clone());
+    }
     if a.no_net && !a.forwards.is_empty() {
         return Err("--forward needs the NIC: drop --no-net".into());
     }
@@ -447,6 +470,8 @@ fn kernel_tests(kernel: &Path, initrd: &Path, t: &mut Tally) -> Result<(), Strin
         // a NIC for the driver's tests (DHCP, a ping and a TCP download from
         // the host's stream server through QEMU's user network)
         q.net = Some(Vec::new());
+        // a disk for the virtio-blk tests (an ext2 tree mounted through crates/ext2)
+        q.disk = Some(disk::ktest_image()?);
         let o = q.run_captured(Duration::from_secs(120), true)?;
         let mut count = None;
         let mut last_run: Option<(usize, String)> = None;
@@ -628,10 +653,10 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         if wanted("suite") {
             // the user conformance suite, the same initramfs `--linux` boots
             let suite = build_initramfs(true)?;
-            user::run_user_suite(
-                &qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &a.tests), 1),
-                &mut t,
-            )?;
+            let mut q = qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &a.tests), 1);
+            // a blank scratch disk as /dev/vda for blockdev.c
+            q.disk = Some(disk::scratch_image()?);
+            user::run_user_suite(&q, &mut t)?;
         }
         if wanted("net") {
             // host to guest and back through the NIC (ours only: Linux has no virtio-net built in)

@@ -27,6 +27,20 @@ pub struct Qemu {
     /// 10.0.2.2), when set: with these TCP forwards (host port on
     /// 127.0.0.1, guest port).
     pub net: Option<Vec<(u16, u16)>>,
+    /// A raw disk image attached as a virtio-blk disk (`/dev/vda`).
+    pub disk: Option<PathBuf>,
+}
+
+/// QEMU's options for a raw image as a modern-only virtio-blk PCI disk
+/// (PCI id 1af4:1042), written through to the file (`cache=writethrough`
+/// keeps it on the host's disk once a request completes).
+pub fn disk_args(path: &std::path::Path) -> [String; 4] {
+    [
+        "-drive".into(),
+        format!("file={},if=none,format=raw,id=d0,cache=writethrough", path.display()),
+        "-device".into(),
+        "virtio-blk-pci,drive=d0,disable-legacy=on".into(),
+    ]
 }
 
 /// QEMU's options for a virtio-net NIC on the user network with TCP
@@ -93,6 +107,9 @@ impl Qemu {
         }
         if let Some(forwards) = &self.net {
             c.args(net_args(forwards));
+        }
+        if let Some(disk) = &self.disk {
+            c.args(disk_args(disk));
         }
         if self.gdb {
             c.args(["-s", "-S"]);

@@ -17,6 +17,8 @@ pub const TIMER_VECTOR: u8 = 32;
 pub const SERIAL_VECTOR: u8 = 36;
 /// The virtio-net NIC's (PCI INTx through the I/O APIC) vector.
 pub const NIC_VECTOR: u8 = 40;
+/// The virtio-blk disk's (PCI INTx through the I/O APIC) vector.
+pub const BLK_VECTOR: u8 = 41;
 /// The local APIC spurious-interrupt vector.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 
@@ -270,6 +272,10 @@ pub(crate) fn handle_irq(v: u8) {
         }
         NIC_VECTOR => {
             crate::virtio_net::on_irq();
+            crate::apic::eoi();
+        }
+        BLK_VECTOR => {
+            crate::virtio_blk::on_irq();
             crate::apic::eoi();
         }
         SPURIOUS_VECTOR => {}

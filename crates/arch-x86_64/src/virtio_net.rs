@@ -127,6 +127,13 @@ pub fn irq_count() -> u64 {
 #[derive(Debug)]
 pub struct NoEventIdx(PciTransport);
 
+impl NoEventIdx {
+    /// Wraps a PCI transport.
+    pub(crate) fn new(t: PciTransport) -> Self {
+        Self(t)
+    }
+}
+
 /// VIRTIO_F_EVENT_IDX.
 const F_EVENT_IDX: u64 = 1 << 29;
 
@@ -251,7 +258,7 @@ pub enum ProbeError {
     NoMemory,
 }
 
-fn direct_map_top() -> u64 {
+pub(crate) fn direct_map_top() -> u64 {
     frames::max_phys().max(1 << 32).next_multiple_of(1 << 21)
 }
 
@@ -274,7 +281,7 @@ fn bar_address(df: DeviceFunction, bar: u8) -> Option<u64> {
 
 /// The regions of the device's virtio capabilities (common, notify, ISR,
 /// device config): `(cfg_type, physical address, length)`.
-fn virtio_regions(root: &PciRoot<PortCam>, df: DeviceFunction) -> Vec<(u8, u64, u32)> {
+pub(crate) fn virtio_regions(root: &PciRoot<PortCam>, df: DeviceFunction) -> Vec<(u8, u64, u32)> {
     use virtio_drivers::transport::pci::bus::ConfigurationAccess;
     let caps: Vec<u8> = root.capabilities(df).filter(|c| c.id == 0x09).map(|c| c.offset).collect();
     let mut out = Vec::new();

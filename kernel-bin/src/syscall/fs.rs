@@ -389,6 +389,9 @@ pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
     if let Some(r) = crate::net::ioctl(t, &file, cmd as u32, arg) {
         return r;
     }
+    if let Some(r) = crate::blk::ioctl(t, &*file, cmd as u32, arg) {
+        return r;
+    }
     if crate::devices::is_tty(&*file) {
         let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
         return crate::devices::tty_ioctl(t, cmd as u32, arg, readable);

@@ -695,6 +695,9 @@ pub fn fsync(t: &mut UThread, fd: u64) -> SysResult {
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
+    if let Some(r) = crate::blk::fsync(&*file) {
+        return r.map(|()| 0);
+    }
     match file.inode() {
         Some(i) if !i.is_synthetic() && matches!(i.file_type(), FileType::Regular | FileType::Directory) => {
             Ok(0)
