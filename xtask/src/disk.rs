@@ -101,7 +101,7 @@ pub fn make_image(from: Option<&Path>, path: &Path, size: Option<u64>, bs: u32) 
     }
     let out = mk.arg(path).arg(format!("{kib}k")).output().map_err(|e| format!("mke2fs: {e}"))?;
     if !out.status.success() {
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(path);
         return Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr).trim()));
     }
     let check = Command::new(e2fs_tool("e2fsck"))
