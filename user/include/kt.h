@@ -5,6 +5,7 @@
  *
  *     PASS <file>: <case>
  *     FAIL <file>: <case>: <what>: got <value> (<errno>), want <value> (<errno>)
+ *     SKIP <file>: <case>: <why>      (KT_SKIP: the kernel lacks what the case needs)
  *
  * where <file> is the source file's name without ".c". A case is a function
  * declared with KT_CASE(name) { ... }; cases run in the order they appear
