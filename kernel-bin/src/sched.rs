@@ -172,6 +172,12 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
     task
 }
 
+/// Whether the running task is the boot thread's idle task (which may not
+/// block).
+pub fn in_idle() -> bool {
+    with(|s| Arc::ptr_eq(&s.current, &s.idle))
+}
+
 /// The running task.
 pub fn current() -> Arc<Task> {
     with(|s| s.current.clone())
@@ -237,6 +243,7 @@ pub fn preempt_tick() {
     crate::itimer::check();
     crate::console::pump();
     crate::nic::pump();
+    crate::blk::pump();
     let due = with(|s| {
         wake_sleepers(s);
         time::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.run_queue.is_empty()
@@ -306,6 +313,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
         crate::itimer::check();
         crate::console::pump();
         crate::nic::pump();
+        crate::blk::pump();
         let runnable = with(|s| {
             wake_sleepers(s);
             !s.run_queue.is_empty()

@@ -10,15 +10,20 @@
 //! contiguous, allocated at probe time: a transfer of `n` sectors is
 //! `ceil(n * 512 / MAX_REQUEST)` requests (one descriptor chain each: header,
 //! data, status), so a long read or write is batched into as few requests
-//! as the buffer allows. A request is waited for by polling the used ring
-//! (`virtio-drivers`' blocking calls); the interrupt is acknowledged by
-//! reading the ISR status byte and counted ([`irq_count`]).
+//! as the buffer allows. One request is in flight at a time: started with
+//! [`VirtioBlk::start_read`]/[`VirtioBlk::start_write`], seen done by
+//! [`VirtioBlk::poll`], ended by [`VirtioBlk::finish`]. The interrupt is
+//! acknowledged by reading the ISR status byte, counted ([`irq_count`])
+//! and raises a flag that the kernel's thread side takes ([`take_irq`]) to
+//! wake the caller sleeping on the request.
 
 use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
 use crate::pci;
 use crate::virtio_net::{KernelHal, NoEventIdx};
+use alloc::boxed::Box;
+use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicU64, Ordering};
-use virtio_drivers::device::blk::VirtIOBlk;
+use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::DeviceType;
 use virtio_drivers::transport::pci::PciTransport;
 use virtio_drivers::transport::pci::bus::{Command, DeviceFunction};
@@ -53,6 +58,12 @@ pub enum ProbeError {
 static ISR: AtomicU64 = AtomicU64::new(0);
 static IRQS: AtomicU64 = AtomicU64::new(0);
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static IRQ_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the disk interrupted since the last call.
+pub fn take_irq() -> bool {
+    IRQ_PENDING.swap(false, Ordering::Acquire)
+}
 
 /// The disk's interrupt: reading the ISR status acknowledges it.
 pub(crate) fn on_irq() {
@@ -65,6 +76,7 @@ pub(crate) fn on_irq() {
     let status = unsafe { core::ptr::read_volatile(isr as *const u8) };
     if status != 0 {
         IRQS.fetch_add(1, Ordering::Relaxed);
+        IRQ_PENDING.store(true, Ordering::Release);
     }
 }
 
@@ -83,6 +95,11 @@ pub struct VirtioBlk {
     dev: VirtIOBlk<KernelHal, NoEventIdx>,
     /// The DMA buffer (MAX_REQUEST bytes in the direct map).
     bounce: &'static mut [u8],
+    /// The request in flight: its header and status (boxed: the device
+    /// holds their addresses), token, direction (true: a write) and length.
+    req: Box<BlkReq>,
+    resp: Box<BlkResp>,
+    pending: Option<(u16, bool, usize)>,
     sectors: u64,
     read_only: bool,
     location: DeviceFunction,
@@ -134,6 +151,9 @@ pub fn probe() -> Result<VirtioBlk, ProbeError> {
         sectors: dev.capacity(),
         read_only: dev.readonly(),
         bounce,
+        req: Box::default(),
+        resp: Box::default(),
+        pending: None,
         location: df,
         gsi: None,
         dev: {
@@ -169,35 +189,69 @@ impl VirtioBlk {
         Ok(())
     }
 
-    /// Reads whole sectors from `sector` into `buf` (a multiple of 512
-    /// bytes), one request per [`MAX_REQUEST`] bytes.
-    pub fn read(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), BlkError> {
-        self.check(sector, buf.len())?;
-        let mut s = sector;
-        for chunk in buf.chunks_mut(MAX_REQUEST) {
-            let n = chunk.len();
-            REQUESTS.fetch_add(1, Ordering::Relaxed);
-            self.dev.read_blocks(s as usize, &mut self.bounce[..n]).map_err(|_| BlkError::Io)?;
-            chunk.copy_from_slice(&self.bounce[..n]);
-            s += (n / SECTOR_SIZE) as u64;
+    /// Starts reading `len` bytes (whole sectors, at most
+    /// [`MAX_REQUEST`]) from `sector` into the DMA buffer.
+    pub fn start_read(&mut self, sector: u64, len: usize) -> Result<(), BlkError> {
+        self.check(sector, len)?;
+        if len == 0 || len > MAX_REQUEST || self.pending.is_some() {
+            return Err(BlkError::Range);
         }
+        // SAFETY: the header, the data buffer and the status are the
+        // driver's own (boxed or the DMA buffer), not touched again until
+        // finish() completes this token.
+        let token = unsafe {
+            self.dev.read_blocks_nb(sector as usize, &mut self.req, &mut self.bounce[..len], &mut self.resp)
+        }
+        .map_err(|_| BlkError::Io)?;
+        REQUESTS.fetch_add(1, Ordering::Relaxed);
+        self.pending = Some((token, false, len));
         Ok(())
     }
 
-    /// Writes whole sectors from `buf` (a multiple of 512 bytes) at
-    /// `sector`, one request per [`MAX_REQUEST`] bytes.
-    pub fn write(&mut self, sector: u64, buf: &[u8]) -> Result<(), BlkError> {
+    /// Starts writing `data` (whole sectors, at most [`MAX_REQUEST`]) at
+    /// `sector`, through the DMA buffer.
+    pub fn start_write(&mut self, sector: u64, data: &[u8]) -> Result<(), BlkError> {
         if self.read_only {
             return Err(BlkError::ReadOnly);
         }
-        self.check(sector, buf.len())?;
-        let mut s = sector;
-        for chunk in buf.chunks(MAX_REQUEST) {
-            let n = chunk.len();
-            self.bounce[..n].copy_from_slice(chunk);
-            REQUESTS.fetch_add(1, Ordering::Relaxed);
-            self.dev.write_blocks(s as usize, &self.bounce[..n]).map_err(|_| BlkError::Io)?;
-            s += (n / SECTOR_SIZE) as u64;
+        let len = data.len();
+        self.check(sector, len)?;
+        if len == 0 || len > MAX_REQUEST || self.pending.is_some() {
+            return Err(BlkError::Range);
+        }
+        self.bounce[..len].copy_from_slice(data);
+        // SAFETY: as in start_read.
+        let token = unsafe {
+            self.dev.write_blocks_nb(sector as usize, &mut self.req, &self.bounce[..len], &mut self.resp)
+        }
+        .map_err(|_| BlkError::Io)?;
+        REQUESTS.fetch_add(1, Ordering::Relaxed);
+        self.pending = Some((token, true, len));
+        Ok(())
+    }
+
+    /// Whether the request in flight is done (true when there is none).
+    pub fn poll(&mut self) -> bool {
+        self.pending.is_none() || self.dev.peek_used().is_some()
+    }
+
+    /// Ends the request in flight (which [`poll`](Self::poll) saw done): a
+    /// read's data goes to `out` (its length).
+    pub fn finish(&mut self, out: &mut [u8]) -> Result<(), BlkError> {
+        let Some((token, write, len)) = self.pending.take() else { return Ok(()) };
+        // SAFETY: the same header, buffer and status as when the request
+        // was started with this token.
+        let r = unsafe {
+            if write {
+                self.dev.complete_write_blocks(token, &self.req, &self.bounce[..len], &mut self.resp)
+            } else {
+                self.dev.complete_read_blocks(token, &self.req, &mut self.bounce[..len], &mut self.resp)
+            }
+        };
+        r.map_err(|_| BlkError::Io)?;
+        if !write {
+            let n = out.len().min(len);
+            out[..n].copy_from_slice(&self.bounce[..n]);
         }
         Ok(())
     }
