@@ -153,8 +153,9 @@ pub trait RouteHost: Send + Sync {
 
 /// The bound port ids (Linux's nl_table hash of NETLINK_ROUTE).
 static PORTS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
-/// Linux's autobind rover: negative ids from -4096 down.
-static ROVER: Mutex<i32> = Mutex::new(-4096);
+/// The autobind rover: negative ids from -4097 down (Linux starts at a
+/// random one in that range).
+static ROVER: Mutex<i32> = Mutex::new(-4097);
 
 struct State {
     portid: Option<u32>,
@@ -521,7 +522,7 @@ impl<E: NetEnv> NetlinkSocket<E> {
             let mut r = ROVER.lock();
             loop {
                 p = *r as u32;
-                *r = if *r <= i32::MIN + 1 { -4096 } else { *r - 1 };
+                *r = if *r == i32::MIN { -4097 } else { *r - 1 };
                 if !ports.contains(&p) {
                     break;
                 }
