@@ -303,7 +303,15 @@ fn link_msg(l: &Link, flags: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
     Ok(m.finish())
 }
 
-fn addr_msg(l: &Link, family: u16, addr: &[u8], prefix: u8, flags: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
+fn addr_msg(
+    l: &Link,
+    family: u16,
+    addr: &[u8],
+    prefix: u8,
+    flags: u16,
+    seq: u32,
+    pid: u32,
+) -> Result<Vec<u8>> {
     let mut ifa = [0u8; 8];
     ifa[0] = family as u8;
     ifa[1] = prefix;
@@ -410,7 +418,9 @@ fn route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, out: &mut Vec<Vec<u8>>) ->
                 });
             }
             let links = host.links()?;
-            let l = links.iter().find(|l| if index > 0 { l.index == index as u32 } else { Some(l.name.as_bytes()) == name });
+            let l = links
+                .iter()
+                .find(|l| if index > 0 { l.index == index as u32 } else { Some(l.name.as_bytes()) == name });
             let Some(l) = l else {
                 return Err(if r.ty == RTM_NEWLINK && r.flags & NLM_F_CREATE != 0 {
                     Errno::EOPNOTSUPP
@@ -471,7 +481,11 @@ pub fn process(host: &dyn RouteHost, mut data: &[u8], pid: u32, cap_ack: bool) -
         let seq = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
         let req = Req { ty, flags, seq, body: &data[NLMSG_HDRLEN..len] };
         let mut out = Vec::new();
-        let res = if flags & NLM_F_REQUEST == 0 || ty < NLMSG_MIN_TYPE { Ok(false) } else { route(host, &req, pid, &mut out) };
+        let res = if flags & NLM_F_REQUEST == 0 || ty < NLMSG_MIN_TYPE {
+            Ok(false)
+        } else {
+            route(host, &req, pid, &mut out)
+        };
         dgrams.try_reserve(2).map_err(|_| Errno::ENOBUFS)?;
         match res {
             Ok(true) => {
@@ -801,7 +815,8 @@ mod tests {
     #[test]
     fn addr_dump_by_family() {
         let h = host(false);
-        let r = process(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8]), 5, false).unwrap();
+        let r = process(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8]), 5, false)
+            .unwrap();
         let m = msgs(&r[0]);
         assert_eq!(m.len(), 2);
         assert_eq!(&m[0].3[..4], &[2, 8, IFA_F_PERMANENT, 254]);

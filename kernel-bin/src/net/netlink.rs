@@ -53,7 +53,9 @@ impl RouteHost for Host {
     fn net_admin(&self) -> bool {
         let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
         let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
-        crate::proc::table().with_process(pid, |p| p.creds.cap_effective & (1u64 << CAP_NET_ADMIN) != 0).unwrap_or(false)
+        crate::proc::table()
+            .with_process(pid, |p| p.creds.cap_effective & (1u64 << CAP_NET_ADMIN) != 0)
+            .unwrap_or(false)
     }
 }
 
