@@ -26,6 +26,12 @@
 #define IFA_LOCAL_ 2
 #define IFA_LABEL_ 3
 #define IFA_ADDRESS_ 1
+#define RTM_NEWROUTE_ 24
+#define RTM_GETROUTE_ 26
+#define RTA_DST_ 1
+#define RTA_OIF_ 4
+#define RTA_PREFSRC_ 7
+#define RTA_TABLE_ 15
 
 struct nlhdr { uint32_t len; uint16_t type, flags; uint32_t seq, pid; };
 struct snl { uint16_t family, pad; uint32_t pid, groups; };
@@ -238,6 +244,43 @@ KT_CASE(addr_dump_finds_127_0_0_1) {
     KT_EQ(dump(s, 8, on_addr, &w), 0);
     KT_EQ(w.v4, 1);
     KT_EQ(w.v6, 0);
+    close(s);
+}
+
+struct rt_seen { int local_host, main_via_lo, table_attr_ok, oif, prefsrc_ok; };
+
+static void on_route(struct nlhdr *h, void *arg) {
+    struct rt_seen *w = arg;
+    if (h->type != RTM_NEWROUTE_) return;
+    unsigned char *rtm = (unsigned char *)(h + 1);
+    size_t alen = h->len - sizeof *h - 12, n;
+    if (rtm[0] != AF_INET) return;
+    uint32_t *oif = attr(rtm + 12, alen, RTA_OIF_, &n);
+    if (!oif || *oif != 1) return;
+    if (rtm[4] == 254) w->main_via_lo++;
+    unsigned char *dst = attr(rtm + 12, alen, RTA_DST_, &n);
+    /* local 127.0.0.1: dst_len 32, table local, proto kernel, scope host, RTN_LOCAL */
+    if (dst && n == 4 && memcmp(dst, "\x7f\0\0\x01", 4) == 0 && rtm[1] == 32 && rtm[4] == 255 &&
+        rtm[5] == 2 && rtm[6] == 254 && rtm[7] == 2) {
+        w->local_host++;
+        uint32_t *t = attr(rtm + 12, alen, RTA_TABLE_, &n);
+        w->table_attr_ok = t && n == 4 && *t == 255;
+        unsigned char *src = attr(rtm + 12, alen, RTA_PREFSRC_, &n);
+        w->prefsrc_ok = src && n == 4 && memcmp(src, "\x7f\0\0\x01", 4) == 0;
+    }
+}
+
+KT_CASE(route_dump_has_local_127_0_0_1) {
+    int s = nl_open();
+    unsigned char rtm[12] = {AF_INET};
+    KT_SYS_RET(nl_send(s, RTM_GETROUTE_, NLM_F_REQUEST_ | NLM_F_DUMP_, 31, rtm, sizeof rtm), 28);
+    struct rt_seen w = {0};
+    KT_EQ(dump(s, 31, on_route, &w), 0);
+    KT_EQ(w.local_host, 1);
+    KT_TRUE(w.table_attr_ok, "RTA_TABLE of local 127.0.0.1 is not 255");
+    KT_TRUE(w.prefsrc_ok, "RTA_PREFSRC of local 127.0.0.1 is not 127.0.0.1");
+    /* nothing of lo in the main table (busybox ip route shows none) */
+    KT_EQ(w.main_via_lo, 0);
     close(s);
 }
 

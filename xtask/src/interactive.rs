@@ -423,6 +423,12 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
             && out.contains("inet6 ::1/128 scope host");
         if ok { Ok(()) } else { Err(format!("got {:?}", lines(&out))) }
     });
+    step(t, &mut c, "ip_route", |c| {
+        // lo's routes are in the local table: the main table is empty
+        let out = c.run("ip route; echo rc $?")?;
+        let got = lines(&out);
+        if got == ["rc 0"] { Ok(()) } else { Err(format!("got {got:?}")) }
+    });
     step(t, &mut c, "httpd_wget", |c| {
         // the file of the default initramfs (rootfs.rs)
         c.run("busybox httpd -p 8080 -h /www")?;

@@ -69,6 +69,10 @@ pub const RTM_GETLINK: u16 = 18;
 pub const RTM_NEWADDR: u16 = 20;
 /// Get addresses.
 pub const RTM_GETADDR: u16 = 22;
+/// New route / route info.
+pub const RTM_NEWROUTE: u16 = 24;
+/// Get routes.
+pub const RTM_GETROUTE: u16 = 26;
 /// Linux 6.1's RTM_MAX.
 pub const RTM_MAX: u16 = 123;
 
@@ -86,6 +90,16 @@ pub const IFLA_TXQLEN: u16 = 13;
 pub const IFLA_OPERSTATE: u16 = 16;
 /// `IFLA_LINKMODE`.
 pub const IFLA_LINKMODE: u16 = 17;
+/// `RTA_DST`.
+pub const RTA_DST: u16 = 1;
+/// `RTA_OIF`.
+pub const RTA_OIF: u16 = 4;
+/// `RTA_GATEWAY`.
+pub const RTA_GATEWAY: u16 = 5;
+/// `RTA_PREFSRC`.
+pub const RTA_PREFSRC: u16 = 7;
+/// `RTA_TABLE`.
+pub const RTA_TABLE: u16 = 15;
 /// `IFA_ADDRESS`.
 pub const IFA_ADDRESS: u16 = 1;
 /// `IFA_LOCAL`.
@@ -139,6 +153,8 @@ pub struct Link {
     pub ipv4: Vec<([u8; 4], u8)>,
     /// IPv6 addresses with prefix lengths.
     pub ipv6: Vec<([u8; 16], u8)>,
+    /// The IPv4 default gateway through this interface.
+    pub gw4: Option<[u8; 4]>,
 }
 
 /// The kernel's side of NETLINK_ROUTE.
@@ -340,6 +356,81 @@ fn addr_msg(
     Ok(m.finish())
 }
 
+/// One `RTM_NEWROUTE` message: `rt` is (table, type, scope), `dst` the
+/// destination and its length, `gw` a gateway.
+#[allow(clippy::too_many_arguments)]
+fn rt_msg(
+    l: &Link,
+    rt: (u8, u8, u8),
+    dst: [u8; 4],
+    dst_len: u8,
+    src: Option<[u8; 4]>,
+    gw: Option<[u8; 4]>,
+    seq: u32,
+    pid: u32,
+) -> Result<Vec<u8>> {
+    // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
+    let proto = if gw.is_some() { 3 } else { 2 }; // RTPROT_BOOT, RTPROT_KERNEL
+    let rtm = [AF_INET as u8, dst_len, 0, 0, rt.0, proto, rt.2, rt.1, 0, 0, 0, 0];
+    let mut m = Msg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, pid, &rtm)?;
+    m.attr(RTA_TABLE, &u32::from(rt.0).to_le_bytes())?;
+    if dst_len != 0 {
+        m.attr(RTA_DST, &dst)?;
+    }
+    if let Some(s) = src {
+        m.attr(RTA_PREFSRC, &s)?;
+    }
+    if let Some(g) = gw {
+        m.attr(RTA_GATEWAY, &g)?;
+    }
+    m.attr(RTA_OIF, &l.index.to_le_bytes())?;
+    Ok(m.finish())
+}
+
+/// The IPv4 routes Linux's fib makes for the addresses of an up
+/// interface: in the main table the subnet (scope link) and the default
+/// route through the gateway; in the local table the address itself
+/// (RTN_LOCAL, scope host; for loopback its whole subnet too) and the
+/// subnet's broadcast address.
+fn route_msgs(l: &Link, seq: u32, pid: u32, out: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<()> {
+    const MAIN: u8 = 254;
+    const LOCAL: u8 = 255;
+    const UNICAST: u8 = 1;
+    const LOCAL_T: u8 = 2;
+    const BROADCAST: u8 = 3;
+    const UNIVERSE: u8 = 0;
+    const LINK: u8 = 253;
+    const HOST: u8 = 254;
+    for &(a, p) in &l.ipv4 {
+        let ip = u32::from_be_bytes(a);
+        let mask = if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p)) };
+        let net = (ip & mask).to_be_bytes();
+        if !l.loopback {
+            out(rt_msg(l, (MAIN, UNICAST, LINK), net, p, Some(a), None, seq, pid)?)?;
+            if let Some(g) = l.gw4 {
+                out(rt_msg(l, (MAIN, UNICAST, UNIVERSE), [0; 4], 0, None, Some(g), seq, pid)?)?;
+            }
+        }
+        if l.loopback {
+            out(rt_msg(l, (LOCAL, LOCAL_T, HOST), net, p, Some(a), None, seq, pid)?)?;
+        }
+        out(rt_msg(l, (LOCAL, LOCAL_T, HOST), a, 32, Some(a), None, seq, pid)?)?;
+        if p < 31 {
+            out(rt_msg(
+                l,
+                (LOCAL, BROADCAST, LINK),
+                (ip | !mask).to_be_bytes(),
+                32,
+                Some(a),
+                None,
+                seq,
+                pid,
+            )?)?;
+        }
+    }
+    Ok(())
+}
+
 /// What one request asks of the kernel.
 struct Req<'a> {
     ty: u16,
@@ -389,6 +480,14 @@ fn route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, out: &mut Vec<Vec<u8>>) ->
                     for (a, p) in &l.ipv6 {
                         push(out, addr_msg(l, AF_INET6, a, *p, NLM_F_MULTI, r.seq, pid)?)?;
                     }
+                }
+            }
+            Ok(true)
+        }
+        RTM_GETROUTE if dump => {
+            if family == AF_UNSPEC || family == AF_INET {
+                for l in host.links()?.iter().filter(|l| l.flags & IFF_UP != 0) {
+                    route_msgs(l, r.seq, pid, &mut |m| push(out, m))?;
                 }
             }
             Ok(true)
@@ -776,6 +875,7 @@ mod tests {
             loopback: true,
             ipv4: vec![([127, 0, 0, 1], 8)],
             ipv6: vec![([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 128)],
+            gw4: None,
         };
         Host(Mutex::new(vec![lo]), admin)
     }
@@ -850,6 +950,32 @@ mod tests {
         let mut q = req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0]);
         q[0] = 15;
         assert!(process(&h, &q, 3, false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn route_dump() {
+        let h = host(false);
+        h.0.lock().push(Link {
+            index: 2,
+            name: "eth0".to_string(),
+            flags: IFF_UP | IFF_RUNNING,
+            mtu: 1500,
+            ipv4: vec![([10, 0, 2, 15], 24)],
+            gw4: Some([10, 0, 2, 2]),
+            ..Link::default()
+        });
+        let r =
+            process(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8; 12]), 5, false)
+                .unwrap();
+        let m = msgs(&r[0]);
+        // lo: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255;
+        // eth0: 10.0.2.0/24, default, local 10.0.2.15, broadcast 10.0.2.255
+        assert_eq!(m.len(), 8);
+        assert_eq!(&m[1].3[..8], &[2, 32, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(find_attr(&m[1].3[12..], RTA_DST), Some(&[127u8, 0, 0, 1][..]));
+        assert_eq!(&m[3].3[..8], &[2, 24, 0, 0, 254, 2, 253, 1]);
+        assert_eq!(find_attr(&m[4].3[12..], RTA_GATEWAY), Some(&[10u8, 0, 2, 2][..]));
+        assert_eq!(m[7].0, NLMSG_DONE);
     }
 
     #[test]

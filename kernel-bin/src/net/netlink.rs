@@ -36,6 +36,7 @@ impl RouteHost for Host {
                 loopback: i.flags & inet::iff::LOOPBACK != 0,
                 ipv4: i.ipv4.map(|(a, p)| (a.octets(), p)).into_iter().collect(),
                 ipv6,
+                gw4: i.gw4.map(|g| g.octets()),
             });
         }
         Ok(out)
