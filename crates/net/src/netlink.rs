@@ -567,10 +567,18 @@ fn error_msg(req: &[u8], seq: u32, pid: u32, err: i32, cap: bool) -> Result<Vec<
 }
 
 /// Runs a batch of requests as `netlink_rcv_skb` and returns the reply
-/// datagrams.
-pub fn process(host: &dyn RouteHost, mut data: &[u8], pid: u32, cap_ack: bool) -> Result<Vec<Vec<u8>>> {
+/// datagrams, the first that fit in a socket's queue, and whether some
+/// were dropped (an overrun: `ENOBUFS` for the receiver).
+pub fn process(
+    host: &dyn RouteHost,
+    mut data: &[u8],
+    pid: u32,
+    cap_ack: bool,
+) -> Result<(Vec<Vec<u8>>, bool)> {
     let mut dgrams = Vec::new();
+    let (mut overrun, mut total) = (false, 0usize);
     while data.len() >= NLMSG_HDRLEN {
+        let before = dgrams.len();
         let len = u32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize;
         if len < NLMSG_HDRLEN || len > data.len() {
             break;
@@ -613,8 +621,15 @@ pub fn process(host: &dyn RouteHost, mut data: &[u8], pid: u32, cap_ack: bool) -
             Err(e) => dgrams.push(error_msg(&data[..len], seq, pid, -e.as_i32(), cap_ack)?),
         }
         data = &data[align4(len).min(data.len())..];
+        // beyond what the socket could queue the replies are dropped (the
+        // requests still run), so a batch's memory stays bounded
+        total += dgrams[before..].iter().map(Vec::len).sum::<usize>();
+        while total > RCVBUF {
+            total -= dgrams.pop().map_or(total, |d| d.len());
+            overrun = true;
+        }
     }
-    Ok(dgrams)
+    Ok((dgrams, overrun))
 }
 
 impl<E: NetEnv> NetlinkSocket<E> {
@@ -734,9 +749,16 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             let mut st = self.st.lock();
             (self.autobind(&mut st, cx.caller().pid)?, st.cap_ack)
         };
-        let replies = process(&*self.host, msg.data, pid, cap)?;
-        if !replies.is_empty() {
+        let (replies, overrun) = match process(&*self.host, msg.data, pid, cap) {
+            Ok(r) => r,
+            // as an overrun: the socket's error, the send succeeds
+            Err(_) => (Vec::new(), true),
+        };
+        if !replies.is_empty() || overrun {
             let mut st = self.st.lock();
+            if overrun {
+                st.err = Some(Errno::ENOBUFS);
+            }
             for r in replies {
                 if st.queued + r.len() > RCVBUF || st.queue.try_reserve(1).is_err() {
                     st.err = Some(Errno::ENOBUFS);
@@ -880,6 +902,10 @@ mod tests {
         Host(Mutex::new(vec![lo]), admin)
     }
 
+    fn process_(h: &Host, d: &[u8], pid: u32, cap: bool) -> Result<Vec<Vec<u8>>> {
+        process(h, d, pid, cap).map(|(r, _)| r)
+    }
+
     fn req(ty: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
         Msg::new(ty, flags, seq, 0, body).unwrap().finish()
     }
@@ -901,7 +927,8 @@ mod tests {
     #[test]
     fn link_dump_then_done() {
         let h = host(false);
-        let r = process(&h, &req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, &[0u8; 16]), 42, false).unwrap();
+        let r =
+            process_(&h, &req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, &[0u8; 16]), 42, false).unwrap();
         assert_eq!(r.len(), 1);
         let m = msgs(&r[0]);
         assert_eq!(m.len(), 2);
@@ -915,14 +942,14 @@ mod tests {
     #[test]
     fn addr_dump_by_family() {
         let h = host(false);
-        let r = process(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8]), 5, false)
+        let r = process_(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8]), 5, false)
             .unwrap();
         let m = msgs(&r[0]);
         assert_eq!(m.len(), 2);
         assert_eq!(&m[0].3[..4], &[2, 8, IFA_F_PERMANENT, 254]);
         assert_eq!(find_attr(&m[0].3[8..], IFA_LOCAL), Some(&[127u8, 0, 0, 1][..]));
         assert_eq!(find_attr(&m[0].3[8..], IFA_LABEL), Some(&b"lo\0"[..]));
-        let r = process(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0]), 5, false).unwrap();
+        let r = process_(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0]), 5, false).unwrap();
         assert_eq!(msgs(&r[0]).len(), 3);
     }
 
@@ -931,25 +958,25 @@ mod tests {
         let h = host(false);
         // ack of a no-op: the header only, capped
         let q = req(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, 9, &[]);
-        let r = process(&h, &q, 3, false).unwrap();
+        let r = process_(&h, &q, 3, false).unwrap();
         let m = msgs(&r[0]);
         assert_eq!((m[0].0, m[0].1), (NLMSG_ERROR, NLM_F_CAPPED));
         assert_eq!(&m[0].3[..4], &0i32.to_le_bytes());
         assert_eq!(&m[0].3[4..], &q[..]);
         // unknown type: EOPNOTSUPP with the whole request
         let q = req(200, NLM_F_REQUEST, 1, &[0u8; 8]);
-        let m = msgs(&process(&h, &q, 3, false).unwrap()[0]);
+        let m = msgs(&process_(&h, &q, 3, false).unwrap()[0]);
         assert_eq!((m[0].0, m[0].1), (NLMSG_ERROR, 0));
         assert_eq!(&m[0].3[..4], &(-95i32).to_le_bytes());
         assert_eq!(m[0].3.len(), 4 + q.len());
         // a change without CAP_NET_ADMIN: EPERM
-        let m = msgs(&process(&h, &req(RTM_NEWLINK, NLM_F_REQUEST, 1, &[0u8; 16]), 3, false).unwrap()[0]);
+        let m = msgs(&process_(&h, &req(RTM_NEWLINK, NLM_F_REQUEST, 1, &[0u8; 16]), 3, false).unwrap()[0]);
         assert_eq!(&m[0].3[..4], &(-1i32).to_le_bytes());
         // no request flag and no ack: nothing; a bad length ends the batch
-        assert!(process(&h, &req(RTM_GETLINK, NLM_F_DUMP, 1, &[0]), 3, false).unwrap().is_empty());
+        assert!(process_(&h, &req(RTM_GETLINK, NLM_F_DUMP, 1, &[0]), 3, false).unwrap().is_empty());
         let mut q = req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0]);
         q[0] = 15;
-        assert!(process(&h, &q, 3, false).unwrap().is_empty());
+        assert!(process_(&h, &q, 3, false).unwrap().is_empty());
     }
 
     #[test]
@@ -965,7 +992,7 @@ mod tests {
             ..Link::default()
         });
         let r =
-            process(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8; 12]), 5, false)
+            process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8; 12]), 5, false)
                 .unwrap();
         let m = msgs(&r[0]);
         // lo: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255;
@@ -979,16 +1006,29 @@ mod tests {
     }
 
     #[test]
+    fn overrun_is_enobufs() {
+        let h = host(false);
+        let one = req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0u8; 16]);
+        let mut batch = Vec::new();
+        for _ in 0..6000 {
+            batch.extend_from_slice(&one);
+        }
+        let (r, overrun) = process(&h, &batch, 3, false).unwrap();
+        assert!(overrun);
+        assert!(r.iter().map(Vec::len).sum::<usize>() <= RCVBUF);
+    }
+
+    #[test]
     fn newlink_sets_up() {
         let h = host(true);
         let mut ifi = [0u8; 16];
         ifi[4] = 1;
         ifi[12] = IFF_UP as u8; // change IFF_UP, flags 0: down
-        let r = process(&h, &req(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi), 3, false).unwrap();
+        let r = process_(&h, &req(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi), 3, false).unwrap();
         assert_eq!(&msgs(&r[0])[0].3[..4], &0i32.to_le_bytes());
         assert_eq!(h.0.lock()[0].flags & IFF_UP, 0);
         ifi[4] = 9;
-        let r = process(&h, &req(RTM_NEWLINK, NLM_F_REQUEST, 1, &ifi), 3, false).unwrap();
+        let r = process_(&h, &req(RTM_NEWLINK, NLM_F_REQUEST, 1, &ifi), 3, false).unwrap();
         assert_eq!(&msgs(&r[0])[0].3[..4], &(-19i32).to_le_bytes());
     }
 }
