@@ -362,6 +362,19 @@ KT_CASE(control_messages_and_bad_lengths) {
     KT_SYS_ERR(sendto(s, b, sizeof b, 0, (struct sockaddr *)&a, 8), EINVAL);
     a.pid = 0x7ffffff0;
     KT_SYS_ERR(sendto(s, b, sizeof b, 0, (struct sockaddr *)&a, sizeof a), ECONNREFUSED);
+    /* connect takes any port; a send to a missing one is ECONNREFUSED */
+    KT_SYS_OK(connect(s, (struct sockaddr *)&a, sizeof a));
+    struct snl peer;
+    socklen_t pl = sizeof peer;
+    KT_SYS_OK(getpeername(s, (struct sockaddr *)&peer, &pl));
+    KT_EQ(pl, 12);
+    KT_EQ(peer.pid, 0x7ffffff0);
+    KT_SYS_ERR(send(s, b, sizeof b, 0), ECONNREFUSED);
+    /* AF_UNSPEC: back to the kernel */
+    struct sockaddr u = {AF_UNSPEC, {0}};
+    KT_SYS_OK(connect(s, &u, sizeof u));
+    KT_SYS_RET(nl_send(s, NLMSG_NOOP_, NLM_F_REQUEST_ | NLM_F_ACK_, 3, "", 0), 16);
+    KT_SYS_RET(send(s, b, 16, 0), 16);
     close(s);
 }
 

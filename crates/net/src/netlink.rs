@@ -179,6 +179,8 @@ struct State {
     queued: usize,
     err: Option<Errno>,
     cap_ack: bool,
+    /// connect(2)'s destination port (0: the kernel).
+    dst: u32,
 }
 
 /// An `AF_NETLINK` socket.
@@ -209,7 +211,14 @@ pub fn create<E: NetEnv>(
         waker,
         events: AtomicU64::new(0),
         host,
-        st: Mutex::new(State { portid: None, queue: VecDeque::new(), queued: 0, err: None, cap_ack: false }),
+        st: Mutex::new(State {
+            portid: None,
+            queue: VecDeque::new(),
+            queued: 0,
+            err: None,
+            cap_ack: false,
+            dst: 0,
+        }),
     }))
 }
 
@@ -718,14 +727,14 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
 
     fn connect(&self, cx: &mut dyn Resolver, addr: &[u8], _nonblock: bool) -> Result<()> {
         if addr.len() >= 2 && u16::from_le_bytes([addr[0], addr[1]]) == AF_UNSPEC {
+            self.st.lock().dst = 0;
             return Ok(());
         }
+        // netlink_connect: any port (whether it exists shows at send time)
         let (pid, _) = parse_nl(addr)?;
-        if pid != 0 {
-            return Err(Errno::ECONNREFUSED);
-        }
         let mut st = self.st.lock();
         self.autobind(&mut st, cx.caller().pid)?;
+        st.dst = pid;
         Ok(())
     }
 
@@ -741,6 +750,8 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             if pid != 0 {
                 return Err(Errno::ECONNREFUSED);
             }
+        } else if self.st.lock().dst != 0 {
+            return Err(Errno::ECONNREFUSED);
         }
         if msg.data.len() > BUF_DEFAULT as usize - 32 {
             return Err(Errno::EMSGSIZE);
@@ -813,7 +824,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     }
 
     fn getpeername(&self) -> Result<SockAddrBuf> {
-        Ok(sockaddr_nl(0, 0))
+        Ok(sockaddr_nl(self.st.lock().dst, 0))
     }
 
     fn setsockopt(&self, _cx: &mut dyn Resolver, level: i32, name: i32, val: &[u8]) -> Result<()> {
