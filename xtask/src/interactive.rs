@@ -170,7 +170,7 @@ fn step(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console)
 
 /// Boots the default system and drives its shell: pipelines, redirection,
 /// ps, CPU times in `time` and `top`, ^C, background jobs, ^Z/fg/bg,
-/// SIGTTIN, vi in raw mode, lo (ifconfig, httpd and wget, nc both ways,
+/// SIGTTIN, vi in raw mode, lo (ifconfig, ip addr, httpd and wget, nc both ways,
 /// ping), poweroff.
 pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
     let wall = Instant::now();
@@ -413,6 +413,21 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         } else {
             Err(format!("got {:?}", lines(&out)))
         }
+    });
+    step(t, &mut c, "ip_addr_lo", |c| {
+        // busybox ip over NETLINK_ROUTE (link and address dumps)
+        let out = c.run("ip link set lo up; echo set $?; ip link; ip addr show lo")?;
+        let ok = out.contains("set 0")
+            && out.contains("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536")
+            && out.contains("inet 127.0.0.1/8 scope host lo")
+            && out.contains("inet6 ::1/128 scope host");
+        if ok { Ok(()) } else { Err(format!("got {:?}", lines(&out))) }
+    });
+    step(t, &mut c, "ip_route", |c| {
+        // lo's routes are in the local table: the main table is empty
+        let out = c.run("ip route; echo rc $?")?;
+        let got = lines(&out);
+        if got == ["rc 0"] { Ok(()) } else { Err(format!("got {got:?}")) }
     });
     step(t, &mut c, "httpd_wget", |c| {
         // the file of the default initramfs (rootfs.rs)

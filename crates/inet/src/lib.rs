@@ -297,6 +297,8 @@ pub struct IfInfo {
     pub ipv4: Option<(Ipv4Addr, u8)>,
     /// The IPv6 addresses and their prefix lengths.
     pub ipv6: Vec<(Ipv6Addr, u8)>,
+    /// The IPv4 default gateway through this interface.
+    pub gw4: Option<Ipv4Addr>,
 }
 
 struct Iface {
@@ -514,6 +516,7 @@ impl Stack {
                 mac: f.mac,
                 ipv4,
                 ipv6,
+                gw4: f.gw4,
             });
         }
         Ok(out)

@@ -16,6 +16,9 @@
 //!   passes in, and sleeping is the kernel's.
 //! - [`unix`]: `AF_UNIX` stream, datagram and seqpacket sockets as Linux's
 //!   `net/unix/af_unix.c`.
+//! - [`netlink`]: `AF_NETLINK` sockets of protocol `NETLINK_ROUTE`
+//!   (link and address dumps, `IFF_UP` changes) over the kernel's
+//!   interfaces ([`netlink::RouteHost`]).
 //! - [`testing`] (feature `testing`): a software [`NetEnv`] and
 //!   [`Resolver`] for host tests.
 #![no_std]
@@ -27,6 +30,7 @@ extern crate alloc;
 pub mod addr;
 pub mod common;
 pub mod consts;
+pub mod netlink;
 pub mod socket;
 pub mod unix;
 

@@ -9,9 +9,11 @@
 //! socket's wait queue until its event count moves ([`blocking`]),
 //! honouring `O_NONBLOCK`, `MSG_DONTWAIT`, `SO_RCVTIMEO`/`SO_SNDTIMEO`
 //! and signals. AF_UNIX sockets come from `net::unix` ([`unix`]);
-//! AF_INET/AF_INET6 from [`inet_socket`], the one hook of the inet stack.
+//! AF_INET/AF_INET6 from [`inet_socket`], the one hook of the inet stack;
+//! AF_NETLINK from [`netlink`].
 
 pub mod inet;
+pub mod netlink;
 pub mod unix;
 
 use crate::proc::table;
@@ -468,6 +470,7 @@ fn create(domain: u64, ty: u32, protocol: u64) -> Result<(Sock, Option<Arc<UnixS
             Ok((u.clone(), Some(u)))
         }
         AF_INET | AF_INET6 => Ok((inet_socket(domain as u16, ty, protocol as u32)?, None)),
+        net::netlink::AF_NETLINK => Ok((netlink::netlink_socket(ty, protocol)?, None)),
         d => {
             log::info!("socket: address family {d} unsupported: EAFNOSUPPORT");
             Err(Errno::EAFNOSUPPORT)
@@ -483,7 +486,7 @@ pub fn socket(t: &mut UThread, domain: u64, ty: u64, protocol: u64) -> SysResult
 }
 
 /// socketpair(2): the descriptors are written before the sockets are made
-/// (`EFAULT` first, as Linux); only AF_UNIX pairs (`EOPNOTSUPP` for inet).
+/// (`EFAULT` first, as Linux); only AF_UNIX pairs (`EOPNOTSUPP` for inet and netlink).
 pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64) -> SysResult {
     let (ty, nonblock, cloexec) = check_type_flags(ty)?;
     t.write_bytes(sv, &[0xff; 8])?;
@@ -505,6 +508,10 @@ pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64)
         }
         AF_INET | AF_INET6 => {
             let _ = inet_socket(d as u16, ty, protocol as u32)?;
+            return Err(Errno::EOPNOTSUPP);
+        }
+        net::netlink::AF_NETLINK => {
+            let _ = netlink::netlink_socket(ty, protocol as i32)?;
             return Err(Errno::EOPNOTSUPP);
         }
         _ => return Err(Errno::EAFNOSUPPORT),

@@ -1,0 +1,1045 @@
+//! `AF_NETLINK` sockets of protocol `NETLINK_ROUTE`, as Linux's
+//! `net/netlink/af_netlink.c` and `net/core/rtnetlink.c`.
+//!
+//! A request goes to the kernel (port 0) with sendmsg; the replies wait in
+//! the socket's queue of datagrams until recvmsg takes them. The messages
+//! are parsed as `netlink_rcv_skb`: a header shorter than 16 bytes or
+//! longer than what is left ends the batch silently; a message without
+//! `NLM_F_REQUEST` or of a control type (below 16) is only acknowledged
+//! when `NLM_F_ACK` asks; types above `RTM_MAX` and types without a
+//! handler answer `EOPNOTSUPP`; types that change something need
+//! `CAP_NET_ADMIN` (`EPERM`). A dump (`NLM_F_DUMP`) answers with
+//! `NLM_F_MULTI` messages and `NLMSG_DONE`, never an ack; an error or a
+//! requested ack is an `NLMSG_ERROR` message (the request's header only,
+//! `NLM_F_CAPPED`, for an ack; the whole request for an error).
+//!
+//! The interfaces come from the kernel through [`RouteHost`].
+
+use crate::addr::SockAddrBuf;
+use crate::consts::*;
+use crate::socket::{Resolver, SendMsg, Socket, opt_int, put_int};
+use crate::{NetEnv, RecvMsg, Waker};
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use linux_abi::{Errno, Result};
+use spin::Mutex;
+
+/// The netlink family.
+pub const AF_NETLINK: u16 = 16;
+/// The routing protocol (the only one here).
+pub const NETLINK_ROUTE: u32 = 0;
+/// Linux's MAX_LINKS: protocols at or above are `EPROTONOSUPPORT`.
+pub const MAX_LINKS: u32 = 32;
+/// `SOL_NETLINK`.
+pub const SOL_NETLINK: i32 = 270;
+/// `NETLINK_CAP_ACK`: errors carry the request's header only.
+pub const NETLINK_CAP_ACK: i32 = 10;
+
+/// The size of `struct nlmsghdr`.
+pub const NLMSG_HDRLEN: usize = 16;
+/// No-op message.
+pub const NLMSG_NOOP: u16 = 1;
+/// Error or acknowledgement.
+pub const NLMSG_ERROR: u16 = 2;
+/// End of a dump.
+pub const NLMSG_DONE: u16 = 3;
+/// The first type that is no control message.
+pub const NLMSG_MIN_TYPE: u16 = 0x10;
+/// A request.
+pub const NLM_F_REQUEST: u16 = 1;
+/// Part of a multi-message answer.
+pub const NLM_F_MULTI: u16 = 2;
+/// Asks for an acknowledgement.
+pub const NLM_F_ACK: u16 = 4;
+/// Dump (`NLM_F_ROOT | NLM_F_MATCH`).
+pub const NLM_F_DUMP: u16 = 0x300;
+/// NEWLINK: create if missing.
+pub const NLM_F_CREATE: u16 = 0x400;
+/// An ack without the request's body.
+pub const NLM_F_CAPPED: u16 = 0x100;
+
+/// New link / link info.
+pub const RTM_NEWLINK: u16 = 16;
+/// Get links.
+pub const RTM_GETLINK: u16 = 18;
+/// New address / address info.
+pub const RTM_NEWADDR: u16 = 20;
+/// Get addresses.
+pub const RTM_GETADDR: u16 = 22;
+/// New route / route info.
+pub const RTM_NEWROUTE: u16 = 24;
+/// Get routes.
+pub const RTM_GETROUTE: u16 = 26;
+/// Linux 6.1's RTM_MAX.
+pub const RTM_MAX: u16 = 123;
+
+/// `IFLA_ADDRESS`.
+pub const IFLA_ADDRESS: u16 = 1;
+/// `IFLA_BROADCAST`.
+pub const IFLA_BROADCAST: u16 = 2;
+/// `IFLA_IFNAME`.
+pub const IFLA_IFNAME: u16 = 3;
+/// `IFLA_MTU`.
+pub const IFLA_MTU: u16 = 4;
+/// `IFLA_TXQLEN`.
+pub const IFLA_TXQLEN: u16 = 13;
+/// `IFLA_OPERSTATE`.
+pub const IFLA_OPERSTATE: u16 = 16;
+/// `IFLA_LINKMODE`.
+pub const IFLA_LINKMODE: u16 = 17;
+/// `RTA_DST`.
+pub const RTA_DST: u16 = 1;
+/// `RTA_OIF`.
+pub const RTA_OIF: u16 = 4;
+/// `RTA_GATEWAY`.
+pub const RTA_GATEWAY: u16 = 5;
+/// `RTA_PREFSRC`.
+pub const RTA_PREFSRC: u16 = 7;
+/// `RTA_TABLE`.
+pub const RTA_TABLE: u16 = 15;
+/// `IFA_ADDRESS`.
+pub const IFA_ADDRESS: u16 = 1;
+/// `IFA_LOCAL`.
+pub const IFA_LOCAL: u16 = 2;
+/// `IFA_LABEL`.
+pub const IFA_LABEL: u16 = 3;
+/// `IFA_BROADCAST`.
+pub const IFA_BROADCAST: u16 = 4;
+/// `IFA_FLAGS`.
+pub const IFA_FLAGS: u16 = 8;
+/// `IFA_F_PERMANENT`.
+pub const IFA_F_PERMANENT: u8 = 0x80;
+
+/// `IFF_UP`.
+pub const IFF_UP: u32 = 0x1;
+/// `IFF_LOOPBACK`.
+pub const IFF_LOOPBACK: u32 = 0x8;
+/// `IFF_RUNNING`.
+pub const IFF_RUNNING: u32 = 0x40;
+/// `IFF_LOWER_UP`.
+pub const IFF_LOWER_UP: u32 = 0x10000;
+/// `ARPHRD_ETHER`.
+pub const ARPHRD_ETHER: u16 = 1;
+/// `ARPHRD_LOOPBACK`.
+pub const ARPHRD_LOOPBACK: u16 = 772;
+
+/// The socket buffer sizes Linux reports (`sysctl_[rw]mem_default`).
+const BUF_DEFAULT: i32 = 212_992;
+/// The most bytes of datagrams waiting in one socket (replies beyond are
+/// dropped with `ENOBUFS` as the socket's error, as an overrun).
+const RCVBUF: usize = 2 * BUF_DEFAULT as usize;
+/// The largest reply datagram of a dump (Linux's skb of a dump).
+const DUMP_CHUNK: usize = 16384;
+
+/// One interface as the kernel shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Link {
+    /// Interface index (lo is 1).
+    pub index: u32,
+    /// Name ("lo").
+    pub name: String,
+    /// IFF_* flags (`IFF_LOWER_UP` is added for a running interface).
+    pub flags: u32,
+    /// MTU.
+    pub mtu: u32,
+    /// Hardware address.
+    pub mac: [u8; 6],
+    /// Loopback (ARPHRD_LOOPBACK, zero addresses, scope host).
+    pub loopback: bool,
+    /// IPv4 addresses with prefix lengths.
+    pub ipv4: Vec<([u8; 4], u8)>,
+    /// IPv6 addresses with prefix lengths.
+    pub ipv6: Vec<([u8; 16], u8)>,
+    /// The IPv4 default gateway through this interface.
+    pub gw4: Option<[u8; 4]>,
+}
+
+/// The kernel's side of NETLINK_ROUTE.
+pub trait RouteHost: Send + Sync {
+    /// The interfaces in index order.
+    fn links(&self) -> Result<Vec<Link>>;
+    /// Sets or clears IFF_UP of interface `index`.
+    fn set_up(&self, index: u32, up: bool) -> Result<()>;
+    /// Whether the caller has CAP_NET_ADMIN.
+    fn net_admin(&self) -> bool;
+}
+
+/// The bound port ids (Linux's nl_table hash of NETLINK_ROUTE).
+static PORTS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+/// The autobind rover: negative ids from -4097 down (Linux starts at a
+/// random one in that range).
+static ROVER: Mutex<i32> = Mutex::new(-4097);
+
+struct State {
+    portid: Option<u32>,
+    queue: VecDeque<Vec<u8>>,
+    queued: usize,
+    err: Option<Errno>,
+    cap_ack: bool,
+    /// connect(2)'s destination port (0: the kernel).
+    dst: u32,
+}
+
+/// An `AF_NETLINK` socket.
+pub struct NetlinkSocket<E: NetEnv> {
+    ty: u32,
+    waker: E::Waker,
+    events: AtomicU64,
+    host: Arc<dyn RouteHost>,
+    st: Mutex<State>,
+}
+
+/// socket(2) for `AF_NETLINK` (`netlink_create`): SOCK_RAW or SOCK_DGRAM
+/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE (`EPROTONOSUPPORT`).
+pub fn create<E: NetEnv>(
+    ty: u32,
+    protocol: i32,
+    waker: E::Waker,
+    host: Arc<dyn RouteHost>,
+) -> Result<Arc<NetlinkSocket<E>>> {
+    if ty != SOCK_RAW && ty != SOCK_DGRAM {
+        return Err(Errno::ESOCKTNOSUPPORT);
+    }
+    if protocol as u32 != NETLINK_ROUTE {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    Ok(Arc::new(NetlinkSocket {
+        ty,
+        waker,
+        events: AtomicU64::new(0),
+        host,
+        st: Mutex::new(State {
+            portid: None,
+            queue: VecDeque::new(),
+            queued: 0,
+            err: None,
+            cap_ack: false,
+            dst: 0,
+        }),
+    }))
+}
+
+/// A `struct sockaddr_nl`.
+pub fn sockaddr_nl(pid: u32, groups: u32) -> SockAddrBuf {
+    let mut b = [0u8; 12];
+    b[..2].copy_from_slice(&AF_NETLINK.to_le_bytes());
+    b[4..8].copy_from_slice(&pid.to_le_bytes());
+    b[8..].copy_from_slice(&groups.to_le_bytes());
+    SockAddrBuf::new(&b)
+}
+
+/// Parses a `sockaddr_nl`: `EINVAL` when short or of another family.
+fn parse_nl(b: &[u8]) -> Result<(u32, u32)> {
+    if b.len() < 12 || u16::from_le_bytes([b[0], b[1]]) != AF_NETLINK {
+        return Err(Errno::EINVAL);
+    }
+    let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    Ok((w(4), w(8)))
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Builds one netlink message.
+struct Msg {
+    b: Vec<u8>,
+}
+
+impl Msg {
+    fn new(ty: u16, flags: u16, seq: u32, pid: u32, body: &[u8]) -> Result<Msg> {
+        let mut b = Vec::new();
+        b.try_reserve(NLMSG_HDRLEN + align4(body.len()) + 64).map_err(|_| Errno::ENOBUFS)?;
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&ty.to_le_bytes());
+        b.extend_from_slice(&flags.to_le_bytes());
+        b.extend_from_slice(&seq.to_le_bytes());
+        b.extend_from_slice(&pid.to_le_bytes());
+        let mut m = Msg { b };
+        m.raw(body)?;
+        Ok(m)
+    }
+
+    fn raw(&mut self, d: &[u8]) -> Result<()> {
+        self.b.try_reserve(align4(d.len())).map_err(|_| Errno::ENOBUFS)?;
+        self.b.extend_from_slice(d);
+        while !self.b.len().is_multiple_of(4) {
+            self.b.push(0);
+        }
+        Ok(())
+    }
+
+    fn attr(&mut self, ty: u16, d: &[u8]) -> Result<()> {
+        let mut h = [0u8; 4];
+        h[..2].copy_from_slice(&((4 + d.len()) as u16).to_le_bytes());
+        h[2..].copy_from_slice(&ty.to_le_bytes());
+        self.b.try_reserve(4 + align4(d.len())).map_err(|_| Errno::ENOBUFS)?;
+        self.b.extend_from_slice(&h);
+        self.raw(d)
+    }
+
+    fn attr_str(&mut self, ty: u16, s: &str) -> Result<()> {
+        let mut v = Vec::new();
+        v.try_reserve(s.len() + 1).map_err(|_| Errno::ENOBUFS)?;
+        v.extend_from_slice(s.as_bytes());
+        v.push(0);
+        self.attr(ty, &v)
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        let n = self.b.len() as u32;
+        self.b[..4].copy_from_slice(&n.to_le_bytes());
+        self.b
+    }
+}
+
+/// The `RTM_NEWLINK` message describing `l`.
+fn link_msg(l: &Link, flags: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
+    let mut ifi = [0u8; 16];
+    let ty = if l.loopback { ARPHRD_LOOPBACK } else { ARPHRD_ETHER };
+    ifi[2..4].copy_from_slice(&ty.to_le_bytes());
+    ifi[4..8].copy_from_slice(&l.index.to_le_bytes());
+    let mut fl = l.flags;
+    if fl & IFF_RUNNING != 0 {
+        fl |= IFF_LOWER_UP;
+    }
+    ifi[8..12].copy_from_slice(&fl.to_le_bytes());
+    let mut m = Msg::new(RTM_NEWLINK, flags, seq, pid, &ifi)?;
+    m.attr_str(IFLA_IFNAME, &l.name)?;
+    m.attr(IFLA_TXQLEN, &1000u32.to_le_bytes())?;
+    // IF_OPER_UNKNOWN for an up loopback, IF_OPER_UP for a running NIC,
+    // IF_OPER_DOWN otherwise
+    let oper: u8 = if l.flags & IFF_UP == 0 {
+        2
+    } else if l.loopback {
+        0
+    } else {
+        6
+    };
+    m.attr(IFLA_OPERSTATE, &[oper])?;
+    m.attr(IFLA_LINKMODE, &[0])?;
+    m.attr(IFLA_MTU, &l.mtu.to_le_bytes())?;
+    let (mac, brd) = if l.loopback { ([0u8; 6], [0u8; 6]) } else { (l.mac, [0xffu8; 6]) };
+    m.attr(IFLA_ADDRESS, &mac)?;
+    m.attr(IFLA_BROADCAST, &brd)?;
+    Ok(m.finish())
+}
+
+fn addr_msg(
+    l: &Link,
+    family: u16,
+    addr: &[u8],
+    prefix: u8,
+    flags: u16,
+    seq: u32,
+    pid: u32,
+) -> Result<Vec<u8>> {
+    let mut ifa = [0u8; 8];
+    ifa[0] = family as u8;
+    ifa[1] = prefix;
+    ifa[2] = IFA_F_PERMANENT;
+    let host = l.loopback || (family == AF_INET6 && addr[0] == 0xfe && addr[1] & 0xc0 == 0x80);
+    ifa[3] = if l.loopback {
+        254
+    } else if host {
+        253
+    } else {
+        0
+    };
+    ifa[4..].copy_from_slice(&l.index.to_le_bytes());
+    let mut m = Msg::new(RTM_NEWADDR, flags, seq, pid, &ifa)?;
+    m.attr(IFA_ADDRESS, addr)?;
+    if family == AF_INET {
+        m.attr(IFA_LOCAL, addr)?;
+        if !l.loopback && prefix < 31 {
+            let a = u32::from_be_bytes([addr[0], addr[1], addr[2], addr[3]]);
+            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            m.attr(IFA_BROADCAST, &(a | !mask).to_be_bytes())?;
+        }
+        m.attr_str(IFA_LABEL, &l.name)?;
+    }
+    m.attr(IFA_FLAGS, &u32::from(IFA_F_PERMANENT).to_le_bytes())?;
+    Ok(m.finish())
+}
+
+/// One `RTM_NEWROUTE` message: `rt` is (table, type, scope), `dst` the
+/// destination and its length, `gw` a gateway.
+#[allow(clippy::too_many_arguments)]
+fn rt_msg(
+    l: &Link,
+    rt: (u8, u8, u8),
+    dst: [u8; 4],
+    dst_len: u8,
+    src: Option<[u8; 4]>,
+    gw: Option<[u8; 4]>,
+    seq: u32,
+    pid: u32,
+) -> Result<Vec<u8>> {
+    // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
+    let proto = if gw.is_some() { 3 } else { 2 }; // RTPROT_BOOT, RTPROT_KERNEL
+    let rtm = [AF_INET as u8, dst_len, 0, 0, rt.0, proto, rt.2, rt.1, 0, 0, 0, 0];
+    let mut m = Msg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, pid, &rtm)?;
+    m.attr(RTA_TABLE, &u32::from(rt.0).to_le_bytes())?;
+    if dst_len != 0 {
+        m.attr(RTA_DST, &dst)?;
+    }
+    if let Some(s) = src {
+        m.attr(RTA_PREFSRC, &s)?;
+    }
+    if let Some(g) = gw {
+        m.attr(RTA_GATEWAY, &g)?;
+    }
+    m.attr(RTA_OIF, &l.index.to_le_bytes())?;
+    Ok(m.finish())
+}
+
+/// The IPv4 routes Linux's fib makes for the addresses of an up
+/// interface: in the main table the subnet (scope link) and the default
+/// route through the gateway; in the local table the address itself
+/// (RTN_LOCAL, scope host; for loopback its whole subnet too) and the
+/// subnet's broadcast address.
+fn route_msgs(l: &Link, seq: u32, pid: u32, out: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<()> {
+    const MAIN: u8 = 254;
+    const LOCAL: u8 = 255;
+    const UNICAST: u8 = 1;
+    const LOCAL_T: u8 = 2;
+    const BROADCAST: u8 = 3;
+    const UNIVERSE: u8 = 0;
+    const LINK: u8 = 253;
+    const HOST: u8 = 254;
+    for &(a, p) in &l.ipv4 {
+        let ip = u32::from_be_bytes(a);
+        let mask = if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p)) };
+        let net = (ip & mask).to_be_bytes();
+        if !l.loopback {
+            out(rt_msg(l, (MAIN, UNICAST, LINK), net, p, Some(a), None, seq, pid)?)?;
+            if let Some(g) = l.gw4 {
+                out(rt_msg(l, (MAIN, UNICAST, UNIVERSE), [0; 4], 0, None, Some(g), seq, pid)?)?;
+            }
+        }
+        if l.loopback {
+            out(rt_msg(l, (LOCAL, LOCAL_T, HOST), net, p, Some(a), None, seq, pid)?)?;
+        }
+        out(rt_msg(l, (LOCAL, LOCAL_T, HOST), a, 32, Some(a), None, seq, pid)?)?;
+        if p < 31 {
+            out(rt_msg(
+                l,
+                (LOCAL, BROADCAST, LINK),
+                (ip | !mask).to_be_bytes(),
+                32,
+                Some(a),
+                None,
+                seq,
+                pid,
+            )?)?;
+        }
+    }
+    Ok(())
+}
+
+/// What one request asks of the kernel.
+struct Req<'a> {
+    ty: u16,
+    flags: u16,
+    seq: u32,
+    body: &'a [u8],
+}
+
+/// The answer of the routing family to one request: `Ok(true)` for a dump
+/// (no ack follows), `Ok(false)` for a done request, or the error.
+fn route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, out: &mut Vec<Vec<u8>>) -> Result<bool> {
+    if r.ty > RTM_MAX {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if r.body.is_empty() {
+        return Ok(false);
+    }
+    let kind = (r.ty - NLMSG_MIN_TYPE) & 3;
+    if kind != 2 && !host.net_admin() {
+        return Err(Errno::EPERM);
+    }
+    let family = u16::from(r.body[0]);
+    let dump = kind == 2 && r.flags & NLM_F_DUMP != 0;
+    let push = |out: &mut Vec<Vec<u8>>, m: Vec<u8>| -> Result<()> {
+        out.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+        out.push(m);
+        Ok(())
+    };
+    match r.ty {
+        RTM_GETLINK if dump => {
+            for l in host.links()? {
+                push(out, link_msg(&l, NLM_F_MULTI, r.seq, pid)?)?;
+            }
+            Ok(true)
+        }
+        RTM_GETADDR if dump => {
+            let links = host.links()?;
+            if family == AF_UNSPEC || family == AF_INET {
+                for l in &links {
+                    for (a, p) in &l.ipv4 {
+                        push(out, addr_msg(l, AF_INET, a, *p, NLM_F_MULTI, r.seq, pid)?)?;
+                    }
+                }
+            }
+            if family == AF_UNSPEC || family == AF_INET6 {
+                for l in &links {
+                    for (a, p) in &l.ipv6 {
+                        push(out, addr_msg(l, AF_INET6, a, *p, NLM_F_MULTI, r.seq, pid)?)?;
+                    }
+                }
+            }
+            Ok(true)
+        }
+        RTM_GETROUTE if dump => {
+            if family == AF_UNSPEC || family == AF_INET {
+                for l in host.links()?.iter().filter(|l| l.flags & IFF_UP != 0) {
+                    route_msgs(l, r.seq, pid, &mut |m| push(out, m))?;
+                }
+            }
+            Ok(true)
+        }
+        RTM_GETLINK | RTM_NEWLINK => {
+            // struct ifinfomsg, then attributes
+            if r.body.len() < 16 {
+                return Err(Errno::EINVAL);
+            }
+            let rd = |i: usize| u32::from_le_bytes([r.body[i], r.body[i + 1], r.body[i + 2], r.body[i + 3]]);
+            let index = rd(4) as i32;
+            let (ifl, change) = (rd(8), rd(12));
+            let name = find_attr(&r.body[16..], IFLA_IFNAME).map(|n| {
+                let e = n.iter().position(|&c| c == 0).unwrap_or(n.len());
+                &n[..e]
+            });
+            if index < 0 {
+                return Err(Errno::EINVAL);
+            }
+            if index == 0 && name.is_none() {
+                return Err(if r.ty == RTM_GETLINK {
+                    Errno::EINVAL
+                } else if r.flags & NLM_F_CREATE != 0 {
+                    Errno::EOPNOTSUPP
+                } else {
+                    Errno::ENODEV
+                });
+            }
+            let links = host.links()?;
+            let l = links
+                .iter()
+                .find(|l| if index > 0 { l.index == index as u32 } else { Some(l.name.as_bytes()) == name });
+            let Some(l) = l else {
+                return Err(if r.ty == RTM_NEWLINK && r.flags & NLM_F_CREATE != 0 {
+                    Errno::EOPNOTSUPP
+                } else {
+                    Errno::ENODEV
+                });
+            };
+            if r.ty == RTM_GETLINK {
+                push(out, link_msg(l, 0, r.seq, pid)?)?;
+            } else if change & IFF_UP != 0 || (change == 0 && ifl != 0) {
+                // rtnl_dev_combine_flags: with ifi_change 0 every flag given
+                host.set_up(l.index, ifl & IFF_UP != 0)?;
+            }
+            Ok(false)
+        }
+        _ => Err(Errno::EOPNOTSUPP),
+    }
+}
+
+/// The payload of attribute `ty` among `attrs`.
+fn find_attr(mut attrs: &[u8], ty: u16) -> Option<&[u8]> {
+    while attrs.len() >= 4 {
+        let len = usize::from(u16::from_le_bytes([attrs[0], attrs[1]]));
+        let t = u16::from_le_bytes([attrs[2], attrs[3]]) & 0x3fff;
+        if len < 4 || len > attrs.len() {
+            return None;
+        }
+        if t == ty {
+            return Some(&attrs[4..len]);
+        }
+        attrs = &attrs[align4(len).min(attrs.len())..];
+    }
+    None
+}
+
+/// The `NLMSG_ERROR` answer to `req` (`err` 0: an ack).
+fn error_msg(req: &[u8], seq: u32, pid: u32, err: i32, cap: bool) -> Result<Vec<u8>> {
+    let full = err != 0 && !cap;
+    let mut body = Vec::new();
+    let n = if full { req.len() } else { NLMSG_HDRLEN };
+    body.try_reserve(4 + n).map_err(|_| Errno::ENOBUFS)?;
+    body.extend_from_slice(&err.to_le_bytes());
+    body.extend_from_slice(&req[..n]);
+    Ok(Msg::new(NLMSG_ERROR, if full { 0 } else { NLM_F_CAPPED }, seq, pid, &body)?.finish())
+}
+
+/// Runs a batch of requests as `netlink_rcv_skb` and returns the reply
+/// datagrams, the first that fit in a socket's queue, and whether some
+/// were dropped (an overrun: `ENOBUFS` for the receiver).
+pub fn process(
+    host: &dyn RouteHost,
+    mut data: &[u8],
+    pid: u32,
+    cap_ack: bool,
+) -> Result<(Vec<Vec<u8>>, bool)> {
+    let mut dgrams = Vec::new();
+    let (mut overrun, mut total) = (false, 0usize);
+    while data.len() >= NLMSG_HDRLEN {
+        let before = dgrams.len();
+        let len = u32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize;
+        if len < NLMSG_HDRLEN || len > data.len() {
+            break;
+        }
+        let ty = u16::from_le_bytes([data[4], data[5]]);
+        let flags = u16::from_le_bytes([data[6], data[7]]);
+        let seq = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
+        let req = Req { ty, flags, seq, body: &data[NLMSG_HDRLEN..len] };
+        let mut out = Vec::new();
+        let res = if flags & NLM_F_REQUEST == 0 || ty < NLMSG_MIN_TYPE {
+            Ok(false)
+        } else {
+            route(host, &req, pid, &mut out)
+        };
+        dgrams.try_reserve(2).map_err(|_| Errno::ENOBUFS)?;
+        match res {
+            Ok(true) => {
+                let done = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, pid, &0i32.to_le_bytes())?.finish();
+                out.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                out.push(done);
+                // pack the dump into datagrams of at most DUMP_CHUNK bytes
+                let mut cur: Vec<u8> = Vec::new();
+                for m in out {
+                    if !cur.is_empty() && cur.len() + m.len() > DUMP_CHUNK {
+                        dgrams.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                        dgrams.push(core::mem::take(&mut cur));
+                    }
+                    cur.try_reserve(m.len()).map_err(|_| Errno::ENOBUFS)?;
+                    cur.extend_from_slice(&m);
+                }
+                dgrams.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                dgrams.push(cur);
+            }
+            Ok(false) => {
+                dgrams.extend(out);
+                if flags & NLM_F_ACK != 0 {
+                    dgrams.push(error_msg(&data[..len], seq, pid, 0, cap_ack)?);
+                }
+            }
+            Err(e) => dgrams.push(error_msg(&data[..len], seq, pid, -e.as_i32(), cap_ack)?),
+        }
+        data = &data[align4(len).min(data.len())..];
+        // beyond what the socket could queue the replies are dropped (the
+        // requests still run), so a batch's memory stays bounded
+        total += dgrams[before..].iter().map(Vec::len).sum::<usize>();
+        while total > RCVBUF {
+            total -= dgrams.pop().map_or(total, |d| d.len());
+            overrun = true;
+        }
+    }
+    Ok((dgrams, overrun))
+}
+
+impl<E: NetEnv> NetlinkSocket<E> {
+    fn wake(&self) {
+        self.events.fetch_add(1, Ordering::AcqRel);
+        self.waker.wake();
+    }
+
+    /// The port id, binding to the caller's tgid (or a negative id when
+    /// that is taken) first if there is none (`netlink_autobind`).
+    fn autobind(&self, st: &mut State, tgid: u32) -> Result<u32> {
+        if let Some(p) = st.portid {
+            return Ok(p);
+        }
+        let mut ports = PORTS.lock();
+        let mut p = tgid;
+        if ports.contains(&p) {
+            let mut r = ROVER.lock();
+            loop {
+                p = *r as u32;
+                *r = if *r == i32::MIN { -4097 } else { *r - 1 };
+                if !ports.contains(&p) {
+                    break;
+                }
+            }
+        }
+        ports.insert(p);
+        st.portid = Some(p);
+        Ok(p)
+    }
+}
+
+impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
+    fn domain(&self) -> u16 {
+        AF_NETLINK
+    }
+    fn sock_type(&self) -> u32 {
+        self.ty
+    }
+    fn protocol(&self) -> u32 {
+        NETLINK_ROUTE
+    }
+    fn waker(&self) -> &E::Waker {
+        &self.waker
+    }
+    fn event_count(&self) -> u64 {
+        self.events.load(Ordering::Acquire)
+    }
+    fn poll(&self) -> u32 {
+        let st = self.st.lock();
+        let mut m = EPOLLOUT | EPOLLWRNORM;
+        if !st.queue.is_empty() {
+            m |= EPOLLIN | EPOLLRDNORM;
+        }
+        if st.err.is_some() {
+            m |= EPOLLERR;
+        }
+        m
+    }
+
+    fn bind(&self, cx: &mut dyn Resolver, addr: &[u8]) -> Result<()> {
+        let (pid, _groups) = parse_nl(addr)?;
+        let mut st = self.st.lock();
+        if let Some(p) = st.portid {
+            return if pid == 0 || pid == p { Ok(()) } else { Err(Errno::EINVAL) };
+        }
+        if pid == 0 {
+            let tgid = cx.caller().pid;
+            self.autobind(&mut st, tgid)?;
+            return Ok(());
+        }
+        let mut ports = PORTS.lock();
+        if !ports.insert(pid) {
+            return Err(Errno::EADDRINUSE);
+        }
+        st.portid = Some(pid);
+        Ok(())
+    }
+
+    fn listen(&self, _cx: &mut dyn Resolver, _backlog: u32) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn accept(&self, _cx: &mut dyn Resolver) -> Result<Arc<dyn Socket<E>>> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    fn connect(&self, cx: &mut dyn Resolver, addr: &[u8], _nonblock: bool) -> Result<()> {
+        if addr.len() >= 2 && u16::from_le_bytes([addr[0], addr[1]]) == AF_UNSPEC {
+            self.st.lock().dst = 0;
+            return Ok(());
+        }
+        // netlink_connect: any port (whether it exists shows at send time)
+        let (pid, _) = parse_nl(addr)?;
+        let mut st = self.st.lock();
+        self.autobind(&mut st, cx.caller().pid)?;
+        st.dst = pid;
+        Ok(())
+    }
+
+    fn sendmsg(&self, cx: &mut dyn Resolver, msg: &mut SendMsg<'_, E>) -> Result<usize> {
+        if msg.flags & MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if let Some(a) = msg.addr {
+            let (pid, groups) = parse_nl(a)?;
+            if groups != 0 && !self.host.net_admin() {
+                return Err(Errno::EPERM);
+            }
+            if pid != 0 {
+                return Err(Errno::ECONNREFUSED);
+            }
+        } else if self.st.lock().dst != 0 {
+            return Err(Errno::ECONNREFUSED);
+        }
+        if msg.data.len() > BUF_DEFAULT as usize - 32 {
+            return Err(Errno::EMSGSIZE);
+        }
+        let (pid, cap) = {
+            let mut st = self.st.lock();
+            (self.autobind(&mut st, cx.caller().pid)?, st.cap_ack)
+        };
+        let (replies, overrun) = match process(&*self.host, msg.data, pid, cap) {
+            Ok(r) => r,
+            // as an overrun: the socket's error, the send succeeds
+            Err(_) => (Vec::new(), true),
+        };
+        if !replies.is_empty() || overrun {
+            let mut st = self.st.lock();
+            if overrun {
+                st.err = Some(Errno::ENOBUFS);
+            }
+            for r in replies {
+                if st.queued + r.len() > RCVBUF || st.queue.try_reserve(1).is_err() {
+                    st.err = Some(Errno::ENOBUFS);
+                    break;
+                }
+                st.queued += r.len();
+                st.queue.push_back(r);
+            }
+            drop(st);
+            self.wake();
+        }
+        Ok(msg.data.len())
+    }
+
+    fn recvmsg(&self, _cx: &mut dyn Resolver, buf: &mut [u8], flags: u32) -> Result<RecvMsg<E>> {
+        if flags & MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let mut st = self.st.lock();
+        if let Some(e) = st.err.take() {
+            return Err(e);
+        }
+        let peek = flags & MSG_PEEK != 0;
+        let d = st.queue.front().ok_or(Errno::EAGAIN)?;
+        let full = d.len();
+        let n = full.min(buf.len());
+        buf[..n].copy_from_slice(&d[..n]);
+        if !peek {
+            st.queue.pop_front();
+            st.queued -= full;
+        }
+        drop(st);
+        let mut r = RecvMsg::empty();
+        r.len = n;
+        r.ret = n;
+        if full > n {
+            r.flags |= MSG_TRUNC;
+            if flags & MSG_TRUNC != 0 {
+                r.ret = full;
+            }
+        }
+        r.addr = Some(sockaddr_nl(0, 0));
+        Ok(r)
+    }
+
+    fn shutdown(&self, _how: u32) -> Result<()> {
+        Ok(())
+    }
+
+    fn getsockname(&self) -> Result<SockAddrBuf> {
+        Ok(sockaddr_nl(self.st.lock().portid.unwrap_or(0), 0))
+    }
+
+    fn getpeername(&self) -> Result<SockAddrBuf> {
+        Ok(sockaddr_nl(self.st.lock().dst, 0))
+    }
+
+    fn setsockopt(&self, _cx: &mut dyn Resolver, level: i32, name: i32, val: &[u8]) -> Result<()> {
+        match level {
+            SOL_SOCKET => Ok(()),
+            SOL_NETLINK => {
+                let v = opt_int(val)?;
+                match name {
+                    NETLINK_CAP_ACK => self.st.lock().cap_ack = v != 0,
+                    // NETLINK_PKTINFO .. NETLINK_GET_STRICT_CHK: accepted
+                    3 | 5 | 8 | 11 | 12 => {}
+                    _ => return Err(Errno::ENOPROTOOPT),
+                }
+                Ok(())
+            }
+            _ => Err(Errno::ENOPROTOOPT),
+        }
+    }
+
+    fn getsockopt(&self, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
+        match (level, name) {
+            (SOL_SOCKET, SO_TYPE) => Ok(put_int(buf, self.ty as i32)),
+            (SOL_SOCKET, SO_PROTOCOL) => Ok(put_int(buf, 0)),
+            (SOL_SOCKET, SO_DOMAIN) => Ok(put_int(buf, i32::from(AF_NETLINK))),
+            (SOL_SOCKET, SO_ERROR) => Ok(put_int(buf, self.st.lock().err.take().map_or(0, |e| e.as_i32()))),
+            (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok(put_int(buf, BUF_DEFAULT)),
+            (SOL_NETLINK, NETLINK_CAP_ACK) => Ok(put_int(buf, i32::from(self.st.lock().cap_ack))),
+            _ => Err(Errno::ENOPROTOOPT),
+        }
+    }
+
+    fn inq(&self) -> Result<usize> {
+        Ok(self.st.lock().queue.front().map_or(0, Vec::len))
+    }
+    fn outq(&self) -> Result<usize> {
+        Ok(0)
+    }
+
+    fn release(&self) {
+        let p = self.st.lock().portid.take();
+        if let Some(p) = p {
+            PORTS.lock().remove(&p);
+        }
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    struct Host(Mutex<Vec<Link>>, bool);
+
+    impl RouteHost for Host {
+        fn links(&self) -> Result<Vec<Link>> {
+            Ok(self.0.lock().clone())
+        }
+        fn set_up(&self, index: u32, up: bool) -> Result<()> {
+            let mut v = self.0.lock();
+            let l = v.iter_mut().find(|l| l.index == index).ok_or(Errno::ENODEV)?;
+            l.flags = if up { l.flags | IFF_UP | IFF_RUNNING } else { l.flags & !(IFF_UP | IFF_RUNNING) };
+            Ok(())
+        }
+        fn net_admin(&self) -> bool {
+            self.1
+        }
+    }
+
+    fn host(admin: bool) -> Host {
+        let lo = Link {
+            index: 1,
+            name: "lo".to_string(),
+            flags: IFF_UP | IFF_LOOPBACK | IFF_RUNNING,
+            mtu: 65536,
+            mac: [0; 6],
+            loopback: true,
+            ipv4: vec![([127, 0, 0, 1], 8)],
+            ipv6: vec![([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 128)],
+            gw4: None,
+        };
+        Host(Mutex::new(vec![lo]), admin)
+    }
+
+    fn process_(h: &Host, d: &[u8], pid: u32, cap: bool) -> Result<Vec<Vec<u8>>> {
+        process(h, d, pid, cap).map(|(r, _)| r)
+    }
+
+    fn req(ty: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+        Msg::new(ty, flags, seq, 0, body).unwrap().finish()
+    }
+
+    fn msgs(d: &[u8]) -> Vec<(u16, u16, u32, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut d = d;
+        while d.len() >= 16 {
+            let len = u32::from_le_bytes([d[0], d[1], d[2], d[3]]) as usize;
+            let ty = u16::from_le_bytes([d[4], d[5]]);
+            let fl = u16::from_le_bytes([d[6], d[7]]);
+            let pid = u32::from_le_bytes([d[12], d[13], d[14], d[15]]);
+            out.push((ty, fl, pid, d[16..len].to_vec()));
+            d = &d[align4(len).min(d.len())..];
+        }
+        out
+    }
+
+    #[test]
+    fn link_dump_then_done() {
+        let h = host(false);
+        let r =
+            process_(&h, &req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, &[0u8; 16]), 42, false).unwrap();
+        assert_eq!(r.len(), 1);
+        let m = msgs(&r[0]);
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].0, m[0].1, m[0].2), (RTM_NEWLINK, NLM_F_MULTI, 42));
+        assert_eq!(u32::from_le_bytes(m[0].3[8..12].try_into().unwrap()), 0x10049);
+        assert_eq!(find_attr(&m[0].3[16..], IFLA_IFNAME), Some(&b"lo\0"[..]));
+        assert_eq!(find_attr(&m[0].3[16..], IFLA_MTU), Some(&65536u32.to_le_bytes()[..]));
+        assert_eq!((m[1].0, m[1].1, &m[1].3[..]), (NLMSG_DONE, NLM_F_MULTI, &[0u8; 4][..]));
+    }
+
+    #[test]
+    fn addr_dump_by_family() {
+        let h = host(false);
+        let r = process_(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8]), 5, false)
+            .unwrap();
+        let m = msgs(&r[0]);
+        assert_eq!(m.len(), 2);
+        assert_eq!(&m[0].3[..4], &[2, 8, IFA_F_PERMANENT, 254]);
+        assert_eq!(find_attr(&m[0].3[8..], IFA_LOCAL), Some(&[127u8, 0, 0, 1][..]));
+        assert_eq!(find_attr(&m[0].3[8..], IFA_LABEL), Some(&b"lo\0"[..]));
+        let r = process_(&h, &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0]), 5, false).unwrap();
+        assert_eq!(msgs(&r[0]).len(), 3);
+    }
+
+    #[test]
+    fn acks_and_errors() {
+        let h = host(false);
+        // ack of a no-op: the header only, capped
+        let q = req(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, 9, &[]);
+        let r = process_(&h, &q, 3, false).unwrap();
+        let m = msgs(&r[0]);
+        assert_eq!((m[0].0, m[0].1), (NLMSG_ERROR, NLM_F_CAPPED));
+        assert_eq!(&m[0].3[..4], &0i32.to_le_bytes());
+        assert_eq!(&m[0].3[4..], &q[..]);
+        // unknown type: EOPNOTSUPP with the whole request
+        let q = req(200, NLM_F_REQUEST, 1, &[0u8; 8]);
+        let m = msgs(&process_(&h, &q, 3, false).unwrap()[0]);
+        assert_eq!((m[0].0, m[0].1), (NLMSG_ERROR, 0));
+        assert_eq!(&m[0].3[..4], &(-95i32).to_le_bytes());
+        assert_eq!(m[0].3.len(), 4 + q.len());
+        // a change without CAP_NET_ADMIN: EPERM
+        let m = msgs(&process_(&h, &req(RTM_NEWLINK, NLM_F_REQUEST, 1, &[0u8; 16]), 3, false).unwrap()[0]);
+        assert_eq!(&m[0].3[..4], &(-1i32).to_le_bytes());
+        // no request flag and no ack: nothing; a bad length ends the batch
+        assert!(process_(&h, &req(RTM_GETLINK, NLM_F_DUMP, 1, &[0]), 3, false).unwrap().is_empty());
+        let mut q = req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0]);
+        q[0] = 15;
+        assert!(process_(&h, &q, 3, false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn route_dump() {
+        let h = host(false);
+        h.0.lock().push(Link {
+            index: 2,
+            name: "eth0".to_string(),
+            flags: IFF_UP | IFF_RUNNING,
+            mtu: 1500,
+            ipv4: vec![([10, 0, 2, 15], 24)],
+            gw4: Some([10, 0, 2, 2]),
+            ..Link::default()
+        });
+        let r =
+            process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8; 12]), 5, false)
+                .unwrap();
+        let m = msgs(&r[0]);
+        // lo: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255;
+        // eth0: 10.0.2.0/24, default, local 10.0.2.15, broadcast 10.0.2.255
+        assert_eq!(m.len(), 8);
+        assert_eq!(&m[1].3[..8], &[2, 32, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(find_attr(&m[1].3[12..], RTA_DST), Some(&[127u8, 0, 0, 1][..]));
+        assert_eq!(&m[3].3[..8], &[2, 24, 0, 0, 254, 2, 253, 1]);
+        assert_eq!(find_attr(&m[4].3[12..], RTA_GATEWAY), Some(&[10u8, 0, 2, 2][..]));
+        assert_eq!(m[7].0, NLMSG_DONE);
+    }
+
+    #[test]
+    fn overrun_is_enobufs() {
+        let h = host(false);
+        let one = req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, &[0u8; 16]);
+        let mut batch = Vec::new();
+        for _ in 0..6000 {
+            batch.extend_from_slice(&one);
+        }
+        let (r, overrun) = process(&h, &batch, 3, false).unwrap();
+        assert!(overrun);
+        assert!(r.iter().map(Vec::len).sum::<usize>() <= RCVBUF);
+    }
+
+    #[test]
+    fn newlink_sets_up() {
+        let h = host(true);
+        let mut ifi = [0u8; 16];
+        ifi[4] = 1;
+        ifi[12] = IFF_UP as u8; // change IFF_UP, flags 0: down
+        let r = process_(&h, &req(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi), 3, false).unwrap();
+        assert_eq!(&msgs(&r[0])[0].3[..4], &0i32.to_le_bytes());
+        assert_eq!(h.0.lock()[0].flags & IFF_UP, 0);
+        ifi[4] = 9;
+        let r = process_(&h, &req(RTM_NEWLINK, NLM_F_REQUEST, 1, &ifi), 3, false).unwrap();
+        assert_eq!(&msgs(&r[0])[0].3[..4], &(-19i32).to_le_bytes());
+    }
+}
