@@ -46,6 +46,7 @@ pub const PACKAGES: &[&str] = &[
     "gzip",
     "diffutils",
     "util-linux",
+    "strace",
 ];
 
 /// Paths of the packages left out of the image: documentation and
