@@ -3,7 +3,7 @@
  * tracer that exits (detach, EXITKILL); the permission rules
  * (ptrace_may_access, YAMA scope 1, PR_SET_PTRACER, PR_SET_DUMPABLE);
  * process_vm_readv/process_vm_writev. */
-#include "kt.h"
+#include "kt_ptrace.h"
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -38,13 +38,6 @@ static pid_t start_sleeper(void) {
     return c;
 }
 
-static void kill_reap(pid_t c) {
-    int st;
-    kill(c, SIGKILL);
-    while (waitpid(c, &st, __WALL) == -1 && errno == EINTR) {
-    }
-}
-
 KT_CASE(attach_stops_with_sigstop_then_detach_runs) {
     pid_t c = start_sleeper();
     KT_SYS_RET(ptrace(PTRACE_ATTACH, c, 0, 0), 0);
@@ -69,7 +62,7 @@ KT_CASE(attach_twice_eperm) {
     int e = errno;
     long r2 = ptrace(PTRACE_SEIZE, c, 0, 0);
     int e2 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r, -1);
     KT_EQ(e, EPERM);
     KT_EQ(r2, -1);
@@ -101,7 +94,7 @@ KT_CASE(seize_does_not_stop) {
     errno = 0;
     long g = ptrace(PTRACE_GETEVENTMSG, c, 0, &st);
     int e = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r, 0);
     KT_EQ(g, -1);
     KT_EQ(e, ESRCH);
@@ -114,7 +107,7 @@ KT_CASE(seize_argument_errors_eio) {
     int e1 = errno;
     long r2 = ptrace(PTRACE_SEIZE, c, 0, (void *)0x400);
     int e2 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r1, -1);
     KT_EQ(e1, EIO);
     KT_EQ(r2, -1);
@@ -152,7 +145,7 @@ KT_CASE(interrupt_needs_seize_eio) {
     int e = errno;
     long r2 = ptrace(PTRACE_LISTEN, c, 0, 0);
     int e2 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r, -1);
     KT_EQ(e, EIO);
     KT_EQ(r2, -1);
@@ -173,7 +166,7 @@ KT_CASE(listen_keeps_it_stopped) {
     KT_SYS_RET(ptrace(PTRACE_INTERRUPT, c, 0, 0), 0);
     KT_SYS_RET(waitpid(c, &st, 0), c);
     KT_EQ(st >> 8, SIGTRAP | (PTRACE_EVENT_STOP << 8));
-    kill_reap(c);
+    kt_kill_reap(c);
 }
 
 KT_CASE(seize_options_apply) {
@@ -404,7 +397,7 @@ KT_CASE(yama_sibling_needs_pr_set_ptracer) {
     }
     int st;
     waitpid(s, &st, 0);
-    kill_reap(a);
+    kt_kill_reap(a);
     KT_STATUS(st, kt_exited(0));
 }
 
@@ -446,7 +439,7 @@ KT_CASE(process_vm_readv_reads_a_child) {
     struct iovec local[2] = {{a, 7}, {b, 13}};
     struct iovec remote[1] = {{remote_buf, 20}};
     long n = process_vm_readv(c, local, 2, remote, 1, 0);
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(n, 20);
     KT_EQ(memcmp(a, "changed", 7), 0);
     KT_EQ(memcmp(b, " in the child", 13), 0);
@@ -490,7 +483,7 @@ KT_CASE(process_vm_errors) {
     long r5 = process_vm_readv(c, &badlocal, 1, &good, 1, 0);
     int e5 = errno;
     long r6 = process_vm_readv(c, &local, 1, &good, 0, 0);
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r1, -1);
     KT_EQ(e1, EFAULT);
     KT_EQ(r2, -1);

@@ -1,6 +1,6 @@
 /* ptrace(2): TRACEME and the stops, requests and their errnos, syscall
  * tracing, signal suppression and injection, detach and kill. */
-#include "kt.h"
+#include "kt_ptrace.h"
 #include <sys/ptrace.h>
 #include <sys/user.h>
 
@@ -11,36 +11,6 @@ static volatile int flag;
 
 static void on_usr(int sig) { flag = sig == SIGUSR1 ? 1 : 2; }
 
-/* Forks a child that asks to be traced and stops itself with SIGSTOP
- * (kill(2), so the stop follows a system call); the parent waits for that
- * stop. Returns the child's pid, or -1 after failing the case. */
-static pid_t start_traced(void (*body)(void)) {
-    pid_t c = fork();
-    if (c == 0) {
-        if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) _exit(100);
-        syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
-        body();
-        _exit(0);
-    }
-    int st = 0;
-    if (c < 0 || waitpid(c, &st, 0) != c || st != kt_stopped(SIGSTOP)) {
-        kt_fail("start_traced: pid %d status 0x%x", (int)c, st);
-        if (c > 0) {
-            kill(c, SIGKILL);
-            waitpid(c, &st, 0);
-        }
-        return -1;
-    }
-    return c;
-}
-
-static void kill_reap(pid_t c) {
-    int st;
-    kill(c, SIGKILL);
-    while (waitpid(c, &st, __WALL) == -1 && errno == EINTR) {
-    }
-}
-
 static void body_exit7(void) { _exit(7); }
 static void body_nothing(void) {}
 static void body_spin(void) {
@@ -48,7 +18,7 @@ static void body_spin(void) {
 }
 
 KT_CASE(traceme_stop_reported_without_wuntraced) {
-    pid_t c = start_traced(body_exit7);
+    pid_t c = kt_start_traced(body_exit7);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
     KT_WAIT_STATUS(c, kt_exited(7));
@@ -81,7 +51,7 @@ KT_CASE(request_on_untraced_child_esrch) {
     int e = errno;
     long r2 = ptrace(PTRACE_GETREGS, c, 0, 0);
     int e2 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r, -1);
     KT_EQ(e, ESRCH);
     KT_EQ(r2, -1);
@@ -89,39 +59,39 @@ KT_CASE(request_on_untraced_child_esrch) {
 }
 
 KT_CASE(request_on_running_tracee_esrch) {
-    pid_t c = start_traced(body_spin);
+    pid_t c = kt_start_traced(body_spin);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
     struct user_regs_struct r;
     errno = 0;
     long g = ptrace(PTRACE_GETREGS, c, 0, &r);
     int e = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(g, -1);
     KT_EQ(e, ESRCH);
 }
 
 KT_CASE(unknown_request_eio) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     errno = 0;
     long r = ptrace(0x7777, c, 0, 0);
     int e = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r, -1);
     KT_EQ(e, EIO);
 }
 
 KT_CASE(peekdata_reads_the_tracee) {
     word = 0x1122334455667788ULL;
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     word = 0; /* the parent's copy only */
     errno = 0;
     long v = ptrace(PTRACE_PEEKDATA, c, (void *)&word, 0);
     int e = errno;
     long v2 = ptrace(PTRACE_PEEKTEXT, c, (void *)&word, 0);
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(e, 0);
     KT_EQ((unsigned long)v, 0x1122334455667788ULL);
     KT_EQ((unsigned long)v2, 0x1122334455667788ULL);
@@ -131,7 +101,7 @@ static void body_exit_word(void) { _exit(word == 0xabcdULL ? 0 : 1); }
 
 KT_CASE(pokedata_writes_the_tracee) {
     word = 1;
-    pid_t c = start_traced(body_exit_word);
+    pid_t c = kt_start_traced(body_exit_word);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_POKEDATA, c, (void *)&word, (void *)0xabcdUL), 0);
     KT_EQ(word, 1);
@@ -140,7 +110,7 @@ KT_CASE(pokedata_writes_the_tracee) {
 }
 
 KT_CASE(peek_poke_bad_address_eio) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     errno = 0;
     long r1 = ptrace(PTRACE_PEEKDATA, c, (void *)8, 0);
@@ -149,7 +119,7 @@ KT_CASE(peek_poke_bad_address_eio) {
     int e2 = errno;
     long r3 = ptrace(PTRACE_PEEKTEXT, c, (void *)0xffff800000000000UL, 0);
     int e3 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r1, -1);
     KT_EQ(e1, EIO);
     KT_EQ(r2, -1);
@@ -159,18 +129,18 @@ KT_CASE(peek_poke_bad_address_eio) {
 }
 
 KT_CASE(peekdata_bad_result_pointer_efault) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     errno = 0;
     long r = syscall(SYS_ptrace, PTRACE_PEEKDATA, c, (void *)&word, (void *)8);
     int e = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r, -1);
     KT_EQ(e, EFAULT);
 }
 
 KT_CASE(peekuser_bounds_eio) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     errno = 0;
     long r1 = ptrace(PTRACE_PEEKUSER, c, (void *)3, 0);
@@ -182,7 +152,7 @@ KT_CASE(peekuser_bounds_eio) {
     int e3 = errno;
     long r4 = ptrace(PTRACE_POKEUSER, c, (void *)928, 0);
     int e4 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r1, -1);
     KT_EQ(e1, EIO);
     KT_EQ(r2, -1);
@@ -194,7 +164,7 @@ KT_CASE(peekuser_bounds_eio) {
 }
 
 KT_CASE(getregs_at_a_signal_stop) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     struct user_regs_struct r;
     memset(&r, 0xee, sizeof r);
@@ -202,7 +172,7 @@ KT_CASE(getregs_at_a_signal_stop) {
     errno = 0;
     long rip = ptrace(PTRACE_PEEKUSER, c, (void *)(16 * 8), 0);
     long orig = ptrace(PTRACE_PEEKUSER, c, (void *)(15 * 8), 0);
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(g, 0);
     KT_EQ(r.orig_rax, SYS_kill);
     KT_EQ(r.rax, 0);
@@ -221,7 +191,7 @@ static void body_getppid_twice_exit(void) {
 }
 
 KT_CASE(syscall_stops_in_order_with_tracesysgood) {
-    pid_t c = start_traced(body_getppid_twice_exit);
+    pid_t c = kt_start_traced(body_getppid_twice_exit);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD), 0);
     long seq[16];
@@ -258,7 +228,7 @@ KT_CASE(syscall_stops_in_order_with_tracesysgood) {
 }
 
 KT_CASE(syscall_stop_without_tracesysgood_is_sigtrap) {
-    pid_t c = start_traced(body_getppid_twice_exit);
+    pid_t c = kt_start_traced(body_getppid_twice_exit);
     if (c < 0) return;
     int st = 0;
     KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0);
@@ -270,13 +240,13 @@ KT_CASE(syscall_stop_without_tracesysgood_is_sigtrap) {
     KT_EQ(si.si_signo, SIGTRAP);
     KT_EQ(si.si_code, SIGTRAP);
     KT_EQ(si.si_pid, c);
-    kill_reap(c);
+    kt_kill_reap(c);
 }
 
 static void body_getpid_result(void) { _exit(syscall(SYS_getpid) == 4242 ? 0 : 1); }
 
 KT_CASE(setregs_changes_a_syscall_result) {
-    pid_t c = start_traced(body_getpid_result);
+    pid_t c = kt_start_traced(body_getpid_result);
     if (c < 0) return;
     int st;
     struct user_regs_struct r;
@@ -297,7 +267,7 @@ KT_CASE(setregs_changes_a_syscall_result) {
 static void body_getppid_skipped(void) { _exit(syscall(SYS_getppid) == 77 ? 0 : 1); }
 
 KT_CASE(orig_rax_minus_one_skips_the_call) {
-    pid_t c = start_traced(body_getppid_skipped);
+    pid_t c = kt_start_traced(body_getppid_skipped);
     if (c < 0) return;
     int st;
     KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0);
@@ -337,7 +307,7 @@ static void body_close_bad(void) {
 }
 
 KT_CASE(get_syscall_info_entry_exit_none) {
-    pid_t c = start_traced(body_close_bad);
+    pid_t c = kt_start_traced(body_close_bad);
     if (c < 0) return;
     struct syscall_info si;
     int st;
@@ -373,7 +343,7 @@ KT_CASE(get_syscall_info_entry_exit_none) {
     KT_SYS_RET(ptrace(PTRACE_GET_SYSCALL_INFO, c, (void *)2, small), 33);
     KT_EQ(small[0], 2);
     KT_EQ(small[2], 9);
-    kill_reap(c);
+    kt_kill_reap(c);
 }
 
 static void body_usr1_then_flag(void) {
@@ -385,7 +355,7 @@ static void body_usr1_then_flag(void) {
 }
 
 KT_CASE(signal_suppressed_by_the_tracer) {
-    pid_t c = start_traced(body_usr1_then_flag);
+    pid_t c = kt_start_traced(body_usr1_then_flag);
     if (c < 0) return;
     int st;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
@@ -401,7 +371,7 @@ KT_CASE(signal_suppressed_by_the_tracer) {
 }
 
 KT_CASE(signal_replaced_by_the_tracer) {
-    pid_t c = start_traced(body_usr1_then_flag);
+    pid_t c = kt_start_traced(body_usr1_then_flag);
     if (c < 0) return;
     int st;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
@@ -413,7 +383,7 @@ KT_CASE(signal_replaced_by_the_tracer) {
 }
 
 KT_CASE(signal_delivered_as_is) {
-    pid_t c = start_traced(body_usr1_then_flag);
+    pid_t c = kt_start_traced(body_usr1_then_flag);
     if (c < 0) return;
     int st;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
@@ -424,7 +394,7 @@ KT_CASE(signal_delivered_as_is) {
 }
 
 KT_CASE(resume_with_invalid_signal_eio) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     errno = 0;
     long r1 = ptrace(PTRACE_CONT, c, 0, 65);
@@ -433,7 +403,7 @@ KT_CASE(resume_with_invalid_signal_eio) {
     int e2 = errno;
     long r3 = ptrace(PTRACE_SETOPTIONS, c, 0, 0x400);
     int e3 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r1, -1);
     KT_EQ(e1, EIO);
     KT_EQ(r2, -1);
@@ -443,7 +413,7 @@ KT_CASE(resume_with_invalid_signal_eio) {
 }
 
 KT_CASE(ptrace_kill_kills_the_tracee) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_KILL, c, 0, 0), 0);
     KT_WAIT_STATUS(c, kt_killed(SIGKILL));
@@ -452,7 +422,7 @@ KT_CASE(ptrace_kill_kills_the_tracee) {
 static void body_exit5(void) { _exit(5); }
 
 KT_CASE(detach_lets_it_run) {
-    pid_t c = start_traced(body_exit5);
+    pid_t c = kt_start_traced(body_exit5);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_DETACH, c, 0, 0), 0);
     /* no longer traced: requests fail */
@@ -467,7 +437,7 @@ static void body_usr1_handler_exit3(void) {
 }
 
 KT_CASE(detach_with_a_signal) {
-    pid_t c = start_traced(body_usr1_handler_exit3);
+    pid_t c = kt_start_traced(body_usr1_handler_exit3);
     if (c < 0) return;
     int st;
     /* stop again at the first syscall after the handler is installed */
@@ -503,7 +473,7 @@ KT_CASE(exec_sends_sigtrap) {
 }
 
 KT_CASE(waitid_reports_cld_trapped) {
-    pid_t c = start_traced(body_exit7);
+    pid_t c = kt_start_traced(body_exit7);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0);
     siginfo_t si;
@@ -536,7 +506,7 @@ KT_CASE(sigchld_cld_trapped_to_the_tracer) {
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigaction(SIGCHLD, &sa, &old);
     chld_code = 0;
-    pid_t c = start_traced(body_exit7);
+    pid_t c = kt_start_traced(body_exit7);
     if (c < 0) {
         sigaction(SIGCHLD, &old, 0);
         return;
@@ -553,12 +523,12 @@ KT_CASE(sigchld_cld_trapped_to_the_tracer) {
 }
 
 KT_CASE(traced_child_running_wnohang_zero) {
-    pid_t c = start_traced(body_spin);
+    pid_t c = kt_start_traced(body_spin);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
     int st;
     long r = waitpid(c, &st, WNOHANG);
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r, 0);
 }
 

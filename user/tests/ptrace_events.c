@@ -1,40 +1,13 @@
 /* ptrace(2): breakpoints (int3, POKETEXT on private text), single-step,
  * FP registers and regsets, and the event stops (fork, vfork, clone, exec,
  * exit) with auto-attached children. */
-#include "kt.h"
+#include "kt_ptrace.h"
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
 #define NT_PRSTATUS 1
 #define NT_PRFPREG 2
-
-static pid_t start_traced(void (*body)(void)) {
-    pid_t c = fork();
-    if (c == 0) {
-        if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) _exit(100);
-        syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
-        body();
-        _exit(0);
-    }
-    int st = 0;
-    if (c < 0 || waitpid(c, &st, 0) != c || st != kt_stopped(SIGSTOP)) {
-        kt_fail("start_traced: pid %d status 0x%x", (int)c, st);
-        if (c > 0) {
-            kill(c, SIGKILL);
-            waitpid(c, &st, 0);
-        }
-        return -1;
-    }
-    return c;
-}
-
-static void kill_reap(pid_t c) {
-    int st;
-    kill(c, SIGKILL);
-    while (waitpid(c, &st, __WALL) == -1 && errno == EINTR) {
-    }
-}
 
 static void body_nothing(void) {}
 
@@ -58,7 +31,7 @@ static void body_int3(void) {
 }
 
 KT_CASE(int3_stops_with_sigtrap) {
-    pid_t c = start_traced(body_int3);
+    pid_t c = kt_start_traced(body_int3);
     if (c < 0) return;
     int st;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
@@ -97,7 +70,7 @@ __attribute__((noinline)) static int target_fn(int x) {
 static void body_call_target(void) { _exit(target_fn(4)); }
 
 KT_CASE(poketext_breakpoint_on_a_function) {
-    pid_t c = start_traced(body_call_target);
+    pid_t c = kt_start_traced(body_call_target);
     if (c < 0) return;
     unsigned long addr = (unsigned long)&target_fn;
     errno = 0;
@@ -126,12 +99,12 @@ KT_CASE(poketext_breakpoint_on_a_function) {
 }
 
 KT_CASE(poketext_text_stays_read_only_to_the_program) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     unsigned long addr = (unsigned long)&target_fn;
     long orig = ptrace(PTRACE_PEEKTEXT, c, (void *)addr, 0);
     KT_SYS_RET(ptrace(PTRACE_POKETEXT, c, (void *)addr, (void *)orig), 0);
-    kill_reap(c);
+    kt_kill_reap(c);
     int st = kt_status_of(kt_touch_write, (volatile char *)addr);
     KT_STATUS(st, kt_killed(SIGSEGV));
 }
@@ -142,7 +115,7 @@ static void body_steps(void) {
 }
 
 KT_CASE(singlestep_advances_one_instruction) {
-    pid_t c = start_traced(body_steps);
+    pid_t c = kt_start_traced(body_steps);
     if (c < 0) return;
     struct user_regs_struct r;
     int st;
@@ -181,7 +154,7 @@ static void body_mxcsr(void) {
 }
 
 KT_CASE(getfpregs_setfpregs_mxcsr) {
-    pid_t c = start_traced(body_mxcsr);
+    pid_t c = kt_start_traced(body_mxcsr);
     if (c < 0) return;
     int st;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
@@ -199,7 +172,7 @@ KT_CASE(getfpregs_setfpregs_mxcsr) {
 }
 
 KT_CASE(getregset_prstatus_and_fpregs) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     struct user_regs_struct a, b;
     memset(&b, 0, sizeof b);
@@ -227,7 +200,7 @@ KT_CASE(getregset_prstatus_and_fpregs) {
     int e1 = errno;
     long r2 = ptrace(PTRACE_GETREGSET, c, (void *)0x999, &iov);
     int e2 = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(r1, -1);
     KT_EQ(e1, EINVAL);
     KT_EQ(r2, -1);
@@ -235,7 +208,7 @@ KT_CASE(getregset_prstatus_and_fpregs) {
 }
 
 KT_CASE(setregs_bad_segment_or_base_eio) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     struct user_regs_struct r, r2;
     KT_SYS_RET(ptrace(PTRACE_GETREGS, c, 0, &r), 0);
@@ -250,7 +223,7 @@ KT_CASE(setregs_bad_segment_or_base_eio) {
     int eb = errno;
     long d = ptrace(PTRACE_POKEUSER, c, (void *)(22 * 8), (void *)0xffff800000000000UL);
     int ed = errno;
-    kill_reap(c);
+    kt_kill_reap(c);
     KT_EQ(a, -1);
     KT_EQ(ea, EIO);
     KT_EQ(b, -1);
@@ -260,7 +233,7 @@ KT_CASE(setregs_bad_segment_or_base_eio) {
 }
 
 KT_CASE(getsiginfo_setsiginfo) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     siginfo_t si;
     KT_SYS_RET(ptrace(PTRACE_GETSIGINFO, c, 0, &si), 0);
@@ -273,7 +246,7 @@ KT_CASE(getsiginfo_setsiginfo) {
     KT_SYS_RET(ptrace(PTRACE_GETSIGINFO, c, 0, &again), 0);
     KT_EQ(again.si_pid, 4321);
     KT_SYS_ERR(ptrace(PTRACE_GETSIGINFO, c, 0, (void *)8), EFAULT);
-    kill_reap(c);
+    kt_kill_reap(c);
 }
 
 /* ---- events ---- */
@@ -281,7 +254,7 @@ KT_CASE(getsiginfo_setsiginfo) {
 static void body_exit9(void) { _exit(9); }
 
 KT_CASE(exit_event_with_status) {
-    pid_t c = start_traced(body_exit9);
+    pid_t c = kt_start_traced(body_exit9);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACEEXIT), 0);
     int st;
@@ -301,7 +274,7 @@ static void body_exec(void) {
 }
 
 KT_CASE(exec_event_with_old_pid) {
-    pid_t c = start_traced(body_exec);
+    pid_t c = kt_start_traced(body_exec);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACEEXEC), 0);
     int st;
@@ -317,7 +290,7 @@ KT_CASE(exec_event_with_old_pid) {
 }
 
 KT_CASE(exec_syscall_sequence) {
-    pid_t c = start_traced(body_exec);
+    pid_t c = kt_start_traced(body_exec);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC), 0);
     int st, n = 0, saw_exec = 0;
@@ -352,7 +325,7 @@ static void body_fork(void) {
 }
 
 KT_CASE(fork_event_auto_attaches_the_child) {
-    pid_t c = start_traced(body_fork);
+    pid_t c = kt_start_traced(body_fork);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACEFORK), 0);
     int st;
@@ -375,7 +348,7 @@ KT_CASE(fork_event_auto_attaches_the_child) {
 }
 
 KT_CASE(fork_without_option_is_not_traced) {
-    pid_t c = start_traced(body_fork);
+    pid_t c = kt_start_traced(body_fork);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
     int st;
@@ -395,7 +368,7 @@ static void body_vfork(void) {
 }
 
 KT_CASE(vfork_event) {
-    pid_t c = start_traced(body_vfork);
+    pid_t c = kt_start_traced(body_vfork);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACEVFORK), 0);
     int st;
@@ -437,7 +410,7 @@ static void body_clone(void) {
 }
 
 KT_CASE(clone_event_for_a_non_sigchld_child) {
-    pid_t c = start_traced(body_clone);
+    pid_t c = kt_start_traced(body_clone);
     if (c < 0) return;
     KT_SYS_RET(ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK), 0);
     int st;
@@ -490,7 +463,7 @@ KT_CASE(seized_fork_child_starts_with_event_stop) {
 }
 
 KT_CASE(sigstop_to_a_tracee_is_a_group_stop_after_injection) {
-    pid_t c = start_traced(body_nothing);
+    pid_t c = kt_start_traced(body_nothing);
     if (c < 0) return;
     int st;
     /* inject the SIGSTOP of the first stop: a group stop, reported too */
