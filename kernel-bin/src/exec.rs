@@ -185,6 +185,10 @@ pub struct Image {
     /// The image could not be completed after Linux's point of no return
     /// (the interpreter): the exec goes on and the process dies of SIGSEGV.
     pub fatal: bool,
+    /// `mm->env_start..env_end` (/proc/<pid>/environ).
+    pub env: (usize, usize),
+    /// `mm->saved_auxv` as bytes, `AT_NULL` included (/proc/<pid>/auxv).
+    pub auxv: Vec<u8>,
 }
 
 /// Who execs, from where: the root and working directory paths resolve
@@ -275,14 +279,30 @@ pub fn build(
                         alloc::string::String::from_utf8_lossy(&path),
                         alloc::string::String::from_utf8_lossy(ipath)
                     );
-                    return Ok(Image { vm, entry: 0, sp: 0, exe: path, exe_inode: file.0, fatal: true });
+                    return Ok(Image {
+                        vm,
+                        entry: 0,
+                        sp: 0,
+                        exe: path,
+                        exe_inode: file.0,
+                        fatal: true,
+                        env: (0, 0),
+                        auxv: Vec::new(),
+                    });
                 }
                 r
             }
         };
         let img = loaded?;
         let (entry, sp) = (img.entry as u64, img.stack_pointer as u64);
-        return Ok(Image { vm, entry, sp, exe: path, exe_inode: file.0, fatal: false });
+        let mut auxv = Vec::new();
+        auxv.try_reserve_exact(img.auxv.len() * 16).map_err(|_| Errno::ENOMEM)?;
+        for (k, v) in &img.auxv {
+            auxv.extend_from_slice(&k.to_le_bytes());
+            auxv.extend_from_slice(&v.to_le_bytes());
+        }
+        let env = (img.env_start, img.env_end);
+        return Ok(Image { vm, entry, sp, exe: path, exe_inode: file.0, fatal: false, env, auxv });
     }
     Err(Errno::ELOOP)
 }
@@ -415,6 +435,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     t.tid = tid;
     t.refresh();
     crate::procfs::set_exec(t.pid, &image.exe, image.exe_inode.clone(), &argv_copy);
+    crate::procfs::set_exec_stack(t.pid, image.env, image.auxv);
     if let Some(name) = path.rsplit(|&b| b == b'/').next() {
         crate::proc::set_comm(t.tid, name);
     }

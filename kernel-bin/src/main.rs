@@ -56,6 +56,8 @@ mod sched;
 #[cfg(target_os = "none")]
 mod signalfd;
 #[cfg(target_os = "none")]
+mod sysctl;
+#[cfg(target_os = "none")]
 mod syscall;
 #[cfg(target_os = "none")]
 mod tests;

@@ -7,8 +7,8 @@
 //! - `/proc`: `self` (a link to the caller's pid), `thread-self`
 //!   (`<pid>/task/<tid>`), `meminfo`, `uptime`, `loadavg`, `stat`,
 //!   `cpuinfo`, `version`, `filesystems`, `mounts` (a link to
-//!   `self/mounts`), `sys/kernel/{pid_max,hostname,ostype,osrelease}`, and a
-//!   directory per process.
+//!   `self/mounts`), `sys/` (the knobs of `crate::sysctl`, writable by
+//!   root), and a directory per process.
 //! - `/proc/<pid>` (and `/proc/<pid>/task/<tid>`): `stat`, `status`,
 //!   `statm`, `cmdline`, `comm`, `maps`, `mounts`, the links `exe`, `cwd`
 //!   and `root`, `fd/` (a link per open fd: a path for directories and
@@ -22,7 +22,6 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use linux_abi::{Errno, Result};
@@ -44,6 +43,10 @@ struct Info {
     cmdline: Vec<u8>,
     /// Clock ticks (100 Hz) since boot when the process was made.
     start_ticks: u64,
+    /// `mm->env_start..env_end`: where execve put the environment.
+    env: (usize, usize),
+    /// `mm->saved_auxv` as bytes, `AT_NULL` included.
+    auxv: Vec<u8>,
 }
 
 static INFO: Mutex<BTreeMap<Pid, Info>> = Mutex::new(BTreeMap::new());
@@ -61,7 +64,18 @@ pub fn set_exec(pid: Pid, exe: &[u8], exe_inode: Arc<Inode>, argv: &[Vec<u8>]) {
     }
     let mut m = INFO.lock();
     let start_ticks = m.get(&pid).map_or_else(ticks, |i| i.start_ticks);
-    m.insert(pid, Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, start_ticks });
+    let (env, auxv) = m.get_mut(&pid).map(|i| (i.env, core::mem::take(&mut i.auxv))).unwrap_or_default();
+    m.insert(pid, Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, start_ticks, env, auxv });
+}
+
+/// Records where execve put the environment and what auxv it gave
+/// (/proc/<pid>/environ and auxv).
+pub fn set_exec_stack(pid: Pid, env: (usize, usize), auxv: Vec<u8>) {
+    let old = INFO.lock().get_mut(&pid).map(|i| {
+        i.env = env;
+        core::mem::replace(&mut i.auxv, auxv)
+    });
+    drop(old);
 }
 
 /// Copies a parent's entry to a forked child.
@@ -96,9 +110,10 @@ enum Node {
     ThreadSelf,
     /// A file of /proc itself.
     Global(&'static str),
-    /// `/proc/sys` (0), `/proc/sys/kernel` (1), `/proc/sys/vm` (2).
+    /// `/proc/sys` (0) and its directories (`sysctl::DIRS[n - 1]`).
     Sys(u8),
-    SysFile(&'static str),
+    /// A knob: its index in `sysctl::KNOBS`.
+    SysFile(usize),
     /// `/proc/net` (a directory here; Linux's is a link to self/net).
     Net,
     /// A file of `/proc/net`.
@@ -114,10 +129,9 @@ enum Node {
 
 const GLOBAL_FILES: &[&str] =
     &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version"];
-const PROC_FILES: &[&str] = &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status", "mem"];
+const PROC_FILES: &[&str] =
+    &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status", "mem", "environ", "auxv"];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
-const SYS_KERNEL: &[&str] = &["hostname", "osrelease", "ostype", "pid_max", "threads-max"];
-const SYS_VM: &[&str] = &["max_map_count"];
 const NET_FILES: &[&str] = &["dev"];
 
 /// Stable inode numbers: small ones for /proc itself, a block per pid.
@@ -130,8 +144,7 @@ fn ino_of(node: &Node) -> u64 {
         Node::ThreadSelf => 3,
         Node::Global(n) => 16 + idx(GLOBAL_FILES, n),
         Node::Sys(level) => 48 + u64::from(level),
-        Node::SysFile(n) if SYS_VM.contains(&n) => 96 + idx(SYS_VM, n),
-        Node::SysFile(n) => 64 + idx(SYS_KERNEL, n),
+        Node::SysFile(i) => 64 + i as u64,
         Node::Net => 112,
         Node::NetFile(n) => 113 + idx(NET_FILES, n),
         Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
@@ -153,7 +166,10 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) => (FileType::Symlink, 0o777),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
-        Node::Global(_) | Node::SysFile(_) | Node::NetFile(_) | Node::ProcFile(..) => {
+        // environ, auxv: -r--------
+        Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
+        Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
+        Node::Global(_) | Node::NetFile(_) | Node::ProcFile(..) => {
             (FileType::Regular, 0o444)
         }
     }
@@ -213,14 +229,15 @@ impl Node {
                     exists(pid).then_some(Node::Proc(pid, None))
                 }),
             },
-            Node::Sys(0) => match name {
-                b"kernel" => Some(Node::Sys(1)),
-                b"vm" => Some(Node::Sys(2)),
-                _ => None,
-            },
-            Node::Sys(2) => find(SYS_VM).map(Node::SysFile),
+            Node::Sys(0) => {
+                let d = crate::sysctl::DIRS.iter().position(|d| d.as_bytes() == name)?;
+                Some(Node::Sys(d as u8 + 1))
+            }
+            Node::Sys(d) => {
+                let dir = crate::sysctl::DIRS.get(usize::from(d) - 1)?;
+                crate::sysctl::in_dir(dir).find(|(_, k)| k.name.as_bytes() == name).map(|(i, _)| Node::SysFile(i))
+            }
             Node::Net => find(NET_FILES).map(Node::NetFile),
-            Node::Sys(_) => find(SYS_KERNEL).map(Node::SysFile),
             Node::Proc(pid, tid) => {
                 if !exists(pid) {
                     return None;
@@ -261,10 +278,18 @@ impl Node {
                 }
                 v
             }
-            Node::Sys(0) => vec![entry(b"kernel", Node::Sys(1)), entry(b"vm", Node::Sys(2))],
-            Node::Sys(2) => SYS_VM.iter().map(|n| entry(n.as_bytes(), Node::SysFile(n))).collect(),
+            Node::Sys(0) => crate::sysctl::DIRS
+                .iter()
+                .enumerate()
+                .map(|(i, d)| entry(d.as_bytes(), Node::Sys(i as u8 + 1)))
+                .collect(),
+            Node::Sys(d) => match crate::sysctl::DIRS.get(usize::from(d) - 1) {
+                Some(dir) => crate::sysctl::in_dir(dir)
+                    .map(|(i, k)| entry(k.name.as_bytes(), Node::SysFile(i)))
+                    .collect(),
+                None => Vec::new(),
+            },
             Node::Net => NET_FILES.iter().map(|n| entry(n.as_bytes(), Node::NetFile(n))).collect(),
-            Node::Sys(_) => SYS_KERNEL.iter().map(|n| entry(n.as_bytes(), Node::SysFile(n))).collect(),
             Node::Proc(pid, tid) => {
                 let t = tid.unwrap_or(pid);
                 let mut v: Vec<SynthEntry> =
@@ -322,10 +347,10 @@ impl SynthNode for Node {
     fn content(&self) -> Result<Vec<u8>> {
         match *self {
             Node::Global(n) => Ok(global_file(n)),
-            Node::SysFile(n) => Ok(sys_file(n)),
+            Node::SysFile(i) => Ok(crate::sysctl::KNOBS[i].read()),
             Node::NetFile(_) => Ok(crate::nic::proc_net_dev().into_bytes()),
             Node::ProcFile(pid, tid, n) => {
-                if n == "maps" {
+                if matches!(n, "maps" | "auxv") {
                     may_access(pid)?;
                 }
                 process_file(pid, tid, n)
@@ -336,8 +361,9 @@ impl SynthNode for Node {
 
     fn may_open(&self) -> Result<()> {
         match *self {
-            // proc_maps_open() -> proc_mem_open() -> mm_access()
-            Node::ProcFile(pid, _, "maps") => may_access(pid),
+            // proc_maps_open() -> proc_mem_open() -> mm_access(); environ_open()
+            // and proc_pid_auxv() the same (PTRACE_MODE_READ_FSCREDS)
+            Node::ProcFile(pid, _, "maps" | "environ" | "auxv") => may_access(pid),
             // mem_open(): mm_access(PTRACE_MODE_ATTACH_FSCREDS), YAMA included
             Node::ProcFile(pid, _, "mem") => {
                 let (_, tid) = caller();
@@ -350,11 +376,17 @@ impl SynthNode for Node {
     }
 
     fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Option<Result<usize>> {
+        if let Node::ProcFile(pid, _, "environ") = *self {
+            return Some(environ_read(pid, offset, buf));
+        }
         let Node::ProcFile(pid, _, "mem") = *self else { return None };
         Some(mem_rw(pid, offset, |vm, at, chunk: &mut [u8]| vm.read_user(at, chunk), buf))
     }
 
     fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        if let Node::SysFile(i) = *self {
+            return Some(crate::sysctl::KNOBS[i].write(offset, data));
+        }
         let Node::ProcFile(pid, _, "mem") = *self else { return None };
         let mut copy = Vec::new();
         if copy.try_reserve(data.len().min(1 << 20)).is_err() {
@@ -419,6 +451,29 @@ fn mem_rw(
         done += n;
     }
     if done == 0 && !buf.is_empty() { Err(Errno::EIO) } else { Ok(done) }
+}
+
+/// environ_read(): the bytes of `env_start..env_end` of process `pid`
+/// from `offset` on, read from its memory as it is now (a page that
+/// faults ends the read; nothing read then is 0, as access_remote_vm);
+/// 0 for a process without an address space.
+fn environ_read(pid: Pid, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    let (start, end) = INFO.lock().get(&pid).map(|i| i.env).unwrap_or_default();
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return Ok(0) };
+    let Some(at) = usize::try_from(offset).ok().and_then(|o| start.checked_add(o)).filter(|a| *a < end) else {
+        return Ok(0);
+    };
+    let want = buf.len().min(end - at);
+    let mut done = 0;
+    while done < want {
+        let a = at + done;
+        let n = (4096 - a % 4096).min(want - done);
+        if vm.lock().read_user(a, &mut buf[done..done + n]).is_err() {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
 }
 
 /// Linux's `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)` of the caller
@@ -525,22 +580,6 @@ fn global_file(name: &str) -> Vec<u8> {
             .to_vec(),
         "version" => b"Linux version 6.1.0 (rust-kernel) #1 SMP PREEMPT_DYNAMIC\n".to_vec(),
         "filesystems" => b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\n".to_vec(),
-        _ => Vec::new(),
-    }
-}
-
-fn sys_file(name: &str) -> Vec<u8> {
-    match name {
-        "pid_max" => format!("{}\n", crate::proc::PID_MAX).into_bytes(),
-        "threads-max" => format!("{}\n", table().max_threads()).into_bytes(),
-        "max_map_count" => format!("{}\n", vm::DEFAULT_MAX_MAP_COUNT).into_bytes(),
-        "ostype" => b"Linux\n".to_vec(),
-        "osrelease" => b"6.1.0\n".to_vec(),
-        "hostname" => {
-            let mut h = crate::time::hostname();
-            h.push(b'\n');
-            h
-        }
         _ => Vec::new(),
     }
 }
@@ -698,6 +737,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             s.into_bytes()
         }
         "mounts" => crate::fs::mounts_text(),
+        "auxv" => info.auxv,
         "cmdline" => info.cmdline,
         "comm" => format!("{cname}\n").into_bytes(),
         "stat" => {

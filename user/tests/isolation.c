@@ -6,6 +6,7 @@
 #include "kt.h"
 
 #include <grp.h>
+#include <sys/auxv.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -370,6 +371,194 @@ KT_CASE(protected_hardlinks_and_symlinks_in_tmp) {
     unlink("/tmp/iso_secret");
     unlink("/tmp/iso_suid");
     unlink("/tmp/iso_open");
+}
+
+/* ---- fs.protected_fifos / fs.protected_regular --------------------------- */
+
+static int knob_get(const char *path) {
+    char buf[16] = {0};
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return n > 0 ? atoi(buf) : -1;
+}
+
+static void knob_set(const char *path, int v) {
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d\n", v);
+    int fd = open(path, O_WRONLY);
+    if (fd < 0 || write(fd, buf, n) != n) kt_printf("# %s: %s\n", path, kt_errname(errno));
+    if (fd >= 0) close(fd);
+}
+
+#define FIFOS "/proc/sys/fs/protected_fifos"
+#define REGULAR "/proc/sys/fs/protected_regular"
+
+/* O_CREAT of an existing file: 0 when it opened, else -errno */
+static int creat_open(const char *path, int flags) {
+    int fd = open(path, O_CREAT | flags, 0644);
+    if (fd < 0) return -errno;
+    close(fd);
+    return 0;
+}
+
+KT_CASE(protected_fifos_and_regular_refuse_o_creat_of_others_files_in_sticky_dirs) {
+    int old_f = knob_get(FIFOS), old_r = knob_get(REGULAR);
+    KT_TRUE(old_f >= 0 && old_r >= 0, "knobs readable: %d %d", old_f, old_r);
+    /* nobody's FIFO and file in sticky world-writable /tmp; a sticky
+     * group-writable directory of root's, group nobody, with the same */
+    unlink("/tmp/iso_nreg");
+    unlink("/tmp/iso_nfifo");
+    mkdir("/tmp/iso_g", 0);
+    KT_SYS_OK(chown("/tmp/iso_g", 0, 65534));
+    KT_SYS_OK(chmod("/tmp/iso_g", 01770));
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        KT_SYS_OK(become_nobody());
+        KT_SYS_OK(creat_open("/tmp/iso_nreg", O_WRONLY | O_EXCL));
+        KT_SYS_OK(chmod("/tmp/iso_nreg", 0666));
+        KT_SYS_OK(mkfifo("/tmp/iso_nfifo", 0666));
+        KT_SYS_OK(chmod("/tmp/iso_nfifo", 0666));
+        KT_SYS_OK(creat_open("/tmp/iso_g/reg", O_WRONLY | O_EXCL));
+        KT_SYS_OK(chmod("/tmp/iso_g/reg", 0666));
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+    knob_set(FIFOS, 1);
+    knob_set(REGULAR, 1);
+    /* root, the opener, is refused: no capability overrides it */
+    KT_EQ(creat_open("/tmp/iso_nreg", O_WRONLY), -EACCES);
+    KT_EQ(creat_open("/tmp/iso_nreg", O_RDONLY), -EACCES);
+    KT_EQ(creat_open("/tmp/iso_nfifo", O_RDONLY | O_NONBLOCK), -EACCES);
+    /* O_EXCL: EEXIST first; without O_CREAT: no restriction */
+    KT_EQ(creat_open("/tmp/iso_nreg", O_WRONLY | O_EXCL), -EEXIST);
+    int fd = KT_SYS_OK(open("/tmp/iso_nreg", O_WRONLY));
+    close(fd);
+    fd = KT_SYS_OK(open("/tmp/iso_nfifo", O_RDONLY | O_NONBLOCK));
+    close(fd);
+    /* group-writable sticky directory: level 1 lets it pass, 2 refuses */
+    KT_EQ(creat_open("/tmp/iso_g/reg", O_WRONLY), 0);
+    knob_set(REGULAR, 2);
+    KT_EQ(creat_open("/tmp/iso_g/reg", O_WRONLY), -EACCES);
+    KT_EQ(creat_open("/tmp/iso_nreg", O_WRONLY), -EACCES);
+    /* off: the usual open */
+    knob_set(FIFOS, 0);
+    knob_set(REGULAR, 0);
+    KT_EQ(creat_open("/tmp/iso_nreg", O_WRONLY), 0);
+    KT_EQ(creat_open("/tmp/iso_nfifo", O_RDONLY | O_NONBLOCK), 0);
+    knob_set(FIFOS, old_f);
+    knob_set(REGULAR, old_r);
+    unlink("/tmp/iso_nreg");
+    unlink("/tmp/iso_nfifo");
+    unlink("/tmp/iso_g/reg");
+    rmdir("/tmp/iso_g");
+}
+
+/* ---- /proc/PID/environ and /proc/PID/auxv ------------------------------- */
+
+static long read_file(const char *path, char *buf, size_t len) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -errno;
+    long n = 0, r;
+    while ((r = read(fd, buf + n, len - n)) > 0) n += r;
+    close(fd);
+    return r < 0 ? -errno : n;
+}
+
+KT_CASE(proc_environ_is_the_environment_execve_gave) {
+    extern char **environ;
+    static char want[8192], got[8192];
+    size_t n = 0;
+    for (char **e = environ; *e; e++) {
+        size_t l = strlen(*e) + 1;
+        if (n + l > sizeof want) break;
+        memcpy(want + n, *e, l);
+        n += l;
+    }
+    KT_EQ(read_file("/proc/self/environ", got, sizeof got), (long)n);
+    KT_EQ(memcmp(got, want, n), 0);
+    struct stat st;
+    KT_SYS_OK(stat("/proc/self/environ", &st));
+    KT_EQ(st.st_mode, S_IFREG | 0400);
+    /* another process's, after its execve; from an offset too */
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char *argv[] = {(char *)kt_self, "kt-sleep", 0};
+        char *envp[] = {"A=1", "BB=22", 0};
+        execve(kt_self, argv, envp);
+        _exit(127);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)c);
+    long r = 0;
+    for (int i = 0; i < 400; i++) {
+        r = read_file(path, got, sizeof got);
+        if (r == 10) break;
+        kt_msleep(5);
+    }
+    KT_EQ(r, 10);
+    KT_EQ(memcmp(got, "A=1\0BB=22\0", 10), 0);
+    int fd = KT_SYS_OK(open(path, O_RDONLY));
+    KT_SYS_RET(pread(fd, got, sizeof got, 4), 6);
+    KT_EQ(memcmp(got, "BB=22\0", 6), 0);
+    KT_SYS_RET(pread(fd, got, 3, 0), 3);
+    KT_SYS_RET(pread(fd, got, sizeof got, 10), 0);
+    KT_SYS_RET(pread(fd, got, sizeof got, 1000), 0);
+    close(fd);
+    kill(c, SIGKILL);
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+}
+
+KT_CASE(proc_auxv_is_the_vector_execve_gave) {
+    static unsigned long words[512];
+    long n = read_file("/proc/self/auxv", (char *)words, sizeof words);
+    KT_TRUE(n >= 32 && n % 16 == 0, "auxv: %ld bytes", n);
+    long pairs = n / 16;
+    /* ends with AT_NULL, and nothing before it is AT_NULL */
+    KT_EQ(words[2 * pairs - 2], 0);
+    KT_EQ(words[2 * pairs - 1], 0);
+    int seen = 0;
+    for (long i = 0; i < pairs - 1; i++) {
+        KT_NE(words[2 * i], 0);
+        unsigned long t = words[2 * i], v = words[2 * i + 1];
+        if (t == AT_PAGESZ || t == AT_ENTRY || t == AT_RANDOM || t == AT_UID || t == AT_PHDR) {
+            KT_EQ(v, getauxval(t));
+            seen++;
+        }
+    }
+    KT_EQ(seen, 5);
+    struct stat st;
+    KT_SYS_OK(stat("/proc/self/auxv", &st));
+    KT_EQ(st.st_mode, S_IFREG | 0400);
+}
+
+static void nobody_reads_inits_environ(void) {
+    KT_SYS_OK(become_nobody());
+    char buf[64];
+    KT_EQ(read_file("/proc/1/environ", buf, sizeof buf), -EACCES);
+    KT_EQ(read_file("/proc/1/auxv", buf, sizeof buf), -EACCES);
+    struct stat st;
+    KT_SYS_OK(stat("/proc/1/environ", &st));
+    KT_EQ(st.st_uid, 0);
+    KT_EQ(st.st_mode, S_IFREG | 0400);
+    /* its own after the change of ids: not dumpable, so root's (0400) */
+    KT_SYS_OK(stat("/proc/self/environ", &st));
+    KT_EQ(st.st_uid, 0);
+    KT_EQ(read_file("/proc/self/environ", buf, sizeof buf), -EACCES);
+    /* dumpable again: its own */
+    KT_SYS_OK(prctl(PR_SET_DUMPABLE, 1));
+    KT_TRUE(read_file("/proc/self/auxv", buf, sizeof buf) > 0, "own auxv");
+    KT_TRUE(read_file("/proc/self/environ", buf, sizeof buf) >= 0, "own environ");
+}
+
+KT_CASE(proc_environ_and_auxv_of_root_process_are_eacces_for_nobody) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        nobody_reads_inits_environ();
+        _exit(0);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
 }
 
 KT_MAIN()

@@ -18,6 +18,7 @@
 use core::fmt;
 
 pub mod syscall;
+pub mod sysctl;
 
 /// A Linux errno value (a positive number; syscalls return its negation).
 ///

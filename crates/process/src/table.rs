@@ -374,6 +374,16 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().max_threads
     }
 
+    /// `/proc/sys/kernel/pid_max`: one more than the largest pid handed out.
+    pub fn pid_max(&self) -> u32 {
+        self.inner.lock().pids.pid_max()
+    }
+
+    /// Sets `pid_max` (`EINVAL` outside `RESERVED_PIDS + 1 ..= PID_MAX_LIMIT`).
+    pub fn set_pid_max(&self, pid_max: u32) -> Result<()> {
+        self.inner.lock().pids.set_pid_max(pid_max)
+    }
+
     /// Creates init, pid 1. `EEXIST` if the table is not empty.
     pub fn spawn_init(&self, init: InitProcess<P>) -> Result<Pid> {
         let mut g = self.inner.lock();

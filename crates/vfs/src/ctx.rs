@@ -248,6 +248,32 @@ impl<'a> Ctx<'a> {
         if safe { Ok(()) } else { Err(Errno::EPERM) }
     }
 
+    /// Linux's `may_create_in_sticky()` for an `O_CREAT` open that found
+    /// `inode` in `dir`: with `fs.protected_fifos` / `fs.protected_regular`
+    /// on, a FIFO or regular file in a sticky directory that neither the
+    /// caller (fsuid) nor the directory's owner owns is refused (`EACCES`,
+    /// root included) when the directory is world-writable, or
+    /// group-writable at level 2.
+    fn may_create_in_sticky(&self, dir: &Arc<Inode>, inode: &Arc<Inode>) -> Result<()> {
+        let level = match inode.file_type() {
+            FileType::Fifo => crate::protected_fifos(),
+            FileType::Regular => crate::protected_regular(),
+            _ => return Ok(()),
+        };
+        let (dir_perm, dir_uid) = {
+            let d = dir.lock();
+            (d.perm, d.uid)
+        };
+        let owner = inode.uid();
+        if level == 0 || dir_perm & S_ISVTX == 0 || owner == dir_uid || owner == self.cred.uid {
+            return Ok(());
+        }
+        if dir_perm & 0o002 != 0 || (dir_perm & 0o020 != 0 && level >= 2) {
+            return Err(Errno::EACCES);
+        }
+        Ok(())
+    }
+
     /// Checks that `dir` is a searchable directory and `name` not too long.
     fn may_lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<()> {
         if !dir.is_dir() {
@@ -468,6 +494,8 @@ impl<'a> Ctx<'a> {
         let mut base = Arc::clone(dir);
         let mut path = path.to_vec();
         let mut created = false;
+        // the directory an O_CREAT open found its existing file in
+        let mut sticky_dir: Option<Arc<Inode>> = None;
         let inode = loop {
             let (parent, last, slash) = self.parent_walk(&base, &path, &mut links)?;
             let slash = slash || must_dir;
@@ -492,6 +520,7 @@ impl<'a> Ctx<'a> {
                         if flags & O_EXCL != 0 {
                             return Err(Errno::EEXIST);
                         }
+                        sticky_dir = Some(Arc::clone(&parent));
                         existing
                     }
                     Err(Errno::ENOENT) => {
@@ -551,6 +580,13 @@ impl<'a> Ctx<'a> {
         let ftype = inode.file_type();
         if flags & O_CREAT != 0 && ftype == FileType::Directory {
             return Err(Errno::EISDIR);
+        }
+        // do_open(): after EISDIR, before the permission check
+        if flags & O_CREAT != 0
+            && !created
+            && let Some(dir) = &sticky_dir
+        {
+            self.may_create_in_sticky(dir, &inode)?;
         }
         if flags & O_DIRECTORY != 0 && ftype != FileType::Directory {
             return Err(Errno::ENOTDIR);

@@ -150,8 +150,45 @@ pub fn protected_symlinks() -> bool {
 
 /// Sets `fs.protected_hardlinks` and `fs.protected_symlinks`.
 pub fn set_protected_links(hard: bool, sym: bool) {
-    PROTECTED_HARDLINKS.store(hard, core::sync::atomic::Ordering::Relaxed);
-    PROTECTED_SYMLINKS.store(sym, core::sync::atomic::Ordering::Relaxed);
+    set_protected_hardlinks(hard);
+    set_protected_symlinks(sym);
+}
+
+/// Sets `fs.protected_hardlinks`.
+pub fn set_protected_hardlinks(on: bool) {
+    PROTECTED_HARDLINKS.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Sets `fs.protected_symlinks`.
+pub fn set_protected_symlinks(on: bool) {
+    PROTECTED_SYMLINKS.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// `fs.protected_fifos` (systemd's default on Debian: 1).
+static PROTECTED_FIFOS: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(1);
+/// `fs.protected_regular` (systemd's default on Debian: 1).
+static PROTECTED_REGULAR: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(1);
+
+/// `fs.protected_fifos`: 0 off; 1 an `O_CREAT` open of an existing FIFO
+/// in a sticky world-writable directory is refused unless the caller or
+/// the directory's owner owns it; 2 also in sticky group-writable ones.
+pub fn protected_fifos() -> u8 {
+    PROTECTED_FIFOS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// `fs.protected_regular`: as [`protected_fifos`] for regular files.
+pub fn protected_regular() -> u8 {
+    PROTECTED_REGULAR.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets `fs.protected_fifos` (0..=2).
+pub fn set_protected_fifos(level: u8) {
+    PROTECTED_FIFOS.store(level, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Sets `fs.protected_regular` (0..=2).
+pub fn set_protected_regular(level: u8) {
+    PROTECTED_REGULAR.store(level, core::sync::atomic::Ordering::Relaxed);
 }
 
 pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};

@@ -1794,3 +1794,40 @@ fn protected_symlinks_in_sticky_world_writable_directories() {
     rctx.chmod(&root, b"/tmp", 0o1775, 0).unwrap();
     assert!(rctx.open(&root, b"/tmp/theirs", O_RDONLY, 0).is_ok());
 }
+
+#[test]
+fn protected_fifos_and_regular_in_sticky_directories() {
+    // may_create_in_sticky(): O_CREAT of an existing FIFO or regular file
+    // that neither the opener nor the directory's owner owns, in a sticky
+    // world-writable directory: EACCES, root included; without O_CREAT,
+    // with O_CREAT|O_EXCL (EEXIST first) or in a plain directory: as usual.
+    let (root, rootc) = tree();
+    let rctx = Ctx::new(root.clone(), &rootc);
+    rctx.mkdir(&root, b"/tmp", 0o777).unwrap();
+    rctx.chmod(&root, b"/tmp", 0o1777, 0).unwrap();
+    let nobody = Cred::user(65534, 65534);
+    let n = Ctx::new(root.clone(), &nobody);
+    file(n.open(&root, b"/tmp/reg", O_CREAT | O_WRONLY, 0o666));
+    n.mknod(&root, b"/tmp/fifo", S_IFIFO | 0o666, 0).unwrap();
+    assert_eq!((crate::protected_fifos(), crate::protected_regular()), (1, 1));
+    assert_eq!(err(rctx.open(&root, b"/tmp/reg", O_CREAT | O_RDWR, 0o644)), Errno::EACCES);
+    assert_eq!(err(rctx.open(&root, b"/tmp/fifo", O_CREAT | O_RDWR, 0o644)), Errno::EACCES);
+    assert_eq!(err(rctx.open(&root, b"/tmp/reg", O_CREAT | O_EXCL | O_RDWR, 0o644)), Errno::EEXIST);
+    file(rctx.open(&root, b"/tmp/reg", O_RDWR, 0));
+    // the owner itself, and a file of the directory's owner
+    file(n.open(&root, b"/tmp/reg", O_CREAT | O_RDWR, 0o644));
+    file(rctx.open(&root, b"/tmp/rootreg", O_CREAT | O_WRONLY, 0o666));
+    file(n.open(&root, b"/tmp/rootreg", O_CREAT | O_RDWR, 0o644));
+    // group-writable sticky directory: only level 2
+    rctx.chmod(&root, b"/tmp", 0o1770, 0).unwrap();
+    file(rctx.open(&root, b"/tmp/reg", O_CREAT | O_RDWR, 0o644));
+    crate::set_protected_regular(2);
+    let at2 = rctx.open(&root, b"/tmp/reg", O_CREAT | O_RDWR, 0o644).err();
+    let fifo_at1 = rctx.open(&root, b"/tmp/fifo", O_CREAT | O_RDWR, 0o644).err();
+    crate::set_protected_regular(1);
+    assert_eq!(at2, Some(Errno::EACCES));
+    assert_eq!(fifo_at1, None);
+    // not sticky: no restriction
+    rctx.chmod(&root, b"/tmp", 0o777, 0).unwrap();
+    file(rctx.open(&root, b"/tmp/reg", O_CREAT | O_RDWR, 0o644));
+}

@@ -107,5 +107,5 @@ pub use source::PageSource;
 pub use uaccess::UserValue;
 pub use vmar::{
     Access, DEFAULT_MAX_MAP_COUNT, FaultOutcome, MapFile, MappingInfo, MappingKind, Prot, SegvCode, Vmar,
-    VmarConfig,
+    VmarConfig, set_system_max_map_count, system_max_map_count,
 };

@@ -264,7 +264,9 @@ pub struct Vmar<P: PageTable, A: FrameAllocator + Clone + 'static> {
     brk: usize,
     resident: usize,
     cow_copies: u64,
-    max_map_count: usize,
+    /// This address space's own mapping limit; `None` follows the
+    /// system-wide `vm.max_map_count` ([`set_system_max_map_count`]).
+    max_map_count: Option<usize>,
     /// RLIMIT_STACK's soft limit, read at fault time ([`Self::set_stack_limit`]).
     stack_limit: usize,
 }
@@ -272,6 +274,22 @@ pub struct Vmar<P: PageTable, A: FrameAllocator + Clone + 'static> {
 /// Linux's default `vm.max_map_count` (`DEFAULT_MAX_MAP_COUNT`: 65530): the
 /// most mappings an address space may hold.
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65530;
+
+/// The system-wide `vm.max_map_count`, read at every check as Linux's
+/// `sysctl_max_map_count`.
+static SYSTEM_MAX_MAP_COUNT: core::sync::atomic::AtomicUsize =
+    core::sync::atomic::AtomicUsize::new(DEFAULT_MAX_MAP_COUNT);
+
+/// Sets the system-wide `vm.max_map_count` (the /proc/sys knob): every
+/// address space without a limit of its own follows it at its next check.
+pub fn set_system_max_map_count(max: usize) {
+    SYSTEM_MAX_MAP_COUNT.store(max, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The system-wide `vm.max_map_count`.
+pub fn system_max_map_count() -> usize {
+    SYSTEM_MAX_MAP_COUNT.load(core::sync::atomic::Ordering::Relaxed)
+}
 
 /// The default RLIMIT_STACK (8 MiB).
 pub const DEFAULT_STACK_LIMIT: usize = 8 << 20;
@@ -301,7 +319,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             brk: 0,
             resident: 0,
             cow_copies: 0,
-            max_map_count: DEFAULT_MAX_MAP_COUNT,
+            max_map_count: None,
             stack_limit: DEFAULT_STACK_LIMIT,
         }
     }
@@ -349,7 +367,12 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
 
     /// Sets the mapping limit (`vm.max_map_count`) of this address space.
     pub fn set_max_map_count(&mut self, max: usize) {
-        self.max_map_count = max;
+        self.max_map_count = Some(max);
+    }
+
+    /// The mapping limit in force: this space's own or the system-wide one.
+    fn map_limit(&self) -> usize {
+        self.max_map_count.unwrap_or_else(system_max_map_count)
     }
 
     /// The number of mappings (`mm->map_count`).
@@ -359,7 +382,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
 
     /// `split_vma`'s check: no split once the count has reached the limit.
     fn can_split(&self) -> Result<()> {
-        if self.maps.len() >= self.max_map_count { Err(Errno::ENOMEM) } else { Ok(()) }
+        if self.maps.len() >= self.map_limit() { Err(Errno::ENOMEM) } else { Ok(()) }
     }
 
     /// Whether `addr` lies strictly inside a mapping (a split there adds one).
@@ -627,7 +650,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return Err(Errno::EOVERFLOW);
         }
         // do_mmap: "Too many mappings?"
-        if self.maps.len() > self.max_map_count {
+        if self.maps.len() > self.map_limit() {
             return Err(Errno::ENOMEM);
         }
         let start = self.get_unmapped_area(hint, len, fixed)?;
@@ -845,7 +868,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             }
             // mremap_to(): room for both ranges split in three, and move_vma's
             // four mappings below the limit.
-            if self.maps.len() + 2 >= self.max_map_count.saturating_sub(3) {
+            if self.maps.len() + 2 >= self.map_limit().saturating_sub(3) {
                 return Err(Errno::ENOMEM);
             }
             self.get_unmapped_area(new_addr, new_len, true)?;
@@ -876,7 +899,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return Err(Errno::ENOMEM);
         }
         // move_vma(): four mappings below the limit.
-        if self.maps.len() >= self.max_map_count.saturating_sub(3) {
+        if self.maps.len() >= self.map_limit().saturating_sub(3) {
             return Err(Errno::ENOMEM);
         }
         let to = self.get_unmapped_area(0, new_len, false)?;
@@ -1104,7 +1127,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return orig;
         }
         // do_brk_flags: "Too many mappings?"
-        if self.maps.len() > self.max_map_count {
+        if self.maps.len() > self.map_limit() {
             return orig;
         }
         let heap = Mapping {

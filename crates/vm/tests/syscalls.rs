@@ -943,3 +943,26 @@ fn growsdown_stack_grows_on_fault_up_to_the_stack_limit() {
     assert!(matches!(v.handle_page_fault(plain - P, vm::Access::Read), FaultOutcome::Segv { .. }));
     finish(frames, v);
 }
+
+#[test]
+fn the_system_max_map_count_applies_to_spaces_without_their_own() {
+    // vm.max_map_count is read at each check (sysctl_max_map_count); a
+    // space with its own limit keeps it. Other tests never come near the
+    // default, so lowering it for a moment disturbs none of them.
+    let (frames, mut v) = setup();
+    let a = v.mmap(0, 64 * P, PROT_READ, PRIV_ANON, None, 0).unwrap();
+    assert_eq!(vm::system_max_map_count(), vm::DEFAULT_MAX_MAP_COUNT);
+    vm::set_system_max_map_count(3);
+    let r = v.mprotect(a + P, P, PROT_NONE);
+    let r2 = v.mprotect(a + 3 * P, P, PROT_NONE);
+    vm::set_system_max_map_count(vm::DEFAULT_MAX_MAP_COUNT);
+    assert_eq!(r, Ok(()));
+    assert_eq!(r2, Err(Errno::ENOMEM));
+    assert_eq!(v.map_count(), 3);
+    v.set_max_map_count(100);
+    vm::set_system_max_map_count(3);
+    let r3 = v.mprotect(a + 5 * P, P, PROT_NONE);
+    vm::set_system_max_map_count(vm::DEFAULT_MAX_MAP_COUNT);
+    assert_eq!(r3, Ok(()));
+    finish(frames, v);
+}

@@ -521,7 +521,10 @@ pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64)
     let files = t.files()?;
     let nofile = t.nofile();
     let fd0 = files.lock().insert(fa, cloexec, nofile)?;
-    let fd1 = match files.lock().insert(fb, cloexec, nofile) {
+    // not `match files.lock()...`: the guard would live through the arm's
+    // close, a second lock of the same spin lock (a hang at EMFILE)
+    let inserted = files.lock().insert(fb, cloexec, nofile);
+    let fd1 = match inserted {
         Ok(fd) => fd,
         Err(e) => {
             let closed = files.lock().close(fd0);

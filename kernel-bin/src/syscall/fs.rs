@@ -516,7 +516,11 @@ pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
     let nofile = t.nofile();
     let cloexec = flags & vfs::O_CLOEXEC != 0;
     let rfd = files.lock().insert(r, cloexec, nofile)?;
-    let wfd = match files.lock().insert(w, cloexec, nofile) {
+    // a statement of its own: a `match` on `files.lock().insert(..)` would
+    // keep the guard to the end of the match, and the close below would
+    // take the same spin lock again (LTP's pipe07 hung the machine so)
+    let inserted = files.lock().insert(w, cloexec, nofile);
+    let wfd = match inserted {
         Ok(fd) => fd,
         Err(e) => {
             // the closed end is dropped after the table lock (its drop wakes)

@@ -36,8 +36,9 @@ pub fn setid(t: &mut UThread, n: usize, id: u64) -> SysResult {
 }
 
 /// commit_creds(): a change of the effective or filesystem ids (or new
-/// capabilities) makes the process non-dumpable (`suid_dumpable` 0), so
-/// that its own user can no longer ptrace it or read its /proc files.
+/// capabilities) sets `dumpable` to `fs.suid_dumpable` (0 by default: not
+/// dumpable), so that its own user can no longer ptrace it or read its
+/// /proc files.
 fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &process::cred::Credentials) {
     let c = &p.creds;
     if c.euid != old.euid
@@ -46,7 +47,7 @@ fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &p
         || c.fsgid != old.fsgid
         || c.cap_permitted & !old.cap_permitted != 0
     {
-        p.dumpable = 0;
+        p.dumpable = crate::sysctl::suid_dumpable();
     }
 }
 

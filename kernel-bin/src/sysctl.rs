@@ -1,0 +1,218 @@
+//! The /proc/sys knobs: one table of (directory, name, mode, kind) with a
+//! getter and a setter each, read and written by procfs. The values live
+//! where the code that enforces them reads them (the vfs for the
+//! protected_* rules, the process table for threads-max and pid_max, the
+//! vm crate for max_map_count, the atomics here for the pipe limits and
+//! suid_dumpable). Writes follow Linux's number rules
+//! (`linux_abi::sysctl::parse`); only root may write (the files are 0644,
+//! the permission check of open(2) refuses others with `EACCES`).
+
+use crate::proc::table;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use linux_abi::sysctl::Kind;
+use linux_abi::{Errno, Result};
+
+/// `fs.pipe-max-size`: the largest F_SETPIPE_SZ an unprivileged process
+/// may ask for (Linux's default: 1 MiB).
+static PIPE_MAX_SIZE: AtomicU64 = AtomicU64::new(1 << 20);
+/// `fs.pipe-user-pages-soft`: pipe pages a user may hold before new pipes
+/// get two pages (Linux's default: 16 pipes of 16 pages times 1024).
+static PIPE_USER_PAGES_SOFT: AtomicU64 = AtomicU64::new(16 * 1024);
+/// `fs.pipe-user-pages-hard`: pipe pages a user may hold at all (0: no limit).
+static PIPE_USER_PAGES_HARD: AtomicU64 = AtomicU64::new(0);
+/// `fs.suid_dumpable`: what a change of credentials makes `dumpable` (0:
+/// not dumpable, 1: dumpable, 2: root-only dumps).
+static SUID_DUMPABLE: AtomicU64 = AtomicU64::new(0);
+
+/// `fs.pipe-max-size` in bytes.
+pub fn pipe_max_size() -> u64 {
+    PIPE_MAX_SIZE.load(Ordering::Relaxed)
+}
+
+/// `fs.pipe-user-pages-soft` in pages (0: no limit).
+pub fn pipe_user_pages_soft() -> u64 {
+    PIPE_USER_PAGES_SOFT.load(Ordering::Relaxed)
+}
+
+/// `fs.pipe-user-pages-hard` in pages (0: no limit).
+pub fn pipe_user_pages_hard() -> u64 {
+    PIPE_USER_PAGES_HARD.load(Ordering::Relaxed)
+}
+
+/// `fs.suid_dumpable` (0, 1 or 2).
+pub fn suid_dumpable() -> u32 {
+    SUID_DUMPABLE.load(Ordering::Relaxed) as u32
+}
+
+/// How a knob is read and written.
+#[derive(Clone, Copy)]
+enum Value {
+    /// A number of the given kind.
+    Num(Kind, fn() -> i64, fn(i64) -> Result<()>),
+    /// Text, read-only.
+    Text(fn() -> Vec<u8>),
+}
+
+/// One /proc/sys file.
+pub struct Knob {
+    /// The directory under /proc/sys ("fs", "kernel", "vm").
+    pub dir: &'static str,
+    /// The file name.
+    pub name: &'static str,
+    value: Value,
+}
+
+impl Knob {
+    /// The file's permission bits (0644 when writable, as Linux's tables).
+    pub fn mode(&self) -> u32 {
+        match self.value {
+            Value::Num(..) => 0o644,
+            Value::Text(_) => 0o444,
+        }
+    }
+
+    /// What a read shows: the value and a newline.
+    pub fn read(&self) -> Vec<u8> {
+        match self.value {
+            Value::Num(_, get, _) => alloc::format!("{}\n", get()).into_bytes(),
+            Value::Text(f) => {
+                let mut v = f();
+                v.push(b'\n');
+                v
+            }
+        }
+    }
+
+    /// A write of `data` at `offset` (the opener passed the permission
+    /// check): the bytes write(2) reports. As Linux's
+    /// `sysctl_writes_strict` (1), a write past offset 0 changes nothing
+    /// and reports every byte.
+    pub fn write(&self, offset: u64, data: &[u8]) -> Result<usize> {
+        let Value::Num(kind, _, set) = self.value else { return Err(Errno::EACCES) };
+        if offset != 0 {
+            log::warn!("sysctl {}/{}: write at offset {offset} ignored (sysctl_writes_strict)", self.dir, self.name);
+            return Ok(data.len());
+        }
+        match linux_abi::sysctl::parse(kind, data)? {
+            None => Ok(0),
+            Some((v, n)) => {
+                set(v)?;
+                Ok(n)
+            }
+        }
+    }
+}
+
+const fn bool_kind() -> Kind {
+    Kind::Int { min: 0, max: 1 }
+}
+
+const fn tri_kind() -> Kind {
+    Kind::Int { min: 0, max: 2 }
+}
+
+/// Every knob, sorted by directory then name (the listing order).
+pub static KNOBS: &[Knob] = &[
+    Knob {
+        dir: "fs",
+        name: "pipe-max-size",
+        value: Value::Num(Kind::PipeMaxSize, || pipe_max_size() as i64, |v| {
+            PIPE_MAX_SIZE.store(v as u64, Ordering::Relaxed);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
+        name: "pipe-user-pages-hard",
+        value: Value::Num(Kind::Ulong, || pipe_user_pages_hard() as i64, |v| {
+            PIPE_USER_PAGES_HARD.store(v as u64, Ordering::Relaxed);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
+        name: "pipe-user-pages-soft",
+        value: Value::Num(Kind::Ulong, || pipe_user_pages_soft() as i64, |v| {
+            PIPE_USER_PAGES_SOFT.store(v as u64, Ordering::Relaxed);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
+        name: "protected_fifos",
+        value: Value::Num(tri_kind(), || i64::from(vfs::protected_fifos()), |v| {
+            vfs::set_protected_fifos(v as u8);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
+        name: "protected_hardlinks",
+        value: Value::Num(bool_kind(), || i64::from(vfs::protected_hardlinks()), |v| {
+            vfs::set_protected_hardlinks(v != 0);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
+        name: "protected_regular",
+        value: Value::Num(tri_kind(), || i64::from(vfs::protected_regular()), |v| {
+            vfs::set_protected_regular(v as u8);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
+        name: "protected_symlinks",
+        value: Value::Num(bool_kind(), || i64::from(vfs::protected_symlinks()), |v| {
+            vfs::set_protected_symlinks(v != 0);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
+        name: "suid_dumpable",
+        value: Value::Num(tri_kind(), || i64::from(suid_dumpable()), |v| {
+            SUID_DUMPABLE.store(v as u64, Ordering::Relaxed);
+            Ok(())
+        }),
+    },
+    Knob { dir: "kernel", name: "hostname", value: Value::Text(crate::time::hostname) },
+    Knob { dir: "kernel", name: "osrelease", value: Value::Text(|| b"6.1.0".to_vec()) },
+    Knob { dir: "kernel", name: "ostype", value: Value::Text(|| b"Linux".to_vec()) },
+    Knob {
+        dir: "kernel",
+        name: "pid_max",
+        value: Value::Num(
+            Kind::Int { min: process::pid::RESERVED_PIDS as i64 + 1, max: process::pid::PID_MAX_LIMIT as i64 },
+            || i64::from(table().pid_max()),
+            |v| table().set_pid_max(v as u32),
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "threads-max",
+        // sysctl_max_threads: 1 ..= FUTEX_TID_MASK
+        value: Value::Num(Kind::Int { min: 1, max: 0x3fff_ffff }, || table().max_threads() as i64, |v| {
+            table().set_max_threads(v as u64);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "vm",
+        name: "max_map_count",
+        value: Value::Num(Kind::Int { min: 0, max: i32::MAX as i64 }, || vm::system_max_map_count() as i64, |v| {
+            vm::set_system_max_map_count(v as usize);
+            Ok(())
+        }),
+    },
+];
+
+/// The directories of /proc/sys, in listing order.
+pub const DIRS: &[&str] = &["fs", "kernel", "vm"];
+
+/// The knobs of directory `dir`.
+pub fn in_dir(dir: &'static str) -> impl Iterator<Item = (usize, &'static Knob)> {
+    KNOBS.iter().enumerate().filter(move |(_, k)| k.dir == dir)
+}
