@@ -14,7 +14,6 @@ use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use signal::{SIGTTIN, SIGTTOU, SigInfo, SigNum};
-use spin::Mutex;
 
 /// `sizeof(struct termios)` as TCGETS copies it (the kernel's termios: 36 bytes).
 pub const TERMIOS_SIZE: usize = 36;
@@ -81,7 +80,8 @@ fn default_termios() -> [u8; TERMIOS_SIZE] {
     t
 }
 
-static TTY: Mutex<Option<Tty>> = Mutex::new(None);
+static TTY: crate::lockorder::Ranked<Option<Tty>> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Tty, "console::TTY", None);
 
 fn with<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
     let mut g = TTY.lock();

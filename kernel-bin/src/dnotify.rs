@@ -29,7 +29,8 @@ use crate::uthread::UThread;
 
 type Dirs = Vec<(Arc<Inode>, DnotifyTable<FileRef>)>;
 
-static DIRS: spin::Mutex<Dirs> = spin::Mutex::new(Vec::new());
+static DIRS: crate::lockorder::Ranked<Dirs> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Dnotify, "dnotify::DIRS", Vec::new());
 /// How many directories are watched: the hooks return at once when 0.
 static WATCHED: AtomicUsize = AtomicUsize::new(0);
 

@@ -11,7 +11,6 @@ use arch_x86_64::mem::vmimpl::KernelFrames;
 use arch_x86_64::user::{FpuState, GeneralRegs};
 use elf_loader::{ExecFile, ExecParams};
 use linux_abi::{Errno, Result};
-use spin::Mutex;
 use vfs::{Ctx, Inode};
 use vm::{Frame, FrameAllocator, PAGE_SIZE, PageSource};
 
@@ -78,7 +77,8 @@ struct Cached {
 const CACHE_FILES: usize = 16;
 const CACHE_PAGES: usize = 4096;
 
-static CACHE: Mutex<(Vec<Cached>, u64)> = Mutex::new((Vec::new(), 0));
+static CACHE: crate::lockorder::Ranked<(Vec<Cached>, u64)> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::ExecCache, "exec::CACHE", (Vec::new(), 0));
 
 fn version(inode: &Inode) -> Version {
     let st = inode.stat();

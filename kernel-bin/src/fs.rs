@@ -4,7 +4,6 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use spin::Mutex;
 use vfs::{Clock, Inode, Timespec};
 
 /// `TMPFS_MAGIC`.
@@ -45,7 +44,8 @@ pub fn mount_of(inode: &Arc<Inode>) -> (u64, bool) {
 }
 
 /// Every mount, the root first (Linux's mount namespace, one for all).
-static MOUNTS: Mutex<Vec<Mount>> = Mutex::new(Vec::new());
+static MOUNTS: crate::lockorder::Ranked<Vec<Mount>> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Mounts, "fs::MOUNTS", Vec::new());
 
 /// Records a mount of `root` on `target` (an absolute path), hiding the
 /// directory `covered`.

@@ -11,7 +11,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use linux_abi::Errno;
 use process::seams::SharedVm;
-use spin::Mutex;
 
 /// A waiter: woken when its flag is set (then its task is made runnable:
 /// no one else is disturbed).
@@ -23,7 +22,8 @@ struct Waiter {
 
 type Key = (usize, u64);
 
-static QUEUES: Mutex<BTreeMap<Key, Vec<Waiter>>> = Mutex::new(BTreeMap::new());
+static QUEUES: crate::lockorder::Ranked<BTreeMap<Key, Vec<Waiter>>> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Futex, "futex::QUEUES", BTreeMap::new());
 
 /// Private futexes are keyed by address space and address; a futex in a
 /// MAP_SHARED mapping by the physical address of its word, so that every

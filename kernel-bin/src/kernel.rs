@@ -41,6 +41,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         deliberate_page_fault();
     }
     if cmdline.has("ktest") {
+        crate::lockorder::panic_on_violation();
         let start = cmdline.get_u64("ktest.start").unwrap_or(0) as usize;
         arch_x86_64::ktest::run(start);
     }

@@ -151,8 +151,11 @@ pub struct Registry {
     waits: WaitGraph<Owner>,
 }
 
-static REGISTRY: spin::Mutex<Registry> =
-    spin::Mutex::new(Registry { files: Vec::new(), waits: WaitGraph::new() });
+static REGISTRY: crate::lockorder::Ranked<Registry> = crate::lockorder::Ranked::new(
+    crate::lockorder::LockClass::FileLocks,
+    "locks::REGISTRY",
+    Registry { files: Vec::new(), waits: WaitGraph::new() },
+);
 /// How many entries the registry has: closes skip it when 0.
 static ENTRIES: AtomicUsize = AtomicUsize::new(0);
 

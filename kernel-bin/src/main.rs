@@ -38,6 +38,8 @@ mod itimer;
 #[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
+mod lockorder;
+#[cfg(target_os = "none")]
 mod locks;
 #[cfg(target_os = "none")]
 mod net;
@@ -56,9 +58,9 @@ mod sched;
 #[cfg(target_os = "none")]
 mod signalfd;
 #[cfg(target_os = "none")]
-mod sysctl;
-#[cfg(target_os = "none")]
 mod syscall;
+#[cfg(target_os = "none")]
+mod sysctl;
 #[cfg(target_os = "none")]
 mod tests;
 #[cfg(target_os = "none")]

@@ -259,8 +259,9 @@ pub fn pipe(flags: u32) -> (Arc<dyn File>, Arc<dyn File>) {
 
 /// The pipes of the FIFO inodes open now: (inode, its pipe). A pipe lives
 /// while an end is open, as Linux frees `i_pipe` at the last close.
-static FIFOS: Mutex<alloc::vec::Vec<(alloc::sync::Weak<vfs::Inode>, alloc::sync::Weak<Shared>)>> =
-    Mutex::new(alloc::vec::Vec::new());
+static FIFOS: crate::lockorder::Ranked<
+    alloc::vec::Vec<(alloc::sync::Weak<vfs::Inode>, alloc::sync::Weak<Shared>)>,
+> = crate::lockorder::Ranked::new(crate::lockorder::LockClass::Fifos, "pipe::FIFOS", alloc::vec::Vec::new());
 
 /// open(2) of a FIFO inode, as Linux's fifo_open(): every open shares the
 /// inode's one pipe; `O_RDONLY` waits for a writer and `O_WRONLY` for a

@@ -65,7 +65,10 @@ pub fn set_exec(pid: Pid, exe: &[u8], exe_inode: Arc<Inode>, argv: &[Vec<u8>]) {
     let mut m = INFO.lock();
     let start_ticks = m.get(&pid).map_or_else(ticks, |i| i.start_ticks);
     let (env, auxv) = m.get_mut(&pid).map(|i| (i.env, core::mem::take(&mut i.auxv))).unwrap_or_default();
-    m.insert(pid, Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, start_ticks, env, auxv });
+    m.insert(
+        pid,
+        Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, start_ticks, env, auxv },
+    );
 }
 
 /// Records where execve put the environment and what auxv it gave
@@ -169,9 +172,7 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
         Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
-        Node::Global(_) | Node::NetFile(_) | Node::ProcFile(..) => {
-            (FileType::Regular, 0o444)
-        }
+        Node::Global(_) | Node::NetFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
     }
 }
 
@@ -235,7 +236,9 @@ impl Node {
             }
             Node::Sys(d) => {
                 let dir = crate::sysctl::DIRS.get(usize::from(d) - 1)?;
-                crate::sysctl::in_dir(dir).find(|(_, k)| k.name.as_bytes() == name).map(|(i, _)| Node::SysFile(i))
+                crate::sysctl::in_dir(dir)
+                    .find(|(_, k)| k.name.as_bytes() == name)
+                    .map(|(i, _)| Node::SysFile(i))
             }
             Node::Net => find(NET_FILES).map(Node::NetFile),
             Node::Proc(pid, tid) => {
@@ -460,7 +463,8 @@ fn mem_rw(
 fn environ_read(pid: Pid, offset: u64, buf: &mut [u8]) -> Result<usize> {
     let (start, end) = INFO.lock().get(&pid).map(|i| i.env).unwrap_or_default();
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return Ok(0) };
-    let Some(at) = usize::try_from(offset).ok().and_then(|o| start.checked_add(o)).filter(|a| *a < end) else {
+    let Some(at) = usize::try_from(offset).ok().and_then(|o| start.checked_add(o)).filter(|a| *a < end)
+    else {
         return Ok(0);
     };
     let want = buf.len().min(end - at);

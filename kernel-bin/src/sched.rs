@@ -221,6 +221,7 @@ fn reschedule(requeue: bool) {
             (prev, next)
         });
         if !Arc::ptr_eq(&prev, &next) {
+            crate::lockorder::check_switch();
             account_switch(&prev, &next, !requeue);
             context::switch(&prev.kthread, &next.kthread);
         }

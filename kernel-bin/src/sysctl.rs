@@ -91,7 +91,11 @@ impl Knob {
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<usize> {
         let Value::Num(kind, _, set) = self.value else { return Err(Errno::EACCES) };
         if offset != 0 {
-            log::warn!("sysctl {}/{}: write at offset {offset} ignored (sysctl_writes_strict)", self.dir, self.name);
+            log::warn!(
+                "sysctl {}/{}: write at offset {offset} ignored (sysctl_writes_strict)",
+                self.dir,
+                self.name
+            );
             return Ok(data.len());
         }
         match linux_abi::sysctl::parse(kind, data)? {
@@ -117,66 +121,98 @@ pub static KNOBS: &[Knob] = &[
     Knob {
         dir: "fs",
         name: "pipe-max-size",
-        value: Value::Num(Kind::PipeMaxSize, || pipe_max_size() as i64, |v| {
-            PIPE_MAX_SIZE.store(v as u64, Ordering::Relaxed);
-            Ok(())
-        }),
+        value: Value::Num(
+            Kind::PipeMaxSize,
+            || pipe_max_size() as i64,
+            |v| {
+                PIPE_MAX_SIZE.store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs",
         name: "pipe-user-pages-hard",
-        value: Value::Num(Kind::Ulong, || pipe_user_pages_hard() as i64, |v| {
-            PIPE_USER_PAGES_HARD.store(v as u64, Ordering::Relaxed);
-            Ok(())
-        }),
+        value: Value::Num(
+            Kind::Ulong,
+            || pipe_user_pages_hard() as i64,
+            |v| {
+                PIPE_USER_PAGES_HARD.store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs",
         name: "pipe-user-pages-soft",
-        value: Value::Num(Kind::Ulong, || pipe_user_pages_soft() as i64, |v| {
-            PIPE_USER_PAGES_SOFT.store(v as u64, Ordering::Relaxed);
-            Ok(())
-        }),
+        value: Value::Num(
+            Kind::Ulong,
+            || pipe_user_pages_soft() as i64,
+            |v| {
+                PIPE_USER_PAGES_SOFT.store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs",
         name: "protected_fifos",
-        value: Value::Num(tri_kind(), || i64::from(vfs::protected_fifos()), |v| {
-            vfs::set_protected_fifos(v as u8);
-            Ok(())
-        }),
+        value: Value::Num(
+            tri_kind(),
+            || i64::from(vfs::protected_fifos()),
+            |v| {
+                vfs::set_protected_fifos(v as u8);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs",
         name: "protected_hardlinks",
-        value: Value::Num(bool_kind(), || i64::from(vfs::protected_hardlinks()), |v| {
-            vfs::set_protected_hardlinks(v != 0);
-            Ok(())
-        }),
+        value: Value::Num(
+            bool_kind(),
+            || i64::from(vfs::protected_hardlinks()),
+            |v| {
+                vfs::set_protected_hardlinks(v != 0);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs",
         name: "protected_regular",
-        value: Value::Num(tri_kind(), || i64::from(vfs::protected_regular()), |v| {
-            vfs::set_protected_regular(v as u8);
-            Ok(())
-        }),
+        value: Value::Num(
+            tri_kind(),
+            || i64::from(vfs::protected_regular()),
+            |v| {
+                vfs::set_protected_regular(v as u8);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs",
         name: "protected_symlinks",
-        value: Value::Num(bool_kind(), || i64::from(vfs::protected_symlinks()), |v| {
-            vfs::set_protected_symlinks(v != 0);
-            Ok(())
-        }),
+        value: Value::Num(
+            bool_kind(),
+            || i64::from(vfs::protected_symlinks()),
+            |v| {
+                vfs::set_protected_symlinks(v != 0);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs",
         name: "suid_dumpable",
-        value: Value::Num(tri_kind(), || i64::from(suid_dumpable()), |v| {
-            SUID_DUMPABLE.store(v as u64, Ordering::Relaxed);
-            Ok(())
-        }),
+        value: Value::Num(
+            tri_kind(),
+            || i64::from(suid_dumpable()),
+            |v| {
+                SUID_DUMPABLE.store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
     },
     Knob { dir: "kernel", name: "hostname", value: Value::Text(crate::time::hostname) },
     Knob { dir: "kernel", name: "osrelease", value: Value::Text(|| b"6.1.0".to_vec()) },
@@ -185,7 +221,10 @@ pub static KNOBS: &[Knob] = &[
         dir: "kernel",
         name: "pid_max",
         value: Value::Num(
-            Kind::Int { min: process::pid::RESERVED_PIDS as i64 + 1, max: process::pid::PID_MAX_LIMIT as i64 },
+            Kind::Int {
+                min: process::pid::RESERVED_PIDS as i64 + 1,
+                max: process::pid::PID_MAX_LIMIT as i64,
+            },
             || i64::from(table().pid_max()),
             |v| table().set_pid_max(v as u32),
         ),
@@ -194,18 +233,26 @@ pub static KNOBS: &[Knob] = &[
         dir: "kernel",
         name: "threads-max",
         // sysctl_max_threads: 1 ..= FUTEX_TID_MASK
-        value: Value::Num(Kind::Int { min: 1, max: 0x3fff_ffff }, || table().max_threads() as i64, |v| {
-            table().set_max_threads(v as u64);
-            Ok(())
-        }),
+        value: Value::Num(
+            Kind::Int { min: 1, max: 0x3fff_ffff },
+            || table().max_threads() as i64,
+            |v| {
+                table().set_max_threads(v as u64);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "vm",
         name: "max_map_count",
-        value: Value::Num(Kind::Int { min: 0, max: i32::MAX as i64 }, || vm::system_max_map_count() as i64, |v| {
-            vm::set_system_max_map_count(v as usize);
-            Ok(())
-        }),
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || vm::system_max_map_count() as i64,
+            |v| {
+                vm::set_system_max_map_count(v as usize);
+                Ok(())
+            },
+        ),
     },
 ];
 

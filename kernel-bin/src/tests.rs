@@ -142,3 +142,27 @@ ktest!(
         q2.remove_relay(&ep);
     }
 );
+
+ktest!(
+    fn lock_order_checker_tracks_held_classes() {
+        use crate::lockorder::{LockClass, Ranked, would_violate};
+        static OUTER: Ranked<u32> = Ranked::new(LockClass::ExecCache, "test outer", 0);
+        static INNER: Ranked<u32> = Ranked::new(LockClass::Hostname, "test inner", 0);
+        let checked = cfg!(debug_assertions);
+        assert!(!would_violate(LockClass::ExecCache));
+        let a = OUTER.lock();
+        // the same class again, or an earlier one: reported before spinning
+        assert_eq!(would_violate(LockClass::ExecCache), checked);
+        assert!(!would_violate(LockClass::Mounts));
+        let b = INNER.lock();
+        assert_eq!(would_violate(LockClass::Tty), checked);
+        assert_eq!(would_violate(LockClass::Hostname), checked);
+        // guards dropped out of order leave the right class held: the
+        // inner one, still later than Tty (the outer one would not be)
+        drop(a);
+        assert_eq!(would_violate(LockClass::Tty), checked);
+        drop(b);
+        assert!(!would_violate(LockClass::ExecCache));
+        assert!(!would_violate(LockClass::Hostname));
+    }
+);

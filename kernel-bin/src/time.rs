@@ -30,7 +30,8 @@ pub fn set_realtime_ns(ns: u64) {
 
 /// The host name (uname's nodename), 64 bytes at most; "(none)" until
 /// sethostname(2).
-static HOSTNAME: spin::Mutex<Option<alloc::vec::Vec<u8>>> = spin::Mutex::new(None);
+static HOSTNAME: crate::lockorder::Ranked<Option<alloc::vec::Vec<u8>>> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Hostname, "time::HOSTNAME", None);
 
 /// The host name, as uname(2) and /proc/sys/kernel/hostname show it.
 pub fn hostname() -> alloc::vec::Vec<u8> {

@@ -32,12 +32,20 @@ const TFD_IOC_SET_TICKS: u32 = 0x4008_5400;
 const CAP_WAKE_ALARM: u32 = 35;
 
 /// Armed timers by `(monotonic deadline, timer id)`.
-static ARMED: Mutex<BTreeMap<(u64, u64), Weak<TimerFd>>> = Mutex::new(BTreeMap::new());
+static ARMED: crate::lockorder::Ranked<BTreeMap<(u64, u64), Weak<TimerFd>>> = crate::lockorder::Ranked::new(
+    crate::lockorder::LockClass::TimerfdArmed,
+    "timerfd::ARMED",
+    BTreeMap::new(),
+);
 /// The first key of [`ARMED`] (`u64::MAX`: none), read without the lock
 /// on every tick.
 static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Every realtime timerfd, by id (moved by a clock set).
-static REALTIME: Mutex<BTreeMap<u64, Weak<TimerFd>>> = Mutex::new(BTreeMap::new());
+static REALTIME: crate::lockorder::Ranked<BTreeMap<u64, Weak<TimerFd>>> = crate::lockorder::Ranked::new(
+    crate::lockorder::LockClass::TimerfdRealtime,
+    "timerfd::REALTIME",
+    BTreeMap::new(),
+);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn mono_now() -> u64 {

@@ -226,6 +226,10 @@ pub fn run_user_suite(q: &Qemu, t: &mut Tally) -> Result<(), String> {
             count(rest.split(':').next().unwrap_or(rest), false);
         } else if line == "init: done" {
             done = true;
+        } else if let Some(at) = line.find("lock order: ") {
+            // kernel-bin's debug-build lock-order checker (lockorder.rs)
+            t.failed += 1;
+            t.failures.push(format!("kernel: {}", &line[at..]));
         }
     }
     println!();

@@ -46,7 +46,9 @@ fn is_space(c: u8) -> bool {
 /// `s`: the value and the digits taken; `None` on overflow.
 fn strtoul(s: &[u8]) -> Option<(u64, usize)> {
     let (base, skip) = if s.first() == Some(&b'0') {
-        if s.get(1).is_some_and(|c| c.eq_ignore_ascii_case(&b'x')) && s.get(2).is_some_and(u8::is_ascii_hexdigit) {
+        if s.get(1).is_some_and(|c| c.eq_ignore_ascii_case(&b'x'))
+            && s.get(2).is_some_and(u8::is_ascii_hexdigit)
+        {
             (16, 2)
         } else {
             (8, 0)

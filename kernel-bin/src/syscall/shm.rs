@@ -24,7 +24,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
-use spin::{Mutex, Once};
+use spin::Once;
 use vfs::{File, Inode, RamFile};
 use vm::PageSource;
 
@@ -253,7 +253,11 @@ struct Segments {
     seq: i32,
 }
 
-static SEGMENTS: Mutex<Segments> = Mutex::new(Segments { by_index: BTreeMap::new(), last_index: -1, seq: 0 });
+static SEGMENTS: crate::lockorder::Ranked<Segments> = crate::lockorder::Ranked::new(
+    crate::lockorder::LockClass::Shm,
+    "shm::SEGMENTS",
+    Segments { by_index: BTreeMap::new(), last_index: -1, seq: 0 },
+);
 
 fn now_sec() -> i64 {
     (crate::time::realtime_ns() / 1_000_000_000) as i64

@@ -1,0 +1,207 @@
+//! The lock order of kernel-bin's global locks, checked in debug builds.
+//!
+//! Every global lock of kernel-bin that is not a leaf of the scheduler is a
+//! [`Ranked`] spin lock with a [`LockClass`]: while a lock is held, only
+//! locks of a *higher* class may be taken (docs/architecture.md, "Lock
+//! order"). In a debug build (`debug_assertions`, which the kernel of
+//! `cargo xtask test` is) each acquisition is checked against the classes
+//! already held on this CPU (the kernel runs on one CPU, and no Ranked lock
+//! is held across a context switch or taken by an interrupt handler, so
+//! one stack of held classes is the CPU's):
+//!
+//! - a class taken while the same class is held: the same global lock taken
+//!   twice, which on one CPU spins for ever (the machine hangs) — reported
+//!   before spinning;
+//! - a class taken while a higher class is held: an order inversion, a
+//!   deadlock waiting for a second CPU or a sleeper.
+//!
+//! A violation is logged once per pair of classes as `lock order: ...`
+//! (xtask's suite run fails on that line) and panics when the kernel runs
+//! its in-kernel tests (`ktest`). A release build keeps only the lock.
+
+use core::ops::{Deref, DerefMut};
+
+/// The classes, outermost first: a lock may be taken while holding only
+/// locks of lower classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum LockClass {
+    /// `exec::CACHE`: executables kept in memory.
+    ExecCache = 1,
+    /// `fs::MOUNTS`: the mount table.
+    Mounts,
+    /// `syscall::shm::SEGMENTS`: System V shared memory segments.
+    Shm,
+    /// `locks::REGISTRY`: file locks (flock, POSIX, leases).
+    FileLocks,
+    /// `dnotify::DIRS`: directory notifications.
+    Dnotify,
+    /// `pipe::FIFOS`: the pipe behind each FIFO inode.
+    Fifos,
+    /// `futex::QUEUES`: futex waiters by key.
+    Futex,
+    /// `timerfd::ARMED`: armed timer files by deadline.
+    TimerfdArmed,
+    /// `timerfd::REALTIME`: CLOCK_REALTIME timer files (clock_settime).
+    TimerfdRealtime,
+    /// `console::TTY`: the terminal's line discipline.
+    Tty,
+    /// `time::HOSTNAME`: leaf.
+    Hostname,
+}
+
+#[cfg(debug_assertions)]
+mod held {
+    use super::LockClass;
+    use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+
+    const DEPTH: usize = 16;
+    /// The classes held on this CPU, in the order taken.
+    static STACK: [AtomicU8; DEPTH] = [const { AtomicU8::new(0) }; DEPTH];
+    static LEN: AtomicUsize = AtomicUsize::new(0);
+    /// Pairs (held, taken) already reported: a bit per class pair.
+    static REPORTED: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
+    /// Whether the in-kernel tests run (a violation panics then).
+    pub static PANIC_ON_VIOLATION: AtomicBool = AtomicBool::new(false);
+
+    /// Checks taking `class` against what is held; records it.
+    pub fn acquire(class: LockClass, name: &'static str) {
+        let len = LEN.load(Ordering::Relaxed).min(DEPTH);
+        for slot in STACK.iter().take(len) {
+            let held = slot.load(Ordering::Relaxed);
+            if held >= class as u8 {
+                report(held, class, name);
+            }
+        }
+        if len < DEPTH {
+            STACK[len].store(class as u8, Ordering::Relaxed);
+        }
+        LEN.store(len + 1, Ordering::Relaxed);
+    }
+
+    /// Forgets one hold of `class` (guards may drop out of order).
+    pub fn release(class: LockClass) {
+        let len = LEN.load(Ordering::Relaxed);
+        let Some(top) = len.checked_sub(1) else { return };
+        if let Some(i) =
+            (0..=top.min(DEPTH - 1)).rev().find(|&i| STACK[i].load(Ordering::Relaxed) == class as u8)
+        {
+            for j in i..top.min(DEPTH - 1) {
+                STACK[j].store(STACK[j + 1].load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        LEN.store(top, Ordering::Relaxed);
+    }
+
+    /// Whether [`acquire`] of `class` would report.
+    pub fn would_violate(class: LockClass) -> bool {
+        let len = LEN.load(Ordering::Relaxed).min(DEPTH);
+        STACK.iter().take(len).any(|slot| slot.load(Ordering::Relaxed) >= class as u8)
+    }
+
+    /// How many Ranked locks this CPU holds.
+    pub fn depth() -> usize {
+        LEN.load(Ordering::Relaxed)
+    }
+
+    fn report(held: u8, taken: LockClass, name: &'static str) {
+        let bit = (usize::from(held) % 16) * 16 + (taken as usize % 16);
+        let first = REPORTED[bit / 64].fetch_or(1 << (bit % 64), Ordering::Relaxed) & (1 << (bit % 64)) == 0;
+        let what = if held == taken as u8 {
+            "taken twice (a hang on one CPU)"
+        } else {
+            "taken inside a later class"
+        };
+        if first {
+            log::error!("lock order: {name} ({taken:?}) {what}: class {held} is held");
+        }
+        if PANIC_ON_VIOLATION.load(Ordering::Relaxed) {
+            panic!("lock order: {name} ({taken:?}) {what}: class {held} is held");
+        }
+    }
+}
+
+/// Whether taking a lock of `class` now would be reported (a class equal
+/// to or later than it is held); always false in a release build.
+pub fn would_violate(class: LockClass) -> bool {
+    #[cfg(debug_assertions)]
+    {
+        held::would_violate(class)
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        let _ = class;
+        false
+    }
+}
+
+/// Makes a violation panic (the in-kernel tests run).
+pub fn panic_on_violation() {
+    #[cfg(debug_assertions)]
+    held::PANIC_ON_VIOLATION.store(true, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The scheduler's check before a context switch: no Ranked lock may be
+/// held across it (another task taking it would spin for ever on one
+/// CPU). Reported once as a `lock order:` line.
+pub fn check_switch() {
+    #[cfg(debug_assertions)]
+    if held::depth() != 0 {
+        static ONCE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+        if !ONCE.swap(true, core::sync::atomic::Ordering::Relaxed) {
+            log::error!("lock order: {} Ranked lock(s) held across a context switch", held::depth());
+        }
+        if held::PANIC_ON_VIOLATION.load(core::sync::atomic::Ordering::Relaxed) {
+            panic!("lock order: a Ranked lock held across a context switch");
+        }
+    }
+}
+
+/// A spin lock with a place in the lock order.
+pub struct Ranked<T> {
+    class: LockClass,
+    name: &'static str,
+    inner: spin::Mutex<T>,
+}
+
+impl<T> Ranked<T> {
+    /// A lock of `class`, called `name` in reports.
+    pub const fn new(class: LockClass, name: &'static str, value: T) -> Self {
+        Ranked { class, name, inner: spin::Mutex::new(value) }
+    }
+
+    /// Takes the lock (checked in debug builds, before it spins).
+    pub fn lock(&self) -> RankedGuard<'_, T> {
+        #[cfg(debug_assertions)]
+        held::acquire(self.class, self.name);
+        RankedGuard { guard: self.inner.lock(), class: self.class }
+    }
+}
+
+/// A held [`Ranked`] lock.
+pub struct RankedGuard<'a, T> {
+    guard: spin::MutexGuard<'a, T>,
+    class: LockClass,
+}
+
+impl<T> Deref for RankedGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for RankedGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for RankedGuard<'_, T> {
+    fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        held::release(self.class);
+        #[cfg(not(debug_assertions))]
+        let _ = self.class;
+    }
+}
