@@ -379,6 +379,9 @@ impl SynthNode for Node {
     }
 
     fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Option<Result<usize>> {
+        if let Node::SysFile(i) = *self {
+            return crate::sysctl::KNOBS[i].read_at(offset, buf).map(Ok);
+        }
         if let Node::ProcFile(pid, _, "environ") = *self {
             return Some(environ_read(pid, offset, buf));
         }

@@ -84,6 +84,21 @@ impl Knob {
         }
     }
 
+    /// A read of a number knob at `offset` (`None` for text, read as a
+    /// file): as `__do_proc_dointvec`, the value from offset 0 only, cut
+    /// to `buf` (a short read gets no newline), and nothing (EOF) from
+    /// any other offset.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Option<usize> {
+        let Value::Num(..) = self.value else { return None };
+        if offset != 0 {
+            return Some(0);
+        }
+        let text = self.read();
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text[..n]);
+        Some(n)
+    }
+
     /// A write of `data` at `offset` (the opener passed the permission
     /// check): the bytes write(2) reports. As Linux's
     /// `sysctl_writes_strict` (1), a write past offset 0 changes nothing

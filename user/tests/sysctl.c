@@ -144,6 +144,22 @@ KT_CASE(pipe_max_size_rounds_up_to_a_power_of_two_pages) {
     KT_EQ(get("fs/pipe-max-size"), old);
 }
 
+KT_CASE(a_number_is_read_whole_from_offset_zero_only) {
+    char buf[16];
+    long v = get("vm/max_map_count");
+    char want[16];
+    int len = snprintf(want, sizeof want, "%ld\n", v);
+    int fd = KT_SYS_OK(open(knob("vm/max_map_count"), O_RDONLY));
+    /* a short first read: the first bytes, no newline; then EOF */
+    KT_SYS_RET(read(fd, buf, 2), 2);
+    KT_EQ(memcmp(buf, want, 2), 0);
+    KT_SYS_RET(read(fd, buf, sizeof buf), 0);
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 1), 0);
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 0), len);
+    KT_EQ(memcmp(buf, want, len), 0);
+    close(fd);
+}
+
 KT_CASE(a_write_past_offset_zero_changes_nothing) {
     long old = get("fs/protected_regular");
     int fd = KT_SYS_OK(open(knob("fs/protected_regular"), O_WRONLY));
