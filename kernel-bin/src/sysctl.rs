@@ -106,11 +106,15 @@ impl Knob {
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<usize> {
         let Value::Num(kind, _, set) = self.value else { return Err(Errno::EACCES) };
         if offset != 0 {
-            log::warn!(
-                "sysctl {}/{}: write at offset {offset} ignored (sysctl_writes_strict)",
-                self.dir,
-                self.name
-            );
+            // warn_sysctl_write() is pr_warn_once: a user cannot fill the log
+            static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    "sysctl {}/{}: write at offset {offset} ignored (sysctl_writes_strict)",
+                    self.dir,
+                    self.name
+                );
+            }
             return Ok(data.len());
         }
         match linux_abi::sysctl::parse(kind, data)? {
