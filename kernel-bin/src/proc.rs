@@ -25,7 +25,25 @@ impl Platform for Kernel {
     type Frames = KernelFrames;
     type File = dyn vfs::File;
     type Dir = Arc<vfs::Inode>;
+    type ThreadExt = ThreadExt;
+    type ProcessExt = ProcessExt;
 }
+
+/// This kernel's state of a thread, in its record of the process table
+/// (made by clone, moved by exec's thread-id change, given back to
+/// [`Hooks::thread_exited`]).
+#[derive(Default)]
+pub struct ThreadExt {}
+
+impl process::seams::RecordExt for ThreadExt {}
+
+/// This kernel's state of a process, in its record of the process table
+/// (made by clone when it makes a process, dropped when the zombie is
+/// reaped).
+#[derive(Default)]
+pub struct ProcessExt {}
+
+impl process::seams::RecordExt for ProcessExt {}
 
 /// An address space of this kernel.
 pub type Vm = process::seams::Vm<Kernel>;
@@ -86,7 +104,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         TASKS.lock().insert(tid, task);
     }
 
-    fn thread_exited(&self, tid: Pid) {
+    fn thread_exited(&self, tid: Pid, _ext: ThreadExt) {
         let task = TASKS.lock().remove(&tid);
         COMM.lock().remove(&tid);
         match task {

@@ -13,6 +13,12 @@
 //!   thread holds its tid, mask and pending signals, clear-child-tid word,
 //!   robust-list head, fd table and fs context (`fs-table`, per task as in
 //!   Linux) and its registers through [`seams::UserContext`].
+//! - Each record has a slot for the kernel's own state (`ext`, of the
+//!   types [`seams::Platform::ThreadExt`] and `ProcessExt`): made at clone
+//!   from the creator's by [`seams::RecordExt::for_clone`], reset by exec,
+//!   moved with a thread whose id exec changes, and dropped with the record
+//!   (a thread's is handed to [`seams::Hooks::thread_exited`]), never under
+//!   the table lock. The kernel keeps no map keyed by pid or tid.
 //! - [`clone::CloneArgs`] come from fork, vfork, clone(2) and clone3(2);
 //!   [`clone::validate`] applies `copy_process()`'s rules in Linux's order;
 //!   [`table::ProcessTable::clone_task`] shares or copies each resource and

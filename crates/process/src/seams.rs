@@ -5,7 +5,8 @@
 //!   it).
 //! - [`Platform`]: the types a kernel plugs in (its context, its MMU and
 //!   frame allocator for `vm`, its open-file and directory types for
-//!   `fs-table`).
+//!   `fs-table`, and its own per-thread and per-process state, the
+//!   [`RecordExt`] slots).
 //! - [`Hooks`]: what only the kernel can do (run a thread, block and wake,
 //!   make a pidfd, wake a futex). Every hook is called with no lock of this
 //!   crate held.
@@ -13,6 +14,7 @@
 use alloc::sync::Arc;
 use linux_abi::{Errno, Result};
 
+use crate::clone::CloneFlags;
 use crate::pid::Pid;
 use crate::uaccess::UserMemory;
 
@@ -46,6 +48,42 @@ pub trait Platform: Sized + 'static {
     type File: ?Sized + Send + Sync + 'static;
     /// The kernel's directory handle (root and cwd).
     type Dir: Clone + Send + Sync + 'static;
+    /// The kernel's own state of a thread, kept in its record
+    /// ([`Thread::ext`](crate::table::Thread::ext)): made at clone, moved
+    /// with the record when exec changes the thread's id, handed to
+    /// [`Hooks::thread_exited`] when the thread ends.
+    type ThreadExt: RecordExt;
+    /// The kernel's own state of a process, kept in its record
+    /// ([`Process::ext`](crate::table::Process::ext)): made when clone makes
+    /// a process, dropped (after the table lock is released) when the
+    /// zombie is reaped.
+    type ProcessExt: RecordExt;
+}
+
+/// A kernel-owned slot in a thread or process record: how its value is
+/// made and what exec does to it. Init's values are `Default`.
+///
+/// Both hooks run under the table lock: they must not call the table nor
+/// take a lock that is ever held while calling it, and what they drop must
+/// not take locks. The values themselves are dropped only after the lock
+/// is released.
+pub trait RecordExt: Default + Send + 'static {
+    /// The new record's value at clone, from the creator's (the calling
+    /// thread's for a thread slot, the calling process's for a process
+    /// slot; a process slot is made only when clone makes a process, not
+    /// for `CLONE_THREAD`). `flags` are the clone's. An error fails the
+    /// clone with it (as Linux's `copy_process()` fails with `ENOMEM`) and
+    /// leaves no trace. The default is a fresh value.
+    fn for_clone(&self, flags: CloneFlags) -> Result<Self> {
+        let _ = flags;
+        Ok(Self::default())
+    }
+
+    /// execve succeeded: reset what exec resets. For a thread slot, the
+    /// calling thread's value, already under its new id if it took the
+    /// leader's (the other threads' values go to
+    /// [`Hooks::thread_exited`]). The default keeps everything.
+    fn exec(&mut self) {}
 }
 
 /// An address space.
@@ -78,9 +116,10 @@ pub trait Hooks<P: Platform> {
     fn thread_created(&self, tid: Pid);
 
     /// A thread has exited (or was removed by exec's de-thread) and will
-    /// never run again.
-    fn thread_exited(&self, tid: Pid) {
-        let _ = tid;
+    /// never run again: its record is gone, `ext` is what its slot held
+    /// (dropped by the hook, with no lock of this crate held).
+    fn thread_exited(&self, tid: Pid, ext: P::ThreadExt) {
+        let _ = (tid, ext);
     }
 
     /// A thread's id changed: exec from a non-leader thread makes it take

@@ -32,7 +32,7 @@ use crate::cred::Credentials;
 use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
-use crate::seams::{Files, Fs, Hooks, Platform, SharedVm, UserContext, Vm, VmMemory};
+use crate::seams::{Files, Fs, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm, VmMemory};
 use crate::uaccess::UserMemory;
 use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
 
@@ -95,6 +95,8 @@ pub struct Thread<P: Platform> {
     /// The slack `PR_SET_TIMERSLACK` 0 goes back to: the creator's slack
     /// when this thread was made.
     pub default_timer_slack_ns: u64,
+    /// The kernel's state of this thread (see [`RecordExt`]).
+    pub ext: P::ThreadExt,
 }
 
 impl<P: Platform> Thread<P> {
@@ -105,6 +107,12 @@ impl<P: Platform> Thread<P> {
     /// The thread-group id (the process's pid).
     pub fn tgid(&self) -> Pid {
         self.tgid
+    }
+    /// The thread that vforked this one and waits until it releases its
+    /// address space (exec or exit); `None` once it has (or if it was not
+    /// made by vfork).
+    pub fn vfork_parent(&self) -> Option<Pid> {
+        self.vfork_parent
     }
 }
 
@@ -162,6 +170,8 @@ pub struct Process<P: Platform> {
     /// Its exit was reported to a tracer that is not its parent: the
     /// parent hears of it when the tracer reaps or detaches.
     parent_notify_deferred: bool,
+    /// The kernel's state of this process (see [`RecordExt`]).
+    pub ext: P::ProcessExt,
 }
 
 impl<P: Platform> Process<P> {
@@ -282,7 +292,7 @@ pub struct InitProcess<P: Platform> {
 
 enum Effect<P: Platform> {
     Created(Pid),
-    Exited(Pid),
+    Exited(Pid, P::ThreadExt),
     Renamed(Pid, Pid),
     Wake(Pid),
     Queued(Pid),
@@ -309,7 +319,7 @@ impl<P: Platform> Out<P> {
         for e in self.effects {
             match e {
                 Effect::Created(t) => hooks.thread_created(t),
-                Effect::Exited(t) => hooks.thread_exited(t),
+                Effect::Exited(t, ext) => hooks.thread_exited(t, ext),
                 Effect::Renamed(a, b) => hooks.thread_renamed(a, b),
                 Effect::Wake(t) => hooks.signal_wakeup(t),
                 Effect::Queued(p) => hooks.signal_queued(p),
@@ -364,6 +374,13 @@ impl<P: Platform> ProcessTable<P> {
         }
     }
 
+    /// Whether the table lock is held now (host tests check that nothing
+    /// is dropped under it).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
     /// Sets the system-wide thread limit (`threads-max`).
     pub fn set_max_threads(&self, max: u64) {
         self.inner.lock().max_threads = max;
@@ -409,6 +426,7 @@ impl<P: Platform> ProcessTable<P> {
             no_new_privs: false,
             timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
             default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            ext: Default::default(),
         };
         let process = Process {
             pid,
@@ -444,6 +462,7 @@ impl<P: Platform> ProcessTable<P> {
             cap_bset: CAP_FULL_SET,
             membarrier: 0,
             mlock: Default::default(),
+            ext: Default::default(),
         };
         g.threads.insert(pid, thread);
         g.procs.insert(pid, process);
@@ -563,10 +582,13 @@ impl<P: Platform> ProcessTable<P> {
     /// tid (its pid unless `CLONE_THREAD`). With `CLONE_VFORK` returns
     /// after [`Hooks::wait_vfork_done`]. A failed clone leaves no trace.
     pub fn clone_task(&self, caller: Pid, args: &CloneArgs, hooks: &impl Hooks<P>) -> Result<Pid> {
+        let mut early = Out::new();
         let prepared = {
             let mut g = self.inner.lock();
-            g.prepare_clone(caller, args)
+            g.prepare_clone(caller, args, &mut early)
         };
+        // what a failed preparation made is dropped here, unlocked
+        early.run(hooks);
         let mut prepared = prepared?;
         let child = prepared.tid;
         let parent_pid = prepared.parent;
@@ -1363,7 +1385,7 @@ impl<P: Platform> Inner<P> {
         })
     }
 
-    fn prepare_clone(&mut self, caller: Pid, args: &CloneArgs) -> Result<Prepared<P>> {
+    fn prepare_clone(&mut self, caller: Pid, args: &CloneArgs, out: &mut Out<P>) -> Result<Prepared<P>> {
         use CloneFlags as F;
         let pid = self.proc_of(caller)?;
         let facts = self.caller_facts(pid)?;
@@ -1443,6 +1465,7 @@ impl<P: Platform> Inner<P> {
                 cap_bset: p.cap_bset,
                 membarrier: p.membarrier,
                 mlock: Default::default(),
+                ext: Default::default(),
             });
         }
         let mut context = t.context.clone();
@@ -1455,10 +1478,33 @@ impl<P: Platform> Inner<P> {
         }
         let clear_altstack = f.contains(F::VM) && !f.contains(F::VFORK);
         let signals = t.signals.child(clear_altstack);
+        // The kernel's slots, last of what can fail before the pid.
+        let mut thread_ext = None;
+        let mut made = Ok(());
+        if let Some(proc_) = &mut process {
+            match p.ext.for_clone(f) {
+                Ok(ext) => proc_.ext = ext,
+                Err(e) => made = Err(e),
+            }
+        }
+        if made.is_ok() {
+            match t.ext.for_clone(f) {
+                Ok(ext) => thread_ext = Some(ext),
+                Err(e) => made = Err(e),
+            }
+        }
         // alloc_pid()
-        let tid = match args.set_tid.first() {
-            Some(&want) => self.pids.alloc_specific(want)?,
-            None => self.pids.alloc()?,
+        let tid = made.and_then(|()| match args.set_tid.first() {
+            Some(&want) => self.pids.alloc_specific(want),
+            None => self.pids.alloc(),
+        });
+        let tid = match tid {
+            Ok(tid) => tid,
+            Err(e) => {
+                out.drop_later(thread_ext);
+                out.drop_later(process);
+                return Err(e);
+            }
         };
         if let Some(proc_) = &mut process {
             proc_.pid = tid;
@@ -1484,6 +1530,7 @@ impl<P: Platform> Inner<P> {
             no_new_privs: t.no_new_privs,
             timer_slack_ns: t.timer_slack_ns,
             default_timer_slack_ns: t.timer_slack_ns,
+            ext: thread_ext.unwrap_or_default(),
         };
         Ok(Prepared {
             tid,
@@ -1587,10 +1634,11 @@ impl<P: Platform> Inner<P> {
         let vm = p.vm.clone();
         self.mm_release(tid, vm.as_ref(), shared, out);
         drop(vm);
-        let Some(thread) = self.threads.remove(&tid) else { return };
+        let Some(mut thread) = self.threads.remove(&tid) else { return };
         let usage = thread.cpu.usage();
+        let ext = core::mem::take(&mut thread.ext);
         out.drop_later(thread);
-        out.effects.push(Effect::Exited(tid));
+        out.effects.push(Effect::Exited(tid, ext));
         let Some(p) = self.procs.get_mut(&pid) else { return };
         p.usage.accumulate(&usage);
         p.threads.retain(|&t| t != tid);
@@ -2406,17 +2454,19 @@ impl<P: Platform> Inner<P> {
         let others: Vec<Pid> = p.threads.iter().copied().filter(|&t| t != tid).collect();
         for o in others {
             self.mm_release(o, vm.as_ref(), true, out);
-            if let Some(th) = self.threads.remove(&o) {
+            let mut ext = P::ThreadExt::default();
+            if let Some(mut th) = self.threads.remove(&o) {
                 let usage = th.cpu.usage();
                 if let Some(p) = self.procs.get_mut(&pid) {
                     p.usage.accumulate(&usage);
                 }
+                ext = core::mem::take(&mut th.ext);
                 out.drop_later(th);
             }
             if o != pid {
                 self.pids.put(o);
             }
-            out.effects.push(Effect::Exited(o));
+            out.effects.push(Effect::Exited(o, ext));
         }
         let mut new_tid = tid;
         if tid != pid {
@@ -2456,11 +2506,13 @@ impl<P: Platform> Inner<P> {
         p.dumpable = 1;
         p.membarrier = 0;
         p.mlock.unlock_all();
+        p.ext.exec();
         let bset = p.cap_bset;
         p.creds.exec_caps(bset);
         if let Some(th) = self.threads.get_mut(&new_tid) {
             th.signals.exec();
             th.robust_list = (0, 0);
+            th.ext.exec();
             if let Some(files) = &mut th.files {
                 files.unshare()?;
                 let closed = files.lock().close_on_exec();

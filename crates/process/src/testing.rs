@@ -8,13 +8,15 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use linux_abi::{Errno, Result};
 
+use crate::clone::CloneFlags;
 use crate::cred::Credentials;
 use crate::pid::Pid;
 use crate::rlimit::Rlimits;
-use crate::seams::{Hooks, Platform, SharedVm, UserContext};
+use crate::seams::{Hooks, Platform, RecordExt, SharedVm, UserContext};
 use crate::table::{InitProcess, ProcessTable};
 
 /// A fake register set.
@@ -65,6 +67,71 @@ impl Platform for TestPlatform {
     type Frames = vm::testing::TestFrames;
     type File = str;
     type Dir = String;
+    type ThreadExt = TestExt;
+    type ProcessExt = TestExt;
+}
+
+/// What every [`TestExt`] made from one init value shares: how many were
+/// dropped, and how many of those drops happened while the table lock was
+/// held (which must never happen).
+#[derive(Debug, Default)]
+pub struct ExtLog {
+    drops: AtomicUsize,
+    drops_locked: AtomicUsize,
+    table: spin::Mutex<Option<Weak<ProcessTable<TestPlatform>>>>,
+}
+
+impl ExtLog {
+    /// Values dropped so far.
+    pub fn drops(&self) -> usize {
+        self.drops.load(Ordering::SeqCst)
+    }
+    /// Values dropped while the table lock was held.
+    pub fn drops_locked(&self) -> usize {
+        self.drops_locked.load(Ordering::SeqCst)
+    }
+    /// Watch `table`'s lock at each drop.
+    pub fn watch(&self, table: &Arc<ProcessTable<TestPlatform>>) {
+        *self.table.lock() = Some(Arc::downgrade(table));
+    }
+}
+
+/// The test platform's thread and process slot: records how it was made.
+#[derive(Debug, Default)]
+pub struct TestExt {
+    /// A value a test sets; [`RecordExt::for_clone`] copies it.
+    pub tag: u32,
+    /// The clone flags it was made with (`None`: a `Default`, e.g. init's).
+    pub made_by: Option<CloneFlags>,
+    /// How many execs it went through.
+    pub execs: u32,
+    /// Make [`RecordExt::for_clone`] from this value fail with this.
+    pub fail_clone: Option<Errno>,
+    /// Shared with the values made from this one (set by a test on init's).
+    pub log: Option<Arc<ExtLog>>,
+}
+
+impl RecordExt for TestExt {
+    fn for_clone(&self, flags: CloneFlags) -> Result<Self> {
+        if let Some(e) = self.fail_clone {
+            return Err(e);
+        }
+        Ok(TestExt { tag: self.tag, made_by: Some(flags), execs: 0, fail_clone: None, log: self.log.clone() })
+    }
+    fn exec(&mut self) {
+        self.execs += 1;
+    }
+}
+
+impl Drop for TestExt {
+    fn drop(&mut self) {
+        let Some(log) = &self.log else { return };
+        log.drops.fetch_add(1, Ordering::SeqCst);
+        let table = log.table.lock().as_ref().and_then(Weak::upgrade);
+        if table.is_some_and(|t| t.is_locked()) {
+            log.drops_locked.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// A hook call, as the fake scheduler saw it.
@@ -119,6 +186,9 @@ pub struct FakeScheduler {
     /// The pids [`Hooks::signal_queued`] was called with (apart from the
     /// events, whose exact sequences the scenarios check).
     queued: spin::Mutex<Vec<Pid>>,
+    /// What [`Hooks::thread_exited`] was given: the tid and its slot's
+    /// tag and clone flags.
+    exited_ext: spin::Mutex<Vec<(Pid, u32, Option<CloneFlags>)>>,
 }
 
 impl FakeScheduler {
@@ -156,6 +226,12 @@ impl FakeScheduler {
         core::mem::take(&mut *self.queued.lock())
     }
 
+    /// The threads [`Hooks::thread_exited`] was given since the last call,
+    /// with their slot's tag and the flags it was made with.
+    pub fn take_exited_ext(&self) -> Vec<(Pid, u32, Option<CloneFlags>)> {
+        core::mem::take(&mut *self.exited_ext.lock())
+    }
+
     /// Steps not run yet.
     pub fn steps_left(&self) -> usize {
         self.steps.lock().len()
@@ -181,7 +257,8 @@ impl Hooks<TestPlatform> for FakeScheduler {
     fn thread_created(&self, tid: Pid) {
         self.log(Event::Created(tid));
     }
-    fn thread_exited(&self, tid: Pid) {
+    fn thread_exited(&self, tid: Pid, ext: TestExt) {
+        self.exited_ext.lock().push((tid, ext.tag, ext.made_by));
         self.log(Event::Exited(tid));
     }
     fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
