@@ -33,7 +33,11 @@ impl Platform for Kernel {
 /// (made by clone, moved by exec's thread-id change, given back to
 /// [`Hooks::thread_exited`]).
 #[derive(Default)]
-pub struct ThreadExt {}
+pub struct ThreadExt {
+    /// The scheduler task that runs it (set by [`Hooks::thread_created`];
+    /// a clone's is fresh).
+    task: Option<Arc<Task>>,
+}
 
 impl process::seams::RecordExt for ThreadExt {}
 
@@ -58,12 +62,9 @@ pub fn table() -> &'static ProcessTable<Kernel> {
     TABLE.call_once(|| ProcessTable::new(PID_MAX))
 }
 
-/// The scheduler task behind each thread id.
-static TASKS: Mutex<BTreeMap<Pid, Arc<Task>>> = Mutex::new(BTreeMap::new());
-
 /// The task of thread `tid`.
 pub fn task_of(tid: Pid) -> Option<Arc<Task>> {
-    TASKS.lock().get(&tid).cloned()
+    table().with_thread(tid, |t| t.ext.task.clone()).flatten()
 }
 
 /// wait4/waitid sleepers, one queue per waiting process (a child event of
@@ -101,11 +102,15 @@ impl process::seams::Hooks<Kernel> for Hooks {
         if let Some(cpu) = table().thread_cpu(tid) {
             task.set_cpu(cpu);
         }
-        TASKS.lock().insert(tid, task);
+        // (gone already if another thread's exec removed it: the task
+        // finds no thread and ends)
+        let mut task = Some(task);
+        table().with_thread(tid, |t| t.ext.task = task.take());
+        drop(task);
     }
 
-    fn thread_exited(&self, tid: Pid, _ext: ThreadExt) {
-        let task = TASKS.lock().remove(&tid);
+    fn thread_exited(&self, tid: Pid, ext: ThreadExt) {
+        let task = ext.task;
         COMM.lock().remove(&tid);
         match task {
             Some(task) if !Arc::ptr_eq(&task, &sched::current()) => {
@@ -120,11 +125,10 @@ impl process::seams::Hooks<Kernel> for Hooks {
         crate::locks::sweep();
     }
 
-    fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
-        let mut t = TASKS.lock();
-        if let Some(task) = t.remove(&old_tid) {
+    fn thread_renamed(&self, _old_tid: Pid, new_tid: Pid) {
+        // the record (and the task in it) moved with the id
+        if let Some(task) = task_of(new_tid) {
             task.id.store(u64::from(new_tid), Ordering::Relaxed);
-            t.insert(new_tid, task);
         }
     }
 
