@@ -37,9 +37,17 @@ pub struct ThreadExt {
     /// The scheduler task that runs it (set by [`Hooks::thread_created`];
     /// a clone's is fresh).
     task: Option<Arc<Task>>,
+    /// Its name (`comm`: prctl(PR_SET_NAME), exec, /proc), at most 15
+    /// bytes; clone copies the creator's.
+    comm: [u8; 15],
+    comm_len: u8,
 }
 
-impl process::seams::RecordExt for ThreadExt {}
+impl process::seams::RecordExt for ThreadExt {
+    fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
+        Ok(ThreadExt { task: None, comm: self.comm, comm_len: self.comm_len })
+    }
+}
 
 /// This kernel's state of a process, in its record of the process table
 /// (made by clone when it makes a process, dropped when the zombie is
@@ -89,14 +97,12 @@ impl process::seams::Hooks<Kernel> for Hooks {
         let creator = sched::current().id.load(Ordering::Relaxed) as Pid;
         if let Some(creator_pid) = table().tgid(creator)
             && creator != tid
+            && table().tgid(tid) == Some(tid)
         {
-            if table().tgid(tid) == Some(tid) {
-                crate::procfs::fork(creator_pid, tid);
-                // fork does not inherit interval timers (nor a timer left
-                // by an earlier process with this pid)
-                crate::itimer::forget(tid);
-            }
-            set_comm(tid, &comm(creator));
+            crate::procfs::fork(creator_pid, tid);
+            // fork does not inherit interval timers (nor a timer left
+            // by an earlier process with this pid)
+            crate::itimer::forget(tid);
         }
         let task = sched::spawn(u64::from(tid), move || crate::uthread::run(tid));
         if let Some(cpu) = table().thread_cpu(tid) {
@@ -111,7 +117,6 @@ impl process::seams::Hooks<Kernel> for Hooks {
 
     fn thread_exited(&self, tid: Pid, ext: ThreadExt) {
         let task = ext.task;
-        COMM.lock().remove(&tid);
         match task {
             Some(task) if !Arc::ptr_eq(&task, &sched::current()) => {
                 // removed by another thread's exec: the process goes on (its
@@ -230,18 +235,21 @@ pub fn sleep_on(
     }
 }
 
-/// Thread names (`comm`, for prctl(PR_SET_NAME) and /proc).
-static COMM: Mutex<BTreeMap<Pid, alloc::vec::Vec<u8>>> = Mutex::new(BTreeMap::new());
-
-/// Sets the name of thread `tid` (at most 15 bytes kept).
+/// Sets the name of thread `tid` (at most 15 bytes kept, up to a NUL).
 pub fn set_comm(tid: Pid, name: &[u8]) {
     let n = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);
-    COMM.lock().insert(tid, name[..n].to_vec());
+    let mut comm = [0; 15];
+    comm[..n].copy_from_slice(&name[..n]);
+    table().with_thread(tid, |t| {
+        t.ext.comm = comm;
+        t.ext.comm_len = n as u8;
+    });
 }
 
-/// The name of thread `tid`.
+/// The name of thread `tid` (empty for no such thread).
 pub fn comm(tid: Pid) -> alloc::vec::Vec<u8> {
-    COMM.lock().get(&tid).cloned().unwrap_or_default()
+    let comm = table().with_thread(tid, |t| (t.ext.comm, t.ext.comm_len));
+    comm.map(|(c, n)| c[..usize::from(n)].to_vec()).unwrap_or_default()
 }
 
 /// How init (pid 1) ended, once it has.
