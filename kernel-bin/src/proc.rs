@@ -4,7 +4,7 @@
 //! wakes them.
 
 use crate::sched::{self, Task, WaitQueue};
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use arch_x86_64::mem::paging::AddressSpace;
 use arch_x86_64::mem::vmimpl::KernelFrames;
@@ -53,7 +53,11 @@ impl process::seams::RecordExt for ThreadExt {
 /// (made by clone when it makes a process, dropped when the zombie is
 /// reaped).
 #[derive(Default)]
-pub struct ProcessExt {}
+pub struct ProcessExt {
+    /// Its threads sleeping in wait4/waitid (made by the first; a child
+    /// event of this process wakes only these).
+    child_wq: Option<Arc<WaitQueue>>,
+}
 
 impl process::seams::RecordExt for ProcessExt {}
 
@@ -75,10 +79,6 @@ pub fn task_of(tid: Pid) -> Option<Arc<Task>> {
     table().with_thread(tid, |t| t.ext.task.clone()).flatten()
 }
 
-/// wait4/waitid sleepers, one queue per waiting process (a child event of
-/// one process wakes only its own waiters). An entry lives while some
-/// thread of that process waits: the last waiter out removes it.
-static CHILD_WQS: Mutex<BTreeMap<Pid, Arc<WaitQueue>>> = Mutex::new(BTreeMap::new());
 /// vfork children that released their parent's address space.
 static VFORK_DONE: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
 static VFORK_WQ: WaitQueue = WaitQueue::new();
@@ -171,15 +171,12 @@ impl process::seams::Hooks<Kernel> for Hooks {
     fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()> {
         let Some(pid) = table().tgid(waiter) else { return Ok(()) };
         let changed = move || table().with_process(pid, |p| p.child_events()).is_none_or(|n| n != seen);
-        let wq = CHILD_WQS.lock().entry(pid).or_insert_with(|| Arc::new(WaitQueue::new())).clone();
+        let Some(wq) =
+            table().with_process(pid, |p| p.ext.child_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone())
+        else {
+            return Ok(());
+        };
         wq.wait_until(|| changed() || crate::uthread::signal_pending(waiter), None);
-        {
-            let mut m = CHILD_WQS.lock();
-            // the map and this thread: nobody else of the process waits
-            if Arc::strong_count(&wq) == 2 {
-                m.remove(&pid);
-            }
-        }
         if crate::uthread::removed() || !changed() {
             return Err(Errno::ERESTARTSYS);
         }
@@ -191,7 +188,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn child_event(&self, parent: Pid) {
-        let wq = CHILD_WQS.lock().get(&parent).cloned();
+        let wq = table().with_process(parent, |p| p.ext.child_wq.clone()).flatten();
         if let Some(wq) = wq {
             wq.wake_all();
         }
