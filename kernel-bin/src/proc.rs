@@ -4,7 +4,6 @@
 //! wakes them.
 
 use crate::sched::{self, Task, WaitQueue};
-use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use arch_x86_64::mem::paging::AddressSpace;
 use arch_x86_64::mem::vmimpl::KernelFrames;
@@ -79,11 +78,8 @@ pub fn task_of(tid: Pid) -> Option<Arc<Task>> {
     table().with_thread(tid, |t| t.ext.task.clone()).flatten()
 }
 
-/// vfork children that released their parent's address space.
-static VFORK_DONE: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
+/// vfork parents waiting for their child to release the address space.
 static VFORK_WQ: WaitQueue = WaitQueue::new();
-/// vfork children whose parent stopped waiting (it was killed).
-static VFORK_ABANDONED: Mutex<BTreeSet<Pid>> = Mutex::new(BTreeSet::new());
 
 /// The hooks the process table calls (with none of its locks held).
 pub struct Hooks;
@@ -150,21 +146,15 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn wait_vfork_done(&self, caller: Pid, child: Pid) {
-        // Linux's wait is killable; a thread removed by exec goes too
-        let done = || VFORK_DONE.lock().contains(&child);
+        // The child's record says whether it still owes the release (its
+        // exec or exit clears it, under the table lock); a gone record
+        // has released. Nothing is left behind when the wait ends early:
+        // Linux's wait is killable, and a thread removed by exec goes too.
+        let done = || table().with_thread(child, |t| t.vfork_parent() != Some(caller)).unwrap_or(true);
         VFORK_WQ.wait_until(|| done() || crate::uthread::must_die(caller), None);
-        if !VFORK_DONE.lock().remove(&child) {
-            // the child still runs on our memory: its release must not be
-            // taken for a later vfork child's with the same pid
-            VFORK_ABANDONED.lock().insert(child);
-        }
     }
 
-    fn vfork_done(&self, _parent: Pid, child: Pid) {
-        if VFORK_ABANDONED.lock().remove(&child) {
-            return;
-        }
-        VFORK_DONE.lock().insert(child);
+    fn vfork_done(&self, _parent: Pid, _child: Pid) {
         VFORK_WQ.wake_all();
     }
 
