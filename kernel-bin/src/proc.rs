@@ -56,9 +56,16 @@ pub struct ProcessExt {
     /// Its threads sleeping in wait4/waitid (made by the first; a child
     /// event of this process wakes only these).
     child_wq: Option<Arc<WaitQueue>>,
+    /// What /proc shows of it that the table does not keep (exe, command
+    /// line, start time): a fork copies it, exec replaces it.
+    pub info: crate::procfs::Info,
 }
 
-impl process::seams::RecordExt for ProcessExt {}
+impl process::seams::RecordExt for ProcessExt {
+    fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
+        Ok(ProcessExt { child_wq: None, info: self.info.for_fork()? })
+    }
+}
 
 /// An address space of this kernel.
 pub type Vm = process::seams::Vm<Kernel>;
@@ -91,11 +98,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         // child's /proc facts and name are copied here, so that what its
         // exec records is never overwritten by its parent's
         let creator = sched::current().id.load(Ordering::Relaxed) as Pid;
-        if let Some(creator_pid) = table().tgid(creator)
-            && creator != tid
-            && table().tgid(tid) == Some(tid)
-        {
-            crate::procfs::fork(creator_pid, tid);
+        if table().tgid(creator).is_some() && creator != tid && table().tgid(tid) == Some(tid) {
             // fork does not inherit interval timers (nor a timer left
             // by an earlier process with this pid)
             crate::itimer::forget(tid);
@@ -161,8 +164,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
     fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()> {
         let Some(pid) = table().tgid(waiter) else { return Ok(()) };
         let changed = move || table().with_process(pid, |p| p.child_events()).is_none_or(|n| n != seen);
-        let Some(wq) =
-            table().with_process(pid, |p| p.ext.child_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone())
+        let Some(wq) = table()
+            .with_process(pid, |p| p.ext.child_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone())
         else {
             return Ok(());
         };

@@ -18,7 +18,6 @@
 //! context from the path walk. Contents are produced at each read.
 
 use crate::proc::table;
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -26,15 +25,15 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
-use spin::Mutex;
 use vfs::{FileType, Inode, SynthEntry, SynthNode};
 
 /// `PROC_SUPER_MAGIC`, for statfs(2).
 pub const PROC_MAGIC: u64 = 0x9fa0;
 
-/// Per-process facts /proc shows that the process table does not keep.
+/// Per-process facts /proc shows that the process table does not keep
+/// (in the process record: [`crate::proc::ProcessExt`]).
 #[derive(Clone, Default)]
-struct Info {
+pub struct Info {
     /// The path execve was given (shown when no path leads to the file).
     exe: Vec<u8>,
     /// The file execve loaded: `exe` shows a path to it, as Linux does
@@ -49,7 +48,32 @@ struct Info {
     auxv: Vec<u8>,
 }
 
-static INFO: Mutex<BTreeMap<Pid, Info>> = Mutex::new(BTreeMap::new());
+impl Info {
+    /// A forked child's: the parent's exe, command line, environment
+    /// range and auxv (`ENOMEM` if they cannot be copied), started now.
+    pub fn for_fork(&self) -> Result<Info> {
+        let copy = |v: &Vec<u8>| {
+            let mut c = Vec::new();
+            c.try_reserve_exact(v.len()).map_err(|_| Errno::ENOMEM)?;
+            c.extend_from_slice(v);
+            Ok::<_, Errno>(c)
+        };
+        Ok(Info {
+            exe: copy(&self.exe)?,
+            exe_inode: self.exe_inode.clone(),
+            cmdline: copy(&self.cmdline)?,
+            start_ticks: ticks(),
+            env: self.env,
+            auxv: copy(&self.auxv)?,
+        })
+    }
+}
+
+/// `f` on the facts of process `pid` (under the table lock: `f` must not
+/// drop what it takes out).
+fn info<R>(pid: Pid, f: impl FnOnce(&mut Info) -> R) -> Option<R> {
+    table().with_process(pid, |p| f(&mut p.ext.info))
+}
 
 fn ticks() -> u64 {
     arch_x86_64::time::since_boot_ns() / 10_000_000
@@ -62,36 +86,43 @@ pub fn set_exec(pid: Pid, exe: &[u8], exe_inode: Arc<Inode>, argv: &[Vec<u8>]) {
         cmd.extend_from_slice(a);
         cmd.push(0);
     }
-    let mut m = INFO.lock();
-    let start_ticks = m.get(&pid).map_or_else(ticks, |i| i.start_ticks);
-    let (env, auxv) = m.get_mut(&pid).map(|i| (i.env, core::mem::take(&mut i.auxv))).unwrap_or_default();
-    m.insert(
-        pid,
-        Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, start_ticks, env, auxv },
-    );
+    let mut new =
+        Some(Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, ..Info::default() });
+    // the old exe (or the new one, without a process) is dropped here,
+    // after the table lock
+    let old = info(pid, |i| {
+        let mut new = new.take()?;
+        // init's was never set by a fork
+        new.start_ticks = if i.start_ticks == 0 { ticks() } else { i.start_ticks };
+        // until set_exec_stack gives the new program's
+        new.env = i.env;
+        new.auxv = core::mem::take(&mut i.auxv);
+        Some(core::mem::replace(i, new))
+    });
+    drop((old, new));
 }
 
 /// Records where execve put the environment and what auxv it gave
 /// (/proc/<pid>/environ and auxv).
 pub fn set_exec_stack(pid: Pid, env: (usize, usize), auxv: Vec<u8>) {
-    let old = INFO.lock().get_mut(&pid).map(|i| {
+    let mut auxv = Some(auxv);
+    // the old auxv (or the new one, without a process) is dropped after
+    // the table lock
+    let old = info(pid, |i| {
         i.env = env;
-        core::mem::replace(&mut i.auxv, auxv)
+        core::mem::replace(&mut i.auxv, auxv.take().unwrap_or_default())
+    });
+    drop((old, auxv));
+}
+
+/// Drops the exe and command line of `pid` (its leader thread exited:
+/// Linux shows none for a process without its leader's memory).
+pub fn forget(pid: Pid) {
+    let old = info(pid, |i| {
+        let start_ticks = i.start_ticks;
+        core::mem::replace(i, Info { start_ticks, ..Info::default() })
     });
     drop(old);
-}
-
-/// Copies a parent's entry to a forked child.
-pub fn fork(parent: Pid, child: Pid) {
-    let mut m = INFO.lock();
-    let mut i = m.get(&parent).cloned().unwrap_or_default();
-    i.start_ticks = ticks();
-    m.insert(child, i);
-}
-
-/// Drops what was recorded for `pid` (its leader thread exited).
-pub fn forget(pid: Pid) {
-    INFO.lock().remove(&pid);
 }
 
 /// A new /proc filesystem (one per mount).
@@ -464,7 +495,7 @@ fn mem_rw(
 /// faults ends the read; nothing read then is 0, as access_remote_vm);
 /// 0 for a process without an address space.
 fn environ_read(pid: Pid, offset: u64, buf: &mut [u8]) -> Result<usize> {
-    let (start, end) = INFO.lock().get(&pid).map(|i| i.env).unwrap_or_default();
+    let (start, end) = info(pid, |i| i.env).unwrap_or_default();
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return Ok(0) };
     let Some(at) = usize::try_from(offset).ok().and_then(|o| start.checked_add(o)).filter(|a| *a < end)
     else {
@@ -529,7 +560,7 @@ fn fd_magic(pid: Pid, tid: Pid, fd: u32) -> Result<vfs::Magic> {
 /// What /proc/<pid>/{cwd,root,exe} lead to.
 fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
     if name == "exe" {
-        let inode = INFO.lock().get(&pid).and_then(|i| i.exe_inode.clone()).ok_or(Errno::ENOENT)?;
+        let inode = info(pid, |i| i.exe_inode.clone()).flatten().ok_or(Errno::ENOENT)?;
         return Ok(vfs::Magic::Inode(inode));
     }
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
@@ -663,9 +694,8 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
 
 fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     if name == "exe" {
-        let (path, inode) =
-            INFO.lock().get(&pid).map(|i| (i.exe.clone(), i.exe_inode.clone())).ok_or(Errno::ENOENT)?;
-        // the search runs without the INFO lock
+        let (path, inode) = info(pid, |i| (i.exe.clone(), i.exe_inode.clone())).ok_or(Errno::ENOENT)?;
+        // the search runs without the table lock
         let found = inode.as_ref().and_then(inode_path);
         return found.or(Some(path)).filter(|e| !e.is_empty()).ok_or(Errno::ENOENT);
     }
@@ -701,7 +731,7 @@ fn vm_sizes(pid: Pid) -> (u64, u64) {
 }
 
 fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
-    let info = INFO.lock().get(&pid).cloned().unwrap_or_default();
+    let info = info(pid, |i| i.clone()).unwrap_or_default();
     let comm = crate::proc::comm(tid);
     let comm = if comm.is_empty() { crate::proc::comm(pid) } else { comm };
     let cname = String::from_utf8_lossy(&comm).into_owned();
