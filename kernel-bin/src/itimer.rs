@@ -6,10 +6,14 @@
 //! (user + system, SIGPROF): an expiry in process CPU time, checked on each
 //! timer interrupt that arrives while a thread of the process runs in user
 //! mode, as Linux's tick-driven check_cpu_itimer().
+//!
+//! The timers live in the process record ([`Timers`] in
+//! `proc::ProcessExt`): a fork's are disarmed, exec keeps them, they go
+//! with the process.
 
 use crate::proc::{Hooks, table};
 use alloc::collections::BTreeMap;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use process::pid::Pid;
 use spin::Mutex;
 
@@ -19,12 +23,30 @@ struct Timer {
     interval_ns: u64,
 }
 
-static TIMERS: Mutex<BTreeMap<Pid, Timer>> = Mutex::new(BTreeMap::new());
+/// A process's interval timers, kept in its record (a fork's are
+/// disarmed: `Default`).
+#[derive(Default)]
+pub struct Timers {
+    /// ITIMER_REAL.
+    real: Option<Timer>,
+}
+
+/// No real timer of any process is due before this (boot-clock ns;
+/// `u64::MAX`: none armed), so the tick looks at the processes only when
+/// one may be due.
+static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// `f` on the timers of process `pid` (under the table lock).
+fn timers<R>(pid: Pid, f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
+    table().with_process(pid, |p| f(&mut p.ext.timers))
+}
 
 /// `(remaining, interval)` of process `pid`'s timer in nanoseconds.
 pub fn get(pid: Pid) -> (u64, u64) {
     let now = arch_x86_64::time::since_boot_ns();
-    TIMERS.lock().get(&pid).map_or((0, 0), |t| (t.deadline_ns.saturating_sub(now).max(1), t.interval_ns))
+    timers(pid, |t| t.real)
+        .flatten()
+        .map_or((0, 0), |t| (t.deadline_ns.saturating_sub(now).max(1), t.interval_ns))
 }
 
 /// Linux's KTIME_MAX: timer values, intervals and deadlines saturate here
@@ -41,12 +63,14 @@ fn deadline_after(now: u64, ns: u64) -> u64 {
 /// Values past [`KTIME_MAX`] are taken as KTIME_MAX.
 pub fn set(pid: Pid, value_ns: u64, interval_ns: u64) -> (u64, u64) {
     let old = get(pid);
-    let mut t = TIMERS.lock();
-    if value_ns == 0 {
-        t.remove(&pid);
-    } else {
-        let deadline_ns = deadline_after(arch_x86_64::time::since_boot_ns(), value_ns);
-        t.insert(pid, Timer { deadline_ns, interval_ns: interval_ns.min(KTIME_MAX) });
+    let new = (value_ns != 0).then(|| Timer {
+        deadline_ns: deadline_after(arch_x86_64::time::since_boot_ns(), value_ns),
+        interval_ns: interval_ns.min(KTIME_MAX),
+    });
+    timers(pid, |t| t.real = new);
+    // after the timer is in the record: a scan that reset NEXT_DUE sees it
+    if let Some(t) = new {
+        NEXT_DUE.fetch_min(t.deadline_ns, Ordering::SeqCst);
     }
     old
 }
@@ -55,33 +79,36 @@ pub fn set(pid: Pid, value_ns: u64, interval_ns: u64) -> (u64, u64) {
 pub fn check() {
     crate::timerfd::check();
     let now = arch_x86_64::time::since_boot_ns();
-    let due: alloc::vec::Vec<Pid> = {
-        let mut t = TIMERS.lock();
-        let due: alloc::vec::Vec<Pid> =
-            t.iter().filter(|(_, x)| x.deadline_ns <= now).map(|(p, _)| *p).collect();
-        for p in &due {
-            if let Some(x) = t.get_mut(p) {
+    if now < NEXT_DUE.load(Ordering::SeqCst) {
+        return;
+    }
+    // Some timer is due: look at every process, one at a time (the table
+    // lock is not held across the scan), and note the next deadline.
+    // Reset first: a timer set meanwhile lowers it again.
+    NEXT_DUE.store(u64::MAX, Ordering::SeqCst);
+    for pid in table().pids() {
+        let fire = timers(pid, |t| {
+            let Some(x) = &mut t.real else { return false };
+            let fire = x.deadline_ns <= now;
+            if fire {
                 if x.interval_ns == 0 {
-                    t.remove(p);
-                } else {
-                    x.deadline_ns = deadline_after(now, x.interval_ns);
+                    t.real = None;
+                    return true;
                 }
+                x.deadline_ns = deadline_after(now, x.interval_ns);
             }
+            NEXT_DUE.fetch_min(x.deadline_ns, Ordering::SeqCst);
+            fire
+        });
+        if fire == Some(true) {
+            let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGALRM), &Hooks);
         }
-        due
-    };
-    for pid in due {
-        if table().with_process(pid, |p| p.state()).is_none() {
-            TIMERS.lock().remove(&pid);
-            continue;
-        }
-        let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGALRM), &Hooks);
     }
 }
 
 /// Forgets the timers of a process that is gone.
 pub fn forget(pid: Pid) {
-    TIMERS.lock().remove(&pid);
+    timers(pid, |t| t.real = None);
     let mut m = CPU_TIMERS.lock();
     for which in [1u64, 2] {
         if m.remove(&(pid, which)).is_some() {

@@ -59,11 +59,13 @@ pub struct ProcessExt {
     /// What /proc shows of it that the table does not keep (exe, command
     /// line, start time): a fork copies it, exec replaces it.
     pub info: crate::procfs::Info,
+    /// Its interval timers (a fork's are disarmed; exec keeps them).
+    pub timers: crate::itimer::Timers,
 }
 
 impl process::seams::RecordExt for ProcessExt {
     fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
-        Ok(ProcessExt { child_wq: None, info: self.info.for_fork()? })
+        Ok(ProcessExt { child_wq: None, info: self.info.for_fork()?, timers: Default::default() })
     }
 }
 
