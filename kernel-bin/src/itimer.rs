@@ -12,10 +12,8 @@
 //! with the process.
 
 use crate::proc::{Hooks, table};
-use alloc::collections::BTreeMap;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use process::pid::Pid;
-use spin::Mutex;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Timer {
@@ -29,6 +27,32 @@ struct Timer {
 pub struct Timers {
     /// ITIMER_REAL.
     real: Option<Timer>,
+    /// ITIMER_VIRTUAL and ITIMER_PROF (`which` 1 and 2).
+    cpu: [Option<CpuTimer>; 2],
+}
+
+impl Timers {
+    /// Sets CPU timer `which` (1 or 2), keeping [`CPU_ARMED`] in step.
+    fn set_cpu(&mut self, which: u64, new: Option<CpuTimer>) {
+        let slot = &mut self.cpu[usize::from(which == 2)];
+        match (slot.is_some(), new.is_some()) {
+            (false, true) => {
+                CPU_ARMED.fetch_add(1, Ordering::Relaxed);
+            }
+            (true, false) => {
+                CPU_ARMED.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        *slot = new;
+    }
+}
+
+impl Drop for Timers {
+    fn drop(&mut self) {
+        self.set_cpu(1, None);
+        self.set_cpu(2, None);
+    }
 }
 
 /// No real timer of any process is due before this (boot-clock ns;
@@ -108,30 +132,31 @@ pub fn check() {
 
 /// Forgets the timers of a process that is gone.
 pub fn forget(pid: Pid) {
-    timers(pid, |t| t.real = None);
-    let mut m = CPU_TIMERS.lock();
-    for which in [1u64, 2] {
-        if m.remove(&(pid, which)).is_some() {
-            CPU_ARMED.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
+    timers(pid, |t| {
+        t.real = None;
+        t.set_cpu(1, None);
+        t.set_cpu(2, None);
+    });
 }
 
 /// An armed CPU-time timer: the process CPU time (ns) at which it fires.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct CpuTimer {
     expires_ns: u64,
     interval_ns: u64,
 }
 
-/// `(pid, which)` with `which` 1 (ITIMER_VIRTUAL) or 2 (ITIMER_PROF).
-static CPU_TIMERS: Mutex<BTreeMap<(Pid, u64), CpuTimer>> = Mutex::new(BTreeMap::new());
-/// How many CPU-time timers are armed (the tick skips the map when none).
+/// How many CPU-time timers are armed (the tick looks at none when 0).
 static CPU_ARMED: AtomicUsize = AtomicUsize::new(0);
 
 /// Linux's TICK_NSEC at HZ=1000: a newly armed CPU timer gets one more
 /// tick, and one about to fire shows one tick left.
 const TICK_NS: u64 = 1_000_000;
+
+/// CPU timer `which` (1 or 2) of process `pid`, if armed.
+fn cpu_timer(pid: Pid, which: u64) -> Option<CpuTimer> {
+    timers(pid, |t| t.cpu[usize::from(which == 2)]).flatten()
+}
 
 /// The CPU time timer `which` of process `pid` measures.
 fn cpu_sample(pid: Pid, which: u64) -> u64 {
@@ -142,7 +167,7 @@ fn cpu_sample(pid: Pid, which: u64) -> u64 {
 /// `(remaining, interval)` of CPU timer `which` (1 or 2) of `pid`, as
 /// Linux's get_cpu_itimer(): one tick when it is about to fire.
 pub fn get_cpu(pid: Pid, which: u64) -> (u64, u64) {
-    let Some(t) = CPU_TIMERS.lock().get(&(pid, which)).copied() else { return (0, 0) };
+    let Some(t) = cpu_timer(pid, which) else { return (0, 0) };
     let now = cpu_sample(pid, which);
     let left = if t.expires_ns <= now { TICK_NS } else { t.expires_ns - now };
     (left, t.interval_ns)
@@ -153,22 +178,11 @@ pub fn get_cpu(pid: Pid, which: u64) -> (u64, u64) {
 pub fn set_cpu(pid: Pid, which: u64, value_ns: u64, interval_ns: u64) -> (u64, u64) {
     let old = get_cpu(pid, which);
     let now = cpu_sample(pid, which);
-    let mut m = CPU_TIMERS.lock();
-    let had = if value_ns == 0 {
-        m.remove(&(pid, which)).is_some()
-    } else {
-        let expires_ns = deadline_after(now, value_ns.saturating_add(TICK_NS));
-        m.insert((pid, which), CpuTimer { expires_ns, interval_ns: interval_ns.min(KTIME_MAX) }).is_some()
-    };
-    match (had, value_ns != 0) {
-        (false, true) => {
-            CPU_ARMED.fetch_add(1, Ordering::Relaxed);
-        }
-        (true, false) => {
-            CPU_ARMED.fetch_sub(1, Ordering::Relaxed);
-        }
-        _ => {}
-    }
+    let new = (value_ns != 0).then(|| CpuTimer {
+        expires_ns: deadline_after(now, value_ns.saturating_add(TICK_NS)),
+        interval_ns: interval_ns.min(KTIME_MAX),
+    });
+    timers(pid, |t| t.set_cpu(which, new));
     old
 }
 
@@ -179,20 +193,20 @@ pub fn check_cpu(pid: Pid) {
         return;
     }
     for which in [1u64, 2] {
-        let Some(t) = CPU_TIMERS.lock().get(&(pid, which)).copied() else { continue };
+        let Some(t) = cpu_timer(pid, which) else { continue };
         if cpu_sample(pid, which) < t.expires_ns {
             continue;
         }
-        {
-            let mut m = CPU_TIMERS.lock();
-            if t.interval_ns == 0 {
-                if m.remove(&(pid, which)).is_some() {
-                    CPU_ARMED.fetch_sub(1, Ordering::Relaxed);
-                }
-            } else if let Some(x) = m.get_mut(&(pid, which)) {
-                x.expires_ns = x.expires_ns.saturating_add(t.interval_ns).min(KTIME_MAX);
+        let next = (t.interval_ns != 0).then(|| CpuTimer {
+            expires_ns: t.expires_ns.saturating_add(t.interval_ns).min(KTIME_MAX),
+            interval_ns: t.interval_ns,
+        });
+        // unless another thread set it meanwhile
+        timers(pid, |x| {
+            if x.cpu[usize::from(which == 2)] == Some(t) {
+                x.set_cpu(which, next);
             }
-        }
+        });
         let sig = if which == 1 { signal::SIGVTALRM } else { signal::SIGPROF };
         let _ = table().send_signal(pid, signal::SigInfo::kernel(sig), &Hooks);
     }

@@ -95,16 +95,7 @@ pub struct Hooks;
 
 impl process::seams::Hooks<Kernel> for Hooks {
     fn thread_created(&self, tid: Pid) {
-        // The creating thread runs this hook before the new one can run
-        // (a vfork child may exec before clone returns to its parent): the
-        // child's /proc facts and name are copied here, so that what its
-        // exec records is never overwritten by its parent's
-        let creator = sched::current().id.load(Ordering::Relaxed) as Pid;
-        if table().tgid(creator).is_some() && creator != tid && table().tgid(tid) == Some(tid) {
-            // fork does not inherit interval timers (nor a timer left
-            // by an earlier process with this pid)
-            crate::itimer::forget(tid);
-        }
+        // (its name, /proc facts and timers were made with its record)
         let task = sched::spawn(u64::from(tid), move || crate::uthread::run(tid));
         if let Some(cpu) = table().thread_cpu(tid) {
             task.set_cpu(cpu);
