@@ -61,11 +61,13 @@ pub struct ProcessExt {
     pub info: crate::procfs::Info,
     /// Its interval timers (a fork's are disarmed; exec keeps them).
     pub timers: crate::itimer::Timers,
+    /// The queue of its signalfd readers and pollers (made by the first).
+    pub signalfd_wq: Option<Arc<WaitQueue>>,
 }
 
 impl process::seams::RecordExt for ProcessExt {
     fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
-        Ok(ProcessExt { child_wq: None, info: self.info.for_fork()?, timers: Default::default() })
+        Ok(ProcessExt { info: self.info.for_fork()?, ..Default::default() })
     }
 }
 

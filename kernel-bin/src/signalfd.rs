@@ -5,8 +5,8 @@
 //! As Linux, the file holds only the mask: whoever reads (or polls) it
 //! dequeues (or looks at) *its own* thread queue, then its process queue,
 //! in delivery order (`ThreadSignals::dequeue_waited`). Each process that
-//! uses a signalfd has one wait queue here (Linux's
-//! `sighand->signalfd_wqh`), woken by `Hooks::signal_queued` whenever a
+//! uses a signalfd has one wait queue in its record (`proc::ProcessExt`,
+//! Linux's `sighand->signalfd_wqh`), woken by `Hooks::signal_queued` whenever a
 //! signal is queued to the process or one of its threads, blocked or not,
 //! and when a mask changes; a file's [`File::wait_queue`] is the queue of
 //! the process asking, so epoll relays the adder's signals as Linux's
@@ -17,36 +17,26 @@ use crate::proc::table;
 use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use signal::signalfd::{self as rules, SIGNALFD_SIGINFO_SIZE};
 use signal::{SigInfo, SigSet};
-use spin::Mutex;
 use vfs::{File, Stat};
 
-/// Per process: the queue of its signalfd readers and pollers.
-static QUEUES: Mutex<BTreeMap<Pid, Arc<WaitQueue>>> = Mutex::new(BTreeMap::new());
-
-/// Process `pid`'s queue (made on first use).
+/// Process `pid`'s queue (made on first use, kept until the process is
+/// reaped; a process that is gone gets one nobody wakes).
 fn queue(pid: Pid) -> Arc<WaitQueue> {
-    QUEUES.lock().entry(pid).or_insert_with(|| Arc::new(WaitQueue::new())).clone()
+    table()
+        .with_process(pid, |p| p.ext.signalfd_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone())
+        .unwrap_or_else(|| Arc::new(WaitQueue::new()))
 }
 
 /// A signal was queued to process `pid` (or a thread of it): wakes its
-/// signalfd readers and pollers. A queue nobody holds any more is dropped.
+/// signalfd readers and pollers (if it ever had any).
 pub fn notify(pid: Pid) {
-    let (wake, unused) = {
-        let mut m = QUEUES.lock();
-        match m.get(&pid) {
-            Some(q) if Arc::strong_count(q) == 1 => (None, m.remove(&pid)),
-            Some(q) => (Some(q.clone()), None),
-            None => (None, None),
-        }
-    };
-    drop(unused);
+    let wake = table().with_process(pid, |p| p.ext.signalfd_wq.clone()).flatten();
     if let Some(q) = wake {
         q.wake_all();
     }
