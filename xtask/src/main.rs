@@ -31,6 +31,7 @@ mod net;
 mod qemu;
 mod rootfs;
 mod setup;
+mod statecheck;
 mod user;
 
 use qemu::{EXIT_FAILURE, EXIT_SUCCESS, Qemu};
@@ -420,6 +421,20 @@ impl Tally {
     }
 }
 
+/// The "state in the records" rule: no global map, set or lock keyed by a
+/// pid in kernel-bin (see statecheck.rs and docs/architecture.md).
+fn state_check(t: &mut Tally) -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bad = statecheck::pid_keyed_globals(&root)?;
+    let why = bad
+        .iter()
+        .map(|g| format!("kernel-bin/src/{}:{}: static {} is keyed by Pid (keep it in proc::ThreadExt/ProcessExt, or allow it with a reason in xtask/src/statecheck.rs)", g.file, g.line, g.name))
+        .collect::<Vec<_>>()
+        .join("; ");
+    t.check("kernel-bin keeps no global keyed by pid", bad.is_empty(), &why);
+    Ok(())
+}
+
 /// `cargo test` of the host-testable crates, counted from libtest's lines.
 fn host_tests(t: &mut Tally) -> Result<(), String> {
     // crates/ext2's tests make and check images with e2fsprogs
@@ -635,6 +650,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
     let mut t = Tally::default();
     if wanted("host") {
         host_tests(&mut t)?;
+        state_check(&mut t)?;
     }
     if TEST_PARTS[1..].iter().any(|p| wanted(p)) {
         setup::ensure_tools(QEMU_TOOLS)?;
