@@ -18,16 +18,22 @@ use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use signal::signalfd::{self as rules, SIGNALFD_SIGINFO_SIZE};
 use signal::{SigInfo, SigSet};
 use vfs::{File, Stat};
 
+/// Whether any process ever made a signalfd queue: until then a queued
+/// signal does not look for one (the signal path stays as without
+/// signalfd).
+static ANY_QUEUE: AtomicBool = AtomicBool::new(false);
+
 /// Process `pid`'s queue (made on first use, kept until the process is
 /// reaped; a process that is gone gets one nobody wakes).
 fn queue(pid: Pid) -> Arc<WaitQueue> {
+    ANY_QUEUE.store(true, Ordering::SeqCst);
     table()
         .with_process(pid, |p| p.ext.signalfd_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone())
         .unwrap_or_else(|| Arc::new(WaitQueue::new()))
@@ -36,6 +42,9 @@ fn queue(pid: Pid) -> Arc<WaitQueue> {
 /// A signal was queued to process `pid` (or a thread of it): wakes its
 /// signalfd readers and pollers (if it ever had any).
 pub fn notify(pid: Pid) {
+    if !ANY_QUEUE.load(Ordering::SeqCst) {
+        return;
+    }
     let wake = table().with_process(pid, |p| p.ext.signalfd_wq.clone()).flatten();
     if let Some(q) = wake {
         q.wake_all();
