@@ -150,9 +150,12 @@ KT_CASE(exec_from_a_thread_keeps_the_pid_its_timer_and_renames) {
     snprintf(path, sizeof path, "/proc/%d/status", c);
     static char status[4096];
     KT_TRUE(read_file(path, status, sizeof status) > 0 && strstr(status, "\nThreads:\t1\n"), "%.200s", status);
-    /* the new command line */
+    /* the new command line (Linux renames before it sets up the new
+     * program's arguments: wait for them too) */
     snprintf(path, sizeof path, "/proc/%d/cmdline", c);
-    long n = read_file(path, got, sizeof got);
+    long n = 0;
+    tries = 0;
+    while ((n = read_file(path, got, sizeof got)) <= 0 && tries++ < 2000) kt_msleep(1);
     KT_EQ(n, (long)(strlen(kt_self) + 1 + strlen("kt-sleep") + 1));
     KT_EQ(strcmp(got, kt_self), 0);
     KT_EQ(strcmp(got + strlen(kt_self) + 1, "kt-sleep"), 0);
