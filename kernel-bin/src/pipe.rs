@@ -431,3 +431,27 @@ impl File for PipeEnd {
         self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
     }
 }
+
+arch_x86_64::ktest!(
+    fn pipe_ring_takes_frames_and_gives_them_back() {
+        // the ring's logic is host-tested in crates/ipc; here: its pages are
+        // frames (not heap), read back intact, and freed with the pipe
+        let (free0, _) = arch_x86_64::mem::frames::stats();
+        {
+            let (r, w) = pipe(vfs::O_NONBLOCK);
+            let data: alloc::vec::Vec<u8> = (0..3 * 4096 + 100).map(|i| (i % 251) as u8).collect();
+            assert_eq!(w.write(&data), Ok(data.len()));
+            assert_eq!(free0 - arch_x86_64::mem::frames::stats().0, 4, "four slots, four frames");
+            assert_eq!(w.poll() & vfs::POLLOUT, vfs::POLLOUT);
+            let mut back = alloc::vec![0u8; data.len() + 10];
+            assert_eq!(r.read(&mut back), Ok(data.len()));
+            assert_eq!(&back[..data.len()], &data[..]);
+            assert_eq!(r.read(&mut back), Err(Errno::EAGAIN));
+            assert_eq!(w.write(&alloc::vec![0u8; 70_000]), Ok(65536), "16 slots");
+            assert_eq!(w.write(b"x"), Err(Errno::EAGAIN));
+            drop(w);
+            assert_eq!(r.poll() & (vfs::POLLIN | vfs::POLLHUP), vfs::POLLIN | vfs::POLLHUP);
+        }
+        assert_eq!(arch_x86_64::mem::frames::stats().0, free0, "pipe frames leaked");
+    }
+);

@@ -354,3 +354,24 @@ pub fn epoll_pwait2(t: &mut UThread, a: [u64; 6]) -> SysResult {
     let deadline = timespec_deadline(t, a[3])?;
     pwait(t, [a[0], a[1], a[2]], deadline, a[4], a[5])
 }
+
+arch_x86_64::ktest!(
+    fn epoll_over_a_pipe_relays_and_reports_edges() {
+        // the list's rules are host-tested in evfd::epoll; here: the kernel's
+        // Held over a real pipe, the relay of its queue, and pruning
+        let ep = Epoll::new();
+        let (r, w) = crate::pipe::pipe(vfs::O_NONBLOCK);
+        ep.ctl(EPOLL_CTL_ADD, 5, &r, rules::EPOLLIN | rules::EPOLLET, 77).unwrap();
+        assert_eq!(ep.ctl(EPOLL_CTL_ADD, 5, &r, rules::EPOLLIN, 0), Err(Errno::EEXIST));
+        assert!(!ep.any_ready());
+        assert_eq!(w.write(b"a"), Ok(1));
+        assert_eq!(ep.collect(8), alloc::vec![(rules::EPOLLIN, 77)]);
+        assert!(ep.collect(8).is_empty(), "edge: once");
+        assert_eq!(w.write(b"b"), Ok(1));
+        assert_eq!(ep.collect(8), alloc::vec![(rules::EPOLLIN, 77)], "a second write is a new edge");
+        assert_eq!(ep.poll() & vfs::POLLIN, 0);
+        drop(r);
+        assert!(ep.collect(8).is_empty());
+        assert_eq!(ep.items.lock().len(), 0, "the gone file's item is pruned");
+    }
+);
