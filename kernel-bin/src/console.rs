@@ -245,21 +245,17 @@ fn is_ctty_of(c: &Caller) -> bool {
 pub fn check_change(sig: SigNum) -> Result<()> {
     let Some(c) = caller() else { return Ok(()) };
     let (session, fg) = with(|t| (t.session, t.pgrp));
-    if session != Some(c.sid) {
-        return Ok(());
+    let ignored = || ignored_or_blocked(&c, sig);
+    let orphaned = || table().is_orphaned_pgrp(c.pgid);
+    // the decision is tty::check_change, host-tested there
+    match tty::check_change(session, fg, c.sid, c.pgid, sig == SIGTTIN, ignored, orphaned) {
+        tty::JobCheck::Proceed => Ok(()),
+        tty::JobCheck::Eio => Err(Errno::EIO),
+        tty::JobCheck::SignalGroup => {
+            kill_pgrp(c.pgid, sig);
+            Err(Errno::ERESTARTSYS)
+        }
     }
-    let Some(fg) = fg else { return Ok(()) };
-    if fg == c.pgid {
-        return Ok(());
-    }
-    if ignored_or_blocked(&c, sig) {
-        return if sig == SIGTTIN { Err(Errno::EIO) } else { Ok(()) };
-    }
-    if table().is_orphaned_pgrp(c.pgid) {
-        return Err(Errno::EIO);
-    }
-    kill_pgrp(c.pgid, sig);
-    Err(Errno::ERESTARTSYS)
 }
 
 /// The job-control check of write(2): with `TOSTOP` set, background

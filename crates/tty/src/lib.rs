@@ -467,6 +467,51 @@ impl NTty {
     }
 }
 
+/// What `__tty_check_change` decides for a process touching a terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobCheck {
+    /// The call goes on.
+    Proceed,
+    /// The call fails with `EIO`.
+    Eio,
+    /// The signal goes to the caller's process group and the call
+    /// restarts once the group is continued (`ERESTARTSYS`).
+    SignalGroup,
+}
+
+/// Linux's `__tty_check_change` for a caller of session `sid` and group
+/// `pgid` on a terminal that is the controlling terminal of `ctty_sid`
+/// with foreground group `fg`: anyone outside that session, and the
+/// foreground group, proceed; a background caller that blocks or ignores
+/// the signal proceeds for SIGTTOU (`ttin` false) and gets `EIO` for
+/// SIGTTIN; an orphaned background group gets `EIO`; others are
+/// signalled. The two questions are asked only when needed.
+pub fn check_change(
+    ctty_sid: Option<u32>,
+    fg: Option<u32>,
+    sid: u32,
+    pgid: u32,
+    ttin: bool,
+    ignored_or_blocked: impl FnOnce() -> bool,
+    orphaned: impl FnOnce() -> bool,
+) -> JobCheck {
+    if ctty_sid != Some(sid) {
+        return JobCheck::Proceed;
+    }
+    match fg {
+        None => return JobCheck::Proceed,
+        Some(fg) if fg == pgid => return JobCheck::Proceed,
+        Some(_) => {}
+    }
+    if ignored_or_blocked() {
+        return if ttin { JobCheck::Eio } else { JobCheck::Proceed };
+    }
+    if orphaned() {
+        return JobCheck::Eio;
+    }
+    JobCheck::SignalGroup
+}
+
 /// Software implementations for tests.
 #[cfg(feature = "testing")]
 pub mod testing {

@@ -643,6 +643,49 @@ fn canonical_try_read_sees_eof() {
     assert_eq!(t.try_read(&mode, &mut [0u8; 4]), Some(0));
 }
 
+fn jc(ctty: Option<u32>, fg: Option<u32>, ttin: bool, ign: bool, orph: bool) -> JobCheck {
+    check_change(ctty, fg, 10, 20, ttin, || ign, || orph)
+}
+
+#[test]
+fn jobctl_other_session_proceeds() {
+    assert_eq!(jc(Some(11), Some(30), true, false, false), JobCheck::Proceed);
+    assert_eq!(jc(None, None, true, false, false), JobCheck::Proceed);
+}
+
+#[test]
+fn jobctl_foreground_or_no_foreground_proceeds() {
+    assert_eq!(jc(Some(10), Some(20), true, false, false), JobCheck::Proceed);
+    assert_eq!(jc(Some(10), None, true, false, false), JobCheck::Proceed);
+}
+
+#[test]
+fn jobctl_background_is_signalled() {
+    assert_eq!(jc(Some(10), Some(30), true, false, false), JobCheck::SignalGroup);
+    assert_eq!(jc(Some(10), Some(30), false, false, false), JobCheck::SignalGroup);
+}
+
+#[test]
+fn jobctl_ignored_sigttou_proceeds_ignored_sigttin_is_eio() {
+    assert_eq!(jc(Some(10), Some(30), false, true, false), JobCheck::Proceed);
+    assert_eq!(jc(Some(10), Some(30), true, true, false), JobCheck::Eio);
+    assert_eq!(jc(Some(10), Some(30), false, true, true), JobCheck::Proceed, "ignoring wins over orphaned");
+}
+
+#[test]
+fn jobctl_orphaned_background_is_eio() {
+    assert_eq!(jc(Some(10), Some(30), true, false, true), JobCheck::Eio);
+    assert_eq!(jc(Some(10), Some(30), false, false, true), JobCheck::Eio);
+}
+
+#[test]
+fn jobctl_asks_only_what_it_needs() {
+    let r = check_change(Some(10), Some(20), 10, 20, true, || panic!("not asked"), || panic!("not asked"));
+    assert_eq!(r, JobCheck::Proceed);
+    let r = check_change(Some(10), Some(30), 10, 20, false, || true, || panic!("not asked"));
+    assert_eq!(r, JobCheck::Proceed);
+}
+
 proptest! {
     /// Raw mode without echo and input mapping passes bytes through
     /// unchanged and in order, whatever the read sizes.
