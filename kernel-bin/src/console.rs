@@ -6,6 +6,12 @@
 //! controlling terminal of, its foreground process group, SIGTTIN/SIGTTOU
 //! for background groups, SIGHUP to the foreground group when the
 //! controlling process exits.
+//!
+//! # Locks
+//! `TTY` (a spin lock) is taken alone; N_TTY's echo writes to the UART
+//! under it (the serial port's lock nests inside). Signals to a process
+//! group (`kill_pgrp`, the process table's lock) are sent after it is
+//! released.
 
 use crate::proc::{Hooks, table};
 use crate::sched::WaitQueue;
