@@ -1,83 +1,38 @@
 //! The serial console as a terminal: output straight to the UART, input
-//! from its receive interrupt's ring into a line buffer (canonical mode with
-//! echo, erase and kill; raw mode when ICANON is off), and the terminal's
+//! from its receive interrupt's ring through the line discipline (crates/tty's
+//! `NTty`: canonical mode with echo, erase, kill and literal-next; raw mode
+//! with VMIN/VTIME when ICANON is off), and the terminal's
 //! job control as Linux's `tty_jobctrl.c` does it: the session it is the
 //! controlling terminal of, its foreground process group, SIGTTIN/SIGTTOU
 //! for background groups, SIGHUP to the foreground group when the
 //! controlling process exits.
+//!
+//! # Locks
+//! `TTY` (a spin lock) is taken alone; N_TTY's echo writes to the UART
+//! under it (the serial port's lock nests inside). Signals to a process
+//! group (`kill_pgrp`, the process table's lock) are sent after it is
+//! released.
 
 use crate::proc::{Hooks, table};
 use crate::sched::WaitQueue;
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use signal::{SIGTTIN, SIGTTOU, SigInfo, SigNum};
 
 /// `sizeof(struct termios)` as TCGETS copies it (the kernel's termios: 36 bytes).
-pub const TERMIOS_SIZE: usize = 36;
+pub const TERMIOS_SIZE: usize = tty::TERMIOS_SIZE;
 
+/// The terminal: N_TTY's input state (`tty::NTty`: termios, the line
+/// being edited, the input ready for read(2)) and the job-control state
+/// kept here.
 struct Tty {
-    termios: [u8; TERMIOS_SIZE],
+    ldisc: tty::NTty,
     winsize: [u8; 8],
-    /// Input ready for read(2): bytes, and `EOF` where ^D ended an empty line.
-    ready: VecDeque<u16>,
-    /// The line being edited (canonical mode).
-    line: Vec<u8>,
     /// The session this is the controlling terminal of.
     session: Option<Pid>,
     /// The foreground process group (set with the session).
     pgrp: Option<Pid>,
-}
-
-/// The end-of-file mark in `Tty::ready` (a value no byte has).
-const EOF: u16 = 0x100;
-/// Linux's `N_TTY_BUF_SIZE`: the longest line, and the most input kept.
-const BUF_SIZE: usize = 4096;
-
-// c_iflag
-const INLCR: u32 = 0o100;
-const IGNCR: u32 = 0o200;
-const ICRNL: u32 = 0o400;
-const ISTRIP: u32 = 0o40;
-// c_lflag
-const ISIG: u32 = 0o1;
-const ICANON: u32 = 0o2;
-const ECHO: u32 = 0o10;
-const ECHOE: u32 = 0o20;
-const ECHOK: u32 = 0o40;
-const ECHONL: u32 = 0o100;
-const NOFLSH: u32 = 0o200;
-const TOSTOP: u32 = 0o400;
-const ECHOCTL: u32 = 0o1000;
-const ECHOKE: u32 = 0o4000;
-const IEXTEN: u32 = 0o100000;
-// c_cc indexes
-const VINTR: usize = 0;
-const VQUIT: usize = 1;
-const VERASE: usize = 2;
-const VKILL: usize = 3;
-const VEOF: usize = 4;
-const VTIME: usize = 5;
-const VMIN: usize = 6;
-const VSUSP: usize = 10;
-const VEOL: usize = 11;
-const VWERASE: usize = 14;
-const VEOL2: usize = 16;
-
-fn default_termios() -> [u8; TERMIOS_SIZE] {
-    let mut t = [0u8; TERMIOS_SIZE];
-    // c_iflag ICRNL|IXON, c_oflag OPOST|ONLCR, c_cflag B38400|CS8|CREAD|HUPCL,
-    // c_lflag ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN
-    t[0..4].copy_from_slice(&0o2400u32.to_le_bytes());
-    t[4..8].copy_from_slice(&0o5u32.to_le_bytes());
-    t[8..12].copy_from_slice(&0o2277u32.to_le_bytes());
-    t[12..16].copy_from_slice(&0o105073u32.to_le_bytes());
-    // c_line, then c_cc: VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1
-    let cc = [3u8, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0];
-    t[17..17 + cc.len()].copy_from_slice(&cc);
-    t
 }
 
 static TTY: crate::lockorder::Ranked<Option<Tty>> =
@@ -86,187 +41,28 @@ static TTY: crate::lockorder::Ranked<Option<Tty>> =
 fn with<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
     let mut g = TTY.lock();
     let tty = g.get_or_insert_with(|| Tty {
-        termios: default_termios(),
+        ldisc: tty::NTty::new(),
         winsize: [24, 0, 80, 0, 0, 0, 0, 0],
-        ready: VecDeque::new(),
-        line: Vec::new(),
         session: None,
         pgrp: None,
     });
     f(tty)
 }
 
-fn flag(t: &Tty, at: usize) -> u32 {
-    u32::from_le_bytes([t.termios[at], t.termios[at + 1], t.termios[at + 2], t.termios[at + 3]])
+/// N_TTY's echoes go straight to the UART (no lock taken).
+struct Uart;
+
+impl tty::Echo for Uart {
+    fn echo(&mut self, bytes: &[u8]) {
+        write(bytes);
+    }
 }
 
-fn lflag(t: &Tty) -> u32 {
-    flag(t, 12)
-}
-
-impl Tty {
-    fn cc(&self, i: usize) -> u8 {
-        self.termios[17 + i]
-    }
-
-    /// Whether `b` is the enabled control character `i` (0 disables one).
-    fn is(&self, b: u8, i: usize) -> bool {
-        self.cc(i) != 0 && b == self.cc(i)
-    }
-
-    /// Echoes `b` as n_tty does: control characters as `^X` with ECHOCTL.
-    fn echo(&self, b: u8) {
-        if lflag(self) & ECHOCTL != 0 && (b < 0x20 && b != b'\t' && b != b'\n' || b == 0x7f) {
-            write(&[b'^', b ^ 0x40]);
-        } else {
-            write(&[b]);
-        }
-    }
-
-    /// Erases the last character of the line (and its echo).
-    fn erase_one(&mut self, echo: bool) -> bool {
-        let Some(c) = self.line.pop() else { return false };
-        if echo {
-            let wide = lflag(self) & ECHOCTL != 0 && (c < 0x20 && c != b'\t' || c == 0x7f);
-            for _ in 0..if wide { 2 } else { 1 } {
-                write(b"\x08 \x08");
-            }
-        }
-        true
-    }
-
-    /// One received byte through N_TTY: input mapping, signal characters,
-    /// canonical editing or raw delivery, echo. Returns a signal for the
-    /// foreground group.
-    fn input(&mut self, mut b: u8) -> Option<(SigNum, Option<Pid>)> {
-        let (i, l) = (flag(self, 0), lflag(self));
-        if i & ISTRIP != 0 {
-            b &= 0x7f;
-        }
-        if b == b'\r' {
-            if i & IGNCR != 0 {
-                return None;
-            }
-            if i & ICRNL != 0 {
-                b = b'\n';
-            }
-        } else if b == b'\n' && i & INLCR != 0 {
-            b = b'\r';
-        }
-        let echo = l & ECHO != 0;
-        if l & ISIG != 0 {
-            let sig = if self.is(b, VINTR) {
-                Some(signal::SIGINT)
-            } else if self.is(b, VQUIT) {
-                Some(signal::SIGQUIT)
-            } else if self.is(b, VSUSP) {
-                Some(signal::SIGTSTP)
-            } else {
-                None
-            };
-            if let Some(sig) = sig {
-                if l & NOFLSH == 0 {
-                    self.line.clear();
-                    self.ready.clear();
-                }
-                // the character alone (^C): the newline is the shell's business
-                if echo {
-                    self.echo(b);
-                }
-                return Some((sig, self.pgrp));
-            }
-        }
-        if l & ICANON == 0 {
-            if self.ready.len() < BUF_SIZE {
-                self.ready.push_back(u16::from(b));
-                if echo {
-                    self.echo(b);
-                }
-            }
-            return None;
-        }
-        if self.is(b, VERASE) {
-            self.erase_one(echo && l & ECHOE != 0);
-        } else if self.is(b, VWERASE) && l & IEXTEN != 0 {
-            let visual = echo && l & ECHOE != 0;
-            while self.line.last().is_some_and(|c| c.is_ascii_whitespace()) {
-                self.erase_one(visual);
-            }
-            while self.line.last().is_some_and(|c| !c.is_ascii_whitespace()) {
-                self.erase_one(visual);
-            }
-        } else if self.is(b, VKILL) {
-            if echo && l & ECHOKE != 0 {
-                while self.erase_one(true) {}
-            } else {
-                self.line.clear();
-                if echo && l & ECHOK != 0 {
-                    self.echo(b);
-                    write(b"\n");
-                }
-            }
-        } else if self.is(b, VEOF) {
-            // hands the line over as it is; on an empty line: end of file
-            if self.line.is_empty() {
-                self.ready.push_back(EOF);
-            } else {
-                let line = core::mem::take(&mut self.line);
-                self.ready.extend(line.into_iter().map(u16::from));
-            }
-        } else if b == b'\n' || self.is(b, VEOL) || self.is(b, VEOL2) {
-            self.line.push(b);
-            let line = core::mem::take(&mut self.line);
-            self.ready.extend(line.into_iter().map(u16::from));
-            if echo || (b == b'\n' && l & ECHONL != 0) {
-                self.echo(b);
-            }
-        } else if self.line.len() < BUF_SIZE - 1 {
-            self.line.push(b);
-            if echo {
-                self.echo(b);
-            }
-        }
-        None
-    }
-
-    /// Takes what one read(2) gets: in canonical mode up to a line's end,
-    /// 0 for an end of file; in raw mode what is there. None: nothing yet.
-    fn take(&mut self, buf: &mut [u8]) -> Option<usize> {
-        if self.ready.front() == Some(&EOF) {
-            self.ready.pop_front();
-            return Some(0);
-        }
-        if self.ready.is_empty() {
-            return None;
-        }
-        let canon = lflag(self) & ICANON != 0;
-        let mut n = 0;
-        while n < buf.len() {
-            match self.ready.front() {
-                Some(&c) if c != EOF => {
-                    self.ready.pop_front();
-                    buf[n] = c as u8;
-                    n += 1;
-                    if canon && (c == u16::from(b'\n') || self.is(c as u8, VEOL) || self.is(c as u8, VEOL2)) {
-                        break;
-                    }
-                }
-                _ => break,
-            }
-        }
-        Some(n)
-    }
-
-    /// Puts bytes a reader could not store back in front of the input.
-    fn put_back(&mut self, data: &[u8]) {
-        for &b in data.iter().rev() {
-            self.ready.push_front(u16::from(b));
-        }
-    }
-
-    /// Bytes a read could take now (FIONREAD).
-    fn available(&self) -> usize {
-        self.ready.iter().filter(|&&c| c != EOF).count()
+fn signal_of(s: tty::TtySignal) -> SigNum {
+    match s {
+        tty::TtySignal::Int => signal::SIGINT,
+        tty::TtySignal::Quit => signal::SIGQUIT,
+        tty::TtySignal::Tstp => signal::SIGTSTP,
     }
 }
 
@@ -296,7 +92,7 @@ pub fn pump() {
     let mut any = false;
     while let Some(b) = arch_x86_64::serial::try_read_byte() {
         any = true;
-        if let Some((sig, Some(pg))) = with(|t| t.input(b)) {
+        if let Some((sig, Some(pg))) = with(|t| t.ldisc.input(b, &mut Uart).map(|s| (signal_of(s), t.pgrp))) {
             kill_pgrp(pg, sig);
         }
     }
@@ -317,32 +113,24 @@ pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
         return Ok(0);
     }
     let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as Pid;
-    let (canon, vmin, vtime) = with(|t| (lflag(t) & ICANON != 0, t.cc(VMIN) as usize, t.cc(VTIME) as u64));
-    let deadline = (!canon && vtime > 0).then(|| arch_x86_64::time::since_boot_ns() + vtime * 100_000_000);
-    // raw mode with VMIN > 1 (and no VTIME) waits for that many bytes
-    let want = if canon || vtime > 0 { 1 } else { vmin.clamp(1, buf.len()) };
+    let mode = with(|t| t.ldisc.read_mode(buf.len()));
+    let deadline = mode.timeout_ns.map(|ns| arch_x86_64::time::since_boot_ns() + ns);
     loop {
         pump();
-        let got = with(|t| {
-            if !canon && t.available() < want {
-                return None;
-            }
-            t.take(buf)
-        });
-        if let Some(n) = got {
+        if let Some(n) = with(|t| t.ldisc.try_read(&mode, buf)) {
             return Ok(n);
         }
         if nonblock {
             return Err(Errno::EAGAIN);
         }
-        if !canon && vmin == 0 && vtime == 0 {
+        if mode.poll_only {
             return Ok(0);
         }
-        let ready = || with(|t| if canon { !t.ready.is_empty() } else { t.available() >= want });
+        let ready = || with(|t| t.ldisc.read_ready(&mode));
         match crate::proc::sleep_on(tid, &[input_wq().as_ref()], ready, deadline) {
             Err(Errno::ERESTARTSYS) => return Err(Errno::ERESTARTSYS),
             Err(Errno::ETIMEDOUT) if deadline.is_some() => {
-                return Ok(with(|t| t.take(buf)).unwrap_or(0));
+                return Ok(with(|t| t.ldisc.take(buf)).unwrap_or(0));
             }
             _ => continue,
         }
@@ -352,10 +140,7 @@ pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
 /// Discards typed input (TCFLSH).
 pub fn flush_input() {
     pump();
-    with(|t| {
-        t.ready.clear();
-        t.line.clear();
-    });
+    with(|t| t.ldisc.flush_input());
 }
 
 /// Bytes ready to read.
@@ -363,14 +148,14 @@ pub fn flush_input() {
 /// are read again next time, as on Linux (which copies before it consumes).
 pub fn unread(data: &[u8]) {
     if !data.is_empty() {
-        with(|t| t.put_back(data));
+        with(|t| t.ldisc.put_back(data));
         input_wq().wake_all();
     }
 }
 
 pub fn available() -> usize {
     pump();
-    with(|t| t.available())
+    with(|t| t.ldisc.available())
 }
 
 /// poll(2) readiness.
@@ -378,7 +163,7 @@ pub fn poll() -> u32 {
     let mut r = vfs::POLLOUT | vfs::POLLWRNORM;
     pump();
     // an end of file is readable too
-    if with(|t| !t.ready.is_empty()) {
+    if with(|t| t.ldisc.readable()) {
         r |= vfs::POLLIN | vfs::POLLRDNORM;
     }
     r
@@ -386,15 +171,12 @@ pub fn poll() -> u32 {
 
 /// The termios bytes.
 pub fn termios() -> [u8; TERMIOS_SIZE] {
-    with(|t| t.termios)
+    with(|t| t.ldisc.termios())
 }
 
 /// Sets the termios from user bytes.
 pub fn set_termios(b: &[u8]) {
-    with(|t| {
-        let n = b.len().min(TERMIOS_SIZE);
-        t.termios[..n].copy_from_slice(&b[..n]);
-    });
+    with(|t| t.ldisc.set_termios(b));
 }
 
 /// The window size.
@@ -469,27 +251,23 @@ fn is_ctty_of(c: &Caller) -> bool {
 pub fn check_change(sig: SigNum) -> Result<()> {
     let Some(c) = caller() else { return Ok(()) };
     let (session, fg) = with(|t| (t.session, t.pgrp));
-    if session != Some(c.sid) {
-        return Ok(());
+    let ignored = || ignored_or_blocked(&c, sig);
+    let orphaned = || table().is_orphaned_pgrp(c.pgid);
+    // the decision is tty::check_change, host-tested there
+    match tty::check_change(session, fg, c.sid, c.pgid, sig == SIGTTIN, ignored, orphaned) {
+        tty::JobCheck::Proceed => Ok(()),
+        tty::JobCheck::Eio => Err(Errno::EIO),
+        tty::JobCheck::SignalGroup => {
+            kill_pgrp(c.pgid, sig);
+            Err(Errno::ERESTARTSYS)
+        }
     }
-    let Some(fg) = fg else { return Ok(()) };
-    if fg == c.pgid {
-        return Ok(());
-    }
-    if ignored_or_blocked(&c, sig) {
-        return if sig == SIGTTIN { Err(Errno::EIO) } else { Ok(()) };
-    }
-    if table().is_orphaned_pgrp(c.pgid) {
-        return Err(Errno::EIO);
-    }
-    kill_pgrp(c.pgid, sig);
-    Err(Errno::ERESTARTSYS)
 }
 
 /// The job-control check of write(2): with `TOSTOP` set, background
 /// writers get SIGTTOU.
 pub fn check_write() -> Result<()> {
-    if with(|t| lflag(t)) & TOSTOP != 0 { check_change(SIGTTOU) } else { Ok(()) }
+    if with(|t| t.ldisc.lflag()) & tty::TOSTOP != 0 { check_change(SIGTTOU) } else { Ok(()) }
 }
 
 /// open(2) of `/dev/tty`: the caller's controlling terminal, `ENXIO` when

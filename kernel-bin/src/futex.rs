@@ -1,29 +1,34 @@
 //! futex(2): WAIT/WAKE (with bitsets), REQUEUE/CMP_REQUEUE and timeouts.
 //! Waiters are keyed by address space and address (private futexes); a
-//! shared futex on a MAP_SHARED page is keyed by its physical frame.
+//! shared futex on a MAP_SHARED page is keyed by its physical frame. The
+//! queues, the keys, the count rules and FUTEX_WAKE_OP's decoding are
+//! `ipc::futex` (host-tested there); here are the lock, the user memory
+//! and the sleeping.
+//!
+//! # Locks
+//! `QUEUES` (a spin lock) is taken alone, with the address space's lock
+//! released first (`key`); tasks are woken after it is dropped.
 
 use crate::proc::{Kernel, sleep_interruptible};
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use linux_abi::Errno;
 use process::seams::SharedVm;
 
-/// A waiter: woken when its flag is set (then its task is made runnable:
-/// no one else is disturbed).
+/// A waiter's token: woken when its flag is set (then its task is made
+/// runnable: no one else is disturbed).
 struct Waiter {
-    bitset: u32,
     woken: Arc<AtomicBool>,
     task: Arc<crate::sched::Task>,
 }
 
-type Key = (usize, u64);
+use ipc::futex::{Key, Queues, WakeOp, wake_count};
 
-static QUEUES: crate::lockorder::Ranked<BTreeMap<Key, Vec<Waiter>>> =
-    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Futex, "futex::QUEUES", BTreeMap::new());
+static QUEUES: crate::lockorder::Ranked<Queues<Waiter>> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Futex, "futex::QUEUES", Queues::new());
 
 /// Private futexes are keyed by address space and address; a futex in a
 /// MAP_SHARED mapping by the physical address of its word, so that every
@@ -32,34 +37,22 @@ static QUEUES: crate::lockorder::Ranked<BTreeMap<Key, Vec<Waiter>>> =
 fn key(vm: &SharedVm<Kernel>, addr: u64) -> Key {
     use vm::PageTable;
     let g = vm.lock();
-    if g.mapping_at(addr as usize).is_some_and(|m| m.shared)
-        && let Some((frame, _)) = g.page_table().query((addr & !0xfff) as usize)
-    {
-        return (0, frame.phys_addr() + (addr & 0xfff));
-    }
-    (Arc::as_ptr(vm) as *const () as usize, addr)
+    let shared = g
+        .mapping_at(addr as usize)
+        .is_some_and(|m| m.shared)
+        .then(|| g.page_table().query((addr & !0xfff) as usize).map(|(frame, _)| frame.phys_addr()))
+        .flatten();
+    Key::new(Arc::as_ptr(vm) as *const () as usize, addr, shared)
 }
 
 /// Wakes up to `count` waiters on `addr` whose bitset meets `bitset`.
 pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize {
     let k = key(vm, addr);
     let mut woken = Vec::new();
-    let mut q = QUEUES.lock();
-    if let Some(list) = q.get_mut(&k) {
-        list.retain(|w| {
-            if (woken.len() as u32) < count && w.bitset & bitset != 0 {
-                w.woken.store(true, Ordering::SeqCst);
-                woken.push(w.task.clone());
-                false
-            } else {
-                true
-            }
-        });
-        if list.is_empty() {
-            q.remove(&k);
-        }
-    }
-    drop(q);
+    QUEUES.lock().wake(k, count, bitset, |w| {
+        w.woken.store(true, Ordering::SeqCst);
+        woken.push(w.task);
+    });
     for t in &woken {
         crate::sched::wake(t);
     }
@@ -73,27 +66,9 @@ pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize 
 /// meant for a live one. The search visits every queue, but only on this
 /// path, never on a wake.
 fn forget(woken: &Arc<AtomicBool>) {
-    let mut q = QUEUES.lock();
-    let mut emptied = None;
-    for (k, list) in q.iter_mut() {
-        if let Some(i) = list.iter().position(|x| Arc::ptr_eq(&x.woken, woken)) {
-            list.remove(i);
-            if list.is_empty() {
-                emptied = Some(*k);
-            }
-            break;
-        }
-    }
-    if let Some(k) = emptied {
-        q.remove(&k);
-    }
-}
-
-/// The number of waiters a WAKE or WAKE_OP count (an `int`) lets wake:
-/// Linux wakes a waiter before it compares with the count, so a count of
-/// zero or below still wakes one.
-fn wake_count(val: u64) -> u32 {
-    (val as i32).max(1) as u32
+    // the waiter is dropped (its task reference) after the unlock
+    let gone = QUEUES.lock().remove(|w| Arc::ptr_eq(&w.woken, woken));
+    drop(gone);
 }
 
 const FUTEX_WAIT: u64 = 0;
@@ -114,21 +89,7 @@ fn read_u32(t: &UThread, addr: u64) -> Result<u32, Errno> {
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-/// get_futex_key()'s checks on a futex word's address: `EINVAL` if it is
-/// not 4-byte aligned, `EFAULT` if `access_ok` refuses it, also for a wake
-/// that would touch no memory. Linux 6.1's `access_ok` of a small constant
-/// size looks only at the sign bit (`valid_user_address`; the
-/// non-canonical hole faults on use), so a kernel-half address is `EFAULT`
-/// and a private wake on an unmapped lower-half one is not.
-fn futex_key_ok(addr: u64) -> Result<(), Errno> {
-    if !addr.is_multiple_of(4) {
-        return Err(Errno::EINVAL);
-    }
-    if (addr as i64) < 0 {
-        return Err(Errno::EFAULT);
-    }
-    Ok(())
-}
+use ipc::futex::key_ok as futex_key_ok;
 
 /// futex(2).
 pub fn sys_futex(
@@ -178,11 +139,12 @@ pub fn sys_futex(
                 if read_u32(t, uaddr)? != val as u32 {
                     return Err(Errno::EAGAIN);
                 }
-                QUEUES.lock().entry(key(&t.vm, uaddr)).or_default().push(Waiter {
+                let k = key(&t.vm, uaddr);
+                QUEUES.lock().enqueue(
+                    k,
                     bitset,
-                    woken: woken.clone(),
-                    task: crate::sched::current(),
-                });
+                    Waiter { woken: woken.clone(), task: crate::sched::current() },
+                )?;
             }
             let w = woken.clone();
             let r = sleep_interruptible(t.tid, move || w.load(Ordering::SeqCst), deadline);
@@ -204,61 +166,27 @@ pub fn sys_futex(
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             // futex_requeue(): negative counts are EINVAL, before the compare
-            if (val as i32) < 0 || (timeout as i32) < 0 {
-                return Err(Errno::EINVAL);
-            }
+            // (val2 travels in the timeout slot)
+            let (nr_wake, limit) = ipc::futex::requeue_counts(val, timeout)?;
             // both keys are taken before the compare
             futex_key_ok(uaddr2)?;
             if cmd == FUTEX_CMP_REQUEUE && read_u32(t, uaddr)? != val3 as u32 {
                 return Err(Errno::EAGAIN);
             }
-            let woke = wake(&t.vm, uaddr, val as u32, u32::MAX);
-            let limit = timeout as u32; // val2 travels in the timeout slot
+            let woke = wake(&t.vm, uaddr, nr_wake, u32::MAX);
             let (from, to) = (key(&t.vm, uaddr), key(&t.vm, uaddr2));
-            let mut q = QUEUES.lock();
-            let mut moved = Vec::new();
-            if let Some(list) = q.get_mut(&from) {
-                let n = list.len().min(limit as usize);
-                moved.extend(list.drain(..n));
-                if list.is_empty() {
-                    q.remove(&from);
-                }
-            }
-            let n = moved.len();
-            if n > 0 {
-                q.entry(to).or_default().extend(moved);
-            }
+            let n = QUEUES.lock().requeue(from, to, limit);
             Ok((woke + n) as isize)
         }
         FUTEX_WAKE_OP => {
             futex_key_ok(uaddr2)?;
             // the operation is on uaddr2's word; nothing else runs meanwhile
             let old = read_u32(t, uaddr2)?;
-            let enc = val3 as u32;
-            let sext = |v: u32| ((v << 20) as i32) >> 20;
-            let mut oparg = sext((enc >> 12) & 0xfff);
-            if (enc >> 28) & 8 != 0 {
-                oparg = 1i32.checked_shl(oparg as u32).unwrap_or(0);
-            }
-            let cmparg = sext(enc & 0xfff);
-            let new = match (enc >> 28) & 7 {
-                0 => oparg as u32,
-                1 => old.wrapping_add(oparg as u32),
-                2 => old | oparg as u32,
-                3 => old & !(oparg as u32),
-                4 => old ^ oparg as u32,
-                _ => return Err(Errno::ENOSYS),
-            };
-            let cond = match (enc >> 24) & 15 {
-                0 => old as i32 == cmparg,
-                1 => old as i32 != cmparg,
-                2 => (old as i32) < cmparg,
-                3 => old as i32 <= cmparg,
-                4 => old as i32 > cmparg,
-                5 => old as i32 >= cmparg,
-                _ => return Err(Errno::ENOSYS),
-            };
-            t.write_u32(uaddr2, new)?;
+            // futex_atomic_op_inuser(): an unknown op is ENOSYS before the
+            // write, an unknown comparison after it
+            let wop = WakeOp::decode(val3 as u32)?;
+            t.write_u32(uaddr2, wop.apply(old))?;
+            let cond = wop.test(old)?;
             let mut n = wake(&t.vm, uaddr, wake_count(val), u32::MAX);
             if cond {
                 n += wake(&t.vm, uaddr2, wake_count(timeout), u32::MAX);
@@ -271,14 +199,6 @@ pub fn sys_futex(
         }
     }
 }
-
-/// The most futexes one futex_waitv(2) waits on (FUTEX_WAITV_MAX).
-const FUTEX_WAITV_MAX: u64 = 128;
-/// futex2 flags a waiter may carry: the size (only FUTEX2_SIZE_U32 = 2
-/// is supported) and FUTEX2_PRIVATE.
-const FUTEX2_SIZE_MASK: u32 = 3;
-const FUTEX2_SIZE_U32: u32 = 2;
-const FUTEX2_PRIVATE: u32 = 128;
 
 /// futex_waitv(2): waits on up to 128 32-bit futexes at once until one is
 /// woken (its index is returned), with Linux's order of checks: `flags`
@@ -295,13 +215,7 @@ pub fn sys_futex_waitv(
     timeout: u64,
     clockid: u64,
 ) -> SysResult {
-    let nr = u64::from(nr as u32);
-    if flags as u32 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if nr == 0 || nr > FUTEX_WAITV_MAX || waiters == 0 {
-        return Err(Errno::EINVAL);
-    }
+    let nr = ipc::futex::waitv_args(waiters, nr, flags)?;
     let deadline = if timeout != 0 {
         let clock = clockid as i32;
         if clock != 0 && clock != 1 {
@@ -312,26 +226,9 @@ pub fn sys_futex_waitv(
     } else {
         None
     };
-    let raw = t.read_bytes(waiters, 24 * nr as usize)?;
-    let mut list = Vec::new();
-    list.try_reserve(nr as usize).map_err(|_| Errno::ENOMEM)?;
-    for w in raw.chunks_exact(24) {
-        let val = u64::from_le_bytes(w[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let uaddr = u64::from_le_bytes(w[8..16].try_into().map_err(|_| Errno::EFAULT)?);
-        let f = u32::from_le_bytes([w[16], w[17], w[18], w[19]]);
-        let reserved = u32::from_le_bytes([w[20], w[21], w[22], w[23]]);
-        if f & !(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) != 0
-            || reserved != 0
-            || f & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32
-        {
-            return Err(Errno::EINVAL);
-        }
-        list.push((uaddr, val));
-    }
-    // get_futex_key() for every word, then the values
-    if list.iter().any(|&(a, _)| !a.is_multiple_of(4)) {
-        return Err(Errno::EINVAL);
-    }
+    let raw = t.read_bytes(waiters, ipc::futex::WAITV_SIZE * nr)?;
+    // the entries, then get_futex_key() for every word, then the values
+    let list = ipc::futex::parse_waitv(&raw)?;
     for &(a, v) in &list {
         // the value is taken as a u32 (futex_wait_multiple_setup)
         if read_u32(t, a)? != v as u32 {
@@ -341,14 +238,20 @@ pub fn sys_futex_waitv(
     // nothing runs between the checks and the enqueue (not preemptible)
     let me = crate::sched::current();
     let flags: Vec<Arc<AtomicBool>> = list.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let mut keys: Vec<Key> = Vec::new();
+    keys.try_reserve(list.len()).map_err(|_| Errno::ENOMEM)?;
+    keys.extend(list.iter().map(|&(a, _)| key(&t.vm, a)));
     {
         let mut q = QUEUES.lock();
-        for (&(a, _), w) in list.iter().zip(&flags) {
-            q.entry(key(&t.vm, a)).or_default().push(Waiter {
-                bitset: u32::MAX,
-                woken: w.clone(),
-                task: me.clone(),
-            });
+        for (k, w) in keys.into_iter().zip(&flags) {
+            if let Err(e) = q.enqueue(k, u32::MAX, Waiter { woken: w.clone(), task: me.clone() }) {
+                // take back those already queued (after the unlock: forget locks)
+                drop(q);
+                for w in &flags {
+                    forget(w);
+                }
+                return Err(e);
+            }
         }
     }
     drop(me);

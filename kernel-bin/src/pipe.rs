@@ -1,7 +1,8 @@
 //! Pipes as Linux's: a ring of page slots (16 by default, 64 KiB) shared by
-//! a read end and a write end. A write first appends its sub-page
+//! a read end and a write end. The ring is `ipc::pipe::Ring` (host-tested
+//! there) over frame pages. A write first appends its sub-page
 //! remainder to the last page when that page has room for all of it, then
-//! fills free slots a page at a time ([`Ring::merge`], [`Ring::fill`]), so
+//! fills free slots a page at a time (`Ring::merge`, `Ring::fill`), so
 //! the capacity in bytes depends on how the writes were cut (16 writes of
 //! 2049 bytes fill a pipe), a write of at most PIPE_BUF bytes is never
 //! split, and the write end is writable (POLLOUT) while a slot is free.
@@ -19,143 +20,34 @@
 
 use crate::filemap::FramePage;
 use crate::sched::WaitQueue;
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
 use vfs::{File, Stat};
 
-/// Capacity (Linux's default: 16 pages).
-pub const PIPE_CAPACITY: usize = 65536;
 /// Writes up to this size are atomic.
-pub const PIPE_BUF: usize = 4096;
-/// The size of one slot.
-const PAGE: usize = 4096;
+pub const PIPE_BUF: usize = ipc::pipe::PIPE_BUF;
 
-/// One occupied slot (Linux's `pipe_buffer`): bytes `start..len` of its
-/// page are unread.
-struct Slot {
-    page: FramePage,
-    start: usize,
-    len: usize,
-    /// Written in packet mode (`O_DIRECT`): a read takes at most this slot
-    /// and drops what it did not take; nothing merges into it.
-    packet: bool,
-}
+/// Pipe pages come from the frame allocator ([`FramePage`]), not the heap.
+struct KernelPages;
 
-/// The slots of a pipe.
-struct Ring {
-    /// Occupied slots, oldest first; none is empty.
-    slots: VecDeque<Slot>,
-    /// Unread bytes in all slots.
-    len: usize,
-    /// How many slots the pipe may hold (a power of two; F_GETPIPE_SZ is
-    /// this many pages).
-    max: usize,
-    /// A freed page kept for the next write (Linux's `tmp_page`): a
-    /// ping-pong of small messages allocates nothing.
-    spare: Option<FramePage>,
-    /// The whole packet the last [`Ring::take`] read (packet mode), so that
-    /// [`Ring::put_back`] restores it with its boundary and its dropped rest.
-    last_packet: Option<(FramePage, usize)>,
-}
-
-impl Ring {
-    fn new() -> Self {
-        Ring { slots: VecDeque::new(), len: 0, max: PIPE_CAPACITY / PAGE, spare: None, last_packet: None }
+impl ipc::pipe::PageAlloc for KernelPages {
+    type Page = FramePage;
+    fn alloc(&mut self) -> Option<FramePage> {
+        FramePage::new()
     }
-
-    fn is_full(&self) -> bool {
-        self.slots.len() >= self.max
+    fn read(page: &FramePage, offset: usize, buf: &mut [u8]) {
+        page.read(offset, buf);
     }
-
-    /// A page for a new slot: the spare one, or a new frame.
-    fn page(&mut self) -> Option<FramePage> {
-        self.spare.take().or_else(FramePage::new)
-    }
-
-    /// The first step of Linux's pipe_write: the sub-page remainder of a
-    /// write of `data` (its first `data.len() % PAGE` bytes) goes into the
-    /// last slot when all of it fits there. Returns the bytes taken.
-    fn merge(&mut self, data: &[u8]) -> usize {
-        let chars = data.len() % PAGE;
-        let Some(last) = self.slots.back_mut() else { return 0 };
-        // the page is not compacted: what was read still takes its room
-        if chars == 0 || last.packet || last.len + chars > PAGE {
-            return 0;
-        }
-        last.page.write(last.len, &data[..chars]);
-        last.len += chars;
-        self.len += chars;
-        chars
-    }
-
-    /// Fills free slots with `data`, a page (a packet) each. Returns the
-    /// bytes taken; `ENOMEM` when no page could be had for the first one
-    /// (as Linux's pipe_write).
-    fn fill(&mut self, data: &[u8], packet: bool) -> Result<usize> {
-        let mut done = 0;
-        while done < data.len() && !self.is_full() {
-            let n = (data.len() - done).min(PAGE);
-            let Some(page) = self.page() else {
-                return if done > 0 { Ok(done) } else { Err(Errno::ENOMEM) };
-            };
-            page.write(0, &data[done..done + n]);
-            self.slots.push_back(Slot { page, start: 0, len: n, packet });
-            self.len += n;
-            done += n;
-        }
-        Ok(done)
-    }
-
-    /// Puts `data`, what the last [`Ring::take`] returned, back in front (a
-    /// read whose copy-out failed). It gets slots of its own, even beyond
-    /// the pipe's slots: Linux never took it. A packet comes back whole.
-    /// Bytes for which no page can be had are lost (memory exhausted).
-    fn put_back(&mut self, data: &[u8]) {
-        if let Some((page, len)) = self.last_packet.take() {
-            self.len += len;
-            self.slots.push_front(Slot { page, start: 0, len, packet: true });
-            return;
-        }
-        for chunk in data.chunks(PAGE).rev() {
-            let Some(page) = self.page() else { return };
-            page.write(0, chunk);
-            self.len += chunk.len();
-            self.slots.push_front(Slot { page, start: 0, len: chunk.len(), packet: false });
-        }
-    }
-
-    /// Takes up to `buf.len()` bytes, oldest first; emptied slots are freed.
-    fn take(&mut self, buf: &mut [u8]) -> usize {
-        let mut done = 0;
-        self.last_packet = None;
-        while done < buf.len() {
-            let Some(slot) = self.slots.front_mut() else { break };
-            let n = (slot.len - slot.start).min(buf.len() - done);
-            slot.page.read(slot.start, &mut buf[done..done + n]);
-            done += n;
-            if slot.packet {
-                // a packet is read whole or its rest dropped, and ends the read
-                self.len -= slot.len - slot.start - n;
-                if let Some(s) = self.slots.pop_front() {
-                    // kept as it is, so a failed copy-out can put it back
-                    self.last_packet = Some((s.page, s.len));
-                }
-                break;
-            }
-            slot.start += n;
-            if slot.start == slot.len
-                && let Some(s) = self.slots.pop_front()
-            {
-                self.spare = Some(s.page);
-            }
-        }
-        self.len -= done;
-        done
+    fn write(page: &mut FramePage, offset: usize, data: &[u8]) {
+        page.write(offset, data);
     }
 }
+
+/// The slots of a pipe: `ipc::pipe::Ring` (merge, fill, packets, put-back,
+/// resizing; host-tested there) over frame pages.
+type Ring = ipc::pipe::Ring<KernelPages>;
 
 struct Shared {
     ring: Mutex<Ring>,
@@ -187,7 +79,7 @@ impl Shared {
     fn new(readers: usize, writers: usize) -> Arc<Self> {
         static INO: AtomicUsize = AtomicUsize::new(1);
         Arc::new(Shared {
-            ring: Mutex::new(Ring::new()),
+            ring: Mutex::new(Ring::new(KernelPages)),
             in_events: AtomicU64::new(0),
             out_events: AtomicU64::new(0),
             readers: AtomicUsize::new(readers),
@@ -347,34 +239,25 @@ impl PipeEnd {
 
     /// Bytes waiting in the pipe (FIONREAD, from either end).
     pub fn available(&self) -> usize {
-        self.shared.ring.lock().len
+        self.shared.ring.lock().len()
     }
 
     /// The capacity in bytes (F_GETPIPE_SZ): the slots, a page each.
     pub fn capacity(&self) -> usize {
-        self.shared.ring.lock().max * PAGE
+        self.shared.ring.lock().capacity()
     }
 
     /// F_SETPIPE_SZ: rounds `size` up to a power of two of at least a page
     /// (`EINVAL` beyond 2 GiB, as Linux); `EBUSY` when more slots are
     /// occupied than that many pages. Returns the new capacity.
     pub fn set_capacity(&self, size: u64) -> Result<usize> {
-        let size = if size > 1 << 31 {
-            return Err(Errno::EINVAL);
-        } else {
-            (size as usize).max(PIPE_BUF).next_power_of_two()
-        };
+        let size = ipc::pipe::round_size(size)?;
         // Linux charges the pages up front; keep a sane bound here
         if size > 1 << 24 {
             log::info!("F_SETPIPE_SZ {size}: larger than 16 MiB refused: EPERM");
             return Err(Errno::EPERM);
         }
-        let mut r = self.shared.ring.lock();
-        if r.slots.len() > size / PAGE {
-            return Err(Errno::EBUSY);
-        }
-        r.max = size / PAGE;
-        drop(r);
+        self.shared.ring.lock().set_slots(size / ipc::pipe::PAGE)?;
         self.shared.room_out();
         Ok(size)
     }
@@ -420,7 +303,7 @@ impl File for PipeEnd {
             crate::proc::sleep_on(
                 current_tid(),
                 &[&s.readq],
-                || s.ring.lock().len > 0 || s.writers.load(Ordering::SeqCst) == 0,
+                || !s.ring.lock().is_empty() || s.writers.load(Ordering::SeqCst) == 0,
                 None,
             )?;
         }
@@ -496,28 +379,17 @@ impl File for PipeEnd {
         let s = &self.shared;
         let (len, full) = {
             let r = s.ring.lock();
-            (r.len, r.is_full())
+            (r.len(), r.is_full())
         };
-        let mut r = 0;
-        if self.write {
-            // as Linux: writable while a slot is free, POLLERR once every
-            // reader is gone (with POLLOUT when not full)
-            if !full {
-                r |= vfs::POLLOUT | vfs::POLLWRNORM;
-            }
-            if s.readers.load(Ordering::SeqCst) == 0 {
-                r |= vfs::POLLERR;
-            }
-        }
-        if self.read {
-            if len > 0 {
-                r |= vfs::POLLIN | vfs::POLLRDNORM;
-            }
-            if s.writers.load(Ordering::SeqCst) == 0 {
-                r |= vfs::POLLHUP;
-            }
-        }
-        r
+        // as Linux's pipe_poll (ipc::pipe::poll_bits, host-tested there)
+        ipc::pipe::poll_bits(
+            self.read,
+            self.write,
+            len,
+            full,
+            s.readers.load(Ordering::SeqCst),
+            s.writers.load(Ordering::SeqCst),
+        )
     }
 
     fn ioctl(&self, _cmd: u32, _arg: usize) -> Result<isize> {
@@ -559,3 +431,27 @@ impl File for PipeEnd {
         self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
     }
 }
+
+arch_x86_64::ktest!(
+    fn pipe_ring_takes_frames_and_gives_them_back() {
+        // the ring's logic is host-tested in crates/ipc; here: its pages are
+        // frames (not heap), read back intact, and freed with the pipe
+        let (free0, _) = arch_x86_64::mem::frames::stats();
+        {
+            let (r, w) = pipe(vfs::O_NONBLOCK);
+            let data: alloc::vec::Vec<u8> = (0..3 * 4096 + 100).map(|i| (i % 251) as u8).collect();
+            assert_eq!(w.write(&data), Ok(data.len()));
+            assert_eq!(free0 - arch_x86_64::mem::frames::stats().0, 4, "four slots, four frames");
+            assert_eq!(w.poll() & vfs::POLLOUT, vfs::POLLOUT);
+            let mut back = alloc::vec![0u8; data.len() + 10];
+            assert_eq!(r.read(&mut back), Ok(data.len()));
+            assert_eq!(&back[..data.len()], &data[..]);
+            assert_eq!(r.read(&mut back), Err(Errno::EAGAIN));
+            assert_eq!(w.write(&alloc::vec![0u8; 70_000]), Ok(65536), "16 slots");
+            assert_eq!(w.write(b"x"), Err(Errno::EAGAIN));
+            drop(w);
+            assert_eq!(r.poll() & (vfs::POLLIN | vfs::POLLHUP), vfs::POLLIN | vfs::POLLHUP);
+        }
+        assert_eq!(arch_x86_64::mem::frames::stats().0, free0, "pipe frames leaked");
+    }
+);

@@ -25,6 +25,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
+use process::proctext;
 use vfs::{FileType, Inode, SynthEntry, SynthNode};
 
 /// `PROC_SUPER_MAGIC`, for statfs(2).
@@ -572,15 +573,7 @@ fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
 
 fn meminfo() -> String {
     let (free, usable) = arch_x86_64::mem::frames::stats();
-    let kb = |frames: u64| frames * 4;
-    format!(
-        "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\n\
-         Cached:                0 kB\nSwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\n\
-         SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nSlab:                  0 kB\n",
-        kb(usable),
-        kb(free),
-        kb(free)
-    )
+    proctext::meminfo(usable, free)
 }
 
 fn global_file(name: &str) -> Vec<u8> {
@@ -589,14 +582,11 @@ fn global_file(name: &str) -> Vec<u8> {
     match name {
         "meminfo" => meminfo().into_bytes(),
         "locks" => crate::locks::proc_locks(),
-        "uptime" => {
-            let (s, cs) = (t / 100, t % 100);
-            format!("{s}.{cs:02} {s}.{cs:02}\n").into_bytes()
-        }
+        "uptime" => proctext::uptime(t).into_bytes(),
         "loadavg" => {
             let pids = table().pids();
             let last = pids.last().copied().unwrap_or(1);
-            format!("0.00 0.00 0.00 1/{} {last}\n", table().thread_count()).into_bytes()
+            proctext::loadavg(table().thread_count(), last).into_bytes()
         }
         "stat" => {
             // system-wide since boot, in USER_HZ ticks; the one CPU idles
@@ -605,13 +595,7 @@ fn global_file(name: &str) -> Vec<u8> {
             let (user, sys) = (user_ns / 10_000_000, sys_ns / 10_000_000);
             let idle = t.saturating_sub(user + sys);
             let boot = crate::time::realtime_ns().saturating_sub(ns) / 1_000_000_000;
-            let cpu = format!("{user} 0 {sys} {idle} 0 0 0 0 0 0");
-            format!(
-                "cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt 0\nbtime {boot}\nprocesses {}\nprocs_running 1\n\
-                 procs_blocked 0\n",
-                table().pids().last().copied().unwrap_or(1)
-            )
-            .into_bytes()
+            proctext::cpu_stat(user, sys, idle, boot, table().pids().last().copied().unwrap_or(1)).into_bytes()
         }
         "cpuinfo" => b"processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: QEMU TCG CPU\n\
                        cpu MHz\t\t: 1000.000\nflags\t\t: fpu tsc msr pae cx8 apic sep pge cmov fxsr sse sse2 syscall nx lm\n\n"
@@ -757,12 +741,8 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         };
         !tids.is_empty() && tids.iter().all(|t| crate::proc::task_of(*t).is_some_and(|k| k.is_blocked()))
     };
-    let (st, long) = match state {
-        process::table::ProcState::Running if sleeping() => ('S', "S (sleeping)"),
-        process::table::ProcState::Running => ('R', "R (running)"),
-        process::table::ProcState::Stopped(_) => ('T', "T (stopped)"),
-        process::table::ProcState::Zombie => ('Z', "Z (zombie)"),
-    };
+    let running = matches!(state, process::table::ProcState::Running);
+    let (st, long) = proctext::state(state, running && sleeping());
     Ok(match name {
         "maps" => {
             let vm = table().with_process(pid, |p| p.vm().cloned()).flatten().ok_or(Errno::ENOENT)?;
@@ -783,37 +763,47 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             let (cut, cst) = (kids.utime_us / 10_000, kids.stime_us / 10_000);
             let (minflt, cminflt) = (usage.minflt, kids.minflt);
             let (tty_nr, tpgid) = crate::console::stat_tty(sid);
-            format!(
-                "{tid} ({cname}) {st} {ppid} {pgid} {sid} {tty_nr} {tpgid} 4194560 {minflt} {cminflt} 0 0 {ut} {stt} {cut} {cst} 20 0 \
-                 {nthreads} 0 {} \
-                 {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-                info.start_ticks
-            )
+            proctext::stat(&proctext::StatFields {
+                tid,
+                comm: &cname,
+                state: st,
+                ppid,
+                pgid,
+                sid,
+                tty_nr,
+                tpgid,
+                minflt,
+                cminflt,
+                utime: ut,
+                stime: stt,
+                cutime: cut,
+                cstime: cst,
+                threads: nthreads,
+                start_ticks: info.start_ticks,
+                vsize,
+                rss,
+            })
             .into_bytes()
         }
         "statm" => {
             let (vsize, rss) = vm_sizes(pid);
-            format!("{} {rss} 0 0 0 0 0\n", vsize / 4096).into_bytes()
+            proctext::statm(vsize, rss).into_bytes()
         }
         "status" => {
             let (vsize, rss) = vm_sizes(pid);
-            format!(
-                "Name:\t{cname}\nUmask:\t0022\nState:\t{long}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\n\
-                 TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
-                 VmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{nthreads}\n",
-                table().tracer_of(pid),
-                creds.uid,
-                creds.euid,
-                creds.suid,
-                creds.fsuid,
-                creds.gid,
-                creds.egid,
-                creds.sgid,
-                creds.fsgid,
-                vsize / 1024,
-                locked_bytes(pid) / 1024,
-                rss * 4
-            )
+            proctext::status(&proctext::StatusFields {
+                name: &cname,
+                state: long,
+                tgid: pid,
+                pid: tid,
+                ppid,
+                tracer: table().tracer_of(pid),
+                creds: &creds,
+                vsize,
+                locked: locked_bytes(pid) as u64,
+                rss,
+                threads: nthreads,
+            })
             .into_bytes()
         }
         _ => return Err(Errno::ENOENT),

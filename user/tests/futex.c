@@ -387,6 +387,25 @@ KT_CASE(wake_op_sets_and_wakes) {
     KT_EQ(f2, 8);
 }
 
+/* futex_atomic_op_inuser(): FUTEX_OP_OPARG_SHIFT with a shift outside 0..31
+ * uses it modulo 32 (Linux logs and masks); an unknown operation is ENOSYS
+ * with the word untouched, an unknown comparison ENOSYS after the word was
+ * changed. */
+KT_CASE(wake_op_shift_masked_and_enosys_order) {
+    static volatile int f1, f2;
+    f1 = 0;
+    f2 = 0;
+    /* SET with OPARG_SHIFT (8) and oparg 33: 1 << (33 & 31) = 2 */
+    KT_EQ(futex6(&f1, P(FUTEX_WAKE_OP), 1, (void *)1L, &f2, KT_FUTEX_OP(8 | KT_FUTEX_OP_SET, 33, KT_FUTEX_OP_CMP_EQ, 7)), 0);
+    KT_EQ(f2, 2);
+    /* op 5 does not exist: ENOSYS, the word keeps 2 */
+    KT_SYS_ERR(futex6(&f1, P(FUTEX_WAKE_OP), 1, (void *)1L, &f2, KT_FUTEX_OP(5, 9, KT_FUTEX_OP_CMP_EQ, 0)), ENOSYS);
+    KT_EQ(f2, 2);
+    /* comparison 6 does not exist: ENOSYS, but the ADD happened */
+    KT_SYS_ERR(futex6(&f1, P(FUTEX_WAKE_OP), 1, (void *)1L, &f2, KT_FUTEX_OP(KT_FUTEX_OP_ADD, 3, 6, 0)), ENOSYS);
+    KT_EQ(f2, 5);
+}
+
 /* ---- shared futexes across processes ----------------------------------- */
 
 KT_CASE(shared_futex_parent_wakes_child) {

@@ -355,16 +355,24 @@ KT_CASE(sigpipe_handler_runs_and_write_fails) {
 }
 
 KT_CASE(sigpipe_kills_by_default) {
-    int p[2];
+    int p[2], go[2];
     KT_SYS_OK(pipe(p));
+    KT_SYS_OK(pipe(go));
     pid_t pid = KT_FORK();
     if (pid == 0) {
+        char c;
         close(p[0]);
+        close(go[1]);
+        /* write only once the parent's read end is closed too (EOF on go) */
+        while (read(go[0], &c, 1) != 0) {
+        }
         write(p[1], "x", 1);
         _exit(0);
     }
     close(p[0]);
     close(p[1]);
+    close(go[0]);
+    close(go[1]);
     KT_WAIT_STATUS(pid, kt_killed(SIGPIPE));
 }
 

@@ -307,6 +307,15 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         if lines(&out).last() != Some(&"ok") {
             return Err(format!("kill line: {out:?}"));
         }
+        // ^V takes the next character literally: ^C is data, no SIGINT
+        c.type_keys("head -1 | od -c\r")?;
+        c.expect("head -1 | od -c\n", STEP)?;
+        std::thread::sleep(Duration::from_millis(300));
+        c.type_keys("a\x16\x03b\r")?;
+        let out = c.expect(PROMPT, STEP)?;
+        if !lines(&out).iter().any(|l| l.split_whitespace().skip(1).eq(["a", "003", "b", "\\n"])) {
+            return Err(format!("literal next: {out:?}"));
+        }
         // ^D hands over a partial line, then on an empty line ends the file
         c.type_keys("cat\r")?;
         c.expect("cat\n", STEP)?;

@@ -49,6 +49,8 @@ const PORTABLE_CRATES: &[&str] = &[
     "fs-table",
     "file-lock",
     "evfd",
+    "tty",
+    "ipc",
     "vfs",
     "elf-loader",
     "ext2",

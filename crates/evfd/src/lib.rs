@@ -1,7 +1,12 @@
-//! The rules of two of Linux's event files, without the kernel around
+//! The rules of Linux's event files, without the kernel around
 //! them: what a read or a write of an eventfd does to its counter
-//! ([`eventfd`], after fs/eventfd.c) and how a timerfd counts its
-//! expirations ([`timerfd`], after fs/timerfd.c and hrtimer_forward()).
+//! ([`eventfd`], after fs/eventfd.c), how a timerfd counts its
+//! expirations ([`timerfd`], after fs/timerfd.c and hrtimer_forward()),
+//! and epoll's interest and ready list ([`epoll`], after fs/eventpoll.c:
+//! level, edge and one-shot items, the order a wait serves them in).
+//! All three are files whose job is to say "something happened"; epoll
+//! lives here rather than beside the files it watches because it knows
+//! them only through the [`epoll::Watched`] trait.
 //!
 //! The kernel owns the locks, the wait queues and the clocks: it passes
 //! "now" in, asks what to do, sleeps when told the call would block, and
@@ -26,5 +31,64 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
+pub mod epoll;
 pub mod eventfd;
 pub mod timerfd;
+
+/// Software implementations for tests: a file epoll can watch.
+#[cfg(feature = "testing")]
+pub mod testing {
+    use alloc::sync::Arc;
+    use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+    #[derive(Debug, Default)]
+    struct State {
+        ready: AtomicU32,
+        count: AtomicU64,
+        closed: AtomicBool,
+    }
+
+    /// A watched file: its poll bits and event count are set by the test;
+    /// clones are the same open file (same key).
+    #[derive(Clone, Debug, Default)]
+    pub struct FakeFile(Arc<State>);
+
+    impl FakeFile {
+        /// A file with no readiness.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        /// Sets the poll bits without an event (a level that changed by
+        /// itself, as a read elsewhere).
+        pub fn set_ready(&self, bits: u32) {
+            self.0.ready.store(bits, Ordering::SeqCst);
+        }
+        /// An event that leaves the file with `bits` (a write: the count
+        /// moves).
+        pub fn event(&self, bits: u32) {
+            self.0.ready.store(bits, Ordering::SeqCst);
+            self.0.count.fetch_add(1, Ordering::SeqCst);
+        }
+        /// The last reference to the open file goes.
+        pub fn close(&self) {
+            self.0.closed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    impl crate::epoll::Watched for FakeFile {
+        fn look(&self) -> Option<(u64, u32)> {
+            if self.0.closed.load(Ordering::SeqCst) {
+                return None;
+            }
+            Some((self.0.count.load(Ordering::SeqCst), self.0.ready.load(Ordering::SeqCst)))
+        }
+        fn alive(&self) -> bool {
+            !self.0.closed.load(Ordering::SeqCst)
+        }
+        fn key(&self) -> usize {
+            Arc::as_ptr(&self.0) as usize
+        }
+    }
+}

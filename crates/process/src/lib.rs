@@ -79,6 +79,7 @@ pub mod cputime;
 pub mod cred;
 pub mod mlock;
 pub mod pid;
+pub mod proctext;
 pub mod ptrace;
 pub mod rlimit;
 pub mod robust;

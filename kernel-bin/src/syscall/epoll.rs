@@ -33,6 +33,10 @@
 //! outer; `ELOOP` refuses cycles and nesting deeper than Linux's
 //! `EPOLL_MAX_NESTS` (4), so relays never go round.
 //!
+//! The list's rules (items, level/edge/one-shot reports, the rotation,
+//! the argument checks) are `evfd::epoll`, host-tested there; here are the
+//! files, the relays, the nesting check and the sleeping.
+//!
 //! Lock order: an instance's list, then (through `poll`) the files in it,
 //! nested instances included; the loop check keeps that order acyclic.
 //! A file's wait queue locks last and alone (its relays are woken after
@@ -49,100 +53,37 @@ use linux_abi::{Errno, Result};
 use spin::Mutex;
 use vfs::{File, Stat};
 
-const EPOLL_CTL_ADD: i32 = 1;
-const EPOLL_CTL_DEL: i32 = 2;
-const EPOLL_CTL_MOD: i32 = 3;
+use evfd::epoll::{self as rules, Ctl, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EVENT_SIZE, Interest, Watched};
 
-const EPOLLIN: u32 = 0x001;
-const EPOLLOUT: u32 = 0x004;
-const EPOLLERR: u32 = 0x008;
-const EPOLLHUP: u32 = 0x010;
-const EPOLLEXCLUSIVE: u32 = 1 << 28;
-const EPOLLWAKEUP: u32 = 1 << 29;
-const EPOLLONESHOT: u32 = 1 << 30;
-const EPOLLET: u32 = 1 << 31;
-/// Flags that are not events (Linux's `EP_PRIVATE_BITS`).
-const PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
-/// What may come with `EPOLLEXCLUSIVE`.
-const EXCLUSIVE_OK: u32 = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
 /// Linux's `EPOLL_MAX_NESTS`.
 const MAX_NESTS: usize = 4;
-/// `sizeof(struct epoll_event)` on x86_64 (packed).
-const EVENT_SIZE: usize = 12;
-/// Linux's `EP_MAX_EVENTS`: INT_MAX / sizeof(struct epoll_event).
-const MAX_EVENTS: i32 = i32::MAX / EVENT_SIZE as i32;
-/// The end of the user half (Linux's `TASK_SIZE_MAX`), for `access_ok`.
-const USER_END: u64 = 0x7fff_ffff_f000;
 
-/// One entry of the interest list.
-struct Item {
-    fd: u32,
-    file: Weak<dyn File>,
-    /// The events asked for, with `EPOLLERR | EPOLLHUP` and the flags;
-    /// only the flags once a one-shot item has fired.
-    events: u32,
-    data: u64,
-    /// Edge-triggered state: readiness at the last look and the file's
-    /// event count at the last report (`None`: never reported).
-    last_ready: u32,
-    last_count: Option<u64>,
-    /// The file's wait queue, relayed to the instance's while the item
-    /// exists (`None`: the file is always ready).
-    queue: Option<Arc<WaitQueue>>,
-}
+/// An item's hold on its file: weak, so the item goes with the file.
+struct Held(Weak<dyn File>);
 
-impl Item {
+impl Watched for Held {
+    fn look(&self) -> Option<(u64, u32)> {
+        let f = self.0.upgrade()?;
+        Some((f.event_count(), f.poll()))
+    }
+    fn alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
     /// The address identifying the open file (stable while the weak
     /// reference keeps the allocation).
     fn key(&self) -> usize {
-        self.file.as_ptr() as *const u8 as usize
-    }
-
-    /// What this item reports now, without changing it: 0 when nothing
-    /// (or when the file is gone).
-    fn probe(&self) -> u32 {
-        if self.events & !PRIVATE_BITS == 0 {
-            return 0;
-        }
-        let Some(f) = self.file.upgrade() else { return 0 };
-        let r = f.poll() & self.events & !PRIVATE_BITS;
-        if r == 0 {
-            return 0;
-        }
-        if self.events & EPOLLET != 0 && self.last_count == Some(f.event_count()) && r & !self.last_ready == 0
-        {
-            return 0;
-        }
-        r
-    }
-
-    /// Like [`Item::probe`], recording the look (edge-triggered state and
-    /// one-shot disarming) when it reports.
-    fn take(&mut self) -> u32 {
-        if self.events & !PRIVATE_BITS == 0 {
-            return 0;
-        }
-        let Some(f) = self.file.upgrade() else { return 0 };
-        let count = f.event_count();
-        let r = f.poll() & self.events & !PRIVATE_BITS;
-        let report = r != 0
-            && (self.events & EPOLLET == 0 || self.last_count != Some(count) || r & !self.last_ready != 0);
-        self.last_ready = r;
-        if report {
-            self.last_count = Some(count);
-            if self.events & EPOLLONESHOT != 0 {
-                self.events &= PRIVATE_BITS;
-            }
-            r
-        } else {
-            0
-        }
+        self.0.as_ptr() as *const u8 as usize
     }
 }
 
+/// The interest list (`evfd::epoll`, host-tested there); each item keeps
+/// its file's wait queue, relayed to the instance's while the item exists
+/// (`None`: the file is always ready).
+type Items = Interest<Held, Option<Arc<WaitQueue>>>;
+
 /// An epoll instance: an open file with an interest list.
 pub struct Epoll {
-    items: Mutex<Vec<Item>>,
+    items: Mutex<Items>,
     flags: AtomicU32,
     /// Woken by the watched files (relays) and by `epoll_ctl`: epoll_wait
     /// sleeps here, and so do poll(2) and outer instances watching this one.
@@ -156,101 +97,47 @@ fn key_of(file: &Arc<dyn File>) -> usize {
 impl Epoll {
     fn new() -> Self {
         Self {
-            items: Mutex::new(Vec::new()),
+            items: Mutex::new(Interest::new()),
             flags: AtomicU32::new(vfs::O_RDWR),
             wq: Arc::new(WaitQueue::new()),
         }
     }
 
-    /// Stops relaying the item's file's wake-ups to this instance.
-    fn unhook(&self, item: &Item) {
-        if let Some(q) = &item.queue {
+    /// Stops relaying an item's file's wake-ups to this instance.
+    fn unhook(&self, queue: &Option<Arc<WaitQueue>>) {
+        if let Some(q) = queue {
             q.remove_relay(&self.wq);
         }
     }
 
-    /// Drops the items whose file is gone (Linux's `eventpoll_release`).
-    fn prune(&self, items: &mut Vec<Item>) {
-        items.retain(|i| {
-            let keep = i.file.strong_count() > 0;
-            if !keep {
-                self.unhook(i);
-            }
-            keep
-        });
-    }
-
     fn ctl(&self, op: i32, fd: u32, file: &Arc<dyn File>, events: u32, data: u64) -> Result<()> {
         let mut items = self.items.lock();
-        self.prune(&mut items);
-        let key = key_of(file);
-        let at = items.iter().position(|i| i.fd == fd && i.key() == key);
-        match (op, at) {
-            (EPOLL_CTL_ADD, None) => {
-                let queue = crate::sched::queue_of(&**file);
-                if let Some(q) = &queue {
-                    q.add_relay(&self.wq);
-                }
-                items.push(Item {
-                    fd,
-                    file: Arc::downgrade(file),
-                    events: events | EPOLLERR | EPOLLHUP,
-                    data,
-                    last_ready: 0,
-                    last_count: None,
-                    queue,
-                });
-                Ok(())
+        // items of gone files (Linux's `eventpoll_release`)
+        items.prune(|i| self.unhook(&i.extra));
+        let hook = |_: &Held| {
+            let queue = crate::sched::queue_of(&**file);
+            if let Some(q) = &queue {
+                q.add_relay(&self.wq);
             }
-            (EPOLL_CTL_ADD, Some(_)) => Err(Errno::EEXIST),
-            (EPOLL_CTL_DEL, Some(i)) => {
-                let gone = items.remove(i);
-                self.unhook(&gone);
-                Ok(())
-            }
-            (EPOLL_CTL_MOD, Some(i)) => {
-                let it = &mut items[i];
-                if it.events & EPOLLEXCLUSIVE != 0 {
-                    return Err(Errno::EINVAL);
-                }
-                it.events = events | EPOLLERR | EPOLLHUP;
-                it.data = data;
-                // a modification re-arms: the next look reports what is ready
-                it.last_ready = 0;
-                it.last_count = None;
-                Ok(())
-            }
-            (EPOLL_CTL_DEL | EPOLL_CTL_MOD, None) => Err(Errno::ENOENT),
-            _ => Err(Errno::EINVAL),
+            queue
+        };
+        if let Ctl::Removed(gone) = items.ctl(op, fd, Held(Arc::downgrade(file)), events, data, hook)? {
+            self.unhook(&gone.extra);
         }
+        Ok(())
     }
 
     /// Whether some item would report now.
     fn any_ready(&self) -> bool {
-        self.items.lock().iter().any(|i| i.probe() != 0)
+        self.items.lock().any_ready()
     }
 
     /// Up to `max` (events, data) pairs; reported level-triggered items
     /// move to the end of the list.
     fn collect(&self, max: usize) -> Vec<(u32, u64)> {
         let mut items = self.items.lock();
-        self.prune(&mut items);
-        let mut out = Vec::new();
-        let mut again = Vec::new();
-        let mut i = 0;
-        while i < items.len() && out.len() < max {
-            let r = items[i].take();
-            if r != 0 {
-                out.push((r, items[i].data));
-                if items[i].events & (EPOLLET | EPOLLONESHOT) == 0 {
-                    again.push(items.remove(i));
-                    continue;
-                }
-            }
-            i += 1;
-        }
-        items.extend(again);
-        out
+        items.prune(|i| self.unhook(&i.extra));
+        items.collect(max)
     }
 
     /// The epoll instances this one watches directly.
@@ -258,7 +145,7 @@ impl Epoll {
         self.items
             .lock()
             .iter()
-            .filter_map(|i| i.file.upgrade())
+            .filter_map(|i| i.handle.0.upgrade())
             .filter(|f| as_epoll(&**f).is_some())
             .collect()
     }
@@ -267,7 +154,7 @@ impl Epoll {
 impl Drop for Epoll {
     fn drop(&mut self) {
         // the relays would die with our queue anyway; this frees them now
-        for q in self.items.get_mut().iter().filter_map(|i| i.queue.as_ref()) {
+        for q in self.items.get_mut().iter().filter_map(|i| i.extra.as_ref()) {
             q.remove_relay(&self.wq);
         }
     }
@@ -385,9 +272,9 @@ pub fn epoll_ctl(t: &mut UThread, epfd: u64, op: u64, fd: u64, event: u64) -> Sy
     let op = op as i32;
     let (events, data) = if op != EPOLL_CTL_DEL {
         let b = t.read_bytes(event, EVENT_SIZE)?;
-        let mut d = [0u8; 8];
-        d.copy_from_slice(&b[4..12]);
-        (u32::from_le_bytes([b[0], b[1], b[2], b[3]]), u64::from_le_bytes(d))
+        let mut e = [0u8; EVENT_SIZE];
+        e.copy_from_slice(&b[..EVENT_SIZE]);
+        rules::decode(&e)
     } else {
         (0, 0)
     };
@@ -400,14 +287,7 @@ pub fn epoll_ctl(t: &mut UThread, epfd: u64, op: u64, fd: u64, event: u64) -> Sy
     if key_of(&epf) == key_of(&tf) {
         return Err(Errno::EINVAL);
     }
-    if op != EPOLL_CTL_DEL && events & EPOLLEXCLUSIVE != 0 {
-        if op == EPOLL_CTL_MOD {
-            return Err(Errno::EINVAL);
-        }
-        if op == EPOLL_CTL_ADD && (as_epoll(&*tf).is_some() || events & !EXCLUSIVE_OK != 0) {
-            return Err(Errno::EINVAL);
-        }
-    }
+    rules::check_exclusive(op, events, as_epoll(&*tf).is_some())?;
     if op == EPOLL_CTL_ADD
         && let Some(target) = as_epoll(&*tf)
     {
@@ -423,14 +303,7 @@ pub fn epoll_ctl(t: &mut UThread, epfd: u64, op: u64, fd: u64, event: u64) -> Sy
 }
 
 fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u64>) -> SysResult {
-    let max = max as i32;
-    if max <= 0 || max > MAX_EVENTS {
-        return Err(Errno::EINVAL);
-    }
-    let bytes = max as u64 * EVENT_SIZE as u64;
-    if events.checked_add(bytes).is_none_or(|end| end > USER_END) {
-        return Err(Errno::EFAULT);
-    }
+    let max = rules::check_wait(max, events)?;
     let (_, file) = fd_file(t, epfd)?;
     let Some(ep) = as_epoll(&*file) else { return Err(Errno::EINVAL) };
     let found = match wait(
@@ -439,7 +312,7 @@ fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u
         || alloc::vec![ep.wq.clone()],
         || ep.any_ready(),
         || {
-            let v = ep.collect(max as usize);
+            let v = ep.collect(max);
             (!v.is_empty()).then_some(v)
         },
     ) {
@@ -448,18 +321,14 @@ fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u
         Err(Errno::ERESTARTNOHAND) => return Err(Errno::EINTR),
         Err(e) => return Err(e),
     };
-    let mut out = Vec::with_capacity(found.len() * EVENT_SIZE);
-    for (ev, data) in &found {
-        out.extend_from_slice(&ev.to_le_bytes());
-        out.extend_from_slice(&data.to_le_bytes());
-    }
+    let mut out = Vec::new();
+    rules::encode(&found, &mut out)?;
     t.write_bytes(events, &out)?;
     Ok(found.len() as isize)
 }
 
 fn ms_deadline(timeout: u64) -> Option<u64> {
-    let ms = timeout as i32;
-    (ms >= 0).then(|| arch_x86_64::time::since_boot_ns().saturating_add(ms as u64 * 1_000_000))
+    rules::timeout_ns(timeout).map(|ns| arch_x86_64::time::since_boot_ns().saturating_add(ns))
 }
 
 pub fn epoll_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, timeout: u64) -> SysResult {
@@ -485,3 +354,24 @@ pub fn epoll_pwait2(t: &mut UThread, a: [u64; 6]) -> SysResult {
     let deadline = timespec_deadline(t, a[3])?;
     pwait(t, [a[0], a[1], a[2]], deadline, a[4], a[5])
 }
+
+arch_x86_64::ktest!(
+    fn epoll_over_a_pipe_relays_and_reports_edges() {
+        // the list's rules are host-tested in evfd::epoll; here: the kernel's
+        // Held over a real pipe, the relay of its queue, and pruning
+        let ep = Epoll::new();
+        let (r, w) = crate::pipe::pipe(vfs::O_NONBLOCK);
+        ep.ctl(EPOLL_CTL_ADD, 5, &r, rules::EPOLLIN | rules::EPOLLET, 77).unwrap();
+        assert_eq!(ep.ctl(EPOLL_CTL_ADD, 5, &r, rules::EPOLLIN, 0), Err(Errno::EEXIST));
+        assert!(!ep.any_ready());
+        assert_eq!(w.write(b"a"), Ok(1));
+        assert_eq!(ep.collect(8), alloc::vec![(rules::EPOLLIN, 77)]);
+        assert!(ep.collect(8).is_empty(), "edge: once");
+        assert_eq!(w.write(b"b"), Ok(1));
+        assert_eq!(ep.collect(8), alloc::vec![(rules::EPOLLIN, 77)], "a second write is a new edge");
+        assert_eq!(ep.poll() & vfs::POLLIN, 0);
+        drop(r);
+        assert!(ep.collect(8).is_empty());
+        assert_eq!(ep.items.lock().len(), 0, "the gone file's item is pruned");
+    }
+);

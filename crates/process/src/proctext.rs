@@ -1,0 +1,341 @@
+//! The text of /proc's process and system files as Linux 6.1 prints them
+//! (fs/proc/array.c, meminfo.c, uptime.c, loadavg.c, stat.c): pure
+//! formatting of values the kernel gathers. Fields this kernel does not
+//! track are printed as Linux prints them for an idle, swapless machine.
+
+use crate::cred::Credentials;
+use crate::pid::Pid;
+use crate::table::ProcState;
+use alloc::format;
+use alloc::string::String;
+
+/// `/proc/<pid>/stat`'s state letter and `status`'s `State:` text; a
+/// running process whose every thread sleeps shows `S`.
+pub fn state(state: ProcState, all_sleeping: bool) -> (char, &'static str) {
+    match state {
+        ProcState::Running if all_sleeping => ('S', "S (sleeping)"),
+        ProcState::Running => ('R', "R (running)"),
+        ProcState::Stopped(_) => ('T', "T (stopped)"),
+        ProcState::Zombie => ('Z', "Z (zombie)"),
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` this kernel fills (times in clock
+/// ticks of USER_HZ 100, sizes in bytes and pages).
+#[derive(Clone, Debug, Default)]
+pub struct StatFields<'a> {
+    /// The thread (or process) id shown first.
+    pub tid: Pid,
+    /// `comm`, shown in parentheses as it is (spaces and `)` included).
+    pub comm: &'a str,
+    /// The state letter.
+    pub state: char,
+    /// Parent, process group and session.
+    pub ppid: Pid,
+    /// Process group.
+    pub pgid: Pid,
+    /// Session.
+    pub sid: Pid,
+    /// Controlling terminal (`new_encode_dev`) and its foreground group.
+    pub tty_nr: u32,
+    /// Foreground group of the terminal, -1 without one.
+    pub tpgid: i64,
+    /// Minor faults, own and of reaped children.
+    pub minflt: u64,
+    /// Minor faults of reaped children.
+    pub cminflt: u64,
+    /// User and system time, own and of reaped children.
+    pub utime: u64,
+    /// System time.
+    pub stime: u64,
+    /// Children's user time.
+    pub cutime: u64,
+    /// Children's system time.
+    pub cstime: u64,
+    /// Threads in the process.
+    pub threads: usize,
+    /// Start time in ticks since boot.
+    pub start_ticks: u64,
+    /// Virtual size in bytes.
+    pub vsize: u64,
+    /// Resident pages.
+    pub rss: u64,
+}
+
+/// `/proc/<pid>/stat`: 52 fields, flags 4194560 (PF_RANDOMIZE|...),
+/// priority 20, nice 0, rsslim RLIM_INFINITY, exit signal 17.
+pub fn stat(f: &StatFields<'_>) -> String {
+    format!(
+        "{} ({}) {} {} {} {} {} {} 4194560 {} {} 0 0 {} {} {} {} 20 0 {} 0 {} {} {} 18446744073709551615 \
+         0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        f.tid,
+        f.comm,
+        f.state,
+        f.ppid,
+        f.pgid,
+        f.sid,
+        f.tty_nr,
+        f.tpgid,
+        f.minflt,
+        f.cminflt,
+        f.utime,
+        f.stime,
+        f.cutime,
+        f.cstime,
+        f.threads,
+        f.start_ticks,
+        f.vsize,
+        f.rss
+    )
+}
+
+/// `/proc/<pid>/statm`: size and resident in pages, the rest 0.
+pub fn statm(vsize: u64, rss: u64) -> String {
+    format!("{} {rss} 0 0 0 0 0\n", vsize / 4096)
+}
+
+/// The fields of `/proc/<pid>/status` this kernel fills.
+#[derive(Clone, Debug)]
+pub struct StatusFields<'a> {
+    /// `Name:`.
+    pub name: &'a str,
+    /// `State:` text.
+    pub state: &'a str,
+    /// `Tgid:`.
+    pub tgid: Pid,
+    /// `Pid:` (the thread).
+    pub pid: Pid,
+    /// `PPid:`.
+    pub ppid: Pid,
+    /// `TracerPid:`.
+    pub tracer: Pid,
+    /// The four uids and gids.
+    pub creds: &'a Credentials,
+    /// `VmSize:` bytes.
+    pub vsize: u64,
+    /// `VmLck:` bytes.
+    pub locked: u64,
+    /// `VmRSS:` pages.
+    pub rss: u64,
+    /// `Threads:`.
+    pub threads: usize,
+}
+
+/// `/proc/<pid>/status` (the lines this kernel has, in Linux's order;
+/// sizes in kB right-aligned in 8 columns as `seq_put_decimal_ull_width`).
+pub fn status(s: &StatusFields<'_>) -> String {
+    let c = s.creds;
+    format!(
+        "Name:\t{}\nUmask:\t0022\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n\
+         TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
+         VmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n",
+        s.name,
+        s.state,
+        s.tgid,
+        s.pid,
+        s.ppid,
+        s.tracer,
+        c.uid,
+        c.euid,
+        c.suid,
+        c.fsuid,
+        c.gid,
+        c.egid,
+        c.sgid,
+        c.fsgid,
+        s.vsize / 1024,
+        s.locked / 1024,
+        s.rss * 4,
+        s.threads
+    )
+}
+
+/// `/proc/uptime` from ticks of 10 ms: uptime and idle time (the one CPU
+/// counts as idle all along here).
+pub fn uptime(ticks: u64) -> String {
+    let (s, cs) = (ticks / 100, ticks % 100);
+    format!("{s}.{cs:02} {s}.{cs:02}\n")
+}
+
+/// `/proc/loadavg`: no load averages are kept (0.00), one running of
+/// `threads`, and the last pid handed out.
+pub fn loadavg(threads: usize, last_pid: Pid) -> String {
+    format!("0.00 0.00 0.00 1/{threads} {last_pid}\n")
+}
+
+/// `/proc/meminfo`'s first lines from frame counts (4 KiB frames; kB
+/// right-aligned in 8 columns).
+pub fn meminfo(usable_frames: u64, free_frames: u64) -> String {
+    let kb = |frames: u64| frames * 4;
+    format!(
+        "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\n\
+         Cached:                0 kB\nSwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\n\
+         SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nSlab:                  0 kB\n",
+        kb(usable_frames),
+        kb(free_frames),
+        kb(free_frames)
+    )
+}
+
+/// `/proc/stat` for one CPU: user, system and idle ticks, boot time in
+/// seconds since the epoch, processes made so far.
+pub fn cpu_stat(user: u64, sys: u64, idle: u64, btime: u64, processes: Pid) -> String {
+    let cpu = format!("{user} 0 {sys} {idle} 0 0 0 0 0 0");
+    format!(
+        "cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt 0\nbtime {btime}\nprocesses {processes}\nprocs_running 1\n\
+         procs_blocked 0\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn fields() -> StatFields<'static> {
+        StatFields {
+            tid: 42,
+            comm: "sh",
+            state: 'S',
+            ppid: 1,
+            pgid: 42,
+            sid: 42,
+            tty_nr: 4 << 8 | 64,
+            tpgid: 42,
+            minflt: 100,
+            cminflt: 7,
+            utime: 3,
+            stime: 5,
+            cutime: 11,
+            cstime: 13,
+            threads: 1,
+            start_ticks: 250,
+            vsize: 8 << 20,
+            rss: 2048,
+        }
+    }
+
+    #[test]
+    fn stat_has_52_fields_in_linux_order() {
+        let s = stat(&fields());
+        assert!(s.ends_with('\n'));
+        let f: Vec<&str> = s.trim_end().split(' ').collect();
+        assert_eq!(f.len(), 52);
+        assert_eq!(&f[..9], ["42", "(sh)", "S", "1", "42", "42", "1088", "42", "4194560"]);
+        assert_eq!(f[9], "100", "minflt");
+        assert_eq!(f[10], "7", "cminflt");
+        assert_eq!(&f[13..17], ["3", "5", "11", "13"], "utime stime cutime cstime");
+        assert_eq!(&f[17..19], ["20", "0"], "priority nice");
+        assert_eq!(f[19], "1", "num_threads");
+        assert_eq!(f[21], "250", "starttime");
+        assert_eq!(f[22], "8388608", "vsize");
+        assert_eq!(f[23], "2048", "rss");
+        assert_eq!(f[24], "18446744073709551615", "rsslim");
+        assert_eq!(f[37], "17", "exit_signal");
+    }
+
+    #[test]
+    fn stat_comm_keeps_spaces_and_parens() {
+        let mut f = fields();
+        f.comm = "a b) c";
+        assert!(stat(&f).starts_with("42 (a b) c) S 1 "));
+    }
+
+    #[test]
+    fn stat_without_terminal() {
+        let mut f = fields();
+        f.tty_nr = 0;
+        f.tpgid = -1;
+        let s = stat(&f);
+        let v: Vec<&str> = s.split(' ').collect();
+        assert_eq!((v[6], v[7]), ("0", "-1"));
+    }
+
+    #[test]
+    fn states() {
+        assert_eq!(state(ProcState::Running, false), ('R', "R (running)"));
+        assert_eq!(state(ProcState::Running, true), ('S', "S (sleeping)"));
+        assert_eq!(state(ProcState::Stopped(19), true), ('T', "T (stopped)"));
+        assert_eq!(state(ProcState::Zombie, false), ('Z', "Z (zombie)"));
+    }
+
+    #[test]
+    fn statm_is_pages() {
+        assert_eq!(statm(8 << 20, 300), "2048 300 0 0 0 0 0\n");
+        assert_eq!(statm(0, 0), "0 0 0 0 0 0 0\n");
+    }
+
+    #[test]
+    fn status_lines() {
+        let mut c = Credentials::root();
+        c.uid = 1000;
+        c.euid = 1001;
+        c.suid = 1002;
+        c.fsuid = 1003;
+        c.gid = 100;
+        c.egid = 101;
+        c.sgid = 102;
+        c.fsgid = 103;
+        let s = status(&StatusFields {
+            name: "cat",
+            state: "R (running)",
+            tgid: 7,
+            pid: 8,
+            ppid: 1,
+            tracer: 0,
+            creds: &c,
+            vsize: 4 << 20,
+            locked: 8192,
+            rss: 10,
+            threads: 2,
+        });
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], "Name:\tcat");
+        assert_eq!(lines[2], "State:\tR (running)");
+        assert_eq!(lines[3], "Tgid:\t7");
+        assert_eq!(lines[5], "Pid:\t8");
+        assert_eq!(lines[6], "PPid:\t1");
+        assert_eq!(lines[7], "TracerPid:\t0");
+        assert_eq!(lines[8], "Uid:\t1000\t1001\t1002\t1003");
+        assert_eq!(lines[9], "Gid:\t100\t101\t102\t103");
+        assert_eq!(lines[11], "VmSize:\t    4096 kB");
+        assert_eq!(lines[12], "VmLck:\t       8 kB");
+        assert_eq!(lines[13], "VmRSS:\t      40 kB");
+        assert_eq!(lines[14], "Threads:\t2");
+        assert_eq!(lines.len(), 15);
+    }
+
+    #[test]
+    fn uptime_has_two_decimals() {
+        assert_eq!(uptime(0), "0.00 0.00\n");
+        assert_eq!(uptime(1234), "12.34 12.34\n");
+        assert_eq!(uptime(105), "1.05 1.05\n");
+    }
+
+    #[test]
+    fn loadavg_format() {
+        assert_eq!(loadavg(5, 123), "0.00 0.00 0.00 1/5 123\n");
+    }
+
+    #[test]
+    fn meminfo_kb_columns() {
+        let m = meminfo(65536, 1000);
+        let lines: Vec<&str> = m.lines().collect();
+        assert_eq!(lines[0], "MemTotal:         262144 kB");
+        assert_eq!(lines[1], "MemFree:            4000 kB");
+        assert_eq!(lines[2], "MemAvailable:       4000 kB");
+        assert_eq!(lines.len(), 12);
+        assert!(lines.iter().all(|l| l.ends_with(" kB") && l.len() == 27), "{lines:?}");
+    }
+
+    #[test]
+    fn cpu_stat_lines() {
+        let s = cpu_stat(10, 20, 300, 1_700_000_000, 42);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], "cpu  10 0 20 300 0 0 0 0 0 0");
+        assert_eq!(lines[1], "cpu0 10 0 20 300 0 0 0 0 0 0");
+        assert_eq!(lines[4], "btime 1700000000");
+        assert_eq!(lines[5], "processes 42");
+        assert_eq!(lines.len(), 8);
+    }
+}

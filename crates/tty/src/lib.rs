@@ -1,0 +1,533 @@
+//! The input side of Linux's terminal line discipline (`drivers/tty/n_tty.c`)
+//! without the terminal around it: what a received byte does under the
+//! termios flags (input mapping, the signal characters, canonical editing,
+//! echo), what one read(2) takes, and how VMIN/VTIME shape a raw read.
+//!
+//! # Model
+//!
+//! [`NTty`] holds the termios bytes (the kernel's 36-byte `struct termios`
+//! as TCGETS copies it), the line being edited and the input ready for
+//! read(2). [`NTty::input`] takes one byte and writes its echo into an
+//! [`Echo`] sink; it returns the [`TtySignal`] a signal character raised
+//! for the foreground group. [`NTty::take`] is one read's worth.
+//!
+//! # Wiring
+//!
+//! The kernel keeps one `NTty` per terminal under its lock, feeds it the
+//! bytes its receive interrupt queued, passes an `Echo` that writes to the
+//! device, sends the returned signal to the foreground process group after
+//! unlocking, and sleeps readers on its own wait queue while
+//! [`NTty::take`] returns `None`. Job control (sessions, groups,
+//! SIGTTIN/SIGTTOU) stays in the kernel: it needs the process table.
+//!
+//! # Locks
+//!
+//! None here: every method takes `&mut self`; an `Echo` must not take the
+//! terminal's lock.
+//!
+//! ```
+//! use tty::{NTty, TtySignal};
+//! use tty::testing::EchoBuf;
+//! let mut t = NTty::new();
+//! let mut echo = EchoBuf::default();
+//! for &b in b"ls -x\x7f\r" {
+//!     assert_eq!(t.input(b, &mut echo), None);
+//! }
+//! assert_eq!(echo.0, b"ls -x\x08 \x08\n");
+//! let mut buf = [0u8; 16];
+//! assert_eq!(t.take(&mut buf), Some(5));
+//! assert_eq!(&buf[..5], b"ls -\n");
+//! assert_eq!(t.input(3, &mut echo), Some(TtySignal::Int));
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+/// `sizeof(struct termios)` as TCGETS copies it (the kernel's termios).
+pub const TERMIOS_SIZE: usize = 36;
+/// Linux's `N_TTY_BUF_SIZE`: the longest line, and the most input kept.
+pub const BUF_SIZE: usize = 4096;
+
+// c_iflag
+/// Strip the eighth bit of input.
+pub const ISTRIP: u32 = 0o40;
+/// Map NL to CR on input.
+pub const INLCR: u32 = 0o100;
+/// Ignore CR on input.
+pub const IGNCR: u32 = 0o200;
+/// Map CR to NL on input.
+pub const ICRNL: u32 = 0o400;
+// c_lflag
+/// The signal characters (INTR, QUIT, SUSP) raise signals.
+pub const ISIG: u32 = 0o1;
+/// Canonical mode: line editing, a read gets a line.
+pub const ICANON: u32 = 0o2;
+/// Echo input.
+pub const ECHO: u32 = 0o10;
+/// ERASE and WERASE erase visibly.
+pub const ECHOE: u32 = 0o20;
+/// KILL echoes itself and a newline.
+pub const ECHOK: u32 = 0o40;
+/// Echo NL even without ECHO.
+pub const ECHONL: u32 = 0o100;
+/// No flush of the input at a signal character.
+pub const NOFLSH: u32 = 0o200;
+/// Background writers get SIGTTOU.
+pub const TOSTOP: u32 = 0o400;
+/// Echo control characters as `^X`.
+pub const ECHOCTL: u32 = 0o1000;
+/// KILL erases the line visibly.
+pub const ECHOKE: u32 = 0o4000;
+/// Extended input processing (WERASE, LNEXT).
+pub const IEXTEN: u32 = 0o100000;
+
+// c_cc indexes
+/// Interrupt character (SIGINT).
+pub const VINTR: usize = 0;
+/// Quit character (SIGQUIT).
+pub const VQUIT: usize = 1;
+/// Erase one character.
+pub const VERASE: usize = 2;
+/// Erase the line.
+pub const VKILL: usize = 3;
+/// End of file.
+pub const VEOF: usize = 4;
+/// Raw-mode timeout in tenths of a second.
+pub const VTIME: usize = 5;
+/// Raw-mode minimum byte count.
+pub const VMIN: usize = 6;
+/// Suspend character (SIGTSTP).
+pub const VSUSP: usize = 10;
+/// Additional end-of-line character.
+pub const VEOL: usize = 11;
+/// Erase one word.
+pub const VWERASE: usize = 14;
+/// Take the next character literally.
+pub const VLNEXT: usize = 15;
+/// Second additional end-of-line character.
+pub const VEOL2: usize = 16;
+
+/// The end-of-file mark in the ready queue (a value no byte has).
+const EOF: u16 = 0x100;
+/// Marks a byte taken literally after VLNEXT: it never ends a line.
+const LIT: u16 = 0x200;
+
+/// Where echoes go (the terminal's output).
+pub trait Echo {
+    /// Writes `bytes` to the terminal.
+    fn echo(&mut self, bytes: &[u8]);
+}
+
+/// A signal a character raised for the foreground process group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TtySignal {
+    /// VINTR: SIGINT.
+    Int,
+    /// VQUIT: SIGQUIT.
+    Quit,
+    /// VSUSP: SIGTSTP.
+    Tstp,
+}
+
+impl TtySignal {
+    /// The signal's number on x86_64 Linux.
+    pub fn number(self) -> u32 {
+        match self {
+            TtySignal::Int => 2,
+            TtySignal::Quit => 3,
+            TtySignal::Tstp => 20,
+        }
+    }
+}
+
+/// How a read(2) must wait, from ICANON, VMIN and VTIME.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadMode {
+    /// Canonical mode: a read gets at most a line.
+    pub canon: bool,
+    /// Bytes that must be ready before a raw read returns (1 in canonical
+    /// mode or with VTIME; VMIN clamped to 1..=buffer otherwise).
+    pub want: usize,
+    /// VTIME in raw mode as a timeout in ns (`None`: none).
+    pub timeout_ns: Option<u64>,
+    /// VMIN 0 and VTIME 0 in raw mode: return at once, even with nothing.
+    pub poll_only: bool,
+}
+
+/// Linux's default termios (`tty_std_termios` with the serial driver's
+/// B38400): ICRNL|IXON, OPOST|ONLCR, B38400|CS8|CREAD|HUPCL,
+/// ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN; VINTR ^C, VQUIT ^\,
+/// VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1, VSTART ^Q, VSTOP ^S,
+/// VSUSP ^Z, VREPRINT ^R, VDISCARD ^O, VWERASE ^W, VLNEXT ^V.
+pub fn default_termios() -> [u8; TERMIOS_SIZE] {
+    let mut t = [0u8; TERMIOS_SIZE];
+    t[0..4].copy_from_slice(&0o2400u32.to_le_bytes());
+    t[4..8].copy_from_slice(&0o5u32.to_le_bytes());
+    t[8..12].copy_from_slice(&0o2277u32.to_le_bytes());
+    t[12..16].copy_from_slice(&0o105073u32.to_le_bytes());
+    let cc = [3u8, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0];
+    t[17..17 + cc.len()].copy_from_slice(&cc);
+    t
+}
+
+/// One terminal's N_TTY input state.
+#[derive(Clone, Debug)]
+pub struct NTty {
+    termios: [u8; TERMIOS_SIZE],
+    /// Input ready for read(2): bytes, and `EOF` where ^D ended an empty line.
+    ready: VecDeque<u16>,
+    /// The line being edited (canonical mode), bytes with [`LIT`] marks.
+    line: Vec<u16>,
+    /// VLNEXT was typed: the next byte is taken literally.
+    lnext: bool,
+}
+
+impl Default for NTty {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NTty {
+    /// A terminal with [`default_termios`] and no input.
+    pub fn new() -> Self {
+        NTty { termios: default_termios(), ready: VecDeque::new(), line: Vec::new(), lnext: false }
+    }
+
+    /// The termios bytes (TCGETS).
+    pub fn termios(&self) -> [u8; TERMIOS_SIZE] {
+        self.termios
+    }
+
+    /// Sets the termios from up to [`TERMIOS_SIZE`] bytes (TCSETS*); a
+    /// shorter slice changes only its prefix.
+    pub fn set_termios(&mut self, b: &[u8]) {
+        let n = b.len().min(TERMIOS_SIZE);
+        self.termios[..n].copy_from_slice(&b[..n]);
+    }
+
+    fn flag(&self, at: usize) -> u32 {
+        u32::from_le_bytes([
+            self.termios[at],
+            self.termios[at + 1],
+            self.termios[at + 2],
+            self.termios[at + 3],
+        ])
+    }
+
+    /// `c_iflag`.
+    pub fn iflag(&self) -> u32 {
+        self.flag(0)
+    }
+
+    /// `c_lflag`.
+    pub fn lflag(&self) -> u32 {
+        self.flag(12)
+    }
+
+    /// Control character `i` of `c_cc`.
+    pub fn cc(&self, i: usize) -> u8 {
+        self.termios[17 + i]
+    }
+
+    /// Whether `b` is the enabled control character `i` (0 disables one).
+    fn is(&self, b: u8, i: usize) -> bool {
+        self.cc(i) != 0 && b == self.cc(i)
+    }
+
+    /// Echoes `b` as n_tty does: control characters as `^X` with ECHOCTL.
+    fn echo_char(&self, b: u8, out: &mut impl Echo) {
+        if self.lflag() & ECHOCTL != 0 && (b < 0x20 && b != b'\t' && b != b'\n' || b == 0x7f) {
+            out.echo(&[b'^', b ^ 0x40]);
+        } else {
+            out.echo(&[b]);
+        }
+    }
+
+    /// Erases the last character of the line (and, with `visual`, its echo).
+    fn erase_one(&mut self, visual: bool, out: &mut impl Echo) -> bool {
+        let Some(c) = self.line.pop() else { return false };
+        let c = c as u8;
+        if visual {
+            let wide = self.lflag() & ECHOCTL != 0 && (c < 0x20 && c != b'\t' || c == 0x7f);
+            for _ in 0..if wide { 2 } else { 1 } {
+                out.echo(b"\x08 \x08");
+            }
+        }
+        true
+    }
+
+    /// One received byte through N_TTY: input mapping, signal characters,
+    /// canonical editing or raw delivery, echo into `out`. Returns the
+    /// signal for the foreground group, if the byte raised one.
+    pub fn input(&mut self, mut b: u8, out: &mut impl Echo) -> Option<TtySignal> {
+        let (i, l) = (self.iflag(), self.lflag());
+        if i & ISTRIP != 0 {
+            b &= 0x7f;
+        }
+        if self.lnext {
+            // n_tty_receive_char_lnext(): no mapping, no special meaning
+            self.lnext = false;
+            if l & ICANON == 0 {
+                if self.ready.len() < BUF_SIZE {
+                    self.ready.push_back(u16::from(b));
+                    if l & ECHO != 0 {
+                        self.echo_char(b, out);
+                    }
+                }
+            } else if self.line.len() < BUF_SIZE - 1 {
+                self.line.push(u16::from(b) | LIT);
+                if l & ECHO != 0 {
+                    self.echo_char(b, out);
+                }
+            }
+            return None;
+        }
+        if b == b'\r' {
+            if i & IGNCR != 0 {
+                return None;
+            }
+            if i & ICRNL != 0 {
+                b = b'\n';
+            }
+        } else if b == b'\n' && i & INLCR != 0 {
+            b = b'\r';
+        }
+        let echo = l & ECHO != 0;
+        if l & ISIG != 0 {
+            let sig = if self.is(b, VINTR) {
+                Some(TtySignal::Int)
+            } else if self.is(b, VQUIT) {
+                Some(TtySignal::Quit)
+            } else if self.is(b, VSUSP) {
+                Some(TtySignal::Tstp)
+            } else {
+                None
+            };
+            if let Some(sig) = sig {
+                if l & NOFLSH == 0 {
+                    self.line.clear();
+                    self.ready.clear();
+                }
+                // the character alone (^C): the newline is the shell's business
+                if echo {
+                    self.echo_char(b, out);
+                }
+                return Some(sig);
+            }
+        }
+        if l & ICANON == 0 {
+            if self.ready.len() < BUF_SIZE {
+                self.ready.push_back(u16::from(b));
+                if echo {
+                    self.echo_char(b, out);
+                }
+            }
+            return None;
+        }
+        if self.is(b, VERASE) {
+            self.erase_one(echo && l & ECHOE != 0, out);
+        } else if self.is(b, VWERASE) && l & IEXTEN != 0 {
+            let visual = echo && l & ECHOE != 0;
+            while self.line.last().is_some_and(|&c| (c as u8).is_ascii_whitespace()) {
+                self.erase_one(visual, out);
+            }
+            while self.line.last().is_some_and(|&c| !(c as u8).is_ascii_whitespace()) {
+                self.erase_one(visual, out);
+            }
+        } else if self.is(b, VLNEXT) && l & IEXTEN != 0 {
+            // the next byte is literal; with echo a `^` the byte overwrites
+            self.lnext = true;
+            if echo && l & ECHOCTL != 0 {
+                out.echo(b"^\x08");
+            }
+        } else if self.is(b, VKILL) {
+            if echo && l & ECHOKE != 0 {
+                while self.erase_one(true, out) {}
+            } else {
+                self.line.clear();
+                if echo && l & ECHOK != 0 {
+                    self.echo_char(b, out);
+                    out.echo(b"\n");
+                }
+            }
+        } else if self.is(b, VEOF) {
+            // hands the line over as it is; on an empty line: end of file
+            if self.line.is_empty() {
+                self.ready.push_back(EOF);
+            } else {
+                let line = core::mem::take(&mut self.line);
+                self.ready.extend(line);
+            }
+        } else if b == b'\n' || self.is(b, VEOL) || self.is(b, VEOL2) {
+            self.line.push(u16::from(b));
+            let line = core::mem::take(&mut self.line);
+            self.ready.extend(line);
+            if echo || (b == b'\n' && l & ECHONL != 0) {
+                self.echo_char(b, out);
+            }
+        } else if self.line.len() < BUF_SIZE - 1 {
+            self.line.push(u16::from(b));
+            if echo {
+                self.echo_char(b, out);
+            }
+        }
+        None
+    }
+
+    /// Takes what one read(2) gets: in canonical mode up to a line's end,
+    /// `Some(0)` for an end of file; in raw mode what is there. `None`:
+    /// nothing yet.
+    pub fn take(&mut self, buf: &mut [u8]) -> Option<usize> {
+        if self.ready.front() == Some(&EOF) {
+            self.ready.pop_front();
+            return Some(0);
+        }
+        if self.ready.is_empty() {
+            return None;
+        }
+        let canon = self.lflag() & ICANON != 0;
+        let mut n = 0;
+        while n < buf.len() {
+            match self.ready.front() {
+                Some(&c) if c != EOF => {
+                    self.ready.pop_front();
+                    buf[n] = c as u8;
+                    n += 1;
+                    let end = c & LIT == 0
+                        && (c == u16::from(b'\n') || self.is(c as u8, VEOL) || self.is(c as u8, VEOL2));
+                    if canon && end {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Some(n)
+    }
+
+    /// Puts bytes a reader could not store back in front of the input.
+    pub fn put_back(&mut self, data: &[u8]) {
+        for &b in data.iter().rev() {
+            self.ready.push_front(u16::from(b));
+        }
+    }
+
+    /// Bytes a read could take now (FIONREAD).
+    pub fn available(&self) -> usize {
+        self.ready.iter().filter(|&&c| c != EOF).count()
+    }
+
+    /// Whether a read would return now: bytes or an end of file (POLLIN).
+    pub fn readable(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// Discards typed input, ready and being edited (TCFLSH).
+    pub fn flush_input(&mut self) {
+        self.ready.clear();
+        self.line.clear();
+        self.lnext = false;
+    }
+
+    /// The line being edited (not yet readable in canonical mode).
+    pub fn pending_line(&self) -> Vec<u8> {
+        self.line.iter().map(|&c| c as u8).collect()
+    }
+
+    /// How a read(2) into a buffer of `len` bytes (not 0) waits now.
+    pub fn read_mode(&self, len: usize) -> ReadMode {
+        let canon = self.lflag() & ICANON != 0;
+        let (vmin, vtime) = (self.cc(VMIN) as usize, u64::from(self.cc(VTIME)));
+        ReadMode {
+            canon,
+            want: if canon || vtime > 0 { 1 } else { vmin.clamp(1, len.max(1)) },
+            timeout_ns: (!canon && vtime > 0).then_some(vtime * 100_000_000),
+            poll_only: !canon && vmin == 0 && vtime == 0,
+        }
+    }
+
+    /// One read attempt under `mode`: `None` while a raw read wants more
+    /// bytes than are ready (or nothing is ready).
+    pub fn try_read(&mut self, mode: &ReadMode, buf: &mut [u8]) -> Option<usize> {
+        if !mode.canon && self.available() < mode.want {
+            return None;
+        }
+        self.take(buf)
+    }
+
+    /// Whether a reader sleeping under `mode` should wake and try again.
+    pub fn read_ready(&self, mode: &ReadMode) -> bool {
+        if mode.canon { self.readable() } else { self.available() >= mode.want }
+    }
+}
+
+/// What `__tty_check_change` decides for a process touching a terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobCheck {
+    /// The call goes on.
+    Proceed,
+    /// The call fails with `EIO`.
+    Eio,
+    /// The signal goes to the caller's process group and the call
+    /// restarts once the group is continued (`ERESTARTSYS`).
+    SignalGroup,
+}
+
+/// Linux's `__tty_check_change` for a caller of session `sid` and group
+/// `pgid` on a terminal that is the controlling terminal of `ctty_sid`
+/// with foreground group `fg`: anyone outside that session, and the
+/// foreground group, proceed; a background caller that blocks or ignores
+/// the signal proceeds for SIGTTOU (`ttin` false) and gets `EIO` for
+/// SIGTTIN; an orphaned background group gets `EIO`; others are
+/// signalled. The two questions are asked only when needed.
+pub fn check_change(
+    ctty_sid: Option<u32>,
+    fg: Option<u32>,
+    sid: u32,
+    pgid: u32,
+    ttin: bool,
+    ignored_or_blocked: impl FnOnce() -> bool,
+    orphaned: impl FnOnce() -> bool,
+) -> JobCheck {
+    if ctty_sid != Some(sid) {
+        return JobCheck::Proceed;
+    }
+    match fg {
+        None => return JobCheck::Proceed,
+        Some(fg) if fg == pgid => return JobCheck::Proceed,
+        Some(_) => {}
+    }
+    if ignored_or_blocked() {
+        return if ttin { JobCheck::Eio } else { JobCheck::Proceed };
+    }
+    if orphaned() {
+        return JobCheck::Eio;
+    }
+    JobCheck::SignalGroup
+}
+
+/// Software implementations for tests.
+#[cfg(feature = "testing")]
+pub mod testing {
+    use super::Echo;
+    use alloc::vec::Vec;
+
+    /// An [`Echo`] that records what was echoed.
+    #[derive(Default, Debug)]
+    pub struct EchoBuf(pub Vec<u8>);
+
+    impl Echo for EchoBuf {
+        fn echo(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
