@@ -223,7 +223,6 @@ static const char *path_list[16];
 static int npaths;
 static unsigned long brk0;
 static pid_t self_pid;
-static unsigned long fs_base;
 static volatile long handled;
 static volatile int fault_streak;
 static const char *fuzz_dir = "/tmp/fuzz";
@@ -237,6 +236,7 @@ static __thread unsigned long map_len[MAX_MAPS];
 static __thread int nmaps;
 static __thread int may_block; /* this call may block */
 static __thread int thread_no;
+static __thread unsigned long fs_base; /* this thread's (the TLS of musl and of these variables) */
 
 static uint64_t rnd(void) { /* xorshift64* */
     rng ^= rng >> 12;
@@ -953,7 +953,8 @@ static long gen_call(long nr, long a[6]) {
         rl->rlim_cur = rn(2) ? RLIM_INFINITY : rn(1 << 20);
         rl->rlim_max = rn(2) ? RLIM_INFINITY : rl->rlim_cur + rn(1 << 20);
         long newp = rn(3) ? (long)rl : rn(2) ? 0 : never_mapped();
-        if (res == RLIMIT_CPU || res == RLIMIT_STACK) newp = 0;
+        /* a lower RLIMIT_AS would stop the stack growing: SIGSEGV with no stack for the handler */
+        if (res == RLIMIT_CPU || res == RLIMIT_STACK || res == RLIMIT_AS) newp = 0;
         if (nr == SYS_prlimit64) {
             a[0] = rn(2) ? 0 : rn(2) ? self_pid : 0x3ffffff0; a[1] = res; a[2] = newp; a[3] = ptr();
         } else if (nr == SYS_getrlimit) {
@@ -1269,6 +1270,9 @@ static void trace_call(long idx, long nr, const long a[6]) {
 
 /* One thread's share: calls until the run's count is reached. */
 static void fuzz_loop(int t, uint64_t seed) {
+    unsigned long my_fs = 0; /* on the stack: TLS is unusable until FS is back */
+    raw(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, (long)&my_fs, 0, 0, 0, 0);
+    fs_base = my_fs;
     thread_no = t;
     rng = (seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(t + 1))) | 1;
     junk = junk_pages + 2 * t * 4096;
@@ -1298,6 +1302,8 @@ static void fuzz_loop(int t, uint64_t seed) {
         if (cfg.trace_from >= 0 && idx >= cfg.trace_from) trace_call(idx, nr, a);
         fault_streak = 0;
         long r = raw(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (nr == SYS_arch_prctl) /* whatever the kernel took: this thread's TLS back */
+            raw(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, (long)my_fs, 0, 0, 0, 0);
         if (r == 0 && (nr == SYS_fork || nr == SYS_clone || nr == SYS_clone3) &&
             raw(SYS_getpid, 0, 0, 0, 0, 0, 0) != self_pid)
             raw_exit(0);
@@ -1396,7 +1402,6 @@ static void fuzz_child(uint64_t seed) {
     } k;
     raw(SYS_rt_sigaction, SIGUSR1, 0, (long)&k, 8, 0, 0);
     musl_restorer = k.restorer; /* what musl's sigaction installed */
-    raw(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, (long)&fs_base, 0, 0, 0, 0);
 
     /* the arena, a hole, the paths (read-only), then per thread a junk
      * page and a hole (the kernel writes past a pointer into junk up to the
@@ -1409,7 +1414,8 @@ static void fuzz_child(uint64_t seed) {
     munmap(unmapped, 4096);
     paths = area + ARENA_SIZE + 4096;
     junk_pages = area + ARENA_SIZE + 2 * 4096;
-    for (int t = 0; t < MAX_THREADS; t++) munmap(junk_pages + (2 * t + 1) * 4096, 4096);
+    /* PROT_NONE, not holes: an mmap could fill a hole */
+    for (int t = 0; t < MAX_THREADS; t++) mprotect(junk_pages + (2 * t + 1) * 4096, 4096, PROT_NONE);
     char *p = paths;
     char abs_f0[64];
     snprintf(abs_f0, sizeof abs_f0, "%s/f0", fuzz_dir);
@@ -1513,9 +1519,14 @@ static void print_ring(long *shown) {
 
 KT_CASE(fuzz_20k_calls) {
     read_config();
+    /* the report between two PROT_NONE pages: no copy the kernel makes for
+     * the child runs into it */
     size_t rep_size = (sizeof(struct report) + 4095) & ~(size_t)4095;
-    rep = mmap(0, rep_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    KT_TRUE(rep != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    char *rep_area = mmap(0, rep_size + 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(rep_area != MAP_FAILED, "mmap: %s", kt_errname(errno));
+    mprotect(rep_area, 4096, PROT_NONE);
+    mprotect(rep_area + 4096 + rep_size, 4096, PROT_NONE);
+    rep = (struct report *)(rep_area + 4096);
     memset(rep, 0, rep_size);
     kt_printf("# fuzz: seed %llu (0x%llx), %ld calls in a child, %d thread%s, uid %d%s\n",
               (unsigned long long)cfg.seed, (unsigned long long)cfg.seed, cfg.calls, cfg.threads,
