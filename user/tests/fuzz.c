@@ -12,8 +12,9 @@
  * pointers, unmapped pointers, pointers into a scratch arena, paths in a
  * scratch directory, fds the fuzzer opened, and tiny timeouts.
  *
- * Blocking is allowed: about one call in BLOCK_ODDS may block (no
- * O_NONBLOCK, no WNOHANG, no timeout, pause, sigsuspend). The parent is a
+ * Blocking is allowed: about one call in 16,384 (4,096 with three threads)
+ * is one that may block (pause, sigsuspend, poll, epoll_wait, futex, wait4,
+ * sigtimedwait without a timeout or WNOHANG). The parent is a
  * watchdog: when the calls stop making progress for STALL_SECS it kills
  * the child with SIGKILL and starts another one (the next seed of the same
  * run) that goes on from the count reached. A blocked child is not a
@@ -65,7 +66,7 @@
  *    made non-blocking (pipe, terminal and anonymous-inode fds such as
  *    eventfd, timerfd and signalfd are switched to O_NONBLOCK before a
  *    read/write-like call; waits get WNOHANG; flock LOCK_NB; no F_SETLKW,
- *    no leases); prlimit never lowers RLIMIT_CPU or RLIMIT_STACK nor
+ *    no leases); prlimit never lowers RLIMIT_CPU, RLIMIT_STACK or RLIMIT_AS nor
  *    touches another process; prctl never sets seccomp, TSC, MM, syscall
  *    user dispatch or the timer slack; arch_prctl ARCH_SET_FS only with the
  *    current value or a value Linux refuses; readv only gets iovecs the
@@ -1030,6 +1031,10 @@ static long gen_call(long nr, long a[6]) {
         if (rn(2)) op |= 128; /* FUTEX_PRIVATE_FLAG */
         a[0] = rn(5) ? arena_ptr() & ~3L : ptr(); a[1] = op; a[2] = rn(3) ? 0 : any();
         a[3] = timeout_ptr(); a[4] = rn(2) ? arena_ptr() & ~3L : ptr(); a[5] = any();
+        if (may_block) { /* a wait nobody ends */
+            *(int *)(junk + 3000) = 0;
+            a[0] = (long)(junk + 3000); a[1] = FUTEX_WAIT | 128; a[2] = 0; a[3] = 0;
+        }
         break;
     }
     case SYS_reboot: a[0] = rn(2) ? 0x12345678 : any(); if (a[0] == (long)0xfee1deadL) a[0] = 0; break;
@@ -1276,7 +1281,10 @@ static void fuzz_loop(int t, uint64_t seed) {
     thread_no = t;
     rng = (seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(t + 1))) | 1;
     junk = junk_pages + 2 * t * 4096;
-    long block_odds = cfg.threads > 1 ? 512 : 2048;
+    /* about one call per part blocks with one thread, five with three */
+    long block_odds = cfg.threads > 1 ? 4096 : 16384;
+    static const long blocking[] = {34 /* pause */, SYS_rt_sigsuspend, SYS_poll, 232 /* epoll_wait */, SYS_futex,
+                                    SYS_wait4, SYS_rt_sigtimedwait, SYS_ppoll};
     for (long mine = 0;; mine++) {
         if (mine % CHECKPOINT == 0) checkpoint();
         long idx = atomic_fetch_add(&rep->next, 1);
@@ -1291,6 +1299,7 @@ static void fuzz_loop(int t, uint64_t seed) {
             nr = SYS_getpid;
         if ((nr == SYS_fork || nr == SYS_clone || nr == SYS_clone3) && rn(4)) nr = SYS_getpid;
         may_block = rn(block_odds) == 0;
+        if (may_block) nr = blocking[rn(sizeof blocking / sizeof blocking[0])];
         nr = gen_call(nr, a);
         struct call_rec *rc = &rep->ring[atomic_fetch_add(&rep->ring_pos, 1) % RING];
         rc->idx = -1;
@@ -1439,7 +1448,7 @@ static void fuzz_child(uint64_t seed) {
     fuzz_loop(0, seed);
     /* the others' calls are all started: give them a moment to return
      * (one may be blocked for good; exit_group ends it) */
-    for (int i = 0; i < 200 && atomic_load(&rep->workers_done) < cfg.threads - 1; i++) {
+    for (int i = 0; i < 50 && atomic_load(&rep->workers_done) < cfg.threads - 1; i++) {
         struct timespec ts = {0, 10000000};
         raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
     }
