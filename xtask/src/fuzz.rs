@@ -14,7 +14,6 @@
 //! `--stall` seconds (a hang: the watchdog would have printed). Then the
 //! seed, the last calls seen and a command that replays the run with every
 //! call traced from a little before the death are printed.
-use crate::qemu::EXIT_SUCCESS;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::sync::mpsc;
@@ -107,7 +106,7 @@ fn run(c: &Campaign) -> Result<bool, String> {
     let initrd = crate::target_dir().join("initramfs-fuzz.cpio");
     std::fs::write(&initrd, image).map_err(|e| format!("{}: {e}", initrd.display()))?;
     let cmdline = format!("{base} -- timeout=1000000 fuzz");
-    let q = crate::qemu_for(kernel, Some(initrd), cmdline.trim(), 1);
+    let q = crate::qemu_for(kernel, Some(initrd), &cmdline, 1);
     println!(
         "xtask: fuzz campaign: {} calls, seed {}, {} thread(s), {}{}",
         c.calls,
@@ -192,12 +191,25 @@ fn run(c: &Campaign) -> Result<bool, String> {
             }
         }
     };
-    let _ = child.kill();
-    let status = child.wait().ok().and_then(|s| s.code());
+    // after `# fuzz: done` init powers off: wait for QEMU's own exit
+    let until = Instant::now() + Duration::from_secs(if end == End::Done { 30 } else { 0 });
+    let mut status = None;
+    while Instant::now() < until {
+        if let Ok(Some(s)) = child.try_wait() {
+            status = s.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+        status = child.wait().ok().and_then(|s| s.code());
+    }
     let secs = start.elapsed().as_secs_f64();
     println!();
     if end == End::Done {
-        let clean = status == Some(EXIT_SUCCESS) || c.linux;
+        // a clean power-off: 0 on ours (QEMU's isa-debug-exit is for failures), any on Linux
+        let clean = status == Some(0) || c.linux;
         println!(
             "xtask: fuzz campaign finished in {secs:.0} s: {} ({} calls, seed {})",
             if passed && clean { "passed" } else { "FAILED (see the fuzz lines above)" },
@@ -213,7 +225,13 @@ fn run(c: &Campaign) -> Result<bool, String> {
         End::Done => unreachable!(),
     };
     println!("xtask: the kernel died after {secs:.0} s: {why}");
-    println!("xtask: seed {} (0x{:x}), {} thread(s), {}", c.seed, c.seed, c.threads, if c.user { "uid 65534" } else { "root" });
+    println!(
+        "xtask: seed {} (0x{:x}), {} thread(s), {}",
+        c.seed,
+        c.seed,
+        c.threads,
+        if c.user { "uid 65534" } else { "root" }
+    );
     println!("xtask: about {progress} calls made; the last calls seen:");
     for l in &tail {
         println!("  {l}");
