@@ -216,15 +216,21 @@ fn run(c: &Campaign) -> Result<bool, String> {
             c.calls,
             c.seed
         );
-        return Ok(passed && clean);
+        if passed && clean {
+            return Ok(true);
+        }
     }
     let why = match end {
         End::Panic => "a kernel panic".to_string(),
         End::Hang => format!("no output for {} s (a hang)", c.stall),
         End::Exited(s) => format!("QEMU exited ({s:?}) before the fuzzer finished (a triple fault?)"),
-        End::Done => unreachable!(),
+        End::Done => "the fuzzer's case failed (its child died or hung in the kernel)".to_string(),
     };
-    println!("xtask: the kernel died after {secs:.0} s: {why}");
+    if end != End::Done {
+        println!("xtask: the kernel died after {secs:.0} s: {why}");
+    } else {
+        println!("xtask: {why}");
+    }
     println!(
         "xtask: seed {} (0x{:x}), {} thread(s), {}",
         c.seed,
