@@ -34,6 +34,8 @@
  * chroot, pivot_root, move_mount, mount_setattr, quotactl, quotactl_fd,
  * bpf, perf_event_open, fanotify_init, fanotify_mark, seccomp, io_submit,
  * io_pgetevents, io_uring_setup/enter/register, open_by_handle_at,
+ * shmget/semget/msgget (never IPC_PRIVATE nor IPC_CREAT), shmat (no
+ * SHM_REMAP, only at 0 or in the arena),
  * request_key, process_vm_writev, sched_setattr; syslog only reads (never
  * console off), mknod only FIFOs, sockets and files (no device numbers),
  * mlockall never MCL_FUTURE, sched_setscheduler never a real-time policy,
@@ -1108,8 +1110,13 @@ static long gen_call(long nr, long a[6]) {
     case 151: a[0] = rn(2) ? 1 /* MCL_CURRENT */ : rn(2) ? 0 : 8 | (long)rn(2); break; /* mlockall: never MCL_FUTURE */
     case 29: case 64: case 68: /* shmget, semget, msgget: never create */
         a[0] = rn(2) ? (long)rn(100) + 1 : any(); a[1] = rn(2) ? (long)rn(65536) : any(); a[2] = flags32() & ~01000L;
+        if (a[0] == 0) a[0] = 1; /* IPC_PRIVATE creates whatever the flags */
         if (nr == 29) a[2] &= ~0x800L /* SHM_HUGETLB */;
         break;
+    case 30: /* shmat: never SHM_REMAP, only at 0 or in the arena (a segment over junk would fault the fuzzer) */
+        a[0] = any(); a[1] = rn(2) ? 0 : mm_addr(); a[2] = flags32() & ~0x4000L;
+        break;
+    case 67: a[0] = mm_addr(); break; /* shmdt */
     case 73: a[0] = fd(); a[1] = (rn(4) ? (long)(1 << rn(3)) : flags32()) | (may_block ? 0 : 4 /* LOCK_NB */); break; /* flock */
     case 78: a[0] = fd(); a[1] = ptr(); a[2] = count(); break; /* getdents */
     case 260: /* fchownat */

@@ -264,7 +264,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
             // one line the 1st, 2nd, 4th, 8th... time per number (a fuzzer
             // makes 100,000 such calls per run)
             let n = UNSUPPORTED_SEEN
-                .get(other.min(511) as usize)
+                .get(other.min(511))
                 .map_or(1, |c| c.fetch_add(1, core::sync::atomic::Ordering::Relaxed) + 1);
             if n.is_power_of_two() {
                 log::info!(
