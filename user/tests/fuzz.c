@@ -1308,6 +1308,11 @@ static void fuzz_loop(int t, uint64_t seed) {
         may_block = rn(block_odds) == 0;
         if (may_block) nr = blocking[rn(sizeof blocking / sizeof blocking[0])];
         nr = gen_call(nr, a);
+        if (cfg.trace_from >= 0) { /* the trace's fd stays open */
+            if (nr == SYS_close_range && (unsigned)a[0] <= LOG_FD && (unsigned)a[1] >= LOG_FD) a[1] = LOG_FD - 1;
+            if (nr == SYS_close && (unsigned)a[0] == LOG_FD) a[0] = -1;
+            if ((nr == SYS_dup2 || nr == SYS_dup3) && (unsigned)a[1] == LOG_FD) a[1] = LOG_FD + 1;
+        }
         struct call_rec *rc = &rep->ring[atomic_fetch_add(&rep->ring_pos, 1) % RING];
         rc->idx = -1;
         rc->nr = nr;
