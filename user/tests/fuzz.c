@@ -57,7 +57,8 @@
  *    another process;
  *  - memory calls (mmap MAP_FIXED, munmap, mprotect, mremap, madvise, brk,
  *    mlock, msync, pkey_mprotect, ...) only touch the arena, never past its
- *    end (or are refused); brk never goes below its start; no
+ *    end (or are refused), never with PROT_EXEC alone (execute-only
+ *    memory takes a protection key and changes PKRU on Linux); brk never goes below its start; no
  *    MADV_HWPOISON, no huge MAP_POPULATE; mappings the fuzzer did not ask
  *    for are unmapped at each checkpoint; the fuzzer never touches the
  *    arena itself (only through the kernel), so another thread's mprotect
@@ -849,10 +850,15 @@ static long gen_call(long nr, long a[6]) {
         if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && rn(4) == 0) a[1] = huge();
         if ((unsigned long)a[1] > 65536) flags &= ~(long)(MAP_POPULATE | MAP_LOCKED);
         a[2] = rn(8); a[3] = flags; a[4] = rn(3) ? -1 : fd(); a[5] = rn(3) ? 0 : any();
+        /* never PROT_EXEC alone: with protection keys (QEMU's -cpu max) Linux
+         * gives execute-only memory a pkey and changes the thread's PKRU,
+         * after which the fuzzer was killed by SIGSEGV */
+        if ((a[2] & 7) == PROT_EXEC) a[2] |= PROT_READ;
         break;
     }
     case SYS_munmap: case SYS_mprotect:
         a[0] = mm_addr(); a[1] = mm_len(a[0]); a[2] = rn(4) ? (long)rn(8) : flags32();
+        if ((a[2] & 7) == PROT_EXEC) a[2] |= PROT_READ;
         break;
     case SYS_madvise: {
         /* not MADV_HWPOISON / MADV_SOFT_OFFLINE (100, 101) */
@@ -1106,6 +1112,7 @@ static long gen_call(long nr, long a[6]) {
         if (nr == 27) a[2] = ptr();
         if (nr == 237) { a[3] = ptr(); a[4] = rn(2) ? 64 : any(); }
         if (nr == 329) a[3] = rn(4) ? (long)rn(16) - 1 : any();
+        if (nr == 329 && (a[2] & 7) == PROT_EXEC) a[2] |= PROT_READ;
         break;
     case 151: a[0] = rn(2) ? 1 /* MCL_CURRENT */ : rn(2) ? 0 : 8 | (long)rn(2); break; /* mlockall: never MCL_FUTURE */
     case 29: case 64: case 68: /* shmget, semget, msgget: never create */
