@@ -16,7 +16,8 @@
  * reaped all along (pid1.h holds what this shares with the bench /init).
  * Arguments (words after ` -- ` on the kernel command line, as
  * `cargo xtask test --tests a,b` passes them) name the tests to run
- * instead of all of them.
+ * instead of all of them; `timeout=SECS` among them sets the per-test
+ * timeout.
  * At the end it prints `init: done` and powers off with
  * reboot(RB_POWER_OFF).
  */
@@ -68,8 +69,16 @@ int main(int argc, char **argv) {
 
     static char *names[MAX_TESTS];
     const char *dir = "/tests";
-    int n = argc > 1 ? 0 : pid1_list(dir, names, MAX_TESTS);
-    for (int i = 1; i < argc && n < MAX_TESTS; i++) names[n++] = argv[i];
+    /* `timeout=SECS` among the arguments sets the timeout (the fuzz
+     * campaigns of `cargo xtask fuzz`); the other arguments are tests */
+    int nargs = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "timeout=", 8) == 0 && atoi(argv[i] + 8) > 0) timeout = atoi(argv[i] + 8);
+        else nargs++;
+    }
+    int n = nargs > 0 ? 0 : pid1_list(dir, names, MAX_TESTS);
+    for (int i = 1; i < argc && n < MAX_TESTS; i++)
+        if (strncmp(argv[i], "timeout=", 8) != 0) names[n++] = argv[i];
     if (n < 0) {
         kt_printf("FAIL init: (program): opendir %s: %s\n", dir, kt_errname(errno));
         n = 0;

@@ -1,5 +1,6 @@
-/* The third part of the syscall fuzzer: fuzz.c with FUZZ_PART 2 (another
- * seed, another FUZZ_CALLS calls), a program of its own so that each part
- * stays within the runner's per-program timeout. */
+/* Part 2 of the syscall fuzzer: fuzz.c with FUZZ_PART 2 (its seed, its
+ * FUZZ_CALLS calls; parts 4-5 and 8-9 with three threads, 6-9 as uid
+ * 65534), a program of its own so that each part stays within the
+ * runner's per-program timeout. */
 #define FUZZ_PART 2
 #include "fuzz.c"

@@ -14,6 +14,7 @@
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
 //! cargo xtask bench [--rounds N]     (user/bench on ours and on Linux, side by side)
+//! cargo xtask fuzz  --calls N --seed S [--threads T] [--user] [--trace-from K] [--stall SECS] [--linux]
 //! ```
 //! Every command installs what it needs on a Debian machine (a Rust target
 //! with rustup, QEMU and GRUB with apt-get when root), or says exactly what
@@ -24,6 +25,7 @@ mod cpio;
 mod debian;
 mod debsys;
 mod disk;
+mod fuzz;
 mod interactive;
 mod ksyms;
 mod linux;
@@ -726,6 +728,9 @@ fn main() -> ExitCode {
     }
     if cmd == "disk" {
         return disk::main(rest);
+    }
+    if cmd == "fuzz" {
+        return fuzz::main(rest);
     }
     let a = match parse_args(rest) {
         Ok(a) => a,

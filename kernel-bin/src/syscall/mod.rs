@@ -23,6 +23,10 @@ use linux_abi::{Errno, Result};
 use process::seams::{Files, Fs};
 use process::wait::ChildStatus;
 
+/// How many times each unsupported number (511: any above) was called.
+static UNSUPPORTED_SEEN: [core::sync::atomic::AtomicU32; 512] =
+    [const { core::sync::atomic::AtomicU32::new(0) }; 512];
+
 /// What a handler returns.
 pub type SysResult = Result<isize>;
 
@@ -257,12 +261,20 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RECVMMSG => crate::net::recvmmsg(t, a[0], a[1], a[2], a[3], a[4]),
         nr::SENDMMSG => crate::net::sendmmsg(t, a[0], a[1], a[2], a[3]),
         other => {
-            log::info!(
-                "pid {}: unsupported syscall {} ({}): ENOSYS",
-                t.pid,
-                other,
-                linux_abi::syscall::name(other).unwrap_or("unknown")
-            );
+            // one line the 1st, 2nd, 4th, 8th... time per number (a fuzzer
+            // makes 100,000 such calls per run)
+            let n = UNSUPPORTED_SEEN
+                .get(other.min(511))
+                .map_or(1, |c| c.fetch_add(1, core::sync::atomic::Ordering::Relaxed) + 1);
+            if n.is_power_of_two() {
+                log::info!(
+                    "pid {}: unsupported syscall {} ({}): ENOSYS ({} times)",
+                    t.pid,
+                    other,
+                    linux_abi::syscall::name(other).unwrap_or("unknown"),
+                    n
+                );
+            }
             Err(Errno::ENOSYS)
         }
     };
