@@ -545,10 +545,11 @@ fn meminfo() -> String {
     format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\n\
          Cached:                0 kB\nSwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\n\
-         SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nSlab:                  0 kB\n",
+         SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nSlab:           {:8} kB\n",
         kb(usable),
         kb(free),
-        kb(free)
+        kb(free),
+        arch_x86_64::mem::heap::slab_bytes() / 1024
     )
 }
 

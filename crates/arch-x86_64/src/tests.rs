@@ -27,20 +27,34 @@ ktest!(
 );
 
 ktest!(
-    fn heap_grows_from_frames() {
+    fn heap_takes_frames_and_gives_them_back() {
         let before = heap::size();
         let (free_before, _) = frames::stats();
-        // larger than any single growth step so far
-        let n = (before as usize + (4 << 20)) / 8;
+        // a big buffer is frames of its own
+        let n = (4 << 20) / 8;
         let mut v: Vec<u64> = Vec::with_capacity(n);
         for i in 0..n as u64 {
             v.push(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
-        assert!(heap::size() > before, "the heap did not grow");
-        assert!(frames::stats().0 < free_before, "growth took no frames");
+        assert!(heap::size() >= before + (4 << 20), "the heap did not grow");
+        assert!(frames::stats().0 <= free_before - 1024, "growth took no frames");
         for (i, x) in v.iter().enumerate() {
             assert_eq!(*x, (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
+        // 100,000 small objects take slab frames
+        let small: Vec<alloc::boxed::Box<[u64; 6]>> =
+            (0..100_000u64).map(|i| alloc::boxed::Box::new([i; 6])).collect();
+        assert!(small.iter().enumerate().all(|(i, b)| b[5] == i as u64));
+        assert!(frames::stats().0 < free_before - 1024 - 1000);
+        drop(small);
+        drop(v);
+        // all back but the empty page each class may keep
+        let (free_after, _) = frames::stats();
+        assert!(
+            free_after + 16 >= free_before,
+            "frames not returned: {free_before} before, {free_after} after"
+        );
+        assert!(heap::size() <= before + 16 * 4096, "heap {} before, {} after", before, heap::size());
     }
 );
 
