@@ -1,0 +1,79 @@
+//! The OOM killer: when a page fault finds no free frame (user pages stop
+//! at the frame allocator's reserve, so the kernel itself still has
+//! memory), the process with the most resident pages is killed with
+//! SIGKILL, as Linux's `out_of_memory` chooses by `oom_badness` (its RSS;
+//! init and exiting processes are never chosen). The kernel log gets Linux's
+//! line, `Out of memory: Killed process N (comm) ...`. While a victim has
+//! not yet exited (its memory not yet freed), no other is chosen: the
+//! faulting thread waits for it and retries.
+
+use crate::proc::{Hooks, table};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use process::pid::Pid;
+use signal::SigInfo;
+
+/// The last victim (0: none), until it is gone.
+static VICTIM: AtomicU32 = AtomicU32::new(0);
+
+/// What the faulting thread does next.
+pub enum Verdict {
+    /// It is the victim (or nothing else can be killed): it dies.
+    KillSelf,
+    /// Another process was killed (or is dying): retry the fault.
+    Retry,
+}
+
+/// Whether `pid` still holds its memory (exists and has an address space).
+fn holds_memory(pid: Pid) -> bool {
+    table().with_process(pid, |p| p.vm().is_some()).unwrap_or(false)
+}
+
+/// The pages resident in `pid`'s address space, `None` for a process not
+/// to be chosen (init, exiting, no memory).
+fn badness(pid: Pid) -> Option<(usize, usize)> {
+    if pid == 1 {
+        return None;
+    }
+    let vm = table().with_process(pid, |p| if p.is_group_exiting() { None } else { p.vm().cloned() })??;
+    let g = vm.lock();
+    let size: usize = g.mappings().map(|m| m.end - m.start).sum();
+    Some((g.resident_pages(), size))
+}
+
+/// A page fault of process `me` found no memory: chooses and kills the
+/// victim.
+pub fn out_of_memory(me: Pid) -> Verdict {
+    let last = VICTIM.load(Ordering::SeqCst);
+    if last != 0 && last != me && holds_memory(last) {
+        // the last victim is still on its way out: wait for its memory
+        crate::sched::yield_now();
+        return Verdict::Retry;
+    }
+    let mut best: Option<(usize, usize, Pid)> = None;
+    let pids: Vec<Pid> = table().pids();
+    for pid in pids {
+        if let Some((rss, size)) = badness(pid)
+            && best.is_none_or(|(r, _, _)| rss > r)
+        {
+            best = Some((rss, size, pid));
+        }
+    }
+    let Some((rss, size, victim)) = best else { return Verdict::KillSelf };
+    let comm = crate::proc::comm(victim);
+    let uid = table().with_process(victim, |p| p.creds.uid).unwrap_or(0);
+    arch_x86_64::kprintln!(
+        "Out of memory: Killed process {victim} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, \
+         shmem-rss:0kB, UID:{uid} oom_score_adj:0",
+        core::str::from_utf8(&comm).unwrap_or("?"),
+        size / 1024,
+        rss * 4
+    );
+    VICTIM.store(victim, Ordering::SeqCst);
+    if victim == me {
+        return Verdict::KillSelf;
+    }
+    let _ = table().send_signal(victim, SigInfo::kernel(signal::SIGKILL), &Hooks);
+    crate::sched::yield_now();
+    Verdict::Retry
+}

@@ -1,0 +1,84 @@
+/* The OOM killer: when memory runs out on a page fault the process with the
+ * most memory dies of SIGKILL (not the one that faulted, not the parent),
+ * and the system goes on: the faulting process finishes, a fork works. */
+#include "kt.h"
+
+static long mem_free_kb(void) {
+    static char buf[4096];
+    int fd = open("/proc/meminfo", O_RDONLY);
+    if (fd < 0) return -1;
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *p = strstr(buf, "MemFree:");
+    return p ? strtol(p + 8, 0, 10) : -1;
+}
+
+/* Linux's first choice whatever the sizes; no such file here (ignored). */
+static void prefer_me(void) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY);
+    if (fd >= 0) {
+        if (write(fd, "1000", 4) != 4) _exit(3);
+        close(fd);
+    }
+}
+
+static void touch_mib(long n) {
+    for (long i = 0; i < n; i++) {
+        char *m = mmap(0, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) _exit(2);
+        for (int j = 0; j < (1 << 20); j += 4096) m[j] = 1;
+    }
+}
+
+/* A hog that touches memory until it is killed: SIGKILL, and a fork works
+ * afterwards. */
+KT_CASE(hog_is_killed_parent_survives) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        prefer_me();
+        touch_mib(1 << 20);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+    pid_t k = KT_FORK();
+    if (k == 0) _exit(7);
+    KT_WAIT_STATUS(k, kt_exited(7));
+}
+
+/* A holds most memory and sleeps; B then needs 64 MiB more than is free:
+ * A (the largest) is killed, B finishes. */
+KT_CASE(largest_process_is_the_victim) {
+    int ready[2];
+    KT_SYS_OK(pipe(ready));
+    pid_t a = KT_FORK();
+    if (a == 0) {
+        prefer_me();
+        close(ready[0]);
+        long mib = 0;
+        while (mem_free_kb() > 32 * 1024) {
+            touch_mib(1);
+            mib++;
+        }
+        if (write(ready[1], &mib, sizeof mib) != sizeof mib) _exit(4);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    long mib = 0;
+    KT_SYS_RET(read(ready[0], &mib, sizeof mib), (long)sizeof mib);
+    close(ready[0]);
+    KT_TRUE(mib > 64, "the hog holds %ld MiB", mib);
+    pid_t b = KT_FORK();
+    if (b == 0) {
+        touch_mib(64);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(b, kt_exited(0));
+    KT_WAIT_STATUS(a, kt_killed(SIGKILL));
+    pid_t k = KT_FORK();
+    if (k == 0) _exit(7);
+    KT_WAIT_STATUS(k, kt_exited(7));
+}
+
+KT_MAIN()
