@@ -307,9 +307,8 @@ mod tests {
     #[test]
     fn objects_are_distinct_aligned_and_writable() {
         let mut s = slab(1000);
-        for class in 0..CLASSES.len() {
-            let size = CLASSES[class];
-            let align = if size % 64 == 0 { 64 } else { 16 };
+        for (class, &size) in CLASSES.iter().enumerate() {
+            let align = if size.is_multiple_of(64) { 64 } else { 16 };
             let base = s.pages();
             let mut objs = Vec::new();
             for i in 0..3 * capacity(class) as usize {
