@@ -1,8 +1,9 @@
 //! The OOM killer: when a page fault finds no free frame (user pages stop
 //! at the frame allocator's reserve, so the kernel itself still has
 //! memory), the process with the most resident pages is killed with
-//! SIGKILL, as Linux's `out_of_memory` chooses by `oom_badness` (its RSS;
-//! init and exiting processes are never chosen). The kernel log gets Linux's
+//! SIGKILL, as Linux's `out_of_memory` chooses by `oom_badness` (its RSS
+//! plus oom_score_adj thousandths of RAM; init, exiting processes and
+//! oom_score_adj -1000 are never chosen). The kernel log gets Linux's
 //! line, `Out of memory: Killed process N (comm) ...`. While a victim has
 //! not yet exited (its memory not yet freed), no other is chosen: the
 //! faulting thread waits for it and retries.
@@ -29,16 +30,25 @@ fn holds_memory(pid: Pid) -> bool {
     table().with_process(pid, |p| p.vm().is_some()).unwrap_or(false)
 }
 
-/// The pages resident in `pid`'s address space, `None` for a process not
-/// to be chosen (init, exiting, no memory).
-fn badness(pid: Pid) -> Option<(usize, usize)> {
+/// Linux's oom_badness(): the pages resident in `pid`'s address space plus
+/// its oom_score_adj in thousandths of all pages; `None` for a process not
+/// to be chosen (init, exiting, no memory, oom_score_adj -1000). Also its
+/// resident pages, size and oom_score_adj, for the log line.
+fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
     if pid == 1 {
         return None;
     }
-    let vm = table().with_process(pid, |p| if p.is_group_exiting() { None } else { p.vm().cloned() })??;
+    let (vm, adj) = table().with_process(pid, |p| {
+        if p.is_group_exiting() || p.oom_score_adj.0 == -1000 {
+            None
+        } else {
+            Some((p.vm().cloned()?, p.oom_score_adj.0))
+        }
+    })??;
     let g = vm.lock();
     let size: usize = g.mappings().map(|m| m.end - m.start).sum();
-    Some((g.resident_pages(), size))
+    let rss = g.resident_pages();
+    Some((rss as i64 + i64::from(adj) * (total_pages / 1000), rss, size, adj))
 }
 
 /// A page fault of process `me` found no memory: chooses and kills the
@@ -50,21 +60,22 @@ pub fn out_of_memory(me: Pid) -> Verdict {
         crate::sched::yield_now();
         return Verdict::Retry;
     }
-    let mut best: Option<(usize, usize, Pid)> = None;
+    let total = arch_x86_64::mem::frames::stats().1 as i64;
+    let mut best: Option<(i64, usize, usize, i16, Pid)> = None;
     let pids: Vec<Pid> = table().pids();
     for pid in pids {
-        if let Some((rss, size)) = badness(pid)
-            && best.is_none_or(|(r, _, _)| rss > r)
+        if let Some((points, rss, size, adj)) = badness(pid, total)
+            && best.is_none_or(|(b, ..)| points > b)
         {
-            best = Some((rss, size, pid));
+            best = Some((points, rss, size, adj, pid));
         }
     }
-    let Some((rss, size, victim)) = best else { return Verdict::KillSelf };
+    let Some((_, rss, size, adj, victim)) = best else { return Verdict::KillSelf };
     let comm = crate::proc::comm(victim);
     let uid = table().with_process(victim, |p| p.creds.uid).unwrap_or(0);
     arch_x86_64::kprintln!(
         "Out of memory: Killed process {victim} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, \
-         shmem-rss:0kB, UID:{uid} oom_score_adj:0",
+         shmem-rss:0kB, UID:{uid} oom_score_adj:{adj}",
         core::str::from_utf8(&comm).unwrap_or("?"),
         size / 1024,
         rss * 4

@@ -15,13 +15,58 @@ static long mem_free_kb(void) {
     return p ? strtol(p + 8, 0, 10) : -1;
 }
 
-/* Linux's first choice whatever the sizes; no such file here (ignored). */
-static void prefer_me(void) {
+static int set_adj(const char *v) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY);
-    if (fd >= 0) {
-        if (write(fd, "1000", 4) != 4) _exit(3);
-        close(fd);
+    if (fd < 0) return -1;
+    int r = write(fd, v, strlen(v)) == (long)strlen(v) ? 0 : -1;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+static long get_adj(void) {
+    char buf[32] = {0};
+    int fd = open("/proc/self/oom_score_adj", O_RDONLY);
+    if (fd < 0) return -9999;
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0 || buf[n - 1] != '\n') return -9998;
+    return strtol(buf, 0, 10);
+}
+
+/* The OOM killer's first choice whatever the sizes. */
+static void prefer_me(void) {
+    if (set_adj("1000") != 0) _exit(3);
+}
+
+/* /proc/self/oom_score_adj: -1000..1000, kept across fork; without
+ * CAP_SYS_RESOURCE not below its minimum, which a privileged write sets
+ * (here to 16, inherited by the child). */
+KT_CASE(oom_score_adj_file) {
+    KT_EQ(get_adj(), 0);
+    KT_SYS_OK(set_adj("500\n"));
+    KT_EQ(get_adj(), 500);
+    KT_SYS_ERR(set_adj("1001"), EINVAL);
+    KT_SYS_ERR(set_adj("-1001"), EINVAL);
+    KT_SYS_ERR(set_adj("abc"), EINVAL);
+    KT_SYS_OK(set_adj(" -1000 "));
+    KT_EQ(get_adj(), -1000);
+    KT_SYS_OK(set_adj("0x10"));
+    KT_EQ(get_adj(), 16);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        KT_EQ(get_adj(), 16);
+        KT_SYS_OK(setuid(65534));
+        KT_SYS_OK(set_adj("300"));
+        KT_SYS_OK(set_adj("16"));
+        KT_SYS_ERR(set_adj("15"), EACCES);
+        KT_SYS_ERR(set_adj("-1000"), EACCES);
+        KT_EQ(get_adj(), 16);
+        _exit(0);
     }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(set_adj("0"));
 }
 
 static void touch_mib(long n) {
@@ -79,6 +124,38 @@ KT_CASE(largest_process_is_the_victim) {
     pid_t k = KT_FORK();
     if (k == 0) _exit(7);
     KT_WAIT_STATUS(k, kt_exited(7));
+}
+
+/* A hog at oom_score_adj -1000 is never chosen: the process that needs the
+ * memory is the largest one left and dies. */
+KT_CASE(oom_score_adj_minus_1000_is_never_chosen) {
+    int ready[2];
+    KT_SYS_OK(pipe(ready));
+    pid_t a = KT_FORK();
+    if (a == 0) {
+        if (set_adj("-1000") != 0) _exit(3);
+        close(ready[0]);
+        long mib = 0;
+        while (mem_free_kb() > 32 * 1024) {
+            touch_mib(1);
+            mib++;
+        }
+        if (write(ready[1], &mib, sizeof mib) != sizeof mib) _exit(4);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    long mib = 0;
+    KT_SYS_RET(read(ready[0], &mib, sizeof mib), (long)sizeof mib);
+    close(ready[0]);
+    pid_t b = KT_FORK();
+    if (b == 0) {
+        touch_mib(64);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(b, kt_killed(SIGKILL));
+    KT_SYS_OK(kill(a, 0));
+    KT_SYS_OK(kill(a, SIGKILL));
+    KT_WAIT_STATUS(a, kt_killed(SIGKILL));
 }
 
 KT_MAIN()
