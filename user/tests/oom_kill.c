@@ -2,6 +2,7 @@
  * most memory dies of SIGKILL (not the one that faulted, not the parent),
  * and the system goes on: the faulting process finishes, a fork works. */
 #include "kt.h"
+#include <sys/prctl.h>
 
 static long mem_free_kb(void) {
     static char buf[4096];
@@ -42,7 +43,8 @@ static void prefer_me(void) {
 
 /* /proc/self/oom_score_adj: -1000..1000, kept across fork; without
  * CAP_SYS_RESOURCE not below its minimum, which a privileged write sets
- * (here to 16, inherited by the child). */
+ * (here to 16, inherited by the child); writable by the process's owner
+ * while it is dumpable. */
 KT_CASE(oom_score_adj_file) {
     KT_EQ(get_adj(), 0);
     KT_SYS_OK(set_adj("500\n"));
@@ -58,6 +60,9 @@ KT_CASE(oom_score_adj_file) {
     if (c == 0) {
         KT_EQ(get_adj(), 16);
         KT_SYS_OK(setuid(65534));
+        /* the change of ids made it non-dumpable: /proc/self is root's */
+        KT_SYS_ERR(set_adj("300"), EACCES);
+        KT_SYS_OK(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0));
         KT_SYS_OK(set_adj("300"));
         KT_SYS_OK(set_adj("16"));
         KT_SYS_ERR(set_adj("15"), EACCES);
