@@ -1,6 +1,7 @@
 //! The OOM killer: when a page fault finds no free frame (user pages stop
 //! at the frame allocator's reserve, so the kernel itself still has
-//! memory), the process with the most resident pages is killed with
+//! memory), or kernel allocations have eaten half of that reserve (checked
+//! on the way back to user mode, [`check`]), the process with the most resident pages is killed with
 //! SIGKILL, as Linux's `out_of_memory` chooses by `oom_badness` (its RSS
 //! plus oom_score_adj thousandths of RAM; init, exiting processes and
 //! oom_score_adj -1000 are never chosen). The kernel log gets Linux's
@@ -48,7 +49,24 @@ fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
     let g = vm.lock();
     let size: usize = g.mappings().map(|m| m.end - m.start).sum();
     let rss = g.resident_pages();
-    Some((rss as i64 + i64::from(adj) * (total_pages / 1000), rss, size, adj))
+    // the kernel memory of its mappings (Linux counts page tables) in
+    // pages, about 256 bytes each
+    let maps = g.map_count() / 16;
+    Some(((rss + maps) as i64 + i64::from(adj) * (total_pages / 1000), rss, size, adj))
+}
+
+/// Kernel memory is running out (the free frames went below half the
+/// reserve, which only kernel allocations reach): the OOM killer runs
+/// before a kernel allocation can fail. Called by a thread on its way back
+/// to user mode; when it is the victim it queues SIGKILL for itself.
+pub fn check(me: Pid) {
+    let (free, _) = arch_x86_64::mem::frames::stats();
+    if free >= arch_x86_64::mem::frames::reserve() / 2 {
+        return;
+    }
+    if let Verdict::KillSelf = out_of_memory(me) {
+        let _ = table().send_signal(me, SigInfo::kernel(signal::SIGKILL), &Hooks);
+    }
 }
 
 /// A page fault of process `me` found no memory: chooses and kills the

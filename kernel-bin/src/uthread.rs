@@ -146,6 +146,9 @@ pub fn run(tid: Pid) {
             // signal work ahead (it may sleep): with interrupts, as always
             arch_x86_64::cpu::enable_interrupts();
         }
+        if !quick {
+            crate::oom::check(t.pid);
+        }
         if deliver_signals(&mut t, restart) == Flow::Exit {
             break;
         }
