@@ -64,7 +64,12 @@ pub fn check(me: Pid) {
     if free >= arch_x86_64::mem::frames::reserve() / 2 {
         return;
     }
-    if let Verdict::KillSelf = out_of_memory(me) {
+    // init is never the victim: with nothing else to kill it goes on (a
+    // failed allocation then ends in its errno or, at worst, a panic, as
+    // Linux's "no killable processes")
+    if let Verdict::KillSelf = out_of_memory(me)
+        && me != 1
+    {
         let _ = table().send_signal(me, SigInfo::kernel(signal::SIGKILL), &Hooks);
     }
 }

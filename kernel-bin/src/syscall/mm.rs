@@ -15,6 +15,10 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
     // RLIMIT_MEMLOCK (mlock_future_check)
     let locked = flags as usize & vm::abi::MAP_LOCKED != 0 && len != 0 && len <= 1 << 47;
     if locked {
+        // ksys_mmap_pgoff looks the file up before do_mmap's checks
+        if !anonymous {
+            t.file(fd)?;
+        }
         let (mapped, limit, privileged) = mlock_facts(t)?;
         if limit == 0 && !privileged {
             return Err(Errno::EPERM);
