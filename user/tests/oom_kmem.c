@@ -66,7 +66,13 @@ KT_CASE(mapping_splits_beyond_memory_end_in_oom_kills) {
             for (; i < PAGES; i += 2)
                 if (mprotect(m + i * 4096, 4096, PROT_NONE) != 0) break;
             char r = i < PAGES && errno == ENOMEM ? 'a' + k : 'x';
-            if (write(done[1], &r, 1) != 1) _exit(4);
+            /* a pipe page may be short while memory is this low: wait for
+             * the OOM killer to free some */
+            int tries = 0;
+            while (write(done[1], &r, 1) != 1) {
+                if (errno != ENOMEM || ++tries > 500) _exit(4);
+                usleep(10000);
+            }
             for (;;) pause();
         }
     }
