@@ -48,6 +48,9 @@ pub enum LockClass {
     Tty,
     /// `time::HOSTNAME`: leaf.
     Hostname,
+    /// `pipe::USER_PAGES`: pipe pages per user; leaf (taken when a pipe is
+    /// made, resized or dropped).
+    PipeUsers,
 }
 
 #[cfg(debug_assertions)]

@@ -46,6 +46,8 @@ mod net;
 #[cfg(target_os = "none")]
 mod nic;
 #[cfg(target_os = "none")]
+mod oom;
+#[cfg(target_os = "none")]
 mod pipe;
 #[cfg(target_os = "none")]
 mod proc;

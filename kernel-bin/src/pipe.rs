@@ -22,6 +22,7 @@ use crate::filemap::FramePage;
 use crate::sched::WaitQueue;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use ipc::pipe::{PAGE, PIPE_CAPACITY};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
 use vfs::{File, Stat};
@@ -73,13 +74,34 @@ struct Shared {
     /// Ends open for reading and writing at once: they sleep on the read
     /// queue, which [`Shared::room_out`] then wakes too.
     rdwr: AtomicUsize,
+    /// The user whose pipe pages this pipe counts in (Linux's
+    /// `pipe->user`, the creator's real uid) and how many (`nr_accounted`);
+    /// `None` for a FIFO (not counted here).
+    account: Option<(u32, AtomicUsize)>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // free_pipe_info(): the pages go back to the user's count
+        if let Some((uid, n)) = &self.account {
+            account_pages(*uid, n.load(Ordering::SeqCst), 0);
+        }
+    }
 }
 
 impl Shared {
     fn new(readers: usize, writers: usize) -> Arc<Self> {
+        Self::with_slots(readers, writers, PIPE_CAPACITY / PAGE, None)
+    }
+
+    fn with_slots(readers: usize, writers: usize, slots: usize, account: Option<(u32, usize)>) -> Arc<Self> {
         static INO: AtomicUsize = AtomicUsize::new(1);
+        let mut ring = Ring::new(KernelPages);
+        // an empty ring takes any slot count
+        let _ = ring.set_slots(slots);
         Arc::new(Shared {
-            ring: Mutex::new(Ring::new(KernelPages)),
+            account: account.map(|(uid, n)| (uid, AtomicUsize::new(n))),
+            ring: Mutex::new(ring),
             in_events: AtomicU64::new(0),
             out_events: AtomicU64::new(0),
             readers: AtomicUsize::new(readers),
@@ -123,15 +145,115 @@ pub struct PipeEnd {
     inode: Option<Arc<vfs::Inode>>,
 }
 
+/// The slots of a pipe made beyond the soft limit.
+const PIPE_MIN_DEF_BUFFERS: usize = 2;
+/// CAP_SYS_RESOURCE.
+const CAP_SYS_RESOURCE: u32 = 24;
+/// CAP_SYS_ADMIN.
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Pipe pages counted per user (Linux's `user_struct.pipe_bufs`), only
+/// users with a pipe open.
+static USER_PAGES: crate::lockorder::Ranked<alloc::vec::Vec<(u32, usize)>> = crate::lockorder::Ranked::new(
+    crate::lockorder::LockClass::PipeUsers,
+    "pipe::USER_PAGES",
+    alloc::vec::Vec::new(),
+);
+
+/// Who makes or resizes a pipe: the real uid (whose pages it counts in)
+/// and its capabilities.
+#[derive(Clone, Copy, Debug)]
+pub struct PipeUser {
+    /// The real uid.
+    pub uid: u32,
+    /// CAP_SYS_RESOURCE: no pipe-max-size and no page limits.
+    pub sys_resource: bool,
+    /// CAP_SYS_ADMIN: no page limits.
+    pub sys_admin: bool,
+}
+
+impl PipeUser {
+    /// The kernel's own pipes (in-kernel tests): root with every capability.
+    pub const KERNEL: PipeUser = PipeUser { uid: 0, sys_resource: true, sys_admin: true };
+
+    /// The user of a process's credentials.
+    pub fn of(c: &process::cred::Credentials) -> Self {
+        PipeUser {
+            uid: c.uid,
+            sys_resource: c.has_cap(CAP_SYS_RESOURCE),
+            sys_admin: c.has_cap(CAP_SYS_ADMIN),
+        }
+    }
+
+    /// Linux's pipe_is_unprivileged_user().
+    fn unprivileged(&self) -> bool {
+        !self.sys_resource && !self.sys_admin
+    }
+}
+
+/// Linux's account_pipe_buffers(): moves `uid`'s count from `old` to `new`
+/// pages of one pipe; the user's new total, or `ENOMEM` when a first pipe
+/// of a user finds no room in the table.
+fn account_pages(uid: u32, old: usize, new: usize) -> usize {
+    try_account_pages(uid, old, new).unwrap_or(0)
+}
+
+fn try_account_pages(uid: u32, old: usize, new: usize) -> Result<usize> {
+    let mut users = USER_PAGES.lock();
+    let i = match users.iter().position(|(u, _)| *u == uid) {
+        Some(i) => i,
+        None => {
+            users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            users.push((uid, 0));
+            users.len() - 1
+        }
+    };
+    let total = (users[i].1 + new).saturating_sub(old);
+    users[i].1 = total;
+    if total == 0 {
+        users.swap_remove(i);
+    }
+    Ok(total)
+}
+
+fn too_many_soft(total: usize) -> bool {
+    let soft = crate::sysctl::pipe_user_pages_soft() as usize;
+    soft != 0 && total > soft
+}
+
+fn too_many_hard(total: usize) -> bool {
+    let hard = crate::sysctl::pipe_user_pages_hard() as usize;
+    hard != 0 && total > hard
+}
+
 /// A new pipe: (read end, write end). `flags` may hold `O_NONBLOCK` and
 /// `O_DIRECT` (packet mode, pipe2(2)). As Linux's create_pipe_files(),
 /// only the write end keeps `O_DIRECT`: packets are made by writes (an
 /// F_SETFL on the write end turns the mode on or off), and a read honours
 /// the packets it finds whatever its own flags.
-pub fn pipe(flags: u32) -> (Arc<dyn File>, Arc<dyn File>) {
+///
+/// Its pages count in `user`'s total as Linux's alloc_pipe_info(): past
+/// pipe-user-pages-soft an unprivileged user's pipe gets 2 pages, past
+/// pipe-user-pages-hard none (`ENFILE`).
+pub fn pipe(flags: u32, user: PipeUser) -> Result<(Arc<dyn File>, Arc<dyn File>)> {
     let nonblock = flags & vfs::O_NONBLOCK;
     let direct = flags & vfs::O_DIRECT;
-    let shared = Shared::new(1, 1);
+    let mut slots = PIPE_CAPACITY / PAGE;
+    let max_size = crate::sysctl::pipe_max_size() as usize;
+    if slots * PAGE > max_size && !user.sys_resource {
+        slots = (max_size / PAGE).max(1);
+    }
+    let mut total = try_account_pages(user.uid, 0, slots)?;
+    if too_many_soft(total) && user.unprivileged() {
+        total = account_pages(user.uid, slots, PIPE_MIN_DEF_BUFFERS);
+        slots = PIPE_MIN_DEF_BUFFERS;
+    }
+    if too_many_hard(total) && user.unprivileged() {
+        account_pages(user.uid, slots, 0);
+        log::info!("uid {}: pipe-user-pages-hard reached: ENFILE", user.uid);
+        return Err(Errno::ENFILE);
+    }
+    let shared = Shared::with_slots(1, 1, slots, Some((user.uid, slots)));
     let r = PipeEnd {
         shared: shared.clone(),
         read: true,
@@ -146,7 +268,7 @@ pub fn pipe(flags: u32) -> (Arc<dyn File>, Arc<dyn File>) {
         flags: AtomicU32::new(vfs::O_WRONLY | nonblock | direct),
         inode: None,
     };
-    (Arc::new(r), Arc::new(w))
+    Ok((Arc::new(r), Arc::new(w)))
 }
 
 /// The pipes of the FIFO inodes open now: (inode, its pipe). A pipe lives
@@ -247,17 +369,48 @@ impl PipeEnd {
         self.shared.ring.lock().capacity()
     }
 
-    /// F_SETPIPE_SZ: rounds `size` up to a power of two of at least a page
-    /// (`EINVAL` beyond 2 GiB, as Linux); `EBUSY` when more slots are
-    /// occupied than that many pages. Returns the new capacity.
-    pub fn set_capacity(&self, size: u64) -> Result<usize> {
+    /// F_SETPIPE_SZ as Linux's pipe_set_size(): rounds `size` up to a
+    /// power of two of at least a page (`EINVAL` beyond 2 GiB); growing
+    /// beyond pipe-max-size needs CAP_SYS_RESOURCE (`EPERM`), growing while
+    /// the user is over a page limit needs CAP_SYS_RESOURCE or
+    /// CAP_SYS_ADMIN (`EPERM`); `EBUSY` when more slots are occupied than
+    /// that many pages. Returns the new capacity.
+    pub fn set_capacity(&self, size: u64, user: PipeUser) -> Result<usize> {
         let size = ipc::pipe::round_size(size)?;
+        let slots = size / PAGE;
+        let cur = self.shared.ring.lock().capacity() / PAGE;
+        if slots > cur && size as u64 > crate::sysctl::pipe_max_size() && !user.sys_resource {
+            return Err(Errno::EPERM);
+        }
         // Linux charges the pages up front; keep a sane bound here
         if size > 1 << 24 {
             log::info!("F_SETPIPE_SZ {size}: larger than 16 MiB refused: EPERM");
             return Err(Errno::EPERM);
         }
-        self.shared.ring.lock().set_slots(size / ipc::pipe::PAGE)?;
+        let account = self.shared.account.as_ref();
+        let accounted = account.map_or(0, |(_, n)| n.load(Ordering::SeqCst));
+        let revert = |slots: usize| {
+            if let Some((uid, _)) = account {
+                account_pages(*uid, slots, accounted);
+            }
+        };
+        if let Some((uid, _)) = account {
+            let total = try_account_pages(*uid, accounted, slots)?;
+            if slots > cur && (too_many_hard(total) || too_many_soft(total)) && user.unprivileged() {
+                revert(slots);
+                return Err(Errno::EPERM);
+            }
+        }
+        let mut r = self.shared.ring.lock();
+        if let Err(e) = r.set_slots(slots) {
+            drop(r);
+            revert(slots);
+            return Err(e);
+        }
+        if let Some((_, n)) = account {
+            n.store(slots, Ordering::SeqCst);
+        }
+        drop(r);
         self.shared.room_out();
         Ok(size)
     }
@@ -438,7 +591,7 @@ arch_x86_64::ktest!(
         // frames (not heap), read back intact, and freed with the pipe
         let (free0, _) = arch_x86_64::mem::frames::stats();
         {
-            let (r, w) = pipe(vfs::O_NONBLOCK);
+            let (r, w) = pipe(vfs::O_NONBLOCK, PipeUser::KERNEL).expect("a pipe");
             let data: alloc::vec::Vec<u8> = (0..3 * 4096 + 100).map(|i| (i % 251) as u8).collect();
             assert_eq!(w.write(&data), Ok(data.len()));
             assert_eq!(free0 - arch_x86_64::mem::frames::stats().0, 4, "four slots, four frames");

@@ -164,8 +164,19 @@ enum Node {
 
 const GLOBAL_FILES: &[&str] =
     &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version"];
-const PROC_FILES: &[&str] =
-    &["cmdline", "comm", "maps", "mounts", "stat", "statm", "status", "mem", "environ", "auxv"];
+const PROC_FILES: &[&str] = &[
+    "cmdline",
+    "comm",
+    "maps",
+    "mounts",
+    "stat",
+    "statm",
+    "status",
+    "mem",
+    "environ",
+    "auxv",
+    "oom_score_adj",
+];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const NET_FILES: &[&str] = &["dev"];
 
@@ -201,6 +212,7 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) => (FileType::Symlink, 0o777),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
+        Node::ProcFile(_, _, "oom_score_adj") => (FileType::Regular, 0o644),
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
         Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
@@ -422,6 +434,9 @@ impl SynthNode for Node {
     }
 
     fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        if let Node::ProcFile(pid, _, "oom_score_adj") = *self {
+            return Some(write_oom_score_adj(pid, data));
+        }
         if let Node::SysFile(i) = *self {
             return Some(crate::sysctl::KNOBS[i].write(offset, data));
         }
@@ -573,7 +588,7 @@ fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
 
 fn meminfo() -> String {
     let (free, usable) = arch_x86_64::mem::frames::stats();
-    proctext::meminfo(usable, free)
+    proctext::meminfo(usable, free, arch_x86_64::mem::heap::slab_bytes())
 }
 
 fn global_file(name: &str) -> Vec<u8> {
@@ -706,6 +721,49 @@ fn locked_bytes(pid: Pid) -> usize {
     table().with_process(pid, |p| p.mlock.locked_bytes(&mapped)).unwrap_or(0)
 }
 
+/// Linux's oom_score_adj_write(): at most 12 bytes are looked at, parsed
+/// as kstrtoint(base 0) after trimming; outside -1000..=1000 `EINVAL`;
+/// below the process's `oom_score_adj_min` without CAP_SYS_RESOURCE
+/// `EACCES`; a privileged write moves that minimum too.
+fn write_oom_score_adj(pid: Pid, data: &[u8]) -> Result<usize> {
+    let count = data.len().min(12);
+    let text = core::str::from_utf8(&data[..count]).map_err(|_| Errno::EINVAL)?;
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (radix, digits) = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        (16, h)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(Errno::EINVAL);
+    }
+    let v = i64::from_str_radix(digits, radix).map_err(|_| Errno::ERANGE)?;
+    let v = if neg { -v } else { v };
+    if !(-1000..=1000).contains(&v) {
+        return Err(Errno::EINVAL);
+    }
+    let v = v as i16;
+    let privileged = table().with_process(caller().0, |p| p.creds.has_cap(24)).unwrap_or(false);
+    table()
+        .with_process(pid, |p| {
+            if v < p.oom_score_adj.1 && !privileged {
+                return Err(Errno::EACCES);
+            }
+            p.oom_score_adj.0 = v;
+            if privileged {
+                p.oom_score_adj.1 = v;
+            }
+            Ok(count)
+        })
+        .ok_or(Errno::ESRCH)?
+}
+
 /// Virtual size and resident pages of a process.
 fn vm_sizes(pid: Pid) -> (u64, u64) {
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return (0, 0) };
@@ -784,6 +842,10 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 rss,
             })
             .into_bytes()
+        }
+        "oom_score_adj" => {
+            let adj = table().with_process(pid, |p| p.oom_score_adj.0).ok_or(Errno::ESRCH)?;
+            format!("{adj}\n").into_bytes()
         }
         "statm" => {
             let (vsize, rss) = vm_sizes(pid);

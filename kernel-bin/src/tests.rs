@@ -16,7 +16,7 @@ ktest!(
         use alloc::sync::Arc;
         use core::sync::atomic::{AtomicUsize, Ordering};
         arch_x86_64::context::release_cached_stacks();
-        let (free0, _) = arch_x86_64::mem::frames::stats();
+        let free0 = arch_x86_64::mem::heap::free_frames_with_heap();
         let heap0 = arch_x86_64::mem::heap::used();
         {
             let log = Arc::new(spin::Mutex::new(alloc::vec::Vec::new()));
@@ -53,7 +53,7 @@ ktest!(
         sched::yield_now();
         // ended threads' stacks wait in the stack cache for the next ones
         arch_x86_64::context::release_cached_stacks();
-        assert_eq!(arch_x86_64::mem::frames::stats().0, free0, "frames leaked");
+        assert_eq!(arch_x86_64::mem::heap::free_frames_with_heap(), free0, "frames leaked");
         // the run queue and sleeper list keep their capacity; a leaked task
         // would keep its 64 KiB stack
         let used = arch_x86_64::mem::heap::used();

@@ -146,6 +146,9 @@ pub fn run(tid: Pid) {
             // signal work ahead (it may sleep): with interrupts, as always
             arch_x86_64::cpu::enable_interrupts();
         }
+        if !quick {
+            crate::oom::check(t.pid);
+        }
         if deliver_signals(&mut t, restart) == Flow::Exit {
             break;
         }
@@ -230,10 +233,13 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
                     SigInfo::fault(signal::SIGSEGV, code.si_code(), addr as u64)
                 }
                 FaultOutcome::Bus { addr } => SigInfo::fault(signal::SIGBUS, code::BUS_ADRERR, addr as u64),
-                FaultOutcome::OutOfMemory => {
-                    log::warn!("pid {}: out of memory at {cr2:#x}", t.pid);
-                    SigInfo::kernel(signal::SIGKILL)
-                }
+                FaultOutcome::OutOfMemory => match crate::oom::out_of_memory(t.pid) {
+                    crate::oom::Verdict::Retry => return Flow::Continue,
+                    crate::oom::Verdict::KillSelf => {
+                        log::warn!("pid {}: out of memory at {cr2:#x}", t.pid);
+                        SigInfo::kernel(signal::SIGKILL)
+                    }
+                },
             }
         }
         0 => SigInfo::fault(signal::SIGFPE, code::FPE_INTDIV, rip),

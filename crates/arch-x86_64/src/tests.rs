@@ -6,10 +6,11 @@ use alloc::vec::Vec;
 
 ktest!(
     fn frames_alloc_and_free() {
-        let (free0, usable) = frames::stats();
+        let (_, usable) = frames::stats();
+        let free0 = heap::free_frames_with_heap();
         assert!(usable > 0 && free0 <= usable);
         let fs: Vec<_> = (0..64).map(|_| frames::alloc_zeroed_frame().expect("frame")).collect();
-        assert_eq!(frames::stats().0, free0 - 64);
+        assert_eq!(heap::free_frames_with_heap(), free0 - 64);
         for (i, f) in fs.iter().enumerate() {
             assert!(fs[..i].iter().all(|g| g != f), "a frame was handed out twice");
             let bytes = frames::frame_bytes_mut(*f);
@@ -22,31 +23,45 @@ ktest!(
         for f in fs {
             frames::free_frame(f);
         }
-        assert_eq!(frames::stats().0, free0);
+        assert_eq!(heap::free_frames_with_heap(), free0);
     }
 );
 
 ktest!(
-    fn heap_grows_from_frames() {
+    fn heap_takes_frames_and_gives_them_back() {
         let before = heap::size();
         let (free_before, _) = frames::stats();
-        // larger than any single growth step so far
-        let n = (before as usize + (4 << 20)) / 8;
+        // a big buffer is frames of its own
+        let n = (4 << 20) / 8;
         let mut v: Vec<u64> = Vec::with_capacity(n);
         for i in 0..n as u64 {
             v.push(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
-        assert!(heap::size() > before, "the heap did not grow");
-        assert!(frames::stats().0 < free_before, "growth took no frames");
+        assert!(heap::size() >= before + (4 << 20), "the heap did not grow");
+        assert!(frames::stats().0 <= free_before - 1024, "growth took no frames");
         for (i, x) in v.iter().enumerate() {
             assert_eq!(*x, (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
+        // 100,000 small objects take slab frames
+        let small: Vec<alloc::boxed::Box<[u64; 6]>> =
+            (0..100_000u64).map(|i| alloc::boxed::Box::new([i; 6])).collect();
+        assert!(small.iter().enumerate().all(|(i, b)| b[5] == i as u64));
+        assert!(frames::stats().0 < free_before - 1024 - 1000);
+        drop(small);
+        drop(v);
+        // all back but the empty page each class may keep
+        let (free_after, _) = frames::stats();
+        assert!(
+            free_after + 16 >= free_before,
+            "frames not returned: {free_before} before, {free_after} after"
+        );
+        assert!(heap::size() <= before + 16 * 4096, "heap {} before, {} after", before, heap::size());
     }
 );
 
 ktest!(
     fn map_and_unmap_in_fresh_page_table() {
-        let (free0, _) = frames::stats();
+        let free0 = heap::free_frames_with_heap();
         {
             let mut space = paging::AddressSpace::new().expect("address space");
             let frame = frames::alloc_zeroed_frame().expect("frame");
@@ -73,7 +88,7 @@ ktest!(
             assert_eq!(space.unmap(va), None);
             frames::free_frame(frame);
         }
-        assert_eq!(frames::stats().0, free0, "page-table frames leaked");
+        assert_eq!(heap::free_frames_with_heap(), free0, "page-table frames leaked");
     }
 );
 
@@ -129,7 +144,7 @@ fn run_past_interrupts(ctx: &mut crate::user::UserContext) -> crate::user::UserE
 /// Maps `code` at 0x40_0000 (user, read+exec) and a stack page below
 /// 0x80_0000, then runs it in ring 3 with `check` looking at each exit.
 fn with_user_code(code: &[u8], check: impl FnOnce(&mut crate::user::UserContext)) {
-    let (free0, _) = frames::stats();
+    let free0 = heap::free_frames_with_heap();
     {
         let mut space = paging::AddressSpace::new().expect("address space");
         let text = frames::alloc_zeroed_frame().expect("frame");
@@ -147,7 +162,7 @@ fn with_user_code(code: &[u8], check: impl FnOnce(&mut crate::user::UserContext)
         frames::free_frame(text);
         frames::free_frame(stack);
     }
-    assert_eq!(frames::stats().0, free0);
+    assert_eq!(heap::free_frames_with_heap(), free0);
 }
 
 ktest!(
@@ -246,7 +261,7 @@ fn new_vmar() -> KVmar {
 ktest!(
     fn vmar_cow_fork_on_real_page_tables() {
         use vm::abi::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
-        let (free0, _) = frames::stats();
+        let free0 = heap::free_frames_with_heap();
         {
             let mut parent = new_vmar();
             let addr = parent
@@ -263,7 +278,7 @@ ktest!(
             assert_eq!(child.cow_copies(), 1, "exactly one frame copied");
             assert_eq!(parent.read_user(addr + 3 * 4096, &mut buf), Err(linux_abi::Errno::EFAULT));
         }
-        assert_eq!(frames::stats().0, free0, "frames leaked");
+        assert_eq!(heap::free_frames_with_heap(), free0, "frames leaked");
     }
 );
 
@@ -272,7 +287,7 @@ ktest!(
         use crate::user::{UserContext, UserExit};
         use vm::abi::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE};
         use vm::{Access, FaultOutcome};
-        let (free0, _) = frames::stats();
+        let free0 = heap::free_frames_with_heap();
         {
             let mut vmar = new_vmar();
             let text = vmar
@@ -329,7 +344,7 @@ ktest!(
             assert_eq!(faults, 1, "only the data page was missing");
             assert_eq!(vmar.resident_pages(), before + 1);
         }
-        assert_eq!(frames::stats().0, free0, "frames leaked");
+        assert_eq!(heap::free_frames_with_heap(), free0, "frames leaked");
     }
 );
 
@@ -337,7 +352,7 @@ ktest!(
     fn page_table_fork_range_and_unmap_range() {
         use crate::mem::vmimpl::KernelFrames;
         use vm::{FrameAllocator, PageTable, PteFlags};
-        let (free0, _) = frames::stats();
+        let free0 = heap::free_frames_with_heap();
         {
             let fa = KernelFrames;
             let mut parent = paging::AddressSpace::new().expect("address space");
@@ -390,6 +405,6 @@ ktest!(
                 assert_eq!(pt.next_present(0, 0x8000_0000_0000), None);
             }
         }
-        assert_eq!(frames::stats().0, free0, "frames leaked");
+        assert_eq!(heap::free_frames_with_heap(), free0, "frames leaked");
     }
 );

@@ -149,7 +149,12 @@ impl<A: PageAlloc> Ring<A> {
         let mut done = 0;
         while done < data.len() && !self.is_full() {
             let n = (data.len() - done).min(PAGE);
-            let Some(mut page) = self.page() else {
+            // the slot list grows fallibly: no page when it cannot
+            let page = match self.slots.try_reserve(1) {
+                Ok(()) => self.page(),
+                Err(_) => None,
+            };
+            let Some(mut page) = page else {
                 return if done > 0 { Ok(done) } else { Err(Errno::ENOMEM) };
             };
             A::write(&mut page, 0, &data[done..done + n]);
@@ -183,6 +188,9 @@ impl<A: PageAlloc> Ring<A> {
     /// the pipe's slots: Linux never took it. A packet comes back whole.
     /// Bytes for which no page can be had are lost (memory exhausted).
     pub fn put_back(&mut self, data: &[u8]) {
+        if self.slots.try_reserve(data.len().div_ceil(PAGE).max(1)).is_err() {
+            return;
+        }
         if let Some((page, len)) = self.last_packet.take() {
             self.len += len;
             self.slots.push_front(Slot { page, start: 0, len, packet: true });

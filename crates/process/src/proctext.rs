@@ -164,16 +164,17 @@ pub fn loadavg(threads: usize, last_pid: Pid) -> String {
 }
 
 /// `/proc/meminfo`'s first lines from frame counts (4 KiB frames; kB
-/// right-aligned in 8 columns).
-pub fn meminfo(usable_frames: u64, free_frames: u64) -> String {
+/// right-aligned in 8 columns) and the bytes the kernel's slab holds.
+pub fn meminfo(usable_frames: u64, free_frames: u64, slab_bytes: u64) -> String {
     let kb = |frames: u64| frames * 4;
     format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\n\
          Cached:                0 kB\nSwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\n\
-         SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nSlab:                  0 kB\n",
+         SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nSlab:           {:8} kB\n",
         kb(usable_frames),
         kb(free_frames),
-        kb(free_frames)
+        kb(free_frames),
+        slab_bytes / 1024
     )
 }
 
@@ -319,11 +320,12 @@ mod tests {
 
     #[test]
     fn meminfo_kb_columns() {
-        let m = meminfo(65536, 1000);
+        let m = meminfo(65536, 1000, 3 << 20);
         let lines: Vec<&str> = m.lines().collect();
         assert_eq!(lines[0], "MemTotal:         262144 kB");
         assert_eq!(lines[1], "MemFree:            4000 kB");
         assert_eq!(lines[2], "MemAvailable:       4000 kB");
+        assert_eq!(lines[11], "Slab:               3072 kB");
         assert_eq!(lines.len(), 12);
         assert!(lines.iter().all(|l| l.ends_with(" kB") && l.len() == 27), "{lines:?}");
     }

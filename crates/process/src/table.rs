@@ -154,6 +154,10 @@ pub struct Process<P: Platform> {
     pub dumpable: u32,
     /// The capability bounding set (prctl PR_CAPBSET_READ/DROP).
     pub cap_bset: u64,
+    /// /proc/<pid>/oom_score_adj (-1000..=1000, copied by fork) and the
+    /// lowest value it may be set to without CAP_SYS_RESOURCE
+    /// (`oom_score_adj_min`, set by a privileged write).
+    pub oom_score_adj: (i16, i16),
     /// membarrier(2) registrations of its address space (the REGISTER_*
     /// command bits); copied by fork, cleared by exec.
     pub membarrier: u64,
@@ -460,6 +464,7 @@ impl<P: Platform> ProcessTable<P> {
             parent_notify_deferred: false,
             dumpable: 1,
             cap_bset: CAP_FULL_SET,
+            oom_score_adj: (0, 0),
             membarrier: 0,
             mlock: Default::default(),
             ext: Default::default(),
@@ -1463,6 +1468,7 @@ impl<P: Platform> Inner<P> {
                 parent_notify_deferred: false,
                 dumpable: p.dumpable,
                 cap_bset: p.cap_bset,
+                oom_score_adj: p.oom_score_adj,
                 membarrier: p.membarrier,
                 mlock: Default::default(),
                 ext: Default::default(),

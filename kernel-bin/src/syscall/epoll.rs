@@ -360,7 +360,7 @@ arch_x86_64::ktest!(
         // the list's rules are host-tested in evfd::epoll; here: the kernel's
         // Held over a real pipe, the relay of its queue, and pruning
         let ep = Epoll::new();
-        let (r, w) = crate::pipe::pipe(vfs::O_NONBLOCK);
+        let (r, w) = crate::pipe::pipe(vfs::O_NONBLOCK, crate::pipe::PipeUser::KERNEL).expect("a pipe");
         ep.ctl(EPOLL_CTL_ADD, 5, &r, rules::EPOLLIN | rules::EPOLLET, 77).unwrap();
         assert_eq!(ep.ctl(EPOLL_CTL_ADD, 5, &r, rules::EPOLLIN, 0), Err(Errno::EEXIST));
         assert!(!ep.any_ready());

@@ -419,6 +419,15 @@ const F_GET_SEALS: u64 = 1034;
 const FIONREAD: u32 = 0x541b;
 
 /// The pipe behind `file`, if it is one.
+/// The caller as the pipe limits see it.
+fn pipe_user(t: &UThread) -> crate::pipe::PipeUser {
+    table().with_process(t.pid, |p| crate::pipe::PipeUser::of(&p.creds)).unwrap_or(crate::pipe::PipeUser {
+        uid: 0,
+        sys_resource: true,
+        sys_admin: true,
+    })
+}
+
 fn as_pipe(file: &dyn File) -> Option<&crate::pipe::PipeEnd> {
     file.as_any()?.downcast_ref::<crate::pipe::PipeEnd>()
 }
@@ -448,7 +457,7 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
                 Ok(p.capacity() as isize)
             } else {
                 // the whole register: Linux checks it as an unsigned long
-                Ok(p.set_capacity(arg)? as isize)
+                Ok(p.set_capacity(arg, pipe_user(t))? as isize)
             }
         }
         F_NOTIFY => {
@@ -511,7 +520,7 @@ pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
     if flags & !(vfs::O_CLOEXEC | vfs::O_NONBLOCK | vfs::O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (r, w) = crate::pipe::pipe(flags & (vfs::O_NONBLOCK | vfs::O_DIRECT));
+    let (r, w) = crate::pipe::pipe(flags & (vfs::O_NONBLOCK | vfs::O_DIRECT), pipe_user(t))?;
     let files = t.files()?;
     let nofile = t.nofile();
     let cloexec = flags & vfs::O_CLOEXEC != 0;

@@ -10,10 +10,42 @@ pub fn brk(t: &mut UThread, addr: u64) -> SysResult {
 
 pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -> SysResult {
     let anonymous = flags as usize & vm::abi::MAP_ANONYMOUS != 0;
-    if !anonymous {
-        return map_file(t, addr, len, prot, flags, fd, off);
+    // MAP_LOCKED as do_mmap(): EPERM when the caller cannot mlock at all,
+    // EAGAIN when the mapping would take its locked memory past
+    // RLIMIT_MEMLOCK (mlock_future_check)
+    let locked = flags as usize & vm::abi::MAP_LOCKED != 0 && len != 0 && len <= 1 << 47;
+    if locked {
+        // ksys_mmap_pgoff looks the file up before do_mmap's checks
+        if !anonymous {
+            t.file(fd)?;
+        }
+        let (mapped, limit, privileged) = mlock_facts(t)?;
+        if limit == 0 && !privileged {
+            return Err(Errno::EPERM);
+        }
+        let already =
+            crate::proc::table().with_process(t.pid, |p| p.mlock.locked_bytes(&mapped)).unwrap_or(0);
+        let pages = (already as u64 / 4096) + len.div_ceil(4096);
+        if pages > limit / 4096 && !privileged {
+            return Err(Errno::EAGAIN);
+        }
     }
-    Ok(t.vm.lock().mmap(addr as usize, len as usize, prot as usize, flags as usize, None, off)? as isize)
+    let at = if !anonymous {
+        map_file(t, addr, len, prot, flags, fd, off)?
+    } else {
+        t.vm.lock().mmap(addr as usize, len as usize, prot as usize, flags as usize, None, off)? as isize
+    };
+    if locked {
+        // counted as locked from now on, as a VM_LOCKED mapping
+        // (a range table that cannot grow leaves it uncounted, not unmapped)
+        let (mapped, _, _) = mlock_facts(t)?;
+        if let Some(Err(e)) = crate::proc::table()
+            .with_process(t.pid, |p| p.mlock.lock(at as usize, len as usize, &mapped, u64::MAX, true))
+        {
+            log::warn!("pid {}: MAP_LOCKED range not recorded: {e:?}", t.pid);
+        }
+    }
+    Ok(at)
 }
 
 /// A file mapping: the file's own pages (`crate::filemap`), shared or

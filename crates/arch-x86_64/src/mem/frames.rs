@@ -97,6 +97,30 @@ pub fn alloc_frame() -> Option<PhysFrame<Size4KiB>> {
     Some(PhysFrame::containing_address(PhysAddr::new(f as u64 * PAGE_SIZE)))
 }
 
+/// Frames kept for the kernel: user memory (anonymous and file pages,
+/// pipe buffers) stops here, so the heap and the OOM killer's path (a
+/// signal, the exit of the victim) still find frames when user memory has
+/// run out. A 64th of RAM, at most 4 MiB.
+pub fn reserve() -> u64 {
+    (USABLE_FRAMES.load(Ordering::Relaxed) / 64).min(1024)
+}
+
+/// Allocates one zero-filled frame for user memory: `None` when no more
+/// than [`reserve`] frames are free.
+pub fn alloc_user_frame() -> Option<PhysFrame<Size4KiB>> {
+    let f = {
+        let mut g = FRAMES.lock();
+        let b = g.as_mut()?;
+        if (b.free_frames() as u64) <= reserve() {
+            return None;
+        }
+        b.alloc()?
+    };
+    let f = PhysFrame::containing_address(PhysAddr::new(f as u64 * PAGE_SIZE));
+    frame_bytes_mut(f).fill(0);
+    Some(f)
+}
+
 /// Allocates one zero-filled frame.
 pub fn alloc_zeroed_frame() -> Option<PhysFrame<Size4KiB>> {
     let f = alloc_frame()?;

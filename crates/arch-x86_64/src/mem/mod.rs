@@ -7,6 +7,7 @@ pub mod frames;
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod paging;
+pub mod slab;
 #[cfg(target_os = "none")]
 pub mod vmimpl;
 

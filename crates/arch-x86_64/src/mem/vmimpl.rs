@@ -36,7 +36,7 @@ pub struct KernelFrames;
 
 impl FrameAllocator for KernelFrames {
     fn alloc_zeroed(&self) -> Result<Frame, NoMemory> {
-        let f = frames::alloc_zeroed_frame().ok_or(NoMemory)?;
+        let f = frames::alloc_user_frame().ok_or(NoMemory)?;
         let frame = Frame::containing(f.start_address().as_u64());
         match count(frame) {
             Some(c) => c.store(1, Ordering::Release),

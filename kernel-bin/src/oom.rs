@@ -1,0 +1,113 @@
+//! The OOM killer: when a page fault finds no free frame (user pages stop
+//! at the frame allocator's reserve, so the kernel itself still has
+//! memory), or kernel allocations have eaten half of that reserve (checked
+//! on the way back to user mode, [`check`]), the process with the most resident pages is killed with
+//! SIGKILL, as Linux's `out_of_memory` chooses by `oom_badness` (its RSS
+//! plus oom_score_adj thousandths of RAM; init, exiting processes and
+//! oom_score_adj -1000 are never chosen). The kernel log gets Linux's
+//! line, `Out of memory: Killed process N (comm) ...`. While a victim has
+//! not yet exited (its memory not yet freed), no other is chosen: the
+//! faulting thread waits for it and retries.
+
+use crate::proc::{Hooks, table};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use process::pid::Pid;
+use signal::SigInfo;
+
+/// The last victim (0: none), until it is gone.
+static VICTIM: AtomicU32 = AtomicU32::new(0);
+
+/// What the faulting thread does next.
+pub enum Verdict {
+    /// It is the victim (or nothing else can be killed): it dies.
+    KillSelf,
+    /// Another process was killed (or is dying): retry the fault.
+    Retry,
+}
+
+/// Whether `pid` still holds its memory (exists and has an address space).
+fn holds_memory(pid: Pid) -> bool {
+    table().with_process(pid, |p| p.vm().is_some()).unwrap_or(false)
+}
+
+/// Linux's oom_badness(): the pages resident in `pid`'s address space plus
+/// its oom_score_adj in thousandths of all pages; `None` for a process not
+/// to be chosen (init, exiting, no memory, oom_score_adj -1000). Also its
+/// resident pages, size and oom_score_adj, for the log line.
+fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
+    if pid == 1 {
+        return None;
+    }
+    let (vm, adj) = table().with_process(pid, |p| {
+        if p.is_group_exiting() || p.oom_score_adj.0 == -1000 {
+            None
+        } else {
+            Some((p.vm().cloned()?, p.oom_score_adj.0))
+        }
+    })??;
+    let g = vm.lock();
+    let size: usize = g.mappings().map(|m| m.end - m.start).sum();
+    let rss = g.resident_pages();
+    // the kernel memory of its mappings (Linux counts page tables) in
+    // pages, about 256 bytes each
+    let maps = g.map_count() / 16;
+    Some(((rss + maps) as i64 + i64::from(adj) * (total_pages / 1000), rss, size, adj))
+}
+
+/// Kernel memory is running out (the free frames went below half the
+/// reserve, which only kernel allocations reach): the OOM killer runs
+/// before a kernel allocation can fail. Called by a thread on its way back
+/// to user mode; when it is the victim it queues SIGKILL for itself.
+pub fn check(me: Pid) {
+    let (free, _) = arch_x86_64::mem::frames::stats();
+    if free >= arch_x86_64::mem::frames::reserve() / 2 {
+        return;
+    }
+    // init is never the victim: with nothing else to kill it goes on (a
+    // failed allocation then ends in its errno or, at worst, a panic, as
+    // Linux's "no killable processes")
+    if let Verdict::KillSelf = out_of_memory(me)
+        && me != 1
+    {
+        let _ = table().send_signal(me, SigInfo::kernel(signal::SIGKILL), &Hooks);
+    }
+}
+
+/// A page fault of process `me` found no memory: chooses and kills the
+/// victim.
+pub fn out_of_memory(me: Pid) -> Verdict {
+    let last = VICTIM.load(Ordering::SeqCst);
+    if last != 0 && last != me && holds_memory(last) {
+        // the last victim is still on its way out: wait for its memory
+        crate::sched::yield_now();
+        return Verdict::Retry;
+    }
+    let total = arch_x86_64::mem::frames::stats().1 as i64;
+    let mut best: Option<(i64, usize, usize, i16, Pid)> = None;
+    let pids: Vec<Pid> = table().pids();
+    for pid in pids {
+        if let Some((points, rss, size, adj)) = badness(pid, total)
+            && best.is_none_or(|(b, ..)| points > b)
+        {
+            best = Some((points, rss, size, adj, pid));
+        }
+    }
+    let Some((_, rss, size, adj, victim)) = best else { return Verdict::KillSelf };
+    let comm = crate::proc::comm(victim);
+    let uid = table().with_process(victim, |p| p.creds.uid).unwrap_or(0);
+    arch_x86_64::kprintln!(
+        "Out of memory: Killed process {victim} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, \
+         shmem-rss:0kB, UID:{uid} oom_score_adj:{adj}",
+        core::str::from_utf8(&comm).unwrap_or("?"),
+        size / 1024,
+        rss * 4
+    );
+    VICTIM.store(victim, Ordering::SeqCst);
+    if victim == me {
+        return Verdict::KillSelf;
+    }
+    let _ = table().send_signal(victim, SigInfo::kernel(signal::SIGKILL), &Hooks);
+    crate::sched::yield_now();
+    Verdict::Retry
+}
