@@ -319,8 +319,9 @@ pub fn signal_pending(tid: Pid) -> bool {
     let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else { return false };
     let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(false);
     table().with_process(pid, |p| p.pending = pq);
-    // PTRACE_INTERRUPT ends a sleep too (the call restarts after the trap)
-    r || must_die(tid) || table().with_trace(pid, |l| l.interrupt).unwrap_or(false)
+    // a PTRACE_EVENT_STOP trap due ends a sleep too (the call restarts
+    // after the trap)
+    r || must_die(tid) || crate::ptrace::trap_pending(pid)
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -352,11 +353,23 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     if removed() {
         return Flow::Exit;
     }
-    crate::ptrace::refresh(t);
-    if t.trace != 0 && crate::ptrace::interrupt(t) == crate::ptrace::Outcome::Killed {
-        return Flow::Continue;
-    }
     loop {
+        // get_signal()'s loop: the ptrace traps due come first, then a
+        // stopped group (rejoined after a detach), then the signals
+        crate::ptrace::refresh(t);
+        if t.trace != 0 {
+            match crate::ptrace::jobctl(t) {
+                crate::ptrace::Outcome::Killed => return Flow::Continue,
+                crate::ptrace::Outcome::Resumed(_) => continue,
+                crate::ptrace::Outcome::NotTraced => {}
+            }
+        }
+        if t.trace == 0 && process_stopped(t.pid) && !must_die(t.tid) {
+            if stopped_sleep(t) == Flow::Exit {
+                return Flow::Exit;
+            }
+            continue;
+        }
         let Some(info) = dequeue(t) else {
             if let Some((nr, e)) = restart.take() {
                 restart_syscall(t, nr, signal::syscall_restart(e, None));
@@ -385,28 +398,12 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             Delivery::Ignore => continue,
             Delivery::Terminate { core_dump } => return die(t, sig, core_dump),
             Delivery::Stop if t.trace != 0 => {
-                if crate::ptrace::group_stop(t, sig.get()) == crate::ptrace::Outcome::Killed {
-                    return Flow::Continue;
-                }
+                // the trap comes at the top of the loop
+                crate::ptrace::group_stop(t, sig.get());
                 continue;
             }
             Delivery::Stop => {
                 let _ = table().stop(t.pid, sig.get(), &Hooks);
-                let pid = t.pid;
-                let tid = t.tid;
-                let stopped = move || {
-                    table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_)))
-                        == Some(true)
-                };
-                // Only SIGCONT (which wakes every thread of the process),
-                // SIGKILL or a removal ends a stop: an ordinary pending
-                // signal must not, or the loop would spin without sleeping
-                while stopped() && !must_die(tid) {
-                    crate::sched::wait_any(&[], || !stopped() || must_die(tid), None);
-                }
-                if removed() {
-                    return Flow::Exit;
-                }
                 continue;
             }
             Delivery::Handler(act) => {
@@ -417,6 +414,24 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             }
         }
     }
+}
+
+/// Whether process `pid`'s group is stopped.
+fn process_stopped(pid: Pid) -> bool {
+    table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_))) == Some(true)
+}
+
+/// An untraced thread of a stopped group sleeps until SIGCONT, SIGKILL,
+/// its removal, or an attach that makes it trap for a tracer.
+fn stopped_sleep(t: &UThread) -> Flow {
+    let (pid, tid) = (t.pid, t.tid);
+    let done = move || !process_stopped(pid) || must_die(tid) || crate::ptrace::trap_pending(pid);
+    // Only those (SIGCONT wakes every thread of the process) end a stop:
+    // an ordinary pending signal must not, or the loop would spin
+    while !done() {
+        crate::sched::wait_any(&[], done, None);
+    }
+    if removed() { Flow::Exit } else { Flow::Continue }
 }
 
 /// Builds the signal frame on the user stack (or the alternate stack) and
