@@ -102,6 +102,10 @@ fn notify_info(pid: Pid, sig: u32, code: u32) -> SigInfo {
 /// Stops thread `t` (its registers go to the table for the tracer) until
 /// the tracer resumes it.
 pub fn stop(t: &mut UThread, kind: StopKind, code: u32, info: Option<SigInfo>) -> Outcome {
+    // orig_rax as the thread entered the kernel this time (-1 outside a
+    // system call), as the tracer may have changed it at the entry stop
+    let nr = crate::sched::current().entry.get().0;
+    table().with_trace(t.pid, |l| l.syscall_nr = nr);
     let ctx = t.ctx.clone();
     table().with_thread(t.tid, move |th| th.context = ctx);
     if !table().ptrace_stop(t.tid, kind, code, info, &Hooks) {
@@ -194,6 +198,11 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
         }
     }
     let n = table().with_trace(t.pid, |l| l.syscall_nr).unwrap_or(nr_in);
+    if t.trace & SYSCALL != 0 {
+        // the call as the tracer left it, for /proc/<pid>/syscall
+        let r = &t.ctx.regs;
+        crate::sched::current().entry.syscall(n, t.ctx.syscall_args(), r.rsp, r.rip);
+    }
     if (n == nr::EXIT as u64 || n == nr::EXIT_GROUP as u64) && options.contains(Options::TRACEEXIT) {
         let status = (t.ctx.regs.rdi & 0xff) << 8;
         let last =

@@ -76,6 +76,7 @@ pub fn run(tid: Pid) {
     let Some(ppid) = table().with_process(pid, |p| p.parent_cell()) else { return };
     let Some(cpu) = table().thread_cpu(tid) else { return };
     let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX, cpu, trace: 0 };
+    let me = crate::sched::current();
     // whether the last return from user mode left the user stretch open
     let mut in_user_stretch = false;
     crate::ptrace::refresh(&mut t);
@@ -106,6 +107,9 @@ pub fn run(tid: Pid) {
         in_user_stretch = quick && signal::epoch::current() == t.quiet_epoch;
         if !in_user_stretch {
             crate::sched::charge(&t.cpu, Side::User);
+            // what /proc/<pid>/syscall shows while the thread is in the
+            // kernel (a quick call in the user stretch never sleeps)
+            note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
         }
         if !quick {
             arch_x86_64::cpu::enable_interrupts();
@@ -134,6 +138,10 @@ pub fn run(tid: Pid) {
             }
             UserExit::Exception { vector, error_code, cr2 } => exception(&mut t, vector, error_code, cr2),
             UserExit::Interrupt(_) => {
+                if t.trace != 0 {
+                    // not in a system call (orig_rax -1 for the tracer)
+                    crate::ptrace::exception_entry(&t);
+                }
                 crate::itimer::check_cpu(t.pid);
                 crate::sched::preempt_tick();
                 Flow::Continue
@@ -151,6 +159,17 @@ pub fn run(tid: Pid) {
         }
     }
     // t (and its vm handle) drops here, before the task ends
+}
+
+/// Keeps how the thread entered the kernel (a system call and its
+/// arguments, or an interrupt or exception) for /proc/<pid>/syscall.
+pub fn note_entry(entry: &crate::sched::KernelEntry, ctx: &UserContext, syscall: bool) {
+    let r = &ctx.regs;
+    if syscall {
+        entry.syscall(ctx.syscall_number(), ctx.syscall_args(), r.rsp, r.rip);
+    } else {
+        entry.other(r.rsp, r.rip);
+    }
 }
 
 /// System calls that only read a value (no lock held for long, no sleep,

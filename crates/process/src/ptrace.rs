@@ -319,6 +319,42 @@ pub fn jobctl_trap(seized: bool, group_stop: Option<u32>) -> (StopKind, u32, Opt
     }
 }
 
+/// Where a thread is, as `task_current_syscall()` finds it for
+/// /proc/<pid>/syscall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallState {
+    /// On a CPU or runnable (another thread than the reader).
+    Running,
+    /// In the kernel: `nr` is the system-call number register as saved at
+    /// entry (`orig_rax`; negative when it entered by an interrupt or
+    /// exception), the arguments, the user stack pointer and the
+    /// instruction pointer.
+    Blocked {
+        /// `orig_rax` as an `int`.
+        nr: i32,
+        /// rdi, rsi, rdx, r10, r8, r9.
+        args: [u64; 6],
+        /// The user rsp.
+        sp: u64,
+        /// The user rip.
+        pc: u64,
+    },
+}
+
+/// `proc_pid_syscall()`'s line: `running`, or `nr sp pc` with a negative
+/// number, or the number and six arguments then sp and pc (the number in
+/// decimal, the rest `0x`-prefixed lower-case hex).
+pub fn proc_syscall_text(s: &SyscallState) -> alloc::string::String {
+    use alloc::format;
+    match *s {
+        SyscallState::Running => "running\n".into(),
+        SyscallState::Blocked { nr, sp, pc, .. } if nr < 0 => format!("{nr} {sp:#x} {pc:#x}\n"),
+        SyscallState::Blocked { nr, args: [a, b, c, d, e, f], sp, pc } => {
+            format!("{nr} {a:#x} {b:#x} {c:#x} {d:#x} {e:#x} {f:#x} {sp:#x} {pc:#x}\n")
+        }
+    }
+}
+
 /// prctl(PR_SET_PTRACER): who may attach besides YAMA's ancestors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PtracerPolicy {
@@ -453,6 +489,22 @@ mod tests {
         let (kind, code, _) = jobctl_trap(false, Some(19));
         attached.enter_stop(9, kind, code, None);
         assert_eq!(attached.listen(), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn proc_syscall_lines() {
+        assert_eq!(proc_syscall_text(&SyscallState::Running), "running\n");
+        let read = SyscallState::Blocked {
+            nr: 0,
+            args: [3, 0x7ffd_0000, 16, 0, 0, 0],
+            sp: 0x7ffc_ff00,
+            pc: 0x40_1234,
+        };
+        assert_eq!(proc_syscall_text(&read), "0 0x3 0x7ffd0000 0x10 0x0 0x0 0x0 0x7ffcff00 0x401234\n");
+        let user = SyscallState::Blocked { nr: -1, args: [9; 6], sp: 0x10, pc: 0 };
+        assert_eq!(proc_syscall_text(&user), "-1 0x10 0x0\n");
+        let big = SyscallState::Blocked { nr: 231, args: [u64::MAX, 0, 0, 0, 0, 1], sp: 1, pc: 2 };
+        assert_eq!(proc_syscall_text(&big), "231 0xffffffffffffffff 0x0 0x0 0x0 0x0 0x1 0x1 0x2\n");
     }
 
     #[test]
