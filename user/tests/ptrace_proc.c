@@ -1,7 +1,9 @@
 /* /proc/<pid>/syscall: the reader's own read(2), a thread blocked in a
  * call (the same numbers PTRACE_GETREGS gives at a trap there), one
- * stopped outside a call (-1 sp pc), one running; the file's mode. */
+ * stopped outside a call (-1 sp pc), one running; EPERM without ptrace
+ * access; the file's mode. */
 #include "kt_ptrace.h"
+#include <sys/prctl.h>
 #include <sys/user.h>
 
 static char rbuf[64];
@@ -90,6 +92,53 @@ KT_CASE(stopped_outside_a_call_and_running) {
     snprintf(want, sizeof want, "-1 0x%llx 0x%llx\n", r.rsp, r.rip);
     KT_TRUE(strcmp(line, want) == 0, "stopped '%s', regs '%s'", line, want);
     kt_kill_reap(c);
+}
+
+/* ours is YAMA scope 1; Debian's Linux starts at 0: raise it there */
+static void yama_scope_1(void) {
+    int fd = open("/proc/sys/kernel/yama/ptrace_scope", O_WRONLY);
+    if (fd >= 0) {
+        if (write(fd, "1", 1) != 1) kt_printf("# ptrace_scope: %s\n", kt_errname(errno));
+        close(fd);
+    }
+}
+
+/* lock_trace(): a sibling of the same user opens the file (its mode lets
+ * it) but the read is refused by ptrace_may_access (YAMA): EPERM. */
+KT_CASE(sibling_read_eperm) {
+    yama_scope_1();
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t a = KT_FORK();
+    if (a == 0) {
+        if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        write(p[1], "x", 1);
+        for (;;) pause();
+    }
+    char b;
+    KT_SYS_RET(read(p[0], &b, 1), 1);
+    pid_t s = KT_FORK();
+    if (s == 0) {
+        if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        char path[64], line[200];
+        snprintf(path, sizeof path, "/proc/%d/syscall", (int)a);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) _exit(2);
+        errno = 0;
+        if (read(fd, line, sizeof line) != -1 || errno != EPERM) _exit(3);
+        close(fd);
+        /* its own file it reads */
+        fd = open("/proc/self/syscall", O_RDONLY);
+        if (fd < 0 || read(fd, line, sizeof line) <= 0) _exit(4);
+        _exit(0);
+    }
+    int st;
+    waitpid(s, &st, 0);
+    kt_kill_reap(a);
+    close(p[0]);
+    close(p[1]);
+    KT_STATUS(st, kt_exited(0));
 }
 
 KT_CASE(mode_0400) {
