@@ -121,6 +121,8 @@ KT_CASE(sibling_read_eperm) {
     pid_t s = KT_FORK();
     if (s == 0) {
         if (setgid(1000) != 0 || setuid(1000) != 0) _exit(1);
+        /* dumpable again after the id change, so its own files are its */
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         char path[64], line[200];
         snprintf(path, sizeof path, "/proc/%d/syscall", (int)a);
         int fd = open(path, O_RDONLY);
