@@ -176,6 +176,7 @@ const PROC_FILES: &[&str] = &[
     "environ",
     "auxv",
     "oom_score_adj",
+    "syscall",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const NET_FILES: &[&str] = &["dev"];
@@ -215,6 +216,8 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::ProcFile(_, _, "oom_score_adj") => (FileType::Regular, 0o644),
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
+        // ONE("syscall", S_IRUSR, ...)
+        Node::ProcFile(_, _, "syscall") => (FileType::Regular, 0o400),
         Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
         Node::Global(_) | Node::NetFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
     }
@@ -400,6 +403,9 @@ impl SynthNode for Node {
                 if matches!(n, "maps" | "auxv") {
                     may_access(pid)?;
                 }
+                if n == "syscall" {
+                    return syscall_file(pid, tid);
+                }
                 process_file(pid, tid, n)
             }
             _ => Err(Errno::EINVAL),
@@ -543,6 +549,37 @@ fn may_access(pid: Pid) -> Result<()> {
     let (theirs, dumpable) =
         table().with_process(pid, |p| (p.creds.clone(), p.dumpable == 1)).ok_or(Errno::ENOENT)?;
     if mine.may_read_process(&theirs, dumpable, false) { Ok(()) } else { Err(Errno::EACCES) }
+}
+
+/// /proc/<pid>/syscall (`proc_pid_syscall()`): `lock_trace()` needs
+/// `ptrace_may_access(PTRACE_MODE_ATTACH_FSCREDS)` (`EPERM` at read), then
+/// what thread `tid` is doing: the reader itself is in its read(2), another
+/// thread on the CPU or runnable is `running`, one asleep shows how it
+/// entered the kernel (in a trace stop: the registers the tracer sees), a
+/// thread with no task left `-1 0x0 0x0`.
+fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
+    use process::ptrace::SyscallState;
+    let (_, me) = caller();
+    table().ptrace_may_access(me, pid, process::ptrace::CredMode::Fs)?;
+    let nothing = SyscallState::Blocked { nr: -1, args: [0; 6], sp: 0, pc: 0 };
+    let state = match crate::proc::task_of(tid) {
+        None => nothing,
+        Some(k) if tid != me && k.is_runnable() => SyscallState::Running,
+        Some(k) => {
+            let trapped = table()
+                .with_trace(pid, |l| {
+                    (l.stopped == Some(tid) || l.listening == Some(tid)).then_some(l.syscall_nr)
+                })
+                .flatten();
+            let (nr, args, sp, pc) =
+                match trapped.and_then(|nr| table().with_thread(tid, |th| (nr, th.context.clone()))) {
+                    Some((nr, ctx)) => (nr, ctx.syscall_args(), ctx.regs.rsp, ctx.regs.rip),
+                    None => k.entry.get(),
+                };
+            SyscallState::Blocked { nr: nr as i32, args, sp, pc }
+        }
+    };
+    Ok(process::ptrace::proc_syscall_text(&state).into_bytes())
 }
 
 /// Linux's `task_dump_owner()`: the files of /proc/<pid> belong to the

@@ -102,6 +102,10 @@ fn notify_info(pid: Pid, sig: u32, code: u32) -> SigInfo {
 /// Stops thread `t` (its registers go to the table for the tracer) until
 /// the tracer resumes it.
 pub fn stop(t: &mut UThread, kind: StopKind, code: u32, info: Option<SigInfo>) -> Outcome {
+    // orig_rax as the thread entered the kernel this time (-1 outside a
+    // system call), as the tracer may have changed it at the entry stop
+    let nr = crate::sched::current().entry.get().0;
+    table().with_trace(t.pid, |l| l.syscall_nr = nr);
     let ctx = t.ctx.clone();
     table().with_thread(t.tid, move |th| th.context = ctx);
     if !table().ptrace_stop(t.tid, kind, code, info, &Hooks) {
@@ -133,7 +137,7 @@ fn wait_stopped(tid: Pid, pid: Pid, kind: StopKind, code: u32, info: Option<SigI
 fn wait_resume(tid: Pid, pid: Pid) -> Option<Resume> {
     let ready = move || {
         table()
-            .with_trace(pid, |l| l.resume.is_some() || (l.stopped.is_none() && l.interrupt))
+            .with_trace(pid, |l| l.resume.is_some() || (l.listening.is_some() && l.trap_pending()))
             .unwrap_or(true)
             || uthread::must_die(tid)
     };
@@ -144,20 +148,13 @@ fn wait_resume(tid: Pid, pid: Pid) -> Option<Resume> {
         if let Some(r) = table().ptrace_poll(tid) {
             return Some(r);
         }
-        // PTRACE_LISTEN left the thread stopped; PTRACE_INTERRUPT traps again
-        let relisten = table()
-            .with_trace(pid, |l| {
-                let again = l.stopped.is_none() && l.interrupt;
-                if again {
-                    l.interrupt = false;
-                }
-                again
-            })
-            .unwrap_or(false);
+        // PTRACE_LISTEN left the thread in its trap; PTRACE_INTERRUPT or
+        // SIGCONT make it trap again
+        let relisten =
+            table().with_trace(pid, |l| l.listening.is_some() && l.trap_pending()).unwrap_or(false);
         if relisten {
-            let code = pt::event_code(pt::EVENT_STOP);
-            let info = notify_info(pid, pt::SIGTRAP, code);
-            if !table().ptrace_stop(tid, StopKind::Event(pt::EVENT_STOP), code, Some(info), &Hooks) {
+            let (kind, code, info) = jobctl_stop(pid);
+            if !table().ptrace_stop(tid, kind, code, info, &Hooks) {
                 return None;
             }
         }
@@ -201,6 +198,11 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
         }
     }
     let n = table().with_trace(t.pid, |l| l.syscall_nr).unwrap_or(nr_in);
+    if t.trace & SYSCALL != 0 {
+        // the call as the tracer left it, for /proc/<pid>/syscall
+        let r = &t.ctx.regs;
+        crate::sched::current().entry.syscall(n, t.ctx.syscall_args(), r.rsp, r.rip);
+    }
     if (n == nr::EXIT as u64 || n == nr::EXIT_GROUP as u64) && options.contains(Options::TRACEEXIT) {
         let status = (t.ctx.regs.rdi & 0xff) << 8;
         let last =
@@ -297,28 +299,42 @@ pub fn signal_stop(t: &mut UThread, info: SigInfo) -> SignalStop {
     }
 }
 
-/// A group stop of a traced process: the tracer sees it (`sig`, or
-/// `sig | PTRACE_EVENT_STOP << 8` when seized) and resumes it.
-pub fn group_stop(t: &mut UThread, sig: u32) -> Outcome {
-    let seized = table().ptrace_options(t.pid).is_some_and(|(_, s)| s);
-    if seized {
-        stop(t, StopKind::Group(sig), sig | pt::EVENT_STOP << 8, None)
-    } else {
-        let info = notify_info(t.pid, sig, 0);
-        stop(t, StopKind::Group(sig), sig, Some(info))
-    }
+/// do_signal_stop() of a traced process: the group stops (the real
+/// parent hears of it) and the thread traps for the tracer at its next
+/// look at signals ([`jobctl`]).
+pub fn group_stop(t: &UThread, sig: u32) {
+    let _ = table().stop(t.pid, sig, &Hooks);
+    table().with_trace(t.pid, |l| l.interrupt = true);
 }
 
-/// A pending PTRACE_INTERRUPT (or a seized new child's first trap):
-/// the `PTRACE_EVENT_STOP` trap.
-pub fn interrupt(t: &mut UThread) -> Outcome {
-    let pending = table().with_trace(t.pid, |l| core::mem::take(&mut l.interrupt)).unwrap_or(false);
-    if !pending {
+/// What do_jobctl_trap() of process `pid` reports now: with the group's
+/// stop signal while it is stopped.
+fn jobctl_stop(pid: Pid) -> (StopKind, u32, Option<SigInfo>) {
+    let seized = table().ptrace_options(pid).is_some_and(|(_, s)| s);
+    let stopped = table()
+        .with_process(pid, |p| match p.state() {
+            process::table::ProcState::Stopped(sig) => Some(sig),
+            _ => None,
+        })
+        .flatten();
+    let (kind, code, info) = pt::jobctl_trap(seized, stopped);
+    (kind, code, info.map(|(sig, si_code)| notify_info(pid, sig, si_code as u32)))
+}
+
+/// A pending `PTRACE_EVENT_STOP` trap (PTRACE_INTERRUPT, a seized new
+/// child's first trap, an attach to a stopped process, a group stop,
+/// SIGCONT to a seized tracee): do_jobctl_trap().
+pub fn jobctl(t: &mut UThread) -> Outcome {
+    if !table().with_trace(t.pid, |l| l.trap_pending()).unwrap_or(false) {
         return Outcome::NotTraced;
     }
-    let code = pt::event_code(pt::EVENT_STOP);
-    let info = notify_info(t.pid, pt::SIGTRAP, code);
-    stop(t, StopKind::Event(pt::EVENT_STOP), code, Some(info))
+    let (kind, code, info) = jobctl_stop(t.pid);
+    stop(t, kind, code, info)
+}
+
+/// Whether process `pid` is traced with a `PTRACE_EVENT_STOP` trap due.
+pub fn trap_pending(pid: Pid) -> bool {
+    table().with_trace(pid, |l| l.trap_pending()).unwrap_or(false)
 }
 
 /// PTRACE_EVENT_EXIT for a fatal signal.
@@ -477,7 +493,9 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         } else {
             None
         };
-        return table().ptrace_attach(t.tid, pid, seize, &Hooks).map(|_| 0);
+        let tgid = table().ptrace_attach(t.tid, pid, seize, &Hooks)?;
+        wait_attach_trap(t.tid, tgid);
+        return Ok(0);
     }
     let any_state = request == req::KILL || request == req::INTERRUPT;
     let (tpid, ttid) = table().ptrace_tracee(t.tid, pid, any_state)?;
@@ -630,21 +648,28 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             Ok(0)
         }
         req::INTERRUPT => table().ptrace_interrupt(tpid, &Hooks).map(|_| 0),
-        req::LISTEN => {
-            let ok = table()
-                .with_trace(tpid, |l| {
-                    let listenable =
-                        l.seized && matches!(l.kind, StopKind::Event(pt::EVENT_STOP) | StopKind::Group(_));
-                    if listenable {
-                        l.stopped = None;
-                        l.report = None;
-                    }
-                    listenable
-                })
-                .unwrap_or(false);
-            if ok { Ok(0) } else { Err(Errno::EIO) }
-        }
+        req::LISTEN => table().ptrace_listen(tpid, &Hooks).map(|_| 0),
         _ => Err(Errno::EIO),
+    }
+}
+
+/// ptrace_attach()'s wait for JOBCTL_TRAPPING: a process that was
+/// group-stopped is in its trap when ATTACH/SEIZE returns, so the tracer's
+/// next wait (even WNOHANG) sees it. Ends when the tracee traps, is no
+/// longer traced or stopped, dies, or the tracer has a signal.
+fn wait_attach_trap(tid: Pid, pid: Pid) {
+    use process::seams::Hooks as _;
+    let Some(me) = table().tgid(tid) else { return };
+    loop {
+        let Some(seen) = table().with_process(me, |p| p.child_events()) else { return };
+        let trapping = table().with_trace(pid, |l| l.interrupt && l.stopped.is_none()).unwrap_or(false)
+            && table()
+                .with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_)))
+                .unwrap_or(false)
+            && !uthread::must_die(tid);
+        if !trapping || Hooks.wait_for_child(tid, seen).is_err() {
+            return;
+        }
     }
 }
 

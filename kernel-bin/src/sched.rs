@@ -71,6 +71,43 @@ pub struct Task {
     /// The CPU account of its user thread (none for the idle task and
     /// kernel-only tasks): switches charge it.
     cpu: spin::Once<SharedCpu>,
+    /// How its user thread last entered the kernel (/proc/<pid>/syscall).
+    pub entry: KernelEntry,
+}
+
+/// How a user thread last entered the kernel, kept by the thread itself
+/// for readers of /proc/<pid>/syscall (Linux reads the saved `pt_regs`):
+/// the system-call number register (`orig_rax`; -1 for an interrupt or
+/// exception), the six arguments, the user rsp and rip.
+pub struct KernelEntry([AtomicU64; 9]);
+
+impl KernelEntry {
+    const fn new() -> Self {
+        KernelEntry([const { AtomicU64::new(u64::MAX) }; 9])
+    }
+
+    /// A system call `nr` with `args` from `sp`, returning to `pc`.
+    pub fn syscall(&self, nr: u64, args: [u64; 6], sp: u64, pc: u64) {
+        self.0[0].store(nr, Ordering::Relaxed);
+        for (slot, a) in self.0[1..7].iter().zip(args) {
+            slot.store(a, Ordering::Relaxed);
+        }
+        self.0[7].store(sp, Ordering::Relaxed);
+        self.0[8].store(pc, Ordering::Relaxed);
+    }
+
+    /// An interrupt or exception at `pc` with the stack at `sp`.
+    pub fn other(&self, sp: u64, pc: u64) {
+        self.0[0].store(u64::MAX, Ordering::Relaxed);
+        self.0[7].store(sp, Ordering::Relaxed);
+        self.0[8].store(pc, Ordering::Relaxed);
+    }
+
+    /// `(orig_rax, args, sp, pc)`.
+    pub fn get(&self) -> (u64, [u64; 6], u64, u64) {
+        let v = |i: usize| self.0[i].load(Ordering::Relaxed);
+        (v(0), [v(1), v(2), v(3), v(4), v(5), v(6)], v(7), v(8))
+    }
 }
 
 impl Task {
@@ -78,6 +115,11 @@ impl Task {
     /// what /proc shows as state `S`.
     pub fn is_blocked(&self) -> bool {
         self.state.load(Ordering::Relaxed) == BLOCKED
+    }
+
+    /// Whether the task is on the CPU or waits in the run queue.
+    pub fn is_runnable(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == RUNNABLE
     }
 
     /// Whether [`remove`] was called on the task.
@@ -126,6 +168,7 @@ pub fn init() {
         removed: AtomicBool::new(false),
         start: spin::Mutex::new(None),
         cpu: spin::Once::new(),
+        entry: KernelEntry::new(),
     });
     *SCHED.lock() = Some(Sched {
         run_queue: VecDeque::new(),
@@ -167,6 +210,7 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
         removed: AtomicBool::new(false),
         start: spin::Mutex::new(Some(Box::new(f))),
         cpu: spin::Once::new(),
+        entry: KernelEntry::new(),
     });
     with(|s| s.run_queue.push_back(task.clone()));
     task

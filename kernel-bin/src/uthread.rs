@@ -76,6 +76,7 @@ pub fn run(tid: Pid) {
     let Some(ppid) = table().with_process(pid, |p| p.parent_cell()) else { return };
     let Some(cpu) = table().thread_cpu(tid) else { return };
     let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX, cpu, trace: 0 };
+    let me = crate::sched::current();
     // whether the last return from user mode left the user stretch open
     let mut in_user_stretch = false;
     crate::ptrace::refresh(&mut t);
@@ -106,6 +107,9 @@ pub fn run(tid: Pid) {
         in_user_stretch = quick && signal::epoch::current() == t.quiet_epoch;
         if !in_user_stretch {
             crate::sched::charge(&t.cpu, Side::User);
+            // what /proc/<pid>/syscall shows while the thread is in the
+            // kernel (a quick call in the user stretch never sleeps)
+            note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
         }
         if !quick {
             arch_x86_64::cpu::enable_interrupts();
@@ -134,6 +138,10 @@ pub fn run(tid: Pid) {
             }
             UserExit::Exception { vector, error_code, cr2 } => exception(&mut t, vector, error_code, cr2),
             UserExit::Interrupt(_) => {
+                if t.trace != 0 {
+                    // not in a system call (orig_rax -1 for the tracer)
+                    crate::ptrace::exception_entry(&t);
+                }
                 crate::itimer::check_cpu(t.pid);
                 crate::sched::preempt_tick();
                 Flow::Continue
@@ -154,6 +162,17 @@ pub fn run(tid: Pid) {
         }
     }
     // t (and its vm handle) drops here, before the task ends
+}
+
+/// Keeps how the thread entered the kernel (a system call and its
+/// arguments, or an interrupt or exception) for /proc/<pid>/syscall.
+pub fn note_entry(entry: &crate::sched::KernelEntry, ctx: &UserContext, syscall: bool) {
+    let r = &ctx.regs;
+    if syscall {
+        entry.syscall(ctx.syscall_number(), ctx.syscall_args(), r.rsp, r.rip);
+    } else {
+        entry.other(r.rsp, r.rip);
+    }
 }
 
 /// System calls that only read a value (no lock held for long, no sleep,
@@ -325,8 +344,9 @@ pub fn signal_pending(tid: Pid) -> bool {
     let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else { return false };
     let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(false);
     table().with_process(pid, |p| p.pending = pq);
-    // PTRACE_INTERRUPT ends a sleep too (the call restarts after the trap)
-    r || must_die(tid) || table().with_trace(pid, |l| l.interrupt).unwrap_or(false)
+    // a PTRACE_EVENT_STOP trap due ends a sleep too (the call restarts
+    // after the trap)
+    r || must_die(tid) || crate::ptrace::trap_pending(pid)
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -358,11 +378,23 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     if removed() {
         return Flow::Exit;
     }
-    crate::ptrace::refresh(t);
-    if t.trace != 0 && crate::ptrace::interrupt(t) == crate::ptrace::Outcome::Killed {
-        return Flow::Continue;
-    }
     loop {
+        // get_signal()'s loop: the ptrace traps due come first, then a
+        // stopped group (rejoined after a detach), then the signals
+        crate::ptrace::refresh(t);
+        if t.trace != 0 {
+            match crate::ptrace::jobctl(t) {
+                crate::ptrace::Outcome::Killed => return Flow::Continue,
+                crate::ptrace::Outcome::Resumed(_) => continue,
+                crate::ptrace::Outcome::NotTraced => {}
+            }
+        }
+        if t.trace == 0 && process_stopped(t.pid) && !must_die(t.tid) {
+            if stopped_sleep(t) == Flow::Exit {
+                return Flow::Exit;
+            }
+            continue;
+        }
         let Some(info) = dequeue(t) else {
             if let Some((nr, e)) = restart.take() {
                 restart_syscall(t, nr, signal::syscall_restart(e, None));
@@ -391,28 +423,12 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             Delivery::Ignore => continue,
             Delivery::Terminate { core_dump } => return die(t, sig, core_dump),
             Delivery::Stop if t.trace != 0 => {
-                if crate::ptrace::group_stop(t, sig.get()) == crate::ptrace::Outcome::Killed {
-                    return Flow::Continue;
-                }
+                // the trap comes at the top of the loop
+                crate::ptrace::group_stop(t, sig.get());
                 continue;
             }
             Delivery::Stop => {
                 let _ = table().stop(t.pid, sig.get(), &Hooks);
-                let pid = t.pid;
-                let tid = t.tid;
-                let stopped = move || {
-                    table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_)))
-                        == Some(true)
-                };
-                // Only SIGCONT (which wakes every thread of the process),
-                // SIGKILL or a removal ends a stop: an ordinary pending
-                // signal must not, or the loop would spin without sleeping
-                while stopped() && !must_die(tid) {
-                    crate::sched::wait_any(&[], || !stopped() || must_die(tid), None);
-                }
-                if removed() {
-                    return Flow::Exit;
-                }
                 continue;
             }
             Delivery::Handler(act) => {
@@ -423,6 +439,24 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             }
         }
     }
+}
+
+/// Whether process `pid`'s group is stopped.
+fn process_stopped(pid: Pid) -> bool {
+    table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_))) == Some(true)
+}
+
+/// An untraced thread of a stopped group sleeps until SIGCONT, SIGKILL,
+/// its removal, or an attach that makes it trap for a tracer.
+fn stopped_sleep(t: &UThread) -> Flow {
+    let (pid, tid) = (t.pid, t.tid);
+    let done = move || !process_stopped(pid) || must_die(tid) || crate::ptrace::trap_pending(pid);
+    // Only those (SIGCONT wakes every thread of the process) end a stop:
+    // an ordinary pending signal must not, or the loop would spin
+    while !done() {
+        crate::sched::wait_any(&[], done, None);
+    }
+    if removed() { Flow::Exit } else { Flow::Continue }
 }
 
 /// Builds the signal frame on the user stack (or the alternate stack) and

@@ -336,7 +336,17 @@ fn want(got: &[String], want: &[&str]) -> Result<(), String> {
     if got == want { Ok(()) } else { Err(format!("got {got:?}, want {want:?}")) }
 }
 
-fn check(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console) -> Result<(), String>) {
+/// Runs check `name` unless `only` names others (`--tests`; poweroff always runs).
+fn check(
+    t: &mut Tally,
+    c: &mut Console,
+    only: &[String],
+    name: &str,
+    f: impl FnOnce(&mut Console) -> Result<(), String>,
+) {
+    if !only.is_empty() && name != "poweroff" && !only.iter().any(|o| o == name) {
+        return;
+    }
     let r = f(c);
     t.check(&format!("debian::{name}"), r.is_ok(), r.as_ref().err().map_or("", |e| e.as_str()));
 }
@@ -344,8 +354,9 @@ fn check(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console
 /// The Debian part of `cargo xtask test` (ours or Linux, the same image and
 /// the same expectations): boots `kernel` with the Debian system, reports
 /// the time to the prompt, types the interactive commands and runs the
-/// check scripts, then `poweroff`.
-pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), String> {
+/// check scripts (only those named in `only`, when it is not empty), then
+/// `poweroff`.
+pub fn run_tests(kernel: PathBuf, cmdline: &str, only: &[String], t: &mut Tally) -> Result<(), String> {
     let img = build_initramfs()?;
     let memory = crate::MEMORY.get().cloned().unwrap_or_else(|| MEMORY.into());
     let q = crate::qemu::Qemu {
@@ -376,7 +387,7 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
     );
     // before python3 writes its __pycache__ directories under /usr
     let script = |name: &str| format!("bash /{CHECKS}/{name}.sh");
-    check(t, &mut c, "find_grep_usr", |c| {
+    check(t, &mut c, only, "find_grep_usr", |c| {
         let got = run_long(c, &script("usr"), 120)?;
         let (f, l, d) = img.usr;
         want(
@@ -389,12 +400,12 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
             ],
         )
     });
-    check(t, &mut c, "ls_usr_bin_wc", |c| {
+    check(t, &mut c, only, "ls_usr_bin_wc", |c| {
         let got = run_long(c, "ls --color=never /usr/bin | wc -l", 60)?;
         want(&got, &[&img.usr_bin.to_string()])
     });
-    check(t, &mut c, "python3_print", |c| want(&run_long(c, "python3 -c 'print(6*7)'", 60)?, &["42"]));
-    check(t, &mut c, "ps_aux", |c| {
+    check(t, &mut c, only, "python3_print", |c| want(&run_long(c, "python3 -c 'print(6*7)'", 60)?, &["42"]));
+    check(t, &mut c, only, "ps_aux", |c| {
         let got = run_long(c, "ps aux", 60)?;
         let head = got.first().map(|l| l.split_whitespace().collect::<Vec<_>>()).unwrap_or_default();
         let cols = ["USER", "PID", "%CPU", "%MEM", "VSZ", "RSS", "TTY", "STAT", "START", "TIME", "COMMAND"];
@@ -415,7 +426,7 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
             Err(format!("ps aux: {got:?}"))
         }
     });
-    check(t, &mut c, "ls_la_root", |c| {
+    check(t, &mut c, only, "ls_la_root", |c| {
         let got = run_long(c, "ls -la /", 60)?;
         let entry = |name: &str| {
             got.iter().find(|l| l.split_whitespace().nth(8).is_some_and(|n| n == name)).map(|l| {
@@ -445,15 +456,15 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
             Err(format!("{bad:?} in {got:?}"))
         }
     });
-    check(t, &mut c, "python3_json_re_threading_subprocess_fork", |c| {
+    check(t, &mut c, only, "python3_json_re_threading_subprocess_fork", |c| {
         let got = run_long(c, &script("python"), 120)?;
         want(&got, &["py [1, 2, 3] x ['1', '22', '333'] [0, 1, 4, 9, 16, 25, 36, 49] hi 7"])
     });
-    check(t, &mut c, "perl_e", |c| {
+    check(t, &mut c, only, "perl_e", |c| {
         let got = run_long(c, &script("perl"), 60)?;
         want(&got, &["0=142,1=143,2=143,3=143,4=143,5=143,6=143", "6f 6b", "from child", "status 0"])
     });
-    check(t, &mut c, "sqlite3_100k_rows_locked", |c| {
+    check(t, &mut c, only, "sqlite3_100k_rows_locked", |c| {
         let got = run_long(c, &script("sqlite"), 240)?;
         let mode = |m: &'static str| {
             [
@@ -469,7 +480,7 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
         let all: Vec<&str> = mode("delete").into_iter().chain(mode("wal")).collect();
         want(&got, &all)
     });
-    check(t, &mut c, "sort_md5sum", |c| {
+    check(t, &mut c, only, "sort_md5sum", |c| {
         let got = run_long(c, &script("sort"), 120)?;
         let host = host_sh(
             "seq 200000 -3 1 | sed 's/$/ line/' > /tmp/xtask-gen.$$; sort /tmp/xtask-gen.$$ | md5sum; \
@@ -478,14 +489,14 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
         let host: Vec<&str> = lines(&host);
         want(&got, &host)
     });
-    check(t, &mut c, "ps_top_cpu_times", |c| {
+    check(t, &mut c, only, "ps_top_cpu_times", |c| {
         let got = run_long(c, &script("cpu"), 120)?;
         want(&got, &["PID S+   00:00:01 perl", "Tasks:", "%Cpu(s):", "MiB Mem", "S 0:01. perl", "status 143"])
     });
-    check(t, &mut c, "bash_process_substitution", |c| {
+    check(t, &mut c, only, "bash_process_substitution", |c| {
         want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
     });
-    check(t, &mut c, "startup_times", |c| {
+    check(t, &mut c, only, "startup_times", |c| {
         let got = run_long(c, &script("startup"), 120)?;
         let ok = got.len() == 2
             && got[0].starts_with("python3 -c pass: ")
@@ -496,7 +507,37 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, t: &mut Tally) -> Result<(), St
         }
         if ok { Ok(()) } else { Err(format!("got {got:?}")) }
     });
-    check(t, &mut c, "poweroff", |c| {
+    check(t, &mut c, only, "strace_ff", |c| {
+        // strace -ff: every process traced from its first call (the first
+        // one SEIZEd while stopped), the same lines as on Linux
+        let mut got = run_long(c, &script("strace"), 300)?;
+        got.sort();
+        let mut want: Vec<String> = [
+            "P0 execve(\"/usr/bin/sh\", [\"sh\", \"-c\", \"ls / | wc -l\"], 0xX /* 11 vars */) = 0",
+            "P0 pipe2([3, 4], 0) = 0",
+            "P0 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0xX) = P1",
+            "P0 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0xX) = P2",
+            "P0 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = P1",
+            "P0 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = P2",
+            "P0 wait4(-1, 0xX, WNOHANG, NULL) = -1 ECHILD (No child processes)",
+            "P0 exit_group(0) = ?",
+            "P0 +++ exited with 0 +++",
+            "P1 dup2(4, 1) = 1",
+            "P1 execve(\"/usr/bin/ls\", [\"ls\", \"/\"], 0xX /* 11 vars */) = 0",
+            "P1 exit_group(0) = ?",
+            "P1 +++ exited with 0 +++",
+            "P2 dup2(3, 0) = 0",
+            "P2 execve(\"/usr/bin/wc\", [\"wc\", \"-l\"], 0xX /* 11 vars */) = 0",
+            "P2 exit_group(0) = ?",
+            "P2 +++ exited with 0 +++",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        want.sort();
+        if got == want { Ok(()) } else { Err(format!("got {got:?}, want {want:?}")) }
+    });
+    check(t, &mut c, only, "poweroff", |c| {
         c.type_keys("poweroff\r")?;
         match c.wait_exit(STEP) {
             Some(0) => Ok(()),

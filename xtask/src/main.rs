@@ -10,6 +10,7 @@
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
+//! cargo xtask test  --only debian --tests NAME[,NAME]  (some checks of the Debian part: strace_f, ...)
 //! every command that boots: --memory SIZE (QEMU's -m, default 256M)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
@@ -635,7 +636,7 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> 
     }
     if only.is_none_or(|o| o == "debian") {
         // the Debian system, the same image and checks as on ours
-        debsys::run_tests(vmlinuz, linux::CMDLINE, &mut t)?;
+        debsys::run_tests(vmlinuz, linux::CMDLINE, tests, &mut t)?;
     }
     Ok(summary(&t))
 }
@@ -684,7 +685,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("debian") {
             // the Debian system (user/debian), the same checks `--linux` runs
-            debsys::run_tests(kernel, debsys::CMDLINE, &mut t)?;
+            debsys::run_tests(kernel, debsys::CMDLINE, &a.tests, &mut t)?;
         }
     }
     Ok(summary(&t))

@@ -139,6 +139,8 @@ pub const EVENTMSG_SYSCALL_ENTRY: u64 = 1;
 pub const EVENTMSG_SYSCALL_EXIT: u64 = 2;
 /// `SIGTRAP`.
 pub const SIGTRAP: u32 = 5;
+/// `SIGSTOP`.
+pub const SIGSTOP: u32 = 19;
 
 /// The `exit_code` of an event stop: `SIGTRAP | event << 8`.
 pub const fn event_code(event: u32) -> u32 {
@@ -218,8 +220,17 @@ pub struct TraceLink {
     /// The stop's siginfo (GET/SETSIGINFO); none for a group stop of a
     /// seized tracee.
     pub siginfo: Option<SigInfo>,
-    /// PTRACE_INTERRUPT is pending.
+    /// A `PTRACE_EVENT_STOP` trap is pending (Linux's `JOBCTL_TRAP_STOP`):
+    /// PTRACE_INTERRUPT, a seized new child, an attach to a group-stopped
+    /// process, a group stop of a traced process.
     pub interrupt: bool,
+    /// SIGCONT reached a seized tracee (`JOBCTL_TRAP_NOTIFY`): it traps
+    /// with `PTRACE_EVENT_STOP` before it goes on (at once when listening).
+    pub notify: bool,
+    /// PTRACE_LISTEN: this thread stays in its `PTRACE_EVENT_STOP` trap
+    /// but is not in a trace stop for wait and requests
+    /// (`JOBCTL_LISTENING`).
+    pub listening: Option<Pid>,
     /// The system-call number register as saved at the call's entry
     /// (x86's `orig_rax`; the tracer may change it at the entry stop).
     pub syscall_nr: u64,
@@ -238,12 +249,19 @@ impl TraceLink {
     }
 
     /// Enters a stop: `code` for the tracer's wait.
+    /// Any trap consumes a pending `PTRACE_EVENT_STOP` trap, and an
+    /// `PTRACE_EVENT_STOP` trap a pending notification (`ptrace_stop()`).
     pub fn enter_stop(&mut self, tid: Pid, kind: StopKind, code: u32, info: Option<SigInfo>) {
         self.stopped = Some(tid);
         self.kind = kind;
         self.report = Some(code);
         self.resume = None;
         self.siginfo = info;
+        self.listening = None;
+        self.interrupt = false;
+        if kind == StopKind::Event(EVENT_STOP) {
+            self.notify = false;
+        }
         match kind {
             StopKind::SyscallEntry => self.event_msg = EVENTMSG_SYSCALL_ENTRY,
             StopKind::SyscallExit => self.event_msg = EVENTMSG_SYSCALL_EXIT,
@@ -257,12 +275,83 @@ impl TraceLink {
         self.mode = r.mode;
         self.stopped = None;
         self.report = None;
+        self.listening = None;
+    }
+
+    /// Whether a `PTRACE_EVENT_STOP` trap is due (`JOBCTL_TRAP_MASK`).
+    pub fn trap_pending(&self) -> bool {
+        self.interrupt || self.notify
+    }
+
+    /// PTRACE_LISTEN: allowed in a `PTRACE_EVENT_STOP` trap of a seized
+    /// tracee (`EIO` otherwise); the thread stays trapped, but wait and
+    /// the requests no longer see a stop. True when a trap is already due
+    /// (the thread must be woken to trap again).
+    pub fn listen(&mut self) -> Result<bool> {
+        if !self.seized || self.kind != StopKind::Event(EVENT_STOP) || !self.is_stopped() {
+            return Err(Errno::EIO);
+        }
+        self.listening = self.stopped.take();
+        self.report = None;
+        Ok(self.trap_pending())
     }
 
     /// Whether a request that needs a stop (`ptrace_check_attach`) may act
     /// on thread `tid` now.
     pub fn is_stopped(&self) -> bool {
         self.stopped.is_some() && self.resume.is_none()
+    }
+}
+
+/// What `do_jobctl_trap()` reports: the stop's kind, its `exit_code` and
+/// its siginfo `(si_signo, si_code)`. A seized tracee gets
+/// `PTRACE_EVENT_STOP` with the group's stop signal while the group is
+/// stopped (`group_stop`), `SIGTRAP` otherwise, and a siginfo; an attached
+/// one a plain group stop with the stop signal and no siginfo.
+pub fn jobctl_trap(seized: bool, group_stop: Option<u32>) -> (StopKind, u32, Option<(u32, i32)>) {
+    if seized {
+        let sig = group_stop.unwrap_or(SIGTRAP);
+        let code = sig | EVENT_STOP << 8;
+        (StopKind::Event(EVENT_STOP), code, Some((sig, code as i32)))
+    } else {
+        let sig = group_stop.unwrap_or(SIGSTOP);
+        (StopKind::Group(sig), sig, None)
+    }
+}
+
+/// Where a thread is, as `task_current_syscall()` finds it for
+/// /proc/<pid>/syscall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallState {
+    /// On a CPU or runnable (another thread than the reader).
+    Running,
+    /// In the kernel: `nr` is the system-call number register as saved at
+    /// entry (`orig_rax`; negative when it entered by an interrupt or
+    /// exception), the arguments, the user stack pointer and the
+    /// instruction pointer.
+    Blocked {
+        /// `orig_rax` as an `int`.
+        nr: i32,
+        /// rdi, rsi, rdx, r10, r8, r9.
+        args: [u64; 6],
+        /// The user rsp.
+        sp: u64,
+        /// The user rip.
+        pc: u64,
+    },
+}
+
+/// `proc_pid_syscall()`'s line: `running`, or `nr sp pc` with a negative
+/// number, or the number and six arguments then sp and pc (the number in
+/// decimal, the rest `0x`-prefixed lower-case hex).
+pub fn proc_syscall_text(s: &SyscallState) -> alloc::string::String {
+    use alloc::format;
+    match *s {
+        SyscallState::Running => "running\n".into(),
+        SyscallState::Blocked { nr, sp, pc, .. } if nr < 0 => format!("{nr} {sp:#x} {pc:#x}\n"),
+        SyscallState::Blocked { nr, args: [a, b, c, d, e, f], sp, pc } => {
+            format!("{nr} {a:#x} {b:#x} {c:#x} {d:#x} {e:#x} {f:#x} {sp:#x} {pc:#x}\n")
+        }
     }
 }
 
@@ -375,6 +464,68 @@ mod tests {
     }
 
     #[test]
+    fn traps_consume_pending_traps_and_listen_needs_an_event_stop() {
+        let mut l = TraceLink::new(7, true, Options::empty());
+        l.interrupt = true;
+        l.notify = true;
+        assert!(l.trap_pending());
+        // a syscall stop satisfies the interrupt, not the notification
+        l.enter_stop(9, StopKind::SyscallExit, 0x85, None);
+        assert_eq!((l.interrupt, l.notify), (false, true));
+        assert_eq!(l.listen(), Err(Errno::EIO), "not an event stop");
+        let (kind, code, _) = jobctl_trap(true, None);
+        l.enter_stop(9, kind, code, None);
+        assert!(!l.trap_pending());
+        assert_eq!(l.listen(), Ok(false));
+        assert!(l.listening == Some(9) && !l.is_stopped() && l.report.is_none());
+        assert_eq!(l.listen(), Err(Errno::EIO), "listening is no stop");
+        // SIGCONT while listening: trap again at once
+        l.enter_stop(9, kind, code, None);
+        l.notify = true;
+        assert_eq!(l.listen(), Ok(true));
+        l.enter_stop(9, kind, code, None);
+        assert!(l.listening.is_none() && !l.notify);
+        let mut attached = TraceLink::new(7, false, Options::empty());
+        let (kind, code, _) = jobctl_trap(false, Some(19));
+        attached.enter_stop(9, kind, code, None);
+        assert_eq!(attached.listen(), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn proc_syscall_lines() {
+        assert_eq!(proc_syscall_text(&SyscallState::Running), "running\n");
+        let read = SyscallState::Blocked {
+            nr: 0,
+            args: [3, 0x7ffd_0000, 16, 0, 0, 0],
+            sp: 0x7ffc_ff00,
+            pc: 0x40_1234,
+        };
+        assert_eq!(proc_syscall_text(&read), "0 0x3 0x7ffd0000 0x10 0x0 0x0 0x0 0x7ffcff00 0x401234\n");
+        let user = SyscallState::Blocked { nr: -1, args: [9; 6], sp: 0x10, pc: 0 };
+        assert_eq!(proc_syscall_text(&user), "-1 0x10 0x0\n");
+        let big = SyscallState::Blocked { nr: 231, args: [u64::MAX, 0, 0, 0, 0, 1], sp: 1, pc: 2 };
+        assert_eq!(proc_syscall_text(&big), "231 0xffffffffffffffff 0x0 0x0 0x0 0x0 0x1 0x1 0x2\n");
+    }
+
+    #[test]
+    fn jobctl_trap_codes_as_linux() {
+        use crate::wait::ChildStatus;
+        // SEIZE of a process stopped by SIGSTOP: 0x80137f, si_code 0x8013
+        let (kind, code, info) = jobctl_trap(true, Some(SIGSTOP));
+        assert_eq!(kind, StopKind::Event(EVENT_STOP));
+        assert_eq!(ChildStatus::Trapped(code).to_wait_status(), 0x80137f);
+        assert_eq!(info, Some((19, 0x8013)));
+        // after SIGCONT (or PTRACE_INTERRUPT): SIGTRAP, 0x80057f
+        let (_, code, info) = jobctl_trap(true, None);
+        assert_eq!(ChildStatus::Trapped(code).to_wait_status(), 0x80057f);
+        assert_eq!(info, Some((5, 0x8005)));
+        // ATTACH of a stopped process: a plain stop, no siginfo
+        let (kind, code, info) = jobctl_trap(false, Some(21));
+        assert_eq!((kind, code, info), (StopKind::Group(21), 21, None));
+        assert_eq!(ChildStatus::Trapped(code).to_wait_status(), 0x157f);
+    }
+
+    #[test]
     fn may_access_follows_linux() {
         let root = Credentials::root();
         let alice = user(1000);
@@ -462,6 +613,39 @@ mod table_tests {
         assert_eq!(table.ptrace_poll(a), Some(Resume { mode: ResumeMode::Cont, sig: 10 }));
         assert!(table.threads_to_kill().contains(&b));
         assert!(!table.threads_to_kill().contains(&a));
+    }
+
+    #[test]
+    fn seize_of_a_stopped_process_and_sigcont() {
+        let frames = vm::testing::TestFrames::new();
+        let table = boot(&frames);
+        let s = FakeScheduler::new();
+        let c = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        table.stop(c, 19, &s).unwrap();
+        let (pid, status, _) = table.wait4(1, c as i32, WaitOptions::WUNTRACED.bits(), &s).unwrap();
+        assert_eq!((pid, status), (c, 0x137f));
+        // the new tracer's trap is due; SIGCONT only notifies a seized one
+        assert_eq!(table.ptrace_attach(1, c as i32, Some(Options::empty()), &s), Ok(c));
+        assert_eq!(table.with_trace(c, |l| (l.interrupt, l.notify)), Some((true, false)));
+        let (kind, code, _) = jobctl_trap(true, Some(19));
+        assert!(table.ptrace_stop(c, kind, code, None, &s));
+        assert_eq!(table.with_trace(c, |l| l.interrupt), Some(false));
+        table.send_signal(c, SigInfo::kernel(signal::SIGCONT), &s).unwrap();
+        assert_eq!(table.with_process(c, |p| p.state()), Some(crate::table::ProcState::Running));
+        assert_eq!(table.with_trace(c, |l| l.notify), Some(true));
+        // the tracer (the parent) gets the trap, then the continue
+        let (_, status, _) = table.wait4(1, c as i32, WaitOptions::WNOHANG.bits(), &s).unwrap();
+        assert_eq!(status, 0x80137f);
+        let (_, status, _) = table.wait4(1, c as i32, WaitOptions::WCONTINUED.bits(), &s).unwrap();
+        assert_eq!(status, 0xffff);
+        // LISTEN with the notification pending: trap again at once
+        assert_eq!(table.ptrace_listen(c, &s), Ok(()));
+        assert_eq!(table.ptrace_tracee(1, c as i32, false), Err(Errno::ESRCH));
+        // a group stop of the traced process: the parent that traces sees
+        // the trap only
+        table.stop(c, 19, &s).unwrap();
+        let o = (WaitOptions::WUNTRACED | WaitOptions::WNOHANG).bits();
+        assert_eq!(table.wait4(1, c as i32, o, &s).unwrap().0, 0);
     }
 
     #[test]

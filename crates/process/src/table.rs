@@ -814,6 +814,22 @@ impl<P: Platform> ProcessTable<P> {
         out.run(hooks);
     }
 
+    /// PTRACE_LISTEN of tracee `pid` ([`TraceLink::listen`]): a trap due
+    /// already wakes the thread to trap again.
+    pub fn ptrace_listen(&self, pid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
+        let mut out = Out::new();
+        let r = {
+            let mut g = self.inner.lock();
+            let l = g.procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).ok_or(Errno::ESRCH)?;
+            if l.listen()? {
+                out.effects.extend(l.listening.map(Effect::Wake));
+            }
+            Ok(())
+        };
+        out.run(hooks);
+        r
+    }
+
     /// PTRACE_INTERRUPT of a seized tracee: it traps with
     /// `PTRACE_EVENT_STOP` on its way back to user mode.
     pub fn ptrace_interrupt(&self, pid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
@@ -828,7 +844,7 @@ impl<P: Platform> ProcessTable<P> {
             } else {
                 l.interrupt = true;
                 signal::epoch::bump();
-                out.effects.extend(threads.first().map(|&t| Effect::Wake(t)));
+                out.effects.extend(l.listening.or(threads.first().copied()).map(Effect::Wake));
                 Ok(())
             }
         };
@@ -1286,10 +1302,10 @@ impl<P: Platform> Inner<P> {
         }
         let seized = seize.is_some();
         let mut link = TraceLink::new(me, seized, seize.unwrap_or_default());
+        // ptrace_attach(): a stopped process traps for its new tracer
+        // (JOBCTL_TRAP_STOP), attached or seized
         let group_stopped = matches!(p.state, ProcState::Stopped(_));
-        if seized && group_stopped {
-            link.interrupt = true;
-        }
+        link.interrupt = group_stopped;
         p.ptrace = Some(link);
         signal::epoch::bump();
         if !seized {
@@ -1320,7 +1336,8 @@ impl<P: Platform> Inner<P> {
         let Some(l) = p.ptrace.as_mut() else { return false };
         l.enter_stop(tid, kind, code, info);
         let tracer = l.tracer;
-        let why = if matches!(kind, StopKind::Group(_)) {
+        // do_jobctl_trap() notifies CLD_STOPPED
+        let why = if matches!(kind, StopKind::Group(_) | StopKind::Event(crate::ptrace::EVENT_STOP)) {
             crate::wait::CLD_STOPPED
         } else {
             crate::wait::CLD_TRAPPED
@@ -1903,7 +1920,11 @@ impl<P: Platform> Inner<P> {
         p.state = ProcState::Stopped(sig);
         p.stop_report = Some(sig);
         p.cont_report = false;
-        self.notify_parent_cldstop(pid, ChildStatus::Stopped(sig), out);
+        // a traced group stop traps for the tracer (ptrace_stop); the real
+        // parent hears of it unless it is the tracer
+        if p.ptrace.as_ref().is_none_or(|l| l.tracer != p.parent) {
+            self.notify_parent_cldstop(pid, ChildStatus::Stopped(sig), out);
+        }
         Ok(())
     }
 
@@ -1911,6 +1932,14 @@ impl<P: Platform> Inner<P> {
         // threads on their way back to user mode must look again
         signal::epoch::bump();
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        // prepare_signal(): SIGCONT makes every seized thread trap
+        // (ptrace_trap_notify), a listening one at once
+        if let Some(l) = p.ptrace.as_mut().filter(|l| l.seized)
+            && p.group_exit.is_none()
+        {
+            l.notify = true;
+            out.effects.extend(p.threads.iter().map(|&t| Effect::Wake(t)));
+        }
         if !matches!(p.state, ProcState::Stopped(_)) {
             return Ok(());
         }
@@ -2097,7 +2126,10 @@ impl<P: Platform> Inner<P> {
                 }
                 return Ok(Some(rep));
             }
+            // a tracer sees its tracee's traps, not its group stop
+            // (wait_consider_task)
             if o.contains(WaitOptions::WUNTRACED)
+                && tracer != Some(me)
                 && let Some(sig) = cp.stop_report
             {
                 let rep = report(ChildStatus::Stopped(sig));
