@@ -5,6 +5,8 @@ use crate::proc::table;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use linux_abi::abi::Iovec;
+use linux_abi::args::{Fd, UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{Ctx, File, Inode, Opened};
 
@@ -14,6 +16,8 @@ pub const AT_FDCWD: u64 = (-100i64) as u64;
 pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 /// `AT_REMOVEDIR`.
 pub const AT_REMOVEDIR: u64 = 0x200;
+/// `struct stat` as x86_64 lays it out (144 bytes).
+pub type StatBuf = [u8; 144];
 /// PATH_MAX with its NUL.
 const PATH_MAX: usize = 4096;
 /// Largest single read/write copied at once.
@@ -78,14 +82,12 @@ pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysRes
 /// kernel stack instead of the heap (pipes, terminals: most calls).
 const SMALL_IO: usize = 256;
 
-/// Linux's TASK_SIZE_MAX: `access_ok()` refuses a user range ending above.
-const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
-
 /// `access_ok(buf, len)` as vfs_read/vfs_write check it before anything
-/// moves: `EFAULT` for a range that cannot be user memory (after `EBADF`
-/// for a file not open for that direction, which Linux checks first).
-fn access_ok(file: &dyn File, buf: u64, len: u64, write: bool) -> Result<()> {
-    if buf.checked_add(len).is_some_and(|end| end <= TASK_SIZE_MAX) {
+/// moves, also when nothing would be copied (a zero length, end of file):
+/// `EFAULT` for a range that cannot be user memory (after `EBADF` for a
+/// file not open for that direction, which Linux checks first).
+fn access_ok(file: &dyn File, buf: UserSlice, write: bool) -> Result<()> {
+    if buf.access_ok() {
         return Ok(());
     }
     let fl = file.status_flags();
@@ -94,10 +96,10 @@ fn access_ok(file: &dyn File, buf: u64, len: u64, write: bool) -> Result<()> {
     Err(if fl & vfs::O_PATH != 0 || !open_for_it { Errno::EBADF } else { Errno::EFAULT })
 }
 
-pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, false)?;
-    let len = (len as usize).min(IO_CHUNK);
+pub fn read(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, false)?;
+    let len = buf.len.min(IO_CHUNK);
     let mut small = [0u8; SMALL_IO];
     let mut big = Vec::new();
     let kbuf = if len <= SMALL_IO {
@@ -107,7 +109,7 @@ pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
         &mut big[..]
     };
     let n = file.read(kbuf)?;
-    if let Err(e) = t.write_bytes(buf, &kbuf[..n]) {
+    if let Err(e) = t.write_slice(buf.addr, &kbuf[..n]) {
         // Linux copies out before it consumes: the bytes stay in the file
         file.unread(&kbuf[..n]);
         return Err(e);
@@ -118,17 +120,17 @@ pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
 const SEEK_SET: u32 = 0;
 const SEEK_CUR: u32 = 1;
 
-pub fn write(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, true)?;
-    let len = (len as usize).min(IO_CHUNK);
+pub fn write(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, true)?;
+    let buf = buf.sub(0, IO_CHUNK);
     let mut small = [0u8; SMALL_IO];
     let big;
-    let data: &[u8] = if len <= SMALL_IO {
-        t.vm.lock().read_user(buf as usize, &mut small[..len])?;
-        &small[..len]
+    let data: &[u8] = if buf.len <= SMALL_IO {
+        t.read_into(buf.addr, &mut small[..buf.len])?;
+        &small[..buf.len]
     } else {
-        big = t.read_bytes(buf, len)?;
+        big = t.read_slice(buf)?;
         &big
     };
     let r = file.write(data);
@@ -138,26 +140,26 @@ pub fn write(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
     Ok(r? as isize)
 }
 
-pub fn pread(t: &mut UThread, fd: u64, buf: u64, len: u64, off: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, false)?;
-    if (off as i64) < 0 {
+pub fn pread(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, false)?;
+    if off < 0 {
         return Err(Errno::EINVAL);
     }
-    let mut kbuf = alloc::vec![0u8; (len as usize).min(IO_CHUNK)];
-    let n = file.pread(&mut kbuf, off)?;
-    t.write_bytes(buf, &kbuf[..n])?;
+    let mut kbuf = alloc::vec![0u8; buf.len.min(IO_CHUNK)];
+    let n = file.pread(&mut kbuf, off as u64)?;
+    t.write_slice(buf.addr, &kbuf[..n])?;
     Ok(n as isize)
 }
 
-pub fn pwrite(t: &mut UThread, fd: u64, buf: u64, len: u64, off: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, true)?;
-    if (off as i64) < 0 {
+pub fn pwrite(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, true)?;
+    if off < 0 {
         return Err(Errno::EINVAL);
     }
-    let data = t.read_bytes(buf, (len as usize).min(IO_CHUNK))?;
-    Ok(file.pwrite(&data, off)? as isize)
+    let data = t.read_slice(buf.sub(0, IO_CHUNK))?;
+    Ok(file.pwrite(&data, off as u64)? as isize)
 }
 
 /// Linux's MAX_RW_COUNT: one read or write moves at most this much.
@@ -166,23 +168,28 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// The iovecs of readv/writev (`EINVAL` for more than UIO_MAXIOV or a
 /// negative length); as Linux's import_iovec(), lengths past
 /// [`MAX_RW_COUNT`] in all are cut so the total stays within it.
-fn iovecs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
+fn iovecs(t: &UThread, iov: UserPtr<Iovec>, cnt: u64) -> Result<Vec<(u64, usize)>> {
     // UIO_MAXIOV
     if cnt > 1024 {
         return Err(Errno::EINVAL);
     }
-    let raw = t.read_bytes(iov, cnt as usize * 16)?;
-    let mut v = Vec::with_capacity(cnt as usize);
-    let mut total: usize = 0;
-    for c in raw.chunks_exact(16) {
-        let base = u64::from_le_bytes(c[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let len = u64::from_le_bytes(c[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if (len as i64) < 0 {
+    let mut v = Vec::new();
+    v.try_reserve_exact(cnt as usize).map_err(|_| Errno::ENOMEM)?;
+    // copy_iovec_from_user(): a negative length is EINVAL as it is copied
+    for i in 0..cnt as usize {
+        let Iovec { iov_base, iov_len } = t.read(iov.at(i)?)?;
+        if (iov_len as i64) < 0 {
             return Err(Errno::EINVAL);
         }
-        let len = (len as usize).min(MAX_RW_COUNT - total);
-        total += len;
-        v.push((base, len));
+        v.push((iov_base, iov_len as usize));
+    }
+    // __import_iovec(): access_ok of each whole buffer (an empty one too),
+    // then the lengths cut to MAX_RW_COUNT in all
+    let mut total: usize = 0;
+    for (base, len) in &mut v {
+        UserSlice::new(*base, *len).check()?;
+        *len = (*len).min(MAX_RW_COUNT - total);
+        total += *len;
     }
     Ok(v)
 }
@@ -191,8 +198,8 @@ fn iovecs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
 /// over the iovecs in order (a single read per chunk, so a pipe holding
 /// less than the iovecs ask for returns what it has instead of blocking
 /// for the next iovec); a read shorter than asked ends the call.
-pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn readv(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResult {
+    let file = t.fd(fd)?;
     let vecs = iovecs(t, iov, cnt)?;
     let total: usize = vecs.iter().map(|v| v.1).sum();
     let (mut done, mut at) = (0usize, (0usize, 0usize)); // (iovec, offset in it)
@@ -238,8 +245,8 @@ pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
 /// each chunk written with one write (a writev of at most `PIPE_BUF` bytes
 /// stays one atomic pipe write); a short write ends the call. Gathering
 /// everything first would let 1024 iovecs of 1 MiB ask for 1 GiB of heap.
-pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResult {
+    let file = t.fd(fd)?;
     let vecs = iovecs(t, iov, cnt)?;
     let mut done = 0usize;
     let mut data: Vec<u8> = Vec::new();
@@ -316,19 +323,16 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
     install(t, file, flags & vfs::O_CLOEXEC != 0)
 }
 
-pub fn close(t: &mut UThread, fd: u64) -> SysResult {
-    let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
-    let closed = t.files()?.lock().close(fd)?;
+pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
+    let closed = t.files()?.lock().close(fd.get())?;
     crate::locks::closed(t.pid, &closed);
     drop(closed);
     Ok(0)
 }
 
-pub fn close_range(t: &mut UThread, first: u64, last: u64, flags: u64) -> SysResult {
+pub fn close_range(t: &mut UThread, first: u32, last: u32, flags: u32) -> SysResult {
     let mut files = t.files()?;
-    let first = u32::try_from(first).unwrap_or(u32::MAX);
-    let last = u32::try_from(last).unwrap_or(u32::MAX);
-    let closed = files.close_range(first, last, flags as u32)?;
+    let closed = files.close_range(first, last, flags)?;
     for f in &closed {
         crate::locks::closed(t.pid, f);
     }
@@ -336,14 +340,14 @@ pub fn close_range(t: &mut UThread, first: u64, last: u64, flags: u64) -> SysRes
     Ok(0)
 }
 
-pub fn lseek(t: &mut UThread, fd: u64, off: u64, whence: u64) -> SysResult {
-    let file = t.file(fd)?;
-    Ok(file.lseek(off as i64, whence as u32)? as isize)
+pub fn lseek(t: &mut UThread, fd: Fd, off: i64, whence: u32) -> SysResult {
+    let file = t.fd(fd)?;
+    Ok(file.lseek(off, whence)? as isize)
 }
 
-pub fn fstat(t: &mut UThread, fd: u64, buf: u64) -> SysResult {
-    let st = t.file(fd)?.stat()?;
-    t.write_bytes(buf, &st.to_x86_64_bytes())?;
+pub fn fstat(t: &mut UThread, fd: Fd, buf: UserPtr<StatBuf>) -> SysResult {
+    let st = t.fd(fd)?.stat()?;
+    t.write(buf, st.to_x86_64_bytes())?;
     Ok(0)
 }
 
@@ -365,14 +369,14 @@ pub fn fstatat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, flags: u64)
     Ok(0)
 }
 
-pub fn getdents64(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = t.file(fd)?;
-    let mut kbuf = alloc::vec![0u8; (len as usize).min(1 << 16)];
+pub fn getdents64(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
+    let file = t.fd(fd)?;
+    let mut kbuf = alloc::vec![0u8; buf.len.min(1 << 16)];
     // entries that do not reach the caller are not consumed (Linux's
     // filldir stops before moving the position past them)
     let before = file.lseek(0, SEEK_CUR).ok();
     let n = file.getdents64(&mut kbuf)?;
-    if let Err(e) = t.write_bytes(buf, &kbuf[..n]) {
+    if let Err(e) = t.write_slice(buf.addr, &kbuf[..n]) {
         if let Some(pos) = before {
             let _ = file.lseek(pos as i64, SEEK_SET);
         }
@@ -423,8 +427,9 @@ fn as_pipe(file: &dyn File) -> Option<&crate::pipe::PipeEnd> {
     file.as_any()?.downcast_ref::<crate::pipe::PipeEnd>()
 }
 
-pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
-    let fd32 = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
+    let fd32 = fd.get();
+    let cmd = u64::from(cmd);
     let files = t.files()?;
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
@@ -474,15 +479,13 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
     }
 }
 
-pub fn dup(t: &mut UThread, fd: u64) -> SysResult {
-    let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+pub fn dup(t: &mut UThread, fd: Fd) -> SysResult {
     let nofile = t.nofile();
-    Ok(t.files()?.lock().dup(fd, nofile)? as isize)
+    Ok(t.files()?.lock().dup(fd.get(), nofile)? as isize)
 }
 
-pub fn dup2(t: &mut UThread, old: u64, new: u64) -> SysResult {
-    let old = u32::try_from(old).map_err(|_| Errno::EBADF)?;
-    let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
+pub fn dup2(t: &mut UThread, old: Fd, new: Fd) -> SysResult {
+    let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
     let files = t.files()?;
     let displaced = files.lock().dup2(old, new, nofile)?;
@@ -493,12 +496,11 @@ pub fn dup2(t: &mut UThread, old: u64, new: u64) -> SysResult {
     Ok(new as isize)
 }
 
-pub fn dup3(t: &mut UThread, old: u64, new: u64, flags: u64) -> SysResult {
-    let old = u32::try_from(old).map_err(|_| Errno::EBADF)?;
-    let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
+pub fn dup3(t: &mut UThread, old: Fd, new: Fd, flags: u32) -> SysResult {
+    let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
     let files = t.files()?;
-    let displaced = files.lock().dup3(old, new, flags as u32, nofile)?;
+    let displaced = files.lock().dup3(old, new, flags, nofile)?;
     if let Some(f) = &displaced {
         crate::locks::closed(t.pid, f);
     }
@@ -506,8 +508,7 @@ pub fn dup3(t: &mut UThread, old: u64, new: u64, flags: u64) -> SysResult {
     Ok(new as isize)
 }
 
-pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
-    let flags = flags as u32;
+pub fn pipe2(t: &mut UThread, fds: UserPtr<[u32; 2]>, flags: u32) -> SysResult {
     if flags & !(vfs::O_CLOEXEC | vfs::O_NONBLOCK | vfs::O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -529,10 +530,7 @@ pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
             return Err(e);
         }
     };
-    let mut out = [0u8; 8];
-    out[..4].copy_from_slice(&rfd.to_le_bytes());
-    out[4..].copy_from_slice(&wfd.to_le_bytes());
-    if let Err(e) = t.write_bytes(fds, &out) {
+    if let Err(e) = t.write(fds, [rfd, wfd]) {
         let closed = files.lock().close(rfd);
         drop(closed);
         let closed = files.lock().close(wfd);
@@ -565,8 +563,8 @@ pub fn chdir(t: &mut UThread, pathname: u64) -> SysResult {
     Ok(0)
 }
 
-pub fn fchdir(t: &mut UThread, fd: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
+    let file = t.fd(fd)?;
     let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -670,17 +668,17 @@ pub fn fchmodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysRes
     Ok(0)
 }
 
-pub fn fchmod(t: &mut UThread, fd: u64, mode: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fchmod(t: &mut UThread, fd: Fd, mode: u32) -> SysResult {
+    let file = t.fd(fd)?;
     let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
-    inode.chmod(&cred(t), mode as u32 & 0o7777).map(|_| 0)
+    inode.chmod(&cred(t), mode & 0o7777).map(|_| 0)
 }
 
-pub fn ftruncate(t: &mut UThread, fd: u64, len: u64) -> SysResult {
-    if (len as i64) < 0 {
+pub fn ftruncate(t: &mut UThread, fd: Fd, len: i64) -> SysResult {
+    if len < 0 {
         return Err(Errno::EINVAL);
     }
-    t.file(fd)?.truncate(len).map(|_| 0)
+    t.fd(fd)?.truncate(len as u64).map(|_| 0)
 }
 
 pub fn truncate(t: &mut UThread, pathname: u64, len: u64) -> SysResult {
@@ -689,8 +687,8 @@ pub fn truncate(t: &mut UThread, pathname: u64, len: u64) -> SysResult {
     with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len as i64)).map(|_| 0)
 }
 
-pub fn umask(t: &mut UThread, mask: u64) -> SysResult {
-    Ok(t.fs()?.lock().set_umask(mask as u32) as isize)
+pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
+    Ok(t.fs()?.lock().set_umask(mask) as isize)
 }
 
 /// mount(2): tmpfs, ramfs, devtmpfs, sysfs (a fresh ramfs) and proc;
@@ -904,8 +902,8 @@ fn fs_statfs(inode: &Inode) -> vfs::StatFs {
     vfs::StatFs { fs_type: crate::fs::fs_magic(inode), ..inode.statfs() }
 }
 
-pub fn fstatfs(t: &mut UThread, fd: u64, buf: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fstatfs(t: &mut UThread, fd: Fd, buf: u64) -> SysResult {
+    let file = t.fd(fd)?;
     let st = match file.inode() {
         Some(i) => fs_statfs(i),
         None => vfs::StatFs { fs_type: 0x5049_5045, bsize: 4096, namelen: 255, ..Default::default() },

@@ -8,6 +8,7 @@ use super::fs::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, cred, path, with_ctx};
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use linux_abi::args::Fd;
 use linux_abi::{Errno, Result};
 use vfs::{File, FileType, Inode};
 
@@ -690,8 +691,8 @@ pub fn fadvise64(t: &mut UThread, fd: u64, _offset: u64, len: u64, advice: u64) 
 /// a bad or O_PATH fd, `EINVAL` for a file without an fsync method (pipes,
 /// devices, the console, /proc files, epoll); 0 for ramfs/tmpfs files and
 /// directories (noop_fsync).
-pub fn fsync(t: &mut UThread, fd: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fsync(t: &mut UThread, fd: Fd) -> SysResult {
+    let file = t.fd(fd)?;
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
@@ -707,8 +708,8 @@ pub fn fsync(t: &mut UThread, fd: u64) -> SysResult {
 }
 
 /// syncfs(2): `EBADF` for a bad or O_PATH fd; nothing to write back.
-pub fn syncfs(t: &mut UThread, fd: u64) -> SysResult {
-    if t.file(fd)?.status_flags() & vfs::O_PATH != 0 {
+pub fn syncfs(t: &mut UThread, fd: Fd) -> SysResult {
+    if t.fd(fd)?.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
     Ok(0)

@@ -18,6 +18,9 @@ use crate::proc::{Hooks, Kernel, table};
 use crate::uthread::{self, Flow, UThread};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use linux_abi::abi::Timespec;
+use linux_abi::args::{Args, Fd, UserCStr, UserPtr, UserSlice, access_ok};
+use linux_abi::pod::Pod;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::seams::{Files, Fs};
@@ -33,39 +36,39 @@ pub type SysResult = Result<isize>;
 /// Runs the system call `nr` for `t`; returns what the thread does next and
 /// the call's result (`None` when the call set the registers itself).
 pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
-    let a = t.ctx.syscall_args();
+    let a = Args(t.ctx.syscall_args());
     log::trace!("pid {} tid {}: syscall {} {:x?}", t.pid, t.tid, n, a);
     let r: SysResult = match n as usize {
-        nr::READ => fs::read(t, a[0], a[1], a[2]),
-        nr::WRITE => fs::write(t, a[0], a[1], a[2]),
-        nr::READV => fs::readv(t, a[0], a[1], a[2]),
-        nr::WRITEV => fs::writev(t, a[0], a[1], a[2]),
-        nr::PREAD64 => fs::pread(t, a[0], a[1], a[2], a[3]),
-        nr::PWRITE64 => fs::pwrite(t, a[0], a[1], a[2], a[3]),
+        nr::READ => fs::read(t, a.fd(0), a.buf(1, 2)),
+        nr::WRITE => fs::write(t, a.fd(0), a.buf(1, 2)),
+        nr::READV => fs::readv(t, a.fd(0), a.ptr(1), a[2]),
+        nr::WRITEV => fs::writev(t, a.fd(0), a.ptr(1), a[2]),
+        nr::PREAD64 => fs::pread(t, a.fd(0), a.buf(1, 2), a.long(3)),
+        nr::PWRITE64 => fs::pwrite(t, a.fd(0), a.buf(1, 2), a.long(3)),
         nr::OPEN => fs::openat(t, fs::AT_FDCWD, a[0], a[1], a[2]),
         nr::OPENAT => fs::openat(t, a[0], a[1], a[2], a[3]),
         nr::CREAT => fs::openat(t, fs::AT_FDCWD, a[0], 0o1101, a[1]),
-        nr::CLOSE => fs::close(t, a[0]),
+        nr::CLOSE => fs::close(t, a.fd(0)),
         nr::SENDFILE => fs::sendfile(t, a[0], a[1], a[2], a[3]),
-        nr::CLOSE_RANGE => fs::close_range(t, a[0], a[1], a[2]),
-        nr::LSEEK => fs::lseek(t, a[0], a[1], a[2]),
-        nr::FSTAT => fs::fstat(t, a[0], a[1]),
+        nr::CLOSE_RANGE => fs::close_range(t, a.uint(0), a.uint(1), a.uint(2)),
+        nr::LSEEK => fs::lseek(t, a.fd(0), a.long(1), a.uint(2)),
+        nr::FSTAT => fs::fstat(t, a.fd(0), a.ptr(1)),
         nr::STAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], 0),
         nr::LSTAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], fs::AT_SYMLINK_NOFOLLOW),
         nr::NEWFSTATAT => fs::fstatat(t, a[0], a[1], a[2], a[3]),
         nr::STATX => fs_extra::statx(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::GETDENTS64 => fs::getdents64(t, a[0], a[1], a[2]),
+        nr::GETDENTS64 => fs::getdents64(t, a.fd(0), UserSlice::new(a[1], a.uint(2) as usize)),
         nr::IOCTL => fs::ioctl(t, a[0], a[1], a[2]),
-        nr::FCNTL => fs::fcntl(t, a[0], a[1], a[2]),
+        nr::FCNTL => fs::fcntl(t, a.fd(0), a.uint(1), a[2]),
         nr::FLOCK => crate::locks::flock(t, a[0], a[1]),
-        nr::DUP => fs::dup(t, a[0]),
-        nr::DUP2 => fs::dup2(t, a[0], a[1]),
-        nr::DUP3 => fs::dup3(t, a[0], a[1], a[2]),
-        nr::PIPE => fs::pipe2(t, a[0], 0),
-        nr::PIPE2 => fs::pipe2(t, a[0], a[1]),
+        nr::DUP => fs::dup(t, a.fd(0)),
+        nr::DUP2 => fs::dup2(t, a.fd(0), a.fd(1)),
+        nr::DUP3 => fs::dup3(t, a.fd(0), a.fd(1), a.uint(2)),
+        nr::PIPE => fs::pipe2(t, a.ptr(0), 0),
+        nr::PIPE2 => fs::pipe2(t, a.ptr(0), a.uint(1)),
         nr::GETCWD => fs::getcwd(t, a[0], a[1]),
         nr::CHDIR => fs::chdir(t, a[0]),
-        nr::FCHDIR => fs::fchdir(t, a[0]),
+        nr::FCHDIR => fs::fchdir(t, a.fd(0)),
         nr::MKDIR => fs::mkdirat(t, fs::AT_FDCWD, a[0], a[1]),
         nr::MKDIRAT => fs::mkdirat(t, a[0], a[1], a[2]),
         nr::UNLINK => fs::unlinkat(t, fs::AT_FDCWD, a[0], 0),
@@ -85,19 +88,19 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FACCESSAT2 => fs::faccessat(t, a[0], a[1], a[2], a[3]),
         nr::CHMOD => fs::fchmodat(t, fs::AT_FDCWD, a[0], a[1]),
         nr::FCHMODAT => fs::fchmodat(t, a[0], a[1], a[2]),
-        nr::FCHMOD => fs::fchmod(t, a[0], a[1]),
+        nr::FCHMOD => fs::fchmod(t, a.fd(0), a.uint(1)),
         nr::CHOWN => fs::fchownat(t, fs::AT_FDCWD, a[0], a[1], a[2], 0),
         nr::LCHOWN => fs::fchownat(t, fs::AT_FDCWD, a[0], a[1], a[2], fs::AT_SYMLINK_NOFOLLOW),
         nr::FCHOWN => fs::fchownat(t, a[0], 0, a[1], a[2], u64::from(vfs::AT_EMPTY_PATH)),
         nr::FCHOWNAT => fs::fchownat(t, a[0], a[1], a[2], a[3], a[4]),
         nr::UTIMENSAT => fs::utimensat(t, a[0], a[1], a[2], a[3]),
         nr::STATFS => fs::statfs(t, a[0], a[1]),
-        nr::FSTATFS => fs::fstatfs(t, a[0], a[1]),
-        nr::FTRUNCATE => fs::ftruncate(t, a[0], a[1]),
+        nr::FSTATFS => fs::fstatfs(t, a.fd(0), a[1]),
+        nr::FTRUNCATE => fs::ftruncate(t, a.fd(0), a.long(1)),
         nr::TRUNCATE => fs::truncate(t, a[0], a[1]),
-        nr::UMASK => fs::umask(t, a[0]),
-        nr::FSYNC | nr::FDATASYNC => fs_extra::fsync(t, a[0]),
-        nr::SYNCFS => fs_extra::syncfs(t, a[0]),
+        nr::UMASK => fs::umask(t, a.uint(0)),
+        nr::FSYNC | nr::FDATASYNC => fs_extra::fsync(t, a.fd(0)),
+        nr::SYNCFS => fs_extra::syncfs(t, a.fd(0)),
         nr::SYNC => Ok(0),
         nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
@@ -126,8 +129,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::EPOLL_CREATE1 => epoll::epoll_create1(t, a[0]),
         nr::EPOLL_CTL => epoll::epoll_ctl(t, a[0], a[1], a[2], a[3]),
         nr::EPOLL_WAIT => epoll::epoll_wait(t, a[0], a[1], a[2], a[3]),
-        nr::EPOLL_PWAIT => epoll::epoll_pwait(t, a),
-        nr::EPOLL_PWAIT2 => epoll::epoll_pwait2(t, a),
+        nr::EPOLL_PWAIT => epoll::epoll_pwait(t, a.0),
+        nr::EPOLL_PWAIT2 => epoll::epoll_pwait2(t, a.0),
         nr::SIGNALFD => crate::signalfd::signalfd(t, a[0], a[1], a[2]),
         nr::TIMERFD_CREATE => crate::timerfd::timerfd_create(t, a[0], a[1]),
         nr::EVENTFD => crate::eventfd::eventfd(t, a[0]),
@@ -236,8 +239,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SETHOSTNAME => time::sethostname(t, a[0], a[1]),
         nr::CLOCK_SETTIME => time::clock_settime(t, a[0], a[1]),
         nr::UNSHARE => task::unshare(t, a[0]),
-        nr::PROCESS_VM_READV => crate::ptrace::process_vm(t, a, false),
-        nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a, true),
+        nr::PROCESS_VM_READV => crate::ptrace::process_vm(t, a.0, false),
+        nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a.0, true),
         nr::MEMBARRIER => time::membarrier(t, a[0], a[1], a[2]),
         nr::MLOCK2 => mm::mlock(t, a[0], a[1], a[2]),
         nr::FUTEX_WAITV => crate::futex::sys_futex_waitv(t, a[0], a[1], a[2], a[3], a[4]),
@@ -286,65 +289,122 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
     (Flow::Continue, Some(r))
 }
 
+/// The one way user memory is read and written: typed pointers
+/// ([`UserPtr`] of a [`Pod`] value, [`UserSlice`] of bytes, [`UserCStr`]),
+/// each checked with Linux's `access_ok` (below `TASK_SIZE_MAX`) before the
+/// address space copies (`EFAULT` for an unmapped or unreadable byte).
 impl UThread {
+    /// Reads one value (`get_user`, `copy_from_user` of a struct).
+    pub fn read<T: Pod>(&self, p: UserPtr<T>) -> Result<T> {
+        if !p.access_ok() {
+            return Err(Errno::EFAULT);
+        }
+        self.vm.lock().read_val(p.addr() as usize)
+    }
+
+    /// Writes one value (`put_user`, `copy_to_user` of a struct).
+    pub fn write<T: Pod>(&self, p: UserPtr<T>, v: T) -> Result<()> {
+        if !p.access_ok() {
+            return Err(Errno::EFAULT);
+        }
+        self.vm.lock().write_val(p.addr() as usize, v)
+    }
+
+    /// Fills `buf` from user memory at `addr`.
+    pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        UserSlice::new(addr, buf.len()).check()?;
+        self.vm.lock().read_user(addr as usize, buf)
+    }
+
+    /// The bytes of `s` in a new buffer (`ENOMEM` when the heap cannot hold
+    /// them).
+    pub fn read_slice(&self, s: UserSlice) -> Result<Vec<u8>> {
+        s.check()?;
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(s.len).map_err(|_| Errno::ENOMEM)?;
+        buf.resize(s.len, 0);
+        self.vm.lock().read_user(s.addr as usize, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Copies `data` to user memory at `addr` (`copy_to_user`).
+    pub fn write_slice(&self, addr: u64, data: &[u8]) -> Result<()> {
+        UserSlice::new(addr, data.len()).check()?;
+        self.vm.lock().write_user(addr as usize, data)
+    }
+
+    /// A NUL-terminated string of at most `limit` bytes with the NUL
+    /// (`strncpy_from_user`: `EFAULT`, `ENAMETOOLONG`).
+    pub fn read_str(&self, s: UserCStr, limit: usize) -> Result<Vec<u8>> {
+        if !access_ok(s.0, 1) {
+            return Err(Errno::EFAULT);
+        }
+        self.vm.lock().read_cstr(s.0 as usize, limit)
+    }
+
     /// Reads `len` bytes of user memory.
     pub fn read_bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
-        let mut buf = alloc::vec![0u8; len];
-        self.vm.lock().read_user(addr as usize, &mut buf)?;
-        Ok(buf)
+        self.read_slice(UserSlice::new(addr, len))
     }
 
     /// Copies `data` to user memory.
     pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
-        self.vm.lock().write_user(addr as usize, data)
+        self.write_slice(addr, data)
     }
 
-    /// Reads a plain value.
+    /// Reads a `u64`.
     pub fn read_u64(&self, addr: u64) -> Result<u64> {
-        let b = self.read_bytes(addr, 8)?;
-        Ok(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        self.read(UserPtr::new(addr))
     }
 
-    /// Writes a plain value.
+    /// Writes a `u64`.
     pub fn write_u64(&self, addr: u64, v: u64) -> Result<()> {
-        self.write_bytes(addr, &v.to_le_bytes())
+        self.write(UserPtr::new(addr), v)
     }
 
     /// A `struct timespec` as nanoseconds: `EFAULT`, or `EINVAL` for a
     /// negative time or nanoseconds outside 0..1e9 (as every time syscall).
     pub fn read_timespec(&self, addr: u64) -> Result<u64> {
-        let sec = self.read_u64(addr)? as i64;
-        let nsec = self.read_u64(addr.checked_add(8).ok_or(Errno::EFAULT)?)? as i64;
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        let ts: Timespec = self.read(UserPtr::new(addr))?;
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(Errno::EINVAL);
         }
-        Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+        Ok((ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64))
     }
 
-    /// Writes a 32-bit value.
+    /// Writes a `u32`.
     pub fn write_u32(&self, addr: u64, v: u32) -> Result<()> {
-        self.write_bytes(addr, &v.to_le_bytes())
+        self.write(UserPtr::new(addr), v)
     }
 
     /// Reads a NUL-terminated string of at most `limit` bytes (with the NUL).
     pub fn read_cstr(&self, addr: u64, limit: usize) -> Result<Vec<u8>> {
-        self.vm.lock().read_cstr(addr as usize, limit)
+        self.read_str(UserCStr(addr), limit)
     }
+}
 
-    /// The thread's fd table.
+/// The thread's tables, through its caches ([`UThread::files_cache`]): no
+/// process-table lock on the fd paths.
+impl UThread {
+    /// The thread's fd table (`EBADF` once the thread has none).
     pub fn files(&self) -> Result<Files<Kernel>> {
-        table().with_thread(self.tid, |th| th.files.as_ref().map(|f| f.share())).flatten().ok_or(Errno::EBADF)
+        self.files_cache.upgrade().ok_or(Errno::EBADF)
     }
 
     /// The thread's root, cwd and umask.
     pub fn fs(&self) -> Result<Fs<Kernel>> {
-        table().with_thread(self.tid, |th| th.fs.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)
+        self.fs_cache.upgrade().ok_or(Errno::ENOENT)
     }
 
-    /// The open file behind `fd`.
+    /// The open file behind `fd` (`EBADF`).
+    pub fn fd(&self, fd: Fd) -> Result<Arc<dyn vfs::File>> {
+        self.files()?.lock().get(fd.get())
+    }
+
+    /// The open file behind a raw register holding an fd: `unsigned int`,
+    /// so its low 32 bits ([`linux_abi::args::Args::fd`]).
     pub fn file(&self, fd: u64) -> Result<Arc<dyn vfs::File>> {
-        let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
-        self.files()?.lock().get(fd)
+        self.fd(Fd(fd as u32))
     }
 
     /// The RLIMIT_NOFILE soft limit.

@@ -211,7 +211,10 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     if r == Err(Errno::EINVAL) && flags & process::clone::NS_FLAGS.bits() != 0 {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
     }
-    r.map(|_| 0)
+    let r = r.map(|_| 0);
+    // CLONE_FILES / CLONE_FS may have given the thread new tables
+    t.refresh_files();
+    r
 }
 
 /// Publishes the caller's registers to the table (clone copies them).
