@@ -7,6 +7,8 @@
 #include "kt.h"
 
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/uio.h>
 
 #define HI (1UL << 32)
@@ -132,6 +134,29 @@ KT_CASE(iovecs_are_checked_whole_before_any_io) {
     KT_SYS_RET(readv(fd, KADDR, 0), 0);
     KT_SYS_ERR(readv(-1, bad, 2), EBADF);
     close(fd);
+}
+
+KT_CASE(clock_ids_and_timer_kinds_are_ints) {
+    struct timespec ts = {-1, -1};
+    KT_SYS_RET(syscall(SYS_clock_gettime, HI | CLOCK_MONOTONIC, &ts), 0);
+    KT_TRUE(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000, "tv_nsec %ld", ts.tv_nsec);
+    KT_SYS_RET(syscall(SYS_clock_getres, HI | CLOCK_REALTIME, &ts), 0);
+    KT_EQ(ts.tv_sec, 0);
+    KT_SYS_ERR(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, KADDR), EFAULT);
+    struct itimerval it;
+    KT_SYS_RET(syscall(SYS_getitimer, HI | ITIMER_REAL, &it), 0);
+    KT_SYS_ERR(syscall(SYS_getitimer, HI | 3, &it), EINVAL);
+    KT_SYS_ERR(syscall(SYS_getitimer, ITIMER_REAL, KADDR), EFAULT);
+    KT_SYS_ERR(syscall(SYS_setitimer, ITIMER_REAL, KADDR, 0), EFAULT);
+    /* flags HI: TIMER_ABSTIME is bit 0 of an int, so a relative sleep */
+    struct timespec req = {0, 1000};
+    KT_SYS_RET(syscall(SYS_clock_nanosleep, HI | CLOCK_MONOTONIC, HI, &req, 0), 0);
+    KT_SYS_ERR(syscall(SYS_nanosleep, KADDR, 0), EFAULT);
+    struct timespec bad = {0, 1000000000};
+    KT_SYS_ERR(syscall(SYS_nanosleep, &bad, 0), EINVAL);
+    struct timeval tv;
+    KT_SYS_RET(syscall(SYS_gettimeofday, &tv, 0), 0);
+    KT_TRUE(tv.tv_usec >= 0 && tv.tv_usec < 1000000, "tv_usec %ld", tv.tv_usec);
 }
 
 KT_MAIN()

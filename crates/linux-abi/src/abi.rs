@@ -24,6 +24,49 @@ abi_struct! {
 }
 
 abi_struct! {
+    /// `struct itimerval` of setitimer(2)/getitimer(2).
+    pub struct Itimerval {
+        /// The period.
+        pub it_interval: Timeval,
+        /// The time to the next expiry.
+        pub it_value: Timeval,
+    }
+}
+
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+impl Timespec {
+    /// `ns` nanoseconds (a time since an epoch or a duration).
+    pub fn from_ns(ns: u64) -> Self {
+        Self { tv_sec: (ns / NSEC_PER_SEC) as i64, tv_nsec: (ns % NSEC_PER_SEC) as i64 }
+    }
+    /// In nanoseconds (saturating), or `EINVAL` for a negative time or
+    /// nanoseconds outside 0..10^9, as every time syscall checks
+    /// (`timespec64_valid` plus the sign).
+    pub fn to_ns(self) -> crate::Result<u64> {
+        if self.tv_sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&self.tv_nsec) {
+            return Err(crate::Errno::EINVAL);
+        }
+        Ok((self.tv_sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(self.tv_nsec as u64))
+    }
+}
+
+impl Timeval {
+    /// `ns` nanoseconds, cut to microseconds.
+    pub fn from_ns(ns: u64) -> Self {
+        Self { tv_sec: (ns / NSEC_PER_SEC) as i64, tv_usec: (ns % NSEC_PER_SEC / 1000) as i64 }
+    }
+    /// In nanoseconds (saturating), or `EINVAL` for a negative time or
+    /// microseconds outside 0..10^6.
+    pub fn to_ns(self) -> crate::Result<u64> {
+        if self.tv_sec < 0 || !(0..1_000_000).contains(&self.tv_usec) {
+            return Err(crate::Errno::EINVAL);
+        }
+        Ok((self.tv_sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(self.tv_usec as u64 * 1000))
+    }
+}
+
+abi_struct! {
     /// `struct timezone`.
     pub struct Timezone {
         /// Minutes west of Greenwich.
@@ -118,6 +161,28 @@ mod tests {
         let mut back = [0u8; CLONE_ARGS_SIZE_VER2];
         a.to_bytes(&mut back);
         assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn times_convert_with_linuxs_checks() {
+        use crate::Errno;
+        assert_eq!(Timespec::from_ns(3_000_000_007), Timespec { tv_sec: 3, tv_nsec: 7 });
+        assert_eq!(Timespec { tv_sec: 3, tv_nsec: 7 }.to_ns(), Ok(3_000_000_007));
+        assert_eq!(Timespec { tv_sec: -1, tv_nsec: 0 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timespec { tv_sec: 0, tv_nsec: 1_000_000_000 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timespec { tv_sec: 0, tv_nsec: -1 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timespec { tv_sec: i64::MAX, tv_nsec: 999_999_999 }.to_ns(), Ok(u64::MAX));
+        assert_eq!(Timeval::from_ns(2_000_001_999), Timeval { tv_sec: 2, tv_usec: 1 });
+        assert_eq!(Timeval { tv_sec: 2, tv_usec: 1 }.to_ns(), Ok(2_000_001_000));
+        assert_eq!(Timeval { tv_sec: 0, tv_usec: 1_000_000 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timeval { tv_sec: -5, tv_usec: 0 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Itimerval::SIZE, 32);
+        let it = Itimerval { it_interval: Timeval::from_ns(1), it_value: Timeval { tv_sec: 9, tv_usec: 8 } };
+        let mut b = [0u8; 32];
+        it.to_bytes(&mut b);
+        assert_eq!(b[16], 9);
+        assert_eq!(b[24], 8);
+        assert_eq!(Itimerval::from_bytes(&b), it);
     }
 
     #[test]

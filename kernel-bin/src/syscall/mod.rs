@@ -196,8 +196,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RT_SIGQUEUEINFO => task::rt_sigqueueinfo(t, a[0], None, a[1], a[2]),
         nr::RT_TGSIGQUEUEINFO => task::rt_sigqueueinfo(t, a[0], Some(a[1]), a[2], a[3]),
         nr::ALARM => time::alarm(t, a[0]),
-        nr::SETITIMER => time::setitimer(t, a[0], a[1], a[2]),
-        nr::GETITIMER => time::getitimer(t, a[0], a[1]),
+        nr::SETITIMER => time::setitimer(t, a.uint(0), a.ptr(1), a.ptr(2)),
+        nr::GETITIMER => time::getitimer(t, a.uint(0), a.ptr(1)),
         nr::MREMAP => mm::mremap(t, a[0], a[1], a[2], a[3], a[4]),
         nr::RT_SIGRETURN => return (uthread::sigreturn(t), None),
         nr::EXIT => {
@@ -221,12 +221,12 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         }
         nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a[0], a[1], a[2]),
         nr::GETRANDOM => time::getrandom(t, a[0], a[1], a[2]),
-        nr::CLOCK_GETTIME => time::clock_gettime(t, a[0], a[1]),
-        nr::CLOCK_GETRES => time::clock_getres(t, a[0], a[1]),
-        nr::GETTIMEOFDAY => time::gettimeofday(t, a[0], a[1]),
-        nr::TIME => time::time(t, a[0]),
-        nr::NANOSLEEP => time::nanosleep(t, 1, 0, a[0], a[1]),
-        nr::CLOCK_NANOSLEEP => time::nanosleep(t, a[0], a[1], a[2], a[3]),
+        nr::CLOCK_GETTIME => time::clock_gettime(t, a.uint(0), a.ptr(1)),
+        nr::CLOCK_GETRES => time::clock_getres(t, a.uint(0), a.ptr(1)),
+        nr::GETTIMEOFDAY => time::gettimeofday(t, a.ptr(0), a.ptr(1)),
+        nr::TIME => time::time(t, a.ptr(0)),
+        nr::NANOSLEEP => time::nanosleep(t, 1, 0, a.ptr(0), a.ptr(1)),
+        nr::CLOCK_NANOSLEEP => time::nanosleep(t, a.uint(0), a.uint(1), a.ptr(2), a.ptr(3)),
         nr::FUTEX => crate::futex::sys_futex(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
         nr::CAPGET => task::capget(t, a[0], a[1]),
@@ -235,9 +235,9 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MUNLOCK => mm::munlock(t, a[0], a[1]),
         nr::MLOCKALL => mm::mlockall(t, a[0]),
         nr::MUNLOCKALL => mm::munlockall(t),
-        nr::SETTIMEOFDAY => time::settimeofday(t, a[0], a[1]),
+        nr::SETTIMEOFDAY => time::settimeofday(t, a.ptr(0), a.ptr(1)),
         nr::SETHOSTNAME => time::sethostname(t, a[0], a[1]),
-        nr::CLOCK_SETTIME => time::clock_settime(t, a[0], a[1]),
+        nr::CLOCK_SETTIME => time::clock_settime(t, a.uint(0), a.ptr(1)),
         nr::UNSHARE => task::unshare(t, a[0]),
         nr::PROCESS_VM_READV => crate::ptrace::process_vm(t, a.0, false),
         nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a.0, true),
@@ -365,11 +365,7 @@ impl UThread {
     /// A `struct timespec` as nanoseconds: `EFAULT`, or `EINVAL` for a
     /// negative time or nanoseconds outside 0..1e9 (as every time syscall).
     pub fn read_timespec(&self, addr: u64) -> Result<u64> {
-        let ts: Timespec = self.read(UserPtr::new(addr))?;
-        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Ok((ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64))
+        self.read(UserPtr::<Timespec>::new(addr))?.to_ns()
     }
 
     /// Writes a `u32`.
