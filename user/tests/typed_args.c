@@ -159,4 +159,27 @@ KT_CASE(clock_ids_and_timer_kinds_are_ints) {
     KT_TRUE(tv.tv_usec >= 0 && tv.tv_usec < 1000000, "tv_usec %ld", tv.tv_usec);
 }
 
+KT_CASE(dirfd_is_an_int_and_at_fdcwd_its_low_half) {
+    /* AT_FDCWD (-100) with anything in the high half is still AT_FDCWD */
+    int fd = KT_SYS_OK(syscall(SYS_openat, 0x12345678ffffff9cUL, "/dev/null", O_RDONLY));
+    close(fd);
+    int dir = KT_SYS_OK(open("/dev", O_RDONLY | O_DIRECTORY));
+    fd = KT_SYS_OK(syscall(SYS_openat, HI | dir, "null", O_WRONLY));
+    KT_SYS_RET(write(fd, "x", 1), 1);
+    close(fd);
+    struct stat st;
+    KT_SYS_RET(syscall(SYS_newfstatat, HI | dir, "", &st, AT_EMPTY_PATH), 0);
+    KT_TRUE(S_ISDIR(st.st_mode), "mode %o", st.st_mode);
+    KT_SYS_RET(syscall(SYS_faccessat, HI | dir, "null", HI | W_OK), 0);
+    KT_SYS_RET(syscall(SYS_newfstatat, 0xffffff9cUL, "/dev/null", &st, 0), 0);
+    KT_TRUE(S_ISCHR(st.st_mode), "mode %o", st.st_mode);
+    /* -100 without the sign in 64 bits is still the int -100 */
+    KT_SYS_ERR(syscall(SYS_newfstatat, 0xffffff9bUL, "null", &st, 0), EBADF);
+    KT_SYS_ERR(syscall(SYS_newfstatat, dir, "null", KADDR, 0), EFAULT);
+    struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    KT_SYS_RET(syscall(SYS_utimensat, HI | dir, "null", times, 0), 0);
+    KT_SYS_ERR(syscall(SYS_utimensat, dir, "null", KADDR, 0), EFAULT);
+    close(dir);
+}
+
 KT_MAIN()

@@ -66,6 +66,14 @@ impl DirFd {
     pub fn from_int(dfd: i32) -> Self {
         if dfd == AT_FDCWD { DirFd::Cwd } else { DirFd::Fd(Fd(dfd as u32)) }
     }
+    /// The descriptor a call that wants a file here looks up: `AT_FDCWD`
+    /// itself for [`DirFd::Cwd`] (no file has that number: `EBADF`).
+    pub fn fd(self) -> Fd {
+        match self {
+            DirFd::Cwd => Fd(AT_FDCWD as u32),
+            DirFd::Fd(fd) => fd,
+        }
+    }
 }
 
 /// A pointer to one `T` in user memory (a typed address, unchecked).
@@ -270,6 +278,8 @@ mod tests {
         assert_eq!(Args([3, 0, 0, 0, 0, 0]).dirfd(0), DirFd::Fd(Fd(3)));
         assert_eq!(Args([(-1i64) as u64, 0, 0, 0, 0, 0]).dirfd(0), DirFd::Fd(Fd(u32::MAX)));
         assert_eq!(DirFd::from_int(-101), DirFd::Fd(Fd(-101i32 as u32)));
+        assert_eq!(DirFd::Cwd.fd(), Fd(0xffff_ff9c));
+        assert_eq!(DirFd::Fd(Fd(7)).fd(), Fd(7));
     }
 
     #[test]

@@ -5,13 +5,13 @@ use crate::proc::table;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use linux_abi::abi::Iovec;
-use linux_abi::args::{Fd, UserPtr, UserSlice};
+use linux_abi::abi::{Iovec, Timespec};
+use linux_abi::args::{DirFd, Fd, UserCStr, UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{Ctx, File, Inode, Opened};
 
-/// `AT_FDCWD` as the raw register value (-100).
-pub const AT_FDCWD: u64 = (-100i64) as u64;
+/// `AT_FDCWD`: the *at calls' start at the working directory.
+pub const AT_FDCWD: DirFd = DirFd::Cwd;
 /// `AT_SYMLINK_NOFOLLOW`.
 pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 /// `AT_REMOVEDIR`.
@@ -43,16 +43,14 @@ pub(crate) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
 }
 
 /// Root, the start directory for `dirfd`, and the umask.
-fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
+fn start(t: &UThread, dirfd: DirFd) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
     let fs = t.fs()?;
     let (root, cwd, umask) = {
         let f = fs.lock();
         (f.root().clone(), f.cwd().clone(), f.umask())
     };
-    if dirfd as i32 == AT_FDCWD as i32 {
-        return Ok((root, cwd, umask));
-    }
-    let file = t.file(dirfd)?;
+    let DirFd::Fd(fd) = dirfd else { return Ok((root, cwd, umask)) };
+    let file = t.fd(fd)?;
     let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -62,7 +60,7 @@ fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
 
 pub(crate) fn with_ctx<R>(
     t: &UThread,
-    dirfd: u64,
+    dirfd: DirFd,
     f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
 ) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
@@ -298,7 +296,7 @@ pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResu
     Ok(done as isize)
 }
 
-pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
+pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     let flags = flags as u32;
     let creates =
@@ -351,16 +349,16 @@ pub fn fstat(t: &mut UThread, fd: Fd, buf: UserPtr<StatBuf>) -> SysResult {
     Ok(0)
 }
 
-pub fn fstatat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, flags: u64) -> SysResult {
+pub fn fstatat(t: &mut UThread, dirfd: DirFd, pathname: u64, buf: u64, flags: u64) -> SysResult {
     let p = t.read_cstr(pathname, PATH_MAX)?;
     let st = if p.is_empty() {
         if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
             return Err(Errno::ENOENT);
         }
-        if dirfd as i32 == AT_FDCWD as i32 {
+        if dirfd == DirFd::Cwd {
             with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, b".", 0))?
         } else {
-            t.file(dirfd)?.stat()?
+            t.fd(dirfd.fd())?.stat()?
         }
     } else {
         with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags as u32))?
@@ -575,7 +573,7 @@ pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
     Ok(0)
 }
 
-pub fn mkdirat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
+pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode as u32 & 0o7777))?;
     crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
@@ -584,7 +582,7 @@ pub fn mkdirat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResu
     Ok(0)
 }
 
-pub fn unlinkat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64) -> SysResult {
+pub fn unlinkat(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64) -> SysResult {
     let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags as u32))?;
     crate::dnotify::event(&p, file_lock::DN_DELETE, |q| {
@@ -595,9 +593,9 @@ pub fn unlinkat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64) -> SysRe
 
 pub fn renameat(
     t: &mut UThread,
-    olddir: u64,
+    olddir: DirFd,
     oldpath: u64,
-    newdir: u64,
+    newdir: DirFd,
     newpath: u64,
     flags: u64,
 ) -> SysResult {
@@ -614,7 +612,7 @@ pub fn renameat(
     Ok(0)
 }
 
-pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u64) -> SysResult {
+pub fn readlinkat(t: &mut UThread, dirfd: DirFd, pathname: u64, buf: u64, size: u64) -> SysResult {
     if (size as i64) <= 0 {
         return Err(Errno::EINVAL);
     }
@@ -625,7 +623,7 @@ pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u6
     Ok(n as isize)
 }
 
-pub fn symlinkat(t: &mut UThread, target: u64, dirfd: u64, linkpath: u64) -> SysResult {
+pub fn symlinkat(t: &mut UThread, target: u64, dirfd: DirFd, linkpath: u64) -> SysResult {
     let tg = path(t, target)?;
     let p = path(t, linkpath)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p))?;
@@ -637,9 +635,9 @@ pub fn symlinkat(t: &mut UThread, target: u64, dirfd: u64, linkpath: u64) -> Sys
 
 pub fn linkat(
     t: &mut UThread,
-    olddir: u64,
+    olddir: DirFd,
     oldpath: u64,
-    newdir: u64,
+    newdir: DirFd,
     newpath: u64,
     flags: u64,
 ) -> SysResult {
@@ -653,15 +651,15 @@ pub fn linkat(
     Ok(0)
 }
 
-pub fn faccessat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, flags: u64) -> SysResult {
+pub fn faccessat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, flags: u32) -> SysResult {
     if mode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode as u32, flags as u32)).map(|_| 0)
+    let p = path(t, pathname.0)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
 }
 
-pub fn fchmodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
+pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64) -> SysResult {
     let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode as u32 & 0o7777, 0))?;
     crate::dnotify::attrib(&p, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
@@ -837,7 +835,7 @@ pub fn sendfile(t: &mut UThread, out_fd: u64, in_fd: u64, offp: u64, count: u64)
 }
 
 /// chown(2) family; -1 (as u32::MAX) leaves an id unchanged.
-pub fn fchownat(t: &mut UThread, dirfd: u64, pathname: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
+pub fn fchownat(t: &mut UThread, dirfd: DirFd, pathname: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
     // do_fchownat(): only these two flags exist
     if flags & !(AT_SYMLINK_NOFOLLOW | u64::from(vfs::AT_EMPTY_PATH)) != 0 {
         return Err(Errno::EINVAL);
@@ -849,14 +847,14 @@ pub fn fchownat(t: &mut UThread, dirfd: u64, pathname: u64, uid: u64, gid: u64, 
         if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
             return Err(Errno::ENOENT);
         }
-        let inode = t.file(dirfd)?.inode().cloned().ok_or(Errno::EBADF)?;
+        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.chown(&cred(t), id(uid), id(gid)).map(|_| 0);
     }
     with_ctx(t, dirfd, |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags as u32)).map(|_| 0)
 }
 
 /// utimensat(2): NULL times set both to now; UTIME_NOW/UTIME_OMIT as Linux.
-pub fn utimensat(t: &mut UThread, dirfd: u64, pathname: u64, times: u64, flags: u64) -> SysResult {
+pub fn utimensat(t: &mut UThread, dirfd: DirFd, pathname: u64, times: u64, flags: u64) -> SysResult {
     // do_utimes(): only these two flags exist
     if flags & !(AT_SYMLINK_NOFOLLOW | u64::from(vfs::AT_EMPTY_PATH)) != 0 {
         return Err(Errno::EINVAL);
@@ -864,17 +862,12 @@ pub fn utimensat(t: &mut UThread, dirfd: u64, pathname: u64, times: u64, flags: 
     let ts = if times == 0 {
         None
     } else {
-        let mut v = [vfs::Timespec::new(0, 0); 2];
-        for (i, slot) in v.iter_mut().enumerate() {
-            let at = times.checked_add(16 * i as u64).ok_or(Errno::EFAULT)?;
-            let nsec_at = at.checked_add(8).ok_or(Errno::EFAULT)?;
-            *slot = vfs::Timespec::new(t.read_u64(at)? as i64, t.read_u64(nsec_at)? as i64);
-        }
-        Some(v)
+        let v: [Timespec; 2] = t.read(UserPtr::new(times))?;
+        Some(v.map(|ts| vfs::Timespec::new(ts.tv_sec, ts.tv_nsec)))
     };
     if pathname == 0 {
         // futimens(): the file behind dirfd
-        let inode = t.file(dirfd)?.inode().cloned().ok_or(Errno::EBADF)?;
+        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.utimens(&cred(t), ts).map(|_| 0);
     }
     let p = path(t, pathname)?;

@@ -8,7 +8,7 @@ use super::fs::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, cred, path, with_ctx};
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use linux_abi::args::Fd;
+use linux_abi::args::{DirFd, Fd};
 use linux_abi::{Errno, Result};
 use vfs::{File, FileType, Inode};
 
@@ -393,7 +393,7 @@ impl StatxExtra {
 /// statx(2): the fields of stat(2) (`stx_mask` STATX_BASIC_STATS), with
 /// do_statx()'s checks: `EINVAL` for `STATX__RESERVED` in the mask, both
 /// sync flags at once, or an unknown flag.
-pub fn statx(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mask: u64, buf: u64) -> SysResult {
+pub fn statx(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mask: u64, buf: u64) -> SysResult {
     // do_statx()'s checks come before the name's errors (EFAULT,
     // ENAMETOOLONG, ENOENT for ""), which surface at the lookup
     if mask as u32 as u64 & STATX_RESERVED != 0 {
@@ -412,11 +412,11 @@ pub fn statx(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mask: u64, 
     }
     let request = mask as u32;
     let (st, x) = if p.is_empty() {
-        if dirfd as i32 == AT_FDCWD as i32 {
+        if dirfd == DirFd::Cwd {
             let cwd = with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, b".", true))?;
             (cwd.stat(), StatxExtra::of(Some(&cwd), request))
         } else {
-            let file = t.file(dirfd)?;
+            let file = t.fd(dirfd.fd())?;
             (file.stat()?, StatxExtra::of(file.inode(), request))
         }
     } else {
@@ -574,7 +574,7 @@ pub fn copy_file_range(
 /// mknodat(2): regular files, FIFOs, sockets and (with CAP_MKNOD) device
 /// nodes; `dev` is decoded as new_decode_dev() does. Linux's may_mknod()
 /// first: `EPERM` for a directory type, `EINVAL` for an unknown one.
-pub fn mknodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, dev: u64) -> SysResult {
+pub fn mknodat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64, dev: u64) -> SysResult {
     let mode = mode as u32;
     match mode & vfs::S_IFMT {
         0 | vfs::S_IFREG | vfs::S_IFCHR | vfs::S_IFBLK | vfs::S_IFIFO | vfs::S_IFSOCK => {}
