@@ -230,6 +230,11 @@ impl Args {
     pub fn cstr(&self, i: usize) -> UserCStr {
         UserCStr(self.0[i])
     }
+    /// An `int dfd, const char *path` pair of the `*at` calls, at `i` and
+    /// `i + 1`.
+    pub fn at(&self, i: usize) -> (DirFd, UserCStr) {
+        (self.dirfd(i), self.cstr(i + 1))
+    }
 }
 
 /// `a[i]`: the raw register, for a call whose handler takes it whole.
@@ -325,6 +330,7 @@ mod tests {
         assert_eq!(a.buf(0, 1).sub(60, 10), UserSlice::new(0x1000 + 60, 4));
         assert_eq!(a.buf(0, 1).sub(100, 10), UserSlice::new(0x1000 + 64, 0));
         assert!(a.cstr(3).is_null());
+        assert_eq!(a.at(0), (DirFd::Fd(Fd(0x1000)), UserCStr(64)));
         assert_eq!(a.cstr(0), UserCStr(0x1000));
     }
 }

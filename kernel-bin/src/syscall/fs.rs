@@ -69,6 +69,40 @@ pub(crate) fn with_ctx<R>(
     f(&ctx, &dir)
 }
 
+/// Installs two new files (pipe(2), socketpair(2)) and writes their fds to
+/// `out`; on any failure neither stays installed.
+pub(crate) fn install_pair(
+    t: &UThread,
+    a: Arc<dyn File>,
+    b: Arc<dyn File>,
+    cloexec: bool,
+    out: UserPtr<[u32; 2]>,
+) -> Result<()> {
+    let files = t.files()?;
+    let nofile = t.nofile();
+    let fa = files.lock().insert(a, cloexec, nofile)?;
+    // a statement of its own: a `match` on `files.lock().insert(..)` would
+    // keep the guard to the end of the match, and the close below would
+    // take the same spin lock again (LTP's pipe07 hung the machine so)
+    let inserted = files.lock().insert(b, cloexec, nofile);
+    let fb = match inserted {
+        Ok(fd) => fd,
+        Err(e) => {
+            // the closed end is dropped after the table lock (its drop wakes)
+            let closed = files.lock().close(fa);
+            drop(closed);
+            return Err(e);
+        }
+    };
+    if let Err(e) = t.write(out, [fa, fb]) {
+        let ca = files.lock().close(fa);
+        let cb = files.lock().close(fb);
+        drop((ca, cb));
+        return Err(e);
+    }
+    Ok(())
+}
+
 pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
     let nofile = t.nofile();
     let files = t.files()?;
@@ -511,30 +545,7 @@ pub fn pipe2(t: &mut UThread, fds: UserPtr<[u32; 2]>, flags: u32) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (r, w) = crate::pipe::pipe(flags & (vfs::O_NONBLOCK | vfs::O_DIRECT));
-    let files = t.files()?;
-    let nofile = t.nofile();
-    let cloexec = flags & vfs::O_CLOEXEC != 0;
-    let rfd = files.lock().insert(r, cloexec, nofile)?;
-    // a statement of its own: a `match` on `files.lock().insert(..)` would
-    // keep the guard to the end of the match, and the close below would
-    // take the same spin lock again (LTP's pipe07 hung the machine so)
-    let inserted = files.lock().insert(w, cloexec, nofile);
-    let wfd = match inserted {
-        Ok(fd) => fd,
-        Err(e) => {
-            // the closed end is dropped after the table lock (its drop wakes)
-            let closed = files.lock().close(rfd);
-            drop(closed);
-            return Err(e);
-        }
-    };
-    if let Err(e) = t.write(fds, [rfd, wfd]) {
-        let closed = files.lock().close(rfd);
-        drop(closed);
-        let closed = files.lock().close(wfd);
-        drop(closed);
-        return Err(e);
-    }
+    install_pair(t, r, w, flags & vfs::O_CLOEXEC != 0, fds)?;
     Ok(0)
 }
 
@@ -591,18 +602,23 @@ pub fn unlinkat(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64) -> Sys
     Ok(0)
 }
 
-pub fn renameat(
-    t: &mut UThread,
-    olddir: DirFd,
-    oldpath: u64,
-    newdir: DirFd,
-    newpath: u64,
-    flags: u64,
-) -> SysResult {
-    let op = path(t, oldpath)?;
-    let np = path(t, newpath)?;
-    let (_, nd, _) = start(t, newdir)?;
-    with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags as u32))?;
+/// The two names of rename and link: both paths, then the new one's
+/// directory (as do_renameat2/do_linkat resolve them).
+fn two_names(
+    t: &UThread,
+    old: (DirFd, UserCStr),
+    new: (DirFd, UserCStr),
+) -> Result<(Vec<u8>, Vec<u8>, Arc<Inode>)> {
+    let op = path(t, old.1.0)?;
+    let np = path(t, new.1.0)?;
+    let (_, nd, _) = start(t, new.0)?;
+    Ok((op, np, nd))
+}
+
+pub fn renameat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), flags: u32) -> SysResult {
+    let (olddir, newdir) = (old.0, new.0);
+    let (op, np, nd) = two_names(t, old, new)?;
+    with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags))?;
     crate::dnotify::event(&op, file_lock::DN_RENAME | file_lock::DN_DELETE, |q| {
         with_ctx(t, olddir, |ctx, dir| ctx.lookup(dir, q, true))
     });
@@ -633,18 +649,10 @@ pub fn symlinkat(t: &mut UThread, target: u64, dirfd: DirFd, linkpath: u64) -> S
     Ok(0)
 }
 
-pub fn linkat(
-    t: &mut UThread,
-    olddir: DirFd,
-    oldpath: u64,
-    newdir: DirFd,
-    newpath: u64,
-    flags: u64,
-) -> SysResult {
-    let op = path(t, oldpath)?;
-    let np = path(t, newpath)?;
-    let (_, nd, _) = start(t, newdir)?;
-    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags as u32))?;
+pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), flags: u32) -> SysResult {
+    let (olddir, newdir) = (old.0, new.0);
+    let (op, np, nd) = two_names(t, old, new)?;
+    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags))?;
     crate::dnotify::event(&np, file_lock::DN_CREATE, |q| {
         with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true))
     });
