@@ -359,10 +359,10 @@ pub fn settimeofday(t: &mut UThread, tv: UserPtr<Timeval>, tz: UserPtr<Timezone>
     {
         return Err(Errno::EPERM);
     }
-    if let Some(mw) = minuteswest {
-        if !(-15 * 60..=15 * 60).contains(&mw) {
-            return Err(Errno::EINVAL);
-        }
+    if let Some(mw) = minuteswest
+        && !(-15 * 60..=15 * 60).contains(&mw)
+    {
+        return Err(Errno::EINVAL);
     }
     if let Some((sec, nsec)) = time {
         settime(t, sec, nsec)?;
