@@ -9,7 +9,9 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #define HI (1UL << 32)
 #define KADDR ((void *)0xffff800000000000UL)
@@ -180,6 +182,31 @@ KT_CASE(dirfd_is_an_int_and_at_fdcwd_its_low_half) {
     KT_SYS_RET(syscall(SYS_utimensat, HI | dir, "null", times, 0), 0);
     KT_SYS_ERR(syscall(SYS_utimensat, dir, "null", KADDR, 0), EFAULT);
     close(dir);
+}
+
+KT_CASE(rlimits_pids_and_signals_are_ints_and_values) {
+    struct rlimit r = {0, 0};
+    KT_SYS_RET(syscall(SYS_getrlimit, HI | RLIMIT_NOFILE, &r), 0);
+    KT_TRUE(r.rlim_cur > 0 && r.rlim_cur <= r.rlim_max, "cur %lu max %lu", r.rlim_cur, r.rlim_max);
+    /* getrlimit/setrlimit always copy: NULL is EFAULT (after EINVAL) */
+    KT_SYS_ERR(syscall(SYS_getrlimit, RLIMIT_NOFILE, NULL), EFAULT);
+    KT_SYS_ERR(syscall(SYS_getrlimit, 99, NULL), EINVAL);
+    KT_SYS_ERR(syscall(SYS_setrlimit, RLIMIT_NOFILE, NULL), EFAULT);
+    KT_SYS_ERR(syscall(SYS_setrlimit, RLIMIT_NOFILE, KADDR), EFAULT);
+    KT_SYS_RET(syscall(SYS_setrlimit, HI | RLIMIT_NOFILE, &r), 0);
+    /* prlimit64's pid is an int: HI is 0, the caller */
+    struct rlimit o = {0, 0};
+    KT_SYS_RET(syscall(SYS_prlimit64, HI, HI | RLIMIT_NOFILE, NULL, &o), 0);
+    KT_EQ(o.rlim_cur, r.rlim_cur);
+    KT_SYS_RET(syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, NULL), 0);
+    KT_SYS_RET(syscall(SYS_kill, HI | getpid(), HI | 0), 0);
+    KT_SYS_RET(syscall(SYS_getpgid, HI), getpgid(0));
+    pid_t c = fork();
+    if (c == 0) _exit(7);
+    KT_TRUE(c > 0, "fork");
+    int st = 0;
+    KT_SYS_RET(syscall(SYS_wait4, HI | c, &st, HI, NULL), c);
+    KT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status %#x", st);
 }
 
 KT_MAIN()

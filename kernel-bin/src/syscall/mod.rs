@@ -173,19 +173,19 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FORK => task::fork(t, process::clone::CloneArgs::fork()),
         nr::VFORK => task::fork(t, process::clone::CloneArgs::vfork()),
         nr::EXECVE => task::execve(t, a[0], a[1], a[2]),
-        nr::WAIT4 => task::wait4(t, a[0], a[1], a[2], a[3]),
+        nr::WAIT4 => task::wait4(t, a.int(0), a.ptr(1), a.uint(2), a[3]),
         nr::WAITID => task::waitid(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::KILL => table().kill(t.tid, a[0] as i32, a[1] as i32, &Hooks).map(|_| 0),
-        nr::TKILL => table().tgkill(t.tid, None, a[0] as i32, a[1] as i32, &Hooks).map(|_| 0),
-        nr::TGKILL => table().tgkill(t.tid, Some(a[0] as i32), a[1] as i32, a[2] as i32, &Hooks).map(|_| 0),
-        nr::SETPGID => table().setpgid(t.tid, a[0] as i32, a[1] as i32).map(|_| 0),
-        nr::GETPGID => table().getpgid(t.tid, a[0] as i32).map(|p| p as isize),
+        nr::KILL => table().kill(t.tid, a.int(0), a.int(1), &Hooks).map(|_| 0),
+        nr::TKILL => table().tgkill(t.tid, None, a.int(0), a.int(1), &Hooks).map(|_| 0),
+        nr::TGKILL => table().tgkill(t.tid, Some(a.int(0)), a.int(1), a.int(2), &Hooks).map(|_| 0),
+        nr::SETPGID => table().setpgid(t.tid, a.int(0), a.int(1)).map(|_| 0),
+        nr::GETPGID => table().getpgid(t.tid, a.int(0)).map(|p| p as isize),
         nr::GETPGRP => table().getpgid(t.tid, 0).map(|p| p as isize),
         nr::SETSID => table().setsid(t.tid).map(|p| p as isize),
-        nr::GETSID => table().getsid(t.tid, a[0] as i32).map(|p| p as isize),
-        nr::PRLIMIT64 => task::prlimit(t, a[0], a[1], a[2], a[3]),
-        nr::GETRLIMIT => task::prlimit(t, 0, a[0], 0, a[1]),
-        nr::SETRLIMIT => task::prlimit(t, 0, a[0], a[1], 0),
+        nr::GETSID => table().getsid(t.tid, a.int(0)).map(|p| p as isize),
+        nr::PRLIMIT64 => task::prlimit(t, a.int(0), a.uint(1), a.ptr(2).non_null(), a.ptr(3).non_null()),
+        nr::GETRLIMIT => task::prlimit(t, 0, a.uint(0), None, Some(a.ptr(1))),
+        nr::SETRLIMIT => task::prlimit(t, 0, a.uint(0), Some(a.ptr(1)), None),
         nr::RT_SIGACTION => task::rt_sigaction(t, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPROCMASK => task::rt_sigprocmask(t, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPENDING => task::rt_sigpending(t, a[0], a[1]),
@@ -202,15 +202,15 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RT_SIGRETURN => return (uthread::sigreturn(t), None),
         nr::EXIT => {
             if table().with_process(t.pid, |p| p.threads().len()) == Some(1) {
-                crate::proc::note_exit(t.pid, ChildStatus::exited(a[0] as i32));
+                crate::proc::note_exit(t.pid, ChildStatus::exited(a.int(0)));
             }
             table().exit_thread(t.tid, a[0] as i32, &Hooks);
             return (Flow::Exit, None);
         }
         nr::EXIT_GROUP => {
             crate::itimer::forget(t.pid);
-            crate::proc::note_exit(t.pid, ChildStatus::exited(a[0] as i32));
-            table().exit_group(t.tid, ChildStatus::exited(a[0] as i32), &Hooks);
+            crate::proc::note_exit(t.pid, ChildStatus::exited(a.int(0)));
+            table().exit_group(t.tid, ChildStatus::exited(a.int(0)), &Hooks);
             return (Flow::Exit, None);
         }
         nr::UNAME => time::uname(t, a[0]),
