@@ -209,4 +209,29 @@ KT_CASE(rlimits_pids_and_signals_are_ints_and_values) {
     KT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status %#x", st);
 }
 
+KT_CASE(readlink_bufsiz_is_an_int) {
+    const char *link = "/tmp/typed_args_link";
+    unlink(link);
+    KT_SYS_OK(symlink("0123456789abcdef", link));
+    char b[32];
+    memset(b, 'z', sizeof b);
+    /* the high half is ignored: 4 bytes, not the whole target */
+    KT_SYS_RET(syscall(SYS_readlink, link, b, HI | 4), 4);
+    KT_EQ(b[3], '3');
+    KT_EQ(b[4], 'z');
+    KT_SYS_RET(syscall(SYS_readlinkat, AT_FDCWD, link, b, HI | 5), 5);
+    KT_EQ(b[5], 'z');
+    /* 0 and negative ints are EINVAL, whatever the high half holds */
+    KT_SYS_ERR(syscall(SYS_readlink, link, b, HI), EINVAL);
+    KT_SYS_ERR(syscall(SYS_readlink, link, b, 0xffffffffUL), EINVAL);
+    /* int flags of fchownat/utimensat/unlinkat: the high half is ignored */
+    KT_SYS_RET(syscall(SYS_fchownat, AT_FDCWD, link, -1, -1, HI | AT_SYMLINK_NOFOLLOW), 0);
+    KT_SYS_RET(syscall(SYS_utimensat, AT_FDCWD, link, NULL, HI | AT_SYMLINK_NOFOLLOW), 0);
+    struct stat st;
+    KT_SYS_RET(syscall(SYS_newfstatat, AT_FDCWD, link, &st, HI | AT_SYMLINK_NOFOLLOW), 0);
+    KT_TRUE(S_ISLNK(st.st_mode), "mode %o", st.st_mode);
+    KT_SYS_RET(syscall(SYS_unlinkat, HI | AT_FDCWD, link, HI), 0);
+    KT_SYS_ERR(lstat(link, &st), ENOENT);
+}
+
 KT_MAIN()

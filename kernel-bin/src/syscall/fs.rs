@@ -13,9 +13,9 @@ use vfs::{Ctx, File, Inode, Opened};
 /// `AT_FDCWD`: the *at calls' start at the working directory.
 pub const AT_FDCWD: DirFd = DirFd::Cwd;
 /// `AT_SYMLINK_NOFOLLOW`.
-pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 /// `AT_REMOVEDIR`.
-pub const AT_REMOVEDIR: u64 = 0x200;
+pub const AT_REMOVEDIR: u32 = 0x200;
 /// `struct stat` as x86_64 lays it out (144 bytes).
 pub type StatBuf = [u8; 144];
 /// PATH_MAX with its NUL.
@@ -330,14 +330,13 @@ pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResu
     Ok(done as isize)
 }
 
-pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mode: u64) -> SysResult {
-    let p = path(t, pathname)?;
-    let flags = flags as u32;
+pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mode: u32) -> SysResult {
+    let p = path(t, pathname.0)?;
     let creates =
         crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     let _trunc =
         crate::locks::break_lease_trunc_open(t, flags, || with_ctx(t, dirfd, |c, d| c.lookup(d, &p, true)))?;
-    let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
+    let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
         Opened::Device { inode, major, minor, flags: f } => {
@@ -383,10 +382,16 @@ pub fn fstat(t: &mut UThread, fd: Fd, buf: UserPtr<StatBuf>) -> SysResult {
     Ok(0)
 }
 
-pub fn fstatat(t: &mut UThread, dirfd: DirFd, pathname: u64, buf: u64, flags: u64) -> SysResult {
-    let p = t.read_cstr(pathname, PATH_MAX)?;
+pub fn fstatat(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    buf: UserPtr<StatBuf>,
+    flags: u32,
+) -> SysResult {
+    let p = t.read_str(pathname, PATH_MAX)?;
     let st = if p.is_empty() {
-        if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+        if flags & vfs::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         if dirfd == DirFd::Cwd {
@@ -395,9 +400,9 @@ pub fn fstatat(t: &mut UThread, dirfd: DirFd, pathname: u64, buf: u64, flags: u6
             t.fd(dirfd.fd())?.stat()?
         }
     } else {
-        with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags as u32))?
+        with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags))?
     };
-    t.write_bytes(buf, &st.to_x86_64_bytes())?;
+    t.write(buf, st.to_x86_64_bytes())?;
     Ok(0)
 }
 
@@ -584,18 +589,18 @@ pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
     Ok(0)
 }
 
-pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64) -> SysResult {
-    let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode as u32 & 0o7777))?;
+pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
+    let p = path(t, pathname.0)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode & 0o7777))?;
     crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
     });
     Ok(0)
 }
 
-pub fn unlinkat(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64) -> SysResult {
-    let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags as u32))?;
+pub fn unlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32) -> SysResult {
+    let p = path(t, pathname.0)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags))?;
     crate::dnotify::event(&p, file_lock::DN_DELETE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
     });
@@ -628,11 +633,13 @@ pub fn renameat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr),
     Ok(0)
 }
 
-pub fn readlinkat(t: &mut UThread, dirfd: DirFd, pathname: u64, buf: u64, size: u64) -> SysResult {
-    if (size as i64) <= 0 {
+/// readlinkat(2): `bufsiz` is an `int` (at most that many bytes are
+/// written; 0 or negative is EINVAL).
+pub fn readlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, buf: u64, size: i32) -> SysResult {
+    if size <= 0 {
         return Err(Errno::EINVAL);
     }
-    let p = path(t, pathname)?;
+    let p = path(t, pathname.0)?;
     let target = with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?;
     let n = target.len().min(size as usize);
     t.write_bytes(buf, &target[..n])?;
@@ -667,9 +674,9 @@ pub fn faccessat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, f
     with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
 }
 
-pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64) -> SysResult {
-    let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode as u32 & 0o7777, 0))?;
+pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
+    let p = path(t, pathname.0)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode & 0o7777, 0))?;
     crate::dnotify::attrib(&p, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     Ok(0)
 }
@@ -843,43 +850,55 @@ pub fn sendfile(t: &mut UThread, out_fd: u64, in_fd: u64, offp: u64, count: u64)
 }
 
 /// chown(2) family; -1 (as u32::MAX) leaves an id unchanged.
-pub fn fchownat(t: &mut UThread, dirfd: DirFd, pathname: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
+pub fn fchownat(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    uid: u32,
+    gid: u32,
+    flags: u32,
+) -> SysResult {
     // do_fchownat(): only these two flags exist
-    if flags & !(AT_SYMLINK_NOFOLLOW | u64::from(vfs::AT_EMPTY_PATH)) != 0 {
+    if flags & !(AT_SYMLINK_NOFOLLOW | vfs::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    let id = |v: u32| (v != u32::MAX).then_some(v);
     // fchown(2) comes here with no path at all
-    let p = if pathname == 0 { Vec::new() } else { t.read_cstr(pathname, PATH_MAX)? };
+    let p = if pathname.is_null() { Vec::new() } else { t.read_str(pathname, PATH_MAX)? };
     if p.is_empty() {
-        if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+        if flags & vfs::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.chown(&cred(t), id(uid), id(gid)).map(|_| 0);
     }
-    with_ctx(t, dirfd, |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags as u32)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags)).map(|_| 0)
 }
 
 /// utimensat(2): NULL times set both to now; UTIME_NOW/UTIME_OMIT as Linux.
-pub fn utimensat(t: &mut UThread, dirfd: DirFd, pathname: u64, times: u64, flags: u64) -> SysResult {
+pub fn utimensat(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    times: UserPtr<[Timespec; 2]>,
+    flags: u32,
+) -> SysResult {
     // do_utimes(): only these two flags exist
-    if flags & !(AT_SYMLINK_NOFOLLOW | u64::from(vfs::AT_EMPTY_PATH)) != 0 {
+    if flags & !(AT_SYMLINK_NOFOLLOW | vfs::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let ts = if times == 0 {
+    let ts = if times.is_null() {
         None
     } else {
-        let v: [Timespec; 2] = t.read(UserPtr::new(times))?;
-        Some(v.map(|ts| vfs::Timespec::new(ts.tv_sec, ts.tv_nsec)))
+        Some(t.read(times)?.map(|ts| vfs::Timespec::new(ts.tv_sec, ts.tv_nsec)))
     };
-    if pathname == 0 {
+    if pathname.is_null() {
         // futimens(): the file behind dirfd
         let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.utimens(&cred(t), ts).map(|_| 0);
     }
-    let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags as u32)).map(|_| 0)
+    let p = path(t, pathname.0)?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags)).map(|_| 0)
 }
 
 fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {

@@ -402,7 +402,8 @@ pub fn statx(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mask: u64
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE {
         return Err(Errno::EINVAL);
     }
-    let known = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | u64::from(vfs::AT_EMPTY_PATH) | AT_STATX_SYNC_TYPE;
+    let known =
+        u64::from(AT_SYMLINK_NOFOLLOW) | AT_NO_AUTOMOUNT | u64::from(vfs::AT_EMPTY_PATH) | AT_STATX_SYNC_TYPE;
     if flags as u32 as u64 & !known != 0 {
         return Err(Errno::EINVAL);
     }
@@ -420,7 +421,7 @@ pub fn statx(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mask: u64
             (file.stat()?, StatxExtra::of(file.inode(), request))
         }
     } else {
-        let at = (flags & AT_SYMLINK_NOFOLLOW) as u32;
+        let at = flags as u32 & AT_SYMLINK_NOFOLLOW;
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
