@@ -177,6 +177,12 @@ impl UserSlice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UserCStr(pub u64);
 
+impl From<u64> for UserCStr {
+    fn from(addr: u64) -> Self {
+        UserCStr(addr)
+    }
+}
+
 impl UserCStr {
     /// Whether it is NULL.
     pub fn is_null(self) -> bool {

@@ -34,8 +34,8 @@ pub(crate) fn cred(t: &UThread) -> vfs::Cred {
 }
 
 /// The path argument (`EFAULT`, `ENAMETOOLONG`; empty is `ENOENT`).
-pub(crate) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
-    let p = t.read_cstr(addr, PATH_MAX)?;
+pub(crate) fn path(t: &UThread, name: impl Into<UserCStr>) -> Result<Vec<u8>> {
+    let p = t.read_str(name.into(), PATH_MAX)?;
     if p.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -331,7 +331,7 @@ pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResu
 }
 
 pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mode: u32) -> SysResult {
-    let p = path(t, pathname.0)?;
+    let p = path(t, pathname)?;
     let creates =
         crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     let _trunc =
@@ -554,7 +554,7 @@ pub fn pipe2(t: &mut UThread, fds: UserPtr<[u32; 2]>, flags: u32) -> SysResult {
     Ok(0)
 }
 
-pub fn getcwd(t: &mut UThread, buf: u64, size: u64) -> SysResult {
+pub fn getcwd(t: &mut UThread, buf: UserSlice) -> SysResult {
     let fs = t.fs()?;
     let (root, cwd) = {
         let f = fs.lock();
@@ -563,14 +563,14 @@ pub fn getcwd(t: &mut UThread, buf: u64, size: u64) -> SysResult {
     let c = cred(t);
     let mut p = Ctx::new(root, &c).getcwd(&cwd)?;
     p.push(0);
-    if p.len() > size as usize {
+    if p.len() > buf.len {
         return Err(Errno::ERANGE);
     }
-    t.write_bytes(buf, &p)?;
+    t.write_slice(buf.addr, &p)?;
     Ok(p.len() as isize)
 }
 
-pub fn chdir(t: &mut UThread, pathname: u64) -> SysResult {
+pub fn chdir(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
     let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
     t.fs()?.lock().set_cwd(dir);
@@ -590,7 +590,7 @@ pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
 }
 
 pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
-    let p = path(t, pathname.0)?;
+    let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode & 0o7777))?;
     crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
@@ -599,7 +599,7 @@ pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> 
 }
 
 pub fn unlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32) -> SysResult {
-    let p = path(t, pathname.0)?;
+    let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags))?;
     crate::dnotify::event(&p, file_lock::DN_DELETE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
@@ -639,14 +639,14 @@ pub fn readlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, buf: u64, s
     if size <= 0 {
         return Err(Errno::EINVAL);
     }
-    let p = path(t, pathname.0)?;
+    let p = path(t, pathname)?;
     let target = with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?;
     let n = target.len().min(size as usize);
     t.write_bytes(buf, &target[..n])?;
     Ok(n as isize)
 }
 
-pub fn symlinkat(t: &mut UThread, target: u64, dirfd: DirFd, linkpath: u64) -> SysResult {
+pub fn symlinkat(t: &mut UThread, target: UserCStr, dirfd: DirFd, linkpath: UserCStr) -> SysResult {
     let tg = path(t, target)?;
     let p = path(t, linkpath)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p))?;
@@ -670,12 +670,12 @@ pub fn faccessat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, f
     if mode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = path(t, pathname.0)?;
+    let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
 }
 
 pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
-    let p = path(t, pathname.0)?;
+    let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode & 0o7777, 0))?;
     crate::dnotify::attrib(&p, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     Ok(0)
@@ -694,10 +694,10 @@ pub fn ftruncate(t: &mut UThread, fd: Fd, len: i64) -> SysResult {
     t.fd(fd)?.truncate(len as u64).map(|_| 0)
 }
 
-pub fn truncate(t: &mut UThread, pathname: u64, len: u64) -> SysResult {
+pub fn truncate(t: &mut UThread, pathname: UserCStr, len: i64) -> SysResult {
     let p = path(t, pathname)?;
     crate::locks::break_lease_truncate(t, || with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true)))?;
-    with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len as i64)).map(|_| 0)
+    with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len)).map(|_| 0)
 }
 
 pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
@@ -897,7 +897,7 @@ pub fn utimensat(
         let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.utimens(&cred(t), ts).map(|_| 0);
     }
-    let p = path(t, pathname.0)?;
+    let p = path(t, pathname)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags)).map(|_| 0)
 }
 
@@ -910,7 +910,7 @@ fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
     b
 }
 
-pub fn statfs(t: &mut UThread, pathname: u64, buf: u64) -> SysResult {
+pub fn statfs(t: &mut UThread, pathname: UserCStr, buf: u64) -> SysResult {
     let p = path(t, pathname)?;
     let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
     t.write_bytes(buf, &statfs_bytes(&fs_statfs(&inode))).map(|_| 0)
