@@ -8,6 +8,7 @@ use alloc::sync::Arc;
 use arch_x86_64::sigframe::{self, AltStack, FrameInfo};
 use arch_x86_64::user::{UserContext, UserExit};
 use core::sync::atomic::AtomicU32;
+use fs_table::{WeakFileTable, WeakFsContext};
 use linux_abi::Errno;
 use process::cputime::{SharedCpu, Side};
 use process::pid::Pid;
@@ -49,6 +50,14 @@ pub struct UThread {
     /// ptrace bits ([`crate::ptrace::TRACED`], `SYSCALL`, `STEP`): 0 keeps
     /// the untraced fast paths; refreshed at signal time and by stops.
     pub trace: u8,
+    /// The thread's fd table, cached as its address space is, so an fd call
+    /// takes no process-table lock. Weak: it is no owner (unshare and exec
+    /// copy a table only when another thread shares it) and the table goes
+    /// when the thread record drops it. Refreshed where the record's table
+    /// can change: thread start, unshare(2), execve(2).
+    pub files_cache: WeakFileTable<dyn vfs::File>,
+    /// The thread's root, cwd and umask, cached as [`Self::files_cache`].
+    pub fs_cache: WeakFsContext<Arc<vfs::Inode>>,
 }
 
 impl UThread {
@@ -64,6 +73,22 @@ impl UThread {
             self.root = vm.lock().page_table().root().start_address().as_u64();
             self.vm = vm;
         }
+        self.refresh_files();
+    }
+
+    /// Re-reads the fd table and fs context from the thread's record (after
+    /// unshare(2) and execve(2), which may give the thread new ones).
+    pub fn refresh_files(&mut self) {
+        let (files, fs) = table()
+            .with_thread(self.tid, |th| {
+                (
+                    th.files.as_ref().map_or_else(WeakFileTable::none, |f| f.downgrade()),
+                    th.fs.as_ref().map_or_else(WeakFsContext::none, |f| f.downgrade()),
+                )
+            })
+            .unwrap_or_else(|| (WeakFileTable::none(), WeakFsContext::none()));
+        self.files_cache = files;
+        self.fs_cache = fs;
     }
 }
 
@@ -75,7 +100,20 @@ pub fn run(tid: Pid) {
     let root = vm.lock().page_table().root().start_address().as_u64();
     let Some(ppid) = table().with_process(pid, |p| p.parent_cell()) else { return };
     let Some(cpu) = table().thread_cpu(tid) else { return };
-    let mut t = UThread { tid, pid, ctx, vm, root, ppid, quiet_epoch: u64::MAX, cpu, trace: 0 };
+    let mut t = UThread {
+        tid,
+        pid,
+        ctx,
+        vm,
+        root,
+        ppid,
+        quiet_epoch: u64::MAX,
+        cpu,
+        trace: 0,
+        files_cache: WeakFileTable::none(),
+        fs_cache: WeakFsContext::none(),
+    };
+    t.refresh_files();
     let me = crate::sched::current();
     // whether the last return from user mode left the user stretch open
     let mut in_user_stretch = false;

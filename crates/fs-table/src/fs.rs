@@ -1,7 +1,7 @@
 //! [`FsContext`]: root, working directory and umask (Linux's `fs_struct`),
 //! and [`SharedFsContext`], the handle shared under `CLONE_FS`.
 
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 
 use spin::{Mutex, MutexGuard};
 
@@ -113,6 +113,42 @@ impl<D> SharedFsContext<D> {
     /// Whether two handles refer to the same context.
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// A weak handle on the same context: it does not keep it alive and
+    /// does not count as an owner for [`is_shared`](Self::is_shared).
+    pub fn downgrade(&self) -> WeakFsContext<D> {
+        WeakFsContext { inner: Arc::downgrade(&self.inner) }
+    }
+}
+
+/// A weak handle on a [`SharedFsContext`] (see
+/// [`SharedFsContext::downgrade`]).
+pub struct WeakFsContext<D> {
+    inner: Weak<Mutex<FsContext<D>>>,
+}
+
+impl<D> Clone for WeakFsContext<D> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+impl<D> core::fmt::Debug for WeakFsContext<D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WeakFsContext").finish_non_exhaustive()
+    }
+}
+
+impl<D> WeakFsContext<D> {
+    /// A weak handle on nothing: [`upgrade`](Self::upgrade) gives `None`.
+    pub fn none() -> Self {
+        Self { inner: Weak::new() }
+    }
+
+    /// A handle on the context while some [`SharedFsContext`] holds it.
+    pub fn upgrade(&self) -> Option<SharedFsContext<D>> {
+        self.inner.upgrade().map(|inner| SharedFsContext { inner })
     }
 }
 

@@ -62,8 +62,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext};
-pub use shared::SharedFileTable;
+pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext, WeakFsContext};
+pub use shared::{SharedFileTable, WeakFileTable};
 pub use table::{FileTable, Reserved};
 
 /// The descriptor flag close-on-exec, for `F_GETFD` and `F_SETFD`.

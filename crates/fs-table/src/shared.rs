@@ -1,7 +1,7 @@
 //! [`SharedFileTable`]: the handle a task holds on its descriptor table, for
 //! `CLONE_FILES` sharing, fork copies and unshare.
 
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
 use linux_abi::Result;
@@ -73,6 +73,13 @@ impl<F: ?Sized> SharedFileTable<F> {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
 
+    /// A weak handle on the same table: it does not keep the table alive
+    /// and does not count as an owner for [`is_shared`](Self::is_shared)
+    /// (a per-thread cache of the table holds one).
+    pub fn downgrade(&self) -> WeakFileTable<F> {
+        WeakFileTable { inner: Arc::downgrade(&self.inner) }
+    }
+
     /// unshare(2) `CLONE_FILES` (and the first step of execve(2)): if the
     /// table is shared, this handle moves to a private copy of it; the other
     /// handles keep the original. `ENOMEM` when memory runs out.
@@ -108,5 +115,35 @@ impl<F: ?Sized> SharedFileTable<F> {
             *self = Self::new(copy);
         }
         self.lock().close_range(first, last, flags)
+    }
+}
+
+/// A weak handle on a [`SharedFileTable`] (see
+/// [`SharedFileTable::downgrade`]).
+pub struct WeakFileTable<F: ?Sized> {
+    inner: Weak<Mutex<FileTable<F>>>,
+}
+
+impl<F: ?Sized> Clone for WeakFileTable<F> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+impl<F: ?Sized> core::fmt::Debug for WeakFileTable<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WeakFileTable").finish_non_exhaustive()
+    }
+}
+
+impl<F: ?Sized> WeakFileTable<F> {
+    /// A weak handle on nothing: [`upgrade`](Self::upgrade) gives `None`.
+    pub fn none() -> Self {
+        Self { inner: Weak::new() }
+    }
+
+    /// A handle on the table while some [`SharedFileTable`] still holds it.
+    pub fn upgrade(&self) -> Option<SharedFileTable<F>> {
+        self.inner.upgrade().map(|inner| SharedFileTable { inner })
     }
 }

@@ -593,3 +593,36 @@ fn chroot_and_chdir_change_one_directory_each() {
     assert_eq!(fs.set_cwd("/tmp"), "/home");
     assert_eq!((*fs.root(), *fs.cwd()), ("/jail", "/tmp"));
 }
+
+// --- weak handles (a thread's cache of its tables) ---
+
+#[test]
+fn a_weak_file_table_is_no_owner_and_sees_the_same_table() {
+    // a cached weak handle must not make unshare(2)/execve(2) copy a table
+    // only this thread uses
+    let shared = crate::SharedFileTable::new(table(3));
+    let weak = shared.downgrade();
+    assert!(!shared.is_shared());
+    let up = weak.upgrade().unwrap();
+    assert!(crate::SharedFileTable::ptr_eq(&up, &shared));
+    assert!(shared.is_shared());
+    drop(up);
+    assert!(!shared.is_shared());
+    drop(shared);
+    assert!(weak.upgrade().is_none());
+    assert!(crate::WeakFileTable::<u32>::none().upgrade().is_none());
+}
+
+#[test]
+fn a_weak_fs_context_follows_only_its_own_context() {
+    let mut fs = crate::SharedFsContext::new(FsContext::new("/", "/home"));
+    let other = fs.share();
+    let weak = fs.downgrade();
+    fs.unshare();
+    // unshare moved `fs` to a copy; the weak handle stays on the original
+    fs.lock().set_cwd("/tmp");
+    assert_eq!(*weak.upgrade().unwrap().lock().cwd(), "/home");
+    drop(other);
+    assert!(weak.upgrade().is_none());
+    assert!(crate::WeakFsContext::<&str>::none().upgrade().is_none());
+}

@@ -1,6 +1,9 @@
 //! Linux x86_64 ABI facts shared by every crate of the kernel: the one
-//! error type all crates return, [`Errno`] (a Linux errno value), and the
-//! x86_64 system call numbers ([`syscall`]). Syscall handlers return `Result<T, Errno>` and the dispatcher
+//! error type all crates return, [`Errno`] (a Linux errno value), the
+//! x86_64 system call numbers ([`syscall`]), system-call arguments typed as
+//! the prototypes declare them ([`args`]: fds, pointers, Linux's truncation
+//! rules, `access_ok`) and the ABI structs copied to and from user memory as
+//! values ([`pod`], [`abi`]). Syscall handlers return `Result<T, Errno>` and the dispatcher
 //! turns an error into the negative value Linux returns in `rax`.
 //!
 //! ```
@@ -17,6 +20,9 @@
 
 use core::fmt;
 
+pub mod abi;
+pub mod args;
+pub mod pod;
 pub mod syscall;
 pub mod sysctl;
 

@@ -83,12 +83,9 @@ pub const SIGCHLD: u32 = 17;
 pub const NSIG: u32 = 64;
 /// The deepest pid-namespace nesting (`MAX_PID_NS_LEVEL`).
 pub const MAX_PID_NS_LEVEL: u64 = 32;
-/// clone3's first struct size (up to `tls`).
-pub const CLONE_ARGS_SIZE_VER0: usize = 64;
-/// clone3's second struct size (adds `set_tid`, `set_tid_size`).
-pub const CLONE_ARGS_SIZE_VER1: usize = 80;
-/// clone3's third struct size (adds `cgroup`).
-pub const CLONE_ARGS_SIZE_VER2: usize = 88;
+/// clone3's struct sizes: VER0 up to `tls`, VER1 adds `set_tid` and
+/// `set_tid_size`, VER2 `cgroup` (`linux_abi::abi::CloneArgs`).
+pub use linux_abi::abi::{CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 /// The largest struct clone3 reads (`PAGE_SIZE`).
 pub const CLONE_ARGS_MAX_SIZE: usize = 4096;
 /// Where user space ends on x86_64 with 4-level paging (`TASK_SIZE_MAX`).
@@ -214,24 +211,22 @@ impl CloneArgs {
                 return Err(Errno::E2BIG);
             }
         }
+        // a shorter (older) struct reads as the newest with the rest zero
         let n = size.min(CLONE_ARGS_SIZE_VER2);
         mem.read_bytes(addr, &mut raw[..n])?;
-        let field = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&raw[i * 8..i * 8 + 8]);
-            u64::from_ne_bytes(b)
-        };
-        let flags = field(0);
-        let pidfd = field(1);
-        let child_tid = field(2);
-        let parent_tid = field(3);
-        let exit_signal = field(4);
-        let stack = field(5);
-        let stack_size = field(6);
-        let tls = field(7);
-        let set_tid = field(8);
-        let set_tid_size = field(9);
-        let cgroup = field(10);
+        let linux_abi::abi::CloneArgs {
+            flags,
+            pidfd,
+            child_tid,
+            parent_tid,
+            exit_signal,
+            stack,
+            stack_size,
+            tls,
+            set_tid,
+            set_tid_size,
+            cgroup,
+        } = linux_abi::pod::Pod::from_bytes(&raw);
 
         // copy_clone_args_from_user()
         if set_tid_size > MAX_PID_NS_LEVEL {

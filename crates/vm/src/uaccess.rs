@@ -8,47 +8,10 @@ use linux_abi::{Errno, Result};
 use crate::mmu::{Frame, FrameAllocator, PAGE_SIZE, PageTable, PteFlags, page_floor};
 use crate::vmar::{Access, FaultOutcome, SegvCode, Vmar};
 
-/// A plain value that can be copied to and from user memory byte for byte
-/// (integers and byte arrays; a `#[repr(C)]` ABI struct can implement it by
-/// hand). Bytes are in the machine's native order.
-pub trait UserValue: Copy {
-    /// The size in bytes.
-    const SIZE: usize;
-    /// The value from exactly `SIZE` bytes.
-    fn from_bytes(bytes: &[u8]) -> Self;
-    /// Writes the value into exactly `SIZE` bytes.
-    fn to_bytes(&self, out: &mut [u8]);
-}
-
-macro_rules! user_value_int {
-    ($($t:ty),*) => {$(
-        impl UserValue for $t {
-            const SIZE: usize = core::mem::size_of::<$t>();
-            fn from_bytes(bytes: &[u8]) -> Self {
-                let mut raw = [0u8; core::mem::size_of::<$t>()];
-                raw.copy_from_slice(&bytes[..Self::SIZE]);
-                <$t>::from_ne_bytes(raw)
-            }
-            fn to_bytes(&self, out: &mut [u8]) {
-                out[..Self::SIZE].copy_from_slice(&self.to_ne_bytes());
-            }
-        }
-    )*};
-}
-
-user_value_int!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
-
-impl<const N: usize> UserValue for [u8; N] {
-    const SIZE: usize = N;
-    fn from_bytes(bytes: &[u8]) -> Self {
-        let mut out = [0u8; N];
-        out.copy_from_slice(&bytes[..N]);
-        out
-    }
-    fn to_bytes(&self, out: &mut [u8]) {
-        out[..N].copy_from_slice(self);
-    }
-}
+/// A plain value that can be copied to and from user memory byte for byte:
+/// linux-abi's [`Pod`](linux_abi::pod::Pod) (integers, byte arrays, the ABI
+/// structs of `linux_abi::abi`).
+pub use linux_abi::pod::Pod as UserValue;
 
 fn pte_allows(flags: PteFlags, access: Access) -> bool {
     flags.contains(PteFlags::USER)

@@ -23,6 +23,7 @@ use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use linux_abi::args::UserPtr;
 use linux_abi::{Errno, Result};
 use net::common::{Timeout, timeout_from_timeval, timeout_ns, timeval_of_timeout};
 use net::consts::*;
@@ -518,29 +519,7 @@ pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64)
     };
     let fa = SocketFile::open(a.clone(), Some(a), nonblock);
     let fb = SocketFile::open(b.clone(), Some(b), nonblock);
-    let files = t.files()?;
-    let nofile = t.nofile();
-    let fd0 = files.lock().insert(fa, cloexec, nofile)?;
-    // not `match files.lock()...`: the guard would live through the arm's
-    // close, a second lock of the same spin lock (a hang at EMFILE)
-    let inserted = files.lock().insert(fb, cloexec, nofile);
-    let fd1 = match inserted {
-        Ok(fd) => fd,
-        Err(e) => {
-            let closed = files.lock().close(fd0);
-            drop(closed);
-            return Err(e);
-        }
-    };
-    let mut out = [0u8; 8];
-    out[..4].copy_from_slice(&fd0.to_le_bytes());
-    out[4..].copy_from_slice(&fd1.to_le_bytes());
-    if let Err(e) = t.write_bytes(sv, &out) {
-        let c0 = files.lock().close(fd0);
-        let c1 = files.lock().close(fd1);
-        drop((c0, c1));
-        return Err(e);
-    }
+    crate::syscall::fs::install_pair(t, fa, fb, cloexec, UserPtr::new(sv))?;
     Ok(0)
 }
 

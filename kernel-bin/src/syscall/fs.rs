@@ -5,15 +5,19 @@ use crate::proc::table;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use linux_abi::abi::{Iovec, Timespec};
+use linux_abi::args::{DirFd, Fd, UserCStr, UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{Ctx, File, Inode, Opened};
 
-/// `AT_FDCWD` as the raw register value (-100).
-pub const AT_FDCWD: u64 = (-100i64) as u64;
+/// `AT_FDCWD`: the *at calls' start at the working directory.
+pub const AT_FDCWD: DirFd = DirFd::Cwd;
 /// `AT_SYMLINK_NOFOLLOW`.
-pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 /// `AT_REMOVEDIR`.
-pub const AT_REMOVEDIR: u64 = 0x200;
+pub const AT_REMOVEDIR: u32 = 0x200;
+/// `struct stat` as x86_64 lays it out (144 bytes).
+pub type StatBuf = [u8; 144];
 /// PATH_MAX with its NUL.
 const PATH_MAX: usize = 4096;
 /// Largest single read/write copied at once.
@@ -30,8 +34,8 @@ pub(crate) fn cred(t: &UThread) -> vfs::Cred {
 }
 
 /// The path argument (`EFAULT`, `ENAMETOOLONG`; empty is `ENOENT`).
-pub(crate) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
-    let p = t.read_cstr(addr, PATH_MAX)?;
+pub(crate) fn path(t: &UThread, name: impl Into<UserCStr>) -> Result<Vec<u8>> {
+    let p = t.read_str(name.into(), PATH_MAX)?;
     if p.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -39,16 +43,14 @@ pub(crate) fn path(t: &UThread, addr: u64) -> Result<Vec<u8>> {
 }
 
 /// Root, the start directory for `dirfd`, and the umask.
-fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
+fn start(t: &UThread, dirfd: DirFd) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
     let fs = t.fs()?;
     let (root, cwd, umask) = {
         let f = fs.lock();
         (f.root().clone(), f.cwd().clone(), f.umask())
     };
-    if dirfd as i32 == AT_FDCWD as i32 {
-        return Ok((root, cwd, umask));
-    }
-    let file = t.file(dirfd)?;
+    let DirFd::Fd(fd) = dirfd else { return Ok((root, cwd, umask)) };
+    let file = t.fd(fd)?;
     let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -58,13 +60,47 @@ fn start(t: &UThread, dirfd: u64) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
 
 pub(crate) fn with_ctx<R>(
     t: &UThread,
-    dirfd: u64,
+    dirfd: DirFd,
     f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
 ) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
     let c = cred(t);
     let ctx = Ctx::new(root, &c).with_umask(umask);
     f(&ctx, &dir)
+}
+
+/// Installs two new files (pipe(2), socketpair(2)) and writes their fds to
+/// `out`; on any failure neither stays installed.
+pub(crate) fn install_pair(
+    t: &UThread,
+    a: Arc<dyn File>,
+    b: Arc<dyn File>,
+    cloexec: bool,
+    out: UserPtr<[u32; 2]>,
+) -> Result<()> {
+    let files = t.files()?;
+    let nofile = t.nofile();
+    let fa = files.lock().insert(a, cloexec, nofile)?;
+    // a statement of its own: a `match` on `files.lock().insert(..)` would
+    // keep the guard to the end of the match, and the close below would
+    // take the same spin lock again (LTP's pipe07 hung the machine so)
+    let inserted = files.lock().insert(b, cloexec, nofile);
+    let fb = match inserted {
+        Ok(fd) => fd,
+        Err(e) => {
+            // the closed end is dropped after the table lock (its drop wakes)
+            let closed = files.lock().close(fa);
+            drop(closed);
+            return Err(e);
+        }
+    };
+    if let Err(e) = t.write(out, [fa, fb]) {
+        let ca = files.lock().close(fa);
+        let cb = files.lock().close(fb);
+        drop((ca, cb));
+        return Err(e);
+    }
+    Ok(())
 }
 
 pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
@@ -78,14 +114,12 @@ pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysRes
 /// kernel stack instead of the heap (pipes, terminals: most calls).
 const SMALL_IO: usize = 256;
 
-/// Linux's TASK_SIZE_MAX: `access_ok()` refuses a user range ending above.
-const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
-
 /// `access_ok(buf, len)` as vfs_read/vfs_write check it before anything
-/// moves: `EFAULT` for a range that cannot be user memory (after `EBADF`
-/// for a file not open for that direction, which Linux checks first).
-fn access_ok(file: &dyn File, buf: u64, len: u64, write: bool) -> Result<()> {
-    if buf.checked_add(len).is_some_and(|end| end <= TASK_SIZE_MAX) {
+/// moves, also when nothing would be copied (a zero length, end of file):
+/// `EFAULT` for a range that cannot be user memory (after `EBADF` for a
+/// file not open for that direction, which Linux checks first).
+fn access_ok(file: &dyn File, buf: UserSlice, write: bool) -> Result<()> {
+    if buf.access_ok() {
         return Ok(());
     }
     let fl = file.status_flags();
@@ -94,10 +128,10 @@ fn access_ok(file: &dyn File, buf: u64, len: u64, write: bool) -> Result<()> {
     Err(if fl & vfs::O_PATH != 0 || !open_for_it { Errno::EBADF } else { Errno::EFAULT })
 }
 
-pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, false)?;
-    let len = (len as usize).min(IO_CHUNK);
+pub fn read(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, false)?;
+    let len = buf.len.min(IO_CHUNK);
     let mut small = [0u8; SMALL_IO];
     let mut big = Vec::new();
     let kbuf = if len <= SMALL_IO {
@@ -107,7 +141,7 @@ pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
         &mut big[..]
     };
     let n = file.read(kbuf)?;
-    if let Err(e) = t.write_bytes(buf, &kbuf[..n]) {
+    if let Err(e) = t.write_slice(buf.addr, &kbuf[..n]) {
         // Linux copies out before it consumes: the bytes stay in the file
         file.unread(&kbuf[..n]);
         return Err(e);
@@ -118,17 +152,17 @@ pub fn read(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
 const SEEK_SET: u32 = 0;
 const SEEK_CUR: u32 = 1;
 
-pub fn write(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, true)?;
-    let len = (len as usize).min(IO_CHUNK);
+pub fn write(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, true)?;
+    let buf = buf.sub(0, IO_CHUNK);
     let mut small = [0u8; SMALL_IO];
     let big;
-    let data: &[u8] = if len <= SMALL_IO {
-        t.vm.lock().read_user(buf as usize, &mut small[..len])?;
-        &small[..len]
+    let data: &[u8] = if buf.len <= SMALL_IO {
+        t.read_into(buf.addr, &mut small[..buf.len])?;
+        &small[..buf.len]
     } else {
-        big = t.read_bytes(buf, len)?;
+        big = t.read_slice(buf)?;
         &big
     };
     let r = file.write(data);
@@ -138,26 +172,26 @@ pub fn write(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
     Ok(r? as isize)
 }
 
-pub fn pread(t: &mut UThread, fd: u64, buf: u64, len: u64, off: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, false)?;
-    if (off as i64) < 0 {
+pub fn pread(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, false)?;
+    if off < 0 {
         return Err(Errno::EINVAL);
     }
-    let mut kbuf = alloc::vec![0u8; (len as usize).min(IO_CHUNK)];
-    let n = file.pread(&mut kbuf, off)?;
-    t.write_bytes(buf, &kbuf[..n])?;
+    let mut kbuf = alloc::vec![0u8; buf.len.min(IO_CHUNK)];
+    let n = file.pread(&mut kbuf, off as u64)?;
+    t.write_slice(buf.addr, &kbuf[..n])?;
     Ok(n as isize)
 }
 
-pub fn pwrite(t: &mut UThread, fd: u64, buf: u64, len: u64, off: u64) -> SysResult {
-    let file = t.file(fd)?;
-    access_ok(&*file, buf, len, true)?;
-    if (off as i64) < 0 {
+pub fn pwrite(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
+    let file = t.fd(fd)?;
+    access_ok(&*file, buf, true)?;
+    if off < 0 {
         return Err(Errno::EINVAL);
     }
-    let data = t.read_bytes(buf, (len as usize).min(IO_CHUNK))?;
-    Ok(file.pwrite(&data, off)? as isize)
+    let data = t.read_slice(buf.sub(0, IO_CHUNK))?;
+    Ok(file.pwrite(&data, off as u64)? as isize)
 }
 
 /// Linux's MAX_RW_COUNT: one read or write moves at most this much.
@@ -166,23 +200,28 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// The iovecs of readv/writev (`EINVAL` for more than UIO_MAXIOV or a
 /// negative length); as Linux's import_iovec(), lengths past
 /// [`MAX_RW_COUNT`] in all are cut so the total stays within it.
-fn iovecs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
+fn iovecs(t: &UThread, iov: UserPtr<Iovec>, cnt: u64) -> Result<Vec<(u64, usize)>> {
     // UIO_MAXIOV
     if cnt > 1024 {
         return Err(Errno::EINVAL);
     }
-    let raw = t.read_bytes(iov, cnt as usize * 16)?;
-    let mut v = Vec::with_capacity(cnt as usize);
-    let mut total: usize = 0;
-    for c in raw.chunks_exact(16) {
-        let base = u64::from_le_bytes(c[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let len = u64::from_le_bytes(c[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if (len as i64) < 0 {
+    let mut v = Vec::new();
+    v.try_reserve_exact(cnt as usize).map_err(|_| Errno::ENOMEM)?;
+    // copy_iovec_from_user(): a negative length is EINVAL as it is copied
+    for i in 0..cnt as usize {
+        let Iovec { iov_base, iov_len } = t.read(iov.at(i)?)?;
+        if (iov_len as i64) < 0 {
             return Err(Errno::EINVAL);
         }
-        let len = (len as usize).min(MAX_RW_COUNT - total);
-        total += len;
-        v.push((base, len));
+        v.push((iov_base, iov_len as usize));
+    }
+    // __import_iovec(): access_ok of each whole buffer (an empty one too),
+    // then the lengths cut to MAX_RW_COUNT in all
+    let mut total: usize = 0;
+    for (base, len) in &mut v {
+        UserSlice::new(*base, *len).check()?;
+        *len = (*len).min(MAX_RW_COUNT - total);
+        total += *len;
     }
     Ok(v)
 }
@@ -191,8 +230,8 @@ fn iovecs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
 /// over the iovecs in order (a single read per chunk, so a pipe holding
 /// less than the iovecs ask for returns what it has instead of blocking
 /// for the next iovec); a read shorter than asked ends the call.
-pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn readv(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResult {
+    let file = t.fd(fd)?;
     let vecs = iovecs(t, iov, cnt)?;
     let total: usize = vecs.iter().map(|v| v.1).sum();
     let (mut done, mut at) = (0usize, (0usize, 0usize)); // (iovec, offset in it)
@@ -238,8 +277,8 @@ pub fn readv(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
 /// each chunk written with one write (a writev of at most `PIPE_BUF` bytes
 /// stays one atomic pipe write); a short write ends the call. Gathering
 /// everything first would let 1024 iovecs of 1 MiB ask for 1 GiB of heap.
-pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResult {
+    let file = t.fd(fd)?;
     let vecs = iovecs(t, iov, cnt)?;
     let mut done = 0usize;
     let mut data: Vec<u8> = Vec::new();
@@ -291,14 +330,13 @@ pub fn writev(t: &mut UThread, fd: u64, iov: u64, cnt: u64) -> SysResult {
     Ok(done as isize)
 }
 
-pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64) -> SysResult {
+pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mode: u32) -> SysResult {
     let p = path(t, pathname)?;
-    let flags = flags as u32;
     let creates =
         crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     let _trunc =
         crate::locks::break_lease_trunc_open(t, flags, || with_ctx(t, dirfd, |c, d| c.lookup(d, &p, true)))?;
-    let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode as u32 & 0o7777))?;
+    let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
         Opened::Device { inode, major, minor, flags: f } => {
@@ -316,19 +354,16 @@ pub fn openat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mode: u64)
     install(t, file, flags & vfs::O_CLOEXEC != 0)
 }
 
-pub fn close(t: &mut UThread, fd: u64) -> SysResult {
-    let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
-    let closed = t.files()?.lock().close(fd)?;
+pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
+    let closed = t.files()?.lock().close(fd.get())?;
     crate::locks::closed(t.pid, &closed);
     drop(closed);
     Ok(0)
 }
 
-pub fn close_range(t: &mut UThread, first: u64, last: u64, flags: u64) -> SysResult {
+pub fn close_range(t: &mut UThread, first: u32, last: u32, flags: u32) -> SysResult {
     let mut files = t.files()?;
-    let first = u32::try_from(first).unwrap_or(u32::MAX);
-    let last = u32::try_from(last).unwrap_or(u32::MAX);
-    let closed = files.close_range(first, last, flags as u32)?;
+    let closed = files.close_range(first, last, flags)?;
     for f in &closed {
         crate::locks::closed(t.pid, f);
     }
@@ -336,43 +371,49 @@ pub fn close_range(t: &mut UThread, first: u64, last: u64, flags: u64) -> SysRes
     Ok(0)
 }
 
-pub fn lseek(t: &mut UThread, fd: u64, off: u64, whence: u64) -> SysResult {
-    let file = t.file(fd)?;
-    Ok(file.lseek(off as i64, whence as u32)? as isize)
+pub fn lseek(t: &mut UThread, fd: Fd, off: i64, whence: u32) -> SysResult {
+    let file = t.fd(fd)?;
+    Ok(file.lseek(off, whence)? as isize)
 }
 
-pub fn fstat(t: &mut UThread, fd: u64, buf: u64) -> SysResult {
-    let st = t.file(fd)?.stat()?;
-    t.write_bytes(buf, &st.to_x86_64_bytes())?;
+pub fn fstat(t: &mut UThread, fd: Fd, buf: UserPtr<StatBuf>) -> SysResult {
+    let st = t.fd(fd)?.stat()?;
+    t.write(buf, st.to_x86_64_bytes())?;
     Ok(0)
 }
 
-pub fn fstatat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, flags: u64) -> SysResult {
-    let p = t.read_cstr(pathname, PATH_MAX)?;
+pub fn fstatat(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    buf: UserPtr<StatBuf>,
+    flags: u32,
+) -> SysResult {
+    let p = t.read_str(pathname, PATH_MAX)?;
     let st = if p.is_empty() {
-        if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+        if flags & vfs::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
-        if dirfd as i32 == AT_FDCWD as i32 {
+        if dirfd == DirFd::Cwd {
             with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, b".", 0))?
         } else {
-            t.file(dirfd)?.stat()?
+            t.fd(dirfd.fd())?.stat()?
         }
     } else {
-        with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags as u32))?
+        with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags))?
     };
-    t.write_bytes(buf, &st.to_x86_64_bytes())?;
+    t.write(buf, st.to_x86_64_bytes())?;
     Ok(0)
 }
 
-pub fn getdents64(t: &mut UThread, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = t.file(fd)?;
-    let mut kbuf = alloc::vec![0u8; (len as usize).min(1 << 16)];
+pub fn getdents64(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
+    let file = t.fd(fd)?;
+    let mut kbuf = alloc::vec![0u8; buf.len.min(1 << 16)];
     // entries that do not reach the caller are not consumed (Linux's
     // filldir stops before moving the position past them)
     let before = file.lseek(0, SEEK_CUR).ok();
     let n = file.getdents64(&mut kbuf)?;
-    if let Err(e) = t.write_bytes(buf, &kbuf[..n]) {
+    if let Err(e) = t.write_slice(buf.addr, &kbuf[..n]) {
         if let Some(pos) = before {
             let _ = file.lseek(pos as i64, SEEK_SET);
         }
@@ -432,8 +473,9 @@ fn as_pipe(file: &dyn File) -> Option<&crate::pipe::PipeEnd> {
     file.as_any()?.downcast_ref::<crate::pipe::PipeEnd>()
 }
 
-pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
-    let fd32 = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
+    let fd32 = fd.get();
+    let cmd = u64::from(cmd);
     let files = t.files()?;
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
@@ -483,15 +525,13 @@ pub fn fcntl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
     }
 }
 
-pub fn dup(t: &mut UThread, fd: u64) -> SysResult {
-    let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+pub fn dup(t: &mut UThread, fd: Fd) -> SysResult {
     let nofile = t.nofile();
-    Ok(t.files()?.lock().dup(fd, nofile)? as isize)
+    Ok(t.files()?.lock().dup(fd.get(), nofile)? as isize)
 }
 
-pub fn dup2(t: &mut UThread, old: u64, new: u64) -> SysResult {
-    let old = u32::try_from(old).map_err(|_| Errno::EBADF)?;
-    let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
+pub fn dup2(t: &mut UThread, old: Fd, new: Fd) -> SysResult {
+    let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
     let files = t.files()?;
     let displaced = files.lock().dup2(old, new, nofile)?;
@@ -502,12 +542,11 @@ pub fn dup2(t: &mut UThread, old: u64, new: u64) -> SysResult {
     Ok(new as isize)
 }
 
-pub fn dup3(t: &mut UThread, old: u64, new: u64, flags: u64) -> SysResult {
-    let old = u32::try_from(old).map_err(|_| Errno::EBADF)?;
-    let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
+pub fn dup3(t: &mut UThread, old: Fd, new: Fd, flags: u32) -> SysResult {
+    let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
     let files = t.files()?;
-    let displaced = files.lock().dup3(old, new, flags as u32, nofile)?;
+    let displaced = files.lock().dup3(old, new, flags, nofile)?;
     if let Some(f) = &displaced {
         crate::locks::closed(t.pid, f);
     }
@@ -515,43 +554,16 @@ pub fn dup3(t: &mut UThread, old: u64, new: u64, flags: u64) -> SysResult {
     Ok(new as isize)
 }
 
-pub fn pipe2(t: &mut UThread, fds: u64, flags: u64) -> SysResult {
-    let flags = flags as u32;
+pub fn pipe2(t: &mut UThread, fds: UserPtr<[u32; 2]>, flags: u32) -> SysResult {
     if flags & !(vfs::O_CLOEXEC | vfs::O_NONBLOCK | vfs::O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
     let (r, w) = crate::pipe::pipe(flags & (vfs::O_NONBLOCK | vfs::O_DIRECT), pipe_user(t))?;
-    let files = t.files()?;
-    let nofile = t.nofile();
-    let cloexec = flags & vfs::O_CLOEXEC != 0;
-    let rfd = files.lock().insert(r, cloexec, nofile)?;
-    // a statement of its own: a `match` on `files.lock().insert(..)` would
-    // keep the guard to the end of the match, and the close below would
-    // take the same spin lock again (LTP's pipe07 hung the machine so)
-    let inserted = files.lock().insert(w, cloexec, nofile);
-    let wfd = match inserted {
-        Ok(fd) => fd,
-        Err(e) => {
-            // the closed end is dropped after the table lock (its drop wakes)
-            let closed = files.lock().close(rfd);
-            drop(closed);
-            return Err(e);
-        }
-    };
-    let mut out = [0u8; 8];
-    out[..4].copy_from_slice(&rfd.to_le_bytes());
-    out[4..].copy_from_slice(&wfd.to_le_bytes());
-    if let Err(e) = t.write_bytes(fds, &out) {
-        let closed = files.lock().close(rfd);
-        drop(closed);
-        let closed = files.lock().close(wfd);
-        drop(closed);
-        return Err(e);
-    }
+    install_pair(t, r, w, flags & vfs::O_CLOEXEC != 0, fds)?;
     Ok(0)
 }
 
-pub fn getcwd(t: &mut UThread, buf: u64, size: u64) -> SysResult {
+pub fn getcwd(t: &mut UThread, buf: UserSlice) -> SysResult {
     let fs = t.fs()?;
     let (root, cwd) = {
         let f = fs.lock();
@@ -560,22 +572,22 @@ pub fn getcwd(t: &mut UThread, buf: u64, size: u64) -> SysResult {
     let c = cred(t);
     let mut p = Ctx::new(root, &c).getcwd(&cwd)?;
     p.push(0);
-    if p.len() > size as usize {
+    if p.len() > buf.len {
         return Err(Errno::ERANGE);
     }
-    t.write_bytes(buf, &p)?;
+    t.write_slice(buf.addr, &p)?;
     Ok(p.len() as isize)
 }
 
-pub fn chdir(t: &mut UThread, pathname: u64) -> SysResult {
+pub fn chdir(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
     let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
     t.fs()?.lock().set_cwd(dir);
     Ok(0)
 }
 
-pub fn fchdir(t: &mut UThread, fd: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
+    let file = t.fd(fd)?;
     let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -586,36 +598,41 @@ pub fn fchdir(t: &mut UThread, fd: u64) -> SysResult {
     Ok(0)
 }
 
-pub fn mkdirat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
+pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode as u32 & 0o7777))?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode & 0o7777))?;
     crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
     });
     Ok(0)
 }
 
-pub fn unlinkat(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64) -> SysResult {
+pub fn unlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32) -> SysResult {
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags as u32))?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags))?;
     crate::dnotify::event(&p, file_lock::DN_DELETE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
     });
     Ok(0)
 }
 
-pub fn renameat(
-    t: &mut UThread,
-    olddir: u64,
-    oldpath: u64,
-    newdir: u64,
-    newpath: u64,
-    flags: u64,
-) -> SysResult {
-    let op = path(t, oldpath)?;
-    let np = path(t, newpath)?;
-    let (_, nd, _) = start(t, newdir)?;
-    with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags as u32))?;
+/// The two names of rename and link: both paths, then the new one's
+/// directory (as do_renameat2/do_linkat resolve them).
+fn two_names(
+    t: &UThread,
+    old: (DirFd, UserCStr),
+    new: (DirFd, UserCStr),
+) -> Result<(Vec<u8>, Vec<u8>, Arc<Inode>)> {
+    let op = path(t, old.1.0)?;
+    let np = path(t, new.1.0)?;
+    let (_, nd, _) = start(t, new.0)?;
+    Ok((op, np, nd))
+}
+
+pub fn renameat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), flags: u32) -> SysResult {
+    let (olddir, newdir) = (old.0, new.0);
+    let (op, np, nd) = two_names(t, old, new)?;
+    with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags))?;
     crate::dnotify::event(&op, file_lock::DN_RENAME | file_lock::DN_DELETE, |q| {
         with_ctx(t, olddir, |ctx, dir| ctx.lookup(dir, q, true))
     });
@@ -625,8 +642,10 @@ pub fn renameat(
     Ok(0)
 }
 
-pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u64) -> SysResult {
-    if (size as i64) <= 0 {
+/// readlinkat(2): `bufsiz` is an `int` (at most that many bytes are
+/// written; 0 or negative is EINVAL).
+pub fn readlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, buf: u64, size: i32) -> SysResult {
+    if size <= 0 {
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
@@ -636,7 +655,7 @@ pub fn readlinkat(t: &mut UThread, dirfd: u64, pathname: u64, buf: u64, size: u6
     Ok(n as isize)
 }
 
-pub fn symlinkat(t: &mut UThread, target: u64, dirfd: u64, linkpath: u64) -> SysResult {
+pub fn symlinkat(t: &mut UThread, target: UserCStr, dirfd: DirFd, linkpath: UserCStr) -> SysResult {
     let tg = path(t, target)?;
     let p = path(t, linkpath)?;
     with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p))?;
@@ -646,60 +665,52 @@ pub fn symlinkat(t: &mut UThread, target: u64, dirfd: u64, linkpath: u64) -> Sys
     Ok(0)
 }
 
-pub fn linkat(
-    t: &mut UThread,
-    olddir: u64,
-    oldpath: u64,
-    newdir: u64,
-    newpath: u64,
-    flags: u64,
-) -> SysResult {
-    let op = path(t, oldpath)?;
-    let np = path(t, newpath)?;
-    let (_, nd, _) = start(t, newdir)?;
-    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags as u32))?;
+pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), flags: u32) -> SysResult {
+    let (olddir, newdir) = (old.0, new.0);
+    let (op, np, nd) = two_names(t, old, new)?;
+    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags))?;
     crate::dnotify::event(&np, file_lock::DN_CREATE, |q| {
         with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true))
     });
     Ok(0)
 }
 
-pub fn faccessat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, flags: u64) -> SysResult {
+pub fn faccessat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, flags: u32) -> SysResult {
     if mode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode as u32, flags as u32)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
 }
 
-pub fn fchmodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64) -> SysResult {
+pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode as u32 & 0o7777, 0))?;
+    with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode & 0o7777, 0))?;
     crate::dnotify::attrib(&p, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     Ok(0)
 }
 
-pub fn fchmod(t: &mut UThread, fd: u64, mode: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fchmod(t: &mut UThread, fd: Fd, mode: u32) -> SysResult {
+    let file = t.fd(fd)?;
     let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
-    inode.chmod(&cred(t), mode as u32 & 0o7777).map(|_| 0)
+    inode.chmod(&cred(t), mode & 0o7777).map(|_| 0)
 }
 
-pub fn ftruncate(t: &mut UThread, fd: u64, len: u64) -> SysResult {
-    if (len as i64) < 0 {
+pub fn ftruncate(t: &mut UThread, fd: Fd, len: i64) -> SysResult {
+    if len < 0 {
         return Err(Errno::EINVAL);
     }
-    t.file(fd)?.truncate(len).map(|_| 0)
+    t.fd(fd)?.truncate(len as u64).map(|_| 0)
 }
 
-pub fn truncate(t: &mut UThread, pathname: u64, len: u64) -> SysResult {
+pub fn truncate(t: &mut UThread, pathname: UserCStr, len: i64) -> SysResult {
     let p = path(t, pathname)?;
     crate::locks::break_lease_truncate(t, || with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true)))?;
-    with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len as i64)).map(|_| 0)
+    with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len)).map(|_| 0)
 }
 
-pub fn umask(t: &mut UThread, mask: u64) -> SysResult {
-    Ok(t.fs()?.lock().set_umask(mask as u32) as isize)
+pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
+    Ok(t.fs()?.lock().set_umask(mask) as isize)
 }
 
 /// mount(2): tmpfs, ramfs, devtmpfs, sysfs (a fresh ramfs) and proc;
@@ -848,48 +859,55 @@ pub fn sendfile(t: &mut UThread, out_fd: u64, in_fd: u64, offp: u64, count: u64)
 }
 
 /// chown(2) family; -1 (as u32::MAX) leaves an id unchanged.
-pub fn fchownat(t: &mut UThread, dirfd: u64, pathname: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
+pub fn fchownat(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    uid: u32,
+    gid: u32,
+    flags: u32,
+) -> SysResult {
     // do_fchownat(): only these two flags exist
-    if flags & !(AT_SYMLINK_NOFOLLOW | u64::from(vfs::AT_EMPTY_PATH)) != 0 {
+    if flags & !(AT_SYMLINK_NOFOLLOW | vfs::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    let id = |v: u32| (v != u32::MAX).then_some(v);
     // fchown(2) comes here with no path at all
-    let p = if pathname == 0 { Vec::new() } else { t.read_cstr(pathname, PATH_MAX)? };
+    let p = if pathname.is_null() { Vec::new() } else { t.read_str(pathname, PATH_MAX)? };
     if p.is_empty() {
-        if flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+        if flags & vfs::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
-        let inode = t.file(dirfd)?.inode().cloned().ok_or(Errno::EBADF)?;
+        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.chown(&cred(t), id(uid), id(gid)).map(|_| 0);
     }
-    with_ctx(t, dirfd, |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags as u32)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags)).map(|_| 0)
 }
 
 /// utimensat(2): NULL times set both to now; UTIME_NOW/UTIME_OMIT as Linux.
-pub fn utimensat(t: &mut UThread, dirfd: u64, pathname: u64, times: u64, flags: u64) -> SysResult {
+pub fn utimensat(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    times: UserPtr<[Timespec; 2]>,
+    flags: u32,
+) -> SysResult {
     // do_utimes(): only these two flags exist
-    if flags & !(AT_SYMLINK_NOFOLLOW | u64::from(vfs::AT_EMPTY_PATH)) != 0 {
+    if flags & !(AT_SYMLINK_NOFOLLOW | vfs::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let ts = if times == 0 {
+    let ts = if times.is_null() {
         None
     } else {
-        let mut v = [vfs::Timespec::new(0, 0); 2];
-        for (i, slot) in v.iter_mut().enumerate() {
-            let at = times.checked_add(16 * i as u64).ok_or(Errno::EFAULT)?;
-            let nsec_at = at.checked_add(8).ok_or(Errno::EFAULT)?;
-            *slot = vfs::Timespec::new(t.read_u64(at)? as i64, t.read_u64(nsec_at)? as i64);
-        }
-        Some(v)
+        Some(t.read(times)?.map(|ts| vfs::Timespec::new(ts.tv_sec, ts.tv_nsec)))
     };
-    if pathname == 0 {
+    if pathname.is_null() {
         // futimens(): the file behind dirfd
-        let inode = t.file(dirfd)?.inode().cloned().ok_or(Errno::EBADF)?;
+        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.utimens(&cred(t), ts).map(|_| 0);
     }
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags as u32)).map(|_| 0)
+    with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags)).map(|_| 0)
 }
 
 fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
@@ -901,7 +919,7 @@ fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
     b
 }
 
-pub fn statfs(t: &mut UThread, pathname: u64, buf: u64) -> SysResult {
+pub fn statfs(t: &mut UThread, pathname: UserCStr, buf: u64) -> SysResult {
     let p = path(t, pathname)?;
     let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
     t.write_bytes(buf, &statfs_bytes(&fs_statfs(&inode))).map(|_| 0)
@@ -913,8 +931,8 @@ fn fs_statfs(inode: &Inode) -> vfs::StatFs {
     vfs::StatFs { fs_type: crate::fs::fs_magic(inode), ..inode.statfs() }
 }
 
-pub fn fstatfs(t: &mut UThread, fd: u64, buf: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fstatfs(t: &mut UThread, fd: Fd, buf: u64) -> SysResult {
+    let file = t.fd(fd)?;
     let st = match file.inode() {
         Some(i) => fs_statfs(i),
         None => vfs::StatFs { fs_type: 0x5049_5045, bsize: 4096, namelen: 255, ..Default::default() },

@@ -8,6 +8,7 @@ use super::fs::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, cred, path, with_ctx};
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use linux_abi::args::{DirFd, Fd};
 use linux_abi::{Errno, Result};
 use vfs::{File, FileType, Inode};
 
@@ -392,7 +393,7 @@ impl StatxExtra {
 /// statx(2): the fields of stat(2) (`stx_mask` STATX_BASIC_STATS), with
 /// do_statx()'s checks: `EINVAL` for `STATX__RESERVED` in the mask, both
 /// sync flags at once, or an unknown flag.
-pub fn statx(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mask: u64, buf: u64) -> SysResult {
+pub fn statx(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mask: u64, buf: u64) -> SysResult {
     // do_statx()'s checks come before the name's errors (EFAULT,
     // ENAMETOOLONG, ENOENT for ""), which surface at the lookup
     if mask as u32 as u64 & STATX_RESERVED != 0 {
@@ -401,7 +402,8 @@ pub fn statx(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mask: u64, 
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE {
         return Err(Errno::EINVAL);
     }
-    let known = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | u64::from(vfs::AT_EMPTY_PATH) | AT_STATX_SYNC_TYPE;
+    let known =
+        u64::from(AT_SYMLINK_NOFOLLOW) | AT_NO_AUTOMOUNT | u64::from(vfs::AT_EMPTY_PATH) | AT_STATX_SYNC_TYPE;
     if flags as u32 as u64 & !known != 0 {
         return Err(Errno::EINVAL);
     }
@@ -411,15 +413,15 @@ pub fn statx(t: &mut UThread, dirfd: u64, pathname: u64, flags: u64, mask: u64, 
     }
     let request = mask as u32;
     let (st, x) = if p.is_empty() {
-        if dirfd as i32 == AT_FDCWD as i32 {
+        if dirfd == DirFd::Cwd {
             let cwd = with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, b".", true))?;
             (cwd.stat(), StatxExtra::of(Some(&cwd), request))
         } else {
-            let file = t.file(dirfd)?;
+            let file = t.fd(dirfd.fd())?;
             (file.stat()?, StatxExtra::of(file.inode(), request))
         }
     } else {
-        let at = (flags & AT_SYMLINK_NOFOLLOW) as u32;
+        let at = flags as u32 & AT_SYMLINK_NOFOLLOW;
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
@@ -573,7 +575,7 @@ pub fn copy_file_range(
 /// mknodat(2): regular files, FIFOs, sockets and (with CAP_MKNOD) device
 /// nodes; `dev` is decoded as new_decode_dev() does. Linux's may_mknod()
 /// first: `EPERM` for a directory type, `EINVAL` for an unknown one.
-pub fn mknodat(t: &mut UThread, dirfd: u64, pathname: u64, mode: u64, dev: u64) -> SysResult {
+pub fn mknodat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64, dev: u64) -> SysResult {
     let mode = mode as u32;
     match mode & vfs::S_IFMT {
         0 | vfs::S_IFREG | vfs::S_IFCHR | vfs::S_IFBLK | vfs::S_IFIFO | vfs::S_IFSOCK => {}
@@ -690,8 +692,8 @@ pub fn fadvise64(t: &mut UThread, fd: u64, _offset: u64, len: u64, advice: u64) 
 /// a bad or O_PATH fd, `EINVAL` for a file without an fsync method (pipes,
 /// devices, the console, /proc files, epoll); 0 for ramfs/tmpfs files and
 /// directories (noop_fsync).
-pub fn fsync(t: &mut UThread, fd: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fsync(t: &mut UThread, fd: Fd) -> SysResult {
+    let file = t.fd(fd)?;
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
@@ -707,8 +709,8 @@ pub fn fsync(t: &mut UThread, fd: u64) -> SysResult {
 }
 
 /// syncfs(2): `EBADF` for a bad or O_PATH fd; nothing to write back.
-pub fn syncfs(t: &mut UThread, fd: u64) -> SysResult {
-    if t.file(fd)?.status_flags() & vfs::O_PATH != 0 {
+pub fn syncfs(t: &mut UThread, fd: Fd) -> SysResult {
+    if t.fd(fd)?.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
     Ok(0)

@@ -18,6 +18,9 @@ use crate::proc::{Hooks, Kernel, table};
 use crate::uthread::{self, Flow, UThread};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use linux_abi::abi::Timespec;
+use linux_abi::args::{Args, DirFd, Fd, UserCStr, UserPtr, UserSlice, access_ok};
+use linux_abi::pod::Pod;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::seams::{Files, Fs};
@@ -33,71 +36,73 @@ pub type SysResult = Result<isize>;
 /// Runs the system call `nr` for `t`; returns what the thread does next and
 /// the call's result (`None` when the call set the registers itself).
 pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
-    let a = t.ctx.syscall_args();
+    let a = Args(t.ctx.syscall_args());
     log::trace!("pid {} tid {}: syscall {} {:x?}", t.pid, t.tid, n, a);
     let r: SysResult = match n as usize {
-        nr::READ => fs::read(t, a[0], a[1], a[2]),
-        nr::WRITE => fs::write(t, a[0], a[1], a[2]),
-        nr::READV => fs::readv(t, a[0], a[1], a[2]),
-        nr::WRITEV => fs::writev(t, a[0], a[1], a[2]),
-        nr::PREAD64 => fs::pread(t, a[0], a[1], a[2], a[3]),
-        nr::PWRITE64 => fs::pwrite(t, a[0], a[1], a[2], a[3]),
-        nr::OPEN => fs::openat(t, fs::AT_FDCWD, a[0], a[1], a[2]),
-        nr::OPENAT => fs::openat(t, a[0], a[1], a[2], a[3]),
-        nr::CREAT => fs::openat(t, fs::AT_FDCWD, a[0], 0o1101, a[1]),
-        nr::CLOSE => fs::close(t, a[0]),
+        nr::READ => fs::read(t, a.fd(0), a.buf(1, 2)),
+        nr::WRITE => fs::write(t, a.fd(0), a.buf(1, 2)),
+        nr::READV => fs::readv(t, a.fd(0), a.ptr(1), a[2]),
+        nr::WRITEV => fs::writev(t, a.fd(0), a.ptr(1), a[2]),
+        nr::PREAD64 => fs::pread(t, a.fd(0), a.buf(1, 2), a.long(3)),
+        nr::PWRITE64 => fs::pwrite(t, a.fd(0), a.buf(1, 2), a.long(3)),
+        nr::OPEN => fs::openat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
+        nr::OPENAT => fs::openat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
+        nr::CREAT => fs::openat(t, fs::AT_FDCWD, a.cstr(0), 0o1101, a.uint(1)),
+        nr::CLOSE => fs::close(t, a.fd(0)),
         nr::SENDFILE => fs::sendfile(t, a[0], a[1], a[2], a[3]),
-        nr::CLOSE_RANGE => fs::close_range(t, a[0], a[1], a[2]),
-        nr::LSEEK => fs::lseek(t, a[0], a[1], a[2]),
-        nr::FSTAT => fs::fstat(t, a[0], a[1]),
-        nr::STAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], 0),
-        nr::LSTAT => fs::fstatat(t, fs::AT_FDCWD, a[0], a[1], fs::AT_SYMLINK_NOFOLLOW),
-        nr::NEWFSTATAT => fs::fstatat(t, a[0], a[1], a[2], a[3]),
-        nr::STATX => fs_extra::statx(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::GETDENTS64 => fs::getdents64(t, a[0], a[1], a[2]),
+        nr::CLOSE_RANGE => fs::close_range(t, a.uint(0), a.uint(1), a.uint(2)),
+        nr::LSEEK => fs::lseek(t, a.fd(0), a.long(1), a.uint(2)),
+        nr::FSTAT => fs::fstat(t, a.fd(0), a.ptr(1)),
+        nr::STAT => fs::fstatat(t, fs::AT_FDCWD, a.cstr(0), a.ptr(1), 0),
+        nr::LSTAT => fs::fstatat(t, fs::AT_FDCWD, a.cstr(0), a.ptr(1), fs::AT_SYMLINK_NOFOLLOW),
+        nr::NEWFSTATAT => fs::fstatat(t, a.dirfd(0), a.cstr(1), a.ptr(2), a.uint(3)),
+        nr::STATX => fs_extra::statx(t, a.dirfd(0), a[1], a[2], a[3], a[4]),
+        nr::GETDENTS64 => fs::getdents64(t, a.fd(0), UserSlice::new(a[1], a.uint(2) as usize)),
         nr::IOCTL => fs::ioctl(t, a[0], a[1], a[2]),
-        nr::FCNTL => fs::fcntl(t, a[0], a[1], a[2]),
+        nr::FCNTL => fs::fcntl(t, a.fd(0), a.uint(1), a[2]),
         nr::FLOCK => crate::locks::flock(t, a[0], a[1]),
-        nr::DUP => fs::dup(t, a[0]),
-        nr::DUP2 => fs::dup2(t, a[0], a[1]),
-        nr::DUP3 => fs::dup3(t, a[0], a[1], a[2]),
-        nr::PIPE => fs::pipe2(t, a[0], 0),
-        nr::PIPE2 => fs::pipe2(t, a[0], a[1]),
-        nr::GETCWD => fs::getcwd(t, a[0], a[1]),
-        nr::CHDIR => fs::chdir(t, a[0]),
-        nr::FCHDIR => fs::fchdir(t, a[0]),
-        nr::MKDIR => fs::mkdirat(t, fs::AT_FDCWD, a[0], a[1]),
-        nr::MKDIRAT => fs::mkdirat(t, a[0], a[1], a[2]),
-        nr::UNLINK => fs::unlinkat(t, fs::AT_FDCWD, a[0], 0),
-        nr::RMDIR => fs::unlinkat(t, fs::AT_FDCWD, a[0], fs::AT_REMOVEDIR),
-        nr::UNLINKAT => fs::unlinkat(t, a[0], a[1], a[2]),
-        nr::RENAME => fs::renameat(t, fs::AT_FDCWD, a[0], fs::AT_FDCWD, a[1], 0),
-        nr::RENAMEAT => fs::renameat(t, a[0], a[1], a[2], a[3], 0),
-        nr::RENAMEAT2 => fs::renameat(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a[0], a[1], a[2]),
-        nr::READLINKAT => fs::readlinkat(t, a[0], a[1], a[2], a[3]),
-        nr::SYMLINK => fs::symlinkat(t, a[0], fs::AT_FDCWD, a[1]),
-        nr::SYMLINKAT => fs::symlinkat(t, a[0], a[1], a[2]),
-        nr::LINK => fs::linkat(t, fs::AT_FDCWD, a[0], fs::AT_FDCWD, a[1], 0),
-        nr::LINKAT => fs::linkat(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::ACCESS => fs::faccessat(t, fs::AT_FDCWD, a[0], a[1], 0),
-        nr::FACCESSAT => fs::faccessat(t, a[0], a[1], a[2], 0),
-        nr::FACCESSAT2 => fs::faccessat(t, a[0], a[1], a[2], a[3]),
-        nr::CHMOD => fs::fchmodat(t, fs::AT_FDCWD, a[0], a[1]),
-        nr::FCHMODAT => fs::fchmodat(t, a[0], a[1], a[2]),
-        nr::FCHMOD => fs::fchmod(t, a[0], a[1]),
-        nr::CHOWN => fs::fchownat(t, fs::AT_FDCWD, a[0], a[1], a[2], 0),
-        nr::LCHOWN => fs::fchownat(t, fs::AT_FDCWD, a[0], a[1], a[2], fs::AT_SYMLINK_NOFOLLOW),
-        nr::FCHOWN => fs::fchownat(t, a[0], 0, a[1], a[2], u64::from(vfs::AT_EMPTY_PATH)),
-        nr::FCHOWNAT => fs::fchownat(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::UTIMENSAT => fs::utimensat(t, a[0], a[1], a[2], a[3]),
-        nr::STATFS => fs::statfs(t, a[0], a[1]),
-        nr::FSTATFS => fs::fstatfs(t, a[0], a[1]),
-        nr::FTRUNCATE => fs::ftruncate(t, a[0], a[1]),
-        nr::TRUNCATE => fs::truncate(t, a[0], a[1]),
-        nr::UMASK => fs::umask(t, a[0]),
-        nr::FSYNC | nr::FDATASYNC => fs_extra::fsync(t, a[0]),
-        nr::SYNCFS => fs_extra::syncfs(t, a[0]),
+        nr::DUP => fs::dup(t, a.fd(0)),
+        nr::DUP2 => fs::dup2(t, a.fd(0), a.fd(1)),
+        nr::DUP3 => fs::dup3(t, a.fd(0), a.fd(1), a.uint(2)),
+        nr::PIPE => fs::pipe2(t, a.ptr(0), 0),
+        nr::PIPE2 => fs::pipe2(t, a.ptr(0), a.uint(1)),
+        nr::GETCWD => fs::getcwd(t, a.buf(0, 1)),
+        nr::CHDIR => fs::chdir(t, a.cstr(0)),
+        nr::FCHDIR => fs::fchdir(t, a.fd(0)),
+        nr::MKDIR => fs::mkdirat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1)),
+        nr::MKDIRAT => fs::mkdirat(t, a.dirfd(0), a.cstr(1), a.uint(2)),
+        nr::UNLINK => fs::unlinkat(t, fs::AT_FDCWD, a.cstr(0), 0),
+        nr::RMDIR => fs::unlinkat(t, fs::AT_FDCWD, a.cstr(0), fs::AT_REMOVEDIR),
+        nr::UNLINKAT => fs::unlinkat(t, a.dirfd(0), a.cstr(1), a.uint(2)),
+        nr::RENAME => fs::renameat(t, (fs::AT_FDCWD, a.cstr(0)), (fs::AT_FDCWD, a.cstr(1)), 0),
+        nr::RENAMEAT => fs::renameat(t, a.at(0), a.at(2), 0),
+        nr::RENAMEAT2 => fs::renameat(t, a.at(0), a.at(2), a.uint(4)),
+        nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a.cstr(0), a[1], a.int(2)),
+        nr::READLINKAT => fs::readlinkat(t, a.dirfd(0), a.cstr(1), a[2], a.int(3)),
+        nr::SYMLINK => fs::symlinkat(t, a.cstr(0), fs::AT_FDCWD, a.cstr(1)),
+        nr::SYMLINKAT => fs::symlinkat(t, a.cstr(0), a.dirfd(1), a.cstr(2)),
+        nr::LINK => fs::linkat(t, (fs::AT_FDCWD, a.cstr(0)), (fs::AT_FDCWD, a.cstr(1)), 0),
+        nr::LINKAT => fs::linkat(t, a.at(0), a.at(2), a.uint(4)),
+        nr::ACCESS => fs::faccessat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), 0),
+        nr::FACCESSAT => fs::faccessat(t, a.dirfd(0), a.cstr(1), a.uint(2), 0),
+        nr::FACCESSAT2 => fs::faccessat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
+        nr::CHMOD => fs::fchmodat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1)),
+        nr::FCHMODAT => fs::fchmodat(t, a.dirfd(0), a.cstr(1), a.uint(2)),
+        nr::FCHMOD => fs::fchmod(t, a.fd(0), a.uint(1)),
+        nr::CHOWN => fs::fchownat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2), 0),
+        nr::LCHOWN => fs::fchownat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2), fs::AT_SYMLINK_NOFOLLOW),
+        nr::FCHOWN => {
+            fs::fchownat(t, DirFd::Fd(a.fd(0)), UserCStr(0), a.uint(1), a.uint(2), vfs::AT_EMPTY_PATH)
+        }
+        nr::FCHOWNAT => fs::fchownat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3), a.uint(4)),
+        nr::UTIMENSAT => fs::utimensat(t, a.dirfd(0), a.cstr(1), a.ptr(2), a.uint(3)),
+        nr::STATFS => fs::statfs(t, a.cstr(0), a[1]),
+        nr::FSTATFS => fs::fstatfs(t, a.fd(0), a[1]),
+        nr::FTRUNCATE => fs::ftruncate(t, a.fd(0), a.long(1)),
+        nr::TRUNCATE => fs::truncate(t, a.cstr(0), a.long(1)),
+        nr::UMASK => fs::umask(t, a.uint(0)),
+        nr::FSYNC | nr::FDATASYNC => fs_extra::fsync(t, a.fd(0)),
+        nr::SYNCFS => fs_extra::syncfs(t, a.fd(0)),
         nr::SYNC => Ok(0),
         nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
@@ -114,7 +119,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::REMOVEXATTR => fs_extra::removexattr(t, a[0], a[1], true),
         nr::LREMOVEXATTR => fs_extra::removexattr(t, a[0], a[1], false),
         nr::FREMOVEXATTR => fs_extra::fremovexattr(t, a[0], a[1]),
-        nr::MKNODAT => fs_extra::mknodat(t, a[0], a[1], a[2], a[3]),
+        nr::MKNODAT => fs_extra::mknodat(t, a.dirfd(0), a[1], a[2], a[3]),
         nr::FADVISE64 => fs_extra::fadvise64(t, a[0], a[1], a[2], a[3]),
         nr::FALLOCATE => fs_extra::fallocate(t, a[0], a[1], a[2], a[3]),
         nr::COPY_FILE_RANGE => fs_extra::copy_file_range(t, a[0], a[1], a[2], a[3], a[4], a[5]),
@@ -126,8 +131,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::EPOLL_CREATE1 => epoll::epoll_create1(t, a[0]),
         nr::EPOLL_CTL => epoll::epoll_ctl(t, a[0], a[1], a[2], a[3]),
         nr::EPOLL_WAIT => epoll::epoll_wait(t, a[0], a[1], a[2], a[3]),
-        nr::EPOLL_PWAIT => epoll::epoll_pwait(t, a),
-        nr::EPOLL_PWAIT2 => epoll::epoll_pwait2(t, a),
+        nr::EPOLL_PWAIT => epoll::epoll_pwait(t, a.0),
+        nr::EPOLL_PWAIT2 => epoll::epoll_pwait2(t, a.0),
         nr::SIGNALFD => crate::signalfd::signalfd(t, a[0], a[1], a[2]),
         nr::TIMERFD_CREATE => crate::timerfd::timerfd_create(t, a[0], a[1]),
         nr::EVENTFD => crate::eventfd::eventfd(t, a[0]),
@@ -170,19 +175,19 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FORK => task::fork(t, process::clone::CloneArgs::fork()),
         nr::VFORK => task::fork(t, process::clone::CloneArgs::vfork()),
         nr::EXECVE => task::execve(t, a[0], a[1], a[2]),
-        nr::WAIT4 => task::wait4(t, a[0], a[1], a[2], a[3]),
+        nr::WAIT4 => task::wait4(t, a.int(0), a.ptr(1), a.uint(2), a[3]),
         nr::WAITID => task::waitid(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::KILL => table().kill(t.tid, a[0] as i32, a[1] as i32, &Hooks).map(|_| 0),
-        nr::TKILL => table().tgkill(t.tid, None, a[0] as i32, a[1] as i32, &Hooks).map(|_| 0),
-        nr::TGKILL => table().tgkill(t.tid, Some(a[0] as i32), a[1] as i32, a[2] as i32, &Hooks).map(|_| 0),
-        nr::SETPGID => table().setpgid(t.tid, a[0] as i32, a[1] as i32).map(|_| 0),
-        nr::GETPGID => table().getpgid(t.tid, a[0] as i32).map(|p| p as isize),
+        nr::KILL => table().kill(t.tid, a.int(0), a.int(1), &Hooks).map(|_| 0),
+        nr::TKILL => table().tgkill(t.tid, None, a.int(0), a.int(1), &Hooks).map(|_| 0),
+        nr::TGKILL => table().tgkill(t.tid, Some(a.int(0)), a.int(1), a.int(2), &Hooks).map(|_| 0),
+        nr::SETPGID => table().setpgid(t.tid, a.int(0), a.int(1)).map(|_| 0),
+        nr::GETPGID => table().getpgid(t.tid, a.int(0)).map(|p| p as isize),
         nr::GETPGRP => table().getpgid(t.tid, 0).map(|p| p as isize),
         nr::SETSID => table().setsid(t.tid).map(|p| p as isize),
-        nr::GETSID => table().getsid(t.tid, a[0] as i32).map(|p| p as isize),
-        nr::PRLIMIT64 => task::prlimit(t, a[0], a[1], a[2], a[3]),
-        nr::GETRLIMIT => task::prlimit(t, 0, a[0], 0, a[1]),
-        nr::SETRLIMIT => task::prlimit(t, 0, a[0], a[1], 0),
+        nr::GETSID => table().getsid(t.tid, a.int(0)).map(|p| p as isize),
+        nr::PRLIMIT64 => task::prlimit(t, a.int(0), a.uint(1), a.ptr(2).non_null(), a.ptr(3).non_null()),
+        nr::GETRLIMIT => task::prlimit(t, 0, a.uint(0), None, Some(a.ptr(1))),
+        nr::SETRLIMIT => task::prlimit(t, 0, a.uint(0), Some(a.ptr(1)), None),
         nr::RT_SIGACTION => task::rt_sigaction(t, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPROCMASK => task::rt_sigprocmask(t, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPENDING => task::rt_sigpending(t, a[0], a[1]),
@@ -193,21 +198,21 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RT_SIGQUEUEINFO => task::rt_sigqueueinfo(t, a[0], None, a[1], a[2]),
         nr::RT_TGSIGQUEUEINFO => task::rt_sigqueueinfo(t, a[0], Some(a[1]), a[2], a[3]),
         nr::ALARM => time::alarm(t, a[0]),
-        nr::SETITIMER => time::setitimer(t, a[0], a[1], a[2]),
-        nr::GETITIMER => time::getitimer(t, a[0], a[1]),
+        nr::SETITIMER => time::setitimer(t, a.uint(0), a.ptr(1), a.ptr(2)),
+        nr::GETITIMER => time::getitimer(t, a.uint(0), a.ptr(1)),
         nr::MREMAP => mm::mremap(t, a[0], a[1], a[2], a[3], a[4]),
         nr::RT_SIGRETURN => return (uthread::sigreturn(t), None),
         nr::EXIT => {
             if table().with_process(t.pid, |p| p.threads().len()) == Some(1) {
-                crate::proc::note_exit(t.pid, ChildStatus::exited(a[0] as i32));
+                crate::proc::note_exit(t.pid, ChildStatus::exited(a.int(0)));
             }
             table().exit_thread(t.tid, a[0] as i32, &Hooks);
             return (Flow::Exit, None);
         }
         nr::EXIT_GROUP => {
             crate::itimer::forget(t.pid);
-            crate::proc::note_exit(t.pid, ChildStatus::exited(a[0] as i32));
-            table().exit_group(t.tid, ChildStatus::exited(a[0] as i32), &Hooks);
+            crate::proc::note_exit(t.pid, ChildStatus::exited(a.int(0)));
+            table().exit_group(t.tid, ChildStatus::exited(a.int(0)), &Hooks);
             return (Flow::Exit, None);
         }
         nr::UNAME => time::uname(t, a[0]),
@@ -218,12 +223,12 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         }
         nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a[0], a[1], a[2]),
         nr::GETRANDOM => time::getrandom(t, a[0], a[1], a[2]),
-        nr::CLOCK_GETTIME => time::clock_gettime(t, a[0], a[1]),
-        nr::CLOCK_GETRES => time::clock_getres(t, a[0], a[1]),
-        nr::GETTIMEOFDAY => time::gettimeofday(t, a[0], a[1]),
-        nr::TIME => time::time(t, a[0]),
-        nr::NANOSLEEP => time::nanosleep(t, 1, 0, a[0], a[1]),
-        nr::CLOCK_NANOSLEEP => time::nanosleep(t, a[0], a[1], a[2], a[3]),
+        nr::CLOCK_GETTIME => time::clock_gettime(t, a.uint(0), a.ptr(1)),
+        nr::CLOCK_GETRES => time::clock_getres(t, a.uint(0), a.ptr(1)),
+        nr::GETTIMEOFDAY => time::gettimeofday(t, a.ptr(0), a.ptr(1)),
+        nr::TIME => time::time(t, a.ptr(0)),
+        nr::NANOSLEEP => time::nanosleep(t, 1, 0, a.ptr(0), a.ptr(1)),
+        nr::CLOCK_NANOSLEEP => time::nanosleep(t, a.uint(0), a.uint(1), a.ptr(2), a.ptr(3)),
         nr::FUTEX => crate::futex::sys_futex(t, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
         nr::CAPGET => task::capget(t, a[0], a[1]),
@@ -232,12 +237,12 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MUNLOCK => mm::munlock(t, a[0], a[1]),
         nr::MLOCKALL => mm::mlockall(t, a[0]),
         nr::MUNLOCKALL => mm::munlockall(t),
-        nr::SETTIMEOFDAY => time::settimeofday(t, a[0], a[1]),
+        nr::SETTIMEOFDAY => time::settimeofday(t, a.ptr(0), a.ptr(1)),
         nr::SETHOSTNAME => time::sethostname(t, a[0], a[1]),
-        nr::CLOCK_SETTIME => time::clock_settime(t, a[0], a[1]),
+        nr::CLOCK_SETTIME => time::clock_settime(t, a.uint(0), a.ptr(1)),
         nr::UNSHARE => task::unshare(t, a[0]),
-        nr::PROCESS_VM_READV => crate::ptrace::process_vm(t, a, false),
-        nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a, true),
+        nr::PROCESS_VM_READV => crate::ptrace::process_vm(t, a.0, false),
+        nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a.0, true),
         nr::MEMBARRIER => time::membarrier(t, a[0], a[1], a[2]),
         nr::MLOCK2 => mm::mlock(t, a[0], a[1], a[2]),
         nr::FUTEX_WAITV => crate::futex::sys_futex_waitv(t, a[0], a[1], a[2], a[3], a[4]),
@@ -286,65 +291,118 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
     (Flow::Continue, Some(r))
 }
 
+/// The one way user memory is read and written: typed pointers
+/// ([`UserPtr`] of a [`Pod`] value, [`UserSlice`] of bytes, [`UserCStr`]),
+/// each checked with Linux's `access_ok` (below `TASK_SIZE_MAX`) before the
+/// address space copies (`EFAULT` for an unmapped or unreadable byte).
 impl UThread {
+    /// Reads one value (`get_user`, `copy_from_user` of a struct).
+    pub fn read<T: Pod>(&self, p: UserPtr<T>) -> Result<T> {
+        if !p.access_ok() {
+            return Err(Errno::EFAULT);
+        }
+        self.vm.lock().read_val(p.addr() as usize)
+    }
+
+    /// Writes one value (`put_user`, `copy_to_user` of a struct).
+    pub fn write<T: Pod>(&self, p: UserPtr<T>, v: T) -> Result<()> {
+        if !p.access_ok() {
+            return Err(Errno::EFAULT);
+        }
+        self.vm.lock().write_val(p.addr() as usize, v)
+    }
+
+    /// Fills `buf` from user memory at `addr`.
+    pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        UserSlice::new(addr, buf.len()).check()?;
+        self.vm.lock().read_user(addr as usize, buf)
+    }
+
+    /// The bytes of `s` in a new buffer (`ENOMEM` when the heap cannot hold
+    /// them).
+    pub fn read_slice(&self, s: UserSlice) -> Result<Vec<u8>> {
+        s.check()?;
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(s.len).map_err(|_| Errno::ENOMEM)?;
+        buf.resize(s.len, 0);
+        self.vm.lock().read_user(s.addr as usize, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Copies `data` to user memory at `addr` (`copy_to_user`).
+    pub fn write_slice(&self, addr: u64, data: &[u8]) -> Result<()> {
+        UserSlice::new(addr, data.len()).check()?;
+        self.vm.lock().write_user(addr as usize, data)
+    }
+
+    /// A NUL-terminated string of at most `limit` bytes with the NUL
+    /// (`strncpy_from_user`: `EFAULT`, `ENAMETOOLONG`).
+    pub fn read_str(&self, s: UserCStr, limit: usize) -> Result<Vec<u8>> {
+        if !access_ok(s.0, 1) {
+            return Err(Errno::EFAULT);
+        }
+        self.vm.lock().read_cstr(s.0 as usize, limit)
+    }
+
     /// Reads `len` bytes of user memory.
     pub fn read_bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
-        let mut buf = alloc::vec![0u8; len];
-        self.vm.lock().read_user(addr as usize, &mut buf)?;
-        Ok(buf)
+        self.read_slice(UserSlice::new(addr, len))
     }
 
     /// Copies `data` to user memory.
     pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
-        self.vm.lock().write_user(addr as usize, data)
+        self.write_slice(addr, data)
     }
 
-    /// Reads a plain value.
+    /// Reads a `u64`.
     pub fn read_u64(&self, addr: u64) -> Result<u64> {
-        let b = self.read_bytes(addr, 8)?;
-        Ok(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        self.read(UserPtr::new(addr))
     }
 
-    /// Writes a plain value.
+    /// Writes a `u64`.
     pub fn write_u64(&self, addr: u64, v: u64) -> Result<()> {
-        self.write_bytes(addr, &v.to_le_bytes())
+        self.write(UserPtr::new(addr), v)
     }
 
     /// A `struct timespec` as nanoseconds: `EFAULT`, or `EINVAL` for a
     /// negative time or nanoseconds outside 0..1e9 (as every time syscall).
     pub fn read_timespec(&self, addr: u64) -> Result<u64> {
-        let sec = self.read_u64(addr)? as i64;
-        let nsec = self.read_u64(addr.checked_add(8).ok_or(Errno::EFAULT)?)? as i64;
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+        self.read(UserPtr::<Timespec>::new(addr))?.to_ns()
     }
 
-    /// Writes a 32-bit value.
+    /// Writes a `u32`.
     pub fn write_u32(&self, addr: u64, v: u32) -> Result<()> {
-        self.write_bytes(addr, &v.to_le_bytes())
+        self.write(UserPtr::new(addr), v)
     }
 
     /// Reads a NUL-terminated string of at most `limit` bytes (with the NUL).
     pub fn read_cstr(&self, addr: u64, limit: usize) -> Result<Vec<u8>> {
-        self.vm.lock().read_cstr(addr as usize, limit)
+        self.read_str(UserCStr(addr), limit)
     }
+}
 
-    /// The thread's fd table.
+/// The thread's tables, through its caches ([`UThread::files_cache`]): no
+/// process-table lock on the fd paths.
+impl UThread {
+    /// The thread's fd table (`EBADF` once the thread has none).
     pub fn files(&self) -> Result<Files<Kernel>> {
-        table().with_thread(self.tid, |th| th.files.as_ref().map(|f| f.share())).flatten().ok_or(Errno::EBADF)
+        self.files_cache.upgrade().ok_or(Errno::EBADF)
     }
 
     /// The thread's root, cwd and umask.
     pub fn fs(&self) -> Result<Fs<Kernel>> {
-        table().with_thread(self.tid, |th| th.fs.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)
+        self.fs_cache.upgrade().ok_or(Errno::ENOENT)
     }
 
-    /// The open file behind `fd`.
+    /// The open file behind `fd` (`EBADF`).
+    pub fn fd(&self, fd: Fd) -> Result<Arc<dyn vfs::File>> {
+        self.files()?.lock().get(fd.get())
+    }
+
+    /// The open file behind a raw register holding an fd: `unsigned int`,
+    /// so its low 32 bits ([`linux_abi::args::Args::fd`]).
     pub fn file(&self, fd: u64) -> Result<Arc<dyn vfs::File>> {
-        let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
-        self.files()?.lock().get(fd)
+        self.fd(Fd(fd as u32))
     }
 
     /// The RLIMIT_NOFILE soft limit.

@@ -4,6 +4,8 @@
 use super::SysResult;
 use crate::proc::{Hooks, table};
 use crate::uthread::UThread;
+use linux_abi::abi::Rlimit;
+use linux_abi::args::UserPtr;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::clone::CloneArgs;
@@ -211,7 +213,10 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     if r == Err(Errno::EINVAL) && flags & process::clone::NS_FLAGS.bits() != 0 {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
     }
-    r.map(|_| 0)
+    let r = r.map(|_| 0);
+    // CLONE_FILES / CLONE_FS may have given the thread new tables
+    t.refresh_files();
+    r
 }
 
 /// Publishes the caller's registers to the table (clone copies them).
@@ -258,11 +263,11 @@ pub fn execve(t: &mut UThread, path: u64, argv: u64, envp: u64) -> SysResult {
     crate::exec::execve(t, path, argv, envp)
 }
 
-pub fn wait4(t: &mut UThread, pid: u64, status: u64, options: u64, rusage: u64) -> SysResult {
-    let (child, st, ru) = table().wait4(t.tid, pid as i32, options as u32, &Hooks)?;
+pub fn wait4(t: &mut UThread, pid: i32, status: UserPtr<i32>, options: u32, rusage: u64) -> SysResult {
+    let (child, st, ru) = table().wait4(t.tid, pid, options, &Hooks)?;
     if child != 0 {
-        if status != 0 {
-            t.write_u32(status, st as u32)?;
+        if !status.is_null() {
+            t.write(status, st)?;
         }
         if rusage != 0 {
             t.write_bytes(rusage, &ru.to_bytes())?;
@@ -282,19 +287,26 @@ pub fn waitid(t: &mut UThread, idtype: u64, id: u64, infop: u64, options: u64, r
     Ok(0)
 }
 
-pub fn prlimit(t: &mut UThread, pid: u64, resource: u64, new: u64, old: u64) -> SysResult {
-    let new = if new != 0 {
-        let b = t.read_bytes(new, 16)?;
-        Some(process::rlimit::Rlimit {
-            cur: u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?),
-            max: u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?),
-        })
-    } else {
-        None
+/// prlimit64(2), and getrlimit(2)/setrlimit(2) with `pid` 0 and the one
+/// pointer they have always given (a NULL one is EFAULT there; prlimit64
+/// passes `None` for a NULL pointer).
+pub fn prlimit(
+    t: &mut UThread,
+    pid: i32,
+    resource: u32,
+    new: Option<UserPtr<Rlimit>>,
+    old: Option<UserPtr<Rlimit>>,
+) -> SysResult {
+    let new = match new {
+        Some(p) => {
+            let Rlimit { rlim_cur, rlim_max } = t.read(p)?;
+            Some(process::rlimit::Rlimit { cur: rlim_cur, max: rlim_max })
+        }
+        None => None,
     };
-    let prev = table().prlimit(t.tid, pid as i32, resource as u32, new)?;
+    let prev = table().prlimit(t.tid, pid, resource, new)?;
     if let Some(lim) = new
-        && resource == process::rlimit::Resource::Stack as u64
+        && resource == process::rlimit::Resource::Stack as u32
     {
         // the stack grows to the new limit at fault time (acct_stack_growth)
         let target = if pid == 0 { t.pid } else { table().tgid(pid as u32).unwrap_or(pid as u32) };
@@ -302,11 +314,8 @@ pub fn prlimit(t: &mut UThread, pid: u64, resource: u64, new: u64, old: u64) -> 
             vm.lock().set_stack_limit(lim.cur);
         }
     }
-    if old != 0 {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&prev.cur.to_le_bytes());
-        b[8..].copy_from_slice(&prev.max.to_le_bytes());
-        t.write_bytes(old, &b)?;
+    if let Some(old) = old {
+        t.write(old, Rlimit { rlim_cur: prev.cur, rlim_max: prev.max })?;
     }
     Ok(0)
 }

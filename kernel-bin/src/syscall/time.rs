@@ -3,6 +3,8 @@
 use super::SysResult;
 use crate::uthread::UThread;
 use linux_abi::Errno;
+use linux_abi::abi::{Itimerval, Timespec, Timeval, Timezone};
+use linux_abi::args::UserPtr;
 use process::cputime::Side;
 
 /// sethostname(2): `EPERM` without CAP_SYS_ADMIN, then `EINVAL` for a
@@ -73,13 +75,6 @@ pub fn getrandom(t: &mut UThread, buf: u64, len: u64, flags: u64) -> SysResult {
     Ok(b.len() as isize)
 }
 
-fn timespec(ns: u64) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
-    b[8..].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
-    b
-}
-
 fn clock_ns(clock: u64) -> Result<u64, Errno> {
     match clock {
         0 | 8 | 11 => Ok(crate::time::realtime_ns()), // REALTIME(_ALARM), TAI
@@ -125,16 +120,18 @@ fn cpu_clock(t: &UThread, clock: u64) -> Result<Option<u64>, Errno> {
     Ok(Some(if which == 1 { times.user_ns } else { times.total_ns() }))
 }
 
-pub fn clock_gettime(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
+pub fn clock_gettime(t: &mut UThread, clock: u32, tp: UserPtr<Timespec>) -> SysResult {
+    let clock = u64::from(clock);
     let ns = match cpu_clock(t, clock)? {
         Some(ns) => ns,
         None => clock_ns(clock)?,
     };
-    t.write_bytes(tp, &timespec(ns))?;
+    t.write(tp, Timespec::from_ns(ns))?;
     Ok(0)
 }
 
-pub fn clock_getres(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
+pub fn clock_getres(t: &mut UThread, clock: u32, tp: UserPtr<Timespec>) -> SysResult {
+    let clock = u64::from(clock);
     // posix_cpu_clock_getres(): 1 ns for the SCHED clocks, a tick for the
     // others (PROF, VIRT)
     let res = match cpu_clock(t, clock)? {
@@ -145,8 +142,8 @@ pub fn clock_getres(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
             1
         }
     };
-    if tp != 0 {
-        t.write_bytes(tp, &timespec(res))?;
+    if !tp.is_null() {
+        t.write(tp, Timespec::from_ns(res))?;
     }
     Ok(0)
 }
@@ -154,33 +151,35 @@ pub fn clock_getres(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
 /// gettimeofday(2): `tv` if not NULL, then `tz` if not NULL (the kernel's
 /// `sys_tz`, which is zero as settimeofday(2) never sets it here); a bad
 /// pointer in either is `EFAULT`.
-pub fn gettimeofday(t: &mut UThread, tv: u64, tz: u64) -> SysResult {
-    if tv != 0 {
-        let ns = crate::time::realtime_ns();
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
-        b[8..].copy_from_slice(&(ns % 1_000_000_000 / 1000).to_le_bytes());
-        t.write_bytes(tv, &b)?;
+pub fn gettimeofday(t: &mut UThread, tv: UserPtr<Timeval>, tz: UserPtr<Timezone>) -> SysResult {
+    if !tv.is_null() {
+        t.write(tv, Timeval::from_ns(crate::time::realtime_ns()))?;
     }
-    if tz != 0 {
-        // struct timezone { int tz_minuteswest; int tz_dsttime; }
-        t.write_bytes(tz, &[0u8; 8])?;
+    if !tz.is_null() {
+        t.write(tz, Timezone::default())?;
     }
     Ok(0)
 }
 
-pub fn time(t: &mut UThread, tloc: u64) -> SysResult {
+pub fn time(t: &mut UThread, tloc: UserPtr<u64>) -> SysResult {
     let s = crate::time::realtime_ns() / 1_000_000_000;
-    if tloc != 0 {
-        t.write_u64(tloc, s)?;
+    if !tloc.is_null() {
+        t.write(tloc, s)?;
     }
     Ok(s as isize)
 }
 
 /// nanosleep(2) and clock_nanosleep(2) (`TIMER_ABSTIME` = 1); EINTR on a
 /// signal, with the time left written to `rem` for relative sleeps.
-pub fn nanosleep(t: &mut UThread, clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
-    let want = t.read_timespec(req)?;
+pub fn nanosleep(
+    t: &mut UThread,
+    clock: u32,
+    flags: u32,
+    req: UserPtr<Timespec>,
+    rem: UserPtr<Timespec>,
+) -> SysResult {
+    let clock = u64::from(clock);
+    let want = t.read(req)?.to_ns()?;
     let now_clock = match clock {
         // Linux sleeps on CPU time for a process clock, never a thread's;
         // here the CPU time is taken as passing with the monotonic clock
@@ -195,9 +194,9 @@ pub fn nanosleep(t: &mut UThread, clock: u64, flags: u64, req: u64, rem: u64) ->
     };
     match crate::proc::sleep_interruptible(t.tid, || false, Some(deadline)) {
         Err(Errno::ERESTARTSYS) => {
-            if flags & 1 == 0 && rem != 0 {
+            if flags & 1 == 0 && !rem.is_null() {
                 let left = deadline.saturating_sub(arch_x86_64::time::since_boot_ns());
-                t.write_bytes(rem, &timespec(left))?;
+                t.write(rem, Timespec::from_ns(left))?;
             }
             Err(Errno::EINTR)
         }
@@ -228,23 +227,6 @@ pub fn reboot(t: &mut UThread, magic1: u64, magic2: u64, cmd: u64) -> SysResult 
     }
 }
 
-fn timeval(ns: u64) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
-    b[8..].copy_from_slice(&(ns % 1_000_000_000 / 1000).to_le_bytes());
-    b
-}
-
-fn read_timeval(t: &UThread, addr: u64) -> Result<u64, Errno> {
-    let b = t.read_bytes(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000).contains(&usec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000))
-}
-
 /// alarm(2): the seconds left on the previous alarm, rounded to nearest
 /// (at least 1 when one was pending), as Linux's alarm_setitimer(). The
 /// argument is an `unsigned int`: the register's upper half is ignored.
@@ -262,12 +244,14 @@ pub fn alarm(t: &mut UThread, secs: u64) -> SysResult {
 
 /// setitimer(2): ITIMER_REAL (wall clock, SIGALRM), ITIMER_VIRTUAL (user
 /// CPU time, SIGVTALRM) and ITIMER_PROF (user + system, SIGPROF).
-pub fn setitimer(t: &mut UThread, which: u64, new: u64, old: u64) -> SysResult {
+pub fn setitimer(t: &mut UThread, which: u32, new: UserPtr<Itimerval>, old: UserPtr<Itimerval>) -> SysResult {
     if which > 2 {
         return Err(Errno::EINVAL);
     }
-    let (interval, value) = if new != 0 {
-        (read_timeval(t, new)?, read_timeval(t, new.checked_add(16).ok_or(Errno::EFAULT)?)?)
+    let which = u64::from(which);
+    let (interval, value) = if !new.is_null() {
+        let it = t.read(new)?;
+        (it.it_interval.to_ns()?, it.it_value.to_ns()?)
     } else {
         (0, 0)
     };
@@ -277,29 +261,24 @@ pub fn setitimer(t: &mut UThread, which: u64, new: u64, old: u64) -> SysResult {
         crate::sched::charge(&t.cpu, Side::System);
         crate::itimer::set_cpu(t.pid, which, value, interval)
     };
-    if old != 0 {
-        let mut b = [0u8; 32];
-        b[..16].copy_from_slice(&timeval(ival));
-        b[16..].copy_from_slice(&timeval(left));
-        t.write_bytes(old, &b)?;
+    if !old.is_null() {
+        t.write(old, Itimerval { it_interval: Timeval::from_ns(ival), it_value: Timeval::from_ns(left) })?;
     }
     Ok(0)
 }
 
-pub fn getitimer(t: &mut UThread, which: u64, cur: u64) -> SysResult {
+pub fn getitimer(t: &mut UThread, which: u32, cur: UserPtr<Itimerval>) -> SysResult {
     if which > 2 {
         return Err(Errno::EINVAL);
     }
+    let which = u64::from(which);
     let (left, ival) = if which == 0 {
         crate::itimer::get(t.pid)
     } else {
         crate::sched::charge(&t.cpu, Side::System);
         crate::itimer::get_cpu(t.pid, which)
     };
-    let mut b = [0u8; 32];
-    b[..16].copy_from_slice(&timeval(ival));
-    b[16..].copy_from_slice(&timeval(left));
-    t.write_bytes(cur, &b)?;
+    t.write(cur, Itimerval { it_interval: Timeval::from_ns(ival), it_value: Timeval::from_ns(left) })?;
     Ok(0)
 }
 
@@ -341,10 +320,9 @@ fn settime(t: &UThread, sec: i64, nsec: i64) -> SysResult {
 
 /// clock_settime(2): only CLOCK_REALTIME can be set; a pid/tid-encoded
 /// CPU-time clock is EPERM (posix_cpu_clock_set), every other clock EINVAL.
-pub fn clock_settime(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
-    let b = t.read_bytes(tp, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+pub fn clock_settime(t: &mut UThread, clock: u32, tp: UserPtr<Timespec>) -> SysResult {
+    let clock = u64::from(clock);
+    let Timespec { tv_sec: sec, tv_nsec: nsec } = t.read(tp)?;
     if clock != 0 {
         // the pid/tid-encoded CPU clocks have a clock_set that refuses
         // (posix_cpu_clock_set); CLOCK_PROCESS/THREAD_CPUTIME_ID have none
@@ -359,11 +337,9 @@ pub fn clock_settime(t: &mut UThread, clock: u64, tp: u64) -> SysResult {
 /// settimeofday(2): the time (if given, microseconds below 10^6), then the
 /// privilege, then the time zone's minutes west within +-15 hours; the
 /// time zone is otherwise not kept.
-pub fn settimeofday(t: &mut UThread, tv: u64, tz: u64) -> SysResult {
-    let time = if tv != 0 {
-        let b = t.read_bytes(tv, 16)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+pub fn settimeofday(t: &mut UThread, tv: UserPtr<Timeval>, tz: UserPtr<Timezone>) -> SysResult {
+    let time = if !tv.is_null() {
+        let Timeval { tv_sec: sec, tv_usec: usec } = t.read(tv)?;
         if !(0..1_000_000).contains(&usec) || sec < 0 {
             return Err(Errno::EINVAL);
         }
@@ -371,7 +347,7 @@ pub fn settimeofday(t: &mut UThread, tv: u64, tz: u64) -> SysResult {
     } else {
         None
     };
-    let minuteswest = if tz != 0 { Some(t.read_bytes(tz, 8)?) } else { None };
+    let minuteswest = if tz.is_null() { None } else { Some(t.read(tz)?.tz_minuteswest) };
     if let Some((sec, _)) = time
         && !(0..SETTOD_SEC_MAX).contains(&sec)
     {
@@ -383,11 +359,10 @@ pub fn settimeofday(t: &mut UThread, tv: u64, tz: u64) -> SysResult {
     {
         return Err(Errno::EPERM);
     }
-    if let Some(z) = minuteswest {
-        let mw = i32::from_le_bytes([z[0], z[1], z[2], z[3]]);
-        if !(-15 * 60..=15 * 60).contains(&mw) {
-            return Err(Errno::EINVAL);
-        }
+    if let Some(mw) = minuteswest
+        && !(-15 * 60..=15 * 60).contains(&mw)
+    {
+        return Err(Errno::EINVAL);
     }
     if let Some((sec, nsec)) = time {
         settime(t, sec, nsec)?;

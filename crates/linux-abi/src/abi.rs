@@ -1,0 +1,197 @@
+//! The `#[repr(C)]` structs of the x86_64 system-call ABI that handlers copy
+//! to and from user memory as whole values ([`Pod`](crate::pod::Pod)).
+
+use crate::abi_struct;
+
+abi_struct! {
+    /// `struct timespec` (`__kernel_timespec`).
+    pub struct Timespec {
+        /// Seconds.
+        pub tv_sec: i64,
+        /// Nanoseconds.
+        pub tv_nsec: i64,
+    }
+}
+
+abi_struct! {
+    /// `struct timeval` (`__kernel_old_timeval`).
+    pub struct Timeval {
+        /// Seconds.
+        pub tv_sec: i64,
+        /// Microseconds.
+        pub tv_usec: i64,
+    }
+}
+
+abi_struct! {
+    /// `struct itimerval` of setitimer(2)/getitimer(2).
+    pub struct Itimerval {
+        /// The period.
+        pub it_interval: Timeval,
+        /// The time to the next expiry.
+        pub it_value: Timeval,
+    }
+}
+
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+impl Timespec {
+    /// `ns` nanoseconds (a time since an epoch or a duration).
+    pub fn from_ns(ns: u64) -> Self {
+        Self { tv_sec: (ns / NSEC_PER_SEC) as i64, tv_nsec: (ns % NSEC_PER_SEC) as i64 }
+    }
+    /// In nanoseconds (saturating), or `EINVAL` for a negative time or
+    /// nanoseconds outside 0..10^9, as every time syscall checks
+    /// (`timespec64_valid` plus the sign).
+    pub fn to_ns(self) -> crate::Result<u64> {
+        if self.tv_sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&self.tv_nsec) {
+            return Err(crate::Errno::EINVAL);
+        }
+        Ok((self.tv_sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(self.tv_nsec as u64))
+    }
+}
+
+impl Timeval {
+    /// `ns` nanoseconds, cut to microseconds.
+    pub fn from_ns(ns: u64) -> Self {
+        Self { tv_sec: (ns / NSEC_PER_SEC) as i64, tv_usec: (ns % NSEC_PER_SEC / 1000) as i64 }
+    }
+    /// In nanoseconds (saturating), or `EINVAL` for a negative time or
+    /// microseconds outside 0..10^6.
+    pub fn to_ns(self) -> crate::Result<u64> {
+        if self.tv_sec < 0 || !(0..1_000_000).contains(&self.tv_usec) {
+            return Err(crate::Errno::EINVAL);
+        }
+        Ok((self.tv_sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(self.tv_usec as u64 * 1000))
+    }
+}
+
+abi_struct! {
+    /// `struct timezone`.
+    pub struct Timezone {
+        /// Minutes west of Greenwich.
+        pub tz_minuteswest: i32,
+        /// Type of DST correction.
+        pub tz_dsttime: i32,
+    }
+}
+
+abi_struct! {
+    /// `struct iovec`: one buffer of readv/writev/sendmsg.
+    pub struct Iovec {
+        /// Start of the buffer (a user address).
+        pub iov_base: u64,
+        /// Its length in bytes.
+        pub iov_len: u64,
+    }
+}
+
+abi_struct! {
+    /// `struct rlimit` (`struct rlimit64` has the same layout on x86_64).
+    pub struct Rlimit {
+        /// The soft limit.
+        pub rlim_cur: u64,
+        /// The hard limit.
+        pub rlim_max: u64,
+    }
+}
+
+abi_struct! {
+    /// `struct clone_args` of clone3(2), version 2 (88 bytes: `cgroup`
+    /// included); an older caller's shorter struct reads as this one with
+    /// the missing fields zero.
+    pub struct CloneArgs {
+        /// `CLONE_*` flags.
+        pub flags: u64,
+        /// Where to store the pidfd (`CLONE_PIDFD`).
+        pub pidfd: u64,
+        /// Where to store the child's tid in the child (`CLONE_CHILD_SETTID`).
+        pub child_tid: u64,
+        /// Where to store the child's tid in the parent (`CLONE_PARENT_SETTID`).
+        pub parent_tid: u64,
+        /// The signal sent to the parent when the child exits.
+        pub exit_signal: u64,
+        /// The lowest byte of the child's stack.
+        pub stack: u64,
+        /// The stack's size.
+        pub stack_size: u64,
+        /// The child's TLS base (`CLONE_SETTLS`).
+        pub tls: u64,
+        /// An array of pids to give the child, one per pid namespace level.
+        pub set_tid: u64,
+        /// The number of entries in `set_tid`.
+        pub set_tid_size: u64,
+        /// A cgroup fd (`CLONE_INTO_CGROUP`).
+        pub cgroup: u64,
+    }
+}
+
+/// `CLONE_ARGS_SIZE_VER0`: the first published `struct clone_args`.
+pub const CLONE_ARGS_SIZE_VER0: usize = 64;
+/// `CLONE_ARGS_SIZE_VER1`: with `set_tid` and `set_tid_size`.
+pub const CLONE_ARGS_SIZE_VER1: usize = 80;
+/// `CLONE_ARGS_SIZE_VER2`: with `cgroup`.
+pub const CLONE_ARGS_SIZE_VER2: usize = 88;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pod::Pod;
+
+    #[test]
+    fn sizes_are_the_kernel_headers() {
+        assert_eq!(Timespec::SIZE, 16);
+        assert_eq!(Timeval::SIZE, 16);
+        assert_eq!(Timezone::SIZE, 8);
+        assert_eq!(Iovec::SIZE, 16);
+        assert_eq!(Rlimit::SIZE, 16);
+        assert_eq!(CloneArgs::SIZE, CLONE_ARGS_SIZE_VER2);
+    }
+
+    #[test]
+    fn clone_args_fields_sit_at_their_offsets() {
+        let mut raw = [0u8; CLONE_ARGS_SIZE_VER2];
+        for i in 0..11u64 {
+            raw[i as usize * 8..i as usize * 8 + 8].copy_from_slice(&(i + 1).to_ne_bytes());
+        }
+        let a = CloneArgs::from_bytes(&raw);
+        assert_eq!((a.flags, a.pidfd, a.child_tid, a.parent_tid), (1, 2, 3, 4));
+        assert_eq!((a.exit_signal, a.stack, a.stack_size, a.tls), (5, 6, 7, 8));
+        assert_eq!((a.set_tid, a.set_tid_size, a.cgroup), (9, 10, 11));
+        let mut back = [0u8; CLONE_ARGS_SIZE_VER2];
+        a.to_bytes(&mut back);
+        assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn times_convert_with_linuxs_checks() {
+        use crate::Errno;
+        assert_eq!(Timespec::from_ns(3_000_000_007), Timespec { tv_sec: 3, tv_nsec: 7 });
+        assert_eq!(Timespec { tv_sec: 3, tv_nsec: 7 }.to_ns(), Ok(3_000_000_007));
+        assert_eq!(Timespec { tv_sec: -1, tv_nsec: 0 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timespec { tv_sec: 0, tv_nsec: 1_000_000_000 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timespec { tv_sec: 0, tv_nsec: -1 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timespec { tv_sec: i64::MAX, tv_nsec: 999_999_999 }.to_ns(), Ok(u64::MAX));
+        assert_eq!(Timeval::from_ns(2_000_001_999), Timeval { tv_sec: 2, tv_usec: 1 });
+        assert_eq!(Timeval { tv_sec: 2, tv_usec: 1 }.to_ns(), Ok(2_000_001_000));
+        assert_eq!(Timeval { tv_sec: 0, tv_usec: 1_000_000 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Timeval { tv_sec: -5, tv_usec: 0 }.to_ns(), Err(Errno::EINVAL));
+        assert_eq!(Itimerval::SIZE, 32);
+        let it = Itimerval { it_interval: Timeval::from_ns(1), it_value: Timeval { tv_sec: 9, tv_usec: 8 } };
+        let mut b = [0u8; 32];
+        it.to_bytes(&mut b);
+        assert_eq!(b[16], 9);
+        assert_eq!(b[24], 8);
+        assert_eq!(Itimerval::from_bytes(&b), it);
+    }
+
+    #[test]
+    fn timezone_is_two_ints() {
+        let tz = Timezone { tz_minuteswest: -60, tz_dsttime: 1 };
+        let mut b = [0u8; 8];
+        tz.to_bytes(&mut b);
+        assert_eq!(b[..4], (-60i32).to_ne_bytes());
+        assert_eq!(b[4..], 1i32.to_ne_bytes());
+        assert_eq!(Timezone::from_bytes(&b), tz);
+    }
+}

@@ -1,0 +1,237 @@
+/* Syscall arguments as the Linux prototypes type them: an `unsigned int fd`
+ * or `int` flag takes the register's low 32 bits (high bits ignored, never
+ * EBADF/EINVAL), `size_t`/`off_t`/pointers the whole register; and the user
+ * pointer rule: access_ok (below TASK_SIZE_MAX) checked where Linux checks
+ * it, after EBADF, also when nothing would be copied (zero length, end of
+ * file, empty iovecs). */
+#include "kt.h"
+
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#define HI (1UL << 32)
+#define KADDR ((void *)0xffff800000000000UL)
+
+static int tmpfile_with(const char *s) {
+    char name[] = "/tmp/typed_args_XXXXXX";
+    int fd = mkstemp(name);
+    if (fd < 0) return -1;
+    unlink(name);
+    if (write(fd, s, strlen(s)) != (ssize_t)strlen(s)) return -1;
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+KT_CASE(fd_high_bits_are_ignored) {
+    int fd = KT_SYS_OK(tmpfile_with("hello"));
+    char b[8] = {0};
+    KT_SYS_RET(syscall(SYS_read, HI | fd, b, 2), 2);
+    KT_EQ(b[0], 'h');
+    KT_SYS_RET(syscall(SYS_lseek, HI | fd, 0, HI | SEEK_END), 5);
+    KT_SYS_RET(syscall(SYS_pread64, 0xffffffff00000000UL | fd, b, 3, 1), 3);
+    KT_EQ(b[0], 'e');
+    KT_SYS_RET(syscall(SYS_fcntl, HI | fd, HI | F_GETFD, 0), 0);
+    KT_SYS_RET(syscall(SYS_fcntl, HI | fd, F_SETFD, FD_CLOEXEC), 0);
+    KT_SYS_RET(fcntl(fd, F_GETFD), FD_CLOEXEC);
+    struct stat st;
+    KT_SYS_RET(syscall(SYS_fstat, HI | fd, &st), 0);
+    KT_EQ(st.st_size, 5);
+    KT_SYS_RET(syscall(SYS_ftruncate, HI | fd, 3), 0);
+    KT_SYS_RET(syscall(SYS_fstat, fd, &st), 0);
+    KT_EQ(st.st_size, 3);
+    KT_SYS_RET(syscall(SYS_fsync, HI | fd), 0);
+    /* dup2 returns the new fd as the unsigned int it took */
+    KT_SYS_RET(syscall(SYS_dup2, HI | fd, HI | 40), 40);
+    KT_SYS_RET(syscall(SYS_dup3, HI | fd, HI | 41, HI | O_CLOEXEC), 41);
+    KT_SYS_RET(fcntl(41, F_GETFD), FD_CLOEXEC);
+    int d = KT_SYS_OK(syscall(SYS_dup, HI | fd));
+    KT_SYS_RET(syscall(SYS_close, HI | d), 0);
+    KT_SYS_ERR(fcntl(d, F_GETFD), EBADF);
+    KT_SYS_RET(syscall(SYS_close, HI | 40), 0);
+    KT_SYS_RET(syscall(SYS_close, HI | 41), 0);
+    KT_SYS_ERR(fcntl(40, F_GETFD), EBADF);
+    KT_SYS_RET(syscall(SYS_close, 0xffffffff00000000UL | fd), 0);
+    KT_SYS_ERR(fcntl(fd, F_GETFD), EBADF);
+}
+
+KT_CASE(negative_and_huge_fds_are_ebadf) {
+    char b[4];
+    KT_SYS_ERR(syscall(SYS_read, -1L, b, 1), EBADF);
+    KT_SYS_ERR(syscall(SYS_read, 0xffffffffUL, b, 1), EBADF);
+    KT_SYS_ERR(syscall(SYS_close, 0x7fffffffUL), EBADF);
+    KT_SYS_ERR(syscall(SYS_dup, -1L), EBADF);
+    KT_SYS_ERR(syscall(SYS_fsync, 1000000), EBADF);
+    /* the low half all ones is fd 4294967295, not AT_FDCWD or -1 + something */
+    KT_SYS_ERR(syscall(SYS_fchdir, HI - 1), EBADF);
+}
+
+KT_CASE(int_flags_take_the_low_half) {
+    int p[2] = {-1, -1};
+    KT_SYS_RET(syscall(SYS_pipe2, p, HI | O_CLOEXEC), 0);
+    KT_SYS_RET(fcntl(p[0], F_GETFD), FD_CLOEXEC);
+    KT_SYS_RET(fcntl(p[1], F_GETFD), FD_CLOEXEC);
+    close(p[0]);
+    close(p[1]);
+    KT_SYS_ERR(syscall(SYS_pipe2, p, HI | 1), EINVAL);
+    KT_SYS_ERR(syscall(SYS_pipe2, KADDR, 0), EFAULT);
+    mode_t old = umask(022);
+    KT_SYS_RET(syscall(SYS_umask, HI | 077), 022);
+    KT_SYS_RET(umask(old), 077);
+    /* close_range's unsigned ints: a last fd with high bits is the low half */
+    int fd = KT_SYS_OK(dup(0));
+    KT_SYS_RET(syscall(SYS_close_range, HI | fd, HI | fd, 0), 0);
+    KT_SYS_ERR(fcntl(fd, F_GETFD), EBADF);
+}
+
+KT_CASE(read_write_check_access_ok_after_ebadf) {
+    int fd = KT_SYS_OK(tmpfile_with("abc"));
+    int wr = KT_SYS_OK(open("/dev/null", O_WRONLY));
+    int rd = KT_SYS_OK(open("/dev/zero", O_RDONLY));
+    /* nothing would be copied, still EFAULT (vfs_read's access_ok) */
+    KT_SYS_ERR(read(fd, KADDR, 0), EFAULT);
+    KT_SYS_ERR(write(fd, KADDR, 0), EFAULT);
+    KT_SYS_ERR(pread(fd, KADDR, 0, 0), EFAULT);
+    KT_SYS_ERR(pwrite(fd, KADDR, 0, 0), EFAULT);
+    /* at end of file */
+    KT_SYS_RET(lseek(fd, 0, SEEK_END), 3);
+    KT_SYS_ERR(read(fd, KADDR, 16), EFAULT);
+    /* EBADF first: no fd, or an fd not open for that direction */
+    KT_SYS_ERR(read(-1, KADDR, 0), EBADF);
+    KT_SYS_ERR(read(wr, KADDR, 0), EBADF);
+    KT_SYS_ERR(write(rd, KADDR, 0), EBADF);
+    /* above any TASK_SIZE_MAX (Debian's Linux has 5-level paging under
+     * QEMU's -cpu max, so its limit is 2^56 - 4096, ours 2^47 - 4096) */
+    KT_SYS_ERR(write(wr, (void *)(1UL << 56), 0), EFAULT);
+    KT_SYS_ERR(read(rd, (void *)((1UL << 56) - 8), 16), EFAULT);
+    char b[4];
+    KT_SYS_RET(read(rd, b, 4), 4);
+    close(fd);
+    close(wr);
+    close(rd);
+}
+
+KT_CASE(iovecs_are_checked_whole_before_any_io) {
+    int fd = KT_SYS_OK(tmpfile_with("0123456789"));
+    char a[4], b[4];
+    struct iovec ok[2] = {{a, sizeof a}, {b, sizeof b}};
+    KT_SYS_RET(readv(fd, ok, 2), 8);
+    KT_EQ(b[3], '7');
+    /* an empty iovec at a kernel address: EFAULT, and nothing was read */
+    KT_SYS_RET(lseek(fd, 0, SEEK_SET), 0);
+    struct iovec bad[2] = {{a, sizeof a}, {KADDR, 0}};
+    KT_SYS_ERR(readv(fd, bad, 2), EFAULT);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 0);
+    KT_SYS_ERR(writev(fd, bad, 2), EFAULT);
+    KT_SYS_RET(lseek(fd, 0, SEEK_END), 10);
+    /* a negative length anywhere is EINVAL, before the bad address */
+    struct iovec neg[2] = {{KADDR, 0}, {a, (size_t)-1}};
+    KT_SYS_ERR(readv(fd, neg, 2), EINVAL);
+    /* the iovec array itself */
+    KT_SYS_ERR(readv(fd, KADDR, 1), EFAULT);
+    KT_SYS_ERR(readv(fd, ok, 1025), EINVAL);
+    KT_SYS_RET(readv(fd, KADDR, 0), 0);
+    KT_SYS_ERR(readv(-1, bad, 2), EBADF);
+    close(fd);
+}
+
+KT_CASE(clock_ids_and_timer_kinds_are_ints) {
+    struct timespec ts = {-1, -1};
+    KT_SYS_RET(syscall(SYS_clock_gettime, HI | CLOCK_MONOTONIC, &ts), 0);
+    KT_TRUE(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000, "tv_nsec %ld", ts.tv_nsec);
+    KT_SYS_RET(syscall(SYS_clock_getres, HI | CLOCK_REALTIME, &ts), 0);
+    KT_EQ(ts.tv_sec, 0);
+    KT_SYS_ERR(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, KADDR), EFAULT);
+    struct itimerval it;
+    KT_SYS_RET(syscall(SYS_getitimer, HI | ITIMER_REAL, &it), 0);
+    KT_SYS_ERR(syscall(SYS_getitimer, HI | 3, &it), EINVAL);
+    KT_SYS_ERR(syscall(SYS_getitimer, ITIMER_REAL, KADDR), EFAULT);
+    KT_SYS_ERR(syscall(SYS_setitimer, ITIMER_REAL, KADDR, 0), EFAULT);
+    /* flags HI: TIMER_ABSTIME is bit 0 of an int, so a relative sleep */
+    struct timespec req = {0, 1000};
+    KT_SYS_RET(syscall(SYS_clock_nanosleep, HI | CLOCK_MONOTONIC, HI, &req, 0), 0);
+    KT_SYS_ERR(syscall(SYS_nanosleep, KADDR, 0), EFAULT);
+    struct timespec bad = {0, 1000000000};
+    KT_SYS_ERR(syscall(SYS_nanosleep, &bad, 0), EINVAL);
+    struct timeval tv;
+    KT_SYS_RET(syscall(SYS_gettimeofday, &tv, 0), 0);
+    KT_TRUE(tv.tv_usec >= 0 && tv.tv_usec < 1000000, "tv_usec %ld", tv.tv_usec);
+}
+
+KT_CASE(dirfd_is_an_int_and_at_fdcwd_its_low_half) {
+    /* AT_FDCWD (-100) with anything in the high half is still AT_FDCWD */
+    int fd = KT_SYS_OK(syscall(SYS_openat, 0x12345678ffffff9cUL, "/dev/null", O_RDONLY));
+    close(fd);
+    int dir = KT_SYS_OK(open("/dev", O_RDONLY | O_DIRECTORY));
+    fd = KT_SYS_OK(syscall(SYS_openat, HI | dir, "null", O_WRONLY));
+    KT_SYS_RET(write(fd, "x", 1), 1);
+    close(fd);
+    struct stat st;
+    KT_SYS_RET(syscall(SYS_newfstatat, HI | dir, "", &st, AT_EMPTY_PATH), 0);
+    KT_TRUE(S_ISDIR(st.st_mode), "mode %o", st.st_mode);
+    KT_SYS_RET(syscall(SYS_faccessat, HI | dir, "null", HI | W_OK), 0);
+    KT_SYS_RET(syscall(SYS_newfstatat, 0xffffff9cUL, "/dev/null", &st, 0), 0);
+    KT_TRUE(S_ISCHR(st.st_mode), "mode %o", st.st_mode);
+    /* -100 without the sign in 64 bits is still the int -100 */
+    KT_SYS_ERR(syscall(SYS_newfstatat, 0xffffff9bUL, "null", &st, 0), EBADF);
+    KT_SYS_ERR(syscall(SYS_newfstatat, dir, "null", KADDR, 0), EFAULT);
+    struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    KT_SYS_RET(syscall(SYS_utimensat, HI | dir, "null", times, 0), 0);
+    KT_SYS_ERR(syscall(SYS_utimensat, dir, "null", KADDR, 0), EFAULT);
+    close(dir);
+}
+
+KT_CASE(rlimits_pids_and_signals_are_ints_and_values) {
+    struct rlimit r = {0, 0};
+    KT_SYS_RET(syscall(SYS_getrlimit, HI | RLIMIT_NOFILE, &r), 0);
+    KT_TRUE(r.rlim_cur > 0 && r.rlim_cur <= r.rlim_max, "cur %lu max %lu", r.rlim_cur, r.rlim_max);
+    /* getrlimit/setrlimit always copy: NULL is EFAULT (after EINVAL) */
+    KT_SYS_ERR(syscall(SYS_getrlimit, RLIMIT_NOFILE, NULL), EFAULT);
+    KT_SYS_ERR(syscall(SYS_getrlimit, 99, NULL), EINVAL);
+    KT_SYS_ERR(syscall(SYS_setrlimit, RLIMIT_NOFILE, NULL), EFAULT);
+    KT_SYS_ERR(syscall(SYS_setrlimit, RLIMIT_NOFILE, KADDR), EFAULT);
+    KT_SYS_RET(syscall(SYS_setrlimit, HI | RLIMIT_NOFILE, &r), 0);
+    /* prlimit64's pid is an int: HI is 0, the caller */
+    struct rlimit o = {0, 0};
+    KT_SYS_RET(syscall(SYS_prlimit64, HI, HI | RLIMIT_NOFILE, NULL, &o), 0);
+    KT_EQ(o.rlim_cur, r.rlim_cur);
+    KT_SYS_RET(syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, NULL), 0);
+    KT_SYS_RET(syscall(SYS_kill, HI | getpid(), HI | 0), 0);
+    KT_SYS_RET(syscall(SYS_getpgid, HI), getpgid(0));
+    pid_t c = fork();
+    if (c == 0) _exit(7);
+    KT_TRUE(c > 0, "fork");
+    int st = 0;
+    KT_SYS_RET(syscall(SYS_wait4, HI | c, &st, HI, NULL), c);
+    KT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 7, "status %#x", st);
+}
+
+KT_CASE(readlink_bufsiz_is_an_int) {
+    const char *link = "/tmp/typed_args_link";
+    unlink(link);
+    KT_SYS_OK(symlink("0123456789abcdef", link));
+    char b[32];
+    memset(b, 'z', sizeof b);
+    /* the high half is ignored: 4 bytes, not the whole target */
+    KT_SYS_RET(syscall(SYS_readlink, link, b, HI | 4), 4);
+    KT_EQ(b[3], '3');
+    KT_EQ(b[4], 'z');
+    KT_SYS_RET(syscall(SYS_readlinkat, AT_FDCWD, link, b, HI | 5), 5);
+    KT_EQ(b[5], 'z');
+    /* 0 and negative ints are EINVAL, whatever the high half holds */
+    KT_SYS_ERR(syscall(SYS_readlink, link, b, HI), EINVAL);
+    KT_SYS_ERR(syscall(SYS_readlink, link, b, 0xffffffffUL), EINVAL);
+    /* int flags of fchownat/utimensat/unlinkat: the high half is ignored */
+    KT_SYS_RET(syscall(SYS_fchownat, AT_FDCWD, link, -1, -1, HI | AT_SYMLINK_NOFOLLOW), 0);
+    KT_SYS_RET(syscall(SYS_utimensat, AT_FDCWD, link, NULL, HI | AT_SYMLINK_NOFOLLOW), 0);
+    struct stat st;
+    KT_SYS_RET(syscall(SYS_newfstatat, AT_FDCWD, link, &st, HI | AT_SYMLINK_NOFOLLOW), 0);
+    KT_TRUE(S_ISLNK(st.st_mode), "mode %o", st.st_mode);
+    KT_SYS_RET(syscall(SYS_unlinkat, HI | AT_FDCWD, link, HI), 0);
+    KT_SYS_ERR(lstat(link, &st), ENOENT);
+}
+
+KT_MAIN()
