@@ -40,11 +40,15 @@ pub struct ThreadExt {
     /// bytes; clone copies the creator's.
     comm: [u8; 15],
     comm_len: u8,
+    /// How the tracer resumed an event stop taken inside fork/vfork/clone
+    /// (`ptrace::event_from_hook`), applied to the registers when the
+    /// call returns; a clone's is none.
+    pub event_resume: Option<process::ptrace::Resume>,
 }
 
 impl process::seams::RecordExt for ThreadExt {
     fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
-        Ok(ThreadExt { task: None, comm: self.comm, comm_len: self.comm_len })
+        Ok(ThreadExt { task: None, comm: self.comm, comm_len: self.comm_len, event_resume: None })
     }
 }
 

@@ -7,7 +7,6 @@
 use crate::proc::{Hooks, table};
 use crate::syscall::SysResult;
 use crate::uthread::{self, Flow, UThread};
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
@@ -39,9 +38,6 @@ const NT_PRSTATUS: u64 = 1;
 const NT_PRFPREG: u64 = 2;
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
-/// Resumes of event stops run by [`Hooks`] inside fork (applied to the
-/// thread's registers when the call returns).
-static EVENT_RESUMES: spin::Mutex<BTreeMap<Pid, Resume>> = spin::Mutex::new(BTreeMap::new());
 
 /// How a stop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,7 +166,8 @@ pub fn event_from_hook(tid: Pid, event: u32, msg: u64) {
     let code = pt::event_code(event);
     let info = notify_info(pid, pt::SIGTRAP, code);
     if let Some(r) = wait_stopped(tid, pid, StopKind::Event(event), code, Some(info)) {
-        EVENT_RESUMES.lock().insert(tid, r);
+        // kept in the thread's record until the call returns
+        table().with_thread(tid, |t| t.ext.event_resume = Some(r));
     }
 }
 
@@ -217,7 +214,7 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
         return (flow, result);
     }
     if matches!(n as usize, nr::FORK | nr::VFORK | nr::CLONE | nr::CLONE3) {
-        let resumed = EVENT_RESUMES.lock().remove(&t.tid);
+        let resumed = table().with_thread(t.tid, |th| th.ext.event_resume.take()).flatten();
         if let Some(r) = resumed {
             let rax = t.ctx.regs.rax;
             if let Some(ctx) = table().with_thread(t.tid, |th| th.context.clone()) {
