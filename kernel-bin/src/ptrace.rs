@@ -38,7 +38,6 @@ const NT_PRSTATUS: u64 = 1;
 const NT_PRFPREG: u64 = 2;
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
-
 /// How a stop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -312,4 +312,10 @@ KT_CASE(fork_keeps_mask_and_handlers_but_not_pending) {
     reset(SIGUSR1);
 }
 
+/* restart_syscall(2) with no interrupted call to restart: Linux's
+ * do_no_restart_syscall answers EINTR. */
+KT_CASE(restart_syscall_without_a_restart_block_is_eintr) {
+    KT_SYS_ERR(syscall(SYS_restart_syscall), EINTR);
+}
+
 KT_MAIN()

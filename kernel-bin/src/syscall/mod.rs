@@ -167,6 +167,9 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::TIMES => task::times(t, a[0]),
         nr::PTRACE => crate::ptrace::sys_ptrace(t, a[0], a[1], a[2], a[3]),
         nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a[0]).map(|p| p as isize),
+        // no call here restarts through a restart block, so a thread's block
+        // is always Linux's do_no_restart_syscall
+        nr::RESTART_SYSCALL => Err(Errno::EINTR),
         nr::SET_ROBUST_LIST => table().set_robust_list(t.tid, a[0], a[1]).map(|_| 0),
         nr::ARCH_PRCTL => task::arch_prctl(t, a[0], a[1]),
         nr::PRCTL => task::prctl(t, a[0], a[1]),
