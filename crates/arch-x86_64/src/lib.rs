@@ -25,6 +25,7 @@
 
 extern crate alloc;
 
+pub mod acpi;
 pub mod bootinfo;
 pub mod cmdline;
 pub mod ksyms;
