@@ -53,9 +53,13 @@ pub mod panic;
 #[cfg(target_os = "none")]
 pub mod pci;
 #[cfg(target_os = "none")]
+pub mod percpu;
+#[cfg(target_os = "none")]
 pub mod qemu;
 #[cfg(target_os = "none")]
 pub mod serial;
+#[cfg(target_os = "none")]
+pub mod smp;
 #[cfg(target_os = "none")]
 mod tests;
 #[cfg(target_os = "none")]

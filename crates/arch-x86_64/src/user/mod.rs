@@ -18,7 +18,7 @@
 #[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
-pub(crate) use entry::init;
+pub(crate) use entry::{init, syscall_msrs};
 #[cfg(target_os = "none")]
 pub(crate) use entry::{fpu_forget, fpu_switch_out};
 
