@@ -134,9 +134,7 @@ pub fn local_apics<'m>(
         }
         let e = &madt[off..off + len];
         let cpu = match ty {
-            0 if len >= 8 => {
-                Some((u32::from(e[2]), u32::from(e[3]), u32_at(e, 4).unwrap_or(0)))
-            }
+            0 if len >= 8 => Some((u32::from(e[2]), u32::from(e[3]), u32_at(e, 4).unwrap_or(0))),
             9 if len >= 16 => {
                 Some((u32_at(e, 12).unwrap_or(0), u32_at(e, 4).unwrap_or(0), u32_at(e, 8).unwrap_or(0)))
             }

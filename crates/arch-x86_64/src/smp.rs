@@ -174,6 +174,17 @@ fn wait_until(ns: u64, done: impl Fn() -> bool) -> bool {
 /// once on the boot CPU after the kernel page tables, the heap and its
 /// local APIC; logs one line per CPU brought up.
 pub(crate) fn start_aps(boot: &crate::bootinfo::BootInfo) {
+    let t0 = crate::time::since_boot_ns();
+    find_and_start(boot);
+    log::debug!(
+        "smp: {} of {} listed CPUs online in {} us",
+        cpus_online(),
+        cpus_listed(),
+        (crate::time::since_boot_ns() - t0) / 1000
+    );
+}
+
+fn find_and_start(boot: &crate::bootinfo::BootInfo) {
     let me = apic::id();
     APIC_IDS[0].store(me, Ordering::Relaxed);
     ONLINE[0].store(true, Ordering::Release);
