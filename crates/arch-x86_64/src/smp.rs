@@ -191,6 +191,7 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
     let rsdp = if boot.rsdp != 0 && crate::acpi::rsdp_valid(boot.rsdp, &phys_read) {
         Some(boot.rsdp)
     } else {
+        log::debug!("smp: no RSDP from the boot loader ({:#x}): BIOS scan", boot.rsdp);
         crate::acpi::scan_bios_rsdp(phys_read)
     };
     let Some(rsdp) = rsdp else {
