@@ -569,6 +569,28 @@ fn boot_checks(kernel: &Path, initrd: &Path, release: bool, t: &mut Tally) -> Re
     );
     println!("xtask: PVH boot to power-off took {secs:.2} s of wall time");
 
+    // --smp 2: every CPU comes up (the APs idle: tasks stay on the boot
+    // CPU), answers IPIs and TLB shootdowns, and the boot still powers off
+    let q = qemu_for(kernel.into(), Some(initrd.into()), "noinit", 2);
+    let o = q.run_captured(Duration::from_secs(60), true)?;
+    let online = o.output.contains("smp: CPU 1 (APIC 1) online");
+    let banner = o.output.lines().any(|l| l.contains("Pvh boot) up in"));
+    t.check(
+        "boot::smp2_cpus_online_and_poweroff",
+        online && banner && o.status == Some(0),
+        &format!("CPU 1 online {online}, banner {banner}, status {:?}", o.status),
+    );
+    let q = qemu_for(kernel.into(), Some(initrd.into()), "ktest ktest.filter=arch_x86_64::smp::", 2);
+    let o = q.run_captured(Duration::from_secs(60), true)?;
+    let oks = o.output.lines().filter(|l| l.starts_with("ktest: ok ")).count();
+    let done = o.output.lines().any(|l| l == "ktest: done");
+    let answered = o.output.contains("smp: CPU 1 answered an IPI: APIC id 1");
+    t.check(
+        "boot::smp2_ipi_and_tlb_shootdown_ktests",
+        oks == 2 && done && answered && !o.output.contains("ktest: FAILED"),
+        &format!("{oks} of 2 ok, done {done}, CPU 1 answered {answered}"),
+    );
+
     let q = qemu_for(kernel.into(), Some(initrd.into()), "fault=page", 1);
     let o = q.run_captured(Duration::from_secs(60), true)?;
     let want = [

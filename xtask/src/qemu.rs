@@ -84,6 +84,10 @@ impl Qemu {
         let mut c = Command::new("qemu-system-x86_64");
         c.args(["-machine", "q35", "-cpu", "max", "-m", &self.memory]);
         c.args(["-smp", &self.smp.to_string()]);
+        if self.smp > 1 {
+            // one host thread per guest CPU, so two host cores run two guest CPUs
+            c.args(["-accel", "tcg,thread=multi"]);
+        }
         c.args(["-display", "none", "-no-reboot"]);
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         if interactive {

@@ -87,6 +87,77 @@ pub(crate) fn init() {
     log::debug!("local APIC at {apic_base:#x}: timer {per_tick} counts per tick at {TIMER_HZ} Hz");
 }
 
+/// The running CPU's initial local APIC id (CPUID leaf 1, EBX bits 31:24;
+/// readable before the APIC is mapped).
+pub fn id() -> u32 {
+    core::arch::x86_64::__cpuid(1).ebx >> 24
+}
+
+/// Enables the local APIC of an application processor (the MSR base is the
+/// same physical page on every CPU): software-enabled through the spurious
+/// vector register, its timer masked (APs run no tasks yet).
+pub(crate) fn init_ap() {
+    let mut msr = Msr::new(0x1b);
+    // SAFETY: as in `init`: bit 11 is the global enable.
+    unsafe {
+        let v = msr.read();
+        msr.write(v | (1 << 11));
+    }
+    write(REG_SVR, 0x100 | u32::from(SPURIOUS_VECTOR));
+    write(REG_LVT_TIMER, 1 << 16);
+    write(REG_TPR, 0);
+}
+
+const REG_TPR: u64 = 0x80;
+const REG_ICR_LOW: u64 = 0x300;
+const REG_ICR_HIGH: u64 = 0x310;
+/// ICR delivery status: the previous IPI has not been accepted yet.
+const ICR_PENDING: u32 = 1 << 12;
+
+/// Waits (bounded) until the ICR has sent the previous IPI.
+fn icr_wait() {
+    for _ in 0..1_000_000 {
+        if read(REG_ICR_LOW) & ICR_PENDING == 0 {
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    log::warn!("apic: an IPI was not accepted");
+}
+
+/// Writes the ICR: `high` the destination field, `low` the command. Runs
+/// with interrupts off so the two writes are not split by a handler that
+/// sends an IPI of its own.
+fn icr_send(dest_apic: u32, low: u32) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        icr_wait();
+        write(REG_ICR_HIGH, dest_apic << 24);
+        write(REG_ICR_LOW, low);
+        icr_wait();
+    });
+}
+
+/// Sends fixed-delivery interrupt `vector` to the CPU with `apic_id`.
+pub fn send_ipi(apic_id: u32, vector: u8) {
+    icr_send(apic_id, u32::from(vector));
+}
+
+/// Sends fixed-delivery interrupt `vector` to every CPU but this one
+/// (destination shorthand 0b11).
+pub fn send_ipi_all_but_self(vector: u8) {
+    icr_send(0, u32::from(vector) | 0b11 << 18);
+}
+
+/// INIT (level assert) to `apic_id`: the first step of starting an AP.
+pub(crate) fn send_init(apic_id: u32) {
+    icr_send(apic_id, 0b101 << 8 | 1 << 14);
+}
+
+/// STARTUP to `apic_id`: the AP starts in real mode at `page * 4096`.
+pub(crate) fn send_startup(apic_id: u32, page: u8) {
+    icr_send(apic_id, 0b110 << 8 | u32::from(page));
+}
+
 /// Signals the end of an interrupt.
 pub fn eoi() {
     write(REG_EOI, 0);

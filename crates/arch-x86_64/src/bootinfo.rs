@@ -70,6 +70,9 @@ pub struct BootInfo {
     cmdline_len: usize,
     /// Physical range of the boot information itself (reserved).
     pub info_range: (u64, u64),
+    /// Physical address of the ACPI RSDP when the boot loader gave one
+    /// (PVH's `rsdp_paddr`, Multiboot2's copy in tag 14 or 15), else 0.
+    pub rsdp: u64,
 }
 
 impl BootInfo {
@@ -83,6 +86,7 @@ impl BootInfo {
             cmdline: [0; MAX_CMDLINE],
             cmdline_len: 0,
             info_range: (0, 0),
+            rsdp: 0,
         }
     }
 
@@ -201,6 +205,7 @@ fn parse_multiboot2<'m>(
                     e += entry_size;
                 }
             }
+            14 | 15 if size >= 8 + 20 && (bi.rsdp == 0 || ty == 15) => bi.rsdp = info + off as u64 + 8,
             _ => {}
         }
         off += (size + 7) & !7;
@@ -225,6 +230,7 @@ fn parse_pvh<'m>(
     let cmdline = u64_at(si, 24).ok_or(BAD_PVH)?;
     let mut bi = BootInfo::empty(Protocol::Pvh);
     bi.info_range = (info, info + 56);
+    bi.rsdp = u64_at(si, 32).ok_or(BAD_PVH)?;
     if cmdline != 0 {
         bi.set_cmdline(c_string(&read, cmdline));
     }
@@ -333,6 +339,7 @@ mod tests {
         put(&mut mem, si + 12, &1u32.to_le_bytes());
         put(&mut mem, si + 16, &0x400u64.to_le_bytes());
         put(&mut mem, si + 24, &0x500u64.to_le_bytes());
+        put(&mut mem, si + 32, &0xf_5a40u64.to_le_bytes());
         put(&mut mem, si + 40, &0x600u64.to_le_bytes());
         put(&mut mem, si + 48, &2u32.to_le_bytes());
         put(&mut mem, 0x400, &0x30_0000u64.to_le_bytes());
@@ -347,6 +354,7 @@ mod tests {
         let bi = BootInfo::parse(PVH_START_MAGIC, si as u64, reader(&mem)).unwrap();
         assert_eq!(bi.protocol, Protocol::Pvh);
         assert_eq!(bi.cmdline(), "console=ttyS0");
+        assert_eq!(bi.rsdp, 0xf_5a40);
         assert_eq!(bi.modules(), &[Module { start: 0x30_0000, end: 0x30_1234 }]);
         assert_eq!(
             bi.regions(),

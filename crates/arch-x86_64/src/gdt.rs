@@ -115,3 +115,62 @@ pub(crate) fn tss_rsp0_slot() -> u64 {
     // SAFETY: only the address of the field is taken.
     unsafe { &raw mut (*TSS.0.get()).privilege_stack_table[0] as u64 }
 }
+
+/// An application processor's own GDT and TSS (with its own IST stacks),
+/// the same layout and selectors as the boot CPU's.
+pub(crate) struct ApTables {
+    gdt: &'static GlobalDescriptorTable<16>,
+    tss: SegmentSelector,
+    /// The address of its TSS.rsp0.
+    pub(crate) rsp0_slot: u64,
+}
+
+/// Builds an AP's tables (on the boot CPU, before the AP starts); they live
+/// forever. None when the heap is exhausted (the AP then stays offline).
+pub(crate) fn build_ap() -> Option<ApTables> {
+    use alloc::vec::Vec;
+    fn leak<T>(v: T) -> Option<&'static mut T> {
+        let mut b = Vec::new();
+        b.try_reserve_exact(1).ok()?;
+        b.push(v);
+        b.leak().first_mut()
+    }
+    let mut stacks: Vec<u8> = Vec::new();
+    stacks.try_reserve_exact(3 * IST_SIZE + 16).ok()?;
+    stacks.resize(3 * IST_SIZE + 16, 0);
+    let base = (stacks.leak().as_mut_ptr() as u64).next_multiple_of(16);
+    let mut tss = TaskStateSegment::new();
+    for i in 0..3 {
+        tss.interrupt_stack_table[i] = VirtAddr::new(base + (i as u64 + 1) * IST_SIZE as u64);
+    }
+    let tss: &'static mut TaskStateSegment = leak(tss)?;
+    let rsp0_slot = &raw mut tss.privilege_stack_table[0] as u64;
+    let mut gdt = GlobalDescriptorTable::<16>::empty();
+    gdt.append(Descriptor::UserSegment(0));
+    gdt.append(Descriptor::kernel_code_segment());
+    gdt.append(Descriptor::kernel_data_segment());
+    gdt.append(Descriptor::UserSegment(DescriptorFlags::USER_CODE32.bits()));
+    gdt.append(Descriptor::user_data_segment());
+    gdt.append(Descriptor::user_code_segment());
+    gdt.append(Descriptor::UserSegment(0));
+    let tss_sel = gdt.append(Descriptor::tss_segment(tss));
+    let gdt: &'static GlobalDescriptorTable<16> = leak(gdt)?;
+    Some(ApTables { gdt, tss: tss_sel, rsp0_slot })
+}
+
+impl ApTables {
+    /// Loads the tables on the AP that owns them (once).
+    pub(crate) fn load(&self) {
+        let Some(sel) = selectors() else { return };
+        self.gdt.load();
+        // SAFETY: as in `init`: the selectors index the GDT just loaded,
+        // whose layout is the boot CPU's; the TSS is this CPU's own.
+        unsafe {
+            CS::set_reg(sel.kernel_code);
+            SS::set_reg(sel.kernel_data);
+            DS::set_reg(sel.kernel_data);
+            ES::set_reg(sel.kernel_data);
+            load_tss(self.tss);
+        }
+    }
+}

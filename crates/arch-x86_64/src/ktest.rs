@@ -74,10 +74,17 @@ pub fn tests() -> Vec<&'static KernelTest> {
 }
 
 /// Runs the tests from index `first` on, then exits QEMU with success.
+/// With `ktest.filter=TEXT` on the command line only the tests whose name
+/// contains TEXT run (the others are not reported).
 pub fn run(first: usize) -> ! {
     let tests = tests();
+    let cmdline = crate::boot_info().map_or("", |b| b.cmdline());
+    let filter = crate::cmdline::Cmdline::new(cmdline).get("ktest.filter").unwrap_or("");
     crate::kprintln!("ktest: count {}", tests.len());
     for (i, t) in tests.iter().enumerate().skip(first) {
+        if !t.name.contains(filter) {
+            continue;
+        }
         crate::kprintln!("ktest: run {i} {}", t.name);
         *CURRENT_NAME.lock() = t.name;
         CURRENT.store(i, Ordering::SeqCst);

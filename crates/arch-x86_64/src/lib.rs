@@ -25,6 +25,7 @@
 
 extern crate alloc;
 
+pub mod acpi;
 pub mod bootinfo;
 pub mod cmdline;
 pub mod ksyms;
@@ -52,9 +53,13 @@ pub mod panic;
 #[cfg(target_os = "none")]
 pub mod pci;
 #[cfg(target_os = "none")]
+pub mod percpu;
+#[cfg(target_os = "none")]
 pub mod qemu;
 #[cfg(target_os = "none")]
 pub mod serial;
+#[cfg(target_os = "none")]
+pub mod smp;
 #[cfg(target_os = "none")]
 mod tests;
 #[cfg(target_os = "none")]

@@ -21,6 +21,10 @@ pub const NIC_VECTOR: u8 = 40;
 pub const BLK_VECTOR: u8 = 41;
 /// The local APIC spurious-interrupt vector.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
+/// The test IPI (answered by every CPU: counted, see `smp`).
+pub const IPI_TEST_VECTOR: u8 = 0xf0;
+/// The TLB-shootdown IPI.
+pub const TLB_VECTOR: u8 = 0xf1;
 
 core::arch::global_asm!(
     r#"
@@ -190,7 +194,8 @@ pub fn exception_name(v: u64) -> &'static str {
     NAMES.get(v as usize).copied().unwrap_or("interrupt")
 }
 
-/// Loads the IDT. Runs once on the boot CPU, after the GDT.
+/// Loads the IDT (built once, on the boot CPU after the GDT; each AP
+/// loads the same table).
 pub(crate) fn init() {
     let base = &raw const trap_stubs as u64;
     let end = &raw const trap_stubs_end as u64;
@@ -279,6 +284,8 @@ pub(crate) fn handle_irq(v: u8) {
             crate::apic::eoi();
         }
         SPURIOUS_VECTOR => {}
+        IPI_TEST_VECTOR => crate::smp::on_test_ipi(),
+        TLB_VECTOR => crate::smp::on_tlb_ipi(),
         v => {
             log::warn!("unexpected interrupt vector {v}");
             crate::apic::eoi();

@@ -53,6 +53,7 @@ extern "C" fn arch_boot_entry(magic: u32, info: u32, tsc0: u64) -> ! {
     crate::mem::frames::init(boot);
     crate::mem::paging::init(boot);
     crate::apic::init();
+    crate::smp::start_aps(boot);
     crate::apic::route_isa_irq(4, crate::trap::SERIAL_VECTOR);
     crate::serial::enable_rx_irq();
     x86_64::instructions::interrupts::enable();

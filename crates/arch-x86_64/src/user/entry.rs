@@ -3,40 +3,10 @@
 use super::FpuState;
 use super::{SYSCALL_TRAP, USER_FLAGS, UserContext, UserExit, canonical_user};
 use crate::gdt;
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use x86_64::VirtAddr;
-use x86_64::registers::model_specific::{Efer, EferFlags, FsBase, GsBase, KernelGsBase, LStar, SFMask, Star};
+use x86_64::registers::model_specific::{Efer, EferFlags, FsBase, KernelGsBase, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
-
-/// Per-CPU data reached through GS in the kernel.
-#[repr(C)]
-struct PerCpu {
-    user_rsp: u64,
-    kernel_rsp: u64,
-    ctx: u64,
-    tss_rsp0: u64,
-    /// What FS_BASE and KERNEL_GS_BASE hold (the last values written).
-    fs_loaded: u64,
-    gs_loaded: u64,
-}
-
-static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, fs_loaded), 32);
-static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, gs_loaded), 40);
-
-struct PerCpuCell(UnsafeCell<PerCpu>);
-// SAFETY: one CPU runs the kernel; the cell is only touched by the entry
-// assembly and by `run`, with interrupts disabled.
-unsafe impl Sync for PerCpuCell {}
-
-static PERCPU: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu {
-    user_rsp: 0,
-    kernel_rsp: 0,
-    ctx: 0,
-    tss_rsp0: 0,
-    fs_loaded: 0,
-    gs_loaded: 0,
-}));
 
 /// The context (by address, as a token: never dereferenced) whose FPU
 /// state is in the FPU registers and not saved anywhere, or 0. It always
@@ -259,7 +229,7 @@ unsafe extern "C" {
 extern "C" fn arch_user_trap_copy(f: &crate::trap::TrapFrame) {
     // SAFETY: `ctx` was set by `run` to the context being run, which `run`'s
     // caller borrows mutably for the whole call; interrupts are off.
-    let ctx = unsafe { &mut *((*PERCPU.0.get()).ctx as *mut UserContext) };
+    let ctx = unsafe { &mut *((*crate::percpu::this()).ctx as *mut UserContext) };
     let r = &mut ctx.regs;
     (r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp) = (f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp);
     (r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15) =
@@ -272,16 +242,17 @@ extern "C" fn arch_user_trap_copy(f: &crate::trap::TrapFrame) {
 
 /// Sets up SYSCALL/SYSRET and the per-CPU area. Runs once after the GDT.
 pub(crate) fn init() {
-    // SAFETY: PERCPU lives forever; GS_BASE points the entry code at it,
+    crate::percpu::install(0, crate::apic::id(), gdt::tss_rsp0_slot());
+    syscall_msrs();
+}
+
+/// The SYSCALL MSRs and zero user bases, on each CPU (the boot CPU through
+/// [`init`], the others when they start).
+pub(crate) fn syscall_msrs() {
     // KERNEL_GS_BASE and FS_BASE hold the (initially zero) user bases, as
-    // its fs_loaded/gs_loaded say.
-    unsafe {
-        let p = PERCPU.0.get();
-        (*p).tss_rsp0 = gdt::tss_rsp0_slot();
-        GsBase::write(VirtAddr::new(p as u64));
-        KernelGsBase::write(VirtAddr::new(0));
-        FsBase::write(VirtAddr::new(0));
-    }
+    // the per-CPU record's fs_loaded/gs_loaded say.
+    KernelGsBase::write(VirtAddr::new(0));
+    FsBase::write(VirtAddr::new(0));
     let Some(sel) = gdt::selectors() else { return };
     // SAFETY: the selectors follow SYSRET's layout (user data = STAR base + 8,
     // user code = base + 16), LSTAR is the entry above, and FMASK clears IF,

@@ -18,9 +18,9 @@
 #[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
-pub(crate) use entry::init;
-#[cfg(target_os = "none")]
 pub(crate) use entry::{fpu_forget, fpu_switch_out};
+#[cfg(target_os = "none")]
+pub(crate) use entry::{init, syscall_msrs};
 
 /// A user thread's saved registers and FPU state.
 #[repr(C, align(16))]

@@ -1,0 +1,102 @@
+//! Per-CPU data reached through the GS base in the kernel: one [`PerCpu`]
+//! record per CPU (index = the kernel's CPU number, 0 = the boot CPU). The
+//! user-entry assembly reads its first six fields by offset (`%gs:0` ..
+//! `%gs:40`); `self_ptr` lets Rust find the running CPU's record with one
+//! load from `%gs:48`.
+
+use core::cell::UnsafeCell;
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::GsBase;
+
+/// The most CPUs the kernel brings up (more in the MADT are left offline).
+pub const MAX_CPUS: usize = 16;
+
+/// One CPU's record.
+#[repr(C)]
+pub(crate) struct PerCpu {
+    /// The user stack pointer saved at SYSCALL entry (`%gs:0`).
+    pub(crate) user_rsp: u64,
+    /// The kernel stack the CPU returns to when user mode traps back: the
+    /// stack top for SYSCALL (`%gs:8`).
+    pub(crate) kernel_rsp: u64,
+    /// The user context being run: the current-thread slot (`%gs:16`).
+    pub(crate) ctx: u64,
+    /// The address of this CPU's TSS.rsp0 (`%gs:24`).
+    pub(crate) tss_rsp0: u64,
+    /// What FS_BASE holds (the last value written, `%gs:32`).
+    pub(crate) fs_loaded: u64,
+    /// What KERNEL_GS_BASE holds (`%gs:40`).
+    pub(crate) gs_loaded: u64,
+    /// The record's own address (`%gs:48`).
+    self_ptr: u64,
+    /// The kernel's CPU number.
+    pub(crate) cpu_id: u64,
+    /// The local APIC id.
+    pub(crate) apic_id: u64,
+}
+
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, kernel_rsp), 8);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, ctx), 16);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, tss_rsp0), 24);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, fs_loaded), 32);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, gs_loaded), 40);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, self_ptr), 48);
+
+#[repr(align(64))]
+struct Cell(UnsafeCell<PerCpu>);
+
+// SAFETY: each record is only touched by its own CPU (the entry assembly
+// and Rust code running with interrupts disabled), except the fields
+// written by `install` before that CPU runs any code that reads them.
+unsafe impl Sync for Cell {}
+
+static PERCPU: [Cell; MAX_CPUS] = [const {
+    Cell(UnsafeCell::new(PerCpu {
+        user_rsp: 0,
+        kernel_rsp: 0,
+        ctx: 0,
+        tss_rsp0: 0,
+        fs_loaded: 0,
+        gs_loaded: 0,
+        self_ptr: 0,
+        cpu_id: 0,
+        apic_id: 0,
+    }))
+}; MAX_CPUS];
+
+/// Points the running CPU's GS base at record `cpu` (called once per CPU,
+/// by that CPU, before interrupts are enabled on it).
+pub(crate) fn install(cpu: usize, apic_id: u32, tss_rsp0: u64) {
+    let Some(c) = PERCPU.get(cpu) else { return };
+    let p = c.0.get();
+    // SAFETY: the record is this CPU's and nothing else uses it yet; it
+    // lives forever, so GS_BASE may point at it.
+    unsafe {
+        (*p).self_ptr = p as u64;
+        (*p).cpu_id = cpu as u64;
+        (*p).apic_id = u64::from(apic_id);
+        (*p).tss_rsp0 = tss_rsp0;
+        GsBase::write(VirtAddr::new(p as u64));
+    }
+}
+
+/// The running CPU's record (kernel mode: GS base is the record).
+pub(crate) fn this() -> *mut PerCpu {
+    let p: u64;
+    // SAFETY: in kernel mode GS_BASE points at this CPU's record (set by
+    // `install` before any code here runs), whose offset 48 is `self_ptr`.
+    unsafe { core::arch::asm!("mov {}, gs:[48]", out(reg) p, options(nostack, readonly, preserves_flags)) };
+    p as *mut PerCpu
+}
+
+/// The kernel's number of the running CPU (0 for the boot CPU).
+pub fn cpu_id() -> usize {
+    // SAFETY: `this` is the running CPU's installed record.
+    unsafe { (*this()).cpu_id as usize }
+}
+
+/// The local APIC id of the running CPU.
+pub fn apic_id() -> u32 {
+    // SAFETY: as in `cpu_id`.
+    unsafe { (*this()).apic_id as u32 }
+}

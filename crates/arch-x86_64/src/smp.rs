@@ -1,0 +1,439 @@
+//! The application processors: found in ACPI's MADT, started with
+//! INIT-SIPI-SIPI through a real-mode trampoline page at [`TRAMPOLINE`],
+//! each with its own GDT/TSS (own IST stacks), the shared IDT, its
+//! [`percpu`](crate::percpu) record in GS, the SYSCALL MSRs and the CPU
+//! features of the boot CPU, and its local APIC enabled (timer masked).
+//! They then idle (`hlt` with interrupts on) and answer IPIs: they run no
+//! tasks yet, the scheduler stays on the boot CPU.
+//!
+//! The path of an AP: real mode at 0x8000 → protected mode on the
+//! trampoline's own GDT → long mode on the boot page tables (which identity
+//! map the first 4 GiB and map the kernel image in the higher half) → a
+//! jump to [`ap_long_mode_high`] in the kernel image → the kernel page
+//! table, its own stack → [`arch_ap_entry`].
+
+use crate::apic;
+use crate::mem::phys_to_virt;
+use crate::percpu::MAX_CPUS;
+use crate::trap::{IPI_TEST_VECTOR, TLB_VECTOR};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use spin::Once;
+
+/// Physical address of the trampoline page (below 1 MiB, inside the range
+/// the frame allocator never hands out; SIPI vector 0x08).
+pub const TRAMPOLINE: u64 = 0x8000;
+
+/// Each AP's kernel stack (its idle loop and interrupt handlers).
+const AP_STACK_SIZE: usize = 64 * 1024;
+
+core::arch::global_asm!(
+    r#"
+.section .rodata.ap_trampoline, "a"
+.set TR, 0x8000
+.global ap_tramp_start
+.global ap_tramp_end
+.global ap_tr_cr3boot
+.code16
+ap_tramp_start:
+    cli
+    cld
+    xor %ax, %ax
+    mov %ax, %ds
+    mov %ax, %ss
+    lgdtl (TR + ap_tr_gdtptr - ap_tramp_start)
+    mov %cr0, %eax
+    or $1, %eax
+    mov %eax, %cr0
+    ljmpl $0x18, $(TR + ap_tr_pm - ap_tramp_start)
+.code32
+ap_tr_pm:
+    mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    /* CR4.PAE | CR4.PGE */
+    mov %cr4, %eax
+    or $((1 << 5) | (1 << 7)), %eax
+    mov %eax, %cr4
+    mov (TR + ap_tr_cr3boot - ap_tramp_start), %eax
+    mov %eax, %cr3
+    /* EFER.LME | EFER.NXE */
+    mov $0xc0000080, %ecx
+    rdmsr
+    or $((1 << 8) | (1 << 11)), %eax
+    wrmsr
+    /* CR0.PG | CR0.WP | CR0.PE */
+    mov %cr0, %eax
+    or $((1 << 31) | (1 << 16) | 1), %eax
+    mov %eax, %cr0
+    ljmp $0x08, $(TR + ap_tr_lm - ap_tramp_start)
+.code64
+ap_tr_lm:
+    mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    xor %ax, %ax
+    mov %ax, %fs
+    mov %ax, %gs
+    mov (TR + ap_tr_cpu - ap_tramp_start), %rdi
+    mov (TR + ap_tr_cr3 - ap_tramp_start), %rsi
+    mov (TR + ap_tr_stack - ap_tramp_start), %rdx
+    mov (TR + ap_tr_entry - ap_tramp_start), %rax
+    jmp *%rax
+.balign 8
+ap_tr_gdt:
+    .quad 0
+    .quad 0x00af9a000000ffff                   /* 0x08: 64-bit code */
+    .quad 0x00cf92000000ffff                   /* 0x10: data */
+    .quad 0x00cf9a000000ffff                   /* 0x18: 32-bit code */
+ap_tr_gdtptr:
+    .short 31
+    .long TR + ap_tr_gdt - ap_tramp_start
+.balign 8
+ap_tr_cr3boot: .quad 0
+ap_tr_cr3:     .quad 0
+ap_tr_stack:   .quad 0
+ap_tr_cpu:     .quad 0
+ap_tr_entry:   .quad 0
+ap_tramp_end:
+
+.section .text.ap_entry, "ax"
+.global ap_long_mode_high
+ap_long_mode_high:
+    /* rdi = cpu number, rsi = the kernel page table, rdx = the stack top */
+    mov %rsi, %cr3
+    mov %rdx, %rsp
+    xor %ebp, %ebp                             /* ends every backtrace */
+    call arch_ap_entry
+2:  hlt
+    jmp 2b
+"#,
+    options(att_syntax)
+);
+
+// SAFETY: declarations only: the symbols are defined by the assembly above
+// and by entry.S, with these types (their addresses are what is used).
+unsafe extern "C" {
+    static ap_tramp_start: u8;
+    static ap_tramp_end: u8;
+    static ap_tr_cr3boot: u8;
+    static boot_pml4: u8;
+    fn ap_long_mode_high();
+}
+
+/// Fields of the trampoline page after the code, in this order from
+/// `ap_tr_cr3boot`.
+const F_CR3BOOT: usize = 0;
+const F_CR3: usize = 1;
+const F_STACK: usize = 2;
+const F_CPU: usize = 3;
+const F_ENTRY: usize = 4;
+
+/// APIC id by CPU number (index 0: the boot CPU).
+static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+/// Set by each AP when it idles with interrupts on.
+static ONLINE: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// CPUs up (the boot CPU included).
+static NR_ONLINE: AtomicUsize = AtomicUsize::new(1);
+/// CPUs the MADT lists as enabled (capped at MAX_CPUS), 0 before `start_aps`.
+static NR_LISTED: AtomicUsize = AtomicUsize::new(0);
+/// Test IPIs each CPU took, and the APIC id its handler read from its own
+/// per-CPU record.
+static IPI_SEEN: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static IPI_APIC: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MAX_CPUS];
+/// TLB flushes each CPU did for a shootdown.
+static TLB_FLUSHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Each AP's GDT/TSS, built by the boot CPU before its SIPI.
+static AP_TABLES: [Once<crate::gdt::ApTables>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
+
+/// Reads physical memory below 4 GiB through the direct map.
+fn phys_read(paddr: u64, len: usize) -> Option<&'static [u8]> {
+    let end = paddr.checked_add(len as u64)?;
+    if end > 1 << 32 {
+        return None;
+    }
+    // SAFETY: the kernel page tables map all of the first 4 GiB at
+    // PHYS_OFFSET; ACPI tables are firmware memory nobody writes.
+    Some(unsafe { core::slice::from_raw_parts(phys_to_virt(paddr) as *const u8, len) })
+}
+
+/// Busy-waits about `ns` nanoseconds (TSC), or until `done` holds.
+fn wait_until(ns: u64, done: impl Fn() -> bool) -> bool {
+    let end = crate::time::since_boot_ns() + ns;
+    while crate::time::since_boot_ns() < end {
+        if done() {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    done()
+}
+
+/// Finds the CPUs and starts every AP (at most [`MAX_CPUS`] in all). Runs
+/// once on the boot CPU after the kernel page tables, the heap and its
+/// local APIC; logs one line per CPU brought up.
+pub(crate) fn start_aps(boot: &crate::bootinfo::BootInfo) {
+    let t0 = crate::time::since_boot_ns();
+    find_and_start(boot);
+    log::debug!(
+        "smp: {} of {} listed CPUs online in {} us",
+        cpus_online(),
+        cpus_listed(),
+        (crate::time::since_boot_ns() - t0) / 1000
+    );
+}
+
+fn find_and_start(boot: &crate::bootinfo::BootInfo) {
+    let me = apic::id();
+    APIC_IDS[0].store(me, Ordering::Relaxed);
+    ONLINE[0].store(true, Ordering::Release);
+    let rsdp = if boot.rsdp != 0 && crate::acpi::rsdp_valid(boot.rsdp, &phys_read) {
+        Some(boot.rsdp)
+    } else {
+        log::debug!("smp: no RSDP from the boot loader ({:#x}): BIOS scan", boot.rsdp);
+        crate::acpi::scan_bios_rsdp(phys_read)
+    };
+    let Some(rsdp) = rsdp else {
+        log::info!("smp: no ACPI RSDP: only the boot CPU runs");
+        NR_LISTED.store(1, Ordering::Relaxed);
+        return;
+    };
+    let cpus = match crate::acpi::local_apics(rsdp, phys_read) {
+        Ok(c) => c,
+        Err(e) => {
+            log::warn!("smp: ACPI MADT: {e:?}: only the boot CPU runs");
+            NR_LISTED.store(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    if cpus.len() > MAX_CPUS {
+        log::warn!("smp: {} CPUs listed, {MAX_CPUS} brought up", cpus.len());
+    }
+    NR_LISTED.store(cpus.len().clamp(1, MAX_CPUS), Ordering::Relaxed);
+    if cpus.len() <= 1 {
+        return;
+    }
+    let tramp = phys_to_virt(TRAMPOLINE) as *mut u8;
+    let start = &raw const ap_tramp_start;
+    let len = &raw const ap_tramp_end as usize - start as usize;
+    let fields_off = &raw const ap_tr_cr3boot as usize - start as usize;
+    // SAFETY: the trampoline code is `len` (< 4096) bytes of the kernel
+    // image; 0x8000 is a page below 1 MiB that the frame allocator never
+    // hands out and nothing else uses after boot, written through the
+    // direct map.
+    unsafe { core::ptr::copy_nonoverlapping(start, tramp, len) };
+    let fields = (tramp as usize + fields_off) as *mut u64;
+    let set = |i: usize, v: u64| {
+        // SAFETY: the five u64 fields follow `ap_tr_cr3boot` in the copied
+        // page (8-byte aligned: .balign 8 at an offset of a 4 KiB page).
+        unsafe { core::ptr::write_volatile(fields.add(i), v) };
+    };
+    set(F_CR3BOOT, &raw const boot_pml4 as u64);
+    set(F_CR3, crate::mem::paging::kernel_pml4().start_address().as_u64());
+    set(F_ENTRY, ap_long_mode_high as *const () as u64);
+    let mut n = 1;
+    for c in cpus.iter().filter(|c| c.apic_id != me) {
+        if n >= MAX_CPUS {
+            break;
+        }
+        if c.apic_id > 0xfe {
+            log::warn!("smp: APIC id {} needs x2APIC mode: left offline", c.apic_id);
+            continue;
+        }
+        let Some(stack) = alloc_stack() else {
+            log::warn!("smp: no memory for CPU {n}'s stack");
+            break;
+        };
+        if AP_TABLES[n].try_call_once(|| crate::gdt::build_ap().ok_or(())).is_err() {
+            log::warn!("smp: no memory for CPU {n}'s GDT");
+            break;
+        }
+        APIC_IDS[n].store(c.apic_id, Ordering::Relaxed);
+        set(F_STACK, stack);
+        set(F_CPU, n as u64);
+        core::sync::atomic::fence(Ordering::SeqCst);
+        let up = || ONLINE[n].load(Ordering::Acquire);
+        apic::send_init(c.apic_id);
+        wait_until(10_000_000, || false);
+        apic::send_startup(c.apic_id, (TRAMPOLINE >> 12) as u8);
+        if !wait_until(1_000_000, up) {
+            apic::send_startup(c.apic_id, (TRAMPOLINE >> 12) as u8);
+        }
+        if !wait_until(1_000_000_000, up) {
+            // it may still be running the trampoline: do not reuse it
+            log::warn!("smp: CPU {n} (APIC {}) did not come up", c.apic_id);
+            break;
+        }
+        log::info!("smp: CPU {n} (APIC {}) online", c.apic_id);
+        NR_ONLINE.fetch_add(1, Ordering::Release);
+        n += 1;
+    }
+}
+
+/// A zeroed kernel stack for an AP, leaked (APs never stop); its top.
+fn alloc_stack() -> Option<u64> {
+    let mut v: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
+    v.try_reserve_exact(AP_STACK_SIZE).ok()?;
+    v.resize(AP_STACK_SIZE, 0);
+    let lo = v.leak().as_mut_ptr() as u64;
+    Some((lo + AP_STACK_SIZE as u64) & !15)
+}
+
+/// The Rust entry of an application processor (from `ap_long_mode_high`,
+/// on its own stack and the kernel page table, interrupts off).
+// SAFETY: the name is unique in the kernel; only the assembly above calls
+// it, with this ABI.
+#[unsafe(no_mangle)]
+extern "C" fn arch_ap_entry(cpu: u64) -> ! {
+    let cpu = cpu as usize;
+    if let Some(t) = AP_TABLES.get(cpu).and_then(Once::get) {
+        t.load();
+        crate::trap::init();
+        crate::percpu::install(cpu, apic::id(), t.rsp0_slot);
+        crate::user::syscall_msrs();
+        crate::cpu::enable_features();
+        apic::init_ap();
+        ONLINE[cpu].store(true, Ordering::Release);
+        x86_64::instructions::interrupts::enable();
+    }
+    loop {
+        x86_64::instructions::hlt();
+    }
+}
+
+/// CPUs up and idling or running (the boot CPU included).
+pub fn cpus_online() -> usize {
+    NR_ONLINE.load(Ordering::Acquire)
+}
+
+/// CPUs the MADT lists as enabled (at most [`MAX_CPUS`]; 1 when there is
+/// no MADT).
+pub fn cpus_listed() -> usize {
+    NR_LISTED.load(Ordering::Relaxed).max(1)
+}
+
+/// The APIC id of CPU `cpu` (after `start_aps`).
+pub fn apic_id_of(cpu: usize) -> Option<u32> {
+    (cpu < cpus_online()).then(|| APIC_IDS[cpu].load(Ordering::Relaxed))
+}
+
+/// The test IPI's handler: counts it and records the APIC id the CPU's own
+/// per-CPU record holds.
+pub(crate) fn on_test_ipi() {
+    let cpu = crate::percpu::cpu_id();
+    if let (Some(seen), Some(id)) = (IPI_SEEN.get(cpu), IPI_APIC.get(cpu)) {
+        id.store(crate::percpu::apic_id(), Ordering::Relaxed);
+        seen.fetch_add(1, Ordering::Release);
+    }
+    apic::eoi();
+}
+
+/// Test IPIs CPU `cpu` has taken, and the APIC id it reported.
+pub fn test_ipis_seen(cpu: usize) -> (u64, u32) {
+    (IPI_SEEN[cpu].load(Ordering::Acquire), IPI_APIC[cpu].load(Ordering::Relaxed))
+}
+
+/// Sends the test IPI to CPU `cpu`.
+pub fn send_test_ipi(cpu: usize) {
+    if let Some(id) = apic_id_of(cpu) {
+        apic::send_ipi(id, IPI_TEST_VECTOR);
+    }
+}
+
+/// Sends the test IPI to every CPU but this one.
+pub fn send_test_ipi_others() {
+    apic::send_ipi_all_but_self(IPI_TEST_VECTOR);
+}
+
+/// One TLB shootdown at a time: its address (u64::MAX: the whole address
+/// space) and how many CPUs acknowledged it.
+static SHOOT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static SHOOT_ADDR: AtomicU64 = AtomicU64::new(0);
+static SHOOT_ACKS: AtomicUsize = AtomicUsize::new(0);
+
+fn flush_local(addr: u64) {
+    if addr == u64::MAX {
+        x86_64::instructions::tlb::flush_all();
+    } else {
+        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(addr));
+    }
+}
+
+/// Flushes the TLB entry of `addr` (None: every non-global entry, a CR3
+/// reload) on this CPU and on every other online CPU, and returns when all
+/// of them have acknowledged: the IPI, then `invlpg` or a CR3 reload there,
+/// then an acknowledgement counter. Returns how many other CPUs flushed.
+/// Callers run in thread context with interrupts enabled (two CPUs
+/// shooting each other with interrupts off would wait forever); nothing
+/// calls it yet: APs run no user address spaces.
+pub fn tlb_shootdown(addr: Option<u64>) -> usize {
+    let a = addr.unwrap_or(u64::MAX);
+    flush_local(a);
+    let others = cpus_online() - 1;
+    if others == 0 {
+        return 0;
+    }
+    let _g = SHOOT_LOCK.lock();
+    SHOOT_ADDR.store(a, Ordering::Relaxed);
+    SHOOT_ACKS.store(0, Ordering::Release);
+    apic::send_ipi_all_but_self(TLB_VECTOR);
+    if !wait_until(1_000_000_000, || SHOOT_ACKS.load(Ordering::Acquire) >= others) {
+        log::error!("smp: TLB shootdown: {} of {others} CPUs answered", SHOOT_ACKS.load(Ordering::Relaxed));
+    }
+    SHOOT_ACKS.load(Ordering::Acquire)
+}
+
+/// The TLB-shootdown IPI's handler.
+pub(crate) fn on_tlb_ipi() {
+    flush_local(SHOOT_ADDR.load(Ordering::Relaxed));
+    if let Some(c) = TLB_FLUSHES.get(crate::percpu::cpu_id()) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+    SHOOT_ACKS.fetch_add(1, Ordering::Release);
+    apic::eoi();
+}
+
+/// TLB flushes CPU `cpu` did for shootdowns.
+pub fn tlb_flushes(cpu: usize) -> u64 {
+    TLB_FLUSHES[cpu].load(Ordering::Relaxed)
+}
+
+crate::ktest!(
+    fn every_ap_is_online_and_answers_ipis() {
+        let n = cpus_online();
+        assert_eq!(n, cpus_listed(), "CPUs online vs listed in the MADT");
+        assert_eq!(crate::percpu::cpu_id(), 0);
+        assert_eq!(crate::percpu::apic_id(), apic::id());
+        for cpu in 1..n {
+            let (before, _) = test_ipis_seen(cpu);
+            send_test_ipi(cpu);
+            assert!(wait_until(1_000_000_000, || test_ipis_seen(cpu).0 > before), "CPU {cpu} took no IPI");
+            let (_, id) = test_ipis_seen(cpu);
+            assert_eq!(Some(id), apic_id_of(cpu), "CPU {cpu} reports the wrong APIC id");
+            log::info!("smp: CPU {cpu} answered an IPI: APIC id {id}");
+        }
+        let before: alloc::vec::Vec<u64> = (0..n).map(|c| test_ipis_seen(c).0).collect();
+        send_test_ipi_others();
+        for (cpu, &b) in before.iter().enumerate().skip(1) {
+            assert!(
+                wait_until(1_000_000_000, || test_ipis_seen(cpu).0 > b),
+                "CPU {cpu} missed the all-but-self IPI"
+            );
+        }
+        assert_eq!(test_ipis_seen(0).0, before[0], "all-but-self reached the sender");
+    }
+);
+
+crate::ktest!(
+    fn tlb_shootdown_reaches_every_ap() {
+        let n = cpus_online();
+        let before: alloc::vec::Vec<u64> = (0..n).map(tlb_flushes).collect();
+        assert_eq!(tlb_shootdown(Some(0x40_0000)), n - 1);
+        assert_eq!(tlb_shootdown(None), n - 1);
+        for (cpu, &b) in before.iter().enumerate().skip(1) {
+            assert_eq!(tlb_flushes(cpu), b + 2, "CPU {cpu}");
+        }
+        assert_eq!(tlb_flushes(0), before[0], "the caller flushes locally, without an IPI");
+    }
+);
