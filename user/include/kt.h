@@ -221,6 +221,26 @@ static inline void kt_write_all(const char *s, size_t n) {
     }
 }
 
+/* A field of /proc/meminfo in kB (`key` with its colon: "MemFree:"), -1
+ * when it cannot be read. Keeps errno. */
+static inline long kt_meminfo_kb(const char *key) {
+    char buf[4096];
+    int saved = errno;
+    int fd = open("/proc/meminfo", O_RDONLY);
+    long r = -1;
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            char *p = strstr(buf, key);
+            if (p) r = strtol(p + strlen(key), 0, 10);
+        }
+    }
+    errno = saved;
+    return r;
+}
+
 /* printf to fd 1 as one write (lines are at most 1 KiB). */
 static inline void kt_printf(const char *fmt, ...) {
     char buf[1024];

@@ -2,25 +2,12 @@
  * others): a program of its own for the runner's 30 s per program. */
 #include "kt.h"
 
-/* MemFree of /proc/meminfo, in kB. */
-static long mem_free_kb(void) {
-    char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *m = strstr(buf, "MemFree:");
-    return m ? atol(m + 8) : -1;
-}
-
 /* Memory fill then reuse: a child touches anonymous memory a MiB at a time
  * until mmap refuses (ENOMEM) or the kernel kills it (SIGKILL: Linux's OOM
  * killer, the child's oom_score_adj 1000 makes it the choice); afterwards a
  * fresh fork works and MemFree comes back within 5 % of where it was. */
 KT_CASE(memory_fill_then_reuse) {
-    long before = mem_free_kb();
+    long before = kt_meminfo_kb("MemFree:");
     KT_TRUE(before > 0, "MemFree %ld", before);
     volatile long *filled = kt_shared_page();
     KT_TRUE(filled != 0, "shared page");
@@ -48,10 +35,10 @@ KT_CASE(memory_fill_then_reuse) {
     if (c == 0) _exit(7);
     KT_SYS_OK(waitpid(c, &st, 0));
     KT_STATUS(st, kt_exited(7));
-    long after = mem_free_kb();
+    long after = kt_meminfo_kb("MemFree:");
     for (int i = 0; i < 100 && before - after > before / 20; i++) { /* Linux's OOM reaper may lag */
         kt_msleep(20);
-        after = mem_free_kb();
+        after = kt_meminfo_kb("MemFree:");
     }
     KT_TRUE(before - after <= before / 20, "MemFree %ld kB before, %ld kB after", before, after);
     munmap((void *)filled, 4096);

@@ -7,20 +7,8 @@
 
 #define NOBODY 65534
 
-static long mem_free_kb(void) {
-    char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *m = strstr(buf, "MemFree:");
-    return m ? atol(m + 8) : -1;
-}
-
 KT_CASE(pipe_fill_as_nobody_ends_in_an_errno_or_sigkill) {
-    long before = mem_free_kb();
+    long before = kt_meminfo_kb("MemFree:");
     KT_TRUE(before > 0, "MemFree %ld", before);
     volatile long *filled = kt_shared_page(); /* KiB written, then the errno that ended it */
     KT_TRUE(filled != 0, "shared page");
@@ -68,10 +56,10 @@ KT_CASE(pipe_fill_as_nobody_ends_in_an_errno_or_sigkill) {
     if (c == 0) _exit(7);
     KT_SYS_OK(waitpid(c, &st, 0));
     KT_STATUS(st, kt_exited(7));
-    long after = mem_free_kb();
+    long after = kt_meminfo_kb("MemFree:");
     for (int i = 0; i < 100 && before - after > before / 20; i++) { /* Linux's OOM reaper may lag */
         kt_msleep(20);
-        after = mem_free_kb();
+        after = kt_meminfo_kb("MemFree:");
     }
     KT_TRUE(before - after <= before / 20, "MemFree %ld kB before, %ld kB after", before, after);
     munmap((void *)filled, 4096);

@@ -3,18 +3,6 @@
  * 200), and as many UDP sockets too. */
 #include "kt_inet.h"
 
-static long memfree_kb(void) {
-    int f = open("/proc/meminfo", O_RDONLY);
-    if (f < 0) return -1;
-    char b[4096];
-    ssize_t n = read(f, b, sizeof b - 1);
-    close(f);
-    if (n <= 0) return -1;
-    b[n] = 0;
-    char *p = strstr(b, "MemFree:");
-    return p ? strtol(p + 8, NULL, 10) : -1;
-}
-
 static int one_connection(int l, int port) {
     int c = socket(AF_INET, SOCK_STREAM, 0);
     if (c < 0) return -1;
@@ -42,14 +30,14 @@ KT_CASE(ten_thousand_tcp_connections) {
     int port = kt_port_of(l);
     for (int i = 0; i < 200; i++) KT_EQ(one_connection(l, port), 0);
     kt_msleep(100);
-    long before = memfree_kb();
+    long before = kt_meminfo_kb("MemFree:");
     KT_TRUE(before > 0, "MemFree %ld", before);
     for (int i = 0; i < 10000; i++) {
         int r = one_connection(l, port);
         KT_TRUE(r == 0, "connection %d: step %d: %s", i, -r, kt_errname(errno));
     }
     kt_msleep(100);
-    long after = memfree_kb();
+    long after = kt_meminfo_kb("MemFree:");
     long diff = before - after;
     KT_TRUE(diff < before / 100, "MemFree %ld kB before, %ld kB after", before, after);
     close(l);
@@ -62,7 +50,7 @@ KT_CASE(ten_thousand_udp_sockets) {
         KT_SYS_RET(bind(s, (struct sockaddr *)&a, sizeof a), 0);
         close(s);
     }
-    long before = memfree_kb();
+    long before = kt_meminfo_kb("MemFree:");
     for (int i = 0; i < 10000; i++) {
         int s = KT_SYS_OK(socket(AF_INET, SOCK_DGRAM, 0));
         struct sockaddr_in a = kt_sin(KT_LOOP4, 0);
@@ -70,7 +58,7 @@ KT_CASE(ten_thousand_udp_sockets) {
         close(s);
     }
     kt_msleep(100);
-    long after = memfree_kb();
+    long after = kt_meminfo_kb("MemFree:");
     KT_TRUE(before - after < before / 100, "MemFree %ld kB before, %ld kB after", before, after);
 }
 

@@ -14,19 +14,6 @@
 
 static long base_free = -1, base_touch = -1, first_free, first_touch;
 
-static long meminfo(const char *key) {
-    static char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0) return -1;
-    long n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *p = strstr(buf, key);
-    if (!p) return -1;
-    return strtol(p + strlen(key) + 1, 0, 10);
-}
-
 /* MiB a child can touch before mmap fails or it is killed; -1 on anything
  * else. The child asks to be the OOM killer's first choice. */
 static long touchable_mib(void) {
@@ -70,9 +57,9 @@ static long touchable_mib(void) {
  * probe, and a probe short of the mark is made once more. */
 #define KT_BACK(what)                                                                          \
     do {                                                                                       \
-        long f = meminfo("MemFree:");                                                          \
+        long f = kt_meminfo_kb("MemFree:");                                                    \
         long t = touchable_mib();                                                              \
-        long f2 = meminfo("MemFree:");                                                         \
+        long f2 = kt_meminfo_kb("MemFree:");                                                   \
         long t2 = t < base_touch - base_touch / 20 ? touchable_mib() : t;                      \
         kt_printf("# %s: MemFree %ld kB (before %ld), touchable %ld MiB (before %ld), "        \
                   "MemFree after the probe %ld kB, second probe %ld MiB\n",                    \
@@ -89,9 +76,9 @@ static long touchable_mib(void) {
 
 KT_CASE(reference_figures) {
     base_touch = touchable_mib();
-    base_free = meminfo("MemFree:");
+    base_free = kt_meminfo_kb("MemFree:");
     kt_printf("# reference: MemTotal %ld kB, MemFree %ld kB, touchable %ld MiB\n",
-              meminfo("MemTotal:"), base_free, base_touch);
+              kt_meminfo_kb("MemTotal:"), base_free, base_touch);
     first_free = base_free;
     first_touch = base_touch;
     KT_TRUE(base_free > 0, "MemFree %ld", base_free);
@@ -151,7 +138,7 @@ KT_CASE(hundred_thousand_files_created_and_deleted) {
             close(fd);
         }
     }
-    long during = meminfo("MemFree:");
+    long during = kt_meminfo_kb("MemFree:");
     for (int d = 0; d < 100; d++) {
         for (int i = 0; i < 1000; i++) {
             snprintf(path, sizeof path, "%s/d%d/f%d", dir, d, i);
@@ -183,7 +170,7 @@ KT_CASE(fork_bomb_of_1000_reaped) {
         }
         KT_TRUE(k > 0, "fork #%d: %s", n, kt_errname(errno));
     }
-    long during = meminfo("MemFree:");
+    long during = kt_meminfo_kb("MemFree:");
     close(p[1]);
     close(p[0]);
     for (int i = 0; i < n; i++) {

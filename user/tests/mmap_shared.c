@@ -545,36 +545,23 @@ KT_CASE(sysv_shm_errors) {
     KT_SYS_ERR(shmctl(id, IPC_RMID, 0), EINVAL);
 }
 
-/* MemFree of /proc/meminfo, in kB. */
-static long mem_free_kb(void) {
-    char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *m = strstr(buf, "MemFree:");
-    return m ? atol(m + 8) : -1;
-}
-
 KT_CASE(deleted_tmpfs_file_gives_its_memory_back) {
-    long before = mem_free_kb();
+    long before = kt_meminfo_kb("MemFree:");
     KT_TRUE(before > 0, "MemFree %ld", before);
     int fd = KT_SYS_OK(open("/tmp/kt_memfree", O_RDWR | O_CREAT | O_TRUNC, 0600));
     static char chunk[65536];
     memset(chunk, 'm', sizeof chunk);
     for (int i = 0; i < 512; i++) KT_SYS_RET(write(fd, chunk, sizeof chunk), (long)sizeof chunk);
-    long full = mem_free_kb();
+    long full = kt_meminfo_kb("MemFree:");
     KT_TRUE(before - full >= 24 * 1024, "32 MiB written: MemFree %ld -> %ld kB", before, full);
     close(fd);
     KT_SYS_OK(unlink("/tmp/kt_memfree"));
-    long after = mem_free_kb();
+    long after = kt_meminfo_kb("MemFree:");
     KT_TRUE(after >= before - 4096, "after unlink: MemFree %ld kB, was %ld kB", after, before);
 }
 
 KT_CASE(removed_sysv_segment_gives_its_memory_back_when_its_last_attacher_exits) {
-    long before = mem_free_kb();
+    long before = kt_meminfo_kb("MemFree:");
     KT_TRUE(before > 0, "MemFree %ld", before);
     int id = KT_SYS_OK(shmget(IPC_PRIVATE, 32 << 20, IPC_CREAT | 0600));
     pid_t pid = KT_SYS_OK(fork());
@@ -583,7 +570,7 @@ KT_CASE(removed_sysv_segment_gives_its_memory_back_when_its_last_attacher_exits)
         if (p == (void *)-1) _exit(2);
         memset(p, 's', 32 << 20);
         if (shmctl(id, IPC_RMID, 0) != 0) _exit(3);
-        if (before - mem_free_kb() < 24 * 1024) _exit(4);
+        if (before - kt_meminfo_kb("MemFree:") < 24 * 1024) _exit(4);
         /* no shmdt: the exit detaches */
         _exit(0);
     }
@@ -591,7 +578,7 @@ KT_CASE(removed_sysv_segment_gives_its_memory_back_when_its_last_attacher_exits)
     KT_SYS_RET(waitpid(pid, &st, 0), pid);
     KT_EQ(st, 0);
     /* nothing else was asked of System V IPC since the exit */
-    long after = mem_free_kb();
+    long after = kt_meminfo_kb("MemFree:");
     KT_TRUE(after >= before - 4096, "after the exit: MemFree %ld kB, was %ld kB", after, before);
     struct shmid_ds ds;
     KT_SYS_ERR(shmctl(id, IPC_STAT, &ds), EINVAL);
@@ -599,7 +586,7 @@ KT_CASE(removed_sysv_segment_gives_its_memory_back_when_its_last_attacher_exits)
 
 KT_CASE(drained_pipes_give_their_memory_back) {
     int fds[16][2];
-    long before = mem_free_kb();
+    long before = kt_meminfo_kb("MemFree:");
     static char chunk[65536];
     memset(chunk, 'p', sizeof chunk);
     for (int i = 0; i < 16; i++) {
@@ -608,12 +595,12 @@ KT_CASE(drained_pipes_give_their_memory_back) {
         for (int k = 0; k < 16; k++) KT_SYS_RET(write(fds[i][1], chunk, sizeof chunk), (long)sizeof chunk);
         KT_SYS_ERR(write(fds[i][1], chunk, 1), EAGAIN);
     }
-    long full = mem_free_kb();
+    long full = kt_meminfo_kb("MemFree:");
     KT_TRUE(before - full >= 12 * 1024, "16 MiB in pipes: MemFree %ld -> %ld kB", before, full);
     for (int i = 0; i < 16; i++) {
         for (int k = 0; k < 16; k++) KT_SYS_RET(read(fds[i][0], chunk, sizeof chunk), (long)sizeof chunk);
     }
-    long drained = mem_free_kb();
+    long drained = kt_meminfo_kb("MemFree:");
     /* what stays (a spare page per pipe, the kernel's own growth) is far
      * below the 16 MiB a heap that never shrinks would keep */
     KT_TRUE(drained >= before - 4096, "drained: MemFree %ld kB, was %ld kB", drained, before);

@@ -4,18 +4,6 @@
 #include "kt.h"
 #include <sys/prctl.h>
 
-static long mem_free_kb(void) {
-    static char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0) return -1;
-    long n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *p = strstr(buf, "MemFree:");
-    return p ? strtol(p + 8, 0, 10) : -1;
-}
-
 static int set_adj(const char *v) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY);
     if (fd < 0) return -1;
@@ -107,7 +95,7 @@ KT_CASE(largest_process_is_the_victim) {
         prefer_me();
         close(ready[0]);
         long mib = 0;
-        while (mem_free_kb() > 32 * 1024) {
+        while (kt_meminfo_kb("MemFree:") > 32 * 1024) {
             touch_mib(1);
             mib++;
         }
@@ -141,7 +129,7 @@ KT_CASE(oom_score_adj_minus_1000_is_never_chosen) {
         if (set_adj("-1000") != 0) _exit(3);
         close(ready[0]);
         long mib = 0;
-        while (mem_free_kb() > 32 * 1024) {
+        while (kt_meminfo_kb("MemFree:") > 32 * 1024) {
             touch_mib(1);
             mib++;
         }

@@ -11,18 +11,6 @@
 #define KIDS 4
 #define PAGES 131072L /* 2 * max_map_count, a little more */
 
-static long mem_free_kb(void) {
-    static char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0) return -1;
-    long n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *p = strstr(buf, "MemFree:");
-    return p ? strtol(p + 8, 0, 10) : -1;
-}
-
 static int set_adj(const char *v) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY);
     if (fd < 0) return -1;
@@ -32,14 +20,14 @@ static int set_adj(const char *v) {
 }
 
 KT_CASE(mapping_splits_beyond_memory_end_in_oom_kills) {
-    long free0 = mem_free_kb();
+    long free0 = kt_meminfo_kb("MemFree:");
     KT_SYS_OK(set_adj("-1000"));
     int ready[2];
     KT_SYS_OK(pipe(ready));
     pid_t filler = KT_FORK();
     if (filler == 0) {
         close(ready[0]);
-        while (mem_free_kb() > 24 * 1024) {
+        while (kt_meminfo_kb("MemFree:") > 24 * 1024) {
             char *m = mmap(0, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (m == MAP_FAILED) _exit(2);
             for (int j = 0; j < (1 << 20); j += 4096) m[j] = 1;
@@ -130,7 +118,7 @@ KT_CASE(mapping_splits_beyond_memory_end_in_oom_kills) {
     pid_t k = KT_FORK();
     if (k == 0) _exit(7);
     KT_WAIT_STATUS(k, kt_exited(7));
-    long free1 = mem_free_kb();
+    long free1 = kt_meminfo_kb("MemFree:");
     kt_printf("# MemFree %ld kB before, %ld kB after\n", free0, free1);
     KT_TRUE(free1 >= free0 - free0 / 20, "MemFree %ld kB, was %ld", free1, free0);
     KT_SYS_OK(set_adj("0"));

@@ -10,18 +10,6 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 
-static long memfree_kb(void) {
-    char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0) return -1;
-    long n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *p = strstr(buf, "MemFree:");
-    return p ? atol(p + 8) : -1;
-}
-
 static int send_fd(int s, int fd) {
     char ctl[CMSG_SPACE(sizeof(int))];
     memset(ctl, 0, sizeof ctl);
@@ -56,13 +44,13 @@ static int round_of_sockets(int i) {
 KT_CASE(ten_thousand_rounds_leave_memory) {
     for (int i = 0; i < 1000; i++) KT_EQ(round_of_sockets(i), 0); /* warm the caches */
     kt_msleep(200);
-    long before = memfree_kb();
+    long before = kt_meminfo_kb("MemFree:");
     KT_TRUE(before > 0, "MemFree %ld", before);
     for (int i = 0; i < 10000; i++) KT_EQ(round_of_sockets(i), 0);
     /* one more round's close collects the last round's cycle */
     KT_EQ(round_of_sockets(-1), 0);
     kt_msleep(300);
-    long after = memfree_kb();
+    long after = kt_meminfo_kb("MemFree:");
     KT_TRUE(labs(before - after) * 100 <= before, "MemFree %ld kB before, %ld kB after", before, after);
 }
 
