@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
 
 #define HI (1UL << 32)
 #define KADDR ((void *)0xffff800000000000UL)
@@ -232,6 +233,38 @@ KT_CASE(readlink_bufsiz_is_an_int) {
     KT_TRUE(S_ISLNK(st.st_mode), "mode %o", st.st_mode);
     KT_SYS_RET(syscall(SYS_unlinkat, HI | AT_FDCWD, link, HI), 0);
     KT_SYS_ERR(lstat(link, &st), ENOENT);
+}
+
+KT_CASE(mm_flags_by_their_prototype_types) {
+    /* mmap's fd is an unsigned long that reaches fget(unsigned int) */
+    int fd = KT_SYS_OK(tmpfile_with("mapped"));
+    char *f = (char *)syscall(SYS_mmap, 0, 4096, PROT_READ, MAP_PRIVATE, HI | fd, 0);
+    KT_TRUE(f != MAP_FAILED, "mmap %p errno %d", f, errno);
+    KT_EQ(f[0], 'm');
+    KT_SYS_RET(munmap(f, 4096), 0);
+    close(fd);
+    char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(p != MAP_FAILED, "mmap errno %d", errno);
+    /* madvise's advice and msync's flags are ints: the high half is ignored */
+    p[0] = 1;
+    KT_SYS_RET(syscall(SYS_madvise, p, 4096, HI | MADV_DONTNEED), 0);
+    KT_EQ(p[0], 0);
+    KT_SYS_ERR(syscall(SYS_madvise, p, 4096, HI | 999), EINVAL);
+    KT_SYS_RET(syscall(SYS_msync, p, 4096, HI | MS_SYNC), 0);
+    KT_SYS_ERR(syscall(SYS_msync, p, 4096, HI | MS_SYNC | MS_ASYNC), EINVAL);
+    /* mprotect's prot and mremap's flags are unsigned longs: a high bit is
+     * EINVAL (mprotect checks prot after a zero length returned 0) */
+    KT_SYS_ERR(syscall(SYS_mprotect, p, 4096, HI | PROT_READ), EINVAL);
+    KT_SYS_RET(syscall(SYS_mprotect, p, 0, HI | PROT_READ), 0);
+    p[4096] = 2;
+    KT_SYS_ERR(syscall(SYS_mremap, p, 4096, 8192, HI | MREMAP_MAYMOVE, 0), EINVAL);
+    /* mlock2's and mlockall's flags are ints */
+    KT_SYS_RET(syscall(SYS_mlock2, p, 4096, HI), 0);
+    KT_SYS_RET(munlock(p, 4096), 0);
+    KT_SYS_ERR(syscall(SYS_mlock2, p, 4096, HI | 2), EINVAL);
+    KT_SYS_ERR(syscall(SYS_mlockall, HI), EINVAL);
+    KT_EQ(p[4096], 2);
+    KT_SYS_RET(munmap(p, 2 * 4096), 0);
 }
 
 KT_MAIN()

@@ -3,12 +3,15 @@
 use super::SysResult;
 use crate::uthread::UThread;
 use linux_abi::Errno;
+use linux_abi::args::Fd;
 
 pub fn brk(t: &mut UThread, addr: u64) -> SysResult {
     Ok(t.vm.lock().brk(addr as usize) as isize)
 }
 
-pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -> SysResult {
+/// mmap(2): every argument is an `unsigned long` (prot and flags keep
+/// their high bits), but the fd reaches `fget(unsigned int)`: its low half.
+pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> SysResult {
     let anonymous = flags as usize & vm::abi::MAP_ANONYMOUS != 0;
     // MAP_LOCKED as do_mmap(): EPERM when the caller cannot mlock at all,
     // EAGAIN when the mapping would take its locked memory past
@@ -17,7 +20,7 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
     if locked {
         // ksys_mmap_pgoff looks the file up before do_mmap's checks
         if !anonymous {
-            t.file(fd)?;
+            t.fd(fd)?;
         }
         let (mapped, limit, privileged) = mlock_facts(t)?;
         if limit == 0 && !privileged {
@@ -51,13 +54,13 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
 /// A file mapping: the file's own pages (`crate::filemap`), shared or
 /// copied on write, or zeros for /dev/zero. The checks of Linux's sys_mmap
 /// and do_mmap that need the file come first; vm checks the rest.
-fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -> SysResult {
+fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> SysResult {
     use vm::abi::{MAP_ANONYMOUS, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_WRITE};
     // arch/x86/kernel/sys_x86_64.c: the offset must be page aligned
     if !off.is_multiple_of(4096) {
         return Err(Errno::EINVAL);
     }
-    let file = t.file(fd)?;
+    let file = t.fd(fd)?;
     if len == 0 {
         return Err(Errno::EINVAL);
     }
@@ -101,21 +104,23 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: u64
     Ok(vm.mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
 }
 
-pub fn munmap(t: &mut UThread, addr: u64, len: u64) -> SysResult {
-    t.vm.lock().munmap(addr as usize, len as usize).map(|_| 0)
+pub fn munmap(t: &mut UThread, addr: u64, len: usize) -> SysResult {
+    t.vm.lock().munmap(addr as usize, len).map(|_| 0)
 }
 
-pub fn mprotect(t: &mut UThread, addr: u64, len: u64, prot: u64) -> SysResult {
-    t.vm.lock().mprotect(addr as usize, len as usize, prot as usize).map(|_| 0)
+/// mprotect(2): prot is an `unsigned long` (a high bit is EINVAL).
+pub fn mprotect(t: &mut UThread, addr: u64, len: usize, prot: u64) -> SysResult {
+    t.vm.lock().mprotect(addr as usize, len, prot as usize).map(|_| 0)
 }
 
-const MADV_DONTNEED: u64 = 4;
+const MADV_DONTNEED: i32 = 4;
 
 /// madvise(2): MADV_DONTNEED drops the pages of private anonymous mappings
 /// (they read as zero afterwards); other known advice is accepted and
 /// ignored, unknown advice is `EINVAL`. As Linux's madvise_walk_vmas(), a
 /// range with holes is advised where it is mapped and then `ENOMEM`.
-pub fn madvise(t: &mut UThread, addr: u64, len: u64, advice: u64) -> SysResult {
+/// The advice is an `int` (its high bits are ignored).
+pub fn madvise(t: &mut UThread, addr: u64, len: usize, advice: i32) -> SysResult {
     // madvise_behavior_valid() of Linux 6.1: unknown advice is EINVAL
     let known = matches!(advice, 0..=4 | 8..=25 | 100 | 101);
     if !known || !addr.is_multiple_of(4096) || (len as i64) < 0 {
@@ -124,7 +129,7 @@ pub fn madvise(t: &mut UThread, addr: u64, len: u64, advice: u64) -> SysResult {
     if len == 0 {
         return Ok(0);
     }
-    let len = len.checked_next_multiple_of(4096).ok_or(Errno::EINVAL)?;
+    let len = (len as u64).checked_next_multiple_of(4096).ok_or(Errno::EINVAL)?;
     let stop = addr.checked_add(len).ok_or(Errno::EINVAL)?;
     let mut vm = t.vm.lock();
     let mut a = addr;
@@ -157,13 +162,14 @@ pub fn mremap(t: &mut UThread, old: u64, old_len: u64, new_len: u64, flags: u64,
     )? as isize)
 }
 
-const MS_ASYNC: u64 = 1;
-const MS_INVALIDATE: u64 = 2;
-const MS_SYNC: u64 = 4;
+const MS_ASYNC: i32 = 1;
+const MS_INVALIDATE: i32 = 2;
+const MS_SYNC: i32 = 4;
 
 /// msync(2): memory here is the file's only copy (no page cache to write
-/// back), so a valid call has nothing to do; the errors are Linux's.
-pub fn msync(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
+/// back), so a valid call has nothing to do; the errors are Linux's. The
+/// flags are an `int` (their high bits are ignored).
+pub fn msync(t: &mut UThread, addr: u64, len: usize, flags: i32) -> SysResult {
     if !addr.is_multiple_of(4096)
         || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
         || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC)
@@ -172,7 +178,7 @@ pub fn msync(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
     }
     // mm/msync.c rounds in wrapping arithmetic: a length within a page of
     // 2^64 becomes 0 (nothing to do), a range past the top ENOMEM
-    let len = len.wrapping_add(4095) & !4095;
+    let len = (len as u64).wrapping_add(4095) & !4095;
     let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
     let vm = t.vm.lock();
     let mut a = addr;
@@ -197,32 +203,33 @@ fn mlock_facts(t: &UThread) -> Result<MlockFacts, Errno> {
 }
 
 /// mlock(2) and mlock2(2) (flags: only MLOCK_ONFAULT); the rules are in
-/// `process::mlock`.
-pub fn mlock(t: &mut UThread, addr: u64, len: u64, flags: u64) -> SysResult {
-    if flags as u32 & !1 != 0 {
+/// `process::mlock`. mlock2's flags are an `int` (high bits ignored).
+pub fn mlock(t: &mut UThread, addr: u64, len: usize, flags: i32) -> SysResult {
+    if flags & !1 != 0 {
         return Err(Errno::EINVAL);
     }
     let (mapped, limit, privileged) = mlock_facts(t)?;
     crate::proc::table()
-        .with_process(t.pid, |p| p.mlock.lock(addr as usize, len as usize, &mapped, limit, privileged))
+        .with_process(t.pid, |p| p.mlock.lock(addr as usize, len, &mapped, limit, privileged))
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)
 }
 
 /// munlock(2).
-pub fn munlock(t: &mut UThread, addr: u64, len: u64) -> SysResult {
+pub fn munlock(t: &mut UThread, addr: u64, len: usize) -> SysResult {
     let (mapped, _, _) = mlock_facts(t)?;
     crate::proc::table()
-        .with_process(t.pid, |p| p.mlock.unlock(addr as usize, len as usize, &mapped))
+        .with_process(t.pid, |p| p.mlock.unlock(addr as usize, len, &mapped))
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)
 }
 
-/// mlockall(2) (MCL_FUTURE is remembered, not applied to later mappings).
-pub fn mlockall(t: &mut UThread, flags: u64) -> SysResult {
+/// mlockall(2) (MCL_FUTURE is remembered, not applied to later mappings);
+/// the flags are an `int`.
+pub fn mlockall(t: &mut UThread, flags: u32) -> SysResult {
     let (mapped, limit, privileged) = mlock_facts(t)?;
     crate::proc::table()
-        .with_process(t.pid, |p| p.mlock.lock_all(flags as u32, &mapped, limit, privileged))
+        .with_process(t.pid, |p| p.mlock.lock_all(flags, &mapped, limit, privileged))
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)
 }
