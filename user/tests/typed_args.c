@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/mman.h>
+#include <signal.h>
 
 #define HI (1UL << 32)
 #define KADDR ((void *)0xffff800000000000UL)
@@ -265,6 +266,53 @@ KT_CASE(mm_flags_by_their_prototype_types) {
     KT_SYS_ERR(syscall(SYS_mlockall, HI), EINVAL);
     KT_EQ(p[4096], 2);
     KT_SYS_RET(munmap(p, 2 * 4096), 0);
+}
+
+KT_CASE(signal_calls_take_int_signals_and_size_t_sizes) {
+    /* the kernel's struct sigaction: handler, flags, restorer, mask */
+    unsigned long act[4] = {(unsigned long)SIG_IGN, 0, 0, 1UL << (SIGUSR2 - 1)};
+    unsigned long old[4] = {9, 9, 9, 9};
+    KT_SYS_RET(syscall(SYS_rt_sigaction, HI | SIGUSR1, act, NULL, 8), 0);
+    KT_SYS_RET(syscall(SYS_rt_sigaction, SIGUSR1, NULL, old, 8), 0);
+    KT_EQ(old[0], (unsigned long)SIG_IGN);
+    KT_EQ(old[3], 1UL << (SIGUSR2 - 1));
+    act[0] = (unsigned long)SIG_DFL;
+    act[3] = 0;
+    KT_SYS_RET(syscall(SYS_rt_sigaction, SIGUSR1, act, NULL, 8), 0);
+    /* sigsetsize is a size_t: a high bit is EINVAL */
+    KT_SYS_ERR(syscall(SYS_rt_sigaction, SIGUSR1, NULL, old, HI | 8), EINVAL);
+    KT_SYS_ERR(syscall(SYS_rt_sigaction, SIGUSR1, KADDR, NULL, 8), EFAULT);
+    unsigned long set = 1UL << (SIGUSR1 - 1), prev = 7;
+    KT_SYS_ERR(syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, NULL, HI | 8), EINVAL);
+    KT_SYS_RET(syscall(SYS_rt_sigprocmask, HI | SIG_BLOCK, &set, &prev, 8), 0);
+    KT_EQ(prev & set, 0);
+    KT_SYS_ERR(syscall(SYS_rt_sigpending, &prev, HI | 8), EINVAL);
+    /* rt_sigqueueinfo and rt_tgsigqueueinfo: pid_t and int, low halves */
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    KT_SYS_RET(syscall(SYS_rt_sigqueueinfo, HI | getpid(), HI | SIGUSR1, &si), 0);
+    KT_SYS_RET(syscall(SYS_rt_sigpending, &prev, 8), 0);
+    KT_EQ(prev & set, set);
+    struct timespec zero = {0, 0};
+    siginfo_t got;
+    KT_SYS_ERR(syscall(SYS_rt_sigtimedwait, &set, &got, &zero, HI | 8), EINVAL);
+    KT_SYS_RET(syscall(SYS_rt_sigtimedwait, &set, &got, &zero, 8), SIGUSR1);
+    KT_EQ(got.si_code, SI_QUEUE);
+    KT_SYS_RET(syscall(SYS_rt_tgsigqueueinfo, HI | getpid(), HI | gettid(), HI | SIGUSR1, &si), 0);
+    KT_SYS_RET(syscall(SYS_rt_sigtimedwait, &set, NULL, &zero, 8), SIGUSR1);
+    KT_SYS_ERR(syscall(SYS_rt_sigtimedwait, &set, NULL, &zero, 8), EAGAIN);
+    /* a tid whose low half is 0 is EINVAL */
+    KT_SYS_ERR(syscall(SYS_rt_tgsigqueueinfo, getpid(), HI, SIGUSR1, &si), EINVAL);
+    KT_SYS_RET(syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, NULL, 8), 0);
+    /* sigaltstack: stack_t read and written whole */
+    stack_t os;
+    memset(&os, 0x55, sizeof os);
+    KT_SYS_RET(syscall(SYS_sigaltstack, NULL, &os), 0);
+    KT_EQ(os.ss_flags, SS_DISABLE);
+    KT_SYS_ERR(syscall(SYS_sigaltstack, KADDR, NULL), EFAULT);
 }
 
 KT_MAIN()

@@ -126,6 +126,21 @@ abi_struct! {
     }
 }
 
+abi_struct! {
+    /// The kernel's `struct sigaction` of rt_sigaction(2) on x86_64 (not
+    /// glibc's: the mask is the kernel's 64-bit `sigset_t`, last).
+    pub struct Sigaction {
+        /// `sa_handler` (`SIG_DFL` 0, `SIG_IGN` 1, or a function).
+        pub sa_handler: u64,
+        /// `SA_*` flags (an `unsigned long`).
+        pub sa_flags: u64,
+        /// `sa_restorer` (`SA_RESTORER`).
+        pub sa_restorer: u64,
+        /// The signals blocked while the handler runs.
+        pub sa_mask: u64,
+    }
+}
+
 /// `CLONE_ARGS_SIZE_VER0`: the first published `struct clone_args`.
 pub const CLONE_ARGS_SIZE_VER0: usize = 64;
 /// `CLONE_ARGS_SIZE_VER1`: with `set_tid` and `set_tid_size`.
@@ -146,6 +161,20 @@ mod tests {
         assert_eq!(Iovec::SIZE, 16);
         assert_eq!(Rlimit::SIZE, 16);
         assert_eq!(CloneArgs::SIZE, CLONE_ARGS_SIZE_VER2);
+        assert_eq!(Sigaction::SIZE, 32);
+    }
+
+    #[test]
+    fn sigaction_fields_sit_at_their_offsets() {
+        let mut raw = [0u8; 32];
+        for i in 0..4u64 {
+            raw[i as usize * 8..i as usize * 8 + 8].copy_from_slice(&(i + 10).to_ne_bytes());
+        }
+        let a = Sigaction::from_bytes(&raw);
+        assert_eq!((a.sa_handler, a.sa_flags, a.sa_restorer, a.sa_mask), (10, 11, 12, 13));
+        let mut back = [0u8; 32];
+        a.to_bytes(&mut back);
+        assert_eq!(back, raw);
     }
 
     #[test]

@@ -4,13 +4,18 @@
 use super::SysResult;
 use crate::proc::{Hooks, table};
 use crate::uthread::UThread;
-use linux_abi::abi::Rlimit;
+use linux_abi::abi::{Rlimit, Sigaction, Timespec};
 use linux_abi::args::UserPtr;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::clone::CloneArgs;
 use process::seams::VmMemory;
 use signal::{SigAction, SigMaskHow, SigNum, SigSet};
+
+/// A `stack_t` as it sits in user memory.
+type StackBytes = [u8; signal::STACK_T_SIZE];
+/// A `siginfo_t` as it sits in user memory.
+type SiginfoBytes = [u8; signal::SIGINFO_SIZE];
 
 pub fn ids(t: &mut UThread, n: usize) -> SysResult {
     let id = table()
@@ -320,19 +325,26 @@ pub fn prlimit(
     Ok(0)
 }
 
-fn sigsetsize(size: u64) -> Result<()> {
-    signal::check_sigset_size(size as usize)
+fn sigsetsize(size: usize) -> Result<()> {
+    signal::check_sigset_size(size)
 }
 
-pub fn rt_sigaction(t: &mut UThread, sig: u64, act: u64, oldact: u64, size: u64) -> SysResult {
+/// rt_sigaction(2): `int sig`, the kernel's `struct sigaction` as a value.
+pub fn rt_sigaction(
+    t: &mut UThread,
+    sig: i32,
+    act: UserPtr<Sigaction>,
+    oldact: UserPtr<Sigaction>,
+    size: usize,
+) -> SysResult {
     sigsetsize(size)?;
-    let sig = SigNum::new(sig as i32)?;
-    let new = if act != 0 {
-        let b = t.read_bytes(act, 32)?;
-        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-        Some(SigAction::from_raw(w(0), w(1), w(2), w(3)))
-    } else {
-        None
+    let sig = SigNum::new(sig)?;
+    let new = match act.non_null() {
+        Some(p) => {
+            let a = t.read(p)?;
+            Some(SigAction::from_raw(a.sa_handler, a.sa_flags, a.sa_restorer, a.sa_mask))
+        }
+        None => None,
     };
     let (old, discard) = table()
         .with_process(t.pid, |p| -> Result<(SigAction, bool)> {
@@ -351,24 +363,28 @@ pub fn rt_sigaction(t: &mut UThread, sig: u64, act: u64, oldact: u64, size: u64)
     if discard {
         crate::uthread::discard_signal(t.pid, sig);
     }
-    if oldact != 0 {
-        let (h, f, r, m) = old.to_raw();
-        let mut b = [0u8; 32];
-        for (i, v) in [h, f, r, m].into_iter().enumerate() {
-            b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-        }
-        t.write_bytes(oldact, &b)?;
+    if let Some(p) = oldact.non_null() {
+        let (sa_handler, sa_flags, sa_restorer, sa_mask) = old.to_raw();
+        t.write(p, Sigaction { sa_handler, sa_flags, sa_restorer, sa_mask })?;
     }
     Ok(0)
 }
 
-pub fn rt_sigprocmask(t: &mut UThread, how: u64, set: u64, oldset: u64, size: u64) -> SysResult {
+/// rt_sigprocmask(2): `int how`, 64-bit `sigset_t`s.
+pub fn rt_sigprocmask(
+    t: &mut UThread,
+    how: i32,
+    set: UserPtr<u64>,
+    oldset: UserPtr<u64>,
+    size: usize,
+) -> SysResult {
     sigsetsize(size)?;
-    let new = if set != 0 {
-        let how = SigMaskHow::from_raw(how as i32)?;
-        Some((how, SigSet::from_bits(t.read_u64(set)?)))
-    } else {
-        None
+    let new = match set.non_null() {
+        Some(p) => {
+            let how = SigMaskHow::from_raw(how)?;
+            Some((how, SigSet::from_bits(t.read(p)?)))
+        }
+        None => None,
     };
     let old = table()
         .with_thread(t.tid, |th| match new {
@@ -376,21 +392,21 @@ pub fn rt_sigprocmask(t: &mut UThread, how: u64, set: u64, oldset: u64, size: u6
             None => th.signals.blocked(),
         })
         .ok_or(Errno::ESRCH)?;
-    if oldset != 0 {
-        t.write_u64(oldset, old.bits())?;
+    if let Some(p) = oldset.non_null() {
+        t.write(p, old.bits())?;
     }
     Ok(0)
 }
 
-pub fn rt_sigpending(t: &mut UThread, set: u64, size: u64) -> SysResult {
+pub fn rt_sigpending(t: &mut UThread, set: UserPtr<u64>, size: usize) -> SysResult {
     sigsetsize(size)?;
     let pending = crate::uthread::sigpending(t.tid, t.pid);
-    t.write_u64(set, pending.bits()).map(|_| 0)
+    t.write(set, pending.bits()).map(|_| 0)
 }
 
-pub fn rt_sigsuspend(t: &mut UThread, mask: u64, size: u64) -> SysResult {
+pub fn rt_sigsuspend(t: &mut UThread, mask: UserPtr<u64>, size: usize) -> SysResult {
     sigsetsize(size)?;
-    let m = SigSet::from_bits(t.read_u64(mask)?);
+    let m = SigSet::from_bits(t.read(mask)?);
     table().with_thread(t.tid, |th| th.signals.set_temporary_mask(m));
     let tid = t.tid;
     let _ = crate::proc::sleep_interruptible(tid, || false, None);
@@ -403,21 +419,18 @@ pub fn pause(t: &mut UThread) -> SysResult {
     Err(Errno::ERESTARTNOHAND)
 }
 
-pub fn sigaltstack(t: &mut UThread, ss: u64, old: u64) -> SysResult {
-    let new = if ss != 0 {
-        let b = t.read_bytes(ss, signal::STACK_T_SIZE)?;
-        let mut a = [0u8; signal::STACK_T_SIZE];
-        a.copy_from_slice(&b);
-        Some(signal::StackT::from_bytes(&a))
-    } else {
-        None
+/// sigaltstack(2); a `stack_t` (padded after its `int`) moves as bytes.
+pub fn sigaltstack(t: &mut UThread, ss: UserPtr<StackBytes>, old: UserPtr<StackBytes>) -> SysResult {
+    let new = match ss.non_null() {
+        Some(p) => Some(signal::StackT::from_bytes(&t.read(p)?)),
+        None => None,
     };
     let sp = t.ctx.regs.rsp;
     let prev = table()
         .with_thread(t.tid, |th| th.signals.altstack.sigaltstack(new, sp, signal::MINSIGSTKSZ))
         .ok_or(Errno::ESRCH)??;
-    if old != 0 {
-        t.write_bytes(old, &prev.to_bytes())?;
+    if let Some(p) = old.non_null() {
+        t.write(p, prev.to_bytes())?;
     }
     Ok(0)
 }
@@ -425,13 +438,18 @@ pub fn sigaltstack(t: &mut UThread, ss: u64, old: u64) -> SysResult {
 /// rt_sigtimedwait(2): takes one of `set`'s pending signals, waiting up to
 /// `timeout` (NULL: forever) for one; `EAGAIN` at the timeout, `EINTR` when
 /// another signal arrives.
-pub fn rt_sigtimedwait(t: &mut UThread, set: u64, info: u64, timeout: u64, size: u64) -> SysResult {
+pub fn rt_sigtimedwait(
+    t: &mut UThread,
+    set: UserPtr<u64>,
+    info: UserPtr<SiginfoBytes>,
+    timeout: UserPtr<Timespec>,
+    size: usize,
+) -> SysResult {
     sigsetsize(size)?;
-    let waited = SigSet::from_bits(t.read_u64(set)?).blockable();
-    let deadline = if timeout != 0 {
-        Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read_timespec(timeout)?))
-    } else {
-        None
+    let waited = SigSet::from_bits(t.read(set)?).blockable();
+    let deadline = match timeout.non_null() {
+        Some(p) => Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read(p)?.to_ns()?)),
+        None => None,
     };
     let (tid, pid) = (t.tid, t.pid);
     let take = move || -> Option<signal::SigInfo> {
@@ -463,22 +481,27 @@ pub fn rt_sigtimedwait(t: &mut UThread, set: u64, info: u64, timeout: u64, size:
         }
     }
     let Some(si) = got else { return Err(Errno::EAGAIN) };
-    if info != 0 {
-        t.write_bytes(info, &si.to_bytes())?;
+    if let Some(p) = info.non_null() {
+        t.write(p, si.to_bytes())?;
     }
     Ok(si.signo.get() as isize)
 }
 
 /// rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2).
-pub fn rt_sigqueueinfo(t: &mut UThread, tgid: u64, tid: Option<u64>, sig: u64, uinfo: u64) -> SysResult {
+/// The pids and the signal are `pid_t`/`int`: their low halves.
+pub fn rt_sigqueueinfo(
+    t: &mut UThread,
+    tgid: i32,
+    tid: Option<i32>,
+    sig: i32,
+    uinfo: UserPtr<SiginfoBytes>,
+) -> SysResult {
     // do_rt_tgsigqueueinfo(): both ids positive
-    if tid.is_some_and(|x| x as i32 <= 0) || (tid.is_some() && tgid as i32 <= 0) {
+    if tid.is_some_and(|x| x <= 0) || (tid.is_some() && tgid <= 0) {
         return Err(Errno::EINVAL);
     }
-    let sig = SigNum::new(sig as i32)?;
-    let b = t.read_bytes(uinfo, 128)?;
-    let mut raw = [0u8; 128];
-    raw.copy_from_slice(&b);
+    let sig = SigNum::new(sig)?;
+    let raw = t.read(uinfo)?;
     // Linux compares the target with the caller's own task id (a tid):
     // only a thread may send itself kernel-looking codes
     let to_self = tid.unwrap_or(tgid) as u32 == t.tid;
