@@ -315,4 +315,45 @@ KT_CASE(signal_calls_take_int_signals_and_size_t_sizes) {
     KT_SYS_ERR(syscall(SYS_sigaltstack, KADDR, NULL), EFAULT);
 }
 
+KT_CASE(id_calls_take_unsigned_int_ids_and_int_counts) {
+    if (getuid() != 0) KT_SKIP("needs root");
+    /* getgroups' count is an int: a high half alone is 0 (count only) */
+    int n = KT_SYS_OK(getgroups(0, NULL));
+    KT_SYS_RET(syscall(SYS_getgroups, HI, NULL), n);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        gid_t g[2] = {7, 8}, back[4] = {0};
+        KT_SYS_RET(syscall(SYS_setgroups, HI | 2, g), 0);
+        KT_SYS_RET(syscall(SYS_getgroups, HI | 4, back), 2);
+        KT_EQ(back[0], 7);
+        KT_EQ(back[1], 8);
+        KT_SYS_ERR(syscall(SYS_setgroups, 65537, g), EINVAL);
+        KT_SYS_ERR(syscall(SYS_setgroups, 1, KADDR), EFAULT);
+        /* uid_t/gid_t are unsigned ints: the low half, -1 unchanged */
+        KT_SYS_RET(syscall(SYS_setresgid, HI | 5, HI | 6, HI | 0xffffffffUL), 0);
+        gid_t r, e, sv;
+        KT_SYS_RET(syscall(SYS_getresgid, &r, &e, &sv), 0);
+        KT_EQ(r, 5);
+        KT_EQ(e, 6);
+        KT_EQ(sv, 0);
+        KT_SYS_RET(syscall(SYS_setgid, HI | 9), 0);
+        KT_EQ(getgid(), 9);
+        KT_SYS_RET(syscall(SYS_setresuid, HI | 1000, HI | 1001, HI | 1002), 0);
+        uid_t ru = 0, eu = 0, su = 0;
+        KT_SYS_RET(syscall(SYS_getresuid, &ru, &eu, &su), 0);
+        KT_EQ(ru, 1000);
+        KT_EQ(eu, 1001);
+        KT_EQ(su, 1002);
+        /* the first bad pointer is EFAULT, the ones before it written */
+        ru = 0;
+        KT_SYS_ERR(syscall(SYS_getresuid, &ru, KADDR, &su), EFAULT);
+        KT_EQ(ru, 1000);
+        KT_SYS_ERR(syscall(SYS_setuid, HI | 0), EPERM);
+        _exit(0);
+    }
+    int st = 0;
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_EQ(st, kt_exited(0));
+}
+
 KT_MAIN()

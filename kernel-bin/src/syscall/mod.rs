@@ -155,14 +155,14 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETTID => Ok(t.tid as isize),
         nr::GETPPID => Ok(t.ppid.load(core::sync::atomic::Ordering::Relaxed) as isize),
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => task::ids(t, n as usize),
-        nr::SETUID | nr::SETGID => task::setid(t, n as usize, a[0]),
-        nr::GETGROUPS => task::getgroups(t, a[0], a[1]),
-        nr::SETGROUPS => task::setgroups(t, a[0], a[1]),
+        nr::SETUID | nr::SETGID => task::setid(t, n as usize, a.uint(0)),
+        nr::GETGROUPS => task::getgroups(t, a.int(0), a.ptr(1)),
+        nr::SETGROUPS => task::setgroups(t, a.int(0), a.ptr(1)),
         nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID | nr::SETFSUID | nr::SETFSGID => {
-            task::setids(t, n as usize, [a[0], a[1], a[2]])
+            task::setids(t, n as usize, [a.uint(0), a.uint(1), a.uint(2)])
         }
-        nr::GETRESUID => task::getresids(t, false, [a[0], a[1], a[2]]),
-        nr::GETRESGID => task::getresids(t, true, [a[0], a[1], a[2]]),
+        nr::GETRESUID => task::getresids(t, false, [a.ptr(0), a.ptr(1), a.ptr(2)]),
+        nr::GETRESGID => task::getresids(t, true, [a.ptr(0), a.ptr(1), a.ptr(2)]),
         nr::GETRUSAGE => task::getrusage(t, a[0], a[1]),
         nr::TIMES => task::times(t, a[0]),
         nr::PTRACE => crate::ptrace::sys_ptrace(t, a[0], a[1], a[2], a[3]),

@@ -29,8 +29,8 @@ pub fn ids(t: &mut UThread, n: usize) -> SysResult {
     Ok(id as isize)
 }
 
-pub fn setid(t: &mut UThread, n: usize, id: u64) -> SysResult {
-    let id = id as u32;
+/// setuid(2)/setgid(2): a `uid_t`/`gid_t` (`unsigned int`).
+pub fn setid(t: &mut UThread, n: usize, id: u32) -> SysResult {
     table()
         .with_process(t.pid, |p| {
             let old = p.creds.clone();
@@ -58,13 +58,14 @@ fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &p
     }
 }
 
-pub fn getgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
+/// getgroups(2): `int gidsetsize`, a `gid_t` array.
+pub fn getgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     let groups = table()
-        .with_process(t.pid, |p| p.creds.getgroups(size as i32).map(|g| g.to_vec()))
+        .with_process(t.pid, |p| p.creds.getgroups(size).map(|g| g.to_vec()))
         .ok_or(Errno::ESRCH)??;
     if size != 0 {
         let bytes: alloc::vec::Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
-        t.write_bytes(list, &bytes)?;
+        t.write_slice(list.addr(), &bytes)?;
     }
     Ok(groups.len() as isize)
 }
@@ -512,8 +513,7 @@ pub fn rt_sigqueueinfo(
 /// The set*id family over `process::cred::Credentials` (Linux's rules and
 /// EPERM live there). `-1` (as u32::MAX) means "unchanged" where Linux
 /// allows it.
-pub fn setids(t: &mut UThread, n: usize, a: [u64; 3]) -> SysResult {
-    let (x, y, z) = (a[0] as u32, a[1] as u32, a[2] as u32);
+pub fn setids(t: &mut UThread, n: usize, [x, y, z]: [u32; 3]) -> SysResult {
     table()
         .with_process(t.pid, |p| {
             let before = p.creds.clone();
@@ -533,26 +533,28 @@ pub fn setids(t: &mut UThread, n: usize, a: [u64; 3]) -> SysResult {
         .ok_or(Errno::ESRCH)?
 }
 
-pub fn getresids(t: &mut UThread, gid: bool, a: [u64; 3]) -> SysResult {
+/// getresuid(2)/getresgid(2): three `uid_t *`, written in order.
+pub fn getresids(t: &mut UThread, gid: bool, a: [UserPtr<u32>; 3]) -> SysResult {
     let c = table().with_process(t.pid, |p| p.creds.clone()).ok_or(Errno::ESRCH)?;
     let v = if gid { [c.gid, c.egid, c.sgid] } else { [c.uid, c.euid, c.suid] };
-    for (addr, id) in a.iter().zip(v) {
-        t.write_u32(*addr, id)?;
+    for (p, id) in a.into_iter().zip(v) {
+        t.write(p, id)?;
     }
     Ok(0)
 }
 
-pub fn setgroups(t: &mut UThread, size: u64, list: u64) -> SysResult {
+/// setgroups(2): `int gidsetsize`, a `gid_t` array.
+pub fn setgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     // Linux checks the privilege (may_setgroups) before the size and the list
     if !table().with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SETGID)).ok_or(Errno::ESRCH)? {
         return Err(Errno::EPERM);
     }
     // the count is an int: (unsigned)gidsetsize > NGROUPS_MAX
-    let size = u64::from(size as u32);
+    let size = size as u32 as usize;
     if size > 65536 {
         return Err(Errno::EINVAL);
     }
-    let b = t.read_bytes(list, size as usize * 4)?;
+    let b = t.read_bytes(list.addr(), size * 4)?;
     let groups: alloc::vec::Vec<u32> =
         b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     table().with_process(t.pid, |p| p.creds.setgroups(&groups)).ok_or(Errno::ESRCH)?.map(|_| 0)
