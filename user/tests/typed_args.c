@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <signal.h>
 
 #define HI (1UL << 32)
@@ -354,6 +355,24 @@ KT_CASE(id_calls_take_unsigned_int_ids_and_int_counts) {
     int st = 0;
     KT_SYS_RET(waitpid(c, &st, 0), c);
     KT_EQ(st, kt_exited(0));
+}
+
+KT_CASE(getrandom_flags_and_rusage_who_take_the_low_half) {
+    unsigned char b[8];
+    /* unsigned int flags: the high half is ignored, a low bit is not */
+    KT_SYS_RET(syscall(SYS_getrandom, b, sizeof b, HI), 8);
+    KT_SYS_RET(syscall(SYS_getrandom, b, sizeof b, HI | GRND_NONBLOCK), 8);
+    KT_SYS_ERR(syscall(SYS_getrandom, b, sizeof b, HI | 8), EINVAL);
+    KT_SYS_ERR(syscall(SYS_getrandom, KADDR, 4, 0), EFAULT);
+    struct rusage ru;
+    KT_SYS_RET(syscall(SYS_getrusage, HI | RUSAGE_SELF, &ru), 0);
+    KT_SYS_RET(syscall(SYS_getrusage, 0xffffffffUL, &ru), 0); /* RUSAGE_CHILDREN */
+    KT_SYS_ERR(syscall(SYS_getrusage, HI | 5, &ru), EINVAL);
+    KT_SYS_ERR(syscall(SYS_getrusage, RUSAGE_SELF, KADDR), EFAULT);
+    /* alarm's seconds are an unsigned int: HI | 0 cancels */
+    KT_SYS_RET(syscall(SYS_alarm, 100), 0);
+    KT_SYS_RET(syscall(SYS_alarm, HI), 100);
+    KT_SYS_RET(syscall(SYS_alarm, 0), 0);
 }
 
 KT_MAIN()

@@ -163,8 +163,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         }
         nr::GETRESUID => task::getresids(t, false, [a.ptr(0), a.ptr(1), a.ptr(2)]),
         nr::GETRESGID => task::getresids(t, true, [a.ptr(0), a.ptr(1), a.ptr(2)]),
-        nr::GETRUSAGE => task::getrusage(t, a[0], a[1]),
-        nr::TIMES => task::times(t, a[0]),
+        nr::GETRUSAGE => task::getrusage(t, a.int(0), a.ptr(1)),
+        nr::TIMES => task::times(t, a.ptr(0)),
         nr::PTRACE => crate::ptrace::sys_ptrace(t, a[0], a[1], a[2], a[3]),
         nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a[0]).map(|p| p as isize),
         // no call here restarts through a restart block, so a thread's block
@@ -200,7 +200,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RT_SIGTIMEDWAIT => task::rt_sigtimedwait(t, a.ptr(0), a.ptr(1), a.ptr(2), a.len(3)),
         nr::RT_SIGQUEUEINFO => task::rt_sigqueueinfo(t, a.int(0), None, a.int(1), a.ptr(2)),
         nr::RT_TGSIGQUEUEINFO => task::rt_sigqueueinfo(t, a.int(0), Some(a.int(1)), a.int(2), a.ptr(3)),
-        nr::ALARM => time::alarm(t, a[0]),
+        nr::ALARM => time::alarm(t, a.uint(0)),
         nr::SETITIMER => time::setitimer(t, a.uint(0), a.ptr(1), a.ptr(2)),
         nr::GETITIMER => time::getitimer(t, a.uint(0), a.ptr(1)),
         nr::MREMAP => mm::mremap(t, a.raw(0), a.raw(1), a.raw(2), a.raw(3), a.raw(4)),
@@ -218,14 +218,14 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
             table().exit_group(t.tid, ChildStatus::exited(a.int(0)), &Hooks);
             return (Flow::Exit, None);
         }
-        nr::UNAME => time::uname(t, a[0]),
-        nr::SYSINFO => time::sysinfo(t, a[0]),
+        nr::UNAME => time::uname(t, a.ptr(0)),
+        nr::SYSINFO => time::sysinfo(t, a.ptr(0)),
         nr::SCHED_YIELD => {
             crate::sched::yield_now();
             Ok(0)
         }
-        nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a[0], a[1], a[2]),
-        nr::GETRANDOM => time::getrandom(t, a[0], a[1], a[2]),
+        nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a.int(0), a.uint(1), a.ptr(2)),
+        nr::GETRANDOM => time::getrandom(t, a.buf(0, 1), a.uint(2)),
         nr::CLOCK_GETTIME => time::clock_gettime(t, a.uint(0), a.ptr(1)),
         nr::CLOCK_GETRES => time::clock_getres(t, a.uint(0), a.ptr(1)),
         nr::GETTIMEOFDAY => time::gettimeofday(t, a.ptr(0), a.ptr(1)),

@@ -16,6 +16,8 @@ use signal::{SigAction, SigMaskHow, SigNum, SigSet};
 type StackBytes = [u8; signal::STACK_T_SIZE];
 /// A `siginfo_t` as it sits in user memory.
 type SiginfoBytes = [u8; signal::SIGINFO_SIZE];
+/// A `struct rusage` as it sits in user memory.
+type RusageBytes = [u8; process::wait::Rusage::SIZE];
 
 pub fn ids(t: &mut UThread, n: usize) -> SysResult {
     let id = table()
@@ -563,30 +565,27 @@ pub fn setgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
 /// getrusage(2): RUSAGE_SELF (0: every thread of the process, the exited
 /// ones included), RUSAGE_CHILDREN (-1: the children reaped so far, with
 /// what they reaped), RUSAGE_THREAD (1: the caller).
-pub fn getrusage(t: &mut UThread, who: u64, buf: u64) -> SysResult {
+pub fn getrusage(t: &mut UThread, who: i32, buf: UserPtr<RusageBytes>) -> SysResult {
     crate::sched::charge(&t.cpu, process::cputime::Side::System);
-    let ru = match who as i32 {
+    let ru = match who {
         0 => table().usage(t.pid),
         1 => Some(t.cpu.usage()),
         -1 => table().with_process(t.pid, |p| p.children_usage),
         _ => return Err(Errno::EINVAL),
     }
     .ok_or(Errno::ESRCH)?;
-    t.write_bytes(buf, &ru.to_bytes()).map(|_| 0)
+    t.write(buf, ru.to_bytes()).map(|_| 0)
 }
 
 /// times(2): the process's and its reaped children's times in clock ticks
 /// (USER_HZ 100); returns ticks since boot.
-pub fn times(t: &mut UThread, buf: u64) -> SysResult {
+pub fn times(t: &mut UThread, buf: UserPtr<[u64; 4]>) -> SysResult {
     crate::sched::charge(&t.cpu, process::cputime::Side::System);
     let me = table().usage(t.pid).ok_or(Errno::ESRCH)?;
     let kids = table().with_process(t.pid, |p| p.children_usage).ok_or(Errno::ESRCH)?;
-    if buf != 0 {
-        let mut b = [0u8; 32];
-        for (i, us) in [me.utime_us, me.stime_us, kids.utime_us, kids.stime_us].into_iter().enumerate() {
-            b[i * 8..i * 8 + 8].copy_from_slice(&(us / 10_000).to_le_bytes());
-        }
-        t.write_bytes(buf, &b)?;
+    if let Some(p) = buf.non_null() {
+        let ticks = [me.utime_us, me.stime_us, kids.utime_us, kids.stime_us].map(|us| us / 10_000);
+        t.write(p, ticks)?;
     }
     Ok((arch_x86_64::time::since_boot_ns() / 10_000_000) as isize)
 }

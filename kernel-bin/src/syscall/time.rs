@@ -4,7 +4,7 @@ use super::SysResult;
 use crate::uthread::UThread;
 use linux_abi::Errno;
 use linux_abi::abi::{Itimerval, Timespec, Timeval, Timezone};
-use linux_abi::args::UserPtr;
+use linux_abi::args::{UserPtr, UserSlice};
 use process::cputime::Side;
 
 /// sethostname(2): `EPERM` without CAP_SYS_ADMIN, then `EINVAL` for a
@@ -30,7 +30,7 @@ pub fn sethostname(t: &mut UThread, name: u64, len: u64) -> SysResult {
     Ok(0)
 }
 
-pub fn uname(t: &mut UThread, buf: u64) -> SysResult {
+pub fn uname(t: &mut UThread, buf: UserPtr<[u8; 6 * 65]>) -> SysResult {
     let mut u = [0u8; 6 * 65];
     let host = crate::time::hostname();
     let fields: [&[u8]; 6] = [
@@ -44,34 +44,36 @@ pub fn uname(t: &mut UThread, buf: u64) -> SysResult {
     for (i, f) in fields.iter().enumerate() {
         u[i * 65..i * 65 + f.len()].copy_from_slice(f);
     }
-    t.write_bytes(buf, &u)?;
+    t.write(buf, u)?;
     Ok(0)
 }
 
 /// sched_getaffinity(2): one CPU. The length is an `unsigned int`; `pid`
 /// names any thread (0: the caller), `ESRCH` when there is none.
-pub fn sched_getaffinity(t: &mut UThread, pid: u64, len: u64, mask: u64) -> SysResult {
-    let len = u64::from(len as u32);
+pub fn sched_getaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>) -> SysResult {
     if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    let tid = pid as i32;
     if tid != 0 && (tid < 0 || crate::proc::table().with_thread(tid as u32, |_| ()).is_none()) {
         return Err(Errno::ESRCH);
     }
-    t.write_bytes(mask, &1u64.to_le_bytes())?;
+    t.write(mask, 1u64)?;
     Ok(8)
 }
 
-pub fn getrandom(t: &mut UThread, buf: u64, len: u64, flags: u64) -> SysResult {
+/// getrandom(2): `size_t count` (at most 1 MiB per call here), `unsigned
+/// int flags` (the high half ignored).
+pub fn getrandom(t: &mut UThread, buf: UserSlice, flags: u32) -> SysResult {
     // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE; RANDOM and INSECURE
     // together are refused
     if flags & !7 != 0 || flags & 6 == 6 {
         return Err(Errno::EINVAL);
     }
-    let mut b = alloc::vec![0u8; (len as usize).min(1 << 20)];
+    let mut b = alloc::vec::Vec::new();
+    b.try_reserve_exact(buf.len.min(1 << 20)).map_err(|_| Errno::ENOMEM)?;
+    b.resize(buf.len.min(1 << 20), 0u8);
     crate::devices::random_bytes(&mut b);
-    t.write_bytes(buf, &b)?;
+    t.write_slice(buf.addr, &b)?;
     Ok(b.len() as isize)
 }
 
@@ -230,8 +232,8 @@ pub fn reboot(t: &mut UThread, magic1: u64, magic2: u64, cmd: u64) -> SysResult 
 /// alarm(2): the seconds left on the previous alarm, rounded to nearest
 /// (at least 1 when one was pending), as Linux's alarm_setitimer(). The
 /// argument is an `unsigned int`: the register's upper half is ignored.
-pub fn alarm(t: &mut UThread, secs: u64) -> SysResult {
-    let secs = u64::from(secs as u32);
+pub fn alarm(t: &mut UThread, secs: u32) -> SysResult {
+    let secs = u64::from(secs);
     let (left, _) = crate::itimer::set(t.pid, secs * 1_000_000_000, 0);
     if left == 0 {
         return Ok(0);
@@ -283,7 +285,7 @@ pub fn getitimer(t: &mut UThread, which: u32, cur: UserPtr<Itimerval>) -> SysRes
 }
 
 /// sysinfo(2): uptime, memory in pages of 4 KiB (mem_unit), process count.
-pub fn sysinfo(t: &mut UThread, buf: u64) -> SysResult {
+pub fn sysinfo(t: &mut UThread, buf: UserPtr<[u8; 112]>) -> SysResult {
     let (free, total) = arch_x86_64::mem::frames::stats();
     let mut b = [0u8; 112];
     let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
@@ -293,7 +295,7 @@ pub fn sysinfo(t: &mut UThread, buf: u64) -> SysResult {
     let procs = crate::proc::table().pids().len().min(u16::MAX as usize) as u16;
     b[80..82].copy_from_slice(&procs.to_le_bytes());
     b[104..108].copy_from_slice(&4096u32.to_le_bytes());
-    t.write_bytes(buf, &b)?;
+    t.write(buf, b)?;
     Ok(0)
 }
 
