@@ -141,6 +141,88 @@ abi_struct! {
     }
 }
 
+abi_struct! {
+    /// `struct user_msghdr` of sendmsg(2)/recvmsg(2) (56 bytes, the
+    /// compiler's padding after `msg_namelen` and `msg_flags` spelled out).
+    pub struct MsgHdr {
+        /// The peer's address (`msg_name`).
+        pub msg_name: u64,
+        /// Its length (`int`).
+        pub msg_namelen: i32,
+        /// Padding.
+        pub pad0: u32,
+        /// The iovec array.
+        pub msg_iov: u64,
+        /// Its number of entries (`size_t`).
+        pub msg_iovlen: u64,
+        /// The control messages.
+        pub msg_control: u64,
+        /// Their length in bytes (`size_t`).
+        pub msg_controllen: u64,
+        /// Flags of a received message (`unsigned int`).
+        pub msg_flags: u32,
+        /// Padding.
+        pub pad1: u32,
+    }
+}
+
+abi_struct! {
+    /// `struct mmsghdr` of sendmmsg(2)/recvmmsg(2) (64 bytes).
+    pub struct Mmsghdr {
+        /// The message.
+        pub msg_hdr: MsgHdr,
+        /// The bytes sent or received (`unsigned int`).
+        pub msg_len: u32,
+        /// Padding.
+        pub pad: u32,
+    }
+}
+
+abi_struct! {
+    /// `struct epoll_event` on x86_64 (packed: 12 bytes).
+    #[repr(packed)]
+    pub struct EpollEvent {
+        /// `EPOLL*` event bits.
+        pub events: u32,
+        /// The caller's data.
+        pub data: u64,
+    }
+}
+
+abi_struct! {
+    /// `struct pollfd` of poll(2).
+    pub struct Pollfd {
+        /// The descriptor (`int`; negative: ignored).
+        pub fd: i32,
+        /// The requested events.
+        pub events: i16,
+        /// The returned events.
+        pub revents: i16,
+    }
+}
+
+abi_struct! {
+    /// `struct __user_cap_header_struct` of capget(2)/capset(2).
+    pub struct CapHeader {
+        /// `_LINUX_CAPABILITY_VERSION_*`.
+        pub version: u32,
+        /// The thread (`int pid`).
+        pub pid: i32,
+    }
+}
+
+abi_struct! {
+    /// `struct __user_cap_data_struct`: one 32-bit word of each set.
+    pub struct CapData {
+        /// Effective.
+        pub effective: u32,
+        /// Permitted.
+        pub permitted: u32,
+        /// Inheritable.
+        pub inheritable: u32,
+    }
+}
+
 /// `CLONE_ARGS_SIZE_VER0`: the first published `struct clone_args`.
 pub const CLONE_ARGS_SIZE_VER0: usize = 64;
 /// `CLONE_ARGS_SIZE_VER1`: with `set_tid` and `set_tid_size`.
@@ -162,6 +244,64 @@ mod tests {
         assert_eq!(Rlimit::SIZE, 16);
         assert_eq!(CloneArgs::SIZE, CLONE_ARGS_SIZE_VER2);
         assert_eq!(Sigaction::SIZE, 32);
+        assert_eq!(MsgHdr::SIZE, 56);
+        assert_eq!(Mmsghdr::SIZE, 64);
+        assert_eq!(EpollEvent::SIZE, 12);
+        assert_eq!(Pollfd::SIZE, 8);
+        assert_eq!(CapHeader::SIZE, 8);
+        assert_eq!(CapData::SIZE, 12);
+    }
+
+    #[test]
+    fn msghdr_fields_sit_at_their_offsets() {
+        let m = Mmsghdr {
+            msg_hdr: MsgHdr {
+                msg_name: 1,
+                msg_namelen: 2,
+                pad0: 0,
+                msg_iov: 3,
+                msg_iovlen: 4,
+                msg_control: 5,
+                msg_controllen: 6,
+                msg_flags: 7,
+                pad1: 0,
+            },
+            msg_len: 8,
+            pad: 0,
+        };
+        let mut b = [0u8; 64];
+        m.to_bytes(&mut b);
+        // offsetof in Linux's struct user_msghdr and struct mmsghdr
+        assert_eq!(b[0], 1);
+        assert_eq!(b[8], 2);
+        assert_eq!(b[16], 3);
+        assert_eq!(b[24], 4);
+        assert_eq!(b[32], 5);
+        assert_eq!(b[40], 6);
+        assert_eq!(b[48], 7);
+        assert_eq!(b[56], 8);
+        assert_eq!(Mmsghdr::from_bytes(&b), m);
+    }
+
+    #[test]
+    fn epoll_event_is_packed_and_pollfd_is_int_short_short() {
+        let e = EpollEvent { events: 0x8000_0001, data: 0x1122_3344_5566_7788 };
+        let mut b = [0u8; 12];
+        e.to_bytes(&mut b);
+        assert_eq!(b[..4], 0x8000_0001u32.to_ne_bytes());
+        assert_eq!(b[4..], 0x1122_3344_5566_7788u64.to_ne_bytes());
+        assert_eq!(EpollEvent::from_bytes(&b), e);
+        let p = Pollfd { fd: -1, events: 1, revents: 4 };
+        let mut b = [0u8; 8];
+        p.to_bytes(&mut b);
+        assert_eq!(b[..4], (-1i32).to_ne_bytes());
+        assert_eq!(b[4..6], 1i16.to_ne_bytes());
+        assert_eq!(b[6..], 4i16.to_ne_bytes());
+        let h = CapHeader { version: 0x2008_0522, pid: 0 };
+        let mut b = [0u8; 8];
+        h.to_bytes(&mut b);
+        assert_eq!(CapHeader::from_bytes(&b), h);
+        assert_eq!(b[..4], 0x2008_0522u32.to_ne_bytes());
     }
 
     #[test]

@@ -125,6 +125,11 @@ impl<T> UserPtr<T> {
     pub fn cast<U>(self) -> UserPtr<U> {
         UserPtr::new(self.addr)
     }
+    /// A pointer to the field `offset` bytes in (`&p->field`; wrapping,
+    /// as the address is only checked when copied).
+    pub fn field<U>(self, offset: usize) -> UserPtr<U> {
+        UserPtr::new(self.addr.wrapping_add(offset as u64))
+    }
 }
 
 impl<T: Pod> UserPtr<T> {
@@ -318,6 +323,8 @@ mod tests {
         assert_eq!(p.at(2).map(|q| q.addr()), Ok(0x1020));
         assert_eq!(p.bytes(), UserSlice::new(0x1000, 16));
         assert_eq!(p.cast::<u32>().addr(), 0x1000);
+        assert_eq!(p.field::<i64>(8).addr(), 0x1008);
+        assert_eq!(UserPtr::<u64>::new(u64::MAX).field::<u8>(2).addr(), 1);
         assert!(a.ptr::<u64>(1).is_null());
         assert_eq!(a.ptr::<u64>(1).non_null(), None);
         assert!(!a.ptr::<u64>(2).access_ok());

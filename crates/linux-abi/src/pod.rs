@@ -80,7 +80,9 @@ macro_rules! abi_struct {
             fn to_bytes(&self, out: &mut [u8]) {
                 let mut at = 0;
                 $(
-                    <$t as $crate::pod::Pod>::to_bytes(&self.$f, &mut out[at..]);
+                    // a copy: a packed struct's field has no reference
+                    let $f = self.$f;
+                    <$t as $crate::pod::Pod>::to_bytes(&$f, &mut out[at..]);
                     at += <$t as $crate::pod::Pod>::SIZE;
                 )*
                 let _ = at;

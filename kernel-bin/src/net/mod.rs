@@ -23,7 +23,8 @@ use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use linux_abi::args::UserPtr;
+use linux_abi::abi::{Mmsghdr, MsgHdr, Timespec};
+use linux_abi::args::{Fd, UserPtr, UserSlice, access_ok};
 use linux_abi::{Errno, Result};
 use net::common::{Timeout, timeout_from_timeval, timeout_ns, timeval_of_timeout};
 use net::consts::*;
@@ -46,8 +47,6 @@ const CHUNK: usize = 1 << 20;
 const SIOCINQ: u32 = 0x541b;
 /// SIOCOUTQ (TIOCOUTQ).
 const SIOCOUTQ: u32 = 0x5411;
-/// Linux's TASK_SIZE_MAX (`access_ok`).
-const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
 // ---- the inet hook ----------------------------------------------------
 
@@ -230,13 +229,13 @@ pub fn ioctl(t: &UThread, file: &Arc<dyn File>, cmd: u32, arg: u64) -> Option<Sy
         SIOCOUTQ => sf.sock.outq(),
         _ => return Some(Err(Errno::ENOTTY)),
     };
-    Some(v.and_then(|n| t.write_u32(arg, n as u32)).map(|_| 0))
+    Some(v.and_then(|n| t.write(UserPtr::new(arg), n as u32)).map(|_| 0))
 }
 
 // ---- user copies ------------------------------------------------------
 
-fn sock_fd(t: &UThread, fd: u64) -> Result<Arc<dyn File>> {
-    let f = t.file(fd)?;
+fn sock_fd(t: &UThread, fd: Fd) -> Result<Arc<dyn File>> {
+    let f = t.fd(fd)?;
     if as_socket(&*f).is_none() {
         return Err(Errno::ENOTSOCK);
     }
@@ -255,35 +254,28 @@ fn unreachable_kind() -> ! {
 
 /// move_addr_to_kernel: `EINVAL` for a length above 128 or negative,
 /// `EFAULT`; a length of 0 gives no bytes.
-fn read_addr(t: &UThread, addr: u64, len: u64) -> Result<Vec<u8>> {
-    let len = len as i32;
+fn read_addr(t: &UThread, addr: UserPtr<u8>, len: i32) -> Result<Vec<u8>> {
     if !(0..=128).contains(&len) {
         return Err(Errno::EINVAL);
     }
     if len == 0 {
         return Ok(Vec::new());
     }
-    t.read_bytes(addr, len as usize)
+    t.read_slice(UserSlice::new(addr.addr(), len as usize))
 }
 
 /// move_addr_to_user: reads the caller's length (`EFAULT`), `EINVAL` when
 /// negative, copies `min(len, ours)` bytes and writes our length.
-fn write_addr(t: &UThread, a: &[u8], uaddr: u64, ulen: u64) -> Result<()> {
-    let b = t.read_bytes(ulen, 4)?;
-    let len = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+fn write_addr(t: &UThread, a: &[u8], uaddr: UserPtr<u8>, ulen: UserPtr<i32>) -> Result<()> {
+    let len = t.read(ulen)?;
     if len < 0 {
         return Err(Errno::EINVAL);
     }
     let n = (len as usize).min(a.len());
     if n > 0 {
-        t.write_bytes(uaddr, &a[..n])?;
+        t.write_slice(uaddr.addr(), &a[..n])?;
     }
-    t.write_u32(ulen, a.len() as u32)
-}
-
-fn read_i32(t: &UThread, addr: u64) -> Result<i32> {
-    let b = t.read_bytes(addr, 4)?;
-    Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    t.write(ulen, a.len() as i32)
 }
 
 fn sigpipe(t: &UThread) {
@@ -304,7 +296,7 @@ fn read_iovs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
     if cnt as usize > UIO_MAXIOV {
         return Err(Errno::EMSGSIZE);
     }
-    let raw = t.read_bytes(iov, cnt as usize * 16)?;
+    let raw = t.read_slice(UserSlice::new(iov, cnt as usize * 16))?;
     let mut v = Vec::new();
     v.try_reserve(cnt as usize).map_err(|_| Errno::ENOMEM)?;
     let mut total = 0usize;
@@ -314,7 +306,7 @@ fn read_iovs(t: &UThread, iov: u64, cnt: u64) -> Result<Vec<(u64, usize)>> {
         if len < 0 {
             return Err(Errno::EINVAL);
         }
-        if len > 0 && base.checked_add(len as u64).is_none_or(|e| e > TASK_SIZE_MAX) {
+        if len > 0 && !access_ok(base, len as usize) {
             return Err(Errno::EFAULT);
         }
         let len = (len as usize).min(MAX_RW_COUNT - total);
@@ -357,7 +349,7 @@ fn scatter(t: &UThread, iovs: &[(u64, usize)], data: &[u8]) -> Result<()> {
             break;
         }
         let n = l.min(data.len() - done);
-        t.write_bytes(base, &data[done..done + n])?;
+        t.write_slice(base, &data[done..done + n])?;
         done += n;
     }
     Ok(())
@@ -443,7 +435,7 @@ fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec
 
 // ---- system calls -----------------------------------------------------
 
-fn check_type_flags(ty: u64) -> Result<(u32, bool, bool)> {
+fn check_type_flags(ty: i32) -> Result<(u32, bool, bool)> {
     let ty = ty as u32;
     let flags = ty & !SOCK_TYPE_MASK;
     if flags & !(SOCK_CLOEXEC | SOCK_NONBLOCK) != 0 {
@@ -453,15 +445,13 @@ fn check_type_flags(ty: u64) -> Result<(u32, bool, bool)> {
 }
 
 /// __sock_create's checks and the family's create.
-fn create(domain: u64, ty: u32, protocol: u64) -> Result<(Sock, Option<Arc<UnixSocket<KEnv>>>)> {
-    let domain = domain as i32;
+fn create(domain: i32, ty: u32, protocol: i32) -> Result<(Sock, Option<Arc<UnixSocket<KEnv>>>)> {
     if domain < 0 || domain as u32 >= AF_MAX {
         return Err(Errno::EAFNOSUPPORT);
     }
     if ty >= SOCK_MAX {
         return Err(Errno::EINVAL);
     }
-    let protocol = protocol as i32;
     match domain as u16 {
         AF_UNIX => {
             if protocol < 0 {
@@ -480,7 +470,7 @@ fn create(domain: u64, ty: u32, protocol: u64) -> Result<(Sock, Option<Arc<UnixS
 }
 
 /// socket(2).
-pub fn socket(t: &mut UThread, domain: u64, ty: u64, protocol: u64) -> SysResult {
+pub fn socket(t: &mut UThread, domain: i32, ty: i32, protocol: i32) -> SysResult {
     let (ty, nonblock, cloexec) = check_type_flags(ty)?;
     let (sock, unix) = create(domain, ty, protocol)?;
     crate::syscall::fs::install(t, SocketFile::open(sock, unix, nonblock), cloexec)
@@ -488,10 +478,10 @@ pub fn socket(t: &mut UThread, domain: u64, ty: u64, protocol: u64) -> SysResult
 
 /// socketpair(2): the descriptors are written before the sockets are made
 /// (`EFAULT` first, as Linux); only AF_UNIX pairs (`EOPNOTSUPP` for inet and netlink).
-pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64) -> SysResult {
+pub fn socketpair(t: &mut UThread, domain: i32, ty: i32, protocol: i32, sv: UserPtr<[u32; 2]>) -> SysResult {
     let (ty, nonblock, cloexec) = check_type_flags(ty)?;
-    t.write_bytes(sv, &[0xff; 8])?;
-    let d = domain as i32;
+    t.write(sv, [u32::MAX; 2])?;
+    let d = domain;
     if d < 0 || d as u32 >= AF_MAX {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -500,7 +490,7 @@ pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64)
     }
     let (a, b) = match d as u16 {
         AF_UNIX => {
-            if (protocol as i32) < 0 {
+            if protocol < 0 {
                 return Err(Errno::EPROTONOSUPPORT);
             }
             let caller = net::Resolver::caller(&KResolver::of(t));
@@ -512,34 +502,34 @@ pub fn socketpair(t: &mut UThread, domain: u64, ty: u64, protocol: u64, sv: u64)
             return Err(Errno::EOPNOTSUPP);
         }
         net::netlink::AF_NETLINK => {
-            let _ = netlink::netlink_socket(ty, protocol as i32)?;
+            let _ = netlink::netlink_socket(ty, protocol)?;
             return Err(Errno::EOPNOTSUPP);
         }
         _ => return Err(Errno::EAFNOSUPPORT),
     };
     let fa = SocketFile::open(a.clone(), Some(a), nonblock);
     let fb = SocketFile::open(b.clone(), Some(b), nonblock);
-    crate::syscall::fs::install_pair(t, fa, fb, cloexec, UserPtr::new(sv))?;
+    crate::syscall::fs::install_pair(t, fa, fb, cloexec, sv)?;
     Ok(0)
 }
 
 /// bind(2).
-pub fn bind(t: &mut UThread, fd: u64, addr: u64, len: u64) -> SysResult {
+pub fn bind(t: &mut UThread, fd: Fd, addr: UserPtr<u8>, len: i32) -> SysResult {
     let f = sock_fd(t, fd)?;
     let a = read_addr(t, addr, len)?;
     sf(&f).sock.bind(&mut KResolver::of(t), &a).map(|_| 0)
 }
 
 /// listen(2): a backlog above somaxconn (or negative) is somaxconn.
-pub fn listen(t: &mut UThread, fd: u64, backlog: u64) -> SysResult {
+pub fn listen(t: &mut UThread, fd: Fd, backlog: i32) -> SysResult {
     let f = sock_fd(t, fd)?;
-    let b = (backlog as i32 as u32).min(SOMAXCONN);
+    let b = (backlog as u32).min(SOMAXCONN);
     sf(&f).sock.listen(&mut KResolver::of(t), b).map(|_| 0)
 }
 
 /// connect(2): the address is copied before the socket is looked at.
-pub fn connect(t: &mut UThread, fd: u64, addr: u64, len: u64) -> SysResult {
-    let f = t.file(fd)?;
+pub fn connect(t: &mut UThread, fd: Fd, addr: UserPtr<u8>, len: i32) -> SysResult {
+    let f = t.fd(fd)?;
     let a = read_addr(t, addr, len)?;
     let s = as_socket(&*f).ok_or(Errno::ENOTSOCK)?;
     let timeo = *s.sndtimeo.lock();
@@ -548,9 +538,9 @@ pub fn connect(t: &mut UThread, fd: u64, addr: u64, len: u64) -> SysResult {
 }
 
 /// accept4(2) (and accept(2) with no flags).
-pub fn accept4(t: &mut UThread, fd: u64, addr: u64, alen: u64, flags: u64) -> SysResult {
+pub fn accept4(t: &mut UThread, fd: Fd, addr: UserPtr<u8>, alen: UserPtr<i32>, flags: i32) -> SysResult {
     // EBADF, then the flags, then ENOTSOCK (__sys_accept4_file)
-    let f = t.file(fd)?;
+    let f = t.fd(fd)?;
     let flags = flags as u32;
     if flags & !(SOCK_CLOEXEC | SOCK_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
@@ -561,7 +551,7 @@ pub fn accept4(t: &mut UThread, fd: u64, addr: u64, alen: u64, flags: u64) -> Sy
     let new = blocking(s, s.nonblock(), timeo, |_| s.sock.accept(&mut cx))?;
     let unix = new.as_any().downcast_ref::<UnixSocket<KEnv>>().map(UnixSocket::to_arc);
     let file = SocketFile::open(new.clone(), unix, flags & SOCK_NONBLOCK != 0);
-    if addr != 0 {
+    if !addr.is_null() {
         let peer = new.getpeername().unwrap_or_else(|_| SockAddrBuf::unix_unnamed());
         // the connection is lost when the address cannot be written
         write_addr(t, peer.as_bytes(), addr, alen)?;
@@ -571,15 +561,30 @@ pub fn accept4(t: &mut UThread, fd: u64, addr: u64, alen: u64, flags: u64) -> Sy
 
 /// sendto(2): the buffer's range is checked first (`EFAULT`), an address
 /// with length 0 is none.
-pub fn sendto(t: &mut UThread, fd: u64, buf: u64, len: u64, flags: u64, addr: u64, alen: u64) -> SysResult {
-    let len = (len as usize).min(MAX_RW_COUNT);
-    if len > 0 && buf.checked_add(len as u64).is_none_or(|e| e > TASK_SIZE_MAX) {
-        return Err(Errno::EFAULT);
+pub fn sendto(
+    t: &mut UThread,
+    fd: Fd,
+    buf: UserSlice,
+    flags: u32,
+    addr: UserPtr<u8>,
+    alen: i32,
+) -> SysResult {
+    let buf = buf.sub(0, MAX_RW_COUNT);
+    if buf.len > 0 {
+        buf.check()?;
     }
     let f = sock_fd(t, fd)?;
-    let a = if addr != 0 { read_addr(t, addr, alen)? } else { Vec::new() };
+    let a = if addr.is_null() { Vec::new() } else { read_addr(t, addr, alen)? };
     let s = sf(&f);
-    send_iovs(t, s, &[(buf, len)], if a.is_empty() { None } else { Some(&a) }, flags as u32, Vec::new(), None)
+    send_iovs(
+        t,
+        s,
+        &[(buf.addr, buf.len)],
+        if a.is_empty() { None } else { Some(&a) },
+        flags,
+        Vec::new(),
+        None,
+    )
 }
 
 fn send_iovs(
@@ -616,46 +621,28 @@ fn send_iovs(
 }
 
 /// recvfrom(2).
-pub fn recvfrom(t: &mut UThread, fd: u64, buf: u64, len: u64, flags: u64, addr: u64, alen: u64) -> SysResult {
-    let len = (len as usize).min(MAX_RW_COUNT);
-    if len > 0 && buf.checked_add(len as u64).is_none_or(|e| e > TASK_SIZE_MAX) {
-        return Err(Errno::EFAULT);
+pub fn recvfrom(
+    t: &mut UThread,
+    fd: Fd,
+    buf: UserSlice,
+    flags: u32,
+    addr: UserPtr<u8>,
+    alen: UserPtr<i32>,
+) -> SysResult {
+    let buf = buf.sub(0, MAX_RW_COUNT);
+    if buf.len > 0 {
+        buf.check()?;
     }
     let f = sock_fd(t, fd)?;
     let s = sf(&f);
-    let flags = flags as u32 & !MSG_CMSG_CLOEXEC;
-    let (data, r) = recv_one(t, s, len, flags)?;
-    t.write_bytes(buf, &data)?;
-    if addr != 0 {
+    let flags = flags & !MSG_CMSG_CLOEXEC;
+    let (data, r) = recv_one(t, s, buf.len, flags)?;
+    t.write_slice(buf.addr, &data)?;
+    if !addr.is_null() {
         let a = r.addr.unwrap_or(SockAddrBuf::new(&[]));
         write_addr(t, a.as_bytes(), addr, alen)?;
     }
     Ok(r.ret as isize)
-}
-
-/// A user `struct msghdr` (56 bytes).
-struct MsgHdr {
-    name: u64,
-    namelen: u32,
-    iov: u64,
-    iovlen: u64,
-    control: u64,
-    controllen: u64,
-}
-
-fn read_msghdr(t: &UThread, at: u64) -> Result<MsgHdr> {
-    let b = t.read_bytes(at, 56)?;
-    let q = |i: usize| {
-        u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
-    };
-    Ok(MsgHdr {
-        name: q(0),
-        namelen: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
-        iov: q(16),
-        iovlen: q(24),
-        control: q(32),
-        controllen: q(40),
-    })
 }
 
 const CMSG_HDR: usize = 16;
@@ -700,7 +687,7 @@ fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: &[u8]) -> Result<Control> {
                         if fd < 0 {
                             return Err(Errno::EBADF);
                         }
-                        rights.push(t.file(fd as u64)?);
+                        rights.push(t.fd(Fd(fd as u32))?);
                     }
                 }
                 SCM_CREDENTIALS => {
@@ -719,24 +706,24 @@ fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: &[u8]) -> Result<Control> {
     Ok((rights, creds))
 }
 
-fn sendmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> SysResult {
+fn sendmsg_one(t: &UThread, f: &Arc<dyn File>, at: UserPtr<MsgHdr>, flags: u32) -> SysResult {
     let s = sf(f);
-    let h = read_msghdr(t, at)?;
-    let namelen = if h.name == 0 { 0 } else { h.namelen as i32 };
+    let h = t.read(at)?;
+    let namelen = if h.msg_name == 0 { 0 } else { h.msg_namelen };
     if namelen < 0 {
         return Err(Errno::EINVAL);
     }
     let namelen = (namelen as usize).min(128);
-    let iovs = read_iovs(t, h.iov, h.iovlen)?;
-    let addr = if namelen > 0 { t.read_bytes(h.name, namelen)? } else { Vec::new() };
-    if h.controllen > i32::MAX as u64 {
+    let iovs = read_iovs(t, h.msg_iov, h.msg_iovlen)?;
+    let addr = if namelen > 0 { t.read_slice(UserSlice::new(h.msg_name, namelen))? } else { Vec::new() };
+    if h.msg_controllen > i32::MAX as u64 {
         return Err(Errno::ENOBUFS);
     }
-    let (rights, creds) = if h.controllen > 0 {
-        if h.controllen as usize >= OPTMEM_MAX {
+    let (rights, creds) = if h.msg_controllen > 0 {
+        if h.msg_controllen as usize >= OPTMEM_MAX {
             return Err(Errno::ENOBUFS);
         }
-        let ctl = t.read_bytes(h.control, h.controllen as usize)?;
+        let ctl = t.read_slice(UserSlice::new(h.msg_control, h.msg_controllen as usize))?;
         parse_cmsgs(t, s, &ctl)?
     } else {
         (Vec::new(), None)
@@ -745,9 +732,9 @@ fn sendmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> SysResult
 }
 
 /// sendmsg(2).
-pub fn sendmsg(t: &mut UThread, fd: u64, msg: u64, flags: u64) -> SysResult {
+pub fn sendmsg(t: &mut UThread, fd: Fd, msg: UserPtr<MsgHdr>, flags: u32) -> SysResult {
     let f = sock_fd(t, fd)?;
-    sendmsg_one(t, &f, msg, flags as u32)
+    sendmsg_one(t, &f, msg, flags)
 }
 
 /// Writes the control messages of a receive: SCM_CREDENTIALS then
@@ -827,45 +814,60 @@ fn put_control(
     }
     drop(rights);
     if !out.is_empty() {
-        t.write_bytes(ctl, &out)?;
+        t.write_slice(ctl, &out)?;
     }
     Ok((out.len(), trunc))
 }
 
-fn recvmsg_one(t: &UThread, f: &Arc<dyn File>, at: u64, flags: u32) -> Result<usize> {
+/// `&msg->msg_namelen`, `&msg->msg_controllen`, `&msg->msg_flags` of a
+/// `struct user_msghdr` (written field by field, as Linux's `__put_user`).
+const MSG_NAMELEN: usize = 8;
+const MSG_CONTROLLEN: usize = 40;
+const MSG_FLAGS: usize = 48;
+/// `&mmsg->msg_len` of a `struct mmsghdr`.
+const MMSG_LEN: usize = 56;
+
+fn recvmsg_one(t: &UThread, f: &Arc<dyn File>, at: UserPtr<MsgHdr>, flags: u32) -> Result<usize> {
     let s = sf(f);
-    let h = read_msghdr(t, at)?;
-    let iovs = read_iovs(t, h.iov, h.iovlen)?;
+    let h = t.read(at)?;
+    let iovs = read_iovs(t, h.msg_iov, h.msg_iovlen)?;
     let total = iov_total(&iovs);
     let (data, mut r) = recv_one(t, s, total, flags)?;
     scatter(t, &iovs, &data)?;
-    if h.name != 0 {
+    if h.msg_name != 0 {
         let a = r.addr.unwrap_or(SockAddrBuf::new(&[]));
-        write_addr(t, a.as_bytes(), h.name, at.wrapping_add(8))?;
+        write_addr(t, a.as_bytes(), UserPtr::new(h.msg_name), at.field(MSG_NAMELEN))?;
     }
-    let (used, trunc) = put_control(t, &mut r, h.control, h.controllen.min(i32::MAX as u64) as usize, flags)?;
-    t.write_u64(at.wrapping_add(40), used as u64)?;
+    let space = h.msg_controllen.min(i32::MAX as u64) as usize;
+    let (used, trunc) = put_control(t, &mut r, h.msg_control, space, flags)?;
+    t.write(at.field(MSG_CONTROLLEN), used as u64)?;
     // msg_flags starts as the caller's MSG_CMSG_CLOEXEC (____sys_recvmsg)
-    t.write_u32(at.wrapping_add(48), r.flags | trunc | (flags & MSG_CMSG_CLOEXEC))?;
+    t.write(at.field(MSG_FLAGS), r.flags | trunc | (flags & MSG_CMSG_CLOEXEC))?;
     Ok(r.ret)
 }
 
 /// recvmsg(2).
-pub fn recvmsg(t: &mut UThread, fd: u64, msg: u64, flags: u64) -> SysResult {
+pub fn recvmsg(t: &mut UThread, fd: Fd, msg: UserPtr<MsgHdr>, flags: u32) -> SysResult {
     let f = sock_fd(t, fd)?;
-    recvmsg_one(t, &f, msg, flags as u32).map(|n| n as isize)
+    recvmsg_one(t, &f, msg, flags).map(|n| n as isize)
+}
+
+/// The `i`-th entry of an mmsghdr array (its address wraps: the copy
+/// faults).
+fn mmsg_at(vec: UserPtr<Mmsghdr>, i: usize) -> UserPtr<Mmsghdr> {
+    vec.field(i.wrapping_mul(core::mem::size_of::<Mmsghdr>()))
 }
 
 /// sendmmsg(2): up to 1024 messages; the count sent, or the first error.
-pub fn sendmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64) -> SysResult {
+pub fn sendmmsg(t: &mut UThread, fd: Fd, vec: UserPtr<Mmsghdr>, vlen: u32, flags: u32) -> SysResult {
     let f = sock_fd(t, fd)?;
-    let n = (vlen as u32 as usize).min(UIO_MAXIOV);
+    let n = (vlen as usize).min(UIO_MAXIOV);
     let mut sent = 0;
     while sent < n {
-        let at = vec.wrapping_add(64 * sent as u64);
-        match sendmsg_one(t, &f, at, flags as u32) {
+        let at = mmsg_at(vec, sent);
+        match sendmsg_one(t, &f, at.cast(), flags) {
             Ok(len) => {
-                t.write_u32(at.wrapping_add(56), len as u32)?;
+                t.write(at.field(MMSG_LEN), len as u32)?;
                 sent += 1;
             }
             Err(e) if sent == 0 => return Err(e),
@@ -877,22 +879,27 @@ pub fn sendmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64) -> Sy
 
 /// recvmmsg(2): up to `vlen` messages; MSG_WAITFORONE waits for the
 /// first only; the timeout is looked at after each message, as Linux.
-pub fn recvmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64, timeout: u64) -> SysResult {
-    let deadline = if timeout != 0 {
-        let ns = t.read_timespec(timeout)?;
-        Some(arch_x86_64::time::since_boot_ns().saturating_add(ns))
-    } else {
-        None
+pub fn recvmmsg(
+    t: &mut UThread,
+    fd: Fd,
+    vec: UserPtr<Mmsghdr>,
+    vlen: u32,
+    flags: u32,
+    timeout: UserPtr<Timespec>,
+) -> SysResult {
+    let deadline = match timeout.non_null() {
+        Some(p) => Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read(p)?.to_ns()?)),
+        None => None,
     };
     let f = sock_fd(t, fd)?;
-    let mut flags = flags as u32;
-    let n = (vlen as u32 as usize).min(UIO_MAXIOV);
+    let mut flags = flags;
+    let n = (vlen as usize).min(UIO_MAXIOV);
     let mut got = 0;
     while got < n {
-        let at = vec.wrapping_add(64 * got as u64);
-        match recvmsg_one(t, &f, at, flags & !MSG_WAITFORONE) {
+        let at = mmsg_at(vec, got);
+        match recvmsg_one(t, &f, at.cast(), flags & !MSG_WAITFORONE) {
             Ok(len) => {
-                t.write_u32(at.wrapping_add(56), len as u32)?;
+                t.write(at.field(MMSG_LEN), len as u32)?;
                 got += 1;
             }
             Err(e) if got == 0 => return Err(e),
@@ -909,9 +916,8 @@ pub fn recvmmsg(t: &mut UThread, fd: u64, vec: u64, vlen: u64, flags: u64, timeo
 }
 
 /// shutdown(2).
-pub fn shutdown(t: &mut UThread, fd: u64, how: u64) -> SysResult {
+pub fn shutdown(t: &mut UThread, fd: Fd, how: i32) -> SysResult {
     let f = sock_fd(t, fd)?;
-    let how = how as i32;
     if !(0..=2).contains(&how) {
         return Err(Errno::EINVAL);
     }
@@ -919,29 +925,27 @@ pub fn shutdown(t: &mut UThread, fd: u64, how: u64) -> SysResult {
 }
 
 /// getsockname(2).
-pub fn getsockname(t: &mut UThread, fd: u64, addr: u64, alen: u64) -> SysResult {
+pub fn getsockname(t: &mut UThread, fd: Fd, addr: UserPtr<u8>, alen: UserPtr<i32>) -> SysResult {
     let f = sock_fd(t, fd)?;
     let a = sf(&f).sock.getsockname()?;
     write_addr(t, a.as_bytes(), addr, alen).map(|_| 0)
 }
 
 /// getpeername(2).
-pub fn getpeername(t: &mut UThread, fd: u64, addr: u64, alen: u64) -> SysResult {
+pub fn getpeername(t: &mut UThread, fd: Fd, addr: UserPtr<u8>, alen: UserPtr<i32>) -> SysResult {
     let f = sock_fd(t, fd)?;
     let a = sf(&f).sock.getpeername()?;
     write_addr(t, a.as_bytes(), addr, alen).map(|_| 0)
 }
 
 /// setsockopt(2): SO_RCVTIMEO/SO_SNDTIMEO kept here, the rest to the kind.
-pub fn setsockopt(t: &mut UThread, fd: u64, level: u64, name: u64, val: u64, len: u64) -> SysResult {
+pub fn setsockopt(t: &mut UThread, fd: Fd, level: i32, name: i32, val: UserPtr<u8>, len: i32) -> SysResult {
     let f = sock_fd(t, fd)?;
     let s = sf(&f);
-    let len = len as i32;
     if len < 0 {
         return Err(Errno::EINVAL);
     }
-    let v = t.read_bytes(val, (len as usize).min(256))?;
-    let (level, name) = (level as i32, name as i32);
+    let v = t.read_slice(UserSlice::new(val.addr(), (len as usize).min(256)))?;
     if level == SOL_SOCKET {
         match name {
             SO_RCVTIMEO | SO_RCVTIMEO_NEW => {
@@ -961,16 +965,22 @@ pub fn setsockopt(t: &mut UThread, fd: u64, level: u64, name: u64, val: u64, len
 /// getsockopt(2): the caller's length first (`EFAULT`, `EINVAL` when
 /// negative); SO_TYPE, SO_DOMAIN, SO_PROTOCOL and the timeouts here, the
 /// rest from the kind; `min(len, size)` bytes and that length written.
-pub fn getsockopt(t: &mut UThread, fd: u64, level: u64, name: u64, val: u64, lenp: u64) -> SysResult {
+pub fn getsockopt(
+    t: &mut UThread,
+    fd: Fd,
+    level: i32,
+    name: i32,
+    val: UserPtr<u8>,
+    lenp: UserPtr<i32>,
+) -> SysResult {
     let f = sock_fd(t, fd)?;
     let s = sf(&f);
-    let len = read_i32(t, lenp)?;
+    let len = t.read(lenp)?;
     if len < 0 {
         return Err(Errno::EINVAL);
     }
     let mut buf = [0u8; 256];
     let cap = (len as usize).min(buf.len());
-    let (level, name) = (level as i32, name as i32);
     let n = if level == SOL_SOCKET {
         match name {
             SO_TYPE => net::socket::put_int(&mut buf[..cap], s.sock.sock_type() as i32),
@@ -993,7 +1003,7 @@ pub fn getsockopt(t: &mut UThread, fd: u64, level: u64, name: u64, val: u64, len
         s.sock.getsockopt(level, name, &mut buf[..cap])?
     };
     if n > 0 {
-        t.write_bytes(val, &buf[..n])?;
+        t.write_slice(val.addr(), &buf[..n])?;
     }
-    t.write_u32(lenp, n as u32).map(|_| 0)
+    t.write(lenp, n as i32).map(|_| 0)
 }
