@@ -49,11 +49,13 @@ use crate::uthread::UThread;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
+use linux_abi::abi::{EpollEvent, Timespec};
+use linux_abi::args::{Fd, UserPtr};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
 use vfs::{File, Stat};
 
-use evfd::epoll::{self as rules, Ctl, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EVENT_SIZE, Interest, Watched};
+use evfd::epoll::{self as rules, Ctl, EPOLL_CTL_ADD, EPOLL_CTL_DEL, Interest, Watched};
 
 /// Linux's `EPOLL_MAX_NESTS`.
 const MAX_NESTS: usize = 4;
@@ -244,37 +246,33 @@ fn create(t: &mut UThread, cloexec: bool) -> SysResult {
     super::fs::install(t, Arc::new(Epoll::new()), cloexec)
 }
 
-pub fn epoll_create(t: &mut UThread, size: u64) -> SysResult {
-    if size as i32 <= 0 {
+/// epoll_create(2): `int size`, positive.
+pub fn epoll_create(t: &mut UThread, size: i32) -> SysResult {
+    if size <= 0 {
         return Err(Errno::EINVAL);
     }
     create(t, false)
 }
 
-pub fn epoll_create1(t: &mut UThread, flags: u64) -> SysResult {
-    let flags = flags as u32;
+/// epoll_create1(2).
+pub fn epoll_create1(t: &mut UThread, flags: u32) -> SysResult {
     if flags & !vfs::O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
     create(t, flags != 0)
 }
 
-/// The open file behind a 32-bit fd argument.
-fn fd_file(t: &UThread, fd: u64) -> Result<(u32, Arc<dyn File>)> {
-    let fd = fd as u32;
-    if fd as i32 <= -1 {
-        return Err(Errno::EBADF);
-    }
-    Ok((fd, t.file(u64::from(fd))?))
+/// The open file behind an `int` fd argument.
+fn fd_file(t: &UThread, fd: Fd) -> Result<(u32, Arc<dyn File>)> {
+    Ok((fd.get(), t.fd(fd)?))
 }
 
-pub fn epoll_ctl(t: &mut UThread, epfd: u64, op: u64, fd: u64, event: u64) -> SysResult {
-    let op = op as i32;
+/// epoll_ctl(2): the event is copied first (`EFAULT`), except for
+/// `EPOLL_CTL_DEL`.
+pub fn epoll_ctl(t: &mut UThread, epfd: Fd, op: i32, fd: Fd, event: UserPtr<EpollEvent>) -> SysResult {
     let (events, data) = if op != EPOLL_CTL_DEL {
-        let b = t.read_bytes(event, EVENT_SIZE)?;
-        let mut e = [0u8; EVENT_SIZE];
-        e.copy_from_slice(&b[..EVENT_SIZE]);
-        rules::decode(&e)
+        let e = t.read(event)?;
+        (e.events, e.data)
     } else {
         (0, 0)
     };
@@ -302,8 +300,11 @@ pub fn epoll_ctl(t: &mut UThread, epfd: u64, op: u64, fd: u64, event: u64) -> Sy
     Ok(0)
 }
 
-fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u64>) -> SysResult {
-    let max = rules::check_wait(max, events)?;
+/// The `int epfd, struct epoll_event *events, int maxevents` of the waits.
+type WaitArgs = (Fd, UserPtr<EpollEvent>, i32);
+
+fn do_wait(t: &mut UThread, (epfd, events, max): WaitArgs, deadline: Option<u64>) -> SysResult {
+    let max = rules::check_wait(max as u64, events.addr())?;
     let (_, file) = fd_file(t, epfd)?;
     let Some(ep) = as_epoll(&*file) else { return Err(Errno::EINVAL) };
     let found = match wait(
@@ -323,36 +324,51 @@ fn do_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, deadline: Option<u
     };
     let mut out = Vec::new();
     rules::encode(&found, &mut out)?;
-    t.write_bytes(events, &out)?;
+    t.write_slice(events.addr(), &out)?;
     Ok(found.len() as isize)
 }
 
-fn ms_deadline(timeout: u64) -> Option<u64> {
-    rules::timeout_ns(timeout).map(|ns| arch_x86_64::time::since_boot_ns().saturating_add(ns))
+fn ms_deadline(timeout: i32) -> Option<u64> {
+    rules::timeout_ns(timeout as u64).map(|ns| arch_x86_64::time::since_boot_ns().saturating_add(ns))
 }
 
-pub fn epoll_wait(t: &mut UThread, epfd: u64, events: u64, max: u64, timeout: u64) -> SysResult {
-    do_wait(t, epfd, events, max, ms_deadline(timeout))
+/// epoll_wait(2): `int timeout` in ms.
+pub fn epoll_wait(t: &mut UThread, wa: WaitArgs, timeout: i32) -> SysResult {
+    do_wait(t, wa, ms_deadline(timeout))
 }
 
 /// epoll_pwait(2) and epoll_pwait2(2): the wait under a temporary signal
 /// mask, kept for the handler when a signal interrupts it.
-fn pwait(t: &mut UThread, args: [u64; 3], deadline: Option<u64>, mask: u64, size: u64) -> SysResult {
+fn pwait(t: &mut UThread, wa: WaitArgs, deadline: Option<u64>, mask: UserPtr<u64>, size: usize) -> SysResult {
     temp_mask(t, mask, size)?;
-    let r = do_wait(t, args[0], args[1], args[2], deadline);
-    if mask != 0 && r != Err(Errno::EINTR) {
+    let r = do_wait(t, wa, deadline);
+    if !mask.is_null() && r != Err(Errno::EINTR) {
         restore_mask(t);
     }
     r
 }
 
-pub fn epoll_pwait(t: &mut UThread, a: [u64; 6]) -> SysResult {
-    pwait(t, [a[0], a[1], a[2]], ms_deadline(a[3]), a[4], a[5])
+/// epoll_pwait(2).
+pub fn epoll_pwait(
+    t: &mut UThread,
+    wa: WaitArgs,
+    timeout: i32,
+    mask: UserPtr<u64>,
+    size: usize,
+) -> SysResult {
+    pwait(t, wa, ms_deadline(timeout), mask, size)
 }
 
-pub fn epoll_pwait2(t: &mut UThread, a: [u64; 6]) -> SysResult {
-    let deadline = timespec_deadline(t, a[3])?;
-    pwait(t, [a[0], a[1], a[2]], deadline, a[4], a[5])
+/// epoll_pwait2(2): the timeout as a `struct timespec` (NULL: none).
+pub fn epoll_pwait2(
+    t: &mut UThread,
+    wa: WaitArgs,
+    timeout: UserPtr<Timespec>,
+    mask: UserPtr<u64>,
+    size: usize,
+) -> SysResult {
+    let deadline = timespec_deadline(t, timeout)?;
+    pwait(t, wa, deadline, mask, size)
 }
 
 arch_x86_64::ktest!(

@@ -12,6 +12,8 @@ use crate::sched::WaitQueue;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use linux_abi::abi::{Pollfd, Timespec, Timeval};
+use linux_abi::args::{Fd, UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 
 const POLLNVAL: u32 = 0x20;
@@ -22,7 +24,7 @@ fn ready(t: &UThread, fd: i32, events: u32) -> u32 {
     if fd < 0 {
         return 0;
     }
-    match t.file(fd as u64) {
+    match t.fd(Fd(fd as u32)) {
         Ok(f) => f.poll() & (events | POLLERR | POLLHUP),
         Err(_) => POLLNVAL,
     }
@@ -62,7 +64,7 @@ pub(super) fn wait<R>(
 fn queues_of(t: &UThread, fds: impl Iterator<Item = i32>) -> Vec<Arc<WaitQueue>> {
     let mut out: Vec<Arc<WaitQueue>> = Vec::new();
     for fd in fds.filter(|&fd| fd >= 0) {
-        if let Some(q) = t.file(fd as u64).ok().and_then(|f| crate::sched::queue_of(&*f))
+        if let Some(q) = t.fd(Fd(fd as u32)).ok().and_then(|f| crate::sched::queue_of(&*f))
             && !out.iter().any(|o| Arc::ptr_eq(o, &q))
         {
             out.push(q);
@@ -71,21 +73,22 @@ fn queues_of(t: &UThread, fds: impl Iterator<Item = i32>) -> Vec<Arc<WaitQueue>>
     out
 }
 
-pub(super) fn timespec_deadline(t: &UThread, addr: u64) -> Result<Option<u64>> {
-    if addr == 0 {
-        return Ok(None);
-    }
-    Ok(Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read_timespec(addr)?)))
+pub(super) fn timespec_deadline(t: &UThread, ts: UserPtr<Timespec>) -> Result<Option<u64>> {
+    let Some(ts) = ts.non_null() else { return Ok(None) };
+    Ok(Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read(ts)?.to_ns()?)))
 }
 
-fn do_poll(t: &mut UThread, fds: u64, nfds: u64, deadline: Option<u64>) -> SysResult {
-    if nfds > t.nofile().max(1024) {
+fn do_poll(t: &mut UThread, fds: UserPtr<Pollfd>, nfds: u32, deadline: Option<u64>) -> SysResult {
+    if u64::from(nfds) > t.nofile().max(1024) {
         return Err(Errno::EINVAL);
     }
-    let raw = t.read_bytes(fds, nfds as usize * 8)?;
+    let raw = t.read_slice(UserSlice::new(fds.addr(), nfds as usize * 8))?;
     let entries: Vec<(i32, u32)> = raw
         .chunks_exact(8)
-        .map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from(u16::from_le_bytes([c[4], c[5]]))))
+        .map(|c| {
+            let p = <Pollfd as linux_abi::pod::Pod>::from_bytes(c);
+            (p.fd, u32::from(p.events as u16))
+        })
         .collect();
     let probe = || entries.iter().any(|&(fd, ev)| ready(t, fd, ev) != 0);
     let queues = || queues_of(t, entries.iter().map(|&(fd, _)| fd));
@@ -98,24 +101,22 @@ fn do_poll(t: &mut UThread, fds: u64, nfds: u64, deadline: Option<u64>) -> SysRe
     for (i, r) in revents.iter().enumerate() {
         out[i * 8 + 6..i * 8 + 8].copy_from_slice(&(*r as u16).to_le_bytes());
     }
-    t.write_bytes(fds, &out)?;
+    t.write_slice(fds.addr(), &out)?;
     Ok(revents.iter().filter(|&&r| r != 0).count() as isize)
 }
 
-pub fn poll(t: &mut UThread, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult {
-    let ms = timeout_ms as i32;
+/// poll(2): `unsigned int nfds`, `int timeout` (negative: none).
+pub fn poll(t: &mut UThread, fds: UserPtr<Pollfd>, nfds: u32, ms: i32) -> SysResult {
     let deadline =
         (ms >= 0).then(|| arch_x86_64::time::since_boot_ns().saturating_add(ms as u64 * 1_000_000));
     do_poll(t, fds, nfds, deadline)
 }
 
 /// The temporary signal mask of ppoll/pselect6 (restored after delivery).
-pub(super) fn temp_mask(t: &UThread, mask: u64, size: u64) -> Result<()> {
-    if mask == 0 {
-        return Ok(());
-    }
-    signal::check_sigset_size(size as usize)?;
-    let m = signal::SigSet::from_bits(t.read_u64(mask)?);
+pub(super) fn temp_mask(t: &UThread, mask: UserPtr<u64>, size: usize) -> Result<()> {
+    let Some(mask) = mask.non_null() else { return Ok(()) };
+    signal::check_sigset_size(size)?;
+    let m = signal::SigSet::from_bits(t.read(mask)?);
     crate::proc::table().with_thread(t.tid, |th| th.signals.set_temporary_mask(m));
     Ok(())
 }
@@ -124,7 +125,15 @@ pub(super) fn restore_mask(t: &UThread) {
     crate::proc::table().with_thread(t.tid, |th| th.signals.restore_saved_mask());
 }
 
-pub fn ppoll(t: &mut UThread, fds: u64, nfds: u64, tsp: u64, mask: u64, size: u64) -> SysResult {
+/// ppoll(2).
+pub fn ppoll(
+    t: &mut UThread,
+    fds: UserPtr<Pollfd>,
+    nfds: u32,
+    tsp: UserPtr<Timespec>,
+    mask: UserPtr<u64>,
+    size: usize,
+) -> SysResult {
     let deadline = timespec_deadline(t, tsp)?;
     temp_mask(t, mask, size)?;
     let r = do_poll(t, fds, nfds, deadline);
@@ -134,15 +143,17 @@ pub fn ppoll(t: &mut UThread, fds: u64, nfds: u64, tsp: u64, mask: u64, size: u6
     r
 }
 
-fn read_set(t: &UThread, addr: u64, nfds: usize) -> Result<Vec<u8>> {
-    if addr == 0 {
+/// An `fd_set *` (its bits are read as bytes: `nfds` rounded up to longs).
+pub type FdSet = UserPtr<u64>;
+
+fn read_set(t: &UThread, set: FdSet, nfds: usize) -> Result<Vec<u8>> {
+    if set.is_null() {
         return Ok(alloc::vec![0; nfds.div_ceil(64) * 8]);
     }
-    t.read_bytes(addr, nfds.div_ceil(64) * 8)
+    t.read_slice(UserSlice::new(set.addr(), nfds.div_ceil(64) * 8))
 }
 
-fn do_select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, deadline: Option<u64>) -> SysResult {
-    let n = nfds as i32;
+fn do_select(t: &mut UThread, n: i32, [r, w, e]: [FdSet; 3], deadline: Option<u64>) -> SysResult {
     if n < 0 {
         return Err(Errno::EINVAL);
     }
@@ -150,7 +161,7 @@ fn do_select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, deadline: Optio
     let (rs, ws, es) = (read_set(t, r, n)?, read_set(t, w, n)?, read_set(t, e, n)?);
     let bit = |s: &[u8], i: usize| s[i / 8] & (1 << (i % 8)) != 0;
     for i in 0..n {
-        if (bit(&rs, i) || bit(&ws, i) || bit(&es, i)) && t.file(i as u64).is_err() {
+        if (bit(&rs, i) || bit(&ws, i) || bit(&es, i)) && t.fd(Fd(i as u32)).is_err() {
             return Err(Errno::EBADF);
         }
     }
@@ -174,21 +185,18 @@ fn do_select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, deadline: Optio
     let ((ro, wo, eo), count) = found.unwrap_or_else(|| {
         ((alloc::vec![0; rs.len()], alloc::vec![0; ws.len()], alloc::vec![0; es.len()]), 0)
     });
-    for (addr, set) in [(r, ro), (w, wo), (e, eo)] {
-        if addr != 0 {
-            t.write_bytes(addr, &set)?;
+    for (set, bits) in [(r, ro), (w, wo), (e, eo)] {
+        if !set.is_null() {
+            t.write_slice(set.addr(), &bits)?;
         }
     }
     Ok(count as isize)
 }
 
-pub fn select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, tv: u64) -> SysResult {
-    let deadline = if tv == 0 {
-        None
-    } else {
-        let b = t.read_bytes(tv, 16)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+/// select(2): `int n`; the timeval's microseconds may exceed a second.
+pub fn select(t: &mut UThread, n: i32, sets: [FdSet; 3], tv: UserPtr<Timeval>) -> SysResult {
+    let deadline = if let Some(tv) = tv.non_null() {
+        let Timeval { tv_sec: sec, tv_usec: usec } = t.read(tv)?;
         if sec < 0 || usec < 0 {
             return Err(Errno::EINVAL);
         }
@@ -197,24 +205,28 @@ pub fn select(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, tv: u64) -> Sy
                 .saturating_add((sec as u64).saturating_mul(1_000_000_000))
                 .saturating_add((usec as u64).saturating_mul(1000)),
         )
+    } else {
+        None
     };
-    do_select(t, nfds, r, w, e, deadline)
+    do_select(t, n, sets, deadline)
 }
 
-pub fn pselect6(t: &mut UThread, nfds: u64, r: u64, w: u64, e: u64, tsp: u64, sig: u64) -> SysResult {
+/// pselect6(2): the sixth argument points at `{ const sigset_t *ss;
+/// size_t ss_len; }`.
+pub fn pselect6(
+    t: &mut UThread,
+    n: i32,
+    sets: [FdSet; 3],
+    tsp: UserPtr<Timespec>,
+    sig: UserPtr<[u64; 2]>,
+) -> SysResult {
     let deadline = timespec_deadline(t, tsp)?;
-    // the sixth argument points at { const sigset_t *ss; size_t ss_len; }
-    let (mask, size) = if sig != 0 {
-        let b = t.read_bytes(sig, 16)?;
-        (
-            u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?),
-            u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?),
-        )
-    } else {
-        (0, 0)
+    let [mask, size] = match sig.non_null() {
+        Some(sig) => t.read(sig)?,
+        None => [0, 0],
     };
-    temp_mask(t, mask, size)?;
-    let res = do_select(t, nfds, r, w, e, deadline);
+    temp_mask(t, UserPtr::new(mask), size as usize)?;
+    let res = do_select(t, n, sets, deadline);
     if res != Err(Errno::ERESTARTNOHAND) {
         restore_mask(t);
     }
