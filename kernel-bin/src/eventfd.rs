@@ -164,15 +164,15 @@ impl File for EventFd {
 }
 
 /// eventfd2(2): `EINVAL` for unknown flags.
-pub fn eventfd2(t: &mut UThread, initval: u64, flags: u64) -> SysResult {
+pub fn eventfd2(t: &mut UThread, initval: u32, flags: i32) -> SysResult {
     let flags = flags as u32;
     rules::check_flags(flags)?;
-    let file: Arc<dyn File> = Arc::new(EventFd::new(initval as u32, flags));
+    let file: Arc<dyn File> = Arc::new(EventFd::new(initval, flags));
     install(t, file, flags & rules::EFD_CLOEXEC != 0)
 }
 
 /// eventfd(2): eventfd2 without flags.
-pub fn eventfd(t: &mut UThread, initval: u64) -> SysResult {
+pub fn eventfd(t: &mut UThread, initval: u32) -> SysResult {
     eventfd2(t, initval, 0)
 }
 

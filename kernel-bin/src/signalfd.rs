@@ -19,6 +19,7 @@ use crate::syscall::SysResult;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use linux_abi::args::{Fd, UserPtr};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use signal::signalfd::{self as rules, SIGNALFD_SIGINFO_SIZE};
@@ -162,29 +163,29 @@ impl File for SignalFd {
 /// signalfd4(2): a new signalfd (`fd` -1) or a new mask for an existing
 /// one (`EBADF`, `EINVAL` when `fd` is another kind of file). SIGKILL and
 /// SIGSTOP are silently left out of the mask.
-pub fn signalfd4(t: &mut UThread, fd: u64, mask: u64, size: u64, flags: u64) -> SysResult {
-    if size != signal::SIGSET_SIZE as u64 {
+pub fn signalfd4(t: &mut UThread, fd: i32, mask: UserPtr<u64>, size: usize, flags: i32) -> SysResult {
+    if size != signal::SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let mask = SigSet::from_bits(t.read_u64(mask)?).blockable();
+    let mask = SigSet::from_bits(t.read(mask)?).blockable();
     let flags = flags as u32;
     rules::check_flags(flags)?;
-    if fd as i32 == -1 {
+    if fd == -1 {
         let file: Arc<dyn File> = Arc::new(SignalFd {
             mask: AtomicU64::new(mask.bits()),
             flags: AtomicU32::new(vfs::O_RDWR | (flags & vfs::O_NONBLOCK)),
         });
         return install(t, file, flags & rules::SFD_CLOEXEC != 0);
     }
-    let file = t.file(fd)?;
+    let file = t.fd(Fd(fd as u32))?;
     let sfd = file.as_any().and_then(|a| a.downcast_ref::<SignalFd>()).ok_or(Errno::EINVAL)?;
     sfd.mask.store(mask.bits(), Ordering::SeqCst);
     // pollers look again with the new mask
     queue(t.pid).wake_all();
-    Ok(fd as i32 as isize)
+    Ok(fd as isize)
 }
 
 /// signalfd(2): signalfd4 without flags.
-pub fn signalfd(t: &mut UThread, fd: u64, mask: u64, size: u64) -> SysResult {
+pub fn signalfd(t: &mut UThread, fd: i32, mask: UserPtr<u64>, size: usize) -> SysResult {
     signalfd4(t, fd, mask, size, 0)
 }

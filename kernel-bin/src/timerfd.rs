@@ -22,6 +22,8 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use evfd::timerfd::{self as rules, Clock, Timer};
+use linux_abi::abi::{Itimerspec, Timespec};
+use linux_abi::args::{Fd, UserPtr};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
 use vfs::{File, Stat};
@@ -269,9 +271,9 @@ impl File for TimerFd {
 }
 
 /// timerfd_create(2).
-pub fn timerfd_create(t: &mut UThread, clockid: u64, flags: u64) -> SysResult {
+pub fn timerfd_create(t: &mut UThread, clockid: i32, flags: i32) -> SysResult {
     let flags = flags as u32;
-    let clock = rules::check_create(clockid as i32, flags)?;
+    let clock = rules::check_create(clockid, flags)?;
     if clock.is_alarm()
         && !table().with_process(t.pid, |p| p.creds.has_cap(CAP_WAKE_ALARM)).ok_or(Errno::ESRCH)?
     {
@@ -296,35 +298,36 @@ pub fn timerfd_create(t: &mut UThread, clockid: u64, flags: u64) -> SysResult {
 
 /// Runs `f` on the timerfd behind `fd`: `EBADF`, or `EINVAL` for another
 /// kind of file.
-fn with_timerfd<R>(t: &UThread, fd: u64, f: impl FnOnce(&TimerFd) -> R) -> Result<R> {
-    let file = t.file(fd)?;
+fn with_timerfd<R>(t: &UThread, fd: Fd, f: impl FnOnce(&TimerFd) -> R) -> Result<R> {
+    let file = t.fd(fd)?;
     let tf = file.as_any().and_then(|a| a.downcast_ref::<TimerFd>()).ok_or(Errno::EINVAL)?;
     Ok(f(tf))
 }
 
 /// Reads a `struct itimerspec` as `(interval, value)` nanoseconds.
-fn read_itimerspec(t: &UThread, addr: u64) -> Result<(u64, u64)> {
-    let b = t.read_bytes(addr, 32)?;
-    let w = |i: usize| {
-        i64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
-    };
-    Ok((rules::timespec_ns(w(0), w(8))?, rules::timespec_ns(w(16), w(24))?))
+fn read_itimerspec(t: &UThread, p: UserPtr<Itimerspec>) -> Result<(u64, u64)> {
+    let Itimerspec { it_interval: i, it_value: v } = t.read(p)?;
+    Ok((rules::timespec_ns(i.tv_sec, i.tv_nsec)?, rules::timespec_ns(v.tv_sec, v.tv_nsec)?))
 }
 
-fn write_itimerspec(t: &UThread, addr: u64, (value, interval): (u64, u64)) -> Result<()> {
-    let (isec, insec) = rules::ns_timespec(interval);
-    let (vsec, vnsec) = rules::ns_timespec(value);
-    let mut b = [0u8; 32];
-    for (i, v) in [isec, insec, vsec, vnsec].into_iter().enumerate() {
-        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-    }
-    t.write_bytes(addr, &b)
+fn write_itimerspec(t: &UThread, p: UserPtr<Itimerspec>, (value, interval): (u64, u64)) -> Result<()> {
+    let ts = |ns| {
+        let (tv_sec, tv_nsec) = rules::ns_timespec(ns);
+        Timespec { tv_sec, tv_nsec }
+    };
+    t.write(p, Itimerspec { it_interval: ts(interval), it_value: ts(value) })
 }
 
 /// timerfd_settime(2): the new value is copied (`EFAULT`) and checked
 /// with the flags (`EINVAL`) before the descriptor (`EBADF`, `EINVAL`
 /// when not a timerfd), as Linux.
-pub fn timerfd_settime(t: &mut UThread, fd: u64, flags: u64, new: u64, old: u64) -> SysResult {
+pub fn timerfd_settime(
+    t: &mut UThread,
+    fd: Fd,
+    flags: i32,
+    new: UserPtr<Itimerspec>,
+    old: UserPtr<Itimerspec>,
+) -> SysResult {
     let flags = flags as u32;
     let (interval, value) = read_itimerspec(t, new)?;
     rules::check_settime_flags(flags)?;
@@ -342,14 +345,14 @@ pub fn timerfd_settime(t: &mut UThread, fd: u64, flags: u64, new: u64, old: u64)
     })?;
     // a time already passed fires now
     check();
-    if old != 0 {
+    if !old.is_null() {
         write_itimerspec(t, old, prev)?;
     }
     Ok(0)
 }
 
 /// timerfd_gettime(2).
-pub fn timerfd_gettime(t: &mut UThread, fd: u64, cur: u64) -> SysResult {
+pub fn timerfd_gettime(t: &mut UThread, fd: Fd, cur: UserPtr<Itimerspec>) -> SysResult {
     let v = with_timerfd(t, fd, |tf| {
         let mut s = tf.state.lock();
         let v = s.timer.get(tf.now());

@@ -33,6 +33,17 @@ abi_struct! {
     }
 }
 
+abi_struct! {
+    /// `struct itimerspec` (`__kernel_itimerspec`) of timerfd_settime(2)
+    /// and timer_settime(2).
+    pub struct Itimerspec {
+        /// The period.
+        pub it_interval: Timespec,
+        /// The time to the next expiry.
+        pub it_value: Timespec,
+    }
+}
+
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 impl Timespec {
@@ -250,6 +261,7 @@ mod tests {
         assert_eq!(Pollfd::SIZE, 8);
         assert_eq!(CapHeader::SIZE, 8);
         assert_eq!(CapData::SIZE, 12);
+        assert_eq!(Itimerspec::SIZE, 32);
     }
 
     #[test]
