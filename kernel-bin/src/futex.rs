@@ -16,6 +16,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use linux_abi::Errno;
+use linux_abi::abi::Timespec;
+use linux_abi::args::{UserPtr, UserSlice};
 use process::seams::SharedVm;
 
 /// A waiter's token: woken when its flag is set (then its task is made
@@ -71,41 +73,46 @@ fn forget(woken: &Arc<AtomicBool>) {
     drop(gone);
 }
 
-const FUTEX_WAIT: u64 = 0;
-const FUTEX_WAKE: u64 = 1;
-const FUTEX_REQUEUE: u64 = 3;
-const FUTEX_CMP_REQUEUE: u64 = 4;
-const FUTEX_WAKE_OP: u64 = 5;
-const FUTEX_WAIT_BITSET: u64 = 9;
-const FUTEX_WAKE_BITSET: u64 = 10;
-const FUTEX_PRIVATE: u64 = 128;
-const FUTEX_CLOCK_REALTIME: u64 = 256;
+const FUTEX_WAIT: i32 = 0;
+const FUTEX_WAKE: i32 = 1;
+const FUTEX_REQUEUE: i32 = 3;
+const FUTEX_CMP_REQUEUE: i32 = 4;
+const FUTEX_WAKE_OP: i32 = 5;
+const FUTEX_WAIT_BITSET: i32 = 9;
+const FUTEX_WAKE_BITSET: i32 = 10;
+const FUTEX_PRIVATE: i32 = 128;
+const FUTEX_CLOCK_REALTIME: i32 = 256;
 
 fn read_u32(t: &UThread, addr: u64) -> Result<u32, Errno> {
     if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
-    let b = t.read_bytes(addr, 4)?;
-    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    t.read(UserPtr::new(addr))
 }
 
 use ipc::futex::key_ok as futex_key_ok;
 
 /// futex(2).
+///
+/// As Linux's prototype: `int op` (its high half ignored), `u32 val` and
+/// `val3`; the timeout slot is `val2`, a `u32`, for the requeue and
+/// wake-op commands.
 pub fn sys_futex(
     t: &mut UThread,
-    uaddr: u64,
-    op: u64,
-    val: u64,
-    timeout: u64,
-    uaddr2: u64,
-    val3: u64,
+    uaddr: UserPtr<u32>,
+    op: i32,
+    val: u32,
+    utime: UserPtr<Timespec>,
+    uaddr2: UserPtr<u32>,
+    val3: u32,
 ) -> SysResult {
+    let (uaddr, uaddr2) = (uaddr.addr(), uaddr2.addr());
+    let val2 = utime.addr() as u32;
     let cmd = op & !(FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME);
     // sys_futex(): a waiting op's timeout is copied in (EFAULT) and checked
     // (EINVAL) before anything else, the word's alignment included
-    let timeout_ns = if timeout != 0 && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) {
-        Some(t.read_timespec(timeout)?)
+    let timeout_ns = if !utime.is_null() && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) {
+        Some(t.read(utime)?.to_ns()?)
     } else {
         None
     };
@@ -118,7 +125,7 @@ pub fn sys_futex(
     futex_key_ok(uaddr)?;
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 as u32 };
+            let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
@@ -136,7 +143,7 @@ pub fn sys_futex(
             {
                 // the value check and the enqueue happen with no other
                 // thread running in between (the kernel is not preemptible)
-                if read_u32(t, uaddr)? != val as u32 {
+                if read_u32(t, uaddr)? != val {
                     return Err(Errno::EAGAIN);
                 }
                 let k = key(&t.vm, uaddr);
@@ -158,19 +165,19 @@ pub fn sys_futex(
             }
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { val3 as u32 };
+            let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { val3 };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(wake(&t.vm, uaddr, wake_count(val), bitset) as isize)
+            Ok(wake(&t.vm, uaddr, wake_count(val.into()), bitset) as isize)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             // futex_requeue(): negative counts are EINVAL, before the compare
             // (val2 travels in the timeout slot)
-            let (nr_wake, limit) = ipc::futex::requeue_counts(val, timeout)?;
+            let (nr_wake, limit) = ipc::futex::requeue_counts(val.into(), val2.into())?;
             // both keys are taken before the compare
             futex_key_ok(uaddr2)?;
-            if cmd == FUTEX_CMP_REQUEUE && read_u32(t, uaddr)? != val3 as u32 {
+            if cmd == FUTEX_CMP_REQUEUE && read_u32(t, uaddr)? != val3 {
                 return Err(Errno::EAGAIN);
             }
             let woke = wake(&t.vm, uaddr, nr_wake, u32::MAX);
@@ -184,12 +191,12 @@ pub fn sys_futex(
             let old = read_u32(t, uaddr2)?;
             // futex_atomic_op_inuser(): an unknown op is ENOSYS before the
             // write, an unknown comparison after it
-            let wop = WakeOp::decode(val3 as u32)?;
-            t.write_u32(uaddr2, wop.apply(old))?;
+            let wop = WakeOp::decode(val3)?;
+            t.write(UserPtr::new(uaddr2), wop.apply(old))?;
             let cond = wop.test(old)?;
-            let mut n = wake(&t.vm, uaddr, wake_count(val), u32::MAX);
+            let mut n = wake(&t.vm, uaddr, wake_count(val.into()), u32::MAX);
             if cond {
-                n += wake(&t.vm, uaddr2, wake_count(timeout), u32::MAX);
+                n += wake(&t.vm, uaddr2, wake_count(val2.into()), u32::MAX);
             }
             Ok(n as isize)
         }
@@ -209,24 +216,23 @@ pub fn sys_futex(
 /// with a restart.
 pub fn sys_futex_waitv(
     t: &mut UThread,
-    waiters: u64,
-    nr: u64,
-    flags: u64,
-    timeout: u64,
-    clockid: u64,
+    waiters: UserPtr<u8>,
+    nr: u32,
+    flags: u32,
+    timeout: UserPtr<Timespec>,
+    clock: i32,
 ) -> SysResult {
-    let nr = ipc::futex::waitv_args(waiters, nr, flags)?;
-    let deadline = if timeout != 0 {
-        let clock = clockid as i32;
+    let nr = ipc::futex::waitv_args(waiters.addr(), nr.into(), flags.into())?;
+    let deadline = if let Some(timeout) = timeout.non_null() {
         if clock != 0 && clock != 1 {
             return Err(Errno::EINVAL);
         }
-        let ns = t.read_timespec(timeout)?;
+        let ns = t.read(timeout)?.to_ns()?;
         Some(if clock == 0 { ns.saturating_sub(crate::time::realtime_offset_ns()) } else { ns })
     } else {
         None
     };
-    let raw = t.read_bytes(waiters, ipc::futex::WAITV_SIZE * nr)?;
+    let raw = t.read_slice(UserSlice::new(waiters.addr(), ipc::futex::WAITV_SIZE * nr))?;
     // the entries, then get_futex_key() for every word, then the values
     let list = ipc::futex::parse_waitv(&raw)?;
     for &(a, v) in &list {

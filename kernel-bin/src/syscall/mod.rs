@@ -166,11 +166,11 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETRUSAGE => task::getrusage(t, a.int(0), a.ptr(1)),
         nr::TIMES => task::times(t, a.ptr(0)),
         nr::PTRACE => crate::ptrace::sys_ptrace(t, a[0], a[1], a[2], a[3]),
-        nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a[0]).map(|p| p as isize),
+        nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a.raw(0)).map(|p| p as isize),
         // no call here restarts through a restart block, so a thread's block
         // is always Linux's do_no_restart_syscall
         nr::RESTART_SYSCALL => Err(Errno::EINTR),
-        nr::SET_ROBUST_LIST => table().set_robust_list(t.tid, a[0], a[1]).map(|_| 0),
+        nr::SET_ROBUST_LIST => table().set_robust_list(t.tid, a.raw(0), a.len(1) as u64).map(|_| 0),
         nr::ARCH_PRCTL => task::arch_prctl(t, a[0], a[1]),
         nr::PRCTL => task::prctl(t, a[0], a[1]),
         nr::CLONE => task::clone(t, a[0], a[1], a[2], a[3], a[4]),
@@ -232,7 +232,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::TIME => time::time(t, a.ptr(0)),
         nr::NANOSLEEP => time::nanosleep(t, 1, 0, a.ptr(0), a.ptr(1)),
         nr::CLOCK_NANOSLEEP => time::nanosleep(t, a.uint(0), a.uint(1), a.ptr(2), a.ptr(3)),
-        nr::FUTEX => crate::futex::sys_futex(t, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::FUTEX => crate::futex::sys_futex(t, a.ptr(0), a.int(1), a.uint(2), a.ptr(3), a.ptr(4), a.uint(5)),
         nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
         nr::CAPGET => task::capget(t, a[0], a[1]),
         nr::CAPSET => task::capset(t, a[0], a[1]),
@@ -248,7 +248,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a.0, true),
         nr::MEMBARRIER => time::membarrier(t, a[0], a[1], a[2]),
         nr::MLOCK2 => mm::mlock(t, a.raw(0), a.len(1), a.int(2)),
-        nr::FUTEX_WAITV => crate::futex::sys_futex_waitv(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::FUTEX_WAITV => {
         nr::RSEQ => Err(Errno::ENOSYS),
         nr::SOCKET => crate::net::socket(t, a.int(0), a.int(1), a.int(2)),
         nr::CONNECT => crate::net::connect(t, a.fd(0), a.ptr(1), a.int(2)),
