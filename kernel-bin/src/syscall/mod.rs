@@ -18,7 +18,6 @@ use crate::proc::{Hooks, Kernel, table};
 use crate::uthread::{self, Flow, UThread};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use linux_abi::abi::Timespec;
 use linux_abi::args::{Args, DirFd, Fd, UserCStr, UserPtr, UserSlice, access_ok};
 use linux_abi::pod::Pod;
 use linux_abi::syscall::nr;
@@ -133,6 +132,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::EPOLL_WAIT => epoll::epoll_wait(t, (a.fd(0), a.ptr(1), a.int(2)), a.int(3)),
         nr::EPOLL_PWAIT => epoll::epoll_pwait(t, (a.fd(0), a.ptr(1), a.int(2)), a.int(3), a.ptr(4), a.len(5)),
         nr::EPOLL_PWAIT2 => {
+            epoll::epoll_pwait2(t, (a.fd(0), a.ptr(1), a.int(2)), a.ptr(3), a.ptr(4), a.len(5))
+        }
         nr::SIGNALFD => crate::signalfd::signalfd(t, a.int(0), a.ptr(1), a.len(2)),
         nr::TIMERFD_CREATE => crate::timerfd::timerfd_create(t, a.int(0), a.int(1)),
         nr::EVENTFD => crate::eventfd::eventfd(t, a.uint(0)),
@@ -171,15 +172,15 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         // is always Linux's do_no_restart_syscall
         nr::RESTART_SYSCALL => Err(Errno::EINTR),
         nr::SET_ROBUST_LIST => table().set_robust_list(t.tid, a.raw(0), a.len(1) as u64).map(|_| 0),
-        nr::ARCH_PRCTL => task::arch_prctl(t, a[0], a[1]),
-        nr::PRCTL => task::prctl(t, a[0], a[1]),
-        nr::CLONE => task::clone(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::CLONE3 => task::clone3(t, a[0], a[1]),
+        nr::ARCH_PRCTL => task::arch_prctl(t, a.int(0), a.raw(1)),
+        nr::PRCTL => task::prctl(t, a.int(0), [a.raw(1), a.raw(2), a.raw(3), a.raw(4)]),
+        nr::CLONE => task::clone(t, a.raw(0), a.raw(1), a.ptr(2), a.ptr(3), a.raw(4)),
+        nr::CLONE3 => task::clone3(t, a.ptr(0), a.len(1)),
         nr::FORK => task::fork(t, process::clone::CloneArgs::fork()),
         nr::VFORK => task::fork(t, process::clone::CloneArgs::vfork()),
-        nr::EXECVE => task::execve(t, a[0], a[1], a[2]),
-        nr::WAIT4 => task::wait4(t, a.int(0), a.ptr(1), a.uint(2), a[3]),
-        nr::WAITID => task::waitid(t, a[0], a[1], a[2], a[3], a[4]),
+        nr::EXECVE => task::execve(t, a.cstr(0), a.ptr(1), a.ptr(2)),
+        nr::WAIT4 => task::wait4(t, a.int(0), a.ptr(1), a.uint(2), a.ptr(3)),
+        nr::WAITID => task::waitid(t, a.int(0), a.int(1), a.ptr(2), a.int(3), a.ptr(4)),
         nr::KILL => table().kill(t.tid, a.int(0), a.int(1), &Hooks).map(|_| 0),
         nr::TKILL => table().tgkill(t.tid, None, a.int(0), a.int(1), &Hooks).map(|_| 0),
         nr::TGKILL => table().tgkill(t.tid, Some(a.int(0)), a.int(1), a.int(2), &Hooks).map(|_| 0),
@@ -234,8 +235,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::CLOCK_NANOSLEEP => time::nanosleep(t, a.uint(0), a.uint(1), a.ptr(2), a.ptr(3)),
         nr::FUTEX => crate::futex::sys_futex(t, a.ptr(0), a.int(1), a.uint(2), a.ptr(3), a.ptr(4), a.uint(5)),
         nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
-        nr::CAPGET => task::capget(t, a[0], a[1]),
-        nr::CAPSET => task::capset(t, a[0], a[1]),
+        nr::CAPGET => task::capget(t, a.ptr(0), a.ptr(1)),
+        nr::CAPSET => task::capset(t, a.ptr(0), a.ptr(1)),
         nr::MLOCK => mm::mlock(t, a.raw(0), a.len(1), 0),
         nr::MUNLOCK => mm::munlock(t, a.raw(0), a.len(1)),
         nr::MLOCKALL => mm::mlockall(t, a.uint(0)),
@@ -243,12 +244,14 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SETTIMEOFDAY => time::settimeofday(t, a.ptr(0), a.ptr(1)),
         nr::SETHOSTNAME => time::sethostname(t, a[0], a[1]),
         nr::CLOCK_SETTIME => time::clock_settime(t, a.uint(0), a.ptr(1)),
-        nr::UNSHARE => task::unshare(t, a[0]),
+        nr::UNSHARE => task::unshare(t, a.raw(0)),
         nr::PROCESS_VM_READV => crate::ptrace::process_vm(t, a.0, false),
         nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a.0, true),
         nr::MEMBARRIER => time::membarrier(t, a[0], a[1], a[2]),
         nr::MLOCK2 => mm::mlock(t, a.raw(0), a.len(1), a.int(2)),
         nr::FUTEX_WAITV => {
+            crate::futex::sys_futex_waitv(t, a.ptr(0), a.uint(1), a.uint(2), a.ptr(3), a.int(4))
+        }
         nr::RSEQ => Err(Errno::ENOSYS),
         nr::SOCKET => crate::net::socket(t, a.int(0), a.int(1), a.int(2)),
         nr::CONNECT => crate::net::connect(t, a.fd(0), a.ptr(1), a.int(2)),
@@ -365,12 +368,6 @@ impl UThread {
     /// Writes a `u64`.
     pub fn write_u64(&self, addr: u64, v: u64) -> Result<()> {
         self.write(UserPtr::new(addr), v)
-    }
-
-    /// A `struct timespec` as nanoseconds: `EFAULT`, or `EINVAL` for a
-    /// negative time or nanoseconds outside 0..1e9 (as every time syscall).
-    pub fn read_timespec(&self, addr: u64) -> Result<u64> {
-        self.read(UserPtr::<Timespec>::new(addr))?.to_ns()
     }
 
     /// Writes a `u32`.

@@ -4,8 +4,8 @@
 use super::SysResult;
 use crate::proc::{Hooks, table};
 use crate::uthread::UThread;
-use linux_abi::abi::{Rlimit, Sigaction, Timespec};
-use linux_abi::args::UserPtr;
+use linux_abi::abi::{CapData, CapHeader, CloneArgs as CloneArgsAbi, Rlimit, Sigaction, Timespec};
+use linux_abi::args::{UserCStr, UserPtr, UserSlice};
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::clone::CloneArgs;
@@ -72,12 +72,13 @@ pub fn getgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     Ok(groups.len() as isize)
 }
 
-const ARCH_SET_GS: u64 = 0x1001;
-const ARCH_SET_FS: u64 = 0x1002;
-const ARCH_GET_FS: u64 = 0x1003;
-const ARCH_GET_GS: u64 = 0x1004;
+const ARCH_SET_GS: i32 = 0x1001;
+const ARCH_SET_FS: i32 = 0x1002;
+const ARCH_GET_FS: i32 = 0x1003;
+const ARCH_GET_GS: i32 = 0x1004;
 
-pub fn arch_prctl(t: &mut UThread, code: u64, addr: u64) -> SysResult {
+/// arch_prctl(2): `int option`, `unsigned long addr`.
+pub fn arch_prctl(t: &mut UThread, code: i32, addr: u64) -> SysResult {
     match code {
         ARCH_SET_FS | ARCH_SET_GS => {
             if !arch_x86_64::user::canonical_user(addr) {
@@ -90,41 +91,43 @@ pub fn arch_prctl(t: &mut UThread, code: u64, addr: u64) -> SysResult {
             }
             Ok(0)
         }
-        ARCH_GET_FS => t.write_u64(addr, t.ctx.regs.fs_base).map(|_| 0),
-        ARCH_GET_GS => t.write_u64(addr, t.ctx.regs.gs_base).map(|_| 0),
+        ARCH_GET_FS => t.write(UserPtr::new(addr), t.ctx.regs.fs_base).map(|_| 0),
+        ARCH_GET_GS => t.write(UserPtr::new(addr), t.ctx.regs.gs_base).map(|_| 0),
         _ => Err(Errno::EINVAL),
     }
 }
 
-const PR_SET_PDEATHSIG: u64 = 1;
-const PR_GET_PDEATHSIG: u64 = 2;
-const PR_GET_DUMPABLE: u64 = 3;
-const PR_SET_DUMPABLE: u64 = 4;
-const PR_SET_NAME: u64 = 15;
-const PR_GET_NAME: u64 = 16;
-const PR_CAPBSET_READ: u64 = 23;
-const PR_CAPBSET_DROP: u64 = 24;
-const PR_SET_TIMERSLACK: u64 = 29;
-const PR_GET_TIMERSLACK: u64 = 30;
-const PR_SET_CHILD_SUBREAPER: u64 = 36;
-const PR_GET_CHILD_SUBREAPER: u64 = 37;
-const PR_SET_NO_NEW_PRIVS: u64 = 38;
-const PR_GET_NO_NEW_PRIVS: u64 = 39;
+const PR_SET_PDEATHSIG: i32 = 1;
+const PR_GET_PDEATHSIG: i32 = 2;
+const PR_GET_DUMPABLE: i32 = 3;
+const PR_SET_DUMPABLE: i32 = 4;
+const PR_SET_NAME: i32 = 15;
+const PR_GET_NAME: i32 = 16;
+const PR_CAPBSET_READ: i32 = 23;
+const PR_CAPBSET_DROP: i32 = 24;
+const PR_SET_TIMERSLACK: i32 = 29;
+const PR_GET_TIMERSLACK: i32 = 30;
+const PR_SET_CHILD_SUBREAPER: i32 = 36;
+const PR_GET_CHILD_SUBREAPER: i32 = 37;
+const PR_SET_NO_NEW_PRIVS: i32 = 38;
+const PR_GET_NO_NEW_PRIVS: i32 = 39;
 /// Linux 6.1's CAP_LAST_CAP (CAP_CHECKPOINT_RESTORE).
 const CAP_LAST_CAP: u64 = 40;
 
 /// prctl(2) (arguments 3 to 5 are read from the registers where an
 /// option looks at them).
-pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
-    let a = t.ctx.syscall_args();
-    let (arg3, arg4, arg5) = (a[2], a[3], a[4]);
+/// `PR_SET_PTRACER` as prctl's `int option`.
+const PR_SET_PTRACER: i32 = process::ptrace::PR_SET_PTRACER as i32;
+
+/// prctl(2): `int option`, four `unsigned long` arguments.
+pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -> SysResult {
     match option {
         PR_SET_NAME => {
             // strncpy_from_user(comm, arg2, 15): at most 15 bytes are
             // read, so a name without its NUL may end at an unmapped page
-            let name = t
-                .read_cstr(arg2, 15)
-                .or_else(|e| if e == Errno::ENAMETOOLONG { t.read_bytes(arg2, 15) } else { Err(e) })?;
+            let name = t.read_str(UserCStr(arg2), 15).or_else(|e| {
+                if e == Errno::ENAMETOOLONG { t.read_slice(UserSlice::new(arg2, 15)) } else { Err(e) }
+            })?;
             crate::proc::set_comm(t.tid, &name);
             Ok(0)
         }
@@ -133,13 +136,13 @@ pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
             let name = crate::proc::comm(t.tid);
             let n = name.len().min(15);
             buf[..n].copy_from_slice(&name[..n]);
-            t.write_bytes(arg2, &buf).map(|_| 0)
+            t.write(UserPtr::new(arg2), buf).map(|_| 0)
         }
         PR_SET_CHILD_SUBREAPER => table().set_child_subreaper(t.tid, arg2 != 0).map(|_| 0),
-        process::ptrace::PR_SET_PTRACER => table().set_ptracer(t.tid, arg2).map(|_| 0),
+        PR_SET_PTRACER => table().set_ptracer(t.tid, arg2).map(|_| 0),
         PR_GET_CHILD_SUBREAPER => {
             let on = table().with_process(t.pid, |p| p.is_child_subreaper()).unwrap_or(false);
-            t.write_u32(arg2, on as u32).map(|_| 0)
+            t.write(UserPtr::new(arg2), on as i32).map(|_| 0)
         }
         PR_SET_PDEATHSIG => {
             // valid_signal(): 0 (none) to 64
@@ -151,7 +154,7 @@ pub fn prctl(t: &mut UThread, option: u64, arg2: u64) -> SysResult {
         }
         PR_GET_PDEATHSIG => {
             let sig = table().with_thread(t.tid, |th| th.pdeath_signal).ok_or(Errno::ESRCH)?;
-            t.write_u32(arg2, sig).map(|_| 0)
+            t.write(UserPtr::new(arg2), sig).map(|_| 0)
         }
         PR_GET_DUMPABLE => table().with_process(t.pid, |p| p.dumpable as isize).ok_or(Errno::ESRCH),
         PR_SET_DUMPABLE => {
@@ -252,45 +255,67 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     Ok(child as isize)
 }
 
-pub fn clone(t: &mut UThread, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
-    // x86_64 argument order: flags, stack, parent_tid, child_tid, tls
-    fork(t, CloneArgs::from_clone(flags, stack, ptid, ctid, tls))
+/// clone(2) in x86_64's argument order: `unsigned long flags, newsp`,
+/// `int *parent_tidptr, *child_tidptr`, `unsigned long tls`.
+pub fn clone(
+    t: &mut UThread,
+    flags: u64,
+    stack: u64,
+    ptid: UserPtr<i32>,
+    ctid: UserPtr<i32>,
+    tls: u64,
+) -> SysResult {
+    fork(t, CloneArgs::from_clone(flags, stack, ptid.addr(), ctid.addr(), tls))
 }
 
-pub fn clone3(t: &mut UThread, uargs: u64, size: u64) -> SysResult {
-    let args = CloneArgs::from_clone3(
-        &VmMemory::<crate::proc::Kernel>(&t.vm),
-        uargs,
-        size as usize,
-        0x7fff_ffff_f000,
-    )?;
+/// clone3(2): `struct clone_args *uargs, size_t size`.
+pub fn clone3(t: &mut UThread, uargs: UserPtr<CloneArgsAbi>, size: usize) -> SysResult {
+    let mem = VmMemory::<crate::proc::Kernel>(&t.vm);
+    let args = CloneArgs::from_clone3(&mem, uargs.addr(), size, linux_abi::args::TASK_SIZE_MAX + 4096)?;
     fork(t, args)
 }
 
-pub fn execve(t: &mut UThread, path: u64, argv: u64, envp: u64) -> SysResult {
-    crate::exec::execve(t, path, argv, envp)
+/// execve(2): the path, and the NULL-ended `argv` and `envp` arrays of
+/// string pointers.
+pub fn execve(t: &mut UThread, path: UserCStr, argv: UserPtr<u64>, envp: UserPtr<u64>) -> SysResult {
+    crate::exec::execve(t, path.0, argv.addr(), envp.addr())
 }
 
-pub fn wait4(t: &mut UThread, pid: i32, status: UserPtr<i32>, options: u32, rusage: u64) -> SysResult {
+pub fn wait4(
+    t: &mut UThread,
+    pid: i32,
+    status: UserPtr<i32>,
+    options: u32,
+    rusage: UserPtr<RusageBytes>,
+) -> SysResult {
     let (child, st, ru) = table().wait4(t.tid, pid, options, &Hooks)?;
     if child != 0 {
         if !status.is_null() {
             t.write(status, st)?;
         }
-        if rusage != 0 {
-            t.write_bytes(rusage, &ru.to_bytes())?;
+        if let Some(rusage) = rusage.non_null() {
+            t.write(rusage, ru.to_bytes())?;
         }
     }
     Ok(child as isize)
 }
 
-pub fn waitid(t: &mut UThread, idtype: u64, id: u64, infop: u64, options: u64, rusage: u64) -> SysResult {
-    let (info, ru) = table().waitid(t.tid, idtype as i32, id as i32, options as u32, &Hooks)?;
-    if infop != 0 {
-        info.write_to(&VmMemory::<crate::proc::Kernel>(&t.vm), infop)?;
+/// waitid(2): `int which, pid_t upid`, the siginfo, `int options`, the
+/// rusage.
+pub fn waitid(
+    t: &mut UThread,
+    idtype: i32,
+    id: i32,
+    infop: UserPtr<u8>,
+    options: i32,
+    rusage: UserPtr<RusageBytes>,
+) -> SysResult {
+    let (info, ru) = table().waitid(t.tid, idtype, id, options as u32, &Hooks)?;
+    if !infop.is_null() {
+        info.write_to(&VmMemory::<crate::proc::Kernel>(&t.vm), infop.addr())?;
     }
-    if rusage != 0 {
-        t.write_bytes(rusage, &ru.to_bytes())?;
+    if let Some(rusage) = rusage.non_null() {
+        t.write(rusage, ru.to_bytes())?;
     }
     Ok(0)
 }
@@ -597,31 +622,35 @@ const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 /// cap_validate_magic(): how many 32-bit halves the header's version
 /// carries; an unknown version is answered with version 3 written back
 /// into the header and `EINVAL`.
-fn cap_version(t: &UThread, header: u64) -> Result<usize> {
-    let b = t.read_bytes(header, 4)?;
-    match u32::from_le_bytes([b[0], b[1], b[2], b[3]]) {
+fn cap_version(t: &UThread, header: UserPtr<CapHeader>) -> Result<usize> {
+    // the fields are copied one at a time (get_user), as Linux
+    match t.read(header.cast::<u32>())? {
         LINUX_CAPABILITY_VERSION_1 => Ok(1),
         LINUX_CAPABILITY_VERSION_2 | LINUX_CAPABILITY_VERSION_3 => Ok(2),
         _ => {
-            t.write_u32(header, LINUX_CAPABILITY_VERSION_3)?;
+            t.write(header.cast::<u32>(), LINUX_CAPABILITY_VERSION_3)?;
             Err(Errno::EINVAL)
         }
     }
 }
 
+/// `&header->pid`.
+fn cap_pid(t: &UThread, header: UserPtr<CapHeader>) -> Result<i32> {
+    t.read(header.field::<i32>(4))
+}
+
 /// capget(2): the capability sets of process `pid` (0: the caller) as
 /// `tocopy` structs of (effective, permitted, inheritable) 32-bit halves.
 /// A NULL data pointer with an unknown version is the version probe (0).
-pub fn capget(t: &mut UThread, header: u64, data: u64) -> SysResult {
+pub fn capget(t: &mut UThread, header: UserPtr<CapHeader>, data: UserPtr<[CapData; 2]>) -> SysResult {
     let v = cap_version(t, header);
     let tocopy = match v {
-        Err(Errno::EINVAL) if data == 0 => return Ok(0),
+        Err(Errno::EINVAL) if data.is_null() => return Ok(0),
         Err(e) => return Err(e),
-        Ok(_) if data == 0 => return Ok(0),
+        Ok(_) if data.is_null() => return Ok(0),
         Ok(n) => n,
     };
-    let b = t.read_bytes(header.checked_add(4).ok_or(Errno::EFAULT)?, 4)?;
-    let pid = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let pid = cap_pid(t, header)?;
     if pid < 0 {
         return Err(Errno::EINVAL);
     }
@@ -629,33 +658,30 @@ pub fn capget(t: &mut UThread, header: u64, data: u64) -> SysResult {
     let (e, p, i) = table()
         .with_process(target, |p| (p.creds.cap_effective, p.creds.cap_permitted, p.creds.cap_inheritable))
         .ok_or(Errno::ESRCH)?;
-    let mut out = alloc::vec::Vec::new();
-    for half in 0..tocopy {
-        for set in [e, p, i] {
-            out.extend_from_slice(&((set >> (32 * half)) as u32).to_le_bytes());
-        }
-    }
-    t.write_bytes(data, &out).map(|_| 0)
+    let half = |h: usize| CapData {
+        effective: (e >> (32 * h)) as u32,
+        permitted: (p >> (32 * h)) as u32,
+        inheritable: (i >> (32 * h)) as u32,
+    };
+    if tocopy == 1 { t.write(data.cast::<CapData>(), half(0)) } else { t.write(data, [half(0), half(1)]) }
+        .map(|_| 0)
 }
 
 /// capset(2): only the caller's own sets (pid 0 or its own pid, else
 /// `EPERM`), lowered within Linux's rules (`Credentials::capset`).
-pub fn capset(t: &mut UThread, header: u64, data: u64) -> SysResult {
+pub fn capset(t: &mut UThread, header: UserPtr<CapHeader>, data: UserPtr<[CapData; 2]>) -> SysResult {
     let tocopy = cap_version(t, header)?;
-    let b = t.read_bytes(header.checked_add(4).ok_or(Errno::EFAULT)?, 4)?;
-    let pid = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let pid = cap_pid(t, header)?;
     if pid != 0 && pid as u32 != t.pid {
         return Err(Errno::EPERM);
     }
-    let raw = t.read_bytes(data, 12 * tocopy)?;
-    let word = |i: usize| {
-        u64::from(u32::from_le_bytes([raw[i * 4], raw[i * 4 + 1], raw[i * 4 + 2], raw[i * 4 + 3]]))
-    };
+    let halves =
+        if tocopy == 1 { [t.read(data.cast::<CapData>())?, CapData::default()] } else { t.read(data)? };
     let (mut e, mut p, mut i) = (0u64, 0u64, 0u64);
-    for half in 0..tocopy {
-        e |= word(half * 3) << (32 * half);
-        p |= word(half * 3 + 1) << (32 * half);
-        i |= word(half * 3 + 2) << (32 * half);
+    for (h, d) in halves.iter().enumerate() {
+        e |= u64::from(d.effective) << (32 * h);
+        p |= u64::from(d.permitted) << (32 * h);
+        i |= u64::from(d.inheritable) << (32 * h);
     }
     let full = process::cred::CAP_FULL_SET;
     table()
