@@ -33,6 +33,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use file_lock::{FlockTable, Kind, LeaseTable, LockTable, Opens, Range, SetError, WaitGraph};
+use linux_abi::args::Fd;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use vfs::{File, Inode};
@@ -427,15 +428,15 @@ fn sleep_until_change(t: &UThread, waiters: &Waiters, seen: u64, until: Option<u
 }
 
 /// flock(2).
-pub fn flock(t: &mut UThread, fd: u64, op: u64) -> SysResult {
-    let op = op as u32;
+/// flock(2): `unsigned int fd, unsigned int cmd`.
+pub fn flock(t: &mut UThread, fd: Fd, op: u32) -> SysResult {
     if op & file_lock::LOCK_MAND != 0 {
         // Linux 6.1 warns once and ignores the request
         log::info!("pid {}: flock LOCK_MAND ignored", t.pid);
         return Ok(0);
     }
     let (kind, nonblock) = file_lock::flock_op(op)?;
-    let file = t.file(fd)?;
+    let file = t.fd(fd)?;
     if file.status_flags() & vfs::O_PATH != 0 {
         // flock looks its fd up with fdget, which finds no O_PATH file
         return Err(Errno::EBADF);

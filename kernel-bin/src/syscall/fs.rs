@@ -422,28 +422,29 @@ pub fn getdents64(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
     Ok(n as isize)
 }
 
-pub fn ioctl(t: &mut UThread, fd: u64, cmd: u64, arg: u64) -> SysResult {
-    if let Some(r) = super::fs_extra::generic_ioctl(t, fd, cmd as u32, arg) {
+/// ioctl(2): `unsigned int fd, unsigned int cmd, unsigned long arg`.
+pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
+    if let Some(r) = super::fs_extra::generic_ioctl(t, fd, cmd, arg) {
         return r;
     }
-    let file = t.file(fd)?;
-    if let Some(r) = crate::net::ioctl(t, &file, cmd as u32, arg) {
+    let file = t.fd(fd)?;
+    if let Some(r) = crate::net::ioctl(t, &file, cmd, arg) {
         return r;
     }
-    if let Some(r) = crate::blk::ioctl(t, &*file, cmd as u32, arg) {
+    if let Some(r) = crate::blk::ioctl(t, &*file, cmd, arg) {
         return r;
     }
     if crate::devices::is_tty(&*file) {
         let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
-        return crate::devices::tty_ioctl(t, cmd as u32, arg, readable);
+        return crate::devices::tty_ioctl(t, cmd, arg, readable);
     }
     if let Some(p) = as_pipe(&*file)
-        && cmd as u32 == FIONREAD
+        && cmd == FIONREAD
     {
         t.write_u32(arg, p.available() as u32)?;
         return Ok(0);
     }
-    file.ioctl(cmd as u32, arg as usize)
+    file.ioctl(cmd, arg as usize)
 }
 
 const F_DUPFD: u64 = 0;
@@ -644,14 +645,20 @@ pub fn renameat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr),
 
 /// readlinkat(2): `bufsiz` is an `int` (at most that many bytes are
 /// written; 0 or negative is EINVAL).
-pub fn readlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, buf: u64, size: i32) -> SysResult {
+pub fn readlinkat(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    buf: UserPtr<u8>,
+    size: i32,
+) -> SysResult {
     if size <= 0 {
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
     let target = with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?;
     let n = target.len().min(size as usize);
-    t.write_bytes(buf, &target[..n])?;
+    t.write_slice(buf.addr(), &target[..n])?;
     Ok(n as isize)
 }
 
@@ -834,20 +841,25 @@ pub fn umount2(t: &mut UThread, target: u64, flags: u64) -> SysResult {
 }
 
 /// sendfile(2): copies through a kernel buffer (at most 1 MiB per call).
-pub fn sendfile(t: &mut UThread, out_fd: u64, in_fd: u64, offp: u64, count: u64) -> SysResult {
-    let input = t.file(in_fd)?;
-    let output = t.file(out_fd)?;
+/// `int out_fd, int in_fd, loff_t *offset, size_t count`; the buffer is
+/// reserved fallibly (`ENOMEM`).
+pub fn sendfile(t: &mut UThread, out_fd: Fd, in_fd: Fd, offp: UserPtr<i64>, count: usize) -> SysResult {
+    let input = t.fd(in_fd)?;
+    let output = t.fd(out_fd)?;
     if input.status_flags() & vfs::O_ACCMODE == vfs::O_WRONLY {
         return Err(Errno::EBADF);
     }
-    let mut buf = alloc::vec![0u8; (count as usize).min(IO_CHUNK)];
-    let n = if offp != 0 {
-        let off = t.read_u64(offp)?;
-        if (off as i64) < 0 {
+    let len = count.min(IO_CHUNK);
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(len, 0);
+    let n = if let Some(offp) = offp.non_null() {
+        let off = t.read(offp)?;
+        if off < 0 {
             return Err(Errno::EINVAL);
         }
-        let n = input.pread(&mut buf, off)?;
-        t.write_u64(offp, off + n as u64)?;
+        let n = input.pread(&mut buf, off as u64)?;
+        t.write(offp, off + n as i64)?;
         n
     } else {
         input.read(&mut buf)?
@@ -910,7 +922,7 @@ pub fn utimensat(
     with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags)).map(|_| 0)
 }
 
-fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
+fn statfs_bytes(s: &vfs::StatFs) -> StatfsBytes {
     let mut b = [0u8; 120];
     let fields = [s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, 0, s.namelen, s.bsize];
     for (i, v) in fields.iter().enumerate() {
@@ -919,10 +931,13 @@ fn statfs_bytes(s: &vfs::StatFs) -> [u8; 120] {
     b
 }
 
-pub fn statfs(t: &mut UThread, pathname: UserCStr, buf: u64) -> SysResult {
+/// `struct statfs` (120 bytes) as user memory holds it.
+pub type StatfsBytes = [u8; 120];
+
+pub fn statfs(t: &mut UThread, pathname: UserCStr, buf: UserPtr<StatfsBytes>) -> SysResult {
     let p = path(t, pathname)?;
     let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
-    t.write_bytes(buf, &statfs_bytes(&fs_statfs(&inode))).map(|_| 0)
+    t.write(buf, statfs_bytes(&fs_statfs(&inode))).map(|_| 0)
 }
 
 /// statfs(2) figures of the filesystem holding `inode`, with the magic
@@ -931,11 +946,11 @@ fn fs_statfs(inode: &Inode) -> vfs::StatFs {
     vfs::StatFs { fs_type: crate::fs::fs_magic(inode), ..inode.statfs() }
 }
 
-pub fn fstatfs(t: &mut UThread, fd: Fd, buf: u64) -> SysResult {
+pub fn fstatfs(t: &mut UThread, fd: Fd, buf: UserPtr<StatfsBytes>) -> SysResult {
     let file = t.fd(fd)?;
     let st = match file.inode() {
         Some(i) => fs_statfs(i),
         None => vfs::StatFs { fs_type: 0x5049_5045, bsize: 4096, namelen: 255, ..Default::default() },
     };
-    t.write_bytes(buf, &statfs_bytes(&st)).map(|_| 0)
+    t.write(buf, statfs_bytes(&st)).map(|_| 0)
 }

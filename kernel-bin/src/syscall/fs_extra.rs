@@ -8,7 +8,7 @@ use super::fs::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, cred, path, with_ctx};
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use linux_abi::args::{DirFd, Fd};
+use linux_abi::args::{DirFd, Fd, UserCStr, UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{File, FileType, Inode};
 
@@ -30,8 +30,8 @@ fn has_fasync(file: &dyn File) -> bool {
 /// The part of Linux's do_vfs_ioctl() that comes before a file's own
 /// ioctl: `Some(result)` when `cmd` is answered here. An `O_PATH`
 /// descriptor is `EBADF` for every command.
-pub fn generic_ioctl(t: &UThread, fd: u64, cmd: u32, arg: u64) -> Option<SysResult> {
-    let file = match t.file(fd) {
+pub fn generic_ioctl(t: &UThread, fd: Fd, cmd: u32, arg: u64) -> Option<SysResult> {
+    let file = match t.fd(fd) {
         Ok(f) => f,
         Err(e) => return Some(Err(e)),
     };
@@ -40,13 +40,9 @@ pub fn generic_ioctl(t: &UThread, fd: u64, cmd: u32, arg: u64) -> Option<SysResu
     }
     let r = match cmd {
         FIOCLEX | FIONCLEX => {
-            let fd = u32::try_from(fd).map_err(|_| Errno::EBADF);
-            fd.and_then(|fd| {
-                let files = t.files()?;
-                let flags = if cmd == FIOCLEX { fs_table::FD_CLOEXEC } else { 0 };
-                files.lock().set_fd_flags(fd, flags)
-            })
-            .map(|_| 0)
+            let files = t.files();
+            let flags = if cmd == FIOCLEX { fs_table::FD_CLOEXEC } else { 0 };
+            files.and_then(|files| files.lock().set_fd_flags(fd.get(), flags)).map(|_| 0)
         }
         FIONBIO => read_int(t, arg).map(|on| {
             let fl = file.status_flags();
@@ -88,8 +84,7 @@ pub fn generic_ioctl(t: &UThread, fd: u64, cmd: u32, arg: u64) -> Option<SysResu
 }
 
 fn read_int(t: &UThread, arg: u64) -> Result<i32> {
-    let b = t.read_bytes(arg, 4)?;
-    Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    t.read(UserPtr::new(arg))
 }
 
 /// open(2) through a magic link to a file without an inode: a pipe gets a
@@ -164,14 +159,14 @@ enum Target {
     Bare(Option<FileType>),
 }
 
-fn xattr_target_path(t: &UThread, pathname: u64, follow: bool) -> Result<Target> {
+fn xattr_target_path(t: &UThread, pathname: UserCStr, follow: bool) -> Result<Target> {
     let p = path(t, pathname)?;
     let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, follow))?;
     Ok(Target::Inode(inode))
 }
 
-fn xattr_target_fd(t: &UThread, fd: u64) -> Result<Target> {
-    let file = t.file(fd)?;
+fn xattr_target_fd(t: &UThread, fd: Fd) -> Result<Target> {
+    let file = t.fd(fd)?;
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
@@ -183,8 +178,8 @@ fn xattr_target_fd(t: &UThread, fd: u64) -> Result<Target> {
 
 /// The name argument as strncpy_from_user() into a 256-byte buffer gets
 /// it: `ERANGE` for an empty name or one that does not fit.
-fn xattr_name(t: &UThread, addr: u64) -> Result<Vec<u8>> {
-    let n = t.read_cstr(addr, vfs::XATTR_NAME_MAX + 1).map_err(|e| match e {
+fn xattr_name(t: &UThread, name: UserCStr) -> Result<Vec<u8>> {
+    let n = t.read_str(name, vfs::XATTR_NAME_MAX + 1).map_err(|e| match e {
         Errno::ENAMETOOLONG => Errno::ERANGE,
         e => e,
     })?;
@@ -210,8 +205,13 @@ fn zeroed(len: usize) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn setxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64, flags: u64) -> SysResult {
-    if flags & !u64::from(vfs::XATTR_CREATE | vfs::XATTR_REPLACE) != 0 {
+/// An xattr call's `const char *name`, and its value or list buffer with
+/// its `size_t size`.
+type NameValue = (UserCStr, UserSlice);
+
+fn setxattr_on(t: &UThread, target: Target, (name, value): NameValue, flags: i32) -> SysResult {
+    let flags = flags as u32;
+    if flags & !(vfs::XATTR_CREATE | vfs::XATTR_REPLACE) != 0 {
         return Err(Errno::EINVAL);
     }
     // mnt_want_write() comes before the name is looked at
@@ -219,19 +219,19 @@ fn setxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64, fl
         i.check_rw()?;
     }
     let name = xattr_name(t, name)?;
-    if size > vfs::XATTR_SIZE_MAX as u64 {
+    if value.len > vfs::XATTR_SIZE_MAX {
         return Err(Errno::E2BIG);
     }
-    let val = if size == 0 { Vec::new() } else { t.read_bytes(value, size as usize)? };
+    let val = if value.len == 0 { Vec::new() } else { t.read_slice(value)? };
     match target {
-        Target::Inode(i) => i.setxattr(&cred(t), &name, &val, flags as u32).map(|_| 0),
+        Target::Inode(i) => i.setxattr(&cred(t), &name, &val, flags).map(|_| 0),
         Target::Bare(ft) => bare(t, ft, &name, true).map(|_| 0),
     }
 }
 
-fn getxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64) -> SysResult {
+fn getxattr_on(t: &UThread, target: Target, (name, value): NameValue) -> SysResult {
     let name = xattr_name(t, name)?;
-    let size = (size as usize).min(vfs::XATTR_SIZE_MAX);
+    let size = value.len.min(vfs::XATTR_SIZE_MAX);
     let mut buf = zeroed(size)?;
     let r = match target {
         Target::Inode(i) => i.getxattr(&cred(t), &name, &mut buf),
@@ -240,7 +240,7 @@ fn getxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64) ->
     match r {
         Ok(n) => {
             if size != 0 {
-                t.write_bytes(value, &buf[..n])?;
+                t.write_slice(value.addr, &buf[..n])?;
             }
             Ok(n as isize)
         }
@@ -249,8 +249,8 @@ fn getxattr_on(t: &UThread, target: Target, name: u64, value: u64, size: u64) ->
     }
 }
 
-fn listxattr_on(t: &UThread, target: Target, list: u64, size: u64) -> SysResult {
-    let size = (size as usize).min(vfs::XATTR_LIST_MAX);
+fn listxattr_on(t: &UThread, target: Target, list: UserSlice) -> SysResult {
+    let size = list.len.min(vfs::XATTR_LIST_MAX);
     let mut buf = zeroed(size)?;
     let r = match target {
         Target::Inode(i) => i.listxattr(&cred(t), &mut buf),
@@ -259,7 +259,7 @@ fn listxattr_on(t: &UThread, target: Target, list: u64, size: u64) -> SysResult 
     match r {
         Ok(n) => {
             if size != 0 {
-                t.write_bytes(list, &buf[..n])?;
+                t.write_slice(list.addr, &buf[..n])?;
             }
             Ok(n as isize)
         }
@@ -268,7 +268,7 @@ fn listxattr_on(t: &UThread, target: Target, list: u64, size: u64) -> SysResult 
     }
 }
 
-fn removexattr_on(t: &UThread, target: Target, name: u64) -> SysResult {
+fn removexattr_on(t: &UThread, target: Target, name: UserCStr) -> SysResult {
     if let Target::Inode(i) = &target {
         i.check_rw()?;
     }
@@ -280,66 +280,58 @@ fn removexattr_on(t: &UThread, target: Target, name: u64) -> SysResult {
 }
 
 /// setxattr(2) and lsetxattr(2) (`follow` false).
-pub fn setxattr(
-    t: &mut UThread,
-    p: u64,
-    name: u64,
-    value: u64,
-    size: u64,
-    flags: u64,
-    follow: bool,
-) -> SysResult {
+pub fn setxattr(t: &mut UThread, p: UserCStr, nv: NameValue, flags: i32, follow: bool) -> SysResult {
     let target = xattr_target_path(t, p, follow)?;
-    setxattr_on(t, target, name, value, size, flags)
+    setxattr_on(t, target, nv, flags)
 }
 
 /// fsetxattr(2).
-pub fn fsetxattr(t: &mut UThread, fd: u64, name: u64, value: u64, size: u64, flags: u64) -> SysResult {
+pub fn fsetxattr(t: &mut UThread, fd: Fd, nv: NameValue, flags: i32) -> SysResult {
     let target = xattr_target_fd(t, fd)?;
-    setxattr_on(t, target, name, value, size, flags)
+    setxattr_on(t, target, nv, flags)
 }
 
 /// getxattr(2) and lgetxattr(2).
-pub fn getxattr(t: &mut UThread, p: u64, name: u64, value: u64, size: u64, follow: bool) -> SysResult {
+pub fn getxattr(t: &mut UThread, p: UserCStr, nv: NameValue, follow: bool) -> SysResult {
     let target = xattr_target_path(t, p, follow)?;
-    getxattr_on(t, target, name, value, size)
+    getxattr_on(t, target, nv)
 }
 
 /// fgetxattr(2).
-pub fn fgetxattr(t: &mut UThread, fd: u64, name: u64, value: u64, size: u64) -> SysResult {
+pub fn fgetxattr(t: &mut UThread, fd: Fd, nv: NameValue) -> SysResult {
     let target = xattr_target_fd(t, fd)?;
-    getxattr_on(t, target, name, value, size)
+    getxattr_on(t, target, nv)
 }
 
 /// listxattr(2) and llistxattr(2).
-pub fn listxattr(t: &mut UThread, p: u64, list: u64, size: u64, follow: bool) -> SysResult {
+pub fn listxattr(t: &mut UThread, p: UserCStr, list: UserSlice, follow: bool) -> SysResult {
     let target = xattr_target_path(t, p, follow)?;
-    listxattr_on(t, target, list, size)
+    listxattr_on(t, target, list)
 }
 
 /// flistxattr(2).
-pub fn flistxattr(t: &mut UThread, fd: u64, list: u64, size: u64) -> SysResult {
+pub fn flistxattr(t: &mut UThread, fd: Fd, list: UserSlice) -> SysResult {
     let target = xattr_target_fd(t, fd)?;
-    listxattr_on(t, target, list, size)
+    listxattr_on(t, target, list)
 }
 
 /// removexattr(2) and lremovexattr(2).
-pub fn removexattr(t: &mut UThread, p: u64, name: u64, follow: bool) -> SysResult {
+pub fn removexattr(t: &mut UThread, p: UserCStr, name: UserCStr, follow: bool) -> SysResult {
     let target = xattr_target_path(t, p, follow)?;
     removexattr_on(t, target, name)
 }
 
 /// fremovexattr(2).
-pub fn fremovexattr(t: &mut UThread, fd: u64, name: u64) -> SysResult {
+pub fn fremovexattr(t: &mut UThread, fd: Fd, name: UserCStr) -> SysResult {
     let target = xattr_target_fd(t, fd)?;
     removexattr_on(t, target, name)
 }
 
 // ---- statx ----
 
-const AT_NO_AUTOMOUNT: u64 = 0x800;
-const AT_STATX_SYNC_TYPE: u64 = 0x6000;
-const STATX_RESERVED: u64 = 0x8000_0000;
+const AT_NO_AUTOMOUNT: u32 = 0x800;
+const AT_STATX_SYNC_TYPE: u32 = 0x6000;
+const STATX_RESERVED: u32 = 0x8000_0000;
 /// STATX_TYPE .. STATX_BLOCKS.
 const STATX_BASIC_STATS: u32 = 0x7ff;
 const STATX_BTIME: u32 = 0x800;
@@ -393,25 +385,30 @@ impl StatxExtra {
 /// statx(2): the fields of stat(2) (`stx_mask` STATX_BASIC_STATS), with
 /// do_statx()'s checks: `EINVAL` for `STATX__RESERVED` in the mask, both
 /// sync flags at once, or an unknown flag.
-pub fn statx(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mask: u64, buf: u64) -> SysResult {
+pub fn statx(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    flags: u32,
+    request: u32,
+    buf: UserPtr<[u8; 256]>,
+) -> SysResult {
     // do_statx()'s checks come before the name's errors (EFAULT,
     // ENAMETOOLONG, ENOENT for ""), which surface at the lookup
-    if mask as u32 as u64 & STATX_RESERVED != 0 {
+    if request & STATX_RESERVED != 0 {
         return Err(Errno::EINVAL);
     }
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE {
         return Err(Errno::EINVAL);
     }
-    let known =
-        u64::from(AT_SYMLINK_NOFOLLOW) | AT_NO_AUTOMOUNT | u64::from(vfs::AT_EMPTY_PATH) | AT_STATX_SYNC_TYPE;
-    if flags as u32 as u64 & !known != 0 {
+    let known = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | vfs::AT_EMPTY_PATH | AT_STATX_SYNC_TYPE;
+    if flags & !known != 0 {
         return Err(Errno::EINVAL);
     }
-    let p = t.read_cstr(pathname, 4096)?;
-    if p.is_empty() && flags & u64::from(vfs::AT_EMPTY_PATH) == 0 {
+    let p = t.read_str(pathname, 4096)?;
+    if p.is_empty() && flags & vfs::AT_EMPTY_PATH == 0 {
         return Err(Errno::ENOENT);
     }
-    let request = mask as u32;
     let (st, x) = if p.is_empty() {
         if dirfd == DirFd::Cwd {
             let cwd = with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, b".", true))?;
@@ -421,14 +418,14 @@ pub fn statx(t: &mut UThread, dirfd: DirFd, pathname: u64, flags: u64, mask: u64
             (file.stat()?, StatxExtra::of(file.inode(), request))
         }
     } else {
-        let at = flags as u32 & AT_SYMLINK_NOFOLLOW;
+        let at = flags & AT_SYMLINK_NOFOLLOW;
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
         let inode = with_ctx(t, dirfd, |ctx, dir| ctx.lookup_at(dir, &p, at)).ok();
         (st, StatxExtra::of(inode.as_ref(), request))
     };
-    t.write_bytes(buf, &statx_bytes(&st, &x)).map(|_| 0)
+    t.write(buf, statx_bytes(&st, &x)).map(|_| 0)
 }
 
 /// `struct statx` (256 bytes) of `st` and `x`.
@@ -467,8 +464,8 @@ const MAX_RW_COUNT: u64 = 0x7fff_f000;
 /// One step of a copy (no lock is held across steps).
 const COPY_STEP: usize = 64 * 1024;
 
-fn read_off(t: &UThread, p: u64) -> Result<Option<u64>> {
-    if p == 0 { Ok(None) } else { t.read_u64(p).map(Some) }
+fn read_off(t: &UThread, p: UserPtr<u64>) -> Result<Option<u64>> {
+    p.non_null().map(|p| t.read(p)).transpose()
 }
 
 /// copy_file_range(2): generic_copy_file_checks() of Linux 6.1 (`EISDIR`,
@@ -477,15 +474,16 @@ fn read_off(t: &UThread, p: u64) -> Result<Option<u64>> {
 /// of one file `EINVAL`), the copy cut at the end of the input, in steps.
 pub fn copy_file_range(
     t: &mut UThread,
-    fd_in: u64,
-    off_in: u64,
-    fd_out: u64,
-    off_out: u64,
-    len: u64,
-    flags: u64,
+    fd_in: Fd,
+    off_in: UserPtr<u64>,
+    fd_out: Fd,
+    off_out: UserPtr<u64>,
+    len: usize,
+    flags: u32,
 ) -> SysResult {
-    let fin = t.file(fd_in)?;
-    let fout = t.file(fd_out)?;
+    let len = len as u64;
+    let fin = t.fd(fd_in)?;
+    let fout = t.fd(fd_out)?;
     for f in [&fin, &fout] {
         if f.status_flags() & vfs::O_PATH != 0 {
             return Err(Errno::EBADF);
@@ -555,13 +553,13 @@ pub fn copy_file_range(
     }
     if done > 0 {
         match pin {
-            Some(p) => t.write_u64(off_in, p + done)?,
+            Some(p) => t.write(off_in, p + done)?,
             None => {
                 fin.lseek((pos_in + done) as i64, vfs::SEEK_SET)?;
             }
         }
         match pout {
-            Some(p) => t.write_u64(off_out, p + done)?,
+            Some(p) => t.write(off_out, p + done)?,
             None => {
                 fout.lseek((pos_out + done) as i64, vfs::SEEK_SET)?;
             }
@@ -575,15 +573,15 @@ pub fn copy_file_range(
 /// mknodat(2): regular files, FIFOs, sockets and (with CAP_MKNOD) device
 /// nodes; `dev` is decoded as new_decode_dev() does. Linux's may_mknod()
 /// first: `EPERM` for a directory type, `EINVAL` for an unknown one.
-pub fn mknodat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64, dev: u64) -> SysResult {
-    let mode = mode as u32;
+/// `umode_t mode` (the low 16 bits reach the checks), `unsigned int dev`.
+pub fn mknodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, dev: u32) -> SysResult {
+    let mode = mode & 0xffff;
     match mode & vfs::S_IFMT {
         0 | vfs::S_IFREG | vfs::S_IFCHR | vfs::S_IFBLK | vfs::S_IFIFO | vfs::S_IFSOCK => {}
         vfs::S_IFDIR => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
     }
     let p = path(t, pathname)?;
-    let dev = dev as u32;
     let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
     let rdev = match mode & vfs::S_IFMT {
         vfs::S_IFCHR | vfs::S_IFBLK => vfs::makedev(major, minor),
@@ -598,26 +596,26 @@ pub fn mknodat(t: &mut UThread, dirfd: DirFd, pathname: u64, mode: u64, dev: u64
 
 // ---- fallocate ----
 
-const FALLOC_FL_KEEP_SIZE: u64 = 0x01;
-const FALLOC_FL_PUNCH_HOLE: u64 = 0x02;
-const FALLOC_FL_COLLAPSE_RANGE: u64 = 0x08;
-const FALLOC_FL_ZERO_RANGE: u64 = 0x10;
-const FALLOC_FL_INSERT_RANGE: u64 = 0x20;
-const FALLOC_FL_UNSHARE_RANGE: u64 = 0x40;
+const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
+const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
+const FALLOC_FL_COLLAPSE_RANGE: u32 = 0x08;
+const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+const FALLOC_FL_INSERT_RANGE: u32 = 0x20;
+const FALLOC_FL_UNSHARE_RANGE: u32 = 0x40;
 /// FALLOC_FL_SUPPORTED_MASK (with NO_HIDE_STALE, 0x04).
-const FALLOC_FL_SUPPORTED: u64 = 0x7f;
+const FALLOC_FL_SUPPORTED: u32 = 0x7f;
 
 /// fallocate(2): vfs_fallocate()'s checks in Linux 6.1's order, then what
 /// tmpfs's shmem_fallocate() has: mode 0 and `FALLOC_FL_KEEP_SIZE`
 /// reserve pages, `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE` makes
 /// holes; other modes `EOPNOTSUPP`.
-pub fn fallocate(t: &mut UThread, fd: u64, mode: u64, offset: u64, len: u64) -> SysResult {
-    let file = t.file(fd)?;
+pub fn fallocate(t: &mut UThread, fd: Fd, mode: i32, off: i64, ln: i64) -> SysResult {
+    let file = t.fd(fd)?;
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    let mode = mode as u32 as u64;
-    let (off, ln) = (offset as i64, len as i64);
+    let mode = mode as u32;
+    let (offset, len) = (off as u64, ln as u64);
     if off < 0 || ln <= 0 {
         return Err(Errno::EINVAL);
     }
@@ -673,8 +671,11 @@ pub fn fallocate(t: &mut UThread, fd: u64, mode: u64, offset: u64, len: u64) -> 
 /// O_PATH fd, `ESPIPE` for a pipe or FIFO, `EINVAL` for a negative length
 /// or an unknown advice (0..=5: NORMAL, RANDOM, SEQUENTIAL, WILLNEED,
 /// DONTNEED, NOREUSE); otherwise nothing to do, 0.
-pub fn fadvise64(t: &mut UThread, fd: u64, _offset: u64, len: u64, advice: u64) -> SysResult {
-    let file = t.file(fd)?;
+///
+/// `size_t len` becomes a `loff_t` (ksys_fadvise64_64): a huge one is
+/// negative.
+pub fn fadvise64(t: &mut UThread, fd: Fd, _offset: i64, len: usize, advice: i32) -> SysResult {
+    let file = t.fd(fd)?;
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }

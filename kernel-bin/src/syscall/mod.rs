@@ -40,26 +40,26 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
     let r: SysResult = match n as usize {
         nr::READ => fs::read(t, a.fd(0), a.buf(1, 2)),
         nr::WRITE => fs::write(t, a.fd(0), a.buf(1, 2)),
-        nr::READV => fs::readv(t, a.fd(0), a.ptr(1), a[2]),
-        nr::WRITEV => fs::writev(t, a.fd(0), a.ptr(1), a[2]),
+        nr::READV => fs::readv(t, a.fd(0), a.ptr(1), a.raw(2)),
+        nr::WRITEV => fs::writev(t, a.fd(0), a.ptr(1), a.raw(2)),
         nr::PREAD64 => fs::pread(t, a.fd(0), a.buf(1, 2), a.long(3)),
         nr::PWRITE64 => fs::pwrite(t, a.fd(0), a.buf(1, 2), a.long(3)),
         nr::OPEN => fs::openat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
         nr::OPENAT => fs::openat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
         nr::CREAT => fs::openat(t, fs::AT_FDCWD, a.cstr(0), 0o1101, a.uint(1)),
         nr::CLOSE => fs::close(t, a.fd(0)),
-        nr::SENDFILE => fs::sendfile(t, a[0], a[1], a[2], a[3]),
+        nr::SENDFILE => fs::sendfile(t, a.fd(0), a.fd(1), a.ptr(2), a.len(3)),
         nr::CLOSE_RANGE => fs::close_range(t, a.uint(0), a.uint(1), a.uint(2)),
         nr::LSEEK => fs::lseek(t, a.fd(0), a.long(1), a.uint(2)),
         nr::FSTAT => fs::fstat(t, a.fd(0), a.ptr(1)),
         nr::STAT => fs::fstatat(t, fs::AT_FDCWD, a.cstr(0), a.ptr(1), 0),
         nr::LSTAT => fs::fstatat(t, fs::AT_FDCWD, a.cstr(0), a.ptr(1), fs::AT_SYMLINK_NOFOLLOW),
         nr::NEWFSTATAT => fs::fstatat(t, a.dirfd(0), a.cstr(1), a.ptr(2), a.uint(3)),
-        nr::STATX => fs_extra::statx(t, a.dirfd(0), a[1], a[2], a[3], a[4]),
-        nr::GETDENTS64 => fs::getdents64(t, a.fd(0), UserSlice::new(a[1], a.uint(2) as usize)),
-        nr::IOCTL => fs::ioctl(t, a[0], a[1], a[2]),
-        nr::FCNTL => fs::fcntl(t, a.fd(0), a.uint(1), a[2]),
-        nr::FLOCK => crate::locks::flock(t, a[0], a[1]),
+        nr::STATX => fs_extra::statx(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3), a.ptr(4)),
+        nr::GETDENTS64 => fs::getdents64(t, a.fd(0), UserSlice::new(a.raw(1), a.uint(2) as usize)),
+        nr::IOCTL => fs::ioctl(t, a.fd(0), a.uint(1), a.raw(2)),
+        nr::FCNTL => fs::fcntl(t, a.fd(0), a.uint(1), a.raw(2)),
+        nr::FLOCK => crate::locks::flock(t, a.fd(0), a.uint(1)),
         nr::DUP => fs::dup(t, a.fd(0)),
         nr::DUP2 => fs::dup2(t, a.fd(0), a.fd(1)),
         nr::DUP3 => fs::dup3(t, a.fd(0), a.fd(1), a.uint(2)),
@@ -76,8 +76,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RENAME => fs::renameat(t, (fs::AT_FDCWD, a.cstr(0)), (fs::AT_FDCWD, a.cstr(1)), 0),
         nr::RENAMEAT => fs::renameat(t, a.at(0), a.at(2), 0),
         nr::RENAMEAT2 => fs::renameat(t, a.at(0), a.at(2), a.uint(4)),
-        nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a.cstr(0), a[1], a.int(2)),
-        nr::READLINKAT => fs::readlinkat(t, a.dirfd(0), a.cstr(1), a[2], a.int(3)),
+        nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a.cstr(0), a.ptr(1), a.int(2)),
+        nr::READLINKAT => fs::readlinkat(t, a.dirfd(0), a.cstr(1), a.ptr(2), a.int(3)),
         nr::SYMLINK => fs::symlinkat(t, a.cstr(0), fs::AT_FDCWD, a.cstr(1)),
         nr::SYMLINKAT => fs::symlinkat(t, a.cstr(0), a.dirfd(1), a.cstr(2)),
         nr::LINK => fs::linkat(t, (fs::AT_FDCWD, a.cstr(0)), (fs::AT_FDCWD, a.cstr(1)), 0),
@@ -95,8 +95,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         }
         nr::FCHOWNAT => fs::fchownat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3), a.uint(4)),
         nr::UTIMENSAT => fs::utimensat(t, a.dirfd(0), a.cstr(1), a.ptr(2), a.uint(3)),
-        nr::STATFS => fs::statfs(t, a.cstr(0), a[1]),
-        nr::FSTATFS => fs::fstatfs(t, a.fd(0), a[1]),
+        nr::STATFS => fs::statfs(t, a.cstr(0), a.ptr(1)),
+        nr::FSTATFS => fs::fstatfs(t, a.fd(0), a.ptr(1)),
         nr::FTRUNCATE => fs::ftruncate(t, a.fd(0), a.long(1)),
         nr::TRUNCATE => fs::truncate(t, a.cstr(0), a.long(1)),
         nr::UMASK => fs::umask(t, a.uint(0)),
@@ -105,23 +105,25 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SYNC => Ok(0),
         nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
-        nr::MKNOD => fs_extra::mknodat(t, fs::AT_FDCWD, a[0], a[1], a[2]),
-        nr::SETXATTR => fs_extra::setxattr(t, a[0], a[1], a[2], a[3], a[4], true),
-        nr::LSETXATTR => fs_extra::setxattr(t, a[0], a[1], a[2], a[3], a[4], false),
-        nr::FSETXATTR => fs_extra::fsetxattr(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::GETXATTR => fs_extra::getxattr(t, a[0], a[1], a[2], a[3], true),
-        nr::LGETXATTR => fs_extra::getxattr(t, a[0], a[1], a[2], a[3], false),
-        nr::FGETXATTR => fs_extra::fgetxattr(t, a[0], a[1], a[2], a[3]),
-        nr::LISTXATTR => fs_extra::listxattr(t, a[0], a[1], a[2], true),
-        nr::LLISTXATTR => fs_extra::listxattr(t, a[0], a[1], a[2], false),
-        nr::FLISTXATTR => fs_extra::flistxattr(t, a[0], a[1], a[2]),
-        nr::REMOVEXATTR => fs_extra::removexattr(t, a[0], a[1], true),
-        nr::LREMOVEXATTR => fs_extra::removexattr(t, a[0], a[1], false),
-        nr::FREMOVEXATTR => fs_extra::fremovexattr(t, a[0], a[1]),
-        nr::MKNODAT => fs_extra::mknodat(t, a.dirfd(0), a[1], a[2], a[3]),
-        nr::FADVISE64 => fs_extra::fadvise64(t, a[0], a[1], a[2], a[3]),
-        nr::FALLOCATE => fs_extra::fallocate(t, a[0], a[1], a[2], a[3]),
-        nr::COPY_FILE_RANGE => fs_extra::copy_file_range(t, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::MKNOD => fs_extra::mknodat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
+        nr::SETXATTR => fs_extra::setxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), a.int(4), true),
+        nr::LSETXATTR => fs_extra::setxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), a.int(4), false),
+        nr::FSETXATTR => fs_extra::fsetxattr(t, a.fd(0), (a.cstr(1), a.buf(2, 3)), a.int(4)),
+        nr::GETXATTR => fs_extra::getxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), true),
+        nr::LGETXATTR => fs_extra::getxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), false),
+        nr::FGETXATTR => fs_extra::fgetxattr(t, a.fd(0), (a.cstr(1), a.buf(2, 3))),
+        nr::LISTXATTR => fs_extra::listxattr(t, a.cstr(0), a.buf(1, 2), true),
+        nr::LLISTXATTR => fs_extra::listxattr(t, a.cstr(0), a.buf(1, 2), false),
+        nr::FLISTXATTR => fs_extra::flistxattr(t, a.fd(0), a.buf(1, 2)),
+        nr::REMOVEXATTR => fs_extra::removexattr(t, a.cstr(0), a.cstr(1), true),
+        nr::LREMOVEXATTR => fs_extra::removexattr(t, a.cstr(0), a.cstr(1), false),
+        nr::FREMOVEXATTR => fs_extra::fremovexattr(t, a.fd(0), a.cstr(1)),
+        nr::MKNODAT => fs_extra::mknodat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
+        nr::FADVISE64 => fs_extra::fadvise64(t, a.fd(0), a.long(1), a.len(2), a.int(3)),
+        nr::FALLOCATE => fs_extra::fallocate(t, a.fd(0), a.int(1), a.long(2), a.long(3)),
+        nr::COPY_FILE_RANGE => {
+            fs_extra::copy_file_range(t, a.fd(0), a.ptr(1), a.fd(2), a.ptr(3), a.len(4), a.uint(5))
+        }
         nr::POLL => poll::poll(t, a.ptr(0), a.uint(1), a.int(2)),
         nr::PPOLL => poll::ppoll(t, a.ptr(0), a.uint(1), a.ptr(2), a.ptr(3), a.len(4)),
         nr::SELECT => poll::select(t, a.int(0), [a.ptr(1), a.ptr(2), a.ptr(3)], a.ptr(4)),
@@ -360,11 +362,6 @@ impl UThread {
         self.write_slice(addr, data)
     }
 
-    /// Reads a `u64`.
-    pub fn read_u64(&self, addr: u64) -> Result<u64> {
-        self.read(UserPtr::new(addr))
-    }
-
     /// Writes a `u64`.
     pub fn write_u64(&self, addr: u64, v: u64) -> Result<()> {
         self.write(UserPtr::new(addr), v)
@@ -397,12 +394,6 @@ impl UThread {
     /// The open file behind `fd` (`EBADF`).
     pub fn fd(&self, fd: Fd) -> Result<Arc<dyn vfs::File>> {
         self.files()?.lock().get(fd.get())
-    }
-
-    /// The open file behind a raw register holding an fd: `unsigned int`,
-    /// so its low 32 bits ([`linux_abi::args::Args::fd`]).
-    pub fn file(&self, fd: u64) -> Result<Arc<dyn vfs::File>> {
-        self.fd(Fd(fd as u32))
     }
 
     /// The RLIMIT_NOFILE soft limit.
