@@ -23,6 +23,7 @@ use crate::uthread::UThread;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use linux_abi::args::{UserCStr, UserPtr};
 use linux_abi::{Errno, Result};
 use spin::Once;
 use vfs::{File, Inode, RamFile};
@@ -44,9 +45,9 @@ fn creds(t: &UThread) -> (u32, u32, vfs::Cred) {
 
 // ----- memfd -----
 
-const MFD_CLOEXEC: u64 = 1;
-const MFD_ALLOW_SEALING: u64 = 2;
-const MFD_HUGETLB: u64 = 4;
+const MFD_CLOEXEC: u32 = 1;
+const MFD_ALLOW_SEALING: u32 = 2;
+const MFD_HUGETLB: u32 = 4;
 /// MFD_NAME_MAX_LEN of mm/memfd.c: the name without "memfd:" and its NUL.
 const MFD_NAME_MAX: usize = 249;
 
@@ -108,7 +109,7 @@ pub fn memfd_link(file: &dyn File) -> Option<Vec<u8>> {
 /// memfd_create(2) as Linux 6.1's mm/memfd.c: unknown flags and
 /// `MFD_HUGETLB` (no huge pages here) `EINVAL`, a name longer than 249
 /// bytes `EINVAL`, a bad name pointer `EFAULT`.
-pub fn memfd_create(t: &mut UThread, name: u64, flags: u64) -> SysResult {
+pub fn memfd_create(t: &mut UThread, name: UserCStr, flags: u32) -> SysResult {
     if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -116,7 +117,7 @@ pub fn memfd_create(t: &mut UThread, name: u64, flags: u64) -> SysResult {
         log::info!("pid {}: memfd_create MFD_HUGETLB unsupported (no huge pages): EINVAL", t.pid);
         return Err(Errno::EINVAL);
     }
-    let name = match t.read_cstr(name, MFD_NAME_MAX + 1) {
+    let name = match t.read_str(name, MFD_NAME_MAX + 1) {
         Ok(n) => n,
         Err(Errno::ENAMETOOLONG) => return Err(Errno::EINVAL),
         Err(e) => return Err(e),
@@ -163,21 +164,21 @@ pub fn get_seals(file: &Arc<dyn File>) -> SysResult {
 // ----- System V shared memory -----
 
 const IPC_PRIVATE: i32 = 0;
-const IPC_CREAT: u64 = 0o1000;
-const IPC_EXCL: u64 = 0o2000;
-const IPC_RMID: u64 = 0;
-const IPC_SET: u64 = 1;
-const IPC_STAT: u64 = 2;
-const IPC_INFO: u64 = 3;
-const SHM_LOCK: u64 = 11;
-const SHM_UNLOCK: u64 = 12;
-const SHM_STAT: u64 = 13;
-const SHM_INFO: u64 = 14;
-const SHM_STAT_ANY: u64 = 15;
-const SHM_RDONLY: u64 = 0o10000;
-const SHM_RND: u64 = 0o20000;
-const SHM_REMAP: u64 = 0o40000;
-const SHM_EXEC: u64 = 0o100000;
+const IPC_CREAT: i32 = 0o1000;
+const IPC_EXCL: i32 = 0o2000;
+const IPC_RMID: i32 = 0;
+const IPC_SET: i32 = 1;
+const IPC_STAT: i32 = 2;
+const IPC_INFO: i32 = 3;
+const SHM_LOCK: i32 = 11;
+const SHM_UNLOCK: i32 = 12;
+const SHM_STAT: i32 = 13;
+const SHM_INFO: i32 = 14;
+const SHM_STAT_ANY: i32 = 15;
+const SHM_RDONLY: i32 = 0o10000;
+const SHM_RND: i32 = 0o20000;
+const SHM_REMAP: i32 = 0o40000;
+const SHM_EXEC: i32 = 0o100000;
 /// Mode bits shown by IPC_STAT: marked for removal, locked.
 const SHM_DEST: u32 = 0o1000;
 const SHM_LOCKED: u32 = 0o2000;
@@ -301,8 +302,9 @@ impl Segments {
 /// `IPC_CREAT | IPC_EXCL` is `EEXIST`, a size larger than the segment
 /// `EINVAL`, then `EACCES`; a missing key without `IPC_CREAT` is
 /// `ENOENT`; a size outside SHMMIN..SHMMAX `EINVAL`; no free id `ENOSPC`.
-pub fn shmget(t: &mut UThread, key: u64, size: u64, flags: u64) -> SysResult {
-    let key = key as i32;
+/// `key_t key, size_t size, int shmflg`.
+pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
+    let size = size as u64;
     let (euid, egid, cred) = creds(t);
     let root = cred.is_root();
     let mut segs = SEGMENTS.lock();
@@ -372,10 +374,11 @@ pub fn shmget(t: &mut UThread, key: u64, size: u64, flags: u64) -> SysResult {
 /// would put it; `SHM_RDONLY` maps it read-only. Without `SHM_REMAP` an
 /// address range already in use is `EINVAL`. `EACCES` without the
 /// permissions the mapping needs.
-pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
+/// `int shmid, char *shmaddr, int shmflg`.
+pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResult {
     use vm::abi::{MAP_FIXED, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE};
     let (euid, egid, cred) = creds(t);
-    let mut addr = addr;
+    let mut addr = addr.addr();
     if addr == 0 && flags & SHM_REMAP != 0 {
         // do_shmat: SHM_REMAP needs an address
         return Err(Errno::EINVAL);
@@ -392,7 +395,7 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
     // are freed here, not under them
     let keep: Arc<FilePages>;
     let mut segs = SEGMENTS.lock();
-    let (index, s) = segs.get(id as i32)?;
+    let (index, s) = segs.get(id)?;
     let (want, mut prot) = if flags & SHM_RDONLY != 0 { (4, PROT_READ) } else { (6, PROT_READ | PROT_WRITE) };
     if flags & SHM_EXEC != 0 {
         prot |= PROT_EXEC;
@@ -435,7 +438,8 @@ pub fn shmat(t: &mut UThread, id: u64, addr: u64, flags: u64) -> SysResult {
 /// shmdt(2): unmaps the attachment starting at `addr` (every mapping of
 /// that segment from there to its size, as Linux); `EINVAL` when no
 /// attachment starts there.
-pub fn shmdt(t: &mut UThread, addr: u64) -> SysResult {
+pub fn shmdt(t: &mut UThread, addr: UserPtr<u8>) -> SysResult {
+    let addr = addr.addr();
     if !addr.is_multiple_of(4096) {
         return Err(Errno::EINVAL);
     }
@@ -501,10 +505,11 @@ fn shmid_ds(s: &Segment) -> [u8; 112] {
 /// IPC_INFO, SHM_INFO, SHM_LOCK/SHM_UNLOCK, with Linux's permission rules
 /// (`EACCES` to read without read permission, `EPERM` to change or remove
 /// without being the owner, creator or root); other commands `EINVAL`.
-pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
+/// `int shmid, int cmd, struct shmid_ds *buf`.
+pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult {
     let (euid, egid, cred) = creds(t);
     let root = cred.is_root();
-    let id = id as i32;
+    let buf = buf.addr();
     let cmd = cmd & !0x100; // IPC_64
     // a removed segment's own page reference, dropped after the lock
     let mut removed = None;
@@ -527,7 +532,7 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
                 b[8..16].copy_from_slice(&tot.to_le_bytes());
             }
             let len = if cmd == IPC_INFO { 72 } else { 48 };
-            t.write_bytes(buf, &b[..len]).map(|_| highest as isize)
+            t.write_slice(buf, &b[..len]).map(|_| highest as isize)
         }
         IPC_STAT | SHM_STAT | SHM_STAT_ANY => {
             let found = if cmd == IPC_STAT {
@@ -542,7 +547,7 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
                         Err(Errno::EACCES)
                     } else {
                         let ret = if cmd == IPC_STAT { 0 } else { s.seq * SEQ_MULTIPLIER + index };
-                        t.write_bytes(buf, &shmid_ds(s)).map(|_| ret as isize)
+                        t.write_slice(buf, &shmid_ds(s)).map(|_| ret as isize)
                     }
                 }
             }
@@ -550,7 +555,7 @@ pub fn shmctl(t: &mut UThread, id: u64, cmd: u64, buf: u64) -> SysResult {
         IPC_SET | IPC_RMID | SHM_LOCK | SHM_UNLOCK => {
             // shmctl_down copies the whole shmid64_ds in before it looks
             // the id up: a bad buffer is EFAULT whatever the id
-            let set = if cmd == IPC_SET { Some(t.read_bytes(buf, 112)) } else { None };
+            let set = if cmd == IPC_SET { Some(t.read(UserPtr::<[u8; 112]>::new(buf))) } else { None };
             let fault = match &set {
                 Some(Err(e)) => Some(*e),
                 _ => None,
