@@ -8,6 +8,8 @@ use crate::proc::{Hooks, table};
 use crate::syscall::SysResult;
 use crate::uthread::{self, Flow, UThread};
 use alloc::vec::Vec;
+use linux_abi::abi::Iovec;
+use linux_abi::args::UserPtr;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
@@ -697,14 +699,21 @@ fn read_iovecs(t: &UThread, addr: u64, cnt: u64) -> Result<Vec<(u64, u64)>> {
 /// between the caller's iovecs and process `pid`'s, which the caller must
 /// be allowed to ptrace-attach to (`EPERM`); the bytes copied, stopping at
 /// the first remote fault (`EFAULT` if none was).
-pub fn process_vm(t: &mut UThread, a: [u64; 6], write: bool) -> SysResult {
-    let [pid, liov, lcnt, riov, rcnt, flags] = a;
+///
+/// `pid_t pid`, two (`struct iovec *`, `unsigned long` count) pairs,
+/// `unsigned long flags`.
+pub fn process_vm(
+    t: &mut UThread,
+    pid: i32,
+    [(liov, lcnt), (riov, rcnt)]: [(UserPtr<Iovec>, u64); 2],
+    flags: u64,
+    write: bool,
+) -> SysResult {
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
-    let local = read_iovecs(t, liov, lcnt)?;
-    let remote = read_iovecs(t, riov, rcnt)?;
-    let pid = pid as i32;
+    let local = read_iovecs(t, liov.addr(), lcnt)?;
+    let remote = read_iovecs(t, riov.addr(), rcnt)?;
     let tgid =
         u32::try_from(pid).ok().filter(|&p| p != 0).and_then(|p| table().tgid(p)).ok_or(Errno::ESRCH)?;
     table().ptrace_may_access(t.tid, tgid, pt::CredMode::Real)?;

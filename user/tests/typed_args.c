@@ -15,8 +15,21 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/xattr.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
 
 #define HI (1UL << 32)
+/* <linux/futex.h> and <asm/prctl.h> (not in musl) */
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define FUTEX_WAKE_PRIVATE 129
+#define ARCH_GET_FS 0x1003
 #define KADDR ((void *)0xffff800000000000UL)
 
 static int tmpfile_with(const char *s) {
@@ -373,6 +386,121 @@ KT_CASE(getrandom_flags_and_rusage_who_take_the_low_half) {
     KT_SYS_RET(syscall(SYS_alarm, 100), 0);
     KT_SYS_RET(syscall(SYS_alarm, HI), 100);
     KT_SYS_RET(syscall(SYS_alarm, 0), 0);
+}
+
+KT_CASE(poll_futex_prctl_take_int_and_unsigned_int_halves) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(write(p[1], "x", 1), 1);
+    /* poll's nfds is an unsigned int, its timeout an int */
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    KT_SYS_RET(syscall(SYS_poll, &pf, HI | 1, HI), 1);
+    KT_EQ(pf.revents, POLLIN);
+    struct timespec ts = {0, 0};
+    pf.revents = 0;
+    KT_SYS_RET(syscall(SYS_ppoll, &pf, HI | 1, &ts, NULL, 8), 1);
+    KT_EQ(pf.revents, POLLIN);
+    KT_SYS_ERR(syscall(SYS_poll, KADDR, 1, 0), EFAULT);
+    /* epoll: int fds, op and maxevents */
+    int ep = KT_SYS_OK(syscall(SYS_epoll_create1, HI | EPOLL_CLOEXEC));
+    KT_SYS_RET(fcntl(ep, F_GETFD), FD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0x1122334455667788ULL};
+    KT_SYS_RET(syscall(SYS_epoll_ctl, HI | ep, HI | EPOLL_CTL_ADD, HI | p[0], &ev), 0);
+    struct epoll_event out[2];
+    memset(out, 0, sizeof out);
+    KT_SYS_RET(syscall(SYS_epoll_wait, HI | ep, out, HI | 2, HI), 1);
+    KT_EQ(out[0].events, EPOLLIN);
+    KT_EQ(out[0].data.u64, 0x1122334455667788ULL);
+    KT_SYS_ERR(syscall(SYS_epoll_ctl, ep, EPOLL_CTL_MOD, p[0], KADDR), EFAULT);
+    close(ep);
+    /* futex's op is an int: the high half is ignored (was ENOSYS) */
+    unsigned int word = 5;
+    KT_SYS_RET(syscall(SYS_futex, &word, HI | FUTEX_WAKE, 1, NULL, NULL, 0), 0);
+    KT_SYS_RET(syscall(SYS_futex, &word, HI | FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0), 0);
+    /* val is a u32: the high half does not make the values differ */
+    struct timespec zero = {0, 0};
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_WAIT, HI | 5, &zero, NULL, 0), ETIMEDOUT);
+    KT_SYS_ERR(syscall(SYS_futex, &word, FUTEX_WAIT, HI | 6, &zero, NULL, 0), EAGAIN);
+    KT_SYS_ERR(syscall(SYS_futex, &word, HI | 77, 1, NULL, NULL, 0), ENOSYS);
+    /* prctl's and arch_prctl's option is an int (was EINVAL) */
+    KT_SYS_RET(syscall(SYS_prctl, HI | PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+    char name[16] = {0}, want[16] = {0};
+    KT_SYS_RET(syscall(SYS_prctl, PR_GET_NAME, want, 0, 0, 0), 0);
+    KT_SYS_RET(syscall(SYS_prctl, HI | PR_GET_NAME, name, 0, 0, 0), 0);
+    KT_NE(want[0], 0);
+    KT_EQ(strcmp(name, want), 0);
+    unsigned long fs = 0;
+    KT_SYS_RET(syscall(SYS_arch_prctl, HI | ARCH_GET_FS, &fs), 0);
+    KT_NE(fs, 0);
+    KT_SYS_ERR(syscall(SYS_arch_prctl, ARCH_GET_FS, KADDR), EFAULT);
+    /* eventfd2's count is an unsigned int, its flags an int */
+    int e = KT_SYS_OK(syscall(SYS_eventfd2, HI | 7, HI | EFD_CLOEXEC));
+    unsigned long long v = 0;
+    KT_SYS_RET(read(e, &v, 8), 8);
+    KT_EQ(v, 7);
+    KT_SYS_RET(fcntl(e, F_GETFD), FD_CLOEXEC);
+    close(e);
+    /* socket calls: int fds, levels and names, an unsigned int flag */
+    int sv[2];
+    KT_SYS_RET(syscall(SYS_socketpair, HI | AF_UNIX, HI | SOCK_STREAM, HI, sv), 0);
+    struct timeval tv = {3, 0}, got = {0, 0};
+    socklen_t len = sizeof got;
+    KT_SYS_RET(syscall(SYS_setsockopt, HI | sv[0], HI | SOL_SOCKET, HI | SO_RCVTIMEO, &tv, HI | sizeof tv), 0);
+    KT_SYS_RET(syscall(SYS_getsockopt, HI | sv[0], HI | SOL_SOCKET, HI | SO_RCVTIMEO, &got, &len), 0);
+    KT_EQ(got.tv_sec, 3);
+    KT_EQ(len, sizeof tv);
+    KT_SYS_RET(syscall(SYS_sendto, HI | sv[0], "ab", 2, HI | MSG_DONTWAIT, NULL, 0), 2);
+    char b[4] = {0};
+    KT_SYS_RET(syscall(SYS_recvfrom, HI | sv[1], b, sizeof b, HI | MSG_DONTWAIT, NULL, NULL), 2);
+    KT_EQ(b[1], 'b');
+    KT_SYS_RET(syscall(SYS_shutdown, HI | sv[0], HI | SHUT_WR), 0);
+    KT_SYS_RET(recv(sv[1], b, sizeof b, 0), 0);
+    close(sv[0]);
+    close(sv[1]);
+    close(p[0]);
+    close(p[1]);
+}
+
+KT_CASE(xattr_copy_range_and_memfd_flags_take_the_low_half) {
+    int fd = KT_SYS_OK(tmpfile_with("abc"));
+    /* xattr flags are an int: HI | XATTR_CREATE is XATTR_CREATE (was EINVAL) */
+    KT_SYS_RET(syscall(SYS_fsetxattr, HI | fd, "trusted.t", "v", 1, HI | XATTR_CREATE), 0);
+    KT_SYS_ERR(syscall(SYS_fsetxattr, fd, "trusted.t", "w", 1, HI | XATTR_CREATE), EEXIST);
+    KT_SYS_ERR(syscall(SYS_fsetxattr, fd, "trusted.t", "w", 1, HI | 4), EINVAL);
+    char v[4] = {0};
+    KT_SYS_RET(syscall(SYS_fgetxattr, HI | fd, "trusted.t", v, sizeof v), 1);
+    KT_EQ(v[0], 'v');
+    KT_SYS_ERR(syscall(SYS_fgetxattr, fd, "trusted.t", KADDR, sizeof v), EFAULT);
+    KT_SYS_RET(syscall(SYS_fremovexattr, HI | fd, "trusted.t"), 0);
+    /* copy_file_range's flags are an unsigned int (was EINVAL) */
+    int out = KT_SYS_OK(tmpfile_with(""));
+    loff_t in_off = 1;
+    KT_SYS_RET(syscall(SYS_copy_file_range, HI | fd, &in_off, HI | out, NULL, 2, HI), 2);
+    KT_EQ(in_off, 3);
+    KT_SYS_ERR(syscall(SYS_copy_file_range, fd, &in_off, out, NULL, 2, 1), EINVAL);
+    char b[4] = {0};
+    KT_SYS_RET(pread(out, b, sizeof b, 0), 2);
+    KT_EQ(b[0], 'b');
+    /* sendfile: int fds, a loff_t pointer */
+    off_t so = 0;
+    KT_SYS_RET(syscall(SYS_sendfile, HI | out, HI | fd, &so, 1), 1);
+    KT_EQ(so, 1);
+    KT_SYS_ERR(syscall(SYS_sendfile, out, fd, KADDR, 1), EFAULT);
+    /* memfd_create's flags are an unsigned int (was EINVAL) */
+    int m = KT_SYS_OK(syscall(SYS_memfd_create, "typed", HI | MFD_CLOEXEC));
+    KT_SYS_RET(fcntl(m, F_GETFD), FD_CLOEXEC);
+    KT_SYS_ERR(syscall(SYS_memfd_create, "typed", HI | 0x100), EINVAL);
+    close(m);
+    /* shm: int ids, flags and commands (a high half of cmd was EINVAL) */
+    int id = KT_SYS_OK(syscall(SYS_shmget, IPC_PRIVATE, 4096, HI | IPC_CREAT | 0600));
+    struct shmid_ds ds;
+    KT_SYS_RET(syscall(SYS_shmctl, HI | id, HI | IPC_STAT, &ds), 0);
+    KT_EQ(ds.shm_segsz, 4096);
+    KT_SYS_ERR(syscall(SYS_shmctl, id, IPC_STAT, KADDR), EFAULT);
+    KT_SYS_RET(syscall(SYS_shmctl, id, HI | IPC_RMID, NULL), 0);
+    KT_SYS_ERR(syscall(SYS_shmctl, id, IPC_STAT, &ds), EINVAL);
+    close(out);
+    close(fd);
 }
 
 KT_MAIN()

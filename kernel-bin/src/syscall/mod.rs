@@ -168,7 +168,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETRESGID => task::getresids(t, true, [a.ptr(0), a.ptr(1), a.ptr(2)]),
         nr::GETRUSAGE => task::getrusage(t, a.int(0), a.ptr(1)),
         nr::TIMES => task::times(t, a.ptr(0)),
-        nr::PTRACE => crate::ptrace::sys_ptrace(t, a[0], a[1], a[2], a[3]),
+        nr::PTRACE => crate::ptrace::sys_ptrace(t, a.raw(0), a.raw(1), a.raw(2), a.raw(3)),
         nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a.raw(0)).map(|p| p as isize),
         // no call here restarts through a restart block, so a thread's block
         // is always Linux's do_no_restart_syscall
@@ -212,7 +212,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
             if table().with_process(t.pid, |p| p.threads().len()) == Some(1) {
                 crate::proc::note_exit(t.pid, ChildStatus::exited(a.int(0)));
             }
-            table().exit_thread(t.tid, a[0] as i32, &Hooks);
+            table().exit_thread(t.tid, a.int(0), &Hooks);
             return (Flow::Exit, None);
         }
         nr::EXIT_GROUP => {
@@ -236,7 +236,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::NANOSLEEP => time::nanosleep(t, 1, 0, a.ptr(0), a.ptr(1)),
         nr::CLOCK_NANOSLEEP => time::nanosleep(t, a.uint(0), a.uint(1), a.ptr(2), a.ptr(3)),
         nr::FUTEX => crate::futex::sys_futex(t, a.ptr(0), a.int(1), a.uint(2), a.ptr(3), a.ptr(4), a.uint(5)),
-        nr::REBOOT => time::reboot(t, a[0], a[1], a[2]),
+        nr::REBOOT => time::reboot(t, a.int(0), a.int(1), a.uint(2)),
         nr::CAPGET => task::capget(t, a.ptr(0), a.ptr(1)),
         nr::CAPSET => task::capset(t, a.ptr(0), a.ptr(1)),
         nr::MLOCK => mm::mlock(t, a.raw(0), a.len(1), 0),
@@ -244,12 +244,14 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MLOCKALL => mm::mlockall(t, a.uint(0)),
         nr::MUNLOCKALL => mm::munlockall(t),
         nr::SETTIMEOFDAY => time::settimeofday(t, a.ptr(0), a.ptr(1)),
-        nr::SETHOSTNAME => time::sethostname(t, a[0], a[1]),
+        nr::SETHOSTNAME => time::sethostname(t, a.ptr(0), a.int(1)),
         nr::CLOCK_SETTIME => time::clock_settime(t, a.uint(0), a.ptr(1)),
         nr::UNSHARE => task::unshare(t, a.raw(0)),
-        nr::PROCESS_VM_READV => crate::ptrace::process_vm(t, a.0, false),
-        nr::PROCESS_VM_WRITEV => crate::ptrace::process_vm(t, a.0, true),
-        nr::MEMBARRIER => time::membarrier(t, a[0], a[1], a[2]),
+        nr::PROCESS_VM_READV | nr::PROCESS_VM_WRITEV => {
+            let iovs = [(a.ptr(1), a.raw(2)), (a.ptr(3), a.raw(4))];
+            crate::ptrace::process_vm(t, a.int(0), iovs, a.raw(5), n as usize == nr::PROCESS_VM_WRITEV)
+        }
+        nr::MEMBARRIER => time::membarrier(t, a.int(0), a.uint(1), a.int(2)),
         nr::MLOCK2 => mm::mlock(t, a.raw(0), a.len(1), a.int(2)),
         nr::FUTEX_WAITV => {
             crate::futex::sys_futex_waitv(t, a.ptr(0), a.uint(1), a.uint(2), a.ptr(3), a.int(4))

@@ -10,16 +10,15 @@ use process::cputime::Side;
 /// sethostname(2): `EPERM` without CAP_SYS_ADMIN, then `EINVAL` for a
 /// length (an `int`) below 0 or above 64, then `EFAULT`; the name is taken
 /// up to its first NUL byte.
-pub fn sethostname(t: &mut UThread, name: u64, len: u64) -> SysResult {
+pub fn sethostname(t: &mut UThread, name: UserPtr<u8>, len: i32) -> SysResult {
     let root = crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false);
     if !root {
         return Err(Errno::EPERM);
     }
-    let len = len as i32;
     if !(0..=64).contains(&len) {
         return Err(Errno::EINVAL);
     }
-    let bytes = t.read_bytes(name, len as usize)?;
+    let bytes = t.read_slice(UserSlice::new(name.addr(), len as usize))?;
     // a name stops at its first NUL, as uname's C string does
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     let mut new = alloc::vec::Vec::new();
@@ -206,13 +205,14 @@ pub fn nanosleep(
     }
 }
 
-const LINUX_REBOOT_MAGIC1: u64 = 0xfee1_dead;
-const LINUX_REBOOT_CMD_POWER_OFF: u64 = 0x4321_fedc;
-const LINUX_REBOOT_CMD_RESTART: u64 = 0x0123_4567;
-const LINUX_REBOOT_CMD_HALT: u64 = 0xcdef_0123;
+const LINUX_REBOOT_MAGIC1: i32 = 0xfee1_dead_u32 as i32;
+const LINUX_REBOOT_CMD_POWER_OFF: u32 = 0x4321_fedc;
+const LINUX_REBOOT_CMD_RESTART: u32 = 0x0123_4567;
+const LINUX_REBOOT_CMD_HALT: u32 = 0xcdef_0123;
 
-/// reboot(2): power-off, halt and restart end QEMU (status 0).
-pub fn reboot(t: &mut UThread, magic1: u64, magic2: u64, cmd: u64) -> SysResult {
+/// reboot(2): power-off, halt and restart end QEMU (status 0). `int
+/// magic1, int magic2, unsigned int cmd`.
+pub fn reboot(t: &mut UThread, magic1: i32, magic2: i32, cmd: u32) -> SysResult {
     if magic1 != LINUX_REBOOT_MAGIC1 || ![672274793, 85072278, 369367448, 537993216].contains(&magic2) {
         return Err(Errno::EINVAL);
     }
@@ -391,8 +391,8 @@ const MEMBARRIER_CMD_FLAG_CPU: u64 = 1;
 /// Linux's registration state of the address space (per process here,
 /// reset by exec): a private expedited command before its registration is
 /// EPERM.
-pub fn membarrier(t: &mut UThread, cmd: u64, flags: u64, _cpu_id: u64) -> SysResult {
-    let flags = u64::from(flags as u32);
+pub fn membarrier(t: &mut UThread, cmd: i32, flags: u32, _cpu_id: i32) -> SysResult {
+    let flags = u64::from(flags);
     let cmd = u64::from(cmd as u32);
     let flags_ok = match cmd {
         MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ => flags == 0 || flags == MEMBARRIER_CMD_FLAG_CPU,
