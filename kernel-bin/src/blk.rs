@@ -24,6 +24,7 @@ use crate::uthread::UThread;
 use alloc::sync::Arc;
 use arch_x86_64::virtio_blk::{self, BlkError, MAX_REQUEST, VirtioBlk};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use linux_abi::args::UserPtr;
 use linux_abi::{Errno, Result};
 use vfs::{File, Inode, Stat};
 
@@ -387,9 +388,9 @@ pub fn ioctl(t: &mut UThread, file: &dyn File, cmd: u32, arg: u64) -> Option<Res
         return None;
     }
     let r = match cmd {
-        BLKROGET => t.write_u32(arg, u32::from(read_only())),
+        BLKROGET => t.write(UserPtr::<u32>::new(arg), u32::from(read_only())),
         BLKGETSIZE => t.write_bytes(arg, &(size() / SECTOR as u64).to_le_bytes()),
-        BLKSSZGET | BLKPBSZGET => t.write_u32(arg, SECTOR as u32),
+        BLKSSZGET | BLKPBSZGET => t.write(UserPtr::<u32>::new(arg), SECTOR as u32),
         BLKGETSIZE64 => t.write_bytes(arg, &size().to_le_bytes()),
         BLKFLSBUF => {
             if !crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false) {

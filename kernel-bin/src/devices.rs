@@ -5,6 +5,7 @@
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
+use linux_abi::args::UserPtr;
 use linux_abi::{Errno, Result};
 use vfs::{File, Inode, Stat};
 
@@ -229,7 +230,7 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
         }
         TIOCGPGRP => {
             let pg = crate::console::foreground()?;
-            t.write_u32(arg, pg)?;
+            t.write(UserPtr::<u32>::new(arg), pg)?;
             Ok(0)
         }
         TIOCSPGRP => {
@@ -242,7 +243,7 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
         }
         TIOCGSID => {
             let sid = crate::console::session()?;
-            t.write_u32(arg, sid)?;
+            t.write(UserPtr::<u32>::new(arg), sid)?;
             Ok(0)
         }
         TIOCSCTTY => {
@@ -254,7 +255,7 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
             Ok(0)
         }
         FIONREAD => {
-            t.write_u32(arg, crate::console::available() as u32)?;
+            t.write(UserPtr::<u32>::new(arg), crate::console::available() as u32)?;
             Ok(0)
         }
         _ => Err(Errno::ENOTTY),

@@ -501,6 +501,10 @@ KT_CASE(xattr_copy_range_and_memfd_flags_take_the_low_half) {
     KT_SYS_ERR(syscall(SYS_shmctl, id, IPC_STAT, &ds), EINVAL);
     close(out);
     close(fd);
+    /* reboot's magics are ints, its command an unsigned int (was EINVAL):
+     * LINUX_REBOOT_CMD_CAD_OFF changes nothing here */
+    KT_SYS_RET(syscall(SYS_reboot, HI | 0xfee1deadUL, HI | 672274793UL, HI, NULL), 0);
+    KT_SYS_ERR(syscall(SYS_reboot, 0xfee1deadUL, 1, 0, NULL), EINVAL);
 }
 
 KT_MAIN()

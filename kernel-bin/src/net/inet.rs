@@ -24,6 +24,7 @@ use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use inet::smoltcp::wire::{IpCidr, Ipv4Cidr};
 use inet::{Family, Instant, Shutdown, SockId, Stack};
+use linux_abi::args::UserPtr;
 use linux_abi::{Errno, Result};
 use net::consts::*;
 use net::{NetEnv, RecvMsg, Resolver, SendMsg, SockAddrBuf, Socket};
@@ -530,7 +531,7 @@ fn ifconf(t: &UThread, arg: u64) -> SysResult {
     let infos = with_net(|n| n.stack.interfaces())?;
     let with_v4: Vec<_> = infos.iter().filter(|i| i.ipv4.is_some() && i.flags & inet::iff::UP != 0).collect();
     if buf == 0 {
-        t.write_u32(arg, (with_v4.len() * IFREQ) as u32)?;
+        t.write(UserPtr::<u32>::new(arg), (with_v4.len() * IFREQ) as u32)?;
         return Ok(0);
     }
     if len < 0 {
@@ -550,7 +551,7 @@ fn ifconf(t: &UThread, arg: u64) -> SysResult {
         t.write_bytes(buf + done as u64, &r)?;
         done += IFREQ;
     }
-    t.write_u32(arg, done as u32)?;
+    t.write(UserPtr::<u32>::new(arg), done as u32)?;
     Ok(0)
 }
 

@@ -253,7 +253,7 @@ pub fn readv(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResul
             let Some(&(base, len)) = vecs.get(at.0) else { break };
             let take = (len - at.1).min(data.len());
             let dst = base.checked_add(at.1 as u64).ok_or(Errno::EFAULT);
-            if let Err(e) = dst.and_then(|d| t.write_bytes(d, &data[..take])) {
+            if let Err(e) = dst.and_then(|d| t.write_slice(d, &data[..take])) {
                 // the bytes already copied count; none copied is the fault;
                 // what was not copied stays in the file
                 file.unread(data);
@@ -289,7 +289,7 @@ pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResu
         let mut fault = None;
         while let Some((base, len)) = cur {
             let take = len.min(IO_CHUNK - data.len());
-            match t.read_bytes(base, take) {
+            match t.read_slice(UserSlice::new(base, take)) {
                 Ok(b) => data.extend_from_slice(&b),
                 Err(e) => {
                     fault = Some(e);
@@ -441,7 +441,7 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     if let Some(p) = as_pipe(&*file)
         && cmd == FIONREAD
     {
-        t.write_u32(arg, p.available() as u32)?;
+        t.write(UserPtr::<u32>::new(arg), p.available() as u32)?;
         return Ok(0);
     }
     file.ioctl(cmd, arg as usize)

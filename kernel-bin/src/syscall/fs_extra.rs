@@ -66,7 +66,7 @@ pub fn generic_ioctl(t: &UThread, fd: Fd, cmd: u32, arg: u64) -> Option<SysResul
             Some(i)
                 if matches!(i.file_type(), FileType::Regular | FileType::Symlink | FileType::Directory) =>
             {
-                t.write_u64(arg, i.stat().blocks as u64 * 512).map(|_| 0)
+                t.write(UserPtr::<u64>::new(arg), i.stat().blocks as u64 * 512).map(|_| 0)
             }
             _ => return None,
         },
@@ -74,7 +74,7 @@ pub fn generic_ioctl(t: &UThread, fd: Fd, cmd: u32, arg: u64) -> Option<SysResul
         FIONREAD => match file.inode() {
             Some(i) if i.file_type() == FileType::Regular => {
                 let pos = file.lseek(0, vfs::SEEK_CUR).unwrap_or(0);
-                t.write_u32(arg, i.size().wrapping_sub(pos) as u32).map(|_| 0)
+                t.write(UserPtr::<u32>::new(arg), i.size().wrapping_sub(pos) as u32).map(|_| 0)
             }
             _ => return None,
         },
@@ -279,51 +279,44 @@ fn removexattr_on(t: &UThread, target: Target, name: UserCStr) -> SysResult {
     }
 }
 
-/// setxattr(2) and lsetxattr(2) (`follow` false).
-pub fn setxattr(t: &mut UThread, p: UserCStr, nv: NameValue, flags: i32, follow: bool) -> SysResult {
-    let target = xattr_target_path(t, p, follow)?;
+/// What an xattr call works on: a path (followed, or not for the `l*`
+/// calls) or an open file (the `f*` calls).
+pub enum XattrAt {
+    /// setxattr(2) and the like: the path, and whether a last symlink is
+    /// followed.
+    Path(UserCStr, bool),
+    /// fsetxattr(2) and the like.
+    Fd(Fd),
+}
+
+fn xattr_target(t: &UThread, at: XattrAt) -> Result<Target> {
+    match at {
+        XattrAt::Path(p, follow) => xattr_target_path(t, p, follow),
+        XattrAt::Fd(fd) => xattr_target_fd(t, fd),
+    }
+}
+
+/// setxattr(2), lsetxattr(2), fsetxattr(2).
+pub fn setxattr(t: &mut UThread, at: XattrAt, nv: NameValue, flags: i32) -> SysResult {
+    let target = xattr_target(t, at)?;
     setxattr_on(t, target, nv, flags)
 }
 
-/// fsetxattr(2).
-pub fn fsetxattr(t: &mut UThread, fd: Fd, nv: NameValue, flags: i32) -> SysResult {
-    let target = xattr_target_fd(t, fd)?;
-    setxattr_on(t, target, nv, flags)
-}
-
-/// getxattr(2) and lgetxattr(2).
-pub fn getxattr(t: &mut UThread, p: UserCStr, nv: NameValue, follow: bool) -> SysResult {
-    let target = xattr_target_path(t, p, follow)?;
+/// getxattr(2), lgetxattr(2), fgetxattr(2).
+pub fn getxattr(t: &mut UThread, at: XattrAt, nv: NameValue) -> SysResult {
+    let target = xattr_target(t, at)?;
     getxattr_on(t, target, nv)
 }
 
-/// fgetxattr(2).
-pub fn fgetxattr(t: &mut UThread, fd: Fd, nv: NameValue) -> SysResult {
-    let target = xattr_target_fd(t, fd)?;
-    getxattr_on(t, target, nv)
-}
-
-/// listxattr(2) and llistxattr(2).
-pub fn listxattr(t: &mut UThread, p: UserCStr, list: UserSlice, follow: bool) -> SysResult {
-    let target = xattr_target_path(t, p, follow)?;
+/// listxattr(2), llistxattr(2), flistxattr(2).
+pub fn listxattr(t: &mut UThread, at: XattrAt, list: UserSlice) -> SysResult {
+    let target = xattr_target(t, at)?;
     listxattr_on(t, target, list)
 }
 
-/// flistxattr(2).
-pub fn flistxattr(t: &mut UThread, fd: Fd, list: UserSlice) -> SysResult {
-    let target = xattr_target_fd(t, fd)?;
-    listxattr_on(t, target, list)
-}
-
-/// removexattr(2) and lremovexattr(2).
-pub fn removexattr(t: &mut UThread, p: UserCStr, name: UserCStr, follow: bool) -> SysResult {
-    let target = xattr_target_path(t, p, follow)?;
-    removexattr_on(t, target, name)
-}
-
-/// fremovexattr(2).
-pub fn fremovexattr(t: &mut UThread, fd: Fd, name: UserCStr) -> SysResult {
-    let target = xattr_target_fd(t, fd)?;
+/// removexattr(2), lremovexattr(2), fremovexattr(2).
+pub fn removexattr(t: &mut UThread, at: XattrAt, name: UserCStr) -> SysResult {
+    let target = xattr_target(t, at)?;
     removexattr_on(t, target, name)
 }
 

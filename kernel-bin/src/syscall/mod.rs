@@ -18,6 +18,7 @@ use crate::proc::{Hooks, Kernel, table};
 use crate::uthread::{self, Flow, UThread};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use fs_extra::XattrAt::{self, Path};
 use linux_abi::args::{Args, DirFd, Fd, UserCStr, UserPtr, UserSlice, access_ok};
 use linux_abi::pod::Pod;
 use linux_abi::syscall::nr;
@@ -106,18 +107,18 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
         nr::MKNOD => fs_extra::mknodat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
-        nr::SETXATTR => fs_extra::setxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), a.int(4), true),
-        nr::LSETXATTR => fs_extra::setxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), a.int(4), false),
-        nr::FSETXATTR => fs_extra::fsetxattr(t, a.fd(0), (a.cstr(1), a.buf(2, 3)), a.int(4)),
-        nr::GETXATTR => fs_extra::getxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), true),
-        nr::LGETXATTR => fs_extra::getxattr(t, a.cstr(0), (a.cstr(1), a.buf(2, 3)), false),
-        nr::FGETXATTR => fs_extra::fgetxattr(t, a.fd(0), (a.cstr(1), a.buf(2, 3))),
-        nr::LISTXATTR => fs_extra::listxattr(t, a.cstr(0), a.buf(1, 2), true),
-        nr::LLISTXATTR => fs_extra::listxattr(t, a.cstr(0), a.buf(1, 2), false),
-        nr::FLISTXATTR => fs_extra::flistxattr(t, a.fd(0), a.buf(1, 2)),
-        nr::REMOVEXATTR => fs_extra::removexattr(t, a.cstr(0), a.cstr(1), true),
-        nr::LREMOVEXATTR => fs_extra::removexattr(t, a.cstr(0), a.cstr(1), false),
-        nr::FREMOVEXATTR => fs_extra::fremovexattr(t, a.fd(0), a.cstr(1)),
+        nr::SETXATTR => fs_extra::setxattr(t, Path(a.cstr(0), true), (a.cstr(1), a.buf(2, 3)), a.int(4)),
+        nr::LSETXATTR => fs_extra::setxattr(t, Path(a.cstr(0), false), (a.cstr(1), a.buf(2, 3)), a.int(4)),
+        nr::FSETXATTR => fs_extra::setxattr(t, XattrAt::Fd(a.fd(0)), (a.cstr(1), a.buf(2, 3)), a.int(4)),
+        nr::GETXATTR => fs_extra::getxattr(t, Path(a.cstr(0), true), (a.cstr(1), a.buf(2, 3))),
+        nr::LGETXATTR => fs_extra::getxattr(t, Path(a.cstr(0), false), (a.cstr(1), a.buf(2, 3))),
+        nr::FGETXATTR => fs_extra::getxattr(t, XattrAt::Fd(a.fd(0)), (a.cstr(1), a.buf(2, 3))),
+        nr::LISTXATTR => fs_extra::listxattr(t, Path(a.cstr(0), true), a.buf(1, 2)),
+        nr::LLISTXATTR => fs_extra::listxattr(t, Path(a.cstr(0), false), a.buf(1, 2)),
+        nr::FLISTXATTR => fs_extra::listxattr(t, XattrAt::Fd(a.fd(0)), a.buf(1, 2)),
+        nr::REMOVEXATTR => fs_extra::removexattr(t, Path(a.cstr(0), true), a.cstr(1)),
+        nr::LREMOVEXATTR => fs_extra::removexattr(t, Path(a.cstr(0), false), a.cstr(1)),
+        nr::FREMOVEXATTR => fs_extra::removexattr(t, XattrAt::Fd(a.fd(0)), a.cstr(1)),
         nr::MKNODAT => fs_extra::mknodat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
         nr::FADVISE64 => fs_extra::fadvise64(t, a.fd(0), a.long(1), a.len(2), a.int(3)),
         nr::FALLOCATE => fs_extra::fallocate(t, a.fd(0), a.int(1), a.long(2), a.long(3)),
@@ -366,11 +367,6 @@ impl UThread {
 
     /// Writes a `u64`.
     pub fn write_u64(&self, addr: u64, v: u64) -> Result<()> {
-        self.write(UserPtr::new(addr), v)
-    }
-
-    /// Writes a `u32`.
-    pub fn write_u32(&self, addr: u64, v: u32) -> Result<()> {
         self.write(UserPtr::new(addr), v)
     }
 

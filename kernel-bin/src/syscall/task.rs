@@ -581,7 +581,7 @@ pub fn setgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     if size > 65536 {
         return Err(Errno::EINVAL);
     }
-    let b = t.read_bytes(list.addr(), size * 4)?;
+    let b = t.read_slice(UserSlice::new(list.addr(), size * 4))?;
     let groups: alloc::vec::Vec<u32> =
         b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     table().with_process(t.pid, |p| p.creds.setgroups(&groups)).ok_or(Errno::ESRCH)?.map(|_| 0)
