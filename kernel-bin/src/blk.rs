@@ -389,9 +389,9 @@ pub fn ioctl(t: &mut UThread, file: &dyn File, cmd: u32, arg: u64) -> Option<Res
     }
     let r = match cmd {
         BLKROGET => t.write(UserPtr::<u32>::new(arg), u32::from(read_only())),
-        BLKGETSIZE => t.write_bytes(arg, &(size() / SECTOR as u64).to_le_bytes()),
+        BLKGETSIZE => t.write_slice(arg, &(size() / SECTOR as u64).to_le_bytes()),
         BLKSSZGET | BLKPBSZGET => t.write(UserPtr::<u32>::new(arg), SECTOR as u32),
-        BLKGETSIZE64 => t.write_bytes(arg, &size().to_le_bytes()),
+        BLKGETSIZE64 => t.write_slice(arg, &size().to_le_bytes()),
         BLKFLSBUF => {
             if !crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false) {
                 Err(Errno::EACCES)

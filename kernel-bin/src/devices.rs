@@ -5,7 +5,7 @@
 use crate::uthread::UThread;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
-use linux_abi::args::UserPtr;
+use linux_abi::args::{UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{File, Inode, Stat};
 
@@ -200,21 +200,21 @@ const TCFLSH: u32 = 0x540b;
 pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<isize> {
     match cmd {
         TCGETS => {
-            t.write_bytes(arg, &crate::console::termios())?;
+            t.write_slice(arg, &crate::console::termios())?;
             Ok(0)
         }
         TCSETS | TCSETSW | TCSETSF => {
             crate::console::check_change(signal::SIGTTOU)?;
-            let b = t.read_bytes(arg, crate::console::TERMIOS_SIZE)?;
+            let b = t.read_slice(UserSlice::new(arg, crate::console::TERMIOS_SIZE))?;
             crate::console::set_termios(&b);
             Ok(0)
         }
         TIOCGWINSZ => {
-            t.write_bytes(arg, &crate::console::winsize())?;
+            t.write_slice(arg, &crate::console::winsize())?;
             Ok(0)
         }
         TIOCSWINSZ => {
-            let b = t.read_bytes(arg, 8)?;
+            let b = t.read_slice(UserSlice::new(arg, 8))?;
             crate::console::set_winsize(&b);
             Ok(0)
         }
@@ -237,7 +237,7 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
             // Linux checks the caller's right to change the terminal first
             crate::console::check_change(signal::SIGTTOU)
                 .map_err(|e| if e == Errno::EIO { Errno::ENOTTY } else { e })?;
-            let b = t.read_bytes(arg, 4)?;
+            let b = t.read_slice(UserSlice::new(arg, 4))?;
             crate::console::set_foreground(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
             Ok(0)
         }

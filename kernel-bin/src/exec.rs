@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use arch_x86_64::mem::vmimpl::KernelFrames;
 use arch_x86_64::user::{FpuState, GeneralRegs};
 use elf_loader::{ExecFile, ExecParams};
+use linux_abi::args::{UserCStr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{Ctx, Inode};
 use vm::{Frame, FrameAllocator, PAGE_SIZE, PageSource};
@@ -324,7 +325,7 @@ fn walk_ptr_array(
     loop {
         // up to the end of this page, so a fault is only the array's own
         let in_page = (PAGE_SIZE as u64 - at % PAGE_SIZE as u64).max(8) as usize / 8;
-        let chunk = t.read_bytes(at, in_page.min(max - n + 1) * 8)?;
+        let chunk = t.read_slice(UserSlice::new(at, in_page.min(max - n + 1) * 8))?;
         for word in chunk.chunks_exact(8) {
             let p = u64::from_le_bytes(word.try_into().map_err(|_| Errno::EFAULT)?);
             if p == 0 {
@@ -359,7 +360,7 @@ fn read_strings(
     out.try_reserve_exact(count).map_err(|_| Errno::ENOMEM)?;
     walk_ptr_array(t, addr, count, |p| {
         let s = t
-            .read_cstr(p, elf_loader::MAX_ARG_STRLEN)
+            .read_str(UserCStr(p), elf_loader::MAX_ARG_STRLEN)
             .map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
         budget.take(s.len())?;
         out.push(s);
@@ -387,7 +388,7 @@ fn force_fatal_sigsegv(t: &UThread) {
 
 /// execve(2).
 pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<isize> {
-    let path = t.read_cstr(pathname, 4096)?;
+    let path = t.read_str(UserCStr(pathname), 4096)?;
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }

@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use file_lock::{FlockTable, Kind, LeaseTable, LockTable, Opens, Range, SetError, WaitGraph};
-use linux_abi::args::Fd;
+use linux_abi::args::{Fd, UserSlice};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use vfs::{File, Inode};
@@ -264,7 +264,7 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
         return Err(Errno::EBADF);
     }
     let mut fl = Flock { raw: [0; 32] };
-    fl.raw.copy_from_slice(&t.read_bytes(arg, 32)?);
+    fl.raw.copy_from_slice(&t.read_slice(UserSlice::new(arg, 32))?);
     let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
     let (owner, pid) =
         if ofd { (Owner::File(FileRef::of(&file)), -1) } else { (Owner::Process(t.pid), t.pid as i32) };
@@ -291,7 +291,7 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
                 fl.raw[24..28].copy_from_slice(&l.pid.to_le_bytes());
             }
         }
-        t.write_bytes(arg, &fl.raw)?;
+        t.write_slice(arg, &fl.raw)?;
         return Ok(0);
     }
     // fcntl_setlk: the range and the type, the access mode, then l_pid of

@@ -9,7 +9,7 @@ use crate::syscall::SysResult;
 use crate::uthread::{self, Flow, UThread};
 use alloc::vec::Vec;
 use linux_abi::abi::Iovec;
-use linux_abi::args::UserPtr;
+use linux_abi::args::{UserPtr, UserSlice};
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
@@ -467,7 +467,7 @@ fn get_syscall_info(tpid: Pid, ttid: Pid, size: u64, data: u64, t: &UThread) -> 
         b[32] = u8::from((-4095..0).contains(&rval));
     }
     let n = (size as usize).min(len);
-    t.write_bytes(data, &b[..n])?;
+    t.write_slice(data, &b[..n])?;
     Ok(len as isize)
 }
 
@@ -501,7 +501,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         req::PEEKTEXT | req::PEEKDATA => {
             let mut w = [0u8; 8];
             tracee_vm(tpid)?.lock().read_user(addr as usize, &mut w).map_err(|_| Errno::EIO)?;
-            t.write_bytes(data, &w)?;
+            t.write_slice(data, &w)?;
             Ok(0)
         }
         req::POKETEXT | req::POKEDATA => {
@@ -522,7 +522,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             } else {
                 0
             };
-            t.write_u64(data, v)?;
+            t.write(UserPtr::<u64>::new(data), v)?;
             Ok(0)
         }
         req::POKEUSER => {
@@ -549,24 +549,24 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         }
         req::GETREGS => {
             let r = get_regs(tpid, ttid)?;
-            t.write_bytes(data, &r)?;
+            t.write_slice(data, &r)?;
             Ok(0)
         }
         req::SETREGS => {
-            let b = t.read_bytes(data, REGS_SIZE)?;
+            let b = t.read_slice(UserSlice::new(data, REGS_SIZE))?;
             set_regs(tpid, ttid, &b).map(|_| 0)
         }
         req::GETFPREGS => {
             let f = get_fpregs(ttid)?;
-            t.write_bytes(data, &f)?;
+            t.write_slice(data, &f)?;
             Ok(0)
         }
         req::SETFPREGS => {
-            let b = t.read_bytes(data, FPREGS_SIZE)?;
+            let b = t.read_slice(UserSlice::new(data, FPREGS_SIZE))?;
             set_fpregs(ttid, &b).map(|_| 0)
         }
         req::GETREGSET | req::SETREGSET => {
-            let iov = t.read_bytes(data, 16)?;
+            let iov = t.read_slice(UserSlice::new(data, 16))?;
             let base = u64::from_le_bytes(iov[..8].try_into().map_err(|_| Errno::EFAULT)?);
             let len = u64::from_le_bytes(iov[8..].try_into().map_err(|_| Errno::EFAULT)?);
             let size = match addr {
@@ -584,9 +584,9 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 } else {
                     get_fpregs(ttid)?.to_vec()
                 };
-                t.write_bytes(base, &img[..n])?;
+                t.write_slice(base, &img[..n])?;
             } else {
-                let b = t.read_bytes(base, n)?;
+                let b = t.read_slice(UserSlice::new(base, n))?;
                 if addr == NT_PRSTATUS {
                     let mut r = get_regs(tpid, ttid)?;
                     r[..n].copy_from_slice(&b);
@@ -595,16 +595,16 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                     set_fpregs(ttid, &b)?;
                 }
             }
-            t.write_u64(data + 8, n as u64)?;
+            t.write(UserPtr::<u64>::new(data + 8), n as u64)?;
             Ok(0)
         }
         req::GETSIGINFO => {
             let info = table().with_trace(tpid, |l| l.siginfo).flatten().ok_or(Errno::EINVAL)?;
-            t.write_bytes(data, &info.to_bytes())?;
+            t.write_slice(data, &info.to_bytes())?;
             Ok(0)
         }
         req::SETSIGINFO => {
-            let b = t.read_bytes(data, 128)?;
+            let b = t.read_slice(UserSlice::new(data, 128))?;
             let mut raw = [0u8; 128];
             raw.copy_from_slice(&b);
             let info = SigInfo::from_bytes(&raw)?;
@@ -617,7 +617,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         }
         req::GETEVENTMSG => {
             let m = table().with_trace(tpid, |l| l.event_msg).ok_or(Errno::ESRCH)?;
-            t.write_u64(data, m)?;
+            t.write(UserPtr::<u64>::new(data), m)?;
             Ok(0)
         }
         req::GET_SYSCALL_INFO => get_syscall_info(tpid, ttid, addr, data, t),
@@ -683,7 +683,7 @@ fn read_iovecs(t: &UThread, addr: u64, cnt: u64) -> Result<Vec<(u64, u64)>> {
     v.try_reserve(cnt as usize).map_err(|_| Errno::ENOMEM)?;
     let mut total: u64 = 0;
     for i in 0..cnt {
-        let b = t.read_bytes(addr.checked_add(i * 16).ok_or(Errno::EFAULT)?, 16)?;
+        let b = t.read_slice(UserSlice::new(addr.checked_add(i * 16).ok_or(Errno::EFAULT)?, 16))?;
         let base = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
         let len = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
         if len > i64::MAX as u64 {
@@ -740,7 +740,7 @@ pub fn process_vm(
             } else {
                 let r = vm.lock().read_user(ra, &mut buf[..n]).is_ok();
                 if r {
-                    t.write_bytes(la, &buf[..n])?;
+                    t.write_slice(la, &buf[..n])?;
                 }
                 r
             };

@@ -24,7 +24,7 @@ use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use inet::smoltcp::wire::{IpCidr, Ipv4Cidr};
 use inet::{Family, Instant, Shutdown, SockId, Stack};
-use linux_abi::args::UserPtr;
+use linux_abi::args::{UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use net::consts::*;
 use net::{NetEnv, RecvMsg, Resolver, SendMsg, SockAddrBuf, Socket};
@@ -525,7 +525,7 @@ pub fn inet_ioctl(t: &UThread, _sock: &Sock, cmd: u32, arg: u64) -> Option<SysRe
 }
 
 fn ifconf(t: &UThread, arg: u64) -> SysResult {
-    let b = t.read_bytes(arg, 16)?;
+    let b = t.read_slice(UserSlice::new(arg, 16))?;
     let len = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let buf = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
     let infos = with_net(|n| n.stack.interfaces())?;
@@ -548,7 +548,7 @@ fn ifconf(t: &UThread, arg: u64) -> SysResult {
         if let Some((ip, _)) = i.ipv4 {
             r[16..32].copy_from_slice(&sockaddr_in_bytes(ip));
         }
-        t.write_bytes(buf + done as u64, &r)?;
+        t.write_slice(buf + done as u64, &r)?;
         done += IFREQ;
     }
     t.write(UserPtr::<u32>::new(arg), done as u32)?;
@@ -557,7 +557,7 @@ fn ifconf(t: &UThread, arg: u64) -> SysResult {
 
 fn ifreq(t: &UThread, cmd: u32, arg: u64) -> SysResult {
     let mut r = [0u8; IFREQ];
-    r.copy_from_slice(&t.read_bytes(arg, IFREQ)?);
+    r.copy_from_slice(&t.read_slice(UserSlice::new(arg, IFREQ))?);
     let infos = with_net(|n| n.stack.interfaces())?;
     if cmd == SIOCGIFNAME {
         let idx = u32::from_le_bytes([r[16], r[17], r[18], r[19]]);
@@ -565,7 +565,7 @@ fn ifreq(t: &UThread, cmd: u32, arg: u64) -> SysResult {
         r[..16].fill(0);
         let name = i.name.as_bytes();
         r[..name.len().min(15)].copy_from_slice(&name[..name.len().min(15)]);
-        t.write_bytes(arg, &r)?;
+        t.write_slice(arg, &r)?;
         return Ok(0);
     }
     let end = r[..16].iter().position(|&c| c == 0).unwrap_or(16);
@@ -579,7 +579,7 @@ fn ifreq(t: &UThread, cmd: u32, arg: u64) -> SysResult {
             if !capable(CAP_NET_ADMIN) {
                 return Err(Errno::EPERM);
             }
-            let b = t.read_bytes(arg + 16, 2)?;
+            let b = t.read_slice(UserSlice::new(arg + 16, 2))?;
             let flags = u16::from_le_bytes([b[0], b[1]]);
             let name = i.name.clone();
             with_net(|n| n.stack.set_interface_flags(&name, flags))?;
@@ -613,6 +613,6 @@ fn ifreq(t: &UThread, cmd: u32, arg: u64) -> SysResult {
         }
         _ => return Err(Errno::ENOTTY),
     }
-    t.write_bytes(arg, &r)?;
+    t.write_slice(arg, &r)?;
     Ok(0)
 }

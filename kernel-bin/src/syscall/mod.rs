@@ -355,24 +355,21 @@ impl UThread {
         self.vm.lock().read_cstr(s.0 as usize, limit)
     }
 
-    /// Reads `len` bytes of user memory.
-    pub fn read_bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
-        self.read_slice(UserSlice::new(addr, len))
-    }
-
-    /// Copies `data` to user memory.
-    pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
-        self.write_slice(addr, data)
-    }
-
-    /// Writes a `u64`.
-    pub fn write_u64(&self, addr: u64, v: u64) -> Result<()> {
-        self.write(UserPtr::new(addr), v)
-    }
-
-    /// Reads a NUL-terminated string of at most `limit` bytes (with the NUL).
+    /// Reads a NUL-terminated string of at most `limit` bytes (with the
+    /// NUL): [`Self::read_str`] of a raw address (mount(2)'s strings).
     pub fn read_cstr(&self, addr: u64, limit: usize) -> Result<Vec<u8>> {
         self.read_str(UserCStr(addr), limit)
+    }
+}
+
+/// The process crate's user-memory seam (clone3's struct, waitid's
+/// siginfo) through the same checked copies.
+impl process::uaccess::UserMemory for UThread {
+    fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        self.read_into(addr, buf)
+    }
+    fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
+        self.write_slice(addr, data)
     }
 }
 

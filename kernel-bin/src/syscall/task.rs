@@ -9,7 +9,6 @@ use linux_abi::args::{UserCStr, UserPtr, UserSlice};
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
 use process::clone::CloneArgs;
-use process::seams::VmMemory;
 use signal::{SigAction, SigMaskHow, SigNum, SigSet};
 
 /// A `stack_t` as it sits in user memory.
@@ -270,8 +269,7 @@ pub fn clone(
 
 /// clone3(2): `struct clone_args *uargs, size_t size`.
 pub fn clone3(t: &mut UThread, uargs: UserPtr<CloneArgsAbi>, size: usize) -> SysResult {
-    let mem = VmMemory::<crate::proc::Kernel>(&t.vm);
-    let args = CloneArgs::from_clone3(&mem, uargs.addr(), size, linux_abi::args::TASK_SIZE_MAX + 4096)?;
+    let args = CloneArgs::from_clone3(&*t, uargs.addr(), size, linux_abi::args::TASK_SIZE_MAX)?;
     fork(t, args)
 }
 
@@ -312,7 +310,7 @@ pub fn waitid(
 ) -> SysResult {
     let (info, ru) = table().waitid(t.tid, idtype, id, options as u32, &Hooks)?;
     if !infop.is_null() {
-        info.write_to(&VmMemory::<crate::proc::Kernel>(&t.vm), infop.addr())?;
+        info.write_to(&*t, infop.addr())?;
     }
     if let Some(rusage) = rusage.non_null() {
         t.write(rusage, ru.to_bytes())?;
