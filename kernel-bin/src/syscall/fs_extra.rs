@@ -237,14 +237,21 @@ fn getxattr_on(t: &UThread, target: Target, (name, value): NameValue) -> SysResu
         Target::Inode(i) => i.getxattr(&cred(t), &name, &mut buf),
         Target::Bare(ft) => bare(t, ft, &name, false).map(|_| 0),
     };
+    xattr_reply(t, r, &buf, value.addr, vfs::XATTR_SIZE_MAX)
+}
+
+/// What getxattr/listxattr return: the `n` bytes the filesystem gave, copied
+/// out unless the buffer is a size probe (0 bytes); `ERANGE` from a buffer
+/// already as large as the limit `max` is `E2BIG`.
+fn xattr_reply(t: &UThread, r: Result<usize>, buf: &[u8], dst: u64, max: usize) -> SysResult {
     match r {
         Ok(n) => {
-            if size != 0 {
-                t.write_slice(value.addr, &buf[..n])?;
+            if !buf.is_empty() {
+                t.write_slice(dst, &buf[..n])?;
             }
             Ok(n as isize)
         }
-        Err(Errno::ERANGE) if size >= vfs::XATTR_SIZE_MAX => Err(Errno::E2BIG),
+        Err(Errno::ERANGE) if buf.len() >= max => Err(Errno::E2BIG),
         Err(e) => Err(e),
     }
 }
@@ -256,16 +263,7 @@ fn listxattr_on(t: &UThread, target: Target, list: UserSlice) -> SysResult {
         Target::Inode(i) => i.listxattr(&cred(t), &mut buf),
         Target::Bare(_) => Ok(0),
     };
-    match r {
-        Ok(n) => {
-            if size != 0 {
-                t.write_slice(list.addr, &buf[..n])?;
-            }
-            Ok(n as isize)
-        }
-        Err(Errno::ERANGE) if size >= vfs::XATTR_LIST_MAX => Err(Errno::E2BIG),
-        Err(e) => Err(e),
-    }
+    xattr_reply(t, r, &buf, list.addr, vfs::XATTR_LIST_MAX)
 }
 
 fn removexattr_on(t: &UThread, target: Target, name: UserCStr) -> SysResult {
