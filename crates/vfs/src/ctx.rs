@@ -413,7 +413,14 @@ impl<'a> Ctx<'a> {
     /// Makes an inode owned by the caller in `dir` (setgid directories give
     /// their group, and their setgid bit to new directories) and enters it
     /// under `name`. The namespace lock is held by the caller.
-    fn create_in(&self, dir: &Arc<Inode>, name: &[u8], ftype: FileType, perm: u32, body: Body) -> Arc<Inode> {
+    fn create_in(
+        &self,
+        dir: &Arc<Inode>,
+        name: &[u8],
+        ftype: FileType,
+        perm: u32,
+        body: Body,
+    ) -> Result<Arc<Inode>> {
         let (dgid, dsgid) = {
             let d = dir.lock();
             (d.gid, d.perm & S_ISGID != 0)
@@ -429,6 +436,24 @@ impl<'a> Ctx<'a> {
         } else {
             self.cred.gid
         };
+        if let Some(fs) = dir.backing() {
+            // the store makes the inode (its errno wins), then the cache
+            let uid = self.cred.uid;
+            let ino = fs.with(|s| match (ftype, &body) {
+                (FileType::Directory, _) => s.mkdir(dir.ino(), name, perm, uid, gid),
+                (FileType::Symlink, Body::Symlink(t)) => s.symlink(dir.ino(), name, t, uid, gid),
+                (_, Body::Device(rdev)) => {
+                    s.create(dir.ino(), name, ftype.mode_bits() | perm, uid, gid, *rdev)
+                }
+                _ => s.create(dir.ino(), name, ftype.mode_bits() | perm, uid, gid, 0),
+            })?;
+            let inode = crate::backing::backed_inode(&dir.sb, ino, Some(dir))?;
+            if let Some(entries) = dir.lock().dir_mut() {
+                entries.insert(name, Arc::clone(&inode));
+            }
+            dir.reload();
+            return Ok(inode);
+        }
         let body = match body {
             Body::Dir(_) => Body::Dir(DirData::new(Some(Arc::downgrade(dir)))),
             b => b,
@@ -444,7 +469,7 @@ impl<'a> Ctx<'a> {
         }
         d.mtime = now;
         d.ctime = now;
-        inode
+        Ok(inode)
     }
 
     /// The common part of mkdir, mknod and symlink: resolve the parent,
@@ -471,7 +496,7 @@ impl<'a> Ctx<'a> {
         }
         self.may_create(&parent)?;
         parent.sb.check_inode_room()?;
-        Ok(self.create_in(&parent, name, ftype, perm, body))
+        self.create_in(&parent, name, ftype, perm, body)
     }
 
     // ---- operations ----
@@ -535,7 +560,7 @@ impl<'a> Ctx<'a> {
                             FileType::Regular,
                             perm,
                             Body::Regular { pages: Default::default(), size: 0 },
-                        );
+                        )?;
                     }
                     Err(e) => return Err(e),
                 }
@@ -728,6 +753,18 @@ impl<'a> Ctx<'a> {
         if old.is_dir() {
             return Err(Errno::EPERM);
         }
+        if old.nlink() == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if let Some(fs) = parent.backing() {
+            fs.with(|s| s.link(old.ino(), parent.ino(), name))?;
+            if let Some(entries) = parent.lock().dir_mut() {
+                entries.insert(name, Arc::clone(&old));
+            }
+            old.reload();
+            parent.reload();
+            return Ok(());
+        }
         let now = parent.sb.now();
         {
             let mut o = old.lock();
@@ -778,13 +815,17 @@ impl<'a> Ctx<'a> {
 
     /// Takes `name` out of `dir` (the namespace lock held), fixing link
     /// counts and times.
-    fn detach(&self, dir: &Arc<Inode>, name: &[u8], victim: &Arc<Inode>) {
+    fn detach(&self, dir: &Arc<Inode>, name: &[u8], victim: &Arc<Inode>) -> Result<()> {
+        if let Some(fs) = dir.backing() {
+            fs.with(|s| if victim.is_dir() { s.rmdir(dir.ino(), name) } else { s.unlink(dir.ino(), name) })?;
+        }
         let now = dir.sb.now();
+        // the entry's inode is dropped after the lock (its drop may queue
+        // a release in the store)
+        let removed;
         {
             let mut d = dir.lock();
-            if let Some(entries) = d.dir_mut() {
-                entries.remove(name);
-            }
+            removed = d.dir_mut().and_then(|entries| entries.remove(name));
             if victim.is_dir() {
                 d.nlink -= 1;
             }
@@ -801,6 +842,15 @@ impl<'a> Ctx<'a> {
                 v.unlinked_from = Some((Arc::downgrade(dir), n));
             }
         }
+        drop(v);
+        if dir.is_backed() {
+            dir.reload();
+            if victim.nlink() != 0 {
+                victim.reload();
+            }
+        }
+        drop(removed);
+        Ok(())
     }
 
     /// unlink(2): removes a non-directory name (`EISDIR` for a directory).
@@ -815,8 +865,7 @@ impl<'a> Ctx<'a> {
             return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
         }
         self.may_delete(&parent, &victim, false)?;
-        self.detach(&parent, name, &victim);
-        Ok(())
+        self.detach(&parent, name, &victim)
     }
 
     /// rmdir(2): removes an empty directory (`EINVAL` for ".",
@@ -841,8 +890,7 @@ impl<'a> Ctx<'a> {
         if victim.dir_len()? != 0 {
             return Err(Errno::ENOTEMPTY);
         }
-        self.detach(&parent, name, &victim);
-        Ok(())
+        self.detach(&parent, name, &victim)
     }
 
     /// unlinkat(2): [`Ctx::rmdir`] with `AT_REMOVEDIR`, else
@@ -941,6 +989,13 @@ impl<'a> Ctx<'a> {
         {
             return Err(Errno::ENOTEMPTY);
         }
+        if let Some(fs) = op.backing() {
+            if exchange && !fs.can_exchange() {
+                // fs/ext2's rename knows only RENAME_NOREPLACE
+                return Err(Errno::EINVAL);
+            }
+            fs.with(|s| s.rename(op.ino(), oname, np.ino(), nname))?;
+        }
         let now = op.sb.now();
         let same = Arc::ptr_eq(&op, &np);
         let set_parent = |child: &Arc<Inode>, parent: &Arc<Inode>| {
@@ -1023,12 +1078,22 @@ impl<'a> Ctx<'a> {
             drop(d);
             set_parent(&old, &np);
         }
-        if let Some(victim) = new {
+        if let Some(victim) = &new {
             let mut v = victim.lock();
             v.nlink = if victim.is_dir() { 0 } else { v.nlink.saturating_sub(1) };
             v.ctime = now;
         }
         old.lock().ctime = now;
+        if op.is_backed() {
+            op.reload();
+            np.reload();
+            old.reload();
+            if let Some(v) = &new
+                && v.nlink() != 0
+            {
+                v.reload();
+            }
+        }
         Ok(())
     }
 

@@ -158,6 +158,7 @@ impl RamFile {
     /// [`crate::Ctx::open`] makes them).
     pub fn new(inode: Arc<Inode>, flags: u32) -> Self {
         let f = Self { inode, pos: Mutex::new(0), flags: AtomicU32::new(flags), snapshot: Mutex::new(None) };
+        f.inode.sb.open_files.fetch_add(1, Ordering::SeqCst);
         if f.counts_as_writer() {
             f.inode.sb.writers.fetch_add(1, Ordering::SeqCst);
         }
@@ -228,6 +229,7 @@ impl RamFile {
 
 impl Drop for RamFile {
     fn drop(&mut self) {
+        self.inode.sb.open_files.fetch_sub(1, Ordering::SeqCst);
         if self.counts_as_writer() {
             self.inode.sb.writers.fetch_sub(1, Ordering::SeqCst);
         }

@@ -41,6 +41,11 @@ pub(crate) struct SuperBlock {
     /// Regular files open for writing ([`crate::RamFile`]): a remount
     /// read-only is `EBUSY` while there are some.
     pub(crate) writers: AtomicU64,
+    /// Files open on this filesystem ([`crate::RamFile`]): umount(2) is
+    /// `EBUSY` while there are some.
+    pub(crate) open_files: AtomicU64,
+    /// The store a backed filesystem caches ([`crate::new_backed`]).
+    pub(crate) backing: Option<crate::backing::BackedFs>,
 }
 
 impl SuperBlock {
@@ -63,6 +68,31 @@ impl SuperBlock {
             max_pages,
             read_only: core::sync::atomic::AtomicBool::new(false),
             writers: AtomicU64::new(0),
+            open_files: AtomicU64::new(0),
+            backing: None,
+        })
+    }
+
+    pub(crate) fn new_backed(
+        dev: u64,
+        clock: Arc<dyn Clock>,
+        mem: Arc<dyn PageMemory>,
+        fs: crate::backing::BackedFs,
+    ) -> Arc<Self> {
+        Arc::new(SuperBlock {
+            mem,
+            dev,
+            max_inodes: None,
+            next_ino: AtomicU64::new(1),
+            inodes: AtomicU64::new(0),
+            clock,
+            ns_lock: Mutex::new(()),
+            pages: AtomicU64::new(0),
+            max_pages: None,
+            read_only: core::sync::atomic::AtomicBool::new(false),
+            writers: AtomicU64::new(0),
+            open_files: AtomicU64::new(0),
+            backing: Some(fs),
         })
     }
 
@@ -99,7 +129,7 @@ impl SuperBlock {
 
     /// Gives pages dropped from a file back (call with no inode lock held
     /// when there can be many: the memory's own lock is taken per page).
-    fn free_pages(&self, pages: impl IntoIterator<Item = PageId>) {
+    pub(crate) fn free_pages(&self, pages: impl IntoIterator<Item = PageId>) {
         for p in pages {
             self.pages.fetch_sub(1, Ordering::Relaxed);
             self.mem.release(p);
@@ -167,6 +197,9 @@ pub(crate) struct DirData {
     pub(crate) mounted: Option<Arc<Inode>>,
     /// For the root of a mounted filesystem: the directory it covers.
     pub(crate) mountpoint: Option<Weak<Inode>>,
+    /// Whether the entries are here (a backed directory is filled from
+    /// its store on first use).
+    pub(crate) loaded: bool,
 }
 
 /// The first readdir cookie of a real entry ("." is 0 and ".." is 1).
@@ -181,6 +214,7 @@ impl DirData {
             parent,
             mounted: None,
             mountpoint: None,
+            loaded: true,
         }
     }
 
@@ -264,6 +298,10 @@ pub(crate) struct InodeData {
     /// Where the last name of an unlinked file was: its directory and the
     /// name (what /proc shows with " (deleted)").
     pub(crate) unlinked_from: Option<(Weak<Inode>, Vec<u8>)>,
+    /// A backed inode's 512-byte blocks, as its store counts them.
+    pub(crate) blocks: u64,
+    /// A backed inode's preferred I/O size (0: a page).
+    pub(crate) blksize: u32,
 }
 
 impl InodeData {
@@ -340,6 +378,12 @@ impl Drop for Inode {
             self.sb.free_pages(pages.into_values());
         }
         self.sb.inodes.fetch_sub(1, Ordering::Relaxed);
+        if self.synth.is_none()
+            && let Some(fs) = &self.sb.backing
+        {
+            // the store's release runs at its next call, not in a drop
+            fs.queue_release(self.ino);
+        }
     }
 }
 
@@ -353,6 +397,10 @@ impl Inode {
         body: Body,
     ) -> Arc<Self> {
         Self::build(sb, ftype, perm, uid, gid, 0, body, None)
+    }
+
+    pub(crate) fn new_backed(sb: &Arc<SuperBlock>, ftype: FileType, ino: u64, body: Body) -> Arc<Self> {
+        Self::build(sb, ftype, 0, 0, 0, ino, body, None)
     }
 
     pub(crate) fn with_synth(
@@ -399,6 +447,8 @@ impl Inode {
                 xattrs: Default::default(),
                 unlinked_from: None,
                 btime: now,
+                blocks: 0,
+                blksize: 0,
             }),
         })
     }
@@ -466,6 +516,12 @@ impl Inode {
         self.lock().btime
     }
 
+    /// Files open on this inode's filesystem (umount(2) is `EBUSY` while
+    /// there are some).
+    pub fn fs_open_files(&self) -> u64 {
+        self.sb.open_files.load(Ordering::SeqCst)
+    }
+
     /// Whether this inode's filesystem is read-only.
     pub fn fs_read_only(&self) -> bool {
         self.sb.read_only.load(Ordering::SeqCst)
@@ -517,6 +573,7 @@ impl Inode {
         let d = self.lock();
         let (rdev, blocks) = match &d.body {
             Body::Device(r) => (*r, 0),
+            _ if self.is_backed() => (0, d.blocks as i64),
             Body::Regular { pages, .. } => (0, pages.len() as i64 * (PAGE_SIZE as i64 / 512)),
             _ => (0, 0),
         };
@@ -529,7 +586,7 @@ impl Inode {
             gid: d.gid,
             rdev,
             size: d.size() as i64,
-            blksize: PAGE_SIZE as i64,
+            blksize: if d.blksize != 0 { i64::from(d.blksize) } else { PAGE_SIZE as i64 },
             blocks,
             atime: d.atime,
             mtime: d.mtime,
@@ -539,6 +596,9 @@ impl Inode {
 
     /// statfs(2) figures of this inode's filesystem.
     pub fn statfs(&self) -> StatFs {
+        if let Some(fs) = self.backing() {
+            return fs.with(|s| Ok(s.statfs())).unwrap_or_default();
+        }
         let used = self.sb.pages.load(Ordering::Relaxed);
         let used_inodes = self.sb.inodes.load(Ordering::Relaxed);
         let (blocks, free) = match self.sb.max_pages {
@@ -585,6 +645,9 @@ impl Inode {
             let n = buf.len().min(data.len() - start);
             buf[..n].copy_from_slice(&data[start..start + n]);
             return Ok(n);
+        }
+        if self.is_backed() {
+            return self.read_backed(offset, buf);
         }
         let mut d = self.lock();
         let n = {
@@ -638,6 +701,9 @@ impl Inode {
                 Some(r) => r.map(|n| (n, at + n as u64)),
                 None => Err(Errno::EACCES),
             };
+        }
+        if self.is_backed() {
+            return self.write_backed(offset, buf);
         }
         let mut d = self.lock();
         let sb = &self.sb;
@@ -710,6 +776,9 @@ impl Inode {
             return Err(Errno::EFBIG);
         }
         self.check_rw()?;
+        if self.is_backed() {
+            return self.truncate_backed(len);
+        }
         let mut d = self.lock();
         let seals = d.seals;
         let Body::Regular { pages, size } = &mut d.body else {
@@ -765,7 +834,21 @@ impl Inode {
         }
         let p = match pages.entry(index) {
             btree_map::Entry::Occupied(o) => *o.get(),
-            btree_map::Entry::Vacant(v) => *v.insert(self.sb.alloc_page()?),
+            btree_map::Entry::Vacant(v) => {
+                let p = self.sb.alloc_page()?;
+                if let Some(fs) = self.backing() {
+                    // a backed page is read from the store on its first map
+                    // (under the inode lock: the store is the innermost lock)
+                    let mut buf = alloc::vec![0u8; PAGE_SIZE];
+                    let ino = self.ino;
+                    if let Err(e) = fs.with(|s| s.read(ino, index * PAGE_SIZE as u64, &mut buf)) {
+                        self.sb.free_pages([p]);
+                        return Err(e);
+                    }
+                    self.sb.mem.write(p, 0, &buf);
+                }
+                *v.insert(p)
+            }
         };
         self.sb.mem.add_ref(p);
         Ok(p)
@@ -881,6 +964,10 @@ impl Inode {
     /// a file sealed with `F_SEAL_GROW`. The inode lock is taken for at
     /// most [`ALLOC_STEP`] pages at a time.
     pub fn allocate(&self, offset: u64, len: u64, keep_size: bool) -> Result<()> {
+        if self.is_backed() {
+            // ext2 has no fallocate
+            return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EOPNOTSUPP });
+        }
         let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE).ok_or(Errno::EFBIG)?;
         let ps = PAGE_SIZE as u64;
         let (first, last) = (offset / ps, end.div_ceil(ps));
@@ -968,6 +1055,9 @@ impl Inode {
     /// pages are zeroed. The size does not change. `EPERM` for a file
     /// sealed with `F_SEAL_WRITE`.
     pub fn punch_hole(&self, offset: u64, len: u64) -> Result<()> {
+        if self.is_backed() {
+            return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EOPNOTSUPP });
+        }
         let end = offset.saturating_add(len);
         let ps = PAGE_SIZE as u64;
         let mut d = self.lock();
@@ -1019,6 +1109,10 @@ impl Inode {
         if from >= *size {
             return Err(Errno::ENXIO);
         }
+        if self.is_backed() {
+            // generic_file_llseek: all data, the hole at the end
+            return Ok(if hole { *size } else { from });
+        }
         let ps = PAGE_SIZE as u64;
         let mut page = from / ps;
         if hole {
@@ -1048,7 +1142,9 @@ impl Inode {
         }
         d.perm = mode;
         d.ctime = self.sb.now();
-        Ok(())
+        let ctime = d.ctime;
+        drop(d);
+        self.push_attrs(crate::BackSetAttr { perm: Some(mode), ctime: Some(ctime), ..Default::default() })
     }
 
     /// chown(2): `None` leaves an ID alone. Root may change both; the owner
@@ -1086,7 +1182,15 @@ impl Inode {
             }
         }
         d.ctime = self.sb.now();
-        Ok(())
+        let a = crate::BackSetAttr {
+            perm: Some(d.perm),
+            uid: Some(d.uid),
+            gid: Some(d.gid),
+            ctime: Some(d.ctime),
+            ..Default::default()
+        };
+        drop(d);
+        self.push_attrs(a)
     }
 
     /// utimensat(2): sets the access and modification times; `None` means
@@ -1125,7 +1229,14 @@ impl Inode {
         d.atime = pick(times[0], d.atime);
         d.mtime = pick(times[1], d.mtime);
         d.ctime = now;
-        Ok(())
+        let a = crate::BackSetAttr {
+            atime: Some(d.atime),
+            mtime: Some(d.mtime),
+            ctime: Some(now),
+            ..Default::default()
+        };
+        drop(d);
+        self.push_attrs(a)
     }
 
     /// Sets the times directly, without checks (initramfs unpacking).
@@ -1137,6 +1248,11 @@ impl Inode {
 
     /// The number of entries of a directory, "." and ".." excluded.
     pub fn dir_len(&self) -> Result<usize> {
+        if let Some(fs) = self.backing()
+            && self.lock().dir().is_some_and(|d| !d.loaded)
+        {
+            return fs.with(|s| s.readdir(self.ino)).map(|v| v.len());
+        }
         self.lock().dir().map(DirData::len).ok_or(Errno::ENOTDIR)
     }
 
@@ -1149,6 +1265,7 @@ impl Inode {
         if let Some(s) = &self.synth {
             return self.read_synth_dir(s, pos, buf);
         }
+        self.ensure_loaded()?;
         let d = self.lock();
         let dir = d.dir().ok_or(Errno::ENOTDIR)?;
         if d.nlink == 0 {
@@ -1217,6 +1334,7 @@ impl Inode {
             }
             return s.node.lookup(self, name);
         }
+        self.ensure_loaded()?;
         let d = self.lock();
         let dir = d.dir().ok_or(Errno::ENOTDIR)?;
         Ok(dir.get(name).cloned())

@@ -116,6 +116,7 @@
 
 extern crate alloc;
 
+mod backing;
 mod cpio;
 mod ctx;
 mod dirent;
@@ -126,6 +127,10 @@ mod synth;
 mod types;
 mod xattr;
 
+#[cfg(test)]
+mod backing_tests;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 
@@ -191,6 +196,7 @@ pub fn set_protected_regular(level: u8) {
     PROTECTED_REGULAR.store(level, core::sync::atomic::Ordering::Relaxed);
 }
 
+pub use backing::{BackSetAttr, BackStat, Backing, Ext2Backing, IO_CHUNK, new_backed};
 pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
 pub use ctx::{Ctx, Opened};
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};

@@ -1,0 +1,687 @@
+//! The seam between the VFS and a file system kept elsewhere (a disk):
+//! [`Backing`], and the ext2 implementation of it ([`Ext2Backing`]).
+//!
+//! A backed filesystem ([`new_backed`]) keeps the same in-memory inodes as
+//! a ramfs, as a cache of the backing store:
+//! - a directory is filled from [`Backing::readdir`] on first use (lookup,
+//!   getdents, rmdir's emptiness check); its entries' inodes are made
+//!   from [`Backing::getattr`] (a symbolic link's target read once);
+//!   two names of one inode share one [`Inode`] (a table by inode number);
+//! - every namespace, attribute and content change calls the backing
+//!   store first, after the VFS's own permission checks, so the file
+//!   system's errno (`ENOSPC`, `EMLINK`, `EFBIG`, `EIO`...) is what the
+//!   caller sees, and then reloads the attributes it changed from the
+//!   store (the store keeps times in its own granularity);
+//! - file content is written through to the store (whose block cache,
+//!   e.g. ext2's `CachedDisk`, is write-back) and read from it; pages a
+//!   kernel maps ([`Inode::map_page`]) are cached here and written back on
+//!   [`Inode::sync_fs`] and [`Inode::fsync`];
+//! - each inode the VFS holds is pinned in the store ([`Backing::pin`]);
+//!   dropping the last reference queues a [`Backing::release`] that runs
+//!   at the next call into the store (never inside a drop), so an
+//!   unlinked file open somewhere keeps its blocks until its last close.
+//!
+//! Locks: the store sits behind one mutex per mount (the mount lock). It
+//! is the innermost lock: taken under the namespace lock or alone, never
+//! with an inode lock held, and the store never calls back into the VFS.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI64, Ordering};
+
+use linux_abi::{Errno, Result};
+use spin::Mutex;
+
+use crate::inode::{Body, DirData, Inode, SuperBlock};
+use crate::pages::PageMemory;
+use crate::types::*;
+
+/// The most bytes one call into the store moves (the mount lock is
+/// released between runs, so one large read or write does not hold it
+/// for its whole length).
+pub const IO_CHUNK: usize = 64 * 1024;
+
+/// An inode's attributes as a backing store reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackStat {
+    /// Type and permission bits.
+    pub mode: u32,
+    /// Hard links.
+    pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// 512-byte blocks allocated.
+    pub blocks: u64,
+    /// The preferred I/O size.
+    pub blksize: u32,
+    /// Last access.
+    pub atime: Timespec,
+    /// Last modification.
+    pub mtime: Timespec,
+    /// Last status change.
+    pub ctime: Timespec,
+    /// The device a device inode stands for ([`makedev`]).
+    pub rdev: u64,
+}
+
+/// Attribute changes for [`Backing::setattr`]; `None` keeps the value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackSetAttr {
+    /// Permission bits (`S_IALLUGO`).
+    pub perm: Option<u32>,
+    /// Owner.
+    pub uid: Option<u32>,
+    /// Group.
+    pub gid: Option<u32>,
+    /// Access time.
+    pub atime: Option<Timespec>,
+    /// Modification time.
+    pub mtime: Option<Timespec>,
+    /// Change time.
+    pub ctime: Option<Timespec>,
+}
+
+/// A file system the VFS caches: inode numbers in, Linux's errno out.
+/// Methods take `&mut self`; the VFS calls them under the mount's lock.
+pub trait Backing: Send {
+    /// The root directory's inode number.
+    fn root(&self) -> u64;
+    /// Whether the store refuses changes (`EROFS`).
+    fn read_only(&self) -> bool;
+    /// An inode's attributes.
+    fn getattr(&mut self, ino: u64) -> Result<BackStat>;
+    /// Every entry of a directory but "." and "..": (name, inode number).
+    fn readdir(&mut self, dir: u64) -> Result<Vec<(Vec<u8>, u64)>>;
+    /// A regular file, device node, FIFO or socket (`mode` has the type
+    /// bits; `rdev` as [`makedev`]).
+    fn create(&mut self, dir: u64, name: &[u8], mode: u32, uid: u32, gid: u32, rdev: u64) -> Result<u64>;
+    /// A directory (`perm` are the permission bits).
+    fn mkdir(&mut self, dir: u64, name: &[u8], perm: u32, uid: u32, gid: u32) -> Result<u64>;
+    /// A symbolic link to `target`.
+    fn symlink(&mut self, dir: u64, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<u64>;
+    /// A new name for `ino`.
+    fn link(&mut self, ino: u64, dir: u64, name: &[u8]) -> Result<()>;
+    /// Removes a non-directory's name.
+    fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()>;
+    /// Removes an empty directory.
+    fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()>;
+    /// Moves `oname` of `odir` to `nname` of `ndir`, replacing what is there.
+    fn rename(&mut self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8]) -> Result<()>;
+    /// Reads content at `off`; the bytes read (0 at the end).
+    fn read(&mut self, ino: u64, off: u64, buf: &mut [u8]) -> Result<usize>;
+    /// Writes content at `off`; the bytes written.
+    fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize>;
+    /// Sets a regular file's size.
+    fn truncate(&mut self, ino: u64, size: u64) -> Result<()>;
+    /// A symbolic link's target.
+    fn readlink(&mut self, ino: u64) -> Result<Vec<u8>>;
+    /// Changes attributes.
+    fn setattr(&mut self, ino: u64, a: BackSetAttr) -> Result<()>;
+    /// statfs figures.
+    fn statfs(&mut self) -> StatFs;
+    /// Writes every dirty block and flushes the device.
+    fn sync(&mut self) -> Result<()>;
+    /// Keeps `ino` alive while the VFS holds it.
+    fn pin(&mut self, ino: u64);
+    /// Drops a pin; an unlinked inode goes with its last.
+    fn release(&mut self, ino: u64) -> Result<()>;
+    /// Syncs and leaves the store unusable (umount); later calls `EIO`.
+    fn unmount(&mut self) -> Result<()>;
+    /// Whether this store supports renameat2's `RENAME_EXCHANGE`.
+    fn can_exchange(&self) -> bool {
+        false
+    }
+}
+
+/// The VFS side of a backed filesystem: the store behind its mount lock,
+/// the inodes alive by number, the releases waiting.
+pub(crate) struct BackedFs {
+    store: Mutex<Box<dyn Backing>>,
+    pub(crate) inodes: Mutex<BTreeMap<u64, Weak<Inode>>>,
+    releases: Mutex<Vec<u64>>,
+    /// Seconds of the first change since the last sync (`i64::MAX`: clean).
+    dirty_since: AtomicI64,
+}
+
+impl BackedFs {
+    /// Runs `f` on the store under the mount lock, after the queued
+    /// releases.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut dyn Backing) -> Result<R>) -> Result<R> {
+        let queued = core::mem::take(&mut *self.releases.lock());
+        let mut s = self.store.lock();
+        for ino in &queued {
+            let _ = s.release(*ino);
+        }
+        f(&mut **s)
+    }
+
+    pub(crate) fn queue_release(&self, ino: u64) {
+        let mut r = self.releases.lock();
+        // a failed reservation leaks a pin (the inode stays until fsck)
+        if r.try_reserve(1).is_ok() {
+            r.push(ino);
+        }
+    }
+
+    pub(crate) fn can_exchange(&self) -> bool {
+        self.store.lock().can_exchange()
+    }
+
+    pub(crate) fn mark_dirty(&self, now: i64) {
+        let _ =
+            self.dirty_since.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| (d > now).then_some(now));
+    }
+}
+
+/// Creates a filesystem whose inodes are cached from `store` and returns
+/// its root directory. `dev` is its `st_dev`; `clock` stamps the VFS's own
+/// times (the store keeps its own); `mem` holds mapped pages. `EROFS`
+/// state follows the store's.
+pub fn new_backed(
+    dev: u64,
+    clock: Arc<dyn Clock>,
+    store: Box<dyn Backing>,
+    mem: Arc<dyn PageMemory>,
+) -> Result<Arc<Inode>> {
+    let ro = store.read_only();
+    let root = store.root();
+    let fs = BackedFs {
+        store: Mutex::new(store),
+        inodes: Mutex::new(BTreeMap::new()),
+        releases: Mutex::new(Vec::new()),
+        dirty_since: AtomicI64::new(i64::MAX),
+    };
+    let sb = SuperBlock::new_backed(dev, clock, mem, fs);
+    let inode = backed_inode(&sb, root, None)?;
+    if ro {
+        let _ = inode.set_fs_read_only(true);
+    }
+    Ok(inode)
+}
+
+/// The in-memory inode of `ino`: the live one, or a new one from the
+/// store (pinned there). `parent` is the directory it was found in.
+pub(crate) fn backed_inode(
+    sb: &Arc<SuperBlock>,
+    ino: u64,
+    parent: Option<&Arc<Inode>>,
+) -> Result<Arc<Inode>> {
+    let fs = sb.backing.as_ref().ok_or(Errno::EIO)?;
+    let mut table = fs.inodes.lock();
+    if let Some(i) = table.get(&ino).and_then(Weak::upgrade) {
+        return Ok(i);
+    }
+    let (st, target) = fs.with(|s| {
+        let st = s.getattr(ino)?;
+        let target = if st.mode & S_IFMT == S_IFLNK { Some(s.readlink(ino)?) } else { None };
+        s.pin(ino);
+        Ok((st, target))
+    })?;
+    let Some(ftype) = FileType::from_mode(st.mode) else {
+        fs.queue_release(ino);
+        return Err(Errno::EUCLEAN);
+    };
+    let body = match ftype {
+        FileType::Regular => Body::Regular { pages: BTreeMap::new(), size: st.size },
+        FileType::Directory => {
+            let mut d = DirData::new(parent.map(Arc::downgrade));
+            d.loaded = false;
+            Body::Dir(d)
+        }
+        FileType::Symlink => Body::Symlink(target.unwrap_or_default()),
+        FileType::CharDevice | FileType::BlockDevice => Body::Device(st.rdev),
+        FileType::Fifo | FileType::Socket => Body::None,
+    };
+    let inode = Inode::new_backed(sb, ftype, ino, body);
+    inode.apply(&st);
+    table.insert(ino, Arc::downgrade(&inode));
+    Ok(inode)
+}
+
+impl Inode {
+    /// The store of this inode's filesystem, when it is backed.
+    pub(crate) fn backing(&self) -> Option<&BackedFs> {
+        if self.synth().is_some() { None } else { self.sb.backing.as_ref() }
+    }
+
+    /// Whether this inode is cached from a backing store ([`new_backed`]).
+    pub fn is_backed(&self) -> bool {
+        self.backing().is_some()
+    }
+
+    /// Copies the store's attributes into the in-memory inode.
+    pub(crate) fn apply(&self, st: &BackStat) {
+        let mut d = self.lock();
+        d.perm = st.mode & S_IALLUGO;
+        d.uid = st.uid;
+        d.gid = st.gid;
+        d.nlink = st.nlink;
+        d.atime = st.atime;
+        d.mtime = st.mtime;
+        d.ctime = st.ctime;
+        d.blocks = st.blocks;
+        d.blksize = st.blksize;
+        if let Body::Regular { size, .. } = &mut d.body {
+            *size = st.size;
+        }
+    }
+
+    /// Reloads the attributes from the store (after a change), marking
+    /// the filesystem dirty. A store error leaves the cached ones.
+    pub(crate) fn reload(&self) {
+        if let Some(fs) = self.backing() {
+            fs.mark_dirty(self.sb.now().sec);
+            if let Ok(st) = fs.with(|s| s.getattr(self.ino())) {
+                self.apply(&st);
+            }
+        }
+    }
+
+    /// read(2) of a backed regular file: from the store in runs of
+    /// [`IO_CHUNK`] bytes (the mount lock is let go between them), with
+    /// the pages a kernel mapped laid over (they may be newer).
+    pub(crate) fn read_backed(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let Some(fs) = self.backing() else { return Err(Errno::EIO) };
+        let size = {
+            let d = self.lock();
+            match &d.body {
+                Body::Regular { size, .. } => *size,
+                _ => return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL }),
+            }
+        };
+        if offset >= size {
+            return Ok(0);
+        }
+        let n = usize::try_from(size - offset).map_or(buf.len(), |left| left.min(buf.len()));
+        let mut done = 0;
+        while done < n {
+            let chunk = (n - done).min(IO_CHUNK);
+            let got = fs.with(|s| s.read(self.ino(), offset + done as u64, &mut buf[done..done + chunk]))?;
+            if got == 0 {
+                // the store's file is shorter than the cached size: zeros
+                buf[done..n].fill(0);
+                break;
+            }
+            done += got;
+        }
+        let d = self.lock();
+        if let Body::Regular { pages, .. } = &d.body
+            && !pages.is_empty()
+        {
+            let ps = PAGE_SIZE as u64;
+            let end = offset + n as u64;
+            for (&idx, &page) in pages.range(offset / ps..end.div_ceil(ps)) {
+                let lo = (idx * ps).max(offset);
+                let hi = ((idx + 1) * ps).min(end);
+                self.sb.mem.read(
+                    page,
+                    (lo - idx * ps) as usize,
+                    &mut buf[(lo - offset) as usize..(hi - offset) as usize],
+                );
+            }
+        }
+        Ok(n)
+    }
+
+    /// write(2) of a backed regular file (`offset` `None`: at the end):
+    /// through to the store in runs of [`IO_CHUNK`] bytes, its errno first
+    /// (a short write when some bytes went), mapped pages kept equal.
+    pub(crate) fn write_backed(&self, offset: Option<u64>, buf: &[u8]) -> Result<(usize, u64)> {
+        let Some(fs) = self.backing() else { return Err(Errno::EIO) };
+        let size = {
+            let d = self.lock();
+            match &d.body {
+                Body::Regular { size, .. } => *size,
+                _ => return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL }),
+            }
+        };
+        let offset = offset.unwrap_or(size);
+        if buf.is_empty() {
+            return Ok((0, offset));
+        }
+        if offset >= MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let mut done = 0;
+        let mut err = None;
+        while done < buf.len() {
+            let chunk = (buf.len() - done).min(IO_CHUNK);
+            match fs.with(|s| s.write(self.ino(), offset + done as u64, &buf[done..done + chunk])) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        if done > 0 {
+            let d = self.lock();
+            if let Body::Regular { pages, .. } = &d.body
+                && !pages.is_empty()
+            {
+                let ps = PAGE_SIZE as u64;
+                let end = offset + done as u64;
+                for (&idx, &page) in pages.range(offset / ps..end.div_ceil(ps)) {
+                    let lo = (idx * ps).max(offset);
+                    let hi = ((idx + 1) * ps).min(end);
+                    self.sb.mem.write(
+                        page,
+                        (lo - idx * ps) as usize,
+                        &buf[(lo - offset) as usize..(hi - offset) as usize],
+                    );
+                }
+            }
+        }
+        self.reload();
+        match (done, err) {
+            (0, Some(e)) => Err(e),
+            (0, None) => Err(Errno::ENOSPC),
+            (n, _) => Ok((n, offset + n as u64)),
+        }
+    }
+
+    /// truncate(2) of a backed regular file: the store first, then the
+    /// mapped pages past the end dropped (the mappings told).
+    pub(crate) fn truncate_backed(&self, len: u64) -> Result<()> {
+        let Some(fs) = self.backing() else { return Err(Errno::EIO) };
+        if !matches!(self.lock().body, Body::Regular { .. }) {
+            return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
+        }
+        fs.with(|s| s.truncate(self.ino(), len))?;
+        let ps = PAGE_SIZE as u64;
+        let first_gone = len.div_ceil(ps);
+        let gone = {
+            let mut d = self.lock();
+            let Body::Regular { pages, .. } = &mut d.body else { return Ok(()) };
+            let gone = pages.split_off(&first_gone);
+            let in_page = (len % ps) as usize;
+            if in_page != 0
+                && let Some(&p) = pages.get(&(len / ps))
+            {
+                self.sb.mem.zero(p, in_page, PAGE_SIZE - in_page);
+            }
+            gone
+        };
+        let dropped = !gone.is_empty();
+        self.sb.free_pages(gone.into_values());
+        if dropped {
+            self.notify_dropped(first_gone, None, true);
+        }
+        self.reload();
+        Ok(())
+    }
+
+    /// Fills a backed directory from the store the first time it is used.
+    pub(crate) fn ensure_loaded(self: &Arc<Self>) -> Result<()> {
+        let Some(fs) = self.backing() else { return Ok(()) };
+        if self.lock().dir().is_none_or(|d| d.loaded) {
+            return Ok(());
+        }
+        let names = fs.with(|s| s.readdir(self.ino()))?;
+        let mut kids = Vec::new();
+        kids.try_reserve_exact(names.len()).map_err(|_| Errno::ENOMEM)?;
+        for (name, ino) in names {
+            kids.push((name, backed_inode(&self.sb, ino, Some(self))?));
+        }
+        let mut d = self.lock();
+        if let Some(dir) = d.dir_mut()
+            && !dir.loaded
+        {
+            for (name, inode) in &kids {
+                dir.insert(name, Arc::clone(inode));
+            }
+            dir.loaded = true;
+        }
+        drop(d);
+        // inodes not kept (another loader won) are dropped unlocked
+        drop(kids);
+        Ok(())
+    }
+
+    /// Writes attribute changes to the store, then reloads them.
+    pub(crate) fn push_attrs(&self, a: BackSetAttr) -> Result<()> {
+        let Some(fs) = self.backing() else { return Ok(()) };
+        let r = fs.with(|s| s.setattr(self.ino(), a));
+        self.reload();
+        r
+    }
+
+    /// Writes back the pages a kernel mapped (their content may have
+    /// changed through the mapping).
+    fn write_back_mapped(&self) -> Result<()> {
+        let Some(fs) = self.backing() else { return Ok(()) };
+        let pages: Vec<(u64, crate::PageId)> = {
+            let d = self.lock();
+            let Body::Regular { pages, .. } = &d.body else { return Ok(()) };
+            let mut v = Vec::new();
+            v.try_reserve_exact(pages.len()).map_err(|_| Errno::ENOMEM)?;
+            v.extend(pages.iter().map(|(&i, &p)| (i, p)));
+            v
+        };
+        let mut buf = alloc::vec![0u8; PAGE_SIZE];
+        for (idx, page) in pages {
+            let size = self.size();
+            let off = idx * PAGE_SIZE as u64;
+            if off >= size {
+                break;
+            }
+            let n = ((size - off) as usize).min(PAGE_SIZE);
+            self.sb.mem.read(page, 0, &mut buf[..n]);
+            fs.with(|s| s.write(self.ino(), off, &buf[..n]))?;
+        }
+        Ok(())
+    }
+
+    /// fsync(2) / fdatasync(2): this file's mapped pages written back,
+    /// then the store synced (its dirty blocks written, the device
+    /// flushed). Nothing to do on an in-memory filesystem.
+    pub fn fsync(&self) -> Result<()> {
+        let Some(fs) = self.backing() else { return Ok(()) };
+        self.write_back_mapped()?;
+        fs.with(|s| s.sync())
+    }
+
+    /// syncfs(2) / sync(2) of this inode's filesystem: every mapped page
+    /// of every cached file written back, then the store synced.
+    pub fn sync_fs(&self) -> Result<()> {
+        let Some(fs) = self.backing() else { return Ok(()) };
+        let live: Vec<Arc<Inode>> = {
+            let t = fs.inodes.lock();
+            let mut v = Vec::new();
+            v.try_reserve_exact(t.len()).map_err(|_| Errno::ENOMEM)?;
+            v.extend(t.values().filter_map(Weak::upgrade));
+            v
+        };
+        let mut first_err = Ok(());
+        for i in &live {
+            if i.file_type() == FileType::Regular
+                && let Err(e) = i.write_back_mapped()
+            {
+                first_err = first_err.and(Err(e));
+            }
+        }
+        drop(live);
+        fs.dirty_since.store(i64::MAX, Ordering::Relaxed);
+        let r = fs.with(|s| s.sync());
+        first_err.and(r)
+    }
+
+    /// The periodic flush: syncs this inode's filesystem when something
+    /// changed in it more than `age` seconds before `now` (seconds).
+    /// Returns whether it synced.
+    pub fn flush_if_older(&self, now: i64, age: i64) -> Result<bool> {
+        let Some(fs) = self.backing() else { return Ok(false) };
+        let since = fs.dirty_since.load(Ordering::Relaxed);
+        if since == i64::MAX || now.saturating_sub(since) < age {
+            return Ok(false);
+        }
+        self.sync_fs().map(|()| true)
+    }
+
+    /// umount(2) of a backed filesystem (after the kernel checked nothing
+    /// is open): synced, then the store is closed; later calls get `EIO`.
+    pub fn unmount_store(&self) -> Result<()> {
+        let Some(fs) = self.backing() else { return Ok(()) };
+        self.sync_fs()?;
+        fs.with(|s| s.unmount())
+    }
+}
+
+/// [`Backing`] over an ext2 file system ([`ext2::Ext2`]) on any block
+/// device (e.g. a write-back [`ext2::CachedDisk`] over a disk).
+pub struct Ext2Backing<D: ext2::BlockDevice> {
+    fs: Option<ext2::Ext2<D>>,
+    root: u64,
+    ro: bool,
+}
+
+impl<D: ext2::BlockDevice> Ext2Backing<D> {
+    /// Wraps a mounted ext2.
+    pub fn new(fs: ext2::Ext2<D>) -> Self {
+        Self { root: u64::from(fs.root()), ro: fs.is_read_only(), fs: Some(fs) }
+    }
+
+    /// The file system (`None` after [`Backing::unmount`]).
+    pub fn fs(&mut self) -> Option<&mut ext2::Ext2<D>> {
+        self.fs.as_mut()
+    }
+
+    /// Takes the file system out (unmounted by the caller).
+    pub fn into_inner(self) -> Option<ext2::Ext2<D>> {
+        self.fs
+    }
+
+    fn f(&mut self) -> Result<&mut ext2::Ext2<D>> {
+        self.fs.as_mut().ok_or(Errno::EIO)
+    }
+}
+
+fn ino32(ino: u64) -> Result<u32> {
+    u32::try_from(ino).map_err(|_| Errno::ESTALE)
+}
+
+fn secs(t: Option<Timespec>) -> Option<u32> {
+    t.map(|t| t.sec.clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+impl<D: ext2::BlockDevice + Send> Backing for Ext2Backing<D> {
+    fn root(&self) -> u64 {
+        self.root
+    }
+    fn read_only(&self) -> bool {
+        self.ro
+    }
+    fn getattr(&mut self, ino: u64) -> Result<BackStat> {
+        let st = self.f()?.stat(ino32(ino)?)?;
+        let t = |s: u32| Timespec::new(i64::from(s), 0);
+        Ok(BackStat {
+            mode: u32::from(st.mode),
+            nlink: u32::from(st.nlink),
+            uid: st.uid,
+            gid: st.gid,
+            size: st.size,
+            blocks: st.blocks,
+            blksize: st.blksize,
+            atime: t(st.atime),
+            mtime: t(st.mtime),
+            ctime: t(st.ctime),
+            rdev: makedev(st.rdev.0, st.rdev.1),
+        })
+    }
+    fn readdir(&mut self, dir: u64) -> Result<Vec<(Vec<u8>, u64)>> {
+        let list = self.f()?.list(ino32(dir)?)?;
+        let mut v = Vec::new();
+        v.try_reserve_exact(list.len()).map_err(|_| Errno::ENOMEM)?;
+        v.extend(
+            list.into_iter()
+                .filter(|e| e.name != b"." && e.name != b"..")
+                .map(|e| (e.name, u64::from(e.ino))),
+        );
+        Ok(v)
+    }
+    fn create(&mut self, dir: u64, name: &[u8], mode: u32, uid: u32, gid: u32, rdev: u64) -> Result<u64> {
+        let dev = matches!(mode & S_IFMT, S_IFCHR | S_IFBLK).then(|| (major(rdev), minor(rdev)));
+        self.f()?.create(ino32(dir)?, name, mode as u16, uid, gid, dev).map(u64::from)
+    }
+    fn mkdir(&mut self, dir: u64, name: &[u8], perm: u32, uid: u32, gid: u32) -> Result<u64> {
+        self.f()?.mkdir(ino32(dir)?, name, (perm & S_IALLUGO) as u16, uid, gid).map(u64::from)
+    }
+    fn symlink(&mut self, dir: u64, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<u64> {
+        self.f()?.symlink(ino32(dir)?, name, target, uid, gid).map(u64::from)
+    }
+    fn link(&mut self, ino: u64, dir: u64, name: &[u8]) -> Result<()> {
+        let (ino, dir) = (ino32(ino)?, ino32(dir)?);
+        self.f()?.link(ino, dir, name)
+    }
+    fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
+        self.f()?.unlink(ino32(dir)?, name)
+    }
+    fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()> {
+        self.f()?.rmdir(ino32(dir)?, name)
+    }
+    fn rename(&mut self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8]) -> Result<()> {
+        let (o, n) = (ino32(odir)?, ino32(ndir)?);
+        self.f()?.rename(o, oname, n, nname)
+    }
+    fn read(&mut self, ino: u64, off: u64, buf: &mut [u8]) -> Result<usize> {
+        self.f()?.read(ino32(ino)?, off, buf)
+    }
+    fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
+        self.f()?.write(ino32(ino)?, off, data)
+    }
+    fn truncate(&mut self, ino: u64, size: u64) -> Result<()> {
+        self.f()?.truncate(ino32(ino)?, size)
+    }
+    fn readlink(&mut self, ino: u64) -> Result<Vec<u8>> {
+        self.f()?.readlink(ino32(ino)?)
+    }
+    fn setattr(&mut self, ino: u64, a: BackSetAttr) -> Result<()> {
+        let a = ext2::SetAttr {
+            mode: a.perm.map(|p| (p & S_IALLUGO) as u16),
+            uid: a.uid,
+            gid: a.gid,
+            atime: secs(a.atime),
+            mtime: secs(a.mtime),
+            ctime: secs(a.ctime),
+        };
+        self.f()?.setattr(ino32(ino)?, a)
+    }
+    fn statfs(&mut self) -> StatFs {
+        let Some(fs) = self.fs.as_mut() else { return StatFs::default() };
+        let s = fs.statfs();
+        StatFs {
+            fs_type: u64::from(ext2::EXT2_SUPER_MAGIC),
+            bsize: u64::from(s.bsize),
+            blocks: s.blocks,
+            bfree: s.bfree,
+            bavail: s.bavail,
+            files: s.files,
+            ffree: s.ffree,
+            namelen: u64::from(s.namelen),
+        }
+    }
+    fn sync(&mut self) -> Result<()> {
+        self.f()?.sync()
+    }
+    fn pin(&mut self, ino: u64) {
+        if let (Some(fs), Ok(i)) = (self.fs.as_mut(), ino32(ino)) {
+            fs.pin(i);
+        }
+    }
+    fn release(&mut self, ino: u64) -> Result<()> {
+        self.f()?.release(ino32(ino)?)
+    }
+    fn unmount(&mut self) -> Result<()> {
+        match self.fs.take() {
+            Some(fs) => fs.unmount().map(drop),
+            None => Ok(()),
+        }
+    }
+}
