@@ -139,9 +139,63 @@ pub trait Backing: Send {
     }
 }
 
+/// A lock its holder may sleep under (a kernel's sleeping mutex; a spin
+/// lock in host tests: [`SpinRawLock`]). The store of a backed filesystem
+/// sleeps on device I/O, so its locks are these.
+pub trait RawLock: Send + Sync {
+    /// Waits until the lock is free and takes it.
+    fn lock(&self);
+    /// Gives it back (called once per [`RawLock::lock`], by its taker).
+    fn unlock(&self);
+}
+
+/// A [`RawLock`] that spins: for host tests and kernels whose store never
+/// sleeps.
+#[derive(Default)]
+pub struct SpinRawLock(core::sync::atomic::AtomicBool);
+
+impl RawLock for SpinRawLock {
+    fn lock(&self) {
+        while self.0.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            core::hint::spin_loop();
+        }
+    }
+    fn unlock(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// A held [`RawLock`], given back on drop.
+pub(crate) struct RawGuard<'a>(&'a dyn RawLock);
+
+impl<'a> RawGuard<'a> {
+    pub(crate) fn new(l: &'a dyn RawLock) -> Self {
+        l.lock();
+        RawGuard(l)
+    }
+}
+
+impl Drop for RawGuard<'_> {
+    fn drop(&mut self) {
+        self.0.unlock();
+    }
+}
+
+/// A held namespace lock ([`crate::inode::SuperBlock::ns`]).
+pub(crate) enum NsGuard<'a> {
+    Spin(#[allow(dead_code)] spin::MutexGuard<'a, ()>),
+    Raw(#[allow(dead_code)] RawGuard<'a>),
+}
+
 /// The VFS side of a backed filesystem: the store behind its mount lock,
 /// the inodes alive by number, the releases waiting.
 pub(crate) struct BackedFs {
+    /// The mount lock: held across every call into the store (which may
+    /// sleep on I/O). `store`'s spin lock is only ever taken under it, so
+    /// it never spins.
+    mount_lock: Arc<dyn RawLock>,
+    /// The namespace lock of this filesystem (taken before `mount_lock`).
+    pub(crate) ns_lock: Arc<dyn RawLock>,
     store: Mutex<Box<dyn Backing>>,
     pub(crate) inodes: Mutex<BTreeMap<u64, Weak<Inode>>>,
     releases: Mutex<Vec<u64>>,
@@ -154,6 +208,7 @@ impl BackedFs {
     /// releases.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut dyn Backing) -> Result<R>) -> Result<R> {
         let queued = core::mem::take(&mut *self.releases.lock());
+        let _mount = RawGuard::new(&*self.mount_lock);
         let mut s = self.store.lock();
         for ino in &queued {
             let _ = s.release(*ino);
@@ -170,7 +225,7 @@ impl BackedFs {
     }
 
     pub(crate) fn can_exchange(&self) -> bool {
-        self.store.lock().can_exchange()
+        self.with(|s| Ok(s.can_exchange())).unwrap_or(false)
     }
 
     pub(crate) fn mark_dirty(&self, now: i64) {
@@ -182,16 +237,32 @@ impl BackedFs {
 /// Creates a filesystem whose inodes are cached from `store` and returns
 /// its root directory. `dev` is its `st_dev`; `clock` stamps the VFS's own
 /// times (the store keeps its own); `mem` holds mapped pages. `EROFS`
-/// state follows the store's.
+/// state follows the store's. Its namespace and mount locks spin
+/// ([`SpinRawLock`]); a kernel whose store sleeps uses
+/// [`new_backed_with`].
 pub fn new_backed(
     dev: u64,
     clock: Arc<dyn Clock>,
     store: Box<dyn Backing>,
     mem: Arc<dyn PageMemory>,
 ) -> Result<Arc<Inode>> {
+    new_backed_with(dev, clock, store, mem, &|| Arc::new(SpinRawLock::default()))
+}
+
+/// [`new_backed`] whose namespace lock and mount lock come from
+/// `make_lock` (a kernel's sleeping mutex).
+pub fn new_backed_with(
+    dev: u64,
+    clock: Arc<dyn Clock>,
+    store: Box<dyn Backing>,
+    mem: Arc<dyn PageMemory>,
+    make_lock: &dyn Fn() -> Arc<dyn RawLock>,
+) -> Result<Arc<Inode>> {
     let ro = store.read_only();
     let root = store.root();
     let fs = BackedFs {
+        mount_lock: make_lock(),
+        ns_lock: make_lock(),
         store: Mutex::new(store),
         inodes: Mutex::new(BTreeMap::new()),
         releases: Mutex::new(Vec::new()),
@@ -213,10 +284,10 @@ pub(crate) fn backed_inode(
     parent: Option<&Arc<Inode>>,
 ) -> Result<Arc<Inode>> {
     let fs = sb.backing.as_ref().ok_or(Errno::EIO)?;
-    let mut table = fs.inodes.lock();
-    if let Some(i) = table.get(&ino).and_then(Weak::upgrade) {
+    if let Some(i) = fs.inodes.lock().get(&ino).and_then(Weak::upgrade) {
         return Ok(i);
     }
+    // the store is asked with no spin lock held (it may sleep)
     let (st, target) = fs.with(|s| {
         let st = s.getattr(ino)?;
         let target = if st.mode & S_IFMT == S_IFLNK { Some(s.readlink(ino)?) } else { None };
@@ -240,6 +311,14 @@ pub(crate) fn backed_inode(
     };
     let inode = Inode::new_backed(sb, ftype, ino, body);
     inode.apply(&st);
+    let mut table = fs.inodes.lock();
+    if let Some(other) = table.get(&ino).and_then(Weak::upgrade) {
+        // another task made it meanwhile: theirs is kept, ours (and its
+        // pin) goes after the lock
+        drop(table);
+        drop(inode);
+        return Ok(other);
+    }
     table.insert(ino, Arc::downgrade(&inode));
     Ok(inode)
 }
@@ -416,6 +495,55 @@ impl Inode {
         }
         self.reload();
         Ok(())
+    }
+
+    /// [`Inode::map_page`] of a backed file: a page not cached yet is read
+    /// from the store (no inode lock held) and then entered, unless
+    /// another task entered one first.
+    pub(crate) fn map_backed_page(&self, index: u64) -> Result<crate::PageId> {
+        let Some(fs) = self.backing() else { return Err(Errno::ENODEV) };
+        let cached = |d: &crate::inode::InodeData| -> Result<Option<crate::PageId>> {
+            let Body::Regular { pages, size } = &d.body else { return Err(Errno::ENODEV) };
+            if index >= size.div_ceil(PAGE_SIZE as u64) {
+                return Err(Errno::EFAULT);
+            }
+            Ok(pages.get(&index).copied())
+        };
+        if let Some(p) = cached(&self.lock())? {
+            self.sb.mem.add_ref(p);
+            return Ok(p);
+        }
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+        buf.resize(PAGE_SIZE, 0);
+        fs.with(|s| s.read(self.ino(), index * PAGE_SIZE as u64, &mut buf))?;
+        let fresh = self.sb.alloc_page()?;
+        self.sb.mem.write(fresh, 0, &buf);
+        let mut d = self.lock();
+        let r = match cached(&d) {
+            Ok(Some(p)) => Ok((p, Some(fresh))),
+            Ok(None) => {
+                if let Body::Regular { pages, .. } = &mut d.body {
+                    pages.insert(index, fresh);
+                }
+                Ok((fresh, None))
+            }
+            Err(e) => Err((e, fresh)),
+        };
+        drop(d);
+        match r {
+            Ok((p, spare)) => {
+                self.sb.mem.add_ref(p);
+                if let Some(x) = spare {
+                    self.sb.free_pages([x]);
+                }
+                Ok(p)
+            }
+            Err((e, x)) => {
+                self.sb.free_pages([x]);
+                Err(e)
+            }
+        }
     }
 
     /// Fills a backed directory from the store the first time it is used.

@@ -486,7 +486,7 @@ impl<'a> Ctx<'a> {
         let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EEXIST)?;
         self.may_lookup(&parent, name)?;
-        let _ns = parent.sb.ns_lock.lock();
+        let _ns = parent.sb.ns();
         if parent.child(name)?.is_some() {
             return Err(Errno::EEXIST);
         }
@@ -539,7 +539,7 @@ impl<'a> Ctx<'a> {
                     return Err(Errno::EISDIR);
                 }
                 self.may_lookup(&parent, name)?;
-                let _ns = parent.sb.ns_lock.lock();
+                let _ns = parent.sb.ns();
                 match self.lookup_one(&parent, name) {
                     Ok(existing) => {
                         if flags & O_EXCL != 0 {
@@ -737,7 +737,7 @@ impl<'a> Ctx<'a> {
         let (parent, last, slash) = self.parent_walk(newdir, newpath, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EEXIST)?;
         self.may_lookup(&parent, name)?;
-        let _ns = parent.sb.ns_lock.lock();
+        let _ns = parent.sb.ns();
         if parent.child(name)?.is_some() {
             return Err(Errno::EEXIST);
         }
@@ -859,7 +859,7 @@ impl<'a> Ctx<'a> {
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
         parent.check_rw()?;
-        let _ns = parent.sb.ns_lock.lock();
+        let _ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         if slash {
             return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
@@ -881,7 +881,7 @@ impl<'a> Ctx<'a> {
         };
         self.may_lookup(&parent, name)?;
         parent.check_rw()?;
-        let _ns = parent.sb.ns_lock.lock();
+        let _ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         self.may_delete(&parent, &victim, true)?;
         if victim.mounted().is_some() {
@@ -933,7 +933,7 @@ impl<'a> Ctx<'a> {
         self.may_lookup(&op, oname)?;
         self.may_lookup(&np, nname)?;
         op.check_rw()?;
-        let _ns = op.sb.ns_lock.lock();
+        let _ns = op.sb.ns();
         let old = op.child(oname)?.ok_or(Errno::ENOENT)?;
         let new = np.child(nname)?;
         if flags & RENAME_NOREPLACE != 0 && new.is_some() {
@@ -1328,7 +1328,7 @@ impl<'a> Ctx<'a> {
         if fs_root.mountpoint().is_some() || fs_root.parent().is_some() || Arc::ptr_eq(&target, &fs_root) {
             return Err(Errno::EBUSY);
         }
-        let _ns = target.sb.ns_lock.lock();
+        let _ns = target.sb.ns();
         {
             let mut t = target.lock();
             let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
@@ -1363,7 +1363,7 @@ impl<'a> Ctx<'a> {
         if Arc::ptr_eq(&target, &source) || source.mounted().is_some() {
             return Err(Errno::EINVAL);
         }
-        let _ns = target.sb.ns_lock.lock();
+        let _ns = target.sb.ns();
         let mut t = target.lock();
         let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
         if d.mounted.is_some() {
@@ -1407,7 +1407,7 @@ impl<'a> Ctx<'a> {
             }
         };
         {
-            let _ns = under.sb.ns_lock.lock();
+            let _ns = under.sb.ns();
             if let Some(d) = under.lock().dir_mut() {
                 d.mounted = None;
             }

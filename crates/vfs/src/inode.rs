@@ -100,6 +100,16 @@ impl SuperBlock {
         self.clock.now()
     }
 
+    /// The namespace lock: a spin lock for in-memory filesystems, the
+    /// mount's sleeping lock for a backed one (its store sleeps on I/O
+    /// while it is held).
+    pub(crate) fn ns(&self) -> crate::backing::NsGuard<'_> {
+        match &self.backing {
+            Some(fs) => crate::backing::NsGuard::Raw(crate::backing::RawGuard::new(&*fs.ns_lock)),
+            None => crate::backing::NsGuard::Spin(self.ns_lock.lock()),
+        }
+    }
+
     /// shmem_reserve_inode's check before a new inode: `ENOSPC` once the
     /// filesystem holds `max_inodes` (its root is one of them).
     pub(crate) fn check_inode_room(&self) -> Result<()> {
@@ -109,7 +119,7 @@ impl SuperBlock {
         }
     }
 
-    fn alloc_page(&self) -> Result<PageId> {
+    pub(crate) fn alloc_page(&self) -> Result<PageId> {
         if let Some(max) = self.max_pages {
             let ok = self
                 .pages
@@ -825,6 +835,9 @@ impl Inode {
         if self.synth.is_some() {
             return Err(Errno::ENODEV);
         }
+        if self.is_backed() {
+            return self.map_backed_page(index);
+        }
         let mut d = self.lock();
         let Body::Regular { pages, size } = &mut d.body else {
             return Err(Errno::ENODEV);
@@ -836,17 +849,6 @@ impl Inode {
             btree_map::Entry::Occupied(o) => *o.get(),
             btree_map::Entry::Vacant(v) => {
                 let p = self.sb.alloc_page()?;
-                if let Some(fs) = self.backing() {
-                    // a backed page is read from the store on its first map
-                    // (under the inode lock: the store is the innermost lock)
-                    let mut buf = alloc::vec![0u8; PAGE_SIZE];
-                    let ino = self.ino;
-                    if let Err(e) = fs.with(|s| s.read(ino, index * PAGE_SIZE as u64, &mut buf)) {
-                        self.sb.free_pages([p]);
-                        return Err(e);
-                    }
-                    self.sb.mem.write(p, 0, &buf);
-                }
                 *v.insert(p)
             }
         };

@@ -196,7 +196,9 @@ pub fn set_protected_regular(level: u8) {
     PROTECTED_REGULAR.store(level, core::sync::atomic::Ordering::Relaxed);
 }
 
-pub use backing::{BackSetAttr, BackStat, Backing, Ext2Backing, IO_CHUNK, new_backed};
+pub use backing::{
+    BackSetAttr, BackStat, Backing, Ext2Backing, IO_CHUNK, RawLock, SpinRawLock, new_backed, new_backed_with,
+};
 pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
 pub use ctx::{Ctx, Opened};
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
