@@ -149,6 +149,8 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     let status = crate::proc::init_exit()
         .or_else(|| crate::proc::table().with_process(1, |p| p.exit_status()).flatten());
     log::info!("init exited: {status:?}");
+    // the power-off path: what is on a disk's write-back cache reaches it
+    let _ = crate::fs::sync_all();
     match status {
         Some(process::wait::ChildStatus::Exited(0)) => qemu::poweroff(),
         _ => qemu::exit(qemu::ExitCode::Failure),

@@ -780,6 +780,11 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
         b"devtmpfs" => crate::fs::new_devtmpfs(),
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
         b"ramfs" | b"sysfs" => crate::fs::new_fs(),
+        b"ext2" | b"ext3" | b"ext4" => {
+            // the source names a block device (links followed)
+            let dev = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
+            crate::fs::mount_ext2(&dev, flags & MS_RDONLY != 0)?
+        }
         _ => return Err(Errno::ENODEV),
     };
     // tmpfs's mode= option: the root directory's permissions
@@ -792,12 +797,20 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     {
         let _ = fs_root.chmod(&vfs::Cred::root(), mode & 0o7777);
     }
-    let (covered, abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+    let mounted = with_ctx(t, AT_FDCWD, |ctx, dir| {
         let target = ctx.lookup(dir, &p, true)?;
         let abs = ctx.getcwd(&target)?;
         ctx.mount(dir, &p, fs_root.clone())?;
         Ok((target, abs))
-    })?;
+    });
+    let (covered, abs) = match mounted {
+        Ok(m) => m,
+        Err(e) => {
+            // a disk mounted for nothing is closed again
+            let _ = crate::fs::unmounted(&fs_root);
+            return Err(e);
+        }
+    };
     let mut o = alloc::string::String::from(if flags & MS_RDONLY != 0 { "ro" } else { "rw" });
     for (bit, name) in [(MS_NOSUID, ",nosuid"), (MS_NODEV, ",nodev"), (MS_NOEXEC, ",noexec")] {
         if flags & bit != 0 {
@@ -835,9 +848,12 @@ pub fn umount2(t: &mut UThread, target: u64, flags: u64) -> SysResult {
     if nofollow && inode.file_type() == vfs::FileType::Symlink {
         return Err(Errno::EINVAL);
     }
+    // a disk file system with open files is busy; it is written back
+    // and closed once detached
+    crate::fs::may_umount(&inode)?;
     let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_mount(dir, &p))?;
     crate::fs::forget_mount(&root, &covered);
-    Ok(0)
+    crate::fs::unmounted(&root).map(|_| 0)
 }
 
 /// sendfile(2): copies through a kernel buffer (at most 1 MiB per call).

@@ -694,16 +694,28 @@ pub fn fsync(t: &mut UThread, fd: Fd) -> SysResult {
     }
     match file.inode() {
         Some(i) if !i.is_synthetic() && matches!(i.file_type(), FileType::Regular | FileType::Directory) => {
-            Ok(0)
+            // a disk file: written back and the disk flushed
+            i.fsync().map(|_| 0)
         }
         _ => Err(Errno::EINVAL),
     }
 }
 
+/// sync(2): every disk file system written back and flushed (it returns
+/// nothing, as Linux's).
+pub fn sync() -> SysResult {
+    let _ = crate::fs::sync_all();
+    Ok(0)
+}
+
 /// syncfs(2): `EBADF` for a bad or O_PATH fd; nothing to write back.
 pub fn syncfs(t: &mut UThread, fd: Fd) -> SysResult {
-    if t.fd(fd)?.status_flags() & vfs::O_PATH != 0 {
+    let file = t.fd(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    Ok(0)
+    match file.inode() {
+        Some(i) => i.sync_fs().map(|_| 0),
+        None => Ok(0),
+    }
 }

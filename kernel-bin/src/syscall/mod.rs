@@ -103,7 +103,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::UMASK => fs::umask(t, a.uint(0)),
         nr::FSYNC | nr::FDATASYNC => fs_extra::fsync(t, a.fd(0)),
         nr::SYNCFS => fs_extra::syncfs(t, a.fd(0)),
-        nr::SYNC => Ok(0),
+        nr::SYNC => fs_extra::sync(),
         nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
         nr::MKNOD => fs_extra::mknodat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
