@@ -162,6 +162,27 @@ pub fn ktest_image() -> Result<PathBuf, String> {
     Ok(img)
 }
 
+/// The ext2 image the user suite's `ext2_mount.c` copies onto /dev/vda
+/// (the initramfs's /ext2.img): 4 MiB, 4 KiB blocks, 128-byte inodes,
+/// 10,240 inodes (room for 10,000 names), made by mke2fs and checked.
+pub fn suite_ext2_image() -> Result<Vec<u8>, String> {
+    crate::setup::ensure_tools(crate::HOST_TEST_TOOLS)?;
+    let dir = crate::target_dir().join("blk");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let img = dir.join("suite-ext2.img");
+    let _ = std::fs::remove_file(&img);
+    let out = Command::new(e2fs_tool("mke2fs"))
+        .args(["-q", "-F", "-t", "ext2", "-b", "4096", "-I", "128", "-N", "10240"])
+        .arg(&img)
+        .arg("4096k")
+        .output()
+        .map_err(|e| format!("mke2fs: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    std::fs::read(&img).map_err(|e| format!("{}: {e}", img.display()))
+}
+
 /// A scratch disk for the user suite (`blockdev.c`): 4 MiB of zeros under
 /// target/blk, made afresh for every run.
 pub fn scratch_image() -> Result<PathBuf, String> {

@@ -178,6 +178,8 @@ pub fn add_to_initramfs(c: &mut crate::cpio::Cpio, b: &UserBuild) -> Result<(), 
         c.symlink(&format!("bin/{applet}"), "busybox");
     }
     c.file("init", 0o755, &read(&b.init)?);
+    // the image ext2_mount.c copies onto the disk
+    c.file("ext2.img", 0o644, &crate::disk::suite_ext2_image()?);
     c.dir("tests");
     for (name, path) in &b.tests {
         c.file(&format!("tests/{name}"), 0o755, &read(path)?);

@@ -3,7 +3,7 @@
 
 use crate::disk::{le16, le32, put16, put32, zeroed};
 use crate::{BlockDevice, LINK_MAX, NAME_LEN, ROOT_INO, SECTOR_SIZE};
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 
@@ -398,6 +398,15 @@ pub struct Ext2<D: BlockDevice> {
     max_size: u64,
     may_use_reserved: bool,
     pinned: BTreeMap<u32, u32>,
+    /// (directory, logical block): where the last entry went into that
+    /// directory; the blocks before it had no room then. Cleared when an
+    /// entry of it is removed (room may open anywhere).
+    add_hint: Option<(u32, u64)>,
+    /// The names of the directory entries were last added to, so a create
+    /// in a large directory need not read it all to know a name is free
+    /// (built by one walk; kept by add_entry and remove_entry; dropped
+    /// when memory runs out or the directory goes).
+    names: Option<(u32, BTreeSet<Vec<u8>>)>,
 }
 
 fn div_ceil(a: u64, b: u64) -> u64 {
@@ -594,6 +603,8 @@ impl<D: BlockDevice> Ext2<D> {
             clock: opts.clock,
             max_size: max_file_size(10 + log),
             pinned: BTreeMap::new(),
+            add_hint: None,
+            names: None,
             may_use_reserved: true,
         };
         let root = fs.get_inode(ROOT_INO).map_err(MountError::Io)?;
@@ -1397,6 +1408,12 @@ impl<D: BlockDevice> Ext2<D> {
     /// `ext2_evict_inode` of an unlinked inode: blocks freed, dtime set,
     /// bitmap bit cleared.
     fn delete_inode(&mut self, mut i: Inode) -> Result<()> {
+        if self.add_hint.is_some_and(|(dir, _)| dir == i.ino) {
+            self.add_hint = None;
+        }
+        if self.names.as_ref().is_some_and(|(dir, _)| *dir == i.ino) {
+            self.names = None;
+        }
         let dir = i.is_dir();
         if i.has_block_map(self.bs) {
             self.free_from(&mut i, 0)?;
@@ -1515,16 +1532,85 @@ impl<D: BlockDevice> Ext2<D> {
         Ok((b, self.read_block(b)?))
     }
 
+    /// Whether `name` is in `d`: from the name set when it is `d`'s,
+    /// else by building that set with one walk of `d`.
+    fn exists(&mut self, d: &Inode, name: &[u8]) -> Result<bool> {
+        if let Some((dir, set)) = &self.names
+            && *dir == d.ino
+        {
+            return Ok(set.contains(name));
+        }
+        self.names = None;
+        let mut set = BTreeSet::new();
+        let nblocks = d.size() / self.bs as u64;
+        let mut blk = zeroed(self.bs)?;
+        let mut found = false;
+        for l in 0..nblocks {
+            let b = self.bmap(d, l)?;
+            if b == 0 {
+                return Err(EUCLEAN);
+            }
+            self.read_block_into(b, &mut blk)?;
+            let mut off = 0;
+            while off < self.bs {
+                let s = self.parse_slot(&blk, off)?;
+                let n = &blk[off + 8..off + 8 + s.name_len];
+                if s.ino != 0 {
+                    found |= n == name;
+                    let mut v = Vec::new();
+                    if v.try_reserve_exact(n.len()).is_err() {
+                        // no set: the walk's answer stands alone
+                        return self.find(d, name).map(|f| f.is_some());
+                    }
+                    v.extend_from_slice(n);
+                    set.insert(v);
+                }
+                off += s.rec_len;
+            }
+        }
+        self.names = Some((d.ino, set));
+        Ok(found)
+    }
+
+    /// Keeps the name set of `dir` (if it is the one kept) equal to the
+    /// directory: `add` or remove `name`.
+    fn note_name(&mut self, dir: u32, name: &[u8], add: bool) {
+        let Some((d, set)) = &mut self.names else { return };
+        if *d != dir {
+            return;
+        }
+        if !add {
+            set.remove(name);
+            return;
+        }
+        let mut v = Vec::new();
+        if v.try_reserve_exact(name.len()).is_err() {
+            self.names = None;
+            return;
+        }
+        v.extend_from_slice(name);
+        set.insert(v);
+    }
+
     fn find(&mut self, d: &Inode, name: &[u8]) -> Result<Option<Found>> {
         let nblocks = d.size() / self.bs as u64;
+        // one buffer for the whole walk, the slots parsed in place
+        let mut blk = zeroed(self.bs)?;
         for l in 0..nblocks {
-            let (b, blk) = self.dir_block(d, l)?;
+            let b = self.bmap(d, l)?;
+            if b == 0 {
+                return Err(EUCLEAN);
+            }
+            self.read_block_into(b, &mut blk)?;
             let mut prev = None;
-            for s in self.slots(&blk)? {
-                if s.ino != 0 && s.name_len == name.len() && &blk[s.off + 8..s.off + 8 + s.name_len] == name {
-                    return Ok(Some(Found { pblk: b, off: s.off, prev, ino: s.ino }));
+            let mut off = 0;
+            while off < self.bs {
+                let s = self.parse_slot(&blk, off)?;
+                if s.ino != 0 && s.name_len == name.len() && &blk[off + 8..off + 8 + s.name_len] == name {
+                    return Ok(Some(Found { pblk: b, off, prev, ino: s.ino }));
                 }
-                prev = Some(s.off);
+                prev = Some(off);
+                off += s.rec_len;
             }
         }
         Ok(None)
@@ -1602,29 +1688,59 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// `ext2_add_link`: into the first slot with room, else a new block.
     fn add_entry(&mut self, d: &mut Inode, name: &[u8], ino: u32, kind: FileType) -> Result<()> {
+        let r = self.add_entry_inner(d, name, ino, kind);
+        if r.is_err() {
+            // the disk may or may not hold the name now
+            self.names = None;
+        }
+        r
+    }
+
+    fn add_entry_inner(&mut self, d: &mut Inode, name: &[u8], ino: u32, kind: FileType) -> Result<()> {
         let need = rec_len_for(name.len());
         let nblocks = d.size() / self.bs as u64;
-        for l in 0..nblocks {
-            let (b, mut blk) = self.dir_block(d, l)?;
-            for s in self.slots(&blk)? {
+        let start = match self.add_hint {
+            Some((dir, l)) if dir == d.ino && l < nblocks => l,
+            _ => 0,
+        };
+        let mut blk = zeroed(self.bs)?;
+        for l in start..nblocks {
+            let b = self.bmap(d, l)?;
+            if b == 0 {
+                return Err(EUCLEAN);
+            }
+            self.read_block_into(b, &mut blk)?;
+            let mut off = 0;
+            while off < self.bs {
+                let s = self.parse_slot(&blk, off)?;
                 if s.ino == 0 && s.rec_len >= need {
                     self.put_slot(&mut blk, s.off, ino, s.rec_len, name, kind);
-                    return self.finish_add(d, b, &blk);
+                    self.add_hint = Some((d.ino, l));
+                    self.finish_add(d, b, &blk)?;
+                    self.note_name(d.ino, name, true);
+                    return Ok(());
                 }
                 let used = rec_len_for(s.name_len);
                 if s.ino != 0 && s.rec_len >= used + need {
                     put16(&mut blk, s.off + 4, used as u16);
                     self.put_slot(&mut blk, s.off + used, ino, s.rec_len - used, name, kind);
-                    return self.finish_add(d, b, &blk);
+                    self.add_hint = Some((d.ino, l));
+                    self.finish_add(d, b, &blk)?;
+                    self.note_name(d.ino, name, true);
+                    return Ok(());
                 }
+                off += s.rec_len;
             }
         }
         let goal = self.inode_goal(d.ino);
         let (b, _) = self.bmap_alloc(d, nblocks, goal)?;
-        let mut blk = zeroed(self.bs)?;
+        blk.fill(0);
         self.put_slot(&mut blk, 0, ino, self.bs, name, kind);
         d.set_size((nblocks + 1) * self.bs as u64);
-        self.finish_add(d, b, &blk)
+        self.add_hint = Some((d.ino, nblocks));
+        self.finish_add(d, b, &blk)?;
+        self.note_name(d.ino, name, true);
+        Ok(())
     }
 
     fn finish_add(&mut self, d: &mut Inode, b: u32, blk: &[u8]) -> Result<()> {
@@ -1639,8 +1755,28 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// `ext2_delete_entry`: merged into the previous slot, or emptied.
     fn remove_entry(&mut self, d: &mut Inode, f: &Found) -> Result<()> {
+        let r = self.remove_entry_inner(d, f);
+        if r.is_err() {
+            self.names = None;
+        }
+        r
+    }
+
+    fn remove_entry_inner(&mut self, d: &mut Inode, f: &Found) -> Result<()> {
+        if self.add_hint.is_some_and(|(dir, _)| dir == d.ino) {
+            self.add_hint = None;
+        }
         let mut blk = self.read_block(f.pblk)?;
         let s = self.parse_slot(&blk, f.off)?;
+        if self.names.as_ref().is_some_and(|(dir, _)| *dir == d.ino) {
+            let mut name = Vec::new();
+            if name.try_reserve_exact(s.name_len).is_ok() {
+                name.extend_from_slice(&blk[f.off + 8..f.off + 8 + s.name_len]);
+                self.note_name(d.ino, &name, false);
+            } else {
+                self.names = None;
+            }
+        }
         match f.prev {
             Some(p) => {
                 let ps = self.parse_slot(&blk, p)?;
@@ -1764,7 +1900,7 @@ impl<D: BlockDevice> Ext2<D> {
         self.writable()?;
         check_name(name)?;
         let mut d = self.dir_inode(dir)?;
-        if self.find(&d, name)?.is_some() {
+        if self.exists(&d, name)? {
             return Err(Errno::EEXIST);
         }
         let kind = FileType::from_mode(mode).ok_or(Errno::EINVAL)?;

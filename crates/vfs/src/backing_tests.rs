@@ -330,3 +330,35 @@ fn periodic_flush_and_read_only() {
     assert_eq!(ctx.mkdir(&root, b"/e", 0o755).unwrap_err(), Errno::EROFS);
     assert_eq!(ctx.open(&root, b"/f", O_CREAT | O_RDWR, 0o644).unwrap_err(), Errno::EROFS);
 }
+
+#[test]
+#[ignore = "a timing, run by hand: cargo test -p vfs --release -- --ignored creates_10k"]
+fn creates_10k() {
+    let d = Shared(Arc::new(StdMutex::new(MemDisk::new(ext2::testing::mkfs_image(4096, 1024, 10240)))));
+    let fs = Ext2::mount(ext2::CachedDisk::new(d.clone(), 4096, 2048), opts()).unwrap();
+    let root =
+        new_backed(makedev(254, 0), vclock(), Box::new(Ext2Backing::new(fs)), Arc::new(HeapPages::new()))
+            .unwrap();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/many", 0o755).unwrap();
+    let t = std::time::Instant::now();
+    for i in 0..10_000 {
+        open_file(&ctx, &root, format!("/many/f{i:05}").as_bytes(), O_CREAT | O_WRONLY).unwrap();
+    }
+    std::println!("10,000 creates: {:?}", t.elapsed());
+}
+
+#[test]
+#[ignore = "a timing, run by hand"]
+fn creates_10k_ext2_only() {
+    let d = Shared(Arc::new(StdMutex::new(MemDisk::new(ext2::testing::mkfs_image(4096, 1024, 10240)))));
+    let mut fs = Ext2::mount(ext2::CachedDisk::new(d.clone(), 4096, 2048), opts()).unwrap();
+    let r = fs.root();
+    let dir = fs.mkdir(r, b"many", 0o755, 0, 0).unwrap();
+    let t = std::time::Instant::now();
+    for i in 0..10_000 {
+        fs.create(dir, format!("f{i:05}").as_bytes(), 0o100644, 0, 0, None).unwrap();
+    }
+    std::println!("10,000 ext2 creates: {:?}", t.elapsed());
+}
