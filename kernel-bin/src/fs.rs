@@ -389,7 +389,8 @@ pub fn mount_ext2(source: &Arc<Inode>, read_only: bool) -> linux_abi::Result<Arc
 /// umount(2) of a disk file system, before it is detached: `EBUSY` while a
 /// file of it is open.
 pub fn may_umount(root: &Arc<Inode>) -> linux_abi::Result<()> {
-    if root.is_backed() && root.fs_open_files() > 0 {
+    // only a mount's root: another path is EINVAL from the umount itself
+    if root.is_backed() && mount_of(root).1 && root.fs_open_files() > 0 {
         return Err(linux_abi::Errno::EBUSY);
     }
     Ok(())
