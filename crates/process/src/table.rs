@@ -349,6 +349,53 @@ pub struct ProcessTable<P: Platform> {
     inner: spin::Mutex<Inner<P>>,
 }
 
+/// What clone copies, taken under the table lock as handles and copied
+/// with no table lock held (Linux's `copy_files()`, `copy_fs()`,
+/// `copy_sighand()`, `copy_mm()`: their cost grows with the caller's fd
+/// table and address space).
+struct Resources<P: Platform> {
+    vm: Option<SharedVm<P>>,
+    files: Option<Files<P>>,
+    fs: Option<Fs<P>>,
+    handlers: Option<SharedSigHandlers>,
+}
+
+impl<P: Platform> Resources<P> {
+    /// The child's resources from the caller's handles: shared or copied
+    /// as `f` says, in Linux's order. Runs with no table lock held.
+    fn copy(parent: &Self, f: CloneFlags) -> Result<Self> {
+        use CloneFlags as F;
+        let files = match &parent.files {
+            Some(files) if f.contains(F::FILES) => Some(files.share()),
+            Some(files) => Some(files.fork()?),
+            None => None,
+        };
+        let fs = match &parent.fs {
+            Some(fs) if f.contains(F::FS) => Some(fs.share()),
+            Some(fs) => Some(fs.fork()),
+            None => None,
+        };
+        let (handlers, vm) = if f.contains(F::THREAD) {
+            (None, parent.vm.clone())
+        } else {
+            let handlers = match &parent.handlers {
+                Some(h) => Some(h.for_clone(f.contains(F::SIGHAND), f.contains(F::CLEAR_SIGHAND))?),
+                None => None,
+            };
+            let vm = match &parent.vm {
+                Some(vm) if f.contains(F::VM) => Some(vm.clone()),
+                Some(vm) => {
+                    let copy = vm.lock().fork()?;
+                    Some(Arc::new(spin::Mutex::new(copy)))
+                }
+                None => None,
+            };
+            (handlers, vm)
+        };
+        Ok(Resources { vm, files, fs, handlers })
+    }
+}
+
 /// A clone in progress between its locked phases.
 struct Prepared<P: Platform> {
     tid: Pid,
@@ -587,11 +634,18 @@ impl<P: Platform> ProcessTable<P> {
     /// tid (its pid unless `CLONE_THREAD`). With `CLONE_VFORK` returns
     /// after [`Hooks::wait_vfork_done`]. A failed clone leaves no trace.
     pub fn clone_task(&self, caller: Pid, args: &CloneArgs, hooks: &impl Hooks<P>) -> Result<Pid> {
+        // The table is locked to check the caller and take handles on what
+        // is copied, then again to make the records: the copies themselves
+        // (fd table, fs context, handlers, address space) are made with no
+        // table lock held.
+        let parent = self.inner.lock().clone_snapshot(caller, args)?;
+        let copies = Resources::copy(&parent, args.flags)?;
         let mut early = Out::new();
         let prepared = {
             let mut g = self.inner.lock();
-            g.prepare_clone(caller, args, &mut early)
+            g.prepare_clone(caller, args, &parent, copies, &mut early)
         };
+        drop(parent);
         // what a failed preparation made is dropped here, unlocked
         early.run(hooks);
         let mut prepared = prepared?;
@@ -1407,13 +1461,14 @@ impl<P: Platform> Inner<P> {
         })
     }
 
-    fn prepare_clone(&mut self, caller: Pid, args: &CloneArgs, out: &mut Out<P>) -> Result<Prepared<P>> {
-        use CloneFlags as F;
+    /// clone's first locked phase: `copy_process()`'s checks, then handles
+    /// on what the child shares or copies (copied after the lock is
+    /// released).
+    fn clone_snapshot(&mut self, caller: Pid, args: &CloneArgs) -> Result<Resources<P>> {
         let pid = self.proc_of(caller)?;
         let facts = self.caller_facts(pid)?;
         crate::clone::validate(args, &facts)?;
-        let f = args.flags;
-        if f.contains(F::SYSVSEM) {
+        if args.flags.contains(CloneFlags::SYSVSEM) {
             // copy_semundo(): get_undo_list() gives the caller one first.
             if let Some(t) = self.threads.get_mut(&caller) {
                 t.sem_undo.get_or_insert_with(SharedSemUndo::default);
@@ -1421,33 +1476,43 @@ impl<P: Platform> Inner<P> {
         }
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
         let t = self.threads.get(&caller).ok_or(Errno::ESRCH)?;
-        // copy_semundo, copy_files, copy_fs, copy_sighand, copy_mm.
+        Ok(Resources {
+            vm: p.vm.clone(),
+            files: t.files.as_ref().map(|f| f.share()),
+            fs: t.fs.as_ref().map(|f| f.share()),
+            handlers: Some(p.handlers.share()),
+        })
+    }
+
+    /// clone's second locked phase: the records from the copies, the pid.
+    /// What it does not keep goes to `out` (dropped unlocked).
+    fn prepare_clone(
+        &mut self,
+        caller: Pid,
+        args: &CloneArgs,
+        parent: &Resources<P>,
+        copies: Resources<P>,
+        out: &mut Out<P>,
+    ) -> Result<Prepared<P>> {
+        use CloneFlags as F;
+        let f = args.flags;
+        let pid = match self.recheck_clone(caller, args, parent) {
+            Ok(pid) => pid,
+            Err(e) => {
+                out.drop_later(copies);
+                return Err(e);
+            }
+        };
+        let (Some(p), Some(t)) = (self.procs.get(&pid), self.threads.get(&caller)) else {
+            out.drop_later(copies);
+            return Err(Errno::ERESTARTNOINTR);
+        };
         let sem_undo = if f.contains(F::SYSVSEM) { t.sem_undo.clone() } else { None };
         let parent_vm = p.vm.clone();
-        let files = match &t.files {
-            Some(files) if f.contains(F::FILES) => Some(files.share()),
-            Some(files) => Some(files.fork()?),
-            None => None,
-        };
-        let fs = match &t.fs {
-            Some(fs) if f.contains(F::FS) => Some(fs.share()),
-            Some(fs) => Some(fs.fork()),
-            None => None,
-        };
+        let Resources { vm: child_vm, files, fs, handlers } = copies;
         let mut process = None;
-        let child_vm;
-        if f.contains(F::THREAD) {
-            child_vm = parent_vm.clone();
-        } else {
-            let handlers = p.handlers.for_clone(f.contains(F::SIGHAND), f.contains(F::CLEAR_SIGHAND))?;
-            child_vm = match &parent_vm {
-                Some(vm) if f.contains(F::VM) => Some(vm.clone()),
-                Some(vm) => {
-                    let copy = vm.lock().fork()?;
-                    Some(Arc::new(spin::Mutex::new(copy)))
-                }
-                None => None,
-            };
+        if !f.contains(F::THREAD) {
+            let handlers = handlers.unwrap_or_else(|| p.handlers.share());
             let (parent, parent_thread, exit_signal) = if f.contains(F::PARENT) {
                 (p.parent, p.parent_thread, p.exit_signal)
             } else {
@@ -1526,6 +1591,7 @@ impl<P: Platform> Inner<P> {
             Err(e) => {
                 out.drop_later(thread_ext);
                 out.drop_later(process);
+                out.drop_later((files, fs, sem_undo, child_vm));
                 return Err(e);
             }
         };
@@ -1564,6 +1630,27 @@ impl<P: Platform> Inner<P> {
             parent_vm,
             child_vm,
         })
+    }
+
+    /// The caller and its process again, after the unlocked copy: the
+    /// limits are checked anew (other clones may have run meanwhile); a
+    /// caller gone or whose process changed its address space or handlers
+    /// restarts the call (as a fatal signal does in `copy_process()`).
+    fn recheck_clone(&self, caller: Pid, args: &CloneArgs, parent: &Resources<P>) -> Result<Pid> {
+        let pid = self.proc_of(caller).map_err(|_| Errno::ERESTARTNOINTR)?;
+        crate::clone::validate(args, &self.caller_facts(pid)?)?;
+        let p = self.procs.get(&pid).ok_or(Errno::ERESTARTNOINTR)?;
+        let same_vm = match (&p.vm, &parent.vm) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let same_handlers =
+            parent.handlers.as_ref().is_some_and(|h| SharedSigHandlers::ptr_eq(h, &p.handlers));
+        if !same_vm || !same_handlers || p.group_exit.is_some() {
+            return Err(Errno::ERESTARTNOINTR);
+        }
+        Ok(pid)
     }
 
     fn commit_clone(&mut self, caller: Pid, prep: &mut Prepared<P>) -> Result<()> {

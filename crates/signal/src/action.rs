@@ -295,6 +295,11 @@ impl SharedSigHandlers {
         SharedSigHandlers(Arc::clone(&self.0))
     }
 
+    /// Whether two handles refer to the same table.
+    pub fn ptr_eq(a: &SharedSigHandlers, b: &SharedSigHandlers) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+
     /// A handle to a copy of the table (fork without `CLONE_SIGHAND`).
     pub fn deep_copy(&self) -> SharedSigHandlers {
         SharedSigHandlers::from_table(self.lock().clone())
