@@ -38,13 +38,13 @@
 //! let parent = SharedFileTable::new(t);
 //! let thread = parent.share();
 //! let child = parent.fork().unwrap();
-//! let closed = thread.lock().close(2).unwrap();
-//! drop(closed); // after the lock is released
+//! let closed = thread.close(2).unwrap(); // returned after the lock is released
+//! drop(closed);
 //! assert_eq!(parent.lock().get(2).unwrap_err(), Errno::EBADF);
 //! assert_eq!(&*child.lock().get(2).unwrap(), "stdout");
 //!
 //! // execve closes the close-on-exec descriptors.
-//! let gone = child.lock().close_on_exec();
+//! let gone = child.close_on_exec();
 //! assert_eq!(gone.len(), 1);
 //! let fds: Vec<u32> = child.lock().iter().map(|(fd, _)| fd).collect();
 //! assert_eq!(fds, [0, 1, 2]);
@@ -63,7 +63,7 @@ mod table;
 mod tests;
 
 pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext, WeakFsContext};
-pub use shared::{SharedFileTable, WeakFileTable};
+pub use shared::{FileTableGuard, SharedFileTable, WeakFileTable};
 pub use table::{FileTable, Reserved};
 
 /// The descriptor flag close-on-exec, for `F_GETFD` and `F_SETFD`.

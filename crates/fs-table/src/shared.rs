@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use linux_abi::Result;
 use spin::{Mutex, MutexGuard};
 
-use crate::table::{FileTable, check_close_range};
+use crate::table::{FileTable, Reserved, check_close_range};
 use crate::{CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE};
 
 /// A task's handle on a [`FileTable`] that other tasks may share
@@ -44,9 +44,39 @@ impl<F: ?Sized> SharedFileTable<F> {
         Self { inner: Arc::new(Mutex::new(table)) }
     }
 
-    /// Locks the table.
-    pub fn lock(&self) -> MutexGuard<'_, FileTable<F>> {
-        self.inner.lock()
+    /// Locks the table. The guard reads the table and makes the changes
+    /// that close nothing; what closes files (close, dup2, dup3,
+    /// close_range, the close-on-exec sweep) is a method of the handle,
+    /// which releases the lock before it returns the closed files, so they
+    /// are never dropped under it.
+    pub fn lock(&self) -> FileTableGuard<'_, F> {
+        FileTableGuard(self.inner.lock())
+    }
+
+    /// close(2) through this handle: the closed file, returned after the
+    /// table lock is released (drop it with no lock held). `EBADF` when
+    /// `fd` is not open.
+    pub fn close(&self, fd: u32) -> Result<Arc<F>> {
+        self.inner.lock().close(fd)
+    }
+
+    /// dup2(2) through this handle (see [`FileTable::dup2`]): the file that
+    /// was open at `newfd`, returned after the table lock is released.
+    pub fn dup2(&self, oldfd: u32, newfd: u32, nofile: u64) -> Result<Option<Arc<F>>> {
+        self.inner.lock().dup2(oldfd, newfd, nofile)
+    }
+
+    /// dup3(2) through this handle (see [`FileTable::dup3`]): the file that
+    /// was open at `newfd`, returned after the table lock is released.
+    pub fn dup3(&self, oldfd: u32, newfd: u32, flags: u32, nofile: u64) -> Result<Option<Arc<F>>> {
+        self.inner.lock().dup3(oldfd, newfd, flags, nofile)
+    }
+
+    /// execve(2)'s close-on-exec sweep through this handle (see
+    /// [`FileTable::close_on_exec`]): the closed files, returned after the
+    /// table lock is released.
+    pub fn close_on_exec(&self) -> Vec<Arc<F>> {
+        self.inner.lock().close_on_exec()
     }
 
     /// Another handle on the same table (`CLONE_FILES`): an open, a close or
@@ -114,7 +144,59 @@ impl<F: ?Sized> SharedFileTable<F> {
             };
             *self = Self::new(copy);
         }
-        self.lock().close_range(first, last, flags)
+        self.inner.lock().close_range(first, last, flags)
+    }
+}
+
+/// The lock on a [`SharedFileTable`]'s table ([`SharedFileTable::lock`]):
+/// derefs to the [`FileTable`] for reading and forwards the changes that
+/// close no descriptor. Closing goes through the handle, so no closed file
+/// can be dropped while this guard is held.
+pub struct FileTableGuard<'a, F: ?Sized>(MutexGuard<'a, FileTable<F>>);
+
+impl<F: ?Sized> core::ops::Deref for FileTableGuard<'_, F> {
+    type Target = FileTable<F>;
+    fn deref(&self) -> &FileTable<F> {
+        &self.0
+    }
+}
+
+impl<F: ?Sized> FileTableGuard<'_, F> {
+    /// [`FileTable::insert`]. On an error `file` is dropped under the lock:
+    /// keep another reference to it (or use [`reserve`](Self::reserve)) if
+    /// its drop may take locks.
+    pub fn insert(&mut self, file: Arc<F>, cloexec: bool, nofile: u64) -> Result<u32> {
+        self.0.insert(file, cloexec, nofile)
+    }
+
+    /// [`FileTable::reserve`].
+    pub fn reserve(&mut self, cloexec: bool, nofile: u64) -> Result<Reserved> {
+        self.0.reserve(cloexec, nofile)
+    }
+
+    /// [`FileTable::install`].
+    pub fn install(&mut self, reserved: Reserved, file: Arc<F>) -> core::result::Result<u32, Arc<F>> {
+        self.0.install(reserved, file)
+    }
+
+    /// [`FileTable::unreserve`].
+    pub fn unreserve(&mut self, reserved: Reserved) {
+        self.0.unreserve(reserved)
+    }
+
+    /// [`FileTable::dup`].
+    pub fn dup(&mut self, oldfd: u32, nofile: u64) -> Result<u32> {
+        self.0.dup(oldfd, nofile)
+    }
+
+    /// [`FileTable::dupfd`] (fcntl `F_DUPFD` / `F_DUPFD_CLOEXEC`).
+    pub fn dupfd(&mut self, oldfd: u32, min: u32, cloexec: bool, nofile: u64) -> Result<u32> {
+        self.0.dupfd(oldfd, min, cloexec, nofile)
+    }
+
+    /// [`FileTable::set_fd_flags`] (fcntl `F_SETFD`).
+    pub fn set_fd_flags(&mut self, fd: u32, flags: u32) -> Result<()> {
+        self.0.set_fd_flags(fd, flags)
     }
 }
 

@@ -452,7 +452,7 @@ proptest! {
                 }
                 HandleOp::Close { h, fd } => {
                     let h = h % handles.len();
-                    let got = handles[h].lock().close(fd).map(|f| *f);
+                    let got = handles[h].close(fd).map(|f| *f);
                     let want = tables[which[h]].remove(&fd).map(|(id, _)| id).ok_or(Errno::EBADF);
                     prop_assert_eq!(got, want);
                 }
@@ -494,7 +494,7 @@ proptest! {
                         tables.push(tables[which[h]].clone());
                         which[h] = tables.len() - 1;
                     }
-                    let closed = ids(handles[h].lock().close_on_exec());
+                    let closed = ids(handles[h].close_on_exec());
                     let t = &mut tables[which[h]];
                     let want: Vec<u32> = t.iter().filter(|(_, e)| e.1).map(|(_, e)| e.0).collect();
                     t.retain(|_, e| !e.1);

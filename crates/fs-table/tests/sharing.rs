@@ -38,7 +38,7 @@ fn clone_files_shares_opens_closes_and_flags() {
     assert!(parent.is_shared() && child.is_shared());
     assert!(SharedFileTable::ptr_eq(&parent, &child));
 
-    let closed = child.lock().close(1);
+    let closed = child.close(1);
     assert_eq!(closed.map(|f| *f), Ok(1));
     assert_eq!(parent.lock().get(1).map(|f| *f), Err(Errno::EBADF));
 
@@ -73,9 +73,9 @@ fn fork_copies_the_table_and_shares_the_files() {
         assert!(Arc::ptr_eq(&a, &b));
     }
 
-    assert_eq!(child.lock().close(0).map(|f| *f), Ok(0));
+    assert_eq!(child.close(0).map(|f| *f), Ok(0));
     assert_eq!(parent.lock().get(0).map(|f| *f), Ok(0));
-    assert_eq!(parent.lock().close(1).map(|f| *f), Ok(1));
+    assert_eq!(parent.close(1).map(|f| *f), Ok(1));
     assert_eq!(child.lock().get(1).map(|f| *f), Ok(1));
     assert_eq!(child.lock().set_fd_flags(2, 0), Ok(()));
     assert_eq!(parent.lock().fd_flags(2), Ok(FD_CLOEXEC));
@@ -116,7 +116,7 @@ fn unshare_files_gives_a_private_copy() {
     b.unshare().unwrap();
     assert!(!SharedFileTable::ptr_eq(&a, &b));
     assert!(!a.is_shared() && !b.is_shared());
-    assert_eq!(b.lock().close(0).map(|f| *f), Ok(0));
+    assert_eq!(b.close(0).map(|f| *f), Ok(0));
     assert_eq!(a.lock().get(0).map(|f| *f), Ok(0));
 }
 
@@ -195,7 +195,7 @@ fn exec_unshares_then_closes_close_on_exec_descriptors() {
     a.lock().set_fd_flags(1, FD_CLOEXEC).unwrap();
     let b = a.share();
     a.unshare().unwrap();
-    let closed = a.lock().close_on_exec();
+    let closed = a.close_on_exec();
     assert_eq!(closed.iter().map(|f| **f).collect::<Vec<_>>(), [1]);
     drop(closed);
     assert_eq!(fds(&a), [0, 2]);
@@ -260,4 +260,35 @@ fn unshare_fs_gives_a_private_copy() {
     c.unshare();
     assert_eq!(c.lock().umask(), 0);
     assert!(!c.is_shared());
+}
+
+/// The closing calls of a shared handle give their files back with the
+/// table lock released: the caller's drop (here in a `let _`, the form that
+/// used to drop under the lock) may take the same table's lock again.
+#[test]
+fn closed_files_come_back_after_the_lock_is_released() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Reopens(SharedFileTable<Reopens>, u32);
+    impl Drop for Reopens {
+        fn drop(&mut self) {
+            // would spin for ever if the lock were still held
+            let _ = self.0.lock().len();
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let mut t: SharedFileTable<Reopens> = SharedFileTable::new(FileTable::new());
+    for fd in 0..4 {
+        let weak_free = t.share();
+        let r = Arc::new(Reopens(weak_free, fd));
+        assert_eq!(t.lock().insert(r, fd == 3, 1024), Ok(fd));
+    }
+    let _ = t.close(0);
+    assert_eq!(t.dup2(1, 2, 1024).map(|f| f.is_some()), Ok(true));
+    let _ = t.dup3(1, 2, 0, 1024);
+    assert_eq!(t.close_on_exec().len(), 1);
+    assert_eq!(DROPS.load(Ordering::SeqCst), 3);
+    let _ = t.close_range(0, 10, 0);
+    assert!(t.lock().is_empty());
+    assert_eq!(DROPS.load(Ordering::SeqCst), 4);
 }

@@ -2640,7 +2640,7 @@ impl<P: Platform> Inner<P> {
             th.ext.exec();
             if let Some(files) = &mut th.files {
                 files.unshare()?;
-                let closed = files.lock().close_on_exec();
+                let closed = files.close_on_exec();
                 out.drop_later(closed);
             }
         }

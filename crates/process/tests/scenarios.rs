@@ -97,7 +97,7 @@ impl World {
     }
     fn close(&self, tid: u32, fd: u32) {
         let f = self.t.with_thread(tid, |t| t.files.as_ref().unwrap().share()).unwrap();
-        let closed = f.lock().close(fd);
+        let closed = f.close(fd);
         assert!(closed.is_ok());
     }
     fn pending(&self, pid: u32) -> SigSet {

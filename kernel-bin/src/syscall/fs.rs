@@ -89,14 +89,14 @@ pub(crate) fn install_pair(
         Ok(fd) => fd,
         Err(e) => {
             // the closed end is dropped after the table lock (its drop wakes)
-            let closed = files.lock().close(fa);
+            let closed = files.close(fa);
             drop(closed);
             return Err(e);
         }
     };
     if let Err(e) = t.write(out, [fa, fb]) {
-        let ca = files.lock().close(fa);
-        let cb = files.lock().close(fb);
+        let ca = files.close(fa);
+        let cb = files.close(fb);
         drop((ca, cb));
         return Err(e);
     }
@@ -355,7 +355,7 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
 }
 
 pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
-    let closed = t.files()?.lock().close(fd.get())?;
+    let closed = t.files()?.close(fd.get())?;
     crate::locks::closed(t.pid, &closed);
     drop(closed);
     Ok(0)
@@ -535,7 +535,7 @@ pub fn dup2(t: &mut UThread, old: Fd, new: Fd) -> SysResult {
     let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
     let files = t.files()?;
-    let displaced = files.lock().dup2(old, new, nofile)?;
+    let displaced = files.dup2(old, new, nofile)?;
     if let Some(f) = &displaced {
         crate::locks::closed(t.pid, f);
     }
@@ -547,7 +547,7 @@ pub fn dup3(t: &mut UThread, old: Fd, new: Fd, flags: u32) -> SysResult {
     let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
     let files = t.files()?;
-    let displaced = files.lock().dup3(old, new, flags, nofile)?;
+    let displaced = files.dup3(old, new, flags, nofile)?;
     if let Some(f) = &displaced {
         crate::locks::closed(t.pid, f);
     }
