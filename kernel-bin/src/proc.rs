@@ -24,6 +24,7 @@ impl Platform for Kernel {
     type Frames = KernelFrames;
     type File = dyn vfs::File;
     type Dir = Arc<vfs::Inode>;
+    type Lock = spin::Mutex<()>;
     type ThreadExt = ThreadExt;
     type ProcessExt = ProcessExt;
 }

@@ -3,7 +3,9 @@
 
 use alloc::sync::{Arc, Weak};
 
-use spin::{Mutex, MutexGuard};
+use lock_api::{Mutex, MutexGuard, RawMutex};
+
+use crate::DefaultLock;
 
 /// The permission bits a umask keeps (`S_IRWXUGO`).
 pub const S_IRWXUGO: u32 = 0o777;
@@ -72,15 +74,16 @@ impl<D> FsContext<D> {
 }
 
 /// A task's handle on an [`FsContext`] that other tasks may share
-/// (`CLONE_FS`): an `Arc<spin::Mutex<FsContext<D>>>`.
+/// (`CLONE_FS`): an `Arc<lock_api::Mutex<R, FsContext<D>>>`, `R` the
+/// kernel's raw lock ([`DefaultLock`], a spin lock, unless it says).
 ///
 /// Lock order: a leaf lock; drop the directories that setters return after
 /// releasing it.
-pub struct SharedFsContext<D> {
-    inner: Arc<Mutex<FsContext<D>>>,
+pub struct SharedFsContext<D, R: RawMutex = DefaultLock> {
+    inner: Arc<Mutex<R, FsContext<D>>>,
 }
 
-impl<D> core::fmt::Debug for SharedFsContext<D> {
+impl<D, R: RawMutex> core::fmt::Debug for SharedFsContext<D, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SharedFsContext")
             .field("owners", &Arc::strong_count(&self.inner))
@@ -89,13 +92,20 @@ impl<D> core::fmt::Debug for SharedFsContext<D> {
 }
 
 impl<D> SharedFsContext<D> {
-    /// A handle on `fs`, its only owner.
+    /// A handle on `fs`, its only owner, behind a [`DefaultLock`].
     pub fn new(fs: FsContext<D>) -> Self {
+        Self::with_lock(fs)
+    }
+}
+
+impl<D, R: RawMutex> SharedFsContext<D, R> {
+    /// A handle on `fs`, its only owner, behind the lock type `R`.
+    pub fn with_lock(fs: FsContext<D>) -> Self {
         Self { inner: Arc::new(Mutex::new(fs)) }
     }
 
     /// Locks the context.
-    pub fn lock(&self) -> MutexGuard<'_, FsContext<D>> {
+    pub fn lock(&self) -> MutexGuard<'_, R, FsContext<D>> {
         self.inner.lock()
     }
 
@@ -117,47 +127,47 @@ impl<D> SharedFsContext<D> {
 
     /// A weak handle on the same context: it does not keep it alive and
     /// does not count as an owner for [`is_shared`](Self::is_shared).
-    pub fn downgrade(&self) -> WeakFsContext<D> {
+    pub fn downgrade(&self) -> WeakFsContext<D, R> {
         WeakFsContext { inner: Arc::downgrade(&self.inner) }
     }
 }
 
 /// A weak handle on a [`SharedFsContext`] (see
 /// [`SharedFsContext::downgrade`]).
-pub struct WeakFsContext<D> {
-    inner: Weak<Mutex<FsContext<D>>>,
+pub struct WeakFsContext<D, R: RawMutex = DefaultLock> {
+    inner: Weak<Mutex<R, FsContext<D>>>,
 }
 
-impl<D> Clone for WeakFsContext<D> {
+impl<D, R: RawMutex> Clone for WeakFsContext<D, R> {
     fn clone(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
 }
 
-impl<D> core::fmt::Debug for WeakFsContext<D> {
+impl<D, R: RawMutex> core::fmt::Debug for WeakFsContext<D, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WeakFsContext").finish_non_exhaustive()
     }
 }
 
-impl<D> WeakFsContext<D> {
+impl<D, R: RawMutex> WeakFsContext<D, R> {
     /// A weak handle on nothing: [`upgrade`](Self::upgrade) gives `None`.
     pub fn none() -> Self {
         Self { inner: Weak::new() }
     }
 
     /// A handle on the context while some [`SharedFsContext`] holds it.
-    pub fn upgrade(&self) -> Option<SharedFsContext<D>> {
+    pub fn upgrade(&self) -> Option<SharedFsContext<D, R>> {
         self.inner.upgrade().map(|inner| SharedFsContext { inner })
     }
 }
 
-impl<D: Clone> SharedFsContext<D> {
+impl<D: Clone, R: RawMutex> SharedFsContext<D, R> {
     /// A handle on a copy of the context (fork(2), clone(2) without
     /// `CLONE_FS`); later changes to either are not seen by the other.
     pub fn fork(&self) -> Self {
         let copy = self.lock().clone();
-        Self::new(copy)
+        Self::with_lock(copy)
     }
 
     /// unshare(2) `CLONE_FS`: if the context is shared, this handle moves to

@@ -16,6 +16,8 @@
 //!
 //! [`SharedFileTable`] and [`SharedFsContext`] are the handles a task holds:
 //! `share` for `CLONE_FILES` / `CLONE_FS`, `fork` for a copy, `unshare`.
+//! Their lock is a type parameter, any [`lock_api::RawMutex`] (a kernel's
+//! IRQ-safe lock), a spin lock ([`DefaultLock`]) by default.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -61,6 +63,12 @@ mod shared;
 mod table;
 #[cfg(test)]
 mod tests;
+
+/// The raw lock of the shared handles unless the kernel names its own (an
+/// IRQ-safe lock, say): any [`lock_api::RawMutex`]; this one spins.
+pub type DefaultLock = spin::Mutex<()>;
+
+pub use lock_api;
 
 pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext, WeakFsContext};
 pub use shared::{FileTableGuard, SharedFileTable, WeakFileTable};

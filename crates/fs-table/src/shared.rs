@@ -5,13 +5,14 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
 use linux_abi::Result;
-use spin::{Mutex, MutexGuard};
+use lock_api::{Mutex, MutexGuard, RawMutex};
 
 use crate::table::{FileTable, Reserved, check_close_range};
-use crate::{CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE};
+use crate::{CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, DefaultLock};
 
 /// A task's handle on a [`FileTable`] that other tasks may share
-/// (`CLONE_FILES`): an `Arc<spin::Mutex<FileTable<F>>>`.
+/// (`CLONE_FILES`): an `Arc<lock_api::Mutex<R, FileTable<F>>>`, `R` the
+/// kernel's raw lock ([`DefaultLock`], a spin lock, unless it says).
 ///
 /// [`share`](Self::share) gives another handle on the same table (clone(2)
 /// with `CLONE_FILES`); [`fork`](Self::fork) gives a handle on a copy
@@ -20,17 +21,17 @@ use crate::{CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE};
 ///
 /// Lock order: the table's lock is a leaf; take no other lock while holding
 /// it, and drop the files that operations return after releasing it.
-pub struct SharedFileTable<F: ?Sized> {
-    inner: Arc<Mutex<FileTable<F>>>,
+pub struct SharedFileTable<F: ?Sized, R: RawMutex = DefaultLock> {
+    inner: Arc<Mutex<R, FileTable<F>>>,
 }
 
-impl<F: ?Sized> Default for SharedFileTable<F> {
+impl<F: ?Sized, R: RawMutex> Default for SharedFileTable<F, R> {
     fn default() -> Self {
-        Self::new(FileTable::new())
+        Self::with_lock(FileTable::new())
     }
 }
 
-impl<F: ?Sized> core::fmt::Debug for SharedFileTable<F> {
+impl<F: ?Sized, R: RawMutex> core::fmt::Debug for SharedFileTable<F, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SharedFileTable")
             .field("owners", &Arc::strong_count(&self.inner))
@@ -39,8 +40,15 @@ impl<F: ?Sized> core::fmt::Debug for SharedFileTable<F> {
 }
 
 impl<F: ?Sized> SharedFileTable<F> {
-    /// A handle on `table`, its only owner.
+    /// A handle on `table`, its only owner, behind a [`DefaultLock`].
     pub fn new(table: FileTable<F>) -> Self {
+        Self::with_lock(table)
+    }
+}
+
+impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
+    /// A handle on `table`, its only owner, behind the lock type `R`.
+    pub fn with_lock(table: FileTable<F>) -> Self {
         Self { inner: Arc::new(Mutex::new(table)) }
     }
 
@@ -49,7 +57,7 @@ impl<F: ?Sized> SharedFileTable<F> {
     /// close_range, the close-on-exec sweep) is a method of the handle,
     /// which releases the lock before it returns the closed files, so they
     /// are never dropped under it.
-    pub fn lock(&self) -> FileTableGuard<'_, F> {
+    pub fn lock(&self) -> FileTableGuard<'_, F, R> {
         FileTableGuard(self.inner.lock())
     }
 
@@ -90,7 +98,7 @@ impl<F: ?Sized> SharedFileTable<F> {
     /// `ENOMEM` when memory runs out.
     pub fn fork(&self) -> Result<Self> {
         let copy = self.lock().try_clone()?;
-        Ok(Self::new(copy))
+        Ok(Self::with_lock(copy))
     }
 
     /// Whether another handle shares this table.
@@ -106,7 +114,7 @@ impl<F: ?Sized> SharedFileTable<F> {
     /// A weak handle on the same table: it does not keep the table alive
     /// and does not count as an owner for [`is_shared`](Self::is_shared)
     /// (a per-thread cache of the table holds one).
-    pub fn downgrade(&self) -> WeakFileTable<F> {
+    pub fn downgrade(&self) -> WeakFileTable<F, R> {
         WeakFileTable { inner: Arc::downgrade(&self.inner) }
     }
 
@@ -142,7 +150,7 @@ impl<F: ?Sized> SharedFileTable<F> {
                     table.copy_except(first, last)?
                 }
             };
-            *self = Self::new(copy);
+            *self = Self::with_lock(copy);
         }
         self.inner.lock().close_range(first, last, flags)
     }
@@ -152,16 +160,16 @@ impl<F: ?Sized> SharedFileTable<F> {
 /// derefs to the [`FileTable`] for reading and forwards the changes that
 /// close no descriptor. Closing goes through the handle, so no closed file
 /// can be dropped while this guard is held.
-pub struct FileTableGuard<'a, F: ?Sized>(MutexGuard<'a, FileTable<F>>);
+pub struct FileTableGuard<'a, F: ?Sized, R: RawMutex = DefaultLock>(MutexGuard<'a, R, FileTable<F>>);
 
-impl<F: ?Sized> core::ops::Deref for FileTableGuard<'_, F> {
+impl<F: ?Sized, R: RawMutex> core::ops::Deref for FileTableGuard<'_, F, R> {
     type Target = FileTable<F>;
     fn deref(&self) -> &FileTable<F> {
         &self.0
     }
 }
 
-impl<F: ?Sized> FileTableGuard<'_, F> {
+impl<F: ?Sized, R: RawMutex> FileTableGuard<'_, F, R> {
     /// [`FileTable::insert`]. On an error `file` is dropped under the lock:
     /// keep another reference to it (or use [`reserve`](Self::reserve)) if
     /// its drop may take locks.
@@ -202,30 +210,30 @@ impl<F: ?Sized> FileTableGuard<'_, F> {
 
 /// A weak handle on a [`SharedFileTable`] (see
 /// [`SharedFileTable::downgrade`]).
-pub struct WeakFileTable<F: ?Sized> {
-    inner: Weak<Mutex<FileTable<F>>>,
+pub struct WeakFileTable<F: ?Sized, R: RawMutex = DefaultLock> {
+    inner: Weak<Mutex<R, FileTable<F>>>,
 }
 
-impl<F: ?Sized> Clone for WeakFileTable<F> {
+impl<F: ?Sized, R: RawMutex> Clone for WeakFileTable<F, R> {
     fn clone(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
 }
 
-impl<F: ?Sized> core::fmt::Debug for WeakFileTable<F> {
+impl<F: ?Sized, R: RawMutex> core::fmt::Debug for WeakFileTable<F, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WeakFileTable").finish_non_exhaustive()
     }
 }
 
-impl<F: ?Sized> WeakFileTable<F> {
+impl<F: ?Sized, R: RawMutex> WeakFileTable<F, R> {
     /// A weak handle on nothing: [`upgrade`](Self::upgrade) gives `None`.
     pub fn none() -> Self {
         Self { inner: Weak::new() }
     }
 
     /// A handle on the table while some [`SharedFileTable`] still holds it.
-    pub fn upgrade(&self) -> Option<SharedFileTable<F>> {
+    pub fn upgrade(&self) -> Option<SharedFileTable<F, R>> {
         self.inner.upgrade().map(|inner| SharedFileTable { inner })
     }
 }

@@ -269,7 +269,7 @@ fn unshare_fs_gives_a_private_copy() {
 fn closed_files_come_back_after_the_lock_is_released() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static DROPS: AtomicUsize = AtomicUsize::new(0);
-    struct Reopens(SharedFileTable<Reopens>, u32);
+    struct Reopens(SharedFileTable<Reopens>);
     impl Drop for Reopens {
         fn drop(&mut self) {
             // would spin for ever if the lock were still held
@@ -280,7 +280,7 @@ fn closed_files_come_back_after_the_lock_is_released() {
     let mut t: SharedFileTable<Reopens> = SharedFileTable::new(FileTable::new());
     for fd in 0..4 {
         let weak_free = t.share();
-        let r = Arc::new(Reopens(weak_free, fd));
+        let r = Arc::new(Reopens(weak_free));
         assert_eq!(t.lock().insert(r, fd == 3, 1024), Ok(fd));
     }
     let _ = t.close(0);
@@ -291,4 +291,39 @@ fn closed_files_come_back_after_the_lock_is_released() {
     let _ = t.close_range(0, 10, 0);
     assert!(t.lock().is_empty());
     assert_eq!(DROPS.load(Ordering::SeqCst), 4);
+}
+
+/// A kernel's own lock (here one that counts its acquisitions, standing for
+/// an IRQ-saving lock) behind the shared handles.
+#[test]
+fn a_kernel_lock_type_plugs_in() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static TAKEN: AtomicUsize = AtomicUsize::new(0);
+    struct Counting(spin::Mutex<()>);
+    // SAFETY: forwards to spin's RawMutex, which upholds the contract.
+    unsafe impl fs_table::lock_api::RawMutex for Counting {
+        #[allow(clippy::declare_interior_mutable_const)]
+        const INIT: Self = Counting(spin::Mutex::new(()));
+        type GuardMarker = fs_table::lock_api::GuardSend;
+        fn lock(&self) {
+            TAKEN.fetch_add(1, Ordering::SeqCst);
+            <spin::Mutex<()> as fs_table::lock_api::RawMutex>::lock(&self.0)
+        }
+        fn try_lock(&self) -> bool {
+            <spin::Mutex<()> as fs_table::lock_api::RawMutex>::try_lock(&self.0)
+        }
+        unsafe fn unlock(&self) {
+            // SAFETY: the caller holds the lock, as RawMutex::unlock requires.
+            unsafe { <spin::Mutex<()> as fs_table::lock_api::RawMutex>::unlock(&self.0) }
+        }
+    }
+    let mut t = FileTable::new();
+    assert_eq!(t.insert(Arc::new(7u32), false, 1024), Ok(0));
+    let a: SharedFileTable<u32, Counting> = SharedFileTable::with_lock(t);
+    let b = a.fork().unwrap();
+    assert_eq!(b.close(0).map(|f| *f), Ok(7));
+    assert_eq!(a.lock().get(0).map(|f| *f), Ok(7));
+    assert_eq!(TAKEN.load(Ordering::SeqCst), 3);
+    let fs: SharedFsContext<&str, Counting> = SharedFsContext::with_lock(FsContext::new("/", "/"));
+    assert_eq!(fs.fork().lock().cwd(), &"/");
 }

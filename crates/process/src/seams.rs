@@ -53,6 +53,13 @@ pub trait Platform: Sized + 'static {
     /// with the record when exec changes the thread's id, handed to
     /// [`Hooks::thread_exited`] when the thread ends.
     type ThreadExt: RecordExt;
+    /// The raw lock of the table and of the shared handles it gives out
+    /// (address spaces, fd tables, fs contexts): any
+    /// [`lock_api::RawMutex`], e.g. the kernel's IRQ-safe lock, or
+    /// `spin::Mutex<()>` ([`fs_table::DefaultLock`]). A lock that reports
+    /// being taken twice on one CPU turns a `with_thread`/`with_process`
+    /// closure that calls the table into a report instead of a hang.
+    type Lock: lock_api::RawMutex + Send + Sync + 'static;
     /// The kernel's own state of a process, kept in its record
     /// ([`Process::ext`](crate::table::Process::ext)): made when clone makes
     /// a process, dropped (after the table lock is released) when the
@@ -88,12 +95,14 @@ pub trait RecordExt: Default + Send + 'static {
 
 /// An address space.
 pub type Vm<P> = vm::Vmar<<P as Platform>::PageTable, <P as Platform>::Frames>;
+/// A lock of the platform's lock type ([`Platform::Lock`]).
+pub type Mutex<P, T> = lock_api::Mutex<<P as Platform>::Lock, T>;
 /// A shared handle on an address space (`CLONE_VM` shares the `Arc`).
-pub type SharedVm<P> = Arc<spin::Mutex<Vm<P>>>;
+pub type SharedVm<P> = Arc<Mutex<P, Vm<P>>>;
 /// A shared fd table handle.
-pub type Files<P> = fs_table::SharedFileTable<<P as Platform>::File>;
+pub type Files<P> = fs_table::SharedFileTable<<P as Platform>::File, <P as Platform>::Lock>;
 /// A shared root/cwd/umask handle.
-pub type Fs<P> = fs_table::SharedFsContext<<P as Platform>::Dir>;
+pub type Fs<P> = fs_table::SharedFsContext<<P as Platform>::Dir, <P as Platform>::Lock>;
 
 /// User memory of an address space, through its lock.
 pub struct VmMemory<'a, P: Platform>(pub &'a SharedVm<P>);

@@ -61,7 +61,7 @@ pub struct SemUndoList {
 }
 
 /// A shared handle on a semaphore undo list.
-pub type SharedSemUndo = Arc<spin::Mutex<SemUndoList>>;
+pub type SharedSemUndo<P> = Arc<crate::seams::Mutex<P, SemUndoList>>;
 
 /// One thread (Linux's `task_struct` minus the process-wide part).
 pub struct Thread<P: Platform> {
@@ -76,7 +76,7 @@ pub struct Thread<P: Platform> {
     /// The saved user registers.
     pub context: P::Context,
     /// The System V semaphore undo list (`CLONE_SYSVSEM` shares it).
-    pub sem_undo: Option<SharedSemUndo>,
+    pub sem_undo: Option<SharedSemUndo<P>>,
     /// The fd table (Linux's per-task `files`; `CLONE_FILES` shares it).
     pub files: Option<Files<P>>,
     /// Root, cwd and umask (Linux's per-task `fs`; `CLONE_FS` shares it).
@@ -346,7 +346,7 @@ struct Inner<P: Platform> {
 /// Every process and thread of one kernel. The kernel makes one (there is
 /// no global); a test makes its own.
 pub struct ProcessTable<P: Platform> {
-    inner: spin::Mutex<Inner<P>>,
+    inner: crate::seams::Mutex<P, Inner<P>>,
 }
 
 /// What clone copies, taken under the table lock as handles and copied
@@ -386,7 +386,7 @@ impl<P: Platform> Resources<P> {
                 Some(vm) if f.contains(F::VM) => Some(vm.clone()),
                 Some(vm) => {
                     let copy = vm.lock().fork()?;
-                    Some(Arc::new(spin::Mutex::new(copy)))
+                    Some(Arc::new(lock_api::Mutex::new(copy)))
                 }
                 None => None,
             };
@@ -415,7 +415,7 @@ impl<P: Platform> ProcessTable<P> {
     /// An empty table with pids `1..pid_max`.
     pub fn new(pid_max: u32) -> Self {
         ProcessTable {
-            inner: spin::Mutex::new(Inner {
+            inner: lock_api::Mutex::new(Inner {
                 pids: PidAllocator::new(pid_max),
                 procs: BTreeMap::new(),
                 threads: BTreeMap::new(),
@@ -469,8 +469,8 @@ impl<P: Platform> ProcessTable<P> {
             robust_list: (0, 0),
             context: init.context,
             sem_undo: None,
-            files: Some(fs_table::SharedFileTable::new(init.files)),
-            fs: Some(fs_table::SharedFsContext::new(init.fs)),
+            files: Some(fs_table::SharedFileTable::with_lock(init.files)),
+            fs: Some(fs_table::SharedFsContext::with_lock(init.fs)),
             vfork_parent: None,
             cpu: CpuAccount::new(),
             pdeath_signal: 0,
@@ -498,7 +498,7 @@ impl<P: Platform> ProcessTable<P> {
             did_exec: true,
             child_subreaper: false,
             child_events: 0,
-            vm: Some(Arc::new(spin::Mutex::new(init.vm))),
+            vm: Some(Arc::new(lock_api::Mutex::new(init.vm))),
             handlers: SharedSigHandlers::new(),
             pending: PendingQueue::new(),
             creds: init.creds,
@@ -1471,7 +1471,7 @@ impl<P: Platform> Inner<P> {
         if args.flags.contains(CloneFlags::SYSVSEM) {
             // copy_semundo(): get_undo_list() gives the caller one first.
             if let Some(t) = self.threads.get_mut(&caller) {
-                t.sem_undo.get_or_insert_with(SharedSemUndo::default);
+                t.sem_undo.get_or_insert_with(SharedSemUndo::<P>::default);
             }
         }
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
@@ -2352,7 +2352,7 @@ impl<P: Platform> Inner<P> {
         &mut self,
         tid: Pid,
         flags: u64,
-    ) -> Result<(Option<Files<P>>, Option<Fs<P>>, Option<SharedSemUndo>)> {
+    ) -> Result<(Option<Files<P>>, Option<Fs<P>>, Option<SharedSemUndo<P>>)> {
         use CloneFlags as F;
         let allowed = F::THREAD
             | F::FS
@@ -2621,7 +2621,7 @@ impl<P: Platform> Inner<P> {
         self.mm_release(new_tid, vm.as_ref(), shared_outside, out);
         drop(vm);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-        if let Some(old) = p.vm.replace(Arc::new(spin::Mutex::new(new_vm))) {
+        if let Some(old) = p.vm.replace(Arc::new(lock_api::Mutex::new(new_vm))) {
             out.drop_later(old);
         }
         let handlers = p.handlers.for_exec();

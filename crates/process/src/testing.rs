@@ -67,6 +67,7 @@ impl Platform for TestPlatform {
     type Frames = vm::testing::TestFrames;
     type File = str;
     type Dir = String;
+    type Lock = spin::Mutex<()>;
     type ThreadExt = TestExt;
     type ProcessExt = TestExt;
 }
