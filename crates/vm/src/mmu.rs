@@ -1,6 +1,8 @@
 //! The two traits this crate needs from the machine: a page table and a frame
 //! allocator, plus the small types they speak in.
 
+use alloc::vec::Vec;
+
 use linux_abi::Errno;
 
 /// The size of a page and of a frame: 4 KiB.
@@ -174,6 +176,37 @@ pub trait PageTable {
     /// using this table (invalidate TLB entries, shoot down other CPUs).
     fn flush(&mut self);
 
+    /// Like [`flush`](Self::flush) when every `unmap` and `protect` since
+    /// the last flush was in `[start, end)` (the address space says so when
+    /// it knows: one page after a copy-on-write copy, an mprotect's range),
+    /// so a table may invalidate just those pages (`invlpg`) instead of the
+    /// whole TLB. The default flushes everything.
+    fn flush_range(&mut self, start: usize, end: usize) {
+        let _ = (start, end);
+        self.flush();
+    }
+
+    /// Calls `visit` for every present page `va` with `start <= va < end`,
+    /// with its entry, in any order; `visit` must not change the table.
+    /// The default walks [`next_present`](Self::next_present): as cheap as
+    /// that is. A table without an ordered walk (a hash map of pages, whose
+    /// `next_present` must scan every entry) overrides this with one pass
+    /// over its entries, which keeps the default [`fork_range`] and
+    /// [`unmap_range`] linear in the table's size instead of quadratic.
+    ///
+    /// [`fork_range`]: Self::fork_range
+    /// [`unmap_range`]: Self::unmap_range
+    fn for_each_present(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, Frame, PteFlags)) {
+        let mut va = start;
+        while let Some((page, frame, flags)) = self.next_present(va, end) {
+            visit(page, frame, flags);
+            match page.checked_add(PAGE_SIZE) {
+                Some(next) => va = next,
+                None => break,
+            }
+        }
+    }
+
     /// A new, empty table of the same kind (on x86_64: a new top-level table
     /// that shares the kernel half), for fork and exec.
     fn new_empty(&self) -> Result<Self, NoMemory>
@@ -191,9 +224,12 @@ pub trait PageTable {
     /// On `Err` (no memory for a page-table page of `child`) the pages
     /// reported to `share` so far stay mapped in `child`.
     ///
-    /// The default goes page by page through the other methods; a real
-    /// table walks its levels, skipping empty subtrees, and copies leaf
-    /// tables in one pass.
+    /// The default lists the present pages once through
+    /// [`for_each_present`](Self::for_each_present) (a list of 16 bytes a
+    /// page, `NoMemory` if it cannot be had) and then goes page by page
+    /// through `protect` and `child.map`: O(pages) plus the walk's cost; a
+    /// real table walks its levels, skipping empty subtrees, and copies
+    /// leaf tables in one pass.
     fn fork_range(
         &mut self,
         child: &mut Self,
@@ -205,18 +241,14 @@ pub trait PageTable {
     where
         Self: Sized,
     {
-        let mut va = start;
-        while let Some((page, frame, mut flags)) = self.next_present(va, end) {
+        let pages = present_pages(self, start, end)?;
+        for (page, frame, mut flags) in pages {
             if cow && flags.contains(PteFlags::WRITABLE) {
                 flags.remove(PteFlags::WRITABLE);
                 self.protect(page, flags);
             }
             child.map(page, frame, flags)?;
             share(frame);
-            match page.checked_add(PAGE_SIZE) {
-                Some(next) => va = next,
-                None => break,
-            }
         }
         Ok(())
     }
@@ -224,24 +256,36 @@ pub trait PageTable {
     /// Removes every present entry in `[start, end)` and calls `release`
     /// once for each removed frame, only after the old translations can no
     /// longer be used (the TLB is flushed), so the frame may be freed at
-    /// once. The default goes page by page and flushes every 64 pages.
+    /// once. The default lists the present pages once through
+    /// [`for_each_present`](Self::for_each_present) (page by page through
+    /// [`next_present`](Self::next_present) if the list cannot be
+    /// allocated), unmaps them and flushes every 64 pages.
     fn unmap_range(&mut self, start: usize, end: usize, release: &mut dyn FnMut(Frame)) {
         let mut batch = [Frame::from_number(0); 64];
         let mut len = 0;
-        let mut va = start;
-        while let Some((page, _, _)) = self.next_present(va, end) {
-            if let Some((frame, _)) = self.unmap(page) {
+        let mut unmap_one = |pt: &mut Self, page: usize| {
+            if let Some((frame, _)) = pt.unmap(page) {
                 if len == batch.len() {
-                    self.flush();
+                    pt.flush();
                     batch.iter().for_each(|&f| release(f));
                     len = 0;
                 }
                 batch[len] = frame;
                 len += 1;
             }
-            match page.checked_add(PAGE_SIZE) {
-                Some(next) => va = next,
-                None => break,
+        };
+        if let Ok(pages) = present_pages(self, start, end) {
+            for (page, _, _) in pages {
+                unmap_one(self, page);
+            }
+        } else {
+            let mut va = start;
+            while let Some((page, _, _)) = self.next_present(va, end) {
+                unmap_one(self, page);
+                match page.checked_add(PAGE_SIZE) {
+                    Some(next) => va = next,
+                    None => break,
+                }
             }
         }
         if len > 0 {
@@ -249,6 +293,24 @@ pub trait PageTable {
             batch[..len].iter().for_each(|&f| release(f));
         }
     }
+}
+
+/// The present pages of `[start, end)` of `pt`, listed once.
+pub(crate) fn present_pages<P: PageTable + ?Sized>(
+    pt: &P,
+    start: usize,
+    end: usize,
+) -> Result<Vec<(usize, Frame, PteFlags)>, NoMemory> {
+    let mut pages = Vec::new();
+    let mut failed = false;
+    pt.for_each_present(start, end, &mut |page, frame, flags| {
+        if failed || pages.try_reserve(1).is_err() {
+            failed = true;
+        } else {
+            pages.push((page, frame, flags));
+        }
+    });
+    if failed { Err(NoMemory) } else { Ok(pages) }
 }
 
 #[cfg(test)]

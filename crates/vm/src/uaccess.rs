@@ -24,13 +24,12 @@ fn pte_allows(flags: PteFlags, access: Access) -> bool {
 
 impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// The frame behind `addr` once the page table allows `access` to it,
-    /// faulting the page in as the hardware would; the fault's outcome if
-    /// it cannot be resolved.
-    pub(crate) fn access_frame(
-        &mut self,
-        addr: usize,
-        access: Access,
-    ) -> core::result::Result<Frame, FaultOutcome> {
+    /// faulting the page in as the hardware would (copy on write included);
+    /// the fault's outcome if it cannot be resolved. For a kernel's own
+    /// user-memory access (ptrace peeks, futex words, `process_vm_readv`):
+    /// the frame stays valid while `&mut self` is held; reach its bytes
+    /// through the frame allocator at `addr % PAGE_SIZE`.
+    pub fn access_frame(&mut self, addr: usize, access: Access) -> core::result::Result<Frame, FaultOutcome> {
         if addr >= self.config().max_addr {
             return Err(FaultOutcome::Segv { addr, code: SegvCode::MapErr });
         }
@@ -128,7 +127,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
                         let _ = self.pt.map(page, frame, flags);
                         return Err(Errno::ENOMEM);
                     }
-                    self.pt.flush();
+                    self.pt.flush_range(page, page + PAGE_SIZE);
                     self.alloc.release(frame);
                     copy
                 };

@@ -1028,21 +1028,32 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         if old == prot {
             return;
         }
-        let mut va = start;
         let mut reduced = false;
-        while let Some((page, frame, flags)) = self.pt.next_present(va, end) {
-            let new = self.pte_flags(prot, shared, frame);
+        let mut change = |this: &mut Self, page: usize, frame: Frame, flags: PteFlags| {
+            let new = this.pte_flags(prot, shared, frame);
             if new != flags {
                 reduced |= !new.contains(flags);
-                self.pt.protect(page, new);
+                this.pt.protect(page, new);
             }
-            match page.checked_add(PAGE_SIZE) {
-                Some(next) => va = next,
-                None => break,
+        };
+        // One listing of the present pages (linear on any table); page by
+        // page if the list cannot be allocated.
+        if let Ok(pages) = crate::mmu::present_pages(&self.pt, start, end) {
+            for (page, frame, flags) in pages {
+                change(self, page, frame, flags);
+            }
+        } else {
+            let mut va = start;
+            while let Some((page, frame, flags)) = self.pt.next_present(va, end) {
+                change(self, page, frame, flags);
+                match page.checked_add(PAGE_SIZE) {
+                    Some(next) => va = next,
+                    None => break,
+                }
             }
         }
         if reduced {
-            self.pt.flush();
+            self.pt.flush_range(start, end);
         }
     }
 
@@ -1253,7 +1264,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             }
             return FaultOutcome::OutOfMemory;
         }
-        self.pt.flush();
+        self.pt.flush_range(page, page + PAGE_SIZE);
         self.alloc.release(frame);
         self.cow_copies += 1;
         FaultOutcome::Resolved
