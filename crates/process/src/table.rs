@@ -22,7 +22,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux_abi::{Errno, Result};
 use signal::{
-    PendingQueue, SendTarget, SharedSigHandlers, SigInfo, SigNum, SigQueueAccount, ThreadCandidate,
+    PendingQueue, SendTarget, Sent, SharedSigHandlers, SigInfo, SigNum, SigQueueAccount, ThreadCandidate,
     ThreadSignals,
 };
 
@@ -2053,18 +2053,15 @@ impl<P: Platform> Inner<P> {
             .and_then(|t| self.threads.get(t))
             .map(|t| t.signals.blocked_for_send())
             .unwrap_or_default();
+        let traced = p.ptrace.is_some();
         let target = SendTarget {
             blocked,
             unkillable: pid == 1,
             force,
             group_exiting: p.group_exit.is_some() || !p.alive(),
+            traced,
         };
-        let mut plan = signal::prepare_send(sig, &action, &target);
-        // sig_ignored(): a tracee's ignored signals still reach its tracer
-        let traced = p.ptrace.is_some();
-        if traced && !target.group_exiting && sig != signal::SIGKILL {
-            plan.queue = true;
-        }
+        let plan = signal::prepare_send(sig, &action, &target);
         let threads = p.threads.clone();
         let uid = p.creds.uid;
         if !plan.discard.is_empty() {
@@ -2085,42 +2082,38 @@ impl<P: Platform> Inner<P> {
         }
         // complete_signal() looks at the threads as they were before this
         // signal: one that already has a signal to handle need not be woken.
-        let stopped = self.procs.get(&pid).is_some_and(|p| matches!(p.state, ProcState::Stopped(_)));
-        let candidates: Vec<ThreadCandidate> = threads
-            .iter()
-            .map(|t| {
-                let th = self.threads.get(t);
-                ThreadCandidate {
-                    blocked: th.map(|x| x.signals.blocked()).unwrap_or_default(),
-                    stopped,
-                    signal_pending: th
-                        .zip(self.procs.get(&pid))
-                        .is_some_and(|(x, p)| x.signals.has_deliverable(&p.pending)),
-                    ..ThreadCandidate::default()
-                }
-            })
-            .collect();
+        let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let stopped = matches!(p.state, ProcState::Stopped(_));
+        let mut candidates: Vec<ThreadCandidate> = Vec::new();
+        candidates.try_reserve(threads.len()).map_err(|_| Errno::ENOMEM)?;
+        for t in &threads {
+            let c = self.threads.get(t).map(|th| th.signals.candidate(&p.pending)).unwrap_or_default();
+            candidates.push(ThreadCandidate { stopped, ..c });
+        }
         let account = self.account(uid);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         let limit = p.rlimits.cur(Resource::Sigpending);
-        p.pending.enqueue(info, &account, limit)?;
+        let sent = signal::complete_send(
+            info,
+            &action,
+            &target,
+            &mut p.pending,
+            &account,
+            limit,
+            &candidates,
+            (0, 0),
+        )?;
         out.effects.push(Effect::Queued(pid));
-        if let Some(i) = signal::choose_thread(sig, &candidates, 0, 0) {
-            // complete_signal(): not when the chosen thread waits for it in
-            // sigtimedwait(2) (its `real_blocked` has it)
-            let waited = threads
-                .get(i)
-                .and_then(|t| self.threads.get(t))
-                .is_some_and(|th| th.signals.blocked_for_send().contains(sig));
-            if pid != 1
-                && !waited
-                && (!traced || sig == signal::SIGKILL)
-                && signal::fatal_on_send(sig, &action)
-            {
+        match sent {
+            Sent::GroupExit => {
                 self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
-            } else if let Some(&t) = threads.get(i) {
-                out.effects.push(Effect::Wake(t));
             }
+            Sent::Queued { wake: Some(i) } => {
+                if let Some(&t) = threads.get(i) {
+                    out.effects.push(Effect::Wake(t));
+                }
+            }
+            Sent::Queued { wake: None } => {}
         }
         Ok(())
     }
@@ -2485,13 +2478,10 @@ impl<P: Platform> Inner<P> {
             unkillable: pid == 1,
             force: false,
             group_exiting: p.group_exit.is_some(),
+            // sig_ignored(): a tracee's ignored signals still reach its tracer
+            traced: p.ptrace.is_some(),
         };
-        let mut plan = signal::prepare_send(sig, &action, &target);
-        // sig_ignored(): a tracee's ignored signals still reach its tracer
-        let traced = p.ptrace.is_some();
-        if traced && !target.group_exiting && sig != signal::SIGKILL {
-            plan.queue = true;
-        }
+        let plan = signal::prepare_send(sig, &action, &target);
         let threads = p.threads.clone();
         let uid = p.creds.uid;
         let limit = p.rlimits.cur(Resource::Sigpending);
@@ -2518,7 +2508,10 @@ impl<P: Platform> Inner<P> {
         // blocked, or waited for in sigtimedwait(2) (real_blocked)
         let blocked = th.signals.blocked_for_send().contains(sig);
         // complete_signal(): not for a tracee (its tracer sees the signal)
-        if !blocked && pid != 1 && (!traced || sig == signal::SIGKILL) && signal::fatal_on_send(sig, &action)
+        if !blocked
+            && pid != 1
+            && (!target.traced || sig == signal::SIGKILL)
+            && signal::fatal_on_send(sig, &action)
         {
             self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
         } else {

@@ -5,6 +5,8 @@
 use linux_abi::{Errno, Result};
 
 use crate::action::{SaFlags, SigAction, SigHandler, SigHandlers};
+use crate::pending::{PendingQueue, SigQueueAccount};
+use crate::siginfo::SigInfo;
 use crate::signum::{DefaultAction, SIGCONT, SIGKILL, SIGSTOP, SigNum};
 use crate::sigset::SigSet;
 
@@ -27,6 +29,11 @@ pub struct SendTarget {
     /// The target's thread group is already exiting (Linux's
     /// `SIGNAL_GROUP_EXIT`): every signal is dropped.
     pub group_exiting: bool,
+    /// The target is ptraced: an ignored signal other than SIGKILL is
+    /// still queued for the tracer to see (Linux's `sig_ignored()`), and
+    /// [`complete_send`] never turns a signal into a group exit (the
+    /// tracer decides).
+    pub traced: bool,
 }
 
 /// What to do when a signal is sent ([`prepare_send`]).
@@ -67,7 +74,8 @@ pub fn prepare_send(sig: SigNum, action: &SigAction, target: &SendTarget) -> Sen
             && action.handler == SigHandler::Default
             && !(target.force && sig.is_kernel_only()))
             || action.ignores(sig));
-    SendPlan { discard, resume: sig == SIGCONT, queue: !ignored }
+    let queue = !ignored || (target.traced && sig != SIGKILL);
+    SendPlan { discard, resume: sig == SIGCONT, queue }
 }
 
 /// A thread of the target process, as [`choose_thread`] sees it.
@@ -81,8 +89,14 @@ pub struct ThreadCandidate {
     pub stopped: bool,
     /// It is running on a CPU right now.
     pub running: bool,
-    /// It already has a signal to handle (`TIF_SIGPENDING`).
+    /// It already has a signal to handle (`TIF_SIGPENDING`), before the
+    /// one being sent: build candidates before queueing it
+    /// ([`ThreadSignals::candidate`](crate::ThreadSignals::candidate) then
+    /// [`complete_send`]), or every thread looks busy and none is woken.
     pub signal_pending: bool,
+    /// The signals it waits for in sigtimedwait(2) (Linux's
+    /// `real_blocked`): such a signal is never a group exit on send.
+    pub waiting_for: SigSet,
 }
 
 /// Whether `thread` should be woken to take `sig` (Linux's
@@ -122,6 +136,54 @@ pub fn choose_thread(
     let n = threads.len();
     let start = if rotor < n { rotor } else { 0 };
     (0..n).map(|i| (start + i) % n).find(|&i| threads.get(i).is_some_and(|t| wants_signal(sig, t)))
+}
+
+/// What [`complete_send`] did with a queued signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Queued; wake this thread (an index into the candidates), or `None`:
+    /// no thread needs waking, the first to unblock it takes it. The caller
+    /// should make the index its new `rotor`.
+    Queued {
+        /// The thread to wake.
+        wake: Option<usize>,
+    },
+    /// Queued, and it kills the whole group now ([`fatal_on_send`]): the
+    /// caller records `sig` as the group's exit status and sends SIGKILL to
+    /// every thread.
+    GroupExit,
+}
+
+/// Steps 2 and 3 of sending a process-directed signal, in Linux's order
+/// (`__send_signal_locked()` then `complete_signal()`): queue `info` on
+/// the process queue, then choose the thread to wake among `candidates`,
+/// which describe the threads *before* this signal was queued (from
+/// [`ThreadSignals::candidate`](crate::ThreadSignals::candidate)), and say
+/// whether the signal is a group exit. Call it after [`prepare_send`] said
+/// `queue` (and its discards and resume are done). `target` is what
+/// `prepare_send` was given; `suggested` and `rotor` as for
+/// [`choose_thread`]. Errors are [`PendingQueue::enqueue`]'s (`EAGAIN`).
+#[allow(clippy::too_many_arguments)]
+pub fn complete_send(
+    info: SigInfo,
+    action: &SigAction,
+    target: &SendTarget,
+    queue: &mut PendingQueue,
+    account: &SigQueueAccount,
+    rlimit: u64,
+    candidates: &[ThreadCandidate],
+    (suggested, rotor): (usize, usize),
+) -> Result<Sent> {
+    let sig = info.signo;
+    queue.enqueue(info, account, rlimit)?;
+    let Some(chosen) = choose_thread(sig, candidates, suggested, rotor) else {
+        return Ok(Sent::Queued { wake: None });
+    };
+    let waited = candidates.get(chosen).is_some_and(|t| t.waiting_for.contains(sig));
+    if !target.unkillable && !waited && (!target.traced || sig == SIGKILL) && fatal_on_send(sig, action) {
+        return Ok(Sent::GroupExit);
+    }
+    Ok(Sent::Queued { wake: Some(chosen) })
 }
 
 /// Whether `sig`, with this disposition, kills the whole thread group as

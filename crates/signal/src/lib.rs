@@ -33,10 +33,12 @@
 //!    [`ThreadSignals::blocked_for_send`]; discard [`SendPlan::discard`]
 //!    from the process queue and every thread's queue; if
 //!    [`SendPlan::resume`], continue the stopped process.
-//! 2. If [`SendPlan::queue`], [`PendingQueue::enqueue`] on the process
-//!    queue (process-directed) or the thread's (thread-directed).
-//! 3. Process-directed: wake the thread [`choose_thread`] picks; if
-//!    [`fatal_on_send`], the whole group exits now.
+//! 2. If [`SendPlan::queue`]: thread-directed, [`PendingQueue::enqueue`] on
+//!    the thread's queue and wake it. Process-directed, take every
+//!    thread's [`ThreadSignals::candidate`] (before the signal is queued:
+//!    a thread that already has a signal to handle is not woken), then
+//!    [`complete_send`] queues it on the process queue and says which
+//!    thread to wake, or that the whole group exits ([`Sent`]).
 //!
 //! Delivering, on the way back to user space: [`ThreadSignals::dequeue`];
 //! [`delivery_action`] says ignore (take the next), stop, terminate, or run
@@ -63,9 +65,11 @@
 //! // kill(pid, SIGUSR1) from pid 7, uid 1000.
 //! let plan = prepare_send(SIGUSR1, &handlers.lock().get(SIGUSR1), &SendTarget::default());
 //! assert!(plan.queue);
-//! process_queue.enqueue(SigInfo::user(SIGUSR1, 7, 1000), &user, 1024)?;
-//! let who = choose_thread(SIGUSR1, &[ThreadCandidate::default()], 0, 0);
-//! assert_eq!(who, Some(0));
+//! let candidates = [thread.candidate(&process_queue)];
+//! let act = handlers.lock().get(SIGUSR1);
+//! let sent = complete_send(SigInfo::user(SIGUSR1, 7, 1000), &act, &SendTarget::default(),
+//!     &mut process_queue, &user, 1024, &candidates, (0, 0))?;
+//! assert_eq!(sent, Sent::Queued { wake: Some(0) });
 //!
 //! // The thread returns from a read(2) that was interrupted: ERESTARTSYS.
 //! let info = thread.dequeue(&mut process_queue).expect("pending");
@@ -107,8 +111,9 @@ pub use altstack::{
     AltStack, MINSIGSTKSZ, SIGSTKSZ, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, STACK_T_SIZE, StackT,
 };
 pub use delivery::{
-    Delivery, SendPlan, SendTarget, SigMaskHow, SyscallRestart, ThreadCandidate, choose_thread,
-    delivery_action, fatal_on_send, handler_mask, killed_status, prepare_send, syscall_restart, wants_signal,
+    Delivery, SendPlan, SendTarget, Sent, SigMaskHow, SyscallRestart, ThreadCandidate, choose_thread,
+    complete_send, delivery_action, fatal_on_send, handler_mask, killed_status, prepare_send,
+    syscall_restart, wants_signal,
 };
 pub use pending::{Enqueued, PendingQueue, RLIM_INFINITY, SigQueueAccount};
 pub use siginfo::{SIGINFO_SIZE, SigFields, SigInfo};

@@ -134,6 +134,19 @@ impl ThreadSignals {
         self.blocked | self.real_blocked.unwrap_or_default()
     }
 
+    /// This thread as [`choose_thread`](crate::choose_thread) and
+    /// [`complete_send`](crate::complete_send) see it, with its process's
+    /// queue `process`: take it before the signal being sent is queued.
+    /// `exiting`, `stopped` and `running` are the scheduler's to set.
+    pub fn candidate(&self, process: &PendingQueue) -> crate::ThreadCandidate {
+        crate::ThreadCandidate {
+            blocked: self.blocked,
+            signal_pending: self.has_deliverable(process),
+            waiting_for: self.real_blocked.unwrap_or_default(),
+            ..crate::ThreadCandidate::default()
+        }
+    }
+
     /// sigsuspend(2), ppoll(2), pselect(2), epoll_pwait(2): runs with `mask`
     /// until a signal arrives, remembering the current mask to put back
     /// (the first saved mask is kept if called twice).

@@ -248,3 +248,65 @@ fn clone_sighand_threads_share_and_fork_copies() {
     let child_thread = parent.threads[0].child(true);
     assert!(child_thread.pending.is_empty());
 }
+
+/// The documented send steps, followed in order, wake the thread that
+/// sleeps with the signal unblocked: candidates are taken before the
+/// signal is queued (taken after, every unblocked thread looks as if it
+/// already had a signal to handle and none would be woken).
+#[test]
+fn documented_send_steps_wake_the_sleeping_thread() {
+    let mut p = Process::new(3);
+    p.sigaction(SIGUSR1, SigAction::handler(HANDLER, SaFlags::empty(), SigSet::EMPTY)).unwrap();
+    // thread 0 blocks SIGUSR1 and runs; thread 1 sleeps in read(2); thread 2 exits
+    p.threads[0].sigprocmask(SigMaskHow::Block, SigSet::single(SIGUSR1));
+    let info = SigInfo::user(SIGUSR1, 7, 1000);
+    // 1. prepare_send, discards, resume
+    let action = p.handlers.lock().get(SIGUSR1);
+    let target = SendTarget { blocked: p.threads[0].blocked_for_send(), ..SendTarget::default() };
+    let plan = prepare_send(SIGUSR1, &action, &target);
+    assert_eq!(plan, SendPlan { discard: SigSet::EMPTY, resume: false, queue: true });
+    // 2. candidates before queueing, then complete_send
+    let mut candidates: Vec<ThreadCandidate> = p.threads.iter().map(|t| t.candidate(&p.queue)).collect();
+    candidates[0].running = true;
+    candidates[2].exiting = true;
+    assert!(candidates.iter().all(|c| !c.signal_pending));
+    let sent = complete_send(info, &action, &target, &mut p.queue, &p.user, p.rlimit, &candidates, (0, 0));
+    assert_eq!(sent, Ok(Sent::Queued { wake: Some(1) }));
+    assert_eq!(p.queue.pending(), SigSet::single(SIGUSR1));
+    // the old order (candidates after the enqueue) finds no thread to wake
+    let late: Vec<ThreadCandidate> = p.threads.iter().map(|t| t.candidate(&p.queue)).collect();
+    assert!(late[1].signal_pending);
+    assert_eq!(choose_thread(SIGUSR1, &late, 0, 0), None);
+    // the woken thread takes it
+    let got = p.threads[1].dequeue(&mut p.queue).map(|i| i.signo);
+    assert_eq!(got, Some(SIGUSR1));
+
+    // SIGTERM at its default, nobody waiting for it: the group exits
+    let term = p.handlers.lock().get(SIGTERM);
+    let candidates: Vec<ThreadCandidate> = p.threads.iter().map(|t| t.candidate(&p.queue)).collect();
+    let sent = complete_send(
+        SigInfo::user(SIGTERM, 7, 1000),
+        &term,
+        &target,
+        &mut p.queue,
+        &p.user,
+        p.rlimit,
+        &candidates,
+        (0, 0),
+    );
+    assert_eq!(sent, Ok(Sent::GroupExit));
+    // ... but not for a traced process, nor for init
+    for t in [SendTarget { traced: true, ..target }, SendTarget { unkillable: true, ..target }] {
+        let sent = complete_send(
+            SigInfo::user(SIGTERM, 7, 1000),
+            &term,
+            &t,
+            &mut p.queue,
+            &p.user,
+            p.rlimit,
+            &candidates,
+            (0, 0),
+        );
+        assert_eq!(sent, Ok(Sent::Queued { wake: Some(0) }));
+    }
+}
