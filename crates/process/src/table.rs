@@ -527,6 +527,17 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().threads.get_mut(&tid).map(f)
     }
 
+    /// Takes the next signal thread `tid` should act on, from its own
+    /// queue first, then its process's (Linux's `dequeue_signal()`), under
+    /// one lock; `None` if nothing unblocked is pending (or no such thread).
+    pub fn dequeue_signal(&self, tid: Pid) -> Option<SigInfo> {
+        let mut g = self.inner.lock();
+        let g = &mut *g;
+        let t = g.threads.get_mut(&tid)?;
+        let p = g.procs.get_mut(&t.tgid)?;
+        t.signals.dequeue(&mut p.pending)
+    }
+
     /// Runs `f` on a process (zombies included); `None` if there is none.
     /// `f` runs under the table lock: it must not call the table.
     pub fn with_process<R>(&self, pid: Pid, f: impl FnOnce(&mut Process<P>) -> R) -> Option<R> {
