@@ -2124,7 +2124,7 @@ impl<P: Platform> Inner<P> {
                     out.effects.push(Effect::Wake(t));
                 }
             }
-            Sent::Queued { wake: None } => {}
+            _ => {}
         }
         Ok(())
     }

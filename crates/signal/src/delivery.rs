@@ -140,6 +140,7 @@ pub fn choose_thread(
 
 /// What [`complete_send`] did with a queued signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Sent {
     /// Queued; wake this thread (an index into the candidates), or `None`:
     /// no thread needs waking, the first to unblock it takes it. The caller

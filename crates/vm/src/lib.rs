@@ -33,9 +33,9 @@
 //!
 //! # For the process crate and the kernel
 //!
-//! Hold the address space behind a shared handle with the kernel's own lock,
-//! e.g. `Arc<lock_api::Mutex<IrqLock, Vmar<P, A>>>` (`CLONE_VM` clones the `Arc`; this crate takes no lock of its own on it). The entry
-//! points:
+//! Hold the address space behind a shared handle with the kernel's own
+//! lock, e.g. `Arc<lock_api::Mutex<IrqLock, Vmar<P, A>>>` (`CLONE_VM`
+//! clones the `Arc`; this crate takes no lock on it). The entry points:
 //!
 //! | what | call |
 //! | --- | --- |
