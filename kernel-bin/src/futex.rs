@@ -83,8 +83,12 @@ const FUTEX_WAKE_BITSET: i32 = 10;
 const FUTEX_PRIVATE: i32 = 128;
 const FUTEX_CLOCK_REALTIME: i32 = 256;
 
+fn addr_ok(addr: u64) -> bool {
+    addr.is_multiple_of(4)
+}
+
 fn read_u32(t: &UThread, addr: u64) -> Result<u32, Errno> {
-    if !addr.is_multiple_of(4) {
+    if !addr_ok(addr) {
         return Err(Errno::EINVAL);
     }
     t.read(UserPtr::new(addr))
@@ -141,10 +145,12 @@ pub fn sys_futex(
             });
             let woken = Arc::new(AtomicBool::new(false));
             {
-                // the value check and the enqueue happen with no other
-                // thread running in between (the kernel is not preemptible)
-                if read_u32(t, uaddr)? != val {
-                    return Err(Errno::EAGAIN);
+                // Queued first, then the value looked at (Linux's order, with
+                // the bucket lock as QUEUES): a waker on another CPU that
+                // changed the word before our read finds us queued, one that
+                // changes it after our read is a wake-up we wait for.
+                if !addr_ok(uaddr) {
+                    return Err(Errno::EINVAL);
                 }
                 let k = key(&t.vm, uaddr);
                 QUEUES.lock().enqueue(
@@ -152,6 +158,17 @@ pub fn sys_futex(
                     bitset,
                     Waiter { woken: woken.clone(), task: crate::sched::current() },
                 )?;
+                core::sync::atomic::fence(Ordering::SeqCst);
+                let v = read_u32(t, uaddr);
+                if v != Ok(val) {
+                    forget(&woken);
+                    if woken.load(Ordering::SeqCst) {
+                        // a wake-up reached us meanwhile: it counted us, so
+                        // we return as woken (not to lose it for another)
+                        return Ok(0);
+                    }
+                    return Err(v.err().unwrap_or(Errno::EAGAIN));
+                }
             }
             let w = woken.clone();
             let r = sleep_interruptible(t.tid, move || w.load(Ordering::SeqCst), deadline);
@@ -235,13 +252,10 @@ pub fn sys_futex_waitv(
     let raw = t.read_slice(UserSlice::new(waiters.addr(), ipc::futex::WAITV_SIZE * nr))?;
     // the entries, then get_futex_key() for every word, then the values
     let list = ipc::futex::parse_waitv(&raw)?;
-    for &(a, v) in &list {
-        // the value is taken as a u32 (futex_wait_multiple_setup)
-        if read_u32(t, a)? != v as u32 {
-            return Err(Errno::EAGAIN);
-        }
+    for &(a, _) in &list {
+        // every word readable before anything is queued
+        read_u32(t, a)?;
     }
-    // nothing runs between the checks and the enqueue (not preemptible)
     let me = crate::sched::current();
     let flags: Vec<Arc<AtomicBool>> = list.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
     let mut keys: Vec<Key> = Vec::new();
@@ -261,6 +275,22 @@ pub fn sys_futex_waitv(
         }
     }
     drop(me);
+    // queued first, then the values (as in FUTEX_WAIT: no wake-up from
+    // another CPU falls between the look and the queueing)
+    core::sync::atomic::fence(Ordering::SeqCst);
+    for &(a, v) in &list {
+        // the value is taken as a u32 (futex_wait_multiple_setup)
+        let got = read_u32(t, a);
+        if got != Ok(v as u32) {
+            for w in &flags {
+                forget(w);
+            }
+            if let Some(i) = flags.iter().position(|w| w.load(Ordering::SeqCst)) {
+                return Ok(i as isize);
+            }
+            return Err(got.err().unwrap_or(Errno::EAGAIN));
+        }
+    }
     let any = {
         let flags = flags.clone();
         move || flags.iter().any(|w| w.load(Ordering::SeqCst))

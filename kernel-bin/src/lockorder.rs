@@ -5,9 +5,9 @@
 //! locks of a *higher* class may be taken (docs/architecture.md, "Lock
 //! order"). In a debug build (`debug_assertions`, which the kernel of
 //! `cargo xtask test` is) each acquisition is checked against the classes
-//! already held on this CPU (the kernel runs on one CPU, and no Ranked lock
-//! is held across a context switch or taken by an interrupt handler, so
-//! one stack of held classes is the CPU's):
+//! already held on this CPU (no Ranked lock is held across a context
+//! switch or taken by an interrupt handler, so the locks a task holds are
+//! its CPU's: one stack of held classes per CPU):
 //!
 //! - a class taken while the same class is held: the same global lock taken
 //!   twice, which on one CPU spins for ever (the machine hangs) — reported
@@ -60,8 +60,16 @@ mod held {
 
     const DEPTH: usize = 16;
     /// The classes held on this CPU, in the order taken.
-    static STACK: [AtomicU8; DEPTH] = [const { AtomicU8::new(0) }; DEPTH];
-    static LEN: AtomicUsize = AtomicUsize::new(0);
+    const CPUS: usize = arch_x86_64::percpu::MAX_CPUS;
+    /// One held stack per CPU (nothing is held across a switch, so a
+    /// task's held locks are its CPU's); each is touched by its CPU only.
+    static STACKS: [[AtomicU8; DEPTH]; CPUS] = [const { [const { AtomicU8::new(0) }; DEPTH] }; CPUS];
+    static LENS: [AtomicUsize; CPUS] = [const { AtomicUsize::new(0) }; CPUS];
+
+    fn mine() -> (&'static [AtomicU8; DEPTH], &'static AtomicUsize) {
+        let cpu = arch_x86_64::percpu::cpu_id().min(CPUS - 1);
+        (&STACKS[cpu], &LENS[cpu])
+    }
     /// Pairs (held, taken) already reported: a bit per class pair.
     static REPORTED: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
     /// Whether the in-kernel tests run (a violation panics then).
@@ -69,42 +77,46 @@ mod held {
 
     /// Checks taking `class` against what is held; records it.
     pub fn acquire(class: LockClass, name: &'static str) {
-        let len = LEN.load(Ordering::Relaxed).min(DEPTH);
-        for slot in STACK.iter().take(len) {
+        let (stack, count) = mine();
+        let len = count.load(Ordering::Relaxed).min(DEPTH);
+        for slot in stack.iter().take(len) {
             let held = slot.load(Ordering::Relaxed);
             if held >= class as u8 {
                 report(held, class, name);
             }
         }
         if len < DEPTH {
-            STACK[len].store(class as u8, Ordering::Relaxed);
+            stack[len].store(class as u8, Ordering::Relaxed);
         }
-        LEN.store(len + 1, Ordering::Relaxed);
+        count.store(len + 1, Ordering::Relaxed);
     }
 
     /// Forgets one hold of `class` (guards may drop out of order).
     pub fn release(class: LockClass) {
-        let len = LEN.load(Ordering::Relaxed);
+        let (stack, count) = mine();
+        let len = count.load(Ordering::Relaxed);
         let Some(top) = len.checked_sub(1) else { return };
         if let Some(i) =
-            (0..=top.min(DEPTH - 1)).rev().find(|&i| STACK[i].load(Ordering::Relaxed) == class as u8)
+            (0..=top.min(DEPTH - 1)).rev().find(|&i| stack[i].load(Ordering::Relaxed) == class as u8)
         {
             for j in i..top.min(DEPTH - 1) {
-                STACK[j].store(STACK[j + 1].load(Ordering::Relaxed), Ordering::Relaxed);
+                stack[j].store(stack[j + 1].load(Ordering::Relaxed), Ordering::Relaxed);
             }
         }
-        LEN.store(top, Ordering::Relaxed);
+        count.store(top, Ordering::Relaxed);
     }
 
     /// Whether [`acquire`] of `class` would report.
     pub fn would_violate(class: LockClass) -> bool {
-        let len = LEN.load(Ordering::Relaxed).min(DEPTH);
-        STACK.iter().take(len).any(|slot| slot.load(Ordering::Relaxed) >= class as u8)
+        let (stack, count) = mine();
+        let len = count.load(Ordering::Relaxed).min(DEPTH);
+        stack.iter().take(len).any(|slot| slot.load(Ordering::Relaxed) >= class as u8)
     }
 
     /// How many Ranked locks this CPU holds.
     pub fn depth() -> usize {
-        LEN.load(Ordering::Relaxed)
+        let (_, count) = mine();
+        count.load(Ordering::Relaxed)
     }
 
     fn report(held: u8, taken: LockClass, name: &'static str) {

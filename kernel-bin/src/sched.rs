@@ -1,10 +1,22 @@
-//! The scheduler: kernel threads (one behind each user thread), a round-robin
-//! run queue, blocking with lost-wakeup protection, timed sleeps, and exit.
+//! The scheduler: kernel threads (one behind each user thread), one run
+//! queue shared by every CPU (round robin), an idle task per CPU, blocking
+//! with lost-wakeup protection, timed sleeps, and exit.
 //!
-//! The kernel is not preemptible: a thread leaves the CPU only when it
+//! The kernel is not preemptible: a thread leaves its CPU only when it
 //! blocks, yields (the timer makes user-mode threads yield when their slice
-//! is used up) or exits. Interrupt handlers never touch the scheduler, so
-//! its lock is only taken by threads. One CPU runs it.
+//! is used up) or exits. Interrupt handlers never touch the scheduler; its
+//! locks are still taken with interrupts off (a handler could otherwise
+//! stretch the time another CPU spins for them).
+//!
+//! SMP rules (issue 19):
+//! - Each CPU's current task, idle task and the task it just switched away
+//!   from live in its `CPUS` slot, touched only by that CPU.
+//! - A task runs on one CPU at a time: it is `on_cpu` from the moment a
+//!   CPU picks it until the switch away from it has returned on the next
+//!   task's side (`finish_switch`); a CPU that picks a task still `on_cpu`
+//!   elsewhere (it was woken or requeued on its way out) waits for that.
+//! - A wake-up queues the task and sends the reschedule IPI to a CPU that
+//!   idles in `hlt` and may run it (its affinity).
 
 #![allow(dead_code)] // parts are used once user processes run on it
 
@@ -13,8 +25,9 @@ use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use arch_x86_64::context::{self, KernelThread};
+use arch_x86_64::percpu::MAX_CPUS;
 use arch_x86_64::time;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use process::cputime::{CpuAccount, SharedCpu, Side};
 
 /// Nanoseconds every thread spent in user mode since boot (/proc/stat).
@@ -67,6 +80,12 @@ pub struct Task {
     /// Its thread was taken out of the process table by another thread
     /// (exec's de_thread): it must end without acting as that thread again.
     removed: AtomicBool,
+    /// A CPU runs it or is still switching away from it.
+    on_cpu: AtomicBool,
+    /// The CPU it runs on, or last ran on.
+    last_cpu: AtomicUsize,
+    /// The CPUs it may run on (bit per CPU; sched_setaffinity).
+    affinity: AtomicU64,
     start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// The CPU account of its user thread (none for the idle task and
     /// kernel-only tasks): switches charge it.
@@ -130,7 +149,7 @@ impl Task {
 
 /// Whether [`remove`] was called on the running task.
 pub fn current_removed() -> bool {
-    with(|s| s.current.is_removed())
+    current().is_removed()
 }
 
 /// Tells `task` that its thread no longer exists and wakes it, wherever it
@@ -144,55 +163,105 @@ const RUNNABLE: u8 = 0;
 const BLOCKED: u8 = 1;
 const DEAD: u8 = 2;
 
+/// What all CPUs share: the run queue and the timed sleepers.
 struct Sched {
     run_queue: VecDeque<Arc<Task>>,
-    current: Arc<Task>,
-    idle: Arc<Task>,
-    dead: Vec<Arc<Task>>,
     sleepers: Vec<(u64, Arc<Task>)>,
+}
+
+/// One CPU's scheduler state (only that CPU touches it).
+#[derive(Default)]
+struct Cpu {
+    current: Option<Arc<Task>>,
+    idle: Option<Arc<Task>>,
+    /// The task this CPU just switched away from: `finish_switch` clears
+    /// its `on_cpu` (and drops it: an exited task's stack goes then).
+    prev: Option<Arc<Task>>,
     slice_start: u64,
 }
 
-static SCHED: spin::Mutex<Option<Sched>> = spin::Mutex::new(None);
+static SCHED: spin::Mutex<Sched> =
+    spin::Mutex::new(Sched { run_queue: VecDeque::new(), sleepers: Vec::new() });
+
+static CPUS: [spin::Mutex<Cpu>; MAX_CPUS] =
+    [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0 }) }; MAX_CPUS];
+
+/// CPUs idling in `hlt` with an empty queue (bit per CPU).
+static IDLE_MASK: AtomicU64 = AtomicU64::new(0);
 
 /// A time slice, in timer ticks: about 10 ms.
 const SLICE_TICKS: u64 = arch_x86_64::apic::TIMER_HZ.div_ceil(100);
 
-/// Makes the running (boot) thread the idle task. Runs once.
-pub fn init() {
-    let idle = Arc::new(Task {
-        id: AtomicU64::new(0),
-        kthread: Arc::new(KernelThread::current_boot()),
+fn this_cpu() -> usize {
+    arch_x86_64::percpu::cpu_id()
+}
+
+/// The mask of the online CPUs.
+pub fn online_mask() -> u64 {
+    let n = arch_x86_64::smp::cpus_online().clamp(1, 64);
+    if n == 64 { u64::MAX } else { (1u64 << n) - 1 }
+}
+
+/// Number of CPUs running tasks.
+pub fn nr_cpus() -> usize {
+    arch_x86_64::smp::cpus_online().max(1)
+}
+
+fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Send>>) -> Arc<Task> {
+    Arc::new(Task {
+        id: AtomicU64::new(id),
+        kthread: Arc::new(kthread),
         state: AtomicU8::new(RUNNABLE),
         wake_pending: AtomicBool::new(false),
         removed: AtomicBool::new(false),
-        start: spin::Mutex::new(None),
+        on_cpu: AtomicBool::new(false),
+        last_cpu: AtomicUsize::new(0),
+        affinity: AtomicU64::new(u64::MAX),
+        start: spin::Mutex::new(start),
         cpu: spin::Once::new(),
         entry: KernelEntry::new(),
+    })
+}
+
+/// Makes the running thread this CPU's idle task (the boot thread on CPU
+/// 0 through [`init`], each AP's boot stack through [`ap_main`]).
+fn become_idle() {
+    let idle = new_task(0, KernelThread::current_boot(), None);
+    idle.on_cpu.store(true, Ordering::Relaxed);
+    idle.last_cpu.store(this_cpu(), Ordering::Relaxed);
+    idle.affinity.store(1 << this_cpu(), Ordering::Relaxed);
+    arch_x86_64::cpu::without_interrupts(|| {
+        let mut c = CPUS[this_cpu()].lock();
+        c.current = Some(idle.clone());
+        c.idle = Some(idle);
     });
-    *SCHED.lock() = Some(Sched {
-        run_queue: VecDeque::new(),
-        current: idle.clone(),
-        idle,
-        dead: Vec::new(),
-        sleepers: Vec::new(),
-        slice_start: 0,
-    });
+}
+
+/// Makes the running (boot) thread CPU 0's idle task and lets the other
+/// CPUs run tasks. Runs once.
+pub fn init() {
+    become_idle();
+    arch_x86_64::smp::start_ap_work(ap_main);
+}
+
+/// What an AP runs once the scheduler is ready: its idle loop.
+fn ap_main() -> ! {
+    become_idle();
+    log::debug!("sched: CPU {} runs tasks", this_cpu());
+    idle_until(|| false);
+    unreachable!("an AP's idle loop returned")
 }
 
 fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
-    let mut g = SCHED.lock();
-    match g.as_mut() {
-        Some(s) => f(s),
-        None => {
-            drop(g);
-            panic!("scheduler used before sched::init")
-        }
-    }
+    arch_x86_64::cpu::without_interrupts(|| f(&mut SCHED.lock()))
+}
+
+fn with_cpu<R>(f: impl FnOnce(&mut Cpu) -> R) -> R {
+    arch_x86_64::cpu::without_interrupts(|| f(&mut CPUS[this_cpu()].lock()))
 }
 
 extern "C" fn task_entry(_: usize) -> ! {
-    after_switch();
+    finish_switch();
     let start = current().start.lock().take();
     if let Some(f) = start {
         f();
@@ -202,79 +271,170 @@ extern "C" fn task_entry(_: usize) -> ! {
 
 /// Creates a task that runs `f` and makes it runnable.
 pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    let task = Arc::new(Task {
-        id: AtomicU64::new(id),
-        kthread: Arc::new(KernelThread::new(task_entry, 0)),
-        state: AtomicU8::new(RUNNABLE),
-        wake_pending: AtomicBool::new(false),
-        removed: AtomicBool::new(false),
-        start: spin::Mutex::new(Some(Box::new(f))),
-        cpu: spin::Once::new(),
-        entry: KernelEntry::new(),
-    });
-    with(|s| s.run_queue.push_back(task.clone()));
+    let task = new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)));
+    enqueue(&task);
     task
 }
 
-/// Whether the running task is the boot thread's idle task (which may not
-/// block).
+/// Whether the running task is this CPU's idle task (which may not block).
 pub fn in_idle() -> bool {
-    with(|s| Arc::ptr_eq(&s.current, &s.idle))
+    with_cpu(|c| match (&c.current, &c.idle) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => true,
+    })
 }
 
 /// The running task.
 pub fn current() -> Arc<Task> {
-    with(|s| s.current.clone())
+    match with_cpu(|c| c.current.clone()) {
+        Some(t) => t,
+        None => panic!("scheduler used before sched::init"),
+    }
 }
 
-/// Frees the stacks of tasks that exited (never the running one).
-fn after_switch() {
-    let dead = with(|s| core::mem::take(&mut s.dead));
-    drop(dead);
+/// The CPU the running task runs on (getcpu).
+pub fn current_cpu() -> usize {
+    this_cpu()
 }
 
-/// Moves due sleepers to the run queue.
-fn wake_sleepers(s: &mut Sched) {
+/// After a switch, on the new task's side: the task switched away from is
+/// off its CPU now (its registers and FPU state are saved).
+fn finish_switch() {
+    let prev = with_cpu(|c| c.prev.take());
+    if let Some(p) = prev {
+        p.on_cpu.store(false, Ordering::Release);
+        drop(p);
+    }
+}
+
+/// Decides whether a wake-up of `task` must queue it (true) or was
+/// recorded as pending or is moot. Pairs with [`block`]: the sleeper
+/// stores BLOCKED, then takes the pending flag; the waker stores the flag,
+/// then looks at the state again, so one of them sees the other.
+fn try_wake(task: &Task) -> bool {
+    loop {
+        match task.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return true,
+            Err(DEAD) => return false,
+            Err(_) => {
+                task.wake_pending.store(true, Ordering::SeqCst);
+                if task.state.load(Ordering::SeqCst) != BLOCKED {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// Sends the reschedule IPI to an idle CPU that may run `task`, if any.
+fn kick_idle(task: &Task) {
+    let me = this_cpu();
+    let cand = IDLE_MASK.load(Ordering::SeqCst) & task.affinity.load(Ordering::Relaxed) & !(1u64 << me);
+    if cand != 0 {
+        arch_x86_64::smp::send_resched(cand.trailing_zeros() as usize);
+    }
+}
+
+/// Puts a runnable task on the run queue and wakes an idle CPU for it.
+fn enqueue(task: &Arc<Task>) {
+    with(|s| s.run_queue.push_back(task.clone()));
+    kick_idle(task);
+}
+
+/// Moves due sleepers to the run queue; returns those that were queued.
+fn wake_sleepers(s: &mut Sched) -> Vec<Arc<Task>> {
     let now = time::since_boot_ns();
+    let mut queued = Vec::new();
     let mut i = 0;
     while i < s.sleepers.len() {
         if s.sleepers[i].0 <= now {
             let (_, t) = s.sleepers.swap_remove(i);
-            if t.state.swap(RUNNABLE, Ordering::SeqCst) == BLOCKED {
-                s.run_queue.push_back(t);
+            if try_wake(&t) {
+                s.run_queue.push_back(t.clone());
+                queued.push(t);
             }
         } else {
             i += 1;
         }
     }
+    queued
+}
+
+/// Kicks idle CPUs for the sleepers [`wake_sleepers`] queued (after the
+/// scheduler lock).
+fn kick_all(tasks: Vec<Arc<Task>>) {
+    for t in &tasks {
+        kick_idle(t);
+    }
+}
+
+/// Takes the first queued task that may run on `cpu`.
+fn pick(s: &mut Sched, cpu: usize) -> Option<Arc<Task>> {
+    let bit = 1u64 << cpu;
+    let i = s.run_queue.iter().position(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)?;
+    s.run_queue.remove(i)
+}
+
+/// Whether a queued task may run on `cpu`.
+fn has_work(s: &Sched, cpu: usize) -> bool {
+    let bit = 1u64 << cpu;
+    s.run_queue.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)
+}
+
+/// Waits until no CPU is still switching away from `next` (it was woken or
+/// requeued while on its way out), then marks it as running here.
+fn claim(next: &Task, cpu: usize) {
+    while next.on_cpu.load(Ordering::Acquire) {
+        arch_x86_64::smp::poll_tlb();
+        core::hint::spin_loop();
+    }
+    next.on_cpu.store(true, Ordering::Relaxed);
+    next.last_cpu.store(cpu, Ordering::Relaxed);
 }
 
 /// Switches to the next runnable task; `requeue` puts the current one back
-/// on the run queue first (a yield), otherwise it must be blocked or dead.
+/// on the run queue first (a yield), otherwise it must be blocked or dead
+/// (or already queued again by a waker).
 fn reschedule(requeue: bool) {
-    x86_64_without_interrupts(|| {
-        let (prev, next) = with(|s| {
-            wake_sleepers(s);
-            let prev = s.current.clone();
-            if requeue && !Arc::ptr_eq(&prev, &s.idle) {
+    arch_x86_64::cpu::without_interrupts(|| {
+        let cpu = this_cpu();
+        let (prev, idle) = {
+            let c = CPUS[cpu].lock();
+            match (&c.current, &c.idle) {
+                (Some(p), Some(i)) => (p.clone(), i.clone()),
+                _ => return,
+            }
+        };
+        let is_idle = Arc::ptr_eq(&prev, &idle);
+        let (next, woken) = {
+            let mut s = SCHED.lock();
+            let woken = wake_sleepers(&mut s);
+            if requeue && !is_idle {
+                // behind the others; `pick` takes it again when it is the
+                // only one (and leaves it to another CPU if its affinity
+                // no longer allows this one)
                 s.run_queue.push_back(prev.clone());
             }
-            let next = s.run_queue.pop_front().unwrap_or_else(|| s.idle.clone());
-            s.current = next.clone();
-            s.slice_start = time::ticks();
-            (prev, next)
-        });
-        if !Arc::ptr_eq(&prev, &next) {
-            crate::lockorder::check_switch();
-            account_switch(&prev, &next, !requeue);
-            context::switch(&prev.kthread, &next.kthread);
+            (pick(&mut s, cpu).unwrap_or_else(|| idle.clone()), woken)
+        };
+        kick_all(woken);
+        if Arc::ptr_eq(&prev, &next) {
+            with_cpu(|c| c.slice_start = time::ticks());
+            return;
         }
+        if !Arc::ptr_eq(&next, &idle) {
+            claim(&next, cpu);
+        }
+        with_cpu(|c| {
+            c.current = Some(next.clone());
+            c.prev = Some(prev.clone());
+            c.slice_start = time::ticks();
+        });
+        crate::lockorder::check_switch();
+        account_switch(&prev, &next, !requeue);
+        context::switch(&prev.kthread, &next.kthread);
+        finish_switch();
     });
-    after_switch();
-}
-
-fn x86_64_without_interrupts<R>(f: impl FnOnce() -> R) -> R {
-    arch_x86_64::cpu::without_interrupts(f)
 }
 
 /// Gives the CPU to the next runnable task.
@@ -285,16 +445,29 @@ pub fn yield_now() {
 /// Yields if the running task has used up its time slice (called when a
 /// timer interrupt arrives in user mode).
 pub fn preempt_tick() {
-    crate::itimer::check();
-    crate::console::pump();
-    crate::nic::pump();
-    crate::blk::pump();
-    let due = with(|s| {
-        wake_sleepers(s);
-        time::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.run_queue.is_empty()
+    let cpu = this_cpu();
+    device_work(cpu);
+    let start = with_cpu(|c| c.slice_start);
+    let mine = current().affinity.load(Ordering::Relaxed) & (1 << cpu) != 0;
+    let (due, woken) = with(|s| {
+        let woken = wake_sleepers(s);
+        (!mine || (time::ticks().saturating_sub(start) >= SLICE_TICKS && has_work(s, cpu)), woken)
     });
+    kick_all(woken);
     if due {
         yield_now();
+    }
+}
+
+/// The timers and the device pumps: on CPU 0, which takes every device
+/// interrupt (the I/O APIC routes them there) and counts the ticks; one
+/// CPU, so that console input keeps its order.
+fn device_work(cpu: usize) {
+    if cpu == 0 {
+        crate::itimer::check();
+        crate::console::pump();
+        crate::nic::pump();
+        crate::blk::pump();
     }
 }
 
@@ -302,12 +475,16 @@ pub fn preempt_tick() {
 /// arrived since the task last blocked).
 pub fn block() {
     let me = current();
-    if me.wake_pending.swap(false, Ordering::SeqCst) {
+    me.state.store(BLOCKED, Ordering::SeqCst);
+    if me.wake_pending.swap(false, Ordering::SeqCst)
+        && me.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    {
         return;
     }
-    // Nothing can wake us between here and the switch: wakers are other
-    // threads, and none runs until we switch away.
-    me.state.store(BLOCKED, Ordering::SeqCst);
+    // Blocked, or already made runnable (and queued) by a waker on another
+    // CPU: either way the scheduler takes it from here (a queued task that
+    // is still switching away is not run elsewhere before it is off this
+    // CPU: `claim`).
     drop(me);
     reschedule(false);
 }
@@ -316,18 +493,21 @@ pub fn block() {
 pub fn block_until(deadline_ns: u64) {
     let me = current();
     with(|s| s.sleepers.push((deadline_ns, me.clone())));
-    drop(me);
     block();
-    let me = current();
     with(|s| s.sleepers.retain(|(_, t)| !Arc::ptr_eq(t, &me)));
 }
 
-/// Makes `task` runnable (or remembers the wake-up if it is running).
+/// Makes `task` runnable (or remembers the wake-up if it is running). A
+/// task running on another CPU is sent the reschedule IPI, so that a
+/// signal reaches a thread spinning in user mode at once.
 pub fn wake(task: &Arc<Task>) {
-    match task.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst) {
-        Ok(_) => with(|s| s.run_queue.push_back(task.clone())),
-        Err(DEAD) => {}
-        Err(_) => task.wake_pending.store(true, Ordering::SeqCst),
+    if try_wake(task) {
+        enqueue(task);
+    } else if task.on_cpu.load(Ordering::SeqCst) {
+        let cpu = task.last_cpu.load(Ordering::Relaxed);
+        if cpu != this_cpu() && task.state.load(Ordering::Relaxed) == RUNNABLE {
+            arch_x86_64::smp::send_resched(cpu);
+        }
     }
 }
 
@@ -335,39 +515,79 @@ pub fn wake(task: &Arc<Task>) {
 /// dropped: the caller keeps no locals alive across this call.
 pub fn exit_current() -> ! {
     arch_x86_64::cpu::disable_interrupts();
-    let next = with(|s| {
-        let me = s.current.clone();
+    let next = {
+        let cpu = this_cpu();
+        let (me, idle) = {
+            let c = CPUS[cpu].lock();
+            (c.current.clone(), c.idle.clone())
+        };
+        let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
         me.state.store(DEAD, Ordering::SeqCst);
-        s.dead.push(me.clone());
-        let next = s.run_queue.pop_front().unwrap_or_else(|| s.idle.clone());
-        s.current = next.clone();
-        s.slice_start = time::ticks();
+        let (next, woken) = {
+            let mut s = SCHED.lock();
+            let woken = wake_sleepers(&mut s);
+            (pick(&mut s, cpu), woken)
+        };
+        kick_all(woken);
+        let next = next.unwrap_or_else(|| idle.clone());
+        if !Arc::ptr_eq(&next, &idle) {
+            claim(&next, cpu);
+        }
+        {
+            let mut c = CPUS[cpu].lock();
+            c.current = Some(next.clone());
+            c.prev = Some(me.clone());
+            c.slice_start = time::ticks();
+        }
         account_switch(&me, &next, true);
         next.kthread.clone()
-    });
+    };
     context::exit_to(next)
 }
 
-/// The idle loop of the boot thread: runs tasks while there are any, halts
-/// otherwise; returns when `done()` says so.
+/// The idle loop of a CPU: runs tasks while there are any, halts otherwise;
+/// returns when `done()` says so (the boot CPU's, waiting for init).
 pub fn idle_until(done: impl Fn() -> bool) {
+    let cpu = this_cpu();
     loop {
         if done() {
             return;
         }
-        crate::itimer::check();
-        crate::console::pump();
-        crate::nic::pump();
-        crate::blk::pump();
-        let runnable = with(|s| {
-            wake_sleepers(s);
-            !s.run_queue.is_empty()
+        device_work(cpu);
+        arch_x86_64::cpu::disable_interrupts();
+        IDLE_MASK.fetch_or(1 << cpu, Ordering::SeqCst);
+        let (runnable, woken) = with(|s| {
+            let woken = wake_sleepers(s);
+            (has_work(s, cpu), woken)
         });
+        kick_all(woken);
         if runnable {
+            IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
+            arch_x86_64::cpu::enable_interrupts();
             yield_now();
         } else {
-            arch_x86_64::cpu::wait_for_interrupt();
+            // a wake-up after the look above sees our bit and sends the
+            // IPI, which `sti; hlt` takes
+            arch_x86_64::cpu::enable_interrupts_and_wait();
+            IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
         }
+    }
+}
+
+/// The CPUs task `task` may run on.
+pub fn affinity(task: &Task) -> u64 {
+    task.affinity.load(Ordering::Relaxed) & online_mask()
+}
+
+/// Restricts `task` to the CPUs of `mask` (already checked to hold an
+/// online CPU); the running task leaves a CPU it may no longer use.
+pub fn set_affinity(task: &Arc<Task>, mask: u64) {
+    task.affinity.store(mask, Ordering::SeqCst);
+    let me = current();
+    if Arc::ptr_eq(task, &me) && mask & (1 << this_cpu()) == 0 {
+        drop(me);
+        kick_idle(task);
+        yield_now();
     }
 }
 

@@ -62,10 +62,7 @@ fn has_pending(tid: Pid, pid: Pid, mask: SigSet) -> bool {
 
 /// Takes thread `tid`'s next signal of `mask`, thread queue first.
 fn dequeue(tid: Pid, pid: Pid, mask: SigSet) -> Option<SigInfo> {
-    let mut pq = table().with_process(pid, |p| core::mem::take(&mut p.pending))?;
-    let r = table().with_thread(tid, |th| th.signals.dequeue_waited(&mut pq, mask)).flatten();
-    table().with_process(pid, |p| p.pending = pq);
-    r
+    table().with_thread_process(tid, pid, |th, p| th.signals.dequeue_waited(&mut p.pending, mask)).flatten()
 }
 
 /// A signalfd.

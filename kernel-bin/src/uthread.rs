@@ -366,11 +366,9 @@ fn dequeue(t: &UThread) -> Option<SigInfo> {
     if removed() {
         return None;
     }
-    let mut pq = table().with_process(t.pid, |p| core::mem::take(&mut p.pending))?;
-    let r = table().with_thread(t.tid, |th| th.signals.dequeue(&mut pq)).flatten();
-    // nothing else runs in between (the kernel is not preemptible)
-    table().with_process(t.pid, |p| p.pending = pq);
-    r
+    // one lock for both queues: no other CPU sees the process's queue
+    // half-taken
+    table().with_thread_process(t.tid, t.pid, |th, p| th.signals.dequeue(&mut p.pending)).flatten()
 }
 
 /// Whether thread `tid` has a signal it would act on now.
@@ -379,9 +377,9 @@ pub fn signal_pending(tid: Pid) -> bool {
         return true;
     }
     let Some(pid) = table().tgid(tid) else { return false };
-    let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else { return false };
-    let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(false);
-    table().with_process(pid, |p| p.pending = pq);
+    let r = table()
+        .with_thread_process(tid, pid, |th, p| th.signals.has_deliverable(&p.pending))
+        .unwrap_or(false);
     // a PTRACE_EVENT_STOP trap due ends a sleep too (the call restarts
     // after the trap)
     r || must_die(tid) || crate::ptrace::trap_pending(pid)
@@ -605,10 +603,7 @@ pub fn discard_signal(pid: Pid, sig: SigNum) {
 
 /// rt_sigpending(2): blocked signals pending for the thread or its process.
 pub fn sigpending(tid: Pid, pid: Pid) -> signal::SigSet {
-    let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else {
-        return signal::SigSet::from_bits(0);
-    };
-    let r = table().with_thread(tid, |th| th.signals.sigpending(&pq)).unwrap_or(signal::SigSet::from_bits(0));
-    table().with_process(pid, |p| p.pending = pq);
-    r
+    table()
+        .with_thread_process(tid, pid, |th, p| th.signals.sigpending(&p.pending))
+        .unwrap_or(signal::SigSet::from_bits(0))
 }

@@ -11,6 +11,7 @@
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
 //! cargo xtask test  --only debian --tests NAME[,NAME]  (some checks of the Debian part: strace_f, ...)
+//! cargo xtask test  --smp N          (the interactive and suite parts with N CPUs; also with --linux)
 //! every command that boots: --memory SIZE (QEMU's -m, default 256M)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
@@ -637,19 +638,19 @@ fn summary(t: &Tally) -> bool {
 /// `cargo xtask test --linux`: the user suite under Debian's Linux kernel in
 /// the same QEMU machine, proof that every case encodes Linux's behaviour.
 /// `only`: `suite`, `interactive` or `debian` runs one of them.
-fn cmd_test_linux(only: Option<&str>, tests: &[String]) -> Result<bool, String> {
+fn cmd_test_linux(only: Option<&str>, tests: &[String], smp: u32) -> Result<bool, String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     let vmlinuz = linux::vmlinuz()?;
     let mut t = Tally::default();
     if only.is_none_or(|o| o == "suite") {
         let initrd = build_initramfs(true)?;
         let cmdline = suite_cmdline(linux::CMDLINE, tests);
-        user::run_user_suite(&qemu_for(vmlinuz.clone(), Some(initrd), &cmdline, 1), &mut t)?;
+        user::run_user_suite(&qemu_for(vmlinuz.clone(), Some(initrd), &cmdline, smp), &mut t)?;
     }
     if only.is_none_or(|o| o == "interactive") {
         // the default system's shell session, typed the same way
         let default = build_initramfs(false)?;
-        interactive::run(&qemu_for(vmlinuz.clone(), Some(default), linux::CMDLINE, 1), &mut t)?;
+        interactive::run(&qemu_for(vmlinuz.clone(), Some(default), linux::CMDLINE, smp), &mut t)?;
     }
     if only == Some("net") {
         println!(
@@ -668,7 +669,7 @@ const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite", 
 
 fn cmd_test(a: &Args) -> Result<bool, String> {
     if a.linux {
-        return cmd_test_linux(a.only.as_deref(), &a.tests);
+        return cmd_test_linux(a.only.as_deref(), &a.tests, a.smp);
     }
     let wanted = |part: &str| match &a.only {
         Some(only) => only == part,
@@ -691,12 +692,12 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("interactive") {
             // the default system, driven through its console
-            interactive::run(&qemu_for(kernel.clone(), Some(initrd.clone()), "", 1), &mut t)?;
+            interactive::run(&qemu_for(kernel.clone(), Some(initrd.clone()), "", a.smp), &mut t)?;
         }
         if wanted("suite") {
             // the user conformance suite, the same initramfs `--linux` boots
             let suite = build_initramfs(true)?;
-            let mut q = qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &a.tests), 1);
+            let mut q = qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &a.tests), a.smp);
             // a blank scratch disk as /dev/vda for blockdev.c
             q.disk = Some(disk::scratch_image()?);
             user::run_user_suite(&q, &mut t)?;

@@ -16,6 +16,9 @@ use x86_64::registers::model_specific::Msr;
 pub const TIMER_HZ: u64 = 250;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
+/// The timer's initial count for one tick (the boot CPU's calibration; the
+/// APs' timers run off the same bus clock).
+static PER_TICK: AtomicU64 = AtomicU64::new(0);
 
 const REG_EOI: u64 = 0xb0;
 const REG_SVR: u64 = 0xf0;
@@ -82,6 +85,7 @@ pub(crate) fn init() {
     crate::time::pit_wait_ms(10);
     let elapsed = u32::MAX - read(REG_TIMER_CURRENT);
     let per_tick = (u64::from(elapsed) * 100 / TIMER_HZ).clamp(1, u64::from(u32::MAX)) as u32;
+    PER_TICK.store(u64::from(per_tick), Ordering::Relaxed);
     write(REG_LVT_TIMER, u32::from(TIMER_VECTOR) | (1 << 17)); // periodic
     write(REG_TIMER_INIT, per_tick);
     log::debug!("local APIC at {apic_base:#x}: timer {per_tick} counts per tick at {TIMER_HZ} Hz");
@@ -106,6 +110,15 @@ pub(crate) fn init_ap() {
     write(REG_SVR, 0x100 | u32::from(SPURIOUS_VECTOR));
     write(REG_LVT_TIMER, 1 << 16);
     write(REG_TPR, 0);
+}
+
+/// Starts the running AP's periodic timer at the boot CPU's rate (time
+/// slices and the scheduler's looks at its sleepers on that CPU).
+pub(crate) fn start_timer_ap() {
+    let per_tick = PER_TICK.load(Ordering::Relaxed).max(1) as u32;
+    write(REG_TIMER_DIVIDE, 0x3);
+    write(REG_LVT_TIMER, u32::from(TIMER_VECTOR) | (1 << 17));
+    write(REG_TIMER_INIT, per_tick);
 }
 
 const REG_TPR: u64 = 0x80;

@@ -9,7 +9,7 @@ use crate::user::FpuState;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 core::arch::global_asm!(
     r#"
@@ -138,17 +138,23 @@ pub struct KernelThread {
 
 // SAFETY: `fpu_spill` is only touched by this thread itself (in `switch`
 // away from it, and through `spill_fetch`/`spill_restore` while it runs),
-// with interrupts disabled, on the one CPU the kernel runs.
+// with interrupts disabled; the scheduler runs a thread on one CPU at a
+// time and lets another CPU switch to it only after the switch away from
+// it has returned on its old CPU (its `on_cpu` handshake).
 unsafe impl Sync for KernelThread {}
 
-/// The kernel thread running now (null until the first switch).
-static CURRENT: AtomicPtr<KernelThread> = AtomicPtr::new(core::ptr::null_mut());
-
+/// The kernel thread running on this CPU (none until the first switch):
+/// the per-CPU record's `kthread`.
 fn current() -> Option<&'static KernelThread> {
-    // SAFETY: CURRENT is set by `switch`/`exit_to` to the thread they run,
-    // which the scheduler keeps alive while it runs; callers only use the
-    // reference while still running on it.
-    unsafe { CURRENT.load(Ordering::Relaxed).as_ref() }
+    let p = crate::percpu::me().kthread.load(Ordering::Relaxed) as *const KernelThread;
+    // SAFETY: `kthread` is set by `switch`/`exit_to` to the thread they run
+    // on this CPU, which the scheduler keeps alive while it runs; callers
+    // only use the reference while still running on it.
+    unsafe { p.as_ref() }
+}
+
+fn set_current(k: *const KernelThread) {
+    crate::percpu::me().kthread.store(k as usize, Ordering::Relaxed);
 }
 
 /// Copies the spilled FPU state of context `token` into `dst`, if the
@@ -249,7 +255,7 @@ pub fn switch(from: &KernelThread, to: &KernelThread) {
             from.fpu_token.store(token, Ordering::Relaxed);
         }
     }
-    CURRENT.store(to as *const KernelThread as *mut KernelThread, Ordering::Relaxed);
+    set_current(to);
     // SAFETY: `to.rsp` is either the stack pointer saved by an earlier
     // switch away from `to` or the initial frame built by `new`, both on a
     // stack `to` still owns; `from.rsp` receives this thread's stack pointer
@@ -257,10 +263,11 @@ pub fn switch(from: &KernelThread, to: &KernelThread) {
     unsafe { arch_switch_stack(from.rsp.as_ptr(), to.rsp.load(Ordering::SeqCst)) }
 }
 
-/// Keeps the thread [`exit_to`] switched to alive until the next `exit_to`:
-/// the exiting thread's stack is about to be abandoned, so no reference to
-/// the target may live there.
-static HANDOFF: spin::Mutex<Option<Arc<KernelThread>>> = spin::Mutex::new(None);
+/// Keeps the thread [`exit_to`] switched to alive until the next `exit_to`
+/// on the same CPU: the exiting thread's stack is about to be abandoned, so
+/// no reference to the target may live there.
+static HANDOFF: [spin::Mutex<Option<Arc<KernelThread>>>; crate::percpu::MAX_CPUS] =
+    [const { spin::Mutex::new(None) }; crate::percpu::MAX_CPUS];
 
 /// Leaves the running thread for good and runs `to`. The caller must hold
 /// no other reference to anything on its own stack that needs dropping (it
@@ -269,9 +276,12 @@ static HANDOFF: spin::Mutex<Option<Arc<KernelThread>>> = spin::Mutex::new(None);
 pub fn exit_to(to: Arc<KernelThread>) -> ! {
     #[cfg(target_os = "none")]
     crate::user::fpu_forget();
-    CURRENT.store(Arc::as_ptr(&to) as *mut KernelThread, Ordering::Relaxed);
+    set_current(Arc::as_ptr(&to));
     let rsp = to.rsp.load(Ordering::SeqCst);
-    *HANDOFF.lock() = Some(to);
+    let old = HANDOFF[crate::percpu::cpu_id()].lock().replace(to);
+    // the thread exited before on this CPU: the scheduler still holds it
+    // (nothing runs it: it is this CPU's current task or queued)
+    drop(old);
     // SAFETY: rsp is `to`'s saved stack pointer (or its initial frame), on a
     // stack kept alive by HANDOFF and by the scheduler.
     unsafe { arch_load_stack(rsp) }

@@ -46,6 +46,13 @@ pub fn wait_for_interrupt() {
     x86_64::instructions::hlt();
 }
 
+/// Enables interrupts and halts until the next one, with no window between
+/// the two (`sti; hlt`): an interrupt pending while they were off ends the
+/// `hlt`.
+pub fn enable_interrupts_and_wait() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
 /// Runs `f` with interrupts disabled (restoring the previous state).
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
     x86_64::instructions::interrupts::without_interrupts(f)

@@ -5,6 +5,7 @@
 //! load from `%gs:48`.
 
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::GsBase;
 
@@ -33,6 +34,19 @@ pub(crate) struct PerCpu {
     pub(crate) cpu_id: u64,
     /// The local APIC id.
     pub(crate) apic_id: u64,
+    /// The physical address of the top-level page table in CR3 (read by
+    /// other CPUs: a shootdown goes only where an address space is loaded).
+    pub(crate) root: AtomicU64,
+    /// The kernel thread running on this CPU (`context::switch`'s token
+    /// for the FPU spill area; 0 before the first switch).
+    pub(crate) kthread: AtomicUsize,
+    /// The user context whose FPU state is live in this CPU's registers
+    /// (user::entry's lazy FPU; 0: none).
+    pub(crate) fpu_live: AtomicUsize,
+    /// A TLB-shootdown request for this CPU is pending (set by the sender,
+    /// cleared by this CPU when done: the IPI handler or a spinning CPU's
+    /// poll).
+    pub(crate) tlb_pending: AtomicBool,
 }
 
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, kernel_rsp), 8);
@@ -61,6 +75,10 @@ static PERCPU: [Cell; MAX_CPUS] = [const {
         self_ptr: 0,
         cpu_id: 0,
         apic_id: 0,
+        root: AtomicU64::new(0),
+        kthread: AtomicUsize::new(0),
+        fpu_live: AtomicUsize::new(0),
+        tlb_pending: AtomicBool::new(false),
     }))
 }; MAX_CPUS];
 
@@ -99,4 +117,22 @@ pub fn cpu_id() -> usize {
 pub fn apic_id() -> u32 {
     // SAFETY: as in `cpu_id`.
     unsafe { (*this()).apic_id as u32 }
+}
+
+/// CPU `cpu`'s record, for the atomic fields other CPUs may read.
+pub(crate) fn of(cpu: usize) -> Option<&'static PerCpu> {
+    // SAFETY: the records live forever; through a shared reference only
+    // the atomic fields are read or written by other CPUs.
+    PERCPU.get(cpu).map(|c| unsafe { &*c.0.get() })
+}
+
+/// The running CPU's record as a shared reference (for its atomic fields).
+pub(crate) fn me() -> &'static PerCpu {
+    // SAFETY: as in `cpu_id`; only atomic fields are used through it.
+    unsafe { &*this() }
+}
+
+/// The top-level page table CPU `cpu` has loaded (0: unknown).
+pub fn root_of(cpu: usize) -> u64 {
+    of(cpu).map_or(0, |p| p.root.load(Ordering::SeqCst))
 }

@@ -294,10 +294,15 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         crate::user::syscall_msrs();
         crate::cpu::enable_features();
         apic::init_ap();
+        crate::mem::paging::activate_kernel();
         ONLINE[cpu].store(true, Ordering::Release);
         x86_64::instructions::interrupts::enable();
     }
     loop {
+        if let Some(main) = AP_MAIN.get() {
+            apic::start_timer_ap();
+            main();
+        }
         x86_64::instructions::hlt();
     }
 }
@@ -346,11 +351,21 @@ pub fn send_test_ipi_others() {
     apic::send_ipi_all_but_self(IPI_TEST_VECTOR);
 }
 
-/// One TLB shootdown at a time: its address (u64::MAX: the whole address
-/// space) and how many CPUs acknowledged it.
+/// One TLB shootdown at a time: what to do (`SHOOT_KIND`), in which address
+/// space (`SHOOT_ROOT`, 0: whichever is loaded) and where
+/// (`SHOOT_START..SHOOT_END`, `u64::MAX` start: everything). Each target
+/// CPU has its `tlb_pending` flag set and clears it when done.
 static SHOOT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
-static SHOOT_ADDR: AtomicU64 = AtomicU64::new(0);
-static SHOOT_ACKS: AtomicUsize = AtomicUsize::new(0);
+static SHOOT_ROOT: AtomicU64 = AtomicU64::new(0);
+static SHOOT_START: AtomicU64 = AtomicU64::new(0);
+static SHOOT_END: AtomicU64 = AtomicU64::new(0);
+static SHOOT_KIND: AtomicU32 = AtomicU32::new(KIND_FLUSH);
+const KIND_FLUSH: u32 = 0;
+const KIND_LEAVE: u32 = 1;
+
+/// Ranges of more pages than this are flushed whole (a CR3-reload worth of
+/// `invlpg`s, as Linux's `tlb_single_page_flush_ceiling` of 33).
+pub const FLUSH_CEILING: u64 = 32;
 
 fn flush_local(addr: u64) {
     if addr == u64::MAX {
@@ -360,38 +375,157 @@ fn flush_local(addr: u64) {
     }
 }
 
+fn flush_local_range(start: u64, end: u64) {
+    if start == u64::MAX || end.saturating_sub(start) / 4096 > FLUSH_CEILING {
+        x86_64::instructions::tlb::flush_all();
+    } else {
+        let mut a = start & !0xfff;
+        while a < end {
+            flush_local(a);
+            a += 4096;
+        }
+    }
+}
+
+/// Sends the request set up in the `SHOOT_*` statics to every online CPU
+/// but this one for which `want(cpu)` holds, and waits until all of them
+/// did it. Runs with interrupts on or off: while it waits for the lock it
+/// answers requests for this CPU itself.
+fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> bool) -> usize {
+    let n = cpus_online();
+    if n <= 1 {
+        return 0;
+    }
+    let me = crate::percpu::cpu_id();
+    let _g = loop {
+        if let Some(g) = SHOOT_LOCK.try_lock() {
+            break g;
+        }
+        poll_tlb();
+        core::hint::spin_loop();
+    };
+    SHOOT_KIND.store(kind, Ordering::Relaxed);
+    SHOOT_ROOT.store(root, Ordering::Relaxed);
+    SHOOT_START.store(start, Ordering::Relaxed);
+    SHOOT_END.store(end, Ordering::Relaxed);
+    let mut sent = 0;
+    for cpu in (0..n).filter(|&c| c != me && want(c)) {
+        let (Some(p), Some(id)) = (crate::percpu::of(cpu), apic_id_of(cpu)) else { continue };
+        p.tlb_pending.store(true, Ordering::SeqCst);
+        apic::send_ipi(id, TLB_VECTOR);
+        sent += 1;
+    }
+    if sent == 0 {
+        return 0;
+    }
+    let done = || {
+        (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::Acquire)))
+    };
+    if !wait_until(1_000_000_000, done) {
+        log::error!("smp: TLB shootdown: a CPU did not answer in 1 s");
+    }
+    sent
+}
+
+/// Does this CPU's pending shootdown request, if any (the IPI handler, and
+/// code that spins with interrupts off, so that no two CPUs wait for each
+/// other).
+pub fn poll_tlb() {
+    let p = crate::percpu::me();
+    if !p.tlb_pending.load(Ordering::Acquire) {
+        return;
+    }
+    let root = SHOOT_ROOT.load(Ordering::Relaxed);
+    let mine = p.root.load(Ordering::Relaxed);
+    match SHOOT_KIND.load(Ordering::Relaxed) {
+        KIND_LEAVE => {
+            if mine == root {
+                crate::mem::paging::activate_kernel();
+            }
+        }
+        _ => {
+            if root == 0 || mine == root {
+                flush_local_range(SHOOT_START.load(Ordering::Relaxed), SHOOT_END.load(Ordering::Relaxed));
+            }
+        }
+    }
+    if let Some(c) = TLB_FLUSHES.get(crate::percpu::cpu_id()) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+    p.tlb_pending.store(false, Ordering::Release);
+}
+
 /// Flushes the TLB entry of `addr` (None: every non-global entry, a CR3
 /// reload) on this CPU and on every other online CPU, and returns when all
-/// of them have acknowledged: the IPI, then `invlpg` or a CR3 reload there,
-/// then an acknowledgement counter. Returns how many other CPUs flushed.
-/// Callers run in thread context with interrupts enabled (two CPUs
-/// shooting each other with interrupts off would wait forever); nothing
-/// calls it yet: APs run no user address spaces.
+/// of them have acknowledged. Returns how many other CPUs flushed.
 pub fn tlb_shootdown(addr: Option<u64>) -> usize {
     let a = addr.unwrap_or(u64::MAX);
     flush_local(a);
-    let others = cpus_online() - 1;
-    if others == 0 {
+    shoot(KIND_FLUSH, 0, a, a.saturating_add(4096), |_| true)
+}
+
+/// Flushes `start..end` (`None`: everything) of the address space whose
+/// top-level table is at `root` on every other CPU that has it loaded,
+/// with one IPI per CPU; returns when they are done (before the caller
+/// reuses the frames that were mapped there). The caller flushes its own
+/// CPU. Returns how many CPUs were asked.
+pub fn shootdown_range(root: u64, range: Option<(u64, u64)>) -> usize {
+    if cpus_online() <= 1 {
         return 0;
     }
-    let _g = SHOOT_LOCK.lock();
-    SHOOT_ADDR.store(a, Ordering::Relaxed);
-    SHOOT_ACKS.store(0, Ordering::Release);
-    apic::send_ipi_all_but_self(TLB_VECTOR);
-    if !wait_until(1_000_000_000, || SHOOT_ACKS.load(Ordering::Acquire) >= others) {
-        log::error!("smp: TLB shootdown: {} of {others} CPUs answered", SHOOT_ACKS.load(Ordering::Relaxed));
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let (start, end) = range.unwrap_or((u64::MAX, u64::MAX));
+    shoot(KIND_FLUSH, root, start, end, |c| crate::percpu::root_of(c) == root)
+}
+
+/// Makes every other CPU that still has the tables at `root` loaded (an
+/// idle CPU keeps the last address space it ran) switch to the kernel's
+/// before the tables are freed.
+pub(crate) fn leave_root(root: u64) {
+    if cpus_online() <= 1 {
+        return;
     }
-    SHOOT_ACKS.load(Ordering::Acquire)
+    core::sync::atomic::fence(Ordering::SeqCst);
+    shoot(KIND_LEAVE, root, 0, 0, |c| crate::percpu::root_of(c) == root);
 }
 
 /// The TLB-shootdown IPI's handler.
 pub(crate) fn on_tlb_ipi() {
-    flush_local(SHOOT_ADDR.load(Ordering::Relaxed));
-    if let Some(c) = TLB_FLUSHES.get(crate::percpu::cpu_id()) {
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-    SHOOT_ACKS.fetch_add(1, Ordering::Release);
+    poll_tlb();
     apic::eoi();
+}
+
+/// The reschedule IPI's handler: nothing to do but end the `hlt` (or the
+/// user-mode stretch) it interrupted; the scheduler looks at its queue on
+/// the way out.
+pub(crate) fn on_resched_ipi() {
+    RESCHED_SEEN.fetch_add(1, Ordering::Relaxed);
+    apic::eoi();
+}
+
+/// Reschedule IPIs taken by all CPUs (statistics).
+static RESCHED_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// Sends the reschedule IPI to CPU `cpu` (a task was queued for it while
+/// it idles, or a signal is for the thread it runs in user mode).
+pub fn send_resched(cpu: usize) {
+    if let Some(id) = apic_id_of(cpu) {
+        apic::send_ipi(id, crate::trap::RESCHED_VECTOR);
+    }
+}
+
+/// The function every AP runs once the kernel's scheduler is ready (its
+/// idle loop; 0 until [`start_ap_work`]).
+static AP_MAIN: Once<fn() -> !> = Once::new();
+
+/// Makes every AP leave its `hlt` loop and call `main` (its idle task,
+/// which never returns) with interrupts enabled and its local APIC timer
+/// running.
+pub fn start_ap_work(main: fn() -> !) {
+    AP_MAIN.call_once(|| main);
+    for cpu in 1..cpus_online() {
+        send_resched(cpu);
+    }
 }
 
 /// TLB flushes CPU `cpu` did for shootdowns.

@@ -25,6 +25,9 @@ pub const SPURIOUS_VECTOR: u8 = 0xff;
 pub const IPI_TEST_VECTOR: u8 = 0xf0;
 /// The TLB-shootdown IPI.
 pub const TLB_VECTOR: u8 = 0xf1;
+/// The reschedule IPI (a task was queued for an idle CPU, or a signal for
+/// the thread a CPU runs).
+pub const RESCHED_VECTOR: u8 = 0xf2;
 
 core::arch::global_asm!(
     r#"
@@ -268,7 +271,10 @@ extern "C" fn trap_dispatch(f: &mut TrapFrame) {
 pub(crate) fn handle_irq(v: u8) {
     match v {
         TIMER_VECTOR => {
-            crate::time::tick();
+            if crate::percpu::cpu_id() == 0 {
+                // one clock: the boot CPU's timer counts the ticks
+                crate::time::tick();
+            }
             crate::apic::eoi();
         }
         SERIAL_VECTOR => {
@@ -286,6 +292,7 @@ pub(crate) fn handle_irq(v: u8) {
         SPURIOUS_VECTOR => {}
         IPI_TEST_VECTOR => crate::smp::on_test_ipi(),
         TLB_VECTOR => crate::smp::on_tlb_ipi(),
+        RESCHED_VECTOR => crate::smp::on_resched_ipi(),
         v => {
             log::warn!("unexpected interrupt vector {v}");
             crate::apic::eoi();

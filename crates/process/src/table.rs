@@ -538,6 +538,22 @@ impl<P: Platform> ProcessTable<P> {
         t.signals.dequeue(&mut p.pending)
     }
 
+    /// Runs `f` on thread `tid` and process `pid` together, under one
+    /// lock (a look at the thread's and the process's pending signals that
+    /// no other CPU can split); `None` if either is missing.
+    pub fn with_thread_process<R>(
+        &self,
+        tid: Pid,
+        pid: Pid,
+        f: impl FnOnce(&mut Thread<P>, &mut Process<P>) -> R,
+    ) -> Option<R> {
+        let mut g = self.inner.lock();
+        let g = &mut *g;
+        let th = g.threads.get_mut(&tid)?;
+        let p = g.procs.get_mut(&pid)?;
+        Some(f(th, p))
+    }
+
     /// Runs `f` on a process (zombies included); `None` if there is none.
     /// `f` runs under the table lock: it must not call the table.
     pub fn with_process<R>(&self, pid: Pid, f: impl FnOnce(&mut Process<P>) -> R) -> Option<R> {

@@ -479,21 +479,17 @@ pub fn rt_sigtimedwait(
     };
     let (tid, pid) = (t.tid, t.pid);
     let take = move || -> Option<signal::SigInfo> {
-        let mut pq = table().with_process(pid, |p| core::mem::take(&mut p.pending))?;
-        let r = table().with_thread(tid, |th| th.signals.dequeue_waited(&mut pq, waited)).flatten();
-        table().with_process(pid, |p| p.pending = pq);
-        r
+        table()
+            .with_thread_process(tid, pid, |th, p| th.signals.dequeue_waited(&mut p.pending, waited))
+            .flatten()
     };
     let mut got = take();
     if got.is_none() && deadline != Some(arch_x86_64::time::since_boot_ns()) {
         table().with_thread(tid, |th| th.signals.begin_sigwait(waited));
         let pending = move || {
-            let Some(pq) = table().with_process(pid, |p| core::mem::take(&mut p.pending)) else {
-                return true;
-            };
-            let r = table().with_thread(tid, |th| th.signals.has_deliverable(&pq)).unwrap_or(true);
-            table().with_process(pid, |p| p.pending = pq);
-            r
+            table()
+                .with_thread_process(tid, pid, |th, p| th.signals.has_deliverable(&p.pending))
+                .unwrap_or(true)
         };
         let _ = crate::proc::sleep_interruptible(tid, pending, deadline);
         if crate::uthread::removed() {

@@ -15,10 +15,6 @@ use x86_64::{PhysAddr, VirtAddr};
 
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
 
-/// What CR3 holds (every CR3 load of the kernel goes through this file and
-/// records it here: reading CR3 itself is slow under emulation).
-static ACTIVE_ROOT: AtomicU64 = AtomicU64::new(0);
-
 // SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
     static __text_start: u8;
@@ -100,7 +96,7 @@ pub(crate) fn init(boot: &BootInfo) {
     }
 
     KERNEL_PML4.store(pml4.start_address().as_u64(), Ordering::Relaxed);
-    ACTIVE_ROOT.store(pml4.start_address().as_u64(), Ordering::Relaxed);
+    set_root(pml4.start_address().as_u64());
     // SAFETY: the new tables map the kernel image (code, data, the current
     // stack in .bss) and the direct map exactly where the boot tables did,
     // so execution continues seamlessly; the low identity map goes away and
@@ -236,8 +232,8 @@ impl AddressSpace {
         }
         // SAFETY: the kernel half is identical to the kernel tables', so the
         // kernel keeps running; the lower half is this address space's.
+        set_root(self.pml4.start_address().as_u64());
         unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
-        ACTIVE_ROOT.store(self.pml4.start_address().as_u64(), Ordering::Relaxed);
     }
 }
 
@@ -333,15 +329,26 @@ impl AddressSpace {
 
 /// The physical address of the top-level table in use (CR3).
 #[inline]
+/// What CR3 holds on this CPU (every CR3 load of the kernel goes through
+/// this file and records it in the per-CPU record: reading CR3 itself is
+/// slow under emulation).
 pub fn current_root() -> u64 {
-    ACTIVE_ROOT.load(Ordering::Relaxed)
+    crate::percpu::me().root.load(Ordering::Relaxed)
+}
+
+/// Records (before CR3 is written) which table this CPU loads: a sender of
+/// a shootdown that changed a table reads it after its change (both
+/// SeqCst), so either it flushes this CPU or this CPU's load sees the
+/// change.
+fn set_root(root: u64) {
+    crate::percpu::me().root.store(root, Ordering::SeqCst);
 }
 
 /// Switches to the kernel's own tables.
 pub fn activate_kernel() {
     // SAFETY: the kernel tables map everything the kernel uses.
+    set_root(kernel_pml4().start_address().as_u64());
     unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
-    ACTIVE_ROOT.store(kernel_pml4().start_address().as_u64(), Ordering::Relaxed);
 }
 
 fn free_tables(table: PhysFrame, level: u8) {
@@ -360,6 +367,9 @@ impl Drop for AddressSpace {
         if Cr3::read().0 == self.pml4 {
             activate_kernel();
         }
+        // an idle CPU may still have it loaded (the last task it ran):
+        // make it leave the tables before they are freed
+        crate::smp::leave_root(self.pml4.start_address().as_u64());
         for i in 0..256 {
             let e = &table_at(self.pml4)[i];
             if e.flags().contains(F::PRESENT) {

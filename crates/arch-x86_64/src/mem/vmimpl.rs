@@ -127,10 +127,17 @@ impl AddressSpace {
         super::paging::current_root() == self.root().start_address().as_u64()
     }
 
+    fn root_addr(&self) -> u64 {
+        self.root().start_address().as_u64()
+    }
+
+    /// Invalidates `va` here (if loaded) and on every other CPU that has
+    /// this address space loaded (returns when they did).
     fn invalidate(&self, va: usize) {
         if self.is_active() {
             x86_64::instructions::tlb::flush(VirtAddr::new(va as u64));
         }
+        crate::smp::shootdown_range(self.root_addr(), Some((va as u64, va as u64 + PAGE_SIZE)));
     }
 }
 
@@ -173,10 +180,15 @@ impl PageTable for AddressSpace {
     }
 
     fn flush(&mut self) {
-        // unmap and protect invalidate at once (one CPU); only fork_range
-        // defers (write protection of many pages): one full flush for all
-        if core::mem::take(&mut self.stale) && self.is_active() {
-            x86_64::instructions::tlb::flush_all();
+        // unmap and protect invalidate at once (on every CPU with the
+        // space loaded); only fork_range defers (write protection of many
+        // pages): one full flush for all, here and where another thread of
+        // the process runs
+        if core::mem::take(&mut self.stale) {
+            if self.is_active() {
+                x86_64::instructions::tlb::flush_all();
+            }
+            crate::smp::shootdown_range(self.root_addr(), None);
         }
     }
 
@@ -252,6 +264,14 @@ impl PageTable for AddressSpace {
                         x86_64::instructions::tlb::flush(VirtAddr::new((va & !0x1f_ffff) | (i as u64) << 12));
                     }
                 }
+            }
+            if n > 0 {
+                // other CPUs running this address space drop the removed
+                // pages before their frames are released: one IPI per
+                // page table's worth of the range
+                let lo = (va & !0x1f_ffff) | (first as u64) << 12;
+                let hi = (va & !0x1f_ffff) | ((last as u64 + 1) << 12);
+                crate::smp::shootdown_range(self.root_addr(), Some((lo, hi)));
             }
             if active && n > 8 {
                 // The first 8 were invalidated one by one. More: leave this

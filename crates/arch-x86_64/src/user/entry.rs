@@ -9,10 +9,14 @@ use x86_64::registers::model_specific::{Efer, EferFlags, FsBase, KernelGsBase, L
 use x86_64::registers::rflags::RFlags;
 
 /// The context (by address, as a token: never dereferenced) whose FPU
-/// state is in the FPU registers and not saved anywhere, or 0. It always
-/// belongs to the running kernel thread: `context::switch` saves it into
-/// the kernel thread's spill area and clears it.
-static FPU_LIVE: AtomicUsize = AtomicUsize::new(0);
+/// state is in this CPU's FPU registers and not saved anywhere, or 0 (the
+/// per-CPU record's `fpu_live`). It always belongs to the kernel thread
+/// running on this CPU: `context::switch` saves it into that thread's
+/// spill area and clears it, so a thread that moves to another CPU finds
+/// its state in its own spill area there.
+fn fpu_live() -> &'static AtomicUsize {
+    &crate::percpu::me().fpu_live
+}
 
 fn fxsave(dst: &mut FpuState) {
     // SAFETY: FXSAVE writes 512 bytes to a 16-byte aligned buffer, which
@@ -31,7 +35,7 @@ fn fxrstor(src: &FpuState) {
 /// they hold it, else from the running kernel thread's spill area.
 pub(crate) fn fpu_fetch(dst: &mut FpuState, token: usize) {
     x86_64::instructions::interrupts::without_interrupts(|| {
-        if FPU_LIVE.load(Ordering::Relaxed) == token {
+        if fpu_live().load(Ordering::Relaxed) == token {
             fxsave(dst);
         } else if !crate::context::spill_fetch(dst, token) {
             log::error!("lost the FPU state of a user context");
@@ -43,7 +47,7 @@ pub(crate) fn fpu_fetch(dst: &mut FpuState, token: usize) {
 /// live FPU state, if any, into `spill` and returns its context's token (0:
 /// nothing was live).
 pub(crate) fn fpu_switch_out(spill: &mut FpuState) -> usize {
-    let token = FPU_LIVE.swap(0, Ordering::Relaxed);
+    let token = fpu_live().swap(0, Ordering::Relaxed);
     if token != 0 {
         fxsave(spill);
     }
@@ -52,7 +56,7 @@ pub(crate) fn fpu_switch_out(spill: &mut FpuState) -> usize {
 
 /// A kernel thread ends: whatever FPU state is live is nobody's any more.
 pub(crate) fn fpu_forget() {
-    FPU_LIVE.store(0, Ordering::Relaxed);
+    fpu_live().store(0, Ordering::Relaxed);
 }
 
 const USER_CS: u64 = 0x33;
@@ -307,7 +311,7 @@ impl UserContext {
         let token = self as *mut UserContext as usize;
         if self.fpu_live == 0 {
             fxrstor(&self.fpu);
-        } else if FPU_LIVE.load(Ordering::Relaxed) != token && !crate::context::spill_restore(token) {
+        } else if fpu_live().load(Ordering::Relaxed) != token && !crate::context::spill_restore(token) {
             // cannot happen (the state is either live or spilled by our
             // own kernel thread); the saved image is the best there is
             log::error!("lost the FPU state of a user context");
@@ -318,7 +322,7 @@ impl UserContext {
         // stack with every callee-saved register restored.
         unsafe { arch_user_run(self) };
         // the state stays in the registers until someone needs it
-        FPU_LIVE.store(token, Ordering::Relaxed);
+        fpu_live().store(token, Ordering::Relaxed);
         self.fpu_live = 1;
         match self.trap {
             SYSCALL_TRAP => UserExit::Syscall,
