@@ -641,17 +641,33 @@ fn global_file(name: &str) -> Vec<u8> {
             proctext::loadavg(table().thread_count(), last).into_bytes()
         }
         "stat" => {
-            // system-wide since boot, in USER_HZ ticks; the one CPU idles
-            // for the rest of the uptime
-            let (user_ns, sys_ns) = crate::sched::cpu_totals();
-            let (user, sys) = (user_ns / 10_000_000, sys_ns / 10_000_000);
-            let idle = t.saturating_sub(user + sys);
+            // per CPU since boot, in USER_HZ ticks; each CPU idles for
+            // the rest of the uptime
+            let cpus: Vec<(u64, u64, u64)> = (0..crate::sched::nr_cpus())
+                .map(|c| {
+                    let (user_ns, sys_ns) = crate::sched::cpu_times(c);
+                    let (user, sys) = (user_ns / 10_000_000, sys_ns / 10_000_000);
+                    (user, sys, t.saturating_sub(user + sys))
+                })
+                .collect();
             let boot = crate::time::realtime_ns().saturating_sub(ns) / 1_000_000_000;
-            proctext::cpu_stat(user, sys, idle, boot, table().pids().last().copied().unwrap_or(1)).into_bytes()
+            let last = table().pids().last().copied().unwrap_or(1);
+            proctext::cpu_stat(&cpus, boot, last, crate::sched::nr_running()).into_bytes()
         }
-        "cpuinfo" => b"processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: QEMU TCG CPU\n\
-                       cpu MHz\t\t: 1000.000\nflags\t\t: fpu tsc msr pae cx8 apic sep pge cmov fxsr sse sse2 syscall nx lm\n\n"
-            .to_vec(),
+        "cpuinfo" => {
+            // one entry per CPU that runs tasks, as Linux's show_cpuinfo
+            let n = crate::sched::nr_cpus();
+            let mut out = alloc::string::String::new();
+            for c in 0..n {
+                let apic = arch_x86_64::smp::apic_id_of(c).unwrap_or(c as u32);
+                out.push_str(&alloc::format!(
+                    "processor\t: {c}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: QEMU TCG CPU\n\
+                     cpu MHz\t\t: 1000.000\nphysical id\t: 0\nsiblings\t: {n}\ncore id\t\t: {c}\ncpu cores\t: {n}\n\
+                     apicid\t\t: {apic}\nflags\t\t: fpu tsc msr pae cx8 apic sep pge cmov fxsr sse sse2 syscall nx lm\n\n"
+                ));
+            }
+            out.into_bytes()
+        }
         "version" => b"Linux version 6.1.0 (rust-kernel) #1 SMP PREEMPT_DYNAMIC\n".to_vec(),
         "filesystems" => b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\n".to_vec(),
         _ => Vec::new(),

@@ -30,15 +30,32 @@ use arch_x86_64::time;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use process::cputime::{CpuAccount, SharedCpu, Side};
 
-/// Nanoseconds every thread spent in user mode since boot (/proc/stat).
-static USER_NS: AtomicU64 = AtomicU64::new(0);
-/// Nanoseconds spent in the kernel on behalf of threads since boot.
-static SYS_NS: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds threads spent in user mode on each CPU since boot
+/// (/proc/stat).
+static USER_NS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Nanoseconds each CPU spent in the kernel on behalf of threads.
+static SYS_NS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-/// System-wide `(user, system)` nanoseconds since boot; the rest of the
-/// uptime is idle (the one CPU ran the idle task).
+/// System-wide `(user, system)` nanoseconds since boot (all CPUs).
 pub fn cpu_totals() -> (u64, u64) {
-    (USER_NS.load(Ordering::Relaxed), SYS_NS.load(Ordering::Relaxed))
+    let sum = |a: &[AtomicU64; MAX_CPUS]| a.iter().map(|x| x.load(Ordering::Relaxed)).sum();
+    (sum(&USER_NS), sum(&SYS_NS))
+}
+
+/// CPU `cpu`'s `(user, system)` nanoseconds since boot; the rest of the
+/// uptime it ran its idle task.
+pub fn cpu_times(cpu: usize) -> (u64, u64) {
+    match (USER_NS.get(cpu), SYS_NS.get(cpu)) {
+        (Some(u), Some(s)) => (u.load(Ordering::Relaxed), s.load(Ordering::Relaxed)),
+        _ => (0, 0),
+    }
+}
+
+/// Tasks running or waiting to run (/proc/stat's procs_running).
+pub fn nr_running() -> usize {
+    let queued = with(|s| s.run_queue.len());
+    let busy = (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count();
+    (queued + busy).max(1)
 }
 
 /// Ends the running thread's stretch since its last boundary, charging it
@@ -46,8 +63,8 @@ pub fn cpu_totals() -> (u64, u64) {
 pub fn charge(cpu: &CpuAccount, side: Side) {
     let d = cpu.charge(time::since_boot_ns(), side);
     match side {
-        Side::User => USER_NS.fetch_add(d, Ordering::Relaxed),
-        Side::System => SYS_NS.fetch_add(d, Ordering::Relaxed),
+        Side::User => USER_NS[this_cpu()].fetch_add(d, Ordering::Relaxed),
+        Side::System => SYS_NS[this_cpu()].fetch_add(d, Ordering::Relaxed),
     };
 }
 
@@ -55,7 +72,7 @@ pub fn charge(cpu: &CpuAccount, side: Side) {
 fn account_switch(prev: &Task, next: &Task, voluntary: bool) {
     let now = time::since_boot_ns();
     if let Some(c) = prev.cpu.get() {
-        SYS_NS.fetch_add(c.switch_out(now, voluntary), Ordering::Relaxed);
+        SYS_NS[this_cpu()].fetch_add(c.switch_out(now, voluntary), Ordering::Relaxed);
     }
     if let Some(c) = next.cpu.get() {
         c.switch_in(now);

@@ -178,14 +178,20 @@ pub fn meminfo(usable_frames: u64, free_frames: u64, slab_bytes: u64) -> String 
     )
 }
 
-/// `/proc/stat` for one CPU: user, system and idle ticks, boot time in
-/// seconds since the epoch, processes made so far.
-pub fn cpu_stat(user: u64, sys: u64, idle: u64, btime: u64, processes: Pid) -> String {
-    let cpu = format!("{user} 0 {sys} {idle} 0 0 0 0 0 0");
-    format!(
-        "cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt 0\nbtime {btime}\nprocesses {processes}\nprocs_running 1\n\
-         procs_blocked 0\n"
-    )
+/// `/proc/stat`: per CPU `(user, system, idle)` ticks (the `cpu` line is
+/// their sum, then one `cpuN` line each), boot time in seconds since the
+/// epoch, processes made so far, tasks running.
+pub fn cpu_stat(cpus: &[(u64, u64, u64)], btime: u64, processes: Pid, running: usize) -> String {
+    let line = |(u, s, i): (u64, u64, u64)| format!("{u} 0 {s} {i} 0 0 0 0 0 0");
+    let total = cpus.iter().fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
+    let mut out = format!("cpu  {}\n", line(total));
+    for (n, &c) in cpus.iter().enumerate() {
+        out.push_str(&format!("cpu{n} {}\n", line(c)));
+    }
+    out.push_str(&format!(
+        "intr 0\nctxt 0\nbtime {btime}\nprocesses {processes}\nprocs_running {running}\nprocs_blocked 0\n"
+    ));
+    out
 }
 
 #[cfg(test)]
@@ -332,12 +338,18 @@ mod tests {
 
     #[test]
     fn cpu_stat_lines() {
-        let s = cpu_stat(10, 20, 300, 1_700_000_000, 42);
+        let s = cpu_stat(&[(10, 20, 300)], 1_700_000_000, 42, 1);
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[0], "cpu  10 0 20 300 0 0 0 0 0 0");
         assert_eq!(lines[1], "cpu0 10 0 20 300 0 0 0 0 0 0");
         assert_eq!(lines[4], "btime 1700000000");
         assert_eq!(lines[5], "processes 42");
         assert_eq!(lines.len(), 8);
+        let s = cpu_stat(&[(10, 20, 300), (1, 2, 3)], 1_700_000_000, 42, 2);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], "cpu  11 0 22 303 0 0 0 0 0 0");
+        assert_eq!(lines[2], "cpu1 1 0 2 3 0 0 0 0 0 0");
+        assert_eq!(lines[7], "procs_running 2");
+        assert_eq!(lines.len(), 9);
     }
 }

@@ -47,17 +47,63 @@ pub fn uname(t: &mut UThread, buf: UserPtr<[u8; 6 * 65]>) -> SysResult {
     Ok(0)
 }
 
-/// sched_getaffinity(2): one CPU. The length is an `unsigned int`; `pid`
-/// names any thread (0: the caller), `ESRCH` when there is none.
+/// The scheduler task of thread `tid` (0: the caller), `ESRCH` when there
+/// is none.
+fn task_of_tid(t: &UThread, tid: i32) -> Result<alloc::sync::Arc<crate::sched::Task>, Errno> {
+    let tid = if tid == 0 { t.tid as i32 } else { tid };
+    if tid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    crate::proc::task_of(tid as u32).ok_or(Errno::ESRCH)
+}
+
+/// sched_getaffinity(2): the thread's mask of the online CPUs (at most 64
+/// here: one `unsigned long`). The length is an `unsigned int`, at least
+/// the mask's 8 bytes and a multiple of them; `pid` names any thread (0:
+/// the caller), `ESRCH` when there is none. Returns the bytes written.
 pub fn sched_getaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>) -> SysResult {
     if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    if tid != 0 && (tid < 0 || crate::proc::table().with_thread(tid as u32, |_| ()).is_none()) {
-        return Err(Errno::ESRCH);
-    }
-    t.write(mask, 1u64)?;
+    let task = task_of_tid(t, tid)?;
+    let m = crate::sched::affinity(&task);
+    drop(task);
+    t.write(mask, m)?;
     Ok(8)
+}
+
+/// sched_setaffinity(2): `len` bytes of mask at `ptr` (shorter: the rest
+/// is zero, longer: the rest ignored, as get_user_cpu_mask), then the
+/// thread (ESRCH), then the mask with no online CPU is EINVAL. The thread
+/// moves at once when it is the caller, else at its next switch.
+pub fn sched_setaffinity(t: &mut UThread, tid: i32, len: u32, ptr: u64) -> SysResult {
+    let n = (len as usize).min(8);
+    let mut b = [0u8; 8];
+    if n > 0 {
+        let got = t.read_bytes(ptr, n)?;
+        b[..n].copy_from_slice(&got[..n]);
+    }
+    let want = u64::from_le_bytes(b);
+    let task = task_of_tid(t, tid)?;
+    let m = want & crate::sched::online_mask();
+    if m == 0 {
+        return Err(Errno::EINVAL);
+    }
+    crate::sched::set_affinity(&task, m);
+    Ok(0)
+}
+
+/// getcpu(2): the CPU the caller runs on and its NUMA node (0); either
+/// pointer may be null.
+pub fn getcpu(t: &mut UThread, cpu: UserPtr<u32>, node: UserPtr<u32>) -> SysResult {
+    let c = crate::sched::current_cpu() as u32;
+    if cpu.addr() != 0 {
+        t.write(cpu, c)?;
+    }
+    if node.addr() != 0 {
+        t.write(node, 0u32)?;
+    }
+    Ok(0)
 }
 
 /// getrandom(2): `size_t count` (at most 1 MiB per call here), `unsigned

@@ -1,0 +1,343 @@
+/* What only several CPUs show (issue 19): the CPU count seen the same way
+ * everywhere (sysconf, /proc/cpuinfo, /proc/stat, the affinity mask),
+ * affinity pins and getcpu, futex wait/wake pairs on two CPUs with no
+ * lost wake-up, a page unmapped while a thread on the other CPU reads it
+ * (SIGSEGV, never stale data), a signal to a thread spinning on the other
+ * CPU, and fork+exit+wait on both CPUs with no pid left behind.
+ *
+ * Cases that need two CPUs print KT_SKIP on one. Run on Linux with the same
+ * CPU count (`cargo xtask test --linux --smp 2`). */
+#include "kt.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#ifndef FUTEX_WAIT_PRIVATE
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+#endif
+
+static cpu_set_t initial;
+
+__attribute__((constructor)) static void save_initial(void) {
+    CPU_ZERO(&initial);
+    sched_getaffinity(0, sizeof initial, &initial);
+}
+
+/* Back to the mask the program started with. */
+static void unpin(void) {
+    sched_setaffinity(0, sizeof initial, &initial);
+}
+
+/* The CPUs the program started with (all online CPUs in the suite); a
+ * case that failed while pinned is undone by the next one's unpin. */
+static int ncpus(void) {
+    unpin();
+    return CPU_COUNT(&initial);
+}
+
+static int pin(int cpu) {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    CPU_SET(cpu, &s);
+    return sched_setaffinity(0, sizeof s, &s);
+}
+
+static unsigned cur_cpu(void) {
+    unsigned c = ~0u, node = ~0u;
+    if (syscall(SYS_getcpu, &c, &node, 0) != 0) return ~0u;
+    return c;
+}
+
+static int count_lines(const char *path, const char *prefix) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[256];
+    int n = 0;
+    size_t len = strlen(prefix);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, prefix, len) == 0) n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+KT_CASE(cpu_count_agrees_everywhere) {
+    int n = ncpus();
+    KT_TRUE(n >= 1, "sched_getaffinity: %d", n);
+    KT_EQ(sysconf(_SC_NPROCESSORS_ONLN), n);
+    KT_EQ(count_lines("/proc/cpuinfo", "processor\t:"), n);
+    /* "cpu  " is the total, then one "cpuN " line per CPU */
+    KT_EQ(count_lines("/proc/stat", "cpu"), n + 1);
+    KT_EQ(count_lines("/proc/stat", "cpu  "), 1);
+}
+
+KT_CASE(affinity_pins_and_getcpu_reports_it) {
+    int n = ncpus();
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    KT_SYS_OK(sched_getaffinity(0, sizeof all, &all));
+    for (int c = 0; c < n; c++) {
+        KT_SYS_OK(pin(c));
+        for (int i = 0; i < 20; i++) {
+            sched_yield();
+            KT_EQ(cur_cpu(), (unsigned)c);
+        }
+        KT_EQ(sched_getcpu(), c);
+        cpu_set_t got;
+        CPU_ZERO(&got);
+        KT_SYS_RET(syscall(SYS_sched_getaffinity, 0, sizeof got, &got), 8);
+        KT_EQ(CPU_COUNT(&got), 1);
+        KT_TRUE(CPU_ISSET(c, &got), "CPU %d not in the mask", c);
+    }
+    /* node may be asked alone; a bad pointer is EFAULT */
+    unsigned node = 7;
+    KT_SYS_OK(syscall(SYS_getcpu, 0, &node, 0));
+    KT_EQ(node, 0u);
+    KT_SYS_ERR(syscall(SYS_getcpu, (void *)8, 0, 0), EFAULT);
+    /* an empty mask, or one of offline CPUs only, is EINVAL */
+    cpu_set_t none;
+    CPU_ZERO(&none);
+    KT_SYS_ERR(sched_setaffinity(0, sizeof none, &none), EINVAL);
+    CPU_SET(63, &none);
+    KT_SYS_ERR(sched_setaffinity(0, sizeof none, &none), EINVAL);
+    /* getaffinity's length: under 8 bytes or not a multiple of 8 */
+    KT_SYS_ERR(syscall(SYS_sched_getaffinity, 0, 4, &none), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_getaffinity, 0, 12, &none), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_setaffinity, 0, 8, (void *)8), EFAULT);
+    KT_SYS_ERR(syscall(SYS_sched_setaffinity, 999999, sizeof all, &all), ESRCH);
+    KT_SYS_OK(sched_setaffinity(0, sizeof all, &all));
+}
+
+/* ---- futex ping-pong across CPUs ---- */
+
+#define ROUNDS 100000
+
+static volatile int word;
+static volatile int lost;
+
+static long futex(volatile int *a, int op, int v, const struct timespec *ts) {
+    return syscall(SYS_futex, a, op, v, ts, 0, 0);
+}
+
+/* Waits while *a == v; a 5 s wait that ends with the value unchanged is a
+ * lost wake-up (the other side changes the value before it wakes). */
+static int wait_while(volatile int *a, int v) {
+    struct timespec ts = {5, 0};
+    while (__atomic_load_n(a, __ATOMIC_SEQ_CST) == v) {
+        long r = futex(a, FUTEX_WAIT_PRIVATE, v, &ts);
+        if (r == -1 && errno == ETIMEDOUT && __atomic_load_n(a, __ATOMIC_SEQ_CST) == v) return -1;
+    }
+    return 0;
+}
+
+static void *ponger(void *arg) {
+    pin((int)(long)arg);
+    for (int i = 0; i < ROUNDS && !lost; i++) {
+        if (wait_while(&word, 0) != 0) {
+            lost = 1;
+            break;
+        }
+        __atomic_store_n(&word, 0, __ATOMIC_SEQ_CST);
+        futex(&word, FUTEX_WAKE_PRIVATE, 1, 0);
+    }
+    return 0;
+}
+
+KT_CASE(futex_wake_wait_pairs_on_two_cpus_lose_nothing) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    word = 0;
+    lost = 0;
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, ponger, (void *)1L), 0);
+    KT_SYS_OK(pin(0));
+    int i;
+    for (i = 0; i < ROUNDS && !lost; i++) {
+        __atomic_store_n(&word, 1, __ATOMIC_SEQ_CST);
+        futex(&word, FUTEX_WAKE_PRIVATE, 1, 0);
+        if (wait_while(&word, 1) != 0) {
+            lost = 1;
+            break;
+        }
+    }
+    KT_EQ(pthread_join(th, 0), 0);
+    unpin();
+    KT_EQ(lost, 0);
+    KT_EQ(i, ROUNDS);
+}
+
+/* ---- unmap under a reader on the other CPU ---- */
+
+static volatile uint64_t *page;
+static volatile int reader_ready, reader_faulted, reader_bad;
+static volatile uint64_t bad_value;
+static __thread sigjmp_buf reader_jmp;
+
+static void segv(int sig) {
+    (void)sig;
+    siglongjmp(reader_jmp, 1);
+}
+
+static void *reader(void *arg) {
+    pin((int)(long)arg);
+    if (sigsetjmp(reader_jmp, 1)) {
+        reader_faulted = 1;
+        return 0;
+    }
+    reader_ready = 1;
+    for (;;) {
+        uint64_t v = page[(now_ms() & 7) * 64];
+        if (v != 0x5a5a5a5a5a5a5a5aull) {
+            bad_value = v;
+            reader_bad = 1;
+            return 0;
+        }
+    }
+}
+
+KT_CASE(unmap_under_a_reader_on_the_other_cpu_faults_it) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    struct sigaction sa = {0};
+    sa.sa_handler = segv;
+    KT_SYS_OK(sigaction(SIGSEGV, &sa, 0));
+    for (int round = 0; round < 20; round++) {
+        void *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+        page = p;
+        for (int i = 0; i < 512; i++) page[i] = 0x5a5a5a5a5a5a5a5aull;
+        reader_ready = reader_faulted = reader_bad = 0;
+        pthread_t th;
+        KT_EQ(pthread_create(&th, 0, reader, (void *)1L), 0);
+        KT_SYS_OK(pin(0));
+        while (!reader_ready) sched_yield();
+        usleep(2000);
+        KT_SYS_OK(munmap(p, 4096));
+        /* keep the address unusable (a new mapping there would be read
+         * legitimately), then reuse freed frames at once: a stale TLB entry
+         * would read this */
+        KT_TRUE(mmap(p, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p, "mmap: %s",
+                kt_errname(errno));
+        for (int k = 0; k < 16; k++) {
+            uint64_t *q = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            KT_TRUE(q != MAP_FAILED, "mmap: %s", kt_errname(errno));
+            for (int i = 0; i < 512; i++) q[i] = 0x1111111111111111ull;
+            munmap(q, 4096);
+        }
+        KT_EQ(pthread_join(th, 0), 0);
+        KT_TRUE(!reader_bad, "round %d: the reader saw %#llx after the unmap", round,
+                (unsigned long long)bad_value);
+        KT_EQ(reader_faulted, 1);
+        KT_SYS_OK(munmap(p, 4096));
+    }
+    signal(SIGSEGV, SIG_DFL);
+    unpin();
+}
+
+/* ---- a signal to a thread spinning on the other CPU ---- */
+
+static volatile int spin_go, got_usr1;
+static volatile long usr1_at;
+
+static void on_usr1(int sig) {
+    (void)sig;
+    usr1_at = now_ms();
+    got_usr1 = 1;
+}
+
+static void *spinner(void *arg) {
+    pin((int)(long)arg);
+    spin_go = 1;
+    while (!got_usr1) {
+    }
+    return 0;
+}
+
+KT_CASE(signal_to_a_thread_spinning_on_the_other_cpu_arrives_promptly) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1;
+    KT_SYS_OK(sigaction(SIGUSR1, &sa, 0));
+    int slow = 0;
+    for (int round = 0; round < 10; round++) {
+        spin_go = got_usr1 = 0;
+        pthread_t th;
+        KT_EQ(pthread_create(&th, 0, spinner, (void *)1L), 0);
+        KT_SYS_OK(pin(0));
+        while (!spin_go) sched_yield();
+        usleep(1000);
+        long t0 = now_ms();
+        KT_EQ(pthread_kill(th, SIGUSR1), 0);
+        while (!got_usr1 && now_ms() - t0 < 2000) {
+        }
+        KT_EQ(got_usr1, 1);
+        /* a tick is 4 ms; an emulator on a busy host stalls now and then */
+        KT_TRUE(usr1_at - t0 < 1000, "round %d: the handler ran %ld ms after the kill", round, usr1_at - t0);
+        if (usr1_at - t0 >= 100) slow++;
+        KT_EQ(pthread_join(th, 0), 0);
+    }
+    signal(SIGUSR1, SIG_DFL);
+    unpin();
+    KT_TRUE(slow <= 2, "%d of 10 signals took 100 ms or more", slow);
+}
+
+/* ---- fork+exit+wait on both CPUs ---- */
+
+static int count_pids(void) {
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9') n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static volatile int churn_bad;
+
+static void *churn(void *arg) {
+    pin((int)(long)arg);
+    long end = now_ms() + 3000;
+    int i = 0;
+    while (now_ms() < end) {
+        pid_t p = fork();
+        if (p == 0) _exit(i & 0x7f);
+        if (p < 0) {
+            churn_bad = 1;
+            break;
+        }
+        int st;
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != (i & 0x7f)) {
+            churn_bad = 2;
+            break;
+        }
+        i++;
+    }
+    return (void *)(long)i;
+}
+
+KT_CASE(fork_exit_wait_on_both_cpus_leaves_no_pid) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    int before = count_pids();
+    KT_TRUE(before > 0, "/proc: %d", before);
+    churn_bad = 0;
+    pthread_t a, b;
+    KT_EQ(pthread_create(&a, 0, churn, (void *)0L), 0);
+    KT_EQ(pthread_create(&b, 0, churn, (void *)1L), 0);
+    void *ra, *rb;
+    KT_EQ(pthread_join(a, &ra), 0);
+    KT_EQ(pthread_join(b, &rb), 0);
+    KT_EQ(churn_bad, 0);
+    KT_TRUE((long)ra > 10 && (long)rb > 10, "forks: %ld and %ld", (long)ra, (long)rb);
+    KT_SYS_ERR(waitpid(-1, 0, WNOHANG), ECHILD);
+    KT_EQ(count_pids(), before);
+}
+
+KT_MAIN()
