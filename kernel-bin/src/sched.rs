@@ -320,6 +320,10 @@ fn finish_switch() {
     let prev = with_cpu(|c| c.prev.take());
     if let Some(p) = prev {
         p.on_cpu.store(false, Ordering::Release);
+        if p.state.load(Ordering::SeqCst) == RUNNABLE {
+            // queued while on its way out: `pick` skipped it until now
+            kick_idle(&p);
+        }
         drop(p);
     }
 }
@@ -385,10 +389,17 @@ fn kick_all(tasks: Vec<Arc<Task>>) {
     }
 }
 
-/// Takes the first queued task that may run on `cpu`.
-fn pick(s: &mut Sched, cpu: usize) -> Option<Arc<Task>> {
+/// Takes the first queued task that may run on `cpu` and is off every
+/// CPU (or is `prev`, the task this CPU is leaving). A task still on its
+/// way out of another CPU is left queued: two CPUs that each picked the
+/// task the other is leaving would wait for each other for ever. The
+/// leaving CPU's `finish_switch` kicks an idle CPU for it.
+fn pick(s: &mut Sched, cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
     let bit = 1u64 << cpu;
-    let i = s.run_queue.iter().position(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)?;
+    let i = s.run_queue.iter().position(|t| {
+        t.affinity.load(Ordering::Relaxed) & bit != 0
+            && (Arc::ptr_eq(t, prev) || !t.on_cpu.load(Ordering::Acquire))
+    })?;
     s.run_queue.remove(i)
 }
 
@@ -398,8 +409,8 @@ fn has_work(s: &Sched, cpu: usize) -> bool {
     s.run_queue.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)
 }
 
-/// Waits until no CPU is still switching away from `next` (it was woken or
-/// requeued while on its way out), then marks it as running here.
+/// Marks `next` as running here. `pick` only hands out tasks that are off
+/// every CPU; the wait is a guard (it answers TLB requests meanwhile).
 fn claim(next: &Task, cpu: usize) {
     while next.on_cpu.load(Ordering::Acquire) {
         arch_x86_64::smp::poll_tlb();
@@ -432,7 +443,7 @@ fn reschedule(requeue: bool) {
                 // no longer allows this one)
                 s.run_queue.push_back(prev.clone());
             }
-            (pick(&mut s, cpu).unwrap_or_else(|| idle.clone()), woken)
+            (pick(&mut s, cpu, &prev).unwrap_or_else(|| idle.clone()), woken)
         };
         kick_all(woken);
         if Arc::ptr_eq(&prev, &next) {
@@ -543,7 +554,7 @@ pub fn exit_current() -> ! {
         let (next, woken) = {
             let mut s = SCHED.lock();
             let woken = wake_sleepers(&mut s);
-            (pick(&mut s, cpu), woken)
+            (pick(&mut s, cpu, &me), woken)
         };
         kick_all(woken);
         let next = next.unwrap_or_else(|| idle.clone());

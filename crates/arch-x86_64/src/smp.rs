@@ -253,7 +253,13 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
         set(F_STACK, stack);
         set(F_CPU, n as u64);
         core::sync::atomic::fence(Ordering::SeqCst);
-        let up = || ONLINE[n].load(Ordering::Acquire);
+        // while it waits the boot CPU publishes its TSC, which the AP
+        // copies into its own (its TSC restarted at INIT: clocks read on
+        // different CPUs must agree)
+        let up = || {
+            SYNC_TSC.store(crate::time::rdtsc(), Ordering::Release);
+            ONLINE[n].load(Ordering::Acquire)
+        };
         apic::send_init(c.apic_id);
         wait_until(10_000_000, || false);
         apic::send_startup(c.apic_id, (TRAMPOLINE >> 12) as u8);
@@ -295,6 +301,7 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         crate::cpu::enable_features();
         apic::init_ap();
         crate::mem::paging::activate_kernel();
+        sync_tsc();
         ONLINE[cpu].store(true, Ordering::Release);
         x86_64::instructions::interrupts::enable();
     }
@@ -305,6 +312,30 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         }
         x86_64::instructions::hlt();
     }
+}
+
+/// The boot CPU's TSC, stored over and over while it waits for an AP.
+static SYNC_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Sets this AP's TSC to the boot CPU's (to within one store of the boot
+/// CPU's wait loop): waits for a fresh value, then writes IA32_TSC.
+fn sync_tsc() {
+    let first = SYNC_TSC.load(Ordering::Acquire);
+    let mut v = first;
+    for _ in 0..10_000_000 {
+        v = SYNC_TSC.load(Ordering::Acquire);
+        if v != first {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    if v == first {
+        return;
+    }
+    let mut msr = x86_64::registers::model_specific::Msr::new(0x10);
+    // SAFETY: IA32_TSC is writable at CPL 0 on every x86_64 CPU; only
+    // this CPU's counter changes.
+    unsafe { msr.write(v) };
 }
 
 /// CPUs up and idling or running (the boot CPU included).
