@@ -103,14 +103,18 @@ pub struct Hooks;
 impl process::seams::Hooks<Kernel> for Hooks {
     fn thread_created(&self, tid: Pid) {
         // (its name, /proc facts and timers were made with its record)
-        let task = sched::spawn(u64::from(tid), move || crate::uthread::run(tid));
+        // made, published in the record, then started: on several CPUs it
+        // may run at once, and wake-ups find it through the record
+        let task = sched::create(u64::from(tid), move || crate::uthread::run(tid));
         if let Some(cpu) = table().thread_cpu(tid) {
             task.set_cpu(cpu);
         }
         // (gone already if another thread's exec removed it: the task
         // finds no thread and ends)
-        let mut task = Some(task);
-        table().with_thread(tid, |t| t.ext.task = task.take());
+        let mut slot = Some(task.clone());
+        table().with_thread(tid, |t| t.ext.task = slot.take());
+        drop(slot);
+        sched::start(&task);
         drop(task);
     }
 

@@ -641,13 +641,13 @@ fn global_file(name: &str) -> Vec<u8> {
             proctext::loadavg(table().thread_count(), last).into_bytes()
         }
         "stat" => {
-            // per CPU since boot, in USER_HZ ticks; each CPU idles for
-            // the rest of the uptime
+            // per CPU since boot, in USER_HZ ticks; idle is the time the
+            // CPU spent halted in its idle loop
             let cpus: Vec<(u64, u64, u64)> = (0..crate::sched::nr_cpus())
                 .map(|c| {
                     let (user_ns, sys_ns) = crate::sched::cpu_times(c);
-                    let (user, sys) = (user_ns / 10_000_000, sys_ns / 10_000_000);
-                    (user, sys, t.saturating_sub(user + sys))
+                    let idle = crate::sched::cpu_idle(c) / 10_000_000;
+                    (user_ns / 10_000_000, sys_ns / 10_000_000, idle)
                 })
                 .collect();
             let boot = crate::time::realtime_ns().saturating_sub(ns) / 1_000_000_000;

@@ -51,6 +51,17 @@ pub fn cpu_times(cpu: usize) -> (u64, u64) {
     }
 }
 
+/// Nanoseconds each CPU spent halted in its idle loop (/proc/stat's idle,
+/// measured on the CPU itself rather than as the rest of the uptime: time
+/// charged to threads may cross CPUs when a reader charges another
+/// thread's pending stretch).
+static IDLE_NS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// CPU `cpu`'s idle nanoseconds since boot.
+pub fn cpu_idle(cpu: usize) -> u64 {
+    IDLE_NS.get(cpu).map_or(0, |a| a.load(Ordering::Relaxed))
+}
+
 /// Tasks running or waiting to run (/proc/stat's procs_running).
 pub fn nr_running() -> usize {
     let queued = with(|s| s.run_queue.len());
@@ -82,6 +93,9 @@ fn account_switch(prev: &Task, next: &Task, voluntary: bool) {
 impl Task {
     /// Attaches the CPU account of the user thread this task runs (once).
     pub fn set_cpu(&self, cpu: SharedCpu) {
+        // Another CPU may run the task already (it was queued when
+        // spawned): its stretch starts now, not at the account's zero.
+        cpu.switch_in(time::since_boot_ns());
         self.cpu.call_once(|| cpu);
     }
 }
@@ -288,9 +302,20 @@ extern "C" fn task_entry(_: usize) -> ! {
 
 /// Creates a task that runs `f` and makes it runnable.
 pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    let task = new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)));
+    let task = create(id, f);
     enqueue(&task);
     task
+}
+
+/// Creates a task that runs `f` once [`start`]ed (so that whoever made it
+/// can publish it first: another CPU may run it at once).
+pub fn create(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
+    new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)))
+}
+
+/// Makes a task from [`create`] runnable.
+pub fn start(task: &Arc<Task>) {
+    enqueue(task);
 }
 
 /// Whether the running task is this CPU's idle task (which may not block).
@@ -596,7 +621,9 @@ pub fn idle_until(done: impl Fn() -> bool) {
         } else {
             // a wake-up after the look above sees our bit and sends the
             // IPI, which `sti; hlt` takes
+            let t0 = time::since_boot_ns();
             arch_x86_64::cpu::enable_interrupts_and_wait();
+            IDLE_NS[cpu].fetch_add(time::since_boot_ns().saturating_sub(t0), Ordering::Relaxed);
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
         }
     }

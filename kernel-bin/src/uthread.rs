@@ -219,10 +219,14 @@ pub fn note_entry(entry: &crate::sched::KernelEntry, ctx: &UserContext, syscall:
 /// the way back when no signal work is due.
 fn quick_syscall(nr: u64) -> bool {
     use linux_abi::syscall::nr;
-    matches!(
-        nr as usize,
-        nr::GETPID | nr::GETTID | nr::GETPPID | nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID
-    )
+    match nr as usize {
+        nr::GETPID | nr::GETTID | nr::GETPPID => true,
+        // these take the process table's lock: with interrupts off that
+        // is safe on one CPU only (on several, the holder may be waiting
+        // for this CPU to answer a TLB shootdown, e.g. a fork's)
+        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => crate::sched::nr_cpus() == 1,
+        _ => false,
+    }
 }
 
 /// The result of a [`quick_syscall`].

@@ -570,8 +570,8 @@ fn boot_checks(kernel: &Path, initrd: &Path, release: bool, t: &mut Tally) -> Re
     );
     println!("xtask: PVH boot to power-off took {secs:.2} s of wall time");
 
-    // --smp 2: every CPU comes up (the APs idle: tasks stay on the boot
-    // CPU), answers IPIs and TLB shootdowns, and the boot still powers off
+    // --smp 2: every CPU comes up (and runs the scheduler's idle loop),
+    // answers IPIs and TLB shootdowns, and the boot still powers off
     let q = qemu_for(kernel.into(), Some(initrd.into()), "noinit", 2);
     let o = q.run_captured(Duration::from_secs(60), true)?;
     let online = o.output.contains("smp: CPU 1 (APIC 1) online");

@@ -271,7 +271,12 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
             log::warn!("smp: CPU {n} (APIC {}) did not come up", c.apic_id);
             break;
         }
-        log::info!("smp: CPU {n} (APIC {}) online", c.apic_id);
+        log::info!(
+            "smp: CPU {n} (APIC {}) online (clock {} ns, here {} ns)",
+            c.apic_id,
+            AP_CLOCK.load(Ordering::Acquire),
+            crate::time::since_boot_ns()
+        );
         NR_ONLINE.fetch_add(1, Ordering::Release);
         n += 1;
     }
@@ -302,6 +307,7 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         apic::init_ap();
         crate::mem::paging::activate_kernel();
         sync_tsc();
+        AP_CLOCK.store(crate::time::since_boot_ns(), Ordering::Release);
         ONLINE[cpu].store(true, Ordering::Release);
         x86_64::instructions::interrupts::enable();
     }
@@ -313,6 +319,10 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         x86_64::instructions::hlt();
     }
 }
+
+/// The clock an AP read just before it said it was online (the boot CPU
+/// logs it next to its own: they must agree).
+static AP_CLOCK: AtomicU64 = AtomicU64::new(0);
 
 /// The boot CPU's TSC, stored over and over while it waits for an AP.
 static SYNC_TSC: AtomicU64 = AtomicU64::new(0);
@@ -452,8 +462,13 @@ fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> boo
     let done = || {
         (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::Acquire)))
     };
+    // the frames are reused after this: wait long (an emulated CPU on a
+    // busy host can stall for a second), then say so
     if !wait_until(1_000_000_000, done) {
-        log::error!("smp: TLB shootdown: a CPU did not answer in 1 s");
+        log::warn!("smp: TLB shootdown: a CPU did not answer in 1 s");
+        if !wait_until(9_000_000_000, done) {
+            log::error!("smp: TLB shootdown: a CPU did not answer in 10 s");
+        }
     }
     sent
 }
