@@ -228,7 +228,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
             crate::sched::yield_now();
             Ok(0)
         }
-        nr::SCHED_SETAFFINITY => time::sched_setaffinity(t, a.int(0), a.uint(1), a[2]),
+        nr::SCHED_SETAFFINITY => time::sched_setaffinity(t, a.int(0), a.uint(1), a.ptr(2)),
         nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a.int(0), a.uint(1), a.ptr(2)),
         nr::GETCPU => time::getcpu(t, a.ptr(0), a.ptr(1)),
         nr::GETRANDOM => time::getrandom(t, a.buf(0, 1), a.uint(2)),

@@ -76,11 +76,11 @@ pub fn sched_getaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>
 /// is zero, longer: the rest ignored, as get_user_cpu_mask), then the
 /// thread (ESRCH), then the mask with no online CPU is EINVAL. The thread
 /// moves at once when it is the caller, else at its next switch.
-pub fn sched_setaffinity(t: &mut UThread, tid: i32, len: u32, ptr: u64) -> SysResult {
+pub fn sched_setaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>) -> SysResult {
     let n = (len as usize).min(8);
     let mut b = [0u8; 8];
     if n > 0 {
-        let got = t.read_bytes(ptr, n)?;
+        let got = t.read_slice(UserSlice::new(mask.addr(), n))?;
         b[..n].copy_from_slice(&got[..n]);
     }
     let want = u64::from_le_bytes(b);
