@@ -293,6 +293,10 @@ fn with_cpu<R>(f: impl FnOnce(&mut Cpu) -> R) -> R {
 
 extern "C" fn task_entry(_: usize) -> ! {
     finish_switch();
+    // A new task starts with interrupts on (it was switched to with them
+    // off): its first steps take the process table's lock, whose holder
+    // may be waiting for this CPU to answer a TLB shootdown (a fork).
+    arch_x86_64::cpu::enable_interrupts();
     let start = current().start.lock().take();
     if let Some(f) = start {
         f();
