@@ -507,4 +507,13 @@ KT_CASE(xattr_copy_range_and_memfd_flags_take_the_low_half) {
     KT_SYS_ERR(syscall(SYS_reboot, 0xfee1deadUL, 1, 0, NULL), EINVAL);
 }
 
+KT_CASE(umount2_flags_are_an_int) {
+    /* ksys_umount(): unknown flags are EINVAL before the lookup; the
+     * flags are an int, so a high half is ignored (it was EINVAL here) */
+    KT_SYS_ERR(syscall(SYS_umount2, "/typed-args-no-such-dir", HI | 0UL), ENOENT);
+    KT_SYS_ERR(syscall(SYS_umount2, "/typed-args-no-such-dir", HI | 8UL), ENOENT);
+    KT_SYS_ERR(syscall(SYS_umount2, "/typed-args-no-such-dir", 0x10UL), EINVAL);
+    KT_SYS_ERR(syscall(SYS_umount2, KADDR, 0UL), EFAULT);
+}
+
 KT_MAIN()

@@ -728,7 +728,16 @@ pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
 /// when the filesystem is mounted elsewhere too, as read-only here is per
 /// filesystem, not per mount). `MS_BIND` shows a directory at the target
 /// too (`vfs::Ctx::bind_mount`; a file bound on a file is `EINVAL`).
-pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64, data: u64) -> SysResult {
+/// mount(2): `(char *dev_name, char *dir_name, char *type, unsigned long
+/// flags, void *data)`; the options page is read as a string.
+pub fn mount(
+    t: &mut UThread,
+    source: UserCStr,
+    target: UserCStr,
+    fstype: UserCStr,
+    flags: u64,
+    data: UserCStr,
+) -> SysResult {
     const MS_RDONLY: u64 = 1;
     const MS_NOSUID: u64 = 2;
     const MS_NODEV: u64 = 4;
@@ -736,9 +745,9 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
     // Linux's order: the strings, then the target, then the type
-    let ty = if fstype == 0 { Vec::new() } else { t.read_cstr(fstype, PATH_MAX)? };
-    let src = if source == 0 { b"none".to_vec() } else { t.read_cstr(source, PATH_MAX)? };
-    let opts = if data == 0 { Vec::new() } else { t.read_cstr(data, 4096).unwrap_or_default() };
+    let ty = if fstype.is_null() { Vec::new() } else { t.read_str(fstype, PATH_MAX)? };
+    let src = if source.is_null() { b"none".to_vec() } else { t.read_str(source, PATH_MAX)? };
+    let opts = if data.is_null() { Vec::new() } else { t.read_str(data, 4096).unwrap_or_default() };
     let p = path(t, target)?;
     // do_mount(): the target is looked up, then may_mount() wants
     // CAP_SYS_ADMIN, before the flags are looked at
@@ -752,7 +761,7 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
     }
     if flags & MS_BIND != 0 {
         // do_loopback(): a source is needed, looked up following links
-        if source == 0 || src.is_empty() {
+        if source.is_null() || src.is_empty() {
             return Err(Errno::EINVAL);
         }
         let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
@@ -772,7 +781,7 @@ pub fn mount(t: &mut UThread, source: u64, target: u64, fstype: u64, flags: u64,
         crate::fs::record_bind(&abs, from, covered);
         return Ok(0);
     }
-    if fstype == 0 {
+    if fstype.is_null() {
         return Err(Errno::EINVAL);
     }
     let fs_root = match ty.as_slice() {
@@ -833,8 +842,9 @@ fn may_mount(t: &UThread) -> bool {
 /// umount2(2): `MNT_FORCE`, `MNT_DETACH`, `MNT_EXPIRE` are accepted (and
 /// change nothing), `UMOUNT_NOFOLLOW` keeps a final link; `EINVAL` for
 /// other flags or a path that is not a mount point.
-pub fn umount2(t: &mut UThread, target: u64, flags: u64) -> SysResult {
-    const UMOUNT_NOFOLLOW: u64 = 8;
+/// umount2(2): `(char *name, int flags)`.
+pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
+    const UMOUNT_NOFOLLOW: i32 = 8;
     if flags & !0xf != 0 {
         return Err(Errno::EINVAL);
     }

@@ -104,8 +104,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FSYNC | nr::FDATASYNC => fs_extra::fsync(t, a.fd(0)),
         nr::SYNCFS => fs_extra::syncfs(t, a.fd(0)),
         nr::SYNC => fs_extra::sync(),
-        nr::MOUNT => fs::mount(t, a[0], a[1], a[2], a[3], a[4]),
-        nr::UMOUNT2 => fs::umount2(t, a[0], a[1]),
+        nr::MOUNT => fs::mount(t, a.cstr(0), a.cstr(1), a.cstr(2), a.raw(3), a.cstr(4)),
+        nr::UMOUNT2 => fs::umount2(t, a.cstr(0), a.int(1)),
         nr::MKNOD => fs_extra::mknodat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
         nr::SETXATTR => fs_extra::setxattr(t, Path(a.cstr(0), true), (a.cstr(1), a.buf(2, 3)), a.int(4)),
         nr::LSETXATTR => fs_extra::setxattr(t, Path(a.cstr(0), false), (a.cstr(1), a.buf(2, 3)), a.int(4)),
@@ -355,12 +355,6 @@ impl UThread {
             return Err(Errno::EFAULT);
         }
         self.vm.lock().read_cstr(s.0 as usize, limit)
-    }
-
-    /// Reads a NUL-terminated string of at most `limit` bytes (with the
-    /// NUL): [`Self::read_str`] of a raw address (mount(2)'s strings).
-    pub fn read_cstr(&self, addr: u64, limit: usize) -> Result<Vec<u8>> {
-        self.read_str(UserCStr(addr), limit)
     }
 }
 
