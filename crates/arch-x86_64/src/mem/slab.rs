@@ -77,7 +77,7 @@ pub fn class_for(size: usize, align: usize) -> Option<usize> {
     if align <= 16 {
         return Some(first);
     }
-    (first..CLASSES.len()).find(|&c| CLASSES[c] % align == 0)
+    (first..CLASSES.len()).find(|&c| CLASSES[c].is_multiple_of(align))
 }
 
 /// The smallest class holding `16 * i` bytes, for each `i` up to the
