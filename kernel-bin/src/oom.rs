@@ -7,7 +7,8 @@
 //! oom_score_adj -1000 are never chosen). The kernel log gets Linux's
 //! line, `Out of memory: Killed process N (comm) ...`. While a victim has
 //! not yet exited (its memory not yet freed), no other is chosen: the
-//! faulting thread waits for it and retries.
+//! faulting thread waits for it and retries. A pipe write whose page
+//! finds no frame does the same ([`retry_kernel_alloc`]).
 
 use crate::proc::{Hooks, table};
 use alloc::vec::Vec;
@@ -60,8 +61,9 @@ fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
 /// before a kernel allocation can fail. Called by a thread on its way back
 /// to user mode; when it is the victim it queues SIGKILL for itself.
 pub fn check(me: Pid) {
-    let (free, _) = arch_x86_64::mem::frames::stats();
-    if free >= arch_x86_64::mem::frames::reserve() / 2 {
+    use arch_x86_64::mem::frames;
+    // one comparison on every return to user mode (no allocator lock)
+    if frames::free_frames() >= frames::reserve() / 2 {
         return;
     }
     // init is never the victim: with nothing else to kill it goes on (a
@@ -71,6 +73,42 @@ pub fn check(me: Pid) {
         && me != 1
     {
         let _ = table().send_signal(me, SigInfo::kernel(signal::SIGKILL), &Hooks);
+    }
+}
+
+/// A kernel allocation the calling thread makes for user data (a pipe
+/// page, which stops at the frame reserve as user pages do) found no
+/// frame: as Linux's page allocator, the OOM killer runs before the
+/// allocation fails. Returns whether to try the allocation once more:
+/// another process was chosen (or is still dying) and its memory is gone
+/// (waited for, sleeping 10 ms at a time, at most 1 s). `false` when the
+/// caller is the victim (SIGKILL is queued for it: its call fails and it
+/// dies on the way out, as on Linux) or nothing can be killed.
+pub fn retry_kernel_alloc() -> bool {
+    let (tid, pid) = crate::eventfd::caller();
+    match out_of_memory(pid) {
+        Verdict::KillSelf => {
+            if pid != 1 {
+                let _ = table().send_signal(pid, SigInfo::kernel(signal::SIGKILL), &Hooks);
+            }
+            false
+        }
+        Verdict::Retry => {
+            let deadline = arch_x86_64::time::since_boot_ns() + 1_000_000_000;
+            loop {
+                let victim = VICTIM.load(Ordering::SeqCst);
+                let now = arch_x86_64::time::since_boot_ns();
+                if victim == 0 || victim == pid || !holds_memory(victim) || now >= deadline {
+                    return true;
+                }
+                // a signal for the caller ends the wait (ERESTARTSYS)
+                if let Err(e) = crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000))
+                    && e != linux_abi::Errno::ETIMEDOUT
+                {
+                    return true;
+                }
+            }
+        }
     }
 }
 

@@ -475,6 +475,8 @@ impl File for PipeEnd {
         if done > 0 {
             s.data_in();
         }
+        // the OOM killer runs once for a page that finds no frame
+        let mut oom_tried = false;
         while done < data.len() {
             if s.readers.load(Ordering::SeqCst) == 0 {
                 return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
@@ -482,8 +484,16 @@ impl File for PipeEnd {
             // a page per free slot: a write of at most PIPE_BUF bytes left
             // after the merge fits one slot, so it is never split
             let packet = self.flags.load(Ordering::Relaxed) & vfs::O_DIRECT != 0;
-            let wrote = match s.ring.lock().fill(&data[done..], packet) {
+            // a statement of its own: the ring's lock is not held below
+            let filled = s.ring.lock().fill(&data[done..], packet);
+            let wrote = match filled {
                 Ok(n) => n,
+                // no frame for a page: Linux's allocator calls the OOM
+                // killer and tries again before the write fails
+                Err(Errno::ENOMEM) if !oom_tried && crate::oom::retry_kernel_alloc() => {
+                    oom_tried = true;
+                    continue;
+                }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
             };
             if wrote > 0 {

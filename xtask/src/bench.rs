@@ -1,7 +1,11 @@
-//! `cargo xtask bench [--rounds N]`: the micro-benchmarks of `user/bench/`
-//! on our kernel and on Debian's Linux (the kernel of `cargo xtask test
-//! --linux`), in the same QEMU machine, alternating the two kernels over N
-//! rounds (default 3).
+//! `cargo xtask bench [--rounds N] [--icount] [--only A,B] [--ours] [--kernel
+//! ELF]`: the micro-benchmarks of `user/bench/` on our kernel and on Debian's
+//! Linux (the kernel of `cargo xtask test --linux`), in the same QEMU
+//! machine, alternating the two kernels over N rounds (default 3).
+//! `--icount` makes the guest's clocks count instructions (a code-path
+//! length measure the host's load does not disturb), `--only` runs only the
+//! named benchmarks, `--ours` skips Linux, `--kernel` benchmarks a kernel ELF
+//! built elsewhere (another commit) instead of building ours.
 //!
 //! `user/bench/init.c` is the initramfs's `/init`, `user/bench/tiny.c` is
 //! `/bin/tiny` (the program `fork_exec_wait` executes) and every other
@@ -430,34 +434,71 @@ fn timestamp() -> String {
     format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
-fn cmd_bench(args: &[String]) -> Result<(), String> {
-    let mut rounds = 3usize;
+/// What `cargo xtask bench` was asked for.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    rounds: usize,
+    /// `-icount shift=0`: guest instructions as time (docs/bench.md).
+    icount: bool,
+    /// Only these benchmarks (empty: all).
+    only: Vec<String>,
+    /// Our kernel only, no Linux boots.
+    ours_only: bool,
+    /// This kernel ELF as ours instead of building it (another commit's build).
+    kernel: Option<PathBuf>,
+}
+
+const USAGE: &str =
+    "usage: cargo xtask bench [--rounds N] [--icount] [--only NAME,NAME] [--ours] [--kernel ELF]";
+
+fn options(args: &[String]) -> Result<Options, String> {
+    let mut o = Options { rounds: 3, ..Default::default() };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--rounds" => {
-                rounds = it
+                o.rounds = it
                     .next()
                     .and_then(|n| n.parse().ok())
                     .filter(|&n| n >= 1)
                     .ok_or("--rounds takes a number (at least 1)")?
             }
-            other => {
-                return Err(format!("unknown argument {other:?} (usage: cargo xtask bench [--rounds N])"));
+            "--icount" => o.icount = true,
+            "--ours" => o.ours_only = true,
+            "--only" => {
+                let names = it.next().ok_or("--only takes benchmark names, comma-separated")?;
+                o.only.extend(names.split(',').filter(|n| !n.is_empty()).map(String::from));
             }
+            "--kernel" => o.kernel = Some(PathBuf::from(it.next().ok_or("--kernel takes a kernel ELF")?)),
+            other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
+    Ok(o)
+}
+
+fn cmd_bench(args: &[String]) -> Result<(), String> {
+    let opts = options(args)?;
+    let rounds = opts.rounds;
     let wall = Instant::now();
     crate::setup::ensure_tools(crate::QEMU_TOOLS)?;
-    let kernel = match crate::build_kernel(true) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("xtask: the release kernel did not build ({e}); benchmarking the debug kernel");
-            crate::build_kernel(false)?
-        }
+    let kernel = match &opts.kernel {
+        Some(k) => k.clone(),
+        None => match crate::build_kernel(true) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("xtask: the release kernel did not build ({e}); benchmarking the debug kernel");
+                crate::build_kernel(false)?
+            }
+        },
     };
     let linux = crate::linux::vmlinuz()?;
-    let programs = build_programs()?;
+    let mut programs = build_programs()?;
+    if !opts.only.is_empty() {
+        if let Some(n) = opts.only.iter().find(|n| !programs.benches.iter().any(|(b, _)| b == *n)) {
+            return Err(format!("--only: no benchmark {n:?} in user/bench/"));
+        }
+        programs.benches.retain(|(b, _)| opts.only.contains(b));
+    }
     // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
     let net_port = crate::net::serve_stream()?;
     let initrd = build_initramfs(&programs, net_port)?;
@@ -476,14 +517,16 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     // (Debian's Linux has no driver for it built in: tcp_host_to_guest is ours only)
     for q in &mut qemus {
         q.net = Some(Vec::new());
+        q.icount = opts.icount;
     }
+    let kernels = if opts.ours_only { 1 } else { KERNELS.len() };
     let stamp = timestamp();
     let out_dir = crate::target_dir().join("bench");
     let log_dir = out_dir.join("logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let mut runs = Vec::new();
     for round in 1..=rounds {
-        for (k, q) in qemus.iter().enumerate() {
+        for (k, q) in qemus.iter().enumerate().take(kernels) {
             let log = log_dir.join(format!("{stamp}-round{round}-{}.log", KERNELS[k]));
             eprintln!("xtask: bench round {round}/{rounds} on {} ...", KERNELS[k]);
             let r = run_once(q, round, k, &mut rows, &log)?;
@@ -506,6 +549,9 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     let wall_secs = wall.elapsed().as_secs_f64();
     println!();
     print!("{}", table(&rows, rounds));
+    if opts.icount {
+        println!("(--icount: guest instructions, 1 ns each: code-path length, not speed)");
+    }
     let qemu = format!("{:?}", qemus[0].command(false));
     let meta = Meta { stamp: stamp.clone(), rounds, kernel, linux, qemu, runs, wall_secs };
     let text = json(&rows, &meta);
@@ -567,6 +613,22 @@ mod tests {
             },
         );
         assert!(j.contains("\"median_ns\": null") && j.contains("q \\\"x\\\""), "{j}");
+    }
+
+    #[test]
+    fn options_parse() {
+        let a = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(options(&[]).unwrap(), Options { rounds: 3, ..Default::default() });
+        let o = options(&a("--icount --only getppid,open_close --ours --rounds 2 --kernel /k.elf")).unwrap();
+        assert!(o.icount && o.ours_only);
+        assert_eq!(
+            (o.rounds, o.only.as_slice()),
+            (2, ["getppid".to_string(), "open_close".into()].as_slice())
+        );
+        assert_eq!(o.kernel, Some(PathBuf::from("/k.elf")));
+        assert!(options(&a("--rounds 0")).is_err());
+        assert!(options(&a("--only")).is_err());
+        assert!(options(&a("--bogus")).is_err());
     }
 
     #[test]

@@ -369,6 +369,7 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, only: &[String], t: &mut Tally)
         gdb: false,
         net: None,
         disk: None,
+        icount: false,
     };
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;

@@ -343,6 +343,7 @@ fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -
         gdb: false,
         net: None,
         disk: None,
+        icount: false,
     }
 }
 

@@ -29,6 +29,10 @@ pub struct Qemu {
     pub net: Option<Vec<(u16, u16)>>,
     /// A raw disk image attached as a virtio-blk disk (`/dev/vda`).
     pub disk: Option<PathBuf>,
+    /// `-icount shift=0,sleep=off`: the guest's clocks count its executed
+    /// instructions (1 ns each) instead of host time, so timings measure
+    /// code-path length, untouched by the host's load (one CPU only).
+    pub icount: bool,
 }
 
 /// QEMU's options for a raw image as a modern-only virtio-blk PCI disk
@@ -87,6 +91,9 @@ impl Qemu {
         if self.smp > 1 {
             // one host thread per guest CPU, so two host cores run two guest CPUs
             c.args(["-accel", "tcg,thread=multi"]);
+        }
+        if self.icount {
+            c.args(["-icount", "shift=0,sleep=off"]);
         }
         c.args(["-display", "none", "-no-reboot"]);
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);

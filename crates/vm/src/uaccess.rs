@@ -176,7 +176,10 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// touched.
     pub fn read_cstr(&mut self, addr: usize, limit: usize) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        let mut chunk = [0u8; 256];
+        // 64-byte pieces (most strings, paths, end in the first one: no
+        // more is copied), the page looked up once for all its pieces
+        let mut chunk = [0u8; 64];
+        let mut last: Option<(usize, Frame)> = None;
         loop {
             if out.len() >= limit {
                 return Err(Errno::ENAMETOOLONG);
@@ -184,7 +187,14 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             let va = addr.checked_add(out.len()).ok_or(Errno::EFAULT)?;
             let offset = va % PAGE_SIZE;
             let n = (PAGE_SIZE - offset).min(limit - out.len()).min(chunk.len());
-            let frame = self.access_frame(va, Access::Read).map_err(|_| Errno::EFAULT)?;
+            let frame = match last {
+                Some((page, f)) if page == va - offset => f,
+                _ => {
+                    let f = self.access_frame(va, Access::Read).map_err(|_| Errno::EFAULT)?;
+                    last = Some((va - offset, f));
+                    f
+                }
+            };
             let bytes = &mut chunk[..n];
             self.alloc.read(frame, offset, bytes);
             if let Some(nul) = bytes.iter().position(|&b| b == 0) {

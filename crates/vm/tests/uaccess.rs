@@ -123,6 +123,17 @@ fn c_strings() {
     v.write_user(a + 2 * P - 1, &[0]).unwrap();
     assert_eq!(v.read_cstr(a + 2 * P - 5, 4096), Ok(b"xxxx".to_vec()));
     assert_eq!(v.read_cstr(a + 2 * P - 1, 1), Ok(Vec::new()));
+    // Long strings in many pieces, across the page boundary, the NUL at
+    // every position of a piece and the limit at every length around it.
+    for len in [63usize, 64, 65, 127, 128, 129, 300, 1000] {
+        let start = a + P - 200;
+        let s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        v.write_user(start, &s).unwrap();
+        v.write_user(start + len, &[0]).unwrap();
+        assert_eq!(v.read_cstr(start, 4096), Ok(s.clone()), "len {len}");
+        assert_eq!(v.read_cstr(start, len + 1), Ok(s.clone()), "len {len}: limit with the NUL");
+        assert_eq!(v.read_cstr(start, len), Err(Errno::ENAMETOOLONG), "len {len}");
+    }
     // A PATH_MAX string without NUL inside the limit.
     let b = v.mmap(0, 2 * P, RW, PRIV_ANON, None, 0).unwrap();
     v.write_user(b, &[b'p'; 4096]).unwrap();

@@ -63,10 +63,30 @@ pub(crate) fn with_ctx<R>(
     dirfd: DirFd,
     f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
 ) -> Result<R> {
+    with_ctx_as(t, dirfd, &cred(t), f)
+}
+
+/// [`with_ctx`] with credentials the caller has already read.
+fn with_ctx_as<R>(
+    t: &UThread,
+    dirfd: DirFd,
+    c: &vfs::Cred,
+    f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
+) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
-    let c = cred(t);
-    let ctx = Ctx::new(root, &c).with_umask(umask);
+    let ctx = Ctx::new(root, c).with_umask(umask);
     f(&ctx, &dir)
+}
+
+/// [`cred`] and the RLIMIT_NOFILE soft limit in one look-up of the process
+/// table (openat needs both).
+fn cred_nofile(t: &UThread) -> (vfs::Cred, u64) {
+    table()
+        .with_process(t.pid, |p| {
+            let c = vfs::Cred { uid: p.creds.fsuid, gid: p.creds.fsgid, groups: p.creds.groups.clone() };
+            (c, p.rlimits.cur(process::rlimit::Resource::Nofile))
+        })
+        .unwrap_or_else(|| (vfs::Cred::root(), fs_table::INR_OPEN_CUR))
 }
 
 /// Installs two new files (pipe(2), socketpair(2)) and writes their fds to
@@ -104,7 +124,11 @@ pub(crate) fn install_pair(
 }
 
 pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
-    let nofile = t.nofile();
+    install_limited(t, file, cloexec, t.nofile())
+}
+
+/// [`install`] under a RLIMIT_NOFILE the caller has already read.
+fn install_limited(t: &UThread, file: Arc<dyn File>, cloexec: bool, nofile: u64) -> SysResult {
     let files = t.files()?;
     let fd = files.lock().insert(file, cloexec, nofile)?;
     Ok(fd as isize)
@@ -336,7 +360,9 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
         crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     let _trunc =
         crate::locks::break_lease_trunc_open(t, flags, || with_ctx(t, dirfd, |c, d| c.lookup(d, &p, true)))?;
-    let opened = with_ctx(t, dirfd, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
+    // one process-table look-up for the credentials and RLIMIT_NOFILE
+    let (cred, nofile) = cred_nofile(t);
+    let opened = with_ctx_as(t, dirfd, &cred, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
         Opened::Device { inode, major, minor, flags: f } => {
@@ -351,7 +377,7 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
         });
     }
     let _opening = crate::locks::break_lease(t, &file, flags)?;
-    install(t, file, flags & vfs::O_CLOEXEC != 0)
+    install_limited(t, file, flags & vfs::O_CLOEXEC != 0, nofile)
 }
 
 pub fn close(t: &mut UThread, fd: Fd) -> SysResult {

@@ -10,6 +10,12 @@ use x86_64::structures::paging::{PhysFrame, Size4KiB};
 
 static FRAMES: spin::Mutex<Option<FrameBitmap<'static>>> = spin::Mutex::new(None);
 static USABLE_FRAMES: AtomicU64 = AtomicU64::new(0);
+/// The bitmap's free count, published under its lock after every change,
+/// so [`free_frames`] (the OOM check on every return to user mode) reads it
+/// without the lock.
+static FREE_FRAMES: AtomicU64 = AtomicU64::new(0);
+/// [`reserve`], computed once.
+static RESERVE: AtomicU64 = AtomicU64::new(0);
 static MAX_PHYS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
@@ -87,13 +93,22 @@ pub(crate) fn init(boot: &BootInfo) {
             bitmap.reserve_range((s / PAGE_SIZE) as usize, e.div_ceil(PAGE_SIZE) as usize);
         }
     }
-    USABLE_FRAMES.store(bitmap.free_frames() as u64, Ordering::Relaxed);
+    let usable = bitmap.free_frames() as u64;
+    USABLE_FRAMES.store(usable, Ordering::Relaxed);
+    RESERVE.store((usable / 64).min(1024), Ordering::Relaxed);
+    FREE_FRAMES.store(usable, Ordering::Relaxed);
     *FRAMES.lock() = Some(bitmap);
 }
 
 /// Allocates one frame (contents undefined).
 pub fn alloc_frame() -> Option<PhysFrame<Size4KiB>> {
-    let f = FRAMES.lock().as_mut()?.alloc()?;
+    let f = {
+        let mut g = FRAMES.lock();
+        let b = g.as_mut()?;
+        let f = b.alloc()?;
+        publish(b);
+        f
+    };
     Some(PhysFrame::containing_address(PhysAddr::new(f as u64 * PAGE_SIZE)))
 }
 
@@ -102,7 +117,17 @@ pub fn alloc_frame() -> Option<PhysFrame<Size4KiB>> {
 /// signal, the exit of the victim) still find frames when user memory has
 /// run out. A 64th of RAM, at most 4 MiB.
 pub fn reserve() -> u64 {
-    (USABLE_FRAMES.load(Ordering::Relaxed) / 64).min(1024)
+    RESERVE.load(Ordering::Relaxed)
+}
+
+/// Free frames now, without the allocator's lock (a value published by
+/// the last change).
+pub fn free_frames() -> u64 {
+    FREE_FRAMES.load(Ordering::Relaxed)
+}
+
+fn publish(b: &FrameBitmap<'_>) {
+    FREE_FRAMES.store(b.free_frames() as u64, Ordering::Relaxed);
 }
 
 /// Allocates one zero-filled frame for user memory: `None` when no more
@@ -114,7 +139,9 @@ pub fn alloc_user_frame() -> Option<PhysFrame<Size4KiB>> {
         if (b.free_frames() as u64) <= reserve() {
             return None;
         }
-        b.alloc()?
+        let f = b.alloc()?;
+        publish(b);
+        f
     };
     let f = PhysFrame::containing_address(PhysAddr::new(f as u64 * PAGE_SIZE));
     frame_bytes_mut(f).fill(0);
@@ -154,9 +181,14 @@ pub fn frame_bytes(f: PhysFrame<Size4KiB>) -> &'static [u8] {
 /// is logged, not acted on.
 pub fn free_frame(f: PhysFrame<Size4KiB>) {
     let n = (f.start_address().as_u64() / PAGE_SIZE) as usize;
-    if let Some(b) = FRAMES.lock().as_mut()
-        && b.free(n).is_err()
-    {
+    let bad = {
+        let mut g = FRAMES.lock();
+        let Some(b) = g.as_mut() else { return };
+        let r = b.free(n);
+        publish(b);
+        r.is_err()
+    };
+    if bad {
         log::error!("free of unallocated frame {:#x}", f.start_address().as_u64());
     }
 }
@@ -164,7 +196,13 @@ pub fn free_frame(f: PhysFrame<Size4KiB>) {
 /// Allocates `count` physically contiguous frames, the first one's number a
 /// multiple of `align` (a power of two): the first one's address.
 pub fn alloc_contiguous(count: usize, align: usize) -> Option<u64> {
-    let f = FRAMES.lock().as_mut()?.alloc_contiguous(count, align)?;
+    let f = {
+        let mut g = FRAMES.lock();
+        let b = g.as_mut()?;
+        let f = b.alloc_contiguous(count, align)?;
+        publish(b);
+        f
+    };
     Some(f as u64 * PAGE_SIZE)
 }
 

@@ -68,11 +68,32 @@ const KEEP_EMPTY: u16 = 1;
 /// class or for an alignment above 64 (the header's size, which every class
 /// offset is based on).
 pub fn class_for(size: usize, align: usize) -> Option<usize> {
-    if align > HDR {
+    if align > HDR || size > CLASSES[CLASSES.len() - 1] {
         return None;
     }
-    CLASSES.iter().position(|&c| c >= size && c % align == 0)
+    // the smallest class that holds `size` by one look-up (every class is a
+    // multiple of 16); a larger alignment walks on from there
+    let first = BY_SIXTEENTHS[size.div_ceil(16)] as usize;
+    if align <= 16 {
+        return Some(first);
+    }
+    (first..CLASSES.len()).find(|&c| CLASSES[c].is_multiple_of(align))
 }
+
+/// The smallest class holding `16 * i` bytes, for each `i` up to the
+/// largest class's sixteenths.
+static BY_SIXTEENTHS: [u8; CLASSES[CLASSES.len() - 1] / 16 + 1] = {
+    let mut t = [0u8; CLASSES[CLASSES.len() - 1] / 16 + 1];
+    let (mut i, mut c) = (0, 0);
+    while i < t.len() {
+        while CLASSES[c] < i * 16 {
+            c += 1;
+        }
+        t[i] = c as u8;
+        i += 1;
+    }
+    t
+};
 
 /// The header at the start of each page.
 #[repr(C)]
@@ -302,6 +323,21 @@ mod tests {
         assert_eq!(class_for(2017, 1), None);
         assert_eq!(class_for(8, 128), None);
         assert_eq!(class_for(1400, 64), None, "2016 is not 64-aligned");
+    }
+
+    /// The table look-up gives what the plain search over the classes gives.
+    #[test]
+    fn class_lookup_matches_the_linear_search() {
+        for size in 0..2100 {
+            for align in [1, 2, 4, 8, 16, 32, 64, 128] {
+                let want = if align > HDR {
+                    None
+                } else {
+                    CLASSES.iter().position(|&c| c >= size && c % align == 0)
+                };
+                assert_eq!(class_for(size, align), want, "size {size} align {align}");
+            }
+        }
     }
 
     #[test]
