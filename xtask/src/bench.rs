@@ -12,6 +12,12 @@
 //! of the rounds on each kernel, the ratio ours/Linux and the spread
 //! (max − min) / median; the same goes to `target/bench/latest.json` and a
 //! timestamped copy, and each boot's console output to `target/bench/logs/`.
+//!
+//! Two more rows, `python3_c_pass` and `bash_c_true`, come from a boot of
+//! its own per round and kernel: the Debian system of `cargo xtask qemu
+//! --debian` (fetched like `cargo xtask test` fetches it, 1G of memory) with
+//! `user/bench/debian/init.c` as its `/init`, which times the start-up of
+//! Debian's `python3 -c pass` and `bash -c true`.
 //! See docs/bench.md.
 
 use crate::cpio::Cpio;
@@ -31,6 +37,9 @@ const BOOT_ROWS: &[&str] = &["boot_to_init", "boot_tsc_to_init"];
 /// The programs of `user/bench/` that are not benchmarks.
 const INIT: &str = "init";
 const TINY: &str = "tiny";
+
+/// The rows of the Debian boot (`user/bench/debian/init.c`).
+const DEBIAN_ROWS: &[&str] = &["python3_c_pass", "bash_c_true"];
 
 /// The two kernels, in the order of the table's columns.
 const KERNELS: [&str; 2] = ["ours", "linux"];
@@ -136,6 +145,20 @@ fn build_initramfs(b: &BenchBuild, net_port: u16) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// `target/initramfs-bench-debian.cpio`: the Debian system (`cargo xtask
+/// qemu --debian`, its packages fetched when they are not cached) with
+/// `user/bench/debian/init.c` as `/init`.
+fn build_debian_initramfs() -> Result<PathBuf, String> {
+    let dir = crate::root().join("user/bench");
+    let src = dir.join("debian/init.c");
+    let out_dir = crate::target_dir().join("bench-user");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let out = out_dir.join("debian-init");
+    compile(&src, &out, &dir, mtime(&dir.join("bench.h")))?;
+    let img = crate::debsys::build_named(&[("init".into(), out)], "initramfs-bench-debian", false)?;
+    Ok(img.path)
+}
+
 /// The samples and failures of one benchmark on one kernel.
 #[derive(Default, Clone)]
 struct Side {
@@ -178,10 +201,21 @@ struct Row {
     sides: [Side; 2],
 }
 
+/// One kind of boot made each round on each kernel, and the rows it gives.
+struct Boot {
+    /// Added to the kernel's name in the log files' names.
+    tag: &'static str,
+    /// Ours, then Linux.
+    qemus: [crate::qemu::Qemu; 2],
+    rows: Vec<Row>,
+}
+
 /// One boot of one kernel.
 struct Run {
     round: usize,
     kernel: usize,
+    /// `main` (user/bench) or `debian`.
+    boot: &'static str,
     secs: f64,
     status: Option<i32>,
     done: bool,
@@ -210,7 +244,7 @@ fn run_once(q: &Qemu, round: usize, kernel: usize, rows: &mut Vec<Row>, log: &Pa
         format!("the kernel stopped (QEMU status {:?})", o.status)
     };
     let done = parse(&o.output, round, kernel, rows, &ended);
-    Ok(Run { round, kernel, secs, status: o.status, done })
+    Ok(Run { round, kernel, boot: "main", secs, status: o.status, done })
 }
 
 /// Adds the BENCH / BENCHFAIL lines of one boot's `output` to `rows`;
@@ -386,9 +420,10 @@ fn json(rows: &[Row], m: &Meta) -> String {
         .iter()
         .map(|r| {
             format!(
-                "    {{\"round\": {}, \"kernel\": \"{}\", \"wall_seconds\": {:.1}, \"qemu_status\": {}, \"done\": {}}}",
+                "    {{\"round\": {}, \"kernel\": \"{}\", \"boot\": \"{}\", \"wall_seconds\": {:.1}, \"qemu_status\": {}, \"done\": {}}}",
                 r.round,
                 KERNELS[r.kernel],
+                r.boot,
                 r.secs,
                 r.status.map_or("null".into(), |s| s.to_string()),
                 r.done
@@ -432,6 +467,7 @@ fn timestamp() -> String {
 
 fn cmd_bench(args: &[String]) -> Result<(), String> {
     let mut rounds = 3usize;
+    let (mut main_rows, mut debian_rows) = (true, true);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -442,8 +478,15 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                     .filter(|&n| n >= 1)
                     .ok_or("--rounds takes a number (at least 1)")?
             }
+            "--only" => match it.next().map(String::as_str) {
+                Some("main") => debian_rows = false,
+                Some("debian") => main_rows = false,
+                _ => return Err("--only takes main (user/bench) or debian (the Debian start-up rows)".into()),
+            },
             other => {
-                return Err(format!("unknown argument {other:?} (usage: cargo xtask bench [--rounds N])"));
+                return Err(format!(
+                    "unknown argument {other:?} (usage: cargo xtask bench [--rounds N] [--only main|debian])"
+                ));
             }
         }
     }
@@ -457,25 +500,48 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         }
     };
     let linux = crate::linux::vmlinuz()?;
-    let programs = build_programs()?;
-    // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
-    let net_port = crate::net::serve_stream()?;
-    let initrd = build_initramfs(&programs, net_port)?;
-
-    let mut rows: Vec<Row> = BOOT_ROWS
-        .iter()
-        .map(|n| n.to_string())
-        .chain(programs.benches.iter().map(|(n, _)| n.clone()))
-        .map(|name| Row { name, sides: Default::default() })
-        .collect();
-    let mut qemus = [
-        crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
-        crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, 1),
-    ];
-    // the same machine for both: a virtio-net NIC on the user network
-    // (Debian's Linux has no driver for it built in: tcp_host_to_guest is ours only)
-    for q in &mut qemus {
-        q.net = Some(Vec::new());
+    // the user/bench boot: its programs, the same machine for both kernels
+    // with a virtio-net NIC on the user network (Debian's Linux has no
+    // driver for it built in: tcp_host_to_guest is ours only)
+    let mut boots: Vec<Boot> = Vec::new();
+    if main_rows {
+        let programs = build_programs()?;
+        // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
+        let net_port = crate::net::serve_stream()?;
+        let initrd = build_initramfs(&programs, net_port)?;
+        let mut qemus = [
+            crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
+            crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, 1),
+        ];
+        for q in &mut qemus {
+            q.net = Some(Vec::new());
+        }
+        let names =
+            BOOT_ROWS.iter().map(|n| n.to_string()).chain(programs.benches.iter().map(|(n, _)| n.clone()));
+        boots.push(Boot {
+            tag: "",
+            qemus,
+            rows: names.map(|name| Row { name, sides: Default::default() }).collect(),
+        });
+    }
+    // the Debian boot: the Debian system's memory and command lines, no NIC
+    if debian_rows {
+        let initrd = build_debian_initramfs()?;
+        let debian = |k: &PathBuf, cmdline: &str| crate::qemu::Qemu {
+            kernel: k.clone(),
+            initrd: Some(initrd.clone()),
+            iso: None,
+            cmdline: cmdline.into(),
+            smp: 1,
+            memory: crate::debsys::MEMORY.into(),
+            gdb: false,
+            net: None,
+            disk: None,
+        };
+        let qemus = [debian(&kernel, crate::debsys::CMDLINE), debian(&linux, crate::linux::CMDLINE)];
+        let rows =
+            DEBIAN_ROWS.iter().map(|n| Row { name: n.to_string(), sides: Default::default() }).collect();
+        boots.push(Boot { tag: "-debian", qemus, rows });
     }
     let stamp = timestamp();
     let out_dir = crate::target_dir().join("bench");
@@ -483,30 +549,35 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let mut runs = Vec::new();
     for round in 1..=rounds {
-        for (k, q) in qemus.iter().enumerate() {
-            let log = log_dir.join(format!("{stamp}-round{round}-{}.log", KERNELS[k]));
-            eprintln!("xtask: bench round {round}/{rounds} on {} ...", KERNELS[k]);
-            let r = run_once(q, round, k, &mut rows, &log)?;
-            let got = rows.iter().filter(|row| row.sides[k].samples.len() == round).count();
-            eprintln!(
-                "xtask: bench round {round}/{rounds} on {}: {got}/{} results in {:.1} s{} (log {})",
-                KERNELS[k],
-                rows.len(),
-                r.secs,
-                if r.done {
-                    String::new()
-                } else {
-                    format!(", no `bench: done` (QEMU status {:?})", r.status)
-                },
-                log.display()
-            );
-            runs.push(r);
+        for b in &mut boots {
+            for (k, q) in b.qemus.iter().enumerate() {
+                let what = format!("{}{}", KERNELS[k], b.tag);
+                let log = log_dir.join(format!("{stamp}-round{round}-{what}.log"));
+                eprintln!("xtask: bench round {round}/{rounds} on {what} ...");
+                let mut r = run_once(q, round, k, &mut b.rows, &log)?;
+                r.boot = if b.tag.is_empty() { "main" } else { "debian" };
+                let got = b.rows.iter().filter(|row| row.sides[k].samples.len() == round).count();
+                eprintln!(
+                    "xtask: bench round {round}/{rounds} on {what}: {got}/{} results in {:.1} s{} (log {})",
+                    b.rows.len(),
+                    r.secs,
+                    if r.done {
+                        String::new()
+                    } else {
+                        format!(", no `bench: done` (QEMU status {:?})", r.status)
+                    },
+                    log.display()
+                );
+                runs.push(r);
+            }
         }
     }
+    let qemu =
+        boots.iter().map(|b| format!("{:?}", b.qemus[0].command(false))).collect::<Vec<_>>().join(" ; ");
+    let rows: Vec<Row> = boots.into_iter().flat_map(|b| b.rows).collect();
     let wall_secs = wall.elapsed().as_secs_f64();
     println!();
     print!("{}", table(&rows, rounds));
-    let qemu = format!("{:?}", qemus[0].command(false));
     let meta = Meta { stamp: stamp.clone(), rounds, kernel, linux, qemu, runs, wall_secs };
     let text = json(&rows, &meta);
     let latest = out_dir.join("latest.json");
