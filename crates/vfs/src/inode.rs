@@ -859,9 +859,11 @@ impl Inode {
     /// The page at `index` if the file holds it already, with one
     /// reference added for the caller (as [`map_page`](Self::map_page)
     /// adds), or `None` (a hole, past the end, not a regular file): the
-    /// pages a fault maps around the one it needs. Allocates nothing.
+    /// pages a fault maps around the one it needs. Allocates nothing. A
+    /// file of a disk file system (backed) gives `None`: its pages are read
+    /// by faults one at a time.
     pub fn cached_page(&self, index: u64) -> Option<PageId> {
-        if self.synth.is_some() {
+        if self.synth.is_some() || self.is_backed() {
             return None;
         }
         let d = self.lock();
