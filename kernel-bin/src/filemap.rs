@@ -99,6 +99,9 @@ impl PageSource for FilePages {
         let id = self.inode.map_page(offset / PAGE_SIZE as u64)?;
         frame(id).ok_or(Errno::EFAULT)
     }
+    fn cached_page(&self, offset: u64) -> Option<Frame> {
+        frame(self.inode.cached_page(offset / PAGE_SIZE as u64)?)
+    }
 }
 
 impl MapObserver for FilePages {

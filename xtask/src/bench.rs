@@ -16,6 +16,12 @@
 //! of the rounds on each kernel, the ratio ours/Linux and the spread
 //! (max − min) / median; the same goes to `target/bench/latest.json` and a
 //! timestamped copy, and each boot's console output to `target/bench/logs/`.
+//!
+//! Two more rows, `python3_c_pass` and `bash_c_true`, come from a boot of
+//! its own per round and kernel: the Debian system of `cargo xtask qemu
+//! --debian` (fetched like `cargo xtask test` fetches it, 1G of memory) with
+//! `user/bench/debian/init.c` as its `/init`, which times the start-up of
+//! Debian's `python3 -c pass` and `bash -c true`.
 //! See docs/bench.md.
 
 use crate::cpio::Cpio;
@@ -35,6 +41,9 @@ const BOOT_ROWS: &[&str] = &["boot_to_init", "boot_tsc_to_init"];
 /// The programs of `user/bench/` that are not benchmarks.
 const INIT: &str = "init";
 const TINY: &str = "tiny";
+
+/// The rows of the Debian boot (`user/bench/debian/init.c`).
+const DEBIAN_ROWS: &[&str] = &["python3_c_pass", "bash_c_true"];
 
 /// The two kernels, in the order of the table's columns.
 const KERNELS: [&str; 2] = ["ours", "linux"];
@@ -140,6 +149,20 @@ fn build_initramfs(b: &BenchBuild, net_port: u16) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// `target/initramfs-bench-debian.cpio`: the Debian system (`cargo xtask
+/// qemu --debian`, its packages fetched when they are not cached) with
+/// `user/bench/debian/init.c` as `/init`.
+fn build_debian_initramfs() -> Result<PathBuf, String> {
+    let dir = crate::root().join("user/bench");
+    let src = dir.join("debian/init.c");
+    let out_dir = crate::target_dir().join("bench-user");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let out = out_dir.join("debian-init");
+    compile(&src, &out, &dir, mtime(&dir.join("bench.h")))?;
+    let img = crate::debsys::build_named(&[("init".into(), out)], "initramfs-bench-debian", false)?;
+    Ok(img.path)
+}
+
 /// The samples and failures of one benchmark on one kernel.
 #[derive(Default, Clone)]
 struct Side {
@@ -182,10 +205,21 @@ struct Row {
     sides: [Side; 2],
 }
 
+/// One kind of boot made each round on each kernel, and the rows it gives.
+struct Boot {
+    /// Added to the kernel's name in the log files' names.
+    tag: &'static str,
+    /// Ours, then Linux.
+    qemus: [crate::qemu::Qemu; 2],
+    rows: Vec<Row>,
+}
+
 /// One boot of one kernel.
 struct Run {
     round: usize,
     kernel: usize,
+    /// `main` (user/bench) or `debian`.
+    boot: &'static str,
     secs: f64,
     status: Option<i32>,
     done: bool,
@@ -214,7 +248,7 @@ fn run_once(q: &Qemu, round: usize, kernel: usize, rows: &mut Vec<Row>, log: &Pa
         format!("the kernel stopped (QEMU status {:?})", o.status)
     };
     let done = parse(&o.output, round, kernel, rows, &ended);
-    Ok(Run { round, kernel, secs, status: o.status, done })
+    Ok(Run { round, kernel, boot: "main", secs, status: o.status, done })
 }
 
 /// Adds the BENCH / BENCHFAIL lines of one boot's `output` to `rows`;
@@ -390,9 +424,10 @@ fn json(rows: &[Row], m: &Meta) -> String {
         .iter()
         .map(|r| {
             format!(
-                "    {{\"round\": {}, \"kernel\": \"{}\", \"wall_seconds\": {:.1}, \"qemu_status\": {}, \"done\": {}}}",
+                "    {{\"round\": {}, \"kernel\": \"{}\", \"boot\": \"{}\", \"wall_seconds\": {:.1}, \"qemu_status\": {}, \"done\": {}}}",
                 r.round,
                 KERNELS[r.kernel],
+                r.boot,
                 r.secs,
                 r.status.map_or("null".into(), |s| s.to_string()),
                 r.done
@@ -440,7 +475,8 @@ struct Options {
     rounds: usize,
     /// `-icount shift=0`: guest instructions as time (docs/bench.md).
     icount: bool,
-    /// Only these benchmarks (empty: all).
+    /// Only these benchmarks (empty: all); `main` stands for every row of
+    /// the user/bench boot, `debian` for the Debian start-up rows.
     only: Vec<String>,
     /// Our kernel only, no Linux boots.
     ours_only: bool,
@@ -449,7 +485,7 @@ struct Options {
 }
 
 const USAGE: &str =
-    "usage: cargo xtask bench [--rounds N] [--icount] [--only NAME,NAME] [--ours] [--kernel ELF]";
+    "usage: cargo xtask bench [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF]";
 
 fn options(args: &[String]) -> Result<Options, String> {
     let mut o = Options { rounds: 3, ..Default::default() };
@@ -492,32 +528,61 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         },
     };
     let linux = crate::linux::vmlinuz()?;
-    let mut programs = build_programs()?;
-    if !opts.only.is_empty() {
-        if let Some(n) = opts.only.iter().find(|n| !programs.benches.iter().any(|(b, _)| b == *n)) {
-            return Err(format!("--only: no benchmark {n:?} in user/bench/"));
+    // --only: `main`, `debian`, or row names of either boot
+    let debian_name = |n: &String| n == "debian" || DEBIAN_ROWS.contains(&n.as_str());
+    let main_rows = opts.only.is_empty() || opts.only.iter().any(|n| !debian_name(n));
+    let debian_rows = opts.only.is_empty() || opts.only.iter().any(debian_name);
+    // the user/bench boot: its programs, the same machine for both kernels
+    // with a virtio-net NIC on the user network (Debian's Linux has no
+    // driver for it built in: tcp_host_to_guest is ours only)
+    let mut boots: Vec<Boot> = Vec::new();
+    if main_rows {
+        let mut programs = build_programs()?;
+        let named: Vec<&String> = opts.only.iter().filter(|n| *n != "main" && !debian_name(n)).collect();
+        if !named.is_empty() {
+            if let Some(n) = named.iter().find(|n| !programs.benches.iter().any(|(b, _)| b == **n)) {
+                return Err(format!("--only: no benchmark {n:?} in user/bench/ or the Debian rows"));
+            }
+            programs.benches.retain(|(b, _)| named.contains(&b));
         }
-        programs.benches.retain(|(b, _)| opts.only.contains(b));
+        // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
+        let net_port = crate::net::serve_stream()?;
+        let initrd = build_initramfs(&programs, net_port)?;
+        let mut qemus = [
+            crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
+            crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, 1),
+        ];
+        for q in &mut qemus {
+            q.net = Some(Vec::new());
+            q.icount = opts.icount;
+        }
+        let names =
+            BOOT_ROWS.iter().map(|n| n.to_string()).chain(programs.benches.iter().map(|(n, _)| n.clone()));
+        boots.push(Boot {
+            tag: "",
+            qemus,
+            rows: names.map(|name| Row { name, sides: Default::default() }).collect(),
+        });
     }
-    // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
-    let net_port = crate::net::serve_stream()?;
-    let initrd = build_initramfs(&programs, net_port)?;
-
-    let mut rows: Vec<Row> = BOOT_ROWS
-        .iter()
-        .map(|n| n.to_string())
-        .chain(programs.benches.iter().map(|(n, _)| n.clone()))
-        .map(|name| Row { name, sides: Default::default() })
-        .collect();
-    let mut qemus = [
-        crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
-        crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, 1),
-    ];
-    // the same machine for both: a virtio-net NIC on the user network
-    // (Debian's Linux has no driver for it built in: tcp_host_to_guest is ours only)
-    for q in &mut qemus {
-        q.net = Some(Vec::new());
-        q.icount = opts.icount;
+    // the Debian boot: the Debian system's memory and command lines, no NIC
+    if debian_rows {
+        let initrd = build_debian_initramfs()?;
+        let debian = |k: &PathBuf, cmdline: &str| crate::qemu::Qemu {
+            kernel: k.clone(),
+            initrd: Some(initrd.clone()),
+            iso: None,
+            cmdline: cmdline.into(),
+            smp: 1,
+            memory: crate::debsys::MEMORY.into(),
+            gdb: false,
+            net: None,
+            disk: None,
+            icount: opts.icount,
+        };
+        let qemus = [debian(&kernel, crate::debsys::CMDLINE), debian(&linux, crate::linux::CMDLINE)];
+        let rows =
+            DEBIAN_ROWS.iter().map(|n| Row { name: n.to_string(), sides: Default::default() }).collect();
+        boots.push(Boot { tag: "-debian", qemus, rows });
     }
     let kernels = if opts.ours_only { 1 } else { KERNELS.len() };
     let stamp = timestamp();
@@ -526,33 +591,38 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let mut runs = Vec::new();
     for round in 1..=rounds {
-        for (k, q) in qemus.iter().enumerate().take(kernels) {
-            let log = log_dir.join(format!("{stamp}-round{round}-{}.log", KERNELS[k]));
-            eprintln!("xtask: bench round {round}/{rounds} on {} ...", KERNELS[k]);
-            let r = run_once(q, round, k, &mut rows, &log)?;
-            let got = rows.iter().filter(|row| row.sides[k].samples.len() == round).count();
-            eprintln!(
-                "xtask: bench round {round}/{rounds} on {}: {got}/{} results in {:.1} s{} (log {})",
-                KERNELS[k],
-                rows.len(),
-                r.secs,
-                if r.done {
-                    String::new()
-                } else {
-                    format!(", no `bench: done` (QEMU status {:?})", r.status)
-                },
-                log.display()
-            );
-            runs.push(r);
+        for b in &mut boots {
+            for (k, q) in b.qemus.iter().enumerate().take(kernels) {
+                let what = format!("{}{}", KERNELS[k], b.tag);
+                let log = log_dir.join(format!("{stamp}-round{round}-{what}.log"));
+                eprintln!("xtask: bench round {round}/{rounds} on {what} ...");
+                let mut r = run_once(q, round, k, &mut b.rows, &log)?;
+                r.boot = if b.tag.is_empty() { "main" } else { "debian" };
+                let got = b.rows.iter().filter(|row| row.sides[k].samples.len() == round).count();
+                eprintln!(
+                    "xtask: bench round {round}/{rounds} on {what}: {got}/{} results in {:.1} s{} (log {})",
+                    b.rows.len(),
+                    r.secs,
+                    if r.done {
+                        String::new()
+                    } else {
+                        format!(", no `bench: done` (QEMU status {:?})", r.status)
+                    },
+                    log.display()
+                );
+                runs.push(r);
+            }
         }
     }
+    let qemu =
+        boots.iter().map(|b| format!("{:?}", b.qemus[0].command(false))).collect::<Vec<_>>().join(" ; ");
+    let rows: Vec<Row> = boots.into_iter().flat_map(|b| b.rows).collect();
     let wall_secs = wall.elapsed().as_secs_f64();
     println!();
     print!("{}", table(&rows, rounds));
     if opts.icount {
         println!("(--icount: guest instructions, 1 ns each: code-path length, not speed)");
     }
-    let qemu = format!("{:?}", qemus[0].command(false));
     let meta = Meta { stamp: stamp.clone(), rounds, kernel, linux, qemu, runs, wall_secs };
     let text = json(&rows, &meta);
     let latest = out_dir.join("latest.json");

@@ -856,6 +856,26 @@ impl Inode {
         Ok(p)
     }
 
+    /// The page at `index` if the file holds it already, with one
+    /// reference added for the caller (as [`map_page`](Self::map_page)
+    /// adds), or `None` (a hole, past the end, not a regular file): the
+    /// pages a fault maps around the one it needs. Allocates nothing. A
+    /// file of a disk file system (backed) gives `None`: its pages are read
+    /// by faults one at a time.
+    pub fn cached_page(&self, index: u64) -> Option<PageId> {
+        if self.synth.is_some() || self.is_backed() {
+            return None;
+        }
+        let d = self.lock();
+        let Body::Regular { pages, size } = &d.body else { return None };
+        if index >= size.div_ceil(PAGE_SIZE as u64) {
+            return None;
+        }
+        let p = *pages.get(&index)?;
+        self.sb.mem.add_ref(p);
+        Some(p)
+    }
+
     /// The file's seals (`F_GET_SEALS`); `EINVAL` for an inode that is not
     /// a regular ramfs file.
     pub fn get_seals(&self) -> Result<u32> {

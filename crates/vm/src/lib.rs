@@ -106,6 +106,6 @@ pub use mmu::{
 pub use source::PageSource;
 pub use uaccess::UserValue;
 pub use vmar::{
-    Access, DEFAULT_MAX_MAP_COUNT, FaultOutcome, MapFile, MappingInfo, MappingKind, Prot, SegvCode, Vmar,
-    VmarConfig, set_system_max_map_count, system_max_map_count,
+    Access, DEFAULT_MAX_MAP_COUNT, FAULT_AROUND_PAGES, FaultOutcome, MapFile, MappingInfo, MappingKind, Prot,
+    SegvCode, Vmar, VmarConfig, set_system_max_map_count, system_max_map_count,
 };

@@ -20,6 +20,16 @@ pub trait PageSource: Send + Sync {
     /// error (for example a page wholly past the end of a file) makes it
     /// `SIGBUS`.
     fn page(&self, offset: u64) -> Result<Frame, Errno>;
+
+    /// The frame of the page at byte `offset` if the object already holds
+    /// it (in its page cache), with one reference added for the caller;
+    /// `None` otherwise. Never allocates or reads anything: a read fault maps
+    /// such pages around the one it needs (Linux's fault-around,
+    /// `filemap_map_pages`). The default holds none.
+    fn cached_page(&self, offset: u64) -> Option<Frame> {
+        let _ = offset;
+        None
+    }
 }
 
 /// The object behind a `MAP_SHARED | MAP_ANONYMOUS` mapping: zero pages

@@ -368,6 +368,12 @@ impl PageSource for TestFile {
         self.frames.add_ref(frame);
         Ok(frame)
     }
+
+    fn cached_page(&self, offset: u64) -> Option<Frame> {
+        let frame = *self.cache.lock().get(&offset)?;
+        self.frames.add_ref(frame);
+        Some(frame)
+    }
 }
 
 impl Drop for TestFile {

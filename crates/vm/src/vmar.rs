@@ -291,6 +291,12 @@ pub fn system_max_map_count() -> usize {
     SYSTEM_MAX_MAP_COUNT.load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// The pages a read fault of a file mapping maps at most (Linux's
+/// `fault_around_bytes`, 64 KiB): from the aligned block of 16 around the
+/// faulting page, those the page source already holds
+/// ([`PageSource::cached_page`]).
+pub const FAULT_AROUND_PAGES: usize = 16;
+
 /// The default RLIMIT_STACK (8 MiB).
 pub const DEFAULT_STACK_LIMIT: usize = 8 << 20;
 /// Linux's `stack_guard_gap` (256 pages): the room a stack keeps below it
@@ -1235,7 +1241,50 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return FaultOutcome::OutOfMemory;
         }
         self.resident += 1;
+        if access != Access::Write {
+            self.fault_around(start, page);
+        }
         FaultOutcome::Resolved
+    }
+
+    /// Linux's `do_fault_around` after a read (or instruction fetch) fault
+    /// at `page` of the mapping at `start`, when it maps an object other
+    /// than shared anonymous memory: [`FAULT_AROUND_PAGES`] pages from the
+    /// start of the aligned block of that many around it (or from the
+    /// mapping's start when that is higher), inside the mapping and the
+    /// fault's 2 MiB page table, that are not present and that the source
+    /// holds already, are mapped too, as a read fault maps them (a private
+    /// page without write access, copied on the first write). Nothing is
+    /// allocated but
+    /// page-table pages; when one cannot be, it stops.
+    fn fault_around(&mut self, start: usize, page: usize) {
+        let Some(m) = self.maps.get(&start) else { return };
+        let Backing::Object { source, offset, anon: false } = &m.backing else { return };
+        let (source, offset, prot, shared, end) = (source.clone(), *offset, m.prot, m.shared, m.end);
+        // from the aligned block's start (or the mapping's), 16 pages, not
+        // past the mapping or the page table holding the fault (2 MiB)
+        let lo = (page & !(FAULT_AROUND_PAGES * PAGE_SIZE - 1)).max(start);
+        let table_end = (page | ((1 << 21) - 1)).saturating_add(1);
+        let hi = lo.saturating_add(FAULT_AROUND_PAGES * PAGE_SIZE).min(end).min(table_end);
+        let mut va = lo;
+        while va < hi {
+            if va != page && self.pt.query(va).is_none() {
+                let Some(frame) = source.cached_page(offset.wrapping_add((va - start) as u64)) else {
+                    va += PAGE_SIZE;
+                    continue;
+                };
+                let mut flags = self.pte_flags(prot, shared, frame);
+                if !shared {
+                    flags.remove(PteFlags::WRITABLE);
+                }
+                if self.pt.map(va, frame, flags).is_err() {
+                    self.alloc.release(frame);
+                    return;
+                }
+                self.resident += 1;
+            }
+            va += PAGE_SIZE;
+        }
     }
 
     fn make_writable(&mut self, page: usize, frame: Frame, prot: Prot, shared: bool) -> FaultOutcome {
