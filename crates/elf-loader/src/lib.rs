@@ -114,8 +114,13 @@ pub use load::{
     LoadedImage, PiePlacement, load_elf,
 };
 pub use parse::{
-    EHDR_SIZE, ElfImage, ImageKind, MAX_INTERP_BYTES, MAX_PHDR_BYTES, PHDR_SIZE, PT_GNU_STACK, Segment,
-    TASK_SIZE,
+    EHDR_SIZE, ElfImage, ImageKind, MAX_INTERP_BYTES, MAX_PHDR_BYTES, Machine, PHDR_SIZE, PT_GNU_STACK,
+    Segment, TASK_SIZE,
 };
 pub use script::{BINPRM_BUF_SIZE, MAX_EXEC_DEPTH, Shebang, check_exec_depth, parse_shebang};
 pub use stack::*;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -11,7 +11,7 @@ use vm::abi::{
 use vm::{FrameAllocator, MapFile, PAGE_SIZE, PageSource, PageTable, Prot, Vmar, page_ceil, page_floor};
 
 use crate::file::{ExecFile, read_full};
-use crate::parse::{ElfImage, ImageKind, PHDR_SIZE};
+use crate::parse::{ElfImage, ImageKind, Machine, PHDR_SIZE};
 use crate::stack::*;
 
 /// Linux's `ELF_ET_DYN_BASE` on x86_64: two thirds of the 47-bit user
@@ -98,7 +98,8 @@ pub struct ExecParams<'a> {
     pub minsigstksz: Option<u64>,
     /// `AT_SYSINFO_EHDR`: the vDSO's address, if one is mapped.
     pub sysinfo_ehdr: Option<u64>,
-    /// The `AT_PLATFORM` string ("x86_64"), or none.
+    /// The `AT_PLATFORM` string ("x86_64"; "aarch64" on aarch64, none on
+    /// riscv64), or none.
     pub platform: Option<&'a [u8]>,
     /// More auxiliary-vector entries, placed after `AT_PLATFORM` and
     /// before `AT_NULL`, where Linux puts `AT_EXECFD` and (6.3 and later)
@@ -108,6 +109,9 @@ pub struct ExecParams<'a> {
     pub stack_rlimit: u64,
     /// Addresses.
     pub layout: Layout,
+    /// The machine the executable and its interpreter must be built for
+    /// (`e_machine`): [`Machine::X86_64`] by default.
+    pub machine: Machine,
 }
 
 impl<'a> ExecParams<'a> {
@@ -130,6 +134,7 @@ impl<'a> ExecParams<'a> {
             extra_auxv: &[],
             stack_rlimit: STK_LIM,
             layout: Layout::default(),
+            machine: Machine::X86_64,
         }
     }
 }
@@ -680,5 +685,5 @@ where
 {
     // Argument errors come before format errors, as in Linux.
     check_args(params.stack_rlimit, params.execfn, params.argv, params.envp)?;
-    ElfImage::parse(file)?.load(vmar, file, params)
+    ElfImage::parse_for(file, params.machine)?.load(vmar, file, params)
 }

@@ -531,3 +531,8 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
