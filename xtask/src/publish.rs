@@ -2,16 +2,16 @@
 //!
 //! 1. `cargo doc --no-deps --all-features` of the component crates with
 //!    `RUSTDOCFLAGS=-D warnings` (broken intra-doc links, bad HTML, ...).
-//! 2. `cargo publish --workspace --dry-run` of the component crates
-//!    (packaging, then a build of each packaged crate against the packaged
-//!    workspace dependencies, as crates.io would see them). It runs with
-//!    `--offline` after a `cargo fetch`: the earlier builds of the same
-//!    lock file have every dependency in cargo's cache, so the check needs
-//!    no network. Should the cache lack something (a fresh machine with no
-//!    registry), the network is not the project's fault: the step says so
-//!    and falls back to `cargo package --no-verify` (the manifest and file
-//!    checks, no build), which cannot fail for the network; any other
-//!    failure is a failure.
+//! 2. `cargo publish --dry-run -p ...` of the component crates (packaging,
+//!    then a build of each packaged crate against the packaged workspace
+//!    dependencies, as crates.io would see them; cargo 1.95 handles the
+//!    unpublished workspace dependencies). It asks the registry (a dry run
+//!    still queries the index: `--offline` is refused). When only the
+//!    network failed, the same packaging and build run with `cargo package
+//!    --offline` from cargo's cache (the earlier builds of the same lock
+//!    file fill it), and failing that `cargo package --no-verify
+//!    --offline` checks the manifests and files; a step that could not
+//!    reach anything says so and does not fail. Any other failure fails.
 
 use crate::{PACKAGE_PREFIX, PORTABLE_CRATES, cargo};
 use std::process::Command;
@@ -55,36 +55,46 @@ pub(crate) fn main() -> Result<bool, String> {
 
     // 1. The documentation, warnings denied.
     let mut c = cargo();
-    c.args(["doc", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings");
+    c.args(["doc", "--no-deps", "--all-features", "--keep-going"]).env("RUSTDOCFLAGS", "-D warnings");
     packages(&mut c);
     let doc_ok = run_capture(&mut c)?.is_ok();
     eprintln!("xtask: cargo doc -D warnings: {}", if doc_ok { "clean" } else { "FAILED" });
     ok &= doc_ok;
 
-    // 2. Publishing, dry. A failed fetch is only the network's: the
-    //    offline run below says whether the cache is enough.
-    let _ = run_capture(cargo().args(["fetch"]));
+    // 2. Publishing, dry: packaging, then a build of each packaged crate
+    //    against the packaged workspace dependencies and crates.io's.
     let mut c = cargo();
-    c.args(["publish", "--workspace", "--dry-run", "--offline", "--allow-dirty"]);
+    c.args(["publish", "--dry-run", "--allow-dirty"]);
     packages(&mut c);
     match run_capture(&mut c)? {
         Ok(_) => {
             eprintln!("xtask: cargo publish --dry-run: {} crates packaged and built", PORTABLE_CRATES.len())
         }
         Err(text) if network_only(&text) => {
-            eprintln!(
-                "xtask: cargo publish --dry-run needs crates not in cargo's cache and no registry answers;"
-            );
-            eprintln!("xtask: falling back to `cargo package --no-verify` (manifests and files only)");
+            // The registry did not answer: the same packaging and build
+            // from cargo's cache (what the earlier builds downloaded).
+            eprintln!("xtask: the registry did not answer; `cargo package --offline` instead");
             let mut c = cargo();
-            c.args(["package", "--workspace", "--no-verify", "--offline", "--allow-dirty"]);
+            c.args(["package", "--offline", "--allow-dirty"]);
             packages(&mut c);
             match run_capture(&mut c)? {
-                Ok(_) => eprintln!("xtask: cargo package --no-verify: clean"),
+                Ok(_) => eprintln!("xtask: cargo package --offline: clean"),
                 Err(text) if network_only(&text) => {
-                    eprintln!(
-                        "xtask: cargo package needs the registry too; skipped for the network (not a failure)"
-                    )
+                    // Not even the cache: the manifests and files alone.
+                    let mut c = cargo();
+                    c.args(["package", "--no-verify", "--offline", "--allow-dirty"]);
+                    packages(&mut c);
+                    match run_capture(&mut c)? {
+                        Ok(_) => eprintln!(
+                            "xtask: cargo package --no-verify: clean (the build check needs the network)"
+                        ),
+                        Err(text) if network_only(&text) => {
+                            eprintln!(
+                                "xtask: packaging needs the registry; skipped for the network (not a failure)"
+                            )
+                        }
+                        Err(_) => ok = false,
+                    }
                 }
                 Err(_) => ok = false,
             }
