@@ -39,6 +39,7 @@ pub struct Credentials {
 
 /// Where a static PIE (`ET_DYN` without `PT_INTERP`) goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum PiePlacement {
     /// Wherever mmap puts a mapping of the image's size (top down from the
     /// address space's mmap base): what Linux 6.1 does for an `ET_DYN`
@@ -53,6 +54,7 @@ pub enum PiePlacement {
 
 /// Where the loader puts things.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct Layout {
     /// One past the highest stack byte (page aligned, at most the address
     /// space's `max_addr`).
@@ -72,6 +74,7 @@ impl Default for Layout {
 
 /// Everything execve passes to the new image besides the file.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct ExecParams<'a> {
     /// The executable's path as `/proc/self/maps` names its mappings (and
     /// as `/proc/self/exe` shows it).
@@ -142,6 +145,7 @@ impl<'a> ExecParams<'a> {
 /// The loaded image: what the kernel needs to start the program and to
 /// answer `/proc/self/{stat,maps,auxv,cmdline,environ}`.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct LoadedImage {
     /// Where execution starts (`e_entry` plus the bias, of the interpreter
     /// for a dynamic image): the user context's instruction pointer.

@@ -72,6 +72,7 @@ pub const MAX_INTERP_BYTES: u64 = 4096;
 /// Whether the image is position dependent or not, and whether it names an
 /// interpreter (`PT_INTERP`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum ImageKind {
     /// `ET_EXEC` without `PT_INTERP`: loaded at its link addresses.
     Static,

@@ -22,6 +22,7 @@ pub fn check_exec_depth(depth: usize) -> Result<()> {
 
 /// A parsed `#!interpreter [argument]` line.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct Shebang {
     /// The interpreter's path (never containing a space, tab or NUL; empty
     /// only when a NUL follows `#!` at once, as in a file of just `#!`:

@@ -495,7 +495,8 @@ fn e2big_before_anything_is_mapped() {
     // Small limits still allow ARG_MAX (128 KiB).
     p.stack_rlimit = 4096;
     let envp: Vec<&[u8]> = vec![&big[..100_000]];
-    let p2 = ExecParams { envp: &envp, ..p };
+    let mut p2 = p;
+    p2.envp = &envp;
     let (vmar, r) = load(&frames, &elf, &p2);
     r.unwrap();
     drop(vmar);

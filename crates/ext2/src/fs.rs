@@ -163,6 +163,7 @@ impl Default for MountOptions {
 
 /// Why a mount failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MountError {
     /// No ext2 magic number (Linux: "can't find an ext2 filesystem", `EINVAL`).
     NotExt2,
@@ -267,6 +268,7 @@ pub struct StatFs {
 
 /// One directory entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirEntry {
     /// The inode it names.
     pub ino: u32,

@@ -176,6 +176,7 @@ pub enum Shutdown {
 
 /// The socket options a socket carries.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Opts {
     /// SO_REUSEADDR.
     pub reuseaddr: bool,
@@ -307,6 +308,7 @@ impl<D: Device + Send> Link for DevLink<D> {
 
 /// What SIOCGIF* report about an interface.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct IfInfo {
     /// The name ("lo", "eth0").
     pub name: String,

@@ -169,6 +169,7 @@ impl<'a, E: NetEnv> SendMsg<'a, E> {
 }
 
 /// What a recvmsg(2) got.
+#[non_exhaustive]
 pub struct RecvMsg<E: NetEnv> {
     /// Bytes copied into the buffer.
     pub len: usize,

@@ -147,6 +147,7 @@ impl TtySignal {
 
 /// How a read(2) must wait, from ICANON, VMIN and VTIME.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadMode {
     /// Canonical mode: a read gets at most a line.
     pub canon: bool,
