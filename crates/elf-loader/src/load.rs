@@ -24,8 +24,10 @@ pub const DEFAULT_STACK_TOP: usize = vm::abi::TASK_SIZE;
 /// The default size of the stack mapping: the default `RLIMIT_STACK`.
 pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 
-/// The real and effective user and group ids (`AT_UID` ... `AT_EGID`).
+/// The real and effective user and group ids (`AT_UID` ... `AT_EGID`):
+/// [`Credentials::new`] (more may come, e.g. the saved ids).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
 pub struct Credentials {
     /// Real user id.
     pub uid: u32,
@@ -35,6 +37,13 @@ pub struct Credentials {
     pub gid: u32,
     /// Effective group id.
     pub egid: u32,
+}
+
+impl Credentials {
+    /// The ids in `AT_UID`, `AT_EUID`, `AT_GID`, `AT_EGID` order.
+    pub const fn new(uid: u32, euid: u32, gid: u32, egid: u32) -> Self {
+        Credentials { uid, euid, gid, egid }
+    }
 }
 
 /// Where a static PIE (`ET_DYN` without `PT_INTERP`) goes.

@@ -142,8 +142,10 @@ impl FileType {
     }
 }
 
-/// How to mount.
+/// How to mount: [`MountOptions::default`], then set the fields (more may
+/// come).
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct MountOptions {
     /// Mount read-only (`MS_RDONLY`).
     pub read_only: bool,

@@ -89,7 +89,9 @@ fn clock() -> u32 {
 }
 
 pub fn opts() -> MountOptions {
-    MountOptions { read_only: false, clock }
+    let mut o = MountOptions::default();
+    o.clock = clock;
+    o
 }
 
 pub fn mount(img: Vec<u8>) -> Ext2<MemDisk> {
