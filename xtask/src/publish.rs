@@ -19,8 +19,9 @@ use std::process::Command;
 /// What cargo prints when the failure is only that something could not be
 /// downloaded (offline or unreachable).
 const NETWORK_WORDS: &[&str] = &[
-    "--offline",
-    "offline mode",
+    "but --offline was specified",
+    "download of config.json failed",
+    "Couldn't connect to server",
     "failed to download",
     "failed to get a 200 OK response",
     "failed to query replaced source registry",
