@@ -157,6 +157,13 @@ fn zero_clock() -> u32 {
     0
 }
 
+impl MountOptions {
+    /// Read-only or not, and the clock for timestamps.
+    pub fn new(read_only: bool, clock: fn() -> u32) -> Self {
+        MountOptions { read_only, clock }
+    }
+}
+
 impl Default for MountOptions {
     fn default() -> Self {
         MountOptions { read_only: false, clock: zero_clock }

@@ -89,9 +89,7 @@ fn clock() -> u32 {
 }
 
 pub fn opts() -> MountOptions {
-    let mut o = MountOptions::default();
-    o.clock = clock;
-    o
+    MountOptions::new(false, clock)
 }
 
 pub fn mount(img: Vec<u8>) -> Ext2<MemDisk> {
