@@ -51,6 +51,36 @@ fn network_only(text: &str) -> bool {
     NETWORK_WORDS.iter().any(|w| text.contains(w))
 }
 
+/// Removes what earlier dry runs left of our own packages: the dry run's
+/// local registry serves each at the same version 0.1.0, and cargo takes a
+/// registry crate of a known version as unchanged, so a dependent would be
+/// built against a stale extracted copy or a stale compiled one
+/// (`target/package`).
+fn forget_old_packages() {
+    let _ = std::fs::remove_dir_all(crate::target_dir().join("package"));
+    let _ = std::fs::remove_dir_all(crate::target_dir().join("publish-check"));
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")));
+    let Some(home) = home else { return };
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else { continue };
+        for registry in registries.flatten() {
+            let Ok(entries) = std::fs::read_dir(registry.path()) else { continue };
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(PACKAGE_PREFIX) {
+                    let path = e.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn main() -> Result<bool, String> {
     let mut ok = true;
 
@@ -64,7 +94,11 @@ pub(crate) fn main() -> Result<bool, String> {
 
     // 2. Publishing, dry: packaging, then a build of each packaged crate
     //    against the packaged workspace dependencies and crates.io's.
+    // A target directory of its own, emptied first: compiled copies of our
+    // packages from an earlier run would pass for these (same version).
+    forget_old_packages();
     let mut c = cargo();
+    c.env("CARGO_TARGET_DIR", crate::target_dir().join("publish-check"));
     c.args(["publish", "--dry-run", "--allow-dirty"]);
     packages(&mut c);
     match run_capture(&mut c)? {
@@ -76,6 +110,7 @@ pub(crate) fn main() -> Result<bool, String> {
             // from cargo's cache (what the earlier builds downloaded).
             eprintln!("xtask: the registry did not answer; `cargo package --offline` instead");
             let mut c = cargo();
+            c.env("CARGO_TARGET_DIR", crate::target_dir().join("publish-check"));
             c.args(["package", "--offline", "--allow-dirty"]);
             packages(&mut c);
             match run_capture(&mut c)? {
@@ -83,6 +118,7 @@ pub(crate) fn main() -> Result<bool, String> {
                 Err(text) if network_only(&text) => {
                     // Not even the cache: the manifests and files alone.
                     let mut c = cargo();
+                    c.env("CARGO_TARGET_DIR", crate::target_dir().join("publish-check"));
                     c.args(["package", "--no-verify", "--offline", "--allow-dirty"]);
                     packages(&mut c);
                     match run_capture(&mut c)? {
