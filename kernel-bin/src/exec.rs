@@ -429,7 +429,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
             let c = &p.creds;
             (
                 vfs::Cred { uid: c.fsuid, gid: c.fsgid, groups: c.groups.clone() },
-                elf_loader::Credentials { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid },
+                elf_loader::Credentials::new(c.uid, c.euid, c.gid, c.egid),
             )
         })
         .ok_or(Errno::ESRCH)?;

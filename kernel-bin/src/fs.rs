@@ -359,7 +359,7 @@ pub fn mount_ext2(source: &Arc<Inode>, read_only: bool) -> linux_abi::Result<Arc
     }
     let ro = read_only || crate::blk::read_only();
     let disk = ext2::CachedDisk::new(crate::blk::Disk, 4096, DISK_CACHE_BLOCKS);
-    let fs = match ext2::Ext2::mount(disk, ext2::MountOptions { read_only: ro, clock: ext2_clock }) {
+    let fs = match ext2::Ext2::mount(disk, ext2::MountOptions::new(ro, ext2_clock)) {
         Ok(fs) => fs,
         Err(e) => {
             log::info!("mount: /dev/vda: ext2 refused it: {e:?}");

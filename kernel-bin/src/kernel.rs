@@ -89,7 +89,7 @@ fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         b"TERM=linux".to_vec(),
         b"PATH=/bin:/sbin:/usr/bin:/usr/sbin".to_vec()
     ];
-    let ids = elf_loader::Credentials { uid: 0, euid: 0, gid: 0, egid: 0 };
+    let ids = elf_loader::Credentials::new(0, 0, 0, 0);
     let cred = vfs::Cred::root();
     let who =
         crate::exec::Caller { root: &root, cwd: &root, cred: &cred, ids, stack_rlimit: elf_loader::STK_LIM };

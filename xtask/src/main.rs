@@ -15,6 +15,7 @@
 //! every command that boots: --memory SIZE (QEMU's -m, default 256M)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
+//! cargo xtask publish-check          (cargo doc -D warnings and cargo publish --dry-run of the component crates)
 //! cargo xtask bench [--rounds N]     (user/bench on ours and on Linux, side by side)
 //! cargo xtask fuzz  --calls N --seed S [--threads T] [--user] [--trace-from K] [--stall SECS] [--linux]
 //! ```
@@ -32,6 +33,7 @@ mod interactive;
 mod ksyms;
 mod linux;
 mod net;
+mod publish;
 mod qemu;
 mod rootfs;
 mod setup;
@@ -44,7 +46,11 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 const KERNEL_TARGET: &str = "x86_64-unknown-none";
-/// The component crates that must stay architecture-neutral.
+/// The prefix of the component crates' package names (crates.io has the
+/// plain names): `crates/vm` is the package `kernabi-vm`, library `vm`.
+const PACKAGE_PREFIX: &str = "kernabi-";
+/// The component crates (their directories under `crates/`) that must stay
+/// architecture-neutral; every one of them is published.
 const PORTABLE_CRATES: &[&str] = &[
     "linux-abi",
     "process",
@@ -732,7 +738,7 @@ fn cmd_check_cross() -> Result<(), String> {
         c.args(["+nightly", "build", "-Zbuild-std=core,alloc", "--target", target]);
         c.env("CARGO_TARGET_DIR", target_dir().join("cross"));
         for p in PORTABLE_CRATES {
-            c.args(["--package", p]);
+            c.args(["--package", &format!("{PACKAGE_PREFIX}{p}")]);
         }
         eprintln!("xtask: building {} for {target}", PORTABLE_CRATES.join(", "));
         run(&mut c)?;
@@ -744,7 +750,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         eprintln!(
-            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross|bench [--rounds N]|disk --from DIR PATH [options] [-- kernel command line]"
+            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross|publish-check|bench [--rounds N]|disk --from DIR PATH [options] [-- kernel command line]"
         );
         return ExitCode::from(2);
     };
@@ -775,6 +781,7 @@ fn main() -> ExitCode {
             Ok(true)
         }),
         "check-cross" => cmd_check_cross().map(|_| true),
+        "publish-check" => publish::main(),
         "rootfs" if a.debian => debsys::build_initramfs().map(|img| {
             eprintln!("xtask: {} and {}", img.path.display(), img.gz.display());
             true

@@ -1,4 +1,4 @@
-//! Loading Linux x86_64 executables into a [`vm::Vmar`] and building the
+//! Loading Linux executables (x86_64 by default) into a [`vm::Vmar`] and building the
 //! initial stack, as Linux's `load_elf_binary()`, `create_elf_tables()` and
 //! `load_script()` do.
 //!
@@ -14,8 +14,10 @@
 //! - [`ElfImage::parse`] checks the headers with xmas-elf and refuses with
 //!   `ENOEXEC` what Linux cannot run or this loader does not support:
 //!   `ET_EXEC` and `ET_DYN` x86_64 ELF64 files load, with or without an
-//!   interpreter. Malformed input of any shape gives an error, never a
-//!   panic.
+//!   interpreter; a kernel of another architecture names its [`Machine`]
+//!   ([`ElfImage::parse_for`], [`ElfImage::parse_interp_for`],
+//!   [`ExecParams::machine`]: aarch64 and riscv64). Malformed input of any
+//!   shape gives an error, never a panic.
 //! - A dynamic image (`PT_INTERP`): [`ElfImage::interp_path`] reads the
 //!   interpreter's path (`ENOEXEC`, `EIO`), the kernel opens it like the
 //!   program (`ENOENT`, `EACCES`), [`ElfImage::parse_interp`] checks it
@@ -114,8 +116,13 @@ pub use load::{
     LoadedImage, PiePlacement, load_elf,
 };
 pub use parse::{
-    EHDR_SIZE, ElfImage, ImageKind, MAX_INTERP_BYTES, MAX_PHDR_BYTES, PHDR_SIZE, PT_GNU_STACK, Segment,
-    TASK_SIZE,
+    EHDR_SIZE, ElfImage, ImageKind, MAX_INTERP_BYTES, MAX_PHDR_BYTES, Machine, PHDR_SIZE, PT_GNU_STACK,
+    Segment, TASK_SIZE,
 };
 pub use script::{BINPRM_BUF_SIZE, MAX_EXEC_DEPTH, Shebang, check_exec_depth, parse_shebang};
 pub use stack::*;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -11,7 +11,7 @@ use vm::abi::{
 use vm::{FrameAllocator, MapFile, PAGE_SIZE, PageSource, PageTable, Prot, Vmar, page_ceil, page_floor};
 
 use crate::file::{ExecFile, read_full};
-use crate::parse::{ElfImage, ImageKind, PHDR_SIZE};
+use crate::parse::{ElfImage, ImageKind, Machine, PHDR_SIZE};
 use crate::stack::*;
 
 /// Linux's `ELF_ET_DYN_BASE` on x86_64: two thirds of the 47-bit user
@@ -24,8 +24,10 @@ pub const DEFAULT_STACK_TOP: usize = vm::abi::TASK_SIZE;
 /// The default size of the stack mapping: the default `RLIMIT_STACK`.
 pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 
-/// The real and effective user and group ids (`AT_UID` ... `AT_EGID`).
+/// The real and effective user and group ids (`AT_UID` ... `AT_EGID`):
+/// [`Credentials::new`] (more may come, e.g. the saved ids).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
 pub struct Credentials {
     /// Real user id.
     pub uid: u32,
@@ -37,8 +39,16 @@ pub struct Credentials {
     pub egid: u32,
 }
 
+impl Credentials {
+    /// The ids in `AT_UID`, `AT_EUID`, `AT_GID`, `AT_EGID` order.
+    pub const fn new(uid: u32, euid: u32, gid: u32, egid: u32) -> Self {
+        Credentials { uid, euid, gid, egid }
+    }
+}
+
 /// Where a static PIE (`ET_DYN` without `PT_INTERP`) goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum PiePlacement {
     /// Wherever mmap puts a mapping of the image's size (top down from the
     /// address space's mmap base): what Linux 6.1 does for an `ET_DYN`
@@ -53,6 +63,7 @@ pub enum PiePlacement {
 
 /// Where the loader puts things.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct Layout {
     /// One past the highest stack byte (page aligned, at most the address
     /// space's `max_addr`).
@@ -72,6 +83,7 @@ impl Default for Layout {
 
 /// Everything execve passes to the new image besides the file.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct ExecParams<'a> {
     /// The executable's path as `/proc/self/maps` names its mappings (and
     /// as `/proc/self/exe` shows it).
@@ -98,7 +110,8 @@ pub struct ExecParams<'a> {
     pub minsigstksz: Option<u64>,
     /// `AT_SYSINFO_EHDR`: the vDSO's address, if one is mapped.
     pub sysinfo_ehdr: Option<u64>,
-    /// The `AT_PLATFORM` string ("x86_64"), or none.
+    /// The `AT_PLATFORM` string ("x86_64"; "aarch64" on aarch64, none on
+    /// riscv64), or none.
     pub platform: Option<&'a [u8]>,
     /// More auxiliary-vector entries, placed after `AT_PLATFORM` and
     /// before `AT_NULL`, where Linux puts `AT_EXECFD` and (6.3 and later)
@@ -108,6 +121,9 @@ pub struct ExecParams<'a> {
     pub stack_rlimit: u64,
     /// Addresses.
     pub layout: Layout,
+    /// The machine the executable and its interpreter must be built for
+    /// (`e_machine`): [`Machine::X86_64`] by default.
+    pub machine: Machine,
 }
 
 impl<'a> ExecParams<'a> {
@@ -130,6 +146,7 @@ impl<'a> ExecParams<'a> {
             extra_auxv: &[],
             stack_rlimit: STK_LIM,
             layout: Layout::default(),
+            machine: Machine::X86_64,
         }
     }
 }
@@ -137,6 +154,7 @@ impl<'a> ExecParams<'a> {
 /// The loaded image: what the kernel needs to start the program and to
 /// answer `/proc/self/{stat,maps,auxv,cmdline,environ}`.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct LoadedImage {
     /// Where execution starts (`e_entry` plus the bias, of the interpreter
     /// for a dynamic image): the user context's instruction pointer.
@@ -680,5 +698,5 @@ where
 {
     // Argument errors come before format errors, as in Linux.
     check_args(params.stack_rlimit, params.execfn, params.argv, params.envp)?;
-    ElfImage::parse(file)?.load(vmar, file, params)
+    ElfImage::parse_for(file, params.machine)?.load(vmar, file, params)
 }

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 use vm::Prot;
 use xmas_elf::ElfFile;
-use xmas_elf::header::{Machine, Type as ElfType};
+use xmas_elf::header::Type as ElfType;
 use xmas_elf::program::Type as PhType;
 
 use crate::file::{ExecFile, read_full};
@@ -26,8 +26,43 @@ pub const PT_GNU_STACK: u32 = 0x6474_e551;
 pub const TASK_SIZE: u64 = vm::abi::TASK_SIZE as u64;
 
 const ELFCLASS64: u8 = 2;
-const EM_X86_64: u16 = 62;
 const ELFDATA2LSB: u8 = 1;
+
+/// The machine an executable must be built for (`e_machine`): the caller's
+/// architecture. x86_64 is the default; every one here is a 64-bit
+/// little-endian ELF machine Linux runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
+#[non_exhaustive]
+pub enum Machine {
+    /// `EM_X86_64` (62).
+    #[default]
+    X86_64,
+    /// `EM_AARCH64` (183).
+    Aarch64,
+    /// `EM_RISCV` (243), 64-bit (`ELFCLASS64`).
+    Riscv64,
+}
+
+impl Machine {
+    /// The `e_machine` value of this machine's executables.
+    pub const fn e_machine(self) -> u16 {
+        match self {
+            Machine::X86_64 => 62,
+            Machine::Aarch64 => 183,
+            Machine::Riscv64 => 243,
+        }
+    }
+
+    /// The machine of an `e_machine` value, if it is one of these.
+    pub const fn from_e_machine(e_machine: u16) -> Option<Machine> {
+        match e_machine {
+            62 => Some(Machine::X86_64),
+            183 => Some(Machine::Aarch64),
+            243 => Some(Machine::Riscv64),
+            _ => None,
+        }
+    }
+}
 const E_PHOFF: usize = 32;
 
 /// The most bytes a `PT_INTERP` may have, its NUL included (`PATH_MAX`):
@@ -37,6 +72,7 @@ pub const MAX_INTERP_BYTES: u64 = 4096;
 /// Whether the image is position dependent or not, and whether it names an
 /// interpreter (`PT_INTERP`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum ImageKind {
     /// `ET_EXEC` without `PT_INTERP`: loaded at its link addresses.
     Static,
@@ -153,7 +189,8 @@ impl ElfImage {
     ///
     /// `ENOEXEC` for: a file shorter than the header, bad magic, a class
     /// other than ELFCLASS64, big-endian data, a type other than `ET_EXEC`
-    /// or `ET_DYN`, a machine other than x86_64, `e_phentsize` other than
+    /// or `ET_DYN`, a machine other than x86_64 ([`parse_for`](Self::parse_for)
+    /// for another), `e_phentsize` other than
     /// 56, no program headers or more than one page of them, program
     /// headers past the end of the file, no `PT_LOAD` segment with
     /// memory, a segment with `p_filesz > p_memsz`, file bytes past the end
@@ -163,7 +200,27 @@ impl ElfImage {
     /// [`TASK_SIZE`], or an address overflow. The errors of
     /// [`ExecFile::read_at`] pass through.
     pub fn parse<F: ExecFile + ?Sized>(file: &F) -> Result<ElfImage> {
-        Self::parse_inner(file, false)
+        Self::parse_inner(file, false, Machine::X86_64)
+    }
+
+    /// [`parse`](Self::parse) for a kernel of another architecture: the
+    /// file's `e_machine` must be `machine`'s (`ENOEXEC` otherwise, as a
+    /// Linux kernel refuses another architecture's executable).
+    ///
+    /// ```
+    /// use elf_loader::testing::{ElfBuilder, PF_R, PF_X, EM_AARCH64};
+    /// use elf_loader::{ElfImage, Machine};
+    /// use linux_abi::Errno;
+    ///
+    /// let elf = ElfBuilder::exec(0x401000)
+    ///     .load(0x401000, PF_R | PF_X, &[0; 8], 8)
+    ///     .set(|b| b.machine = EM_AARCH64)
+    ///     .build();
+    /// assert!(ElfImage::parse_for(&elf[..], Machine::Aarch64).is_ok());
+    /// assert_eq!(ElfImage::parse(&elf[..]).unwrap_err(), Errno::ENOEXEC); // x86_64 by default
+    /// ```
+    pub fn parse_for<F: ExecFile + ?Sized>(file: &F, machine: Machine) -> Result<ElfImage> {
+        Self::parse_inner(file, false, machine)
     }
 
     /// Reads and checks the headers of an interpreter in two steps, as
@@ -185,12 +242,20 @@ impl ElfImage {
     /// The interpreter's own `PT_INTERP` is ignored, as `load_elf_interp`
     /// does.
     pub fn parse_interp<F: ExecFile + ?Sized>(file: &F) -> Result<Result<ElfImage>> {
+        Self::parse_interp_for(file, Machine::X86_64)
+    }
+
+    /// [`parse_interp`](Self::parse_interp) for a kernel of another
+    /// architecture: the interpreter's `e_machine` must be `machine`'s
+    /// (`ELIBBAD` otherwise).
+    pub fn parse_interp_for<F: ExecFile + ?Sized>(file: &F, machine: Machine) -> Result<Result<ElfImage>> {
         let mut ehdr = [0u8; EHDR_SIZE];
         if !read_full(file, 0, &mut ehdr)? {
             return Err(Errno::EIO);
         }
-        let machine = u16::from_le_bytes([ehdr[18], ehdr[19]]);
-        if ehdr[..4] != xmas_elf::header::MAGIC || machine != EM_X86_64 {
+        if ehdr[..4] != xmas_elf::header::MAGIC
+            || u16::from_le_bytes([ehdr[18], ehdr[19]]) != machine.e_machine()
+        {
             return Err(Errno::ELIBBAD);
         }
         // load_elf_phdrs
@@ -213,10 +278,11 @@ impl ElfImage {
         if phoff.checked_add(ph_bytes as u64).is_none_or(|end| end > file.size()) {
             return Err(Errno::ELIBBAD);
         }
-        Ok(Self::parse_inner(file, true).map_err(|e| if e == Errno::ENOEXEC { Errno::ELIBBAD } else { e }))
+        Ok(Self::parse_inner(file, true, machine)
+            .map_err(|e| if e == Errno::ENOEXEC { Errno::ELIBBAD } else { e }))
     }
 
-    fn parse_inner<F: ExecFile + ?Sized>(file: &F, as_interp: bool) -> Result<ElfImage> {
+    fn parse_inner<F: ExecFile + ?Sized>(file: &F, as_interp: bool, machine: Machine) -> Result<ElfImage> {
         let size = file.size();
         let mut ehdr = [0u8; EHDR_SIZE];
         if !read_full(file, 0, &mut ehdr)? {
@@ -255,7 +321,7 @@ impl ElfImage {
             ElfType::SharedObject => true,
             _ => return Err(Errno::ENOEXEC),
         };
-        if elf.header.pt2.machine().as_machine() != Machine::X86_64 {
+        if u16::from_le_bytes([ehdr[18], ehdr[19]]) != machine.e_machine() {
             return Err(Errno::ENOEXEC);
         }
         let entry = elf.header.pt2.entry_point();

@@ -83,6 +83,7 @@ pub const PLATFORM_X86_64: &[u8] = b"x86_64";
 /// string that does not fit, before it even looks at the executable (as
 /// Linux does); [`load_elf`](crate::load_elf) counts again.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct ArgBudget {
     left: usize,
 }

@@ -21,6 +21,10 @@ pub const ET_EXEC: u16 = 2;
 pub const ET_DYN: u16 = 3;
 /// `EM_X86_64`.
 pub const EM_X86_64: u16 = 62;
+/// `EM_AARCH64`.
+pub const EM_AARCH64: u16 = 183;
+/// `EM_RISCV`.
+pub const EM_RISCV: u16 = 243;
 /// `PT_LOAD`.
 pub const PT_LOAD: u32 = 1;
 /// `PT_INTERP`.

@@ -34,7 +34,7 @@ const ENVP: [&[u8]; 2] = [b"A=1", b"HOME=/"];
 
 fn params<'a>(argv: &'a [&'a [u8]], envp: &'a [&'a [u8]]) -> ExecParams<'a> {
     let mut p = ExecParams::new(b"/bin/prog", argv, envp, *b"0123456789abcdef");
-    p.creds = Credentials { uid: 1000, euid: 1001, gid: 100, egid: 101 };
+    p.creds = Credentials::new(1000, 1001, 100, 101);
     p.hwcap = 0x178bfbff;
     p
 }
@@ -495,7 +495,8 @@ fn e2big_before_anything_is_mapped() {
     // Small limits still allow ARG_MAX (128 KiB).
     p.stack_rlimit = 4096;
     let envp: Vec<&[u8]> = vec![&big[..100_000]];
-    let p2 = ExecParams { envp: &envp, ..p };
+    let mut p2 = p;
+    p2.envp = &envp;
     let (vmar, r) = load(&frames, &elf, &p2);
     r.unwrap();
     drop(vmar);

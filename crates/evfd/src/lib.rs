@@ -92,3 +92,8 @@ pub mod testing {
         }
     }
 }
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -142,8 +142,10 @@ impl FileType {
     }
 }
 
-/// How to mount.
+/// How to mount: [`MountOptions::default`], then set the fields (more may
+/// come).
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct MountOptions {
     /// Mount read-only (`MS_RDONLY`).
     pub read_only: bool,
@@ -155,6 +157,13 @@ fn zero_clock() -> u32 {
     0
 }
 
+impl MountOptions {
+    /// Read-only or not, and the clock for timestamps.
+    pub fn new(read_only: bool, clock: fn() -> u32) -> Self {
+        MountOptions { read_only, clock }
+    }
+}
+
 impl Default for MountOptions {
     fn default() -> Self {
         MountOptions { read_only: false, clock: zero_clock }
@@ -163,6 +172,7 @@ impl Default for MountOptions {
 
 /// Why a mount failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MountError {
     /// No ext2 magic number (Linux: "can't find an ext2 filesystem", `EINVAL`).
     NotExt2,
@@ -267,6 +277,7 @@ pub struct StatFs {
 
 /// One directory entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirEntry {
     /// The inode it names.
     pub ino: u32,

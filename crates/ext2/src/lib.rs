@@ -101,3 +101,8 @@ pub const ROOT_INO: u32 = 2;
 pub const LINK_MAX: u16 = 32000;
 /// The longest name in a directory (`EXT2_NAME_LEN`).
 pub const NAME_LEN: usize = 255;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -29,6 +29,7 @@ pub struct Opens {
 
 /// One lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Lease<F> {
     /// The open file description that holds it.
     pub file: F,
@@ -73,6 +74,7 @@ impl<F> Lease<F> {
 
 /// What a [`LeaseTable::start_break`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Break {
     /// The processes to signal: holders of leases this break started on
     /// (a lease already being broken the same way is not signalled again).

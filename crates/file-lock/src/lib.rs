@@ -159,3 +159,8 @@ pub fn flock_op(op: u32) -> linux_abi::Result<(Option<Kind>, bool)> {
 
 #[cfg(test)]
 mod tests;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,5 +1,5 @@
 //! Lowest-free allocation and close with 10, 10,000 and 1,000,000 open
-//! descriptors. `cargo bench -p fs-table`; prints nanoseconds per operation.
+//! descriptors. `cargo bench -p kernabi-fs-table`; prints nanoseconds per operation.
 //!
 //! A plain `main` (no criterion): each case repeats an allocate/close pair on
 //! a table already holding `n` descriptors, so the lowest free number is `n`

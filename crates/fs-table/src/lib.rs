@@ -99,3 +99,8 @@ pub const INR_OPEN_CUR: u64 = 1024;
 /// The default hard `RLIMIT_NOFILE` of the first process (Linux's
 /// `INR_OPEN_MAX`).
 pub const INR_OPEN_MAX: u64 = 4096;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -28,6 +28,31 @@
 //! getsockopt's doubled buffer sizes), IPV6_V6ONLY with v4-mapped
 //! addresses, UDP datagrams (MSG_TRUNC lengths, EMSGSIZE) and ICMP echo
 //! (ping sockets and raw ICMP sockets).
+//!
+//! ```
+//! use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+//! use inet::testing::{ManualClock, pump};
+//! use inet::{Family, Stack};
+//! use linux_abi::Errno;
+//!
+//! let clock = ManualClock::default();
+//! let mut st = Stack::new(clock.now(), 42);
+//! let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000));
+//!
+//! let listener = st.socket(Family::V4, 1, 0, false).unwrap(); // SOCK_STREAM
+//! st.bind(listener, addr, false).unwrap();
+//! st.listen(listener, 4).unwrap();
+//! let client = st.socket(Family::V4, 1, 0, false).unwrap();
+//! assert_eq!(st.connect(client, addr, true), Err(Errno::EINPROGRESS));
+//! pump(&mut st, &clock);
+//! assert_eq!(st.connect(client, addr, true), Ok(()));
+//! let (server, _) = st.accept(listener).unwrap();
+//!
+//! assert_eq!(st.send(client, b"hello"), Ok(5));
+//! pump(&mut st, &clock);
+//! let mut buf = [0u8; 16];
+//! assert_eq!(st.recv(server, &mut buf, true), Ok(5));
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -151,6 +176,7 @@ pub enum Shutdown {
 
 /// The socket options a socket carries.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Opts {
     /// SO_REUSEADDR.
     pub reuseaddr: bool,
@@ -282,6 +308,7 @@ impl<D: Device + Send> Link for DevLink<D> {
 
 /// What SIOCGIF* report about an interface.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct IfInfo {
     /// The name ("lo", "eth0").
     pub name: String,
@@ -1932,3 +1959,8 @@ pub fn inet_checksum(data: &[u8]) -> u16 {
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

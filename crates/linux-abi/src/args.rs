@@ -32,12 +32,31 @@ pub const TASK_SIZE_MAX: u64 = (1 << 47) - 4096;
 /// `AT_FDCWD` as an `int`.
 pub const AT_FDCWD: i32 = -100;
 
-/// Linux 6.1's `access_ok(addr, len)`: the whole range lies below
+/// Linux 6.1's `access_ok(addr, len)` on x86_64: the whole range lies below
 /// [`TASK_SIZE_MAX`]. Also false for a zero-length range at a kernel
-/// address, as Linux's.
+/// address, as Linux's. The same rule for another end of user space is
+/// [`access_ok_below`].
 pub fn access_ok(addr: u64, len: usize) -> bool {
+    access_ok_below(addr, len, TASK_SIZE_MAX)
+}
+
+/// `access_ok(addr, len)` with the end of user space a parameter: the
+/// whole range `[addr, addr + len)` lies at or below `user_end` (the first
+/// byte user memory may not reach: [`TASK_SIZE_MAX`] on x86_64 with 4-level
+/// paging, `1 << 38` less a page for riscv64's Sv39, `1 << 48` for
+/// aarch64 with 48-bit addresses, as the kernel's `TASK_SIZE_MAX` says).
+/// A zero-length range above `user_end` is refused, as Linux's.
+///
+/// ```
+/// use linux_abi::args::access_ok_below;
+/// let end = (1u64 << 38) - 4096;
+/// assert!(access_ok_below(end - 16, 16, end));
+/// assert!(!access_ok_below(end - 16, 17, end));
+/// assert!(!access_ok_below(end + 1, 0, end));
+/// ```
+pub fn access_ok_below(addr: u64, len: usize, user_end: u64) -> bool {
     let len = len as u64;
-    len <= TASK_SIZE_MAX && addr <= TASK_SIZE_MAX - len
+    len <= user_end && addr <= user_end - len
 }
 
 /// A file descriptor argument (`unsigned int fd`, or an `int fd` that
@@ -147,6 +166,10 @@ impl<T: Pod> UserPtr<T> {
     pub fn access_ok(self) -> bool {
         access_ok(self.addr, T::SIZE)
     }
+    /// [`access_ok_below`] for one `T`, for a user space ending at `user_end`.
+    pub fn access_ok_below(self, user_end: u64) -> bool {
+        access_ok_below(self.addr, T::SIZE, user_end)
+    }
 }
 
 /// `len` bytes of user memory at `addr` (a `void *buf, size_t count` pair).
@@ -166,6 +189,11 @@ impl UserSlice {
     /// `access_ok` for the whole range.
     pub fn access_ok(self) -> bool {
         access_ok(self.addr, self.len)
+    }
+    /// [`access_ok_below`] for the whole range, for a user space ending at
+    /// `user_end`.
+    pub fn access_ok_below(self, user_end: u64) -> bool {
+        access_ok_below(self.addr, self.len, user_end)
     }
     /// [`access_ok`](Self::access_ok) as Linux's calls return it: `EFAULT`.
     pub fn check(self) -> crate::Result<()> {
@@ -296,6 +324,24 @@ mod tests {
         assert_eq!(DirFd::from_int(-101), DirFd::Fd(Fd(-101i32 as u32)));
         assert_eq!(DirFd::Cwd.fd(), Fd(0xffff_ff9c));
         assert_eq!(DirFd::Fd(Fd(7)).fd(), Fd(7));
+    }
+
+    #[test]
+    fn access_ok_below_takes_the_end_of_user_space() {
+        // aarch64 with 48-bit virtual addresses: TASK_SIZE is 1 << 48.
+        let end = 1u64 << 48;
+        assert!(access_ok_below(end - 8, 8, end));
+        assert!(!access_ok_below(end - 8, 9, end));
+        assert!(access_ok_below(end, 0, end));
+        assert!(!access_ok_below(end + 1, 0, end));
+        assert!(!access_ok_below(0, end as usize + 1, end));
+        // The x86_64 default is the same rule at TASK_SIZE_MAX.
+        assert!(access_ok_below(TASK_SIZE_MAX - 16, 16, TASK_SIZE_MAX));
+        assert!(!access_ok(end - 8, 8)); // above x86_64's end
+        let s = UserSlice::new(end - 16, 16);
+        assert!(s.access_ok_below(end) && !s.access_ok());
+        let p = UserPtr::<u64>::new(end - 8);
+        assert!(p.access_ok_below(end) && !p.access_ok_below(end - 1));
     }
 
     #[test]

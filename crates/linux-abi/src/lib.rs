@@ -400,3 +400,8 @@ mod tests {
         assert!(!Errno::EINTR.is_restart());
     }
 }
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -14,7 +14,7 @@
 
 /// A plain value that can be copied to and from user memory byte for byte.
 /// Bytes are in the machine's native order; a struct is its fields one after
-/// the other (the ABI structs have no padding: [`abi_struct!`] checks it).
+/// the other (the ABI structs have no padding: [`abi_struct!`](crate::abi_struct) checks it).
 pub trait Pod: Copy {
     /// The size in bytes.
     const SIZE: usize;

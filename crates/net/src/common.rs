@@ -12,6 +12,7 @@ pub const HZ: u64 = 250;
 
 /// The generic options of one socket.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SockOpts {
     /// SO_SNDBUF as stored (the doubled value).
     pub sndbuf: usize,

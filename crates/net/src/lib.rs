@@ -21,6 +21,21 @@
 //!   interfaces ([`netlink::RouteHost`]).
 //! - [`testing`] (feature `testing`): a software [`NetEnv`] and
 //!   [`Resolver`] for host tests.
+//!
+//! ```
+//! use net::testing::{FakeEnv, FakeResolver};
+//! use net::{Caller, MSG_PEEK, SOCK_STREAM, SendMsg, Socket, unix};
+//!
+//! let who = Caller { pid: 7, uid: 1, gid: 2, euid: 1, egid: 2 };
+//! let mut cx = FakeResolver { who, ..Default::default() };
+//! // socketpair(AF_UNIX, SOCK_STREAM, 0)
+//! let (a, b) = unix::pair::<FakeEnv>(SOCK_STREAM, 0, Default::default(), who).unwrap();
+//! let mut msg = SendMsg::new(b"hello");
+//! assert_eq!(a.sendmsg(&mut cx, &mut msg), Ok(5));
+//! let mut buf = [0u8; 8];
+//! assert_eq!(b.recvmsg(&mut cx, &mut buf, MSG_PEEK).unwrap().len, 5);
+//! assert_eq!(&buf[..5], b"hello");
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -43,3 +58,8 @@ pub use socket::{Caller, NetEnv, NodeId, RecvMsg, Resolver, SendMsg, Socket, Ucr
 
 #[cfg(test)]
 mod tests;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

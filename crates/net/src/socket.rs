@@ -144,7 +144,10 @@ pub trait Resolver {
     }
 }
 
-/// One sendmsg(2) as the kernel hands it over.
+/// One sendmsg(2) as the kernel hands it over: [`SendMsg::new`], then set
+/// the fields the call has (more may come, so no struct literal outside
+/// this crate).
+#[non_exhaustive]
 pub struct SendMsg<'a, E: NetEnv> {
     /// The bytes to send (the kernel copied them in).
     pub data: &'a [u8],
@@ -158,7 +161,15 @@ pub struct SendMsg<'a, E: NetEnv> {
     pub creds: Option<Ucred>,
 }
 
+impl<'a, E: NetEnv> SendMsg<'a, E> {
+    /// A send of `data` with no address, no flags, no control messages.
+    pub fn new(data: &'a [u8]) -> Self {
+        SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None }
+    }
+}
+
 /// What a recvmsg(2) got.
+#[non_exhaustive]
 pub struct RecvMsg<E: NetEnv> {
     /// Bytes copied into the buffer.
     pub len: usize,

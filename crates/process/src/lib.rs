@@ -89,3 +89,8 @@ pub mod table;
 pub mod testing;
 pub mod uaccess;
 pub mod wait;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -3,7 +3,7 @@
 //! mapped (`ENOMEM` at a hole), `RLIMIT_MEMLOCK` bounds what a process
 //! without `CAP_IPC_LOCK` locks (`EPERM` when the limit is 0, `ENOMEM` past
 //! it). Nothing is ever swapped here, so a lock only has to be counted
-//! (`VmLck` in /proc/<pid>/status). Locks are not inherited by fork and
+//! (`VmLck` in `/proc/<pid>/status`). Locks are not inherited by fork and
 //! end at exec, as Linux's.
 
 use alloc::vec::Vec;

@@ -320,7 +320,7 @@ pub fn jobctl_trap(seized: bool, group_stop: Option<u32>) -> (StopKind, u32, Opt
 }
 
 /// Where a thread is, as `task_current_syscall()` finds it for
-/// /proc/<pid>/syscall.
+/// `/proc/<pid>/syscall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyscallState {
     /// On a CPU or runnable (another thread than the reader).
@@ -377,7 +377,7 @@ pub const PR_SET_PTRACER_ANY: u64 = u64::MAX;
 pub enum CredMode {
     /// The caller's real ids (ptrace, process_vm_*).
     Real,
-    /// The caller's filesystem ids (/proc/<pid>/mem).
+    /// The caller's filesystem ids (`/proc/<pid>/mem`).
     Fs,
 }
 

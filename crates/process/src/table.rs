@@ -154,7 +154,7 @@ pub struct Process<P: Platform> {
     pub dumpable: u32,
     /// The capability bounding set (prctl PR_CAPBSET_READ/DROP).
     pub cap_bset: u64,
-    /// /proc/<pid>/oom_score_adj (-1000..=1000, copied by fork) and the
+    /// `/proc/<pid>/oom_score_adj` (-1000..=1000, copied by fork) and the
     /// lowest value it may be set to without CAP_SYS_RESOURCE
     /// (`oom_score_adj_min`, set by a privileged write).
     pub oom_score_adj: (i16, i16),

@@ -120,3 +120,8 @@ pub use siginfo::{SIGINFO_SIZE, SigFields, SigInfo};
 pub use signum::*;
 pub use sigset::{SIGSET_SIZE, SigSet, check_sigset_size};
 pub use thread::ThreadSignals;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

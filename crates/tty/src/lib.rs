@@ -147,6 +147,7 @@ impl TtySignal {
 
 /// How a read(2) must wait, from ICANON, VMIN and VTIME.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadMode {
     /// Canonical mode: a read gets at most a line.
     pub canon: bool,
@@ -531,3 +532,8 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests;
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -44,7 +44,7 @@ fn clock() -> u32 {
 }
 
 fn opts() -> MountOptions {
-    MountOptions { read_only: false, clock }
+    MountOptions::new(false, clock)
 }
 
 fn disk(bs: usize, blocks: u32, inodes: u32) -> Shared {
@@ -321,7 +321,7 @@ fn periodic_flush_and_read_only() {
     assert!(!root.flush_if_older(1_700_000_200, 30).unwrap(), "clean again");
     root.unmount_store().unwrap();
 
-    let fs = Ext2::mount(d.clone(), MountOptions { read_only: true, clock }).unwrap();
+    let fs = Ext2::mount(d.clone(), MountOptions::new(true, clock)).unwrap();
     let root =
         new_backed(makedev(254, 0), vclock(), Box::new(Ext2Backing::new(fs)), Arc::new(HeapPages::new()))
             .unwrap();

@@ -19,6 +19,7 @@ pub const NEWC_HEADER_LEN: usize = 110;
 
 /// What an unpacking did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UnpackStats {
     /// Entries created or updated.
     pub entries: usize,

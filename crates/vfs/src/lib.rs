@@ -211,3 +211,8 @@ pub use xattr::{
     XATTR_CREATE, XATTR_INODE_MAX, XATTR_LIST_MAX, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, XattrNs,
     xattr_permission,
 };
+
+// The README's example runs as a doctest too (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -109,7 +109,7 @@ pub trait SynthNode: Send + Sync {
     }
 
     /// A regular file addressed by offset rather than produced whole
-    /// (/proc/<pid>/mem): `Some` with the bytes read at `offset`; `None`
+    /// (`/proc/<pid>/mem`): `Some` with the bytes read at `offset`; `None`
     /// (the default) reads [`SynthNode::content`].
     fn read_direct(&self, _offset: u64, _buf: &mut [u8]) -> Option<Result<usize>> {
         None

@@ -150,7 +150,7 @@ fn check_sample(root: &Arc<Inode>) {
 fn cpio_newc_round_trip() {
     let root = fresh();
     let stats = unpack_initramfs(&root, &sample()).unwrap();
-    assert_eq!(stats, UnpackStats { entries: 13, skipped: 0 });
+    assert_eq!((stats.entries, stats.skipped), (13, 0));
     check_sample(&root);
 }
 
@@ -183,7 +183,7 @@ fn cpio_replaces_and_skips_like_linux() {
         entry("d", 0o040700, b""), // the directory stays, with the new mode
     ]);
     let stats = unpack_initramfs(&root, &image).unwrap();
-    assert_eq!(stats, UnpackStats { entries: 4, skipped: 1 });
+    assert_eq!((stats.entries, stats.skipped), (4, 1));
     let cred = Cred::root();
     let ctx = Ctx::new(root.clone(), &cred);
     assert_eq!(ctx.readlink(&root, b"/x").unwrap(), b"target");

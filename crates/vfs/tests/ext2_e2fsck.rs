@@ -110,8 +110,7 @@ fn a_tree_written_through_the_vfs_is_e2fsck_clean() {
     for bs in [1024usize, 4096] {
         let disk = Shared(Arc::new(Mutex::new(MemDisk::new(mke2fs(bs, 64 * 1024, "mk")))));
         let fs =
-            Ext2::mount(CachedDisk::new(disk.clone(), bs, 256), MountOptions { read_only: false, clock })
-                .unwrap();
+            Ext2::mount(CachedDisk::new(disk.clone(), bs, 256), MountOptions::new(false, clock)).unwrap();
         let root = new_backed(
             makedev(254, 0),
             Arc::new(FixedClock(Timespec::new(1_700_000_000, 0))),
@@ -161,7 +160,7 @@ fn a_tree_written_through_the_vfs_is_e2fsck_clean() {
         assert!(clean, "block size {bs}: e2fsck -fn:\n{out}");
 
         // a fresh mount reads it back
-        let fs = Ext2::mount(disk.clone(), MountOptions { read_only: false, clock }).unwrap();
+        let fs = Ext2::mount(disk.clone(), MountOptions::new(false, clock)).unwrap();
         let root = new_backed(
             makedev(254, 0),
             Arc::new(FixedClock(Timespec::new(0, 0))),

@@ -1,6 +1,6 @@
 //! Fork cost over the software MMU: time per fork and per present page.
 //!
-//! `cargo bench -p vm --all-features`. Cases: 1, 1,000 and 100,000 present
+//! `cargo bench -p kernabi-vm --all-features`. Cases: 1, 1,000 and 100,000 present
 //! pages, and a 1 GiB mapping with one present page (which must cost the
 //! same as one present page: fork walks present pages, not mappings).
 

@@ -97,7 +97,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     }
 
     /// Writes `data` at `addr` as a debugger does (`access_process_vm` with
-    /// `FOLL_FORCE | FOLL_WRITE`: ptrace's POKETEXT, /proc/<pid>/mem): a
+    /// `FOLL_FORCE | FOLL_WRITE`: ptrace's POKETEXT, `/proc/<pid>/mem`): a
     /// private mapping without write permission (program text) gets its own
     /// copy of the page, which stays read-only to the program; a shared
     /// read-only mapping or an unmapped byte is `EFAULT`.

@@ -376,7 +376,8 @@ fn send_all(
         Some(t) => KResolver::of(t),
         None => KResolver::current(),
     };
-    let mut msg = SendMsg { data, addr, flags, rights, creds };
+    let mut msg = SendMsg::new(data);
+    (msg.addr, msg.flags, msg.rights, msg.creds) = (addr, flags, rights, creds);
     let mut done = 0;
     loop {
         msg.data = &data[done..];

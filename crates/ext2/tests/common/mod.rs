@@ -89,7 +89,7 @@ fn clock() -> u32 {
 }
 
 pub fn opts() -> MountOptions {
-    MountOptions { read_only: false, clock }
+    MountOptions::new(false, clock)
 }
 
 pub fn mount(img: Vec<u8>) -> Ext2<MemDisk> {
