@@ -89,13 +89,12 @@ struct Owner;
 
 impl Owner {
     /// Sleeps until the device is free; the boot thread (the scheduler's
-    /// idle task, which may not block: the in-kernel tests) spins instead.
+    /// idle task, which may not block: the in-kernel tests, the sync at
+    /// power-off) runs other tasks until it is (`sched::idle_wait`).
     fn acquire() -> Owner {
         let take = || OWNED.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok();
         if crate::sched::in_idle() {
-            while !take() {
-                core::hint::spin_loop();
-            }
+            crate::sched::idle_wait(take);
         } else {
             OWNER_QUEUE.wait_until(take, None);
         }
@@ -129,9 +128,7 @@ fn request(
     start(DISK.lock().as_mut().ok_or(Errno::ENXIO)?).map_err(errno)?;
     let done = || DISK.lock().as_mut().is_none_or(|d| d.poll());
     if crate::sched::in_idle() {
-        while !done() {
-            core::hint::spin_loop();
-        }
+        crate::sched::idle_wait(done);
     } else {
         DONE_QUEUE.wait_until(done, None);
     }

@@ -296,7 +296,8 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
 /// A lock a task may sleep holding (the namespace and mount locks of a
 /// disk file system, whose calls sleep on the disk): taken by a
 /// compare-and-swap, waiters sleep on a queue; the boot thread (the idle
-/// task, which may not block) spins, as blk's device ownership.
+/// task, which may not block) runs other tasks until it is free, as blk's
+/// device ownership.
 #[derive(Default)]
 pub struct SleepLock {
     taken: core::sync::atomic::AtomicBool,
@@ -308,9 +309,7 @@ impl vfs::RawLock for SleepLock {
         use core::sync::atomic::Ordering;
         let take = || self.taken.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok();
         if crate::sched::in_idle() {
-            while !take() {
-                core::hint::spin_loop();
-            }
+            crate::sched::idle_wait(take);
         } else {
             self.queue.wait_until(take, None);
         }

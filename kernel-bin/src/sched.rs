@@ -633,6 +633,20 @@ pub fn idle_until(done: impl Fn() -> bool) {
     }
 }
 
+/// Waits for `cond` in the idle task, which may not block: other tasks
+/// and the device pumps run meanwhile (a holder of what it waits for may
+/// need them: a flusher asleep on the disk), or a spin before the
+/// scheduler runs.
+pub fn idle_wait(cond: impl Fn() -> bool) {
+    if with_cpu(|c| c.current.is_some()) {
+        idle_until(cond);
+    } else {
+        while !cond() {
+            core::hint::spin_loop();
+        }
+    }
+}
+
 /// The CPUs task `task` may run on.
 pub fn affinity(task: &Task) -> u64 {
     task.affinity.load(Ordering::Relaxed) & online_mask()

@@ -150,6 +150,30 @@ static void *ponger(void *arg) {
     return 0;
 }
 
+KT_CASE(setaffinity_of_another_users_process_is_eperm) {
+    pid_t parent = getpid();
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(0, &one);
+        KT_SYS_RET(setuid(65534), 0);
+        /* check_same_owner(): the caller's euid is neither the target's
+         * uid nor its euid, and no CAP_SYS_NICE */
+        KT_SYS_ERR(sched_setaffinity(parent, sizeof one, &one), EPERM);
+        KT_SYS_ERR(sched_setaffinity(1, sizeof one, &one), EPERM);
+        KT_SYS_RET(sched_setaffinity(0, sizeof one, &one), 0);
+        /* EPERM before the empty mask's EINVAL; reading needs no right */
+        CPU_ZERO(&one);
+        KT_SYS_ERR(sched_setaffinity(parent, sizeof one, &one), EPERM);
+        KT_SYS_ERR(sched_setaffinity(0, sizeof one, &one), EINVAL);
+        KT_SYS_OK(sched_getaffinity(parent, sizeof one, &one));
+        KT_TRUE(CPU_ISSET(0, &one), "CPU 0 not in the parent's mask");
+        _exit(0);
+    }
+    KT_WAIT_STATUS(pid, kt_exited(0));
+}
+
 KT_CASE(futex_wake_wait_pairs_on_two_cpus_lose_nothing) {
     if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
     word = 0;

@@ -312,11 +312,15 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         x86_64::instructions::interrupts::enable();
     }
     loop {
+        // interrupts off from the look to the `sti; hlt`: the start IPI
+        // sent after the look stays pending and ends the halt
+        x86_64::instructions::interrupts::disable();
         if let Some(main) = AP_MAIN.get() {
+            x86_64::instructions::interrupts::enable();
             apic::start_timer_ap();
             main();
         }
-        x86_64::instructions::hlt();
+        x86_64::instructions::interrupts::enable_and_hlt();
     }
 }
 
@@ -462,13 +466,13 @@ fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> boo
     let done = || {
         (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::Acquire)))
     };
-    // the frames are reused after this: wait long (an emulated CPU on a
-    // busy host can stall for a second), then say so
-    if !wait_until(1_000_000_000, done) {
-        log::warn!("smp: TLB shootdown: a CPU did not answer in 1 s");
-        if !wait_until(9_000_000_000, done) {
-            log::error!("smp: TLB shootdown: a CPU did not answer in 10 s");
-        }
+    // the frames are reused after this, so the wait has no end (an
+    // emulated CPU on a busy host can stall for a second): say so once a
+    // second, never go on with a stale TLB elsewhere
+    let mut waited = 0;
+    while !wait_until(1_000_000_000, done) {
+        waited += 1;
+        log::warn!("smp: TLB shootdown: a CPU has not answered for {waited} s");
     }
     sent
 }

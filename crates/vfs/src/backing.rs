@@ -582,9 +582,14 @@ impl Inode {
     }
 
     /// Writes back the pages a kernel mapped (their content may have
-    /// changed through the mapping).
+    /// changed through the mapping); nothing on a read-only filesystem,
+    /// whose pages cannot have been written (a sync or umount there must
+    /// not fail with `EROFS`).
     fn write_back_mapped(&self) -> Result<()> {
         let Some(fs) = self.backing() else { return Ok(()) };
+        if self.fs_read_only() {
+            return Ok(());
+        }
         let pages: Vec<(u64, crate::PageId)> = {
             let d = self.lock();
             let Body::Regular { pages, .. } = &d.body else { return Ok(()) };

@@ -74,9 +74,12 @@ pub fn sched_getaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>
 
 /// sched_setaffinity(2): `len` bytes of mask at `ptr` (shorter: the rest
 /// is zero, longer: the rest ignored, as get_user_cpu_mask), then the
-/// thread (ESRCH), then the mask with no online CPU is EINVAL. The thread
-/// moves at once when it is the caller, else at its next switch.
+/// thread (ESRCH), then the caller's right to change it (EPERM: its euid
+/// is neither the thread's uid nor euid, without CAP_SYS_NICE, as
+/// check_same_owner), then the mask with no online CPU is EINVAL. The
+/// thread moves at once when it is the caller, else at its next switch.
 pub fn sched_setaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>) -> SysResult {
+    const CAP_SYS_NICE: u32 = 23;
     let n = (len as usize).min(8);
     let mut b = [0u8; 8];
     if n > 0 {
@@ -85,6 +88,16 @@ pub fn sched_setaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>
     }
     let want = u64::from_le_bytes(b);
     let task = task_of_tid(t, tid)?;
+    let table = crate::proc::table();
+    let (euid, nice) =
+        table.with_process(t.pid, |p| (p.creds.euid, p.creds.has_cap(CAP_SYS_NICE))).ok_or(Errno::ESRCH)?;
+    let target = if tid == 0 { Some(t.pid) } else { table.tgid(tid as u32) };
+    let owner = target
+        .and_then(|pid| table.with_process(pid, |p| (p.creds.uid, p.creds.euid)))
+        .ok_or(Errno::ESRCH)?;
+    if !nice && euid != owner.0 && euid != owner.1 {
+        return Err(Errno::EPERM);
+    }
     let m = want & crate::sched::online_mask();
     if m == 0 {
         return Err(Errno::EINVAL);
