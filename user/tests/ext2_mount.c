@@ -130,6 +130,10 @@ KT_CASE(namespace_calls) {
     KT_SYS_OK(stat(MNT "/d", &st));
     KT_EQ((long)st.st_nlink, 3L);
     KT_EQ((long)st.st_blksize, 4096L);
+    /* a directory's size is its blocks' bytes (ext2_stat: i_size): one */
+    struct statfs sf;
+    KT_SYS_OK(statfs(MNT, &sf));
+    KT_EQ((long)st.st_size, (long)sf.f_bsize);
     KT_SYS_OK(link(MNT "/d/a", MNT "/hard"));
     KT_SYS_OK(stat(MNT "/hard", &st));
     KT_SYS_OK(stat(MNT "/d/a", &st2));

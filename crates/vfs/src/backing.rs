@@ -346,8 +346,10 @@ impl Inode {
         d.ctime = st.ctime;
         d.blocks = st.blocks;
         d.blksize = st.blksize;
-        if let Body::Regular { size, .. } = &mut d.body {
-            *size = st.size;
+        match &mut d.body {
+            Body::Regular { size, .. } => *size = st.size,
+            Body::Dir(_) => d.dir_size = st.size,
+            _ => {}
         }
     }
 

@@ -164,6 +164,10 @@ fn directories_are_read_from_the_disk() {
     let ctx = Ctx::new(root.clone(), &cred);
     let sub = ctx.lookup(&root, b"/sub", true).unwrap();
     assert_eq!(sub.dir_len().unwrap(), 300);
+    // a directory's size is its blocks' bytes, as ext2 (and Linux) say:
+    // the root's one block, sub's 302 entries of 12 bytes, 85 a block
+    assert_eq!(ctx.stat(&root, b"/", 0).unwrap().size, 1024);
+    assert_eq!(ctx.stat(&root, b"/sub", 0).unwrap().size, 4096);
     let st = ctx.stat(&root, b"/sub/f17", 0).unwrap();
     assert_eq!((st.mode, st.uid, st.gid, st.size), (S_IFREG | 0o640, 7, 8, 7));
     // hard links share one inode in memory

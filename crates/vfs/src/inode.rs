@@ -312,6 +312,9 @@ pub(crate) struct InodeData {
     pub(crate) blocks: u64,
     /// A backed inode's preferred I/O size (0: a page).
     pub(crate) blksize: u32,
+    /// A backed directory's size as its store counts it (ext2: its
+    /// blocks' bytes); a ramfs directory's is 0.
+    pub(crate) dir_size: u64,
 }
 
 impl InodeData {
@@ -459,6 +462,7 @@ impl Inode {
                 btime: now,
                 blocks: 0,
                 blksize: 0,
+                dir_size: 0,
             }),
         })
     }
@@ -595,7 +599,7 @@ impl Inode {
             uid: d.uid,
             gid: d.gid,
             rdev,
-            size: d.size() as i64,
+            size: if matches!(d.body, Body::Dir(_)) { d.dir_size } else { d.size() } as i64,
             blksize: if d.blksize != 0 { i64::from(d.blksize) } else { PAGE_SIZE as i64 },
             blocks,
             atime: d.atime,
