@@ -259,8 +259,7 @@ pub fn build(
         params.hwcap = arch_x86_64::cpu::hwcap();
         // no FSGSBASE for user space; the smallest stack a signal frame needs
         params.hwcap2 = Some(0);
-        params.minsigstksz =
-            Some((arch_x86_64::sigframe::FRAME_SIZE + arch_x86_64::sigframe::FPSTATE_SIZE + 64) as u64);
+        params.minsigstksz = Some(arch_x86_64::xstate::min_sigstksz(&arch_x86_64::xstate::layout()));
         // Argument errors come before format errors, as in Linux.
         elf_loader::check_args(params.stack_rlimit, params.execfn, params.argv, params.envp)?;
         let elf = elf_loader::ElfImage::parse(&file)?;

@@ -657,13 +657,18 @@ fn global_file(name: &str) -> Vec<u8> {
         "cpuinfo" => {
             // one entry per CPU that runs tasks, as Linux's show_cpuinfo
             let n = crate::sched::nr_cpus();
+            let mut extra = alloc::string::String::new();
+            for f in arch_x86_64::cpu::cpuinfo_flags_extra() {
+                extra.push(' ');
+                extra.push_str(f);
+            }
             let mut out = alloc::string::String::new();
             for c in 0..n {
                 let apic = arch_x86_64::smp::apic_id_of(c).unwrap_or(c as u32);
                 out.push_str(&alloc::format!(
                     "processor\t: {c}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: QEMU TCG CPU\n\
                      cpu MHz\t\t: 1000.000\nphysical id\t: 0\nsiblings\t: {n}\ncore id\t\t: {c}\ncpu cores\t: {n}\n\
-                     apicid\t\t: {apic}\nflags\t\t: fpu tsc msr pae cx8 apic sep pge cmov fxsr sse sse2 syscall nx lm\n\n"
+                     apicid\t\t: {apic}\nflags\t\t: fpu tsc msr pae cx8 apic sep pge cmov fxsr sse sse2 syscall nx lm{extra}\n\n"
                 ));
             }
             out.into_bytes()

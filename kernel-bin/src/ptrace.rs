@@ -38,6 +38,7 @@ const USER_CS: u64 = 0x33;
 const USER_SS: u64 = 0x2b;
 const NT_PRSTATUS: u64 = 1;
 const NT_PRFPREG: u64 = 2;
+const NT_X86_XSTATE: u64 = 0x202;
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
 /// How a stop ended.
@@ -419,7 +420,36 @@ fn get_regs(tpid: Pid, ttid: Pid) -> Result<[u8; REGS_SIZE]> {
 }
 
 fn get_fpregs(ttid: Pid) -> Result<[u8; FPREGS_SIZE]> {
-    table().with_thread(ttid, |th| th.context.fpu().0).ok_or(Errno::ESRCH)
+    // with XSAVE, as Linux's copy_xstate_to_uabi_buf(XSTATE_COPY_FX):
+    // x87/SSE in their init state read as init values, sw_reserved set
+    let l = arch_x86_64::xstate::layout();
+    table()
+        .with_thread(ttid, |th| {
+            arch_x86_64::xstate::fxsave_bytes(&arch_x86_64::xstate::to_regset(&l, th.context.fpu()))
+        })
+        .ok_or(Errno::ESRCH)
+}
+
+/// The NT_X86_XSTATE regset image (`layout.size` bytes are used).
+fn get_xstate(ttid: Pid) -> Result<arch_x86_64::user::FpuState> {
+    let l = arch_x86_64::xstate::layout();
+    table().with_thread(ttid, |th| arch_x86_64::xstate::to_regset(&l, th.context.fpu())).ok_or(Errno::ESRCH)
+}
+
+/// PTRACE_SETREGSET NT_X86_XSTATE: a whole image (`xstateregs_set`).
+fn set_xstate(ttid: Pid, bytes: &[u8]) -> Result<()> {
+    let l = arch_x86_64::xstate::layout();
+    if bytes.len() != l.size as usize {
+        return Err(Errno::EFAULT);
+    }
+    table()
+        .with_thread(ttid, |th| {
+            let s =
+                arch_x86_64::xstate::from_regset(&l, th.context.fpu(), bytes).map_err(|_| Errno::EINVAL)?;
+            th.context.set_fpu(s);
+            Ok(())
+        })
+        .unwrap_or(Err(Errno::ESRCH))
 }
 
 fn set_fpregs(ttid: Pid, bytes: &[u8]) -> Result<()> {
@@ -430,7 +460,13 @@ fn set_fpregs(ttid: Pid, bytes: &[u8]) -> Result<()> {
     if mxcsr & !0xffff != 0 {
         return Err(Errno::EINVAL);
     }
-    table().with_thread(ttid, |th| th.context.set_fpu(arch_x86_64::user::FpuState(img))).ok_or(Errno::ESRCH)
+    table()
+        .with_thread(ttid, |th| {
+            let mut s = th.context.fpu().clone();
+            arch_x86_64::xstate::set_fxsave_bytes(&mut s, &img);
+            th.context.set_fpu(s)
+        })
+        .ok_or(Errno::ESRCH)
 }
 
 fn tracee_vm(tpid: Pid) -> Result<process::seams::SharedVm<crate::proc::Kernel>> {
@@ -572,6 +608,9 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             let size = match addr {
                 NT_PRSTATUS => REGS_SIZE,
                 NT_PRFPREG => FPREGS_SIZE,
+                NT_X86_XSTATE if arch_x86_64::xstate::enabled() => {
+                    arch_x86_64::xstate::layout().size as usize
+                }
                 _ => return Err(Errno::EINVAL),
             };
             if len % 8 != 0 {
@@ -579,6 +618,12 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             }
             let n = (len as usize).min(size);
             if request == req::GETREGSET {
+                if addr == NT_X86_XSTATE {
+                    let x = get_xstate(ttid)?;
+                    t.write_slice(base, &x.0[..n])?;
+                    t.write(UserPtr::<u64>::new(data + 8), n as u64)?;
+                    return Ok(0);
+                }
                 let img: Vec<u8> = if addr == NT_PRSTATUS {
                     get_regs(tpid, ttid)?.to_vec()
                 } else {
@@ -587,7 +632,9 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 t.write_slice(base, &img[..n])?;
             } else {
                 let b = t.read_slice(UserSlice::new(base, n))?;
-                if addr == NT_PRSTATUS {
+                if addr == NT_X86_XSTATE {
+                    set_xstate(ttid, &b)?;
+                } else if addr == NT_PRSTATUS {
                     let mut r = get_regs(tpid, ttid)?;
                     r[..n].copy_from_slice(&b);
                     set_regs(tpid, ttid, &r)?;

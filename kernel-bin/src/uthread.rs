@@ -276,6 +276,9 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
         crate::ptrace::exception_entry(t);
     }
     let info = match vector {
+        // a protection-key fault (PKRU denies the page's key 0): Linux's
+        // SEGV_PKUERR (4); retrying it would fault forever
+        14 if error_code & 0x20 != 0 => SigInfo::fault(signal::SIGSEGV, 4, cr2),
         14 => {
             let access = if error_code & 0x10 != 0 {
                 Access::Execute
@@ -534,8 +537,16 @@ fn run_handler(
         },
     );
     let written = {
+        // the FPU image: XSAVE's with Linux's sw bytes and MAGIC2 after it
+        let layout = arch_x86_64::xstate::layout();
+        let mut fpu = t.ctx.fpu().clone();
+        let (img, magic2) = arch_x86_64::xstate::to_sigframe(&layout, &mut fpu);
         let mut vm = t.vm.lock();
-        vm.write_user(frame.fpstate_addr as usize, &t.ctx.fpu().0)
+        vm.write_user(frame.fpstate_addr as usize, img)
+            .and_then(|_| match magic2 {
+                Some(m) => vm.write_user(frame.fpstate_addr as usize + img.len(), &m),
+                None => Ok(()),
+            })
             .and_then(|_| vm.write_user(frame.addr as usize, &frame.frame))
     };
     if written.is_err() {
@@ -573,11 +584,43 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         return die(t, signal::SIGSEGV, true);
     }
     if r.fpstate_addr != 0 {
-        let mut img = [0u8; sigframe::FPSTATE_SIZE];
-        if t.vm.lock().read_user(r.fpstate_addr as usize, &mut img).is_err() {
+        // check_xstate_in_sigframe: MAGIC1 and sane sizes in sw_reserved
+        // and MAGIC2 after the image make it an XSAVE image, anything
+        // else an FXSAVE one; a fault reading it, or an image XRSTOR
+        // would refuse, is a failed sigreturn (SIGSEGV)
+        let layout = arch_x86_64::xstate::layout();
+        let mut img = arch_x86_64::user::FpuState([0u8; arch_x86_64::xstate::XSTATE_MAX]);
+        let at = r.fpstate_addr as usize;
+        let mut vm = t.vm.lock();
+        if vm.read_user(at, &mut img.0[..sigframe::FPSTATE_SIZE]).is_err() {
+            drop(vm);
             return die(t, signal::SIGSEGV, true);
         }
-        sigframe::restore_fpu(&mut t.ctx, &img);
+        let mut xfeatures = None;
+        if let Some((xsize, xf)) = arch_x86_64::xstate::sigframe_sw(&layout, &img.0) {
+            let mut m = [0u8; 4];
+            if vm.read_user(at + xsize, &mut m).is_err() {
+                drop(vm);
+                return die(t, signal::SIGSEGV, true);
+            }
+            if u32::from_le_bytes(m) == arch_x86_64::xstate::MAGIC2 {
+                if vm.read_user(at + 512, &mut img.0[512..xsize]).is_err() {
+                    drop(vm);
+                    return die(t, signal::SIGSEGV, true);
+                }
+                // XRSTOR reads the components XSTATE_BV names, which may
+                // lie past a smaller xstate_size: take what is readable
+                let full = layout.size as usize;
+                if xsize < full && vm.read_user(at + xsize, &mut img.0[xsize..full]).is_err() {
+                    img.0[xsize..full].fill(0);
+                }
+                xfeatures = Some(xf);
+            }
+        }
+        drop(vm);
+        if sigframe::restore_fpu(&mut t.ctx, &img, xfeatures).is_err() {
+            return die(t, signal::SIGSEGV, true);
+        }
     } else {
         // no image: the initial FPU state (fpu__clear_user_states)
         t.ctx.set_fpu(arch_x86_64::user::FpuState::default());

@@ -178,11 +178,9 @@ pub(crate) fn spill_fetch(dst: &mut FpuState, token: usize) -> bool {
 pub(crate) fn spill_restore(token: usize) -> bool {
     match current() {
         Some(k) if k.fpu_token.load(Ordering::Relaxed) == token => {
-            // SAFETY: as in `spill_fetch`; FXRSTOR reads the 512 aligned
-            // bytes FXSAVE wrote there.
-            unsafe {
-                core::arch::asm!("fxrstor64 [{}]", in(reg) (*k.fpu_spill.get()).0.as_ptr(), options(nostack, readonly))
-            }
+            // SAFETY: as in `spill_fetch`; the image there is what XSAVE
+            // (or FXSAVE) wrote.
+            crate::user::fxrstor(unsafe { &*k.fpu_spill.get() });
             true
         }
         _ => false,

@@ -39,6 +39,7 @@ pub(crate) fn enable_features() {
     // SAFETY: SMEP/SMAP only restrict kernel access to user pages, and the
     // kernel has no user mappings yet.
     unsafe { Cr4::write(f) };
+    crate::xstate::init();
 }
 
 /// Halts until the next interrupt (interrupts must be enabled to wake).
@@ -67,6 +68,62 @@ pub fn enable_interrupts() {
 /// Disables interrupts.
 pub fn disable_interrupts() {
     x86_64::instructions::interrupts::disable();
+}
+
+/// The /proc/cpuinfo flags after `lm`, in Linux's order (CPUID 1 ECX,
+/// then leaf 7's EBX and ECX) for what the CPU reports and the kernel
+/// enabled: the AVX family only with its XSAVE components on, `ospke` with
+/// CR4.PKE (Linux hides `osxsave`).
+pub fn cpuinfo_flags_extra() -> alloc::vec::Vec<&'static str> {
+    use core::arch::x86_64::{__cpuid, __cpuid_count};
+    let xcr0 = crate::xstate::layout().xcr0;
+    let ymm = xcr0 & 0x4 != 0;
+    let zmm = xcr0 & 0xe0 == 0xe0;
+    let c1 = __cpuid(1).ecx;
+    let l7 = __cpuid_count(7, 0);
+    let mut v = alloc::vec::Vec::new();
+    let word4: [(u32, &str, bool); 13] = [
+        (0, "pni", true),
+        (1, "pclmulqdq", true),
+        (9, "ssse3", true),
+        (12, "fma", ymm),
+        (13, "cx16", true),
+        (19, "sse4_1", true),
+        (20, "sse4_2", true),
+        (22, "movbe", true),
+        (23, "popcnt", true),
+        (25, "aes", true),
+        (26, "xsave", xcr0 != 0),
+        (28, "avx", ymm),
+        (29, "f16c", ymm),
+    ];
+    for (bit, name, ok) in word4 {
+        if ok && c1 & (1 << bit) != 0 {
+            v.push(name);
+        }
+    }
+    if c1 & (1 << 30) != 0 {
+        v.push("rdrand");
+    }
+    let word9: [(u32, &str, bool); 8] = [
+        (3, "bmi1", true),
+        (5, "avx2", ymm),
+        (7, "smep", true),
+        (8, "bmi2", true),
+        (9, "erms", true),
+        (16, "avx512f", zmm),
+        (19, "adx", true),
+        (20, "smap", true),
+    ];
+    for (bit, name, ok) in word9 {
+        if ok && l7.ebx & (1 << bit) != 0 {
+            v.push(name);
+        }
+    }
+    if xcr0 & crate::xstate::PKRU_BIT != 0 {
+        v.extend(["pku", "ospke"]);
+    }
+    v
 }
 
 /// `AT_HWCAP` for x86: CPUID leaf 1 EDX.

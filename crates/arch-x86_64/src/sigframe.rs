@@ -1,13 +1,15 @@
 //! The x86_64 signal frame: what Linux pushes on the user stack to run a
 //! handler (`struct rt_sigframe`: the return address, a `ucontext` with the
 //! `sigcontext` registers, the saved mask and the alternate-stack settings,
-//! then the `siginfo`; the FXSAVE image 64-byte aligned above it), and how
-//! `rt_sigreturn` reads it back.
+//! then the `siginfo`; the XSAVE image (FXSAVE without XSAVE) 64-byte
+//! aligned above it, see [`crate::xstate`]), and how `rt_sigreturn` reads
+//! it back.
 //!
 //! Pure layout code over byte buffers, so the kernel does the user-memory
 //! copies (through `vm`) and the host tests check every offset.
 
-use crate::user::{FpuState, USER_FLAGS, UserContext};
+use crate::user::{USER_FLAGS, UserContext};
+use crate::xstate::{self, Layout};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -15,7 +17,7 @@ use alloc::vec::Vec;
 pub const UCONTEXT_SIZE: usize = 304;
 /// `sizeof(struct rt_sigframe)`: return address, ucontext, siginfo.
 pub const FRAME_SIZE: usize = 8 + UCONTEXT_SIZE + 128;
-/// The FXSAVE image's size.
+/// The FXSAVE image's size (the legacy part of every FPU image).
 pub const FPSTATE_SIZE: usize = 512;
 /// The red zone below the user stack pointer that a frame must skip.
 pub const RED_ZONE: u64 = 128;
@@ -30,6 +32,8 @@ const SIGINFO: usize = 8 + UCONTEXT_SIZE;
 
 /// `UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS`, as Linux sets without XSAVE.
 const UC_FLAGS_VALUE: u64 = 0x2 | 0x4;
+/// `UC_FP_XSTATE`: the FPU image is an XSAVE image.
+const UC_FP_XSTATE: u64 = 0x1;
 
 /// User code and stack selectors (as Linux's GDT, mirrored by ours).
 const USER_CS: u16 = 0x33;
@@ -93,17 +97,23 @@ fn get(b: &[u8], off: usize) -> u64 {
 }
 
 /// Builds the frame for `ctx` (the interrupted registers) as Linux's
-/// `get_sigframe()` and `setup_rt_frame()` do.
+/// `get_sigframe()` and `setup_rt_frame()` do, for the FPU layout in use.
 pub fn build(ctx: &UserContext, info: &FrameInfo) -> Frame {
+    build_for(&xstate::layout(), ctx, info)
+}
+
+/// [`build`] for the FPU layout `l`: the FPU image takes
+/// `l.frame_size()` bytes; `uc_flags` has UC_FP_XSTATE with XSAVE.
+pub fn build_for(l: &Layout, ctx: &UserContext, info: &FrameInfo) -> Frame {
     let sp = match info.altstack_top {
         Some(top) => top,
         None => ctx.regs.rsp.wrapping_sub(RED_ZONE),
     };
-    let fpstate_addr = sp.wrapping_sub(FPSTATE_SIZE as u64) & !63;
+    let fpstate_addr = sp.wrapping_sub(l.frame_size() as u64) & !63;
     let addr = (fpstate_addr.wrapping_sub(FRAME_SIZE as u64) & !15).wrapping_sub(8);
     let mut f = vec![0u8; FRAME_SIZE];
     put(&mut f, 0, info.restorer);
-    put(&mut f, UC_FLAGS, UC_FLAGS_VALUE);
+    put(&mut f, UC_FLAGS, if l.xsave() { UC_FLAGS_VALUE | UC_FP_XSTATE } else { UC_FLAGS_VALUE });
     put(&mut f, UC_STACK, info.altstack.sp);
     f[UC_STACK + 8..UC_STACK + 12].copy_from_slice(&info.altstack.flags.to_le_bytes());
     put(&mut f, UC_STACK + 16, info.altstack.size);
@@ -197,15 +207,20 @@ pub fn restore(ctx: &mut UserContext, frame: &[u8]) -> Option<Restored> {
     })
 }
 
-/// Loads an FXSAVE image read from user memory, keeping MXCSR's reserved
-/// bits clear (a bad MXCSR would fault in the kernel's FXRSTOR). The
-/// sigreturn goes on: Linux 6.1 under QEMU returns normally with such an
-/// image too (the emulated restore does not fault on those bits).
-pub fn restore_fpu(ctx: &mut UserContext, image: &[u8; FPSTATE_SIZE]) {
-    let mut fpu = FpuState(*image);
-    let mxcsr = u32::from_le_bytes([fpu.0[24], fpu.0[25], fpu.0[26], fpu.0[27]]) & 0xffff;
-    fpu.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+/// Loads an FPU image read from user memory (`xfeatures`: `None` for an
+/// FXSAVE-only image, see [`xstate::sigframe_sw`]) through
+/// [`xstate::from_sigframe`]: MXCSR's reserved bits are cleared (Linux 6.1
+/// under QEMU returns normally with such an image too: the emulated
+/// restore does not fault on those bits); an image XRSTOR would refuse
+/// makes the sigreturn fail (`Err`: SIGSEGV, as Linux's failed restore).
+pub fn restore_fpu(
+    ctx: &mut UserContext,
+    image: &crate::user::FpuState,
+    xfeatures: Option<u64>,
+) -> Result<(), ()> {
+    let fpu = xstate::from_sigframe(&xstate::layout(), image, xfeatures).map_err(|_| ())?;
     ctx.set_fpu(fpu);
+    Ok(())
 }
 
 /// The 64-bit user code selector, the only one a sigreturn may go back to.
@@ -306,11 +321,23 @@ mod tests {
     }
 
     #[test]
+    fn xsave_frame_is_bigger_and_flagged() {
+        let si = [0u8; 128];
+        let mut comps = [(0, 0); 10];
+        comps[2] = (576, 256);
+        let l = Layout { xcr0: 0x7, size: 832, comps };
+        let f = build_for(&l, &ctx(), &info(&si));
+        assert_eq!(f.fpstate_addr, (0x7fff_0000_1238 - 128 - 836) & !63);
+        assert_eq!(get(&f.frame, UC_FLAGS), 0x7, "UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS");
+        assert_eq!(f.addr % 16, 8);
+    }
+
+    #[test]
     fn bad_mxcsr_bits_are_cleared() {
-        let mut img = [0u8; 512];
-        img[24..28].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
+        let mut img = crate::user::FpuState::default();
+        img.0[24..28].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
         let mut c = ctx();
-        restore_fpu(&mut c, &img);
+        restore_fpu(&mut c, &img, None).unwrap();
         let f = &c.fpu().0;
         assert_eq!(u32::from_le_bytes([f[24], f[25], f[26], f[27]]), 0xffff);
     }

@@ -18,17 +18,40 @@ fn fpu_live() -> &'static AtomicUsize {
     &crate::percpu::me().fpu_live
 }
 
-fn fxsave(dst: &mut FpuState) {
-    // SAFETY: FXSAVE writes 512 bytes to a 16-byte aligned buffer, which
-    // FpuState is (repr(align(16)), 512 bytes).
-    unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) dst.0.as_mut_ptr(), options(nostack)) }
+/// Saves the FPU registers into `dst` (XSAVE of every XCR0 component, or
+/// FXSAVE without XSAVE).
+pub(crate) fn fxsave(dst: &mut FpuState) {
+    if crate::xstate::enabled() {
+        // SAFETY: XSAVE writes at most the CPUID size for XCR0, which
+        // `xstate::init` keeps within XSTATE_MAX, to a 64-byte aligned
+        // buffer (FpuState is repr(align(64))); OSXSAVE is set on every CPU.
+        unsafe {
+            core::arch::asm!("xsave64 [{}]", in(reg) dst.0.as_mut_ptr(), in("eax") u32::MAX, in("edx") u32::MAX,
+                options(nostack))
+        }
+    } else {
+        // SAFETY: FXSAVE writes 512 bytes to a 16-byte aligned buffer.
+        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) dst.0.as_mut_ptr(), options(nostack)) }
+    }
 }
 
-fn fxrstor(src: &FpuState) {
-    // SAFETY: FXRSTOR reads 512 aligned bytes; images come from FXSAVE or
-    // from sigreturn, whose MXCSR reserved bits are cleared (restore_fpu),
-    // so it cannot fault. The kernel itself never uses the FPU.
-    unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) src.0.as_ptr(), options(nostack, readonly)) }
+/// Loads the FPU registers from `src` (XRSTOR or FXRSTOR).
+pub(crate) fn fxrstor(src: &FpuState) {
+    if crate::xstate::enabled() {
+        // SAFETY: images come from XSAVE, from `xstate::init_state`, or
+        // from sigreturn/ptrace through `xstate::from_sigframe` /
+        // `from_regset`, which refuse XSTATE_BV bits outside XCR0 and a
+        // nonzero XCOMP_BV/reserved word and clear MXCSR's reserved bits:
+        // XRSTOR cannot fault. The kernel itself never uses the FPU.
+        unsafe {
+            core::arch::asm!("xrstor64 [{}]", in(reg) src.0.as_ptr(), in("eax") u32::MAX, in("edx") u32::MAX,
+                options(nostack, readonly))
+        }
+    } else {
+        // SAFETY: FXRSTOR reads 512 aligned bytes whose MXCSR reserved bits
+        // are clear (as above), so it cannot fault.
+        unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) src.0.as_ptr(), options(nostack, readonly)) }
+    }
 }
 
 /// The FPU state of the context `token` into `dst`: from the registers when

@@ -7,8 +7,8 @@
 //! registers on the kernel stack and records that stack pointer (per-CPU
 //! data through GS, and TSS.rsp0); SYSCALL and traps from ring 3 store the
 //! user registers into the context and return from `run()` on that stack.
-//! FPU/SSE state is saved with FXSAVE (AVX is not enabled: CR4.OSXSAVE
-//! stays off, so programs see no AVX and do not use it), lazily: the kernel
+//! FPU/SSE/AVX state is saved with XSAVE (every component `xstate::init`
+//! enabled in XCR0; FXSAVE on a CPU without XSAVE), lazily: the kernel
 //! never touches the FPU (the target has no SSE), so after `run()` the
 //! thread's state stays in the registers, and is saved only when its kernel
 //! thread switches away (into the kernel thread's spill area,
@@ -18,7 +18,7 @@
 #[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
-pub(crate) use entry::{fpu_forget, fpu_switch_out};
+pub(crate) use entry::{fpu_forget, fpu_switch_out, fxrstor};
 #[cfg(target_os = "none")]
 pub(crate) use entry::{init, syscall_msrs};
 
@@ -37,7 +37,7 @@ pub struct UserContext {
     /// Nonzero while `fpu` is stale: the state is in the FPU registers (or
     /// was spilled to the kernel thread's area by a switch).
     fpu_live: u64,
-    /// FXSAVE area (x87, MMX, SSE); read it through [`UserContext::fpu`].
+    /// XSAVE area (x87, SSE, AVX, ...); read it through [`UserContext::fpu`].
     fpu: FpuState,
 }
 
@@ -129,19 +129,19 @@ pub struct GeneralRegs {
     pub gs_base: u64,
 }
 
-/// The 512-byte FXSAVE image.
-#[repr(C, align(16))]
+/// The XSAVE image in the standard format (the FXSAVE legacy area, the
+/// XSAVE header, the enabled components at their CPUID offsets; only the
+/// first 512 bytes are used without XSAVE). See [`crate::xstate`].
+#[repr(C, align(64))]
 #[derive(Clone)]
-pub struct FpuState(pub [u8; 512]);
+pub struct FpuState(pub [u8; crate::xstate::XSTATE_MAX]);
 
 impl Default for FpuState {
-    /// The state after FNINIT with Linux's MXCSR: FCW 0x37f, MXCSR 0x1f80.
+    /// The state after FNINIT with Linux's MXCSR: FCW 0x37f, MXCSR 0x1f80;
+    /// the extended components in their init state, PKRU as Linux's
+    /// `init_pkru_value`.
     fn default() -> Self {
-        let mut s = [0u8; 512];
-        s[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-        s[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
-        s[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK
-        FpuState(s)
+        crate::xstate::init_state(&crate::xstate::layout())
     }
 }
 

@@ -1,0 +1,496 @@
+//! The XSAVE state layout user space sees: which state components the
+//! kernel enables in XCR0 (x87, SSE, AVX, AVX-512 and PKRU when the CPU has
+//! them: what Linux enables for user space), where each lies in the
+//! standard (non-compacted) XSAVE format, and the byte-level rules Linux
+//! applies to that image in signal frames (`_fpx_sw_bytes`, the magic
+//! words, `check_xstate_in_sigframe`, `__restore_fpregs_from_user`) and in
+//! the `NT_X86_XSTATE` regset (`__copy_xstate_to_uabi_buf`,
+//! `copy_uabi_from_kernel_to_xstate`).
+//!
+//! Pure code over byte buffers and a [`Layout`], so the host tests check it;
+//! [`init`] (bare metal) reads CPUID, sets CR4.OSXSAVE (and CR4.PKE) and
+//! XCR0 on each CPU and publishes the layout.
+
+use crate::user::FpuState;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// The largest standard-format image this kernel keeps (per thread, inline
+/// in its `UserContext`): components 0..=9 end at 2696 bytes (PKRU after
+/// AVX-512); AMX (17, 18) is never enabled (Linux gives it only after
+/// `arch_prctl(ARCH_REQ_XCOMP_PERM)`).
+pub const XSTATE_MAX: usize = 2752;
+
+/// Components this kernel may enable, as Linux 6.1's
+/// XFEATURE_MASK_USER_SUPPORTED: x87, SSE, AVX, MPX's BNDREGS/BNDCSR (Linux
+/// dropped MPX but still enables its state: XCR0 0x21f under QEMU `-cpu
+/// max`), AVX-512 (opmask, ZMM_Hi256, Hi16_ZMM) and PKRU.
+pub const SUPPORTED: u64 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x200;
+/// `XFEATURE_MASK_FPSSE`.
+pub const FPSSE: u64 = 0x3;
+/// The PKRU component's bit.
+pub const PKRU_BIT: u64 = 1 << 9;
+/// PKRU after exec (Linux's `init_pkru_value`: every key but 0 denied).
+pub const INIT_PKRU: u32 = 0x5555_5554;
+
+/// `FP_XSTATE_MAGIC1` in `sw_reserved`.
+pub const MAGIC1: u32 = 0x4650_5853;
+/// `FP_XSTATE_MAGIC2` after the XSAVE image in a signal frame.
+pub const MAGIC2: u32 = 0x4650_5845;
+/// Where `sw_reserved` (`struct _fpx_sw_bytes`) lies in the FXSAVE area.
+pub const SW_RESERVED: usize = 464;
+/// The XSAVE header's offset.
+pub const HEADER: usize = 512;
+/// The MXCSR bits that may be set (QEMU's and common hardware's MXCSR_MASK).
+pub const MXCSR_MASK: u32 = 0xffff;
+
+/// The enabled components and where they lie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// XCR0 (0: no XSAVE, FXSAVE/FXRSTOR of the 512-byte legacy area only).
+    pub xcr0: u64,
+    /// The standard-format size for `xcr0` (CPUID 0xd.0 EBX; 512 without XSAVE).
+    pub size: u32,
+    /// Offset and size of components 2..=9 (index = component).
+    pub comps: [(u32, u32); 10],
+}
+
+impl Layout {
+    /// FXSAVE only.
+    pub const FXSAVE: Layout = Layout { xcr0: 0, size: 512, comps: [(0, 0); 10] };
+
+    /// Whether XSAVE is in use.
+    pub fn xsave(&self) -> bool {
+        self.xcr0 != 0
+    }
+
+    /// `fpu__get_fpstate_size()`: the bytes a signal frame's FPU image
+    /// takes (the XSAVE image and MAGIC2, or the FXSAVE image).
+    pub fn frame_size(&self) -> usize {
+        if self.xsave() { self.size as usize + 4 } else { 512 }
+    }
+
+    /// The extended components enabled, with their offset and size.
+    fn extended(&self) -> impl Iterator<Item = (u64, usize, usize)> + '_ {
+        (2..10u64).filter(move |i| self.xcr0 & (1 << i) != 0).filter_map(move |i| {
+            let (off, size) = self.comps[i as usize];
+            let (off, size) = (off as usize, size as usize);
+            (size != 0 && off + size <= XSTATE_MAX).then_some((i, off, size))
+        })
+    }
+
+    /// The PKRU component's offset, when enabled.
+    pub fn pkru_offset(&self) -> Option<usize> {
+        self.extended().find(|c| c.0 == 9).map(|c| c.1)
+    }
+}
+
+static XCR0: AtomicU64 = AtomicU64::new(0);
+static SIZE: AtomicU32 = AtomicU32::new(512);
+static COMPS: [AtomicU64; 10] = [const { AtomicU64::new(0) }; 10];
+
+/// The layout in use (FXSAVE only until [`init`] ran, and on the host).
+pub fn layout() -> Layout {
+    let mut comps = [(0u32, 0u32); 10];
+    for (c, a) in comps.iter_mut().zip(COMPS.iter()) {
+        let v = a.load(Ordering::Relaxed);
+        *c = ((v >> 32) as u32, v as u32);
+    }
+    Layout { xcr0: XCR0.load(Ordering::Relaxed), size: SIZE.load(Ordering::Relaxed), comps }
+}
+
+/// Whether XSAVE is in use (checked on every FPU save/restore).
+#[inline]
+pub fn enabled() -> bool {
+    XCR0.load(Ordering::Relaxed) != 0
+}
+
+fn get32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+fn get64(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(a)
+}
+
+fn put32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The header's XSTATE_BV.
+pub fn xstate_bv(s: &FpuState) -> u64 {
+    get64(&s.0, HEADER)
+}
+
+/// The initial state (after exec, or a sigreturn without an image): x87
+/// and SSE as after FNINIT with MXCSR 0x1f80, the rest in its init state,
+/// PKRU = [`INIT_PKRU`] when enabled.
+pub fn init_state(l: &Layout) -> FpuState {
+    let mut s = FpuState([0u8; XSTATE_MAX]);
+    s.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    put32(&mut s.0, 24, 0x1f80);
+    put32(&mut s.0, 28, MXCSR_MASK);
+    if let Some(off) = l.pkru_offset() {
+        put64(&mut s.0, HEADER, PKRU_BIT);
+        put32(&mut s.0, off, INIT_PKRU);
+    }
+    s
+}
+
+/// `struct _fpx_sw_bytes` as Linux fills it for signal frames and the
+/// regset: magic1, extended_size, xfeatures, xstate_size.
+pub fn fill_sw_bytes(l: &Layout, buf: &mut [u8]) {
+    buf[SW_RESERVED..512].fill(0);
+    put32(buf, SW_RESERVED, MAGIC1);
+    put32(buf, SW_RESERVED + 4, l.size + 4);
+    put64(buf, SW_RESERVED + 8, l.xcr0);
+    put32(buf, SW_RESERVED + 16, l.size);
+}
+
+/// Turns a saved state into the image a signal frame holds
+/// (`copy_fpstate_to_sigframe` and `save_xstate_epilog`): the sw bytes,
+/// FP|SSE always set in XSTATE_BV. Returns the bytes to write (the image,
+/// then MAGIC2 when XSAVE is in use).
+pub fn to_sigframe<'a>(l: &Layout, s: &'a mut FpuState) -> (&'a [u8], Option<[u8; 4]>) {
+    if !l.xsave() {
+        return (&s.0[..512], None);
+    }
+    fill_sw_bytes(l, &mut s.0);
+    let bv = xstate_bv(s) | FPSSE;
+    put64(&mut s.0, HEADER, bv);
+    (&s.0[..l.size as usize], Some(MAGIC2.to_le_bytes()))
+}
+
+/// What `check_xstate_in_sigframe` makes of a frame's FXSAVE area: the
+/// `xstate_size` and `xfeatures` to restore, or `None` for an FXSAVE-only
+/// image (no MAGIC1, or sizes out of range). The caller still checks
+/// MAGIC2 at `fpstate + xstate_size`.
+pub fn sigframe_sw(l: &Layout, fx: &[u8]) -> Option<(usize, u64)> {
+    if !l.xsave() || fx.len() < 512 {
+        return None;
+    }
+    let magic1 = get32(fx, SW_RESERVED);
+    let extended = get32(fx, SW_RESERVED + 4);
+    let xfeatures = get64(fx, SW_RESERVED + 8);
+    let xsize = get32(fx, SW_RESERVED + 16);
+    if magic1 != MAGIC1 || xsize < 512 + 64 || xsize > l.size || xsize > extended {
+        return None;
+    }
+    Some((xsize as usize, xfeatures))
+}
+
+/// Why an image was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The XRSTOR of it would fault (#GP): sigreturn kills with SIGSEGV.
+    Fault,
+    /// The regset write is invalid (EINVAL).
+    Invalid,
+}
+
+fn sanitize_mxcsr(b: &mut [u8]) {
+    let m = get32(b, 24) & MXCSR_MASK;
+    put32(b, 24, m);
+}
+
+/// The state a sigreturn loads from the frame's image `img` (the user's
+/// bytes in the first `size` bytes, zeros after): `xfeatures` is `None`
+/// for an FXSAVE-only image. As Linux's `__restore_fpregs_from_user`: an
+/// image XRSTOR would refuse (XSTATE_BV bits outside XCR0, XCOMP_BV or the
+/// next reserved word nonzero — what QEMU's XRSTOR checks) is refused;
+/// components the user's `xfeatures` leave out, or that the image marks
+/// as in their init state, are initialised (PKRU to [`INIT_PKRU`] when
+/// left out). MXCSR's reserved bits are cleared (QEMU's restore ignores
+/// them too, so Linux under QEMU returns normally).
+pub fn from_sigframe(l: &Layout, img: &FpuState, xfeatures: Option<u64>) -> Result<FpuState, Refused> {
+    let mut s = img.clone();
+    sanitize_mxcsr(&mut s.0);
+    if !l.xsave() {
+        return Ok(s);
+    }
+    s.0[SW_RESERVED..512].fill(0);
+    let init = init_state(l);
+    let restore = match xfeatures {
+        None => {
+            s.0[HEADER..HEADER + 64].fill(0);
+            put64(&mut s.0, HEADER, FPSSE);
+            FPSSE
+        }
+        Some(uf) => {
+            let bv = xstate_bv(&s);
+            if bv & !l.xcr0 != 0 || s.0[HEADER + 8..HEADER + 24].iter().any(|&b| b != 0) {
+                return Err(Refused::Fault);
+            }
+            s.0[HEADER + 8..HEADER + 64].fill(0);
+            put64(&mut s.0, HEADER, bv & uf & l.xcr0);
+            uf & l.xcr0
+        }
+    };
+    // components not restored take init_fpstate's value
+    if let Some(off) = l.pkru_offset()
+        && restore & PKRU_BIT == 0
+    {
+        s.0[off..off + 4].copy_from_slice(&init.0[off..off + 4]);
+        let bv = xstate_bv(&s) | PKRU_BIT;
+        put64(&mut s.0, HEADER, bv);
+    }
+    Ok(s)
+}
+
+/// The `NT_X86_XSTATE` regset image (`__copy_xstate_to_uabi_buf`,
+/// XSTATE_COPY_XSAVE): `l.size` bytes; state the header marks as in its
+/// init state reads as the init values; bytes 464..512 hold XCR0 in their
+/// first word (`USER_XSTATE_XCR0_WORD`, what gdb reads), zeros after.
+pub fn to_regset(l: &Layout, s: &FpuState) -> FpuState {
+    let init = init_state(&Layout { xcr0: l.xcr0 & !PKRU_BIT, ..*l });
+    let mut o = FpuState([0u8; XSTATE_MAX]);
+    let bv = xstate_bv(s) & l.xcr0;
+    let src = |bit: u64| if bv & bit != 0 { &s.0 } else { &init.0 };
+    o.0[0..24].copy_from_slice(&src(1)[0..24]);
+    o.0[24..32].copy_from_slice(&s.0[24..32]);
+    o.0[32..160].copy_from_slice(&src(1)[32..160]);
+    o.0[160..416].copy_from_slice(&src(2)[160..416]);
+    put64(&mut o.0, SW_RESERVED, l.xcr0);
+    put64(&mut o.0, HEADER, bv);
+    for (i, off, size) in l.extended() {
+        if i == 9 {
+            // PKRU: the thread's value, always
+            o.0[off..off + 4].copy_from_slice(&s.0[off..off + 4]);
+        } else if bv & (1 << i) != 0 {
+            o.0[off..off + size].copy_from_slice(&s.0[off..off + size]);
+        }
+    }
+    o
+}
+
+/// Applies a whole `NT_X86_XSTATE` image written by PTRACE_SETREGSET
+/// (`copy_uabi_to_xstate`): EINVAL for XSTATE_BV bits outside XCR0, a
+/// nonzero XCOMP_BV or reserved header word, or MXCSR reserved bits when
+/// SSE or AVX is written. Components the header names are copied, the
+/// others go to their init state (PKRU keeps its value when not named).
+pub fn from_regset(l: &Layout, cur: &FpuState, buf: &[u8]) -> Result<FpuState, Refused> {
+    if buf.len() < l.size as usize || buf.len() < 576 {
+        return Err(Refused::Invalid);
+    }
+    let bv = get64(buf, HEADER);
+    if bv & !l.xcr0 != 0 || buf[HEADER + 8..HEADER + 64].iter().any(|&b| b != 0) {
+        return Err(Refused::Invalid);
+    }
+    if bv & (0x2 | 0x4) != 0 && get32(buf, 24) & !MXCSR_MASK != 0 {
+        return Err(Refused::Invalid);
+    }
+    let mut s = cur.clone();
+    if bv & 1 != 0 {
+        s.0[0..24].copy_from_slice(&buf[0..24]);
+        s.0[32..160].copy_from_slice(&buf[32..160]);
+    }
+    if bv & (0x2 | 0x4) != 0 {
+        s.0[24..28].copy_from_slice(&buf[24..28]);
+    }
+    if bv & 2 != 0 {
+        s.0[160..416].copy_from_slice(&buf[160..416]);
+    }
+    let mut new_bv = bv;
+    for (i, off, size) in l.extended() {
+        if bv & (1 << i) != 0 {
+            s.0[off..off + size].copy_from_slice(&buf[off..off + size]);
+        } else if i == 9 {
+            new_bv |= PKRU_BIT;
+        }
+    }
+    s.0[HEADER..HEADER + 64].fill(0);
+    put64(&mut s.0, HEADER, new_bv);
+    Ok(s)
+}
+
+/// The legacy FXSAVE part (PTRACE_GETFPREGS, NT_PRFPREG).
+pub fn fxsave_bytes(s: &FpuState) -> [u8; 512] {
+    let mut b = [0u8; 512];
+    b.copy_from_slice(&s.0[..512]);
+    b
+}
+
+/// Replaces the legacy part (PTRACE_SETFPREGS: `xfpregs_set` marks FP and
+/// SSE as in use).
+pub fn set_fxsave_bytes(s: &mut FpuState, img: &[u8; 512]) {
+    s.0[..512].copy_from_slice(img);
+    if enabled() {
+        s.0[SW_RESERVED..512].fill(0);
+        let bv = xstate_bv(s) | FPSSE;
+        put64(&mut s.0, HEADER, bv);
+    }
+}
+
+/// `sizeof(struct sigframe_ia32)`: Linux built with IA32_EMULATION (as
+/// Debian's) sizes the worst-case frame by the 32-bit one.
+const SIGFRAME_IA32: usize = 732;
+/// `sizeof(struct fregs_state)`, which `fpu__get_fpstate_size` adds with
+/// IA32_EMULATION.
+const FREGS_STATE: usize = 112;
+
+/// Linux's `AT_MINSIGSTKSZ` (`init_sigframe_size` with IA32_EMULATION):
+/// the ia32 sigframe, its alignment padding, the FPU image (with MAGIC2)
+/// and an fsave header, the 64-byte alignment padding, rounded up to 16
+/// (3632 under QEMU `-cpu max`, as Debian's 6.1 reports).
+pub fn min_sigstksz(l: &Layout) -> u64 {
+    let size = SIGFRAME_IA32 + 15 + l.frame_size() + FREGS_STATE + 63;
+    size.next_multiple_of(16) as u64
+}
+
+/// Reads CPUID, enables XSAVE (CR4.OSXSAVE, CR4.PKE with PKRU) and sets
+/// XCR0 on this CPU; every CPU computes the same layout and publishes it.
+#[cfg(target_os = "none")]
+pub(crate) fn init() {
+    use core::arch::x86_64::{__cpuid, __cpuid_count};
+    // SAFETY: CPUID leaves 1 and 7 exist on every x86_64 CPU.
+    let (l1, l7) = (__cpuid(1), __cpuid_count(7, 0));
+    let has_xsave = l1.ecx & (1 << 26) != 0;
+    if !has_xsave {
+        return;
+    }
+    let d0 = __cpuid_count(0xd, 0);
+    let mut want = (u64::from(d0.edx) << 32 | u64::from(d0.eax)) & SUPPORTED;
+    if want & FPSSE != FPSSE {
+        return;
+    }
+    // AVX-512 only whole, and only with AVX
+    if want & 0xe0 != 0xe0 || want & 0x4 == 0 {
+        want &= !0xe0;
+    }
+    let pku = l7.ecx & (1 << 3) != 0;
+    if !pku {
+        want &= !PKRU_BIT;
+    }
+    let mut comps = [(0u32, 0u32); 10];
+    let mut size = 576u32;
+    for i in 2..10u64 {
+        if want & (1 << i) != 0 {
+            let c = __cpuid_count(0xd, i as u32);
+            if c.ebx as usize + c.eax as usize > XSTATE_MAX {
+                want &= !(1 << i);
+                continue;
+            }
+            comps[i as usize] = (c.ebx, c.eax);
+            size = size.max(c.ebx + c.eax);
+        }
+    }
+    let mut cr4 = x86_64::registers::control::Cr4::read_raw();
+    cr4 |= 1 << 18;
+    if want & PKRU_BIT != 0 {
+        cr4 |= 1 << 22;
+    }
+    // SAFETY: OSXSAVE and PKE only let XSETBV/XSAVE and RDPKRU/WRPKRU be
+    // used; with PKRU 0 (reset) and every page on key 0 nothing changes
+    // for kernel or user accesses.
+    unsafe { x86_64::registers::control::Cr4::write_raw(cr4) };
+    // SAFETY: XCR0 holds only components CPUID 0xd.0 reports, with x87
+    // and SSE set, and AVX-512 only whole with AVX: XSETBV accepts it.
+    unsafe {
+        core::arch::asm!("xsetbv", in("ecx") 0u32, in("eax") want as u32, in("edx") (want >> 32) as u32, options(nostack, nomem))
+    };
+    // the size for the XCR0 now set
+    let size = size.max(__cpuid_count(0xd, 0).ebx);
+    for (a, c) in COMPS.iter().zip(comps.iter()) {
+        a.store(u64::from(c.0) << 32 | u64::from(c.1), Ordering::Relaxed);
+    }
+    SIZE.store(size, Ordering::Relaxed);
+    XCR0.store(want, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// QEMU `-cpu max` (TCG): x87, SSE, AVX, PKRU.
+    fn qemu() -> Layout {
+        let mut comps = [(0, 0); 10];
+        comps[2] = (576, 256);
+        comps[9] = (2688, 8);
+        Layout { xcr0: 0x207, size: 2696, comps }
+    }
+
+    #[test]
+    fn minsigstksz_as_linux() {
+        // 732 + 15 + 2700 + 112 + 63 = 3622, rounded up to 16
+        assert_eq!(min_sigstksz(&qemu()), 3632);
+        assert_eq!(min_sigstksz(&Layout::FXSAVE), 1440);
+    }
+
+    #[test]
+    fn sigframe_image_has_linux_magic() {
+        let l = qemu();
+        let mut s = init_state(&l);
+        s.0[576] = 0xaa;
+        put64(&mut s.0, HEADER, 0x4);
+        let (img, magic2) = to_sigframe(&l, &mut s);
+        assert_eq!(img.len(), 2696);
+        assert_eq!(get32(img, 464), MAGIC1);
+        assert_eq!(get32(img, 468), 2700);
+        assert_eq!(get64(img, 472), 0x207);
+        assert_eq!(get32(img, 480), 2696);
+        assert_eq!(get64(img, HEADER), 0x7, "FP|SSE always set");
+        assert_eq!(magic2, Some(MAGIC2.to_le_bytes()));
+        assert_eq!(sigframe_sw(&l, img), Some((2696, 0x207)));
+        let mut fx = img.to_vec();
+        fx[464] ^= 1;
+        assert_eq!(sigframe_sw(&l, &fx), None, "no MAGIC1: FXSAVE only");
+        let mut fx = img.to_vec();
+        put32(&mut fx, 480, 4000);
+        assert_eq!(sigframe_sw(&l, &fx), None, "xstate_size past ours");
+        assert_eq!(sigframe_sw(&Layout::FXSAVE, img), None);
+    }
+
+    #[test]
+    fn sigreturn_refuses_what_xrstor_refuses() {
+        let l = qemu();
+        let mut s = init_state(&l);
+        put64(&mut s.0, HEADER, 0x8);
+        assert_eq!(from_sigframe(&l, &s, Some(0x207)).err(), Some(Refused::Fault));
+        let mut s = init_state(&l);
+        put64(&mut s.0, HEADER + 8, 1);
+        assert_eq!(from_sigframe(&l, &s, Some(0x207)).err(), Some(Refused::Fault));
+        // FXSAVE-only: AVX and the rest go to their init state
+        let mut s = init_state(&l);
+        put64(&mut s.0, HEADER, 0x7);
+        put32(&mut s.0, 24, 0xdead_1f80);
+        let r = from_sigframe(&l, &s, None).expect("fx only");
+        assert_eq!(xstate_bv(&r), 0x3 | PKRU_BIT);
+        assert_eq!(get32(&r.0, 24), 0x1f80);
+        assert_eq!(get32(&r.0, 2688), INIT_PKRU);
+        // xfeatures without AVX: AVX is initialised
+        let r = from_sigframe(&l, &s, Some(0x3)).expect("xsave");
+        assert_eq!(xstate_bv(&r) & 0x4, 0);
+    }
+
+    #[test]
+    fn regset_round_trip_and_checks() {
+        let l = qemu();
+        let mut s = init_state(&l);
+        s.0[576..608].fill(0x5a);
+        s.0[0] = 0x11;
+        put64(&mut s.0, HEADER, 0x4 | PKRU_BIT);
+        let r = to_regset(&l, &s);
+        assert_eq!(&r.0[576..608], &[0x5a; 32], "AVX upper halves");
+        assert_eq!(get32(&r.0, 0), 0x37f, "x87 not in use reads as init");
+        assert_eq!(get64(&r.0, 464), 0x207, "XCR0 for gdb");
+        assert_eq!(get32(&r.0, 2688), INIT_PKRU);
+        let back = from_regset(&l, &s, &r.0[..2696]).expect("valid");
+        assert_eq!(&back.0[576..608], &[0x5a; 32]);
+        assert_eq!(from_regset(&l, &s, &r.0[..2688]).err(), Some(Refused::Invalid));
+        let mut bad = r.clone();
+        put64(&mut bad.0, HEADER, 0x10);
+        assert_eq!(from_regset(&l, &s, &bad.0[..2696]).err(), Some(Refused::Invalid));
+        let mut bad = r.clone();
+        put64(&mut bad.0, HEADER, 0x2);
+        put32(&mut bad.0, 24, 0x1_0000);
+        assert_eq!(from_regset(&l, &s, &bad.0[..2696]).err(), Some(Refused::Invalid));
+        let mut bad = r.clone();
+        bad.0[HEADER + 40] = 1;
+        assert_eq!(from_regset(&l, &s, &bad.0[..2696]).err(), Some(Refused::Invalid));
+    }
+}
