@@ -272,6 +272,16 @@ KT_CASE(sigreturn_refuses_bad_xsave_header) {
     KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
 }
 
+KT_CASE(pkru_after_exec_as_linux) {
+    unsigned r[4];
+    cpuid(7, 0, r);
+    if (!((r[2] >> 4) & 1)) KT_SKIP("no OSPKE");
+    unsigned pkru, edx;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(pkru), "=d"(edx) : "c"(0));
+    /* Debian's 6.1 under QEMU -cpu max starts programs with PKRU 0 */
+    KT_EQ(pkru, 0u);
+}
+
 KT_CASE(at_minsigstksz_as_linux) {
     if (!osxsave()) KT_SKIP("no XSAVE");
     /* Linux with IA32_EMULATION (Debian): sigframe_ia32 732 + 15 padding

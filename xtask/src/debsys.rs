@@ -508,6 +508,12 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, only: &[String], t: &mut Tally)
         }
         if ok { Ok(()) } else { Err(format!("got {got:?}")) }
     });
+    check(t, &mut c, only, "glibc_hwcaps", |c| {
+        // ld.so picks glibc-hwcaps/x86-64-v3 as on Linux under -cpu max
+        // (AVX2 usable once the kernel enables XSAVE/AVX)
+        let got = run_long(c, &script("hwcaps"), 60)?;
+        want(&got, &["x86-64-v4", "x86-64-v3 (supported, searched)", "x86-64-v2 (supported, searched)"])
+    });
     check(t, &mut c, only, "strace_ff", |c| {
         // strace -ff: every process traced from its first call (the first
         // one SEIZEd while stopped), the same lines as on Linux

@@ -29,8 +29,10 @@ pub const SUPPORTED: u64 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0
 pub const FPSSE: u64 = 0x3;
 /// The PKRU component's bit.
 pub const PKRU_BIT: u64 = 1 << 9;
-/// PKRU after exec (Linux's `init_pkru_value`: every key but 0 denied).
-pub const INIT_PKRU: u32 = 0x5555_5554;
+/// PKRU after exec: 0, what Debian's 6.1 shows under QEMU `-cpu max`
+/// (its `init_pkru_value` 0x55555554 does not reach user space there;
+/// xstate.c checks it on both).
+pub const INIT_PKRU: u32 = 0;
 
 /// `FP_XSTATE_MAGIC1` in `sw_reserved`.
 pub const MAGIC1: u32 = 0x4650_5853;
@@ -128,14 +130,16 @@ pub fn xstate_bv(s: &FpuState) -> u64 {
 }
 
 /// The initial state (after exec, or a sigreturn without an image): x87
-/// and SSE as after FNINIT with MXCSR 0x1f80, the rest in its init state,
-/// PKRU = [`INIT_PKRU`] when enabled.
+/// and SSE as after FNINIT with MXCSR 0x1f80, the rest in its init state
+/// (PKRU = [`INIT_PKRU`]).
 pub fn init_state(l: &Layout) -> FpuState {
     let mut s = FpuState([0u8; XSTATE_MAX]);
     s.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
     put32(&mut s.0, 24, 0x1f80);
     put32(&mut s.0, 28, MXCSR_MASK);
-    if let Some(off) = l.pkru_offset() {
+    if let Some(off) = l.pkru_offset()
+        && INIT_PKRU != 0
+    {
         put64(&mut s.0, HEADER, PKRU_BIT);
         put32(&mut s.0, off, INIT_PKRU);
     }
