@@ -217,8 +217,8 @@ pub fn restore_fpu(
     ctx: &mut UserContext,
     image: &crate::user::FpuState,
     xfeatures: Option<u64>,
-) -> Result<(), ()> {
-    let fpu = xstate::from_sigframe(&xstate::layout(), image, xfeatures).map_err(|_| ())?;
+) -> Result<(), xstate::Refused> {
+    let fpu = xstate::from_sigframe(&xstate::layout(), image, xfeatures)?;
     ctx.set_fpu(fpu);
     Ok(())
 }
