@@ -544,7 +544,7 @@ fn run_handler(
         let mut vm = t.vm.lock();
         vm.write_user(frame.fpstate_addr as usize, img)
             .and_then(|_| match magic2 {
-                Some(m) => vm.write_user(frame.fpstate_addr as usize + img.len(), &m),
+                Some(m) => vm.write_user((frame.fpstate_addr as usize).wrapping_add(img.len()), &m),
                 None => Ok(()),
             })
             .and_then(|_| vm.write_user(frame.addr as usize, &frame.frame))
@@ -599,19 +599,19 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         let mut xfeatures = None;
         if let Some((xsize, xf)) = arch_x86_64::xstate::sigframe_sw(&layout, &img.0) {
             let mut m = [0u8; 4];
-            if vm.read_user(at + xsize, &mut m).is_err() {
+            if vm.read_user(at.wrapping_add(xsize), &mut m).is_err() {
                 drop(vm);
                 return die(t, signal::SIGSEGV, true);
             }
             if u32::from_le_bytes(m) == arch_x86_64::xstate::MAGIC2 {
-                if vm.read_user(at + 512, &mut img.0[512..xsize]).is_err() {
+                if vm.read_user(at.wrapping_add(512), &mut img.0[512..xsize]).is_err() {
                     drop(vm);
                     return die(t, signal::SIGSEGV, true);
                 }
                 // XRSTOR reads the components XSTATE_BV names, which may
                 // lie past a smaller xstate_size: take what is readable
                 let full = layout.size as usize;
-                if xsize < full && vm.read_user(at + xsize, &mut img.0[xsize..full]).is_err() {
+                if xsize < full && vm.read_user(at.wrapping_add(xsize), &mut img.0[xsize..full]).is_err() {
                     img.0[xsize..full].fill(0);
                 }
                 xfeatures = Some(xf);

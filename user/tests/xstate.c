@@ -137,7 +137,7 @@ static volatile uint64_t h_ucflags, h_fpaddr, h_xfeatures, h_xbv;
 static volatile unsigned h_magic1, h_ext, h_xsize, h_magic2;
 static volatile uint64_t h_hi[2], h_lo[2];
 
-enum { H_LOOK, H_CLOBBER, H_EDIT_HI, H_BAD_BV, H_BAD_MAGIC2, H_BAD_XCOMP };
+enum { H_LOOK, H_CLOBBER, H_EDIT_HI, H_BAD_BV, H_BAD_MAGIC2, H_BAD_XCOMP, H_BAD_PTR };
 
 static void handler(int sig, siginfo_t *si, void *ctx) {
     (void)sig;
@@ -180,6 +180,10 @@ static void handler(int sig, siginfo_t *si, void *ctx) {
         memcpy(fp + 520, &one, 8);
         break;
     }
+    case H_BAD_PTR:
+        /* an image at the very top of the address space */
+        uc->uc_mcontext.fpregs = (void *)0xfffffffffffffe00ull;
+        break;
     }
 }
 
@@ -269,6 +273,8 @@ KT_CASE(sigreturn_refuses_bad_xsave_header) {
     int st = bad_frame_status(H_BAD_BV);
     KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
     st = bad_frame_status(H_BAD_XCOMP);
+    KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
+    st = bad_frame_status(H_BAD_PTR);
     KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
 }
 
