@@ -319,9 +319,14 @@ pub fn root_from_disk(device: &str, read_only: bool) -> linux_abi::Result<Arc<In
     let ctx = vfs::Ctx::new(root.clone(), &cred);
     match ctx.lookup(&root, b"dev", true) {
         Ok(covered) if covered.is_dir() => match ctx.mount(&root, b"/dev", devfs.clone()) {
-            Ok(()) => {
-                record_mount(b"devtmpfs", b"/dev", b"devtmpfs", String::from("rw,relatime"), devfs, Some(covered))
-            }
+            Ok(()) => record_mount(
+                b"devtmpfs",
+                b"/dev",
+                b"devtmpfs",
+                String::from("rw,relatime"),
+                devfs,
+                Some(covered),
+            ),
             Err(e) => log::error!("root: devtmpfs on /dev: {e:?}"),
         },
         _ => log::info!("root: the disk has no /dev directory: no devtmpfs mounted"),

@@ -164,11 +164,7 @@ fn diff(guest: &[String], host: &[String]) -> Option<String> {
 
 /// `e2fsck -f{n,y}`: (exit status, output).
 fn e2fsck(img: &Path, flag: &str) -> Result<(i32, String), String> {
-    let o = Command::new(e2fs_tool("e2fsck"))
-        .arg(flag)
-        .arg(img)
-        .output()
-        .map_err(|e| err("e2fsck", e))?;
+    let o = Command::new(e2fs_tool("e2fsck")).arg(flag).arg(img).output().map_err(|e| err("e2fsck", e))?;
     let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     Ok((o.status.code().unwrap_or(-1), text))
 }
@@ -189,7 +185,12 @@ fn stat_field(stat: &str, key: &str) -> Option<u64> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
-fn boot(kernel: &Path, img: &Path, cmdline: &str, kill_on: Option<&str>) -> Result<(crate::qemu::Outcome, f64), String> {
+fn boot(
+    kernel: &Path,
+    img: &Path,
+    cmdline: &str,
+    kill_on: Option<&str>,
+) -> Result<(crate::qemu::Outcome, f64), String> {
     let mut q: Qemu = crate::qemu_for(kernel.to_path_buf(), None, cmdline, 1);
     q.disk = Some(img.to_path_buf());
     let t = Instant::now();
@@ -230,7 +231,9 @@ fn check_write(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), Stri
     let names = ["/t/mid/m0", "/t/hard_m0", "/t/small/hard_m0"];
     let stats: Vec<(Option<u64>, Option<u64>)> = names
         .iter()
-        .map(|n| debugfs(&img, &format!("stat {n}")).map(|s| (stat_field(&s, "Inode:"), stat_field(&s, "Links:"))))
+        .map(|n| {
+            debugfs(&img, &format!("stat {n}")).map(|s| (stat_field(&s, "Inode:"), stat_field(&s, "Links:")))
+        })
         .collect::<Result<_, _>>()?;
     let guest_nlink = guest.iter().any(|l| l.starts_with("f mid/m0 ") && l.split(' ').nth(4) == Some("3"));
     t.check(
@@ -268,7 +271,8 @@ fn check_write(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), Stri
 fn host_tree(top: &Path) -> Result<(), String> {
     use std::os::unix::fs::symlink;
     let w = |p: PathBuf, len: u64, seed: u64| {
-        std::fs::write(&p, (0..len).map(|i| pattern(i, seed)).collect::<Vec<u8>>()).map_err(|e| err(p.display(), e))
+        std::fs::write(&p, (0..len).map(|i| pattern(i, seed)).collect::<Vec<u8>>())
+            .map_err(|e| err(p.display(), e))
     };
     let data = top.join("data");
     for d in ["many", "big", "private"] {

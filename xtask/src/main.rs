@@ -286,7 +286,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
             "--only" => {
-                let part = it.next().ok_or("--only takes host|kernel|boot|disk|interactive|suite|net|debian")?;
+                let part =
+                    it.next().ok_or("--only takes host|kernel|boot|disk|interactive|suite|net|debian")?;
                 if !TEST_PARTS.contains(&part.as_str()) {
                     return Err(format!("--only {part}: the parts are {}", TEST_PARTS.join("|")));
                 }
