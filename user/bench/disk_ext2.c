@@ -23,13 +23,13 @@
 static const char *ROWS[] = {"disk_write_64m_fsync", "disk_read_64m", "disk_create_unlink_10k",
                              "disk_tar_x_tree"};
 
-/* Every row of this part fails with `why`. */
+/* Every row of this part fails with `why` (exit 0: the rows say it). */
 static void fail_all(const char *why) {
     int e = errno;
     for (unsigned i = 0; i < sizeof ROWS / sizeof *ROWS; i++)
         if ((DISK_PART == 1 && i < 2) || (DISK_PART == 2 && i == 2) || (DISK_PART == 3 && i == 3))
             bench_printf("BENCHFAIL %s: %s: %s\n", ROWS[i], why, strerror(e));
-    exit(1);
+    exit(0);
 }
 
 static unsigned char mib[1 << 20];
