@@ -179,7 +179,8 @@ fn disk_tree_tar() -> Result<PathBuf, String> {
         for f in 0..20u64 {
             let len = ((d * 20 + f) * 7919 % 81920) as usize;
             let data: Vec<u8> = (0..len).map(|i| (i as u64 * 13 + d + f) as u8).collect();
-            std::fs::write(sub.join(format!("file{f:02}")), data).map_err(|e| format!("{}: {e}", sub.display()))?;
+            std::fs::write(sub.join(format!("file{f:02}")), data)
+                .map_err(|e| format!("{}: {e}", sub.display()))?;
         }
         std::os::unix::fs::symlink("file00", sub.join("link")).map_err(|e| format!("symlink: {e}"))?;
     }
@@ -614,9 +615,10 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
             // disk_ext2's disk, made afresh before each boot
             q.disk = Some(crate::target_dir().join("bench/disk.img"));
         }
-        let names = BOOT_ROWS.iter().map(|n| n.to_string()).chain(
-            programs.benches.iter().flat_map(|(n, _)| rows_of(n).into_iter().map(str::to_string)),
-        );
+        let names = BOOT_ROWS
+            .iter()
+            .map(|n| n.to_string())
+            .chain(programs.benches.iter().flat_map(|(n, _)| rows_of(n).into_iter().map(str::to_string)));
         boots.push(Boot {
             tag: "",
             qemus,
