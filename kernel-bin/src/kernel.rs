@@ -63,7 +63,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
 /// before init's arguments wins).
 fn root_read_only(cmdline: &Cmdline) -> bool {
     let kernel_part = cmdline.as_str().split_once(" -- ").map_or(cmdline.as_str(), |(k, _)| k);
-    kernel_part.split_ascii_whitespace().filter(|w| *w == "ro" || *w == "rw").last() != Some("rw")
+    kernel_part.split_ascii_whitespace().rfind(|w| *w == "ro" || *w == "rw") != Some("rw")
 }
 
 /// The programs Linux's kernel_init() tries when no `init=` is given and
