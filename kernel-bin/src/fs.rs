@@ -291,6 +291,50 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     root
 }
 
+/// The root from a disk (`root=/dev/vda` on the command line, as Linux's
+/// prepare_namespace()): the ext2 on the virtio disk mounted as `/`
+/// (`/dev/root` in /proc/mounts), read-only unless `read_only` is false
+/// (Linux mounts the root `ro` unless the command line says `rw`), and a
+/// devtmpfs on its `/dev` when the disk has one (CONFIG_DEVTMPFS_MOUNT, as
+/// Debian's kernel). The initramfs is not used. Errors: `ENODEV` for a
+/// device other than /dev/vda, mount_ext2's errno otherwise.
+pub fn root_from_disk(device: &str, read_only: bool) -> linux_abi::Result<Arc<Inode>> {
+    if device != "/dev/vda" {
+        log::error!("root={device}: only /dev/vda (the virtio disk) can be the root: ENODEV");
+        return Err(linux_abi::Errno::ENODEV);
+    }
+    let devfs = new_devtmpfs();
+    let cred = vfs::Cred::root();
+    let dev = vfs::Ctx::new(devfs.clone(), &cred).lookup(&devfs, b"vda", true)?;
+    let root = mount_ext2(&dev, read_only)?;
+    if read_only {
+        root.set_fs_read_only(true)?;
+    }
+    MOUNTS.lock().clear();
+    let opts = String::from(if read_only { "ro,relatime" } else { "rw,relatime" });
+    record_mount(b"/dev/root", b"/", b"ext2", opts, root.clone(), None);
+    if let Some(m) = MOUNTS.lock().first_mut() {
+        m.id = 1;
+    }
+    let ctx = vfs::Ctx::new(root.clone(), &cred);
+    match ctx.lookup(&root, b"dev", true) {
+        Ok(covered) if covered.is_dir() => match ctx.mount(&root, b"/dev", devfs.clone()) {
+            Ok(()) => record_mount(
+                b"devtmpfs",
+                b"/dev",
+                b"devtmpfs",
+                String::from("rw,relatime"),
+                devfs,
+                Some(covered),
+            ),
+            Err(e) => log::error!("root: devtmpfs on /dev: {e:?}"),
+        },
+        _ => log::info!("root: the disk has no /dev directory: no devtmpfs mounted"),
+    }
+    log::info!("root: /dev/vda (ext2) mounted on / {}", if read_only { "read-only" } else { "read-write" });
+    Ok(root)
+}
+
 // ---- disk file systems (ext2 over /dev/vda) ----
 
 /// A lock a task may sleep holding (the namespace and mount locks of a

@@ -46,9 +46,9 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         arch_x86_64::ktest::run(start);
     }
     crate::time::init();
-    if let Some(init) = cmdline.get("init").or(Some("/init")).filter(|_| !cmdline.has("noinit")) {
+    if !cmdline.has("noinit") {
         let initrd = boot.modules().first().map(frames::module_bytes);
-        run_init(init, &cmdline, initrd);
+        run_init(cmdline.get("init"), &cmdline, initrd);
     }
     if cmdline.has("halt") {
         loop {
@@ -58,11 +58,48 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     qemu::poweroff()
 }
 
+/// Whether the root is mounted read-only: Linux's root_mountflags are
+/// `MS_RDONLY` unless `rw` is on the command line (the last of `ro`/`rw`
+/// before init's arguments wins).
+fn root_read_only(cmdline: &Cmdline) -> bool {
+    let kernel_part = cmdline.as_str().split_once(" -- ").map_or(cmdline.as_str(), |(k, _)| k);
+    kernel_part.split_ascii_whitespace().rfind(|w| *w == "ro" || *w == "rw") != Some("rw")
+}
+
+/// The programs Linux's kernel_init() tries when no `init=` is given and
+/// the root is not an initramfs.
+const DEFAULT_INITS: &[&str] = &["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
+
 /// Starts `/init` (or `init=`) as pid 1 and runs the system until it
-/// exits; then powers off (status 0 when init exited with 0).
-fn run_init(path: &str, cmdline: &Cmdline, initrd: Option<&[u8]>) {
+/// exits; then powers off (status 0 when init exited with 0). With
+/// `root=/dev/vda` the disk is the root instead of the initramfs, and init
+/// is `init=` or the first of [`DEFAULT_INITS`] present on it.
+fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     use alloc::vec::Vec;
-    let root = crate::fs::root_from_initramfs(initrd);
+    let (root, path) = match cmdline.get("root") {
+        Some(dev) => {
+            let root = match crate::fs::root_from_disk(dev, root_read_only(cmdline)) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Linux panics here: "VFS: Unable to mount root fs"
+                    log::error!("VFS: Unable to mount root fs on {dev}: {e:?}");
+                    qemu::exit(qemu::ExitCode::Failure);
+                }
+            };
+            let cred = vfs::Cred::root();
+            let ctx = vfs::Ctx::new(root.clone(), &cred);
+            let found = init.or_else(|| {
+                DEFAULT_INITS.iter().copied().find(|p| ctx.lookup(&root, p.as_bytes(), true).is_ok())
+            });
+            let Some(path) = found else {
+                log::error!("No working init found. Try passing init= option to kernel.");
+                let _ = crate::fs::sync_all();
+                qemu::exit(qemu::ExitCode::Failure);
+            };
+            (root, path)
+        }
+        None => (crate::fs::root_from_initramfs(initrd), init.unwrap_or("/init")),
+    };
     let space = match arch_x86_64::mem::paging::AddressSpace::new() {
         Ok(s) => s,
         Err(e) => {

@@ -45,6 +45,18 @@ const TINY: &str = "tiny";
 /// The rows of the Debian boot (`user/bench/debian/init.c`).
 const DEBIAN_ROWS: &[&str] = &["python3_c_pass", "bash_c_true"];
 
+/// The programs that print rows not named after themselves.
+const MULTI_ROWS: &[(&str, &[&str])] = &[
+    ("disk_ext2", &["disk_write_64m_fsync", "disk_read_64m"]),
+    ("disk_files", &["disk_create_unlink_10k"]),
+    ("disk_tar", &["disk_tar_x_tree"]),
+];
+
+/// The rows the program `name` prints.
+fn rows_of(name: &str) -> Vec<&str> {
+    MULTI_ROWS.iter().find(|(p, _)| *p == name).map_or(vec![name], |(_, rows)| rows.to_vec())
+}
+
 /// The two kernels, in the order of the table's columns.
 const KERNELS: [&str; 2] = ["ours", "linux"];
 
@@ -144,9 +156,54 @@ fn build_initramfs(b: &BenchBuild, net_port: u16) -> Result<PathBuf, String> {
         .filter(|(guest, _)| crate::debian::BENCH_FILES.contains(&guest.as_str()))
         .collect();
     crate::debian::add_to_initramfs(&mut c, &ls)?;
+    c.file("etc/disk-tree.tar", 0o644, &read(&disk_tree_tar()?)?);
     let out = crate::target_dir().join("initramfs-bench.cpio");
     std::fs::write(&out, c.finish()).map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(out)
+}
+
+/// `target/bench/disk-tree.tar`: a ustar archive of a 24 MiB tree (30
+/// directories of 20 files from 0 to 80 KiB, a symlink in each) that
+/// `disk_ext2` extracts onto the disk (`disk_tar_x_tree`).
+fn disk_tree_tar() -> Result<PathBuf, String> {
+    let dir = crate::target_dir().join("bench");
+    let tar = dir.join("disk-tree.tar");
+    if tar.is_file() {
+        return Ok(tar);
+    }
+    let tree = dir.join("disk-tree");
+    let _ = std::fs::remove_dir_all(&tree);
+    for d in 0..30u64 {
+        let sub = tree.join(format!("dir{d:02}"));
+        std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+        for f in 0..20u64 {
+            let len = ((d * 20 + f) * 7919 % 81920) as usize;
+            let data: Vec<u8> = (0..len).map(|i| (i as u64 * 13 + d + f) as u8).collect();
+            std::fs::write(sub.join(format!("file{f:02}")), data)
+                .map_err(|e| format!("{}: {e}", sub.display()))?;
+        }
+        std::os::unix::fs::symlink("file00", sub.join("link")).map_err(|e| format!("symlink: {e}"))?;
+    }
+    let ok = Command::new("tar")
+        .args(["--format=ustar", "-cf"])
+        .arg(&tar)
+        .arg("-C")
+        .arg(&tree)
+        .arg(".")
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let _ = std::fs::remove_file(&tar);
+        return Err(format!("tar -cf {}: failed", tar.display()));
+    }
+    Ok(tar)
+}
+
+/// A fresh 256 MiB ext2 (4 KiB blocks) at `path` for `disk_ext2`, made
+/// before every boot.
+fn fresh_bench_disk(path: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_file(path);
+    crate::disk::make_image(None, path, Some(256 << 20), 4096)
 }
 
 /// `target/initramfs-bench-debian.cpio`: the Debian system (`cargo xtask
@@ -555,9 +612,13 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         for q in &mut qemus {
             q.net = Some(Vec::new());
             q.icount = opts.icount;
+            // disk_ext2's disk, made afresh before each boot
+            q.disk = Some(crate::target_dir().join("bench/disk.img"));
         }
-        let names =
-            BOOT_ROWS.iter().map(|n| n.to_string()).chain(programs.benches.iter().map(|(n, _)| n.clone()));
+        let names = BOOT_ROWS
+            .iter()
+            .map(|n| n.to_string())
+            .chain(programs.benches.iter().flat_map(|(n, _)| rows_of(n).into_iter().map(str::to_string)));
         boots.push(Boot {
             tag: "",
             qemus,
@@ -596,6 +657,9 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                 let what = format!("{}{}", KERNELS[k], b.tag);
                 let log = log_dir.join(format!("{stamp}-round{round}-{what}.log"));
                 eprintln!("xtask: bench round {round}/{rounds} on {what} ...");
+                if let Some(d) = &q.disk {
+                    fresh_bench_disk(d)?;
+                }
                 let mut r = run_once(q, round, k, &mut b.rows, &log)?;
                 r.boot = if b.tag.is_empty() { "main" } else { "debian" };
                 let got = b.rows.iter().filter(|row| row.sides[k].samples.len() == round).count();

@@ -7,7 +7,7 @@
 //! cargo xtask qemu  --disk PATH      (a raw image as /dev/vda, virtio-blk; an empty 64 MiB ext2 made when absent)
 //! cargo xtask qemu  --debian [--linux]   (Debian's bash and userland; 1G unless --memory)
 //! cargo xtask rootfs --debian        (builds target/initramfs-debian.cpio.gz)
-//! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|interactive|suite|net|debian]
+//! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|disk|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
 //! cargo xtask test  --only debian --tests NAME[,NAME]  (some checks of the Debian part: strace_f, ...)
@@ -28,6 +28,7 @@ mod cpio;
 mod debian;
 mod debsys;
 mod disk;
+mod disktest;
 mod fuzz;
 mod interactive;
 mod ksyms;
@@ -285,7 +286,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
             "--only" => {
-                let part = it.next().ok_or("--only takes host|kernel|boot|interactive|suite|net|debian")?;
+                let part =
+                    it.next().ok_or("--only takes host|kernel|boot|disk|interactive|suite|net|debian")?;
                 if !TEST_PARTS.contains(&part.as_str()) {
                     return Err(format!("--only {part}: the parts are {}", TEST_PARTS.join("|")));
                 }
@@ -672,7 +674,7 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String], smp: u32) -> Result<bool
 }
 
 /// The parts of `cargo xtask test`, in the order they run.
-const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "interactive", "suite", "net", "debian"];
+const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "disk", "interactive", "suite", "net", "debian"];
 
 fn cmd_test(a: &Args) -> Result<bool, String> {
     if a.linux {
@@ -696,6 +698,10 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("boot") {
             boot_checks(&kernel, &initrd, a.release, &mut t)?;
+        }
+        if wanted("disk") {
+            // root=/dev/vda: a tree written and read across power-off, a crash after fsync
+            disktest::run(&kernel, &mut t)?;
         }
         if wanted("interactive") {
             // the default system, driven through its console

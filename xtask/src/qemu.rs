@@ -150,6 +150,22 @@ impl Qemu {
     /// Runs without input, capturing (and echoing, when `echo`) the output;
     /// kills QEMU after `timeout`.
     pub fn run_captured(&self, timeout: Duration, echo: bool) -> Result<Outcome, String> {
+        self.run_captured_until(timeout, echo, None)
+    }
+
+    /// [`Qemu::run_captured`], and QEMU killed (as a power cut: no
+    /// shutdown, `status` None, `timed_out` false) as soon as a line
+    /// containing `kill_on` is read.
+    pub fn run_captured_until(
+        &self,
+        timeout: Duration,
+        echo: bool,
+        kill_on: Option<&str>,
+    ) -> Result<Outcome, String> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let seen = Arc::new(AtomicBool::new(false));
+        let (seen_r, needle) = (seen.clone(), kill_on.map(str::to_string));
         let mut child = self
             .command(false)
             .stdin(Stdio::null())
@@ -164,6 +180,9 @@ impl Qemu {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
                 let line = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                if needle.as_ref().is_some_and(|n| line.contains(n.as_str())) {
+                    seen_r.store(true, Ordering::SeqCst);
+                }
                 if echo {
                     println!("{line}");
                     let _ = std::io::stdout().flush();
@@ -183,6 +202,11 @@ impl Qemu {
         let status = loop {
             if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
                 break s.code();
+            }
+            if seen.load(Ordering::SeqCst) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
             }
             if start.elapsed() > timeout {
                 let _ = child.kill();

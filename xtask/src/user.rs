@@ -63,7 +63,12 @@ fn local_includes_time(src: &Path) -> Option<SystemTime> {
 
 /// Compiles `src` to `out` unless `out` is newer than `src`, the header and
 /// the files `src` includes from its own directory.
-fn compile(src: &Path, out: &Path, include: &Path, header_time: Option<SystemTime>) -> Result<(), String> {
+pub(crate) fn compile(
+    src: &Path,
+    out: &Path,
+    include: &Path,
+    header_time: Option<SystemTime>,
+) -> Result<(), String> {
     compile_with("musl-gcc", &["-static"], src, out, include, header_time)
 }
 

@@ -28,8 +28,16 @@ fn le32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
 }
 
-/// Reads everything reachable (bounded), then changes things; errors are
-/// fine, panics are not.
+/// A read of a damaged image fails as Linux's ext2 does: EIO (a block out
+/// of range, a bad read) or EUCLEAN (EFSCORRUPTED: a bad entry or inode),
+/// ENOMEM for a size nothing can hold.
+fn read_errno(e: Errno) -> usize {
+    assert!(matches!(e, Errno::EIO | Errno::EUCLEAN | Errno::ENOMEM), "a read failed with {e:?}");
+    1
+}
+
+/// Reads everything reachable (bounded), then changes things; read errors
+/// are EIO/EUCLEAN, writes may fail as they like, nothing panics.
 fn exercise(fs: &mut Ext2<MemDisk>) -> (usize, usize) {
     let mut seen = BTreeSet::new();
     let mut stack = vec![(fs.root(), 0)];
@@ -41,8 +49,8 @@ fn exercise(fs: &mut Ext2<MemDisk>) -> (usize, usize) {
         }
         let list = match fs.list(dir) {
             Ok(l) => l,
-            Err(_) => {
-                errs += 1;
+            Err(e) => {
+                errs += read_errno(e);
                 continue;
             }
         };
@@ -57,16 +65,22 @@ fn exercise(fs: &mut Ext2<MemDisk>) -> (usize, usize) {
                     match st.file_type() {
                         Some(FileType::Directory) => stack.push((e.ino, depth + 1)),
                         Some(FileType::Regular) => {
-                            let _ = fs.read(e.ino, 0, &mut buf);
-                            let _ = fs.read(e.ino, st.size.saturating_sub(100), &mut buf[..4096]);
+                            if let Err(e) = fs.read(e.ino, 0, &mut buf) {
+                                errs += read_errno(e);
+                            }
+                            if let Err(e) = fs.read(e.ino, st.size.saturating_sub(100), &mut buf[..4096]) {
+                                errs += read_errno(e);
+                            }
                         }
                         Some(FileType::Symlink) => {
-                            let _ = fs.readlink(e.ino);
+                            if let Err(e) = fs.readlink(e.ino) {
+                                errs += read_errno(e);
+                            }
                         }
                         _ => {}
                     }
                 }
-                Err(_) => errs += 1,
+                Err(e) => errs += read_errno(e),
             }
         }
     }

@@ -137,6 +137,11 @@ pub trait Backing: Send {
     fn can_exchange(&self) -> bool {
         false
     }
+    /// The largest file size (Linux's `s_maxbytes`): lseek(2) past it is
+    /// `EINVAL`.
+    fn max_file_size(&self) -> u64 {
+        crate::types::MAX_FILE_SIZE
+    }
 }
 
 /// A lock its holder may sleep under (a kernel's sleeping mutex; a spin
@@ -226,6 +231,10 @@ impl BackedFs {
 
     pub(crate) fn can_exchange(&self) -> bool {
         self.with(|s| Ok(s.can_exchange())).unwrap_or(false)
+    }
+
+    pub(crate) fn max_file_size(&self) -> u64 {
+        self.with(|s| Ok(s.max_file_size())).unwrap_or(crate::types::MAX_FILE_SIZE)
     }
 
     pub(crate) fn mark_dirty(&self, now: i64) {
@@ -709,6 +718,9 @@ fn secs(t: Option<Timespec>) -> Option<u32> {
 impl<D: ext2::BlockDevice + Send> Backing for Ext2Backing<D> {
     fn root(&self) -> u64 {
         self.root
+    }
+    fn max_file_size(&self) -> u64 {
+        self.fs.as_ref().map_or(crate::types::MAX_FILE_SIZE, |f| f.max_file_size())
     }
     fn read_only(&self) -> bool {
         self.ro

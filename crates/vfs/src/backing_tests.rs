@@ -366,3 +366,21 @@ fn creates_10k_ext2_only() {
     }
     std::println!("10,000 ext2 creates: {:?}", t.elapsed());
 }
+
+#[test]
+fn lseek_stops_at_the_stores_max_file_size() {
+    let d = disk(1024, 2048, 128);
+    let root = mount_vfs(&d);
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = open_file(&ctx, &root, b"/f", O_CREAT | O_RDWR).unwrap();
+    // 1 KiB blocks: 12 direct, 256, 256^2 and 256^3 indirect blocks
+    let max = (12u64 + 256 + 65536 + 16_777_216) * 1024;
+    assert_eq!(f.lseek(max as i64, SEEK_SET), Ok(max));
+    assert_eq!(f.lseek(1, SEEK_CUR), Err(Errno::EINVAL));
+    assert_eq!(f.lseek(i64::MAX, SEEK_SET), Err(Errno::EINVAL));
+    assert_eq!(f.lseek(0, SEEK_CUR), Ok(max));
+    // a directory is not limited by the file size
+    let dir = open_file(&ctx, &root, b"/", O_RDONLY).unwrap();
+    assert_eq!(dir.lseek(i64::MAX, SEEK_SET), Ok(i64::MAX as u64));
+}

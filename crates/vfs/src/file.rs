@@ -294,8 +294,11 @@ impl File for RamFile {
 
     fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
         self.path_only()?;
-        let mut pos = self.pos.lock();
         let is_dir = self.inode.is_dir();
+        // generic_file_llseek: a disk file's offsets stop at s_maxbytes
+        // (asked before the position's lock: the store's lock may sleep)
+        let max = if is_dir { None } else { self.inode.backing().map(|fs| fs.max_file_size()) };
+        let mut pos = self.pos.lock();
         let base: i64 = match whence {
             SEEK_SET => 0,
             SEEK_CUR => *pos as i64,
@@ -312,6 +315,9 @@ impl File for RamFile {
         };
         let new = base.checked_add(offset).ok_or(Errno::EINVAL)?;
         if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        if max.is_some_and(|m| new as u64 > m) {
             return Err(Errno::EINVAL);
         }
         *pos = new as u64;
