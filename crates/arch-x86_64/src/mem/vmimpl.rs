@@ -182,8 +182,8 @@ impl PageTable for AddressSpace {
     fn flush(&mut self) {
         // unmap and protect invalidate at once (on every CPU with the
         // space loaded); only fork_range defers (write protection of many
-        // pages): one full flush for all, here and where another thread of
-        // the process runs
+        // pages): one `invlpg` per page up to the ceiling, else one full
+        // flush for all, here and where another thread of the process runs
         let stale = core::mem::take(&mut self.stale);
         if stale.n == 0 {
             return;
