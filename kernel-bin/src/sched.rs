@@ -4,9 +4,11 @@
 //!
 //! The kernel is not preemptible: a thread leaves its CPU only when it
 //! blocks, yields (the timer makes user-mode threads yield when their slice
-//! is used up) or exits. Interrupt handlers never touch the scheduler; its
-//! locks are still taken with interrupts off (a handler could otherwise
-//! stretch the time another CPU spins for them).
+//! is used up) or exits. Interrupt handlers never touch the scheduler; the
+//! shared run queue's lock is still taken with interrupts off while other
+//! CPUs run (a handler could otherwise stretch the time another CPU spins
+//! for it), not with one CPU, and a CPU's own slot never (under QEMU's TCG
+//! every `sti` ends a translation block: docs/bench.md).
 //!
 //! SMP rules (issue 19):
 //! - Each CPU's current task, idle task and the task it just switched away
@@ -283,12 +285,24 @@ fn ap_main() -> ! {
     unreachable!("an AP's idle loop returned")
 }
 
+/// Runs `f` on the shared run queue. With interrupts off while other CPUs
+/// run (a handler would stretch their spin); with one CPU online nobody
+/// spins for the lock and no handler takes it, so the interrupt flag stays
+/// as it is: re-enabling it (`sti`) ends a translation block under QEMU's
+/// TCG, a cost several times the lock's on every wake-up.
 fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
-    arch_x86_64::cpu::without_interrupts(|| f(&mut SCHED.lock()))
+    if nr_cpus() == 1 {
+        f(&mut SCHED.lock())
+    } else {
+        arch_x86_64::cpu::without_interrupts(|| f(&mut SCHED.lock()))
+    }
 }
 
+/// Runs `f` on this CPU's slot, which only this CPU touches and no
+/// interrupt handler does: no need to turn interrupts off (the kernel is
+/// not preemptible, so the task cannot move to another CPU meanwhile).
 fn with_cpu<R>(f: impl FnOnce(&mut Cpu) -> R) -> R {
-    arch_x86_64::cpu::without_interrupts(|| f(&mut CPUS[this_cpu()].lock()))
+    f(&mut CPUS[this_cpu()].lock())
 }
 
 extern "C" fn task_entry(_: usize) -> ! {

@@ -61,7 +61,8 @@ pub struct UThread {
 }
 
 impl UThread {
-    /// Re-reads the process id and address space from the table (after exec).
+    /// Re-reads the process id and address space from the table (after exec)
+    /// and loads the address space.
     pub fn refresh(&mut self) {
         if let Some(pid) = table().tgid(self.tid) {
             self.pid = pid;
@@ -71,7 +72,13 @@ impl UThread {
         }
         if let Some(vm) = table().with_process(self.pid, |p| p.vm().cloned()).flatten() {
             self.root = vm.lock().page_table().root().start_address().as_u64();
-            self.vm = vm;
+            let old = core::mem::replace(&mut self.vm, vm);
+            // Load the new tables before the old ones may go with `old`:
+            // torn down while not loaded, they need no invalidation and
+            // no switch to the kernel's tables (one CR3 write less per
+            // exec, each a whole soft-TLB refill under TCG).
+            self.vm.lock().page_table().activate();
+            drop(old);
         }
         self.refresh_files();
     }

@@ -408,3 +408,65 @@ ktest!(
         assert_eq!(heap::free_frames_with_heap(), free0, "frames leaked");
     }
 );
+
+// A fork write-protects a page whose writable translation the TLB holds
+// (the parent just wrote it): `flush` must invalidate it (one `invlpg`
+// per page up to the ceiling, perf26), so the parent's next write faults.
+ktest!(
+    fn fork_invalidates_a_cached_writable_page() {
+        use crate::mem::vmimpl::KernelFrames;
+        use crate::user::{UserContext, UserExit};
+        use vm::{FrameAllocator, PageTable, PteFlags};
+        let free0 = heap::free_frames_with_heap();
+        {
+            let fa = KernelFrames;
+            let mut parent = paging::AddressSpace::new().expect("address space");
+            let mut child = parent.new_empty().expect("address space");
+            let code = fa.alloc_zeroed().expect("frame");
+            let data = fa.alloc_zeroed().expect("frame");
+            // movq $0x55, 0x50_0008 (absolute); mov $60, %eax; syscall
+            let bytes = [
+                0x48, 0xc7, 0x04, 0x25, 0x08, 0x00, 0x50, 0x00, 0x55, 0x00, 0x00, 0x00, 0xb8, 60, 0, 0, 0,
+                0x0f, 0x05,
+            ];
+            // SAFETY: the frame is ours, just allocated, and mapped by the
+            // direct map; nothing else refers to it yet.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    crate::mem::phys_to_virt(code.phys_addr()) as *mut u8,
+                    bytes.len(),
+                )
+            };
+            PageTable::map(&mut parent, 0x40_0000, code, PteFlags::USER | PteFlags::EXECUTABLE).expect("map");
+            PageTable::map(&mut parent, 0x50_0000, data, PteFlags::USER | PteFlags::WRITABLE).expect("map");
+            let run = || {
+                let mut ctx = UserContext::new(0x40_0000, 0);
+                loop {
+                    match ctx.run() {
+                        UserExit::Interrupt(_) => {}
+                        other => break other,
+                    }
+                }
+            };
+            parent.activate();
+            let first = run();
+            parent
+                .fork_range(&mut child, 0x40_0000, 0x50_1000, true, &mut |f| fa.add_ref(f))
+                .expect("fork_range");
+            parent.flush();
+            let second = run();
+            paging::activate_kernel();
+            assert_eq!(first, UserExit::Syscall, "the write before the fork");
+            assert_eq!(
+                second,
+                UserExit::Exception { vector: 14, error_code: 0x7, cr2: 0x50_0008 },
+                "the write after the fork: a protection fault, not the stale writable entry"
+            );
+            for pt in [&mut child, &mut parent] {
+                pt.unmap_range(0, 0x8000_0000_0000, &mut |f| fa.release(f));
+            }
+        }
+        assert_eq!(heap::free_frames_with_heap(), free0, "frames leaked");
+    }
+);

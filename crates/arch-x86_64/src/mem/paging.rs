@@ -154,7 +154,35 @@ pub struct AddressSpace {
     pml4: PhysFrame,
     /// Rights were removed from entries without invalidating the TLB
     /// (batched by `fork_range`); the next `flush` must flush.
-    pub(crate) stale: bool,
+    pub(crate) stale: Stale,
+}
+
+/// The pages whose rights `fork_range` removed without invalidating them:
+/// up to [`FLUSH_CEILING`](crate::smp::FLUSH_CEILING) are invalidated one
+/// by one (`invlpg`), more by a full flush. Under QEMU's TCG a full flush
+/// (a CR3 reload) also empties the soft TLB of the kernel's own pages and
+/// the translated-code jump cache, which the kernel then refills page walk
+/// by page walk: a fork of a small process writes CR3 once less.
+#[derive(Default)]
+pub(crate) struct Stale {
+    /// How many pages (more than the ceiling: flush everything).
+    pub(crate) n: usize,
+    pub(crate) pages: [u64; crate::smp::FLUSH_CEILING as usize],
+}
+
+impl Stale {
+    /// Notes that `va` lost rights.
+    pub(crate) fn add(&mut self, va: u64) {
+        if let Some(p) = self.pages.get_mut(self.n) {
+            *p = va;
+        }
+        self.n = self.n.saturating_add(1);
+    }
+
+    /// The noted pages, or `None` for more than the ceiling.
+    pub(crate) fn pages(&self) -> Option<&[u64]> {
+        self.pages.get(..self.n)
+    }
 }
 
 impl AddressSpace {
@@ -166,7 +194,7 @@ impl AddressSpace {
         for i in 256..512 {
             new[i] = kernel[i].clone();
         }
-        Ok(AddressSpace { pml4, stale: false })
+        Ok(AddressSpace { pml4, stale: Stale::default() })
     }
 
     /// The top-level table's frame (what CR3 holds).

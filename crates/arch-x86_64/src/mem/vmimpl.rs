@@ -182,13 +182,32 @@ impl PageTable for AddressSpace {
     fn flush(&mut self) {
         // unmap and protect invalidate at once (on every CPU with the
         // space loaded); only fork_range defers (write protection of many
-        // pages): one full flush for all, here and where another thread of
-        // the process runs
-        if core::mem::take(&mut self.stale) {
-            if self.is_active() {
-                x86_64::instructions::tlb::flush_all();
+        // pages): one `invlpg` per page up to the ceiling, else one full
+        // flush for all, here and where another thread of the process runs
+        let stale = core::mem::take(&mut self.stale);
+        if stale.n == 0 {
+            return;
+        }
+        let active = self.is_active();
+        match stale.pages() {
+            Some(pages) => {
+                if active {
+                    for &va in pages {
+                        x86_64::instructions::tlb::flush(VirtAddr::new(va));
+                    }
+                }
+                // other CPUs: the span of the pages (whole when wider than
+                // the ceiling)
+                let lo = pages.iter().copied().min().unwrap_or(0);
+                let hi = pages.iter().copied().max().unwrap_or(0) + PAGE_SIZE;
+                crate::smp::shootdown_range(self.root_addr(), Some((lo, hi)));
             }
-            crate::smp::shootdown_range(self.root_addr(), None);
+            None => {
+                if active {
+                    x86_64::instructions::tlb::flush_all();
+                }
+                crate::smp::shootdown_range(self.root_addr(), None);
+            }
         }
     }
 
@@ -223,7 +242,7 @@ impl PageTable for AddressSpace {
                 if cow && flags.contains(F::WRITABLE) {
                     flags.remove(F::WRITABLE);
                     e.set_flags(flags);
-                    self.stale = true;
+                    self.stale.add((va & !0x1f_ffff) | (i as u64) << 12);
                 }
                 let d = match dst {
                     Some(ref mut d) => d,
@@ -280,7 +299,7 @@ impl PageTable for AddressSpace {
                 // the thread's loop loads the table again before it returns
                 // to user mode.
                 super::paging::activate_kernel();
-                self.stale = false;
+                self.stale = Default::default();
                 active = false;
             }
             for &pa in &removed[..n] {
