@@ -165,7 +165,7 @@ int main(void) {
     if (kib > 0) bench_printf("BENCH memfree_after_boot_kib %ld\n", kib);
 
     if (gen_text("/tmp/data", 60000000) != 0) bench_printf("BENCHFAIL sort_60m: generating: %s\n", strerror(errno));
-    char *sort[] = {"/bin/sort", "-o", "/tmp/sorted", "/tmp/data", 0};
+    char *sort[] = {"/bin/busybox", "sort", "-o", "/tmp/sorted", "/tmp/data", 0};
     timed("sort_60m", sort);
     unlink("/tmp/data");
     unlink("/tmp/sorted");
@@ -180,12 +180,12 @@ int main(void) {
             if (gen_text(path, 50 << 10) != 0) bench_printf("bench: generating %s: %s\n", path, strerror(errno));
         }
     }
-    char *czf[] = {"/bin/tar", "czf", "/tmp/t.tgz", "-C", "/tmp", "tree", 0};
+    char *czf[] = {"/bin/busybox", "tar", "czf", "/tmp/t.tgz", "-C", "/tmp", "tree", 0};
     timed("tar_czf_50m", czf);
     mkdir("/tmp/x", 0755);
-    char *xzf[] = {"/bin/tar", "xzf", "/tmp/t.tgz", "-C", "/tmp/x", 0};
+    char *xzf[] = {"/bin/busybox", "tar", "xzf", "/tmp/t.tgz", "-C", "/tmp/x", 0};
     timed("tar_xzf_50m", xzf);
-    char *rm[] = {"/bin/rm", "-rf", "/tmp/tree", "/tmp/x", "/tmp/t.tgz", 0};
+    char *rm[] = {"/bin/busybox", "rm", "-rf", "/tmp/tree", "/tmp/x", "/tmp/t.tgz", 0};
     run("rm", rm, 0);
 
     mkdir("/tmp/many", 0755);
@@ -212,6 +212,8 @@ int main(void) {
         bench_printf("BENCH find_wc_20k %llu\n", (unsigned long long)ns);
     else if (ns)
         bench_printf("BENCHFAIL find_wc_20k: counted %s (20201 expected)\n", buf);
+    char *rm_many[] = {"/bin/busybox", "rm", "-rf", "/tmp/many", "/tmp/count", 0};
+    run("rm", rm_many, 0);
 
     char *churn[] = {"/bin/churn", 0};
     timed("alloc_churn", churn);
