@@ -25,7 +25,10 @@
 #include <sys/reboot.h>
 
 #define MAX_PROGS 64
+/* per program; the scale boot builds it with -DTIMEOUT_S=600 */
+#ifndef TIMEOUT_S
 #define TIMEOUT_S 30
+#endif
 
 static inline uint64_t rdtsc(void) {
     uint32_t lo, hi;

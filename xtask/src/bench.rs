@@ -222,9 +222,9 @@ fn build_debian_initramfs() -> Result<PathBuf, String> {
 
 /// The samples and failures of one benchmark on one kernel.
 #[derive(Default, Clone)]
-struct Side {
-    samples: Vec<f64>,
-    failures: Vec<String>,
+pub(crate) struct Side {
+    pub(crate) samples: Vec<f64>,
+    pub(crate) failures: Vec<String>,
 }
 
 impl Side {
@@ -234,7 +234,7 @@ impl Side {
         s
     }
 
-    fn median(&self) -> Option<f64> {
+    pub(crate) fn median(&self) -> Option<f64> {
         let s = self.sorted();
         let n = s.len();
         match n {
@@ -250,16 +250,16 @@ impl Side {
     }
 
     /// (max − min) / median.
-    fn spread(&self) -> Option<f64> {
+    pub(crate) fn spread(&self) -> Option<f64> {
         let (lo, hi) = self.min_max()?;
         let m = self.median()?;
         (m > 0.0).then(|| (hi - lo) / m)
     }
 }
 
-struct Row {
-    name: String,
-    sides: [Side; 2],
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) sides: [Side; 2],
 }
 
 /// One kind of boot made each round on each kernel, and the rows it gives.
@@ -311,7 +311,7 @@ fn run_once(q: &Qemu, round: usize, kernel: usize, rows: &mut Vec<Row>, log: &Pa
 /// Adds the BENCH / BENCHFAIL lines of one boot's `output` to `rows`;
 /// without `bench: done`, every row the boot said nothing about gets the
 /// failure "not run: `ended`". Returns whether `bench: done` was seen.
-fn parse(output: &str, round: usize, kernel: usize, rows: &mut Vec<Row>, ended: &str) -> bool {
+pub(crate) fn parse(output: &str, round: usize, kernel: usize, rows: &mut Vec<Row>, ended: &str) -> bool {
     let mut seen: Vec<String> = Vec::new();
     let mut done = false;
     for line in output.lines() {
@@ -346,7 +346,7 @@ fn parse(output: &str, round: usize, kernel: usize, rows: &mut Vec<Row>, ended: 
     done
 }
 
-fn fmt_ns(ns: f64) -> String {
+pub(crate) fn fmt_ns(ns: f64) -> String {
     if ns >= 1e9 {
         format!("{:.3} s", ns / 1e9)
     } else if ns >= 1e6 {
@@ -511,7 +511,7 @@ fn json(rows: &[Row], m: &Meta) -> String {
 }
 
 /// UTC `YYYYMMDD-HHMMSS` (days to civil date: Howard Hinnant's algorithm).
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let z = days + 719_468;
@@ -539,10 +539,11 @@ struct Options {
     ours_only: bool,
     /// This kernel ELF as ours instead of building it (another commit's build).
     kernel: Option<PathBuf>,
+    /// `--scale` / `--workloads`: the boots of bench_scale.rs instead.
+    scale: Option<crate::bench_scale::Kind>,
 }
 
-const USAGE: &str =
-    "usage: cargo xtask bench [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF]";
+const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF]";
 
 fn options(args: &[String]) -> Result<Options, String> {
     let mut o = Options { rounds: 3, ..Default::default() };
@@ -557,6 +558,8 @@ fn options(args: &[String]) -> Result<Options, String> {
                     .ok_or("--rounds takes a number (at least 1)")?
             }
             "--icount" => o.icount = true,
+            "--scale" => o.scale = Some(crate::bench_scale::Kind::Scale),
+            "--workloads" => o.scale = Some(crate::bench_scale::Kind::Workloads),
             "--ours" => o.ours_only = true,
             "--only" => {
                 let names = it.next().ok_or("--only takes benchmark names, comma-separated")?;
@@ -585,6 +588,18 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         },
     };
     let linux = crate::linux::vmlinuz()?;
+    if let Some(kind) = opts.scale {
+        let (rounds, icount, ours_only, only) = (opts.rounds, opts.icount, opts.ours_only, opts.only);
+        return crate::bench_scale::cmd(&crate::bench_scale::Opts {
+            kind,
+            rounds,
+            icount,
+            ours_only,
+            only,
+            kernel,
+            linux,
+        });
+    }
     // --only: `main`, `debian`, or row names of either boot
     let debian_name = |n: &String| n == "debian" || DEBIAN_ROWS.contains(&n.as_str());
     let main_rows = opts.only.is_empty() || opts.only.iter().any(|n| !debian_name(n));

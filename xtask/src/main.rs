@@ -24,6 +24,7 @@
 //! to run.
 
 mod bench;
+mod bench_scale;
 mod cpio;
 mod debian;
 mod debsys;

@@ -341,6 +341,11 @@ struct Inner<P: Platform> {
     threads: BTreeMap<Pid, Thread<P>>,
     sigq: BTreeMap<u32, SigQueueAccount>,
     max_threads: u64,
+    /// Set when a ptrace link is made; wait's walk over every process for
+    /// tracees that are not children runs only while it is set, and clears
+    /// it when it finds no link left (so a wait costs O(children), as
+    /// Linux's walk of its children and ptraced lists).
+    maybe_traced: bool,
 }
 
 /// Every process and thread of one kernel. The kernel makes one (there is
@@ -421,6 +426,7 @@ impl<P: Platform> ProcessTable<P> {
                 threads: BTreeMap::new(),
                 sigq: BTreeMap::new(),
                 max_threads: u64::MAX,
+                maybe_traced: false,
             }),
         }
     }
@@ -820,6 +826,7 @@ impl<P: Platform> ProcessTable<P> {
             return Err(Errno::EPERM);
         }
         p.ptrace = Some(TraceLink::new(p.parent, false, Options::empty()));
+        g.maybe_traced = true;
         Ok(())
     }
 
@@ -1323,6 +1330,7 @@ impl<P: Platform> Inner<P> {
         let traced = !f.contains(CloneFlags::UNTRACED) && o.contains(opt);
         let vfork_done = f.contains(CloneFlags::VFORK) && o.contains(Options::TRACEVFORKDONE);
         let new = link.inherit();
+        self.maybe_traced |= traced || f.contains(CloneFlags::PTRACE);
         if (traced || f.contains(CloneFlags::PTRACE))
             && !f.contains(CloneFlags::THREAD)
             && let Some(c) = self.procs.get_mut(&child)
@@ -1382,6 +1390,8 @@ impl<P: Platform> Inner<P> {
             return Err(Errno::EPERM);
         }
         let seized = seize.is_some();
+        self.maybe_traced = true;
+        let p = self.procs.get_mut(&tgid).ok_or(Errno::ESRCH)?;
         let mut link = TraceLink::new(me, seized, seize.unwrap_or_default());
         // ptrace_attach(): a stopped process traps for its new tracer
         // (JOBCTL_TRAP_STOP), attached or seized
@@ -1469,10 +1479,22 @@ impl<P: Platform> Inner<P> {
         let uid = p.creds.uid;
         // Linux counts tasks until they are reaped: live threads, plus a
         // leader that exited first or a zombie.
+        // Both counts walk every process, so they are made only when their
+        // check can fail (a clone must not cost O(processes)): RLIMIT_NPROC
+        // binds a non-root caller under a finite limit; max_threads only
+        // when the bound "every thread, plus a leader or zombie per process"
+        // reaches it.
         let tasks = |q: &Process<P>| q.threads.len() as u64 + u64::from(!q.threads.contains(&q.pid));
-        let user_threads: u64 = self.procs.values().filter(|q| q.creds.uid == uid).map(tasks).sum();
-        let all_tasks: u64 = self.procs.values().map(tasks).sum();
         let root = p.creds.capable();
+        let rlimit_nproc = p.rlimits.cur(Resource::Nproc);
+        let user_threads: u64 = if uid == 0 || root || rlimit_nproc == crate::rlimit::RLIM_INFINITY {
+            0
+        } else {
+            self.procs.values().filter(|q| q.creds.uid == uid).map(tasks).sum()
+        };
+        let bound = self.threads.len() as u64 + self.procs.len() as u64;
+        let all_tasks: u64 =
+            if bound < self.max_threads { bound } else { self.procs.values().map(tasks).sum() };
         Ok(CloneCaller {
             is_init: pid == 1,
             cap_sys_admin: root,
@@ -1480,7 +1502,7 @@ impl<P: Platform> Inner<P> {
             cap_checkpoint_restore: root,
             ruid: uid,
             user_processes: user_threads,
-            rlimit_nproc: p.rlimits.cur(Resource::Nproc),
+            rlimit_nproc,
             nr_threads: all_tasks,
             max_threads: self.max_threads,
             pid_max: self.pids.pid_max(),
@@ -2152,12 +2174,17 @@ impl<P: Platform> Inner<P> {
         let o = req.options;
         // the children, then the tracees that are not (ptrace_do_wait)
         let mut candidates: Vec<Pid> = my.children.clone();
-        candidates.extend(
-            self.procs
-                .values()
-                .filter(|q| q.parent != me && q.ptrace.as_ref().is_some_and(|l| l.tracer == me))
-                .map(|q| q.pid),
-        );
+        if self.maybe_traced {
+            let mut any = false;
+            for q in self.procs.values() {
+                let Some(l) = q.ptrace.as_ref() else { continue };
+                any = true;
+                if q.parent != me && l.tracer == me {
+                    candidates.push(q.pid);
+                }
+            }
+            self.maybe_traced = any;
+        }
         let eligible: Vec<Pid> = candidates
             .into_iter()
             .filter(|c| {

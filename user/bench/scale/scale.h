@@ -1,0 +1,93 @@
+/*
+ * scale.h: the harness of the scaling benchmarks (user/bench/scale/,
+ * `cargo xtask bench --scale`). Each program measures one operation at
+ * three sizes and prints, per size,
+ *
+ *     BENCH <name>/<size> <ns per operation>
+ *
+ * with bench.h's method (batches grown until one takes SCALE_TARGET_NS,
+ * then up to two more of that size, the fastest reported), on a shorter
+ * target (50 ms) since each program runs three sizes. xtask fits
+ * log(time) = k log(size) + c over the three sizes (docs/bench.md).
+ */
+#ifndef SCALE_H
+#define SCALE_H
+
+#include "bench.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#define SCALE_TARGET_NS 50000000ULL
+
+static inline double scale_run(const char *name, long size, bench_body body, void *arg, uint64_t max_iters) {
+    uint64_t iters = 1, ns = 0;
+    for (;;) {
+        ns = body(iters, arg);
+        if (ns >= SCALE_TARGET_NS || iters >= max_iters) break;
+        uint64_t next = iters * 2;
+        if (ns > 0) {
+            double want = (double)iters * 1.2 * (double)SCALE_TARGET_NS / (double)ns;
+            if (want > (double)iters * 100) want = (double)iters * 100;
+            if (want > (double)next) next = (uint64_t)want;
+        } else {
+            next = iters * 100;
+        }
+        iters = next < max_iters ? next : max_iters;
+    }
+    uint64_t total = ns;
+    for (int b = 1; b < BENCH_BATCHES && total < BENCH_BATCHES * SCALE_TARGET_NS; b++) {
+        uint64_t again = body(iters, arg);
+        total += again;
+        if (again < ns) ns = again;
+    }
+    double per = (double)ns / (double)iters;
+    bench_printf("BENCH %s/%ld %.1f\n", name, size, per);
+    return per;
+}
+
+/* Prints `bench: <name>/<size>: <what>` (setup notes, not rows). */
+#define scale_note(...) bench_printf(__VA_ARGS__)
+
+/* RLIMIT_NOFILE raised to `n` (soft and hard; pid 1's children are root). */
+static inline void scale_nofile(const char *name, rlim_t n) {
+    struct rlimit r = {n, n};
+    if (setrlimit(RLIMIT_NOFILE, &r) != 0) bench_fail(name, "setrlimit(RLIMIT_NOFILE)");
+}
+
+/*
+ * Forks `n` processes that block every signal but SIGKILL and wait in
+ * pause(), all in one new process group whose id is returned (the first
+ * child leads it). `pids` (n entries) receives their pids. The caller ends
+ * them with scale_reap_group().
+ */
+static inline pid_t scale_sleepers(const char *name, long n, pid_t *pids) {
+    pid_t pgid = 0;
+    /* the children start with every signal blocked (no window before their
+     * own sigprocmask) */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p < 0) bench_fail(name, "fork (sleepers)");
+        if (p == 0)
+            for (;;) pause();
+        if (setpgid(p, pgid) != 0) bench_fail(name, "setpgid");
+        if (pgid == 0) pgid = p;
+        pids[i] = p;
+    }
+    sigprocmask(SIG_SETMASK, &old, 0);
+    return pgid;
+}
+
+/* SIGKILL to the group, then every pid reaped. */
+static inline void scale_reap_group(const char *name, pid_t pgid, long n, const pid_t *pids) {
+    if (n == 0) return;
+    if (kill(-pgid, SIGKILL) != 0) bench_fail(name, "kill(SIGKILL)");
+    for (long i = 0; i < n; i++)
+        if (waitpid(pids[i], 0, 0) != pids[i]) bench_fail(name, "waitpid (sleepers)");
+}
+
+#endif

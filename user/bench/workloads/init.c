@@ -1,0 +1,237 @@
+/*
+ * /init of the workloads initramfs (`cargo xtask bench --workloads`): pid 1
+ * with busybox (its applets in /bin) and /bin/churn. Prints, each once per
+ * boot (the rounds repeat them):
+ *
+ *   memfree_after_boot_kib  MemFree of /proc/meminfo first thing (KiB)
+ *   sort_60m                busybox sort -o of a generated 60 MB text file
+ *   tar_czf_50m             busybox tar czf of a generated 50 MB tree
+ *                           (1,000 files of 50 KiB of text in 50 directories)
+ *   tar_xzf_50m             busybox tar xzf of that archive into /tmp/x
+ *   find_wc_20k             sh -c 'find /tmp/many | wc -l' over 20,000 empty
+ *                           files in 200 directories (the count is checked)
+ *   alloc_churn             /bin/churn (user/bench/workloads/churn.c)
+ *   sh_c_true_x1000         1,000 runs of `sh -c true`, one after another
+ *   kmem_per_process_bytes  MemFree's drop per process while 1,000 forked
+ *                           children (of a small static process) sleep
+ *   kmem_per_thread_bytes   MemFree's drop per thread while 1,000 threads
+ *                           (16 KiB stacks) of one process sleep
+ *
+ * Times are `BENCH <name> <ns>` for the one run, memory rows `BENCH <name>
+ * <value>` in the unit of their suffix. A command that fails or runs over
+ * 300 s is a BENCHFAIL line. The generated files are not timed. Finally
+ * `bench: done` and reboot(RB_POWER_OFF).
+ */
+#include "bench.h"
+#include "pid1.h"
+
+#include <pthread.h>
+#include <sys/reboot.h>
+
+#define TIMEOUT_S 300
+
+static char *envp[] = {"PATH=/bin:/sbin:/usr/bin", "HOME=/", 0};
+
+/* fork, (alarm, stdout to `out` when set) execve argv, waitpid: the ns, or 0 on failure */
+static uint64_t run(const char *name, char *const argv[], const char *out) {
+    uint64_t t0 = bench_now();
+    pid_t p = fork();
+    if (p < 0) {
+        bench_printf("BENCHFAIL %s: fork: %s\n", name, strerror(errno));
+        return 0;
+    }
+    if (p == 0) {
+        alarm(TIMEOUT_S);
+        if (out) {
+            int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0 || dup2(fd, 1) != 1) _exit(126);
+            close(fd);
+        }
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    int st;
+    if (waitpid(p, &st, 0) != p) {
+        bench_printf("BENCHFAIL %s: waitpid: %s\n", name, strerror(errno));
+        return 0;
+    }
+    uint64_t ns = bench_now() - t0;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        bench_printf("BENCHFAIL %s: %s: status %#x\n", name, argv[0], st);
+        return 0;
+    }
+    return ns;
+}
+
+static void timed(const char *name, char *const argv[]) {
+    uint64_t ns = run(name, argv, 0);
+    if (ns) bench_printf("BENCH %s %llu\n", name, (unsigned long long)ns);
+}
+
+static long memfree_kib(void) {
+    char buf[512];
+    int fd = open("/proc/meminfo", O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *m = strstr(buf, "MemFree:");
+    return m ? strtol(m + 8, 0, 10) : -1;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static uint64_t next(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng;
+}
+
+/* `bytes` of text (lines of 1-8 words of 2-9 lower-case letters) into path */
+static int gen_text(const char *path, size_t bytes) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    size_t n = 0;
+    while (n < bytes) {
+        int words = 1 + (int)(next() % 8);
+        for (int w = 0; w < words; w++) {
+            int len = 2 + (int)(next() % 8);
+            for (int i = 0; i < len; i++) fputc('a' + (int)(next() % 26), f);
+            fputc(w + 1 < words ? ' ' : '\n', f);
+            n += (size_t)len + 1;
+        }
+    }
+    return fclose(f);
+}
+
+static void *sleeper(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    char c;
+    for (;;) (void)!read(fd, &c, 1);
+    return 0;
+}
+
+/* the kmem rows: MemFree before and with 1,000 sleeping processes/threads */
+static void kmem(void) {
+    enum { N = 1000 };
+    static pid_t pids[N];
+    int hold[2];
+    if (pipe(hold) != 0) return;
+    long before = memfree_kib();
+    int made = 0;
+    for (; made < N; made++) {
+        pid_t p = fork();
+        if (p < 0) break;
+        if (p == 0) {
+            char c;
+            for (;;) (void)!read(hold[0], &c, 1);
+        }
+        pids[made] = p;
+    }
+    long after = memfree_kib();
+    if (made == N && before > 0 && after > 0)
+        bench_printf("BENCH kmem_per_process_bytes %ld\n", (before - after) * 1024 / N);
+    else
+        bench_printf("BENCHFAIL kmem_per_process_bytes: %d processes made, MemFree %ld -> %ld\n", made, before, after);
+    for (int i = 0; i < made; i++) kill(pids[i], SIGKILL);
+    for (int i = 0; i < made; i++) waitpid(pids[i], 0, 0);
+
+    pid_t p = fork();
+    if (p == 0) {
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 16384);
+        long b = memfree_kib();
+        int t = 0;
+        for (; t < N; t++) {
+            pthread_t th;
+            if (pthread_create(&th, &a, sleeper, (void *)(intptr_t)hold[0]) != 0) break;
+        }
+        long e = memfree_kib();
+        if (t == N && b > 0 && e > 0)
+            bench_printf("BENCH kmem_per_thread_bytes %ld\n", (b - e) * 1024 / N);
+        else
+            bench_printf("BENCHFAIL kmem_per_thread_bytes: %d threads made, MemFree %ld -> %ld\n", t, b, e);
+        _exit(0);
+    }
+    if (p > 0) waitpid(p, 0, 0);
+    close(hold[0]);
+    close(hold[1]);
+}
+
+int main(void) {
+    pid1_console();
+    pid1_mounts();
+    long kib = memfree_kib();
+    if (kib > 0) bench_printf("BENCH memfree_after_boot_kib %ld\n", kib);
+
+    if (gen_text("/tmp/data", 60000000) != 0) bench_printf("BENCHFAIL sort_60m: generating: %s\n", strerror(errno));
+    char *sort[] = {"/bin/busybox", "sort", "-o", "/tmp/sorted", "/tmp/data", 0};
+    timed("sort_60m", sort);
+    unlink("/tmp/data");
+    unlink("/tmp/sorted");
+
+    mkdir("/tmp/tree", 0755);
+    for (int d = 0; d < 50; d++) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/tree/d%02d", d);
+        mkdir(path, 0755);
+        for (int f = 0; f < 20; f++) {
+            snprintf(path, sizeof path, "/tmp/tree/d%02d/f%02d", d, f);
+            if (gen_text(path, 50 << 10) != 0) bench_printf("bench: generating %s: %s\n", path, strerror(errno));
+        }
+    }
+    char *czf[] = {"/bin/busybox", "tar", "czf", "/tmp/t.tgz", "-C", "/tmp", "tree", 0};
+    timed("tar_czf_50m", czf);
+    mkdir("/tmp/x", 0755);
+    char *xzf[] = {"/bin/busybox", "tar", "xzf", "/tmp/t.tgz", "-C", "/tmp/x", 0};
+    timed("tar_xzf_50m", xzf);
+    char *rm[] = {"/bin/busybox", "rm", "-rf", "/tmp/tree", "/tmp/x", "/tmp/t.tgz", 0};
+    run("rm", rm, 0);
+
+    mkdir("/tmp/many", 0755);
+    for (int d = 0; d < 200; d++) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/many/d%03d", d);
+        mkdir(path, 0755);
+        for (int f = 0; f < 100; f++) {
+            snprintf(path, sizeof path, "/tmp/many/d%03d/f%03d", d, f);
+            int fd = open(path, O_CREAT | O_WRONLY, 0644);
+            if (fd >= 0) close(fd);
+        }
+    }
+    char *find[] = {"/bin/sh", "-c", "find /tmp/many | wc -l", 0};
+    uint64_t ns = run("find_wc_20k", find, "/tmp/count");
+    char buf[32] = {0};
+    int fd = open("/tmp/count", O_RDONLY);
+    if (fd >= 0) {
+        (void)!read(fd, buf, sizeof buf - 1);
+        close(fd);
+    }
+    /* 20,000 files, 200 directories and /tmp/many itself */
+    if (ns && atol(buf) == 20201)
+        bench_printf("BENCH find_wc_20k %llu\n", (unsigned long long)ns);
+    else if (ns)
+        bench_printf("BENCHFAIL find_wc_20k: counted %s (20201 expected)\n", buf);
+    char *rm_many[] = {"/bin/busybox", "rm", "-rf", "/tmp/many", "/tmp/count", 0};
+    run("rm", rm_many, 0);
+
+    char *churn[] = {"/bin/churn", 0};
+    timed("alloc_churn", churn);
+
+    char *sh[] = {"/bin/sh", "-c", "true", 0};
+    uint64_t total = 0;
+    int i = 0;
+    for (; i < 1000; i++) {
+        uint64_t one = run("sh_c_true_x1000", sh, 0);
+        if (!one) break;
+        total += one;
+    }
+    if (i == 1000) bench_printf("BENCH sh_c_true_x1000 %llu\n", (unsigned long long)total);
+
+    kmem();
+    pid1_reap_all();
+    bench_printf("bench: done\n");
+    sync();
+    reboot(RB_POWER_OFF);
+    return 1;
+}
