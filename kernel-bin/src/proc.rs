@@ -105,7 +105,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         // (its name, /proc facts and timers were made with its record)
         // made, published in the record, then started: on several CPUs it
         // may run at once, and wake-ups find it through the record
-        let task = sched::create(u64::from(tid), move || crate::uthread::run(tid));
+        let task = sched::create(u64::from(tid), move || crate::uthread::run_and_exit(tid));
         if let Some(cpu) = table().thread_cpu(tid) {
             task.set_cpu(cpu);
         }

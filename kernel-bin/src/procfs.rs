@@ -562,7 +562,13 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
     let (_, me) = caller();
     table().ptrace_may_access(me, pid, process::ptrace::CredMode::Fs)?;
     let nothing = SyscallState::Blocked { nr: -1, args: [0; 6], sp: 0, pc: 0 };
-    let state = match crate::proc::task_of(tid) {
+    let task = crate::proc::task_of(tid);
+    if let Some(k) = &task
+        && tid != me
+    {
+        settle_group_stop(pid, k);
+    }
+    let state = match task {
         None => nothing,
         Some(k) if tid != me && k.is_runnable() => SyscallState::Running,
         Some(k) => {
@@ -580,6 +586,22 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
         }
     };
     Ok(process::ptrace::proc_syscall_text(&state).into_bytes())
+}
+
+/// Linux stops a thread (TASK_STOPPED) before its parent hears of the
+/// group stop, and `task_current_syscall()` waits for it to be off its CPU
+/// (wait_task_inactive): a thread of a stopped process that is still on
+/// its way to its stop sleep, on another CPU, is waited for (yielding, 20
+/// ms at most) so the reader sees it stopped, not `running`.
+fn settle_group_stop(pid: Pid, k: &crate::sched::Task) {
+    let stopped = || {
+        table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_)))
+            == Some(true)
+    };
+    let start = arch_x86_64::time::since_boot_ns();
+    while k.is_runnable() && stopped() && arch_x86_64::time::since_boot_ns() - start < 20_000_000 {
+        crate::sched::yield_now();
+    }
 }
 
 /// Linux's `task_dump_owner()`: the files of /proc/<pid> belong to the

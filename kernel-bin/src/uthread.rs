@@ -26,6 +26,16 @@ pub enum Flow {
     Exit,
 }
 
+/// How a thread leaves: the table call [`finish_exit`] makes once the
+/// thread's own handles are dropped.
+#[derive(Clone, Copy, Debug)]
+pub enum Exit {
+    /// exit(2), or a thread told to die by its group's exit.
+    Thread(i32),
+    /// exit_group(2) or a fatal signal.
+    Group(ChildStatus),
+}
+
 /// A user thread as its own kernel thread sees it.
 pub struct UThread {
     /// The thread id (changes when exec makes a non-leader the leader).
@@ -58,6 +68,10 @@ pub struct UThread {
     pub files_cache: WeakFileTable<dyn vfs::File>,
     /// The thread's root, cwd and umask, cached as [`Self::files_cache`].
     pub fs_cache: WeakFsContext<Arc<vfs::Inode>>,
+    /// The exit asked for (by exit(2), exit_group(2), a fatal signal or
+    /// the group's exit), made by [`finish_exit`] after this record and
+    /// its address-space handle are dropped.
+    pub exit: Option<Exit>,
 }
 
 impl UThread {
@@ -99,14 +113,37 @@ impl UThread {
     }
 }
 
-/// The kernel thread behind user thread `tid`.
-pub fn run(tid: Pid) {
-    let Some(ctx) = table().with_thread(tid, |t| t.context.clone()) else { return };
-    let Some(pid) = table().tgid(tid) else { return };
-    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return };
+/// The kernel thread behind user thread `tid`: runs it, then makes its
+/// exit (Linux's order: exit_mm, then exit_notify).
+pub fn run_and_exit(tid: Pid) {
+    if let Some((tid, exit)) = run(tid) {
+        finish_exit(tid, exit);
+    }
+}
+
+/// Ends thread `tid` once its [`UThread`] (and with it its handle on the
+/// address space) is gone: the address space is given up first (the last
+/// thread's drop frees its memory here, with no lock held), then the
+/// table ends the thread and tells the parent. A parent on another CPU
+/// that reads MemFree after its wait sees the memory back, as on Linux.
+pub fn finish_exit(tid: Pid, exit: Exit) {
+    let vm = table().exit_mm(tid, &Hooks);
+    drop(vm);
+    match exit {
+        Exit::Thread(code) => table().exit_thread(tid, code, &Hooks),
+        Exit::Group(status) => table().exit_group(tid, status, &Hooks),
+    }
+}
+
+/// Runs user thread `tid` until it leaves; returns its (final) tid and the
+/// exit it asked for, after its [`UThread`] is dropped.
+fn run(tid: Pid) -> Option<(Pid, Exit)> {
+    let ctx = table().with_thread(tid, |t| t.context.clone())?;
+    let pid = table().tgid(tid)?;
+    let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
-    let Some(ppid) = table().with_process(pid, |p| p.parent_cell()) else { return };
-    let Some(cpu) = table().thread_cpu(tid) else { return };
+    let ppid = table().with_process(pid, |p| p.parent_cell())?;
+    let cpu = table().thread_cpu(tid)?;
     let mut t = UThread {
         tid,
         pid,
@@ -119,6 +156,7 @@ pub fn run(tid: Pid) {
         trace: 0,
         files_cache: WeakFileTable::none(),
         fs_cache: WeakFsContext::none(),
+        exit: None,
     };
     t.refresh_files();
     let me = crate::sched::current();
@@ -128,12 +166,12 @@ pub fn run(tid: Pid) {
     if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
         // an auto-attached child stops (SIGSTOP, or a seized trap) before
         // its first instruction
-        return;
+        return t.exit.take().map(|e| (t.tid, e));
     }
     loop {
         if signal::epoch::current() != t.quiet_epoch && must_die(t.tid) {
             if !removed() {
-                table().exit_thread(t.tid, 0, &Hooks);
+                t.exit = Some(Exit::Thread(0));
             }
             break;
         }
@@ -206,7 +244,8 @@ pub fn run(tid: Pid) {
             break;
         }
     }
-    // t (and its vm handle) drops here, before the task ends
+    // t (and its vm handle) drops as this returns, before the exit
+    t.exit.take().map(|e| (t.tid, e))
 }
 
 /// Keeps how the thread entered the kernel (a system call and its
@@ -370,7 +409,7 @@ fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
     }
     crate::itimer::forget(t.pid);
     crate::proc::note_exit(t.pid, status);
-    table().exit_group(t.tid, status, &Hooks);
+    t.exit = Some(Exit::Group(status));
     Flow::Exit
 }
 

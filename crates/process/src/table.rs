@@ -83,6 +83,9 @@ pub struct Thread<P: Platform> {
     pub fs: Option<Fs<P>>,
     /// The thread that vforked this one and waits for its address space.
     vfork_parent: Option<Pid>,
+    /// It gave up the address space ([`ProcessTable::exit_mm`]) and is
+    /// on its way out.
+    mm_released: bool,
     /// Its CPU-time account (the kernel charges it at its boundaries).
     pub cpu: SharedCpu,
     /// prctl(PR_SET_PDEATHSIG): the signal its process gets when the
@@ -473,6 +476,7 @@ impl<P: Platform> ProcessTable<P> {
             signals: ThreadSignals::new(),
             clear_child_tid: 0,
             robust_list: (0, 0),
+            mm_released: false,
             context: init.context,
             sem_undo: None,
             files: Some(fs_table::SharedFileTable::with_lock(init.files)),
@@ -760,6 +764,25 @@ impl<P: Platform> ProcessTable<P> {
         let mut out = Out::new();
         self.inner.lock().exit_thread(tid, ChildStatus::exited(code), &mut out);
         out.run(hooks);
+    }
+
+    /// exit_mm(), the first step of an exit (Linux runs it before
+    /// exit_notify): the robust list, `clear_child_tid` and the vfork
+    /// release of thread `tid` (mm_release), and, when every other thread
+    /// of its process has given up the address space too, the process's
+    /// handle on it, returned so the caller drops it with no lock held and
+    /// before [`ProcessTable::exit_thread`] or [`ProcessTable::exit_group`]
+    /// tells the parent (which may read the memory figures at once). The
+    /// thread stays in the table until that call; repeating this is
+    /// harmless.
+    pub fn exit_mm(&self, tid: Pid, hooks: &impl Hooks<P>) -> Option<SharedVm<P>> {
+        let mut out = Out::new();
+        let vm = {
+            let mut g = self.inner.lock();
+            g.exit_mm(tid, &mut out)
+        };
+        out.run(hooks);
+        vm
     }
 
     /// exit_group(2) (or a fatal signal, with a `Killed` status): records
@@ -1663,6 +1686,7 @@ impl<P: Platform> Inner<P> {
             files,
             fs,
             vfork_parent: if f.contains(F::VFORK) { Some(caller) } else { None },
+            mm_released: false,
             cpu: CpuAccount::new(),
             pdeath_signal: 0,
             no_new_privs: t.no_new_privs,
@@ -1759,6 +1783,20 @@ impl<P: Platform> Inner<P> {
             let _ = VmMemory::<P>(vm).write_u32(addr, 0);
             out.effects.push(Effect::Futex(vm.clone(), addr));
         }
+    }
+
+    fn exit_mm(&mut self, tid: Pid, out: &mut Out<P>) -> Option<SharedVm<P>> {
+        let pid = self.threads.get(&tid)?.tgid;
+        let p = self.procs.get(&pid)?;
+        let shared = p.threads.len() > 1 || p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
+        let vm = p.vm.clone();
+        let last = p.threads.iter().all(|&o| o == tid || self.threads.get(&o).is_none_or(|t| t.mm_released));
+        self.mm_release(tid, vm.as_ref(), shared, out);
+        drop(vm);
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.mm_released = true;
+        }
+        if last { self.procs.get_mut(&pid)?.vm.take() } else { None }
     }
 
     fn start_group_exit(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {

@@ -1298,3 +1298,33 @@ fn prctl_fields_across_clone_and_exec() {
     assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
     finish(w);
 }
+
+#[test]
+fn exit_mm_gives_the_memory_back_before_the_parent_hears() {
+    // Linux: exit_mm() before exit_notify(); the last thread to give up
+    // the address space takes the process's handle, the parent is told
+    // only by the exit that follows.
+    let w = world();
+    let p = w.fork(1);
+    let t1 = w.clone(p, THREAD).unwrap();
+    // the child's own page (a COW break)
+    w.write_u32(p, ADDR, 7);
+    let before = w.frames.allocated();
+    // the first thread keeps the address space for the other
+    assert!(w.t.exit_mm(t1, &w.s).is_none());
+    assert!(w.t.with_process(p, |x| x.vm().is_some()).unwrap());
+    // repeating it changes nothing
+    assert!(w.t.exit_mm(t1, &w.s).is_none());
+    let vm = w.t.exit_mm(p, &w.s).expect("the last thread takes the address space");
+    assert_eq!(w.t.with_process(p, |x| x.vm().is_none()), Some(true));
+    assert_eq!(Arc::strong_count(&vm), 1);
+    drop(vm);
+    assert!(w.frames.allocated() < before, "the frames went back at once");
+    // nobody heard yet: the threads are still there
+    assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((0, 0)));
+    w.exit(t1, 0);
+    assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((0, 0)));
+    w.t.exit_group(p, ChildStatus::exited(3), &w.s);
+    assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0x300)));
+    finish(w);
+}

@@ -213,13 +213,13 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
             if table().with_process(t.pid, |p| p.threads().len()) == Some(1) {
                 crate::proc::note_exit(t.pid, ChildStatus::exited(a.int(0)));
             }
-            table().exit_thread(t.tid, a.int(0), &Hooks);
+            t.exit = Some(uthread::Exit::Thread(a.int(0)));
             return (Flow::Exit, None);
         }
         nr::EXIT_GROUP => {
             crate::itimer::forget(t.pid);
             crate::proc::note_exit(t.pid, ChildStatus::exited(a.int(0)));
-            table().exit_group(t.tid, ChildStatus::exited(a.int(0)), &Hooks);
+            t.exit = Some(uthread::Exit::Group(ChildStatus::exited(a.int(0))));
             return (Flow::Exit, None);
         }
         nr::UNAME => time::uname(t, a.ptr(0)),
