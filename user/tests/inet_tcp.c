@@ -578,6 +578,24 @@ KT_CASE(backlog_of_forty_in_order) {
 
 /* The reader is killed with 64 MiB on its way: the writer gets ECONNRESET or
  * EPIPE, never a hang. */
+/* Data sent to a peer that closed (nothing unread, so a FIN) is answered
+ * with RST (tcp_rcv_state_process after close): the sender, in CLOSE_WAIT,
+ * gets EPIPE from then on. */
+KT_CASE(data_to_a_closed_peer_is_reset) {
+    int c, s;
+    KT_SYS_RET(kt_tcp_pair4(&c, &s), 0);
+    KT_SYS_OK(close(s));
+    char b[8];
+    KT_SYS_RET(read(c, b, sizeof b), 0);
+    KT_SYS_RET(send(c, "late", 4, MSG_NOSIGNAL), 4);
+    kt_msleep(100);
+    /* the RST came in CLOSE_WAIT: EPIPE (tcp_reset), not ECONNRESET */
+    KT_SYS_ERR(send(c, "y", 1, MSG_NOSIGNAL), EPIPE);
+    KT_SYS_ERR(send(c, "y", 1, MSG_NOSIGNAL), EPIPE);
+    KT_SYS_RET(read(c, b, sizeof b), 0);
+    close(c);
+}
+
 KT_CASE(peer_killed_mid_transfer) {
     int c, s;
     KT_SYS_RET(kt_tcp_pair4(&c, &s), 0);

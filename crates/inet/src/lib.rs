@@ -665,7 +665,16 @@ impl Stack {
         let mut i = 0;
         while i < self.orphans.len() {
             let (ifx, h) = self.orphans[i];
-            let st = self.ifaces[ifx].set.get::<tcp::Socket>(h).state();
+            let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
+            let st = sk.state();
+            if !matches!(st, tcp::State::Closed | tcp::State::TimeWait) && sk.recv_queue() > 0 {
+                // Data reached a closed socket, which nobody can read:
+                // Linux resets (tcp_rcv_state_process after close); the
+                // RST goes at the next poll, then the orphan is reaped.
+                sk.abort();
+                i += 1;
+                continue;
+            }
             if matches!(st, tcp::State::Closed | tcp::State::TimeWait) {
                 self.ifaces[ifx].set.remove(h);
                 self.orphans.swap_remove(i);
@@ -1453,8 +1462,9 @@ impl Stack {
         if state == tcp::State::Closed {
             let both_fins = *fin_rcvd && *fin_sent;
             if !both_fins && s.err.is_none() && !s.shut_rd {
-                // Reset by the peer (or timed out).
-                s.err = Some(Errno::ECONNRESET);
+                // Reset by the peer (or timed out); in CLOSE_WAIT (its
+                // FIN came, ours not) Linux's tcp_reset says EPIPE.
+                s.err = Some(if *fin_rcvd && !*fin_sent { Errno::EPIPE } else { Errno::ECONNRESET });
                 s.shut_rd = true;
                 s.shut_wr = true;
                 *fin_rcvd = true;

@@ -426,3 +426,26 @@ fn raw_ping() {
     assert_eq!(from.ip(), Ipv4Addr::LOCALHOST);
     assert_eq!(&buf[8..12], b"ping");
 }
+
+#[test]
+fn data_after_a_close_resets() {
+    // Linux (tcp_rcv_state_process in FIN_WAIT1/2 after close): data
+    // arriving at a closed socket resets the connection; the sender then
+    // gets ECONNRESET instead of filling the closed peer's window forever.
+    let (mut st, c) = setup();
+    let (_l, cl, sv) = pair(&mut st, &c, Family::V4, v4(5102));
+    // nothing unread: a graceful close (FIN)
+    st.close(sv);
+    pump(&mut st, &c);
+    let mut b = [0u8; 8];
+    assert_eq!(st.recv(cl, &mut b, false), Ok(0));
+    assert_eq!(st.events(cl) & EPOLLERR, 0);
+    // then data towards the closed side
+    assert_eq!(st.send(cl, b"late"), Ok(4));
+    pump(&mut st, &c);
+    pump(&mut st, &c);
+    assert_ne!(st.events(cl) & EPOLLERR, 0);
+    // reset in CLOSE_WAIT: EPIPE (tcp_reset), then EPIPE (shut down)
+    assert_eq!(st.send(cl, b"y"), Err(Errno::EPIPE));
+    assert_eq!(st.send(cl, b"y"), Err(Errno::EPIPE));
+}
