@@ -12,7 +12,7 @@
 
 use crate::proc::{Hooks, table};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use process::pid::Pid;
 use signal::SigInfo;
 
@@ -29,7 +29,22 @@ pub enum Verdict {
 
 /// Whether `pid` still holds its memory (exists and has an address space).
 fn holds_memory(pid: Pid) -> bool {
-    table().with_process(pid, |p| p.vm().is_some()).unwrap_or(false)
+    // an exit's address space leaves the record before its frames are
+    // freed (exit_mm, then the drop): a drop under way counts as held
+    RELEASING.load(Ordering::SeqCst) > 0 || table().with_process(pid, |p| p.vm().is_some()).unwrap_or(false)
+}
+
+/// Exits between taking the address space out of their record and the end
+/// of its drop ([`releasing`]).
+static RELEASING: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `f`, an exit giving its address space back: meanwhile a caller
+/// waiting for the OOM victim's memory goes on waiting.
+pub fn releasing<R>(f: impl FnOnce() -> R) -> R {
+    RELEASING.fetch_add(1, Ordering::SeqCst);
+    let r = f();
+    RELEASING.fetch_sub(1, Ordering::SeqCst);
+    r
 }
 
 /// Linux's oom_badness(): the pages resident in `pid`'s address space plus

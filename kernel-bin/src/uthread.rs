@@ -127,8 +127,12 @@ pub fn run_and_exit(tid: Pid) {
 /// table ends the thread and tells the parent. A parent on another CPU
 /// that reads MemFree after its wait sees the memory back, as on Linux.
 pub fn finish_exit(tid: Pid, exit: Exit) {
-    let vm = table().exit_mm(tid, &Hooks);
-    drop(vm);
+    if removed() {
+        // another thread's exec took it out meanwhile: its tid may name
+        // that thread now
+        return;
+    }
+    crate::oom::releasing(|| drop(table().exit_mm(tid, &Hooks)));
     match exit {
         Exit::Thread(code) => table().exit_thread(tid, code, &Hooks),
         Exit::Group(status) => table().exit_group(tid, status, &Hooks),

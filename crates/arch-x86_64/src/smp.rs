@@ -260,6 +260,9 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
             SYNC_TSC.store(crate::time::rdtsc(), Ordering::Release);
             ONLINE[n].load(Ordering::Acquire)
         };
+        // its TSC lags ours by the copy's delay: from now on the clock
+        // keeps to the largest value handed out
+        crate::time::share_clock();
         apic::send_init(c.apic_id);
         wait_until(10_000_000, || false);
         apic::send_startup(c.apic_id, (TRAMPOLINE >> 12) as u8);

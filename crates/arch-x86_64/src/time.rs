@@ -1,6 +1,6 @@
 //! Time: the TSC calibrated against the PIT, the boot timestamp, timer ticks.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::instructions::port::Port;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
@@ -79,9 +79,38 @@ fn scale(c: u64, mult: u64) -> u64 {
     ((u128::from(c) * u128::from(mult)) >> NS_SHIFT) as u64
 }
 
-/// Nanoseconds since the kernel's first instruction (monotonic).
+/// Nanoseconds since the kernel's first instruction (monotonic on every
+/// CPU and across them: see [`LAST_NS`]).
 pub fn since_boot_ns() -> u64 {
-    cycles_to_ns(rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed)))
+    let now = cycles_to_ns(rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed)));
+    if !SHARED_CLOCK.load(Ordering::Relaxed) {
+        return now;
+    }
+    let last = LAST_NS.load(Ordering::Relaxed);
+    if now <= last {
+        return last;
+    }
+    now.max(LAST_NS.fetch_max(now, Ordering::Relaxed))
+}
+
+/// The largest clock value handed out since a second CPU came up. An AP's
+/// TSC is copied from the boot CPU's a moment late (`smp::sync_tsc`), so
+/// it can lag; a CPU never returns less than this, so a value read on one
+/// CPU and passed to another (a futex, a pipe, an atomic: anything that
+/// orders the two reads) is never followed by a smaller one there. One
+/// read and, when the clock moved on, one `fetch_max` of one location:
+/// its modification order is the order of the values.
+static LAST_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Set once a second CPU runs: with one CPU the TSC alone is monotonic and
+/// the clock takes no shared cache line.
+static SHARED_CLOCK: AtomicBool = AtomicBool::new(false);
+
+/// A second CPU is about to read the clock ([`since_boot_ns`] from now on
+/// keeps to [`LAST_NS`]).
+pub(crate) fn share_clock() {
+    LAST_NS.fetch_max(since_boot_ns(), Ordering::Relaxed);
+    SHARED_CLOCK.store(true, Ordering::SeqCst);
 }
 
 /// Timer interrupts taken since the timer started.
