@@ -19,7 +19,7 @@ pub fn realtime_offset_ns() -> u64 {
 
 /// `CLOCK_REALTIME` in nanoseconds since the epoch.
 pub fn realtime_ns() -> u64 {
-    realtime_offset_ns() + arch_x86_64::time::since_boot_ns()
+    realtime_offset_ns() + arch_x86_64::time::monotonic_ns()
 }
 
 /// Sets `CLOCK_REALTIME` to `ns` since the epoch (clock_settime,

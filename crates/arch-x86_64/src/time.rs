@@ -79,10 +79,19 @@ fn scale(c: u64, mult: u64) -> u64 {
     ((u128::from(c) * u128::from(mult)) >> NS_SHIFT) as u64
 }
 
-/// Nanoseconds since the kernel's first instruction (monotonic on every
-/// CPU and across them: see [`LAST_NS`]).
+/// Nanoseconds since the kernel's first instruction (monotonic on each
+/// CPU; an AP's may lag the boot CPU's a little: what users see goes
+/// through [`monotonic_ns`]).
 pub fn since_boot_ns() -> u64 {
-    let now = cycles_to_ns(rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed)));
+    cycles_to_ns(rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed)))
+}
+
+/// [`since_boot_ns`] made monotonic across CPUs (see [`LAST_NS`]): the
+/// clocks users read (CLOCK_MONOTONIC, CLOCK_REALTIME). The kernel's own
+/// deadlines and CPU-time accounting use [`since_boot_ns`], which touches
+/// no shared cache line.
+pub fn monotonic_ns() -> u64 {
+    let now = since_boot_ns();
     if !SHARED_CLOCK.load(Ordering::Relaxed) {
         return now;
     }
@@ -106,10 +115,10 @@ static LAST_NS: AtomicU64 = AtomicU64::new(0);
 /// the clock takes no shared cache line.
 static SHARED_CLOCK: AtomicBool = AtomicBool::new(false);
 
-/// A second CPU is about to read the clock ([`since_boot_ns`] from now on
+/// A second CPU is about to read the clock ([`monotonic_ns`] from now on
 /// keeps to [`LAST_NS`]).
 pub(crate) fn share_clock() {
-    LAST_NS.fetch_max(since_boot_ns(), Ordering::Relaxed);
+    LAST_NS.fetch_max(monotonic_ns(), Ordering::Relaxed);
     SHARED_CLOCK.store(true, Ordering::SeqCst);
 }
 

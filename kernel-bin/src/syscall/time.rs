@@ -138,8 +138,8 @@ pub fn getrandom(t: &mut UThread, buf: UserSlice, flags: u32) -> SysResult {
 fn clock_ns(clock: u64) -> Result<u64, Errno> {
     match clock {
         0 | 8 | 11 => Ok(crate::time::realtime_ns()), // REALTIME(_ALARM), TAI
-        1 | 4 | 7 | 9 => Ok(arch_x86_64::time::since_boot_ns()), // MONOTONIC(_RAW), BOOTTIME(_ALARM)
-        5 | 6 => Ok(arch_x86_64::time::since_boot_ns() / 10_000_000 * 10_000_000), // *_COARSE
+        1 | 4 | 7 | 9 => Ok(arch_x86_64::time::monotonic_ns()), // MONOTONIC(_RAW), BOOTTIME(_ALARM)
+        5 | 6 => Ok(arch_x86_64::time::monotonic_ns() / 10_000_000 * 10_000_000), // *_COARSE
         _ => Err(Errno::EINVAL),
     }
 }
