@@ -568,15 +568,16 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
     {
         settle_group_stop(pid, k);
     }
+    // a thread the tracer sees in a trace stop is stopped, even while it
+    // is still on its way to the stop's sleep on another CPU (Linux sets
+    // TASK_TRACED before the tracer hears)
+    let trapped = table()
+        .with_trace(pid, |l| (l.stopped == Some(tid) || l.listening == Some(tid)).then_some(l.syscall_nr))
+        .flatten();
     let state = match task {
         None => nothing,
-        Some(k) if tid != me && k.is_runnable() => SyscallState::Running,
+        Some(k) if tid != me && trapped.is_none() && k.is_runnable() => SyscallState::Running,
         Some(k) => {
-            let trapped = table()
-                .with_trace(pid, |l| {
-                    (l.stopped == Some(tid) || l.listening == Some(tid)).then_some(l.syscall_nr)
-                })
-                .flatten();
             let (nr, args, sp, pc) =
                 match trapped.and_then(|nr| table().with_thread(tid, |th| (nr, th.context.clone()))) {
                     Some((nr, ctx)) => (nr, ctx.syscall_args(), ctx.regs.rsp, ctx.regs.rip),
