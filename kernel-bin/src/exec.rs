@@ -195,8 +195,9 @@ pub struct Image {
     pub sp: u64,
     /// The path of the file loaded (the interpreter for a script).
     pub exe: Vec<u8>,
-    /// The file loaded (what /proc/<pid>/exe names).
-    pub exe_inode: Arc<Inode>,
+    /// The file loaded (what /proc/<pid>/exe names), its writes denied
+    /// (`ETXTBSY`) for as long as the process runs it.
+    pub exe_file: vfs::WriteDenied,
     /// The image could not be completed after Linux's point of no return
     /// (the interpreter): the exec goes on and the process dies of SIGSEGV.
     pub fatal: bool,
@@ -238,6 +239,9 @@ pub fn build(
     for depth in 0.. {
         elf_loader::check_exec_depth(depth)?;
         let inode = lookup_exec(root, cwd, cred, &path)?;
+        // do_open_execat's deny_write_access: ETXTBSY for a file open for
+        // writing (a script's too, though only until its interpreter runs)
+        let exe_file = inode.deny_write_access()?;
         let file = InodeFile(inode);
         let mut head = [0u8; elf_loader::BINPRM_BUF_SIZE];
         let n = file.read_at(0, &mut head)?;
@@ -271,16 +275,21 @@ pub fn build(
                 // open_exec("") opens the working directory (getname_kernel
                 // takes an empty name), which is refused as no regular file
                 let lookup: &[u8] = if ipath.is_empty() { b"." } else { &ipath };
-                let ifile = InodeFile(lookup_exec(root, cwd, cred, lookup)?);
+                let iinode = lookup_exec(root, cwd, cred, lookup)?;
+                // open_exec denies writes while the interpreter loads (ETXTBSY
+                // before the point of no return); Linux 6.1 lets them in again
+                // once it is mapped (allow_write_access), as for a library
+                let loading = iinode.deny_write_access()?;
+                let ifile = InodeFile(iinode);
                 let iimage = elf_loader::ElfImage::parse_interp(&ifile)?;
                 let name = resolved_path(root, cwd, cred, lookup).unwrap_or(ipath);
-                Some((name, ifile, iimage))
+                Some((name, ifile, iimage, loading))
             }
             None => None,
         };
         let loaded = match &interp {
             None => elf.load(&mut vm, &file, &params),
-            Some((ipath, ifile, iimage)) => {
+            Some((ipath, ifile, iimage, _loading)) => {
                 // Past Linux's point of no return: what fails now kills the
                 // process with SIGSEGV (bprm_execve's force_fatal_sig).
                 let r = iimage.as_ref().map_err(|e| *e).and_then(|iimage| {
@@ -298,7 +307,7 @@ pub fn build(
                         entry: 0,
                         sp: 0,
                         exe: path,
-                        exe_inode: file.0,
+                        exe_file,
                         fatal: true,
                         env: (0, 0),
                         auxv: Vec::new(),
@@ -316,7 +325,7 @@ pub fn build(
             auxv.extend_from_slice(&v.to_le_bytes());
         }
         let env = (img.env_start, img.env_end);
-        return Ok(Image { vm, entry, sp, exe: path, exe_inode: file.0, fatal: false, env, auxv });
+        return Ok(Image { vm, entry, sp, exe: path, exe_file, fatal: false, env, auxv });
     }
     Err(Errno::ELOOP)
 }
@@ -448,7 +457,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     crate::locks::exec_closed(t.pid, cloexec);
     t.tid = tid;
     t.refresh();
-    crate::procfs::set_exec(t.pid, &image.exe, image.exe_inode.clone(), &argv_copy);
+    crate::procfs::set_exec(t.pid, &image.exe, image.exe_file, &argv_copy);
     crate::procfs::set_exec_stack(t.pid, image.env, image.auxv);
     if let Some(name) = path.rsplit(|&b| b == b'/').next() {
         crate::proc::set_comm(t.tid, name);

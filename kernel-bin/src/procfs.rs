@@ -40,6 +40,9 @@ pub struct Info {
     /// The file execve loaded: `exe` shows a path to it, as Linux does
     /// (absolute, symbolic links resolved).
     exe_inode: Option<Arc<Inode>>,
+    /// That file's writes denied while the process runs it (`ETXTBSY`;
+    /// Linux 6.1's `mm->exe_file`, taken again by a fork).
+    exe_file: Option<vfs::WriteDenied>,
     cmdline: Vec<u8>,
     /// Clock ticks (100 Hz) since boot when the process was made.
     start_ticks: u64,
@@ -62,6 +65,7 @@ impl Info {
         Ok(Info {
             exe: copy(&self.exe)?,
             exe_inode: self.exe_inode.clone(),
+            exe_file: self.exe_file.clone(),
             cmdline: copy(&self.cmdline)?,
             start_ticks: ticks(),
             env: self.env,
@@ -81,14 +85,20 @@ fn ticks() -> u64 {
 }
 
 /// Records what execve ran (for `exe` and `cmdline`).
-pub fn set_exec(pid: Pid, exe: &[u8], exe_inode: Arc<Inode>, argv: &[Vec<u8>]) {
+pub fn set_exec(pid: Pid, exe: &[u8], exe_file: vfs::WriteDenied, argv: &[Vec<u8>]) {
     let mut cmd = Vec::new();
     for a in argv {
         cmd.extend_from_slice(a);
         cmd.push(0);
     }
-    let mut new =
-        Some(Info { exe: exe.to_vec(), exe_inode: Some(exe_inode), cmdline: cmd, ..Info::default() });
+    let exe_inode = Some(exe_file.inode().clone());
+    let mut new = Some(Info {
+        exe: exe.to_vec(),
+        exe_inode,
+        exe_file: Some(exe_file),
+        cmdline: cmd,
+        ..Info::default()
+    });
     // the old exe (or the new one, without a process) is dropped here,
     // after the table lock
     let old = info(pid, |i| {

@@ -284,4 +284,51 @@ KT_CASE(ten_thousand_names_in_a_directory) {
     KT_SYS_OK(umount2(MNT, 0));
 }
 
+/* A program run from the disk (its pages mapped from the page cache) and
+ * then a sync: nothing is written back, its times stay (the sync writes
+ * only pages that changed); while it runs it cannot be written (ETXTBSY). */
+KT_CASE(sync_after_running_a_program_keeps_its_times) {
+    SETUP(0);
+    int in = KT_SYS_OK(open("/proc/self/exe", O_RDONLY));
+    ssize_t n = 0, r;
+    while (n < (ssize_t)sizeof img && (r = read(in, img + n, sizeof img - n)) > 0) n += r;
+    close(in);
+    int out = KT_SYS_OK(open(MNT "/prog", O_CREAT | O_WRONLY | O_TRUNC, 0755));
+    KT_SYS_RET(write(out, img, n), n);
+    close(out);
+    sync();
+    struct stat before, after;
+    KT_SYS_OK(stat(MNT "/prog", &before));
+    /* ext2 keeps seconds: a write in the next second would show */
+    kt_msleep(1100);
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        char *argv[] = {MNT "/prog", "kt-sleep", 0};
+        char *envp[] = {0};
+        execve(argv[0], argv, envp);
+        _exit(errno);
+    }
+    int fd = -1;
+    for (int i = 0; i < 5000; i++) {
+        char t[128];
+        char link[64];
+        snprintf(link, sizeof link, "/proc/%d/exe", (int)p);
+        ssize_t k = readlink(link, t, sizeof t - 1);
+        if (k > 0 && (t[k] = 0, strcmp(t, MNT "/prog") == 0)) break;
+        kt_msleep(1);
+    }
+    KT_SYS_ERR(open(MNT "/prog", O_WRONLY), ETXTBSY);
+    sync();
+    kill(p, SIGKILL);
+    KT_WAIT_STATUS(p, kt_killed(SIGKILL));
+    sync();
+    KT_SYS_OK(stat(MNT "/prog", &after));
+    KT_EQ((long)after.st_mtime, (long)before.st_mtime);
+    KT_EQ((long)after.st_ctime, (long)before.st_ctime);
+    KT_EQ((long)after.st_size, (long)n);
+    fd = KT_SYS_OK(open(MNT "/prog", O_WRONLY));
+    close(fd);
+    KT_SYS_OK(umount2(MNT, 0));
+}
+
 KT_MAIN()

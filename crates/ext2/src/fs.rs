@@ -3,7 +3,7 @@
 
 use crate::disk::{le16, le32, put16, put32, zeroed};
 use crate::{BlockDevice, LINK_MAX, NAME_LEN, ROOT_INO, SECTOR_SIZE};
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 
@@ -417,7 +417,15 @@ pub struct Ext2<D: BlockDevice> {
     /// in a large directory need not read it all to know a name is free
     /// (built by one walk; kept by add_entry and remove_entry; dropped
     /// when memory runs out or the directory goes).
-    names: Option<(u32, BTreeSet<Vec<u8>>)>,
+    names: Option<(u32, crate::names::NameSet)>,
+}
+
+/// A copy of `n`, `None` when memory ran out.
+fn owned(n: &[u8]) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n.len()).ok()?;
+    v.extend_from_slice(n);
+    Some(v)
 }
 
 fn div_ceil(a: u64, b: u64) -> u64 {
@@ -1552,7 +1560,7 @@ impl<D: BlockDevice> Ext2<D> {
             return Ok(set.contains(name));
         }
         self.names = None;
-        let mut set = BTreeSet::new();
+        let mut set = crate::names::NameSet::default();
         let nblocks = d.size() / self.bs as u64;
         let mut blk = zeroed(self.bs)?;
         let mut found = false;
@@ -1568,13 +1576,10 @@ impl<D: BlockDevice> Ext2<D> {
                 let n = &blk[off + 8..off + 8 + s.name_len];
                 if s.ino != 0 {
                     found |= n == name;
-                    let mut v = Vec::new();
-                    if v.try_reserve_exact(n.len()).is_err() {
+                    if owned(n).and_then(|v| set.insert(v).ok()).is_none() {
                         // no set: the walk's answer stands alone
                         return self.find(d, name).map(|f| f.is_some());
                     }
-                    v.extend_from_slice(n);
-                    set.insert(v);
                 }
                 off += s.rec_len;
             }
@@ -1600,7 +1605,9 @@ impl<D: BlockDevice> Ext2<D> {
             return;
         }
         v.extend_from_slice(name);
-        set.insert(v);
+        if set.insert(v).is_err() {
+            self.names = None;
+        }
     }
 
     fn find(&mut self, d: &Inode, name: &[u8]) -> Result<Option<Found>> {

@@ -67,6 +67,7 @@ extern crate alloc;
 mod cache;
 mod disk;
 mod fs;
+mod names;
 #[cfg(feature = "testing")]
 pub mod testing;
 

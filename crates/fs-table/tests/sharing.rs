@@ -2,6 +2,8 @@
 //! tasks; fork copies it; unshare, close_range's `CLOSE_RANGE_UNSHARE` and
 //! execve make a private copy.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 use fs_table::{
@@ -297,33 +299,16 @@ fn closed_files_come_back_after_the_lock_is_released() {
 /// an IRQ-saving lock) behind the shared handles.
 #[test]
 fn a_kernel_lock_type_plugs_in() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static TAKEN: AtomicUsize = AtomicUsize::new(0);
-    struct Counting(spin::Mutex<()>);
-    // SAFETY: forwards to spin's RawMutex, which upholds the contract.
-    unsafe impl fs_table::lock_api::RawMutex for Counting {
-        #[allow(clippy::declare_interior_mutable_const)]
-        const INIT: Self = Counting(spin::Mutex::new(()));
-        type GuardMarker = fs_table::lock_api::GuardSend;
-        fn lock(&self) {
-            TAKEN.fetch_add(1, Ordering::SeqCst);
-            <spin::Mutex<()> as fs_table::lock_api::RawMutex>::lock(&self.0)
-        }
-        fn try_lock(&self) -> bool {
-            <spin::Mutex<()> as fs_table::lock_api::RawMutex>::try_lock(&self.0)
-        }
-        unsafe fn unlock(&self) {
-            // SAFETY: the caller holds the lock, as RawMutex::unlock requires.
-            unsafe { <spin::Mutex<()> as fs_table::lock_api::RawMutex>::unlock(&self.0) }
-        }
-    }
+    // another lock_api::RawMutex than the default (spin's own, not its
+    // Mutex wrapper): no unsafe here, the crate's forbid(unsafe_code) holds
+    type Other = spin::mutex::SpinMutex<()>;
     let mut t = FileTable::new();
     assert_eq!(t.insert(Arc::new(7u32), false, 1024), Ok(0));
-    let a: SharedFileTable<u32, Counting> = SharedFileTable::with_lock(t);
+    let a: SharedFileTable<u32, Other> = SharedFileTable::with_lock(t);
     let b = a.fork().unwrap();
     assert_eq!(b.close(0).map(|f| *f), Ok(7));
     assert_eq!(a.lock().get(0).map(|f| *f), Ok(7));
-    assert_eq!(TAKEN.load(Ordering::SeqCst), 3);
-    let fs: SharedFsContext<&str, Counting> = SharedFsContext::with_lock(FsContext::new("/", "/"));
+    assert_eq!(b.lock().get(0).map(|f| *f), Err(Errno::EBADF));
+    let fs: SharedFsContext<&str, Other> = SharedFsContext::with_lock(FsContext::new("/", "/"));
     assert_eq!(fs.fork().lock().cwd(), &"/");
 }

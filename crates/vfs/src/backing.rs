@@ -221,6 +221,17 @@ impl BackedFs {
         f(&mut **s)
     }
 
+    /// Forgets the table entry of `ino` if it is dead (its inode is being
+    /// dropped; a new inode of that number may have replaced it already).
+    /// Called from the inode's drop: the table's lock is never held where
+    /// an inode may be dropped.
+    pub(crate) fn forget_dead(&self, ino: u64) {
+        let mut t = self.inodes.lock();
+        if t.get(&ino).is_some_and(|w| w.strong_count() == 0) {
+            t.remove(&ino);
+        }
+    }
+
     pub(crate) fn queue_release(&self, ino: u64) {
         let mut r = self.releases.lock();
         // a failed reservation leaks a pin (the inode stays until fsck)
@@ -373,9 +384,34 @@ impl Inode {
         }
     }
 
+    /// Calls `f(page, in_page, range)` for each cached page that holds
+    /// bytes of `offset..offset + len`: `in_page` is where the bytes start
+    /// in the page, `range` where they are relative to `offset`. Runs
+    /// under the inode lock (`f` must take no lock).
+    fn each_cached_page(
+        &self,
+        offset: u64,
+        len: usize,
+        mut f: impl FnMut(crate::PageId, usize, core::ops::Range<usize>),
+    ) {
+        let d = self.lock();
+        let Body::Regular { pages, .. } = &d.body else { return };
+        if pages.is_empty() || len == 0 {
+            return;
+        }
+        let ps = PAGE_SIZE as u64;
+        let end = offset + len as u64;
+        for (&idx, &page) in pages.range(offset / ps..end.div_ceil(ps)) {
+            let lo = (idx * ps).max(offset);
+            let hi = ((idx + 1) * ps).min(end);
+            f(page, (lo - idx * ps) as usize, (lo - offset) as usize..(hi - offset) as usize);
+        }
+    }
+
     /// read(2) of a backed regular file: from the store in runs of
     /// [`IO_CHUNK`] bytes (the mount lock is let go between them), with
-    /// the pages a kernel mapped laid over (they may be newer).
+    /// the pages a kernel mapped laid over each run under the same hold of
+    /// the mount lock (they may be newer; a write changes both under it).
     pub(crate) fn read_backed(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let Some(fs) = self.backing() else { return Err(Errno::EIO) };
         let size = {
@@ -392,36 +428,27 @@ impl Inode {
         let mut done = 0;
         while done < n {
             let chunk = (n - done).min(IO_CHUNK);
-            let got = fs.with(|s| s.read(self.ino(), offset + done as u64, &mut buf[done..done + chunk]))?;
-            if got == 0 {
-                // the store's file is shorter than the cached size: zeros
-                buf[done..n].fill(0);
-                break;
-            }
-            done += got;
-        }
-        let d = self.lock();
-        if let Body::Regular { pages, .. } = &d.body
-            && !pages.is_empty()
-        {
-            let ps = PAGE_SIZE as u64;
-            let end = offset + n as u64;
-            for (&idx, &page) in pages.range(offset / ps..end.div_ceil(ps)) {
-                let lo = (idx * ps).max(offset);
-                let hi = ((idx + 1) * ps).min(end);
-                self.sb.mem.read(
-                    page,
-                    (lo - idx * ps) as usize,
-                    &mut buf[(lo - offset) as usize..(hi - offset) as usize],
-                );
-            }
+            let at = offset + done as u64;
+            let part = &mut buf[done..done + chunk];
+            fs.with(|s| {
+                let got = s.read(self.ino(), at, part)?;
+                // the store's file may be shorter than the cached size:
+                // zeros, under the pages
+                part[got..].fill(0);
+                let mem = &self.sb.mem;
+                self.each_cached_page(at, chunk, |page, in_page, r| mem.read(page, in_page, &mut part[r]));
+                Ok(())
+            })?;
+            done += chunk;
         }
         Ok(n)
     }
 
     /// write(2) of a backed regular file (`offset` `None`: at the end):
     /// through to the store in runs of [`IO_CHUNK`] bytes, its errno first
-    /// (a short write when some bytes went), mapped pages kept equal.
+    /// (a short write when some bytes went), the mapped pages changed under
+    /// the same hold of the mount lock as the store (so a write-back never
+    /// sees one without the other).
     pub(crate) fn write_backed(&self, offset: Option<u64>, buf: &[u8]) -> Result<(usize, u64)> {
         let Some(fs) = self.backing() else { return Err(Errno::EIO) };
         let size = {
@@ -442,30 +469,22 @@ impl Inode {
         let mut err = None;
         while done < buf.len() {
             let chunk = (buf.len() - done).min(IO_CHUNK);
-            match fs.with(|s| s.write(self.ino(), offset + done as u64, &buf[done..done + chunk])) {
+            let at = offset + done as u64;
+            let part = &buf[done..done + chunk];
+            let r = fs.with(|s| {
+                let n = s.write(self.ino(), at, part)?;
+                let mem = &self.sb.mem;
+                self.each_cached_page(at, n.min(chunk), |page, in_page, r| {
+                    mem.write(page, in_page, &part[r])
+                });
+                Ok(n)
+            });
+            match r {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) => {
                     err = Some(e);
                     break;
-                }
-            }
-        }
-        if done > 0 {
-            let d = self.lock();
-            if let Body::Regular { pages, .. } = &d.body
-                && !pages.is_empty()
-            {
-                let ps = PAGE_SIZE as u64;
-                let end = offset + done as u64;
-                for (&idx, &page) in pages.range(offset / ps..end.div_ceil(ps)) {
-                    let lo = (idx * ps).max(offset);
-                    let hi = ((idx + 1) * ps).min(end);
-                    self.sb.mem.write(
-                        page,
-                        (lo - idx * ps) as usize,
-                        &buf[(lo - offset) as usize..(hi - offset) as usize],
-                    );
                 }
             }
         }
@@ -477,19 +496,21 @@ impl Inode {
         }
     }
 
-    /// truncate(2) of a backed regular file: the store first, then the
-    /// mapped pages past the end dropped (the mappings told).
+    /// truncate(2) of a backed regular file: the store first, then (under
+    /// the same hold of the mount lock, so a write-back never writes a page
+    /// the file no longer has) the cached pages past the end dropped; the
+    /// mappings told after.
     pub(crate) fn truncate_backed(&self, len: u64) -> Result<()> {
         let Some(fs) = self.backing() else { return Err(Errno::EIO) };
         if !matches!(self.lock().body, Body::Regular { .. }) {
             return Err(if self.is_dir() { Errno::EISDIR } else { Errno::EINVAL });
         }
-        fs.with(|s| s.truncate(self.ino(), len))?;
         let ps = PAGE_SIZE as u64;
         let first_gone = len.div_ceil(ps);
-        let gone = {
+        let gone = fs.with(|s| {
+            s.truncate(self.ino(), len)?;
             let mut d = self.lock();
-            let Body::Regular { pages, .. } = &mut d.body else { return Ok(()) };
+            let Body::Regular { pages, .. } = &mut d.body else { return Ok(BTreeMap::new()) };
             let gone = pages.split_off(&first_gone);
             let in_page = (len % ps) as usize;
             if in_page != 0
@@ -497,8 +518,8 @@ impl Inode {
             {
                 self.sb.mem.zero(p, in_page, PAGE_SIZE - in_page);
             }
-            gone
-        };
+            Ok(gone)
+        })?;
         let dropped = !gone.is_empty();
         self.sb.free_pages(gone.into_values());
         if dropped {
@@ -527,21 +548,23 @@ impl Inode {
         let mut buf = Vec::new();
         buf.try_reserve_exact(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
         buf.resize(PAGE_SIZE, 0);
-        fs.with(|s| s.read(self.ino(), index * PAGE_SIZE as u64, &mut buf))?;
         let fresh = self.sb.alloc_page()?;
-        self.sb.mem.write(fresh, 0, &buf);
-        let mut d = self.lock();
-        let r = match cached(&d) {
-            Ok(Some(p)) => Ok((p, Some(fresh))),
-            Ok(None) => {
-                if let Body::Regular { pages, .. } = &mut d.body {
-                    pages.insert(index, fresh);
+        // read and entered under one hold of the mount lock: a write
+        // between the two would leave the page older than the store
+        let r = fs.with(|s| {
+            s.read(self.ino(), index * PAGE_SIZE as u64, &mut buf)?;
+            self.sb.mem.write(fresh, 0, &buf);
+            let mut d = self.lock();
+            match cached(&d)? {
+                Some(p) => Ok((p, Some(fresh))),
+                None => {
+                    if let Body::Regular { pages, .. } = &mut d.body {
+                        pages.insert(index, fresh);
+                    }
+                    Ok((fresh, None))
                 }
-                Ok((fresh, None))
             }
-            Err(e) => Err((e, fresh)),
-        };
-        drop(d);
+        });
         match r {
             Ok((p, spare)) => {
                 self.sb.mem.add_ref(p);
@@ -550,8 +573,8 @@ impl Inode {
                 }
                 Ok(p)
             }
-            Err((e, x)) => {
-                self.sb.free_pages([x]);
+            Err(e) => {
+                self.sb.free_pages([fresh]);
                 Err(e)
             }
         }
@@ -592,13 +615,23 @@ impl Inode {
         r
     }
 
-    /// Writes back the pages a kernel mapped (their content may have
-    /// changed through the mapping); nothing on a read-only filesystem,
-    /// whose pages cannot have been written (a sync or umount there must
-    /// not fail with `EROFS`).
+    /// Writes back the pages a kernel mapped that differ from the store:
+    /// only a file that was mapped shared and writable can have such
+    /// pages ([`Inode::note_shared_write_map`]; every write(2) changes
+    /// the store and the page together), and a page equal to the store's
+    /// content is not written (ext2 stamps mtime/ctime on every write, so
+    /// a sync must not touch a program that only ran from the disk).
+    /// Nothing on a read-only filesystem, whose pages cannot have been
+    /// written (a sync or umount there must not fail with `EROFS`).
+    ///
+    /// Each page is held (a reference) from the snapshot on, and looked
+    /// at again under the mount lock: still this file's page at that
+    /// index (a truncate drops pages under the same lock) and within the
+    /// store's size, which bounds the write (the file is never
+    /// re-extended).
     fn write_back_mapped(&self) -> Result<()> {
         let Some(fs) = self.backing() else { return Ok(()) };
-        if self.fs_read_only() {
+        if self.fs_read_only() || !self.shared_write_mapped.load(Ordering::Relaxed) {
             return Ok(());
         }
         let pages: Vec<(u64, crate::PageId)> = {
@@ -606,21 +639,52 @@ impl Inode {
             let Body::Regular { pages, .. } = &d.body else { return Ok(()) };
             let mut v = Vec::new();
             v.try_reserve_exact(pages.len()).map_err(|_| Errno::ENOMEM)?;
-            v.extend(pages.iter().map(|(&i, &p)| (i, p)));
+            for (&i, &p) in pages {
+                self.sb.mem.add_ref(p);
+                v.push((i, p));
+            }
             v
         };
-        let mut buf = alloc::vec![0u8; PAGE_SIZE];
-        for (idx, page) in pages {
-            let size = self.size();
-            let off = idx * PAGE_SIZE as u64;
-            if off >= size {
+        let mut bufs = Vec::new();
+        let mut r = bufs.try_reserve_exact(2 * PAGE_SIZE).map_err(|_| Errno::ENOMEM);
+        if r.is_ok() {
+            bufs.resize(2 * PAGE_SIZE, 0);
+        }
+        let half = bufs.len() / 2;
+        let (mine, theirs) = bufs.split_at_mut(half);
+        for &(idx, page) in &pages {
+            if r.is_err() {
                 break;
             }
-            let n = ((size - off) as usize).min(PAGE_SIZE);
-            self.sb.mem.read(page, 0, &mut buf[..n]);
-            fs.with(|s| s.write(self.ino(), off, &buf[..n]))?;
+            let off = idx * PAGE_SIZE as u64;
+            r = fs.with(|s| {
+                let still = matches!(&self.lock().body, Body::Regular { pages, .. } if pages.get(&idx) == Some(&page));
+                let size = s.getattr(self.ino())?.size;
+                if !still || off >= size {
+                    return Ok(());
+                }
+                let n = ((size - off) as usize).min(PAGE_SIZE);
+                self.sb.mem.read(page, 0, &mut mine[..n]);
+                let got = s.read(self.ino(), off, &mut theirs[..n])?;
+                theirs[got..n].fill(0);
+                if mine[..n] != theirs[..n] {
+                    s.write(self.ino(), off, &mine[..n])?;
+                }
+                Ok(())
+            });
         }
-        Ok(())
+        for (_, page) in pages {
+            self.sb.mem.release(page);
+        }
+        r
+    }
+
+    /// Notes that this file is mapped shared and writable (mmap of a file
+    /// open for writing with `MAP_SHARED`): from now on
+    /// [`Inode::fsync`] and [`Inode::sync_fs`] look for pages written
+    /// through a mapping and write them back.
+    pub fn note_shared_write_map(&self) {
+        self.shared_write_mapped.store(true, Ordering::Relaxed);
     }
 
     /// fsync(2) / fdatasync(2): this file's mapped pages written back,
@@ -636,22 +700,36 @@ impl Inode {
     /// of every cached file written back, then the store synced.
     pub fn sync_fs(&self) -> Result<()> {
         let Some(fs) = self.backing() else { return Ok(()) };
-        let live: Vec<Arc<Inode>> = {
-            let t = fs.inodes.lock();
-            let mut v = Vec::new();
-            v.try_reserve_exact(t.len()).map_err(|_| Errno::ENOMEM)?;
-            v.extend(t.values().filter_map(Weak::upgrade));
-            v
-        };
+        // the table in batches: a few entries collected under its lock,
+        // written back (and dropped) after it
+        const BATCH: usize = 32;
         let mut first_err = Ok(());
-        for i in &live {
-            if i.file_type() == FileType::Regular
-                && let Err(e) = i.write_back_mapped()
+        let mut next = 0u64;
+        let mut live: Vec<Arc<Inode>> = Vec::new();
+        live.try_reserve_exact(BATCH).map_err(|_| Errno::ENOMEM)?;
+        loop {
+            let mut last = None;
             {
-                first_err = first_err.and(Err(e));
+                let t = fs.inodes.lock();
+                for (&ino, w) in t.range(next..).take(BATCH) {
+                    last = Some(ino);
+                    // (kept whatever it is: the last reference to an
+                    // inode must not go under this lock, its drop takes it)
+                    if let Some(i) = w.upgrade() {
+                        live.push(i);
+                    }
+                }
+            }
+            for i in live.drain(..) {
+                if let Err(e) = i.write_back_mapped() {
+                    first_err = first_err.and(Err(e));
+                }
+            }
+            match last.and_then(|l| l.checked_add(1)) {
+                Some(n) => next = n,
+                None => break,
             }
         }
-        drop(live);
         fs.dirty_since.store(i64::MAX, Ordering::Relaxed);
         let r = fs.with(|s| s.sync());
         first_err.and(r)

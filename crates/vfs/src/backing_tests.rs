@@ -291,7 +291,9 @@ fn mapped_pages_are_written_back_on_sync() {
     let mut b = [0u8; 8];
     root.sb.mem.read(page, 0, &mut b);
     assert_eq!(b, pattern(6000, 1)[4096..4104]);
-    // a store through the mapping, seen by read and written by fsync
+    // a store through a shared writable mapping, seen by read and
+    // written by fsync
+    inode.note_shared_write_map();
     root.sb.mem.write(page, 0, b"MAPPED!!");
     let mut r = [0u8; 8];
     f.pread(&mut r, 4096).unwrap();
@@ -383,4 +385,151 @@ fn lseek_stops_at_the_stores_max_file_size() {
     // a directory is not limited by the file size
     let dir = open_file(&ctx, &root, b"/", O_RDONLY).unwrap();
     assert_eq!(dir.lseek(i64::MAX, SEEK_SET), Ok(i64::MAX as u64));
+}
+
+/// An ext2 clock that ticks a second per reading: any write stamps a new
+/// mtime.
+fn ticking() -> u32 {
+    static T: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1_700_000_000);
+    T.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+fn mount_ticking(d: &Shared) -> Arc<Inode> {
+    let fs =
+        Ext2::mount(ext2::CachedDisk::new(d.clone(), 1024, 64), MountOptions::new(false, ticking)).unwrap();
+    new_backed(makedev(254, 0), vclock(), Box::new(Ext2Backing::new(fs)), Arc::new(HeapPages::new())).unwrap()
+}
+
+#[test]
+fn sync_writes_back_only_pages_that_changed() {
+    let d = disk(1024, 2048, 128);
+    let root = mount_ticking(&d);
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = open_file(&ctx, &root, b"/prog", O_CREAT | O_RDWR).unwrap();
+    f.write(&pattern(9000, 3)).unwrap();
+    drop(f);
+    root.sync_fs().unwrap();
+    let inode = ctx.lookup(&root, b"/prog", true).unwrap();
+    let mtime = inode.stat().mtime;
+    // a program run from the disk: its pages mapped (privately), read
+    let pages: Vec<PageId> = (0..3).map(|i| inode.map_page(i).unwrap()).collect();
+    root.sync_fs().unwrap();
+    inode.fsync().unwrap();
+    assert_eq!(inode.stat().mtime, mtime, "a sync wrote a program that only ran");
+    // mapped shared and writable, but nothing changed: still nothing written
+    inode.note_shared_write_map();
+    root.sync_fs().unwrap();
+    assert_eq!(inode.stat().mtime, mtime);
+    // one page written through the mapping: written back, the times move
+    root.sb.mem.write(pages[2], 10, b"CHANGED");
+    root.sync_fs().unwrap();
+    inode.reload();
+    assert_ne!(inode.stat().mtime, mtime);
+    assert_eq!(inode.size(), 9000, "the last page was not written past the end");
+    let mtime = inode.stat().mtime;
+    root.sync_fs().unwrap();
+    inode.reload();
+    assert_eq!(inode.stat().mtime, mtime, "written once, equal since");
+    for p in pages {
+        root.sb.mem.release(p);
+    }
+    drop(inode);
+    root.unmount_store().unwrap();
+    let mut fs = Ext2::mount(d.clone(), opts()).unwrap();
+    let r = fs.root();
+    let ino = fs.lookup(r, b"prog").unwrap();
+    let mut b = [0u8; 7];
+    fs.read(ino, 8192 + 10, &mut b).unwrap();
+    assert_eq!(&b, b"CHANGED");
+    assert_eq!(fs.stat(ino).unwrap().size, 9000);
+}
+
+#[test]
+fn write_back_skips_pages_a_truncate_dropped() {
+    let d = disk(1024, 2048, 128);
+    let root = mount_ticking(&d);
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = open_file(&ctx, &root, b"/m", O_CREAT | O_RDWR).unwrap();
+    f.write(&pattern(8192, 5)).unwrap();
+    let inode = f.inode().unwrap().clone();
+    inode.note_shared_write_map();
+    // a mapping keeps its reference to page 1 after the truncate dropped it
+    let page = inode.map_page(1).unwrap();
+    f.truncate(100).unwrap();
+    root.sb.mem.write(page, 0, b"STALE");
+    inode.fsync().unwrap();
+    assert_eq!(inode.size(), 100, "the old page re-extended the file");
+    // grown again: the dropped page's bytes do not come back
+    f.truncate(8192).unwrap();
+    inode.fsync().unwrap();
+    let mut b = [0u8; 5];
+    f.pread(&mut b, 4096).unwrap();
+    assert_eq!(b, [0; 5]);
+    root.sb.mem.release(page);
+    drop((f, inode));
+    root.unmount_store().unwrap();
+    let mut fs = Ext2::mount(d.clone(), opts()).unwrap();
+    let r = fs.root();
+    let ino = fs.lookup(r, b"m").unwrap();
+    fs.read(ino, 4096, &mut b).unwrap();
+    assert_eq!(b, [0; 5]);
+}
+
+#[test]
+fn writes_keep_the_cached_page_and_the_store_equal() {
+    let d = disk(1024, 2048, 128);
+    let root = mount_ticking(&d);
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = open_file(&ctx, &root, b"/w", O_CREAT | O_RDWR).unwrap();
+    f.write(&pattern(5000, 7)).unwrap();
+    let inode = f.inode().unwrap().clone();
+    let page = inode.map_page(0).unwrap();
+    f.pwrite(b"abc", 4094).unwrap();
+    let mut b = [0u8; 2];
+    root.sb.mem.read(page, 4094, &mut b);
+    assert_eq!(&b, b"ab");
+    let mut r = [0u8; 5];
+    f.pread(&mut r, 4093).unwrap();
+    assert_eq!(&r[1..4], b"abc");
+    // equal: a sync of a shared writable file writes nothing
+    inode.note_shared_write_map();
+    inode.reload();
+    let mtime = inode.stat().mtime;
+    root.sync_fs().unwrap();
+    inode.reload();
+    assert_eq!(inode.stat().mtime, mtime);
+    root.sb.mem.release(page);
+}
+
+#[test]
+fn the_inode_table_forgets_dropped_inodes() {
+    let d = disk(1024, 2048, 128);
+    let root = mount_vfs(&d);
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let table_len = || root.sb.backing.as_ref().unwrap().inodes.lock().len();
+    ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    let base = table_len();
+    for i in 0..40 {
+        let name = format!("/d/f{i}");
+        drop(open_file(&ctx, &root, name.as_bytes(), O_CREAT | O_RDWR).unwrap());
+        ctx.unlink(&root, name.as_bytes()).unwrap();
+    }
+    assert_eq!(table_len(), base, "dead entries stay");
+    // live ones stay, and a sync walks the table in batches past them
+    let kept: Vec<_> = (0..70)
+        .map(|i| open_file(&ctx, &root, format!("/d/k{i}").as_bytes(), O_CREAT | O_RDWR).unwrap())
+        .collect();
+    assert_eq!(table_len(), base + 70);
+    for f in &kept {
+        f.inode().unwrap().note_shared_write_map();
+        f.write(b"x").unwrap();
+    }
+    root.sync_fs().unwrap();
+    drop(kept);
+    assert_eq!(table_len(), base + 70, "the directory /d holds its children");
+    drop(root);
 }

@@ -647,13 +647,18 @@ impl<'a> Ctx<'a> {
             if let Some(s) = inode.synth() {
                 s.node.may_open()?;
             }
-            if flags & O_TRUNC != 0 && ftype == FileType::Regular {
-                inode.set_size(0)?;
+            // do_dentry_open's get_write_access (and handle_truncate's for
+            // O_TRUNC): ETXTBSY while a program runs from the file; held
+            // across the truncation, then by the open file
+            if acc & W_OK != 0 && ftype == FileType::Regular {
+                inode.get_write_access()?;
+                let r = if flags & O_TRUNC != 0 { inode.set_size(0) } else { Ok(()) };
+                let file = r.map(|()| RamFile::new(Arc::clone(&inode), flags_after_open(flags)));
+                inode.put_write_access();
+                return Ok(Opened::File(Arc::new(file?)));
             }
         }
-        // What F_GETFL reports: creation flags dropped, O_LARGEFILE forced
-        // as on every 64-bit Linux.
-        let flags = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+        let flags = flags_after_open(flags);
         Ok(match ftype {
             FileType::CharDevice | FileType::BlockDevice => {
                 let (major, minor) = inode.device().unwrap_or((0, 0));
@@ -1173,7 +1178,11 @@ impl<'a> Ctx<'a> {
         }
         inode.check_rw()?;
         inode.check_access(self.cred, W_OK)?;
-        inode.set_size(len as u64)
+        // vfs_truncate's get_write_access: ETXTBSY for a running program
+        inode.get_write_access()?;
+        let r = inode.set_size(len as u64);
+        inode.put_write_access();
+        r
     }
 
     /// access(2) / faccessat(2): `mode` is `F_OK` or a mix of `R_OK`,
@@ -1438,4 +1447,10 @@ fn stat_permits(st: &Stat, cred: &Cred, mask: u32) -> bool {
         perm
     } & 7;
     bits & mask == mask
+}
+
+/// What F_GETFL reports of an open file: creation flags dropped,
+/// O_LARGEFILE forced as on every 64-bit Linux.
+fn flags_after_open(flags: u32) -> u32 {
+    (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
 }

@@ -161,6 +161,8 @@ impl RamFile {
         f.inode.sb.open_files.fetch_add(1, Ordering::SeqCst);
         if f.counts_as_writer() {
             f.inode.sb.writers.fetch_add(1, Ordering::SeqCst);
+            // i_writecount: open(2) checked it (ETXTBSY) before
+            f.inode.add_writer();
         }
         f
     }
@@ -232,6 +234,7 @@ impl Drop for RamFile {
         self.inode.sb.open_files.fetch_sub(1, Ordering::SeqCst);
         if self.counts_as_writer() {
             self.inode.sb.writers.fetch_sub(1, Ordering::SeqCst);
+            self.inode.put_write_access();
         }
     }
 }

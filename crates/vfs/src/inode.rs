@@ -376,6 +376,12 @@ pub struct Inode {
     synth: Option<Synth>,
     /// The kernel's record of this file's memory mappings, while it has any.
     mapped: Mutex<Option<Weak<dyn MapObserver>>>,
+    /// Linux's `i_writecount`: open files writing it (> 0) or running
+    /// programs denying writes to it (< 0); see [`crate::WriteDenied`].
+    pub(crate) write_count: core::sync::atomic::AtomicI64,
+    /// Mapped shared and writable at some time: its cached pages may be
+    /// newer than its store ([`Inode::note_shared_write_map`]).
+    pub(crate) shared_write_mapped: core::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Inode {
@@ -396,6 +402,7 @@ impl Drop for Inode {
         {
             // the store's release runs at its next call, not in a drop
             fs.queue_release(self.ino);
+            fs.forget_dead(self.ino);
         }
     }
 }
@@ -444,6 +451,8 @@ impl Inode {
             ino: if ino != 0 { ino } else { sb.next_ino.fetch_add(1, Ordering::Relaxed) },
             synth,
             mapped: Mutex::new(None),
+            write_count: core::sync::atomic::AtomicI64::new(0),
+            shared_write_mapped: core::sync::atomic::AtomicBool::new(false),
             ftype,
             sb: Arc::clone(sb),
             data: Mutex::new(InodeData {

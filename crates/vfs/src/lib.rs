@@ -119,6 +119,7 @@ extern crate alloc;
 mod backing;
 mod cpio;
 mod ctx;
+mod deny;
 mod dirent;
 mod file;
 mod inode;
@@ -201,6 +202,7 @@ pub use backing::{
 };
 pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
 pub use ctx::{Ctx, Opened};
+pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue};
 pub use inode::{ALLOC_STEP, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};

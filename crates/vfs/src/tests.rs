@@ -1831,3 +1831,62 @@ fn protected_fifos_and_regular_in_sticky_directories() {
     rctx.chmod(&root, b"/tmp", 0o777, 0).unwrap();
     file(rctx.open(&root, b"/tmp/reg", O_CREAT | O_RDWR, 0o644));
 }
+
+// ------------------------------------------------- ETXTBSY (i_writecount)
+
+#[test]
+fn etxtbsy_a_running_program_refuses_writers() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    let run = f.deny_write_access().unwrap();
+    assert!(f.write_denied());
+    // open(2) for writing, O_TRUNC even read-only, truncate(2): ETXTBSY
+    assert_eq!(err(ctx.open(&root, b"/f", O_WRONLY, 0)), Errno::ETXTBSY);
+    assert_eq!(err(ctx.open(&root, b"/f", O_RDWR, 0)), Errno::ETXTBSY);
+    assert_eq!(err(ctx.open(&root, b"/f", O_RDONLY | O_TRUNC, 0)), Errno::ETXTBSY);
+    assert_eq!(err(ctx.open(&root, b"/l", O_WRONLY | O_CREAT, 0o644)), Errno::ETXTBSY);
+    assert_eq!(err(ctx.truncate(&root, b"/f", 0)), Errno::ETXTBSY);
+    // nothing was truncated; reading and O_PATH work
+    let r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    assert_eq!(read_all(&*r), b"hello");
+    file(ctx.open(&root, b"/f", O_PATH | O_RDWR, 0));
+    // permission comes first: EACCES, not ETXTBSY
+    let bob = Cred { uid: 1000, gid: 1000, groups: vec![] };
+    assert_eq!(err(Ctx::new(root.clone(), &bob).open(&root, b"/f", O_WRONLY, 0)), Errno::EACCES);
+    // a fork's copy holds it too: both must go
+    let child = run.clone();
+    drop(run);
+    assert_eq!(err(ctx.open(&root, b"/f", O_WRONLY, 0)), Errno::ETXTBSY);
+    drop(child);
+    assert!(!f.write_denied());
+    let w = file(ctx.open(&root, b"/f", O_WRONLY | O_TRUNC, 0));
+    assert_eq!(w.write(b"x"), Ok(1));
+    ctx.truncate(&root, b"/f", 0).unwrap();
+}
+
+#[test]
+fn etxtbsy_a_file_open_for_writing_cannot_run() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = ctx.lookup(&root, b"/f", true).unwrap();
+    let w = file(ctx.open(&root, b"/f", O_RDWR, 0));
+    let w2 = file(ctx.open(&root, b"/f", O_WRONLY, 0));
+    assert_eq!(err(f.deny_write_access()), Errno::ETXTBSY);
+    drop(w);
+    assert_eq!(err(f.deny_write_access()), Errno::ETXTBSY);
+    drop(w2);
+    // read-only and O_PATH opens do not count
+    let _r = file(ctx.open(&root, b"/f", O_RDONLY, 0));
+    let _p = file(ctx.open(&root, b"/f", O_PATH | O_WRONLY, 0));
+    let run = f.deny_write_access().unwrap();
+    // a second program from the same file
+    let run2 = f.deny_write_access().unwrap();
+    drop(run);
+    assert_eq!(err(ctx.open(&root, b"/f", O_RDWR | O_TRUNC, 0)), Errno::ETXTBSY);
+    drop(run2);
+    // the refused opens left no writer behind
+    file(ctx.open(&root, b"/f", O_RDWR | O_TRUNC, 0));
+    assert_eq!(f.size(), 0);
+    drop(f.deny_write_access().unwrap());
+}

@@ -100,6 +100,10 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
     }
     // a write-sealed file's shared mappings may not become writable later
     let writable = writable && !denied;
+    if shared && writable {
+        // its pages may change through the mapping: sync compares them
+        inode.note_shared_write_map();
+    }
     let map = vm::MapFile { source, name: alloc::string::String::new(), readable, writable };
     Ok(vm.mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
 }

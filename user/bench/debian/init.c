@@ -19,6 +19,7 @@
  * `bench: done` and reboot(RB_POWER_OFF).
  */
 #include "bench.h"
+#include "pid1.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -85,16 +86,7 @@ static void bench_cmd(const struct cmd *c) {
 }
 
 int main(void) {
-    if (fcntl(1, F_GETFD) == -1) {
-        int fd = open("/dev/console", O_RDWR);
-        if (fd >= 0) {
-            dup2(fd, 0);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            if (fd > 2) close(fd);
-        }
-    }
-    setsid();
+    pid1_console();
     mount("proc", "/proc", "proc", 0, 0);
     mount("sysfs", "/sys", "sysfs", 0, 0);
     mount("devtmpfs", "/dev", "devtmpfs", 0, 0);
