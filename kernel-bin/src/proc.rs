@@ -20,8 +20,7 @@ pub struct Kernel;
 
 impl Platform for Kernel {
     type Context = UserContext;
-    type PageTable = AddressSpace;
-    type Frames = KernelFrames;
+    type Vm = vm::Vmar<AddressSpace, KernelFrames>;
     type File = dyn vfs::File;
     type Dir = Arc<vfs::Inode>;
     type Lock = spin::Mutex<()>;

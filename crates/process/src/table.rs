@@ -32,7 +32,9 @@ use crate::cred::Credentials;
 use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
-use crate::seams::{Files, Fs, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm, VmMemory};
+use crate::seams::{
+    AddressSpace, Files, Fs, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm, VmMemory,
+};
 use crate::uaccess::UserMemory;
 use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
 

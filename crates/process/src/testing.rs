@@ -63,8 +63,7 @@ pub struct TestPlatform;
 
 impl Platform for TestPlatform {
     type Context = FakeContext;
-    type PageTable = vm::testing::SoftPageTable;
-    type Frames = vm::testing::TestFrames;
+    type Vm = vm::Vmar<vm::testing::SoftPageTable, vm::testing::TestFrames>;
     type File = str;
     type Dir = String;
     type Lock = spin::Mutex<()>;
