@@ -351,12 +351,14 @@ struct Inner<P: Platform> {
     /// it when it finds no link left (so a wait costs O(children), as
     /// Linux's walk of its children and ptraced lists).
     maybe_traced: bool,
+    epoch: signal::Epoch,
 }
 
 /// Every process and thread of one kernel. The kernel makes one (there is
 /// no global); a test makes its own.
 pub struct ProcessTable<P: Platform> {
     inner: crate::seams::Mutex<P, Inner<P>>,
+    epoch: signal::Epoch,
 }
 
 /// What clone copies, taken under the table lock as handles and copied
@@ -422,8 +424,16 @@ fn signum(sig: i32) -> Option<SigNum> {
 }
 
 impl<P: Platform> ProcessTable<P> {
-    /// An empty table with pids `1..pid_max`.
+    /// An empty table with pids `1..pid_max` and its own signal epoch.
     pub fn new(pid_max: u32) -> Self {
+        Self::with_epoch(pid_max, signal::Epoch::new())
+    }
+
+    /// An empty table with pids `1..pid_max` whose threads' and processes'
+    /// signal queues and masks bump `epoch` (the kernel's, see
+    /// [`signal::epoch`]), as do the table's own group exits, stops and
+    /// ptrace events.
+    pub fn with_epoch(pid_max: u32, epoch: signal::Epoch) -> Self {
         ProcessTable {
             inner: lock_api::Mutex::new(Inner {
                 pids: PidAllocator::new(pid_max),
@@ -432,8 +442,17 @@ impl<P: Platform> ProcessTable<P> {
                 sigq: BTreeMap::new(),
                 max_threads: u64::MAX,
                 maybe_traced: false,
+                epoch: epoch.clone(),
             }),
+            epoch,
         }
+    }
+
+    /// The signal epoch: it moves whenever a thread of this table may have
+    /// a signal to take or an exit to act on (read it lock-free on the way
+    /// back to user mode).
+    pub fn epoch(&self) -> &signal::Epoch {
+        &self.epoch
     }
 
     /// Whether the table lock is held now (host tests check that nothing
@@ -475,7 +494,7 @@ impl<P: Platform> ProcessTable<P> {
         let thread = Thread {
             tid: pid,
             tgid: pid,
-            signals: ThreadSignals::new(),
+            signals: ThreadSignals::with_epoch(self.epoch.clone()),
             clear_child_tid: 0,
             robust_list: (0, 0),
             mm_released: false,
@@ -512,7 +531,7 @@ impl<P: Platform> ProcessTable<P> {
             child_events: 0,
             vm: Some(Arc::new(lock_api::Mutex::new(init.vm))),
             handlers: SharedSigHandlers::new(),
-            pending: PendingQueue::new(),
+            pending: PendingQueue::with_epoch(self.epoch.clone()),
             creds: init.creds,
             rlimits: init.rlimits,
             usage: Rusage::default(),
@@ -956,7 +975,7 @@ impl<P: Platform> ProcessTable<P> {
                 Err(Errno::EIO)
             } else {
                 l.interrupt = true;
-                signal::epoch::bump();
+                self.epoch.bump();
                 out.effects.extend(l.listening.or(threads.first().copied()).map(Effect::Wake));
                 Ok(())
             }
@@ -1362,7 +1381,7 @@ impl<P: Platform> Inner<P> {
         {
             let seized = new.seized;
             c.ptrace = Some(new);
-            signal::epoch::bump();
+            self.epoch.bump();
             if seized {
                 if let Some(l) = c.ptrace.as_mut() {
                     l.interrupt = true;
@@ -1423,7 +1442,7 @@ impl<P: Platform> Inner<P> {
         let group_stopped = matches!(p.state, ProcState::Stopped(_));
         link.interrupt = group_stopped;
         p.ptrace = Some(link);
-        signal::epoch::bump();
+        self.epoch.bump();
         if !seized {
             self.send(tgid, SigInfo::kernel(signal::SIGSTOP), true, out)?;
         }
@@ -1476,7 +1495,7 @@ impl<P: Platform> Inner<P> {
         let Some(p) = self.procs.get_mut(&pid) else { return };
         let Some(l) = p.ptrace.take() else { return };
         let zombie = p.state == ProcState::Zombie;
-        signal::epoch::bump();
+        self.epoch.bump();
         if let Some(t) = l.stopped {
             let s = sig.unwrap_or(if l.kind == StopKind::Signal {
                 l.siginfo.map_or(0, |i| i.signo.get())
@@ -1613,7 +1632,7 @@ impl<P: Platform> Inner<P> {
                 child_events: 0,
                 vm: child_vm.clone(),
                 handlers,
-                pending: PendingQueue::new(),
+                pending: PendingQueue::with_epoch(self.epoch.clone()),
                 creds: p.creds.clone(),
                 rlimits: p.rlimits.clone(),
                 usage: Rusage::default(),
@@ -1803,7 +1822,7 @@ impl<P: Platform> Inner<P> {
 
     fn start_group_exit(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let Some(p) = self.procs.get_mut(&pid) else { return };
         if p.group_exit.is_some() {
             return;
@@ -1826,7 +1845,7 @@ impl<P: Platform> Inner<P> {
 
     fn exit_thread(&mut self, tid: Pid, status: ChildStatus, out: &mut Out<P>) {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let Some(pid) = self.threads.get(&tid).map(|t| t.tgid) else { return };
         let Some(p) = self.procs.get(&pid) else { return };
         let shared = p.threads.len() > 1 || p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
@@ -2088,7 +2107,7 @@ impl<P: Platform> Inner<P> {
 
     fn stop(&mut self, pid: Pid, sig: u32, out: &mut Out<P>) -> Result<()> {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if !p.alive() || p.group_exit.is_some() {
             return Ok(());
@@ -2106,7 +2125,7 @@ impl<P: Platform> Inner<P> {
 
     fn cont(&mut self, pid: Pid, out: &mut Out<P>) -> Result<()> {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         // prepare_signal(): SIGCONT makes every seized thread trap
         // (ptrace_trap_notify), a listening one at once
@@ -2654,7 +2673,7 @@ impl<P: Platform> Inner<P> {
 
     fn exec(&mut self, tid: Pid, new_vm: Vm<P>, out: &mut Out<P>) -> Result<Pid> {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let pid = self.proc_of(tid)?;
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
         if p.group_exit.is_some() {

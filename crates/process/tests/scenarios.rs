@@ -1328,3 +1328,36 @@ fn exit_mm_gives_the_memory_back_before_the_parent_hears() {
     assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0x300)));
     finish(w);
 }
+
+/// The signal epoch is the table's own (two tables do not share one): a
+/// kill, a mask change through `with_thread` and a forked child's queue all
+/// move it; the other table's stays put.
+#[test]
+fn signal_epoch_is_the_tables() {
+    let w = world();
+    let other = world();
+    let (e, o) = (w.t.epoch().clone(), other.t.epoch().clone());
+    assert!(!e.same(&o));
+    let child = w.fork(1);
+    let (before, other_before) = (e.current(), o.current());
+    let both = SigSet::single(SIGUSR1).union(SigSet::single(signal::SIGUSR2));
+    w.t.with_thread(child, |t| t.signals.sigprocmask(signal::SigMaskHow::Block, both));
+    let after_mask = e.current();
+    assert!(after_mask > before);
+    w.t.kill(1, child as i32, SIGUSR1.as_i32(), &w.s).unwrap();
+    assert!(e.current() > after_mask);
+    assert_eq!(o.current(), other_before);
+    // a tgkill queues on the thread's own queue, made by the fork
+    let before = e.current();
+    w.t.tgkill(1, Some(child as i32), child as i32, signal::SIGUSR2.as_i32(), &w.s).unwrap();
+    assert!(e.current() > before);
+    assert_eq!(o.current(), other_before);
+    // a table made with the kernel's epoch bumps that one
+    let mine = signal::Epoch::new();
+    let t = process::table::ProcessTable::<TestPlatform>::with_epoch(64, mine.clone());
+    assert!(t.epoch().same(&mine));
+    w.exit(child, 0);
+    assert_eq!(w.wait4(1, -1, 0).map(|r| r.0), Ok(child));
+    finish(w);
+    finish(other);
+}
