@@ -26,6 +26,10 @@ impl Platform for Kernel {
     type Lock = spin::Mutex<()>;
     type ThreadExt = ThreadExt;
     type ProcessExt = ProcessExt;
+
+    fn caller_id() -> usize {
+        arch_x86_64::context::current_id()
+    }
 }
 
 /// This kernel's state of a thread, in its record of the process table

@@ -74,6 +74,9 @@
 #![deny(missing_docs)]
 
 extern crate alloc;
+// The host-test fakes use threads' ids (`testing` is for host tests only).
+#[cfg(any(test, feature = "testing"))]
+extern crate std;
 
 pub mod clone;
 pub mod cputime;

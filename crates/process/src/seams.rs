@@ -69,6 +69,17 @@ pub trait Platform: Sized + 'static {
     /// a process, dropped (after the table lock is released) when the
     /// zombie is reaped.
     type ProcessExt: RecordExt;
+
+    /// An id of the running kernel thread (never 0), or 0 (the default)
+    /// for "unknown". With it, a [`with_thread`](crate::table::ProcessTable::with_thread)
+    /// (or `with_process`, `with_trace`, `with_thread_process`) closure
+    /// that calls the table is caught: a nested `with_*` returns `None`,
+    /// any other call panics naming the bug; without it (0) such a call
+    /// spins forever on the table lock. A CPU number works only if the
+    /// kernel never switches threads while holding the table lock.
+    fn caller_id() -> usize {
+        0
+    }
 }
 
 /// A kernel-owned slot in a thread or process record: how its value is

@@ -18,7 +18,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use linux_abi::{Errno, Result};
 use signal::{
@@ -357,8 +357,59 @@ struct Inner<P: Platform> {
 /// Every process and thread of one kernel. The kernel makes one (there is
 /// no global); a test makes its own.
 pub struct ProcessTable<P: Platform> {
-    inner: crate::seams::Mutex<P, Inner<P>>,
+    inner: TableLock<P>,
     epoch: signal::Epoch,
+}
+
+/// The table lock, and who runs a `with_*` closure under it
+/// ([`Platform::caller_id`], 0: nobody or unknown), so that a closure that
+/// calls the table is reported instead of spinning forever.
+struct TableLock<P: Platform> {
+    mutex: crate::seams::Mutex<P, Inner<P>>,
+    closure: AtomicUsize,
+}
+
+/// Clears [`TableLock::closure`] when the closure returns (or unwinds).
+struct ClosureRuns<'a>(&'a AtomicUsize);
+
+impl Drop for ClosureRuns<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+}
+
+impl<P: Platform> TableLock<P> {
+    /// Whether the caller is inside one of its own `with_*` closures.
+    fn reentered(&self) -> bool {
+        let owner = self.closure.load(Ordering::Relaxed);
+        owner != 0 && owner == P::caller_id()
+    }
+
+    /// Takes the lock. A call from inside a `with_*` closure on the same
+    /// kernel thread would spin forever: it panics with the reason.
+    fn lock(&self) -> lock_api::MutexGuard<'_, P::Lock, Inner<P>> {
+        if self.reentered() {
+            panic!("process table called from a with_thread/with_process closure (it holds the table lock)");
+        }
+        self.mutex.lock()
+    }
+
+    /// Runs `f` under the lock, marked as a closure of the caller; `None`
+    /// when called from such a closure (nested `with_*`).
+    fn closure<R>(&self, f: impl FnOnce(&mut Inner<P>) -> Option<R>) -> Option<R> {
+        if self.reentered() {
+            return None;
+        }
+        let mut g = self.mutex.lock();
+        self.closure.store(P::caller_id(), Ordering::Relaxed);
+        let _runs = ClosureRuns(&self.closure);
+        f(&mut g)
+    }
+
+    #[cfg(any(test, feature = "testing"))]
+    fn is_locked(&self) -> bool {
+        self.mutex.is_locked()
+    }
 }
 
 /// What clone copies, taken under the table lock as handles and copied
@@ -435,15 +486,18 @@ impl<P: Platform> ProcessTable<P> {
     /// ptrace events.
     pub fn with_epoch(pid_max: u32, epoch: signal::Epoch) -> Self {
         ProcessTable {
-            inner: lock_api::Mutex::new(Inner {
-                pids: PidAllocator::new(pid_max),
-                procs: BTreeMap::new(),
-                threads: BTreeMap::new(),
-                sigq: BTreeMap::new(),
-                max_threads: u64::MAX,
-                maybe_traced: false,
-                epoch: epoch.clone(),
-            }),
+            inner: TableLock {
+                closure: AtomicUsize::new(0),
+                mutex: lock_api::Mutex::new(Inner {
+                    pids: PidAllocator::new(pid_max),
+                    procs: BTreeMap::new(),
+                    threads: BTreeMap::new(),
+                    sigq: BTreeMap::new(),
+                    max_threads: u64::MAX,
+                    maybe_traced: false,
+                    epoch: epoch.clone(),
+                }),
+            },
             epoch,
         }
     }
@@ -553,9 +607,11 @@ impl<P: Platform> ProcessTable<P> {
     }
 
     /// Runs `f` on a thread; `None` if there is no such thread. `f` runs
-    /// under the table lock: it must not call the table.
+    /// under the table lock: it must not call the table. With
+    /// [`Platform::caller_id`], a `with_*` call from inside `f` returns
+    /// `None` and any other table call panics, instead of spinning forever.
     pub fn with_thread<R>(&self, tid: Pid, f: impl FnOnce(&mut Thread<P>) -> R) -> Option<R> {
-        self.inner.lock().threads.get_mut(&tid).map(f)
+        self.inner.closure(|g| g.threads.get_mut(&tid).map(f))
     }
 
     /// Takes the next signal thread `tid` should act on, from its own
@@ -578,17 +634,18 @@ impl<P: Platform> ProcessTable<P> {
         pid: Pid,
         f: impl FnOnce(&mut Thread<P>, &mut Process<P>) -> R,
     ) -> Option<R> {
-        let mut g = self.inner.lock();
-        let g = &mut *g;
-        let th = g.threads.get_mut(&tid)?;
-        let p = g.procs.get_mut(&pid)?;
-        Some(f(th, p))
+        self.inner.closure(|g| {
+            let th = g.threads.get_mut(&tid)?;
+            let p = g.procs.get_mut(&pid)?;
+            Some(f(th, p))
+        })
     }
 
     /// Runs `f` on a process (zombies included); `None` if there is none.
-    /// `f` runs under the table lock: it must not call the table.
+    /// `f` runs under the table lock: it must not call the table (see
+    /// [`ProcessTable::with_thread`]).
     pub fn with_process<R>(&self, pid: Pid, f: impl FnOnce(&mut Process<P>) -> R) -> Option<R> {
-        self.inner.lock().procs.get_mut(&pid).map(f)
+        self.inner.closure(|g| g.procs.get_mut(&pid).map(f))
     }
 
     /// getrusage(RUSAGE_SELF) of process `pid`: its exited threads' usage
@@ -919,7 +976,7 @@ impl<P: Platform> ProcessTable<P> {
 
     /// Runs `f` on the trace link of process `pid`, if it is traced.
     pub fn with_trace<R>(&self, pid: Pid, f: impl FnOnce(&mut TraceLink) -> R) -> Option<R> {
-        self.inner.lock().procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).map(f)
+        self.inner.closure(|g| g.procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).map(f))
     }
 
     /// The tracer resumes the stopped tracee `pid` (CONT, SYSCALL,

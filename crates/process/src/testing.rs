@@ -69,6 +69,13 @@ impl Platform for TestPlatform {
     type Lock = spin::Mutex<()>;
     type ThreadExt = TestExt;
     type ProcessExt = TestExt;
+
+    /// The host thread's id: a closure that calls the table is caught.
+    fn caller_id() -> usize {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        std::thread_local!(static ID: usize = NEXT.fetch_add(1, Ordering::Relaxed));
+        ID.with(|id| *id)
+    }
 }
 
 /// What every [`TestExt`] made from one init value shares: how many were

@@ -1361,3 +1361,27 @@ fn signal_epoch_is_the_tables() {
     finish(w);
     finish(other);
 }
+
+/// A `with_*` closure that calls the table: a nested `with_*` returns
+/// `None`, another call panics (it used to spin forever); the table works
+/// afterwards, and another thread's call during a closure waits as before.
+#[test]
+fn a_closure_that_calls_the_table_is_caught() {
+    let w = world();
+    let t = &w.t;
+    assert_eq!(t.with_thread(1, |_| t.with_process(1, |p| p.pid())), Some(None));
+    assert_eq!(t.with_process(1, |_| t.with_thread(1, |th| th.tid())), Some(None));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.with_thread(1, |_| t.getppid(1))));
+    let msg = r.unwrap_err();
+    assert!(msg.downcast_ref::<&str>().is_some_and(|m| m.contains("with_thread/with_process closure")));
+    // the lock was released by the unwinding guard: the table still works
+    assert_eq!(t.getppid(1), Ok(0));
+    assert_eq!(t.with_thread(1, |th| th.tid()), Some(1));
+    // another thread's call while a closure runs is not re-entrance
+    let other = std::thread::scope(|s| {
+        t.with_thread(1, |_| s.spawn(|| t.getppid(1)).is_finished()).unwrap();
+        s.spawn(|| t.with_process(1, |p| p.pid())).join().unwrap()
+    });
+    assert_eq!(other, Some(1));
+    finish(w);
+}
