@@ -42,7 +42,9 @@
 //! [`threads_to_kill`](table::ProcessTable::threads_to_kill)) it calls
 //! `exit_thread`; a completed group stop calls
 //! [`stop`](table::ProcessTable::stop). `with_thread`/`with_process` run
-//! their closure under the table lock: the closure must not call the table.
+//! their closure under the table lock: the closure must not call the table
+//! (with [`seams::Platform::caller_id`] such a call is caught: a nested
+//! `with_*` returns `None`, another call panics, instead of a hang).
 //!
 //! - `testing` (feature) gives a fake context, a platform over
 //!   `vm::testing`'s software MMU and a fake scheduler that records hooks
