@@ -20,13 +20,16 @@ pub struct Kernel;
 
 impl Platform for Kernel {
     type Context = UserContext;
-    type PageTable = AddressSpace;
-    type Frames = KernelFrames;
+    type Vm = vm::Vmar<AddressSpace, KernelFrames>;
     type File = dyn vfs::File;
     type Dir = Arc<vfs::Inode>;
     type Lock = spin::Mutex<()>;
     type ThreadExt = ThreadExt;
     type ProcessExt = ProcessExt;
+
+    fn caller_id() -> usize {
+        arch_x86_64::context::current_id()
+    }
 }
 
 /// This kernel's state of a thread, in its record of the process table

@@ -135,7 +135,7 @@ impl File for SignalFd {
     fn event_count(&self) -> u64 {
         // every queued signal moves the epoch: edge-triggered epoll
         // reports again after each
-        signal::epoch::current()
+        crate::proc::table().epoch().current()
     }
 
     fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {

@@ -173,7 +173,7 @@ fn run(tid: Pid) -> Option<(Pid, Exit)> {
         return t.exit.take().map(|e| (t.tid, e));
     }
     loop {
-        if signal::epoch::current() != t.quiet_epoch && must_die(t.tid) {
+        if table().epoch().current() != t.quiet_epoch && must_die(t.tid) {
             if !removed() {
                 t.exit = Some(Exit::Thread(0));
             }
@@ -191,7 +191,7 @@ fn run(tid: Pid) -> Option<(Pid, Exit)> {
         // A quick call with no signal work ahead neither sleeps nor
         // yields: its few hundred cycles stay in the user stretch, which
         // saves two clock reads on the fastest path
-        in_user_stretch = quick && signal::epoch::current() == t.quiet_epoch;
+        in_user_stretch = quick && table().epoch().current() == t.quiet_epoch;
         if !in_user_stretch {
             crate::sched::charge(&t.cpu, Side::User);
             // what /proc/<pid>/syscall shows while the thread is in the
@@ -237,7 +237,7 @@ fn run(tid: Pid) -> Option<(Pid, Exit)> {
         if flow == Flow::Exit {
             break;
         }
-        if quick && signal::epoch::current() != t.quiet_epoch {
+        if quick && table().epoch().current() != t.quiet_epoch {
             // signal work ahead (it may sleep): with interrupts, as always
             arch_x86_64::cpu::enable_interrupts();
         }
@@ -460,7 +460,7 @@ fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
 /// Delivers pending signals before returning to user mode; `restart` is
 /// the interrupted system call and its restart code, if any.
 fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
-    let epoch = signal::epoch::current();
+    let epoch = table().epoch().current();
     if epoch == t.quiet_epoch {
         // nothing queued, no mask changed, no group exit since the last look
         if let Some((nr, e)) = restart.take() {

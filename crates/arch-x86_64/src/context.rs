@@ -153,6 +153,12 @@ fn current() -> Option<&'static KernelThread> {
     unsafe { p.as_ref() }
 }
 
+/// An id of the kernel thread running on this CPU (its record's address;
+/// 0 before the first switch): the process table's `Platform::caller_id`.
+pub fn current_id() -> usize {
+    crate::percpu::me().kthread.load(Ordering::Relaxed)
+}
+
 fn set_current(k: *const KernelThread) {
     crate::percpu::me().kthread.store(k as usize, Ordering::Relaxed);
 }

@@ -8,7 +8,8 @@
 //!   groups and sessions; cyclic, `EAGAIN` at `pid_max`), the processes
 //!   (thread groups) and the threads. A process holds its parent's pid (a
 //!   weak link), its children, threads, group, session, address space
-//!   (`vm`), signal handlers and process-wide pending signals (`signal`),
+//!   (any [`seams::AddressSpace`]: `vm::Vmar` with the default feature
+//!   `vm`, or the kernel's own type without it), signal handlers and process-wide pending signals (`signal`),
 //!   state, exit status, [`cred::Credentials`] and [`rlimit::Rlimits`]. A
 //!   thread holds its tid, mask and pending signals, clear-child-tid word,
 //!   robust-list head, fd table and fs context (`fs-table`, per task as in
@@ -31,8 +32,8 @@
 //!
 //! # For the kernel
 //!
-//! Implement [`seams::Platform`] (your register set, MMU, frame allocator,
-//! file and directory types) and [`seams::Hooks`]; make one table and
+//! Implement [`seams::Platform`] (your register set, address space, file
+//! and directory types) and [`seams::Hooks`]; make one table and
 //! [`spawn_init`](table::ProcessTable::spawn_init). The syscall layer calls
 //! the table (`clone_task`, `sys_clone3`, `exit_thread`, `exit_group`,
 //! `sys_wait4`, `sys_waitid`, `kill`, `tgkill`, `setpgid`, `setsid`,
@@ -41,7 +42,9 @@
 //! [`threads_to_kill`](table::ProcessTable::threads_to_kill)) it calls
 //! `exit_thread`; a completed group stop calls
 //! [`stop`](table::ProcessTable::stop). `with_thread`/`with_process` run
-//! their closure under the table lock: the closure must not call the table.
+//! their closure under the table lock: the closure must not call the table
+//! (with [`seams::Platform::caller_id`] such a call is caught: a nested
+//! `with_*` returns `None`, another call panics, instead of a hang).
 //!
 //! - `testing` (feature) gives a fake context, a platform over
 //!   `vm::testing`'s software MMU and a fake scheduler that records hooks
@@ -73,6 +76,9 @@
 #![deny(missing_docs)]
 
 extern crate alloc;
+// The host-test fakes use threads' ids (`testing` is for host tests only).
+#[cfg(any(test, feature = "testing"))]
+extern crate std;
 
 pub mod clone;
 pub mod cputime;

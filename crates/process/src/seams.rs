@@ -3,8 +3,12 @@
 //! - [`UserContext`]: a thread's saved user registers, as much of them as
 //!   clone needs (Linux's `copy_thread()` split: the arch crate implements
 //!   it).
-//! - [`Platform`]: the types a kernel plugs in (its context, its MMU and
-//!   frame allocator for `vm`, its open-file and directory types for
+//! - [`AddressSpace`]: what the process model needs of an address space
+//!   (fork it, copy bytes to and from it); `vm::Vmar` implements it with
+//!   the default feature `vm`, a kernel with its own memory manager
+//!   implements it for its type and builds this crate without `vm`.
+//! - [`Platform`]: the types a kernel plugs in (its context, its address
+//!   space, its open-file and directory types for
 //!   `fs-table`, and its own per-thread and per-process state, the
 //!   [`RecordExt`] slots).
 //! - [`Hooks`]: what only the kernel can do (run a thread, block and wake,
@@ -40,10 +44,10 @@ pub trait UserContext: Clone + Send + 'static {
 pub trait Platform: Sized + 'static {
     /// The arch's saved user registers.
     type Context: UserContext;
-    /// The MMU of `vm::Vmar`.
-    type PageTable: vm::PageTable + Send + 'static;
-    /// The frame allocator of `vm::Vmar`.
-    type Frames: vm::FrameAllocator + Clone + 'static;
+    /// A process's address space: `vm::Vmar<YourPageTable, YourFrames>`
+    /// (feature `vm`), or the kernel's own type implementing
+    /// [`AddressSpace`].
+    type Vm: AddressSpace;
     /// The kernel's open-file type (fd tables hold `Arc<File>`).
     type File: ?Sized + Send + Sync + 'static;
     /// The kernel's directory handle (root and cwd).
@@ -65,6 +69,17 @@ pub trait Platform: Sized + 'static {
     /// a process, dropped (after the table lock is released) when the
     /// zombie is reaped.
     type ProcessExt: RecordExt;
+
+    /// An id of the running kernel thread (never 0), or 0 (the default)
+    /// for "unknown". With it, a [`with_thread`](crate::table::ProcessTable::with_thread)
+    /// (or `with_process`, `with_trace`, `with_thread_process`) closure
+    /// that calls the table is caught: a nested `with_*` returns `None`,
+    /// any other call panics naming the bug; without it (0) such a call
+    /// spins forever on the table lock. A CPU number works only if the
+    /// kernel never switches threads while holding the table lock.
+    fn caller_id() -> usize {
+        0
+    }
 }
 
 /// A kernel-owned slot in a thread or process record: how its value is
@@ -93,8 +108,66 @@ pub trait RecordExt: Default + Send + 'static {
     fn exec(&mut self) {}
 }
 
-/// An address space.
-pub type Vm<P> = vm::Vmar<<P as Platform>::PageTable, <P as Platform>::Frames>;
+/// What the process model does with an address space: fork copies it
+/// (without `CLONE_VM`), clone, exit and the robust-list walk read and
+/// write words in it. The table holds it behind [`SharedVm`] and never
+/// locks two at once.
+///
+/// ```
+/// use linux_abi::{Errno, Result};
+/// use std::collections::BTreeMap;
+///
+/// /// A toy address space: bytes by address, copied whole by fork.
+/// #[derive(Clone, Default)]
+/// struct Bytes(BTreeMap<usize, u8>);
+///
+/// impl process::seams::AddressSpace for Bytes {
+///     fn fork(&mut self) -> Result<Self> {
+///         Ok(self.clone())
+///     }
+///     fn read_user(&mut self, addr: usize, buf: &mut [u8]) -> Result<()> {
+///         for (i, b) in buf.iter_mut().enumerate() {
+///             *b = *self.0.get(&(addr + i)).ok_or(Errno::EFAULT)?;
+///         }
+///         Ok(())
+///     }
+///     fn write_user(&mut self, addr: usize, data: &[u8]) -> Result<()> {
+///         data.iter().enumerate().for_each(|(i, b)| drop(self.0.insert(addr + i, *b)));
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait AddressSpace: Send + Sized + 'static {
+    /// fork(2)'s copy: the child's address space (copy-on-write or
+    /// copied). `ENOMEM` fails the clone with nothing left behind.
+    fn fork(&mut self) -> Result<Self>;
+    /// Copies user bytes at `addr` into `buf` (`copy_from_user`); `EFAULT`
+    /// if any is not mapped readable.
+    fn read_user(&mut self, addr: usize, buf: &mut [u8]) -> Result<()>;
+    /// Copies `data` to user memory at `addr` (`copy_to_user`); `EFAULT`
+    /// if any byte is not mapped writable.
+    fn write_user(&mut self, addr: usize, data: &[u8]) -> Result<()>;
+}
+
+#[cfg(feature = "vm")]
+impl<T, F> AddressSpace for vm::Vmar<T, F>
+where
+    T: vm::PageTable + Send + 'static,
+    F: vm::FrameAllocator + Clone + 'static,
+{
+    fn fork(&mut self) -> Result<Self> {
+        vm::Vmar::fork(self)
+    }
+    fn read_user(&mut self, addr: usize, buf: &mut [u8]) -> Result<()> {
+        vm::Vmar::read_user(self, addr, buf)
+    }
+    fn write_user(&mut self, addr: usize, data: &[u8]) -> Result<()> {
+        vm::Vmar::write_user(self, addr, data)
+    }
+}
+
+/// An address space ([`Platform::Vm`]).
+pub type Vm<P> = <P as Platform>::Vm;
 /// A lock of the platform's lock type ([`Platform::Lock`]).
 pub type Mutex<P, T> = lock_api::Mutex<<P as Platform>::Lock, T>;
 /// A shared handle on an address space (`CLONE_VM` shares the `Arc`).

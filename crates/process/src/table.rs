@@ -18,7 +18,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use linux_abi::{Errno, Result};
 use signal::{
@@ -32,7 +32,9 @@ use crate::cred::Credentials;
 use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
-use crate::seams::{Files, Fs, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm, VmMemory};
+use crate::seams::{
+    AddressSpace, Files, Fs, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm, VmMemory,
+};
 use crate::uaccess::UserMemory;
 use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
 
@@ -349,12 +351,65 @@ struct Inner<P: Platform> {
     /// it when it finds no link left (so a wait costs O(children), as
     /// Linux's walk of its children and ptraced lists).
     maybe_traced: bool,
+    epoch: signal::Epoch,
 }
 
 /// Every process and thread of one kernel. The kernel makes one (there is
 /// no global); a test makes its own.
 pub struct ProcessTable<P: Platform> {
-    inner: crate::seams::Mutex<P, Inner<P>>,
+    inner: TableLock<P>,
+    epoch: signal::Epoch,
+}
+
+/// The table lock, and who runs a `with_*` closure under it
+/// ([`Platform::caller_id`], 0: nobody or unknown), so that a closure that
+/// calls the table is reported instead of spinning forever.
+struct TableLock<P: Platform> {
+    mutex: crate::seams::Mutex<P, Inner<P>>,
+    closure: AtomicUsize,
+}
+
+/// Clears [`TableLock::closure`] when the closure returns (or unwinds).
+struct ClosureRuns<'a>(&'a AtomicUsize);
+
+impl Drop for ClosureRuns<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+}
+
+impl<P: Platform> TableLock<P> {
+    /// Whether the caller is inside one of its own `with_*` closures.
+    fn reentered(&self) -> bool {
+        let owner = self.closure.load(Ordering::Relaxed);
+        owner != 0 && owner == P::caller_id()
+    }
+
+    /// Takes the lock. A call from inside a `with_*` closure on the same
+    /// kernel thread would spin forever: it panics with the reason.
+    fn lock(&self) -> lock_api::MutexGuard<'_, P::Lock, Inner<P>> {
+        if self.reentered() {
+            panic!("process table called from a with_thread/with_process closure (it holds the table lock)");
+        }
+        self.mutex.lock()
+    }
+
+    /// Runs `f` under the lock, marked as a closure of the caller; `None`
+    /// when called from such a closure (nested `with_*`).
+    fn closure<R>(&self, f: impl FnOnce(&mut Inner<P>) -> Option<R>) -> Option<R> {
+        if self.reentered() {
+            return None;
+        }
+        let mut g = self.mutex.lock();
+        self.closure.store(P::caller_id(), Ordering::Relaxed);
+        let _runs = ClosureRuns(&self.closure);
+        f(&mut g)
+    }
+
+    #[cfg(any(test, feature = "testing"))]
+    fn is_locked(&self) -> bool {
+        self.mutex.is_locked()
+    }
 }
 
 /// What clone copies, taken under the table lock as handles and copied
@@ -420,18 +475,38 @@ fn signum(sig: i32) -> Option<SigNum> {
 }
 
 impl<P: Platform> ProcessTable<P> {
-    /// An empty table with pids `1..pid_max`.
+    /// An empty table with pids `1..pid_max` and its own signal epoch.
     pub fn new(pid_max: u32) -> Self {
+        Self::with_epoch(pid_max, signal::Epoch::new())
+    }
+
+    /// An empty table with pids `1..pid_max` whose threads' and processes'
+    /// signal queues and masks bump `epoch` (the kernel's, see
+    /// [`signal::epoch`]), as do the table's own group exits, stops and
+    /// ptrace events.
+    pub fn with_epoch(pid_max: u32, epoch: signal::Epoch) -> Self {
         ProcessTable {
-            inner: lock_api::Mutex::new(Inner {
-                pids: PidAllocator::new(pid_max),
-                procs: BTreeMap::new(),
-                threads: BTreeMap::new(),
-                sigq: BTreeMap::new(),
-                max_threads: u64::MAX,
-                maybe_traced: false,
-            }),
+            inner: TableLock {
+                closure: AtomicUsize::new(0),
+                mutex: lock_api::Mutex::new(Inner {
+                    pids: PidAllocator::new(pid_max),
+                    procs: BTreeMap::new(),
+                    threads: BTreeMap::new(),
+                    sigq: BTreeMap::new(),
+                    max_threads: u64::MAX,
+                    maybe_traced: false,
+                    epoch: epoch.clone(),
+                }),
+            },
+            epoch,
         }
+    }
+
+    /// The signal epoch: it moves whenever a thread of this table may have
+    /// a signal to take or an exit to act on (read it lock-free on the way
+    /// back to user mode).
+    pub fn epoch(&self) -> &signal::Epoch {
+        &self.epoch
     }
 
     /// Whether the table lock is held now (host tests check that nothing
@@ -473,7 +548,7 @@ impl<P: Platform> ProcessTable<P> {
         let thread = Thread {
             tid: pid,
             tgid: pid,
-            signals: ThreadSignals::new(),
+            signals: ThreadSignals::with_epoch(self.epoch.clone()),
             clear_child_tid: 0,
             robust_list: (0, 0),
             mm_released: false,
@@ -510,7 +585,7 @@ impl<P: Platform> ProcessTable<P> {
             child_events: 0,
             vm: Some(Arc::new(lock_api::Mutex::new(init.vm))),
             handlers: SharedSigHandlers::new(),
-            pending: PendingQueue::new(),
+            pending: PendingQueue::with_epoch(self.epoch.clone()),
             creds: init.creds,
             rlimits: init.rlimits,
             usage: Rusage::default(),
@@ -532,9 +607,11 @@ impl<P: Platform> ProcessTable<P> {
     }
 
     /// Runs `f` on a thread; `None` if there is no such thread. `f` runs
-    /// under the table lock: it must not call the table.
+    /// under the table lock: it must not call the table. With
+    /// [`Platform::caller_id`], a `with_*` call from inside `f` returns
+    /// `None` and any other table call panics, instead of spinning forever.
     pub fn with_thread<R>(&self, tid: Pid, f: impl FnOnce(&mut Thread<P>) -> R) -> Option<R> {
-        self.inner.lock().threads.get_mut(&tid).map(f)
+        self.inner.closure(|g| g.threads.get_mut(&tid).map(f))
     }
 
     /// Takes the next signal thread `tid` should act on, from its own
@@ -557,17 +634,18 @@ impl<P: Platform> ProcessTable<P> {
         pid: Pid,
         f: impl FnOnce(&mut Thread<P>, &mut Process<P>) -> R,
     ) -> Option<R> {
-        let mut g = self.inner.lock();
-        let g = &mut *g;
-        let th = g.threads.get_mut(&tid)?;
-        let p = g.procs.get_mut(&pid)?;
-        Some(f(th, p))
+        self.inner.closure(|g| {
+            let th = g.threads.get_mut(&tid)?;
+            let p = g.procs.get_mut(&pid)?;
+            Some(f(th, p))
+        })
     }
 
     /// Runs `f` on a process (zombies included); `None` if there is none.
-    /// `f` runs under the table lock: it must not call the table.
+    /// `f` runs under the table lock: it must not call the table (see
+    /// [`ProcessTable::with_thread`]).
     pub fn with_process<R>(&self, pid: Pid, f: impl FnOnce(&mut Process<P>) -> R) -> Option<R> {
-        self.inner.lock().procs.get_mut(&pid).map(f)
+        self.inner.closure(|g| g.procs.get_mut(&pid).map(f))
     }
 
     /// getrusage(RUSAGE_SELF) of process `pid`: its exited threads' usage
@@ -898,7 +976,7 @@ impl<P: Platform> ProcessTable<P> {
 
     /// Runs `f` on the trace link of process `pid`, if it is traced.
     pub fn with_trace<R>(&self, pid: Pid, f: impl FnOnce(&mut TraceLink) -> R) -> Option<R> {
-        self.inner.lock().procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).map(f)
+        self.inner.closure(|g| g.procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).map(f))
     }
 
     /// The tracer resumes the stopped tracee `pid` (CONT, SYSCALL,
@@ -954,7 +1032,7 @@ impl<P: Platform> ProcessTable<P> {
                 Err(Errno::EIO)
             } else {
                 l.interrupt = true;
-                signal::epoch::bump();
+                self.epoch.bump();
                 out.effects.extend(l.listening.or(threads.first().copied()).map(Effect::Wake));
                 Ok(())
             }
@@ -1360,7 +1438,7 @@ impl<P: Platform> Inner<P> {
         {
             let seized = new.seized;
             c.ptrace = Some(new);
-            signal::epoch::bump();
+            self.epoch.bump();
             if seized {
                 if let Some(l) = c.ptrace.as_mut() {
                     l.interrupt = true;
@@ -1421,7 +1499,7 @@ impl<P: Platform> Inner<P> {
         let group_stopped = matches!(p.state, ProcState::Stopped(_));
         link.interrupt = group_stopped;
         p.ptrace = Some(link);
-        signal::epoch::bump();
+        self.epoch.bump();
         if !seized {
             self.send(tgid, SigInfo::kernel(signal::SIGSTOP), true, out)?;
         }
@@ -1474,7 +1552,7 @@ impl<P: Platform> Inner<P> {
         let Some(p) = self.procs.get_mut(&pid) else { return };
         let Some(l) = p.ptrace.take() else { return };
         let zombie = p.state == ProcState::Zombie;
-        signal::epoch::bump();
+        self.epoch.bump();
         if let Some(t) = l.stopped {
             let s = sig.unwrap_or(if l.kind == StopKind::Signal {
                 l.siginfo.map_or(0, |i| i.signo.get())
@@ -1611,7 +1689,7 @@ impl<P: Platform> Inner<P> {
                 child_events: 0,
                 vm: child_vm.clone(),
                 handlers,
-                pending: PendingQueue::new(),
+                pending: PendingQueue::with_epoch(self.epoch.clone()),
                 creds: p.creds.clone(),
                 rlimits: p.rlimits.clone(),
                 usage: Rusage::default(),
@@ -1801,7 +1879,7 @@ impl<P: Platform> Inner<P> {
 
     fn start_group_exit(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let Some(p) = self.procs.get_mut(&pid) else { return };
         if p.group_exit.is_some() {
             return;
@@ -1824,7 +1902,7 @@ impl<P: Platform> Inner<P> {
 
     fn exit_thread(&mut self, tid: Pid, status: ChildStatus, out: &mut Out<P>) {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let Some(pid) = self.threads.get(&tid).map(|t| t.tgid) else { return };
         let Some(p) = self.procs.get(&pid) else { return };
         let shared = p.threads.len() > 1 || p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
@@ -2086,7 +2164,7 @@ impl<P: Platform> Inner<P> {
 
     fn stop(&mut self, pid: Pid, sig: u32, out: &mut Out<P>) -> Result<()> {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if !p.alive() || p.group_exit.is_some() {
             return Ok(());
@@ -2104,7 +2182,7 @@ impl<P: Platform> Inner<P> {
 
     fn cont(&mut self, pid: Pid, out: &mut Out<P>) -> Result<()> {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         // prepare_signal(): SIGCONT makes every seized thread trap
         // (ptrace_trap_notify), a listening one at once
@@ -2652,7 +2730,7 @@ impl<P: Platform> Inner<P> {
 
     fn exec(&mut self, tid: Pid, new_vm: Vm<P>, out: &mut Out<P>) -> Result<Pid> {
         // threads on their way back to user mode must look again
-        signal::epoch::bump();
+        self.epoch.bump();
         let pid = self.proc_of(tid)?;
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
         if p.group_exit.is_some() {

@@ -63,13 +63,19 @@ pub struct TestPlatform;
 
 impl Platform for TestPlatform {
     type Context = FakeContext;
-    type PageTable = vm::testing::SoftPageTable;
-    type Frames = vm::testing::TestFrames;
+    type Vm = vm::Vmar<vm::testing::SoftPageTable, vm::testing::TestFrames>;
     type File = str;
     type Dir = String;
     type Lock = spin::Mutex<()>;
     type ThreadExt = TestExt;
     type ProcessExt = TestExt;
+
+    /// The host thread's id: a closure that calls the table is caught.
+    fn caller_id() -> usize {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        std::thread_local!(static ID: usize = NEXT.fetch_add(1, Ordering::Relaxed));
+        ID.with(|id| *id)
+    }
 }
 
 /// What every [`TestExt`] made from one init value shares: how many were

@@ -1328,3 +1328,60 @@ fn exit_mm_gives_the_memory_back_before_the_parent_hears() {
     assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0x300)));
     finish(w);
 }
+
+/// The signal epoch is the table's own (two tables do not share one): a
+/// kill, a mask change through `with_thread` and a forked child's queue all
+/// move it; the other table's stays put.
+#[test]
+fn signal_epoch_is_the_tables() {
+    let w = world();
+    let other = world();
+    let (e, o) = (w.t.epoch().clone(), other.t.epoch().clone());
+    assert!(!e.same(&o));
+    let child = w.fork(1);
+    let (before, other_before) = (e.current(), o.current());
+    let both = SigSet::single(SIGUSR1).union(SigSet::single(signal::SIGUSR2));
+    w.t.with_thread(child, |t| t.signals.sigprocmask(signal::SigMaskHow::Block, both));
+    let after_mask = e.current();
+    assert!(after_mask > before);
+    w.t.kill(1, child as i32, SIGUSR1.as_i32(), &w.s).unwrap();
+    assert!(e.current() > after_mask);
+    assert_eq!(o.current(), other_before);
+    // a tgkill queues on the thread's own queue, made by the fork
+    let before = e.current();
+    w.t.tgkill(1, Some(child as i32), child as i32, signal::SIGUSR2.as_i32(), &w.s).unwrap();
+    assert!(e.current() > before);
+    assert_eq!(o.current(), other_before);
+    // a table made with the kernel's epoch bumps that one
+    let mine = signal::Epoch::new();
+    let t = process::table::ProcessTable::<TestPlatform>::with_epoch(64, mine.clone());
+    assert!(t.epoch().same(&mine));
+    w.exit(child, 0);
+    assert_eq!(w.wait4(1, -1, 0).map(|r| r.0), Ok(child));
+    finish(w);
+    finish(other);
+}
+
+/// A `with_*` closure that calls the table: a nested `with_*` returns
+/// `None`, another call panics (it used to spin forever); the table works
+/// afterwards, and another thread's call during a closure waits as before.
+#[test]
+fn a_closure_that_calls_the_table_is_caught() {
+    let w = world();
+    let t = &w.t;
+    assert_eq!(t.with_thread(1, |_| t.with_process(1, |p| p.pid())), Some(None));
+    assert_eq!(t.with_process(1, |_| t.with_thread(1, |th| th.tid())), Some(None));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.with_thread(1, |_| t.getppid(1))));
+    let msg = r.unwrap_err();
+    assert!(msg.downcast_ref::<&str>().is_some_and(|m| m.contains("with_thread/with_process closure")));
+    // the lock was released by the unwinding guard: the table still works
+    assert_eq!(t.getppid(1), Ok(0));
+    assert_eq!(t.with_thread(1, |th| th.tid()), Some(1));
+    // another thread's call while a closure runs is not re-entrance
+    let other = std::thread::scope(|s| {
+        t.with_thread(1, |_| s.spawn(|| t.getppid(1)).is_finished()).unwrap();
+        s.spawn(|| t.with_process(1, |p| p.pid())).join().unwrap()
+    });
+    assert_eq!(other, Some(1));
+    finish(w);
+}

@@ -115,6 +115,7 @@ pub use delivery::{
     complete_send, delivery_action, fatal_on_send, handler_mask, killed_status, prepare_send,
     syscall_restart, wants_signal,
 };
+pub use epoch::Epoch;
 pub use pending::{Enqueued, PendingQueue, RLIM_INFINITY, SigQueueAccount};
 pub use siginfo::{SIGINFO_SIZE, SigFields, SigInfo};
 pub use signum::*;

@@ -90,13 +90,25 @@ pub enum Enqueued {
 pub struct PendingQueue {
     set: SigSet,
     entries: VecDeque<Entry>,
+    epoch: crate::Epoch,
 }
 
 impl PendingQueue {
     /// An empty queue (a new thread's or process's; fork(2): "The child's
     /// set of pending signals is initially empty").
+    /// Its epoch is detached: see [`PendingQueue::with_epoch`].
     pub fn new() -> PendingQueue {
         PendingQueue::default()
+    }
+
+    /// An empty queue that bumps `epoch` whenever a signal is queued.
+    pub fn with_epoch(epoch: crate::Epoch) -> PendingQueue {
+        PendingQueue { epoch, ..PendingQueue::default() }
+    }
+
+    /// The epoch this queue bumps.
+    pub fn epoch(&self) -> &crate::Epoch {
+        &self.epoch
     }
 
     /// The pending signals.
@@ -128,7 +140,7 @@ impl PendingQueue {
     /// over the limit.
     pub fn enqueue(&mut self, info: SigInfo, account: &SigQueueAccount, rlimit: u64) -> Result<Enqueued> {
         let sig = info.signo;
-        crate::epoch::bump();
+        self.epoch.bump();
         if !sig.is_realtime() && self.set.contains(sig) {
             return Ok(Enqueued::Coalesced);
         }

@@ -27,8 +27,15 @@ pub struct ThreadSignals {
 
 impl ThreadSignals {
     /// Nothing blocked, nothing pending, no alternate stack.
+    /// Its epoch is detached: see [`ThreadSignals::with_epoch`].
     pub fn new() -> ThreadSignals {
         ThreadSignals::default()
+    }
+
+    /// A new thread's state whose mask changes and queued signals bump
+    /// `epoch`.
+    pub fn with_epoch(epoch: crate::Epoch) -> ThreadSignals {
+        ThreadSignals { pending: PendingQueue::with_epoch(epoch), ..ThreadSignals::default() }
     }
 
     /// The blocked mask.
@@ -40,7 +47,7 @@ impl ThreadSignals {
     /// removed silently.
     pub fn set_blocked(&mut self, mask: SigSet) {
         self.blocked = mask.blockable();
-        crate::epoch::bump();
+        self.pending.epoch().bump();
     }
 
     /// sigprocmask(2) / rt_sigprocmask(2): applies `how` and returns the
@@ -48,7 +55,7 @@ impl ThreadSignals {
     pub fn sigprocmask(&mut self, how: SigMaskHow, set: SigSet) -> SigSet {
         let old = self.blocked;
         self.blocked = how.apply(old, set);
-        crate::epoch::bump();
+        self.pending.epoch().bump();
         old
     }
 
@@ -63,7 +70,7 @@ impl ThreadSignals {
             blocked: self.blocked,
             saved_mask: None,
             real_blocked: None,
-            pending: PendingQueue::new(),
+            pending: PendingQueue::with_epoch(self.pending.epoch().clone()),
             altstack: if clear_altstack { AltStack::new() } else { self.altstack },
         }
     }
@@ -114,7 +121,7 @@ impl ThreadSignals {
             self.real_blocked = Some(self.blocked);
         }
         self.blocked = self.blocked - waited;
-        crate::epoch::bump();
+        self.pending.epoch().bump();
     }
 
     /// The sigtimedwait(2) sleep is over: the mask from before
@@ -123,7 +130,7 @@ impl ThreadSignals {
     pub fn end_sigwait(&mut self) {
         if let Some(mask) = self.real_blocked.take() {
             self.blocked = mask;
-            crate::epoch::bump();
+            self.pending.epoch().bump();
         }
     }
 
@@ -169,7 +176,7 @@ impl ThreadSignals {
     pub fn restore_saved_mask(&mut self) {
         if let Some(mask) = self.saved_mask.take() {
             self.blocked = mask;
-            crate::epoch::bump();
+            self.pending.epoch().bump();
         }
     }
 
@@ -180,7 +187,7 @@ impl ThreadSignals {
     pub fn enter_handler(&mut self, sig: SigNum, action: &SigAction) -> SigSet {
         let save = self.mask_to_save();
         self.blocked = handler_mask(self.blocked, sig, action);
-        crate::epoch::bump();
+        self.pending.epoch().bump();
         self.saved_mask = None;
         save
     }

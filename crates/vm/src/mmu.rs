@@ -68,7 +68,8 @@ bitflags::bitflags! {
     /// a `PROT_NONE` mapping keeps its contents but user access faults).
     ///
     /// On x86_64: `USER` is the U/S bit, `WRITABLE` the R/W bit, and
-    /// `EXECUTABLE` the inverse of NX. Reading needs only `USER`.
+    /// `EXECUTABLE` the inverse of NX. Reading needs only `USER` there; an
+    /// MMU with a read permission (aarch64, riscv64) maps `READ` to it.
     #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
     pub struct PteFlags: u8 {
         /// User mode may read (and, with the other bits, write or execute).
@@ -77,6 +78,12 @@ bitflags::bitflags! {
         const WRITABLE = 1 << 1;
         /// Instruction fetches are allowed.
         const EXECUTABLE = 1 << 2;
+        /// Reads are allowed: set with `USER` for every page of a mapping
+        /// with `PROT_READ` or `PROT_WRITE` (Linux maps write-only as
+        /// read-write), not for an execute-only one. A table whose user
+        /// pages are always readable (x86_64) may ignore it and need not
+        /// report it back from `query`: this crate never relies on it.
+        const READ = 1 << 3;
     }
 }
 
@@ -152,6 +159,11 @@ pub trait FrameAllocator: Send + Sync {
 /// (`map`, `protect` to more rights) needs no flush: a stale entry at worst
 /// causes a spurious fault, which `handle_page_fault` resolves at once.
 pub trait PageTable {
+    /// The page size this table maps. The address space works in
+    /// [`PAGE_SIZE`] (4 KiB) pages: [`Vmar::new`](crate::Vmar::new) refuses
+    /// (at compile time) a table with another size.
+    const PAGE_SIZE: usize = PAGE_SIZE;
+
     /// Maps the page at `va` to `frame`. The page is not mapped (the address
     /// space never maps over a present entry). Fails only when a page-table
     /// page cannot be allocated.
@@ -161,8 +173,15 @@ pub trait PageTable {
     fn unmap(&mut self, va: usize) -> Option<(Frame, PteFlags)>;
 
     /// Changes the flags of the present entry for `va`; returns `false` (and
-    /// changes nothing) if `va` is not mapped.
-    fn protect(&mut self, va: usize, flags: PteFlags) -> bool;
+    /// changes nothing) if `va` is not mapped. The default replaces the
+    /// entry through [`query`](Self::query), [`unmap`](Self::unmap) and
+    /// [`map`](Self::map) (a map of entries; a real table edits the entry in
+    /// place).
+    fn protect(&mut self, va: usize, flags: PteFlags) -> bool {
+        let Some((frame, _)) = self.query(va) else { return false };
+        self.unmap(va);
+        self.map(va, frame, flags).is_ok()
+    }
 
     /// The frame and flags `va` maps to, if present.
     fn query(&self, va: usize) -> Option<(Frame, PteFlags)>;

@@ -313,6 +313,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// An empty address space with an explicit layout (the limits are
     /// rounded to pages and ordered `min_addr <= mmap_base <= max_addr`).
     pub fn with_config(pt: P, alloc: A, config: VmarConfig) -> Self {
+        const { assert!(P::PAGE_SIZE == PAGE_SIZE, "vm works in 4 KiB pages") };
         let max_addr = page_floor(config.max_addr);
         let min_addr = page_ceil(config.min_addr).unwrap_or(max_addr).min(max_addr);
         let mmap_base = page_floor(config.mmap_base).clamp(min_addr, max_addr);
@@ -595,6 +596,9 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return PteFlags::empty();
         }
         let mut flags = PteFlags::USER;
+        if prot.intersects(Prot::READ | Prot::WRITE) {
+            flags |= PteFlags::READ;
+        }
         if prot.contains(Prot::EXEC) {
             flags |= PteFlags::EXECUTABLE;
         }

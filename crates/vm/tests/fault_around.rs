@@ -56,7 +56,7 @@ fn a_read_fault_maps_the_cached_pages_of_its_block() {
     assert_eq!(v.resident_pages(), 16);
     for va in &want {
         let (_, flags) = v.page_table().query(*va).unwrap();
-        assert_eq!(flags, PteFlags::USER, "{va:#x}");
+        assert_eq!(flags, PteFlags::USER | PteFlags::READ, "{va:#x}");
     }
     // the next block: a fault at its last page maps the 13 not present
     cpu_load(&mut v, BASE + 31 * P, &mut b).unwrap();
@@ -117,7 +117,7 @@ fn shared_pages_mapped_around_are_writable() {
     assert_eq!(v.resident_pages(), 16);
     // as a read fault of a shared writable mapping maps its page
     let (_, flags) = v.page_table().query(at + P).unwrap();
-    assert_eq!(flags, PteFlags::USER | PteFlags::WRITABLE);
+    assert_eq!(flags, PteFlags::USER | PteFlags::READ | PteFlags::WRITABLE);
     // the write goes to the file's page, which both processes see
     cpu_store(&mut v, at + P, &[0x77]).unwrap();
     assert_eq!(v.cow_copies(), 0);
@@ -129,7 +129,7 @@ fn shared_pages_mapped_around_are_writable() {
     let at = map(&mut r, &f, PROT_READ, MAP_SHARED);
     cpu_load(&mut r, at, &mut b).unwrap();
     assert_eq!(r.resident_pages(), 16);
-    assert_eq!(r.page_table().query(at + 2 * P).unwrap().1, PteFlags::USER);
+    assert_eq!(r.page_table().query(at + 2 * P).unwrap().1, PteFlags::USER | PteFlags::READ);
     drop((a, v, r, f));
     assert_eq!(frames.allocated(), 0);
 }

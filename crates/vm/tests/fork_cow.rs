@@ -62,10 +62,10 @@ fn fork_write_protects_private_pages_in_both_tables() {
     let a = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
     parent.write_val(a, 1u64).unwrap();
     let (frame, flags) = parent.page_table().query(a).unwrap();
-    assert_eq!(flags, PteFlags::USER | PteFlags::WRITABLE);
+    assert_eq!(flags, PteFlags::USER | PteFlags::READ | PteFlags::WRITABLE);
     let child = parent.fork().unwrap();
-    assert_eq!(parent.page_table().query(a), Some((frame, PteFlags::USER)));
-    assert_eq!(child.page_table().query(a), Some((frame, PteFlags::USER)));
+    assert_eq!(parent.page_table().query(a), Some((frame, PteFlags::USER | PteFlags::READ)));
+    assert_eq!(child.page_table().query(a), Some((frame, PteFlags::USER | PteFlags::READ)));
     assert_eq!(frames.ref_count(frame), 2);
     assert!(!parent.page_table().needs_flush(), "fork flushed the parent's TLB");
     drop(child);
@@ -368,4 +368,29 @@ fn kernel_write_across_cow_pages_leaves_a_shared_neighbour_shared() {
 
 fn alloc_pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// The READ bit: on every page of a readable or writable mapping (write-only
+/// is read-write, as Linux maps it), not on an execute-only one; a fork
+/// keeps it in both tables.
+#[test]
+fn read_bit_follows_prot_read_and_write() {
+    let frames = TestFrames::new();
+    let mut v = test_vmar(&frames);
+    let r = v.mmap(0, PAGE_SIZE, PROT_READ, PRIV_ANON, None, 0).unwrap();
+    let w = v.mmap(0, PAGE_SIZE, PROT_WRITE, PRIV_ANON, None, 0).unwrap();
+    let x = v.mmap(0, PAGE_SIZE, PROT_EXEC, PRIV_ANON, None, 0).unwrap();
+    assert_eq!(v.handle_page_fault(r, vm::Access::Read), vm::FaultOutcome::Resolved);
+    assert_eq!(v.handle_page_fault(w, vm::Access::Write), vm::FaultOutcome::Resolved);
+    assert_eq!(v.handle_page_fault(x, vm::Access::Execute), vm::FaultOutcome::Resolved);
+    let flags = |v: &TestVmar, a| v.page_table().query(a).unwrap().1;
+    assert_eq!(flags(&v, r), PteFlags::USER | PteFlags::READ);
+    assert_eq!(flags(&v, w), PteFlags::USER | PteFlags::READ | PteFlags::WRITABLE);
+    assert_eq!(flags(&v, x), PteFlags::USER | PteFlags::EXECUTABLE);
+    let child = v.fork().unwrap();
+    assert_eq!(flags(&child, w), PteFlags::USER | PteFlags::READ);
+    assert_eq!(flags(&v, w), PteFlags::USER | PteFlags::READ);
+    assert_eq!(flags(&child, x), PteFlags::USER | PteFlags::EXECUTABLE);
+    drop((v, child));
+    assert_eq!(frames.allocated(), 0);
 }

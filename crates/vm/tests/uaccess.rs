@@ -93,7 +93,7 @@ fn copy_to_user_breaks_copy_on_write() {
     assert_eq!(&buf, b"parent");
     assert_eq!(child.cow_copies(), 1);
     let (_, flags) = child.page_table().query(a).unwrap();
-    assert_eq!(flags, PteFlags::USER | PteFlags::WRITABLE);
+    assert_eq!(flags, PteFlags::USER | PteFlags::READ | PteFlags::WRITABLE);
     drop(child);
     finish(frames, v);
 }

@@ -1,14 +1,14 @@
-//! `process`'s seams: registers, the platform's types and a toy scheduler
-//! (a run queue; nothing blocks: a wait with no child ready is EINTR).
+//! `process`'s seams: registers, the platform's types, the toy's own
+//! address space (no `vm`: process is built without its default features)
+//! and a toy scheduler (a run queue; nothing blocks: a wait with no child
+//! ready is EINTR).
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
-use process::seams::{Hooks, Platform, RecordExt, UserContext};
-
-use crate::vm_glue::{BumpFrames, HashPageTable};
+use process::seams::{AddressSpace, Hooks, Platform, RecordExt, UserContext};
 
 /// The toy's saved user registers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,6 +47,39 @@ impl UserContext for Regs {
     }
 }
 
+/// The toy's page size.
+pub const PAGE: usize = 4096;
+
+/// The toy's address space: pages by address, shared by a fork until one
+/// side writes (`Arc::make_mut` is the copy-on-write fault).
+#[derive(Clone, Default)]
+pub struct ToySpace(pub BTreeMap<usize, Arc<[u8; PAGE]>>);
+
+impl ToySpace {
+    /// Maps zeroed pages over `[start, start + len)`.
+    pub fn map(&mut self, start: usize, len: usize) {
+        (start..start + len).step_by(PAGE).for_each(|va| drop(self.0.insert(va, Arc::new([0; PAGE]))));
+    }
+}
+
+impl AddressSpace for ToySpace {
+    fn fork(&mut self) -> Result<Self> {
+        Ok(self.clone())
+    }
+    fn read_user(&mut self, addr: usize, buf: &mut [u8]) -> Result<()> {
+        for (a, b) in (addr..).zip(buf) {
+            *b = self.0.get(&(a - a % PAGE)).ok_or(Errno::EFAULT)?[a % PAGE];
+        }
+        Ok(())
+    }
+    fn write_user(&mut self, addr: usize, data: &[u8]) -> Result<()> {
+        for (a, b) in (addr..).zip(data) {
+            Arc::make_mut(self.0.get_mut(&(a - a % PAGE)).ok_or(Errno::EFAULT)?)[a % PAGE] = *b;
+        }
+        Ok(())
+    }
+}
+
 /// No per-record state of the toy's own.
 #[derive(Default)]
 pub struct NoExt;
@@ -57,8 +90,7 @@ pub struct Toy;
 
 impl Platform for Toy {
     type Context = Regs;
-    type PageTable = HashPageTable;
-    type Frames = BumpFrames;
+    type Vm = ToySpace;
     type File = str;
     type Dir = String;
     type Lock = fs_table::DefaultLock;

@@ -1,15 +1,18 @@
-//! `vm`'s seams: a hash-map page table and a bump-and-free frame allocator.
+//! `vm`'s seams: a page table that is an ordered map (its ordered walk is
+//! `next_present`; `protect`, `for_each_present`, `fork_range` and
+//! `unmap_range` are the trait's defaults) and a bump-and-free frame
+//! allocator with reference counts.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use vm::{Frame, FrameAllocator, NoMemory, PAGE_SIZE, PageTable, PteFlags};
 
-/// A page table that is a hash map from page address to entry.
+/// A page table that is a map from page address to entry.
 #[derive(Default)]
-pub struct HashPageTable(HashMap<usize, (Frame, PteFlags)>);
+pub struct MapPageTable(BTreeMap<usize, (Frame, PteFlags)>);
 
-impl PageTable for HashPageTable {
+impl PageTable for MapPageTable {
     fn map(&mut self, va: usize, frame: Frame, flags: PteFlags) -> Result<(), NoMemory> {
         self.0.insert(va, (frame, flags));
         Ok(())
@@ -17,21 +20,11 @@ impl PageTable for HashPageTable {
     fn unmap(&mut self, va: usize) -> Option<(Frame, PteFlags)> {
         self.0.remove(&va)
     }
-    fn protect(&mut self, va: usize, flags: PteFlags) -> bool {
-        self.0.get_mut(&va).map(|e| e.1 = flags).is_some()
-    }
     fn query(&self, va: usize) -> Option<(Frame, PteFlags)> {
         self.0.get(&va).copied()
     }
     fn next_present(&self, start: usize, end: usize) -> Option<(usize, Frame, PteFlags)> {
-        let hit = self.0.iter().filter(|(va, _)| (start..end).contains(*va)).min_by_key(|(va, _)| **va);
-        hit.map(|(&va, &(f, fl))| (va, f, fl))
-    }
-    fn for_each_present(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, Frame, PteFlags)) {
-        self.0
-            .iter()
-            .filter(|(va, _)| (start..end).contains(*va))
-            .for_each(|(&va, &(f, fl))| visit(va, f, fl));
+        self.0.range(start..end).next().map(|(&va, &(f, fl))| (va, f, fl))
     }
     fn flush(&mut self) {}
     fn new_empty(&self) -> Result<Self, NoMemory> {
@@ -39,59 +32,45 @@ impl PageTable for HashPageTable {
     }
 }
 
-/// Frames numbered from 1, handed out by a bump pointer and a free list.
-#[derive(Default)]
-struct Pool {
-    frames: Vec<(usize, Box<[u8; PAGE_SIZE]>)>,
-    free: Vec<usize>,
-}
+/// A frame: its reference count (0: free) and its bytes.
+type Slot = (usize, Vec<u8>);
 
-/// The frame allocator: shared by every address space.
+/// The frame allocator, shared by every address space: frame `n` is slot
+/// `n - 1`; a free slot is reused before the pool grows.
 #[derive(Clone, Default)]
-pub struct BumpFrames(Arc<Mutex<Pool>>);
+pub struct BumpFrames(Arc<Mutex<Vec<Slot>>>);
 
 impl BumpFrames {
     /// Frames in use.
     pub fn in_use(&self) -> usize {
-        let pool = self.0.lock().unwrap();
-        pool.frames.len() - pool.free.len()
+        self.0.lock().unwrap().iter().filter(|s| s.0 > 0).count()
     }
-    fn with<R>(&self, f: Frame, op: impl FnOnce(&mut (usize, Box<[u8; PAGE_SIZE]>)) -> R) -> R {
-        op(&mut self.0.lock().unwrap().frames[f.number() as usize - 1])
+    fn with<R>(&self, f: Frame, op: impl FnOnce(&mut Slot) -> R) -> R {
+        op(&mut self.0.lock().unwrap()[f.number() as usize - 1])
     }
 }
 
 impl FrameAllocator for BumpFrames {
     fn alloc_zeroed(&self) -> Result<Frame, NoMemory> {
-        let mut pool = self.0.lock().unwrap();
-        let n = match pool.free.pop() {
-            Some(n) => n,
-            None => {
-                pool.frames.push((0, Box::new([0; PAGE_SIZE])));
-                pool.frames.len()
-            }
-        };
-        pool.frames[n - 1] = (1, Box::new([0; PAGE_SIZE]));
-        Ok(Frame::from_number(n as u64))
+        let pool = &mut *self.0.lock().unwrap();
+        let n = pool.iter().position(|s| s.0 == 0).unwrap_or(pool.len());
+        pool.resize_with(pool.len().max(n + 1), Slot::default);
+        pool[n] = (1, vec![0; PAGE_SIZE]);
+        Ok(Frame::from_number(n as u64 + 1))
     }
     fn add_ref(&self, frame: Frame) {
-        self.with(frame, |e| e.0 += 1);
+        self.with(frame, |s| s.0 += 1);
     }
     fn release(&self, frame: Frame) {
-        if self.with(frame, |e| {
-            e.0 -= 1;
-            e.0 == 0
-        }) {
-            self.0.lock().unwrap().free.push(frame.number() as usize);
-        }
+        self.with(frame, |s| s.0 -= 1);
     }
     fn ref_count(&self, frame: Frame) -> usize {
-        self.with(frame, |e| e.0)
+        self.with(frame, |s| s.0)
     }
     fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
-        self.with(frame, |e| buf.copy_from_slice(&e.1[offset..offset + buf.len()]));
+        self.with(frame, |s| buf.copy_from_slice(&s.1[offset..offset + buf.len()]));
     }
     fn write(&self, frame: Frame, offset: usize, data: &[u8]) {
-        self.with(frame, |e| e.1[offset..offset + data.len()].copy_from_slice(data));
+        self.with(frame, |s| s.1[offset..offset + data.len()].copy_from_slice(data));
     }
 }
