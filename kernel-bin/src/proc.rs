@@ -48,11 +48,19 @@ pub struct ThreadExt {
     /// (`ptrace::event_from_hook`), applied to the registers when the
     /// call returns; a clone's is none.
     pub event_resume: Option<process::ptrace::Resume>,
+    /// Its persona (personality(2)); clone copies it, exec keeps it.
+    pub personality: u32,
 }
 
 impl process::seams::RecordExt for ThreadExt {
     fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
-        Ok(ThreadExt { task: None, comm: self.comm, comm_len: self.comm_len, event_resume: None })
+        Ok(ThreadExt {
+            task: None,
+            comm: self.comm,
+            comm_len: self.comm_len,
+            event_resume: None,
+            personality: self.personality,
+        })
     }
 }
 

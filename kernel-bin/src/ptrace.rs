@@ -611,6 +611,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 NT_X86_XSTATE if arch_x86_64::xstate::enabled() => {
                     arch_x86_64::xstate::layout().size as usize
                 }
+                NT_X86_XSTATE => return xstate_regset(len),
                 _ => return Err(Errno::EINVAL),
             };
             if len % 8 != 0 {
@@ -662,6 +663,30 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             table().with_trace(tpid, |l| l.siginfo = Some(info));
             Ok(0)
         }
+        req::PEEKSIGINFO => peek_siginfo(t, tpid, ttid, addr, data),
+        req::GETSIGMASK => {
+            // the mask sigsuspend and the like will put back, if any
+            if addr != 8 {
+                return Err(Errno::EINVAL);
+            }
+            let m = table().with_thread(ttid, |th| th.signals.mask_to_save()).ok_or(Errno::ESRCH)?;
+            t.write(UserPtr::<u64>::new(data), m.bits())?;
+            Ok(0)
+        }
+        req::SETSIGMASK => {
+            if addr != 8 {
+                return Err(Errno::EINVAL);
+            }
+            let m: u64 = t.read(UserPtr::<u64>::new(data))?;
+            // SIGKILL and SIGSTOP stay unblocked; a saved mask is forgotten
+            table()
+                .with_thread(ttid, |th| {
+                    th.signals.restore_saved_mask();
+                    th.signals.set_blocked(signal::SigSet::from_bits(m));
+                })
+                .ok_or(Errno::ESRCH)?;
+            Ok(0)
+        }
         req::GETEVENTMSG => {
             let m = table().with_trace(tpid, |l| l.event_msg).ok_or(Errno::ESRCH)?;
             t.write(UserPtr::<u64>::new(data), m)?;
@@ -696,6 +721,70 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         req::LISTEN => table().ptrace_listen(tpid, &Hooks).map(|_| 0),
         _ => Err(Errno::EIO),
     }
+}
+
+/// GETREGSET/SETREGSET of NT_X86_XSTATE: a length that is not a multiple
+/// of 8 is `EINVAL`; without XSAVE state kept for the tracee the regset is
+/// empty and `xstateregs_get()`/`xstateregs_set()` answer `ENODEV`, as
+/// Linux on a CPU without XSAVE (gdb then uses GETFPREGS).
+fn xstate_regset(len: u64) -> SysResult {
+    if !len.is_multiple_of(8) {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::ENODEV)
+}
+
+/// PTRACE_PEEKSIGINFO (`ptrace_peek_siginfo()`): up to `nr` queued
+/// siginfos from position `off` of the stopped thread's queue (or, with
+/// `PTRACE_PEEKSIGINFO_SHARED`, its process's), in arrival order, as
+/// 128-byte records at `data`; how many were copied, or `EFAULT` when the
+/// first copy failed.
+fn peek_siginfo(t: &UThread, tpid: Pid, ttid: Pid, addr: u64, data: u64) -> SysResult {
+    let raw = t.read_slice(UserSlice::new(addr, 16))?;
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&raw);
+    let (off, shared, nr) = pt::peeksiginfo_args(&a)?;
+    let mut i = 0usize;
+    while i < nr {
+        let at = off.saturating_add(i as u64);
+        let nth =
+            |q: &signal::PendingQueue| usize::try_from(at).ok().and_then(|n| q.queued().nth(n).copied());
+        let info =
+            table()
+                .with_thread_process(ttid, tpid, |th, p| {
+                    if shared { nth(&p.pending) } else { nth(&th.signals.pending) }
+                })
+                .flatten();
+        let Some(info) = info else { break };
+        let dst = data.wrapping_add(i as u64 * 128);
+        if let Err(e) = t.write_slice(dst, &info.to_bytes()) {
+            if i == 0 {
+                return Err(e);
+            }
+            break;
+        }
+        i += 1;
+        if uthread::signal_pending(t.tid) {
+            break;
+        }
+    }
+    Ok(i as isize)
+}
+
+/// personality(2): `0xffffffff` reads the calling thread's persona,
+/// anything else sets it (Linux checks nothing); the old one is returned.
+/// A clone copies it and exec keeps it (`ADDR_NO_RANDOMIZE` for gdb and
+/// setarch: this kernel places mappings the same way every run anyway).
+pub fn personality(t: &UThread, persona: u32) -> SysResult {
+    table()
+        .with_thread(t.tid, |th| {
+            let old = th.ext.personality;
+            if persona != u32::MAX {
+                th.ext.personality = persona;
+            }
+            old as isize
+        })
+        .ok_or(Errno::ESRCH)
 }
 
 /// ptrace_attach()'s wait for JOBCTL_TRAPPING: a process that was

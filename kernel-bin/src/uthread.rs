@@ -434,8 +434,13 @@ pub fn signal_pending(tid: Pid) -> bool {
         return true;
     }
     let Some(pid) = table().tgid(tid) else { return false };
+    // an untraced thread of a stopped group leaves its call to stop (a
+    // traced one traps through `ptrace::trap_pending`)
     let r = table()
-        .with_thread_process(tid, pid, |th, p| th.signals.has_deliverable(&p.pending))
+        .with_thread_process(tid, pid, |th, p| {
+            th.signals.has_deliverable(&p.pending)
+                || matches!(p.state(), process::table::ProcState::Stopped(_)) && p.ptrace.is_none()
+        })
         .unwrap_or(false);
     // a PTRACE_EVENT_STOP trap due ends a sleep too (the call restarts
     // after the trap)

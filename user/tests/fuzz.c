@@ -945,7 +945,7 @@ static long gen_call(long nr, long a[6]) {
          * itself or nobody: EPERM for ATTACH/SEIZE, ESRCH for the rest */
         static const long reqs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 24, 0x4200,
                                     0x4201, 0x4202, 0x4203, 0x4204, 0x4205, 0x4206, 0x4207, 0x4208,
-                                    0x420e, 0x7777};
+                                    0x4209, 0x420a, 0x420b, 0x420e, 0x7777};
         a[0] = rn(8) ? reqs[rn(sizeof reqs / sizeof reqs[0])] : (any() | 1);
         a[1] = target_pid(); a[2] = rn(2) ? 0 : ptr(); a[3] = rn(2) ? ptr() : any();
         break;

@@ -71,6 +71,12 @@ pub mod req {
     pub const INTERRUPT: u64 = 0x4207;
     /// PTRACE_LISTEN
     pub const LISTEN: u64 = 0x4208;
+    /// PTRACE_PEEKSIGINFO
+    pub const PEEKSIGINFO: u64 = 0x4209;
+    /// PTRACE_GETSIGMASK
+    pub const GETSIGMASK: u64 = 0x420a;
+    /// PTRACE_SETSIGMASK
+    pub const SETSIGMASK: u64 = 0x420b;
     /// PTRACE_GET_SYSCALL_INFO
     pub const GET_SYSCALL_INFO: u64 = 0x420e;
 }
@@ -319,6 +325,22 @@ pub fn jobctl_trap(seized: bool, group_stop: Option<u32>) -> (StopKind, u32, Opt
     }
 }
 
+/// `PTRACE_PEEKSIGINFO_SHARED`: the process's queue, not the thread's.
+pub const PEEKSIGINFO_SHARED: u32 = 1;
+
+/// PTRACE_PEEKSIGINFO's arguments (`struct ptrace_peeksiginfo_args`: u64
+/// off, u32 flags, s32 nr) checked as `ptrace_peek_siginfo()`: unknown
+/// flags or a negative count are `EINVAL`. Returns `(off, shared, nr)`.
+pub fn peeksiginfo_args(raw: &[u8; 16]) -> Result<(u64, bool, usize)> {
+    let off = u64::from_le_bytes([raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]]);
+    let flags = u32::from_le_bytes([raw[8], raw[9], raw[10], raw[11]]);
+    let nr = i32::from_le_bytes([raw[12], raw[13], raw[14], raw[15]]);
+    if flags & !PEEKSIGINFO_SHARED != 0 || nr < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok((off, flags & PEEKSIGINFO_SHARED != 0, nr as usize))
+}
+
 /// Where a thread is, as `task_current_syscall()` finds it for
 /// `/proc/<pid>/syscall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -492,6 +514,22 @@ mod tests {
     }
 
     #[test]
+    fn peeksiginfo_args_as_linux() {
+        let mut raw = [0u8; 16];
+        raw[..8].copy_from_slice(&3u64.to_le_bytes());
+        raw[8..12].copy_from_slice(&1u32.to_le_bytes());
+        raw[12..].copy_from_slice(&5i32.to_le_bytes());
+        assert_eq!(peeksiginfo_args(&raw), Ok((3, true, 5)));
+        raw[8..12].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(peeksiginfo_args(&raw), Err(Errno::EINVAL), "unknown flag");
+        raw[8..12].copy_from_slice(&0u32.to_le_bytes());
+        raw[12..].copy_from_slice(&(-1i32).to_le_bytes());
+        assert_eq!(peeksiginfo_args(&raw), Err(Errno::EINVAL), "negative count");
+        raw[12..].copy_from_slice(&0i32.to_le_bytes());
+        assert_eq!(peeksiginfo_args(&raw), Ok((3, false, 0)));
+    }
+
+    #[test]
     fn proc_syscall_lines() {
         assert_eq!(proc_syscall_text(&SyscallState::Running), "running\n");
         let read = SyscallState::Blocked {
@@ -646,6 +684,27 @@ mod table_tests {
         table.stop(c, 19, &s).unwrap();
         let o = (WaitOptions::WUNTRACED | WaitOptions::WNOHANG).bits();
         assert_eq!(table.wait4(1, c as i32, o, &s).unwrap().0, 0);
+    }
+
+    #[test]
+    fn a_group_stop_wakes_every_thread() {
+        use crate::testing::Event;
+        let frames = vm::testing::TestFrames::new();
+        let table = boot(&frames);
+        let s = FakeScheduler::new();
+        let c = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        use crate::clone::CloneFlags as F;
+        let thread = CloneArgs::from_clone((F::THREAD | F::SIGHAND | F::VM).bits(), 0, 0, 0, 0);
+        let t2 = table.clone_task(c, &thread, &s).unwrap();
+        let t3 = table.clone_task(c, &thread, &s).unwrap();
+        s.take_events();
+        table.stop(c, 19, &s).unwrap();
+        let woken: alloc::vec::Vec<Pid> = s
+            .take_events()
+            .into_iter()
+            .filter_map(|e| if let Event::Wakeup(t) = e { Some(t) } else { None })
+            .collect();
+        assert_eq!(woken, [c, t2, t3], "signal_wake_up of each thread");
     }
 
     #[test]

@@ -2172,6 +2172,10 @@ impl<P: Platform> Inner<P> {
         p.state = ProcState::Stopped(sig);
         p.stop_report = Some(sig);
         p.cont_report = false;
+        // do_signal_stop()'s signal_wake_up() of every thread: one asleep
+        // in an interruptible call leaves it (the call restarts after the
+        // stop) and stops too
+        out.effects.extend(p.threads.iter().map(|&t| Effect::Wake(t)));
         // a traced group stop traps for the tracer (ptrace_stop); the real
         // parent hears of it unless it is the tracer
         if p.ptrace.as_ref().is_none_or(|l| l.tracer != p.parent) {

@@ -121,6 +121,12 @@ impl PendingQueue {
         self.set.is_empty()
     }
 
+    /// The queued siginfos in arrival order (PTRACE_PEEKSIGINFO's walk of
+    /// Linux's `sigpending.list`).
+    pub fn queued(&self) -> impl Iterator<Item = &SigInfo> {
+        self.entries.iter().map(|e| &e.info)
+    }
+
     /// How many siginfos of `sig` are queued.
     pub fn count(&self, sig: SigNum) -> usize {
         self.entries.iter().filter(|e| e.info.signo == sig).count()

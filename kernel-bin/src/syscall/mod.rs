@@ -201,6 +201,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RT_SIGSUSPEND => task::rt_sigsuspend(t, a.ptr(0), a.len(1)),
         nr::PAUSE => task::pause(t),
         nr::SIGALTSTACK => task::sigaltstack(t, a.ptr(0), a.ptr(1)),
+        nr::PERSONALITY => crate::ptrace::personality(t, a.uint(0)),
         nr::RT_SIGTIMEDWAIT => task::rt_sigtimedwait(t, a.ptr(0), a.ptr(1), a.ptr(2), a.len(3)),
         nr::RT_SIGQUEUEINFO => task::rt_sigqueueinfo(t, a.int(0), None, a.int(1), a.ptr(2)),
         nr::RT_TGSIGQUEUEINFO => task::rt_sigqueueinfo(t, a.int(0), Some(a.int(1)), a.int(2), a.ptr(3)),
