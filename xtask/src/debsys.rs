@@ -47,6 +47,10 @@ pub const PACKAGES: &[&str] = &[
     "diffutils",
     "util-linux",
     "strace",
+    "gdb",
+    // gdb's libsource-highlight needs it through the virtual
+    // libboost-regex1.74.0-icu72, which the resolver does not follow
+    "libboost-regex1.74.0",
 ];
 
 /// Paths of the packages left out of the image: documentation and
@@ -153,6 +157,23 @@ fn build_init() -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// Builds `checks/gdbprog.c` with the host's gcc (Debian 12's, for the
+/// same glibc): `-g -O0`, a PIE, its source named as the guest has it.
+fn build_gdbprog() -> Result<PathBuf, String> {
+    let dir = crate::root().join("user/debian/checks");
+    let src = dir.join("gdbprog.c");
+    let out_dir = crate::target_dir().join("user/debian");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let out = out_dir.join("gdbprog");
+    let time = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if time(&out).is_some() && time(&out) >= time(&src) {
+        return Ok(out);
+    }
+    let map = format!("-fdebug-prefix-map={}=/{CHECKS}", dir.display());
+    crate::run(Command::new("gcc").args(["-g", "-O0", "-Wall", &map, "-o"]).arg(&out).arg(&src))?;
+    Ok(out)
+}
+
 /// Resolves, fetches and unpacks the packages; returns their directories.
 pub fn packages() -> Result<Vec<(String, PathBuf)>, String> {
     let all = debian::resolve_depends(PACKAGES)?;
@@ -219,6 +240,7 @@ pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Resul
         let name = e.file_name().to_string_lossy().into_owned();
         nodes.insert(format!("{CHECKS}/{name}"), Node::File(e.path(), 0o644));
     }
+    nodes.insert(format!("{CHECKS}/gdbprog"), Node::File(build_gdbprog()?, 0o755));
     for d in DIRS {
         nodes.entry(d.to_string()).or_insert(Node::Dir);
     }
@@ -543,6 +565,25 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, only: &[String], t: &mut Tally)
         .collect();
         want.sort();
         if got == want { Ok(()) } else { Err(format!("got {got:?}, want {want:?}")) }
+    });
+    check(t, &mut c, only, "gdb_break_main", |c| {
+        // gdb -batch: a breakpoint at main, the backtrace, rip, and the run
+        // to the exit (addresses and the pid normalised), as on Linux
+        let got = run_long(c, &script("gdb"), 300)?;
+        want(
+            &got,
+            &[
+                "Breakpoint 1 at 0xX: file /usr/local/lib/checks/gdbprog.c, line 12.",
+                "[Thread debugging using libthread_db enabled]",
+                "Using host libthread_db library \"/lib/x86_64-linux-gnu/libthread_db.so.1\".",
+                "Breakpoint 1, main () at /usr/local/lib/checks/gdbprog.c:12",
+                "12 int v = twice(21);",
+                "#0 main () at /usr/local/lib/checks/gdbprog.c:12",
+                "rip 0xX 0xX <main+8>",
+                "gdbprog 42",
+                "[Inferior 1 (process N) exited with code 03]",
+            ],
+        )
     });
     check(t, &mut c, only, "poweroff", |c| {
         c.type_keys("poweroff\r")?;
