@@ -724,7 +724,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
 }
 
 /// GETREGSET/SETREGSET of NT_X86_XSTATE: a length that is not a multiple
-/// of 8 is `EINVAL`; without XSAVE state kept for the tracee the regset is
+/// of 8 is `EINVAL`; with XSAVE off the regset is
 /// empty and `xstateregs_get()`/`xstateregs_set()` answer `ENODEV`, as
 /// Linux on a CPU without XSAVE (gdb then uses GETFPREGS).
 fn xstate_regset(len: u64) -> SysResult {
