@@ -610,7 +610,10 @@ fn settle_group_stop(pid: Pid, k: &crate::sched::Task) {
             == Some(true)
     };
     let start = arch_x86_64::time::since_boot_ns();
-    while k.is_runnable() && stopped() && arch_x86_64::time::since_boot_ns() - start < 20_000_000 {
+    while k.is_runnable()
+        && stopped()
+        && arch_x86_64::time::since_boot_ns().saturating_sub(start) < 20_000_000
+    {
         crate::sched::yield_now();
     }
 }

@@ -616,6 +616,10 @@ fn run_handler(
         return force_signal(t, SigInfo::kernel(signal::SIGSEGV), (0, 0, 0));
     }
     table().with_thread(t.tid, |th| th.signals.altstack.frame_built());
+    // Linux's fpu__clear_user_states(): the handler starts with the FPU,
+    // SSE, AVX and PKRU in their initial state (the frame keeps the
+    // interrupted code's, which sigreturn puts back)
+    t.ctx.set_fpu(arch_x86_64::user::FpuState::default());
     sigframe::enter_handler(&mut t.ctx, &frame, entry, sig.get());
     Flow::Continue
 }

@@ -309,6 +309,29 @@ KT_CASE(rename_over_and_unlink_of_a_running_program_work) {
     unlink(LIB);
 }
 
+/* A memfd is made open for writing by the kernel (alloc_file_pseudo), not
+ * by open(2): it is no writer of its inode, so it can be executed while
+ * it stays open (fexecve of a memfd, as runc does). */
+KT_CASE(a_memfd_open_for_writing_can_be_executed) {
+    int in = KT_SYS_OK(open("/proc/self/exe", O_RDONLY));
+    ssize_t n = 0, r;
+    while (n < (ssize_t)sizeof image && (r = read(in, image + n, sizeof image - n)) > 0) n += r;
+    close(in);
+    int m = KT_SYS_OK((int)syscall(SYS_memfd_create, "etx", 0));
+    KT_SYS_RET(write(m, image, n), n);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", m);
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        char *argv[] = {"etx", "kt-exit", "7", 0};
+        char *envp[] = {0};
+        execve(path, argv, envp);
+        _exit(100 + errno);
+    }
+    KT_WAIT_STATUS(p, kt_exited(7));
+    close(m);
+}
+
 int main(int argc, char **argv) {
     etx_fork_helper(argc, argv);
     return kt_main(argc, argv);

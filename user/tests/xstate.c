@@ -208,6 +208,36 @@ KT_CASE(signal_handler_clobber_restored) {
     KT_EQ(out[3], in[3]);
 }
 
+/* Linux's fpu__clear_user_states(): a handler starts with the initial
+ * MXCSR (0x1f80) whatever the interrupted code set; sigreturn puts the
+ * interrupted code's back. */
+static volatile unsigned mx_in_handler;
+
+static void mxcsr_handler(int sig) {
+    (void)sig;
+    unsigned v;
+    __asm__ volatile("stmxcsr %0" : "=m"(v));
+    mx_in_handler = v;
+    v = 0x1f80 | (1u << 13); /* round down, so the old value is visible */
+    __asm__ volatile("ldmxcsr %0" ::"m"(v));
+}
+
+KT_CASE(handler_starts_with_initial_mxcsr) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = mxcsr_handler;
+    KT_SYS_OK(sigaction(SIGUSR2, &sa, &old));
+    unsigned saved, set = 0x1f80 | (3u << 13), after;
+    __asm__ volatile("stmxcsr %0" : "=m"(saved));
+    __asm__ volatile("ldmxcsr %0" ::"m"(set));
+    raise(SIGUSR2);
+    __asm__ volatile("stmxcsr %0" : "=m"(after));
+    __asm__ volatile("ldmxcsr %0" ::"m"(saved));
+    sigaction(SIGUSR2, &old, 0);
+    KT_EQ(mx_in_handler, 0x1f80u);
+    KT_EQ(after, set);
+}
+
 KT_CASE(frame_has_linux_xstate_magic) {
     if (!avx_usable()) KT_SKIP("no AVX");
     uint64_t in[4], out[4];

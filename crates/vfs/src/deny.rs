@@ -23,8 +23,8 @@ impl Inode {
             .map_err(|_| Errno::ETXTBSY)
     }
 
-    /// put_write_access: a writer from [`Inode::get_write_access`] (or
-    /// [`Inode::add_writer`]) goes.
+    /// put_write_access: a writer from [`Inode::get_write_access`] (or a
+    /// file the kernel made open for writing) goes.
     pub fn put_write_access(&self) {
         self.write_count.fetch_sub(1, Ordering::AcqRel);
     }

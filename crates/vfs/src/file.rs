@@ -142,6 +142,9 @@ pub struct RamFile {
     /// A synthetic file's content as produced by the read at offset 0,
     /// which later reads continue (Linux's seq_file buffer).
     snapshot: Mutex<Option<Arc<[u8]>>>,
+    /// Counted in the inode's `i_writecount` (open(2) for writing; not a
+    /// file the kernel makes itself, such as a memfd).
+    write_access: bool,
 }
 
 impl fmt::Debug for RamFile {
@@ -157,12 +160,33 @@ impl RamFile {
     /// An open file on `inode` with open `flags` at offset 0 (no checks:
     /// [`crate::Ctx::open`] makes them).
     pub fn new(inode: Arc<Inode>, flags: u32) -> Self {
-        let f = Self { inode, pos: Mutex::new(0), flags: AtomicU32::new(flags), snapshot: Mutex::new(None) };
+        Self::with_write_access(inode, flags, true)
+    }
+
+    /// An open file the kernel makes itself on `inode` (Linux's
+    /// `alloc_file_pseudo`: a memfd): open for writing without counting
+    /// as a writer of the inode, so that the file can be executed
+    /// (`fexecve` of a memfd) while this file stays open.
+    pub fn new_pseudo(inode: Arc<Inode>, flags: u32) -> Self {
+        Self::with_write_access(inode, flags, false)
+    }
+
+    fn with_write_access(inode: Arc<Inode>, flags: u32, counted: bool) -> Self {
+        let mut f = Self {
+            inode,
+            pos: Mutex::new(0),
+            flags: AtomicU32::new(flags),
+            snapshot: Mutex::new(None),
+            write_access: false,
+        };
         f.inode.sb.open_files.fetch_add(1, Ordering::SeqCst);
         if f.counts_as_writer() {
             f.inode.sb.writers.fetch_add(1, Ordering::SeqCst);
-            // i_writecount: open(2) checked it (ETXTBSY) before
-            f.inode.add_writer();
+            if counted {
+                // i_writecount: open(2) checked it (ETXTBSY) before
+                f.inode.add_writer();
+                f.write_access = true;
+            }
         }
         f
     }
@@ -234,6 +258,8 @@ impl Drop for RamFile {
         self.inode.sb.open_files.fetch_sub(1, Ordering::SeqCst);
         if self.counts_as_writer() {
             self.inode.sb.writers.fetch_sub(1, Ordering::SeqCst);
+        }
+        if self.write_access {
             self.inode.put_write_access();
         }
     }

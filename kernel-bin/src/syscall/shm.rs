@@ -125,7 +125,7 @@ pub fn memfd_create(t: &mut UThread, name: UserCStr, flags: u32) -> SysResult {
     let (uid, gid, _) = creds(t);
     let inode = Inode::new_unlinked(shm_fs(), 0o777, uid, gid);
     inode.set_seals(if flags & MFD_ALLOW_SEALING != 0 { 0 } else { vfs::F_SEAL_SEAL });
-    let file = Memfd { file: RamFile::new(inode, vfs::O_RDWR | vfs::O_LARGEFILE), name };
+    let file = Memfd { file: RamFile::new_pseudo(inode, vfs::O_RDWR | vfs::O_LARGEFILE), name };
     super::fs::install(t, Arc::new(file), flags & MFD_CLOEXEC != 0)
 }
 

@@ -109,7 +109,9 @@ fn pte_flags(flags: PteFlags) -> F {
 fn vm_flags(f: F) -> PteFlags {
     let mut p = PteFlags::empty();
     if f.contains(F::USER_ACCESSIBLE) {
-        p |= PteFlags::USER;
+        // x86_64 has no read bit: a present user page is readable, so the
+        // vm crate's `READ` comparisons see what they asked for
+        p |= PteFlags::USER | PteFlags::READ;
     }
     if f.contains(F::WRITABLE) {
         p |= PteFlags::WRITABLE;
@@ -257,6 +259,10 @@ impl PageTable for AddressSpace {
     }
 
     fn unmap_range(&mut self, start: usize, end: usize, release: &mut dyn FnMut(Frame)) {
+        // fork_range's pending invalidations go to other CPUs at `flush`
+        // (Vmar::fork calls it at once); the switch to the kernel's table
+        // below would drop them
+        debug_assert_eq!(self.stale.n, 0, "unmap_range with fork invalidations pending");
         let end = end.min(USER_TOP) as u64;
         let mut va = start as u64 & !(PAGE_SIZE - 1);
         let mut active = self.is_active();
