@@ -137,7 +137,16 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     // the record is someone else's and do nothing (Linux: de_thread()
     // ended the old leader).
     let s = Some(serial);
-    crate::oom::releasing(|| drop(table().exit_mm_as(tid, s, &Hooks)));
+    let pid = table().tgid(tid);
+    crate::oom::releasing(|| {
+        let vm = table().exit_mm_as(tid, s, &Hooks);
+        let last = vm.is_some();
+        drop(vm);
+        // the executable's write denial goes with the address space
+        if last && let Some(pid) = pid {
+            crate::procfs::release_exe(pid);
+        }
+    });
     match exit {
         Exit::Thread(code) => table().exit_thread_as(tid, s, code, &Hooks),
         Exit::Group(status) => table().exit_group_as(tid, s, status, &Hooks),
