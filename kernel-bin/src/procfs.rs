@@ -127,12 +127,22 @@ pub fn set_exec_stack(pid: Pid, env: (usize, usize), auxv: Vec<u8>) {
 }
 
 /// Drops the exe and command line of `pid` (its leader thread exited:
-/// Linux shows none for a process without its leader's memory).
+/// Linux shows none for a process without its leader's memory). The
+/// denial of writes to the executable stays while other threads run (it
+/// goes with the address space: [`release_exe`]).
 pub fn forget(pid: Pid) {
     let old = info(pid, |i| {
         let start_ticks = i.start_ticks;
-        core::mem::replace(i, Info { start_ticks, ..Info::default() })
+        let exe_file = i.exe_file.take();
+        core::mem::replace(i, Info { start_ticks, exe_file, ..Info::default() })
     });
+    drop(old);
+}
+
+/// The last thread of `pid` gave up its address space: the executable may
+/// be written again (Linux drops `mm->exe_file` at the last mmput).
+pub fn release_exe(pid: Pid) {
+    let old = info(pid, |i| i.exe_file.take());
     drop(old);
 }
 

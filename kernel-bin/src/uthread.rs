@@ -116,8 +116,8 @@ impl UThread {
 /// The kernel thread behind user thread `tid`: runs it, then makes its
 /// exit (Linux's order: exit_mm, then exit_notify).
 pub fn run_and_exit(tid: Pid) {
-    if let Some((tid, exit)) = run(tid) {
-        finish_exit(tid, exit);
+    if let Some((tid, serial, exit)) = run(tid) {
+        finish_exit(tid, serial, exit);
     }
 }
 
@@ -126,23 +126,38 @@ pub fn run_and_exit(tid: Pid) {
 /// thread's drop frees its memory here, with no lock held), then the
 /// table ends the thread and tells the parent. A parent on another CPU
 /// that reads MemFree after its wait sees the memory back, as on Linux.
-pub fn finish_exit(tid: Pid, exit: Exit) {
+pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     if removed() {
         // another thread's exec took it out meanwhile: its tid may name
         // that thread now
         return;
     }
-    crate::oom::releasing(|| drop(table().exit_mm(tid, &Hooks)));
+    // `serial` names this thread's record: if another thread's exec takes
+    // the leader's tid between the check above and these calls, they see
+    // the record is someone else's and do nothing (Linux: de_thread()
+    // ended the old leader).
+    let s = Some(serial);
+    let pid = table().tgid(tid);
+    crate::oom::releasing(|| {
+        let vm = table().exit_mm_as(tid, s, &Hooks);
+        let last = vm.is_some();
+        drop(vm);
+        // the executable's write denial goes with the address space
+        if last && let Some(pid) = pid {
+            crate::procfs::release_exe(pid);
+        }
+    });
     match exit {
-        Exit::Thread(code) => table().exit_thread(tid, code, &Hooks),
-        Exit::Group(status) => table().exit_group(tid, status, &Hooks),
+        Exit::Thread(code) => table().exit_thread_as(tid, s, code, &Hooks),
+        Exit::Group(status) => table().exit_group_as(tid, s, status, &Hooks),
     }
 }
 
 /// Runs user thread `tid` until it leaves; returns its (final) tid and the
-/// exit it asked for, after its [`UThread`] is dropped.
-fn run(tid: Pid) -> Option<(Pid, Exit)> {
-    let ctx = table().with_thread(tid, |t| t.context.clone())?;
+/// exit it asked for, and its record's [`process::table::Thread::serial`],
+/// after its [`UThread`] is dropped.
+fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
+    let (ctx, serial) = table().with_thread(tid, |t| (t.context.clone(), t.serial()))?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
@@ -170,7 +185,7 @@ fn run(tid: Pid) -> Option<(Pid, Exit)> {
     if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
         // an auto-attached child stops (SIGSTOP, or a seized trap) before
         // its first instruction
-        return t.exit.take().map(|e| (t.tid, e));
+        return t.exit.take().map(|e| (t.tid, serial, e));
     }
     loop {
         if table().epoch().current() != t.quiet_epoch && must_die(t.tid) {
@@ -249,7 +264,7 @@ fn run(tid: Pid) -> Option<(Pid, Exit)> {
         }
     }
     // t (and its vm handle) drops as this returns, before the exit
-    t.exit.take().map(|e| (t.tid, e))
+    t.exit.take().map(|e| (t.tid, serial, e))
 }
 
 /// Keeps how the thread entered the kernel (a system call and its

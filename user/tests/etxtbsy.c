@@ -10,6 +10,7 @@
  * kt.h (kt-sleep) or of this file (etx-fork). */
 #include "kt.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -265,6 +266,58 @@ KT_CASE(a_forked_copy_keeps_the_denial) {
     close(fd);
 }
 
+/* etx-leader-exit: a second thread waits until the leader's pthread_exit
+ * took it away from /proc/self/exe, then prints "gone" (or "still") on fd 1
+ * and sleeps. */
+static void *etx_waiter(void *arg) {
+    (void)arg;
+    char target[256];
+    int gone = 0;
+    for (int i = 0; i < 5000 && !gone; i++) {
+        if (readlink("/proc/self/exe", target, sizeof target) < 0)
+            gone = 1;
+        else
+            kt_msleep(1);
+    }
+    const char *msg = gone ? "gone\n" : "still\n";
+    if (write(1, msg, strlen(msg)) < 0) _exit(2);
+    for (;;) pause();
+    return 0;
+}
+
+static void etx_leader_exit_helper(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "etx-leader-exit") != 0) return;
+    pthread_t t;
+    if (pthread_create(&t, 0, etx_waiter, 0) != 0) _exit(1);
+    pthread_exit(0);
+}
+
+KT_CASE(the_denial_outlives_the_leader_while_a_thread_runs) {
+    /* Linux: mm->exe_file goes with the last mmput, not the leader */
+    KT_SYS_OK(copy_self(PROG));
+    int fds[2];
+    KT_SYS_OK(pipe(fds));
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        dup2(fds[1], 1);
+        char *argv[] = {PROG, "etx-leader-exit", 0};
+        char *envp[] = {0};
+        execve(PROG, argv, envp);
+        _exit(errno);
+    }
+    close(fds[1]);
+    char buf[16] = {0};
+    KT_SYS_RET(read(fds[0], buf, 5), (ssize_t)5);
+    close(fds[0]);
+    KT_EQ(strcmp(buf, "gone\n"), 0);
+    KT_SYS_ERR(open(PROG, O_WRONLY), ETXTBSY);
+    KT_SYS_ERR(truncate(PROG, 0), ETXTBSY);
+    KT_STATUS(stop(p), kt_killed(SIGKILL));
+    /* the group is dead and reaped: writable again */
+    int fd = KT_SYS_OK(open(PROG, O_WRONLY));
+    close(fd);
+}
+
 KT_CASE(mapped_library_can_be_opened_for_writing) {
     KT_SYS_OK(copy_self(LIB));
     int fd = KT_SYS_OK(open(LIB, O_RDONLY));
@@ -334,5 +387,6 @@ KT_CASE(a_memfd_open_for_writing_can_be_executed) {
 
 int main(int argc, char **argv) {
     etx_fork_helper(argc, argv);
+    etx_leader_exit_helper(argc, argv);
     return kt_main(argc, argv);
 }

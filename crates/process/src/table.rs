@@ -69,6 +69,10 @@ pub type SharedSemUndo<P> = Arc<crate::seams::Mutex<P, SemUndoList>>;
 pub struct Thread<P: Platform> {
     tid: Pid,
     tgid: Pid,
+    /// Which thread this record is, unique for the table's life: kept when
+    /// exec renames the caller onto the leader's tid, so the old leader's
+    /// exit can tell the record at its tid is no longer its own.
+    serial: u64,
     /// Blocked mask, thread-directed pending signals, alternate stack.
     pub signals: ThreadSignals,
     /// `CLONE_CHILD_CLEARTID` / set_tid_address(2) word (0: none).
@@ -112,6 +116,12 @@ impl<P: Platform> Thread<P> {
     /// The thread-group id (the process's pid).
     pub fn tgid(&self) -> Pid {
         self.tgid
+    }
+    /// The record's identity (unique for the table's life, never 0), kept
+    /// across exec's rename: pass it to [`ProcessTable::exit_mm_as`],
+    /// [`ProcessTable::exit_thread_as`] and [`ProcessTable::exit_group_as`].
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
     /// The thread that vforked this one and waits until it releases its
     /// address space (exec or exit); `None` once it has (or if it was not
@@ -352,6 +362,8 @@ struct Inner<P: Platform> {
     /// Linux's walk of its children and ptraced lists).
     maybe_traced: bool,
     epoch: signal::Epoch,
+    /// The last [`Thread::serial`] given out.
+    serial: u64,
 }
 
 /// Every process and thread of one kernel. The kernel makes one (there is
@@ -496,6 +508,7 @@ impl<P: Platform> ProcessTable<P> {
                     max_threads: u64::MAX,
                     maybe_traced: false,
                     epoch: epoch.clone(),
+                    serial: 0,
                 }),
             },
             epoch,
@@ -545,9 +558,11 @@ impl<P: Platform> ProcessTable<P> {
         let pid = g.pids.alloc()?;
         // Linux starts init in session 0 and process group 0 (init_struct_pid),
         // not a session leader: its setsid() or setpgid(0, 0) makes them 1.
+        g.serial += 1;
         let thread = Thread {
             tid: pid,
             tgid: pid,
+            serial: g.serial,
             signals: ThreadSignals::with_epoch(self.epoch.clone()),
             clear_child_tid: 0,
             robust_list: (0, 0),
@@ -839,8 +854,22 @@ impl<P: Platform> ProcessTable<P> {
     /// is the last one; the group's status is then `code` (or the group
     /// exit's status if one is in progress).
     pub fn exit_thread(&self, tid: Pid, code: i32, hooks: &impl Hooks<P>) {
+        self.exit_thread_as(tid, None, code, hooks);
+    }
+
+    /// [`ProcessTable::exit_thread`] of the thread whose record had
+    /// [`Thread::serial`] `serial` (`None`: whoever is at `tid`): nothing
+    /// happens if the record at `tid` is another thread's (a thread's exec
+    /// took the leader's tid, and the old leader is gone, as after Linux's
+    /// de_thread()).
+    pub fn exit_thread_as(&self, tid: Pid, serial: Option<u64>, code: i32, hooks: &impl Hooks<P>) {
         let mut out = Out::new();
-        self.inner.lock().exit_thread(tid, ChildStatus::exited(code), &mut out);
+        {
+            let mut g = self.inner.lock();
+            if g.is(tid, serial) {
+                g.exit_thread(tid, ChildStatus::exited(code), &mut out);
+            }
+        }
         out.run(hooks);
     }
 
@@ -854,10 +883,18 @@ impl<P: Platform> ProcessTable<P> {
     /// thread stays in the table until that call; repeating this is
     /// harmless.
     pub fn exit_mm(&self, tid: Pid, hooks: &impl Hooks<P>) -> Option<SharedVm<P>> {
+        self.exit_mm_as(tid, None, hooks)
+    }
+
+    /// [`ProcessTable::exit_mm`] of the thread whose record had
+    /// [`Thread::serial`] `serial` (`None`: whoever is at `tid`): nothing
+    /// happens (and `None` is returned) if the record at `tid` is another
+    /// thread's, e.g. the one whose exec took the leader's tid.
+    pub fn exit_mm_as(&self, tid: Pid, serial: Option<u64>, hooks: &impl Hooks<P>) -> Option<SharedVm<P>> {
         let mut out = Out::new();
         let vm = {
             let mut g = self.inner.lock();
-            g.exit_mm(tid, &mut out)
+            if g.is(tid, serial) { g.exit_mm(tid, &mut out) } else { None }
         };
         out.run(hooks);
         vm
@@ -867,10 +904,20 @@ impl<P: Platform> ProcessTable<P> {
     /// the group's status, sends SIGKILL to the other threads (which call
     /// [`ProcessTable::exit_thread`] when they next run) and ends `tid`.
     pub fn exit_group(&self, tid: Pid, status: ChildStatus, hooks: &impl Hooks<P>) {
+        self.exit_group_as(tid, None, status, hooks);
+    }
+
+    /// [`ProcessTable::exit_group`] of the thread whose record had
+    /// [`Thread::serial`] `serial` (`None`: whoever is at `tid`): nothing
+    /// happens if the record at `tid` is another thread's (the group the
+    /// caller belonged to is already gone: another thread's exec won).
+    pub fn exit_group_as(&self, tid: Pid, serial: Option<u64>, status: ChildStatus, hooks: &impl Hooks<P>) {
         let mut out = Out::new();
         {
             let mut g = self.inner.lock();
-            if let Some(pid) = g.threads.get(&tid).map(|t| t.tgid) {
+            if g.is(tid, serial)
+                && let Some(pid) = g.threads.get(&tid).map(|t| t.tgid)
+            {
                 g.start_group_exit(pid, status, &mut out);
                 g.exit_thread(tid, status, &mut out);
             }
@@ -1392,6 +1439,12 @@ impl<P: Platform> ProcessTable<P> {
 }
 
 impl<P: Platform> Inner<P> {
+    /// Whether the record at `tid` is the thread `serial` names (`None`:
+    /// any record, or none).
+    fn is(&self, tid: Pid, serial: Option<u64>) -> bool {
+        serial.is_none_or(|s| self.threads.get(&tid).is_some_and(|t| t.serial == s))
+    }
+
     // ----- ptrace --------------------------------------------------------
 
     /// Whether process `anc` is `pid` or one of its ancestors.
@@ -1753,9 +1806,11 @@ impl<P: Platform> Inner<P> {
             let _ = self.pids.get(proc_.sid);
         }
         let tgid = if process.is_some() { tid } else { pid };
+        self.serial += 1;
         let thread = Thread {
             tid,
             tgid,
+            serial: self.serial,
             signals,
             clear_child_tid: if f.contains(F::CHILD_CLEARTID) { args.child_tid } else { 0 },
             robust_list: (0, 0),

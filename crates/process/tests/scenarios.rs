@@ -813,6 +813,40 @@ fn exec_dethreads_and_resets() {
 }
 
 #[test]
+fn the_old_leaders_exit_after_a_threads_exec_is_a_no_op() {
+    // Linux: de_thread() ends the old leader; a leader whose exit(2) races
+    // with a thread's execve must not end (or take the memory of) the new
+    // program, which has its tid now.
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    let old = w.t.with_thread(p, |x| x.serial()).unwrap();
+    let execer = w.t.with_thread(t, |x| x.serial()).unwrap();
+    assert_ne!(old, execer);
+    // the new program's clear_child_tid (set_tid_address)
+    w.t.with_thread(t, |x| x.clear_child_tid = ADDR);
+    let frames = w.frames.clone();
+    assert_eq!(w.t.exec(t, vm::testing::test_vmar(&frames), &w.s), Ok(p));
+    assert_eq!(w.t.with_thread(p, |x| x.serial()), Some(execer), "exec keeps the caller's identity");
+    w.t.with_thread(p, |x| x.clear_child_tid = ADDR);
+    w.s.take_events();
+    // the old leader's exit, late
+    assert!(w.t.exit_mm_as(p, Some(old), &w.s).is_none());
+    w.t.exit_thread_as(p, Some(old), 0, &w.s);
+    w.t.exit_group_as(p, Some(old), ChildStatus::exited(5), &w.s);
+    assert_eq!(w.s.take_events(), vec![]);
+    assert_eq!(w.t.with_thread(p, |x| x.clear_child_tid), Some(ADDR), "the new program's word is kept");
+    assert!(w.t.with_process(p, |x| x.vm().is_some()).unwrap(), "its address space too");
+    assert!(!w.t.with_process(p, |x| x.is_group_exiting()).unwrap());
+    assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((0, 0)));
+    // the new program's own exit works
+    assert!(w.t.exit_mm_as(p, Some(execer), &w.s).is_some());
+    w.t.exit_thread_as(p, Some(execer), 6, &w.s);
+    assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0x600)));
+    finish(w);
+}
+
+#[test]
 fn children_belong_to_the_group_and_wnothread_to_the_thread() {
     let w = world();
     let p = w.fork(1);
