@@ -2387,7 +2387,38 @@ impl<P: Platform> Inner<P> {
         }
         let nowait = o.contains(WaitOptions::WNOWAIT);
         for c in eligible {
-            let Some(cp) = self.procs.get_mut(&c) else { continue };
+            // what this child has to report, if anything; its usage is
+            // summed only then (not for each of the children passed over)
+            let Some(cp) = self.procs.get(&c) else { continue };
+            let tracer = cp.ptrace.as_ref().map(|l| l.tracer);
+            // what a report consumes: a trap, the zombie, a stop, a continue
+            let (status, kind) = if let Some(tr) = tracer
+                && tr == me
+                && let Some(code) = cp.ptrace.as_ref().and_then(|l| l.report)
+            {
+                // wait_task_stopped() for a tracee: no WUNTRACED needed
+                (ChildStatus::Trapped(code), 0)
+            } else if cp.state == ProcState::Zombie {
+                if !o.contains(WaitOptions::WEXITED) {
+                    continue;
+                }
+                // traced by another: not reapable before its tracer
+                if cp.parent == me && cp.parent_notify_deferred {
+                    continue;
+                }
+                (cp.exit_status().unwrap_or(ChildStatus::Exited(0)), 1)
+            } else if o.contains(WaitOptions::WUNTRACED)
+                && tracer != Some(me)
+                && let Some(sig) = cp.stop_report
+            {
+                // a tracer sees its tracee's traps, not its group stop
+                // (wait_consider_task)
+                (ChildStatus::Stopped(sig), 2)
+            } else if o.contains(WaitOptions::WCONTINUED) && cp.cont_report {
+                (ChildStatus::Continued, 3)
+            } else {
+                continue;
+            };
             let mut rusage = cp.usage;
             for t in &cp.threads {
                 if let Some(th) = self.threads.get(t) {
@@ -2395,65 +2426,38 @@ impl<P: Platform> Inner<P> {
                 }
             }
             rusage.accumulate(&cp.children_usage);
-            let Some(cp) = self.procs.get_mut(&c) else { continue };
-            let report = |status| WaitReport { pid: c, uid: cp.creds.uid, status, rusage };
-            let tracer = cp.ptrace.as_ref().map(|l| l.tracer);
-            if let Some(tr) = tracer
-                && tr == me
-                && let Some(code) = cp.ptrace.as_ref().and_then(|l| l.report)
-            {
-                // wait_task_stopped() for a tracee: no WUNTRACED needed
-                let rep = report(ChildStatus::Trapped(code));
-                if !nowait && let Some(l) = cp.ptrace.as_mut() {
-                    l.report = None;
-                }
+            let (uid, parent) = (cp.creds.uid, cp.parent);
+            let rep = WaitReport { pid: c, uid, status, rusage };
+            if nowait {
                 return Ok(Some(rep));
             }
-            if cp.state == ProcState::Zombie {
-                if !o.contains(WaitOptions::WEXITED) {
-                    continue;
-                }
-                if cp.parent != me {
-                    // the tracer reaps for the report only; the parent
-                    // hears of the exit now (wait_task_zombie's EXIT_TRACE)
-                    let rep = report(cp.exit_status().unwrap_or(ChildStatus::Exited(0)));
-                    if !nowait {
-                        self.ptrace_unlink(c, Some(0), out);
+            match kind {
+                0 => {
+                    if let Some(l) = self.procs.get_mut(&c).and_then(|cp| cp.ptrace.as_mut()) {
+                        l.report = None;
                     }
-                    return Ok(Some(rep));
                 }
-                if cp.parent_notify_deferred {
-                    // traced by another: not reapable before its tracer
-                    continue;
-                }
-                let rep = report(cp.exit_status().unwrap_or(ChildStatus::Exited(0)));
-                if !nowait {
+                // the tracer reaps for the report only; the parent hears
+                // of the exit now (wait_task_zombie's EXIT_TRACE)
+                1 if parent != me => self.ptrace_unlink(c, Some(0), out),
+                1 => {
                     if let Some(my) = self.procs.get_mut(&me) {
                         my.children_usage.accumulate(&rep.rusage);
                     }
                     self.release(c, out);
                 }
-                return Ok(Some(rep));
-            }
-            // a tracer sees its tracee's traps, not its group stop
-            // (wait_consider_task)
-            if o.contains(WaitOptions::WUNTRACED)
-                && tracer != Some(me)
-                && let Some(sig) = cp.stop_report
-            {
-                let rep = report(ChildStatus::Stopped(sig));
-                if !nowait {
-                    cp.stop_report = None;
+                2 => {
+                    if let Some(cp) = self.procs.get_mut(&c) {
+                        cp.stop_report = None;
+                    }
                 }
-                return Ok(Some(rep));
-            }
-            if o.contains(WaitOptions::WCONTINUED) && cp.cont_report {
-                let rep = report(ChildStatus::Continued);
-                if !nowait {
-                    cp.cont_report = false;
+                _ => {
+                    if let Some(cp) = self.procs.get_mut(&c) {
+                        cp.cont_report = false;
+                    }
                 }
-                return Ok(Some(rep));
             }
+            return Ok(Some(rep));
         }
         Ok(None)
     }
