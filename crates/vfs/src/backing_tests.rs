@@ -106,7 +106,10 @@ fn namespace_and_content_reach_the_disk() {
     ctx.rename(&root, b"/hard", &root, b"/dir/b", 0).unwrap();
     // RENAME_EXCHANGE across directories (ext4 serves ext2 mounts on Linux
     // and swaps), then back
-    let (file, link) = (ctx.stat(&root, b"/dir/b", 0).unwrap().ino, ctx.stat(&root, b"/ln", AT_SYMLINK_NOFOLLOW).unwrap().ino);
+    let (file, link) = (
+        ctx.stat(&root, b"/dir/b", 0).unwrap().ino,
+        ctx.stat(&root, b"/ln", AT_SYMLINK_NOFOLLOW).unwrap().ino,
+    );
     ctx.rename(&root, b"/dir/b", &root, b"/ln", RENAME_EXCHANGE).unwrap();
     assert_eq!(ctx.stat(&root, b"/ln", AT_SYMLINK_NOFOLLOW).unwrap().ino, file);
     assert_eq!(ctx.stat(&root, b"/dir/b", AT_SYMLINK_NOFOLLOW).unwrap().ino, link);
