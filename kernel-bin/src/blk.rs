@@ -279,8 +279,6 @@ impl BlockFile {
 const SEEK_SET: u32 = 0;
 const SEEK_CUR: u32 = 1;
 const SEEK_END: u32 = 2;
-const SEEK_DATA: u32 = 3;
-const SEEK_HOLE: u32 = 4;
 
 impl File for BlockFile {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
@@ -309,7 +307,9 @@ impl File for BlockFile {
         write_at(offset, buf)
     }
 
-    /// fixed_size_llseek(file, offset, whence, size)
+    /// fixed_size_llseek(file, offset, whence, size): SEEK_SET, SEEK_CUR
+    /// and SEEK_END only; SEEK_DATA and SEEK_HOLE are EINVAL on a block
+    /// device
     fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
         let eof = size() as i64;
         let new = match whence {
@@ -322,18 +322,6 @@ impl File for BlockFile {
                 cur.checked_add(offset).ok_or(Errno::EINVAL)?
             }
             SEEK_END => eof.checked_add(offset).ok_or(Errno::EINVAL)?,
-            SEEK_DATA => {
-                if offset < 0 || offset >= eof {
-                    return Err(Errno::ENXIO);
-                }
-                offset
-            }
-            SEEK_HOLE => {
-                if offset < 0 || offset >= eof {
-                    return Err(Errno::ENXIO);
-                }
-                eof
-            }
             _ => return Err(Errno::EINVAL),
         };
         if new < 0 || new > eof {

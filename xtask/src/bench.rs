@@ -622,7 +622,13 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         let initrd = build_initramfs(&programs, net_port)?;
         let mut qemus = [
             crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
-            crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, 1),
+            // Linux: plus Debian's virtio_blk and ext4 modules, for the disk rows
+            crate::qemu_for(
+                linux.clone(),
+                Some(crate::linux::with_modules(&initrd, "initramfs-bench-linux.cpio")?),
+                crate::linux::CMDLINE,
+                1,
+            ),
         ];
         for q in &mut qemus {
             q.net = Some(Vec::new());

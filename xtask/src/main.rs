@@ -653,9 +653,13 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String], smp: u32) -> Result<bool
     let vmlinuz = linux::vmlinuz()?;
     let mut t = Tally::default();
     if only.is_none_or(|o| o == "suite") {
-        let initrd = build_initramfs(true)?;
+        // the suite's initramfs plus Debian's virtio_blk and ext4 modules,
+        // and the same blank scratch disk as /dev/vda as on ours
+        let initrd = linux::with_modules(&build_initramfs(true)?, "initramfs-suite-linux.cpio")?;
         let cmdline = suite_cmdline(linux::CMDLINE, tests);
-        user::run_user_suite(&qemu_for(vmlinuz.clone(), Some(initrd), &cmdline, smp), &mut t)?;
+        let mut q = qemu_for(vmlinuz.clone(), Some(initrd), &cmdline, smp);
+        q.disk = Some(disk::scratch_image()?);
+        user::run_user_suite(&q, &mut t)?;
     }
     if only.is_none_or(|o| o == "interactive") {
         // the default system's shell session, typed the same way

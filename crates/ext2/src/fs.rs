@@ -2036,6 +2036,60 @@ impl<D: BlockDevice> Ext2<D> {
         Err(EUCLEAN)
     }
 
+    /// Swaps the inodes `oname` in `odir` and `nname` in `ndir` name, as
+    /// renameat2(2)'s `RENAME_EXCHANGE` does on an ext2 that Linux mounts
+    /// with ext4 (`ext4_cross_rename`): both must exist (`ENOENT`); neither
+    /// may be an ancestor of the other's new parent (`EINVAL`); a directory
+    /// moved to another parent gets its `..` changed and the parents' link
+    /// counts follow; both inodes' ctime is set.
+    pub fn exchange(&mut self, odir: u32, oname: &[u8], ndir: u32, nname: &[u8]) -> Result<()> {
+        self.writable()?;
+        if oname == b"." || oname == b".." || nname == b"." || nname == b".." {
+            return Err(Errno::EBUSY);
+        }
+        let od = self.dir_inode(odir)?;
+        let of = self.find(&od, oname)?.ok_or(Errno::ENOENT)?;
+        let nd = self.dir_inode(ndir)?;
+        let nf = self.find(&nd, nname)?.ok_or(Errno::ENOENT)?;
+        if of.ino == nf.ino {
+            return Ok(());
+        }
+        let a = self.live_inode(of.ino)?;
+        let b = self.live_inode(nf.ino)?;
+        if (a.is_dir() && self.is_ancestor(a.ino, ndir)?) || (b.is_dir() && self.is_ancestor(b.ino, odir)?) {
+            return Err(Errno::EINVAL);
+        }
+        let (akind, bkind) = (a.kind().ok_or(EUCLEAN)?, b.kind().ok_or(EUCLEAN)?);
+        if odir != ndir && a.is_dir() != b.is_dir() {
+            // the directory's parent gains a link, the other loses one
+            let (gain, lose) = if a.is_dir() { (ndir, odir) } else { (odir, ndir) };
+            if self.dir_inode(gain)?.links() >= LINK_MAX {
+                return Err(Errno::EMLINK);
+            }
+            let mut g = self.dir_inode(gain)?;
+            g.set_links(g.links().saturating_add(1));
+            self.put_inode(&g, false)?;
+            let mut l = self.dir_inode(lose)?;
+            l.set_links(l.links().saturating_sub(1));
+            self.put_inode(&l, false)?;
+        }
+        let mut od = self.dir_inode(odir)?;
+        self.set_entry(&mut od, &of, b.ino, bkind)?;
+        let mut nd = self.dir_inode(ndir)?;
+        self.set_entry(&mut nd, &nf, a.ino, akind)?;
+        for (ino, parent) in [(a.ino, ndir), (b.ino, odir)] {
+            let mut i = self.live_inode(ino)?;
+            i.touch(I_CTIME, self.now());
+            self.put_inode(&i, false)?;
+            if i.is_dir() && odir != ndir {
+                let mut d = self.dir_inode(ino)?;
+                let dd = self.find(&d, b"..")?.ok_or(EUCLEAN)?;
+                self.set_entry(&mut d, &dd, parent, FileType::Directory)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Moves `oname` in `odir` to `nname` in `ndir`, replacing what is
     /// there as `rename(2)` does (`ext2_rename`).
     pub fn rename(&mut self, odir: u32, oname: &[u8], ndir: u32, nname: &[u8]) -> Result<()> {

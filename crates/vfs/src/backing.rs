@@ -137,6 +137,11 @@ pub trait Backing: Send {
     fn can_exchange(&self) -> bool {
         false
     }
+    /// Swaps what `oname` of `odir` and `nname` of `ndir` name
+    /// (`RENAME_EXCHANGE`; only called when [`Self::can_exchange`]).
+    fn exchange(&mut self, _odir: u64, _oname: &[u8], _ndir: u64, _nname: &[u8]) -> Result<()> {
+        Err(Errno::EINVAL)
+    }
     /// The largest file size (Linux's `s_maxbytes`): lseek(2) past it is
     /// `EINVAL`.
     fn max_file_size(&self) -> u64 {
@@ -854,6 +859,13 @@ impl<D: ext2::BlockDevice + Send> Backing for Ext2Backing<D> {
     fn rename(&mut self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8]) -> Result<()> {
         let (o, n) = (ino32(odir)?, ino32(ndir)?);
         self.f()?.rename(o, oname, n, nname)
+    }
+    fn can_exchange(&self) -> bool {
+        true
+    }
+    fn exchange(&mut self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8]) -> Result<()> {
+        let (o, n) = (ino32(odir)?, ino32(ndir)?);
+        self.f()?.exchange(o, oname, n, nname)
     }
     fn read(&mut self, ino: u64, off: u64, buf: &mut [u8]) -> Result<usize> {
         self.f()?.read(ino32(ino)?, off, buf)

@@ -104,7 +104,18 @@ fn namespace_and_content_reach_the_disk() {
     assert_eq!(ctx.stat(&root, b"/hard", 0).unwrap().nlink, 2);
     assert_eq!(ctx.stat(&root, b"/ln", 0).unwrap().ino, ctx.stat(&root, b"/hard", 0).unwrap().ino);
     ctx.rename(&root, b"/hard", &root, b"/dir/b", 0).unwrap();
-    assert_eq!(ctx.rename(&root, b"/dir/b", &root, b"/ln", RENAME_EXCHANGE).unwrap_err(), Errno::EINVAL);
+    // RENAME_EXCHANGE across directories (ext4 serves ext2 mounts on Linux
+    // and swaps), then back
+    let (file, link) = (
+        ctx.stat(&root, b"/dir/b", 0).unwrap().ino,
+        ctx.stat(&root, b"/ln", AT_SYMLINK_NOFOLLOW).unwrap().ino,
+    );
+    ctx.rename(&root, b"/dir/b", &root, b"/ln", RENAME_EXCHANGE).unwrap();
+    assert_eq!(ctx.stat(&root, b"/ln", AT_SYMLINK_NOFOLLOW).unwrap().ino, file);
+    assert_eq!(ctx.stat(&root, b"/dir/b", AT_SYMLINK_NOFOLLOW).unwrap().ino, link);
+    ctx.rename(&root, b"/dir/b", &root, b"/ln", RENAME_EXCHANGE).unwrap();
+    assert_eq!(ctx.stat(&root, b"/dir/b", AT_SYMLINK_NOFOLLOW).unwrap().ino, file);
+    assert_eq!(ctx.rename(&root, b"/dir/b", &root, b"/none", RENAME_EXCHANGE).unwrap_err(), Errno::ENOENT);
     ctx.chmod(&root, b"/dir/b", 0o600, 0).unwrap();
     ctx.chown(&root, b"/dir/b", Some(1000), Some(100), 0).unwrap();
     ctx.utimens(&root, b"/dir/b", Some([Timespec::new(5, 0), Timespec::new(7, 0)]), 0).unwrap();

@@ -996,10 +996,14 @@ impl<'a> Ctx<'a> {
         }
         if let Some(fs) = op.backing() {
             if exchange && !fs.can_exchange() {
-                // fs/ext2's rename knows only RENAME_NOREPLACE
+                // a store without RENAME_EXCHANGE (fs/ext2's rename)
                 return Err(Errno::EINVAL);
             }
-            fs.with(|s| s.rename(op.ino(), oname, np.ino(), nname))?;
+            if exchange {
+                fs.with(|s| s.exchange(op.ino(), oname, np.ino(), nname))?;
+            } else {
+                fs.with(|s| s.rename(op.ino(), oname, np.ino(), nname))?;
+            }
         }
         let now = op.sb.now();
         let same = Arc::ptr_eq(&op, &np);
