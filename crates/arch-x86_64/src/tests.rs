@@ -357,8 +357,9 @@ ktest!(
             let fa = KernelFrames;
             let mut parent = paging::AddressSpace::new().expect("address space");
             let mut child = parent.new_empty().expect("address space");
-            let rw = PteFlags::USER | PteFlags::WRITABLE;
-            let rx = PteFlags::USER | PteFlags::EXECUTABLE;
+            // as the vm crate asks for them (x86_64 reports READ on user pages)
+            let rw = PteFlags::USER | PteFlags::READ | PteFlags::WRITABLE;
+            let rx = PteFlags::USER | PteFlags::READ | PteFlags::EXECUTABLE;
             // across a leaf table boundary, a gap, and far away (another PML4 slot)
             let mut pages: Vec<(usize, PteFlags)> = (0..600).map(|i| (0x3f_0000 + i * 4096, rw)).collect();
             pages.retain(|&(va, _)| !(0x40_3000..0x40_8000).contains(&va));
