@@ -71,15 +71,17 @@ static inline void bench_fail(const char *name, const char *what) {
  */
 typedef uint64_t (*bench_body)(uint64_t iters, void *arg);
 
-static inline double bench_run(const char *name, bench_body body, void *arg, uint64_t max_iters) {
+/* The method above on a batch target of `target_ns`: the best ns per
+ * operation (bench_run prints it as a row; scale.h uses a shorter target). */
+static inline double bench_measure(bench_body body, void *arg, uint64_t max_iters, uint64_t target_ns) {
     uint64_t iters = 1, ns = 0;
     for (;;) {
         ns = body(iters, arg);
-        if (ns >= BENCH_TARGET_NS || iters >= max_iters) break;
+        if (ns >= target_ns || iters >= max_iters) break;
         /* aim at 1.2x the target from this batch's rate, at most 100x more */
         uint64_t next = iters * 2;
         if (ns > 0) {
-            double want = (double)iters * 1.2 * (double)BENCH_TARGET_NS / (double)ns;
+            double want = (double)iters * 1.2 * (double)target_ns / (double)ns;
             if (want > (double)iters * 100) want = (double)iters * 100;
             if (want > (double)next) next = (uint64_t)want;
         } else {
@@ -90,12 +92,16 @@ static inline double bench_run(const char *name, bench_body body, void *arg, uin
     /* more batches while they add up to less than BENCH_BATCHES targets:
      * an operation slower than the target is not repeated three times */
     uint64_t total = ns;
-    for (int b = 1; b < BENCH_BATCHES && total < BENCH_BATCHES * BENCH_TARGET_NS; b++) {
+    for (int b = 1; b < BENCH_BATCHES && total < BENCH_BATCHES * target_ns; b++) {
         uint64_t again = body(iters, arg);
         total += again;
         if (again < ns) ns = again;
     }
-    double per = (double)ns / (double)iters;
+    return (double)ns / (double)iters;
+}
+
+static inline double bench_run(const char *name, bench_body body, void *arg, uint64_t max_iters) {
+    double per = bench_measure(body, arg, max_iters, BENCH_TARGET_NS);
     bench_printf("BENCH %s %.1f\n", name, per);
     return per;
 }

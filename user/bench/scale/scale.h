@@ -22,27 +22,7 @@
 #define SCALE_TARGET_NS 50000000ULL
 
 static inline double scale_run(const char *name, long size, bench_body body, void *arg, uint64_t max_iters) {
-    uint64_t iters = 1, ns = 0;
-    for (;;) {
-        ns = body(iters, arg);
-        if (ns >= SCALE_TARGET_NS || iters >= max_iters) break;
-        uint64_t next = iters * 2;
-        if (ns > 0) {
-            double want = (double)iters * 1.2 * (double)SCALE_TARGET_NS / (double)ns;
-            if (want > (double)iters * 100) want = (double)iters * 100;
-            if (want > (double)next) next = (uint64_t)want;
-        } else {
-            next = iters * 100;
-        }
-        iters = next < max_iters ? next : max_iters;
-    }
-    uint64_t total = ns;
-    for (int b = 1; b < BENCH_BATCHES && total < BENCH_BATCHES * SCALE_TARGET_NS; b++) {
-        uint64_t again = body(iters, arg);
-        total += again;
-        if (again < ns) ns = again;
-    }
-    double per = (double)ns / (double)iters;
+    double per = bench_measure(body, arg, max_iters, SCALE_TARGET_NS);
     bench_printf("BENCH %s/%ld %.1f\n", name, size, per);
     return per;
 }
