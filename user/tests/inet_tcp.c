@@ -454,6 +454,26 @@ KT_CASE(linger_zero_resets) {
     close(s);
 }
 
+/* Many abortive closes at once: every peer gets its RST (an aborted
+ * orphan stays until a poll has sent it) */
+KT_CASE(linger_zero_resets_every_peer) {
+    enum { N = 16 };
+    int c[N], s[N];
+    struct linger lg = {1, 0};
+    for (int i = 0; i < N; i++) {
+        KT_SYS_RET(kt_tcp_pair4(&c[i], &s[i]), 0);
+        KT_SYS_RET(setsockopt(c[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    }
+    for (int i = 0; i < N; i++) close(c[i]);
+    for (int i = 0; i < N; i++) {
+        char b[4];
+        KT_EQ(kt_revents(s[i], POLLIN, 1000) & (POLLIN | POLLERR), POLLIN | POLLERR);
+        KT_SYS_ERR(read(s[i], b, 4), ECONNRESET);
+        KT_SYS_RET(read(s[i], b, 4), 0);
+        close(s[i]);
+    }
+}
+
 KT_CASE(buffer_sizes_doubled) {
     int s = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
     KT_EQ(kt_getint(s, SOL_SOCKET, SO_RCVBUF), 131072);

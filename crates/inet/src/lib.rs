@@ -347,7 +347,9 @@ pub struct Stack {
     socks: Vec<Option<Sock>>,
     free: Vec<u32>,
     ports: PortTable,
-    orphans: Vec<(usize, SocketHandle)>,
+    /// Closed connections finishing on their own: interface, handle and
+    /// when they became orphans.
+    orphans: Vec<(usize, SocketHandle, Instant)>,
     now: Instant,
     seed: u64,
     live: usize,
@@ -664,7 +666,7 @@ impl Stack {
     fn reap_orphans(&mut self) {
         let mut i = 0;
         while i < self.orphans.len() {
-            let (ifx, h) = self.orphans[i];
+            let (ifx, h, since) = self.orphans[i];
             let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
             let st = sk.state();
             if !matches!(st, tcp::State::Closed | tcp::State::TimeWait) && sk.recv_queue() > 0 {
@@ -675,7 +677,17 @@ impl Stack {
                 i += 1;
                 continue;
             }
-            if matches!(st, tcp::State::Closed | tcp::State::TimeWait) {
+            // An aborted socket is Closed with its peer still known until
+            // a poll sends its RST (smoltcp then forgets the peer): it
+            // stays until then (a NIC with a full queue, a neighbour not
+            // yet resolved), at most ORPHAN_TIMEOUT.
+            let rst_pending = st == tcp::State::Closed && sk.remote_endpoint().is_some();
+            let gone = match st {
+                tcp::State::TimeWait => true,
+                tcp::State::Closed => !rst_pending || self.now >= since + ORPHAN_TIMEOUT,
+                _ => false,
+            };
+            if gone {
                 self.ifaces[ifx].set.remove(h);
                 self.orphans.swap_remove(i);
             } else {
@@ -822,7 +834,7 @@ impl Stack {
                 for (ifx, h) in pend {
                     self.ifaces[ifx].set.get_mut::<tcp::Socket>(h).abort();
                     if self.orphans.try_reserve(1).is_ok() {
-                        self.orphans.push((ifx, h));
+                        self.orphans.push((ifx, h, self.now));
                     } else {
                         self.ifaces[ifx].set.remove(h);
                     }
@@ -838,7 +850,7 @@ impl Stack {
                 }
                 sk.set_timeout(Some(ORPHAN_TIMEOUT));
                 if self.orphans.try_reserve(1).is_ok() {
-                    self.orphans.push((ifx, h));
+                    self.orphans.push((ifx, h, self.now));
                 } else {
                     // No memory to keep it: send the RST now and drop it.
                     sk.abort();
@@ -1324,7 +1336,7 @@ impl Stack {
                     s.st = St::Idle;
                     self.ifaces[ifx].set.get_mut::<tcp::Socket>(h).abort();
                     self.orphans.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
-                    self.orphans.push((ifx, h));
+                    self.orphans.push((ifx, h, self.now));
                 }
                 Ok(())
             }
