@@ -426,6 +426,29 @@ static inline void kt_msleep(long ms) {
     }
 }
 
+/* the state letter of /proc/PID/stat ('R', 'S', ...), 0 when unreadable */
+static inline char kt_proc_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* waits up to ms for pid to sleep ('S'); 1 when it does */
+static inline int kt_wait_sleeping(pid_t pid, int ms) {
+    for (int i = 0; i < ms / 5; i++) {
+        if (kt_proc_state(pid) == 'S') return 1;
+        kt_msleep(5);
+    }
+    return 0;
+}
+
 /* The raw futex syscall. */
 static inline long kt_futex(volatile int *uaddr, int op, int val, const struct timespec *ts) {
     return syscall(SYS_futex, uaddr, op, val, ts, 0, 0);

@@ -14,29 +14,6 @@
 #define F_GETPIPE_SZ 1032
 #endif
 
-/* the state letter of /proc/PID/stat, 0 when unreadable */
-static char proc_state(pid_t pid) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/* waits up to ms for pid to sleep ('S'); 1 when it does */
-static int wait_sleeping(pid_t pid, int ms) {
-    for (int i = 0; i < ms / 5; i++) {
-        if (proc_state(pid) == 'S') return 1;
-        kt_msleep(5);
-    }
-    return 0;
-}
-
 /* reaps pid within ms; its status, or -1 (then it is killed and reaped) */
 static int reap_within(pid_t pid, int ms) {
     int st;
@@ -188,7 +165,7 @@ static void readers_wake_on_last_close(int nkids) {
             ssize_t n = read(p[0], &c, 1);
             _exit(n == 0 ? 0 : 1);
         }
-        KT_TRUE(wait_sleeping(kids[i], 5000), "child %d asleep in read", i);
+        KT_TRUE(kt_wait_sleeping(kids[i], 5000), "child %d asleep in read", i);
     }
     close(p[0]);
     close(p[1]);
@@ -282,7 +259,7 @@ KT_CASE(one_page_pipe_full_write_blocks_until_killed) {
             write(p[1], buf, len);
             _exit(1);
         }
-        KT_TRUE(wait_sleeping(c, 2000), "writer of %d bytes asleep", len);
+        KT_TRUE(kt_wait_sleeping(c, 2000), "writer of %d bytes asleep", len);
         KT_SYS_OK(kill(c, SIGKILL));
         KT_STATUS(reap_within(c, 5000), kt_killed(SIGKILL));
     }

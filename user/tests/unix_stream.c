@@ -164,6 +164,32 @@ KT_CASE(unread_data_at_close_is_a_reset) {
     close(sv[0]);
 }
 
+/* Linux: the peer's release set sk_err; a writer asleep for room
+ * (sock_alloc_send_pskb) reports it before the shutdown, once; the next
+ * write finds the shutdown (EPIPE), a read the end (0) */
+KT_CASE(blocked_writer_gets_the_reset_once) {
+    int sv[2];
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+    static char big[65536];
+    while (send(sv[0], big, sizeof big, 0) > 0) {
+    }
+    KT_EQ(errno, EAGAIN);
+    KT_SYS_OK(fcntl(sv[0], F_SETFL, O_RDWR));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        close(sv[0]);
+        /* the parent asleep in its write; the exit closes sv[1] unread */
+        _exit(kt_wait_sleeping(getppid(), 5000) ? 0 : 1);
+    }
+    close(sv[1]);
+    KT_SYS_ERR(write(sv[0], "x", 1), ECONNRESET);
+    KT_SYS_ERR(send(sv[0], "x", 1, MSG_NOSIGNAL), EPIPE);
+    char b;
+    KT_SYS_RET(recv(sv[0], &b, 1, 0), 0);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close(sv[0]);
+}
+
 KT_CASE(nonblocking_fill_then_eagain) {
     int sv[2];
     KT_SYS_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));

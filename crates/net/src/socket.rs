@@ -159,12 +159,18 @@ pub struct SendMsg<'a, E: NetEnv> {
     pub rights: Vec<E::File>,
     /// `SCM_CREDENTIALS` given by the caller (checked by the kernel).
     pub creds: Option<Ucred>,
+    /// A later call of the same send (after the caller slept for room, or
+    /// after part of the data went): as in Linux's sock_alloc_send_pskb, a
+    /// stream reports the socket's pending error (once) before its
+    /// shutdown, so a writer blocked when its peer was reset gets
+    /// `ECONNRESET`, not `EPIPE`.
+    pub again: bool,
 }
 
 impl<'a, E: NetEnv> SendMsg<'a, E> {
     /// A send of `data` with no address, no flags, no control messages.
     pub fn new(data: &'a [u8]) -> Self {
-        SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None }
+        SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None, again: false }
     }
 }
 

@@ -82,7 +82,7 @@ fn cx() -> FakeResolver {
 }
 
 fn send(s: &dyn Socket<FakeEnv>, data: &[u8]) -> linux_abi::Result<usize> {
-    let mut m = SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None };
+    let mut m = SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None, again: false };
     s.sendmsg(&mut cx(), &mut m)
 }
 
@@ -115,6 +115,22 @@ fn stream_pair_moves_bytes_and_eof() {
     let mut c = [0u8; 12];
     assert_eq!(a.getsockopt(SOL_SOCKET, SO_PEERCRED, &mut c), Ok(12));
     assert_eq!(Ucred::from_bytes(&c), Some(Ucred { pid: 7, uid: 3, gid: 4 }));
+}
+
+#[test]
+fn stream_reset_reported_once_first_to_a_later_send() {
+    let (a, b) =
+        unix::pair::<FakeEnv>(SOCK_STREAM, 0, (Default::default(), Default::default()), cx().who).unwrap();
+    assert_eq!(send(&*a, b"unread").unwrap(), 6);
+    Socket::release(&*b);
+    // a new send checks the shutdown first (EPIPE) and leaves the error
+    assert_eq!(send(&*a, b"x").err(), Some(Errno::EPIPE));
+    // a send after a wait for room reports the reset, once
+    let mut m = SendMsg::new(b"x");
+    m.again = true;
+    assert_eq!(a.sendmsg(&mut cx(), &mut m).err(), Some(Errno::ECONNRESET));
+    assert_eq!(a.sendmsg(&mut cx(), &mut m).err(), Some(Errno::EPIPE));
+    assert_eq!(recv(&*a, 4, 0).unwrap().1.len, 0);
 }
 
 #[test]
@@ -179,14 +195,26 @@ fn abstract_names_and_autobind() {
     let n = b.getsockname().unwrap();
     assert_eq!(n.len(), 8);
     assert_eq!(n.as_bytes()[2], 0);
-    let mut m =
-        SendMsg { data: b"hi", addr: Some(&un(b"\0abs-test")), flags: 0, rights: Vec::new(), creds: None };
+    let mut m = SendMsg {
+        data: b"hi",
+        addr: Some(&un(b"\0abs-test")),
+        flags: 0,
+        rights: Vec::new(),
+        creds: None,
+        again: false,
+    };
     b.sendmsg(&mut r, &mut m).unwrap();
     let (_, got) = recv(&*a, 4, 0).unwrap();
     assert_eq!(got.addr, Some(n));
     Socket::release(&*a);
-    let mut m =
-        SendMsg { data: b"hi", addr: Some(&un(b"\0abs-test")), flags: 0, rights: Vec::new(), creds: None };
+    let mut m = SendMsg {
+        data: b"hi",
+        addr: Some(&un(b"\0abs-test")),
+        flags: 0,
+        rights: Vec::new(),
+        creds: None,
+        again: false,
+    };
     assert_eq!(b.sendmsg(&mut r, &mut m).err(), Some(Errno::ECONNREFUSED));
 }
 
@@ -195,8 +223,14 @@ fn rights_travel_and_a_socket_sent_over_itself_is_collected() {
     let (a, b) =
         unix::pair::<FakeEnv>(SOCK_DGRAM, 0, (Default::default(), Default::default()), cx().who).unwrap();
     let tok = Arc::new(5u32);
-    let mut m =
-        SendMsg { data: b"f", addr: None, flags: 0, rights: vec![FakeFile::Token(tok.clone())], creds: None };
+    let mut m = SendMsg {
+        data: b"f",
+        addr: None,
+        flags: 0,
+        rights: vec![FakeFile::Token(tok.clone())],
+        creds: None,
+        again: false,
+    };
     a.sendmsg(&mut cx(), &mut m).unwrap();
     assert_eq!(Arc::strong_count(&tok), 2);
     let (_, got) = recv(&*b, 4, 0).unwrap();
@@ -207,8 +241,14 @@ fn rights_travel_and_a_socket_sent_over_itself_is_collected() {
     let fa = Arc::new(UnixSocketFile(a.clone()));
     let fb = Arc::new(UnixSocketFile(b.clone()));
     let weak_b = Arc::downgrade(&b);
-    let mut m =
-        SendMsg { data: b"s", addr: None, flags: 0, rights: vec![FakeFile::Unix(fb.clone())], creds: None };
+    let mut m = SendMsg {
+        data: b"s",
+        addr: None,
+        flags: 0,
+        rights: vec![FakeFile::Unix(fb.clone())],
+        creds: None,
+        again: false,
+    };
     a.sendmsg(&mut cx(), &mut m).unwrap();
     unix::note_inflight(&b);
     drop(fb);
@@ -228,7 +268,8 @@ fn dgram_queue_limit_and_strangers() {
     let to = un(b"\0q-limit");
     let mut sent = 0;
     loop {
-        let mut m = SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+        let mut m =
+            SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None, again: false };
         match s.sendmsg(&mut r, &mut m) {
             Ok(_) => sent += 1,
             Err(e) => {
@@ -243,7 +284,8 @@ fn dgram_queue_limit_and_strangers() {
     let peer = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
     peer.bind(&mut r, &un(b"\0q-peer")).unwrap();
     recv_s.connect(&mut r, &un(b"\0q-peer"), true).unwrap();
-    let mut m = SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+    let mut m =
+        SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None, again: false };
     assert_eq!(s.sendmsg(&mut r, &mut m).err(), Some(Errno::EPERM));
     for x in [&recv_s, &s, &peer] {
         Socket::release(&**x);
@@ -276,7 +318,8 @@ fn credentials_follow_passcred() {
     b.setsockopt(&mut cx(), SOL_SOCKET, SO_PASSCRED, &1i32.to_le_bytes()).unwrap();
     send(&*a, b"2").unwrap();
     let claimed = Ucred { pid: 99, uid: 5, gid: 6 };
-    let mut m = SendMsg { data: b"3", addr: None, flags: 0, rights: Vec::new(), creds: Some(claimed) };
+    let mut m =
+        SendMsg { data: b"3", addr: None, flags: 0, rights: Vec::new(), creds: Some(claimed), again: false };
     a.sendmsg(&mut cx(), &mut m).unwrap();
     // messages of different credentials are not read together
     let (d, r) = recv(&*b, 4, 0).unwrap();
@@ -309,7 +352,8 @@ fn sockets_talking_to_themselves() {
     let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
     d.bind(&mut r, &un(b"\0self-dgram")).unwrap();
     let to = un(b"\0self-dgram");
-    let mut m = SendMsg { data: b"me", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None };
+    let mut m =
+        SendMsg { data: b"me", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None, again: false };
     d.sendmsg(&mut r, &mut m).unwrap();
     let (_, got) = recv(&*d, 4, 0).unwrap();
     assert_eq!(got.addr.map(|a| a.len()), Some(to.len()));
@@ -354,6 +398,7 @@ fn collect_finds_cycles_and_spares_what_is_reachable() {
             flags: 0,
             rights: vec![FakeFile::Unix(f.clone())],
             creds: None,
+            again: false,
         };
         into_peer_of.sendmsg(&mut cx(), &mut m).unwrap();
     };

@@ -464,7 +464,7 @@ impl<E: NetEnv> UnixSocket<E> {
         E: UnixEnv,
     {
         let (peer, sndbuf, passcred) = {
-            let s = self.st.lock();
+            let mut s = self.st.lock();
             if msg.addr.is_some() {
                 return Err(if s.conn == Conn::Connected { Errno::EISCONN } else { Errno::EOPNOTSUPP });
             }
@@ -472,6 +472,14 @@ impl<E: NetEnv> UnixSocket<E> {
                 (Some(p), Conn::Connected) => p.clone(),
                 _ => return Err(Errno::ENOTCONN),
             };
+            // Linux checks the shutdown once per call (EPIPE), then
+            // sock_alloc_send_pskb the pending error before the shutdown
+            // for every buffer, also after a wait for room
+            if msg.again
+                && let Some(e) = s.err.take()
+            {
+                return Err(e);
+            }
             if s.shut & SEND_SHUTDOWN != 0 {
                 return Err(Errno::EPIPE);
             }

@@ -381,7 +381,15 @@ fn send_all(
     let mut done = 0;
     loop {
         msg.data = &data[done..];
-        match blocking(sf, nonblock, timeo, |_| sf.sock.sendmsg(&mut cx, &mut msg)) {
+        // a call after part of the data went, or after a wait for room,
+        // reports a pending error first (Linux's sock_alloc_send_pskb)
+        msg.again = done > 0;
+        let send = |_: bool| {
+            let r = sf.sock.sendmsg(&mut cx, &mut msg);
+            msg.again = true;
+            r
+        };
+        match blocking(sf, nonblock, timeo, send) {
             Ok(n) => {
                 done += n;
                 if !stream || n == 0 || done >= data.len() || nonblock {
