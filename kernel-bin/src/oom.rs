@@ -27,23 +27,76 @@ pub enum Verdict {
     Retry,
 }
 
-/// Whether `pid` still holds its memory (exists and has an address space).
+/// Whether `pid` still holds its memory (has an address space, or an exit
+/// of one of its threads is dropping it: [`releasing`]). Only `pid`'s own
+/// release counts: other exits dropping their memory meanwhile do not
+/// keep a waiter waiting, and a `pid` that is gone holds nothing.
 fn holds_memory(pid: Pid) -> bool {
-    // an exit's address space leaves the record before its frames are
-    // freed (exit_mm, then the drop): a drop under way counts as held
-    RELEASING.load(Ordering::SeqCst) > 0 || table().with_process(pid, |p| p.vm().is_some()).unwrap_or(false)
+    // the record first: an exit enters its slot before it takes the
+    // address space out of the record (exit_mm), so a record found
+    // without one is seen with its slot still held until the drop ends
+    table().with_process(pid, |p| p.vm().is_some()).unwrap_or(false) || RELEASING.holds(pid)
 }
 
-/// Exits between taking the address space out of their record and the end
-/// of its drop ([`releasing`]).
-static RELEASING: AtomicUsize = AtomicUsize::new(0);
+/// How many exits can be dropping their address space at once and be
+/// told apart by pid; more at once are counted together (and then any
+/// pid is taken as still releasing, the safe side: a waiter waits).
+const SLOTS: usize = 64;
 
-/// Runs `f`, an exit giving its address space back: meanwhile a caller
-/// waiting for the OOM victim's memory goes on waiting.
-pub fn releasing<R>(f: impl FnOnce() -> R) -> R {
-    RELEASING.fetch_add(1, Ordering::SeqCst);
+/// The processes whose exits are between taking the address space out of
+/// their record and the end of its drop ([`releasing`]): one slot per
+/// exit holding its pid (0: free), and the exits that found no free slot.
+struct Releasing {
+    slots: [AtomicU32; SLOTS],
+    overflow: AtomicUsize,
+}
+
+impl Releasing {
+    const fn new() -> Self {
+        Releasing { slots: [const { AtomicU32::new(0) }; SLOTS], overflow: AtomicUsize::new(0) }
+    }
+
+    /// Enters `pid` (not 0); the slot to give to [`Releasing::leave`].
+    fn enter(&self, pid: Pid) -> Option<usize> {
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                return Some(i);
+            }
+        }
+        self.overflow.fetch_add(1, Ordering::SeqCst);
+        None
+    }
+
+    fn leave(&self, slot: Option<usize>) {
+        match slot {
+            Some(i) => self.slots[i].store(0, Ordering::SeqCst),
+            None => {
+                self.overflow.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Whether an exit of `pid` is dropping its address space (or too
+    /// many exits are to tell).
+    fn holds(&self, pid: Pid) -> bool {
+        pid != 0
+            && (self.overflow.load(Ordering::SeqCst) > 0
+                || self.slots.iter().any(|s| s.load(Ordering::SeqCst) == pid))
+    }
+}
+
+/// The exits dropping their address space now.
+static RELEASING: Releasing = Releasing::new();
+
+/// Runs `f`, an exit of a thread of process `pid` giving its address space
+/// back: meanwhile a caller waiting for `pid`'s memory (`pid` the OOM
+/// victim) goes on waiting; waiters for other processes do not.
+pub fn releasing<R>(pid: Option<Pid>, f: impl FnOnce() -> R) -> R {
+    let slot = pid.filter(|&p| p != 0).map(|p| RELEASING.enter(p));
     let r = f();
-    RELEASING.fetch_sub(1, Ordering::SeqCst);
+    if let Some(slot) = slot {
+        RELEASING.leave(slot);
+    }
     r
 }
 
@@ -164,3 +217,20 @@ pub fn out_of_memory(me: Pid) -> Verdict {
     crate::sched::yield_now();
     Verdict::Retry
 }
+
+arch_x86_64::ktest!(
+    fn waits_only_for_the_victims_release() {
+        // pids no process has (above pid_max's default): gone, they hold
+        // nothing
+        let (gone, other) = (4_000_001, 4_000_002);
+        assert!(!holds_memory(gone));
+        // another process's exit dropping its memory is not the victim's
+        releasing(Some(other), || {
+            assert!(!holds_memory(gone), "a waiter for a gone victim waits for another's release");
+            assert!(holds_memory(other), "the releasing process still holds its memory");
+            releasing(Some(gone), || assert!(holds_memory(gone)));
+            assert!(!holds_memory(gone));
+        });
+        assert!(!holds_memory(other));
+    }
+);

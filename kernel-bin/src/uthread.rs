@@ -138,7 +138,7 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     // ended the old leader).
     let s = Some(serial);
     let pid = table().tgid(tid);
-    crate::oom::releasing(|| {
+    crate::oom::releasing(pid, || {
         let vm = table().exit_mm_as(tid, s, &Hooks);
         let last = vm.is_some();
         drop(vm);
