@@ -33,7 +33,8 @@ use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
 use crate::seams::{
-    AddressSpace, Files, Fs, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm, VmMemory,
+    AddressSpace, FdTable, Files, Fs, FsContext, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm,
+    VmMemory,
 };
 use crate::uaccess::UserMemory;
 use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
@@ -299,10 +300,10 @@ pub struct InitProcess<P: Platform> {
     pub context: P::Context,
     /// Its address space.
     pub vm: Vm<P>,
-    /// Its fd table.
-    pub files: fs_table::FileTable<P::File>,
-    /// Its root, cwd and umask.
-    pub fs: fs_table::FsContext<P::Dir>,
+    /// Its fd table (e.g. `fs_table::SharedFileTable::with_lock(table)`).
+    pub files: Files<P>,
+    /// Its root, cwd and umask (e.g. `fs_table::SharedFsContext::with_lock(fs)`).
+    pub fs: Fs<P>,
     /// Its credentials (root).
     pub creds: Credentials,
     /// Its limits.
@@ -447,7 +448,7 @@ impl<P: Platform> Resources<P> {
         };
         let fs = match &parent.fs {
             Some(fs) if f.contains(F::FS) => Some(fs.share()),
-            Some(fs) => Some(fs.fork()),
+            Some(fs) => Some(fs.fork()?),
             None => None,
         };
         let (handlers, vm) = if f.contains(F::THREAD) {
@@ -569,8 +570,8 @@ impl<P: Platform> ProcessTable<P> {
             mm_released: false,
             context: init.context,
             sem_undo: None,
-            files: Some(fs_table::SharedFileTable::with_lock(init.files)),
-            fs: Some(fs_table::SharedFsContext::with_lock(init.fs)),
+            files: Some(init.files),
+            fs: Some(init.fs),
             vfork_parent: None,
             cpu: CpuAccount::new(),
             pdeath_signal: 0,
@@ -2625,7 +2626,7 @@ impl<P: Platform> Inner<P> {
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
         // unshare_fs(), unshare_fd()
         let new_fs = match &t.fs {
-            Some(fs) if f.contains(F::FS) && fs.is_shared() => Some(fs.fork()),
+            Some(fs) if f.contains(F::FS) && fs.is_shared() => Some(fs.fork()?),
             _ => None,
         };
         let new_files = match &t.files {
@@ -2865,8 +2866,7 @@ impl<P: Platform> Inner<P> {
             th.robust_list = (0, 0);
             th.ext.exec();
             if let Some(files) = &mut th.files {
-                files.unshare()?;
-                let closed = files.close_on_exec();
+                let closed = files.exec()?;
                 out.drop_later(closed);
             }
         }

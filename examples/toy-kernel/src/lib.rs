@@ -10,6 +10,7 @@
 //! `tests/run.rs::glue_lines` (which fails over the budgets of issue 22:
 //! process 100, vm 60, signal 30) and written in each crate's README.
 
+pub mod files_glue;
 pub mod process_glue;
 pub mod signal_glue;
 pub mod vm_glue;
