@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex};
 use linux_abi::Result;
 use process::seams::{FdTable, FsContext};
 
-/// The toy's fd table: each slot a file name and its close-on-exec flag.
+/// An fd's slot: a file name and its close-on-exec flag, or free.
+pub type Slot = Option<(String, bool)>;
+
+/// The toy's fd table.
 #[derive(Clone, Default)]
-pub struct ToyFiles(pub Arc<Mutex<Vec<Option<(String, bool)>>>>);
+pub struct ToyFiles(pub Arc<Mutex<Vec<Slot>>>);
 
 impl FdTable for ToyFiles {
     type Closed = Vec<String>;
@@ -27,11 +30,8 @@ impl FdTable for ToyFiles {
             *self = self.fork()?;
         }
         let mut fds = self.0.lock().unwrap();
-        Ok(fds
-            .iter_mut()
-            .filter(|e| e.as_ref().is_some_and(|e| e.1))
-            .filter_map(|e| e.take().map(|e| e.0))
-            .collect())
+        let cloexec = fds.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.1));
+        Ok(cloexec.filter_map(|e| e.take().map(|e| e.0)).collect())
     }
 }
 
