@@ -1300,11 +1300,33 @@ impl<P: Platform> ProcessTable<P> {
     /// private copies; `CLONE_SYSVSEM` drops its undo list. Namespaces:
     /// `NEWUSER` is `EINVAL`, the others `EPERM` without `CAP_SYS_ADMIN`,
     /// else `EINVAL` (not built), as for clone.
+    ///
+    /// The fd table and fs context are copied with no table lock held
+    /// (their cost grows with the table): the checks and the handles to
+    /// copy are taken under the lock, the copies installed under it again.
+    /// Only the thread itself replaces its handles, so they are still the
+    /// ones copied (a de-thread that removed the thread meanwhile is
+    /// `ESRCH`: the record's serial is checked, not only its id).
     pub fn unshare(&self, tid: Pid, flags: u64) -> Result<()> {
+        let (files, fs, sem, serial) = {
+            let mut g = self.inner.lock();
+            let (files, fs, sem) = g.unshare(tid, flags)?;
+            (files, fs, sem, g.threads.get(&tid).map(|t| t.serial))
+        };
+        // unshare_fs(), unshare_fd(), with no lock held
+        let copies =
+            (fs.as_ref().map(FsContext::fork).transpose(), files.as_ref().map(FdTable::fork).transpose());
+        drop((files, fs));
+        let (new_fs, new_files) = (copies.0?, copies.1?);
         let garbage;
         {
             let mut g = self.inner.lock();
-            garbage = g.unshare(tid, flags)?;
+            let t = g.threads.get_mut(&tid).filter(|t| Some(t.serial) == serial).ok_or(Errno::ESRCH)?;
+            let old_fs = new_fs.and_then(|fs| t.fs.replace(fs));
+            let old_files = new_files.and_then(|files| t.files.replace(files));
+            // exit_sem() once nothing can fail
+            let old_sem = if sem { t.sem_undo.take() } else { None };
+            garbage = (old_files, old_fs, old_sem);
         }
         drop(garbage);
         Ok(())
@@ -2574,12 +2596,10 @@ impl<P: Platform> Inner<P> {
         self.send(target, SigInfo::user(s, me as i32, uid), false, out)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn unshare(
-        &mut self,
-        tid: Pid,
-        flags: u64,
-    ) -> Result<(Option<Files<P>>, Option<Fs<P>>, Option<SharedSemUndo<P>>)> {
+    /// unshare(2)'s checks: the handles of the fd table and fs context to
+    /// copy (shared ones the flags name) and whether to drop the semaphore
+    /// undo list; the caller copies and installs them.
+    fn unshare(&mut self, tid: Pid, flags: u64) -> Result<(Option<Files<P>>, Option<Fs<P>>, bool)> {
         use CloneFlags as F;
         let allowed = F::THREAD
             | F::FS
@@ -2624,15 +2644,9 @@ impl<P: Platform> Inner<P> {
             return Err(Errno::EINVAL);
         }
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
-        // unshare_fs(), unshare_fd()
-        let new_fs = match &t.fs {
-            Some(fs) if f.contains(F::FS) && fs.is_shared() => Some(fs.fork()?),
-            _ => None,
-        };
-        let new_files = match &t.files {
-            Some(files) if f.contains(F::FILES) && files.is_shared() => Some(files.fork()?),
-            _ => None,
-        };
+        // unshare_fs(), unshare_fd(): the handles to copy (after the lock)
+        let fs = t.fs.as_ref().filter(|fs| f.contains(F::FS) && fs.is_shared()).map(FsContext::share);
+        let files = t.files.as_ref().filter(|fl| f.contains(F::FILES) && fl.is_shared()).map(FdTable::share);
         // unshare_userns(), unshare_nsproxy_namespaces()
         if f.contains(F::NEWUSER) {
             return Err(Errno::EINVAL);
@@ -2640,17 +2654,7 @@ impl<P: Platform> Inner<P> {
         if f.intersects(crate::clone::NS_FLAGS) {
             return Err(if p.creds.capable() { Errno::EINVAL } else { Errno::EPERM });
         }
-        let t = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
-        let old_sem = if f.intersects(F::NEWIPC | F::SYSVSEM) { t.sem_undo.take() } else { None };
-        let old_fs = match new_fs {
-            Some(fs) => t.fs.replace(fs),
-            None => None,
-        };
-        let old_files = match new_files {
-            Some(files) => t.files.replace(files),
-            None => None,
-        };
-        Ok((old_files, old_fs, old_sem))
+        Ok((files, fs, f.intersects(F::NEWIPC | F::SYSVSEM)))
     }
 
     fn tgkill(&mut self, caller: Pid, tgid: Option<i32>, tid: i32, sig: i32, out: &mut Out<P>) -> Result<()> {
