@@ -1453,11 +1453,34 @@ impl<P: Platform> ProcessTable<P> {
     /// (ignored stay ignored), a shared fd table is unshared and its
     /// close-on-exec fds closed, the address space replaced (a vfork
     /// parent is woken). `EAGAIN` if the group is already exiting.
+    ///
+    /// The fd table's half ([`FdTable::exec`]: the copy of a shared table,
+    /// the close-on-exec sweep) runs with no table lock held: the thread's
+    /// handle is taken out of its record and put back (the thread is then
+    /// its process's only one and busy in exec, so nothing clones it
+    /// meanwhile; `/proc` readers may see no fd table for that moment).
     pub fn exec(&self, tid: Pid, new_vm: Vm<P>, hooks: &impl Hooks<P>) -> Result<Pid> {
         let mut out = Out::new();
-        let r = self.inner.lock().exec(tid, new_vm, &mut out);
+        let r = {
+            let mut g = self.inner.lock();
+            g.exec(tid, new_vm, &mut out).map(|new_tid| {
+                (new_tid, g.threads.get_mut(&new_tid).and_then(|t| Some((t.files.take()?, t.serial))))
+            })
+        };
         out.run(hooks);
-        r
+        let (new_tid, taken) = r?;
+        let Some((mut files, serial)) = taken else { return Ok(new_tid) };
+        let closed = files.exec();
+        let garbage = {
+            let mut g = self.inner.lock();
+            match g.threads.get_mut(&new_tid).filter(|t| t.serial == serial && t.files.is_none()) {
+                Some(t) => t.files.replace(files),
+                None => Some(files),
+            }
+        };
+        drop(garbage);
+        drop(closed?);
+        Ok(new_tid)
     }
 }
 
@@ -2869,10 +2892,7 @@ impl<P: Platform> Inner<P> {
             th.signals.exec();
             th.robust_list = (0, 0);
             th.ext.exec();
-            if let Some(files) = &mut th.files {
-                let closed = files.exec()?;
-                out.drop_later(closed);
-            }
+            // the fd table's half: by the caller, after the lock
         }
         Ok(new_tid)
     }
