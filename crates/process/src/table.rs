@@ -2622,6 +2622,7 @@ impl<P: Platform> Inner<P> {
     /// unshare(2)'s checks: the handles of the fd table and fs context to
     /// copy (shared ones the flags name) and whether to drop the semaphore
     /// undo list; the caller copies and installs them.
+    #[allow(clippy::type_complexity)]
     fn unshare(&mut self, tid: Pid, flags: u64) -> Result<(Option<Files<P>>, Option<Fs<P>>, bool)> {
         use CloneFlags as F;
         let allowed = F::THREAD
