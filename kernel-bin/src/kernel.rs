@@ -159,8 +159,8 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     let init = process::table::InitProcess {
         context: arch_x86_64::user::UserContext::new(image.entry, image.sp),
         vm: image.vm,
-        files,
-        fs: fs_table::FsContext::new(root.clone(), root),
+        files: fs_table::SharedFileTable::with_lock(files),
+        fs: fs_table::SharedFsContext::with_lock(fs_table::FsContext::new(root.clone(), root)),
         creds: process::cred::Credentials::root(),
         rlimits: process::rlimit::Rlimits::init(nproc, nproc),
     };

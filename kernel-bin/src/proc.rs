@@ -21,8 +21,8 @@ pub struct Kernel;
 impl Platform for Kernel {
     type Context = UserContext;
     type Vm = vm::Vmar<AddressSpace, KernelFrames>;
-    type File = dyn vfs::File;
-    type Dir = Arc<vfs::Inode>;
+    type Files = fs_table::SharedFileTable<dyn vfs::File, spin::Mutex<()>>;
+    type Fs = fs_table::SharedFsContext<Arc<vfs::Inode>, spin::Mutex<()>>;
     type Lock = spin::Mutex<()>;
     type ThreadExt = ThreadExt;
     type ProcessExt = ProcessExt;

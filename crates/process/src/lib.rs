@@ -12,8 +12,10 @@
 //!   `vm`, or the kernel's own type without it), signal handlers and process-wide pending signals (`signal`),
 //!   state, exit status, [`cred::Credentials`] and [`rlimit::Rlimits`]. A
 //!   thread holds its tid, mask and pending signals, clear-child-tid word,
-//!   robust-list head, fd table and fs context (`fs-table`, per task as in
-//!   Linux) and its registers through [`seams::UserContext`].
+//!   robust-list head, fd table and fs context (per task as in Linux: any
+//!   [`seams::FdTable`] and [`seams::FsContext`], `fs-table`'s shared
+//!   handles with the default feature `fs-table`) and its registers
+//!   through [`seams::UserContext`].
 //! - Each record has a slot for the kernel's own state (`ext`, of the
 //!   types [`seams::Platform::ThreadExt`] and `ProcessExt`): made at clone
 //!   from the creator's by [`seams::RecordExt::for_clone`], reset by exec,
@@ -32,8 +34,8 @@
 //!
 //! # For the kernel
 //!
-//! Implement [`seams::Platform`] (your register set, address space, file
-//! and directory types) and [`seams::Hooks`]; make one table and
+//! Implement [`seams::Platform`] (your register set, address space, fd
+//! table and fs context) and [`seams::Hooks`]; make one table and
 //! [`spawn_init`](table::ProcessTable::spawn_init). The syscall layer calls
 //! the table (`clone_task`, `sys_clone3`, `exit_thread`, `exit_group`,
 //! `sys_wait4`, `sys_waitid`, `kill`, `tgkill`, `setpgid`, `setsid`,

@@ -7,10 +7,14 @@
 //!   (fork it, copy bytes to and from it); `vm::Vmar` implements it with
 //!   the default feature `vm`, a kernel with its own memory manager
 //!   implements it for its type and builds this crate without `vm`.
+//! - [`FdTable`] and [`FsContext`]: what the process model needs of a
+//!   thread's fd table and of its root/cwd/umask (share, copy, exec's
+//!   sweep); `fs-table`'s `SharedFileTable` and `SharedFsContext`
+//!   implement them with the default feature `fs-table`, a kernel with its
+//!   own tables implements them and builds this crate without it.
 //! - [`Platform`]: the types a kernel plugs in (its context, its address
-//!   space, its open-file and directory types for
-//!   `fs-table`, and its own per-thread and per-process state, the
-//!   [`RecordExt`] slots).
+//!   space, its fd table and fs context, and its own per-thread and
+//!   per-process state, the [`RecordExt`] slots).
 //! - [`Hooks`]: what only the kernel can do (run a thread, block and wake,
 //!   make a pidfd, wake a futex). Every hook is called with no lock of this
 //!   crate held.
@@ -48,19 +52,23 @@ pub trait Platform: Sized + 'static {
     /// (feature `vm`), or the kernel's own type implementing
     /// [`AddressSpace`].
     type Vm: AddressSpace;
-    /// The kernel's open-file type (fd tables hold `Arc<File>`).
-    type File: ?Sized + Send + Sync + 'static;
-    /// The kernel's directory handle (root and cwd).
-    type Dir: Clone + Send + Sync + 'static;
+    /// A thread's handle on its fd table: `fs_table::SharedFileTable<File,
+    /// Lock>` (feature `fs-table`), or the kernel's own type implementing
+    /// [`FdTable`].
+    type Files: FdTable;
+    /// A thread's handle on its root, cwd and umask:
+    /// `fs_table::SharedFsContext<Dir, Lock>` (feature `fs-table`), or the
+    /// kernel's own type implementing [`FsContext`].
+    type Fs: FsContext;
     /// The kernel's own state of a thread, kept in its record
     /// ([`Thread::ext`](crate::table::Thread::ext)): made at clone, moved
     /// with the record when exec changes the thread's id, handed to
     /// [`Hooks::thread_exited`] when the thread ends.
     type ThreadExt: RecordExt;
     /// The raw lock of the table and of the shared handles it gives out
-    /// (address spaces, fd tables, fs contexts): any
+    /// (address spaces, semaphore undo lists): any
     /// [`lock_api::RawMutex`], e.g. the kernel's IRQ-safe lock, or
-    /// `spin::Mutex<()>` ([`fs_table::DefaultLock`]). A lock that reports
+    /// `spin::Mutex<()>`. A lock that reports
     /// being taken twice on one CPU turns a `with_thread`/`with_process`
     /// closure that calls the table into a report instead of a hang.
     type Lock: lock_api::RawMutex + Send + Sync + 'static;
@@ -166,16 +174,131 @@ where
     }
 }
 
+/// What the process model does with a thread's handle on an fd table
+/// (Linux's `files_struct`): clone shares it (`CLONE_FILES`) or copies it,
+/// unshare(2) copies a shared one, exec makes it private and sweeps the
+/// close-on-exec descriptors. Every method runs with no lock of this crate
+/// held except [`FdTable::is_shared`], [`FdTable::share`] and
+/// [`FdTable::exec`] (under the table lock: they must not take a lock
+/// that is held while calling the table, and their cost should not grow
+/// with the table); what the crate drops of it (the handle of an exiting
+/// thread, whose last drop closes the files: Linux's `exit_files()`; the
+/// sweep's [`FdTable::Closed`]) is dropped after the table lock is
+/// released, so a drop may take locks.
+///
+/// ```
+/// use linux_abi::Result;
+/// use std::sync::{Arc, Mutex};
+///
+/// /// A toy fd table: names and close-on-exec flags, shared by `Arc`.
+/// #[derive(Clone, Default)]
+/// struct Fds(Arc<Mutex<Vec<Option<(String, bool)>>>>);
+///
+/// impl process::seams::FdTable for Fds {
+///     type Closed = Vec<String>;
+///     fn share(&self) -> Self {
+///         self.clone()
+///     }
+///     fn fork(&self) -> Result<Self> {
+///         Ok(Fds(Arc::new(Mutex::new(self.0.lock().unwrap().clone()))))
+///     }
+///     fn is_shared(&self) -> bool {
+///         Arc::strong_count(&self.0) > 1
+///     }
+///     fn exec(&mut self) -> Result<Vec<String>> {
+///         if self.is_shared() {
+///             *self = self.fork()?;
+///         }
+///         let mut fds = self.0.lock().unwrap();
+///         let cloexec = fds.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.1));
+///         Ok(cloexec.filter_map(|e| e.take().map(|e| e.0)).collect())
+///     }
+/// }
+/// ```
+pub trait FdTable: Send + Sized + 'static {
+    /// What exec's close-on-exec sweep closed, dropped by the crate with
+    /// no lock held.
+    type Closed: Send + 'static;
+    /// `CLONE_FILES` (and a thread's handle seen by the kernel): another
+    /// handle on the same table.
+    fn share(&self) -> Self;
+    /// Clone without `CLONE_FILES`, unshare(`CLONE_FILES`): a private copy
+    /// of the table (Linux's `dup_fd()`); `ENOMEM` fails the call with
+    /// nothing changed.
+    fn fork(&self) -> Result<Self>;
+    /// Whether another handle shares the table (unshare copies only then).
+    fn is_shared(&self) -> bool;
+    /// execve succeeded: make this handle's table private if it is shared
+    /// (Linux's `unshare_files()`), then close its close-on-exec
+    /// descriptors (`do_close_on_exec()`) and return them.
+    fn exec(&mut self) -> Result<Self::Closed>;
+}
+
+/// What the process model does with a thread's root, cwd and umask
+/// (Linux's `fs_struct`): clone shares them (`CLONE_FS`) or copies them,
+/// unshare(`CLONE_FS`) copies shared ones. [`FsContext::is_shared`] and
+/// [`FsContext::share`] run under the table lock (take no lock that is
+/// held while calling the table); the handles the crate drops are dropped
+/// after it.
+pub trait FsContext: Send + Sized + 'static {
+    /// `CLONE_FS`: another handle on the same root, cwd and umask.
+    fn share(&self) -> Self;
+    /// Clone without `CLONE_FS`, unshare(`CLONE_FS`): a private copy
+    /// (Linux's `copy_fs_struct()`); `ENOMEM` fails the call.
+    fn fork(&self) -> Result<Self>;
+    /// Whether another handle shares it.
+    fn is_shared(&self) -> bool;
+}
+
+#[cfg(feature = "fs-table")]
+impl<F, R> FdTable for fs_table::SharedFileTable<F, R>
+where
+    F: ?Sized + Send + Sync + 'static,
+    R: lock_api::RawMutex + Send + Sync + 'static,
+{
+    type Closed = alloc::vec::Vec<Arc<F>>;
+    fn share(&self) -> Self {
+        fs_table::SharedFileTable::share(self)
+    }
+    fn fork(&self) -> Result<Self> {
+        fs_table::SharedFileTable::fork(self)
+    }
+    fn is_shared(&self) -> bool {
+        fs_table::SharedFileTable::is_shared(self)
+    }
+    fn exec(&mut self) -> Result<Self::Closed> {
+        self.unshare()?;
+        Ok(self.close_on_exec())
+    }
+}
+
+#[cfg(feature = "fs-table")]
+impl<D, R> FsContext for fs_table::SharedFsContext<D, R>
+where
+    D: Clone + Send + Sync + 'static,
+    R: lock_api::RawMutex + Send + Sync + 'static,
+{
+    fn share(&self) -> Self {
+        fs_table::SharedFsContext::share(self)
+    }
+    fn fork(&self) -> Result<Self> {
+        Ok(fs_table::SharedFsContext::fork(self))
+    }
+    fn is_shared(&self) -> bool {
+        fs_table::SharedFsContext::is_shared(self)
+    }
+}
+
 /// An address space ([`Platform::Vm`]).
 pub type Vm<P> = <P as Platform>::Vm;
 /// A lock of the platform's lock type ([`Platform::Lock`]).
 pub type Mutex<P, T> = lock_api::Mutex<<P as Platform>::Lock, T>;
 /// A shared handle on an address space (`CLONE_VM` shares the `Arc`).
 pub type SharedVm<P> = Arc<Mutex<P, Vm<P>>>;
-/// A shared fd table handle.
-pub type Files<P> = fs_table::SharedFileTable<<P as Platform>::File, <P as Platform>::Lock>;
-/// A shared root/cwd/umask handle.
-pub type Fs<P> = fs_table::SharedFsContext<<P as Platform>::Dir, <P as Platform>::Lock>;
+/// A thread's fd table handle ([`Platform::Files`]).
+pub type Files<P> = <P as Platform>::Files;
+/// A thread's root/cwd/umask handle ([`Platform::Fs`]).
+pub type Fs<P> = <P as Platform>::Fs;
 
 /// User memory of an address space, through its lock.
 pub struct VmMemory<'a, P: Platform>(pub &'a SharedVm<P>);

@@ -33,7 +33,8 @@ use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
 use crate::seams::{
-    AddressSpace, Files, Fs, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm, VmMemory,
+    AddressSpace, FdTable, Files, Fs, FsContext, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm,
+    VmMemory,
 };
 use crate::uaccess::UserMemory;
 use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
@@ -299,10 +300,10 @@ pub struct InitProcess<P: Platform> {
     pub context: P::Context,
     /// Its address space.
     pub vm: Vm<P>,
-    /// Its fd table.
-    pub files: fs_table::FileTable<P::File>,
-    /// Its root, cwd and umask.
-    pub fs: fs_table::FsContext<P::Dir>,
+    /// Its fd table (e.g. `fs_table::SharedFileTable::with_lock(table)`).
+    pub files: Files<P>,
+    /// Its root, cwd and umask (e.g. `fs_table::SharedFsContext::with_lock(fs)`).
+    pub fs: Fs<P>,
     /// Its credentials (root).
     pub creds: Credentials,
     /// Its limits.
@@ -447,7 +448,7 @@ impl<P: Platform> Resources<P> {
         };
         let fs = match &parent.fs {
             Some(fs) if f.contains(F::FS) => Some(fs.share()),
-            Some(fs) => Some(fs.fork()),
+            Some(fs) => Some(fs.fork()?),
             None => None,
         };
         let (handlers, vm) = if f.contains(F::THREAD) {
@@ -569,8 +570,8 @@ impl<P: Platform> ProcessTable<P> {
             mm_released: false,
             context: init.context,
             sem_undo: None,
-            files: Some(fs_table::SharedFileTable::with_lock(init.files)),
-            fs: Some(fs_table::SharedFsContext::with_lock(init.fs)),
+            files: Some(init.files),
+            fs: Some(init.fs),
             vfork_parent: None,
             cpu: CpuAccount::new(),
             pdeath_signal: 0,
@@ -1299,11 +1300,33 @@ impl<P: Platform> ProcessTable<P> {
     /// private copies; `CLONE_SYSVSEM` drops its undo list. Namespaces:
     /// `NEWUSER` is `EINVAL`, the others `EPERM` without `CAP_SYS_ADMIN`,
     /// else `EINVAL` (not built), as for clone.
+    ///
+    /// The fd table and fs context are copied with no table lock held
+    /// (their cost grows with the table): the checks and the handles to
+    /// copy are taken under the lock, the copies installed under it again.
+    /// Only the thread itself replaces its handles, so they are still the
+    /// ones copied (a de-thread that removed the thread meanwhile is
+    /// `ESRCH`: the record's serial is checked, not only its id).
     pub fn unshare(&self, tid: Pid, flags: u64) -> Result<()> {
+        let (files, fs, sem, serial) = {
+            let mut g = self.inner.lock();
+            let (files, fs, sem) = g.unshare(tid, flags)?;
+            (files, fs, sem, g.threads.get(&tid).map(|t| t.serial))
+        };
+        // unshare_fs(), unshare_fd(), with no lock held
+        let copies =
+            (fs.as_ref().map(FsContext::fork).transpose(), files.as_ref().map(FdTable::fork).transpose());
+        drop((files, fs));
+        let (new_fs, new_files) = (copies.0?, copies.1?);
         let garbage;
         {
             let mut g = self.inner.lock();
-            garbage = g.unshare(tid, flags)?;
+            let t = g.threads.get_mut(&tid).filter(|t| Some(t.serial) == serial).ok_or(Errno::ESRCH)?;
+            let old_fs = new_fs.and_then(|fs| t.fs.replace(fs));
+            let old_files = new_files.and_then(|files| t.files.replace(files));
+            // exit_sem() once nothing can fail
+            let old_sem = if sem { t.sem_undo.take() } else { None };
+            garbage = (old_files, old_fs, old_sem);
         }
         drop(garbage);
         Ok(())
@@ -1430,11 +1453,34 @@ impl<P: Platform> ProcessTable<P> {
     /// (ignored stay ignored), a shared fd table is unshared and its
     /// close-on-exec fds closed, the address space replaced (a vfork
     /// parent is woken). `EAGAIN` if the group is already exiting.
+    ///
+    /// The fd table's half ([`FdTable::exec`]: the copy of a shared table,
+    /// the close-on-exec sweep) runs with no table lock held: the thread's
+    /// handle is taken out of its record and put back (the thread is then
+    /// its process's only one and busy in exec, so nothing clones it
+    /// meanwhile; `/proc` readers may see no fd table for that moment).
     pub fn exec(&self, tid: Pid, new_vm: Vm<P>, hooks: &impl Hooks<P>) -> Result<Pid> {
         let mut out = Out::new();
-        let r = self.inner.lock().exec(tid, new_vm, &mut out);
+        let r = {
+            let mut g = self.inner.lock();
+            g.exec(tid, new_vm, &mut out).map(|new_tid| {
+                (new_tid, g.threads.get_mut(&new_tid).and_then(|t| Some((t.files.take()?, t.serial))))
+            })
+        };
         out.run(hooks);
-        r
+        let (new_tid, taken) = r?;
+        let Some((mut files, serial)) = taken else { return Ok(new_tid) };
+        let closed = files.exec();
+        let garbage = {
+            let mut g = self.inner.lock();
+            match g.threads.get_mut(&new_tid).filter(|t| t.serial == serial && t.files.is_none()) {
+                Some(t) => t.files.replace(files),
+                None => Some(files),
+            }
+        };
+        drop(garbage);
+        drop(closed?);
+        Ok(new_tid)
     }
 }
 
@@ -2573,12 +2619,11 @@ impl<P: Platform> Inner<P> {
         self.send(target, SigInfo::user(s, me as i32, uid), false, out)
     }
 
+    /// unshare(2)'s checks: the handles of the fd table and fs context to
+    /// copy (shared ones the flags name) and whether to drop the semaphore
+    /// undo list; the caller copies and installs them.
     #[allow(clippy::type_complexity)]
-    fn unshare(
-        &mut self,
-        tid: Pid,
-        flags: u64,
-    ) -> Result<(Option<Files<P>>, Option<Fs<P>>, Option<SharedSemUndo<P>>)> {
+    fn unshare(&mut self, tid: Pid, flags: u64) -> Result<(Option<Files<P>>, Option<Fs<P>>, bool)> {
         use CloneFlags as F;
         let allowed = F::THREAD
             | F::FS
@@ -2623,15 +2668,9 @@ impl<P: Platform> Inner<P> {
             return Err(Errno::EINVAL);
         }
         let t = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
-        // unshare_fs(), unshare_fd()
-        let new_fs = match &t.fs {
-            Some(fs) if f.contains(F::FS) && fs.is_shared() => Some(fs.fork()),
-            _ => None,
-        };
-        let new_files = match &t.files {
-            Some(files) if f.contains(F::FILES) && files.is_shared() => Some(files.fork()?),
-            _ => None,
-        };
+        // unshare_fs(), unshare_fd(): the handles to copy (after the lock)
+        let fs = t.fs.as_ref().filter(|fs| f.contains(F::FS) && fs.is_shared()).map(FsContext::share);
+        let files = t.files.as_ref().filter(|fl| f.contains(F::FILES) && fl.is_shared()).map(FdTable::share);
         // unshare_userns(), unshare_nsproxy_namespaces()
         if f.contains(F::NEWUSER) {
             return Err(Errno::EINVAL);
@@ -2639,17 +2678,7 @@ impl<P: Platform> Inner<P> {
         if f.intersects(crate::clone::NS_FLAGS) {
             return Err(if p.creds.capable() { Errno::EINVAL } else { Errno::EPERM });
         }
-        let t = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
-        let old_sem = if f.intersects(F::NEWIPC | F::SYSVSEM) { t.sem_undo.take() } else { None };
-        let old_fs = match new_fs {
-            Some(fs) => t.fs.replace(fs),
-            None => None,
-        };
-        let old_files = match new_files {
-            Some(files) => t.files.replace(files),
-            None => None,
-        };
-        Ok((old_files, old_fs, old_sem))
+        Ok((files, fs, f.intersects(F::NEWIPC | F::SYSVSEM)))
     }
 
     fn tgkill(&mut self, caller: Pid, tgid: Option<i32>, tid: i32, sig: i32, out: &mut Out<P>) -> Result<()> {
@@ -2864,11 +2893,7 @@ impl<P: Platform> Inner<P> {
             th.signals.exec();
             th.robust_list = (0, 0);
             th.ext.exec();
-            if let Some(files) = &mut th.files {
-                files.unshare()?;
-                let closed = files.close_on_exec();
-                out.drop_later(closed);
-            }
+            // the fd table's half: by the caller, after the lock
         }
         Ok(new_tid)
     }

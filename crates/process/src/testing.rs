@@ -64,8 +64,8 @@ pub struct TestPlatform;
 impl Platform for TestPlatform {
     type Context = FakeContext;
     type Vm = vm::Vmar<vm::testing::SoftPageTable, vm::testing::TestFrames>;
-    type File = str;
-    type Dir = String;
+    type Files = fs_table::SharedFileTable<str, spin::Mutex<()>>;
+    type Fs = fs_table::SharedFsContext<String, spin::Mutex<()>>;
     type Lock = spin::Mutex<()>;
     type ThreadExt = TestExt;
     type ProcessExt = TestExt;
@@ -361,8 +361,11 @@ pub fn init_process(frames: &vm::testing::TestFrames) -> InitProcess<TestPlatfor
     InitProcess {
         context: FakeContext { ret: 0, sp: 0x7fff_0000, tls: 0, ip: 0x40_0000 },
         vm,
-        files,
-        fs: fs_table::FsContext::new(String::from("/"), String::from("/")),
+        files: fs_table::SharedFileTable::with_lock(files),
+        fs: fs_table::SharedFsContext::with_lock(fs_table::FsContext::new(
+            String::from("/"),
+            String::from("/"),
+        )),
         creds: Credentials::root(),
         rlimits: Rlimits::init(4096, 4096),
     }

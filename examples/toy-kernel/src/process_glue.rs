@@ -1,6 +1,6 @@
 //! `process`'s seams: registers, the platform's types, the toy's own
-//! address space (no `vm`: process is built without its default features)
-//! and a toy scheduler (a run queue; nothing blocks: a wait with no child
+//! address space (no `vm`: process is built without its default features;
+//! the fd table and fs context are `files_glue`'s) and a toy scheduler (a run queue; nothing blocks: a wait with no child
 //! ready is EINTR).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use process::seams::{AddressSpace, Hooks, Platform, RecordExt, UserContext};
+
+use crate::files_glue::{ToyFiles, ToyFs};
 
 /// The toy's saved user registers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -91,9 +93,9 @@ pub struct Toy;
 impl Platform for Toy {
     type Context = Regs;
     type Vm = ToySpace;
-    type File = str;
-    type Dir = String;
-    type Lock = fs_table::DefaultLock;
+    type Files = ToyFiles;
+    type Fs = ToyFs;
+    type Lock = spin::Mutex<()>;
     type ThreadExt = NoExt;
     type ProcessExt = NoExt;
 }

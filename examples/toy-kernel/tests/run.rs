@@ -1,7 +1,7 @@
 //! The toy kernel runs fork, a copy-on-write fault, a thread clone, a
 //! signal delivered and a wait through the crates' public API.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use process::clone::{CloneArgs, CloneFlags};
 use process::cred::Credentials;
@@ -10,6 +10,7 @@ use process::seams::VmMemory;
 use process::table::{InitProcess, ProcessTable};
 use process::uaccess::UserMemory;
 use signal::{SIGUSR1, SaFlags, SigAction, SigSet};
+use toy_kernel::files_glue::{ToyFiles, ToyFs};
 use toy_kernel::process_glue::{Regs, Scheduler, Toy, ToySpace};
 use toy_kernel::signal_glue::{Delivered, deliver};
 use toy_kernel::vm_glue::{BumpFrames, MapPageTable};
@@ -20,14 +21,15 @@ const DATA: usize = 0x40_0000;
 fn boot() -> ProcessTable<Toy> {
     let mut vm = ToySpace::default();
     vm.map(DATA, 4 * 4096);
-    let mut files = fs_table::FileTable::new();
-    assert_eq!(files.insert(Arc::from("console"), false, 1024), Ok(0));
+    // fd 0 the console, fd 1 a close-on-exec log
+    let files = ToyFiles::default();
+    files.0.lock().unwrap().extend([Some(("console".into(), false)), Some(("log".into(), true))]);
     let table = ProcessTable::new(32768);
     let init = InitProcess {
         context: Regs { sp: 0x7fff_0000, ip: 0x40_1000, ..Regs::default() },
         vm,
         files,
-        fs: fs_table::FsContext::new("/".into(), "/".into()),
+        fs: ToyFs(Arc::new(Mutex::new("/".into()))),
         creds: Credentials::root(),
         rlimits: Rlimits::init(1024, 4096),
     };
@@ -91,6 +93,50 @@ fn fork_cow_thread_signal_wait() {
     assert_eq!(table.pids(), [1]);
 }
 
+/// The toy's own fd table and fs context through the process table:
+/// fork copies them, `CLONE_FILES`/`CLONE_FS` share them, unshare copies a
+/// shared one, exec sweeps the close-on-exec fds of a private copy.
+#[test]
+fn fd_table_and_fs_context() {
+    let table = boot();
+    let sched = Scheduler::default();
+    let files = |tid| table.with_thread(tid, |t| t.files.as_ref().unwrap().0.clone()).unwrap();
+    let cwd = |tid| table.with_thread(tid, |t| t.fs.as_ref().unwrap().0.clone()).unwrap();
+    let names = |tid| -> Vec<Option<String>> {
+        files(tid).lock().unwrap().iter().map(|e| e.as_ref().map(|e| e.0.clone())).collect()
+    };
+
+    // fork: copies (a close in the child is not seen by the parent)
+    let child = table.clone_task(1, &CloneArgs::fork(), &sched).unwrap();
+    assert!(!Arc::ptr_eq(&files(1), &files(child)) && !Arc::ptr_eq(&cwd(1), &cwd(child)));
+    files(child).lock().unwrap()[0] = None;
+    assert_eq!(names(1), [Some("console".into()), Some("log".into())]);
+    *cwd(child).lock().unwrap() = "/tmp".into();
+    assert_eq!(*cwd(1).lock().unwrap(), "/");
+
+    // CLONE_FILES | CLONE_FS: the same table and cwd
+    let flags = CloneFlags::FILES | CloneFlags::FS;
+    let sib = table.clone_task(1, &CloneArgs::from_clone(flags.bits() | 17, 0, 0, 0, 0), &sched).unwrap();
+    assert!(Arc::ptr_eq(&files(1), &files(sib)) && Arc::ptr_eq(&cwd(1), &cwd(sib)));
+    // unshare(CLONE_FS) gives sib its own cwd, the fd table stays shared
+    table.unshare(sib, CloneFlags::FS.bits()).unwrap();
+    assert!(!Arc::ptr_eq(&cwd(1), &cwd(sib)) && Arc::ptr_eq(&files(1), &files(sib)));
+
+    // exec in sib: a private table without the close-on-exec log; init's keeps it
+    assert_eq!(table.exec(sib, ToySpace::default(), &sched), Ok(sib));
+    assert!(!Arc::ptr_eq(&files(1), &files(sib)));
+    assert_eq!(names(sib), [Some("console".into()), None]);
+    assert_eq!(names(1), [Some("console".into()), Some("log".into())]);
+    // unshare(CLONE_FILES) of a table no one shares keeps it
+    let before = Arc::as_ptr(&files(sib));
+    table.unshare(sib, CloneFlags::FILES.bits()).unwrap();
+    assert_eq!(before, Arc::as_ptr(&files(sib)));
+    // ... and of a shared one copies it
+    let held = files(sib);
+    table.unshare(sib, CloneFlags::FILES.bits()).unwrap();
+    assert!(!Arc::ptr_eq(&held, &files(sib)));
+}
+
 /// `vm` over the toy's page table and frames: fork, a copy-on-write fault,
 /// every frame back at the end.
 #[test]
@@ -127,6 +173,9 @@ fn glue_lines() {
     let vm = count(include_str!("../src/vm_glue.rs"));
     let signal = count(include_str!("../src/signal_glue.rs"));
     let process = count(include_str!("../src/process_glue.rs"));
-    eprintln!("glue lines: process {process} (without vm), vm {vm}, signal {signal}");
-    assert!(process <= 100 && vm <= 60 && signal <= 30, "glue over budget");
+    let files = count(include_str!("../src/files_glue.rs"));
+    eprintln!(
+        "glue lines: process {process} (without vm), fd table and fs context {files} (process without fs-table), vm {vm}, signal {signal}"
+    );
+    assert!(process <= 100 && files <= 40 && vm <= 60 && signal <= 30, "glue over budget");
 }
