@@ -513,8 +513,7 @@ mod tests {
         let child = l.inherit();
         assert_eq!((child.tracer, child.seized), (7, false));
         // a thread not attached is never in a trace stop
-        let mut other = ThreadTrace::default();
-        other.stopped = true;
+        let other = ThreadTrace { stopped: true, ..ThreadTrace::default() };
         assert!(!other.is_stopped());
     }
 
