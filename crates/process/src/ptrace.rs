@@ -126,6 +126,10 @@ impl Options {
     }
 }
 
+/// The most exits of traced threads a process keeps for its tracer's
+/// wait ([`TraceLink::exited`]); more are dropped unreported.
+pub const MAX_EXIT_REPORTS: usize = 4096;
+
 /// PTRACE_EVENT_FORK
 pub const EVENT_FORK: u32 = 1;
 /// PTRACE_EVENT_VFORK

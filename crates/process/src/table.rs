@@ -2201,8 +2201,10 @@ impl<P: Platform> Inner<P> {
         let Some(p) = self.procs.get_mut(&pid) else { return };
         let uid = p.creds.uid;
         let Some(l) = p.ptrace.as_mut() else { return };
-        // no room: the report is lost, as if the tracer had reaped it
-        if l.exited.try_reserve(1).is_err() {
+        // no room, or a tracer that does not reap: the report is lost, as
+        // if the tracer had reaped it (Linux's zombie threads hold their
+        // tids; these do not, so their number is bounded here)
+        if l.exited.len() >= crate::ptrace::MAX_EXIT_REPORTS || l.exited.try_reserve(1).is_err() {
             return;
         }
         l.exited.push((tid, status));
