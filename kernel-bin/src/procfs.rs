@@ -591,9 +591,9 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
     // a thread the tracer sees in a trace stop is stopped, even while it
     // is still on its way to the stop's sleep on another CPU (Linux sets
     // TASK_TRACED before the tracer hears)
-    let trapped = table()
-        .with_trace(pid, |l| (l.stopped == Some(tid) || l.listening == Some(tid)).then_some(l.syscall_nr))
-        .flatten();
+    let listening = table().with_trace(pid, |l| l.listening == Some(tid)).unwrap_or(false);
+    let trapped =
+        table().with_thread_trace(tid, |l| (l.stopped || listening).then_some(l.syscall_nr)).flatten();
     let state = match task {
         None => nothing,
         Some(k) if tid != me && trapped.is_none() && k.is_runnable() => SyscallState::Running,

@@ -53,9 +53,9 @@ pub enum Outcome {
     Killed,
 }
 
-/// The trace bits of process `pid` after resume `r`.
-fn trace_bits(pid: Pid, r: Option<Resume>) -> u8 {
-    if table().ptrace_options(pid).is_none() {
+/// The trace bits of thread `tid` after resume `r`.
+fn trace_bits(tid: Pid, r: Option<Resume>) -> u8 {
+    if table().with_thread_trace(tid, |_| ()).is_none() {
         return 0;
     }
     TRACED
@@ -67,7 +67,7 @@ fn trace_bits(pid: Pid, r: Option<Resume>) -> u8 {
 }
 
 fn apply_resume(t: &mut UThread, r: Option<Resume>) {
-    t.trace = trace_bits(t.pid, r);
+    t.trace = trace_bits(t.tid, r);
     if t.trace & STEP != 0 {
         t.ctx.regs.rflags |= TF;
     } else {
@@ -76,10 +76,10 @@ fn apply_resume(t: &mut UThread, r: Option<Resume>) {
     t.quiet_epoch = u64::MAX;
 }
 
-/// The trace bits of a thread as it starts, or after its process's
-/// tracing changed (an attach or detach seen at signal time).
+/// The trace bits of a thread as it starts, or after its tracing
+/// changed (an attach or detach seen at signal time).
 pub fn refresh(t: &mut UThread) {
-    let traced = table().ptrace_options(t.pid).is_some();
+    let traced = table().with_thread_trace(t.tid, |_| ()).is_some();
     if !traced && t.trace != 0 {
         apply_resume(t, None);
     } else if traced && t.trace == 0 {
@@ -88,11 +88,12 @@ pub fn refresh(t: &mut UThread) {
 }
 
 /// A siginfo as `ptrace_do_notify()` builds it: `SIGTRAP`-like `sig` with
-/// `si_code` = the stop's code and the tracee's pid and uid.
-fn notify_info(pid: Pid, sig: u32, code: u32) -> SigInfo {
+/// `si_code` = the stop's code and the tracee thread's tid and uid.
+fn notify_info(tid: Pid, sig: u32, code: u32) -> SigInfo {
+    let pid = table().tgid(tid).unwrap_or(tid);
     let uid = table().with_process(pid, |p| p.creds.uid).unwrap_or(0);
     let s = SigNum::new(sig as i32).unwrap_or(signal::SIGTRAP);
-    let mut i = SigInfo::user(s, pid as i32, uid);
+    let mut i = SigInfo::user(s, tid as i32, uid);
     i.code = code as i32;
     i
 }
@@ -103,14 +104,14 @@ pub fn stop(t: &mut UThread, kind: StopKind, code: u32, info: Option<SigInfo>) -
     // orig_rax as the thread entered the kernel this time (-1 outside a
     // system call), as the tracer may have changed it at the entry stop
     let nr = crate::sched::current().entry.get().0;
-    table().with_trace(t.pid, |l| l.syscall_nr = nr);
+    table().with_thread_trace(t.tid, |l| l.syscall_nr = nr);
     let ctx = t.ctx.clone();
     table().with_thread(t.tid, move |th| th.context = ctx);
     if !table().ptrace_stop(t.tid, kind, code, info, &Hooks) {
         apply_resume(t, None);
         return if uthread::must_die(t.tid) { Outcome::Killed } else { Outcome::NotTraced };
     }
-    match wait_resume(t.tid, t.pid) {
+    match wait_resume(t.tid) {
         Some(r) => {
             if let Some(ctx) = table().with_thread(t.tid, |th| th.context.clone()) {
                 t.ctx = ctx;
@@ -124,19 +125,25 @@ pub fn stop(t: &mut UThread, kind: StopKind, code: u32, info: Option<SigInfo>) -
 
 /// The stop with the registers already in the table: the tracer's answer,
 /// or None when the process is not traced or must die.
-fn wait_stopped(tid: Pid, pid: Pid, kind: StopKind, code: u32, info: Option<SigInfo>) -> Option<Resume> {
+fn wait_stopped(tid: Pid, kind: StopKind, code: u32, info: Option<SigInfo>) -> Option<Resume> {
     if !table().ptrace_stop(tid, kind, code, info, &Hooks) {
         return None;
     }
-    wait_resume(tid, pid)
+    wait_resume(tid)
+}
+
+/// Whether thread `tid` listens (PTRACE_LISTEN) with a trap due.
+fn relisten(tid: Pid) -> bool {
+    let Some(pid) = table().tgid(tid) else { return false };
+    let listening = table().with_trace(pid, |l| l.listening == Some(tid)).unwrap_or(false);
+    listening && table().ptrace_trap_due(tid).unwrap_or(false)
 }
 
 /// Sleeps in a trace stop until the tracer's answer (None: must die).
-fn wait_resume(tid: Pid, pid: Pid) -> Option<Resume> {
+fn wait_resume(tid: Pid) -> Option<Resume> {
     let ready = move || {
-        table()
-            .with_trace(pid, |l| l.resume.is_some() || (l.listening.is_some() && l.trap_pending()))
-            .unwrap_or(true)
+        table().with_thread_trace(tid, |l| l.resume.is_some() || l.detach_sig.is_some()).unwrap_or(true)
+            || relisten(tid)
             || uthread::must_die(tid)
     };
     loop {
@@ -148,10 +155,8 @@ fn wait_resume(tid: Pid, pid: Pid) -> Option<Resume> {
         }
         // PTRACE_LISTEN left the thread in its trap; PTRACE_INTERRUPT or
         // SIGCONT make it trap again
-        let relisten =
-            table().with_trace(pid, |l| l.listening.is_some() && l.trap_pending()).unwrap_or(false);
-        if relisten {
-            let (kind, code, info) = jobctl_stop(pid);
+        if relisten(tid) {
+            let (kind, code, info) = jobctl_stop(tid);
             if !table().ptrace_stop(tid, kind, code, info, &Hooks) {
                 return None;
             }
@@ -163,20 +168,19 @@ fn wait_resume(tid: Pid, pid: Pid) -> Option<Resume> {
 /// [`Hooks::ptrace_event`]: an event stop inside fork/vfork/clone (the
 /// registers were saved by the call).
 pub fn event_from_hook(tid: Pid, event: u32, msg: u64) {
-    let Some(pid) = table().tgid(tid) else { return };
-    table().with_trace(pid, |l| l.event_msg = msg);
+    table().with_thread_trace(tid, |l| l.event_msg = msg);
     let code = pt::event_code(event);
-    let info = notify_info(pid, pt::SIGTRAP, code);
-    if let Some(r) = wait_stopped(tid, pid, StopKind::Event(event), code, Some(info)) {
+    let info = notify_info(tid, pt::SIGTRAP, code);
+    if let Some(r) = wait_stopped(tid, StopKind::Event(event), code, Some(info)) {
         // kept in the thread's record until the call returns
         table().with_thread(tid, |t| t.ext.event_resume = Some(r));
     }
 }
 
 fn event(t: &mut UThread, event: u32, msg: u64) -> Outcome {
-    table().with_trace(t.pid, |l| l.event_msg = msg);
+    table().with_thread_trace(t.tid, |l| l.event_msg = msg);
     let code = pt::event_code(event);
-    let info = notify_info(t.pid, pt::SIGTRAP, code);
+    let info = notify_info(t.tid, pt::SIGTRAP, code);
     stop(t, StopKind::Event(event), code, Some(info))
 }
 
@@ -185,18 +189,18 @@ fn event(t: &mut UThread, event: u32, msg: u64) -> Outcome {
 /// and exec events, the exit stop.
 pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
     t.ctx.regs.rax = ENOSYS;
-    table().with_trace(t.pid, |l| l.syscall_nr = nr_in);
+    table().with_thread_trace(t.tid, |l| l.syscall_nr = nr_in);
     let (options, seized) = table().ptrace_options(t.pid).unwrap_or_default();
     if t.trace & SYSCALL != 0 {
         let code = pt::syscall_code(options);
-        let info = notify_info(t.pid, pt::SIGTRAP, code);
+        let info = notify_info(t.tid, pt::SIGTRAP, code);
         match stop(t, StopKind::SyscallEntry, code, Some(info)) {
             Outcome::Killed => return (Flow::Continue, None),
             Outcome::Resumed(s) => resume_signal(t, s),
             Outcome::NotTraced => {}
         }
     }
-    let n = table().with_trace(t.pid, |l| l.syscall_nr).unwrap_or(nr_in);
+    let n = table().with_thread_trace(t.tid, |l| l.syscall_nr).unwrap_or(nr_in);
     if t.trace & SYSCALL != 0 {
         // the call as the tracer left it, for /proc/<pid>/syscall
         let r = &t.ctx.regs;
@@ -204,9 +208,8 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
     }
     if (n == nr::EXIT as u64 || n == nr::EXIT_GROUP as u64) && options.contains(Options::TRACEEXIT) {
         let status = (t.ctx.regs.rdi & 0xff) << 8;
-        let last =
-            n == nr::EXIT_GROUP as u64 || table().with_process(t.pid, |p| p.threads().len()) == Some(1);
-        if last && event(t, pt::EVENT_EXIT, status) == Outcome::Killed {
+        // each traced thread stops at its exit (ptrace_event in do_exit)
+        if event(t, pt::EVENT_EXIT, status) == Outcome::Killed {
             return (Flow::Continue, None);
         }
     }
@@ -239,7 +242,7 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
     }
     if t.trace & SYSCALL != 0 {
         let code = pt::syscall_code(options);
-        let info = notify_info(t.pid, pt::SIGTRAP, code);
+        let info = notify_info(t.tid, pt::SIGTRAP, code);
         if let Outcome::Resumed(s) = stop(t, StopKind::SyscallExit, code, Some(info)) {
             resume_signal(t, s);
         }
@@ -279,7 +282,7 @@ pub fn signal_stop(t: &mut UThread, info: SigInfo) -> SignalStop {
         Outcome::Resumed(s) => {
             let Ok(new) = SigNum::new(s as i32) else { return SignalStop::Discard };
             // the siginfo the tracer left (SETSIGINFO), or the tracer's own
-            let kept = table().with_trace(t.pid, |l| l.siginfo).flatten().unwrap_or(info);
+            let kept = table().with_thread_trace(t.tid, |l| l.siginfo).flatten().unwrap_or(info);
             let info = if kept.signo == new {
                 kept
             } else {
@@ -303,12 +306,13 @@ pub fn signal_stop(t: &mut UThread, info: SigInfo) -> SignalStop {
 /// look at signals ([`jobctl`]).
 pub fn group_stop(t: &UThread, sig: u32) {
     let _ = table().stop(t.pid, sig, &Hooks);
-    table().with_trace(t.pid, |l| l.interrupt = true);
+    table().ptrace_group_trap(t.pid, &Hooks);
 }
 
-/// What do_jobctl_trap() of process `pid` reports now: with the group's
+/// What do_jobctl_trap() of thread `tid` reports now: with the group's
 /// stop signal while it is stopped.
-fn jobctl_stop(pid: Pid) -> (StopKind, u32, Option<SigInfo>) {
+fn jobctl_stop(tid: Pid) -> (StopKind, u32, Option<SigInfo>) {
+    let pid = table().tgid(tid).unwrap_or(tid);
     let seized = table().ptrace_options(pid).is_some_and(|(_, s)| s);
     let stopped = table()
         .with_process(pid, |p| match p.state() {
@@ -317,28 +321,29 @@ fn jobctl_stop(pid: Pid) -> (StopKind, u32, Option<SigInfo>) {
         })
         .flatten();
     let (kind, code, info) = pt::jobctl_trap(seized, stopped);
-    (kind, code, info.map(|(sig, si_code)| notify_info(pid, sig, si_code as u32)))
+    (kind, code, info.map(|(sig, si_code)| notify_info(tid, sig, si_code as u32)))
 }
 
 /// A pending `PTRACE_EVENT_STOP` trap (PTRACE_INTERRUPT, a seized new
 /// child's first trap, an attach to a stopped process, a group stop,
 /// SIGCONT to a seized tracee): do_jobctl_trap().
 pub fn jobctl(t: &mut UThread) -> Outcome {
-    if !table().with_trace(t.pid, |l| l.trap_pending()).unwrap_or(false) {
+    if !table().ptrace_trap_due(t.tid).unwrap_or(false) {
         return Outcome::NotTraced;
     }
-    let (kind, code, info) = jobctl_stop(t.pid);
+    let (kind, code, info) = jobctl_stop(t.tid);
     stop(t, kind, code, info)
 }
 
-/// Whether process `pid` is traced with a `PTRACE_EVENT_STOP` trap due.
-pub fn trap_pending(pid: Pid) -> bool {
-    table().with_trace(pid, |l| l.trap_pending()).unwrap_or(false)
+/// Whether thread `tid` is traced with a `PTRACE_EVENT_STOP` trap due.
+pub fn trap_pending(tid: Pid) -> bool {
+    table().ptrace_trap_due(tid).unwrap_or(false)
 }
 
 /// PTRACE_EVENT_EXIT for a fatal signal.
 pub fn exit_event(t: &mut UThread, status: i32) {
-    let traced = table().ptrace_options(t.pid).is_some_and(|(o, _)| o.contains(Options::TRACEEXIT));
+    let traced = table().with_thread_trace(t.tid, |_| ()).is_some()
+        && table().ptrace_options(t.pid).is_some_and(|(o, _)| o.contains(Options::TRACEEXIT));
     if traced && !uthread::must_die(t.tid) {
         let _ = event(t, pt::EVENT_EXIT, status as u32 as u64);
     }
@@ -346,7 +351,7 @@ pub fn exit_event(t: &mut UThread, status: i32) {
 
 /// An exception entered the kernel: no system call is in progress.
 pub fn exception_entry(t: &UThread) {
-    table().with_trace(t.pid, |l| l.syscall_nr = u64::MAX);
+    table().with_thread_trace(t.tid, |l| l.syscall_nr = u64::MAX);
 }
 
 // ----- the requests -----------------------------------------------------------
@@ -399,8 +404,8 @@ fn put_reg(c: &mut arch_x86_64::user::UserContext, orig: &mut u64, idx: usize, v
     Ok(())
 }
 
-fn set_regs(tpid: Pid, ttid: Pid, bytes: &[u8]) -> Result<()> {
-    let mut orig = table().with_trace(tpid, |l| l.syscall_nr).unwrap_or(u64::MAX);
+fn set_regs(ttid: Pid, bytes: &[u8]) -> Result<()> {
+    let mut orig = table().with_thread_trace(ttid, |l| l.syscall_nr).unwrap_or(u64::MAX);
     let r = table()
         .with_thread(ttid, |th| {
             for (i, ch) in bytes.chunks_exact(8).enumerate() {
@@ -410,12 +415,12 @@ fn set_regs(tpid: Pid, ttid: Pid, bytes: &[u8]) -> Result<()> {
             Ok(())
         })
         .unwrap_or(Err(Errno::ESRCH));
-    table().with_trace(tpid, |l| l.syscall_nr = orig);
+    table().with_thread_trace(ttid, |l| l.syscall_nr = orig);
     r
 }
 
-fn get_regs(tpid: Pid, ttid: Pid) -> Result<[u8; REGS_SIZE]> {
-    let orig = table().with_trace(tpid, |l| l.syscall_nr).unwrap_or(u64::MAX);
+fn get_regs(ttid: Pid) -> Result<[u8; REGS_SIZE]> {
+    let orig = table().with_thread_trace(ttid, |l| l.syscall_nr).unwrap_or(u64::MAX);
     table().with_thread(ttid, |th| regs_bytes(&th.context, orig)).ok_or(Errno::ESRCH)
 }
 
@@ -473,9 +478,9 @@ fn tracee_vm(tpid: Pid) -> Result<process::seams::SharedVm<crate::proc::Kernel>>
     table().with_process(tpid, |p| p.vm().cloned()).flatten().ok_or(Errno::ESRCH)
 }
 
-fn get_syscall_info(tpid: Pid, ttid: Pid, size: u64, data: u64, t: &UThread) -> SysResult {
+fn get_syscall_info(ttid: Pid, size: u64, data: u64, t: &UThread) -> SysResult {
     let (kind, orig, siginfo) =
-        table().with_trace(tpid, |l| (l.kind, l.syscall_nr, l.siginfo)).ok_or(Errno::ESRCH)?;
+        table().with_thread_trace(ttid, |l| (l.kind, l.syscall_nr, l.siginfo)).ok_or(Errno::ESRCH)?;
     let (rip, rsp, regs) = table()
         .with_thread(ttid, |th| (th.context.regs.rip, th.context.regs.rsp, th.context.regs))
         .ok_or(Errno::ESRCH)?;
@@ -527,8 +532,8 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         } else {
             None
         };
-        let tgid = table().ptrace_attach(t.tid, pid, seize, &Hooks)?;
-        wait_attach_trap(t.tid, tgid);
+        let tid = table().ptrace_attach(t.tid, pid, seize, &Hooks)?;
+        wait_attach_trap(t.tid, tid);
         return Ok(0);
     }
     let any_state = request == req::KILL || request == req::INTERRUPT;
@@ -552,7 +557,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 return Err(Errno::EIO);
             }
             let v = if (addr as usize) < REGS_SIZE {
-                let r = get_regs(tpid, ttid)?;
+                let r = get_regs(ttid)?;
                 let i = addr as usize;
                 u64::from_le_bytes(r[i..i + 8].try_into().map_err(|_| Errno::EIO)?)
             } else {
@@ -566,15 +571,15 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 return Err(Errno::EIO);
             }
             if (addr as usize) < REGS_SIZE {
-                let mut r = get_regs(tpid, ttid)?;
+                let mut r = get_regs(ttid)?;
                 let i = addr as usize;
                 r[i..i + 8].copy_from_slice(&data.to_le_bytes());
                 // only this register changes (putreg of one)
-                let mut orig = table().with_trace(tpid, |l| l.syscall_nr).unwrap_or(u64::MAX);
+                let mut orig = table().with_thread_trace(ttid, |l| l.syscall_nr).unwrap_or(u64::MAX);
                 table()
                     .with_thread(ttid, |th| put_reg(&mut th.context, &mut orig, i / 8, data))
                     .unwrap_or(Err(Errno::ESRCH))?;
-                table().with_trace(tpid, |l| l.syscall_nr = orig);
+                table().with_thread_trace(ttid, |l| l.syscall_nr = orig);
                 Ok(0)
             } else if (DEBUGREG_OFFSET..DEBUGREG_OFFSET + 64).contains(&addr) && data == 0 {
                 // no hardware breakpoints: clearing one is all there is
@@ -584,13 +589,13 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             }
         }
         req::GETREGS => {
-            let r = get_regs(tpid, ttid)?;
+            let r = get_regs(ttid)?;
             t.write_slice(data, &r)?;
             Ok(0)
         }
         req::SETREGS => {
             let b = t.read_slice(UserSlice::new(data, REGS_SIZE))?;
-            set_regs(tpid, ttid, &b).map(|_| 0)
+            set_regs(ttid, &b).map(|_| 0)
         }
         req::GETFPREGS => {
             let f = get_fpregs(ttid)?;
@@ -625,20 +630,17 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                     t.write(UserPtr::<u64>::new(data + 8), n as u64)?;
                     return Ok(0);
                 }
-                let img: Vec<u8> = if addr == NT_PRSTATUS {
-                    get_regs(tpid, ttid)?.to_vec()
-                } else {
-                    get_fpregs(ttid)?.to_vec()
-                };
+                let img: Vec<u8> =
+                    if addr == NT_PRSTATUS { get_regs(ttid)?.to_vec() } else { get_fpregs(ttid)?.to_vec() };
                 t.write_slice(base, &img[..n])?;
             } else {
                 let b = t.read_slice(UserSlice::new(base, n))?;
                 if addr == NT_X86_XSTATE {
                     set_xstate(ttid, &b)?;
                 } else if addr == NT_PRSTATUS {
-                    let mut r = get_regs(tpid, ttid)?;
+                    let mut r = get_regs(ttid)?;
                     r[..n].copy_from_slice(&b);
-                    set_regs(tpid, ttid, &r)?;
+                    set_regs(ttid, &r)?;
                 } else {
                     set_fpregs(ttid, &b)?;
                 }
@@ -647,7 +649,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             Ok(0)
         }
         req::GETSIGINFO => {
-            let info = table().with_trace(tpid, |l| l.siginfo).flatten().ok_or(Errno::EINVAL)?;
+            let info = table().with_thread_trace(ttid, |l| l.siginfo).flatten().ok_or(Errno::EINVAL)?;
             t.write_slice(data, &info.to_bytes())?;
             Ok(0)
         }
@@ -656,11 +658,11 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             let mut raw = [0u8; 128];
             raw.copy_from_slice(&b);
             let info = SigInfo::from_bytes(&raw)?;
-            let had = table().with_trace(tpid, |l| l.siginfo.is_some()).unwrap_or(false);
+            let had = table().with_thread_trace(ttid, |l| l.siginfo.is_some()).unwrap_or(false);
             if !had {
                 return Err(Errno::EINVAL);
             }
-            table().with_trace(tpid, |l| l.siginfo = Some(info));
+            table().with_thread_trace(ttid, |l| l.siginfo = Some(info));
             Ok(0)
         }
         req::PEEKSIGINFO => peek_siginfo(t, tpid, ttid, addr, data),
@@ -688,11 +690,11 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             Ok(0)
         }
         req::GETEVENTMSG => {
-            let m = table().with_trace(tpid, |l| l.event_msg).ok_or(Errno::ESRCH)?;
+            let m = table().with_thread_trace(ttid, |l| l.event_msg).ok_or(Errno::ESRCH)?;
             t.write(UserPtr::<u64>::new(data), m)?;
             Ok(0)
         }
-        req::GET_SYSCALL_INFO => get_syscall_info(tpid, ttid, addr, data, t),
+        req::GET_SYSCALL_INFO => get_syscall_info(ttid, addr, data, t),
         req::SETOPTIONS => {
             let o = Options::parse(data)?;
             table().with_trace(tpid, |l| l.options = o);
@@ -705,20 +707,20 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 req::SINGLESTEP => ResumeMode::SingleStep,
                 _ => ResumeMode::Cont,
             };
-            table().ptrace_resume(tpid, Resume { mode, sig }, &Hooks);
+            table().ptrace_resume(ttid, Resume { mode, sig }, &Hooks);
             Ok(0)
         }
         req::DETACH => {
             let sig = pt::resume_signal(data)?;
-            table().ptrace_detach(tpid, sig, &Hooks);
+            table().ptrace_detach(ttid, sig, &Hooks);
             Ok(0)
         }
         req::KILL => {
             let _ = table().send_signal(tpid, SigInfo::kernel(signal::SIGKILL), &Hooks);
             Ok(0)
         }
-        req::INTERRUPT => table().ptrace_interrupt(tpid, &Hooks).map(|_| 0),
-        req::LISTEN => table().ptrace_listen(tpid, &Hooks).map(|_| 0),
+        req::INTERRUPT => table().ptrace_interrupt(ttid, &Hooks).map(|_| 0),
+        req::LISTEN => table().ptrace_listen(ttid, &Hooks).map(|_| 0),
         _ => Err(Errno::EIO),
     }
 }
@@ -791,12 +793,13 @@ pub fn personality(t: &UThread, persona: u32) -> SysResult {
 /// group-stopped is in its trap when ATTACH/SEIZE returns, so the tracer's
 /// next wait (even WNOHANG) sees it. Ends when the tracee traps, is no
 /// longer traced or stopped, dies, or the tracer has a signal.
-fn wait_attach_trap(tid: Pid, pid: Pid) {
+fn wait_attach_trap(tid: Pid, target: Pid) {
     use process::seams::Hooks as _;
     let Some(me) = table().tgid(tid) else { return };
+    let Some(pid) = table().tgid(target) else { return };
     loop {
         let Some(seen) = table().with_process(me, |p| p.child_events()) else { return };
-        let trapping = table().with_trace(pid, |l| l.interrupt && l.stopped.is_none()).unwrap_or(false)
+        let trapping = table().with_thread_trace(target, |l| l.trap && !l.stopped).unwrap_or(false)
             && table()
                 .with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_)))
                 .unwrap_or(false)

@@ -454,12 +454,12 @@ pub fn signal_pending(tid: Pid) -> bool {
     let r = table()
         .with_thread_process(tid, pid, |th, p| {
             th.signals.has_deliverable(&p.pending)
-                || matches!(p.state(), process::table::ProcState::Stopped(_)) && p.ptrace.is_none()
+                || matches!(p.state(), process::table::ProcState::Stopped(_)) && !th.trace.attached
         })
         .unwrap_or(false);
     // a PTRACE_EVENT_STOP trap due ends a sleep too (the call restarts
     // after the trap)
-    r || must_die(tid) || crate::ptrace::trap_pending(pid)
+    r || must_die(tid) || crate::ptrace::trap_pending(tid)
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -535,7 +535,8 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
         match delivery {
             Delivery::Ignore => continue,
             Delivery::Terminate { core_dump } => return die(t, sig, core_dump),
-            Delivery::Stop if t.trace != 0 => {
+            // a traced process's group stop makes its tracees trap
+            Delivery::Stop if t.trace != 0 || table().ptrace_options(t.pid).is_some() => {
                 // the trap comes at the top of the loop
                 crate::ptrace::group_stop(t, sig.get());
                 continue;
@@ -563,7 +564,7 @@ fn process_stopped(pid: Pid) -> bool {
 /// its removal, or an attach that makes it trap for a tracer.
 fn stopped_sleep(t: &UThread) -> Flow {
     let (pid, tid) = (t.pid, t.tid);
-    let done = move || !process_stopped(pid) || must_die(tid) || crate::ptrace::trap_pending(pid);
+    let done = move || !process_stopped(pid) || must_die(tid) || crate::ptrace::trap_pending(tid);
     // Only those (SIGCONT wakes every thread of the process) end a stop:
     // an ordinary pending signal must not, or the loop would spin
     while !done() {

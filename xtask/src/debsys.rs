@@ -158,20 +158,21 @@ fn build_init() -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// Builds `checks/gdbprog.c` with the host's gcc (Debian 12's, for the
-/// same glibc): `-g -O0`, a PIE, its source named as the guest has it.
-fn build_gdbprog() -> Result<PathBuf, String> {
+/// Builds `checks/NAME.c` (gdbprog, threadprog) with the host's gcc
+/// (Debian 12's, for the same glibc): `-g -O0`, a PIE, its source named
+/// as the guest has it.
+fn build_check_prog(name: &str) -> Result<PathBuf, String> {
     let dir = crate::root().join("user/debian/checks");
-    let src = dir.join("gdbprog.c");
+    let src = dir.join(format!("{name}.c"));
     let out_dir = crate::target_dir().join("user/debian");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let out = out_dir.join("gdbprog");
+    let out = out_dir.join(name);
     let time = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     if time(&out).is_some() && time(&out) >= time(&src) {
         return Ok(out);
     }
     let map = format!("-fdebug-prefix-map={}=/{CHECKS}", dir.display());
-    crate::run(Command::new("gcc").args(["-g", "-O0", "-Wall", &map, "-o"]).arg(&out).arg(&src))?;
+    crate::run(Command::new("gcc").args(["-g", "-O0", "-Wall", "-pthread", &map, "-o"]).arg(&out).arg(&src))?;
     Ok(out)
 }
 
@@ -241,7 +242,9 @@ pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Resul
         let name = e.file_name().to_string_lossy().into_owned();
         nodes.insert(format!("{CHECKS}/{name}"), Node::File(e.path(), 0o644));
     }
-    nodes.insert(format!("{CHECKS}/gdbprog"), Node::File(build_gdbprog()?, 0o755));
+    for prog in ["gdbprog", "threadprog"] {
+        nodes.insert(format!("{CHECKS}/{prog}"), Node::File(build_check_prog(prog)?, 0o755));
+    }
     for d in DIRS {
         nodes.entry(d.to_string()).or_insert(Node::Dir);
     }
@@ -566,6 +569,35 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, only: &[String], t: &mut Tally)
         .collect();
         want.sort();
         if got == want { Ok(()) } else { Err(format!("got {got:?}, want {want:?}")) }
+    });
+    check(t, &mut c, only, "strace_threads", |c| {
+        // strace -ff of a threaded program: each thread traced from its
+        // clone3 (PTRACE_O_TRACECLONE), its calls and its exit in its own
+        // file, the same lines as strace 6.1 prints on Linux
+        let got = run_long(c, &format!("{} /{CHECKS}/threadprog", script("strace_threads")), 300)?;
+        let clone = |p: &str| {
+            format!(
+                "P0 clone3({{flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|\
+                 CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0xX, parent_tid=0xX, \
+                 exit_signal=0, stack=0xX, stack_size=0xX, tls=0xX}} => {{parent_tid=[{p}]}}, 88) = {p}"
+            )
+        };
+        let (c1, c2) = (clone("P1"), clone("P2"));
+        want(
+            &got,
+            &[
+                c1.as_str(),
+                c2.as_str(),
+                "P0 exit_group(0) = ?",
+                "P0 +++ exited with 0 +++",
+                "P1 getppid() = N",
+                "P1 exit(0) = ?",
+                "P1 +++ exited with 0 +++",
+                "P2 getppid() = N",
+                "P2 exit(0) = ?",
+                "P2 +++ exited with 0 +++",
+            ],
+        )
     });
     check(t, &mut c, only, "gdb_break_main", |c| {
         // gdb -batch: a breakpoint at main, the backtrace, rip, and the run

@@ -5,9 +5,10 @@
 //! with `PTRACE_MODE_ATTACH_REALCREDS`, `cap_ptrace_access_check` and
 //! YAMA's relational scope (1, Debian's default) with `PR_SET_PTRACER`.
 //!
-//! Tracing is per process (thread group) here: the tracer is a process,
-//! and one thread of the tracee at a time is in a trace stop.
-//! The table keeps the links ([`crate::table::ProcessTable`]'s `ptrace_*`
+//! The tracer is a process; each thread of a tracee is attached or not
+//! and has its own stop ([`ThreadTrace`]), as Linux's per-task tracing;
+//! what is per process ([`TraceLink`]) is the tracer, its options and
+//! the job-control traps. The table keeps the links ([`crate::table::ProcessTable`]'s `ptrace_*`
 //! operations); the kernel runs the stops.
 
 use bitflags::bitflags;
@@ -125,6 +126,10 @@ impl Options {
     }
 }
 
+/// The most exits of traced threads a process keeps for its tracer's
+/// wait ([`TraceLink::exited`]); more are dropped unreported.
+pub const MAX_EXIT_REPORTS: usize = 4096;
+
 /// PTRACE_EVENT_FORK
 pub const EVENT_FORK: u32 = 1;
 /// PTRACE_EVENT_VFORK
@@ -202,7 +207,11 @@ pub enum StopKind {
     Group(u32),
 }
 
-/// A tracee's side of ptrace: who traces it and the state of its stop.
+/// A traced process's side of ptrace: who traces it and the job-control
+/// traps due. The stops themselves are per thread ([`ThreadTrace`]): a
+/// thread is a tracee when it is attached (ATTACH/SEIZE of its tid,
+/// TRACEME, an auto-attach at clone), and every attached thread of one
+/// process has the same tracer here.
 #[derive(Debug, Clone, Default)]
 pub struct TraceLink {
     /// The tracer's pid.
@@ -211,25 +220,6 @@ pub struct TraceLink {
     pub seized: bool,
     /// PTRACE_O_*.
     pub options: Options,
-    /// The thread in a trace stop, if any (requests need one).
-    pub stopped: Option<Pid>,
-    /// The stop's kind.
-    pub kind: StopKind,
-    /// The stop not yet reported to the tracer's wait.
-    pub report: Option<u32>,
-    /// The tracer's answer, taken by the stopped thread.
-    pub resume: Option<Resume>,
-    /// The mode of the last resume (syscall stops, single-step).
-    pub mode: ResumeMode,
-    /// PTRACE_GETEVENTMSG.
-    pub event_msg: u64,
-    /// The stop's siginfo (GET/SETSIGINFO); none for a group stop of a
-    /// seized tracee.
-    pub siginfo: Option<SigInfo>,
-    /// A `PTRACE_EVENT_STOP` trap is pending (Linux's `JOBCTL_TRAP_STOP`):
-    /// PTRACE_INTERRUPT, a seized new child, an attach to a group-stopped
-    /// process, a group stop of a traced process.
-    pub interrupt: bool,
     /// SIGCONT reached a seized tracee (`JOBCTL_TRAP_NOTIFY`): it traps
     /// with `PTRACE_EVENT_STOP` before it goes on (at once when listening).
     pub notify: bool,
@@ -237,9 +227,9 @@ pub struct TraceLink {
     /// but is not in a trace stop for wait and requests
     /// (`JOBCTL_LISTENING`).
     pub listening: Option<Pid>,
-    /// The system-call number register as saved at the call's entry
-    /// (x86's `orig_rax`; the tracer may change it at the entry stop).
-    pub syscall_nr: u64,
+    /// Traced threads (not the last of the process) that exited and
+    /// their status, not yet reported to the tracer's wait.
+    pub exited: alloc::vec::Vec<(Pid, crate::wait::ChildStatus)>,
 }
 
 impl TraceLink {
@@ -254,19 +244,75 @@ impl TraceLink {
         TraceLink::new(self.tracer, self.seized, self.options)
     }
 
-    /// Enters a stop: `code` for the tracer's wait.
-    /// Any trap consumes a pending `PTRACE_EVENT_STOP` trap, and an
-    /// `PTRACE_EVENT_STOP` trap a pending notification (`ptrace_stop()`).
-    pub fn enter_stop(&mut self, tid: Pid, kind: StopKind, code: u32, info: Option<SigInfo>) {
-        self.stopped = Some(tid);
+    /// Whether a `PTRACE_EVENT_STOP` trap is due (`JOBCTL_TRAP_MASK`).
+    pub fn trap_pending(&self) -> bool {
+        self.notify
+    }
+
+    /// PTRACE_LISTEN of thread `tid` (its trace state `th`): allowed in a
+    /// `PTRACE_EVENT_STOP` trap of a seized tracee (`EIO` otherwise); the
+    /// thread stays trapped, but wait and the requests no longer see a
+    /// stop. True when a trap is already due (the thread must be woken to
+    /// trap again).
+    pub fn listen(&mut self, tid: Pid, th: &mut ThreadTrace) -> Result<bool> {
+        if !self.seized || th.kind != StopKind::Event(EVENT_STOP) || !th.is_stopped() {
+            return Err(Errno::EIO);
+        }
+        th.stopped = false;
+        th.report = None;
+        self.listening = Some(tid);
+        Ok(self.trap_pending() || th.trap)
+    }
+}
+
+/// One thread's side of ptrace (Linux keeps it in each `task_struct`):
+/// whether it is a tracee, the stop it is in, what wait reports, the
+/// tracer's answer and the registers' side state of its stop.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadTrace {
+    /// The thread is a tracee of its process's [`TraceLink::tracer`].
+    pub attached: bool,
+    /// It is in a trace stop (requests need one).
+    pub stopped: bool,
+    /// The stop's kind.
+    pub kind: StopKind,
+    /// The stop not yet reported to the tracer's wait.
+    pub report: Option<u32>,
+    /// The tracer's answer, taken by the stopped thread.
+    pub resume: Option<Resume>,
+    /// The mode of the last resume (syscall stops, single-step).
+    pub mode: ResumeMode,
+    /// PTRACE_GETEVENTMSG.
+    pub event_msg: u64,
+    /// The stop's siginfo (GET/SETSIGINFO); none for a group stop of an
+    /// attached tracee.
+    pub siginfo: Option<SigInfo>,
+    /// The system-call number register as saved at the call's entry
+    /// (x86's `orig_rax`; the tracer may change it at the entry stop).
+    pub syscall_nr: u64,
+    /// Detached while stopped: the signal it goes on with.
+    pub detach_sig: Option<u32>,
+    /// A `PTRACE_EVENT_STOP` trap of this thread is due (Linux's
+    /// `JOBCTL_TRAP_STOP`): PTRACE_INTERRUPT of its tid, a seized new
+    /// thread's first trap, an attach to a group-stopped process, a group
+    /// stop of its process.
+    pub trap: bool,
+}
+
+impl ThreadTrace {
+    /// Enters a stop: `code` for the tracer's wait. Any trap consumes a
+    /// pending `PTRACE_EVENT_STOP` trap, and an `PTRACE_EVENT_STOP` trap a
+    /// pending notification (`ptrace_stop()`), in `link` too.
+    pub fn enter_stop(&mut self, link: &mut TraceLink, kind: StopKind, code: u32, info: Option<SigInfo>) {
+        self.stopped = true;
         self.kind = kind;
         self.report = Some(code);
         self.resume = None;
         self.siginfo = info;
-        self.listening = None;
-        self.interrupt = false;
+        self.trap = false;
+        link.listening = None;
         if kind == StopKind::Event(EVENT_STOP) {
-            self.notify = false;
+            link.notify = false;
         }
         match kind {
             StopKind::SyscallEntry => self.event_msg = EVENTMSG_SYSCALL_ENTRY,
@@ -279,33 +325,19 @@ impl TraceLink {
     pub fn resume(&mut self, r: Resume) {
         self.resume = Some(r);
         self.mode = r.mode;
-        self.stopped = None;
+        self.stopped = false;
         self.report = None;
-        self.listening = None;
-    }
-
-    /// Whether a `PTRACE_EVENT_STOP` trap is due (`JOBCTL_TRAP_MASK`).
-    pub fn trap_pending(&self) -> bool {
-        self.interrupt || self.notify
-    }
-
-    /// PTRACE_LISTEN: allowed in a `PTRACE_EVENT_STOP` trap of a seized
-    /// tracee (`EIO` otherwise); the thread stays trapped, but wait and
-    /// the requests no longer see a stop. True when a trap is already due
-    /// (the thread must be woken to trap again).
-    pub fn listen(&mut self) -> Result<bool> {
-        if !self.seized || self.kind != StopKind::Event(EVENT_STOP) || !self.is_stopped() {
-            return Err(Errno::EIO);
-        }
-        self.listening = self.stopped.take();
-        self.report = None;
-        Ok(self.trap_pending())
     }
 
     /// Whether a request that needs a stop (`ptrace_check_attach`) may act
-    /// on thread `tid` now.
+    /// on this thread now.
     pub fn is_stopped(&self) -> bool {
-        self.stopped.is_some() && self.resume.is_none()
+        self.attached && self.stopped && self.resume.is_none()
+    }
+
+    /// The state of a thread just attached.
+    pub fn attach() -> Self {
+        ThreadTrace { attached: true, ..ThreadTrace::default() }
     }
 }
 
@@ -473,44 +505,50 @@ mod tests {
     #[test]
     fn link_stops_and_resumes() {
         let mut l = TraceLink::new(7, false, Options::empty());
-        assert!(!l.is_stopped());
-        l.enter_stop(9, StopKind::SyscallEntry, 5, None);
-        assert!(l.is_stopped());
-        assert_eq!((l.report, l.event_msg), (Some(5), EVENTMSG_SYSCALL_ENTRY));
-        l.resume(Resume { mode: ResumeMode::Syscall, sig: 0 });
-        assert!(!l.is_stopped());
-        assert_eq!(l.report, None);
-        assert_eq!(l.mode, ResumeMode::Syscall);
+        let mut t = ThreadTrace::attach();
+        assert!(!t.is_stopped());
+        t.enter_stop(&mut l, StopKind::SyscallEntry, 5, None);
+        assert!(t.is_stopped());
+        assert_eq!((t.report, t.event_msg), (Some(5), EVENTMSG_SYSCALL_ENTRY));
+        t.resume(Resume { mode: ResumeMode::Syscall, sig: 0 });
+        assert!(!t.is_stopped());
+        assert_eq!(t.report, None);
+        assert_eq!(t.mode, ResumeMode::Syscall);
         let child = l.inherit();
-        assert_eq!((child.tracer, child.stopped), (7, None));
+        assert_eq!((child.tracer, child.seized), (7, false));
+        // a thread not attached is never in a trace stop
+        let other = ThreadTrace { stopped: true, ..ThreadTrace::default() };
+        assert!(!other.is_stopped());
     }
 
     #[test]
     fn traps_consume_pending_traps_and_listen_needs_an_event_stop() {
         let mut l = TraceLink::new(7, true, Options::empty());
-        l.interrupt = true;
+        let mut t = ThreadTrace::attach();
         l.notify = true;
+        t.trap = true;
         assert!(l.trap_pending());
-        // a syscall stop satisfies the interrupt, not the notification
-        l.enter_stop(9, StopKind::SyscallExit, 0x85, None);
-        assert_eq!((l.interrupt, l.notify), (false, true));
-        assert_eq!(l.listen(), Err(Errno::EIO), "not an event stop");
+        // a syscall stop satisfies the trap, not the notification
+        t.enter_stop(&mut l, StopKind::SyscallExit, 0x85, None);
+        assert_eq!((l.notify, t.trap), (true, false));
+        assert_eq!(l.listen(9, &mut t), Err(Errno::EIO), "not an event stop");
         let (kind, code, _) = jobctl_trap(true, None);
-        l.enter_stop(9, kind, code, None);
+        t.enter_stop(&mut l, kind, code, None);
         assert!(!l.trap_pending());
-        assert_eq!(l.listen(), Ok(false));
-        assert!(l.listening == Some(9) && !l.is_stopped() && l.report.is_none());
-        assert_eq!(l.listen(), Err(Errno::EIO), "listening is no stop");
+        assert_eq!(l.listen(9, &mut t), Ok(false));
+        assert!(l.listening == Some(9) && !t.is_stopped() && t.report.is_none());
+        assert_eq!(l.listen(9, &mut t), Err(Errno::EIO), "listening is no stop");
         // SIGCONT while listening: trap again at once
-        l.enter_stop(9, kind, code, None);
+        t.enter_stop(&mut l, kind, code, None);
         l.notify = true;
-        assert_eq!(l.listen(), Ok(true));
-        l.enter_stop(9, kind, code, None);
+        assert_eq!(l.listen(9, &mut t), Ok(true));
+        t.enter_stop(&mut l, kind, code, None);
         assert!(l.listening.is_none() && !l.notify);
         let mut attached = TraceLink::new(7, false, Options::empty());
+        let mut a = ThreadTrace::attach();
         let (kind, code, _) = jobctl_trap(false, Some(19));
-        attached.enter_stop(9, kind, code, None);
-        assert_eq!(attached.listen(), Err(Errno::EIO));
+        a.enter_stop(&mut attached, kind, code, None);
+        assert_eq!(attached.listen(9, &mut a), Err(Errno::EIO));
     }
 
     #[test]
@@ -664,10 +702,11 @@ mod table_tests {
         assert_eq!((pid, status), (c, 0x137f));
         // the new tracer's trap is due; SIGCONT only notifies a seized one
         assert_eq!(table.ptrace_attach(1, c as i32, Some(Options::empty()), &s), Ok(c));
-        assert_eq!(table.with_trace(c, |l| (l.interrupt, l.notify)), Some((true, false)));
+        assert_eq!(table.with_trace(c, |l| l.notify), Some(false));
+        assert_eq!(table.with_thread_trace(c, |t| t.trap), Some(true));
         let (kind, code, _) = jobctl_trap(true, Some(19));
         assert!(table.ptrace_stop(c, kind, code, None, &s));
-        assert_eq!(table.with_trace(c, |l| l.interrupt), Some(false));
+        assert_eq!(table.with_thread_trace(c, |t| t.trap), Some(false));
         table.send_signal(c, SigInfo::kernel(signal::SIGCONT), &s).unwrap();
         assert_eq!(table.with_process(c, |p| p.state()), Some(crate::table::ProcState::Running));
         assert_eq!(table.with_trace(c, |l| l.notify), Some(true));
@@ -705,6 +744,51 @@ mod table_tests {
             .filter_map(|e| if let Event::Wakeup(t) = e { Some(t) } else { None })
             .collect();
         assert_eq!(woken, [c, t2, t3], "signal_wake_up of each thread");
+    }
+
+    #[test]
+    fn each_thread_is_a_tracee_of_its_own() {
+        use crate::clone::CloneFlags as F;
+        let frames = vm::testing::TestFrames::new();
+        let table = boot(&frames);
+        let s = FakeScheduler::new();
+        let c = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+        let thread = CloneArgs::from_clone((F::THREAD | F::SIGHAND | F::VM).bits(), 0, 0, 0, 0);
+        let untraced = table.clone_task(c, &thread, &s).unwrap();
+        table.ptrace_traceme(c).unwrap();
+        // a thread made without PTRACE_O_TRACECLONE is not traced
+        assert_eq!(table.with_thread_trace(untraced, |_| ()), None);
+        assert!(!table.ptrace_stop(untraced, StopKind::Signal, 10, None, &s));
+        table.with_trace(c, |l| l.options = Options::TRACECLONE);
+        let t = table.clone_task(c, &thread, &s).unwrap();
+        assert_eq!(table.with_thread_trace(t, |l| l.attached), Some(true));
+        // both stop at once; wait reports each by its tid
+        assert!(table.ptrace_stop(c, StopKind::Event(EVENT_CLONE), event_code(EVENT_CLONE), None, &s));
+        assert!(table.ptrace_stop(t, StopKind::Signal, 19, None, &s));
+        assert_eq!(table.ptrace_tracee(1, t as i32, false), Ok((c, t)));
+        assert_eq!(table.ptrace_tracee(1, untraced as i32, true), Err(Errno::ESRCH));
+        let (pid, status, _) = table.wait4(1, t as i32, 0, &s).unwrap();
+        assert_eq!((pid, status), (t, 0x137f));
+        let (pid, status, _) = table.wait4(1, -1, 0, &s).unwrap();
+        assert_eq!((pid, status), (c, 0x3057f));
+        assert_eq!(table.wait4(1, -1, WaitOptions::WNOHANG.bits(), &s).unwrap().0, 0);
+        // resuming one leaves the other stopped
+        table.ptrace_resume(t, Resume { mode: ResumeMode::Cont, sig: 0 }, &s);
+        assert_eq!(table.ptrace_tracee(1, t as i32, false), Err(Errno::ESRCH));
+        assert_eq!(table.ptrace_tracee(1, c as i32, false), Ok((c, c)));
+        // its exit is reported by its tid, once
+        assert_eq!(table.ptrace_poll(t), Some(Resume { mode: ResumeMode::Cont, sig: 0 }));
+        table.exit_thread(t, 7, &s);
+        let (pid, status, _) = table.wait4(1, t as i32, 0, &s).unwrap();
+        assert_eq!((pid, status), (t, 7 << 8));
+        assert_eq!(table.wait4(1, t as i32, WaitOptions::WNOHANG.bits(), &s), Err(Errno::ECHILD));
+        // the untraced thread's exit is not
+        table.exit_thread(untraced, 0, &s);
+        assert_eq!(table.wait4(1, -1, WaitOptions::WNOHANG.bits(), &s).unwrap().0, 0);
+        // the last tracee's detach ends the link; it goes on with the signal
+        table.ptrace_detach(c, 10, &s);
+        assert_eq!(table.ptrace_poll(c), Some(Resume { mode: ResumeMode::Cont, sig: 10 }));
+        assert_eq!(table.tracer_of(c), 0);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::clone::{CloneArgs, CloneCaller, CloneFlags, SIGCHLD};
 use crate::cputime::{CpuAccount, CpuTimes, SharedCpu};
 use crate::cred::Credentials;
 use crate::pid::{Pid, PidAllocator};
-use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, TraceLink};
+use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, ThreadTrace, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
 use crate::seams::{
     AddressSpace, FdTable, Files, Fs, FsContext, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm,
@@ -105,6 +105,8 @@ pub struct Thread<P: Platform> {
     /// The slack `PR_SET_TIMERSLACK` 0 goes back to: the creator's slack
     /// when this thread was made.
     pub default_timer_slack_ns: u64,
+    /// Its side of ptrace: attached or not, its trace stop.
+    pub trace: ThreadTrace,
     /// The kernel's state of this thread (see [`RecordExt`]).
     pub ext: P::ThreadExt,
 }
@@ -181,12 +183,10 @@ pub struct Process<P: Platform> {
     pub mlock: crate::mlock::MemLocks,
     /// Usage of reaped children (`RUSAGE_CHILDREN`).
     pub children_usage: Rusage,
-    /// Its tracer and trace stop, while traced.
+    /// Its tracer and job-control traps, while a thread of it is traced.
     pub ptrace: Option<TraceLink>,
     /// prctl(PR_SET_PTRACER): who else YAMA lets attach.
     pub ptracer: PtracerPolicy,
-    /// The signal a thread stopped at a detach goes on with.
-    ptrace_detach_sig: Option<u32>,
     /// Its exit was reported to a tracer that is not its parent: the
     /// parent hears of it when the tracer reaps or detaches.
     parent_notify_deferred: bool,
@@ -578,6 +578,7 @@ impl<P: Platform> ProcessTable<P> {
             no_new_privs: false,
             timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
             default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            trace: ThreadTrace::default(),
             ext: Default::default(),
         };
         let process = Process {
@@ -608,7 +609,6 @@ impl<P: Platform> ProcessTable<P> {
             children_usage: Rusage::default(),
             ptrace: None,
             ptracer: PtracerPolicy::None,
-            ptrace_detach_sig: None,
             parent_notify_deferred: false,
             dumpable: 1,
             cap_bset: CAP_FULL_SET,
@@ -976,6 +976,9 @@ impl<P: Platform> ProcessTable<P> {
         }
         p.ptrace = Some(TraceLink::new(p.parent, false, Options::empty()));
         g.maybe_traced = true;
+        if let Some(t) = g.threads.get_mut(&tid) {
+            t.trace = ThreadTrace::attach();
+        }
         Ok(())
     }
 
@@ -1005,20 +1008,21 @@ impl<P: Platform> ProcessTable<P> {
         r
     }
 
-    /// `ptrace_check_attach()`: the process of `pid` traced by the caller's
-    /// process and (unless `any_state`) in a trace stop: `(pid, stopped
-    /// thread)`; `ESRCH` otherwise.
+    /// `ptrace_check_attach()`: thread `pid` traced by the caller's
+    /// process and (unless `any_state`) in a trace stop: `(its process,
+    /// the thread)`; `ESRCH` otherwise.
     pub fn ptrace_tracee(&self, caller: Pid, pid: i32, any_state: bool) -> Result<(Pid, Pid)> {
         let g = self.inner.lock();
         let me = g.proc_of(caller)?;
         let target = u32::try_from(pid).ok().filter(|&p| p != 0).ok_or(Errno::ESRCH)?;
-        let tgid = g.threads.get(&target).map(|t| t.tgid).ok_or(Errno::ESRCH)?;
+        let th = g.threads.get(&target).ok_or(Errno::ESRCH)?;
+        let tgid = th.tgid;
         let p = g.procs.get(&tgid).ok_or(Errno::ESRCH)?;
-        let link = p.ptrace.as_ref().filter(|l| l.tracer == me).ok_or(Errno::ESRCH)?;
-        match link.stopped {
-            Some(t) if link.is_stopped() => Ok((tgid, t)),
-            _ if any_state => Ok((tgid, target)),
-            _ => Err(Errno::ESRCH),
+        p.ptrace.as_ref().filter(|l| l.tracer == me).ok_or(Errno::ESRCH)?;
+        if th.trace.attached && (any_state || th.trace.is_stopped()) {
+            Ok((tgid, target))
+        } else {
+            Err(Errno::ESRCH)
         }
     }
 
@@ -1027,39 +1031,65 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.closure(|g| g.procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).map(f))
     }
 
-    /// The tracer resumes the stopped tracee `pid` (CONT, SYSCALL,
-    /// SINGLESTEP): the stopped thread wakes with `r`.
-    pub fn ptrace_resume(&self, pid: Pid, r: Resume, hooks: &impl Hooks<P>) {
+    /// Runs `f` on the trace state of thread `tid`, if it is a tracee.
+    pub fn with_thread_trace<R>(&self, tid: Pid, f: impl FnOnce(&mut ThreadTrace) -> R) -> Option<R> {
+        self.inner.closure(|g| g.threads.get_mut(&tid).map(|t| &mut t.trace).filter(|t| t.attached).map(f))
+    }
+
+    /// Whether a `PTRACE_EVENT_STOP` trap is due for thread `tid`: its
+    /// own, or its traced process's (None: not a tracee).
+    pub fn ptrace_trap_due(&self, tid: Pid) -> Option<bool> {
+        let g = self.inner.lock();
+        let th = g.threads.get(&tid).filter(|t| t.trace.attached)?;
+        let l = g.procs.get(&th.tgid)?.ptrace.as_ref()?;
+        Some(th.trace.trap || l.trap_pending())
+    }
+
+    /// The tracer resumes the stopped tracee thread `tid` (CONT, SYSCALL,
+    /// SINGLESTEP): it wakes with `r`.
+    pub fn ptrace_resume(&self, tid: Pid, r: Resume, hooks: &impl Hooks<P>) {
         let mut out = Out::new();
         {
             let mut g = self.inner.lock();
-            if let Some(l) = g.procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()) {
-                if let Some(t) = l.stopped {
-                    out.effects.push(Effect::Wake(t));
+            if let Some(t) = g.threads.get_mut(&tid).map(|t| &mut t.trace).filter(|t| t.attached) {
+                if t.stopped {
+                    out.effects.push(Effect::Wake(tid));
                 }
-                l.resume(r);
+                t.resume(r);
             }
         }
         out.run(hooks);
     }
 
-    /// PTRACE_DETACH (and the tracer's exit): the link is gone; a stopped
-    /// thread wakes and goes on with `sig` (0: none).
-    pub fn ptrace_detach(&self, pid: Pid, sig: u32, hooks: &impl Hooks<P>) {
+    /// PTRACE_DETACH of thread `tid`: it is no longer a tracee; stopped,
+    /// it wakes and goes on with `sig` (0: none). The process's link goes
+    /// with its last tracee.
+    pub fn ptrace_detach(&self, tid: Pid, sig: u32, hooks: &impl Hooks<P>) {
         let mut out = Out::new();
-        self.inner.lock().ptrace_unlink(pid, Some(sig), &mut out);
+        {
+            let mut g = self.inner.lock();
+            if let Ok(pid) = g.proc_of(tid) {
+                g.ptrace_unlink_thread(tid, Some(sig), &mut out);
+                let others = g.procs.get(&pid).map(|p| p.threads.clone()).unwrap_or_default();
+                if !others.iter().any(|t| g.threads.get(t).is_some_and(|th| th.trace.attached)) {
+                    g.ptrace_unlink(pid, Some(sig), &mut out);
+                }
+            }
+        }
         out.run(hooks);
     }
 
-    /// PTRACE_LISTEN of tracee `pid` ([`TraceLink::listen`]): a trap due
-    /// already wakes the thread to trap again.
-    pub fn ptrace_listen(&self, pid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
+    /// PTRACE_LISTEN of tracee thread `tid` ([`TraceLink::listen`]): a trap
+    /// due already wakes the thread to trap again.
+    pub fn ptrace_listen(&self, tid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
         let mut out = Out::new();
         let r = {
             let mut g = self.inner.lock();
-            let l = g.procs.get_mut(&pid).and_then(|p| p.ptrace.as_mut()).ok_or(Errno::ESRCH)?;
-            if l.listen()? {
-                out.effects.extend(l.listening.map(Effect::Wake));
+            let g = &mut *g;
+            let th = g.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+            let l = g.procs.get_mut(&th.tgid).and_then(|p| p.ptrace.as_mut()).ok_or(Errno::ESRCH)?;
+            if l.listen(tid, &mut th.trace)? {
+                out.effects.push(Effect::Wake(tid));
             }
             Ok(())
         };
@@ -1067,21 +1097,39 @@ impl<P: Platform> ProcessTable<P> {
         r
     }
 
-    /// PTRACE_INTERRUPT of a seized tracee: it traps with
+    /// A group stop of traced process `pid` (do_signal_stop()): each of its
+    /// tracees traps for the tracer on its way back to user mode.
+    pub fn ptrace_group_trap(&self, pid: Pid, hooks: &impl Hooks<P>) {
+        let mut out = Out::new();
+        {
+            let mut g = self.inner.lock();
+            let threads = g.procs.get(&pid).map(|p| p.threads.clone()).unwrap_or_default();
+            for t in threads {
+                if let Some(th) = g.threads.get_mut(&t).filter(|th| th.trace.attached) {
+                    th.trace.trap = true;
+                    out.effects.push(Effect::Wake(t));
+                }
+            }
+            g.epoch.bump();
+        }
+        out.run(hooks);
+    }
+
+    /// PTRACE_INTERRUPT of a seized tracee thread `tid`: it traps with
     /// `PTRACE_EVENT_STOP` on its way back to user mode.
-    pub fn ptrace_interrupt(&self, pid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
+    pub fn ptrace_interrupt(&self, tid: Pid, hooks: &impl Hooks<P>) -> Result<()> {
         let mut out = Out::new();
         let r = {
             let mut g = self.inner.lock();
-            let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
-            let threads = p.threads.clone();
-            let l = p.ptrace.as_mut().ok_or(Errno::ESRCH)?;
+            let g = &mut *g;
+            let th = g.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+            let l = g.procs.get(&th.tgid).and_then(|p| p.ptrace.as_ref()).ok_or(Errno::ESRCH)?;
             if !l.seized {
                 Err(Errno::EIO)
             } else {
-                l.interrupt = true;
-                self.epoch.bump();
-                out.effects.extend(l.listening.or(threads.first().copied()).map(Effect::Wake));
+                th.trace.trap = true;
+                g.epoch.bump();
+                out.effects.push(Effect::Wake(tid));
                 Ok(())
             }
         };
@@ -1112,14 +1160,14 @@ impl<P: Platform> ProcessTable<P> {
     /// stopped.
     pub fn ptrace_poll(&self, tid: Pid) -> Option<Resume> {
         let mut g = self.inner.lock();
-        let pid = g.proc_of(tid).ok()?;
-        let p = g.procs.get_mut(&pid)?;
-        if let Some(sig) = p.ptrace_detach_sig.take() {
+        let t = &mut g.threads.get_mut(&tid)?.trace;
+        if let Some(sig) = t.detach_sig.take() {
             return Some(Resume { mode: crate::ptrace::ResumeMode::Cont, sig });
         }
-        match p.ptrace.as_mut() {
-            Some(l) => l.resume.take(),
-            None => Some(Resume { mode: crate::ptrace::ResumeMode::Cont, sig: 0 }),
+        if t.attached {
+            t.resume.take()
+        } else {
+            Some(Resume { mode: crate::ptrace::ResumeMode::Cont, sig: 0 })
         }
     }
 
@@ -1517,6 +1565,9 @@ impl<P: Platform> Inner<P> {
     fn ptrace_clone(&mut self, caller: Pid, child: Pid, args: &CloneArgs) -> Option<(u32, bool)> {
         use crate::ptrace::{EVENT_CLONE, EVENT_FORK, EVENT_VFORK};
         let me = self.proc_of(caller).ok()?;
+        if !self.threads.get(&caller)?.trace.attached {
+            return None;
+        }
         let link = self.procs.get(&me)?.ptrace.as_ref()?;
         let o = link.options;
         let f = args.flags;
@@ -1530,21 +1581,26 @@ impl<P: Platform> Inner<P> {
         let traced = !f.contains(CloneFlags::UNTRACED) && o.contains(opt);
         let vfork_done = f.contains(CloneFlags::VFORK) && o.contains(Options::TRACEVFORKDONE);
         let new = link.inherit();
+        let seized = new.seized;
         self.maybe_traced |= traced || f.contains(CloneFlags::PTRACE);
-        if (traced || f.contains(CloneFlags::PTRACE))
-            && !f.contains(CloneFlags::THREAD)
-            && let Some(c) = self.procs.get_mut(&child)
-        {
-            let seized = new.seized;
-            c.ptrace = Some(new);
+        if traced || f.contains(CloneFlags::PTRACE) {
+            // ptrace_init_task(): a new thread joins its process's link, a
+            // new process gets its own
+            if !f.contains(CloneFlags::THREAD)
+                && let Some(c) = self.procs.get_mut(&child)
+            {
+                c.ptrace = Some(new);
+            }
             self.epoch.bump();
-            if seized {
-                if let Some(l) = c.ptrace.as_mut() {
-                    l.interrupt = true;
+            if let Some(t) = self.threads.get_mut(&child) {
+                t.trace = ThreadTrace::attach();
+                if seized {
+                    t.trace.trap = true;
+                } else {
+                    // a thread-directed SIGSTOP (sigaddset of the new task)
+                    let account = SigQueueAccount::new();
+                    let _ = t.signals.pending.enqueue(SigInfo::kernel(signal::SIGSTOP), &account, u64::MAX);
                 }
-            } else if let Some(t) = self.threads.get_mut(&child) {
-                let account = SigQueueAccount::new();
-                let _ = t.signals.pending.enqueue(SigInfo::kernel(signal::SIGSTOP), &account, u64::MAX);
             }
         }
         traced.then_some((event, vfork_done))
@@ -1586,28 +1642,39 @@ impl<P: Platform> Inner<P> {
         }
         self.ptrace_may_access(caller, tgid, CredMode::Real)?;
         let p = self.procs.get_mut(&tgid).ok_or(Errno::ESRCH)?;
-        if !p.alive() || p.group_exit.is_some() || p.ptrace.is_some() {
+        let attached = self.threads.get(&target).is_some_and(|t| t.trace.attached);
+        // another thread of the process may be traced by the same tracer
+        // (strace -f attaching each thread); a second tracer of one
+        // process is not supported here (EPERM)
+        if !p.alive()
+            || p.group_exit.is_some()
+            || attached
+            || p.ptrace.as_ref().is_some_and(|l| l.tracer != me)
+        {
             return Err(Errno::EPERM);
         }
         let seized = seize.is_some();
         self.maybe_traced = true;
         let p = self.procs.get_mut(&tgid).ok_or(Errno::ESRCH)?;
-        let mut link = TraceLink::new(me, seized, seize.unwrap_or_default());
         // ptrace_attach(): a stopped process traps for its new tracer
         // (JOBCTL_TRAP_STOP), attached or seized
         let group_stopped = matches!(p.state, ProcState::Stopped(_));
-        link.interrupt = group_stopped;
-        p.ptrace = Some(link);
+        if p.ptrace.is_none() {
+            p.ptrace = Some(TraceLink::new(me, seized, seize.unwrap_or_default()));
+        }
+        if let Some(t) = self.threads.get_mut(&target) {
+            t.trace = ThreadTrace::attach();
+            t.trace.trap = group_stopped;
+        }
         self.epoch.bump();
         if !seized {
             self.send(tgid, SigInfo::kernel(signal::SIGSTOP), true, out)?;
         }
         if group_stopped {
             // a stopped tracee re-traps for its new tracer
-            let threads = self.procs.get(&tgid).map(|p| p.threads.clone()).unwrap_or_default();
-            out.effects.extend(threads.into_iter().map(Effect::Wake));
+            out.effects.push(Effect::Wake(target));
         }
-        Ok(tgid)
+        Ok(target)
     }
 
     fn ptrace_stop(
@@ -1625,7 +1692,8 @@ impl<P: Platform> Inner<P> {
         }
         let uid = p.creds.uid;
         let Some(l) = p.ptrace.as_mut() else { return false };
-        l.enter_stop(tid, kind, code, info);
+        let Some(th) = self.threads.get_mut(&tid).filter(|t| t.trace.attached) else { return false };
+        th.trace.enter_stop(l, kind, code, info);
         let tracer = l.tracer;
         // do_jobctl_trap() notifies CLD_STOPPED
         let why = if matches!(kind, StopKind::Group(_) | StopKind::Event(crate::ptrace::EVENT_STOP)) {
@@ -1635,7 +1703,7 @@ impl<P: Platform> Inner<P> {
         };
         if let Some(tp) = self.procs.get(&tracer) {
             if tp.handlers.lock().notify_child_stop() {
-                let info = SigInfo::child(why, pid as i32, uid, (code & 0x7f) as i32, 0, 0);
+                let info = SigInfo::child(why, tid as i32, uid, (code & 0x7f) as i32, 0, 0);
                 let _ = self.send(tracer, info, true, out);
             }
             self.child_event(tracer, out);
@@ -1649,23 +1717,39 @@ impl<P: Platform> Inner<P> {
     /// not reaped goes to its real parent.
     fn ptrace_unlink(&mut self, pid: Pid, sig: Option<u32>, out: &mut Out<P>) {
         let Some(p) = self.procs.get_mut(&pid) else { return };
-        let Some(l) = p.ptrace.take() else { return };
-        let zombie = p.state == ProcState::Zombie;
-        self.epoch.bump();
-        if let Some(t) = l.stopped {
-            let s = sig.unwrap_or(if l.kind == StopKind::Signal {
-                l.siginfo.map_or(0, |i| i.signo.get())
-            } else {
-                0
-            });
-            // the stopped thread finds no link: it takes the signal from here
-            p.ptrace_detach_sig = Some(s);
-            out.effects.push(Effect::Wake(t));
+        if p.ptrace.take().is_none() {
+            return;
         }
+        let zombie = p.state == ProcState::Zombie;
+        let threads = p.threads.clone();
+        self.epoch.bump();
+        for t in threads {
+            self.ptrace_unlink_thread(t, sig, out);
+        }
+        let Some(p) = self.procs.get_mut(&pid) else { return };
         if zombie && core::mem::take(&mut p.parent_notify_deferred) && self.notify_parent_exit(pid, out) {
             self.release(pid, out);
         }
     }
+    /// `__ptrace_unlink()` of thread `tid`: no longer a tracee; stopped,
+    /// it wakes and goes on with `sig` (None: the tracer died: a
+    /// signal-delivery stop delivers its signal).
+    fn ptrace_unlink_thread(&mut self, tid: Pid, sig: Option<u32>, out: &mut Out<P>) {
+        let Some(th) = self.threads.get_mut(&tid).filter(|th| th.trace.attached) else { return };
+        let t = core::mem::take(&mut th.trace);
+        self.epoch.bump();
+        if t.stopped || t.resume.is_some() {
+            let s = sig.unwrap_or(if t.kind == StopKind::Signal {
+                t.siginfo.map_or(0, |i| i.signo.get())
+            } else {
+                0
+            });
+            // the stopped thread finds no link: it takes the signal from here
+            th.trace.detach_sig = Some(t.resume.map_or(s, |r| r.sig));
+            out.effects.push(Effect::Wake(tid));
+        }
+    }
+
     fn proc_of(&self, tid: Pid) -> Result<Pid> {
         self.threads.get(&tid).map(|t| t.tgid).ok_or(Errno::ESRCH)
     }
@@ -1795,7 +1879,6 @@ impl<P: Platform> Inner<P> {
                 children_usage: Rusage::default(),
                 ptrace: None,
                 ptracer: PtracerPolicy::None,
-                ptrace_detach_sig: None,
                 parent_notify_deferred: false,
                 dumpable: p.dumpable,
                 cap_bset: p.cap_bset,
@@ -1871,6 +1954,7 @@ impl<P: Platform> Inner<P> {
             no_new_privs: t.no_new_privs,
             timer_slack_ns: t.timer_slack_ns,
             default_timer_slack_ns: t.timer_slack_ns,
+            trace: ThreadTrace::default(),
             ext: thread_ext.unwrap_or_default(),
         };
         Ok(Prepared {
@@ -2011,6 +2095,7 @@ impl<P: Platform> Inner<P> {
         self.mm_release(tid, vm.as_ref(), shared, out);
         drop(vm);
         let Some(mut thread) = self.threads.remove(&tid) else { return };
+        let traced = thread.trace.attached;
         let usage = thread.cpu.usage();
         let ext = core::mem::take(&mut thread.ext);
         out.drop_later(thread);
@@ -2038,6 +2123,9 @@ impl<P: Platform> Inner<P> {
             }
             // The group lives on (a leader that exits first waits, as a
             // zombie thread, for the last one).
+            if traced && tid != pid {
+                self.notify_tracer_thread_exit(pid, tid, status, out);
+            }
             return;
         }
         self.group_dead(pid, out);
@@ -2150,6 +2238,26 @@ impl<P: Platform> Inner<P> {
         }
         self.child_event(parent, out);
         decision.autoreap
+    }
+
+    /// A traced thread that is not the last of its process exited: its
+    /// tracer's wait reports it by its tid (do_notify_parent() of a
+    /// ptraced task), after SIGCHLD.
+    fn notify_tracer_thread_exit(&mut self, pid: Pid, tid: Pid, status: ChildStatus, out: &mut Out<P>) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        let uid = p.creds.uid;
+        let Some(l) = p.ptrace.as_mut() else { return };
+        // no room, or a tracer that does not reap: the report is lost, as
+        // if the tracer had reaped it (Linux's zombie threads hold their
+        // tids; these do not, so their number is bounded here)
+        if l.exited.len() >= crate::ptrace::MAX_EXIT_REPORTS || l.exited.try_reserve(1).is_err() {
+            return;
+        }
+        l.exited.push((tid, status));
+        let tracer = l.tracer;
+        let info = SigInfo::child(status.si_code(), tid as i32, uid, status.si_status(), 0, 0);
+        let _ = self.send(tracer, info, true, out);
+        self.child_event(tracer, out);
     }
 
     /// A traced process that is not the tracer's child died: SIGCHLD to
@@ -2416,7 +2524,13 @@ impl<P: Platform> Inner<P> {
                 }
                 let selected = match req.selector {
                     WaitSelector::Any => true,
-                    WaitSelector::Pid(p) => cp.pid == p,
+                    // a tracer waits for each traced thread by its tid
+                    WaitSelector::Pid(p) => {
+                        cp.pid == p
+                            || (traced
+                                && (cp.threads.contains(&p)
+                                    || cp.ptrace.as_ref().is_some_and(|l| l.exited.iter().any(|e| e.0 == p))))
+                    }
                     WaitSelector::Pgid(g) => cp.pgid == g,
                     WaitSelector::OwnGroup => cp.pgid == my_pgid,
                     WaitSelector::PidFd(_) => false,
@@ -2437,13 +2551,38 @@ impl<P: Platform> Inner<P> {
             // summed only then (not for each of the children passed over)
             let Some(cp) = self.procs.get(&c) else { continue };
             let tracer = cp.ptrace.as_ref().map(|l| l.tracer);
+            // a traced thread's trap, reported with its tid
+            let only = match req.selector {
+                WaitSelector::Pid(p) => Some(p),
+                _ => None,
+            };
+            let trap = if tracer == Some(me) {
+                cp.threads.iter().find_map(|&t| {
+                    let th = self.threads.get(&t).filter(|_| only.is_none_or(|p| p == t))?;
+                    th.trace.report.filter(|_| th.trace.attached).map(|code| (t, code))
+                })
+            } else {
+                None
+            };
+            // a traced thread's exit (not the last thread's)
+            let gone = if tracer == Some(me) && trap.is_none() && o.contains(WaitOptions::WEXITED) {
+                cp.ptrace
+                    .as_ref()
+                    .and_then(|l| l.exited.iter().copied().find(|&(t, _)| only.is_none_or(|p| p == t)))
+            } else {
+                None
+            };
+            let mut who = c;
             // what a report consumes: a trap, the zombie, a stop, a continue
-            let (status, kind) = if let Some(tr) = tracer
-                && tr == me
-                && let Some(code) = cp.ptrace.as_ref().and_then(|l| l.report)
-            {
+            let (status, kind) = if let Some((t, code)) = trap {
                 // wait_task_stopped() for a tracee: no WUNTRACED needed
+                who = t;
                 (ChildStatus::Trapped(code), 0)
+            } else if let Some((t, status)) = gone {
+                who = t;
+                (status, 4)
+            } else if only.is_some_and(|p| p != c) {
+                continue;
             } else if cp.state == ProcState::Zombie {
                 if !o.contains(WaitOptions::WEXITED) {
                     continue;
@@ -2473,14 +2612,19 @@ impl<P: Platform> Inner<P> {
             }
             rusage.accumulate(&cp.children_usage);
             let (uid, parent) = (cp.creds.uid, cp.parent);
-            let rep = WaitReport { pid: c, uid, status, rusage };
+            let rep = WaitReport { pid: who, uid, status, rusage };
             if nowait {
                 return Ok(Some(rep));
             }
             match kind {
                 0 => {
+                    if let Some(th) = self.threads.get_mut(&who) {
+                        th.trace.report = None;
+                    }
+                }
+                4 => {
                     if let Some(l) = self.procs.get_mut(&c).and_then(|cp| cp.ptrace.as_mut()) {
-                        l.report = None;
+                        l.exited.retain(|&(t, _)| t != who);
                     }
                 }
                 // the tracer reaps for the report only; the parent hears
