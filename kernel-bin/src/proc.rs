@@ -40,6 +40,9 @@ pub struct ThreadExt {
     /// The scheduler task that runs it (set by [`Hooks::thread_created`];
     /// a clone's is fresh).
     task: Option<Arc<Task>>,
+    /// The kernel stack clone allocated for it, where the clone can still
+    /// fail with ENOMEM; [`Hooks::thread_created`] runs its task on it.
+    stack: Option<arch_x86_64::context::KernelStack>,
     /// Its name (`comm`: prctl(PR_SET_NAME), exec, /proc), at most 15
     /// bytes; clone copies the creator's.
     comm: [u8; 15],
@@ -54,8 +57,10 @@ pub struct ThreadExt {
 
 impl process::seams::RecordExt for ThreadExt {
     fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
+        let stack = arch_x86_64::context::KernelStack::try_new().ok_or(Errno::ENOMEM)?;
         Ok(ThreadExt {
             task: None,
+            stack: Some(stack),
             comm: self.comm,
             comm_len: self.comm_len,
             event_resume: None,
@@ -116,7 +121,13 @@ impl process::seams::Hooks<Kernel> for Hooks {
         // (its name, /proc facts and timers were made with its record)
         // made, published in the record, then started: on several CPUs it
         // may run at once, and wake-ups find it through the record
-        let task = sched::create(u64::from(tid), move || crate::uthread::run_and_exit(tid));
+        let run = move || crate::uthread::run_and_exit(tid);
+        let stack = table().with_thread(tid, |t| t.ext.stack.take()).flatten();
+        let task = match stack {
+            Some(stack) => sched::create_on(stack, u64::from(tid), run),
+            // (init, made without a clone)
+            None => sched::create(u64::from(tid), run),
+        };
         if let Some(cpu) = table().thread_cpu(tid) {
             task.set_cpu(cpu);
         }

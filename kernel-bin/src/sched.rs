@@ -331,6 +331,12 @@ pub fn create(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
     new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)))
 }
 
+/// As [`create`], on a stack allocated beforehand
+/// ([`context::KernelStack::try_new`], where clone can still fail).
+pub fn create_on(stack: context::KernelStack, id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
+    new_task(id, KernelThread::with_stack(stack, task_entry, 0), Some(Box::new(f)))
+}
+
 /// Makes a task from [`create`] runnable.
 pub fn start(task: &Arc<Task>) {
     enqueue(task);

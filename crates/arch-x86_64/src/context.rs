@@ -93,16 +93,45 @@ pub fn release_cached_stacks() {
     }
 }
 
+/// The word at the lowest address of every kernel stack (Linux's
+/// `STACK_END_MAGIC`): a switch away from a thread whose word changed
+/// reports the overflow instead of running on with the memory below the
+/// stack overwritten (Linux's `CONFIG_SCHED_STACK_END_CHECK`).
+const STACK_END_MAGIC: u64 = 0x57ac_6e9d_57ac_6e9d;
+
 impl StackMem {
-    fn new() -> Self {
+    fn new() -> Option<Self> {
+        let mem = Self::alloc()?;
+        let (lo, _) = mem.range();
+        // SAFETY: `lo` is the lowest, 16-aligned word of the stack just
+        // allocated, which no one else uses.
+        unsafe { (lo as *mut u64).write(STACK_END_MAGIC) };
+        Some(mem)
+    }
+
+    /// Whether the stack's lowest word still holds [`STACK_END_MAGIC`]
+    /// (the boot thread's stack, not ours, is not checked).
+    fn end_intact(&self) -> bool {
+        let (lo, size) = self.range();
+        // SAFETY: a stack of ours is at least 8 bytes from `lo`, and owned
+        // by this value.
+        size == 0 || unsafe { (lo as *const u64).read() } == STACK_END_MAGIC
+    }
+
+    fn alloc() -> Option<Self> {
         let cached = STACK_CACHE.lock().iter_mut().find(|p| **p != 0).map(core::mem::take);
         if let Some(paddr) = cached {
-            return StackMem::Frames { paddr };
+            return Some(StackMem::Frames { paddr });
         }
-        match crate::mem::frames::alloc_contiguous(STACK_PAGES, 1) {
-            Some(paddr) => StackMem::Frames { paddr },
-            None => StackMem::Heap(alloc::vec![Chunk([0; 16]); KERNEL_STACK_SIZE / 16]),
+        if let Some(paddr) = crate::mem::frames::alloc_contiguous(STACK_PAGES, 1) {
+            return Some(StackMem::Frames { paddr });
         }
+        // no run of free frames: heap memory, if the heap has it (a fork
+        // bomb that exhausts memory gets ENOMEM, not a failed allocation)
+        let mut v = Vec::new();
+        v.try_reserve_exact(KERNEL_STACK_SIZE / 16).ok()?;
+        v.resize(KERNEL_STACK_SIZE / 16, Chunk([0; 16]));
+        Some(StackMem::Heap(v))
     }
 
     /// The lowest address and the size in bytes.
@@ -122,6 +151,29 @@ impl Drop for StackMem {
                 crate::mem::frames::free_contiguous(paddr, STACK_PAGES);
             }
         }
+    }
+}
+
+/// The memory of a kernel thread's stack, allocated before the thread is
+/// made (a clone allocates it where it can still fail with ENOMEM, and
+/// builds the thread on it once the clone is done).
+pub struct KernelStack(StackMem);
+
+impl KernelStack {
+    /// A stack of [`KERNEL_STACK_SIZE`] bytes, or `None` when no memory is
+    /// left for one.
+    pub fn try_new() -> Option<Self> {
+        StackMem::new().map(KernelStack)
+    }
+
+    #[cfg(target_os = "none")]
+    pub(crate) fn end_intact(&self) -> bool {
+        self.0.end_intact()
+    }
+
+    #[cfg(target_os = "none")]
+    pub(crate) fn range(&self) -> (u64, u64) {
+        self.0.range()
     }
 }
 
@@ -196,8 +248,24 @@ pub(crate) fn spill_restore(token: usize) -> bool {
 impl KernelThread {
     /// A thread that will run `entry(arg)` on its own stack when first
     /// switched to. `entry` must never return.
+    ///
+    /// Panics if no memory is left for its stack: for threads the kernel
+    /// starts itself at boot; a thread a user asks for is made by
+    /// [`KernelThread::try_new`].
     pub fn new(entry: extern "C" fn(usize) -> !, arg: usize) -> Self {
-        let stack = StackMem::new();
+        Self::try_new(entry, arg).expect("no memory for a kernel stack at boot")
+    }
+
+    /// As [`KernelThread::new`], or `None` when no memory is left for its
+    /// stack (clone answers ENOMEM, as Linux's `dup_task_struct`).
+    pub fn try_new(entry: extern "C" fn(usize) -> !, arg: usize) -> Option<Self> {
+        Some(Self::with_stack(KernelStack::try_new()?, entry, arg))
+    }
+
+    /// As [`KernelThread::new`], on a stack allocated beforehand (where
+    /// its failure could still be answered).
+    pub fn with_stack(stack: KernelStack, entry: extern "C" fn(usize) -> !, arg: usize) -> Self {
+        let stack = stack.0;
         let (lo, size) = stack.range();
         let top = lo + size;
         // Initial frame, lowest address first: r15 r14 r13 r12 rbx rbp, then
@@ -250,6 +318,12 @@ impl KernelThread {
 /// switched out (the scheduler holds them in `Arc`s). Call with interrupts
 /// disabled.
 pub fn switch(from: &KernelThread, to: &KernelThread) {
+    if !from.stack.end_intact() {
+        panic!(
+            "kernel stack overflow: the thread at {:#x} wrote below its {KERNEL_STACK_SIZE}-byte stack",
+            from as *const KernelThread as usize
+        );
+    }
     #[cfg(target_os = "none")]
     {
         // SAFETY: `from` is the running thread; only it touches its spill

@@ -471,3 +471,19 @@ ktest!(
         assert_eq!(heap::free_frames_with_heap(), free0, "frames leaked");
     }
 );
+
+ktest!(
+    fn kernel_stack_end_word_tells_an_overflow() {
+        let stack = crate::context::KernelStack::try_new().expect("a kernel stack");
+        assert!(stack.end_intact(), "a new stack starts with its end word");
+        // a write to the stack's lowest word, as an overflow makes it
+        let (lo, _) = stack.range();
+        // SAFETY: `lo` is the lowest word of the stack this test owns.
+        unsafe { (lo as *mut u64).write(0) };
+        assert!(!stack.end_intact(), "the overwritten end word is seen");
+        // a reused (cached) stack gets its end word again
+        drop(stack);
+        let again = crate::context::KernelStack::try_new().expect("a kernel stack");
+        assert!(again.end_intact());
+    }
+);
