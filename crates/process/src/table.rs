@@ -14,7 +14,7 @@
 //! released.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -353,6 +353,10 @@ impl<P: Platform> Out<P> {
 struct Inner<P: Platform> {
     pids: PidAllocator,
     procs: BTreeMap<Pid, Process<P>>,
+    /// (pgid, pid) of every process: the members of a group in
+    /// O(log n + members), as Linux's per-pid task lists (`PIDTYPE_PGID`),
+    /// for kill(-pgrp), setpgid/setsid and the orphaned-group checks.
+    groups: BTreeSet<(Pid, Pid)>,
     threads: BTreeMap<Pid, Thread<P>>,
     sigq: BTreeMap<u32, SigQueueAccount>,
     max_threads: u64,
@@ -503,6 +507,7 @@ impl<P: Platform> ProcessTable<P> {
                 mutex: lock_api::Mutex::new(Inner {
                     pids: PidAllocator::new(pid_max),
                     procs: BTreeMap::new(),
+                    groups: BTreeSet::new(),
                     threads: BTreeMap::new(),
                     sigq: BTreeMap::new(),
                     max_threads: u64::MAX,
@@ -617,6 +622,7 @@ impl<P: Platform> ProcessTable<P> {
             ext: Default::default(),
         };
         g.threads.insert(pid, thread);
+        g.groups.insert((process.pgid, pid));
         g.procs.insert(pid, process);
         Ok(pid)
     }
@@ -1882,6 +1888,7 @@ impl<P: Platform> Inner<P> {
             if let Some(parent) = self.procs.get_mut(&process.parent) {
                 parent.children.push(process.pid);
             }
+            self.groups.insert((process.pgid, process.pid));
             self.procs.insert(process.pid, process);
         } else if let Some(p) = self.procs.get_mut(&pid) {
             p.threads.push(prep.tid);
@@ -2163,6 +2170,7 @@ impl<P: Platform> Inner<P> {
     /// release_task() of a zombie: its numbers are free, its parent forgets it.
     fn release(&mut self, pid: Pid, out: &mut Out<P>) {
         let Some(p) = self.procs.remove(&pid) else { return };
+        self.groups.remove(&(p.pgid, pid));
         self.pids.put(pid);
         self.pids.put(p.pgid);
         self.pids.put(p.sid);
@@ -2172,8 +2180,13 @@ impl<P: Platform> Inner<P> {
         out.drop_later(p);
     }
 
+    /// The processes of group `pgrp`, by pid.
+    fn members(&self, pgrp: Pid) -> impl Iterator<Item = Pid> + '_ {
+        self.groups.range((pgrp, 0)..=(pgrp, Pid::MAX)).map(|&(_, p)| p)
+    }
+
     fn will_become_orphaned_pgrp(&self, pgrp: Pid, ignored: Option<Pid>) -> bool {
-        for q in self.procs.values().filter(|q| q.pgid == pgrp) {
+        for q in self.members(pgrp).filter_map(|m| self.procs.get(&m)) {
             if Some(q.pid) == ignored || q.state == ProcState::Zombie || q.parent == 1 {
                 continue;
             }
@@ -2188,7 +2201,9 @@ impl<P: Platform> Inner<P> {
     }
 
     fn has_stopped_jobs(&self, pgrp: Pid) -> bool {
-        self.procs.values().any(|q| q.pgid == pgrp && matches!(q.state, ProcState::Stopped(_)))
+        self.members(pgrp)
+            .filter_map(|m| self.procs.get(&m))
+            .any(|q| matches!(q.state, ProcState::Stopped(_)))
     }
 
     /// kill_orphaned_pgrp(): when `pid`'s exit (`father` None) or its
@@ -2207,7 +2222,7 @@ impl<P: Platform> Inner<P> {
             && self.will_become_orphaned_pgrp(pgrp, ignored)
             && self.has_stopped_jobs(pgrp)
         {
-            let members: Vec<Pid> = self.procs.values().filter(|q| q.pgid == pgrp).map(|q| q.pid).collect();
+            let members: Vec<Pid> = self.members(pgrp).collect();
             for m in &members {
                 let _ = self.send(*m, SigInfo::kernel(signal::SIGHUP), true, out);
             }
@@ -2512,7 +2527,7 @@ impl<P: Platform> Inner<P> {
         if p.session_leader {
             return Err(Errno::EPERM);
         }
-        if pgid != pid && !self.procs.values().any(|q| q.pgid == pgid && q.sid == my_sid) {
+        if pgid != pid && !self.members(pgid).filter_map(|m| self.procs.get(&m)).any(|q| q.sid == my_sid) {
             return Err(Errno::EPERM);
         }
         let old = p.pgid;
@@ -2521,6 +2536,8 @@ impl<P: Platform> Inner<P> {
             self.pids.put(old);
             if let Some(p) = self.procs.get_mut(&pid) {
                 p.pgid = pgid;
+                self.groups.remove(&(old, pid));
+                self.groups.insert((pgid, pid));
             }
         }
         Ok(())
@@ -2532,7 +2549,7 @@ impl<P: Platform> Inner<P> {
         if p.session_leader {
             return Err(Errno::EPERM);
         }
-        if self.procs.values().any(|q| q.pgid == me) {
+        if self.members(me).next().is_some() {
             return Err(Errno::EPERM);
         }
         let (old_pgid, old_sid) = (p.pgid, p.sid);
@@ -2542,6 +2559,8 @@ impl<P: Platform> Inner<P> {
         self.pids.put(old_sid);
         if let Some(p) = self.procs.get_mut(&me) {
             p.session_leader = true;
+            self.groups.remove(&(p.pgid, me));
+            self.groups.insert((me, me));
             p.pgid = me;
             p.sid = me;
         }
@@ -2777,7 +2796,7 @@ impl<P: Platform> Inner<P> {
             return if targets.is_empty() { Err(Errno::ESRCH) } else { ret };
         }
         let pgrp = if pid == 0 { self.procs.get(&me).ok_or(Errno::ESRCH)?.pgid } else { pid.unsigned_abs() };
-        let members: Vec<Pid> = self.procs.values().filter(|q| q.pgid == pgrp).map(|q| q.pid).collect();
+        let members: Vec<Pid> = self.members(pgrp).collect();
         if members.is_empty() {
             return Err(Errno::ESRCH);
         }

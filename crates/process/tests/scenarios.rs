@@ -1419,3 +1419,54 @@ fn a_closure_that_calls_the_table_is_caught() {
     assert_eq!(other, Some(1));
     finish(w);
 }
+
+#[test]
+fn group_kill_reaches_exactly_the_members_as_groups_change() {
+    let w = world();
+    let a = w.fork(1);
+    let (b, c, d) = (w.fork(a), w.fork(a), w.fork(a));
+    let usr1 = SIGUSR1.as_i32();
+    let hit = |pids: &[u32]| -> Vec<u32> {
+        let mut v: Vec<u32> = pids.iter().copied().filter(|&p| w.pending(p).contains(SIGUSR1)).collect();
+        v.sort_unstable();
+        for &p in pids {
+            w.t.with_process(p, |q| q.pending.clear());
+        }
+        v
+    };
+    let all = [a, b, c, d];
+    // a handler, so the signal stays pending where it was sent
+    for p in all {
+        w.set_action(p, SIGUSR1, SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY));
+    }
+    // a leads a group of a, b and c; d stays in init's group
+    w.t.setpgid(a, 0, 0).unwrap();
+    w.t.setpgid(a, b as i32, a as i32).unwrap();
+    w.t.setpgid(a, c as i32, a as i32).unwrap();
+    w.t.kill(1, -(a as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![a, b, c]);
+    // c moves to a group of its own; b goes back to init's
+    w.t.setpgid(a, c as i32, 0).unwrap();
+    w.t.setpgid(a, b as i32, 1).unwrap();
+    w.t.kill(1, -(a as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![a]);
+    w.t.kill(1, -(c as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![c]);
+    // d makes a session (and group) of its own
+    assert_eq!(w.t.setsid(d), Ok(d));
+    w.t.kill(1, -(d as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![d]);
+    assert_eq!(w.t.kill(1, -(c as i32), 0, &w.s), Ok(()));
+    // a reaped member leaves its group: ESRCH once the group is empty
+    w.exit(c, 0);
+    assert_eq!(w.wait4(a, c as i32, 0).map(|r| r.0), Ok(c));
+    assert_eq!(w.t.kill(1, -(c as i32), usr1, &w.s), Err(Errno::ESRCH));
+    for x in [b, d] {
+        w.exit(x, 0);
+        assert_eq!(w.wait4(a, x as i32, 0).map(|r| r.0), Ok(x));
+    }
+    w.exit(a, 0);
+    assert_eq!(w.wait4(1, a as i32, 0).map(|r| r.0), Ok(a));
+    assert_eq!(w.t.kill(1, -(a as i32), usr1, &w.s), Err(Errno::ESRCH));
+    finish(w);
+}
