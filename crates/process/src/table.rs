@@ -358,6 +358,11 @@ struct Inner<P: Platform> {
     /// for kill(-pgrp), setpgid/setsid and the orphaned-group checks.
     groups: BTreeSet<(Pid, Pid)>,
     threads: BTreeMap<Pid, Thread<P>>,
+    /// Processes whose leader thread has exited while the process lives
+    /// on (`leader_exit` set): each still counts as a task, so the tasks
+    /// (Linux's `nr_threads`) are `threads.len() + leaders_gone`, kept
+    /// without a walk.
+    leaders_gone: u64,
     sigq: BTreeMap<u32, SigQueueAccount>,
     max_threads: u64,
     /// Set when a ptrace link is made; wait's walk over every process for
@@ -509,6 +514,7 @@ impl<P: Platform> ProcessTable<P> {
                     procs: BTreeMap::new(),
                     groups: BTreeSet::new(),
                     threads: BTreeMap::new(),
+                    leaders_gone: 0,
                     sigq: BTreeMap::new(),
                     max_threads: u64::MAX,
                     maybe_traced: false,
@@ -1639,11 +1645,11 @@ impl<P: Platform> Inner<P> {
         let uid = p.creds.uid;
         // Linux counts tasks until they are reaped: live threads, plus a
         // leader that exited first or a zombie.
-        // Both counts walk every process, so they are made only when their
-        // check can fail (a clone must not cost O(processes)): RLIMIT_NPROC
-        // binds a non-root caller under a finite limit; max_threads only
-        // when the bound "every thread, plus a leader or zombie per process"
-        // reaches it.
+        // The user's count walks every process, so it is made only when
+        // its check can fail (a clone must not cost O(processes)):
+        // RLIMIT_NPROC binds a non-root caller under a finite limit. The
+        // count of every task is kept: the threads, plus a process whose
+        // leader exited (zombies included).
         let tasks = |q: &Process<P>| q.threads.len() as u64 + u64::from(!q.threads.contains(&q.pid));
         let root = p.creds.capable();
         let rlimit_nproc = p.rlimits.cur(Resource::Nproc);
@@ -1652,9 +1658,8 @@ impl<P: Platform> Inner<P> {
         } else {
             self.procs.values().filter(|q| q.creds.uid == uid).map(tasks).sum()
         };
-        let bound = self.threads.len() as u64 + self.procs.len() as u64;
-        let all_tasks: u64 =
-            if bound < self.max_threads { bound } else { self.procs.values().map(tasks).sum() };
+        let all_tasks = self.threads.len() as u64 + self.leaders_gone;
+        debug_assert!(all_tasks <= self.threads.len() as u64 + self.procs.len() as u64);
         Ok(CloneCaller {
             is_init: pid == 1,
             cap_sys_admin: root,
@@ -1980,6 +1985,9 @@ impl<P: Platform> Inner<P> {
         p.usage.accumulate(&usage);
         p.threads.retain(|&t| t != tid);
         if tid == pid {
+            if p.leader_exit.is_none() {
+                self.leaders_gone += 1;
+            }
             p.leader_exit = Some(status);
         } else {
             self.pids.put(tid);
@@ -2171,6 +2179,9 @@ impl<P: Platform> Inner<P> {
     fn release(&mut self, pid: Pid, out: &mut Out<P>) {
         let Some(p) = self.procs.remove(&pid) else { return };
         self.groups.remove(&(p.pgid, pid));
+        if p.leader_exit.is_some() {
+            self.leaders_gone -= 1;
+        }
         self.pids.put(pid);
         self.pids.put(p.pgid);
         self.pids.put(p.sid);
@@ -2852,7 +2863,9 @@ impl<P: Platform> Inner<P> {
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if tid != pid {
             p.exit_signal = SIGCHLD as i32;
-            p.leader_exit = None;
+            if p.leader_exit.take().is_some() {
+                self.leaders_gone -= 1;
+            }
         }
         p.threads = alloc::vec![pid];
         for c in p.children.clone() {

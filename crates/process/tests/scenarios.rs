@@ -1470,3 +1470,39 @@ fn group_kill_reaches_exactly_the_members_as_groups_change() {
     assert_eq!(w.t.kill(1, -(a as i32), usr1, &w.s), Err(Errno::ESRCH));
     finish(w);
 }
+
+#[test]
+fn threads_max_counts_exited_leaders_and_zombies_until_reaped() {
+    let w = world();
+    // init: one task; a with a thread t: three
+    let a = w.fork(1);
+    let t = w.clone(a, THREAD).unwrap();
+    w.t.set_max_threads(4);
+    let b = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "4 tasks: init, a, t, b");
+    // a's leader exits first: it still counts while t lives
+    w.exit(a, 0);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "a's leader counts until reaped");
+    // b becomes a zombie: still counted
+    w.exit(b, 0);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "a zombie counts");
+    assert_eq!(w.wait4(1, b as i32, 0).map(|r| r.0), Ok(b));
+    let c = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN));
+    // t's exec makes it the leader again: a counts once
+    let frames = w.frames.clone();
+    w.t.exec(t, vm::testing::test_vmar(&frames), &w.s).unwrap();
+    let d = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "init, a (once), c, d");
+    w.t.set_max_threads(u64::MAX);
+    for x in [a, c, d] {
+        w.exit(x, 0);
+        assert_eq!(w.wait4(1, x as i32, 0).map(|r| r.0), Ok(x));
+    }
+    w.t.set_max_threads(2);
+    let e = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "init and e");
+    w.exit(e, 0);
+    assert_eq!(w.wait4(1, e as i32, 0).map(|r| r.0), Ok(e));
+    finish(w);
+}
