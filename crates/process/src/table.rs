@@ -726,6 +726,11 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().procs.keys().copied().collect()
     }
 
+    /// The processes of group `pgrp`, by pid (O(log n + members)).
+    pub fn group_members(&self, pgrp: Pid) -> Vec<Pid> {
+        self.inner.lock().members(pgrp).collect()
+    }
+
     /// How many threads are alive.
     pub fn thread_count(&self) -> usize {
         self.inner.lock().threads.len()

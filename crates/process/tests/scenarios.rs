@@ -1445,6 +1445,7 @@ fn group_kill_reaches_exactly_the_members_as_groups_change() {
     w.t.setpgid(a, c as i32, a as i32).unwrap();
     w.t.kill(1, -(a as i32), usr1, &w.s).unwrap();
     assert_eq!(hit(&all), vec![a, b, c]);
+    assert_eq!(w.t.group_members(a), vec![a, b, c]);
     // c moves to a group of its own; b goes back to init's
     w.t.setpgid(a, c as i32, 0).unwrap();
     w.t.setpgid(a, b as i32, 1).unwrap();
