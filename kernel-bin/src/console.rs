@@ -224,10 +224,8 @@ fn caller() -> Option<Caller> {
 /// Sends a kernel signal to every process of group `pg`.
 fn kill_pgrp(pg: Pid, sig: SigNum) {
     let table = table();
-    for pid in table.pids() {
-        if table.with_process(pid, |p| p.pgid() == pg) == Some(true) {
-            let _ = table.send_signal(pid, SigInfo::kernel(sig), &Hooks);
-        }
+    for pid in table.group_members(pg) {
+        let _ = table.send_signal(pid, SigInfo::kernel(sig), &Hooks);
     }
 }
 
@@ -393,8 +391,8 @@ pub fn set_foreground(pg: i32) -> Result<()> {
     let pg = pg as Pid;
     let table = table();
     let mut sid = None;
-    for pid in table.pids() {
-        if let Some(Some(s)) = table.with_process(pid, |p| (p.pgid() == pg).then(|| p.sid())) {
+    for pid in table.group_members(pg) {
+        if let Some(s) = table.with_process(pid, |p| p.sid()) {
             sid = Some(s);
             break;
         }

@@ -708,7 +708,22 @@ struct Waiters {
     /// Queues woken with this one, until removed (held weakly: a relay
     /// must not keep its epoll instance alive). One entry per
     /// [`WaitQueue::add_relay`].
-    relays: Vec<Weak<WaitQueue>>,
+    relays: Vec<Weak<dyn Relay>>,
+}
+
+/// What a queue's wake-up is passed on to ([`WaitQueue::add_relay`]):
+/// another queue (woken), or epoll's per-item hook, which puts its item
+/// on the instance's ready list and wakes the instance (Linux's
+/// `ep_poll_callback`). Called with no queue lock held; it must not sleep.
+pub trait Relay: Send + Sync {
+    /// The queue it listens to was woken.
+    fn relayed(&self);
+}
+
+impl Relay for WaitQueue {
+    fn relayed(&self) {
+        self.wake_all();
+    }
 }
 
 impl vfs::WaitQueue for WaitQueue {}
@@ -750,7 +765,7 @@ impl WaitQueue {
         let (tasks, relays) = {
             let mut g = self.inner.lock();
             g.relays.retain(|r| r.strong_count() > 0);
-            let relays: Vec<Arc<WaitQueue>> = g.relays.iter().filter_map(Weak::upgrade).collect();
+            let relays: Vec<Arc<dyn Relay>> = g.relays.iter().filter_map(Weak::upgrade).collect();
             (core::mem::take(&mut g.tasks), relays)
         };
         for t in &tasks {
@@ -759,20 +774,22 @@ impl WaitQueue {
         // Not under our lock: a relayed queue may relay further (nested
         // epoll; the epoll loop check keeps these chains acyclic).
         for r in &relays {
-            r.wake_all();
+            r.relayed();
         }
     }
 
-    /// From now on, every [`WaitQueue::wake_all`] of this queue also wakes
-    /// `to`, until [`WaitQueue::remove_relay`].
-    pub fn add_relay(&self, to: &Arc<WaitQueue>) {
-        self.inner.lock().relays.push(Arc::downgrade(to));
+    /// From now on, every [`WaitQueue::wake_all`] of this queue also
+    /// reaches `to` ([`Relay::relayed`]: a queue is woken), until
+    /// [`WaitQueue::remove_relay`].
+    pub fn add_relay<R: Relay + 'static>(&self, to: &Arc<R>) {
+        let to: Weak<dyn Relay> = Arc::downgrade(to) as Weak<R>;
+        self.inner.lock().relays.push(to);
     }
 
     /// Undoes one [`WaitQueue::add_relay`]`(to)`.
-    pub fn remove_relay(&self, to: &Arc<WaitQueue>) {
+    pub fn remove_relay<R: Relay + 'static>(&self, to: &Arc<R>) {
         let mut g = self.inner.lock();
-        if let Some(i) = g.relays.iter().position(|r| core::ptr::eq(r.as_ptr(), Arc::as_ptr(to))) {
+        if let Some(i) = g.relays.iter().position(|r| core::ptr::addr_eq(r.as_ptr(), Arc::as_ptr(to))) {
             g.relays.swap_remove(i);
         }
     }

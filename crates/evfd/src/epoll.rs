@@ -11,6 +11,7 @@
 //! carries the kernel's `X` (the relay from the file's wait queue), handed
 //! back when the item goes so the kernel can undo it.
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 
@@ -132,11 +133,44 @@ pub enum Ctl<H, X> {
     Modified,
 }
 
-/// An epoll instance's interest list; level-triggered items that report
-/// move to its end.
+/// An item's place in an [`Interest`] list, stable while the item exists
+/// (the kernel's wake-up hook names its item by it: [`Interest::mark`]).
+pub type Slot = u32;
+
+/// One place of the list: the item and whether it is on the ready list.
+#[derive(Debug)]
+struct Entry<H, X> {
+    item: Item<H, X>,
+    /// On the ready list (at most once).
+    queued: bool,
+    /// Looked at on every wait (a file without a wait queue, which never
+    /// signals a change).
+    sticky: bool,
+}
+
+/// An epoll instance's interest list and its ready list (Linux's
+/// `rdllist`): only the items on the ready list are looked at by a wait,
+/// so `epoll_wait` costs O(ready items), not O(items).
+///
+/// An item goes on the ready list when it is added or modified and when
+/// its file signals a change ([`Interest::mark`], the kernel's wake-up
+/// hook: Linux's `ep_poll_callback`). A wait looks at the ready items in
+/// order: one that reports level-triggered goes back to the end (Linux's
+/// re-queue after `ep_send_events`, so a small `maxevents` serves every
+/// item in turn); an edge-triggered or one-shot one, or one that does not
+/// report, leaves it (a sticky one stays).
 #[derive(Debug)]
 pub struct Interest<H, X> {
-    items: Vec<Item<H, X>>,
+    slots: Vec<Option<Entry<H, X>>>,
+    /// Free slots.
+    free: Vec<Slot>,
+    /// Items in the list.
+    count: usize,
+    /// The ready list; its capacity stays at least the number of slots, so
+    /// marking never allocates.
+    ready: VecDeque<Slot>,
+    /// ADDs since the last [`Interest::prune`] (pruning is amortised).
+    adds: usize,
 }
 
 impl<H, X> Default for Interest<H, X> {
@@ -148,27 +182,92 @@ impl<H, X> Default for Interest<H, X> {
 impl<H, X> Interest<H, X> {
     /// An empty list.
     pub const fn new() -> Self {
-        Interest { items: Vec::new() }
+        Interest { slots: Vec::new(), free: Vec::new(), count: 0, ready: VecDeque::new(), adds: 0 }
     }
 
     /// Items in the list.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.count
     }
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.count == 0
     }
 
-    /// The items, in service order.
+    /// Items on the ready list.
+    pub fn ready_len(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// The items, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = &Item<H, X>> {
-        self.items.iter()
+        self.slots.iter().filter_map(|e| e.as_ref().map(|e| &e.item))
+    }
+
+    /// The items with their slots, in slot order.
+    pub fn slots(&self) -> impl Iterator<Item = (Slot, &Item<H, X>)> {
+        self.slots.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (i as Slot, &e.item)))
     }
 
     /// Takes every item out (the instance is closing).
     pub fn drain(&mut self) -> impl Iterator<Item = Item<H, X>> + '_ {
-        self.items.drain(..)
+        self.ready.clear();
+        self.free.clear();
+        self.count = 0;
+        self.slots.drain(..).flatten().map(|e| e.item)
+    }
+
+    /// The file of `slot` signalled a change: its item goes on the ready
+    /// list (once; nothing for a free slot). Never allocates.
+    pub fn mark(&mut self, slot: Slot) {
+        if let Some(Some(e)) = self.slots.get_mut(slot as usize)
+            && !e.queued
+            && self.ready.len() < self.ready.capacity()
+        {
+            e.queued = true;
+            self.ready.push_back(slot);
+        }
+    }
+
+    /// Puts every item on the ready list (after wake-ups that could not be
+    /// told apart), in slot order.
+    pub fn mark_all(&mut self) {
+        for i in 0..self.slots.len() {
+            self.mark(i as Slot);
+        }
+    }
+
+    /// Marks the items for which `f(extra)` holds (the kernel's record of
+    /// wake-ups that came while the list was locked).
+    pub fn mark_where(&mut self, mut f: impl FnMut(&X) -> bool) {
+        for i in 0..self.slots.len() {
+            if self.slots[i].as_ref().is_some_and(|e| f(&e.item.extra)) {
+                self.mark(i as Slot);
+            }
+        }
+    }
+
+    /// Makes `slot`'s item looked at on every wait (its file has no way to
+    /// signal a change), and marks it.
+    pub fn stick(&mut self, slot: Slot) {
+        if let Some(Some(e)) = self.slots.get_mut(slot as usize) {
+            e.sticky = true;
+        }
+        self.mark(slot);
+    }
+
+    fn take_slot(&mut self, slot: Slot) -> Option<Item<H, X>> {
+        let e = self.slots.get_mut(slot as usize)?.take()?;
+        if e.queued {
+            self.ready.retain(|s| *s != slot);
+        }
+        // cannot fail: `free` keeps room for every slot (ADD reserved it)
+        if self.free.len() < self.free.capacity() {
+            self.free.push(slot);
+        }
+        self.count -= 1;
+        Some(e.item)
     }
 }
 
@@ -176,22 +275,37 @@ impl<H: Watched, X> Interest<H, X> {
     /// Drops the items whose file is gone (Linux's `eventpoll_release`),
     /// handing each to `gone`.
     pub fn prune(&mut self, mut gone: impl FnMut(Item<H, X>)) {
-        let mut i = 0;
-        while i < self.items.len() {
-            if self.items[i].handle.alive() {
-                i += 1;
-            } else {
-                gone(self.items.remove(i));
+        self.adds = 0;
+        for i in 0..self.slots.len() {
+            if self.slots[i].as_ref().is_some_and(|e| !e.item.handle.alive())
+                && let Some(it) = self.take_slot(i as Slot)
+            {
+                gone(it);
             }
         }
     }
 
+    /// Whether [`Interest::prune`] is due: after as many ADDs as there are
+    /// items (so adding n items prunes O(log n) times, and a list keeps at
+    /// most about twice its live items).
+    pub fn prune_due(&self) -> bool {
+        self.adds > self.count / 2 + 16
+    }
+
+    fn find(&self, fd: u32, key: usize) -> Option<Slot> {
+        self.slots
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|e| e.item.fd == fd && e.item.handle.key() == key))
+            .map(|i| i as Slot)
+    }
+
     /// epoll_ctl on the list, after the caller's argument checks: ADD
-    /// (`EEXIST` if (fd, file) is in; `extra` made only when it is added;
-    /// `ENOMEM` when the list cannot grow), DEL and MOD (`ENOENT` if it is
-    /// not; MOD of an `EPOLLEXCLUSIVE` item is `EINVAL`), any other op
-    /// `EINVAL`. `EPOLLERR | EPOLLHUP` are always added to the events; MOD
-    /// re-arms (edge state and one-shot).
+    /// (`EEXIST` if (fd, file) is in; `extra` made, with the item's slot,
+    /// only when it is added; `ENOMEM` when the list cannot grow), DEL and
+    /// MOD (`ENOENT` if it is not; MOD of an `EPOLLEXCLUSIVE` item is
+    /// `EINVAL`), any other op `EINVAL`. `EPOLLERR | EPOLLHUP` are always
+    /// added to the events; MOD re-arms (edge state and one-shot). An
+    /// added or modified item goes on the ready list (it may be ready).
     pub fn ctl(
         &mut self,
         op: i32,
@@ -199,15 +313,28 @@ impl<H: Watched, X> Interest<H, X> {
         handle: H,
         events: u32,
         data: u64,
-        extra: impl FnOnce(&H) -> X,
+        extra: impl FnOnce(&H, Slot) -> X,
     ) -> Result<Ctl<H, X>> {
         let key = handle.key();
-        let at = self.items.iter().position(|i| i.fd == fd && i.handle.key() == key);
+        let at = self.find(fd, key);
         match (op, at) {
             (EPOLL_CTL_ADD, None) => {
-                self.items.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-                let extra = extra(&handle);
-                self.items.push(Item {
+                let slot = match self.free.pop() {
+                    Some(s) => s,
+                    None => {
+                        let n = self.slots.len();
+                        if n >= Slot::MAX as usize {
+                            return Err(Errno::ENOMEM);
+                        }
+                        self.slots.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                        self.free.try_reserve(n + 1 - self.free.len()).map_err(|_| Errno::ENOMEM)?;
+                        self.ready.try_reserve(n + 1 - self.ready.len()).map_err(|_| Errno::ENOMEM)?;
+                        self.slots.push(None);
+                        n as Slot
+                    }
+                };
+                let extra = extra(&handle, slot);
+                let item = Item {
                     fd,
                     handle,
                     events: events | EPOLLERR | EPOLLHUP,
@@ -215,13 +342,18 @@ impl<H: Watched, X> Interest<H, X> {
                     last_ready: 0,
                     last_count: None,
                     extra,
-                });
+                };
+                self.slots[slot as usize] = Some(Entry { item, queued: false, sticky: false });
+                self.count += 1;
+                self.adds += 1;
+                self.mark(slot);
                 Ok(Ctl::Added)
             }
             (EPOLL_CTL_ADD, Some(_)) => Err(Errno::EEXIST),
-            (EPOLL_CTL_DEL, Some(i)) => Ok(Ctl::Removed(self.items.remove(i))),
-            (EPOLL_CTL_MOD, Some(i)) => {
-                let it = &mut self.items[i];
+            (EPOLL_CTL_DEL, Some(s)) => self.take_slot(s).map(Ctl::Removed).ok_or(Errno::ENOENT),
+            (EPOLL_CTL_MOD, Some(s)) => {
+                let Some(Some(e)) = self.slots.get_mut(s as usize) else { return Err(Errno::ENOENT) };
+                let it = &mut e.item;
                 if it.events & EPOLLEXCLUSIVE != 0 {
                     return Err(Errno::EINVAL);
                 }
@@ -229,6 +361,7 @@ impl<H: Watched, X> Interest<H, X> {
                 it.data = data;
                 it.last_ready = 0;
                 it.last_count = None;
+                self.mark(s);
                 Ok(Ctl::Modified)
             }
             (EPOLL_CTL_DEL | EPOLL_CTL_MOD, None) => Err(Errno::ENOENT),
@@ -236,34 +369,41 @@ impl<H: Watched, X> Interest<H, X> {
         }
     }
 
-    /// Whether some item would report now.
+    /// Whether some item of the ready list would report now.
     pub fn any_ready(&self) -> bool {
-        self.items.iter().any(|i| i.probe() != 0)
+        self.ready.iter().any(|s| self.slots[*s as usize].as_ref().is_some_and(|e| e.item.probe() != 0))
     }
 
-    /// Up to `max` (events, data) pairs, in list order; reported
-    /// level-triggered items move to the end of the list (Linux's
-    /// ready-list rotation, so a small `maxevents` serves every item in
-    /// turn). Stops early, with what it has, when memory runs out.
+    /// Up to `max` (events, data) pairs, in ready-list order, looking at
+    /// the ready items only; reported level-triggered items (and sticky
+    /// ones) go back to the end of the ready list, the others leave it.
+    /// Returns nothing when memory for the answer runs out.
     pub fn collect(&mut self, max: usize) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
-        let mut again = Vec::new();
-        let mut i = 0;
-        while i < self.items.len() && out.len() < max {
-            let r = self.items[i].take();
-            if r != 0 {
-                if out.try_reserve(1).is_err() || again.try_reserve(1).is_err() {
-                    break;
-                }
-                out.push((r, self.items[i].data));
-                if self.items[i].events & (EPOLLET | EPOLLONESHOT) == 0 {
-                    again.push(self.items.remove(i));
-                    continue;
-                }
-            }
-            i += 1;
+        let n = self.ready.len();
+        if out.try_reserve(max.min(n)).is_err() {
+            return out;
         }
-        self.items.extend(again);
+        for _ in 0..n {
+            if out.len() >= max {
+                break;
+            }
+            let Some(slot) = self.ready.pop_front() else { break };
+            let Some(Some(e)) = self.slots.get_mut(slot as usize) else { continue };
+            let r = e.item.take();
+            let again = if r != 0 {
+                out.push((r, e.item.data));
+                e.sticky || e.item.events & (EPOLLET | EPOLLONESHOT) == 0
+            } else {
+                e.sticky
+            };
+            if again {
+                // room: the slot was just taken off
+                self.ready.push_back(slot);
+            } else {
+                e.queued = false;
+            }
+        }
         out
     }
 }

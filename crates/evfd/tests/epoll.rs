@@ -10,11 +10,19 @@ use proptest::prelude::*;
 type List = Interest<FakeFile, u32>;
 
 fn add(l: &mut List, fd: u32, f: &FakeFile, events: u32, data: u64) {
-    assert!(matches!(l.ctl(EPOLL_CTL_ADD, fd, f.clone(), events, data, |_| fd), Ok(Ctl::Added)));
+    assert!(matches!(l.ctl(EPOLL_CTL_ADD, fd, f.clone(), events, data, |_, _| fd), Ok(Ctl::Added)));
 }
 
+/// A wait after wake-ups from every file (the rules' tests: which items
+/// report and in what order; the ready list's own tests mark by hand).
 fn wait(l: &mut List, max: usize) -> Vec<(u32, u64)> {
+    l.mark_all();
     l.collect(max)
+}
+
+fn ready(l: &mut List) -> bool {
+    l.mark_all();
+    l.any_ready()
 }
 
 #[test]
@@ -22,7 +30,7 @@ fn nothing_ready_reports_nothing() {
     let mut l = List::new();
     let f = FakeFile::new();
     add(&mut l, 3, &f, EPOLLIN, 7);
-    assert!(!l.any_ready());
+    assert!(!ready(&mut l));
     assert!(wait(&mut l, 10).is_empty());
 }
 
@@ -32,7 +40,7 @@ fn level_triggered_reports_while_ready() {
     let f = FakeFile::new();
     add(&mut l, 3, &f, EPOLLIN, 7);
     f.event(EPOLLIN);
-    assert!(l.any_ready());
+    assert!(ready(&mut l));
     assert_eq!(wait(&mut l, 10), vec![(EPOLLIN, 7)]);
     assert_eq!(wait(&mut l, 10), vec![(EPOLLIN, 7)], "still readable: again");
     f.set_ready(0);
@@ -77,7 +85,7 @@ fn edge_triggered_reports_once_per_event() {
     f.event(EPOLLIN);
     assert_eq!(wait(&mut l, 10), vec![(EPOLLIN, 9)]);
     assert!(wait(&mut l, 10).is_empty(), "no new event");
-    assert!(!l.any_ready());
+    assert!(!ready(&mut l));
     f.event(EPOLLIN);
     assert_eq!(wait(&mut l, 10), vec![(EPOLLIN, 9)], "a second write while readable");
 }
@@ -136,7 +144,7 @@ fn mod_rearms_a_oneshot_item() {
     f.event(EPOLLIN);
     wait(&mut l, 10);
     assert!(matches!(
-        l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN | EPOLLONESHOT, 5, |_| 0),
+        l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN | EPOLLONESHOT, 5, |_, _| 0),
         Ok(Ctl::Modified)
     ));
     assert_eq!(wait(&mut l, 10), vec![(EPOLLIN, 5)], "ready now: reported with the new data");
@@ -149,7 +157,7 @@ fn mod_rearms_an_edge_item() {
     add(&mut l, 3, &f, EPOLLIN | EPOLLET, 4);
     f.event(EPOLLIN);
     wait(&mut l, 10);
-    l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN | EPOLLET, 4, |_| 0).unwrap();
+    l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN | EPOLLET, 4, |_, _| 0).unwrap();
     assert_eq!(wait(&mut l, 10), vec![(EPOLLIN, 4)]);
 }
 
@@ -160,7 +168,7 @@ fn mod_changes_events_to_level() {
     add(&mut l, 3, &f, EPOLLIN | EPOLLET, 4);
     f.event(EPOLLIN);
     wait(&mut l, 10);
-    l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN, 4, |_| 0).unwrap();
+    l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN, 4, |_, _| 0).unwrap();
     assert_eq!(wait(&mut l, 10).len(), 1);
     assert_eq!(wait(&mut l, 10).len(), 1);
 }
@@ -172,7 +180,7 @@ fn add_twice_is_eexist() {
     add(&mut l, 3, &f, EPOLLIN, 0);
     let mut made = false;
     assert!(matches!(
-        l.ctl(EPOLL_CTL_ADD, 3, f.clone(), EPOLLIN, 0, |_| {
+        l.ctl(EPOLL_CTL_ADD, 3, f.clone(), EPOLLIN, 0, |_, _| {
             made = true;
             0
         }),
@@ -205,8 +213,8 @@ fn same_fd_number_of_another_file_is_another_item() {
 fn del_and_mod_of_a_missing_item_are_enoent() {
     let mut l = List::new();
     let f = FakeFile::new();
-    assert!(matches!(l.ctl(EPOLL_CTL_DEL, 3, f.clone(), 0, 0, |_| 0), Err(Errno::ENOENT)));
-    assert!(matches!(l.ctl(EPOLL_CTL_MOD, 3, f.clone(), 0, 0, |_| 0), Err(Errno::ENOENT)));
+    assert!(matches!(l.ctl(EPOLL_CTL_DEL, 3, f.clone(), 0, 0, |_, _| 0), Err(Errno::ENOENT)));
+    assert!(matches!(l.ctl(EPOLL_CTL_MOD, 3, f.clone(), 0, 0, |_, _| 0), Err(Errno::ENOENT)));
 }
 
 #[test]
@@ -214,7 +222,7 @@ fn del_hands_back_the_item() {
     let mut l = List::new();
     let f = FakeFile::new();
     add(&mut l, 3, &f, EPOLLIN, 0);
-    match l.ctl(EPOLL_CTL_DEL, 3, f.clone(), 0, 0, |_| 0) {
+    match l.ctl(EPOLL_CTL_DEL, 3, f.clone(), 0, 0, |_, _| 0) {
         Ok(Ctl::Removed(it)) => assert_eq!((it.fd, it.extra), (3, 3)),
         other => panic!("{other:?}"),
     }
@@ -225,8 +233,8 @@ fn del_hands_back_the_item() {
 fn unknown_op_is_einval() {
     let mut l = List::new();
     let f = FakeFile::new();
-    assert!(matches!(l.ctl(0, 3, f.clone(), 0, 0, |_| 0), Err(Errno::EINVAL)));
-    assert!(matches!(l.ctl(4, 3, f.clone(), 0, 0, |_| 0), Err(Errno::EINVAL)));
+    assert!(matches!(l.ctl(0, 3, f.clone(), 0, 0, |_, _| 0), Err(Errno::EINVAL)));
+    assert!(matches!(l.ctl(4, 3, f.clone(), 0, 0, |_, _| 0), Err(Errno::EINVAL)));
 }
 
 #[test]
@@ -234,7 +242,7 @@ fn mod_of_an_exclusive_item_is_einval() {
     let mut l = List::new();
     let f = FakeFile::new();
     add(&mut l, 3, &f, EPOLLIN | EPOLLEXCLUSIVE, 0);
-    assert!(matches!(l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN, 0, |_| 0), Err(Errno::EINVAL)));
+    assert!(matches!(l.ctl(EPOLL_CTL_MOD, 3, f.clone(), EPOLLIN, 0, |_, _| 0), Err(Errno::EINVAL)));
 }
 
 #[test]
@@ -271,7 +279,7 @@ fn gone_files_are_pruned_with_their_extra() {
     add(&mut l, 2, &b, EPOLLIN, 2);
     a.event(EPOLLIN);
     a.close();
-    assert!(!l.any_ready(), "a gone file reports nothing");
+    assert!(!ready(&mut l), "a gone file reports nothing");
     let mut gone = Vec::new();
     l.prune(|it| gone.push(it.extra));
     assert_eq!(gone, vec![1]);
@@ -284,10 +292,106 @@ fn probe_does_not_consume_an_edge() {
     let f = FakeFile::new();
     add(&mut l, 3, &f, EPOLLIN | EPOLLET, 1);
     f.event(EPOLLIN);
-    assert!(l.any_ready());
-    assert!(l.any_ready());
+    assert!(ready(&mut l));
+    assert!(ready(&mut l));
     assert_eq!(wait(&mut l, 10).len(), 1);
-    assert!(!l.any_ready());
+    assert!(!ready(&mut l));
+}
+
+#[test]
+fn only_marked_items_are_looked_at() {
+    let mut l = List::new();
+    let (a, b) = (FakeFile::new(), FakeFile::new());
+    add(&mut l, 1, &a, EPOLLIN, 1);
+    add(&mut l, 2, &b, EPOLLIN, 2);
+    assert_eq!(l.ready_len(), 2, "added items are looked at once");
+    assert!(l.collect(10).is_empty());
+    assert_eq!(l.ready_len(), 0, "items that do not report leave the ready list");
+    b.event(EPOLLIN);
+    assert!(!l.any_ready(), "a change nobody signalled is not seen");
+    assert!(l.collect(10).is_empty());
+    let slot = l.slots().find(|(_, i)| i.fd == 2).unwrap().0;
+    l.mark(slot);
+    l.mark(slot);
+    assert_eq!(l.ready_len(), 1, "marked once");
+    assert!(l.any_ready());
+    assert_eq!(l.collect(10), vec![(EPOLLIN, 2)]);
+    assert_eq!(l.collect(10), vec![(EPOLLIN, 2)], "level-triggered: stays on the ready list");
+    b.set_ready(0);
+    assert!(l.collect(10).is_empty());
+    assert_eq!(l.ready_len(), 0);
+}
+
+#[test]
+fn edge_and_oneshot_items_leave_the_ready_list() {
+    let mut l = List::new();
+    let (a, b) = (FakeFile::new(), FakeFile::new());
+    a.event(EPOLLIN);
+    b.event(EPOLLIN);
+    add(&mut l, 1, &a, EPOLLIN | EPOLLET, 1);
+    add(&mut l, 2, &b, EPOLLIN | EPOLLONESHOT, 2);
+    assert_eq!(l.collect(10), vec![(EPOLLIN, 1), (EPOLLIN, 2)]);
+    assert_eq!(l.ready_len(), 0);
+    a.event(EPOLLIN);
+    l.mark_all();
+    assert_eq!(l.collect(10), vec![(EPOLLIN, 1)], "the one-shot item stays disarmed");
+}
+
+#[test]
+fn sticky_items_are_looked_at_every_time() {
+    let mut l = List::new();
+    let f = FakeFile::new();
+    add(&mut l, 1, &f, EPOLLIN, 1);
+    l.stick(0);
+    assert!(l.collect(10).is_empty());
+    assert_eq!(l.ready_len(), 1);
+    f.set_ready(EPOLLIN);
+    assert_eq!(l.collect(10), vec![(EPOLLIN, 1)]);
+}
+
+#[test]
+fn marking_follows_wake_up_order_and_maxevents_keeps_the_rest() {
+    let mut l = List::new();
+    let files: Vec<FakeFile> = (0..4).map(|_| FakeFile::new()).collect();
+    for (i, f) in files.iter().enumerate() {
+        add(&mut l, i as u32, f, EPOLLIN | EPOLLET, i as u64);
+    }
+    assert!(l.collect(10).is_empty());
+    for i in [3u32, 1, 2] {
+        files[i as usize].event(EPOLLIN);
+        l.mark(i);
+    }
+    assert_eq!(l.collect(2), vec![(EPOLLIN, 3), (EPOLLIN, 1)]);
+    assert_eq!(l.ready_len(), 1);
+    assert_eq!(l.collect(2), vec![(EPOLLIN, 2)]);
+}
+
+#[test]
+fn removed_items_leave_the_ready_list_and_slots_are_reused() {
+    let mut l = List::new();
+    let (a, b, c) = (FakeFile::new(), FakeFile::new(), FakeFile::new());
+    a.event(EPOLLIN);
+    add(&mut l, 1, &a, EPOLLIN, 1);
+    add(&mut l, 2, &b, EPOLLIN, 2);
+    assert!(matches!(l.ctl(EPOLL_CTL_DEL, 1, a.clone(), 0, 0, |_, _| 0), Ok(Ctl::Removed(_))));
+    assert_eq!(l.ready_len(), 1);
+    let mut got = None;
+    l.ctl(EPOLL_CTL_ADD, 3, c.clone(), EPOLLIN, 3, |_, s| {
+        got = Some(s);
+        3
+    })
+    .unwrap();
+    assert_eq!(got, Some(0), "the freed slot");
+    c.event(EPOLLIN);
+    assert_eq!(l.collect(10), vec![(EPOLLIN, 3)]);
+    a.close();
+    b.close();
+    assert!(l.prune_due() || l.len() == 2);
+    let mut gone = Vec::new();
+    l.prune(|it| gone.push(it.fd));
+    assert_eq!(gone, vec![2]);
+    l.mark_where(|x| *x == 3);
+    assert_eq!(l.collect(10), vec![(EPOLLIN, 3)]);
 }
 
 #[test]
@@ -368,6 +472,39 @@ proptest! {
             for (_, d) in got { seen[d as usize] += 1; }
         }
         for s in seen { prop_assert_eq!(s, max.min(n)); }
+    }
+
+    /// With items marked in any order (the wake-ups), a wait reports
+    /// exactly the marked items that are ready, each once, in marking
+    /// order, and looks at no other.
+    #[test]
+    fn ready_list_reports_marked_ready_items(
+        n in 1usize..16,
+        marks in proptest::collection::vec(0u32..16, 0..40),
+        ready in proptest::collection::vec(any::<bool>(), 16),
+    ) {
+        let mut l = List::new();
+        let files: Vec<FakeFile> = (0..n).map(|_| FakeFile::new()).collect();
+        for (i, f) in files.iter().enumerate() {
+            add(&mut l, i as u32, f, EPOLLIN | EPOLLET, i as u64);
+        }
+        l.collect(usize::MAX);
+        prop_assert_eq!(l.ready_len(), 0);
+        let mut want = Vec::new();
+        for m in marks {
+            let m = m as usize % n;
+            if ready[m] {
+                files[m].event(EPOLLIN);
+            }
+            if !want.contains(&m) {
+                want.push(m);
+            }
+            l.mark(m as u32);
+        }
+        let got: Vec<usize> = l.collect(usize::MAX).iter().map(|g| g.1 as usize).collect();
+        let want: Vec<usize> = want.into_iter().filter(|m| ready[*m]).collect();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(l.ready_len(), 0);
     }
 
     /// An edge-triggered item reports exactly once per burst of events

@@ -14,7 +14,7 @@
 //! released.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -354,7 +354,16 @@ impl<P: Platform> Out<P> {
 struct Inner<P: Platform> {
     pids: PidAllocator,
     procs: BTreeMap<Pid, Process<P>>,
+    /// (pgid, pid) of every process: the members of a group in
+    /// O(log n + members), as Linux's per-pid task lists (`PIDTYPE_PGID`),
+    /// for kill(-pgrp), setpgid/setsid and the orphaned-group checks.
+    groups: BTreeSet<(Pid, Pid)>,
     threads: BTreeMap<Pid, Thread<P>>,
+    /// Processes whose leader thread has exited while the process lives
+    /// on (`leader_exit` set): each still counts as a task, so the tasks
+    /// (Linux's `nr_threads`) are `threads.len() + leaders_gone`, kept
+    /// without a walk.
+    leaders_gone: u64,
     sigq: BTreeMap<u32, SigQueueAccount>,
     max_threads: u64,
     /// Set when a ptrace link is made; wait's walk over every process for
@@ -504,7 +513,9 @@ impl<P: Platform> ProcessTable<P> {
                 mutex: lock_api::Mutex::new(Inner {
                     pids: PidAllocator::new(pid_max),
                     procs: BTreeMap::new(),
+                    groups: BTreeSet::new(),
                     threads: BTreeMap::new(),
+                    leaders_gone: 0,
                     sigq: BTreeMap::new(),
                     max_threads: u64::MAX,
                     maybe_traced: false,
@@ -618,6 +629,7 @@ impl<P: Platform> ProcessTable<P> {
             ext: Default::default(),
         };
         g.threads.insert(pid, thread);
+        g.groups.insert((process.pgid, pid));
         g.procs.insert(pid, process);
         Ok(pid)
     }
@@ -713,6 +725,11 @@ impl<P: Platform> ProcessTable<P> {
     /// The pids of every process (zombies included), ascending.
     pub fn pids(&self) -> Vec<Pid> {
         self.inner.lock().procs.keys().copied().collect()
+    }
+
+    /// The processes of group `pgrp`, by pid (O(log n + members)).
+    pub fn group_members(&self, pgrp: Pid) -> Vec<Pid> {
+        self.inner.lock().members(pgrp).collect()
     }
 
     /// How many threads are alive.
@@ -1763,11 +1780,11 @@ impl<P: Platform> Inner<P> {
         let uid = p.creds.uid;
         // Linux counts tasks until they are reaped: live threads, plus a
         // leader that exited first or a zombie.
-        // Both counts walk every process, so they are made only when their
-        // check can fail (a clone must not cost O(processes)): RLIMIT_NPROC
-        // binds a non-root caller under a finite limit; max_threads only
-        // when the bound "every thread, plus a leader or zombie per process"
-        // reaches it.
+        // The user's count walks every process, so it is made only when
+        // its check can fail (a clone must not cost O(processes)):
+        // RLIMIT_NPROC binds a non-root caller under a finite limit. The
+        // count of every task is kept: the threads, plus a process whose
+        // leader exited (zombies included).
         let tasks = |q: &Process<P>| q.threads.len() as u64 + u64::from(!q.threads.contains(&q.pid));
         let root = p.creds.capable();
         let rlimit_nproc = p.rlimits.cur(Resource::Nproc);
@@ -1776,9 +1793,8 @@ impl<P: Platform> Inner<P> {
         } else {
             self.procs.values().filter(|q| q.creds.uid == uid).map(tasks).sum()
         };
-        let bound = self.threads.len() as u64 + self.procs.len() as u64;
-        let all_tasks: u64 =
-            if bound < self.max_threads { bound } else { self.procs.values().map(tasks).sum() };
+        let all_tasks = self.threads.len() as u64 + self.leaders_gone;
+        debug_assert!(all_tasks <= self.threads.len() as u64 + self.procs.len() as u64);
         Ok(CloneCaller {
             is_init: pid == 1,
             cap_sys_admin: root,
@@ -2012,6 +2028,7 @@ impl<P: Platform> Inner<P> {
             if let Some(parent) = self.procs.get_mut(&process.parent) {
                 parent.children.push(process.pid);
             }
+            self.groups.insert((process.pgid, process.pid));
             self.procs.insert(process.pid, process);
         } else if let Some(p) = self.procs.get_mut(&pid) {
             p.threads.push(prep.tid);
@@ -2104,6 +2121,9 @@ impl<P: Platform> Inner<P> {
         p.usage.accumulate(&usage);
         p.threads.retain(|&t| t != tid);
         if tid == pid {
+            if p.leader_exit.is_none() {
+                self.leaders_gone += 1;
+            }
             p.leader_exit = Some(status);
         } else {
             self.pids.put(tid);
@@ -2317,6 +2337,10 @@ impl<P: Platform> Inner<P> {
     /// release_task() of a zombie: its numbers are free, its parent forgets it.
     fn release(&mut self, pid: Pid, out: &mut Out<P>) {
         let Some(p) = self.procs.remove(&pid) else { return };
+        self.groups.remove(&(p.pgid, pid));
+        if p.leader_exit.is_some() {
+            self.leaders_gone -= 1;
+        }
         self.pids.put(pid);
         self.pids.put(p.pgid);
         self.pids.put(p.sid);
@@ -2326,8 +2350,13 @@ impl<P: Platform> Inner<P> {
         out.drop_later(p);
     }
 
+    /// The processes of group `pgrp`, by pid.
+    fn members(&self, pgrp: Pid) -> impl Iterator<Item = Pid> + '_ {
+        self.groups.range((pgrp, 0)..=(pgrp, Pid::MAX)).map(|&(_, p)| p)
+    }
+
     fn will_become_orphaned_pgrp(&self, pgrp: Pid, ignored: Option<Pid>) -> bool {
-        for q in self.procs.values().filter(|q| q.pgid == pgrp) {
+        for q in self.members(pgrp).filter_map(|m| self.procs.get(&m)) {
             if Some(q.pid) == ignored || q.state == ProcState::Zombie || q.parent == 1 {
                 continue;
             }
@@ -2342,7 +2371,9 @@ impl<P: Platform> Inner<P> {
     }
 
     fn has_stopped_jobs(&self, pgrp: Pid) -> bool {
-        self.procs.values().any(|q| q.pgid == pgrp && matches!(q.state, ProcState::Stopped(_)))
+        self.members(pgrp)
+            .filter_map(|m| self.procs.get(&m))
+            .any(|q| matches!(q.state, ProcState::Stopped(_)))
     }
 
     /// kill_orphaned_pgrp(): when `pid`'s exit (`father` None) or its
@@ -2361,7 +2392,7 @@ impl<P: Platform> Inner<P> {
             && self.will_become_orphaned_pgrp(pgrp, ignored)
             && self.has_stopped_jobs(pgrp)
         {
-            let members: Vec<Pid> = self.procs.values().filter(|q| q.pgid == pgrp).map(|q| q.pid).collect();
+            let members: Vec<Pid> = self.members(pgrp).collect();
             for m in &members {
                 let _ = self.send(*m, SigInfo::kernel(signal::SIGHUP), true, out);
             }
@@ -2702,7 +2733,7 @@ impl<P: Platform> Inner<P> {
         if p.session_leader {
             return Err(Errno::EPERM);
         }
-        if pgid != pid && !self.procs.values().any(|q| q.pgid == pgid && q.sid == my_sid) {
+        if pgid != pid && !self.members(pgid).filter_map(|m| self.procs.get(&m)).any(|q| q.sid == my_sid) {
             return Err(Errno::EPERM);
         }
         let old = p.pgid;
@@ -2711,6 +2742,8 @@ impl<P: Platform> Inner<P> {
             self.pids.put(old);
             if let Some(p) = self.procs.get_mut(&pid) {
                 p.pgid = pgid;
+                self.groups.remove(&(old, pid));
+                self.groups.insert((pgid, pid));
             }
         }
         Ok(())
@@ -2722,7 +2755,7 @@ impl<P: Platform> Inner<P> {
         if p.session_leader {
             return Err(Errno::EPERM);
         }
-        if self.procs.values().any(|q| q.pgid == me) {
+        if self.members(me).next().is_some() {
             return Err(Errno::EPERM);
         }
         let (old_pgid, old_sid) = (p.pgid, p.sid);
@@ -2732,6 +2765,8 @@ impl<P: Platform> Inner<P> {
         self.pids.put(old_sid);
         if let Some(p) = self.procs.get_mut(&me) {
             p.session_leader = true;
+            self.groups.remove(&(p.pgid, me));
+            self.groups.insert((me, me));
             p.pgid = me;
             p.sid = me;
         }
@@ -2950,7 +2985,7 @@ impl<P: Platform> Inner<P> {
             return if targets.is_empty() { Err(Errno::ESRCH) } else { ret };
         }
         let pgrp = if pid == 0 { self.procs.get(&me).ok_or(Errno::ESRCH)?.pgid } else { pid.unsigned_abs() };
-        let members: Vec<Pid> = self.procs.values().filter(|q| q.pgid == pgrp).map(|q| q.pid).collect();
+        let members: Vec<Pid> = self.members(pgrp).collect();
         if members.is_empty() {
             return Err(Errno::ESRCH);
         }
@@ -3006,7 +3041,9 @@ impl<P: Platform> Inner<P> {
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if tid != pid {
             p.exit_signal = SIGCHLD as i32;
-            p.leader_exit = None;
+            if p.leader_exit.take().is_some() {
+                self.leaders_gone -= 1;
+            }
         }
         p.threads = alloc::vec![pid];
         for c in p.children.clone() {

@@ -1419,3 +1419,91 @@ fn a_closure_that_calls_the_table_is_caught() {
     assert_eq!(other, Some(1));
     finish(w);
 }
+
+#[test]
+fn group_kill_reaches_exactly_the_members_as_groups_change() {
+    let w = world();
+    let a = w.fork(1);
+    let (b, c, d) = (w.fork(a), w.fork(a), w.fork(a));
+    let usr1 = SIGUSR1.as_i32();
+    let hit = |pids: &[u32]| -> Vec<u32> {
+        let mut v: Vec<u32> = pids.iter().copied().filter(|&p| w.pending(p).contains(SIGUSR1)).collect();
+        v.sort_unstable();
+        for &p in pids {
+            w.t.with_process(p, |q| q.pending.clear());
+        }
+        v
+    };
+    let all = [a, b, c, d];
+    // a handler, so the signal stays pending where it was sent
+    for p in all {
+        w.set_action(p, SIGUSR1, SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY));
+    }
+    // a leads a group of a, b and c; d stays in init's group
+    w.t.setpgid(a, 0, 0).unwrap();
+    w.t.setpgid(a, b as i32, a as i32).unwrap();
+    w.t.setpgid(a, c as i32, a as i32).unwrap();
+    w.t.kill(1, -(a as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![a, b, c]);
+    assert_eq!(w.t.group_members(a), vec![a, b, c]);
+    // c moves to a group of its own; b goes back to init's
+    w.t.setpgid(a, c as i32, 0).unwrap();
+    w.t.setpgid(a, b as i32, 1).unwrap();
+    w.t.kill(1, -(a as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![a]);
+    w.t.kill(1, -(c as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![c]);
+    // d makes a session (and group) of its own
+    assert_eq!(w.t.setsid(d), Ok(d));
+    w.t.kill(1, -(d as i32), usr1, &w.s).unwrap();
+    assert_eq!(hit(&all), vec![d]);
+    assert_eq!(w.t.kill(1, -(c as i32), 0, &w.s), Ok(()));
+    // a reaped member leaves its group: ESRCH once the group is empty
+    w.exit(c, 0);
+    assert_eq!(w.wait4(a, c as i32, 0).map(|r| r.0), Ok(c));
+    assert_eq!(w.t.kill(1, -(c as i32), usr1, &w.s), Err(Errno::ESRCH));
+    for x in [b, d] {
+        w.exit(x, 0);
+        assert_eq!(w.wait4(a, x as i32, 0).map(|r| r.0), Ok(x));
+    }
+    w.exit(a, 0);
+    assert_eq!(w.wait4(1, a as i32, 0).map(|r| r.0), Ok(a));
+    assert_eq!(w.t.kill(1, -(a as i32), usr1, &w.s), Err(Errno::ESRCH));
+    finish(w);
+}
+
+#[test]
+fn threads_max_counts_exited_leaders_and_zombies_until_reaped() {
+    let w = world();
+    // init: one task; a with a thread t: three
+    let a = w.fork(1);
+    let t = w.clone(a, THREAD).unwrap();
+    w.t.set_max_threads(4);
+    let b = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "4 tasks: init, a, t, b");
+    // a's leader exits first: it still counts while t lives
+    w.exit(a, 0);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "a's leader counts until reaped");
+    // b becomes a zombie: still counted
+    w.exit(b, 0);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "a zombie counts");
+    assert_eq!(w.wait4(1, b as i32, 0).map(|r| r.0), Ok(b));
+    let c = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN));
+    // t's exec makes it the leader again: a counts once
+    let frames = w.frames.clone();
+    w.t.exec(t, vm::testing::test_vmar(&frames), &w.s).unwrap();
+    let d = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "init, a (once), c, d");
+    w.t.set_max_threads(u64::MAX);
+    for x in [a, c, d] {
+        w.exit(x, 0);
+        assert_eq!(w.wait4(1, x as i32, 0).map(|r| r.0), Ok(x));
+    }
+    w.t.set_max_threads(2);
+    let e = w.fork(1);
+    assert_eq!(w.clone(1, 0).map(|_| ()), Err(Errno::EAGAIN), "init and e");
+    w.exit(e, 0);
+    assert_eq!(w.wait4(1, e as i32, 0).map(|r| r.0), Ok(e));
+    finish(w);
+}

@@ -92,6 +92,7 @@
 extern crate alloc;
 
 pub mod abi;
+mod maps;
 mod mmu;
 mod source;
 #[cfg(feature = "testing")]

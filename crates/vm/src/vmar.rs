@@ -1,6 +1,8 @@
 //! The user address space: ordered mappings over a page table.
 
-use alloc::{collections::BTreeMap, string::String, sync::Arc};
+use alloc::{string::String, sync::Arc};
+
+use crate::maps::Maps;
 use core::fmt;
 
 use linux_abi::{Errno, Result};
@@ -258,7 +260,7 @@ impl Mapping {
 pub struct Vmar<P: PageTable, A: FrameAllocator + Clone + 'static> {
     pub(crate) pt: P,
     pub(crate) alloc: A,
-    pub(crate) maps: BTreeMap<usize, Mapping>,
+    pub(crate) maps: Maps,
     config: VmarConfig,
     brk_start: usize,
     brk: usize,
@@ -320,7 +322,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         Vmar {
             pt,
             alloc,
-            maps: BTreeMap::new(),
+            maps: Maps::new(min_addr, max_addr),
             config: VmarConfig { min_addr, max_addr, mmap_base },
             brk_start: 0,
             brk: 0,
@@ -485,7 +487,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         if let Backing::Object { offset, .. } = &mut right.backing {
             *offset = offset.wrapping_add((addr - start) as u64);
         }
-        if let Some(left) = self.maps.get_mut(&start) {
+        if let Some(mut left) = self.maps.get_mut(&start) {
             left.end = addr;
         }
         self.maps.insert(addr, right);
@@ -500,7 +502,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
             return;
         }
         if let Some(right) = self.maps.remove(&addr)
-            && let Some(left) = self.maps.get_mut(&lstart)
+            && let Some(mut left) = self.maps.get_mut(&lstart)
         {
             left.end = right.end;
         }
@@ -776,36 +778,12 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         if hint != 0 && hint <= max_addr - len && hint >= min_addr && self.range_free(hint, hint + len) {
             return Ok(hint);
         }
-        // Top down from mmap_base.
-        let mut hi = mmap_base;
-        for (&start, m) in self.maps.range(..mmap_base).rev() {
-            let lo = m.end.max(min_addr);
-            if hi >= lo && hi - lo >= len {
-                return Ok(hi - len);
-            }
-            hi = hi.min(start);
-            if hi < min_addr {
-                break;
-            }
-        }
-        if hi >= min_addr && hi - min_addr >= len {
-            return Ok(hi - len);
-        }
-        // Then bottom up from mmap_base.
-        let mut lo = mmap_base;
-        if let Some((_, m)) = self.maps.range(..mmap_base).next_back() {
-            lo = lo.max(m.end);
-        }
-        for (&start, m) in self.maps.range(mmap_base..) {
-            if start >= lo && start - lo >= len {
-                return Ok(lo);
-            }
-            lo = lo.max(m.end);
-        }
-        if max_addr >= lo && max_addr - lo >= len {
-            return Ok(lo);
-        }
-        Err(Errno::ENOMEM)
+        // Top down from mmap_base, then bottom up from it (the index of
+        // free space: O(log n), not a walk over the mappings).
+        let gaps = self.maps.gaps();
+        gaps.highest(mmap_base, min_addr, len)
+            .or_else(|| gaps.lowest(mmap_base, max_addr, len))
+            .ok_or(Errno::ENOMEM)
     }
 
     /// munmap(2): removes the mappings in `[addr, addr + len)`, splitting
@@ -899,7 +877,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         let grow = new_len - old_len;
         let max = self.config.max_addr;
         if old_end == map_end && grow <= max - old_end && self.range_free(old_end, old_end + grow) {
-            if let Some(m) = self.maps.get_mut(&map_start) {
+            if let Some(mut m) = self.maps.get_mut(&map_start) {
                 m.end = old_end + grow;
             }
             self.try_merge(old_end + grow);
@@ -1031,10 +1009,11 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// Sets the permissions of the mapping starting at `start` and updates
     /// its present pages.
     fn protect_mapping(&mut self, start: usize, prot: Prot) {
-        let Some(m) = self.maps.get_mut(&start) else { return };
+        let Some(mut m) = self.maps.get_mut(&start) else { return };
         let old = m.prot;
         m.prot = prot;
         let (end, shared) = (m.end, m.shared);
+        drop(m);
         if old == prot {
             return;
         }
@@ -1085,7 +1064,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         self.split_checked(end)?;
         let starts: alloc::vec::Vec<usize> = self.maps.range(addr..end).map(|(&s, _)| s).collect();
         for s in &starts {
-            if let Some(m) = self.maps.get_mut(s) {
+            if let Some(mut m) = self.maps.get_mut(s) {
                 m.name = String::from(name);
             }
         }
@@ -1363,7 +1342,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// process that exits, or an exec when no one else shares it). The break
     /// is reset to unset.
     pub fn clear(&mut self) {
-        let maps = core::mem::take(&mut self.maps);
+        let maps = core::mem::replace(&mut self.maps, Maps::new(self.config.min_addr, self.config.max_addr));
         for (start, m) in &maps {
             self.unmap_pages(*start, m.end);
         }

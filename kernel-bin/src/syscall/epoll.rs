@@ -44,18 +44,18 @@
 
 use super::SysResult;
 use super::poll::{restore_mask, temp_mask, timespec_deadline, wait};
-use crate::sched::WaitQueue;
+use crate::sched::{Relay, WaitQueue};
 use crate::uthread::UThread;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use linux_abi::abi::{EpollEvent, Timespec};
 use linux_abi::args::{Fd, UserPtr};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
 use vfs::{File, Stat};
 
-use evfd::epoll::{self as rules, Ctl, EPOLL_CTL_ADD, EPOLL_CTL_DEL, Interest, Watched};
+use evfd::epoll::{self as rules, Ctl, EPOLL_CTL_ADD, EPOLL_CTL_DEL, Interest, Item, Slot, Watched};
 
 /// Linux's `EPOLL_MAX_NESTS`.
 const MAX_NESTS: usize = 4;
@@ -78,18 +78,57 @@ impl Watched for Held {
     }
 }
 
-/// The interest list (`evfd::epoll`, host-tested there); each item keeps
-/// its file's wait queue, relayed to the instance's while the item exists
-/// (`None`: the file is always ready).
-type Items = Interest<Held, Option<Arc<WaitQueue>>>;
+/// An item's kernel state: its file's wait queue (`None`: the file has
+/// none and is always looked at) and the hook relayed from that queue.
+struct Extra {
+    queue: Option<Arc<WaitQueue>>,
+    hook: Arc<Hook>,
+}
+
+/// The interest and ready list (`evfd::epoll`, host-tested there).
+type Items = Interest<Held, Extra>;
+
+/// What an instance's hooks reach.
+struct Shared {
+    items: Mutex<Items>,
+    /// A hook found `items` locked: its `woke` flag is set, and the next
+    /// look marks the items whose flag is (O(items), only after such a
+    /// wake-up).
+    missed: AtomicBool,
+    /// Woken by the hooks and by `epoll_ctl`: epoll_wait sleeps here, and
+    /// so do poll(2) and outer instances watching this one.
+    wq: Arc<WaitQueue>,
+}
+
+/// Linux's `ep_poll_callback` for one item: relayed from its file's wait
+/// queue, it puts the item on the ready list and wakes the instance. It
+/// never waits for the list's lock (a file may wake its queue while it
+/// holds a lock a wait takes through `poll`): when the list is locked it
+/// leaves a flag for the next look.
+struct Hook {
+    slot: Slot,
+    ep: Weak<Shared>,
+    woke: AtomicBool,
+}
+
+impl Relay for Hook {
+    fn relayed(&self) {
+        let Some(ep) = self.ep.upgrade() else { return };
+        match ep.items.try_lock() {
+            Some(mut items) => items.mark(self.slot),
+            None => {
+                self.woke.store(true, Ordering::SeqCst);
+                ep.missed.store(true, Ordering::SeqCst);
+            }
+        }
+        ep.wq.wake_all();
+    }
+}
 
 /// An epoll instance: an open file with an interest list.
 pub struct Epoll {
-    items: Mutex<Items>,
+    shared: Arc<Shared>,
     flags: AtomicU32,
-    /// Woken by the watched files (relays) and by `epoll_ctl`: epoll_wait
-    /// sleeps here, and so do poll(2) and outer instances watching this one.
-    wq: Arc<WaitQueue>,
 }
 
 fn key_of(file: &Arc<dyn File>) -> usize {
@@ -99,52 +138,79 @@ fn key_of(file: &Arc<dyn File>) -> usize {
 impl Epoll {
     fn new() -> Self {
         Self {
-            items: Mutex::new(Interest::new()),
+            shared: Arc::new(Shared {
+                items: Mutex::new(Interest::new()),
+                missed: AtomicBool::new(false),
+                wq: Arc::new(WaitQueue::new()),
+            }),
             flags: AtomicU32::new(vfs::O_RDWR),
-            wq: Arc::new(WaitQueue::new()),
         }
     }
 
+    /// The instance's wait queue.
+    fn wq(&self) -> &Arc<WaitQueue> {
+        &self.shared.wq
+    }
+
+    /// The list, locked, with the wake-ups that found it locked marked.
+    fn items(&self) -> spin::MutexGuard<'_, Items> {
+        let mut items = self.shared.items.lock();
+        if self.shared.missed.swap(false, Ordering::SeqCst) {
+            items.mark_where(|x| x.hook.woke.swap(false, Ordering::SeqCst));
+        }
+        items
+    }
+
     /// Stops relaying an item's file's wake-ups to this instance.
-    fn unhook(&self, queue: &Option<Arc<WaitQueue>>) {
-        if let Some(q) = queue {
-            q.remove_relay(&self.wq);
+    fn unhook(x: &Extra) {
+        if let Some(q) = &x.queue {
+            q.remove_relay(&x.hook);
         }
     }
 
     fn ctl(&self, op: i32, fd: u32, file: &Arc<dyn File>, events: u32, data: u64) -> Result<()> {
-        let mut items = self.items.lock();
-        // items of gone files (Linux's `eventpoll_release`)
-        items.prune(|i| self.unhook(&i.extra));
-        let hook = |_: &Held| {
+        let mut items = self.items();
+        // items of gone files (Linux's `eventpoll_release`), amortised
+        if items.prune_due() {
+            items.prune(|i| Self::unhook(&i.extra));
+        }
+        let mut always = None;
+        let hook = |_: &Held, slot: Slot| {
+            let hook =
+                Arc::new(Hook { slot, ep: Arc::downgrade(&self.shared), woke: AtomicBool::new(false) });
             let queue = crate::sched::queue_of(&**file);
-            if let Some(q) = &queue {
-                q.add_relay(&self.wq);
+            match &queue {
+                Some(q) => q.add_relay(&hook),
+                None => always = Some(slot),
             }
-            queue
+            Extra { queue, hook }
         };
-        if let Ctl::Removed(gone) = items.ctl(op, fd, Held(Arc::downgrade(file)), events, data, hook)? {
-            self.unhook(&gone.extra);
+        let done = items.ctl(op, fd, Held(Arc::downgrade(file)), events, data, hook)?;
+        if let Some(slot) = always {
+            items.stick(slot);
+        }
+        drop(items);
+        if let Ctl::Removed(gone) = done {
+            Self::unhook(&gone.extra);
         }
         Ok(())
     }
 
     /// Whether some item would report now.
     fn any_ready(&self) -> bool {
-        self.items.lock().any_ready()
+        self.items().any_ready()
     }
 
-    /// Up to `max` (events, data) pairs; reported level-triggered items
-    /// move to the end of the list.
+    /// Up to `max` (events, data) pairs from the ready list; reported
+    /// level-triggered items go to its end.
     fn collect(&self, max: usize) -> Vec<(u32, u64)> {
-        let mut items = self.items.lock();
-        items.prune(|i| self.unhook(&i.extra));
-        items.collect(max)
+        self.items().collect(max)
     }
 
     /// The epoll instances this one watches directly.
     fn children(&self) -> Vec<Arc<dyn File>> {
-        self.items
+        self.shared
+            .items
             .lock()
             .iter()
             .filter_map(|i| i.handle.0.upgrade())
@@ -155,9 +221,10 @@ impl Epoll {
 
 impl Drop for Epoll {
     fn drop(&mut self) {
-        // the relays would die with our queue anyway; this frees them now
-        for q in self.items.get_mut().iter().filter_map(|i| i.extra.as_ref()) {
-            q.remove_relay(&self.wq);
+        // the relays would die with the hooks anyway; this frees them now
+        let gone: Vec<Item<Held, Extra>> = self.shared.items.lock().drain().collect();
+        for i in &gone {
+            Self::unhook(&i.extra);
         }
     }
 }
@@ -206,7 +273,7 @@ impl File for Epoll {
     }
 
     fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.wq.clone())
+        Some(self.shared.wq.clone())
     }
 
     fn status_flags(&self) -> u32 {
@@ -295,7 +362,7 @@ pub fn epoll_ctl(t: &mut UThread, epfd: Fd, op: i32, fd: Fd, event: UserPtr<Epol
     if op != EPOLL_CTL_DEL {
         // an added or re-armed item may be ready now: another thread's
         // epoll_wait (or a poll on this instance) must look
-        ep.wq.wake_all();
+        ep.wq().wake_all();
     }
     Ok(0)
 }
@@ -310,7 +377,7 @@ fn do_wait(t: &mut UThread, (epfd, events, max): WaitArgs, deadline: Option<u64>
     let found = match wait(
         t,
         deadline,
-        || alloc::vec![ep.wq.clone()],
+        || alloc::vec![ep.wq().clone()],
         || ep.any_ready(),
         || {
             let v = ep.collect(max);
@@ -388,6 +455,6 @@ arch_x86_64::ktest!(
         assert_eq!(ep.poll() & vfs::POLLIN, 0);
         drop(r);
         assert!(ep.collect(8).is_empty());
-        assert_eq!(ep.items.lock().len(), 0, "the gone file's item is pruned");
+        assert_eq!(ep.shared.items.lock().len(), 1, "pruned at a later ADD");
     }
 );

@@ -1,0 +1,376 @@
+//! The mappings of an address space with an index of the free space
+//! between them, so that `get_unmapped_area` finds a gap without walking
+//! every mapping (Linux keeps the largest gap of each subtree in its maple
+//! tree; here the free intervals are kept by address and, per power-of-two
+//! size class, by address again).
+//!
+//! [`Maps`] wraps the `BTreeMap` of mappings: every insertion, removal and
+//! change of a mapping's end (through [`MapMut`]) updates the free-space
+//! index, [`Gaps`]. A search for `len` bytes looks, in each size class
+//! that can hold `len`, at the nearest free interval only (every interval
+//! of a class above `len`'s holds it) and, in `len`'s own class, walks
+//! down (or up) until one is long enough and no farther than the best
+//! found so far: O(classes × log n) but for many gaps of `len`'s own
+//! class that are all too short.
+
+use alloc::collections::{BTreeMap, BTreeSet, btree_map};
+use core::ops::{Deref, DerefMut, RangeBounds};
+
+use crate::vmar::Mapping;
+
+/// Size classes: floor(log2(pages)).
+const CLASSES: usize = usize::BITS as usize;
+
+fn class(len: usize) -> usize {
+    let pages = (len >> 12).max(1);
+    (usize::BITS - 1 - pages.leading_zeros()) as usize
+}
+
+/// The free intervals of `[lo, hi)`: by start, and per size class.
+#[derive(Clone, Debug)]
+pub(crate) struct Gaps {
+    lo: usize,
+    hi: usize,
+    /// start -> end, disjoint and never adjacent (merged).
+    free: BTreeMap<usize, usize>,
+    /// The starts of the intervals of each size class.
+    classes: [BTreeSet<usize>; CLASSES],
+}
+
+impl Gaps {
+    /// All of `[lo, hi)` free.
+    pub(crate) fn new(lo: usize, hi: usize) -> Self {
+        let mut g =
+            Gaps { lo, hi, free: BTreeMap::new(), classes: core::array::from_fn(|_| BTreeSet::new()) };
+        g.put(lo, hi);
+        g
+    }
+
+    fn put(&mut self, a: usize, b: usize) {
+        if a < b {
+            self.free.insert(a, b);
+            self.classes[class(b - a)].insert(a);
+        }
+    }
+
+    fn del(&mut self, a: usize) -> Option<usize> {
+        let b = self.free.remove(&a)?;
+        self.classes[class(b - a)].remove(&a);
+        Some(b)
+    }
+
+    /// `[a, b)` becomes free (merged with its free neighbours).
+    pub(crate) fn release(&mut self, a: usize, b: usize) {
+        let (mut a, mut b) = (a.max(self.lo), b.min(self.hi));
+        if a >= b {
+            return;
+        }
+        while let Some((&s, &e)) = self.free.range(..=b).next_back() {
+            if e < a {
+                break;
+            }
+            self.del(s);
+            a = a.min(s);
+            b = b.max(e);
+        }
+        self.put(a, b);
+    }
+
+    /// `[a, b)` is no longer free.
+    pub(crate) fn occupy(&mut self, a: usize, b: usize) {
+        if a >= b {
+            return;
+        }
+        while let Some((&s, &e)) = self.free.range(..b).next_back() {
+            if e <= a {
+                break;
+            }
+            self.del(s);
+            self.put(s, a.max(s).min(e));
+            self.put(b.max(s), e);
+        }
+    }
+
+    /// The highest `len` bytes of free space below `top` and at or above
+    /// `floor` (top-down placement): the start, or `None`.
+    pub(crate) fn highest(&self, top: usize, floor: usize, len: usize) -> Option<usize> {
+        let fits = |s: usize, e: usize| {
+            let e = e.min(top);
+            let s = s.max(floor);
+            e >= s && e - s >= len
+        };
+        let mut below = top;
+        // the interval holding top - 1, clipped
+        if let Some((&s, &e)) = self.free.range(..top).next_back()
+            && e >= top
+        {
+            if fits(s, e) {
+                return Some(top - len);
+            }
+            below = s;
+        }
+        // every other interval that starts below `below` ends at or below it
+        let mut best: Option<usize> = None;
+        for set in &self.classes[class(len)..] {
+            for &s in set.range(..below).rev() {
+                let e = self.free.get(&s).copied().unwrap_or(s);
+                if best.is_some_and(|b| e <= b) {
+                    break;
+                }
+                if fits(s, e) {
+                    best = Some(e);
+                    break;
+                }
+            }
+        }
+        best.map(|e| e - len)
+    }
+
+    /// The lowest `len` bytes of free space at or above `bottom` and
+    /// ending at or below `ceiling` (bottom-up placement).
+    pub(crate) fn lowest(&self, bottom: usize, ceiling: usize, len: usize) -> Option<usize> {
+        let fits = |s: usize, e: usize| {
+            let s = s.max(bottom);
+            let e = e.min(ceiling);
+            e >= s && e - s >= len
+        };
+        if let Some((&s, &e)) = self.free.range(..=bottom).next_back()
+            && e > bottom
+            && fits(s, e)
+        {
+            return Some(bottom);
+        }
+        let mut best: Option<usize> = None;
+        for set in &self.classes[class(len)..] {
+            for &s in set.range(bottom..) {
+                if best.is_some_and(|b| s >= b) {
+                    break;
+                }
+                let e = self.free.get(&s).copied().unwrap_or(s);
+                if fits(s, e) {
+                    best = Some(s);
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// The free intervals, in address order.
+    #[cfg(test)]
+    pub(crate) fn intervals(&self) -> alloc::vec::Vec<(usize, usize)> {
+        self.free.iter().map(|(&s, &e)| (s, e)).collect()
+    }
+}
+
+/// The mappings by start address, with their free-space index.
+#[derive(Clone)]
+pub(crate) struct Maps {
+    map: BTreeMap<usize, Mapping>,
+    gaps: Gaps,
+}
+
+impl Maps {
+    /// No mappings; `[lo, hi)` is the space they may take.
+    pub(crate) fn new(lo: usize, hi: usize) -> Self {
+        Maps { map: BTreeMap::new(), gaps: Gaps::new(lo, hi) }
+    }
+
+    /// The free-space index.
+    pub(crate) fn gaps(&self) -> &Gaps {
+        &self.gaps
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(crate) fn get(&self, start: &usize) -> Option<&Mapping> {
+        self.map.get(start)
+    }
+
+    /// The mapping at `start`, changeable; a change of its end updates
+    /// the index when the guard goes.
+    pub(crate) fn get_mut(&mut self, start: &usize) -> Option<MapMut<'_>> {
+        let m = self.map.get_mut(start)?;
+        let end = m.end;
+        Some(MapMut { m, end, gaps: &mut self.gaps })
+    }
+
+    pub(crate) fn insert(&mut self, start: usize, m: Mapping) -> Option<Mapping> {
+        let end = m.end;
+        let old = self.map.insert(start, m);
+        if let Some(o) = &old {
+            self.gaps.release(start, o.end);
+        }
+        self.gaps.occupy(start, end);
+        old
+    }
+
+    pub(crate) fn remove(&mut self, start: &usize) -> Option<Mapping> {
+        let m = self.map.remove(start)?;
+        self.gaps.release(*start, m.end);
+        Some(m)
+    }
+
+    pub(crate) fn range<R: RangeBounds<usize>>(&self, r: R) -> btree_map::Range<'_, usize, Mapping> {
+        self.map.range(r)
+    }
+
+    pub(crate) fn iter(&self) -> btree_map::Iter<'_, usize, Mapping> {
+        self.map.iter()
+    }
+
+    pub(crate) fn values(&self) -> btree_map::Values<'_, usize, Mapping> {
+        self.map.values()
+    }
+}
+
+impl<'a> IntoIterator for &'a Maps {
+    type Item = (&'a usize, &'a Mapping);
+    type IntoIter = btree_map::Iter<'a, usize, Mapping>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.iter()
+    }
+}
+
+/// A mapping being changed: when it goes, a moved end frees or takes the
+/// space between the old end and the new.
+pub(crate) struct MapMut<'a> {
+    m: &'a mut Mapping,
+    end: usize,
+    gaps: &'a mut Gaps,
+}
+
+impl Deref for MapMut<'_> {
+    type Target = Mapping;
+    fn deref(&self) -> &Mapping {
+        self.m
+    }
+}
+
+impl DerefMut for MapMut<'_> {
+    fn deref_mut(&mut self) -> &mut Mapping {
+        self.m
+    }
+}
+
+impl Drop for MapMut<'_> {
+    fn drop(&mut self) {
+        let end = self.m.end;
+        if end < self.end {
+            self.gaps.release(end, self.end);
+        } else if end > self.end {
+            self.gaps.occupy(self.end, end);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gaps;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    const P: usize = 4096;
+    const LO: usize = 16 * P;
+    const HI: usize = 256 * P;
+
+    /// The free intervals of `[LO, HI)` given the used pages.
+    fn model_free(used: &[bool]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, &u) in used.iter().enumerate() {
+            let a = LO + i * P;
+            match (u, start) {
+                (false, None) => start = Some(a),
+                (true, Some(s)) => {
+                    out.push((s, a));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            out.push((s, HI));
+        }
+        out
+    }
+
+    /// The linear walk `get_unmapped_area` made before the index.
+    fn model_highest(free: &[(usize, usize)], top: usize, floor: usize, len: usize) -> Option<usize> {
+        free.iter().rev().find_map(|&(s, e)| {
+            let (s, e) = (s.max(floor), e.min(top));
+            (e >= s && e - s >= len).then(|| e - len)
+        })
+    }
+
+    fn model_lowest(free: &[(usize, usize)], bottom: usize, ceiling: usize, len: usize) -> Option<usize> {
+        free.iter().find_map(|&(s, e)| {
+            let (s, e) = (s.max(bottom), e.min(ceiling));
+            (e >= s && e - s >= len).then_some(s)
+        })
+    }
+
+    #[test]
+    fn occupy_and_release_split_and_merge() {
+        let mut g = Gaps::new(LO, HI);
+        g.occupy(LO + P, LO + 3 * P);
+        assert_eq!(g.intervals(), [(LO, LO + P), (LO + 3 * P, HI)]);
+        g.occupy(LO + 5 * P, LO + 6 * P);
+        g.release(LO + P, LO + 2 * P);
+        assert_eq!(g.intervals(), [(LO, LO + 2 * P), (LO + 3 * P, LO + 5 * P), (LO + 6 * P, HI)]);
+        g.release(LO + 2 * P, LO + 6 * P);
+        assert_eq!(g.intervals(), [(LO, HI)]);
+        g.release(0, usize::MAX);
+        assert_eq!(g.intervals(), [(LO, HI)], "clipped to the space");
+        g.occupy(0, usize::MAX);
+        assert!(g.intervals().is_empty());
+        assert_eq!(g.highest(HI, LO, P), None);
+        assert_eq!(g.lowest(LO, HI, P), None);
+    }
+
+    #[test]
+    fn searches_skip_short_gaps_of_their_own_class() {
+        let mut g = Gaps::new(LO, HI);
+        // gaps of 2 pages everywhere below 128, one of 3 pages low down
+        g.occupy(LO, HI);
+        g.release(LO + 20 * P, LO + 23 * P);
+        for i in 0..30 {
+            let a = LO + (30 + 3 * i) * P;
+            g.release(a, a + 2 * P);
+        }
+        assert_eq!(g.highest(HI, LO, 3 * P), Some(LO + 20 * P));
+        assert_eq!(g.lowest(LO, HI, 3 * P), Some(LO + 20 * P));
+        assert_eq!(g.highest(HI, LO, 2 * P), Some(LO + (30 + 3 * 29) * P));
+        assert_eq!(g.lowest(LO + 21 * P, HI, 2 * P), Some(LO + 21 * P), "the straddler, clipped");
+        assert_eq!(g.highest(LO + 22 * P, LO, 2 * P), Some(LO + 20 * P), "clipped at the top");
+        assert_eq!(g.highest(LO + 22 * P, LO + 21 * P, 2 * P), None, "and at the floor");
+    }
+
+    proptest! {
+        /// After any sequence of occupy/release of page ranges, the index
+        /// holds exactly the model's free intervals, and both searches give
+        /// the linear walk's answer for any bounds and length.
+        #[test]
+        fn index_matches_the_linear_walk(
+            ops in proptest::collection::vec((any::<bool>(), 0usize..240, 1usize..40), 0..60),
+            queries in proptest::collection::vec((0usize..241, 0usize..241, 1usize..60), 1..20),
+        ) {
+            let mut g = Gaps::new(LO, HI);
+            let mut used = alloc::vec![false; (HI - LO) / P];
+            for (take, at, n) in ops {
+                let end = (at + n).min(used.len());
+                for u in &mut used[at..end] { *u = take; }
+                if take { g.occupy(LO + at * P, LO + end * P) } else { g.release(LO + at * P, LO + end * P) }
+            }
+            let free = model_free(&used);
+            prop_assert_eq!(g.intervals(), free.clone());
+            for (a, b, len) in queries {
+                let (a, b, len) = (LO + a * P, LO + b * P, len * P);
+                prop_assert_eq!(g.highest(b, a, len), model_highest(&free, b, a, len));
+                prop_assert_eq!(g.lowest(a, b, len), model_lowest(&free, a, b, len));
+            }
+        }
+    }
+}
