@@ -22,6 +22,8 @@
 
 #![allow(dead_code)] // parts are used once user processes run on it
 
+mod sleepers;
+
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
@@ -119,6 +121,9 @@ pub struct Task {
     last_cpu: AtomicUsize,
     /// The CPUs it may run on (bit per CPU; sched_setaffinity).
     affinity: AtomicU64,
+    /// Its place in the timed sleepers' heap ([`sleepers::NO_SLOT`]: not
+    /// there), under the scheduler lock.
+    sleep_slot: AtomicUsize,
     start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// The CPU account of its user thread (none for the idle task and
     /// kernel-only tasks): switches charge it.
@@ -199,7 +204,7 @@ const DEAD: u8 = 2;
 /// What all CPUs share: the run queue and the timed sleepers.
 struct Sched {
     run_queue: VecDeque<Arc<Task>>,
-    sleepers: Vec<(u64, Arc<Task>)>,
+    sleepers: sleepers::Sleepers,
 }
 
 /// One CPU's scheduler state (only that CPU touches it).
@@ -214,7 +219,7 @@ struct Cpu {
 }
 
 static SCHED: spin::Mutex<Sched> =
-    spin::Mutex::new(Sched { run_queue: VecDeque::new(), sleepers: Vec::new() });
+    spin::Mutex::new(Sched { run_queue: VecDeque::new(), sleepers: sleepers::Sleepers::new() });
 
 static CPUS: [spin::Mutex<Cpu>; MAX_CPUS] =
     [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0 }) }; MAX_CPUS];
@@ -250,6 +255,7 @@ fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Sen
         on_cpu: AtomicBool::new(false),
         last_cpu: AtomicUsize::new(0),
         affinity: AtomicU64::new(u64::MAX),
+        sleep_slot: AtomicUsize::new(sleepers::NO_SLOT),
         start: spin::Mutex::new(start),
         cpu: spin::Once::new(),
         entry: KernelEntry::new(),
@@ -405,31 +411,66 @@ fn enqueue(task: &Arc<Task>) {
     kick_idle(task);
 }
 
-/// Moves due sleepers to the run queue; returns those that were queued.
-fn wake_sleepers(s: &mut Sched) -> Vec<Arc<Task>> {
-    let now = time::since_boot_ns();
-    let mut queued = Vec::new();
-    let mut i = 0;
-    while i < s.sleepers.len() {
-        if s.sleepers[i].0 <= now {
-            let (_, t) = s.sleepers.swap_remove(i);
-            if try_wake(&t) {
-                s.run_queue.push_back(t.clone());
-                queued.push(t);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    queued
+/// The clock of the kernel's deadlines: the clock users read
+/// (`CLOCK_MONOTONIC`), so that a sleep of `d` a user measures with
+/// clock_gettime before and after lasts at least `d` on any CPU (the raw
+/// per-CPU TSC of `since_boot_ns` can be ahead of another CPU's reading).
+pub fn now_ns() -> u64 {
+    time::monotonic_ns()
 }
 
-/// Kicks idle CPUs for the sleepers [`wake_sleepers`] queued (after the
-/// scheduler lock).
-fn kick_all(tasks: Vec<Arc<Task>>) {
-    for t in &tasks {
-        kick_idle(t);
+/// A deadline `ns` from now on [`now_ns`]'s clock (saturating).
+pub fn deadline_after(ns: u64) -> u64 {
+    now_ns().saturating_add(ns)
+}
+
+/// Tasks woken by [`wake_sleepers`], for [`Woken::kick`] once the
+/// scheduler lock is released (no allocation: the union of their CPU
+/// masks and their number).
+#[derive(Default)]
+struct Woken {
+    mask: u64,
+    count: u32,
+}
+
+impl Woken {
+    /// Sends the reschedule IPI to as many idle CPUs (other than this
+    /// one) as tasks were woken, among those the tasks may run on.
+    fn kick(self) {
+        if self.count == 0 {
+            return;
+        }
+        let mut cand = IDLE_MASK.load(Ordering::SeqCst) & self.mask & !(1u64 << this_cpu());
+        for _ in 0..self.count {
+            if cand == 0 {
+                break;
+            }
+            let cpu = cand.trailing_zeros() as usize;
+            cand &= cand - 1;
+            arch_x86_64::smp::send_resched(cpu);
+        }
     }
+}
+
+/// Moves due sleepers to the run queue: O(1) when none is due, O(log n)
+/// per one that is. The cheap per-CPU clock is looked at first; only when
+/// it says a deadline passed is the shared clock read (`now_ns`, which
+/// is never behind it), so no CPU touches that cache line on a plain tick.
+fn wake_sleepers(s: &mut Sched) -> Woken {
+    let mut w = Woken::default();
+    match s.sleepers.first() {
+        Some(d) if d <= time::since_boot_ns() => {}
+        _ => return w,
+    }
+    let now = now_ns();
+    while let Some(t) = s.sleepers.pop_due(now) {
+        if try_wake(&t) {
+            w.mask |= t.affinity.load(Ordering::Relaxed);
+            w.count += 1;
+            s.run_queue.push_back(t);
+        }
+    }
+    w
 }
 
 /// Takes the first queued task that may run on `cpu` and is off every
@@ -488,7 +529,7 @@ fn reschedule(requeue: bool) {
             }
             (pick(&mut s, cpu, &prev).unwrap_or_else(|| idle.clone()), woken)
         };
-        kick_all(woken);
+        woken.kick();
         if Arc::ptr_eq(&prev, &next) {
             with_cpu(|c| c.slice_start = time::ticks());
             return;
@@ -524,7 +565,7 @@ pub fn preempt_tick() {
         let woken = wake_sleepers(s);
         (!mine || (time::ticks().saturating_sub(start) >= SLICE_TICKS && has_work(s, cpu)), woken)
     });
-    kick_all(woken);
+    woken.kick();
     if due {
         yield_now();
     }
@@ -560,12 +601,22 @@ pub fn block() {
     reschedule(false);
 }
 
-/// Blocks until [`wake`] or until the monotonic clock reaches `deadline_ns`.
+/// Blocks until [`wake`] or until [`now_ns`] reaches `deadline_ns`.
 pub fn block_until(deadline_ns: u64) {
     let me = current();
-    with(|s| s.sleepers.push((deadline_ns, me.clone())));
+    if with(|s| s.sleepers.insert(deadline_ns, &me)).is_err() {
+        // No memory for the heap to grow: yield until a wake-up (which
+        // finds the task runnable and leaves it pending) or the deadline.
+        log::warn!("sched: no memory for a timed sleep of task {}: polling", me.id.load(Ordering::Relaxed));
+        while !me.wake_pending.swap(false, Ordering::SeqCst) && now_ns() < deadline_ns {
+            yield_now();
+        }
+        return;
+    }
     block();
-    with(|s| s.sleepers.retain(|(_, t)| !Arc::ptr_eq(t, &me)));
+    // woken before the deadline: leave the heap (dropped after the lock)
+    let left = with(|s| s.sleepers.remove(&me));
+    drop(left);
 }
 
 /// Makes `task` runnable (or remembers the wake-up if it is running). A
@@ -599,7 +650,7 @@ pub fn exit_current() -> ! {
             let woken = wake_sleepers(&mut s);
             (pick(&mut s, cpu, &me), woken)
         };
-        kick_all(woken);
+        woken.kick();
         let next = next.unwrap_or_else(|| idle.clone());
         if !Arc::ptr_eq(&next, &idle) {
             claim(&next, cpu);
@@ -631,7 +682,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
             let woken = wake_sleepers(s);
             (has_work(s, cpu), woken)
         });
-        kick_all(woken);
+        woken.kick();
         if runnable {
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
             arch_x86_64::cpu::enable_interrupts();
@@ -785,7 +836,7 @@ pub fn wait_any(queues: &[&WaitQueue], cond: impl Fn() -> bool, deadline_ns: Opt
         if cond() {
             return true;
         }
-        if deadline_ns.is_some_and(|d| time::since_boot_ns() >= d) {
+        if deadline_ns.is_some_and(|d| now_ns() >= d) {
             return false;
         }
         let me = current();
