@@ -68,7 +68,7 @@ pub fn cpu_idle(cpu: usize) -> u64 {
 
 /// Tasks running or waiting to run (/proc/stat's procs_running).
 pub fn nr_running() -> usize {
-    let queued = with(|s| s.run_queue.len());
+    let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
     let busy = (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count();
     (queued + busy).max(1)
 }
@@ -201,10 +201,11 @@ const RUNNABLE: u8 = 0;
 const BLOCKED: u8 = 1;
 const DEAD: u8 = 2;
 
-/// What all CPUs share: the run queue and the timed sleepers.
-struct Sched {
-    run_queue: VecDeque<Arc<Task>>,
-    sleepers: sleepers::Sleepers,
+/// A CPU's run queue: the runnable tasks waiting for this CPU, round
+/// robin. Any CPU may push to it (a wake-up) or take from it (an idle CPU
+/// steals); one run-queue lock at a time, never two.
+struct RunQueue {
+    tasks: VecDeque<Arc<Task>>,
 }
 
 /// One CPU's scheduler state (only that CPU touches it).
@@ -218,8 +219,19 @@ struct Cpu {
     slice_start: u64,
 }
 
-static SCHED: spin::Mutex<Sched> =
-    spin::Mutex::new(Sched { run_queue: VecDeque::new(), sleepers: sleepers::Sleepers::new() });
+/// Each CPU's run queue.
+static RQ: [spin::Mutex<RunQueue>; MAX_CPUS] =
+    [const { spin::Mutex::new(RunQueue { tasks: VecDeque::new() }) }; MAX_CPUS];
+
+/// Each run queue's length, read without its lock (stealing, /proc/stat).
+static QLEN: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+
+/// The timed sleepers of every CPU, by deadline.
+static SLEEPERS: spin::Mutex<sleepers::Sleepers> = spin::Mutex::new(sleepers::Sleepers::new());
+
+/// The earliest deadline in [`SLEEPERS`] (`u64::MAX`: none), read on every
+/// tick without the lock.
+static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
 
 static CPUS: [spin::Mutex<Cpu>; MAX_CPUS] =
     [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0 }) }; MAX_CPUS];
@@ -291,17 +303,27 @@ fn ap_main() -> ! {
     unreachable!("an AP's idle loop returned")
 }
 
-/// Runs `f` on the shared run queue. With interrupts off while other CPUs
-/// run (a handler would stretch their spin); with one CPU online nobody
-/// spins for the lock and no handler takes it, so the interrupt flag stays
-/// as it is: re-enabling it (`sti`) ends a translation block under QEMU's
-/// TCG, a cost several times the lock's on every wake-up.
-fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
+/// Runs `f` under a scheduler lock (`lock`: a run queue or the
+/// sleepers). With interrupts off while other CPUs run (a handler would
+/// stretch their spin); with one CPU online nobody spins for the lock and
+/// no handler takes it, so the interrupt flag stays as it is: re-enabling
+/// it (`sti`) ends a translation block under QEMU's TCG, a cost several
+/// times the lock's on every wake-up.
+fn locked<T, R>(lock: &spin::Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
     if nr_cpus() == 1 {
-        f(&mut SCHED.lock())
+        f(&mut lock.lock())
     } else {
-        arch_x86_64::cpu::without_interrupts(|| f(&mut SCHED.lock()))
+        arch_x86_64::cpu::without_interrupts(|| f(&mut lock.lock()))
     }
+}
+
+/// Runs `f` on CPU `cpu`'s run queue, keeping [`QLEN`] in step.
+fn with_rq<R>(cpu: usize, f: impl FnOnce(&mut RunQueue) -> R) -> R {
+    locked(&RQ[cpu], |q| {
+        let r = f(q);
+        QLEN[cpu].store(q.tasks.len(), Ordering::Relaxed);
+        r
+    })
 }
 
 /// Runs `f` on this CPU's slot, which only this CPU touches and no
@@ -405,10 +427,41 @@ fn kick_idle(task: &Task) {
     }
 }
 
-/// Puts a runnable task on the run queue and wakes an idle CPU for it.
+/// The CPU whose queue a runnable `task` joins: the CPU it last ran on
+/// if its affinity allows it and that CPU is idle (its cache is warm and
+/// nothing waits there); otherwise an idle CPU it may use; otherwise the
+/// last CPU if allowed; otherwise the first allowed online CPU.
+fn select_cpu(task: &Task) -> usize {
+    let allowed = task.affinity.load(Ordering::Relaxed) & online_mask();
+    let allowed = if allowed == 0 { 1 } else { allowed };
+    let last = task.last_cpu.load(Ordering::Relaxed);
+    let last_ok = last < 64 && allowed & (1 << last) != 0;
+    let idle = IDLE_MASK.load(Ordering::SeqCst) & allowed;
+    if last_ok && (idle & (1 << last) != 0 || task.on_cpu.load(Ordering::Acquire)) {
+        // idle, or still switching away from it there: that CPU takes it
+        return last;
+    }
+    if idle != 0 {
+        // among the idle ones, the least loaded queue first
+        return (0..64)
+            .filter(|c| idle & (1 << c) != 0)
+            .min_by_key(|&c| QLEN[c].load(Ordering::Relaxed))
+            .unwrap_or(0);
+    }
+    if last_ok {
+        return last;
+    }
+    allowed.trailing_zeros() as usize
+}
+
+/// Puts a runnable task on the run queue of the CPU [`select_cpu`]
+/// chooses and sends that CPU the reschedule IPI if it idles.
 fn enqueue(task: &Arc<Task>) {
-    with(|s| s.run_queue.push_back(task.clone()));
-    kick_idle(task);
+    let cpu = select_cpu(task);
+    with_rq(cpu, |q| q.tasks.push_back(task.clone()));
+    if cpu != this_cpu() && IDLE_MASK.load(Ordering::SeqCst) & (1 << cpu) != 0 {
+        arch_x86_64::smp::send_resched(cpu);
+    }
 }
 
 /// The clock of the kernel's deadlines: the clock users read
@@ -424,73 +477,106 @@ pub fn deadline_after(ns: u64) -> u64 {
     now_ns().saturating_add(ns)
 }
 
-/// Tasks woken by [`wake_sleepers`], for [`Woken::kick`] once the
-/// scheduler lock is released (no allocation: the union of their CPU
-/// masks and their number).
-#[derive(Default)]
-struct Woken {
-    mask: u64,
-    count: u32,
-}
-
-impl Woken {
-    /// Sends the reschedule IPI to as many idle CPUs (other than this
-    /// one) as tasks were woken, among those the tasks may run on.
-    fn kick(self) {
-        if self.count == 0 {
-            return;
-        }
-        let mut cand = IDLE_MASK.load(Ordering::SeqCst) & self.mask & !(1u64 << this_cpu());
-        for _ in 0..self.count {
-            if cand == 0 {
-                break;
-            }
-            let cpu = cand.trailing_zeros() as usize;
-            cand &= cand - 1;
-            arch_x86_64::smp::send_resched(cpu);
-        }
-    }
-}
-
-/// Moves due sleepers to the run queue: O(1) when none is due, O(log n)
-/// per one that is. The cheap per-CPU clock is looked at first; only when
-/// it says a deadline passed is the shared clock read (`now_ns`, which
-/// is never behind it), so no CPU touches that cache line on a plain tick.
-fn wake_sleepers(s: &mut Sched) -> Woken {
-    let mut w = Woken::default();
-    match s.sleepers.first() {
-        Some(d) if d <= time::since_boot_ns() => {}
-        _ => return w,
+/// Makes due sleepers runnable (each to the queue [`select_cpu`] picks):
+/// one atomic load when none is due, O(log n) per one that is. The cheap
+/// per-CPU clock is compared first; only when it says a deadline passed is
+/// the shared clock read (`now_ns`, never behind it), so no CPU touches
+/// that cache line on a plain tick. Lock order: the sleepers, then a run
+/// queue.
+fn wake_sleepers() {
+    if NEXT_DUE.load(Ordering::Relaxed) > time::since_boot_ns() {
+        return;
     }
     let now = now_ns();
-    while let Some(t) = s.sleepers.pop_due(now) {
-        if try_wake(&t) {
-            w.mask |= t.affinity.load(Ordering::Relaxed);
-            w.count += 1;
-            s.run_queue.push_back(t);
+    locked(&SLEEPERS, |s| {
+        while let Some(t) = s.pop_due(now) {
+            if try_wake(&t) {
+                enqueue(&t);
+            }
         }
-    }
-    w
+        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+    });
 }
 
-/// Takes the first queued task that may run on `cpu` and is off every
+/// Takes the first task of `q` that may run on `cpu` and is off every
 /// CPU (or is `prev`, the task this CPU is leaving). A task still on its
 /// way out of another CPU is left queued: two CPUs that each picked the
 /// task the other is leaving would wait for each other for ever. The
 /// leaving CPU's `finish_switch` kicks an idle CPU for it.
-fn pick(s: &mut Sched, cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
+fn take_runnable(
+    q: &mut RunQueue,
+    cpu: usize,
+    prev: Option<&Arc<Task>>,
+    from_back: bool,
+) -> Option<Arc<Task>> {
     let bit = 1u64 << cpu;
-    let i = s.run_queue.iter().position(|t| {
+    let ok = |t: &Arc<Task>| {
         t.affinity.load(Ordering::Relaxed) & bit != 0
-            && (Arc::ptr_eq(t, prev) || !t.on_cpu.load(Ordering::Acquire))
-    })?;
-    s.run_queue.remove(i)
+            && (prev.is_some_and(|p| Arc::ptr_eq(t, p)) || !t.on_cpu.load(Ordering::Acquire))
+    };
+    let i = if from_back { q.tasks.iter().rposition(ok)? } else { q.tasks.iter().position(ok)? };
+    q.tasks.remove(i)
 }
 
-/// Whether a queued task may run on `cpu`.
-fn has_work(s: &Sched, cpu: usize) -> bool {
+/// The next task for `cpu`: the head of its own queue, else one stolen
+/// from the back of another CPU's queue (the busiest first); the caller
+/// holds no run-queue lock.
+fn pick(cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
+    if QLEN[cpu].load(Ordering::Relaxed) != 0
+        && let Some(t) = with_rq(cpu, |q| take_runnable(q, cpu, Some(prev), false))
+    {
+        return Some(t);
+    }
+    steal(cpu)
+}
+
+/// Takes a task another CPU's queue holds and `cpu` may run (load
+/// balancing by stealing: an idle or emptied CPU pulls work).
+fn steal(cpu: usize) -> Option<Arc<Task>> {
+    let n = nr_cpus();
+    let mut order: [(usize, usize); MAX_CPUS] = [(0, 0); MAX_CPUS];
+    let mut k = 0;
+    for c in (0..n).filter(|&c| c != cpu) {
+        let len = QLEN[c].load(Ordering::Relaxed);
+        if len != 0 && k < MAX_CPUS {
+            order[k] = (len, c);
+            k += 1;
+        }
+    }
+    order[..k].sort_unstable_by(|a, b| b.cmp(a));
+    for &(_, c) in &order[..k] {
+        if let Some(t) = with_rq(c, |q| take_runnable(q, cpu, None, true)) {
+            STEALS.fetch_add(1, Ordering::Relaxed);
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// Tasks taken from another CPU's queue since boot (a log figure).
+static STEALS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a queued task may run on `cpu` (its own queue, or one it could
+/// steal).
+fn has_work(cpu: usize) -> bool {
     let bit = 1u64 << cpu;
-    s.run_queue.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)
+    (0..nr_cpus()).any(|c| {
+        QLEN[c].load(Ordering::Relaxed) != 0
+            && with_rq(c, |q| {
+                q.tasks.iter().any(|t| {
+                    t.affinity.load(Ordering::Relaxed) & bit != 0
+                        && (c == cpu || !t.on_cpu.load(Ordering::Acquire))
+                })
+            })
+    })
+}
+
+/// Whether this CPU's own queue holds a task it may run (the tick's
+/// test: another CPU's queue is for that CPU, or for an idle one to steal).
+fn has_own_work(cpu: usize) -> bool {
+    let bit = 1u64 << cpu;
+    QLEN[cpu].load(Ordering::Relaxed) != 0
+        && with_rq(cpu, |q| q.tasks.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0))
 }
 
 /// Marks `next` as running here. `pick` only hands out tasks that are off
@@ -518,18 +604,18 @@ fn reschedule(requeue: bool) {
             }
         };
         let is_idle = Arc::ptr_eq(&prev, &idle);
-        let (next, woken) = {
-            let mut s = SCHED.lock();
-            let woken = wake_sleepers(&mut s);
-            if requeue && !is_idle {
-                // behind the others; `pick` takes it again when it is the
-                // only one (and leaves it to another CPU if its affinity
-                // no longer allows this one)
-                s.run_queue.push_back(prev.clone());
+        wake_sleepers();
+        if requeue && !is_idle {
+            if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
+                // behind the others on this CPU; `pick` takes it again when
+                // it is the only one
+                with_rq(cpu, |q| q.tasks.push_back(prev.clone()));
+            } else {
+                // its affinity no longer allows this CPU
+                enqueue(&prev);
             }
-            (pick(&mut s, cpu, &prev).unwrap_or_else(|| idle.clone()), woken)
-        };
-        woken.kick();
+        }
+        let next = pick(cpu, &prev).unwrap_or_else(|| idle.clone());
         if Arc::ptr_eq(&prev, &next) {
             with_cpu(|c| c.slice_start = time::ticks());
             return;
@@ -561,12 +647,8 @@ pub fn preempt_tick() {
     device_work(cpu);
     let start = with_cpu(|c| c.slice_start);
     let mine = current().affinity.load(Ordering::Relaxed) & (1 << cpu) != 0;
-    let (due, woken) = with(|s| {
-        let woken = wake_sleepers(s);
-        (!mine || (time::ticks().saturating_sub(start) >= SLICE_TICKS && has_work(s, cpu)), woken)
-    });
-    woken.kick();
-    if due {
+    wake_sleepers();
+    if !mine || (time::ticks().saturating_sub(start) >= SLICE_TICKS && has_own_work(cpu)) {
         yield_now();
     }
 }
@@ -604,7 +686,12 @@ pub fn block() {
 /// Blocks until [`wake`] or until [`now_ns`] reaches `deadline_ns`.
 pub fn block_until(deadline_ns: u64) {
     let me = current();
-    if with(|s| s.sleepers.insert(deadline_ns, &me)).is_err() {
+    let filed = locked(&SLEEPERS, |s| {
+        let r = s.insert(deadline_ns, &me);
+        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+        r
+    });
+    if filed.is_err() {
         // No memory for the heap to grow: yield until a wake-up (which
         // finds the task runnable and leaves it pending) or the deadline.
         log::warn!("sched: no memory for a timed sleep of task {}: polling", me.id.load(Ordering::Relaxed));
@@ -615,7 +702,11 @@ pub fn block_until(deadline_ns: u64) {
     }
     block();
     // woken before the deadline: leave the heap (dropped after the lock)
-    let left = with(|s| s.sleepers.remove(&me));
+    let left = locked(&SLEEPERS, |s| {
+        let t = s.remove(&me);
+        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+        t
+    });
     drop(left);
 }
 
@@ -645,13 +736,8 @@ pub fn exit_current() -> ! {
         };
         let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
         me.state.store(DEAD, Ordering::SeqCst);
-        let (next, woken) = {
-            let mut s = SCHED.lock();
-            let woken = wake_sleepers(&mut s);
-            (pick(&mut s, cpu, &me), woken)
-        };
-        woken.kick();
-        let next = next.unwrap_or_else(|| idle.clone());
+        wake_sleepers();
+        let next = pick(cpu, &me).unwrap_or_else(|| idle.clone());
         if !Arc::ptr_eq(&next, &idle) {
             claim(&next, cpu);
         }
@@ -678,12 +764,8 @@ pub fn idle_until(done: impl Fn() -> bool) {
         device_work(cpu);
         arch_x86_64::cpu::disable_interrupts();
         IDLE_MASK.fetch_or(1 << cpu, Ordering::SeqCst);
-        let (runnable, woken) = with(|s| {
-            let woken = wake_sleepers(s);
-            (has_work(s, cpu), woken)
-        });
-        woken.kick();
-        if runnable {
+        wake_sleepers();
+        if has_work(cpu) {
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
             arch_x86_64::cpu::enable_interrupts();
             yield_now();
@@ -721,6 +803,20 @@ pub fn affinity(task: &Task) -> u64 {
 /// online CPU); the running task leaves a CPU it may no longer use.
 pub fn set_affinity(task: &Arc<Task>, mask: u64) {
     task.affinity.store(mask, Ordering::SeqCst);
+    // queued on a CPU it may no longer use: move it (no allowed CPU would
+    // look there except to steal when idle)
+    for c in (0..nr_cpus()).filter(|&c| mask & (1 << c) == 0) {
+        if QLEN[c].load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let moved = with_rq(c, |q| {
+            let i = q.tasks.iter().position(|t| Arc::ptr_eq(t, task))?;
+            q.tasks.remove(i)
+        });
+        if let Some(t) = moved {
+            enqueue(&t);
+        }
+    }
     let me = current();
     if Arc::ptr_eq(task, &me) && mask & (1 << this_cpu()) == 0 {
         drop(me);
