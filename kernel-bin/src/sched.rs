@@ -124,6 +124,15 @@ pub struct Task {
     /// Its place in the timed sleepers' heap ([`sleepers::NO_SLOT`]: not
     /// there), under the scheduler lock.
     sleep_slot: AtomicUsize,
+    /// Scheduling policy, real-time priority and nice value
+    /// (sched_setscheduler, setpriority); copied to the tasks it creates.
+    pub policy: AtomicU8,
+    /// `sched_priority` (1..=99 for SCHED_FIFO/RR, else 0).
+    pub rt_prio: AtomicU8,
+    nice: core::sync::atomic::AtomicI8,
+    /// Virtual run time: nanoseconds run, scaled by 1024 / its weight
+    /// (the fair share: the queued task with the least runs next).
+    vruntime: AtomicU64,
     start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// The CPU account of its user thread (none for the idle task and
     /// kernel-only tasks): switches charge it.
@@ -217,6 +226,9 @@ struct Cpu {
     /// its `on_cpu` (and drops it: an exited task's stack goes then).
     prev: Option<Arc<Task>>,
     slice_start: u64,
+    /// When the current task was switched in ([`time::since_boot_ns`]),
+    /// for its virtual run time.
+    run_start: u64,
 }
 
 /// Each CPU's run queue.
@@ -234,7 +246,8 @@ static SLEEPERS: spin::Mutex<sleepers::Sleepers> = spin::Mutex::new(sleepers::Sl
 static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
 
 static CPUS: [spin::Mutex<Cpu>; MAX_CPUS] =
-    [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0 }) }; MAX_CPUS];
+    [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0, run_start: 0 }) };
+        MAX_CPUS];
 
 /// CPUs idling in `hlt` with an empty queue (bit per CPU).
 static IDLE_MASK: AtomicU64 = AtomicU64::new(0);
@@ -268,6 +281,10 @@ fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Sen
         last_cpu: AtomicUsize::new(0),
         affinity: AtomicU64::new(u64::MAX),
         sleep_slot: AtomicUsize::new(sleepers::NO_SLOT),
+        policy: AtomicU8::new(SCHED_OTHER),
+        rt_prio: AtomicU8::new(0),
+        nice: core::sync::atomic::AtomicI8::new(0),
+        vruntime: AtomicU64::new(0),
         start: spin::Mutex::new(start),
         cpu: spin::Once::new(),
         entry: KernelEntry::new(),
@@ -356,7 +373,21 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
 /// Creates a task that runs `f` once [`start`]ed (so that whoever made it
 /// can publish it first: another CPU may run it at once).
 pub fn create(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)))
+    let t = new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)));
+    // the creator's policy, priority, nice, CPU mask and place in the fair
+    // order (fork and clone inherit them, as Linux without
+    // SCHED_RESET_ON_FORK); not an idle task's (boot-time kernel tasks)
+    if !in_idle()
+        && let Some(me) = with_cpu(|c| c.current.clone())
+    {
+        t.policy.store(me.policy.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.rt_prio.store(me.rt_prio.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.nice.store(me.nice.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.vruntime.store(me.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.last_cpu.store(me.last_cpu.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.affinity.store(me.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+    t
 }
 
 /// Makes a task from [`create`] runnable.
@@ -427,6 +458,101 @@ fn kick_idle(task: &Task) {
     }
 }
 
+/// `SCHED_OTHER` (the fair class, as SCHED_BATCH and SCHED_IDLE).
+pub const SCHED_OTHER: u8 = 0;
+/// `SCHED_FIFO`: real time, runs until it blocks or yields.
+pub const SCHED_FIFO: u8 = 1;
+/// `SCHED_RR`: real time, round robin among equal priorities.
+pub const SCHED_RR: u8 = 2;
+/// `SCHED_BATCH`: fair, as SCHED_OTHER here.
+pub const SCHED_BATCH: u8 = 3;
+/// `SCHED_IDLE`: fair with the smallest weight (below nice 19).
+pub const SCHED_IDLE: u8 = 5;
+
+/// SCHED_RR's time slice (Linux's RR_TIMESLICE, 100 ms).
+pub const RR_SLICE_NS: u64 = 100_000_000;
+
+/// Linux's `sched_prio_to_weight`: the weight of nice -20..=19 (nice 0 is
+/// 1024; each step is about 1.25x).
+const PRIO_TO_WEIGHT: [u64; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121,
+    2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29,
+    23, 18, 15,
+];
+
+/// SCHED_IDLE's weight (Linux's WEIGHT_IDLEPRIO).
+const WEIGHT_IDLE: u64 = 3;
+
+impl Task {
+    /// Its nice value (-20..=19).
+    pub fn nice(&self) -> i32 {
+        i32::from(self.nice.load(Ordering::Relaxed))
+    }
+
+    /// Sets its nice value (clamped to -20..=19).
+    pub fn set_nice(&self, nice: i32) {
+        self.nice.store(nice.clamp(-20, 19) as i8, Ordering::Relaxed);
+    }
+
+    /// Sets its policy and real-time priority (checked by the caller).
+    pub fn set_policy(&self, policy: u8, prio: u8) {
+        self.rt_prio.store(prio, Ordering::Relaxed);
+        self.policy.store(policy, Ordering::Relaxed);
+    }
+
+    fn weight(&self) -> u64 {
+        if self.policy.load(Ordering::Relaxed) == SCHED_IDLE {
+            return WEIGHT_IDLE;
+        }
+        PRIO_TO_WEIGHT[(self.nice() + 20).clamp(0, 39) as usize]
+    }
+
+    /// Its real-time priority if it is SCHED_FIFO or SCHED_RR (ahead of
+    /// every fair task), else 0.
+    fn rt(&self) -> u8 {
+        match self.policy.load(Ordering::Relaxed) {
+            SCHED_FIFO | SCHED_RR => self.rt_prio.load(Ordering::Relaxed).max(1),
+            _ => 0,
+        }
+    }
+}
+
+/// Each CPU's fair clock: the least virtual run time of the tasks it ran
+/// last (never decreasing); a task that joins the CPU's queue after a
+/// sleep starts no more than [`WAKE_CREDIT_NS`] behind it (a long sleeper
+/// does not take the CPU for as long as it slept).
+static MIN_VRUNTIME: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// How far behind a CPU's fair clock a woken task may start.
+const WAKE_CREDIT_NS: u64 = 6_000_000;
+
+/// How far ahead of the least queued virtual run time the running fair
+/// task may get before the tick switches (one tick: about 4 ms).
+const GRANULARITY_NS: u64 = 4_000_000;
+
+/// Charges the running task's stretch on `cpu` since it was switched in
+/// (or last charged) to its virtual run time.
+fn charge_vruntime(task: &Task, c: &mut Cpu, now: u64) {
+    let ran = now.saturating_sub(c.run_start);
+    c.run_start = now;
+    if task.rt() == 0 {
+        task.vruntime.fetch_add(ran.saturating_mul(1024) / task.weight(), Ordering::Relaxed);
+    }
+}
+
+/// Places a task joining `cpu`'s queue in its fair order: moved from its
+/// last CPU's clock to this one's, and no more than [`WAKE_CREDIT_NS`]
+/// behind it.
+fn place(task: &Task, cpu: usize) {
+    let last = task.last_cpu.load(Ordering::Relaxed).min(MAX_CPUS - 1);
+    let mut v = task.vruntime.load(Ordering::Relaxed);
+    let here = MIN_VRUNTIME[cpu].load(Ordering::Relaxed);
+    if last != cpu {
+        v = v.saturating_sub(MIN_VRUNTIME[last].load(Ordering::Relaxed)).saturating_add(here);
+    }
+    task.vruntime.store(v.max(here.saturating_sub(WAKE_CREDIT_NS)), Ordering::Relaxed);
+}
+
 /// The CPU whose queue a runnable `task` joins: the CPU it last ran on
 /// if its affinity allows it and that CPU is idle (its cache is warm and
 /// nothing waits there); otherwise an idle CPU it may use; otherwise the
@@ -458,6 +584,7 @@ fn select_cpu(task: &Task) -> usize {
 /// chooses and sends that CPU the reschedule IPI if it idles.
 fn enqueue(task: &Arc<Task>) {
     let cpu = select_cpu(task);
+    place(task, cpu);
     with_rq(cpu, |q| q.tasks.push_back(task.clone()));
     if cpu != this_cpu() && IDLE_MASK.load(Ordering::SeqCst) & (1 << cpu) != 0 {
         arch_x86_64::smp::send_resched(cpu);
@@ -514,8 +641,44 @@ fn take_runnable(
         t.affinity.load(Ordering::Relaxed) & bit != 0
             && (prev.is_some_and(|p| Arc::ptr_eq(t, p)) || !t.on_cpu.load(Ordering::Acquire))
     };
-    let i = if from_back { q.tasks.iter().rposition(ok)? } else { q.tasks.iter().position(ok)? };
+    let i = if from_back {
+        q.tasks.iter().rposition(ok)?
+    } else {
+        // the highest real-time priority, else the least virtual run time
+        // (the first of equals: round robin among them)
+        let mut best: Option<(usize, (u8, u64))> = None;
+        for (i, t) in q.tasks.iter().enumerate() {
+            if !ok(t) {
+                continue;
+            }
+            let key = (t.rt(), u64::MAX - t.vruntime.load(Ordering::Relaxed));
+            if best.is_none_or(|(_, b)| key > b) {
+                best = Some((i, key));
+            }
+        }
+        best?.0
+    };
     q.tasks.remove(i)
+}
+
+/// Whether the running `cur` should leave `cpu` for a task of its queue at
+/// a tick: a real-time task for a higher priority one (or an equal one
+/// after SCHED_RR's slice); a fair task for any real-time one, or once its
+/// virtual run time is [`GRANULARITY_NS`] ahead of the least queued one.
+fn should_preempt(cur: &Task, cpu: usize, ran_ns: u64) -> bool {
+    let bit = 1u64 << cpu;
+    let (rt, v) = (cur.rt(), cur.vruntime.load(Ordering::Relaxed));
+    let rr = cur.policy.load(Ordering::Relaxed) == SCHED_RR;
+    with_rq(cpu, |q| {
+        q.tasks.iter().filter(|t| t.affinity.load(Ordering::Relaxed) & bit != 0).any(|t| {
+            let trt = t.rt();
+            if rt > 0 {
+                trt > rt || (rr && trt == rt && ran_ns >= RR_SLICE_NS)
+            } else {
+                trt > 0 || t.vruntime.load(Ordering::Relaxed).saturating_add(GRANULARITY_NS) < v
+            }
+        })
+    })
 }
 
 /// The next task for `cpu`: the head of its own queue, else one stolen
@@ -579,6 +742,15 @@ fn has_own_work(cpu: usize) -> bool {
         && with_rq(cpu, |q| q.tasks.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0))
 }
 
+/// Starts `next`'s stretch on `cpu` and moves the CPU's fair clock to its
+/// virtual run time.
+fn note_next(next: &Arc<Task>, idle: &Arc<Task>, cpu: usize) {
+    with_cpu(|c| c.run_start = time::since_boot_ns());
+    if !Arc::ptr_eq(next, idle) && next.rt() == 0 {
+        MIN_VRUNTIME[cpu].fetch_max(next.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
 /// Marks `next` as running here. `pick` only hands out tasks that are off
 /// every CPU; the wait is a guard (it answers TLB requests meanwhile).
 fn claim(next: &Task, cpu: usize) {
@@ -615,7 +787,11 @@ fn reschedule(requeue: bool) {
                 enqueue(&prev);
             }
         }
+        if !is_idle {
+            with_cpu(|c| charge_vruntime(&prev, c, time::since_boot_ns()));
+        }
         let next = pick(cpu, &prev).unwrap_or_else(|| idle.clone());
+        note_next(&next, &idle, cpu);
         if Arc::ptr_eq(&prev, &next) {
             with_cpu(|c| c.slice_start = time::ticks());
             return;
@@ -648,7 +824,12 @@ pub fn preempt_tick() {
     let start = with_cpu(|c| c.slice_start);
     let mine = current().affinity.load(Ordering::Relaxed) & (1 << cpu) != 0;
     wake_sleepers();
-    if !mine || (time::ticks().saturating_sub(start) >= SLICE_TICKS && has_own_work(cpu)) {
+    let cur = current();
+    let now = time::since_boot_ns();
+    with_cpu(|c| charge_vruntime(&cur, c, now));
+    let ran = time::ticks().saturating_sub(start).saturating_mul(1_000_000_000) / arch_x86_64::apic::TIMER_HZ;
+    if !mine || (QLEN[cpu].load(Ordering::Relaxed) != 0 && should_preempt(&cur, cpu, ran)) {
+        drop(cur);
         yield_now();
     }
 }
@@ -738,6 +919,7 @@ pub fn exit_current() -> ! {
         me.state.store(DEAD, Ordering::SeqCst);
         wake_sleepers();
         let next = pick(cpu, &me).unwrap_or_else(|| idle.clone());
+        note_next(&next, &idle, cpu);
         if !Arc::ptr_eq(&next, &idle) {
             claim(&next, cpu);
         }
