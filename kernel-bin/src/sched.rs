@@ -644,14 +644,17 @@ fn take_runnable(
     let i = if from_back {
         q.tasks.iter().rposition(ok)?
     } else {
-        // the highest real-time priority, else the least virtual run time
-        // (the first of equals: round robin among them)
-        let mut best: Option<(usize, (u8, u64))> = None;
+        // the highest real-time priority, then any task but `prev` (a
+        // yield lets the others of its class run first, as Linux's
+        // sched_yield), then the least virtual run time (the first of
+        // equals: round robin among them)
+        let mut best: Option<(usize, (u8, bool, u64))> = None;
         for (i, t) in q.tasks.iter().enumerate() {
             if !ok(t) {
                 continue;
             }
-            let key = (t.rt(), u64::MAX - t.vruntime.load(Ordering::Relaxed));
+            let not_prev = !prev.is_some_and(|p| Arc::ptr_eq(t, p));
+            let key = (t.rt(), not_prev, u64::MAX - t.vruntime.load(Ordering::Relaxed));
             if best.is_none_or(|(_, b)| key > b) {
                 best = Some((i, key));
             }
