@@ -114,7 +114,7 @@ pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
     }
     let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as Pid;
     let mode = with(|t| t.ldisc.read_mode(buf.len()));
-    let deadline = mode.timeout_ns.map(|ns| arch_x86_64::time::since_boot_ns() + ns);
+    let deadline = mode.timeout_ns.map(|ns| crate::sched::now_ns() + ns);
     loop {
         pump();
         if let Some(n) = with(|t| t.ldisc.try_read(&mode, buf)) {

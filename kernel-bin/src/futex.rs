@@ -136,7 +136,7 @@ pub fn sys_futex(
             // FUTEX_WAIT takes a relative timeout; WAIT_BITSET an absolute one
             let deadline = timeout_ns.map(|ns| {
                 if cmd == FUTEX_WAIT {
-                    arch_x86_64::time::since_boot_ns().saturating_add(ns)
+                    crate::sched::now_ns().saturating_add(ns)
                 } else if op & FUTEX_CLOCK_REALTIME != 0 {
                     ns.saturating_sub(crate::time::realtime_offset_ns())
                 } else {

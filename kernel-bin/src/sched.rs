@@ -22,6 +22,8 @@
 
 #![allow(dead_code)] // parts are used once user processes run on it
 
+mod sleepers;
+
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
@@ -66,7 +68,7 @@ pub fn cpu_idle(cpu: usize) -> u64 {
 
 /// Tasks running or waiting to run (/proc/stat's procs_running).
 pub fn nr_running() -> usize {
-    let queued = with(|s| s.run_queue.len());
+    let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
     let busy = (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count();
     (queued + busy).max(1)
 }
@@ -119,6 +121,18 @@ pub struct Task {
     last_cpu: AtomicUsize,
     /// The CPUs it may run on (bit per CPU; sched_setaffinity).
     affinity: AtomicU64,
+    /// Its place in the timed sleepers' heap ([`sleepers::NO_SLOT`]: not
+    /// there), under the scheduler lock.
+    sleep_slot: AtomicUsize,
+    /// Scheduling policy, real-time priority and nice value
+    /// (sched_setscheduler, setpriority); copied to the tasks it creates.
+    pub policy: AtomicU8,
+    /// `sched_priority` (1..=99 for SCHED_FIFO/RR, else 0).
+    pub rt_prio: AtomicU8,
+    nice: core::sync::atomic::AtomicI8,
+    /// Virtual run time: nanoseconds run, scaled by 1024 / its weight
+    /// (the fair share: the queued task with the least runs next).
+    vruntime: AtomicU64,
     start: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// The CPU account of its user thread (none for the idle task and
     /// kernel-only tasks): switches charge it.
@@ -196,10 +210,11 @@ const RUNNABLE: u8 = 0;
 const BLOCKED: u8 = 1;
 const DEAD: u8 = 2;
 
-/// What all CPUs share: the run queue and the timed sleepers.
-struct Sched {
-    run_queue: VecDeque<Arc<Task>>,
-    sleepers: Vec<(u64, Arc<Task>)>,
+/// A CPU's run queue: the runnable tasks waiting for this CPU, round
+/// robin. Any CPU may push to it (a wake-up) or take from it (an idle CPU
+/// steals); one run-queue lock at a time, never two.
+struct RunQueue {
+    tasks: VecDeque<Arc<Task>>,
 }
 
 /// One CPU's scheduler state (only that CPU touches it).
@@ -211,13 +226,28 @@ struct Cpu {
     /// its `on_cpu` (and drops it: an exited task's stack goes then).
     prev: Option<Arc<Task>>,
     slice_start: u64,
+    /// When the current task was switched in ([`time::since_boot_ns`]),
+    /// for its virtual run time.
+    run_start: u64,
 }
 
-static SCHED: spin::Mutex<Sched> =
-    spin::Mutex::new(Sched { run_queue: VecDeque::new(), sleepers: Vec::new() });
+/// Each CPU's run queue.
+static RQ: [spin::Mutex<RunQueue>; MAX_CPUS] =
+    [const { spin::Mutex::new(RunQueue { tasks: VecDeque::new() }) }; MAX_CPUS];
+
+/// Each run queue's length, read without its lock (stealing, /proc/stat).
+static QLEN: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+
+/// The timed sleepers of every CPU, by deadline.
+static SLEEPERS: spin::Mutex<sleepers::Sleepers> = spin::Mutex::new(sleepers::Sleepers::new());
+
+/// The earliest deadline in [`SLEEPERS`] (`u64::MAX`: none), read on every
+/// tick without the lock.
+static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
 
 static CPUS: [spin::Mutex<Cpu>; MAX_CPUS] =
-    [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0 }) }; MAX_CPUS];
+    [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0, run_start: 0 }) };
+        MAX_CPUS];
 
 /// CPUs idling in `hlt` with an empty queue (bit per CPU).
 static IDLE_MASK: AtomicU64 = AtomicU64::new(0);
@@ -250,6 +280,11 @@ fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Sen
         on_cpu: AtomicBool::new(false),
         last_cpu: AtomicUsize::new(0),
         affinity: AtomicU64::new(u64::MAX),
+        sleep_slot: AtomicUsize::new(sleepers::NO_SLOT),
+        policy: AtomicU8::new(SCHED_OTHER),
+        rt_prio: AtomicU8::new(0),
+        nice: core::sync::atomic::AtomicI8::new(0),
+        vruntime: AtomicU64::new(0),
         start: spin::Mutex::new(start),
         cpu: spin::Once::new(),
         entry: KernelEntry::new(),
@@ -285,17 +320,27 @@ fn ap_main() -> ! {
     unreachable!("an AP's idle loop returned")
 }
 
-/// Runs `f` on the shared run queue. With interrupts off while other CPUs
-/// run (a handler would stretch their spin); with one CPU online nobody
-/// spins for the lock and no handler takes it, so the interrupt flag stays
-/// as it is: re-enabling it (`sti`) ends a translation block under QEMU's
-/// TCG, a cost several times the lock's on every wake-up.
-fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
+/// Runs `f` under a scheduler lock (`lock`: a run queue or the
+/// sleepers). With interrupts off while other CPUs run (a handler would
+/// stretch their spin); with one CPU online nobody spins for the lock and
+/// no handler takes it, so the interrupt flag stays as it is: re-enabling
+/// it (`sti`) ends a translation block under QEMU's TCG, a cost several
+/// times the lock's on every wake-up.
+fn locked<T, R>(lock: &spin::Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
     if nr_cpus() == 1 {
-        f(&mut SCHED.lock())
+        f(&mut lock.lock())
     } else {
-        arch_x86_64::cpu::without_interrupts(|| f(&mut SCHED.lock()))
+        arch_x86_64::cpu::without_interrupts(|| f(&mut lock.lock()))
     }
+}
+
+/// Runs `f` on CPU `cpu`'s run queue, keeping [`QLEN`] in step.
+fn with_rq<R>(cpu: usize, f: impl FnOnce(&mut RunQueue) -> R) -> R {
+    locked(&RQ[cpu], |q| {
+        let r = f(q);
+        QLEN[cpu].store(q.tasks.len(), Ordering::Relaxed);
+        r
+    })
 }
 
 /// Runs `f` on this CPU's slot, which only this CPU touches and no
@@ -328,7 +373,21 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
 /// Creates a task that runs `f` once [`start`]ed (so that whoever made it
 /// can publish it first: another CPU may run it at once).
 pub fn create(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)))
+    let t = new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)));
+    // the creator's policy, priority, nice, CPU mask and place in the fair
+    // order (fork and clone inherit them, as Linux without
+    // SCHED_RESET_ON_FORK); not an idle task's (boot-time kernel tasks)
+    if !in_idle()
+        && let Some(me) = with_cpu(|c| c.current.clone())
+    {
+        t.policy.store(me.policy.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.rt_prio.store(me.rt_prio.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.nice.store(me.nice.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.vruntime.store(me.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.last_cpu.store(me.last_cpu.load(Ordering::Relaxed), Ordering::Relaxed);
+        t.affinity.store(me.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+    t
 }
 
 /// As [`create`], on a stack allocated beforehand
@@ -405,57 +464,300 @@ fn kick_idle(task: &Task) {
     }
 }
 
-/// Puts a runnable task on the run queue and wakes an idle CPU for it.
-fn enqueue(task: &Arc<Task>) {
-    with(|s| s.run_queue.push_back(task.clone()));
-    kick_idle(task);
-}
+/// `SCHED_OTHER` (the fair class, as SCHED_BATCH and SCHED_IDLE).
+pub const SCHED_OTHER: u8 = 0;
+/// `SCHED_FIFO`: real time, runs until it blocks or yields.
+pub const SCHED_FIFO: u8 = 1;
+/// `SCHED_RR`: real time, round robin among equal priorities.
+pub const SCHED_RR: u8 = 2;
+/// `SCHED_BATCH`: fair, as SCHED_OTHER here.
+pub const SCHED_BATCH: u8 = 3;
+/// `SCHED_IDLE`: fair with the smallest weight (below nice 19).
+pub const SCHED_IDLE: u8 = 5;
 
-/// Moves due sleepers to the run queue; returns those that were queued.
-fn wake_sleepers(s: &mut Sched) -> Vec<Arc<Task>> {
-    let now = time::since_boot_ns();
-    let mut queued = Vec::new();
-    let mut i = 0;
-    while i < s.sleepers.len() {
-        if s.sleepers[i].0 <= now {
-            let (_, t) = s.sleepers.swap_remove(i);
-            if try_wake(&t) {
-                s.run_queue.push_back(t.clone());
-                queued.push(t);
-            }
-        } else {
-            i += 1;
+/// SCHED_RR's time slice (Linux's RR_TIMESLICE, 100 ms).
+pub const RR_SLICE_NS: u64 = 100_000_000;
+
+/// Linux's `sched_prio_to_weight`: the weight of nice -20..=19 (nice 0 is
+/// 1024; each step is about 1.25x).
+const PRIO_TO_WEIGHT: [u64; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121,
+    2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29,
+    23, 18, 15,
+];
+
+/// SCHED_IDLE's weight (Linux's WEIGHT_IDLEPRIO).
+const WEIGHT_IDLE: u64 = 3;
+
+impl Task {
+    /// Its nice value (-20..=19).
+    pub fn nice(&self) -> i32 {
+        i32::from(self.nice.load(Ordering::Relaxed))
+    }
+
+    /// Sets its nice value (clamped to -20..=19).
+    pub fn set_nice(&self, nice: i32) {
+        self.nice.store(nice.clamp(-20, 19) as i8, Ordering::Relaxed);
+    }
+
+    /// Sets its policy and real-time priority (checked by the caller).
+    pub fn set_policy(&self, policy: u8, prio: u8) {
+        self.rt_prio.store(prio, Ordering::Relaxed);
+        self.policy.store(policy, Ordering::Relaxed);
+    }
+
+    fn weight(&self) -> u64 {
+        if self.policy.load(Ordering::Relaxed) == SCHED_IDLE {
+            return WEIGHT_IDLE;
+        }
+        PRIO_TO_WEIGHT[(self.nice() + 20).clamp(0, 39) as usize]
+    }
+
+    /// Its real-time priority if it is SCHED_FIFO or SCHED_RR (ahead of
+    /// every fair task), else 0.
+    fn rt(&self) -> u8 {
+        match self.policy.load(Ordering::Relaxed) {
+            SCHED_FIFO | SCHED_RR => self.rt_prio.load(Ordering::Relaxed).max(1),
+            _ => 0,
         }
     }
-    queued
 }
 
-/// Kicks idle CPUs for the sleepers [`wake_sleepers`] queued (after the
-/// scheduler lock).
-fn kick_all(tasks: Vec<Arc<Task>>) {
-    for t in &tasks {
-        kick_idle(t);
+/// Each CPU's fair clock: the least virtual run time of the tasks it ran
+/// last (never decreasing); a task that joins the CPU's queue after a
+/// sleep starts no more than [`WAKE_CREDIT_NS`] behind it (a long sleeper
+/// does not take the CPU for as long as it slept).
+static MIN_VRUNTIME: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// How far behind a CPU's fair clock a woken task may start.
+const WAKE_CREDIT_NS: u64 = 6_000_000;
+
+/// How far ahead of the least queued virtual run time the running fair
+/// task may get before the tick switches (one tick: about 4 ms).
+const GRANULARITY_NS: u64 = 4_000_000;
+
+/// Charges the running task's stretch on `cpu` since it was switched in
+/// (or last charged) to its virtual run time.
+fn charge_vruntime(task: &Task, c: &mut Cpu, now: u64) {
+    let ran = now.saturating_sub(c.run_start);
+    c.run_start = now;
+    if task.rt() == 0 {
+        task.vruntime.fetch_add(ran.saturating_mul(1024) / task.weight(), Ordering::Relaxed);
     }
 }
 
-/// Takes the first queued task that may run on `cpu` and is off every
+/// Places a task joining `cpu`'s queue in its fair order: moved from its
+/// last CPU's clock to this one's, and no more than [`WAKE_CREDIT_NS`]
+/// behind it.
+fn place(task: &Task, cpu: usize) {
+    let last = task.last_cpu.load(Ordering::Relaxed).min(MAX_CPUS - 1);
+    let mut v = task.vruntime.load(Ordering::Relaxed);
+    let here = MIN_VRUNTIME[cpu].load(Ordering::Relaxed);
+    if last != cpu {
+        v = v.saturating_sub(MIN_VRUNTIME[last].load(Ordering::Relaxed)).saturating_add(here);
+    }
+    task.vruntime.store(v.max(here.saturating_sub(WAKE_CREDIT_NS)), Ordering::Relaxed);
+}
+
+/// The CPU whose queue a runnable `task` joins: the CPU it last ran on
+/// if its affinity allows it and that CPU is idle (its cache is warm and
+/// nothing waits there); otherwise an idle CPU it may use; otherwise the
+/// last CPU if allowed; otherwise the first allowed online CPU.
+fn select_cpu(task: &Task) -> usize {
+    let allowed = task.affinity.load(Ordering::Relaxed) & online_mask();
+    let allowed = if allowed == 0 { 1 } else { allowed };
+    let last = task.last_cpu.load(Ordering::Relaxed);
+    let last_ok = last < 64 && allowed & (1 << last) != 0;
+    let idle = IDLE_MASK.load(Ordering::SeqCst) & allowed;
+    if last_ok && (idle & (1 << last) != 0 || task.on_cpu.load(Ordering::Acquire)) {
+        // idle, or still switching away from it there: that CPU takes it
+        return last;
+    }
+    if idle != 0 {
+        // among the idle ones, the least loaded queue first
+        return (0..64)
+            .filter(|c| idle & (1 << c) != 0)
+            .min_by_key(|&c| QLEN[c].load(Ordering::Relaxed))
+            .unwrap_or(0);
+    }
+    if last_ok {
+        return last;
+    }
+    allowed.trailing_zeros() as usize
+}
+
+/// Puts a runnable task on the run queue of the CPU [`select_cpu`]
+/// chooses and sends that CPU the reschedule IPI if it idles.
+fn enqueue(task: &Arc<Task>) {
+    let cpu = select_cpu(task);
+    place(task, cpu);
+    with_rq(cpu, |q| q.tasks.push_back(task.clone()));
+    if cpu != this_cpu() && IDLE_MASK.load(Ordering::SeqCst) & (1 << cpu) != 0 {
+        arch_x86_64::smp::send_resched(cpu);
+    }
+}
+
+/// The clock of the kernel's deadlines: the clock users read
+/// (`CLOCK_MONOTONIC`), so that a sleep of `d` a user measures with
+/// clock_gettime before and after lasts at least `d` on any CPU (the raw
+/// per-CPU TSC of `since_boot_ns` can be ahead of another CPU's reading).
+pub fn now_ns() -> u64 {
+    time::monotonic_ns()
+}
+
+/// A deadline `ns` from now on [`now_ns`]'s clock (saturating).
+pub fn deadline_after(ns: u64) -> u64 {
+    now_ns().saturating_add(ns)
+}
+
+/// Makes due sleepers runnable (each to the queue [`select_cpu`] picks):
+/// one atomic load when none is due, O(log n) per one that is. The cheap
+/// per-CPU clock is compared first; only when it says a deadline passed is
+/// the shared clock read (`now_ns`, never behind it), so no CPU touches
+/// that cache line on a plain tick. Lock order: the sleepers, then a run
+/// queue.
+fn wake_sleepers() {
+    if NEXT_DUE.load(Ordering::Relaxed) > time::since_boot_ns() {
+        return;
+    }
+    let now = now_ns();
+    locked(&SLEEPERS, |s| {
+        while let Some(t) = s.pop_due(now) {
+            if try_wake(&t) {
+                enqueue(&t);
+            }
+        }
+        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+    });
+}
+
+/// Takes the first task of `q` that may run on `cpu` and is off every
 /// CPU (or is `prev`, the task this CPU is leaving). A task still on its
 /// way out of another CPU is left queued: two CPUs that each picked the
 /// task the other is leaving would wait for each other for ever. The
 /// leaving CPU's `finish_switch` kicks an idle CPU for it.
-fn pick(s: &mut Sched, cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
+fn take_runnable(
+    q: &mut RunQueue,
+    cpu: usize,
+    prev: Option<&Arc<Task>>,
+    from_back: bool,
+) -> Option<Arc<Task>> {
     let bit = 1u64 << cpu;
-    let i = s.run_queue.iter().position(|t| {
+    let ok = |t: &Arc<Task>| {
         t.affinity.load(Ordering::Relaxed) & bit != 0
-            && (Arc::ptr_eq(t, prev) || !t.on_cpu.load(Ordering::Acquire))
-    })?;
-    s.run_queue.remove(i)
+            && (prev.is_some_and(|p| Arc::ptr_eq(t, p)) || !t.on_cpu.load(Ordering::Acquire))
+    };
+    let i = if from_back {
+        q.tasks.iter().rposition(ok)?
+    } else {
+        // the highest real-time priority, then any task but `prev` (a
+        // yield lets the others of its class run first, as Linux's
+        // sched_yield), then the least virtual run time (the first of
+        // equals: round robin among them)
+        let mut best: Option<(usize, (u8, bool, u64))> = None;
+        for (i, t) in q.tasks.iter().enumerate() {
+            if !ok(t) {
+                continue;
+            }
+            let not_prev = !prev.is_some_and(|p| Arc::ptr_eq(t, p));
+            let key = (t.rt(), not_prev, u64::MAX - t.vruntime.load(Ordering::Relaxed));
+            if best.is_none_or(|(_, b)| key > b) {
+                best = Some((i, key));
+            }
+        }
+        best?.0
+    };
+    q.tasks.remove(i)
 }
 
-/// Whether a queued task may run on `cpu`.
-fn has_work(s: &Sched, cpu: usize) -> bool {
+/// Whether the running `cur` should leave `cpu` for a task of its queue at
+/// a tick: a real-time task for a higher priority one (or an equal one
+/// after SCHED_RR's slice); a fair task for any real-time one, or once its
+/// virtual run time is [`GRANULARITY_NS`] ahead of the least queued one.
+fn should_preempt(cur: &Task, cpu: usize, ran_ns: u64) -> bool {
     let bit = 1u64 << cpu;
-    s.run_queue.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)
+    let (rt, v) = (cur.rt(), cur.vruntime.load(Ordering::Relaxed));
+    let rr = cur.policy.load(Ordering::Relaxed) == SCHED_RR;
+    with_rq(cpu, |q| {
+        q.tasks.iter().filter(|t| t.affinity.load(Ordering::Relaxed) & bit != 0).any(|t| {
+            let trt = t.rt();
+            if rt > 0 {
+                trt > rt || (rr && trt == rt && ran_ns >= RR_SLICE_NS)
+            } else {
+                trt > 0 || t.vruntime.load(Ordering::Relaxed).saturating_add(GRANULARITY_NS) < v
+            }
+        })
+    })
+}
+
+/// The next task for `cpu`: the head of its own queue, else one stolen
+/// from the back of another CPU's queue (the busiest first); the caller
+/// holds no run-queue lock.
+fn pick(cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
+    if QLEN[cpu].load(Ordering::Relaxed) != 0
+        && let Some(t) = with_rq(cpu, |q| take_runnable(q, cpu, Some(prev), false))
+    {
+        return Some(t);
+    }
+    steal(cpu)
+}
+
+/// Takes a task another CPU's queue holds and `cpu` may run (load
+/// balancing by stealing: an idle or emptied CPU pulls work).
+fn steal(cpu: usize) -> Option<Arc<Task>> {
+    let n = nr_cpus();
+    let mut order: [(usize, usize); MAX_CPUS] = [(0, 0); MAX_CPUS];
+    let mut k = 0;
+    for c in (0..n).filter(|&c| c != cpu) {
+        let len = QLEN[c].load(Ordering::Relaxed);
+        if len != 0 && k < MAX_CPUS {
+            order[k] = (len, c);
+            k += 1;
+        }
+    }
+    order[..k].sort_unstable_by(|a, b| b.cmp(a));
+    for &(_, c) in &order[..k] {
+        if let Some(t) = with_rq(c, |q| take_runnable(q, cpu, None, true)) {
+            STEALS.fetch_add(1, Ordering::Relaxed);
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// Tasks taken from another CPU's queue since boot (a log figure).
+static STEALS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a queued task may run on `cpu` (its own queue, or one it could
+/// steal).
+fn has_work(cpu: usize) -> bool {
+    let bit = 1u64 << cpu;
+    (0..nr_cpus()).any(|c| {
+        QLEN[c].load(Ordering::Relaxed) != 0
+            && with_rq(c, |q| {
+                q.tasks.iter().any(|t| {
+                    t.affinity.load(Ordering::Relaxed) & bit != 0
+                        && (c == cpu || !t.on_cpu.load(Ordering::Acquire))
+                })
+            })
+    })
+}
+
+/// Whether this CPU's own queue holds a task it may run (the tick's
+/// test: another CPU's queue is for that CPU, or for an idle one to steal).
+fn has_own_work(cpu: usize) -> bool {
+    let bit = 1u64 << cpu;
+    QLEN[cpu].load(Ordering::Relaxed) != 0
+        && with_rq(cpu, |q| q.tasks.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0))
+}
+
+/// Starts `next`'s stretch on `cpu` and moves the CPU's fair clock to its
+/// virtual run time.
+fn note_next(next: &Arc<Task>, idle: &Arc<Task>, cpu: usize) {
+    with_cpu(|c| c.run_start = time::since_boot_ns());
+    if !Arc::ptr_eq(next, idle) && next.rt() == 0 {
+        MIN_VRUNTIME[cpu].fetch_max(next.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
 }
 
 /// Marks `next` as running here. `pick` only hands out tasks that are off
@@ -483,18 +785,22 @@ fn reschedule(requeue: bool) {
             }
         };
         let is_idle = Arc::ptr_eq(&prev, &idle);
-        let (next, woken) = {
-            let mut s = SCHED.lock();
-            let woken = wake_sleepers(&mut s);
-            if requeue && !is_idle {
-                // behind the others; `pick` takes it again when it is the
-                // only one (and leaves it to another CPU if its affinity
-                // no longer allows this one)
-                s.run_queue.push_back(prev.clone());
+        wake_sleepers();
+        if requeue && !is_idle {
+            if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
+                // behind the others on this CPU; `pick` takes it again when
+                // it is the only one
+                with_rq(cpu, |q| q.tasks.push_back(prev.clone()));
+            } else {
+                // its affinity no longer allows this CPU
+                enqueue(&prev);
             }
-            (pick(&mut s, cpu, &prev).unwrap_or_else(|| idle.clone()), woken)
-        };
-        kick_all(woken);
+        }
+        if !is_idle {
+            with_cpu(|c| charge_vruntime(&prev, c, time::since_boot_ns()));
+        }
+        let next = pick(cpu, &prev).unwrap_or_else(|| idle.clone());
+        note_next(&next, &idle, cpu);
         if Arc::ptr_eq(&prev, &next) {
             with_cpu(|c| c.slice_start = time::ticks());
             return;
@@ -526,12 +832,13 @@ pub fn preempt_tick() {
     device_work(cpu);
     let start = with_cpu(|c| c.slice_start);
     let mine = current().affinity.load(Ordering::Relaxed) & (1 << cpu) != 0;
-    let (due, woken) = with(|s| {
-        let woken = wake_sleepers(s);
-        (!mine || (time::ticks().saturating_sub(start) >= SLICE_TICKS && has_work(s, cpu)), woken)
-    });
-    kick_all(woken);
-    if due {
+    wake_sleepers();
+    let cur = current();
+    let now = time::since_boot_ns();
+    with_cpu(|c| charge_vruntime(&cur, c, now));
+    let ran = time::ticks().saturating_sub(start).saturating_mul(1_000_000_000) / arch_x86_64::apic::TIMER_HZ;
+    if !mine || (QLEN[cpu].load(Ordering::Relaxed) != 0 && should_preempt(&cur, cpu, ran)) {
+        drop(cur);
         yield_now();
     }
 }
@@ -566,12 +873,31 @@ pub fn block() {
     reschedule(false);
 }
 
-/// Blocks until [`wake`] or until the monotonic clock reaches `deadline_ns`.
+/// Blocks until [`wake`] or until [`now_ns`] reaches `deadline_ns`.
 pub fn block_until(deadline_ns: u64) {
     let me = current();
-    with(|s| s.sleepers.push((deadline_ns, me.clone())));
+    let filed = locked(&SLEEPERS, |s| {
+        let r = s.insert(deadline_ns, &me);
+        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+        r
+    });
+    if filed.is_err() {
+        // No memory for the heap to grow: yield until a wake-up (which
+        // finds the task runnable and leaves it pending) or the deadline.
+        log::warn!("sched: no memory for a timed sleep of task {}: polling", me.id.load(Ordering::Relaxed));
+        while !me.wake_pending.swap(false, Ordering::SeqCst) && now_ns() < deadline_ns {
+            yield_now();
+        }
+        return;
+    }
     block();
-    with(|s| s.sleepers.retain(|(_, t)| !Arc::ptr_eq(t, &me)));
+    // woken before the deadline: leave the heap (dropped after the lock)
+    let left = locked(&SLEEPERS, |s| {
+        let t = s.remove(&me);
+        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+        t
+    });
+    drop(left);
 }
 
 /// Makes `task` runnable (or remembers the wake-up if it is running). A
@@ -600,13 +926,9 @@ pub fn exit_current() -> ! {
         };
         let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
         me.state.store(DEAD, Ordering::SeqCst);
-        let (next, woken) = {
-            let mut s = SCHED.lock();
-            let woken = wake_sleepers(&mut s);
-            (pick(&mut s, cpu, &me), woken)
-        };
-        kick_all(woken);
-        let next = next.unwrap_or_else(|| idle.clone());
+        wake_sleepers();
+        let next = pick(cpu, &me).unwrap_or_else(|| idle.clone());
+        note_next(&next, &idle, cpu);
         if !Arc::ptr_eq(&next, &idle) {
             claim(&next, cpu);
         }
@@ -633,12 +955,8 @@ pub fn idle_until(done: impl Fn() -> bool) {
         device_work(cpu);
         arch_x86_64::cpu::disable_interrupts();
         IDLE_MASK.fetch_or(1 << cpu, Ordering::SeqCst);
-        let (runnable, woken) = with(|s| {
-            let woken = wake_sleepers(s);
-            (has_work(s, cpu), woken)
-        });
-        kick_all(woken);
-        if runnable {
+        wake_sleepers();
+        if has_work(cpu) {
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
             arch_x86_64::cpu::enable_interrupts();
             yield_now();
@@ -676,6 +994,20 @@ pub fn affinity(task: &Task) -> u64 {
 /// online CPU); the running task leaves a CPU it may no longer use.
 pub fn set_affinity(task: &Arc<Task>, mask: u64) {
     task.affinity.store(mask, Ordering::SeqCst);
+    // queued on a CPU it may no longer use: move it (no allowed CPU would
+    // look there except to steal when idle)
+    for c in (0..nr_cpus()).filter(|&c| mask & (1 << c) == 0) {
+        if QLEN[c].load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let moved = with_rq(c, |q| {
+            let i = q.tasks.iter().position(|t| Arc::ptr_eq(t, task))?;
+            q.tasks.remove(i)
+        });
+        if let Some(t) = moved {
+            enqueue(&t);
+        }
+    }
     let me = current();
     if Arc::ptr_eq(task, &me) && mask & (1 << this_cpu()) == 0 {
         drop(me);
@@ -808,7 +1140,7 @@ pub fn wait_any(queues: &[&WaitQueue], cond: impl Fn() -> bool, deadline_ns: Opt
         if cond() {
             return true;
         }
-        if deadline_ns.is_some_and(|d| time::since_boot_ns() >= d) {
+        if deadline_ns.is_some_and(|d| now_ns() >= d) {
             return false;
         }
         let me = current();

@@ -51,7 +51,7 @@ static REALTIME: crate::lockorder::Ranked<BTreeMap<u64, Weak<TimerFd>>> = crate:
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn mono_now() -> u64 {
-    arch_x86_64::time::since_boot_ns()
+    crate::sched::now_ns()
 }
 
 /// A timerfd.

@@ -7,7 +7,10 @@
  * (`cargo xtask test --linux --smp 2`). */
 #include "kt.h"
 
+#include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <time.h>
 
 static cpu_set_t initial;
 
@@ -103,6 +106,46 @@ KT_CASE(monotonic_clock_never_goes_back_across_cpus) {
     KT_EQ(clock_timed_out, 0);
     KT_EQ(i, CLOCK_ROUNDS);
     KT_TRUE(backwards == 0, "%d readings went back (at most %lld ns)", backwards, back_by);
+}
+
+/* A sleep measured with CLOCK_MONOTONIC before and after is never shorter
+ * than asked, whichever CPU the thread sleeps and wakes on (the kernel's
+ * deadlines are on the clock users read, not a CPU's own TSC): short
+ * nanosleeps, clock_nanosleep and poll timeouts on alternating CPUs. */
+#define SLEEP_ROUNDS 150
+
+static int short_sleeps_never_end_early(int how) {
+    int early = 0;
+    long long worst = 0;
+    for (int i = 0; i < SLEEP_ROUNDS; i++) {
+        if (pin(i % 2) != 0) return -1;
+        long long d = 200000 + (i % 7) * 150000; /* 0.2 to 1.1 ms */
+        struct timespec req = {0, d};
+        long long t0 = mono_ns();
+        if (how == 0) {
+            if (nanosleep(&req, 0) != 0) return -1;
+        } else if (how == 1) {
+            if (clock_nanosleep(CLOCK_MONOTONIC, 0, &req, 0) != 0) return -1;
+        } else {
+            d = 1000000 * (1 + i % 2);
+            if (poll(0, 0, (int)(d / 1000000)) != 0) return -1;
+        }
+        long long got = mono_ns() - t0;
+        if (got < d) {
+            early++;
+            if (d - got > worst) worst = d - got;
+        }
+    }
+    unpin();
+    if (early) printf("  %d of %d sleeps (how %d) ended early, by up to %lld ns\n", early, SLEEP_ROUNDS, how, worst);
+    return early;
+}
+
+KT_CASE(sleeps_across_cpus_never_end_early) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    KT_EQ(short_sleeps_never_end_early(0), 0);
+    KT_EQ(short_sleeps_never_end_early(1), 0);
+    KT_EQ(short_sleeps_never_end_early(2), 0);
 }
 
 KT_MAIN()

@@ -133,7 +133,7 @@ fn blocking<T>(
     mut op: impl FnMut(bool) -> Result<T>,
 ) -> Result<T> {
     let nonblock = nonblock || timeo == Some(0);
-    let deadline = timeo.map(|j| arch_x86_64::time::since_boot_ns().saturating_add(timeout_ns(j)));
+    let deadline = timeo.map(|j| crate::sched::now_ns().saturating_add(timeout_ns(j)));
     loop {
         let seen = sf.sock.event_count();
         match op(nonblock) {
@@ -897,7 +897,7 @@ pub fn recvmmsg(
     timeout: UserPtr<Timespec>,
 ) -> SysResult {
     let deadline = match timeout.non_null() {
-        Some(p) => Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read(p)?.to_ns()?)),
+        Some(p) => Some(crate::sched::now_ns().saturating_add(t.read(p)?.to_ns()?)),
         None => None,
     };
     let f = sock_fd(t, fd)?;
@@ -917,7 +917,7 @@ pub fn recvmmsg(
         if flags & MSG_WAITFORONE != 0 {
             flags |= MSG_DONTWAIT;
         }
-        if deadline.is_some_and(|d| arch_x86_64::time::since_boot_ns() >= d) {
+        if deadline.is_some_and(|d| crate::sched::now_ns() >= d) {
             break;
         }
     }

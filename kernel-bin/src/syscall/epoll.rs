@@ -396,7 +396,7 @@ fn do_wait(t: &mut UThread, (epfd, events, max): WaitArgs, deadline: Option<u64>
 }
 
 fn ms_deadline(timeout: i32) -> Option<u64> {
-    rules::timeout_ns(timeout as u64).map(|ns| arch_x86_64::time::since_boot_ns().saturating_add(ns))
+    rules::timeout_ns(timeout as u64).map(|ns| crate::sched::now_ns().saturating_add(ns))
 }
 
 /// epoll_wait(2): `int timeout` in ms.

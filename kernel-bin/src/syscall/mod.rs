@@ -10,6 +10,7 @@ pub mod fs;
 mod fs_extra;
 mod mm;
 mod poll;
+mod sched;
 pub mod shm;
 mod task;
 mod time;
@@ -232,6 +233,15 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SCHED_SETAFFINITY => time::sched_setaffinity(t, a.int(0), a.uint(1), a.ptr(2)),
         nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a.int(0), a.uint(1), a.ptr(2)),
         nr::GETCPU => time::getcpu(t, a.ptr(0), a.ptr(1)),
+        nr::GETPRIORITY => sched::getpriority(t, a.int(0), a.int(1)),
+        nr::SETPRIORITY => sched::setpriority(t, a.int(0), a.int(1), a.int(2)),
+        nr::SCHED_SETSCHEDULER => sched::sched_setscheduler(t, a.int(0), a.int(1), a.ptr(2)),
+        nr::SCHED_SETPARAM => sched::sched_setparam(t, a.int(0), a.ptr(1)),
+        nr::SCHED_GETSCHEDULER => sched::sched_getscheduler(t, a.int(0)),
+        nr::SCHED_GETPARAM => sched::sched_getparam(t, a.int(0), a.ptr(1)),
+        nr::SCHED_GET_PRIORITY_MAX => sched::sched_get_priority(a.int(0), true),
+        nr::SCHED_GET_PRIORITY_MIN => sched::sched_get_priority(a.int(0), false),
+        nr::SCHED_RR_GET_INTERVAL => sched::sched_rr_get_interval(t, a.int(0), a.ptr(1)),
         nr::GETRANDOM => time::getrandom(t, a.buf(0, 1), a.uint(2)),
         nr::CLOCK_GETTIME => time::clock_gettime(t, a.uint(0), a.ptr(1)),
         nr::CLOCK_GETRES => time::clock_getres(t, a.uint(0), a.ptr(1)),

@@ -47,7 +47,7 @@ pub(super) fn wait<R>(
         if let Some(r) = check() {
             return Ok(Some(r));
         }
-        let now = arch_x86_64::time::since_boot_ns();
+        let now = crate::sched::now_ns();
         if deadline.is_some_and(|d| now >= d) {
             return Ok(None);
         }
@@ -75,7 +75,7 @@ fn queues_of(t: &UThread, fds: impl Iterator<Item = i32>) -> Vec<Arc<WaitQueue>>
 
 pub(super) fn timespec_deadline(t: &UThread, ts: UserPtr<Timespec>) -> Result<Option<u64>> {
     let Some(ts) = ts.non_null() else { return Ok(None) };
-    Ok(Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read(ts)?.to_ns()?)))
+    Ok(Some(crate::sched::now_ns().saturating_add(t.read(ts)?.to_ns()?)))
 }
 
 fn do_poll(t: &mut UThread, fds: UserPtr<Pollfd>, nfds: u32, deadline: Option<u64>) -> SysResult {
@@ -107,8 +107,7 @@ fn do_poll(t: &mut UThread, fds: UserPtr<Pollfd>, nfds: u32, deadline: Option<u6
 
 /// poll(2): `unsigned int nfds`, `int timeout` (negative: none).
 pub fn poll(t: &mut UThread, fds: UserPtr<Pollfd>, nfds: u32, ms: i32) -> SysResult {
-    let deadline =
-        (ms >= 0).then(|| arch_x86_64::time::since_boot_ns().saturating_add(ms as u64 * 1_000_000));
+    let deadline = (ms >= 0).then(|| crate::sched::now_ns().saturating_add(ms as u64 * 1_000_000));
     do_poll(t, fds, nfds, deadline)
 }
 
@@ -201,7 +200,7 @@ pub fn select(t: &mut UThread, n: i32, sets: [FdSet; 3], tv: UserPtr<Timeval>) -
             return Err(Errno::EINVAL);
         }
         Some(
-            arch_x86_64::time::since_boot_ns()
+            crate::sched::now_ns()
                 .saturating_add((sec as u64).saturating_mul(1_000_000_000))
                 .saturating_add((usec as u64).saturating_mul(1000)),
         )

@@ -474,7 +474,7 @@ pub fn rt_sigtimedwait(
     sigsetsize(size)?;
     let waited = SigSet::from_bits(t.read(set)?).blockable();
     let deadline = match timeout.non_null() {
-        Some(p) => Some(arch_x86_64::time::since_boot_ns().saturating_add(t.read(p)?.to_ns()?)),
+        Some(p) => Some(crate::sched::now_ns().saturating_add(t.read(p)?.to_ns()?)),
         None => None,
     };
     let (tid, pid) = (t.tid, t.pid);
@@ -484,7 +484,7 @@ pub fn rt_sigtimedwait(
             .flatten()
     };
     let mut got = take();
-    if got.is_none() && deadline != Some(arch_x86_64::time::since_boot_ns()) {
+    if got.is_none() && deadline != Some(crate::sched::now_ns()) {
         table().with_thread(tid, |th| th.signals.begin_sigwait(waited));
         let pending = move || {
             table()

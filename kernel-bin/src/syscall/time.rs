@@ -246,7 +246,7 @@ pub fn nanosleep(
         2 => cpu_clock(t, 2)?.unwrap_or(0),
         _ => clock_ns(clock)?,
     };
-    let now = arch_x86_64::time::since_boot_ns();
+    let now = crate::sched::now_ns();
     let deadline = if flags & 1 != 0 {
         now.saturating_add(want.saturating_sub(now_clock))
     } else {
@@ -255,7 +255,7 @@ pub fn nanosleep(
     match crate::proc::sleep_interruptible(t.tid, || false, Some(deadline)) {
         Err(Errno::ERESTARTSYS) => {
             if flags & 1 == 0 && !rem.is_null() {
-                let left = deadline.saturating_sub(arch_x86_64::time::since_boot_ns());
+                let left = deadline.saturating_sub(crate::sched::now_ns());
                 t.write(rem, Timespec::from_ns(left))?;
             }
             Err(Errno::EINTR)

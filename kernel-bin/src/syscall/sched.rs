@@ -1,0 +1,215 @@
+//! Scheduling attributes: getpriority/setpriority (nice), the
+//! sched_setscheduler family and sched_rr_get_interval, answering as Linux
+//! 6.1 does (`kernel/sys.c`, `kernel/sched/core.c`). Each names one
+//! thread (pid 0: the caller); PRIO_PGRP and PRIO_USER are not done
+//! (EINVAL with a log line).
+
+use super::SysResult;
+use crate::sched::{self, SCHED_BATCH, SCHED_FIFO, SCHED_IDLE, SCHED_OTHER, SCHED_RR, Task};
+use crate::uthread::UThread;
+use alloc::sync::Arc;
+use linux_abi::Errno;
+use linux_abi::abi::Timespec;
+use linux_abi::args::UserPtr;
+use process::rlimit::Resource;
+
+const CAP_SYS_NICE: u32 = 23;
+const PRIO_PROCESS: i32 = 0;
+const SCHED_DEADLINE: i32 = 6;
+const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
+
+/// What the permission checks need of the caller and the target thread's
+/// process.
+struct Who {
+    task: Arc<Task>,
+    /// The caller may act on the target (same uid/euid, or CAP_SYS_NICE).
+    owner: bool,
+    privileged: bool,
+    rlimit_nice: u64,
+    rlimit_rtprio: u64,
+}
+
+fn who(t: &UThread, tid: i32) -> Result<Who, Errno> {
+    let tid = if tid == 0 { t.tid as i32 } else { tid };
+    if tid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    let task = crate::proc::task_of(tid as u32).ok_or(Errno::ESRCH)?;
+    let table = crate::proc::table();
+    let (euid, privileged) =
+        table.with_process(t.pid, |p| (p.creds.euid, p.creds.has_cap(CAP_SYS_NICE))).ok_or(Errno::ESRCH)?;
+    let pid = table.tgid(tid as u32).ok_or(Errno::ESRCH)?;
+    let (uid, teuid, rlimit_nice, rlimit_rtprio) = table
+        .with_process(pid, |p| {
+            (p.creds.uid, p.creds.euid, p.rlimits.cur(Resource::Nice), p.rlimits.cur(Resource::Rtprio))
+        })
+        .ok_or(Errno::ESRCH)?;
+    Ok(Who {
+        task,
+        owner: privileged || euid == uid || euid == teuid,
+        privileged,
+        rlimit_nice,
+        rlimit_rtprio,
+    })
+}
+
+impl Who {
+    /// Linux's `can_nice`: RLIMIT_NICE allows `20 - nice`, or CAP_SYS_NICE.
+    fn can_nice(&self, nice: i32) -> bool {
+        self.privileged || (20 - nice) as u64 <= self.rlimit_nice
+    }
+}
+
+fn which_ok(which: i32) -> Result<(), Errno> {
+    match which {
+        PRIO_PROCESS => Ok(()),
+        1 | 2 => {
+            log::info!("setpriority/getpriority: PRIO_PGRP and PRIO_USER are not supported");
+            Err(Errno::EINVAL)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// getpriority(2): `20 - nice` (the C library turns it into the nice
+/// value).
+pub fn getpriority(t: &mut UThread, which: i32, tid: i32) -> SysResult {
+    which_ok(which)?;
+    let w = who(t, tid)?;
+    Ok((20 - w.task.nice()) as isize)
+}
+
+/// setpriority(2): the nice value, clamped to -20..=19; EPERM for another
+/// user's thread, EACCES for a lower nice than RLIMIT_NICE allows.
+pub fn setpriority(t: &mut UThread, which: i32, tid: i32, nice: i32) -> SysResult {
+    which_ok(which)?;
+    let nice = nice.clamp(-20, 19);
+    let w = who(t, tid)?;
+    if !w.owner {
+        return Err(Errno::EPERM);
+    }
+    if nice < w.task.nice() && !w.can_nice(nice) {
+        return Err(Errno::EACCES);
+    }
+    w.task.set_nice(nice);
+    Ok(0)
+}
+
+/// `policy` as one of ours, if Linux's sched_setscheduler accepts it.
+fn policy_of(policy: i32) -> Result<u8, Errno> {
+    match policy {
+        0 => Ok(SCHED_OTHER),
+        1 => Ok(SCHED_FIFO),
+        2 => Ok(SCHED_RR),
+        3 => Ok(SCHED_BATCH),
+        5 => Ok(SCHED_IDLE),
+        // SCHED_DEADLINE needs sched_setattr's parameters
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn is_rt(p: u8) -> bool {
+    p == SCHED_FIFO || p == SCHED_RR
+}
+
+/// `__sched_setscheduler`'s checks and the change; `policy` None keeps the
+/// thread's (sched_setparam).
+fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i32>) -> SysResult {
+    if param.is_null() || tid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let prio = t.read(param)?;
+    let w = who(t, tid)?;
+    let cur = w.task.policy.load(core::sync::atomic::Ordering::Relaxed);
+    let policy = match policy {
+        Some(p) => policy_of(p & !SCHED_RESET_ON_FORK)?,
+        None => cur,
+    };
+    if !(0..=99).contains(&prio) || is_rt(policy) != (prio != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if !w.privileged {
+        if is_rt(policy) {
+            let cur_prio = u64::from(w.task.rt_prio.load(core::sync::atomic::Ordering::Relaxed));
+            if policy != cur && w.rlimit_rtprio == 0 {
+                return Err(Errno::EPERM);
+            }
+            if prio as u64 > cur_prio && prio as u64 > w.rlimit_rtprio {
+                return Err(Errno::EPERM);
+            }
+        }
+        if cur == SCHED_IDLE && policy != SCHED_IDLE && !w.can_nice(w.task.nice()) {
+            return Err(Errno::EPERM);
+        }
+        if !w.owner {
+            return Err(Errno::EPERM);
+        }
+    }
+    w.task.set_policy(policy, prio as u8);
+    Ok(0)
+}
+
+/// sched_setscheduler(2).
+pub fn sched_setscheduler(t: &mut UThread, tid: i32, policy: i32, param: UserPtr<i32>) -> SysResult {
+    if policy < 0 {
+        return Err(Errno::EINVAL);
+    }
+    setscheduler(t, tid, Some(policy), param)
+}
+
+/// sched_setparam(2): the priority within the thread's policy.
+pub fn sched_setparam(t: &mut UThread, tid: i32, param: UserPtr<i32>) -> SysResult {
+    setscheduler(t, tid, None, param)
+}
+
+/// sched_getscheduler(2).
+pub fn sched_getscheduler(t: &mut UThread, tid: i32) -> SysResult {
+    if tid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let w = who(t, tid)?;
+    Ok(w.task.policy.load(core::sync::atomic::Ordering::Relaxed) as isize)
+}
+
+/// sched_getparam(2): `sched_priority` (0 for the fair policies).
+pub fn sched_getparam(t: &mut UThread, tid: i32, param: UserPtr<i32>) -> SysResult {
+    if param.is_null() || tid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let w = who(t, tid)?;
+    let p = &w.task;
+    let prio = if is_rt(p.policy.load(core::sync::atomic::Ordering::Relaxed)) {
+        i32::from(p.rt_prio.load(core::sync::atomic::Ordering::Relaxed))
+    } else {
+        0
+    };
+    drop(w);
+    t.write(param, prio)?;
+    Ok(0)
+}
+
+/// sched_get_priority_max(2) (`max`) and sched_get_priority_min(2).
+pub fn sched_get_priority(policy: i32, max: bool) -> SysResult {
+    match policy {
+        1 | 2 => Ok(if max { 99 } else { 1 }),
+        0 | 3 | 5 | SCHED_DEADLINE => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// sched_rr_get_interval(2): SCHED_RR's 100 ms slice, 0 for SCHED_FIFO,
+/// the fair granularity (one tick) otherwise.
+pub fn sched_rr_get_interval(t: &mut UThread, tid: i32, tp: UserPtr<Timespec>) -> SysResult {
+    if tid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let w = who(t, tid)?;
+    let ns = match w.task.policy.load(core::sync::atomic::Ordering::Relaxed) {
+        SCHED_RR => sched::RR_SLICE_NS,
+        SCHED_FIFO => 0,
+        _ => 1_000_000_000 / arch_x86_64::apic::TIMER_HZ,
+    };
+    drop(w);
+    t.write(tp, Timespec::from_ns(ns))?;
+    Ok(0)
+}

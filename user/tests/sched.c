@@ -1,0 +1,291 @@
+/* Scheduling attributes as Linux answers them: getpriority/setpriority
+ * (nice, RLIMIT_NICE, EACCES/EPERM/ESRCH/EINVAL), sched_setscheduler and
+ * friends for SCHED_OTHER/BATCH/IDLE/FIFO/RR (RLIMIT_RTPRIO, EPERM),
+ * sched_get_priority_min/max, sched_rr_get_interval; and the fair share:
+ * two CPU-bound processes on one CPU, nice 0 and nice 10, get CPU time
+ * near the weight ratio 1024:110.
+ *
+ * musl's sched_setscheduler/getscheduler/setparam/getparam return ENOSYS
+ * by design, so those go through syscall(2). */
+#include "kt.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SCHED_BATCH
+#define SCHED_BATCH 3
+#endif
+#ifndef SCHED_IDLE
+#define SCHED_IDLE 5
+#endif
+#define SCHED_DEADLINE 6
+
+static long setsched(pid_t pid, int policy, int prio) {
+    struct sched_param p = {.sched_priority = prio};
+    return syscall(SYS_sched_setscheduler, pid, policy, &p);
+}
+
+static long getsched(pid_t pid) {
+    return syscall(SYS_sched_getscheduler, pid);
+}
+
+static long getparam(pid_t pid) {
+    struct sched_param p = {.sched_priority = -1};
+    long r = syscall(SYS_sched_getparam, pid, &p);
+    return r < 0 ? r : p.sched_priority;
+}
+
+/* A pid that names no thread: a reaped child's. */
+static pid_t dead_pid(void) {
+    pid_t c = fork();
+    if (c == 0) _exit(0);
+    waitpid(c, 0, 0);
+    return c;
+}
+
+/* Runs `fn` in a child; its exit status is the number of the first check
+ * that failed (0: all held). */
+static int in_child(int (*fn)(void)) {
+    pid_t c = fork();
+    if (c == 0) _exit(fn());
+    int st = -1;
+    if (waitpid(c, &st, 0) != c) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (st & 0x7f);
+}
+
+#define CHECK(n, cond)                                                       \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            printf("  check %d failed: %s (errno %d)\n", n, #cond, errno);   \
+            return n;                                                        \
+        }                                                                    \
+    } while (0)
+
+KT_CASE(getpriority_setpriority_nice_values) {
+    errno = 0;
+    KT_EQ(getpriority(PRIO_PROCESS, 0), 0);
+    KT_EQ(errno, 0);
+    KT_SYS_OK(setpriority(PRIO_PROCESS, 0, 5));
+    KT_EQ(getpriority(PRIO_PROCESS, 0), 5);
+    KT_EQ(getpriority(PRIO_PROCESS, getpid()), 5);
+    /* the raw call answers 20 - nice */
+    KT_EQ(syscall(SYS_getpriority, PRIO_PROCESS, 0), 15);
+    /* a child inherits the nice value */
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        int n = getpriority(PRIO_PROCESS, 0);
+        write(p[1], &n, sizeof n);
+        _exit(0);
+    }
+    int n = -100;
+    KT_EQ(read(p[0], &n, sizeof n), (long)sizeof n);
+    KT_EQ(n, 5);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close(p[0]);
+    close(p[1]);
+    /* out of range values are clamped */
+    KT_SYS_OK(setpriority(PRIO_PROCESS, 0, 100));
+    KT_EQ(getpriority(PRIO_PROCESS, 0), 19);
+    KT_SYS_OK(setpriority(PRIO_PROCESS, 0, -100)); /* root: CAP_SYS_NICE */
+    KT_EQ(getpriority(PRIO_PROCESS, 0), -20);
+    KT_SYS_OK(setpriority(PRIO_PROCESS, 0, 0));
+    KT_EQ(getpriority(PRIO_PROCESS, 0), 0);
+}
+
+KT_CASE(getpriority_setpriority_errors) {
+    pid_t gone = dead_pid();
+    KT_SYS_ERR(getpriority(PRIO_PROCESS, gone), ESRCH);
+    KT_SYS_ERR(setpriority(PRIO_PROCESS, gone, 1), ESRCH);
+    KT_SYS_ERR(getpriority(7, 0), EINVAL);
+    KT_SYS_ERR(setpriority(-1, 0, 1), EINVAL);
+    KT_SYS_ERR(getpriority(PRIO_PROCESS, -5), ESRCH);
+}
+
+static pid_t parent_pid;
+
+static int unprivileged_nice(void) {
+    struct rlimit zero = {0, 0}, lim25 = {25, 25};
+    CHECK(1, setrlimit(RLIMIT_NICE, &zero) == 0);
+    CHECK(2, setrlimit(RLIMIT_RTPRIO, &zero) == 0);
+    CHECK(3, setgid(65534) == 0 && setuid(65534) == 0);
+    CHECK(4, setpriority(PRIO_PROCESS, 0, 5) == 0);
+    /* lowering it again needs RLIMIT_NICE >= 20 - nice: EACCES */
+    errno = 0;
+    CHECK(5, setpriority(PRIO_PROCESS, 0, 4) == -1 && errno == EACCES);
+    CHECK(6, getpriority(PRIO_PROCESS, 0) == 5);
+    CHECK(7, setpriority(PRIO_PROCESS, 0, 6) == 0);
+    /* another user's process: EPERM */
+    errno = 0;
+    CHECK(8, setpriority(PRIO_PROCESS, parent_pid, 0) == -1 && errno == EPERM);
+    /* real time without RLIMIT_RTPRIO: EPERM */
+    errno = 0;
+    CHECK(9, setsched(0, SCHED_FIFO, 1) == -1 && errno == EPERM);
+    errno = 0;
+    CHECK(10, setsched(0, SCHED_RR, 1) == -1 && errno == EPERM);
+    /* SCHED_BATCH and SCHED_IDLE need nothing; leaving IDLE needs
+     * can_nice for the current nice value */
+    CHECK(11, setsched(0, SCHED_BATCH, 0) == 0 && getsched(0) == SCHED_BATCH);
+    CHECK(12, setsched(0, SCHED_IDLE, 0) == 0 && getsched(0) == SCHED_IDLE);
+    errno = 0;
+    CHECK(13, setsched(0, SCHED_OTHER, 0) == -1 && errno == EPERM);
+    CHECK(14, getsched(0) == SCHED_IDLE);
+    /* another user's thread */
+    errno = 0;
+    CHECK(15, setsched(parent_pid, SCHED_OTHER, 0) == -1 && errno == EPERM);
+    /* a raised RLIMIT_NICE (its hard limit cannot be raised now: lowered
+     * from 0 it stays) */
+    errno = 0;
+    CHECK(16, setrlimit(RLIMIT_NICE, &lim25) == -1 && errno == EPERM);
+    return 0;
+}
+
+static int rlimit_nice_allows(void) {
+    struct rlimit lim25 = {25, 25}; /* nice down to 20 - 25 = -5 */
+    CHECK(1, setrlimit(RLIMIT_NICE, &lim25) == 0);
+    CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
+    CHECK(3, setpriority(PRIO_PROCESS, 0, -5) == 0);
+    CHECK(4, getpriority(PRIO_PROCESS, 0) == -5);
+    errno = 0;
+    CHECK(5, setpriority(PRIO_PROCESS, 0, -6) == -1 && errno == EACCES);
+    return 0;
+}
+
+static int rlimit_rtprio_allows(void) {
+    struct rlimit lim5 = {5, 5};
+    CHECK(1, setrlimit(RLIMIT_RTPRIO, &lim5) == 0);
+    CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
+    CHECK(3, setsched(0, SCHED_RR, 5) == 0);
+    CHECK(4, getsched(0) == SCHED_RR && getparam(0) == 5);
+    errno = 0;
+    CHECK(5, setsched(0, SCHED_RR, 6) == -1 && errno == EPERM);
+    CHECK(6, setsched(0, SCHED_OTHER, 0) == 0);
+    return 0;
+}
+
+KT_CASE(unprivileged_limits) {
+    parent_pid = getpid();
+    KT_EQ(in_child(unprivileged_nice), 0);
+    KT_EQ(in_child(rlimit_nice_allows), 0);
+    KT_EQ(in_child(rlimit_rtprio_allows), 0);
+}
+
+KT_CASE(priority_ranges) {
+    KT_EQ(sched_get_priority_max(SCHED_FIFO), 99);
+    KT_EQ(sched_get_priority_min(SCHED_FIFO), 1);
+    KT_EQ(sched_get_priority_max(SCHED_RR), 99);
+    KT_EQ(sched_get_priority_min(SCHED_RR), 1);
+    KT_EQ(sched_get_priority_max(SCHED_OTHER), 0);
+    KT_EQ(sched_get_priority_min(SCHED_OTHER), 0);
+    KT_EQ(sched_get_priority_max(SCHED_BATCH), 0);
+    KT_EQ(sched_get_priority_max(SCHED_IDLE), 0);
+    KT_EQ(sched_get_priority_max(SCHED_DEADLINE), 0);
+    KT_SYS_ERR(sched_get_priority_max(4), EINVAL);
+    KT_SYS_ERR(sched_get_priority_min(42), EINVAL);
+    KT_SYS_ERR(sched_get_priority_max(-1), EINVAL);
+}
+
+KT_CASE(setscheduler_argument_errors) {
+    KT_EQ(getsched(0), SCHED_OTHER);
+    KT_EQ(getparam(0), 0);
+    KT_SYS_ERR(setsched(0, SCHED_FIFO, 0), EINVAL);
+    KT_SYS_ERR(setsched(0, SCHED_FIFO, 100), EINVAL);
+    KT_SYS_ERR(setsched(0, SCHED_RR, -1), EINVAL);
+    KT_SYS_ERR(setsched(0, SCHED_OTHER, 1), EINVAL);
+    KT_SYS_ERR(setsched(0, 42, 0), EINVAL);
+    KT_SYS_ERR(setsched(0, -1, 0), EINVAL);
+    KT_SYS_ERR(setsched(0, SCHED_DEADLINE, 0), EINVAL);
+    KT_SYS_ERR(setsched(-1, SCHED_OTHER, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_setparam, 0, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_getparam, 0, 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_getscheduler, -1), EINVAL);
+    KT_SYS_ERR(syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, (void *)8), EFAULT);
+    pid_t gone = dead_pid();
+    KT_SYS_ERR(setsched(gone, SCHED_OTHER, 0), ESRCH);
+    KT_SYS_ERR(getsched(gone), ESRCH);
+    KT_SYS_ERR(getparam(gone), ESRCH);
+    struct timespec ts;
+    KT_SYS_ERR(sched_rr_get_interval(gone, &ts), ESRCH);
+    KT_SYS_ERR(sched_rr_get_interval(-1, &ts), EINVAL);
+    KT_EQ(getsched(0), SCHED_OTHER);
+}
+
+static int root_real_time(void) {
+    struct timespec ts;
+    CHECK(1, setsched(0, SCHED_FIFO, 10) == 0);
+    CHECK(2, getsched(0) == SCHED_FIFO && getparam(0) == 10);
+    CHECK(3, sched_rr_get_interval(0, &ts) == 0 && ts.tv_sec == 0 && ts.tv_nsec == 0);
+    struct sched_param p = {.sched_priority = 20};
+    CHECK(4, syscall(SYS_sched_setparam, 0, &p) == 0 && getparam(0) == 20 && getsched(0) == SCHED_FIFO);
+    p.sched_priority = 0;
+    errno = 0;
+    CHECK(5, syscall(SYS_sched_setparam, 0, &p) == -1 && errno == EINVAL);
+    CHECK(6, setsched(0, SCHED_RR, 99) == 0 && getsched(0) == SCHED_RR);
+    CHECK(7, sched_rr_get_interval(0, &ts) == 0 && ts.tv_sec == 0 && ts.tv_nsec == 100000000);
+    CHECK(8, setsched(0, SCHED_OTHER, 0) == 0 && getsched(0) == SCHED_OTHER && getparam(0) == 0);
+    /* the nice value stays through policy changes */
+    CHECK(9, setpriority(PRIO_PROCESS, 0, 3) == 0 && setsched(0, SCHED_BATCH, 0) == 0);
+    CHECK(10, getpriority(PRIO_PROCESS, 0) == 3 && getsched(0) == SCHED_BATCH);
+    return 0;
+}
+
+KT_CASE(root_sets_real_time_policies) {
+    KT_EQ(in_child(root_real_time), 0);
+}
+
+/* Two CPU-bound children pinned to one CPU, nice 0 and nice 10, released
+ * together; after a while each one's CPU time (from wait4's rusage). On
+ * Linux the ratio is near 1024/110 = 9.3; the check is a loose 3. */
+static pid_t spinner(int nice, int go, int go_w) {
+    pid_t c = fork();
+    if (c == 0) {
+        if (setpriority(PRIO_PROCESS, 0, nice) != 0) _exit(1);
+        char b;
+        close(go_w);
+        if (read(go, &b, 1) != 0) _exit(2);
+        for (volatile unsigned long i = 0;; i++) {
+        }
+    }
+    return c;
+}
+
+static long long cpu_us(pid_t c) {
+    struct rusage ru;
+    int st;
+    if (kill(c, SIGKILL) != 0 || wait4(c, &st, 0, &ru) != c) return -1;
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+KT_CASE(nice_10_gets_a_small_share_of_a_shared_cpu) {
+    cpu_set_t old, one;
+    KT_SYS_OK(sched_getaffinity(0, sizeof old, &old));
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    KT_SYS_OK(sched_setaffinity(0, sizeof one, &one));
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    pid_t a = spinner(0, go[0], go[1]);
+    pid_t b = spinner(10, go[0], go[1]);
+    KT_SYS_OK(sched_setaffinity(0, sizeof old, &old));
+    KT_TRUE(a > 0 && b > 0, "fork");
+    close(go[0]);
+    kt_msleep(50);
+    close(go[1]); /* both start */
+    kt_msleep(1500);
+    long long ua = cpu_us(a), ub = cpu_us(b);
+    KT_TRUE(ua > 0 && ub >= 0, "cpu times %lld %lld", ua, ub);
+    printf("  nice 0: %lld us, nice 10: %lld us of CPU time\n", ua, ub);
+    KT_TRUE(ua > 3 * ub, "nice 0 ran %lld us, nice 10 ran %lld us (want > 3x)", ua, ub);
+    /* and nice 10 was not starved */
+    KT_TRUE(ub > 0, "nice 10 ran %lld us", ub);
+}
+
+KT_MAIN()
