@@ -157,7 +157,9 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
 /// exit it asked for, and its record's [`process::table::Thread::serial`],
 /// after its [`UThread`] is dropped.
 fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
-    let (ctx, serial) = table().with_thread(tid, |t| (t.context.clone(), t.serial()))?;
+    // the record keeps a shell (the registers, no FPU image): the image
+    // moves here rather than being copied
+    let (ctx, serial) = table().with_thread(tid, |t| (t.context.take(), t.serial()))?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
@@ -634,7 +636,7 @@ fn run_handler(
     // Linux's fpu__clear_user_states(): the handler starts with the FPU,
     // SSE, AVX and PKRU in their initial state (the frame keeps the
     // interrupted code's, which sigreturn puts back)
-    t.ctx.set_fpu(arch_x86_64::user::FpuState::default());
+    t.ctx.reset_fpu();
     sigframe::enter_handler(&mut t.ctx, &frame, entry, sig.get());
     Flow::Continue
 }
@@ -697,7 +699,7 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         }
     } else {
         // no image: the initial FPU state (fpu__clear_user_states)
-        t.ctx.set_fpu(arch_x86_64::user::FpuState::default());
+        t.ctx.reset_fpu();
     }
     let sp = t.ctx.regs.rsp;
     table().with_thread(t.tid, |th| {
