@@ -32,7 +32,6 @@ pub(crate) use entry::{init, syscall_msrs};
 /// the initial FPU state; it is meant to be filled (`copy_from`) or
 /// swapped with a full context, not run.
 #[repr(C, align(16))]
-#[derive(Default)]
 pub struct UserContext {
     /// General registers, `rip`, `rflags`, and the FS/GS bases.
     pub regs: GeneralRegs,
@@ -52,6 +51,21 @@ pub struct UserContext {
     /// XSAVE area (x87, SSE, AVX, ...); read it through [`UserContext::fpu`].
     /// `None` only in a shell (then `fpu_init` is set).
     fpu: Option<FpuBox>,
+}
+
+impl Default for UserContext {
+    /// A shell: zero registers, the initial FPU state, no image memory.
+    fn default() -> Self {
+        UserContext {
+            regs: GeneralRegs::default(),
+            trap: 0,
+            error_code: 0,
+            cr2: 0,
+            fpu_live: 0,
+            fpu_init: true,
+            fpu: None,
+        }
+    }
 }
 
 /// The heap memory for an XSAVE image failed to be allocated.
@@ -432,5 +446,58 @@ impl process::seams::UserContext for UserContext {
     }
     fn try_clone(&self) -> linux_abi::Result<Self> {
         Ok(UserContext::try_clone(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(b: u8) -> FpuState {
+        let mut s = FpuState::default();
+        s.0[160] = b;
+        s
+    }
+
+    #[test]
+    fn the_image_is_boxed_and_64_aligned() {
+        assert!(core::mem::size_of::<UserContext>() < 512);
+        let b = FpuBox::try_new(Some(&marked(7))).unwrap();
+        assert_eq!(&*b as *const FpuState as usize % 64, 0);
+        assert_eq!(b.0.0[160], 7);
+        assert!(FpuBox::try_new(None).unwrap().0.0.iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn clones_copy_the_state_and_the_initial_state_lazily() {
+        let mut c = UserContext::new(0x40_0000, 0x7fff_0000);
+        assert!(c.fpu().0 == initial_fpu().0);
+        c.set_fpu(&marked(9));
+        let mut d = c.try_clone().unwrap();
+        assert_eq!(d.fpu().0[160], 9);
+        assert_eq!(d.regs, c.regs);
+        // a reset writes nothing, and its clone copies nothing
+        c.reset_fpu();
+        assert!(c.fpu().0 == initial_fpu().0);
+        let mut e = c.try_clone().unwrap();
+        assert!(e.fpu_init);
+        assert!(e.fpu().0 == initial_fpu().0);
+        // d still has its own copy
+        assert_eq!(d.fpu().0[160], 9);
+    }
+
+    #[test]
+    fn take_leaves_a_shell_and_copy_from_fills_it() {
+        let mut c = UserContext::new(0x40_0000, 0x7fff_0000);
+        c.set_fpu(&marked(3));
+        let mut moved = c.take();
+        assert!(c.fpu.is_none());
+        assert_eq!(c.regs, moved.regs);
+        assert!(c.fpu().0 == initial_fpu().0);
+        assert_eq!(moved.fpu().0[160], 3);
+        c.copy_from(&moved).unwrap();
+        assert_eq!(c.fpu().0[160], 3);
+        moved.set_fpu(&marked(4));
+        assert_eq!(c.fpu().0[160], 3);
     }
 }
