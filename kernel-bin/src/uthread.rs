@@ -689,7 +689,8 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
                 // xfeatures name (wherever xstate_size ends): a page fault
                 // there fails the restore (fault_in_readable) with SIGSEGV
                 let header = arch_x86_64::xstate::HEADER;
-                if at % 64 != 0 || vm.read_user(at.wrapping_add(header), &mut img.0[header..header + 64]).is_err()
+                if at % 64 != 0
+                    || vm.read_user(at.wrapping_add(header), &mut img.0[header..header + 64]).is_err()
                 {
                     drop(vm);
                     return die(t, signal::SIGSEGV, true);

@@ -193,7 +193,11 @@ pub fn sigframe_sw(l: &Layout, fx: &[u8]) -> Option<(usize, u64)> {
 /// component's bit set in both and in XCR0; the others are initialised,
 /// their bytes not read): a sigreturn reads these from the user's image,
 /// and a fault reading one fails it as Linux's restore does.
-pub fn xrstor_reads(l: &Layout, xstate_bv: u64, rfbm: u64) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
+pub fn xrstor_reads(
+    l: &Layout,
+    xstate_bv: u64,
+    rfbm: u64,
+) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
     l.extended().filter(move |c| xstate_bv & rfbm & (1 << c.0) != 0).map(|(_, off, size)| off..off + size)
 }
 
