@@ -689,7 +689,7 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
                 // xfeatures name (wherever xstate_size ends): a page fault
                 // there fails the restore (fault_in_readable) with SIGSEGV
                 let header = arch_x86_64::xstate::HEADER;
-                if at % 64 != 0
+                if !at.is_multiple_of(64)
                     || vm.read_user(at.wrapping_add(header), &mut img.0[header..header + 64]).is_err()
                 {
                     drop(vm);
@@ -707,7 +707,7 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         }
         drop(vm);
         // FXRSTOR (an FXSAVE-only image) faults on one not 16-byte aligned
-        if xfeatures.is_none() && at % 16 != 0 {
+        if xfeatures.is_none() && !at.is_multiple_of(16) {
             return die(t, signal::SIGSEGV, true);
         }
         if sigframe::restore_fpu(&mut t.ctx, &img, xfeatures).is_err() {

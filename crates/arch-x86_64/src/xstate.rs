@@ -492,7 +492,8 @@ mod tests {
         assert_eq!(xrstor_reads(&l, 0x3, 0x207).count(), 0);
         assert_eq!(xrstor_reads(&l, 0x207, 0x3).count(), 0);
         let r: alloc::vec::Vec<_> = xrstor_reads(&l, 0x4 | 0x40, 0x207).collect();
-        assert_eq!(r, [576..832], "bits outside XCR0 read nothing (XRSTOR refuses them before)");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0], 576..832, "bits outside XCR0 read nothing (XRSTOR refuses them before)");
     }
 
     #[test]
