@@ -8,7 +8,7 @@ use crate::uthread::UThread;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use arch_x86_64::mem::vmimpl::KernelFrames;
-use arch_x86_64::user::{FpuState, GeneralRegs};
+use arch_x86_64::user::GeneralRegs;
 use elf_loader::{ExecFile, ExecParams};
 use linux_abi::args::{UserCStr, UserSlice};
 use linux_abi::{Errno, Result};
@@ -468,6 +468,6 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     // A fresh register set: everything zero but the entry, the stack and
     // RFLAGS.IF; the FPU in its initial state.
     t.ctx.regs = GeneralRegs { rip: image.entry, rsp: image.sp, rflags: 0x202, ..GeneralRegs::default() };
-    t.ctx.set_fpu(FpuState::default());
+    t.ctx.reset_fpu();
     Ok(0)
 }

@@ -598,9 +598,12 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
         None => nothing,
         Some(k) if tid != me && trapped.is_none() && k.is_runnable() => SyscallState::Running,
         Some(k) => {
+            let regs = |th: &process::table::Thread<crate::proc::Kernel>| {
+                (th.context.syscall_args(), th.context.regs.rsp, th.context.regs.rip)
+            };
             let (nr, args, sp, pc) =
-                match trapped.and_then(|nr| table().with_thread(tid, |th| (nr, th.context.clone()))) {
-                    Some((nr, ctx)) => (nr, ctx.syscall_args(), ctx.regs.rsp, ctx.regs.rip),
+                match trapped.and_then(|nr| table().with_thread(tid, |th| (nr, regs(th)))) {
+                    Some((nr, (args, sp, pc))) => (nr, args, sp, pc),
                     None => k.entry.get(),
                 };
             SyscallState::Blocked { nr: nr as i32, args, sp, pc }

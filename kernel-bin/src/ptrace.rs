@@ -105,21 +105,28 @@ pub fn stop(t: &mut UThread, kind: StopKind, code: u32, info: Option<SigInfo>) -
     // system call), as the tracer may have changed it at the entry stop
     let nr = crate::sched::current().entry.get().0;
     table().with_thread_trace(t.tid, |l| l.syscall_nr = nr);
-    let ctx = t.ctx.clone();
-    table().with_thread(t.tid, move |th| th.context = ctx);
+    // the registers and the FPU image go to the record for the tracer (a
+    // swap: no copy, no allocation) and come back at the resume
+    t.ctx.save_fpu();
+    table().with_thread(t.tid, |th| core::mem::swap(&mut th.context, &mut t.ctx));
+    let take_back = |t: &mut UThread| {
+        table().with_thread(t.tid, |th| core::mem::swap(&mut th.context, &mut t.ctx));
+    };
     if !table().ptrace_stop(t.tid, kind, code, info, &Hooks) {
+        take_back(t);
         apply_resume(t, None);
         return if uthread::must_die(t.tid) { Outcome::Killed } else { Outcome::NotTraced };
     }
     match wait_resume(t.tid) {
         Some(r) => {
-            if let Some(ctx) = table().with_thread(t.tid, |th| th.context.clone()) {
-                t.ctx = ctx;
-            }
+            take_back(t);
             apply_resume(t, Some(r));
             Outcome::Resumed(r.sig)
         }
-        None => Outcome::Killed,
+        None => {
+            take_back(t);
+            Outcome::Killed
+        }
     }
 }
 
@@ -222,9 +229,9 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
         let resumed = table().with_thread(t.tid, |th| th.ext.event_resume.take()).flatten();
         if let Some(r) = resumed {
             let rax = t.ctx.regs.rax;
-            if let Some(ctx) = table().with_thread(t.tid, |th| th.context.clone()) {
-                t.ctx = ctx;
-            }
+            // the registers (and FPU state) the tracer left in the record;
+            // the thread's own context has its image, so nothing allocates
+            table().with_thread(t.tid, |th| t.ctx.copy_from(&th.context));
             t.ctx.regs.rax = rax;
             apply_resume(t, Some(r));
         }
@@ -451,7 +458,7 @@ fn set_xstate(ttid: Pid, bytes: &[u8]) -> Result<()> {
         .with_thread(ttid, |th| {
             let s =
                 arch_x86_64::xstate::from_regset(&l, th.context.fpu(), bytes).map_err(|_| Errno::EINVAL)?;
-            th.context.set_fpu(s);
+            th.context.set_fpu(&s);
             Ok(())
         })
         .unwrap_or(Err(Errno::ESRCH))
@@ -469,7 +476,7 @@ fn set_fpregs(ttid: Pid, bytes: &[u8]) -> Result<()> {
         .with_thread(ttid, |th| {
             let mut s = th.context.fpu().clone();
             arch_x86_64::xstate::set_fxsave_bytes(&mut s, &img);
-            th.context.set_fpu(s)
+            th.context.set_fpu(&s)
         })
         .ok_or(Errno::ESRCH)
 }

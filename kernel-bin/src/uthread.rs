@@ -157,7 +157,9 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
 /// exit it asked for, and its record's [`process::table::Thread::serial`],
 /// after its [`UThread`] is dropped.
 fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
-    let (ctx, serial) = table().with_thread(tid, |t| (t.context.clone(), t.serial()))?;
+    // the record keeps a shell (the registers, no FPU image): the image
+    // moves here rather than being copied
+    let (ctx, serial) = table().with_thread(tid, |t| (t.context.take(), t.serial()))?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
@@ -635,7 +637,7 @@ fn run_handler(
     // Linux's fpu__clear_user_states(): the handler starts with the FPU,
     // SSE, AVX and PKRU in their initial state (the frame keeps the
     // interrupted code's, which sigreturn puts back)
-    t.ctx.set_fpu(arch_x86_64::user::FpuState::default());
+    t.ctx.reset_fpu();
     sigframe::enter_handler(&mut t.ctx, &frame, entry, sig.get());
     Flow::Continue
 }
@@ -666,6 +668,10 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         let layout = arch_x86_64::xstate::layout();
         let mut img = arch_x86_64::user::FpuState([0u8; arch_x86_64::xstate::XSTATE_MAX]);
         let at = r.fpstate_addr as usize;
+        // fpu__restore_sig's access_ok over the frame's whole FPU image
+        if at.checked_add(layout.frame_size()).is_none_or(|end| end as u64 > linux_abi::args::TASK_SIZE_MAX) {
+            return die(t, signal::SIGSEGV, true);
+        }
         let mut vm = t.vm.lock();
         if vm.read_user(at, &mut img.0[..sigframe::FPSTATE_SIZE]).is_err() {
             drop(vm);
@@ -679,26 +685,38 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
                 return die(t, signal::SIGSEGV, true);
             }
             if u32::from_le_bytes(m) == arch_x86_64::xstate::MAGIC2 {
-                if vm.read_user(at.wrapping_add(512), &mut img.0[512..xsize]).is_err() {
+                // XRSTOR faults (#GP) on an image not 64-byte aligned; it
+                // reads the header and the components both XSTATE_BV and
+                // xfeatures name (wherever xstate_size ends): a page fault
+                // there fails the restore (fault_in_readable) with SIGSEGV
+                let header = arch_x86_64::xstate::HEADER;
+                if !at.is_multiple_of(64)
+                    || vm.read_user(at.wrapping_add(header), &mut img.0[header..header + 64]).is_err()
+                {
                     drop(vm);
                     return die(t, signal::SIGSEGV, true);
                 }
-                // XRSTOR reads the components XSTATE_BV names, which may
-                // lie past a smaller xstate_size: take what is readable
-                let full = layout.size as usize;
-                if xsize < full && vm.read_user(at.wrapping_add(xsize), &mut img.0[xsize..full]).is_err() {
-                    img.0[xsize..full].fill(0);
+                let bv = arch_x86_64::xstate::xstate_bv(&img);
+                for c in arch_x86_64::xstate::xrstor_reads(&layout, bv, xf) {
+                    if vm.read_user(at.wrapping_add(c.start), &mut img.0[c]).is_err() {
+                        drop(vm);
+                        return die(t, signal::SIGSEGV, true);
+                    }
                 }
                 xfeatures = Some(xf);
             }
         }
         drop(vm);
+        // FXRSTOR (an FXSAVE-only image) faults on one not 16-byte aligned
+        if xfeatures.is_none() && !at.is_multiple_of(16) {
+            return die(t, signal::SIGSEGV, true);
+        }
         if sigframe::restore_fpu(&mut t.ctx, &img, xfeatures).is_err() {
             return die(t, signal::SIGSEGV, true);
         }
     } else {
         // no image: the initial FPU state (fpu__clear_user_states)
-        t.ctx.set_fpu(arch_x86_64::user::FpuState::default());
+        t.ctx.reset_fpu();
     }
     let sp = t.ctx.regs.rsp;
     table().with_thread(t.tid, |th| {

@@ -137,7 +137,31 @@ static volatile uint64_t h_ucflags, h_fpaddr, h_xfeatures, h_xbv;
 static volatile unsigned h_magic1, h_ext, h_xsize, h_magic2;
 static volatile uint64_t h_hi[2], h_lo[2];
 
-enum { H_LOOK, H_CLOBBER, H_EDIT_HI, H_BAD_BV, H_BAD_MAGIC2, H_BAD_XCOMP, H_BAD_PTR };
+enum {
+    H_LOOK,
+    H_CLOBBER,
+    H_EDIT_HI,
+    H_BAD_BV,
+    H_BAD_MAGIC2,
+    H_BAD_XCOMP,
+    H_BAD_PTR,
+    H_XSAVE_AT_16,
+    H_FX_AT_16,
+    H_FX_AT_8,
+    H_AVX_UNREADABLE,
+    H_AVX_UNUSED_UNREADABLE,
+};
+
+/* Where the handler moves the image: 64-byte aligned plus an offset. */
+static unsigned char moved[2 * 4096] __attribute__((aligned(64)));
+/* Two pages, the second unmapped: an image 640 bytes below its end has
+ * its AVX component (576..832) straddle the hole. */
+static unsigned char *hole_page;
+
+static void move_image(ucontext_t *uc, unsigned char *to, unsigned len) {
+    memcpy(to, uc->uc_mcontext.fpregs, len);
+    uc->uc_mcontext.fpregs = (void *)to;
+}
 
 static void handler(int sig, siginfo_t *si, void *ctx) {
     (void)sig;
@@ -184,6 +208,36 @@ static void handler(int sig, siginfo_t *si, void *ctx) {
         /* an image at the very top of the address space */
         uc->uc_mcontext.fpregs = (void *)0xfffffffffffffe00ull;
         break;
+    case H_XSAVE_AT_16:
+        /* a whole XSAVE image (MAGIC2 too) 16- but not 64-byte aligned */
+        move_image(uc, moved + 16, size + 4);
+        __asm__ volatile("vmovdqu (%0), %%ymm7" ::"r"(junk) : "xmm7");
+        break;
+    case H_FX_AT_16:
+    case H_FX_AT_8: {
+        /* an FXSAVE-only image (no MAGIC1) */
+        unsigned char *to = moved + (h_mode == H_FX_AT_16 ? 16 : 8);
+        move_image(uc, to, 512);
+        memset(to + 464, 0, 4);
+        __asm__ volatile("vmovdqu (%0), %%ymm7" ::"r"(junk) : "xmm7");
+        break;
+    }
+    case H_AVX_UNREADABLE:
+    case H_AVX_UNUSED_UNREADABLE: {
+        /* xstate_size 576 (legacy area and header), MAGIC2 right after */
+        unsigned char *to = hole_page + 4096 - 640;
+        move_image(uc, to, 576);
+        unsigned xs = 576, ext = 580, m2 = FP_XSTATE_MAGIC2;
+        memcpy(to + 468, &ext, 4);
+        memcpy(to + 480, &xs, 4);
+        memcpy(to + 576, &m2, 4);
+        if (h_mode == H_AVX_UNUSED_UNREADABLE) {
+            uint64_t bv = 3; /* x87 and SSE only: XRSTOR reads nothing past the header */
+            memcpy(to + 512, &bv, 8);
+        }
+        __asm__ volatile("vmovdqu (%0), %%ymm7" ::"r"(junk) : "xmm7");
+        break;
+    }
     }
 }
 
@@ -306,6 +360,47 @@ KT_CASE(sigreturn_refuses_bad_xsave_header) {
     KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
     st = bad_frame_status(H_BAD_PTR);
     KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
+}
+
+/* fpu__restore_sig: XRSTOR of an image not 64-byte aligned and FXRSTOR
+ * of one not 16-byte aligned fault (#GP): the sigreturn fails, SIGSEGV.
+ * An FXSAVE-only image needs 16 bytes of alignment only. */
+KT_CASE(sigreturn_checks_the_images_alignment) {
+    if (!avx_usable()) KT_SKIP("no AVX");
+    int st = bad_frame_status(H_XSAVE_AT_16);
+    KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
+    st = bad_frame_status(H_FX_AT_8);
+    KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
+    uint64_t in[4], out[4];
+    pattern(in, 10);
+    set_handler(H_FX_AT_16);
+    ymm7_across_signal(in, out, SIGUSR1);
+    KT_EQ(out[0], in[0]);
+    KT_EQ(out[1], in[1]);
+    KT_EQ(out[2], 0);
+    KT_EQ(out[3], 0);
+}
+
+/* A component XRSTOR loads (its bit in xfeatures and XSTATE_BV) that is
+ * not readable makes the sigreturn fail (the restore's page fault, then
+ * fault_in_readable of the image fails): SIGSEGV, not a zero fill. The
+ * same unreadable bytes are not read when XSTATE_BV leaves AVX out. */
+KT_CASE(sigreturn_faults_on_an_unreadable_component) {
+    if (!avx_usable()) KT_SKIP("no AVX");
+    hole_page = mmap(0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(hole_page != MAP_FAILED, "mmap");
+    KT_SYS_OK(munmap(hole_page + 4096, 4096));
+    int st = bad_frame_status(H_AVX_UNREADABLE);
+    KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
+    uint64_t in[4], out[4];
+    pattern(in, 11);
+    set_handler(H_AVX_UNUSED_UNREADABLE);
+    ymm7_across_signal(in, out, SIGUSR1);
+    KT_EQ(out[0], in[0]);
+    KT_EQ(out[1], in[1]);
+    KT_EQ(out[2], 0);
+    KT_EQ(out[3], 0);
+    munmap(hole_page, 4096);
 }
 
 KT_CASE(pkru_after_exec_as_linux) {

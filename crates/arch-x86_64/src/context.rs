@@ -282,7 +282,7 @@ impl KernelThread {
         KernelThread {
             stack,
             rsp: AtomicU64::new(rsp),
-            fpu_spill: UnsafeCell::new(FpuState::default()),
+            fpu_spill: UnsafeCell::new(FpuState([0; crate::xstate::XSTATE_MAX])),
             fpu_token: AtomicUsize::new(0),
         }
     }
@@ -293,7 +293,7 @@ impl KernelThread {
         KernelThread {
             stack: StackMem::Heap(Vec::new()),
             rsp: AtomicU64::new(0),
-            fpu_spill: UnsafeCell::new(FpuState::default()),
+            fpu_spill: UnsafeCell::new(FpuState([0; crate::xstate::XSTATE_MAX])),
             fpu_token: AtomicUsize::new(0),
         }
     }

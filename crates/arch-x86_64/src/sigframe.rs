@@ -219,7 +219,7 @@ pub fn restore_fpu(
     xfeatures: Option<u64>,
 ) -> Result<(), xstate::Refused> {
     let fpu = xstate::from_sigframe(&xstate::layout(), image, xfeatures)?;
-    ctx.set_fpu(fpu);
+    ctx.set_fpu(&fpu);
     Ok(())
 }
 

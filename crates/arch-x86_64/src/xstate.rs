@@ -188,6 +188,19 @@ pub fn sigframe_sw(l: &Layout, fx: &[u8]) -> Option<(usize, u64)> {
     Some((xsize as usize, xfeatures))
 }
 
+/// The bytes of the extended components an XRSTOR of an image whose
+/// header says `xstate_bv` reads with the requested features `rfbm` (a
+/// component's bit set in both and in XCR0; the others are initialised,
+/// their bytes not read): a sigreturn reads these from the user's image,
+/// and a fault reading one fails it as Linux's restore does.
+pub fn xrstor_reads(
+    l: &Layout,
+    xstate_bv: u64,
+    rfbm: u64,
+) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
+    l.extended().filter(move |c| xstate_bv & rfbm & (1 << c.0) != 0).map(|(_, off, size)| off..off + size)
+}
+
 /// Why an image was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {
@@ -469,6 +482,18 @@ mod tests {
         // xfeatures without AVX: AVX is initialised
         let r = from_sigframe(&l, &s, Some(0x3)).expect("xsave");
         assert_eq!(xstate_bv(&r) & 0x4, 0);
+    }
+
+    #[test]
+    fn xrstor_reads_only_the_components_in_use_and_requested() {
+        let l = qemu();
+        let r: alloc::vec::Vec<_> = xrstor_reads(&l, 0x207, 0x207).collect();
+        assert_eq!(r, [576..832, 2688..2696]);
+        assert_eq!(xrstor_reads(&l, 0x3, 0x207).count(), 0);
+        assert_eq!(xrstor_reads(&l, 0x207, 0x3).count(), 0);
+        let r: alloc::vec::Vec<_> = xrstor_reads(&l, 0x4 | 0x40, 0x207).collect();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0], 576..832, "bits outside XCR0 read nothing (XRSTOR refuses them before)");
     }
 
     #[test]

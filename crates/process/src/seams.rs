@@ -42,6 +42,13 @@ pub trait UserContext: Clone + Send + 'static {
     fn instruction_pointer(&self) -> usize;
     /// Sets the user instruction pointer.
     fn set_instruction_pointer(&mut self, ip: usize);
+    /// The copy clone gives the new task (Linux's `arch_dup_task_struct`
+    /// and `fpu_clone`): `Err(ENOMEM)` when the memory for it cannot be
+    /// had, which fails the clone. The default is [`Clone::clone`], for
+    /// contexts whose copy does not allocate.
+    fn try_clone(&self) -> Result<Self> {
+        Ok(self.clone())
+    }
 }
 
 /// The types a kernel plugs into the process model.

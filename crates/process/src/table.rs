@@ -1856,6 +1856,14 @@ impl<P: Platform> Inner<P> {
             out.drop_later(copies);
             return Err(Errno::ERESTARTNOINTR);
         };
+        // the registers and FPU state (the arch's copy may need memory)
+        let mut context = match t.context.try_clone() {
+            Ok(c) => c,
+            Err(e) => {
+                out.drop_later(copies);
+                return Err(e);
+            }
+        };
         let sem_undo = if f.contains(F::SYSVSEM) { t.sem_undo.clone() } else { None };
         let parent_vm = p.vm.clone();
         let Resources { vm: child_vm, files, fs, handlers } = copies;
@@ -1904,7 +1912,6 @@ impl<P: Platform> Inner<P> {
                 ext: Default::default(),
             });
         }
-        let mut context = t.context.clone();
         context.set_return_value(0);
         if args.stack != 0 {
             context.set_stack_pointer(args.stack as usize);

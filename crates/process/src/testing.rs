@@ -30,6 +30,8 @@ pub struct FakeContext {
     pub tls: usize,
     /// The instruction pointer.
     pub ip: usize,
+    /// `try_clone` fails with ENOMEM (an arch whose copy needs memory).
+    pub fail_clone: bool,
 }
 
 impl UserContext for FakeContext {
@@ -53,6 +55,9 @@ impl UserContext for FakeContext {
     }
     fn set_instruction_pointer(&mut self, ip: usize) {
         self.ip = ip;
+    }
+    fn try_clone(&self) -> Result<Self> {
+        if self.fail_clone { Err(Errno::ENOMEM) } else { Ok(self.clone()) }
     }
 }
 
@@ -359,7 +364,7 @@ pub fn init_process(frames: &vm::testing::TestFrames) -> InitProcess<TestPlatfor
         let _ = files.insert(Arc::from(name), false, 1024);
     }
     InitProcess {
-        context: FakeContext { ret: 0, sp: 0x7fff_0000, tls: 0, ip: 0x40_0000 },
+        context: FakeContext { ret: 0, sp: 0x7fff_0000, tls: 0, ip: 0x40_0000, fail_clone: false },
         vm,
         files: fs_table::SharedFileTable::with_lock(files),
         fs: fs_table::SharedFsContext::with_lock(fs_table::FsContext::new(

@@ -220,6 +220,23 @@ fn a_failing_process_slot_fails_the_clone_without_a_trace() {
 }
 
 #[test]
+fn a_failing_context_copy_fails_the_clone_with_enomem_without_a_trace() {
+    let w = world();
+    w.t.with_thread(1, |t| t.context.fail_clone = true);
+    let (pids, threads, used) = (w.t.pids(), w.t.thread_count(), w.t.pids_in_use());
+    let (tdrops, pdrops) = (w.threads.drops(), w.procs.drops());
+    assert_eq!(w.clone(1, 17), Err(Errno::ENOMEM));
+    assert_eq!(w.clone(1, THREAD), Err(Errno::ENOMEM));
+    assert_eq!((w.t.pids(), w.t.thread_count(), w.t.pids_in_use()), (pids, threads, used));
+    // no slot was made for either
+    assert_eq!((w.threads.drops(), w.procs.drops()), (tdrops, pdrops));
+    assert!(w.s.events().is_empty());
+    w.t.with_thread(1, |t| t.context.fail_clone = false);
+    let c = w.clone(1, 17).unwrap();
+    assert_eq!(w.t.tgid(c), Some(c));
+}
+
+#[test]
 fn a_failing_thread_slot_fails_the_clone_and_drops_the_process_slot_unlocked() {
     let w = world();
     w.t.with_thread(1, |t| t.ext.fail_clone = Some(Errno::EAGAIN));

@@ -229,10 +229,12 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     r
 }
 
-/// Publishes the caller's registers to the table (clone copies them).
-fn sync_context(t: &UThread) {
-    let ctx = t.ctx.clone();
-    table().with_thread(t.tid, move |th| th.context = ctx);
+/// Publishes the caller's registers and FPU state to the table (clone
+/// copies them): into the record's own image, which is allocated
+/// (fallibly: ENOMEM) the first time this thread clones.
+fn sync_context(t: &UThread) -> Result<()> {
+    table().with_thread(t.tid, |th| th.context.copy_from(&t.ctx)).ok_or(Errno::ESRCH)??;
+    Ok(())
 }
 
 pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
@@ -248,7 +250,7 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
         arch_x86_64::context::KERNEL_STACK_SIZE as u64,
         copied as u64,
     )?;
-    sync_context(t);
+    sync_context(t)?;
     // the child's /proc facts and name are copied by Hooks::thread_created
     let child = table().clone_task(t.tid, &args, &Hooks)?;
     Ok(child as isize)

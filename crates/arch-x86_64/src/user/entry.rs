@@ -245,7 +245,9 @@ arch_user_return:
 
 // SAFETY: declarations only: these symbols come from this crate's linker script or assembly, with these types.
 unsafe extern "C" {
-    fn arch_user_run(ctx: *mut UserContext);
+    /// `ctx` is a `UserContext` (the assembly uses its repr(C) register
+    /// fields' offsets).
+    fn arch_user_run(ctx: *mut u8);
     fn arch_syscall_entry();
 }
 
@@ -333,17 +335,17 @@ impl UserContext {
         x86_64::instructions::interrupts::disable();
         let token = self as *mut UserContext as usize;
         if self.fpu_live == 0 {
-            fxrstor(&self.fpu);
+            fxrstor(self.image());
         } else if fpu_live().load(Ordering::Relaxed) != token && !crate::context::spill_restore(token) {
             // cannot happen (the state is either live or spilled by our
             // own kernel thread); the saved image is the best there is
             log::error!("lost the FPU state of a user context");
-            fxrstor(&self.fpu);
+            fxrstor(self.image());
         }
         // SAFETY: the context is valid and exclusively borrowed; the entry
         // code returns here through arch_user_return on this same kernel
         // stack with every callee-saved register restored.
-        unsafe { arch_user_run(self) };
+        unsafe { arch_user_run(self as *mut UserContext as *mut u8) };
         // the state stays in the registers until someone needs it
         fpu_live().store(token, Ordering::Relaxed);
         self.fpu_live = 1;

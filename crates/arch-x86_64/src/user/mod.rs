@@ -23,8 +23,15 @@ pub(crate) use entry::{fpu_forget, fpu_switch_out, fxrstor};
 pub(crate) use entry::{init, syscall_msrs};
 
 /// A user thread's saved registers and FPU state.
+///
+/// The XSAVE image lives in a heap box of its own ([`FpuBox`], allocated
+/// fallibly: [`UserContext::try_clone`] fails with ENOMEM rather than
+/// panic), so a context is small to move and the process table's records
+/// stay small. A context made by [`Default`] or left by
+/// [`UserContext::take`] is a *shell*: registers only, no image memory,
+/// the initial FPU state; it is meant to be filled (`copy_from`) or
+/// swapped with a full context, not run.
 #[repr(C, align(16))]
-#[derive(Default)]
 pub struct UserContext {
     /// General registers, `rip`, `rflags`, and the FS/GS bases.
     pub regs: GeneralRegs,
@@ -37,63 +44,264 @@ pub struct UserContext {
     /// Nonzero while `fpu` is stale: the state is in the FPU registers (or
     /// was spilled to the kernel thread's area by a switch).
     fpu_live: u64,
+    /// While not live: the state is the initial one ([`initial_fpu`]) and
+    /// what `fpu` holds is not read (exec and signal delivery reset the
+    /// state without writing the image; a shell has no image).
+    fpu_init: bool,
     /// XSAVE area (x87, SSE, AVX, ...); read it through [`UserContext::fpu`].
-    fpu: FpuState,
+    /// `None` only in a shell (then `fpu_init` is set).
+    fpu: Option<FpuBox>,
+}
+
+impl Default for UserContext {
+    /// A shell: zero registers, the initial FPU state, no image memory.
+    fn default() -> Self {
+        UserContext {
+            regs: GeneralRegs::default(),
+            trap: 0,
+            error_code: 0,
+            cr2: 0,
+            fpu_live: 0,
+            fpu_init: true,
+            fpu: None,
+        }
+    }
+}
+
+/// The heap memory for an XSAVE image failed to be allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocError;
+
+impl From<AllocError> for linux_abi::Errno {
+    /// ENOMEM, as Linux's failed `dup_task_struct`.
+    fn from(_: AllocError) -> Self {
+        linux_abi::Errno::ENOMEM
+    }
+}
+
+/// An XSAVE image in the kernel heap: 64-byte aligned (as XSAVE/XRSTOR
+/// require), allocated with a fallible allocation (stable Rust has no
+/// `Box::try_new`).
+pub struct FpuBox(alloc::boxed::Box<FpuState>);
+
+impl FpuBox {
+    /// Heap memory for one image, its bytes copied from `src` (or zeroed
+    /// when `src` is `None`); `Err` when the heap has none.
+    pub fn try_new(src: Option<&FpuState>) -> Result<Self, AllocError> {
+        let layout = core::alloc::Layout::new::<FpuState>();
+        // SAFETY: the layout is FpuState's (2752 bytes, not zero-sized,
+        // align 64).
+        let p = unsafe {
+            if src.is_some() { alloc::alloc::alloc(layout) } else { alloc::alloc::alloc_zeroed(layout) }
+        } as *mut FpuState;
+        if p.is_null() {
+            return Err(AllocError);
+        }
+        if let Some(src) = src {
+            // SAFETY: `p` is fresh memory of FpuState's size and alignment,
+            // which `src` (a live reference) cannot overlap.
+            unsafe { core::ptr::copy_nonoverlapping(src, p, 1) };
+        }
+        // SAFETY: `p` came from the global allocator with
+        // `Layout::new::<FpuState>()` (what `Box<FpuState>` frees with) and
+        // holds an initialised FpuState (copied, or all zeros: a byte
+        // array), so the Box owns it (Box's documented memory layout).
+        Ok(FpuBox(unsafe { alloc::boxed::Box::from_raw(p) }))
+    }
+}
+
+impl FpuBox {
+    /// Copies `src` into the image.
+    fn set(&mut self, src: &FpuState) {
+        self.0.0.copy_from_slice(&src.0);
+    }
+}
+
+impl core::ops::Deref for FpuBox {
+    type Target = FpuState;
+    fn deref(&self) -> &FpuState {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for FpuBox {
+    fn deref_mut(&mut self) -> &mut FpuState {
+        &mut self.0
+    }
+}
+
+/// The initial FPU state for the layout in use (computed once, after
+/// `xstate::init` published the layout: the first user context runs
+/// later).
+pub fn initial_fpu() -> &'static FpuState {
+    static INIT: spin::Once<FpuState> = spin::Once::new();
+    INIT.call_once(FpuState::default)
 }
 
 impl Clone for UserContext {
-    /// A copy with the FPU state as it is now (fetched from the registers
-    /// when they hold it).
+    /// [`UserContext::try_clone`]; a failed allocation is the allocator's
+    /// error handler (the kernel itself uses `try_clone`).
     fn clone(&self) -> Self {
-        UserContext {
-            regs: self.regs,
-            trap: self.trap,
-            error_code: self.error_code,
-            cr2: self.cr2,
-            fpu_live: 0,
-            fpu: self.fpu_now(),
+        match self.try_clone() {
+            Ok(c) => c,
+            Err(AllocError) => alloc::alloc::handle_alloc_error(core::alloc::Layout::new::<FpuState>()),
         }
     }
 }
 
 impl UserContext {
+    /// A copy with the FPU state as it is now (fetched from the registers
+    /// when they hold it) in an image of its own; the initial state is not
+    /// copied (Linux's `fpu_clone` copies the parent's state: so does this,
+    /// unless there is none to copy). `Err` when the heap has no room.
+    pub fn try_clone(&self) -> Result<Self, AllocError> {
+        let (fpu, fpu_init) = if self.fpu_live != 0 {
+            let mut b = FpuBox::try_new(None)?;
+            self.fetch_live(&mut b);
+            (b, false)
+        } else {
+            match (&self.fpu, self.fpu_init) {
+                (Some(f), false) => (FpuBox::try_new(Some(f))?, false),
+                _ => (FpuBox::try_new(None)?, true),
+            }
+        };
+        Ok(UserContext {
+            regs: self.regs,
+            trap: self.trap,
+            error_code: self.error_code,
+            cr2: self.cr2,
+            fpu_live: 0,
+            fpu_init,
+            fpu: Some(fpu),
+        })
+    }
+
+    /// Makes `self` a copy of `src` (registers and FPU state as it is
+    /// now), reusing `self`'s image memory; allocates only when `self` is
+    /// a shell (`Err` when the heap has no room, `self` unchanged).
+    pub fn copy_from(&mut self, src: &UserContext) -> Result<(), AllocError> {
+        if self.fpu.is_none() {
+            self.fpu = Some(FpuBox::try_new(None)?);
+        }
+        self.regs = src.regs;
+        self.trap = src.trap;
+        self.error_code = src.error_code;
+        self.cr2 = src.cr2;
+        self.fpu_live = 0;
+        self.fpu_init = false;
+        let Some(dst) = self.fpu.as_mut() else { return Ok(()) };
+        if src.fpu_live != 0 {
+            src.fetch_live(dst);
+        } else {
+            match (&src.fpu, src.fpu_init) {
+                (Some(f), false) => dst.set(f),
+                _ => self.fpu_init = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the registers and the image out, leaving a shell with the
+    /// same registers and the initial FPU state (no allocation, no copy).
+    pub fn take(&mut self) -> UserContext {
+        self.save_fpu();
+        let shell = UserContext {
+            regs: self.regs,
+            trap: self.trap,
+            error_code: self.error_code,
+            cr2: self.cr2,
+            fpu_live: 0,
+            fpu_init: true,
+            fpu: None,
+        };
+        core::mem::replace(self, shell)
+    }
+
+    /// Saves a live FPU state into the image, so that the context may be
+    /// moved or swapped (the registers' state is tied to its address).
+    pub fn save_fpu(&mut self) {
+        self.sync_fpu();
+    }
+
     /// The FPU/SSE state (saved from the registers first if they hold it).
     pub fn fpu(&mut self) -> &FpuState {
         self.sync_fpu();
-        &self.fpu
+        match &self.fpu {
+            Some(f) if !self.fpu_init => f,
+            _ => initial_fpu(),
+        }
     }
 
     /// Replaces the FPU/SSE state (loaded into the registers by the next
     /// `run()`).
-    pub fn set_fpu(&mut self, state: FpuState) {
-        self.fpu = state;
+    pub fn set_fpu(&mut self, state: &FpuState) {
         self.fpu_live = 0;
-    }
-
-    /// A copy of the FPU state as it is now.
-    #[cfg(target_os = "none")]
-    fn fpu_now(&self) -> FpuState {
-        let mut f = self.fpu.clone();
-        if self.fpu_live != 0 {
-            entry::fpu_fetch(&mut f, self as *const UserContext as usize);
+        match &mut self.fpu {
+            Some(f) => {
+                f.set(state);
+                self.fpu_init = false;
+            }
+            None => match FpuBox::try_new(Some(state)) {
+                Ok(f) => {
+                    self.fpu = Some(f);
+                    self.fpu_init = false;
+                }
+                // only a shell has no image, and shells are not given
+                // states: keep the initial one
+                Err(AllocError) => log::error!("no memory for an FPU image: the initial state instead"),
+            },
         }
-        f
     }
 
-    /// A copy of the FPU state as it is now (on the host nothing is live).
-    #[cfg(not(target_os = "none"))]
-    fn fpu_now(&self) -> FpuState {
-        self.fpu.clone()
+    /// Resets the FPU/SSE state to the initial one (exec, signal handler
+    /// entry), without writing the image.
+    pub fn reset_fpu(&mut self) {
+        self.fpu_live = 0;
+        self.fpu_init = true;
     }
+
+    /// The image the next `run()` loads (not live).
+    #[cfg(target_os = "none")]
+    fn image(&self) -> &FpuState {
+        match &self.fpu {
+            Some(f) if !self.fpu_init => f,
+            _ => initial_fpu(),
+        }
+    }
+
+    /// The live FPU state of this context into `dst`.
+    #[cfg(target_os = "none")]
+    fn fetch_live(&self, dst: &mut FpuState) {
+        entry::fpu_fetch(dst, self as *const UserContext as usize);
+    }
+
+    /// The live FPU state (none on the host).
+    #[cfg(not(target_os = "none"))]
+    fn fetch_live(&self, _dst: &mut FpuState) {}
 
     /// Brings `fpu` up to date from the registers or the spill area.
     fn sync_fpu(&mut self) {
-        if self.fpu_live != 0 {
-            self.fpu_live = 0;
-            #[cfg(target_os = "none")]
-            {
-                let token = self as *const UserContext as usize;
-                entry::fpu_fetch(&mut self.fpu, token);
+        if self.fpu_live == 0 {
+            return;
+        }
+        self.fpu_live = 0;
+        if self.fpu.is_none() {
+            // a shell that ran (never done): it needs memory for its image
+            match FpuBox::try_new(None) {
+                Ok(f) => self.fpu = Some(f),
+                Err(AllocError) => {
+                    log::error!("no memory for an FPU image: the initial state instead");
+                    self.fpu_init = true;
+                    return;
+                }
+            }
+        }
+        self.fpu_init = false;
+        #[cfg(target_os = "none")]
+        {
+            let token = self as *const UserContext as usize;
+            if let Some(f) = self.fpu.as_mut() {
+                entry::fpu_fetch(f, token);
             }
         }
     }
@@ -145,7 +353,6 @@ impl Default for FpuState {
     }
 }
 
-static_assertions::const_assert_eq!(core::mem::offset_of!(UserContext, fpu), 192);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserContext, trap), 160);
 
 /// Why [`UserContext::run`] returned.
@@ -177,13 +384,24 @@ pub fn canonical_user(addr: u64) -> bool {
 }
 
 impl UserContext {
-    /// A context that starts at `entry` with stack pointer `stack`.
+    /// [`UserContext::try_new`] for the boot path (init's first thread);
+    /// a failed allocation is the allocator's error handler.
     pub fn new(entry: u64, stack: u64) -> Self {
-        let mut c = UserContext::default();
+        match Self::try_new(entry, stack) {
+            Ok(c) => c,
+            Err(AllocError) => alloc::alloc::handle_alloc_error(core::alloc::Layout::new::<FpuState>()),
+        }
+    }
+
+    /// A context that starts at `entry` with stack pointer `stack` and the
+    /// initial FPU state, with its image memory (`Err` when the heap has
+    /// none).
+    pub fn try_new(entry: u64, stack: u64) -> Result<Self, AllocError> {
+        let mut c = UserContext { fpu: Some(FpuBox::try_new(None)?), ..UserContext::default() };
         c.regs.rip = entry;
         c.regs.rsp = stack;
         c.regs.rflags = 0x202;
-        c
+        Ok(c)
     }
 
     /// The syscall number (`rax`).
@@ -225,5 +443,61 @@ impl process::seams::UserContext for UserContext {
     }
     fn set_instruction_pointer(&mut self, ip: usize) {
         self.regs.rip = ip as u64;
+    }
+    fn try_clone(&self) -> linux_abi::Result<Self> {
+        Ok(UserContext::try_clone(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(b: u8) -> FpuState {
+        let mut s = FpuState::default();
+        s.0[160] = b;
+        s
+    }
+
+    #[test]
+    fn the_image_is_boxed_and_64_aligned() {
+        assert!(core::mem::size_of::<UserContext>() < 512);
+        let b = FpuBox::try_new(Some(&marked(7))).unwrap();
+        assert_eq!(&*b as *const FpuState as usize % 64, 0);
+        assert_eq!(b.0.0[160], 7);
+        assert!(FpuBox::try_new(None).unwrap().0.0.iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn clones_copy_the_state_and_the_initial_state_lazily() {
+        let mut c = UserContext::new(0x40_0000, 0x7fff_0000);
+        assert!(c.fpu().0 == initial_fpu().0);
+        c.set_fpu(&marked(9));
+        let mut d = c.try_clone().unwrap();
+        assert_eq!(d.fpu().0[160], 9);
+        assert_eq!(d.regs, c.regs);
+        // a reset writes nothing, and its clone copies nothing
+        c.reset_fpu();
+        assert!(c.fpu().0 == initial_fpu().0);
+        let mut e = c.try_clone().unwrap();
+        assert!(e.fpu_init);
+        assert!(e.fpu().0 == initial_fpu().0);
+        // d still has its own copy
+        assert_eq!(d.fpu().0[160], 9);
+    }
+
+    #[test]
+    fn take_leaves_a_shell_and_copy_from_fills_it() {
+        let mut c = UserContext::new(0x40_0000, 0x7fff_0000);
+        c.set_fpu(&marked(3));
+        let mut moved = c.take();
+        assert!(c.fpu.is_none());
+        assert_eq!(c.regs, moved.regs);
+        assert!(c.fpu().0 == initial_fpu().0);
+        assert_eq!(moved.fpu().0[160], 3);
+        c.copy_from(&moved).unwrap();
+        assert_eq!(c.fpu().0[160], 3);
+        moved.set_fpu(&marked(4));
+        assert_eq!(c.fpu().0[160], 3);
     }
 }
