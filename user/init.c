@@ -17,7 +17,8 @@
  * Arguments (words after ` -- ` on the kernel command line, as
  * `cargo xtask test --tests a,b` passes them) name the tests to run
  * instead of all of them; `timeout=SECS` among them sets the per-test
- * timeout.
+ * timeout, and a `KEY=VALUE` word with an upper-case KEY is put in every
+ * test's environment (`KT_STRESS=1`: smp.c's long rounds).
  * At the end it prints `init: done` and powers off with
  * reboot(RB_POWER_OFF).
  */
@@ -36,10 +37,24 @@ static void exec_error(const char *path, int err) {
 
 static char init_start[64] = "KT_INIT_START=";
 
+#define MAX_EXTRA_ENV 8
+static char *extra_env[MAX_EXTRA_ENV];
+static int n_extra_env;
+
+/* `KEY=VALUE` with KEY in upper case: for the tests' environment. */
+static int is_env_word(const char *w) {
+    const char *eq = strchr(w, '=');
+    if (!eq || eq == w) return 0;
+    for (const char *c = w; c < eq; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_')) return 0;
+    return 1;
+}
+
 static void run_test(const char *dir, const char *name, int timeout) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *envp[] = {"PATH=/bin:/tests", "HOME=/", "TERM=dumb", init_start, 0};
+    char *envp[5 + MAX_EXTRA_ENV] = {"PATH=/bin:/tests", "HOME=/", "TERM=dumb", init_start};
+    for (int i = 0; i < n_extra_env; i++) envp[4 + i] = extra_env[i];
     struct pid1_result r;
     if (pid1_run(path, envp, timeout, &orphans, exec_error, &r) != 0) {
         kt_printf("FAIL %s: (program): fork: %s\n", name, kt_errname(errno));
@@ -74,11 +89,13 @@ int main(int argc, char **argv) {
     int nargs = 0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "timeout=", 8) == 0 && atoi(argv[i] + 8) > 0) timeout = atoi(argv[i] + 8);
-        else nargs++;
+        else if (is_env_word(argv[i])) {
+            if (n_extra_env < MAX_EXTRA_ENV) extra_env[n_extra_env++] = argv[i];
+        } else nargs++;
     }
     int n = nargs > 0 ? 0 : pid1_list(dir, names, MAX_TESTS);
     for (int i = 1; i < argc && n < MAX_TESTS; i++)
-        if (strncmp(argv[i], "timeout=", 8) != 0) names[n++] = argv[i];
+        if (strncmp(argv[i], "timeout=", 8) != 0 && !is_env_word(argv[i])) names[n++] = argv[i];
     if (n < 0) {
         kt_printf("FAIL init: (program): opendir %s: %s\n", dir, kt_errname(errno));
         n = 0;

@@ -4,7 +4,7 @@
 
 use crate::uthread::UThread;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use linux_abi::args::{UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{File, Inode, Stat};
@@ -76,19 +76,30 @@ pub fn is_tty(file: &dyn File) -> bool {
     })
 }
 
-/// Pseudo-random bytes (xorshift over the TSC; not cryptographic).
+/// Pseudo-random bytes (not cryptographic): each call takes a seed from a
+/// shared splitmix64 sequence (one atomic add, no lock: a megabyte of
+/// getrandom on one CPU kept the others spinning on a lock), mixes in
+/// the TSC, and fills `buf` from its own xorshift64 eight bytes a step.
 pub fn random_bytes(buf: &mut [u8]) {
-    static STATE: spin::Mutex<u64> = spin::Mutex::new(0);
-    let mut s = STATE.lock();
-    if *s == 0 {
-        *s = arch_x86_64::time::rdtsc() | 1;
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut z = SEQ.fetch_add(GOLDEN, Ordering::Relaxed).wrapping_add(GOLDEN) ^ arch_x86_64::time::rdtsc();
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    let mut s = (z ^ (z >> 31)) | 1;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        c.copy_from_slice(&next().to_le_bytes());
     }
-    for b in buf.iter_mut() {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        *b = (*s >> 24) as u8;
-    }
+    let rest = chunks.into_remainder();
+    let last = next().to_le_bytes();
+    rest.copy_from_slice(&last[..rest.len()]);
 }
 
 impl File for Device {

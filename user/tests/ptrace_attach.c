@@ -169,23 +169,56 @@ KT_CASE(listen_keeps_it_stopped) {
     kt_kill_reap(c);
 }
 
+/* SEIZE's options apply at once: TRACESYSGOOD marks the syscall stops.
+ * The SIGUSR1 is sent while the tracee sits in the INTERRUPT stop, so the
+ * order of the stops is Linux's and not the scheduler's: resumed, the
+ * tracee dequeues the pending signal (signal-delivery stop) before it
+ * returns to user mode to restart pause(). (Sent after PTRACE_SYSCALL, a
+ * tracee on another CPU may restart pause() first: an entry stop 0x85,
+ * the case below.) */
 KT_CASE(seize_options_apply) {
     pid_t c = start_sleeper();
     KT_SYS_RET(ptrace(PTRACE_SEIZE, c, 0, PTRACE_O_TRACESYSGOOD), 0);
     KT_SYS_RET(ptrace(PTRACE_INTERRUPT, c, 0, 0), 0);
     int st;
     KT_SYS_RET(waitpid(c, &st, 0), c);
-    KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0);
+    KT_EQ(st >> 8, SIGTRAP | (PTRACE_EVENT_STOP << 8));
     KT_SYS_RET(kill(c, SIGUSR1), 0);
-    /* pause() returns through the signal: first the signal stop */
+    /* stopped: the signal waits, no second stop is reported */
+    KT_SYS_RET(waitpid(c, &st, WNOHANG), 0);
+    KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0);
+    /* first the signal stop */
     KT_SYS_RET(waitpid(c, &st, 0), c);
-    KT_EQ(st >> 8, SIGUSR1);
+    KT_STATUS(st, kt_stopped(SIGUSR1));
     KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, SIGUSR1), 0);
-    /* the handler calls _exit: an entry stop with 0x80 */
+    /* pause() ends with EINTR, the handler calls _exit: an entry stop with 0x80 */
     KT_SYS_RET(waitpid(c, &st, 0), c);
     KT_EQ(st >> 8, SIGTRAP | 0x80);
     KT_EQ(ptrace(PTRACE_PEEKUSER, c, (void *)(15 * 8), 0), SYS_exit_group);
     KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
+    KT_WAIT_STATUS(c, kt_exited(6));
+}
+
+/* pause() interrupted by PTRACE_INTERRUPT restarts (ERESTARTNOHAND, no
+ * handler ran): with PTRACE_SYSCALL the restart is a syscall-entry stop
+ * of pause itself; a signal sent after PTRACE_CONT still stops the
+ * tracee (every signal but SIGKILL does) wherever it is by then. */
+KT_CASE(seize_interrupted_pause_restarts_with_entry_stop) {
+    pid_t c = start_sleeper();
+    KT_SYS_RET(ptrace(PTRACE_SEIZE, c, 0, PTRACE_O_TRACESYSGOOD), 0);
+    KT_SYS_RET(ptrace(PTRACE_INTERRUPT, c, 0, 0), 0);
+    int st;
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_EQ(st >> 8, SIGTRAP | (PTRACE_EVENT_STOP << 8));
+    KT_SYS_RET(ptrace(PTRACE_SYSCALL, c, 0, 0), 0);
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_EQ(st >> 8, SIGTRAP | 0x80);
+    KT_EQ(ptrace(PTRACE_PEEKUSER, c, (void *)(15 * 8), 0), SYS_pause);
+    KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, 0), 0);
+    KT_SYS_RET(kill(c, SIGUSR1), 0);
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_STATUS(st, kt_stopped(SIGUSR1));
+    KT_SYS_RET(ptrace(PTRACE_CONT, c, 0, SIGUSR1), 0);
     KT_WAIT_STATUS(c, kt_exited(6));
 }
 

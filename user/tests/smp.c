@@ -6,7 +6,10 @@
  * CPU, and fork+exit+wait on both CPUs with no pid left behind.
  *
  * Cases that need two CPUs print KT_SKIP on one. Run on Linux with the same
- * CPU count (`cargo xtask test --linux --smp 2`). */
+ * CPU count (`cargo xtask test --linux --smp 2`). With KT_STRESS=1 in the
+ * environment (`cargo xtask smp-stress`: init passes `KT_STRESS=1` from
+ * its arguments) the futex pairs make 1,000,000 round trips instead of
+ * 100,000 and fork+exit+wait runs 20 s instead of 3 s. */
 #include "kt.h"
 
 #include <dirent.h>
@@ -31,6 +34,11 @@ static void unpin(void) {
 
 /* The CPUs the program started with (all online CPUs in the suite); a
  * case that failed while pinned is undone by the next one's unpin. */
+static int stress(void) {
+    const char *s = getenv("KT_STRESS");
+    return s && atoi(s) > 0;
+}
+
 static int ncpus(void) {
     unpin();
     return CPU_COUNT(&initial);
@@ -117,7 +125,7 @@ KT_CASE(affinity_pins_and_getcpu_reports_it) {
 
 /* ---- futex ping-pong across CPUs ---- */
 
-#define ROUNDS 100000
+static int rounds;
 
 static volatile int word;
 static volatile int lost;
@@ -139,7 +147,7 @@ static int wait_while(volatile int *a, int v) {
 
 static void *ponger(void *arg) {
     pin((int)(long)arg);
-    for (int i = 0; i < ROUNDS && !lost; i++) {
+    for (int i = 0; i < rounds && !lost; i++) {
         if (wait_while(&word, 0) != 0) {
             lost = 1;
             break;
@@ -176,13 +184,14 @@ KT_CASE(setaffinity_of_another_users_process_is_eperm) {
 
 KT_CASE(futex_wake_wait_pairs_on_two_cpus_lose_nothing) {
     if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    rounds = stress() ? 1000000 : 100000;
     word = 0;
     lost = 0;
     pthread_t th;
     KT_EQ(pthread_create(&th, 0, ponger, (void *)1L), 0);
     KT_SYS_OK(pin(0));
     int i;
-    for (i = 0; i < ROUNDS && !lost; i++) {
+    for (i = 0; i < rounds && !lost; i++) {
         __atomic_store_n(&word, 1, __ATOMIC_SEQ_CST);
         futex(&word, FUTEX_WAKE_PRIVATE, 1, 0);
         if (wait_while(&word, 1) != 0) {
@@ -193,7 +202,7 @@ KT_CASE(futex_wake_wait_pairs_on_two_cpus_lose_nothing) {
     KT_EQ(pthread_join(th, 0), 0);
     unpin();
     KT_EQ(lost, 0);
-    KT_EQ(i, ROUNDS);
+    KT_EQ(i, rounds);
 }
 
 /* ---- unmap under a reader on the other CPU ---- */
@@ -328,7 +337,7 @@ static volatile int churn_bad;
 
 static void *churn(void *arg) {
     pin((int)(long)arg);
-    long end = now_ms() + 3000;
+    long end = now_ms() + (stress() ? 20000 : 3000);
     int i = 0;
     while (now_ms() < end) {
         pid_t p = fork();

@@ -1,5 +1,6 @@
-//! `cargo xtask fuzz --calls N --seed S [--threads T] [--user] [--trace-from K] [--stall SECS] [--linux]`:
-//! a long campaign of the suite's syscall fuzzer (`user/tests/fuzz.c`).
+//! `cargo xtask fuzz --calls N --seed S [--threads T] [--user] [--trace-from K] [--stall SECS] [--smp N] [--linux]`:
+//! a long campaign of the suite's syscall fuzzer (`user/tests/fuzz.c`),
+//! with `--smp` CPUs (the default of every xtask machine, 2).
 //!
 //! Boots the suite's initramfs with `/etc/fuzz.conf` added (`calls seed
 //! threads user trace_from`, which the fuzzer reads instead of its part's
@@ -29,6 +30,8 @@ struct Campaign {
     stall: u64,
     linux: bool,
     release: bool,
+    /// `--smp N`: the guest's CPUs.
+    smp: u32,
 }
 
 fn parse(args: &[String]) -> Result<Campaign, String> {
@@ -41,6 +44,7 @@ fn parse(args: &[String]) -> Result<Campaign, String> {
         stall: 60,
         linux: false,
         release: false,
+        smp: crate::DEFAULT_SMP,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -59,6 +63,7 @@ fn parse(args: &[String]) -> Result<Campaign, String> {
             "--threads" => c.threads = num("--threads")?.clamp(1, 4) as u32,
             "--trace-from" => c.trace_from = num("--trace-from")?,
             "--stall" => c.stall = num("--stall")?.max(5) as u64,
+            "--smp" => c.smp = num("--smp")?.clamp(1, 64) as u32,
             "--user" => c.user = true,
             "--linux" => c.linux = true,
             "--release" => c.release = true,
@@ -106,12 +111,13 @@ fn run(c: &Campaign) -> Result<bool, String> {
     let initrd = crate::target_dir().join("initramfs-fuzz.cpio");
     std::fs::write(&initrd, image).map_err(|e| format!("{}: {e}", initrd.display()))?;
     let cmdline = format!("{base} -- timeout=1000000 fuzz");
-    let q = crate::qemu_for(kernel, Some(initrd), &cmdline, 1);
+    let q = crate::qemu_for(kernel, Some(initrd), &cmdline, c.smp);
     println!(
-        "xtask: fuzz campaign: {} calls, seed {}, {} thread(s), {}{}",
+        "xtask: fuzz campaign: {} calls, seed {}, {} thread(s), {} CPU(s), {}{}",
         c.calls,
         c.seed,
         c.threads,
+        c.smp,
         if c.user { "uid 65534" } else { "root" },
         if c.linux { ", Linux" } else { "" }
     );
@@ -244,10 +250,11 @@ fn run(c: &Campaign) -> Result<bool, String> {
     }
     let from = progress.saturating_sub(2000);
     println!(
-        "xtask: reproduce (every call from {from} on printed before it is made): cargo xtask fuzz --calls {} --seed {}{}{} --trace-from {from}",
+        "xtask: reproduce (every call from {from} on printed before it is made): cargo xtask fuzz --calls {} --seed {}{}{}{} --trace-from {from}",
         c.calls,
         c.seed,
         if c.threads > 1 { format!(" --threads {}", c.threads) } else { String::new() },
+        if c.smp != crate::DEFAULT_SMP { format!(" --smp {}", c.smp) } else { String::new() },
         if c.user { " --user" } else { "" }
     );
     Ok(false)

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask build [--release]
 //! cargo xtask qemu  [--release] [--iso] [--gdb] [--smp N] [--timeout SECS] [-- kernel command line]
+//!                    (2 CPUs unless --smp: every machine xtask boots for qemu, test and fuzz)
 //! cargo xtask qemu  [--forward HOST:GUEST]... | --no-net   (a virtio-net NIC on QEMU's user network by default)
 //! cargo xtask qemu  --disk PATH      (a raw image as /dev/vda, virtio-blk; an empty 64 MiB ext2 made when absent)
 //! cargo xtask qemu  --debian [--linux]   (Debian's bash and userland; 1G unless --memory)
@@ -11,13 +12,15 @@
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
 //! cargo xtask test  --only debian --tests NAME[,NAME]  (some checks of the Debian part: strace_f, ...)
-//! cargo xtask test  --smp N          (the interactive and suite parts with N CPUs; also with --linux)
+//! cargo xtask test  --smp N          (the interactive, suite and net parts with N CPUs, default 2; also with --linux)
+//! cargo xtask smp-matrix [--linux] [--only interactive|suite] [--tests ...]   (those parts with 1 and with 4 CPUs)
+//! cargo xtask smp-stress [--linux] [--smp N]   (smp.c with KT_STRESS=1: 1,000,000 futex rounds, 20 s of fork churn)
 //! every command that boots: --memory SIZE (QEMU's -m, default 256M)
 //! cargo xtask iso   [--release] [-- kernel command line]
 //! cargo xtask check-cross
 //! cargo xtask publish-check          (cargo doc -D warnings and cargo publish --dry-run of the component crates)
 //! cargo xtask bench [--rounds N]     (user/bench on ours and on Linux, side by side)
-//! cargo xtask fuzz  --calls N --seed S [--threads T] [--user] [--trace-from K] [--stall SECS] [--linux]
+//! cargo xtask fuzz  --calls N --seed S [--threads T] [--user] [--trace-from K] [--stall SECS] [--smp N] [--linux]
 //! ```
 //! Every command installs what it needs on a Debian machine (a Rust target
 //! with rustup, QEMU and GRUB with apt-get when root), or says exactly what
@@ -230,6 +233,14 @@ fn build_iso(kernel: &Path, initrd: &Path, cmdline: &str, release: bool) -> Resu
     Ok(iso)
 }
 
+/// The guest CPUs of `cargo xtask qemu`, `test` and `fuzz` unless `--smp`
+/// says otherwise (CI runs with it; `smp-matrix` runs 1 and 4).
+pub const DEFAULT_SMP: u32 = 2;
+
+/// The CPU counts of `cargo xtask smp-matrix`.
+const SMP_MATRIX: &[u32] = &[1, 4];
+
+#[derive(Clone)]
 struct Args {
     release: bool,
     iso: bool,
@@ -261,7 +272,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         release: false,
         iso: false,
         gdb: false,
-        smp: 1,
+        smp: DEFAULT_SMP,
         timeout: None,
         host_only: false,
         kernel_only: false,
@@ -722,7 +733,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("net") {
             // host to guest and back through the NIC (ours only: Linux has no virtio-net built in)
-            net::run(&qemu_for(kernel.clone(), None, "", 1), &initrd, &mut t)?;
+            net::run(&qemu_for(kernel.clone(), None, "", a.smp), &initrd, &mut t)?;
         }
         if wanted("debian") {
             // the Debian system (user/debian), the same checks `--linux` runs
@@ -730,6 +741,47 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
     }
     Ok(summary(&t))
+}
+
+/// `cargo xtask smp-matrix`: the interactive checks and the user suite
+/// (or the one part of `--only`) with each CPU count of [`SMP_MATRIX`],
+/// on ours or with `--linux`; `cargo xtask test` runs them with 2.
+fn cmd_smp_matrix(a: &Args) -> Result<bool, String> {
+    let parts: Vec<String> = match &a.only {
+        Some(p) if p == "interactive" || p == "suite" => vec![p.clone()],
+        Some(p) => return Err(format!("smp-matrix --only {p}: the parts are interactive|suite")),
+        None => vec!["interactive".into(), "suite".into()],
+    };
+    let mut results = Vec::new();
+    for &n in SMP_MATRIX {
+        for part in &parts {
+            println!(
+                "xtask: smp-matrix: {part} with {n} CPU(s){}",
+                if a.linux { " under Linux" } else { "" }
+            );
+            let b = Args { smp: n, only: Some(part.clone()), ..a.clone() };
+            let wall = std::time::Instant::now();
+            let ok = cmd_test(&b)?;
+            results.push((n, part.clone(), ok, wall.elapsed().as_secs_f64()));
+        }
+    }
+    println!();
+    for (n, part, ok, secs) in &results {
+        println!(
+            "xtask: smp-matrix: {part} with {n} CPU(s): {} ({secs:.0} s)",
+            if *ok { "passed" } else { "FAILED" }
+        );
+    }
+    Ok(results.iter().all(|r| r.2))
+}
+
+/// `cargo xtask smp-stress`: user/tests/smp.c with `KT_STRESS=1` (futex
+/// pairs on two CPUs over 1,000,000 round trips, fork+exit+wait on both
+/// CPUs for 20 s) with `--smp` CPUs (2 unless given), on ours or with
+/// `--linux`, without the suite's 30 s limit.
+fn cmd_smp_stress(a: &Args) -> Result<bool, String> {
+    let tests = ["timeout=1800", "KT_STRESS=1", "smp"].map(String::from).to_vec();
+    cmd_test(&Args { only: Some("suite".into()), tests, ..a.clone() })
 }
 
 /// Builds the component crates for non-x86 bare metal with the nightly
@@ -761,7 +813,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         eprintln!(
-            "usage: cargo xtask build|qemu|test [--linux]|iso|check-cross|publish-check|bench [--rounds N]|disk --from DIR PATH [options] [-- kernel command line]"
+            "usage: cargo xtask build|qemu|test [--linux]|smp-matrix|smp-stress|iso|check-cross|publish-check|bench [--rounds N]|disk --from DIR PATH [options] [-- kernel command line]"
         );
         return ExitCode::from(2);
     };
@@ -785,6 +837,8 @@ fn main() -> ExitCode {
         "build" => build_kernel(a.release).map(|_| true),
         "qemu" => cmd_qemu(&a).map(|_| true),
         "test" => cmd_test(&a),
+        "smp-matrix" => cmd_smp_matrix(&a),
+        "smp-stress" => cmd_smp_stress(&a),
         "iso" => build_kernel(a.release).and_then(|k| {
             let initrd = build_initramfs(false)?;
             let iso = build_iso(&k, &initrd, &a.cmdline, a.release)?;
