@@ -18,7 +18,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         boot.protocol
     );
     kprintln!(
-        "memory: {} MiB usable, {} MiB free, kernel image {} KiB, heap {} KiB; TSC {} MHz",
+        "memory: {} MiB usable, {} MiB free, kernel image {} KiB, heap {} KiB; TSC {} MHz (of {} PIT intervals, within {} cycles)",
         (usable * PAGE_SIZE) >> 20,
         (free * PAGE_SIZE) >> 20,
         {
@@ -26,7 +26,9 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
             (e - s) >> 10
         },
         heap::size() >> 10,
-        time::tsc_hz() / 1_000_000
+        time::tsc_hz() / 1_000_000,
+        time::tsc_calibration().0,
+        time::tsc_calibration().1
     );
     for m in boot.modules() {
         log::info!("module at {:#x}..{:#x} ({} bytes)", m.start, m.end, m.end - m.start);
