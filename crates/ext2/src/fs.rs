@@ -493,6 +493,16 @@ fn rec_len_for(name_len: usize) -> usize {
     (8 + name_len + 3) & !3
 }
 
+/// The largest run of a file's blocks read or written in one transfer.
+const RUN_BYTES: usize = 1 << 20;
+
+/// The map blocks a walk over a file's blocks read last, per level of
+/// indirection (block number 0: none yet).
+#[derive(Default)]
+struct MapMemo {
+    levels: [(u32, Vec<u8>); 3],
+}
+
 /// A parsed directory entry's place.
 struct Slot {
     off: usize,
@@ -743,6 +753,29 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     fn write_block(&mut self, b: u32, buf: &[u8]) -> Result<()> {
+        self.check_block(b)?;
+        if self.read_only {
+            return Err(Errno::EROFS);
+        }
+        self.dev.write(b as u64 * self.sectors_per_block(), buf)
+    }
+
+    /// Reads `buf.len() / bs` blocks from `b` on in one transfer.
+    fn read_blocks(&mut self, b: u32, buf: &mut [u8]) -> Result<()> {
+        let count = (buf.len() / self.bs) as u64;
+        if count == 0 || b as u64 + count > self.blocks_count as u64 {
+            return Err(EUCLEAN);
+        }
+        self.check_block(b)?;
+        self.dev.read(b as u64 * self.sectors_per_block(), buf)
+    }
+
+    /// Writes `buf.len() / bs` blocks from `b` on in one transfer.
+    fn write_blocks(&mut self, b: u32, buf: &[u8]) -> Result<()> {
+        let count = (buf.len() / self.bs) as u64;
+        if count == 0 || b as u64 + count > self.blocks_count as u64 {
+            return Err(EUCLEAN);
+        }
         self.check_block(b)?;
         if self.read_only {
             return Err(Errno::EROFS);
@@ -1033,6 +1066,33 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(b)
     }
 
+    /// [`Self::bmap`] through `memo`, the map blocks last read on each
+    /// level (a walk over a file's blocks reads each map block once; the
+    /// map must not change meanwhile).
+    fn bmap_memo(&mut self, i: &Inode, l: u64, memo: &mut MapMemo) -> Result<u32> {
+        let Some((depth, idx)) = self.map_path(l) else { return Ok(0) };
+        let mut b = i.ptr(idx[0]);
+        for (level, &k) in idx[1..=depth].iter().enumerate() {
+            if b == 0 {
+                return Ok(0);
+            }
+            let (held, data) = &mut memo.levels[level];
+            if *held != b || data.is_empty() {
+                if data.is_empty() {
+                    *data = zeroed(self.bs)?;
+                }
+                *held = 0;
+                self.read_block_into(b, data)?;
+                *held = b;
+            }
+            b = le32(data, k * 4);
+        }
+        if b != 0 {
+            self.check_block(b)?;
+        }
+        Ok(b)
+    }
+
     /// The physical block of logical block `l`, allocating it (and the
     /// indirect blocks on the way) when missing; the bool says it is new.
     fn bmap_alloc(&mut self, i: &mut Inode, l: u64, goal: u32) -> Result<(u32, bool)> {
@@ -1200,21 +1260,49 @@ impl<D: BlockDevice> Ext2<D> {
         }
         let n = (buf.len() as u64).min(size - off) as usize;
         let bs = self.bs as u64;
+        let max_run = (RUN_BYTES / self.bs) as u64;
+        let mut memo = MapMemo::default();
+        let mut tmp = Vec::new();
         let mut done = 0;
-        let mut tmp = zeroed(self.bs)?;
         while done < n {
             let pos = off + done as u64;
             let l = pos / bs;
             let in_blk = (pos % bs) as usize;
-            let chunk = (self.bs - in_blk).min(n - done);
-            let b = self.bmap(i, l)?;
-            if b == 0 {
-                buf[done..done + chunk].fill(0);
-            } else {
-                self.read_block_into(b, &mut tmp)?;
-                buf[done..done + chunk].copy_from_slice(&tmp[in_blk..in_blk + chunk]);
+            let b = self.bmap_memo(i, l, &mut memo)?;
+            if in_blk != 0 || n - done < self.bs {
+                // a part of one block
+                let chunk = (self.bs - in_blk).min(n - done);
+                if b == 0 {
+                    buf[done..done + chunk].fill(0);
+                } else {
+                    if tmp.is_empty() {
+                        tmp = zeroed(self.bs)?;
+                    }
+                    self.read_block_into(b, &mut tmp)?;
+                    buf[done..done + chunk].copy_from_slice(&tmp[in_blk..in_blk + chunk]);
+                }
+                done += chunk;
+                continue;
             }
-            done += chunk;
+            // whole blocks: a run of holes, or of blocks consecutive on the
+            // disk, is one transfer
+            let whole = ((n - done) / self.bs) as u64;
+            let mut count = 1u64;
+            while count < whole.min(max_run) {
+                let next = self.bmap_memo(i, l + count, &mut memo)?;
+                let follows = if b == 0 { next == 0 } else { next as u64 == b as u64 + count };
+                if !follows {
+                    break;
+                }
+                count += 1;
+            }
+            let part = &mut buf[done..done + count as usize * self.bs];
+            if b == 0 {
+                part.fill(0);
+            } else {
+                self.read_blocks(b, part)?;
+            }
+            done += part.len();
         }
         Ok(n)
     }
@@ -1281,8 +1369,9 @@ impl<D: BlockDevice> Ext2<D> {
         data: &[u8],
     ) -> core::result::Result<usize, (usize, Errno)> {
         let bs = self.bs as u64;
+        let max_run = (RUN_BYTES / self.bs) as u64;
         let mut done = 0;
-        let mut tmp = zeroed(self.bs).map_err(|e| (0, e))?;
+        let mut tmp = Vec::new();
         let mut goal = self.inode_goal(i.ino);
         while done < data.len() {
             let pos = off + done as u64;
@@ -1292,8 +1381,36 @@ impl<D: BlockDevice> Ext2<D> {
             let (b, fresh) = self.bmap_alloc(i, l, goal).map_err(|e| (done, e))?;
             goal = b + 1;
             if chunk == self.bs {
-                self.write_block(b, &data[done..done + chunk]).map_err(|e| (done, e))?;
+                // whole blocks: those allocated (or found) consecutive on the
+                // disk go in one transfer
+                let whole = ((data.len() - done) / self.bs) as u64;
+                let mut count = 1u64;
+                let mut failed = None;
+                while count < whole.min(max_run) {
+                    match self.bmap_alloc(i, l + count, goal) {
+                        Ok((next, _)) => {
+                            goal = next + 1;
+                            if next as u64 != b as u64 + count {
+                                break; // written by the next round
+                            }
+                            count += 1;
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let bytes = count as usize * self.bs;
+                self.write_blocks(b, &data[done..done + bytes]).map_err(|e| (done, e))?;
+                done += bytes;
+                if let Some(e) = failed {
+                    return Err((done, e));
+                }
             } else {
+                if tmp.is_empty() {
+                    tmp = zeroed(self.bs).map_err(|e| (done, e))?;
+                }
                 if fresh {
                     tmp.fill(0);
                 } else {
@@ -1301,8 +1418,8 @@ impl<D: BlockDevice> Ext2<D> {
                 }
                 tmp[in_blk..in_blk + chunk].copy_from_slice(&data[done..done + chunk]);
                 self.write_block(b, &tmp).map_err(|e| (done, e))?;
+                done += chunk;
             }
-            done += chunk;
         }
         Ok(done)
     }

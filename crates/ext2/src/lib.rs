@@ -71,7 +71,7 @@ mod names;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cache::CachedDisk;
+pub use cache::{CachedDisk, MAX_RUN_BYTES};
 pub use fs::{DirEntry, Ext2, FileType, MountError, MountOptions, SetAttr, Stat, StatFs};
 pub use linux_abi::{Errno, Result};
 
