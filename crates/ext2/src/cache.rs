@@ -36,6 +36,8 @@ struct Entry {
     /// When it was last used (a counter: cold ones below [`HOT`]), the
     /// key of its place in the eviction order.
     used: u64,
+    /// Read ahead and not used yet: its first use keeps it cold.
+    ahead: bool,
 }
 
 /// A block cache over `D`: `block` bytes per entry (a multiple of
@@ -112,8 +114,15 @@ impl<D: BlockDevice> CachedDisk<D> {
     }
 
     /// A use of cached block `b`: it moves to the hot end (a cold block
-    /// used again becomes hot).
+    /// used again becomes hot); the first use of a block read ahead leaves
+    /// it where it is (cold, in the order it was read).
     fn touch(&mut self, b: u64) {
+        if let Some(e) = self.map.get_mut(&b)
+            && e.ahead
+        {
+            e.ahead = false;
+            return;
+        }
         let t = self.next_tick(true);
         if let Some(e) = self.map.get_mut(&b) {
             self.lru.remove(&e.used);
@@ -182,12 +191,13 @@ impl<D: BlockDevice> CachedDisk<D> {
         Ok(())
     }
 
-    /// Enters block `b` (not cached) holding `data`, hot or cold.
-    fn insert(&mut self, b: u64, data: Vec<u8>, dirty: bool, hot: bool) -> Result<()> {
+    /// Enters block `b` (not cached) holding `data`, hot or cold (and
+    /// then maybe read ahead).
+    fn insert(&mut self, b: u64, data: Vec<u8>, dirty: bool, hot: bool, ahead: bool) -> Result<()> {
         self.evict()?;
         let used = self.next_tick(hot);
         self.lru.insert(used, b);
-        self.map.insert(b, Entry { data, dirty, used });
+        self.map.insert(b, Entry { data, dirty, used, ahead });
         Ok(())
     }
 
@@ -202,7 +212,7 @@ impl<D: BlockDevice> CachedDisk<D> {
                 let n = self.len_of(b);
                 self.dev.read(b * self.spb(), &mut data[..n])?;
             }
-            self.insert(b, data, false, hot)?;
+            self.insert(b, data, false, hot, false)?;
         } else {
             self.touch(b);
         }
@@ -235,9 +245,9 @@ impl<D: BlockDevice> CachedDisk<D> {
     }
 
     /// Reads the missing blocks `first..first + count` from the device in
-    /// one transfer and enters them (cold); `f` gets each block's data
-    /// before it is entered.
-    fn read_run(&mut self, first: u64, count: u64, mut f: impl FnMut(u64, &[u8])) -> Result<()> {
+    /// one transfer and enters them (cold; `ahead` when read ahead); `f`
+    /// gets each block's data before it is entered.
+    fn read_run(&mut self, first: u64, count: u64, ahead: bool, mut f: impl FnMut(u64, &[u8])) -> Result<()> {
         let last = first + count - 1;
         let bytes = (count - 1) as usize * self.block + self.len_of(last);
         let mut buf = zeroed(bytes)?;
@@ -248,7 +258,7 @@ impl<D: BlockDevice> CachedDisk<D> {
             f(b, chunk);
             let mut data = zeroed(self.block)?;
             data[..chunk.len()].copy_from_slice(chunk);
-            self.insert(b, data, false, false)?;
+            self.insert(b, data, false, false, ahead)?;
         }
         Ok(())
     }
@@ -274,7 +284,7 @@ impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
                 j += 1;
             }
             let run = &pieces[i..j];
-            self.read_run(b, (j - i) as u64, |blk, data| {
+            self.read_run(b, (j - i) as u64, false, |blk, data| {
                 let (_, off, at, n) = run[(blk - b) as usize];
                 buf[at..at + n].copy_from_slice(&data[off..off + n]);
             })?;
@@ -322,6 +332,33 @@ impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
         }
         result?;
         self.dev.flush()
+    }
+
+    /// Reads the missing blocks of the range in runs (cold), at most a
+    /// quarter of the cache's capacity; the bytes taken.
+    fn read_ahead(&mut self, sector: u64, len: usize) -> Result<usize> {
+        let spb = self.spb();
+        let end = sector.saturating_add((len / SECTOR_SIZE) as u64).min(self.dev.sectors());
+        if end <= sector {
+            return Ok(0);
+        }
+        let first = sector / spb;
+        let last = end.div_ceil(spb).min(first + (self.capacity / 4).max(1) as u64);
+        let max = self.max_run();
+        let mut b = first;
+        while b < last {
+            if self.map.contains_key(&b) {
+                b += 1;
+                continue;
+            }
+            let mut count = 1;
+            while b + count < last && count < max && !self.map.contains_key(&(b + count)) {
+                count += 1;
+            }
+            self.read_run(b, count, true, |_, _| {})?;
+            b += count;
+        }
+        Ok(((last * spb).min(end) - sector) as usize * SECTOR_SIZE)
     }
 
     fn sectors(&self) -> u64 {

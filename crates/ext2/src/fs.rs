@@ -418,6 +418,9 @@ pub struct Ext2<D: BlockDevice> {
     /// (built by one walk; kept by add_entry and remove_entry; dropped
     /// when memory runs out or the directory goes).
     names: Option<(u32, crate::names::NameSet)>,
+    /// Sequential reads of one file: (inode, where its next read would
+    /// start, how far its blocks were read ahead).
+    ahead: Option<(u32, u64, u64)>,
 }
 
 /// A copy of `n`, `None` when memory ran out.
@@ -495,6 +498,9 @@ fn rec_len_for(name_len: usize) -> usize {
 
 /// The largest run of a file's blocks read or written in one transfer.
 const RUN_BYTES: usize = 1 << 20;
+
+/// How far past a sequential read a file's blocks are read ahead.
+const READ_AHEAD: u64 = 1 << 20;
 
 /// The map blocks a walk over a file's blocks read last, per level of
 /// indirection (block number 0: none yet).
@@ -634,6 +640,7 @@ impl<D: BlockDevice> Ext2<D> {
             pinned: BTreeMap::new(),
             add_hint: None,
             names: None,
+            ahead: None,
             may_use_reserved: true,
         };
         let root = fs.get_inode(ROOT_INO).map_err(MountError::Io)?;
@@ -1250,7 +1257,61 @@ impl<D: BlockDevice> Ext2<D> {
             Some(FileType::Directory) => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),
         }
-        self.read_inode_data(&i, off, buf)
+        let n = self.read_inode_data(&i, off, buf)?;
+        self.read_ahead(&i, off, n);
+        Ok(n)
+    }
+
+    /// After a read of `n` bytes at `off`: when it starts where the last
+    /// read of the file ended (or at 0), the file's next blocks, up to
+    /// [`READ_AHEAD`] past this read, are asked of the device as a hint
+    /// (`BlockDevice::read_ahead`), once the read comes within half of
+    /// that of what was asked before; so sequential reads of small pieces
+    /// reach the disk in large transfers. A failure is ignored (the read
+    /// that needs the block reports it).
+    fn read_ahead(&mut self, i: &Inode, off: u64, n: usize) {
+        let end = off + n as u64;
+        let (from, upto) = match self.ahead {
+            Some((ino, next, upto)) if ino == i.ino && next == off => (upto.max(end), upto),
+            _ if off == 0 => (end, end),
+            _ => {
+                self.ahead = None;
+                return;
+            }
+        };
+        self.ahead = Some((i.ino, end, upto));
+        if upto >= end + READ_AHEAD / 2 || end >= i.size() || n == 0 {
+            return;
+        }
+        let stop = (end + READ_AHEAD).min(i.size());
+        let bs = self.bs as u64;
+        let (first, last) = (from.div_ceil(bs), stop.div_ceil(bs));
+        let mut memo = MapMemo::default();
+        // runs of consecutive blocks: (first block, count, first logical)
+        let mut run: Option<(u32, u64, u64)> = None;
+        let mut reached = last;
+        for l in first..=last {
+            let b = if l == last { Ok(0) } else { self.bmap_memo(i, l, &mut memo) };
+            let Ok(b) = b else {
+                reached = l;
+                break;
+            };
+            if let Some((start, count, at)) = run {
+                if b != 0 && b as u64 == start as u64 + count {
+                    run = Some((start, count + 1, at));
+                    continue;
+                }
+                let want = count as usize * self.bs;
+                let took = self.dev.read_ahead(start as u64 * self.sectors_per_block(), want).unwrap_or(0);
+                if took < want {
+                    reached = at + (took / self.bs) as u64;
+                    break;
+                }
+            }
+            run = (b != 0).then_some((b, 1, l));
+        }
+        let last = reached;
+        self.ahead = Some((i.ino, end, last * bs));
     }
 
     fn read_inode_data(&mut self, i: &Inode, off: u64, buf: &mut [u8]) -> Result<usize> {

@@ -460,7 +460,7 @@ fn transfers_are_batched_and_streaming_keeps_metadata() {
     let (clean, out) = e2fsck(&disk.data);
     assert!(clean, "{out}");
 
-    // reads after a new mount: one transfer per 64 KiB call at most
+    // reads after a new mount, 64 KiB at a time
     let mut fs = Ext2::mount(CachedDisk::new(disk.clone(), 4096, 256), opts()).unwrap();
     let f = fs.lookup(2, b"big").unwrap();
     let ops0 = fs.device().device_ops;
@@ -470,7 +470,9 @@ fn transfers_are_batched_and_streaming_keeps_metadata() {
     }
     assert!(back == data);
     let read_ops = fs.device().device_ops - ops0;
-    assert!(read_ops <= 128 + 8, "{read_ops} device operations for 8 MiB read");
+    // read ahead: the device sees runs of 256 KiB (a quarter of this
+    // cache), not one per call
+    assert!(read_ops <= 32 + 8, "{read_ops} device operations for 8 MiB read");
     // one large read: runs of MAX_RUN_BYTES
     let mut fs2 = Ext2::mount(CachedDisk::new(disk.clone(), 4096, 256), opts()).unwrap();
     let ops0 = fs2.device().device_ops;
