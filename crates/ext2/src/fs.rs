@@ -951,6 +951,50 @@ impl<D: BlockDevice> Ext2<D> {
         Err(Errno::ENOSPC)
     }
 
+    /// Allocates the free blocks from `first` on, at most `max`, stopping
+    /// at the first one in use or at the end of its group: how many.
+    fn alloc_run_at(&mut self, first: u32, max: u32) -> Result<u32> {
+        self.writable()?;
+        if max == 0 || first < self.first_data_block || first >= self.blocks_count {
+            return Ok(0);
+        }
+        let mut max = max;
+        if !self.may_use_reserved {
+            // ext2_has_free_blocks for each: the last s_r_blocks_count stay
+            let free: u64 = (0..self.groups).map(|g| self.gd(g, BG_FREE_BLOCKS) as u64).sum();
+            let left = free.saturating_sub(le32(&self.sb, S_R_BLOCKS_COUNT) as u64);
+            max = max.min(left.min(u32::MAX as u64) as u32);
+        }
+        let g = (first - self.first_data_block) / self.bpg;
+        let bit0 = (first - self.first_data_block) % self.bpg;
+        let end = self.group_blocks(g);
+        if self.gd(g, BG_FREE_BLOCKS) == 0 {
+            return Ok(0);
+        }
+        let bmb = self.gd(g, BG_BLOCK_BITMAP);
+        let mut bm = self.read_block(bmb)?;
+        let max = max.min(self.gd(g, BG_FREE_BLOCKS));
+        let mut n = 0;
+        while n < max && bit0 + n < end {
+            let bit = bit0 + n;
+            if bm[(bit / 8) as usize] & (1 << (bit % 8)) != 0 || self.is_metadata(first + n) {
+                break;
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(0);
+        }
+        for bit in bit0..bit0 + n {
+            bm[(bit / 8) as usize] |= 1 << (bit % 8);
+        }
+        self.write_block(bmb, &bm)?;
+        self.gd_add(g, BG_FREE_BLOCKS, -(n as i32));
+        self.write_gd(g)?;
+        self.sb_add(S_FREE_BLOCKS, -(n as i32));
+        Ok(n)
+    }
+
     fn free_block(&mut self, b: u32) -> Result<()> {
         self.check_block(b)?;
         if self.is_metadata(b) {
@@ -1137,6 +1181,53 @@ impl<D: BlockDevice> Ext2<D> {
             }
         }
         Ok((b, fresh))
+    }
+
+    /// Maps logical blocks `l + 1 ..` of `i` (unmapped, in the same map
+    /// block as `l`, which maps to `b`) to the free blocks right after `b`,
+    /// at most `want` of them: one bitmap change, one map block change.
+    /// Returns how many were mapped.
+    fn alloc_following(&mut self, i: &mut Inode, l: u64, b: u32, want: u32) -> Result<u32> {
+        let Some((depth, idx)) = self.map_path(l) else { return Ok(0) };
+        let ppb = (self.bs / 4) as u32;
+        let room = if depth == 0 { 11 - idx[0] as u32 } else { ppb - 1 - idx[depth] as u32 };
+        let want = want.min(room);
+        if want == 0 {
+            return Ok(0);
+        }
+        // the map block holding l's pointer (None: the inode's direct ones)
+        let mut parent = None;
+        if depth > 0 {
+            let mut pb = i.ptr(idx[0]);
+            for &k in &idx[1..depth] {
+                let blk = self.read_block(pb)?;
+                pb = le32(&blk, k * 4);
+            }
+            parent = Some((pb, self.read_block(pb)?));
+        }
+        let first = if depth == 0 { idx[0] + 1 } else { idx[depth] + 1 };
+        let unmapped = (0..want as usize)
+            .take_while(|&k| match &parent {
+                None => i.ptr(first + k) == 0,
+                Some((_, blk)) => le32(blk, (first + k) * 4) == 0,
+            })
+            .count() as u32;
+        let n = self.alloc_run_at(b + 1, unmapped)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        for k in 0..n {
+            match &mut parent {
+                None => i.set_ptr(first + k as usize, b + 1 + k),
+                Some((_, blk)) => put32(blk, (first + k as usize) * 4, b + 1 + k),
+            }
+        }
+        if let Some((pb, blk)) = &parent {
+            self.write_block(*pb, blk)?;
+        }
+        let spb = (self.bs / SECTOR_SIZE) as u32;
+        i.set_blocks512(i.blocks512().wrapping_add(n * spb));
+        Ok(n)
     }
 
     /// Frees the tree under `b` (`level` 0: a data block); returns how many
@@ -1447,7 +1538,18 @@ impl<D: BlockDevice> Ext2<D> {
                 let whole = ((data.len() - done) / self.bs) as u64;
                 let mut count = 1u64;
                 let mut failed = None;
-                while count < whole.min(max_run) {
+                if fresh && whole > 1 {
+                    // appending: the blocks after `b` that are free, taken
+                    // with one bitmap and one map block change
+                    match self.alloc_following(i, l, b, (whole.min(max_run) - 1) as u32) {
+                        Ok(n) => {
+                            count += n as u64;
+                            goal = b + 1 + n;
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
+                while failed.is_none() && count < whole.min(max_run) {
                     match self.bmap_alloc(i, l + count, goal) {
                         Ok((next, _)) => {
                             goal = next + 1;
