@@ -1,9 +1,10 @@
 /* disktree: the guest side of xtask's disk checks (xtask/src/disktest.rs),
  * run as init with the disk as the root (root=/dev/vda).
  *
- *   disktree write      writes a tree under /t (small files, MiB files, a
- *                       sparse file, fast/slow/dangling symlinks, hard links,
- *                       a 32-deep directory) and the 5 GiB sparse /huge,
+ *   disktree write      writes a tree under /t (10,000 small files, MiB
+ *                       files, 200 MiB in all, a sparse file,
+ *                       fast/slow/dangling symlinks, hard links, a 32-deep
+ *                       directory) and the 5 GiB sparse /huge,
  *                       lists /t, syncs and exits (the kernel powers off)
  *   disktree hash DIR   lists DIR (the host made the image from a tree)
  *   disktree crash      writes /crash.bin, fsyncs it and its directory,
@@ -117,7 +118,17 @@ static uint8_t iobuf[1 << 16];
 static void put(int fd, uint64_t off, uint64_t len, unsigned seed, const char *name) {
     while (len > 0) {
         size_t n = len < sizeof iobuf ? (size_t)len : sizeof iobuf;
-        for (size_t i = 0; i < n; i++) iobuf[i] = pattern(off + i, seed);
+        /* pattern() stepwise: +31 mod 251 per byte, anew at each 4 KiB */
+        unsigned v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i == 0 || ((off + i) & 4095) == 0) {
+                v = pattern(off + i, seed);
+            } else {
+                v += 31;
+                if (v >= 251) v -= 251;
+            }
+            iobuf[i] = (uint8_t)v;
+        }
         ssize_t w = pwrite(fd, iobuf, n, (off_t)off);
         if (w != (ssize_t)n) die(name);
         off += n, len -= n;
@@ -212,6 +223,23 @@ static void write_tree(void) {
     make_file("/t/mid/m1", 3 << 20, 1001);
     make_file("/t/mid/m2", (6 << 20) + 123, 1002);
     make_file("/t/mid/m3", 1024, 1003);
+    /* the issue's scale: 10,000 files and 200 MiB in all (with the rest
+     * of the tree): 9,600 more small files in 24 directories, five files
+     * of 33 MiB */
+    if (mkdir("/t/many", 0755) || mkdir("/t/big", 0755)) die("mkdir");
+    for (int d = 0; d < 24; d++) {
+        snprintf(p, sizeof p, "/t/many/d%02d", d);
+        if (mkdir(p, 0755)) die(p);
+        for (int i = 0; i < 400; i++) {
+            int k = d * 400 + i;
+            snprintf(p, sizeof p, "/t/many/d%02d/n%04d", d, k);
+            make_file(p, (uint64_t)(k * 53) % 6000, (unsigned)(2000 + k));
+        }
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "/t/big/b%d", i);
+        make_file(p, 33 << 20, (unsigned)(3000 + i));
+    }
     /* a sparse file: data at both ends and the middle of 16 MiB */
     int fd = open("/t/sparse", O_CREAT | O_WRONLY, 0600);
     if (fd < 0) die("/t/sparse");

@@ -2,9 +2,10 @@
 //! with `root=/dev/vda` and `user/disk/disktree.c` as init on an ext2
 //! image, and the host checks the image with e2fsprogs.
 //!
-//! - write: the guest writes a tree (400 small files, 10 MiB in files up
-//!   to 6 MiB, a 16 MiB sparse file, fast/slow/dangling symlinks, hard
-//!   links, a 32-deep directory) and a 5 GiB sparse `/huge`, lists it
+//! - write: the guest writes a tree (the scale: 10,000 small
+//!   files, files of 1 to 33 MiB, 200 MiB in all, a 16 MiB sparse file,
+//!   fast/slow/dangling symlinks, hard links, a 32-deep directory) and a
+//!   5 GiB sparse `/huge`, lists it
 //!   with each file's SHA-256, syncs and powers off; `e2fsck -fn` must find
 //!   the image clean, `debugfs rdump` of the tree must list the same, the
 //!   hard links share an inode, `/huge` has its size and its data blocks
@@ -32,6 +33,9 @@ fn pattern(i: u64, seed: u64) -> u8 {
 /// The chunks disktree.c writes into /huge (64 KiB of pattern seed 9 each).
 const HUGE_CHUNKS: [u64; 4] = [0, 3 << 30, (4 << 30) + 8192, (5 << 30) - 65536];
 const HUGE_SIZE: u64 = 5 << 30;
+/// The write check's image: the tree's 200 MiB, its 10,000 inodes
+/// (mke2fs's one per 16 KiB) and room.
+const WRITE_IMAGE_BYTES: u64 = 320 << 20;
 
 fn err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
@@ -203,7 +207,7 @@ fn check_write(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), Stri
     let tree = root_tree("write-root", disktree)?;
     let img = crate::target_dir().join("blk/write.img");
     let _ = std::fs::remove_file(&img);
-    make_image(Some(&tree), &img, Some(96 << 20), 4096)?;
+    make_image(Some(&tree), &img, Some(WRITE_IMAGE_BYTES), 4096)?;
     let (o, secs) = boot(kernel, &img, "root=/dev/vda rw -- write", None)?;
     println!("xtask: disk write boot: {secs:.1} s");
     let synced = o.output.contains("disktree: synced");
@@ -226,6 +230,16 @@ fn check_write(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), Stri
         "disk::written_tree_reads_back_equal_through_debugfs",
         d.is_none() && guest.len() > 400,
         &d.unwrap_or_else(|| format!("{} lines", guest.len())),
+    );
+    // the figures: 10,000 files, 200 MiB (each name's size counted)
+    let (files, bytes) = guest.iter().filter(|l| l.starts_with("f ")).fold((0u64, 0u64), |(n, b), l| {
+        (n + 1, b + l.split(' ').nth(3).and_then(|s| s.parse().ok()).unwrap_or(0))
+    });
+    println!("xtask: disk write tree: {files} files, {} MiB", bytes >> 20);
+    t.check(
+        "disk::written_tree_has_10000_files_and_200_mib",
+        files >= 10_000 && bytes >= 200 << 20,
+        &format!("{files} files, {bytes} bytes"),
     );
     // hard links: one inode, three names, and the guest saw nlink 3
     let names = ["/t/mid/m0", "/t/hard_m0", "/t/small/hard_m0"];

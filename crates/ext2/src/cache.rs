@@ -1,8 +1,21 @@
 //! A write-back cache of fixed-size blocks in front of a [`BlockDevice`]:
 //! reads are served from memory after the first, writes stay in memory
 //! (dirty) until [`BlockDevice::flush`] or until the cache is full and the
-//! oldest block is evicted. A flush writes the dirty blocks in sector
-//! order, then flushes the device underneath.
+//! oldest block is evicted.
+//!
+//! Transfers to the device are batched: a read of several missing blocks
+//! is one device read per run of consecutive missing blocks, an evicted
+//! dirty block goes out with the dirty blocks next to it on the disk (one
+//! write per run), and a flush writes the dirty blocks in runs in sector
+//! order, then flushes the device underneath. A run is at most
+//! [`MAX_RUN_BYTES`].
+//!
+//! Eviction is least-recently-used over two classes, as Linux's inactive
+//! and active lists: a block that came in by a read or write of more than
+//! one block (a file's data streaming through) is *cold*, one read or
+//! written alone (metadata: bitmaps, inodes, directories, map blocks) or
+//! used a second time is *hot*; cold blocks go first, so streaming a large
+//! file does not push the file system's metadata out.
 
 use crate::disk::zeroed;
 use crate::{BlockDevice, SECTOR_SIZE};
@@ -10,11 +23,21 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
 
+/// The largest single transfer to the device the cache makes (a run of
+/// blocks read, written back or flushed together).
+pub const MAX_RUN_BYTES: usize = 1 << 20;
+
+/// Use counters of hot blocks start here, above every cold one's.
+const HOT: u64 = 1 << 62;
+
 struct Entry {
     data: Vec<u8>,
     dirty: bool,
-    /// When it was last used (a counter), for least-recently-used eviction.
+    /// When it was last used (a counter: cold ones below [`HOT`]), the
+    /// key of its place in the eviction order.
     used: u64,
+    /// Read ahead and not used yet: its first use keeps it cold.
+    ahead: bool,
 }
 
 /// A block cache over `D`: `block` bytes per entry (a multiple of
@@ -24,9 +47,10 @@ pub struct CachedDisk<D: BlockDevice> {
     block: usize,
     capacity: usize,
     map: BTreeMap<u64, Entry>,
-    /// Ordered by last use: (use counter, block number).
+    /// Ordered by last use: (use counter, block number); cold first.
     lru: BTreeMap<u64, u64>,
     tick: u64,
+    cold_tick: u64,
     /// Device reads and writes issued (for tests and figures).
     pub device_ops: u64,
 }
@@ -41,7 +65,8 @@ impl<D: BlockDevice> CachedDisk<D> {
             capacity: capacity.max(1),
             map: BTreeMap::new(),
             lru: BTreeMap::new(),
-            tick: 0,
+            tick: HOT,
+            cold_tick: 0,
             device_ops: 0,
         }
     }
@@ -66,6 +91,11 @@ impl<D: BlockDevice> CachedDisk<D> {
         (self.block / SECTOR_SIZE) as u64
     }
 
+    /// The most blocks one transfer carries.
+    fn max_run(&self) -> u64 {
+        (MAX_RUN_BYTES / self.block).max(1) as u64
+    }
+
     /// The bytes of block `b` that lie on the device (the last block of
     /// a device whose size is not a multiple of the block is short).
     fn len_of(&self, b: u64) -> usize {
@@ -73,26 +103,87 @@ impl<D: BlockDevice> CachedDisk<D> {
         (left.min(self.spb()) as usize) * SECTOR_SIZE
     }
 
-    fn touch(&mut self, b: u64) {
-        self.tick += 1;
-        if let Some(e) = self.map.get_mut(&b) {
-            self.lru.remove(&e.used);
-            e.used = self.tick;
-            self.lru.insert(self.tick, b);
+    fn next_tick(&mut self, hot: bool) -> u64 {
+        if hot {
+            self.tick += 1;
+            self.tick
+        } else {
+            self.cold_tick += 1;
+            self.cold_tick
         }
     }
 
-    /// Makes room for one more entry: the least recently used goes,
-    /// written back first when dirty.
+    /// A use of cached block `b`: it moves to the hot end (a cold block
+    /// used again becomes hot); the first use of a block read ahead leaves
+    /// it where it is (cold, in the order it was read).
+    fn touch(&mut self, b: u64) {
+        if let Some(e) = self.map.get_mut(&b)
+            && e.ahead
+        {
+            e.ahead = false;
+            return;
+        }
+        let t = self.next_tick(true);
+        if let Some(e) = self.map.get_mut(&b) {
+            self.lru.remove(&e.used);
+            e.used = t;
+            self.lru.insert(t, b);
+        }
+    }
+
+    /// Writes the run of dirty blocks around `b` (consecutive on the
+    /// device, at most [`MAX_RUN_BYTES`]) in one transfer; they stay
+    /// cached, clean.
+    fn write_run_around(&mut self, b: u64) -> Result<()> {
+        let max = self.max_run();
+        let dirty = |m: &BTreeMap<u64, Entry>, x: u64| m.get(&x).is_some_and(|e| e.dirty);
+        let mut first = b;
+        while b - first + 1 < max && first > 0 && dirty(&self.map, first - 1) {
+            first -= 1;
+        }
+        let mut last = b;
+        while last - first + 1 < max && dirty(&self.map, last + 1) {
+            last += 1;
+        }
+        self.write_run(first, last)
+    }
+
+    /// Writes blocks `first..=last` (all cached and dirty) in one transfer
+    /// and marks them clean.
+    fn write_run(&mut self, first: u64, last: u64) -> Result<()> {
+        let bytes = (last - first) as usize * self.block + self.len_of(last);
+        if first == last {
+            let n = self.len_of(first);
+            let e = self.map.get(&first).ok_or(Errno::EIO)?;
+            self.device_ops += 1;
+            self.dev.write(first * self.spb(), &e.data[..n])?;
+        } else {
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(bytes).map_err(|_| Errno::ENOMEM)?;
+            for x in first..=last {
+                let n = if x == last { self.len_of(x) } else { self.block };
+                let e = self.map.get(&x).ok_or(Errno::EIO)?;
+                buf.extend_from_slice(&e.data[..n]);
+            }
+            self.device_ops += 1;
+            self.dev.write(first * self.spb(), &buf)?;
+        }
+        for x in first..=last {
+            if let Some(e) = self.map.get_mut(&x) {
+                e.dirty = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes room for one more entry: the least recently used (cold ones
+    /// first) goes, written back first when dirty, together with the dirty
+    /// blocks next to it.
     fn evict(&mut self) -> Result<()> {
         while self.map.len() >= self.capacity {
             let Some((&used, &b)) = self.lru.iter().next() else { return Ok(()) };
-            if let Some(e) = self.map.get(&b)
-                && e.dirty
-            {
-                self.device_ops += 1;
-                let n = self.len_of(b);
-                self.dev.write(b * self.spb(), &e.data[..n])?;
+            if self.map.get(&b).is_some_and(|e| e.dirty) {
+                self.write_run_around(b)?;
             }
             self.lru.remove(&used);
             self.map.remove(&b);
@@ -100,28 +191,36 @@ impl<D: BlockDevice> CachedDisk<D> {
         Ok(())
     }
 
+    /// Enters block `b` (not cached) holding `data`, hot or cold (and
+    /// then maybe read ahead).
+    fn insert(&mut self, b: u64, data: Vec<u8>, dirty: bool, hot: bool, ahead: bool) -> Result<()> {
+        self.evict()?;
+        let used = self.next_tick(hot);
+        self.lru.insert(used, b);
+        self.map.insert(b, Entry { data, dirty, used, ahead });
+        Ok(())
+    }
+
     /// The cached block `b`, read from the device when missing (or zeroed
-    /// when `whole` says the caller overwrites it all).
-    fn entry(&mut self, b: u64, whole: bool) -> Result<&mut Entry> {
+    /// when `whole` says the caller overwrites it all); `hot` for a block
+    /// used alone.
+    fn entry(&mut self, b: u64, whole: bool, hot: bool) -> Result<&mut Entry> {
         if !self.map.contains_key(&b) {
-            self.evict()?;
             let mut data = zeroed(self.block)?;
             if !whole {
                 self.device_ops += 1;
                 let n = self.len_of(b);
                 self.dev.read(b * self.spb(), &mut data[..n])?;
             }
-            self.tick += 1;
-            self.lru.insert(self.tick, b);
-            self.map.insert(b, Entry { data, dirty: false, used: self.tick });
+            self.insert(b, data, false, hot, false)?;
         } else {
             self.touch(b);
         }
         self.map.get_mut(&b).ok_or(Errno::EIO)
     }
 
-    /// Runs `f` over each (block, offset in block, sector range in buf) of
-    /// a sector-aligned transfer.
+    /// The (block, offset in block, offset in buf, length) pieces of a
+    /// sector-aligned transfer.
     fn pieces(&self, sector: u64, len: usize) -> Result<Vec<(u64, usize, usize, usize)>> {
         if !len.is_multiple_of(SECTOR_SIZE) {
             return Err(Errno::EINVAL);
@@ -144,13 +243,52 @@ impl<D: BlockDevice> CachedDisk<D> {
         }
         Ok(v)
     }
+
+    /// Reads the missing blocks `first..first + count` from the device in
+    /// one transfer and enters them (cold; `ahead` when read ahead); `f`
+    /// gets each block's data before it is entered.
+    fn read_run(&mut self, first: u64, count: u64, ahead: bool, mut f: impl FnMut(u64, &[u8])) -> Result<()> {
+        let last = first + count - 1;
+        let bytes = (count - 1) as usize * self.block + self.len_of(last);
+        let mut buf = zeroed(bytes)?;
+        self.device_ops += 1;
+        self.dev.read(first * self.spb(), &mut buf)?;
+        for (k, chunk) in buf.chunks(self.block).enumerate() {
+            let b = first + k as u64;
+            f(b, chunk);
+            let mut data = zeroed(self.block)?;
+            data[..chunk.len()].copy_from_slice(chunk);
+            self.insert(b, data, false, false, ahead)?;
+        }
+        Ok(())
+    }
 }
 
 impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
     fn read(&mut self, sector: u64, buf: &mut [u8]) -> Result<()> {
-        for (b, off, at, n) in self.pieces(sector, buf.len())? {
-            let e = self.entry(b, false)?;
-            buf[at..at + n].copy_from_slice(&e.data[off..off + n]);
+        let pieces = self.pieces(sector, buf.len())?;
+        let alone = pieces.len() == 1;
+        let max = self.max_run() as usize;
+        let mut i = 0;
+        while i < pieces.len() {
+            let (b, off, at, n) = pieces[i];
+            if alone || self.map.contains_key(&b) {
+                let e = self.entry(b, false, true)?;
+                buf[at..at + n].copy_from_slice(&e.data[off..off + n]);
+                i += 1;
+                continue;
+            }
+            // a run of missing blocks: one device read
+            let mut j = i + 1;
+            while j < pieces.len() && j - i < max && !self.map.contains_key(&pieces[j].0) {
+                j += 1;
+            }
+            let run = &pieces[i..j];
+            self.read_run(b, (j - i) as u64, false, |blk, data| {
+                let (_, off, at, n) = run[(blk - b) as usize];
+                buf[at..at + n].copy_from_slice(&data[off..off + n]);
+            })?;
+            i = j;
         }
         Ok(())
     }
@@ -160,9 +298,11 @@ impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
             return Err(Errno::EROFS);
         }
         let block = self.block;
-        for (b, off, at, n) in self.pieces(sector, buf.len())? {
+        let pieces = self.pieces(sector, buf.len())?;
+        let hot = pieces.len() == 1;
+        for (b, off, at, n) in pieces {
             let whole = n == block;
-            let e = self.entry(b, whole)?;
+            let e = self.entry(b, whole, hot)?;
             e.data[off..off + n].copy_from_slice(&buf[at..at + n]);
             e.dirty = true;
         }
@@ -170,21 +310,55 @@ impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let spb = self.spb();
-        let sectors = self.dev.sectors();
-        let mut result = Ok(());
-        for (&b, e) in self.map.iter_mut() {
-            if e.dirty {
-                self.device_ops += 1;
-                let n = (sectors.saturating_sub(b * spb).min(spb) as usize) * SECTOR_SIZE;
-                match self.dev.write(b * spb, &e.data[..n]) {
-                    Ok(()) => e.dirty = false,
-                    Err(err) => result = Err(err),
+        let max = self.max_run();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for (&b, e) in self.map.iter() {
+            if !e.dirty {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((first, last)) if *last + 1 == b && b - *first < max => *last = b,
+                _ => {
+                    runs.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                    runs.push((b, b));
                 }
+            }
+        }
+        let mut result = Ok(());
+        for (first, last) in runs {
+            if let Err(e) = self.write_run(first, last) {
+                result = Err(e);
             }
         }
         result?;
         self.dev.flush()
+    }
+
+    /// Reads the missing blocks of the range in runs (cold), at most a
+    /// quarter of the cache's capacity; the bytes taken.
+    fn read_ahead(&mut self, sector: u64, len: usize) -> Result<usize> {
+        let spb = self.spb();
+        let end = sector.saturating_add((len / SECTOR_SIZE) as u64).min(self.dev.sectors());
+        if end <= sector {
+            return Ok(0);
+        }
+        let first = sector / spb;
+        let last = end.div_ceil(spb).min(first + (self.capacity / 4).max(1) as u64);
+        let max = self.max_run();
+        let mut b = first;
+        while b < last {
+            if self.map.contains_key(&b) {
+                b += 1;
+                continue;
+            }
+            let mut count = 1;
+            while b + count < last && count < max && !self.map.contains_key(&(b + count)) {
+                count += 1;
+            }
+            self.read_run(b, count, true, |_, _| {})?;
+            b += count;
+        }
+        Ok(((last * spb).min(end) - sector) as usize * SECTOR_SIZE)
     }
 
     fn sectors(&self) -> u64 {

@@ -418,6 +418,9 @@ pub struct Ext2<D: BlockDevice> {
     /// (built by one walk; kept by add_entry and remove_entry; dropped
     /// when memory runs out or the directory goes).
     names: Option<(u32, crate::names::NameSet)>,
+    /// Sequential reads of one file: (inode, where its next read would
+    /// start, how far its blocks were read ahead).
+    ahead: Option<(u32, u64, u64)>,
 }
 
 /// A copy of `n`, `None` when memory ran out.
@@ -491,6 +494,19 @@ fn check_name(name: &[u8]) -> Result<()> {
 
 fn rec_len_for(name_len: usize) -> usize {
     (8 + name_len + 3) & !3
+}
+
+/// The largest run of a file's blocks read or written in one transfer.
+const RUN_BYTES: usize = 1 << 20;
+
+/// How far past a sequential read a file's blocks are read ahead.
+const READ_AHEAD: u64 = 1 << 20;
+
+/// The map blocks a walk over a file's blocks read last, per level of
+/// indirection (block number 0: none yet).
+#[derive(Default)]
+struct MapMemo {
+    levels: [(u32, Vec<u8>); 3],
 }
 
 /// A parsed directory entry's place.
@@ -624,6 +640,7 @@ impl<D: BlockDevice> Ext2<D> {
             pinned: BTreeMap::new(),
             add_hint: None,
             names: None,
+            ahead: None,
             may_use_reserved: true,
         };
         let root = fs.get_inode(ROOT_INO).map_err(MountError::Io)?;
@@ -743,6 +760,29 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     fn write_block(&mut self, b: u32, buf: &[u8]) -> Result<()> {
+        self.check_block(b)?;
+        if self.read_only {
+            return Err(Errno::EROFS);
+        }
+        self.dev.write(b as u64 * self.sectors_per_block(), buf)
+    }
+
+    /// Reads `buf.len() / bs` blocks from `b` on in one transfer.
+    fn read_blocks(&mut self, b: u32, buf: &mut [u8]) -> Result<()> {
+        let count = (buf.len() / self.bs) as u64;
+        if count == 0 || b as u64 + count > self.blocks_count as u64 {
+            return Err(EUCLEAN);
+        }
+        self.check_block(b)?;
+        self.dev.read(b as u64 * self.sectors_per_block(), buf)
+    }
+
+    /// Writes `buf.len() / bs` blocks from `b` on in one transfer.
+    fn write_blocks(&mut self, b: u32, buf: &[u8]) -> Result<()> {
+        let count = (buf.len() / self.bs) as u64;
+        if count == 0 || b as u64 + count > self.blocks_count as u64 {
+            return Err(EUCLEAN);
+        }
         self.check_block(b)?;
         if self.read_only {
             return Err(Errno::EROFS);
@@ -911,6 +951,50 @@ impl<D: BlockDevice> Ext2<D> {
         Err(Errno::ENOSPC)
     }
 
+    /// Allocates the free blocks from `first` on, at most `max`, stopping
+    /// at the first one in use or at the end of its group: how many.
+    fn alloc_run_at(&mut self, first: u32, max: u32) -> Result<u32> {
+        self.writable()?;
+        if max == 0 || first < self.first_data_block || first >= self.blocks_count {
+            return Ok(0);
+        }
+        let mut max = max;
+        if !self.may_use_reserved {
+            // ext2_has_free_blocks for each: the last s_r_blocks_count stay
+            let free: u64 = (0..self.groups).map(|g| self.gd(g, BG_FREE_BLOCKS) as u64).sum();
+            let left = free.saturating_sub(le32(&self.sb, S_R_BLOCKS_COUNT) as u64);
+            max = max.min(left.min(u32::MAX as u64) as u32);
+        }
+        let g = (first - self.first_data_block) / self.bpg;
+        let bit0 = (first - self.first_data_block) % self.bpg;
+        let end = self.group_blocks(g);
+        if self.gd(g, BG_FREE_BLOCKS) == 0 {
+            return Ok(0);
+        }
+        let bmb = self.gd(g, BG_BLOCK_BITMAP);
+        let mut bm = self.read_block(bmb)?;
+        let max = max.min(self.gd(g, BG_FREE_BLOCKS));
+        let mut n = 0;
+        while n < max && bit0 + n < end {
+            let bit = bit0 + n;
+            if bm[(bit / 8) as usize] & (1 << (bit % 8)) != 0 || self.is_metadata(first + n) {
+                break;
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(0);
+        }
+        for bit in bit0..bit0 + n {
+            bm[(bit / 8) as usize] |= 1 << (bit % 8);
+        }
+        self.write_block(bmb, &bm)?;
+        self.gd_add(g, BG_FREE_BLOCKS, -(n as i32));
+        self.write_gd(g)?;
+        self.sb_add(S_FREE_BLOCKS, -(n as i32));
+        Ok(n)
+    }
+
     fn free_block(&mut self, b: u32) -> Result<()> {
         self.check_block(b)?;
         if self.is_metadata(b) {
@@ -1033,6 +1117,33 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(b)
     }
 
+    /// [`Self::bmap`] through `memo`, the map blocks last read on each
+    /// level (a walk over a file's blocks reads each map block once; the
+    /// map must not change meanwhile).
+    fn bmap_memo(&mut self, i: &Inode, l: u64, memo: &mut MapMemo) -> Result<u32> {
+        let Some((depth, idx)) = self.map_path(l) else { return Ok(0) };
+        let mut b = i.ptr(idx[0]);
+        for (level, &k) in idx[1..=depth].iter().enumerate() {
+            if b == 0 {
+                return Ok(0);
+            }
+            let (held, data) = &mut memo.levels[level];
+            if *held != b || data.is_empty() {
+                if data.is_empty() {
+                    *data = zeroed(self.bs)?;
+                }
+                *held = 0;
+                self.read_block_into(b, data)?;
+                *held = b;
+            }
+            b = le32(data, k * 4);
+        }
+        if b != 0 {
+            self.check_block(b)?;
+        }
+        Ok(b)
+    }
+
     /// The physical block of logical block `l`, allocating it (and the
     /// indirect blocks on the way) when missing; the bool says it is new.
     fn bmap_alloc(&mut self, i: &mut Inode, l: u64, goal: u32) -> Result<(u32, bool)> {
@@ -1070,6 +1181,53 @@ impl<D: BlockDevice> Ext2<D> {
             }
         }
         Ok((b, fresh))
+    }
+
+    /// Maps logical blocks `l + 1 ..` of `i` (unmapped, in the same map
+    /// block as `l`, which maps to `b`) to the free blocks right after `b`,
+    /// at most `want` of them: one bitmap change, one map block change.
+    /// Returns how many were mapped.
+    fn alloc_following(&mut self, i: &mut Inode, l: u64, b: u32, want: u32) -> Result<u32> {
+        let Some((depth, idx)) = self.map_path(l) else { return Ok(0) };
+        let ppb = (self.bs / 4) as u32;
+        let room = if depth == 0 { 11 - idx[0] as u32 } else { ppb - 1 - idx[depth] as u32 };
+        let want = want.min(room);
+        if want == 0 {
+            return Ok(0);
+        }
+        // the map block holding l's pointer (None: the inode's direct ones)
+        let mut parent = None;
+        if depth > 0 {
+            let mut pb = i.ptr(idx[0]);
+            for &k in &idx[1..depth] {
+                let blk = self.read_block(pb)?;
+                pb = le32(&blk, k * 4);
+            }
+            parent = Some((pb, self.read_block(pb)?));
+        }
+        let first = if depth == 0 { idx[0] + 1 } else { idx[depth] + 1 };
+        let unmapped = (0..want as usize)
+            .take_while(|&k| match &parent {
+                None => i.ptr(first + k) == 0,
+                Some((_, blk)) => le32(blk, (first + k) * 4) == 0,
+            })
+            .count() as u32;
+        let n = self.alloc_run_at(b + 1, unmapped)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        for k in 0..n {
+            match &mut parent {
+                None => i.set_ptr(first + k as usize, b + 1 + k),
+                Some((_, blk)) => put32(blk, (first + k as usize) * 4, b + 1 + k),
+            }
+        }
+        if let Some((pb, blk)) = &parent {
+            self.write_block(*pb, blk)?;
+        }
+        let spb = (self.bs / SECTOR_SIZE) as u32;
+        i.set_blocks512(i.blocks512().wrapping_add(n * spb));
+        Ok(n)
     }
 
     /// Frees the tree under `b` (`level` 0: a data block); returns how many
@@ -1190,7 +1348,61 @@ impl<D: BlockDevice> Ext2<D> {
             Some(FileType::Directory) => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),
         }
-        self.read_inode_data(&i, off, buf)
+        let n = self.read_inode_data(&i, off, buf)?;
+        self.read_ahead(&i, off, n);
+        Ok(n)
+    }
+
+    /// After a read of `n` bytes at `off`: when it starts where the last
+    /// read of the file ended (or at 0), the file's next blocks, up to
+    /// [`READ_AHEAD`] past this read, are asked of the device as a hint
+    /// (`BlockDevice::read_ahead`), once the read comes within half of
+    /// that of what was asked before; so sequential reads of small pieces
+    /// reach the disk in large transfers. A failure is ignored (the read
+    /// that needs the block reports it).
+    fn read_ahead(&mut self, i: &Inode, off: u64, n: usize) {
+        let end = off + n as u64;
+        let (from, upto) = match self.ahead {
+            Some((ino, next, upto)) if ino == i.ino && next == off => (upto.max(end), upto),
+            _ if off == 0 => (end, end),
+            _ => {
+                self.ahead = None;
+                return;
+            }
+        };
+        self.ahead = Some((i.ino, end, upto));
+        if upto >= end + READ_AHEAD / 2 || end >= i.size() || n == 0 {
+            return;
+        }
+        let stop = (end + READ_AHEAD).min(i.size());
+        let bs = self.bs as u64;
+        let (first, last) = (from.div_ceil(bs), stop.div_ceil(bs));
+        let mut memo = MapMemo::default();
+        // runs of consecutive blocks: (first block, count, first logical)
+        let mut run: Option<(u32, u64, u64)> = None;
+        let mut reached = last;
+        for l in first..=last {
+            let b = if l == last { Ok(0) } else { self.bmap_memo(i, l, &mut memo) };
+            let Ok(b) = b else {
+                reached = l;
+                break;
+            };
+            if let Some((start, count, at)) = run {
+                if b != 0 && b as u64 == start as u64 + count {
+                    run = Some((start, count + 1, at));
+                    continue;
+                }
+                let want = count as usize * self.bs;
+                let took = self.dev.read_ahead(start as u64 * self.sectors_per_block(), want).unwrap_or(0);
+                if took < want {
+                    reached = at + (took / self.bs) as u64;
+                    break;
+                }
+            }
+            run = (b != 0).then_some((b, 1, l));
+        }
+        let last = reached;
+        self.ahead = Some((i.ino, end, last * bs));
     }
 
     fn read_inode_data(&mut self, i: &Inode, off: u64, buf: &mut [u8]) -> Result<usize> {
@@ -1200,21 +1412,49 @@ impl<D: BlockDevice> Ext2<D> {
         }
         let n = (buf.len() as u64).min(size - off) as usize;
         let bs = self.bs as u64;
+        let max_run = (RUN_BYTES / self.bs) as u64;
+        let mut memo = MapMemo::default();
+        let mut tmp = Vec::new();
         let mut done = 0;
-        let mut tmp = zeroed(self.bs)?;
         while done < n {
             let pos = off + done as u64;
             let l = pos / bs;
             let in_blk = (pos % bs) as usize;
-            let chunk = (self.bs - in_blk).min(n - done);
-            let b = self.bmap(i, l)?;
-            if b == 0 {
-                buf[done..done + chunk].fill(0);
-            } else {
-                self.read_block_into(b, &mut tmp)?;
-                buf[done..done + chunk].copy_from_slice(&tmp[in_blk..in_blk + chunk]);
+            let b = self.bmap_memo(i, l, &mut memo)?;
+            if in_blk != 0 || n - done < self.bs {
+                // a part of one block
+                let chunk = (self.bs - in_blk).min(n - done);
+                if b == 0 {
+                    buf[done..done + chunk].fill(0);
+                } else {
+                    if tmp.is_empty() {
+                        tmp = zeroed(self.bs)?;
+                    }
+                    self.read_block_into(b, &mut tmp)?;
+                    buf[done..done + chunk].copy_from_slice(&tmp[in_blk..in_blk + chunk]);
+                }
+                done += chunk;
+                continue;
             }
-            done += chunk;
+            // whole blocks: a run of holes, or of blocks consecutive on the
+            // disk, is one transfer
+            let whole = ((n - done) / self.bs) as u64;
+            let mut count = 1u64;
+            while count < whole.min(max_run) {
+                let next = self.bmap_memo(i, l + count, &mut memo)?;
+                let follows = if b == 0 { next == 0 } else { next as u64 == b as u64 + count };
+                if !follows {
+                    break;
+                }
+                count += 1;
+            }
+            let part = &mut buf[done..done + count as usize * self.bs];
+            if b == 0 {
+                part.fill(0);
+            } else {
+                self.read_blocks(b, part)?;
+            }
+            done += part.len();
         }
         Ok(n)
     }
@@ -1281,8 +1521,9 @@ impl<D: BlockDevice> Ext2<D> {
         data: &[u8],
     ) -> core::result::Result<usize, (usize, Errno)> {
         let bs = self.bs as u64;
+        let max_run = (RUN_BYTES / self.bs) as u64;
         let mut done = 0;
-        let mut tmp = zeroed(self.bs).map_err(|e| (0, e))?;
+        let mut tmp = Vec::new();
         let mut goal = self.inode_goal(i.ino);
         while done < data.len() {
             let pos = off + done as u64;
@@ -1292,8 +1533,47 @@ impl<D: BlockDevice> Ext2<D> {
             let (b, fresh) = self.bmap_alloc(i, l, goal).map_err(|e| (done, e))?;
             goal = b + 1;
             if chunk == self.bs {
-                self.write_block(b, &data[done..done + chunk]).map_err(|e| (done, e))?;
+                // whole blocks: those allocated (or found) consecutive on the
+                // disk go in one transfer
+                let whole = ((data.len() - done) / self.bs) as u64;
+                let mut count = 1u64;
+                let mut failed = None;
+                if fresh && whole > 1 {
+                    // appending: the blocks after `b` that are free, taken
+                    // with one bitmap and one map block change
+                    match self.alloc_following(i, l, b, (whole.min(max_run) - 1) as u32) {
+                        Ok(n) => {
+                            count += n as u64;
+                            goal = b + 1 + n;
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
+                while failed.is_none() && count < whole.min(max_run) {
+                    match self.bmap_alloc(i, l + count, goal) {
+                        Ok((next, _)) => {
+                            goal = next + 1;
+                            if next as u64 != b as u64 + count {
+                                break; // written by the next round
+                            }
+                            count += 1;
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let bytes = count as usize * self.bs;
+                self.write_blocks(b, &data[done..done + bytes]).map_err(|e| (done, e))?;
+                done += bytes;
+                if let Some(e) = failed {
+                    return Err((done, e));
+                }
             } else {
+                if tmp.is_empty() {
+                    tmp = zeroed(self.bs).map_err(|e| (done, e))?;
+                }
                 if fresh {
                     tmp.fill(0);
                 } else {
@@ -1301,8 +1581,8 @@ impl<D: BlockDevice> Ext2<D> {
                 }
                 tmp[in_blk..in_blk + chunk].copy_from_slice(&data[done..done + chunk]);
                 self.write_block(b, &tmp).map_err(|e| (done, e))?;
+                done += chunk;
             }
-            done += chunk;
         }
         Ok(done)
     }

@@ -71,7 +71,7 @@ mod names;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cache::CachedDisk;
+pub use cache::{CachedDisk, MAX_RUN_BYTES};
 pub use fs::{DirEntry, Ext2, FileType, MountError, MountOptions, SetAttr, Stat, StatFs};
 pub use linux_abi::{Errno, Result};
 
@@ -92,6 +92,14 @@ pub trait BlockDevice {
     fn sectors(&self) -> u64;
     /// Whether writes are refused (a read-only medium).
     fn read_only(&self) -> bool;
+    /// A hint: `len` bytes from `sector` on (whole sectors) will be read
+    /// soon; a cache may read them now, in one transfer. Returns how many
+    /// of the bytes it took (a prefix; the caller may ask for the rest
+    /// later). The default does nothing and takes them all.
+    fn read_ahead(&mut self, sector: u64, len: usize) -> Result<usize> {
+        let _ = sector;
+        Ok(len)
+    }
 }
 
 /// `statfs`'s magic number for ext2/3/4.

@@ -108,7 +108,12 @@ fn features_and_mount_errors() {
     // a device smaller than the superblock says
     let mut small = mke2fs(1024, 8192, &[]);
     small.truncate(4096 * 1024);
-    assert_eq!(Ext2::mount(MemDisk::new(small), MountOptions::default()).err(), Some(MountError::TooSmall));
+    let r = Ext2::mount(MemDisk::new(small), MountOptions::default());
+    assert_eq!(r.as_ref().err(), Some(&MountError::TooSmall));
+    // mount(2) says EINVAL, as ext4_check_geometry (which mounts ext2 on
+    // Debian; ext2_fill_super fails the same way) ("bad
+    // geometry: block count ... exceeds size of device")
+    assert_eq!(r.err().map(MountError::errno), Some(Errno::EINVAL));
     // not ext2 at all
     assert_eq!(
         Ext2::mount(MemDisk::new(vec![0; 65536]), MountOptions::default()).err(),
@@ -433,4 +438,82 @@ fn exchange_swaps_across_directories() {
     let disk = fs.unmount().unwrap();
     let (clean, out) = e2fsck(&disk.data);
     assert!(clean, "{out}");
+}
+
+/// Sequential file data moves in runs: one device transfer per run of
+/// blocks consecutive on the disk (at most `MAX_RUN_BYTES`), not one per
+/// block; streaming a file larger than the cache keeps the metadata cached
+/// (data read or written in runs is evicted first); a failing sector in
+/// the middle of a run is EIO for the read that covers it.
+#[test]
+fn transfers_are_batched_and_streaming_keeps_metadata() {
+    use ext2::{BlockDevice, CachedDisk, MAX_RUN_BYTES};
+    let img = mke2fs(4096, 64 * 1024, &[]);
+    let data = pattern(8 << 20, 11);
+    // writes: 8 MiB in 64 KiB calls through a 1 MiB cache
+    let mut fs = Ext2::mount(CachedDisk::new(MemDisk::new(img), 4096, 256), opts()).unwrap();
+    let f = fs.create(2, b"big", 0o100644, 0, 0, None).unwrap();
+    let ops0 = fs.device().device_ops;
+    for (k, c) in data.chunks(65536).enumerate() {
+        assert_eq!(fs.write(f, (k * 65536) as u64, c), Ok(c.len()));
+    }
+    fs.sync().unwrap();
+    let write_ops = fs.device().device_ops - ops0;
+    // 2048 data blocks and 3 map blocks: a few dozen runs, not thousands
+    assert!(write_ops <= 64, "{write_ops} device operations for 8 MiB written");
+    let disk = fs.unmount().unwrap().into_inner().unwrap();
+    let (clean, out) = e2fsck(&disk.data);
+    assert!(clean, "{out}");
+
+    // reads after a new mount, 64 KiB at a time
+    let mut fs = Ext2::mount(CachedDisk::new(disk.clone(), 4096, 256), opts()).unwrap();
+    let f = fs.lookup(2, b"big").unwrap();
+    let ops0 = fs.device().device_ops;
+    let mut back = vec![0u8; data.len()];
+    for (k, c) in back.chunks_mut(65536).enumerate() {
+        assert_eq!(fs.read(f, (k * 65536) as u64, c), Ok(c.len()));
+    }
+    assert!(back == data);
+    let read_ops = fs.device().device_ops - ops0;
+    // read ahead: the device sees runs of 256 KiB (a quarter of this
+    // cache), not one per call
+    assert!(read_ops <= 32 + 8, "{read_ops} device operations for 8 MiB read");
+    // one large read: runs of MAX_RUN_BYTES
+    let mut fs2 = Ext2::mount(CachedDisk::new(disk.clone(), 4096, 256), opts()).unwrap();
+    let ops0 = fs2.device().device_ops;
+    back.fill(0);
+    assert_eq!(fs2.read(f, 0, &mut back), Ok(back.len()));
+    assert!(back == data);
+    let one_read_ops = fs2.device().device_ops - ops0;
+    assert!(one_read_ops <= (8 << 20) / MAX_RUN_BYTES as u64 + 8, "{one_read_ops} for one 8 MiB read");
+    // the directory and inode blocks stayed cached through 8 MiB of data
+    // streaming through 1 MiB of cache
+    let ops0 = fs.device().device_ops;
+    assert_eq!(fs.lookup(2, b"big"), Ok(f));
+    assert_eq!(fs.stat(f).unwrap().size, data.len() as u64);
+    assert_eq!(fs.device().device_ops, ops0, "metadata evicted by streamed data");
+
+    // a bad sector in the middle of the file: EIO, the part before reads
+    let first = disk.data.chunks(512).position(|s| s == &data[..512]).expect("the file's first sector");
+    let mut faulty = FaultyDisk::new(disk);
+    faulty.bad_reads.insert(first as u64 + 4096);
+    let mut fs = Ext2::mount(CachedDisk::new(faulty, 4096, 256), opts()).unwrap();
+    let mut head = vec![0u8; 1 << 20];
+    assert_eq!(fs.read(f, 0, &mut head), Ok(head.len()));
+    assert!(head[..] == data[..1 << 20]);
+    let mut all = vec![0u8; data.len()];
+    assert_eq!(fs.read(f, 0, &mut all), Err(Errno::EIO));
+    drop(fs);
+    // dirty blocks go out in runs at a flush; a run that fails is EIO and
+    // stays dirty, the others are written
+    let mut faulty = FaultyDisk::new(MemDisk::new(vec![0u8; 1 << 20]));
+    faulty.bad_writes.insert(128);
+    let mut c = CachedDisk::new(faulty, 4096, 16);
+    c.write(8, &[5u8; 8192]).unwrap();
+    c.write(128, &[6u8; 4096]).unwrap();
+    assert_eq!(c.dirty_blocks(), 3);
+    assert_eq!(c.flush(), Err(Errno::EIO));
+    assert_eq!(c.dirty_blocks(), 1);
+    assert_eq!(c.device_ops, 2, "blocks 1-2 in one write, block 16 in another");
+    assert_eq!(c.inner().inner.data[4096..12288], [5u8; 8192]);
 }
