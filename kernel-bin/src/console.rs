@@ -88,16 +88,39 @@ pub fn write(buf: &[u8]) {
 /// Moves received bytes through the line discipline (called by readers and
 /// on every timer tick, so ^C reaches a program that is not reading), and
 /// wakes the input's sleepers when bytes arrived.
+///
+/// The bytes are taken from the ring and fed to N_TTY under one hold of
+/// `TTY`: with several CPUs pumping (a reader on one, the tick on another),
+/// a byte taken from the ring by one CPU could otherwise reach the line
+/// after a later byte taken by the other (the interactive checks saw
+/// `sleep 2` typed arrive as `sleep )` with the `2` after it).
 pub fn pump() {
-    let mut any = false;
-    while let Some(b) = arch_x86_64::serial::try_read_byte() {
-        any = true;
-        if let Some((sig, Some(pg))) = with(|t| t.ldisc.input(b, &mut Uart).map(|s| (signal_of(s), t.pgrp))) {
+    loop {
+        // the signals the input raised, sent once `TTY` is released
+        let mut sigs: [Option<(SigNum, Pid)>; 4] = [None; 4];
+        let (any, more) = with(|t| {
+            let (mut any, mut n) = (false, 0);
+            while let Some(b) = arch_x86_64::serial::try_read_byte() {
+                any = true;
+                if let (Some(s), Some(pg)) = (t.ldisc.input(b, &mut Uart), t.pgrp) {
+                    sigs[n] = Some((signal_of(s), pg));
+                    n += 1;
+                    if n == sigs.len() {
+                        return (any, true);
+                    }
+                }
+            }
+            (any, false)
+        });
+        for &(sig, pg) in sigs.iter().flatten() {
             kill_pgrp(pg, sig);
         }
-    }
-    if any {
-        input_wq().wake_all();
+        if any {
+            input_wq().wake_all();
+        }
+        if !more {
+            return;
+        }
     }
 }
 

@@ -126,21 +126,47 @@ fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
 
 /// Kernel memory is running out (the free frames went below half the
 /// reserve, which only kernel allocations reach): the OOM killer runs
-/// before a kernel allocation can fail. Called by a thread on its way back
-/// to user mode; when it is the victim it queues SIGKILL for itself.
-pub fn check(me: Pid) {
+/// before a kernel allocation can fail. Called by thread `tid` of process
+/// `me` on its way back to user mode; when it is the victim it queues
+/// SIGKILL for itself. When another victim is still giving its memory back,
+/// it waits for that (as Linux's allocator waits in reclaim) instead of
+/// going on to allocate more: with several CPUs, the other allocators ate
+/// the rest of the reserve while a victim of 65,530 mappings was still
+/// unmapping them (a failed kernel allocation: a panic).
+pub fn check(tid: Pid, me: Pid) {
     use arch_x86_64::mem::frames;
     // one comparison on every return to user mode (no allocator lock)
     if frames::free_frames() >= frames::reserve() / 2 {
         return;
     }
-    // init is never the victim: with nothing else to kill it goes on (a
-    // failed allocation then ends in its errno or, at worst, a panic, as
-    // Linux's "no killable processes")
-    if let Verdict::KillSelf = out_of_memory(me)
-        && me != 1
-    {
-        let _ = table().send_signal(me, SigInfo::kernel(signal::SIGKILL), &Hooks);
+    match out_of_memory(me) {
+        // init is never the victim: with nothing else to kill it goes on
+        // (a failed allocation then ends in its errno or, at worst, a
+        // panic, as Linux's "no killable processes")
+        Verdict::KillSelf if me != 1 => {
+            let _ = table().send_signal(me, SigInfo::kernel(signal::SIGKILL), &Hooks);
+        }
+        Verdict::KillSelf => {}
+        Verdict::Retry => wait_for_victim(tid, me, || frames::free_frames() >= frames::reserve() / 2),
+    }
+}
+
+/// Sleeps (10 ms at a time, at most 1 s) while the last victim, not the
+/// caller's process `pid`, still holds its memory and `enough()` is false;
+/// a signal for the caller ends the wait.
+fn wait_for_victim(tid: Pid, pid: Pid, enough: impl Fn() -> bool) {
+    let deadline = arch_x86_64::time::since_boot_ns() + 1_000_000_000;
+    loop {
+        let victim = VICTIM.load(Ordering::SeqCst);
+        let now = arch_x86_64::time::since_boot_ns();
+        if victim == 0 || victim == pid || !holds_memory(victim) || now >= deadline || enough() {
+            return;
+        }
+        if let Err(e) = crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000))
+            && e != linux_abi::Errno::ETIMEDOUT
+        {
+            return;
+        }
     }
 }
 
@@ -162,20 +188,8 @@ pub fn retry_kernel_alloc() -> bool {
             false
         }
         Verdict::Retry => {
-            let deadline = arch_x86_64::time::since_boot_ns() + 1_000_000_000;
-            loop {
-                let victim = VICTIM.load(Ordering::SeqCst);
-                let now = arch_x86_64::time::since_boot_ns();
-                if victim == 0 || victim == pid || !holds_memory(victim) || now >= deadline {
-                    return true;
-                }
-                // a signal for the caller ends the wait (ERESTARTSYS)
-                if let Err(e) = crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000))
-                    && e != linux_abi::Errno::ETIMEDOUT
-                {
-                    return true;
-                }
-            }
+            wait_for_victim(tid, pid, || false);
+            true
         }
     }
 }

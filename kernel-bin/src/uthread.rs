@@ -259,7 +259,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
             arch_x86_64::cpu::enable_interrupts();
         }
         if !quick {
-            crate::oom::check(t.pid);
+            crate::oom::check(t.tid, t.pid);
         }
         if deliver_signals(&mut t, restart) == Flow::Exit {
             break;
