@@ -197,9 +197,13 @@ pub fn termios() -> [u8; TERMIOS_SIZE] {
     with(|t| t.ldisc.termios())
 }
 
-/// Sets the termios from user bytes.
+/// Sets the termios from user bytes, then wakes the readers (Linux's
+/// `n_tty_set_termios` wakes `read_wait`): with ICANON switched off, a
+/// partial line became readable, and a sleeper or an epoll watcher
+/// learns it only from a wake-up.
 pub fn set_termios(b: &[u8]) {
     with(|t| t.ldisc.set_termios(b));
+    input_wq().wake_all();
 }
 
 /// The window size.

@@ -400,6 +400,10 @@ pub fn mount_ext2(source: &Arc<Inode>, read_only: bool) -> linux_abi::Result<Arc
         log::info!("mount: /dev/vda is mounted already (one mount of a disk here): EBUSY");
         return Err(Errno::EBUSY);
     }
+    if let Err(e) = start_flusher() {
+        DISK_MOUNTED.store(false, Ordering::SeqCst);
+        return Err(e);
+    }
     let ro = read_only || crate::blk::read_only();
     let disk = ext2::CachedDisk::new(crate::blk::Disk, 4096, DISK_CACHE_BLOCKS);
     let fs = match ext2::Ext2::mount(disk, ext2::MountOptions::new(ro, ext2_clock)) {
@@ -418,10 +422,7 @@ pub fn mount_ext2(source: &Arc<Inode>, read_only: bool) -> linux_abi::Result<Arc
         &|| Arc::new(SleepLock::default()),
     );
     match root {
-        Ok(r) => {
-            start_flusher();
-            Ok(r)
-        }
+        Ok(r) => Ok(r),
         Err(e) => {
             DISK_MOUNTED.store(false, Ordering::SeqCst);
             Err(e)
@@ -469,26 +470,36 @@ pub fn sync_all() -> linux_abi::Result<()> {
     r
 }
 
-static FLUSHER: spin::Once<()> = spin::Once::new();
+static FLUSHER: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// The flusher: a kernel task that wakes every 5 s and syncs each disk
 /// file system holding data dirty for more than [`DIRTY_EXPIRE_SECS`].
-fn start_flusher() {
-    FLUSHER.call_once(|| {
-        crate::sched::spawn(u64::MAX >> 1, || {
-            let q = crate::sched::WaitQueue::new();
-            loop {
-                let until = arch_x86_64::time::since_boot_ns().saturating_add(5_000_000_000);
-                q.wait_until(|| false, Some(until));
-                let now = (crate::time::realtime_ns() / 1_000_000_000) as i64;
-                for root in backed_roots() {
-                    if let Err(e) = root.flush_if_older(now, DIRTY_EXPIRE_SECS) {
-                        log::error!("flusher: {e:?}");
-                    }
+/// Started at the first disk mount; `ENOMEM` when no memory is left for
+/// its stack (the mount fails, and a later one tries again).
+fn start_flusher() -> linux_abi::Result<()> {
+    use core::sync::atomic::Ordering;
+    if FLUSHER.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let task = crate::sched::try_spawn(u64::MAX >> 1, || {
+        let q = crate::sched::WaitQueue::new();
+        loop {
+            let until = arch_x86_64::time::since_boot_ns().saturating_add(5_000_000_000);
+            q.wait_until(|| false, Some(until));
+            let now = (crate::time::realtime_ns() / 1_000_000_000) as i64;
+            for root in backed_roots() {
+                if let Err(e) = root.flush_if_older(now, DIRTY_EXPIRE_SECS) {
+                    log::error!("flusher: {e:?}");
                 }
             }
-        });
+        }
     });
+    if task.is_none() {
+        FLUSHER.store(false, Ordering::SeqCst);
+        log::info!("mount: no memory for the flusher's stack: ENOMEM");
+        return Err(linux_abi::Errno::ENOMEM);
+    }
+    Ok(())
 }
 
 arch_x86_64::ktest!(

@@ -370,10 +370,27 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
     task
 }
 
+/// As [`spawn`], or `None` when no memory is left for the task's stack:
+/// for a kernel task started after boot at a user's request (the inet
+/// poll thread at the first socket, the flusher at the first disk mount),
+/// whose caller answers ENOMEM/ENOBUFS as Linux would.
+pub fn try_spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Option<Arc<Task>> {
+    let task = create_with(id, KernelThread::try_new(task_entry, 0)?, f);
+    enqueue(&task);
+    Some(task)
+}
+
 /// Creates a task that runs `f` once [`start`]ed (so that whoever made it
 /// can publish it first: another CPU may run it at once).
+///
+/// Panics if no memory is left for its stack: for tasks started at boot
+/// (init, kernel tests); after boot, [`try_spawn`] or [`create_on`].
 pub fn create(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    let t = new_task(id, KernelThread::new(task_entry, 0), Some(Box::new(f)));
+    create_with(id, KernelThread::new(task_entry, 0), f)
+}
+
+fn create_with(id: u64, kthread: KernelThread, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
+    let t = new_task(id, kthread, Some(Box::new(f)));
     // the creator's policy, priority, nice, CPU mask and place in the fair
     // order (fork and clone inherit them, as Linux without
     // SCHED_RESET_ON_FORK); not an idle task's (boot-time kernel tasks)

@@ -2,10 +2,11 @@
  * msg_flags), sendto a bound name, the source address recvfrom reports,
  * connect/disconnect, EPERM from a stranger, ENOTCONN, EMSGSIZE,
  * ECONNREFUSED after the peer closed, the receive queue limit, empty
- * datagrams; seqpacket connect/accept, EOF and EPIPE. */
+ * datagrams, EPOLLOUT once a full peer drains; seqpacket connect/accept, EOF and EPIPE. */
 #include "kt.h"
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -157,6 +158,38 @@ KT_CASE(receive_queue_limit) {
     KT_SYS_RET(sendto(s, "q", 1, MSG_DONTWAIT, (struct sockaddr *)&a, al), 1);
     close(r);
     close(s);
+}
+
+/* EPOLLOUT of a socket whose peer is full, though it never got EAGAIN
+ * itself: its poll registers for the peer's wake-up (Linux's
+ * unix_dgram_peer_wake_me), so the drain reaches the epoll ready list. */
+KT_CASE(epollout_after_peer_drains) {
+    struct sockaddr_un a;
+    socklen_t al;
+    int r = KT_SYS_OK(bound_dgram("ud-epollout", &a, &al));
+    int f = KT_SYS_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
+    int n = 0;
+    while (n < 100 && sendto(f, "q", 1, MSG_DONTWAIT, (struct sockaddr *)&a, al) == 1) n++;
+    KT_EQ(errno, EAGAIN);
+    KT_EQ(n, 11);
+    int w = KT_SYS_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
+    KT_SYS_OK(connect(w, (struct sockaddr *)&a, al));
+    int ep = KT_SYS_OK(epoll_create1(0));
+    struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = 7};
+    KT_SYS_OK(epoll_ctl(ep, EPOLL_CTL_ADD, w, &ev));
+    struct epoll_event out[2];
+    KT_SYS_RET(epoll_wait(ep, out, 2, 0), 0);
+    KT_SYS_RET(epoll_wait(ep, out, 2, 0), 0);
+    char b[2];
+    KT_SYS_RET(recv(r, b, 2, 0), 1);
+    KT_SYS_RET(epoll_wait(ep, out, 2, 0), 1);
+    KT_EQ(out[0].events, EPOLLOUT);
+    KT_EQ(out[0].data.u32, 7);
+    KT_SYS_RET(send(w, "w", 1, MSG_DONTWAIT), 1);
+    close(ep);
+    close(w);
+    close(f);
+    close(r);
 }
 
 KT_CASE(blocked_dgram_reader) {

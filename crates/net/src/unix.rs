@@ -455,6 +455,31 @@ impl<E: NetEnv> UnixSocket<E> {
         }
     }
 
+    /// Whether `other`'s receive queue is full for a datagram from `me`
+    /// (never when `other` is connected back to `me`, as in Linux).
+    fn peer_full(os: &State<E>, me: &Arc<Self>) -> bool {
+        let peer_is_me = os.peer.as_ref().is_some_and(|p| Arc::ptr_eq(p, me));
+        !peer_is_me && os.rx.len() > os.backlog.max(UNIX_MAX_DGRAM_QLEN) as usize
+    }
+
+    /// Linux's unix_dgram_peer_wake_me: when `other`'s queue is full for
+    /// `me`, registers `me` for `other`'s wake-up (checked and registered
+    /// under `other`'s lock, so a read that drains it cannot slip between)
+    /// and returns true.
+    fn wait_if_full(other: &Self, me: &Arc<Self>) -> bool {
+        let mut s = other.st.lock();
+        if !Self::peer_full(&s, me) {
+            return false;
+        }
+        s.waiters.retain(|w| w.strong_count() > 0);
+        if !s.waiters.iter().any(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(me)))
+            && s.waiters.try_reserve(1).is_ok()
+        {
+            s.waiters.push(Arc::downgrade(me));
+        }
+        true
+    }
+
     fn wake_waiters(s: &mut State<E>) -> Vec<Arc<Self>> {
         core::mem::take(&mut s.waiters).iter().filter_map(Weak::upgrade).collect()
     }
@@ -806,19 +831,18 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
             m |= EPOLLHUP;
         }
         let mut writable = self.writable(&s);
-        if self.ty != SOCK_STREAM {
-            if self.ty == SOCK_SEQPACKET && s.conn == Conn::Unconnected {
-                // a seqpacket socket never connected: no write bits
-            }
-            if writable && let Some(p) = &s.peer {
-                let me: *const Self = self;
-                if let Some(ps) = p.st.try_lock() {
-                    let peer_is_me = ps.peer.as_ref().is_some_and(|x| core::ptr::eq(Arc::as_ptr(x), me));
-                    if !peer_is_me && ps.rx.len() > ps.backlog.max(UNIX_MAX_DGRAM_QLEN) as usize {
-                        writable = false;
-                    }
-                }
-            }
+        // Linux's unix_dgram_poll: a datagram socket is not writable while
+        // its peer's receive queue is full, and then it registers for the
+        // peer's wake-up (unix_dgram_peer_wake_me), so a poller learns when
+        // the peer drains. The peer is looked at with this socket unlocked
+        // (two socket locks never nest here); the peer's clone is dropped
+        // after both are released.
+        let peer = if self.ty != SOCK_STREAM && writable { s.peer.clone() } else { None };
+        drop(s);
+        if let Some(p) = peer
+            && Self::wait_if_full(&p, &self.arc())
+        {
+            writable = false;
         }
         if writable {
             m |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;

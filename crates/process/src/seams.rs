@@ -185,13 +185,15 @@ where
 /// (Linux's `files_struct`): clone shares it (`CLONE_FILES`) or copies it,
 /// unshare(2) copies a shared one, exec makes it private and sweeps the
 /// close-on-exec descriptors. Every method runs with no lock of this crate
-/// held except [`FdTable::is_shared`], [`FdTable::share`] and
-/// [`FdTable::exec`] (under the table lock: they must not take a lock
-/// that is held while calling the table, and their cost should not grow
-/// with the table); what the crate drops of it (the handle of an exiting
-/// thread, whose last drop closes the files: Linux's `exit_files()`; the
-/// sweep's [`FdTable::Closed`]) is dropped after the table lock is
-/// released, so a drop may take locks.
+/// held except [`FdTable::is_shared`] and [`FdTable::share`] (under the
+/// table lock: they must not take a lock that is held while calling the
+/// table, and their cost should not grow with the table).
+/// [`FdTable::exec`] runs with no lock held (the handle is taken out of
+/// the thread's record meanwhile), so its copy and sweep may take locks
+/// and cost what the table holds. What the crate drops of it (the handle
+/// of an exiting thread, whose last drop closes the files: Linux's
+/// `exit_files()`; the sweep's [`FdTable::Closed`]) is dropped after the
+/// table lock is released, so a drop may take locks.
 ///
 /// ```
 /// use linux_abi::Result;

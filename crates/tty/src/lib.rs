@@ -206,10 +206,22 @@ impl NTty {
     }
 
     /// Sets the termios from up to [`TERMIOS_SIZE`] bytes (TCSETS*); a
-    /// shorter slice changes only its prefix.
+    /// shorter slice changes only its prefix. As Linux's
+    /// `n_tty_set_termios`, switching ICANON off makes the line being
+    /// edited readable (raw input), within the one buffer of
+    /// [`BUF_SIZE`]; the caller wakes the readers.
     pub fn set_termios(&mut self, b: &[u8]) {
+        let was_canon = self.lflag() & ICANON != 0;
         let n = b.len().min(TERMIOS_SIZE);
         self.termios[..n].copy_from_slice(&b[..n]);
+        if was_canon && self.lflag() & ICANON == 0 {
+            let room = BUF_SIZE.saturating_sub(self.ready.len()).min(self.line.len());
+            if self.ready.try_reserve(room).is_ok() {
+                self.ready.extend(self.line.drain(..room));
+            }
+            self.line.clear();
+            self.lnext = false;
+        }
     }
 
     fn flag(&self, at: usize) -> u32 {

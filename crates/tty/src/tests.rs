@@ -80,6 +80,26 @@ fn canonical_line_is_not_readable_before_newline() {
 }
 
 #[test]
+fn icanon_off_makes_the_partial_line_readable() {
+    let mut t = tty();
+    feed(&mut t, b"ab\ncd");
+    let mut raw = t.termios();
+    raw[12] &= !(ICANON as u8);
+    t.set_termios(&raw);
+    assert!(t.readable());
+    assert_eq!(t.available(), 5);
+    assert_eq!(t.pending_line(), b"");
+    // a reader asleep since before the switch (canonical mode) is ready
+    assert!(t.read_ready(&ReadMode { canon: true, want: 1, timeout_ns: None, poll_only: false }));
+    // raw now: the line end no longer splits the read
+    assert_eq!(read(&mut t, 10), Some(b"ab\ncd".to_vec()));
+    assert_eq!(read(&mut t, 10), None);
+    // and what is typed next is readable at once
+    feed(&mut t, b"x");
+    assert_eq!(read(&mut t, 10), Some(b"x".to_vec()));
+}
+
+#[test]
 fn canonical_read_gets_the_line_with_newline() {
     let mut t = tty();
     feed(&mut t, b"abc\n");

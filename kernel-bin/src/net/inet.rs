@@ -80,7 +80,9 @@ pub fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
     {
         kick();
     }
-    start_thread();
+    // (started by the socket's creation; after a failure there, tried
+    // again here, with nothing to answer it to)
+    let _ = start_thread();
     r
 }
 
@@ -166,11 +168,19 @@ fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
     (r, next)
 }
 
-fn start_thread() {
+/// Starts the stack's timer thread at the first use; `ENOBUFS` (what
+/// Linux's inet_create answers when it cannot allocate) when no memory is
+/// left for its stack, and a later use tries again.
+fn start_thread() -> Result<()> {
     if THREAD_STARTED.swap(true, Ordering::AcqRel) {
-        return;
+        return Ok(());
     }
-    crate::sched::spawn(POLL_TASK_ID, poll_thread);
+    if crate::sched::try_spawn(POLL_TASK_ID, poll_thread).is_none() {
+        THREAD_STARTED.store(false, Ordering::Release);
+        log::info!("inet: no memory for the poll thread's stack: ENOBUFS");
+        return Err(Errno::ENOBUFS);
+    }
+    Ok(())
 }
 
 /// The stack's timer thread: polls when `poll_delay` says so, or when an
@@ -212,6 +222,8 @@ pub struct InetSocket {
 pub fn inet_socket(domain: u16, ty: u32, protocol: u32) -> Result<Sock> {
     let family = if domain == AF_INET6 { Family::V6 } else { Family::V4 };
     let privileged = ty == SOCK_RAW && capable(CAP_NET_RAW);
+    // the timer thread first, so that a socket never lives without it
+    start_thread()?;
     let waker = KEnv::new_waker()?;
     with_net(|n| {
         n.socks.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
