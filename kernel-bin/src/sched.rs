@@ -130,6 +130,9 @@ pub struct Task {
     /// `sched_priority` (1..=99 for SCHED_FIFO/RR, else 0).
     pub rt_prio: AtomicU8,
     nice: core::sync::atomic::AtomicI8,
+    /// SCHED_RESET_ON_FORK: the tasks it creates start as SCHED_OTHER
+    /// with a nice value of at least 0 (and without the flag).
+    reset_on_fork: AtomicBool,
     /// Virtual run time: nanoseconds run, scaled by 1024 / its weight
     /// (the fair share: the queued task with the least runs next).
     vruntime: AtomicU64,
@@ -284,6 +287,7 @@ fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Sen
         policy: AtomicU8::new(SCHED_OTHER),
         rt_prio: AtomicU8::new(0),
         nice: core::sync::atomic::AtomicI8::new(0),
+        reset_on_fork: AtomicBool::new(false),
         vruntime: AtomicU64::new(0),
         start: spin::Mutex::new(start),
         cpu: spin::Once::new(),
@@ -390,16 +394,33 @@ pub fn create(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
 }
 
 fn create_with(id: u64, kthread: KernelThread, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    let t = new_task(id, kthread, Some(Box::new(f)));
+    inherit(new_task(id, kthread, Some(Box::new(f))))
+}
+
+/// Gives a new task `t` its creator's scheduling attributes.
+fn inherit(t: Arc<Task>) -> Arc<Task> {
     // the creator's policy, priority, nice, CPU mask and place in the fair
-    // order (fork and clone inherit them, as Linux without
-    // SCHED_RESET_ON_FORK); not an idle task's (boot-time kernel tasks)
+    // order (fork and clone inherit them); with SCHED_RESET_ON_FORK a
+    // real-time policy becomes SCHED_OTHER and a negative nice 0, and the
+    // flag is not inherited (Linux's sched_fork). Not an idle task's
+    // (boot-time kernel tasks).
     if !in_idle()
         && let Some(me) = with_cpu(|c| c.current.clone())
     {
-        t.policy.store(me.policy.load(Ordering::Relaxed), Ordering::Relaxed);
-        t.rt_prio.store(me.rt_prio.load(Ordering::Relaxed), Ordering::Relaxed);
-        t.nice.store(me.nice.load(Ordering::Relaxed), Ordering::Relaxed);
+        let (mut policy, mut prio, mut nice) = (
+            me.policy.load(Ordering::Relaxed),
+            me.rt_prio.load(Ordering::Relaxed),
+            me.nice.load(Ordering::Relaxed),
+        );
+        if me.reset_on_fork.load(Ordering::Relaxed) {
+            if matches!(policy, SCHED_FIFO | SCHED_RR) {
+                (policy, prio, nice) = (SCHED_OTHER, 0, 0);
+            }
+            nice = nice.max(0);
+        }
+        t.policy.store(policy, Ordering::Relaxed);
+        t.rt_prio.store(prio, Ordering::Relaxed);
+        t.nice.store(nice, Ordering::Relaxed);
         t.vruntime.store(me.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
         t.last_cpu.store(me.last_cpu.load(Ordering::Relaxed), Ordering::Relaxed);
         t.affinity.store(me.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -410,7 +431,7 @@ fn create_with(id: u64, kthread: KernelThread, f: impl FnOnce() + Send + 'static
 /// As [`create`], on a stack allocated beforehand
 /// ([`context::KernelStack::try_new`], where clone can still fail).
 pub fn create_on(stack: context::KernelStack, id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    new_task(id, KernelThread::with_stack(stack, task_entry, 0), Some(Box::new(f)))
+    create_with(id, KernelThread::with_stack(stack, task_entry, 0), f)
 }
 
 /// Makes a task from [`create`] runnable.
@@ -517,10 +538,27 @@ impl Task {
         self.nice.store(nice.clamp(-20, 19) as i8, Ordering::Relaxed);
     }
 
-    /// Sets its policy and real-time priority (checked by the caller).
+    /// Sets its policy and real-time priority (checked by the caller). A
+    /// task leaving the real-time class (which is not charged virtual run
+    /// time) rejoins the fair order no earlier than its CPU's fair clock.
     pub fn set_policy(&self, policy: u8, prio: u8) {
+        let was_rt = self.rt() > 0;
         self.rt_prio.store(prio, Ordering::Relaxed);
         self.policy.store(policy, Ordering::Relaxed);
+        if was_rt && self.rt() == 0 {
+            let cpu = self.last_cpu.load(Ordering::Relaxed).min(MAX_CPUS - 1);
+            self.vruntime.fetch_max(MIN_VRUNTIME[cpu].load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    /// Whether SCHED_RESET_ON_FORK is set (sched_getscheduler).
+    pub fn reset_on_fork(&self) -> bool {
+        self.reset_on_fork.load(Ordering::Relaxed)
+    }
+
+    /// Sets or clears SCHED_RESET_ON_FORK (checked by the caller).
+    pub fn set_reset_on_fork(&self, on: bool) {
+        self.reset_on_fork.store(on, Ordering::Relaxed);
     }
 
     fn weight(&self) -> u64 {
@@ -565,13 +603,22 @@ fn charge_vruntime(task: &Task, c: &mut Cpu, now: u64) {
 
 /// Places a task joining `cpu`'s queue in its fair order: moved from its
 /// last CPU's clock to this one's, and no more than [`WAKE_CREDIT_NS`]
-/// behind it.
+/// behind it. Real-time tasks are left alone (they run in queue order).
 fn place(task: &Task, cpu: usize) {
     let last = task.last_cpu.load(Ordering::Relaxed).min(MAX_CPUS - 1);
+    rebase(task, last, cpu);
+}
+
+/// Moves a fair `task`'s virtual run time from CPU `from`'s fair clock to
+/// `to`'s, no more than [`WAKE_CREDIT_NS`] behind the latter.
+fn rebase(task: &Task, from: usize, to: usize) {
+    if task.rt() > 0 {
+        return;
+    }
     let mut v = task.vruntime.load(Ordering::Relaxed);
-    let here = MIN_VRUNTIME[cpu].load(Ordering::Relaxed);
-    if last != cpu {
-        v = v.saturating_sub(MIN_VRUNTIME[last].load(Ordering::Relaxed)).saturating_add(here);
+    let here = MIN_VRUNTIME[to].load(Ordering::Relaxed);
+    if from != to {
+        v = v.saturating_sub(MIN_VRUNTIME[from].load(Ordering::Relaxed)).saturating_add(here);
     }
     task.vruntime.store(v.max(here.saturating_sub(WAKE_CREDIT_NS)), Ordering::Relaxed);
 }
@@ -669,15 +716,18 @@ fn take_runnable(
     } else {
         // the highest real-time priority, then any task but `prev` (a
         // yield lets the others of its class run first, as Linux's
-        // sched_yield), then the least virtual run time (the first of
-        // equals: round robin among them)
+        // sched_yield), then for fair tasks the least virtual run time,
+        // for real-time ones queue order (a yielding or slice-expired one
+        // went to the back: Linux's FIFO/RR lists); the first of equals
         let mut best: Option<(usize, (u8, bool, u64))> = None;
         for (i, t) in q.tasks.iter().enumerate() {
             if !ok(t) {
                 continue;
             }
             let not_prev = !prev.is_some_and(|p| Arc::ptr_eq(t, p));
-            let key = (t.rt(), not_prev, u64::MAX - t.vruntime.load(Ordering::Relaxed));
+            let rt = t.rt();
+            let order = if rt > 0 { 0 } else { u64::MAX - t.vruntime.load(Ordering::Relaxed) };
+            let key = (rt, not_prev, order);
             if best.is_none_or(|(_, b)| key > b) {
                 best = Some((i, key));
             }
@@ -735,6 +785,9 @@ fn steal(cpu: usize) -> Option<Arc<Task>> {
     order[..k].sort_unstable_by(|a, b| b.cmp(a));
     for &(_, c) in &order[..k] {
         if let Some(t) = with_rq(c, |q| take_runnable(q, cpu, None, true)) {
+            // from the victim's fair clock to this CPU's (`enqueue`'s
+            // `place` did so for the victim)
+            rebase(&t, c, cpu);
             STEALS.fetch_add(1, Ordering::Relaxed);
             return Some(t);
         }

@@ -12,10 +12,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SCHED_BATCH
@@ -25,6 +27,9 @@
 #define SCHED_IDLE 5
 #endif
 #define SCHED_DEADLINE 6
+#ifndef SCHED_RESET_ON_FORK
+#define SCHED_RESET_ON_FORK 0x40000000
+#endif
 
 static long setsched(pid_t pid, int policy, int prio) {
     struct sched_param p = {.sched_priority = prio};
@@ -286,6 +291,181 @@ KT_CASE(nice_10_gets_a_small_share_of_a_shared_cpu) {
     KT_TRUE(ua > 3 * ub, "nice 0 ran %lld us, nice 10 ran %lld us (want > 3x)", ua, ub);
     /* and nice 10 was not starved */
     KT_TRUE(ub > 0, "nice 10 ran %lld us", ub);
+}
+
+/* Three real-time children of one priority pinned to CPU 0. */
+#define NRT 3
+#define NYIELD 60
+
+struct rt_shared {
+    volatile long long deadline_ns; /* CLOCK_MONOTONIC */
+    volatile long count[NRT];
+    volatile int armed; /* children with their policy set */
+    volatile int ready;
+    volatile int next;
+    volatile char log[NRT * NYIELD];
+};
+
+static long long mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int pin_cpu0(void) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    return sched_setaffinity(0, sizeof one, &one);
+}
+
+/* SCHED_RR, priority 10, on CPU 0: counts loops until the deadline. */
+static void rr_counter(struct rt_shared *sh, int me, int go) {
+    char b;
+    if (pin_cpu0() != 0 || setsched(0, SCHED_RR, 10) != 0) _exit(1);
+    __atomic_fetch_add(&sh->armed, 1, __ATOMIC_SEQ_CST);
+    if (read(go, &b, 1) != 0) _exit(2);
+    long n = 0;
+    for (;;) {
+        for (volatile int i = 0; i < 1000; i++) {
+        }
+        n++;
+        if ((n & 15) == 0 && mono_ns() >= sh->deadline_ns) break;
+    }
+    sh->count[me] = n;
+    _exit(0);
+}
+
+/* Linux puts an RR task whose slice ran out at the tail of its priority's
+ * list: three equal ones on one CPU share it (each about a third; the
+ * check is a loose 10%). */
+KT_CASE(sched_rr_equal_priorities_share_a_cpu) {
+    struct rt_shared *sh = mmap(0, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(sh != MAP_FAILED, "mmap");
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    pid_t c[NRT];
+    for (int i = 0; i < NRT; i++) {
+        c[i] = KT_FORK();
+        if (c[i] == 0) {
+            close(go[1]);
+            rr_counter(sh, i, go[0]);
+        }
+    }
+    close(go[0]);
+    /* a fair child still on CPU 0 would wait behind the real-time ones */
+    for (int k = 0; k < 2000 && __atomic_load_n(&sh->armed, __ATOMIC_SEQ_CST) < NRT; k++) kt_msleep(5);
+    KT_EQ(sh->armed, NRT);
+    kt_msleep(20);
+    sh->deadline_ns = mono_ns() + 1000000000LL;
+    close(go[1]); /* all start */
+    for (int i = 0; i < NRT; i++) KT_WAIT_STATUS(c[i], kt_exited(0));
+    long total = 0;
+    for (int i = 0; i < NRT; i++) total += sh->count[i];
+    printf("  loops: %ld %ld %ld\n", sh->count[0], sh->count[1], sh->count[2]);
+    for (int i = 0; i < NRT; i++)
+        KT_TRUE(sh->count[i] * 10 > total, "RR child %d ran %ld of %ld loops", i, sh->count[i], total);
+    munmap((void *)sh, sizeof *sh);
+}
+
+/* SCHED_FIFO, priority 10, on CPU 0: once all are in, logs its number and
+ * yields, NYIELD times. */
+static void fifo_yielder(struct rt_shared *sh, int me, int go) {
+    char b;
+    if (pin_cpu0() != 0 || setsched(0, SCHED_FIFO, 10) != 0) _exit(1);
+    __atomic_fetch_add(&sh->armed, 1, __ATOMIC_SEQ_CST);
+    if (read(go, &b, 1) != 0) _exit(2);
+    __atomic_fetch_add(&sh->ready, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&sh->ready, __ATOMIC_SEQ_CST) < NRT) sched_yield();
+    for (int k = 0; k < NYIELD; k++) {
+        int i = __atomic_fetch_add(&sh->next, 1, __ATOMIC_SEQ_CST);
+        if (i < NRT * NYIELD) sh->log[i] = (char)('a' + me);
+        sched_yield();
+    }
+    _exit(0);
+}
+
+/* sched_yield puts a FIFO task at the tail of its priority's list: three
+ * equal ones on one CPU take turns in a fixed order. */
+KT_CASE(sched_fifo_yield_takes_turns) {
+    struct rt_shared *sh = mmap(0, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(sh != MAP_FAILED, "mmap");
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    pid_t c[NRT];
+    for (int i = 0; i < NRT; i++) {
+        c[i] = KT_FORK();
+        if (c[i] == 0) {
+            close(go[1]);
+            fifo_yielder(sh, i, go[0]);
+        }
+    }
+    close(go[0]);
+    for (int k = 0; k < 2000 && __atomic_load_n(&sh->armed, __ATOMIC_SEQ_CST) < NRT; k++) kt_msleep(5);
+    KT_EQ(sh->armed, NRT);
+    kt_msleep(20);
+    close(go[1]);
+    for (int i = 0; i < NRT; i++) KT_WAIT_STATUS(c[i], kt_exited(0));
+    KT_EQ(sh->next, NRT * NYIELD);
+    char first[NRT * NYIELD + 1];
+    for (int i = 0; i < NRT * NYIELD; i++) first[i] = sh->log[i];
+    first[NRT * NYIELD] = 0;
+    KT_TRUE(first[0] != first[1] && first[1] != first[2] && first[0] != first[2], "order %s", first);
+    for (int i = NRT; i < NRT * NYIELD; i++)
+        KT_TRUE(first[i] == first[i - NRT], "turn %d: order %s", i, first);
+    munmap((void *)sh, sizeof *sh);
+}
+
+/* SCHED_RESET_ON_FORK: reported by sched_getscheduler, kept by
+ * sched_setparam, clearable only with privilege; a child starts as
+ * SCHED_OTHER (from a real-time policy) with a nice value of at least 0,
+ * without the flag. */
+static int reset_on_fork_child(void) {
+    int p[2];
+    CHECK(1, pipe(p) == 0);
+    CHECK(2, setsched(0, SCHED_FIFO | SCHED_RESET_ON_FORK, 10) == 0);
+    CHECK(3, getsched(0) == (SCHED_FIFO | SCHED_RESET_ON_FORK) && getparam(0) == 10);
+    struct sched_param sp = {.sched_priority = 11};
+    CHECK(4, syscall(SYS_sched_setparam, 0, &sp) == 0);
+    CHECK(5, getsched(0) == (SCHED_FIFO | SCHED_RESET_ON_FORK) && getparam(0) == 11);
+    CHECK(6, setpriority(PRIO_PROCESS, 0, -5) == 0);
+    pid_t c = fork();
+    if (c == 0) {
+        int r[3] = {(int)getsched(0), (int)getparam(0), getpriority(PRIO_PROCESS, 0)};
+        write(p[1], r, sizeof r);
+        _exit(0);
+    }
+    int r[3] = {-1, -1, -1};
+    CHECK(7, read(p[0], r, sizeof r) == (long)sizeof r);
+    CHECK(8, waitpid(c, 0, 0) == c);
+    CHECK(9, r[0] == SCHED_OTHER && r[1] == 0 && r[2] == 0);
+    /* a fair policy keeps a nice value >= 0 */
+    CHECK(10, setsched(0, SCHED_BATCH | SCHED_RESET_ON_FORK, 0) == 0);
+    CHECK(11, setpriority(PRIO_PROCESS, 0, 7) == 0);
+    c = fork();
+    if (c == 0) {
+        int q[3] = {(int)getsched(0), (int)getparam(0), getpriority(PRIO_PROCESS, 0)};
+        write(p[1], q, sizeof q);
+        _exit(0);
+    }
+    CHECK(12, read(p[0], r, sizeof r) == (long)sizeof r);
+    CHECK(13, waitpid(c, 0, 0) == c);
+    CHECK(14, r[0] == SCHED_BATCH && r[1] == 0 && r[2] == 7);
+    /* cleared by a call without it (root may) */
+    CHECK(15, setsched(0, SCHED_OTHER, 0) == 0 && getsched(0) == SCHED_OTHER);
+    /* an unprivileged caller may set it but not clear it */
+    CHECK(16, setsched(0, SCHED_OTHER | SCHED_RESET_ON_FORK, 0) == 0);
+    CHECK(17, setgid(65534) == 0 && setuid(65534) == 0);
+    errno = 0;
+    CHECK(18, setsched(0, SCHED_OTHER, 0) == -1 && errno == EPERM);
+    CHECK(19, getsched(0) == (SCHED_OTHER | SCHED_RESET_ON_FORK));
+    CHECK(20, setsched(0, SCHED_BATCH | SCHED_RESET_ON_FORK, 0) == 0);
+    CHECK(21, getsched(0) == (SCHED_BATCH | SCHED_RESET_ON_FORK));
+    return 0;
+}
+
+KT_CASE(sched_reset_on_fork) {
+    KT_EQ(in_child(reset_on_fork_child), 0);
 }
 
 KT_MAIN()

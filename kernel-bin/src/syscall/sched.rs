@@ -121,9 +121,10 @@ fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i
     let prio = t.read(param)?;
     let w = who(t, tid)?;
     let cur = w.task.policy.load(core::sync::atomic::Ordering::Relaxed);
-    let policy = match policy {
-        Some(p) => policy_of(p & !SCHED_RESET_ON_FORK)?,
-        None => cur,
+    // sched_setparam keeps SCHED_RESET_ON_FORK as it is
+    let (policy, reset_on_fork) = match policy {
+        Some(p) => (policy_of(p & !SCHED_RESET_ON_FORK)?, p & SCHED_RESET_ON_FORK != 0),
+        None => (cur, w.task.reset_on_fork()),
     };
     if !(0..=99).contains(&prio) || is_rt(policy) != (prio != 0) {
         return Err(Errno::EINVAL);
@@ -144,8 +145,13 @@ fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i
         if !w.owner {
             return Err(Errno::EPERM);
         }
+        // only a privileged caller may clear SCHED_RESET_ON_FORK
+        if w.task.reset_on_fork() && !reset_on_fork {
+            return Err(Errno::EPERM);
+        }
     }
     w.task.set_policy(policy, prio as u8);
+    w.task.set_reset_on_fork(reset_on_fork);
     Ok(0)
 }
 
@@ -162,13 +168,15 @@ pub fn sched_setparam(t: &mut UThread, tid: i32, param: UserPtr<i32>) -> SysResu
     setscheduler(t, tid, None, param)
 }
 
-/// sched_getscheduler(2).
+/// sched_getscheduler(2): the policy, with SCHED_RESET_ON_FORK or'ed in
+/// when set.
 pub fn sched_getscheduler(t: &mut UThread, tid: i32) -> SysResult {
     if tid < 0 {
         return Err(Errno::EINVAL);
     }
     let w = who(t, tid)?;
-    Ok(w.task.policy.load(core::sync::atomic::Ordering::Relaxed) as isize)
+    let flag = if w.task.reset_on_fork() { SCHED_RESET_ON_FORK } else { 0 };
+    Ok((i32::from(w.task.policy.load(core::sync::atomic::Ordering::Relaxed)) | flag) as isize)
 }
 
 /// sched_getparam(2): `sched_priority` (0 for the fair policies).
