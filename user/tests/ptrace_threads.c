@@ -507,13 +507,18 @@ KT_CASE(exec_ends_the_link_of_a_traced_worker) {
     }
     KT_SYS_RET(ptrace(PTRACE_SEIZE, t, 0, 0), 0);
     KT_SYS_RET(write(note_pipe[1], "x", 1), 1);
+    /* the worker's exit, killed for the exec, goes to its tracer (Linux's
+     * exec waits for the tracer to reap it): it exits 0, as in
+     * do_group_exit() with a group_exec_task */
+    int st;
+    KT_SYS_RET(waitpid(t, &st, __WALL), t);
+    KT_STATUS(st, kt_exited(0));
     /* the exec closed the child's end: its point of no return is behind */
     char b;
     KT_SYS_RET(read(done[0], &b, 1), 0);
     close(done[0]);
     KT_SYS_ERR(ptrace(PTRACE_INTERRUPT, c, 0, 0), ESRCH);
     KT_SYS_RET(ptrace(PTRACE_ATTACH, c, 0, 0), 0);
-    int st;
     KT_SYS_RET(waitpid(c, &st, __WALL), c);
     KT_STATUS(st, kt_stopped(SIGSTOP));
     KT_SYS_ERR(ptrace(PTRACE_INTERRUPT, c, 0, 0), EIO);

@@ -3057,16 +3057,23 @@ impl<P: Platform> Inner<P> {
         for o in others {
             self.mm_release(o, vm.as_ref(), true, out);
             let mut ext = P::ThreadExt::default();
+            let mut traced = false;
             if let Some(mut th) = self.threads.remove(&o) {
                 let usage = th.cpu.usage();
                 if let Some(p) = self.procs.get_mut(&pid) {
                     p.usage.accumulate(&usage);
                 }
+                traced = th.trace.attached;
                 ext = core::mem::take(&mut th.ext);
                 out.drop_later(th);
             }
             if o != pid {
                 self.pids.put(o);
+                // a traced thread's exit goes to its tracer; killed for an
+                // exec (group_exec_task), it exits 0 (do_group_exit())
+                if traced {
+                    self.notify_tracer_thread_exit(pid, o, ChildStatus::exited(0), out);
+                }
             }
             out.effects.push(Effect::Exited(o, ext));
         }
