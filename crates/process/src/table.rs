@@ -1527,7 +1527,10 @@ impl<P: Platform> ProcessTable<P> {
     /// pid (returned: the caller's tid from now on), caught signals reset
     /// (ignored stay ignored), a shared fd table is unshared and its
     /// close-on-exec fds closed, the address space replaced (a vfork
-    /// parent is woken). `EAGAIN` if the group is already exiting.
+    /// parent is woken). `EAGAIN` if the group is already exiting. An fd
+    /// table copy that fails (`ENOMEM`) past the point of no return kills
+    /// the process with SIGSEGV (Linux's `bprm_execve()`); the new tid is
+    /// returned all the same.
     ///
     /// The fd table's half ([`FdTable::exec`]: the copy of a shared table,
     /// the close-on-exec sweep) runs with no table lock held: the thread's
@@ -1554,8 +1557,35 @@ impl<P: Platform> ProcessTable<P> {
             }
         };
         drop(garbage);
-        drop(closed?);
+        match closed {
+            Ok(closed) => drop(closed),
+            // past the point of no return: the task dies, as Linux's
+            // bprm_execve() does (force_fatal_sig(SIGSEGV)), rather than
+            // going back to the old image with an error
+            Err(_) => {
+                self.force_fatal_signal(new_tid, signal::SIGSEGV, hooks);
+            }
+        }
         Ok(new_tid)
+    }
+
+    /// `force_fatal_sig()`: `sig` at its default action, unblocked, sent
+    /// to thread `tid`'s process, so that it dies of it.
+    fn force_fatal_signal(&self, tid: Pid, sig: SigNum, hooks: &impl Hooks<P>) {
+        let mut out = Out::new();
+        {
+            let mut g = self.inner.lock();
+            if let Some(th) = g.threads.get_mut(&tid) {
+                let mask = th.signals.blocked().without(sig);
+                th.signals.set_blocked(mask);
+                let pid = th.tgid;
+                if let Some(p) = g.procs.get(&pid) {
+                    let _ = p.handlers.lock().set(sig, signal::SigAction::DEFAULT);
+                }
+                let _ = g.send(pid, SigInfo::kernel(sig), true, &mut out);
+            }
+        }
+        out.run(hooks);
     }
 }
 
