@@ -1794,7 +1794,8 @@ impl<P: Platform> Inner<P> {
     /// (Linux's link is per task).
     fn still_traced(&self, pid: Pid) -> bool {
         self.procs.get(&pid).is_some_and(|p| {
-            p.leader_traced_exit || p.threads.iter().any(|t| self.threads.get(t).is_some_and(|th| th.trace.attached))
+            p.leader_traced_exit
+                || p.threads.iter().any(|t| self.threads.get(t).is_some_and(|th| th.trace.attached))
         })
     }
 
