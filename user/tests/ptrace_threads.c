@@ -422,4 +422,129 @@ KT_CASE(group_stop_stops_every_traced_thread) {
     kill_drain(c);
 }
 
+/* A worker that sends its tid, then exits 7 when a byte comes on
+ * note_pipe; the leader pauses. */
+static void *thr_report_exit7(void *a) {
+    (void)a;
+    pid_t me = (pid_t)syscall(SYS_gettid);
+    char b;
+    if (write(tid_pipe[1], &me, sizeof me) != sizeof me || read(note_pipe[0], &b, 1) != 1) _exit(61);
+    syscall(SYS_exit, 7);
+    return 0;
+}
+static void body_report_exit7(void) {
+    spawn(thr_report_exit7);
+    for (;;) pause();
+}
+
+/* The worker sends its tid and pauses; the leader execs a program that
+ * pauses when a byte comes on note_pipe. */
+static void body_report_exec(void) {
+    spawn(thr_report);
+    char b;
+    if (read(note_pipe[0], &b, 1) != 1) _exit(63);
+    execl(kt_self, kt_self, "kt-sleep", (char *)0);
+    _exit(99);
+}
+
+/* A child (not traced) running `body`, whose worker thread sent its tid. */
+static pid_t start_untraced_body(void (*body)(void), pid_t *tid) {
+    if (pipe(tid_pipe) != 0 || pipe(note_pipe) != 0) {
+        kt_fail("pipe: %s", kt_errname(errno));
+        return -1;
+    }
+    pid_t c = fork();
+    if (c == 0) body();
+    *tid = 0;
+    if (c < 0 || read(tid_pipe[0], tid, sizeof *tid) != sizeof *tid) {
+        kt_fail("start_untraced_body: %s", kt_errname(errno));
+        if (c > 0) kill_drain(c);
+        return -1;
+    }
+    return c;
+}
+
+/* The process is traced while a task of it is: when its only tracee (a
+ * seized worker) exits, a new PTRACE_ATTACH of the leader makes a new,
+ * attached (not seized) link: PTRACE_INTERRUPT is EIO. */
+KT_CASE(the_link_goes_with_the_last_traced_thread) {
+    pid_t t;
+    pid_t c = start_untraced_body(body_report_exit7, &t);
+    if (c < 0) return;
+    KT_SYS_RET(ptrace(PTRACE_SEIZE, t, 0, 0), 0);
+    KT_SYS_RET(write(note_pipe[1], "x", 1), 1);
+    int st;
+    /* the tracer reaps the thread's exit by its tid */
+    KT_SYS_RET(waitpid(t, &st, __WALL), t);
+    KT_STATUS(st, kt_exited(7));
+    KT_SYS_ERR(waitpid(t, &st, __WALL | WNOHANG), ECHILD);
+    KT_SYS_ERR(ptrace(PTRACE_INTERRUPT, c, 0, 0), ESRCH);
+    KT_SYS_RET(ptrace(PTRACE_ATTACH, c, 0, 0), 0);
+    KT_SYS_RET(waitpid(c, &st, __WALL), c);
+    KT_STATUS(st, kt_stopped(SIGSTOP));
+    KT_SYS_ERR(ptrace(PTRACE_INTERRUPT, c, 0, 0), EIO);
+    KT_SYS_RET(ptrace(PTRACE_DETACH, c, 0, 0), 0);
+    KT_SYS_RET(kill(c, SIGTERM), 0);
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_STATUS(st, kt_killed(SIGTERM));
+    close_pipes();
+}
+
+/* exec's de_thread() ends the only tracee (a seized worker): the process
+ * is no longer traced after the exec. */
+KT_CASE(exec_ends_the_link_of_a_traced_worker) {
+    int done[2];
+    if (pipe2(done, O_CLOEXEC) != 0) {
+        kt_fail("pipe2: %s", kt_errname(errno));
+        return;
+    }
+    pid_t t;
+    pid_t c = start_untraced_body(body_report_exec, &t);
+    close(done[1]);
+    if (c < 0) {
+        close(done[0]);
+        return;
+    }
+    KT_SYS_RET(ptrace(PTRACE_SEIZE, t, 0, 0), 0);
+    KT_SYS_RET(write(note_pipe[1], "x", 1), 1);
+    /* the worker's exit, killed for the exec, goes to its tracer (Linux's
+     * exec waits for the tracer to reap it): it exits 0, as in
+     * do_group_exit() with a group_exec_task */
+    int st;
+    KT_SYS_RET(waitpid(t, &st, __WALL), t);
+    KT_STATUS(st, kt_exited(0));
+    /* the exec closed the child's end: its point of no return is behind */
+    char b;
+    KT_SYS_RET(read(done[0], &b, 1), 0);
+    close(done[0]);
+    KT_SYS_ERR(ptrace(PTRACE_INTERRUPT, c, 0, 0), ESRCH);
+    KT_SYS_RET(ptrace(PTRACE_ATTACH, c, 0, 0), 0);
+    KT_SYS_RET(waitpid(c, &st, __WALL), c);
+    KT_STATUS(st, kt_stopped(SIGSTOP));
+    KT_SYS_ERR(ptrace(PTRACE_INTERRUPT, c, 0, 0), EIO);
+    kill_drain(c);
+    close_pipes();
+}
+
+/* wait(2) takes a tracee thread as it is, with no __WALL/__WCLONE
+ * (eligible_child(): "Wait for all children (clone and not) if __WALL is
+ * set or if it is traced by us", Linux 4.7 on): its stops and exit. */
+KT_CASE(a_traced_thread_is_waited_for_without_wall) {
+    pid_t t;
+    pid_t c = start_threaded(body_exit7, 0, &t);
+    if (c < 0) return;
+    int st;
+    KT_SYS_RET(syscall(SYS_tgkill, c, t, SIGUSR1), 0);
+    KT_SYS_RET(ptrace(PTRACE_CONT, t, 0, 0), 0);
+    KT_SYS_RET(waitpid(t, &st, 0), t);
+    KT_STATUS(st, kt_stopped(SIGUSR1));
+    KT_SYS_RET(ptrace(PTRACE_CONT, t, 0, 0), 0);
+    KT_SYS_RET(waitpid(-1, &st, 0), t);
+    KT_STATUS(st, kt_exited(7));
+    KT_SYS_ERR(waitpid(t, &st, WNOHANG), ECHILD);
+    /* the leader is still in its clone event stop, reported already */
+    KT_SYS_RET(waitpid(-1, &st, WNOHANG), 0);
+    kill_drain(c);
+}
+
 KT_MAIN()

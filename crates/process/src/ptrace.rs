@@ -126,8 +126,8 @@ impl Options {
     }
 }
 
-/// The most exits of traced threads a process keeps for its tracer's
-/// wait ([`TraceLink::exited`]); more are dropped unreported.
+/// The most exits of traced threads a tracer keeps for its wait; more are
+/// dropped unreported.
 pub const MAX_EXIT_REPORTS: usize = 4096;
 
 /// PTRACE_EVENT_FORK
@@ -227,9 +227,6 @@ pub struct TraceLink {
     /// but is not in a trace stop for wait and requests
     /// (`JOBCTL_LISTENING`).
     pub listening: Option<Pid>,
-    /// Traced threads (not the last of the process) that exited and
-    /// their status, not yet reported to the tracer's wait.
-    pub exited: alloc::vec::Vec<(Pid, crate::wait::ChildStatus)>,
 }
 
 impl TraceLink {

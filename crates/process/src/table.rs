@@ -190,6 +190,15 @@ pub struct Process<P: Platform> {
     /// Its exit was reported to a tracer that is not its parent: the
     /// parent hears of it when the tracer reaps or detaches.
     parent_notify_deferred: bool,
+    /// Its leader exited while traced and other threads live on: the
+    /// zombie leader keeps the process traced (its link goes with the
+    /// group).
+    leader_traced_exit: bool,
+    /// As a tracer: the exits of traced threads (not the last of their
+    /// process) not yet reported to its wait, as (tgid, tid, status). They
+    /// are the tracer's, not the link's: a process whose last tracee
+    /// exited is no longer traced while its thread's exit waits here.
+    trace_exits: Vec<(Pid, Pid, ChildStatus)>,
     /// The kernel's state of this process (see [`RecordExt`]).
     pub ext: P::ProcessExt,
 }
@@ -621,6 +630,8 @@ impl<P: Platform> ProcessTable<P> {
             ptrace: None,
             ptracer: PtracerPolicy::None,
             parent_notify_deferred: false,
+            leader_traced_exit: false,
+            trace_exits: Vec::new(),
             dumpable: 1,
             cap_bset: CAP_FULL_SET,
             oom_score_adj: (0, 0),
@@ -1087,8 +1098,7 @@ impl<P: Platform> ProcessTable<P> {
             let mut g = self.inner.lock();
             if let Ok(pid) = g.proc_of(tid) {
                 g.ptrace_unlink_thread(tid, Some(sig), &mut out);
-                let others = g.procs.get(&pid).map(|p| p.threads.clone()).unwrap_or_default();
-                if !others.iter().any(|t| g.threads.get(t).is_some_and(|th| th.trace.attached)) {
+                if !g.still_traced(pid) {
                     g.ptrace_unlink(pid, Some(sig), &mut out);
                 }
             }
@@ -1517,7 +1527,10 @@ impl<P: Platform> ProcessTable<P> {
     /// pid (returned: the caller's tid from now on), caught signals reset
     /// (ignored stay ignored), a shared fd table is unshared and its
     /// close-on-exec fds closed, the address space replaced (a vfork
-    /// parent is woken). `EAGAIN` if the group is already exiting.
+    /// parent is woken). `EAGAIN` if the group is already exiting. An fd
+    /// table copy that fails (`ENOMEM`) past the point of no return kills
+    /// the process with SIGSEGV (Linux's `bprm_execve()`); the new tid is
+    /// returned all the same.
     ///
     /// The fd table's half ([`FdTable::exec`]: the copy of a shared table,
     /// the close-on-exec sweep) runs with no table lock held: the thread's
@@ -1544,8 +1557,35 @@ impl<P: Platform> ProcessTable<P> {
             }
         };
         drop(garbage);
-        drop(closed?);
+        match closed {
+            Ok(closed) => drop(closed),
+            // past the point of no return: the task dies, as Linux's
+            // bprm_execve() does (force_fatal_sig(SIGSEGV)), rather than
+            // going back to the old image with an error
+            Err(_) => {
+                self.force_fatal_signal(new_tid, signal::SIGSEGV, hooks);
+            }
+        }
         Ok(new_tid)
+    }
+
+    /// `force_fatal_sig()`: `sig` at its default action, unblocked, sent
+    /// to thread `tid`'s process, so that it dies of it.
+    fn force_fatal_signal(&self, tid: Pid, sig: SigNum, hooks: &impl Hooks<P>) {
+        let mut out = Out::new();
+        {
+            let mut g = self.inner.lock();
+            if let Some(th) = g.threads.get_mut(&tid) {
+                let mask = th.signals.blocked().without(sig);
+                th.signals.set_blocked(mask);
+                let pid = th.tgid;
+                if let Some(p) = g.procs.get(&pid) {
+                    let _ = p.handlers.lock().set(sig, signal::SigAction::DEFAULT);
+                }
+                let _ = g.send(pid, SigInfo::kernel(sig), true, &mut out);
+            }
+        }
+        out.run(hooks);
     }
 }
 
@@ -1737,6 +1777,7 @@ impl<P: Platform> Inner<P> {
         if p.ptrace.take().is_none() {
             return;
         }
+        p.leader_traced_exit = false;
         let zombie = p.state == ProcState::Zombie;
         let threads = p.threads.clone();
         self.epoch.bump();
@@ -1748,6 +1789,16 @@ impl<P: Platform> Inner<P> {
             self.release(pid, out);
         }
     }
+    /// Whether a task of process `pid` is still a tracee: a live thread,
+    /// or its zombie leader. The process's link goes with the last one
+    /// (Linux's link is per task).
+    fn still_traced(&self, pid: Pid) -> bool {
+        self.procs.get(&pid).is_some_and(|p| {
+            p.leader_traced_exit
+                || p.threads.iter().any(|t| self.threads.get(t).is_some_and(|th| th.trace.attached))
+        })
+    }
+
     /// `__ptrace_unlink()` of thread `tid`: no longer a tracee; stopped,
     /// it wakes and goes on with `sig` (None: the tracer died: a
     /// signal-delivery stop delivers its signal).
@@ -1904,6 +1955,8 @@ impl<P: Platform> Inner<P> {
                 ptrace: None,
                 ptracer: PtracerPolicy::None,
                 parent_notify_deferred: false,
+                leader_traced_exit: false,
+                trace_exits: Vec::new(),
                 dumpable: p.dumpable,
                 cap_bset: p.cap_bset,
                 oom_score_adj: p.oom_score_adj,
@@ -2149,9 +2202,17 @@ impl<P: Platform> Inner<P> {
                 }
             }
             // The group lives on (a leader that exits first waits, as a
-            // zombie thread, for the last one).
-            if traced && tid != pid {
+            // zombie thread, for the last one, traced if it was).
+            if traced && tid == pid {
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.leader_traced_exit = true;
+                }
+            } else if traced {
                 self.notify_tracer_thread_exit(pid, tid, status, out);
+                // the process's link goes with its last tracee
+                if !self.still_traced(pid) {
+                    self.ptrace_unlink(pid, None, out);
+                }
             }
             return;
         }
@@ -2202,7 +2263,11 @@ impl<P: Platform> Inner<P> {
             self.kill_orphaned_pgrp(c, Some(pid), out);
         }
         self.kill_orphaned_pgrp(pid, None, out);
-        // exit_ptrace(): its tracees are detached, or killed with EXITKILL
+        // exit_ptrace(): its tracees are detached, or killed with EXITKILL;
+        // the exits of traced threads it did not reap are gone
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.trace_exits = Vec::new();
+        }
         let tracees: Vec<(Pid, bool)> = self
             .procs
             .values()
@@ -2271,17 +2336,18 @@ impl<P: Platform> Inner<P> {
     /// tracer's wait reports it by its tid (do_notify_parent() of a
     /// ptraced task), after SIGCHLD.
     fn notify_tracer_thread_exit(&mut self, pid: Pid, tid: Pid, status: ChildStatus, out: &mut Out<P>) {
-        let Some(p) = self.procs.get_mut(&pid) else { return };
+        let Some(p) = self.procs.get(&pid) else { return };
         let uid = p.creds.uid;
-        let Some(l) = p.ptrace.as_mut() else { return };
+        let Some(tracer) = p.ptrace.as_ref().map(|l| l.tracer) else { return };
+        let Some(tp) = self.procs.get_mut(&tracer) else { return };
         // no room, or a tracer that does not reap: the report is lost, as
         // if the tracer had reaped it (Linux's zombie threads hold their
         // tids; these do not, so their number is bounded here)
-        if l.exited.len() >= crate::ptrace::MAX_EXIT_REPORTS || l.exited.try_reserve(1).is_err() {
+        let q = &mut tp.trace_exits;
+        if q.len() >= crate::ptrace::MAX_EXIT_REPORTS || q.try_reserve(1).is_err() {
             return;
         }
-        l.exited.push((tid, status));
-        let tracer = l.tracer;
+        q.push((pid, tid, status));
         let info = SigInfo::child(status.si_code(), tid as i32, uid, status.si_status(), 0, 0);
         let _ = self.send(tracer, info, true, out);
         self.child_event(tracer, out);
@@ -2539,6 +2605,28 @@ impl<P: Platform> Inner<P> {
         let my = self.procs.get(&me).ok_or(Errno::ESRCH)?;
         let my_pgid = my.pgid;
         let o = req.options;
+        // a traced thread's exit (not the last thread's), reported by its
+        // tid; a tracee is waited for without __WALL (eligible_child)
+        let exit = my.trace_exits.iter().position(|&(g, t, _)| {
+            o.contains(WaitOptions::WEXITED)
+                && match req.selector {
+                    WaitSelector::Any => true,
+                    WaitSelector::Pid(p) => p == t,
+                    WaitSelector::Pgid(x) => self.procs.get(&g).is_some_and(|q| q.pgid == x),
+                    WaitSelector::OwnGroup => self.procs.get(&g).is_some_and(|q| q.pgid == my_pgid),
+                    WaitSelector::PidFd(_) => false,
+                }
+        });
+        if let Some(i) = exit {
+            let (g, t, status) = my.trace_exits[i];
+            let uid = self.procs.get(&g).map_or(0, |q| q.creds.uid);
+            if !o.contains(WaitOptions::WNOWAIT)
+                && let Some(my) = self.procs.get_mut(&me)
+            {
+                my.trace_exits.remove(i);
+            }
+            return Ok(Some(WaitReport { pid: t, uid, status, rusage: Rusage::default() }));
+        }
         // the children, then the tracees that are not (ptrace_do_wait)
         let mut candidates: Vec<Pid> = my.children.clone();
         if self.maybe_traced {
@@ -2563,12 +2651,7 @@ impl<P: Platform> Inner<P> {
                 let selected = match req.selector {
                     WaitSelector::Any => true,
                     // a tracer waits for each traced thread by its tid
-                    WaitSelector::Pid(p) => {
-                        cp.pid == p
-                            || (traced
-                                && (cp.threads.contains(&p)
-                                    || cp.ptrace.as_ref().is_some_and(|l| l.exited.iter().any(|e| e.0 == p))))
-                    }
+                    WaitSelector::Pid(p) => cp.pid == p || (traced && cp.threads.contains(&p)),
                     WaitSelector::Pgid(g) => cp.pgid == g,
                     WaitSelector::OwnGroup => cp.pgid == my_pgid,
                     WaitSelector::PidFd(_) => false,
@@ -2602,23 +2685,12 @@ impl<P: Platform> Inner<P> {
             } else {
                 None
             };
-            // a traced thread's exit (not the last thread's)
-            let gone = if tracer == Some(me) && trap.is_none() && o.contains(WaitOptions::WEXITED) {
-                cp.ptrace
-                    .as_ref()
-                    .and_then(|l| l.exited.iter().copied().find(|&(t, _)| only.is_none_or(|p| p == t)))
-            } else {
-                None
-            };
             let mut who = c;
             // what a report consumes: a trap, the zombie, a stop, a continue
             let (status, kind) = if let Some((t, code)) = trap {
                 // wait_task_stopped() for a tracee: no WUNTRACED needed
                 who = t;
                 (ChildStatus::Trapped(code), 0)
-            } else if let Some((t, status)) = gone {
-                who = t;
-                (status, 4)
             } else if only.is_some_and(|p| p != c) {
                 continue;
             } else if cp.state == ProcState::Zombie {
@@ -2658,11 +2730,6 @@ impl<P: Platform> Inner<P> {
                 0 => {
                     if let Some(th) = self.threads.get_mut(&who) {
                         th.trace.report = None;
-                    }
-                }
-                4 => {
-                    if let Some(l) = self.procs.get_mut(&c).and_then(|cp| cp.ptrace.as_mut()) {
-                        l.exited.retain(|&(t, _)| t != who);
                     }
                 }
                 // the tracer reaps for the report only; the parent hears
@@ -3021,16 +3088,23 @@ impl<P: Platform> Inner<P> {
         for o in others {
             self.mm_release(o, vm.as_ref(), true, out);
             let mut ext = P::ThreadExt::default();
+            let mut traced = false;
             if let Some(mut th) = self.threads.remove(&o) {
                 let usage = th.cpu.usage();
                 if let Some(p) = self.procs.get_mut(&pid) {
                     p.usage.accumulate(&usage);
                 }
+                traced = th.trace.attached;
                 ext = core::mem::take(&mut th.ext);
                 out.drop_later(th);
             }
             if o != pid {
                 self.pids.put(o);
+                // a traced thread's exit goes to its tracer; killed for an
+                // exec (group_exec_task), it exits 0 (do_group_exit())
+                if traced {
+                    self.notify_tracer_thread_exit(pid, o, ChildStatus::exited(0), out);
+                }
             }
             out.effects.push(Effect::Exited(o, ext));
         }
@@ -3053,12 +3127,19 @@ impl<P: Platform> Inner<P> {
             }
         }
         p.threads = alloc::vec![pid];
+        // the old leader is gone, traced or not
+        p.leader_traced_exit = false;
         for c in p.children.clone() {
             if let Some(cp) = self.procs.get_mut(&c)
                 && cp.parent == pid
             {
                 cp.parent_thread = pid;
             }
+        }
+        // the tracees among the other threads went with them: the
+        // process's link goes with its last tracee
+        if self.procs.get(&pid).is_some_and(|p| p.ptrace.is_some()) && !self.still_traced(pid) {
+            self.ptrace_unlink(pid, Some(0), out);
         }
         // exec_mm_release(): only the old address space's other users care.
         self.mm_release(new_tid, vm.as_ref(), shared_outside, out);

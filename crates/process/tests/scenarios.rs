@@ -1507,3 +1507,59 @@ fn threads_max_counts_exited_leaders_and_zombies_until_reaped() {
     assert_eq!(w.wait4(1, e as i32, 0).map(|r| r.0), Ok(e));
     finish(w);
 }
+
+/// The process's trace link goes with its last tracee: a worker seized by
+/// a tracer that is not the parent exits; the tracer reaps the worker's
+/// exit by its tid, the process is no longer traced (the parent's wait for
+/// it is not deferred; another tracer may attach).
+#[test]
+fn the_trace_link_goes_with_the_last_traced_thread() {
+    use process::ptrace::Options;
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    let tracer = w.fork(1);
+    let other = w.fork(1);
+    assert_eq!(w.t.ptrace_attach(tracer, t as i32, Some(Options::empty()), &w.s), Ok(t));
+    assert_eq!(w.t.ptrace_attach(other, p as i32, Some(Options::empty()), &w.s), Err(Errno::EPERM));
+    w.exit(t, 7);
+    assert!(w.t.with_process(p, |x| x.ptrace.is_none()).unwrap());
+    // a tracee thread is waited for without __WALL; the report is the tracer's
+    assert_eq!(w.wait4(tracer, t as i32, WNOHANG), Ok((t, 0x700)));
+    assert_eq!(w.wait4(tracer, -1, WNOHANG), Err(Errno::ECHILD));
+    assert_eq!(w.t.ptrace_attach(other, p as i32, Some(Options::empty()), &w.s), Ok(p));
+    assert_eq!(w.t.ptrace_tracee(other, p as i32, true), Ok((p, p)));
+    w.t.ptrace_detach(p, 0, &w.s);
+    assert!(w.t.with_process(p, |x| x.ptrace.is_none()).unwrap());
+    w.exit(p, 3);
+    // the parent hears of the exit at once
+    assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((p, 0x300)));
+    for c in [tracer, other] {
+        w.exit(c, 0);
+        assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    }
+    finish(w);
+}
+
+/// exec's de_thread() of the only tracee ends the link; the tracee's exit
+/// (0, as Linux's for a thread killed by an exec) is the tracer's.
+#[test]
+fn exec_ends_the_link_of_a_traced_worker() {
+    use process::ptrace::Options;
+    let w = world();
+    let p = w.fork(1);
+    let t = w.clone(p, THREAD).unwrap();
+    let tracer = w.fork(1);
+    assert_eq!(w.t.ptrace_attach(tracer, t as i32, Some(Options::empty()), &w.s), Ok(t));
+    let frames = w.frames.clone();
+    assert_eq!(w.t.exec(p, vm::testing::test_vmar(&frames), &w.s), Ok(p));
+    assert!(w.t.with_process(p, |x| x.ptrace.is_none()).unwrap());
+    // the worker, killed for the exec, exited 0; its exit is the tracer's
+    assert_eq!(w.wait4(tracer, -1, WNOHANG), Ok((t, 0)));
+    assert_eq!(w.wait4(tracer, -1, WNOHANG), Err(Errno::ECHILD));
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((p, 0)));
+    w.exit(tracer, 0);
+    assert_eq!(w.wait4(1, tracer as i32, 0), Ok((tracer, 0)));
+    finish(w);
+}
