@@ -379,7 +379,9 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
 /// poll thread at the first socket, the flusher at the first disk mount),
 /// whose caller answers ENOMEM/ENOBUFS as Linux would.
 pub fn try_spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Option<Arc<Task>> {
-    let task = create_with(id, KernelThread::try_new(task_entry, 0)?, f);
+    // a kernel task: not the scheduling attributes of the user thread
+    // whose call started it (Linux's kthreadd makes them)
+    let task = new_task(id, KernelThread::try_new(task_entry, 0)?, Some(Box::new(f)));
     enqueue(&task);
     Some(task)
 }
