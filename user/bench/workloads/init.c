@@ -17,6 +17,8 @@
  *   kmem_per_thread_bytes   MemFree's drop per thread while 1,000 threads
  *                           (16 KiB stacks) of one process sleep
  *
+ * Each command run also prints `RUSAGE <name> user <s> sys <s> minflt <n>
+ * nvcsw <n> nivcsw <n>` (its rusage from wait4; xtask ignores the line).
  * Times are `BENCH <name> <ns>` for the one run, memory rows `BENCH <name>
  * <value>` in the unit of their suffix. A command that fails or runs over
  * 300 s is a BENCHFAIL line. The generated files are not timed. Finally
@@ -27,6 +29,7 @@
 
 #include <pthread.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 
 #define TIMEOUT_S 300
 
@@ -70,11 +73,17 @@ static uint64_t run(const char *name, char *const argv[], const char *out) {
         _exit(127);
     }
     int st;
-    if (waitpid(p, &st, 0) != p) {
+    struct rusage ru;
+    if (wait4(p, &st, 0, &ru) != p) {
         bench_printf("BENCHFAIL %s: waitpid: %s\n", name, strerror(errno));
         return 0;
     }
     uint64_t ns = bench_now() - t0;
+    /* where the time went (user time that grows with the host's load, not
+     * the kernel's): the child's rusage, not parsed by xtask */
+    bench_printf("RUSAGE %s user %ld.%06ld sys %ld.%06ld minflt %ld nvcsw %ld nivcsw %ld\n", name,
+                 (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_sec,
+                 (long)ru.ru_stime.tv_usec, ru.ru_minflt, ru.ru_nvcsw, ru.ru_nivcsw);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         bench_printf("BENCHFAIL %s: %s: status %#x\n", name, argv[0], st);
         return 0;
