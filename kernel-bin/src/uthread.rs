@@ -183,6 +183,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     let me = crate::sched::current();
     // whether the last return from user mode left the user stretch open
     let mut in_user_stretch = false;
+    // timer interrupts from user mode since the last periodic TLB flush
+    let mut ticks_unflushed = 0u32;
     crate::ptrace::refresh(&mut t);
     if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
         // an auto-attached child stops (SIGSTOP, or a seized trap) before
@@ -247,6 +249,18 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
                     crate::ptrace::exception_entry(&t);
                 }
                 crate::itimer::check_cpu(t.pid);
+                // A thread that keeps its CPU never reloads CR3; QEMU's TCG
+                // sizes its soft TLB only when the TLB is flushed, so such a
+                // thread kept the (small) size it had at exec: busybox sort
+                // of 60 MB ran 17-29 s instead of 14 s (docs/bench.md,
+                // sort27). One local flush per 25 ticks (100 ms) of user
+                // time costs a TLB refill on hardware; Linux switches
+                // about 50 times a second in the same run.
+                ticks_unflushed += 1;
+                if ticks_unflushed >= 25 {
+                    ticks_unflushed = 0;
+                    arch_x86_64::mem::paging::flush_local();
+                }
                 crate::sched::preempt_tick();
                 Flow::Continue
             }

@@ -141,10 +141,25 @@ fn scale_initramfs(only: &[String]) -> Result<(PathBuf, Vec<String>), String> {
 
 /// `target/initramfs-bench-workloads.cpio`: busybox with its applets,
 /// user/bench/workloads/init.c as `/init`, churn.c as `/bin/churn`.
-fn workloads_initramfs() -> Result<PathBuf, String> {
+/// `only` (workload names) builds an init that runs only those
+/// (`-DWL_ONLY="a,b"`, in a directory of its own so no stale build is used).
+fn workloads_initramfs(only: &[String]) -> Result<PathBuf, String> {
+    const NAMES: [&str; 6] =
+        ["sort_60m", "tar_czf_50m", "tar_xzf_50m", "find_wc_20k", "alloc_churn", "sh_c_true_x1000"];
+    if let Some(n) = only.iter().find(|n| !NAMES.contains(&n.as_str()) && n.as_str() != "kmem") {
+        return Err(format!("--only: no workload {n:?} (one of {}, kmem)", NAMES.join(", ")));
+    }
     crate::setup::ensure_tools(crate::user::USER_TOOLS)?;
     let dir = crate::root().join("user/bench/workloads");
-    let out = crate::target_dir().join("bench-user/workloads");
+    let (out, defines) = if only.is_empty() {
+        (crate::target_dir().join("bench-user/workloads"), Vec::new())
+    } else {
+        let list = only.join(",");
+        (
+            crate::target_dir().join(format!("bench-user/workloads-{}", only.join("-"))),
+            vec![format!("-DWL_ONLY=\"{list}\"")],
+        )
+    };
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut c = Cpio::default();
     for d in ["bin", "dev", "proc", "tmp", "etc"] {
@@ -153,7 +168,7 @@ fn workloads_initramfs() -> Result<PathBuf, String> {
     crate::rootfs::add_busybox(&mut c)?;
     for (name, src) in sources(&dir, &[])? {
         let bin = out.join(&name);
-        compile(&src, &bin, &[])?;
+        compile(&src, &bin, if name == "init" { &defines } else { &[] })?;
         let guest = if name == "init" { "init".to_string() } else { format!("bin/{name}") };
         c.file(&guest, 0o755, &read(&bin)?);
     }
@@ -330,7 +345,7 @@ pub fn cmd(o: &Opts) -> Result<(), String> {
             let (img, _) = scale_initramfs(&o.only)?;
             (img, Vec::new(), "scale")
         }
-        Kind::Workloads => (workloads_initramfs()?, Vec::new(), "workloads"),
+        Kind::Workloads => (workloads_initramfs(&o.only)?, Vec::new(), "workloads"),
     };
     let mut qemus = [
         crate::qemu_for(o.kernel.clone(), Some(initrd.clone()), "", 1),

@@ -372,6 +372,11 @@ fn set_root(root: u64) {
     crate::percpu::me().root.store(root, Ordering::SeqCst);
 }
 
+/// Flushes this CPU's TLB (a reload of CR3 with the same tables).
+pub fn flush_local() {
+    x86_64::instructions::tlb::flush_all();
+}
+
 /// Switches to the kernel's own tables.
 pub fn activate_kernel() {
     // SAFETY: the kernel tables map everything the kernel uses.
