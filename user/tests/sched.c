@@ -319,6 +319,28 @@ static int pin_cpu0(void) {
     return sched_setaffinity(0, sizeof one, &one);
 }
 
+/* Forks NRT children running child(sh, i, go) and waits until every one
+ * has set its real-time policy (a fair child still on CPU 0 would wait
+ * behind the real-time ones); *start gets the pipe's write end, whose
+ * close starts them (-1 when this failed). */
+static void rt_children(struct rt_shared *sh, void (*child)(struct rt_shared *, int, int), pid_t *c, int *start) {
+    *start = -1;
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    for (int i = 0; i < NRT; i++) {
+        c[i] = KT_FORK();
+        if (c[i] == 0) {
+            close(go[1]);
+            child(sh, i, go[0]);
+        }
+    }
+    close(go[0]);
+    for (int k = 0; k < 2000 && __atomic_load_n(&sh->armed, __ATOMIC_SEQ_CST) < NRT; k++) kt_msleep(5);
+    KT_EQ(sh->armed, NRT);
+    kt_msleep(20);
+    *start = go[1];
+}
+
 /* SCHED_RR, priority 10, on CPU 0: counts loops until the deadline. */
 static void rr_counter(struct rt_shared *sh, int me, int go) {
     char b;
@@ -342,23 +364,12 @@ static void rr_counter(struct rt_shared *sh, int me, int go) {
 KT_CASE(sched_rr_equal_priorities_share_a_cpu) {
     struct rt_shared *sh = mmap(0, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     KT_TRUE(sh != MAP_FAILED, "mmap");
-    int go[2];
-    KT_SYS_OK(pipe(go));
     pid_t c[NRT];
-    for (int i = 0; i < NRT; i++) {
-        c[i] = KT_FORK();
-        if (c[i] == 0) {
-            close(go[1]);
-            rr_counter(sh, i, go[0]);
-        }
-    }
-    close(go[0]);
-    /* a fair child still on CPU 0 would wait behind the real-time ones */
-    for (int k = 0; k < 2000 && __atomic_load_n(&sh->armed, __ATOMIC_SEQ_CST) < NRT; k++) kt_msleep(5);
-    KT_EQ(sh->armed, NRT);
-    kt_msleep(20);
+    int start;
+    rt_children(sh, rr_counter, c, &start);
+    if (start < 0) return;
     sh->deadline_ns = mono_ns() + 1000000000LL;
-    close(go[1]); /* all start */
+    close(start); /* all start */
     for (int i = 0; i < NRT; i++) KT_WAIT_STATUS(c[i], kt_exited(0));
     long total = 0;
     for (int i = 0; i < NRT; i++) total += sh->count[i];
@@ -390,21 +401,11 @@ static void fifo_yielder(struct rt_shared *sh, int me, int go) {
 KT_CASE(sched_fifo_yield_takes_turns) {
     struct rt_shared *sh = mmap(0, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     KT_TRUE(sh != MAP_FAILED, "mmap");
-    int go[2];
-    KT_SYS_OK(pipe(go));
     pid_t c[NRT];
-    for (int i = 0; i < NRT; i++) {
-        c[i] = KT_FORK();
-        if (c[i] == 0) {
-            close(go[1]);
-            fifo_yielder(sh, i, go[0]);
-        }
-    }
-    close(go[0]);
-    for (int k = 0; k < 2000 && __atomic_load_n(&sh->armed, __ATOMIC_SEQ_CST) < NRT; k++) kt_msleep(5);
-    KT_EQ(sh->armed, NRT);
-    kt_msleep(20);
-    close(go[1]);
+    int start;
+    rt_children(sh, fifo_yielder, c, &start);
+    if (start < 0) return;
+    close(start);
     for (int i = 0; i < NRT; i++) KT_WAIT_STATUS(c[i], kt_exited(0));
     KT_EQ(sh->next, NRT * NYIELD);
     char first[NRT * NYIELD + 1];
