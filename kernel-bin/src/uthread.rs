@@ -450,13 +450,34 @@ fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
 
 /// The next deliverable signal of thread `tid`, thread queue first (none
 /// for a thread removed by exec: its tid may name another thread now).
-fn dequeue(t: &UThread) -> Option<SigInfo> {
+/// What [`dequeue`] found.
+enum Dequeued {
+    Signal(SigInfo),
+    /// A `PTRACE_EVENT_STOP` trap became due since the loop looked: it
+    /// comes first (Linux checks JOBCTL_TRAP_MASK and dequeues under one
+    /// hold of siglock).
+    TrapDue,
+    Nothing,
+}
+
+fn dequeue(t: &UThread) -> Dequeued {
     if removed() {
-        return None;
+        return Dequeued::Nothing;
     }
     // one lock for both queues: no other CPU sees the process's queue
-    // half-taken
-    table().with_thread_process(t.tid, t.pid, |th, p| th.signals.dequeue(&mut p.pending)).flatten()
+    // half-taken, nor a SIGCONT queued with its trap between the two looks
+    // (a seized tracee on another CPU otherwise took the SIGCONT's delivery
+    // stop before its PTRACE_EVENT_STOP)
+    table()
+        .with_thread_process(t.tid, t.pid, |th, p| {
+            let trap =
+                th.trace.attached && (th.trace.trap || p.ptrace.as_ref().is_some_and(|l| l.trap_pending()));
+            if trap {
+                return Dequeued::TrapDue;
+            }
+            th.signals.dequeue(&mut p.pending).map_or(Dequeued::Nothing, Dequeued::Signal)
+        })
+        .unwrap_or(Dequeued::Nothing)
 }
 
 /// Whether thread `tid` has a signal it would act on now.
@@ -524,7 +545,13 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             }
             continue;
         }
-        let Some(info) = dequeue(t) else {
+        let info = match dequeue(t) {
+            Dequeued::Signal(info) => Some(info),
+            // (the trap at the top of the loop)
+            Dequeued::TrapDue if t.trace != 0 => continue,
+            Dequeued::TrapDue | Dequeued::Nothing => None,
+        };
+        let Some(info) = info else {
             if let Some((nr, e)) = restart.take() {
                 restart_syscall(t, nr, signal::syscall_restart(e, None));
             }
