@@ -674,8 +674,26 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String], smp: u32) -> Result<bool
     }
     if only.is_none_or(|o| o == "interactive") {
         // the default system's shell session, typed the same way
+        // One more boot if a check failed: Linux is the reference here, and
+        // one run in ~40 of Debian's kernel on 2 TCG CPUs showed no output
+        // at all for 20 s after a command (background_job_jobs_kill, the
+        // screen empty after the echo) and passed in the next runs. The
+        // first run's failures are printed; the second run's tally counts.
+        // Our kernel's interactive run gets no second try.
         let default = build_initramfs(false)?;
-        interactive::run(&qemu_for(vmlinuz.clone(), Some(default), linux::CMDLINE, smp), &mut t)?;
+        let q = qemu_for(vmlinuz.clone(), Some(default), linux::CMDLINE, smp);
+        let mut first = Tally::default();
+        interactive::run(&q, &mut first)?;
+        if first.failed == 0 {
+            t.passed += first.passed;
+        } else {
+            println!(
+                "xtask: {} interactive check(s) failed under Linux; booting Linux once more to tell a stall of the reference from a wrong check: {}",
+                first.failed,
+                first.failures.join("; ")
+            );
+            interactive::run(&q, &mut t)?;
+        }
     }
     if only == Some("net") {
         println!(
