@@ -928,6 +928,17 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             let (cut, cst) = (kids.utime_us / 10_000, kids.stime_us / 10_000);
             let (minflt, cminflt) = (usage.minflt, kids.minflt);
             let (tty_nr, tpgid) = crate::console::stat_tty(sid);
+            // the thread's (for /proc/<pid>/stat: the leader's) scheduling
+            let sched = crate::proc::task_of(tid).map(|k| {
+                let policy = u32::from(k.policy.load(core::sync::atomic::Ordering::Relaxed));
+                (
+                    policy,
+                    u32::from(k.rt_prio.load(core::sync::atomic::Ordering::Relaxed)),
+                    k.nice(),
+                    k.last_cpu(),
+                )
+            });
+            let (policy, rt_priority, nice, processor) = sched.unwrap_or((0, 0, 0, 0));
             proctext::stat(&proctext::StatFields {
                 tid,
                 comm: &cname,
@@ -947,6 +958,10 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 start_ticks: info.start_ticks,
                 vsize,
                 rss,
+                policy,
+                rt_priority,
+                nice,
+                processor,
             })
             .into_bytes()
         }

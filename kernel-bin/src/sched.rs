@@ -530,6 +530,11 @@ const PRIO_TO_WEIGHT: [u64; 40] = [
 const WEIGHT_IDLE: u64 = 3;
 
 impl Task {
+    /// The CPU it last ran on (`/proc/<pid>/stat`'s processor field).
+    pub fn last_cpu(&self) -> usize {
+        self.last_cpu.load(Ordering::Relaxed)
+    }
+
     /// Its nice value (-20..=19).
     pub fn nice(&self) -> i32 {
         i32::from(self.nice.load(Ordering::Relaxed))

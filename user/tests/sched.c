@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -112,6 +114,147 @@ KT_CASE(getpriority_setpriority_errors) {
     KT_SYS_ERR(getpriority(7, 0), EINVAL);
     KT_SYS_ERR(setpriority(-1, 0, 1), EINVAL);
     KT_SYS_ERR(getpriority(PRIO_PROCESS, -5), ESRCH);
+}
+
+/* A child that blocks until `hold` (a pipe's write end) is closed. */
+static pid_t holder(int hold[2]) {
+    pid_t c = fork();
+    if (c == 0) {
+        char b;
+        close(hold[1]);
+        read(hold[0], &b, 1);
+        _exit(0);
+    }
+    return c;
+}
+
+/* PRIO_PGRP with who 0: the caller's group; the lowest nice value wins. */
+static int own_group_priority(void) {
+    CHECK(1, setpgid(0, 0) == 0);
+    CHECK(2, setpriority(PRIO_PGRP, 0, 4) == 0);
+    CHECK(3, getpriority(PRIO_PROCESS, 0) == 4);
+    int hold[2];
+    CHECK(4, pipe(hold) == 0);
+    pid_t c = holder(hold);
+    CHECK(5, c > 0);
+    CHECK(6, getpriority(PRIO_PROCESS, c) == 4);
+    CHECK(7, setpriority(PRIO_PROCESS, c, 2) == 0);
+    errno = 0;
+    CHECK(8, getpriority(PRIO_PGRP, 0) == 2 && errno == 0);
+    CHECK(9, getpriority(PRIO_PGRP, getpid()) == 2);
+    CHECK(10, setpriority(PRIO_PGRP, 0, 11) == 0);
+    CHECK(11, getpriority(PRIO_PROCESS, c) == 11 && getpriority(PRIO_PROCESS, 0) == 11);
+    close(hold[1]);
+    CHECK(12, waitpid(c, 0, 0) == c);
+    return 0;
+}
+
+KT_CASE(priority_of_a_process_group) {
+    int hold[2];
+    KT_SYS_OK(pipe(hold));
+    pid_t a = holder(hold);
+    KT_TRUE(a > 0, "fork");
+    KT_SYS_OK(setpgid(a, a));
+    pid_t b = holder(hold);
+    KT_TRUE(b > 0, "fork");
+    KT_SYS_OK(setpgid(b, a));
+    KT_SYS_OK(setpriority(PRIO_PGRP, a, 7));
+    KT_EQ(getpriority(PRIO_PROCESS, a), 7);
+    KT_EQ(getpriority(PRIO_PROCESS, b), 7);
+    KT_EQ(getpriority(PRIO_PROCESS, 0), 0); /* not in that group */
+    KT_SYS_OK(setpriority(PRIO_PROCESS, b, 3));
+    KT_EQ(getpriority(PRIO_PGRP, a), 3);
+    /* the raw call answers 20 - the lowest nice value */
+    KT_EQ(syscall(SYS_getpriority, PRIO_PGRP, a), 17);
+    close(hold[0]);
+    close(hold[1]);
+    KT_WAIT_STATUS(a, kt_exited(0));
+    KT_WAIT_STATUS(b, kt_exited(0));
+    /* a group with no member, a negative group */
+    KT_SYS_ERR(getpriority(PRIO_PGRP, a), ESRCH);
+    KT_SYS_ERR(setpriority(PRIO_PGRP, a, 1), ESRCH);
+    KT_SYS_ERR(getpriority(PRIO_PGRP, -1), ESRCH);
+    KT_EQ(in_child(own_group_priority), 0);
+}
+
+/* Two processes of user 4321: PRIO_USER names both; one of them, not
+ * root, may raise its user's nice value but not lower it again. */
+static int user_priority(void) {
+    int hold[2];
+    CHECK(1, pipe(hold) == 0);
+    CHECK(2, setgid(4321) == 0 && setuid(4321) == 0);
+    pid_t c = holder(hold);
+    CHECK(3, c > 0);
+    CHECK(4, setpriority(PRIO_USER, 0, 6) == 0);
+    CHECK(5, getpriority(PRIO_PROCESS, c) == 6 && getpriority(PRIO_PROCESS, 0) == 6);
+    CHECK(6, getpriority(PRIO_USER, 4321) == 6);
+    errno = 0;
+    CHECK(7, setpriority(PRIO_USER, 4321, 1) == -1 && errno == EACCES);
+    CHECK(8, getpriority(PRIO_PROCESS, c) == 6);
+    close(hold[1]);
+    CHECK(9, waitpid(c, 0, 0) == c);
+    return 0;
+}
+
+KT_CASE(priority_of_a_user) {
+    KT_EQ(in_child(user_priority), 0);
+    /* nobody runs as 54321 */
+    KT_SYS_ERR(getpriority(PRIO_USER, 54321), ESRCH);
+    KT_SYS_ERR(setpriority(PRIO_USER, 54321, 1), ESRCH);
+    /* root's own processes: the caller is one of them */
+    errno = 0;
+    int n = getpriority(PRIO_USER, 0);
+    KT_EQ(errno, 0);
+    KT_TRUE(n <= getpriority(PRIO_PROCESS, 0), "PRIO_USER 0 gave %d", n);
+}
+
+static int pin_cpu0(void);
+
+/* Fields 18-19 (priority, nice) and 39-41 (processor, rt_priority,
+ * policy) of /proc/self/stat; 0 when read, -1 if not. */
+static int stat_fields(long v[5]) {
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    /* field 3 (state) follows ") " */
+    int field = 2;
+    for (char *q = p + 1; *q; q++) {
+        if (*q != ' ') continue;
+        field++;
+        long x = strtol(q + 1, 0, 10);
+        if (field == 18) v[0] = x;
+        if (field == 19) v[1] = x;
+        if (field >= 39 && field <= 41) v[field - 37] = x;
+    }
+    return field == 52 ? 0 : -1;
+}
+
+static int proc_stat_priority(void) {
+    long v[5] = {-99, -99, -99, -99, -99};
+    CHECK(1, pin_cpu0() == 0);
+    CHECK(2, stat_fields(v) == 0);
+    CHECK(3, v[0] == 20 && v[1] == 0 && v[2] == 0 && v[3] == 0 && v[4] == SCHED_OTHER);
+    CHECK(4, setpriority(PRIO_PROCESS, 0, 5) == 0);
+    CHECK(5, stat_fields(v) == 0);
+    CHECK(6, v[0] == 25 && v[1] == 5);
+    CHECK(7, setsched(0, SCHED_IDLE, 0) == 0);
+    CHECK(8, stat_fields(v) == 0);
+    CHECK(9, v[0] == 25 && v[1] == 5 && v[4] == SCHED_IDLE);
+    CHECK(10, setsched(0, SCHED_FIFO, 10) == 0);
+    CHECK(11, stat_fields(v) == 0);
+    /* task_prio: 99 - 10 - 100; nice stays what setpriority left */
+    CHECK(12, v[0] == -11 && v[1] == 5 && v[3] == 10 && v[4] == SCHED_FIFO);
+    CHECK(13, setsched(0, SCHED_OTHER, 0) == 0);
+    return 0;
+}
+
+KT_CASE(proc_stat_shows_priority_nice_and_policy) {
+    KT_EQ(in_child(proc_stat_priority), 0);
 }
 
 static pid_t parent_pid;

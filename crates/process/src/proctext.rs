@@ -60,14 +60,35 @@ pub struct StatFields<'a> {
     pub vsize: u64,
     /// Resident pages.
     pub rss: u64,
+    /// The scheduling policy (SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5).
+    pub policy: u32,
+    /// The real-time priority (1..=99 for FIFO and RR, else 0).
+    pub rt_priority: u32,
+    /// The nice value (-20..=19).
+    pub nice: i32,
+    /// The CPU the thread last ran on.
+    pub processor: usize,
+}
+
+impl StatFields<'_> {
+    /// The `priority` field as Linux's `task_prio()`: `20 + nice` for the
+    /// fair policies, `-1 - rt_priority` for FIFO and RR.
+    pub fn priority(&self) -> i64 {
+        if self.policy == 1 || self.policy == 2 {
+            -1 - i64::from(self.rt_priority)
+        } else {
+            20 + i64::from(self.nice)
+        }
+    }
 }
 
 /// `/proc/<pid>/stat`: 52 fields, flags 4194560 (PF_RANDOMIZE|...),
-/// priority 20, nice 0, rsslim RLIM_INFINITY, exit signal 17.
+/// priority and nice as Linux (see [`StatFields::priority`]), rsslim
+/// RLIM_INFINITY, exit signal 17, processor, rt_priority and policy.
 pub fn stat(f: &StatFields<'_>) -> String {
     format!(
-        "{} ({}) {} {} {} {} {} {} 4194560 {} {} 0 0 {} {} {} {} 20 0 {} 0 {} {} {} 18446744073709551615 \
-         0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        "{} ({}) {} {} {} {} {} {} 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 \
+         0 0 0 0 0 0 0 0 0 0 0 0 17 {} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
         f.tid,
         f.comm,
         f.state,
@@ -82,10 +103,15 @@ pub fn stat(f: &StatFields<'_>) -> String {
         f.stime,
         f.cutime,
         f.cstime,
+        f.priority(),
+        f.nice,
         f.threads,
         f.start_ticks,
         f.vsize,
-        f.rss
+        f.rss,
+        f.processor,
+        f.rt_priority,
+        f.policy
     )
 }
 
@@ -219,6 +245,10 @@ mod tests {
             start_ticks: 250,
             vsize: 8 << 20,
             rss: 2048,
+            policy: 0,
+            rt_priority: 0,
+            nice: 0,
+            processor: 0,
         }
     }
 
@@ -239,6 +269,36 @@ mod tests {
         assert_eq!(f[23], "2048", "rss");
         assert_eq!(f[24], "18446744073709551615", "rsslim");
         assert_eq!(f[37], "17", "exit_signal");
+        assert_eq!(&f[38..41], ["0", "0", "0"], "processor rt_priority policy");
+    }
+
+    #[test]
+    fn stat_priority_follows_nice_and_real_time_priority() {
+        let mut f = fields();
+        f.nice = -5;
+        f.processor = 1;
+        let s = stat(&f);
+        let v: Vec<&str> = s.trim_end().split(' ').collect();
+        assert_eq!(&v[17..19], ["15", "-5"], "priority nice");
+        assert_eq!(&v[38..41], ["1", "0", "0"], "processor rt_priority policy");
+        f.nice = 19;
+        f.policy = 5;
+        let s = stat(&f);
+        let v: Vec<&str> = s.trim_end().split(' ').collect();
+        assert_eq!(&v[17..19], ["39", "19"], "SCHED_IDLE keeps 20 + nice");
+        assert_eq!(v[40], "5", "policy");
+        // SCHED_FIFO 10: prio 99 - 10 = 89, task_prio 89 - 100 = -11;
+        // nice stays what setpriority left
+        f.policy = 1;
+        f.rt_priority = 10;
+        f.nice = 0;
+        let s = stat(&f);
+        let v: Vec<&str> = s.trim_end().split(' ').collect();
+        assert_eq!(&v[17..19], ["-11", "0"], "priority nice");
+        assert_eq!(&v[39..41], ["10", "1"], "rt_priority policy");
+        f.policy = 2;
+        f.rt_priority = 99;
+        assert_eq!(stat(&f).trim_end().split(' ').nth(17), Some("-100"));
     }
 
     #[test]

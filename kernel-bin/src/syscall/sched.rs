@@ -1,20 +1,25 @@
 //! Scheduling attributes: getpriority/setpriority (nice), the
 //! sched_setscheduler family and sched_rr_get_interval, answering as Linux
 //! 6.1 does (`kernel/sys.c`, `kernel/sched/core.c`). Each names one
-//! thread (pid 0: the caller); PRIO_PGRP and PRIO_USER are not done
-//! (EINVAL with a log line).
+//! thread (pid 0: the caller); getpriority/setpriority also take a
+//! process group (PRIO_PGRP) or a user (PRIO_USER), walking every thread
+//! as Linux's `kernel/sys.c` does.
 
 use super::SysResult;
 use crate::sched::{self, SCHED_BATCH, SCHED_FIFO, SCHED_IDLE, SCHED_OTHER, SCHED_RR, Task};
 use crate::uthread::UThread;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use linux_abi::Errno;
 use linux_abi::abi::Timespec;
 use linux_abi::args::UserPtr;
+use process::pid::Pid;
 use process::rlimit::Resource;
 
 const CAP_SYS_NICE: u32 = 23;
 const PRIO_PROCESS: i32 = 0;
+const PRIO_PGRP: i32 = 1;
+const PRIO_USER: i32 = 2;
 const SCHED_DEADLINE: i32 = 6;
 const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
 
@@ -60,39 +65,99 @@ impl Who {
     }
 }
 
-fn which_ok(which: i32) -> Result<(), Errno> {
-    match which {
-        PRIO_PROCESS => Ok(()),
-        1 | 2 => {
-            log::info!("setpriority/getpriority: PRIO_PGRP and PRIO_USER are not supported");
-            Err(Errno::EINVAL)
+/// The threads `which`/`who` name, as Linux's getpriority/setpriority
+/// walk them: one thread (PRIO_PROCESS, 0 the caller), every thread of
+/// every process in a process group (PRIO_PGRP, 0 the caller's), or every
+/// thread of every process whose real uid is `who` (PRIO_USER, 0 the
+/// caller's). An empty list ends in ESRCH at the caller.
+fn targets(t: &UThread, which: i32, who_: i32) -> Result<Vec<i32>, Errno> {
+    let table = crate::proc::table();
+    let mut tids = Vec::new();
+    let mut add = |pid: Pid| -> Result<(), Errno> {
+        let threads = table.with_process(pid, |p| {
+            let mut v = Vec::new();
+            v.try_reserve_exact(p.threads().len()).map(|()| {
+                v.extend(p.threads().iter().map(|&t| t as i32));
+                v
+            })
+        });
+        match threads {
+            Some(Ok(v)) => {
+                tids.try_reserve(v.len()).map_err(|_| Errno::ENOMEM)?;
+                tids.extend(v);
+                Ok(())
+            }
+            Some(Err(_)) => Err(Errno::ENOMEM),
+            None => Ok(()),
         }
-        _ => Err(Errno::EINVAL),
+    };
+    match which {
+        PRIO_PROCESS => {
+            let tid = if who_ == 0 { t.tid as i32 } else { who_ };
+            if tid > 0 {
+                tids.push(tid);
+            }
+        }
+        PRIO_PGRP => {
+            let pgrp = match who_ {
+                0 => table.with_process(t.pid, |p| p.pgid()).ok_or(Errno::ESRCH)?,
+                w if w < 0 => return Err(Errno::ESRCH),
+                w => w as Pid,
+            };
+            for pid in table.group_members(pgrp) {
+                add(pid)?;
+            }
+        }
+        PRIO_USER => {
+            let uid = match who_ {
+                0 => table.with_process(t.pid, |p| p.creds.uid).ok_or(Errno::ESRCH)?,
+                w => w as u32,
+            };
+            for pid in table.pids() {
+                if table.with_process(pid, |p| p.creds.uid) == Some(uid) {
+                    add(pid)?;
+                }
+            }
+        }
+        _ => return Err(Errno::EINVAL),
     }
+    Ok(tids)
 }
 
-/// getpriority(2): `20 - nice` (the C library turns it into the nice
-/// value).
-pub fn getpriority(t: &mut UThread, which: i32, tid: i32) -> SysResult {
-    which_ok(which)?;
-    let w = who(t, tid)?;
-    Ok((20 - w.task.nice()) as isize)
+/// getpriority(2): `20 - nice` of the lowest nice value among the threads
+/// named (the C library turns it into the nice value); ESRCH for none.
+pub fn getpriority(t: &mut UThread, which: i32, who_: i32) -> SysResult {
+    let mut best = None;
+    for tid in targets(t, which, who_)? {
+        if let Ok(w) = who(t, tid) {
+            best = best.max(Some(20 - w.task.nice()));
+        }
+    }
+    best.map(|p| p as isize).ok_or(Errno::ESRCH)
 }
 
-/// setpriority(2): the nice value, clamped to -20..=19; EPERM for another
-/// user's thread, EACCES for a lower nice than RLIMIT_NICE allows.
-pub fn setpriority(t: &mut UThread, which: i32, tid: i32, nice: i32) -> SysResult {
-    which_ok(which)?;
+/// setpriority(2): the nice value, clamped to -20..=19, for every thread
+/// named. As Linux's `set_one_prio`: a thread of another user gives
+/// EPERM, a lower nice than RLIMIT_NICE allows EACCES; the others are
+/// still changed, and the last such error is the result (ESRCH if no
+/// thread was named).
+pub fn setpriority(t: &mut UThread, which: i32, who_: i32, nice: i32) -> SysResult {
     let nice = nice.clamp(-20, 19);
-    let w = who(t, tid)?;
-    if !w.owner {
-        return Err(Errno::EPERM);
+    let mut result = Err(Errno::ESRCH);
+    for tid in targets(t, which, who_)? {
+        let Ok(w) = who(t, tid) else { continue };
+        if !w.owner {
+            result = Err(Errno::EPERM);
+        } else if nice < w.task.nice() && !w.can_nice(nice) {
+            result = Err(Errno::EACCES);
+        } else {
+            if result == Err(Errno::ESRCH) {
+                result = Ok(0);
+            }
+            w.task.set_nice(nice);
+        }
     }
-    if nice < w.task.nice() && !w.can_nice(nice) {
-        return Err(Errno::EACCES);
-    }
-    w.task.set_nice(nice);
-    Ok(0)
+    result
 }
 
 /// `policy` as one of ours, if Linux's sched_setscheduler accepts it.
