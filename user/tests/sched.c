@@ -257,6 +257,153 @@ KT_CASE(proc_stat_shows_priority_nice_and_policy) {
     KT_EQ(in_child(proc_stat_priority), 0);
 }
 
+struct kt_sched_attr {
+    unsigned int size, policy;
+    unsigned long long flags;
+    int nice;
+    unsigned int priority;
+    unsigned long long runtime, deadline, period;
+    unsigned int util_min, util_max;
+    unsigned char tail[16]; /* a newer user space's fields */
+};
+
+static long setattr(pid_t pid, struct kt_sched_attr *a, unsigned int flags) {
+    return syscall(SYS_sched_setattr, pid, a, flags);
+}
+
+static long getattr(pid_t pid, struct kt_sched_attr *a, unsigned int size, unsigned int flags) {
+    return syscall(SYS_sched_getattr, pid, a, size, flags);
+}
+
+KT_CASE(sched_getattr_sizes_and_errors) {
+    struct kt_sched_attr a;
+    memset(&a, 0xaa, sizeof a);
+    KT_SYS_OK(getattr(0, &a, 48, 0));
+    KT_EQ(a.size, 48u);
+    KT_EQ(a.policy, (unsigned)SCHED_OTHER);
+    KT_EQ(a.flags, 0ull);
+    KT_EQ(a.nice, getpriority(PRIO_PROCESS, 0));
+    KT_EQ(a.priority, 0u);
+    KT_EQ(a.runtime, 0ull);
+    KT_EQ(a.period, 0ull);
+    /* 48 bytes copied: the clamps are left as they were */
+    KT_EQ(a.util_min, 0xaaaaaaaau);
+    /* a larger buffer: the kernel's size, nothing past it written */
+    memset(&a, 0xaa, sizeof a);
+    KT_SYS_OK(getattr(0, &a, sizeof a, 0));
+    KT_EQ(a.size, 56u);
+    KT_EQ(a.tail[0], 0xaa);
+    KT_SYS_ERR(getattr(0, &a, 47, 0), EINVAL);
+    KT_SYS_ERR(getattr(0, &a, 4097, 0), EINVAL);
+    KT_SYS_ERR(getattr(0, &a, 56, 1), EINVAL);
+    KT_SYS_ERR(getattr(0, 0, 56, 0), EINVAL);
+    KT_SYS_ERR(getattr(-1, &a, 56, 0), EINVAL);
+    KT_SYS_ERR(getattr(dead_pid(), &a, 56, 0), ESRCH);
+    KT_SYS_ERR(getattr(0, (void *)8, 56, 0), EFAULT);
+}
+
+static int setattr_changes(void) {
+    struct kt_sched_attr a = {.size = 48, .policy = SCHED_BATCH, .nice = 3};
+    CHECK(1, setattr(0, &a, 0) == 0);
+    CHECK(2, getsched(0) == SCHED_BATCH && getpriority(PRIO_PROCESS, 0) == 3);
+    /* size 0 is VER0; the nice value is clamped */
+    memset(&a, 0, sizeof a);
+    a.policy = SCHED_OTHER;
+    a.nice = -100;
+    CHECK(3, setattr(0, &a, 0) == 0);
+    CHECK(4, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == -20);
+    /* SCHED_FLAG_KEEP_POLICY: only the nice value changes */
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_FIFO, .flags = 0x08, .nice = 7};
+    CHECK(5, setattr(0, &a, 0) == 0);
+    CHECK(6, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == 7);
+    /* real time, with SCHED_FLAG_RESET_ON_FORK */
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_RR, .flags = 0x01, .priority = 9, .nice = -5};
+    CHECK(7, setattr(0, &a, 0) == 0);
+    CHECK(8, getsched(0) == (SCHED_RR | SCHED_RESET_ON_FORK) && getparam(0) == 9);
+    /* the nice value is not a real-time policy's business */
+    CHECK(9, getpriority(PRIO_PROCESS, 0) == 7);
+    memset(&a, 0, sizeof a);
+    CHECK(10, getattr(0, &a, 56, 0) == 0);
+    CHECK(11, a.policy == SCHED_RR && a.flags == 1 && a.priority == 9 && a.nice == 0);
+    /* a larger struct: zero bytes past the kernel's are fine */
+    a = (struct kt_sched_attr){.size = sizeof a, .policy = SCHED_OTHER, .nice = 2};
+    CHECK(12, setattr(0, &a, 0) == 0);
+    CHECK(13, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == 2);
+    return 0;
+}
+
+KT_CASE(sched_setattr_changes_policy_nice_and_flags) {
+    KT_EQ(in_child(setattr_changes), 0);
+}
+
+KT_CASE(sched_setattr_errors) {
+    struct kt_sched_attr a = {.size = 40, .policy = SCHED_OTHER};
+    /* too small: E2BIG with the kernel's size written back */
+    KT_SYS_ERR(setattr(0, &a, 0), E2BIG);
+    KT_EQ(a.size, 56u);
+    a = (struct kt_sched_attr){.size = 8192, .policy = SCHED_OTHER};
+    KT_SYS_ERR(setattr(0, &a, 0), E2BIG);
+    KT_EQ(a.size, 56u);
+    /* bytes we do not know must be zero */
+    a = (struct kt_sched_attr){.size = sizeof a, .policy = SCHED_OTHER};
+    a.tail[3] = 1;
+    KT_SYS_ERR(setattr(0, &a, 0), E2BIG);
+    KT_EQ(a.size, 56u);
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_OTHER};
+    KT_SYS_ERR(setattr(0, &a, 1), EINVAL);
+    KT_SYS_ERR(setattr(0, 0, 0), EINVAL);
+    KT_SYS_ERR(setattr(-1, &a, 0), EINVAL);
+    KT_SYS_ERR(setattr(dead_pid(), &a, 0), ESRCH);
+    KT_SYS_ERR(setattr(0, (void *)8, 0), EFAULT);
+    a.flags = 0x80;
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    a = (struct kt_sched_attr){.size = 48, .policy = 4};
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    a.policy = (unsigned)-1;
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_FIFO};
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL); /* priority 0 */
+    a.priority = 100;
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_OTHER, .priority = 1};
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    /* the clamps need the VER1 size */
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_OTHER, .flags = 0x20};
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    /* SCHED_DEADLINE with parameters Linux refuses */
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_DEADLINE, .runtime = 10000000, .deadline = 5000000};
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    a.deadline = 0;
+    KT_SYS_ERR(setattr(0, &a, 0), EINVAL);
+    KT_EQ(getsched(0), SCHED_OTHER);
+}
+
+static int unprivileged_setattr(void) {
+    struct rlimit zero = {0, 0};
+    CHECK(1, setrlimit(RLIMIT_NICE, &zero) == 0);
+    CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
+    struct kt_sched_attr a = {.size = 48, .policy = SCHED_OTHER, .nice = 5};
+    CHECK(3, setattr(0, &a, 0) == 0 && getpriority(PRIO_PROCESS, 0) == 5);
+    /* lower again: EPERM here (setpriority says EACCES) */
+    a.nice = 4;
+    errno = 0;
+    CHECK(4, setattr(0, &a, 0) == -1 && errno == EPERM);
+    a = (struct kt_sched_attr){.size = 48, .policy = SCHED_FIFO, .priority = 1};
+    errno = 0;
+    CHECK(5, setattr(0, &a, 0) == -1 && errno == EPERM);
+    /* valid SCHED_DEADLINE parameters: EPERM without CAP_SYS_NICE */
+    a = (struct kt_sched_attr){
+        .size = 48, .policy = SCHED_DEADLINE, .runtime = 1000000, .deadline = 5000000, .period = 10000000};
+    errno = 0;
+    CHECK(6, setattr(0, &a, 0) == -1 && errno == EPERM);
+    CHECK(7, getpriority(PRIO_PROCESS, 0) == 5 && getsched(0) == SCHED_OTHER);
+    return 0;
+}
+
+KT_CASE(sched_setattr_unprivileged) {
+    KT_EQ(in_child(unprivileged_setattr), 0);
+}
+
 static pid_t parent_pid;
 
 static int unprivileged_nice(void) {

@@ -44,6 +44,33 @@ abi_struct! {
     }
 }
 
+abi_struct! {
+    /// `struct sched_attr` of sched_setattr(2)/sched_getattr(2), as of
+    /// `SCHED_ATTR_SIZE_VER1` (56 bytes; VER0 is the first 48).
+    pub struct SchedAttr {
+        /// The size user space gave (or the kernel's, on E2BIG).
+        pub size: u32,
+        /// SCHED_OTHER, FIFO, RR, BATCH, IDLE or DEADLINE.
+        pub sched_policy: u32,
+        /// `SCHED_FLAG_*`.
+        pub sched_flags: u64,
+        /// The nice value (fair policies).
+        pub sched_nice: i32,
+        /// The real-time priority (FIFO and RR).
+        pub sched_priority: u32,
+        /// SCHED_DEADLINE's runtime in nanoseconds.
+        pub sched_runtime: u64,
+        /// SCHED_DEADLINE's relative deadline in nanoseconds.
+        pub sched_deadline: u64,
+        /// SCHED_DEADLINE's period in nanoseconds.
+        pub sched_period: u64,
+        /// The utilization clamp's minimum.
+        pub sched_util_min: u32,
+        /// The utilization clamp's maximum.
+        pub sched_util_max: u32,
+    }
+}
+
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 impl Timespec {

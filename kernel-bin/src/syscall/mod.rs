@@ -239,6 +239,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SCHED_SETPARAM => sched::sched_setparam(t, a.int(0), a.ptr(1)),
         nr::SCHED_GETSCHEDULER => sched::sched_getscheduler(t, a.int(0)),
         nr::SCHED_GETPARAM => sched::sched_getparam(t, a.int(0), a.ptr(1)),
+        nr::SCHED_SETATTR => sched::sched_setattr(t, a.int(0), a.ptr(1), a.uint(2)),
+        nr::SCHED_GETATTR => sched::sched_getattr(t, a.int(0), a.ptr(1), a.uint(2), a.uint(3)),
         nr::SCHED_GET_PRIORITY_MAX => sched::sched_get_priority(a.int(0), true),
         nr::SCHED_GET_PRIORITY_MIN => sched::sched_get_priority(a.int(0), false),
         nr::SCHED_RR_GET_INTERVAL => sched::sched_rr_get_interval(t, a.int(0), a.ptr(1)),

@@ -177,30 +177,48 @@ fn is_rt(p: u8) -> bool {
     p == SCHED_FIFO || p == SCHED_RR
 }
 
-/// `__sched_setscheduler`'s checks and the change; `policy` None keeps the
-/// thread's (sched_setparam).
-fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i32>) -> SysResult {
-    if param.is_null() || tid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let prio = t.read(param)?;
-    let w = who(t, tid)?;
+/// What a sched_setscheduler/setparam/setattr call asks for.
+struct Change {
+    /// The new policy; None keeps the thread's (and its
+    /// SCHED_RESET_ON_FORK).
+    policy: Option<u8>,
+    reset_on_fork: bool,
+    prio: u32,
+    /// The nice value for SCHED_OTHER/BATCH (sched_setattr); None keeps it.
+    nice: Option<i32>,
+    /// SCHED_FLAG_KEEP_PARAMS: checked, but only SCHED_RESET_ON_FORK
+    /// changes (`__sched_setscheduler` skips `__setscheduler_params`).
+    keep_params: bool,
+}
+
+fn is_fair(p: u8) -> bool {
+    p == SCHED_OTHER || p == SCHED_BATCH
+}
+
+/// `__sched_setscheduler`'s checks, in its order, and the change.
+fn apply(w: &Who, c: Change) -> SysResult {
     let cur = w.task.policy.load(core::sync::atomic::Ordering::Relaxed);
-    // sched_setparam keeps SCHED_RESET_ON_FORK as it is
-    let (policy, reset_on_fork) = match policy {
-        Some(p) => (policy_of(p & !SCHED_RESET_ON_FORK)?, p & SCHED_RESET_ON_FORK != 0),
+    let (policy, reset_on_fork) = match c.policy {
+        Some(p) => (p, c.reset_on_fork),
         None => (cur, w.task.reset_on_fork()),
     };
-    if !(0..=99).contains(&prio) || is_rt(policy) != (prio != 0) {
+    let prio = c.prio;
+    if prio > 99 || is_rt(policy) != (prio != 0) {
         return Err(Errno::EINVAL);
     }
     if !w.privileged {
+        if let Some(nice) = c.nice.filter(|_| is_fair(policy))
+            && nice < w.task.nice()
+            && !w.can_nice(nice)
+        {
+            return Err(Errno::EPERM);
+        }
         if is_rt(policy) {
             let cur_prio = u64::from(w.task.rt_prio.load(core::sync::atomic::Ordering::Relaxed));
             if policy != cur && w.rlimit_rtprio == 0 {
                 return Err(Errno::EPERM);
             }
-            if prio as u64 > cur_prio && prio as u64 > w.rlimit_rtprio {
+            if u64::from(prio) > cur_prio && u64::from(prio) > w.rlimit_rtprio {
                 return Err(Errno::EPERM);
             }
         }
@@ -215,8 +233,181 @@ fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i
             return Err(Errno::EPERM);
         }
     }
-    w.task.set_policy(policy, prio as u8);
+    if !c.keep_params {
+        w.task.set_policy(policy, prio as u8);
+        if let Some(nice) = c.nice.filter(|_| is_fair(policy)) {
+            w.task.set_nice(nice);
+        }
+    }
     w.task.set_reset_on_fork(reset_on_fork);
+    Ok(0)
+}
+
+/// sched_setscheduler (`policy` given) and sched_setparam (None: the
+/// thread's policy and SCHED_RESET_ON_FORK kept).
+fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i32>) -> SysResult {
+    if param.is_null() || tid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let prio = t.read(param)?;
+    let w = who(t, tid)?;
+    let (policy, reset_on_fork) = match policy {
+        Some(p) => (Some(policy_of(p & !SCHED_RESET_ON_FORK)?), p & SCHED_RESET_ON_FORK != 0),
+        None => (None, false),
+    };
+    apply(&w, Change { policy, reset_on_fork, prio: prio as u32, nice: None, keep_params: false })
+}
+
+/// `SCHED_ATTR_SIZE_VER0`: sched_attr without the utilization clamps.
+const SCHED_ATTR_SIZE_VER0: u32 = 48;
+const SCHED_ATTR_SIZE: u32 = 56;
+const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
+const SCHED_FLAG_KEEP_POLICY: u64 = 0x08;
+const SCHED_FLAG_KEEP_PARAMS: u64 = 0x10;
+const SCHED_FLAG_UTIL_CLAMP: u64 = 0x20 | 0x40;
+const SCHED_FLAG_ALL: u64 = 0x7f;
+const SCHED_FLAG_SUGOV: u64 = 0x1000_0000;
+
+/// SCHED_DEADLINE's parameters as Linux's `__checkparam_dl` takes them
+/// (runtime >= 1024 ns, runtime <= deadline <= period, period between the
+/// default sysctl bounds of 100 us and 2^22 us).
+fn deadline_params_valid(a: &linux_abi::abi::SchedAttr) -> bool {
+    let period = if a.sched_period == 0 { a.sched_deadline } else { a.sched_period };
+    a.sched_deadline != 0
+        && a.sched_runtime >= 1024
+        && (a.sched_deadline | a.sched_period) >> 63 == 0
+        && period >= a.sched_deadline
+        && a.sched_deadline >= a.sched_runtime
+        && (100_000..=(1 << 22) * 1000).contains(&period)
+}
+
+/// sched_setattr(2) as Linux 6.1's: the struct's size rules
+/// (`sched_copy_attr`: 0 means VER0, below VER0 or above a page E2BIG with
+/// the kernel's size written back, bytes past ours must be zero), then
+/// `__sched_setscheduler`. SCHED_DEADLINE is not done (EINVAL with a log
+/// line once its parameters pass Linux's checks; EPERM unprivileged, as
+/// Linux); the utilization clamps are not either (EOPNOTSUPP, Linux's
+/// answer without CONFIG_UCLAMP_TASK).
+pub fn sched_setattr(
+    t: &mut UThread,
+    tid: i32,
+    uattr: UserPtr<linux_abi::abi::SchedAttr>,
+    flags: u32,
+) -> SysResult {
+    if uattr.is_null() || tid < 0 || flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let size = match t.read(uattr.cast::<u32>())? {
+        0 => SCHED_ATTR_SIZE_VER0,
+        n => n,
+    };
+    if !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size) {
+        t.write(uattr.cast::<u32>(), SCHED_ATTR_SIZE)?;
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = [0u8; SCHED_ATTR_SIZE as usize];
+    let ours = size.min(SCHED_ATTR_SIZE) as usize;
+    t.read_into(uattr.addr(), &mut raw[..ours])?;
+    if size > SCHED_ATTR_SIZE {
+        // copy_struct_from_user: what we do not know must be zero
+        let tail = t.read_slice(linux_abi::args::UserSlice::new(
+            uattr.addr() + u64::from(SCHED_ATTR_SIZE),
+            (size - SCHED_ATTR_SIZE) as usize,
+        ))?;
+        if tail.iter().any(|&b| b != 0) {
+            t.write(uattr.cast::<u32>(), SCHED_ATTR_SIZE)?;
+            return Err(Errno::E2BIG);
+        }
+    }
+    let mut a = <linux_abi::abi::SchedAttr as linux_abi::pod::Pod>::from_bytes(&raw);
+    if a.sched_flags & SCHED_FLAG_UTIL_CLAMP != 0 && size < SCHED_ATTR_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    a.sched_nice = a.sched_nice.clamp(-20, 19);
+    if (a.sched_policy as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let w = who(t, tid)?;
+    let keep_policy = a.sched_flags & SCHED_FLAG_KEEP_POLICY != 0;
+    let keep_params = a.sched_flags & SCHED_FLAG_KEEP_PARAMS != 0;
+    let cur = w.task.policy.load(core::sync::atomic::Ordering::Relaxed);
+    if keep_params {
+        // get_params(): the thread's priority or nice replaces the caller's
+        if is_rt(cur) {
+            a.sched_priority = u32::from(w.task.rt_prio.load(core::sync::atomic::Ordering::Relaxed));
+        } else {
+            a.sched_nice = w.task.nice();
+        }
+    }
+    let policy = if keep_policy {
+        None
+    } else if a.sched_policy == SCHED_DEADLINE as u32 {
+        Some(SCHED_DEADLINE as u8)
+    } else {
+        Some(policy_of(a.sched_policy as i32)?)
+    };
+    if a.sched_flags & !(SCHED_FLAG_ALL | SCHED_FLAG_SUGOV) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if policy == Some(SCHED_DEADLINE as u8) {
+        if a.sched_priority != 0 || !deadline_params_valid(&a) {
+            return Err(Errno::EINVAL);
+        }
+        if !w.privileged {
+            return Err(Errno::EPERM);
+        }
+        log::info!("pid {}: sched_setattr: SCHED_DEADLINE is not supported: EINVAL", t.pid);
+        return Err(Errno::EINVAL);
+    }
+    if a.sched_flags & SCHED_FLAG_SUGOV != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a.sched_flags & SCHED_FLAG_UTIL_CLAMP != 0 {
+        log::info!("pid {}: sched_setattr: utilization clamps are not supported: EOPNOTSUPP", t.pid);
+        return Err(Errno::EOPNOTSUPP);
+    }
+    apply(
+        &w,
+        Change {
+            policy,
+            reset_on_fork: a.sched_flags & SCHED_FLAG_RESET_ON_FORK != 0,
+            prio: a.sched_priority,
+            nice: Some(a.sched_nice),
+            keep_params,
+        },
+    )
+}
+
+/// sched_getattr(2): the policy, SCHED_FLAG_RESET_ON_FORK, the nice value
+/// (fair policies) or the real-time priority; `size` is what was copied
+/// (the smaller of ours and the caller's).
+pub fn sched_getattr(
+    t: &mut UThread,
+    tid: i32,
+    uattr: UserPtr<linux_abi::abi::SchedAttr>,
+    usize_: u32,
+    flags: u32,
+) -> SysResult {
+    if uattr.is_null() || tid < 0 || !(SCHED_ATTR_SIZE_VER0..=4096).contains(&usize_) || flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let w = who(t, tid)?;
+    let policy = w.task.policy.load(core::sync::atomic::Ordering::Relaxed);
+    let mut a = linux_abi::abi::SchedAttr {
+        size: usize_.min(SCHED_ATTR_SIZE),
+        sched_policy: u32::from(policy),
+        sched_flags: if w.task.reset_on_fork() { SCHED_FLAG_RESET_ON_FORK } else { 0 },
+        ..Default::default()
+    };
+    if is_rt(policy) {
+        a.sched_priority = u32::from(w.task.rt_prio.load(core::sync::atomic::Ordering::Relaxed));
+    } else {
+        a.sched_nice = w.task.nice();
+    }
+    drop(w);
+    let mut raw = [0u8; SCHED_ATTR_SIZE as usize];
+    linux_abi::pod::Pod::to_bytes(&a, &mut raw);
+    t.write_slice(uattr.addr(), &raw[..a.size as usize])?;
     Ok(0)
 }
 
