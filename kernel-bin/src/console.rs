@@ -66,9 +66,10 @@ fn signal_of(s: tty::TtySignal) -> SigNum {
     }
 }
 
-/// The sleepers on console input: readers, poll/select and epoll over the
-/// terminal. Output goes straight to the UART (a write never waits for
-/// room), so it has no queue.
+/// The sleepers on the console: readers, writers waiting for stopped
+/// output to restart (^Q), poll/select and epoll over the terminal. Every
+/// input byte wakes them (a restart comes with one); so do TCOON and a
+/// termios change.
 fn input_wq() -> &'static Arc<WaitQueue> {
     static WQ: spin::Once<Arc<WaitQueue>> = spin::Once::new();
     WQ.call_once(|| Arc::new(WaitQueue::new()))
@@ -83,6 +84,59 @@ pub fn wait_queue() -> Arc<WaitQueue> {
 /// Writes to the console.
 pub fn write(buf: &[u8]) {
     arch_x86_64::serial::write_bytes(buf);
+}
+
+/// write(2) on the console: straight to the UART while output runs; while
+/// ^S (IXON) or tcflow(TCOOFF) stopped it, up to `tty::OUT_SIZE` bytes are
+/// held for the restart and a blocking writer waits for room beyond that
+/// (`O_NONBLOCK`: EAGAIN; a signal: the bytes so far, else ERESTARTSYS),
+/// as Linux's `n_tty_write` over the serial transmit buffer.
+pub fn write_user(buf: &[u8], nonblock: bool) -> Result<usize> {
+    let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as Pid;
+    let mut done = 0;
+    while done < buf.len() {
+        if !with(|t| t.ldisc.output_stopped()) {
+            // the common case, without the terminal's lock (a ^S typed
+            // meanwhile stops the next write, as the UART's FIFO would)
+            write(&buf[done..]);
+            return Ok(buf.len());
+        }
+        let chunk = &buf[done..buf.len().min(done + tty::OUT_SIZE)];
+        let n = with(|t| t.ldisc.write(chunk, &mut Uart));
+        done += n;
+        if n > 0 {
+            continue;
+        }
+        if nonblock {
+            return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+        }
+        let room = || with(|t| t.ldisc.write_room());
+        if let Err(Errno::ERESTARTSYS) = crate::proc::sleep_on(tid, &[input_wq().as_ref()], room, None) {
+            return if done > 0 { Ok(done) } else { Err(Errno::ERESTARTSYS) };
+        }
+    }
+    Ok(done)
+}
+
+/// tcflow(3)'s TCXONC: `TCOOFF` (0) stops output, `TCOON` (1) restarts
+/// it, `TCIOFF` (2) and `TCION` (3) send the STOP and START characters to
+/// the terminal; EINVAL for others.
+pub fn tcflow(action: u64) -> Result<()> {
+    match action {
+        0 => with(|t| t.ldisc.flow_off()),
+        1 => {
+            with(|t| t.ldisc.flow_on(&mut Uart));
+            input_wq().wake_all();
+        }
+        2 | 3 => {
+            let c = with(|t| t.ldisc.cc(if action == 2 { tty::VSTOP } else { tty::VSTART }));
+            if c != 0 {
+                write(&[c]);
+            }
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(())
 }
 
 /// Moves received bytes through the line discipline (called by readers and
@@ -183,8 +237,8 @@ pub fn available() -> usize {
 
 /// poll(2) readiness.
 pub fn poll() -> u32 {
-    let mut r = vfs::POLLOUT | vfs::POLLWRNORM;
     pump();
+    let mut r = if with(|t| t.ldisc.writable()) { vfs::POLLOUT | vfs::POLLWRNORM } else { 0 };
     // an end of file is readable too
     if with(|t| t.ldisc.readable()) {
         r |= vfs::POLLIN | vfs::POLLRDNORM;
@@ -202,7 +256,7 @@ pub fn termios() -> [u8; TERMIOS_SIZE] {
 /// partial line became readable, and a sleeper or an epoll watcher
 /// learns it only from a wake-up.
 pub fn set_termios(b: &[u8]) {
-    with(|t| t.ldisc.set_termios(b));
+    with(|t| t.ldisc.set_termios(b, &mut Uart));
     input_wq().wake_all();
 }
 

@@ -135,8 +135,7 @@ impl File for Device {
                 if jobctl {
                     crate::console::check_write()?;
                 }
-                crate::console::write(buf);
-                Ok(buf.len())
+                crate::console::write_user(buf, self.flags.load(Ordering::Relaxed) & vfs::O_NONBLOCK != 0)
             }
         }
     }
@@ -203,6 +202,7 @@ const TIOCSCTTY: u32 = 0x540e;
 const TIOCNOTTY: u32 = 0x5422;
 const TIOCGSID: u32 = 0x5429;
 const TCFLSH: u32 = 0x540b;
+const TCXONC: u32 = 0x540a;
 
 /// Terminal ioctls on the console: termios (kept and used by the console's
 /// line discipline), the window size, and job control (controlling
@@ -237,6 +237,11 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
             if arg != 1 {
                 crate::console::flush_input();
             }
+            Ok(0)
+        }
+        TCXONC => {
+            crate::console::check_change(signal::SIGTTOU)?;
+            crate::console::tcflow(arg)?;
             Ok(0)
         }
         TIOCGPGRP => {

@@ -340,6 +340,30 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
             ))
         }
     });
+    step(t, &mut c, "ctrl_s_stops_output_ctrl_q_restarts", |c| {
+        // ^S (IXON): the shell's echo and a command's 8.9 KB of output wait
+        // (4 KiB held, the writer blocked beyond) until ^Q, then arrive whole
+        c.type_keys("\x13")?;
+        c.type_keys("seq 1 2000; echo done$((40+2))\r")?;
+        if let Ok(seen) = c.expect("done42", Duration::from_secs(2)) {
+            return Err(format!("output ran while stopped: {:?}", tail(&seen, 200)));
+        }
+        c.type_keys("\x11")?;
+        c.expect("seq 1 2000; echo done$((40+2))\n", STEP)?;
+        let out = c.expect("done42\n", STEP)?;
+        c.expect(PROMPT, STEP)?;
+        let got = lines(&out);
+        let want: Vec<String> = (1..=2000).map(|n| n.to_string()).collect();
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} lines, first difference at {:?}",
+                got.len(),
+                got.iter().zip(&want).position(|(a, b)| a != b)
+            ))
+        }
+    });
     step(t, &mut c, "background_job_jobs_kill", |c| {
         c.run("sleep 100 &")?;
         let out = c.run("jobs")?;

@@ -1,7 +1,8 @@
 //! The input side of Linux's terminal line discipline (`drivers/tty/n_tty.c`)
 //! without the terminal around it: what a received byte does under the
 //! termios flags (input mapping, the signal characters, canonical editing,
-//! echo), what one read(2) takes, and how VMIN/VTIME shape a raw read.
+//! echo, XON/XOFF output flow control), what one read(2) takes, and how
+//! VMIN/VTIME shape a raw read.
 //!
 //! # Model
 //!
@@ -10,6 +11,12 @@
 //! read(2). [`NTty::input`] takes one byte and writes its echo into an
 //! [`Echo`] sink; it returns the [`TtySignal`] a signal character raised
 //! for the foreground group. [`NTty::take`] is one read's worth.
+//!
+//! Output can be stopped: by the STOP character (^S) with IXON, or by
+//! tcflow(TCOOFF) ([`NTty::flow_off`]). While it is, echoes and
+//! [`NTty::write`] are held (up to [`OUT_SIZE`] bytes, Linux's serial
+//! transmit buffer) and go out when START (^Q), any character with IXANY,
+//! a signal character, IXON switched off or TCOON restarts it.
 //!
 //! # Wiring
 //!
@@ -52,6 +59,10 @@ use alloc::vec::Vec;
 pub const TERMIOS_SIZE: usize = 36;
 /// Linux's `N_TTY_BUF_SIZE`: the longest line, and the most input kept.
 pub const BUF_SIZE: usize = 4096;
+/// The most output held while output is stopped (`UART_XMIT_SIZE`).
+pub const OUT_SIZE: usize = 4096;
+/// Held output below this many bytes still polls writable (`WAKEUP_CHARS`).
+pub const WAKEUP_CHARS: usize = 256;
 
 // c_iflag
 /// Strip the eighth bit of input.
@@ -62,6 +73,10 @@ pub const INLCR: u32 = 0o100;
 pub const IGNCR: u32 = 0o200;
 /// Map CR to NL on input.
 pub const ICRNL: u32 = 0o400;
+/// XON/XOFF flow control of output: STOP stops it, START restarts it.
+pub const IXON: u32 = 0o2000;
+/// Any character restarts stopped output.
+pub const IXANY: u32 = 0o4000;
 // c_lflag
 /// The signal characters (INTR, QUIT, SUSP) raise signals.
 pub const ISIG: u32 = 0o1;
@@ -101,6 +116,10 @@ pub const VEOF: usize = 4;
 pub const VTIME: usize = 5;
 /// Raw-mode minimum byte count.
 pub const VMIN: usize = 6;
+/// Restart output (XON, ^Q).
+pub const VSTART: usize = 8;
+/// Stop output (XOFF, ^S).
+pub const VSTOP: usize = 9;
 /// Suspend character (SIGTSTP).
 pub const VSUSP: usize = 10;
 /// Additional end-of-line character.
@@ -186,6 +205,12 @@ pub struct NTty {
     line: Vec<u16>,
     /// VLNEXT was typed: the next byte is taken literally.
     lnext: bool,
+    /// Output is stopped (`tty->flow.stopped`).
+    stopped: bool,
+    /// ... by tcflow(TCOOFF): only TCOON restarts it.
+    tco_stopped: bool,
+    /// Output held while stopped (echoes and writes), at most [`OUT_SIZE`].
+    held: VecDeque<u8>,
 }
 
 impl Default for NTty {
@@ -197,7 +222,15 @@ impl Default for NTty {
 impl NTty {
     /// A terminal with [`default_termios`] and no input.
     pub fn new() -> Self {
-        NTty { termios: default_termios(), ready: VecDeque::new(), line: Vec::new(), lnext: false }
+        NTty {
+            termios: default_termios(),
+            ready: VecDeque::new(),
+            line: Vec::new(),
+            lnext: false,
+            stopped: false,
+            tco_stopped: false,
+            held: VecDeque::new(),
+        }
     }
 
     /// The termios bytes (TCGETS).
@@ -209,9 +242,12 @@ impl NTty {
     /// shorter slice changes only its prefix. As Linux's
     /// `n_tty_set_termios`, switching ICANON off makes the line being
     /// edited readable (raw input), within the one buffer of
-    /// [`BUF_SIZE`]; the caller wakes the readers.
-    pub fn set_termios(&mut self, b: &[u8]) {
+    /// [`BUF_SIZE`]; the caller wakes the readers. Switching IXON off
+    /// restarts output the STOP character stopped (held output goes to
+    /// `out`).
+    pub fn set_termios(&mut self, b: &[u8], out: &mut impl Echo) {
         let was_canon = self.lflag() & ICANON != 0;
+        let had_ixon = self.iflag() & IXON != 0;
         let n = b.len().min(TERMIOS_SIZE);
         self.termios[..n].copy_from_slice(&b[..n]);
         if was_canon && self.lflag() & ICANON == 0 {
@@ -221,6 +257,9 @@ impl NTty {
             }
             self.line.clear();
             self.lnext = false;
+        }
+        if had_ixon && self.iflag() & IXON == 0 {
+            self.start(out);
         }
     }
 
@@ -253,12 +292,95 @@ impl NTty {
         self.cc(i) != 0 && b == self.cc(i)
     }
 
-    /// Echoes `b` as n_tty does: control characters as `^X` with ECHOCTL.
-    fn echo_char(&self, b: u8, out: &mut impl Echo) {
-        if self.lflag() & ECHOCTL != 0 && (b < 0x20 && b != b'\t' && b != b'\n' || b == 0x7f) {
-            out.echo(&[b'^', b ^ 0x40]);
+    /// Output to the terminal: to `out`, or held while output is stopped
+    /// (what does not fit in [`OUT_SIZE`] is dropped, as an echo that
+    /// finds no room).
+    fn emit(&mut self, bytes: &[u8], out: &mut impl Echo) {
+        if self.stopped {
+            let room = OUT_SIZE.saturating_sub(self.held.len()).min(bytes.len());
+            if self.held.try_reserve(room).is_ok() {
+                self.held.extend(&bytes[..room]);
+            }
         } else {
-            out.echo(&[b]);
+            out.echo(bytes);
+        }
+    }
+
+    /// Echoes `b` as n_tty does: control characters as `^X` with ECHOCTL.
+    fn echo_char(&mut self, b: u8, out: &mut impl Echo) {
+        if self.lflag() & ECHOCTL != 0 && (b < 0x20 && b != b'\t' && b != b'\n' || b == 0x7f) {
+            self.emit(&[b'^', b ^ 0x40], out);
+        } else {
+            self.emit(&[b], out);
+        }
+    }
+
+    /// `stop_tty`: output stops (held from now on).
+    fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// `start_tty`: output restarts unless tcflow(TCOOFF) stopped it; what
+    /// was held goes to `out`.
+    fn start(&mut self, out: &mut impl Echo) {
+        if !self.stopped || self.tco_stopped {
+            return;
+        }
+        self.stopped = false;
+        let (a, b) = self.held.as_slices();
+        if !a.is_empty() {
+            out.echo(a);
+        }
+        if !b.is_empty() {
+            out.echo(b);
+        }
+        self.held.clear();
+    }
+
+    /// Whether output is stopped (writers hold or wait).
+    pub fn output_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Writes `data` to the terminal: all of it to `out` when output runs;
+    /// while it is stopped, what fits in the [`OUT_SIZE`] held bytes.
+    /// Returns how many bytes were taken (0: a blocking writer waits).
+    pub fn write(&mut self, data: &[u8], out: &mut impl Echo) -> usize {
+        if !self.stopped {
+            out.echo(data);
+            return data.len();
+        }
+        let room = OUT_SIZE.saturating_sub(self.held.len()).min(data.len());
+        if self.held.try_reserve(room).is_err() {
+            return 0;
+        }
+        self.held.extend(&data[..room]);
+        room
+    }
+
+    /// Whether a write would take bytes now ([`NTty::write`] not 0).
+    pub fn write_room(&self) -> bool {
+        !self.stopped || self.held.len() < OUT_SIZE
+    }
+
+    /// POLLOUT as `n_tty_poll`: output runs, or little is held.
+    pub fn writable(&self) -> bool {
+        !self.stopped || self.held.len() < WAKEUP_CHARS
+    }
+
+    /// tcflow(TCOOFF): output stops until [`NTty::flow_on`].
+    pub fn flow_off(&mut self) {
+        if !self.tco_stopped {
+            self.tco_stopped = true;
+            self.stopped = true;
+        }
+    }
+
+    /// tcflow(TCOON): output restarts (held output goes to `out`).
+    pub fn flow_on(&mut self, out: &mut impl Echo) {
+        if self.tco_stopped {
+            self.tco_stopped = false;
+            self.start(out);
         }
     }
 
@@ -269,7 +391,7 @@ impl NTty {
         if visual {
             let wide = self.lflag() & ECHOCTL != 0 && (c < 0x20 && c != b'\t' || c == 0x7f);
             for _ in 0..if wide { 2 } else { 1 } {
-                out.echo(b"\x08 \x08");
+                self.emit(b"\x08 \x08", out);
             }
         }
         true
@@ -285,7 +407,11 @@ impl NTty {
         }
         if self.lnext {
             // n_tty_receive_char_lnext(): no mapping, no special meaning
+            // (IXANY still restarts output)
             self.lnext = false;
+            if i & IXON != 0 && i & IXANY != 0 {
+                self.start(out);
+            }
             if l & ICANON == 0 {
                 if self.ready.len() < BUF_SIZE {
                     self.ready.push_back(u16::from(b));
@@ -300,6 +426,17 @@ impl NTty {
                 }
             }
             return None;
+        }
+        // n_tty_receive_char_special(): flow control first
+        if i & IXON != 0 {
+            if self.is(b, VSTART) {
+                self.start(out);
+                return None;
+            }
+            if self.is(b, VSTOP) {
+                self.stop();
+                return None;
+            }
         }
         if b == b'\r' {
             if i & IGNCR != 0 {
@@ -327,12 +464,19 @@ impl NTty {
                     self.line.clear();
                     self.ready.clear();
                 }
+                // n_tty_receive_signal_char(): restarts output with IXON
+                if i & IXON != 0 {
+                    self.start(out);
+                }
                 // the character alone (^C): the newline is the shell's business
                 if echo {
                     self.echo_char(b, out);
                 }
                 return Some(sig);
             }
+        }
+        if i & IXON != 0 && i & IXANY != 0 {
+            self.start(out);
         }
         if l & ICANON == 0 {
             if self.ready.len() < BUF_SIZE {
@@ -357,7 +501,7 @@ impl NTty {
             // the next byte is literal; with echo a `^` the byte overwrites
             self.lnext = true;
             if echo && l & ECHOCTL != 0 {
-                out.echo(b"^\x08");
+                self.emit(b"^\x08", out);
             }
         } else if self.is(b, VKILL) {
             if echo && l & ECHOKE != 0 {
@@ -366,7 +510,7 @@ impl NTty {
                 self.line.clear();
                 if echo && l & ECHOK != 0 {
                     self.echo_char(b, out);
-                    out.echo(b"\n");
+                    self.emit(b"\n", out);
                 }
             }
         } else if self.is(b, VEOF) {

@@ -32,7 +32,7 @@ fn read(t: &mut NTty, n: usize) -> Option<Vec<u8>> {
 fn set_u32(t: &mut NTty, at: usize, v: u32) {
     let mut b = t.termios();
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    t.set_termios(&b);
+    t.set_termios(&b, &mut EchoBuf::default());
 }
 
 fn set_iflag(t: &mut NTty, v: u32) {
@@ -46,7 +46,7 @@ fn set_lflag(t: &mut NTty, v: u32) {
 fn set_cc(t: &mut NTty, i: usize, v: u8) {
     let mut b = t.termios();
     b[17 + i] = v;
-    t.set_termios(&b);
+    t.set_termios(&b, &mut EchoBuf::default());
 }
 
 const DEFAULT_L: u32 = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
@@ -85,7 +85,7 @@ fn icanon_off_makes_the_partial_line_readable() {
     feed(&mut t, b"ab\ncd");
     let mut raw = t.termios();
     raw[12] &= !(ICANON as u8);
-    t.set_termios(&raw);
+    t.set_termios(&raw, &mut EchoBuf::default());
     assert!(t.readable());
     assert_eq!(t.available(), 5);
     assert_eq!(t.pending_line(), b"");
@@ -597,12 +597,12 @@ fn flush_input_discards_everything() {
 #[test]
 fn set_termios_short_slice_changes_a_prefix() {
     let mut t = tty();
-    t.set_termios(&[0, 0, 0, 0]);
+    t.set_termios(&[0, 0, 0, 0], &mut EchoBuf::default());
     assert_eq!(t.iflag(), 0);
     assert_eq!(t.lflag(), DEFAULT_L);
     let mut long = [0u8; 50];
     long[12] = 0o2;
-    t.set_termios(&long);
+    t.set_termios(&long, &mut EchoBuf::default());
     assert_eq!(t.lflag(), ICANON);
     assert_eq!(t.termios(), long[..TERMIOS_SIZE]);
 }
@@ -772,4 +772,136 @@ proptest! {
         }
         prop_assert_eq!(total, avail);
     }
+}
+
+// ----- XON/XOFF output flow control (IXON, IXANY, tcflow) ------------------
+
+#[test]
+fn stop_holds_echoes_and_writes_until_start() {
+    let mut t = tty();
+    // ^S: not input, not echoed; output stops
+    let (echo, sigs) = feed(&mut t, b"\x13");
+    assert!(echo.is_empty() && sigs.is_empty());
+    assert!(t.output_stopped());
+    let (echo, _) = feed(&mut t, b"ls\r");
+    assert!(echo.is_empty(), "echo held while stopped: {echo:?}");
+    // input still arrives: the line is readable
+    assert_eq!(read(&mut t, 16).as_deref(), Some(&b"ls\n"[..]));
+    let mut out = EchoBuf::default();
+    assert_eq!(t.write(b"hello\n", &mut out), 6);
+    assert!(out.0.is_empty());
+    // ^Q: everything held goes out in order, and is not input either
+    let (echo, _) = feed(&mut t, b"\x11");
+    assert_eq!(echo, b"ls\nhello\n");
+    assert!(!t.output_stopped());
+    assert_eq!(read(&mut t, 16), None);
+    assert_eq!(t.write(b"x", &mut out), 1);
+    assert_eq!(out.0, b"x");
+}
+
+#[test]
+fn held_output_is_bounded_and_polls_as_linux() {
+    let mut t = tty();
+    feed(&mut t, b"\x13");
+    let mut out = EchoBuf::default();
+    assert!(t.writable() && t.write_room());
+    assert_eq!(t.write(&[b'a'; 300], &mut out), 300);
+    // over WAKEUP_CHARS held: no POLLOUT, but a write still takes bytes
+    assert!(!t.writable());
+    assert!(t.write_room());
+    assert_eq!(t.write(&[b'b'; 5000], &mut out), OUT_SIZE - 300);
+    assert!(!t.write_room());
+    assert_eq!(t.write(b"c", &mut out), 0);
+    // an echo that finds no room is dropped
+    let (echo, _) = feed(&mut t, b"z");
+    assert!(echo.is_empty());
+    let (echo, _) = feed(&mut t, b"\x11");
+    assert_eq!(echo.len(), OUT_SIZE);
+    assert!(echo[..300].iter().all(|&c| c == b'a') && echo[300..].iter().all(|&c| c == b'b'));
+    assert!(t.writable() && t.write_room());
+}
+
+#[test]
+fn without_ixon_stop_and_start_are_input() {
+    let mut t = tty();
+    set_iflag(&mut t, ICRNL);
+    let (echo, _) = feed(&mut t, b"\x13\x11\r");
+    assert_eq!(echo, b"^S^Q\n");
+    assert!(!t.output_stopped());
+    assert_eq!(read(&mut t, 16).as_deref(), Some(&b"\x13\x11\n"[..]));
+}
+
+#[test]
+fn a_signal_character_restarts_output() {
+    let mut t = tty();
+    feed(&mut t, b"\x13ab");
+    let (echo, sigs) = feed(&mut t, b"\x03");
+    assert_eq!(sigs, [TtySignal::Int]);
+    // the held echo goes out, then ^C's own
+    assert_eq!(echo, b"ab^C");
+    assert!(!t.output_stopped());
+}
+
+#[test]
+fn ixany_restarts_on_any_character() {
+    let mut t = tty();
+    feed(&mut t, b"\x13a");
+    assert!(t.output_stopped());
+    set_iflag(&mut t, ICRNL | IXON | IXANY);
+    let (echo, _) = feed(&mut t, b"b");
+    assert_eq!(echo, b"ab");
+    assert!(!t.output_stopped());
+    // STOP and START themselves are still flow control
+    let (echo, _) = feed(&mut t, b"\x13\x11");
+    assert!(echo.is_empty());
+    assert_eq!(t.pending_line(), b"ab");
+}
+
+#[test]
+fn switching_ixon_off_restarts_output() {
+    let mut t = tty();
+    feed(&mut t, b"\x13q");
+    let mut b = t.termios();
+    b[..4].copy_from_slice(&ICRNL.to_le_bytes());
+    let mut out = EchoBuf::default();
+    t.set_termios(&b, &mut out);
+    assert_eq!(out.0, b"q");
+    assert!(!t.output_stopped());
+}
+
+#[test]
+fn tcflow_stop_needs_tcflow_start() {
+    let mut t = tty();
+    t.flow_off();
+    assert!(t.output_stopped());
+    let mut out = EchoBuf::default();
+    assert_eq!(t.write(b"w", &mut out), 1);
+    // ^Q does not undo TCOOFF, nor does a signal character
+    let (echo, _) = feed(&mut t, b"\x11\x03");
+    assert!(echo.is_empty());
+    assert!(t.output_stopped());
+    t.flow_on(&mut out);
+    assert_eq!(out.0, b"w^C");
+    assert!(!t.output_stopped());
+    // TCOON on running output changes nothing
+    t.flow_on(&mut out);
+    assert_eq!(out.0, b"w^C");
+}
+
+#[test]
+fn disabled_start_and_stop_characters_do_nothing() {
+    let mut t = tty();
+    set_cc(&mut t, VSTOP, 0);
+    let (echo, _) = feed(&mut t, b"\x13");
+    assert_eq!(echo, b"^S");
+    assert!(!t.output_stopped());
+}
+
+#[test]
+fn a_literal_next_stop_character_is_input() {
+    let mut t = tty();
+    let (echo, _) = feed(&mut t, b"\x16\x13\r");
+    assert_eq!(echo, b"^\x08^S\n");
+    assert!(!t.output_stopped());
+    assert_eq!(read(&mut t, 8).as_deref(), Some(&b"\x13\n"[..]));
 }
