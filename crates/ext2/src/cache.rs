@@ -361,6 +361,38 @@ impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
         Ok(((last * spb).min(end) - sector) as usize * SECTOR_SIZE)
     }
 
+    /// In place for one whole block at a block boundary (read from the
+    /// device first when missing; a use of a hot block, dirty when `f`
+    /// changed it); through a copy, as the default, otherwise.
+    fn update(&mut self, sector: u64, len: usize, f: &mut dyn FnMut(&mut [u8]) -> bool) -> Result<()> {
+        let spb = self.spb();
+        let in_place = len == self.block
+            && sector.is_multiple_of(spb)
+            && sector.checked_add(spb).is_some_and(|end| end <= self.dev.sectors());
+        if !in_place {
+            let mut buf = zeroed(len)?;
+            self.read(sector, &mut buf)?;
+            if f(&mut buf) {
+                self.write(sector, &buf)?;
+            }
+            return Ok(());
+        }
+        let b = sector / spb;
+        let read_only = self.dev.read_only();
+        let e = self.entry(b, false, true)?;
+        if f(&mut e.data) {
+            if read_only {
+                // the change cannot stay: the block is read again when used
+                let used = e.used;
+                self.map.remove(&b);
+                self.lru.remove(&used);
+                return Err(Errno::EROFS);
+            }
+            e.dirty = true;
+        }
+        Ok(())
+    }
+
     fn sectors(&self) -> u64 {
         self.dev.sectors()
     }

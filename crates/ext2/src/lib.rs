@@ -100,6 +100,19 @@ pub trait BlockDevice {
         let _ = sector;
         Ok(len)
     }
+    /// Calls `f` once with the `len` bytes from `sector` on (whole
+    /// sectors); when it returns `true` it changed them and they are
+    /// written. A cache that holds them hands its own memory (no copy; a
+    /// change makes them dirty); the default reads them into a buffer and
+    /// writes the buffer back.
+    fn update(&mut self, sector: u64, len: usize, f: &mut dyn FnMut(&mut [u8]) -> bool) -> Result<()> {
+        let mut buf = disk::zeroed(len)?;
+        self.read(sector, &mut buf)?;
+        if f(&mut buf) {
+            self.write(sector, &buf)?;
+        }
+        Ok(())
+    }
 }
 
 /// `statfs`'s magic number for ext2/3/4.
