@@ -6,13 +6,18 @@
 //! sets up its request queue (the PCI config access, the `Hal` and the
 //! transport without EVENT_IDX are shared with [`crate::virtio_net`]).
 //!
-//! Data moves through one DMA buffer of [`MAX_REQUEST`] bytes, physically
-//! contiguous, allocated at probe time: a transfer of `n` sectors is
+//! Data moves through [`SLOTS`] DMA buffers of [`MAX_REQUEST`] bytes each,
+//! physically contiguous, allocated at probe time (fewer when memory is
+//! short, at least one): a transfer of `n` sectors is
 //! `ceil(n * 512 / MAX_REQUEST)` requests (one descriptor chain each: header,
 //! data, status), so a long read or write is batched into as few requests
-//! as the buffer allows. One request is in flight at a time: started with
-//! [`VirtioBlk::start_read`]/[`VirtioBlk::start_write`], seen done by
-//! [`VirtioBlk::poll`], ended by [`VirtioBlk::finish`]. The interrupt is
+//! as the buffers allow. Up to one request per slot is in flight (the
+//! queue's 16 descriptors hold five chains): started with
+//! [`VirtioBlk::start_read`]/[`VirtioBlk::start_write`] in a free slot
+//! ([`VirtioBlk::free_slot`]), seen done by [`VirtioBlk::poll`] (which
+//! takes every finished chain off the used ring, in the device's order,
+//! and keeps its status in its slot), ended by [`VirtioBlk::finish`]. The
+//! interrupt is
 //! acknowledged by reading the ISR status byte, counted ([`irq_count`])
 //! and raises a flag that the kernel's thread side takes ([`take_irq`]) to
 //! wake the caller sleeping on the request.
@@ -30,8 +35,10 @@ use virtio_drivers::transport::pci::bus::{Command, DeviceFunction};
 
 /// Bytes of a sector (the unit of virtio-blk addresses).
 pub const SECTOR_SIZE: usize = 512;
-/// The largest transfer of one request (the DMA buffer's size).
+/// The largest transfer of one request (a DMA buffer's size).
 pub const MAX_REQUEST: usize = 1 << 20;
+/// The most requests in flight (DMA buffers, one per request).
+pub const SLOTS: usize = 4;
 
 /// Why a transfer failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,16 +97,26 @@ pub fn request_count() -> u64 {
     REQUESTS.load(Ordering::Relaxed)
 }
 
+/// One request's buffers.
+struct Slot {
+    /// Its DMA buffer (MAX_REQUEST bytes in the direct map).
+    bounce: &'static mut [u8],
+    /// The request's header and status (boxed: the device holds their
+    /// addresses).
+    req: Box<BlkReq>,
+    resp: Box<BlkResp>,
+    /// The request in flight: token, direction (true: a write), length.
+    pending: Option<(u16, bool, usize)>,
+    /// Its outcome once the device gave it back (taken by `finish`).
+    done: Option<Result<(), BlkError>>,
+}
+
 /// A virtio-blk disk ready for transfers.
 pub struct VirtioBlk {
     dev: VirtIOBlk<KernelHal, NoEventIdx>,
-    /// The DMA buffer (MAX_REQUEST bytes in the direct map).
-    bounce: &'static mut [u8],
-    /// The request in flight: its header and status (boxed: the device
-    /// holds their addresses), token, direction (true: a write) and length.
-    req: Box<BlkReq>,
-    resp: Box<BlkResp>,
-    pending: Option<(u16, bool, usize)>,
+    slots: alloc::vec::Vec<Slot>,
+    /// The device gave back a chain we did not start.
+    broken: bool,
     sectors: u64,
     read_only: bool,
     location: DeviceFunction,
@@ -108,7 +125,13 @@ pub struct VirtioBlk {
 
 impl core::fmt::Display for VirtioBlk {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "virtio-blk at {}: {} sectors", self.location, self.sectors)?;
+        write!(
+            f,
+            "virtio-blk at {}: {} sectors, {} requests in flight",
+            self.location,
+            self.sectors,
+            self.slots.len()
+        )?;
         if self.read_only {
             write!(f, " (read-only)")?;
         }
@@ -142,18 +165,23 @@ pub fn probe() -> Result<VirtioBlk, ProbeError> {
     let mut dev =
         VirtIOBlk::new(NoEventIdx::new(transport)).map_err(|_| ProbeError::Device("virtio-blk init"))?;
     let pages = MAX_REQUEST / PAGE_SIZE as usize;
-    let paddr = frames::alloc_contiguous(pages, 1).ok_or(ProbeError::NoMemory)?;
-    // SAFETY: the frames were just allocated for this driver, are mapped
-    // writable in the direct map and are never freed; this slice is the
-    // only reference to them.
-    let bounce = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(paddr) as *mut u8, MAX_REQUEST) };
+    let mut slots = alloc::vec::Vec::new();
+    for _ in 0..SLOTS {
+        let Some(paddr) = frames::alloc_contiguous(pages, 1) else { break };
+        // SAFETY: the frames were just allocated for this driver, are
+        // mapped writable in the direct map and are never freed; this
+        // slice is the only reference to them.
+        let bounce = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(paddr) as *mut u8, MAX_REQUEST) };
+        slots.push(Slot { bounce, req: Box::default(), resp: Box::default(), pending: None, done: None });
+    }
+    if slots.is_empty() {
+        return Err(ProbeError::NoMemory);
+    }
     let mut blk = VirtioBlk {
         sectors: dev.capacity(),
         read_only: dev.readonly(),
-        bounce,
-        req: Box::default(),
-        resp: Box::default(),
-        pending: None,
+        slots,
+        broken: false,
         location: df,
         gsi: None,
         dev: {
@@ -168,6 +196,15 @@ pub fn probe() -> Result<VirtioBlk, ProbeError> {
         blk.gsi = Some(gsi);
     }
     Ok(blk)
+}
+
+/// `slot` when it is free and `len` fits its buffer.
+fn idle_slot(slots: &mut [Slot], slot: usize, len: usize) -> Result<&mut Slot, BlkError> {
+    let s = slots.get_mut(slot).ok_or(BlkError::Range)?;
+    if len == 0 || len > MAX_REQUEST || s.pending.is_some() || s.done.is_some() {
+        return Err(BlkError::Range);
+    }
+    Ok(s)
 }
 
 impl VirtioBlk {
@@ -189,70 +226,89 @@ impl VirtioBlk {
         Ok(())
     }
 
+    /// How many requests may be in flight at once.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// A slot with no request in it (none: every slot is busy).
+    pub fn free_slot(&self) -> Option<usize> {
+        self.slots.iter().position(|s| s.pending.is_none() && s.done.is_none())
+    }
+
     /// Starts reading `len` bytes (whole sectors, at most
-    /// [`MAX_REQUEST`]) from `sector` into the DMA buffer.
-    pub fn start_read(&mut self, sector: u64, len: usize) -> Result<(), BlkError> {
+    /// [`MAX_REQUEST`]) from `sector` into `slot`'s DMA buffer.
+    pub fn start_read(&mut self, slot: usize, sector: u64, len: usize) -> Result<(), BlkError> {
         self.check(sector, len)?;
-        if len == 0 || len > MAX_REQUEST || self.pending.is_some() {
-            return Err(BlkError::Range);
-        }
-        // SAFETY: the header, the data buffer and the status are the
-        // driver's own (boxed or the DMA buffer), not touched again until
-        // finish() completes this token.
+        let s = idle_slot(&mut self.slots, slot, len)?;
+        // SAFETY: the header, the data buffer and the status are this
+        // slot's own (boxed or its DMA buffer), not touched again until
+        // poll() takes this token off the used ring.
         let token = unsafe {
-            self.dev.read_blocks_nb(sector as usize, &mut self.req, &mut self.bounce[..len], &mut self.resp)
+            self.dev.read_blocks_nb(sector as usize, &mut s.req, &mut s.bounce[..len], &mut s.resp)
         }
         .map_err(|_| BlkError::Io)?;
         REQUESTS.fetch_add(1, Ordering::Relaxed);
-        self.pending = Some((token, false, len));
+        s.pending = Some((token, false, len));
         Ok(())
     }
 
     /// Starts writing `data` (whole sectors, at most [`MAX_REQUEST`]) at
-    /// `sector`, through the DMA buffer.
-    pub fn start_write(&mut self, sector: u64, data: &[u8]) -> Result<(), BlkError> {
+    /// `sector`, through `slot`'s DMA buffer.
+    pub fn start_write(&mut self, slot: usize, sector: u64, data: &[u8]) -> Result<(), BlkError> {
         if self.read_only {
             return Err(BlkError::ReadOnly);
         }
         let len = data.len();
         self.check(sector, len)?;
-        if len == 0 || len > MAX_REQUEST || self.pending.is_some() {
-            return Err(BlkError::Range);
-        }
-        self.bounce[..len].copy_from_slice(data);
+        let s = idle_slot(&mut self.slots, slot, len)?;
+        s.bounce[..len].copy_from_slice(data);
         // SAFETY: as in start_read.
-        let token = unsafe {
-            self.dev.write_blocks_nb(sector as usize, &mut self.req, &self.bounce[..len], &mut self.resp)
-        }
-        .map_err(|_| BlkError::Io)?;
+        let token =
+            unsafe { self.dev.write_blocks_nb(sector as usize, &mut s.req, &s.bounce[..len], &mut s.resp) }
+                .map_err(|_| BlkError::Io)?;
         REQUESTS.fetch_add(1, Ordering::Relaxed);
-        self.pending = Some((token, true, len));
+        s.pending = Some((token, true, len));
         Ok(())
     }
 
-    /// Whether the request in flight is done (true when there is none).
-    pub fn poll(&mut self) -> bool {
-        self.pending.is_none() || self.dev.peek_used().is_some()
+    /// Takes every finished request off the used ring (in the device's
+    /// order, as the queue requires) and keeps its outcome in its slot;
+    /// then whether `slot`'s request is done (true when it has none).
+    pub fn poll(&mut self, slot: usize) -> bool {
+        while let Some(token) = self.dev.peek_used() {
+            let Some(s) = self.slots.iter_mut().find(|s| s.pending.is_some_and(|p| p.0 == token)) else {
+                // not a chain of ours: the queue broke; every request in
+                // flight fails and its slot stays out of use
+                self.broken = true;
+                break;
+            };
+            let Some((token, write, len)) = s.pending.take() else { break };
+            // SAFETY: the same header, buffer and status as when the
+            // request was started with this token.
+            let r = unsafe {
+                if write {
+                    self.dev.complete_write_blocks(token, &s.req, &s.bounce[..len], &mut s.resp)
+                } else {
+                    self.dev.complete_read_blocks(token, &s.req, &mut s.bounce[..len], &mut s.resp)
+                }
+            };
+            s.done = Some(r.map_err(|_| BlkError::Io));
+        }
+        self.broken || self.slots.get(slot).is_none_or(|s| s.pending.is_none())
     }
 
-    /// Ends the request in flight (which [`poll`](Self::poll) saw done): a
-    /// read's data goes to `out` (its length).
-    pub fn finish(&mut self, out: &mut [u8]) -> Result<(), BlkError> {
-        let Some((token, write, len)) = self.pending.take() else { return Ok(()) };
-        // SAFETY: the same header, buffer and status as when the request
-        // was started with this token.
-        let r = unsafe {
-            if write {
-                self.dev.complete_write_blocks(token, &self.req, &self.bounce[..len], &mut self.resp)
-            } else {
-                self.dev.complete_read_blocks(token, &self.req, &mut self.bounce[..len], &mut self.resp)
-            }
-        };
-        r.map_err(|_| BlkError::Io)?;
-        if !write {
-            let n = out.len().min(len);
-            out[..n].copy_from_slice(&self.bounce[..n]);
+    /// Ends `slot`'s request (which [`poll`](Self::poll) saw done): a
+    /// read's data goes to `out` (its length); the slot is free again.
+    pub fn finish(&mut self, slot: usize, out: &mut [u8]) -> Result<(), BlkError> {
+        let s = self.slots.get_mut(slot).ok_or(BlkError::Range)?;
+        if s.pending.is_some() {
+            return Err(BlkError::Io);
         }
+        let Some(r) = s.done.take() else { return Ok(()) };
+        r?;
+        let n = out.len().min(s.bounce.len());
+        out[..n].copy_from_slice(&s.bounce[..n]);
         Ok(())
     }
 

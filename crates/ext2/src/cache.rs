@@ -27,6 +27,10 @@ use linux_abi::{Errno, Result};
 /// blocks read, written back or flushed together).
 pub const MAX_RUN_BYTES: usize = 1 << 20;
 
+/// The most bytes a flush hands the device in one
+/// [`BlockDevice::write_runs`] (runs it may keep in flight together).
+pub const FLUSH_BATCH_BYTES: usize = 4 << 20;
+
 /// Use counters of hot blocks start here, above every cold one's.
 const HOT: u64 = 1 << 62;
 
@@ -174,6 +178,59 @@ impl<D: BlockDevice> CachedDisk<D> {
             }
         }
         Ok(())
+    }
+
+    fn run_bytes(&self, (first, last): (u64, u64)) -> usize {
+        (last - first) as usize * self.block + self.len_of(last)
+    }
+
+    /// Writes the runs `(first, last)` of cached dirty blocks with one
+    /// [`BlockDevice::write_runs`] (a run of one block straight from its
+    /// entry, a longer one gathered into a buffer) and marks those that
+    /// reached the device clean; the others stay dirty.
+    fn write_batch(&mut self, runs: &[(u64, u64)]) -> Result<()> {
+        if let [(first, last)] = runs {
+            return self.write_run(*first, *last);
+        }
+        let mut gathered: Vec<Vec<u8>> = Vec::new();
+        gathered.try_reserve_exact(runs.len()).map_err(|_| Errno::ENOMEM)?;
+        for &(first, last) in runs {
+            let mut buf = Vec::new();
+            if first != last {
+                buf.try_reserve_exact(self.run_bytes((first, last))).map_err(|_| Errno::ENOMEM)?;
+                for x in first..=last {
+                    let n = if x == last { self.len_of(x) } else { self.block };
+                    let e = self.map.get(&x).ok_or(Errno::EIO)?;
+                    buf.extend_from_slice(&e.data[..n]);
+                }
+            }
+            gathered.push(buf);
+        }
+        let mut list: Vec<(u64, &[u8])> = Vec::new();
+        list.try_reserve_exact(runs.len()).map_err(|_| Errno::ENOMEM)?;
+        for (&(first, last), buf) in runs.iter().zip(&gathered) {
+            let bytes = if first == last {
+                let e = self.map.get(&first).ok_or(Errno::EIO)?;
+                &e.data[..self.len_of(first)]
+            } else {
+                &buf[..]
+            };
+            list.push((first * self.spb(), bytes));
+        }
+        let mut written: Vec<bool> = Vec::new();
+        written.try_reserve_exact(runs.len()).map_err(|_| Errno::ENOMEM)?;
+        written.resize(runs.len(), false);
+        self.device_ops += runs.len() as u64;
+        let result = self.dev.write_runs(&list, &mut written);
+        drop(list);
+        for (&(first, last), _) in runs.iter().zip(&written).filter(|(_, ok)| **ok) {
+            for x in first..=last {
+                if let Some(e) = self.map.get_mut(&x) {
+                    e.dirty = false;
+                }
+            }
+        }
+        result
     }
 
     /// Makes room for one more entry: the least recently used (cold ones
@@ -324,11 +381,20 @@ impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
                 }
             }
         }
+        // batches of runs, each handed to the device at once
         let mut result = Ok(());
-        for (first, last) in runs {
-            if let Err(e) = self.write_run(first, last) {
+        let mut i = 0;
+        while i < runs.len() {
+            let mut j = i + 1;
+            let mut bytes = self.run_bytes(runs[i]);
+            while j < runs.len() && bytes + self.run_bytes(runs[j]) <= FLUSH_BATCH_BYTES {
+                bytes += self.run_bytes(runs[j]);
+                j += 1;
+            }
+            if let Err(e) = self.write_batch(&runs[i..j]) {
                 result = Err(e);
             }
+            i = j;
         }
         result?;
         self.dev.flush()
@@ -359,6 +425,38 @@ impl<D: BlockDevice> BlockDevice for CachedDisk<D> {
             b += count;
         }
         Ok(((last * spb).min(end) - sector) as usize * SECTOR_SIZE)
+    }
+
+    /// In place for one whole block at a block boundary (read from the
+    /// device first when missing; a use of a hot block, dirty when `f`
+    /// changed it); through a copy, as the default, otherwise.
+    fn update(&mut self, sector: u64, len: usize, f: &mut dyn FnMut(&mut [u8]) -> bool) -> Result<()> {
+        let spb = self.spb();
+        let in_place = len == self.block
+            && sector.is_multiple_of(spb)
+            && sector.checked_add(spb).is_some_and(|end| end <= self.dev.sectors());
+        if !in_place {
+            let mut buf = zeroed(len)?;
+            self.read(sector, &mut buf)?;
+            if f(&mut buf) {
+                self.write(sector, &buf)?;
+            }
+            return Ok(());
+        }
+        let b = sector / spb;
+        let read_only = self.dev.read_only();
+        let e = self.entry(b, false, true)?;
+        if f(&mut e.data) {
+            if read_only {
+                // the change cannot stay: the block is read again when used
+                let used = e.used;
+                self.map.remove(&b);
+                self.lru.remove(&used);
+                return Err(Errno::EROFS);
+            }
+            e.dirty = true;
+        }
+        Ok(())
     }
 
     fn sectors(&self) -> u64 {

@@ -421,6 +421,113 @@ pub struct Ext2<D: BlockDevice> {
     /// Sequential reads of one file: (inode, where its next read would
     /// start, how far its blocks were read ahead).
     ahead: Option<(u32, u64, u64)>,
+    /// (directory, logical block): where the last name looked up in that
+    /// directory was found; the next lookup starts there (Linux's
+    /// `i_dir_start_lookup`), so names taken in the order they were added
+    /// are found without reading the blocks before them.
+    find_hint: Option<(u32, u64)>,
+}
+
+/// What parsing and writing directory entries needs of the file system
+/// (a copy, usable while a block is borrowed from the device).
+#[derive(Clone, Copy)]
+struct DirFmt {
+    bs: usize,
+    filetype: bool,
+    inodes_count: u32,
+}
+
+impl DirFmt {
+    fn parse_slot(self, blk: &[u8], off: usize) -> Result<Slot> {
+        if off + 8 > self.bs || blk.len() < self.bs {
+            return Err(EUCLEAN);
+        }
+        let ino = le32(blk, off);
+        let rec_len = le16(blk, off + 4) as usize;
+        let (name_len, ftype) = if self.filetype {
+            (blk[off + 6] as usize, blk[off + 7])
+        } else {
+            (le16(blk, off + 6) as usize, 0)
+        };
+        if rec_len < 8
+            || !rec_len.is_multiple_of(4)
+            || off + rec_len > self.bs
+            || name_len + 8 > rec_len
+            || ino > self.inodes_count
+        {
+            return Err(EUCLEAN);
+        }
+        Ok(Slot { off, ino, rec_len, name_len, ftype })
+    }
+
+    fn put_slot(self, blk: &mut [u8], off: usize, ino: u32, rec_len: usize, name: &[u8], kind: FileType) {
+        put32(blk, off, ino);
+        put16(blk, off + 4, rec_len as u16);
+        if self.filetype {
+            blk[off + 6] = name.len() as u8;
+            blk[off + 7] = kind.dirent_code();
+        } else {
+            put16(blk, off + 6, name.len() as u16);
+        }
+        blk[off + 8..off + 8 + name.len()].copy_from_slice(name);
+    }
+
+    /// The entry named `name` in `blk`: (its offset, the previous
+    /// entry's, its inode).
+    fn find_in(self, blk: &[u8], name: &[u8]) -> Result<Option<(usize, Option<usize>, u32)>> {
+        let mut prev = None;
+        let mut off = 0;
+        while off < self.bs {
+            let s = self.parse_slot(blk, off)?;
+            if s.ino != 0 && s.name_len == name.len() && &blk[off + 8..off + 8 + s.name_len] == name {
+                return Ok(Some((off, prev, s.ino)));
+            }
+            prev = Some(off);
+            off += s.rec_len;
+        }
+        Ok(None)
+    }
+}
+
+/// A directory entry read out of its block: inode, name, type code, the
+/// position after it.
+type DirHit = (u32, Vec<u8>, u8, u64);
+
+/// The file type a directory entry's type code names.
+fn kind_of_code(code: u8) -> Option<FileType> {
+    match code {
+        1 => Some(FileType::Regular),
+        2 => Some(FileType::Directory),
+        3 => Some(FileType::CharDevice),
+        4 => Some(FileType::BlockDevice),
+        5 => Some(FileType::Fifo),
+        6 => Some(FileType::Socket),
+        7 => Some(FileType::Symlink),
+        _ => None,
+    }
+}
+
+/// The first clear bit of bitmap `bm` in `from..to` (64 bits at a time
+/// where it can, as Linux's `find_next_zero_bit`).
+fn first_zero(bm: &[u8], from: u32, to: u32) -> Option<u32> {
+    let to = to.min((bm.len() * 8) as u32);
+    let mut i = from;
+    while i < to {
+        if i.is_multiple_of(64) && i + 64 <= to {
+            let at = (i / 8) as usize;
+            let w = u64::from_le_bytes(bm.get(at..at + 8)?.try_into().ok()?);
+            if w == u64::MAX {
+                i += 64;
+                continue;
+            }
+            return Some(i + w.trailing_ones());
+        }
+        if bm[(i / 8) as usize] & (1 << (i % 8)) == 0 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A copy of `n`, `None` when memory ran out.
@@ -641,6 +748,7 @@ impl<D: BlockDevice> Ext2<D> {
             add_hint: None,
             names: None,
             ahead: None,
+            find_hint: None,
             may_use_reserved: true,
         };
         let root = fs.get_inode(ROOT_INO).map_err(MountError::Io)?;
@@ -747,6 +855,43 @@ impl<D: BlockDevice> Ext2<D> {
         if b < self.first_data_block || b >= self.blocks_count { Err(EUCLEAN) } else { Ok(()) }
     }
 
+    /// `f` over block `b`'s bytes, borrowed from the device's cache (no
+    /// copy of the block).
+    fn with_block<R>(&mut self, b: u32, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        self.check_block(b)?;
+        let mut f = Some(f);
+        let mut out = None;
+        let sector = b as u64 * self.sectors_per_block();
+        self.dev.update(sector, self.bs, &mut |data| {
+            if let Some(f) = f.take() {
+                out = Some(f(data));
+            }
+            false
+        })?;
+        out.ok_or(Errno::EIO)
+    }
+
+    /// Changes block `b` in place in the device's cache: `f` returns its
+    /// result and whether it changed the block (which then is written).
+    fn change_block<R>(&mut self, b: u32, f: impl FnOnce(&mut [u8]) -> (R, bool)) -> Result<R> {
+        self.check_block(b)?;
+        self.writable()?;
+        let mut f = Some(f);
+        let mut out = None;
+        let sector = b as u64 * self.sectors_per_block();
+        self.dev.update(sector, self.bs, &mut |data| {
+            let Some(f) = f.take() else { return false };
+            let (r, changed) = f(data);
+            out = Some(r);
+            changed
+        })?;
+        out.ok_or(Errno::EIO)
+    }
+
+    fn dir_fmt(&self) -> DirFmt {
+        DirFmt { bs: self.bs, filetype: self.filetype, inodes_count: self.inodes_count }
+    }
+
     fn read_block(&mut self, b: u32) -> Result<Vec<u8>> {
         self.check_block(b)?;
         let mut buf = zeroed(self.bs)?;
@@ -803,11 +948,14 @@ impl<D: BlockDevice> Ext2<D> {
 
     fn write_gd(&mut self, g: u32) -> Result<()> {
         let off = g as usize * GD_SIZE;
-        let sector_off = off / SECTOR_SIZE * SECTOR_SIZE;
-        let base = (self.first_data_block as u64 + 1) * self.sectors_per_block();
-        let range = sector_off..sector_off + SECTOR_SIZE;
-        let Some(bytes) = self.gdt.get(range) else { return Err(EUCLEAN) };
-        self.dev.write(base + (sector_off / SECTOR_SIZE) as u64, bytes)
+        let mut d = [0u8; GD_SIZE];
+        d.copy_from_slice(self.gdt.get(off..off + GD_SIZE).ok_or(EUCLEAN)?);
+        let blk = self.first_data_block + 1 + (off / self.bs) as u32;
+        let at = off % self.bs;
+        self.change_block(blk, |b| {
+            b[at..at + GD_SIZE].copy_from_slice(&d);
+            ((), true)
+        })
     }
 
     fn gd(&self, g: u32, off: usize) -> u32 {
@@ -841,9 +989,11 @@ impl<D: BlockDevice> Ext2<D> {
 
     fn get_inode(&mut self, ino: u32) -> Result<Inode> {
         let (blk, off) = self.inode_place(ino)?;
-        let buf = self.read_block(blk)?;
-        let mut raw = [0u8; GOOD_OLD_INODE_SIZE];
-        raw.copy_from_slice(&buf[off..off + GOOD_OLD_INODE_SIZE]);
+        let raw = self.with_block(blk, |buf| {
+            let mut raw = [0u8; GOOD_OLD_INODE_SIZE];
+            raw.copy_from_slice(&buf[off..off + GOOD_OLD_INODE_SIZE]);
+            raw
+        })?;
         Ok(Inode { ino, raw })
     }
 
@@ -858,12 +1008,14 @@ impl<D: BlockDevice> Ext2<D> {
 
     fn put_inode(&mut self, i: &Inode, fresh: bool) -> Result<()> {
         let (blk, off) = self.inode_place(i.ino)?;
-        let mut buf = self.read_block(blk)?;
-        if fresh {
-            buf[off..off + self.inode_size].fill(0);
-        }
-        buf[off..off + GOOD_OLD_INODE_SIZE].copy_from_slice(&i.raw);
-        self.write_block(blk, &buf)
+        let size = self.inode_size;
+        self.change_block(blk, |buf| {
+            if fresh {
+                buf[off..off + size].fill(0);
+            }
+            buf[off..off + GOOD_OLD_INODE_SIZE].copy_from_slice(&i.raw);
+            ((), true)
+        })
     }
 
     fn dir_inode(&mut self, ino: u32) -> Result<Inode> {
@@ -930,19 +1082,21 @@ impl<D: BlockDevice> Ext2<D> {
                 continue;
             }
             let bmb = self.gd(g, BG_BLOCK_BITMAP);
-            let mut bm = self.read_block(bmb)?;
             let n = self.group_blocks(g);
             let from = if k == 0 { (goal - self.first_data_block) % self.bpg } else { 0 };
-            let Some(bit) = (from..n).chain(0..from).find(|&i| bm[(i / 8) as usize] & (1 << (i % 8)) == 0)
-            else {
+            let found =
+                self.with_block(bmb, |bm| first_zero(bm, from, n).or_else(|| first_zero(bm, 0, from)))?;
+            let Some(bit) = found else {
                 continue;
             };
             let b = self.first_data_block + g * self.bpg + bit;
             if self.is_metadata(b) {
                 return Err(EUCLEAN);
             }
-            bm[(bit / 8) as usize] |= 1 << (bit % 8);
-            self.write_block(bmb, &bm)?;
+            self.change_block(bmb, |bm| {
+                bm[(bit / 8) as usize] |= 1 << (bit % 8);
+                ((), true)
+            })?;
             self.gd_add(g, BG_FREE_BLOCKS, -1);
             self.write_gd(g)?;
             self.sb_add(S_FREE_BLOCKS, -1);
@@ -972,23 +1126,31 @@ impl<D: BlockDevice> Ext2<D> {
             return Ok(0);
         }
         let bmb = self.gd(g, BG_BLOCK_BITMAP);
-        let mut bm = self.read_block(bmb)?;
         let max = max.min(self.gd(g, BG_FREE_BLOCKS));
-        let mut n = 0;
-        while n < max && bit0 + n < end {
-            let bit = bit0 + n;
-            if bm[(bit / 8) as usize] & (1 << (bit % 8)) != 0 || self.is_metadata(first + n) {
-                break;
+        let free = self.with_block(bmb, |bm| {
+            let mut n = 0;
+            while n < max && bit0 + n < end {
+                let bit = bit0 + n;
+                if bm[(bit / 8) as usize] & (1 << (bit % 8)) != 0 {
+                    break;
+                }
+                n += 1;
             }
+            n
+        })?;
+        let mut n = 0;
+        while n < free && !self.is_metadata(first + n) {
             n += 1;
         }
         if n == 0 {
             return Ok(0);
         }
-        for bit in bit0..bit0 + n {
-            bm[(bit / 8) as usize] |= 1 << (bit % 8);
-        }
-        self.write_block(bmb, &bm)?;
+        self.change_block(bmb, |bm| {
+            for bit in bit0..bit0 + n {
+                bm[(bit / 8) as usize] |= 1 << (bit % 8);
+            }
+            ((), true)
+        })?;
         self.gd_add(g, BG_FREE_BLOCKS, -(n as i32));
         self.write_gd(g)?;
         self.sb_add(S_FREE_BLOCKS, -(n as i32));
@@ -1003,13 +1165,14 @@ impl<D: BlockDevice> Ext2<D> {
         let g = (b - self.first_data_block) / self.bpg;
         let bit = (b - self.first_data_block) % self.bpg;
         let bmb = self.gd(g, BG_BLOCK_BITMAP);
-        let mut bm = self.read_block(bmb)?;
         let (byte, mask) = ((bit / 8) as usize, 1u8 << (bit % 8));
-        if bm[byte] & mask == 0 {
-            return Err(EUCLEAN); // freeing a free block
-        }
-        bm[byte] &= !mask;
-        self.write_block(bmb, &bm)?;
+        self.change_block(bmb, |bm| {
+            if bm[byte] & mask == 0 {
+                return (Err(EUCLEAN), false); // freeing a free block
+            }
+            bm[byte] &= !mask;
+            (Ok(()), true)
+        })??;
         self.gd_add(g, BG_FREE_BLOCKS, 1);
         self.write_gd(g)?;
         self.sb_add(S_FREE_BLOCKS, 1);
@@ -1036,13 +1199,18 @@ impl<D: BlockDevice> Ext2<D> {
                 continue;
             }
             let bmb = self.gd(g, BG_INODE_BITMAP);
-            let mut bm = self.read_block(bmb)?;
             let from = if g == 0 { self.first_ino - 1 } else { 0 };
-            let Some(bit) = (from..self.ipg).find(|&i| bm[(i / 8) as usize] & (1 << (i % 8)) == 0) else {
+            let ipg = self.ipg;
+            let taken = self.change_block(bmb, |bm| match first_zero(bm, from, ipg) {
+                Some(bit) => {
+                    bm[(bit / 8) as usize] |= 1 << (bit % 8);
+                    (Some(bit), true)
+                }
+                None => (None, false),
+            })?;
+            let Some(bit) = taken else {
                 continue;
             };
-            bm[(bit / 8) as usize] |= 1 << (bit % 8);
-            self.write_block(bmb, &bm)?;
             self.gd_add(g, BG_FREE_INODES, -1);
             if dir {
                 self.gd_add(g, BG_USED_DIRS, 1);
@@ -1061,13 +1229,14 @@ impl<D: BlockDevice> Ext2<D> {
         let g = (ino - 1) / self.ipg;
         let bit = (ino - 1) % self.ipg;
         let bmb = self.gd(g, BG_INODE_BITMAP);
-        let mut bm = self.read_block(bmb)?;
         let (byte, mask) = ((bit / 8) as usize, 1u8 << (bit % 8));
-        if bm[byte] & mask == 0 {
-            return Err(EUCLEAN);
-        }
-        bm[byte] &= !mask;
-        self.write_block(bmb, &bm)?;
+        self.change_block(bmb, |bm| {
+            if bm[byte] & mask == 0 {
+                return (Err(EUCLEAN), false);
+            }
+            bm[byte] &= !mask;
+            (Ok(()), true)
+        })??;
         self.gd_add(g, BG_FREE_INODES, 1);
         if dir {
             self.gd_add(g, BG_USED_DIRS, -1);
@@ -1108,8 +1277,7 @@ impl<D: BlockDevice> Ext2<D> {
             if b == 0 {
                 return Ok(0);
             }
-            let blk = self.read_block(b)?;
-            b = le32(&blk, k * 4);
+            b = self.with_block(b, |blk| le32(blk, k * 4))?;
         }
         if b != 0 {
             self.check_block(b)?;
@@ -1163,13 +1331,15 @@ impl<D: BlockDevice> Ext2<D> {
         }
         for (level, &k) in idx[1..=depth].iter().enumerate() {
             let parent = b;
-            let mut blk = self.read_block(parent)?;
-            b = le32(&blk, k * 4);
+            b = self.with_block(parent, |blk| le32(blk, k * 4))?;
             fresh = false;
             if b == 0 {
                 b = self.alloc_block(parent + 1)?;
-                put32(&mut blk, k * 4, b);
-                self.write_block(parent, &blk)?;
+                let new = b;
+                self.change_block(parent, |blk| {
+                    put32(blk, k * 4, new);
+                    ((), true)
+                })?;
                 i.set_blocks512(i.blocks512().wrapping_add(spb));
                 fresh = true;
                 if level + 1 < depth {
@@ -1200,8 +1370,7 @@ impl<D: BlockDevice> Ext2<D> {
         if depth > 0 {
             let mut pb = i.ptr(idx[0]);
             for &k in &idx[1..depth] {
-                let blk = self.read_block(pb)?;
-                pb = le32(&blk, k * 4);
+                pb = self.with_block(pb, |blk| le32(blk, k * 4))?;
             }
             parent = Some((pb, self.read_block(pb)?));
         }
@@ -1414,7 +1583,6 @@ impl<D: BlockDevice> Ext2<D> {
         let bs = self.bs as u64;
         let max_run = (RUN_BYTES / self.bs) as u64;
         let mut memo = MapMemo::default();
-        let mut tmp = Vec::new();
         let mut done = 0;
         while done < n {
             let pos = off + done as u64;
@@ -1424,14 +1592,11 @@ impl<D: BlockDevice> Ext2<D> {
             if in_blk != 0 || n - done < self.bs {
                 // a part of one block
                 let chunk = (self.bs - in_blk).min(n - done);
+                let out = &mut buf[done..done + chunk];
                 if b == 0 {
-                    buf[done..done + chunk].fill(0);
+                    out.fill(0);
                 } else {
-                    if tmp.is_empty() {
-                        tmp = zeroed(self.bs)?;
-                    }
-                    self.read_block_into(b, &mut tmp)?;
-                    buf[done..done + chunk].copy_from_slice(&tmp[in_blk..in_blk + chunk]);
+                    self.with_block(b, |blk| out.copy_from_slice(&blk[in_blk..in_blk + chunk]))?;
                 }
                 done += chunk;
                 continue;
@@ -1571,16 +1736,22 @@ impl<D: BlockDevice> Ext2<D> {
                     return Err((done, e));
                 }
             } else {
-                if tmp.is_empty() {
-                    tmp = zeroed(self.bs).map_err(|e| (done, e))?;
-                }
+                let part = &data[done..done + chunk];
                 if fresh {
+                    // a new block: zeros around the bytes, no read
+                    if tmp.is_empty() {
+                        tmp = zeroed(self.bs).map_err(|e| (done, e))?;
+                    }
                     tmp.fill(0);
+                    tmp[in_blk..in_blk + chunk].copy_from_slice(part);
+                    self.write_block(b, &tmp).map_err(|e| (done, e))?;
                 } else {
-                    self.read_block_into(b, &mut tmp).map_err(|e| (done, e))?;
+                    self.change_block(b, |blk| {
+                        blk[in_blk..in_blk + chunk].copy_from_slice(part);
+                        ((), true)
+                    })
+                    .map_err(|e| (done, e))?;
                 }
-                tmp[in_blk..in_blk + chunk].copy_from_slice(&data[done..done + chunk]);
-                self.write_block(b, &tmp).map_err(|e| (done, e))?;
                 done += chunk;
             }
         }
@@ -1710,6 +1881,9 @@ impl<D: BlockDevice> Ext2<D> {
         if self.add_hint.is_some_and(|(dir, _)| dir == i.ino) {
             self.add_hint = None;
         }
+        if self.find_hint.is_some_and(|(dir, _)| dir == i.ino) {
+            self.find_hint = None;
+        }
         if self.names.as_ref().is_some_and(|(dir, _)| *dir == i.ino) {
             self.names = None;
         }
@@ -1788,49 +1962,6 @@ impl<D: BlockDevice> Ext2<D> {
 
     // ---- directories ----
 
-    fn parse_slot(&self, blk: &[u8], off: usize) -> Result<Slot> {
-        if off + 8 > self.bs {
-            return Err(EUCLEAN);
-        }
-        let ino = le32(blk, off);
-        let rec_len = le16(blk, off + 4) as usize;
-        let (name_len, ftype) = if self.filetype {
-            (blk[off + 6] as usize, blk[off + 7])
-        } else {
-            (le16(blk, off + 6) as usize, 0)
-        };
-        if rec_len < 8
-            || !rec_len.is_multiple_of(4)
-            || off + rec_len > self.bs
-            || name_len + 8 > rec_len
-            || ino > self.inodes_count
-        {
-            return Err(EUCLEAN);
-        }
-        Ok(Slot { off, ino, rec_len, name_len, ftype })
-    }
-
-    /// Every slot of a directory block.
-    fn slots(&self, blk: &[u8]) -> Result<Vec<Slot>> {
-        let mut v = Vec::new();
-        let mut off = 0;
-        while off < self.bs {
-            let s = self.parse_slot(blk, off)?;
-            off += s.rec_len;
-            v.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            v.push(s);
-        }
-        Ok(v)
-    }
-
-    fn dir_block(&mut self, d: &Inode, l: u64) -> Result<(u32, Vec<u8>)> {
-        let b = self.bmap(d, l)?;
-        if b == 0 {
-            return Err(EUCLEAN);
-        }
-        Ok((b, self.read_block(b)?))
-    }
-
     /// Whether `name` is in `d`: from the name set when it is `d`'s,
     /// else by building that set with one walk of `d`.
     fn exists(&mut self, d: &Inode, name: &[u8]) -> Result<bool> {
@@ -1842,26 +1973,31 @@ impl<D: BlockDevice> Ext2<D> {
         self.names = None;
         let mut set = crate::names::NameSet::default();
         let nblocks = d.size() / self.bs as u64;
-        let mut blk = zeroed(self.bs)?;
+        let fmt = self.dir_fmt();
         let mut found = false;
         for l in 0..nblocks {
             let b = self.bmap(d, l)?;
             if b == 0 {
                 return Err(EUCLEAN);
             }
-            self.read_block_into(b, &mut blk)?;
-            let mut off = 0;
-            while off < self.bs {
-                let s = self.parse_slot(&blk, off)?;
-                let n = &blk[off + 8..off + 8 + s.name_len];
-                if s.ino != 0 {
-                    found |= n == name;
-                    if owned(n).and_then(|v| set.insert(v).ok()).is_none() {
-                        // no set: the walk's answer stands alone
-                        return self.find(d, name).map(|f| f.is_some());
+            let whole = self.with_block(b, |blk| -> Result<bool> {
+                let mut off = 0;
+                while off < fmt.bs {
+                    let s = fmt.parse_slot(blk, off)?;
+                    let n = &blk[off + 8..off + 8 + s.name_len];
+                    if s.ino != 0 {
+                        found |= n == name;
+                        if owned(n).and_then(|v| set.insert(v).ok()).is_none() {
+                            return Ok(false);
+                        }
                     }
+                    off += s.rec_len;
                 }
-                off += s.rec_len;
+                Ok(true)
+            })??;
+            if !whole {
+                // no set: the walk's answer stands alone
+                return self.find(d, name).map(|f| f.is_some());
             }
         }
         self.names = Some((d.ino, set));
@@ -1890,25 +2026,25 @@ impl<D: BlockDevice> Ext2<D> {
         }
     }
 
+    /// `ext2_find_entry`: the blocks from where the last lookup in `d`
+    /// found its name on, around to the ones before it, each parsed in
+    /// place.
     fn find(&mut self, d: &Inode, name: &[u8]) -> Result<Option<Found>> {
         let nblocks = d.size() / self.bs as u64;
-        // one buffer for the whole walk, the slots parsed in place
-        let mut blk = zeroed(self.bs)?;
-        for l in 0..nblocks {
+        let start = match self.find_hint {
+            Some((dir, l)) if dir == d.ino && l < nblocks => l,
+            _ => 0,
+        };
+        let fmt = self.dir_fmt();
+        for k in 0..nblocks {
+            let l = (start + k) % nblocks;
             let b = self.bmap(d, l)?;
             if b == 0 {
                 return Err(EUCLEAN);
             }
-            self.read_block_into(b, &mut blk)?;
-            let mut prev = None;
-            let mut off = 0;
-            while off < self.bs {
-                let s = self.parse_slot(&blk, off)?;
-                if s.ino != 0 && s.name_len == name.len() && &blk[off + 8..off + 8 + s.name_len] == name {
-                    return Ok(Some(Found { pblk: b, off, prev, ino: s.ino }));
-                }
-                prev = Some(off);
-                off += s.rec_len;
+            if let Some((off, prev, ino)) = self.with_block(b, |blk| fmt.find_in(blk, name))?? {
+                self.find_hint = Some((d.ino, l));
+                return Ok(Some(Found { pblk: b, off, prev, ino }));
             }
         }
         Ok(None)
@@ -1933,55 +2069,69 @@ impl<D: BlockDevice> Ext2<D> {
         let d = self.dir_inode(dir)?;
         let bs = self.bs as u64;
         let mut l = pos / bs;
+        let fmt = self.dir_fmt();
         while l < d.size() / bs {
-            let (_, blk) = self.dir_block(&d, l)?;
-            for s in self.slots(&blk)? {
-                let at = l * bs + s.off as u64;
-                if at < pos || s.ino == 0 {
-                    continue;
+            let b = self.bmap(&d, l)?;
+            if b == 0 {
+                return Err(EUCLEAN);
+            }
+            let hit = self.with_block(b, |blk| -> Result<Option<DirHit>> {
+                let mut off = 0;
+                while off < fmt.bs {
+                    let s = fmt.parse_slot(blk, off)?;
+                    off += s.rec_len;
+                    let at = l * bs + s.off as u64;
+                    if at < pos || s.ino == 0 {
+                        continue;
+                    }
+                    let mut name = Vec::new();
+                    name.try_reserve_exact(s.name_len).map_err(|_| Errno::ENOMEM)?;
+                    name.extend_from_slice(&blk[s.off + 8..s.off + 8 + s.name_len]);
+                    return Ok(Some((s.ino, name, s.ftype, at + s.rec_len as u64)));
                 }
-                let mut name = Vec::new();
-                name.try_reserve_exact(s.name_len).map_err(|_| Errno::ENOMEM)?;
-                name.extend_from_slice(&blk[s.off + 8..s.off + 8 + s.name_len]);
-                let kind = match s.ftype {
-                    1 => Some(FileType::Regular),
-                    2 => Some(FileType::Directory),
-                    3 => Some(FileType::CharDevice),
-                    4 => Some(FileType::BlockDevice),
-                    5 => Some(FileType::Fifo),
-                    6 => Some(FileType::Socket),
-                    7 => Some(FileType::Symlink),
-                    _ => None,
-                };
-                return Ok(Some((DirEntry { ino: s.ino, name, kind }, at + s.rec_len as u64)));
+                Ok(None)
+            })??;
+            if let Some((ino, name, ftype, next)) = hit {
+                return Ok(Some((DirEntry { ino, name, kind: kind_of_code(ftype) }, next)));
             }
             l += 1;
         }
         Ok(None)
     }
 
-    /// Every entry of a directory, "." and ".." included.
+    /// Every entry of a directory, "." and ".." included (one walk over
+    /// its blocks, each parsed in place).
     pub fn list(&mut self, dir: u32) -> Result<Vec<DirEntry>> {
+        let d = self.dir_inode(dir)?;
+        let fmt = self.dir_fmt();
         let mut v = Vec::new();
-        let mut pos = 0;
-        while let Some((e, next)) = self.readdir(dir, pos)? {
-            v.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            v.push(e);
-            pos = next;
+        for l in 0..d.size() / self.bs as u64 {
+            let b = self.bmap(&d, l)?;
+            if b == 0 {
+                return Err(EUCLEAN);
+            }
+            self.with_block(b, |blk| -> Result<()> {
+                let mut off = 0;
+                while off < fmt.bs {
+                    let s = fmt.parse_slot(blk, off)?;
+                    off += s.rec_len;
+                    if s.ino == 0 {
+                        continue;
+                    }
+                    let mut name = Vec::new();
+                    name.try_reserve_exact(s.name_len).map_err(|_| Errno::ENOMEM)?;
+                    name.extend_from_slice(&blk[s.off + 8..s.off + 8 + s.name_len]);
+                    v.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                    v.push(DirEntry { ino: s.ino, name, kind: kind_of_code(s.ftype) });
+                }
+                Ok(())
+            })??;
         }
         Ok(v)
     }
 
     fn put_slot(&self, blk: &mut [u8], off: usize, ino: u32, rec_len: usize, name: &[u8], kind: FileType) {
-        put32(blk, off, ino);
-        put16(blk, off + 4, rec_len as u16);
-        if self.filetype {
-            blk[off + 6] = name.len() as u8;
-            blk[off + 7] = kind.dirent_code();
-        } else {
-            put16(blk, off + 6, name.len() as u16);
-        }
-        blk[off + 8..off + 8 + name.len()].copy_from_slice(name);
+        self.dir_fmt().put_slot(blk, off, ino, rec_len, name, kind)
     }
 
     /// `ext2_add_link`: into the first slot with room, else a new block.
@@ -2001,48 +2151,55 @@ impl<D: BlockDevice> Ext2<D> {
             Some((dir, l)) if dir == d.ino && l < nblocks => l,
             _ => 0,
         };
-        let mut blk = zeroed(self.bs)?;
+        let fmt = self.dir_fmt();
         for l in start..nblocks {
             let b = self.bmap(d, l)?;
             if b == 0 {
                 return Err(EUCLEAN);
             }
-            self.read_block_into(b, &mut blk)?;
-            let mut off = 0;
-            while off < self.bs {
-                let s = self.parse_slot(&blk, off)?;
-                if s.ino == 0 && s.rec_len >= need {
-                    self.put_slot(&mut blk, s.off, ino, s.rec_len, name, kind);
-                    self.add_hint = Some((d.ino, l));
-                    self.finish_add(d, b, &blk)?;
-                    self.note_name(d.ino, name, true);
-                    return Ok(());
+            // the first slot with room, changed in place
+            let added = self.change_block(b, |blk| {
+                let mut off = 0;
+                while off < fmt.bs {
+                    let s = match fmt.parse_slot(blk, off) {
+                        Ok(s) => s,
+                        Err(e) => return (Err(e), false),
+                    };
+                    if s.ino == 0 && s.rec_len >= need {
+                        fmt.put_slot(blk, s.off, ino, s.rec_len, name, kind);
+                        return (Ok(true), true);
+                    }
+                    let used = rec_len_for(s.name_len);
+                    if s.ino != 0 && s.rec_len >= used + need {
+                        put16(blk, s.off + 4, used as u16);
+                        fmt.put_slot(blk, s.off + used, ino, s.rec_len - used, name, kind);
+                        return (Ok(true), true);
+                    }
+                    off += s.rec_len;
                 }
-                let used = rec_len_for(s.name_len);
-                if s.ino != 0 && s.rec_len >= used + need {
-                    put16(&mut blk, s.off + 4, used as u16);
-                    self.put_slot(&mut blk, s.off + used, ino, s.rec_len - used, name, kind);
-                    self.add_hint = Some((d.ino, l));
-                    self.finish_add(d, b, &blk)?;
-                    self.note_name(d.ino, name, true);
-                    return Ok(());
-                }
-                off += s.rec_len;
+                (Ok(false), false)
+            })??;
+            if added {
+                self.add_hint = Some((d.ino, l));
+                self.finish_add(d)?;
+                self.note_name(d.ino, name, true);
+                return Ok(());
             }
         }
         let goal = self.inode_goal(d.ino);
         let (b, _) = self.bmap_alloc(d, nblocks, goal)?;
-        blk.fill(0);
+        let mut blk = zeroed(self.bs)?;
         self.put_slot(&mut blk, 0, ino, self.bs, name, kind);
+        self.write_block(b, &blk)?;
         d.set_size((nblocks + 1) * self.bs as u64);
         self.add_hint = Some((d.ino, nblocks));
-        self.finish_add(d, b, &blk)?;
+        self.finish_add(d)?;
         self.note_name(d.ino, name, true);
         Ok(())
     }
 
-    fn finish_add(&mut self, d: &mut Inode, b: u32, blk: &[u8]) -> Result<()> {
-        self.write_block(b, blk)?;
+    /// The directory's times and flags after an entry went in.
+    fn finish_add(&mut self, d: &mut Inode) -> Result<()> {
         let now = self.now();
         d.touch(I_MTIME, now);
         d.touch(I_CTIME, now);
@@ -2064,25 +2221,29 @@ impl<D: BlockDevice> Ext2<D> {
         if self.add_hint.is_some_and(|(dir, _)| dir == d.ino) {
             self.add_hint = None;
         }
-        let mut blk = self.read_block(f.pblk)?;
-        let s = self.parse_slot(&blk, f.off)?;
-        if self.names.as_ref().is_some_and(|(dir, _)| *dir == d.ino) {
-            let mut name = Vec::new();
-            if name.try_reserve_exact(s.name_len).is_ok() {
-                name.extend_from_slice(&blk[f.off + 8..f.off + 8 + s.name_len]);
-                self.note_name(d.ino, &name, false);
-            } else {
-                self.names = None;
+        let fmt = self.dir_fmt();
+        let track = self.names.as_ref().is_some_and(|(dir, _)| *dir == d.ino);
+        // the slot merged into the previous one (or emptied) in place; its
+        // name copied out for the name set
+        let name = self.change_block(f.pblk, |blk| {
+            let (s, prev) = match (fmt.parse_slot(blk, f.off), f.prev.map(|p| fmt.parse_slot(blk, p))) {
+                (Ok(s), None) => (s, None),
+                (Ok(s), Some(Ok(ps))) => (s, Some(ps)),
+                (Err(e), _) | (_, Some(Err(e))) => return (Err(e), false),
+            };
+            let name = if track { owned(&blk[f.off + 8..f.off + 8 + s.name_len]) } else { None };
+            match prev {
+                Some(ps) => put16(blk, ps.off + 4, (ps.rec_len + s.rec_len) as u16),
+                None => put32(blk, f.off, 0),
+            }
+            (Ok(name), true)
+        })??;
+        if track {
+            match name {
+                Some(n) => self.note_name(d.ino, &n, false),
+                None => self.names = None,
             }
         }
-        match f.prev {
-            Some(p) => {
-                let ps = self.parse_slot(&blk, p)?;
-                put16(&mut blk, p + 4, (ps.rec_len + s.rec_len) as u16);
-            }
-            None => put32(&mut blk, f.off, 0),
-        }
-        self.write_block(f.pblk, &blk)?;
         let now = self.now();
         d.touch(I_MTIME, now);
         d.touch(I_CTIME, now);
@@ -2091,12 +2252,14 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Points an existing entry at another inode (`ext2_set_link`).
     fn set_entry(&mut self, d: &mut Inode, f: &Found, ino: u32, kind: FileType) -> Result<()> {
-        let mut blk = self.read_block(f.pblk)?;
-        put32(&mut blk, f.off, ino);
-        if self.filetype {
-            blk[f.off + 7] = kind.dirent_code();
-        }
-        self.write_block(f.pblk, &blk)?;
+        let filetype = self.filetype;
+        self.change_block(f.pblk, |blk| {
+            put32(blk, f.off, ino);
+            if filetype {
+                blk[f.off + 7] = kind.dirent_code();
+            }
+            ((), true)
+        })?;
         let now = self.now();
         d.touch(I_MTIME, now);
         d.touch(I_CTIME, now);
@@ -2107,16 +2270,29 @@ impl<D: BlockDevice> Ext2<D> {
 
     fn is_empty_dir(&mut self, d: &Inode) -> Result<bool> {
         let nblocks = d.size() / self.bs as u64;
+        let fmt = self.dir_fmt();
         for l in 0..nblocks {
-            let (_, blk) = self.dir_block(d, l)?;
-            for s in self.slots(&blk)? {
-                if s.ino == 0 {
-                    continue;
+            let b = self.bmap(d, l)?;
+            if b == 0 {
+                return Err(EUCLEAN);
+            }
+            let only_dots = self.with_block(b, |blk| -> Result<bool> {
+                let mut off = 0;
+                while off < fmt.bs {
+                    let s = fmt.parse_slot(blk, off)?;
+                    off += s.rec_len;
+                    if s.ino == 0 {
+                        continue;
+                    }
+                    let name = &blk[s.off + 8..s.off + 8 + s.name_len];
+                    if name != b"." && name != b".." {
+                        return Ok(false);
+                    }
                 }
-                let name = &blk[s.off + 8..s.off + 8 + s.name_len];
-                if name != b"." && name != b".." {
-                    return Ok(false);
-                }
+                Ok(true)
+            })??;
+            if !only_dots {
+                return Ok(false);
             }
         }
         Ok(true)

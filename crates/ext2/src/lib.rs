@@ -71,7 +71,7 @@ mod names;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cache::{CachedDisk, MAX_RUN_BYTES};
+pub use cache::{CachedDisk, FLUSH_BATCH_BYTES, MAX_RUN_BYTES};
 pub use fs::{DirEntry, Ext2, FileType, MountError, MountOptions, SetAttr, Stat, StatFs};
 pub use linux_abi::{Errno, Result};
 
@@ -99,6 +99,34 @@ pub trait BlockDevice {
     fn read_ahead(&mut self, sector: u64, len: usize) -> Result<usize> {
         let _ = sector;
         Ok(len)
+    }
+    /// Writes several runs, each `(sector, bytes)` as
+    /// [`BlockDevice::write`]; a driver may keep them all in flight at
+    /// once. `written[i]` is set for each run that reached the device;
+    /// the result is the first error. The default writes them one after
+    /// the other, each tried.
+    fn write_runs(&mut self, runs: &[(u64, &[u8])], written: &mut [bool]) -> Result<()> {
+        let mut result = Ok(());
+        for (&(sector, bytes), ok) in runs.iter().zip(written.iter_mut()) {
+            match self.write(sector, bytes) {
+                Ok(()) => *ok = true,
+                Err(e) => result = result.and(Err(e)),
+            }
+        }
+        result
+    }
+    /// Calls `f` once with the `len` bytes from `sector` on (whole
+    /// sectors); when it returns `true` it changed them and they are
+    /// written. A cache that holds them hands its own memory (no copy; a
+    /// change makes them dirty); the default reads them into a buffer and
+    /// writes the buffer back.
+    fn update(&mut self, sector: u64, len: usize, f: &mut dyn FnMut(&mut [u8]) -> bool) -> Result<()> {
+        let mut buf = disk::zeroed(len)?;
+        self.read(sector, &mut buf)?;
+        if f(&mut buf) {
+            self.write(sector, &buf)?;
+        }
+        Ok(())
     }
 }
 

@@ -517,3 +517,65 @@ fn transfers_are_batched_and_streaming_keeps_metadata() {
     assert_eq!(c.device_ops, 2, "blocks 1-2 in one write, block 16 in another");
     assert_eq!(c.inner().inner.data[4096..12288], [5u8; 8192]);
 }
+
+/// A disk that records how many runs each `write_runs` brought.
+struct Batches {
+    inner: MemDisk,
+    calls: Vec<usize>,
+}
+
+impl ext2::BlockDevice for Batches {
+    fn read(&mut self, sector: u64, buf: &mut [u8]) -> ext2::Result<()> {
+        self.inner.read(sector, buf)
+    }
+    fn write(&mut self, sector: u64, buf: &[u8]) -> ext2::Result<()> {
+        self.inner.write(sector, buf)
+    }
+    fn write_runs(&mut self, runs: &[(u64, &[u8])], written: &mut [bool]) -> ext2::Result<()> {
+        self.calls.push(runs.len());
+        for (&(sector, bytes), w) in runs.iter().zip(written.iter_mut()) {
+            self.inner.write(sector, bytes)?;
+            *w = true;
+        }
+        Ok(())
+    }
+    fn flush(&mut self) -> ext2::Result<()> {
+        self.inner.flush()
+    }
+    fn sectors(&self) -> u64 {
+        self.inner.sectors()
+    }
+    fn read_only(&self) -> bool {
+        self.inner.read_only()
+    }
+}
+
+#[test]
+fn a_flush_hands_the_device_its_runs_in_batches() {
+    use ext2::{BlockDevice, CachedDisk, FLUSH_BATCH_BYTES};
+    assert_eq!(FLUSH_BATCH_BYTES, 4 << 20);
+    let disk = Batches { inner: MemDisk::new(vec![0u8; 16 << 20]), calls: Vec::new() };
+    let mut c = CachedDisk::new(disk, 4096, 4096);
+    // 40 lone dirty blocks (every other one), then 5 MiB in one piece
+    for k in 0..40u64 {
+        c.write(k * 16, &[k as u8 + 1; 4096]).unwrap();
+    }
+    let big: Vec<u8> = (0..5 << 20).map(|i| (i % 251) as u8).collect();
+    c.write(1024 * 8, &big).unwrap();
+    assert_eq!(c.dirty_blocks(), 40 + 1280);
+    c.flush().unwrap();
+    // runs of at most 1 MiB, batches of at most 4 MiB: the 40 blocks and
+    // three 1 MiB runs, then the last two
+    assert_eq!(c.inner().calls, [43, 2]);
+    assert_eq!(c.dirty_blocks(), 0);
+    assert_eq!(c.device_ops, 45);
+    let d = &c.inner().inner.data;
+    for k in 0..40usize {
+        assert!(d[k * 8192..k * 8192 + 4096].iter().all(|&b| b == k as u8 + 1), "block {}", k * 2);
+        assert!(d[k * 8192 + 4096..k * 8192 + 8192].iter().all(|&b| b == 0));
+    }
+    assert!(d[1024 * 4096..1024 * 4096 + (5 << 20)] == big[..]);
+    // nothing dirty: a second flush writes nothing
+    c.flush().unwrap();
+    assert_eq!(c.inner().calls.len(), 2);
+}

@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use ext2::testing::MemDisk;
+use ext2::{BlockDevice, CachedDisk};
 use ext2::{Errno, Ext2};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -80,17 +81,95 @@ fn base() -> &'static Vec<u8> {
     B.get_or_init(|| mke2fs(1024, 6 * 1024, &["-N", "256"]))
 }
 
-fn run(ops: Vec<Op>) {
-    let mut fs = mount(base().clone());
+/// The disk under the file system: the image itself, or a small
+/// write-back cache over it (a few blocks: evictions all the time, blocks
+/// changed in place).
+enum Dev {
+    Plain(MemDisk),
+    Cached(CachedDisk<MemDisk>),
+}
+
+impl Dev {
+    fn new(img: Vec<u8>, cached: bool) -> Dev {
+        if cached {
+            Dev::Cached(CachedDisk::new(MemDisk::new(img), 1024, 6))
+        } else {
+            Dev::Plain(MemDisk::new(img))
+        }
+    }
+    fn cached(&self) -> bool {
+        matches!(self, Dev::Cached(_))
+    }
+    fn into_image(self) -> Vec<u8> {
+        match self {
+            Dev::Plain(d) => d.data,
+            Dev::Cached(c) => c.into_inner().unwrap().data,
+        }
+    }
+}
+
+impl BlockDevice for Dev {
+    fn read(&mut self, sector: u64, buf: &mut [u8]) -> ext2::Result<()> {
+        match self {
+            Dev::Plain(d) => d.read(sector, buf),
+            Dev::Cached(c) => c.read(sector, buf),
+        }
+    }
+    fn write(&mut self, sector: u64, buf: &[u8]) -> ext2::Result<()> {
+        match self {
+            Dev::Plain(d) => d.write(sector, buf),
+            Dev::Cached(c) => c.write(sector, buf),
+        }
+    }
+    fn update(&mut self, sector: u64, len: usize, f: &mut dyn FnMut(&mut [u8]) -> bool) -> ext2::Result<()> {
+        match self {
+            Dev::Plain(d) => d.update(sector, len, f),
+            Dev::Cached(c) => c.update(sector, len, f),
+        }
+    }
+    fn read_ahead(&mut self, sector: u64, len: usize) -> ext2::Result<usize> {
+        match self {
+            Dev::Plain(d) => d.read_ahead(sector, len),
+            Dev::Cached(c) => c.read_ahead(sector, len),
+        }
+    }
+    fn flush(&mut self) -> ext2::Result<()> {
+        match self {
+            Dev::Plain(d) => d.flush(),
+            Dev::Cached(c) => c.flush(),
+        }
+    }
+    fn sectors(&self) -> u64 {
+        match self {
+            Dev::Plain(d) => d.sectors(),
+            Dev::Cached(c) => c.sectors(),
+        }
+    }
+    fn read_only(&self) -> bool {
+        match self {
+            Dev::Plain(d) => d.read_only(),
+            Dev::Cached(c) => c.read_only(),
+        }
+    }
+}
+
+type Fs = Ext2<Dev>;
+
+fn mount_dev(img: Vec<u8>, cached: bool) -> Fs {
+    Ext2::mount(Dev::new(img, cached), opts()).unwrap()
+}
+
+fn run(ops: Vec<Op>, cached: bool) {
+    let mut fs = mount_dev(base().clone(), cached);
     let mut m = Model::default();
     for op in ops {
         step(&mut fs, &mut m, op);
     }
     check(&mut fs, &m);
-    let disk = fs.unmount().unwrap();
-    let (clean, out) = e2fsck(&disk.data);
+    let img = fs.unmount().unwrap().into_image();
+    let (clean, out) = e2fsck(&img);
     assert!(clean, "{out}");
-    linux_view(&disk.data, &m);
+    linux_view(&img, &m);
 }
 
 /// Where the host allows loop mounts: Linux's driver sees the model too
@@ -145,7 +224,7 @@ fn linux_view(img: &[u8], m: &Model) {
     assert!(seen == want, "Linux sees another tree: {:?} vs {:?}", seen.keys(), want.keys());
 }
 
-fn step(fs: &mut Ext2<MemDisk>, m: &mut Model, op: Op) {
+fn step(fs: &mut Fs, m: &mut Model, op: Op) {
     match op {
         Op::Create(d, n) | Op::Mkdir(d, n) => {
             let dirs = m.dirs();
@@ -305,13 +384,15 @@ fn step(fs: &mut Ext2<MemDisk>, m: &mut Model, op: Op) {
             }
         }
         Op::Remount => {
-            let disk = std::mem::replace(fs, mount(base().clone())).unmount().unwrap();
-            *fs = mount(disk.data);
+            let cached = fs.device().cached();
+            let img =
+                std::mem::replace(fs, mount_dev(base().clone(), cached)).unmount().unwrap().into_image();
+            *fs = mount_dev(img, cached);
         }
     }
 }
 
-fn check(fs: &mut Ext2<MemDisk>, m: &Model) {
+fn check(fs: &mut Fs, m: &Model) {
     // every model path resolves to the right contents and link count
     let mut links: BTreeMap<u32, u16> = BTreeMap::new();
     for node in m.names.values() {
@@ -353,6 +434,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
     fn sequences_match_the_model(ops in proptest::collection::vec(op(), 1..60)) {
-        run(ops);
+        run(ops, false);
+    }
+
+    /// The same through a six-block write-back cache: blocks borrowed and
+    /// changed in place, evicted and read again between the calls.
+    #[test]
+    fn sequences_through_a_small_cache_match_the_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(ops, true);
     }
 }

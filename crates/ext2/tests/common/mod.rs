@@ -97,7 +97,7 @@ pub fn mount(img: Vec<u8>) -> Ext2<MemDisk> {
 }
 
 /// Walks `path` (components) from the root.
-pub fn resolve(fs: &mut Ext2<MemDisk>, path: &str) -> ext2::Result<u32> {
+pub fn resolve<D: ext2::BlockDevice>(fs: &mut Ext2<D>, path: &str) -> ext2::Result<u32> {
     let mut ino = fs.root();
     for c in path.split('/').filter(|c| !c.is_empty()) {
         ino = fs.lookup(ino, c.as_bytes())?;
@@ -106,7 +106,7 @@ pub fn resolve(fs: &mut Ext2<MemDisk>, path: &str) -> ext2::Result<u32> {
 }
 
 /// A whole regular file's bytes.
-pub fn read_all(fs: &mut Ext2<MemDisk>, ino: u32) -> Vec<u8> {
+pub fn read_all<D: ext2::BlockDevice>(fs: &mut Ext2<D>, ino: u32) -> Vec<u8> {
     let size = fs.stat(ino).unwrap().size as usize;
     let mut v = vec![0u8; size];
     assert_eq!(fs.read(ino, 0, &mut v).unwrap(), size);
