@@ -513,7 +513,7 @@ ktest!(
             for page in (lo..lo + size).step_by(4096) {
                 let pa = kernel_translate(page).expect("every stack page is mapped");
                 assert_eq!(space.translate(page), Some(pa), "a process's tables share the stack mapping");
-                assert!(pa % 4096 == 0 && pa < crate::mem::frames::max_phys());
+                assert!(pa.is_multiple_of(4096) && pa < crate::mem::frames::max_phys());
             }
             // the guard: the rest of the slot below the stack, page by page
             for page in (lo + size - KERNEL_STACK_STRIDE..lo).step_by(4096) {
