@@ -200,7 +200,7 @@ pub fn out_of_memory(me: Pid) -> Verdict {
     // the kernel stacks of ended threads kept for reuse go back (a few
     // hundred KiB at most: not a reason to retry without a victim, whose
     // caller tries its allocation once more only)
-    arch_x86_64::context::reclaim_stacks_above(0);
+    arch_x86_64::context::release_cached_stacks();
     let last = VICTIM.load(Ordering::SeqCst);
     if last != 0 && last != me && holds_memory(last) {
         // the last victim is still on its way out: wait for its memory

@@ -75,27 +75,72 @@ const MAX_SLOTS: u64 = crate::mem::paging::KSTACK_AREA_SIZE / KERNEL_STACK_STRID
 
 /// Stacks of ended threads kept mapped for the next threads (as Linux's
 /// per-CPU `cached_stacks`): taking one needs no frame allocation, no
-/// mapping and no TLB flush. Beyond these, ended stacks are unmapped and
-/// their frames freed in batches, with one TLB shootdown per batch.
-const DEAD_KEEP: usize = 8;
+/// mapping and no TLB flush. Beyond these, an ended stack is unmapped and
+/// its frames freed at once; only its virtual slot waits until every CPU
+/// has flushed its TLB before it is used again (Linux's lazy vmap purge,
+/// without the IPIs: CR3 loads flush the stack pages, which are not
+/// global).
+const KEEP: usize = 8;
 
 /// The virtual slots of the kernel-stack area (slot `i` spans
 /// `AREA + i * STRIDE ..+ STRIDE`, its stack the top [`KERNEL_STACK_SIZE`]).
+/// The lists always have room for every slot handed out, so that a drop
+/// never allocates.
 struct Slots {
     /// Slots below this were handed out at some point.
     next: u32,
-    /// Unmapped slots whose old translations are flushed on every CPU.
+    /// Unmapped slots whose old translations no TLB holds.
     clean: Vec<u32>,
-    /// Slots of ended threads, still mapped with their frames: reused
-    /// first, unmapped by [`reclaim_stacks`] beyond [`DEAD_KEEP`].
-    /// `clean` and `dead` always have room for every slot handed out, so
-    /// that a drop never allocates.
-    dead: Vec<u32>,
+    /// Slots of ended threads, still mapped with their frames (at most
+    /// [`KEEP`]): reused first.
+    kept: Vec<u32>,
+    /// Unmapped slots (their frames freed) since `older` was sealed.
+    newer: Vec<u32>,
+    /// Unmapped slots that a CPU may still hold in its TLB until its count
+    /// of full flushes ([`paging::flushes`]) passes `seal[cpu] + 1`.
+    older: Vec<u32>,
+    seal: [u64; crate::percpu::MAX_CPUS],
 }
 
-static SLOTS: spin::Mutex<Slots> = spin::Mutex::new(Slots { next: 0, clean: Vec::new(), dead: Vec::new() });
-/// `dead.len()`, readable without the lock (the idle loop's check).
-static DEAD: AtomicUsize = AtomicUsize::new(0);
+use crate::mem::paging;
+
+impl Slots {
+    /// Whether every online CPU flushed its TLB since `older` was sealed
+    /// (twice: a count read just before the CPU's increment of a flush
+    /// done earlier must not pass).
+    fn older_flushed(&self) -> bool {
+        (0..crate::smp::cpus_online()).all(|c| paging::flushes(c) >= self.seal[c] + 2)
+    }
+
+    /// Moves `older` to `clean` once every CPU flushed, then seals `newer`.
+    fn advance(&mut self) {
+        if !self.older.is_empty() {
+            if !self.older_flushed() {
+                return;
+            }
+            let Slots { clean, older, .. } = self;
+            clean.extend(older.drain(..));
+        }
+        if !self.newer.is_empty() {
+            core::mem::swap(&mut self.older, &mut self.newer);
+            for (c, seal) in self.seal.iter_mut().enumerate() {
+                *seal = paging::flushes(c);
+            }
+        }
+        OLDER.store(self.older.len(), Ordering::Relaxed);
+    }
+}
+
+static SLOTS: spin::Mutex<Slots> = spin::Mutex::new(Slots {
+    next: 0,
+    clean: Vec::new(),
+    kept: Vec::new(),
+    newer: Vec::new(),
+    older: Vec::new(),
+    seal: [0; crate::percpu::MAX_CPUS],
+});
+/// `older.len()`, readable without the lock (the idle loop's check).
+static OLDER: AtomicUsize = AtomicUsize::new(0);
 
 fn slots<R>(f: impl FnOnce(&mut Slots) -> R) -> R {
     // interrupts off: a drop may come from the scheduler's switch path
@@ -107,67 +152,58 @@ fn stack_lo(slot: u32) -> u64 {
     AREA + slot as u64 * KERNEL_STACK_STRIDE + KERNEL_STACK_STRIDE - KERNEL_STACK_SIZE as u64
 }
 
-/// Unmaps the stacks of ended threads beyond `keep` and gives their frames
-/// back, after one TLB shootdown per batch of 32 stacks; returns how many.
-/// Call with no lock held (the shootdown waits for every CPU): the idle
-/// loop, the OOM path, a leak check. Not from [`KernelStack::try_new`],
-/// which clone calls under the process table's lock.
-pub fn reclaim_stacks_above(keep: usize) -> usize {
-    let mut total = 0;
-    while DEAD.load(Ordering::Relaxed) > keep {
-        let mut batch = [0u32; 32];
-        let n = slots(|s| {
-            let n = s.dead.len().saturating_sub(keep).min(batch.len());
-            for b in batch.iter_mut().take(n) {
-                *b = s.dead.pop().unwrap_or(0);
-            }
-            DEAD.store(s.dead.len(), Ordering::Relaxed);
-            n
-        });
-        if n == 0 {
-            break;
-        }
-        let mut frames = [0u64; 32 * STACK_PAGES];
-        let mut nf = 0;
-        slots(|_| {
-            for &slot in &batch[..n] {
-                for i in 0..STACK_PAGES {
-                    if let Some(pa) =
-                        crate::mem::paging::unmap_kstack_page(stack_lo(slot) + (i as u64) * 4096)
-                    {
-                        frames[nf] = pa;
-                        nf += 1;
-                    }
-                }
-            }
-        });
-        // every CPU forgets the old translations before the frames or the
-        // addresses are used again (the stack pages are not global: a CR3
-        // reload drops them)
-        crate::smp::tlb_shootdown(None);
-        for &pa in &frames[..nf] {
+/// Unmaps slot `slot`'s stack and frees its frames, without a TLB flush:
+/// a CPU that still holds a translation never uses it (nothing runs on an
+/// ended thread's stack), and the slot is not mapped again before every
+/// CPU flushed. The caller holds the lock and puts the slot on `newer`.
+fn unmap_slot(slot: u32) {
+    for i in 0..STACK_PAGES {
+        if let Some(pa) = paging::unmap_kstack_page(stack_lo(slot) + (i as u64) * 4096) {
             crate::mem::frames::free_frame(x86_64::structures::paging::PhysFrame::containing_address(
                 x86_64::PhysAddr::new(pa),
             ));
         }
-        slots(|s| s.clean.extend_from_slice(&batch[..n]));
-        total += n;
     }
-    total
 }
 
-/// Unmaps the stacks of ended threads beyond the few kept for reuse (a
-/// look at one counter when there is nothing to do): the idle loop.
+/// The idle loop's part: when unmapped stack slots wait for this CPU's
+/// TLB flush, flushes it (an idle CPU loads no CR3 of its own) and moves
+/// the slots on. One counter read when nothing waits.
 pub fn reclaim_stacks() {
-    if DEAD.load(Ordering::Relaxed) > DEAD_KEEP {
-        reclaim_stacks_above(DEAD_KEEP);
+    if OLDER.load(Ordering::Relaxed) == 0 {
+        return;
     }
+    let me = crate::percpu::cpu_id();
+    if slots(|s| !s.older.is_empty() && paging::flushes(me) < s.seal[me] + 2) {
+        paging::flush_local();
+        paging::flush_local();
+    }
+    slots(Slots::advance);
 }
 
-/// Gives every kept stack of ended threads back to the frame allocator
-/// (for a leak check that counts free frames, and the OOM path).
-pub fn release_cached_stacks() {
-    reclaim_stacks_above(0);
+/// Gives every kept stack of ended threads back to the frame allocator and
+/// makes every unmapped slot clean with one TLB shootdown (for a leak check
+/// that counts free frames and tables, and the OOM killer). Call with no
+/// lock held: the shootdown waits for every CPU (not from
+/// [`KernelStack::try_new`], which clone calls under the process table's
+/// lock, which a CPU in an interrupt handler may spin on with interrupts
+/// off). Returns the bytes freed.
+pub fn release_cached_stacks() -> usize {
+    let freed = slots(|s| {
+        let n = s.kept.len();
+        while let Some(slot) = s.kept.pop() {
+            unmap_slot(slot);
+            s.newer.push(slot);
+        }
+        n * KERNEL_STACK_SIZE
+    });
+    crate::smp::tlb_shootdown(None);
+    slots(|s| {
+        let Slots { clean, older, newer, .. } = s;
+        clean.extend(older.drain(..).chain(newer.drain(..)));
+        OLDER.store(0, Ordering::Relaxed);
+    });
+    freed
 }
 
 /// The word at the lowest address of every kernel stack (Linux's
@@ -223,18 +259,20 @@ impl StackMem {
     /// fresh frames; `None` when no frame is left.
     fn alloc() -> Option<u32> {
         let taken = slots(|s| {
-            if let Some(slot) = s.dead.pop() {
-                DEAD.store(s.dead.len(), Ordering::Relaxed);
+            if let Some(slot) = s.kept.pop() {
                 return Some(Ok(slot));
             }
+            s.advance();
             let slot = match s.clean.pop() {
                 Some(slot) => slot,
                 None if (s.next as u64) < MAX_SLOTS => {
-                    // room for every slot in both lists, so that no drop
+                    // room for every slot in the lists, so that no drop
                     // or reclaim allocates
                     let want = s.next as usize + 1;
-                    s.dead.try_reserve(want.saturating_sub(s.dead.len())).ok()?;
+                    s.kept.try_reserve(want.saturating_sub(s.kept.len())).ok()?;
                     s.clean.try_reserve(want.saturating_sub(s.clean.len())).ok()?;
+                    s.newer.try_reserve(want.saturating_sub(s.newer.len())).ok()?;
+                    s.older.try_reserve(want.saturating_sub(s.older.len())).ok()?;
                     s.next += 1;
                     s.next - 1
                 }
@@ -339,8 +377,12 @@ impl Drop for StackMem {
         }
         slots(|s| {
             // capacity for every slot was reserved when it was first taken
-            s.dead.push(slot);
-            DEAD.store(s.dead.len(), Ordering::Relaxed);
+            if s.kept.len() < KEEP {
+                s.kept.push(slot);
+            } else {
+                unmap_slot(slot);
+                s.newer.push(slot);
+            }
         });
     }
 }

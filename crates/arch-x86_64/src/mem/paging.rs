@@ -339,6 +339,7 @@ impl AddressSpace {
         // kernel keeps running; the lower half is this address space's.
         set_root(self.pml4.start_address().as_u64());
         unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+        note_flush();
     }
 }
 
@@ -452,6 +453,23 @@ fn set_root(root: u64) {
 /// Flushes this CPU's TLB (a reload of CR3 with the same tables).
 pub fn flush_local() {
     x86_64::instructions::tlb::flush_all();
+    note_flush();
+}
+
+/// Full TLB flushes (CR3 loads) done by each CPU through this file: a
+/// kernel-stack slot unmapped before a CPU's count moved on is in no TLB of
+/// that CPU any more (`context`'s reuse of slots without a shootdown).
+static FLUSHES: [AtomicU64; crate::percpu::MAX_CPUS] = [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
+
+fn note_flush() {
+    if let Some(c) = FLUSHES.get(crate::percpu::cpu_id()) {
+        c.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// The full TLB flushes CPU `cpu` has done (see [`flush_local`]).
+pub(crate) fn flushes(cpu: usize) -> u64 {
+    FLUSHES.get(cpu).map_or(0, |c| c.load(Ordering::Acquire))
 }
 
 /// Switches to the kernel's own tables.
@@ -459,6 +477,7 @@ pub fn activate_kernel() {
     // SAFETY: the kernel tables map everything the kernel uses.
     set_root(kernel_pml4().start_address().as_u64());
     unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
+    note_flush();
 }
 
 fn free_tables(table: PhysFrame, level: u8) {
