@@ -181,29 +181,35 @@ pub fn reclaim_stacks() {
     slots(Slots::advance);
 }
 
-/// Gives every kept stack of ended threads back to the frame allocator and
-/// makes every unmapped slot clean with one TLB shootdown (for a leak check
-/// that counts free frames and tables, and the OOM killer). Call with no
-/// lock held: the shootdown waits for every CPU (not from
-/// [`KernelStack::try_new`], which clone calls under the process table's
-/// lock, which a CPU in an interrupt handler may spin on with interrupts
-/// off). Returns the bytes freed.
-pub fn release_cached_stacks() -> usize {
-    let freed = slots(|s| {
+/// Gives the kept stacks of ended threads back to the frame allocator (no
+/// TLB flush: their slots wait as any unmapped one): the OOM killer, which
+/// runs on every return to user mode while memory is short. Returns the
+/// bytes freed.
+pub fn release_kept_stacks() -> usize {
+    slots(|s| {
         let n = s.kept.len();
         while let Some(slot) = s.kept.pop() {
             unmap_slot(slot);
             s.newer.push(slot);
         }
         n * KERNEL_STACK_SIZE
-    });
+    })
+}
+
+/// As [`release_kept_stacks`], and makes every unmapped slot clean with
+/// one TLB shootdown (for a leak check that counts free frames and page
+/// tables). Call with no lock held: the shootdown waits for every CPU (not
+/// from [`KernelStack::try_new`], which clone calls under the process
+/// table's lock, which a CPU in an interrupt handler may spin on with
+/// interrupts off).
+pub fn release_cached_stacks() {
+    release_kept_stacks();
     crate::smp::tlb_shootdown(None);
     slots(|s| {
         let Slots { clean, older, newer, .. } = s;
         clean.extend(older.drain(..).chain(newer.drain(..)));
         OLDER.store(0, Ordering::Relaxed);
     });
-    freed
 }
 
 /// The word at the lowest address of every kernel stack (Linux's
