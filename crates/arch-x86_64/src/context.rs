@@ -119,7 +119,7 @@ impl Slots {
                 return;
             }
             let Slots { clean, older, .. } = self;
-            clean.extend(older.drain(..));
+            clean.append(older);
         }
         if !self.newer.is_empty() {
             core::mem::swap(&mut self.older, &mut self.newer);
