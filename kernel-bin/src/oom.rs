@@ -197,6 +197,10 @@ pub fn retry_kernel_alloc() -> bool {
 /// A page fault of process `me` found no memory: chooses and kills the
 /// victim.
 pub fn out_of_memory(me: Pid) -> Verdict {
+    // the kernel stacks of ended threads kept for reuse go back (256 KiB
+    // at most: not a reason to retry without a victim, whose caller tries
+    // its allocation once more only)
+    arch_x86_64::context::release_kept_stacks();
     let last = VICTIM.load(Ordering::SeqCst);
     if last != 0 && last != me && holds_memory(last) {
         // the last victim is still on its way out: wait for its memory

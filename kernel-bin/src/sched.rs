@@ -1030,6 +1030,9 @@ pub fn idle_until(done: impl Fn() -> bool) {
             return;
         }
         device_work(cpu);
+        // ended threads' kernel stacks beyond the few kept for reuse are
+        // unmapped here (a TLB shootdown: never under a lock)
+        context::reclaim_stacks();
         arch_x86_64::cpu::disable_interrupts();
         IDLE_MASK.fetch_or(1 << cpu, Ordering::SeqCst);
         wake_sleepers();

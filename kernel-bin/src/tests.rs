@@ -54,8 +54,8 @@ ktest!(
         // ended threads' stacks wait in the stack cache for the next ones
         arch_x86_64::context::release_cached_stacks();
         assert_eq!(arch_x86_64::mem::heap::free_frames_with_heap(), free0, "frames leaked");
-        // the run queue and sleeper list keep their capacity; a leaked task
-        // would keep its 64 KiB stack
+        // the run queue and sleeper list keep their capacity (a leaked task
+        // would keep its stack's frames: the check above)
         let used = arch_x86_64::mem::heap::used();
         assert!(used < heap0 + 4096, "task stacks leaked: heap use {heap0} -> {used}");
     }

@@ -48,7 +48,8 @@ impl fmt::Display for Symbol {
 }
 
 /// Whether 16 bytes at `addr` can be read without faulting: the kernel
-/// image (boot stack, IST stacks) or the direct map of RAM (heap stacks).
+/// image (boot stack, IST stacks), the direct map of RAM, or a mapped
+/// page of the kernel-stack area (a page-table walk: not its guard).
 fn readable(addr: u64) -> bool {
     if !addr.is_multiple_of(8) {
         return false;
@@ -56,7 +57,13 @@ fn readable(addr: u64) -> bool {
     let (kstart, kend) = crate::mem::frames::kernel_phys_range();
     let in_image = addr >= KERNEL_BASE + kstart && addr + 16 <= KERNEL_BASE + kend;
     let in_ram = addr >= PHYS_OFFSET && addr + 16 <= PHYS_OFFSET + crate::mem::frames::max_phys();
-    in_image || in_ram
+    let area = crate::mem::paging::KSTACK_AREA
+        ..crate::mem::paging::KSTACK_AREA + crate::mem::paging::KSTACK_AREA_SIZE;
+    let in_stacks = area.contains(&addr)
+        && area.contains(&(addr + 15))
+        && crate::mem::paging::kernel_translate(addr).is_some()
+        && crate::mem::paging::kernel_translate(addr + 15).is_some();
+    in_image || in_ram || in_stacks
 }
 
 /// Prints the return addresses up the frame-pointer chain from `rbp`.

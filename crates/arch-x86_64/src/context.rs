@@ -60,98 +60,349 @@ unsafe extern "C" {
     fn arch_thread_trampoline();
 }
 
-/// Size of a kernel thread's stack.
-pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
+/// Size of a kernel thread's stack: 32 KiB (the deepest stack measured in
+/// a debug run of the whole suite is in docs/architecture.md).
+pub const KERNEL_STACK_SIZE: usize = 32 * 1024;
 
-#[repr(C, align(16))]
-#[derive(Clone, Copy)]
-struct Chunk([u8; 16]);
-
-/// The memory of a kernel stack: contiguous frames of its own, given back
-/// to the frame allocator when the thread is dropped (so a fork bomb's
-/// stacks do not stay in the kernel heap), or heap memory when no
-/// contiguous run of frames is free.
-enum StackMem {
-    Frames { paddr: u64 },
-    Heap(Vec<Chunk>),
-}
+/// Virtual space per stack in the kernel-stack area: the stack at the top,
+/// the rest below it unmapped (its guard: an overflow faults there, and the
+/// double-fault handler names it, instead of overwriting memory).
+pub const KERNEL_STACK_STRIDE: u64 = 64 * 1024;
 
 const STACK_PAGES: usize = KERNEL_STACK_SIZE / crate::mem::PAGE_SIZE as usize;
+const AREA: u64 = crate::mem::paging::KSTACK_AREA;
+const MAX_SLOTS: u64 = crate::mem::paging::KSTACK_AREA_SIZE / KERNEL_STACK_STRIDE;
 
-/// Stacks of threads that ended, kept for the next threads (as Linux's
-/// per-CPU `cached_stacks`): a run of contiguous frames is found by a scan
-/// of the frame bitmap, which made every fork and vfork pay for it.
-/// Physical addresses; 0 is an empty slot (no stack lies below 1 MiB).
-static STACK_CACHE: spin::Mutex<[u64; 4]> = spin::Mutex::new([0; 4]);
+/// Stacks of ended threads kept mapped for the next threads (as Linux's
+/// per-CPU `cached_stacks`): taking one needs no frame allocation, no
+/// mapping and no TLB flush. Beyond these, an ended stack is unmapped and
+/// its frames freed at once; only its virtual slot waits until every CPU
+/// has flushed its TLB before it is used again (Linux's lazy vmap purge,
+/// without the IPIs: CR3 loads flush the stack pages, which are not
+/// global).
+const KEEP: usize = 8;
 
-/// Gives the cached stacks of ended threads back to the frame allocator
-/// (for a leak check that counts free frames).
-pub fn release_cached_stacks() {
-    let cached = core::mem::take(&mut *STACK_CACHE.lock());
-    for paddr in cached.into_iter().filter(|&p| p != 0) {
-        crate::mem::frames::free_contiguous(paddr, STACK_PAGES);
+/// The virtual slots of the kernel-stack area (slot `i` spans
+/// `AREA + i * STRIDE ..+ STRIDE`, its stack the top [`KERNEL_STACK_SIZE`]).
+/// The lists always have room for every slot handed out, so that a drop
+/// never allocates.
+struct Slots {
+    /// Slots below this were handed out at some point.
+    next: u32,
+    /// Unmapped slots whose old translations no TLB holds.
+    clean: Vec<u32>,
+    /// Slots of ended threads, still mapped with their frames (at most
+    /// [`KEEP`]): reused first.
+    kept: Vec<u32>,
+    /// Unmapped slots (their frames freed) since `older` was sealed.
+    newer: Vec<u32>,
+    /// Unmapped slots that a CPU may still hold in its TLB until its count
+    /// of full flushes ([`paging::flushes`]) passes `seal[cpu] + 1`.
+    older: Vec<u32>,
+    seal: [u64; crate::percpu::MAX_CPUS],
+}
+
+use crate::mem::paging;
+
+impl Slots {
+    /// Whether every online CPU flushed its TLB since `older` was sealed
+    /// (twice: a count read just before the CPU's increment of a flush
+    /// done earlier must not pass).
+    fn older_flushed(&self) -> bool {
+        (0..crate::smp::cpus_online()).all(|c| paging::flushes(c) >= self.seal[c] + 2)
     }
+
+    /// Moves `older` to `clean` once every CPU flushed, then seals `newer`.
+    fn advance(&mut self) {
+        if !self.older.is_empty() {
+            if !self.older_flushed() {
+                return;
+            }
+            let Slots { clean, older, .. } = self;
+            clean.append(older);
+        }
+        if !self.newer.is_empty() {
+            core::mem::swap(&mut self.older, &mut self.newer);
+            for (c, seal) in self.seal.iter_mut().enumerate() {
+                *seal = paging::flushes(c);
+            }
+        }
+        OLDER.store(self.older.len(), Ordering::Relaxed);
+    }
+}
+
+static SLOTS: spin::Mutex<Slots> = spin::Mutex::new(Slots {
+    next: 0,
+    clean: Vec::new(),
+    kept: Vec::new(),
+    newer: Vec::new(),
+    older: Vec::new(),
+    seal: [0; crate::percpu::MAX_CPUS],
+});
+/// `older.len()`, readable without the lock (the idle loop's check).
+static OLDER: AtomicUsize = AtomicUsize::new(0);
+
+fn slots<R>(f: impl FnOnce(&mut Slots) -> R) -> R {
+    // interrupts off: a drop may come from the scheduler's switch path
+    crate::cpu::without_interrupts(|| f(&mut SLOTS.lock()))
+}
+
+/// The lowest address of slot `slot`'s stack.
+fn stack_lo(slot: u32) -> u64 {
+    AREA + slot as u64 * KERNEL_STACK_STRIDE + KERNEL_STACK_STRIDE - KERNEL_STACK_SIZE as u64
+}
+
+/// Unmaps slot `slot`'s stack and frees its frames, without a TLB flush:
+/// a CPU that still holds a translation never uses it (nothing runs on an
+/// ended thread's stack), and the slot is not mapped again before every
+/// CPU flushed. The caller holds the lock and puts the slot on `newer`.
+fn unmap_slot(slot: u32) {
+    for i in 0..STACK_PAGES {
+        if let Some(pa) = paging::unmap_kstack_page(stack_lo(slot) + (i as u64) * 4096) {
+            crate::mem::frames::free_frame(x86_64::structures::paging::PhysFrame::containing_address(
+                x86_64::PhysAddr::new(pa),
+            ));
+        }
+    }
+}
+
+/// The idle loop's part: when unmapped stack slots wait for this CPU's
+/// TLB flush, flushes it (an idle CPU loads no CR3 of its own) and moves
+/// the slots on. One counter read when nothing waits.
+pub fn reclaim_stacks() {
+    if OLDER.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let me = crate::percpu::cpu_id();
+    if slots(|s| !s.older.is_empty() && paging::flushes(me) < s.seal[me] + 2) {
+        paging::flush_local();
+        paging::flush_local();
+    }
+    slots(Slots::advance);
+}
+
+/// Gives the kept stacks of ended threads back to the frame allocator (no
+/// TLB flush: their slots wait as any unmapped one): the OOM killer, which
+/// runs on every return to user mode while memory is short. Returns the
+/// bytes freed.
+pub fn release_kept_stacks() -> usize {
+    slots(|s| {
+        let n = s.kept.len();
+        while let Some(slot) = s.kept.pop() {
+            unmap_slot(slot);
+            s.newer.push(slot);
+        }
+        n * KERNEL_STACK_SIZE
+    })
+}
+
+/// As [`release_kept_stacks`], and makes every unmapped slot clean with
+/// one TLB shootdown (for a leak check that counts free frames and page
+/// tables). Call with no lock held: the shootdown waits for every CPU (not
+/// from [`KernelStack::try_new`], which clone calls under the process
+/// table's lock, which a CPU in an interrupt handler may spin on with
+/// interrupts off).
+pub fn release_cached_stacks() {
+    release_kept_stacks();
+    crate::smp::tlb_shootdown(None);
+    slots(|s| {
+        let Slots { clean, older, newer, .. } = s;
+        clean.extend(older.drain(..).chain(newer.drain(..)));
+        OLDER.store(0, Ordering::Relaxed);
+    });
 }
 
 /// The word at the lowest address of every kernel stack (Linux's
 /// `STACK_END_MAGIC`): a switch away from a thread whose word changed
-/// reports the overflow instead of running on with the memory below the
-/// stack overwritten (Linux's `CONFIG_SCHED_STACK_END_CHECK`).
+/// reports the overflow (an overflow by a frame that skips the guard
+/// without touching it; one that touches it faults).
 const STACK_END_MAGIC: u64 = 0x57ac_6e9d_57ac_6e9d;
+
+/// Debug builds paint every stack with this word when it is handed out and
+/// measure at its drop how deep it was used ([`deepest_stack`]).
+#[cfg(debug_assertions)]
+const STACK_PAINT: u64 = 0x5a17_5a17_5a17_5a17;
+
+/// The deepest kernel stack use seen at a stack's drop (bytes; debug
+/// builds only, 0 in release builds).
+static DEEPEST: AtomicUsize = AtomicUsize::new(0);
+
+/// The deepest use of a kernel stack measured so far, in bytes (debug
+/// builds paint the stacks; 0 in release builds).
+pub fn deepest_stack() -> usize {
+    DEEPEST.load(Ordering::Relaxed)
+}
+
+/// The memory of a kernel stack: a slot of the kernel-stack area with its
+/// own frames mapped (none for the boot thread, whose stack is not ours).
+struct StackMem {
+    slot: Option<u32>,
+}
 
 impl StackMem {
     fn new() -> Option<Self> {
-        let mem = Self::alloc()?;
-        let (lo, _) = mem.range();
-        // SAFETY: `lo` is the lowest, 16-aligned word of the stack just
-        // allocated, which no one else uses.
-        unsafe { (lo as *mut u64).write(STACK_END_MAGIC) };
-        Some(mem)
+        let slot = Self::alloc()?;
+        let lo = stack_lo(slot);
+        // SAFETY: [lo, lo + KERNEL_STACK_SIZE) is the stack just taken,
+        // mapped writable, which no one else uses.
+        unsafe {
+            #[cfg(debug_assertions)]
+            core::slice::from_raw_parts_mut(lo as *mut u64, KERNEL_STACK_SIZE / 8).fill(STACK_PAINT);
+            (lo as *mut u64).write(STACK_END_MAGIC);
+        }
+        Some(StackMem { slot: Some(slot) })
     }
 
     /// Whether the stack's lowest word still holds [`STACK_END_MAGIC`]
     /// (the boot thread's stack, not ours, is not checked).
     fn end_intact(&self) -> bool {
         let (lo, size) = self.range();
-        // SAFETY: a stack of ours is at least 8 bytes from `lo`, and owned
-        // by this value.
+        // SAFETY: a stack of ours is mapped from `lo` and owned by this value.
         size == 0 || unsafe { (lo as *const u64).read() } == STACK_END_MAGIC
     }
 
-    fn alloc() -> Option<Self> {
-        let cached = STACK_CACHE.lock().iter_mut().find(|p| **p != 0).map(core::mem::take);
-        if let Some(paddr) = cached {
-            return Some(StackMem::Frames { paddr });
+    /// A slot with its stack mapped: an ended thread's, or a clean one with
+    /// fresh frames; `None` when no frame is left.
+    fn alloc() -> Option<u32> {
+        let taken = slots(|s| {
+            if let Some(slot) = s.kept.pop() {
+                return Some(Ok(slot));
+            }
+            s.advance();
+            let slot = match s.clean.pop() {
+                Some(slot) => slot,
+                None if (s.next as u64) < MAX_SLOTS => {
+                    // room for every slot in the lists, so that no drop
+                    // or reclaim allocates
+                    let want = s.next as usize + 1;
+                    s.kept.try_reserve(want.saturating_sub(s.kept.len())).ok()?;
+                    s.clean.try_reserve(want.saturating_sub(s.clean.len())).ok()?;
+                    s.newer.try_reserve(want.saturating_sub(s.newer.len())).ok()?;
+                    s.older.try_reserve(want.saturating_sub(s.older.len())).ok()?;
+                    s.next += 1;
+                    s.next - 1
+                }
+                None => return None,
+            };
+            Some(Err(slot))
+        })?;
+        let slot = match taken {
+            Ok(slot) => return Some(slot),
+            Err(slot) => slot,
+        };
+        if Self::map(slot) {
+            Some(slot)
+        } else {
+            if crate::mem::paging::kernel_translate(stack_lo(slot)).is_none() {
+                slots(|s| s.clean.push(slot));
+            }
+            None
         }
-        if let Some(paddr) = crate::mem::frames::alloc_contiguous(STACK_PAGES, 1) {
-            return Some(StackMem::Frames { paddr });
-        }
-        // no run of free frames: heap memory, if the heap has it (a fork
-        // bomb that exhausts memory gets ENOMEM, not a failed allocation)
-        let mut v = Vec::new();
-        v.try_reserve_exact(KERNEL_STACK_SIZE / 16).ok()?;
-        v.resize(KERNEL_STACK_SIZE / 16, Chunk([0; 16]));
-        Some(StackMem::Heap(v))
     }
 
-    /// The lowest address and the size in bytes.
-    fn range(&self) -> (u64, u64) {
-        match self {
-            StackMem::Frames { paddr } => (crate::mem::phys_to_virt(*paddr), KERNEL_STACK_SIZE as u64),
-            StackMem::Heap(v) => (v.as_ptr() as u64, (v.len() * 16) as u64),
+    /// Maps fresh frames at clean slot `slot`'s stack, or leaves it
+    /// unmapped when no frame is left. No TLB shootdown on either path (a
+    /// clone calls this under the process table's lock, which a CPU in an
+    /// interrupt handler may spin on with interrupts off).
+    fn map(slot: u32) -> bool {
+        use x86_64::structures::paging::PhysFrame;
+        let lo = stack_lo(slot);
+        let mut frames: [Option<PhysFrame>; STACK_PAGES] = [None; STACK_PAGES];
+        for f in frames.iter_mut() {
+            *f = crate::mem::frames::alloc_frame();
         }
+        let free = |frames: &[Option<PhysFrame>]| {
+            frames.iter().flatten().for_each(|&f| crate::mem::frames::free_frame(f))
+        };
+        if frames.iter().any(Option::is_none) {
+            free(&frames);
+            return false;
+        }
+        // the slot's pages share one page table (a slot is 64 KiB-aligned
+        // within a 2 MiB table), so only the first page can find no frame
+        // for a table: nothing is mapped then
+        let mapped = slots(|_| {
+            frames
+                .iter()
+                .flatten()
+                .enumerate()
+                .take_while(|(i, f)| {
+                    crate::mem::paging::map_kstack_page(lo + (*i as u64) * 4096, f.start_address().as_u64())
+                        .is_ok()
+                })
+                .count()
+        });
+        match mapped {
+            STACK_PAGES => true,
+            0 => {
+                free(&frames);
+                false
+            }
+            n => {
+                // cannot happen (see above); keep the slot and its mapped
+                // frames out of use rather than reuse them without a flush
+                log::error!("kstack: slot {slot} mapped {n} of {STACK_PAGES} pages; left out of use");
+                free(&frames[n..]);
+                false
+            }
+        }
+    }
+
+    /// The lowest address and the size in bytes (0 for the boot thread).
+    fn range(&self) -> (u64, u64) {
+        match self.slot {
+            Some(slot) => (stack_lo(slot), KERNEL_STACK_SIZE as u64),
+            None => (0, 0),
+        }
+    }
+
+    /// How deep the painted stack was used (debug builds).
+    #[cfg(debug_assertions)]
+    fn depth(&self) -> usize {
+        let (lo, size) = self.range();
+        let mut a = lo + 8;
+        // SAFETY: [lo, lo + size) is this value's mapped stack, which no
+        // thread runs on any more (or never ran on).
+        while a < lo + size && unsafe { (a as *const u64).read() } == STACK_PAINT {
+            a += 8;
+        }
+        (lo + size - a) as usize
     }
 }
 
 impl Drop for StackMem {
     fn drop(&mut self) {
-        if let StackMem::Frames { paddr } = *self {
-            let kept = STACK_CACHE.lock().iter_mut().find(|p| **p == 0).map(|p| *p = paddr).is_some();
-            if !kept {
-                crate::mem::frames::free_contiguous(paddr, STACK_PAGES);
+        let Some(slot) = self.slot else { return };
+        #[cfg(debug_assertions)]
+        {
+            let d = self.depth();
+            let old = DEEPEST.fetch_max(d, Ordering::Relaxed);
+            if d > old && d > KERNEL_STACK_SIZE * 3 / 4 {
+                log::warn!("kstack: a thread used {d} of its {KERNEL_STACK_SIZE}-byte kernel stack");
             }
         }
+        slots(|s| {
+            // capacity for every slot was reserved when it was first taken
+            if s.kept.len() < KEEP {
+                s.kept.push(slot);
+            } else {
+                unmap_slot(slot);
+                s.newer.push(slot);
+            }
+        });
     }
+}
+
+/// The kernel stack whose guard (the unmapped part of its slot below the
+/// stack) holds `addr`: `(lowest address, size)` of that stack, for the
+/// fault handlers' report of an overflow.
+pub fn guard_of(addr: u64) -> Option<(u64, u64)> {
+    if !(AREA..AREA + crate::mem::paging::KSTACK_AREA_SIZE).contains(&addr) {
+        return None;
+    }
+    let slot = ((addr - AREA) / KERNEL_STACK_STRIDE) as u32;
+    let lo = stack_lo(slot);
+    (addr < lo).then_some((lo, KERNEL_STACK_SIZE as u64))
 }
 
 /// The memory of a kernel thread's stack, allocated before the thread is
@@ -160,8 +411,8 @@ impl Drop for StackMem {
 pub struct KernelStack(StackMem);
 
 impl KernelStack {
-    /// A stack of [`KERNEL_STACK_SIZE`] bytes, or `None` when no memory is
-    /// left for one.
+    /// A stack of [`KERNEL_STACK_SIZE`] bytes mapped in the kernel-stack
+    /// area above its guard, or `None` when no memory is left for one.
     pub fn try_new() -> Option<Self> {
         StackMem::new().map(KernelStack)
     }
@@ -276,8 +527,8 @@ impl KernelThread {
         let frame: [u64; 7] = [0, 0, arg as u64, entry, 0, 0, trampoline];
         let rsp = top - 8 * frame.len() as u64;
         // SAFETY: [rsp, top) is the top of the stack just allocated (its own
-        // frames in the direct map, or its heap buffer), 8-byte aligned, and
-        // no one else uses it yet.
+        // frames mapped in the kernel-stack area), 8-byte aligned, and no
+        // one else uses it yet.
         unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
         KernelThread {
             stack,
@@ -291,7 +542,7 @@ impl KernelThread {
     /// stack pointer is filled in by the first switch away from it.
     pub fn current_boot() -> Self {
         KernelThread {
-            stack: StackMem::Heap(Vec::new()),
+            stack: StackMem { slot: None },
             rsp: AtomicU64::new(0),
             fpu_spill: UnsafeCell::new(FpuState([0; crate::xstate::XSTATE_MAX])),
             fpu_token: AtomicUsize::new(0),

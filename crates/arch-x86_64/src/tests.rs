@@ -481,9 +481,69 @@ ktest!(
         // SAFETY: `lo` is the lowest word of the stack this test owns.
         unsafe { (lo as *mut u64).write(0) };
         assert!(!stack.end_intact(), "the overwritten end word is seen");
-        // a reused (cached) stack gets its end word again
+        // a reused (kept) stack gets its end word again
         drop(stack);
         let again = crate::context::KernelStack::try_new().expect("a kernel stack");
         assert!(again.end_intact());
+    }
+);
+
+ktest!(
+    fn kernel_stacks_are_mapped_above_an_unmapped_guard_in_every_address_space() {
+        use crate::context::{KERNEL_STACK_SIZE, KERNEL_STACK_STRIDE, guard_of};
+        use paging::{AddressSpace, KSTACK_AREA, KSTACK_AREA_SIZE, kernel_translate};
+        let take = || -> Vec<_> {
+            (0..3).map(|_| crate::context::KernelStack::try_new().expect("a stack")).collect()
+        };
+        // once first: the page tables of the slots stay
+        drop(take());
+        crate::context::release_cached_stacks();
+        let free0 = heap::free_frames_with_heap();
+        let stacks = take();
+        // an address space made now, and the kernel's own tables
+        let space = AddressSpace::new().expect("an address space");
+        for s in &stacks {
+            let (lo, size) = s.range();
+            assert_eq!(size, KERNEL_STACK_SIZE as u64);
+            assert!(
+                lo >= KSTACK_AREA && lo + size <= KSTACK_AREA + KSTACK_AREA_SIZE,
+                "{lo:#x} outside the area"
+            );
+            assert_eq!((lo + size) % KERNEL_STACK_STRIDE, 0, "the stack ends at its slot's end");
+            for page in (lo..lo + size).step_by(4096) {
+                let pa = kernel_translate(page).expect("every stack page is mapped");
+                assert_eq!(space.translate(page), Some(pa), "a process's tables share the stack mapping");
+                assert!(pa.is_multiple_of(4096) && pa < crate::mem::frames::max_phys());
+            }
+            // the guard: the rest of the slot below the stack, page by page
+            for page in (lo + size - KERNEL_STACK_STRIDE..lo).step_by(4096) {
+                assert_eq!(kernel_translate(page), None, "guard page {page:#x} is mapped");
+                assert_eq!(space.translate(page), None, "guard page {page:#x} is mapped in a process");
+                assert_eq!(guard_of(page + 8), Some((lo, size)), "a fault at {page:#x} is named an overflow");
+            }
+            assert_eq!(guard_of(lo), None, "the stack's own lowest page is no guard");
+            assert_eq!(guard_of(crate::trap::UNMAPPED_KERNEL_ADDRESS), None);
+        }
+        // a write at the bottom of one stack lands in its own frame
+        let (lo, _) = stacks[1].range();
+        let word = (lo + 8) as *mut u64;
+        // SAFETY: the second word of a stack this test owns (above its end
+        // word); its old value (a debug build's paint) is put back.
+        let old = unsafe { word.replace(0x1234_5678) };
+        let pa = kernel_translate(lo).expect("mapped");
+        // SAFETY: the direct map of the frame just written through the stack mapping.
+        assert_eq!(unsafe { ((crate::mem::phys_to_virt(pa) + 8) as *const u64).read() }, 0x1234_5678);
+        // SAFETY: as above.
+        unsafe { word.write(old) };
+        drop(space);
+        let los: Vec<u64> = stacks.iter().map(|s| s.range().0).collect();
+        drop(stacks);
+        // ended stacks stay mapped for reuse until reclaimed; then unmapped
+        // (and flushed on every CPU) with their frames given back
+        crate::context::release_cached_stacks();
+        for lo in los {
+            assert_eq!(kernel_translate(lo), None, "a reclaimed stack at {lo:#x} is still mapped");
+        }
+        assert_eq!(heap::free_frames_with_heap(), free0, "stack frames leaked");
     }
 );

@@ -339,6 +339,20 @@ fn fatal_exception(f: &TrapFrame) -> ! {
         f.r12
     );
     crate::kprintln_unlocked!("  R13 {:#018x} R14 {:#018x} R15 {:#018x}", f.r13, f.r14, f.r15);
+    // a page fault in a kernel stack's guard (a double fault when the
+    // fault could not be delivered on the overflowed stack itself)
+    if let (8 | 14, Some((lo, size))) = (f.vector, crate::context::guard_of(cr2)) {
+        crate::kprintln_unlocked!(
+            "kernel stack overflow: {cr2:#x} is in the guard below the {size}-byte kernel stack at {lo:#x}"
+        );
+        crate::backtrace::print_from(f.rbp);
+        crate::ktest::on_fatal(format_args!(
+            "kernel stack overflow at {:#x} {} (guard address {cr2:#x})",
+            f.rip,
+            crate::backtrace::Symbol(f.rip)
+        ));
+        crate::qemu::exit(crate::qemu::ExitCode::Failure)
+    }
     crate::backtrace::print_from(f.rbp);
     crate::ktest::on_fatal(format_args!(
         "exception {} ({}) at {:#x} {}",

@@ -46,9 +46,44 @@ pub const MAX_FRAME: usize = 1514;
 pub struct KernelHal;
 
 /// The physical address of a kernel virtual address in the direct map or
-/// the kernel image.
+/// the kernel image (a kernel stack's: a page-table walk).
 fn virt_to_phys(v: u64) -> u64 {
-    if v >= KERNEL_BASE { v - KERNEL_BASE } else { v.wrapping_sub(PHYS_OFFSET) }
+    if on_kstack(v) {
+        crate::mem::paging::kernel_translate(v).unwrap_or(0)
+    } else if v >= KERNEL_BASE {
+        v - KERNEL_BASE
+    } else {
+        v.wrapping_sub(PHYS_OFFSET)
+    }
+}
+
+fn on_kstack(v: u64) -> bool {
+    use crate::mem::paging::{KSTACK_AREA, KSTACK_AREA_SIZE};
+    (KSTACK_AREA..KSTACK_AREA + KSTACK_AREA_SIZE).contains(&v)
+}
+
+/// A buffer on a kernel stack (virtio-drivers' `flush` and `get_id` keep
+/// their request there) that crosses a page: its pages need not be
+/// contiguous physically, so the device gets a copy in contiguous frames
+/// (`share`) copied back by `unshare`. Its pages, or `None`.
+fn bounced_pages(buffer: NonNull<[u8]>) -> Option<usize> {
+    let (v, len) = (buffer.as_ptr() as *mut u8 as u64, buffer.len() as u64);
+    let crosses = len != 0 && v / PAGE_SIZE != (v + len - 1) / PAGE_SIZE;
+    (on_kstack(v) && crosses).then(|| len.div_ceil(PAGE_SIZE) as usize)
+}
+
+/// A page in the kernel image for a bounced buffer of up to a page, so that
+/// a request never fails for want of a frame (taken while `BOUNCE_BUSY`).
+#[repr(C, align(4096))]
+struct BouncePage(core::cell::UnsafeCell<[u8; 4096]>);
+// SAFETY: only the holder of `BOUNCE_BUSY` touches the page (through the
+// direct map, by its physical address).
+unsafe impl Sync for BouncePage {}
+static BOUNCE: BouncePage = BouncePage(core::cell::UnsafeCell::new([0; 4096]));
+static BOUNCE_BUSY: AtomicBool = AtomicBool::new(false);
+
+fn bounce_page() -> u64 {
+    virt_to_phys(&raw const BOUNCE as u64)
 }
 
 // SAFETY: dma_alloc returns zeroed, physically contiguous frames owned by
@@ -79,11 +114,55 @@ unsafe impl Hal for KernelHal {
         NonNull::new(phys_to_virt(paddr) as *mut u8).unwrap_or(NonNull::dangling())
     }
 
-    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-        virt_to_phys(buffer.as_ptr() as *mut u8 as u64)
+    unsafe fn share(buffer: NonNull<[u8]>, direction: BufferDirection) -> PhysAddr {
+        let Some(pages) = bounced_pages(buffer) else {
+            return virt_to_phys(buffer.as_ptr() as *mut u8 as u64);
+        };
+        // a stack buffer of a few bytes: without frames for its copy the
+        // request cannot be made (the device would get the wrong bytes)
+        let paddr = if pages == 1 && !BOUNCE_BUSY.swap(true, Ordering::Acquire) {
+            bounce_page()
+        } else {
+            match frames::alloc_contiguous(pages, 1) {
+                Some(paddr) => paddr,
+                // no second page-crossing stack buffer is in flight (one
+                // request at a time, of one such buffer at most)
+                None => panic!("virtio: no frames to bounce a {}-byte stack buffer", buffer.len()),
+            }
+        };
+        if !matches!(direction, BufferDirection::DeviceToDriver) {
+            // SAFETY: the caller's buffer is valid for reads of its length;
+            // the frames were just allocated, mapped in the direct map.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    buffer.as_ptr() as *const u8,
+                    phys_to_virt(paddr) as *mut u8,
+                    buffer.len(),
+                )
+            };
+        }
+        paddr
     }
 
-    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+    unsafe fn unshare(paddr: PhysAddr, buffer: NonNull<[u8]>, direction: BufferDirection) {
+        let Some(pages) = bounced_pages(buffer) else { return };
+        if !matches!(direction, BufferDirection::DriverToDevice) {
+            // SAFETY: `paddr` is the copy `share` made of this buffer, which
+            // the caller lets us write again now that the device is done.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    phys_to_virt(paddr) as *const u8,
+                    buffer.as_ptr() as *mut u8,
+                    buffer.len(),
+                )
+            };
+        }
+        if paddr == bounce_page() {
+            BOUNCE_BUSY.store(false, Ordering::Release);
+        } else {
+            frames::free_contiguous(paddr, pages);
+        }
+    }
 }
 
 /// The direct-map address of the ISR status byte (0: no device).

@@ -95,6 +95,12 @@ pub(crate) fn init(boot: &BootInfo) {
         }
     }
 
+    // The kernel-stack area's top-level entry, made now so that every
+    // address space (which copies the kernel half's top-level entries once)
+    // shares the tables that stacks are mapped into later.
+    let Some(pdpt) = frames::alloc_zeroed_frame() else { fatal("no frame for the kernel-stack area") };
+    table_at(pml4)[kstack_pml4_index()].set_frame(pdpt, F::PRESENT | F::WRITABLE);
+
     KERNEL_PML4.store(pml4.start_address().as_u64(), Ordering::Relaxed);
     set_root(pml4.start_address().as_u64());
     // SAFETY: the new tables map the kernel image (code, data, the current
@@ -102,6 +108,77 @@ pub(crate) fn init(boot: &BootInfo) {
     // so execution continues seamlessly; the low identity map goes away and
     // nothing uses it after this point.
     unsafe { Cr3::write(pml4, Cr3Flags::empty()) };
+}
+
+/// Where kernel stacks are mapped (`context::KernelStack`): one top-level
+/// slot of the kernel half (512 GiB, Linux's vmalloc base), made at boot
+/// and shared by every address space; nothing else is mapped there.
+pub const KSTACK_AREA: u64 = 0xffff_c900_0000_0000;
+/// The size of the kernel-stack area (one top-level entry).
+pub const KSTACK_AREA_SIZE: u64 = 1 << 39;
+
+fn kstack_pml4_index() -> usize {
+    ((KSTACK_AREA >> 39) & 511) as usize
+}
+
+fn in_kstack_area(va: u64) -> bool {
+    (KSTACK_AREA..KSTACK_AREA + KSTACK_AREA_SIZE).contains(&va) && va.is_multiple_of(PAGE_SIZE)
+}
+
+/// Maps the page at `va` of the kernel-stack area to frame `pa` (writable,
+/// not executable, not global: a CR3 reload drops it from the TLB), making
+/// the missing lower-level tables. No TLB flush: `va` was unmapped and
+/// flushed everywhere (or never mapped). The caller serializes edits of
+/// the area (`context`'s lock).
+pub(crate) fn map_kstack_page(va: u64, pa: u64) -> Result<(), MapError> {
+    if !in_kstack_area(va) {
+        return Err(MapError::BadAddress);
+    }
+    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(va));
+    let frame = PhysFrame::containing_address(PhysAddr::new(pa));
+    let flags = F::PRESENT | F::WRITABLE | F::NO_EXECUTE;
+    // SAFETY: the area holds kernel stacks only; `va` is unused (the
+    // caller owns its slot) and `pa` is a frame the caller allocated.
+    let r = unsafe {
+        mapper(kernel_pml4()).map_to_with_table_flags(
+            page,
+            frame,
+            flags,
+            F::PRESENT | F::WRITABLE,
+            &mut GlobalFrames,
+        )
+    };
+    match r {
+        Ok(flush) => {
+            flush.ignore();
+            Ok(())
+        }
+        Err(MapToError::FrameAllocationFailed) => Err(MapError::NoMemory),
+        Err(_) => Err(MapError::AlreadyMapped),
+    }
+}
+
+/// Unmaps the page at `va` of the kernel-stack area and returns its frame.
+/// No TLB flush: the caller shoots down every CPU's TLB before the frame
+/// or the address is used again.
+pub(crate) fn unmap_kstack_page(va: u64) -> Option<u64> {
+    if !in_kstack_area(va) {
+        return None;
+    }
+    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(va));
+    match mapper(kernel_pml4()).unmap(page) {
+        Ok((frame, flush)) => {
+            flush.ignore();
+            Some(frame.start_address().as_u64())
+        }
+        Err(_) => None,
+    }
+}
+
+/// The physical address kernel address `va` maps to in the kernel's own
+/// tables (a page-table walk), if mapped.
+pub fn kernel_translate(va: u64) -> Option<u64> {
+    mapper(kernel_pml4()).translate_addr(VirtAddr::new_truncate(va)).map(|p| p.as_u64())
 }
 
 /// The kernel's top-level table.
@@ -262,6 +339,7 @@ impl AddressSpace {
         // kernel keeps running; the lower half is this address space's.
         set_root(self.pml4.start_address().as_u64());
         unsafe { Cr3::write(self.pml4, Cr3Flags::empty()) };
+        note_flush();
     }
 }
 
@@ -375,6 +453,23 @@ fn set_root(root: u64) {
 /// Flushes this CPU's TLB (a reload of CR3 with the same tables).
 pub fn flush_local() {
     x86_64::instructions::tlb::flush_all();
+    note_flush();
+}
+
+/// Full TLB flushes (CR3 loads) done by each CPU through this file: a
+/// kernel-stack slot unmapped before a CPU's count moved on is in no TLB of
+/// that CPU any more (`context`'s reuse of slots without a shootdown).
+static FLUSHES: [AtomicU64; crate::percpu::MAX_CPUS] = [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
+
+fn note_flush() {
+    if let Some(c) = FLUSHES.get(crate::percpu::cpu_id()) {
+        c.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// The full TLB flushes CPU `cpu` has done (see [`flush_local`]).
+pub(crate) fn flushes(cpu: usize) -> u64 {
+    FLUSHES.get(cpu).map_or(0, |c| c.load(Ordering::Acquire))
 }
 
 /// Switches to the kernel's own tables.
@@ -382,6 +477,7 @@ pub fn activate_kernel() {
     // SAFETY: the kernel tables map everything the kernel uses.
     set_root(kernel_pml4().start_address().as_u64());
     unsafe { Cr3::write(kernel_pml4(), Cr3Flags::empty()) };
+    note_flush();
 }
 
 fn free_tables(table: PhysFrame, level: u8) {
