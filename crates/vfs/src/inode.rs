@@ -382,6 +382,10 @@ pub struct Inode {
     /// Mapped shared and writable at some time: its cached pages may be
     /// newer than its store ([`Inode::note_shared_write_map`]).
     pub(crate) shared_write_mapped: core::sync::atomic::AtomicBool,
+    /// Whether a filesystem may be mounted on this directory: set with
+    /// `DirData::mounted` under the inode's lock ([`Inode::set_mounted`]),
+    /// so a path walk crosses no mount without taking the lock.
+    covered: core::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Inode {
@@ -453,6 +457,7 @@ impl Inode {
             mapped: Mutex::new(None),
             write_count: core::sync::atomic::AtomicI64::new(0),
             shared_write_mapped: core::sync::atomic::AtomicBool::new(false),
+            covered: core::sync::atomic::AtomicBool::new(false),
             ftype,
             sb: Arc::clone(sb),
             data: Mutex::new(InodeData {
@@ -1361,6 +1366,34 @@ impl Inode {
         Ok((w.written(), pos))
     }
 
+    /// One step of a path walk (Linux's `may_lookup` then the entry):
+    /// `ENOTDIR` unless this is a directory, `EACCES` unless `cred` may
+    /// search it, `ENAMETOOLONG` past [`NAME_MAX`], else the entry `name`
+    /// (mounts not crossed). A ramfs directory answers under one hold of
+    /// its lock.
+    pub(crate) fn search(self: &Arc<Self>, cred: &Cred, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if self.synth.is_some() || self.is_backed() {
+            if !self.permits(cred, X_OK) {
+                return Err(Errno::EACCES);
+            }
+            if name.len() > NAME_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            return self.child(name);
+        }
+        let d = self.lock();
+        if !d.permits(self.ftype, cred, X_OK) {
+            return Err(Errno::EACCES);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(d.dir().ok_or(Errno::ENOTDIR)?.get(name).cloned())
+    }
+
     /// The entry `name` of this directory, mounts not crossed.
     pub(crate) fn child(self: &Arc<Self>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
         if let Some(s) = &self.synth {
@@ -1380,7 +1413,16 @@ impl Inode {
     }
 
     pub(crate) fn mounted(&self) -> Option<Arc<Inode>> {
+        if !self.covered.load(Ordering::Acquire) {
+            return None;
+        }
         self.lock().dir().and_then(|d| d.mounted.clone())
+    }
+
+    /// Sets what is mounted on this directory (`d` is its locked data).
+    pub(crate) fn set_mounted(&self, d: &mut DirData, m: Option<Arc<Inode>>) {
+        self.covered.store(m.is_some(), Ordering::Release);
+        d.mounted = m;
     }
 
     pub(crate) fn mountpoint(&self) -> Option<Arc<Inode>> {
