@@ -195,8 +195,8 @@ fn zero_tail(mem: &dyn PageMemory, pages: &BTreeMap<u64, PageId>, from: u64) {
 
 /// The directory part of an inode.
 pub(crate) struct DirData {
-    /// Name → readdir cookie.
-    by_name: BTreeMap<Vec<u8>, u64>,
+    /// Name → (readdir cookie, inode): a path walk's step is one search.
+    by_name: BTreeMap<Vec<u8>, (u64, Arc<Inode>)>,
     /// Readdir cookie → (name, inode); cookies only grow, so a readdir
     /// position stays meaningful while the directory changes.
     by_cookie: BTreeMap<u64, (Vec<u8>, Arc<Inode>)>,
@@ -229,28 +229,29 @@ impl DirData {
     }
 
     pub(crate) fn get(&self, name: &[u8]) -> Option<&Arc<Inode>> {
-        let c = self.by_name.get(name)?;
-        self.by_cookie.get(c).map(|(_, i)| i)
+        self.by_name.get(name).map(|(_, i)| i)
     }
 
     pub(crate) fn insert(&mut self, name: &[u8], inode: Arc<Inode>) {
         let c = self.next_cookie;
         self.next_cookie += 1;
-        if let Some(old) = self.by_name.insert(name.to_vec(), c) {
+        if let Some((old, _)) = self.by_name.insert(name.to_vec(), (c, Arc::clone(&inode))) {
             self.by_cookie.remove(&old);
         }
         self.by_cookie.insert(c, (name.to_vec(), inode));
     }
 
     pub(crate) fn remove(&mut self, name: &[u8]) -> Option<Arc<Inode>> {
-        let c = self.by_name.remove(name)?;
-        self.by_cookie.remove(&c).map(|(_, i)| i)
+        let (c, inode) = self.by_name.remove(name)?;
+        self.by_cookie.remove(&c);
+        Some(inode)
     }
 
     /// Replaces the inode of an existing entry in place (same cookie).
     pub(crate) fn replace(&mut self, name: &[u8], inode: Arc<Inode>) -> Option<Arc<Inode>> {
-        let c = *self.by_name.get(name)?;
-        let slot = self.by_cookie.get_mut(&c)?;
+        let (c, by_name) = self.by_name.get_mut(name)?;
+        let slot = self.by_cookie.get_mut(c)?;
+        *by_name = Arc::clone(&inode);
         Some(core::mem::replace(&mut slot.1, inode))
     }
 
