@@ -1906,7 +1906,12 @@ fn path_resolution7_link_targets_walk_with_their_slashes_and_the_rest_of_the_pat
     ctx.symlink(b"d/e", &root, b"/l3").unwrap();
     ctx.symlink(b"///", &root, b"/d/top").unwrap();
     for p in [&b"//l1//f"[..], b"/d/l2/f", b"/l3/f", b"l3///f", b"/d/top/d/l2/f", b"/d/l2/../e/f"] {
-        assert_eq!(ctx.lookup(&root, p, true).map(|i| i.size()), Ok(3), "{}", std::string::String::from_utf8_lossy(p));
+        assert_eq!(
+            ctx.lookup(&root, p, true).map(|i| i.size()),
+            Ok(3),
+            "{}",
+            std::string::String::from_utf8_lossy(p)
+        );
     }
     // the parent of a new name reached through links in the middle
     ctx.mkdir(&root, b"/d/l2/new", 0o755).unwrap();
