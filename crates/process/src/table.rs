@@ -2647,9 +2647,31 @@ impl<P: Platform> Inner<P> {
             }
             return Ok(Some(WaitReport { pid: t, uid, status, rusage: Rusage::default() }));
         }
-        // the children, then the tracees that are not (ptrace_do_wait)
-        let mut candidates: Vec<Pid> = my.children.clone();
-        if self.maybe_traced {
+        // the children, then the tracees that are not (ptrace_do_wait);
+        // a wait for one pid looks at that process only (Linux's
+        // do_wait_pid(): no walk of the children, so reaping N children
+        // one by one is not quadratic)
+        let one = match req.selector {
+            WaitSelector::Pid(p) => Some(p),
+            _ => None,
+        };
+        let mut candidates: Vec<Pid> = match one {
+            Some(p) => {
+                // the process a traced thread's tid names, for a tracer
+                let owner =
+                    if self.procs.contains_key(&p) { Some(p) } else { self.threads.get(&p).map(|t| t.tgid) };
+                owner
+                    .filter(|o| {
+                        self.procs.get(o).is_some_and(|q| {
+                            q.parent == me || q.ptrace.as_ref().is_some_and(|l| l.tracer == me)
+                        })
+                    })
+                    .into_iter()
+                    .collect()
+            }
+            None => my.children.clone(),
+        };
+        if one.is_none() && self.maybe_traced {
             let mut any = false;
             for q in self.procs.values() {
                 let Some(l) = q.ptrace.as_ref() else { continue };

@@ -1593,3 +1593,29 @@ fn orphaned_group_checks_skip_zombie_members_and_follow_setpgid() {
     }
     finish(w);
 }
+
+#[test]
+fn wait_for_one_pid_looks_at_that_child_only() {
+    let w = world();
+    let a = w.fork(1);
+    let kids: Vec<u32> = (0..5).map(|_| w.fork(a)).collect();
+    let grandchild = w.fork(kids[0]);
+    for &k in &kids {
+        w.exit(k, 7);
+    }
+    // not a child of a (a grandchild, a sibling, no such pid): ECHILD
+    assert_eq!(w.wait4(a, grandchild as i32, 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(a, 1, 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(a, 30000, 0), Err(Errno::ECHILD));
+    // each zombie by its pid, in any order; then it is gone
+    for &k in kids.iter().rev() {
+        assert_eq!(w.wait4(a, k as i32, 0), Ok((k, 7 << 8)));
+        assert_eq!(w.wait4(a, k as i32, 0), Err(Errno::ECHILD));
+    }
+    w.exit(a, 0);
+    w.exit(grandchild, 0);
+    for _ in 0..2 {
+        assert!(w.wait4(1, -1, WALL).is_ok());
+    }
+    finish(w);
+}
