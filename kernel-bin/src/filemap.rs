@@ -68,9 +68,10 @@ impl PageMemory for FramePages {
 pub struct FramePage(Frame);
 
 impl FramePage {
-    /// A zeroed page; `None` when memory is exhausted.
-    pub fn new() -> Option<Self> {
-        KernelFrames.alloc_zeroed().ok().map(FramePage)
+    /// A page whose bytes are unspecified (the caller writes each byte it
+    /// reads back: a pipe's slot); `None` when memory is exhausted.
+    pub fn new_uninit() -> Option<Self> {
+        KernelFrames.alloc_uninit().ok().map(FramePage)
     }
     /// Copies bytes from `offset` into `buf`.
     pub fn read(&self, offset: usize, buf: &mut [u8]) {

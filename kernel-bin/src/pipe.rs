@@ -36,7 +36,9 @@ struct KernelPages;
 impl ipc::pipe::PageAlloc for KernelPages {
     type Page = FramePage;
     fn alloc(&mut self) -> Option<FramePage> {
-        FramePage::new()
+        // not zeroed (as Linux's pipe_write): a slot is read only up to
+        // the bytes written into it
+        FramePage::new_uninit()
     }
     fn read(page: &FramePage, offset: usize, buf: &mut [u8]) {
         page.read(offset, buf);

@@ -367,6 +367,11 @@ struct Inner<P: Platform> {
     /// O(log n + members), as Linux's per-pid task lists (`PIDTYPE_PGID`),
     /// for kill(-pgrp), setpgid/setsid and the orphaned-group checks.
     groups: BTreeSet<(Pid, Pid)>,
+    /// The same pairs for the members that are not zombies: the
+    /// orphaned-group checks of every exit look at live members only, so
+    /// the exits of a large killed group do not each walk the zombies
+    /// the earlier ones left (a quadratic teardown).
+    live_groups: BTreeSet<(Pid, Pid)>,
     threads: BTreeMap<Pid, Thread<P>>,
     /// Processes whose leader thread has exited while the process lives
     /// on (`leader_exit` set): each still counts as a task, so the tasks
@@ -523,6 +528,7 @@ impl<P: Platform> ProcessTable<P> {
                     pids: PidAllocator::new(pid_max),
                     procs: BTreeMap::new(),
                     groups: BTreeSet::new(),
+                    live_groups: BTreeSet::new(),
                     threads: BTreeMap::new(),
                     leaders_gone: 0,
                     sigq: BTreeMap::new(),
@@ -641,6 +647,7 @@ impl<P: Platform> ProcessTable<P> {
         };
         g.threads.insert(pid, thread);
         g.groups.insert((process.pgid, pid));
+        g.live_groups.insert((process.pgid, pid));
         g.procs.insert(pid, process);
         Ok(pid)
     }
@@ -2089,6 +2096,7 @@ impl<P: Platform> Inner<P> {
                 parent.children.push(process.pid);
             }
             self.groups.insert((process.pgid, process.pid));
+            self.live_groups.insert((process.pgid, process.pid));
             self.procs.insert(process.pid, process);
         } else if let Some(p) = self.procs.get_mut(&pid) {
             p.threads.push(prep.tid);
@@ -2236,6 +2244,7 @@ impl<P: Platform> Inner<P> {
     fn group_dead(&mut self, pid: Pid, out: &mut Out<P>) {
         let Some(p) = self.procs.get_mut(&pid) else { return };
         p.state = ProcState::Zombie;
+        self.live_groups.remove(&(p.pgid, pid));
         p.stop_report = None;
         p.cont_report = false;
         if let Some(vm) = p.vm.take() {
@@ -2268,16 +2277,21 @@ impl<P: Platform> Inner<P> {
         if let Some(p) = self.procs.get_mut(&pid) {
             p.trace_exits = Vec::new();
         }
-        let tracees: Vec<(Pid, bool)> = self
-            .procs
-            .values()
-            .filter_map(|q| {
-                q.ptrace
-                    .as_ref()
-                    .filter(|l| l.tracer == pid)
-                    .map(|l| (q.pid, l.options.contains(Options::EXITKILL)))
-            })
-            .collect();
+        // (a walk over every process, made only while a ptrace link may
+        // exist: without it each exit of a large group walked them all)
+        let tracees: Vec<(Pid, bool)> = if !self.maybe_traced {
+            Vec::new()
+        } else {
+            self.procs
+                .values()
+                .filter_map(|q| {
+                    q.ptrace
+                        .as_ref()
+                        .filter(|l| l.tracer == pid)
+                        .map(|l| (q.pid, l.options.contains(Options::EXITKILL)))
+                })
+                .collect()
+        };
         for (t, kill) in tracees {
             if kill {
                 let _ = self.send(t, SigInfo::kernel(signal::SIGKILL), true, out);
@@ -2411,6 +2425,7 @@ impl<P: Platform> Inner<P> {
     fn release(&mut self, pid: Pid, out: &mut Out<P>) {
         let Some(p) = self.procs.remove(&pid) else { return };
         self.groups.remove(&(p.pgid, pid));
+        self.live_groups.remove(&(p.pgid, pid));
         if p.leader_exit.is_some() {
             self.leaders_gone -= 1;
         }
@@ -2428,8 +2443,13 @@ impl<P: Platform> Inner<P> {
         self.groups.range((pgrp, 0)..=(pgrp, Pid::MAX)).map(|&(_, p)| p)
     }
 
+    /// The members of group `pgrp` that are not zombies, by pid.
+    fn live_members(&self, pgrp: Pid) -> impl Iterator<Item = Pid> + '_ {
+        self.live_groups.range((pgrp, 0)..=(pgrp, Pid::MAX)).map(|&(_, p)| p)
+    }
+
     fn will_become_orphaned_pgrp(&self, pgrp: Pid, ignored: Option<Pid>) -> bool {
-        for q in self.members(pgrp).filter_map(|m| self.procs.get(&m)) {
+        for q in self.live_members(pgrp).filter_map(|m| self.procs.get(&m)) {
             if Some(q.pid) == ignored || q.state == ProcState::Zombie || q.parent == 1 {
                 continue;
             }
@@ -2444,7 +2464,7 @@ impl<P: Platform> Inner<P> {
     }
 
     fn has_stopped_jobs(&self, pgrp: Pid) -> bool {
-        self.members(pgrp)
+        self.live_members(pgrp)
             .filter_map(|m| self.procs.get(&m))
             .any(|q| matches!(q.state, ProcState::Stopped(_)))
     }
@@ -2627,9 +2647,31 @@ impl<P: Platform> Inner<P> {
             }
             return Ok(Some(WaitReport { pid: t, uid, status, rusage: Rusage::default() }));
         }
-        // the children, then the tracees that are not (ptrace_do_wait)
-        let mut candidates: Vec<Pid> = my.children.clone();
-        if self.maybe_traced {
+        // the children, then the tracees that are not (ptrace_do_wait);
+        // a wait for one pid looks at that process only (Linux's
+        // do_wait_pid(): no walk of the children, so reaping N children
+        // one by one is not quadratic)
+        let one = match req.selector {
+            WaitSelector::Pid(p) => Some(p),
+            _ => None,
+        };
+        let mut candidates: Vec<Pid> = match one {
+            Some(p) => {
+                // the process a traced thread's tid names, for a tracer
+                let owner =
+                    if self.procs.contains_key(&p) { Some(p) } else { self.threads.get(&p).map(|t| t.tgid) };
+                owner
+                    .filter(|o| {
+                        self.procs.get(o).is_some_and(|q| {
+                            q.parent == me || q.ptrace.as_ref().is_some_and(|l| l.tracer == me)
+                        })
+                    })
+                    .into_iter()
+                    .collect()
+            }
+            None => my.children.clone(),
+        };
+        if one.is_none() && self.maybe_traced {
             let mut any = false;
             for q in self.procs.values() {
                 let Some(l) = q.ptrace.as_ref() else { continue };
@@ -2818,6 +2860,9 @@ impl<P: Platform> Inner<P> {
                 p.pgid = pgid;
                 self.groups.remove(&(old, pid));
                 self.groups.insert((pgid, pid));
+                if self.live_groups.remove(&(old, pid)) {
+                    self.live_groups.insert((pgid, pid));
+                }
             }
         }
         Ok(())
@@ -2841,6 +2886,9 @@ impl<P: Platform> Inner<P> {
             p.session_leader = true;
             self.groups.remove(&(p.pgid, me));
             self.groups.insert((me, me));
+            if self.live_groups.remove(&(p.pgid, me)) {
+                self.live_groups.insert((me, me));
+            }
             p.pgid = me;
             p.sid = me;
         }

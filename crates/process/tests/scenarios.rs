@@ -1563,3 +1563,59 @@ fn exec_ends_the_link_of_a_traced_worker() {
     assert_eq!(w.wait4(1, tracer as i32, 0), Ok((tracer, 0)));
     finish(w);
 }
+
+#[test]
+fn orphaned_group_checks_skip_zombie_members_and_follow_setpgid() {
+    let w = world();
+    let a = w.fork(1);
+    let (b, c, d) = (w.fork(a), w.fork(a), w.fork(a));
+    for m in [b, c, d] {
+        w.t.setpgid(a, m as i32, b as i32).unwrap();
+    }
+    // b and c die unreaped: their zombies stay in the group
+    w.exit(b, 0);
+    w.exit(c, 0);
+    assert!(!w.t.is_orphaned_pgrp(b), "d's parent a links the group");
+    // d moves to a group of its own: group b holds zombies only
+    w.t.setpgid(a, d as i32, d as i32).unwrap();
+    assert!(w.t.is_orphaned_pgrp(b));
+    assert!(!w.t.is_orphaned_pgrp(d));
+    // back into b, stopped: a's exit orphans group b with a stopped member
+    w.t.setpgid(a, d as i32, b as i32).unwrap();
+    assert!(!w.t.is_orphaned_pgrp(b));
+    w.t.stop(d, 19, &w.s).unwrap();
+    w.exit(a, 0);
+    assert!(w.t.is_orphaned_pgrp(b));
+    assert!(w.pending(d).contains(SIGHUP));
+    w.t.exit_group(d, ChildStatus::Killed { signal: SIGHUP.get(), core: false }, &w.s);
+    for _ in 0..4 {
+        assert!(w.wait4(1, -1, WALL).is_ok());
+    }
+    finish(w);
+}
+
+#[test]
+fn wait_for_one_pid_looks_at_that_child_only() {
+    let w = world();
+    let a = w.fork(1);
+    let kids: Vec<u32> = (0..5).map(|_| w.fork(a)).collect();
+    let grandchild = w.fork(kids[0]);
+    for &k in &kids {
+        w.exit(k, 7);
+    }
+    // not a child of a (a grandchild, a sibling, no such pid): ECHILD
+    assert_eq!(w.wait4(a, grandchild as i32, 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(a, 1, 0), Err(Errno::ECHILD));
+    assert_eq!(w.wait4(a, 30000, 0), Err(Errno::ECHILD));
+    // each zombie by its pid, in any order; then it is gone
+    for &k in kids.iter().rev() {
+        assert_eq!(w.wait4(a, k as i32, 0), Ok((k, 7 << 8)));
+        assert_eq!(w.wait4(a, k as i32, 0), Err(Errno::ECHILD));
+    }
+    w.exit(a, 0);
+    w.exit(grandchild, 0);
+    for _ in 0..2 {
+        assert!(w.wait4(1, -1, WALL).is_ok());
+    }
+    finish(w);
+}

@@ -89,8 +89,75 @@ fn is_normal(last: &Last) -> Option<&[u8]> {
     }
 }
 
-fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    path.split(|&c| c == b'/').filter(|c| !c.is_empty())
+/// The components of a path still to walk ([`Ctx::parent_walk`]): the
+/// path itself (borrowed) and a stack of symbolic link targets (owned),
+/// each source kept past its slashes so that "is this the last component"
+/// is a look at the top source only.
+struct Components<'p> {
+    path: &'p [u8],
+    pos: usize,
+    /// Link targets met on the way, innermost last, each with its position.
+    links: Vec<(Vec<u8>, usize)>,
+    /// The component [`Components::next`] gave last, when it came from a
+    /// link target that is exhausted (kept so the slice can outlive the pop).
+    done: Vec<u8>,
+}
+
+/// `pos` moved past the slashes at it.
+fn skip_slashes(s: &[u8], mut pos: usize) -> usize {
+    while pos < s.len() && s[pos] == b'/' {
+        pos += 1;
+    }
+    pos
+}
+
+/// The component at `pos` (not a slash) and the position past it and the
+/// slashes after it.
+fn take_component(s: &[u8], pos: usize) -> (core::ops::Range<usize>, usize) {
+    let end = s[pos..].iter().position(|&c| c == b'/').map_or(s.len(), |i| pos + i);
+    (pos..end, skip_slashes(s, end))
+}
+
+impl<'p> Components<'p> {
+    fn new(path: &'p [u8]) -> Self {
+        Self { path, pos: skip_slashes(path, 0), links: Vec::new(), done: Vec::new() }
+    }
+
+    /// The next component, and whether it is the last one.
+    fn next(&mut self) -> Option<(&[u8], bool)> {
+        if let Some((target, pos)) = self.links.last_mut() {
+            let (range, next) = take_component(target, *pos);
+            *pos = next;
+            if next < target.len() {
+                let (target, _) = &self.links[self.links.len() - 1];
+                return Some((&target[range], false));
+            }
+            // the target is used up: its last component moves out of it
+            let (mut target, _) = self.links.pop()?;
+            target.truncate(range.end);
+            target.drain(..range.start);
+            self.done = target;
+            let last = self.links.is_empty() && self.pos >= self.path.len();
+            return Some((&self.done, last));
+        }
+        if self.pos >= self.path.len() {
+            return None;
+        }
+        let (range, next) = take_component(self.path, self.pos);
+        self.pos = next;
+        Some((&self.path[range], next >= self.path.len()))
+    }
+
+    /// A symbolic link's target, whose components come next (nothing for
+    /// a target of slashes only). `ENOMEM` when the stack cannot grow.
+    fn push(&mut self, target: Vec<u8>) -> Result<()> {
+        let pos = skip_slashes(&target, 0);
+        if pos < target.len() {
+            self.links.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            self.links.push((target, pos));
+        }
+        Ok(())
+    }
 }
 
 fn is_ancestor(a: &Arc<Inode>, b: &Arc<Inode>) -> bool {
@@ -155,15 +222,16 @@ impl<'a> Ctx<'a> {
             Arc::clone(dir)
         };
         let slash = path.ends_with(b"/");
-        // The components still to walk, last first. A symbolic link met on
-        // the way pushes its target's components (no recursion, so a deep
-        // chain of links costs heap, not kernel stack).
-        let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
-        while let Some(comp) = pending.pop() {
-            if pending.is_empty() {
-                return Ok((cur, Some(comp), slash));
+        // The components still to walk: the path's own, borrowed, and above
+        // them the rest of each symbolic link's target met on the way (no
+        // recursion, so a deep chain of links costs heap, not kernel stack;
+        // a path without links allocates nothing but its last component).
+        let mut comps = Components::new(path);
+        while let Some((comp, last)) = comps.next() {
+            if last {
+                return Ok((cur, Some(comp.to_vec()), slash));
             }
-            let child = self.lookup_one(&cur, &comp)?;
+            let child = self.lookup_one(&cur, comp)?;
             if let Some(m) = child.magic() {
                 match self.jump(m, links)? {
                     Magic::Inode(i) => cur = i,
@@ -176,7 +244,7 @@ impl<'a> Ctx<'a> {
                 if target[0] == b'/' {
                     cur = Arc::clone(&self.root);
                 }
-                pending.extend(components(&target).rev().map(<[u8]>::to_vec));
+                comps.push(target)?;
             } else {
                 cur = child;
             }
@@ -298,12 +366,13 @@ impl<'a> Ctx<'a> {
     /// One component: ".", ".." (not above the root, across mounts) or an
     /// entry, with the filesystems mounted on it crossed.
     fn lookup_one(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Arc<Inode>> {
-        self.may_lookup(dir, name)?;
         match name {
-            b"." => Ok(Arc::clone(dir)),
-            b".." => Ok(self.dotdot(dir)),
+            b"." | b".." => {
+                self.may_lookup(dir, name)?;
+                Ok(if name == b"." { Arc::clone(dir) } else { self.dotdot(dir) })
+            }
             _ => {
-                let mut child = dir.child(name)?.ok_or(Errno::ENOENT)?;
+                let mut child = dir.search(self.cred, name)?.ok_or(Errno::ENOENT)?;
                 while let Some(m) = child.mounted() {
                     child = m;
                 }
@@ -1348,7 +1417,7 @@ impl<'a> Ctx<'a> {
             if d.mounted.is_some() {
                 return Err(Errno::EBUSY);
             }
-            d.mounted = Some(Arc::clone(&fs_root));
+            target.set_mounted(d, Some(Arc::clone(&fs_root)));
         }
         if let Some(d) = fs_root.lock().dir_mut() {
             d.mountpoint = Some(Arc::downgrade(&target));
@@ -1382,7 +1451,7 @@ impl<'a> Ctx<'a> {
         if d.mounted.is_some() {
             return Err(Errno::EBUSY);
         }
-        d.mounted = Some(source);
+        target.set_mounted(d, Some(source));
         Ok(())
     }
 
@@ -1422,7 +1491,7 @@ impl<'a> Ctx<'a> {
         {
             let _ns = under.sb.ns();
             if let Some(d) = under.lock().dir_mut() {
-                d.mounted = None;
+                under.set_mounted(d, None);
             }
             let mut t = top.lock();
             if let Some(d) = t.dir_mut()

@@ -195,8 +195,8 @@ fn zero_tail(mem: &dyn PageMemory, pages: &BTreeMap<u64, PageId>, from: u64) {
 
 /// The directory part of an inode.
 pub(crate) struct DirData {
-    /// Name → readdir cookie.
-    by_name: BTreeMap<Vec<u8>, u64>,
+    /// Name → (readdir cookie, inode): a path walk's step is one search.
+    by_name: BTreeMap<Vec<u8>, (u64, Arc<Inode>)>,
     /// Readdir cookie → (name, inode); cookies only grow, so a readdir
     /// position stays meaningful while the directory changes.
     by_cookie: BTreeMap<u64, (Vec<u8>, Arc<Inode>)>,
@@ -229,28 +229,29 @@ impl DirData {
     }
 
     pub(crate) fn get(&self, name: &[u8]) -> Option<&Arc<Inode>> {
-        let c = self.by_name.get(name)?;
-        self.by_cookie.get(c).map(|(_, i)| i)
+        self.by_name.get(name).map(|(_, i)| i)
     }
 
     pub(crate) fn insert(&mut self, name: &[u8], inode: Arc<Inode>) {
         let c = self.next_cookie;
         self.next_cookie += 1;
-        if let Some(old) = self.by_name.insert(name.to_vec(), c) {
+        if let Some((old, _)) = self.by_name.insert(name.to_vec(), (c, Arc::clone(&inode))) {
             self.by_cookie.remove(&old);
         }
         self.by_cookie.insert(c, (name.to_vec(), inode));
     }
 
     pub(crate) fn remove(&mut self, name: &[u8]) -> Option<Arc<Inode>> {
-        let c = self.by_name.remove(name)?;
-        self.by_cookie.remove(&c).map(|(_, i)| i)
+        let (c, inode) = self.by_name.remove(name)?;
+        self.by_cookie.remove(&c);
+        Some(inode)
     }
 
     /// Replaces the inode of an existing entry in place (same cookie).
     pub(crate) fn replace(&mut self, name: &[u8], inode: Arc<Inode>) -> Option<Arc<Inode>> {
-        let c = *self.by_name.get(name)?;
-        let slot = self.by_cookie.get_mut(&c)?;
+        let (c, by_name) = self.by_name.get_mut(name)?;
+        let slot = self.by_cookie.get_mut(c)?;
+        *by_name = Arc::clone(&inode);
         Some(core::mem::replace(&mut slot.1, inode))
     }
 
@@ -382,6 +383,10 @@ pub struct Inode {
     /// Mapped shared and writable at some time: its cached pages may be
     /// newer than its store ([`Inode::note_shared_write_map`]).
     pub(crate) shared_write_mapped: core::sync::atomic::AtomicBool,
+    /// Whether a filesystem may be mounted on this directory: set with
+    /// `DirData::mounted` under the inode's lock ([`Inode::set_mounted`]),
+    /// so a path walk crosses no mount without taking the lock.
+    covered: core::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Inode {
@@ -453,6 +458,7 @@ impl Inode {
             mapped: Mutex::new(None),
             write_count: core::sync::atomic::AtomicI64::new(0),
             shared_write_mapped: core::sync::atomic::AtomicBool::new(false),
+            covered: core::sync::atomic::AtomicBool::new(false),
             ftype,
             sb: Arc::clone(sb),
             data: Mutex::new(InodeData {
@@ -1361,6 +1367,34 @@ impl Inode {
         Ok((w.written(), pos))
     }
 
+    /// One step of a path walk (Linux's `may_lookup` then the entry):
+    /// `ENOTDIR` unless this is a directory, `EACCES` unless `cred` may
+    /// search it, `ENAMETOOLONG` past [`NAME_MAX`], else the entry `name`
+    /// (mounts not crossed). A ramfs directory answers under one hold of
+    /// its lock.
+    pub(crate) fn search(self: &Arc<Self>, cred: &Cred, name: &[u8]) -> Result<Option<Arc<Inode>>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if self.synth.is_some() || self.is_backed() {
+            if !self.permits(cred, X_OK) {
+                return Err(Errno::EACCES);
+            }
+            if name.len() > NAME_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            return self.child(name);
+        }
+        let d = self.lock();
+        if !d.permits(self.ftype, cred, X_OK) {
+            return Err(Errno::EACCES);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(d.dir().ok_or(Errno::ENOTDIR)?.get(name).cloned())
+    }
+
     /// The entry `name` of this directory, mounts not crossed.
     pub(crate) fn child(self: &Arc<Self>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
         if let Some(s) = &self.synth {
@@ -1380,7 +1414,16 @@ impl Inode {
     }
 
     pub(crate) fn mounted(&self) -> Option<Arc<Inode>> {
+        if !self.covered.load(Ordering::Acquire) {
+            return None;
+        }
         self.lock().dir().and_then(|d| d.mounted.clone())
+    }
+
+    /// Sets what is mounted on this directory (`d` is its locked data).
+    pub(crate) fn set_mounted(&self, d: &mut DirData, m: Option<Arc<Inode>>) {
+        self.covered.store(m.is_some(), Ordering::Release);
+        d.mounted = m;
     }
 
     pub(crate) fn mountpoint(&self) -> Option<Arc<Inode>> {

@@ -1890,3 +1890,61 @@ fn etxtbsy_a_file_open_for_writing_cannot_run() {
     assert_eq!(f.size(), 0);
     drop(f.deny_write_access().unwrap());
 }
+
+#[test]
+fn path_resolution7_link_targets_walk_with_their_slashes_and_the_rest_of_the_path() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    ctx.mkdir(&root, b"/d/e", 0o755).unwrap();
+    create(&ctx, &root, b"/d/e/f", b"abc");
+    // a target with doubled and trailing slashes, a link to a link, a
+    // target whose last component is followed by the rest of the path
+    ctx.symlink(b"d//e/", &root, b"/l1").unwrap();
+    ctx.symlink(b"../l1", &root, b"/d/l2").unwrap();
+    ctx.symlink(b"d/e", &root, b"/l3").unwrap();
+    ctx.symlink(b"///", &root, b"/d/top").unwrap();
+    for p in [&b"//l1//f"[..], b"/d/l2/f", b"/l3/f", b"l3///f", b"/d/top/d/l2/f", b"/d/l2/../e/f"] {
+        assert_eq!(
+            ctx.lookup(&root, p, true).map(|i| i.size()),
+            Ok(3),
+            "{}",
+            std::string::String::from_utf8_lossy(p)
+        );
+    }
+    // the parent of a new name reached through links in the middle
+    ctx.mkdir(&root, b"/d/l2/new", 0o755).unwrap();
+    assert!(ctx.lookup(&root, b"/d/e/new", true).unwrap().is_dir());
+    // a file in the middle, a missing component, a trailing slash on a file
+    assert_eq!(err(ctx.lookup(&root, b"/l3/f/x", true)), Errno::ENOTDIR);
+    assert_eq!(err(ctx.lookup(&root, b"/d/l2/nope/f", true)), Errno::ENOENT);
+    assert_eq!(err(ctx.lookup(&root, b"/l1/f/", true)), Errno::ENOTDIR);
+    // a directory that is not searchable stops the walk
+    let bob = Cred::user(9, 9);
+    ctx.chmod(&root, b"/d", 0o700, 0).unwrap();
+    assert_eq!(err(Ctx::new(root.clone(), &bob).lookup(&root, b"/l3/f", true)), Errno::EACCES);
+    // a name longer than NAME_MAX in the middle
+    let long = alloc::vec![b'x'; NAME_MAX + 1];
+    let mut p = b"/".to_vec();
+    p.extend_from_slice(&long);
+    p.extend_from_slice(b"/f");
+    assert_eq!(err(ctx.lookup(&root, &p, true)), Errno::ENAMETOOLONG);
+}
+
+#[test]
+fn mount2_a_walk_crosses_a_mount_only_while_it_is_there() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/m", 0o755).unwrap();
+    create(&ctx, &root, b"/m/under", b"1");
+    let other = fs();
+    create(&Ctx::new(other.clone(), &cred), &other, b"/over", b"22");
+    ctx.mount(&root, b"/m", other).unwrap();
+    assert_eq!(ctx.lookup(&root, b"/m/over", true).map(|i| i.size()), Ok(2));
+    assert_eq!(err(ctx.lookup(&root, b"/m/under", true)), Errno::ENOENT);
+    ctx.umount(&root, b"/m").unwrap();
+    assert_eq!(ctx.lookup(&root, b"/m/under", true).map(|i| i.size()), Ok(1));
+    assert_eq!(err(ctx.lookup(&root, b"/m/over", true)), Errno::ENOENT);
+}

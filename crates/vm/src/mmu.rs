@@ -115,6 +115,14 @@ pub trait FrameAllocator: Send + Sync {
     /// A zero-filled frame with reference count 1.
     fn alloc_zeroed(&self) -> Result<Frame, NoMemory>;
 
+    /// A frame with reference count 1 whose bytes are unspecified, for a
+    /// caller that writes every byte it later reads (a pipe's buffer page,
+    /// as Linux's pipe_write takes a page without `__GFP_ZERO`). The
+    /// default zero-fills.
+    fn alloc_uninit(&self) -> Result<Frame, NoMemory> {
+        self.alloc_zeroed()
+    }
+
     /// Adds one reference to a live frame.
     fn add_ref(&self, frame: Frame);
 

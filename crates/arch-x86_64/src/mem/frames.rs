@@ -133,6 +133,14 @@ fn publish(b: &FrameBitmap<'_>) {
 /// Allocates one zero-filled frame for user memory: `None` when no more
 /// than [`reserve`] frames are free.
 pub fn alloc_user_frame() -> Option<PhysFrame<Size4KiB>> {
+    let f = alloc_user_frame_uninit()?;
+    frame_bytes_mut(f).fill(0);
+    Some(f)
+}
+
+/// [`alloc_user_frame`] without the zero fill: the caller writes every
+/// byte it later reads (pipe buffers).
+pub fn alloc_user_frame_uninit() -> Option<PhysFrame<Size4KiB>> {
     let f = {
         let mut g = FRAMES.lock();
         let b = g.as_mut()?;
@@ -143,9 +151,7 @@ pub fn alloc_user_frame() -> Option<PhysFrame<Size4KiB>> {
         publish(b);
         f
     };
-    let f = PhysFrame::containing_address(PhysAddr::new(f as u64 * PAGE_SIZE));
-    frame_bytes_mut(f).fill(0);
-    Some(f)
+    Some(PhysFrame::containing_address(PhysAddr::new(f as u64 * PAGE_SIZE)))
 }
 
 /// Allocates one zero-filled frame.

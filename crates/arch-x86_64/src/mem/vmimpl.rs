@@ -36,7 +36,13 @@ pub struct KernelFrames;
 
 impl FrameAllocator for KernelFrames {
     fn alloc_zeroed(&self) -> Result<Frame, NoMemory> {
-        let f = frames::alloc_user_frame().ok_or(NoMemory)?;
+        let frame = self.alloc_uninit()?;
+        frames::frame_bytes_mut(to_x86(frame)).fill(0);
+        Ok(frame)
+    }
+
+    fn alloc_uninit(&self) -> Result<Frame, NoMemory> {
+        let f = frames::alloc_user_frame_uninit().ok_or(NoMemory)?;
         let frame = Frame::containing(f.start_address().as_u64());
         match count(frame) {
             Some(c) => c.store(1, Ordering::Release),
