@@ -43,9 +43,13 @@ static void driver(uint64_t iters) {
     must_exit_0(e);
 }
 
+/* the last batch's CPUs kept busy (children's CPU time / wall time) */
+static double busy;
+
 static uint64_t body(uint64_t iters, void *arg) {
     (void)arg;
     pid_t kids[2];
+    uint64_t c0 = bench_children_cpu_ns();
     uint64_t t0 = bench_now();
     for (int k = 0; k < 2; k++) {
         kids[k] = fork();
@@ -56,11 +60,14 @@ static uint64_t body(uint64_t iters, void *arg) {
         }
     }
     for (int k = 0; k < 2; k++) must_exit_0(kids[k]);
+    uint64_t wall = bench_now() - t0;
+    busy = wall ? (double)(bench_children_cpu_ns() - c0) / (double)wall : 0;
     /* per round trip of both pairs */
-    return (bench_now() - t0) / 2;
+    return wall / 2;
 }
 
 int main(void) {
     bench_run(NAME, body, 0, 1ULL << 24);
+    bench_printf("bench: %s kept %.2f CPUs busy (%ld online)\n", NAME, busy, sysconf(_SC_NPROCESSORS_ONLN));
     return 0;
 }

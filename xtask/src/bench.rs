@@ -795,11 +795,16 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                 for q in &mut qemus {
                     q.icount = opts.icount;
                 }
-                let rows = b.benches.iter().map(|(n, _)| Row { name: n.clone(), sides: Default::default() });
+                let rows = BOOT_ROWS
+                    .iter()
+                    .map(|n| n.to_string())
+                    .chain(b.benches.iter().map(|(n, _)| n.clone()))
+                    .map(|name| Row { name, sides: Default::default() });
                 boots.push(Boot {
                     tag: format!("-smp{other}"),
                     cpus: other,
-                    suffix_all: false,
+                    // (its boot rows too: boot_to_init_2cpu)
+                    suffix_all: true,
                     qemus,
                     rows: rows.collect(),
                 });
