@@ -726,9 +726,12 @@ fn take_runnable(
         // a real-time task first, the highest priority and then the first
         // queued (it waits behind its CPU's current task: Linux's
         // pull_rt_task), else the last fair one (the coldest cache)
-        let rt = q.tasks.iter().enumerate().filter(|(_, t)| t.rt() > rt_above && ok(t)).max_by_key(
-            |&(i, t)| (t.rt(), core::cmp::Reverse(i)),
-        );
+        let rt = q
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.rt() > rt_above && ok(t))
+            .max_by_key(|&(i, t)| (t.rt(), core::cmp::Reverse(i)));
         match rt {
             Some((i, _)) => i,
             None => q.tasks.iter().rposition(|t| t.rt() == 0 && ok(t))?,
@@ -882,10 +885,8 @@ pub fn balance_exec() {
     let me = current();
     let allowed = affinity(&me);
     let mine = load(cpu);
-    let Some((to, least)) = (0..n)
-        .filter(|&c| c != cpu && allowed & (1 << c) != 0)
-        .map(|c| (c, load(c)))
-        .min_by_key(|&(_, l)| l)
+    let Some((to, least)) =
+        (0..n).filter(|&c| c != cpu && allowed & (1 << c) != 0).map(|c| (c, load(c))).min_by_key(|&(_, l)| l)
     else {
         return;
     };

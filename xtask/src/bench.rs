@@ -761,9 +761,10 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                 // disk_ext2's disk, made afresh before each boot
                 q.disk = Some(crate::target_dir().join("bench/disk.img"));
             }
-            let names = BOOT_ROWS.iter().map(|n| n.to_string()).chain(
-                programs.benches.iter().flat_map(|(n, _)| rows_of(n).into_iter().map(str::to_string)),
-            );
+            let names = BOOT_ROWS
+                .iter()
+                .map(|n| n.to_string())
+                .chain(programs.benches.iter().flat_map(|(n, _)| rows_of(n).into_iter().map(str::to_string)));
             Boot {
                 tag,
                 cpus,
@@ -972,15 +973,31 @@ mod tests {
 
     #[test]
     fn smp_rows_pair_into_speed_ups() {
-        let mut r = rows(&["smp_cpu_bound_1cpu", "getppid_1cpu", "smp_cpu_bound_2cpu", "getppid_2cpu", "x_1cpu"]);
-        assert!(parse("BENCH smp_cpu_bound_1cpu 200\nBENCH getppid_1cpu 100\nbench: done\n", 1, 0, &mut r, ""));
-        assert!(parse("BENCH smp_cpu_bound_2cpu 125\nBENCH getppid_2cpu 125\nbench: done\n", 1, 0, &mut r, ""));
+        let mut r =
+            rows(&["smp_cpu_bound_1cpu", "getppid_1cpu", "smp_cpu_bound_2cpu", "getppid_2cpu", "x_1cpu"]);
+        assert!(parse(
+            "BENCH smp_cpu_bound_1cpu 200\nBENCH getppid_1cpu 100\nbench: done\n",
+            1,
+            0,
+            &mut r,
+            ""
+        ));
+        assert!(parse(
+            "BENCH smp_cpu_bound_2cpu 125\nBENCH getppid_2cpu 125\nbench: done\n",
+            1,
+            0,
+            &mut r,
+            ""
+        ));
         let u = speedups(&r);
         assert_eq!(u.len(), 2);
         assert_eq!((u[0].name.as_str(), u[0].cpus, u[0].x), ("smp_cpu_bound", 2, [Some(1.6), None]));
         assert_eq!((u[1].name.as_str(), u[1].x[0]), ("getppid", Some(0.8)));
         let t = speedup_table(&r);
-        assert!(t.lines().any(|l| l.starts_with("smp_cpu_bound") && l.contains("1.60x") && l.contains("BELOW")), "{t}");
+        assert!(
+            t.lines().any(|l| l.starts_with("smp_cpu_bound") && l.contains("1.60x") && l.contains("BELOW")),
+            "{t}"
+        );
         assert!(t.lines().any(|l| l.starts_with("getppid") && l.contains("BELOW")), "{t}");
         let o = options(&["--smp".into(), "2".into(), "--smp-compare".into()]).unwrap();
         assert!(o.smp == 2 && o.smp_compare);
