@@ -821,6 +821,24 @@ fn steal(cpu: usize) -> Option<Arc<Task>> {
 /// Tasks taken from another CPU's queue since boot (a log figure).
 static STEALS: AtomicU64 = AtomicU64::new(0);
 
+/// One log line of the balancing and IPI counts since boot (logged at
+/// power-off: the bench boots' logs show what 2 CPUs cost).
+pub fn stats_line() -> alloc::string::String {
+    use core::fmt::Write as _;
+    let mut s = alloc::string::String::new();
+    let _ = write!(
+        s,
+        "sched: {} steals, {} balancing moves, {} reschedule IPIs taken; TLB shootdown flushes per CPU:",
+        STEALS.load(Ordering::Relaxed),
+        BALANCED.load(Ordering::Relaxed),
+        arch_x86_64::smp::resched_ipis()
+    );
+    for c in 0..nr_cpus() {
+        let _ = write!(s, " {}", arch_x86_64::smp::tlb_flushes(c));
+    }
+    s
+}
+
 /// Tasks moved between busy CPUs by [`balance_tick`] and at exec since
 /// boot (a log figure).
 static BALANCED: AtomicU64 = AtomicU64::new(0);
