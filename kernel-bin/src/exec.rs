@@ -414,6 +414,8 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
+    // to a less loaded CPU, if one is (Linux's sched_exec)
+    crate::sched::balance_exec();
     // Linux's order (do_execveat_common): count both arrays, check the
     // pointers alone against the stack limit, then copy the strings. A
     // count is only read, never stored, so millions of pointers cost no

@@ -436,9 +436,10 @@ pub fn create_on(stack: context::KernelStack, id: u64, f: impl FnOnce() + Send +
     create_with(id, KernelThread::with_stack(stack, task_entry, 0), f)
 }
 
-/// Makes a task from [`create`] runnable.
+/// Makes a task from [`create`] runnable, on the CPU
+/// [`select_cpu_new`] chooses (fork balancing).
 pub fn start(task: &Arc<Task>) {
-    enqueue(task);
+    enqueue_on(task, select_cpu_new(task));
 }
 
 /// Whether the running task is this CPU's idle task (which may not block).
@@ -660,7 +661,12 @@ fn select_cpu(task: &Task) -> usize {
 /// Puts a runnable task on the run queue of the CPU [`select_cpu`]
 /// chooses and sends that CPU the reschedule IPI if it idles.
 fn enqueue(task: &Arc<Task>) {
-    let cpu = select_cpu(task);
+    enqueue_on(task, select_cpu(task));
+}
+
+/// Puts a runnable task on CPU `cpu`'s run queue and sends that CPU the
+/// reschedule IPI if it idles.
+fn enqueue_on(task: &Arc<Task>, cpu: usize) {
     place(task, cpu);
     with_rq(cpu, |q| q.tasks.push_back(task.clone()));
     if cpu != this_cpu() && IDLE_MASK.load(Ordering::SeqCst) & (1 << cpu) != 0 {
@@ -703,7 +709,9 @@ fn wake_sleepers() {
 }
 
 /// Takes the first task of `q` that may run on `cpu` and is off every
-/// CPU (or is `prev`, the task this CPU is leaving). A task still on its
+/// CPU (or is `prev`, the task this CPU is leaving); `from_back` (another
+/// CPU's queue): its real-time task of the highest priority above
+/// `rt_above` if any, else its last fair task. A task still on its
 /// way out of another CPU is left queued: two CPUs that each picked the
 /// task the other is leaving would wait for each other for ever. The
 /// leaving CPU's `finish_switch` kicks an idle CPU for it.
@@ -712,6 +720,7 @@ fn take_runnable(
     cpu: usize,
     prev: Option<&Arc<Task>>,
     from_back: bool,
+    rt_above: u8,
 ) -> Option<Arc<Task>> {
     let bit = 1u64 << cpu;
     let ok = |t: &Arc<Task>| {
@@ -719,7 +728,19 @@ fn take_runnable(
             && (prev.is_some_and(|p| Arc::ptr_eq(t, p)) || !t.on_cpu.load(Ordering::Acquire))
     };
     let i = if from_back {
-        q.tasks.iter().rposition(ok)?
+        // a real-time task first, the highest priority and then the first
+        // queued (it waits behind its CPU's current task: Linux's
+        // pull_rt_task), else the last fair one (the coldest cache)
+        let rt = q
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.rt() > rt_above && ok(t))
+            .max_by_key(|&(i, t)| (t.rt(), core::cmp::Reverse(i)));
+        match rt {
+            Some((i, _)) => i,
+            None => q.tasks.iter().rposition(|t| t.rt() == 0 && ok(t))?,
+        }
     } else {
         // the highest real-time priority, then any task but `prev` (a
         // yield lets the others of its class run first, as Linux's
@@ -769,7 +790,7 @@ fn should_preempt(cur: &Task, cpu: usize, ran_ns: u64) -> bool {
 /// holds no run-queue lock.
 fn pick(cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
     if QLEN[cpu].load(Ordering::Relaxed) != 0
-        && let Some(t) = with_rq(cpu, |q| take_runnable(q, cpu, Some(prev), false))
+        && let Some(t) = with_rq(cpu, |q| take_runnable(q, cpu, Some(prev), false, 0))
     {
         return Some(t);
     }
@@ -791,7 +812,7 @@ fn steal(cpu: usize) -> Option<Arc<Task>> {
     }
     order[..k].sort_unstable_by(|a, b| b.cmp(a));
     for &(_, c) in &order[..k] {
-        if let Some(t) = with_rq(c, |q| take_runnable(q, cpu, None, true)) {
+        if let Some(t) = with_rq(c, |q| take_runnable(q, cpu, None, true, 0)) {
             // from the victim's fair clock to this CPU's (`enqueue`'s
             // `place` did so for the victim)
             rebase(&t, c, cpu);
@@ -804,6 +825,112 @@ fn steal(cpu: usize) -> Option<Arc<Task>> {
 
 /// Tasks taken from another CPU's queue since boot (a log figure).
 static STEALS: AtomicU64 = AtomicU64::new(0);
+
+/// One log line of the balancing and IPI counts since boot (logged at
+/// power-off: the bench boots' logs show what 2 CPUs cost).
+pub fn stats_line() -> alloc::string::String {
+    use core::fmt::Write as _;
+    let mut s = alloc::string::String::new();
+    let _ = write!(
+        s,
+        "sched: {} steals, {} balancing moves, {} reschedule IPIs taken; TLB shootdown flushes per CPU:",
+        STEALS.load(Ordering::Relaxed),
+        BALANCED.load(Ordering::Relaxed),
+        arch_x86_64::smp::resched_ipis()
+    );
+    for c in 0..nr_cpus() {
+        let _ = write!(s, " {}", arch_x86_64::smp::tlb_flushes(c));
+    }
+    s
+}
+
+/// Tasks moved between busy CPUs by [`balance_tick`] and at exec since
+/// boot (a log figure).
+static BALANCED: AtomicU64 = AtomicU64::new(0);
+
+/// CPU `cpu`'s load for balancing: its queued tasks, plus the one it runs
+/// unless it idles in `hlt` (read without locks: a hint).
+fn load(cpu: usize) -> usize {
+    QLEN[cpu].load(Ordering::Relaxed) + usize::from(IDLE_MASK.load(Ordering::Relaxed) & (1 << cpu) == 0)
+}
+
+/// Periodic balancing between busy CPUs, at a tick of `cpu` (whose
+/// current task is `cur`): when the busiest other CPU's load exceeds this
+/// one's by more than one task, one task of its queue that may run here
+/// moves to this CPU's queue (a real-time one only above `cur`'s
+/// priority), its virtual run time rebased as a steal does. Idle CPUs
+/// steal instead ([`steal`]); this is Linux's periodic
+/// sched_balance_rq between busy CPUs, reduced to the task counts.
+fn balance_tick(cpu: usize, cur: &Task) {
+    let n = nr_cpus();
+    if n == 1 {
+        return;
+    }
+    let mine = load(cpu);
+    let Some((busiest, most)) = (0..n).filter(|&c| c != cpu).map(|c| (c, load(c))).max_by_key(|&(_, l)| l)
+    else {
+        return;
+    };
+    if most <= mine + 1 || QLEN[busiest].load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    if let Some(t) = with_rq(busiest, |q| take_runnable(q, cpu, None, true, cur.rt())) {
+        rebase(&t, busiest, cpu);
+        with_rq(cpu, |q| q.tasks.push_back(t));
+        BALANCED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The CPU a new task starts on (Linux's sched_balance_fork): the least
+/// loaded CPU it may use (an idling one first), its creator's on a tie.
+fn select_cpu_new(task: &Task) -> usize {
+    let allowed = task.affinity.load(Ordering::Relaxed) & online_mask();
+    let allowed = if allowed == 0 { 1 } else { allowed };
+    let here = this_cpu();
+    let idle = IDLE_MASK.load(Ordering::SeqCst);
+    // (idling or not, load, not the creator's CPU): the least wins
+    (0..nr_cpus())
+        .filter(|&c| allowed & (1 << c) != 0)
+        .min_by_key(|&c| (idle & (1 << c) == 0, load(c), c != here))
+        .unwrap_or(allowed.trailing_zeros() as usize)
+}
+
+/// At exec (Linux's sched_exec): the running task moves to the least
+/// loaded CPU it may use when that CPU's load is lower than this one's
+/// (the task included) by more than one task; a new program has no warm
+/// cache to lose.
+pub fn balance_exec() {
+    let n = nr_cpus();
+    if n == 1 {
+        return;
+    }
+    let cpu = this_cpu();
+    let me = current();
+    let allowed = affinity(&me);
+    let mine = load(cpu);
+    let Some((to, least)) =
+        (0..n).filter(|&c| c != cpu && allowed & (1 << c) != 0).map(|c| (c, load(c))).min_by_key(|&(_, l)| l)
+    else {
+        return;
+    };
+    if least + 1 >= mine {
+        return;
+    }
+    // queued there before it leaves this CPU: `pick` on `to` (or a steal)
+    // skips it while it is `on_cpu`, and `finish_switch` kicks `to` if it
+    // idles by then
+    arch_x86_64::cpu::without_interrupts(|| {
+        with_cpu(|c| charge_vruntime(&me, c, time::since_boot_ns()));
+        rebase(&me, cpu, to);
+        with_rq(to, |q| q.tasks.push_back(me.clone()));
+    });
+    BALANCED.fetch_add(1, Ordering::Relaxed);
+    if IDLE_MASK.load(Ordering::SeqCst) & (1 << to) != 0 {
+        arch_x86_64::smp::send_resched(to);
+    }
+    drop(me);
+    reschedule(false);
+}
 
 /// Whether a queued task may run on `cpu` (its own queue, or one it could
 /// steal).
@@ -913,6 +1040,7 @@ pub fn preempt_tick() {
     let cur = current();
     let now = time::since_boot_ns();
     with_cpu(|c| charge_vruntime(&cur, c, now));
+    balance_tick(cpu, &cur);
     let ran = time::ticks().saturating_sub(start).saturating_mul(1_000_000_000) / arch_x86_64::apic::TIMER_HZ;
     if !mine || (QLEN[cpu].load(Ordering::Relaxed) != 0 && should_preempt(&cur, cpu, ran)) {
         drop(cur);

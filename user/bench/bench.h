@@ -100,6 +100,17 @@ static inline double bench_measure(bench_body body, void *arg, uint64_t max_iter
     return (double)ns / (double)iters;
 }
 
+/* CPU time (user + system, ns) of the waited-for descendants so far: a
+ * batch's difference over its wall time is how many CPUs it kept busy
+ * (the SMP rows print it as a `bench:` note, which the table ignores). */
+#include <sys/resource.h>
+static inline uint64_t bench_children_cpu_ns(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0) return 0;
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ULL +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ULL;
+}
+
 static inline double bench_run(const char *name, bench_body body, void *arg, uint64_t max_iters) {
     double per = bench_measure(body, arg, max_iters, BENCH_TARGET_NS);
     bench_printf("BENCH %s %.1f\n", name, per);

@@ -38,6 +38,24 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(480);
 /// Rows that `/init` measures itself, before the programs in `/bench`.
 const BOOT_ROWS: &[&str] = &["boot_to_init", "boot_tsc_to_init"];
 
+/// The programs (and rows) measured with 1 and with 2 guest CPUs: their
+/// rows are named `<row>_<N>cpu` after the boot's CPU count, and a boot
+/// of their own at the other count gives the pair (the speed-up table).
+const SMP_PREFIX: &str = "smp_";
+
+/// The speed-up a 2-CPU row should reach over its 1-CPU row (issue 19):
+/// two CPU-bound processes 1.8x, two pipe ping-pong pairs 1.6x, the
+/// fork/exec churn none; the other rows may be at most 10 % slower (a
+/// speed-up of 1 / 1.1).
+fn smp_goal(row: &str) -> Option<f64> {
+    match row {
+        "smp_cpu_bound" => Some(1.8),
+        "smp_pipe_pairs" => Some(1.6),
+        "smp_fork_exec" => None,
+        _ => Some(1.0 / 1.1),
+    }
+}
+
 /// The programs of `user/bench/` that are not benchmarks.
 const INIT: &str = "init";
 const TINY: &str = "tiny";
@@ -60,6 +78,7 @@ fn rows_of(name: &str) -> Vec<&str> {
 /// The two kernels, in the order of the table's columns.
 const KERNELS: [&str; 2] = ["ours", "linux"];
 
+#[derive(Clone)]
 struct BenchBuild {
     init: PathBuf,
     tiny: PathBuf,
@@ -134,10 +153,11 @@ fn build_programs() -> Result<BenchBuild, String> {
     Ok(BenchBuild { init, tiny, benches })
 }
 
-/// `target/initramfs-bench.cpio`: /init, /bin/tiny, /bench/*, dev/console,
-/// Debian's `/usr/bin/ls` with what it needs, and `/etc/net-bench-port`:
-/// the host port of `tcp_host_to_guest`'s stream server.
-fn build_initramfs(b: &BenchBuild, net_port: u16) -> Result<PathBuf, String> {
+/// `target/<name>.cpio` (`initramfs-bench` for the main boot): /init,
+/// /bin/tiny, /bench/*, dev/console, Debian's `/usr/bin/ls` with what it
+/// needs, and `/etc/net-bench-port`: the host port of
+/// `tcp_host_to_guest`'s stream server.
+fn build_initramfs(b: &BenchBuild, net_port: u16, name: &str) -> Result<PathBuf, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let mut c = Cpio::default();
     for d in ["bin", "dev", "proc", "tmp", "bench", "etc"] {
@@ -157,7 +177,7 @@ fn build_initramfs(b: &BenchBuild, net_port: u16) -> Result<PathBuf, String> {
         .collect();
     crate::debian::add_to_initramfs(&mut c, &ls)?;
     c.file("etc/disk-tree.tar", 0o644, &read(&disk_tree_tar()?)?);
-    let out = crate::target_dir().join("initramfs-bench.cpio");
+    let out = crate::target_dir().join(format!("{name}.cpio"));
     std::fs::write(&out, c.finish()).map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(out)
 }
@@ -265,7 +285,12 @@ pub(crate) struct Row {
 /// One kind of boot made each round on each kernel, and the rows it gives.
 struct Boot {
     /// Added to the kernel's name in the log files' names.
-    tag: &'static str,
+    tag: String,
+    /// Its guest CPUs (`-smp`).
+    cpus: u32,
+    /// Whether every row's name gets `_<cpus>cpu` once the rounds are
+    /// done (`--smp-compare`); otherwise only the [`SMP_PREFIX`] rows'.
+    suffix_all: bool,
     /// Ours, then Linux.
     qemus: [crate::qemu::Qemu; 2],
     rows: Vec<Row>,
@@ -418,6 +443,81 @@ fn table(rows: &[Row], rounds: usize) -> String {
     t
 }
 
+/// A row measured with 1 CPU and with `cpus` (the rows `<name>_1cpu`
+/// and `<name>_<cpus>cpu`): the speed-up of the second on each kernel.
+struct Speedup {
+    name: String,
+    cpus: u32,
+    /// 1-CPU time / N-CPU time, ours then Linux.
+    x: [Option<f64>; 2],
+}
+
+/// Pairs the `_1cpu` rows with their `_<N>cpu` rows (N > 1).
+fn speedups(rows: &[Row]) -> Vec<Speedup> {
+    let mut out = Vec::new();
+    for one in rows {
+        let Some(base) = one.name.strip_suffix("_1cpu") else { continue };
+        for many in rows {
+            let Some(n) = many
+                .name
+                .strip_prefix(base)
+                .and_then(|r| r.strip_prefix('_'))
+                .and_then(|r| r.strip_suffix("cpu"))
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|&n| n > 1)
+            else {
+                continue;
+            };
+            let x = |k: usize| {
+                let (a, b) = (one.sides[k].median()?, many.sides[k].median()?);
+                (b > 0.0).then(|| a / b)
+            };
+            out.push(Speedup { name: base.to_string(), cpus: n, x: [x(0), x(1)] });
+        }
+    }
+    out
+}
+
+/// The speed-ups of the rows measured with 1 and N CPUs, against their
+/// goals ([`smp_goal`]).
+fn speedup_table(rows: &[Row]) -> String {
+    let ups = speedups(rows);
+    let mut t = String::new();
+    if ups.is_empty() {
+        return t;
+    }
+    let _ = writeln!(
+        t,
+        "\n{:<22} {:>5} {:>12} {:>14} {:>8}  verdict (ours)",
+        "1 CPU -> N CPUs", "N", "speed-up ours", "speed-up Linux", "goal"
+    );
+    for u in &ups {
+        let f = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| format!("{x:.2}x"));
+        let goal = smp_goal(&u.name);
+        let verdict = match (goal, u.x[0]) {
+            (_, None) => "no figure",
+            (None, _) => "(no goal)",
+            (Some(g), Some(x)) if x >= g => "ok",
+            (Some(_), Some(_)) => "BELOW GOAL",
+        };
+        let _ = writeln!(
+            t,
+            "{:<22} {:>5} {:>12} {:>14} {:>8}  {verdict}",
+            u.name,
+            u.cpus,
+            f(u.x[0]),
+            f(u.x[1]),
+            goal.map_or_else(|| "-".into(), |g| format!(">={g:.2}x"))
+        );
+    }
+    let _ = writeln!(
+        t,
+        "(speed-up = the 1-CPU median time / the N-CPU one; the smp_ rows' goals are issue 19's, \
+         the others may be at most 10 % slower: >= 0.91x)"
+    );
+    t
+}
+
 fn json_str(s: &str) -> String {
     let mut o = String::from("\"");
     for c in s.chars() {
@@ -506,6 +606,21 @@ fn json(rows: &[Row], m: &Meta) -> String {
         })
         .collect();
     j.push_str(&bench.join(",\n"));
+    j.push_str("\n  ],\n  \"speed_ups\": [\n");
+    let ups: Vec<String> = speedups(rows)
+        .iter()
+        .map(|u| {
+            format!(
+                "    {{\"name\": {}, \"cpus\": {}, \"ours\": {}, \"linux\": {}, \"goal\": {}}}",
+                json_str(&u.name),
+                u.cpus,
+                json_num(u.x[0]),
+                json_num(u.x[1]),
+                json_num(smp_goal(&u.name))
+            )
+        })
+        .collect();
+    j.push_str(&ups.join(",\n"));
     j.push_str("\n  ]\n}\n");
     j
 }
@@ -541,9 +656,14 @@ struct Options {
     kernel: Option<PathBuf>,
     /// `--scale` / `--workloads`: the boots of bench_scale.rs instead.
     scale: Option<crate::bench_scale::Kind>,
+    /// `--smp N`: guest CPUs of the boots (0: not given, 1).
+    smp: u32,
+    /// `--smp-compare`: the main boot with 1 CPU and with `--smp` (2 when
+    /// not given) CPUs, every row paired.
+    smp_compare: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF]";
+const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF] [--smp N] [--smp-compare]";
 
 fn options(args: &[String]) -> Result<Options, String> {
     let mut o = Options { rounds: 3, ..Default::default() };
@@ -566,6 +686,14 @@ fn options(args: &[String]) -> Result<Options, String> {
                 o.only.extend(names.split(',').filter(|n| !n.is_empty()).map(String::from));
             }
             "--kernel" => o.kernel = Some(PathBuf::from(it.next().ok_or("--kernel takes a kernel ELF")?)),
+            "--smp" => {
+                o.smp = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or("--smp takes a CPU count (1 to 64)")?
+            }
+            "--smp-compare" => o.smp_compare = true,
             other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
@@ -619,32 +747,70 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         }
         // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
         let net_port = crate::net::serve_stream()?;
-        let initrd = build_initramfs(&programs, net_port)?;
-        let mut qemus = [
-            crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", 1),
-            // Linux: plus Debian's virtio_blk and ext4 modules, for the disk rows
-            crate::qemu_for(
-                linux.clone(),
-                Some(crate::linux::with_modules(&initrd, "initramfs-bench-linux.cpio")?),
-                crate::linux::CMDLINE,
-                1,
-            ),
-        ];
-        for q in &mut qemus {
-            q.net = Some(Vec::new());
-            q.icount = opts.icount;
-            // disk_ext2's disk, made afresh before each boot
-            q.disk = Some(crate::target_dir().join("bench/disk.img"));
+        let initrd = build_initramfs(&programs, net_port, "initramfs-bench")?;
+        // Linux: plus Debian's virtio_blk and ext4 modules, for the disk rows
+        let linux_initrd = crate::linux::with_modules(&initrd, "initramfs-bench-linux.cpio")?;
+        let main_boot = |cpus: u32, tag: String, suffix_all: bool| {
+            let mut qemus = [
+                crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", cpus),
+                crate::qemu_for(linux.clone(), Some(linux_initrd.clone()), crate::linux::CMDLINE, cpus),
+            ];
+            for q in &mut qemus {
+                q.net = Some(Vec::new());
+                q.icount = opts.icount;
+                // disk_ext2's disk, made afresh before each boot
+                q.disk = Some(crate::target_dir().join("bench/disk.img"));
+            }
+            let names = BOOT_ROWS
+                .iter()
+                .map(|n| n.to_string())
+                .chain(programs.benches.iter().flat_map(|(n, _)| rows_of(n).into_iter().map(str::to_string)));
+            Boot {
+                tag,
+                cpus,
+                suffix_all,
+                qemus,
+                rows: names.map(|name| Row { name, sides: Default::default() }).collect(),
+            }
+        };
+        if opts.smp_compare {
+            // every row with 1 CPU and with N
+            let n = if opts.smp > 1 { opts.smp } else { 2 };
+            boots.push(main_boot(1, "-1cpu".into(), true));
+            boots.push(main_boot(n, format!("-{n}cpu"), true));
+        } else {
+            let cpus = opts.smp.max(1);
+            boots.push(main_boot(cpus, if cpus == 1 { String::new() } else { format!("-{cpus}cpu") }, false));
+            // the smp_ rows once more at the other CPU count (2, or 1
+            // when the boots have more), in a small boot of their own
+            let smp: Vec<(String, PathBuf)> =
+                programs.benches.iter().filter(|(n, _)| n.starts_with(SMP_PREFIX)).cloned().collect();
+            if !smp.is_empty() {
+                let other = if cpus == 1 { 2 } else { 1 };
+                let b = BenchBuild { benches: smp, ..programs.clone() };
+                let initrd = build_initramfs(&b, net_port, "initramfs-bench-smp")?;
+                let mut qemus = [
+                    crate::qemu_for(kernel.clone(), Some(initrd.clone()), "", other),
+                    crate::qemu_for(linux.clone(), Some(initrd), crate::linux::CMDLINE, other),
+                ];
+                for q in &mut qemus {
+                    q.icount = opts.icount;
+                }
+                let rows = BOOT_ROWS
+                    .iter()
+                    .map(|n| n.to_string())
+                    .chain(b.benches.iter().map(|(n, _)| n.clone()))
+                    .map(|name| Row { name, sides: Default::default() });
+                boots.push(Boot {
+                    tag: format!("-smp{other}"),
+                    cpus: other,
+                    // (its boot rows too: boot_to_init_2cpu)
+                    suffix_all: true,
+                    qemus,
+                    rows: rows.collect(),
+                });
+            }
         }
-        let names = BOOT_ROWS
-            .iter()
-            .map(|n| n.to_string())
-            .chain(programs.benches.iter().flat_map(|(n, _)| rows_of(n).into_iter().map(str::to_string)));
-        boots.push(Boot {
-            tag: "",
-            qemus,
-            rows: names.map(|name| Row { name, sides: Default::default() }).collect(),
-        });
     }
     // the Debian boot: the Debian system's memory and command lines, no NIC
     if debian_rows {
@@ -654,7 +820,7 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
             initrd: Some(initrd.clone()),
             iso: None,
             cmdline: cmdline.into(),
-            smp: 1,
+            smp: opts.smp.max(1),
             memory: crate::debsys::MEMORY.into(),
             gdb: false,
             net: None,
@@ -664,7 +830,8 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
         let qemus = [debian(&kernel, crate::debsys::CMDLINE), debian(&linux, crate::linux::CMDLINE)];
         let rows =
             DEBIAN_ROWS.iter().map(|n| Row { name: n.to_string(), sides: Default::default() }).collect();
-        boots.push(Boot { tag: "-debian", qemus, rows });
+        let cpus = opts.smp.max(1);
+        boots.push(Boot { tag: "-debian".into(), cpus, suffix_all: false, qemus, rows });
     }
     let kernels = if opts.ours_only { 1 } else { KERNELS.len() };
     let stamp = timestamp();
@@ -682,7 +849,13 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                     fresh_bench_disk(d)?;
                 }
                 let mut r = run_once(q, round, k, &mut b.rows, &log)?;
-                r.boot = if b.tag.is_empty() { "main" } else { "debian" };
+                r.boot = if b.tag == "-debian" {
+                    "debian"
+                } else if b.tag.starts_with("-smp") {
+                    "smp"
+                } else {
+                    "main"
+                };
                 let got = b.rows.iter().filter(|row| row.sides[k].samples.len() == round).count();
                 eprintln!(
                     "xtask: bench round {round}/{rounds} on {what}: {got}/{} results in {:.1} s{} (log {})",
@@ -701,10 +874,22 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     }
     let qemu =
         boots.iter().map(|b| format!("{:?}", b.qemus[0].command(false))).collect::<Vec<_>>().join(" ; ");
-    let rows: Vec<Row> = boots.into_iter().flat_map(|b| b.rows).collect();
+    let rows: Vec<Row> = boots
+        .into_iter()
+        .flat_map(|b| {
+            let (cpus, all) = (b.cpus, b.suffix_all);
+            b.rows.into_iter().map(move |mut r| {
+                if all || r.name.starts_with(SMP_PREFIX) {
+                    r.name = format!("{}_{cpus}cpu", r.name);
+                }
+                r
+            })
+        })
+        .collect();
     let wall_secs = wall.elapsed().as_secs_f64();
     println!();
     print!("{}", table(&rows, rounds));
+    print!("{}", speedup_table(&rows));
     if opts.icount {
         println!("(--icount: guest instructions, 1 ns each: code-path length, not speed)");
     }
@@ -784,6 +969,39 @@ mod tests {
         assert!(options(&a("--rounds 0")).is_err());
         assert!(options(&a("--only")).is_err());
         assert!(options(&a("--bogus")).is_err());
+    }
+
+    #[test]
+    fn smp_rows_pair_into_speed_ups() {
+        let mut r =
+            rows(&["smp_cpu_bound_1cpu", "getppid_1cpu", "smp_cpu_bound_2cpu", "getppid_2cpu", "x_1cpu"]);
+        assert!(parse(
+            "BENCH smp_cpu_bound_1cpu 200\nBENCH getppid_1cpu 100\nbench: done\n",
+            1,
+            0,
+            &mut r,
+            ""
+        ));
+        assert!(parse(
+            "BENCH smp_cpu_bound_2cpu 125\nBENCH getppid_2cpu 125\nbench: done\n",
+            1,
+            0,
+            &mut r,
+            ""
+        ));
+        let u = speedups(&r);
+        assert_eq!(u.len(), 2);
+        assert_eq!((u[0].name.as_str(), u[0].cpus, u[0].x), ("smp_cpu_bound", 2, [Some(1.6), None]));
+        assert_eq!((u[1].name.as_str(), u[1].x[0]), ("getppid", Some(0.8)));
+        let t = speedup_table(&r);
+        assert!(
+            t.lines().any(|l| l.starts_with("smp_cpu_bound") && l.contains("1.60x") && l.contains("BELOW")),
+            "{t}"
+        );
+        assert!(t.lines().any(|l| l.starts_with("getppid") && l.contains("BELOW")), "{t}");
+        let o = options(&["--smp".into(), "2".into(), "--smp-compare".into()]).unwrap();
+        assert!(o.smp == 2 && o.smp_compare);
+        assert!(options(&["--smp".into(), "0".into()]).is_err());
     }
 
     #[test]

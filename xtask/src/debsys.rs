@@ -382,7 +382,14 @@ fn check(
 /// the time to the prompt, types the interactive commands and runs the
 /// check scripts (only those named in `only`, when it is not empty), then
 /// `poweroff`.
-pub fn run_tests(kernel: PathBuf, cmdline: &str, only: &[String], t: &mut Tally) -> Result<(), String> {
+/// `smp`: its guest CPUs.
+pub fn run_tests(
+    kernel: PathBuf,
+    cmdline: &str,
+    only: &[String],
+    smp: u32,
+    t: &mut Tally,
+) -> Result<(), String> {
     let img = build_initramfs()?;
     let memory = crate::MEMORY.get().cloned().unwrap_or_else(|| MEMORY.into());
     let q = crate::qemu::Qemu {
@@ -390,7 +397,7 @@ pub fn run_tests(kernel: PathBuf, cmdline: &str, only: &[String], t: &mut Tally)
         initrd: Some(img.path.clone()),
         iso: None,
         cmdline: cmdline.into(),
-        smp: 1,
+        smp,
         memory,
         gdb: false,
         net: None,

@@ -191,11 +191,12 @@ fn stat_field(stat: &str, key: &str) -> Option<u64> {
 
 fn boot(
     kernel: &Path,
+    smp: u32,
     img: &Path,
     cmdline: &str,
     kill_on: Option<&str>,
 ) -> Result<(crate::qemu::Outcome, f64), String> {
-    let mut q: Qemu = crate::qemu_for(kernel.to_path_buf(), None, cmdline, 1);
+    let mut q: Qemu = crate::qemu_for(kernel.to_path_buf(), None, cmdline, smp);
     q.disk = Some(img.to_path_buf());
     let t = Instant::now();
     let o = q.run_captured_until(Duration::from_secs(180), true, kill_on)?;
@@ -203,12 +204,12 @@ fn boot(
 }
 
 /// The guest writes a tree; the host checks it.
-fn check_write(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), String> {
+fn check_write(kernel: &Path, smp: u32, disktree: &Path, t: &mut Tally) -> Result<(), String> {
     let tree = root_tree("write-root", disktree)?;
     let img = crate::target_dir().join("blk/write.img");
     let _ = std::fs::remove_file(&img);
     make_image(Some(&tree), &img, Some(WRITE_IMAGE_BYTES), 4096)?;
-    let (o, secs) = boot(kernel, &img, "root=/dev/vda rw -- write", None)?;
+    let (o, secs) = boot(kernel, smp, &img, "root=/dev/vda rw -- write", None)?;
     println!("xtask: disk write boot: {secs:.1} s");
     let synced = o.output.contains("disktree: synced");
     t.check(
@@ -323,14 +324,14 @@ fn host_tree(top: &Path) -> Result<(), String> {
 }
 
 /// The host makes an image of a tree; the guest reads every file.
-fn check_from(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), String> {
+fn check_from(kernel: &Path, smp: u32, disktree: &Path, t: &mut Tally) -> Result<(), String> {
     let tree = root_tree("from-root", disktree)?;
     host_tree(&tree)?;
     let img = crate::target_dir().join("blk/from.img");
     let _ = std::fs::remove_file(&img);
     make_image(Some(&tree), &img, None, 1024)?;
     let host = host_listing(&tree.join("data"))?;
-    let (o, secs) = boot(kernel, &img, "root=/dev/vda -- hash /data", None)?;
+    let (o, secs) = boot(kernel, smp, &img, "root=/dev/vda -- hash /data", None)?;
     println!("xtask: disk read boot: {secs:.1} s");
     let guest = guest_listing(&o.output);
     let d = diff(&guest, &host);
@@ -350,12 +351,12 @@ fn check_from(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), Strin
 }
 
 /// QEMU killed right after fsync returned: the file is whole.
-fn check_crash(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), String> {
+fn check_crash(kernel: &Path, smp: u32, disktree: &Path, t: &mut Tally) -> Result<(), String> {
     let tree = root_tree("crash-root", disktree)?;
     let img = crate::target_dir().join("blk/crash.img");
     let _ = std::fs::remove_file(&img);
     make_image(Some(&tree), &img, Some(64 << 20), 4096)?;
-    let (o, _) = boot(kernel, &img, "root=/dev/vda rw -- crash", Some("disktree: fsync returned"))?;
+    let (o, _) = boot(kernel, smp, &img, "root=/dev/vda rw -- crash", Some("disktree: fsync returned"))?;
     let killed = o.status.is_none() && !o.timed_out && o.output.contains("disktree: fsync returned");
     let (code, text) = e2fsck(&img, "-fy")?;
     let out = fresh_dir("crash-dump")?.join("crash.bin");
@@ -377,12 +378,12 @@ fn check_crash(kernel: &Path, disktree: &Path, t: &mut Tally) -> Result<(), Stri
     Ok(())
 }
 
-/// The disk part of `cargo xtask test`.
-pub fn run(kernel: &Path, t: &mut Tally) -> Result<(), String> {
+/// The disk part of `cargo xtask test`, with `smp` guest CPUs.
+pub fn run(kernel: &Path, smp: u32, t: &mut Tally) -> Result<(), String> {
     crate::setup::ensure_tools(crate::HOST_TEST_TOOLS)?;
     let disktree = build_disktree()?;
-    check_write(kernel, &disktree, t)?;
-    check_from(kernel, &disktree, t)?;
-    check_crash(kernel, &disktree, t)?;
+    check_write(kernel, smp, &disktree, t)?;
+    check_from(kernel, smp, &disktree, t)?;
+    check_crash(kernel, smp, &disktree, t)?;
     Ok(())
 }

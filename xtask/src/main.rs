@@ -12,7 +12,7 @@
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
 //! cargo xtask test  --only debian --tests NAME[,NAME]  (some checks of the Debian part: strace_f, ...)
-//! cargo xtask test  --smp N          (the interactive, suite and net parts with N CPUs, default 2; also with --linux)
+//! cargo xtask test  --smp N          (the disk, interactive, suite, net and Debian parts with N CPUs, default 2; also with --linux)
 //! cargo xtask smp-matrix [--linux] [--only interactive|suite] [--tests ...]   (those parts with 1 and with 4 CPUs)
 //! cargo xtask smp-stress [--linux] [--smp N]   (smp.c with KT_STRESS=1: 1,000,000 futex rounds, 20 s of fork churn)
 //! every command that boots: --memory SIZE (QEMU's -m, default 256M)
@@ -702,7 +702,7 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String], smp: u32) -> Result<bool
     }
     if only.is_none_or(|o| o == "debian") {
         // the Debian system, the same image and checks as on ours
-        debsys::run_tests(vmlinuz, linux::CMDLINE, tests, &mut t)?;
+        debsys::run_tests(vmlinuz, linux::CMDLINE, tests, smp, &mut t)?;
     }
     Ok(summary(&t))
 }
@@ -735,7 +735,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("disk") {
             // root=/dev/vda: a tree written and read across power-off, a crash after fsync
-            disktest::run(&kernel, &mut t)?;
+            disktest::run(&kernel, a.smp, &mut t)?;
         }
         if wanted("interactive") {
             // the default system, driven through its console
@@ -755,7 +755,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         }
         if wanted("debian") {
             // the Debian system (user/debian), the same checks `--linux` runs
-            debsys::run_tests(kernel, debsys::CMDLINE, &a.tests, &mut t)?;
+            debsys::run_tests(kernel, debsys::CMDLINE, &a.tests, a.smp, &mut t)?;
         }
     }
     Ok(summary(&t))

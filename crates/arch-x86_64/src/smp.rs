@@ -559,6 +559,11 @@ pub(crate) fn on_resched_ipi() {
 /// Reschedule IPIs taken by all CPUs (statistics).
 static RESCHED_SEEN: AtomicU64 = AtomicU64::new(0);
 
+/// Reschedule IPIs all CPUs took since boot.
+pub fn resched_ipis() -> u64 {
+    RESCHED_SEEN.load(Ordering::Relaxed)
+}
+
 /// Sends the reschedule IPI to CPU `cpu` (a task was queued for it while
 /// it idles, or a signal is for the thread it runs in user mode).
 pub fn send_resched(cpu: usize) {

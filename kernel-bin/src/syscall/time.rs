@@ -282,6 +282,7 @@ pub fn reboot(t: &mut UThread, magic1: i32, magic2: i32, cmd: u32) -> SysResult 
     match cmd {
         LINUX_REBOOT_CMD_POWER_OFF | LINUX_REBOOT_CMD_HALT | LINUX_REBOOT_CMD_RESTART => {
             log::info!("reboot({cmd:#x}) from pid {}: powering off", t.pid);
+            log::info!("{}", crate::sched::stats_line());
             // nothing written to a disk is lost
             let _ = crate::fs::sync_all();
             arch_x86_64::qemu::poweroff()
