@@ -181,8 +181,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     };
     t.refresh_files();
     let me = crate::sched::current();
-    // whether the last return from user mode left the user stretch open
-    let mut in_user_stretch = false;
+    // the signal epoch, looked up once (the table's, read on every return)
+    let epoch = table().epoch();
     // timer interrupts from user mode since the last periodic TLB flush
     let mut ticks_unflushed = 0u32;
     crate::ptrace::refresh(&mut t);
@@ -192,7 +192,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         return t.exit.take().map(|e| (t.tid, serial, e));
     }
     loop {
-        if table().epoch().current() != t.quiet_epoch && must_die(t.tid) {
+        if epoch.current() != t.quiet_epoch && must_die(t.tid) {
             if !removed() {
                 t.exit = Some(Exit::Thread(0));
             }
@@ -201,25 +201,36 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         if arch_x86_64::mem::paging::current_root() != t.root {
             t.vm.lock().page_table().activate();
         }
-        if !in_user_stretch {
-            crate::sched::charge(&t.cpu, Side::System);
-        }
-        let exit = t.ctx.run_irqs_off();
+        crate::sched::charge(&t.cpu, Side::System);
+        // The quick path: a call that only reads a value (quick_syscall),
+        // with no signal work due (the epoch unchanged since the last
+        // look), is answered here with interrupts still off and goes
+        // straight back to user mode: nothing it does can switch tasks,
+        // load other tables, queue a signal or end the thread, so the
+        // checks above and after the match hold as they were; its few
+        // hundred cycles stay in the user stretch (no clock read, no
+        // /proc/<pid>/syscall note: it never sleeps). One epoch read.
+        let exit = loop {
+            let exit = t.ctx.run_irqs_off();
+            if !matches!(exit, UserExit::Syscall)
+                || t.trace != 0
+                || !quick_syscall(t.ctx.syscall_number())
+                || epoch.current() != t.quiet_epoch
+            {
+                break exit;
+            }
+            let r = quick_syscall_result(&t);
+            log::trace!("pid {} tid {}: quick syscall {} -> {}", t.pid, t.tid, t.ctx.syscall_number(), r);
+            t.ctx.set_syscall_return(r as u64);
+        };
+        // a quick call with signal work due: answered below, then the
+        // signals are looked at (with interrupts, as always: it may sleep)
         let quick =
             matches!(exit, UserExit::Syscall) && t.trace == 0 && quick_syscall(t.ctx.syscall_number());
-        // A quick call with no signal work ahead neither sleeps nor
-        // yields: its few hundred cycles stay in the user stretch, which
-        // saves two clock reads on the fastest path
-        in_user_stretch = quick && table().epoch().current() == t.quiet_epoch;
-        if !in_user_stretch {
-            crate::sched::charge(&t.cpu, Side::User);
-            // what /proc/<pid>/syscall shows while the thread is in the
-            // kernel (a quick call in the user stretch never sleeps)
-            note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
-        }
-        if !quick {
-            arch_x86_64::cpu::enable_interrupts();
-        }
+        crate::sched::charge(&t.cpu, Side::User);
+        // what /proc/<pid>/syscall shows while the thread is in the kernel
+        note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
+        arch_x86_64::cpu::enable_interrupts();
         let mut restart = None;
         let flow = match exit {
             UserExit::Syscall if quick => {
@@ -267,10 +278,6 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         };
         if flow == Flow::Exit {
             break;
-        }
-        if quick && table().epoch().current() != t.quiet_epoch {
-            // signal work ahead (it may sleep): with interrupts, as always
-            arch_x86_64::cpu::enable_interrupts();
         }
         if !quick {
             crate::oom::check(t.tid, t.pid);
