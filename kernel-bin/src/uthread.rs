@@ -487,23 +487,28 @@ fn dequeue(t: &UThread) -> Dequeued {
         .unwrap_or(Dequeued::Nothing)
 }
 
-/// Whether thread `tid` has a signal it would act on now.
+/// Whether thread `tid` has a signal it would act on now (under one table
+/// lock: the looks of [`must_die`] and `ptrace::trap_pending` included).
 pub fn signal_pending(tid: Pid) -> bool {
     if removed() {
         return true;
     }
     let Some(pid) = table().tgid(tid) else { return false };
-    // an untraced thread of a stopped group leaves its call to stop (a
-    // traced one traps through `ptrace::trap_pending`)
-    let r = table()
+    table()
         .with_thread_process(tid, pid, |th, p| {
             th.signals.has_deliverable(&p.pending)
+                // an untraced thread of a stopped group leaves its call to
+                // stop (a traced one traps, below)
                 || matches!(p.state(), process::table::ProcState::Stopped(_)) && !th.trace.attached
+                // told to die (must_die)
+                || th.signals.pending.pending().contains(signal::SIGKILL)
+                || p.is_group_exiting()
+                // a PTRACE_EVENT_STOP trap due ends a sleep too (the call
+                // restarts after the trap)
+                || th.trace.attached && (th.trace.trap || p.ptrace.as_ref().is_some_and(|l| l.trap_pending()))
         })
-        .unwrap_or(false);
-    // a PTRACE_EVENT_STOP trap due ends a sleep too (the call restarts
-    // after the trap)
-    r || must_die(tid) || crate::ptrace::trap_pending(tid)
+        // the thread or its process is gone: it must die
+        .unwrap_or(true)
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -534,6 +539,14 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     }
     if removed() {
         return Flow::Exit;
+    }
+    if nothing_due(t) {
+        // the loop below would find nothing and set the quiet epoch
+        if let Some((nr, e)) = restart.take() {
+            restart_syscall(t, nr, signal::syscall_restart(e, None));
+        }
+        t.quiet_epoch = epoch;
+        return Flow::Continue;
     }
     loop {
         // get_signal()'s loop: the ptrace traps due come first, then a
@@ -606,6 +619,25 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
 }
 
 /// Whether process `pid`'s group is stopped.
+/// The common answer of a look after the epoch moved (a mask change, a
+/// signal to another thread), under one table lock instead of the five
+/// looks of [`deliver_signals`]' loop: an untraced thread of a running
+/// process, not killed, no group exit, nothing it would act on queued.
+/// `false`: the loop decides (it may well find nothing either).
+fn nothing_due(t: &UThread) -> bool {
+    t.trace == 0
+        && table()
+            .with_thread_process(t.tid, t.pid, |th, p| {
+                !th.trace.attached
+                    && th.tgid() == t.pid
+                    && !matches!(p.state(), process::table::ProcState::Stopped(_))
+                    && !p.is_group_exiting()
+                    && !th.signals.pending.pending().contains(signal::SIGKILL)
+                    && !th.signals.has_deliverable(&p.pending)
+            })
+            .unwrap_or(false)
+}
+
 fn process_stopped(pid: Pid) -> bool {
     table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_))) == Some(true)
 }
