@@ -84,8 +84,7 @@ pub fn charge(cpu: &CpuAccount, side: Side) {
 }
 
 /// Accounting of a switch from `prev` to `next` at `now`.
-fn account_switch(prev: &Task, next: &Task, voluntary: bool) {
-    let now = time::since_boot_ns();
+fn account_switch(prev: &Task, next: &Task, voluntary: bool, now: u64) {
     if let Some(c) = prev.cpu.get() {
         SYS_NS[this_cpu()].fetch_add(c.switch_out(now, voluntary), Ordering::Relaxed);
     }
@@ -605,7 +604,10 @@ fn charge_vruntime(task: &Task, c: &mut Cpu, now: u64) {
     let ran = now.saturating_sub(c.run_start);
     c.run_start = now;
     if task.rt() == 0 {
-        task.vruntime.fetch_add(ran.saturating_mul(1024) / task.weight(), Ordering::Relaxed);
+        // nice 0 (weight 1024, the common case) needs no division
+        let w = task.weight();
+        let scaled = if w == 1024 { ran } else { ran.saturating_mul(1024) / w };
+        task.vruntime.fetch_add(scaled, Ordering::Relaxed);
     }
 }
 
@@ -636,6 +638,10 @@ fn rebase(task: &Task, from: usize, to: usize) {
 /// nothing waits there); otherwise an idle CPU it may use; otherwise the
 /// last CPU if allowed; otherwise the first allowed online CPU.
 fn select_cpu(task: &Task) -> usize {
+    if nr_cpus() == 1 {
+        // the one online CPU (what the look below comes to)
+        return 0;
+    }
     let allowed = task.affinity.load(Ordering::Relaxed) & online_mask();
     let allowed = if allowed == 0 { 1 } else { allowed };
     let last = task.last_cpu.load(Ordering::Relaxed);
@@ -687,14 +693,15 @@ pub fn deadline_after(ns: u64) -> u64 {
     now_ns().saturating_add(ns)
 }
 
-/// Makes due sleepers runnable (each to the queue [`select_cpu`] picks):
+/// Makes due sleepers runnable (each to the queue [`select_cpu`] picks),
+/// `now_raw` being [`time::since_boot_ns`] read by the caller:
 /// one atomic load when none is due, O(log n) per one that is. The cheap
 /// per-CPU clock is compared first; only when it says a deadline passed is
 /// the shared clock read (`now_ns`, never behind it), so no CPU touches
 /// that cache line on a plain tick. Lock order: the sleepers, then a run
 /// queue.
-fn wake_sleepers() {
-    if NEXT_DUE.load(Ordering::Relaxed) > time::since_boot_ns() {
+fn wake_sleepers(now_raw: u64) {
+    if NEXT_DUE.load(Ordering::Relaxed) > now_raw {
         return;
     }
     let now = now_ns();
@@ -955,10 +962,9 @@ fn has_own_work(cpu: usize) -> bool {
         && with_rq(cpu, |q| q.tasks.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0))
 }
 
-/// Starts `next`'s stretch on `cpu` and moves the CPU's fair clock to its
-/// virtual run time.
+/// Moves `cpu`'s fair clock to `next`'s virtual run time (the caller
+/// starts its stretch: the CPU slot's `run_start`).
 fn note_next(next: &Arc<Task>, idle: &Arc<Task>, cpu: usize) {
-    with_cpu(|c| c.run_start = time::since_boot_ns());
     if !Arc::ptr_eq(next, idle) && next.rt() == 0 {
         MIN_VRUNTIME[cpu].fetch_max(next.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
     }
@@ -989,7 +995,10 @@ fn reschedule(requeue: bool) {
             }
         };
         let is_idle = Arc::ptr_eq(&prev, &idle);
-        wake_sleepers();
+        // one clock read for the switch's bookkeeping (each is a helper
+        // call under QEMU's TCG, and ended the block under --icount)
+        let now = time::since_boot_ns();
+        wake_sleepers(now);
         if requeue && !is_idle {
             if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
                 // behind the others on this CPU; `pick` takes it again when
@@ -1001,12 +1010,15 @@ fn reschedule(requeue: bool) {
             }
         }
         if !is_idle {
-            with_cpu(|c| charge_vruntime(&prev, c, time::since_boot_ns()));
+            with_cpu(|c| charge_vruntime(&prev, c, now));
         }
         let next = pick(cpu, &prev).unwrap_or_else(|| idle.clone());
         note_next(&next, &idle, cpu);
         if Arc::ptr_eq(&prev, &next) {
-            with_cpu(|c| c.slice_start = time::ticks());
+            with_cpu(|c| {
+                c.run_start = now;
+                c.slice_start = time::ticks();
+            });
             return;
         }
         if !Arc::ptr_eq(&next, &idle) {
@@ -1015,10 +1027,11 @@ fn reschedule(requeue: bool) {
         with_cpu(|c| {
             c.current = Some(next.clone());
             c.prev = Some(prev.clone());
+            c.run_start = now;
             c.slice_start = time::ticks();
         });
         crate::lockorder::check_switch();
-        account_switch(&prev, &next, !requeue);
+        account_switch(&prev, &next, !requeue, now);
         context::switch(&prev.kthread, &next.kthread);
         finish_switch();
     });
@@ -1036,9 +1049,9 @@ pub fn preempt_tick() {
     device_work(cpu);
     let start = with_cpu(|c| c.slice_start);
     let mine = current().affinity.load(Ordering::Relaxed) & (1 << cpu) != 0;
-    wake_sleepers();
-    let cur = current();
     let now = time::since_boot_ns();
+    wake_sleepers(now);
+    let cur = current();
     with_cpu(|c| charge_vruntime(&cur, c, now));
     balance_tick(cpu, &cur);
     let ran = time::ticks().saturating_sub(start).saturating_mul(1_000_000_000) / arch_x86_64::apic::TIMER_HZ;
@@ -1131,7 +1144,8 @@ pub fn exit_current() -> ! {
         };
         let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
         me.state.store(DEAD, Ordering::SeqCst);
-        wake_sleepers();
+        let now = time::since_boot_ns();
+        wake_sleepers(now);
         let next = pick(cpu, &me).unwrap_or_else(|| idle.clone());
         note_next(&next, &idle, cpu);
         if !Arc::ptr_eq(&next, &idle) {
@@ -1141,9 +1155,10 @@ pub fn exit_current() -> ! {
             let mut c = CPUS[cpu].lock();
             c.current = Some(next.clone());
             c.prev = Some(me.clone());
+            c.run_start = now;
             c.slice_start = time::ticks();
         }
-        account_switch(&me, &next, true);
+        account_switch(&me, &next, true, now);
         next.kthread.clone()
     };
     context::exit_to(next)
@@ -1163,7 +1178,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
         context::reclaim_stacks();
         arch_x86_64::cpu::disable_interrupts();
         IDLE_MASK.fetch_or(1 << cpu, Ordering::SeqCst);
-        wake_sleepers();
+        wake_sleepers(time::since_boot_ns());
         if has_work(cpu) {
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
             arch_x86_64::cpu::enable_interrupts();

@@ -181,8 +181,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     };
     t.refresh_files();
     let me = crate::sched::current();
-    // whether the last return from user mode left the user stretch open
-    let mut in_user_stretch = false;
+    // the signal epoch, looked up once (the table's, read on every return)
+    let epoch = table().epoch();
     // timer interrupts from user mode since the last periodic TLB flush
     let mut ticks_unflushed = 0u32;
     crate::ptrace::refresh(&mut t);
@@ -192,7 +192,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         return t.exit.take().map(|e| (t.tid, serial, e));
     }
     loop {
-        if table().epoch().current() != t.quiet_epoch && must_die(t.tid) {
+        if epoch.current() != t.quiet_epoch && must_die(t.tid) {
             if !removed() {
                 t.exit = Some(Exit::Thread(0));
             }
@@ -201,25 +201,36 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         if arch_x86_64::mem::paging::current_root() != t.root {
             t.vm.lock().page_table().activate();
         }
-        if !in_user_stretch {
-            crate::sched::charge(&t.cpu, Side::System);
-        }
-        let exit = t.ctx.run_irqs_off();
+        crate::sched::charge(&t.cpu, Side::System);
+        // The quick path: a call that only reads a value (quick_syscall),
+        // with no signal work due (the epoch unchanged since the last
+        // look), is answered here with interrupts still off and goes
+        // straight back to user mode: nothing it does can switch tasks,
+        // load other tables, queue a signal or end the thread, so the
+        // checks above and after the match hold as they were; its few
+        // hundred cycles stay in the user stretch (no clock read, no
+        // /proc/<pid>/syscall note: it never sleeps). One epoch read.
+        let exit = loop {
+            let exit = t.ctx.run_irqs_off();
+            if !matches!(exit, UserExit::Syscall)
+                || t.trace != 0
+                || !quick_syscall(t.ctx.syscall_number())
+                || epoch.current() != t.quiet_epoch
+            {
+                break exit;
+            }
+            let r = quick_syscall_result(&t);
+            log::trace!("pid {} tid {}: quick syscall {} -> {}", t.pid, t.tid, t.ctx.syscall_number(), r);
+            t.ctx.set_syscall_return(r as u64);
+        };
+        // a quick call with signal work due: answered below, then the
+        // signals are looked at (with interrupts, as always: it may sleep)
         let quick =
             matches!(exit, UserExit::Syscall) && t.trace == 0 && quick_syscall(t.ctx.syscall_number());
-        // A quick call with no signal work ahead neither sleeps nor
-        // yields: its few hundred cycles stay in the user stretch, which
-        // saves two clock reads on the fastest path
-        in_user_stretch = quick && table().epoch().current() == t.quiet_epoch;
-        if !in_user_stretch {
-            crate::sched::charge(&t.cpu, Side::User);
-            // what /proc/<pid>/syscall shows while the thread is in the
-            // kernel (a quick call in the user stretch never sleeps)
-            note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
-        }
-        if !quick {
-            arch_x86_64::cpu::enable_interrupts();
-        }
+        crate::sched::charge(&t.cpu, Side::User);
+        // what /proc/<pid>/syscall shows while the thread is in the kernel
+        note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
+        arch_x86_64::cpu::enable_interrupts();
         let mut restart = None;
         let flow = match exit {
             UserExit::Syscall if quick => {
@@ -267,10 +278,6 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         };
         if flow == Flow::Exit {
             break;
-        }
-        if quick && table().epoch().current() != t.quiet_epoch {
-            // signal work ahead (it may sleep): with interrupts, as always
-            arch_x86_64::cpu::enable_interrupts();
         }
         if !quick {
             crate::oom::check(t.tid, t.pid);
@@ -480,23 +487,28 @@ fn dequeue(t: &UThread) -> Dequeued {
         .unwrap_or(Dequeued::Nothing)
 }
 
-/// Whether thread `tid` has a signal it would act on now.
+/// Whether thread `tid` has a signal it would act on now (under one table
+/// lock: the looks of [`must_die`] and `ptrace::trap_pending` included).
 pub fn signal_pending(tid: Pid) -> bool {
     if removed() {
         return true;
     }
     let Some(pid) = table().tgid(tid) else { return false };
-    // an untraced thread of a stopped group leaves its call to stop (a
-    // traced one traps through `ptrace::trap_pending`)
-    let r = table()
+    table()
         .with_thread_process(tid, pid, |th, p| {
             th.signals.has_deliverable(&p.pending)
+                // an untraced thread of a stopped group leaves its call to
+                // stop (a traced one traps, below)
                 || matches!(p.state(), process::table::ProcState::Stopped(_)) && !th.trace.attached
+                // told to die (must_die)
+                || th.signals.pending.pending().contains(signal::SIGKILL)
+                || p.is_group_exiting()
+                // a PTRACE_EVENT_STOP trap due ends a sleep too (the call
+                // restarts after the trap)
+                || th.trace.attached && (th.trace.trap || p.ptrace.as_ref().is_some_and(|l| l.trap_pending()))
         })
-        .unwrap_or(false);
-    // a PTRACE_EVENT_STOP trap due ends a sleep too (the call restarts
-    // after the trap)
-    r || must_die(tid) || crate::ptrace::trap_pending(tid)
+        // the thread or its process is gone: it must die
+        .unwrap_or(true)
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -527,6 +539,14 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     }
     if removed() {
         return Flow::Exit;
+    }
+    if nothing_due(t) {
+        // the loop below would find nothing and set the quiet epoch
+        if let Some((nr, e)) = restart.take() {
+            restart_syscall(t, nr, signal::syscall_restart(e, None));
+        }
+        t.quiet_epoch = epoch;
+        return Flow::Continue;
     }
     loop {
         // get_signal()'s loop: the ptrace traps due come first, then a
@@ -599,6 +619,25 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
 }
 
 /// Whether process `pid`'s group is stopped.
+/// The common answer of a look after the epoch moved (a mask change, a
+/// signal to another thread), under one table lock instead of the five
+/// looks of [`deliver_signals`]' loop: an untraced thread of a running
+/// process, not killed, no group exit, nothing it would act on queued.
+/// `false`: the loop decides (it may well find nothing either).
+fn nothing_due(t: &UThread) -> bool {
+    t.trace == 0
+        && table()
+            .with_thread_process(t.tid, t.pid, |th, p| {
+                !th.trace.attached
+                    && th.tgid() == t.pid
+                    && !matches!(p.state(), process::table::ProcState::Stopped(_))
+                    && !p.is_group_exiting()
+                    && !th.signals.pending.pending().contains(signal::SIGKILL)
+                    && !th.signals.has_deliverable(&p.pending)
+            })
+            .unwrap_or(false)
+}
+
 fn process_stopped(pid: Pid) -> bool {
     table().with_process(pid, |p| matches!(p.state(), process::table::ProcState::Stopped(_))) == Some(true)
 }

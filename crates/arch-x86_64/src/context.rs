@@ -5,7 +5,7 @@
 //! thread's stack is laid out so that the first switch to it "returns" into
 //! a trampoline that calls its entry function.
 
-use crate::user::FpuState;
+use crate::user::{FpuBox, FpuState};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
@@ -405,16 +405,20 @@ pub fn guard_of(addr: u64) -> Option<(u64, u64)> {
     (addr < lo).then_some((lo, KERNEL_STACK_SIZE as u64))
 }
 
-/// The memory of a kernel thread's stack, allocated before the thread is
-/// made (a clone allocates it where it can still fail with ENOMEM, and
-/// builds the thread on it once the clone is done).
-pub struct KernelStack(StackMem);
+/// The memory of a kernel thread's stack (mapped above its guard) and its
+/// FPU spill area, allocated before the thread is made (a clone allocates
+/// it where it can still fail with ENOMEM, and builds the thread on it
+/// once the clone is done).
+pub struct KernelStack(StackMem, FpuBox);
 
 impl KernelStack {
     /// A stack of [`KERNEL_STACK_SIZE`] bytes mapped in the kernel-stack
     /// area above its guard, or `None` when no memory is left for one.
     pub fn try_new() -> Option<Self> {
-        StackMem::new().map(KernelStack)
+        // zeroed: what a switch does not write of it (XSAVE leaves the
+        // components not in use) must hold no old kernel memory
+        let spill = FpuBox::try_new(None).ok()?;
+        StackMem::new().map(|s| KernelStack(s, spill))
     }
 
     #[cfg(target_os = "none")]
@@ -433,8 +437,11 @@ pub struct KernelThread {
     stack: StackMem,
     rsp: AtomicU64,
     /// Where a switch away saves the FPU state of the user context this
-    /// thread left live in the registers (user::entry's lazy FPU).
-    fpu_spill: UnsafeCell<FpuState>,
+    /// thread left live in the registers (user::entry's lazy FPU). Boxed:
+    /// the record stays small, so making a thread copies no 2.7 KiB image
+    /// when it moves the record into its `Arc` (each copy a `rep movs` of
+    /// 350 iterations, which QEMU's TCG runs one translation block each).
+    fpu_spill: UnsafeCell<FpuBox>,
     /// The token of the context whose state `fpu_spill` holds (0: none).
     fpu_token: AtomicUsize,
 }
@@ -474,7 +481,8 @@ pub(crate) fn spill_fetch(dst: &mut FpuState, token: usize) -> bool {
         Some(k) if k.fpu_token.load(Ordering::Relaxed) == token => {
             // SAFETY: see `unsafe impl Sync` above: only the running thread
             // touches its own spill area, with interrupts off.
-            dst.0.copy_from_slice(unsafe { &(*k.fpu_spill.get()).0 });
+            let spill: &FpuState = unsafe { &*k.fpu_spill.get() };
+            dst.0.copy_from_slice(&spill.0);
             true
         }
         _ => false,
@@ -516,7 +524,7 @@ impl KernelThread {
     /// As [`KernelThread::new`], on a stack allocated beforehand (where
     /// its failure could still be answered).
     pub fn with_stack(stack: KernelStack, entry: extern "C" fn(usize) -> !, arg: usize) -> Self {
-        let stack = stack.0;
+        let KernelStack(stack, spill) = stack;
         let (lo, size) = stack.range();
         let top = lo + size;
         // Initial frame, lowest address first: r15 r14 r13 r12 rbx rbp, then
@@ -533,7 +541,7 @@ impl KernelThread {
         KernelThread {
             stack,
             rsp: AtomicU64::new(rsp),
-            fpu_spill: UnsafeCell::new(FpuState([0; crate::xstate::XSTATE_MAX])),
+            fpu_spill: UnsafeCell::new(spill),
             fpu_token: AtomicUsize::new(0),
         }
     }
@@ -544,7 +552,9 @@ impl KernelThread {
         KernelThread {
             stack: StackMem { slot: None },
             rsp: AtomicU64::new(0),
-            fpu_spill: UnsafeCell::new(FpuState([0; crate::xstate::XSTATE_MAX])),
+            fpu_spill: UnsafeCell::new(
+                FpuBox::try_new(None).expect("no memory for the boot thread's FPU spill area"),
+            ),
             fpu_token: AtomicUsize::new(0),
         }
     }
