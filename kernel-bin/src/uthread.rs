@@ -275,6 +275,9 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         if !quick {
             crate::oom::check(t.tid, t.pid);
         }
+        // a woken task that should preempt this one runs now, before the
+        // return to user mode (signals that came meanwhile are delivered)
+        crate::sched::resched_before_user();
         if deliver_signals(&mut t, restart) == Flow::Exit {
             break;
         }
