@@ -2,9 +2,11 @@
 //! queue shared by every CPU (round robin), an idle task per CPU, blocking
 //! with lost-wakeup protection, timed sleeps, and exit.
 //!
-//! The kernel is not preemptible: a thread leaves its CPU only when it
-//! blocks, yields (the timer makes user-mode threads yield when their slice
-//! is used up) or exits. Interrupt handlers never touch the scheduler; the
+//! The kernel is not fully preemptible: a thread leaves its CPU only when
+//! it blocks, yields or exits, at the return to user mode (the slice is
+//! used up, or a wake-up set [`NEED_RESCHED`]), or at a preemption point
+//! ([`cond_resched`]) of a long loop, called with no lock held
+//! (docs/architecture.md, "Preemption"). Interrupt handlers never touch the scheduler; the
 //! shared run queue's lock is still taken with interrupts off while other
 //! CPUs run (a handler could otherwise stretch the time another CPU spins
 //! for it), not with one CPU, and a CPU's own slot never (under QEMU's TCG
@@ -1050,6 +1052,11 @@ pub fn cond_resched() {
     if with_cpu(|c| c.current.is_none()) {
         return;
     }
+    tick_point(cpu, tick);
+}
+
+/// A preemption point's work once it found a new tick or the flag.
+fn tick_point(cpu: usize, tick: u64) {
     if SEEN_TICK[cpu].swap(tick, Ordering::Relaxed) != tick {
         device_work(cpu);
         wake_sleepers();
@@ -1057,12 +1064,19 @@ pub fn cond_resched() {
     preempt_if_due(cpu);
 }
 
-/// The return to user mode's look at the need-resched flag (one load): a
-/// woken task that should preempt the running one runs before the
-/// system call returns (a real-time reader woken by a pipe write).
+/// The return to user mode's preemption point (after a system call, a
+/// fault or an interrupt; not after the quick calls answered with
+/// interrupts off): a woken task that should preempt the running one
+/// runs before the call returns (a real-time reader woken by a pipe
+/// write), and a tick that came while the thread was in the kernel
+/// counts (a thread that spends its time in system calls or page faults
+/// would otherwise see only the ticks that land in user mode). Two loads
+/// when there is nothing to do.
 pub fn resched_before_user() {
-    if NEED_RESCHED[this_cpu()].load(Ordering::Relaxed) {
-        preempt_if_due(this_cpu());
+    let cpu = this_cpu();
+    let tick = time::ticks();
+    if SEEN_TICK[cpu].load(Ordering::Relaxed) != tick || NEED_RESCHED[cpu].load(Ordering::Relaxed) {
+        tick_point(cpu, tick);
     }
 }
 

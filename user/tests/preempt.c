@@ -104,10 +104,11 @@ KT_CASE(fifo_reader_woken_by_a_pipe_write_runs_before_the_write_returns) {
 
 /* SCHED_FIFO A and B (priority 10) and H (priority 20) on CPU 0. A runs,
  * wakes B (queued behind A: equal priorities do not preempt), then wakes
- * H, which preempts A, logs, sleeps 30 ms, preempts A again and exits.
- * Linux keeps a preempted real-time task at the head of its priority's
- * list, so A runs on to its end before B starts: "hhab". (Queued at the
- * tail, A would let B run first: "hb..".) */
+ * H, which preempts A, logs, sleeps 30 ms, preempts A again and exits;
+ * A spins until two letters are logged. Linux keeps a preempted
+ * real-time task at the head of its priority's list, so A runs on to its
+ * end before B starts: "hhab". (Queued at the tail, A would let B run
+ * first while H sleeps: "hbha".) */
 KT_CASE(preempted_fifo_task_stays_at_the_head_of_its_list) {
     struct shared *sh = shared_page();
     KT_TRUE(sh != 0, "mmap");
@@ -141,10 +142,11 @@ KT_CASE(preempted_fifo_task_stays_at_the_head_of_its_list) {
         if (pin_cpu0() != 0 || setsched(0, SCHED_FIFO, 10) != 0) _exit(1);
         __atomic_fetch_add(&sh->armed, 1, __ATOMIC_SEQ_CST);
         if (read(ga[0], &b, 1) != 1) _exit(2);
-        long long end = mono_ns() + 150000000LL;
+        long long end = mono_ns() + 5000000000LL;
         if (write(gb[1], "x", 1) != 1) _exit(3);
         if (write(gh[1], "x", 1) != 1) _exit(4);
-        while (mono_ns() < end) {
+        /* until H has run twice (B, had it run, logged meanwhile) */
+        while (__atomic_load_n(&sh->n, __ATOMIC_SEQ_CST) < 2 && mono_ns() < end) {
         }
         note(sh, 'a');
         _exit(0);

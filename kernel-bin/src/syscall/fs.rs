@@ -394,10 +394,14 @@ pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
 pub fn close_range(t: &mut UThread, first: u32, last: u32, flags: u32) -> SysResult {
     let mut files = t.files()?;
     let closed = files.close_range(first, last, flags)?;
-    for f in &closed {
-        crate::locks::closed(t.pid, f);
+    drop(files);
+    // up to RLIMIT_NOFILE files, each dropped here (the last reference
+    // closes it): a preemption point after each (no lock held)
+    for f in closed {
+        crate::locks::closed(t.pid, &f);
+        drop(f);
+        crate::sched::cond_resched();
     }
-    drop(closed);
     Ok(0)
 }
 
