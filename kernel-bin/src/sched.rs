@@ -625,7 +625,8 @@ fn charge_vruntime(task: &Task, c: &mut Cpu, now: u64) {
     c.run_start = now;
     if task.rt() == 0 {
         let v = task.vruntime.fetch_add(ran.saturating_mul(1024) / task.weight(), Ordering::Relaxed);
-        CUR_VRT[this_cpu()].store(v.saturating_add(ran.saturating_mul(1024) / task.weight()), Ordering::Relaxed);
+        CUR_VRT[this_cpu()]
+            .store(v.saturating_add(ran.saturating_mul(1024) / task.weight()), Ordering::Relaxed);
     }
 }
 
@@ -709,7 +710,8 @@ fn wakeup_preempts(task: &Task, cpu: usize) -> bool {
     if trt > 0 || crt > 0 {
         return trt > crt;
     }
-    task.vruntime.load(Ordering::Relaxed).saturating_add(WAKEUP_GRAN_NS) < CUR_VRT[cpu].load(Ordering::Relaxed)
+    task.vruntime.load(Ordering::Relaxed).saturating_add(WAKEUP_GRAN_NS)
+        < CUR_VRT[cpu].load(Ordering::Relaxed)
 }
 
 /// The clock of the kernel's deadlines: the clock users read

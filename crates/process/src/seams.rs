@@ -162,7 +162,10 @@ pub trait AddressSpace: Send + Sized + 'static {
     /// proportion to the pages may copy in steps, locking `shared` for
     /// each, and call `between` between two steps with no lock held (the
     /// kernel's preemption point, [`Hooks::preempt_point`]).
-    fn fork_shared<R: lock_api::RawMutex>(shared: &lock_api::Mutex<R, Self>, between: &mut dyn FnMut()) -> Result<Self> {
+    fn fork_shared<R: lock_api::RawMutex>(
+        shared: &lock_api::Mutex<R, Self>,
+        between: &mut dyn FnMut(),
+    ) -> Result<Self> {
         let _ = between;
         shared.lock().fork()
     }
@@ -184,7 +187,10 @@ where
         vm::Vmar::fork(self)
     }
     /// In steps of about [`FORK_STEP_PAGES`] pages, each under the lock.
-    fn fork_shared<R: lock_api::RawMutex>(shared: &lock_api::Mutex<R, Self>, between: &mut dyn FnMut()) -> Result<Self> {
+    fn fork_shared<R: lock_api::RawMutex>(
+        shared: &lock_api::Mutex<R, Self>,
+        between: &mut dyn FnMut(),
+    ) -> Result<Self> {
         let mut steps = shared.lock().fork_begin()?;
         while !shared.lock().fork_step(&mut steps, FORK_STEP_PAGES)? {
             between();
