@@ -263,7 +263,7 @@ static long long big_fork(struct shared *sh) {
 /* A process with 96 MiB touched forks three times (each child exits at
  * once; its exit frees the copy) while the spinner measures: a figure
  * (printed) for the worst scheduling latency during a big fork; checked
- * against a loose 1 s (4.7 s before the points, under load). */
+ * loosely: 250 ms or a quarter of the loop. */
 KT_CASE(a_pinned_process_runs_during_a_big_fork) {
     struct shared *sh = shared_page();
     KT_TRUE(sh != 0, "mmap");
@@ -275,8 +275,11 @@ KT_CASE(a_pinned_process_runs_during_a_big_fork) {
     printf("  fork with %d MiB touched: slowest fork %lld ms, all %lld ms; the spinner's largest gap: %lld ms\n",
            FORK_MIB, sh->result / 1000000, sh->work_ns / 1000000, sh->max_gap_ns / 1000000);
     KT_TRUE(sh->result > 0, "fork result %lld", sh->result);
-    /* seconds without the points (fork, the child's exit, the faults) */
-    KT_TRUE(sh->max_gap_ns < 1000000000LL, "the spinner waited %lld ms", sh->max_gap_ns / 1000000);
+    /* without the points (fork, the child's exit, the faults) a gap was
+     * over a third of the loop (4.7 s of 13.2 s); the host's load makes
+     * gaps of half a second under Linux too, so the bound is relative */
+    KT_TRUE(sh->max_gap_ns < 250000000LL || sh->max_gap_ns * 4 < sh->work_ns,
+            "the spinner waited %lld ms (the loop took %lld ms)", sh->max_gap_ns / 1000000, sh->work_ns / 1000000);
     munmap((void *)sh, sizeof *sh);
 }
 
