@@ -156,6 +156,19 @@ pub fn panic_on_violation() {
     held::PANIC_ON_VIOLATION.store(true, core::sync::atomic::Ordering::Relaxed);
 }
 
+/// How many Ranked locks this CPU holds (0 in a release build): a
+/// preemption point ([`crate::sched::cond_resched`]) switches only at 0.
+pub fn held_count() -> usize {
+    #[cfg(debug_assertions)]
+    {
+        held::depth()
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        0
+    }
+}
+
 /// The scheduler's check before a context switch: no Ranked lock may be
 /// held across it (another task taking it would spin for ever on one
 /// CPU). Reported once as a `lock order:` line.

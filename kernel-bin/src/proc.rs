@@ -117,6 +117,11 @@ static VFORK_WQ: WaitQueue = WaitQueue::new();
 pub struct Hooks;
 
 impl process::seams::Hooks<Kernel> for Hooks {
+    fn preempt_point(&self) {
+        // between two steps of fork's copy: no lock held
+        sched::cond_resched();
+    }
+
     fn thread_created(&self, tid: Pid) {
         // (its name, /proc facts and timers were made with its record)
         // made, published in the record, then started: on several CPUs it

@@ -141,6 +141,9 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     crate::oom::releasing(pid, || {
         let vm = table().exit_mm_as(tid, s, &Hooks);
         let last = vm.is_some();
+        if let Some(v) = &vm {
+            release_in_steps(v);
+        }
         drop(vm);
         // the executable's write denial goes with the address space
         if last && let Some(pid) = pid {
@@ -150,6 +153,28 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     match exit {
         Exit::Thread(code) => table().exit_thread_as(tid, s, code, &Hooks),
         Exit::Group(status) => table().exit_group_as(tid, s, status, &Hooks),
+    }
+}
+
+/// Unmaps an address space this thread holds the last handle of in
+/// 16 MiB steps, with a preemption point between two (its drop would
+/// free every page in one go: Linux's exit_mmap has cond_resched points
+/// too). What is left (nothing, normally) goes with the drop.
+fn release_in_steps(vm: &SharedVm<Kernel>) {
+    if alloc::sync::Arc::strong_count(vm) != 1 {
+        return;
+    }
+    let (lo, hi) = {
+        let c = vm.lock().config();
+        (c.min_addr, c.max_addr)
+    };
+    let mut rest = hi.saturating_sub(lo);
+    while rest != 0 {
+        match vm.lock().munmap_step(lo, rest, 16 << 20) {
+            Ok(r) => rest = r,
+            Err(_) => break,
+        }
+        crate::sched::cond_resched();
     }
 }
 
@@ -281,6 +306,12 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         }
         if !quick {
             crate::oom::check(t.tid, t.pid);
+        }
+        // a woken task that should preempt this one, or the tick's work
+        // if a tick came while in the kernel, before the return to user
+        // mode (signals that came meanwhile are delivered below)
+        if !quick {
+            crate::sched::resched_before_user();
         }
         if deliver_signals(&mut t, restart) == Flow::Exit {
             break;

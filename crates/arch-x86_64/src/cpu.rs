@@ -65,6 +65,12 @@ pub fn enable_interrupts() {
     x86_64::instructions::interrupts::enable();
 }
 
+/// Whether interrupts are enabled on this CPU (RFLAGS.IF): the
+/// scheduler's preemption points assert it in debug builds.
+pub fn interrupts_enabled() -> bool {
+    x86_64::instructions::interrupts::are_enabled()
+}
+
 /// Disables interrupts.
 pub fn disable_interrupts() {
     x86_64::instructions::interrupts::disable();

@@ -156,6 +156,19 @@ pub trait AddressSpace: Send + Sized + 'static {
     /// fork(2)'s copy: the child's address space (copy-on-write or
     /// copied). `ENOMEM` fails the clone with nothing left behind.
     fn fork(&mut self) -> Result<Self>;
+    /// fork(2)'s copy of the address space behind `shared`, which the
+    /// caller does not hold locked: the default locks it once around
+    /// [`fork`](Self::fork). An implementation whose copy costs time in
+    /// proportion to the pages may copy in steps, locking `shared` for
+    /// each, and call `between` between two steps with no lock held (the
+    /// kernel's preemption point, [`Hooks::preempt_point`]).
+    fn fork_shared<R: lock_api::RawMutex>(
+        shared: &lock_api::Mutex<R, Self>,
+        between: &mut dyn FnMut(),
+    ) -> Result<Self> {
+        let _ = between;
+        shared.lock().fork()
+    }
     /// Copies user bytes at `addr` into `buf` (`copy_from_user`); `EFAULT`
     /// if any is not mapped readable.
     fn read_user(&mut self, addr: usize, buf: &mut [u8]) -> Result<()>;
@@ -173,6 +186,17 @@ where
     fn fork(&mut self) -> Result<Self> {
         vm::Vmar::fork(self)
     }
+    /// In steps of about [`FORK_STEP_PAGES`] pages, each under the lock.
+    fn fork_shared<R: lock_api::RawMutex>(
+        shared: &lock_api::Mutex<R, Self>,
+        between: &mut dyn FnMut(),
+    ) -> Result<Self> {
+        let mut steps = shared.lock().fork_begin()?;
+        while !shared.lock().fork_step(&mut steps, FORK_STEP_PAGES)? {
+            between();
+        }
+        Ok(steps.finish())
+    }
     fn read_user(&mut self, addr: usize, buf: &mut [u8]) -> Result<()> {
         vm::Vmar::read_user(self, addr, buf)
     }
@@ -180,6 +204,10 @@ where
         vm::Vmar::write_user(self, addr, data)
     }
 }
+
+/// The pages a step of `vm::Vmar`'s fork in steps shares with the child
+/// (16 MiB of present pages: a few milliseconds).
+pub const FORK_STEP_PAGES: usize = 4096;
 
 /// What the process model does with a thread's handle on an fd table
 /// (Linux's `files_struct`): clone shares it (`CLONE_FILES`) or copies it,
@@ -384,6 +412,13 @@ pub trait Hooks<P: Platform> {
     fn ptrace_event(&self, tid: Pid, event: u32, msg: u64) {
         let _ = (tid, event, msg);
     }
+
+    /// A preemption point (Linux's `cond_resched`) in a copy whose cost
+    /// grows with what the caller owns: between two steps of fork's copy
+    /// of the address space ([`AddressSpace::fork_shared`]). Called with
+    /// no lock held; the kernel may switch to another thread here. The
+    /// default does nothing.
+    fn preempt_point(&self) {}
 
     /// Wakes up to `count` futex waiters on `addr` in `vm`
     /// (`CLONE_CHILD_CLEARTID` at exit).

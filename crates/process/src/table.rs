@@ -462,7 +462,7 @@ struct Resources<P: Platform> {
 impl<P: Platform> Resources<P> {
     /// The child's resources from the caller's handles: shared or copied
     /// as `f` says, in Linux's order. Runs with no table lock held.
-    fn copy(parent: &Self, f: CloneFlags) -> Result<Self> {
+    fn copy(parent: &Self, f: CloneFlags, hooks: &impl Hooks<P>) -> Result<Self> {
         use CloneFlags as F;
         let files = match &parent.files {
             Some(files) if f.contains(F::FILES) => Some(files.share()),
@@ -484,7 +484,8 @@ impl<P: Platform> Resources<P> {
             let vm = match &parent.vm {
                 Some(vm) if f.contains(F::VM) => Some(vm.clone()),
                 Some(vm) => {
-                    let copy = vm.lock().fork()?;
+                    // in steps, a preemption point between two
+                    let copy = P::Vm::fork_shared(vm, &mut || hooks.preempt_point())?;
                     Some(Arc::new(lock_api::Mutex::new(copy)))
                 }
                 None => None,
@@ -805,7 +806,7 @@ impl<P: Platform> ProcessTable<P> {
         // (fd table, fs context, handlers, address space) are made with no
         // table lock held.
         let parent = self.inner.lock().clone_snapshot(caller, args)?;
-        let copies = Resources::copy(&parent, args.flags)?;
+        let copies = Resources::copy(&parent, args.flags, hooks)?;
         let mut early = Out::new();
         let prepared = {
             let mut g = self.inner.lock();

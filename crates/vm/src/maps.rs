@@ -168,12 +168,25 @@ impl Gaps {
 pub(crate) struct Maps {
     map: BTreeMap<usize, Mapping>,
     gaps: Gaps,
+    /// Bumped by every change (a fork in steps starts again when the
+    /// mappings changed between two steps).
+    generation: u64,
 }
 
 impl Maps {
     /// No mappings; `[lo, hi)` is the space they may take.
     pub(crate) fn new(lo: usize, hi: usize) -> Self {
-        Maps { map: BTreeMap::new(), gaps: Gaps::new(lo, hi) }
+        Maps { map: BTreeMap::new(), gaps: Gaps::new(lo, hi), generation: 0 }
+    }
+
+    /// A number that changes with every change of the mappings.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Makes the generation follow on from `prev`'s (a replaced list).
+    pub(crate) fn follow(&mut self, prev: u64) {
+        self.generation = prev.wrapping_add(1);
     }
 
     /// The free-space index.
@@ -192,12 +205,14 @@ impl Maps {
     /// The mapping at `start`, changeable; a change of its end updates
     /// the index when the guard goes.
     pub(crate) fn get_mut(&mut self, start: &usize) -> Option<MapMut<'_>> {
+        self.generation = self.generation.wrapping_add(1);
         let m = self.map.get_mut(start)?;
         let end = m.end;
         Some(MapMut { m, end, gaps: &mut self.gaps })
     }
 
     pub(crate) fn insert(&mut self, start: usize, m: Mapping) -> Option<Mapping> {
+        self.generation = self.generation.wrapping_add(1);
         let end = m.end;
         let old = self.map.insert(start, m);
         if let Some(o) = &old {
@@ -208,6 +223,7 @@ impl Maps {
     }
 
     pub(crate) fn remove(&mut self, start: &usize) -> Option<Mapping> {
+        self.generation = self.generation.wrapping_add(1);
         let m = self.map.remove(start)?;
         self.gaps.release(*start, m.end);
         Some(m)

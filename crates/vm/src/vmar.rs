@@ -556,6 +556,9 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// follows a truncate or a punched hole (Linux's
     /// `unmap_mapping_range`); it costs a walk of this space's mappings.
     pub fn unmap_source_pages(&mut self, source: &dyn PageSource, first: u64, end: Option<u64>, cows: bool) {
+        // a fork in steps copies again (its child may hold pages of the range)
+        let g = self.maps.generation();
+        self.maps.follow(g);
         let ps = PAGE_SIZE as u64;
         let lo_off = first.saturating_mul(ps);
         let hi_off = end.map_or(u64::MAX, |e| e.saturating_mul(ps));
@@ -802,6 +805,35 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
         self.check_unmap(addr, addr + len)?;
         self.unmap_range(addr, addr + len);
         Ok(())
+    }
+
+    /// A munmap(2) in steps, from the top: checks `[addr, addr + len)`
+    /// as [`munmap`](Self::munmap) does, then unmaps only its highest
+    /// `max_bytes` that hold mappings, and returns the length still to
+    /// unmap from `addr` (0: done). Calling it again with that length
+    /// until 0, with the lock released between calls (a preemption point),
+    /// ends as one munmap would: the same mappings go, and no call needs
+    /// a mapping split that the whole munmap would not (the steps go down
+    /// from the top, so after the first only whole tails are cut).
+    pub fn munmap_step(&mut self, addr: usize, len: usize, max_bytes: usize) -> Result<usize> {
+        let max = self.config.max_addr;
+        if !is_page_aligned(addr) || addr > max || len > max - addr {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_ceil(len).ok_or(Errno::EINVAL)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = addr + len;
+        self.check_unmap(addr, end)?;
+        // the highest mapped address below `end`
+        let Some(top) = self.maps.range(..end).next_back().map(|(_, m)| m.end.min(end)) else { return Ok(0) };
+        if top <= addr {
+            return Ok(0);
+        }
+        let lo = top.saturating_sub(page_floor(max_bytes.max(PAGE_SIZE))).max(addr);
+        self.unmap_range(lo, top);
+        Ok(lo - addr)
     }
 
     /// mremap(2): shrinks, grows in place, or moves `[old, old + old_len)`
@@ -1313,29 +1345,93 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// `ENOMEM` if the child's page table cannot be built; the parent is then
     /// unchanged apart from some pages having become copy-on-write.
     pub fn fork(&mut self) -> Result<Self> {
+        let mut steps = self.fork_begin()?;
+        self.fork_step(&mut steps, usize::MAX)?;
+        Ok(steps.finish())
+    }
+
+    /// The start of a fork in steps: a child with the same mappings and
+    /// no pages yet. [`fork_step`](Self::fork_step) copies the pages, a
+    /// few at a time, so that the caller may release the address space's
+    /// lock between steps (and let its thread be preempted: Linux's
+    /// `dup_mmap` calls `cond_resched` under its sleeping mmap lock).
+    pub fn fork_begin(&mut self) -> Result<ForkSteps<P, A>> {
         let mut child = Self::with_config(self.pt.new_empty()?, self.alloc.clone(), self.config);
         child.max_map_count = self.max_map_count;
         child.stack_limit = self.stack_limit;
         child.maps = self.maps.clone();
         child.brk_start = self.brk_start;
         child.brk = self.brk;
-        let mut result = Ok(());
+        Ok(ForkSteps { child, generation: self.maps.generation(), next: 0, restarts: 0 })
+    }
+
+    /// One step of a fork begun by [`fork_begin`](Self::fork_begin):
+    /// shares about `max_pages` more present pages with the child (whole
+    /// mappings with `usize::MAX`) and says whether the copy is complete.
+    ///
+    /// Between two steps other threads may change the address space: a
+    /// page that faulted in or was copied on write meanwhile is as if that
+    /// happened before or after the fork (as on Linux, where the other
+    /// threads run on through `dup_mmap`); when the mappings themselves
+    /// changed (mmap, munmap, mprotect, brk, a stack that grew), the copy
+    /// starts again from the current mappings, and after 4 such restarts
+    /// it finishes in one step. `ENOMEM` as [`fork`](Self::fork).
+    pub fn fork_step(&mut self, steps: &mut ForkSteps<P, A>, max_pages: usize) -> Result<bool> {
+        if steps.generation != self.maps.generation() {
+            let restarts = steps.restarts + 1;
+            // the partial child (its frame references) goes now
+            *steps = self.fork_begin()?;
+            steps.restarts = restarts;
+        }
+        let max_pages = if steps.restarts > 4 { usize::MAX } else { max_pages };
+        // a step's pages are copied a page-table leaf (2 MiB) at a time
+        let span = if max_pages == usize::MAX { usize::MAX } else { 512 * PAGE_SIZE };
+        let copied = core::cell::Cell::new(0usize);
+        let mut result = Ok(true);
         {
             let alloc = &self.alloc;
+            let child = &mut steps.child;
             let resident = &mut child.resident;
             let mut share = |frame| {
                 alloc.add_ref(frame);
                 *resident += 1;
+                copied.set(copied.get() + 1);
             };
-            for (&start, m) in &self.maps {
-                if self.pt.fork_range(&mut child.pt, start, m.end, !m.shared, &mut share).is_err() {
-                    result = Err(Errno::ENOMEM);
+            'maps: for (&start, m) in self.maps.range(..) {
+                if m.end <= steps.next {
+                    continue;
+                }
+                let mut lo = start.max(steps.next);
+                while lo < m.end {
+                    let hi = if span == usize::MAX { m.end } else { ((lo | (span - 1)) + 1).min(m.end) };
+                    if self.pt.fork_range(&mut child.pt, lo, hi, !m.shared, &mut share).is_err() {
+                        result = Err(Errno::ENOMEM);
+                        break 'maps;
+                    }
+                    lo = hi;
+                    steps.next = hi;
+                    if copied.get() >= max_pages && lo < m.end {
+                        result = Ok(false);
+                        break 'maps;
+                    }
+                }
+                if copied.get() >= max_pages {
+                    result = Ok(false);
                     break;
                 }
             }
         }
+        if result == Ok(false) && steps.next >= self.maps.range(..).next_back().map_or(0, |(_, m)| m.end) {
+            result = Ok(true);
+        }
+        // write protection is flushed before the lock goes (other threads
+        // of this process may run on other CPUs)
         self.pt.flush();
-        result.map(|()| child)
+        if result == Ok(true) {
+            steps.child.max_map_count = self.max_map_count;
+            steps.child.stack_limit = self.stack_limit;
+        }
+        result
     }
 
     /// Removes every mapping and frees every page (the address space of a
@@ -1343,12 +1439,33 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
     /// is reset to unset.
     pub fn clear(&mut self) {
         let maps = core::mem::replace(&mut self.maps, Maps::new(self.config.min_addr, self.config.max_addr));
+        self.maps.follow(maps.generation());
         for (start, m) in &maps {
             self.unmap_pages(*start, m.end);
         }
         drop(maps);
         self.brk_start = 0;
         self.brk = 0;
+    }
+}
+
+/// A fork in progress ([`Vmar::fork_begin`], [`Vmar::fork_step`]): the
+/// child so far and where the copy stands. Dropping it drops the partial
+/// child (its frame references).
+pub struct ForkSteps<P: PageTable, A: FrameAllocator + Clone + 'static> {
+    child: Vmar<P, A>,
+    /// The parent's mapping generation the child's mappings were copied at.
+    generation: u64,
+    /// The address the next step copies from.
+    next: usize,
+    /// How many times the mappings changed under the copy.
+    restarts: u32,
+}
+
+impl<P: PageTable, A: FrameAllocator + Clone + 'static> ForkSteps<P, A> {
+    /// The child, once [`Vmar::fork_step`] said the copy is complete.
+    pub fn finish(self) -> Vmar<P, A> {
+        self.child
     }
 }
 

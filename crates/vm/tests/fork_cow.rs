@@ -394,3 +394,99 @@ fn read_bit_follows_prot_read_and_write() {
     drop((v, child));
     assert_eq!(frames.allocated(), 0);
 }
+
+#[test]
+fn a_fork_in_steps_copies_every_page_a_few_at_a_time() {
+    // 3 MiB + 1 page over two mappings, 10 pages a step: the child gets
+    // every page, each step copies at most a page-table leaf past the
+    // budget, and the frames are shared as by one fork
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, 3 * 256 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    let b = parent.mmap(0, PAGE_SIZE, RW, SHARED_ANON, None, 0).unwrap();
+    for i in (0..3 * 256).step_by(7) {
+        parent.write_user(a + i * PAGE_SIZE, &[(i % 250) as u8 + 1]).unwrap();
+    }
+    parent.write_user(b, b"shared").unwrap();
+    let pages = frames.allocated();
+    let mut steps = parent.fork_begin().unwrap();
+    let mut n = 1;
+    while !parent.fork_step(&mut steps, 10).unwrap() {
+        n += 1;
+    }
+    assert!(n >= 2, "{n} steps");
+    let mut child = steps.finish();
+    assert_eq!(frames.allocated(), pages, "fork copies no frame");
+    assert_eq!(child.resident_pages(), parent.resident_pages());
+    for i in (0..3 * 256).step_by(7) {
+        assert_eq!(read(&mut child, a + i * PAGE_SIZE, 1), [(i % 250) as u8 + 1]);
+    }
+    cpu_store(&mut child, a, b"x").unwrap();
+    assert_eq!(read(&mut parent, a, 1), [1], "copy on write after a fork in steps");
+    cpu_store(&mut child, b, b"S").unwrap();
+    assert_eq!(read(&mut parent, b, 6), b"Shared", "the shared page stays shared");
+    drop(child);
+    drop(parent);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn a_fork_in_steps_starts_again_when_the_mappings_change_between_steps() {
+    // a munmap between two steps of the mapping not yet copied: the child
+    // must not keep the mapping with its pages missing (zeros instead of
+    // the bytes); it is copied again from the current mappings
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, 1024 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    let c = parent.mmap(0, 4 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    for i in 0..1024 {
+        parent.write_user(a + i * PAGE_SIZE, &[7]).unwrap();
+    }
+    parent.write_user(c, b"c").unwrap();
+    let mut steps = parent.fork_begin().unwrap();
+    assert!(!parent.fork_step(&mut steps, 1).unwrap());
+    parent.munmap(a + 1000 * PAGE_SIZE, 24 * PAGE_SIZE).unwrap();
+    parent.write_user(a + 999 * PAGE_SIZE, &[9]).unwrap();
+    while !parent.fork_step(&mut steps, 100).unwrap() {}
+    let mut child = steps.finish();
+    assert_eq!(child.mappings().count(), parent.mappings().count());
+    assert_eq!(child.resident_pages(), parent.resident_pages());
+    assert_eq!(read(&mut child, a + 999 * PAGE_SIZE, 1), [9]);
+    assert_eq!(read(&mut child, c, 1), b"c");
+    drop(child);
+    drop(parent);
+    assert_eq!(frames.allocated(), 0);
+}
+
+#[test]
+fn a_munmap_in_steps_ends_as_one_munmap() {
+    // two address spaces with the same mappings: one munmap of a range
+    // that cuts into the first mapping, covers a gap and a whole mapping
+    // and cuts into the last, against steps of 3 pages from the top
+    let frames = TestFrames::new();
+    let build = || {
+        let mut v = test_vmar(&frames);
+        let a = v.mmap(0x10_0000, 40 * PAGE_SIZE, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+        v.mmap(a + 50 * PAGE_SIZE, 10 * PAGE_SIZE, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+        v.mmap(a + 70 * PAGE_SIZE, 40 * PAGE_SIZE, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+        for i in 0..110 {
+            let _ = v.write_user(a + i * PAGE_SIZE, &[1]);
+        }
+        (v, a)
+    };
+    let (mut one, a) = build();
+    let (mut steps, _) = build();
+    one.munmap(a + 10 * PAGE_SIZE, 80 * PAGE_SIZE).unwrap();
+    let mut rest = 80 * PAGE_SIZE;
+    let mut n = 0;
+    while rest != 0 {
+        rest = steps.munmap_step(a + 10 * PAGE_SIZE, rest, 3 * PAGE_SIZE).unwrap();
+        n += 1;
+    }
+    assert!(n > 10, "{n} steps");
+    let maps = |v: &TestVmar| v.mappings().map(|m| (m.start, m.end)).collect::<Vec<_>>();
+    assert_eq!(maps(&steps), maps(&one));
+    assert_eq!(steps.resident_pages(), one.resident_pages());
+    assert_eq!(steps.munmap_step(a + 1, PAGE_SIZE, PAGE_SIZE), Err(linux_abi::Errno::EINVAL));
+    assert_eq!(steps.munmap_step(a, 0, PAGE_SIZE), Err(linux_abi::Errno::EINVAL));
+}

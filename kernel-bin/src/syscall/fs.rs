@@ -265,6 +265,8 @@ pub fn readv(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResul
         if done > 0 && file.poll() & vfs::POLLIN == 0 {
             break;
         }
+        // up to 1024 x 2 GiB: a preemption point per chunk (no lock held)
+        crate::sched::cond_resched();
         let want = (total - done).min(IO_CHUNK);
         let mut kbuf = alloc::vec![0u8; want];
         let n = match file.read(&mut kbuf) {
@@ -309,6 +311,8 @@ pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResu
     let mut pieces = vecs.into_iter().filter(|v| v.1 > 0);
     let mut cur = pieces.next();
     while cur.is_some() || !data.is_empty() {
+        // a preemption point per chunk (no lock held)
+        crate::sched::cond_resched();
         // gather up to a chunk; a fault stops gathering at what was read
         let mut fault = None;
         while let Some((base, len)) = cur {
@@ -390,10 +394,14 @@ pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
 pub fn close_range(t: &mut UThread, first: u32, last: u32, flags: u32) -> SysResult {
     let mut files = t.files()?;
     let closed = files.close_range(first, last, flags)?;
-    for f in &closed {
-        crate::locks::closed(t.pid, f);
+    drop(files);
+    // up to RLIMIT_NOFILE files, each dropped here (the last reference
+    // closes it): a preemption point after each (no lock held)
+    for f in closed {
+        crate::locks::closed(t.pid, &f);
+        drop(f);
+        crate::sched::cond_resched();
     }
-    drop(closed);
     Ok(0)
 }
 

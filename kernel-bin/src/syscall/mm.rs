@@ -108,8 +108,19 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
     Ok(vm.mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
 }
 
+/// munmap(2): a big range goes 16 MiB at a time from the top
+/// (`Vmar::munmap_step`), with a preemption point between two steps (the
+/// address space's spin lock released).
 pub fn munmap(t: &mut UThread, addr: u64, len: usize) -> SysResult {
-    t.vm.lock().munmap(addr as usize, len).map(|_| 0)
+    const STEP: usize = 16 << 20;
+    let mut rest = len;
+    loop {
+        rest = t.vm.lock().munmap_step(addr as usize, rest, STEP)?;
+        if rest == 0 {
+            return Ok(0);
+        }
+        crate::sched::cond_resched();
+    }
 }
 
 /// mprotect(2): prot is an `unsigned long` (a high bit is EINVAL).
