@@ -155,12 +155,14 @@ pub trait SignalState: Sized + 'static {
     type Candidate: Default;
     /// The counter bumped by every change a thread's "signal pending?"
     /// check must see (queues, masks, stops); `kernabi-signal`'s `Epoch`.
-    type Epoch: Clone + Send + Sync + 'static;
+    type Epoch: Clone + Default + Send + Sync + 'static;
     /// Per-user count of queued signals (`RLIMIT_SIGPENDING`).
     type Account: Clone + Default + Send + 'static;
 
-    /// A new epoch for a table.
-    fn new_epoch() -> Self::Epoch;
+    /// A new epoch for a table (default: `Default::default()`).
+    fn new_epoch() -> Self::Epoch {
+        Self::Epoch::default()
+    }
     /// Something a thread's pending check must see changed.
     fn bump(epoch: &Self::Epoch);
     /// The siginfo of signal `sig` sent for `origin`.
@@ -177,8 +179,11 @@ pub trait SignalState: Sized + 'static {
     /// Clone: the new thread's state from its creator's (mask kept,
     /// nothing pending; the alternate stack cleared if asked).
     fn clone_thread(t: &Self::Thread, clear_altstack: bool) -> Self::Thread;
-    /// execve: what exec resets of the thread's state (the alternate stack).
-    fn exec_thread(t: &mut Self::Thread);
+    /// execve: what exec resets of the thread's state (the alternate
+    /// stack). The default resets nothing.
+    fn exec_thread(t: &mut Self::Thread) {
+        let _ = t;
+    }
 
     /// The thread's blocked mask as a send sees it (with sigtimedwait(2)'s
     /// waited signals).
@@ -213,12 +218,19 @@ pub trait SignalState: Sized + 'static {
     /// Sets `sig` back to its default action (force_sig).
     fn set_default(h: &Self::Handlers, sig: u32);
     /// Whether a parent wants SIGCHLD for a stopped/continued child (no
-    /// `SA_NOCLDSTOP`).
-    fn notify_child_stop(h: &Self::Handlers) -> bool;
+    /// `SA_NOCLDSTOP`). The default: always.
+    fn notify_child_stop(h: &Self::Handlers) -> bool {
+        let _ = h;
+        true
+    }
     /// A child whose exit signal is `exit_signal` exited: whether it is
     /// reaped at once (SIGCHLD ignored or `SA_NOCLDWAIT`) and the signal
-    /// to send the parent, if any.
-    fn on_child_exit(h: &Self::Handlers, exit_signal: Option<u32>) -> (bool, Option<u32>);
+    /// to send the parent, if any. The default: never reaped at once, the
+    /// exit signal sent.
+    fn on_child_exit(h: &Self::Handlers, exit_signal: Option<u32>) -> (bool, Option<u32>) {
+        let _ = h;
+        (false, exit_signal)
+    }
 
     /// `sig`'s action now.
     fn action(h: &Self::Handlers, sig: u32) -> Self::Action;

@@ -13,5 +13,7 @@
 
 pub mod files_glue;
 pub mod process_glue;
+#[cfg(feature = "signal")]
 pub mod signal_glue;
+pub mod sigstate_glue;
 pub mod vm_glue;
