@@ -72,7 +72,7 @@ pub trait Platform: Sized + 'static {
     /// kernel's own type implementing [`FsContext`].
     type Fs: FsContext;
     /// The signal state the table holds and sends with:
-    /// [`SignalTypes`](crate::sigstate::SignalTypes) (`kernabi-signal`'s
+    /// `sigstate::SignalTypes` (`kernabi-signal`'s
     /// types, feature `signal`), or the kernel's own type implementing
     /// [`SignalState`](crate::sigstate::SignalState).
     type Signals: crate::sigstate::SignalState;

@@ -14,7 +14,7 @@
 //! (enqueue, choose the thread, group exit). Delivery (dequeue, handler
 //! frames) stays the kernel's.
 //!
-//! With the default feature `signal`, [`SignalTypes`] is
+//! With the default feature `signal`, `SignalTypes` is
 //! `kernabi-signal`'s types (`ThreadSignals`, `PendingQueue`,
 //! `SharedSigHandlers`, `SigInfo`, `Epoch`); a kernel with its own signal
 //! code implements [`SignalState`] and builds this crate without it.
