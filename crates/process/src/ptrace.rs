@@ -171,6 +171,7 @@ pub fn resume_signal(data: u64) -> Result<u32> {
 
 /// How the tracer lets the tracee go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ResumeMode {
     /// PTRACE_CONT (and DETACH).
     #[default]
@@ -192,6 +193,7 @@ pub struct Resume {
 
 /// What kind of stop the tracee is in (for GET_SYSCALL_INFO and LISTEN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum StopKind {
     /// A signal-delivery stop.
     #[default]
@@ -393,6 +395,7 @@ pub fn peeksiginfo_args(raw: &[u8; 16]) -> Result<(u64, bool, usize)> {
 /// Where a thread is, as `task_current_syscall()` finds it for
 /// `/proc/<pid>/syscall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SyscallState {
     /// On a CPU or runnable (another thread than the reader).
     Running,

@@ -43,6 +43,7 @@ pub use crate::cred::CAP_FULL_SET;
 
 /// A process's run state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProcState {
     /// Running (or runnable, or sleeping).
     Running,
@@ -282,6 +283,7 @@ impl<P: Platform> Process<P> {
 
 /// What a wait found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaitReport {
     /// The child's pid.
     pub pid: Pid,

@@ -2,7 +2,8 @@
 //! feature `signal`, so without kernabi-signal): a blocked mask and a
 //! list of pending signals per thread, a list per process, and a shared
 //! table of actions (0 default, 1 ignore, else a handler's address). No
-//! real-time queueing limits, no alternate stack, no sigtimedwait.
+//! real-time queueing limits, no alternate stack, no sigtimedwait, no
+//! SIGCHLD policy (the defaults of `notify_child_stop` and `on_child_exit`).
 
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +26,11 @@ pub struct ToyThread {
     /// Thread-directed pending signals, oldest first.
     pub pending: Vec<Info>,
 }
+
+/// A process's pending signals; a thread as a send's candidate (its
+/// blocked mask, none if stopped).
+type Q = Vec<Info>;
+type C = Option<u64>;
 
 /// The actions of a process (shared by `CLONE_SIGHAND`).
 pub type Actions = Arc<Mutex<[u64; 64]>>;
@@ -112,10 +118,6 @@ impl SignalState for ToySignals {
     fn set_default(h: &Actions, sig: u32) {
         h.lock().unwrap()[sig as usize - 1] = 0;
     }
-    fn on_child_exit(h: &Actions, sig: Option<u32>) -> (bool, Option<u32>) {
-        let ignored = sig.is_some_and(|s| h.lock().unwrap()[s as usize - 1] == 1);
-        (false, sig.filter(|_| !ignored))
-    }
     fn action(h: &Actions, sig: u32) -> u64 {
         h.lock().unwrap()[sig as usize - 1]
     }
@@ -124,27 +126,13 @@ impl SignalState for ToySignals {
         let dfl_ignored = IGNORED & sigbit(sig) != 0 || f.unkillable && !f.force;
         let ignored = *action == 1 || *action == 0 && dfl_ignored;
         let queue = sig == 9 || !(f.group_exiting || ignored && !f.traced);
-        let discard = if sig == 18 {
-            STOPS
-        } else if STOPS & sigbit(sig) != 0 {
-            sigbit(18)
-        } else {
-            0
-        };
+        let discard = if sig == 18 { STOPS } else { sigbit(18) * (STOPS & sigbit(sig) != 0) as u64 };
         SendPlan::new(discard, sig == 18, queue)
     }
     fn candidate(t: &ToyThread, _: &Vec<Info>, stopped: bool) -> Option<u64> {
         (!stopped).then_some(t.blocked)
     }
-    fn complete_send(
-        i: Info,
-        a: &u64,
-        f: &SendFacts,
-        p: &mut Vec<Info>,
-        _: &(),
-        _: u64,
-        c: &[Option<u64>],
-    ) -> Result<Sent> {
+    fn complete_send(i: Info, a: &u64, f: &SendFacts, p: &mut Q, _: &(), _: u64, c: &[C]) -> Result<Sent> {
         p.push(i);
         let wake = c.iter().position(|b| b.is_some_and(|b| b & sigbit(i.0) == 0));
         let fatal = wake.is_some() && !f.unkillable && (!f.traced || i.0 == 9) && Self::fatal_on_send(i.0, a);
