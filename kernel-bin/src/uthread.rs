@@ -423,6 +423,9 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
                         SigInfo::kernel(signal::SIGKILL)
                     }
                 },
+                // vm's outcomes are #[non_exhaustive]: one this kernel does
+                // not know is a fault it cannot resolve
+                _ => SigInfo::fault(signal::SIGSEGV, code::SEGV_MAPERR, cr2),
             }
         }
         0 => SigInfo::fault(signal::SIGFPE, code::FPE_INTDIV, rip),
@@ -554,6 +557,8 @@ fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
             t.ctx.regs.rax = linux_abi::syscall::nr::RESTART_SYSCALL as u64;
             t.ctx.regs.rip -= 2;
         }
+        // #[non_exhaustive]: a way this kernel does not know keeps the result
+        _ => {}
     }
 }
 
@@ -645,6 +650,8 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
                 }
                 return run_handler(t, sig, &info, &act, (0, 0, 0));
             }
+            // #[non_exhaustive]: an action this kernel does not know is ignored
+            _ => continue,
         }
     }
 }

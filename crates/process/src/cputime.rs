@@ -20,6 +20,7 @@ use crate::wait::Rusage;
 
 /// User and system time in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CpuTimes {
     /// Time in user mode.
     pub user_ns: u64,

@@ -92,6 +92,7 @@ pub mod ptrace;
 pub mod rlimit;
 pub mod robust;
 pub mod seams;
+pub mod sigstate;
 pub mod table;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

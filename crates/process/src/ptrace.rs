@@ -13,7 +13,6 @@
 
 use bitflags::bitflags;
 use linux_abi::{Errno, Result};
-use signal::SigInfo;
 
 use crate::cred::{CAP_SYS_PTRACE, Credentials};
 use crate::pid::Pid;
@@ -172,6 +171,7 @@ pub fn resume_signal(data: u64) -> Result<u32> {
 
 /// How the tracer lets the tracee go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ResumeMode {
     /// PTRACE_CONT (and DETACH).
     #[default]
@@ -193,6 +193,7 @@ pub struct Resume {
 
 /// What kind of stop the tracee is in (for GET_SYSCALL_INFO and LISTEN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum StopKind {
     /// A signal-delivery stop.
     #[default]
@@ -251,7 +252,7 @@ impl TraceLink {
     /// thread stays trapped, but wait and the requests no longer see a
     /// stop. True when a trap is already due (the thread must be woken to
     /// trap again).
-    pub fn listen(&mut self, tid: Pid, th: &mut ThreadTrace) -> Result<bool> {
+    pub fn listen<I>(&mut self, tid: Pid, th: &mut ThreadTrace<I>) -> Result<bool> {
         if !self.seized || th.kind != StopKind::Event(EVENT_STOP) || !th.is_stopped() {
             return Err(Errno::EIO);
         }
@@ -265,8 +266,11 @@ impl TraceLink {
 /// One thread's side of ptrace (Linux keeps it in each `task_struct`):
 /// whether it is a tracee, the stop it is in, what wait reports, the
 /// tracer's answer and the registers' side state of its stop.
-#[derive(Debug, Clone, Default)]
-pub struct ThreadTrace {
+///
+/// `I` is the platform's siginfo type
+/// ([`SignalState::Info`](crate::sigstate::SignalState::Info)).
+#[derive(Debug, Clone)]
+pub struct ThreadTrace<I> {
     /// The thread is a tracee of its process's [`TraceLink::tracer`].
     pub attached: bool,
     /// It is in a trace stop (requests need one).
@@ -283,7 +287,7 @@ pub struct ThreadTrace {
     pub event_msg: u64,
     /// The stop's siginfo (GET/SETSIGINFO); none for a group stop of an
     /// attached tracee.
-    pub siginfo: Option<SigInfo>,
+    pub siginfo: Option<I>,
     /// The system-call number register as saved at the call's entry
     /// (x86's `orig_rax`; the tracer may change it at the entry stop).
     pub syscall_nr: u64,
@@ -296,11 +300,29 @@ pub struct ThreadTrace {
     pub trap: bool,
 }
 
-impl ThreadTrace {
+impl<I> Default for ThreadTrace<I> {
+    fn default() -> Self {
+        ThreadTrace {
+            attached: false,
+            stopped: false,
+            kind: StopKind::default(),
+            report: None,
+            resume: None,
+            mode: ResumeMode::default(),
+            event_msg: 0,
+            siginfo: None,
+            syscall_nr: 0,
+            detach_sig: None,
+            trap: false,
+        }
+    }
+}
+
+impl<I> ThreadTrace<I> {
     /// Enters a stop: `code` for the tracer's wait. Any trap consumes a
     /// pending `PTRACE_EVENT_STOP` trap, and an `PTRACE_EVENT_STOP` trap a
     /// pending notification (`ptrace_stop()`), in `link` too.
-    pub fn enter_stop(&mut self, link: &mut TraceLink, kind: StopKind, code: u32, info: Option<SigInfo>) {
+    pub fn enter_stop(&mut self, link: &mut TraceLink, kind: StopKind, code: u32, info: Option<I>) {
         self.stopped = true;
         self.kind = kind;
         self.report = Some(code);
@@ -373,6 +395,7 @@ pub fn peeksiginfo_args(raw: &[u8; 16]) -> Result<(u64, bool, usize)> {
 /// Where a thread is, as `task_current_syscall()` finds it for
 /// `/proc/<pid>/syscall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SyscallState {
     /// On a CPU or runnable (another thread than the reader).
     Running,
@@ -502,7 +525,7 @@ mod tests {
     #[test]
     fn link_stops_and_resumes() {
         let mut l = TraceLink::new(7, false, Options::empty());
-        let mut t = ThreadTrace::attach();
+        let mut t = ThreadTrace::<()>::attach();
         assert!(!t.is_stopped());
         t.enter_stop(&mut l, StopKind::SyscallEntry, 5, None);
         assert!(t.is_stopped());
@@ -514,14 +537,14 @@ mod tests {
         let child = l.inherit();
         assert_eq!((child.tracer, child.seized), (7, false));
         // a thread not attached is never in a trace stop
-        let other = ThreadTrace { stopped: true, ..ThreadTrace::default() };
+        let other = ThreadTrace { stopped: true, ..ThreadTrace::<()>::default() };
         assert!(!other.is_stopped());
     }
 
     #[test]
     fn traps_consume_pending_traps_and_listen_needs_an_event_stop() {
         let mut l = TraceLink::new(7, true, Options::empty());
-        let mut t = ThreadTrace::attach();
+        let mut t = ThreadTrace::<()>::attach();
         l.notify = true;
         t.trap = true;
         assert!(l.trap_pending());
@@ -542,7 +565,7 @@ mod tests {
         t.enter_stop(&mut l, kind, code, None);
         assert!(l.listening.is_none() && !l.notify);
         let mut attached = TraceLink::new(7, false, Options::empty());
-        let mut a = ThreadTrace::attach();
+        let mut a = ThreadTrace::<()>::attach();
         let (kind, code, _) = jobctl_trap(false, Some(19));
         a.enter_stop(&mut attached, kind, code, None);
         assert_eq!(attached.listen(9, &mut a), Err(Errno::EIO));
@@ -678,7 +701,13 @@ mod table_tests {
         let b = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
         table.ptrace_attach(tracer, a as i32, Some(Options::empty()), &s).unwrap();
         table.ptrace_attach(tracer, b as i32, Some(Options::EXITKILL), &s).unwrap();
-        assert!(table.ptrace_stop(a, StopKind::Signal, 10, Some(SigInfo::kernel(signal::SIGUSR1)), &s));
+        assert!(table.ptrace_stop(
+            a,
+            StopKind::Signal,
+            10,
+            Some(signal::SigInfo::kernel(signal::SIGUSR1)),
+            &s
+        ));
         table.exit_thread(tracer, 0, &s);
         assert_eq!(table.tracer_of(a), 0);
         assert_eq!(table.tracer_of(b), 0);
@@ -704,7 +733,7 @@ mod table_tests {
         let (kind, code, _) = jobctl_trap(true, Some(19));
         assert!(table.ptrace_stop(c, kind, code, None, &s));
         assert_eq!(table.with_thread_trace(c, |t| t.trap), Some(false));
-        table.send_signal(c, SigInfo::kernel(signal::SIGCONT), &s).unwrap();
+        table.send_signal(c, signal::SigInfo::kernel(signal::SIGCONT), &s).unwrap();
         assert_eq!(table.with_process(c, |p| p.state()), Some(crate::table::ProcState::Running));
         assert_eq!(table.with_trace(c, |l| l.notify), Some(true));
         // the tracer (the parent) gets the trap, then the continue

@@ -12,8 +12,12 @@
 //!   sweep); `fs-table`'s `SharedFileTable` and `SharedFsContext`
 //!   implement them with the default feature `fs-table`, a kernel with its
 //!   own tables implements them and builds this crate without it.
+//! - [`SignalState`](crate::sigstate::SignalState) (module
+//!   [`sigstate`](crate::sigstate)): a thread's and a process's signal
+//!   state and the steps of a send; `kernabi-signal`'s types with the
+//!   default feature `signal`.
 //! - [`Platform`]: the types a kernel plugs in (its context, its address
-//!   space, its fd table and fs context, and its own per-thread and
+//!   space, its fd table and fs context, its signal state, and its own per-thread and
 //!   per-process state, the [`RecordExt`] slots).
 //! - [`Hooks`]: what only the kernel can do (run a thread, block and wake,
 //!   make a pidfd, wake a futex). Every hook is called with no lock of this
@@ -67,6 +71,11 @@ pub trait Platform: Sized + 'static {
     /// `fs_table::SharedFsContext<Dir, Lock>` (feature `fs-table`), or the
     /// kernel's own type implementing [`FsContext`].
     type Fs: FsContext;
+    /// The signal state the table holds and sends with:
+    /// `sigstate::SignalTypes` (`kernabi-signal`'s
+    /// types, feature `signal`), or the kernel's own type implementing
+    /// [`SignalState`](crate::sigstate::SignalState).
+    type Signals: crate::sigstate::SignalState;
     /// The kernel's own state of a thread, kept in its record
     /// ([`Thread::ext`](crate::table::Thread::ext)): made at clone, moved
     /// with the record when exec changes the thread's id, handed to
@@ -336,6 +345,18 @@ pub type SharedVm<P> = Arc<Mutex<P, Vm<P>>>;
 pub type Files<P> = <P as Platform>::Files;
 /// A thread's root/cwd/umask handle ([`Platform::Fs`]).
 pub type Fs<P> = <P as Platform>::Fs;
+/// The platform's signal state ([`Platform::Signals`]).
+pub type Sig<P> = <P as Platform>::Signals;
+/// A siginfo of the platform's signal state.
+pub type SigInfoOf<P> = <Sig<P> as crate::sigstate::SignalState>::Info;
+/// A thread's signal state.
+pub type ThreadSigOf<P> = <Sig<P> as crate::sigstate::SignalState>::Thread;
+/// A process's signal state (its process-directed queue).
+pub type ProcessSigOf<P> = <Sig<P> as crate::sigstate::SignalState>::Process;
+/// A handle on a table of signal actions.
+pub type HandlersOf<P> = <Sig<P> as crate::sigstate::SignalState>::Handlers;
+/// The signal epoch.
+pub type EpochOf<P> = <Sig<P> as crate::sigstate::SignalState>::Epoch;
 
 /// User memory of an address space, through its lock.
 pub struct VmMemory<'a, P: Platform>(pub &'a SharedVm<P>);

@@ -21,10 +21,6 @@ use core::any::Any;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use linux_abi::{Errno, Result};
-use signal::{
-    PendingQueue, SendTarget, Sent, SharedSigHandlers, SigInfo, SigNum, SigQueueAccount, ThreadCandidate,
-    ThreadSignals,
-};
 
 use crate::clone::{CloneArgs, CloneCaller, CloneFlags, SIGCHLD};
 use crate::cputime::{CpuAccount, CpuTimes, SharedCpu};
@@ -33,9 +29,10 @@ use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, ThreadTrace, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
 use crate::seams::{
-    AddressSpace, FdTable, Files, Fs, FsContext, Hooks, Platform, RecordExt, SharedVm, UserContext, Vm,
-    VmMemory,
+    AddressSpace, EpochOf, FdTable, Files, Fs, FsContext, HandlersOf, Hooks, Platform, ProcessSigOf,
+    RecordExt, SharedVm, Sig, SigInfoOf, ThreadSigOf, UserContext, Vm, VmMemory,
 };
+use crate::sigstate::{Origin, SIGCONT, SIGHUP, SIGKILL, SIGSEGV, SIGSTOP, SendFacts, Sent, SignalState};
 use crate::uaccess::UserMemory;
 use crate::wait::{ChildStatus, Rusage, WaitOptions, WaitRequest, WaitSelector, WaitidInfo};
 
@@ -46,6 +43,7 @@ pub use crate::cred::CAP_FULL_SET;
 
 /// A process's run state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProcState {
     /// Running (or runnable, or sleeping).
     Running,
@@ -75,7 +73,7 @@ pub struct Thread<P: Platform> {
     /// exit can tell the record at its tid is no longer its own.
     serial: u64,
     /// Blocked mask, thread-directed pending signals, alternate stack.
-    pub signals: ThreadSignals,
+    pub signals: ThreadSigOf<P>,
     /// `CLONE_CHILD_CLEARTID` / set_tid_address(2) word (0: none).
     pub clear_child_tid: u64,
     /// set_robust_list(2) head and length (0: none).
@@ -106,7 +104,7 @@ pub struct Thread<P: Platform> {
     /// when this thread was made.
     pub default_timer_slack_ns: u64,
     /// Its side of ptrace: attached or not, its trace stop.
-    pub trace: ThreadTrace,
+    pub trace: ThreadTrace<SigInfoOf<P>>,
     /// The kernel's state of this thread (see [`RecordExt`]).
     pub ext: P::ThreadExt,
 }
@@ -157,9 +155,9 @@ pub struct Process<P: Platform> {
     child_subreaper: bool,
     child_events: u64,
     vm: Option<SharedVm<P>>,
-    handlers: SharedSigHandlers,
+    handlers: HandlersOf<P>,
     /// Process-directed pending signals.
-    pub pending: PendingQueue,
+    pub pending: ProcessSigOf<P>,
     /// Credentials (copied by fork, kept by exec).
     pub creds: Credentials,
     /// Resource limits.
@@ -275,7 +273,7 @@ impl<P: Platform> Process<P> {
         self.vm.as_ref()
     }
     /// The signal handlers.
-    pub fn handlers(&self) -> &SharedSigHandlers {
+    pub fn handlers(&self) -> &HandlersOf<P> {
         &self.handlers
     }
     fn alive(&self) -> bool {
@@ -285,6 +283,7 @@ impl<P: Platform> Process<P> {
 
 /// What a wait found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaitReport {
     /// The child's pid.
     pub pid: Pid,
@@ -378,14 +377,14 @@ struct Inner<P: Platform> {
     /// (Linux's `nr_threads`) are `threads.len() + leaders_gone`, kept
     /// without a walk.
     leaders_gone: u64,
-    sigq: BTreeMap<u32, SigQueueAccount>,
+    sigq: BTreeMap<u32, <Sig<P> as SignalState>::Account>,
     max_threads: u64,
     /// Set when a ptrace link is made; wait's walk over every process for
     /// tracees that are not children runs only while it is set, and clears
     /// it when it finds no link left (so a wait costs O(children), as
     /// Linux's walk of its children and ptraced lists).
     maybe_traced: bool,
-    epoch: signal::Epoch,
+    epoch: EpochOf<P>,
     /// The last [`Thread::serial`] given out.
     serial: u64,
 }
@@ -394,7 +393,7 @@ struct Inner<P: Platform> {
 /// no global); a test makes its own.
 pub struct ProcessTable<P: Platform> {
     inner: TableLock<P>,
-    epoch: signal::Epoch,
+    epoch: EpochOf<P>,
 }
 
 /// The table lock, and who runs a `with_*` closure under it
@@ -456,7 +455,7 @@ struct Resources<P: Platform> {
     vm: Option<SharedVm<P>>,
     files: Option<Files<P>>,
     fs: Option<Fs<P>>,
-    handlers: Option<SharedSigHandlers>,
+    handlers: Option<HandlersOf<P>>,
 }
 
 impl<P: Platform> Resources<P> {
@@ -478,7 +477,9 @@ impl<P: Platform> Resources<P> {
             (None, parent.vm.clone())
         } else {
             let handlers = match &parent.handlers {
-                Some(h) => Some(h.for_clone(f.contains(F::SIGHAND), f.contains(F::CLEAR_SIGHAND))?),
+                Some(h) => {
+                    Some(Sig::<P>::clone_handlers(h, f.contains(F::SIGHAND), f.contains(F::CLEAR_SIGHAND))?)
+                }
                 None => None,
             };
             let vm = match &parent.vm {
@@ -507,21 +508,35 @@ struct Prepared<P: Platform> {
     child_vm: Option<SharedVm<P>>,
 }
 
-fn signum(sig: i32) -> Option<SigNum> {
-    SigNum::new(sig).ok()
+/// A signal number `1..=64`, or `None` (0, negative, too large).
+fn signum(sig: i32) -> Option<u32> {
+    u32::try_from(sig).ok().filter(|s| (1..=64).contains(s))
+}
+
+/// Signal `sig` about child `pid`'s state change (SIGCHLD's fields).
+fn child_info<P: Platform>(
+    sig: u32,
+    code: i32,
+    pid: Pid,
+    uid: u32,
+    status: i32,
+    times: (i64, i64),
+) -> SigInfoOf<P> {
+    let (utime, stime) = times;
+    Sig::<P>::info(sig, Origin::Child { code, pid: pid as i32, uid, status, utime, stime })
 }
 
 impl<P: Platform> ProcessTable<P> {
     /// An empty table with pids `1..pid_max` and its own signal epoch.
     pub fn new(pid_max: u32) -> Self {
-        Self::with_epoch(pid_max, signal::Epoch::new())
+        Self::with_epoch(pid_max, Sig::<P>::new_epoch())
     }
 
     /// An empty table with pids `1..pid_max` whose threads' and processes'
     /// signal queues and masks bump `epoch` (the kernel's, see
-    /// [`signal::epoch`]), as do the table's own group exits, stops and
+    /// `kernabi-signal`'s `epoch`), as do the table's own group exits, stops and
     /// ptrace events.
-    pub fn with_epoch(pid_max: u32, epoch: signal::Epoch) -> Self {
+    pub fn with_epoch(pid_max: u32, epoch: EpochOf<P>) -> Self {
         ProcessTable {
             inner: TableLock {
                 closure: AtomicUsize::new(0),
@@ -546,7 +561,7 @@ impl<P: Platform> ProcessTable<P> {
     /// The signal epoch: it moves whenever a thread of this table may have
     /// a signal to take or an exit to act on (read it lock-free on the way
     /// back to user mode).
-    pub fn epoch(&self) -> &signal::Epoch {
+    pub fn epoch(&self) -> &EpochOf<P> {
         &self.epoch
     }
 
@@ -591,7 +606,7 @@ impl<P: Platform> ProcessTable<P> {
             tid: pid,
             tgid: pid,
             serial: g.serial,
-            signals: ThreadSignals::with_epoch(self.epoch.clone()),
+            signals: Sig::<P>::new_thread(&self.epoch),
             clear_child_tid: 0,
             robust_list: (0, 0),
             mm_released: false,
@@ -628,8 +643,8 @@ impl<P: Platform> ProcessTable<P> {
             child_subreaper: false,
             child_events: 0,
             vm: Some(Arc::new(lock_api::Mutex::new(init.vm))),
-            handlers: SharedSigHandlers::new(),
-            pending: PendingQueue::with_epoch(self.epoch.clone()),
+            handlers: Sig::<P>::new_handlers(),
+            pending: Sig::<P>::new_process(&self.epoch),
             creds: init.creds,
             rlimits: init.rlimits,
             usage: Rusage::default(),
@@ -664,12 +679,12 @@ impl<P: Platform> ProcessTable<P> {
     /// Takes the next signal thread `tid` should act on, from its own
     /// queue first, then its process's (Linux's `dequeue_signal()`), under
     /// one lock; `None` if nothing unblocked is pending (or no such thread).
-    pub fn dequeue_signal(&self, tid: Pid) -> Option<SigInfo> {
+    pub fn dequeue_signal(&self, tid: Pid) -> Option<SigInfoOf<P>> {
         let mut g = self.inner.lock();
         let g = &mut *g;
         let t = g.threads.get_mut(&tid)?;
         let p = g.procs.get_mut(&t.tgid)?;
-        t.signals.dequeue(&mut p.pending)
+        Sig::<P>::dequeue(&mut t.signals, &mut p.pending)
     }
 
     /// Runs `f` on thread `tid` and process `pid` together, under one
@@ -969,7 +984,7 @@ impl<P: Platform> ProcessTable<P> {
         g.threads
             .values()
             .filter(|t| {
-                t.signals.pending.pending().contains(signal::SIGKILL)
+                Sig::<P>::thread_pending(&t.signals) & crate::sigstate::sigbit(SIGKILL) != 0
                     || g.procs.get(&t.tgid).is_some_and(|p| p.group_exit.is_some())
             })
             .map(|t| t.tid)
@@ -1068,7 +1083,11 @@ impl<P: Platform> ProcessTable<P> {
     }
 
     /// Runs `f` on the trace state of thread `tid`, if it is a tracee.
-    pub fn with_thread_trace<R>(&self, tid: Pid, f: impl FnOnce(&mut ThreadTrace) -> R) -> Option<R> {
+    pub fn with_thread_trace<R>(
+        &self,
+        tid: Pid,
+        f: impl FnOnce(&mut ThreadTrace<SigInfoOf<P>>) -> R,
+    ) -> Option<R> {
         self.inner.closure(|g| g.threads.get_mut(&tid).map(|t| &mut t.trace).filter(|t| t.attached).map(f))
     }
 
@@ -1145,7 +1164,7 @@ impl<P: Platform> ProcessTable<P> {
                     out.effects.push(Effect::Wake(t));
                 }
             }
-            g.epoch.bump();
+            Sig::<P>::bump(&g.epoch);
         }
         out.run(hooks);
     }
@@ -1163,7 +1182,7 @@ impl<P: Platform> ProcessTable<P> {
                 Err(Errno::EIO)
             } else {
                 th.trace.trap = true;
-                g.epoch.bump();
+                Sig::<P>::bump(&g.epoch);
                 out.effects.push(Effect::Wake(tid));
                 Ok(())
             }
@@ -1181,7 +1200,7 @@ impl<P: Platform> ProcessTable<P> {
         tid: Pid,
         kind: StopKind,
         code: u32,
-        info: Option<SigInfo>,
+        info: Option<SigInfoOf<P>>,
         hooks: &impl Hooks<P>,
     ) -> bool {
         let mut out = Out::new();
@@ -1501,7 +1520,7 @@ impl<P: Platform> ProcessTable<P> {
 
     /// rt_sigqueueinfo(2) (`tid` `None`) and rt_tgsigqueueinfo(2) from
     /// thread `caller`: `info` (already checked by
-    /// [`SigInfo::from_user`](signal::SigInfo::from_user)) to process `tgid`
+    /// `kernabi-signal`'s `SigInfo::from_user`) to process `tgid`
     /// (for rt_sigqueueinfo any thread id of it), or to its thread `tid`
     /// only. `ESRCH` when there is no such process, or `tid` is not one of
     /// its threads; `EPERM` when the caller may not signal it (kill(2)'s
@@ -1511,7 +1530,7 @@ impl<P: Platform> ProcessTable<P> {
         caller: Pid,
         tgid: Pid,
         tid: Option<Pid>,
-        info: SigInfo,
+        info: SigInfoOf<P>,
         hooks: &impl Hooks<P>,
     ) -> Result<()> {
         let mut out = Out::new();
@@ -1521,7 +1540,7 @@ impl<P: Platform> ProcessTable<P> {
     }
 
     /// Sends a kernel-generated signal to a process (no permission check).
-    pub fn send_signal(&self, pid: Pid, info: SigInfo, hooks: &impl Hooks<P>) -> Result<()> {
+    pub fn send_signal(&self, pid: Pid, info: SigInfoOf<P>, hooks: &impl Hooks<P>) -> Result<()> {
         let mut out = Out::new();
         let r = self.inner.lock().send(pid, info, true, &mut out);
         out.run(hooks);
@@ -1571,7 +1590,7 @@ impl<P: Platform> ProcessTable<P> {
             // bprm_execve() does (force_fatal_sig(SIGSEGV)), rather than
             // going back to the old image with an error
             Err(_) => {
-                self.force_fatal_signal(new_tid, signal::SIGSEGV, hooks);
+                self.force_fatal_signal(new_tid, SIGSEGV, hooks);
             }
         }
         Ok(new_tid)
@@ -1579,18 +1598,17 @@ impl<P: Platform> ProcessTable<P> {
 
     /// `force_fatal_sig()`: `sig` at its default action, unblocked, sent
     /// to thread `tid`'s process, so that it dies of it.
-    fn force_fatal_signal(&self, tid: Pid, sig: SigNum, hooks: &impl Hooks<P>) {
+    fn force_fatal_signal(&self, tid: Pid, sig: u32, hooks: &impl Hooks<P>) {
         let mut out = Out::new();
         {
             let mut g = self.inner.lock();
             if let Some(th) = g.threads.get_mut(&tid) {
-                let mask = th.signals.blocked().without(sig);
-                th.signals.set_blocked(mask);
+                Sig::<P>::unblock(&mut th.signals, sig);
                 let pid = th.tgid;
                 if let Some(p) = g.procs.get(&pid) {
-                    let _ = p.handlers.lock().set(sig, signal::SigAction::DEFAULT);
+                    Sig::<P>::set_default(&p.handlers, sig);
                 }
-                let _ = g.send(pid, SigInfo::kernel(sig), true, &mut out);
+                let _ = g.send(pid, Sig::<P>::info(sig, Origin::Kernel), true, &mut out);
             }
         }
         out.run(hooks);
@@ -1656,15 +1674,16 @@ impl<P: Platform> Inner<P> {
             {
                 c.ptrace = Some(new);
             }
-            self.epoch.bump();
+            Sig::<P>::bump(&self.epoch);
             if let Some(t) = self.threads.get_mut(&child) {
                 t.trace = ThreadTrace::attach();
                 if seized {
                     t.trace.trap = true;
                 } else {
                     // a thread-directed SIGSTOP (sigaddset of the new task)
-                    let account = SigQueueAccount::new();
-                    let _ = t.signals.pending.enqueue(SigInfo::kernel(signal::SIGSTOP), &account, u64::MAX);
+                    let account = Default::default();
+                    let info = Sig::<P>::info(SIGSTOP, Origin::Kernel);
+                    let _ = Sig::<P>::enqueue(&mut t.signals, info, &account, u64::MAX);
                 }
             }
         }
@@ -1731,9 +1750,9 @@ impl<P: Platform> Inner<P> {
             t.trace = ThreadTrace::attach();
             t.trace.trap = group_stopped;
         }
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         if !seized {
-            self.send(tgid, SigInfo::kernel(signal::SIGSTOP), true, out)?;
+            self.send(tgid, Sig::<P>::info(SIGSTOP, Origin::Kernel), true, out)?;
         }
         if group_stopped {
             // a stopped tracee re-traps for its new tracer
@@ -1747,7 +1766,7 @@ impl<P: Platform> Inner<P> {
         tid: Pid,
         kind: StopKind,
         code: u32,
-        info: Option<SigInfo>,
+        info: Option<SigInfoOf<P>>,
         out: &mut Out<P>,
     ) -> bool {
         let Ok(pid) = self.proc_of(tid) else { return false };
@@ -1767,8 +1786,8 @@ impl<P: Platform> Inner<P> {
             crate::wait::CLD_TRAPPED
         };
         if let Some(tp) = self.procs.get(&tracer) {
-            if tp.handlers.lock().notify_child_stop() {
-                let info = SigInfo::child(why, tid as i32, uid, (code & 0x7f) as i32, 0, 0);
+            if Sig::<P>::notify_child_stop(&tp.handlers) {
+                let info = child_info::<P>(SIGCHLD, why, tid, uid, (code & 0x7f) as i32, (0, 0));
                 let _ = self.send(tracer, info, true, out);
             }
             self.child_event(tracer, out);
@@ -1788,7 +1807,7 @@ impl<P: Platform> Inner<P> {
         p.leader_traced_exit = false;
         let zombie = p.state == ProcState::Zombie;
         let threads = p.threads.clone();
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         for t in threads {
             self.ptrace_unlink_thread(t, sig, out);
         }
@@ -1813,10 +1832,10 @@ impl<P: Platform> Inner<P> {
     fn ptrace_unlink_thread(&mut self, tid: Pid, sig: Option<u32>, out: &mut Out<P>) {
         let Some(th) = self.threads.get_mut(&tid).filter(|th| th.trace.attached) else { return };
         let t = core::mem::take(&mut th.trace);
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         if t.stopped || t.resume.is_some() {
             let s = sig.unwrap_or(if t.kind == StopKind::Signal {
-                t.siginfo.map_or(0, |i| i.signo.get())
+                t.siginfo.as_ref().map_or(0, Sig::<P>::signo)
             } else {
                 0
             });
@@ -1830,7 +1849,7 @@ impl<P: Platform> Inner<P> {
         self.threads.get(&tid).map(|t| t.tgid).ok_or(Errno::ESRCH)
     }
 
-    fn account(&mut self, uid: u32) -> SigQueueAccount {
+    fn account(&mut self, uid: u32) -> <Sig<P> as SignalState>::Account {
         self.sigq.entry(uid).or_default().clone()
     }
 
@@ -1888,7 +1907,7 @@ impl<P: Platform> Inner<P> {
             vm: p.vm.clone(),
             files: t.files.as_ref().map(|f| f.share()),
             fs: t.fs.as_ref().map(|f| f.share()),
-            handlers: Some(p.handlers.share()),
+            handlers: Some(Sig::<P>::share(&p.handlers)),
         })
     }
 
@@ -1928,7 +1947,7 @@ impl<P: Platform> Inner<P> {
         let Resources { vm: child_vm, files, fs, handlers } = copies;
         let mut process = None;
         if !f.contains(F::THREAD) {
-            let handlers = handlers.unwrap_or_else(|| p.handlers.share());
+            let handlers = handlers.unwrap_or_else(|| Sig::<P>::share(&p.handlers));
             let (parent, parent_thread, exit_signal) = if f.contains(F::PARENT) {
                 (p.parent, p.parent_thread, p.exit_signal)
             } else {
@@ -1955,7 +1974,7 @@ impl<P: Platform> Inner<P> {
                 child_events: 0,
                 vm: child_vm.clone(),
                 handlers,
-                pending: PendingQueue::with_epoch(self.epoch.clone()),
+                pending: Sig::<P>::new_process(&self.epoch),
                 creds: p.creds.clone(),
                 rlimits: p.rlimits.clone(),
                 usage: Rusage::default(),
@@ -1981,7 +2000,7 @@ impl<P: Platform> Inner<P> {
             context.set_tls(args.tls as usize);
         }
         let clear_altstack = f.contains(F::VM) && !f.contains(F::VFORK);
-        let signals = t.signals.child(clear_altstack);
+        let signals = Sig::<P>::clone_thread(&t.signals, clear_altstack);
         // The kernel's slots, last of what can fail before the pid.
         let mut thread_ext = None;
         let mut made = Ok(());
@@ -2065,8 +2084,7 @@ impl<P: Platform> Inner<P> {
             (None, None) => true,
             _ => false,
         };
-        let same_handlers =
-            parent.handlers.as_ref().is_some_and(|h| SharedSigHandlers::ptr_eq(h, &p.handlers));
+        let same_handlers = parent.handlers.as_ref().is_some_and(|h| Sig::<P>::same_handlers(h, &p.handlers));
         if !same_vm || !same_handlers || p.group_exit.is_some() {
             return Err(Errno::ERESTARTNOINTR);
         }
@@ -2150,7 +2168,7 @@ impl<P: Platform> Inner<P> {
 
     fn start_group_exit(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
         // threads on their way back to user mode must look again
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         let Some(p) = self.procs.get_mut(&pid) else { return };
         if p.group_exit.is_some() {
             return;
@@ -2164,8 +2182,9 @@ impl<P: Platform> Inner<P> {
         let threads = p.threads.clone();
         for t in threads {
             if let Some(th) = self.threads.get_mut(&t) {
-                let account = SigQueueAccount::new();
-                let _ = th.signals.pending.enqueue(SigInfo::kernel(signal::SIGKILL), &account, u64::MAX);
+                let account = Default::default();
+                let info = Sig::<P>::info(SIGKILL, Origin::Kernel);
+                let _ = Sig::<P>::enqueue(&mut th.signals, info, &account, u64::MAX);
                 out.effects.push(Effect::Wake(t));
             }
         }
@@ -2173,7 +2192,7 @@ impl<P: Platform> Inner<P> {
 
     fn exit_thread(&mut self, tid: Pid, status: ChildStatus, out: &mut Out<P>) {
         // threads on their way back to user mode must look again
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         let Some(pid) = self.threads.get(&tid).map(|t| t.tgid) else { return };
         let Some(p) = self.procs.get(&pid) else { return };
         let shared = p.threads.len() > 1 || p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
@@ -2295,7 +2314,7 @@ impl<P: Platform> Inner<P> {
         };
         for (t, kill) in tracees {
             if kill {
-                let _ = self.send(t, SigInfo::kernel(signal::SIGKILL), true, out);
+                let _ = self.send(t, Sig::<P>::info(SIGKILL, Origin::Kernel), true, out);
             }
             self.ptrace_unlink(t, None, out);
         }
@@ -2330,21 +2349,14 @@ impl<P: Platform> Inner<P> {
         let usage = p.usage;
         let sig = signum(p.exit_signal);
         let Some(pp) = self.procs.get(&parent) else { return true };
-        let decision = pp.handlers.lock().on_child_exit(sig);
-        if let Some(s) = decision.signal {
-            let mut info = SigInfo::child(
-                status.si_code(),
-                pid as i32,
-                info_uid,
-                status.si_status(),
-                (usage.utime_us / 10_000) as i64,
-                (usage.stime_us / 10_000) as i64,
-            );
-            info.signo = s;
+        let (autoreap, signal) = Sig::<P>::on_child_exit(&pp.handlers, sig);
+        if let Some(s) = signal {
+            let times = ((usage.utime_us / 10_000) as i64, (usage.stime_us / 10_000) as i64);
+            let info = child_info::<P>(s, status.si_code(), pid, info_uid, status.si_status(), times);
             let _ = self.send(parent, info, true, out);
         }
         self.child_event(parent, out);
-        decision.autoreap
+        autoreap
     }
 
     /// A traced thread that is not the last of its process exited: its
@@ -2363,7 +2375,7 @@ impl<P: Platform> Inner<P> {
             return;
         }
         q.push((pid, tid, status));
-        let info = SigInfo::child(status.si_code(), tid as i32, uid, status.si_status(), 0, 0);
+        let info = child_info::<P>(SIGCHLD, status.si_code(), tid, uid, status.si_status(), (0, 0));
         let _ = self.send(tracer, info, true, out);
         self.child_event(tracer, out);
     }
@@ -2375,14 +2387,8 @@ impl<P: Platform> Inner<P> {
         p.parent_notify_deferred = true;
         let status = p.exit_status().unwrap_or(ChildStatus::Exited(0));
         let (uid, usage) = (p.creds.uid, p.usage);
-        let info = SigInfo::child(
-            status.si_code(),
-            pid as i32,
-            uid,
-            status.si_status(),
-            (usage.utime_us / 10_000) as i64,
-            (usage.stime_us / 10_000) as i64,
-        );
+        let times = ((usage.utime_us / 10_000) as i64, (usage.stime_us / 10_000) as i64);
+        let info = child_info::<P>(SIGCHLD, status.si_code(), pid, uid, status.si_status(), times);
         let _ = self.send(tracer, info, true, out);
         self.child_event(tracer, out);
     }
@@ -2400,8 +2406,8 @@ impl<P: Platform> Inner<P> {
         let parent = p.parent;
         let uid = p.creds.uid;
         let Some(pp) = self.procs.get(&parent) else { return };
-        if pp.handlers.lock().notify_child_stop() {
-            let info = SigInfo::child(status.si_code(), pid as i32, uid, status.si_status(), 0, 0);
+        if Sig::<P>::notify_child_stop(&pp.handlers) {
+            let info = child_info::<P>(SIGCHLD, status.si_code(), pid, uid, status.si_status(), (0, 0));
             let _ = self.send(parent, info, true, out);
         }
         self.child_event(parent, out);
@@ -2417,7 +2423,7 @@ impl<P: Platform> Inner<P> {
         let uid = self.procs.get(&from).map_or(0, |p| p.creds.uid);
         for s in sigs {
             if let Some(sig) = signum(s as i32) {
-                let _ = self.send(c, SigInfo::user(sig, from as i32, uid), false, out);
+                let _ = self.send(c, Sig::<P>::info(sig, Origin::User { pid: from as i32, uid }), false, out);
             }
         }
     }
@@ -2488,17 +2494,17 @@ impl<P: Platform> Inner<P> {
         {
             let members: Vec<Pid> = self.members(pgrp).collect();
             for m in &members {
-                let _ = self.send(*m, SigInfo::kernel(signal::SIGHUP), true, out);
+                let _ = self.send(*m, Sig::<P>::info(SIGHUP, Origin::Kernel), true, out);
             }
             for m in &members {
-                let _ = self.send(*m, SigInfo::kernel(signal::SIGCONT), true, out);
+                let _ = self.send(*m, Sig::<P>::info(SIGCONT, Origin::Kernel), true, out);
             }
         }
     }
 
     fn stop(&mut self, pid: Pid, sig: u32, out: &mut Out<P>) -> Result<()> {
         // threads on their way back to user mode must look again
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if !p.alive() || p.group_exit.is_some() {
             return Ok(());
@@ -2520,7 +2526,7 @@ impl<P: Platform> Inner<P> {
 
     fn cont(&mut self, pid: Pid, out: &mut Out<P>) -> Result<()> {
         // threads on their way back to user mode must look again
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         // prepare_signal(): SIGCONT makes every seized thread trap
         // (ptrace_trap_notify), a listening one at once
@@ -2546,36 +2552,24 @@ impl<P: Platform> Inner<P> {
 
     /// Queues a process-directed signal (Linux's `send_signal_locked()`
     /// and `complete_signal()`).
-    fn send(&mut self, pid: Pid, info: SigInfo, force: bool, out: &mut Out<P>) -> Result<()> {
-        let sig = info.signo;
+    fn send(&mut self, pid: Pid, info: SigInfoOf<P>, force: bool, out: &mut Out<P>) -> Result<()> {
+        let sig = Sig::<P>::signo(&info);
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
-        let action = p.handlers.lock().get(sig);
+        let action = Sig::<P>::action(&p.handlers, sig);
         let blocked = p
             .threads
             .first()
             .and_then(|t| self.threads.get(t))
-            .map(|t| t.signals.blocked_for_send())
+            .map(|t| Sig::<P>::blocked_for_send(&t.signals))
             .unwrap_or_default();
         let traced = p.ptrace.is_some();
-        let target = SendTarget {
-            blocked,
-            unkillable: pid == 1,
-            force,
-            group_exiting: p.group_exit.is_some() || !p.alive(),
-            traced,
-        };
-        let plan = signal::prepare_send(sig, &action, &target);
+        let group_exiting = p.group_exit.is_some() || !p.alive();
+        let facts = SendFacts::new(blocked, pid == 1, force, group_exiting, traced);
+        let plan = Sig::<P>::prepare_send(sig, &action, &facts);
         let threads = p.threads.clone();
         let uid = p.creds.uid;
-        if !plan.discard.is_empty() {
-            if let Some(p) = self.procs.get_mut(&pid) {
-                p.pending.discard(plan.discard);
-            }
-            for t in &threads {
-                if let Some(th) = self.threads.get_mut(t) {
-                    th.signals.pending.discard(plan.discard);
-                }
-            }
+        if plan.discard != 0 {
+            self.discard(pid, &threads, plan.discard);
         }
         if plan.resume {
             self.cont(pid, out)?;
@@ -2587,38 +2581,43 @@ impl<P: Platform> Inner<P> {
         // signal: one that already has a signal to handle need not be woken.
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
         let stopped = matches!(p.state, ProcState::Stopped(_));
-        let mut candidates: Vec<ThreadCandidate> = Vec::new();
+        let mut candidates = Vec::new();
         candidates.try_reserve(threads.len()).map_err(|_| Errno::ENOMEM)?;
         for t in &threads {
-            let c = self.threads.get(t).map(|th| th.signals.candidate(&p.pending)).unwrap_or_default();
-            candidates.push(ThreadCandidate { stopped, ..c });
+            let c = self.threads.get(t).map(|th| Sig::<P>::candidate(&th.signals, &p.pending, stopped));
+            candidates.push(c.unwrap_or_default());
         }
         let account = self.account(uid);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         let limit = p.rlimits.cur(Resource::Sigpending);
-        let sent = signal::complete_send(
-            info,
-            &action,
-            &target,
-            &mut p.pending,
-            &account,
-            limit,
-            &candidates,
-            (0, 0),
-        )?;
+        let sent =
+            Sig::<P>::complete_send(info, &action, &facts, &mut p.pending, &account, limit, &candidates)?;
         out.effects.push(Effect::Queued(pid));
         match sent {
             Sent::GroupExit => {
-                self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
+                self.start_group_exit(pid, ChildStatus::Killed { signal: sig, core: false }, out);
             }
-            Sent::Queued { wake: Some(i) } => {
+            Sent::Queued(Some(i)) => {
                 if let Some(&t) = threads.get(i) {
                     out.effects.push(Effect::Wake(t));
                 }
             }
-            _ => {}
+            Sent::Queued(None) => {}
         }
         Ok(())
+    }
+
+    /// Drops the signals of `set` from process `pid`'s queue and from its
+    /// `threads`' queues (a stop signal's SIGCONT, SIGCONT's stops).
+    fn discard(&mut self, pid: Pid, threads: &[Pid], set: u64) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            Sig::<P>::discard_shared(&mut p.pending, set);
+        }
+        for t in threads {
+            if let Some(th) = self.threads.get_mut(t) {
+                Sig::<P>::discard(&mut th.signals, set);
+            }
+        }
     }
 
     fn try_wait(&mut self, caller: Pid, req: &WaitRequest, out: &mut Out<P>) -> Result<Option<WaitReport>> {
@@ -2908,7 +2907,7 @@ impl<P: Platform> Inner<P> {
         if c.euid == t.suid || c.euid == t.uid || c.uid == t.suid || c.uid == t.uid || c.capable() {
             return Ok(());
         }
-        if sig == signal::SIGCONT.as_i32() && a.sid == b.sid {
+        if sig == SIGCONT as i32 && a.sid == b.sid {
             return Ok(());
         }
         Err(Errno::EPERM)
@@ -2918,7 +2917,7 @@ impl<P: Platform> Inner<P> {
         self.may_signal(me, target, sig)?;
         let Some(s) = signum(sig) else { return Ok(()) };
         let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
-        self.send(target, SigInfo::user(s, me as i32, uid), false, out)
+        self.send(target, Sig::<P>::info(s, Origin::User { pid: me as i32, uid }), false, out)
     }
 
     /// unshare(2)'s checks: the handles of the fd table and fs context to
@@ -2963,7 +2962,7 @@ impl<P: Platform> Inner<P> {
         if f.intersects(F::THREAD | F::SIGHAND | F::VM) && p.threads.len() > 1 {
             return Err(Errno::EINVAL);
         }
-        if f.intersects(F::SIGHAND | F::VM) && p.handlers.is_shared() {
+        if f.intersects(F::SIGHAND | F::VM) && Sig::<P>::handlers_shared(&p.handlers) {
             return Err(Errno::EINVAL);
         }
         if f.contains(F::VM) && p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1) {
@@ -2999,7 +2998,7 @@ impl<P: Platform> Inner<P> {
         self.may_signal(me, target, sig)?;
         let Some(s) = signum(sig) else { return Ok(()) };
         let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
-        self.send_thread(tid as u32, SigInfo::tkill(s, me as i32, uid), out)
+        self.send_thread(tid as u32, Sig::<P>::info(s, Origin::Tkill { pid: me as i32, uid }), out)
     }
 
     fn sigqueue(
@@ -3007,7 +3006,7 @@ impl<P: Platform> Inner<P> {
         caller: Pid,
         tgid: Pid,
         tid: Option<Pid>,
-        info: SigInfo,
+        info: SigInfoOf<P>,
         out: &mut Out<P>,
     ) -> Result<()> {
         let me = self.proc_of(caller)?;
@@ -3023,7 +3022,7 @@ impl<P: Platform> Inner<P> {
             None if self.procs.contains_key(&tgid) => tgid,
             None => self.threads.get(&tgid).map(|t| t.tgid).ok_or(Errno::ESRCH)?,
         };
-        self.may_signal(me, tgid, info.signo.as_i32())?;
+        self.may_signal(me, tgid, Sig::<P>::signo(&info) as i32)?;
         match tid {
             Some(tid) => self.send_thread(tid, info, out),
             None => self.send(tgid, info, false, out),
@@ -3031,33 +3030,21 @@ impl<P: Platform> Inner<P> {
     }
 
     /// Queues a thread-directed signal.
-    fn send_thread(&mut self, tid: Pid, info: SigInfo, out: &mut Out<P>) -> Result<()> {
-        let sig = info.signo;
+    fn send_thread(&mut self, tid: Pid, info: SigInfoOf<P>, out: &mut Out<P>) -> Result<()> {
+        let sig = Sig::<P>::signo(&info);
         let th = self.threads.get(&tid).ok_or(Errno::ESRCH)?;
         let pid = th.tgid;
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
-        let action = p.handlers.lock().get(sig);
-        let target = SendTarget {
-            blocked: th.signals.blocked_for_send(),
-            unkillable: pid == 1,
-            force: false,
-            group_exiting: p.group_exit.is_some(),
-            // sig_ignored(): a tracee's ignored signals still reach its tracer
-            traced: p.ptrace.is_some(),
-        };
-        let plan = signal::prepare_send(sig, &action, &target);
+        let action = Sig::<P>::action(&p.handlers, sig);
+        // sig_ignored(): a tracee's ignored signals still reach its tracer
+        let blocked = Sig::<P>::blocked_for_send(&th.signals);
+        let facts = SendFacts::new(blocked, pid == 1, false, p.group_exit.is_some(), p.ptrace.is_some());
+        let plan = Sig::<P>::prepare_send(sig, &action, &facts);
         let threads = p.threads.clone();
         let uid = p.creds.uid;
         let limit = p.rlimits.cur(Resource::Sigpending);
-        if !plan.discard.is_empty() {
-            if let Some(p) = self.procs.get_mut(&pid) {
-                p.pending.discard(plan.discard);
-            }
-            for t in &threads {
-                if let Some(th) = self.threads.get_mut(t) {
-                    th.signals.pending.discard(plan.discard);
-                }
-            }
+        if plan.discard != 0 {
+            self.discard(pid, &threads, plan.discard);
         }
         if plan.resume {
             self.cont(pid, out)?;
@@ -3067,17 +3054,14 @@ impl<P: Platform> Inner<P> {
         }
         let account = self.account(uid);
         let th = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
-        th.signals.pending.enqueue(info, &account, limit)?;
+        Sig::<P>::enqueue(&mut th.signals, info, &account, limit)?;
         out.effects.push(Effect::Queued(pid));
         // blocked, or waited for in sigtimedwait(2) (real_blocked)
-        let blocked = th.signals.blocked_for_send().contains(sig);
+        let blocked = Sig::<P>::blocked_for_send(&th.signals) & crate::sigstate::sigbit(sig) != 0;
         // complete_signal(): not for a tracee (its tracer sees the signal)
-        if !blocked
-            && pid != 1
-            && (!target.traced || sig == signal::SIGKILL)
-            && signal::fatal_on_send(sig, &action)
+        if !blocked && pid != 1 && (!facts.traced || sig == SIGKILL) && Sig::<P>::fatal_on_send(sig, &action)
         {
-            self.start_group_exit(pid, ChildStatus::Killed { signal: sig.get(), core: false }, out);
+            self.start_group_exit(pid, ChildStatus::Killed { signal: sig, core: false }, out);
         } else {
             out.effects.push(Effect::Wake(tid));
         }
@@ -3124,7 +3108,7 @@ impl<P: Platform> Inner<P> {
 
     fn exec(&mut self, tid: Pid, new_vm: Vm<P>, out: &mut Out<P>) -> Result<Pid> {
         // threads on their way back to user mode must look again
-        self.epoch.bump();
+        Sig::<P>::bump(&self.epoch);
         let pid = self.proc_of(tid)?;
         let p = self.procs.get(&pid).ok_or(Errno::ESRCH)?;
         if p.group_exit.is_some() {
@@ -3197,7 +3181,7 @@ impl<P: Platform> Inner<P> {
         if let Some(old) = p.vm.replace(Arc::new(lock_api::Mutex::new(new_vm))) {
             out.drop_later(old);
         }
-        let handlers = p.handlers.for_exec();
+        let handlers = Sig::<P>::exec_handlers(&p.handlers);
         let old = core::mem::replace(&mut p.handlers, handlers);
         out.drop_later(old);
         p.did_exec = true;
@@ -3208,7 +3192,7 @@ impl<P: Platform> Inner<P> {
         let bset = p.cap_bset;
         p.creds.exec_caps(bset);
         if let Some(th) = self.threads.get_mut(&new_tid) {
-            th.signals.exec();
+            Sig::<P>::exec_thread(&mut th.signals);
             th.robust_list = (0, 0);
             th.ext.exec();
             // the fd table's half: by the caller, after the lock

@@ -71,6 +71,7 @@ impl Platform for TestPlatform {
     type Vm = vm::Vmar<vm::testing::SoftPageTable, vm::testing::TestFrames>;
     type Files = fs_table::SharedFileTable<str, spin::Mutex<()>>;
     type Fs = fs_table::SharedFsContext<String, spin::Mutex<()>>;
+    type Signals = crate::sigstate::SignalTypes;
     type Lock = spin::Mutex<()>;
     type ThreadExt = TestExt;
     type ProcessExt = TestExt;

@@ -146,6 +146,7 @@ pub const SIGCONT: u32 = 18;
 
 /// What happened to a child, as wait reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChildStatus {
     /// exit(code): only the low 8 bits are kept.
     Exited(u8),
@@ -231,6 +232,7 @@ impl ChildStatus {
 /// exactly these six (`si_signo`, `si_errno`, `si_code`, `si_pid`,
 /// `si_uid`, `si_status`); with `WNOHANG` and nothing to report all are 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct WaitidInfo {
     /// `SIGCHLD`, or 0 when nothing was reported.
     pub signo: i32,

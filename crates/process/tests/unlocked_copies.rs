@@ -70,6 +70,7 @@ impl Platform for Watched {
     type Vm = vm::testing::TestVmar;
     type Files = H;
     type Fs = H;
+    type Signals = process::sigstate::SignalTypes;
     type Lock = spin::Mutex<()>;
     type ThreadExt = TestExt;
     type ProcessExt = TestExt;

@@ -134,6 +134,7 @@ impl SigAction {
 /// What [`SigHandlers::set`] changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
+#[non_exhaustive]
 pub struct ActionChange {
     /// The previous action (for the `oldact` argument).
     pub old: SigAction,
@@ -150,6 +151,7 @@ pub struct ActionChange {
 /// What a child's exit means for its parent, decided by the parent's
 /// SIGCHLD disposition ([`SigHandlers::on_child_exit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChildExit {
     /// The child is reaped at once and never becomes a waitable zombie
     /// (wait(2): SIGCHLD set to SIG_IGN or SA_NOCLDWAIT).

@@ -38,6 +38,7 @@ pub struct SendTarget {
 
 /// What to do when a signal is sent ([`prepare_send`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SendPlan {
     /// Discard these signals from the process queue and from every thread's
     /// queue before anything else (signal(7): a SIGCONT discards pending
@@ -203,6 +204,7 @@ pub fn fatal_on_send(sig: SigNum, action: &SigAction) -> bool {
 
 /// What a thread does with a signal it dequeued ([`delivery_action`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Delivery {
     /// Nothing: the signal is ignored; take the next one.
     Ignore,
@@ -269,6 +271,7 @@ pub fn handler_mask(blocked: SigSet, sig: SigNum, action: &SigAction) -> SigSet 
 /// What to do with a system call that a signal interrupted
 /// ([`syscall_restart`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SyscallRestart {
     /// The result was not a restart code: leave it.
     Keep,

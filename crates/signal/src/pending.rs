@@ -66,6 +66,7 @@ struct Entry {
 
 /// What [`PendingQueue::enqueue`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Enqueued {
     /// The signal is pending with its siginfo.
     Queued,

@@ -264,7 +264,7 @@ fn documented_send_steps_wake_the_sleeping_thread() {
     let action = p.handlers.lock().get(SIGUSR1);
     let target = SendTarget { blocked: p.threads[0].blocked_for_send(), ..SendTarget::default() };
     let plan = prepare_send(SIGUSR1, &action, &target);
-    assert_eq!(plan, SendPlan { discard: SigSet::EMPTY, resume: false, queue: true });
+    assert_eq!((plan.discard, plan.resume, plan.queue), (SigSet::EMPTY, false, true));
     // 2. candidates before queueing, then complete_send
     let mut candidates: Vec<ThreadCandidate> = p.threads.iter().map(|t| t.candidate(&p.queue)).collect();
     candidates[0].running = true;

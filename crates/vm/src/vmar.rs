@@ -47,6 +47,7 @@ impl Prot {
 
 /// The kind of access that faulted (from the page-fault error code).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum Access {
     /// A load.
     Read,
@@ -58,6 +59,7 @@ pub enum Access {
 
 /// Why a fault becomes SIGSEGV: the `si_code` of the signal.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum SegvCode {
     /// No mapping at the address (`SEGV_MAPERR`).
     MapErr,
@@ -77,6 +79,7 @@ impl SegvCode {
 
 /// What the kernel must do after [`Vmar::handle_page_fault`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum FaultOutcome {
     /// The page is now mapped as the access needs: return to user mode and
     /// retry the instruction.
@@ -100,6 +103,7 @@ pub enum FaultOutcome {
 
 /// What backs a mapping, as the mapping listing shows it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum MappingKind {
     /// `MAP_PRIVATE | MAP_ANONYMOUS`: zero pages, copied on write after fork.
     PrivateAnonymous,
@@ -113,6 +117,7 @@ pub enum MappingKind {
 
 /// One line of the mapping listing (`/proc/self/maps`).
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct MappingInfo {
     /// First address.
     pub start: usize,

@@ -11,6 +11,7 @@ use process::pid::Pid;
 use process::seams::{AddressSpace, Hooks, Platform, RecordExt, UserContext};
 
 use crate::files_glue::{ToyFiles, ToyFs};
+use crate::sigstate_glue::ToySignals;
 
 /// The toy's saved user registers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,6 +96,7 @@ impl Platform for Toy {
     type Vm = ToySpace;
     type Files = ToyFiles;
     type Fs = ToyFs;
+    type Signals = ToySignals;
     type Lock = spin::Mutex<()>;
     type ThreadExt = NoExt;
     type ProcessExt = NoExt;

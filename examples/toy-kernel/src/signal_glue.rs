@@ -1,10 +1,10 @@
-//! `signal`'s part: deliver the next signal of a thread by running its
-//! handler (the toy "signal frame" is the saved registers it returns to).
+//! `signal`'s part (kernabi-signal on its own, the toy's feature
+//! `signal`): deliver the next signal of a thread by running its handler
+//! (the toy "signal frame" is the saved registers it returns to).
 
-use process::table::ProcessTable;
-use signal::{Delivery, SigNum};
+use signal::{Delivery, PendingQueue, SharedSigHandlers, SigNum, ThreadSignals};
 
-use crate::process_glue::Toy;
+use crate::process_glue::Regs;
 
 /// What delivering did.
 #[derive(Debug, PartialEq, Eq)]
@@ -12,27 +12,27 @@ pub enum Delivered {
     /// Nothing to deliver.
     Nothing,
     /// The handler runs: the signal and the registers to restore.
-    Handler(SigNum, crate::process_glue::Regs),
+    Handler(SigNum, Regs),
     /// The default action ends the process (the caller exits the group).
     Fatal(SigNum),
 }
 
-/// Takes thread `tid`'s next signal and acts on it.
-pub fn deliver(table: &ProcessTable<Toy>, tid: u32) -> Delivered {
-    let Some(info) = table.dequeue_signal(tid) else { return Delivered::Nothing };
-    let pid = table.tgid(tid).unwrap_or(tid);
-    let Some(handlers) = table.with_process(pid, |p| p.handlers().share()) else { return Delivered::Nothing };
-    let delivery = signal::delivery_action(info.signo, &mut handlers.lock(), false, false);
-    match delivery {
+/// Takes the thread's next signal (its own queue first, then its
+/// process's) and acts on it: `regs` go to the handler.
+pub fn deliver(
+    t: &mut ThreadSignals,
+    process: &mut PendingQueue,
+    h: &SharedSigHandlers,
+    regs: &mut Regs,
+) -> Delivered {
+    let Some(info) = t.dequeue(process) else { return Delivered::Nothing };
+    match signal::delivery_action(info.signo, &mut h.lock(), false, false) {
         Delivery::Handler(action) => {
             let signal::SigHandler::Handler(entry) = action.handler else { return Delivered::Nothing };
-            let run = |t: &mut process::table::Thread<Toy>| {
-                let saved = t.context.clone();
-                t.signals.enter_handler(info.signo, &action);
-                t.context.ip = entry as usize;
-                Delivered::Handler(info.signo, saved)
-            };
-            table.with_thread(tid, run).unwrap_or(Delivered::Nothing)
+            let saved = regs.clone();
+            t.enter_handler(info.signo, &action);
+            regs.ip = entry as usize;
+            Delivered::Handler(info.signo, saved)
         }
         Delivery::Terminate { .. } => Delivered::Fatal(info.signo),
         _ => Delivered::Nothing,

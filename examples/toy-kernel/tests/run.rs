@@ -7,12 +7,12 @@ use process::clone::{CloneArgs, CloneFlags};
 use process::cred::Credentials;
 use process::rlimit::Rlimits;
 use process::seams::VmMemory;
+use process::sigstate::{Origin, sigbit};
 use process::table::{InitProcess, ProcessTable};
 use process::uaccess::UserMemory;
-use signal::{SIGUSR1, SaFlags, SigAction, SigSet};
 use toy_kernel::files_glue::{ToyFiles, ToyFs};
 use toy_kernel::process_glue::{Regs, Scheduler, Toy, ToySpace};
-use toy_kernel::signal_glue::{Delivered, deliver};
+use toy_kernel::sigstate_glue::Info;
 use toy_kernel::vm_glue::{BumpFrames, MapPageTable};
 use vm::{Access, FaultOutcome, Vmar};
 
@@ -67,28 +67,36 @@ fn fork_cow_thread_signal_wait() {
     assert_eq!(table.with_thread(thread, |t| t.context.sp), Some(0x5000_0000));
     assert_eq!(*sched.run_queue.lock().unwrap(), [child, thread]);
 
-    // SIGUSR1 with a handler, blocked by the child's first thread: the
-    // thread takes it and runs the handler
-    let h = table.with_process(child, |p| p.handlers().share()).unwrap();
-    let _ = h.lock().set(SIGUSR1, SigAction::handler(0x40_2000, SaFlags::empty(), SigSet::EMPTY)).unwrap();
-    table.with_thread(child, |t| t.signals.sigprocmask(signal::SigMaskHow::Block, SigSet::single(SIGUSR1)));
-    table.kill(1, child as i32, SIGUSR1.get() as i32, &sched).unwrap();
+    // SIGUSR1 with a handler (the toy's own signal state), blocked by the
+    // child's first thread: the other thread is woken and takes it
+    const SIGUSR1: u32 = 10;
+    let h = table.with_process(child, |p| p.handlers().clone()).unwrap();
+    h.lock().unwrap()[SIGUSR1 as usize - 1] = 0x40_2000;
+    table.with_thread(child, |t| t.signals.blocked |= sigbit(SIGUSR1));
+    table.kill(1, child as i32, SIGUSR1 as i32, &sched).unwrap();
     assert_eq!(*sched.woken.lock().unwrap(), [thread]);
-    assert_eq!(deliver(&table, child), Delivered::Nothing);
-    match deliver(&table, thread) {
-        Delivered::Handler(sig, saved) => assert_eq!((sig, saved.sp), (SIGUSR1, 0x5000_0000)),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(table.dequeue_signal(child), None);
+    let info = table.dequeue_signal(thread);
+    assert_eq!(info, Some(Info(SIGUSR1, Origin::User { pid: 1, uid: 0 })));
+    // the toy's delivery: the handler's address from the shared actions
+    let entry = h.lock().unwrap()[SIGUSR1 as usize - 1] as usize;
+    table.with_thread(thread, |t| t.context.ip = entry);
     assert_eq!(table.with_thread(thread, |t| t.context.ip), Some(0x40_2000));
+    // SIGCONT is ignored by default: queued for no thread
+    table.kill(1, child as i32, 18, &sched).unwrap();
+    assert_eq!(table.dequeue_signal(thread), None);
 
     // the child exits; init waits for it
     assert_eq!(table.wait4(1, -1, 0, &sched).map(|r| r.0), Err(linux_abi::Errno::EINTR));
+    // SIGTERM at its default action kills the group
+    table.kill(1, child as i32, 15, &sched).unwrap();
+    assert!(table.with_process(child, |p| p.is_group_exiting()).unwrap());
     table.exit_group(thread, process::wait::ChildStatus::exited(7), &sched);
     // the scheduler runs the threads the group exit killed: they exit
     for t in table.threads_to_kill() {
         table.exit_thread(t, 0, &sched);
     }
-    assert_eq!(table.wait4(1, -1, 0, &sched).map(|r| (r.0, r.1)), Ok((child, 7 << 8)));
+    assert_eq!(table.wait4(1, -1, 0, &sched).map(|r| (r.0, r.1)), Ok((child, 15)));
     assert!(sched.run_queue.lock().unwrap().is_empty());
     assert_eq!(table.pids(), [1]);
 }
@@ -172,10 +180,39 @@ fn glue_lines() {
         |src: &str| src.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//")).count();
     let vm = count(include_str!("../src/vm_glue.rs"));
     let signal = count(include_str!("../src/signal_glue.rs"));
+    let sigstate = count(include_str!("../src/sigstate_glue.rs"));
     let process = count(include_str!("../src/process_glue.rs"));
     let files = count(include_str!("../src/files_glue.rs"));
     eprintln!(
-        "glue lines: process {process} (without vm), fd table and fs context {files} (process without fs-table), vm {vm}, signal {signal}"
+        "glue lines: process {process} (without vm), fd table and fs context {files} (process without fs-table), vm {vm}, signal {signal}, signal state {sigstate} (process without signal)"
     );
-    assert!(process <= 100 && files <= 40 && vm <= 60 && signal <= 30, "glue over budget");
+    assert!(process <= 100 && files <= 40 && vm <= 60 && signal <= 30 && sigstate <= 120, "glue over budget");
+}
+
+/// kernabi-signal on its own (the toy's `signal` glue): a process-directed
+/// SIGUSR1 blocked by one thread runs the other's handler; SIGTERM at its
+/// default action is fatal.
+#[cfg(feature = "signal")]
+#[test]
+fn signal_delivery_to_a_handler() {
+    use signal::{
+        PendingQueue, SIGTERM, SIGUSR1, SaFlags, SigAction, SigInfo, SigQueueAccount, SigSet, ThreadSignals,
+    };
+    use toy_kernel::signal_glue::{Delivered, deliver};
+
+    let h = signal::SharedSigHandlers::new();
+    let _ = h.lock().set(SIGUSR1, SigAction::handler(0x40_2000, SaFlags::empty(), SigSet::EMPTY)).unwrap();
+    let (mut a, mut b, mut process) = (ThreadSignals::new(), ThreadSignals::new(), PendingQueue::new());
+    a.set_blocked(SigSet::single(SIGUSR1));
+    process.enqueue(SigInfo::kernel(SIGUSR1), &SigQueueAccount::new(), 64).unwrap();
+    let mut regs = Regs { sp: 0x5000_0000, ..Regs::default() };
+    assert_eq!(deliver(&mut a, &mut process, &h, &mut regs), Delivered::Nothing);
+    match deliver(&mut b, &mut process, &h, &mut regs) {
+        Delivered::Handler(sig, saved) => assert_eq!((sig, saved.sp), (SIGUSR1, 0x5000_0000)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(regs.ip, 0x40_2000);
+    assert!(b.blocked().contains(SIGUSR1), "the handler runs with its signal blocked");
+    b.pending.enqueue(SigInfo::kernel(SIGTERM), &SigQueueAccount::new(), 64).unwrap();
+    assert_eq!(deliver(&mut b, &mut process, &h, &mut regs), Delivered::Fatal(SIGTERM));
 }
