@@ -56,7 +56,9 @@ static char *envp[] = {"PATH=/bin:/sbin:/usr/bin", "HOME=/", 0};
 
 /* fork, (alarm, stdout to `out` when set) execve argv, waitpid: the ns, or 0 on failure */
 static uint64_t run(const char *name, char *const argv[], const char *out) {
+    /* a host-side profiler (docs/bench.md) can start counting here */
     uint64_t t0 = bench_now();
+    bench_printf("START %s %llu\n", name, (unsigned long long)t0);
     pid_t p = fork();
     if (p < 0) {
         bench_printf("BENCHFAIL %s: fork: %s\n", name, strerror(errno));
@@ -106,6 +108,38 @@ static long memfree_kib(void) {
     buf[n] = 0;
     char *m = strstr(buf, "MemFree:");
     return m ? strtol(m + 8, 0, 10) : -1;
+}
+
+/* one counter of a "name value" per line file (/proc/vmstat,
+ * /proc/meminfo), or -1 where the file or name is missing */
+static long counter(const char *path, const char *name) {
+    static char buf[16384];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)n;
+    close(fd);
+    buf[len] = 0;
+    size_t k = strlen(name);
+    for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : 0) {
+        if (strncmp(p, name, k) == 0 && (p[k] == ' ' || p[k] == ':')) return strtol(p + k + 1, 0, 10);
+    }
+    return -1;
+}
+
+/* the transparent-huge-page and fault counters around one command: `VMSTAT
+ * <name> thp_fault_alloc <n> ...` (deltas; -1 where the kernel has none) */
+static long vm0[4];
+static const char *vmnames[4] = {"thp_fault_alloc", "thp_fault_fallback", "pgfault", "nr_anon_transparent_hugepages"};
+static void vmstat_before(void) {
+    for (int i = 0; i < 4; i++) vm0[i] = counter("/proc/vmstat", vmnames[i]);
+}
+static void vmstat_after(const char *name) {
+    long v[4];
+    for (int i = 0; i < 4; i++) v[i] = counter("/proc/vmstat", vmnames[i]);
+    bench_printf("VMSTAT %s %s %ld %s %ld %s %ld %s(end) %ld\n", name, vmnames[0], v[0] - vm0[0], vmnames[1], v[1] - vm0[1],
+                 vmnames[2], v[2] - vm0[2], vmnames[3], v[3]);
 }
 
 static uint64_t rng = 88172645463325252ULL;
@@ -195,12 +229,23 @@ int main(void) {
     pid1_mounts();
     long kib = memfree_kib();
     if (kib > 0) bench_printf("BENCH memfree_after_boot_kib %ld\n", kib);
+    {
+        char thp[128] = {0};
+        int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+        if (fd >= 0) {
+            (void)!read(fd, thp, sizeof thp - 1);
+            close(fd);
+            bench_printf("THP enabled: %s", thp);
+        }
+    }
 
     if (want("sort_60m")) {
         if (gen_text("/tmp/data", 60000000) != 0)
             bench_printf("BENCHFAIL sort_60m: generating: %s\n", strerror(errno));
         char *sort[] = {"/bin/busybox", "sort", "-o", "/tmp/sorted", "/tmp/data", 0};
+        vmstat_before();
         timed("sort_60m", sort);
+        vmstat_after("sort_60m");
         unlink("/tmp/data");
         unlink("/tmp/sorted");
     }
@@ -231,8 +276,11 @@ static void tars(void) {
         }
     }
     char *czf[] = {"/bin/busybox", "tar", "czf", "/tmp/t.tgz", "-C", "/tmp", "tree", 0};
-    if (want("tar_czf_50m"))
+    if (want("tar_czf_50m")) {
+        vmstat_before();
         timed("tar_czf_50m", czf);
+        vmstat_after("tar_czf_50m");
+    }
     else
         run("tar_czf_50m", czf, 0);
     if (want("tar_xzf_50m")) {
