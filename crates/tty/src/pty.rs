@@ -315,7 +315,22 @@ impl Pair {
     /// Whether a slave write would take bytes now.
     pub fn slave_writable(&self) -> bool {
         // room for a byte and its CR
-        if self.slave.output_stopped() { self.slave.write_room() } else { self.to_master.len() + 2 <= MASTER_BUF }
+        if self.slave.output_stopped() {
+            self.slave.write_room()
+        } else {
+            self.to_master.len() + 2 <= MASTER_BUF
+        }
+    }
+
+    /// tcflow(TCOOFF) on the slave: its output stops until [`Pair::flow_on`].
+    pub fn flow_off(&mut self) {
+        self.slave.flow_off();
+    }
+
+    /// tcflow(TCOON) on the slave: held output goes to the master.
+    pub fn flow_on(&mut self) {
+        let (ldisc, mut out) = self.sink();
+        ldisc.flow_on(&mut out);
     }
 
     /// tcflush(TCIFLUSH) on the slave, or TCOFLUSH on the master: the

@@ -460,8 +460,11 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     if let Some(r) = crate::blk::ioctl(t, &*file, cmd, arg) {
         return r;
     }
+    let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
+    if let Some(side) = crate::pty::side(&*file) {
+        return crate::pty::ioctl(t, side, cmd, arg, readable);
+    }
     if crate::devices::is_tty(&*file) {
-        let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
         return crate::devices::tty_ioctl(t, cmd, arg, readable);
     }
     if let Some(p) = as_pipe(&*file)
@@ -813,6 +816,8 @@ pub fn mount(
     let fs_root = match ty.as_slice() {
         b"proc" => crate::procfs::new_procfs(),
         b"devtmpfs" => crate::fs::new_devtmpfs(),
+        // one devpts instance: every mount shows the same pairs
+        b"devpts" => crate::pty::devpts(),
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
         b"ramfs" | b"sysfs" => crate::fs::new_fs(),
         b"ext2" | b"ext3" | b"ext4" => {
