@@ -309,6 +309,18 @@ pub fn signal_pgrp(pg: Pid, sig: SigNum) {
     kill_pgrp(pg, sig)
 }
 
+/// [`kill_pgrp`] but for `exiting`: the controlling process whose exit
+/// hangs its terminal up is already on its way out with its own status
+/// (Linux's exiting task ignores the signal).
+fn kill_pgrp_but(pg: Pid, sig: SigNum, exiting: Pid) {
+    let table = table();
+    for pid in table.group_members(pg) {
+        if pid != exiting {
+            let _ = table.send_signal(pid, SigInfo::kernel(sig), &Hooks);
+        }
+    }
+}
+
 /// Sends a kernel signal to every process of group `pg`.
 fn kill_pgrp(pg: Pid, sig: SigNum) {
     let table = table();
@@ -443,7 +455,7 @@ pub fn process_exited(pid: Pid) {
         t.pgrp.take()
     });
     if let Some(fg) = fg {
-        kill_pgrp(fg, signal::SIGHUP);
+        kill_pgrp_but(fg, signal::SIGHUP, pid);
     }
     crate::pty::process_exited(pid);
 }
@@ -457,7 +469,7 @@ pub fn controlling_process_exited_on(tty: &dyn JobTty, pid: Pid) {
     }
     tty.set_ctl(None, None);
     if let Some(fg) = pgrp {
-        kill_pgrp(fg, signal::SIGHUP);
+        kill_pgrp_but(fg, signal::SIGHUP, pid);
     }
 }
 

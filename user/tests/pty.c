@@ -83,6 +83,17 @@ KT_CASE(ptmx_makes_a_locked_pair_with_a_pts_node) {
     KT_EQ(minor(st.st_rdev), 2u);
     KT_EQ(isatty(m), 1);
     KT_EQ(isatty(s), 1);
+    char link[64] = "", fdpath[32];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", s);
+    KT_SYS_OK(readlink(fdpath, link, sizeof link - 1));
+    KT_TRUE(strcmp(link, want) == 0, "fd link %s", link);
+    const char *tn = ttyname(s);
+    KT_TRUE(tn && strcmp(tn, want) == 0, "ttyname %s (errno %d)", tn ? tn : "NULL", errno);
+    struct stat byname;
+    KT_SYS_OK(stat(want, &byname));
+    KT_SYS_OK(fstat(s, &st));
+    KT_EQ(byname.st_ino, st.st_ino);
+    KT_EQ(byname.st_dev, st.st_dev);
     close(s);
     close(m);
     /* the node goes with the pair */
@@ -228,6 +239,10 @@ KT_CASE(tiocgptpeer_opens_the_slave) {
     struct stat st;
     KT_SYS_OK(fstat(s, &st));
     KT_EQ(minor(st.st_rdev), n);
+    char want[32];
+    snprintf(want, sizeof want, "/dev/pts/%u", n);
+    const char *tn = ttyname(s);
+    KT_TRUE(tn && strcmp(tn, want) == 0, "ttyname %s", tn ? tn : "NULL");
     KT_SYS_RET(write(s, "p", 1), 1);
     char buf[8];
     KT_EQ(drain(m, buf, sizeof buf), 1);

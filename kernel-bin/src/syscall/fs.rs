@@ -813,10 +813,33 @@ pub fn mount(
     if fstype.is_null() {
         return Err(Errno::EINVAL);
     }
+    // one devpts instance: mounted at boot, a further mount shows the
+    // same pairs (a bind of its root, listed as devpts)
+    if ty == b"devpts" {
+        let pts = crate::pty::devpts();
+        let (covered, abs, bound) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+            let target = ctx.lookup(dir, &p, true)?;
+            let abs = ctx.getcwd(&target)?;
+            match ctx.mount(dir, &p, pts.clone()) {
+                Ok(()) => Ok((target, abs, false)),
+                Err(Errno::EBUSY) => {
+                    ctx.bind_mount(dir, &p, pts.clone())?;
+                    Ok((target, abs, true))
+                }
+                Err(e) => Err(e),
+            }
+        })?;
+        if bound {
+            crate::fs::record_bind(&abs, pts, covered);
+        } else {
+            let o = alloc::string::String::from("rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000");
+            crate::fs::record_mount(&src, &abs, b"devpts", o, pts, Some(covered));
+        }
+        return Ok(0);
+    }
     let fs_root = match ty.as_slice() {
         b"proc" => crate::procfs::new_procfs(),
         b"devtmpfs" => crate::fs::new_devtmpfs(),
-        // one devpts instance: every mount shows the same pairs
         b"devpts" => crate::pty::devpts(),
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
         b"ramfs" | b"sysfs" => crate::fs::new_fs(),
