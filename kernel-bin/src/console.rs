@@ -58,7 +58,8 @@ impl tty::Echo for Uart {
     }
 }
 
-fn signal_of(s: tty::TtySignal) -> SigNum {
+/// The signal a terminal's signal character raises.
+pub fn signal_of(s: tty::TtySignal) -> SigNum {
     match s {
         tty::TtySignal::Int => signal::SIGINT,
         tty::TtySignal::Quit => signal::SIGQUIT,
@@ -302,6 +303,24 @@ fn caller() -> Option<Caller> {
     })
 }
 
+/// Sends a kernel signal to every process of group `pg` (a terminal's
+/// signal to its foreground group).
+pub fn signal_pgrp(pg: Pid, sig: SigNum) {
+    kill_pgrp(pg, sig)
+}
+
+/// [`kill_pgrp`] but for `exiting`: the controlling process whose exit
+/// hangs its terminal up is already on its way out with its own status
+/// (Linux's exiting task ignores the signal).
+fn kill_pgrp_but(pg: Pid, sig: SigNum, exiting: Pid) {
+    let table = table();
+    for pid in table.group_members(pg) {
+        if pid != exiting {
+            let _ = table.send_signal(pid, SigInfo::kernel(sig), &Hooks);
+        }
+    }
+}
+
 /// Sends a kernel signal to every process of group `pg`.
 fn kill_pgrp(pg: Pid, sig: SigNum) {
     let table = table();
@@ -317,9 +336,46 @@ fn ignored_or_blocked(c: &Caller, sig: SigNum) -> bool {
         || table().with_process(c.pid, |p| p.handlers().lock().is_ignored(sig)) == Some(true)
 }
 
-/// Whether the terminal is the controlling terminal of `c`'s session.
-fn is_ctty_of(c: &Caller) -> bool {
-    with(|t| t.session == Some(c.sid))
+/// What job control needs of a terminal: the console or a pty slave
+/// (`crate::pty`). The `*_on` functions below are Linux's tty_jobctrl.c
+/// for any of them; the plain ones act on the console.
+pub trait JobTty {
+    /// The session it is the controlling terminal of, and its foreground
+    /// group.
+    fn ctl(&self) -> (Option<Pid>, Option<Pid>);
+    /// Sets both.
+    fn set_ctl(&self, session: Option<Pid>, pgrp: Option<Pid>);
+    /// `c_lflag` (TOSTOP).
+    fn lflag(&self) -> u32;
+}
+
+/// The serial console as a [`JobTty`].
+pub struct Console;
+
+impl JobTty for Console {
+    fn ctl(&self) -> (Option<Pid>, Option<Pid>) {
+        with(|t| (t.session, t.pgrp))
+    }
+    fn set_ctl(&self, session: Option<Pid>, pgrp: Option<Pid>) {
+        with(|t| {
+            t.session = session;
+            t.pgrp = pgrp;
+        })
+    }
+    fn lflag(&self) -> u32 {
+        with(|t| t.ldisc.lflag())
+    }
+}
+
+/// Whether `tty` is the controlling terminal of `c`'s session.
+fn is_ctty_of_on(tty: &dyn JobTty, c: &Caller) -> bool {
+    tty.ctl().0 == Some(c.sid)
+}
+
+/// Whether session `sid` has a controlling terminal (the console or a
+/// pty): a session has one at most.
+fn session_has_ctty(sid: Pid) -> bool {
+    Console.ctl().0 == Some(sid) || crate::pty::ctty_of(sid).is_some()
 }
 
 /// `__tty_check_change`: a process of a background group that touches its
@@ -328,8 +384,13 @@ fn is_ctty_of(c: &Caller) -> bool {
 /// or blocked the call goes on (SIGTTOU) or fails with `EIO` (SIGTTIN); an
 /// orphaned group gets `EIO`.
 pub fn check_change(sig: SigNum) -> Result<()> {
+    check_change_on(&Console, sig)
+}
+
+/// [`check_change`] for any terminal.
+pub fn check_change_on(tty: &dyn JobTty, sig: SigNum) -> Result<()> {
     let Some(c) = caller() else { return Ok(()) };
-    let (session, fg) = with(|t| (t.session, t.pgrp));
+    let (session, fg) = tty.ctl();
     let ignored = || ignored_or_blocked(&c, sig);
     let orphaned = || table().is_orphaned_pgrp(c.pgid);
     // the decision is tty::check_change, host-tested there
@@ -346,29 +407,40 @@ pub fn check_change(sig: SigNum) -> Result<()> {
 /// The job-control check of write(2): with `TOSTOP` set, background
 /// writers get SIGTTOU.
 pub fn check_write() -> Result<()> {
-    if with(|t| t.ldisc.lflag()) & tty::TOSTOP != 0 { check_change(SIGTTOU) } else { Ok(()) }
+    check_write_on(&Console)
+}
+
+/// [`check_write`] for any terminal.
+pub fn check_write_on(tty: &dyn JobTty) -> Result<()> {
+    if tty.lflag() & tty::TOSTOP != 0 { check_change_on(tty, SIGTTOU) } else { Ok(()) }
 }
 
 /// open(2) of `/dev/tty`: the caller's controlling terminal, `ENXIO` when
 /// it has none.
 pub fn open_ctty() -> Result<()> {
     match caller() {
-        Some(c) if is_ctty_of(&c) => Ok(()),
+        Some(c) if is_ctty_of_on(&Console, &c) => Ok(()),
         _ => Err(Errno::ENXIO),
     }
+}
+
+/// The caller's session id (None for kernel threads).
+pub fn caller_sid() -> Option<Pid> {
+    caller().map(|c| c.sid)
 }
 
 /// open(2) of the terminal by name without `O_NOCTTY`: a session leader
 /// without a controlling terminal acquires it if no session has it.
 pub fn open_acquire() {
+    open_acquire_on(&Console)
+}
+
+/// [`open_acquire`] for any terminal: a session leader without a
+/// controlling terminal acquires `tty` if no session has it.
+pub fn open_acquire_on(tty: &dyn JobTty) {
     let Some(c) = caller() else { return };
-    if c.leader {
-        with(|t| {
-            if t.session.is_none() {
-                t.session = Some(c.sid);
-                t.pgrp = Some(c.pgid);
-            }
-        });
+    if c.leader && tty.ctl().0.is_none() && !session_has_ctty(c.sid) {
+        tty.set_ctl(Some(c.sid), Some(c.pgid));
     }
 }
 
@@ -383,7 +455,33 @@ pub fn process_exited(pid: Pid) {
         t.pgrp.take()
     });
     if let Some(fg) = fg {
-        kill_pgrp(fg, signal::SIGHUP);
+        kill_pgrp_but(fg, signal::SIGHUP, pid);
+    }
+    crate::pty::process_exited(pid);
+}
+
+/// The controlling process `pid` of `tty` ended (`disassociate_ctty`):
+/// its foreground group gets SIGHUP, the session loses the terminal.
+pub fn controlling_process_exited_on(tty: &dyn JobTty, pid: Pid) {
+    let (session, pgrp) = tty.ctl();
+    if session != Some(pid) {
+        return;
+    }
+    tty.set_ctl(None, None);
+    if let Some(fg) = pgrp {
+        kill_pgrp_but(fg, signal::SIGHUP, pid);
+    }
+}
+
+/// A hangup of `tty` (its pty master closed): the session leader gets
+/// SIGHUP and SIGCONT, the session loses the terminal (`__tty_hangup`).
+pub fn hangup_on(tty: &dyn JobTty) {
+    let (session, _) = tty.ctl();
+    tty.set_ctl(None, None);
+    if let Some(sid) = session {
+        let table = table();
+        let _ = table.send_signal(sid, SigInfo::kernel(signal::SIGHUP), &Hooks);
+        let _ = table.send_signal(sid, SigInfo::kernel(signal::SIGCONT), &Hooks);
     }
 }
 
@@ -391,24 +489,26 @@ pub fn process_exited(pid: Pid) {
 /// caller must be a session leader without one; `steal` (argument 1, as
 /// root) takes it from another session.
 pub fn set_ctty(steal: bool, readable: bool) -> Result<()> {
+    set_ctty_on(&Console, steal, readable)
+}
+
+/// [`set_ctty`] for any terminal.
+pub fn set_ctty_on(tty: &dyn JobTty, steal: bool, readable: bool) -> Result<()> {
     let c = caller().ok_or(Errno::EPERM)?;
-    if c.leader && is_ctty_of(&c) {
+    if c.leader && is_ctty_of_on(tty, &c) {
         return Ok(());
     }
-    if !c.leader {
+    if !c.leader || session_has_ctty(c.sid) {
         return Err(Errno::EPERM);
     }
     let root = table().with_process(c.pid, |p| p.creds.euid == 0) == Some(true);
-    if with(|t| t.session.is_some()) && !(steal && root) {
+    if tty.ctl().0.is_some() && !(steal && root) {
         return Err(Errno::EPERM);
     }
     if !readable && !root {
         return Err(Errno::EPERM);
     }
-    with(|t| {
-        t.session = Some(c.sid);
-        t.pgrp = Some(c.pgid);
-    });
+    tty.set_ctl(Some(c.sid), Some(c.pgid));
     Ok(())
 }
 
@@ -417,15 +517,18 @@ pub fn set_ctty(steal: bool, readable: bool) -> Result<()> {
 /// the whole session (another member's is accepted and not tracked: the
 /// terminal is kept per session).
 pub fn release_ctty() -> Result<()> {
+    release_ctty_on(&Console)
+}
+
+/// [`release_ctty`] for any terminal.
+pub fn release_ctty_on(tty: &dyn JobTty) -> Result<()> {
     let c = caller().ok_or(Errno::ENOTTY)?;
-    if !is_ctty_of(&c) {
+    if !is_ctty_of_on(tty, &c) {
         return Err(Errno::ENOTTY);
     }
     if c.leader {
-        let fg = with(|t| {
-            t.session = None;
-            t.pgrp.take()
-        });
+        let fg = tty.ctl().1;
+        tty.set_ctl(None, None);
         if let Some(fg) = fg {
             kill_pgrp(fg, signal::SIGHUP);
             kill_pgrp(fg, signal::SIGCONT);
@@ -437,17 +540,27 @@ pub fn release_ctty() -> Result<()> {
 /// TIOCGPGRP: the foreground group (`ENOTTY` unless this is the caller's
 /// controlling terminal).
 pub fn foreground() -> Result<Pid> {
+    foreground_on(&Console)
+}
+
+/// [`foreground`] for any terminal.
+pub fn foreground_on(tty: &dyn JobTty) -> Result<Pid> {
     let c = caller().ok_or(Errno::ENOTTY)?;
-    if !is_ctty_of(&c) {
+    if !is_ctty_of_on(tty, &c) {
         return Err(Errno::ENOTTY);
     }
-    Ok(with(|t| t.pgrp.unwrap_or(0)))
+    Ok(tty.ctl().1.unwrap_or(0))
 }
 
 /// TIOCGSID: the terminal's session (`ENOTTY` unless it is the caller's).
 pub fn session() -> Result<Pid> {
+    session_on(&Console)
+}
+
+/// [`session`] for any terminal.
+pub fn session_on(tty: &dyn JobTty) -> Result<Pid> {
     let c = caller().ok_or(Errno::ENOTTY)?;
-    if !is_ctty_of(&c) {
+    if !is_ctty_of_on(tty, &c) {
         return Err(Errno::ENOTTY);
     }
     Ok(c.sid)
@@ -458,7 +571,12 @@ pub fn session() -> Result<Pid> {
 /// (`ESRCH`) in the caller's session (`EPERM`). Like Linux, any existing
 /// pid of the session is accepted as a group id.
 pub fn set_foreground(pg: i32) -> Result<()> {
-    match check_change(SIGTTOU) {
+    set_foreground_on(&Console, pg)
+}
+
+/// [`set_foreground`] for any terminal.
+pub fn set_foreground_on(tty: &dyn JobTty, pg: i32) -> Result<()> {
+    match check_change_on(tty, SIGTTOU) {
         Err(Errno::EIO) => return Err(Errno::ENOTTY),
         r => r?,
     }
@@ -466,7 +584,7 @@ pub fn set_foreground(pg: i32) -> Result<()> {
         return Err(Errno::EINVAL);
     }
     let c = caller().ok_or(Errno::ENOTTY)?;
-    if !is_ctty_of(&c) {
+    if !is_ctty_of_on(tty, &c) {
         return Err(Errno::ENOTTY);
     }
     let pg = pg as Pid;
@@ -485,7 +603,7 @@ pub fn set_foreground(pg: i32) -> Result<()> {
         None => Err(Errno::ESRCH),
         Some(s) if s != c.sid => Err(Errno::EPERM),
         Some(_) => {
-            with(|t| t.pgrp = Some(pg));
+            tty.set_ctl(tty.ctl().0, Some(pg));
             Ok(())
         }
     }
@@ -496,5 +614,6 @@ pub fn set_foreground(pg: i32) -> Result<()> {
 /// `new_encode_dev`) and its foreground group when it is the session's
 /// controlling terminal, else `(0, -1)`.
 pub fn stat_tty(sid: Pid) -> (u32, i64) {
-    with(|t| if t.session == Some(sid) { (4 << 8 | 64, t.pgrp.map_or(-1, i64::from)) } else { (0, -1) })
+    let on_console = with(|t| (t.session == Some(sid)).then(|| (4 << 8 | 64, t.pgrp.map_or(-1, i64::from))));
+    on_console.or_else(|| crate::pty::stat_tty(sid)).unwrap_or((0, -1))
 }

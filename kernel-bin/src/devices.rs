@@ -43,10 +43,15 @@ pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32, noctty: bool)
         (1, 7) => Kind::Full,
         (1, 8) | (1, 9) => Kind::Random,
         (5, 0) => {
+            if let Some(pty) = crate::pty::open_ctty(flags) {
+                return pty;
+            }
             crate::console::open_ctty()?;
             Kind::Console { jobctl: true }
         }
         (5, 1) => Kind::Console { jobctl: false },
+        (5, 2) => return crate::pty::open_master(inode, flags),
+        (crate::pty::SLAVE_MAJOR, n) => return crate::pty::open_slave(n, inode, flags, noctty),
         (4, 64) => {
             if !noctty {
                 crate::console::open_acquire();

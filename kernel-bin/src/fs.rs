@@ -156,6 +156,7 @@ pub fn fs_magic(inode: &Inode) -> u64 {
         Some(b"proc") => crate::procfs::PROC_MAGIC,
         Some(b"tmpfs" | b"devtmpfs" | b"rootfs") => TMPFS_MAGIC,
         Some(b"sysfs") => 0x6265_6572,
+        Some(b"devpts") => 0x1cd1,
         Some(b"ext2" | b"ext3" | b"ext4") => EXT2_MAGIC,
         _ => vfs::RAMFS_MAGIC,
     }
@@ -237,6 +238,7 @@ pub fn new_fs() -> Arc<Inode> {
 const DEVICE_NODES: &[(&[u8], u32, u32, u32)] = &[
     (b"console", 5, 1, 0o600),
     (b"tty", 5, 0, 0o666),
+    (b"ptmx", 5, 2, 0o666),
     (b"ttyS0", 4, 64, 0o660),
     (b"null", 1, 3, 0o666),
     (b"zero", 1, 5, 0o666),
@@ -250,9 +252,34 @@ fn add_device_nodes(ctx: &vfs::Ctx, dir: &Arc<Inode>) {
     for &(name, major, minor, mode) in DEVICE_NODES {
         let _ = ctx.mknod(dir, name, vfs::S_IFCHR | mode, vfs::makedev(major, minor));
     }
+    // devpts is mounted here at boot (`mount_devpts`)
+    let _ = ctx.mkdir(dir, b"pts", 0o755);
     if crate::blk::present() {
         // brw-rw---- root:disk as udev leaves it; no udev here: root's group
         let _ = ctx.mknod(dir, b"vda", vfs::S_IFBLK | 0o660, vfs::makedev(crate::blk::VIRTBLK_MAJOR, 0));
+    }
+}
+
+/// Mounts devpts (the pty slaves, `crate::pty`) on /dev/pts of the new
+/// root, as an init system would; a root without /dev/pts gets none.
+fn mount_devpts(root: &Arc<Inode>) {
+    let cred = vfs::Cred::root();
+    let ctx = vfs::Ctx::new(root.clone(), &cred);
+    let Ok(covered) = ctx.lookup(root, b"/dev/pts", true) else { return };
+    if !covered.is_dir() {
+        return;
+    }
+    let pts = crate::pty::devpts();
+    match ctx.mount(root, b"/dev/pts", pts.clone()) {
+        Ok(()) => record_mount(
+            b"devpts",
+            b"/dev/pts",
+            b"devpts",
+            String::from("rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000"),
+            pts,
+            Some(covered),
+        ),
+        Err(e) => log::error!("devpts on /dev/pts: {e:?}"),
     }
 }
 
@@ -288,6 +315,7 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     if let Some(m) = MOUNTS.lock().first_mut() {
         m.id = 1;
     }
+    mount_devpts(&root);
     root
 }
 
@@ -331,6 +359,7 @@ pub fn root_from_disk(device: &str, read_only: bool) -> linux_abi::Result<Arc<In
         },
         _ => log::info!("root: the disk has no /dev directory: no devtmpfs mounted"),
     }
+    mount_devpts(&root);
     log::info!("root: /dev/vda (ext2) mounted on / {}", if read_only { "read-only" } else { "read-write" });
     Ok(root)
 }

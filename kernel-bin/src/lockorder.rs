@@ -46,6 +46,10 @@ pub enum LockClass {
     TimerfdRealtime,
     /// `console::TTY`: the terminal's line discipline.
     Tty,
+    /// `pty::PTYS`: the index of pseudo-terminal pairs; leaf.
+    Ptys,
+    /// `pty::Pty::st`: one pair's state; leaf.
+    Pty,
     /// `time::HOSTNAME`: leaf.
     Hostname,
     /// `pipe::USER_PAGES`: pipe pages per user; leaf (taken when a pipe is

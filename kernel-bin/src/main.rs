@@ -56,6 +56,8 @@ mod procfs;
 #[cfg(target_os = "none")]
 mod ptrace;
 #[cfg(target_os = "none")]
+mod pty;
+#[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod signalfd;

@@ -755,6 +755,8 @@ fn inode_path(inode: &Arc<Inode>) -> Option<Vec<u8>> {
         (5, 0) => "tty",
         (5, 1) => "console",
         (4, 64) => "ttyS0",
+        (5, 2) => "ptmx",
+        (crate::pty::SLAVE_MAJOR, n) => return Some(format!("/dev/pts/{n}").into_bytes()),
         _ => return None,
     };
     Some(format!("/dev/{name}").into_bytes())

@@ -68,6 +68,8 @@ int main(int argc, char **argv) {
     symlink("/proc/self/fd/0", "/dev/stdin");
     symlink("/proc/self/fd/1", "/dev/stdout");
     symlink("/proc/self/fd/2", "/dev/stderr");
+    mkdir("/dev/pts", 0755);
+    mount("devpts", "/dev/pts", "devpts", 0, "gid=5,mode=620,ptmxmode=000");
     mkdir("/dev/shm", 01777);
     mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
     mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -110,6 +111,13 @@ static inline void pid1_mounts(void) {
     mkdir("/dev", 0755);
     mkdir("/dev/shm", 01777);
     mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
+    /* pseudo-terminals: /dev/ptmx and devpts on /dev/pts (our kernel
+     * mounts it at boot; Linux's initramfs has none) */
+    mknod("/dev/ptmx", S_IFCHR | 0666, makedev(5, 2));
+    mkdir("/dev/pts", 0755);
+    struct statfs pts;
+    if (statfs("/dev/pts", &pts) != 0 || pts.f_type != 0x1cd1)
+        mount("devpts", "/dev/pts", "devpts", 0, "gid=5,mode=620,ptmxmode=666");
     pid1_modules();
 }
 

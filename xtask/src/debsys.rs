@@ -47,6 +47,8 @@ pub const PACKAGES: &[&str] = &[
     "gzip",
     "diffutils",
     "util-linux",
+    // script(1), renice, logger
+    "bsdutils",
     "strace",
     "gdb",
     // gdb's libsource-highlight needs it through the virtual
@@ -529,6 +531,9 @@ pub fn run_tests(
     });
     check(t, &mut c, only, "bash_process_substitution", |c| {
         want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
+    });
+    check(t, &mut c, only, "pty_python_and_script", |c| {
+        want(&run_long(c, &script("pty"), 60)?, &["/dev/pts/0|0 0|pty-ok| 0", "/dev/pts/0", "script-ok"])
     });
     check(t, &mut c, only, "startup_times", |c| {
         let got = run_long(c, &script("startup"), 120)?;

@@ -277,6 +277,11 @@ impl NTty {
         self.flag(0)
     }
 
+    /// `c_oflag`.
+    pub fn oflag(&self) -> u32 {
+        self.flag(4)
+    }
+
     /// `c_lflag`.
     pub fn lflag(&self) -> u32 {
         self.flag(12)
@@ -685,6 +690,8 @@ pub mod testing {
         }
     }
 }
+
+pub mod pty;
 
 #[cfg(test)]
 mod tests;

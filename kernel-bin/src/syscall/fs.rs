@@ -468,8 +468,11 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     if let Some(r) = crate::blk::ioctl(t, &*file, cmd, arg) {
         return r;
     }
+    let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
+    if let Some(side) = crate::pty::side(&*file) {
+        return crate::pty::ioctl(t, side, cmd, arg, readable);
+    }
     if crate::devices::is_tty(&*file) {
-        let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
         return crate::devices::tty_ioctl(t, cmd, arg, readable);
     }
     if let Some(p) = as_pipe(&*file)
@@ -818,9 +821,34 @@ pub fn mount(
     if fstype.is_null() {
         return Err(Errno::EINVAL);
     }
+    // one devpts instance: mounted at boot, a further mount shows the
+    // same pairs (a bind of its root, listed as devpts)
+    if ty == b"devpts" {
+        let pts = crate::pty::devpts();
+        let (covered, abs, bound) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+            let target = ctx.lookup(dir, &p, true)?;
+            let abs = ctx.getcwd(&target)?;
+            match ctx.mount(dir, &p, pts.clone()) {
+                Ok(()) => Ok((target, abs, false)),
+                Err(Errno::EBUSY) => {
+                    ctx.bind_mount(dir, &p, pts.clone())?;
+                    Ok((target, abs, true))
+                }
+                Err(e) => Err(e),
+            }
+        })?;
+        if bound {
+            crate::fs::record_bind(&abs, pts, covered);
+        } else {
+            let o = alloc::string::String::from("rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000");
+            crate::fs::record_mount(&src, &abs, b"devpts", o, pts, Some(covered));
+        }
+        return Ok(0);
+    }
     let fs_root = match ty.as_slice() {
         b"proc" => crate::procfs::new_procfs(),
         b"devtmpfs" => crate::fs::new_devtmpfs(),
+        b"devpts" => crate::pty::devpts(),
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
         b"ramfs" | b"sysfs" => crate::fs::new_fs(),
         b"ext2" | b"ext3" | b"ext4" => {

@@ -1,0 +1,497 @@
+//! A pseudo-terminal pair (Linux's `drivers/tty/pty.c`, the Unix 98
+//! `/dev/ptmx` kind) without the kernel around it: what the master writes
+//! is the slave's typed input, through the slave's line discipline
+//! ([`NTty`]: canonical editing, echo, signal characters); what the slave
+//! writes (and the slave's echoes) is output-processed (OPOST: ONLCR,
+//! OCRNL, ONOCR, ONLRET) and read raw by the master.
+//!
+//! The kernel keeps a [`Pair`] under one lock per pair, wakes both sides'
+//! sleepers after each change, sends [`TtySignal`]s to the slave's
+//! foreground group after unlocking, and keeps the job control (session,
+//! foreground group, hangup signals) itself, as for any terminal.
+//!
+//! ```
+//! use tty::pty::{Pair, MasterRead};
+//! let mut p = Pair::new();
+//! p.unlock();
+//! p.open_slave().unwrap();
+//! // typed at the master: echoed back to it (CR echoed as CR LF) and
+//! // readable by the slave as a line
+//! assert_eq!(p.master_write(b"ls\r", |_| {}), 3);
+//! let mut buf = [0u8; 16];
+//! assert_eq!(p.master_read(&mut buf), MasterRead::Bytes(4));
+//! assert_eq!(&buf[..4], b"ls\r\n");
+//! assert_eq!(p.slave_mut().take(&mut buf), Some(3));
+//! assert_eq!(&buf[..3], b"ls\n");
+//! // the slave's output: ONLCR turns LF into CR LF
+//! assert_eq!(p.slave_write(b"a\nb"), 3);
+//! assert_eq!(p.master_read(&mut buf), MasterRead::Bytes(4));
+//! assert_eq!(&buf[..4], b"a\r\nb");
+//! ```
+
+use crate::{BUF_SIZE, Echo, NTty, TtySignal};
+use alloc::collections::VecDeque;
+
+/// What the slave may write before the master reads it (Linux's tty
+/// buffer limit, `TTYB_DEFAULT_MEM_LIMIT`).
+pub const MASTER_BUF: usize = 65536;
+
+// c_oflag
+/// Output processing on.
+pub const OPOST: u32 = 0o1;
+/// Map NL to CR NL on output.
+pub const ONLCR: u32 = 0o4;
+/// Map CR to NL on output.
+pub const OCRNL: u32 = 0o10;
+/// No CR output at column 0.
+pub const ONOCR: u32 = 0o20;
+/// NL performs the CR function.
+pub const ONLRET: u32 = 0o40;
+
+/// What a master read got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MasterRead {
+    /// This many bytes.
+    Bytes(usize),
+    /// Nothing yet: wait (or `EAGAIN`).
+    Empty,
+    /// Nothing, and the slave was closed by its last holder: `EIO`.
+    SlaveClosed,
+}
+
+/// The slave's output side: where its writes and echoes go, with the
+/// output processing of its `c_oflag`.
+struct ToMaster<'a> {
+    buf: &'a mut VecDeque<u8>,
+    oflag: u32,
+    /// The output column (ONOCR), 0 after CR or NL.
+    column: &'a mut usize,
+}
+
+impl ToMaster<'_> {
+    fn room(&self) -> usize {
+        MASTER_BUF.saturating_sub(self.buf.len())
+    }
+
+    /// One byte through `do_output_char`; false when there was no room
+    /// for all it turns into.
+    fn put(&mut self, b: u8) -> bool {
+        let o = self.oflag;
+        let mut out = [b, 0];
+        let mut n = 1;
+        if o & OPOST != 0 {
+            match b {
+                b'\n' => {
+                    if o & ONLRET != 0 {
+                        *self.column = 0;
+                    }
+                    if o & ONLCR != 0 {
+                        out = [b'\r', b'\n'];
+                        n = 2;
+                        *self.column = 0;
+                    }
+                }
+                b'\r' => {
+                    if o & ONOCR != 0 && *self.column == 0 {
+                        return true;
+                    }
+                    if o & OCRNL != 0 {
+                        out[0] = b'\n';
+                        if o & ONLRET != 0 {
+                            *self.column = 0;
+                        }
+                    } else {
+                        *self.column = 0;
+                    }
+                }
+                0x08 => *self.column = self.column.saturating_sub(1),
+                c if c >= 0x20 && c != 0x7f => *self.column += 1,
+                _ => {}
+            }
+        }
+        if self.room() < n || self.buf.try_reserve(n).is_err() {
+            return false;
+        }
+        self.buf.extend(&out[..n]);
+        true
+    }
+}
+
+impl Echo for ToMaster<'_> {
+    fn echo(&mut self, bytes: &[u8]) {
+        // an echo that finds no room is lost, as n_tty's
+        for &b in bytes {
+            if !self.put(b) {
+                return;
+            }
+        }
+    }
+}
+
+/// One pseudo-terminal pair.
+#[derive(Debug)]
+pub struct Pair {
+    slave: NTty,
+    to_master: VecDeque<u8>,
+    column: usize,
+    winsize: [u8; 8],
+    locked: bool,
+    slave_opens: usize,
+    slave_was_opened: bool,
+    master_open: bool,
+}
+
+impl Default for Pair {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pair {
+    /// A new pair as `/dev/ptmx` makes it: the master open, the slave
+    /// locked (TIOCSPTLCK unlocks it) and not open, a 0x0 window.
+    pub fn new() -> Self {
+        Pair {
+            slave: NTty::new(),
+            to_master: VecDeque::new(),
+            column: 0,
+            winsize: [0; 8],
+            locked: true,
+            slave_opens: 0,
+            slave_was_opened: false,
+            master_open: true,
+        }
+    }
+
+    /// The slave's line discipline (termios, read state).
+    pub fn slave(&self) -> &NTty {
+        &self.slave
+    }
+
+    /// The slave's line discipline, to read from it.
+    pub fn slave_mut(&mut self) -> &mut NTty {
+        &mut self.slave
+    }
+
+    fn sink(&mut self) -> (&mut NTty, ToMaster<'_>) {
+        let oflag = self.slave.oflag();
+        (&mut self.slave, ToMaster { buf: &mut self.to_master, oflag, column: &mut self.column })
+    }
+
+    /// TIOCSPTLCK with 0.
+    pub fn unlock(&mut self) {
+        self.locked = false;
+    }
+
+    /// TIOCSPTLCK with non-zero.
+    pub fn lock(&mut self) {
+        self.locked = true;
+    }
+
+    /// TIOCGPTLCK.
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    /// An open(2) of the slave: `Err(())` (Linux's `EIO`) while locked
+    /// or after the master was closed.
+    #[allow(clippy::result_unit_err)]
+    pub fn open_slave(&mut self) -> Result<(), ()> {
+        if self.locked || !self.master_open {
+            return Err(());
+        }
+        self.slave_opens += 1;
+        self.slave_was_opened = true;
+        Ok(())
+    }
+
+    /// The last close of one slave open file.
+    pub fn close_slave(&mut self) {
+        self.slave_opens = self.slave_opens.saturating_sub(1);
+    }
+
+    /// The master's close: the slave is hung up.
+    pub fn close_master(&mut self) {
+        self.master_open = false;
+    }
+
+    /// Whether the master was closed (the slave reads 0, writes `EIO`).
+    pub fn hung_up(&self) -> bool {
+        !self.master_open
+    }
+
+    /// Whether the slave is open anywhere.
+    pub fn slave_open(&self) -> bool {
+        self.slave_opens > 0
+    }
+
+    /// Whether the slave was opened and every holder closed it (the
+    /// master reads `EIO` once drained, polls POLLHUP).
+    pub fn slave_closed(&self) -> bool {
+        self.slave_was_opened && self.slave_opens == 0
+    }
+
+    /// The window size (TIOCGWINSZ on either side).
+    pub fn winsize(&self) -> [u8; 8] {
+        self.winsize
+    }
+
+    /// Sets the window size; true when it changed (SIGWINCH to the
+    /// slave's foreground group).
+    pub fn set_winsize(&mut self, w: &[u8]) -> bool {
+        let n = w.len().min(8);
+        let changed = self.winsize[..n] != w[..n];
+        self.winsize[..n].copy_from_slice(&w[..n]);
+        changed
+    }
+
+    /// Sets the slave's termios (TCSETS on either side).
+    pub fn set_termios(&mut self, b: &[u8]) {
+        let (ldisc, mut out) = self.sink();
+        ldisc.set_termios(b, &mut out);
+    }
+
+    /// Typed input from the master: each byte through the slave's line
+    /// discipline (echoes back to the master); `signal` gets each signal
+    /// character's signal for the slave's foreground group. Takes bytes
+    /// while the slave's unread input is under [`BUF_SIZE`] (a writer
+    /// waits beyond, as Linux's flow of a full pty).
+    pub fn master_write(&mut self, data: &[u8], mut signal: impl FnMut(TtySignal)) -> usize {
+        let mut n = 0;
+        for &b in data {
+            if !self.master_writable() {
+                break;
+            }
+            let (ldisc, mut out) = self.sink();
+            if let Some(s) = ldisc.input(b, &mut out) {
+                signal(s);
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Whether a master write would take a byte now.
+    pub fn master_writable(&self) -> bool {
+        self.slave.available() < BUF_SIZE
+    }
+
+    /// One master read: the slave's processed output, raw.
+    pub fn master_read(&mut self, buf: &mut [u8]) -> MasterRead {
+        if self.to_master.is_empty() {
+            return if self.slave_closed() { MasterRead::SlaveClosed } else { MasterRead::Empty };
+        }
+        let n = buf.len().min(self.to_master.len());
+        for (d, s) in buf.iter_mut().zip(self.to_master.drain(..n)) {
+            *d = s;
+        }
+        MasterRead::Bytes(n)
+    }
+
+    /// Bytes the master can read (FIONREAD on the master).
+    pub fn master_available(&self) -> usize {
+        self.to_master.len()
+    }
+
+    /// A slave write: processed into the master's input while there is
+    /// room and output is not stopped (^S on the slave's IXON, held up to
+    /// 4 KiB as on a console). Returns the bytes taken (0: wait).
+    pub fn slave_write(&mut self, data: &[u8]) -> usize {
+        if self.slave.output_stopped() {
+            let (ldisc, mut out) = self.sink();
+            return ldisc.write(data, &mut out);
+        }
+        let (_, mut out) = self.sink();
+        let mut n = 0;
+        for &b in data {
+            if !out.put(b) {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Whether a slave write would take bytes now.
+    pub fn slave_writable(&self) -> bool {
+        // room for a byte and its CR
+        if self.slave.output_stopped() {
+            self.slave.write_room()
+        } else {
+            self.to_master.len() + 2 <= MASTER_BUF
+        }
+    }
+
+    /// tcflow(TCOOFF) on the slave: its output stops until [`Pair::flow_on`].
+    pub fn flow_off(&mut self) {
+        self.slave.flow_off();
+    }
+
+    /// tcflow(TCOON) on the slave: held output goes to the master.
+    pub fn flow_on(&mut self) {
+        let (ldisc, mut out) = self.sink();
+        ldisc.flow_on(&mut out);
+    }
+
+    /// tcflush(TCIFLUSH) on the slave, or TCOFLUSH on the master: the
+    /// slave's typed input goes.
+    pub fn flush_slave_input(&mut self) {
+        self.slave.flush_input();
+    }
+
+    /// tcflush(TCOFLUSH) on the slave, or TCIFLUSH on the master: output
+    /// the master has not read goes.
+    pub fn flush_to_master(&mut self) {
+        self.to_master.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn open() -> Pair {
+        let mut p = Pair::new();
+        p.unlock();
+        p.open_slave().unwrap();
+        p
+    }
+
+    fn drain(p: &mut Pair) -> Vec<u8> {
+        let mut buf = [0u8; 256];
+        let mut got = Vec::new();
+        while let MasterRead::Bytes(n) = p.master_read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    }
+
+    fn set_oflag(p: &mut Pair, o: u32) {
+        let mut t = p.slave().termios();
+        t[4..8].copy_from_slice(&o.to_le_bytes());
+        p.set_termios(&t);
+    }
+
+    #[test]
+    fn a_locked_slave_does_not_open() {
+        let mut p = Pair::new();
+        assert!(p.is_locked());
+        assert_eq!(p.open_slave(), Err(()));
+        p.unlock();
+        assert_eq!(p.open_slave(), Ok(()));
+        p.lock();
+        assert_eq!(p.open_slave(), Err(()));
+        p.unlock();
+        p.close_master();
+        assert_eq!(p.open_slave(), Err(()), "after the master's close");
+    }
+
+    #[test]
+    fn the_master_reads_eio_once_the_slave_closed_and_drained() {
+        let mut p = Pair::new();
+        let mut buf = [0u8; 8];
+        // never opened: the master waits
+        assert_eq!(p.master_read(&mut buf), MasterRead::Empty);
+        p.unlock();
+        p.open_slave().unwrap();
+        p.open_slave().unwrap();
+        assert_eq!(p.slave_write(b"bye"), 3);
+        p.close_slave();
+        assert!(!p.slave_closed(), "one holder left");
+        p.close_slave();
+        assert!(p.slave_closed());
+        assert_eq!(p.master_read(&mut buf), MasterRead::Bytes(3));
+        assert_eq!(p.master_read(&mut buf), MasterRead::SlaveClosed);
+        // reopened: waiting again
+        p.open_slave().unwrap();
+        assert_eq!(p.master_read(&mut buf), MasterRead::Empty);
+    }
+
+    #[test]
+    fn signal_characters_from_the_master_are_returned() {
+        let mut p = open();
+        let mut sigs = Vec::new();
+        assert_eq!(p.master_write(b"ab\x03\x1a\x1c", |s| sigs.push(s)), 5);
+        assert_eq!(sigs, [TtySignal::Int, TtySignal::Tstp, TtySignal::Quit]);
+        // echoed as ^C ^Z ^\ after "ab"; the line was flushed
+        assert_eq!(drain(&mut p), b"ab^C^Z^\\");
+        assert_eq!(p.slave().available(), 0);
+    }
+
+    #[test]
+    fn output_processing_follows_c_oflag() {
+        let mut p = open();
+        p.slave_write(b"x\ny\r");
+        assert_eq!(drain(&mut p), b"x\r\ny\r");
+        set_oflag(&mut p, OPOST | OCRNL);
+        p.slave_write(b"x\ny\r");
+        assert_eq!(drain(&mut p), b"x\ny\n");
+        // OCRNL's NL without ONLRET left the column at 1: a fresh pair
+        let mut p = open();
+        set_oflag(&mut p, OPOST | ONOCR);
+        p.slave_write(b"\rab\r\r");
+        assert_eq!(drain(&mut p), b"ab\r", "a CR at column 0 is dropped");
+        set_oflag(&mut p, ONLCR);
+        p.slave_write(b"raw\n");
+        assert_eq!(drain(&mut p), b"raw\n", "without OPOST nothing is mapped");
+    }
+
+    #[test]
+    fn a_full_master_side_stops_the_slave_writer() {
+        let mut p = open();
+        let big = alloc::vec![b'z'; MASTER_BUF + 100];
+        assert_eq!(p.slave_write(&big), MASTER_BUF);
+        assert!(!p.slave_writable());
+        assert_eq!(p.slave_write(b"more"), 0);
+        let mut buf = [0u8; 100];
+        assert_eq!(p.master_read(&mut buf), MasterRead::Bytes(100));
+        assert!(p.slave_writable());
+        // a newline needs room for its CR too
+        assert_eq!(p.slave_write(&[b'\n'; 60]), 50);
+    }
+
+    #[test]
+    fn unread_slave_input_stops_the_master_writer() {
+        let mut p = open();
+        let mut t = p.slave().termios();
+        t[12..16].copy_from_slice(&0u32.to_le_bytes()); // raw, no echo
+        p.set_termios(&t);
+        let big = alloc::vec![b'k'; BUF_SIZE + 10];
+        assert_eq!(p.master_write(&big, |_| {}), BUF_SIZE);
+        assert!(!p.master_writable());
+        let mut buf = [0u8; 10];
+        assert_eq!(p.slave_mut().take(&mut buf), Some(10));
+        assert_eq!(p.master_write(&big, |_| {}), 10);
+    }
+
+    #[test]
+    fn stop_on_the_slave_holds_its_output() {
+        let mut p = open();
+        assert_eq!(p.master_write(b"\x13", |_| {}), 1);
+        assert_eq!(p.slave_write(b"held\n"), 5);
+        assert_eq!(drain(&mut p), b"");
+        p.master_write(b"\x11", |_| {});
+        assert_eq!(drain(&mut p), b"held\r\n");
+    }
+
+    #[test]
+    fn window_size_changes_are_reported() {
+        let mut p = open();
+        let w = [24, 0, 80, 0, 0, 0, 0, 0];
+        assert!(p.set_winsize(&w));
+        assert!(!p.set_winsize(&w));
+        assert_eq!(p.winsize(), w);
+    }
+
+    #[test]
+    fn flushes_drop_each_direction() {
+        let mut p = open();
+        p.master_write(b"typed", |_| {});
+        p.slave_write(b"shown");
+        p.flush_slave_input();
+        assert_eq!(p.slave().pending_line(), b"");
+        p.flush_to_master();
+        assert_eq!(p.master_available(), 0);
+    }
+}

@@ -1,0 +1,273 @@
+/* Unix 98 pseudo-terminals as Linux has them: /dev/ptmx makes a pair,
+ * /dev/pts/N is its slave (locked until unlockpt), what the master writes
+ * is the slave's typed input through N_TTY (echoed back to the master),
+ * the slave's output reaches the master with ONLCR, ^C typed at the
+ * master signals the slave's foreground group, a session leader
+ * acquires the slave as its controlling terminal (/dev/tty then names
+ * it), closing the master hangs the slave up, closing the slave makes
+ * the master read EIO; TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER,
+ * window sizes with SIGWINCH. */
+#define _GNU_SOURCE
+#include "kt.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER 0x5441
+#endif
+
+static int open_master(void) {
+    return posix_openpt(O_RDWR | O_NOCTTY);
+}
+
+/* A pair with the slave unlocked and opened (O_NOCTTY); returns the
+ * master, *slave the slave fd. */
+static int pair(int *slave) {
+    int m = open_master();
+    if (m < 0) return -1;
+    if (grantpt(m) != 0 || unlockpt(m) != 0) return -1;
+    *slave = open(ptsname(m), O_RDWR | O_NOCTTY);
+    return *slave < 0 ? -1 : m;
+}
+
+/* Reads what the master has within a short time (nonblocking reads
+ * after a poll). */
+static int drain(int m, char *buf, int cap) {
+    int n = 0;
+    struct pollfd p = {.fd = m, .events = POLLIN};
+    while (n < cap - 1 && poll(&p, 1, 200) == 1 && (p.revents & POLLIN)) {
+        int r = read(m, buf + n, cap - 1 - n);
+        if (r <= 0) break;
+        n += r;
+    }
+    buf[n] = 0;
+    return n;
+}
+
+KT_CASE(ptmx_makes_a_locked_pair_with_a_pts_node) {
+    int m = KT_SYS_OK(open_master());
+    unsigned n = 99999;
+    KT_SYS_OK(ioctl(m, TIOCGPTN, &n));
+    char want[32];
+    snprintf(want, sizeof want, "/dev/pts/%u", n);
+    KT_TRUE(strcmp(ptsname(m), want) == 0, "ptsname %s, TIOCGPTN %u", ptsname(m), n);
+    int locked = -1;
+    KT_SYS_OK(ioctl(m, TIOCGPTLCK, &locked));
+    KT_EQ(locked, 1);
+    /* locked: the slave does not open */
+    KT_SYS_ERR(open(want, O_RDWR | O_NOCTTY), EIO);
+    KT_SYS_OK(unlockpt(m));
+    KT_SYS_OK(ioctl(m, TIOCGPTLCK, &locked));
+    KT_EQ(locked, 0);
+    int s = KT_SYS_OK(open(want, O_RDWR | O_NOCTTY));
+    struct stat st;
+    KT_SYS_OK(fstat(s, &st));
+    KT_TRUE(S_ISCHR(st.st_mode), "mode %o", st.st_mode);
+    KT_EQ(major(st.st_rdev), 136u);
+    KT_EQ(minor(st.st_rdev), n);
+    KT_EQ(st.st_mode & 0777, 0620u);
+    KT_EQ(st.st_gid, 5u);
+    KT_SYS_OK(fstat(m, &st));
+    KT_EQ(major(st.st_rdev), 5u);
+    KT_EQ(minor(st.st_rdev), 2u);
+    KT_EQ(isatty(m), 1);
+    KT_EQ(isatty(s), 1);
+    char link[64] = "", fdpath[32];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", s);
+    KT_SYS_OK(readlink(fdpath, link, sizeof link - 1));
+    KT_TRUE(strcmp(link, want) == 0, "fd link %s", link);
+    const char *tn = ttyname(s);
+    KT_TRUE(tn && strcmp(tn, want) == 0, "ttyname %s (errno %d)", tn ? tn : "NULL", errno);
+    struct stat byname;
+    KT_SYS_OK(stat(want, &byname));
+    KT_SYS_OK(fstat(s, &st));
+    KT_EQ(byname.st_ino, st.st_ino);
+    KT_EQ(byname.st_dev, st.st_dev);
+    close(s);
+    close(m);
+    /* the node goes with the pair */
+    KT_SYS_ERR(stat(want, &st), ENOENT);
+}
+
+KT_CASE(master_input_is_typed_at_the_slave) {
+    int s, m = KT_SYS_OK(pair(&s));
+    KT_SYS_RET(write(m, "hello\r", 6), 6);
+    char buf[64];
+    /* canonical: a line, the CR mapped to NL by ICRNL */
+    KT_SYS_RET(read(s, buf, sizeof buf), 6);
+    KT_TRUE(memcmp(buf, "hello\n", 6) == 0, "slave read %.6s", buf);
+    /* the echo, with ONLCR */
+    drain(m, buf, sizeof buf);
+    KT_TRUE(strcmp(buf, "hello\r\n") == 0, "echo %s", buf);
+    /* the slave's output */
+    KT_SYS_RET(write(s, "out\nput", 7), 7);
+    drain(m, buf, sizeof buf);
+    KT_TRUE(strcmp(buf, "out\r\nput") == 0, "output %s", buf);
+    /* raw, no echo */
+    struct termios t;
+    KT_SYS_OK(tcgetattr(s, &t));
+    cfmakeraw(&t);
+    KT_SYS_OK(tcsetattr(s, TCSANOW, &t));
+    KT_SYS_RET(write(m, "a\rb", 3), 3);
+    KT_SYS_RET(read(s, buf, sizeof buf), 3);
+    KT_TRUE(memcmp(buf, "a\rb", 3) == 0, "raw %.3s", buf);
+    KT_SYS_RET(write(s, "x\n", 2), 2);
+    KT_EQ(drain(m, buf, sizeof buf), 2);
+    KT_TRUE(strcmp(buf, "x\n") == 0, "raw output %s", buf);
+    /* the master sees the slave's termios */
+    struct termios mt;
+    KT_SYS_OK(tcgetattr(m, &mt));
+    KT_EQ(mt.c_lflag & ICANON, 0u);
+    close(s);
+    close(m);
+}
+
+KT_CASE(closing_the_slave_makes_the_master_read_eio) {
+    int s, m = KT_SYS_OK(pair(&s));
+    KT_SYS_RET(write(s, "bye", 3), 3);
+    close(s);
+    struct pollfd p = {.fd = m, .events = POLLIN};
+    KT_SYS_RET(poll(&p, 1, 1000), 1);
+    KT_TRUE(p.revents & POLLHUP, "revents %#x", p.revents);
+    char buf[8];
+    KT_SYS_RET(read(m, buf, sizeof buf), 3);
+    KT_SYS_ERR(read(m, buf, sizeof buf), EIO);
+    close(m);
+}
+
+KT_CASE(closing_the_master_hangs_the_slave_up) {
+    int s, m = KT_SYS_OK(pair(&s));
+    close(m);
+    char buf[8];
+    KT_SYS_RET(read(s, buf, sizeof buf), 0);
+    KT_SYS_ERR(write(s, "x", 1), EIO);
+    struct pollfd p = {.fd = s, .events = POLLIN | POLLOUT};
+    KT_SYS_RET(poll(&p, 1, 0), 1);
+    KT_TRUE((p.revents & (POLLHUP | POLLIN)) == (POLLHUP | POLLIN), "revents %#x", p.revents);
+    struct termios t;
+    KT_SYS_ERR(tcgetattr(s, &t), EIO);
+    close(s);
+}
+
+static volatile sig_atomic_t winched;
+static void on_winch(int sig) {
+    (void)sig;
+    winched = 1;
+}
+
+/* The child of a session whose controlling terminal is the slave: it
+ * reports its checks on `rep` and waits for ^C. */
+static void session_child(const char *name, int rep) {
+    char r = 0;
+    if (setsid() < 0) r = 1;
+    int s = open(name, O_RDWR); /* no O_NOCTTY: acquired */
+    if (!r && s < 0) r = 2;
+    if (!r && tcgetpgrp(s) != getpid()) r = 3;
+    if (!r && tcgetsid(s) != getpid()) r = 4;
+    int t = open("/dev/tty", O_RDWR);
+    if (!r && t < 0) r = 5;
+    if (!r && write(t, "via tty\n", 8) != 8) r = 6;
+    /* no SA_RESTART: the read returns EINTR */
+    struct sigaction sa = {.sa_handler = on_winch};
+    sigaction(SIGWINCH, &sa, 0);
+    write(rep, &r, 1);
+    char buf[8];
+    /* a winsize change arrives as SIGWINCH, then ^C kills us in read */
+    while (!winched) read(s, buf, sizeof buf);
+    r = 'W';
+    write(rep, &r, 1);
+    for (;;) read(s, buf, sizeof buf);
+}
+
+KT_CASE(a_session_leader_gets_the_slave_as_its_terminal) {
+    int m = KT_SYS_OK(open_master());
+    KT_SYS_OK(grantpt(m));
+    KT_SYS_OK(unlockpt(m));
+    char name[32];
+    snprintf(name, sizeof name, "%s", ptsname(m));
+    int rep[2];
+    KT_SYS_OK(pipe(rep));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        close(rep[0]);
+        session_child(name, rep[1]);
+        _exit(0);
+    }
+    close(rep[1]);
+    char r = -1;
+    KT_SYS_RET(read(rep[0], &r, 1), 1);
+    KT_EQ(r, 0);
+    char buf[64];
+    drain(m, buf, sizeof buf);
+    KT_TRUE(strcmp(buf, "via tty\r\n") == 0, "from /dev/tty: %s", buf);
+    /* the master sees the slave's foreground group */
+    pid_t pg = -1;
+    KT_SYS_OK(ioctl(m, TIOCGPGRP, &pg));
+    KT_EQ(pg, c);
+    struct winsize w = {.ws_row = 33, .ws_col = 101};
+    KT_SYS_OK(ioctl(m, TIOCSWINSZ, &w));
+    KT_SYS_RET(read(rep[0], &r, 1), 1);
+    KT_EQ(r, 'W');
+    KT_SYS_RET(write(m, "\x03", 1), 1);
+    KT_WAIT_STATUS(c, kt_killed(SIGINT));
+    struct winsize g;
+    KT_SYS_OK(ioctl(m, TIOCGWINSZ, &g));
+    KT_EQ(g.ws_row, 33);
+    KT_EQ(g.ws_col, 101);
+    close(rep[0]);
+    close(m);
+}
+
+KT_CASE(tiocgptpeer_opens_the_slave) {
+    int m = KT_SYS_OK(open_master());
+    KT_SYS_OK(unlockpt(m));
+    int s = KT_SYS_OK(ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    KT_EQ(fcntl(s, F_GETFD), FD_CLOEXEC);
+    unsigned n;
+    KT_SYS_OK(ioctl(m, TIOCGPTN, &n));
+    struct stat st;
+    KT_SYS_OK(fstat(s, &st));
+    KT_EQ(minor(st.st_rdev), n);
+    char want[32];
+    snprintf(want, sizeof want, "/dev/pts/%u", n);
+    const char *tn = ttyname(s);
+    KT_TRUE(tn && strcmp(tn, want) == 0, "ttyname %s", tn ? tn : "NULL");
+    KT_SYS_RET(write(s, "p", 1), 1);
+    char buf[8];
+    KT_EQ(drain(m, buf, sizeof buf), 1);
+    /* a slave fd has no TIOCGPTN */
+    KT_SYS_ERR(ioctl(s, TIOCGPTN, &n), ENOTTY);
+    close(s);
+    close(m);
+}
+
+KT_CASE(indices_are_the_lowest_free) {
+    int m[4];
+    unsigned n[4];
+    for (int i = 0; i < 4; i++) {
+        m[i] = KT_SYS_OK(open_master());
+        KT_SYS_OK(ioctl(m[i], TIOCGPTN, &n[i]));
+    }
+    for (int i = 1; i < 4; i++) KT_TRUE(n[i] > n[i - 1], "%u after %u", n[i], n[i - 1]);
+    close(m[1]);
+    int again = KT_SYS_OK(open_master());
+    unsigned k;
+    KT_SYS_OK(ioctl(again, TIOCGPTN, &k));
+    KT_EQ(k, n[1]);
+    close(again);
+    for (int i = 0; i < 4; i++)
+        if (i != 1) close(m[i]);
+}
+
+KT_MAIN()
