@@ -108,6 +108,10 @@ pub fn write_user(buf: &[u8], nonblock: bool) -> Result<usize> {
         if n > 0 {
             continue;
         }
+        if with(|t| t.ldisc.write_room()) {
+            // room, yet nothing taken: the held buffer could not grow
+            return if done > 0 { Ok(done) } else { Err(Errno::ENOMEM) };
+        }
         if nonblock {
             return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
         }
@@ -219,6 +223,12 @@ pub fn read(buf: &mut [u8], nonblock: bool, jobctl: bool) -> Result<usize> {
 pub fn flush_input() {
     pump();
     with(|t| t.ldisc.flush_input());
+}
+
+/// Discards output held while output is stopped (TCFLSH's TCOFLUSH).
+pub fn flush_output() {
+    with(|t| t.ldisc.flush_output());
+    input_wq().wake_all();
 }
 
 /// Bytes ready to read.

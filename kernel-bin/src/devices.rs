@@ -242,6 +242,9 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
             if arg != 1 {
                 crate::console::flush_input();
             }
+            if arg != 0 {
+                crate::console::flush_output();
+            }
             Ok(0)
         }
         TCXONC => {

@@ -403,6 +403,10 @@ impl File for Slave {
                 done += n;
                 continue;
             }
+            if self.pty.with(|s| s.pair.slave_writable()) {
+                // room, yet nothing taken: a buffer could not grow
+                return if done > 0 { Ok(done) } else { Err(Errno::ENOMEM) };
+            }
             if nonblock(&self.flags) {
                 return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
             }

@@ -162,6 +162,21 @@ pub(crate) fn lines(s: &str) -> Vec<&str> {
     s.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect()
 }
 
+/// Whether `out` is exactly the lines 1 to `n` (what `seq 1 N` prints).
+fn seq_lines(out: &str, n: usize) -> Result<(), String> {
+    let got = lines(out);
+    let want: Vec<String> = (1..=n).map(|k| k.to_string()).collect();
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} lines, first difference at {:?}",
+            got.len(),
+            got.iter().zip(&want).position(|(a, b)| a != b)
+        ))
+    }
+}
+
 /// One named check on the console: runs `f`, reports into the tally.
 fn step(t: &mut Tally, c: &mut Console, name: &str, f: impl FnOnce(&mut Console) -> Result<(), String>) {
     let r = f(c);
@@ -328,17 +343,7 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
     });
     step(t, &mut c, "long_output_is_not_lost", |c| {
         let out = c.run("seq 1 3000")?;
-        let got = lines(&out);
-        let want: Vec<String> = (1..=3000).map(|n| n.to_string()).collect();
-        if got == want {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} lines, first difference at {:?}",
-                got.len(),
-                got.iter().zip(&want).position(|(a, b)| a != b)
-            ))
-        }
+        seq_lines(&out, 3000)
     });
     step(t, &mut c, "ctrl_s_stops_output_ctrl_q_restarts", |c| {
         // ^S (IXON): the shell's echo and a command's 8.9 KB of output wait
@@ -352,17 +357,7 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
         c.expect("seq 1 2000; echo done$((40+2))\n", STEP)?;
         let out = c.expect("done42\n", STEP)?;
         c.expect(PROMPT, STEP)?;
-        let got = lines(&out);
-        let want: Vec<String> = (1..=2000).map(|n| n.to_string()).collect();
-        if got == want {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} lines, first difference at {:?}",
-                got.len(),
-                got.iter().zip(&want).position(|(a, b)| a != b)
-            ))
-        }
+        seq_lines(&out, 2000)
     });
     step(t, &mut c, "background_job_jobs_kill", |c| {
         c.run("sleep 100 &")?;

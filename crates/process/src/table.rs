@@ -766,6 +766,39 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().members(pgrp).collect()
     }
 
+    /// The threads of every process of group `pgrp` (`Some`) or of every
+    /// process `keep` accepts (`pgrp` None), taken under one hold of the
+    /// table's lock as Linux's getpriority/setpriority walk them under
+    /// `tasklist_lock`; `ENOMEM` when the list cannot be allocated.
+    pub fn try_threads_of(
+        &self,
+        pgrp: Option<Pid>,
+        mut keep: impl FnMut(&Process<P>) -> bool,
+    ) -> Result<Vec<Pid>> {
+        let inner = self.inner.lock();
+        let mut out = Vec::new();
+        let mut add = |p: &Process<P>| -> Result<()> {
+            if keep(p) {
+                out.try_reserve(p.threads().len()).map_err(|_| Errno::ENOMEM)?;
+                out.extend_from_slice(p.threads());
+            }
+            Ok(())
+        };
+        match pgrp {
+            Some(g) => {
+                for p in inner.members(g).filter_map(|m| inner.procs.get(&m)) {
+                    add(p)?;
+                }
+            }
+            None => {
+                for p in inner.procs.values() {
+                    add(p)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// How many threads are alive.
     pub fn thread_count(&self) -> usize {
         self.inner.lock().threads.len()

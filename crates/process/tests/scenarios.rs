@@ -1446,6 +1446,12 @@ fn group_kill_reaches_exactly_the_members_as_groups_change() {
     w.t.kill(1, -(a as i32), usr1, &w.s).unwrap();
     assert_eq!(hit(&all), vec![a, b, c]);
     assert_eq!(w.t.group_members(a), vec![a, b, c]);
+    // getpriority/setpriority's walks: the group's threads, or those of
+    // the processes a filter keeps
+    assert_eq!(w.t.try_threads_of(Some(a), |_| true), Ok(vec![a, b, c]));
+    assert_eq!(w.t.try_threads_of(Some(a), |p| p.pid() != b), Ok(vec![a, c]));
+    assert_eq!(w.t.try_threads_of(None, |p| p.pid() == d), Ok(vec![d]));
+    assert_eq!(w.t.try_threads_of(Some(9999), |_| true), Ok(vec![]));
     // c moves to a group of its own; b goes back to init's
     w.t.setpgid(a, c as i32, 0).unwrap();
     w.t.setpgid(a, b as i32, 1).unwrap();

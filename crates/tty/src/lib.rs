@@ -442,6 +442,13 @@ impl NTty {
                 self.stop();
                 return None;
             }
+            // any other character but a signal one (whose isig() drops
+            // what was held) restarts with IXANY, before IGNCR drops a
+            // CR, as n_tty
+            let signal_char = l & ISIG != 0 && (self.is(b, VINTR) || self.is(b, VQUIT) || self.is(b, VSUSP));
+            if i & IXANY != 0 && !signal_char {
+                self.start(out);
+            }
         }
         if b == b'\r' {
             if i & IGNCR != 0 {
@@ -466,8 +473,11 @@ impl NTty {
             };
             if let Some(sig) = sig {
                 if l & NOFLSH == 0 {
+                    // isig(): the input and the output not yet sent
+                    // (held while stopped) are thrown away
                     self.line.clear();
                     self.ready.clear();
+                    self.held.clear();
                 }
                 // n_tty_receive_signal_char(): restarts output with IXON
                 if i & IXON != 0 {
@@ -479,9 +489,6 @@ impl NTty {
                 }
                 return Some(sig);
             }
-        }
-        if i & IXON != 0 && i & IXANY != 0 {
-            self.start(out);
         }
         if l & ICANON == 0 {
             if self.ready.len() < BUF_SIZE {
@@ -588,6 +595,11 @@ impl NTty {
     /// Whether a read would return now: bytes or an end of file (POLLIN).
     pub fn readable(&self) -> bool {
         !self.ready.is_empty()
+    }
+
+    /// Discards output held while output is stopped (TCFLSH's TCOFLUSH).
+    pub fn flush_output(&mut self) {
+        self.held.clear();
     }
 
     /// Discards typed input, ready and being edited (TCFLSH).

@@ -343,6 +343,7 @@ impl Pair {
     /// the master has not read goes.
     pub fn flush_to_master(&mut self) {
         self.to_master.clear();
+        self.slave.flush_output();
     }
 }
 

@@ -832,14 +832,32 @@ fn without_ixon_stop_and_start_are_input() {
 }
 
 #[test]
-fn a_signal_character_restarts_output() {
+fn a_signal_character_restarts_output_and_discards_what_was_held() {
     let mut t = tty();
     feed(&mut t, b"\x13ab");
+    let mut out = EchoBuf::default();
+    assert_eq!(t.write(b"held output\n", &mut out), 12);
     let (echo, sigs) = feed(&mut t, b"\x03");
     assert_eq!(sigs, [TtySignal::Int]);
-    // the held echo goes out, then ^C's own
-    assert_eq!(echo, b"ab^C");
+    // isig() flushed the held echo and output: ^C's own echo only
+    assert_eq!(echo, b"^C");
     assert!(!t.output_stopped());
+    // with NOFLSH what was held goes out first
+    set_lflag(&mut t, DEFAULT_L | NOFLSH);
+    feed(&mut t, b"\x13cd");
+    let (echo, _) = feed(&mut t, b"\x03");
+    assert_eq!(echo, b"cd^C");
+}
+
+#[test]
+fn flush_output_drops_what_is_held() {
+    let mut t = tty();
+    feed(&mut t, b"\x13");
+    let mut out = EchoBuf::default();
+    t.write(b"gone", &mut out);
+    t.flush_output();
+    let (echo, _) = feed(&mut t, b"\x11");
+    assert!(echo.is_empty());
 }
 
 #[test]
@@ -876,16 +894,17 @@ fn tcflow_stop_needs_tcflow_start() {
     assert!(t.output_stopped());
     let mut out = EchoBuf::default();
     assert_eq!(t.write(b"w", &mut out), 1);
-    // ^Q does not undo TCOOFF, nor does a signal character
+    // ^Q does not undo TCOOFF, nor does a signal character (which
+    // throws the held "w" away)
     let (echo, _) = feed(&mut t, b"\x11\x03");
     assert!(echo.is_empty());
     assert!(t.output_stopped());
     t.flow_on(&mut out);
-    assert_eq!(out.0, b"w^C");
+    assert_eq!(out.0, b"^C");
     assert!(!t.output_stopped());
     // TCOON on running output changes nothing
     t.flow_on(&mut out);
-    assert_eq!(out.0, b"w^C");
+    assert_eq!(out.0, b"^C");
 }
 
 #[test]

@@ -72,31 +72,10 @@ impl Who {
 /// caller's). An empty list ends in ESRCH at the caller.
 fn targets(t: &UThread, which: i32, who_: i32) -> Result<Vec<i32>, Errno> {
     let table = crate::proc::table();
-    let mut tids = Vec::new();
-    let mut add = |pid: Pid| -> Result<(), Errno> {
-        let threads = table.with_process(pid, |p| {
-            let mut v = Vec::new();
-            v.try_reserve_exact(p.threads().len()).map(|()| {
-                v.extend(p.threads().iter().map(|&t| t as i32));
-                v
-            })
-        });
-        match threads {
-            Some(Ok(v)) => {
-                tids.try_reserve(v.len()).map_err(|_| Errno::ENOMEM)?;
-                tids.extend(v);
-                Ok(())
-            }
-            Some(Err(_)) => Err(Errno::ENOMEM),
-            None => Ok(()),
-        }
-    };
-    match which {
+    let tids = match which {
         PRIO_PROCESS => {
             let tid = if who_ == 0 { t.tid as i32 } else { who_ };
-            if tid > 0 {
-                tids.push(tid);
-            }
+            return Ok(if tid > 0 { alloc::vec![tid] } else { Vec::new() });
         }
         PRIO_PGRP => {
             let pgrp = match who_ {
@@ -104,24 +83,18 @@ fn targets(t: &UThread, which: i32, who_: i32) -> Result<Vec<i32>, Errno> {
                 w if w < 0 => return Err(Errno::ESRCH),
                 w => w as Pid,
             };
-            for pid in table.group_members(pgrp) {
-                add(pid)?;
-            }
+            table.try_threads_of(Some(pgrp), |_| true)?
         }
         PRIO_USER => {
             let uid = match who_ {
                 0 => table.with_process(t.pid, |p| p.creds.uid).ok_or(Errno::ESRCH)?,
                 w => w as u32,
             };
-            for pid in table.pids() {
-                if table.with_process(pid, |p| p.creds.uid) == Some(uid) {
-                    add(pid)?;
-                }
-            }
+            table.try_threads_of(None, |p| p.creds.uid == uid)?
         }
         _ => return Err(Errno::EINVAL),
-    }
-    Ok(tids)
+    };
+    Ok(tids.into_iter().map(|t| t as i32).collect())
 }
 
 /// getpriority(2): `20 - nice` of the lowest nice value among the threads
@@ -189,6 +162,9 @@ struct Change {
     /// SCHED_FLAG_KEEP_PARAMS: checked, but only SCHED_RESET_ON_FORK
     /// changes (`__sched_setscheduler` skips `__setscheduler_params`).
     keep_params: bool,
+    /// An error Linux gives after the permission checks, before any
+    /// change (SCHED_FLAG_SUGOV's EINVAL, the clamps' EOPNOTSUPP).
+    late: Option<Errno>,
 }
 
 fn is_fair(p: u8) -> bool {
@@ -233,6 +209,9 @@ fn apply(w: &Who, c: Change) -> SysResult {
             return Err(Errno::EPERM);
         }
     }
+    if let Some(e) = c.late {
+        return Err(e);
+    }
     if !c.keep_params {
         w.task.set_policy(policy, prio as u8);
         if let Some(nice) = c.nice.filter(|_| is_fair(policy)) {
@@ -255,7 +234,7 @@ fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i
         Some(p) => (Some(policy_of(p & !SCHED_RESET_ON_FORK)?), p & SCHED_RESET_ON_FORK != 0),
         None => (None, false),
     };
-    apply(&w, Change { policy, reset_on_fork, prio: prio as u32, nice: None, keep_params: false })
+    apply(&w, Change { policy, reset_on_fork, prio: prio as u32, nice: None, keep_params: false, late: None })
 }
 
 /// `SCHED_ATTR_SIZE_VER0`: sched_attr without the utilization clamps.
@@ -272,6 +251,10 @@ const SCHED_FLAG_SUGOV: u64 = 0x1000_0000;
 /// (runtime >= 1024 ns, runtime <= deadline <= period, period between the
 /// default sysctl bounds of 100 us and 2^22 us).
 fn deadline_params_valid(a: &linux_abi::abi::SchedAttr) -> bool {
+    // the special deadline tasks of schedutil use no parameter
+    if a.sched_flags & SCHED_FLAG_SUGOV != 0 {
+        return true;
+    }
     let period = if a.sched_period == 0 { a.sched_deadline } else { a.sched_period };
     a.sched_deadline != 0
         && a.sched_runtime >= 1024
@@ -302,7 +285,8 @@ pub fn sched_setattr(
         n => n,
     };
     if !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size) {
-        t.write(uattr.cast::<u32>(), SCHED_ATTR_SIZE)?;
+        // Linux ignores whether the size could be written back
+        let _ = t.write(uattr.cast::<u32>(), SCHED_ATTR_SIZE);
         return Err(Errno::E2BIG);
     }
     let mut raw = [0u8; SCHED_ATTR_SIZE as usize];
@@ -315,7 +299,7 @@ pub fn sched_setattr(
             (size - SCHED_ATTR_SIZE) as usize,
         ))?;
         if tail.iter().any(|&b| b != 0) {
-            t.write(uattr.cast::<u32>(), SCHED_ATTR_SIZE)?;
+            let _ = t.write(uattr.cast::<u32>(), SCHED_ATTR_SIZE);
             return Err(Errno::E2BIG);
         }
     }
@@ -356,16 +340,20 @@ pub fn sched_setattr(
         if !w.privileged {
             return Err(Errno::EPERM);
         }
+        if a.sched_flags & SCHED_FLAG_SUGOV != 0 {
+            return Err(Errno::EINVAL);
+        }
         log::info!("pid {}: sched_setattr: SCHED_DEADLINE is not supported: EINVAL", t.pid);
         return Err(Errno::EINVAL);
     }
-    if a.sched_flags & SCHED_FLAG_SUGOV != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if a.sched_flags & SCHED_FLAG_UTIL_CLAMP != 0 {
+    let late = if a.sched_flags & SCHED_FLAG_SUGOV != 0 {
+        Some(Errno::EINVAL)
+    } else if a.sched_flags & SCHED_FLAG_UTIL_CLAMP != 0 {
         log::info!("pid {}: sched_setattr: utilization clamps are not supported: EOPNOTSUPP", t.pid);
-        return Err(Errno::EOPNOTSUPP);
-    }
+        Some(Errno::EOPNOTSUPP)
+    } else {
+        None
+    };
     apply(
         &w,
         Change {
@@ -374,6 +362,7 @@ pub fn sched_setattr(
             prio: a.sched_priority,
             nice: Some(a.sched_nice),
             keep_params,
+            late,
         },
     )
 }
