@@ -1238,7 +1238,8 @@ static long gen_call(long nr, long a[6]) {
     case 434: a[0] = target_pid(); a[1] = rn(2) ? 0 : flags32(); break;                               /* pidfd_open */
     case 438: a[0] = fd(); a[1] = fd(); a[2] = rn(2) ? 0 : flags32(); break;                           /* pidfd_getfd */
     case 440: a[0] = fd(); a[1] = iov_ptr(); a[2] = iov_cnt(); a[3] = rn(4) ? 20 + (long)rn(3) : any(); a[4] = 0; break;
-    case 140: case 141: a[0] = rn(3); a[1] = rn(2) ? 0 : target_pid(); a[2] = rn(2) ? (long)rn(40) - 20 : any(); break;
+    case 140: case 141: /* getpriority, setpriority: who 0 of PRIO_PGRP/PRIO_USER would renice init's group / all of root */
+        a[0] = rn(3); a[1] = a[0] == 0 && rn(2) ? 0 : target_pid(); a[2] = rn(2) ? (long)rn(40) - 20 : any(); break;
     case 142: case 143: case 145: case 148: case 203: case 315: case 251: case 252: /* sched_*, ioprio_* */
         a[0] = rn(3) ? (nr == 251 || nr == 252 ? (long)rn(4) : 0) : target_pid(); a[1] = rn(2) ? ptr() : any();
         a[2] = rn(2) ? ptr() : any(); a[3] = rn(2) ? 0 : any();
