@@ -31,7 +31,8 @@ pub struct Qemu {
     pub disk: Option<PathBuf>,
     /// `-icount shift=0,sleep=off`: the guest's clocks count its executed
     /// instructions (1 ns each) instead of host time, so timings measure
-    /// code-path length, untouched by the host's load (one CPU only).
+    /// code-path length, untouched by the host's load (several CPUs run in
+    /// turn on one host thread: no `thread=multi`).
     pub icount: bool,
 }
 
@@ -88,8 +89,10 @@ impl Qemu {
         let mut c = Command::new("qemu-system-x86_64");
         c.args(["-machine", "q35", "-cpu", "max", "-m", &self.memory]);
         c.args(["-smp", &self.smp.to_string()]);
-        if self.smp > 1 {
-            // one host thread per guest CPU, so two host cores run two guest CPUs
+        if self.smp > 1 && !self.icount {
+            // one host thread per guest CPU, so two host cores run two guest
+            // CPUs; QEMU refuses it with -icount ("No MTTCG when icount is
+            // enabled"), which then runs the CPUs in turn on one thread
             c.args(["-accel", "tcg,thread=multi"]);
         }
         if self.icount {
@@ -230,5 +233,37 @@ impl Qemu {
             output.push_str(&msg);
         }
         Ok(Outcome { status, output, timed_out })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Qemu;
+
+    fn args(smp: u32, icount: bool) -> Vec<String> {
+        let q = Qemu {
+            kernel: "k.elf".into(),
+            initrd: None,
+            iso: None,
+            cmdline: String::new(),
+            smp,
+            memory: "256M".into(),
+            gdb: false,
+            net: None,
+            disk: None,
+            icount,
+        };
+        q.command(false).get_args().map(|a| a.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn mttcg_only_without_icount() {
+        let multi = |a: &[String]| a.iter().any(|x| x == "tcg,thread=multi");
+        let icount = |a: &[String]| a.iter().any(|x| x == "shift=0,sleep=off");
+        assert!(!multi(&args(1, false)));
+        assert!(multi(&args(2, false)) && !icount(&args(2, false)));
+        let a = args(2, true);
+        assert!(!multi(&a) && icount(&a));
+        assert!(a.windows(2).any(|w| w[0] == "-smp" && w[1] == "2"));
     }
 }
