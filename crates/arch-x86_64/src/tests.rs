@@ -562,7 +562,8 @@ ktest!(
                 let n = core::hint::black_box(len);
                 dst[off..off + n].copy_from_slice(&src[3..3 + n]);
                 for (i, &b) in dst.iter().enumerate() {
-                    let want = if (off..off + n).contains(&i) { (((i - off) + 3) * 7 + 3) as u8 } else { 0xee };
+                    let want =
+                        if (off..off + n).contains(&i) { (((i - off) + 3) * 7 + 3) as u8 } else { 0xee };
                     assert_eq!(b, want, "memcpy of {n} bytes at offset {off}: byte {i}");
                 }
                 dst[off..off + n].fill(core::hint::black_box(0x5a));

@@ -211,7 +211,9 @@ pub fn xrstor_reads(
 pub fn live_ranges(l: &Layout, xstate_bv: u64) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
     let base = if l.xsave() { HEADER + 64 } else { 512 };
     core::iter::once(0..base).chain(
-        l.extended().filter(move |c| l.xsave() && xstate_bv & (1 << c.0) != 0).map(|(_, off, size)| off..off + size),
+        l.extended()
+            .filter(move |c| l.xsave() && xstate_bv & (1 << c.0) != 0)
+            .map(|(_, off, size)| off..off + size),
     )
 }
 
@@ -536,7 +538,7 @@ mod tests {
         let r: alloc::vec::Vec<_> = live_ranges(&l, 0x3 | PKRU_BIT).collect();
         assert_eq!(r, [0..576, 2688..2696]);
         let r: alloc::vec::Vec<_> = live_ranges(&Layout::FXSAVE, 0x7).collect();
-        assert_eq!(r, [0..512]);
+        assert_eq!((r.len(), r.first()), (1, Some(&(0..512))));
         let mut src = FpuState([0x11; XSTATE_MAX]);
         put64(&mut src.0, HEADER, 0x7);
         let mut dst = FpuState([0xee; XSTATE_MAX]);
