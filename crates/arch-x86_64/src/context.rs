@@ -488,7 +488,7 @@ pub(crate) fn spill_fetch(dst: &mut FpuState, token: usize) -> bool {
             // SAFETY: see `unsafe impl Sync` above: only the running thread
             // touches its own spill area, with interrupts off.
             let spill: &FpuState = unsafe { &*k.fpu_spill.get() };
-            dst.0.copy_from_slice(&spill.0);
+            crate::xstate::copy_live(&crate::xstate::layout(), dst, spill);
             true
         }
         _ => false,

@@ -547,3 +547,31 @@ ktest!(
         assert_eq!(heap::free_frames_with_heap(), free0, "stack frames leaked");
     }
 );
+
+ktest!(
+    fn memcpy_and_memset_every_size_and_offset() {
+        // mem::copy's assembly: sizes across the 64- and 8-byte loops and
+        // the byte tail, at unaligned offsets, with guard bytes around
+        let mut src = alloc::vec![0u8; 400];
+        for (i, b) in src.iter_mut().enumerate() {
+            *b = (i * 7 + 3) as u8;
+        }
+        for len in (0..=200).chain([255, 256, 257, 320, 333]) {
+            for off in [0usize, 1, 7, 8, 13] {
+                let mut dst = alloc::vec![0xeeu8; 400];
+                let n = core::hint::black_box(len);
+                dst[off..off + n].copy_from_slice(&src[3..3 + n]);
+                for (i, &b) in dst.iter().enumerate() {
+                    let want =
+                        if (off..off + n).contains(&i) { (((i - off) + 3) * 7 + 3) as u8 } else { 0xee };
+                    assert_eq!(b, want, "memcpy of {n} bytes at offset {off}: byte {i}");
+                }
+                dst[off..off + n].fill(core::hint::black_box(0x5a));
+                for (i, &b) in dst.iter().enumerate() {
+                    let want = if (off..off + n).contains(&i) { 0x5a } else { 0xee };
+                    assert_eq!(b, want, "memset of {n} bytes at offset {off}: byte {i}");
+                }
+            }
+        }
+    }
+);

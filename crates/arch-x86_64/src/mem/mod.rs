@@ -2,6 +2,8 @@
 
 pub mod bitmap;
 #[cfg(target_os = "none")]
+mod copy;
+#[cfg(target_os = "none")]
 pub mod frames;
 #[cfg(target_os = "none")]
 pub mod heap;

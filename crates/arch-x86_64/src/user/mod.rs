@@ -98,9 +98,27 @@ impl FpuBox {
             return Err(AllocError);
         }
         if let Some(src) = src {
-            // SAFETY: `p` is fresh memory of FpuState's size and alignment,
-            // which `src` (a live reference) cannot overlap.
-            unsafe { core::ptr::copy_nonoverlapping(src, p, 1) };
+            // the state (`xstate::live_ranges`), zeros between and after:
+            // every byte written once
+            let (dst, from) = (p as *mut u8, src.0.as_ptr());
+            let mut at = 0;
+            for r in crate::xstate::live_ranges(&crate::xstate::layout(), crate::xstate::xstate_bv(src)) {
+                let start = r.start.max(at);
+                let end = r.end.min(crate::xstate::XSTATE_MAX);
+                if start >= end {
+                    continue;
+                }
+                // SAFETY: `at <= start < end <= XSTATE_MAX`: inside the
+                // fresh allocation of FpuState's size, which `src` (a
+                // live reference) cannot overlap.
+                unsafe {
+                    core::ptr::write_bytes(dst.add(at), 0, start - at);
+                    core::ptr::copy_nonoverlapping(from.add(start), dst.add(start), end - start);
+                }
+                at = end;
+            }
+            // SAFETY: as above; the rest of the allocation.
+            unsafe { core::ptr::write_bytes(dst.add(at), 0, crate::xstate::XSTATE_MAX - at) };
         }
         // SAFETY: `p` came from the global allocator with
         // `Layout::new::<FpuState>()` (what `Box<FpuState>` frees with) and
@@ -111,9 +129,9 @@ impl FpuBox {
 }
 
 impl FpuBox {
-    /// Copies `src` into the image.
+    /// Copies the state of `src` into the image (`xstate::copy_live`).
     fn set(&mut self, src: &FpuState) {
-        self.0.0.copy_from_slice(&src.0);
+        crate::xstate::copy_live(&crate::xstate::layout(), &mut self.0, src);
     }
 }
 
