@@ -477,8 +477,11 @@ impl File for PipeEnd {
         if done > 0 {
             s.data_in();
         }
-        // the OOM killer runs once for a page that finds no frame
-        let mut oom_tried = false;
+        // a page that finds no frame calls the OOM killer and tries again,
+        // as Linux's allocator for a small allocation does until it gets
+        // memory or the caller is killed (bounded here: another writer may
+        // take what a victim freed before this one does)
+        let mut oom_tries = 0;
         while done < data.len() {
             if s.readers.load(Ordering::SeqCst) == 0 {
                 return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
@@ -492,8 +495,8 @@ impl File for PipeEnd {
                 Ok(n) => n,
                 // no frame for a page: Linux's allocator calls the OOM
                 // killer and tries again before the write fails
-                Err(Errno::ENOMEM) if !oom_tried && crate::oom::retry_kernel_alloc() => {
-                    oom_tried = true;
+                Err(Errno::ENOMEM) if oom_tries < 16 && crate::oom::retry_kernel_alloc() => {
+                    oom_tries += 1;
                     continue;
                 }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
