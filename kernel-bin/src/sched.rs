@@ -1223,7 +1223,7 @@ pub fn resched_before_user() {
     let cpu = this_cpu();
     let tick = time::ticks();
     if NEED_RESCHED[cpu].load(Ordering::Relaxed)
-        || (SEEN_TICK[cpu].load(Ordering::Relaxed) != tick && CUR_RT[cpu].load(Ordering::Relaxed) == 0)
+        || SEEN_TICK[cpu].load(Ordering::Relaxed) != tick
     {
         // (the tick's part for fair tasks only: with it for real-time
         // ones too, three SCHED_RR tasks on one CPU did not share it with
