@@ -232,8 +232,8 @@ struct Cpu {
     /// When the current task was switched in ([`time::since_boot_ns`]),
     /// for SCHED_RR's slice: on the clock, not in ticks (under a loaded
     /// host QEMU's vCPU stops for tens of milliseconds and the timer
-    /// ticks it missed are not counted, so a slice of 25 ticks lasted
-    /// several 100 ms slices of the clock and an RR task waited that long).
+    /// ticks it missed are not counted: a slice of 25 ticks can last
+    /// several 100 ms of the clock while its equals wait).
     slice_start: u64,
     /// When the current task was switched in ([`time::since_boot_ns`]),
     /// for its virtual run time.
