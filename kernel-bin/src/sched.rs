@@ -229,6 +229,11 @@ struct Cpu {
     /// The task this CPU just switched away from: `finish_switch` clears
     /// its `on_cpu` (and drops it: an exited task's stack goes then).
     prev: Option<Arc<Task>>,
+    /// When the current task was switched in ([`time::since_boot_ns`]),
+    /// for SCHED_RR's slice: on the clock, not in ticks (under a loaded
+    /// host QEMU's vCPU stops for tens of milliseconds and the timer
+    /// ticks it missed are not counted: a slice of 25 ticks can last
+    /// several 100 ms of the clock while its equals wait).
     slice_start: u64,
     /// When the current task was switched in ([`time::since_boot_ns`]),
     /// for its virtual run time.
@@ -922,6 +927,14 @@ pub fn stats_line() -> alloc::string::String {
     for c in 0..nr_cpus() {
         let _ = write!(s, " {}", arch_x86_64::smp::tlb_flushes(c));
     }
+    // ticks a stopped vCPU missed are not counted (a loaded host): the
+    // clock's count of tick periods since boot beside the ticks taken
+    let _ = write!(
+        s,
+        "; {} timer ticks taken of the clock's {}",
+        time::ticks(),
+        time::since_boot_ns() / (1_000_000_000 / arch_x86_64::apic::TIMER_HZ)
+    );
     s
 }
 
@@ -1103,7 +1116,7 @@ fn reschedule(requeue: Requeue) {
         if Arc::ptr_eq(&prev, &next) {
             with_cpu(|c| {
                 c.run_start = now;
-                c.slice_start = time::ticks();
+                c.slice_start = now;
             });
             return;
         }
@@ -1114,7 +1127,7 @@ fn reschedule(requeue: Requeue) {
             c.current = Some(next.clone());
             c.prev = Some(prev.clone());
             c.run_start = now;
-            c.slice_start = time::ticks();
+            c.slice_start = now;
         });
         crate::lockorder::check_switch();
         account_switch(&prev, &next, requeue == Requeue::No, now);
@@ -1151,7 +1164,7 @@ fn preempt_if_due(cpu: usize) {
     let now = time::since_boot_ns();
     with_cpu(|c| charge_vruntime(&cur, c, now));
     balance_tick(cpu, &cur);
-    let ran = time::ticks().saturating_sub(start).saturating_mul(1_000_000_000) / arch_x86_64::apic::TIMER_HZ;
+    let ran = now.saturating_sub(start);
     let gran = if NEED_RESCHED[cpu].swap(false, Ordering::SeqCst) { WAKEUP_GRAN_NS } else { GRANULARITY_NS };
     let how = if !mine {
         Requeue::Yield
@@ -1222,14 +1235,9 @@ fn tick_point(cpu: usize, tick: u64) {
 pub fn resched_before_user() {
     let cpu = this_cpu();
     let tick = time::ticks();
-    if NEED_RESCHED[cpu].load(Ordering::Relaxed)
-        || (SEEN_TICK[cpu].load(Ordering::Relaxed) != tick && CUR_RT[cpu].load(Ordering::Relaxed) == 0)
-    {
-        // (the tick's part for fair tasks only: with it for real-time
-        // ones too, three SCHED_RR tasks on one CPU did not share it with
-        // 2 CPUs, sched.c sched_rr_equal_priorities_share_a_cpu, one of
-        // them not running for the whole second; not understood yet, so
-        // real-time tasks take the slice's end at user-mode ticks only)
+    if NEED_RESCHED[cpu].load(Ordering::Relaxed) || SEEN_TICK[cpu].load(Ordering::Relaxed) != tick {
+        // for every class: SCHED_RR's slice ends at the first tick after
+        // it, wherever the tick lands (Linux's task_tick_rt)
         tick_point(cpu, tick);
     }
 }
@@ -1330,7 +1338,7 @@ pub fn exit_current() -> ! {
             c.current = Some(next.clone());
             c.prev = Some(me.clone());
             c.run_start = now;
-            c.slice_start = time::ticks();
+            c.slice_start = now;
         }
         account_switch(&me, &next, true, now);
         next.kthread.clone()
