@@ -641,6 +641,80 @@ pub fn run_tests(
     Ok(())
 }
 
+/// Unpacks a newc cpio archive (the one [`build_initramfs`] writes) into
+/// `dir`: directories, regular files with their modes, symlinks; device
+/// nodes are left out (the system's /init mounts devtmpfs on /dev).
+fn unpack_cpio(data: &[u8], dir: &Path) -> Result<usize, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let hex = |b: &[u8]| -> Result<usize, String> {
+        let s = std::str::from_utf8(b).map_err(|_| "cpio: a bad header field".to_string())?;
+        usize::from_str_radix(s, 16).map_err(|_| format!("cpio: a bad header field {s:?}"))
+    };
+    let pad = |n: usize| n.div_ceil(4) * 4;
+    let (mut at, mut count) = (0, 0);
+    loop {
+        let h = data.get(at..at + 110).ok_or("cpio: the archive ends inside a header")?;
+        if &h[..6] != b"070701" {
+            return Err(format!("cpio: no newc header at byte {at}"));
+        }
+        let field = |i: usize| hex(&h[6 + i * 8..14 + i * 8]);
+        let (mode, size, namesize) = (field(1)?, field(6)?, field(11)?);
+        let name_end = at + 110 + namesize;
+        let name = data.get(at + 110..name_end - 1).ok_or("cpio: the archive ends inside a name")?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        let data_at = pad(name_end);
+        let body = data.get(data_at..data_at + size).ok_or("cpio: the archive ends inside a file")?;
+        at = pad(data_at + size);
+        if name == "TRAILER!!!" {
+            return Ok(count);
+        }
+        let path = dir.join(name.trim_start_matches('/'));
+        if name.contains("..") {
+            return Err(format!("cpio: a name that leaves the tree: {name}"));
+        }
+        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+        match mode & 0o170000 {
+            0o040000 => std::fs::create_dir_all(&path).map_err(err)?,
+            0o100000 => {
+                std::fs::write(&path, body).map_err(err)?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode as u32 & 0o7777))
+                    .map_err(err)?;
+            }
+            0o120000 => {
+                let target = String::from_utf8_lossy(body).into_owned();
+                std::os::unix::fs::symlink(target, &path).map_err(err)?;
+            }
+            _ => continue,
+        }
+        count += 1;
+    }
+}
+
+/// `cargo xtask qemu --debian --disk PATH` with no PATH yet: the Debian
+/// system installed on an ext2 image (its tree, as the initramfs has it,
+/// through `mke2fs -d`, with 512 MiB free for what the user adds).
+pub fn make_disk(path: &Path) -> Result<(), String> {
+    let img = build_initramfs()?;
+    let data = std::fs::read(&img.path).map_err(|e| format!("{}: {e}", img.path.display()))?;
+    let dir = crate::target_dir().join("debian-disk-root");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let n = unpack_cpio(&data, &dir)?;
+    // the mount points an initramfs root gets from the kernel
+    for d in ["dev", "proc", "sys", "tmp", "run", "mnt"] {
+        let _ = std::fs::create_dir_all(dir.join(d));
+    }
+    let size = data.len() as u64 * 5 / 4 + (512 << 20);
+    let made = crate::disk::make_image(Some(&dir), path, Some(size), 4096);
+    let _ = std::fs::remove_dir_all(&dir);
+    made?;
+    eprintln!("xtask: {}: the Debian system ({n} entries) on ext2, {} MiB", path.display(), size >> 20);
+    Ok(())
+}
+
+/// The kernel command line that boots the Debian system from /dev/vda.
+pub const DISK_CMDLINE: &str = "log=warn root=/dev/vda rw init=/init";
+
 #[cfg(test)]
 mod tests {
     use super::merged;

@@ -385,5 +385,52 @@ pub fn run(kernel: &Path, smp: u32, t: &mut Tally) -> Result<(), String> {
     check_write(kernel, smp, &disktree, t)?;
     check_from(kernel, smp, &disktree, t)?;
     check_crash(kernel, smp, &disktree, t)?;
+    check_debian(kernel, smp, t)?;
     Ok(())
+}
+
+/// `cargo xtask qemu --debian --disk`'s image: the Debian system on ext2,
+/// booted twice from it (bash as init running a check script): the root
+/// is the disk, a file written in the first boot is read in the second.
+fn check_debian(kernel: &Path, smp: u32, t: &mut Tally) -> Result<(), String> {
+    let img = crate::target_dir().join("blk/debian.img");
+    let _ = std::fs::remove_file(&img);
+    crate::debsys::make_disk(&img)?;
+    let script = "/usr/local/lib/checks/diskboot.sh";
+    let mut outs = Vec::new();
+    for n in 1..=2 {
+        let cmdline = format!("root=/dev/vda rw init=/usr/bin/bash -- {script} {n}");
+        let (o, secs) = boot(kernel, smp, &img, &cmdline, None)?;
+        println!("xtask: Debian disk boot {n}: {secs:.1} s");
+        outs.push(o);
+    }
+    let want = |o: &crate::qemu::Outcome, kept: &str| {
+        o.status == Some(0)
+            && o.output.contains("root: /dev/vda (ext2) mounted on / read-write")
+            && o.output.contains("root fs ext2/ext3")
+            && o.output.contains(kept)
+            && o.output.lines().any(|l| l.trim() == "42")
+    };
+    let ok = want(&outs[0], "nothing-kept") && want(&outs[1], "kept-1");
+    let fsck = Command::new(e2fs_tool("e2fsck")).arg("-fn").arg(&img).output().map_err(|e| e.to_string())?;
+    t.check(
+        "disk::debian_system_boots_from_an_ext2_disk_and_keeps_a_file",
+        ok && fsck.status.success(),
+        &format!(
+            "status {:?}/{:?}, e2fsck {}; first boot: {:?}; second: {:?}",
+            outs[0].status,
+            outs[1].status,
+            fsck.status,
+            tail_of(&outs[0].output),
+            tail_of(&outs[1].output)
+        ),
+    );
+    let _ = std::fs::remove_file(&img);
+    Ok(())
+}
+
+/// The last lines of a boot's output, for a failure's message.
+fn tail_of(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(8)..].join(" | ")
 }

@@ -375,6 +375,9 @@ fn suite_cmdline(base: &str, tests: &[String]) -> String {
 
 fn cmd_qemu(a: &Args) -> Result<(), String> {
     setup::ensure_tools(QEMU_TOOLS)?;
+    if a.debian && a.disk.is_some() {
+        return qemu_debian_disk(a);
+    }
     let kernel = if a.linux && a.debian { linux::vmlinuz()? } else { build_kernel(a.release)? };
     let mut initrd = if a.debian { debsys::build_initramfs()?.path } else { build_initramfs(a.suite)? };
     if a.debian {
@@ -420,6 +423,40 @@ fn cmd_qemu(a: &Args) -> Result<(), String> {
     let timeout = a.timeout.or(if interactive || a.gdb { None } else { Some(60) });
     let status = q.run_interactive(timeout.map(Duration::from_secs))?;
     match status {
+        Some(0) | Some(EXIT_SUCCESS) => Ok(()),
+        Some(EXIT_FAILURE) => Err("the kernel reported a failure".into()),
+        Some(s) => Err(format!("QEMU exited with status {s}")),
+        None => Err("QEMU was stopped".into()),
+    }
+}
+
+/// `cargo xtask qemu --debian --disk PATH`: the Debian system booted from
+/// the ext2 image PATH (`root=/dev/vda`, no initramfs), which is made from
+/// the Debian tree when it does not exist; what the user changes stays on
+/// it across boots.
+fn qemu_debian_disk(a: &Args) -> Result<(), String> {
+    let Some(disk) = &a.disk else { return Err("--disk takes an image's PATH".into()) };
+    if a.linux {
+        return Err(
+            "--debian --disk boots our kernel only (Debian's Linux has virtio_blk and ext4 as modules)"
+                .into(),
+        );
+    }
+    if !disk.exists() {
+        debsys::make_disk(disk)?;
+    }
+    let kernel = build_kernel(a.release)?;
+    let _ = MEMORY.set(debsys::MEMORY.into());
+    let cmdline = if a.cmdline.is_empty() { debsys::DISK_CMDLINE.to_string() } else { a.cmdline.clone() };
+    let mut q = qemu_for(kernel, None, &cmdline, a.smp);
+    eprintln!("xtask: {} as /dev/vda, the root (virtio-blk)", disk.display());
+    q.disk = Some(disk.clone());
+    if !a.no_net {
+        q.net = Some(a.forwards.clone());
+    }
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let timeout = a.timeout.or(if interactive { None } else { Some(120) });
+    match q.run_interactive(timeout.map(Duration::from_secs))? {
         Some(0) | Some(EXIT_SUCCESS) => Ok(()),
         Some(EXIT_FAILURE) => Err("the kernel reported a failure".into()),
         Some(s) => Err(format!("QEMU exited with status {s}")),
