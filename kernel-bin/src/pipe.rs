@@ -595,8 +595,7 @@ impl File for PipeEnd {
     }
 
     fn set_status_flags(&self, flags: u32) {
-        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
-        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+        vfs::set_status_bits(&self.flags, flags);
     }
 }
 

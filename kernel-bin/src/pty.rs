@@ -296,8 +296,7 @@ impl File for Master {
     }
 
     fn set_status_flags(&self, flags: u32) {
-        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
-        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+        vfs::set_status_bits(&self.flags, flags);
     }
 
     fn inode(&self) -> Option<&Arc<Inode>> {
@@ -473,8 +472,7 @@ impl File for Slave {
     }
 
     fn set_status_flags(&self, flags: u32) {
-        let keep = self.flags.load(Ordering::Relaxed) & !vfs::SETFL_MASK;
-        self.flags.store(keep | (flags & vfs::SETFL_MASK), Ordering::Relaxed);
+        vfs::set_status_bits(&self.flags, flags);
     }
 
     fn inode(&self) -> Option<&Arc<Inode>> {

@@ -104,11 +104,43 @@ static inline double bench_measure(bench_body body, void *arg, uint64_t max_iter
  * batch's difference over its wall time is how many CPUs it kept busy
  * (the SMP rows print it as a `bench:` note, which the table ignores). */
 #include <sys/resource.h>
+#include <sys/wait.h>
 static inline uint64_t bench_children_cpu_ns(void) {
     struct rusage ru;
     if (getrusage(RUSAGE_CHILDREN, &ru) != 0) return 0;
     return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ULL +
            ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ULL;
+}
+
+/* Waits for child `p` and fails the benchmark unless it exited 0. */
+static inline void bench_must_exit_0(const char *name, pid_t p) {
+    int st;
+    if (waitpid(p, &st, 0) != p) bench_fail(name, "waitpid");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        errno = 0;
+        bench_fail(name, "child did not exit 0");
+    }
+}
+
+/* The body of the 2-CPU rows: two children each run `work(iters)`; the
+ * wall time per unit of both (half the batch's), and in *busy the CPUs
+ * they kept busy (their CPU time over the wall time). */
+static inline uint64_t bench_two_children(const char *name, void (*work)(uint64_t), uint64_t iters, double *busy) {
+    pid_t kids[2];
+    uint64_t c0 = bench_children_cpu_ns();
+    uint64_t t0 = bench_now();
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        if (kids[k] < 0) bench_fail(name, "fork");
+        if (kids[k] == 0) {
+            work(iters);
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < 2; k++) bench_must_exit_0(name, kids[k]);
+    uint64_t wall = bench_now() - t0;
+    *busy = wall ? (double)(bench_children_cpu_ns() - c0) / (double)wall : 0;
+    return wall / 2;
 }
 
 static inline double bench_run(const char *name, bench_body body, void *arg, uint64_t max_iters) {

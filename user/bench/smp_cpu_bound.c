@@ -29,29 +29,8 @@ static double busy;
 
 static uint64_t body(uint64_t iters, void *arg) {
     (void)arg;
-    pid_t kids[2];
-    uint64_t c0 = bench_children_cpu_ns();
-    uint64_t t0 = bench_now();
-    for (int k = 0; k < 2; k++) {
-        kids[k] = fork();
-        if (kids[k] < 0) bench_fail(NAME, "fork");
-        if (kids[k] == 0) {
-            work(iters);
-            _exit(0);
-        }
-    }
-    for (int k = 0; k < 2; k++) {
-        int st;
-        if (waitpid(kids[k], &st, 0) != kids[k]) bench_fail(NAME, "waitpid");
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            errno = 0;
-            bench_fail(NAME, "child did not exit 0");
-        }
-    }
-    uint64_t wall = bench_now() - t0;
-    busy = wall ? (double)(bench_children_cpu_ns() - c0) / (double)wall : 0;
     /* per unit of both children */
-    return wall / 2;
+    return bench_two_children(NAME, work, iters, &busy);
 }
 
 int main(void) {

@@ -9,15 +9,6 @@
 
 #define NAME "smp_fork_exec"
 
-static void must_exit_0(pid_t p) {
-    int st;
-    if (waitpid(p, &st, 0) != p) bench_fail(NAME, "waitpid");
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        errno = 0;
-        bench_fail(NAME, "child did not exit 0");
-    }
-}
-
 static void chain(uint64_t iters) {
     char *argv[] = {"/bin/tiny", 0};
     char *envp[] = {0};
@@ -28,7 +19,7 @@ static void chain(uint64_t iters) {
             execve(argv[0], argv, envp);
             bench_fail(NAME, "execve /bin/tiny");
         }
-        must_exit_0(p);
+        bench_must_exit_0(NAME, p);
     }
 }
 
@@ -37,22 +28,8 @@ static double busy;
 
 static uint64_t body(uint64_t iters, void *arg) {
     (void)arg;
-    pid_t kids[2];
-    uint64_t c0 = bench_children_cpu_ns();
-    uint64_t t0 = bench_now();
-    for (int k = 0; k < 2; k++) {
-        kids[k] = fork();
-        if (kids[k] < 0) bench_fail(NAME, "fork");
-        if (kids[k] == 0) {
-            chain(iters);
-            _exit(0);
-        }
-    }
-    for (int k = 0; k < 2; k++) must_exit_0(kids[k]);
-    uint64_t wall = bench_now() - t0;
-    busy = wall ? (double)(bench_children_cpu_ns() - c0) / (double)wall : 0;
     /* per fork+exec+wait of both chains */
-    return wall / 2;
+    return bench_two_children(NAME, chain, iters, &busy);
 }
 
 int main(void) {

@@ -10,15 +10,6 @@
 
 #define NAME "smp_pipe_pairs"
 
-static void must_exit_0(pid_t p) {
-    int st;
-    if (waitpid(p, &st, 0) != p) bench_fail(NAME, "waitpid");
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        errno = 0;
-        bench_fail(NAME, "child did not exit 0");
-    }
-}
-
 static void driver(uint64_t iters) {
     int to_echo[2], from_echo[2];
     if (pipe(to_echo) || pipe(from_echo)) bench_fail(NAME, "pipe");
@@ -40,7 +31,7 @@ static void driver(uint64_t iters) {
         if (read(from_echo[0], &c, 1) != 1) bench_fail(NAME, "read");
     }
     close(to_echo[1]); /* the echo reads EOF and exits */
-    must_exit_0(e);
+    bench_must_exit_0(NAME, e);
 }
 
 /* the last batch's CPUs kept busy (children's CPU time / wall time) */
@@ -48,22 +39,8 @@ static double busy;
 
 static uint64_t body(uint64_t iters, void *arg) {
     (void)arg;
-    pid_t kids[2];
-    uint64_t c0 = bench_children_cpu_ns();
-    uint64_t t0 = bench_now();
-    for (int k = 0; k < 2; k++) {
-        kids[k] = fork();
-        if (kids[k] < 0) bench_fail(NAME, "fork");
-        if (kids[k] == 0) {
-            driver(iters);
-            _exit(0);
-        }
-    }
-    for (int k = 0; k < 2; k++) must_exit_0(kids[k]);
-    uint64_t wall = bench_now() - t0;
-    busy = wall ? (double)(bench_children_cpu_ns() - c0) / (double)wall : 0;
     /* per round trip of both pairs */
-    return wall / 2;
+    return bench_two_children(NAME, driver, iters, &busy);
 }
 
 int main(void) {

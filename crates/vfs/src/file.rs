@@ -120,6 +120,22 @@ pub trait File: Send + Sync {
     }
 }
 
+/// fcntl(F_SETFL) on a file's status word: the bits of [`SETFL_MASK`]
+/// come from `flags`, the others (access mode, open-time flags) stay. One
+/// atomic update, so a concurrent F_SETFL cannot lose a bit.
+///
+/// ```
+/// use core::sync::atomic::{AtomicU32, Ordering};
+/// let w = AtomicU32::new(vfs::O_RDWR);
+/// vfs::set_status_bits(&w, vfs::O_NONBLOCK | vfs::O_CREAT);
+/// assert_eq!(w.load(Ordering::Relaxed), vfs::O_RDWR | vfs::O_NONBLOCK);
+/// ```
+pub fn set_status_bits(status: &AtomicU32, flags: u32) {
+    let _ = status.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+        Some((old & !SETFL_MASK) | (flags & SETFL_MASK))
+    });
+}
+
 /// A wait queue of the kernel, as [`File::wait_queue`] hands it out.
 ///
 /// The kernel owns the sleeping and the waking (its scheduler's queue type
@@ -389,9 +405,7 @@ impl File for RamFile {
         if self.flags.load(Ordering::Relaxed) & O_PATH != 0 {
             return;
         }
-        let _ = self.flags.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-            Some((old & !SETFL_MASK) | (flags & SETFL_MASK))
-        });
+        set_status_bits(&self.flags, flags);
     }
 
     fn inode(&self) -> Option<&Arc<Inode>> {

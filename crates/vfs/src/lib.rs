@@ -204,7 +204,7 @@ pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
 pub use ctx::{Ctx, Opened};
 pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
-pub use file::{File, RamFile, WaitQueue};
+pub use file::{File, RamFile, WaitQueue, set_status_bits};
 pub use inode::{ALLOC_STEP, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
 pub use pages::{HeapPages, MapObserver, PageId, PageMemory};
 pub use synth::{Magic, SynthEntry, SynthNode, new_synthfs};
