@@ -405,6 +405,7 @@ pub fn run_tests(
         net: None,
         disk: None,
         icount: false,
+        monitor: None,
     };
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;
