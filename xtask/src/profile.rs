@@ -132,6 +132,17 @@ pub fn symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
         .collect();
     syms.sort();
     syms.dedup_by_key(|s| s.0);
+    // a name several functions share (closures' `call_once` shims, generic
+    // instances) gets its start address, for addr2line
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for s in &syms {
+        *seen.entry(s.2.clone()).or_default() += 1;
+    }
+    for s in &mut syms {
+        if seen.get(&s.2).is_some_and(|&n| n > 1) {
+            s.2 = format!("{} @{:#x}", s.2, s.0);
+        }
+    }
     Ok(syms)
 }
 
@@ -161,10 +172,28 @@ pub fn report(samples: &[Sample], syms: &[(u64, u64, String)], top: usize) -> St
         }
     }
     let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+    let mut by_ip: HashMap<u64, usize> = HashMap::new();
+    for s in samples {
+        for &(ip, halted) in s {
+            if !halted && ip >= 0xffff_8000_0000_0000 {
+                *by_ip.entry(ip).or_default() += 1;
+            }
+        }
+    }
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut out = format!("profile: {total} samples ({} monitor reads)\n", samples.len());
     for (name, n) in v.into_iter().take(top) {
         out.push_str(&format!("{:6.2}% {:6}  {name}\n", n as f64 * 100.0 / total.max(1) as f64, n));
+    }
+    // the kernel addresses themselves (`addr2line -f -i -C -e kernel.elf
+    // ADDR` names the inlined code a shared symbol hides)
+    let mut ips: Vec<(u64, usize)> = by_ip.into_iter().collect();
+    ips.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if !ips.is_empty() {
+        out.push_str("by kernel address:\n");
+    }
+    for (ip, n) in ips.into_iter().take(top) {
+        out.push_str(&format!("{:6.2}% {:6}  {ip:#x}\n", n as f64 * 100.0 / total.max(1) as f64, n));
     }
     out
 }
@@ -194,6 +223,10 @@ mod tests {
             &syms,
             5,
         );
-        assert_eq!(r, "profile: 3 samples (2 monitor reads)\n 66.67%      2  a\n 33.33%      1  [user]\n");
+        assert_eq!(
+            r,
+            "profile: 3 samples (2 monitor reads)\n 66.67%      2  a\n 33.33%      1  [user]\nby kernel address:\n \
+             33.33%      1  0xffffffff80001010\n 33.33%      1  0xffffffff80001020\n"
+        );
     }
 }
