@@ -828,7 +828,7 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
                     t.ctx.reset_fpu();
                     return die(t, signal::SIGSEGV, true);
                 }
-                let bv = arch_x86_64::xstate::xstate_bv(&img);
+                let bv = arch_x86_64::xstate::xstate_bv(img);
                 for c in arch_x86_64::xstate::xrstor_reads(&layout, bv, xf) {
                     if vm.read_user(at.wrapping_add(c.start), &mut img.0[c]).is_err() {
                         drop(vm);
