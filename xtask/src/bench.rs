@@ -847,6 +847,7 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     let log_dir = out_dir.join("logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let syms = if opts.profile { crate::profile::symbols(&kernel)? } else { Vec::new() };
+    let leaves = crate::profile::leaves(&syms);
     let mut runs = Vec::new();
     for round in 1..=rounds {
         for b in &mut boots {
@@ -862,7 +863,11 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                     let sock = log_dir.join(format!("{stamp}-round{round}-{what}.monitor"));
                     let _ = std::fs::remove_file(&sock);
                     let q = Qemu { monitor: Some(sock.clone()), ..q.clone() };
-                    let sampler = crate::profile::Sampler::start(sock.clone(), Duration::from_millis(1));
+                    let sampler = crate::profile::Sampler::start(
+                        sock.clone(),
+                        Duration::from_millis(1),
+                        leaves.clone(),
+                    );
                     let r = run_once(&q, round, k, &mut b.rows, &log);
                     let samples = sampler.finish();
                     let _ = std::fs::remove_file(&sock);

@@ -18,8 +18,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// One sample: the instruction pointer of each CPU and whether it halted.
-type Sample = Vec<(u64, bool)>;
+/// One CPU's sample: its instruction pointer, whether it halted, and for
+/// a sample in a leaf routine (memcpy, memset, memmove: no frame of their
+/// own, the return address at the stack pointer) the caller's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    ip: u64,
+    halted: bool,
+    caller: Option<u64>,
+}
+
+/// One sample: a [`Hit`] per CPU.
+type Sample = Vec<Hit>;
 
 /// A sampling thread attached to a QEMU monitor socket.
 pub struct Sampler {
@@ -31,10 +41,12 @@ impl Sampler {
     /// Starts sampling the monitor at `socket` (QEMU creates it shortly
     /// after it starts: the thread waits up to 10 s for it) every
     /// `interval` until [`Sampler::finish`].
-    pub fn start(socket: PathBuf, interval: Duration) -> Sampler {
+    /// Samples in the address ranges `leaves` also get their caller (the
+    /// return address at the stack pointer, one more monitor read).
+    pub fn start(socket: PathBuf, interval: Duration, leaves: Vec<(u64, u64)>) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::spawn(move || sample_loop(&socket, interval, &flag));
+        let thread = std::thread::spawn(move || sample_loop(&socket, interval, &flag, &leaves));
         Sampler { stop, thread }
     }
 
@@ -73,7 +85,7 @@ fn read_to_prompt(r: &mut BufReader<UnixStream>, out: &mut String) -> bool {
     }
 }
 
-fn sample_loop(socket: &Path, interval: Duration, stop: &AtomicBool) -> Vec<Sample> {
+fn sample_loop(socket: &Path, interval: Duration, stop: &AtomicBool, leaves: &[(u64, u64)]) -> Vec<Sample> {
     let mut samples = Vec::new();
     let Some(stream) = connect(socket, stop) else { return samples };
     let Ok(mut w) = stream.try_clone() else { return samples };
@@ -86,7 +98,22 @@ fn sample_loop(socket: &Path, interval: Duration, stop: &AtomicBool) -> Vec<Samp
         if w.write_all(b"info registers -a\n").is_err() || !read_to_prompt(&mut r, &mut text) {
             break;
         }
-        let s = parse_registers(&text);
+        let mut s = parse_registers(&text);
+        for (cpu, h) in s.iter_mut().enumerate() {
+            let Some(rsp) = h.caller.take() else { continue };
+            if h.halted || !leaves.iter().any(|&(lo, hi)| (lo..hi).contains(&h.ip)) {
+                continue;
+            }
+            // `x` reads through the monitor's current CPU's page tables
+            let cmd = format!("cpu {cpu}\nx /1gx {rsp:#x}\n");
+            if w.write_all(cmd.as_bytes()).is_err()
+                || !read_to_prompt(&mut r, &mut text)
+                || !read_to_prompt(&mut r, &mut text)
+            {
+                break;
+            }
+            h.caller = parse_word(&text);
+        }
         if !s.is_empty() {
             samples.push(s);
         }
@@ -95,20 +122,30 @@ fn sample_loop(socket: &Path, interval: Duration, stop: &AtomicBool) -> Vec<Samp
     samples
 }
 
-/// The `RIP=` and `HLT=` fields of `info registers -a`, one pair per CPU.
+/// The `RIP=`, `RSP=` and `HLT=` fields of `info registers -a`, one
+/// [`Hit`] per CPU (its `caller` holding RSP until the caller is read).
 fn parse_registers(text: &str) -> Sample {
     let mut cpus = Vec::new();
-    let mut rip = None;
+    let (mut rip, mut rsp) = (None, None);
     for word in text.split_whitespace() {
-        if let Some(v) = word.strip_prefix("RIP=") {
+        if let Some(v) = word.strip_prefix("RSP=") {
+            rsp = u64::from_str_radix(v, 16).ok();
+        } else if let Some(v) = word.strip_prefix("RIP=") {
             rip = u64::from_str_radix(v, 16).ok();
         } else if let Some(v) = word.strip_prefix("HLT=")
             && let Some(ip) = rip.take()
         {
-            cpus.push((ip, v == "1"));
+            cpus.push(Hit { ip, halted: v == "1", caller: rsp.take() });
         }
     }
     cpus
+}
+
+/// The word `x /1gx ADDR` printed (`ADDR: 0xVALUE`).
+fn parse_word(text: &str) -> Option<u64> {
+    let (_, rest) = text.split_once(": ")?;
+    let v = rest.split_whitespace().next()?;
+    u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
 }
 
 /// The kernel's function symbols: (start, size, name), sorted by start.
@@ -146,6 +183,15 @@ pub fn symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
     Ok(syms)
 }
 
+/// The address ranges of the leaf copy routines (memcpy, memset,
+/// memmove, memcmp/bcmp) whose samples are named by their callers too.
+pub fn leaves(syms: &[(u64, u64, String)]) -> Vec<(u64, u64)> {
+    syms.iter()
+        .filter(|s| matches!(s.2.as_str(), "memcpy" | "memset" | "memmove" | "memcmp" | "bcmp"))
+        .map(|s| (s.0, s.0 + s.1))
+        .collect()
+}
+
 /// The name a sample gets: idle, user, or the kernel function holding it.
 fn name_of(syms: &[(u64, u64, String)], ip: u64, halted: bool) -> String {
     if halted {
@@ -166,17 +212,21 @@ pub fn report(samples: &[Sample], syms: &[(u64, u64, String)], top: usize) -> St
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut total = 0usize;
     for s in samples {
-        for &(ip, halted) in s {
-            *counts.entry(name_of(syms, ip, halted)).or_default() += 1;
+        for h in s {
+            let mut name = name_of(syms, h.ip, h.halted);
+            if let Some(c) = h.caller {
+                name = format!("{name} <- {}", name_of(syms, c, false));
+            }
+            *counts.entry(name).or_default() += 1;
             total += 1;
         }
     }
     let mut v: Vec<(String, usize)> = counts.into_iter().collect();
     let mut by_ip: HashMap<u64, usize> = HashMap::new();
     for s in samples {
-        for &(ip, halted) in s {
-            if !halted && ip >= 0xffff_8000_0000_0000 {
-                *by_ip.entry(ip).or_default() += 1;
+        for h in s {
+            if !h.halted && h.ip >= 0xffff_8000_0000_0000 {
+                *by_ip.entry(h.ip).or_default() += 1;
             }
         }
     }
@@ -206,7 +256,18 @@ mod tests {
     fn registers_of_two_cpus() {
         let text = "CPU#0\nRAX=0 RBX=1\nRIP=ffffffff80001234 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0\n\
                     CPU#1\nRIP=0000000000401000 RFL=00000202 [-------] CPL=3 II=0 A20=1 SMM=0 HLT=1\n(qemu) ";
-        assert_eq!(parse_registers(text), vec![(0xffff_ffff_8000_1234, false), (0x40_1000, true)]);
+        let text = text.replace("RAX=0", "RSP=ffffc90000001f00 RAX=0");
+        assert_eq!(
+            parse_registers(&text),
+            vec![
+                Hit { ip: 0xffff_ffff_8000_1234, halted: false, caller: Some(0xffff_c900_0000_1f00) },
+                Hit { ip: 0x40_1000, halted: true, caller: None }
+            ]
+        );
+        assert_eq!(
+            parse_word("x /1gx 0xffffc90000001f00\r\nffffc90000001f00: 0xffffffff80143105\r\n(qemu) "),
+            Some(0xffff_ffff_8014_3105)
+        );
     }
 
     #[test]
@@ -218,8 +279,11 @@ mod tests {
         assert_eq!(name_of(&syms, 0xffff_ffff_8000_2004, false), "b");
         assert_eq!(name_of(&syms, 0x40_1000, false), "[user]");
         assert_eq!(name_of(&syms, 0xffff_ffff_8000_2004, true), "[idle: hlt]");
+        let hit = |ip, caller| Hit { ip, halted: false, caller };
+        let r = report(&[vec![hit(0xffff_ffff_8000_2004, Some(0xffff_ffff_8000_1004))]], &syms, 1);
+        assert!(r.contains("100.00%      1  b <- a\n"), "{r}");
         let r = report(
-            &[vec![(0xffff_ffff_8000_1010, false)], vec![(0xffff_ffff_8000_1020, false), (1, false)]],
+            &[vec![hit(0xffff_ffff_8000_1010, None)], vec![hit(0xffff_ffff_8000_1020, None), hit(1, None)]],
             &syms,
             5,
         );
