@@ -95,7 +95,13 @@ fn sample_loop(socket: &Path, interval: Duration, stop: &AtomicBool, leaves: &[(
         return samples;
     }
     while !stop.load(Ordering::SeqCst) {
-        if w.write_all(b"info registers -a\n").is_err() || !read_to_prompt(&mut r, &mut text) {
+        // the vCPUs stop at a translation-block boundary, so the registers
+        // are current (a running vCPU's are only as of its last exit to
+        // QEMU's loop, which favours code that runs long without one)
+        if w.write_all(b"stop\ninfo registers -a\n").is_err()
+            || !read_to_prompt(&mut r, &mut text)
+            || !read_to_prompt(&mut r, &mut text)
+        {
             break;
         }
         let mut s = parse_registers(&text);
@@ -113,6 +119,9 @@ fn sample_loop(socket: &Path, interval: Duration, stop: &AtomicBool, leaves: &[(
                 break;
             }
             h.caller = parse_word(&text);
+        }
+        if w.write_all(b"cont\n").is_err() || !read_to_prompt(&mut r, &mut text) {
+            break;
         }
         if !s.is_empty() {
             samples.push(s);
