@@ -54,6 +54,10 @@ pub const PACKAGES: &[&str] = &[
     // gdb's libsource-highlight needs it through the virtual
     // libboost-regex1.74.0-icu72, which the resolver does not follow
     "libboost-regex1.74.0",
+    // what a shell user reaches for first: mount/umount, hostname, awk
+    "mount",
+    "hostname",
+    "mawk",
 ];
 
 /// Paths of the packages left out of the image: documentation and
@@ -263,6 +267,10 @@ pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Resul
     nodes.entry("usr/bin/vi".into()).or_insert(Node::Link("/usr/bin/vim.tiny".into()));
     nodes.entry("usr/bin/python3".into()).or_insert(Node::Link("python3.11".into()));
     nodes.entry("usr/bin/pager".into()).or_insert(Node::Link("/usr/bin/less".into()));
+    // update-alternatives' awk, and the mtab systemd or initscripts would
+    // link (df, mount and findmnt read it)
+    nodes.entry("usr/bin/awk".into()).or_insert(Node::Link("mawk".into()));
+    nodes.entry("etc/mtab".into()).or_insert(Node::Link("../proc/self/mounts".into()));
     for (guest, host) in extra {
         let mut d = String::new();
         let parts: Vec<&str> = guest.split('/').collect();

@@ -235,6 +235,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETCPU => time::getcpu(t, a.ptr(0), a.ptr(1)),
         nr::GETPRIORITY => sched::getpriority(t, a.int(0), a.int(1)),
         nr::SETPRIORITY => sched::setpriority(t, a.int(0), a.int(1), a.int(2)),
+        nr::IOPRIO_SET => sched::ioprio_set(t, a.int(0), a.int(1), a.int(2)),
+        nr::IOPRIO_GET => sched::ioprio_get(t, a.int(0), a.int(1)),
         nr::SCHED_SETSCHEDULER => sched::sched_setscheduler(t, a.int(0), a.int(1), a.ptr(2)),
         nr::SCHED_SETPARAM => sched::sched_setparam(t, a.int(0), a.ptr(1)),
         nr::SCHED_GETSCHEDULER => sched::sched_getscheduler(t, a.int(0)),
