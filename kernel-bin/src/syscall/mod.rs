@@ -226,6 +226,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         }
         nr::UNAME => time::uname(t, a.ptr(0)),
         nr::SYSINFO => time::sysinfo(t, a.ptr(0)),
+        nr::SYSLOG => time::syslog(t, a.int(0), a.raw(1), a.int(2)),
         nr::SCHED_YIELD => {
             crate::sched::yield_now();
             Ok(0)
