@@ -38,6 +38,7 @@ mod itimer;
 #[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
+mod loadavg;
 mod lockorder;
 #[cfg(target_os = "none")]
 mod locks;

@@ -687,7 +687,8 @@ fn global_file(name: &str) -> Vec<u8> {
         "loadavg" => {
             let pids = table().pids();
             let last = pids.last().copied().unwrap_or(1);
-            proctext::loadavg(table().thread_count(), last).into_bytes()
+            let running = crate::sched::nr_running();
+            proctext::loadavg(crate::loadavg::fixed(), running, table().thread_count(), last).into_bytes()
         }
         "stat" => {
             // per CPU since boot, in USER_HZ ticks; idle is the time the

@@ -69,6 +69,13 @@ pub fn cpu_idle(cpu: usize) -> u64 {
 }
 
 /// Tasks running or waiting to run (/proc/stat's procs_running).
+/// Tasks running (on a CPU that is not idle) or queued, for the load
+/// average (the caller counts if it runs).
+pub fn nr_active() -> usize {
+    let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
+    queued + (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count()
+}
+
 pub fn nr_running() -> usize {
     let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
     let busy = (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count();
@@ -1247,6 +1254,7 @@ pub fn resched_before_user() {
 /// CPU, so that console input keeps its order.
 fn device_work(cpu: usize) {
     if cpu == 0 {
+        crate::loadavg::sample();
         crate::itimer::check();
         crate::console::pump();
         crate::nic::pump();

@@ -352,6 +352,9 @@ pub fn sysinfo(t: &mut UThread, buf: UserPtr<[u8; 112]>) -> SysResult {
     let mut b = [0u8; 112];
     let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(&mut b, 0, arch_x86_64::time::since_boot_ns() / 1_000_000_000);
+    for (i, l) in crate::loadavg::fixed().into_iter().enumerate() {
+        put(&mut b, 8 + 8 * i, process::loadavg::LoadAvg::sysinfo(l));
+    }
     put(&mut b, 32, total);
     put(&mut b, 40, free);
     let procs = crate::proc::table().pids().len().min(u16::MAX as usize) as u16;
