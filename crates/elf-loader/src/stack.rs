@@ -313,7 +313,10 @@ struct Chunked {
 
 impl Chunked {
     /// Writes what was gathered and moves past it.
-    fn flush<P: PageTable, A: FrameAllocator + Clone + 'static>(&mut self, vmar: &mut Vmar<P, A>) -> Result<()> {
+    fn flush<P: PageTable, A: FrameAllocator + Clone + 'static>(
+        &mut self,
+        vmar: &mut Vmar<P, A>,
+    ) -> Result<()> {
         if !self.buf.is_empty() {
             vmar.write_user(self.at, &self.buf).map_err(|_| Errno::ENOMEM)?;
             self.at += self.buf.len();
