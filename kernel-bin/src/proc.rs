@@ -125,7 +125,8 @@ pub struct Hooks;
 
 impl process::seams::Hooks<Kernel> for Hooks {
     fn preempt_point(&self) {
-        // between two steps of fork's copy: no lock held
+        // between two steps of fork's copies (address space, fd table):
+        // no lock held
         sched::cond_resched();
     }
 

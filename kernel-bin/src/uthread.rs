@@ -160,7 +160,7 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
 /// 16 MiB steps, with a preemption point between two (its drop would
 /// free every page in one go: Linux's exit_mmap has cond_resched points
 /// too). What is left (nothing, normally) goes with the drop.
-fn release_in_steps(vm: &SharedVm<Kernel>) {
+pub(crate) fn release_in_steps(vm: &SharedVm<Kernel>) {
     if alloc::sync::Arc::strong_count(vm) != 1 {
         return;
     }
