@@ -39,6 +39,7 @@ mod itimer;
 mod kernel;
 #[cfg(target_os = "none")]
 mod loadavg;
+#[cfg(target_os = "none")]
 mod lockorder;
 #[cfg(target_os = "none")]
 mod locks;
