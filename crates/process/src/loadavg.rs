@@ -88,7 +88,7 @@ mod tests {
         let mut l = LoadAvg::new();
         l.sample(2, 0);
         // 2 * (2048 - 1884) + 2047 over 2048, rounded up while rising
-        assert_eq!(l.fixed()[0], (2 * 2048 * (2048 - 1884) + 2047) / 2048);
+        assert_eq!(l.fixed()[0], (2 * 2048 * (2048 - 1884u64)).div_ceil(2048));
         for _ in 0..59 {
             l.sample(2, 0);
         }
