@@ -350,11 +350,17 @@ impl Node {
                 v
             }
             Node::Sys(d) => {
-                let dir = if d == 0 { "" } else { crate::sysctl::DIRS.get(usize::from(d) - 1).copied().unwrap_or("-") };
+                let dir = if d == 0 {
+                    ""
+                } else {
+                    crate::sysctl::DIRS.get(usize::from(d) - 1).copied().unwrap_or("-")
+                };
                 let mut v: Vec<SynthEntry> = crate::sysctl::in_dir(dir)
                     .map(|(i, k)| entry(k.name.as_bytes(), Node::SysFile(i)))
                     .collect();
-                v.extend(crate::sysctl::subdirs(dir).map(|(i, n)| entry(n.as_bytes(), Node::Sys(i as u8 + 1))));
+                v.extend(
+                    crate::sysctl::subdirs(dir).map(|(i, n)| entry(n.as_bytes(), Node::Sys(i as u8 + 1))),
+                );
                 v
             }
             Node::Net => NET_FILES.iter().map(|n| entry(n.as_bytes(), Node::NetFile(n))).collect(),

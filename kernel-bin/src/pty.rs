@@ -736,7 +736,8 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             // tiocsti() of Linux 6.1: the caller's controlling terminal
             // (never a master), or CAP_SYS_ADMIN
             let own = !master && console::caller_sid().is_some_and(|sid| pty.ctl().0 == Some(sid));
-            let admin = crate::proc::table().with_process(t.pid, |p| p.creds.has_cap(CAP_SYS_ADMIN)) == Some(true);
+            let admin =
+                crate::proc::table().with_process(t.pid, |p| p.creds.has_cap(CAP_SYS_ADMIN)) == Some(true);
             if !own && !admin {
                 return Err(Errno::EPERM);
             }
