@@ -542,7 +542,10 @@ pub fn run_tests(
         want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
     });
     check(t, &mut c, only, "pty_python_and_script", |c| {
-        want(&run_long(c, &script("pty"), 60)?, &["/dev/pts/0|0 0|pty-ok| 0", "/dev/pts/0", "script-ok"])
+        want(
+            &run_long(c, &script("pty"), 60)?,
+            &["/dev/pts/0|0 0|pty-ok| 0", "/dev/pts/0", "script-ok", "b'\\x00x'", "b'\\x01'", "b'y\\n'"],
+        )
     });
     check(t, &mut c, only, "startup_times", |c| {
         let got = run_long(c, &script("startup"), 120)?;

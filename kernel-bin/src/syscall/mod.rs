@@ -151,6 +151,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MPROTECT => mm::mprotect(t, a.raw(0), a.len(1), a.raw(2)),
         nr::MADVISE => mm::madvise(t, a.raw(0), a.len(1), a.int(2)),
         nr::MSYNC => mm::msync(t, a.raw(0), a.len(1), a.int(2)),
+        nr::MINCORE => mm::mincore(t, a.raw(0), a.len(1), a.raw(2)),
         nr::SHMGET => shm::shmget(t, a.int(0), a.len(1), a.int(2)),
         nr::SHMAT => shm::shmat(t, a.int(0), a.ptr(1), a.int(2)),
         nr::SHMCTL => shm::shmctl(t, a.int(0), a.int(1), a.ptr(2)),
