@@ -1625,3 +1625,26 @@ fn wait_for_one_pid_looks_at_that_child_only() {
     }
     finish(w);
 }
+
+/// A reap takes the child out of its parent's list and keeps the others
+/// in fork order, whether it was the oldest, the newest or one between
+/// (the list is searched from both ends).
+#[test]
+fn reaps_keep_the_other_children_in_fork_order() {
+    let w = world();
+    let a = w.fork(1);
+    let mut kids: Vec<u32> = (0..7).map(|_| w.fork(a)).collect();
+    for &k in &kids {
+        w.exit(k, 0);
+    }
+    let children = |w: &World| w.t.with_process(a, |p| p.children().to_vec()).unwrap();
+    assert_eq!(children(&w), kids);
+    for at in [0, 5, 2, 0, 2, 1, 0] {
+        let k = kids.remove(at);
+        assert_eq!(w.wait4(a, k as i32, 0), Ok((k, 0)));
+        assert_eq!(children(&w), kids, "after the reap of {k}");
+    }
+    w.exit(a, 0);
+    assert!(w.wait4(1, -1, WALL).is_ok());
+    finish(w);
+}

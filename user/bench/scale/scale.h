@@ -49,7 +49,16 @@ static inline pid_t scale_sleepers(const char *name, long n, pid_t *pids) {
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
+    /* the setup's cost in tenths (a note in the log, for n >= 1,000): does
+     * a fork grow with the processes already alive? */
+    uint64_t t0 = bench_now(), tenth = bench_now();
     for (long i = 0; i < n; i++) {
+        if (n >= 1000 && i > 0 && i % (n / 10) == 0) {
+            uint64_t t = bench_now();
+            scale_note("bench: %s/%ld: forks %ld-%ld: %.1f us each\n", name, n, i - n / 10, i,
+                       (double)(t - tenth) / 1e3 / (double)(n / 10));
+            tenth = t;
+        }
         pid_t p = fork();
         if (p < 0) bench_fail(name, "fork (sleepers)");
         if (p == 0)
@@ -59,15 +68,35 @@ static inline pid_t scale_sleepers(const char *name, long n, pid_t *pids) {
         pids[i] = p;
     }
     sigprocmask(SIG_SETMASK, &old, 0);
+    if (n >= 1000) {
+        uint64_t t = bench_now();
+        scale_note("bench: %s/%ld: forks %ld-%ld: %.1f us each; setup %.1f ms\n", name, n, n - n / 10, n,
+                   (double)(t - tenth) / 1e3 / (double)(n / 10), (double)(t - t0) / 1e6);
+    }
     return pgid;
 }
 
 /* SIGKILL to the group, then every pid reaped. */
 static inline void scale_reap_group(const char *name, pid_t pgid, long n, const pid_t *pids) {
     if (n == 0) return;
+    uint64_t t0 = bench_now();
     if (kill(-pgid, SIGKILL) != 0) bench_fail(name, "kill(SIGKILL)");
-    for (long i = 0; i < n; i++)
+    uint64_t t1 = bench_now(), fifth = t1;
+    for (long i = 0; i < n; i++) {
+        if (n >= 1000 && i > 0 && i % (n / 5) == 0) {
+            uint64_t t = bench_now();
+            scale_note("bench: %s/%ld: waitpid %ld-%ld: %.1f us each\n", name, n, i - n / 5, i,
+                       (double)(t - fifth) / 1e3 / (double)(n / 5));
+            fifth = t;
+        }
         if (waitpid(pids[i], 0, 0) != pids[i]) bench_fail(name, "waitpid (sleepers)");
+    }
+    if (n >= 1000) {
+        uint64_t t = bench_now();
+        scale_note("bench: %s/%ld: waitpid %ld-%ld: %.1f us each; kill(-pgid, SIGKILL) %.2f ms, reaped in %.1f ms\n",
+                   name, n, n - n / 5, n, (double)(t - fifth) / 1e3 / (double)(n / 5), (double)(t1 - t0) / 1e6,
+                   (double)(t - t1) / 1e6);
+    }
 }
 
 #endif
