@@ -153,7 +153,14 @@ pub struct Task {
     cpu: spin::Once<SharedCpu>,
     /// How its user thread last entered the kernel (/proc/<pid>/syscall).
     pub entry: KernelEntry,
+    /// Who made it runnable last: the id of the task that called [`wake`]
+    /// (0: an idle task's device work), or [`WOKEN_BY_TIMER`] (its
+    /// deadline passed). For the idle stretches' log figure.
+    woken_by: AtomicU64,
 }
+
+/// [`Task::woken_by`] of a timed sleeper whose deadline passed.
+const WOKEN_BY_TIMER: u64 = u64::MAX;
 
 /// How a user thread last entered the kernel, kept by the thread itself
 /// for readers of /proc/<pid>/syscall (Linux reads the saved `pt_regs`):
@@ -307,6 +314,10 @@ const TICK_NS: u64 = 1_000_000_000 / arch_x86_64::apic::TIMER_HZ;
 static CUR_RT: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
 static CUR_VRT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
+/// Per CPU: the id of the running task (0: the idle task), for
+/// [`Task::woken_by`].
+static CUR_ID: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
 /// A time slice, in timer ticks: about 10 ms.
 const SLICE_TICKS: u64 = arch_x86_64::apic::TIMER_HZ.div_ceil(100);
 
@@ -344,6 +355,7 @@ fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Sen
         start: spin::Mutex::new(start),
         cpu: spin::Once::new(),
         entry: KernelEntry::new(),
+        woken_by: AtomicU64::new(0),
     })
 }
 
@@ -500,6 +512,12 @@ pub fn in_idle() -> bool {
         (Some(a), Some(b)) => Arc::ptr_eq(a, b),
         _ => true,
     })
+}
+
+/// The running task's id (0 for an idle task or before the scheduler
+/// runs): one load, no lock ([`note_next`] keeps it).
+fn current_id() -> u64 {
+    CUR_ID[this_cpu()].load(Ordering::Relaxed)
 }
 
 /// The running task.
@@ -791,6 +809,7 @@ fn wake_sleepers(now_raw: u64) {
     locked(&SLEEPERS, |s| {
         while let Some(t) = s.pop_due(now) {
             if try_wake(&t) {
+                t.woken_by.store(WOKEN_BY_TIMER, Ordering::Relaxed);
                 enqueue(&t);
             }
         }
@@ -955,6 +974,24 @@ pub fn stats_line() -> alloc::string::String {
     for c in 0..nr_cpus() {
         let _ = write!(s, " {}", arch_x86_64::smp::tlb_flushes(c));
     }
+    // where each CPU idled: its halts, its idle time, its idle stretches
+    // of 20 ms or more and the longest one (the task run after it, the
+    // system call that task slept in, who woke it: a task id, 0 for an
+    // idle task's device work, `timer` for a deadline)
+    let _ = write!(s, "; idle per CPU:");
+    for c in 0..nr_cpus() {
+        let (ns, id, nr, by) = *LONGEST_IDLE[c].lock();
+        let _ = write!(
+            s,
+            " [{} halts, {} ms idle, {} stretches >= 20 ms, longest {} ms before task {id} (syscall {}) woken by ",
+            HALTS[c].load(Ordering::Relaxed),
+            IDLE_NS[c].load(Ordering::Relaxed) / 1_000_000,
+            LONG_IDLES[c].load(Ordering::Relaxed),
+            ns / 1_000_000,
+            nr as i64,
+        );
+        let _ = if by == WOKEN_BY_TIMER { write!(s, "timer]") } else { write!(s, "task {by}]") };
+    }
     // ticks a stopped vCPU missed are not counted (a loaded host): the
     // clock's count of tick periods since boot beside the ticks taken
     let _ = write!(
@@ -1088,6 +1125,7 @@ fn note_next(next: &Arc<Task>, idle: &Arc<Task>, cpu: usize) {
     // loop looks at the queue itself)
     CUR_RT[cpu].store(if is_idle { 0 } else { next.rt() }, Ordering::Relaxed);
     CUR_VRT[cpu].store(if is_idle { 0 } else { next.vruntime.load(Ordering::Relaxed) }, Ordering::Relaxed);
+    CUR_ID[cpu].store(if is_idle { 0 } else { next.id.load(Ordering::Relaxed) }, Ordering::Relaxed);
 }
 
 /// Marks `next` as running here. `pick` only hands out tasks that are off
@@ -1350,6 +1388,7 @@ pub fn block_until(deadline_ns: u64) {
 /// signal reaches a thread spinning in user mode at once.
 pub fn wake(task: &Arc<Task>) {
     if try_wake(task) {
+        task.woken_by.store(current_id(), Ordering::Relaxed);
         enqueue(task);
     } else if task.on_cpu.load(Ordering::SeqCst) {
         let cpu = task.last_cpu.load(Ordering::Relaxed);
@@ -1396,6 +1435,9 @@ pub fn exit_current() -> ! {
 /// returns when `done()` says so (the boot CPU's, waiting for init).
 pub fn idle_until(done: impl Fn() -> bool) {
     let cpu = this_cpu();
+    // when this CPU's current idle stretch began (the first `hlt` since it
+    // last ran a task)
+    let mut stretch: Option<u64> = None;
     loop {
         if done() {
             return;
@@ -1410,16 +1452,58 @@ pub fn idle_until(done: impl Fn() -> bool) {
         if has_work(cpu) {
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
             arch_x86_64::cpu::enable_interrupts();
+            if let Some(t0) = stretch.take() {
+                note_stretch(cpu, time::since_boot_ns().saturating_sub(t0));
+            }
             yield_now();
         } else {
             // a wake-up after the look above sees our bit and sends the
             // IPI, which `sti; hlt` takes
             let t0 = time::since_boot_ns();
+            stretch.get_or_insert(t0);
+            HALTS[cpu].fetch_add(1, Ordering::Relaxed);
             arch_x86_64::cpu::enable_interrupts_and_wait();
             IDLE_NS[cpu].fetch_add(time::since_boot_ns().saturating_sub(t0), Ordering::Relaxed);
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
         }
     }
+}
+
+/// Per CPU: `hlt`s of its idle loop since boot (a log figure).
+static HALTS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Per CPU: idle stretches (from its first `hlt` with nothing to run to
+/// the next task it runs) of at least [`LONG_IDLE_NS`] since boot.
+static LONG_IDLES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Per CPU: its longest idle stretch so far, in ns, and how it ended:
+/// the task that ran next, the system call it slept in, and who woke it
+/// ([`Task::woken_by`]). A power-off log figure, to find sleeps that last
+/// longer than what they wait for (docs/bench.md, idle29).
+static LONGEST_IDLE: [spin::Mutex<(u64, u64, u64, u64)>; MAX_CPUS] =
+    [const { spin::Mutex::new((0, 0, 0, 0)) }; MAX_CPUS];
+
+/// An idle stretch at least this long is counted in [`LONG_IDLES`].
+const LONG_IDLE_NS: u64 = 20_000_000;
+
+/// Notes an idle stretch of `ns` of CPU `cpu` that ends now (the idle
+/// task is about to run the next task). Interrupts are on.
+fn note_stretch(cpu: usize, ns: u64) {
+    if ns < LONG_IDLE_NS {
+        return;
+    }
+    LONG_IDLES[cpu].fetch_add(1, Ordering::Relaxed);
+    if ns <= LONGEST_IDLE[cpu].lock().0 {
+        return;
+    }
+    // the task it is about to run: the head of its queue (a hint; the
+    // pick may still take another)
+    let next = with_rq(cpu, |q| q.tasks.front().cloned());
+    let (id, nr, by) = next.as_ref().map_or((0, u64::MAX, 0), |t| {
+        (t.id.load(Ordering::Relaxed), t.entry.get().0, t.woken_by.load(Ordering::Relaxed))
+    });
+    *LONGEST_IDLE[cpu].lock() = (ns, id, nr, by);
+    drop(next);
 }
 
 /// Waits for `cond` in the idle task, which may not block: other tasks

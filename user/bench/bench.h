@@ -143,6 +143,42 @@ static inline uint64_t bench_two_children(const char *name, void (*work)(uint64_
     return wall / 2;
 }
 
+/*
+ * The system's CPU time so far from /proc/stat's first line (every CPU),
+ * in ms: v[0] user (+ nice), v[1] system (+ irq, softirq), v[2] idle (+
+ * iowait). Zeros without /proc. With bench_now() around a stretch, it
+ * tells where the stretch's wall time went: an idle share on one CPU is
+ * time neither the kernel nor a program ran (a sleep that lasts longer
+ * than what it waits for), which `--icount` does not show (it skips idle
+ * time to the next timer).
+ */
+static inline void bench_cpustat(uint64_t v[3]) {
+    char buf[256];
+    v[0] = v[1] = v[2] = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return;
+    unsigned long long x[8] = {0};
+    if (fgets(buf, sizeof buf, f))
+        sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &x[0], &x[1], &x[2], &x[3], &x[4], &x[5],
+               &x[6], &x[7]);
+    fclose(f);
+    /* USER_HZ is 100 on both kernels */
+    v[0] = (x[0] + x[1]) * 10;
+    v[1] = (x[2] + x[5] + x[6]) * 10;
+    v[2] = (x[3] + x[4]) * 10;
+}
+
+/* Prints `bench: cpu <name> wall <ms> user <ms> sys <ms> idle <ms>` for
+ * the stretch since `t0` (bench_now()) and `v0` (bench_cpustat()): a note
+ * line, which xtask's table ignores. */
+static inline void bench_cpustat_note(const char *name, uint64_t t0, const uint64_t v0[3]) {
+    uint64_t v[3];
+    bench_cpustat(v);
+    bench_printf("bench: cpu %s wall %llu user %llu sys %llu idle %llu ms\n", name,
+                 (unsigned long long)((bench_now() - t0) / 1000000), (unsigned long long)(v[0] - v0[0]),
+                 (unsigned long long)(v[1] - v0[1]), (unsigned long long)(v[2] - v0[2]));
+}
+
 static inline double bench_run(const char *name, bench_body body, void *arg, uint64_t max_iters) {
     double per = bench_measure(body, arg, max_iters, BENCH_TARGET_NS);
     bench_printf("BENCH %s %.1f\n", name, per);

@@ -22,8 +22,14 @@
 #define SCALE_TARGET_NS 50000000ULL
 
 static inline double scale_run(const char *name, long size, bench_body body, void *arg, uint64_t max_iters) {
+    uint64_t v0[3], t0 = bench_now();
+    bench_cpustat(v0);
     double per = bench_measure(body, arg, max_iters, SCALE_TARGET_NS);
     bench_printf("BENCH %s/%ld %.1f\n", name, size, per);
+    /* where the measurement's wall time went (user, system, idle) */
+    char row[96];
+    snprintf(row, sizeof row, "%s/%ld", name, size);
+    bench_cpustat_note(row, t0, v0);
     return per;
 }
 

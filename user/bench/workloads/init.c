@@ -18,7 +18,9 @@
  *                           (16 KiB stacks) of one process sleep
  *
  * Each command run also prints `RUSAGE <name> user <s> sys <s> minflt <n>
- * nvcsw <n> nivcsw <n>` (its rusage from wait4; xtask ignores the line).
+ * nvcsw <n> nivcsw <n>` (its rusage from wait4; xtask ignores the line)
+ * and `bench: cpu <name> wall <ms> user <ms> sys <ms> idle <ms>` (the
+ * system's /proc/stat times over the run: idle is time nothing ran).
  * Times are `BENCH <name> <ns>` for the one run, memory rows `BENCH <name>
  * <value>` in the unit of their suffix. A command that fails or runs over
  * 300 s is a BENCHFAIL line. The generated files are not timed. Finally
@@ -57,6 +59,8 @@ static char *envp[] = {"PATH=/bin:/sbin:/usr/bin", "HOME=/", 0};
 /* fork, (alarm, stdout to `out` when set) execve argv, waitpid: the ns, or 0 on failure */
 static uint64_t run(const char *name, char *const argv[], const char *out) {
     /* a host-side profiler (docs/bench.md) can start counting here */
+    uint64_t v0[3];
+    bench_cpustat(v0);
     uint64_t t0 = bench_now();
     bench_printf("START %s %llu\n", name, (unsigned long long)t0);
     pid_t p = fork();
@@ -81,6 +85,8 @@ static uint64_t run(const char *name, char *const argv[], const char *out) {
         return 0;
     }
     uint64_t ns = bench_now() - t0;
+    /* wall time neither the kernel nor a program ran shows as idle */
+    bench_cpustat_note(name, t0, v0);
     /* where the time went (user time that grows with the host's load, not
      * the kernel's): the child's rusage, not parsed by xtask */
     bench_printf("RUSAGE %s user %ld.%06ld sys %ld.%06ld minflt %ld nvcsw %ld nivcsw %ld\n", name,
