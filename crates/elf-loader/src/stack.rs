@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use linux_abi::{Errno, Result};
-use vm::{FrameAllocator, PageTable, Vmar};
+use vm::{FrameRefs, PageTable, Vmar};
 
 /// The longest argument or environment string, counting its NUL
 /// (`MAX_ARG_STRLEN`, 32 pages); longer gives `E2BIG`.
@@ -260,7 +260,7 @@ impl StackPlan {
 
     /// Writes everything into `vmar` (the stack must be mapped writable).
     /// A failed write can only be a lack of memory: `ENOMEM`.
-    pub(crate) fn write<P: PageTable, A: FrameAllocator + Clone + 'static>(
+    pub(crate) fn write<P: PageTable, A: FrameRefs + Clone + 'static>(
         &self,
         vmar: &mut Vmar<P, A>,
         input: &StackInput<'_>,
@@ -279,7 +279,7 @@ impl StackPlan {
     }
 }
 
-fn write_cstr<P: PageTable, A: FrameAllocator + Clone + 'static>(
+fn write_cstr<P: PageTable, A: FrameRefs + Clone + 'static>(
     vmar: &mut Vmar<P, A>,
     addr: usize,
     s: &[u8],

@@ -104,7 +104,7 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
         // its pages may change through the mapping: sync compares them
         inode.note_shared_write_map();
     }
-    let map = vm::MapFile { source, name: alloc::string::String::new(), readable, writable };
+    let map = vm::MapFile::new(source, alloc::string::String::new()).with_access(readable, writable);
     Ok(vm.mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
 }
 
