@@ -43,7 +43,7 @@ pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32, noctty: bool)
         (1, 7) => Kind::Full,
         (1, 8) | (1, 9) => Kind::Random,
         (5, 0) => {
-            if let Some(pty) = crate::pty::open_ctty(flags) {
+            if let Some(pty) = crate::pty::open_ctty(inode.clone(), flags) {
                 return pty;
             }
             crate::console::open_ctty()?;

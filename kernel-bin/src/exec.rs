@@ -25,6 +25,10 @@ impl ExecFile for InodeFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.0.read_at(offset, buf)
     }
+    fn preempt_point(&self) {
+        // the loader copies a file it cannot map in chunks, holding no lock
+        crate::sched::cond_resched();
+    }
     fn page_source(&self) -> Option<Arc<dyn PageSource>> {
         // The file's own pages (its page cache), as mmap maps them: every
         // exec of the file and every process's mapping share the frames
@@ -121,6 +125,8 @@ fn image_pages(inode: &Arc<Inode>) -> Option<Arc<ImagePages>> {
     let mut pages = ImagePages { frames: Vec::with_capacity(npages) };
     let mut buf = alloc::vec![0u8; PAGE_SIZE];
     for i in 0..npages {
+        // up to 1024 pages read: a preemption point per page (no lock held)
+        crate::sched::cond_resched();
         let frame = KernelFrames.alloc_zeroed().ok()?;
         pages.frames.push(frame);
         let n = inode.read_at((i * PAGE_SIZE) as u64, &mut buf).ok()?;
@@ -223,9 +229,10 @@ pub struct Caller<'a> {
 }
 
 /// Builds the image for `path` with `argv`/`envp` (following `#!` up to
-/// the nesting limit).
+/// the nesting limit); `fresh` makes an empty address space like the
+/// caller's (called with no lock held: the loading has preemption points).
 pub fn build(
-    template: &Vm,
+    fresh: &dyn Fn() -> Result<Vm>,
     who: &Caller,
     path: &[u8],
     argv: Vec<Vec<u8>>,
@@ -251,7 +258,7 @@ pub fn build(
             path = sb.interpreter;
             continue;
         }
-        let mut vm = template.fresh()?;
+        let mut vm = fresh()?;
         let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
         let mut random = [0u8; 16];
@@ -362,6 +369,9 @@ fn walk_ptr_array(
             }
         }
         at = at.checked_add(chunk.len() as u64).ok_or(Errno::EFAULT)?;
+        // a count or copy of up to millions of strings: a preemption point
+        // per page of pointers (the caller holds no lock)
+        crate::sched::cond_resched();
     }
 }
 
@@ -445,20 +455,28 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
         .ok_or(Errno::ESRCH)?;
     let argv_copy = argv.clone();
     let image = {
-        let template = t.vm.lock();
+        let old = t.vm.clone();
+        // the old address space locked only to make the new one's empty
+        // table: the loading has preemption points
         build(
-            &template,
+            &|| old.lock().fresh(),
             &Caller { root: &root, cwd: &cwd, cred: &cred, ids, stack_rlimit },
             &path,
             argv,
             &envp,
         )?
     };
+    drop(envp);
     let cloexec = crate::locks::exec_closing(t);
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
     crate::locks::exec_closed(t.pid, cloexec);
     t.tid = tid;
+    let old = t.vm.clone();
     t.refresh();
+    // the old image, when this was its last handle, unmapped in steps
+    // with preemption points (its drop would free every page at once)
+    crate::uthread::release_in_steps(&old);
+    drop(old);
     crate::procfs::set_exec(t.pid, &image.exe, image.exe_file, &argv_copy);
     crate::procfs::set_exec_stack(t.pid, image.env, image.auxv);
     if let Some(name) = path.rsplit(|&b| b == b'/').next() {

@@ -60,6 +60,10 @@ impl PageMemory for FramePages {
             KernelFrames.write(f, offset, data);
         }
     }
+    fn preempt_point(&self) {
+        // between batches of a truncation's release (no lock held)
+        crate::sched::cond_resched();
+    }
 }
 
 /// One page of kernel memory taken from the frame allocator rather than

@@ -38,6 +38,8 @@ mod itimer;
 #[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
+mod loadavg;
+#[cfg(target_os = "none")]
 mod lockorder;
 #[cfg(target_os = "none")]
 mod locks;

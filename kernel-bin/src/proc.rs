@@ -54,6 +54,11 @@ pub struct ThreadExt {
     pub event_resume: Option<process::ptrace::Resume>,
     /// Its persona (personality(2)); clone copies it, exec keeps it.
     pub personality: u32,
+    /// Its I/O priority (ioprio_set(2)): 0 (class NONE) until one is set;
+    /// clone copies a set one (Linux's copy_io; CLONE_IO's sharing of
+    /// one context between the two is not kept), exec keeps it. Nothing
+    /// schedules I/O by it here.
+    pub ioprio: u16,
 }
 
 impl process::seams::RecordExt for ThreadExt {
@@ -66,6 +71,7 @@ impl process::seams::RecordExt for ThreadExt {
             comm_len: self.comm_len,
             event_resume: None,
             personality: self.personality,
+            ioprio: self.ioprio,
         })
     }
 }
@@ -119,7 +125,8 @@ pub struct Hooks;
 
 impl process::seams::Hooks<Kernel> for Hooks {
     fn preempt_point(&self) {
-        // between two steps of fork's copy: no lock held
+        // between two steps of fork's copies (address space, fd table):
+        // no lock held
         sched::cond_resched();
     }
 

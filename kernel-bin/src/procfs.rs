@@ -165,7 +165,7 @@ enum Node {
     ThreadSelf,
     /// A file of /proc itself.
     Global(&'static str),
-    /// `/proc/sys` (0) and its directories (`sysctl::DIRS[n - 1]`).
+    /// `/proc/sys` (0) and the directories below it (`sysctl::DIRS[n - 1]`).
     Sys(u8),
     /// A knob: its index in `sysctl::KNOBS`.
     SysFile(usize),
@@ -297,15 +297,16 @@ impl Node {
                     exists(pid).then_some(Node::Proc(pid, None))
                 }),
             },
-            Node::Sys(0) => {
-                let d = crate::sysctl::DIRS.iter().position(|d| d.as_bytes() == name)?;
-                Some(Node::Sys(d as u8 + 1))
-            }
             Node::Sys(d) => {
-                let dir = crate::sysctl::DIRS.get(usize::from(d) - 1)?;
-                crate::sysctl::in_dir(dir)
-                    .find(|(_, k)| k.name.as_bytes() == name)
-                    .map(|(i, _)| Node::SysFile(i))
+                let dir = if d == 0 { "" } else { crate::sysctl::DIRS.get(usize::from(d) - 1).copied()? };
+                crate::sysctl::subdirs(dir)
+                    .find(|(_, n)| n.as_bytes() == name)
+                    .map(|(i, _)| Node::Sys(i as u8 + 1))
+                    .or_else(|| {
+                        crate::sysctl::in_dir(dir)
+                            .find(|(_, k)| k.name.as_bytes() == name)
+                            .map(|(i, _)| Node::SysFile(i))
+                    })
             }
             Node::Net => find(NET_FILES).map(Node::NetFile),
             Node::Proc(pid, tid) => {
@@ -348,17 +349,20 @@ impl Node {
                 }
                 v
             }
-            Node::Sys(0) => crate::sysctl::DIRS
-                .iter()
-                .enumerate()
-                .map(|(i, d)| entry(d.as_bytes(), Node::Sys(i as u8 + 1)))
-                .collect(),
-            Node::Sys(d) => match crate::sysctl::DIRS.get(usize::from(d) - 1) {
-                Some(dir) => crate::sysctl::in_dir(dir)
+            Node::Sys(d) => {
+                let dir = if d == 0 {
+                    ""
+                } else {
+                    crate::sysctl::DIRS.get(usize::from(d) - 1).copied().unwrap_or("-")
+                };
+                let mut v: Vec<SynthEntry> = crate::sysctl::in_dir(dir)
                     .map(|(i, k)| entry(k.name.as_bytes(), Node::SysFile(i)))
-                    .collect(),
-                None => Vec::new(),
-            },
+                    .collect();
+                v.extend(
+                    crate::sysctl::subdirs(dir).map(|(i, n)| entry(n.as_bytes(), Node::Sys(i as u8 + 1))),
+                );
+                v
+            }
             Node::Net => NET_FILES.iter().map(|n| entry(n.as_bytes(), Node::NetFile(n))).collect(),
             Node::Proc(pid, tid) => {
                 let t = tid.unwrap_or(pid);
@@ -687,7 +691,8 @@ fn global_file(name: &str) -> Vec<u8> {
         "loadavg" => {
             let pids = table().pids();
             let last = pids.last().copied().unwrap_or(1);
-            proctext::loadavg(table().thread_count(), last).into_bytes()
+            let running = crate::sched::nr_running();
+            proctext::loadavg(crate::loadavg::fixed(), running, table().thread_count(), last).into_bytes()
         }
         "stat" => {
             // per CPU since boot, in USER_HZ ticks; idle is the time the

@@ -10,7 +10,10 @@
 //! Closing the master hangs the slave up (reads 0, writes EIO, SIGHUP and
 //! SIGCONT to the session leader); closing the last slave makes the
 //! master read EIO once drained (what `script` and Python's `pty.spawn`
-//! wait for).
+//! wait for). Packet mode (TIOCPKT) puts a status byte in front of each
+//! master read (the bits are `tty::pty::Pair`'s); TIOCSTI pushes a byte
+//! into either side's input; `/proc/sys/kernel/pty/max` bounds the pairs
+//! (`ENOSPC`), `nr` counts them.
 //!
 //! # Locks
 //! `PTYS` (the index of pairs) and each pair's `Pty::st` are taken alone,
@@ -33,8 +36,40 @@ use vfs::{File, Inode, Stat};
 
 /// The slaves' major number (Linux's UNIX98_PTY_SLAVE_MAJOR).
 pub const SLAVE_MAJOR: u32 = 136;
-/// `/proc/sys/kernel/pty/max`'s default: the most pairs at once.
-const MAX_PTYS: u32 = 4096;
+/// The devpts mount's `max` option's default (NR_UNIX98_PTY_MAX): the
+/// indexes are below it.
+const MAX_INDEX: u32 = 1 << 20;
+/// `kernel.pty.max` (Linux's default 4096, `pty_limit`).
+static PTY_MAX: AtomicU32 = AtomicU32::new(4096);
+/// `kernel.pty.reserve` (1024, `pty_reserve`): pairs kept for the
+/// devpts instances of the initial mount namespace, the only ones here
+/// (so it bounds nothing yet).
+static PTY_RESERVE: AtomicU32 = AtomicU32::new(1024);
+
+/// `kernel.pty.max`.
+pub fn max() -> u32 {
+    PTY_MAX.load(Ordering::Relaxed)
+}
+
+/// Sets `kernel.pty.max` (0..=INT_MAX, checked by the sysctl table).
+pub fn set_max(v: u32) {
+    PTY_MAX.store(v, Ordering::Relaxed);
+}
+
+/// `kernel.pty.reserve`.
+pub fn reserve() -> u32 {
+    PTY_RESERVE.load(Ordering::Relaxed)
+}
+
+/// Sets `kernel.pty.reserve`.
+pub fn set_reserve(v: u32) {
+    PTY_RESERVE.store(v, Ordering::Relaxed);
+}
+
+/// `kernel.pty.nr`: the pairs in use.
+pub fn count() -> u32 {
+    PTYS.lock().len() as u32
+}
 
 struct PtySt {
     pair: Pair,
@@ -157,16 +192,43 @@ pub struct Master {
     flags: AtomicU32,
 }
 
-/// open(2) of `/dev/ptmx`: a new pair with the lowest free index
-/// (`ENOSPC` past 4096 pairs, `ENOMEM` without memory), its slave node in
-/// devpts.
+/// Kernel memory a new pair needs beyond the free frames' reserve: its
+/// records, the index entry and the slave's inode, with room to spare.
+const PAIR_COST: u64 = 4096;
+
+/// open(2) of `/dev/ptmx`: a new pair with the lowest free index, its
+/// slave node in devpts. `ENOSPC` when `kernel.pty.max` pairs would be
+/// reached (Linux's `devpts_new_index` counts the new one in before it
+/// compares: at most max - 1 pairs), `ENOMEM` when the kernel's memory
+/// is at its reserve (checked ahead, as clone's: stable Rust has no
+/// fallible `Arc::new`; the pair's buffers grow fallibly later).
 pub fn open_master(inode: Arc<Inode>, flags: u32) -> Result<Arc<dyn File>> {
     let table = crate::proc::table();
     let uid = table.tgid(tid()).and_then(|pid| table.with_process(pid, |p| p.creds.uid)).unwrap_or(0);
+    let (free_frames, _) = arch_x86_64::mem::frames::stats();
+    let heap_free = arch_x86_64::mem::heap::size().saturating_sub(arch_x86_64::mem::heap::used());
+    let need = process::clone::CLONE_RESERVE + PAIR_COST;
+    if (free_frames * 4096).saturating_add(heap_free) < need {
+        log::info!("ptmx: no memory for a new pair: ENOMEM");
+        return Err(Errno::ENOMEM);
+    }
     let pty = {
         let mut ptys = PTYS.lock();
         ptys.retain(|_, w| w.strong_count() > 0);
-        let n = (0..MAX_PTYS).find(|n| !ptys.contains_key(n)).ok_or(Errno::ENOSPC)?;
+        if ptys.len() as u64 + 1 >= u64::from(max()) {
+            return Err(Errno::ENOSPC);
+        }
+        // the lowest free index: the first gap in the sorted keys
+        let mut n = 0;
+        for &k in ptys.keys() {
+            if k != n {
+                break;
+            }
+            n += 1;
+        }
+        if n >= MAX_INDEX {
+            return Err(Errno::ENOSPC);
+        }
         let pty = Arc::new(Pty {
             index: n,
             st: Ranked::new(
@@ -219,7 +281,7 @@ impl File for Master {
                 MasterRead::SlaveClosed => return Err(Errno::EIO),
                 MasterRead::Empty if nonblock(&self.flags) => return Err(Errno::EAGAIN),
                 MasterRead::Empty => {
-                    let ready = || self.pty.with(|s| s.pair.master_available() > 0 || s.pair.slave_closed());
+                    let ready = || self.pty.with(|s| s.pair.master_readable() || s.pair.slave_closed());
                     crate::proc::sleep_on(tid(), &[self.pty.wq.as_ref()], ready, None)?;
                 }
             }
@@ -266,8 +328,12 @@ impl File for Master {
     fn poll(&self) -> u32 {
         self.pty.with(|s| {
             let mut r = 0;
-            if s.pair.master_available() > 0 {
+            if s.pair.master_readable() {
                 r |= vfs::POLLIN | vfs::POLLRDNORM;
+            }
+            // n_tty_poll: a packet-mode status is urgent data
+            if s.pair.status_pending() {
+                r |= POLLPRI;
             }
             if s.pair.slave_closed() {
                 r |= vfs::POLLHUP;
@@ -332,11 +398,10 @@ pub fn open_slave(n: u32, inode: Arc<Inode>, flags: u32, noctty: bool) -> Result
 }
 
 /// open(2) of `/dev/tty` when the caller's controlling terminal is a pty.
-pub fn open_ctty(flags: u32) -> Option<Result<Arc<dyn File>>> {
+/// The open file is `/dev/tty`'s (`inode`: fstat shows 5,0, as Linux's).
+pub fn open_ctty(inode: Arc<Inode>, flags: u32) -> Option<Result<Arc<dyn File>>> {
     let pty = ctty_of(console::caller_sid()?)?;
-    let node =
-        vfs::Ctx::new(devpts(), &vfs::Cred::root()).lookup(&devpts(), name_of(pty.index).as_bytes(), true);
-    Some(slave_file(pty, node.ok(), flags))
+    Some(slave_file(pty, Some(inode), flags))
 }
 
 impl Drop for Slave {
@@ -482,6 +547,8 @@ impl File for Slave {
 
 // ---- ioctls ----
 
+const POLLPRI: u32 = 0x002;
+
 const TCGETS: u32 = 0x5401;
 const TCSETS: u32 = 0x5402;
 const TCSETSW: u32 = 0x5403;
@@ -492,15 +559,20 @@ const TIOCSCTTY: u32 = 0x540e;
 const TIOCGPGRP: u32 = 0x540f;
 const TIOCSPGRP: u32 = 0x5410;
 const TIOCOUTQ: u32 = 0x5411;
+const TIOCSTI: u32 = 0x5412;
 const TIOCGWINSZ: u32 = 0x5413;
 const TIOCSWINSZ: u32 = 0x5414;
 const FIONREAD: u32 = 0x541b;
+const TIOCPKT: u32 = 0x5420;
 const TIOCNOTTY: u32 = 0x5422;
 const TIOCGSID: u32 = 0x5429;
 const TIOCGPTN: u32 = 0x8004_5430;
 const TIOCSPTLCK: u32 = 0x4004_5431;
 const TIOCGPTLCK: u32 = 0x8004_5439;
+const TIOCGPKT: u32 = 0x8004_5438;
 const TIOCGPTPEER: u32 = 0x5441;
+/// CAP_SYS_ADMIN.
+const CAP_SYS_ADMIN: u32 = 21;
 
 /// Which side of a pair a file is, if it is one.
 pub enum Side<'a> {
@@ -569,35 +641,70 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             Ok(0)
         }
         TIOCOUTQ => {
-            // what this side wrote that the other has not read
-            let n = pty.with(|s| if master { s.pair.slave().available() } else { s.pair.master_available() });
-            t.write(UserPtr::<u32>::new(arg), n as u32)?;
+            // n_tty's tty_chars_in_buffer(): a pty has no chars_in_buffer
+            // operation, so 0 on either side
+            t.write(UserPtr::<u32>::new(arg), 0)?;
             Ok(0)
         }
         TCFLSH => {
+            // tty_check_change() of the master: it is nobody's controlling
+            // terminal, so it proceeds
             if !master {
                 console::check_change_on(&**pty, signal::SIGTTOU)?;
             }
             if arg > 2 {
                 return Err(Errno::EINVAL);
             }
-            // TCIFLUSH 0, TCOFLUSH 1, TCIOFLUSH 2 of this side: the
-            // slave's input is what the master typed, the master's input
-            // what the slave wrote
+            // TCIFLUSH 0, TCOFLUSH 1, TCIOFLUSH 2 of this side
             let (input, output) = (arg != 1, arg != 0);
             pty.with(|s| {
-                let (typed, shown) = if master { (output, input) } else { (input, output) };
-                if typed {
-                    s.pair.flush_slave_input();
-                }
-                if shown {
-                    s.pair.flush_to_master();
+                if master {
+                    // the master's input: what the slave wrote; its output
+                    // (pty_flush_buffer) reaches only the slave's flip
+                    // buffer, empty here (typed input goes to the slave's
+                    // line discipline at once)
+                    if input {
+                        s.pair.flush_master_input();
+                    }
+                } else {
+                    if input {
+                        s.pair.flush_slave_input();
+                    }
+                    if output {
+                        s.pair.flush_slave_output();
+                    }
                 }
             });
             pty.changed();
             Ok(0)
         }
-        TCXONC if !master => {
+        TCXONC if master => {
+            // n_tty_ioctl_helper on the master: TCOOFF/TCOON stop its
+            // writes; TCIOFF/TCION send the master's own STOP/START
+            // characters (^S, ^Q: TCSETS on the master sets the slave's)
+            // as tty_send_xchar, to the slave's input
+            let sig = match arg {
+                0 => {
+                    pty.with(|s| s.pair.master_flow_off());
+                    (None, None)
+                }
+                1 => {
+                    pty.with(|s| s.pair.master_flow_on());
+                    (None, None)
+                }
+                2 | 3 => {
+                    let c = if arg == 2 { 0x13 } else { 0x11 };
+                    pty.with(|s| (s.pair.master_send_xchar(c), s.pgrp))
+                }
+                _ => return Err(Errno::EINVAL),
+            };
+            if let (Some(sig), Some(pg)) = sig {
+                console::signal_pgrp(pg, console::signal_of(sig));
+            }
+            pty.changed();
+            Ok(0)
+        }
+        TCXONC => {
             console::check_change_on(&**pty, signal::SIGTTOU)?;
             match arg {
                 0 => pty.with(|s| s.pair.flow_off()),
@@ -610,6 +717,41 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
                     }
                 }),
                 _ => return Err(Errno::EINVAL),
+            }
+            pty.changed();
+            Ok(0)
+        }
+        TIOCPKT if master => {
+            let v: i32 = t.read(UserPtr::new(arg))?;
+            pty.with(|s| s.pair.set_packet(v != 0));
+            pty.changed();
+            Ok(0)
+        }
+        TIOCGPKT if master => {
+            let v = i32::from(pty.with(|s| s.pair.packet()));
+            t.write(UserPtr::<i32>::new(arg), v)?;
+            Ok(0)
+        }
+        TIOCSTI => {
+            // tiocsti() of Linux 6.1: the caller's controlling terminal
+            // (never a master), or CAP_SYS_ADMIN
+            let own = !master && console::caller_sid().is_some_and(|sid| pty.ctl().0 == Some(sid));
+            let admin =
+                crate::proc::table().with_process(t.pid, |p| p.creds.has_cap(CAP_SYS_ADMIN)) == Some(true);
+            if !own && !admin {
+                return Err(Errno::EPERM);
+            }
+            let b: u8 = t.read(UserPtr::new(arg))?;
+            let sig = pty.with(|s| {
+                if master {
+                    s.pair.push_master_input(b);
+                    (None, None)
+                } else {
+                    (s.pair.push_slave_input(b), s.pgrp)
+                }
+            });
+            if let (Some(sig), Some(pg)) = sig {
+                console::signal_pgrp(pg, console::signal_of(sig));
             }
             pty.changed();
             Ok(0)
@@ -655,14 +797,15 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             t.write(UserPtr::<u32>::new(arg), sid)?;
             Ok(0)
         }
-        TIOCSPGRP if !master => {
+        // tiocspgrp(), tiocsctty() act on the slave from either side
+        TIOCSPGRP => {
             console::check_change_on(&**pty, signal::SIGTTOU)
                 .map_err(|e| if e == Errno::EIO { Errno::ENOTTY } else { e })?;
             let pg: i32 = t.read(UserPtr::new(arg))?;
             console::set_foreground_on(&**pty, pg)?;
             Ok(0)
         }
-        TIOCSCTTY if !master => {
+        TIOCSCTTY => {
             console::set_ctty_on(&**pty, arg == 1, readable)?;
             Ok(0)
         }

@@ -69,6 +69,13 @@ pub fn cpu_idle(cpu: usize) -> u64 {
 }
 
 /// Tasks running or waiting to run (/proc/stat's procs_running).
+/// Tasks running (on a CPU that is not idle) or queued, for the load
+/// average (the caller counts if it runs).
+pub fn nr_active() -> usize {
+    let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
+    queued + (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count()
+}
+
 pub fn nr_running() -> usize {
     let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
     let busy = (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count();
@@ -78,10 +85,13 @@ pub fn nr_running() -> usize {
 /// Ends the running thread's stretch since its last boundary, charging it
 /// to `side` of `cpu` (and to the system-wide totals).
 pub fn charge(cpu: &CpuAccount, side: Side) {
-    let d = cpu.charge(time::since_boot_ns(), side);
+    let now = time::since_boot_ns();
+    let d = cpu.charge(now, side);
+    let me = this_cpu();
+    BOUNDARY_NS[me].store(now, Ordering::Relaxed);
     match side {
-        Side::User => USER_NS[this_cpu()].fetch_add(d, Ordering::Relaxed),
-        Side::System => SYS_NS[this_cpu()].fetch_add(d, Ordering::Relaxed),
+        Side::User => USER_NS[me].fetch_add(d, Ordering::Relaxed),
+        Side::System => SYS_NS[me].fetch_add(d, Ordering::Relaxed),
     };
 }
 
@@ -271,6 +281,24 @@ static NEED_RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) };
 /// at; a point does the tick's work (timers, sleepers, the slice) once
 /// per tick, the timer interrupt itself not touching the scheduler.
 static SEEN_TICK: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Per CPU: when ([`time::since_boot_ns`]) it last did the tick's work.
+/// A point also does it once a tick period has passed on the clock since
+/// then, whatever the tick counter says: the counter is CPU 0's timer
+/// interrupts, and QEMU drops the ones a stopped vCPU missed (a loaded
+/// host), so counted ticks alone let a task in the kernel run on for
+/// several periods, and a CPU other than 0 in the kernel would wait for
+/// CPU 0's vCPU.
+static LOOK_NS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Per CPU: the clock at the running thread's last accounting boundary
+/// ([`charge`]: the entry to the kernel, the return to user mode), which
+/// the return to user mode compares with [`LOOK_NS`] without reading the
+/// clock again.
+static BOUNDARY_NS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// A tick period on the clock (4 ms at 250 Hz).
+const TICK_NS: u64 = 1_000_000_000 / arch_x86_64::apic::TIMER_HZ;
 
 /// Per CPU: the real-time priority of the running task (0: fair or the
 /// idle task) and its virtual run time as last charged, for wake-ups on
@@ -1146,8 +1174,10 @@ pub fn yield_now() {
 pub fn preempt_tick() {
     let cpu = this_cpu();
     SEEN_TICK[cpu].store(time::ticks(), Ordering::Relaxed);
+    let now = time::since_boot_ns();
+    LOOK_NS[cpu].store(now, Ordering::Relaxed);
     device_work(cpu);
-    wake_sleepers(time::since_boot_ns());
+    wake_sleepers(now);
     preempt_if_due(cpu);
 }
 
@@ -1180,11 +1210,13 @@ fn preempt_if_due(cpu: usize) {
 }
 
 /// A preemption point (Linux's `cond_resched`), for loops whose length a
-/// user picks (fork's copy of an address space, a big munmap, read and
-/// write, getdents, close_range): once per tick it does the tick's work
-/// (the CPU 0 timers and device pumps, due sleepers) and gives the CPU
-/// up if the running task's slice is over or a woken task should preempt
-/// it. One load of the tick counter and one of the flag otherwise.
+/// user picks (fork's copies of an address space and an fd table, a big
+/// munmap, read and write, getdents, close_range, exec's argument copy
+/// and old image, a truncation): once per tick, counted or on the clock
+/// ([`LOOK_NS`]), it does the tick's work (the CPU 0 timers and device
+/// pumps, due sleepers) and gives the CPU up if the running task's slice
+/// is over or a woken task should preempt it. Two loads and a clock read
+/// otherwise.
 ///
 /// The caller holds no spin lock and runs with interrupts on (a switch
 /// with a lock held hangs whoever takes it next on this CPU); a debug
@@ -1193,7 +1225,10 @@ fn preempt_if_due(cpu: usize) {
 pub fn cond_resched() {
     let cpu = this_cpu();
     let tick = time::ticks();
-    if SEEN_TICK[cpu].load(Ordering::Relaxed) == tick && !NEED_RESCHED[cpu].load(Ordering::Relaxed) {
+    if SEEN_TICK[cpu].load(Ordering::Relaxed) == tick
+        && !NEED_RESCHED[cpu].load(Ordering::Relaxed)
+        && time::since_boot_ns() < LOOK_NS[cpu].load(Ordering::Relaxed).saturating_add(TICK_NS)
+    {
         return;
     }
     if cfg!(debug_assertions)
@@ -1215,11 +1250,15 @@ pub fn cond_resched() {
     tick_point(cpu, tick);
 }
 
-/// A preemption point's work once it found a new tick or the flag.
+/// A preemption point's work once it found a new tick, a tick period
+/// passed on the clock, or the flag.
 fn tick_point(cpu: usize, tick: u64) {
-    if SEEN_TICK[cpu].swap(tick, Ordering::Relaxed) != tick {
+    let now = time::since_boot_ns();
+    let counted = SEEN_TICK[cpu].swap(tick, Ordering::Relaxed) != tick;
+    if counted || now >= LOOK_NS[cpu].load(Ordering::Relaxed).saturating_add(TICK_NS) {
+        LOOK_NS[cpu].store(now, Ordering::Relaxed);
         device_work(cpu);
-        wake_sleepers(time::since_boot_ns());
+        wake_sleepers(now);
     }
     preempt_if_due(cpu);
 }
@@ -1230,12 +1269,18 @@ fn tick_point(cpu: usize, tick: u64) {
 /// runs before the call returns (a real-time reader woken by a pipe
 /// write), and a tick that came while the thread was in the kernel
 /// counts (a thread that spends its time in system calls or page faults
-/// would otherwise see only the ticks that land in user mode). Two loads
-/// when there is nothing to do.
+/// would otherwise see only the ticks that land in user mode); so does a
+/// tick period passed on the clock by the entry to the kernel (a tick
+/// QEMU dropped: [`LOOK_NS`]). Four loads when there is nothing to do
+/// (the entry's clock reading is [`charge`]'s).
 pub fn resched_before_user() {
     let cpu = this_cpu();
     let tick = time::ticks();
-    if NEED_RESCHED[cpu].load(Ordering::Relaxed) || SEEN_TICK[cpu].load(Ordering::Relaxed) != tick {
+    if NEED_RESCHED[cpu].load(Ordering::Relaxed)
+        || SEEN_TICK[cpu].load(Ordering::Relaxed) != tick
+        || BOUNDARY_NS[cpu].load(Ordering::Relaxed)
+            >= LOOK_NS[cpu].load(Ordering::Relaxed).saturating_add(TICK_NS)
+    {
         // for every class: SCHED_RR's slice ends at the first tick after
         // it, wherever the tick lands (Linux's task_tick_rt)
         tick_point(cpu, tick);
@@ -1247,6 +1292,7 @@ pub fn resched_before_user() {
 /// CPU, so that console input keeps its order.
 fn device_work(cpu: usize) {
     if cpu == 0 {
+        crate::loadavg::sample();
         crate::itimer::check();
         crate::console::pump();
         crate::nic::pump();

@@ -3,7 +3,7 @@
 //! where the code that enforces them reads them (the vfs for the
 //! protected_* rules, the process table for threads-max and pid_max, the
 //! vm crate for max_map_count, the atomics here for the pipe limits and
-//! suid_dumpable). Writes follow Linux's number rules
+//! suid_dumpable, pty.rs for kernel.pty). Writes follow Linux's number rules
 //! (`linux_abi::sysctl::parse`); only root may write (the files are 0644,
 //! the permission check of open(2) refuses others with `EACCES`).
 
@@ -262,6 +262,36 @@ pub static KNOBS: &[Knob] = &[
         ),
     },
     Knob {
+        dir: "kernel/pty",
+        name: "max",
+        // pty_limit: pty_limit_min (0) ..= pty_limit_max (INT_MAX)
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(crate::pty::max()),
+            |v| {
+                crate::pty::set_max(v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "kernel/pty",
+        name: "nr",
+        value: Value::Text(|| alloc::format!("{}", crate::pty::count()).into_bytes()),
+    },
+    Knob {
+        dir: "kernel/pty",
+        name: "reserve",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(crate::pty::reserve()),
+            |v| {
+                crate::pty::set_reserve(v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
         dir: "vm",
         name: "max_map_count",
         value: Value::Num(
@@ -275,8 +305,18 @@ pub static KNOBS: &[Knob] = &[
     },
 ];
 
-/// The directories of /proc/sys, in listing order.
-pub const DIRS: &[&str] = &["fs", "kernel", "vm"];
+/// The directories of /proc/sys, in listing order: a name with a `/` is
+/// a subdirectory of the one before its last `/`.
+pub const DIRS: &[&str] = &["fs", "kernel", "kernel/pty", "vm"];
+
+/// The directories directly under `parent` ("" for /proc/sys itself):
+/// their indexes in [`DIRS`] and their names.
+pub fn subdirs(parent: &'static str) -> impl Iterator<Item = (usize, &'static str)> {
+    DIRS.iter().enumerate().filter_map(move |(i, d)| {
+        let (up, name) = d.rsplit_once('/').unwrap_or(("", d));
+        (up == parent).then_some((i, name))
+    })
+}
 
 /// The knobs of directory `dir`.
 pub fn in_dir(dir: &'static str) -> impl Iterator<Item = (usize, &'static Knob)> {

@@ -160,7 +160,7 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
 /// 16 MiB steps, with a preemption point between two (its drop would
 /// free every page in one go: Linux's exit_mmap has cond_resched points
 /// too). What is left (nothing, normally) goes with the drop.
-fn release_in_steps(vm: &SharedVm<Kernel>) {
+pub(crate) fn release_in_steps(vm: &SharedVm<Kernel>) {
     if alloc::sync::Arc::strong_count(vm) != 1 {
         return;
     }
@@ -729,9 +729,15 @@ fn run_handler(
     );
     let written = {
         // the FPU image: XSAVE's with Linux's sw bytes and MAGIC2 after it
+        // (in the context's own image when it has one: the handler starts
+        // from the initial state below, so nothing needs it unchanged)
         let layout = arch_x86_64::xstate::layout();
-        let mut fpu = t.ctx.fpu().clone();
-        let (img, magic2) = arch_x86_64::xstate::to_sigframe(&layout, &mut fpu);
+        let mut initial = None;
+        let fpu = match t.ctx.fpu_for_frame() {
+            Some(f) => f,
+            None => initial.insert(arch_x86_64::user::initial_fpu().clone()),
+        };
+        let (img, magic2) = arch_x86_64::xstate::to_sigframe(&layout, fpu);
         let mut vm = t.vm.lock();
         vm.write_user(frame.fpstate_addr as usize, img)
             .and_then(|_| match magic2 {
@@ -763,7 +769,7 @@ fn run_handler(
 /// rt_sigreturn(2): restores what [`run_handler`] saved.
 pub fn sigreturn(t: &mut UThread) -> Flow {
     let at = t.ctx.regs.rsp.wrapping_sub(8);
-    let mut buf = alloc::vec![0u8; sigframe::SIGRETURN_READ];
+    let mut buf = [0u8; sigframe::SIGRETURN_READ];
     let read = t.vm.lock().read_user(at as usize, &mut buf);
     let restored = match read {
         Ok(()) => sigframe::restore(&mut t.ctx, &buf),
@@ -784,15 +790,21 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         // else an FXSAVE one; a fault reading it, or an image XRSTOR
         // would refuse, is a failed sigreturn (SIGSEGV)
         let layout = arch_x86_64::xstate::layout();
-        let mut img = arch_x86_64::user::FpuState([0u8; arch_x86_64::xstate::XSTATE_MAX]);
         let at = r.fpstate_addr as usize;
         // fpu__restore_sig's access_ok over the frame's whole FPU image
         if at.checked_add(layout.frame_size()).is_none_or(|end| end as u64 > linux_abi::args::TASK_SIZE_MAX) {
             return die(t, signal::SIGSEGV, true);
         }
+        // the user's image is read into the thread's own (no copy); a
+        // failure below resets it to the initial state, as Linux's failed
+        // restore does
+        let Ok(img) = t.ctx.fpu_to_overwrite() else {
+            return die(t, signal::SIGSEGV, true);
+        };
         let mut vm = t.vm.lock();
         if vm.read_user(at, &mut img.0[..sigframe::FPSTATE_SIZE]).is_err() {
             drop(vm);
+            t.ctx.reset_fpu();
             return die(t, signal::SIGSEGV, true);
         }
         let mut xfeatures = None;
@@ -800,6 +812,7 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
             let mut m = [0u8; 4];
             if vm.read_user(at.wrapping_add(xsize), &mut m).is_err() {
                 drop(vm);
+                t.ctx.reset_fpu();
                 return die(t, signal::SIGSEGV, true);
             }
             if u32::from_le_bytes(m) == arch_x86_64::xstate::MAGIC2 {
@@ -812,12 +825,14 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
                     || vm.read_user(at.wrapping_add(header), &mut img.0[header..header + 64]).is_err()
                 {
                     drop(vm);
+                    t.ctx.reset_fpu();
                     return die(t, signal::SIGSEGV, true);
                 }
-                let bv = arch_x86_64::xstate::xstate_bv(&img);
+                let bv = arch_x86_64::xstate::xstate_bv(img);
                 for c in arch_x86_64::xstate::xrstor_reads(&layout, bv, xf) {
                     if vm.read_user(at.wrapping_add(c.start), &mut img.0[c]).is_err() {
                         drop(vm);
+                        t.ctx.reset_fpu();
                         return die(t, signal::SIGSEGV, true);
                     }
                 }
@@ -827,9 +842,10 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         drop(vm);
         // FXRSTOR (an FXSAVE-only image) faults on one not 16-byte aligned
         if xfeatures.is_none() && !at.is_multiple_of(16) {
+            t.ctx.reset_fpu();
             return die(t, signal::SIGSEGV, true);
         }
-        if sigframe::restore_fpu(&mut t.ctx, &img, xfeatures).is_err() {
+        if sigframe::restore_fpu_in_place(&mut t.ctx, xfeatures).is_err() {
             return die(t, signal::SIGSEGV, true);
         }
     } else {

@@ -3,67 +3,13 @@
  * higher priority keeps its place at the head of its priority's list; a
  * long system call (a readv of hundreds of MiB, a fork of a big address
  * space) does not keep another process on the same CPU from running for
- * longer than a few ticks (preemption points in the kernel's loops).
+ * longer than a few ticks (preemption points in the kernel's loops;
+ * more such cases in preempt_points.c, which shares preempt.h).
  *
  * Everything that competes runs pinned to CPU 0, so the cases mean the
  * same with one CPU and with several. Real-time policies need root, as
  * the suite runs. */
-#include "kt.h"
-
-#include <fcntl.h>
-#include <sched.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-static long setsched(pid_t pid, int policy, int prio) {
-    struct sched_param p = {.sched_priority = prio};
-    return syscall(SYS_sched_setscheduler, pid, policy, &p);
-}
-
-static int pin_cpu0(void) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(0, &one);
-    return sched_setaffinity(0, sizeof one, &one);
-}
-
-static long long mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-struct shared {
-    volatile int armed;
-    volatile int n;
-    volatile char log[16];
-    volatile int started, done;
-    volatile long long max_gap_ns, work_ns, result;
-};
-
-static struct shared *shared_page(void) {
-    struct shared *sh = mmap(0, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED) return 0;
-    memset((void *)sh, 0, sizeof *sh);
-    return sh;
-}
-
-static void note(struct shared *sh, char c) {
-    int i = __atomic_fetch_add(&sh->n, 1, __ATOMIC_SEQ_CST);
-    if (i < (int)sizeof sh->log - 1) sh->log[i] = c;
-}
-
-/* Waits (up to 10 s) until `want` children have set their policy. */
-static int wait_armed(struct shared *sh, int want) {
-    for (int k = 0; k < 2000 && __atomic_load_n(&sh->armed, __ATOMIC_SEQ_CST) < want; k++) kt_msleep(5);
-    return sh->armed == want;
-}
+#include "preempt.h"
 
 /* A SCHED_FIFO reader and a SCHED_OTHER writer on CPU 0: the write wakes
  * the reader, which preempts the writer before its write() returns to
@@ -168,38 +114,6 @@ KT_CASE(preempted_fifo_task_stays_at_the_head_of_its_list) {
     munmap((void *)sh, sizeof *sh);
 }
 
-/* A SCHED_OTHER process pinned to CPU 0 reads CLOCK_MONOTONIC in a loop
- * while `work` runs in another SCHED_OTHER process pinned there too; the
- * largest gap between two of its readings, from the moment the work
- * starts until it ends, is how long the work kept it off the CPU. */
-static void run_measured(struct shared *sh, long long (*work)(struct shared *), pid_t *spin, pid_t *worker) {
-    *spin = fork();
-    if (*spin == 0) {
-        if (pin_cpu0() != 0) _exit(1);
-        __atomic_fetch_add(&sh->armed, 1, __ATOMIC_SEQ_CST);
-        long long prev = mono_ns(), max = 0;
-        while (!sh->done) {
-            long long now = mono_ns();
-            if (sh->started && now - prev > max) max = now - prev;
-            prev = now;
-        }
-        sh->max_gap_ns = max;
-        _exit(0);
-    }
-    while (*spin > 0 && __atomic_load_n(&sh->armed, __ATOMIC_SEQ_CST) < 1) kt_msleep(1);
-    *worker = fork();
-    if (*worker == 0) {
-        if (pin_cpu0() != 0) _exit(1);
-        kt_msleep(20); /* the spinner runs */
-        sh->started = 1;
-        long long t0 = mono_ns();
-        sh->result = work(sh);
-        sh->work_ns = mono_ns() - t0;
-        sh->done = 1;
-        _exit(0);
-    }
-}
-
 #define READV_MIB 256
 
 static long long big_readv(struct shared *sh) {
@@ -221,7 +135,10 @@ static long long big_readv(struct shared *sh) {
 /* A readv of 256 MiB from /dev/zero (256 iovecs on one 1 MiB buffer)
  * takes one to ten seconds on QEMU's TCG; without preemption points the
  * spinner would wait all of it. The bound is generous (a tick is 4 ms
- * here and on Debian's Linux): 250 ms, or an eighth of the call. */
+ * here and on Debian's Linux): 250 ms, or a quarter of the call (a
+ * loaded host delivers as few as 15 % of our timer ticks: the spinner
+ * then runs long stretches and the reader gets as long back in one
+ * piece; 420 ms of a 2721 ms call was seen so). */
 KT_CASE(a_pinned_process_runs_during_a_256_mib_readv) {
     struct shared *sh = shared_page();
     KT_TRUE(sh != 0, "mmap");
@@ -235,7 +152,7 @@ KT_CASE(a_pinned_process_runs_during_a_256_mib_readv) {
     KT_EQ(sh->result, (long long)READV_MIB << 20);
     /* without points the gap is the whole call; the host's load stretches
      * every figure (a readv of 9 s, gaps of 300 ms have been seen) */
-    KT_TRUE(sh->max_gap_ns < 250000000LL || sh->max_gap_ns * 8 < sh->work_ns,
+    KT_TRUE(sh->max_gap_ns < 250000000LL || sh->max_gap_ns * 4 < sh->work_ns,
             "the spinner waited %lld ms (the readv took %lld ms)", sh->max_gap_ns / 1000000, sh->work_ns / 1000000);
     munmap((void *)sh, sizeof *sh);
 }

@@ -6,7 +6,9 @@
  * acquires the slave as its controlling terminal (/dev/tty then names
  * it), closing the master hangs the slave up, closing the slave makes
  * the master read EIO; TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER,
- * window sizes with SIGWINCH. */
+ * window sizes with SIGWINCH; packet mode (TIOCPKT's status byte), TIOCSTI
+ * on either side, TIOCOUTQ/TCFLSH/TCXONC/TIOCGSID/TIOCSCTTY on the master,
+ * /proc/sys/kernel/pty/{max,nr,reserve} (max enforced: ENOSPC). */
 #define _GNU_SOURCE
 #include "kt.h"
 
@@ -25,6 +27,9 @@
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER 0x5441
+#endif
+#ifndef TIOCGPKT
+#define TIOCGPKT 0x80045438
 #endif
 
 static int open_master(void) {
@@ -268,6 +273,320 @@ KT_CASE(indices_are_the_lowest_free) {
     close(again);
     for (int i = 0; i < 4; i++)
         if (i != 1) close(m[i]);
+}
+
+/* One read of the master after it polls readable (or urgent) within a
+ * second; the bytes read, -1 on a timeout. */
+static int read1(int m, unsigned char *buf, int cap) {
+    struct pollfd p = {.fd = m, .events = POLLIN | POLLPRI};
+    if (poll(&p, 1, 1000) != 1) return -1;
+    return (int)read(m, buf, (size_t)cap);
+}
+
+/* The status byte a packet-mode master reads next. */
+#define KT_STATUS_BYTE(m, want)                                                           \
+    do {                                                                                  \
+        unsigned char b_[16];                                                             \
+        struct pollfd p_ = {.fd = (m), .events = POLLPRI};                                \
+        KT_SYS_RET(poll(&p_, 1, 1000), 1);                                                \
+        KT_TRUE(p_.revents & POLLPRI, "revents %#x", p_.revents);                         \
+        KT_SYS_RET(read((m), b_, sizeof b_), 1);                                          \
+        KT_EQ(b_[0], (want));                                                             \
+    } while (0)
+
+KT_CASE(packet_mode_status_bytes) {
+    int s, m = KT_SYS_OK(pair(&s));
+    int on = 1, got = -1;
+    KT_SYS_OK(ioctl(m, TIOCGPKT, &got));
+    KT_EQ(got, 0);
+    KT_SYS_OK(ioctl(m, TIOCPKT, &on));
+    KT_SYS_OK(ioctl(m, TIOCGPKT, &got));
+    KT_EQ(got, 1);
+    /* the slave has neither */
+    KT_SYS_ERR(ioctl(s, TIOCPKT, &on), ENOTTY);
+    KT_SYS_ERR(ioctl(s, TIOCGPKT, &got), ENOTTY);
+    unsigned char buf[64];
+    /* data comes after a TIOCPKT_DATA byte */
+    KT_SYS_RET(write(s, "ab", 2), 2);
+    KT_EQ(read1(m, buf, sizeof buf), 3);
+    KT_TRUE(memcmp(buf, "\0ab", 3) == 0, "got %02x %02x %02x", buf[0], buf[1], buf[2]);
+    /* flushes of the slave */
+    KT_SYS_OK(tcflush(s, TCIFLUSH));
+    KT_STATUS_BYTE(m, TIOCPKT_FLUSHREAD);
+    KT_SYS_OK(tcflush(s, TCOFLUSH));
+    KT_STATUS_BYTE(m, TIOCPKT_FLUSHWRITE);
+    KT_SYS_OK(tcflush(s, TCIOFLUSH));
+    KT_STATUS_BYTE(m, TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE);
+    /* the slave's output stopped and restarted */
+    KT_SYS_OK(tcflow(s, TCOOFF));
+    KT_STATUS_BYTE(m, TIOCPKT_STOP);
+    KT_SYS_OK(tcflow(s, TCOON));
+    KT_STATUS_BYTE(m, TIOCPKT_START);
+    KT_SYS_OK(tcflow(s, TCOOFF));
+    KT_SYS_OK(tcflow(s, TCOON));
+    KT_STATUS_BYTE(m, TIOCPKT_START);
+    /* ^S/^Q flow control switched off and on */
+    struct termios t;
+    KT_SYS_OK(tcgetattr(s, &t));
+    t.c_iflag &= ~IXON;
+    KT_SYS_OK(tcsetattr(s, TCSANOW, &t));
+    KT_STATUS_BYTE(m, TIOCPKT_NOSTOP);
+    t.c_iflag |= IXON;
+    KT_SYS_OK(tcsetattr(m, TCSANOW, &t));
+    KT_STATUS_BYTE(m, TIOCPKT_DOSTOP);
+    /* ^S typed at the master, then ^C: isig flushes both ways and IXON
+     * restarts the output; the echo follows as data */
+    KT_SYS_RET(write(m, "\x13", 1), 1);
+    KT_STATUS_BYTE(m, TIOCPKT_STOP);
+    KT_SYS_RET(write(m, "\x03", 1), 1);
+    KT_STATUS_BYTE(m, TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE | TIOCPKT_START);
+    KT_EQ(read1(m, buf, sizeof buf), 3);
+    KT_TRUE(memcmp(buf, "\0^C", 3) == 0, "echo %02x %c%c", buf[0], buf[1], buf[2]);
+    /* a one-byte read gets the data byte alone */
+    KT_SYS_RET(write(s, "z", 1), 1);
+    KT_EQ(read1(m, buf, 1), 1);
+    KT_EQ(buf[0], TIOCPKT_DATA);
+    KT_EQ(read1(m, buf, sizeof buf), 2);
+    KT_EQ(buf[1], 'z');
+    /* off: plain data, and nothing recorded */
+    on = 0;
+    KT_SYS_OK(ioctl(m, TIOCPKT, &on));
+    KT_SYS_OK(tcflush(s, TCIFLUSH));
+    KT_SYS_RET(write(s, "y", 1), 1);
+    KT_EQ(read1(m, buf, sizeof buf), 1);
+    KT_EQ(buf[0], 'y');
+    on = 1;
+    KT_SYS_OK(ioctl(m, TIOCPKT, &on));
+    struct pollfd p = {.fd = m, .events = POLLIN | POLLPRI};
+    KT_SYS_RET(poll(&p, 1, 100), 0);
+    close(s);
+    close(m);
+}
+
+KT_CASE(slave_tcoflush_leaves_what_the_master_can_read) {
+    int s, m = KT_SYS_OK(pair(&s));
+    KT_SYS_RET(write(s, "keep", 4), 4);
+    unsigned char buf[16];
+    struct pollfd p = {.fd = m, .events = POLLIN};
+    KT_SYS_RET(poll(&p, 1, 1000), 1);
+    KT_SYS_OK(tcflush(s, TCOFLUSH));
+    KT_EQ(read1(m, buf, sizeof buf), 4);
+    /* the master's TCIFLUSH drops it; its TCOFLUSH leaves typed input */
+    KT_SYS_RET(write(s, "gone", 4), 4);
+    KT_SYS_RET(poll(&p, 1, 1000), 1);
+    KT_SYS_OK(tcflush(m, TCIFLUSH));
+    KT_SYS_RET(poll(&p, 1, 100), 0);
+    struct termios t;
+    KT_SYS_OK(tcgetattr(s, &t));
+    cfmakeraw(&t);
+    KT_SYS_OK(tcsetattr(s, TCSANOW, &t));
+    KT_SYS_RET(write(m, "typed", 5), 5);
+    struct pollfd ps = {.fd = s, .events = POLLIN};
+    KT_SYS_RET(poll(&ps, 1, 1000), 1);
+    KT_SYS_OK(tcflush(m, TCOFLUSH));
+    KT_SYS_RET(read(s, buf, sizeof buf), 5);
+    KT_SYS_ERR(tcflush(m, 3), EINVAL);
+    close(s);
+    close(m);
+}
+
+KT_CASE(master_ioctls_outq_tcxonc_tiocgsid) {
+    int s, m = KT_SYS_OK(pair(&s));
+    struct termios t;
+    KT_SYS_OK(tcgetattr(s, &t));
+    cfmakeraw(&t);
+    KT_SYS_OK(tcsetattr(s, TCSANOW, &t));
+    /* TIOCOUTQ is 0 on both sides whatever is queued; FIONREAD counts */
+    KT_SYS_RET(write(s, "abc", 3), 3);
+    KT_SYS_RET(write(m, "de", 2), 2);
+    struct pollfd p = {.fd = m, .events = POLLIN};
+    KT_SYS_RET(poll(&p, 1, 1000), 1);
+    int n = -1;
+    KT_SYS_OK(ioctl(m, TIOCOUTQ, &n));
+    KT_EQ(n, 0);
+    KT_SYS_OK(ioctl(s, TIOCOUTQ, &n));
+    KT_EQ(n, 0);
+    KT_SYS_OK(ioctl(m, FIONREAD, &n));
+    KT_EQ(n, 3);
+    char buf[16];
+    KT_SYS_RET(read(s, buf, sizeof buf), 2);
+    KT_SYS_RET(read(m, buf, sizeof buf), 3);
+    /* tcflow on the master: TCOOFF stops its writes */
+    KT_SYS_OK(tcflow(m, TCOOFF));
+    int fl = KT_SYS_OK(fcntl(m, F_GETFL));
+    KT_SYS_OK(fcntl(m, F_SETFL, fl | O_NONBLOCK));
+    KT_SYS_ERR(write(m, "x", 1), EAGAIN);
+    p.events = POLLOUT;
+    KT_SYS_RET(poll(&p, 1, 0), 0);
+    /* TCIOFF/TCION of a stopped master are lost (its start_tty does not
+     * undo TCOOFF); of a running one they send ^S and ^Q to the slave */
+    KT_SYS_OK(tcflow(m, TCIOFF));
+    KT_SYS_OK(tcflow(m, TCOON));
+    KT_SYS_OK(tcflow(m, TCIOFF));
+    KT_SYS_OK(tcflow(m, TCION));
+    KT_SYS_RET(write(m, "x", 1), 1);
+    struct pollfd ps = {.fd = s, .events = POLLIN};
+    KT_SYS_RET(poll(&ps, 1, 1000), 1);
+    kt_msleep(50);
+    KT_SYS_RET(read(s, buf, sizeof buf), 3);
+    KT_TRUE(memcmp(buf, "\x13\x11x", 3) == 0, "slave read %02x %02x %02x", buf[0], buf[1], buf[2]);
+    KT_SYS_ERR(tcflow(m, 4), EINVAL);
+    /* nobody's terminal: no session, no group */
+    pid_t sid = 0;
+    KT_SYS_ERR(ioctl(m, TIOCGSID, &sid), ENOTTY);
+    KT_SYS_ERR(ioctl(s, TIOCGSID, &sid), ENOTTY);
+    KT_SYS_OK(ioctl(m, TIOCGPGRP, &sid));
+    KT_EQ(sid, 0);
+    KT_SYS_ERR(ioctl(m, TIOCNOTTY), ENOTTY);
+    close(s);
+    close(m);
+}
+
+KT_CASE(tiocsctty_on_the_master_makes_the_slave_the_terminal) {
+    /* the slave is open (Linux's /dev/tty cannot reopen a slave nobody has
+     * open: tty_reopen's EAGAIN loop) */
+    int s, m = KT_SYS_OK(pair(&s));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        KT_SYS_OK(setsid());
+        KT_SYS_OK(ioctl(m, TIOCSCTTY, 0));
+        /* the slave's session and group, asked at the master */
+        pid_t v = 0;
+        KT_SYS_OK(ioctl(m, TIOCGSID, &v));
+        KT_EQ(v, getpid());
+        KT_SYS_OK(ioctl(m, TIOCGPGRP, &v));
+        KT_EQ(v, getpid());
+        KT_SYS_OK(ioctl(s, TIOCGSID, &v));
+        KT_EQ(v, getpid());
+        /* the master is not the controlling terminal itself */
+        KT_SYS_ERR(ioctl(m, TIOCNOTTY), ENOTTY);
+        /* /dev/tty is the slave (the file is /dev/tty's, 5,0) */
+        int t = KT_SYS_OK(open("/dev/tty", O_RDWR));
+        struct stat st;
+        KT_SYS_OK(fstat(t, &st));
+        KT_EQ(major(st.st_rdev), 5u);
+        KT_EQ(minor(st.st_rdev), 0u);
+        KT_SYS_RET(write(t, "via\n", 4), 4);
+        /* TIOCSPGRP through the master */
+        pid_t g = KT_FORK();
+        if (g == 0) {
+            setpgid(0, 0);
+            pause();
+            _exit(0);
+        }
+        setpgid(g, g);
+        KT_SYS_OK(tcsetpgrp(m, g));
+        KT_EQ(tcgetpgrp(t), g);
+        kill(g, SIGKILL);
+        waitpid(g, 0, 0);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    char buf[32];
+    drain(m, buf, sizeof buf);
+    KT_TRUE(strcmp(buf, "via\r\n") == 0, "from /dev/tty: %s", buf);
+    close(s);
+    close(m);
+}
+
+KT_CASE(tiocsti_pushes_input_into_either_side) {
+    int s, m = KT_SYS_OK(pair(&s));
+    /* the slave: typed input (canonical, echoed) */
+    const char *line = "hi\n";
+    for (const char *c = line; *c; c++) KT_SYS_OK(ioctl(s, TIOCSTI, c));
+    char buf[64];
+    KT_SYS_RET(read(s, buf, sizeof buf), 3);
+    KT_TRUE(memcmp(buf, "hi\n", 3) == 0, "slave read %.3s", buf);
+    drain(m, buf, sizeof buf);
+    KT_TRUE(strcmp(buf, "hi\r\n") == 0, "echo %s", buf);
+    /* the master: what it reads next, raw */
+    KT_SYS_OK(ioctl(m, TIOCSTI, "q"));
+    KT_SYS_RET(read(m, buf, sizeof buf), 1);
+    KT_EQ(buf[0], 'q');
+    KT_SYS_ERR(ioctl(s, TIOCSTI, (char *)0), EFAULT);
+    /* without CAP_SYS_ADMIN: only on the caller's controlling terminal */
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        KT_SYS_OK(setsid());
+        KT_SYS_OK(setuid(65534));
+        KT_SYS_ERR(ioctl(s, TIOCSTI, "a"), EPERM);
+        KT_SYS_ERR(ioctl(m, TIOCSTI, "a"), EPERM);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    c = KT_FORK();
+    if (c == 0) {
+        KT_SYS_OK(setsid());
+        KT_SYS_OK(ioctl(s, TIOCSCTTY, 0));
+        KT_SYS_OK(setuid(65534));
+        KT_SYS_OK(ioctl(s, TIOCSTI, "b"));
+        KT_SYS_ERR(ioctl(m, TIOCSTI, "b"), EPERM);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    struct termios t;
+    KT_SYS_OK(tcgetattr(s, &t));
+    cfmakeraw(&t);
+    KT_SYS_OK(tcsetattr(s, TCSANOW, &t));
+    KT_SYS_RET(read(s, buf, sizeof buf), 1);
+    KT_EQ(buf[0], 'b');
+    close(s);
+    close(m);
+}
+
+static int slurp_num(const char *path) {
+    char b[32] = "";
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = (int)read(fd, b, sizeof b - 1);
+    close(fd);
+    return n > 0 ? atoi(b) : -1;
+}
+
+static int write_str(const char *path, const char *v) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    int r = (int)write(fd, v, strlen(v));
+    close(fd);
+    return r;
+}
+
+KT_CASE(proc_sys_kernel_pty_max_and_nr) {
+    KT_EQ(slurp_num("/proc/sys/kernel/pty/max"), 4096);
+    KT_EQ(slurp_num("/proc/sys/kernel/pty/reserve"), 1024);
+    struct stat st;
+    KT_SYS_OK(stat("/proc/sys/kernel/pty/nr", &st));
+    KT_EQ(st.st_mode & 07777, 0444u);
+    KT_SYS_OK(stat("/proc/sys/kernel/pty/max", &st));
+    KT_EQ(st.st_mode & 07777, 0644u);
+    KT_SYS_OK(stat("/proc/sys/kernel/pty", &st));
+    KT_TRUE(S_ISDIR(st.st_mode), "mode %o", st.st_mode);
+    int nr = slurp_num("/proc/sys/kernel/pty/nr");
+    KT_TRUE(nr >= 0, "nr %d", nr);
+    int m1 = KT_SYS_OK(open_master());
+    KT_EQ(slurp_num("/proc/sys/kernel/pty/nr"), nr + 1);
+    close(m1);
+    KT_EQ(slurp_num("/proc/sys/kernel/pty/nr"), nr);
+    /* max: the pairs stay below it (the new one is counted first) */
+    char v[32];
+    snprintf(v, sizeof v, "%d\n", nr + 3);
+    KT_EQ(write_str("/proc/sys/kernel/pty/max", v), (int)strlen(v));
+    int ms[4], k = 0;
+    for (; k < 4; k++) {
+        /* open(2) itself: musl's posix_openpt turns ENOSPC into EAGAIN */
+        ms[k] = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+        if (ms[k] < 0) break;
+    }
+    int e = errno;
+    for (int i = 0; i < k; i++) close(ms[i]);
+    KT_EQ(write_str("/proc/sys/kernel/pty/max", "4096"), 4);
+    KT_EQ(k, 2);
+    KT_EQ(e, ENOSPC);
+    KT_EQ(write_str("/proc/sys/kernel/pty/max", "-1"), -1);
+    KT_EQ(errno, EINVAL);
+    KT_EQ(slurp_num("/proc/sys/kernel/pty/max"), 4096);
+    int again = KT_SYS_OK(open_master());
+    close(again);
 }
 
 KT_MAIN()

@@ -661,9 +661,12 @@ struct Options {
     /// `--smp-compare`: the main boot with 1 CPU and with `--smp` (2 when
     /// not given) CPUs, every row paired.
     smp_compare: bool,
+    /// `--profile`: sample our kernel's instruction pointer through QEMU's
+    /// monitor during each of its boots (xtask/src/profile.rs).
+    profile: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF] [--smp N] [--smp-compare]";
+const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF] [--smp N] [--smp-compare] [--profile]";
 
 fn options(args: &[String]) -> Result<Options, String> {
     let mut o = Options { rounds: 3, ..Default::default() };
@@ -694,6 +697,7 @@ fn options(args: &[String]) -> Result<Options, String> {
                     .ok_or("--smp takes a CPU count (1 to 64)")?
             }
             "--smp-compare" => o.smp_compare = true,
+            "--profile" => o.profile = true,
             other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
@@ -717,6 +721,9 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     };
     let linux = crate::linux::vmlinuz()?;
     if let Some(kind) = opts.scale {
+        if opts.profile {
+            return Err("--profile works with the main and Debian boots, not --scale/--workloads".into());
+        }
         let (rounds, icount, ours_only, only) = (opts.rounds, opts.icount, opts.ours_only, opts.only);
         return crate::bench_scale::cmd(&crate::bench_scale::Opts {
             kind,
@@ -826,6 +833,7 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
             net: None,
             disk: None,
             icount: opts.icount,
+            monitor: None,
         };
         let qemus = [debian(&kernel, crate::debsys::CMDLINE), debian(&linux, crate::linux::CMDLINE)];
         let rows =
@@ -838,6 +846,8 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     let out_dir = crate::target_dir().join("bench");
     let log_dir = out_dir.join("logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+    let syms = if opts.profile { crate::profile::symbols(&kernel)? } else { Vec::new() };
+    let leaves = crate::profile::leaves(&syms);
     let mut runs = Vec::new();
     for round in 1..=rounds {
         for b in &mut boots {
@@ -848,7 +858,28 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                 if let Some(d) = &q.disk {
                     fresh_bench_disk(d)?;
                 }
-                let mut r = run_once(q, round, k, &mut b.rows, &log)?;
+                let mut r = if opts.profile && k == 0 {
+                    // our kernel only: Linux's addresses have no symbols here
+                    let sock = log_dir.join(format!("{stamp}-round{round}-{what}.monitor"));
+                    let _ = std::fs::remove_file(&sock);
+                    let q = Qemu { monitor: Some(sock.clone()), ..q.clone() };
+                    let sampler = crate::profile::Sampler::start(
+                        sock.clone(),
+                        Duration::from_millis(1),
+                        leaves.clone(),
+                    );
+                    let r = run_once(&q, round, k, &mut b.rows, &log);
+                    let samples = sampler.finish();
+                    let _ = std::fs::remove_file(&sock);
+                    let report = crate::profile::report(&samples, &syms, 10_000);
+                    let path = log.with_extension("profile");
+                    std::fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let head: Vec<&str> = report.lines().take(31).collect();
+                    eprintln!("{}\nxtask: the whole profile is in {}", head.join("\n"), path.display());
+                    r?
+                } else {
+                    run_once(q, round, k, &mut b.rows, &log)?
+                };
                 r.boot = if b.tag == "-debian" {
                     "debian"
                 } else if b.tag.starts_with("-smp") {

@@ -54,6 +54,10 @@ pub const PACKAGES: &[&str] = &[
     // gdb's libsource-highlight needs it through the virtual
     // libboost-regex1.74.0-icu72, which the resolver does not follow
     "libboost-regex1.74.0",
+    // what a shell user reaches for first: mount/umount, hostname, awk
+    "mount",
+    "hostname",
+    "mawk",
 ];
 
 /// Paths of the packages left out of the image: documentation and
@@ -263,6 +267,10 @@ pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Resul
     nodes.entry("usr/bin/vi".into()).or_insert(Node::Link("/usr/bin/vim.tiny".into()));
     nodes.entry("usr/bin/python3".into()).or_insert(Node::Link("python3.11".into()));
     nodes.entry("usr/bin/pager".into()).or_insert(Node::Link("/usr/bin/less".into()));
+    // update-alternatives' awk, and the mtab systemd or initscripts would
+    // link (df, mount and findmnt read it)
+    nodes.entry("usr/bin/awk".into()).or_insert(Node::Link("mawk".into()));
+    nodes.entry("etc/mtab".into()).or_insert(Node::Link("../proc/self/mounts".into()));
     for (guest, host) in extra {
         let mut d = String::new();
         let parts: Vec<&str> = guest.split('/').collect();
@@ -405,6 +413,7 @@ pub fn run_tests(
         net: None,
         disk: None,
         icount: false,
+        monitor: None,
     };
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;
@@ -533,7 +542,10 @@ pub fn run_tests(
         want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
     });
     check(t, &mut c, only, "pty_python_and_script", |c| {
-        want(&run_long(c, &script("pty"), 60)?, &["/dev/pts/0|0 0|pty-ok| 0", "/dev/pts/0", "script-ok"])
+        want(
+            &run_long(c, &script("pty"), 60)?,
+            &["/dev/pts/0|0 0|pty-ok| 0", "/dev/pts/0", "script-ok", "b'\\x00x'", "b'\\x01'", "b'y\\n'"],
+        )
     });
     check(t, &mut c, only, "startup_times", |c| {
         let got = run_long(c, &script("startup"), 120)?;

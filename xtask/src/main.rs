@@ -38,6 +38,7 @@ mod interactive;
 mod ksyms;
 mod linux;
 mod net;
+mod profile;
 mod publish;
 mod qemu;
 mod rootfs;
@@ -364,6 +365,7 @@ fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -
         net: None,
         disk: None,
         icount: false,
+        monitor: None,
     }
 }
 

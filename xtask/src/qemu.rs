@@ -34,6 +34,9 @@ pub struct Qemu {
     /// code-path length, untouched by the host's load (several CPUs run in
     /// turn on one host thread: no `thread=multi`).
     pub icount: bool,
+    /// QEMU's monitor on this unix socket (`cargo xtask bench --profile`
+    /// samples the registers through it) instead of no monitor.
+    pub monitor: Option<PathBuf>,
 }
 
 /// QEMU's options for a raw image as a modern-only virtio-blk PCI disk
@@ -104,7 +107,11 @@ impl Qemu {
             // the monitor shares the terminal: Ctrl-A X quits, Ctrl-A C toggles
             c.args(["-serial", "mon:stdio"]);
         } else {
-            c.args(["-serial", "stdio", "-monitor", "none"]);
+            c.args(["-serial", "stdio", "-monitor"]);
+            match &self.monitor {
+                Some(sock) => c.arg(format!("unix:{},server=on,wait=off", sock.display())),
+                None => c.arg("none"),
+            };
         }
         match &self.iso {
             Some(iso) => {
@@ -252,6 +259,7 @@ mod tests {
             net: None,
             disk: None,
             icount,
+            monitor: None,
         };
         q.command(false).get_args().map(|a| a.to_string_lossy().into_owned()).collect()
     }

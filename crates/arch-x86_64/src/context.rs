@@ -172,8 +172,9 @@ fn unmap_slot(slot: u32) {
     }
 }
 
-/// The idle loop's part: when unmapped stack slots wait for this CPU's
-/// TLB flush, flushes it (an idle CPU loads no CR3 of its own) and moves
+/// The idle loop's and the timer tick's part: when unmapped stack slots
+/// wait for this CPU's TLB flush, flushes it (an idle CPU loads no CR3 of
+/// its own, a CPU running one program long loads none either) and moves
 /// the slots on. One counter read when nothing waits.
 pub fn reclaim_stacks() {
     if OLDER.load(Ordering::Relaxed) == 0 {

@@ -49,6 +49,7 @@ pub mod gdt;
 pub mod ktest;
 #[cfg(target_os = "none")]
 pub mod logger;
+pub mod logring;
 #[cfg(target_os = "none")]
 pub mod panic;
 #[cfg(target_os = "none")]

@@ -10,8 +10,6 @@
 
 use crate::user::{USER_FLAGS, UserContext};
 use crate::xstate::{self, Layout};
-use alloc::vec;
-use alloc::vec::Vec;
 
 /// `sizeof(struct ucontext)` on x86_64 (flags, link, stack_t, sigcontext, sigset).
 pub const UCONTEXT_SIZE: usize = 304;
@@ -56,7 +54,7 @@ pub struct Frame {
     /// Where the frame starts (the handler's stack pointer).
     pub addr: u64,
     /// The frame's bytes, from `addr` up.
-    pub frame: Vec<u8>,
+    pub frame: [u8; FRAME_SIZE],
     /// Where the FXSAVE image goes (64-byte aligned, above the frame).
     pub fpstate_addr: u64,
 }
@@ -111,7 +109,7 @@ pub fn build_for(l: &Layout, ctx: &UserContext, info: &FrameInfo) -> Frame {
     };
     let fpstate_addr = sp.wrapping_sub(l.frame_size() as u64) & !63;
     let addr = (fpstate_addr.wrapping_sub(FRAME_SIZE as u64) & !15).wrapping_sub(8);
-    let mut f = vec![0u8; FRAME_SIZE];
+    let mut f = [0u8; FRAME_SIZE];
     put(&mut f, 0, info.restorer);
     put(&mut f, UC_FLAGS, if l.xsave() { UC_FLAGS_VALUE | UC_FP_XSTATE } else { UC_FLAGS_VALUE });
     put(&mut f, UC_STACK, info.altstack.sp);
@@ -221,6 +219,21 @@ pub fn restore_fpu(
     let fpu = xstate::from_sigframe(&xstate::layout(), image, xfeatures)?;
     ctx.set_fpu(&fpu);
     Ok(())
+}
+
+/// [`restore_fpu`] for an image already read into the context's own
+/// ([`UserContext::fpu_to_overwrite`]): checked and completed in place,
+/// no copy. On `Err` the context goes back to the initial FPU state (what
+/// Linux's failed restore leaves: fpu__clear_user_states()).
+pub fn restore_fpu_in_place(ctx: &mut UserContext, xfeatures: Option<u64>) -> Result<(), xstate::Refused> {
+    let r = match ctx.fpu_overwritten() {
+        Some(img) => xstate::from_sigframe_in_place(&xstate::layout(), img, xfeatures),
+        None => Err(xstate::Refused::Fault),
+    };
+    if r.is_err() {
+        ctx.reset_fpu();
+    }
+    r
 }
 
 /// The 64-bit user code selector, the only one a sigreturn may go back to.

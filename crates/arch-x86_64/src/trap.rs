@@ -275,6 +275,11 @@ pub(crate) fn handle_irq(v: u8) {
                 // one clock: the boot CPU's timer counts the ticks
                 crate::time::tick();
             }
+            // a CPU that neither idles nor switches address spaces
+            // (one long computation) would hold back the
+            // reuse of unmapped kernel-stack slots: it flushes here when
+            // slots wait for it (one counter read when none do)
+            crate::context::reclaim_stacks();
             crate::apic::eoi();
         }
         SERIAL_VECTOR => {

@@ -107,8 +107,9 @@ struct Slot {
     resp: Box<BlkResp>,
     /// The request in flight: token, direction (true: a write), length.
     pending: Option<(u16, bool, usize)>,
-    /// Its outcome once the device gave it back (taken by `finish`).
-    done: Option<Result<(), BlkError>>,
+    /// Its outcome once the device gave it back, with its length (taken
+    /// by `finish`).
+    done: Option<(Result<(), BlkError>, usize)>,
 }
 
 /// A virtio-blk disk ready for transfers.
@@ -293,21 +294,22 @@ impl VirtioBlk {
                     self.dev.complete_read_blocks(token, &s.req, &mut s.bounce[..len], &mut s.resp)
                 }
             };
-            s.done = Some(r.map_err(|_| BlkError::Io));
+            s.done = Some((r.map_err(|_| BlkError::Io), len));
         }
         self.broken || self.slots.get(slot).is_none_or(|s| s.pending.is_none())
     }
 
     /// Ends `slot`'s request (which [`poll`](Self::poll) saw done): a
-    /// read's data goes to `out` (its length); the slot is free again.
+    /// read's data goes to `out` (the request's length at most: bytes of
+    /// `out` past it are left as they are); the slot is free again.
     pub fn finish(&mut self, slot: usize, out: &mut [u8]) -> Result<(), BlkError> {
         let s = self.slots.get_mut(slot).ok_or(BlkError::Range)?;
         if s.pending.is_some() {
             return Err(BlkError::Io);
         }
-        let Some(r) = s.done.take() else { return Ok(()) };
+        let Some((r, len)) = s.done.take() else { return Ok(()) };
         r?;
-        let n = out.len().min(s.bounce.len());
+        let n = out.len().min(len);
         out[..n].copy_from_slice(&s.bounce[..n]);
         Ok(())
     }

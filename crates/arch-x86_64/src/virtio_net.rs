@@ -25,7 +25,7 @@ use crate::pci::{self, PortCam};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::pci::PciTransport;
 use virtio_drivers::transport::pci::bus::{Command, DeviceFunction, PciRoot};
@@ -72,18 +72,47 @@ fn bounced_pages(buffer: NonNull<[u8]>) -> Option<usize> {
     (on_kstack(v) && crosses).then(|| len.div_ceil(PAGE_SIZE) as usize)
 }
 
-/// A page in the kernel image for a bounced buffer of up to a page, so that
-/// a request never fails for want of a frame (taken while `BOUNCE_BUSY`).
+/// Pages in the kernel image for bounced buffers of up to a page each, so
+/// that a request never fails for want of a frame (page `i` is taken while
+/// bit `i` of `BOUNCE_BUSY` is set). Four: a request of virtio-drivers
+/// has at most two stack buffers (flush's header and status), and the
+/// devices' locks allow one such request per device at a time.
 #[repr(C, align(4096))]
-struct BouncePage(core::cell::UnsafeCell<[u8; 4096]>);
-// SAFETY: only the holder of `BOUNCE_BUSY` touches the page (through the
-// direct map, by its physical address).
-unsafe impl Sync for BouncePage {}
-static BOUNCE: BouncePage = BouncePage(core::cell::UnsafeCell::new([0; 4096]));
-static BOUNCE_BUSY: AtomicBool = AtomicBool::new(false);
+struct BouncePages(core::cell::UnsafeCell<[[u8; 4096]; BOUNCE_PAGES]>);
+const BOUNCE_PAGES: usize = 4;
+// SAFETY: only the holder of a page's `BOUNCE_BUSY` bit touches that page
+// (through the direct map, by its physical address).
+unsafe impl Sync for BouncePages {}
+static BOUNCE: BouncePages = BouncePages(core::cell::UnsafeCell::new([[0; 4096]; BOUNCE_PAGES]));
+static BOUNCE_BUSY: AtomicU8 = AtomicU8::new(0);
 
-fn bounce_page() -> u64 {
-    virt_to_phys(&raw const BOUNCE as u64)
+fn bounce_page(i: usize) -> u64 {
+    virt_to_phys(&raw const BOUNCE as u64 + (i as u64) * PAGE_SIZE)
+}
+
+/// Takes a free bounce page: its physical address.
+fn take_bounce_page() -> Option<u64> {
+    let mut busy = BOUNCE_BUSY.load(Ordering::Relaxed);
+    loop {
+        let i = (!busy).trailing_zeros() as usize;
+        if i >= BOUNCE_PAGES {
+            return None;
+        }
+        match BOUNCE_BUSY.compare_exchange_weak(busy, busy | 1 << i, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return Some(bounce_page(i)),
+            Err(now) => busy = now,
+        }
+    }
+}
+
+/// Gives back the bounce page at `paddr`; false when it is not one.
+fn put_bounce_page(paddr: u64) -> bool {
+    let base = bounce_page(0);
+    if !(base..base + BOUNCE_PAGES as u64 * PAGE_SIZE).contains(&paddr) {
+        return false;
+    }
+    BOUNCE_BUSY.fetch_and(!(1 << ((paddr - base) / PAGE_SIZE)), Ordering::Release);
+    true
 }
 
 // SAFETY: dma_alloc returns zeroed, physically contiguous frames owned by
@@ -120,15 +149,25 @@ unsafe impl Hal for KernelHal {
         };
         // a stack buffer of a few bytes: without frames for its copy the
         // request cannot be made (the device would get the wrong bytes)
-        let paddr = if pages == 1 && !BOUNCE_BUSY.swap(true, Ordering::Acquire) {
-            bounce_page()
-        } else {
-            match frames::alloc_contiguous(pages, 1) {
-                Some(paddr) => paddr,
-                // no second page-crossing stack buffer is in flight (one
-                // request at a time, of one such buffer at most)
-                None => panic!("virtio: no frames to bounce a {}-byte stack buffer", buffer.len()),
+        // a bounce page, else frames; neither (at most two such buffers
+        // per request, one request per device at a time: not seen) waits
+        // for a page or frames to come back rather than give the device
+        // the wrong bytes
+        let mut logged = false;
+        let paddr = loop {
+            if pages == 1
+                && let Some(p) = take_bounce_page()
+            {
+                break p;
             }
+            if let Some(p) = frames::alloc_contiguous(pages, 1) {
+                break p;
+            }
+            if !logged {
+                log::error!("virtio: no memory to bounce a {}-byte stack buffer: waiting", buffer.len());
+                logged = true;
+            }
+            core::hint::spin_loop();
         };
         if !matches!(direction, BufferDirection::DeviceToDriver) {
             // SAFETY: the caller's buffer is valid for reads of its length;
@@ -157,9 +196,7 @@ unsafe impl Hal for KernelHal {
                 )
             };
         }
-        if paddr == bounce_page() {
-            BOUNCE_BUSY.store(false, Ordering::Release);
-        } else {
+        if !put_bounce_page(paddr) {
             frames::free_contiguous(paddr, pages);
         }
     }

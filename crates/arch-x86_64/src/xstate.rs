@@ -252,12 +252,20 @@ fn sanitize_mxcsr(b: &mut [u8]) {
 /// them too, so Linux under QEMU returns normally).
 pub fn from_sigframe(l: &Layout, img: &FpuState, xfeatures: Option<u64>) -> Result<FpuState, Refused> {
     let mut s = img.clone();
+    from_sigframe_in_place(l, &mut s, xfeatures)?;
+    Ok(s)
+}
+
+/// [`from_sigframe`] on the image itself: `s` holds the user's bytes the
+/// restore reads (the legacy area, and with `xfeatures` the header and the
+/// components it and XSTATE_BV name); its other bytes are ignored, as the
+/// header this leaves marks those components as in their init state.
+pub fn from_sigframe_in_place(l: &Layout, s: &mut FpuState, xfeatures: Option<u64>) -> Result<(), Refused> {
     sanitize_mxcsr(&mut s.0);
     if !l.xsave() {
-        return Ok(s);
+        return Ok(());
     }
     s.0[SW_RESERVED..512].fill(0);
-    let init = init_state(l);
     let restore = match xfeatures {
         None => {
             s.0[HEADER..HEADER + 64].fill(0);
@@ -265,7 +273,7 @@ pub fn from_sigframe(l: &Layout, img: &FpuState, xfeatures: Option<u64>) -> Resu
             FPSSE
         }
         Some(uf) => {
-            let bv = xstate_bv(&s);
+            let bv = xstate_bv(s);
             if bv & !l.xcr0 != 0 || s.0[HEADER + 8..HEADER + 24].iter().any(|&b| b != 0) {
                 return Err(Refused::Fault);
             }
@@ -274,15 +282,16 @@ pub fn from_sigframe(l: &Layout, img: &FpuState, xfeatures: Option<u64>) -> Resu
             uf & l.xcr0
         }
     };
-    // components not restored take init_fpstate's value
+    // components not restored take init_fpstate's value (for PKRU:
+    // INIT_PKRU, what `init_state` holds)
     if let Some(off) = l.pkru_offset()
         && restore & PKRU_BIT == 0
     {
-        s.0[off..off + 4].copy_from_slice(&init.0[off..off + 4]);
-        let bv = xstate_bv(&s) | PKRU_BIT;
+        put32(&mut s.0, off, INIT_PKRU);
+        let bv = xstate_bv(s) | PKRU_BIT;
         put64(&mut s.0, HEADER, bv);
     }
-    Ok(s)
+    Ok(())
 }
 
 /// The `NT_X86_XSTATE` regset image (`__copy_xstate_to_uabi_buf`,

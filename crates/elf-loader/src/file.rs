@@ -25,6 +25,13 @@ pub trait ExecFile {
     fn page_source(&self) -> Option<Arc<dyn PageSource>> {
         None
     }
+
+    /// A preemption point (a kernel's `cond_resched`), called by the
+    /// program's file between the chunks of a segment the loader copies
+    /// (a file without [`page_source`](Self::page_source)) and of the
+    /// argument strings it writes to the new stack, with no lock of the
+    /// loader's held. The default does nothing.
+    fn preempt_point(&self) {}
 }
 
 impl ExecFile for [u8] {

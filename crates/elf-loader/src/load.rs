@@ -264,6 +264,7 @@ where
             vmar.write_user(addr, &chunk[..n]).map_err(|_| Errno::ENOMEM)?;
             addr += n;
             offset += n as u64;
+            file.preempt_point();
         }
     }
     for piece in pieces {
@@ -644,7 +645,8 @@ impl ElfImage {
         let stack_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN;
         vmar.mmap(bottom, size, stack_prot, stack_flags, None, 0)?;
         vmar.set_name(bottom, size, "[stack]")?;
-        plan.write(vmar, &input)?;
+        // the strings in chunks, a preemption point between two
+        plan.write(vmar, &input, &mut || file.preempt_point())?;
 
         let out = plan.out;
         Ok(LoadedImage {

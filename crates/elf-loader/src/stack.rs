@@ -259,23 +259,67 @@ impl StackPlan {
     }
 
     /// Writes everything into `vmar` (the stack must be mapped writable).
-    /// A failed write can only be a lack of memory: `ENOMEM`.
+    /// A failed write can only be a lack of memory: `ENOMEM`. The argument
+    /// and environment strings (back to back, each with its NUL) go
+    /// [`STRING_CHUNK`] bytes per write, `between` called after each chunk
+    /// (a kernel's preemption point: Linux's copy_strings has one per
+    /// string; up to a quarter of the stack limit is copied).
     pub(crate) fn write<P: PageTable, A: FrameRefs + Clone + 'static>(
         &self,
         vmar: &mut Vmar<P, A>,
         input: &StackInput<'_>,
+        between: &mut dyn FnMut(),
     ) -> Result<()> {
         let oom = |_| Errno::ENOMEM;
+        let mut out = Chunked { buf: Vec::new(), at: 0 };
+        out.buf.try_reserve_exact(STRING_CHUNK).map_err(|_| Errno::ENOMEM)?;
         let strings = input.argv.iter().chain(input.envp.iter());
         for (s, &addr) in strings.zip(&self.string_addrs) {
-            write_cstr(vmar, addr, s).map_err(oom)?;
+            if out.at + out.buf.len() != addr {
+                out.flush(vmar)?;
+                out.at = addr;
+            }
+            for part in [&s[..], &[0u8][..]] {
+                let mut rest = part;
+                while !rest.is_empty() {
+                    let n = rest.len().min(STRING_CHUNK - out.buf.len());
+                    out.buf.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    if out.buf.len() == STRING_CHUNK {
+                        out.flush(vmar)?;
+                        between();
+                    }
+                }
+            }
         }
+        out.flush(vmar)?;
         write_cstr(vmar, self.out.execfn, input.execfn).map_err(oom)?;
         if let (Some(s), Some(addr)) = (input.platform, self.out.platform) {
             write_cstr(vmar, addr, s).map_err(oom)?;
         }
         vmar.write_user(self.out.random, &input.random).map_err(oom)?;
         vmar.write_user(self.out.sp, &self.table(input.argv.len())).map_err(oom)
+    }
+}
+
+/// How many bytes of argument strings one write copies.
+const STRING_CHUNK: usize = 16 << 10;
+
+/// Strings gathered for one write at `at`.
+struct Chunked {
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl Chunked {
+    /// Writes what was gathered and moves past it.
+    fn flush<P: PageTable, A: FrameRefs + Clone + 'static>(&mut self, vmar: &mut Vmar<P, A>) -> Result<()> {
+        if !self.buf.is_empty() {
+            vmar.write_user(self.at, &self.buf).map_err(|_| Errno::ENOMEM)?;
+            self.at += self.buf.len();
+            self.buf.clear();
+        }
+        Ok(())
     }
 }
 

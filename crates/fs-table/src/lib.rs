@@ -71,7 +71,7 @@ pub type DefaultLock = spin::Mutex<()>;
 pub use lock_api;
 
 pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext, WeakFsContext};
-pub use shared::{FileTableGuard, SharedFileTable, WeakFileTable};
+pub use shared::{FORK_RETRIES, FORK_STEP_FDS, FileTableGuard, SharedFileTable, WeakFileTable};
 pub use table::{FileTable, Reserved};
 
 /// The descriptor flag close-on-exec, for `F_GETFD` and `F_SETFD`.

@@ -10,6 +10,14 @@ use lock_api::{Mutex, MutexGuard, RawMutex};
 use crate::table::{FileTable, Reserved, check_close_range};
 use crate::{CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, DefaultLock};
 
+/// How many times [`SharedFileTable::fork_in_steps`] starts again after a
+/// change before it copies the table in one step.
+pub const FORK_RETRIES: usize = 4;
+
+/// How many descriptor slots [`SharedFileTable::fork_in_steps`] copies per
+/// step when the kernel has no better figure.
+pub const FORK_STEP_FDS: usize = 4096;
+
 /// A task's handle on a [`FileTable`] that other tasks may share
 /// (`CLONE_FILES`): an `Arc<lock_api::Mutex<R, FileTable<F>>>`, `R` the
 /// kernel's raw lock ([`DefaultLock`], a spin lock, unless it says).
@@ -99,6 +107,39 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
     pub fn fork(&self) -> Result<Self> {
         let copy = self.lock().try_clone()?;
         Ok(Self::with_lock(copy))
+    }
+
+    /// As [`fork`](Self::fork), copying at most `step` descriptor slots
+    /// under one hold of the lock and calling `between` with the lock
+    /// released between two steps (a kernel's preemption point: a table of
+    /// up to [`NR_OPEN`](crate::NR_OPEN) descriptors is not copied in one
+    /// go). If another handle changed the table meanwhile, the copy starts
+    /// again, at most [`FORK_RETRIES`] times, then is made in one step.
+    /// `ENOMEM` when memory runs out.
+    pub fn fork_in_steps(&self, step: usize, between: &mut dyn FnMut()) -> Result<Self> {
+        let step = step.max(1);
+        for _ in 0..FORK_RETRIES {
+            let (mut copy, generation, mut at) = {
+                let table = self.inner.lock();
+                let mut copy = table.copy_start()?;
+                let at = table.copy_step(&mut copy, 0, step);
+                (copy, table.generation(), at)
+            };
+            loop {
+                if at == usize::MAX {
+                    return Ok(Self::with_lock(copy));
+                }
+                between();
+                let table = self.inner.lock();
+                if table.generation() != generation {
+                    break;
+                }
+                at = table.copy_step(&mut copy, at, step);
+            }
+            // changed meanwhile: the partial copy goes (after the lock)
+            drop(copy);
+        }
+        self.fork()
     }
 
     /// Whether another handle shares this table.

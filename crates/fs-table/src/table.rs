@@ -37,6 +37,9 @@ pub struct FileTable<F: ?Sized> {
     used: FdBitmap,
     /// The number of open descriptors (reserved slots excluded).
     open: usize,
+    /// Bumped by every change (a copy in steps starts again when it moved
+    /// between two steps).
+    generation: u64,
 }
 
 /// A descriptor number allocated by [`FileTable::reserve`] and not yet
@@ -79,7 +82,7 @@ fn alloc_end(nofile: u64) -> usize {
 impl<F: ?Sized> FileTable<F> {
     /// An empty table.
     pub const fn new() -> Self {
-        Self { files: Vec::new(), cloexec: Vec::new(), used: FdBitmap::new(), open: 0 }
+        Self { files: Vec::new(), cloexec: Vec::new(), used: FdBitmap::new(), open: 0, generation: 0 }
     }
 
     /// The number of open descriptors.
@@ -324,6 +327,12 @@ impl<F: ?Sized> FileTable<F> {
     /// A copy without the descriptors from `first` to `last` (none when
     /// `first > last`): Linux's `dup_fd` with a punched hole.
     pub(crate) fn copy_except(&self, first: u32, last: u32) -> Result<Self> {
+        if first > last {
+            // the whole table: one step
+            let mut copy = self.copy_start()?;
+            self.copy_step(&mut copy, 0, usize::MAX);
+            return Ok(copy);
+        }
         let mut copy = Self::new();
         let hole = first as usize..=last as usize;
         let highest = self.iter().map(|(fd, _)| fd as usize).filter(|fd| !hole.contains(fd)).last();
@@ -342,6 +351,38 @@ impl<F: ?Sized> FileTable<F> {
         Ok(copy)
     }
 
+    /// The first part of a copy in steps ([`copy_step`](Self::copy_step)):
+    /// an empty table with room for this one's highest open descriptor.
+    /// `ENOMEM` when memory runs out.
+    pub(crate) fn copy_start(&self) -> Result<Self> {
+        let mut copy = Self::new();
+        if let Some(highest) = self.files.iter().rposition(Option::is_some) {
+            copy.grow_to(highest)?;
+        }
+        Ok(copy)
+    }
+
+    /// Copies up to `max` slots of descriptors from `from` on into `copy`
+    /// (made by [`copy_start`](Self::copy_start) when the table was as it
+    /// is now: same [`generation`](Self::generation)); returns where the
+    /// next step starts, at least the table's capacity once done.
+    pub(crate) fn copy_step(&self, copy: &mut Self, from: usize, max: usize) -> usize {
+        let end = from.saturating_add(max).min(self.files.len()).min(copy.files.len());
+        for fd in from..end {
+            if let Some(file) = self.files.get(fd).and_then(Option::as_ref) {
+                copy.fill(fd as u32, file.clone());
+                copy.used.insert(fd);
+                copy.set_cloexec_bit(fd, self.is_cloexec(fd as u32));
+            }
+        }
+        if end >= copy.files.len() { usize::MAX } else { end }
+    }
+
+    /// A number that changes whenever the table does.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     // --- internals ---
 
     fn file(&self, fd: u32) -> Option<&Arc<F>> {
@@ -354,6 +395,7 @@ impl<F: ?Sized> FileTable<F> {
     }
 
     fn set_cloexec_bit(&mut self, fd: usize, on: bool) {
+        self.generation = self.generation.wrapping_add(1);
         if let Some(w) = self.cloexec.get_mut(fd / BITS) {
             if on {
                 *w |= 1 << (fd % BITS);
@@ -366,6 +408,7 @@ impl<F: ?Sized> FileTable<F> {
     /// Allocates the lowest free slot at or above `min` and below the limit,
     /// marks it used with the given close-on-exec flag (Linux's `alloc_fd`).
     fn alloc(&mut self, min: u32, cloexec: bool, nofile: u64) -> Result<u32> {
+        self.generation = self.generation.wrapping_add(1);
         let fd = self.used.first_clear_from(min as usize);
         if fd >= alloc_end(nofile) {
             return Err(Errno::EMFILE);
@@ -379,6 +422,7 @@ impl<F: ?Sized> FileTable<F> {
 
     /// Puts `file` in the used, empty slot `fd`.
     fn fill(&mut self, fd: u32, file: Arc<F>) {
+        self.generation = self.generation.wrapping_add(1);
         if let Some(slot) = self.files.get_mut(fd as usize) {
             *slot = Some(file);
             self.open += 1;
@@ -387,6 +431,7 @@ impl<F: ?Sized> FileTable<F> {
 
     /// Marks the slot `fd`, whose file was just taken, free.
     fn vacate(&mut self, fd: usize) {
+        self.generation = self.generation.wrapping_add(1);
         self.used.remove(fd);
         self.set_cloexec_bit(fd, false);
         self.open -= 1;

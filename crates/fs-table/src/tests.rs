@@ -626,3 +626,61 @@ fn a_weak_fs_context_follows_only_its_own_context() {
     assert!(weak.upgrade().is_none());
     assert!(crate::WeakFsContext::<&str>::none().upgrade().is_none());
 }
+
+/// fork(2) copies the table as it is (Linux's `dup_fd`); copied in steps
+/// with the lock released between two (a kernel's preemption point), the
+/// copy is still the whole table, flags included, reserved slots left out.
+#[test]
+fn fork_in_steps_copies_the_whole_table() {
+    let mut t = table(300);
+    assert_eq!(t.set_fd_flags(7, FD_CLOEXEC), Ok(()));
+    assert_eq!(t.close(100).map(|f| *f), Ok(100));
+    let r = t.reserve(false, NOFILE).unwrap();
+    assert_eq!(r.fd(), 100);
+    let shared = crate::SharedFileTable::new(t);
+    let mut calls = 0;
+    let copy = shared.fork_in_steps(64, &mut || calls += 1).unwrap();
+    // 512 slots (the capacity for fd 299) in steps of 64: 7 points between
+    assert_eq!(calls, 7);
+    let c = copy.lock();
+    assert_eq!(c.len(), 299);
+    assert_eq!(fds(&c), (0..300).filter(|&f| f != 100).collect::<Vec<_>>());
+    assert_eq!(c.fd_flags(7), Ok(FD_CLOEXEC));
+    assert_eq!(c.fd_flags(8), Ok(0));
+    assert_eq!(id(&c, 299), Some(299));
+    // the source is unchanged and still shares its files with the copy
+    assert_eq!(shared.lock().len(), 299);
+    assert!(Arc::ptr_eq(&c.get(5).unwrap(), &shared.lock().get(5).unwrap()));
+}
+
+/// A change through another handle (`CLONE_FILES`) between two steps: the
+/// copy starts again, so it is the table at one moment, never a mix; after
+/// `FORK_RETRIES` restarts it is made in one step.
+#[test]
+fn fork_in_steps_starts_again_after_a_change() {
+    let shared = crate::SharedFileTable::new(table(200));
+    let other = shared.share();
+    let mut n = 0;
+    let copy = shared
+        .fork_in_steps(64, &mut || {
+            n += 1;
+            if n == 2 {
+                // closes a descriptor the first attempt had copied
+                drop(other.close(3).unwrap());
+            }
+        })
+        .unwrap();
+    assert_eq!(id(&copy.lock(), 3), None);
+    assert_eq!(copy.lock().len(), 199);
+    // changes at every point: the last try copies in one step
+    let mut next = 0u32;
+    let copy = shared
+        .fork_in_steps(8, &mut || {
+            next += 1;
+            drop(other.dup2(0, 1000 + next, NOFILE * 4).unwrap());
+        })
+        .unwrap();
+    let now = shared.lock().len();
+    assert_eq!(copy.lock().len(), now);
+    assert_eq!(fds(&copy.lock()), fds(&shared.lock()));
+}

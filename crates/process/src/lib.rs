@@ -85,6 +85,7 @@ extern crate std;
 pub mod clone;
 pub mod cputime;
 pub mod cred;
+pub mod loadavg;
 pub mod mlock;
 pub mod pid;
 pub mod proctext;

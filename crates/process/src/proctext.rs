@@ -183,10 +183,16 @@ pub fn uptime(ticks: u64) -> String {
     format!("{s}.{cs:02} {s}.{cs:02}\n")
 }
 
-/// `/proc/loadavg`: no load averages are kept (0.00), one running of
-/// `threads`, and the last pid handed out.
-pub fn loadavg(threads: usize, last_pid: Pid) -> String {
-    format!("0.00 0.00 0.00 1/{threads} {last_pid}\n")
+/// `/proc/loadavg`: the three means (`crate::loadavg` fixed point), the
+/// tasks running of `threads`, and the last pid handed out.
+pub fn loadavg(loads: [u64; 3], running: usize, threads: usize, last_pid: Pid) -> String {
+    use crate::loadavg::LoadAvg;
+    format!(
+        "{} {} {} {running}/{threads} {last_pid}\n",
+        LoadAvg::text(loads[0]),
+        LoadAvg::text(loads[1]),
+        LoadAvg::text(loads[2])
+    )
 }
 
 /// `/proc/meminfo`'s first lines from frame counts (4 KiB frames; kB
@@ -381,7 +387,8 @@ mod tests {
 
     #[test]
     fn loadavg_format() {
-        assert_eq!(loadavg(5, 123), "0.00 0.00 0.00 1/5 123\n");
+        assert_eq!(loadavg([0; 3], 1, 5, 123), "0.00 0.00 0.00 1/5 123\n");
+        assert_eq!(loadavg([2048, 1024, 20], 2, 5, 123), "1.00 0.50 0.01 2/5 123\n");
     }
 
     #[test]

@@ -272,6 +272,14 @@ pub trait FdTable: Send + Sized + 'static {
     /// of the table (Linux's `dup_fd()`); `ENOMEM` fails the call with
     /// nothing changed.
     fn fork(&self) -> Result<Self>;
+    /// Clone without `CLONE_FILES`: as [`FdTable::fork`], for a table whose
+    /// copy may be made in steps with `between` (the kernel's preemption
+    /// point, [`Hooks::preempt_point`]) called between two, no lock held.
+    /// The default copies in one go.
+    fn fork_with(&self, between: &mut dyn FnMut()) -> Result<Self> {
+        let _ = between;
+        self.fork()
+    }
     /// Whether another handle shares the table (unshare copies only then).
     fn is_shared(&self) -> bool;
     /// execve succeeded: make this handle's table private if it is shared
@@ -308,6 +316,9 @@ where
     }
     fn fork(&self) -> Result<Self> {
         fs_table::SharedFileTable::fork(self)
+    }
+    fn fork_with(&self, between: &mut dyn FnMut()) -> Result<Self> {
+        fs_table::SharedFileTable::fork_in_steps(self, fs_table::FORK_STEP_FDS, between)
     }
     fn is_shared(&self) -> bool {
         fs_table::SharedFileTable::is_shared(self)
@@ -435,8 +446,9 @@ pub trait Hooks<P: Platform> {
     }
 
     /// A preemption point (Linux's `cond_resched`) in a copy whose cost
-    /// grows with what the caller owns: between two steps of fork's copy
-    /// of the address space ([`AddressSpace::fork_shared`]). Called with
+    /// grows with what the caller owns: between two steps of fork's copies
+    /// of the address space ([`AddressSpace::fork_shared`]) and of the fd
+    /// table ([`FdTable::fork_with`]). Called with
     /// no lock held; the kernel may switch to another thread here. The
     /// default does nothing.
     fn preempt_point(&self) {}

@@ -465,7 +465,8 @@ impl<P: Platform> Resources<P> {
         use CloneFlags as F;
         let files = match &parent.files {
             Some(files) if f.contains(F::FILES) => Some(files.share()),
-            Some(files) => Some(files.fork()?),
+            // in steps, a preemption point between two (up to NR_OPEN fds)
+            Some(files) => Some(files.fork_with(&mut || hooks.preempt_point())?),
             None => None,
         };
         let fs = match &parent.fs {

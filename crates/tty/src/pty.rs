@@ -48,6 +48,28 @@ pub const ONOCR: u32 = 0o20;
 /// NL performs the CR function.
 pub const ONLRET: u32 = 0o40;
 
+// TIOCPKT: the status byte in front of each master read in packet mode
+/// Packet mode: a read with data (the byte in front of it).
+pub const TIOCPKT_DATA: u8 = 0;
+/// Packet mode: the slave's input was flushed.
+pub const TIOCPKT_FLUSHREAD: u8 = 1;
+/// Packet mode: the slave's output was flushed.
+pub const TIOCPKT_FLUSHWRITE: u8 = 2;
+/// Packet mode: the slave's output was stopped (^S, tcflow).
+pub const TIOCPKT_STOP: u8 = 4;
+/// Packet mode: the slave's output was restarted.
+pub const TIOCPKT_START: u8 = 8;
+/// Packet mode: ^S/^Q flow control went off on the slave.
+pub const TIOCPKT_NOSTOP: u8 = 16;
+/// Packet mode: ^S/^Q flow control (IXON with the default characters)
+/// went on on the slave.
+pub const TIOCPKT_DOSTOP: u8 = 32;
+/// Packet mode: the slave's termios changed with EXTPROC set.
+pub const TIOCPKT_IOCTL: u8 = 64;
+
+/// `c_lflag`'s EXTPROC.
+pub const EXTPROC: u32 = 0o200000;
+
 /// What a master read got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MasterRead {
@@ -139,6 +161,13 @@ pub struct Pair {
     slave_opens: usize,
     slave_was_opened: bool,
     master_open: bool,
+    /// TIOCPKT on the master.
+    packet: bool,
+    /// The status bits a packet-mode read returns next (the slave's
+    /// `ctrl.pktstatus`).
+    pktstatus: u8,
+    /// tcflow(TCOOFF) on the master: its writes wait.
+    master_stopped: bool,
 }
 
 impl Default for Pair {
@@ -160,7 +189,55 @@ impl Pair {
             slave_opens: 0,
             slave_was_opened: false,
             master_open: true,
+            packet: false,
+            pktstatus: 0,
+            master_stopped: false,
         }
+    }
+
+    /// TIOCPKT: packet mode on (status bits cleared when it was off) or
+    /// off, as `pty_set_pktmode`.
+    pub fn set_packet(&mut self, on: bool) {
+        if on && !self.packet {
+            self.pktstatus = 0;
+        }
+        self.packet = on;
+    }
+
+    /// TIOCGPKT: whether packet mode is on.
+    pub fn packet(&self) -> bool {
+        self.packet
+    }
+
+    /// Whether a packet-mode status byte waits for the master (its poll
+    /// shows POLLPRI and POLLIN).
+    pub fn status_pending(&self) -> bool {
+        self.packet && self.pktstatus != 0
+    }
+
+    /// Records status bits for a packet-mode master (nothing when packet
+    /// mode is off, as Linux's checks of `link->ctrl.packet`).
+    fn note(&mut self, set: u8, clear: u8) {
+        if self.packet {
+            self.pktstatus = (self.pktstatus & !clear) | set;
+        }
+    }
+
+    /// STOP or START when the slave's output changed from `was_stopped`
+    /// (`pty_stop`, `pty_start`).
+    fn note_flow(&mut self, was_stopped: bool) {
+        match (was_stopped, self.slave.output_stopped()) {
+            (false, true) => self.note(TIOCPKT_STOP, TIOCPKT_START),
+            (true, false) => self.note(TIOCPKT_START, TIOCPKT_STOP),
+            _ => {}
+        }
+    }
+
+    /// Whether the slave's termios has ^S/^Q flow control as `pty_set_termios`
+    /// sees it (IXON with the default STOP and START characters).
+    fn dostop(&self) -> bool {
+        use crate::{IXON, VSTART, VSTOP};
+        self.slave.iflag() & IXON != 0 && self.slave.cc(VSTOP) == 0x13 && self.slave.cc(VSTART) == 0x11
     }
 
     /// The slave's line discipline (termios, read state).
@@ -246,9 +323,24 @@ impl Pair {
     }
 
     /// Sets the slave's termios (TCSETS on either side).
+    ///
+    /// A packet-mode master learns of a change of ^S/^Q flow control
+    /// (DOSTOP or NOSTOP), of any change with EXTPROC set before or after
+    /// (IOCTL), and of output restarted by IXON going off (START).
     pub fn set_termios(&mut self, b: &[u8]) {
+        let (old_flow, old_ext) = (self.dostop(), self.slave.lflag() & EXTPROC != 0);
+        let was_stopped = self.slave.output_stopped();
         let (ldisc, mut out) = self.sink();
         ldisc.set_termios(b, &mut out);
+        self.note_flow(was_stopped);
+        let new_flow = self.dostop();
+        if old_flow != new_flow {
+            let bit = if new_flow { TIOCPKT_DOSTOP } else { TIOCPKT_NOSTOP };
+            self.note(bit, TIOCPKT_DOSTOP | TIOCPKT_NOSTOP);
+        }
+        if old_ext || self.slave.lflag() & EXTPROC != 0 {
+            self.note(TIOCPKT_IOCTL, 0);
+        }
     }
 
     /// Typed input from the master: each byte through the slave's line
@@ -256,14 +348,15 @@ impl Pair {
     /// character's signal for the slave's foreground group. Takes bytes
     /// while the slave's unread input is under [`BUF_SIZE`] (a writer
     /// waits beyond, as Linux's flow of a full pty).
+    /// Takes nothing while the master's output is stopped
+    /// ([`Pair::master_flow_off`]).
     pub fn master_write(&mut self, data: &[u8], mut signal: impl FnMut(TtySignal)) -> usize {
         let mut n = 0;
         for &b in data {
             if !self.master_writable() {
                 break;
             }
-            let (ldisc, mut out) = self.sink();
-            if let Some(s) = ldisc.input(b, &mut out) {
+            if let Some(s) = self.slave_input(b) {
                 signal(s);
             }
             n += 1;
@@ -271,21 +364,97 @@ impl Pair {
         n
     }
 
-    /// Whether a master write would take a byte now.
-    pub fn master_writable(&self) -> bool {
-        self.slave.available() < BUF_SIZE
+    /// One byte into the slave's line discipline, with the packet-mode
+    /// status it causes: a signal character without NOFLSH flushes both
+    /// ways (`isig`: FLUSHREAD and FLUSHWRITE), ^S and ^Q stop and start.
+    fn slave_input(&mut self, b: u8) -> Option<TtySignal> {
+        let was_stopped = self.slave.output_stopped();
+        let (ldisc, mut out) = self.sink();
+        let sig = ldisc.input(b, &mut out);
+        if sig.is_some() && self.slave.lflag() & crate::NOFLSH == 0 {
+            self.note(TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE, 0);
+        }
+        self.note_flow(was_stopped);
+        sig
     }
 
-    /// One master read: the slave's processed output, raw.
+    /// TIOCSTI on the slave: `b` is received as if typed (Linux's
+    /// `receive_buf`, whatever the room), its signal returned.
+    pub fn push_slave_input(&mut self, b: u8) -> Option<TtySignal> {
+        self.slave_input(b)
+    }
+
+    /// TIOCSTI on the master: `b` is what the master reads next after
+    /// what is there (the master's line discipline is raw); false when
+    /// there was no room.
+    pub fn push_master_input(&mut self, b: u8) -> bool {
+        if self.to_master.len() >= MASTER_BUF || self.to_master.try_reserve(1).is_err() {
+            return false;
+        }
+        self.to_master.push_back(b);
+        true
+    }
+
+    /// tcflow(TCIOFF/TCION) on the master: `tty_send_xchar` writes the
+    /// character to the slave, whatever the room; nothing while the
+    /// master's output is stopped by tcflow(TCOOFF) (its `start_tty`
+    /// does not restart a `tco_stopped` terminal, so the write finds it
+    /// stopped).
+    pub fn master_send_xchar(&mut self, b: u8) -> Option<TtySignal> {
+        if self.master_stopped {
+            return None;
+        }
+        self.slave_input(b)
+    }
+
+    /// tcflow(TCOOFF) on the master: its writes wait until
+    /// [`Pair::master_flow_on`].
+    pub fn master_flow_off(&mut self) {
+        self.master_stopped = true;
+    }
+
+    /// tcflow(TCOON) on the master.
+    pub fn master_flow_on(&mut self) {
+        self.master_stopped = false;
+    }
+
+    /// Whether a master write would take a byte now.
+    pub fn master_writable(&self) -> bool {
+        !self.master_stopped && self.slave.available() < BUF_SIZE
+    }
+
+    /// One master read (`buf` not empty): the slave's processed output,
+    /// raw. In packet mode, as `n_tty_read`: pending status bits come
+    /// alone as one byte (and are cleared), else data comes after a
+    /// [`TIOCPKT_DATA`] byte.
     pub fn master_read(&mut self, buf: &mut [u8]) -> MasterRead {
+        if buf.is_empty() {
+            return MasterRead::Bytes(0);
+        }
+        if self.status_pending() {
+            buf[0] = self.pktstatus;
+            self.pktstatus = 0;
+            return MasterRead::Bytes(1);
+        }
         if self.to_master.is_empty() {
             return if self.slave_closed() { MasterRead::SlaveClosed } else { MasterRead::Empty };
         }
+        let buf = if self.packet {
+            buf[0] = TIOCPKT_DATA;
+            &mut buf[1..]
+        } else {
+            buf
+        };
         let n = buf.len().min(self.to_master.len());
         for (d, s) in buf.iter_mut().zip(self.to_master.drain(..n)) {
             *d = s;
         }
-        MasterRead::Bytes(n)
+        MasterRead::Bytes(n + usize::from(self.packet))
+    }
+
+    /// Whether a master read returns now: data or a packet-mode status.
+    pub fn master_readable(&self) -> bool {
+        !self.to_master.is_empty() || self.status_pending()
     }
 
     /// Bytes the master can read (FIONREAD on the master).
@@ -324,26 +493,41 @@ impl Pair {
 
     /// tcflow(TCOOFF) on the slave: its output stops until [`Pair::flow_on`].
     pub fn flow_off(&mut self) {
+        let was_stopped = self.slave.output_stopped();
         self.slave.flow_off();
+        self.note_flow(was_stopped);
     }
 
     /// tcflow(TCOON) on the slave: held output goes to the master.
     pub fn flow_on(&mut self) {
+        let was_stopped = self.slave.output_stopped();
         let (ldisc, mut out) = self.sink();
         ldisc.flow_on(&mut out);
+        self.note_flow(was_stopped);
     }
 
-    /// tcflush(TCIFLUSH) on the slave, or TCOFLUSH on the master: the
-    /// slave's typed input goes.
+    /// tcflush(TCIFLUSH) on the slave (and TCSETSF from either side):
+    /// the slave's typed input goes (`n_tty_flush_buffer`; FLUSHREAD for
+    /// a packet-mode master).
     pub fn flush_slave_input(&mut self) {
         self.slave.flush_input();
+        self.note(TIOCPKT_FLUSHREAD, 0);
     }
 
-    /// tcflush(TCOFLUSH) on the slave, or TCIFLUSH on the master: output
-    /// the master has not read goes.
-    pub fn flush_to_master(&mut self) {
-        self.to_master.clear();
+    /// tcflush(TCOFLUSH) on the slave (`pty_flush_buffer`): output not
+    /// yet passed on (held while stopped) goes, FLUSHWRITE for a
+    /// packet-mode master. What the master can read already stays, as in
+    /// Linux, whose flush reaches only the master's flip buffer.
+    pub fn flush_slave_output(&mut self) {
         self.slave.flush_output();
+        self.note(TIOCPKT_FLUSHWRITE, 0);
+    }
+
+    /// tcflush(TCIFLUSH) on the master: what the slave wrote and the
+    /// master has not read goes (no packet status: the slave is not in
+    /// packet mode).
+    pub fn flush_master_input(&mut self) {
+        self.to_master.clear();
     }
 }
 
@@ -492,7 +676,156 @@ mod tests {
         p.slave_write(b"shown");
         p.flush_slave_input();
         assert_eq!(p.slave().pending_line(), b"");
-        p.flush_to_master();
+        // the slave's TCOFLUSH leaves what the master can read (the echo
+        // of "typed" and "shown")
+        p.flush_slave_output();
+        assert_eq!(p.master_available(), 10);
+        p.flush_master_input();
         assert_eq!(p.master_available(), 0);
+    }
+
+    fn packet() -> Pair {
+        let mut p = open();
+        p.set_packet(true);
+        p
+    }
+
+    fn read_all(p: &mut Pair) -> Vec<u8> {
+        let mut buf = [0u8; 64];
+        match p.master_read(&mut buf) {
+            MasterRead::Bytes(n) => buf[..n].to_vec(),
+            other => panic!("master read {other:?}"),
+        }
+    }
+
+    #[test]
+    fn packet_mode_puts_a_data_byte_in_front() {
+        let mut p = packet();
+        assert!(p.packet());
+        p.slave_write(b"ab");
+        assert_eq!(read_all(&mut p), b"\0ab");
+        // a one-byte read gets the data byte alone, as n_tty_read
+        p.slave_write(b"c");
+        let mut one = [9u8; 1];
+        assert_eq!(p.master_read(&mut one), MasterRead::Bytes(1));
+        assert_eq!(one[0], TIOCPKT_DATA);
+        assert_eq!(read_all(&mut p), b"\0c");
+        let mut buf = [0u8; 4];
+        assert_eq!(p.master_read(&mut buf), MasterRead::Empty);
+        p.set_packet(false);
+        p.slave_write(b"d");
+        assert_eq!(read_all(&mut p), b"d");
+    }
+
+    #[test]
+    fn packet_status_comes_alone_before_data() {
+        let mut p = packet();
+        p.slave_write(b"x");
+        p.flush_slave_input();
+        p.flush_slave_output();
+        assert!(p.status_pending());
+        assert!(p.master_readable());
+        assert_eq!(read_all(&mut p), [TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE]);
+        assert!(!p.status_pending());
+        assert_eq!(read_all(&mut p), b"\0x");
+        // the status waits even after the slave's close
+        p.flow_off();
+        p.close_slave();
+        assert_eq!(read_all(&mut p), [TIOCPKT_STOP]);
+        let mut buf = [0u8; 4];
+        assert_eq!(p.master_read(&mut buf), MasterRead::SlaveClosed);
+    }
+
+    #[test]
+    fn packet_status_of_flow_control() {
+        let mut p = packet();
+        // ^S then ^Q typed at the master: the last one wins
+        p.master_write(b"\x13", |_| {});
+        assert_eq!(read_all(&mut p), [TIOCPKT_STOP]);
+        p.master_write(b"\x13", |_| {});
+        assert!(!p.status_pending(), "no change, no status");
+        p.master_write(b"\x11", |_| {});
+        assert_eq!(read_all(&mut p), [TIOCPKT_START]);
+        p.flow_off();
+        p.flow_on();
+        assert_eq!(read_all(&mut p), [TIOCPKT_START]);
+        // IXON off: NOSTOP; on again: DOSTOP
+        let mut t = p.slave().termios();
+        let iflag = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+        t[0..4].copy_from_slice(&(iflag & !crate::IXON).to_le_bytes());
+        p.set_termios(&t);
+        assert_eq!(read_all(&mut p), [TIOCPKT_NOSTOP]);
+        p.set_termios(&t);
+        assert!(!p.status_pending(), "the same termios again");
+        t[0..4].copy_from_slice(&iflag.to_le_bytes());
+        p.set_termios(&t);
+        assert_eq!(read_all(&mut p), [TIOCPKT_DOSTOP]);
+        // another STOP character is not ^S/^Q flow control
+        t[17 + crate::VSTOP] = 0x10;
+        p.set_termios(&t);
+        assert_eq!(read_all(&mut p), [TIOCPKT_NOSTOP]);
+    }
+
+    #[test]
+    fn packet_status_of_a_signal_character() {
+        let mut p = packet();
+        p.master_write(b"\x13", |_| {});
+        let mut sigs = Vec::new();
+        p.master_write(b"\x03", |s| sigs.push(s));
+        assert_eq!(sigs, [TtySignal::Int]);
+        // isig flushed both ways and IXON restarted the output
+        assert_eq!(read_all(&mut p), [TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE | TIOCPKT_START]);
+        assert_eq!(read_all(&mut p), b"\0^C");
+        // with NOFLSH: no flush
+        let mut t = p.slave().termios();
+        let lflag = u32::from_le_bytes([t[12], t[13], t[14], t[15]]) | crate::NOFLSH;
+        t[12..16].copy_from_slice(&lflag.to_le_bytes());
+        p.set_termios(&t);
+        p.master_write(b"\x03", |_| {});
+        assert_eq!(read_all(&mut p), b"\0^C");
+    }
+
+    #[test]
+    fn packet_mode_off_records_nothing_and_on_starts_clean() {
+        let mut p = open();
+        p.flush_slave_input();
+        p.flow_off();
+        assert!(!p.status_pending());
+        p.set_packet(true);
+        p.flow_on();
+        p.set_packet(true);
+        assert_eq!(read_all(&mut p), [TIOCPKT_START], "on while on keeps the bits");
+        p.flow_off();
+        p.set_packet(false);
+        p.set_packet(true);
+        assert!(!p.status_pending(), "off then on clears them");
+    }
+
+    #[test]
+    fn master_flow_control_and_pushed_input() {
+        let mut p = open();
+        p.master_flow_off();
+        assert!(!p.master_writable());
+        assert_eq!(p.master_write(b"a", |_| {}), 0);
+        // TCIOFF from a stopped master is lost; from a running one a raw
+        // slave reads it
+        let mut t = p.slave().termios();
+        t[0..4].copy_from_slice(&0u32.to_le_bytes());
+        t[12..16].copy_from_slice(&0u32.to_le_bytes());
+        p.set_termios(&t);
+        assert_eq!(p.master_send_xchar(0x11), None);
+        p.master_flow_on();
+        assert_eq!(p.master_send_xchar(0x13), None);
+        assert_eq!(p.master_write(b"a", |_| {}), 1);
+        let mut buf = [0u8; 4];
+        assert_eq!(p.slave_mut().take(&mut buf), Some(2));
+        assert_eq!(&buf[..2], b"\x13a");
+        // TIOCSTI: into the slave's input, and into what the master reads
+        assert_eq!(p.push_slave_input(b'z'), None);
+        assert_eq!(p.slave_mut().take(&mut buf), Some(1));
+        assert_eq!(buf[0], b'z');
+        p.slave_write(b"1");
+        assert!(p.push_master_input(b'2'));
+        assert_eq!(read_all(&mut p), b"12");
     }
 }

@@ -526,7 +526,7 @@ impl Inode {
             Ok(gone)
         })?;
         let dropped = !gone.is_empty();
-        self.sb.free_pages(gone.into_values());
+        self.sb.free_pages_preemptible(gone.into_values());
         if dropped {
             self.notify_dropped(first_gone, None, true);
         }

@@ -145,7 +145,24 @@ impl SuperBlock {
             self.mem.release(p);
         }
     }
+
+    /// [`free_pages`](Self::free_pages) for a truncation or a punched hole
+    /// (as many pages as the file had): [`PageMemory::preempt_point`]
+    /// after every [`FREE_BATCH`] pages. The caller holds no lock of the
+    /// filesystem (nor of the kernel's: the point may switch tasks).
+    pub(crate) fn free_pages_preemptible(&self, pages: impl IntoIterator<Item = PageId>) {
+        for (i, p) in pages.into_iter().enumerate() {
+            if i != 0 && i % FREE_BATCH == 0 {
+                self.mem.preempt_point();
+            }
+            self.pages.fetch_sub(1, Ordering::Relaxed);
+            self.mem.release(p);
+        }
+    }
 }
+
+/// Pages freed between two preemption points of a truncation.
+const FREE_BATCH: usize = 1024;
 
 /// Creates an empty ramfs and returns its root directory (mode `0o755`,
 /// owned by root, inode number 1).
@@ -828,7 +845,7 @@ impl Inode {
         d.mtime = now;
         d.ctime = now;
         drop(d);
-        self.sb.free_pages(gone.into_values());
+        self.sb.free_pages_preemptible(gone.into_values());
         if len < old {
             self.notify_dropped(first_gone, None, true);
         }
@@ -1136,7 +1153,7 @@ impl Inode {
         if whole_from < whole_to {
             self.notify_dropped(whole_from, Some(whole_to), false);
         }
-        self.sb.free_pages(gone.into_values());
+        self.sb.free_pages_preemptible(gone.into_values());
         Ok(())
     }
 

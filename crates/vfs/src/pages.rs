@@ -39,6 +39,10 @@ pub trait PageMemory: Send + Sync {
     fn read(&self, page: PageId, offset: usize, buf: &mut [u8]);
     /// Copies `data` into `page` at `offset` (at most to the page's end).
     fn write(&self, page: PageId, offset: usize, data: &[u8]);
+    /// A preemption point (a kernel's `cond_resched`), called between
+    /// batches of a long release of pages (a truncation, a punched hole),
+    /// with no lock of the filesystem held. The default does nothing.
+    fn preempt_point(&self) {}
     /// Zeroes `len` bytes of `page` from `offset`.
     fn zero(&self, page: PageId, offset: usize, len: usize) {
         const ZEROS: [u8; 256] = [0; 256];

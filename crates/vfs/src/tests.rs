@@ -1948,3 +1948,68 @@ fn mount2_a_walk_crosses_a_mount_only_while_it_is_there() {
     assert_eq!(ctx.lookup(&root, b"/m/under", true).map(|i| i.size()), Ok(1));
     assert_eq!(err(ctx.lookup(&root, b"/m/over", true)), Errno::ENOENT);
 }
+
+/// Heap pages that count the preemption points a release of many pages
+/// offers, and check that no lock of the file is held at one.
+struct CountingPages {
+    inner: HeapPages,
+    points: core::sync::atomic::AtomicUsize,
+    file: spin::Mutex<Option<Arc<Inode>>>,
+}
+
+impl PageMemory for CountingPages {
+    fn alloc_zeroed(&self) -> Option<PageId> {
+        self.inner.alloc_zeroed()
+    }
+    fn add_ref(&self, page: PageId) {
+        self.inner.add_ref(page)
+    }
+    fn release(&self, page: PageId) {
+        self.inner.release(page)
+    }
+    fn read(&self, page: PageId, offset: usize, buf: &mut [u8]) {
+        self.inner.read(page, offset, buf)
+    }
+    fn write(&self, page: PageId, offset: usize, data: &[u8]) {
+        self.inner.write(page, offset, data)
+    }
+    fn preempt_point(&self) {
+        self.points.fetch_add(1, Ordering::Relaxed);
+        // the inode's lock is free: its size can be read at the point
+        if let Some(f) = self.file.lock().as_ref() {
+            assert_eq!(f.size(), 0, "the size is set before the pages go");
+        }
+    }
+}
+
+/// truncate(2) of a big file to 0 (Linux's truncate_inode_pages_range has
+/// a cond_resched per batch): the pages go after the inode's lock, with a
+/// preemption point every 1024 pages; a punched hole the same way.
+#[test]
+fn truncating_a_big_file_offers_preemption_points() {
+    let mem = Arc::new(CountingPages {
+        inner: HeapPages::new(),
+        points: core::sync::atomic::AtomicUsize::new(0),
+        file: spin::Mutex::new(None),
+    });
+    let root = new_ramfs_in(makedev(0, 9), Arc::new(Tick(AtomicI64::new(1))), None, mem.clone());
+    let f = Inode::new_unlinked(&root, 0o600, 0, 0);
+    let page = vec![7u8; PAGE_SIZE];
+    for i in 0..3000u64 {
+        f.write_at(i * PAGE_SIZE as u64, &page).unwrap();
+    }
+    assert_eq!(mem.inner.live(), 3000);
+    *mem.file.lock() = Some(f.clone());
+    f.set_size(0).unwrap();
+    assert_eq!(mem.inner.live(), 0);
+    // 3000 pages: points after 1024 and 2048
+    assert_eq!(mem.points.load(Ordering::Relaxed), 2);
+    *mem.file.lock() = None;
+    for i in 0..2100u64 {
+        f.write_at(i * PAGE_SIZE as u64, &page).unwrap();
+    }
+    f.punch_hole(0, 2100 * PAGE_SIZE as u64).unwrap();
+    assert_eq!(mem.inner.live(), 0);
+    assert_eq!(mem.points.load(Ordering::Relaxed), 4);
+    assert_eq!(f.size(), 2100 * PAGE_SIZE as u64);
+}

@@ -254,3 +254,75 @@ pub fn munlockall(t: &mut UThread) -> SysResult {
     crate::proc::table().with_process(t.pid, |p| p.mlock.unlock_all()).ok_or(Errno::ESRCH)?;
     Ok(0)
 }
+
+/// mincore(2) as Linux 6.1's mm/mincore.c: one byte per page of
+/// `[start, start + len)`, 1 when the page is resident (present in the
+/// page table: anonymous pages touched, file pages mapped or copied on
+/// write; or, not mapped yet, a file page held by the file's page cache),
+/// 0 otherwise. `EINVAL` for an unaligned start, `ENOMEM` for a range
+/// past user space or a page no mapping holds, `EFAULT` for a vector
+/// that cannot be written. As Linux, the vector is written one mapping
+/// (at most 512 pages here) at a time, so the bytes of the mappings
+/// before a hole are written when the call fails with `ENOMEM`. The
+/// address space is locked for one piece at a time (a huge range costs
+/// no long hold).
+///
+/// Left out: Linux's rule that a file mapping whose file the caller
+/// could not open for writing (nor owns) reports every page resident;
+/// the pages of a `MAP_SHARED | MAP_ANONYMOUS` object that other
+/// processes touched but this one has not mapped yet read 0 here (1 on
+/// Linux, whose shmem page cache holds them).
+pub fn mincore(t: &mut UThread, start: u64, len: usize, vec: u64) -> SysResult {
+    use vm::{FrameRefs, PageTable};
+    const PIECE: usize = 512;
+    if !start.is_multiple_of(4096) {
+        return Err(Errno::EINVAL);
+    }
+    if !linux_abi::args::access_ok(start, len) {
+        return Err(Errno::ENOMEM);
+    }
+    let mut pages = len.div_ceil(4096);
+    if !linux_abi::args::access_ok(vec, pages) {
+        return Err(Errno::EFAULT);
+    }
+    let mut addr = start as usize;
+    let mut out = vec;
+    let mut tmp = [0u8; PIECE];
+    while pages > 0 {
+        let n = {
+            let vm = t.vm.lock();
+            let m = vm.mapping_at(addr).ok_or(Errno::ENOMEM)?;
+            let end = m.end.min(addr + pages.min(PIECE) * 4096);
+            let n = (end - addr) / 4096;
+            let source = match m.kind {
+                vm::MappingKind::PrivateSource | vm::MappingKind::SharedSource => vm.source_at(addr),
+                _ => None,
+            };
+            for (i, byte) in tmp[..n].iter_mut().enumerate() {
+                let va = addr + i * 4096;
+                *byte = if vm.page_table().query(va).is_some() {
+                    1
+                } else if let Some((src, off)) = &source {
+                    // the page cache's page, without reading anything
+                    let at = off.wrapping_add((va - m.start) as u64);
+                    match src.cached_page(at) {
+                        Some(frame) => {
+                            vm.allocator().release(frame);
+                            1
+                        }
+                        None => 0,
+                    }
+                } else {
+                    0
+                };
+            }
+            n
+        };
+        t.write_slice(out, &tmp[..n]).map_err(|_| Errno::EFAULT)?;
+        pages -= n;
+        out += n as u64;
+        addr += n * 4096;
+        crate::sched::cond_resched();
+    }
+    Ok(0)
+}

@@ -151,6 +151,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MPROTECT => mm::mprotect(t, a.raw(0), a.len(1), a.raw(2)),
         nr::MADVISE => mm::madvise(t, a.raw(0), a.len(1), a.int(2)),
         nr::MSYNC => mm::msync(t, a.raw(0), a.len(1), a.int(2)),
+        nr::MINCORE => mm::mincore(t, a.raw(0), a.len(1), a.raw(2)),
         nr::SHMGET => shm::shmget(t, a.int(0), a.len(1), a.int(2)),
         nr::SHMAT => shm::shmat(t, a.int(0), a.ptr(1), a.int(2)),
         nr::SHMCTL => shm::shmctl(t, a.int(0), a.int(1), a.ptr(2)),
@@ -226,6 +227,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         }
         nr::UNAME => time::uname(t, a.ptr(0)),
         nr::SYSINFO => time::sysinfo(t, a.ptr(0)),
+        nr::SYSLOG => time::syslog(t, a.int(0), a.raw(1), a.int(2)),
         nr::SCHED_YIELD => {
             crate::sched::yield_now();
             Ok(0)
@@ -235,6 +237,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETCPU => time::getcpu(t, a.ptr(0), a.ptr(1)),
         nr::GETPRIORITY => sched::getpriority(t, a.int(0), a.int(1)),
         nr::SETPRIORITY => sched::setpriority(t, a.int(0), a.int(1), a.int(2)),
+        nr::IOPRIO_SET => sched::ioprio_set(t, a.int(0), a.int(1), a.int(2)),
+        nr::IOPRIO_GET => sched::ioprio_get(t, a.int(0), a.int(1)),
         nr::SCHED_SETSCHEDULER => sched::sched_setscheduler(t, a.int(0), a.int(1), a.ptr(2)),
         nr::SCHED_SETPARAM => sched::sched_setparam(t, a.int(0), a.ptr(1)),
         nr::SCHED_GETSCHEDULER => sched::sched_getscheduler(t, a.int(0)),

@@ -352,6 +352,9 @@ pub fn sysinfo(t: &mut UThread, buf: UserPtr<[u8; 112]>) -> SysResult {
     let mut b = [0u8; 112];
     let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(&mut b, 0, arch_x86_64::time::since_boot_ns() / 1_000_000_000);
+    for (i, l) in crate::loadavg::fixed().into_iter().enumerate() {
+        put(&mut b, 8 + 8 * i, process::loadavg::LoadAvg::sysinfo(l));
+    }
     put(&mut b, 32, total);
     put(&mut b, 40, free);
     let procs = crate::proc::table().pids().len().min(u16::MAX as usize) as u16;
@@ -485,6 +488,86 @@ pub fn membarrier(t: &mut UThread, cmd: i32, flags: u32, _cpu_id: i32) -> SysRes
                 Err(Errno::EPERM)
             }
         }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// CAP_SYSLOG, which syslog(2) wants for everything while
+/// kernel.dmesg_restrict is 1 (Debian's default, kept here).
+const CAP_SYSLOG: u32 = 34;
+
+/// syslog(2) (Linux's `do_syslog`): the kernel's log buffer
+/// (`arch_x86_64::logger`) for dmesg(1): READ_ALL (the most recent lines
+/// that fit), READ_CLEAR, CLEAR, READ (consuming, waiting for a line),
+/// SIZE_UNREAD, SIZE_BUFFER; OPEN, CLOSE and the console switches do
+/// nothing. As with dmesg_restrict 1 every action needs CAP_SYSLOG (root;
+/// CAP_SYS_ADMIN too, as Linux allows with a warning): EPERM otherwise.
+pub fn syslog(t: &mut UThread, action: i32, buf: u64, len: i32) -> SysResult {
+    use arch_x86_64::logger::with_log;
+    let privileged = crate::proc::table()
+        .with_process(t.pid, |p| p.creds.has_cap(CAP_SYSLOG) || p.creds.has_cap(process::cred::CAP_SYS_ADMIN))
+        .unwrap_or(false);
+    if !privileged {
+        return Err(Errno::EPERM);
+    }
+    let out = |len: i32| -> Result<Option<alloc::vec::Vec<u8>>, Errno> {
+        if buf == 0 || len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(None);
+        }
+        let len = (len as usize).min(arch_x86_64::logger::LOG_BUF_LEN);
+        UserSlice::new(buf, len).check()?;
+        let mut v = alloc::vec::Vec::new();
+        v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+        v.resize(len, 0);
+        Ok(Some(v))
+    };
+    match action {
+        // CLOSE, OPEN, CONSOLE_OFF, CONSOLE_ON
+        0 | 1 | 6 | 7 => Ok(0),
+        // READ: blocks until there is something unread
+        2 => {
+            let Some(mut v) = out(len)? else { return Ok(0) };
+            loop {
+                let n = with_log(|r| r.read(&mut v));
+                if n > 0 {
+                    t.write_slice(buf, &v[..n])?;
+                    return Ok(n as isize);
+                }
+                // no queue tells of new lines: look again every 100 ms
+                let deadline = arch_x86_64::time::since_boot_ns() + 100_000_000;
+                match crate::proc::sleep_interruptible(t.tid, || with_log(|r| r.unread() > 0), Some(deadline))
+                {
+                    Ok(()) | Err(Errno::ETIMEDOUT) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        // READ_ALL, READ_CLEAR
+        3 | 4 => {
+            let Some(mut v) = out(len)? else { return Ok(0) };
+            let n = with_log(|r| {
+                let n = r.read_all(&mut v);
+                if action == 4 {
+                    r.clear();
+                }
+                n
+            });
+            t.write_slice(buf, &v[..n])?;
+            Ok(n as isize)
+        }
+        // CLEAR
+        5 => {
+            with_log(|r| r.clear());
+            Ok(0)
+        }
+        // CONSOLE_LEVEL
+        8 if (1..=8).contains(&len) => Ok(0),
+        // SIZE_UNREAD, SIZE_BUFFER
+        9 => Ok(with_log(|r| r.unread()) as isize),
+        10 => Ok(with_log(|r| r.size()) as isize),
         _ => Err(Errno::EINVAL),
     }
 }

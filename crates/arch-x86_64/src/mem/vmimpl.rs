@@ -283,7 +283,10 @@ impl PageTable for AddressSpace {
         let end = end.min(USER_TOP) as u64;
         let mut va = start as u64 & !(PAGE_SIZE - 1);
         let mut active = self.is_active();
-        let mut removed = [0u64; 512];
+        // the frames of one page table's removed entries, kept until the
+        // shootdown: zeroed (4 KiB) only once a mapped page turns up, so
+        // a range that was never touched costs no memset
+        let mut removed: Option<[u64; 512]> = None;
         while va < end {
             let table = match self.leaf_table(va) {
                 Ok(t) => t,
@@ -299,7 +302,7 @@ impl PageTable for AddressSpace {
             for i in first..=last {
                 let e = &mut table[i];
                 if e.flags().contains(F::PRESENT) {
-                    removed[n] = e.addr().as_u64();
+                    removed.get_or_insert([0u64; 512])[n] = e.addr().as_u64();
                     n += 1;
                     e.set_unused();
                     if active && n <= 8 {
@@ -325,8 +328,10 @@ impl PageTable for AddressSpace {
                 self.stale = Default::default();
                 active = false;
             }
-            for &pa in &removed[..n] {
-                release(Frame::containing(pa));
+            if let Some(removed) = &removed {
+                for &pa in &removed[..n] {
+                    release(Frame::containing(pa));
+                }
             }
             va = table_end;
         }

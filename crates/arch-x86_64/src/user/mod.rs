@@ -271,6 +271,46 @@ impl UserContext {
         }
     }
 
+    /// The FPU state as it is now in the context's own image, for a signal
+    /// frame to be made of it in place (`xstate::to_sigframe` rewrites the
+    /// sw bytes and the header, which leaves the same state); `None` when
+    /// the context is in the initial state ([`initial_fpu`] holds it). The
+    /// caller then resets the state ([`UserContext::reset_fpu`]: the
+    /// handler's) or leaves it as it is.
+    pub fn fpu_for_frame(&mut self) -> Option<&mut FpuState> {
+        self.sync_fpu();
+        match &mut self.fpu {
+            Some(f) if !self.fpu_init => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The context's own image, to be overwritten by the caller (a
+    /// sigreturn reads the user's image into it, then
+    /// `sigframe::restore_fpu_in_place` checks and completes it): the live
+    /// registers are forgotten and the next `run()` loads the image.
+    /// `Err` (state unchanged) when a shell's image cannot be allocated.
+    pub fn fpu_to_overwrite(&mut self) -> Result<&mut FpuState, AllocError> {
+        if self.fpu.is_none() {
+            self.fpu = Some(FpuBox::try_new(None)?);
+        }
+        self.fpu_live = 0;
+        self.fpu_init = false;
+        match &mut self.fpu {
+            Some(f) => Ok(f),
+            None => Err(AllocError),
+        }
+    }
+
+    /// The image [`UserContext::fpu_to_overwrite`] handed out, if the
+    /// context still uses it.
+    pub(crate) fn fpu_overwritten(&mut self) -> Option<&mut FpuState> {
+        match &mut self.fpu {
+            Some(f) if !self.fpu_init && self.fpu_live == 0 => Some(f),
+            _ => None,
+        }
+    }
+
     /// Resets the FPU/SSE state to the initial one (exec, signal handler
     /// entry), without writing the image.
     pub fn reset_fpu(&mut self) {

@@ -1,0 +1,201 @@
+/* I/O priorities as Debian's Linux 6.1 answers them: ioprio_set(2) and
+ * ioprio_get(2) for a thread, a process group and a user; the class check
+ * (EINVAL; the level is the low 3 bits, so any level passes for the
+ * real-time and best-effort classes), the real-time class for the
+ * privileged only (EPERM), ESRCH for no thread, inheritance by fork. What
+ * ionice(1) calls. Each case runs in a child, so the runner keeps its
+ * own. */
+#include "kt.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WHO_PROCESS 1
+#define WHO_PGRP 2
+#define WHO_USER 3
+#define CLASS_RT 1
+#define CLASS_BE 2
+#define CLASS_IDLE 3
+#define PRIO(class, data) (((class) << 13) | (data))
+
+static long ioprio_set(int which, int who, int prio) {
+    return syscall(SYS_ioprio_set, which, who, prio);
+}
+
+static long ioprio_get(int which, int who) {
+    return syscall(SYS_ioprio_get, which, who);
+}
+
+/* Runs `fn` in a child; its exit status is the number of the first check
+ * that failed (0: all held). */
+static int in_child(int (*fn)(void)) {
+    pid_t c = fork();
+    if (c == 0) _exit(fn());
+    int st = -1;
+    if (waitpid(c, &st, 0) != c) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (st & 0x7f);
+}
+
+#define CHECK(n, cond)                                                       \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            printf("  check %d failed: %s (errno %d)\n", n, #cond, errno);   \
+            return n;                                                        \
+        }                                                                    \
+    } while (0)
+
+static int set_and_get(void) {
+    /* a thread that set none reads 0 (the class none) */
+    CHECK(1, ioprio_get(WHO_PROCESS, 0) == 0);
+    CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 7)) == 0);
+    CHECK(3, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 7));
+    CHECK(4, ioprio_get(WHO_PROCESS, getpid()) == PRIO(CLASS_BE, 7));
+    CHECK(5, ioprio_set(WHO_PROCESS, getpid(), PRIO(CLASS_IDLE, 0)) == 0);
+    CHECK(6, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_IDLE, 0));
+    /* the idle class keeps whatever level it is given */
+    CHECK(7, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_IDLE, 5)) == 0);
+    CHECK(8, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_IDLE, 5));
+    /* root may take the real-time class */
+    CHECK(9, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_RT, 0)) == 0);
+    CHECK(10, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_RT, 0));
+    return 0;
+}
+
+KT_CASE(ioprio_set_then_get_of_self) {
+    KT_EQ(in_child(set_and_get), 0);
+}
+
+static int bad_values(void) {
+    errno = 0;
+    CHECK(1, ioprio_set(WHO_PROCESS, 0, PRIO(4, 0)) == -1 && errno == EINVAL);
+    CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(7, 1)) == -1 && errno == EINVAL);
+    CHECK(3, ioprio_set(WHO_PROCESS, 0, -1) == -1 && errno == EINVAL);
+    /* the class none takes no level (its low 3 bits) */
+    CHECK(4, ioprio_set(WHO_PROCESS, 0, PRIO(0, 1)) == -1 && errno == EINVAL);
+    CHECK(5, ioprio_set(WHO_PROCESS, 0, PRIO(0, 8)) == 0);
+    CHECK(6, ioprio_get(WHO_PROCESS, 0) == 8);
+    /* the level is the low 3 bits: any other data passes and is kept */
+    CHECK(11, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 8)) == 0);
+    CHECK(12, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 8));
+    CHECK(13, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 0x1fff)) == 0);
+    CHECK(14, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 0x1fff));
+    /* kept as an unsigned short */
+    CHECK(15, ioprio_set(WHO_PROCESS, 0, 0x10000 | PRIO(CLASS_BE, 1)) == 0);
+    CHECK(16, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 1));
+    CHECK(17, ioprio_set(WHO_PROCESS, 0, 0) == 0);
+    CHECK(18, ioprio_get(WHO_PROCESS, 0) == 0);
+    /* the value is checked before `which` */
+    errno = 0;
+    CHECK(7, ioprio_set(0, 0, PRIO(5, 0)) == -1 && errno == EINVAL);
+    errno = 0;
+    CHECK(19, ioprio_set(0, 0, PRIO(CLASS_BE, 1)) == -1 && errno == EINVAL);
+    CHECK(8, ioprio_set(4, 0, PRIO(CLASS_BE, 1)) == -1 && errno == EINVAL);
+    CHECK(9, ioprio_get(0, 0) == -1 && errno == EINVAL);
+    CHECK(10, ioprio_get(4, 0) == -1 && errno == EINVAL);
+    return 0;
+}
+
+KT_CASE(ioprio_bad_classes_levels_and_which_are_einval) {
+    KT_EQ(in_child(bad_values), 0);
+}
+
+KT_CASE(ioprio_of_no_thread_is_esrch) {
+    pid_t c = KT_FORK();
+    if (c == 0) _exit(0);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_ERR(ioprio_get(WHO_PROCESS, c), ESRCH);
+    KT_SYS_ERR(ioprio_set(WHO_PROCESS, c, PRIO(CLASS_BE, 1)), ESRCH);
+    KT_SYS_ERR(ioprio_get(WHO_PROCESS, -5), ESRCH);
+}
+
+static int inherited(void) {
+    CHECK(1, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 2)) == 0);
+    int p[2];
+    CHECK(2, pipe(p) == 0);
+    pid_t c = fork();
+    if (c == 0) {
+        long v = ioprio_get(WHO_PROCESS, 0);
+        write(p[1], &v, sizeof v);
+        _exit(0);
+    }
+    long v = -1;
+    CHECK(3, read(p[0], &v, sizeof v) == sizeof v);
+    CHECK(4, v == PRIO(CLASS_BE, 2));
+    CHECK(5, waitpid(c, 0, 0) == c);
+    /* and the parent may set its child's */
+    pid_t d = fork();
+    if (d == 0) {
+        pause();
+        _exit(0);
+    }
+    CHECK(6, ioprio_set(WHO_PROCESS, d, PRIO(CLASS_IDLE, 0)) == 0);
+    CHECK(7, ioprio_get(WHO_PROCESS, d) == PRIO(CLASS_IDLE, 0));
+    kill(d, SIGKILL);
+    CHECK(8, waitpid(d, 0, 0) == d);
+    return 0;
+}
+
+KT_CASE(ioprio_is_inherited_by_fork) {
+    KT_EQ(in_child(inherited), 0);
+}
+
+static int group(void) {
+    CHECK(1, setpgid(0, 0) == 0);
+    pid_t d = fork();
+    if (d == 0) {
+        pause();
+        _exit(0);
+    }
+    /* the best (lowest value) of the group; two that set none read as
+     * best effort, level 4 */
+    CHECK(2, ioprio_get(WHO_PGRP, 0) == PRIO(CLASS_BE, 4));
+    CHECK(3, ioprio_set(WHO_PROCESS, d, PRIO(CLASS_BE, 6)) == 0);
+    CHECK(4, ioprio_get(WHO_PGRP, 0) == PRIO(CLASS_BE, 4));
+    CHECK(5, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_IDLE, 0)) == 0);
+    CHECK(6, ioprio_get(WHO_PGRP, getpid()) == PRIO(CLASS_BE, 6));
+    /* one call sets every thread of the group */
+    CHECK(7, ioprio_set(WHO_PGRP, 0, PRIO(CLASS_BE, 1)) == 0);
+    CHECK(8, ioprio_get(WHO_PROCESS, d) == PRIO(CLASS_BE, 1));
+    CHECK(9, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 1));
+    kill(d, SIGKILL);
+    CHECK(10, waitpid(d, 0, 0) == d);
+    return 0;
+}
+
+KT_CASE(ioprio_of_a_process_group) {
+    KT_EQ(in_child(group), 0);
+}
+
+static pid_t root_child;
+
+static int unprivileged(void) {
+    CHECK(1, setuid(65534) == 0);
+    errno = 0;
+    CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_RT, 0)) == -1 && errno == EPERM);
+    CHECK(3, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 3)) == 0);
+    CHECK(4, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 3));
+    /* another user's process: readable, not settable */
+    CHECK(5, ioprio_get(WHO_PROCESS, root_child) == 0);
+    errno = 0;
+    CHECK(6, ioprio_set(WHO_PROCESS, root_child, PRIO(CLASS_BE, 3)) == -1 && errno == EPERM);
+    /* the user's own threads by uid */
+    CHECK(7, ioprio_get(WHO_USER, 65534) == PRIO(CLASS_BE, 3));
+    return 0;
+}
+
+KT_CASE(ioprio_realtime_class_and_other_users_need_privilege) {
+    root_child = KT_FORK();
+    if (root_child == 0) {
+        pause();
+        _exit(0);
+    }
+    int r = in_child(unprivileged);
+    kill(root_child, SIGKILL);
+    KT_WAIT_STATUS(root_child, kt_killed(SIGKILL));
+    KT_EQ(r, 0);
+}
+
+KT_MAIN()

@@ -1,0 +1,88 @@
+/* syslog(2), what dmesg(1) reads the kernel's log buffer with, as Linux
+ * answers it: the buffer's size, READ_ALL's whole lines in syslog's
+ * format (`<N>[seconds.micros] ...`), the argument checks (EINVAL), and
+ * EPERM for a user without CAP_SYSLOG (Debian's kernel.dmesg_restrict
+ * is 1). */
+#include "kt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define READ_ALL 3
+#define SIZE_UNREAD 9
+#define SIZE_BUFFER 10
+
+KT_CASE(syslog_size_buffer_is_a_power_of_two) {
+    long n = KT_SYS_OK(klogctl(SIZE_BUFFER, 0, 0));
+    KT_TRUE(n >= 4096 && (n & (n - 1)) == 0, "log buffer of %ld bytes", n);
+    long u = KT_SYS_OK(klogctl(SIZE_UNREAD, 0, 0));
+    KT_TRUE(u >= 0 && u <= n, "%ld unread of %ld", u, n);
+}
+
+KT_CASE(syslog_read_all_gives_whole_lines_in_syslog_format) {
+    long size = KT_SYS_OK(klogctl(SIZE_BUFFER, 0, 0));
+    char *buf = malloc(size + 1);
+    KT_TRUE(buf != 0, "malloc");
+    long n = KT_SYS_OK(klogctl(READ_ALL, buf, size));
+    KT_TRUE(n > 0 && n <= size, "read %ld of %ld", n, size);
+    buf[n] = 0;
+    KT_EQ(buf[n - 1], '\n');
+    /* every line: <level>[ seconds.micros] text */
+    int lines = 0;
+    for (char *l = buf; *l; lines++) {
+        char *end = strchr(l, '\n');
+        KT_TRUE(end != 0, "unterminated line");
+        int lvl = -1;
+        unsigned long s = 0, us = 0;
+        char rest;
+        KT_TRUE(sscanf(l, "<%d>[%lu.%6lu]%c", &lvl, &s, &us, &rest) == 4 && lvl >= 0 && lvl <= 7 && rest == ' ',
+                "line %d: %.60s", lines, l);
+        l = end + 1;
+    }
+    KT_TRUE(lines > 0, "no lines");
+    /* a short buffer gets the most recent whole lines */
+    char small[200];
+    long m = KT_SYS_OK(klogctl(READ_ALL, small, sizeof small));
+    KT_TRUE(m <= (long)sizeof small, "%ld", m);
+    if (m > 0) {
+        KT_EQ(small[m - 1], '\n');
+        KT_TRUE(small[0] == '<', "starts with %c", small[0]);
+    }
+    free(buf);
+}
+
+KT_CASE(syslog_bad_arguments_are_einval) {
+    char b[16];
+    KT_SYS_ERR(klogctl(READ_ALL, 0, 16), EINVAL);
+    KT_SYS_ERR(klogctl(READ_ALL, b, -1), EINVAL);
+    KT_SYS_RET(klogctl(READ_ALL, b, 0), 0);
+    KT_SYS_ERR(klogctl(11, b, 16), EINVAL);
+    KT_SYS_ERR(klogctl(-1, b, 16), EINVAL);
+    KT_SYS_ERR(klogctl(8, 0, 0), EINVAL);
+    KT_SYS_ERR(klogctl(8, 0, 9), EINVAL);
+    /* a bad buffer faults once a line is copied into it; 16 bytes hold
+     * no whole line, so nothing is copied */
+    KT_SYS_RET(klogctl(READ_ALL, (char *)8, 16), 0);
+    long size = KT_SYS_OK(klogctl(SIZE_BUFFER, 0, 0));
+    KT_SYS_ERR(klogctl(READ_ALL, (char *)8, size), EFAULT);
+    KT_SYS_RET(klogctl(0, 0, 0), 0);
+    KT_SYS_RET(klogctl(1, 0, 0), 0);
+}
+
+KT_CASE(syslog_without_cap_syslog_is_eperm) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char b[64];
+        if (setuid(65534)) _exit(1);
+        if (klogctl(READ_ALL, b, sizeof b) != -1 || errno != EPERM) _exit(2);
+        if (klogctl(SIZE_BUFFER, 0, 0) != -1 || errno != EPERM) _exit(3);
+        if (klogctl(11, 0, 0) != -1 || errno != EPERM) _exit(4);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_MAIN()
