@@ -13,7 +13,7 @@ use elf_loader::{ExecFile, ExecParams};
 use linux_abi::args::{UserCStr, UserSlice};
 use linux_abi::{Errno, Result};
 use vfs::{Ctx, Inode};
-use vm::{Frame, FrameAllocator, PAGE_SIZE, PageSource};
+use vm::{Frame, FrameAllocator, FrameRefs, PAGE_SIZE, PageSource};
 
 /// A ramfs inode as the loader reads it.
 struct InodeFile(Arc<Inode>);

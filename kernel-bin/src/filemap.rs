@@ -20,7 +20,7 @@ use arch_x86_64::mem::vmimpl::KernelFrames;
 use core::any::Any;
 use linux_abi::Errno;
 use vfs::{Inode, MapObserver, PageId, PageMemory};
-use vm::{Frame, FrameAllocator, PAGE_SIZE, PageSource};
+use vm::{Frame, FrameAllocator, FrameRefs, PAGE_SIZE, PageSource};
 
 /// File content in frames: a `PageId` is a frame's physical address.
 pub struct FramePages;

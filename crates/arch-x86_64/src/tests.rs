@@ -351,7 +351,7 @@ ktest!(
 ktest!(
     fn page_table_fork_range_and_unmap_range() {
         use crate::mem::vmimpl::KernelFrames;
-        use vm::{FrameAllocator, PageTable, PteFlags};
+        use vm::{FrameAllocator, FrameRefs, PageTable, PteFlags};
         let free0 = heap::free_frames_with_heap();
         {
             let fa = KernelFrames;
@@ -417,7 +417,7 @@ ktest!(
     fn fork_invalidates_a_cached_writable_page() {
         use crate::mem::vmimpl::KernelFrames;
         use crate::user::{UserContext, UserExit};
-        use vm::{FrameAllocator, PageTable, PteFlags};
+        use vm::{FrameAllocator, FrameRefs, PageTable, PteFlags};
         let free0 = heap::free_frames_with_heap();
         {
             let fa = KernelFrames;

@@ -8,7 +8,7 @@ use vm::abi::{
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ,
     PROT_WRITE,
 };
-use vm::{FrameAllocator, MapFile, PAGE_SIZE, PageSource, PageTable, Prot, Vmar, page_ceil, page_floor};
+use vm::{FrameRefs, MapFile, PAGE_SIZE, PageSource, PageTable, Prot, Vmar, page_ceil, page_floor};
 
 use crate::file::{ExecFile, read_full};
 use crate::parse::{ElfImage, ImageKind, Machine, PHDR_SIZE};
@@ -245,7 +245,7 @@ fn copy_segments<P, A, F>(
 ) -> Result<()>
 where
     P: PageTable,
-    A: FrameAllocator + Clone + 'static,
+    A: FrameRefs + Clone + 'static,
     F: ExecFile + ?Sized,
 {
     let rw_anon = MAP_PRIVATE | MAP_ANONYMOUS | fixed;
@@ -286,7 +286,7 @@ fn map_segment<P, A>(
 ) -> Result<()>
 where
     P: PageTable,
-    A: FrameAllocator + Clone + 'static,
+    A: FrameRefs + Clone + 'static,
 {
     let prot = linux_prot(p.prot);
     let end = page_ceil(p.end).ok_or(Errno::ENOEXEC)?;
@@ -298,7 +298,7 @@ where
         let pad = file_end - p.file_end;
         let zero_tail = pad > 0 && p.end > p.file_end;
         let map_prot = if zero_tail { prot | PROT_READ | PROT_WRITE } else { prot };
-        let file = MapFile { source: source.clone(), name: path.into(), readable: true, writable: false };
+        let file = MapFile::new(source.clone(), path);
         vmar.mmap(start, file_end - start, map_prot, MAP_PRIVATE | fixed, Some(file), offset)?;
         if zero_tail {
             vmar.write_user(p.file_end, &[0u8; PAGE_SIZE][..pad]).map_err(|_| Errno::ENOMEM)?;
@@ -351,7 +351,7 @@ impl ElfImage {
     fn placement<P, A>(&self, vmar: &mut Vmar<P, A>, pie: PiePlacement) -> Result<(usize, usize)>
     where
         P: PageTable,
-        A: FrameAllocator + Clone + 'static,
+        A: FrameRefs + Clone + 'static,
     {
         let segments = self.segments();
         let low = page_floor(to_usize(segments.first().map_or(0, |s| s.vaddr))?);
@@ -390,7 +390,7 @@ impl ElfImage {
     ) -> Result<Mapped>
     where
         P: PageTable,
-        A: FrameAllocator + Clone + 'static,
+        A: FrameRefs + Clone + 'static,
         F: ExecFile + ?Sized,
     {
         let config = vmar.config();
@@ -484,7 +484,7 @@ impl ElfImage {
     ) -> Result<LoadedImage>
     where
         P: PageTable,
-        A: FrameAllocator + Clone + 'static,
+        A: FrameRefs + Clone + 'static,
         F: ExecFile + ?Sized,
     {
         self.load_with_interp(vmar, file, None, params)
@@ -511,7 +511,7 @@ impl ElfImage {
     ) -> Result<LoadedImage>
     where
         P: PageTable,
-        A: FrameAllocator + Clone + 'static,
+        A: FrameRefs + Clone + 'static,
         F: ExecFile + ?Sized,
     {
         // Caller errors first.
@@ -695,7 +695,7 @@ impl ElfImage {
 pub fn load_elf<P, A, F>(vmar: &mut Vmar<P, A>, file: &F, params: &ExecParams<'_>) -> Result<LoadedImage>
 where
     P: PageTable,
-    A: FrameAllocator + Clone + 'static,
+    A: FrameRefs + Clone + 'static,
     F: ExecFile + ?Sized,
 {
     // Argument errors come before format errors, as in Linux.

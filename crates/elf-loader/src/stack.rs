@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use linux_abi::{Errno, Result};
-use vm::{FrameAllocator, PageTable, Vmar};
+use vm::{FrameRefs, PageTable, Vmar};
 
 /// The longest argument or environment string, counting its NUL
 /// (`MAX_ARG_STRLEN`, 32 pages); longer gives `E2BIG`.
@@ -264,7 +264,7 @@ impl StackPlan {
     /// [`STRING_CHUNK`] bytes per write, `between` called after each chunk
     /// (a kernel's preemption point: Linux's copy_strings has one per
     /// string; up to a quarter of the stack limit is copied).
-    pub(crate) fn write<P: PageTable, A: FrameAllocator + Clone + 'static>(
+    pub(crate) fn write<P: PageTable, A: FrameRefs + Clone + 'static>(
         &self,
         vmar: &mut Vmar<P, A>,
         input: &StackInput<'_>,
@@ -313,10 +313,7 @@ struct Chunked {
 
 impl Chunked {
     /// Writes what was gathered and moves past it.
-    fn flush<P: PageTable, A: FrameAllocator + Clone + 'static>(
-        &mut self,
-        vmar: &mut Vmar<P, A>,
-    ) -> Result<()> {
+    fn flush<P: PageTable, A: FrameRefs + Clone + 'static>(&mut self, vmar: &mut Vmar<P, A>) -> Result<()> {
         if !self.buf.is_empty() {
             vmar.write_user(self.at, &self.buf).map_err(|_| Errno::ENOMEM)?;
             self.at += self.buf.len();
@@ -326,7 +323,7 @@ impl Chunked {
     }
 }
 
-fn write_cstr<P: PageTable, A: FrameAllocator + Clone + 'static>(
+fn write_cstr<P: PageTable, A: FrameRefs + Clone + 'static>(
     vmar: &mut Vmar<P, A>,
     addr: usize,
     s: &[u8],

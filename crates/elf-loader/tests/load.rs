@@ -782,7 +782,7 @@ impl ExecFile for Cached {
 
 #[test]
 fn segments_map_the_page_cache_when_the_file_has_one() {
-    use vm::{FrameAllocator, PageTable};
+    use vm::{FrameRefs, PageTable};
     let frames = TestFrames::new();
     let elf = static_exec();
     let file = Cached { bytes: elf.clone(), source: vm::testing::TestFile::new(&frames, &elf) };

@@ -190,7 +190,7 @@ pub trait AddressSpace: Send + Sized + 'static {
 impl<T, F> AddressSpace for vm::Vmar<T, F>
 where
     T: vm::PageTable + Send + 'static,
-    F: vm::FrameAllocator + Clone + 'static,
+    F: vm::FrameRefs + Clone + 'static,
 {
     fn fork(&mut self) -> Result<Self> {
         vm::Vmar::fork(self)

@@ -6,10 +6,14 @@
 //! - The machine is two traits defined here, [`PageTable`] (map, unmap,
 //!   protect and query 4 KiB pages with user/writable/executable bits, walk
 //!   the present pages, flush the TLB in batches) and [`FrameAllocator`]
-//!   (zeroed frames with reference counts and byte access to their
-//!   contents). The arch crate implements them for x86_64's 4-level tables
-//!   and its direct map; [`testing`] (feature `testing`) implements them in
-//!   software for host tests.
+//!   (allocate and free zeroed frames, byte access to their contents).
+//!   The address space also needs a reference count per frame
+//!   ([`FrameRefs`]): [`RefcountedFrames`] keeps them over any
+//!   `FrameAllocator`, or a kernel with counts of its own implements
+//!   `FrameRefs` itself. The arch crate implements them for x86_64's
+//!   4-level tables and its direct map (with its own atomic counts);
+//!   [`testing`] (feature `testing`) implements them in software for host
+//!   tests.
 //! - A [`Vmar`] is one user address space: ordered, non-overlapping
 //!   mappings, each with a range, permissions ([`Prot`]), private or shared,
 //!   anonymous or backed by a [`PageSource`] (a file), and a name. The page
@@ -54,9 +58,10 @@
 //! to the segment's permissions.
 //!
 //! Locking: the address-space lock is a leaf as far as this crate goes; while
-//! it is held the crate takes only the frame allocator's lock and a page
-//! source's own lock (inside [`PageSource::page`]), never another address
-//! space's. Fork locks the parent only; the child is not shared yet.
+//! it is held the crate takes only the frame allocator's lock (and
+//! [`RefcountedFrames`]' lock of its counts, never held while the wrapped
+//! allocator runs) and a page source's own lock (inside
+//! [`PageSource::page`]), never another address space's. Fork locks the parent only; the child is not shared yet.
 //!
 //! # Example: fork, the child writes, the parent keeps its bytes
 //!
@@ -94,6 +99,7 @@ extern crate alloc;
 pub mod abi;
 mod maps;
 mod mmu;
+mod refcount;
 mod source;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -101,9 +107,10 @@ mod uaccess;
 mod vmar;
 
 pub use mmu::{
-    Frame, FrameAllocator, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned, page_ceil,
-    page_floor,
+    Frame, FrameAllocator, FrameRefs, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned,
+    page_ceil, page_floor,
 };
+pub use refcount::RefcountedFrames;
 pub use source::PageSource;
 pub use uaccess::UserValue;
 pub use vmar::{

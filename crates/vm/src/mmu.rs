@@ -97,13 +97,10 @@ impl From<NoMemory> for Errno {
     }
 }
 
-/// Physical frames: allocation, reference counts and byte access.
-///
-/// Every frame has a reference count. [`alloc_zeroed`](Self::alloc_zeroed)
-/// returns a frame whose count is 1; [`add_ref`](Self::add_ref) raises it and
-/// [`release`](Self::release) lowers it, freeing the frame when it reaches 0.
-/// Copy-on-write asks [`ref_count`](Self::ref_count) whether a write fault
-/// must copy (count above 1) or may take the frame over (count 1).
+/// Physical frames: allocation, freeing and byte access (your physical
+/// memory manager). Nothing more: reference counts are [`FrameRefs`], which
+/// [`RefcountedFrames`](crate::RefcountedFrames) provides over any
+/// `FrameAllocator`.
 ///
 /// Byte access goes through the allocator because a real kernel reaches a
 /// frame through its direct map of physical memory. `offset + len` never
@@ -112,25 +109,21 @@ impl From<NoMemory> for Errno {
 /// The allocator is shared by every address space (and by page sources), so
 /// every method takes `&self`; implementations use interior locking.
 pub trait FrameAllocator: Send + Sync {
-    /// A zero-filled frame with reference count 1.
+    /// A zero-filled frame.
     fn alloc_zeroed(&self) -> Result<Frame, NoMemory>;
 
-    /// A frame with reference count 1 whose bytes are unspecified, for a
-    /// caller that writes every byte it later reads (a pipe's buffer page,
-    /// as Linux's pipe_write takes a page without `__GFP_ZERO`). The
-    /// default zero-fills.
+    /// A frame whose bytes are unspecified, for a caller that writes every
+    /// byte it later reads (a pipe's buffer page, as Linux's pipe_write
+    /// takes a page without `__GFP_ZERO`). The default zero-fills.
     fn alloc_uninit(&self) -> Result<Frame, NoMemory> {
         self.alloc_zeroed()
     }
 
-    /// Adds one reference to a live frame.
-    fn add_ref(&self, frame: Frame);
-
-    /// Drops one reference; the frame is freed when the count reaches zero.
-    fn release(&self, frame: Frame);
-
-    /// The current reference count of a live frame.
-    fn ref_count(&self, frame: Frame) -> usize;
+    /// Gives back a frame that nothing uses any more. Through
+    /// [`FrameRefs`] this crate never calls it directly: it drops
+    /// references with [`FrameRefs::release`], which frees the frame with
+    /// the last one.
+    fn free(&self, frame: Frame);
 
     /// Copies `buf.len()` bytes out of `frame`, starting at `offset`.
     fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]);
@@ -150,6 +143,33 @@ pub trait FrameAllocator: Send + Sync {
             offset += buf.len();
         }
     }
+}
+
+/// Frames with reference counts: what a [`Vmar`](crate::Vmar) allocates
+/// from. A frame is shared by the address spaces a fork made (until a
+/// copy-on-write copy) and by a page source's cache and its mappings.
+///
+/// A frame from [`alloc_zeroed`](FrameAllocator::alloc_zeroed) or
+/// [`alloc_uninit`](FrameAllocator::alloc_uninit) has count 1;
+/// [`add_ref`](Self::add_ref) raises it and [`release`](Self::release)
+/// lowers it, freeing the frame when it reaches 0. Copy-on-write asks
+/// [`ref_count`](Self::ref_count) whether a write fault must copy (count
+/// above 1) or may take the frame over (count 1).
+///
+/// Two ways to have it: wrap a plain [`FrameAllocator`] in
+/// [`RefcountedFrames`](crate::RefcountedFrames) (this crate keeps the
+/// counts, 4 bytes a frame, behind a lock of its own), or implement it for
+/// a kernel that already keeps a count per frame (Linux's `struct page`;
+/// kernel-bin's table of atomic counts), where the counts cost no lock.
+pub trait FrameRefs: FrameAllocator {
+    /// Adds one reference to a live frame.
+    fn add_ref(&self, frame: Frame);
+
+    /// Drops one reference; the frame is freed when the count reaches zero.
+    fn release(&self, frame: Frame);
+
+    /// The current reference count of a live frame.
+    fn ref_count(&self, frame: Frame) -> usize;
 }
 
 /// The user half of one address space's page table (4 KiB pages).

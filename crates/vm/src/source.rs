@@ -3,7 +3,7 @@
 use alloc::collections::BTreeMap;
 use linux_abi::Errno;
 
-use crate::mmu::{Frame, FrameAllocator, NoMemory};
+use crate::mmu::{Frame, FrameRefs, NoMemory};
 
 /// The pages of a memory object that can be mapped (a file's page cache, a
 /// shared memory segment). The kernel implements it for its files.
@@ -35,18 +35,18 @@ pub trait PageSource: Send + Sync {
 /// The object behind a `MAP_SHARED | MAP_ANONYMOUS` mapping: zero pages
 /// allocated on first touch and kept for every process that shares it (as
 /// Linux's shmem does), freed when the last mapping goes away.
-pub(crate) struct SharedAnon<A: FrameAllocator> {
+pub(crate) struct SharedAnon<A: FrameRefs> {
     alloc: A,
     pages: spin::Mutex<BTreeMap<u64, Frame>>,
 }
 
-impl<A: FrameAllocator> SharedAnon<A> {
+impl<A: FrameRefs> SharedAnon<A> {
     pub(crate) fn new(alloc: A) -> Self {
         SharedAnon { alloc, pages: spin::Mutex::new(BTreeMap::new()) }
     }
 }
 
-impl<A: FrameAllocator> PageSource for SharedAnon<A> {
+impl<A: FrameRefs> PageSource for SharedAnon<A> {
     fn page(&self, offset: u64) -> Result<Frame, Errno> {
         let mut pages = self.pages.lock();
         let frame = match pages.get(&offset) {
@@ -62,7 +62,7 @@ impl<A: FrameAllocator> PageSource for SharedAnon<A> {
     }
 }
 
-impl<A: FrameAllocator> Drop for SharedAnon<A> {
+impl<A: FrameRefs> Drop for SharedAnon<A> {
     fn drop(&mut self) {
         let pages = core::mem::take(&mut *self.pages.lock());
         for frame in pages.into_values() {

@@ -1,5 +1,6 @@
 //! A software MMU for host tests (ours and other crates'): physical memory as
-//! a vector of frames with reference counts, a page table as a sorted map,
+//! a vector of frames with reference counts (its own, or kept by
+//! [`RefcountedFrames`](crate::RefcountedFrames) around it), a page table as a sorted map,
 //! a page source over a byte vector, and helpers that access user memory
 //! the way the CPU does (through the page table, calling the fault handler
 //! when the entry does not allow the access).
@@ -20,7 +21,7 @@ use alloc::{boxed::Box, collections::BTreeMap, sync::Arc, vec, vec::Vec};
 
 use linux_abi::Errno;
 
-use crate::mmu::{Frame, FrameAllocator, NoMemory, PAGE_SIZE, PageTable, PteFlags};
+use crate::mmu::{Frame, FrameAllocator, FrameRefs, NoMemory, PAGE_SIZE, PageTable, PteFlags};
 use crate::source::PageSource;
 use crate::vmar::{Access, FaultOutcome, Vmar};
 
@@ -117,24 +118,12 @@ impl FrameAllocator for TestFrames {
         Ok(Frame::containing(PHYS_BASE + (index * PAGE_SIZE) as u64))
     }
 
-    fn add_ref(&self, frame: Frame) {
-        self.memory.lock().slot(frame).count += 1;
-    }
-
-    fn release(&self, frame: Frame) {
-        let mut m = self.memory.lock();
-        let slot = m.slot(frame);
-        slot.count -= 1;
-        if slot.count == 0 {
-            slot.data = None;
-            m.allocated -= 1;
-            let index = ((frame.phys_addr() - PHYS_BASE) / PAGE_SIZE as u64) as usize;
-            m.free.push(index);
-        }
-    }
-
-    fn ref_count(&self, frame: Frame) -> usize {
-        self.memory.lock().slot(frame).count
+    /// Frees a frame with one reference (panics on a shared one: the
+    /// caller should have released it).
+    fn free(&self, frame: Frame) {
+        let count = self.memory.lock().slot(frame).count;
+        assert_eq!(count, 1, "TestFrames: free of {frame:?} with {count} references");
+        self.release(frame);
     }
 
     fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
@@ -159,6 +148,31 @@ impl FrameAllocator for TestFrames {
         let mut m = self.memory.lock();
         let data = m.slot(src).data.clone();
         m.slot(dst).data = data;
+    }
+}
+
+/// The counts kept in the frames' slots (as a kernel with a count per
+/// frame keeps them); wrap a `TestFrames` in
+/// [`RefcountedFrames`](crate::RefcountedFrames) to test that one instead.
+impl FrameRefs for TestFrames {
+    fn add_ref(&self, frame: Frame) {
+        self.memory.lock().slot(frame).count += 1;
+    }
+
+    fn release(&self, frame: Frame) {
+        let mut m = self.memory.lock();
+        let slot = m.slot(frame);
+        slot.count -= 1;
+        if slot.count == 0 {
+            slot.data = None;
+            m.allocated -= 1;
+            let index = ((frame.phys_addr() - PHYS_BASE) / PAGE_SIZE as u64) as usize;
+            m.free.push(index);
+        }
+    }
+
+    fn ref_count(&self, frame: Frame) -> usize {
+        self.memory.lock().slot(frame).count
     }
 }
 
@@ -260,7 +274,7 @@ pub fn test_vmar(frames: &TestFrames) -> TestVmar {
 /// A user-mode load of `buf.len()` bytes at `addr`, as the CPU does it: through
 /// the page table, with a page fault (and the handler's outcome) whenever an
 /// entry is missing or forbids the access.
-pub fn cpu_load<P: PageTable, A: FrameAllocator + Clone + 'static>(
+pub fn cpu_load<P: PageTable, A: FrameRefs + Clone + 'static>(
     vmar: &mut Vmar<P, A>,
     addr: usize,
     buf: &mut [u8],
@@ -271,7 +285,7 @@ pub fn cpu_load<P: PageTable, A: FrameAllocator + Clone + 'static>(
 }
 
 /// A user-mode store of `data` at `addr`, as the CPU does it.
-pub fn cpu_store<P: PageTable, A: FrameAllocator + Clone + 'static>(
+pub fn cpu_store<P: PageTable, A: FrameRefs + Clone + 'static>(
     vmar: &mut Vmar<P, A>,
     addr: usize,
     data: &[u8],
@@ -282,14 +296,14 @@ pub fn cpu_store<P: PageTable, A: FrameAllocator + Clone + 'static>(
 }
 
 /// A user-mode instruction fetch from the page at `addr`, as the CPU does it.
-pub fn cpu_fetch<P: PageTable, A: FrameAllocator + Clone + 'static>(
+pub fn cpu_fetch<P: PageTable, A: FrameRefs + Clone + 'static>(
     vmar: &mut Vmar<P, A>,
     addr: usize,
 ) -> Result<(), FaultOutcome> {
     cpu_access(vmar, addr, 1, Access::Execute, |_, _, _, _| {})
 }
 
-fn cpu_access<P: PageTable, A: FrameAllocator + Clone + 'static>(
+fn cpu_access<P: PageTable, A: FrameRefs + Clone + 'static>(
     vmar: &mut Vmar<P, A>,
     addr: usize,
     len: usize,

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use linux_abi::{Errno, Result};
 
-use crate::mmu::{Frame, FrameAllocator, PAGE_SIZE, PageTable, PteFlags, page_floor};
+use crate::mmu::{Frame, FrameRefs, PAGE_SIZE, PageTable, PteFlags, page_floor};
 use crate::vmar::{Access, FaultOutcome, SegvCode, Vmar};
 
 /// A plain value that can be copied to and from user memory byte for byte:
@@ -22,7 +22,7 @@ fn pte_allows(flags: PteFlags, access: Access) -> bool {
         }
 }
 
-impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
+impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// The frame behind `addr` once the page table allows `access` to it,
     /// faulting the page in as the hardware would (copy on write included);
     /// the fault's outcome if it cannot be resolved. For a kernel's own

@@ -9,7 +9,7 @@ use linux_abi::{Errno, Result};
 
 use crate::abi::*;
 use crate::mmu::{
-    Frame, FrameAllocator, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned, page_ceil,
+    Frame, FrameRefs, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned, page_ceil,
     page_floor,
 };
 use crate::source::{PageSource, SharedAnon};
@@ -158,7 +158,19 @@ impl fmt::Display for MappingInfo {
 }
 
 /// A file (or other object) to map: what the kernel resolves an fd to.
+///
+/// Built with [`MapFile::new`] (the fields may grow, so there is no struct
+/// literal outside this crate):
+///
+/// ```
+/// # use vm::testing::{TestFile, TestFrames};
+/// # let source = TestFile::new(&TestFrames::new(), b"data");
+/// // a file opened O_RDWR
+/// let map = vm::MapFile::new(source, "/data").with_access(true, true);
+/// assert!(map.readable && map.writable);
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct MapFile {
     /// Where the pages come from.
     pub source: Arc<dyn PageSource>,
@@ -171,8 +183,24 @@ pub struct MapFile {
     pub writable: bool,
 }
 
-/// The layout limits of an address space.
+impl MapFile {
+    /// `source` named `name` in the mapping listing, opened for reading
+    /// only (`O_RDONLY`); [`with_access`](Self::with_access) says otherwise.
+    pub fn new(source: Arc<dyn PageSource>, name: impl Into<String>) -> MapFile {
+        MapFile { source, name: name.into(), readable: true, writable: false }
+    }
+
+    /// The same file opened for reading (`FMODE_READ`) and/or writing
+    /// (`FMODE_WRITE`).
+    pub fn with_access(self, readable: bool, writable: bool) -> MapFile {
+        MapFile { readable, writable, ..self }
+    }
+}
+
+/// The layout limits of an address space: [`VmarConfig::default`] (x86_64)
+/// or [`VmarConfig::new`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct VmarConfig {
     /// The lowest address a mapping may use (`vm.mmap_min_addr`).
     pub min_addr: usize,
@@ -181,6 +209,15 @@ pub struct VmarConfig {
     /// Top-down placement searches downward from here (`mm->mmap_base`), and
     /// upward from here when nothing fits below.
     pub mmap_base: usize,
+}
+
+impl VmarConfig {
+    /// Mappings between `min_addr` and `max_addr`, placed top-down from
+    /// `mmap_base` ([`Vmar::with_config`] rounds them to pages and orders
+    /// them).
+    pub const fn new(min_addr: usize, max_addr: usize, mmap_base: usize) -> VmarConfig {
+        VmarConfig { min_addr, max_addr, mmap_base }
+    }
 }
 
 impl Default for VmarConfig {
@@ -262,7 +299,7 @@ impl Mapping {
 ///
 /// See the crate documentation for the model. Every method that takes user
 /// input returns Linux's errno and never panics.
-pub struct Vmar<P: PageTable, A: FrameAllocator + Clone + 'static> {
+pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     pub(crate) pt: P,
     pub(crate) alloc: A,
     pub(crate) maps: Maps,
@@ -310,7 +347,7 @@ pub const DEFAULT_STACK_LIMIT: usize = 8 << 20;
 /// from the mapping under it.
 pub const STACK_GUARD_GAP: usize = 256 << 12;
 
-impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
+impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// An empty address space over an empty page table, with the default
     /// x86_64 layout.
     pub fn new(pt: P, alloc: A) -> Self {
@@ -1457,7 +1494,7 @@ impl<P: PageTable, A: FrameAllocator + Clone + 'static> Vmar<P, A> {
 /// A fork in progress ([`Vmar::fork_begin`], [`Vmar::fork_step`]): the
 /// child so far and where the copy stands. Dropping it drops the partial
 /// child (its frame references).
-pub struct ForkSteps<P: PageTable, A: FrameAllocator + Clone + 'static> {
+pub struct ForkSteps<P: PageTable, A: FrameRefs + Clone + 'static> {
     child: Vmar<P, A>,
     /// The parent's mapping generation the child's mappings were copied at.
     generation: u64,
@@ -1467,21 +1504,21 @@ pub struct ForkSteps<P: PageTable, A: FrameAllocator + Clone + 'static> {
     restarts: u32,
 }
 
-impl<P: PageTable, A: FrameAllocator + Clone + 'static> ForkSteps<P, A> {
+impl<P: PageTable, A: FrameRefs + Clone + 'static> ForkSteps<P, A> {
     /// The child, once [`Vmar::fork_step`] said the copy is complete.
     pub fn finish(self) -> Vmar<P, A> {
         self.child
     }
 }
 
-impl<P: PageTable, A: FrameAllocator + Clone + 'static> Drop for Vmar<P, A> {
+impl<P: PageTable, A: FrameRefs + Clone + 'static> Drop for Vmar<P, A> {
     /// Releases every frame this address space references, exactly once.
     fn drop(&mut self) {
         self.clear();
     }
 }
 
-impl<P: PageTable, A: FrameAllocator + Clone + 'static> fmt::Debug for Vmar<P, A> {
+impl<P: PageTable, A: FrameRefs + Clone + 'static> fmt::Debug for Vmar<P, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,

@@ -21,7 +21,7 @@ fn file(frames: &TestFrames) -> Arc<TestFile> {
 }
 
 fn map(v: &mut TestVmar, f: &Arc<TestFile>, prot: usize, flags: usize) -> usize {
-    let mf = MapFile { source: f.clone(), name: "f".into(), readable: true, writable: true };
+    let mf = MapFile::new(f.clone(), "f").with_access(true, true);
     v.mmap(BASE + 3 * P, PAGES * P, prot, flags | MAP_FIXED, Some(mf), 0).unwrap()
 }
 

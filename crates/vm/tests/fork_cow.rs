@@ -2,7 +2,7 @@
 
 use vm::abi::*;
 use vm::testing::{SoftPageTable, TestFrames, TestVmar, cpu_load, cpu_store, test_vmar};
-use vm::{FrameAllocator, PAGE_SIZE, PageTable, PteFlags};
+use vm::{FrameRefs, PAGE_SIZE, PageTable, PteFlags};
 
 const RW: usize = PROT_READ | PROT_WRITE;
 const PRIV_ANON: usize = MAP_PRIVATE | MAP_ANONYMOUS;

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use linux_abi::Errno;
 use proptest::prelude::*;
 use vm::abi::*;
-use vm::testing::{SoftPageTable, TestFrames, TestVmar, cpu_store};
-use vm::{PAGE_SIZE, Prot, Vmar, VmarConfig};
+use vm::testing::{SoftPageTable, TestFrames, cpu_store};
+use vm::{FrameRefs, PAGE_SIZE, Prot, RefcountedFrames, Vmar, VmarConfig};
 
 const P: usize = PAGE_SIZE;
 /// The window of address space the test uses (placement is confined to it).
@@ -102,13 +102,18 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn new_space(frames: &TestFrames) -> TestVmar {
-    let config = VmarConfig { min_addr: BASE, max_addr: addr(PAGES), mmap_base: addr(PAGES) };
+fn new_space<A: FrameRefs + Clone + 'static>(frames: &A) -> Vmar<SoftPageTable, A> {
+    let config = VmarConfig::new(BASE, addr(PAGES), addr(PAGES));
     Vmar::with_config(SoftPageTable::new(), frames.clone(), config)
 }
 
-fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let frames = TestFrames::new();
+/// Runs `ops` over address spaces allocating from `frames`, which
+/// allocates from `memory` (itself, or a `RefcountedFrames` around it).
+fn run<A: FrameRefs + Clone + 'static>(
+    ops: Vec<Op>,
+    frames: A,
+    memory: &TestFrames,
+) -> Result<(), TestCaseError> {
     let mut spaces = vec![new_space(&frames)];
     let mut model = Model { spaces: vec![BTreeMap::new()], ..Model::default() };
 
@@ -272,7 +277,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
     }
     drop(spaces);
-    prop_assert_eq!(frames.allocated(), 0, "no frame leaked");
+    prop_assert_eq!(memory.allocated(), 0, "no frame leaked");
     Ok(())
 }
 
@@ -281,6 +286,19 @@ proptest! {
 
     #[test]
     fn address_spaces_match_the_model(ops in proptest::collection::vec(op(), 1..80)) {
-        run(ops)?;
+        let memory = TestFrames::new();
+        run(ops, memory.clone(), &memory)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    /// The same with the reference counts kept by `vm` over an allocator
+    /// that only allocates and frees.
+    #[test]
+    fn address_spaces_match_the_model_with_counts_kept_by_vm(ops in proptest::collection::vec(op(), 1..80)) {
+        let memory = TestFrames::new();
+        run(ops, RefcountedFrames::new(memory.clone()), &memory)?;
     }
 }

@@ -121,7 +121,7 @@ fn mmap_out_of_address_space_is_enomem() {
 fn mmap_enomem_when_no_room_is_left() {
     // mmap(2) ENOMEM: "No memory is available" (no gap large enough).
     let frames = TestFrames::new();
-    let config = VmarConfig { min_addr: 0x10000, max_addr: 0x20000, mmap_base: 0x20000 };
+    let config = VmarConfig::new(0x10000, 0x20000, 0x20000);
     let mut v: TestVmar = Vmar::with_config(SoftPageTable::new(), frames.clone(), config);
     assert_eq!(v.mmap(0, 16 * P, RW, PRIV_ANON, None, 0), Ok(0x10000));
     assert_eq!(v.mmap(0, P, RW, PRIV_ANON, None, 0), Err(Errno::ENOMEM));
@@ -243,7 +243,7 @@ fn adjacent_alike_mappings_merge() {
 // ----- files (page sources) -----
 
 fn file_map(file: &std::sync::Arc<TestFile>, writable: bool) -> MapFile {
-    MapFile { source: file.clone(), name: "/data".into(), readable: true, writable }
+    MapFile::new(file.clone(), "/data").with_access(true, writable)
 }
 
 #[test]
@@ -317,7 +317,7 @@ fn shared_writable_mapping_of_read_only_file_is_eacces() {
     let file = TestFile::new(&frames, &[1u8; P]);
     let mut v = test_vmar(&frames);
     assert_eq!(v.mmap(0, P, RW, MAP_SHARED, Some(file_map(&file, false)), 0), Err(Errno::EACCES));
-    let unreadable = MapFile { readable: false, ..file_map(&file, true) };
+    let unreadable = file_map(&file, true).with_access(false, true);
     assert_eq!(v.mmap(0, P, PROT_READ, MAP_PRIVATE, Some(unreadable), 0), Err(Errno::EACCES));
     let a = v.mmap(0, P, PROT_READ, MAP_SHARED, Some(file_map(&file, false)), 0).unwrap();
     assert_eq!(v.mprotect(a, P, RW), Err(Errno::EACCES));

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use vm::abi::*;
 use vm::testing::{SoftPageTable, TestFrames};
-use vm::{Frame, FrameAllocator, NoMemory, PAGE_SIZE, PageTable, PteFlags, Vmar};
+use vm::{Frame, FrameAllocator, FrameRefs, NoMemory, PAGE_SIZE, PageTable, PteFlags, Vmar};
 
 const P: usize = PAGE_SIZE;
 const RW: usize = PROT_READ | PROT_WRITE;
@@ -66,6 +66,19 @@ impl FrameAllocator for Frames {
     fn alloc_zeroed(&self) -> Result<Frame, NoMemory> {
         self.inner.alloc_zeroed()
     }
+    fn free(&self, frame: Frame) {
+        assert!(!self.stale.lock().unwrap().contains(&frame), "{frame:?} freed before the TLB flush");
+        self.inner.free(frame)
+    }
+    fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
+        self.inner.read(frame, offset, buf)
+    }
+    fn write(&self, frame: Frame, offset: usize, data: &[u8]) {
+        self.inner.write(frame, offset, data)
+    }
+}
+
+impl FrameRefs for Frames {
     fn add_ref(&self, frame: Frame) {
         self.inner.add_ref(frame)
     }
@@ -75,12 +88,6 @@ impl FrameAllocator for Frames {
     }
     fn ref_count(&self, frame: Frame) -> usize {
         self.inner.ref_count(frame)
-    }
-    fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
-        self.inner.read(frame, offset, buf)
-    }
-    fn write(&self, frame: Frame, offset: usize, data: &[u8]) {
-        self.inner.write(frame, offset, data)
     }
 }
 

@@ -1,12 +1,12 @@
 //! `vm`'s seams: a page table that is an ordered map (its ordered walk is
 //! `next_present`; `protect`, `for_each_present`, `fork_range` and
 //! `unmap_range` are the trait's defaults) and a bump-and-free frame
-//! allocator with reference counts.
+//! allocator (no reference counts: `vm::RefcountedFrames` keeps them).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use vm::{Frame, FrameAllocator, NoMemory, PAGE_SIZE, PageTable, PteFlags};
+use vm::{Frame, FrameAllocator, NoMemory, PAGE_SIZE, PageTable, PteFlags, RefcountedFrames};
 
 /// A page table that is a map from page address to entry.
 #[derive(Default)]
@@ -32,20 +32,18 @@ impl PageTable for MapPageTable {
     }
 }
 
-/// A frame: its reference count (0: free) and its bytes.
-type Slot = (usize, Vec<u8>);
-
 /// The frame allocator, shared by every address space: frame `n` is slot
-/// `n - 1`; a free slot is reused before the pool grows.
+/// `n - 1` (empty while free); a free slot is reused before the pool grows.
+/// It only allocates and frees: `vm::RefcountedFrames` keeps the counts.
 #[derive(Clone, Default)]
-pub struct BumpFrames(Arc<Mutex<Vec<Slot>>>);
+pub struct BumpFrames(Arc<Mutex<Vec<Vec<u8>>>>);
 
 impl BumpFrames {
     /// Frames in use.
     pub fn in_use(&self) -> usize {
-        self.0.lock().unwrap().iter().filter(|s| s.0 > 0).count()
+        self.0.lock().unwrap().iter().filter(|s| !s.is_empty()).count()
     }
-    fn with<R>(&self, f: Frame, op: impl FnOnce(&mut Slot) -> R) -> R {
+    fn with<R>(&self, f: Frame, op: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         op(&mut self.0.lock().unwrap()[f.number() as usize - 1])
     }
 }
@@ -53,24 +51,21 @@ impl BumpFrames {
 impl FrameAllocator for BumpFrames {
     fn alloc_zeroed(&self) -> Result<Frame, NoMemory> {
         let pool = &mut *self.0.lock().unwrap();
-        let n = pool.iter().position(|s| s.0 == 0).unwrap_or(pool.len());
-        pool.resize_with(pool.len().max(n + 1), Slot::default);
-        pool[n] = (1, vec![0; PAGE_SIZE]);
+        let n = pool.iter().position(Vec::is_empty).unwrap_or(pool.len());
+        pool.resize_with(pool.len().max(n + 1), Vec::new);
+        pool[n] = vec![0; PAGE_SIZE];
         Ok(Frame::from_number(n as u64 + 1))
     }
-    fn add_ref(&self, frame: Frame) {
-        self.with(frame, |s| s.0 += 1);
-    }
-    fn release(&self, frame: Frame) {
-        self.with(frame, |s| s.0 -= 1);
-    }
-    fn ref_count(&self, frame: Frame) -> usize {
-        self.with(frame, |s| s.0)
+    fn free(&self, frame: Frame) {
+        self.with(frame, |s| *s = Vec::new());
     }
     fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
-        self.with(frame, |s| buf.copy_from_slice(&s.1[offset..offset + buf.len()]));
+        self.with(frame, |s| buf.copy_from_slice(&s[offset..offset + buf.len()]));
     }
     fn write(&self, frame: Frame, offset: usize, data: &[u8]) {
-        self.with(frame, |s| s.1[offset..offset + data.len()].copy_from_slice(data));
+        self.with(frame, |s| s[offset..offset + data.len()].copy_from_slice(data));
     }
 }
+
+/// What the toy's `Vmar` allocates from: its frames, counted by `vm`.
+pub type ToyFrames = RefcountedFrames<BumpFrames>;

@@ -13,7 +13,7 @@ use process::uaccess::UserMemory;
 use toy_kernel::files_glue::{ToyFiles, ToyFs};
 use toy_kernel::process_glue::{Regs, Scheduler, Toy, ToySpace};
 use toy_kernel::sigstate_glue::Info;
-use toy_kernel::vm_glue::{BumpFrames, MapPageTable};
+use toy_kernel::vm_glue::{BumpFrames, MapPageTable, ToyFrames};
 use vm::{Access, FaultOutcome, Vmar};
 
 const DATA: usize = 0x40_0000;
@@ -150,7 +150,7 @@ fn fd_table_and_fs_context() {
 #[test]
 fn vm_fork_cow_fault() {
     let frames = BumpFrames::default();
-    let mut vm = Vmar::new(MapPageTable::default(), frames.clone());
+    let mut vm = Vmar::new(MapPageTable::default(), ToyFrames::new(frames.clone()));
     // MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, PROT_READ | PROT_WRITE.
     assert_eq!(vm.mmap(DATA, 4 * 4096, 3, 0x32, None, 0), Ok(DATA));
     vm.write_user(DATA, b"parent").unwrap();
@@ -166,6 +166,9 @@ fn vm_fork_cow_fault() {
     assert_eq!(&buf, b"parent");
     child.read_user(DATA, &mut buf).unwrap();
     assert_eq!(&buf, b"child!");
+    // the parent's frame is its own again (count 1): a write copies nothing
+    vm.write_user(DATA, b"again!").unwrap();
+    assert_eq!((frames.in_use(), vm.cow_copies()), (shared + 1, 0));
     // a read of an untouched page maps a zero frame; unmapped is EFAULT
     assert_eq!(vm.read_user(DATA + 4096, &mut buf), Ok(()));
     assert_eq!(vm.read_user(0x1000, &mut buf), Err(linux_abi::Errno::EFAULT));

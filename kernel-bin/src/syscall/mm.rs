@@ -104,7 +104,7 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
         // its pages may change through the mapping: sync compares them
         inode.note_shared_write_map();
     }
-    let map = vm::MapFile { source, name: alloc::string::String::new(), readable, writable };
+    let map = vm::MapFile::new(source, alloc::string::String::new()).with_access(readable, writable);
     Ok(vm.mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
 }
 
@@ -273,7 +273,7 @@ pub fn munlockall(t: &mut UThread) -> SysResult {
 /// processes touched but this one has not mapped yet read 0 here (1 on
 /// Linux, whose shmem page cache holds them).
 pub fn mincore(t: &mut UThread, start: u64, len: usize, vec: u64) -> SysResult {
-    use vm::{FrameAllocator, PageTable};
+    use vm::{FrameRefs, PageTable};
     const PIECE: usize = 512;
     if !start.is_multiple_of(4096) {
         return Err(Errno::EINVAL);

@@ -407,12 +407,8 @@ pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResu
     let pages = s.source.upgrade().ok_or(Errno::EINVAL)?;
     keep = pages.clone();
     let source: Arc<dyn PageSource> = pages;
-    let map = vm::MapFile {
-        source,
-        name: alloc::format!("/SYSV{:08x} (deleted)", s.key as u32),
-        readable: true,
-        writable: true,
-    };
+    let map = vm::MapFile::new(source, alloc::format!("/SYSV{:08x} (deleted)", s.key as u32))
+        .with_access(true, true);
     let mut vm = t.vm.lock();
     let mut mflags = MAP_SHARED;
     if addr != 0 {

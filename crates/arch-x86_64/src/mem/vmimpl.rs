@@ -8,7 +8,7 @@ use super::{PAGE_SIZE, phys_to_virt};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Once;
-use vm::{Frame, FrameAllocator, NoMemory, PageTable, PteFlags};
+use vm::{Frame, FrameAllocator, FrameRefs, NoMemory, PageTable, PteFlags};
 use x86_64::structures::paging::{PageTableFlags as F, PhysFrame};
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -54,6 +54,37 @@ impl FrameAllocator for KernelFrames {
         Ok(frame)
     }
 
+    fn free(&self, frame: Frame) {
+        if let Some(c) = count(frame) {
+            c.store(0, Ordering::Release);
+        }
+        frames::free_frame(to_x86(frame));
+    }
+
+    fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
+        let bytes = frames::frame_bytes(to_x86(frame));
+        let end = (offset + buf.len()).min(PAGE_SIZE as usize);
+        if offset < end {
+            buf[..end - offset].copy_from_slice(&bytes[offset..end]);
+        }
+    }
+
+    fn write(&self, frame: Frame, offset: usize, data: &[u8]) {
+        let bytes = frames::frame_bytes_mut(to_x86(frame));
+        let end = (offset + data.len()).min(PAGE_SIZE as usize);
+        if offset < end {
+            bytes[offset..end].copy_from_slice(&data[..end - offset]);
+        }
+    }
+
+    fn copy_frame(&self, src: Frame, dst: Frame) {
+        frames::frame_bytes_mut(to_x86(dst)).copy_from_slice(frames::frame_bytes(to_x86(src)));
+    }
+}
+
+/// The counts in the kernel's own table, one atomic per frame of RAM: no
+/// lock (vm's `RefcountedFrames` is for allocators without counts).
+impl FrameRefs for KernelFrames {
     fn add_ref(&self, frame: Frame) {
         if let Some(c) = count(frame) {
             c.fetch_add(1, Ordering::AcqRel);
@@ -75,26 +106,6 @@ impl FrameAllocator for KernelFrames {
 
     fn ref_count(&self, frame: Frame) -> usize {
         count(frame).map_or(0, |c| c.load(Ordering::Acquire) as usize)
-    }
-
-    fn read(&self, frame: Frame, offset: usize, buf: &mut [u8]) {
-        let bytes = frames::frame_bytes(to_x86(frame));
-        let end = (offset + buf.len()).min(PAGE_SIZE as usize);
-        if offset < end {
-            buf[..end - offset].copy_from_slice(&bytes[offset..end]);
-        }
-    }
-
-    fn write(&self, frame: Frame, offset: usize, data: &[u8]) {
-        let bytes = frames::frame_bytes_mut(to_x86(frame));
-        let end = (offset + data.len()).min(PAGE_SIZE as usize);
-        if offset < end {
-            bytes[offset..end].copy_from_slice(&data[..end - offset]);
-        }
-    }
-
-    fn copy_frame(&self, src: Frame, dst: Frame) {
-        frames::frame_bytes_mut(to_x86(dst)).copy_from_slice(frames::frame_bytes(to_x86(src)));
     }
 }
 
