@@ -699,24 +699,24 @@ fn select_cpu(task: &Task) -> usize {
 /// Linux's wake_affine with WF_SYNC): the waker's own, when the task may
 /// run there, nothing else is queued there, neither is real time (a
 /// real-time task goes where it runs soonest) and the task is off every
-/// CPU; otherwise [`select_cpu`]'s choice. No IPI, and the task finds the
+/// CPU (`None`: [`select_cpu`] chooses; always with one CPU). No IPI, and the task finds the
 /// data the waker just wrote in this CPU's cache; if the waker does not
 /// block after all, an idle CPU steals the task at the next tick
 /// ([`kick_for_queued`]).
-fn select_cpu_sync(task: &Task) -> usize {
-    if nr_cpus() > 1 {
-        let me = this_cpu();
-        if task.affinity.load(Ordering::Relaxed) & (1 << me) != 0
-            && QLEN[me].load(Ordering::Relaxed) == 0
-            && task.rt() == 0
-            && CUR_RT[me].load(Ordering::Relaxed) == 0
-            && !task.on_cpu.load(Ordering::Acquire)
-        {
-            SYNC_LOCAL.fetch_add(1, Ordering::Relaxed);
-            return me;
-        }
+fn affine_cpu(task: &Task) -> Option<usize> {
+    if nr_cpus() == 1 {
+        return None;
     }
-    select_cpu(task)
+    let me = this_cpu();
+    let ok = task.affinity.load(Ordering::Relaxed) & (1 << me) != 0
+        && QLEN[me].load(Ordering::Relaxed) == 0
+        && task.rt() == 0
+        && CUR_RT[me].load(Ordering::Relaxed) == 0
+        && !task.on_cpu.load(Ordering::Acquire);
+    if ok {
+        SYNC_LOCAL.fetch_add(1, Ordering::Relaxed);
+    }
+    ok.then_some(me)
 }
 
 /// Puts a runnable task on the run queue of the CPU [`select_cpu`]
@@ -1033,7 +1033,7 @@ static KICKS: AtomicU64 = AtomicU64::new(0);
 /// not picked a task since its previous tick (the running one kept the
 /// CPU for a whole tick), an idle CPU that one of them may use is sent
 /// the reschedule IPI, and steals (Linux's nohz idle-balance kick).
-/// Wake-affine placement ([`select_cpu_sync`], [`select_cpu_new`]) bets
+/// Wake-affine placement ([`affine_cpu`], [`select_cpu_new`]) bets
 /// that the waker or creator is about to leave its CPU; this settles a
 /// lost bet within a tick or two, and idle CPUs need no tick of their own
 /// to look for work.
@@ -1062,7 +1062,7 @@ fn kick_for_queued(cpu: usize) {
 }
 
 /// New tasks started on their creator's CPU by [`select_cpu_new`], and
-/// wake-ups placed on the waker's CPU by [`select_cpu_sync`] (log
+/// wake-ups placed on the waker's CPU by [`affine_cpu`] (log
 /// figures).
 static NEW_LOCAL: AtomicU64 = AtomicU64::new(0);
 static SYNC_LOCAL: AtomicU64 = AtomicU64::new(0);
@@ -1415,15 +1415,23 @@ pub fn wake(task: &Arc<Task>) {
 /// WF_SYNC: a pipe's writer that reads the answer next, a child's exit
 /// waking its parent in wait, the vfork child's release of its parent):
 /// the task joins the waker's CPU when nothing else waits there
-/// ([`select_cpu_sync`]).
+/// ([`affine_cpu`]).
 pub fn wake_sync(task: &Arc<Task>) {
     wake_with(task, true);
 }
 
 fn wake_with(task: &Arc<Task>, sync: bool) {
     if try_wake(task) {
-        let cpu = if sync { select_cpu_sync(task) } else { select_cpu(task) };
-        enqueue_on(task, cpu);
+        if sync && let Some(cpu) = affine_cpu(task) {
+            // no wake-up preemption of a waker about to block (both are
+            // fair tasks): the switch would requeue the waker, and an
+            // idle CPU kicked for it would split the pair the placement
+            // keeps together
+            place(task, cpu);
+            with_rq(cpu, |q| q.tasks.push_back(task.clone()));
+        } else {
+            enqueue_on(task, select_cpu(task));
+        }
     } else if task.on_cpu.load(Ordering::SeqCst) {
         let cpu = task.last_cpu.load(Ordering::Relaxed);
         if cpu != this_cpu() && task.state.load(Ordering::Relaxed) == RUNNABLE {

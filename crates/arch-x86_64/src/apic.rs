@@ -127,7 +127,10 @@ pub(crate) fn start_timer_ap() {
 /// ask for with an IPI). Writing the initial count restarts the period.
 pub fn timer_slow(factor: u32) {
     let per_tick = PER_TICK.load(Ordering::Relaxed).max(1);
-    write(REG_TIMER_INIT, (per_tick.saturating_mul(u64::from(factor.max(1)))).min(u64::from(u32::MAX)) as u32);
+    write(
+        REG_TIMER_INIT,
+        (per_tick.saturating_mul(u64::from(factor.max(1)))).min(u64::from(u32::MAX)) as u32,
+    );
 }
 
 /// Back to [`TIMER_HZ`] after [`timer_slow`] (the next tick one period

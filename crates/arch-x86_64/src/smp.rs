@@ -719,7 +719,10 @@ crate::ktest!(
         } else {
             assert!(tlb_flushes(1) > ipis0, "CPU 1 was neither skipped nor asked");
         }
-        log::info!("smp: lazy TLB: CPU 1 {}", if skipped { "skipped, flushed on waking" } else { "was awake" });
+        log::info!(
+            "smp: lazy TLB: CPU 1 {}",
+            if skipped { "skipped, flushed on waking" } else { "was awake" }
+        );
         // requests about kernel mappings reach lazy CPUs too
         let before = tlb_flushes(1);
         assert_eq!(tlb_shootdown(None), cpus_online() - 1);
