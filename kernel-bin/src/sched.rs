@@ -1569,9 +1569,6 @@ pub fn idle_until(done: impl Fn() -> bool) {
     }
 }
 
-/// One timer tick in nanoseconds.
-const TICK_NS: u64 = 1_000_000_000 / arch_x86_64::apic::TIMER_HZ;
-
 /// An idle AP's timer interrupts once per this many ticks (10 Hz at 250
 /// Hz): a safety net only. Work queued for an idle CPU comes with the
 /// reschedule IPI; work queued on a busy CPU that an idle one could steal,
