@@ -49,6 +49,17 @@ fn key(vm: &SharedVm<Kernel>, addr: u64) -> Key {
 
 /// Wakes up to `count` waiters on `addr` whose bitset meets `bitset`.
 pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize {
+    wake_with(vm, addr, count, bitset, false)
+}
+
+/// As [`wake`], from a thread that is leaving (its exit's
+/// clear_child_tid and robust-list wake-ups): the waiter may take the
+/// waker's CPU ([`crate::sched::wake_sync`]: pthread_join's wake-up).
+pub fn wake_from_exit(vm: &SharedVm<Kernel>, addr: u64, count: u32) -> usize {
+    wake_with(vm, addr, count, u32::MAX, true)
+}
+
+fn wake_with(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32, sync: bool) -> usize {
     let k = key(vm, addr);
     let mut woken = Vec::new();
     QUEUES.lock().wake(k, count, bitset, |w| {
@@ -56,7 +67,11 @@ pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize 
         woken.push(w.task);
     });
     for t in &woken {
-        crate::sched::wake(t);
+        if sync {
+            crate::sched::wake_sync(t);
+        } else {
+            crate::sched::wake(t);
+        }
     }
     woken.len()
 }

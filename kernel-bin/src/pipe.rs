@@ -122,14 +122,18 @@ impl Shared {
     /// writer went): its event count moves and its sleepers wake.
     fn data_in(&self) {
         self.in_events.fetch_add(1, Ordering::SeqCst);
-        self.readq.wake_all();
+        // a sync wake-up (Linux's pipe_write): the writer usually blocks
+        // next (reads the answer, or waits for room), so the reader may
+        // take its CPU (sched::wake_sync)
+        self.readq.wake_all_sync();
     }
 
     /// The write end's readiness may have changed (a slot freed, the
     /// capacity grew, the last reader went).
     fn room_out(&self) {
         self.out_events.fetch_add(1, Ordering::SeqCst);
-        self.writeq.wake_all();
+        // sync, as Linux's pipe_read: the reader usually blocks next
+        self.writeq.wake_all_sync();
         if self.rdwr.load(Ordering::SeqCst) > 0 {
             self.readq.wake_all();
         }

@@ -197,7 +197,9 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn vfork_done(&self, _parent: Pid, _child: Pid) {
-        VFORK_WQ.wake_all();
+        // sync: the child exits (or runs the program it exec'd, and its
+        // parent usually waits for it next): the parent may take its CPU
+        VFORK_WQ.wake_all_sync();
     }
 
     fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()> {
@@ -222,12 +224,16 @@ impl process::seams::Hooks<Kernel> for Hooks {
     fn child_event(&self, parent: Pid) {
         let wq = table().with_process(parent, |p| p.ext.child_wq.clone()).flatten();
         if let Some(wq) = wq {
-            wq.wake_all();
+            // sync, as Linux's __wake_up_parent: the child exits or
+            // stops, so the parent in wait may take its CPU
+            wq.wake_all_sync();
         }
     }
 
     fn futex_wake(&self, vm: &SharedVm<Kernel>, addr: u64, count: u32) {
-        crate::futex::wake(vm, addr, count, u32::MAX);
+        // mm_release at exit or exec: the caller leaves (a joiner may
+        // take its CPU)
+        crate::futex::wake_from_exit(vm, addr, count);
     }
 }
 

@@ -741,6 +741,30 @@ fn select_cpu(task: &Task) -> usize {
     allowed.trailing_zeros() as usize
 }
 
+/// The CPU a task woken by a waker about to block joins (wake-affine,
+/// Linux's wake_affine with WF_SYNC): the waker's own, when the task may
+/// run there, nothing else is queued there, neither is real time (a
+/// real-time task goes where it runs soonest) and the task is off every
+/// CPU (`None`: [`select_cpu`] chooses; always with one CPU). No IPI, and the task finds the
+/// data the waker just wrote in this CPU's cache; if the waker does not
+/// block after all, an idle CPU steals the task at the next tick
+/// ([`kick_for_queued`]).
+fn affine_cpu(task: &Task) -> Option<usize> {
+    if nr_cpus() == 1 {
+        return None;
+    }
+    let me = this_cpu();
+    let ok = task.affinity.load(Ordering::Relaxed) & (1 << me) != 0
+        && QLEN[me].load(Ordering::Relaxed) == 0
+        && task.rt() == 0
+        && CUR_RT[me].load(Ordering::Relaxed) == 0
+        && !task.on_cpu.load(Ordering::Acquire);
+    if ok {
+        SYNC_LOCAL.fetch_add(1, Ordering::Relaxed);
+    }
+    ok.then_some(me)
+}
+
 /// Puts a runnable task on the run queue of the CPU [`select_cpu`]
 /// chooses and sends that CPU the reschedule IPI if it idles.
 fn enqueue(task: &Arc<Task>) {
@@ -992,6 +1016,22 @@ pub fn stats_line() -> alloc::string::String {
         );
         let _ = if by == WOKEN_BY_TIMER { write!(s, "timer]") } else { write!(s, "task {by}]") };
     }
+    // affine29: wake-affine placement, lazy TLB, the idle tick
+    let _ = write!(
+        s,
+        "; {} wake-ups and {} new tasks kept on the waker's CPU, {} idle kicks; lazy TLB: {} IPIs skipped, flushes on leaving idle per CPU:",
+        SYNC_LOCAL.load(Ordering::Relaxed),
+        NEW_LOCAL.load(Ordering::Relaxed),
+        KICKS.load(Ordering::Relaxed),
+        arch_x86_64::smp::tlb_lazy_stats(0).0
+    );
+    for c in 0..nr_cpus() {
+        let _ = write!(s, " {}", arch_x86_64::smp::tlb_lazy_stats(c).1);
+    }
+    let _ = write!(s, "; timer interrupts per CPU:");
+    for c in 0..nr_cpus() {
+        let _ = write!(s, " {}", arch_x86_64::apic::timer_irqs(c));
+    }
     // ticks a stopped vCPU missed are not counted (a loaded host): the
     // clock's count of tick periods since boot beside the ticks taken
     let _ = write!(
@@ -1025,6 +1065,7 @@ fn balance_tick(cpu: usize, cur: &Task) {
     if n == 1 {
         return;
     }
+    kick_for_queued(cpu);
     let mine = load(cpu);
     let Some((busiest, most)) = (0..n).filter(|&c| c != cpu).map(|c| (c, load(c))).max_by_key(|&(_, l)| l)
     else {
@@ -1040,12 +1081,74 @@ fn balance_tick(cpu: usize, cur: &Task) {
     }
 }
 
-/// The CPU a new task starts on (Linux's sched_balance_fork): the least
-/// loaded CPU it may use (an idling one first), its creator's on a tie.
+/// Per CPU: how many times it picked a task (a switch or a pick of the
+/// same task), written by that CPU only; and the count its last tick saw
+/// ([`kick_for_queued`]).
+static PICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static TICK_PICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Per CPU: the tick ([`time::ticks`]) of its last [`kick_for_queued`]
+/// look (a wake-up's need-resched brings it to the tick's code between
+/// ticks too: one look per tick).
+static KICK_TICK: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_CPUS];
+
+/// Reschedule IPIs sent by [`kick_for_queued`] (a log figure).
+static KICKS: AtomicU64 = AtomicU64::new(0);
+
+/// At a tick of busy CPU `cpu`: when tasks wait in its queue and it has
+/// not picked a task since its previous tick (the running one kept the
+/// CPU for a whole tick), an idle CPU that one of them may use is sent
+/// the reschedule IPI, and steals (Linux's nohz idle-balance kick).
+/// Wake-affine placement ([`affine_cpu`], [`select_cpu_new`]) bets
+/// that the waker or creator is about to leave its CPU; this settles a
+/// lost bet within a tick or two, and idle CPUs need no tick of their own
+/// to look for work.
+fn kick_for_queued(cpu: usize) {
+    let tick = time::ticks();
+    if KICK_TICK[cpu].load(Ordering::Relaxed) == tick {
+        return;
+    }
+    KICK_TICK[cpu].store(tick, Ordering::Relaxed);
+    let picks = PICKS[cpu].load(Ordering::Relaxed);
+    let before = TICK_PICKS[cpu].load(Ordering::Relaxed);
+    TICK_PICKS[cpu].store(picks, Ordering::Relaxed);
+    if picks != before || QLEN[cpu].load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let idle = IDLE_MASK.load(Ordering::SeqCst) & online_mask() & !(1u64 << cpu);
+    if idle == 0 {
+        return;
+    }
+    let wanted = with_rq(cpu, |q| q.tasks.iter().fold(0, |m, t| m | t.affinity.load(Ordering::Relaxed)));
+    let cand = idle & wanted;
+    if cand != 0 {
+        KICKS.fetch_add(1, Ordering::Relaxed);
+        arch_x86_64::smp::send_resched(cand.trailing_zeros() as usize);
+    }
+}
+
+/// New tasks started on their creator's CPU by [`select_cpu_new`], and
+/// wake-ups placed on the waker's CPU by [`affine_cpu`] (log
+/// figures).
+static NEW_LOCAL: AtomicU64 = AtomicU64::new(0);
+static SYNC_LOCAL: AtomicU64 = AtomicU64::new(0);
+
+/// The CPU a new task starts on: its creator's while nothing else waits
+/// there (wake-affine: a creator that waits for it at once, as after
+/// vfork, fork + waitpid or pthread_create + join, hands its CPU over
+/// without an IPI or a cold CPU; one that runs on loses the task to an
+/// idle CPU's steal at its next tick, [`kick_for_queued`]); otherwise
+/// the least loaded CPU it may use (an idling one first, Linux's
+/// sched_balance_fork), its creator's on a tie.
 fn select_cpu_new(task: &Task) -> usize {
     let allowed = task.affinity.load(Ordering::Relaxed) & online_mask();
     let allowed = if allowed == 0 { 1 } else { allowed };
     let here = this_cpu();
+    if allowed & (1 << here) != 0 && QLEN[here].load(Ordering::Relaxed) == 0 {
+        if nr_cpus() > 1 {
+            NEW_LOCAL.fetch_add(1, Ordering::Relaxed);
+        }
+        return here;
+    }
     let idle = IDLE_MASK.load(Ordering::SeqCst);
     // (idling or not, load, not the creator's CPU): the least wins
     (0..nr_cpus())
@@ -1117,6 +1220,8 @@ fn has_own_work(cpu: usize) -> bool {
 /// Moves `cpu`'s fair clock to `next`'s virtual run time (the caller
 /// starts its stretch: the CPU slot's `run_start`).
 fn note_next(next: &Arc<Task>, idle: &Arc<Task>, cpu: usize) {
+    // (only this CPU writes its count: no read-modify-write needed)
+    PICKS[cpu].store(PICKS[cpu].load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     let is_idle = Arc::ptr_eq(next, idle);
     if !is_idle && next.rt() == 0 {
         MIN_VRUNTIME[cpu].fetch_max(next.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -1387,9 +1492,31 @@ pub fn block_until(deadline_ns: u64) {
 /// task running on another CPU is sent the reschedule IPI, so that a
 /// signal reaches a thread spinning in user mode at once.
 pub fn wake(task: &Arc<Task>) {
+    wake_with(task, false);
+}
+
+/// As [`wake`], from a waker that is about to block or exit (Linux's
+/// WF_SYNC: a pipe's writer that reads the answer next, a child's exit
+/// waking its parent in wait, the vfork child's release of its parent):
+/// the task joins the waker's CPU when nothing else waits there
+/// ([`affine_cpu`]).
+pub fn wake_sync(task: &Arc<Task>) {
+    wake_with(task, true);
+}
+
+fn wake_with(task: &Arc<Task>, sync: bool) {
     if try_wake(task) {
         task.woken_by.store(current_id(), Ordering::Relaxed);
-        enqueue(task);
+        if sync && let Some(cpu) = affine_cpu(task) {
+            // no wake-up preemption of a waker about to block (both are
+            // fair tasks): the switch would requeue the waker, and an
+            // idle CPU kicked for it would split the pair the placement
+            // keeps together
+            place(task, cpu);
+            with_rq(cpu, |q| q.tasks.push_back(task.clone()));
+        } else {
+            enqueue_on(task, select_cpu(task));
+        }
     } else if task.on_cpu.load(Ordering::SeqCst) {
         let cpu = task.last_cpu.load(Ordering::Relaxed);
         if cpu != this_cpu() && task.state.load(Ordering::Relaxed) == RUNNABLE {
@@ -1438,8 +1565,14 @@ pub fn idle_until(done: impl Fn() -> bool) {
     // when this CPU's current idle stretch began (the first `hlt` since it
     // last ran a task)
     let mut stretch: Option<u64> = None;
+    // an AP that idled through a whole tick slows its timer to one
+    // interrupt per IDLE_TICK_FACTOR ticks until it leaves idle (CPU 0
+    // keeps its tick: it counts the ticks and runs the timers, the device
+    // pumps and the sleepers' expiry)
+    let mut idle_since: Option<u64> = None;
     loop {
         if done() {
+            tick_normal(cpu);
             return;
         }
         device_work(cpu);
@@ -1451,6 +1584,8 @@ pub fn idle_until(done: impl Fn() -> bool) {
         wake_sleepers(time::since_boot_ns());
         if has_work(cpu) {
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
+            tick_normal(cpu);
+            idle_since = None;
             arch_x86_64::cpu::enable_interrupts();
             if let Some(t0) = stretch.take() {
                 note_stretch(cpu, time::since_boot_ns().saturating_sub(t0));
@@ -1462,7 +1597,19 @@ pub fn idle_until(done: impl Fn() -> bool) {
             let t0 = time::since_boot_ns();
             stretch.get_or_insert(t0);
             HALTS[cpu].fetch_add(1, Ordering::Relaxed);
+            if cpu != 0 {
+                match idle_since {
+                    None => idle_since = Some(t0),
+                    Some(since) if t0.saturating_sub(since) >= TICK_NS => tick_slow(cpu),
+                    Some(_) => {}
+                }
+            }
+            // lazy TLB: shootdowns of the user address space still loaded
+            // here mark this CPU stale instead of interrupting it; it
+            // flushes on the way out if one did
+            arch_x86_64::smp::tlb_lazy_enter();
             arch_x86_64::cpu::enable_interrupts_and_wait();
+            arch_x86_64::smp::tlb_lazy_leave();
             IDLE_NS[cpu].fetch_add(time::since_boot_ns().saturating_sub(t0), Ordering::Relaxed);
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
         }
@@ -1504,6 +1651,30 @@ fn note_stretch(cpu: usize, ns: u64) {
     });
     *LONGEST_IDLE[cpu].lock() = (ns, id, nr, by);
     drop(next);
+}
+
+/// An idle AP's timer interrupts once per this many ticks (10 Hz at 250
+/// Hz): a safety net only. Work queued for an idle CPU comes with the
+/// reschedule IPI; work queued on a busy CPU that an idle one could steal,
+/// with the busy CPU's kick at its tick ([`kick_for_queued`]).
+const IDLE_TICK_FACTOR: u32 = 25;
+
+/// Per CPU: its timer runs at the idle rate ([`IDLE_TICK_FACTOR`]).
+static TICK_SLOW: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+/// Slows this idle CPU's timer (once).
+fn tick_slow(cpu: usize) {
+    if !TICK_SLOW[cpu].swap(true, Ordering::Relaxed) {
+        arch_x86_64::apic::timer_slow(IDLE_TICK_FACTOR);
+    }
+}
+
+/// Gives this CPU its full tick back if [`tick_slow`] took it.
+fn tick_normal(cpu: usize) {
+    if TICK_SLOW[cpu].load(Ordering::Relaxed) {
+        TICK_SLOW[cpu].store(false, Ordering::Relaxed);
+        arch_x86_64::apic::timer_normal();
+    }
 }
 
 /// Waits for `cond` in the idle task, which may not block: other tasks
@@ -1629,6 +1800,16 @@ impl WaitQueue {
     /// Wakes every waiter (each re-checks its condition) and, through the
     /// relays, the waiters of the queues relayed to.
     pub fn wake_all(&self) {
+        self.wake_all_with(false);
+    }
+
+    /// As [`WaitQueue::wake_all`], from a waker about to block or exit
+    /// ([`wake_sync`] for the waiters; the relays as usual).
+    pub fn wake_all_sync(&self) {
+        self.wake_all_with(true);
+    }
+
+    fn wake_all_with(&self, sync: bool) {
         let (tasks, relays) = {
             let mut g = self.inner.lock();
             g.relays.retain(|r| r.strong_count() > 0);
@@ -1636,7 +1817,7 @@ impl WaitQueue {
             (core::mem::take(&mut g.tasks), relays)
         };
         for t in &tasks {
-            wake(t);
+            wake_with(t, sync);
         }
         // Not under our lock: a relayed queue may relay further (nested
         // epoll; the epoll loop check keeps these chains acyclic).

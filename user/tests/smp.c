@@ -2,7 +2,8 @@
  * everywhere (sysconf, /proc/cpuinfo, /proc/stat, the affinity mask),
  * affinity pins and getcpu, futex wait/wake pairs on two CPUs with no
  * lost wake-up, a page unmapped while a thread on the other CPU reads it
- * (SIGSEGV, never stale data), a signal to a thread spinning on the other
+ * (SIGSEGV, never stale data), a page replaced while the other CPU idles
+ * with the address space loaded (the new page, never the old), a signal to a thread spinning on the other
  * CPU, and fork+exit+wait on both CPUs with no pid left behind.
  *
  * Cases that need two CPUs print KT_SKIP on one. Run on Linux with the same
@@ -270,6 +271,66 @@ KT_CASE(unmap_under_a_reader_on_the_other_cpu_faults_it) {
     }
     signal(SIGSEGV, SIG_DFL);
     unpin();
+}
+
+/* ---- a remap while the other CPU idles with the address space loaded ---- */
+
+static volatile uint64_t *lazy_page;
+static volatile uint64_t lazy_seen[2];
+static int lazy_go[2], lazy_ready[2];
+
+/* Reads the page (its translation enters CPU 1's TLB), says so, then
+ * blocks in read(2): CPU 1 idles with this address space still loaded
+ * (our kernel's lazy TLB skips it in shootdowns and must flush when it
+ * wakes), and reads the page again once woken. */
+static void *lazy_reader(void *arg) {
+    pin((int)(long)arg);
+    char c = 'r';
+    lazy_seen[0] = lazy_page[0];
+    if (write(lazy_ready[1], &c, 1) != 1) return 0;
+    if (read(lazy_go[0], &c, 1) != 1) return 0;
+    lazy_seen[1] = lazy_page[0];
+    return 0;
+}
+
+KT_CASE(a_cpu_idling_with_the_address_space_sees_a_remap_made_meanwhile) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    KT_SYS_OK(pipe(lazy_go));
+    KT_SYS_OK(pipe(lazy_ready));
+    for (int round = 0; round < 20; round++) {
+        uint64_t *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+        p[0] = 1000 + round;
+        lazy_page = p;
+        lazy_seen[0] = lazy_seen[1] = 0;
+        pthread_t th;
+        KT_EQ(pthread_create(&th, 0, lazy_reader, (void *)1L), 0);
+        KT_SYS_OK(pin(0));
+        char c;
+        KT_SYS_RET(read(lazy_ready[0], &c, 1), 1);
+        usleep(2000); /* the reader blocks; CPU 1 idles */
+        /* a new page at the same address; then the old frame reused with
+         * other contents: a stale translation on CPU 1 would read it */
+        KT_TRUE(mmap(p, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p,
+                "mmap: %s", kt_errname(errno));
+        p[0] = 2000 + round;
+        for (int k = 0; k < 16; k++) {
+            uint64_t *q = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            KT_TRUE(q != MAP_FAILED, "mmap: %s", kt_errname(errno));
+            q[0] = 3000 + round;
+            munmap(q, 4096);
+        }
+        KT_SYS_RET(write(lazy_go[1], "g", 1), 1);
+        KT_EQ(pthread_join(th, 0), 0);
+        KT_EQ(lazy_seen[0], (uint64_t)(1000 + round));
+        KT_EQ(lazy_seen[1], (uint64_t)(2000 + round));
+        KT_SYS_OK(munmap(p, 4096));
+        unpin();
+    }
+    close(lazy_go[0]);
+    close(lazy_go[1]);
+    close(lazy_ready[0]);
+    close(lazy_ready[1]);
 }
 
 /* ---- a signal to a thread spinning on the other CPU ---- */

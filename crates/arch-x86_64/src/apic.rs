@@ -121,6 +121,41 @@ pub(crate) fn start_timer_ap() {
     write(REG_TIMER_INIT, per_tick);
 }
 
+/// Slows the running AP's timer to one interrupt every `factor` ticks
+/// (its idle loop, once it has idled through a tick: nothing there needs
+/// the tick but a look for work to steal, which the busy CPUs' ticks now
+/// ask for with an IPI). Writing the initial count restarts the period.
+pub fn timer_slow(factor: u32) {
+    let per_tick = PER_TICK.load(Ordering::Relaxed).max(1);
+    write(
+        REG_TIMER_INIT,
+        (per_tick.saturating_mul(u64::from(factor.max(1)))).min(u64::from(u32::MAX)) as u32,
+    );
+}
+
+/// Back to [`TIMER_HZ`] after [`timer_slow`] (the next tick one period
+/// from now).
+pub fn timer_normal() {
+    write(REG_TIMER_INIT, PER_TICK.load(Ordering::Relaxed).max(1) as u32);
+}
+
+/// Timer interrupts each CPU took (statistics: what an idle CPU's tick
+/// costs).
+static TIMER_IRQS: [AtomicU64; crate::percpu::MAX_CPUS] =
+    [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
+
+/// Counts a timer interrupt of the running CPU.
+pub(crate) fn count_timer_irq() {
+    if let Some(c) = TIMER_IRQS.get(crate::percpu::cpu_id()) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Timer interrupts CPU `cpu` took since boot.
+pub fn timer_irqs(cpu: usize) -> u64 {
+    TIMER_IRQS.get(cpu).map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
 const REG_TPR: u64 = 0x80;
 const REG_ICR_LOW: u64 = 0x300;
 const REG_ICR_HIGH: u64 = 0x310;

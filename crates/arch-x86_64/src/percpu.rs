@@ -5,7 +5,7 @@
 //! load from `%gs:48`.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::GsBase;
 
@@ -47,6 +47,11 @@ pub(crate) struct PerCpu {
     /// cleared by this CPU when done: the IPI handler or a spinning CPU's
     /// poll).
     pub(crate) tlb_pending: AtomicBool,
+    /// Lazy TLB (`smp::tlb_lazy_enter`): bit 0, the CPU idles in `hlt`
+    /// with a user address space still in CR3 and uses none of its
+    /// translations, so a shootdown of that space sends it no IPI but
+    /// sets bit 1 (stale), and the CPU flushes when it leaves idle.
+    pub(crate) tlb_lazy: AtomicU8,
 }
 
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, kernel_rsp), 8);
@@ -79,6 +84,7 @@ static PERCPU: [Cell; MAX_CPUS] = [const {
         kthread: AtomicUsize::new(0),
         fpu_live: AtomicUsize::new(0),
         tlb_pending: AtomicBool::new(false),
+        tlb_lazy: AtomicU8::new(0),
     }))
 }; MAX_CPUS];
 

@@ -456,9 +456,17 @@ fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> boo
     SHOOT_ROOT.store(root, Ordering::Relaxed);
     SHOOT_START.store(start, Ordering::Relaxed);
     SHOOT_END.store(end, Ordering::Relaxed);
+    // a flush of a user address space skips a CPU that idles lazily with
+    // it loaded (it flushes when it leaves idle); a request about kernel
+    // mappings (root 0) or to leave tables about to be freed does not
+    let lazy_ok = kind == KIND_FLUSH && root != 0;
     let mut sent = 0;
     for cpu in (0..n).filter(|&c| c != me && want(c)) {
         let (Some(p), Some(id)) = (crate::percpu::of(cpu), apic_id_of(cpu)) else { continue };
+        if lazy_ok && mark_stale(p) {
+            LAZY_SKIPS.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         p.tlb_pending.store(true, Ordering::SeqCst);
         apic::send_ipi(id, TLB_VECTOR);
         sent += 1;
@@ -478,6 +486,61 @@ fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> boo
         log::warn!("smp: TLB shootdown: a CPU has not answered for {waited} s");
     }
     sent
+}
+
+/// The bits of a CPU record's `tlb_lazy`: the CPU idles lazily; a
+/// shootdown skipped it meanwhile.
+const LAZY: u8 = 1;
+const STALE: u8 = 2;
+
+/// Shootdowns of user address spaces that skipped a lazily idling CPU
+/// instead of sending it an IPI (statistics).
+static LAZY_SKIPS: AtomicU64 = AtomicU64::new(0);
+/// Full flushes each CPU did on leaving lazy idle because a shootdown
+/// skipped it (statistics).
+static LAZY_FLUSHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Marks CPU record `p` stale if it idles lazily (one atomic step, so that
+/// either its [`tlb_lazy_leave`] sees the mark and flushes, or this sees
+/// it awake and the caller sends the IPI); whether it did.
+fn mark_stale(p: &crate::percpu::PerCpu) -> bool {
+    let mut s = p.tlb_lazy.load(Ordering::SeqCst);
+    while s & LAZY != 0 {
+        match p.tlb_lazy.compare_exchange_weak(s, s | STALE, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return true,
+            Err(v) => s = v,
+        }
+    }
+    false
+}
+
+/// Lazy TLB (Linux's lazy mm): the running CPU is about to idle in `hlt`
+/// and will use no user-space translation until [`tlb_lazy_leave`]
+/// (the kernel reaches user memory through the direct map only), so a
+/// shootdown of the user address space it still has loaded need not
+/// interrupt it. Requests about kernel mappings and about tables to be
+/// freed ([`leave_root`]) still send the IPI. Call with interrupts off,
+/// right before `sti; hlt`.
+pub fn tlb_lazy_enter() {
+    crate::percpu::me().tlb_lazy.store(LAZY, Ordering::SeqCst);
+}
+
+/// Ends [`tlb_lazy_enter`]: a full flush (a CR3 reload) if a shootdown
+/// skipped this CPU meanwhile, before it runs anything that may return to
+/// user mode.
+pub fn tlb_lazy_leave() {
+    if crate::percpu::me().tlb_lazy.swap(0, Ordering::SeqCst) & STALE != 0 {
+        crate::mem::paging::flush_local();
+        if let Some(c) = LAZY_FLUSHES.get(crate::percpu::cpu_id()) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Shootdowns that skipped a lazily idling CPU since boot, and the
+/// flushes CPU `cpu` did on leaving lazy idle because of them.
+pub fn tlb_lazy_stats(cpu: usize) -> (u64, u64) {
+    (LAZY_SKIPS.load(Ordering::Relaxed), LAZY_FLUSHES.get(cpu).map_or(0, |c| c.load(Ordering::Relaxed)))
 }
 
 /// Does this CPU's pending shootdown request, if any (the IPI handler, and
@@ -627,5 +690,42 @@ crate::ktest!(
             assert_eq!(tlb_flushes(cpu), b + 2, "CPU {cpu}");
         }
         assert_eq!(tlb_flushes(0), before[0], "the caller flushes locally, without an IPI");
+    }
+);
+
+crate::ktest!(
+    fn a_lazily_idling_cpu_is_skipped_and_flushes_when_it_wakes() {
+        if cpus_online() < 2 {
+            return;
+        }
+        // the kernel tests run on CPU 0; CPU 1 sits in its idle loop
+        let Some(p) = crate::percpu::of(1) else { return };
+        assert!(
+            wait_until(1_000_000_000, || p.tlb_lazy.load(Ordering::SeqCst) & LAZY != 0),
+            "CPU 1 never idled lazily"
+        );
+        let (ipis0, lazy0) = (tlb_flushes(1), tlb_lazy_stats(1).1);
+        let skips0 = tlb_lazy_stats(1).0;
+        // a flush of the address space CPU 1 has loaded: skipped (marked
+        // stale) if it still idles, else an IPI it answers
+        shootdown_range(crate::percpu::root_of(1), Some((0x40_0000, 0x40_1000)));
+        let skipped = tlb_lazy_stats(1).0 > skips0 && tlb_flushes(1) == ipis0;
+        send_resched(1);
+        if skipped {
+            assert!(
+                wait_until(1_000_000_000, || tlb_lazy_stats(1).1 > lazy0),
+                "CPU 1 was skipped but did not flush on leaving idle"
+            );
+        } else {
+            assert!(tlb_flushes(1) > ipis0, "CPU 1 was neither skipped nor asked");
+        }
+        log::info!(
+            "smp: lazy TLB: CPU 1 {}",
+            if skipped { "skipped, flushed on waking" } else { "was awake" }
+        );
+        // requests about kernel mappings reach lazy CPUs too
+        let before = tlb_flushes(1);
+        assert_eq!(tlb_shootdown(None), cpus_online() - 1);
+        assert_eq!(tlb_flushes(1), before + 1);
     }
 );

@@ -271,6 +271,7 @@ extern "C" fn trap_dispatch(f: &mut TrapFrame) {
 pub(crate) fn handle_irq(v: u8) {
     match v {
         TIMER_VECTOR => {
+            crate::apic::count_timer_irq();
             if crate::percpu::cpu_id() == 0 {
                 // one clock: the boot CPU's timer counts the ticks
                 crate::time::tick();
