@@ -201,6 +201,8 @@ pub fn out_of_memory(me: Pid) -> Verdict {
     // at most: not a reason to retry without a victim, whose caller tries
     // its allocation once more only)
     arch_x86_64::context::release_kept_stacks();
+    // and the clean page-table frames kept for reuse (160 KiB at most)
+    arch_x86_64::mem::paging::release_table_pool();
     let last = VICTIM.load(Ordering::SeqCst);
     if last != 0 && last != me && holds_memory(last) {
         // the last victim is still on its way out: wait for its memory

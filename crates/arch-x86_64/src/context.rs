@@ -5,10 +5,8 @@
 //! thread's stack is laid out so that the first switch to it "returns" into
 //! a trampoline that calls its entry function.
 
-use crate::user::{FpuBox, FpuState};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 core::arch::global_asm!(
@@ -220,9 +218,9 @@ pub fn release_cached_stacks() {
 }
 
 /// The word at the lowest address of every kernel stack (Linux's
-/// `STACK_END_MAGIC`): a switch away from a thread whose word changed
-/// reports the overflow (an overflow by a frame that skips the guard
-/// without touching it; one that touches it faults).
+/// `STACK_END_MAGIC`): in a debug build a switch away from a thread whose
+/// word changed reports the overflow (an overflow by a frame that skips the
+/// guard without touching it; one that touches it faults, in any build).
 const STACK_END_MAGIC: u64 = 0x57ac_6e9d_57ac_6e9d;
 
 /// Debug builds paint every stack with this word when it is handed out and
@@ -412,20 +410,17 @@ pub fn guard_of(addr: u64) -> Option<(u64, u64)> {
     (addr < lo).then_some((lo, KERNEL_STACK_SIZE as u64))
 }
 
-/// The memory of a kernel thread's stack (mapped above its guard) and its
-/// FPU spill area, allocated before the thread is made (a clone allocates
-/// it where it can still fail with ENOMEM, and builds the thread on it
-/// once the clone is done).
-pub struct KernelStack(StackMem, FpuBox);
+/// The memory of a kernel thread's stack (mapped above its guard),
+/// allocated before the thread is made (a clone allocates it where it can
+/// still fail with ENOMEM, and builds the thread on it once the clone is
+/// done).
+pub struct KernelStack(StackMem);
 
 impl KernelStack {
     /// A stack of [`KERNEL_STACK_SIZE`] bytes mapped in the kernel-stack
     /// area above its guard, or `None` when no memory is left for one.
     pub fn try_new() -> Option<Self> {
-        // zeroed: what a switch does not write of it (XSAVE leaves the
-        // components not in use) must hold no old kernel memory
-        let spill = FpuBox::try_new(None).ok()?;
-        StackMem::new().map(|s| KernelStack(s, spill))
+        StackMem::new().map(KernelStack)
     }
 
     #[cfg(target_os = "none")]
@@ -440,34 +435,12 @@ impl KernelStack {
 }
 
 /// A kernel thread's stack and its saved stack pointer while switched out.
+/// It has no FPU area of its own: a switch away saves the user state its
+/// thread left live in the registers into that context's image, in place
+/// (`user::entry`'s lazy FPU), so a thread holds one XSAVE image, not two.
 pub struct KernelThread {
     stack: StackMem,
     rsp: AtomicU64,
-    /// Where a switch away saves the FPU state of the user context this
-    /// thread left live in the registers (user::entry's lazy FPU). Boxed:
-    /// the record stays small, so making a thread copies no 2.7 KiB image
-    /// when it moves the record into its `Arc` (each copy a `rep movs` of
-    /// 350 iterations, which QEMU's TCG runs one translation block each).
-    fpu_spill: UnsafeCell<FpuBox>,
-    /// The token of the context whose state `fpu_spill` holds (0: none).
-    fpu_token: AtomicUsize,
-}
-
-// SAFETY: `fpu_spill` is only touched by this thread itself (in `switch`
-// away from it, and through `spill_fetch`/`spill_restore` while it runs),
-// with interrupts disabled; the scheduler runs a thread on one CPU at a
-// time and lets another CPU switch to it only after the switch away from
-// it has returned on its old CPU (its `on_cpu` handshake).
-unsafe impl Sync for KernelThread {}
-
-/// The kernel thread running on this CPU (none until the first switch):
-/// the per-CPU record's `kthread`.
-fn current() -> Option<&'static KernelThread> {
-    let p = crate::percpu::me().kthread.load(Ordering::Relaxed) as *const KernelThread;
-    // SAFETY: `kthread` is set by `switch`/`exit_to` to the thread they run
-    // on this CPU, which the scheduler keeps alive while it runs; callers
-    // only use the reference while still running on it.
-    unsafe { p.as_ref() }
 }
 
 /// An id of the kernel thread running on this CPU (its record's address;
@@ -478,37 +451,6 @@ pub fn current_id() -> usize {
 
 fn set_current(k: *const KernelThread) {
     crate::percpu::me().kthread.store(k as usize, Ordering::Relaxed);
-}
-
-/// Copies the spilled FPU state of context `token` into `dst`, if the
-/// running kernel thread holds it.
-#[cfg(target_os = "none")]
-pub(crate) fn spill_fetch(dst: &mut FpuState, token: usize) -> bool {
-    match current() {
-        Some(k) if k.fpu_token.load(Ordering::Relaxed) == token => {
-            // SAFETY: see `unsafe impl Sync` above: only the running thread
-            // touches its own spill area, with interrupts off.
-            let spill: &FpuState = unsafe { &*k.fpu_spill.get() };
-            crate::xstate::copy_live(&crate::xstate::layout(), dst, spill);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Loads the spilled FPU state of context `token` into the registers, if
-/// the running kernel thread holds it.
-#[cfg(target_os = "none")]
-pub(crate) fn spill_restore(token: usize) -> bool {
-    match current() {
-        Some(k) if k.fpu_token.load(Ordering::Relaxed) == token => {
-            // SAFETY: as in `spill_fetch`; the image there is what XSAVE
-            // (or FXSAVE) wrote.
-            crate::user::fxrstor(unsafe { &*k.fpu_spill.get() });
-            true
-        }
-        _ => false,
-    }
 }
 
 impl KernelThread {
@@ -531,7 +473,7 @@ impl KernelThread {
     /// As [`KernelThread::new`], on a stack allocated beforehand (where
     /// its failure could still be answered).
     pub fn with_stack(stack: KernelStack, entry: extern "C" fn(usize) -> !, arg: usize) -> Self {
-        let KernelStack(stack, spill) = stack;
+        let KernelStack(stack) = stack;
         let (lo, size) = stack.range();
         let top = lo + size;
         // Initial frame, lowest address first: r15 r14 r13 r12 rbx rbp, then
@@ -545,25 +487,13 @@ impl KernelThread {
         // frames mapped in the kernel-stack area), 8-byte aligned, and no
         // one else uses it yet.
         unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
-        KernelThread {
-            stack,
-            rsp: AtomicU64::new(rsp),
-            fpu_spill: UnsafeCell::new(spill),
-            fpu_token: AtomicUsize::new(0),
-        }
+        KernelThread { stack, rsp: AtomicU64::new(rsp) }
     }
 
     /// A handle for the thread already running (the boot thread): its
     /// stack pointer is filled in by the first switch away from it.
     pub fn current_boot() -> Self {
-        KernelThread {
-            stack: StackMem { slot: None },
-            rsp: AtomicU64::new(0),
-            fpu_spill: UnsafeCell::new(
-                FpuBox::try_new(None).expect("no memory for the boot thread's FPU spill area"),
-            ),
-            fpu_token: AtomicUsize::new(0),
-        }
+        KernelThread { stack: StackMem { slot: None }, rsp: AtomicU64::new(0) }
     }
 
     /// The top of the stack (for TSS.rsp0 while this thread runs user code).
@@ -586,6 +516,12 @@ impl KernelThread {
 /// switched out (the scheduler holds them in `Arc`s). Call with interrupts
 /// disabled.
 pub fn switch(from: &KernelThread, to: &KernelThread) {
+    // Debug builds only: an overflow faults in the guard below the stack
+    // (reported by the double-fault handler), so the word is checked for
+    // the case of a frame larger than the guard; a release build skips the
+    // read, which touched the stack's lowest page (one more soft-TLB entry
+    // under TCG) at every switch.
+    #[cfg(debug_assertions)]
     if !from.stack.end_intact() {
         panic!(
             "kernel stack overflow: the thread at {:#x} wrote below its {KERNEL_STACK_SIZE}-byte stack",
@@ -593,14 +529,7 @@ pub fn switch(from: &KernelThread, to: &KernelThread) {
         );
     }
     #[cfg(target_os = "none")]
-    {
-        // SAFETY: `from` is the running thread; only it touches its spill
-        // area, and interrupts are off.
-        let token = crate::user::fpu_switch_out(unsafe { &mut *from.fpu_spill.get() });
-        if token != 0 {
-            from.fpu_token.store(token, Ordering::Relaxed);
-        }
-    }
+    crate::user::fpu_switch_out();
     set_current(to);
     // SAFETY: `to.rsp` is either the stack pointer saved by an earlier
     // switch away from `to` or the initial frame built by `new`, both on a

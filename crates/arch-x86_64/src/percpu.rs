@@ -37,11 +37,12 @@ pub(crate) struct PerCpu {
     /// The physical address of the top-level page table in CR3 (read by
     /// other CPUs: a shootdown goes only where an address space is loaded).
     pub(crate) root: AtomicU64,
-    /// The kernel thread running on this CPU (`context::switch`'s token
-    /// for the FPU spill area; 0 before the first switch).
+    /// The kernel thread running on this CPU (the process table's caller
+    /// id, `context::current_id`; 0 before the first switch).
     pub(crate) kthread: AtomicUsize,
-    /// The user context whose FPU state is live in this CPU's registers
-    /// (user::entry's lazy FPU; 0: none).
+    /// The image (an `FpuBox`'s address) of the user context whose FPU
+    /// state is live in this CPU's registers (user::entry's lazy FPU; 0:
+    /// none); a switch away saves the registers there.
     pub(crate) fpu_live: AtomicUsize,
     /// A TLB-shootdown request for this CPU is pending (set by the sender,
     /// cleared by this CPU when done: the IPI handler or a spinning CPU's

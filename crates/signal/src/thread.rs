@@ -46,17 +46,29 @@ impl ThreadSignals {
     /// Sets the blocked mask (sigreturn, exec, ...); SIGKILL and SIGSTOP are
     /// removed silently.
     pub fn set_blocked(&mut self, mask: SigSet) {
-        self.blocked = mask.blockable();
-        self.pending.epoch().bump();
+        self.change_mask(mask.blockable());
     }
 
     /// sigprocmask(2) / rt_sigprocmask(2): applies `how` and returns the
     /// old mask.
     pub fn sigprocmask(&mut self, how: SigMaskHow, set: SigSet) -> SigSet {
         let old = self.blocked;
-        self.blocked = how.apply(old, set);
-        self.pending.epoch().bump();
+        self.change_mask(how.apply(old, set));
         old
+    }
+
+    /// Sets the blocked mask, and bumps the epoch only when a signal is
+    /// unblocked: a mask that only grows makes no signal deliverable, so a
+    /// thread that found nothing to do before still has nothing (as
+    /// Linux's `__set_task_blocked`, which looks for a new target only for
+    /// the signals that become unblocked). pthread_create blocks every
+    /// signal around clone(2): one bump less per thread made.
+    fn change_mask(&mut self, new: SigSet) {
+        let unblocked = self.blocked - new;
+        self.blocked = new;
+        if !unblocked.is_empty() {
+            self.pending.epoch().bump();
+        }
     }
 
     /// The state of a new thread or process made by clone(2) from this
@@ -234,6 +246,22 @@ mod tests {
         let old = t.sigprocmask(SigMaskHow::Unblock, SigSet::single(SIGINT));
         assert_eq!(old, SigSet::single(SIGINT).with(SIGUSR1));
         assert_eq!(t.dequeue(&mut p).map(|i| i.signo), Some(SIGINT));
+    }
+
+    #[test]
+    fn only_an_unblocking_mask_change_moves_the_epoch() {
+        let epoch = crate::Epoch::new();
+        let mut t = ThreadSignals::with_epoch(epoch.clone());
+        let e0 = epoch.current();
+        let _ = t.sigprocmask(SigMaskHow::Block, SigSet::single(SIGINT));
+        let _ = t.sigprocmask(SigMaskHow::SetMask, SigSet::FULL);
+        t.set_blocked(SigSet::FULL);
+        assert_eq!(epoch.current(), e0, "a mask that only grows moves nothing");
+        let _ = t.sigprocmask(SigMaskHow::Unblock, SigSet::single(SIGINT));
+        assert_eq!(epoch.current(), e0 + 1);
+        t.set_blocked(SigSet::EMPTY);
+        assert_eq!(epoch.current(), e0 + 2);
+        assert_eq!(t.blocked(), SigSet::EMPTY);
     }
 
     #[test]

@@ -228,11 +228,12 @@ pub fn stats() -> (u64, u64) {
 /// The allocator as the `x86_64` crate's page-table code wants it.
 pub struct GlobalFrames;
 
-// SAFETY: alloc_zeroed_frame returns frames that are unused and owned by the
-// caller from then on.
+// SAFETY: `paging::table_frame` returns zero-filled frames that are unused
+// and owned by the caller from then on (from the pool of clean page-table
+// frames or the allocator).
 unsafe impl x86_64::structures::paging::FrameAllocator<Size4KiB> for GlobalFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        alloc_zeroed_frame()
+        super::paging::table_frame()
     }
 }
 

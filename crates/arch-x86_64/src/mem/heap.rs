@@ -112,10 +112,11 @@ pub fn used() -> u64 {
     HEAP.slab.lock().used_bytes() as u64 + LARGE_BYTES.load(Ordering::Relaxed)
 }
 
-/// Free frames plus the frames the heap holds: what a leak check compares,
-/// constant across work that allocates and frees only heap memory (the
-/// slab may keep a page it took, which still counts here).
+/// Free frames plus the frames the heap holds and the clean page-table
+/// frames `paging` keeps for reuse: what a leak check compares, constant
+/// across work that allocates and frees only heap memory (the slab may
+/// keep a page it took, which still counts here).
 pub fn free_frames_with_heap() -> u64 {
     let (free, _) = frames::stats();
-    free + size() / PAGE as u64
+    free + size() / PAGE as u64 + super::paging::pooled_tables()
 }

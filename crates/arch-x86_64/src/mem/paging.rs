@@ -181,6 +181,90 @@ pub fn kernel_translate(va: u64) -> Option<u64> {
     mapper(kernel_pml4()).translate_addr(VirtAddr::new_truncate(va)).map(|p| p.as_u64())
 }
 
+/// Page-table frames freed clean, reused without a fill: a fork or exec
+/// makes a top-level table and a few lower ones and an exit frees them,
+/// and each zero fill is 4 KiB of stores (64 loop iterations, a TCG block
+/// each). `zeroed`: tables of levels 3 and 2 whose entries the teardown
+/// cleared (it reads every entry anyway; see `free_tables`); `roots`:
+/// top-level tables whose lower half is
+/// clear and whose kernel half is the kernel's (made at boot, never
+/// changed since: `init` makes the kernel-stack area's entry before any
+/// address space copies the half). Leaf tables are not kept: knowing them
+/// clear would need a scan as costly as the fill. Small (at most 160 KiB
+/// held), counted as free by `heap::free_frames_with_heap`, given back by
+/// [`release_table_pool`] (the OOM path, leak checks).
+struct TablePool {
+    zeroed: [u64; 32],
+    nzeroed: usize,
+    roots: [u64; 8],
+    nroots: usize,
+}
+
+static POOL: spin::Mutex<TablePool> =
+    spin::Mutex::new(TablePool { zeroed: [0; 32], nzeroed: 0, roots: [0; 8], nroots: 0 });
+
+fn pool<R>(f: impl FnOnce(&mut TablePool) -> R) -> R {
+    crate::cpu::without_interrupts(|| f(&mut POOL.lock()))
+}
+
+fn frame_at(pa: u64) -> PhysFrame {
+    PhysFrame::containing_address(PhysAddr::new(pa))
+}
+
+/// A zero-filled frame for a page table: a clean one from the pool, or a
+/// new one filled.
+pub(crate) fn table_frame() -> Option<PhysFrame> {
+    let kept = pool(|p| {
+        p.nzeroed = p.nzeroed.checked_sub(1)?;
+        Some(p.zeroed[p.nzeroed])
+    });
+    match kept {
+        Some(pa) => Some(frame_at(pa)),
+        None => frames::alloc_zeroed_frame(),
+    }
+}
+
+/// Frees the page-table frame `f`: into the pool when `clean` (every
+/// entry zero) and there is room, else to the frame allocator.
+fn free_table_frame(f: PhysFrame, clean: bool) {
+    let kept = clean
+        && pool(|p| {
+            let Some(slot) = p.zeroed.get_mut(p.nzeroed) else { return false };
+            *slot = f.start_address().as_u64();
+            p.nzeroed += 1;
+            true
+        });
+    if !kept {
+        frames::free_frame(f);
+    }
+}
+
+/// Page-table frames the pool holds (free memory, as far as leak checks
+/// count).
+pub fn pooled_tables() -> u64 {
+    pool(|p| (p.nzeroed + p.nroots) as u64)
+}
+
+/// Gives every pooled page-table frame back to the frame allocator;
+/// returns the bytes freed.
+pub fn release_table_pool() -> usize {
+    let mut n = 0;
+    loop {
+        let f = pool(|p| {
+            if let Some(i) = p.nzeroed.checked_sub(1) {
+                p.nzeroed = i;
+                return Some(p.zeroed[i]);
+            }
+            p.nroots = p.nroots.checked_sub(1)?;
+            Some(p.roots[p.nroots])
+        });
+        let Some(pa) = f else { break };
+        frames::free_frame(frame_at(pa));
+        n += 1;
+    }
+    n * PAGE_SIZE as usize
+}
+
 /// The kernel's top-level table.
 pub fn kernel_pml4() -> PhysFrame {
     PhysFrame::containing_address(PhysAddr::new(KERNEL_PML4.load(Ordering::Relaxed)))
@@ -265,6 +349,14 @@ impl Stale {
 impl AddressSpace {
     /// A new address space with an empty lower half.
     pub fn new() -> Result<Self, MapError> {
+        let kept = pool(|p| {
+            p.nroots = p.nroots.checked_sub(1)?;
+            Some(p.roots[p.nroots])
+        });
+        if let Some(pa) = kept {
+            // lower half clear, kernel half the kernel's (see TablePool)
+            return Ok(AddressSpace { pml4: frame_at(pa), stale: Stale::default() });
+        }
         let pml4 = frames::alloc_zeroed_frame().ok_or(MapError::NoMemory)?;
         let kernel = table_at(kernel_pml4());
         let new = table_at(pml4);
@@ -396,7 +488,7 @@ impl AddressSpace {
             let shift = 12 + 9 * (level - 1);
             let e = &mut table[((va >> shift) & 511) as usize];
             if !e.flags().contains(F::PRESENT) {
-                let frame = frames::alloc_zeroed_frame().ok_or(MapError::NoMemory)?;
+                let frame = table_frame().ok_or(MapError::NoMemory)?;
                 e.set_frame(frame, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
             } else if e.flags().contains(F::HUGE_PAGE) {
                 return Err(MapError::AlreadyMapped);
@@ -480,15 +572,28 @@ pub fn activate_kernel() {
     note_flush();
 }
 
+/// Frees the table `table` of level `level` and the tables below it. A
+/// table of level 3 or 2 is read whole anyway: its present entries are
+/// cleared as the tables below go, which leaves it zero (an upper-level
+/// entry of a user table is either a present table pointer or zero: only
+/// `leaf_table_create` and the `x86_64` crate's mapper write them, and
+/// nothing clears one before this teardown), so it goes to the pool
+/// clean. Leaf tables are freed as they are (their non-present entries
+/// are not known zero without a scan).
 fn free_tables(table: PhysFrame, level: u8) {
     if level > 1 {
-        for e in table_at(table).iter() {
-            if e.flags().contains(F::PRESENT) && !e.flags().contains(F::HUGE_PAGE) {
-                free_tables(PhysFrame::containing_address(e.addr()), level - 1);
+        let t = table_at(table);
+        for e in t.iter_mut() {
+            if e.flags().contains(F::PRESENT) {
+                if !e.flags().contains(F::HUGE_PAGE) {
+                    free_tables(PhysFrame::containing_address(e.addr()), level - 1);
+                }
+                e.set_unused();
             }
         }
+        debug_assert!(t.iter().all(|e| e.is_unused()), "a page table not clean at its teardown");
     }
-    frames::free_frame(table);
+    free_table_frame(table, level > 1);
 }
 
 impl Drop for AddressSpace {
@@ -499,12 +604,29 @@ impl Drop for AddressSpace {
         // an idle CPU may still have it loaded (the last task it ran):
         // make it leave the tables before they are freed
         crate::smp::leave_root(self.pml4.start_address().as_u64());
-        for i in 0..256 {
-            let e = &table_at(self.pml4)[i];
+        let root = table_at(self.pml4);
+        for e in root.iter_mut().take(256) {
             if e.flags().contains(F::PRESENT) {
-                free_tables(PhysFrame::containing_address(e.addr()), 3);
+                if !e.flags().contains(F::HUGE_PAGE) {
+                    free_tables(PhysFrame::containing_address(e.addr()), 3);
+                }
+                e.set_unused();
             }
         }
-        frames::free_frame(self.pml4);
+        debug_assert!(
+            root.iter().take(256).all(|e| e.is_unused()),
+            "a top-level table not clean at its teardown"
+        );
+        // the kernel half was copied from the kernel's and is never edited
+        // here: the clean lower half makes a ready top-level table
+        let kept = pool(|p| {
+            let Some(slot) = p.roots.get_mut(p.nroots) else { return false };
+            *slot = self.pml4.start_address().as_u64();
+            p.nroots += 1;
+            true
+        });
+        if !kept {
+            frames::free_frame(self.pml4);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Entering and leaving ring 3 (bare metal only).
 
-use super::FpuState;
+use super::{FpuBox, FpuState};
 use super::{SYSCALL_TRAP, USER_FLAGS, UserContext, UserExit, canonical_user};
 use crate::gdt;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -8,12 +8,16 @@ use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{Efer, EferFlags, FsBase, KernelGsBase, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 
-/// The context (by address, as a token: never dereferenced) whose FPU
-/// state is in this CPU's FPU registers and not saved anywhere, or 0 (the
-/// per-CPU record's `fpu_live`). It always belongs to the kernel thread
-/// running on this CPU: `context::switch` saves it into that thread's
-/// spill area and clears it, so a thread that moves to another CPU finds
-/// its state in its own spill area there.
+/// The image (by address: an [`FpuBox`]'s) of the context whose FPU state
+/// is in this CPU's FPU registers and not saved, or 0 (the per-CPU
+/// record's `fpu_live`). It always belongs to a context of the kernel
+/// thread running on this CPU: `context::switch` saves the registers into
+/// that image in place and clears the record ([`fpu_switch_out`]), so a
+/// thread that moves to another CPU finds its state in its own image
+/// there. While named here, the image is written only by that save, with
+/// interrupts off; the context takes it back ([`fpu_save_live`],
+/// [`fpu_disown`]) before anything reads or writes it, and its drop
+/// disowns it, so the pointer never outlives the image.
 fn fpu_live() -> &'static AtomicUsize {
     &crate::percpu::me().fpu_live
 }
@@ -36,7 +40,7 @@ pub(crate) fn fxsave(dst: &mut FpuState) {
 }
 
 /// Loads the FPU registers from `src` (XRSTOR or FXRSTOR).
-pub(crate) fn fxrstor(src: &FpuState) {
+fn fxrstor(src: &FpuState) {
     if crate::xstate::enabled() {
         // SAFETY: images come from XSAVE, from `xstate::init_state`, or
         // from sigreturn/ptrace through `xstate::from_sigframe` /
@@ -54,27 +58,52 @@ pub(crate) fn fxrstor(src: &FpuState) {
     }
 }
 
-/// The FPU state of the context `token` into `dst`: from the registers when
-/// they hold it, else from the running kernel thread's spill area.
-pub(crate) fn fpu_fetch(dst: &mut FpuState, token: usize) {
+/// The FPU state of a live context whose image is `img` into `dst`: from
+/// the registers when they hold it, else from `img`, where a switch away
+/// saved it.
+pub(crate) fn fpu_fetch(dst: &mut FpuState, img: &FpuBox) {
     x86_64::instructions::interrupts::without_interrupts(|| {
-        if fpu_live().load(Ordering::Relaxed) == token {
+        if fpu_live().load(Ordering::Relaxed) == img.addr() {
             fxsave(dst);
-        } else if !crate::context::spill_fetch(dst, token) {
-            log::error!("lost the FPU state of a user context");
+        } else {
+            crate::xstate::copy_live(&crate::xstate::layout(), dst, img);
         }
     });
 }
 
-/// Called by `context::switch` on the way out of a kernel thread: saves the
-/// live FPU state, if any, into `spill` and returns its context's token (0:
-/// nothing was live).
-pub(crate) fn fpu_switch_out(spill: &mut FpuState) -> usize {
-    let token = fpu_live().swap(0, Ordering::Relaxed);
-    if token != 0 {
-        fxsave(spill);
+/// Saves the registers into `img` when they hold its state, and forgets
+/// them (a switch away already saved it there otherwise).
+pub(crate) fn fpu_save_live(img: &mut FpuBox) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        if fpu_live().load(Ordering::Relaxed) == img.addr() {
+            fxsave(img);
+            fpu_live().store(0, Ordering::Relaxed);
+        }
+    });
+}
+
+/// Forgets the registers' state of image `img` without saving it (its
+/// context replaces or drops the state).
+pub(crate) fn fpu_disown(img: usize) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        if fpu_live().load(Ordering::Relaxed) == img {
+            fpu_live().store(0, Ordering::Relaxed);
+        }
+    });
+}
+
+/// Called by `context::switch` on the way out of a kernel thread (and by
+/// `run` before it loads another image): saves the live FPU state, if any,
+/// into its context's image in place. Interrupts are off.
+pub(crate) fn fpu_switch_out() {
+    let img = fpu_live().swap(0, Ordering::Relaxed);
+    if img != 0 {
+        // SAFETY: a nonzero `fpu_live` is the address of a live
+        // `FpuBox`'s image of a context of the thread running here, which
+        // nothing else references now (see `fpu_live`); interrupts are
+        // off, so nothing else runs on this CPU meanwhile.
+        fxsave(unsafe { &mut *(img as *mut FpuState) });
     }
-    token
 }
 
 /// A kernel thread ends: whatever FPU state is live is nobody's any more.
@@ -333,22 +362,33 @@ impl UserContext {
         }
         self.regs.rflags = (self.regs.rflags & USER_FLAGS) | 0x202;
         x86_64::instructions::interrupts::disable();
-        let token = self as *mut UserContext as usize;
-        if self.fpu_live == 0 {
-            fxrstor(self.image());
-        } else if fpu_live().load(Ordering::Relaxed) != token && !crate::context::spill_restore(token) {
-            // cannot happen (the state is either live or spilled by our
-            // own kernel thread); the saved image is the best there is
-            log::error!("lost the FPU state of a user context");
-            fxrstor(self.image());
+        // 0 for a shell, which is not meant to run (it keeps no state)
+        let img = self.fpu.as_ref().map_or(0, FpuBox::addr);
+        let live = fpu_live().load(Ordering::Relaxed);
+        if self.fpu_live == 0 || live != img {
+            if live != 0 && live != img {
+                // another context of this thread left its state live
+                // (not done by the kernel's paths): keep it
+                fpu_switch_out();
+            }
+            match &self.fpu {
+                // saved in place by a switch away since it last ran
+                Some(f) if self.fpu_live != 0 => fxrstor(f),
+                _ => fxrstor(self.image()),
+            }
         }
         // SAFETY: the context is valid and exclusively borrowed; the entry
         // code returns here through arch_user_return on this same kernel
         // stack with every callee-saved register restored.
         unsafe { arch_user_run(self as *mut UserContext as *mut u8) };
-        // the state stays in the registers until someone needs it
-        fpu_live().store(token, Ordering::Relaxed);
-        self.fpu_live = 1;
+        // the state stays in the registers until someone needs it, or a
+        // switch away saves it into the image
+        if img != 0 {
+            fpu_live().store(img, Ordering::Relaxed);
+            self.fpu_live = 1;
+        } else {
+            self.fpu_init = true;
+        }
         match self.trap {
             SYSCALL_TRAP => UserExit::Syscall,
             v @ 0..=31 => UserExit::Exception { vector: v as u8, error_code: self.error_code, cr2: self.cr2 },

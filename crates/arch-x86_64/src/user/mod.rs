@@ -11,14 +11,16 @@
 //! enabled in XCR0; FXSAVE on a CPU without XSAVE), lazily: the kernel
 //! never touches the FPU (the target has no SSE), so after `run()` the
 //! thread's state stays in the registers, and is saved only when its kernel
-//! thread switches away (into the kernel thread's spill area,
-//! `context::switch`) or when the kernel reads it ([`UserContext::fpu`],
-//! `Clone`). Running the same context again then restores nothing.
+//! thread switches away (into the context's own image, in place:
+//! `context::switch`; the per-CPU record names that image while its state
+//! is live) or when the kernel reads it ([`UserContext::fpu`], `Clone`).
+//! Running the same context again then restores nothing. One image per
+//! thread: a kernel thread has no spill area of its own.
 
 #[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
-pub(crate) use entry::{fpu_forget, fpu_switch_out, fxrstor};
+pub(crate) use entry::{fpu_forget, fpu_switch_out};
 #[cfg(target_os = "none")]
 pub(crate) use entry::{init, syscall_msrs};
 
@@ -41,8 +43,10 @@ pub struct UserContext {
     pub error_code: u64,
     /// CR2 at a page fault.
     pub cr2: u64,
-    /// Nonzero while `fpu` is stale: the state is in the FPU registers (or
-    /// was spilled to the kernel thread's area by a switch).
+    /// Nonzero while `fpu` may be stale: the state is in this CPU's FPU
+    /// registers while the per-CPU record names the image (`entry`'s
+    /// `fpu_live`), else a switch away saved it into the image in place.
+    /// Only the context's own kernel thread runs or reads such a context.
     fpu_live: u64,
     /// While not live: the state is the initial one ([`initial_fpu`]) and
     /// what `fpu` holds is not read (exec and signal delivery reset the
@@ -81,8 +85,26 @@ impl From<AllocError> for linux_abi::Errno {
 
 /// An XSAVE image in the kernel heap: 64-byte aligned (as XSAVE/XRSTOR
 /// require), allocated with a fallible allocation (stable Rust has no
-/// `Box::try_new`).
-pub struct FpuBox(alloc::boxed::Box<FpuState>);
+/// `Box::try_new`). Held by a raw pointer rather than a `Box`: while its
+/// context's state is live, a switch away from the thread writes the image
+/// through the per-CPU record's pointer (`entry::fpu_switch_out`), and no
+/// reference to it exists then (every access first takes the state back
+/// with interrupts off: [`UserContext::fpu`], `disown`).
+pub struct FpuBox(core::ptr::NonNull<FpuState>);
+
+// SAFETY: the box owns its image as a `Box` would (freed once, by its
+// drop); the raw pointer carries no thread affinity.
+unsafe impl Send for FpuBox {}
+// SAFETY: shared access only reads through `Deref`, as `&Box<FpuState>`.
+unsafe impl Sync for FpuBox {}
+
+impl Drop for FpuBox {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from the global allocator with
+        // FpuState's layout (`try_new`) and is freed only here.
+        unsafe { alloc::alloc::dealloc(self.0.as_ptr() as *mut u8, core::alloc::Layout::new::<FpuState>()) }
+    }
+}
 
 impl FpuBox {
     /// Heap memory for one image, its bytes copied from `src` (or zeroed
@@ -120,31 +142,40 @@ impl FpuBox {
             // SAFETY: as above; the rest of the allocation.
             unsafe { core::ptr::write_bytes(dst.add(at), 0, crate::xstate::XSTATE_MAX - at) };
         }
-        // SAFETY: `p` came from the global allocator with
-        // `Layout::new::<FpuState>()` (what `Box<FpuState>` frees with) and
-        // holds an initialised FpuState (copied, or all zeros: a byte
-        // array), so the Box owns it (Box's documented memory layout).
-        Ok(FpuBox(unsafe { alloc::boxed::Box::from_raw(p) }))
+        // `p` is not null (checked above) and holds an initialised
+        // FpuState (copied, or all zeros: a byte array), freed by the drop
+        Ok(FpuBox(core::ptr::NonNull::new(p).ok_or(AllocError)?))
+    }
+
+    /// The image's address: the per-CPU record's name for it while its
+    /// state is live.
+    #[cfg_attr(not(target_os = "none"), allow(dead_code))]
+    fn addr(&self) -> usize {
+        self.0.as_ptr() as usize
     }
 }
 
 impl FpuBox {
     /// Copies the state of `src` into the image (`xstate::copy_live`).
     fn set(&mut self, src: &FpuState) {
-        crate::xstate::copy_live(&crate::xstate::layout(), &mut self.0, src);
+        crate::xstate::copy_live(&crate::xstate::layout(), self, src);
     }
 }
 
 impl core::ops::Deref for FpuBox {
     type Target = FpuState;
     fn deref(&self) -> &FpuState {
-        &self.0
+        // SAFETY: the box owns an initialised image; nothing writes it
+        // while this borrow lives (a switch writes only an image whose
+        // context is live, and contexts take their state back first).
+        unsafe { self.0.as_ref() }
     }
 }
 
 impl core::ops::DerefMut for FpuBox {
     fn deref_mut(&mut self) -> &mut FpuState {
-        &mut self.0
+        // SAFETY: as `deref`, borrowed mutably through the box.
+        unsafe { self.0.as_mut() }
     }
 }
 
@@ -173,15 +204,14 @@ impl UserContext {
     /// copied (Linux's `fpu_clone` copies the parent's state: so does this,
     /// unless there is none to copy). `Err` when the heap has no room.
     pub fn try_clone(&self) -> Result<Self, AllocError> {
-        let (fpu, fpu_init) = if self.fpu_live != 0 {
-            let mut b = FpuBox::try_new(None)?;
-            self.fetch_live(&mut b);
-            (b, false)
-        } else {
-            match (&self.fpu, self.fpu_init) {
-                (Some(f), false) => (FpuBox::try_new(Some(f))?, false),
-                _ => (FpuBox::try_new(None)?, true),
+        let (fpu, fpu_init) = match (&self.fpu, self.fpu_init) {
+            (Some(f), _) if self.fpu_live != 0 => {
+                let mut b = FpuBox::try_new(None)?;
+                Self::fetch_live(f, &mut b);
+                (b, false)
             }
+            (Some(f), false) => (FpuBox::try_new(Some(f))?, false),
+            _ => (FpuBox::try_new(None)?, true),
         };
         Ok(UserContext {
             regs: self.regs,
@@ -201,20 +231,17 @@ impl UserContext {
         if self.fpu.is_none() {
             self.fpu = Some(FpuBox::try_new(None)?);
         }
+        self.disown();
         self.regs = src.regs;
         self.trap = src.trap;
         self.error_code = src.error_code;
         self.cr2 = src.cr2;
-        self.fpu_live = 0;
         self.fpu_init = false;
         let Some(dst) = self.fpu.as_mut() else { return Ok(()) };
-        if src.fpu_live != 0 {
-            src.fetch_live(dst);
-        } else {
-            match (&src.fpu, src.fpu_init) {
-                (Some(f), false) => dst.set(f),
-                _ => self.fpu_init = true,
-            }
+        match (&src.fpu, src.fpu_init) {
+            (Some(f), _) if src.fpu_live != 0 => Self::fetch_live(f, dst),
+            (Some(f), false) => dst.set(f),
+            _ => self.fpu_init = true,
         }
         Ok(())
     }
@@ -236,7 +263,8 @@ impl UserContext {
     }
 
     /// Saves a live FPU state into the image, so that the context may be
-    /// moved or swapped (the registers' state is tied to its address).
+    /// handed to others (swapped into the table for a tracer): only its
+    /// own thread may touch a live context.
     pub fn save_fpu(&mut self) {
         self.sync_fpu();
     }
@@ -253,7 +281,7 @@ impl UserContext {
     /// Replaces the FPU/SSE state (loaded into the registers by the next
     /// `run()`).
     pub fn set_fpu(&mut self, state: &FpuState) {
-        self.fpu_live = 0;
+        self.disown();
         match &mut self.fpu {
             Some(f) => {
                 f.set(state);
@@ -294,7 +322,8 @@ impl UserContext {
         if self.fpu.is_none() {
             self.fpu = Some(FpuBox::try_new(None)?);
         }
-        self.fpu_live = 0;
+        // a switch away must not save the registers over it any more
+        self.disown();
         self.fpu_init = false;
         match &mut self.fpu {
             Some(f) => Ok(f),
@@ -314,8 +343,21 @@ impl UserContext {
     /// Resets the FPU/SSE state to the initial one (exec, signal handler
     /// entry), without writing the image.
     pub fn reset_fpu(&mut self) {
-        self.fpu_live = 0;
+        self.disown();
         self.fpu_init = true;
+    }
+
+    /// Drops a live state without saving it (it is about to be replaced):
+    /// a switch away must not write the image any more.
+    fn disown(&mut self) {
+        if self.fpu_live == 0 {
+            return;
+        }
+        self.fpu_live = 0;
+        #[cfg(target_os = "none")]
+        if let Some(f) = &self.fpu {
+            entry::fpu_disown(f.addr());
+        }
     }
 
     /// The image the next `run()` loads (not live).
@@ -327,40 +369,35 @@ impl UserContext {
         }
     }
 
-    /// The live FPU state of this context into `dst`.
+    /// The state of a live context whose image is `img` into `dst`: from
+    /// the registers when they hold it, else from `img` (where a switch
+    /// away saved it).
     #[cfg(target_os = "none")]
-    fn fetch_live(&self, dst: &mut FpuState) {
-        entry::fpu_fetch(dst, self as *const UserContext as usize);
+    fn fetch_live(img: &FpuBox, dst: &mut FpuState) {
+        entry::fpu_fetch(dst, img);
     }
 
-    /// The live FPU state (none on the host).
+    /// The live FPU state (on the host: the image, nothing runs).
     #[cfg(not(target_os = "none"))]
-    fn fetch_live(&self, _dst: &mut FpuState) {}
+    fn fetch_live(img: &FpuBox, dst: &mut FpuState) {
+        crate::xstate::copy_live(&crate::xstate::layout(), dst, img);
+    }
 
-    /// Brings `fpu` up to date from the registers or the spill area.
+    /// Brings `fpu` up to date from the registers (a switch away already
+    /// saved it there otherwise).
     fn sync_fpu(&mut self) {
         if self.fpu_live == 0 {
             return;
         }
         self.fpu_live = 0;
-        if self.fpu.is_none() {
-            // a shell that ran (never done): it needs memory for its image
-            match FpuBox::try_new(None) {
-                Ok(f) => self.fpu = Some(f),
-                Err(AllocError) => {
-                    log::error!("no memory for an FPU image: the initial state instead");
-                    self.fpu_init = true;
-                    return;
-                }
+        match self.fpu.as_mut() {
+            Some(_f) => {
+                self.fpu_init = false;
+                #[cfg(target_os = "none")]
+                entry::fpu_save_live(_f);
             }
-        }
-        self.fpu_init = false;
-        #[cfg(target_os = "none")]
-        {
-            let token = self as *const UserContext as usize;
-            if let Some(f) = self.fpu.as_mut() {
-                entry::fpu_fetch(f, token);
-            }
+            // a shell is never live (`run` keeps no state for one)
+            None => self.fpu_init = true,
         }
     }
 }
@@ -455,7 +492,8 @@ impl UserContext {
     /// initial FPU state, with its image memory (`Err` when the heap has
     /// none).
     pub fn try_new(entry: u64, stack: u64) -> Result<Self, AllocError> {
-        let mut c = UserContext { fpu: Some(FpuBox::try_new(None)?), ..UserContext::default() };
+        let mut c = UserContext::default();
+        c.fpu = Some(FpuBox::try_new(None)?);
         c.regs.rip = entry;
         c.regs.rsp = stack;
         c.regs.rflags = 0x202;
@@ -476,6 +514,14 @@ impl UserContext {
     /// Sets the syscall return value (`rax`).
     pub fn set_syscall_return(&mut self, v: u64) {
         self.regs.rax = v;
+    }
+}
+
+impl Drop for UserContext {
+    /// A context dropped while its state is live (its thread's exit): a
+    /// switch away must not write its freed image.
+    fn drop(&mut self) {
+        self.disown();
     }
 }
 
@@ -522,8 +568,9 @@ mod tests {
         assert!(core::mem::size_of::<UserContext>() < 512);
         let b = FpuBox::try_new(Some(&marked(7))).unwrap();
         assert_eq!(&*b as *const FpuState as usize % 64, 0);
-        assert_eq!(b.0.0[160], 7);
-        assert!(FpuBox::try_new(None).unwrap().0.0.iter().all(|&x| x == 0));
+        assert_eq!((*b).0[160], 7);
+        let z = FpuBox::try_new(None).unwrap();
+        assert!((*z).0.iter().all(|&x| x == 0));
     }
 
     #[test]
