@@ -162,7 +162,7 @@ pub struct Master {
 /// devpts.
 pub fn open_master(inode: Arc<Inode>, flags: u32) -> Result<Arc<dyn File>> {
     let table = crate::proc::table();
-    let uid = table.tgid(tid()).and_then(|pid| table.with_process(pid, |p| p.creds.uid)).unwrap_or(0);
+    let uid = table.tgid(tid()).and_then(|pid| table.with_process(pid, |p| p.creds().uid)).unwrap_or(0);
     let pty = {
         let mut ptys = PTYS.lock();
         ptys.retain(|_, w| w.strong_count() > 0);

@@ -55,7 +55,7 @@ impl RouteHost for Host {
         let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
         let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
         crate::proc::table()
-            .with_process(pid, |p| p.creds.cap_effective & (1u64 << CAP_NET_ADMIN) != 0)
+            .with_process(pid, |p| p.creds().cap_effective & (1u64 << CAP_NET_ADMIN) != 0)
             .unwrap_or(false)
     }
 }

@@ -85,10 +85,10 @@ impl Resolver for KResolver<'_> {
         crate::proc::table()
             .with_process(pid, |p| Caller {
                 pid,
-                uid: p.creds.uid,
-                gid: p.creds.gid,
-                euid: p.creds.euid,
-                egid: p.creds.egid,
+                uid: p.creds().uid,
+                gid: p.creds().gid,
+                euid: p.creds().euid,
+                egid: p.creds().egid,
             })
             .unwrap_or(Caller { pid, ..Caller::default() })
     }
@@ -130,7 +130,7 @@ impl Resolver for KResolver<'_> {
 pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<()> {
     let ok = crate::proc::table()
         .with_process(t.pid, |p| {
-            let cr = &p.creds;
+            let cr = p.creds();
             let cap = |bit: u32| cr.cap_effective & (1u64 << bit) != 0;
             let pid_ok = c.pid == t.pid || cap(21);
             let uid_ok = [cr.uid, cr.euid, cr.suid].contains(&c.uid) || cap(7);

@@ -26,9 +26,9 @@ const IO_CHUNK: usize = 1 << 20;
 pub(crate) fn cred(t: &UThread) -> vfs::Cred {
     table()
         .with_process(t.pid, |p| vfs::Cred {
-            uid: p.creds.fsuid,
-            gid: p.creds.fsgid,
-            groups: p.creds.groups.clone(),
+            uid: p.creds().fsuid,
+            gid: p.creds().fsgid,
+            groups: p.creds().groups.clone(),
         })
         .unwrap_or_else(vfs::Cred::root)
 }
@@ -83,8 +83,9 @@ fn with_ctx_as<R>(
 fn cred_nofile(t: &UThread) -> (vfs::Cred, u64) {
     table()
         .with_process(t.pid, |p| {
-            let c = vfs::Cred { uid: p.creds.fsuid, gid: p.creds.fsgid, groups: p.creds.groups.clone() };
-            (c, p.rlimits.cur(process::rlimit::Resource::Nofile))
+            let c =
+                vfs::Cred { uid: p.creds().fsuid, gid: p.creds().fsgid, groups: p.creds().groups.clone() };
+            (c, p.rlimits().cur(process::rlimit::Resource::Nofile))
         })
         .unwrap_or_else(|| (vfs::Cred::root(), fs_table::INR_OPEN_CUR))
 }
@@ -500,7 +501,7 @@ const FIONREAD: u32 = 0x541b;
 /// The pipe behind `file`, if it is one.
 /// The caller as the pipe limits see it.
 fn pipe_user(t: &UThread) -> crate::pipe::PipeUser {
-    table().with_process(t.pid, |p| crate::pipe::PipeUser::of(&p.creds)).unwrap_or(crate::pipe::PipeUser {
+    table().with_process(t.pid, |p| crate::pipe::PipeUser::of(p.creds())).unwrap_or(crate::pipe::PipeUser {
         uid: 0,
         sys_resource: true,
         sys_admin: true,
@@ -898,7 +899,7 @@ pub fn mount(
 
 /// Linux's may_mount(): CAP_SYS_ADMIN, which here is an effective uid of 0.
 fn may_mount(t: &UThread) -> bool {
-    table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false)
+    table().with_process(t.pid, |p| p.creds().capable()).unwrap_or(false)
 }
 
 /// umount2(2): `MNT_FORCE`, `MNT_DETACH`, `MNT_EXPIRE` are accepted (and

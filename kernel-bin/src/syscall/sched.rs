@@ -41,12 +41,18 @@ fn who(t: &UThread, tid: i32) -> Result<Who, Errno> {
     }
     let task = crate::proc::task_of(tid as u32).ok_or(Errno::ESRCH)?;
     let table = crate::proc::table();
-    let (euid, privileged) =
-        table.with_process(t.pid, |p| (p.creds.euid, p.creds.has_cap(CAP_SYS_NICE))).ok_or(Errno::ESRCH)?;
+    let (euid, privileged) = table
+        .with_process(t.pid, |p| (p.creds().euid, p.creds().has_cap(CAP_SYS_NICE)))
+        .ok_or(Errno::ESRCH)?;
     let pid = table.tgid(tid as u32).ok_or(Errno::ESRCH)?;
     let (uid, teuid, rlimit_nice, rlimit_rtprio) = table
         .with_process(pid, |p| {
-            (p.creds.uid, p.creds.euid, p.rlimits.cur(Resource::Nice), p.rlimits.cur(Resource::Rtprio))
+            (
+                p.creds().uid,
+                p.creds().euid,
+                p.rlimits().cur(Resource::Nice),
+                p.rlimits().cur(Resource::Rtprio),
+            )
         })
         .ok_or(Errno::ESRCH)?;
     Ok(Who {
@@ -87,10 +93,10 @@ fn targets(t: &UThread, which: i32, who_: i32) -> Result<Vec<i32>, Errno> {
         }
         PRIO_USER => {
             let uid = match who_ {
-                0 => table.with_process(t.pid, |p| p.creds.uid).ok_or(Errno::ESRCH)?,
+                0 => table.with_process(t.pid, |p| p.creds().uid).ok_or(Errno::ESRCH)?,
                 w => w as u32,
             };
-            table.try_threads_of(None, |p| p.creds.uid == uid)?
+            table.try_threads_of(None, |p| p.creds().uid == uid)?
         }
         _ => return Err(Errno::EINVAL),
     };
