@@ -762,7 +762,7 @@ fn peek_siginfo(t: &UThread, tpid: Pid, ttid: Pid, addr: u64, data: u64) -> SysR
             |q: &signal::PendingQueue| usize::try_from(at).ok().and_then(|n| q.queued().nth(n).copied());
         let info = table()
             .with_thread_process(ttid, tpid, |th, p| {
-                if shared { nth(p.pending()) } else { nth(&th.signals().pending) }
+                if shared { nth(p.pending()) } else { nth(th.signals().pending()) }
             })
             .flatten();
         let Some(info) = info else { break };

@@ -58,7 +58,7 @@ pub fn notify(pid: Pid) {
 /// `signalfd_poll`: `next_signal` on both queues).
 fn has_pending(tid: Pid, pid: Pid, mask: SigSet) -> bool {
     let blocked = mask.complement();
-    table().with_thread(tid, |th| th.signals().pending.next(blocked).is_some()).unwrap_or(false)
+    table().with_thread(tid, |th| th.signals().pending().next(blocked).is_some()).unwrap_or(false)
         || table().with_process(pid, |p| p.pending().next(blocked).is_some()).unwrap_or(false)
 }
 

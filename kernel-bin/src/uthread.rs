@@ -381,7 +381,7 @@ pub fn must_die(tid: Pid) -> bool {
         return true;
     }
     let Some((pid, killed)) =
-        table().with_thread(tid, |t| (t.tgid(), t.signals().pending.pending().contains(signal::SIGKILL)))
+        table().with_thread(tid, |t| (t.tgid(), t.signals().pending().pending().contains(signal::SIGKILL)))
     else {
         return true;
     };
@@ -535,7 +535,7 @@ pub fn signal_pending(tid: Pid) -> bool {
                 // stop (a traced one traps, below)
                 || matches!(p.state(), process::table::ProcState::Stopped(_)) && !th.trace().attached
                 // told to die (must_die)
-                || th.signals().pending.pending().contains(signal::SIGKILL)
+                || th.signals().pending().pending().contains(signal::SIGKILL)
                 || p.is_group_exiting()
                 // a PTRACE_EVENT_STOP trap due ends a sleep too (the call
                 // restarts after the trap)
@@ -670,7 +670,7 @@ fn nothing_due(t: &UThread) -> bool {
                     && th.tgid() == t.pid
                     && !matches!(p.state(), process::table::ProcState::Stopped(_))
                     && !p.is_group_exiting()
-                    && !th.signals().pending.pending().contains(signal::SIGKILL)
+                    && !th.signals().pending().pending().contains(signal::SIGKILL)
                     && !th.signals().has_deliverable(p.pending())
             })
             .unwrap_or(false)
@@ -705,8 +705,8 @@ fn run_handler(
     let SigHandler::Handler(entry) = act.handler else { return Flow::Continue };
     let sp = t.ctx.regs.rsp;
     let Some((saved_mask, alt, top)) = table().with_thread(t.tid, |th| {
-        let alt = th.signals().altstack.get(sp);
-        let top = th.signals().altstack.frame_top(sp, act);
+        let alt = th.signals().altstack().get(sp);
+        let top = th.signals().altstack().frame_top(sp, act);
         let saved = th.signals_mut().enter_handler(sig, act);
         (saved, alt, top)
     }) else {
@@ -751,7 +751,7 @@ fn run_handler(
         }
         return force_signal(t, SigInfo::kernel(signal::SIGSEGV), (0, 0, 0));
     }
-    table().with_thread(t.tid, |th| th.signals_mut().altstack.frame_built());
+    table().with_thread(t.tid, |th| th.signals_mut().altstack_mut().frame_built());
     // Linux's fpu__clear_user_states(): the handler starts with the FPU,
     // SSE, AVX and PKRU in their initial state (the frame keeps the
     // interrupted code's, which sigreturn puts back)
@@ -839,9 +839,9 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
     let sp = t.ctx.regs.rsp;
     table().with_thread(t.tid, |th| {
         th.signals_mut().set_blocked(signal::SigSet::from_bits(r.mask).blockable());
-        let st = signal::StackT { sp: r.altstack.sp, flags: r.altstack.flags, size: r.altstack.size };
+        let st = signal::StackT::new(r.altstack.sp, r.altstack.flags, r.altstack.size);
         // restore_altstack(): errors are ignored, as Linux does
-        let _ = th.signals_mut().altstack.sigaltstack(Some(st), sp, signal::MINSIGSTKSZ);
+        let _ = th.signals_mut().altstack_mut().sigaltstack(Some(st), sp, signal::MINSIGSTKSZ);
     });
     Flow::Continue
 }
@@ -855,7 +855,7 @@ pub fn discard_signal(pid: Pid, sig: SigNum) {
         p.threads().to_vec()
     });
     for tid in threads.unwrap_or_default() {
-        table().with_thread(tid, |th| th.signals_mut().pending.discard(set));
+        table().with_thread(tid, |th| th.signals_mut().pending_mut().discard(set));
     }
 }
 

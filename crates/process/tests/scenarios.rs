@@ -953,8 +953,8 @@ fn tgkill_targets_one_thread() {
     w.s.take_events();
     assert_eq!(w.t.tgkill(p, Some(p as i32), t as i32, 10, &w.s), Ok(()));
     assert_eq!(w.s.take_events(), vec![Event::Wakeup(t)]);
-    assert!(w.t.with_thread(t, |x| x.signals().pending.pending().contains(SIGUSR1)).unwrap());
-    assert!(!w.t.with_thread(p, |x| x.signals().pending.pending().contains(SIGUSR1)).unwrap());
+    assert!(w.t.with_thread(t, |x| x.signals().pending().pending().contains(SIGUSR1)).unwrap());
+    assert!(!w.t.with_thread(p, |x| x.signals().pending().pending().contains(SIGUSR1)).unwrap());
     assert!(!w.pending(p).contains(SIGUSR1));
     // tkill with a fatal default: the whole group goes.
     assert_eq!(w.t.tgkill(1, None, t as i32, 15, &w.s), Ok(()));

@@ -207,6 +207,6 @@ fn signal_delivery_to_a_handler() {
     }
     assert_eq!(regs.ip, 0x40_2000);
     assert!(b.blocked().contains(SIGUSR1), "the handler runs with its signal blocked");
-    b.pending.enqueue(SigInfo::kernel(SIGTERM), &SigQueueAccount::new(), 64).unwrap();
+    b.pending_mut().enqueue(SigInfo::kernel(SIGTERM), &SigQueueAccount::new(), 64).unwrap();
     assert_eq!(deliver(&mut b, &mut process, &h, &mut regs), Delivered::Fatal(SIGTERM));
 }

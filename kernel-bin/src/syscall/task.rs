@@ -453,7 +453,7 @@ pub fn sigaltstack(t: &mut UThread, ss: UserPtr<StackBytes>, old: UserPtr<StackB
     };
     let sp = t.ctx.regs.rsp;
     let prev = table()
-        .with_thread(t.tid, |th| th.signals_mut().altstack.sigaltstack(new, sp, signal::MINSIGSTKSZ))
+        .with_thread(t.tid, |th| th.signals_mut().altstack_mut().sigaltstack(new, sp, signal::MINSIGSTKSZ))
         .ok_or(Errno::ESRCH)??;
     if let Some(p) = old.non_null() {
         t.write(p, prev.to_bytes())?;
