@@ -438,7 +438,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
         .with_process(t.pid, |p| {
             let c = p.creds();
             (
-                vfs::Cred { uid: c.fsuid, gid: c.fsgid, groups: c.groups.clone() },
+                vfs::Cred::new(c.fsuid, c.fsgid, c.groups.clone()),
                 elf_loader::Credentials::new(c.uid, c.euid, c.gid, c.egid),
             )
         })

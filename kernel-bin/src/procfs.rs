@@ -244,7 +244,7 @@ fn kind_of(node: &Node) -> (FileType, u32) {
 }
 
 fn entry(name: &[u8], node: Node) -> SynthEntry {
-    SynthEntry { name: name.to_vec(), ino: ino_of(&node), ftype: kind_of(&node).0 }
+    SynthEntry::new(name.to_vec(), ino_of(&node), kind_of(&node).0)
 }
 
 fn exists(pid: Pid) -> bool {

@@ -424,13 +424,11 @@ impl File for Slave {
     fn stat(&self) -> Result<Stat> {
         match &self.inode {
             Some(i) => Ok(i.stat()),
-            None => Ok(Stat {
-                mode: vfs::S_IFCHR | 0o620,
-                rdev: vfs::makedev(SLAVE_MAJOR, self.pty.index),
-                nlink: 1,
-                blksize: 1024,
-                ..Stat::default()
-            }),
+            None => Ok(Stat::default()
+                .with_mode(vfs::S_IFCHR | 0o620)
+                .with_rdev(vfs::makedev(SLAVE_MAJOR, self.pty.index))
+                .with_nlink(1)
+                .with_blksize(1024)),
         }
     }
 
