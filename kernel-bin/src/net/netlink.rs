@@ -27,17 +27,16 @@ impl RouteHost for Host {
             let mut name = String::new();
             name.try_reserve(i.name.len()).map_err(|_| Errno::ENOBUFS)?;
             name.push_str(&i.name);
-            out.push(Link {
-                index: i.index,
-                name,
-                flags: u32::from(i.flags),
-                mtu: i.mtu,
-                mac: i.mac,
-                loopback: i.flags & inet::iff::LOOPBACK != 0,
-                ipv4: i.ipv4.map(|(a, p)| (a.octets(), p)).into_iter().collect(),
-                ipv6,
-                gw4: i.gw4.map(|g| g.octets()),
-            });
+            out.push(
+                Link::new(i.index, name)
+                    .with_flags(u32::from(i.flags))
+                    .with_mtu(i.mtu)
+                    .with_mac(i.mac)
+                    .with_loopback(i.flags & inet::iff::LOOPBACK != 0)
+                    .with_ipv4(i.ipv4.map(|(a, p)| (a.octets(), p)).into_iter().collect())
+                    .with_ipv6(ipv6)
+                    .with_gw4(i.gw4.map(|g| g.octets())),
+            );
         }
         Ok(out)
     }
