@@ -293,7 +293,7 @@ pub fn build(
                 // Past Linux's point of no return: what fails now kills the
                 // process with SIGSEGV (bprm_execve's force_fatal_sig).
                 let r = iimage.as_ref().map_err(|e| *e).and_then(|iimage| {
-                    let i = elf_loader::Interp { image: iimage, file: ifile as &dyn ExecFile, path: ipath };
+                    let i = elf_loader::Interp::new(iimage, ifile as &dyn ExecFile, ipath);
                     elf.load_with_interp(&mut vm, &file, Some(i), &params)
                 });
                 if let Err(e) = r {
