@@ -783,7 +783,7 @@ pub fn lease_fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> 
     let pid = t.pid as i32;
     let (res, _, _) = attempt(&inode, |reg, i| {
         let e = &mut reg.files[i];
-        let all = Opens { write: opens.write + e.opening.write, read: opens.read + e.opening.read };
+        let all = Opens::new(opens.write + e.opening.write, opens.read + e.opening.read);
         match e.leases.set(&me, pid, l_type, w, r, all) {
             Ok(changed) => (Try::<()>::Done(Ok(0)), changed),
             Err(err) => (Try::Done(Err(err)), false),
