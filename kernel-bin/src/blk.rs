@@ -462,7 +462,7 @@ pub fn ioctl(t: &mut UThread, file: &dyn File, cmd: u32, arg: u64) -> Option<Res
         BLKSSZGET | BLKPBSZGET => t.write(UserPtr::<u32>::new(arg), SECTOR as u32),
         BLKGETSIZE64 => t.write_slice(arg, &size().to_le_bytes()),
         BLKFLSBUF => {
-            if !crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false) {
+            if !crate::proc::table().with_process(t.pid, |p| p.creds().capable()).unwrap_or(false) {
                 Err(Errno::EACCES)
             } else {
                 flush()

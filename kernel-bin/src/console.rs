@@ -342,7 +342,7 @@ fn kill_pgrp(pg: Pid, sig: SigNum) {
 /// Linux's `is_ignored()` for job-control signals: blocked by the thread
 /// or `SIG_IGN` for the process.
 fn ignored_or_blocked(c: &Caller, sig: SigNum) -> bool {
-    table().with_thread(c.tid, |t| t.signals.blocked().contains(sig)) == Some(true)
+    table().with_thread(c.tid, |t| t.signals().blocked().contains(sig)) == Some(true)
         || table().with_process(c.pid, |p| p.handlers().lock().is_ignored(sig)) == Some(true)
 }
 
@@ -511,7 +511,7 @@ pub fn set_ctty_on(tty: &dyn JobTty, steal: bool, readable: bool) -> Result<()> 
     if !c.leader || session_has_ctty(c.sid) {
         return Err(Errno::EPERM);
     }
-    let root = table().with_process(c.pid, |p| p.creds.euid == 0) == Some(true);
+    let root = table().with_process(c.pid, |p| p.creds().euid == 0) == Some(true);
     if tty.ctl().0.is_some() && !(steal && root) {
         return Err(Errno::EPERM);
     }

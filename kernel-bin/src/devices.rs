@@ -156,13 +156,11 @@ impl File for Device {
         if let Some(i) = &self.inode {
             return Ok(i.stat());
         }
-        Ok(Stat {
-            mode: vfs::S_IFCHR | 0o620,
-            rdev: vfs::makedev(5, 1),
-            nlink: 1,
-            blksize: 1024,
-            ..Stat::default()
-        })
+        Ok(Stat::default()
+            .with_mode(vfs::S_IFCHR | 0o620)
+            .with_rdev(vfs::makedev(5, 1))
+            .with_nlink(1)
+            .with_blksize(1024))
     }
 
     fn status_flags(&self) -> u32 {

@@ -32,7 +32,7 @@ pub(crate) fn caller() -> (Pid, Pid) {
 /// fstat(2) of a file on Linux's anonymous inode: mode 0600 without a
 /// type (as an epoll instance).
 pub(crate) fn anon_stat() -> Stat {
-    Stat { mode: 0o600, nlink: 1, blksize: 4096, dev: 0xd, ..Stat::default() }
+    Stat::default().with_mode(0o600).with_nlink(1).with_blksize(4096).with_dev(0xd)
 }
 
 /// Puts `file` in the lowest free descriptor of `t`'s table.

@@ -300,7 +300,7 @@ pub fn build(
                 // Past Linux's point of no return: what fails now kills the
                 // process with SIGSEGV (bprm_execve's force_fatal_sig).
                 let r = iimage.as_ref().map_err(|e| *e).and_then(|iimage| {
-                    let i = elf_loader::Interp { image: iimage, file: ifile as &dyn ExecFile, path: ipath };
+                    let i = elf_loader::Interp::new(iimage, ifile as &dyn ExecFile, ipath);
                     elf.load_with_interp(&mut vm, &file, Some(i), &params)
                 });
                 if let Err(e) = r {
@@ -412,8 +412,8 @@ fn force_fatal_sigsegv(t: &UThread) {
     let sig = signal::SIGSEGV;
     let _ = table().with_process(t.pid, |p| p.handlers().lock().set(sig, signal::SigAction::DEFAULT));
     table().with_thread(t.tid, |th| {
-        let mask = th.signals.blocked().without(sig);
-        th.signals.set_blocked(mask);
+        let mask = th.signals().blocked().without(sig);
+        th.signals_mut().set_blocked(mask);
     });
     let _ = table().send_signal(t.pid, signal::SigInfo::kernel(sig), &Hooks);
 }
@@ -433,7 +433,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     let argc = walk_ptr_array(t, argv, elf_loader::MAX_ARG_STRINGS, |_| Ok(true))?;
     let envc = walk_ptr_array(t, envp, elf_loader::MAX_ARG_STRINGS, |_| Ok(true))?;
     let stack_rlimit = table()
-        .with_process(t.pid, |p| p.rlimits.cur(process::rlimit::Resource::Stack))
+        .with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Stack))
         .ok_or(Errno::ESRCH)?;
     let mut budget = elf_loader::ArgBudget::new(stack_rlimit, argc, envc)?;
     budget.take(path.len())?;
@@ -446,9 +446,9 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     };
     let (cred, ids) = table()
         .with_process(t.pid, |p| {
-            let c = &p.creds;
+            let c = p.creds();
             (
-                vfs::Cred { uid: c.fsuid, gid: c.fsgid, groups: c.groups.clone() },
+                vfs::Cred::new(c.fsuid, c.fsgid, c.groups.clone()),
                 elf_loader::Credentials::new(c.uid, c.euid, c.gid, c.egid),
             )
         })

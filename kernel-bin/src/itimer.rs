@@ -62,7 +62,7 @@ static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// `f` on the timers of process `pid` (under the table lock).
 fn timers<R>(pid: Pid, f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
-    table().with_process(pid, |p| f(&mut p.ext.timers))
+    table().with_process(pid, |p| f(&mut p.ext_mut().timers))
 }
 
 /// `(remaining, interval)` of process `pid`'s timer in nanoseconds.

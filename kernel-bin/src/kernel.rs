@@ -158,14 +158,13 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     crate::proc::table().set_max_threads(max_threads);
     let nproc = process::rlimit::default_nproc(max_threads);
     log::info!("threads-max {max_threads}, RLIMIT_NPROC {nproc}");
-    let init = process::table::InitProcess {
-        context: arch_x86_64::user::UserContext::new(image.entry, image.sp),
-        vm: image.vm,
-        files: fs_table::SharedFileTable::with_lock(files),
-        fs: fs_table::SharedFsContext::with_lock(fs_table::FsContext::new(root.clone(), root)),
-        creds: process::cred::Credentials::root(),
-        rlimits: process::rlimit::Rlimits::init(nproc, nproc),
-    };
+    let init = process::table::InitProcess::new(
+        arch_x86_64::user::UserContext::new(image.entry, image.sp),
+        image.vm,
+        fs_table::SharedFileTable::with_lock(files),
+        fs_table::SharedFsContext::with_lock(fs_table::FsContext::new(root.clone(), root)),
+        process::rlimit::Rlimits::init(nproc, nproc),
+    );
     let pid = match crate::proc::table().spawn_init(init) {
         Ok(p) => p,
         Err(e) => {

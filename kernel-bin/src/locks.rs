@@ -720,8 +720,7 @@ fn opens_of(inode: &Arc<Inode>) -> Result<Opens> {
             }
         });
         for tid in tids {
-            let Some(files) = table().with_thread(tid, |th| th.files.as_ref().map(|f| f.share())).flatten()
-            else {
+            let Some(files) = table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten() else {
                 continue;
             };
             let g = files.lock();
@@ -772,7 +771,7 @@ pub fn lease_fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> 
     let Some(inode) = file.inode().cloned() else { return Err(Errno::EINVAL) };
     let st = inode.stat();
     let (fsuid, cap) =
-        table().with_process(t.pid, |p| (p.creds.fsuid, p.creds.has_cap(CAP_LEASE))).unwrap_or((0, true));
+        table().with_process(t.pid, |p| (p.creds().fsuid, p.creds().has_cap(CAP_LEASE))).unwrap_or((0, true));
     if fsuid != st.uid && !cap {
         return Err(Errno::EACCES);
     }
@@ -784,7 +783,7 @@ pub fn lease_fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> 
     let pid = t.pid as i32;
     let (res, _, _) = attempt(&inode, |reg, i| {
         let e = &mut reg.files[i];
-        let all = Opens { write: opens.write + e.opening.write, read: opens.read + e.opening.read };
+        let all = Opens::new(opens.write + e.opening.write, opens.read + e.opening.read);
         match e.leases.set(&me, pid, l_type, w, r, all) {
             Ok(changed) => (Try::<()>::Done(Ok(0)), changed),
             Err(err) => (Try::Done(Err(err)), false),

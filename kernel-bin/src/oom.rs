@@ -109,10 +109,10 @@ fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
         return None;
     }
     let (vm, adj) = table().with_process(pid, |p| {
-        if p.is_group_exiting() || p.oom_score_adj.0 == -1000 {
+        if p.is_group_exiting() || p.oom_score_adj() == -1000 {
             None
         } else {
-            Some((p.vm().cloned()?, p.oom_score_adj.0))
+            Some((p.vm().cloned()?, p.oom_score_adj()))
         }
     })??;
     let g = vm.lock();
@@ -221,7 +221,7 @@ pub fn out_of_memory(me: Pid) -> Verdict {
     }
     let Some((_, rss, size, adj, victim)) = best else { return Verdict::KillSelf };
     let comm = crate::proc::comm(victim);
-    let uid = table().with_process(victim, |p| p.creds.uid).unwrap_or(0);
+    let uid = table().with_process(victim, |p| p.creds().uid).unwrap_or(0);
     arch_x86_64::kprintln!(
         "Out of memory: Killed process {victim} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, \
          shmem-rss:0kB, UID:{uid} oom_score_adj:{adj}",

@@ -537,14 +537,12 @@ impl File for PipeEnd {
         if let Some(i) = &self.inode {
             return Ok(i.stat());
         }
-        Ok(Stat {
-            mode: vfs::S_IFIFO | 0o600,
-            ino: self.shared.ino,
-            nlink: 1,
-            blksize: PIPE_BUF as i64,
-            dev: 0xc,
-            ..Stat::default()
-        })
+        Ok(Stat::default()
+            .with_mode(vfs::S_IFIFO | 0o600)
+            .with_ino(self.shared.ino)
+            .with_nlink(1)
+            .with_blksize(PIPE_BUF as i64)
+            .with_dev(0xc))
     }
 
     fn poll(&self) -> u32 {

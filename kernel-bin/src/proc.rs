@@ -114,7 +114,7 @@ pub fn table() -> &'static ProcessTable<Kernel> {
 
 /// The task of thread `tid`.
 pub fn task_of(tid: Pid) -> Option<Arc<Task>> {
-    table().with_thread(tid, |t| t.ext.task.clone()).flatten()
+    table().with_thread(tid, |t| t.ext().task.clone()).flatten()
 }
 
 /// vfork parents waiting for their child to release the address space.
@@ -135,7 +135,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         // made, published in the record, then started: on several CPUs it
         // may run at once, and wake-ups find it through the record
         let run = move || crate::uthread::run_and_exit(tid);
-        let stack = table().with_thread(tid, |t| t.ext.stack.take()).flatten();
+        let stack = table().with_thread(tid, |t| t.ext_mut().stack.take()).flatten();
         let task = match stack {
             Some(stack) => sched::create_on(stack, u64::from(tid), run),
             // (init, made without a clone)
@@ -147,7 +147,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         // (gone already if another thread's exec removed it: the task
         // finds no thread and ends)
         let mut slot = Some(task.clone());
-        table().with_thread(tid, |t| t.ext.task = slot.take());
+        table().with_thread(tid, |t| t.ext_mut().task = slot.take());
         drop(slot);
         sched::start(&task);
         drop(task);
@@ -205,9 +205,9 @@ impl process::seams::Hooks<Kernel> for Hooks {
     fn wait_for_child(&self, waiter: Pid, seen: u64) -> Result<()> {
         let Some(pid) = table().tgid(waiter) else { return Ok(()) };
         let changed = move || table().with_process(pid, |p| p.child_events()).is_none_or(|n| n != seen);
-        let Some(wq) = table()
-            .with_process(pid, |p| p.ext.child_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone())
-        else {
+        let Some(wq) = table().with_process(pid, |p| {
+            p.ext_mut().child_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone()
+        }) else {
             return Ok(());
         };
         wq.wait_until(|| changed() || crate::uthread::signal_pending(waiter), None);
@@ -222,7 +222,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn child_event(&self, parent: Pid) {
-        let wq = table().with_process(parent, |p| p.ext.child_wq.clone()).flatten();
+        let wq = table().with_process(parent, |p| p.ext().child_wq.clone()).flatten();
         if let Some(wq) = wq {
             // sync, as Linux's __wake_up_parent: the child exits or
             // stops, so the parent in wait may take its CPU
@@ -276,14 +276,14 @@ pub fn set_comm(tid: Pid, name: &[u8]) {
     let mut comm = [0; 15];
     comm[..n].copy_from_slice(&name[..n]);
     table().with_thread(tid, |t| {
-        t.ext.comm = comm;
-        t.ext.comm_len = n as u8;
+        t.ext_mut().comm = comm;
+        t.ext_mut().comm_len = n as u8;
     });
 }
 
 /// The name of thread `tid` (empty for no such thread).
 pub fn comm(tid: Pid) -> alloc::vec::Vec<u8> {
-    let comm = table().with_thread(tid, |t| (t.ext.comm, t.ext.comm_len));
+    let comm = table().with_thread(tid, |t| (t.ext().comm, t.ext().comm_len));
     comm.map(|(c, n)| c[..usize::from(n)].to_vec()).unwrap_or_default()
 }
 

@@ -77,7 +77,7 @@ impl Info {
 /// `f` on the facts of process `pid` (under the table lock: `f` must not
 /// drop what it takes out).
 fn info<R>(pid: Pid, f: impl FnOnce(&mut Info) -> R) -> Option<R> {
-    table().with_process(pid, |p| f(&mut p.ext.info))
+    table().with_process(pid, |p| f(&mut p.ext_mut().info))
 }
 
 fn ticks() -> u64 {
@@ -244,7 +244,7 @@ fn kind_of(node: &Node) -> (FileType, u32) {
 }
 
 fn entry(name: &[u8], node: Node) -> SynthEntry {
-    SynthEntry { name: name.to_vec(), ino: ino_of(&node), ftype: kind_of(&node).0 }
+    SynthEntry::new(name.to_vec(), ino_of(&node), kind_of(&node).0)
 }
 
 fn exists(pid: Pid) -> bool {
@@ -569,9 +569,9 @@ fn may_access(pid: Pid) -> Result<()> {
     if me == pid {
         return Ok(());
     }
-    let mine = table().with_process(me, |p| p.creds.clone()).ok_or(Errno::ESRCH)?;
+    let mine = table().with_process(me, |p| p.creds().clone()).ok_or(Errno::ESRCH)?;
     let (theirs, dumpable) =
-        table().with_process(pid, |p| (p.creds.clone(), p.dumpable == 1)).ok_or(Errno::ENOENT)?;
+        table().with_process(pid, |p| (p.creds().clone(), p.dumpable() == 1)).ok_or(Errno::ENOENT)?;
     if mine.may_read_process(&theirs, dumpable, false) { Ok(()) } else { Err(Errno::EACCES) }
 }
 
@@ -603,7 +603,7 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
         Some(k) if tid != me && trapped.is_none() && k.is_runnable() => SyscallState::Running,
         Some(k) => {
             let regs = |th: &process::table::Thread<crate::proc::Kernel>| {
-                (th.context.syscall_args(), th.context.regs.rsp, th.context.regs.rip)
+                (th.context().syscall_args(), th.context().regs.rsp, th.context().regs.rip)
             };
             let (nr, args, sp, pc) =
                 match trapped.and_then(|nr| table().with_thread(tid, |th| (nr, regs(th)))) {
@@ -641,12 +641,9 @@ fn settle_group_stop(pid: Pid, k: &crate::sched::Task) {
 /// which always show the effective ids.
 fn dump_owner(pid: Pid, public_dir: bool) -> (u32, u32) {
     table()
-        .with_process(
-            pid,
-            |p| {
-                if p.dumpable == 1 || public_dir { (p.creds.euid, p.creds.egid) } else { (0, 0) }
-            },
-        )
+        .with_process(pid, |p| {
+            if p.dumpable() == 1 || public_dir { (p.creds().euid, p.creds().egid) } else { (0, 0) }
+        })
         .unwrap_or((0, 0))
 }
 
@@ -655,7 +652,7 @@ fn dump_owner(pid: Pid, public_dir: bool) -> (u32, u32) {
 fn fd_magic(pid: Pid, tid: Pid, fd: u32) -> Result<vfs::Magic> {
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
     let files =
-        table().with_thread(tid, |th| th.files.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+        table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let file = files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
     Ok(match file.inode() {
         Some(i) => vfs::Magic::Inode(i.clone()),
@@ -670,8 +667,7 @@ fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
         return Ok(vfs::Magic::Inode(inode));
     }
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
-    let fs =
-        table().with_thread(tid, |th| th.fs.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+    let fs = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let f = fs.lock();
     Ok(vfs::Magic::Inode(if name == "root" { f.root().clone() } else { f.cwd().clone() }))
 }
@@ -737,7 +733,7 @@ fn global_file(name: &str) -> Vec<u8> {
 fn fds(pid: Pid, tid: Pid) -> Vec<u32> {
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).unwrap_or(tid) };
     table()
-        .with_thread(tid, |th| th.files.as_ref().map(|f| f.share()))
+        .with_thread(tid, |th| th.files().map(|f| f.share()))
         .flatten()
         .map(|f| f.lock().iter().map(|(fd, _)| fd).collect())
         .unwrap_or_default()
@@ -770,7 +766,7 @@ fn inode_path(inode: &Arc<Inode>) -> Option<Vec<u8>> {
 fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
     let files =
-        table().with_thread(tid, |th| th.files.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+        table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let file = files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
     if let Some(p) = file.inode().and_then(inode_path) {
         return Ok(p);
@@ -813,8 +809,7 @@ fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         return found.or(Some(path)).filter(|e| !e.is_empty()).ok_or(Errno::ENOENT);
     }
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
-    let fs =
-        table().with_thread(tid, |th| th.fs.as_ref().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+    let fs = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let (root, cwd) = {
         let f = fs.lock();
         (f.root().clone(), f.cwd().clone())
@@ -832,7 +827,7 @@ fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
 fn locked_bytes(pid: Pid) -> usize {
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return 0 };
     let mapped: Vec<(usize, usize)> = vm.lock().mappings().map(|m| (m.start, m.end)).collect();
-    table().with_process(pid, |p| p.mlock.locked_bytes(&mapped)).unwrap_or(0)
+    table().with_process(pid, |p| p.mlock().locked_bytes(&mapped)).unwrap_or(0)
 }
 
 /// Linux's oom_score_adj_write(): at most 12 bytes are looked at, parsed
@@ -863,16 +858,13 @@ fn write_oom_score_adj(pid: Pid, data: &[u8]) -> Result<usize> {
         return Err(Errno::EINVAL);
     }
     let v = v as i16;
-    let privileged = table().with_process(caller().0, |p| p.creds.has_cap(24)).unwrap_or(false);
+    let privileged = table().with_process(caller().0, |p| p.creds().has_cap(24)).unwrap_or(false);
     table()
         .with_process(pid, |p| {
-            if v < p.oom_score_adj.1 && !privileged {
+            if v < p.oom_score_adj_min() && !privileged {
                 return Err(Errno::EACCES);
             }
-            p.oom_score_adj.0 = v;
-            if privileged {
-                p.oom_score_adj.1 = v;
-            }
+            p.set_oom_score_adj(v, privileged);
             Ok(count)
         })
         .ok_or(Errno::ESRCH)?
@@ -893,7 +885,15 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     let cname = String::from_utf8_lossy(&comm).into_owned();
     let (ppid, pgid, sid, state, creds, kids, nthreads) = table()
         .with_process(pid, |p| {
-            (p.parent(), p.pgid(), p.sid(), p.state(), p.creds.clone(), p.children_usage, p.threads().len())
+            (
+                p.parent(),
+                p.pgid(),
+                p.sid(),
+                p.state(),
+                p.creds().clone(),
+                p.children_usage(),
+                p.threads().len(),
+            )
         })
         .ok_or(Errno::ENOENT)?;
     // the reader's own pending time first, so that it reads itself current
@@ -946,34 +946,32 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 )
             });
             let (policy, rt_priority, nice, processor) = sched.unwrap_or((0, 0, 0, 0));
-            proctext::stat(&proctext::StatFields {
-                tid,
-                comm: &cname,
-                state: st,
-                ppid,
-                pgid,
-                sid,
-                tty_nr,
-                tpgid,
-                minflt,
-                cminflt,
-                utime: ut,
-                stime: stt,
-                cutime: cut,
-                cstime: cst,
-                threads: nthreads,
-                start_ticks: info.start_ticks,
-                vsize,
-                rss,
-                policy,
-                rt_priority,
-                nice,
-                processor,
-            })
+            proctext::stat(
+                &proctext::StatFields::new(tid, &cname, st)
+                    .with_ppid(ppid)
+                    .with_pgid(pgid)
+                    .with_sid(sid)
+                    .with_tty_nr(tty_nr)
+                    .with_tpgid(tpgid)
+                    .with_minflt(minflt)
+                    .with_cminflt(cminflt)
+                    .with_utime(ut)
+                    .with_stime(stt)
+                    .with_cutime(cut)
+                    .with_cstime(cst)
+                    .with_threads(nthreads)
+                    .with_start_ticks(info.start_ticks)
+                    .with_vsize(vsize)
+                    .with_rss(rss)
+                    .with_policy(policy)
+                    .with_rt_priority(rt_priority)
+                    .with_nice(nice)
+                    .with_processor(processor),
+            )
             .into_bytes()
         }
         "oom_score_adj" => {
-            let adj = table().with_process(pid, |p| p.oom_score_adj.0).ok_or(Errno::ESRCH)?;
+            let adj = table().with_process(pid, |p| p.oom_score_adj()).ok_or(Errno::ESRCH)?;
             format!("{adj}\n").into_bytes()
         }
         "statm" => {
@@ -982,19 +980,15 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         }
         "status" => {
             let (vsize, rss) = vm_sizes(pid);
-            proctext::status(&proctext::StatusFields {
-                name: &cname,
-                state: long,
-                tgid: pid,
-                pid: tid,
-                ppid,
-                tracer: table().tracer_of(pid),
-                creds: &creds,
-                vsize,
-                locked: locked_bytes(pid) as u64,
-                rss,
-                threads: nthreads,
-            })
+            proctext::status(
+                &proctext::StatusFields::new(&cname, long, pid, tid, &creds)
+                    .with_ppid(ppid)
+                    .with_tracer(table().tracer_of(pid))
+                    .with_vsize(vsize)
+                    .with_locked(locked_bytes(pid) as u64)
+                    .with_rss(rss)
+                    .with_threads(nthreads),
+            )
             .into_bytes()
         }
         _ => return Err(Errno::ENOENT),

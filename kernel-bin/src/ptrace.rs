@@ -91,7 +91,7 @@ pub fn refresh(t: &mut UThread) {
 /// `si_code` = the stop's code and the tracee thread's tid and uid.
 fn notify_info(tid: Pid, sig: u32, code: u32) -> SigInfo {
     let pid = table().tgid(tid).unwrap_or(tid);
-    let uid = table().with_process(pid, |p| p.creds.uid).unwrap_or(0);
+    let uid = table().with_process(pid, |p| p.creds().uid).unwrap_or(0);
     let s = SigNum::new(sig as i32).unwrap_or(signal::SIGTRAP);
     let mut i = SigInfo::user(s, tid as i32, uid);
     i.code = code as i32;
@@ -108,9 +108,9 @@ pub fn stop(t: &mut UThread, kind: StopKind, code: u32, info: Option<SigInfo>) -
     // the registers and the FPU image go to the record for the tracer (a
     // swap: no copy, no allocation) and come back at the resume
     t.ctx.save_fpu();
-    table().with_thread(t.tid, |th| core::mem::swap(&mut th.context, &mut t.ctx));
+    table().with_thread(t.tid, |th| core::mem::swap(th.context_mut(), &mut t.ctx));
     let take_back = |t: &mut UThread| {
-        table().with_thread(t.tid, |th| core::mem::swap(&mut th.context, &mut t.ctx));
+        table().with_thread(t.tid, |th| core::mem::swap(th.context_mut(), &mut t.ctx));
     };
     if !table().ptrace_stop(t.tid, kind, code, info, &Hooks) {
         take_back(t);
@@ -180,7 +180,7 @@ pub fn event_from_hook(tid: Pid, event: u32, msg: u64) {
     let info = notify_info(tid, pt::SIGTRAP, code);
     if let Some(r) = wait_stopped(tid, StopKind::Event(event), code, Some(info)) {
         // kept in the thread's record until the call returns
-        table().with_thread(tid, |t| t.ext.event_resume = Some(r));
+        table().with_thread(tid, |t| t.ext_mut().event_resume = Some(r));
     }
 }
 
@@ -226,12 +226,12 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
         return (flow, result);
     }
     if matches!(n as usize, nr::FORK | nr::VFORK | nr::CLONE | nr::CLONE3) {
-        let resumed = table().with_thread(t.tid, |th| th.ext.event_resume.take()).flatten();
+        let resumed = table().with_thread(t.tid, |th| th.ext_mut().event_resume.take()).flatten();
         if let Some(r) = resumed {
             let rax = t.ctx.regs.rax;
             // the registers (and FPU state) the tracer left in the record;
             // the thread's own context has its image, so nothing allocates
-            table().with_thread(t.tid, |th| t.ctx.copy_from(&th.context));
+            table().with_thread(t.tid, |th| t.ctx.copy_from(th.context()));
             t.ctx.regs.rax = rax;
             apply_resume(t, Some(r));
         }
@@ -243,7 +243,7 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
             }
         } else if !seized {
             // the legacy SIGTRAP after exec (send_sig: SI_USER from itself)
-            let uid = table().with_process(t.pid, |p| p.creds.uid).unwrap_or(0);
+            let uid = table().with_process(t.pid, |p| p.creds().uid).unwrap_or(0);
             let _ = table().send_signal(t.pid, SigInfo::user(signal::SIGTRAP, t.pid as i32, uid), &Hooks);
         }
     }
@@ -294,11 +294,11 @@ pub fn signal_stop(t: &mut UThread, info: SigInfo) -> SignalStop {
                 kept
             } else {
                 let tracer = table().tracer_of(t.pid);
-                let uid = table().with_process(tracer, |p| p.creds.uid).unwrap_or(0);
+                let uid = table().with_process(tracer, |p| p.creds().uid).unwrap_or(0);
                 SigInfo::user(new, tracer as i32, uid)
             };
             let blocked =
-                table().with_thread(t.tid, |th| th.signals.blocked().contains(new)).unwrap_or(false);
+                table().with_thread(t.tid, |th| th.signals().blocked().contains(new)).unwrap_or(false);
             if blocked {
                 let _ = table().send_signal(t.pid, info, &Hooks);
                 return SignalStop::Discard;
@@ -417,7 +417,7 @@ fn set_regs(ttid: Pid, bytes: &[u8]) -> Result<()> {
         .with_thread(ttid, |th| {
             for (i, ch) in bytes.chunks_exact(8).enumerate() {
                 let v = u64::from_le_bytes(ch.try_into().unwrap_or([0; 8]));
-                put_reg(&mut th.context, &mut orig, i, v)?;
+                put_reg(th.context_mut(), &mut orig, i, v)?;
             }
             Ok(())
         })
@@ -428,7 +428,7 @@ fn set_regs(ttid: Pid, bytes: &[u8]) -> Result<()> {
 
 fn get_regs(ttid: Pid) -> Result<[u8; REGS_SIZE]> {
     let orig = table().with_thread_trace(ttid, |l| l.syscall_nr).unwrap_or(u64::MAX);
-    table().with_thread(ttid, |th| regs_bytes(&th.context, orig)).ok_or(Errno::ESRCH)
+    table().with_thread(ttid, |th| regs_bytes(th.context(), orig)).ok_or(Errno::ESRCH)
 }
 
 fn get_fpregs(ttid: Pid) -> Result<[u8; FPREGS_SIZE]> {
@@ -437,7 +437,7 @@ fn get_fpregs(ttid: Pid) -> Result<[u8; FPREGS_SIZE]> {
     let l = arch_x86_64::xstate::layout();
     table()
         .with_thread(ttid, |th| {
-            arch_x86_64::xstate::fxsave_bytes(&arch_x86_64::xstate::to_regset(&l, th.context.fpu()))
+            arch_x86_64::xstate::fxsave_bytes(&arch_x86_64::xstate::to_regset(&l, th.context_mut().fpu()))
         })
         .ok_or(Errno::ESRCH)
 }
@@ -445,7 +445,9 @@ fn get_fpregs(ttid: Pid) -> Result<[u8; FPREGS_SIZE]> {
 /// The NT_X86_XSTATE regset image (`layout.size` bytes are used).
 fn get_xstate(ttid: Pid) -> Result<arch_x86_64::user::FpuState> {
     let l = arch_x86_64::xstate::layout();
-    table().with_thread(ttid, |th| arch_x86_64::xstate::to_regset(&l, th.context.fpu())).ok_or(Errno::ESRCH)
+    table()
+        .with_thread(ttid, |th| arch_x86_64::xstate::to_regset(&l, th.context_mut().fpu()))
+        .ok_or(Errno::ESRCH)
 }
 
 /// PTRACE_SETREGSET NT_X86_XSTATE: a whole image (`xstateregs_set`).
@@ -456,9 +458,9 @@ fn set_xstate(ttid: Pid, bytes: &[u8]) -> Result<()> {
     }
     table()
         .with_thread(ttid, |th| {
-            let s =
-                arch_x86_64::xstate::from_regset(&l, th.context.fpu(), bytes).map_err(|_| Errno::EINVAL)?;
-            th.context.set_fpu(&s);
+            let s = arch_x86_64::xstate::from_regset(&l, th.context_mut().fpu(), bytes)
+                .map_err(|_| Errno::EINVAL)?;
+            th.context_mut().set_fpu(&s);
             Ok(())
         })
         .unwrap_or(Err(Errno::ESRCH))
@@ -474,9 +476,9 @@ fn set_fpregs(ttid: Pid, bytes: &[u8]) -> Result<()> {
     }
     table()
         .with_thread(ttid, |th| {
-            let mut s = th.context.fpu().clone();
+            let mut s = th.context_mut().fpu().clone();
             arch_x86_64::xstate::set_fxsave_bytes(&mut s, &img);
-            th.context.set_fpu(&s)
+            th.context_mut().set_fpu(&s)
         })
         .ok_or(Errno::ESRCH)
 }
@@ -489,7 +491,7 @@ fn get_syscall_info(ttid: Pid, size: u64, data: u64, t: &UThread) -> SysResult {
     let (kind, orig, siginfo) =
         table().with_thread_trace(ttid, |l| (l.kind, l.syscall_nr, l.siginfo)).ok_or(Errno::ESRCH)?;
     let (rip, rsp, regs) = table()
-        .with_thread(ttid, |th| (th.context.regs.rip, th.context.regs.rsp, th.context.regs))
+        .with_thread(ttid, |th| (th.context().regs.rip, th.context().regs.rsp, th.context().regs))
         .ok_or(Errno::ESRCH)?;
     let mut b = [0u8; 88];
     // only a TRACESYSGOOD syscall stop (si_code SIGTRAP | 0x80) says which
@@ -584,7 +586,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 // only this register changes (putreg of one)
                 let mut orig = table().with_thread_trace(ttid, |l| l.syscall_nr).unwrap_or(u64::MAX);
                 table()
-                    .with_thread(ttid, |th| put_reg(&mut th.context, &mut orig, i / 8, data))
+                    .with_thread(ttid, |th| put_reg(th.context_mut(), &mut orig, i / 8, data))
                     .unwrap_or(Err(Errno::ESRCH))?;
                 table().with_thread_trace(ttid, |l| l.syscall_nr = orig);
                 Ok(0)
@@ -678,7 +680,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             if addr != 8 {
                 return Err(Errno::EINVAL);
             }
-            let m = table().with_thread(ttid, |th| th.signals.mask_to_save()).ok_or(Errno::ESRCH)?;
+            let m = table().with_thread(ttid, |th| th.signals().mask_to_save()).ok_or(Errno::ESRCH)?;
             t.write(UserPtr::<u64>::new(data), m.bits())?;
             Ok(0)
         }
@@ -690,8 +692,8 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             // SIGKILL and SIGSTOP stay unblocked; a saved mask is forgotten
             table()
                 .with_thread(ttid, |th| {
-                    th.signals.restore_saved_mask();
-                    th.signals.set_blocked(signal::SigSet::from_bits(m));
+                    th.signals_mut().restore_saved_mask();
+                    th.signals_mut().set_blocked(signal::SigSet::from_bits(m));
                 })
                 .ok_or(Errno::ESRCH)?;
             Ok(0)
@@ -714,7 +716,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
                 req::SINGLESTEP => ResumeMode::SingleStep,
                 _ => ResumeMode::Cont,
             };
-            table().ptrace_resume(ttid, Resume { mode, sig }, &Hooks);
+            table().ptrace_resume(ttid, Resume::new(mode, sig), &Hooks);
             Ok(0)
         }
         req::DETACH => {
@@ -758,12 +760,11 @@ fn peek_siginfo(t: &UThread, tpid: Pid, ttid: Pid, addr: u64, data: u64) -> SysR
         let at = off.saturating_add(i as u64);
         let nth =
             |q: &signal::PendingQueue| usize::try_from(at).ok().and_then(|n| q.queued().nth(n).copied());
-        let info =
-            table()
-                .with_thread_process(ttid, tpid, |th, p| {
-                    if shared { nth(&p.pending) } else { nth(&th.signals.pending) }
-                })
-                .flatten();
+        let info = table()
+            .with_thread_process(ttid, tpid, |th, p| {
+                if shared { nth(p.pending()) } else { nth(th.signals().pending()) }
+            })
+            .flatten();
         let Some(info) = info else { break };
         let dst = data.wrapping_add(i as u64 * 128);
         if let Err(e) = t.write_slice(dst, &info.to_bytes()) {
@@ -787,9 +788,9 @@ fn peek_siginfo(t: &UThread, tpid: Pid, ttid: Pid, addr: u64, data: u64) -> SysR
 pub fn personality(t: &UThread, persona: u32) -> SysResult {
     table()
         .with_thread(t.tid, |th| {
-            let old = th.ext.personality;
+            let old = th.ext().personality;
             if persona != u32::MAX {
-                th.ext.personality = persona;
+                th.ext_mut().personality = persona;
             }
             old as isize
         })

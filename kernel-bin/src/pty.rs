@@ -204,7 +204,7 @@ const PAIR_COST: u64 = 4096;
 /// fallible `Arc::new`; the pair's buffers grow fallibly later).
 pub fn open_master(inode: Arc<Inode>, flags: u32) -> Result<Arc<dyn File>> {
     let table = crate::proc::table();
-    let uid = table.tgid(tid()).and_then(|pid| table.with_process(pid, |p| p.creds.uid)).unwrap_or(0);
+    let uid = table.tgid(tid()).and_then(|pid| table.with_process(pid, |p| p.creds().uid)).unwrap_or(0);
     let (free_frames, _) = arch_x86_64::mem::frames::stats();
     let heap_free = arch_x86_64::mem::heap::size().saturating_sub(arch_x86_64::mem::heap::used());
     let need = process::clone::CLONE_RESERVE + PAIR_COST;
@@ -489,13 +489,11 @@ impl File for Slave {
     fn stat(&self) -> Result<Stat> {
         match &self.inode {
             Some(i) => Ok(i.stat()),
-            None => Ok(Stat {
-                mode: vfs::S_IFCHR | 0o620,
-                rdev: vfs::makedev(SLAVE_MAJOR, self.pty.index),
-                nlink: 1,
-                blksize: 1024,
-                ..Stat::default()
-            }),
+            None => Ok(Stat::default()
+                .with_mode(vfs::S_IFCHR | 0o620)
+                .with_rdev(vfs::makedev(SLAVE_MAJOR, self.pty.index))
+                .with_nlink(1)
+                .with_blksize(1024)),
         }
     }
 
@@ -737,7 +735,7 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             // (never a master), or CAP_SYS_ADMIN
             let own = !master && console::caller_sid().is_some_and(|sid| pty.ctl().0 == Some(sid));
             let admin =
-                crate::proc::table().with_process(t.pid, |p| p.creds.has_cap(CAP_SYS_ADMIN)) == Some(true);
+                crate::proc::table().with_process(t.pid, |p| p.creds().has_cap(CAP_SYS_ADMIN)) == Some(true);
             if !own && !admin {
                 return Err(Errno::EPERM);
             }

@@ -36,7 +36,9 @@ static ANY_QUEUE: AtomicBool = AtomicBool::new(false);
 fn queue(pid: Pid) -> Arc<WaitQueue> {
     ANY_QUEUE.store(true, Ordering::SeqCst);
     table()
-        .with_process(pid, |p| p.ext.signalfd_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone())
+        .with_process(pid, |p| {
+            p.ext_mut().signalfd_wq.get_or_insert_with(|| Arc::new(WaitQueue::new())).clone()
+        })
         .unwrap_or_else(|| Arc::new(WaitQueue::new()))
 }
 
@@ -46,7 +48,7 @@ pub fn notify(pid: Pid) {
     if !ANY_QUEUE.load(Ordering::SeqCst) {
         return;
     }
-    let wake = table().with_process(pid, |p| p.ext.signalfd_wq.clone()).flatten();
+    let wake = table().with_process(pid, |p| p.ext().signalfd_wq.clone()).flatten();
     if let Some(q) = wake {
         q.wake_all();
     }
@@ -56,13 +58,15 @@ pub fn notify(pid: Pid) {
 /// `signalfd_poll`: `next_signal` on both queues).
 fn has_pending(tid: Pid, pid: Pid, mask: SigSet) -> bool {
     let blocked = mask.complement();
-    table().with_thread(tid, |th| th.signals.pending.next(blocked).is_some()).unwrap_or(false)
-        || table().with_process(pid, |p| p.pending.next(blocked).is_some()).unwrap_or(false)
+    table().with_thread(tid, |th| th.signals().pending().next(blocked).is_some()).unwrap_or(false)
+        || table().with_process(pid, |p| p.pending().next(blocked).is_some()).unwrap_or(false)
 }
 
 /// Takes thread `tid`'s next signal of `mask`, thread queue first.
 fn dequeue(tid: Pid, pid: Pid, mask: SigSet) -> Option<SigInfo> {
-    table().with_thread_process(tid, pid, |th, p| th.signals.dequeue_waited(&mut p.pending, mask)).flatten()
+    table()
+        .with_thread_process(tid, pid, |th, p| th.signals_mut().dequeue_waited(p.pending_mut(), mask))
+        .flatten()
 }
 
 /// A signalfd.

@@ -274,7 +274,7 @@ pub fn timerfd_create(t: &mut UThread, clockid: i32, flags: i32) -> SysResult {
     let flags = flags as u32;
     let clock = rules::check_create(clockid, flags)?;
     if clock.is_alarm()
-        && !table().with_process(t.pid, |p| p.creds.has_cap(CAP_WAKE_ALARM)).ok_or(Errno::ESRCH)?
+        && !table().with_process(t.pid, |p| p.creds().has_cap(CAP_WAKE_ALARM)).ok_or(Errno::ESRCH)?
     {
         return Err(Errno::EPERM);
     }

@@ -103,8 +103,8 @@ impl UThread {
         let (files, fs) = table()
             .with_thread(self.tid, |th| {
                 (
-                    th.files.as_ref().map_or_else(WeakFileTable::none, |f| f.downgrade()),
-                    th.fs.as_ref().map_or_else(WeakFsContext::none, |f| f.downgrade()),
+                    th.files().map_or_else(WeakFileTable::none, |f| f.downgrade()),
+                    th.fs().map_or_else(WeakFsContext::none, |f| f.downgrade()),
                 )
             })
             .unwrap_or_else(|| (WeakFileTable::none(), WeakFsContext::none()));
@@ -184,7 +184,7 @@ pub(crate) fn release_in_steps(vm: &SharedVm<Kernel>) {
 fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     // the record keeps a shell (the registers, no FPU image): the image
     // moves here rather than being copied
-    let (ctx, serial) = table().with_thread(tid, |t| (t.context.take(), t.serial()))?;
+    let (ctx, serial) = table().with_thread(tid, |t| (t.context_mut().take(), t.serial()))?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
@@ -358,10 +358,10 @@ fn quick_syscall_result(t: &UThread) -> isize {
         nr::GETPPID => t.ppid.load(Ordering::Relaxed) as isize,
         n => table()
             .with_process(t.pid, |p| match n {
-                nr::GETUID => p.creds.uid,
-                nr::GETEUID => p.creds.euid,
-                nr::GETGID => p.creds.gid,
-                _ => p.creds.egid,
+                nr::GETUID => p.creds().uid,
+                nr::GETEUID => p.creds().euid,
+                nr::GETGID => p.creds().gid,
+                _ => p.creds().egid,
             })
             .map_or(Errno::ESRCH.to_syscall_return(), |id| id as isize),
     }
@@ -381,7 +381,7 @@ pub fn must_die(tid: Pid) -> bool {
         return true;
     }
     let Some((pid, killed)) =
-        table().with_thread(tid, |t| (t.tgid(), t.signals.pending.pending().contains(signal::SIGKILL)))
+        table().with_thread(tid, |t| (t.tgid(), t.signals().pending().pending().contains(signal::SIGKILL)))
     else {
         return true;
     };
@@ -460,7 +460,7 @@ fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow 
         }
     }
     let sig = info.signo;
-    let blocked = table().with_thread(t.tid, |th| th.signals.blocked().contains(sig)).unwrap_or(false);
+    let blocked = table().with_thread(t.tid, |th| th.signals().blocked().contains(sig)).unwrap_or(false);
     let action = table().with_process(t.pid, |p| p.handlers().lock().get(sig));
     match action {
         Some(act) if !blocked && matches!(act.handler, SigHandler::Handler(_)) => {
@@ -512,11 +512,11 @@ fn dequeue(t: &UThread) -> Dequeued {
     table()
         .with_thread_process(t.tid, t.pid, |th, p| {
             let trap =
-                th.trace.attached && (th.trace.trap || p.ptrace.as_ref().is_some_and(|l| l.trap_pending()));
+                th.trace().attached && (th.trace().trap || p.ptrace().is_some_and(|l| l.trap_pending()));
             if trap {
                 return Dequeued::TrapDue;
             }
-            th.signals.dequeue(&mut p.pending).map_or(Dequeued::Nothing, Dequeued::Signal)
+            th.signals_mut().dequeue(p.pending_mut()).map_or(Dequeued::Nothing, Dequeued::Signal)
         })
         .unwrap_or(Dequeued::Nothing)
 }
@@ -530,16 +530,16 @@ pub fn signal_pending(tid: Pid) -> bool {
     let Some(pid) = table().tgid(tid) else { return false };
     table()
         .with_thread_process(tid, pid, |th, p| {
-            th.signals.has_deliverable(&p.pending)
+            th.signals().has_deliverable(p.pending())
                 // an untraced thread of a stopped group leaves its call to
                 // stop (a traced one traps, below)
-                || matches!(p.state(), process::table::ProcState::Stopped(_)) && !th.trace.attached
+                || matches!(p.state(), process::table::ProcState::Stopped(_)) && !th.trace().attached
                 // told to die (must_die)
-                || th.signals.pending.pending().contains(signal::SIGKILL)
+                || th.signals().pending().pending().contains(signal::SIGKILL)
                 || p.is_group_exiting()
                 // a PTRACE_EVENT_STOP trap due ends a sleep too (the call
                 // restarts after the trap)
-                || th.trace.attached && (th.trace.trap || p.ptrace.as_ref().is_some_and(|l| l.trap_pending()))
+                || th.trace().attached && (th.trace().trap || p.ptrace().is_some_and(|l| l.trap_pending()))
         })
         // the thread or its process is gone: it must die
         .unwrap_or(true)
@@ -666,12 +666,12 @@ fn nothing_due(t: &UThread) -> bool {
     t.trace == 0
         && table()
             .with_thread_process(t.tid, t.pid, |th, p| {
-                !th.trace.attached
+                !th.trace().attached
                     && th.tgid() == t.pid
                     && !matches!(p.state(), process::table::ProcState::Stopped(_))
                     && !p.is_group_exiting()
-                    && !th.signals.pending.pending().contains(signal::SIGKILL)
-                    && !th.signals.has_deliverable(&p.pending)
+                    && !th.signals().pending().pending().contains(signal::SIGKILL)
+                    && !th.signals().has_deliverable(p.pending())
             })
             .unwrap_or(false)
 }
@@ -705,9 +705,9 @@ fn run_handler(
     let SigHandler::Handler(entry) = act.handler else { return Flow::Continue };
     let sp = t.ctx.regs.rsp;
     let Some((saved_mask, alt, top)) = table().with_thread(t.tid, |th| {
-        let alt = th.signals.altstack.get(sp);
-        let top = th.signals.altstack.frame_top(sp, act);
-        let saved = th.signals.enter_handler(sig, act);
+        let alt = th.signals().altstack().get(sp);
+        let top = th.signals().altstack().frame_top(sp, act);
+        let saved = th.signals_mut().enter_handler(sig, act);
         (saved, alt, top)
     }) else {
         return Flow::Exit;
@@ -751,13 +751,13 @@ fn run_handler(
         // force_sigsegv(): a SIGSEGV whose own frame failed is fatal, any
         // other signal raises a SIGSEGV its handler may catch (on another
         // stack); force_signal kills when that cannot run either
-        table().with_thread(t.tid, |th| th.signals.set_blocked(saved_mask));
+        table().with_thread(t.tid, |th| th.signals_mut().set_blocked(saved_mask));
         if sig == signal::SIGSEGV {
             return die(t, signal::SIGSEGV, true);
         }
         return force_signal(t, SigInfo::kernel(signal::SIGSEGV), (0, 0, 0));
     }
-    table().with_thread(t.tid, |th| th.signals.altstack.frame_built());
+    table().with_thread(t.tid, |th| th.signals_mut().altstack_mut().frame_built());
     // Linux's fpu__clear_user_states(): the handler starts with the FPU,
     // SSE, AVX and PKRU in their initial state (the frame keeps the
     // interrupted code's, which sigreturn puts back)
@@ -854,10 +854,10 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
     }
     let sp = t.ctx.regs.rsp;
     table().with_thread(t.tid, |th| {
-        th.signals.set_blocked(signal::SigSet::from_bits(r.mask).blockable());
-        let st = signal::StackT { sp: r.altstack.sp, flags: r.altstack.flags, size: r.altstack.size };
+        th.signals_mut().set_blocked(signal::SigSet::from_bits(r.mask).blockable());
+        let st = signal::StackT::new(r.altstack.sp, r.altstack.flags, r.altstack.size);
         // restore_altstack(): errors are ignored, as Linux does
-        let _ = th.signals.altstack.sigaltstack(Some(st), sp, signal::MINSIGSTKSZ);
+        let _ = th.signals_mut().altstack_mut().sigaltstack(Some(st), sp, signal::MINSIGSTKSZ);
     });
     Flow::Continue
 }
@@ -867,17 +867,17 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
 pub fn discard_signal(pid: Pid, sig: SigNum) {
     let set = signal::SigSet::single(sig);
     let threads = table().with_process(pid, |p| {
-        p.pending.discard(set);
+        p.pending_mut().discard(set);
         p.threads().to_vec()
     });
     for tid in threads.unwrap_or_default() {
-        table().with_thread(tid, |th| th.signals.pending.discard(set));
+        table().with_thread(tid, |th| th.signals_mut().pending_mut().discard(set));
     }
 }
 
 /// rt_sigpending(2): blocked signals pending for the thread or its process.
 pub fn sigpending(tid: Pid, pid: Pid) -> signal::SigSet {
     table()
-        .with_thread_process(tid, pid, |th, p| th.signals.sigpending(&p.pending))
+        .with_thread_process(tid, pid, |th, p| th.signals().sigpending(p.pending()))
         .unwrap_or(signal::SigSet::from_bits(0))
 }

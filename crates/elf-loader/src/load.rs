@@ -335,6 +335,7 @@ struct Mapped {
 /// The interpreter a dynamic image is started through (`PT_INTERP`), for
 /// [`ElfImage::load_with_interp`].
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub struct Interp<'a> {
     /// Its headers, from [`ElfImage::parse_interp`].
     pub image: &'a ElfImage,
@@ -342,6 +343,13 @@ pub struct Interp<'a> {
     pub file: &'a dyn ExecFile,
     /// The path its mappings are named by in `/proc/self/maps`.
     pub path: &'a [u8],
+}
+
+impl<'a> Interp<'a> {
+    /// With `image`, `file`, `path`.
+    pub fn new(image: &'a ElfImage, file: &'a dyn ExecFile, path: &'a [u8]) -> Self {
+        Interp { image, file, path }
+    }
 }
 
 impl ElfImage {

@@ -102,6 +102,7 @@ impl ImageKind {
 
 /// One `PT_LOAD` segment, as the file describes it (not yet biased).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct Segment {
     /// `p_vaddr`.
     pub vaddr: u64,

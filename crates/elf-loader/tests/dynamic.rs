@@ -56,7 +56,7 @@ fn load_dynamic(
     let image = ElfImage::parse(program).unwrap();
     let ld = ElfImage::parse_interp(interp).unwrap().unwrap();
     let interp = interp.to_vec();
-    let i = Interp { image: &ld, file: &interp, path: b"/lib64/ld-test.so" };
+    let i = Interp::new(&ld, &interp, b"/lib64/ld-test.so");
     let r = image.load_with_interp(&mut vmar, program, Some(i), &params);
     (vmar, r)
 }
@@ -275,7 +275,7 @@ fn an_interpreter_must_match_the_image() {
     let ld_bytes = interp_image();
     let ld = ElfImage::parse_interp(&ld_bytes[..]).unwrap().unwrap();
     let mut vmar = test_vmar(&frames);
-    let i = Interp { image: &ld, file: &ld_bytes, path: b"/ld" };
+    let i = Interp::new(&ld, &ld_bytes, b"/ld");
     let r = ElfImage::parse(&st[..]).unwrap().load_with_interp(&mut vmar, &st[..], Some(i), &params);
     assert_eq!(r, Err(Errno::ENOEXEC));
     drop(vmar);
@@ -296,7 +296,7 @@ fn debian_ls_through_debian_ld_so() {
     let mut vmar = test_vmar(&frames);
     let argv: [&[u8]; 2] = [b"ls", b"-la"];
     let params = ExecParams::new(b"/usr/bin/ls", &argv, &[], [5; 16]);
-    let i = Interp { image: &ld, file: &ld_bytes, path: b"/lib64/ld-linux-x86-64.so.2" };
+    let i = Interp::new(&ld, &ld_bytes, b"/lib64/ld-linux-x86-64.so.2");
     let img = image.load_with_interp(&mut vmar, &ls[..], Some(i), &params).unwrap();
     assert_eq!(img.load_bias, 0x5555_5555_4000);
     assert_eq!(img.interp_base % 4096, 0);

@@ -184,7 +184,7 @@ fn try_load_dynamic(program: &[u8], interp: &[u8]) -> Result<(), &'static str> {
         let ld = ElfImage::parse_interp(interp).map_err(|_| "parse_interp")?.map_err(|_| "fatal")?;
         let ld_file = interp.to_vec();
         let mut vmar = test_vmar(&frames);
-        let i = elf_loader::Interp { image: &ld, file: &ld_file, path: b"/lib/ld.so" };
+        let i = elf_loader::Interp::new(&ld, &ld_file, b"/lib/ld.so");
         let r = image.load_with_interp(&mut vmar, program, Some(i), &params).map(|_| ()).map_err(|_| "load");
         drop(vmar);
         r

@@ -104,7 +104,7 @@ fn interpreter_must_match_the_machine() {
     let argv: [&[u8]; 1] = [b"prog"];
     let mut params = ExecParams::new(b"/bin/prog", &argv, &[], [1; 16]);
     params.machine = Machine::Aarch64;
-    let i = Interp { image: &ld_image, file: &ld, path: b"/lib/ld-linux-aarch64.so.1" };
+    let i = Interp::new(&ld_image, &ld, b"/lib/ld-linux-aarch64.so.1");
     let loaded = image.load_with_interp(&mut vmar, &prog[..], Some(i), &params).unwrap();
     assert_eq!(loaded.program_entry, 0x401000);
     assert_ne!(loaded.interp_base, 0);

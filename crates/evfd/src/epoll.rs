@@ -66,6 +66,7 @@ pub trait Watched {
 
 /// One entry of the interest list.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Item<H, X> {
     /// The fd number it was added under.
     pub fd: u32,

@@ -205,6 +205,7 @@ impl From<Errno> for MountError {
 
 /// An inode's attributes, as `stat` reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stat {
     /// The inode number.
     pub ino: u32,
@@ -241,6 +242,7 @@ impl Stat {
 
 /// Attribute changes for [`Ext2::setattr`]; `None` keeps the value.
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct SetAttr {
     /// New permission bits (the type bits are kept).
     pub mode: Option<u16>,
@@ -256,8 +258,42 @@ pub struct SetAttr {
     pub ctime: Option<u32>,
 }
 
+impl SetAttr {
+    /// With [`SetAttr::mode`].
+    pub fn with_mode(mut self, mode: Option<u16>) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// With [`SetAttr::uid`].
+    pub fn with_uid(mut self, uid: Option<u32>) -> Self {
+        self.uid = uid;
+        self
+    }
+    /// With [`SetAttr::gid`].
+    pub fn with_gid(mut self, gid: Option<u32>) -> Self {
+        self.gid = gid;
+        self
+    }
+    /// With [`SetAttr::atime`].
+    pub fn with_atime(mut self, atime: Option<u32>) -> Self {
+        self.atime = atime;
+        self
+    }
+    /// With [`SetAttr::mtime`].
+    pub fn with_mtime(mut self, mtime: Option<u32>) -> Self {
+        self.mtime = mtime;
+        self
+    }
+    /// With [`SetAttr::ctime`].
+    pub fn with_ctime(mut self, ctime: Option<u32>) -> Self {
+        self.ctime = ctime;
+        self
+    }
+}
+
 /// `statfs` figures, as Linux's `ext2_statfs` computes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatFs {
     /// Block size.
     pub bsize: u32,

@@ -28,6 +28,7 @@ pub const DN_MULTISHOT: u32 = 0x8000_0000;
 
 /// One watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Watch<F> {
     /// The open file description of the directory.
     pub file: F,

@@ -6,6 +6,7 @@ use crate::posix::Kind;
 
 /// What a [`FlockTable::lock`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Flocked {
     /// Whether a lock of the owner went away (an unlock, or the old lock of
     /// a conversion): the file's waiters should look again.
@@ -14,6 +15,7 @@ pub struct Flocked {
 
 /// Why a [`FlockTable::lock`] did not take the lock.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FlockBlocked {
     /// Whether the owner's old lock was dropped on the way (Linux drops
     /// it before it looks for conflicts, so a conversion that must wait

@@ -20,11 +20,19 @@ use crate::{F_RDLCK, F_UNLCK, F_WRLCK};
 /// `i_readcount`), each open file description counted once, the caller's
 /// own included.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Opens {
     /// Descriptions open for writing (O_WRONLY or O_RDWR).
     pub write: usize,
     /// Descriptions open for reading only.
     pub read: usize,
+}
+
+impl Opens {
+    /// With `write`, `read`.
+    pub fn new(write: usize, read: usize) -> Self {
+        Opens { write, read }
+    }
 }
 
 /// One lease.

@@ -62,7 +62,7 @@
 //!
 //! let mut t: LockTable<u32> = LockTable::new();
 //! let whole = Range::from_flock(file_lock::SEEK_SET, 0, 0, 0, 0).unwrap();
-//! assert_eq!(whole, Range { start: 0, end: OFF_MAX });
+//! assert_eq!((whole.start, whole.end), (0, OFF_MAX));
 //! // process 1 write-locks bytes 0..=99, then unlocks 10..=19: two locks
 //! t.set(&1, 1, Some(Kind::Write), Range::new(0, 99).unwrap()).unwrap();
 //! t.set(&1, 1, None, Range::new(10, 19).unwrap()).unwrap();

@@ -23,6 +23,7 @@ impl Kind {
 
 /// One held lock.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Lock<O> {
     /// Who holds it: the process (POSIX locks) or the open file
     /// description (OFD locks).

@@ -16,6 +16,7 @@ pub const SEEK_END: i16 = 2;
 /// A lock's byte range, both ends included (`end` is [`OFF_MAX`] for a
 /// lock to the end of any file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub struct Range {
     /// The first byte.
     pub start: u64,

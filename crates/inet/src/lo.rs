@@ -16,6 +16,7 @@ pub const LO_QUEUE_MAX: usize = 1000;
 pub const LO_MTU: usize = 65535;
 
 /// The loopback device.
+#[non_exhaustive]
 pub struct Lo {
     queue: VecDeque<Vec<u8>>,
     /// Where a packet that cannot be queued is written, then dropped.

@@ -79,6 +79,7 @@ const HZ: u64 = 250;
 
 /// A getsockopt value: up to 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OptVal {
     /// The bytes.
     pub bytes: [u8; 16],

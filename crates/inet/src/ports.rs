@@ -25,6 +25,7 @@ pub enum Space {
 
 /// One bound socket.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Entry {
     /// The port space.
     pub space: Space,

@@ -181,6 +181,7 @@ pub fn requeue_counts(val: u64, val2: u64) -> Result<(u32, u32)> {
 /// A decoded FUTEX_WAKE_OP operation (`val3`): `*uaddr2 = *uaddr2 OP
 /// oparg`, then wake at `uaddr2` too if `old CMP cmparg`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WakeOp {
     /// FUTEX_OP_SET (0), ADD (1), OR (2), ANDN (3), XOR (4).
     pub op: u32,

@@ -160,6 +160,7 @@ pub fn unix_is_autobind(bytes: &[u8]) -> bool {
 
 /// An IPv4 socket address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InetAddr {
     /// The address bytes (network order).
     pub ip: [u8; 4],
@@ -167,8 +168,16 @@ pub struct InetAddr {
     pub port: u16,
 }
 
+impl InetAddr {
+    /// With `ip`, `port`.
+    pub fn new(ip: [u8; 4], port: u16) -> Self {
+        InetAddr { ip, port }
+    }
+}
+
 /// An IPv6 socket address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Inet6Addr {
     /// The address bytes.
     pub ip: [u8; 16],
@@ -178,6 +187,13 @@ pub struct Inet6Addr {
     pub flowinfo: u32,
     /// sin6_scope_id (0 when the address was given in 24 bytes).
     pub scope_id: u32,
+}
+
+impl Inet6Addr {
+    /// With `ip`, `port`, `flowinfo`, `scope_id`.
+    pub fn new(ip: [u8; 16], port: u16, flowinfo: u32, scope_id: u32) -> Self {
+        Inet6Addr { ip, port, flowinfo, scope_id }
+    }
 }
 
 /// `inet_bind`'s reading of an AF_INET address: `EINVAL` shorter than 16

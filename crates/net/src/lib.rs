@@ -26,7 +26,7 @@
 //! use net::testing::{FakeEnv, FakeResolver};
 //! use net::{Caller, MSG_PEEK, SOCK_STREAM, SendMsg, Socket, unix};
 //!
-//! let who = Caller { pid: 7, uid: 1, gid: 2, euid: 1, egid: 2 };
+//! let who = Caller::new(7, 1, 2, 1, 2);
 //! let mut cx = FakeResolver { who, ..Default::default() };
 //! // socketpair(AF_UNIX, SOCK_STREAM, 0)
 //! let (a, b) = unix::pair::<FakeEnv>(SOCK_STREAM, 0, Default::default(), who).unwrap();

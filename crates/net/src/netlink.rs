@@ -136,6 +136,7 @@ const DUMP_CHUNK: usize = 16384;
 
 /// One interface as the kernel shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Link {
     /// Interface index (lo is 1).
     pub index: u32,
@@ -155,6 +156,48 @@ pub struct Link {
     pub ipv6: Vec<([u8; 16], u8)>,
     /// The IPv4 default gateway through this interface.
     pub gw4: Option<[u8; 4]>,
+}
+
+impl Link {
+    /// With `index`, `name`, the rest default.
+    pub fn new(index: u32, name: String) -> Self {
+        Link { index, name, ..Default::default() }
+    }
+    /// With [`Link::flags`].
+    pub fn with_flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+    /// With [`Link::mtu`].
+    pub fn with_mtu(mut self, mtu: u32) -> Self {
+        self.mtu = mtu;
+        self
+    }
+    /// With [`Link::mac`].
+    pub fn with_mac(mut self, mac: [u8; 6]) -> Self {
+        self.mac = mac;
+        self
+    }
+    /// With [`Link::loopback`].
+    pub fn with_loopback(mut self, loopback: bool) -> Self {
+        self.loopback = loopback;
+        self
+    }
+    /// With [`Link::ipv4`].
+    pub fn with_ipv4(mut self, ipv4: Vec<([u8; 4], u8)>) -> Self {
+        self.ipv4 = ipv4;
+        self
+    }
+    /// With [`Link::ipv6`].
+    pub fn with_ipv6(mut self, ipv6: Vec<([u8; 16], u8)>) -> Self {
+        self.ipv6 = ipv6;
+        self
+    }
+    /// With [`Link::gw4`].
+    pub fn with_gw4(mut self, gw4: Option<[u8; 4]>) -> Self {
+        self.gw4 = gw4;
+        self
+    }
 }
 
 /// The kernel's side of NETLINK_ROUTE.

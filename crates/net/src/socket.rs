@@ -54,6 +54,7 @@ pub trait Waker: Send + Sync {
 
 /// Process credentials as `struct ucred` carries them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Ucred {
     /// Process id (tgid).
     pub pid: u32,
@@ -61,6 +62,13 @@ pub struct Ucred {
     pub uid: u32,
     /// Group id.
     pub gid: u32,
+}
+
+impl Ucred {
+    /// With `pid`, `uid`, `gid`.
+    pub fn new(pid: u32, uid: u32, gid: u32) -> Self {
+        Ucred { pid, uid, gid }
+    }
 }
 
 impl Ucred {
@@ -83,6 +91,7 @@ impl Ucred {
 /// Who makes a call: for peer credentials, the default `SCM_CREDENTIALS`
 /// and privileged binds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Caller {
     /// Process id (tgid).
     pub pid: u32,
@@ -94,6 +103,13 @@ pub struct Caller {
     pub euid: u32,
     /// Effective group id.
     pub egid: u32,
+}
+
+impl Caller {
+    /// With `pid`, `uid`, `gid`, `euid`, `egid`.
+    pub fn new(pid: u32, uid: u32, gid: u32, euid: u32, egid: u32) -> Self {
+        Caller { pid, uid, gid, euid, egid }
+    }
 }
 
 impl Caller {
@@ -111,11 +127,19 @@ impl Caller {
 /// A filesystem node that names a bound AF_UNIX socket: its device and
 /// inode number (never reused while the system runs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub struct NodeId {
     /// Device of the filesystem.
     pub dev: u64,
     /// Inode number.
     pub ino: u64,
+}
+
+impl NodeId {
+    /// With `dev`, `ino`.
+    pub fn new(dev: u64, ino: u64) -> Self {
+        NodeId { dev, ino }
+    }
 }
 
 /// The kernel's side of a call that may touch the filesystem (AF_UNIX

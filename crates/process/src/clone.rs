@@ -105,7 +105,19 @@ pub enum CloneKind {
 }
 
 /// One clone request, as Linux's `struct kernel_clone_args`.
+///
+/// Made by [`CloneArgs::fork`], [`CloneArgs::vfork`],
+/// [`CloneArgs::from_clone`], [`CloneArgs::from_clone3`] or
+/// [`CloneArgs::new`], changed by the `with_*` methods (the fields can be
+/// read and set; a new field is not a breaking change):
+///
+/// ```
+/// use process::clone::{CloneArgs, CloneFlags};
+/// let a = CloneArgs::fork().with_flags(CloneFlags::PIDFD).with_pidfd(0x1000);
+/// assert_eq!((a.exit_signal, a.pidfd), (17, 0x1000));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CloneArgs {
     /// Where the request came from.
     pub kind: CloneKind,
@@ -134,6 +146,67 @@ pub struct CloneArgs {
 }
 
 impl CloneArgs {
+    /// A request of `kind` with `flags` and `exit_signal`, every address,
+    /// the stack and the TLS 0, no `set_tid`.
+    pub fn new(kind: CloneKind, flags: CloneFlags, exit_signal: u32) -> Self {
+        Self::base(kind, flags, exit_signal)
+    }
+
+    /// With these flags (no exit-signal bits).
+    pub fn with_flags(mut self, flags: CloneFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// With this exit signal (0: none).
+    pub fn with_exit_signal(mut self, sig: u32) -> Self {
+        self.exit_signal = sig;
+        self
+    }
+
+    /// With this stack pointer (the top: clone3's `stack + stack_size`)
+    /// and clone3's `stack_size`.
+    pub fn with_stack(mut self, stack: u64, stack_size: u64) -> Self {
+        (self.stack, self.stack_size) = (stack, stack_size);
+        self
+    }
+
+    /// With the `CLONE_PARENT_SETTID` address.
+    pub fn with_parent_tid(mut self, addr: u64) -> Self {
+        self.parent_tid = addr;
+        self
+    }
+
+    /// With the `CLONE_CHILD_SETTID` / `CLONE_CHILD_CLEARTID` address.
+    pub fn with_child_tid(mut self, addr: u64) -> Self {
+        self.child_tid = addr;
+        self
+    }
+
+    /// With the `CLONE_SETTLS` base.
+    pub fn with_tls(mut self, tls: u64) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// With the `CLONE_PIDFD` address.
+    pub fn with_pidfd(mut self, addr: u64) -> Self {
+        self.pidfd = addr;
+        self
+    }
+
+    /// With clone3's `set_tid` array (innermost namespace last).
+    pub fn with_set_tid(mut self, set_tid: Vec<i32>) -> Self {
+        self.set_tid = set_tid;
+        self
+    }
+
+    /// With clone3's `CLONE_INTO_CGROUP` fd.
+    pub fn with_cgroup(mut self, fd: u64) -> Self {
+        self.cgroup = fd;
+        self
+    }
+
     fn base(kind: CloneKind, flags: CloneFlags, exit_signal: u32) -> Self {
         CloneArgs {
             kind,
@@ -302,8 +375,10 @@ impl CloneArgs {
     }
 }
 
-/// What [`validate`] needs to know about the caller.
+/// What [`validate`] needs to know about the caller: start from
+/// [`CloneCaller::unprivileged`] or [`CloneCaller::root`] and set the fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CloneCaller {
     /// The caller's thread group is init (Linux's `SIGNAL_UNKILLABLE`).
     pub is_init: bool,

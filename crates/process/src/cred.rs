@@ -36,8 +36,11 @@ pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_TIME`.
 pub const CAP_SYS_TIME: u32 = 25;
 
-/// A process's credentials, copied by fork and kept by exec.
+/// A process's credentials, copied by fork and kept by exec: made by
+/// [`Credentials::root`], [`Credentials::user`] or `Default` (every id 0,
+/// no capability) and changed by the set*id methods or through the fields.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Credentials {
     /// Real uid.
     pub uid: Id,

@@ -23,6 +23,7 @@ pub fn state(state: ProcState, all_sleeping: bool) -> (char, &'static str) {
 /// The fields of `/proc/<pid>/stat` this kernel fills (times in clock
 /// ticks of USER_HZ 100, sizes in bytes and pages).
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct StatFields<'a> {
     /// The thread (or process) id shown first.
     pub tid: Pid,
@@ -68,6 +69,108 @@ pub struct StatFields<'a> {
     pub nice: i32,
     /// The CPU the thread last ran on.
     pub processor: usize,
+}
+
+impl<'a> StatFields<'a> {
+    /// The line of thread `tid` named `comm` in state `state`, every other field 0.
+    pub fn new(tid: Pid, comm: &'a str, state: char) -> Self {
+        StatFields { tid, comm, state, ..Default::default() }
+    }
+    /// With [`StatFields::ppid`].
+    pub fn with_ppid(mut self, ppid: Pid) -> Self {
+        self.ppid = ppid;
+        self
+    }
+    /// With [`StatFields::pgid`].
+    pub fn with_pgid(mut self, pgid: Pid) -> Self {
+        self.pgid = pgid;
+        self
+    }
+    /// With [`StatFields::sid`].
+    pub fn with_sid(mut self, sid: Pid) -> Self {
+        self.sid = sid;
+        self
+    }
+    /// With [`StatFields::tty_nr`].
+    pub fn with_tty_nr(mut self, tty_nr: u32) -> Self {
+        self.tty_nr = tty_nr;
+        self
+    }
+    /// With [`StatFields::tpgid`].
+    pub fn with_tpgid(mut self, tpgid: i64) -> Self {
+        self.tpgid = tpgid;
+        self
+    }
+    /// With [`StatFields::minflt`].
+    pub fn with_minflt(mut self, minflt: u64) -> Self {
+        self.minflt = minflt;
+        self
+    }
+    /// With [`StatFields::cminflt`].
+    pub fn with_cminflt(mut self, cminflt: u64) -> Self {
+        self.cminflt = cminflt;
+        self
+    }
+    /// With [`StatFields::utime`].
+    pub fn with_utime(mut self, utime: u64) -> Self {
+        self.utime = utime;
+        self
+    }
+    /// With [`StatFields::stime`].
+    pub fn with_stime(mut self, stime: u64) -> Self {
+        self.stime = stime;
+        self
+    }
+    /// With [`StatFields::cutime`].
+    pub fn with_cutime(mut self, cutime: u64) -> Self {
+        self.cutime = cutime;
+        self
+    }
+    /// With [`StatFields::cstime`].
+    pub fn with_cstime(mut self, cstime: u64) -> Self {
+        self.cstime = cstime;
+        self
+    }
+    /// With [`StatFields::threads`].
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+    /// With [`StatFields::start_ticks`].
+    pub fn with_start_ticks(mut self, start_ticks: u64) -> Self {
+        self.start_ticks = start_ticks;
+        self
+    }
+    /// With [`StatFields::vsize`].
+    pub fn with_vsize(mut self, vsize: u64) -> Self {
+        self.vsize = vsize;
+        self
+    }
+    /// With [`StatFields::rss`].
+    pub fn with_rss(mut self, rss: u64) -> Self {
+        self.rss = rss;
+        self
+    }
+    /// With [`StatFields::policy`].
+    pub fn with_policy(mut self, policy: u32) -> Self {
+        self.policy = policy;
+        self
+    }
+    /// With [`StatFields::rt_priority`].
+    pub fn with_rt_priority(mut self, rt_priority: u32) -> Self {
+        self.rt_priority = rt_priority;
+        self
+    }
+    /// With [`StatFields::nice`].
+    pub fn with_nice(mut self, nice: i32) -> Self {
+        self.nice = nice;
+        self
+    }
+    /// With [`StatFields::processor`].
+    pub fn with_processor(mut self, processor: usize) -> Self {
+        self.processor = processor;
+        self
+    }
 }
 
 impl StatFields<'_> {
@@ -122,6 +225,7 @@ pub fn statm(vsize: u64, rss: u64) -> String {
 
 /// The fields of `/proc/<pid>/status` this kernel fills.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct StatusFields<'a> {
     /// `Name:`.
     pub name: &'a str,
@@ -145,6 +249,55 @@ pub struct StatusFields<'a> {
     pub rss: u64,
     /// `Threads:`.
     pub threads: usize,
+}
+
+impl<'a> StatusFields<'a> {
+    /// The lines of thread `pid` of process `tgid`, named `name`, in state `state`, with `creds`; every other field 0.
+    pub fn new(name: &'a str, state: &'a str, tgid: Pid, pid: Pid, creds: &'a Credentials) -> Self {
+        StatusFields {
+            name,
+            state,
+            tgid,
+            pid,
+            ppid: 0,
+            tracer: 0,
+            creds,
+            vsize: 0,
+            locked: 0,
+            rss: 0,
+            threads: 0,
+        }
+    }
+    /// With [`StatusFields::ppid`].
+    pub fn with_ppid(mut self, ppid: Pid) -> Self {
+        self.ppid = ppid;
+        self
+    }
+    /// With [`StatusFields::tracer`].
+    pub fn with_tracer(mut self, tracer: Pid) -> Self {
+        self.tracer = tracer;
+        self
+    }
+    /// With [`StatusFields::vsize`].
+    pub fn with_vsize(mut self, vsize: u64) -> Self {
+        self.vsize = vsize;
+        self
+    }
+    /// With [`StatusFields::locked`].
+    pub fn with_locked(mut self, locked: u64) -> Self {
+        self.locked = locked;
+        self
+    }
+    /// With [`StatusFields::rss`].
+    pub fn with_rss(mut self, rss: u64) -> Self {
+        self.rss = rss;
+        self
+    }
+    /// With [`StatusFields::threads`].
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
 }
 
 /// `/proc/<pid>/status` (the lines this kernel has, in Linux's order;

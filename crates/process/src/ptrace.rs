@@ -182,13 +182,22 @@ pub enum ResumeMode {
     SingleStep,
 }
 
-/// A resume request: the mode and the signal to deliver (0: none).
+/// A resume request: the mode and the signal to deliver (0: none):
+/// [`Resume::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Resume {
     /// How.
     pub mode: ResumeMode,
     /// The signal the stopped tracee delivers (0 suppresses it).
     pub sig: u32,
+}
+
+impl Resume {
+    /// Resume in `mode`, delivering `sig` (0: none).
+    pub fn new(mode: ResumeMode, sig: u32) -> Self {
+        Resume { mode, sig }
+    }
 }
 
 /// What kind of stop the tracee is in (for GET_SYSCALL_INFO and LISTEN).
@@ -214,6 +223,7 @@ pub enum StopKind {
 /// TRACEME, an auto-attach at clone), and every attached thread of one
 /// process has the same tracer here.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct TraceLink {
     /// The tracer's pid.
     pub tracer: Pid,
@@ -270,6 +280,7 @@ impl TraceLink {
 /// `I` is the platform's siginfo type
 /// ([`SignalState::Info`](crate::sigstate::SignalState::Info)).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ThreadTrace<I> {
     /// The thread is a tracee of its process's [`TraceLink::tracer`].
     pub attached: bool,
@@ -834,7 +845,7 @@ mod table_tests {
         let x = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
         let y = table.clone_task(1, &CloneArgs::fork(), &s).unwrap();
         for p in [x, y] {
-            table.with_process(p, |p| p.creds = crate::cred::Credentials::user(1000, 1000));
+            table.with_process(p, |p| *p.creds_mut() = crate::cred::Credentials::user(1000, 1000));
         }
         assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Err(Errno::EPERM));
         assert_eq!(table.set_ptracer(y, 4242), Err(Errno::EINVAL));
@@ -845,7 +856,7 @@ mod table_tests {
         table.set_ptracer(y, PR_SET_PTRACER_ANY).unwrap();
         assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Ok(()));
         // another user's process: never
-        table.with_process(y, |p| p.creds = crate::cred::Credentials::user(1001, 1001));
+        table.with_process(y, |p| *p.creds_mut() = crate::cred::Credentials::user(1001, 1001));
         assert_eq!(table.ptrace_may_access(x, y, CredMode::Real), Err(Errno::EPERM));
         assert_eq!(table.ptrace_may_access(x, 1, CredMode::Real), Err(Errno::EPERM));
     }

@@ -63,8 +63,9 @@ impl Resource {
     }
 }
 
-/// A soft and a hard limit (`struct rlimit64`).
+/// A soft and a hard limit (`struct rlimit64`): [`Rlimit::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rlimit {
     /// The soft limit.
     pub cur: u64,
@@ -73,6 +74,11 @@ pub struct Rlimit {
 }
 
 impl Rlimit {
+    /// A soft limit `cur` under the hard limit `max`.
+    pub const fn new(cur: u64, max: u64) -> Self {
+        Rlimit { cur, max }
+    }
+
     /// Both limits the same.
     pub const fn both(v: u64) -> Self {
         Rlimit { cur: v, max: v }

@@ -297,7 +297,9 @@ mod with_signal {
                 Origin::User { pid, uid } => SigInfo::user(s, pid, uid),
                 Origin::Tkill { pid, uid } => SigInfo::tkill(s, pid, uid),
                 Origin::Child { code, pid, uid, status, utime, stime } => {
-                    SigInfo { signo: s, ..SigInfo::child(code, pid, uid, status, utime, stime) }
+                    let mut info = SigInfo::child(code, pid, uid, status, utime, stime);
+                    info.signo = s;
+                    info
                 }
             }
         }
@@ -327,7 +329,7 @@ mod with_signal {
             t.set_blocked(mask);
         }
         fn thread_pending(t: &signal::ThreadSignals) -> u64 {
-            t.pending.pending().bits()
+            t.pending().pending().bits()
         }
         fn enqueue(
             t: &mut signal::ThreadSignals,
@@ -335,10 +337,10 @@ mod with_signal {
             account: &signal::SigQueueAccount,
             limit: u64,
         ) -> Result<()> {
-            t.pending.enqueue(info, account, limit).map(drop)
+            t.pending_mut().enqueue(info, account, limit).map(drop)
         }
         fn discard(t: &mut signal::ThreadSignals, set: u64) {
-            t.pending.discard(SigSet::from_bits(set));
+            t.pending_mut().discard(SigSet::from_bits(set));
         }
         fn discard_shared(p: &mut signal::PendingQueue, set: u64) {
             p.discard(SigSet::from_bits(set));
@@ -387,7 +389,7 @@ mod with_signal {
             p: &signal::PendingQueue,
             stopped: bool,
         ) -> signal::ThreadCandidate {
-            signal::ThreadCandidate { stopped, ..t.candidate(p) }
+            t.candidate(p).with_stopped(stopped)
         }
         fn complete_send(
             info: SigInfo,
@@ -412,12 +414,10 @@ mod with_signal {
     }
 
     fn target(f: &SendFacts) -> signal::SendTarget {
-        signal::SendTarget {
-            blocked: SigSet::from_bits(f.blocked),
-            unkillable: f.unkillable,
-            force: f.force,
-            group_exiting: f.group_exiting,
-            traced: f.traced,
-        }
+        signal::SendTarget::new(SigSet::from_bits(f.blocked))
+            .with_unkillable(f.unkillable)
+            .with_force(f.force)
+            .with_group_exiting(f.group_exiting)
+            .with_traced(f.traced)
     }
 }

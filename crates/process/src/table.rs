@@ -73,40 +73,40 @@ pub struct Thread<P: Platform> {
     /// exit can tell the record at its tid is no longer its own.
     serial: u64,
     /// Blocked mask, thread-directed pending signals, alternate stack.
-    pub signals: ThreadSigOf<P>,
+    signals: ThreadSigOf<P>,
     /// `CLONE_CHILD_CLEARTID` / set_tid_address(2) word (0: none).
-    pub clear_child_tid: u64,
+    clear_child_tid: u64,
     /// set_robust_list(2) head and length (0: none).
-    pub robust_list: (u64, u64),
+    robust_list: (u64, u64),
     /// The saved user registers.
-    pub context: P::Context,
+    context: P::Context,
     /// The System V semaphore undo list (`CLONE_SYSVSEM` shares it).
-    pub sem_undo: Option<SharedSemUndo<P>>,
+    sem_undo: Option<SharedSemUndo<P>>,
     /// The fd table (Linux's per-task `files`; `CLONE_FILES` shares it).
-    pub files: Option<Files<P>>,
+    files: Option<Files<P>>,
     /// Root, cwd and umask (Linux's per-task `fs`; `CLONE_FS` shares it).
-    pub fs: Option<Fs<P>>,
+    fs: Option<Fs<P>>,
     /// The thread that vforked this one and waits for its address space.
     vfork_parent: Option<Pid>,
     /// It gave up the address space ([`ProcessTable::exit_mm`]) and is
     /// on its way out.
     mm_released: bool,
     /// Its CPU-time account (the kernel charges it at its boundaries).
-    pub cpu: SharedCpu,
+    cpu: SharedCpu,
     /// prctl(PR_SET_PDEATHSIG): the signal its process gets when the
     /// thread that created it exits (0: none); cleared by fork.
-    pub pdeath_signal: u32,
+    pdeath_signal: u32,
     /// prctl(PR_SET_NO_NEW_PRIVS): sticky, inherited by clone, kept by exec.
-    pub no_new_privs: bool,
+    no_new_privs: bool,
     /// prctl(PR_SET_TIMERSLACK) in nanoseconds.
-    pub timer_slack_ns: u64,
+    timer_slack_ns: u64,
     /// The slack `PR_SET_TIMERSLACK` 0 goes back to: the creator's slack
     /// when this thread was made.
-    pub default_timer_slack_ns: u64,
+    default_timer_slack_ns: u64,
     /// Its side of ptrace: attached or not, its trace stop.
-    pub trace: ThreadTrace<SigInfoOf<P>>,
+    trace: ThreadTrace<SigInfoOf<P>>,
     /// The kernel's state of this thread (see [`RecordExt`]).
-    pub ext: P::ThreadExt,
+    ext: P::ThreadExt,
 }
 
 impl<P: Platform> Thread<P> {
@@ -129,6 +129,108 @@ impl<P: Platform> Thread<P> {
     /// made by vfork).
     pub fn vfork_parent(&self) -> Option<Pid> {
         self.vfork_parent
+    }
+
+    /// Blocked mask, thread-directed pending signals, alternate stack.
+    pub fn signals(&self) -> &ThreadSigOf<P> {
+        &self.signals
+    }
+    /// The signal state, to change it.
+    pub fn signals_mut(&mut self) -> &mut ThreadSigOf<P> {
+        &mut self.signals
+    }
+    /// The `CLONE_CHILD_CLEARTID` / set_tid_address(2) word (0: none).
+    pub fn clear_child_tid(&self) -> u64 {
+        self.clear_child_tid
+    }
+    /// Sets the `CLONE_CHILD_CLEARTID` word (set_tid_address(2)).
+    pub fn set_clear_child_tid(&mut self, addr: u64) {
+        self.clear_child_tid = addr;
+    }
+    /// The set_robust_list(2) head and length (0: none).
+    pub fn robust_list(&self) -> (u64, u64) {
+        self.robust_list
+    }
+    /// Sets the robust-list head and length (set_robust_list(2)).
+    pub fn set_robust_list(&mut self, head: u64, len: u64) {
+        self.robust_list = (head, len);
+    }
+    /// The saved user registers.
+    pub fn context(&self) -> &P::Context {
+        &self.context
+    }
+    /// The saved user registers, to change them.
+    pub fn context_mut(&mut self) -> &mut P::Context {
+        &mut self.context
+    }
+    /// The System V semaphore undo list (`CLONE_SYSVSEM` shares it).
+    pub fn sem_undo(&self) -> Option<&SharedSemUndo<P>> {
+        self.sem_undo.as_ref()
+    }
+    /// Replaces the semaphore undo list, returning the old one (drop it
+    /// after the table lock).
+    pub fn replace_sem_undo(&mut self, list: Option<SharedSemUndo<P>>) -> Option<SharedSemUndo<P>> {
+        core::mem::replace(&mut self.sem_undo, list)
+    }
+    /// The fd table (Linux's per-task `files`; `CLONE_FILES` shares it);
+    /// none once the thread has exited.
+    pub fn files(&self) -> Option<&Files<P>> {
+        self.files.as_ref()
+    }
+    /// Root, cwd and umask (Linux's per-task `fs`; `CLONE_FS` shares it);
+    /// none once the thread has exited.
+    pub fn fs(&self) -> Option<&Fs<P>> {
+        self.fs.as_ref()
+    }
+    /// Its CPU-time account (the kernel charges it at its boundaries).
+    pub fn cpu(&self) -> &SharedCpu {
+        &self.cpu
+    }
+    /// prctl(PR_SET_PDEATHSIG): the signal its process gets when the
+    /// thread that created it exits (0: none); cleared by fork.
+    pub fn pdeath_signal(&self) -> u32 {
+        self.pdeath_signal
+    }
+    /// Sets the parent-death signal (prctl(PR_SET_PDEATHSIG)).
+    pub fn set_pdeath_signal(&mut self, sig: u32) {
+        self.pdeath_signal = sig;
+    }
+    /// prctl(PR_SET_NO_NEW_PRIVS): sticky, inherited by clone, kept by exec.
+    pub fn no_new_privs(&self) -> bool {
+        self.no_new_privs
+    }
+    /// Sets no_new_privs (it cannot be cleared again).
+    pub fn set_no_new_privs(&mut self) {
+        self.no_new_privs = true;
+    }
+    /// prctl(PR_GET_TIMERSLACK) in nanoseconds.
+    pub fn timer_slack_ns(&self) -> u64 {
+        self.timer_slack_ns
+    }
+    /// prctl(PR_SET_TIMERSLACK): 0 goes back to the default slack (the
+    /// creator's slack when this thread was made).
+    pub fn set_timer_slack_ns(&mut self, ns: u64) {
+        self.timer_slack_ns = if ns == 0 { self.default_timer_slack_ns } else { ns };
+    }
+    /// The slack `PR_SET_TIMERSLACK` 0 goes back to.
+    pub fn default_timer_slack_ns(&self) -> u64 {
+        self.default_timer_slack_ns
+    }
+    /// Its side of ptrace: attached or not, its trace stop.
+    pub fn trace(&self) -> &ThreadTrace<SigInfoOf<P>> {
+        &self.trace
+    }
+    /// Its side of ptrace, to change it.
+    pub fn trace_mut(&mut self) -> &mut ThreadTrace<SigInfoOf<P>> {
+        &mut self.trace
+    }
+    /// The kernel's state of this thread (see [`RecordExt`]).
+    pub fn ext(&self) -> &P::ThreadExt {
+        &self.ext
+    }
+    /// The kernel's state of this thread, to change it.
+    pub fn ext_mut(&mut self) -> &mut P::ThreadExt {
+        &mut self.ext
     }
 }
 
@@ -157,34 +259,34 @@ pub struct Process<P: Platform> {
     vm: Option<SharedVm<P>>,
     handlers: HandlersOf<P>,
     /// Process-directed pending signals.
-    pub pending: ProcessSigOf<P>,
+    pending: ProcessSigOf<P>,
     /// Credentials (copied by fork, kept by exec).
-    pub creds: Credentials,
+    creds: Credentials,
     /// Resource limits.
-    pub rlimits: Rlimits,
+    rlimits: Rlimits,
     /// Resource usage of the threads of the process that exited (the live
     /// ones are in their [`Thread::cpu`]; see [`ProcessTable::usage`]).
-    pub usage: Rusage,
+    usage: Rusage,
     /// prctl(PR_SET_DUMPABLE): 0 or 1 (`SUID_DUMP_USER`, the default);
     /// copied by fork, back to 1 at exec.
-    pub dumpable: u32,
+    dumpable: u32,
     /// The capability bounding set (prctl PR_CAPBSET_READ/DROP).
-    pub cap_bset: u64,
+    cap_bset: u64,
     /// `/proc/<pid>/oom_score_adj` (-1000..=1000, copied by fork) and the
     /// lowest value it may be set to without CAP_SYS_RESOURCE
     /// (`oom_score_adj_min`, set by a privileged write).
-    pub oom_score_adj: (i16, i16),
+    oom_score_adj: (i16, i16),
     /// membarrier(2) registrations of its address space (the REGISTER_*
     /// command bits); copied by fork, cleared by exec.
-    pub membarrier: u64,
+    membarrier: u64,
     /// mlock(2) ranges: not inherited by fork, dropped by exec.
-    pub mlock: crate::mlock::MemLocks,
+    mlock: crate::mlock::MemLocks,
     /// Usage of reaped children (`RUSAGE_CHILDREN`).
-    pub children_usage: Rusage,
+    children_usage: Rusage,
     /// Its tracer and job-control traps, while a thread of it is traced.
-    pub ptrace: Option<TraceLink>,
+    ptrace: Option<TraceLink>,
     /// prctl(PR_SET_PTRACER): who else YAMA lets attach.
-    pub ptracer: PtracerPolicy,
+    ptracer: PtracerPolicy,
     /// Its exit was reported to a tracer that is not its parent: the
     /// parent hears of it when the tracer reaps or detaches.
     parent_notify_deferred: bool,
@@ -198,7 +300,7 @@ pub struct Process<P: Platform> {
     /// exited is no longer traced while its thread's exit waits here.
     trace_exits: Vec<(Pid, Pid, ChildStatus)>,
     /// The kernel's state of this process (see [`RecordExt`]).
-    pub ext: P::ProcessExt,
+    ext: P::ProcessExt,
 }
 
 impl<P: Platform> Process<P> {
@@ -276,6 +378,111 @@ impl<P: Platform> Process<P> {
     pub fn handlers(&self) -> &HandlersOf<P> {
         &self.handlers
     }
+
+    /// Process-directed pending signals.
+    pub fn pending(&self) -> &ProcessSigOf<P> {
+        &self.pending
+    }
+    /// Process-directed pending signals, to change them.
+    pub fn pending_mut(&mut self) -> &mut ProcessSigOf<P> {
+        &mut self.pending
+    }
+    /// Credentials (copied by fork, kept by exec).
+    pub fn creds(&self) -> &Credentials {
+        &self.creds
+    }
+    /// Credentials, to change them (the set*id calls).
+    pub fn creds_mut(&mut self) -> &mut Credentials {
+        &mut self.creds
+    }
+    /// Resource limits.
+    pub fn rlimits(&self) -> &Rlimits {
+        &self.rlimits
+    }
+    /// Resource limits, to change them.
+    pub fn rlimits_mut(&mut self) -> &mut Rlimits {
+        &mut self.rlimits
+    }
+    /// Resource usage of the threads of the process that exited (the live
+    /// ones are in their [`Thread::cpu`]; see [`ProcessTable::usage`]).
+    pub fn usage(&self) -> Rusage {
+        self.usage
+    }
+    /// The exited threads' usage, to change it.
+    pub fn usage_mut(&mut self) -> &mut Rusage {
+        &mut self.usage
+    }
+    /// prctl(PR_GET_DUMPABLE): 0 or 1 (`SUID_DUMP_USER`, the default);
+    /// copied by fork, back to 1 at exec.
+    pub fn dumpable(&self) -> u32 {
+        self.dumpable
+    }
+    /// prctl(PR_SET_DUMPABLE), or a credential change's reset.
+    pub fn set_dumpable(&mut self, v: u32) {
+        self.dumpable = v;
+    }
+    /// The capability bounding set (prctl PR_CAPBSET_READ).
+    pub fn cap_bset(&self) -> u64 {
+        self.cap_bset
+    }
+    /// Drops capability `cap` (0..64) from the bounding set
+    /// (prctl PR_CAPBSET_DROP).
+    pub fn drop_bounding_cap(&mut self, cap: u32) {
+        self.cap_bset &= !1u64.checked_shl(cap).unwrap_or(0);
+    }
+    /// `/proc/<pid>/oom_score_adj` (-1000..=1000, copied by fork).
+    pub fn oom_score_adj(&self) -> i16 {
+        self.oom_score_adj.0
+    }
+    /// The lowest `oom_score_adj` may be set to without CAP_SYS_RESOURCE
+    /// (`oom_score_adj_min`, set by a privileged write).
+    pub fn oom_score_adj_min(&self) -> i16 {
+        self.oom_score_adj.1
+    }
+    /// Sets `oom_score_adj`; a `privileged` write also sets the minimum.
+    pub fn set_oom_score_adj(&mut self, v: i16, privileged: bool) {
+        self.oom_score_adj.0 = v;
+        if privileged {
+            self.oom_score_adj.1 = v;
+        }
+    }
+    /// membarrier(2) registrations of its address space (the REGISTER_*
+    /// command bits); copied by fork, cleared by exec.
+    pub fn membarrier(&self) -> u64 {
+        self.membarrier
+    }
+    /// Adds membarrier(2) registration bits.
+    pub fn register_membarrier(&mut self, bits: u64) {
+        self.membarrier |= bits;
+    }
+    /// mlock(2) ranges: not inherited by fork, dropped by exec.
+    pub fn mlock(&self) -> &crate::mlock::MemLocks {
+        &self.mlock
+    }
+    /// mlock(2) ranges, to change them.
+    pub fn mlock_mut(&mut self) -> &mut crate::mlock::MemLocks {
+        &mut self.mlock
+    }
+    /// Usage of reaped children (`RUSAGE_CHILDREN`).
+    pub fn children_usage(&self) -> Rusage {
+        self.children_usage
+    }
+    /// Its tracer and job-control traps, while a thread of it is traced.
+    pub fn ptrace(&self) -> Option<&TraceLink> {
+        self.ptrace.as_ref()
+    }
+    /// prctl(PR_SET_PTRACER): who else YAMA lets attach.
+    pub fn ptracer(&self) -> &PtracerPolicy {
+        &self.ptracer
+    }
+    /// The kernel's state of this process (see [`RecordExt`]).
+    pub fn ext(&self) -> &P::ProcessExt {
+        &self.ext
+    }
+    /// The kernel's state of this process, to change it.
+    pub fn ext_mut(&mut self) -> &mut P::ProcessExt {
+        &mut self.ext
+    }
     fn alive(&self) -> bool {
         self.state != ProcState::Zombie
     }
@@ -302,7 +509,9 @@ impl WaitReport {
     }
 }
 
-/// The first process: what the kernel gives it.
+/// The first process: what the kernel gives it ([`InitProcess::new`],
+/// root's credentials unless [`InitProcess::with_creds`] says otherwise).
+#[non_exhaustive]
 pub struct InitProcess<P: Platform> {
     /// Its registers (entry point, stack).
     pub context: P::Context,
@@ -316,6 +525,20 @@ pub struct InitProcess<P: Platform> {
     pub creds: Credentials,
     /// Its limits.
     pub rlimits: Rlimits,
+}
+
+impl<P: Platform> InitProcess<P> {
+    /// Init with these registers, address space, fd table, fs context and
+    /// limits, and root's credentials ([`Credentials::root`]).
+    pub fn new(context: P::Context, vm: Vm<P>, files: Files<P>, fs: Fs<P>, rlimits: Rlimits) -> Self {
+        InitProcess { context, vm, files, fs, creds: Credentials::root(), rlimits }
+    }
+
+    /// With these credentials instead of root's.
+    pub fn with_creds(mut self, creds: Credentials) -> Self {
+        self.creds = creds;
+        self
+    }
 }
 
 enum Effect<P: Platform> {

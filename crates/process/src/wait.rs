@@ -62,6 +62,7 @@ pub const P_PIDFD: i32 = 3;
 
 /// A checked wait request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaitRequest {
     /// Which children.
     pub selector: WaitSelector,
@@ -296,6 +297,7 @@ impl WaitidInfo {
 
 /// Resource usage (the part of `struct rusage` this crate keeps).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Rusage {
     /// User time in microseconds.
     pub utime_us: u64,

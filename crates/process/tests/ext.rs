@@ -34,12 +34,12 @@ fn world() -> World {
     threads.watch(&t);
     procs.watch(&t);
     t.with_thread(1, |th| {
-        th.ext.tag = 10;
-        th.ext.log = Some(threads.clone());
+        th.ext_mut().tag = 10;
+        th.ext_mut().log = Some(threads.clone());
     });
     t.with_process(1, |p| {
-        p.ext.tag = 20;
-        p.ext.log = Some(procs.clone());
+        p.ext_mut().tag = 20;
+        p.ext_mut().log = Some(procs.clone());
     });
     let s = FakeScheduler::new();
     s.attach(&t);
@@ -51,10 +51,10 @@ impl World {
         self.t.clone_task(caller, &CloneArgs::from_clone(flags, 0, 0, 0, 0), &self.s)
     }
     fn thread_ext(&self, tid: u32) -> Option<(u32, Option<F>, u32)> {
-        self.t.with_thread(tid, |t| (t.ext.tag, t.ext.made_by, t.ext.execs))
+        self.t.with_thread(tid, |t| (t.ext().tag, t.ext().made_by, t.ext().execs))
     }
     fn process_ext(&self, pid: u32) -> Option<(u32, Option<F>, u32)> {
-        self.t.with_process(pid, |p| (p.ext.tag, p.ext.made_by, p.ext.execs))
+        self.t.with_process(pid, |p| (p.ext().tag, p.ext().made_by, p.ext().execs))
     }
     fn reap(&self, pid: u32) {
         assert_eq!(self.t.wait4(1, pid as i32, 0x4000_0000, &self.s).map(|r| r.0), Ok(pid));
@@ -65,8 +65,8 @@ impl World {
 fn init_gets_default_slots() {
     let frames = TestFrames::new();
     let t = boot(&frames);
-    assert_eq!(t.with_thread(1, |th| (th.ext.tag, th.ext.made_by, th.ext.execs)), Some((0, None, 0)));
-    assert_eq!(t.with_process(1, |p| (p.ext.tag, p.ext.made_by, p.ext.execs)), Some((0, None, 0)));
+    assert_eq!(t.with_thread(1, |th| (th.ext().tag, th.ext().made_by, th.ext().execs)), Some((0, None, 0)));
+    assert_eq!(t.with_process(1, |p| (p.ext().tag, p.ext().made_by, p.ext().execs)), Some((0, None, 0)));
 }
 
 #[test]
@@ -84,8 +84,8 @@ fn fork_copies_both_slots_from_the_creator() {
 fn a_child_copies_its_own_creator_not_init() {
     let w = world();
     let c = w.clone(1, 17).unwrap();
-    w.t.with_thread(c, |t| t.ext.tag = 11);
-    w.t.with_process(c, |p| p.ext.tag = 21);
+    w.t.with_thread(c, |t| t.ext_mut().tag = 11);
+    w.t.with_process(c, |p| p.ext_mut().tag = 21);
     let g = w.clone(c, 17).unwrap();
     assert_eq!(w.thread_ext(g).map(|x| x.0), Some(11));
     assert_eq!(w.process_ext(g).map(|x| x.0), Some(21));
@@ -118,7 +118,7 @@ fn the_slot_sees_the_clone_flags() {
 fn thread_exit_hands_the_thread_slot_to_the_hook() {
     let w = world();
     let t2 = w.clone(1, THREAD).unwrap();
-    w.t.with_thread(t2, |t| t.ext.tag = 12);
+    w.t.with_thread(t2, |t| t.ext_mut().tag = 12);
     let drops = w.threads.drops();
     w.t.exit_thread(t2, 0, &w.s);
     assert_eq!(w.s.take_exited_ext(), [(t2, 12, Some(F::from_bits_truncate(THREAD)))]);
@@ -172,9 +172,9 @@ fn exec_from_a_thread_moves_its_slot_to_the_leaders_id() {
     let c = w.clone(1, 17).unwrap();
     let t2 = w.clone(c, THREAD).unwrap();
     let t3 = w.clone(c, THREAD).unwrap();
-    w.t.with_thread(c, |t| t.ext.tag = 30);
-    w.t.with_thread(t2, |t| t.ext.tag = 32);
-    w.t.with_thread(t3, |t| t.ext.tag = 33);
+    w.t.with_thread(c, |t| t.ext_mut().tag = 30);
+    w.t.with_thread(t2, |t| t.ext_mut().tag = 32);
+    w.t.with_thread(t3, |t| t.ext_mut().tag = 33);
     w.s.take_exited_ext();
     let drops = w.threads.drops();
     assert_eq!(w.t.exec(t2, vm::testing::test_vmar(&frames), &w.s), Ok(c));
@@ -196,7 +196,7 @@ fn exec_from_the_leader_keeps_its_slot() {
     let frames = TestFrames::new();
     let w = world();
     let c = w.clone(1, 17).unwrap();
-    w.t.with_thread(c, |t| t.ext.tag = 40);
+    w.t.with_thread(c, |t| t.ext_mut().tag = 40);
     assert_eq!(w.t.exec(c, vm::testing::test_vmar(&frames), &w.s), Ok(c));
     assert_eq!(w.thread_ext(c), Some((40, Some(F::empty()), 1)));
     assert_eq!(w.process_ext(c), Some((20, Some(F::empty()), 1)));
@@ -206,7 +206,7 @@ fn exec_from_the_leader_keeps_its_slot() {
 #[test]
 fn a_failing_process_slot_fails_the_clone_without_a_trace() {
     let w = world();
-    w.t.with_process(1, |p| p.ext.fail_clone = Some(Errno::ENOMEM));
+    w.t.with_process(1, |p| p.ext_mut().fail_clone = Some(Errno::ENOMEM));
     let (pids, threads, used) = (w.t.pids(), w.t.thread_count(), w.t.pids_in_use());
     let drops = w.threads.drops();
     assert_eq!(w.clone(1, 17), Err(Errno::ENOMEM));
@@ -222,7 +222,7 @@ fn a_failing_process_slot_fails_the_clone_without_a_trace() {
 #[test]
 fn a_failing_context_copy_fails_the_clone_with_enomem_without_a_trace() {
     let w = world();
-    w.t.with_thread(1, |t| t.context.fail_clone = true);
+    w.t.with_thread(1, |t| t.context_mut().fail_clone = true);
     let (pids, threads, used) = (w.t.pids(), w.t.thread_count(), w.t.pids_in_use());
     let (tdrops, pdrops) = (w.threads.drops(), w.procs.drops());
     assert_eq!(w.clone(1, 17), Err(Errno::ENOMEM));
@@ -231,7 +231,7 @@ fn a_failing_context_copy_fails_the_clone_with_enomem_without_a_trace() {
     // no slot was made for either
     assert_eq!((w.threads.drops(), w.procs.drops()), (tdrops, pdrops));
     assert!(w.s.events().is_empty());
-    w.t.with_thread(1, |t| t.context.fail_clone = false);
+    w.t.with_thread(1, |t| t.context_mut().fail_clone = false);
     let c = w.clone(1, 17).unwrap();
     assert_eq!(w.t.tgid(c), Some(c));
 }
@@ -239,7 +239,7 @@ fn a_failing_context_copy_fails_the_clone_with_enomem_without_a_trace() {
 #[test]
 fn a_failing_thread_slot_fails_the_clone_and_drops_the_process_slot_unlocked() {
     let w = world();
-    w.t.with_thread(1, |t| t.ext.fail_clone = Some(Errno::EAGAIN));
+    w.t.with_thread(1, |t| t.ext_mut().fail_clone = Some(Errno::EAGAIN));
     let (pids, used) = (w.t.pids(), w.t.pids_in_use());
     let drops = w.procs.drops();
     assert_eq!(w.clone(1, 17), Err(Errno::EAGAIN));
@@ -260,8 +260,8 @@ fn a_clone_failing_after_its_slots_drops_them_unlocked() {
     let _ = small.spawn_init(process::testing::init_process(&frames));
     let log = Arc::new(ExtLog::default());
     log.watch(&small);
-    small.with_thread(1, |t| t.ext.log = Some(log.clone()));
-    small.with_process(1, |p| p.ext.log = Some(log.clone()));
+    small.with_thread(1, |t| t.ext_mut().log = Some(log.clone()));
+    small.with_process(1, |p| p.ext_mut().log = Some(log.clone()));
     let s = FakeScheduler::new();
     let a = small.clone_task(1, &CloneArgs::fork(), &s).unwrap();
     assert_eq!(small.clone_task(1, &CloneArgs::fork(), &s), Err(Errno::EAGAIN));

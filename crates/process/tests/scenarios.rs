@@ -87,21 +87,21 @@ impl World {
         VmMemory::<TestPlatform>(&self.vm(pid)).write_u32(addr, v).unwrap()
     }
     fn cwd(&self, tid: u32) -> String {
-        self.t.with_thread(tid, |t| t.fs.as_ref().unwrap().lock().cwd().clone()).unwrap()
+        self.t.with_thread(tid, |t| t.fs().unwrap().lock().cwd().clone()).unwrap()
     }
     fn umask(&self, tid: u32) -> u32 {
-        self.t.with_thread(tid, |t| t.fs.as_ref().unwrap().lock().umask()).unwrap()
+        self.t.with_thread(tid, |t| t.fs().unwrap().lock().umask()).unwrap()
     }
     fn has_fd(&self, tid: u32, fd: u32) -> bool {
-        self.t.with_thread(tid, |t| t.files.as_ref().unwrap().lock().get(fd).is_ok()).unwrap()
+        self.t.with_thread(tid, |t| t.files().unwrap().lock().get(fd).is_ok()).unwrap()
     }
     fn close(&self, tid: u32, fd: u32) {
-        let f = self.t.with_thread(tid, |t| t.files.as_ref().unwrap().share()).unwrap();
+        let f = self.t.with_thread(tid, |t| t.files().unwrap().share()).unwrap();
         let closed = f.close(fd);
         assert!(closed.is_ok());
     }
     fn pending(&self, pid: u32) -> SigSet {
-        self.t.with_process(pid, |p| p.pending.pending()).unwrap()
+        self.t.with_process(pid, |p| p.pending().pending()).unwrap()
     }
     fn set_action(&self, pid: u32, sig: signal::SigNum, act: SigAction) {
         let h = self.t.with_process(pid, |p| p.handlers().share()).unwrap();
@@ -118,7 +118,7 @@ fn fork_copies_memory_files_and_cwd() {
     let c = w.fork(1);
     assert_eq!(c, 2);
     assert_eq!(w.t.getppid(c), Ok(1));
-    assert_eq!(w.t.with_thread(c, |t| t.context.ret), Some(0));
+    assert_eq!(w.t.with_thread(c, |t| t.context().ret), Some(0));
     // The child writes; the parent keeps its value.
     w.write_u32(c, ADDR, 0xbbbb);
     assert_eq!(w.read_u32(1, ADDR), 0xaaaa);
@@ -128,7 +128,7 @@ fn fork_copies_memory_files_and_cwd() {
     assert!(w.has_fd(1, 1));
     assert!(!w.has_fd(c, 1));
     w.t.with_thread(c, |t| {
-        t.fs.as_ref().unwrap().lock().set_cwd("/tmp".into());
+        t.fs().unwrap().lock().set_cwd("/tmp".into());
     });
     assert_eq!(w.cwd(1), "/");
     w.exit(c, 3);
@@ -143,7 +143,7 @@ fn clone_fs_shares_cwd_and_umask() {
     let w = world();
     let c = w.clone(1, F::FS.bits() | SIGCHLD as u64).unwrap();
     w.t.with_thread(c, |t| {
-        let mut fs = t.fs.as_ref().unwrap().lock();
+        let mut fs = t.fs().unwrap().lock();
         fs.set_cwd("/tmp".into());
         fs.set_umask(0o077);
     });
@@ -151,7 +151,7 @@ fn clone_fs_shares_cwd_and_umask() {
     assert_eq!(w.umask(1), 0o077);
     let d = w.fork(1);
     w.t.with_thread(d, |t| {
-        let mut fs = t.fs.as_ref().unwrap().lock();
+        let mut fs = t.fs().unwrap().lock();
         fs.set_cwd("/home".into());
         fs.set_umask(0o002);
     });
@@ -185,8 +185,7 @@ fn sighand_share_copy_and_clear() {
     w.set_action(1, SIGHUP, SigAction::IGNORE);
     let shared = w.clone(1, (F::SIGHAND | F::VM).bits() | SIGCHLD as u64).unwrap();
     let copied = w.fork(1);
-    let cleared =
-        w.t.clone_task(1, &CloneArgs { flags: F::CLEAR_SIGHAND, ..CloneArgs::fork() }, &w.s).unwrap();
+    let cleared = w.t.clone_task(1, &CloneArgs::fork().with_flags(F::CLEAR_SIGHAND), &w.s).unwrap();
     let h = |pid| w.t.with_process(pid, |p| p.handlers().share()).unwrap();
     assert!(h(shared).same_table(&h(1)));
     assert!(!h(copied).same_table(&h(1)));
@@ -354,7 +353,7 @@ fn sigchld_carries_the_status() {
     let c = w.fork(1);
     w.exit(c, 3);
     assert!(w.pending(1).contains(SIGCHLD_NUM));
-    let info = w.t.with_process(1, |p| p.pending.dequeue(SigSet::EMPTY)).unwrap().unwrap();
+    let info = w.t.with_process(1, |p| p.pending_mut().dequeue(SigSet::EMPTY)).unwrap().unwrap();
     assert_eq!(
         (info.signo, info.code, info.pid(), info.status()),
         (SIGCHLD_NUM, CLD_EXITED, Some(c as i32), Some(3))
@@ -497,10 +496,10 @@ fn tid_words_and_registers() {
     let t = w.t.clone_task(p, &args, &w.s).unwrap();
     assert_eq!(w.read_u32(p, ptid), t);
     assert_eq!(w.read_u32(p, ctid), t);
-    let ctx = w.t.with_thread(t, |x| x.context.clone()).unwrap();
+    let ctx = w.t.with_thread(t, |x| x.context().clone()).unwrap();
     assert_eq!((ctx.ret, ctx.sp, ctx.tls), (0, 0x5000, 0x7777));
     // Without a new stack the child keeps the parent's.
-    assert_eq!(w.t.with_thread(p, |x| x.context.sp), Some(0x7fff_0000));
+    assert_eq!(w.t.with_thread(p, |x| x.context().sp), Some(0x7fff_0000));
     // Exit: the word is cleared and woken.
     w.s.take_events();
     w.exit(t, 0);
@@ -522,7 +521,7 @@ fn tid_words_and_registers() {
 #[test]
 fn pidfd_and_failures_leave_no_trace() {
     let w = world();
-    let args = CloneArgs { flags: F::PIDFD, pidfd: ADDR + 0x40, ..CloneArgs::fork() };
+    let args = CloneArgs::fork().with_flags(F::PIDFD).with_pidfd(ADDR + 0x40);
     let c = w.t.clone_task(1, &args, &w.s).unwrap();
     assert_eq!(w.read_u32(1, ADDR + 0x40), 100);
     w.exit(c, 2);
@@ -532,23 +531,23 @@ fn pidfd_and_failures_leave_no_trace() {
 
     let in_use = w.t.pids_in_use();
     // A bad pidfd address: EFAULT, the fd is closed again, no pid used.
-    let bad = CloneArgs { flags: F::PIDFD, pidfd: 0x10, ..CloneArgs::fork() };
+    let bad = CloneArgs::fork().with_flags(F::PIDFD).with_pidfd(0x10);
     assert_eq!(w.t.clone_task(1, &bad, &w.s), Err(Errno::EFAULT));
     assert!(w.s.events().contains(&Event::PidfdDestroyed(101)));
     // The hook's own failure.
     *w.s.pidfd_error.lock() = Some(Errno::EMFILE);
     assert_eq!(w.t.clone_task(1, &args, &w.s), Err(Errno::EMFILE));
     // No cgroup v2 here.
-    let cg = CloneArgs { flags: F::INTO_CGROUP, cgroup: 3, ..CloneArgs::fork() };
+    let cg = CloneArgs::fork().with_flags(F::INTO_CGROUP).with_cgroup(3);
     assert_eq!(w.t.clone_task(1, &cg, &w.s), Err(Errno::EBADF));
     // set_tid of a used pid.
-    let st = CloneArgs { set_tid: vec![1], ..CloneArgs::fork() };
+    let st = CloneArgs::fork().with_set_tid(vec![1]);
     assert_eq!(w.t.clone_task(1, &st, &w.s), Err(Errno::EEXIST));
     assert_eq!(w.t.pids(), vec![1]);
     assert_eq!(w.t.pids_in_use(), in_use);
     assert!(!w.s.events().iter().any(|e| matches!(e, Event::Created(x) if *x != c)));
     // set_tid of a free one.
-    let st = CloneArgs { set_tid: vec![500], ..CloneArgs::fork() };
+    let st = CloneArgs::fork().with_set_tid(vec![500]);
     assert_eq!(w.t.clone_task(1, &st, &w.s), Ok(500));
     w.exit(500, 0);
     assert_eq!(w.wait4(1, 500, 0), Ok((500, 0)));
@@ -560,15 +559,15 @@ fn nproc_limit_is_eagain() {
     let w = world();
     let u = w.fork(1);
     w.t.with_process(u, |p| {
-        p.creds = process::cred::Credentials::user(1000, 1000);
-        p.rlimits
+        *p.creds_mut() = process::cred::Credentials::user(1000, 1000);
+        p.rlimits_mut()
             .prlimit(process::rlimit::Resource::Nproc, Some(process::rlimit::Rlimit::both(1)), true, 1 << 20)
             .unwrap();
     });
     assert_eq!(w.clone(u, SIGCHLD as u64), Err(Errno::EAGAIN));
     assert_eq!(w.clone(u, F::NEWNS.bits()), Err(Errno::EAGAIN));
     w.t.with_process(u, |p| {
-        p.rlimits
+        p.rlimits_mut()
             .prlimit(process::rlimit::Resource::Nproc, Some(process::rlimit::Rlimit::both(10)), true, 1 << 20)
             .unwrap();
     });
@@ -631,7 +630,7 @@ fn stopped_and_continued() {
     assert_eq!(w.wait4(1, -1, WNOHANG), Ok((0, 0)), "WUNTRACED not given");
     assert_eq!(w.wait4(1, -1, 2), Ok((c, 0x137f)));
     assert_eq!(w.wait4(1, -1, 2 | WNOHANG), Ok((0, 0)), "reported once");
-    let info = w.t.with_process(1, |p| p.pending.dequeue(SigSet::EMPTY)).unwrap().unwrap();
+    let info = w.t.with_process(1, |p| p.pending_mut().dequeue(SigSet::EMPTY)).unwrap().unwrap();
     assert_eq!(info.code, CLD_STOPPED);
     // SIGCONT from kill continues it.
     w.t.kill(1, c as i32, SIGCONT.as_i32(), &w.s).unwrap();
@@ -640,7 +639,7 @@ fn stopped_and_continued() {
     assert_eq!((info.code, info.status), (CLD_CONTINUED, 18));
     assert_eq!(w.wait4(1, -1, 8), Ok((c, 0xffff)));
     // SA_NOCLDSTOP: no SIGCHLD for stops.
-    w.t.with_process(1, |p| p.pending.clear());
+    w.t.with_process(1, |p| p.pending_mut().clear());
     w.set_action(1, SIGCHLD_NUM, SigAction::handler(0x1000, SaFlags::NOCLDSTOP, SigSet::EMPTY));
     w.t.stop(c, 19, &w.s).unwrap();
     assert!(!w.pending(1).contains(SIGCHLD_NUM));
@@ -737,9 +736,9 @@ fn kill_targets_and_permissions() {
     let w = world();
     let a = w.fork(1);
     let u = w.fork(1);
-    w.t.with_process(u, |p| p.creds = process::cred::Credentials::user(1000, 1000));
+    w.t.with_process(u, |p| *p.creds_mut() = process::cred::Credentials::user(1000, 1000));
     let v = w.fork(1);
-    w.t.with_process(v, |p| p.creds = process::cred::Credentials::user(2000, 2000));
+    w.t.with_process(v, |p| *p.creds_mut() = process::cred::Credentials::user(2000, 2000));
     assert_eq!(w.t.kill(u, a as i32, 65, &w.s), Err(Errno::EINVAL));
     assert_eq!(w.t.kill(u, 999, 0, &w.s), Err(Errno::ESRCH));
     assert_eq!(w.t.kill(u, i32::MIN, 0, &w.s), Err(Errno::ESRCH));
@@ -759,7 +758,7 @@ fn kill_targets_and_permissions() {
     assert_eq!(w.t.kill(v, -(u as i32), 0, &w.s), Err(Errno::EPERM));
     assert_eq!(w.t.kill(v, 0, 0, &w.s), Ok(()), "its own group includes itself");
     // root, -1: everyone but init and itself.
-    w.t.with_process(u, |p| p.pending.clear());
+    w.t.with_process(u, |p| p.pending_mut().clear());
     assert_eq!(w.t.kill(a, -1, SIGUSR1.as_i32(), &w.s), Ok(()));
     assert!(w.pending(u).contains(SIGUSR1));
     assert!(w.pending(v).contains(SIGUSR1));
@@ -789,9 +788,9 @@ fn exec_dethreads_and_resets() {
     let caught = SigAction::handler(0x1000, SaFlags::empty(), SigSet::EMPTY);
     w.set_action(p, SIGUSR1, caught);
     w.set_action(p, SIGHUP, SigAction::IGNORE);
-    w.t.with_thread(t2, |t| t.signals.set_blocked(SigSet::single(SIGUSR1)));
+    w.t.with_thread(t2, |t| t.signals_mut().set_blocked(SigSet::single(SIGUSR1)));
     // fd 1 close-on-exec.
-    w.t.with_thread(p, |t| t.files.as_ref().unwrap().lock().set_fd_flags(1, 1).unwrap());
+    w.t.with_thread(p, |t| t.files().unwrap().lock().set_fd_flags(1, 1).unwrap());
     w.s.take_events();
     let frames = w.frames.clone();
     assert_eq!(w.t.exec(t2, vm::testing::test_vmar(&frames), &w.s), Ok(p));
@@ -803,7 +802,7 @@ fn exec_dethreads_and_resets() {
     let h = w.t.with_process(p, |x| x.handlers().share()).unwrap();
     assert_eq!(h.lock().get(SIGUSR1), SigAction::DEFAULT);
     assert_eq!(h.lock().get(SIGHUP), SigAction::IGNORE);
-    assert_eq!(w.t.with_thread(p, |t| t.signals.blocked()), Some(SigSet::single(SIGUSR1)), "mask kept");
+    assert_eq!(w.t.with_thread(p, |t| t.signals().blocked()), Some(SigSet::single(SIGUSR1)), "mask kept");
     assert!(!w.has_fd(p, 1));
     assert!(w.has_fd(p, 0));
     assert!(w.t.with_process(p, |x| x.did_exec()).unwrap());
@@ -824,18 +823,18 @@ fn the_old_leaders_exit_after_a_threads_exec_is_a_no_op() {
     let execer = w.t.with_thread(t, |x| x.serial()).unwrap();
     assert_ne!(old, execer);
     // the new program's clear_child_tid (set_tid_address)
-    w.t.with_thread(t, |x| x.clear_child_tid = ADDR);
+    w.t.with_thread(t, |x| x.set_clear_child_tid(ADDR));
     let frames = w.frames.clone();
     assert_eq!(w.t.exec(t, vm::testing::test_vmar(&frames), &w.s), Ok(p));
     assert_eq!(w.t.with_thread(p, |x| x.serial()), Some(execer), "exec keeps the caller's identity");
-    w.t.with_thread(p, |x| x.clear_child_tid = ADDR);
+    w.t.with_thread(p, |x| x.set_clear_child_tid(ADDR));
     w.s.take_events();
     // the old leader's exit, late
     assert!(w.t.exit_mm_as(p, Some(old), &w.s).is_none());
     w.t.exit_thread_as(p, Some(old), 0, &w.s);
     w.t.exit_group_as(p, Some(old), ChildStatus::exited(5), &w.s);
     assert_eq!(w.s.take_events(), vec![]);
-    assert_eq!(w.t.with_thread(p, |x| x.clear_child_tid), Some(ADDR), "the new program's word is kept");
+    assert_eq!(w.t.with_thread(p, |x| x.clear_child_tid()), Some(ADDR), "the new program's word is kept");
     assert!(w.t.with_process(p, |x| x.vm().is_some()).unwrap(), "its address space too");
     assert!(!w.t.with_process(p, |x| x.is_group_exiting()).unwrap());
     assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((0, 0)));
@@ -872,7 +871,7 @@ fn sysvsem_undo_list_shared_or_not() {
     let w = world();
     let a = w.clone(1, F::SYSVSEM.bits() | 17).unwrap();
     let b = w.fork(1);
-    let undo = |t| w.t.with_thread(t, |x| x.sem_undo.clone()).unwrap();
+    let undo = |t| w.t.with_thread(t, |x| x.sem_undo().cloned()).unwrap();
     let (ua, u1) = (undo(a).unwrap(), undo(1).unwrap());
     assert!(Arc::ptr_eq(&ua, &u1));
     assert!(undo(b).is_none());
@@ -883,7 +882,7 @@ fn sysvsem_undo_list_shared_or_not() {
         w.exit(c, 0);
         assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
     }
-    w.t.with_thread(1, |x| x.sem_undo = None);
+    w.t.with_thread(1, |x| drop(x.replace_sem_undo(None)));
     finish(w);
 }
 
@@ -920,7 +919,7 @@ fn signal_queued_hook_names_the_process() {
     let p = w.fork(1);
     let t = w.clone(p, THREAD).unwrap();
     for x in [p, t] {
-        w.t.with_thread(x, |th| th.signals.set_blocked(SigSet::single(SIGUSR1).with(signal::SIGUSR2)));
+        w.t.with_thread(x, |th| th.signals_mut().set_blocked(SigSet::single(SIGUSR1).with(signal::SIGUSR2)));
     }
     w.s.take_events();
     w.s.take_queued();
@@ -954,8 +953,8 @@ fn tgkill_targets_one_thread() {
     w.s.take_events();
     assert_eq!(w.t.tgkill(p, Some(p as i32), t as i32, 10, &w.s), Ok(()));
     assert_eq!(w.s.take_events(), vec![Event::Wakeup(t)]);
-    assert!(w.t.with_thread(t, |x| x.signals.pending.pending().contains(SIGUSR1)).unwrap());
-    assert!(!w.t.with_thread(p, |x| x.signals.pending.pending().contains(SIGUSR1)).unwrap());
+    assert!(w.t.with_thread(t, |x| x.signals().pending().pending().contains(SIGUSR1)).unwrap());
+    assert!(!w.t.with_thread(p, |x| x.signals().pending().pending().contains(SIGUSR1)).unwrap());
     assert!(!w.pending(p).contains(SIGUSR1));
     // tkill with a fatal default: the whole group goes.
     assert_eq!(w.t.tgkill(1, None, t as i32, 15, &w.s), Ok(()));
@@ -972,14 +971,14 @@ fn prlimit_on_processes() {
     let w = world();
     let u = w.fork(1);
     let v = w.fork(1);
-    w.t.with_process(u, |p| p.creds = process::cred::Credentials::user(1000, 1000));
+    w.t.with_process(u, |p| *p.creds_mut() = process::cred::Credentials::user(1000, 1000));
     assert_eq!(w.t.prlimit(u, 999, 7, None), Err(Errno::ESRCH));
     assert_eq!(w.t.prlimit(u, v as i32, 7, None), Err(Errno::EPERM));
     assert_eq!(w.t.prlimit(u, 0, 16, None), Err(Errno::EINVAL));
-    assert_eq!(w.t.prlimit(u, 0, 7, None), Ok(Rlimit { cur: 1024, max: 4096 }));
+    assert_eq!(w.t.prlimit(u, 0, 7, None), Ok(Rlimit::new(1024, 4096)));
     assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(8192))), Err(Errno::EPERM));
-    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(100))), Ok(Rlimit { cur: 1024, max: 4096 }));
-    assert_eq!(w.t.prlimit(1, u as i32, 3, None), Ok(Rlimit { cur: 8 << 20, max: RLIM_INFINITY }));
+    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(100))), Ok(Rlimit::new(1024, 4096)));
+    assert_eq!(w.t.prlimit(1, u as i32, 3, None), Ok(Rlimit::new(8 << 20, RLIM_INFINITY)));
     // Limits are inherited by fork.
     let c = w.fork(u);
     assert_eq!(w.t.prlimit(c, 0, 7, None), Ok(Rlimit::both(100)));
@@ -1021,20 +1020,15 @@ fn man_page_errors_through_the_table() {
     let w = world();
     let root = w.fork(1);
     let user = w.fork(1);
-    w.t.with_process(user, |p| p.creds = process::cred::Credentials::user(1000, 1000));
+    w.t.with_process(user, |p| *p.creds_mut() = process::cred::Credentials::user(1000, 1000));
     let thread = F::THREAD | F::SIGHAND | F::VM;
     let clone = |f: F| CloneArgs::from_clone(f.bits() | 17, 0, ADDR, ADDR + 4, 0);
-    let clone3 = |f: F| CloneArgs {
-        kind: process::clone::CloneKind::Clone3,
-        flags: f,
-        exit_signal: 0,
-        ..CloneArgs::fork()
-    };
+    let clone3 = |f: F| CloneArgs::new(process::clone::CloneKind::Clone3, f, 0);
     let cases: Vec<(&str, u32, CloneArgs, Errno)> = vec![
         (
             "EEXIST (clone3() only) One (or more) of the PIDs specified in set_tid already exists",
             root,
-            CloneArgs { set_tid: vec![user as i32], ..clone3(F::empty()) },
+            clone3(F::empty()).with_set_tid(vec![user as i32]),
             Errno::EEXIST,
         ),
         (
@@ -1118,13 +1112,13 @@ fn man_page_errors_through_the_table() {
         (
             "EINVAL (clone3() only) set_tid_size is greater than the number of nested PID namespaces.",
             root,
-            CloneArgs { set_tid: vec![700, 701], ..clone3(F::empty()) },
+            clone3(F::empty()).with_set_tid(vec![700, 701]),
             Errno::EINVAL,
         ),
         (
             "EINVAL (clone3() only) One of the PIDs specified in set_tid was an invalid.",
             root,
-            CloneArgs { set_tid: vec![-5], ..clone3(F::empty()) },
+            clone3(F::empty()).with_set_tid(vec![-5]),
             Errno::EINVAL,
         ),
         (
@@ -1136,13 +1130,13 @@ fn man_page_errors_through_the_table() {
         (
             "EPERM (clone3() only) set_tid_size was greater than zero, and the caller lacks the CAP_SYS_ADMIN capability",
             user,
-            CloneArgs { set_tid: vec![700], ..clone3(F::empty()) },
+            clone3(F::empty()).with_set_tid(vec![700]),
             Errno::EPERM,
         ),
         (
             "(CLONE_INTO_CGROUP: no cgroup v2 here, so the fd is not a cgroup directory)",
             root,
-            CloneArgs { flags: F::INTO_CGROUP, cgroup: 0, ..CloneArgs::fork() },
+            CloneArgs::fork().with_flags(F::INTO_CGROUP).with_cgroup(0),
             Errno::EBADF,
         ),
     ];
@@ -1178,7 +1172,7 @@ fn syscall_shaped_helpers() {
     w.exit(c, 7);
     let status = ADDR + 0x100;
     let ru = ADDR + 0x200;
-    w.t.with_process(c, |p| p.usage.utime_us = 1_500_000);
+    w.t.with_process(c, |p| p.usage_mut().utime_us = 1_500_000);
     assert_eq!(w.t.sys_wait4(1, -1, status, 0, ru, &w.s), Ok(c));
     assert_eq!(mem.read_u32(status), Ok(0x700));
     let mut tv = [0u8; 16];
@@ -1218,11 +1212,11 @@ fn unshare_rules() {
     assert_eq!(w.t.unshare(c, (F::THREAD | F::SIGHAND).bits()), Ok(()));
     // CLONE_FS and CLONE_FILES: private copies from now on.
     assert_eq!(w.t.unshare(c, (F::FS | F::FILES | F::SYSVSEM).bits()), Ok(()));
-    w.t.with_thread(c, |t| t.fs.as_ref().unwrap().lock().set_cwd("/x".into()));
+    w.t.with_thread(c, |t| t.fs().unwrap().lock().set_cwd("/x".into()));
     w.close(c, 0);
     assert_eq!(w.cwd(1), "/");
     assert!(w.has_fd(1, 0));
-    assert!(w.t.with_thread(c, |t| t.sem_undo.is_none()).unwrap());
+    assert!(w.t.with_thread(c, |t| t.sem_undo().is_none()).unwrap());
     // A multi-threaded process cannot unshare its thread group.
     let th = w.clone(c, (F::THREAD | F::SIGHAND | F::VM).bits()).unwrap();
     assert_eq!(w.t.unshare(c, F::THREAD.bits()), Err(Errno::EINVAL));
@@ -1231,13 +1225,13 @@ fn unshare_rules() {
     // A shared address space cannot be unshared either.
     let v = w.clone(c, F::VM.bits() | 17).unwrap();
     assert_eq!(w.t.unshare(c, F::VM.bits()), Err(Errno::EINVAL));
-    w.t.with_process(c, |p| p.creds = process::cred::Credentials::user(5, 5));
+    w.t.with_process(c, |p| *p.creds_mut() = process::cred::Credentials::user(5, 5));
     assert_eq!(w.t.unshare(c, F::NEWNS.bits()), Err(Errno::EPERM));
     w.exit(v, 0);
     assert_eq!(w.wait4(c, v as i32, 0), Ok((v, 0)));
     w.exit(c, 0);
     assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
-    w.t.with_thread(1, |t| t.sem_undo = None);
+    w.t.with_thread(1, |t| drop(t.replace_sem_undo(None)));
     finish(w);
 }
 
@@ -1267,16 +1261,16 @@ fn cpu_times_add_up_at_thread_exit_and_at_reap() {
     w.exit(a2, 0);
     assert_eq!(w.t.usage(a).unwrap().utime_us, 5_000, "an exited thread's time stays with its process");
     w.exit(g, 0);
-    assert_eq!(w.t.with_process(a, |p| p.children_usage.utime_us), Some(0), "not reaped yet");
+    assert_eq!(w.t.with_process(a, |p| p.children_usage().utime_us), Some(0), "not reaped yet");
     assert_eq!(w.wait4(a, g as i32, 0), Ok((g, 0)));
-    assert_eq!(w.t.with_process(a, |p| p.children_usage.utime_us), Some(7_000));
-    assert_eq!(w.t.with_process(1, |p| p.children_usage.utime_us), Some(0));
+    assert_eq!(w.t.with_process(a, |p| p.children_usage().utime_us), Some(7_000));
+    assert_eq!(w.t.with_process(1, |p| p.children_usage().utime_us), Some(0));
     w.exit(a, 0);
     // wait4's rusage: the child's own time plus what it reaped
     let (pid, _, ru) = w.t.wait4(1, a as i32, 0, &w.s).unwrap();
     assert_eq!(pid, a);
     assert_eq!((ru.utime_us, ru.stime_us, ru.nvcsw), (12_000, 1_000, 3));
-    let kids = w.t.with_process(1, |p| p.children_usage).unwrap();
+    let kids = w.t.with_process(1, |p| p.children_usage()).unwrap();
     assert_eq!((kids.utime_us, kids.stime_us), (12_000, 1_000));
     // a fresh child starts at zero
     let b = w.fork(1);
@@ -1293,9 +1287,9 @@ fn pdeath_signal_follows_the_creating_thread_and_is_cleared_by_fork() {
     let a2 = w.clone(a, F::VM.bits() | F::THREAD.bits() | F::SIGHAND.bits()).unwrap();
     // a child created by thread a2 asks for SIGUSR1 when its parent dies
     let c = w.fork(a2);
-    w.t.with_thread(c, |t| t.pdeath_signal = SIGUSR1.get()).unwrap();
+    w.t.with_thread(c, |t| t.set_pdeath_signal(SIGUSR1.get())).unwrap();
     let d = w.fork(c);
-    assert_eq!(w.t.with_thread(d, |t| t.pdeath_signal), Some(0), "fork clears it");
+    assert_eq!(w.t.with_thread(d, |t| t.pdeath_signal()), Some(0), "fork clears it");
     // a itself exiting is not c's parent thread
     w.exit(a, 0);
     assert!(!w.pending(c).contains(SIGUSR1));
@@ -1316,16 +1310,16 @@ fn prctl_fields_across_clone_and_exec() {
     let w = world();
     let a = w.fork(1);
     w.t.with_thread(a, |t| {
-        t.no_new_privs = true;
-        t.timer_slack_ns = 1234;
+        t.set_no_new_privs();
+        t.set_timer_slack_ns(1234);
     });
-    w.t.with_process(a, |p| p.dumpable = 0);
+    w.t.with_process(a, |p| p.set_dumpable(0));
     let b = w.fork(a);
     assert_eq!(
-        w.t.with_thread(b, |t| (t.no_new_privs, t.timer_slack_ns, t.default_timer_slack_ns)),
+        w.t.with_thread(b, |t| (t.no_new_privs(), t.timer_slack_ns(), t.default_timer_slack_ns())),
         Some((true, 1234, 1234))
     );
-    assert_eq!(w.t.with_process(b, |p| p.dumpable), Some(0), "fork copies dumpable");
+    assert_eq!(w.t.with_process(b, |p| p.dumpable()), Some(0), "fork copies dumpable");
     w.exit(b, 0);
     assert_eq!(w.wait4(a, b as i32, 0), Ok((b, 0)));
     w.exit(a, 0);
@@ -1375,7 +1369,7 @@ fn signal_epoch_is_the_tables() {
     let child = w.fork(1);
     let (before, other_before) = (e.current(), o.current());
     let both = SigSet::single(SIGUSR1).union(SigSet::single(signal::SIGUSR2));
-    w.t.with_thread(child, |t| t.signals.sigprocmask(signal::SigMaskHow::Block, both));
+    w.t.with_thread(child, |t| t.signals_mut().sigprocmask(signal::SigMaskHow::Block, both));
     let after_mask = e.current();
     assert!(after_mask > before);
     w.t.kill(1, child as i32, SIGUSR1.as_i32(), &w.s).unwrap();
@@ -1430,7 +1424,7 @@ fn group_kill_reaches_exactly_the_members_as_groups_change() {
         let mut v: Vec<u32> = pids.iter().copied().filter(|&p| w.pending(p).contains(SIGUSR1)).collect();
         v.sort_unstable();
         for &p in pids {
-            w.t.with_process(p, |q| q.pending.clear());
+            w.t.with_process(p, |q| q.pending_mut().clear());
         }
         v
     };
@@ -1529,14 +1523,14 @@ fn the_trace_link_goes_with_the_last_traced_thread() {
     assert_eq!(w.t.ptrace_attach(tracer, t as i32, Some(Options::empty()), &w.s), Ok(t));
     assert_eq!(w.t.ptrace_attach(other, p as i32, Some(Options::empty()), &w.s), Err(Errno::EPERM));
     w.exit(t, 7);
-    assert!(w.t.with_process(p, |x| x.ptrace.is_none()).unwrap());
+    assert!(w.t.with_process(p, |x| x.ptrace().is_none()).unwrap());
     // a tracee thread is waited for without __WALL; the report is the tracer's
     assert_eq!(w.wait4(tracer, t as i32, WNOHANG), Ok((t, 0x700)));
     assert_eq!(w.wait4(tracer, -1, WNOHANG), Err(Errno::ECHILD));
     assert_eq!(w.t.ptrace_attach(other, p as i32, Some(Options::empty()), &w.s), Ok(p));
     assert_eq!(w.t.ptrace_tracee(other, p as i32, true), Ok((p, p)));
     w.t.ptrace_detach(p, 0, &w.s);
-    assert!(w.t.with_process(p, |x| x.ptrace.is_none()).unwrap());
+    assert!(w.t.with_process(p, |x| x.ptrace().is_none()).unwrap());
     w.exit(p, 3);
     // the parent hears of the exit at once
     assert_eq!(w.wait4(1, p as i32, WNOHANG), Ok((p, 0x300)));
@@ -1559,7 +1553,7 @@ fn exec_ends_the_link_of_a_traced_worker() {
     assert_eq!(w.t.ptrace_attach(tracer, t as i32, Some(Options::empty()), &w.s), Ok(t));
     let frames = w.frames.clone();
     assert_eq!(w.t.exec(p, vm::testing::test_vmar(&frames), &w.s), Ok(p));
-    assert!(w.t.with_process(p, |x| x.ptrace.is_none()).unwrap());
+    assert!(w.t.with_process(p, |x| x.ptrace().is_none()).unwrap());
     // the worker, killed for the exec, exited 0; its exit is the tracer's
     assert_eq!(w.wait4(tracer, -1, WNOHANG), Ok((t, 0)));
     assert_eq!(w.wait4(tracer, -1, WNOHANG), Err(Errno::ECHILD));

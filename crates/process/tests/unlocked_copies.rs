@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use linux_abi::{Errno, Result};
 use process::clone::{CloneArgs, CloneFlags};
-use process::cred::Credentials;
 use process::pid::Pid;
 use process::rlimit::Rlimits;
 use process::seams::{FdTable, FsContext, Hooks, Platform};
@@ -90,14 +89,13 @@ impl Hooks<Watched> for NoSched {
 fn unshare_and_exec_copy_with_no_table_lock() {
     let frames = vm::testing::TestFrames::new();
     let table = TABLE.get_or_init(|| ProcessTable::new(32768));
-    let init = InitProcess {
-        context: FakeContext::default(),
-        vm: vm::testing::test_vmar(&frames),
-        files: H::default(),
-        fs: H::default(),
-        creds: Credentials::root(),
-        rlimits: Rlimits::init(1024, 1024),
-    };
+    let init = InitProcess::new(
+        FakeContext::default(),
+        vm::testing::test_vmar(&frames),
+        H::default(),
+        H::default(),
+        Rlimits::init(1024, 1024),
+    );
     assert_eq!(table.spawn_init(init), Ok(1));
     // a child sharing init's fd table and fs context
     let flags = (CloneFlags::FILES | CloneFlags::FS).bits() | 17;
@@ -106,7 +104,7 @@ fn unshare_and_exec_copy_with_no_table_lock() {
     // unshare(CLONE_FS | CLONE_FILES): two copies, both unlocked
     table.unshare(child, (CloneFlags::FS | CloneFlags::FILES).bits()).unwrap();
     assert_eq!(*CALLS.lock().unwrap(), (0, 2));
-    let private = |tid| table.with_thread(tid, |t| !FdTable::is_shared(t.files.as_ref().unwrap())).unwrap();
+    let private = |tid| table.with_thread(tid, |t| !FdTable::is_shared(t.files().unwrap())).unwrap();
     assert!(private(1) && private(child));
     // exec in init, whose table the grandchild shares: copied and swept unlocked
     let g = table.clone_task(1, &CloneArgs::from_clone(flags, 0, 0, 0, 0), &NoSched).unwrap();

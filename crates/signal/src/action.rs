@@ -76,8 +76,11 @@ impl SigHandler {
 }
 
 /// One signal's action: Linux's `struct sigaction` (handler, flags, mask,
-/// restorer).
+/// restorer). Made by [`SigAction::DEFAULT`], [`SigAction::IGNORE`],
+/// [`SigAction::handler`] (with [`SigAction::with_restorer`]) or
+/// [`SigAction::from_raw`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct SigAction {
     /// Default, ignore, or a handler address.
     pub handler: SigHandler,
@@ -99,6 +102,12 @@ impl SigAction {
     /// A handler at `entry` with `flags` and `mask`, no restorer.
     pub const fn handler(entry: u64, flags: SaFlags, mask: SigSet) -> SigAction {
         SigAction { handler: SigHandler::Handler(entry), flags, mask, restorer: 0 }
+    }
+
+    /// With `sa_restorer` (meaningful with `SA_RESTORER` in the flags).
+    pub const fn with_restorer(mut self, restorer: u64) -> SigAction {
+        self.restorer = restorer;
+        self
     }
 
     /// The action a user's `struct sigaction` (the kernel's layout:

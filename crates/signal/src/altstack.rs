@@ -23,6 +23,7 @@ pub const STACK_T_SIZE: usize = 24;
 
 /// Linux's `stack_t`: `{ void *ss_sp; int ss_flags; size_t ss_size; }`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct StackT {
     /// Base (lowest address) of the stack.
     pub sp: u64,
@@ -33,6 +34,11 @@ pub struct StackT {
 }
 
 impl StackT {
+    /// A `stack_t` of `size` bytes from `sp` with `flags`.
+    pub const fn new(sp: u64, flags: i32, size: u64) -> StackT {
+        StackT { sp, flags, size }
+    }
+
     /// The 24-byte user `stack_t` (ss_sp at 0, ss_flags at 8, ss_size at 16).
     pub fn to_bytes(&self) -> [u8; STACK_T_SIZE] {
         let mut b = [0u8; STACK_T_SIZE];

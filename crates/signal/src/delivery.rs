@@ -10,8 +10,11 @@ use crate::siginfo::SigInfo;
 use crate::signum::{DefaultAction, SIGCONT, SIGKILL, SIGSTOP, SigNum};
 use crate::sigset::SigSet;
 
-/// The state of the receiver that [`prepare_send`] looks at.
+/// The state of the receiver that [`prepare_send`] looks at:
+/// [`SendTarget::new`] and the `with_*` methods (or `Default`: nothing
+/// blocked, every flag false).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SendTarget {
     /// The target thread's blocked mask, plus the mask a sigtimedwait(2) in
     /// progress saved (Linux's `blocked | real_blocked`).
@@ -34,6 +37,34 @@ pub struct SendTarget {
     /// [`complete_send`] never turns a signal into a group exit (the
     /// tracer decides).
     pub traced: bool,
+}
+
+impl SendTarget {
+    /// A target blocking `blocked` (with a sigtimedwait(2)'s saved mask),
+    /// every flag false.
+    pub const fn new(blocked: SigSet) -> SendTarget {
+        SendTarget { blocked, unkillable: false, force: false, group_exiting: false, traced: false }
+    }
+    /// With [`SendTarget::unkillable`].
+    pub const fn with_unkillable(mut self, v: bool) -> SendTarget {
+        self.unkillable = v;
+        self
+    }
+    /// With [`SendTarget::force`].
+    pub const fn with_force(mut self, v: bool) -> SendTarget {
+        self.force = v;
+        self
+    }
+    /// With [`SendTarget::group_exiting`].
+    pub const fn with_group_exiting(mut self, v: bool) -> SendTarget {
+        self.group_exiting = v;
+        self
+    }
+    /// With [`SendTarget::traced`].
+    pub const fn with_traced(mut self, v: bool) -> SendTarget {
+        self.traced = v;
+        self
+    }
 }
 
 /// What to do when a signal is sent ([`prepare_send`]).
@@ -79,8 +110,11 @@ pub fn prepare_send(sig: SigNum, action: &SigAction, target: &SendTarget) -> Sen
     SendPlan { discard, resume: sig == SIGCONT, queue }
 }
 
-/// A thread of the target process, as [`choose_thread`] sees it.
+/// A thread of the target process, as [`choose_thread`] sees it:
+/// [`ThreadSignals::candidate`](crate::ThreadSignals::candidate) (or
+/// [`ThreadCandidate::new`]) and the `with_*` methods.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ThreadCandidate {
     /// Its blocked mask.
     pub blocked: SigSet,
@@ -98,6 +132,46 @@ pub struct ThreadCandidate {
     /// The signals it waits for in sigtimedwait(2) (Linux's
     /// `real_blocked`): such a signal is never a group exit on send.
     pub waiting_for: SigSet,
+}
+
+impl ThreadCandidate {
+    /// A thread blocking `blocked`, not exiting, stopped or running, with
+    /// nothing pending or waited for.
+    pub const fn new(blocked: SigSet) -> ThreadCandidate {
+        ThreadCandidate {
+            blocked,
+            exiting: false,
+            stopped: false,
+            running: false,
+            signal_pending: false,
+            waiting_for: SigSet::EMPTY,
+        }
+    }
+    /// With [`ThreadCandidate::exiting`].
+    pub const fn with_exiting(mut self, v: bool) -> ThreadCandidate {
+        self.exiting = v;
+        self
+    }
+    /// With [`ThreadCandidate::stopped`].
+    pub const fn with_stopped(mut self, v: bool) -> ThreadCandidate {
+        self.stopped = v;
+        self
+    }
+    /// With [`ThreadCandidate::running`].
+    pub const fn with_running(mut self, v: bool) -> ThreadCandidate {
+        self.running = v;
+        self
+    }
+    /// With [`ThreadCandidate::signal_pending`].
+    pub const fn with_signal_pending(mut self, v: bool) -> ThreadCandidate {
+        self.signal_pending = v;
+        self
+    }
+    /// With [`ThreadCandidate::waiting_for`].
+    pub const fn with_waiting_for(mut self, set: SigSet) -> ThreadCandidate {
+        self.waiting_for = set;
+        self
+    }
 }
 
 /// Whether `thread` should be woken to take `sig` (Linux's

@@ -236,8 +236,10 @@ pub enum SigFields {
     },
 }
 
-/// A siginfo: Linux's `kernel_siginfo`.
+/// A siginfo: Linux's `kernel_siginfo`, made by its constructors
+/// ([`SigInfo::kernel`], [`SigInfo::user`], [`SigInfo::child`], ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SigInfo {
     /// `si_signo`.
     pub signo: SigNum,

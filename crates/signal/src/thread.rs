@@ -19,10 +19,8 @@ pub struct ThreadSignals {
     blocked: SigSet,
     saved_mask: Option<SigSet>,
     real_blocked: Option<SigSet>,
-    /// Signals sent to this thread (tgkill(2), faults).
-    pub pending: PendingQueue,
-    /// sigaltstack(2) settings.
-    pub altstack: AltStack,
+    pending: PendingQueue,
+    altstack: AltStack,
 }
 
 impl ThreadSignals {
@@ -36,6 +34,27 @@ impl ThreadSignals {
     /// `epoch`.
     pub fn with_epoch(epoch: crate::Epoch) -> ThreadSignals {
         ThreadSignals { pending: PendingQueue::with_epoch(epoch), ..ThreadSignals::default() }
+    }
+
+    /// Signals sent to this thread (tgkill(2), faults).
+    pub fn pending(&self) -> &PendingQueue {
+        &self.pending
+    }
+
+    /// The thread's queue, to queue or take signals.
+    pub fn pending_mut(&mut self) -> &mut PendingQueue {
+        &mut self.pending
+    }
+
+    /// sigaltstack(2) settings.
+    pub fn altstack(&self) -> &AltStack {
+        &self.altstack
+    }
+
+    /// The alternate stack, to change it (sigaltstack(2), a handler's
+    /// `SS_AUTODISARM`).
+    pub fn altstack_mut(&mut self) -> &mut AltStack {
+        &mut self.altstack
     }
 
     /// The blocked mask.

@@ -232,7 +232,7 @@ proptest! {
         let mut process_model = Model::new(usize::MAX);
         for n in thread_sigs {
             let info = SigInfo::queue(sig(n), 1, 2, 3);
-            prop_assert_eq!(thread.pending.enqueue(info, &account, RLIM_INFINITY), thread_model.send(info));
+            prop_assert_eq!(thread.pending_mut().enqueue(info, &account, RLIM_INFINITY), thread_model.send(info));
         }
         for n in process_sigs {
             let info = SigInfo::user(sig(n), 4, 5);

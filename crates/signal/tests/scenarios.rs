@@ -31,7 +31,7 @@ impl Process {
     fn discard_everywhere(&mut self, set: SigSet) {
         self.queue.discard(set);
         for t in &mut self.threads {
-            t.pending.discard(set);
+            t.pending_mut().discard(set);
         }
     }
 
@@ -39,18 +39,15 @@ impl Process {
     fn kill(&mut self, info: SigInfo) -> Result<(SendPlan, Option<usize>), Errno> {
         let sig = info.signo;
         let action = self.handlers.lock().get(sig);
-        let target = SendTarget { blocked: self.threads[0].blocked_for_send(), ..SendTarget::default() };
+        let target = SendTarget::new(self.threads[0].blocked_for_send());
         let plan = prepare_send(sig, &action, &target);
         self.discard_everywhere(plan.discard);
         if !plan.queue {
             return Ok((plan, None));
         }
         let _ = self.queue.enqueue(info, &self.user, self.rlimit)?;
-        let candidates: Vec<ThreadCandidate> = self
-            .threads
-            .iter()
-            .map(|t| ThreadCandidate { blocked: t.blocked(), ..ThreadCandidate::default() })
-            .collect();
+        let candidates: Vec<ThreadCandidate> =
+            self.threads.iter().map(|t| ThreadCandidate::new(t.blocked())).collect();
         Ok((plan, choose_thread(sig, &candidates, 0, 0)))
     }
 
@@ -74,12 +71,13 @@ fn sigcont_cancels_pending_stops_everywhere() {
         t.set_blocked(SigSet::STOP | SigSet::single(SIGCONT));
     }
     let _ = p.kill(SigInfo::user(SIGTSTP, 1, 0)).unwrap();
-    let _ = p.threads[1].pending.enqueue(SigInfo::tkill(SIGTTIN, 1, 0), &p.user, RLIM_INFINITY).unwrap();
+    let _ =
+        p.threads[1].pending_mut().enqueue(SigInfo::tkill(SIGTTIN, 1, 0), &p.user, RLIM_INFINITY).unwrap();
     assert!(!p.queue.is_empty());
     let (plan, _) = p.kill(SigInfo::user(SIGCONT, 1, 0)).unwrap();
     assert!(plan.resume);
     assert_eq!(p.queue.pending(), SigSet::single(SIGCONT));
-    assert!(p.threads[1].pending.is_empty());
+    assert!(p.threads[1].pending().is_empty());
     let _ = p.kill(SigInfo::user(SIGSTOP, 1, 0)).unwrap();
     assert_eq!(p.queue.pending(), SigSet::single(SIGSTOP));
 }
@@ -97,11 +95,12 @@ fn ignoring_discards_pending_in_every_queue() {
     for v in 0..3 {
         let _ = p.kill(SigInfo::queue(SIGRTMIN, 1, 0, v)).unwrap();
     }
-    let _ = p.threads[1].pending.enqueue(SigInfo::tkill(SIGUSR1, 1, 0), &p.user, RLIM_INFINITY).unwrap();
+    let _ =
+        p.threads[1].pending_mut().enqueue(SigInfo::tkill(SIGUSR1, 1, 0), &p.user, RLIM_INFINITY).unwrap();
     assert_eq!(p.user.queued(), 5);
     let _ = p.sigaction(SIGUSR1, SigAction::IGNORE).unwrap();
     assert_eq!(p.queue.pending(), SigSet::single(SIGRTMIN));
-    assert!(p.threads[1].pending.is_empty());
+    assert!(p.threads[1].pending().is_empty());
     let _ = p.sigaction(SIGRTMIN, SigAction::IGNORE).unwrap();
     assert!(p.queue.is_empty());
     assert_eq!(p.user.queued(), 0);
@@ -151,7 +150,7 @@ fn synchronous_fault_is_delivered_before_earlier_signals() {
     let mut p = Process::new(1);
     let _ = p.kill(SigInfo::user(SIGHUP, 1, 0)).unwrap();
     let t = &mut p.threads[0];
-    let _ = t.pending.enqueue(SigInfo::fault(SIGSEGV, code::SEGV_MAPERR, 0xdead), &p.user, 0).unwrap();
+    let _ = t.pending_mut().enqueue(SigInfo::fault(SIGSEGV, code::SEGV_MAPERR, 0xdead), &p.user, 0).unwrap();
     let first = t.dequeue(&mut p.queue).unwrap();
     assert_eq!(first.addr(), Some(0xdead));
     assert_eq!(t.dequeue(&mut p.queue).map(|i| i.signo), Some(SIGHUP));
@@ -213,24 +212,27 @@ fn handler_frame_round_trip() {
     let act = SigAction::handler(HANDLER, SaFlags::SIGINFO | SaFlags::ONSTACK, SigSet::single(SIGALRM));
     let _ = p.sigaction(SIGUSR2, act).unwrap();
     let t = &mut p.threads[0];
-    let ss = StackT { sp: 0x7000_0000, flags: 0, size: SIGSTKSZ };
-    let _ = t.altstack.sigaltstack(Some(ss), 0x7fff_0000, MINSIGSTKSZ).unwrap();
-    let _ = t.pending.enqueue(SigInfo::tkill(SIGUSR2, 3, 4), &p.user, RLIM_INFINITY).unwrap();
+    let ss = StackT::new(0x7000_0000, 0, SIGSTKSZ);
+    let _ = t.altstack_mut().sigaltstack(Some(ss), 0x7fff_0000, MINSIGSTKSZ).unwrap();
+    let _ = t.pending_mut().enqueue(SigInfo::tkill(SIGUSR2, 3, 4), &p.user, RLIM_INFINITY).unwrap();
     let info = t.dequeue(&mut p.queue).unwrap();
     let Delivery::Handler(action) = delivery_action(info.signo, &mut p.handlers.lock(), false, false) else {
         panic!("handler expected")
     };
-    let top = t.altstack.frame_top(0x7fff_0000, &action);
+    let top = t.altstack().frame_top(0x7fff_0000, &action);
     assert_eq!(top, 0x7000_0000 + SIGSTKSZ);
     let saved = t.enter_handler(info.signo, &action);
-    t.altstack.frame_built();
+    t.altstack_mut().frame_built();
     assert_eq!(t.blocked(), SigSet::single(SIGUSR2).with(SIGALRM));
     let bytes = info.to_bytes();
     assert_eq!(&bytes[8..12], &code::SI_TKILL.to_le_bytes());
     // In the handler, on the alternate stack, sigaltstack reports SS_ONSTACK
     // and refuses changes.
-    assert_eq!(t.altstack.get(top - 512).flags, SS_ONSTACK);
-    assert_eq!(t.altstack.sigaltstack(Some(StackT::default()), top - 512, MINSIGSTKSZ), Err(Errno::EPERM));
+    assert_eq!(t.altstack().get(top - 512).flags, SS_ONSTACK);
+    assert_eq!(
+        t.altstack_mut().sigaltstack(Some(StackT::default()), top - 512, MINSIGSTKSZ),
+        Err(Errno::EPERM)
+    );
     // sigreturn.
     t.set_blocked(saved);
     assert_eq!(t.blocked(), SigSet::EMPTY);
@@ -246,7 +248,7 @@ fn clone_sighand_threads_share_and_fork_copies() {
     assert!(parent.handlers.lock().children_autoreap());
     assert!(!fork_handlers.lock().children_autoreap());
     let child_thread = parent.threads[0].child(true);
-    assert!(child_thread.pending.is_empty());
+    assert!(child_thread.pending().is_empty());
 }
 
 /// The documented send steps, followed in order, wake the thread that
@@ -262,7 +264,7 @@ fn documented_send_steps_wake_the_sleeping_thread() {
     let info = SigInfo::user(SIGUSR1, 7, 1000);
     // 1. prepare_send, discards, resume
     let action = p.handlers.lock().get(SIGUSR1);
-    let target = SendTarget { blocked: p.threads[0].blocked_for_send(), ..SendTarget::default() };
+    let target = SendTarget::new(p.threads[0].blocked_for_send());
     let plan = prepare_send(SIGUSR1, &action, &target);
     assert_eq!((plan.discard, plan.resume, plan.queue), (SigSet::EMPTY, false, true));
     // 2. candidates before queueing, then complete_send
@@ -296,7 +298,7 @@ fn documented_send_steps_wake_the_sleeping_thread() {
     );
     assert_eq!(sent, Ok(Sent::GroupExit));
     // ... but not for a traced process, nor for init
-    for t in [SendTarget { traced: true, ..target }, SendTarget { unkillable: true, ..target }] {
+    for t in [target.with_traced(true), target.with_unkillable(true)] {
         let sent = complete_send(
             SigInfo::user(SIGTERM, 7, 1000),
             &term,

@@ -45,6 +45,7 @@ pub const IO_CHUNK: usize = 64 * 1024;
 
 /// An inode's attributes as a backing store reports them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackStat {
     /// Type and permission bits.
     pub mode: u32,
@@ -70,8 +71,67 @@ pub struct BackStat {
     pub rdev: u64,
 }
 
+impl BackStat {
+    /// With [`BackStat::mode`].
+    pub fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// With [`BackStat::nlink`].
+    pub fn with_nlink(mut self, nlink: u32) -> Self {
+        self.nlink = nlink;
+        self
+    }
+    /// With [`BackStat::uid`].
+    pub fn with_uid(mut self, uid: u32) -> Self {
+        self.uid = uid;
+        self
+    }
+    /// With [`BackStat::gid`].
+    pub fn with_gid(mut self, gid: u32) -> Self {
+        self.gid = gid;
+        self
+    }
+    /// With [`BackStat::size`].
+    pub fn with_size(mut self, size: u64) -> Self {
+        self.size = size;
+        self
+    }
+    /// With [`BackStat::blocks`].
+    pub fn with_blocks(mut self, blocks: u64) -> Self {
+        self.blocks = blocks;
+        self
+    }
+    /// With [`BackStat::blksize`].
+    pub fn with_blksize(mut self, blksize: u32) -> Self {
+        self.blksize = blksize;
+        self
+    }
+    /// With [`BackStat::atime`].
+    pub fn with_atime(mut self, atime: Timespec) -> Self {
+        self.atime = atime;
+        self
+    }
+    /// With [`BackStat::mtime`].
+    pub fn with_mtime(mut self, mtime: Timespec) -> Self {
+        self.mtime = mtime;
+        self
+    }
+    /// With [`BackStat::ctime`].
+    pub fn with_ctime(mut self, ctime: Timespec) -> Self {
+        self.ctime = ctime;
+        self
+    }
+    /// With [`BackStat::rdev`].
+    pub fn with_rdev(mut self, rdev: u64) -> Self {
+        self.rdev = rdev;
+        self
+    }
+}
+
 /// Attribute changes for [`Backing::setattr`]; `None` keeps the value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackSetAttr {
     /// Permission bits (`S_IALLUGO`).
     pub perm: Option<u32>,
@@ -880,14 +940,13 @@ impl<D: ext2::BlockDevice + Send> Backing for Ext2Backing<D> {
         self.f()?.readlink(ino32(ino)?)
     }
     fn setattr(&mut self, ino: u64, a: BackSetAttr) -> Result<()> {
-        let a = ext2::SetAttr {
-            mode: a.perm.map(|p| (p & S_IALLUGO) as u16),
-            uid: a.uid,
-            gid: a.gid,
-            atime: secs(a.atime),
-            mtime: secs(a.mtime),
-            ctime: secs(a.ctime),
-        };
+        let a = ext2::SetAttr::default()
+            .with_mode(a.perm.map(|p| (p & S_IALLUGO) as u16))
+            .with_uid(a.uid)
+            .with_gid(a.gid)
+            .with_atime(secs(a.atime))
+            .with_mtime(secs(a.mtime))
+            .with_ctime(secs(a.ctime));
         self.f()?.setattr(ino32(ino)?, a)
     }
     fn statfs(&mut self) -> StatFs {

@@ -30,7 +30,7 @@
 //!         Ok((name == b"hello").then(|| Inode::new_synth(dir, name, FileType::Regular, 0o444, 2, Arc::new(Hello))))
 //!     }
 //!     fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
-//!         vec![SynthEntry { name: b"hello".to_vec(), ino: 2, ftype: FileType::Regular }]
+//!         vec![SynthEntry::new(b"hello".to_vec(), 2, FileType::Regular)]
 //!     }
 //! }
 //! impl SynthNode for Hello {
@@ -61,6 +61,7 @@ use crate::types::*;
 
 /// One entry of a synthetic directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SynthEntry {
     /// The name.
     pub name: Vec<u8>,
@@ -68,6 +69,13 @@ pub struct SynthEntry {
     pub ino: u64,
     /// The type getdents64(2) reports.
     pub ftype: FileType,
+}
+
+impl SynthEntry {
+    /// With `name`, `ino`, `ftype`.
+    pub fn new(name: Vec<u8>, ino: u64, ftype: FileType) -> Self {
+        SynthEntry { name, ino, ftype }
+    }
 }
 
 /// Where a magic link leads (Linux's nd_jump_link(): `/proc/<pid>/fd/N`,

@@ -193,6 +193,7 @@ impl Clock for FixedClock {
 /// `group_info`). User 0 has Linux's root capabilities (`CAP_DAC_OVERRIDE`,
 /// `CAP_DAC_READ_SEARCH`, `CAP_FOWNER`, `CAP_CHOWN`, `CAP_FSETID`, `CAP_MKNOD`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Cred {
     /// The filesystem user ID.
     pub uid: u32,
@@ -200,6 +201,13 @@ pub struct Cred {
     pub gid: u32,
     /// Supplementary group IDs.
     pub groups: Vec<u32>,
+}
+
+impl Cred {
+    /// With `uid`, `gid`, `groups`.
+    pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Self {
+        Cred { uid, gid, groups }
+    }
 }
 
 impl Cred {
@@ -304,6 +312,7 @@ pub fn minor(dev: u64) -> u32 {
 
 /// What stat(2) reports, field for field Linux's `struct stat`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stat {
     /// The device of the filesystem.
     pub dev: u64,
@@ -334,6 +343,74 @@ pub struct Stat {
 }
 
 impl Stat {
+    /// With [`Stat::dev`].
+    pub fn with_dev(mut self, dev: u64) -> Self {
+        self.dev = dev;
+        self
+    }
+    /// With [`Stat::ino`].
+    pub fn with_ino(mut self, ino: u64) -> Self {
+        self.ino = ino;
+        self
+    }
+    /// With [`Stat::nlink`].
+    pub fn with_nlink(mut self, nlink: u64) -> Self {
+        self.nlink = nlink;
+        self
+    }
+    /// With [`Stat::mode`].
+    pub fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// With [`Stat::uid`].
+    pub fn with_uid(mut self, uid: u32) -> Self {
+        self.uid = uid;
+        self
+    }
+    /// With [`Stat::gid`].
+    pub fn with_gid(mut self, gid: u32) -> Self {
+        self.gid = gid;
+        self
+    }
+    /// With [`Stat::rdev`].
+    pub fn with_rdev(mut self, rdev: u64) -> Self {
+        self.rdev = rdev;
+        self
+    }
+    /// With [`Stat::size`].
+    pub fn with_size(mut self, size: i64) -> Self {
+        self.size = size;
+        self
+    }
+    /// With [`Stat::blksize`].
+    pub fn with_blksize(mut self, blksize: i64) -> Self {
+        self.blksize = blksize;
+        self
+    }
+    /// With [`Stat::blocks`].
+    pub fn with_blocks(mut self, blocks: i64) -> Self {
+        self.blocks = blocks;
+        self
+    }
+    /// With [`Stat::atime`].
+    pub fn with_atime(mut self, atime: Timespec) -> Self {
+        self.atime = atime;
+        self
+    }
+    /// With [`Stat::mtime`].
+    pub fn with_mtime(mut self, mtime: Timespec) -> Self {
+        self.mtime = mtime;
+        self
+    }
+    /// With [`Stat::ctime`].
+    pub fn with_ctime(mut self, ctime: Timespec) -> Self {
+        self.ctime = ctime;
+        self
+    }
+}
+
+impl Stat {
     /// The bytes of the x86_64 `struct stat` (144 bytes, little endian),
     /// ready to copy to user space.
     pub fn to_x86_64_bytes(&self) -> [u8; 144] {
@@ -361,6 +438,7 @@ impl Stat {
 
 /// Filesystem figures for statfs(2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatFs {
     /// The filesystem's magic number (`RAMFS_MAGIC`).
     pub fs_type: u64,
@@ -378,4 +456,47 @@ pub struct StatFs {
     pub ffree: u64,
     /// The longest name.
     pub namelen: u64,
+}
+
+impl StatFs {
+    /// With [`StatFs::fs_type`].
+    pub fn with_fs_type(mut self, fs_type: u64) -> Self {
+        self.fs_type = fs_type;
+        self
+    }
+    /// With [`StatFs::bsize`].
+    pub fn with_bsize(mut self, bsize: u64) -> Self {
+        self.bsize = bsize;
+        self
+    }
+    /// With [`StatFs::blocks`].
+    pub fn with_blocks(mut self, blocks: u64) -> Self {
+        self.blocks = blocks;
+        self
+    }
+    /// With [`StatFs::bfree`].
+    pub fn with_bfree(mut self, bfree: u64) -> Self {
+        self.bfree = bfree;
+        self
+    }
+    /// With [`StatFs::bavail`].
+    pub fn with_bavail(mut self, bavail: u64) -> Self {
+        self.bavail = bavail;
+        self
+    }
+    /// With [`StatFs::files`].
+    pub fn with_files(mut self, files: u64) -> Self {
+        self.files = files;
+        self
+    }
+    /// With [`StatFs::ffree`].
+    pub fn with_ffree(mut self, ffree: u64) -> Self {
+        self.ffree = ffree;
+        self
+    }
+    /// With [`StatFs::namelen`].
+    pub fn with_namelen(mut self, namelen: u64) -> Self {
+        self.namelen = namelen;
+        self
+    }
 }

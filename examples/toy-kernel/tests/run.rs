@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 
 use process::clone::{CloneArgs, CloneFlags};
-use process::cred::Credentials;
 use process::rlimit::Rlimits;
 use process::seams::VmMemory;
 use process::sigstate::{Origin, sigbit};
@@ -25,14 +24,9 @@ fn boot() -> ProcessTable<Toy> {
     let files = ToyFiles::default();
     files.0.lock().unwrap().extend([Some(("console".into(), false)), Some(("log".into(), true))]);
     let table = ProcessTable::new(32768);
-    let init = InitProcess {
-        context: Regs { sp: 0x7fff_0000, ip: 0x40_1000, ..Regs::default() },
-        vm,
-        files,
-        fs: ToyFs(Arc::new(Mutex::new("/".into()))),
-        creds: Credentials::root(),
-        rlimits: Rlimits::init(1024, 4096),
-    };
+    let context = Regs { sp: 0x7fff_0000, ip: 0x40_1000, ..Regs::default() };
+    let fs = ToyFs(Arc::new(Mutex::new("/".into())));
+    let init = InitProcess::new(context, vm, files, fs, Rlimits::init(1024, 4096));
     assert_eq!(table.spawn_init(init), Ok(1));
     table
 }
@@ -64,7 +58,7 @@ fn fork_cow_thread_signal_wait() {
     let thread =
         table.clone_task(child, &CloneArgs::from_clone(flags.bits(), 0x5000_0000, 0, 0, 0), &sched).unwrap();
     assert_eq!(table.tgid(thread), Some(child));
-    assert_eq!(table.with_thread(thread, |t| t.context.sp), Some(0x5000_0000));
+    assert_eq!(table.with_thread(thread, |t| t.context().sp), Some(0x5000_0000));
     assert_eq!(*sched.run_queue.lock().unwrap(), [child, thread]);
 
     // SIGUSR1 with a handler (the toy's own signal state), blocked by the
@@ -72,7 +66,7 @@ fn fork_cow_thread_signal_wait() {
     const SIGUSR1: u32 = 10;
     let h = table.with_process(child, |p| p.handlers().clone()).unwrap();
     h.lock().unwrap()[SIGUSR1 as usize - 1] = 0x40_2000;
-    table.with_thread(child, |t| t.signals.blocked |= sigbit(SIGUSR1));
+    table.with_thread(child, |t| t.signals_mut().blocked |= sigbit(SIGUSR1));
     table.kill(1, child as i32, SIGUSR1 as i32, &sched).unwrap();
     assert_eq!(*sched.woken.lock().unwrap(), [thread]);
     assert_eq!(table.dequeue_signal(child), None);
@@ -80,8 +74,8 @@ fn fork_cow_thread_signal_wait() {
     assert_eq!(info, Some(Info(SIGUSR1, Origin::User { pid: 1, uid: 0 })));
     // the toy's delivery: the handler's address from the shared actions
     let entry = h.lock().unwrap()[SIGUSR1 as usize - 1] as usize;
-    table.with_thread(thread, |t| t.context.ip = entry);
-    assert_eq!(table.with_thread(thread, |t| t.context.ip), Some(0x40_2000));
+    table.with_thread(thread, |t| t.context_mut().ip = entry);
+    assert_eq!(table.with_thread(thread, |t| t.context().ip), Some(0x40_2000));
     // SIGCONT is ignored by default: queued for no thread
     table.kill(1, child as i32, 18, &sched).unwrap();
     assert_eq!(table.dequeue_signal(thread), None);
@@ -108,8 +102,8 @@ fn fork_cow_thread_signal_wait() {
 fn fd_table_and_fs_context() {
     let table = boot();
     let sched = Scheduler::default();
-    let files = |tid| table.with_thread(tid, |t| t.files.as_ref().unwrap().0.clone()).unwrap();
-    let cwd = |tid| table.with_thread(tid, |t| t.fs.as_ref().unwrap().0.clone()).unwrap();
+    let files = |tid| table.with_thread(tid, |t| t.files().unwrap().0.clone()).unwrap();
+    let cwd = |tid| table.with_thread(tid, |t| t.fs().unwrap().0.clone()).unwrap();
     let names = |tid| -> Vec<Option<String>> {
         files(tid).lock().unwrap().iter().map(|e| e.as_ref().map(|e| e.0.clone())).collect()
     };
@@ -216,6 +210,6 @@ fn signal_delivery_to_a_handler() {
     }
     assert_eq!(regs.ip, 0x40_2000);
     assert!(b.blocked().contains(SIGUSR1), "the handler runs with its signal blocked");
-    b.pending.enqueue(SigInfo::kernel(SIGTERM), &SigQueueAccount::new(), 64).unwrap();
+    b.pending_mut().enqueue(SigInfo::kernel(SIGTERM), &SigQueueAccount::new(), 64).unwrap();
     assert_eq!(deliver(&mut b, &mut process, &h, &mut regs), Delivered::Fatal(SIGTERM));
 }

@@ -68,7 +68,7 @@ fn now() -> Instant {
 fn capable(bit: u32) -> bool {
     let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
     let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
-    crate::proc::table().with_process(pid, |p| p.creds.cap_effective & (1u64 << bit) != 0).unwrap_or(false)
+    crate::proc::table().with_process(pid, |p| p.creds().cap_effective & (1u64 << bit) != 0).unwrap_or(false)
 }
 
 /// Runs `f` on the stack under the lock, polls it, then (unlocked) moves

@@ -169,14 +169,12 @@ impl File for SocketFile {
     fn unread(&self, _data: &[u8]) {}
 
     fn stat(&self) -> Result<vfs::Stat> {
-        Ok(vfs::Stat {
-            mode: vfs::S_IFSOCK | 0o777,
-            ino: self.ino,
-            nlink: 1,
-            blksize: 4096,
-            dev: 0x8,
-            ..vfs::Stat::default()
-        })
+        Ok(vfs::Stat::default()
+            .with_mode(vfs::S_IFSOCK | 0o777)
+            .with_ino(self.ino)
+            .with_nlink(1)
+            .with_blksize(4096)
+            .with_dev(0x8))
     }
 
     fn poll(&self) -> u32 {

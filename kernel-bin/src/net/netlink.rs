@@ -27,17 +27,16 @@ impl RouteHost for Host {
             let mut name = String::new();
             name.try_reserve(i.name.len()).map_err(|_| Errno::ENOBUFS)?;
             name.push_str(&i.name);
-            out.push(Link {
-                index: i.index,
-                name,
-                flags: u32::from(i.flags),
-                mtu: i.mtu,
-                mac: i.mac,
-                loopback: i.flags & inet::iff::LOOPBACK != 0,
-                ipv4: i.ipv4.map(|(a, p)| (a.octets(), p)).into_iter().collect(),
-                ipv6,
-                gw4: i.gw4.map(|g| g.octets()),
-            });
+            out.push(
+                Link::new(i.index, name)
+                    .with_flags(u32::from(i.flags))
+                    .with_mtu(i.mtu)
+                    .with_mac(i.mac)
+                    .with_loopback(i.flags & inet::iff::LOOPBACK != 0)
+                    .with_ipv4(i.ipv4.map(|(a, p)| (a.octets(), p)).into_iter().collect())
+                    .with_ipv6(ipv6)
+                    .with_gw4(i.gw4.map(|g| g.octets())),
+            );
         }
         Ok(out)
     }
@@ -55,7 +54,7 @@ impl RouteHost for Host {
         let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
         let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
         crate::proc::table()
-            .with_process(pid, |p| p.creds.cap_effective & (1u64 << CAP_NET_ADMIN) != 0)
+            .with_process(pid, |p| p.creds().cap_effective & (1u64 << CAP_NET_ADMIN) != 0)
             .unwrap_or(false)
     }
 }

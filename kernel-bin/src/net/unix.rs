@@ -83,21 +83,18 @@ impl Resolver for KResolver<'_> {
             None => crate::proc::table().tgid(self.tid).unwrap_or(self.tid),
         };
         crate::proc::table()
-            .with_process(pid, |p| Caller {
-                pid,
-                uid: p.creds.uid,
-                gid: p.creds.gid,
-                euid: p.creds.euid,
-                egid: p.creds.egid,
+            .with_process(pid, |p| {
+                let c = p.creds();
+                Caller::new(pid, c.uid, c.gid, c.euid, c.egid)
             })
-            .unwrap_or(Caller { pid, ..Caller::default() })
+            .unwrap_or(Caller::new(pid, 0, 0, 0, 0))
     }
 
     fn bind_path(&mut self, path: &[u8]) -> Result<NodeId> {
         // unix_bind_bsd: mknod S_IFSOCK with 0777 & ~umask; EEXIST is EADDRINUSE
         let r = with_ctx(self.thread()?, AT_FDCWD, |ctx, dir| ctx.mknod(dir, path, vfs::S_IFSOCK | 0o777, 0));
         match r {
-            Ok(i) => Ok(NodeId { dev: i.stat().dev, ino: i.ino() }),
+            Ok(i) => Ok(NodeId::new(i.stat().dev, i.ino())),
             Err(Errno::EEXIST) => Err(Errno::EADDRINUSE),
             Err(e) => Err(e),
         }
@@ -110,7 +107,7 @@ impl Resolver for KResolver<'_> {
         if i.file_type() != vfs::FileType::Socket {
             return Err(Errno::ECONNREFUSED);
         }
-        Ok(NodeId { dev: i.stat().dev, ino: i.ino() })
+        Ok(NodeId::new(i.stat().dev, i.ino()))
     }
 
     fn unlink_path(&mut self, path: &[u8]) {
@@ -130,7 +127,7 @@ impl Resolver for KResolver<'_> {
 pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<()> {
     let ok = crate::proc::table()
         .with_process(t.pid, |p| {
-            let cr = &p.creds;
+            let cr = p.creds();
             let cap = |bit: u32| cr.cap_effective & (1u64 << bit) != 0;
             let pid_ok = c.pid == t.pid || cap(21);
             let uid_ok = [cr.uid, cr.euid, cr.suid].contains(&c.uid) || cap(7);

@@ -265,7 +265,7 @@ impl File for Epoll {
 
     fn stat(&self) -> Result<Stat> {
         // an anonymous inode: mode 0600 without a type
-        Ok(Stat { mode: 0o600, nlink: 1, blksize: 4096, dev: 0xd, ..Stat::default() })
+        Ok(Stat::default().with_mode(0o600).with_nlink(1).with_blksize(4096).with_dev(0xd))
     }
 
     fn poll(&self) -> u32 {

@@ -25,11 +25,7 @@ const IO_CHUNK: usize = 1 << 20;
 
 pub(crate) fn cred(t: &UThread) -> vfs::Cred {
     table()
-        .with_process(t.pid, |p| vfs::Cred {
-            uid: p.creds.fsuid,
-            gid: p.creds.fsgid,
-            groups: p.creds.groups.clone(),
-        })
+        .with_process(t.pid, |p| vfs::Cred::new(p.creds().fsuid, p.creds().fsgid, p.creds().groups.clone()))
         .unwrap_or_else(vfs::Cred::root)
 }
 
@@ -83,8 +79,8 @@ fn with_ctx_as<R>(
 fn cred_nofile(t: &UThread) -> (vfs::Cred, u64) {
     table()
         .with_process(t.pid, |p| {
-            let c = vfs::Cred { uid: p.creds.fsuid, gid: p.creds.fsgid, groups: p.creds.groups.clone() };
-            (c, p.rlimits.cur(process::rlimit::Resource::Nofile))
+            let c = vfs::Cred::new(p.creds().fsuid, p.creds().fsgid, p.creds().groups.clone());
+            (c, p.rlimits().cur(process::rlimit::Resource::Nofile))
         })
         .unwrap_or_else(|| (vfs::Cred::root(), fs_table::INR_OPEN_CUR))
 }
@@ -500,7 +496,7 @@ const FIONREAD: u32 = 0x541b;
 /// The pipe behind `file`, if it is one.
 /// The caller as the pipe limits see it.
 fn pipe_user(t: &UThread) -> crate::pipe::PipeUser {
-    table().with_process(t.pid, |p| crate::pipe::PipeUser::of(&p.creds)).unwrap_or(crate::pipe::PipeUser {
+    table().with_process(t.pid, |p| crate::pipe::PipeUser::of(p.creds())).unwrap_or(crate::pipe::PipeUser {
         uid: 0,
         sys_resource: true,
         sys_admin: true,
@@ -898,7 +894,7 @@ pub fn mount(
 
 /// Linux's may_mount(): CAP_SYS_ADMIN, which here is an effective uid of 0.
 fn may_mount(t: &UThread) -> bool {
-    table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false)
+    table().with_process(t.pid, |p| p.creds().capable()).unwrap_or(false)
 }
 
 /// umount2(2): `MNT_FORCE`, `MNT_DETACH`, `MNT_EXPIRE` are accepted (and
@@ -1031,14 +1027,14 @@ pub fn statfs(t: &mut UThread, pathname: UserCStr, buf: UserPtr<StatfsBytes>) ->
 /// statfs(2) figures of the filesystem holding `inode`, with the magic
 /// number of what is mounted (tmpfs, proc, ...).
 fn fs_statfs(inode: &Inode) -> vfs::StatFs {
-    vfs::StatFs { fs_type: crate::fs::fs_magic(inode), ..inode.statfs() }
+    inode.statfs().with_fs_type(crate::fs::fs_magic(inode))
 }
 
 pub fn fstatfs(t: &mut UThread, fd: Fd, buf: UserPtr<StatfsBytes>) -> SysResult {
     let file = t.fd(fd)?;
     let st = match file.inode() {
         Some(i) => fs_statfs(i),
-        None => vfs::StatFs { fs_type: 0x5049_5045, bsize: 4096, namelen: 255, ..Default::default() },
+        None => vfs::StatFs::default().with_fs_type(0x5049_5045).with_bsize(4096).with_namelen(255),
     };
     t.write(buf, statfs_bytes(&st)).map(|_| 0)
 }

@@ -27,7 +27,7 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
             return Err(Errno::EPERM);
         }
         let already =
-            crate::proc::table().with_process(t.pid, |p| p.mlock.locked_bytes(&mapped)).unwrap_or(0);
+            crate::proc::table().with_process(t.pid, |p| p.mlock().locked_bytes(&mapped)).unwrap_or(0);
         let pages = (already as u64 / 4096) + len.div_ceil(4096);
         if pages > limit / 4096 && !privileged {
             return Err(Errno::EAGAIN);
@@ -43,7 +43,7 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
         // (a range table that cannot grow leaves it uncounted, not unmapped)
         let (mapped, _, _) = mlock_facts(t)?;
         if let Some(Err(e)) = crate::proc::table()
-            .with_process(t.pid, |p| p.mlock.lock(at as usize, len as usize, &mapped, u64::MAX, true))
+            .with_process(t.pid, |p| p.mlock_mut().lock(at as usize, len as usize, &mapped, u64::MAX, true))
         {
             log::warn!("pid {}: MAP_LOCKED range not recorded: {e:?}", t.pid);
         }
@@ -212,7 +212,7 @@ type MlockFacts = (alloc::vec::Vec<(usize, usize)>, u64, bool);
 fn mlock_facts(t: &UThread) -> Result<MlockFacts, Errno> {
     let mapped = t.vm.lock().mappings().map(|m| (m.start, m.end)).collect();
     let (limit, privileged) = crate::proc::table()
-        .with_process(t.pid, |p| (p.rlimits.cur(process::rlimit::Resource::Memlock), p.creds.has_cap(14)))
+        .with_process(t.pid, |p| (p.rlimits().cur(process::rlimit::Resource::Memlock), p.creds().has_cap(14)))
         .ok_or(Errno::ESRCH)?;
     Ok((mapped, limit, privileged))
 }
@@ -225,7 +225,7 @@ pub fn mlock(t: &mut UThread, addr: u64, len: usize, flags: i32) -> SysResult {
     }
     let (mapped, limit, privileged) = mlock_facts(t)?;
     crate::proc::table()
-        .with_process(t.pid, |p| p.mlock.lock(addr as usize, len, &mapped, limit, privileged))
+        .with_process(t.pid, |p| p.mlock_mut().lock(addr as usize, len, &mapped, limit, privileged))
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)
 }
@@ -234,7 +234,7 @@ pub fn mlock(t: &mut UThread, addr: u64, len: usize, flags: i32) -> SysResult {
 pub fn munlock(t: &mut UThread, addr: u64, len: usize) -> SysResult {
     let (mapped, _, _) = mlock_facts(t)?;
     crate::proc::table()
-        .with_process(t.pid, |p| p.mlock.unlock(addr as usize, len, &mapped))
+        .with_process(t.pid, |p| p.mlock_mut().unlock(addr as usize, len, &mapped))
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)
 }
@@ -244,14 +244,14 @@ pub fn munlock(t: &mut UThread, addr: u64, len: usize) -> SysResult {
 pub fn mlockall(t: &mut UThread, flags: u32) -> SysResult {
     let (mapped, limit, privileged) = mlock_facts(t)?;
     crate::proc::table()
-        .with_process(t.pid, |p| p.mlock.lock_all(flags, &mapped, limit, privileged))
+        .with_process(t.pid, |p| p.mlock_mut().lock_all(flags, &mapped, limit, privileged))
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)
 }
 
 /// munlockall(2).
 pub fn munlockall(t: &mut UThread) -> SysResult {
-    crate::proc::table().with_process(t.pid, |p| p.mlock.unlock_all()).ok_or(Errno::ESRCH)?;
+    crate::proc::table().with_process(t.pid, |p| p.mlock_mut().unlock_all()).ok_or(Errno::ESRCH)?;
     Ok(0)
 }
 

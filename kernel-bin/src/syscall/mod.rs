@@ -407,7 +407,7 @@ impl UThread {
     /// The RLIMIT_NOFILE soft limit.
     pub fn nofile(&self) -> u64 {
         table()
-            .with_process(self.pid, |p| p.rlimits.cur(process::rlimit::Resource::Nofile))
+            .with_process(self.pid, |p| p.rlimits().cur(process::rlimit::Resource::Nofile))
             .unwrap_or(fs_table::INR_OPEN_CUR)
     }
 }

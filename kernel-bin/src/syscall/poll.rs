@@ -116,12 +116,12 @@ pub(super) fn temp_mask(t: &UThread, mask: UserPtr<u64>, size: usize) -> Result<
     let Some(mask) = mask.non_null() else { return Ok(()) };
     signal::check_sigset_size(size)?;
     let m = signal::SigSet::from_bits(t.read(mask)?);
-    crate::proc::table().with_thread(t.tid, |th| th.signals.set_temporary_mask(m));
+    crate::proc::table().with_thread(t.tid, |th| th.signals_mut().set_temporary_mask(m));
     Ok(())
 }
 
 pub(super) fn restore_mask(t: &UThread) {
-    crate::proc::table().with_thread(t.tid, |th| th.signals.restore_saved_mask());
+    crate::proc::table().with_thread(t.tid, |th| th.signals_mut().restore_saved_mask());
 }
 
 /// ppoll(2).

@@ -41,12 +41,18 @@ fn who(t: &UThread, tid: i32) -> Result<Who, Errno> {
     }
     let task = crate::proc::task_of(tid as u32).ok_or(Errno::ESRCH)?;
     let table = crate::proc::table();
-    let (euid, privileged) =
-        table.with_process(t.pid, |p| (p.creds.euid, p.creds.has_cap(CAP_SYS_NICE))).ok_or(Errno::ESRCH)?;
+    let (euid, privileged) = table
+        .with_process(t.pid, |p| (p.creds().euid, p.creds().has_cap(CAP_SYS_NICE)))
+        .ok_or(Errno::ESRCH)?;
     let pid = table.tgid(tid as u32).ok_or(Errno::ESRCH)?;
     let (uid, teuid, rlimit_nice, rlimit_rtprio) = table
         .with_process(pid, |p| {
-            (p.creds.uid, p.creds.euid, p.rlimits.cur(Resource::Nice), p.rlimits.cur(Resource::Rtprio))
+            (
+                p.creds().uid,
+                p.creds().euid,
+                p.rlimits().cur(Resource::Nice),
+                p.rlimits().cur(Resource::Rtprio),
+            )
         })
         .ok_or(Errno::ESRCH)?;
     Ok(Who {
@@ -87,10 +93,10 @@ fn targets(t: &UThread, which: i32, who_: i32) -> Result<Vec<i32>, Errno> {
         }
         PRIO_USER => {
             let uid = match who_ {
-                0 => table.with_process(t.pid, |p| p.creds.uid).ok_or(Errno::ESRCH)?,
+                0 => table.with_process(t.pid, |p| p.creds().uid).ok_or(Errno::ESRCH)?,
                 w => w as u32,
             };
-            table.try_threads_of(None, |p| p.creds.uid == uid)?
+            table.try_threads_of(None, |p| p.creds().uid == uid)?
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -496,7 +502,7 @@ fn ioprio_check(t: &UThread, ioprio: i32) -> Result<(), Errno> {
     match class {
         IOPRIO_CLASS_RT => {
             let capable = crate::proc::table()
-                .with_process(t.pid, |p| p.creds.has_cap(CAP_SYS_ADMIN) || p.creds.has_cap(CAP_SYS_NICE))
+                .with_process(t.pid, |p| p.creds().has_cap(CAP_SYS_ADMIN) || p.creds().has_cap(CAP_SYS_NICE))
                 .unwrap_or(false);
             if capable { Ok(()) } else { Err(Errno::EPERM) }
         }
@@ -522,7 +528,7 @@ pub fn ioprio_set(t: &mut UThread, which: i32, who_: i32, ioprio: i32) -> SysRes
         if !w.owner {
             return Err(Errno::EPERM);
         }
-        if crate::proc::table().with_thread(tid as Pid, |th| th.ext.ioprio = ioprio as u16).is_some() {
+        if crate::proc::table().with_thread(tid as Pid, |th| th.ext_mut().ioprio = ioprio as u16).is_some() {
             result = Ok(0);
         }
     }
@@ -536,7 +542,7 @@ pub fn ioprio_set(t: &mut UThread, which: i32, who_: i32, ioprio: i32) -> SysRes
 pub fn ioprio_get(t: &mut UThread, which: i32, who_: i32) -> SysResult {
     let mut best: Option<u16> = None;
     for tid in ioprio_targets(t, which, who_)? {
-        let Some(p) = crate::proc::table().with_thread(tid as Pid, |th| th.ext.ioprio) else { continue };
+        let Some(p) = crate::proc::table().with_thread(tid as Pid, |th| th.ext().ioprio) else { continue };
         let valid = |p: u16| if p >> IOPRIO_CLASS_SHIFT == 0 { IOPRIO_DEFAULT } else { p };
         best = Some(match best {
             None => p,

@@ -39,7 +39,7 @@ fn shm_fs() -> &'static Arc<Inode> {
 /// The caller's credentials: (euid, egid, whether root).
 fn creds(t: &UThread) -> (u32, u32, vfs::Cred) {
     let c = super::fs::cred(t);
-    let ids = table().with_process(t.pid, |p| (p.creds.euid, p.creds.egid)).unwrap_or((0, 0));
+    let ids = table().with_process(t.pid, |p| (p.creds().euid, p.creds().egid)).unwrap_or((0, 0));
     (ids.0, ids.1, c)
 }
 

@@ -21,10 +21,10 @@ type RusageBytes = [u8; process::wait::Rusage::SIZE];
 pub fn ids(t: &mut UThread, n: usize) -> SysResult {
     let id = table()
         .with_process(t.pid, |p| match n {
-            nr::GETUID => p.creds.uid,
-            nr::GETEUID => p.creds.euid,
-            nr::GETGID => p.creds.gid,
-            _ => p.creds.egid,
+            nr::GETUID => p.creds().uid,
+            nr::GETEUID => p.creds().euid,
+            nr::GETGID => p.creds().gid,
+            _ => p.creds().egid,
         })
         .ok_or(Errno::ESRCH)?;
     Ok(id as isize)
@@ -34,8 +34,8 @@ pub fn ids(t: &mut UThread, n: usize) -> SysResult {
 pub fn setid(t: &mut UThread, n: usize, id: u32) -> SysResult {
     table()
         .with_process(t.pid, |p| {
-            let old = p.creds.clone();
-            let r = if n == nr::SETUID { p.creds.setuid(id) } else { p.creds.setgid(id) };
+            let old = p.creds().clone();
+            let r = if n == nr::SETUID { p.creds_mut().setuid(id) } else { p.creds_mut().setgid(id) };
             creds_committed(p, &old);
             r
         })
@@ -48,21 +48,21 @@ pub fn setid(t: &mut UThread, n: usize, id: u32) -> SysResult {
 /// dumpable), so that its own user can no longer ptrace it or read its
 /// /proc files.
 fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &process::cred::Credentials) {
-    let c = &p.creds;
+    let c = p.creds();
     if c.euid != old.euid
         || c.egid != old.egid
         || c.fsuid != old.fsuid
         || c.fsgid != old.fsgid
         || c.cap_permitted & !old.cap_permitted != 0
     {
-        p.dumpable = crate::sysctl::suid_dumpable();
+        p.set_dumpable(crate::sysctl::suid_dumpable());
     }
 }
 
 /// getgroups(2): `int gidsetsize`, a `gid_t` array.
 pub fn getgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     let groups = table()
-        .with_process(t.pid, |p| p.creds.getgroups(size).map(|g| g.to_vec()))
+        .with_process(t.pid, |p| p.creds().getgroups(size).map(|g| g.to_vec()))
         .ok_or(Errno::ESRCH)??;
     if size != 0 {
         let bytes: alloc::vec::Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
@@ -148,33 +148,33 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
             if arg2 > 64 {
                 return Err(Errno::EINVAL);
             }
-            table().with_thread(t.tid, |th| th.pdeath_signal = arg2 as u32).ok_or(Errno::ESRCH)?;
+            table().with_thread(t.tid, |th| th.set_pdeath_signal(arg2 as u32)).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
         PR_GET_PDEATHSIG => {
-            let sig = table().with_thread(t.tid, |th| th.pdeath_signal).ok_or(Errno::ESRCH)?;
+            let sig = table().with_thread(t.tid, |th| th.pdeath_signal()).ok_or(Errno::ESRCH)?;
             t.write(UserPtr::new(arg2), sig).map(|_| 0)
         }
-        PR_GET_DUMPABLE => table().with_process(t.pid, |p| p.dumpable as isize).ok_or(Errno::ESRCH),
+        PR_GET_DUMPABLE => table().with_process(t.pid, |p| p.dumpable() as isize).ok_or(Errno::ESRCH),
         PR_SET_DUMPABLE => {
             // SUID_DUMP_DISABLE or SUID_DUMP_USER; 2 (root-only dumps) is
             // for the sysctl, not prctl
             if arg2 > 1 {
                 return Err(Errno::EINVAL);
             }
-            table().with_process(t.pid, |p| p.dumpable = arg2 as u32).ok_or(Errno::ESRCH)?;
+            table().with_process(t.pid, |p| p.set_dumpable(arg2 as u32)).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
         PR_CAPBSET_READ => {
             if arg2 > CAP_LAST_CAP {
                 return Err(Errno::EINVAL);
             }
-            table().with_process(t.pid, |p| (p.cap_bset >> arg2 & 1) as isize).ok_or(Errno::ESRCH)
+            table().with_process(t.pid, |p| (p.cap_bset() >> arg2 & 1) as isize).ok_or(Errno::ESRCH)
         }
         PR_CAPBSET_DROP => {
             // cap_prctl_drop(): CAP_SETPCAP first, then the number
             if !table()
-                .with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SETPCAP))
+                .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SETPCAP))
                 .ok_or(Errno::ESRCH)?
             {
                 return Err(Errno::EPERM);
@@ -182,31 +182,29 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
             if arg2 > CAP_LAST_CAP {
                 return Err(Errno::EINVAL);
             }
-            table().with_process(t.pid, |p| p.cap_bset &= !(1 << arg2)).ok_or(Errno::ESRCH)?;
+            table().with_process(t.pid, |p| p.drop_bounding_cap(arg2 as u32)).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
         PR_SET_TIMERSLACK => {
-            table()
-                .with_thread(t.tid, |th| {
-                    th.timer_slack_ns = if arg2 == 0 { th.default_timer_slack_ns } else { arg2 }
-                })
-                .ok_or(Errno::ESRCH)?;
+            table().with_thread(t.tid, |th| th.set_timer_slack_ns(arg2)).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
-        PR_GET_TIMERSLACK => table().with_thread(t.tid, |th| th.timer_slack_ns as isize).ok_or(Errno::ESRCH),
+        PR_GET_TIMERSLACK => {
+            table().with_thread(t.tid, |th| th.timer_slack_ns() as isize).ok_or(Errno::ESRCH)
+        }
         PR_SET_NO_NEW_PRIVS => {
             // it can only be set, and stays
             if arg2 != 1 || arg3 != 0 || arg4 != 0 || arg5 != 0 {
                 return Err(Errno::EINVAL);
             }
-            table().with_thread(t.tid, |th| th.no_new_privs = true).ok_or(Errno::ESRCH)?;
+            table().with_thread(t.tid, |th| th.set_no_new_privs()).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
         PR_GET_NO_NEW_PRIVS => {
             if arg2 != 0 || arg3 != 0 || arg4 != 0 || arg5 != 0 {
                 return Err(Errno::EINVAL);
             }
-            table().with_thread(t.tid, |th| th.no_new_privs as isize).ok_or(Errno::ESRCH)
+            table().with_thread(t.tid, |th| th.no_new_privs() as isize).ok_or(Errno::ESRCH)
         }
         _ => {
             log::info!("pid {}: prctl option {option} unsupported: EINVAL", t.pid);
@@ -233,7 +231,7 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
 /// copies them): into the record's own image, which is allocated
 /// (fallibly: ENOMEM) the first time this thread clones.
 fn sync_context(t: &UThread) -> Result<()> {
-    table().with_thread(t.tid, |th| th.context.copy_from(&t.ctx)).ok_or(Errno::ESRCH)??;
+    table().with_thread(t.tid, |th| th.context_mut().copy_from(&t.ctx)).ok_or(Errno::ESRCH)??;
     Ok(())
 }
 
@@ -333,7 +331,7 @@ pub fn prlimit(
     let new = match new {
         Some(p) => {
             let Rlimit { rlim_cur, rlim_max } = t.read(p)?;
-            Some(process::rlimit::Rlimit { cur: rlim_cur, max: rlim_max })
+            Some(process::rlimit::Rlimit::new(rlim_cur, rlim_max))
         }
         None => None,
     };
@@ -416,8 +414,8 @@ pub fn rt_sigprocmask(
     };
     let old = table()
         .with_thread(t.tid, |th| match new {
-            Some((how, s)) => th.signals.sigprocmask(how, s),
-            None => th.signals.blocked(),
+            Some((how, s)) => th.signals_mut().sigprocmask(how, s),
+            None => th.signals().blocked(),
         })
         .ok_or(Errno::ESRCH)?;
     if let Some(p) = oldset.non_null() {
@@ -435,7 +433,7 @@ pub fn rt_sigpending(t: &mut UThread, set: UserPtr<u64>, size: usize) -> SysResu
 pub fn rt_sigsuspend(t: &mut UThread, mask: UserPtr<u64>, size: usize) -> SysResult {
     sigsetsize(size)?;
     let m = SigSet::from_bits(t.read(mask)?);
-    table().with_thread(t.tid, |th| th.signals.set_temporary_mask(m));
+    table().with_thread(t.tid, |th| th.signals_mut().set_temporary_mask(m));
     let tid = t.tid;
     let _ = crate::proc::sleep_interruptible(tid, || false, None);
     Err(Errno::ERESTARTNOHAND)
@@ -455,7 +453,7 @@ pub fn sigaltstack(t: &mut UThread, ss: UserPtr<StackBytes>, old: UserPtr<StackB
     };
     let sp = t.ctx.regs.rsp;
     let prev = table()
-        .with_thread(t.tid, |th| th.signals.altstack.sigaltstack(new, sp, signal::MINSIGSTKSZ))
+        .with_thread(t.tid, |th| th.signals_mut().altstack_mut().sigaltstack(new, sp, signal::MINSIGSTKSZ))
         .ok_or(Errno::ESRCH)??;
     if let Some(p) = old.non_null() {
         t.write(p, prev.to_bytes())?;
@@ -482,15 +480,15 @@ pub fn rt_sigtimedwait(
     let (tid, pid) = (t.tid, t.pid);
     let take = move || -> Option<signal::SigInfo> {
         table()
-            .with_thread_process(tid, pid, |th, p| th.signals.dequeue_waited(&mut p.pending, waited))
+            .with_thread_process(tid, pid, |th, p| th.signals_mut().dequeue_waited(p.pending_mut(), waited))
             .flatten()
     };
     let mut got = take();
     if got.is_none() && deadline != Some(crate::sched::now_ns()) {
-        table().with_thread(tid, |th| th.signals.begin_sigwait(waited));
+        table().with_thread(tid, |th| th.signals_mut().begin_sigwait(waited));
         let pending = move || {
             table()
-                .with_thread_process(tid, pid, |th, p| th.signals.has_deliverable(&p.pending))
+                .with_thread_process(tid, pid, |th, p| th.signals().has_deliverable(p.pending()))
                 .unwrap_or(true)
         };
         let _ = crate::proc::sleep_interruptible(tid, pending, deadline);
@@ -498,7 +496,7 @@ pub fn rt_sigtimedwait(
             // removed by exec: the tid may name another thread now
             return Err(Errno::ERESTARTSYS);
         }
-        table().with_thread(tid, |th| th.signals.end_sigwait());
+        table().with_thread(tid, |th| th.signals_mut().end_sigwait());
         got = take();
         if got.is_none() {
             return if crate::uthread::signal_pending(tid) { Err(Errno::EINTR) } else { Err(Errno::EAGAIN) };
@@ -539,8 +537,8 @@ pub fn rt_sigqueueinfo(
 pub fn setids(t: &mut UThread, n: usize, [x, y, z]: [u32; 3]) -> SysResult {
     table()
         .with_process(t.pid, |p| {
-            let before = p.creds.clone();
-            let c = &mut p.creds;
+            let before = p.creds().clone();
+            let c = p.creds_mut();
             let r = match n {
                 nr::SETREUID => c.setreuid(x, y).map(|_| 0),
                 nr::SETREGID => c.setregid(x, y).map(|_| 0),
@@ -558,7 +556,7 @@ pub fn setids(t: &mut UThread, n: usize, [x, y, z]: [u32; 3]) -> SysResult {
 
 /// getresuid(2)/getresgid(2): three `uid_t *`, written in order.
 pub fn getresids(t: &mut UThread, gid: bool, a: [UserPtr<u32>; 3]) -> SysResult {
-    let c = table().with_process(t.pid, |p| p.creds.clone()).ok_or(Errno::ESRCH)?;
+    let c = table().with_process(t.pid, |p| p.creds().clone()).ok_or(Errno::ESRCH)?;
     let v = if gid { [c.gid, c.egid, c.sgid] } else { [c.uid, c.euid, c.suid] };
     for (p, id) in a.into_iter().zip(v) {
         t.write(p, id)?;
@@ -569,7 +567,7 @@ pub fn getresids(t: &mut UThread, gid: bool, a: [UserPtr<u32>; 3]) -> SysResult 
 /// setgroups(2): `int gidsetsize`, a `gid_t` array.
 pub fn setgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     // Linux checks the privilege (may_setgroups) before the size and the list
-    if !table().with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SETGID)).ok_or(Errno::ESRCH)? {
+    if !table().with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SETGID)).ok_or(Errno::ESRCH)? {
         return Err(Errno::EPERM);
     }
     // the count is an int: (unsigned)gidsetsize > NGROUPS_MAX
@@ -580,7 +578,7 @@ pub fn setgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     let b = t.read_slice(UserSlice::new(list.addr(), size * 4))?;
     let groups: alloc::vec::Vec<u32> =
         b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    table().with_process(t.pid, |p| p.creds.setgroups(&groups)).ok_or(Errno::ESRCH)?.map(|_| 0)
+    table().with_process(t.pid, |p| p.creds_mut().setgroups(&groups)).ok_or(Errno::ESRCH)?.map(|_| 0)
 }
 
 /// getrusage(2): RUSAGE_SELF (0: every thread of the process, the exited
@@ -591,7 +589,7 @@ pub fn getrusage(t: &mut UThread, who: i32, buf: UserPtr<RusageBytes>) -> SysRes
     let ru = match who {
         0 => table().usage(t.pid),
         1 => Some(t.cpu.usage()),
-        -1 => table().with_process(t.pid, |p| p.children_usage),
+        -1 => table().with_process(t.pid, |p| p.children_usage()),
         _ => return Err(Errno::EINVAL),
     }
     .ok_or(Errno::ESRCH)?;
@@ -603,7 +601,7 @@ pub fn getrusage(t: &mut UThread, who: i32, buf: UserPtr<RusageBytes>) -> SysRes
 pub fn times(t: &mut UThread, buf: UserPtr<[u64; 4]>) -> SysResult {
     crate::sched::charge(&t.cpu, process::cputime::Side::System);
     let me = table().usage(t.pid).ok_or(Errno::ESRCH)?;
-    let kids = table().with_process(t.pid, |p| p.children_usage).ok_or(Errno::ESRCH)?;
+    let kids = table().with_process(t.pid, |p| p.children_usage()).ok_or(Errno::ESRCH)?;
     if let Some(p) = buf.non_null() {
         let ticks = [me.utime_us, me.stime_us, kids.utime_us, kids.stime_us].map(|us| us / 10_000);
         t.write(p, ticks)?;
@@ -652,7 +650,9 @@ pub fn capget(t: &mut UThread, header: UserPtr<CapHeader>, data: UserPtr<[CapDat
     }
     let target = if pid == 0 { t.pid } else { table().tgid(pid as u32).ok_or(Errno::ESRCH)? };
     let (e, p, i) = table()
-        .with_process(target, |p| (p.creds.cap_effective, p.creds.cap_permitted, p.creds.cap_inheritable))
+        .with_process(target, |p| {
+            (p.creds().cap_effective, p.creds().cap_permitted, p.creds().cap_inheritable)
+        })
         .ok_or(Errno::ESRCH)?;
     let half = |h: usize| CapData {
         effective: (e >> (32 * h)) as u32,
@@ -682,8 +682,8 @@ pub fn capset(t: &mut UThread, header: UserPtr<CapHeader>, data: UserPtr<[CapDat
     let full = process::cred::CAP_FULL_SET;
     table()
         .with_process(t.pid, |pr| {
-            let bset = pr.cap_bset;
-            pr.creds.capset(e & full, p & full, i & full, bset)
+            let bset = pr.cap_bset();
+            pr.creds_mut().capset(e & full, p & full, i & full, bset)
         })
         .ok_or(Errno::ESRCH)?
         .map(|_| 0)

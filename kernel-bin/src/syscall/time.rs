@@ -11,7 +11,7 @@ use process::cputime::Side;
 /// length (an `int`) below 0 or above 64, then `EFAULT`; the name is taken
 /// up to its first NUL byte.
 pub fn sethostname(t: &mut UThread, name: UserPtr<u8>, len: i32) -> SysResult {
-    let root = crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false);
+    let root = crate::proc::table().with_process(t.pid, |p| p.creds().capable()).unwrap_or(false);
     if !root {
         return Err(Errno::EPERM);
     }
@@ -89,11 +89,12 @@ pub fn sched_setaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>
     let want = u64::from_le_bytes(b);
     let task = task_of_tid(t, tid)?;
     let table = crate::proc::table();
-    let (euid, nice) =
-        table.with_process(t.pid, |p| (p.creds.euid, p.creds.has_cap(CAP_SYS_NICE))).ok_or(Errno::ESRCH)?;
+    let (euid, nice) = table
+        .with_process(t.pid, |p| (p.creds().euid, p.creds().has_cap(CAP_SYS_NICE)))
+        .ok_or(Errno::ESRCH)?;
     let target = if tid == 0 { Some(t.pid) } else { table.tgid(tid as u32) };
     let owner = target
-        .and_then(|pid| table.with_process(pid, |p| (p.creds.uid, p.creds.euid)))
+        .and_then(|pid| table.with_process(pid, |p| (p.creds().uid, p.creds().euid)))
         .ok_or(Errno::ESRCH)?;
     if !nice && euid != owner.0 && euid != owner.1 {
         return Err(Errno::EPERM);
@@ -275,7 +276,7 @@ pub fn reboot(t: &mut UThread, magic1: i32, magic2: i32, cmd: u32) -> SysResult 
     if magic1 != LINUX_REBOOT_MAGIC1 || ![672274793, 85072278, 369367448, 537993216].contains(&magic2) {
         return Err(Errno::EINVAL);
     }
-    let root = crate::proc::table().with_process(t.pid, |p| p.creds.capable()).unwrap_or(false);
+    let root = crate::proc::table().with_process(t.pid, |p| p.creds().capable()).unwrap_or(false);
     if !root {
         return Err(Errno::EPERM);
     }
@@ -374,7 +375,7 @@ fn settime(t: &UThread, sec: i64, nsec: i64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if !crate::proc::table()
-        .with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SYS_TIME))
+        .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_TIME))
         .ok_or(Errno::ESRCH)?
     {
         return Err(Errno::EPERM);
@@ -421,7 +422,7 @@ pub fn settimeofday(t: &mut UThread, tv: UserPtr<Timeval>, tz: UserPtr<Timezone>
         return Err(Errno::EINVAL);
     }
     if !crate::proc::table()
-        .with_process(t.pid, |p| p.creds.has_cap(process::cred::CAP_SYS_TIME))
+        .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_TIME))
         .ok_or(Errno::ESRCH)?
     {
         return Err(Errno::EPERM);
@@ -467,9 +468,9 @@ pub fn membarrier(t: &mut UThread, cmd: i32, flags: u32, _cpu_id: i32) -> SysRes
         return Err(Errno::EINVAL);
     }
     let table = crate::proc::table();
-    let registered = |bit: u64| table.with_process(t.pid, |p| p.membarrier & bit != 0).unwrap_or(false);
+    let registered = |bit: u64| table.with_process(t.pid, |p| p.membarrier() & bit != 0).unwrap_or(false);
     let register = |bit: u64| {
-        table.with_process(t.pid, |p| p.membarrier |= bit);
+        table.with_process(t.pid, |p| p.register_membarrier(bit));
         Ok(0)
     };
     match cmd {
@@ -505,7 +506,7 @@ const CAP_SYSLOG: u32 = 34;
 pub fn syslog(t: &mut UThread, action: i32, buf: u64, len: i32) -> SysResult {
     use arch_x86_64::logger::with_log;
     let privileged = crate::proc::table()
-        .with_process(t.pid, |p| p.creds.has_cap(CAP_SYSLOG) || p.creds.has_cap(process::cred::CAP_SYS_ADMIN))
+        .with_process(t.pid, |p| p.creds().has_cap(CAP_SYSLOG) || p.creds().has_cap(process::cred::CAP_SYS_ADMIN))
         .unwrap_or(false);
     if !privileged {
         return Err(Errno::EPERM);

@@ -299,13 +299,11 @@ pub fn write_tree(fs: &mut Ext2<MemDisk>) -> Vec<(String, Vec<u8>)> {
     fs.rmdir(t, b"gone").unwrap();
     fs.setattr(
         f1,
-        SetAttr {
-            mode: Some(0o600),
-            uid: Some(70000),
-            gid: Some(5),
-            mtime: Some(1234),
-            ..Default::default()
-        },
+        SetAttr::default()
+            .with_mode(Some(0o600))
+            .with_uid(Some(70000))
+            .with_gid(Some(5))
+            .with_mtime(Some(1234)),
     )
     .unwrap();
     files
