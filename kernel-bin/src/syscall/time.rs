@@ -506,7 +506,9 @@ const CAP_SYSLOG: u32 = 34;
 pub fn syslog(t: &mut UThread, action: i32, buf: u64, len: i32) -> SysResult {
     use arch_x86_64::logger::with_log;
     let privileged = crate::proc::table()
-        .with_process(t.pid, |p| p.creds().has_cap(CAP_SYSLOG) || p.creds().has_cap(process::cred::CAP_SYS_ADMIN))
+        .with_process(t.pid, |p| {
+            p.creds().has_cap(CAP_SYSLOG) || p.creds().has_cap(process::cred::CAP_SYS_ADMIN)
+        })
         .unwrap_or(false);
     if !privileged {
         return Err(Errno::EPERM);
