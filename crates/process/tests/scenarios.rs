@@ -1369,9 +1369,14 @@ fn signal_epoch_is_the_tables() {
     let child = w.fork(1);
     let (before, other_before) = (e.current(), o.current());
     let both = SigSet::single(SIGUSR1).union(SigSet::single(signal::SIGUSR2));
+    // blocking more makes no signal deliverable: no bump; unblocking does
+    w.t.with_thread(child, |t| t.signals_mut().sigprocmask(signal::SigMaskHow::Block, both));
+    assert_eq!(e.current(), before);
+    w.t.with_thread(child, |t| t.signals_mut().sigprocmask(signal::SigMaskHow::Unblock, both));
+    assert!(e.current() > before);
+    // blocked again (queued below, not acted on)
     w.t.with_thread(child, |t| t.signals_mut().sigprocmask(signal::SigMaskHow::Block, both));
     let after_mask = e.current();
-    assert!(after_mask > before);
     w.t.kill(1, child as i32, SIGUSR1.as_i32(), &w.s).unwrap();
     assert!(e.current() > after_mask);
     assert_eq!(o.current(), other_before);
