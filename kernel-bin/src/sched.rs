@@ -68,14 +68,15 @@ pub fn cpu_idle(cpu: usize) -> u64 {
     IDLE_NS.get(cpu).map_or(0, |a| a.load(Ordering::Relaxed))
 }
 
-/// Tasks running or waiting to run (/proc/stat's procs_running).
-/// Tasks running (on a CPU that is not idle) or queued, for the load
-/// average (the caller counts if it runs).
+/// Tasks running (a CPU's current task other than its idle task) or
+/// queued, for the load average: the idle task's own timer work (which
+/// takes the sample on an idle CPU 0) does not count.
 pub fn nr_active() -> usize {
     let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
-    queued + (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count()
+    queued + (0..nr_cpus()).filter(|&c| CUR_ID[c].load(Ordering::Relaxed) != 0).count()
 }
 
+/// Tasks running or waiting to run (/proc/stat's procs_running).
 pub fn nr_running() -> usize {
     let queued: usize = QLEN.iter().map(|l| l.load(Ordering::Relaxed)).sum();
     let busy = (0..nr_cpus()).filter(|&c| IDLE_MASK.load(Ordering::Relaxed) & (1 << c) == 0).count();
@@ -754,6 +755,13 @@ fn affine_cpu(task: &Task) -> Option<usize> {
         return None;
     }
     let me = this_cpu();
+    // a task that last ran on another CPU that idles now goes back there
+    // (Linux's select_idle_sibling takes an idle previous CPU too): only
+    // a pair that shares this CPU is kept together
+    let last = task.last_cpu.load(Ordering::Relaxed);
+    if last != me && last < nr_cpus() && IDLE_MASK.load(Ordering::SeqCst) & (1 << last) != 0 {
+        return None;
+    }
     let ok = task.affinity.load(Ordering::Relaxed) & (1 << me) != 0
         && QLEN[me].load(Ordering::Relaxed) == 0
         && task.rt() == 0

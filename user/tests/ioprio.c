@@ -198,4 +198,38 @@ KT_CASE(ioprio_realtime_class_and_other_users_need_privilege) {
     KT_EQ(r, 0);
 }
 
+static pid_t target;
+
+static int by_real_uid(void) {
+    /* the target's real uid is the caller's real uid: allowed, whatever
+     * the effective uid */
+    CHECK(1, setresuid(1000, 2000, 2000) == 0);
+    CHECK(2, ioprio_set(WHO_PROCESS, target, PRIO(CLASS_BE, 5)) == 0);
+    CHECK(3, ioprio_get(WHO_PROCESS, target) == PRIO(CLASS_BE, 5));
+    return 0;
+}
+
+static int by_other_uid(void) {
+    CHECK(1, setresuid(3000, 3000, 3000) == 0);
+    errno = 0;
+    CHECK(2, ioprio_set(WHO_PROCESS, target, PRIO(CLASS_BE, 6)) == -1 && errno == EPERM);
+    return 0;
+}
+
+KT_CASE(ioprio_set_needs_the_targets_real_uid_as_callers_real_or_effective) {
+    target = KT_FORK();
+    if (target == 0) {
+        if (setresuid(1000, 1000, 1000)) _exit(1);
+        pause();
+        _exit(0);
+    }
+    kt_msleep(20);
+    int a = in_child(by_real_uid);
+    int b = in_child(by_other_uid);
+    kill(target, SIGKILL);
+    KT_WAIT_STATUS(target, kt_killed(SIGKILL));
+    KT_EQ(a, 0);
+    KT_EQ(b, 0);
+}
+
 KT_MAIN()

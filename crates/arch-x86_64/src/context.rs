@@ -129,6 +129,7 @@ impl Slots {
             core::mem::swap(&mut self.older, &mut self.newer);
             for (c, seal) in self.seal.iter_mut().enumerate() {
                 *seal = paging::flushes(c);
+                SEAL[c].store(*seal, Ordering::Relaxed);
             }
         }
         OLDER.store(self.older.len(), Ordering::Relaxed);
@@ -145,6 +146,11 @@ static SLOTS: spin::Mutex<Slots> = spin::Mutex::new(Slots {
 });
 /// `older.len()`, readable without the lock (the idle loop's check).
 static OLDER: AtomicUsize = AtomicUsize::new(0);
+/// `Slots::seal`, readable without the lock (the timer tick's check,
+/// which must not take `SLOTS`: a holder of `SLOTS` takes the frame
+/// allocator's and the heap's locks, which others hold with interrupts
+/// on).
+static SEAL: [AtomicU64; crate::percpu::MAX_CPUS] = [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
 
 fn slots<R>(f: impl FnOnce(&mut Slots) -> R) -> R {
     // interrupts off: a drop may come from the scheduler's switch path
@@ -170,9 +176,24 @@ fn unmap_slot(slot: u32) {
     }
 }
 
-/// The idle loop's and the timer tick's part: when unmapped stack slots
-/// wait for this CPU's TLB flush, flushes it (an idle CPU loads no CR3 of
-/// its own, a CPU running one program long loads none either) and moves
+/// The timer tick's part, taking no lock: when unmapped stack slots wait
+/// for this CPU's TLB flush, flushes it (a CPU running one program for
+/// long loads no CR3 of its own); the slots move on at the next
+/// allocation or idle pass ([`reclaim_stacks`]). One counter read when
+/// nothing waits.
+pub fn flush_for_stacks() {
+    if OLDER.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let me = crate::percpu::cpu_id();
+    if paging::flushes(me) < SEAL[me].load(Ordering::Relaxed) + 2 {
+        paging::flush_local();
+        paging::flush_local();
+    }
+}
+
+/// The idle loop's part: when unmapped stack slots wait for this CPU's
+/// TLB flush, flushes it (an idle CPU loads no CR3 of its own) and moves
 /// the slots on. One counter read when nothing waits.
 pub fn reclaim_stacks() {
     if OLDER.load(Ordering::Relaxed) == 0 {

@@ -279,8 +279,9 @@ pub(crate) fn handle_irq(v: u8) {
             // a CPU that neither idles nor switches address spaces
             // (one long computation) would hold back the
             // reuse of unmapped kernel-stack slots: it flushes here when
-            // slots wait for it (one counter read when none do)
-            crate::context::reclaim_stacks();
+            // slots wait for it (one counter read when none do; no lock:
+            // SLOTS' holders take locks others hold with interrupts on)
+            crate::context::flush_for_stacks();
             crate::apic::eoi();
         }
         SERIAL_VECTOR => {

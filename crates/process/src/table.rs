@@ -440,6 +440,9 @@ impl<P: Platform> Process<P> {
         self.oom_score_adj.1
     }
     /// Sets `oom_score_adj`; a `privileged` write also sets the minimum.
+    /// The caller checks the value (-1000..=1000) and that an unprivileged
+    /// one is not below [`Process::oom_score_adj_min`], as Linux's
+    /// `/proc/PID/oom_score_adj` writer does.
     pub fn set_oom_score_adj(&mut self, v: i16, privileged: bool) {
         self.oom_score_adj.0 = v;
         if privileged {

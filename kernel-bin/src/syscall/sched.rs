@@ -520,12 +520,20 @@ fn ioprio_check(t: &UThread, ioprio: i32) -> Result<(), Errno> {
 pub fn ioprio_set(t: &mut UThread, which: i32, who_: i32, ioprio: i32) -> SysResult {
     ioprio_check(t, ioprio)?;
     let tids = ioprio_targets(t, which, who_)?;
+    let table = crate::proc::table();
+    let (uid, euid, privileged) = table
+        .with_process(t.pid, |p| (p.creds().uid, p.creds().euid, p.creds().has_cap(CAP_SYS_NICE)))
+        .ok_or(Errno::ESRCH)?;
     let mut result = Err(Errno::ESRCH);
     for tid in tids {
-        let Ok(w) = who(t, tid) else { continue };
         // set_task_ioprio(): the target's real uid is the caller's real or
         // effective uid, or CAP_SYS_NICE
-        if !w.owner {
+        let Some(target_uid) =
+            table.tgid(tid as Pid).and_then(|pid| table.with_process(pid, |p| p.creds().uid))
+        else {
+            continue;
+        };
+        if target_uid != uid && target_uid != euid && !privileged {
             return Err(Errno::EPERM);
         }
         if crate::proc::table().with_thread(tid as Pid, |th| th.ext_mut().ioprio = ioprio as u16).is_some() {

@@ -520,8 +520,10 @@ pub fn syslog(t: &mut UThread, action: i32, buf: u64, len: i32) -> SysResult {
         if len == 0 {
             return Ok(None);
         }
+        // access_ok over the whole length, as Linux, before the copy is
+        // cut to what the buffer holds
+        UserSlice::new(buf, len as usize).check()?;
         let len = (len as usize).min(arch_x86_64::logger::LOG_BUF_LEN);
-        UserSlice::new(buf, len).check()?;
         let mut v = alloc::vec::Vec::new();
         v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
         v.resize(len, 0);
