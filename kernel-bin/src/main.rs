@@ -55,6 +55,7 @@ mod pipe;
 mod proc;
 #[cfg(target_os = "none")]
 mod procfs;
+mod sysfs;
 #[cfg(target_os = "none")]
 mod ptrace;
 #[cfg(target_os = "none")]
