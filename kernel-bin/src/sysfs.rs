@@ -238,6 +238,11 @@ impl SynthNode for Node {
         self.text().map(String::into_bytes)
     }
 
+    fn create_errno(&self, open: bool) -> Errno {
+        // kernfs directories have no create/mkdir/mknod/symlink/link
+        if open { Errno::EACCES } else { Errno::EPERM }
+    }
+
     fn write_direct(&self, _offset: u64, data: &[u8]) -> Option<Result<usize>> {
         let Node::CpuOnline(c) = *self else { return None };
         // online_store(): kstrtobool; 1 on an online CPU succeeds

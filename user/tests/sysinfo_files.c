@@ -81,8 +81,11 @@ KT_CASE(sysfs_cpu_online_possible_present) {
     char *end;
     long max = strtol(got, &end, 10);
     KT_TRUE(max >= n - 1 && strcmp(end, "\n") == 0, "kernel_max '%s'", got);
-    /* nothing can be made there */
-    KT_SYS_ERR(open(CPU_DIR "/new", O_CREAT | O_WRONLY, 0644), ENOENT);
+    /* nothing can be made there: kernfs has no create operations */
+    KT_SYS_ERR(open(CPU_DIR "/new", O_CREAT | O_WRONLY, 0644), EACCES);
+    KT_SYS_ERR(mkdir(CPU_DIR "/new", 0755), EPERM);
+    KT_SYS_ERR(symlink("online", CPU_DIR "/new"), EPERM);
+    KT_SYS_ERR(open(CPU_DIR "/nothing", O_RDONLY), ENOENT);
 }
 
 KT_CASE(sysfs_cpu_directories) {
