@@ -55,7 +55,6 @@ mod pipe;
 mod proc;
 #[cfg(target_os = "none")]
 mod procfs;
-mod sysfs;
 #[cfg(target_os = "none")]
 mod ptrace;
 #[cfg(target_os = "none")]
@@ -68,6 +67,7 @@ mod signalfd;
 mod syscall;
 #[cfg(target_os = "none")]
 mod sysctl;
+mod sysfs;
 #[cfg(target_os = "none")]
 mod tests;
 #[cfg(target_os = "none")]

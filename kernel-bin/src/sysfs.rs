@@ -189,7 +189,9 @@ impl Node {
                 }
                 v
             }
-            Node::Topology(c) => TOPO_FILES.iter().map(|n| entry(n.as_bytes(), Node::TopoFile(c, n))).collect(),
+            Node::Topology(c) => {
+                TOPO_FILES.iter().map(|n| entry(n.as_bytes(), Node::TopoFile(c, n))).collect()
+            }
             _ => Vec::new(),
         }
     }
