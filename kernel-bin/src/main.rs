@@ -67,6 +67,7 @@ mod signalfd;
 mod syscall;
 #[cfg(target_os = "none")]
 mod sysctl;
+#[cfg(target_os = "none")]
 mod sysfs;
 #[cfg(target_os = "none")]
 mod tests;
