@@ -716,7 +716,10 @@ fn global_file(name: &str) -> Vec<u8> {
                 .collect();
             let boot = crate::time::realtime_ns().saturating_sub(ns) / 1_000_000_000;
             let last = table().pids().last().copied().unwrap_or(1);
-            proctext::cpu_stat(&cpus, boot, last, crate::sched::nr_running()).into_bytes()
+            // interrupts: the timer's, the ones counted per CPU
+            let intr = (0..crate::sched::nr_cpus()).map(arch_x86_64::apic::timer_irqs).sum();
+            let counts = (intr, crate::sched::nr_switches());
+            proctext::cpu_stat(&cpus, counts, boot, last, crate::sched::nr_running()).into_bytes()
         }
         "cpuinfo" => {
             // one entry per CPU that runs tasks, as Linux's show_cpuinfo

@@ -192,6 +192,28 @@ KT_CASE(proc_vmstat_counts_page_faults) {
     munmap(p, pages * 4096);
 }
 
+/* The first number after `name ` on its line of /proc/stat, -1 if none. */
+static long long stat_value(const char *name) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    char line[4096];
+    long long v = -1;
+    size_t len = strlen(name);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, name, len) == 0 && line[len] == ' ') v = strtoll(line + len + 1, 0, 10);
+    fclose(f);
+    return v;
+}
+
+KT_CASE(proc_stat_counts_switches_and_interrupts) {
+    long long ctxt = stat_value("ctxt"), intr = stat_value("intr");
+    KT_TRUE(ctxt > 0 && intr > 0, "ctxt %lld intr %lld", ctxt, intr);
+    /* sleeping switches away and back */
+    for (int i = 0; i < 5; i++) usleep(2000);
+    long long later = stat_value("ctxt");
+    KT_TRUE(later >= ctxt + 5, "ctxt %lld -> %lld over 5 sleeps", ctxt, later);
+}
+
 static long maxrss_kb(int who) {
     struct rusage ru;
     if (getrusage(who, &ru) != 0) return -1;

@@ -559,9 +559,16 @@ pub fn vmstat(values: &[(&str, u64)]) -> String {
 }
 
 /// `/proc/stat`: per CPU `(user, system, idle)` ticks (the `cpu` line is
-/// their sum, then one `cpuN` line each), boot time in seconds since the
+/// their sum, then one `cpuN` line each), interrupts and context switches
+/// since boot (`intr`'s total, `ctxt`), boot time in seconds since the
 /// epoch, processes made so far, tasks running.
-pub fn cpu_stat(cpus: &[(u64, u64, u64)], btime: u64, processes: Pid, running: usize) -> String {
+pub fn cpu_stat(
+    cpus: &[(u64, u64, u64)],
+    (intr, ctxt): (u64, u64),
+    btime: u64,
+    processes: Pid,
+    running: usize,
+) -> String {
     let line = |(u, s, i): (u64, u64, u64)| format!("{u} 0 {s} {i} 0 0 0 0 0 0");
     let total = cpus.iter().fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
     let mut out = format!("cpu  {}\n", line(total));
@@ -569,7 +576,7 @@ pub fn cpu_stat(cpus: &[(u64, u64, u64)], btime: u64, processes: Pid, running: u
         out.push_str(&format!("cpu{n} {}\n", line(c)));
     }
     out.push_str(&format!(
-        "intr 0\nctxt 0\nbtime {btime}\nprocesses {processes}\nprocs_running {running}\nprocs_blocked 0\n"
+        "intr {intr}\nctxt {ctxt}\nbtime {btime}\nprocesses {processes}\nprocs_running {running}\nprocs_blocked 0\n"
     ));
     out
 }
@@ -755,14 +762,16 @@ mod tests {
 
     #[test]
     fn cpu_stat_lines() {
-        let s = cpu_stat(&[(10, 20, 300)], 1_700_000_000, 42, 1);
+        let s = cpu_stat(&[(10, 20, 300)], (5, 7), 1_700_000_000, 42, 1);
         let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[2], "intr 5");
+        assert_eq!(lines[3], "ctxt 7");
         assert_eq!(lines[0], "cpu  10 0 20 300 0 0 0 0 0 0");
         assert_eq!(lines[1], "cpu0 10 0 20 300 0 0 0 0 0 0");
         assert_eq!(lines[4], "btime 1700000000");
         assert_eq!(lines[5], "processes 42");
         assert_eq!(lines.len(), 8);
-        let s = cpu_stat(&[(10, 20, 300), (1, 2, 3)], 1_700_000_000, 42, 2);
+        let s = cpu_stat(&[(10, 20, 300), (1, 2, 3)], (0, 0), 1_700_000_000, 42, 2);
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[0], "cpu  11 0 22 303 0 0 0 0 0 0");
         assert_eq!(lines[2], "cpu1 1 0 2 3 0 0 0 0 0 0");
