@@ -155,7 +155,7 @@ pub fn fs_magic(inode: &Inode) -> u64 {
     match m.iter().find(|m| m.root.same_fs(inode)).map(|m| m.fstype.as_slice()) {
         Some(b"proc") => crate::procfs::PROC_MAGIC,
         Some(b"tmpfs" | b"devtmpfs" | b"rootfs") => TMPFS_MAGIC,
-        Some(b"sysfs") => 0x6265_6572,
+        Some(b"sysfs") => crate::sysfs::SYSFS_MAGIC,
         Some(b"devpts") => 0x1cd1,
         Some(b"ext2" | b"ext3" | b"ext4") => EXT2_MAGIC,
         _ => vfs::RAMFS_MAGIC,

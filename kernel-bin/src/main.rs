@@ -68,6 +68,8 @@ mod syscall;
 #[cfg(target_os = "none")]
 mod sysctl;
 #[cfg(target_os = "none")]
+mod sysfs;
+#[cfg(target_os = "none")]
 mod tests;
 #[cfg(target_os = "none")]
 mod time;

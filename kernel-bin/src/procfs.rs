@@ -5,7 +5,7 @@
 //! children, listings, contents and link targets when it needs them.
 //!
 //! - `/proc`: `self` (a link to the caller's pid), `thread-self`
-//!   (`<pid>/task/<tid>`), `meminfo`, `uptime`, `loadavg`, `stat`,
+//!   (`<pid>/task/<tid>`), `meminfo`, `vmstat`, `uptime`, `loadavg`, `stat`,
 //!   `cpuinfo`, `version`, `filesystems`, `mounts` (a link to
 //!   `self/mounts`), `sys/` (the knobs of `crate::sysctl`, writable by
 //!   root), and a directory per process.
@@ -27,6 +27,10 @@ use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use process::proctext;
 use vfs::{FileType, Inode, SynthEntry, SynthNode};
+
+/// Page faults resolved since boot (all processes), `pgfault` of
+/// /proc/vmstat.
+pub static PGFAULT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// `PROC_SUPER_MAGIC`, for statfs(2).
 pub const PROC_MAGIC: u64 = 0x9fa0;
@@ -183,7 +187,7 @@ enum Node {
 }
 
 const GLOBAL_FILES: &[&str] =
-    &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version"];
+    &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version", "vmstat"];
 const PROC_FILES: &[&str] = &[
     "cmdline",
     "comm",
@@ -682,6 +686,16 @@ fn global_file(name: &str) -> Vec<u8> {
     let t = ns / 10_000_000;
     match name {
         "meminfo" => meminfo().into_bytes(),
+        "vmstat" => {
+            let (free, _) = arch_x86_64::mem::frames::stats();
+            let slab = arch_x86_64::mem::heap::slab_bytes() / 4096;
+            proctext::vmstat(&[
+                ("nr_free_pages", free),
+                ("nr_slab_unreclaimable", slab),
+                ("pgfault", PGFAULT.load(Ordering::Relaxed)),
+            ])
+            .into_bytes()
+        }
         "locks" => crate::locks::proc_locks(),
         "uptime" => proctext::uptime(t).into_bytes(),
         "loadavg" => {
@@ -702,7 +716,10 @@ fn global_file(name: &str) -> Vec<u8> {
                 .collect();
             let boot = crate::time::realtime_ns().saturating_sub(ns) / 1_000_000_000;
             let last = table().pids().last().copied().unwrap_or(1);
-            proctext::cpu_stat(&cpus, boot, last, crate::sched::nr_running()).into_bytes()
+            // interrupts: the timer's, the ones counted per CPU
+            let intr = (0..crate::sched::nr_cpus()).map(arch_x86_64::apic::timer_irqs).sum();
+            let counts = (intr, crate::sched::nr_switches());
+            proctext::cpu_stat(&cpus, counts, boot, last, crate::sched::nr_running()).into_bytes()
         }
         "cpuinfo" => {
             // one entry per CPU that runs tasks, as Linux's show_cpuinfo
@@ -870,12 +887,13 @@ fn write_oom_score_adj(pid: Pid, data: &[u8]) -> Result<usize> {
         .ok_or(Errno::ESRCH)?
 }
 
-/// Virtual size and resident pages of a process.
-fn vm_sizes(pid: Pid) -> (u64, u64) {
-    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return (0, 0) };
+/// Virtual size, resident pages and their high-water mark (pages) of a
+/// process.
+fn vm_sizes(pid: Pid) -> (u64, u64, u64) {
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return (0, 0, 0) };
     let g = vm.lock();
     let size: u64 = g.mappings().map(|m| (m.end - m.start) as u64).sum();
-    (size, size / 4096)
+    (size, g.resident_pages() as u64, g.hiwater_pages() as u64)
 }
 
 fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
@@ -930,7 +948,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         "cmdline" => info.cmdline,
         "comm" => format!("{cname}\n").into_bytes(),
         "stat" => {
-            let (vsize, rss) = vm_sizes(pid);
+            let (vsize, rss, _) = vm_sizes(pid);
             let (ut, stt) = (usage.utime_us / 10_000, usage.stime_us / 10_000);
             let (cut, cst) = (kids.utime_us / 10_000, kids.stime_us / 10_000);
             let (minflt, cminflt) = (usage.minflt, kids.minflt);
@@ -975,11 +993,11 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             format!("{adj}\n").into_bytes()
         }
         "statm" => {
-            let (vsize, rss) = vm_sizes(pid);
+            let (vsize, rss, _) = vm_sizes(pid);
             proctext::statm(vsize, rss).into_bytes()
         }
         "status" => {
-            let (vsize, rss) = vm_sizes(pid);
+            let (vsize, rss, hwm) = vm_sizes(pid);
             proctext::status(
                 &proctext::StatusFields::new(&cname, long, pid, tid, &creds)
                     .with_ppid(ppid)
@@ -987,6 +1005,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                     .with_vsize(vsize)
                     .with_locked(locked_bytes(pid) as u64)
                     .with_rss(rss)
+                    .with_hwm(hwm)
                     .with_threads(nthreads),
             )
             .into_bytes()

@@ -96,8 +96,18 @@ pub fn charge(cpu: &CpuAccount, side: Side) {
     };
 }
 
+/// Context switches each CPU made (/proc/stat's `ctxt`, Linux's
+/// `rq->nr_switches`).
+static SWITCHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Context switches since boot (all CPUs).
+pub fn nr_switches() -> u64 {
+    SWITCHES.iter().map(|x| x.load(Ordering::Relaxed)).sum()
+}
+
 /// Accounting of a switch from `prev` to `next` at `now`.
 fn account_switch(prev: &Task, next: &Task, voluntary: bool, now: u64) {
+    SWITCHES[this_cpu()].fetch_add(1, Ordering::Relaxed);
     if let Some(c) = prev.cpu.get() {
         SYS_NS[this_cpu()].fetch_add(c.switch_out(now, voluntary), Ordering::Relaxed);
     }

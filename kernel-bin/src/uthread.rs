@@ -410,6 +410,7 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
             match outcome {
                 FaultOutcome::Resolved => {
                     t.cpu.minor_fault();
+                    crate::procfs::PGFAULT.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                     return Flow::Continue;
                 }
                 FaultOutcome::Segv { addr, code } => {

@@ -245,6 +245,8 @@ pub struct StatusFields<'a> {
     pub vsize: u64,
     /// `VmLck:` bytes.
     pub locked: u64,
+    /// `VmHWM:` pages (the most `VmRSS` has been).
+    pub hwm: u64,
     /// `VmRSS:` pages.
     pub rss: u64,
     /// `Threads:`.
@@ -264,6 +266,7 @@ impl<'a> StatusFields<'a> {
             creds,
             vsize: 0,
             locked: 0,
+            hwm: 0,
             rss: 0,
             threads: 0,
         }
@@ -293,6 +296,11 @@ impl<'a> StatusFields<'a> {
         self.rss = rss;
         self
     }
+    /// With [`StatusFields::hwm`].
+    pub fn with_hwm(mut self, hwm: u64) -> Self {
+        self.hwm = hwm;
+        self
+    }
     /// With [`StatusFields::threads`].
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads;
@@ -307,7 +315,7 @@ pub fn status(s: &StatusFields<'_>) -> String {
     format!(
         "Name:\t{}\nUmask:\t0022\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n\
          TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
-         VmLck:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n",
+         VmLck:\t{:8} kB\nVmHWM:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n",
         s.name,
         s.state,
         s.tgid,
@@ -324,6 +332,7 @@ pub fn status(s: &StatusFields<'_>) -> String {
         c.fsgid,
         s.vsize / 1024,
         s.locked / 1024,
+        s.hwm.max(s.rss) * 4,
         s.rss * 4,
         s.threads
     )
@@ -363,10 +372,203 @@ pub fn meminfo(usable_frames: u64, free_frames: u64, slab_bytes: u64) -> String 
     )
 }
 
+/// The names `/proc/vmstat` lists, in Linux 6.1's order (`vmstat_text`
+/// with an x86_64 distribution configuration: NUMA, swap, THP,
+/// compaction, CMA, KSM, zswap and balloon counters included).
+pub const VMSTAT_NAMES: &[&str] = &[
+    "nr_free_pages",
+    "nr_zone_inactive_anon",
+    "nr_zone_active_anon",
+    "nr_zone_inactive_file",
+    "nr_zone_active_file",
+    "nr_zone_unevictable",
+    "nr_zone_write_pending",
+    "nr_mlock",
+    "nr_bounce",
+    "nr_zspages",
+    "nr_free_cma",
+    "numa_hit",
+    "numa_miss",
+    "numa_foreign",
+    "numa_interleave",
+    "numa_local",
+    "numa_other",
+    "nr_inactive_anon",
+    "nr_active_anon",
+    "nr_inactive_file",
+    "nr_active_file",
+    "nr_unevictable",
+    "nr_slab_reclaimable",
+    "nr_slab_unreclaimable",
+    "nr_isolated_anon",
+    "nr_isolated_file",
+    "workingset_nodes",
+    "workingset_refault_anon",
+    "workingset_refault_file",
+    "workingset_activate_anon",
+    "workingset_activate_file",
+    "workingset_restore_anon",
+    "workingset_restore_file",
+    "workingset_nodereclaim",
+    "nr_anon_pages",
+    "nr_mapped",
+    "nr_file_pages",
+    "nr_dirty",
+    "nr_writeback",
+    "nr_writeback_temp",
+    "nr_shmem",
+    "nr_shmem_hugepages",
+    "nr_shmem_pmdmapped",
+    "nr_file_hugepages",
+    "nr_file_pmdmapped",
+    "nr_anon_transparent_hugepages",
+    "nr_vmscan_write",
+    "nr_vmscan_immediate_reclaim",
+    "nr_dirtied",
+    "nr_written",
+    "nr_throttled_written",
+    "nr_kernel_misc_reclaimable",
+    "nr_foll_pin_acquired",
+    "nr_foll_pin_released",
+    "nr_kernel_stack",
+    "nr_page_table_pages",
+    "nr_swapcached",
+    "pgpromote_success",
+    "nr_dirty_threshold",
+    "nr_dirty_background_threshold",
+    "pgpgin",
+    "pgpgout",
+    "pswpin",
+    "pswpout",
+    "pgalloc_dma",
+    "pgalloc_dma32",
+    "pgalloc_normal",
+    "pgalloc_movable",
+    "allocstall_dma",
+    "allocstall_dma32",
+    "allocstall_normal",
+    "allocstall_movable",
+    "pgskip_dma",
+    "pgskip_dma32",
+    "pgskip_normal",
+    "pgskip_movable",
+    "pgfree",
+    "pgactivate",
+    "pgdeactivate",
+    "pglazyfree",
+    "pgfault",
+    "pgmajfault",
+    "pglazyfreed",
+    "pgrefill",
+    "pgreuse",
+    "pgsteal_kswapd",
+    "pgsteal_direct",
+    "pgdemote_kswapd",
+    "pgdemote_direct",
+    "pgscan_kswapd",
+    "pgscan_direct",
+    "pgscan_direct_throttle",
+    "pgscan_anon",
+    "pgscan_file",
+    "pgsteal_anon",
+    "pgsteal_file",
+    "zone_reclaim_failed",
+    "pginodesteal",
+    "slabs_scanned",
+    "kswapd_inodesteal",
+    "kswapd_low_wmark_hit_quickly",
+    "kswapd_high_wmark_hit_quickly",
+    "pageoutrun",
+    "pgrotated",
+    "drop_pagecache",
+    "drop_slab",
+    "oom_kill",
+    "numa_pte_updates",
+    "numa_huge_pte_updates",
+    "numa_hint_faults",
+    "numa_hint_faults_local",
+    "numa_pages_migrated",
+    "pgmigrate_success",
+    "pgmigrate_fail",
+    "thp_migration_success",
+    "thp_migration_fail",
+    "thp_migration_split",
+    "compact_migrate_scanned",
+    "compact_free_scanned",
+    "compact_isolated",
+    "compact_stall",
+    "compact_fail",
+    "compact_success",
+    "compact_daemon_wake",
+    "compact_daemon_migrate_scanned",
+    "compact_daemon_free_scanned",
+    "htlb_buddy_alloc_success",
+    "htlb_buddy_alloc_fail",
+    "cma_alloc_success",
+    "cma_alloc_fail",
+    "unevictable_pgs_culled",
+    "unevictable_pgs_scanned",
+    "unevictable_pgs_rescued",
+    "unevictable_pgs_mlocked",
+    "unevictable_pgs_munlocked",
+    "unevictable_pgs_cleared",
+    "unevictable_pgs_stranded",
+    "thp_fault_alloc",
+    "thp_fault_fallback",
+    "thp_fault_fallback_charge",
+    "thp_collapse_alloc",
+    "thp_collapse_alloc_failed",
+    "thp_file_alloc",
+    "thp_file_fallback",
+    "thp_file_fallback_charge",
+    "thp_file_mapped",
+    "thp_split_page",
+    "thp_split_page_failed",
+    "thp_deferred_split_page",
+    "thp_split_pmd",
+    "thp_scan_exceed_none_pte",
+    "thp_scan_exceed_swap_pte",
+    "thp_scan_exceed_share_pte",
+    "thp_split_pud",
+    "thp_zero_page_alloc",
+    "thp_zero_page_alloc_failed",
+    "thp_swpout",
+    "thp_swpout_fallback",
+    "balloon_inflate",
+    "balloon_deflate",
+    "balloon_migrate",
+    "swap_ra",
+    "swap_ra_hit",
+    "ksm_swpin_copy",
+    "cow_ksm",
+    "zswpin",
+    "zswpout",
+    "direct_map_level2_splits",
+    "direct_map_level3_splits",
+];
+
+/// `/proc/vmstat`: a `name value` line for each of [`VMSTAT_NAMES`]; the
+/// value from `values` when it names it, 0 for what is not kept.
+pub fn vmstat(values: &[(&str, u64)]) -> String {
+    let mut out = String::new();
+    for name in VMSTAT_NAMES {
+        let v = values.iter().find(|(n, _)| n == name).map_or(0, |(_, v)| *v);
+        out.push_str(&format!("{name} {v}\n"));
+    }
+    out
+}
+
 /// `/proc/stat`: per CPU `(user, system, idle)` ticks (the `cpu` line is
-/// their sum, then one `cpuN` line each), boot time in seconds since the
+/// their sum, then one `cpuN` line each), interrupts and context switches
+/// since boot (`intr`'s total, `ctxt`), boot time in seconds since the
 /// epoch, processes made so far, tasks running.
-pub fn cpu_stat(cpus: &[(u64, u64, u64)], btime: u64, processes: Pid, running: usize) -> String {
+pub fn cpu_stat(
+    cpus: &[(u64, u64, u64)],
+    (intr, ctxt): (u64, u64),
+    btime: u64,
+    processes: Pid,
+    running: usize,
+) -> String {
     let line = |(u, s, i): (u64, u64, u64)| format!("{u} 0 {s} {i} 0 0 0 0 0 0");
     let total = cpus.iter().fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
     let mut out = format!("cpu  {}\n", line(total));
@@ -374,7 +576,7 @@ pub fn cpu_stat(cpus: &[(u64, u64, u64)], btime: u64, processes: Pid, running: u
         out.push_str(&format!("cpu{n} {}\n", line(c)));
     }
     out.push_str(&format!(
-        "intr 0\nctxt 0\nbtime {btime}\nprocesses {processes}\nprocs_running {running}\nprocs_blocked 0\n"
+        "intr {intr}\nctxt {ctxt}\nbtime {btime}\nprocesses {processes}\nprocs_running {running}\nprocs_blocked 0\n"
     ));
     out
 }
@@ -512,6 +714,7 @@ mod tests {
             creds: &c,
             vsize: 4 << 20,
             locked: 8192,
+            hwm: 12,
             rss: 10,
             threads: 2,
         });
@@ -526,9 +729,10 @@ mod tests {
         assert_eq!(lines[9], "Gid:\t100\t101\t102\t103");
         assert_eq!(lines[11], "VmSize:\t    4096 kB");
         assert_eq!(lines[12], "VmLck:\t       8 kB");
-        assert_eq!(lines[13], "VmRSS:\t      40 kB");
-        assert_eq!(lines[14], "Threads:\t2");
-        assert_eq!(lines.len(), 15);
+        assert_eq!(lines[13], "VmHWM:\t      48 kB");
+        assert_eq!(lines[14], "VmRSS:\t      40 kB");
+        assert_eq!(lines[15], "Threads:\t2");
+        assert_eq!(lines.len(), 16);
     }
 
     #[test]
@@ -558,18 +762,32 @@ mod tests {
 
     #[test]
     fn cpu_stat_lines() {
-        let s = cpu_stat(&[(10, 20, 300)], 1_700_000_000, 42, 1);
+        let s = cpu_stat(&[(10, 20, 300)], (5, 7), 1_700_000_000, 42, 1);
         let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[2], "intr 5");
+        assert_eq!(lines[3], "ctxt 7");
         assert_eq!(lines[0], "cpu  10 0 20 300 0 0 0 0 0 0");
         assert_eq!(lines[1], "cpu0 10 0 20 300 0 0 0 0 0 0");
         assert_eq!(lines[4], "btime 1700000000");
         assert_eq!(lines[5], "processes 42");
         assert_eq!(lines.len(), 8);
-        let s = cpu_stat(&[(10, 20, 300), (1, 2, 3)], 1_700_000_000, 42, 2);
+        let s = cpu_stat(&[(10, 20, 300), (1, 2, 3)], (0, 0), 1_700_000_000, 42, 2);
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[0], "cpu  11 0 22 303 0 0 0 0 0 0");
         assert_eq!(lines[2], "cpu1 1 0 2 3 0 0 0 0 0 0");
         assert_eq!(lines[7], "procs_running 2");
         assert_eq!(lines.len(), 9);
+    }
+    #[test]
+    fn vmstat_lists_every_name_once_with_its_value() {
+        let text = vmstat(&[("nr_free_pages", 1234), ("pgfault", 77)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), VMSTAT_NAMES.len());
+        assert_eq!(lines[0], "nr_free_pages 1234");
+        assert!(lines.contains(&"pgfault 77"));
+        assert!(lines.contains(&"pgpgin 0"));
+        for (i, n) in VMSTAT_NAMES.iter().enumerate() {
+            assert!(!VMSTAT_NAMES[..i].contains(n), "{n} twice");
+        }
     }
 }

@@ -184,6 +184,11 @@ pub trait AddressSpace: Send + Sized + 'static {
     /// Copies `data` to user memory at `addr` (`copy_to_user`); `EFAULT`
     /// if any byte is not mapped writable.
     fn write_user(&mut self, addr: usize, data: &[u8]) -> Result<()>;
+    /// The most 4 KiB pages this address space has had present (Linux's
+    /// `hiwater_rss`: `ru_maxrss`, `VmHWM`). 0 by default (not kept).
+    fn hiwater_pages(&self) -> usize {
+        0
+    }
 }
 
 #[cfg(feature = "vm")]
@@ -211,6 +216,9 @@ where
     }
     fn write_user(&mut self, addr: usize, data: &[u8]) -> Result<()> {
         vm::Vmar::write_user(self, addr, data)
+    }
+    fn hiwater_pages(&self) -> usize {
+        vm::Vmar::hiwater_pages(self)
     }
 }
 

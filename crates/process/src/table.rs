@@ -741,6 +741,11 @@ struct Prepared<P: Platform> {
 /// the oldest of many reaped in fork order at the front, so neither reap
 /// walks the whole list (a retain did: reaping 10,000 children in fork
 /// order was quadratic).
+/// The high-water mark of an address space in KiB (`ru_maxrss`).
+fn maxrss_kb<P: Platform>(vm: &SharedVm<P>) -> u64 {
+    vm.lock().hiwater_pages() as u64 * 4
+}
+
 fn remove_child(children: &mut Vec<Pid>, pid: Pid) {
     let n = children.len();
     let at = (0..n.div_ceil(2)).find_map(|k| {
@@ -977,6 +982,10 @@ impl<P: Platform> ProcessTable<P> {
             if let Some(th) = g.threads.get(t) {
                 u.accumulate(&th.cpu.usage());
             }
+        }
+        // getrusage(): the live address space's high-water mark too
+        if let Some(vm) = &p.vm {
+            u.maxrss_kb = u.maxrss_kb.max(maxrss_kb::<P>(vm));
         }
         Some(u)
     }
@@ -2453,7 +2462,16 @@ impl<P: Platform> Inner<P> {
         if let Some(t) = self.threads.get_mut(&tid) {
             t.mm_released = true;
         }
-        if last { self.procs.get_mut(&pid)?.vm.take() } else { None }
+        if !last {
+            return None;
+        }
+        let p = self.procs.get_mut(&pid)?;
+        let vm = p.vm.take();
+        // exit_mm() -> setmax_mm_hiwater_rss(&sig->maxrss)
+        if let Some(vm) = &vm {
+            p.usage.maxrss_kb = p.usage.maxrss_kb.max(maxrss_kb::<P>(vm));
+        }
+        vm
     }
 
     fn start_group_exit(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
@@ -3500,6 +3518,9 @@ impl<P: Platform> Inner<P> {
         drop(vm);
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
         if let Some(old) = p.vm.replace(Arc::new(lock_api::Mutex::new(new_vm))) {
+            // exec_mmap(): the old address space's high-water mark stays
+            // the process's (signal->maxrss)
+            p.usage.maxrss_kb = p.usage.maxrss_kb.max(maxrss_kb::<P>(&old));
             out.drop_later(old);
         }
         let handlers = Sig::<P>::exec_handlers(&p.handlers);

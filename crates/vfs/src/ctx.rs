@@ -463,11 +463,22 @@ impl<'a> Ctx<'a> {
 
     // ---- creation helpers ----
 
-    /// Linux's `may_create` once the name is known to be free.
-    fn may_create(&self, dir: &Arc<Inode>) -> Result<()> {
-        if dir.is_synthetic() {
+    /// Linux's `may_create` once the name is known to be free (`open`:
+    /// for open(2)'s `O_CREAT`, which a synthetic directory may refuse
+    /// differently, [`crate::SynthNode::create_errno`]).
+    fn may_create(&self, dir: &Arc<Inode>, open: bool) -> Result<()> {
+        if let Some(s) = dir.synth() {
             // as /proc: a lookup there fails instead of giving a free name
-            return Err(Errno::ENOENT);
+            let e = s.node.create_errno(open);
+            if e == Errno::ENOENT {
+                return Err(e);
+            }
+            // a free name but no operation to make it (sysfs): the
+            // permission check first, as may_create()
+            if !dir.lock().permits(FileType::Directory, self.cred, W_OK | X_OK) {
+                return Err(Errno::EACCES);
+            }
+            return Err(e);
         }
         let d = dir.lock();
         if d.nlink == 0 {
@@ -563,7 +574,7 @@ impl<'a> Ctx<'a> {
         if slash && ftype != FileType::Directory {
             return Err(Errno::ENOENT);
         }
-        self.may_create(&parent)?;
+        self.may_create(&parent, false)?;
         parent.sb.check_inode_room()?;
         self.create_in(&parent, name, ftype, perm, body)
     }
@@ -619,7 +630,7 @@ impl<'a> Ctx<'a> {
                     }
                     Err(Errno::ENOENT) => {
                         parent.check_rw()?;
-                        self.may_create(&parent)?;
+                        self.may_create(&parent, true)?;
                         parent.sb.check_inode_room()?;
                         created = true;
                         let perm = mode & S_IALLUGO & !self.umask;
@@ -771,7 +782,7 @@ impl<'a> Ctx<'a> {
                 return Err(Errno::EEXIST);
             }
             parent.check_rw()?;
-            self.may_create(&parent)?;
+            self.may_create(&parent, false)?;
             return Err(Errno::EPERM);
         }
         self.create_node(dir, path, ftype, perm, body)
@@ -823,7 +834,7 @@ impl<'a> Ctx<'a> {
         }
         parent.check_rw()?;
         self.may_linkat(&old)?;
-        self.may_create(&parent)?;
+        self.may_create(&parent, false)?;
         if old.is_dir() {
             return Err(Errno::EPERM);
         }
@@ -1038,7 +1049,7 @@ impl<'a> Ctx<'a> {
         }
         self.may_delete(&op, &old, old.is_dir())?;
         match &new {
-            None => self.may_create(&np)?,
+            None => self.may_create(&np, false)?,
             Some(n) => self.may_delete(&np, n, if exchange { n.is_dir() } else { old.is_dir() })?,
         }
         if !Arc::ptr_eq(&op, &np) {

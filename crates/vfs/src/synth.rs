@@ -142,6 +142,17 @@ pub trait SynthNode: Send + Sync {
         None
     }
 
+    /// What creating a name in this directory gives. `ENOENT` by default
+    /// (/proc: its lookups fail, so no name is ever free). A directory
+    /// whose lookups give free names but that has no operations to make
+    /// them (Linux's sysfs, kernfs) returns what the missing operation
+    /// gives: `EACCES` for open(2)'s `O_CREAT` (`open` true, lookup_open)
+    /// and `EPERM` for mkdir, mknod, symlink and link; the permission
+    /// check on the directory (`EACCES`) comes first then.
+    fn create_errno(&self, _open: bool) -> Errno {
+        Errno::ENOENT
+    }
+
     /// Whether the file has a poll method, which decides whether epoll(7)
     /// may watch it (Linux refuses files without one with `EPERM`). Linux's
     /// procfs: the files of /proc itself and /proc/sys have one, the

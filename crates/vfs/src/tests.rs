@@ -2013,3 +2013,35 @@ fn truncating_a_big_file_offers_preemption_points() {
     assert_eq!(mem.points.load(Ordering::Relaxed), 4);
     assert_eq!(f.size(), 2100 * PAGE_SIZE as u64);
 }
+
+/// A directory that looks names up as free but has no operations to make
+/// them (Linux's sysfs, kernfs).
+struct SKernfs;
+
+impl SynthNode for SKernfs {
+    fn create_errno(&self, open: bool) -> Errno {
+        if open { Errno::EACCES } else { Errno::EPERM }
+    }
+}
+
+#[test]
+fn synthetic_create_errno_after_the_permission_check() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/sys", 0o755).unwrap();
+    let s = new_synthfs(makedev(0, 10), Arc::new(Tick(AtomicI64::new(0))), Arc::new(SKernfs));
+    ctx.mount(&root, b"/sys", s).unwrap();
+    assert_eq!(ctx.open(&root, b"/sys/new", O_CREAT | O_WRONLY, 0o644).err(), Some(Errno::EACCES));
+    assert_eq!(ctx.mkdir(&root, b"/sys/new", 0o755).err(), Some(Errno::EPERM));
+    assert_eq!(ctx.symlink(b"x", &root, b"/sys/new").err(), Some(Errno::EPERM));
+    assert_eq!(ctx.open(&root, b"/sys/new", O_RDONLY, 0).err(), Some(Errno::ENOENT));
+    // a user without write permission on the directory: EACCES first
+    let user = Cred::user(1000, 1000);
+    let uctx = Ctx::new(root.clone(), &user);
+    assert_eq!(uctx.mkdir(&root, b"/sys/new", 0o755).err(), Some(Errno::EACCES));
+    // /proc's default: ENOENT
+    let (proot, pcred) = synth_setup();
+    let pctx = Ctx::new(proot.clone(), &pcred);
+    assert_eq!(pctx.mkdir(&proot, b"/proc/new", 0o755).err(), Some(Errno::ENOENT));
+}

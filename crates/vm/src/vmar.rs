@@ -307,6 +307,9 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     brk_start: usize,
     brk: usize,
     resident: usize,
+    /// The most pages `resident` has been, as far as known: raised when
+    /// pages go (Linux's lazy `hiwater_rss`); see [`Vmar::hiwater_pages`].
+    hiwater: usize,
     cow_copies: u64,
     /// This address space's own mapping limit; `None` follows the
     /// system-wide `vm.max_map_count` ([`set_system_max_map_count`]).
@@ -369,6 +372,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             brk_start: 0,
             brk: 0,
             resident: 0,
+            hiwater: 0,
             cow_copies: 0,
             max_map_count: None,
             stack_limit: DEFAULT_STACK_LIMIT,
@@ -490,6 +494,13 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.resident
     }
 
+    /// The largest number of pages this address space has had present
+    /// (Linux's `get_mm_hiwater_rss()`: `ru_maxrss`, `VmHWM`); a forked
+    /// child starts from its parent's.
+    pub fn hiwater_pages(&self) -> usize {
+        self.hiwater.max(self.resident)
+    }
+
     /// Frames copied by copy-on-write faults (and by the first write to a
     /// private page of a page source) in this address space.
     pub fn cow_copies(&self) -> u64 {
@@ -559,6 +570,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
 
     /// Unmaps every present page in `[start, end)` and releases its frame.
     fn unmap_pages(&mut self, start: usize, end: usize) {
+        self.hiwater = self.hiwater.max(self.resident);
         let alloc = &self.alloc;
         let resident = &mut self.resident;
         self.pt.unmap_range(start, end, &mut |frame| {
@@ -983,6 +995,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                 // page-table page that cannot be allocated loses the page
                 // (dropped like munmap would), never a panic.
                 if self.pt.map(to + (page - old), frame, flags).is_err() {
+                    self.hiwater = self.hiwater.max(self.resident);
                     self.resident = self.resident.saturating_sub(1);
                     self.pt.flush();
                     self.alloc.release(frame);
@@ -1364,6 +1377,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             // Put the shared frame back; if even that fails the page is
             // simply not present any more.
             if self.pt.map(page, frame, flags).is_err() {
+                self.hiwater = self.hiwater.max(self.resident);
                 self.resident = self.resident.saturating_sub(1);
                 self.pt.flush();
                 self.alloc.release(frame);
@@ -1404,6 +1418,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         child.maps = self.maps.clone();
         child.brk_start = self.brk_start;
         child.brk = self.brk;
+        child.hiwater = self.hiwater_pages();
         Ok(ForkSteps { child, generation: self.maps.generation(), next: 0, restarts: 0 })
     }
 

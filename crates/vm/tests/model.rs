@@ -253,6 +253,7 @@ fn run<A: FrameRefs + Clone + 'static>(
                 prop_assert_eq!(got, model.prot(s, addr(p)), "space {} page {}", s, p);
             }
             prop_assert_eq!(v.resident_pages(), v.page_table().len());
+            prop_assert!(v.hiwater_pages() >= v.resident_pages());
             prop_assert!(!v.page_table().needs_flush());
             // Mappings are ordered, disjoint and inside the window.
             let maps: Vec<_> = v.mappings().collect();

@@ -753,7 +753,7 @@ pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
     Ok(t.fs()?.lock().set_umask(mask) as isize)
 }
 
-/// mount(2): tmpfs, ramfs, devtmpfs, sysfs (a fresh ramfs) and proc;
+/// mount(2): tmpfs, ramfs, devtmpfs, sysfs (`crate::sysfs`) and proc;
 /// anything else `ENODEV`. `MS_RDONLY` makes the filesystem read-only;
 /// `MS_REMOUNT` (with or without `MS_BIND`) changes that of a mounted one
 /// (`EINVAL` unless the target is a mount's root, `EBUSY` going read-only
@@ -846,7 +846,8 @@ pub fn mount(
         b"devtmpfs" => crate::fs::new_devtmpfs(),
         b"devpts" => crate::pty::devpts(),
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
-        b"ramfs" | b"sysfs" => crate::fs::new_fs(),
+        b"ramfs" => crate::fs::new_fs(),
+        b"sysfs" => crate::sysfs::new_sysfs(),
         b"ext2" | b"ext3" | b"ext4" => {
             // the source names a block device (links followed)
             let dev = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
