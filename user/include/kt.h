@@ -419,6 +419,28 @@ static inline void kt_fail(const char *fmt, ...) {
 
 /* ---- small helpers -------------------------------------------------------- */
 
+/* Runs `fn` in a child and returns its exit status: the number of the
+ * first KT_CHILD_CHECK that failed there (0: all held), -1 when the wait
+ * failed, 100 + the signal when it was killed. For checks that must run
+ * in a process of their own (credentials, process groups, masks). */
+static inline int kt_in_child(int (*fn)(void)) {
+    pid_t c = fork();
+    if (c == 0) _exit(fn());
+    int st = -1;
+    if (waitpid(c, &st, 0) != c) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (st & 0x7f);
+}
+
+/* In a kt_in_child function: check number `n`, which on failure prints
+ * the condition and errno and makes the child exit with `n`. */
+#define KT_CHILD_CHECK(n, cond)                                              \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            printf("  check %d failed: %s (errno %d)\n", n, #cond, errno);   \
+            return n;                                                        \
+        }                                                                    \
+    } while (0)
+
 /* Sleeps `ms` milliseconds (restarting after signal handlers). */
 static inline void kt_msleep(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -29,77 +29,59 @@ static long ioprio_get(int which, int who) {
     return syscall(SYS_ioprio_get, which, who);
 }
 
-/* Runs `fn` in a child; its exit status is the number of the first check
- * that failed (0: all held). */
-static int in_child(int (*fn)(void)) {
-    pid_t c = fork();
-    if (c == 0) _exit(fn());
-    int st = -1;
-    if (waitpid(c, &st, 0) != c) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (st & 0x7f);
-}
-
-#define CHECK(n, cond)                                                       \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("  check %d failed: %s (errno %d)\n", n, #cond, errno);   \
-            return n;                                                        \
-        }                                                                    \
-    } while (0)
-
 static int set_and_get(void) {
     /* a thread that set none reads 0 (the class none) */
-    CHECK(1, ioprio_get(WHO_PROCESS, 0) == 0);
-    CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 7)) == 0);
-    CHECK(3, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 7));
-    CHECK(4, ioprio_get(WHO_PROCESS, getpid()) == PRIO(CLASS_BE, 7));
-    CHECK(5, ioprio_set(WHO_PROCESS, getpid(), PRIO(CLASS_IDLE, 0)) == 0);
-    CHECK(6, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_IDLE, 0));
+    KT_CHILD_CHECK(1, ioprio_get(WHO_PROCESS, 0) == 0);
+    KT_CHILD_CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 7)) == 0);
+    KT_CHILD_CHECK(3, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 7));
+    KT_CHILD_CHECK(4, ioprio_get(WHO_PROCESS, getpid()) == PRIO(CLASS_BE, 7));
+    KT_CHILD_CHECK(5, ioprio_set(WHO_PROCESS, getpid(), PRIO(CLASS_IDLE, 0)) == 0);
+    KT_CHILD_CHECK(6, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_IDLE, 0));
     /* the idle class keeps whatever level it is given */
-    CHECK(7, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_IDLE, 5)) == 0);
-    CHECK(8, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_IDLE, 5));
+    KT_CHILD_CHECK(7, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_IDLE, 5)) == 0);
+    KT_CHILD_CHECK(8, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_IDLE, 5));
     /* root may take the real-time class */
-    CHECK(9, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_RT, 0)) == 0);
-    CHECK(10, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_RT, 0));
+    KT_CHILD_CHECK(9, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_RT, 0)) == 0);
+    KT_CHILD_CHECK(10, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_RT, 0));
     return 0;
 }
 
 KT_CASE(ioprio_set_then_get_of_self) {
-    KT_EQ(in_child(set_and_get), 0);
+    KT_EQ(kt_in_child(set_and_get), 0);
 }
 
 static int bad_values(void) {
     errno = 0;
-    CHECK(1, ioprio_set(WHO_PROCESS, 0, PRIO(4, 0)) == -1 && errno == EINVAL);
-    CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(7, 1)) == -1 && errno == EINVAL);
-    CHECK(3, ioprio_set(WHO_PROCESS, 0, -1) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(1, ioprio_set(WHO_PROCESS, 0, PRIO(4, 0)) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(7, 1)) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(3, ioprio_set(WHO_PROCESS, 0, -1) == -1 && errno == EINVAL);
     /* the class none takes no level (its low 3 bits) */
-    CHECK(4, ioprio_set(WHO_PROCESS, 0, PRIO(0, 1)) == -1 && errno == EINVAL);
-    CHECK(5, ioprio_set(WHO_PROCESS, 0, PRIO(0, 8)) == 0);
-    CHECK(6, ioprio_get(WHO_PROCESS, 0) == 8);
+    KT_CHILD_CHECK(4, ioprio_set(WHO_PROCESS, 0, PRIO(0, 1)) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(5, ioprio_set(WHO_PROCESS, 0, PRIO(0, 8)) == 0);
+    KT_CHILD_CHECK(6, ioprio_get(WHO_PROCESS, 0) == 8);
     /* the level is the low 3 bits: any other data passes and is kept */
-    CHECK(11, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 8)) == 0);
-    CHECK(12, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 8));
-    CHECK(13, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 0x1fff)) == 0);
-    CHECK(14, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 0x1fff));
+    KT_CHILD_CHECK(11, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 8)) == 0);
+    KT_CHILD_CHECK(12, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 8));
+    KT_CHILD_CHECK(13, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 0x1fff)) == 0);
+    KT_CHILD_CHECK(14, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 0x1fff));
     /* kept as an unsigned short */
-    CHECK(15, ioprio_set(WHO_PROCESS, 0, 0x10000 | PRIO(CLASS_BE, 1)) == 0);
-    CHECK(16, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 1));
-    CHECK(17, ioprio_set(WHO_PROCESS, 0, 0) == 0);
-    CHECK(18, ioprio_get(WHO_PROCESS, 0) == 0);
+    KT_CHILD_CHECK(15, ioprio_set(WHO_PROCESS, 0, 0x10000 | PRIO(CLASS_BE, 1)) == 0);
+    KT_CHILD_CHECK(16, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 1));
+    KT_CHILD_CHECK(17, ioprio_set(WHO_PROCESS, 0, 0) == 0);
+    KT_CHILD_CHECK(18, ioprio_get(WHO_PROCESS, 0) == 0);
     /* the value is checked before `which` */
     errno = 0;
-    CHECK(7, ioprio_set(0, 0, PRIO(5, 0)) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(7, ioprio_set(0, 0, PRIO(5, 0)) == -1 && errno == EINVAL);
     errno = 0;
-    CHECK(19, ioprio_set(0, 0, PRIO(CLASS_BE, 1)) == -1 && errno == EINVAL);
-    CHECK(8, ioprio_set(4, 0, PRIO(CLASS_BE, 1)) == -1 && errno == EINVAL);
-    CHECK(9, ioprio_get(0, 0) == -1 && errno == EINVAL);
-    CHECK(10, ioprio_get(4, 0) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(19, ioprio_set(0, 0, PRIO(CLASS_BE, 1)) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(8, ioprio_set(4, 0, PRIO(CLASS_BE, 1)) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(9, ioprio_get(0, 0) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(10, ioprio_get(4, 0) == -1 && errno == EINVAL);
     return 0;
 }
 
 KT_CASE(ioprio_bad_classes_levels_and_which_are_einval) {
-    KT_EQ(in_child(bad_values), 0);
+    KT_EQ(kt_in_child(bad_values), 0);
 }
 
 KT_CASE(ioprio_of_no_thread_is_esrch) {
@@ -112,9 +94,9 @@ KT_CASE(ioprio_of_no_thread_is_esrch) {
 }
 
 static int inherited(void) {
-    CHECK(1, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 2)) == 0);
+    KT_CHILD_CHECK(1, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 2)) == 0);
     int p[2];
-    CHECK(2, pipe(p) == 0);
+    KT_CHILD_CHECK(2, pipe(p) == 0);
     pid_t c = fork();
     if (c == 0) {
         long v = ioprio_get(WHO_PROCESS, 0);
@@ -122,28 +104,28 @@ static int inherited(void) {
         _exit(0);
     }
     long v = -1;
-    CHECK(3, read(p[0], &v, sizeof v) == sizeof v);
-    CHECK(4, v == PRIO(CLASS_BE, 2));
-    CHECK(5, waitpid(c, 0, 0) == c);
+    KT_CHILD_CHECK(3, read(p[0], &v, sizeof v) == sizeof v);
+    KT_CHILD_CHECK(4, v == PRIO(CLASS_BE, 2));
+    KT_CHILD_CHECK(5, waitpid(c, 0, 0) == c);
     /* and the parent may set its child's */
     pid_t d = fork();
     if (d == 0) {
         pause();
         _exit(0);
     }
-    CHECK(6, ioprio_set(WHO_PROCESS, d, PRIO(CLASS_IDLE, 0)) == 0);
-    CHECK(7, ioprio_get(WHO_PROCESS, d) == PRIO(CLASS_IDLE, 0));
+    KT_CHILD_CHECK(6, ioprio_set(WHO_PROCESS, d, PRIO(CLASS_IDLE, 0)) == 0);
+    KT_CHILD_CHECK(7, ioprio_get(WHO_PROCESS, d) == PRIO(CLASS_IDLE, 0));
     kill(d, SIGKILL);
-    CHECK(8, waitpid(d, 0, 0) == d);
+    KT_CHILD_CHECK(8, waitpid(d, 0, 0) == d);
     return 0;
 }
 
 KT_CASE(ioprio_is_inherited_by_fork) {
-    KT_EQ(in_child(inherited), 0);
+    KT_EQ(kt_in_child(inherited), 0);
 }
 
 static int group(void) {
-    CHECK(1, setpgid(0, 0) == 0);
+    KT_CHILD_CHECK(1, setpgid(0, 0) == 0);
     pid_t d = fork();
     if (d == 0) {
         pause();
@@ -151,38 +133,38 @@ static int group(void) {
     }
     /* the best (lowest value) of the group; two that set none read as
      * best effort, level 4 */
-    CHECK(2, ioprio_get(WHO_PGRP, 0) == PRIO(CLASS_BE, 4));
-    CHECK(3, ioprio_set(WHO_PROCESS, d, PRIO(CLASS_BE, 6)) == 0);
-    CHECK(4, ioprio_get(WHO_PGRP, 0) == PRIO(CLASS_BE, 4));
-    CHECK(5, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_IDLE, 0)) == 0);
-    CHECK(6, ioprio_get(WHO_PGRP, getpid()) == PRIO(CLASS_BE, 6));
+    KT_CHILD_CHECK(2, ioprio_get(WHO_PGRP, 0) == PRIO(CLASS_BE, 4));
+    KT_CHILD_CHECK(3, ioprio_set(WHO_PROCESS, d, PRIO(CLASS_BE, 6)) == 0);
+    KT_CHILD_CHECK(4, ioprio_get(WHO_PGRP, 0) == PRIO(CLASS_BE, 4));
+    KT_CHILD_CHECK(5, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_IDLE, 0)) == 0);
+    KT_CHILD_CHECK(6, ioprio_get(WHO_PGRP, getpid()) == PRIO(CLASS_BE, 6));
     /* one call sets every thread of the group */
-    CHECK(7, ioprio_set(WHO_PGRP, 0, PRIO(CLASS_BE, 1)) == 0);
-    CHECK(8, ioprio_get(WHO_PROCESS, d) == PRIO(CLASS_BE, 1));
-    CHECK(9, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 1));
+    KT_CHILD_CHECK(7, ioprio_set(WHO_PGRP, 0, PRIO(CLASS_BE, 1)) == 0);
+    KT_CHILD_CHECK(8, ioprio_get(WHO_PROCESS, d) == PRIO(CLASS_BE, 1));
+    KT_CHILD_CHECK(9, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 1));
     kill(d, SIGKILL);
-    CHECK(10, waitpid(d, 0, 0) == d);
+    KT_CHILD_CHECK(10, waitpid(d, 0, 0) == d);
     return 0;
 }
 
 KT_CASE(ioprio_of_a_process_group) {
-    KT_EQ(in_child(group), 0);
+    KT_EQ(kt_in_child(group), 0);
 }
 
 static pid_t root_child;
 
 static int unprivileged(void) {
-    CHECK(1, setuid(65534) == 0);
+    KT_CHILD_CHECK(1, setuid(65534) == 0);
     errno = 0;
-    CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_RT, 0)) == -1 && errno == EPERM);
-    CHECK(3, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 3)) == 0);
-    CHECK(4, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 3));
+    KT_CHILD_CHECK(2, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_RT, 0)) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(3, ioprio_set(WHO_PROCESS, 0, PRIO(CLASS_BE, 3)) == 0);
+    KT_CHILD_CHECK(4, ioprio_get(WHO_PROCESS, 0) == PRIO(CLASS_BE, 3));
     /* another user's process: readable, not settable */
-    CHECK(5, ioprio_get(WHO_PROCESS, root_child) == 0);
+    KT_CHILD_CHECK(5, ioprio_get(WHO_PROCESS, root_child) == 0);
     errno = 0;
-    CHECK(6, ioprio_set(WHO_PROCESS, root_child, PRIO(CLASS_BE, 3)) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(6, ioprio_set(WHO_PROCESS, root_child, PRIO(CLASS_BE, 3)) == -1 && errno == EPERM);
     /* the user's own threads by uid */
-    CHECK(7, ioprio_get(WHO_USER, 65534) == PRIO(CLASS_BE, 3));
+    KT_CHILD_CHECK(7, ioprio_get(WHO_USER, 65534) == PRIO(CLASS_BE, 3));
     return 0;
 }
 
@@ -192,7 +174,7 @@ KT_CASE(ioprio_realtime_class_and_other_users_need_privilege) {
         pause();
         _exit(0);
     }
-    int r = in_child(unprivileged);
+    int r = kt_in_child(unprivileged);
     kill(root_child, SIGKILL);
     KT_WAIT_STATUS(root_child, kt_killed(SIGKILL));
     KT_EQ(r, 0);
@@ -203,16 +185,16 @@ static pid_t target;
 static int by_real_uid(void) {
     /* the target's real uid is the caller's real uid: allowed, whatever
      * the effective uid */
-    CHECK(1, setresuid(1000, 2000, 2000) == 0);
-    CHECK(2, ioprio_set(WHO_PROCESS, target, PRIO(CLASS_BE, 5)) == 0);
-    CHECK(3, ioprio_get(WHO_PROCESS, target) == PRIO(CLASS_BE, 5));
+    KT_CHILD_CHECK(1, setresuid(1000, 2000, 2000) == 0);
+    KT_CHILD_CHECK(2, ioprio_set(WHO_PROCESS, target, PRIO(CLASS_BE, 5)) == 0);
+    KT_CHILD_CHECK(3, ioprio_get(WHO_PROCESS, target) == PRIO(CLASS_BE, 5));
     return 0;
 }
 
 static int by_other_uid(void) {
-    CHECK(1, setresuid(3000, 3000, 3000) == 0);
+    KT_CHILD_CHECK(1, setresuid(3000, 3000, 3000) == 0);
     errno = 0;
-    CHECK(2, ioprio_set(WHO_PROCESS, target, PRIO(CLASS_BE, 6)) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(2, ioprio_set(WHO_PROCESS, target, PRIO(CLASS_BE, 6)) == -1 && errno == EPERM);
     return 0;
 }
 
@@ -224,8 +206,8 @@ KT_CASE(ioprio_set_needs_the_targets_real_uid_as_callers_real_or_effective) {
         _exit(0);
     }
     kt_msleep(20);
-    int a = in_child(by_real_uid);
-    int b = in_child(by_other_uid);
+    int a = kt_in_child(by_real_uid);
+    int b = kt_in_child(by_other_uid);
     kill(target, SIGKILL);
     KT_WAIT_STATUS(target, kt_killed(SIGKILL));
     KT_EQ(a, 0);

@@ -56,24 +56,6 @@ static pid_t dead_pid(void) {
     return c;
 }
 
-/* Runs `fn` in a child; its exit status is the number of the first check
- * that failed (0: all held). */
-static int in_child(int (*fn)(void)) {
-    pid_t c = fork();
-    if (c == 0) _exit(fn());
-    int st = -1;
-    if (waitpid(c, &st, 0) != c) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (st & 0x7f);
-}
-
-#define CHECK(n, cond)                                                       \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("  check %d failed: %s (errno %d)\n", n, #cond, errno);   \
-            return n;                                                        \
-        }                                                                    \
-    } while (0)
-
 KT_CASE(getpriority_setpriority_nice_values) {
     errno = 0;
     KT_EQ(getpriority(PRIO_PROCESS, 0), 0);
@@ -130,22 +112,22 @@ static pid_t holder(int hold[2]) {
 
 /* PRIO_PGRP with who 0: the caller's group; the lowest nice value wins. */
 static int own_group_priority(void) {
-    CHECK(1, setpgid(0, 0) == 0);
-    CHECK(2, setpriority(PRIO_PGRP, 0, 4) == 0);
-    CHECK(3, getpriority(PRIO_PROCESS, 0) == 4);
+    KT_CHILD_CHECK(1, setpgid(0, 0) == 0);
+    KT_CHILD_CHECK(2, setpriority(PRIO_PGRP, 0, 4) == 0);
+    KT_CHILD_CHECK(3, getpriority(PRIO_PROCESS, 0) == 4);
     int hold[2];
-    CHECK(4, pipe(hold) == 0);
+    KT_CHILD_CHECK(4, pipe(hold) == 0);
     pid_t c = holder(hold);
-    CHECK(5, c > 0);
-    CHECK(6, getpriority(PRIO_PROCESS, c) == 4);
-    CHECK(7, setpriority(PRIO_PROCESS, c, 2) == 0);
+    KT_CHILD_CHECK(5, c > 0);
+    KT_CHILD_CHECK(6, getpriority(PRIO_PROCESS, c) == 4);
+    KT_CHILD_CHECK(7, setpriority(PRIO_PROCESS, c, 2) == 0);
     errno = 0;
-    CHECK(8, getpriority(PRIO_PGRP, 0) == 2 && errno == 0);
-    CHECK(9, getpriority(PRIO_PGRP, getpid()) == 2);
-    CHECK(10, setpriority(PRIO_PGRP, 0, 11) == 0);
-    CHECK(11, getpriority(PRIO_PROCESS, c) == 11 && getpriority(PRIO_PROCESS, 0) == 11);
+    KT_CHILD_CHECK(8, getpriority(PRIO_PGRP, 0) == 2 && errno == 0);
+    KT_CHILD_CHECK(9, getpriority(PRIO_PGRP, getpid()) == 2);
+    KT_CHILD_CHECK(10, setpriority(PRIO_PGRP, 0, 11) == 0);
+    KT_CHILD_CHECK(11, getpriority(PRIO_PROCESS, c) == 11 && getpriority(PRIO_PROCESS, 0) == 11);
     close(hold[1]);
-    CHECK(12, waitpid(c, 0, 0) == c);
+    KT_CHILD_CHECK(12, waitpid(c, 0, 0) == c);
     return 0;
 }
 
@@ -174,30 +156,30 @@ KT_CASE(priority_of_a_process_group) {
     KT_SYS_ERR(getpriority(PRIO_PGRP, a), ESRCH);
     KT_SYS_ERR(setpriority(PRIO_PGRP, a, 1), ESRCH);
     KT_SYS_ERR(getpriority(PRIO_PGRP, -1), ESRCH);
-    KT_EQ(in_child(own_group_priority), 0);
+    KT_EQ(kt_in_child(own_group_priority), 0);
 }
 
 /* Two processes of user 4321: PRIO_USER names both; one of them, not
  * root, may raise its user's nice value but not lower it again. */
 static int user_priority(void) {
     int hold[2];
-    CHECK(1, pipe(hold) == 0);
-    CHECK(2, setgid(4321) == 0 && setuid(4321) == 0);
+    KT_CHILD_CHECK(1, pipe(hold) == 0);
+    KT_CHILD_CHECK(2, setgid(4321) == 0 && setuid(4321) == 0);
     pid_t c = holder(hold);
-    CHECK(3, c > 0);
-    CHECK(4, setpriority(PRIO_USER, 0, 6) == 0);
-    CHECK(5, getpriority(PRIO_PROCESS, c) == 6 && getpriority(PRIO_PROCESS, 0) == 6);
-    CHECK(6, getpriority(PRIO_USER, 4321) == 6);
+    KT_CHILD_CHECK(3, c > 0);
+    KT_CHILD_CHECK(4, setpriority(PRIO_USER, 0, 6) == 0);
+    KT_CHILD_CHECK(5, getpriority(PRIO_PROCESS, c) == 6 && getpriority(PRIO_PROCESS, 0) == 6);
+    KT_CHILD_CHECK(6, getpriority(PRIO_USER, 4321) == 6);
     errno = 0;
-    CHECK(7, setpriority(PRIO_USER, 4321, 1) == -1 && errno == EACCES);
-    CHECK(8, getpriority(PRIO_PROCESS, c) == 6);
+    KT_CHILD_CHECK(7, setpriority(PRIO_USER, 4321, 1) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(8, getpriority(PRIO_PROCESS, c) == 6);
     close(hold[1]);
-    CHECK(9, waitpid(c, 0, 0) == c);
+    KT_CHILD_CHECK(9, waitpid(c, 0, 0) == c);
     return 0;
 }
 
 KT_CASE(priority_of_a_user) {
-    KT_EQ(in_child(user_priority), 0);
+    KT_EQ(kt_in_child(user_priority), 0);
     /* nobody runs as 54321 */
     KT_SYS_ERR(getpriority(PRIO_USER, 54321), ESRCH);
     KT_SYS_ERR(setpriority(PRIO_USER, 54321, 1), ESRCH);
@@ -236,25 +218,25 @@ static int stat_fields(long v[5]) {
 
 static int proc_stat_priority(void) {
     long v[5] = {-99, -99, -99, -99, -99};
-    CHECK(1, pin_cpu0() == 0);
-    CHECK(2, stat_fields(v) == 0);
-    CHECK(3, v[0] == 20 && v[1] == 0 && v[2] == 0 && v[3] == 0 && v[4] == SCHED_OTHER);
-    CHECK(4, setpriority(PRIO_PROCESS, 0, 5) == 0);
-    CHECK(5, stat_fields(v) == 0);
-    CHECK(6, v[0] == 25 && v[1] == 5);
-    CHECK(7, setsched(0, SCHED_IDLE, 0) == 0);
-    CHECK(8, stat_fields(v) == 0);
-    CHECK(9, v[0] == 25 && v[1] == 5 && v[4] == SCHED_IDLE);
-    CHECK(10, setsched(0, SCHED_FIFO, 10) == 0);
-    CHECK(11, stat_fields(v) == 0);
+    KT_CHILD_CHECK(1, pin_cpu0() == 0);
+    KT_CHILD_CHECK(2, stat_fields(v) == 0);
+    KT_CHILD_CHECK(3, v[0] == 20 && v[1] == 0 && v[2] == 0 && v[3] == 0 && v[4] == SCHED_OTHER);
+    KT_CHILD_CHECK(4, setpriority(PRIO_PROCESS, 0, 5) == 0);
+    KT_CHILD_CHECK(5, stat_fields(v) == 0);
+    KT_CHILD_CHECK(6, v[0] == 25 && v[1] == 5);
+    KT_CHILD_CHECK(7, setsched(0, SCHED_IDLE, 0) == 0);
+    KT_CHILD_CHECK(8, stat_fields(v) == 0);
+    KT_CHILD_CHECK(9, v[0] == 25 && v[1] == 5 && v[4] == SCHED_IDLE);
+    KT_CHILD_CHECK(10, setsched(0, SCHED_FIFO, 10) == 0);
+    KT_CHILD_CHECK(11, stat_fields(v) == 0);
     /* task_prio: 99 - 10 - 100; nice stays what setpriority left */
-    CHECK(12, v[0] == -11 && v[1] == 5 && v[3] == 10 && v[4] == SCHED_FIFO);
-    CHECK(13, setsched(0, SCHED_OTHER, 0) == 0);
+    KT_CHILD_CHECK(12, v[0] == -11 && v[1] == 5 && v[3] == 10 && v[4] == SCHED_FIFO);
+    KT_CHILD_CHECK(13, setsched(0, SCHED_OTHER, 0) == 0);
     return 0;
 }
 
 KT_CASE(proc_stat_shows_priority_nice_and_policy) {
-    KT_EQ(in_child(proc_stat_priority), 0);
+    KT_EQ(kt_in_child(proc_stat_priority), 0);
 }
 
 struct kt_sched_attr {
@@ -304,36 +286,36 @@ KT_CASE(sched_getattr_sizes_and_errors) {
 
 static int setattr_changes(void) {
     struct kt_sched_attr a = {.size = 48, .policy = SCHED_BATCH, .nice = 3};
-    CHECK(1, setattr(0, &a, 0) == 0);
-    CHECK(2, getsched(0) == SCHED_BATCH && getpriority(PRIO_PROCESS, 0) == 3);
+    KT_CHILD_CHECK(1, setattr(0, &a, 0) == 0);
+    KT_CHILD_CHECK(2, getsched(0) == SCHED_BATCH && getpriority(PRIO_PROCESS, 0) == 3);
     /* size 0 is VER0; the nice value is clamped */
     memset(&a, 0, sizeof a);
     a.policy = SCHED_OTHER;
     a.nice = -100;
-    CHECK(3, setattr(0, &a, 0) == 0);
-    CHECK(4, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == -20);
+    KT_CHILD_CHECK(3, setattr(0, &a, 0) == 0);
+    KT_CHILD_CHECK(4, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == -20);
     /* SCHED_FLAG_KEEP_POLICY: only the nice value changes */
     a = (struct kt_sched_attr){.size = 48, .policy = SCHED_FIFO, .flags = 0x08, .nice = 7};
-    CHECK(5, setattr(0, &a, 0) == 0);
-    CHECK(6, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == 7);
+    KT_CHILD_CHECK(5, setattr(0, &a, 0) == 0);
+    KT_CHILD_CHECK(6, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == 7);
     /* real time, with SCHED_FLAG_RESET_ON_FORK */
     a = (struct kt_sched_attr){.size = 48, .policy = SCHED_RR, .flags = 0x01, .priority = 9, .nice = -5};
-    CHECK(7, setattr(0, &a, 0) == 0);
-    CHECK(8, getsched(0) == (SCHED_RR | SCHED_RESET_ON_FORK) && getparam(0) == 9);
+    KT_CHILD_CHECK(7, setattr(0, &a, 0) == 0);
+    KT_CHILD_CHECK(8, getsched(0) == (SCHED_RR | SCHED_RESET_ON_FORK) && getparam(0) == 9);
     /* the nice value is not a real-time policy's business */
-    CHECK(9, getpriority(PRIO_PROCESS, 0) == 7);
+    KT_CHILD_CHECK(9, getpriority(PRIO_PROCESS, 0) == 7);
     memset(&a, 0, sizeof a);
-    CHECK(10, getattr(0, &a, 56, 0) == 0);
-    CHECK(11, a.policy == SCHED_RR && a.flags == 1 && a.priority == 9 && a.nice == 0);
+    KT_CHILD_CHECK(10, getattr(0, &a, 56, 0) == 0);
+    KT_CHILD_CHECK(11, a.policy == SCHED_RR && a.flags == 1 && a.priority == 9 && a.nice == 0);
     /* a larger struct: zero bytes past the kernel's are fine */
     a = (struct kt_sched_attr){.size = sizeof a, .policy = SCHED_OTHER, .nice = 2};
-    CHECK(12, setattr(0, &a, 0) == 0);
-    CHECK(13, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == 2);
+    KT_CHILD_CHECK(12, setattr(0, &a, 0) == 0);
+    KT_CHILD_CHECK(13, getsched(0) == SCHED_OTHER && getpriority(PRIO_PROCESS, 0) == 2);
     return 0;
 }
 
 KT_CASE(sched_setattr_changes_policy_nice_and_flags) {
-    KT_EQ(in_child(setattr_changes), 0);
+    KT_EQ(kt_in_child(setattr_changes), 0);
 }
 
 KT_CASE(sched_setattr_errors) {
@@ -380,96 +362,96 @@ KT_CASE(sched_setattr_errors) {
 
 static int unprivileged_setattr(void) {
     struct rlimit zero = {0, 0};
-    CHECK(1, setrlimit(RLIMIT_NICE, &zero) == 0);
-    CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
+    KT_CHILD_CHECK(1, setrlimit(RLIMIT_NICE, &zero) == 0);
+    KT_CHILD_CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
     struct kt_sched_attr a = {.size = 48, .policy = SCHED_OTHER, .nice = 5};
-    CHECK(3, setattr(0, &a, 0) == 0 && getpriority(PRIO_PROCESS, 0) == 5);
+    KT_CHILD_CHECK(3, setattr(0, &a, 0) == 0 && getpriority(PRIO_PROCESS, 0) == 5);
     /* lower again: EPERM here (setpriority says EACCES) */
     a.nice = 4;
     errno = 0;
-    CHECK(4, setattr(0, &a, 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(4, setattr(0, &a, 0) == -1 && errno == EPERM);
     a = (struct kt_sched_attr){.size = 48, .policy = SCHED_FIFO, .priority = 1};
     errno = 0;
-    CHECK(5, setattr(0, &a, 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(5, setattr(0, &a, 0) == -1 && errno == EPERM);
     /* valid SCHED_DEADLINE parameters: EPERM without CAP_SYS_NICE */
     a = (struct kt_sched_attr){
         .size = 48, .policy = SCHED_DEADLINE, .runtime = 1000000, .deadline = 5000000, .period = 10000000};
     errno = 0;
-    CHECK(6, setattr(0, &a, 0) == -1 && errno == EPERM);
-    CHECK(7, getpriority(PRIO_PROCESS, 0) == 5 && getsched(0) == SCHED_OTHER);
+    KT_CHILD_CHECK(6, setattr(0, &a, 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(7, getpriority(PRIO_PROCESS, 0) == 5 && getsched(0) == SCHED_OTHER);
     return 0;
 }
 
 KT_CASE(sched_setattr_unprivileged) {
-    KT_EQ(in_child(unprivileged_setattr), 0);
+    KT_EQ(kt_in_child(unprivileged_setattr), 0);
 }
 
 static pid_t parent_pid;
 
 static int unprivileged_nice(void) {
     struct rlimit zero = {0, 0}, lim25 = {25, 25};
-    CHECK(1, setrlimit(RLIMIT_NICE, &zero) == 0);
-    CHECK(2, setrlimit(RLIMIT_RTPRIO, &zero) == 0);
-    CHECK(3, setgid(65534) == 0 && setuid(65534) == 0);
-    CHECK(4, setpriority(PRIO_PROCESS, 0, 5) == 0);
+    KT_CHILD_CHECK(1, setrlimit(RLIMIT_NICE, &zero) == 0);
+    KT_CHILD_CHECK(2, setrlimit(RLIMIT_RTPRIO, &zero) == 0);
+    KT_CHILD_CHECK(3, setgid(65534) == 0 && setuid(65534) == 0);
+    KT_CHILD_CHECK(4, setpriority(PRIO_PROCESS, 0, 5) == 0);
     /* lowering it again needs RLIMIT_NICE >= 20 - nice: EACCES */
     errno = 0;
-    CHECK(5, setpriority(PRIO_PROCESS, 0, 4) == -1 && errno == EACCES);
-    CHECK(6, getpriority(PRIO_PROCESS, 0) == 5);
-    CHECK(7, setpriority(PRIO_PROCESS, 0, 6) == 0);
+    KT_CHILD_CHECK(5, setpriority(PRIO_PROCESS, 0, 4) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(6, getpriority(PRIO_PROCESS, 0) == 5);
+    KT_CHILD_CHECK(7, setpriority(PRIO_PROCESS, 0, 6) == 0);
     /* another user's process: EPERM */
     errno = 0;
-    CHECK(8, setpriority(PRIO_PROCESS, parent_pid, 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(8, setpriority(PRIO_PROCESS, parent_pid, 0) == -1 && errno == EPERM);
     /* real time without RLIMIT_RTPRIO: EPERM */
     errno = 0;
-    CHECK(9, setsched(0, SCHED_FIFO, 1) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(9, setsched(0, SCHED_FIFO, 1) == -1 && errno == EPERM);
     errno = 0;
-    CHECK(10, setsched(0, SCHED_RR, 1) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(10, setsched(0, SCHED_RR, 1) == -1 && errno == EPERM);
     /* SCHED_BATCH and SCHED_IDLE need nothing; leaving IDLE needs
      * can_nice for the current nice value */
-    CHECK(11, setsched(0, SCHED_BATCH, 0) == 0 && getsched(0) == SCHED_BATCH);
-    CHECK(12, setsched(0, SCHED_IDLE, 0) == 0 && getsched(0) == SCHED_IDLE);
+    KT_CHILD_CHECK(11, setsched(0, SCHED_BATCH, 0) == 0 && getsched(0) == SCHED_BATCH);
+    KT_CHILD_CHECK(12, setsched(0, SCHED_IDLE, 0) == 0 && getsched(0) == SCHED_IDLE);
     errno = 0;
-    CHECK(13, setsched(0, SCHED_OTHER, 0) == -1 && errno == EPERM);
-    CHECK(14, getsched(0) == SCHED_IDLE);
+    KT_CHILD_CHECK(13, setsched(0, SCHED_OTHER, 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(14, getsched(0) == SCHED_IDLE);
     /* another user's thread */
     errno = 0;
-    CHECK(15, setsched(parent_pid, SCHED_OTHER, 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(15, setsched(parent_pid, SCHED_OTHER, 0) == -1 && errno == EPERM);
     /* a raised RLIMIT_NICE (its hard limit cannot be raised now: lowered
      * from 0 it stays) */
     errno = 0;
-    CHECK(16, setrlimit(RLIMIT_NICE, &lim25) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(16, setrlimit(RLIMIT_NICE, &lim25) == -1 && errno == EPERM);
     return 0;
 }
 
 static int rlimit_nice_allows(void) {
     struct rlimit lim25 = {25, 25}; /* nice down to 20 - 25 = -5 */
-    CHECK(1, setrlimit(RLIMIT_NICE, &lim25) == 0);
-    CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
-    CHECK(3, setpriority(PRIO_PROCESS, 0, -5) == 0);
-    CHECK(4, getpriority(PRIO_PROCESS, 0) == -5);
+    KT_CHILD_CHECK(1, setrlimit(RLIMIT_NICE, &lim25) == 0);
+    KT_CHILD_CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
+    KT_CHILD_CHECK(3, setpriority(PRIO_PROCESS, 0, -5) == 0);
+    KT_CHILD_CHECK(4, getpriority(PRIO_PROCESS, 0) == -5);
     errno = 0;
-    CHECK(5, setpriority(PRIO_PROCESS, 0, -6) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(5, setpriority(PRIO_PROCESS, 0, -6) == -1 && errno == EACCES);
     return 0;
 }
 
 static int rlimit_rtprio_allows(void) {
     struct rlimit lim5 = {5, 5};
-    CHECK(1, setrlimit(RLIMIT_RTPRIO, &lim5) == 0);
-    CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
-    CHECK(3, setsched(0, SCHED_RR, 5) == 0);
-    CHECK(4, getsched(0) == SCHED_RR && getparam(0) == 5);
+    KT_CHILD_CHECK(1, setrlimit(RLIMIT_RTPRIO, &lim5) == 0);
+    KT_CHILD_CHECK(2, setgid(65534) == 0 && setuid(65534) == 0);
+    KT_CHILD_CHECK(3, setsched(0, SCHED_RR, 5) == 0);
+    KT_CHILD_CHECK(4, getsched(0) == SCHED_RR && getparam(0) == 5);
     errno = 0;
-    CHECK(5, setsched(0, SCHED_RR, 6) == -1 && errno == EPERM);
-    CHECK(6, setsched(0, SCHED_OTHER, 0) == 0);
+    KT_CHILD_CHECK(5, setsched(0, SCHED_RR, 6) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(6, setsched(0, SCHED_OTHER, 0) == 0);
     return 0;
 }
 
 KT_CASE(unprivileged_limits) {
     parent_pid = getpid();
-    KT_EQ(in_child(unprivileged_nice), 0);
-    KT_EQ(in_child(rlimit_nice_allows), 0);
-    KT_EQ(in_child(rlimit_rtprio_allows), 0);
+    KT_EQ(kt_in_child(unprivileged_nice), 0);
+    KT_EQ(kt_in_child(rlimit_nice_allows), 0);
+    KT_EQ(kt_in_child(rlimit_rtprio_allows), 0);
 }
 
 KT_CASE(priority_ranges) {
@@ -515,25 +497,25 @@ KT_CASE(setscheduler_argument_errors) {
 
 static int root_real_time(void) {
     struct timespec ts;
-    CHECK(1, setsched(0, SCHED_FIFO, 10) == 0);
-    CHECK(2, getsched(0) == SCHED_FIFO && getparam(0) == 10);
-    CHECK(3, sched_rr_get_interval(0, &ts) == 0 && ts.tv_sec == 0 && ts.tv_nsec == 0);
+    KT_CHILD_CHECK(1, setsched(0, SCHED_FIFO, 10) == 0);
+    KT_CHILD_CHECK(2, getsched(0) == SCHED_FIFO && getparam(0) == 10);
+    KT_CHILD_CHECK(3, sched_rr_get_interval(0, &ts) == 0 && ts.tv_sec == 0 && ts.tv_nsec == 0);
     struct sched_param p = {.sched_priority = 20};
-    CHECK(4, syscall(SYS_sched_setparam, 0, &p) == 0 && getparam(0) == 20 && getsched(0) == SCHED_FIFO);
+    KT_CHILD_CHECK(4, syscall(SYS_sched_setparam, 0, &p) == 0 && getparam(0) == 20 && getsched(0) == SCHED_FIFO);
     p.sched_priority = 0;
     errno = 0;
-    CHECK(5, syscall(SYS_sched_setparam, 0, &p) == -1 && errno == EINVAL);
-    CHECK(6, setsched(0, SCHED_RR, 99) == 0 && getsched(0) == SCHED_RR);
-    CHECK(7, sched_rr_get_interval(0, &ts) == 0 && ts.tv_sec == 0 && ts.tv_nsec == 100000000);
-    CHECK(8, setsched(0, SCHED_OTHER, 0) == 0 && getsched(0) == SCHED_OTHER && getparam(0) == 0);
+    KT_CHILD_CHECK(5, syscall(SYS_sched_setparam, 0, &p) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(6, setsched(0, SCHED_RR, 99) == 0 && getsched(0) == SCHED_RR);
+    KT_CHILD_CHECK(7, sched_rr_get_interval(0, &ts) == 0 && ts.tv_sec == 0 && ts.tv_nsec == 100000000);
+    KT_CHILD_CHECK(8, setsched(0, SCHED_OTHER, 0) == 0 && getsched(0) == SCHED_OTHER && getparam(0) == 0);
     /* the nice value stays through policy changes */
-    CHECK(9, setpriority(PRIO_PROCESS, 0, 3) == 0 && setsched(0, SCHED_BATCH, 0) == 0);
-    CHECK(10, getpriority(PRIO_PROCESS, 0) == 3 && getsched(0) == SCHED_BATCH);
+    KT_CHILD_CHECK(9, setpriority(PRIO_PROCESS, 0, 3) == 0 && setsched(0, SCHED_BATCH, 0) == 0);
+    KT_CHILD_CHECK(10, getpriority(PRIO_PROCESS, 0) == 3 && getsched(0) == SCHED_BATCH);
     return 0;
 }
 
 KT_CASE(root_sets_real_time_policies) {
-    KT_EQ(in_child(root_real_time), 0);
+    KT_EQ(kt_in_child(root_real_time), 0);
 }
 
 /* Two CPU-bound children pinned to one CPU, nice 0 and nice 10, released
@@ -713,13 +695,13 @@ KT_CASE(sched_fifo_yield_takes_turns) {
  * without the flag. */
 static int reset_on_fork_child(void) {
     int p[2];
-    CHECK(1, pipe(p) == 0);
-    CHECK(2, setsched(0, SCHED_FIFO | SCHED_RESET_ON_FORK, 10) == 0);
-    CHECK(3, getsched(0) == (SCHED_FIFO | SCHED_RESET_ON_FORK) && getparam(0) == 10);
+    KT_CHILD_CHECK(1, pipe(p) == 0);
+    KT_CHILD_CHECK(2, setsched(0, SCHED_FIFO | SCHED_RESET_ON_FORK, 10) == 0);
+    KT_CHILD_CHECK(3, getsched(0) == (SCHED_FIFO | SCHED_RESET_ON_FORK) && getparam(0) == 10);
     struct sched_param sp = {.sched_priority = 11};
-    CHECK(4, syscall(SYS_sched_setparam, 0, &sp) == 0);
-    CHECK(5, getsched(0) == (SCHED_FIFO | SCHED_RESET_ON_FORK) && getparam(0) == 11);
-    CHECK(6, setpriority(PRIO_PROCESS, 0, -5) == 0);
+    KT_CHILD_CHECK(4, syscall(SYS_sched_setparam, 0, &sp) == 0);
+    KT_CHILD_CHECK(5, getsched(0) == (SCHED_FIFO | SCHED_RESET_ON_FORK) && getparam(0) == 11);
+    KT_CHILD_CHECK(6, setpriority(PRIO_PROCESS, 0, -5) == 0);
     pid_t c = fork();
     if (c == 0) {
         int r[3] = {(int)getsched(0), (int)getparam(0), getpriority(PRIO_PROCESS, 0)};
@@ -727,36 +709,36 @@ static int reset_on_fork_child(void) {
         _exit(0);
     }
     int r[3] = {-1, -1, -1};
-    CHECK(7, read(p[0], r, sizeof r) == (long)sizeof r);
-    CHECK(8, waitpid(c, 0, 0) == c);
-    CHECK(9, r[0] == SCHED_OTHER && r[1] == 0 && r[2] == 0);
+    KT_CHILD_CHECK(7, read(p[0], r, sizeof r) == (long)sizeof r);
+    KT_CHILD_CHECK(8, waitpid(c, 0, 0) == c);
+    KT_CHILD_CHECK(9, r[0] == SCHED_OTHER && r[1] == 0 && r[2] == 0);
     /* a fair policy keeps a nice value >= 0 */
-    CHECK(10, setsched(0, SCHED_BATCH | SCHED_RESET_ON_FORK, 0) == 0);
-    CHECK(11, setpriority(PRIO_PROCESS, 0, 7) == 0);
+    KT_CHILD_CHECK(10, setsched(0, SCHED_BATCH | SCHED_RESET_ON_FORK, 0) == 0);
+    KT_CHILD_CHECK(11, setpriority(PRIO_PROCESS, 0, 7) == 0);
     c = fork();
     if (c == 0) {
         int q[3] = {(int)getsched(0), (int)getparam(0), getpriority(PRIO_PROCESS, 0)};
         write(p[1], q, sizeof q);
         _exit(0);
     }
-    CHECK(12, read(p[0], r, sizeof r) == (long)sizeof r);
-    CHECK(13, waitpid(c, 0, 0) == c);
-    CHECK(14, r[0] == SCHED_BATCH && r[1] == 0 && r[2] == 7);
+    KT_CHILD_CHECK(12, read(p[0], r, sizeof r) == (long)sizeof r);
+    KT_CHILD_CHECK(13, waitpid(c, 0, 0) == c);
+    KT_CHILD_CHECK(14, r[0] == SCHED_BATCH && r[1] == 0 && r[2] == 7);
     /* cleared by a call without it (root may) */
-    CHECK(15, setsched(0, SCHED_OTHER, 0) == 0 && getsched(0) == SCHED_OTHER);
+    KT_CHILD_CHECK(15, setsched(0, SCHED_OTHER, 0) == 0 && getsched(0) == SCHED_OTHER);
     /* an unprivileged caller may set it but not clear it */
-    CHECK(16, setsched(0, SCHED_OTHER | SCHED_RESET_ON_FORK, 0) == 0);
-    CHECK(17, setgid(65534) == 0 && setuid(65534) == 0);
+    KT_CHILD_CHECK(16, setsched(0, SCHED_OTHER | SCHED_RESET_ON_FORK, 0) == 0);
+    KT_CHILD_CHECK(17, setgid(65534) == 0 && setuid(65534) == 0);
     errno = 0;
-    CHECK(18, setsched(0, SCHED_OTHER, 0) == -1 && errno == EPERM);
-    CHECK(19, getsched(0) == (SCHED_OTHER | SCHED_RESET_ON_FORK));
-    CHECK(20, setsched(0, SCHED_BATCH | SCHED_RESET_ON_FORK, 0) == 0);
-    CHECK(21, getsched(0) == (SCHED_BATCH | SCHED_RESET_ON_FORK));
+    KT_CHILD_CHECK(18, setsched(0, SCHED_OTHER, 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(19, getsched(0) == (SCHED_OTHER | SCHED_RESET_ON_FORK));
+    KT_CHILD_CHECK(20, setsched(0, SCHED_BATCH | SCHED_RESET_ON_FORK, 0) == 0);
+    KT_CHILD_CHECK(21, getsched(0) == (SCHED_BATCH | SCHED_RESET_ON_FORK));
     return 0;
 }
 
 KT_CASE(sched_reset_on_fork) {
-    KT_EQ(in_child(reset_on_fork_child), 0);
+    KT_EQ(kt_in_child(reset_on_fork_child), 0);
 }
 
 KT_MAIN()
