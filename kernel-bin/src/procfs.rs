@@ -966,6 +966,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     let info = info(pid, |i| i.clone()).unwrap_or_default();
     let comm = crate::proc::comm(tid);
     let comm = if comm.is_empty() { crate::proc::comm(pid) } else { comm };
+    let comm = if comm.is_empty() { crate::proc::exit_comm(pid) } else { comm };
     let cname = String::from_utf8_lossy(&comm).into_owned();
     let (ppid, pgid, sid, state, creds, kids, nthreads) = table()
         .with_process(pid, |p| {

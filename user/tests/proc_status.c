@@ -240,4 +240,30 @@ KT_CASE(initramfs_root_is_1777) {
     KT_EQ(st.st_mode & 07777, 01777);
 }
 
+/* A zombie keeps its name: /proc/PID/stat and status show it until the
+ * parent reaps it. */
+KT_CASE(a_zombie_keeps_its_name) {
+    pid_t c = fork();
+    if (c == 0) {
+        prctl(PR_SET_NAME, "kt_zname", 0, 0, 0);
+        _exit(0);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", c);
+    int tries = 0;
+    for (; tries < 500; tries++) {
+        if (slurp(path) > 0 && strstr(buf, ") Z ")) break;
+        kt_msleep(2);
+    }
+    KT_TRUE(tries < 500, "no zombie: %s", buf);
+    char want[64];
+    snprintf(want, sizeof want, "%d (kt_zname) Z ", c);
+    KT_TRUE(strncmp(buf, want, strlen(want)) == 0, "stat %.40s, want %s", buf, want);
+    snprintf(path, sizeof path, "/proc/%d/status", c);
+    KT_TRUE(slurp(path) > 0, "status unreadable");
+    KT_TRUE(strncmp(buf, "Name:\tkt_zname\n", 15) == 0, "status %.30s", buf);
+    KT_TRUE(strstr(buf, "State:\tZ (zombie)\n") != NULL, "status has no zombie state");
+    KT_WAIT_STATUS(c, 0);
+}
+
 KT_MAIN()
