@@ -176,6 +176,9 @@ fn wait_until(ns: u64, done: impl Fn() -> bool) -> bool {
 pub(crate) fn start_aps(boot: &crate::bootinfo::BootInfo) {
     let t0 = crate::time::since_boot_ns();
     find_and_start(boot);
+    if !TSC_UNSYNCED.load(Ordering::Relaxed) {
+        crate::time::use_percpu_clock();
+    }
     log::debug!(
         "smp: {} of {} listed CPUs online in {} us",
         cpus_online(),
@@ -256,8 +259,12 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
         // while it waits the boot CPU publishes its TSC, which the AP
         // copies into its own (its TSC restarted at INIT: clocks read on
         // different CPUs must agree)
+        AP_TSC.store(0, Ordering::Relaxed);
+        TSC_HIGH.store(u64::MAX, Ordering::Relaxed);
+        MEASURE.store(MEASURE_IDLE, Ordering::Release);
         let up = || {
             SYNC_TSC.store(crate::time::rdtsc(), Ordering::Release);
+            answer_tsc_measurement(n);
             ONLINE[n].load(Ordering::Acquire)
         };
         // its TSC lags ours by the copy's delay: from now on the clock
@@ -309,7 +316,9 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         crate::cpu::enable_features();
         apic::init_ap();
         crate::mem::paging::activate_kernel();
+        crate::time::init_tsc_aux(cpu);
         sync_tsc();
+        measure_tsc_offset();
         AP_CLOCK.store(crate::time::since_boot_ns(), Ordering::Release);
         ONLINE[cpu].store(true, Ordering::Release);
         x86_64::instructions::interrupts::enable();
@@ -333,6 +342,83 @@ static AP_CLOCK: AtomicU64 = AtomicU64::new(0);
 
 /// The boot CPU's TSC, stored over and over while it waits for an AP.
 static SYNC_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// The AP's TSC, stored over and over while it measures its offset.
+static AP_TSC: AtomicU64 = AtomicU64::new(0);
+/// The smallest `boot CPU's TSC - AP_TSC` the boot CPU saw (an upper
+/// bound of the AP's offset; i64 as u64).
+static TSC_HIGH: AtomicU64 = AtomicU64::new(0);
+/// The AP's lower bound of its offset (i64 as u64).
+static TSC_LOW: AtomicU64 = AtomicU64::new(0);
+/// The measurement's state: [`MEASURE_IDLE`], then the AP sets
+/// [`MEASURE_DONE`] with [`TSC_LOW`] published, then the boot CPU sets
+/// [`MEASURE_SET`] (offset stored) or [`MEASURE_BAD`].
+static MEASURE: AtomicU64 = AtomicU64::new(0);
+const MEASURE_IDLE: u64 = 0;
+const MEASURE_DONE: u64 = 1;
+const MEASURE_SET: u64 = 2;
+const MEASURE_BAD: u64 = 3;
+/// Set when an AP's offset could not be measured: the clocks keep to the
+/// largest value handed out (`time::LAST_NS`) and the vDSO falls back to
+/// the system call.
+static TSC_UNSYNCED: AtomicBool = AtomicBool::new(false);
+/// Rounds of the measurement on the AP.
+const MEASURE_ROUNDS: usize = 2000;
+
+/// The AP's side of measuring its TSC's offset from the boot CPU's (after
+/// [`sync_tsc`], which leaves it behind by the copy's delay): it stores
+/// its own TSC for the boot CPU ([`answer_tsc_measurement`] bounds the
+/// offset from above: the AP's value was stored before the boot CPU read
+/// its own counter) and reads the boot CPU's `SYNC_TSC` then its own
+/// (a bound from below: the boot CPU's value was stored before). The
+/// boot CPU takes the middle of the tightest bounds: two CPUs then read
+/// clocks apart by less than half the fastest round trip between them,
+/// less than any hand-over of a value from one to the other takes.
+fn measure_tsc_offset() {
+    let mut low = i64::MIN;
+    for _ in 0..MEASURE_ROUNDS {
+        AP_TSC.store(crate::time::rdtsc(), Ordering::Release);
+        let v = SYNC_TSC.load(Ordering::Acquire);
+        let t = crate::time::rdtsc();
+        low = low.max(v.wrapping_sub(t) as i64);
+        core::hint::spin_loop();
+    }
+    TSC_LOW.store(low as u64, Ordering::Relaxed);
+    MEASURE.store(MEASURE_DONE, Ordering::Release);
+    for _ in 0..100_000_000u64 {
+        if MEASURE.load(Ordering::Acquire) >= MEASURE_SET {
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    TSC_UNSYNCED.store(true, Ordering::Relaxed);
+}
+
+/// The boot CPU's side (in its wait for AP `n`): bounds the offset from
+/// above with the AP's latest stored TSC; once the AP is done, sets the
+/// offset to the middle of the bounds.
+fn answer_tsc_measurement(n: usize) {
+    let w = AP_TSC.load(Ordering::Acquire);
+    if w != 0 {
+        let t = crate::time::rdtsc();
+        TSC_HIGH.fetch_min(t.wrapping_sub(w) as i64 as u64 ^ (1 << 63), Ordering::Relaxed);
+    }
+    if MEASURE.load(Ordering::Acquire) != MEASURE_DONE {
+        return;
+    }
+    let low = TSC_LOW.load(Ordering::Relaxed) as i64;
+    let high = (TSC_HIGH.load(Ordering::Relaxed) ^ (1 << 63)) as i64;
+    if low <= high {
+        let off = low + (high - low) / 2;
+        crate::time::set_tsc_offset(n, off);
+        log::info!("smp: CPU {n}'s TSC offset {off} cycles (bounds {low}..{high})");
+        MEASURE.store(MEASURE_SET, Ordering::Release);
+    } else {
+        log::warn!("smp: CPU {n}'s TSC offset not measurable (bounds {low}..{high}): vDSO clocks off");
+        TSC_UNSYNCED.store(true, Ordering::Relaxed);
+        MEASURE.store(MEASURE_BAD, Ordering::Release);
+    }
+}
 
 /// Sets this AP's TSC to the boot CPU's (to within one store of the boot
 /// CPU's wait loop): waits for a fresh value, then writes IA32_TSC.

@@ -107,6 +107,7 @@ mod load;
 mod parse;
 mod script;
 mod stack;
+pub mod vdso;
 #[cfg(feature = "testing")]
 pub mod testing;
 
