@@ -317,8 +317,9 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         apic::init_ap();
         crate::mem::paging::activate_kernel();
         crate::time::init_tsc_aux(cpu);
-        sync_tsc();
-        measure_tsc_offset();
+        if !tsc_agrees() {
+            sync_tsc();
+        }
         AP_CLOCK.store(crate::time::since_boot_ns(), Ordering::Release);
         ONLINE[cpu].store(true, Ordering::Release);
         x86_64::instructions::interrupts::enable();
@@ -343,38 +344,41 @@ static AP_CLOCK: AtomicU64 = AtomicU64::new(0);
 /// The boot CPU's TSC, stored over and over while it waits for an AP.
 static SYNC_TSC: AtomicU64 = AtomicU64::new(0);
 
-/// The AP's TSC, stored over and over while it measures its offset.
+/// The AP's TSC, stored over and over while it checks its counter.
 static AP_TSC: AtomicU64 = AtomicU64::new(0);
 /// The smallest `boot CPU's TSC - AP_TSC` the boot CPU saw (an upper
 /// bound of the AP's offset; i64 as u64).
 static TSC_HIGH: AtomicU64 = AtomicU64::new(0);
 /// The AP's lower bound of its offset (i64 as u64).
 static TSC_LOW: AtomicU64 = AtomicU64::new(0);
-/// The measurement's state: [`MEASURE_IDLE`], then the AP sets
+/// The check's state: [`MEASURE_IDLE`], then the AP sets
 /// [`MEASURE_DONE`] with [`TSC_LOW`] published, then the boot CPU sets
-/// [`MEASURE_SET`] (offset stored) or [`MEASURE_BAD`].
+/// [`MEASURE_SET`] (the counters agree) or [`MEASURE_BAD`].
 static MEASURE: AtomicU64 = AtomicU64::new(0);
 const MEASURE_IDLE: u64 = 0;
 const MEASURE_DONE: u64 = 1;
 const MEASURE_SET: u64 = 2;
 const MEASURE_BAD: u64 = 3;
-/// Set when an AP's offset could not be measured: the clocks keep to the
+/// Set when an AP's counter had to be copied: the clocks keep to the
 /// largest value handed out (`time::LAST_NS`) and the vDSO falls back to
 /// the system call.
 static TSC_UNSYNCED: AtomicBool = AtomicBool::new(false);
-/// Rounds of the measurement on the AP.
+/// Rounds of the check on the AP.
 const MEASURE_ROUNDS: usize = 2000;
 
-/// The AP's side of measuring its TSC's offset from the boot CPU's (after
-/// [`sync_tsc`], which leaves it behind by the copy's delay): it stores
-/// its own TSC for the boot CPU ([`answer_tsc_measurement`] bounds the
-/// offset from above: the AP's value was stored before the boot CPU read
-/// its own counter) and reads the boot CPU's `SYNC_TSC` then its own
-/// (a bound from below: the boot CPU's value was stored before). The
-/// boot CPU takes the middle of the tightest bounds: two CPUs then read
-/// clocks apart by less than half the fastest round trip between them,
-/// less than any hand-over of a value from one to the other takes.
-fn measure_tsc_offset() {
+/// The AP's side of checking that its TSC agrees with the boot CPU's (as
+/// Linux's check_tsc_warp looks for a reading that went back): it stores
+/// its own TSC for the boot CPU, which bounds the difference from above
+/// ([`answer_tsc_measurement`]: the AP's value was stored before the boot
+/// CPU read its own counter), and reads the boot CPU's `SYNC_TSC` then its
+/// own counter (a bound from below: the boot CPU's value was stored
+/// before). When 0 lies between the bounds no reading went back in either
+/// direction and the counters are taken as one (QEMU's TCG has one counter
+/// for all vCPUs; hardware with an invariant TSC starts them together);
+/// otherwise the AP copies the boot CPU's counter ([`sync_tsc`], a little
+/// late) and the clocks keep to the largest value handed out, the vDSO
+/// making the system call. Returns whether they agree.
+fn tsc_agrees() -> bool {
     let mut low = i64::MIN;
     for _ in 0..MEASURE_ROUNDS {
         AP_TSC.store(crate::time::rdtsc(), Ordering::Release);
@@ -386,17 +390,19 @@ fn measure_tsc_offset() {
     TSC_LOW.store(low as u64, Ordering::Relaxed);
     MEASURE.store(MEASURE_DONE, Ordering::Release);
     for _ in 0..100_000_000u64 {
-        if MEASURE.load(Ordering::Acquire) >= MEASURE_SET {
-            return;
+        match MEASURE.load(Ordering::Acquire) {
+            MEASURE_SET => return true,
+            MEASURE_BAD => return false,
+            _ => core::hint::spin_loop(),
         }
-        core::hint::spin_loop();
     }
     TSC_UNSYNCED.store(true, Ordering::Relaxed);
+    false
 }
 
-/// The boot CPU's side (in its wait for AP `n`): bounds the offset from
-/// above with the AP's latest stored TSC; once the AP is done, sets the
-/// offset to the middle of the bounds.
+/// The boot CPU's side (in its wait for AP `n`): bounds the difference
+/// from above with the AP's latest stored TSC; once the AP is done, tells
+/// it whether 0 lies between the bounds.
 fn answer_tsc_measurement(n: usize) {
     let w = AP_TSC.load(Ordering::Acquire);
     if w != 0 {
@@ -408,13 +414,12 @@ fn answer_tsc_measurement(n: usize) {
     }
     let low = TSC_LOW.load(Ordering::Relaxed) as i64;
     let high = (TSC_HIGH.load(Ordering::Relaxed) ^ (1 << 63)) as i64;
-    if low <= high {
-        let off = low + (high - low) / 2;
-        crate::time::set_tsc_offset(n, off);
-        log::info!("smp: CPU {n}'s TSC offset {off} cycles (bounds {low}..{high})");
+    if low <= 0 && 0 <= high {
+        crate::time::set_tsc_offset(n, 0);
+        log::info!("smp: CPU {n}'s TSC agrees with ours (no reading went back: bounds {low}..{high} cycles)");
         MEASURE.store(MEASURE_SET, Ordering::Release);
     } else {
-        log::warn!("smp: CPU {n}'s TSC offset not measurable (bounds {low}..{high}): vDSO clocks off");
+        log::warn!("smp: CPU {n}'s TSC differs from ours (bounds {low}..{high} cycles): copied; vDSO clocks off");
         TSC_UNSYNCED.store(true, Ordering::Relaxed);
         MEASURE.store(MEASURE_BAD, Ordering::Release);
     }
