@@ -1,7 +1,7 @@
 //! The vDSO: the image (arch-x86_64's code in `elf_loader::vdso`'s ELF
 //! container, built once at boot into frames of its own) and the vvar page
 //! (arch-x86_64's `vdso::vvar`), mapped into every new address space at
-//! exec: `[vvar]` (read-only, private, never writable: mprotect to write
+//! exec, at the top of user space with the stack below: `[vvar]` (read-only, private, never writable: mprotect to write
 //! is EACCES, as Linux's VM_MAYWRITE-less vvar) then `[vdso]` one page above
 //! it (r-x, private: mprotect and ptrace may write, which copies the page,
 //! as Linux's). Fork keeps both (the child shares the frames).
@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use arch_x86_64::mem::vmimpl::KernelFrames;
 use linux_abi::Errno;
 use spin::Once;
-use vm::abi::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ};
+use vm::abi::{MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ};
 use vm::{Frame, FrameAllocator, FrameRefs, MapFile, PAGE_SIZE, PageSource};
 
 /// Frames mapped by every process, each holding one reference of ours.
@@ -87,18 +87,18 @@ fn build() -> Option<Vdso> {
     Some(Vdso { image, vvar })
 }
 
-/// Maps `[vvar]` and `[vdso]` into a fresh address space; returns the
-/// vDSO's address (`AT_SYSINFO_EHDR`), or `None` without a vDSO.
-pub fn map(vm: &mut crate::proc::Vm) -> Result<Option<u64>, Errno> {
+/// Maps `[vvar]` and `[vdso]` into a fresh address space, ending at `top`
+/// (the stack goes below them, as Linux 6.1 puts the vDSO above the
+/// stack); returns the vDSO's address (`AT_SYSINFO_EHDR`) and where the
+/// pair starts, or `None` without a vDSO.
+pub fn map(vm: &mut crate::proc::Vm, top: usize) -> Result<Option<(u64, usize)>, Errno> {
     let Some(Some(v)) = VDSO.get() else { return Ok(None) };
     let pages = v.image.frames.len();
-    let len = (pages + 1) * PAGE_SIZE;
-    // a place for both, top-down like any mapping
-    let at = vm.mmap(0, len, 0, MAP_PRIVATE | MAP_ANONYMOUS, None, 0)?;
+    let at = top.checked_sub((pages + 1) * PAGE_SIZE).ok_or(Errno::ENOMEM)?;
     let vvar = MapFile::new(v.vvar.clone(), "[vvar]").never_writable();
     vm.mmap(at, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED, Some(vvar), 0)?;
     let image = MapFile::new(v.image.clone(), "[vdso]");
     let base = at + PAGE_SIZE;
     vm.mmap(base, pages * PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, Some(image), 0)?;
-    Ok(Some(base as u64))
+    Ok(Some((base as u64, at)))
 }
