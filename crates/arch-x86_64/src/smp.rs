@@ -419,7 +419,9 @@ fn answer_tsc_measurement(n: usize) {
         log::info!("smp: CPU {n}'s TSC agrees with ours (no reading went back: bounds {low}..{high} cycles)");
         MEASURE.store(MEASURE_SET, Ordering::Release);
     } else {
-        log::warn!("smp: CPU {n}'s TSC differs from ours (bounds {low}..{high} cycles): copied; vDSO clocks off");
+        log::warn!(
+            "smp: CPU {n}'s TSC differs from ours (bounds {low}..{high} cycles): copied; vDSO clocks off"
+        );
         TSC_UNSYNCED.store(true, Ordering::Relaxed);
         MEASURE.store(MEASURE_BAD, Ordering::Release);
     }

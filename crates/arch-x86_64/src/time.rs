@@ -58,7 +58,9 @@ pub fn has_rdtscp() -> bool {
 fn rdtscp() -> (u64, u32) {
     let (lo, hi, aux): (u32, u32, u32);
     // SAFETY: rdtscp only reads the counter and TSC_AUX into eax:edx, ecx.
-    unsafe { core::arch::asm!("rdtscp", out("eax") lo, out("edx") hi, out("ecx") aux, options(nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("rdtscp", out("eax") lo, out("edx") hi, out("ecx") aux, options(nomem, nostack))
+    };
     ((u64::from(hi) << 32) | u64::from(lo), aux)
 }
 

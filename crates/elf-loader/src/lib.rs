@@ -107,9 +107,9 @@ mod load;
 mod parse;
 mod script;
 mod stack;
-pub mod vdso;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod vdso;
 
 pub use file::{ExecFile, read_head};
 pub use load::{

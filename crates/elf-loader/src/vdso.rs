@@ -84,7 +84,11 @@ impl Strtab {
 /// Builds the image: `code` placed at `text_offset`, each of `symbols`
 /// (`(name, offset in code, size)`) exported as `__vdso_NAME` and weak
 /// `NAME`. The result is padded to whole pages.
-pub fn build(code: &[u8], text_offset: usize, symbols: &[(&str, usize, usize)]) -> Result<Vec<u8>, BuildError> {
+pub fn build(
+    code: &[u8],
+    text_offset: usize,
+    symbols: &[(&str, usize, usize)],
+) -> Result<Vec<u8>, BuildError> {
     if symbols.iter().any(|&(_, off, size)| off.checked_add(size).is_none_or(|e| e > code.len())) {
         return Err(BuildError::SymbolOutOfRange);
     }
@@ -128,16 +132,8 @@ pub fn build(code: &[u8], text_offset: usize, symbols: &[(&str, usize, usize)]) 
     // after the text
     let mut shstr = Strtab(Vec::new());
     shstr.add("");
-    let sec_names = [
-        ".hash",
-        ".dynsym",
-        ".dynstr",
-        ".gnu.version",
-        ".gnu.version_d",
-        ".dynamic",
-        ".text",
-        ".shstrtab",
-    ];
+    let sec_names =
+        [".hash", ".dynsym", ".dynstr", ".gnu.version", ".gnu.version_d", ".dynamic", ".text", ".shstrtab"];
     let sec_name_at: Vec<u32> = sec_names.iter().map(|n| shstr.add(n)).collect();
     let text_end = text_offset + code.len();
     let shstr_at = text_end;
@@ -189,7 +185,8 @@ pub fn build(code: &[u8], text_offset: usize, symbols: &[(&str, usize, usize)]) 
         let idx = i + 1;
         let b = elf_hash(s.1.as_bytes()) as usize % nbucket;
         // prepend idx to bucket b's chain
-        let head = u32::from_le_bytes(img[bucket_at + 4 * b..bucket_at + 4 * b + 4].try_into().unwrap_or([0; 4]));
+        let head =
+            u32::from_le_bytes(img[bucket_at + 4 * b..bucket_at + 4 * b + 4].try_into().unwrap_or([0; 4]));
         put32(&mut img, chain_at + 4 * idx, head);
         put32(&mut img, bucket_at + 4 * b, idx as u32);
     }
@@ -212,7 +209,9 @@ pub fn build(code: &[u8], text_offset: usize, symbols: &[(&str, usize, usize)]) 
         put16(&mut img, versym_at + 2 * i, 2);
     }
     // .gnu.version_d: the base (the soname), then LINUX_2.6
-    for (i, (flags, ndx, name, s)) in [(1u16, 1u16, soname, SONAME), (0, 2, version, VERSION)].into_iter().enumerate() {
+    for (i, (flags, ndx, name, s)) in
+        [(1u16, 1u16, soname, SONAME), (0, 2, version, VERSION)].into_iter().enumerate()
+    {
         let at = verdef_at + i * 28;
         put16(&mut img, at, 1); // vd_version
         put16(&mut img, at + 2, flags); // VER_FLG_BASE for the first
@@ -226,16 +225,16 @@ pub fn build(code: &[u8], text_offset: usize, symbols: &[(&str, usize, usize)]) 
     }
     // .dynamic
     let dyns: [(u64, u64); 10] = [
-        (4, hash_at as u64),                // DT_HASH
-        (5, dynstr_at as u64),              // DT_STRTAB
-        (6, dynsym_at as u64),              // DT_SYMTAB
-        (10, dynstr.0.len() as u64),        // DT_STRSZ
-        (11, SYM as u64),                   // DT_SYMENT
-        (14, u64::from(soname)),            // DT_SONAME
-        (0x6fff_fff0, versym_at as u64),    // DT_VERSYM
-        (0x6fff_fffc, verdef_at as u64),    // DT_VERDEF
-        (0x6fff_fffd, 2),                   // DT_VERDEFNUM
-        (0, 0),                             // DT_NULL
+        (4, hash_at as u64),             // DT_HASH
+        (5, dynstr_at as u64),           // DT_STRTAB
+        (6, dynsym_at as u64),           // DT_SYMTAB
+        (10, dynstr.0.len() as u64),     // DT_STRSZ
+        (11, SYM as u64),                // DT_SYMENT
+        (14, u64::from(soname)),         // DT_SONAME
+        (0x6fff_fff0, versym_at as u64), // DT_VERSYM
+        (0x6fff_fffc, verdef_at as u64), // DT_VERDEF
+        (0x6fff_fffd, 2),                // DT_VERDEFNUM
+        (0, 0),                          // DT_NULL
     ];
     for (i, (tag, val)) in dyns.iter().enumerate() {
         put64(&mut img, dynamic_at + 16 * i, *tag);
@@ -250,14 +249,14 @@ pub fn build(code: &[u8], text_offset: usize, symbols: &[(&str, usize, usize)]) 
     const X: u64 = 4; // SHF_EXECINSTR
     const W: u64 = 1; // SHF_WRITE (.dynamic, as linkers mark it)
     let secs: [(u32, u64, usize, usize, u32, u32, u64, u64); 8] = [
-        (5, A, hash_at, hash_len, 2, 0, 8, 4),                    // SHT_HASH
-        (11, A, dynsym_at, nsyms * SYM, 3, 1, 8, SYM as u64),     // SHT_DYNSYM
-        (3, A, dynstr_at, dynstr.0.len(), 0, 0, 1, 0),            // SHT_STRTAB
-        (0x6fff_ffff, A, versym_at, 2 * nsyms, 2, 0, 2, 2),       // SHT_GNU_versym
-        (0x6fff_fffd, A, verdef_at, verdef_len, 3, 2, 4, 0),      // SHT_GNU_verdef
-        (6, A | W, dynamic_at, dynamic_len, 3, 0, 8, 16),         // SHT_DYNAMIC
-        (1, A | X, text_offset, code.len(), 0, 0, 16, 0),         // SHT_PROGBITS
-        (3, 0, shstr_at, shstr.0.len(), 0, 0, 1, 0),              // SHT_STRTAB
+        (5, A, hash_at, hash_len, 2, 0, 8, 4),                // SHT_HASH
+        (11, A, dynsym_at, nsyms * SYM, 3, 1, 8, SYM as u64), // SHT_DYNSYM
+        (3, A, dynstr_at, dynstr.0.len(), 0, 0, 1, 0),        // SHT_STRTAB
+        (0x6fff_ffff, A, versym_at, 2 * nsyms, 2, 0, 2, 2),   // SHT_GNU_versym
+        (0x6fff_fffd, A, verdef_at, verdef_len, 3, 2, 4, 0),  // SHT_GNU_verdef
+        (6, A | W, dynamic_at, dynamic_len, 3, 0, 8, 16),     // SHT_DYNAMIC
+        (1, A | X, text_offset, code.len(), 0, 0, 16, 0),     // SHT_PROGBITS
+        (3, 0, shstr_at, shstr.0.len(), 0, 0, 1, 0),          // SHT_STRTAB
     ];
     for (i, &(ty, flags, off, size, link, info, al, ent)) in secs.iter().enumerate() {
         let at = shdr_at + (i + 1) * SHDR;

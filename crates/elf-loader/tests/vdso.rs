@@ -8,8 +8,13 @@ use xmas_elf::program::Type as PhType;
 use xmas_elf::sections::SectionData;
 use xmas_elf::symbol_table::Entry;
 
-const FUNCS: [(&str, usize, usize); 5] =
-    [("clock_gettime", 0, 100), ("gettimeofday", 112, 80), ("time", 192, 48), ("getcpu", 240, 48), ("clock_getres", 288, 60)];
+const FUNCS: [(&str, usize, usize); 5] = [
+    ("clock_gettime", 0, 100),
+    ("gettimeofday", 112, 80),
+    ("time", 192, 48),
+    ("getcpu", 240, 48),
+    ("clock_getres", 288, 60),
+];
 
 fn image() -> Vec<u8> {
     let code: Vec<u8> = (0..360u32).map(|i| i as u8).collect();
@@ -54,7 +59,8 @@ fn dt(d: &[(u64, u64)], tag: u64) -> usize {
 /// musl's vdsosym: DT_HASH's bucket chain, then the version by name.
 fn lookup(img: &[u8], name: &str, ver: &str) -> Option<(u64, u8)> {
     let d = dynamic(img);
-    let (hash, symtab, strtab, versym, verdef) = (dt(&d, 4), dt(&d, 6), dt(&d, 5), dt(&d, 0x6fff_fff0), dt(&d, 0x6fff_fffc));
+    let (hash, symtab, strtab, versym, verdef) =
+        (dt(&d, 4), dt(&d, 6), dt(&d, 5), dt(&d, 0x6fff_fff0), dt(&d, 0x6fff_fffc));
     let nbucket = u32_at(img, hash) as usize;
     let mut i = u32_at(img, hash + 8 + 4 * (elf_hash(name.as_bytes()) as usize % nbucket)) as usize;
     let chain = hash + 8 + 4 * nbucket;

@@ -1612,7 +1612,13 @@ mod tests {
         let frames = TestFrames::new();
         let file = crate::testing::TestFile::new(&frames, &[7u8; 0x8000]);
         let mut v = small(&frames);
-        let f = MapFile { source: file.clone(), name: "f".into(), readable: true, writable: true, never_writable: false };
+        let f = MapFile {
+            source: file.clone(),
+            name: "f".into(),
+            readable: true,
+            writable: true,
+            never_writable: false,
+        };
         let a = v.mmap(0, 0x8000, PROT_READ, MAP_SHARED, Some(f), 0).unwrap();
         v.mprotect(a + 0x2000, 0x1000, PROT_NONE).unwrap();
         let offsets: alloc::vec::Vec<u64> = v.mappings().map(|m| m.offset).collect();
