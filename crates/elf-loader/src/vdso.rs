@@ -69,6 +69,18 @@ fn align(x: usize, a: usize) -> usize {
     x.div_ceil(a) * a
 }
 
+/// One section header's fields.
+struct Section {
+    ty: u32,
+    flags: u64,
+    off: usize,
+    size: usize,
+    link: u32,
+    info: u32,
+    align: u64,
+    entsize: u64,
+}
+
 /// A string table under construction.
 struct Strtab(Vec<u8>);
 
@@ -244,32 +256,41 @@ pub fn build(
     img[text_offset..text_end].copy_from_slice(code);
     // .shstrtab and the section headers
     img[shstr_at..shstr_at + shstr.0.len()].copy_from_slice(&shstr.0);
-    // (type, flags, offset, size, link, info, align, entsize)
     const A: u64 = 2; // SHF_ALLOC
     const X: u64 = 4; // SHF_EXECINSTR
     const W: u64 = 1; // SHF_WRITE (.dynamic, as linkers mark it)
-    let secs: [(u32, u64, usize, usize, u32, u32, u64, u64); 8] = [
-        (5, A, hash_at, hash_len, 2, 0, 8, 4),                // SHT_HASH
-        (11, A, dynsym_at, nsyms * SYM, 3, 1, 8, SYM as u64), // SHT_DYNSYM
-        (3, A, dynstr_at, dynstr.0.len(), 0, 0, 1, 0),        // SHT_STRTAB
-        (0x6fff_ffff, A, versym_at, 2 * nsyms, 2, 0, 2, 2),   // SHT_GNU_versym
-        (0x6fff_fffd, A, verdef_at, verdef_len, 3, 2, 4, 0),  // SHT_GNU_verdef
-        (6, A | W, dynamic_at, dynamic_len, 3, 0, 8, 16),     // SHT_DYNAMIC
-        (1, A | X, text_offset, code.len(), 0, 0, 16, 0),     // SHT_PROGBITS
-        (3, 0, shstr_at, shstr.0.len(), 0, 0, 1, 0),          // SHT_STRTAB
+    let sec = |ty, flags, off, size, link, info, align, entsize| Section {
+        ty,
+        flags,
+        off,
+        size,
+        link,
+        info,
+        align,
+        entsize,
+    };
+    let secs = [
+        sec(5, A, hash_at, hash_len, 2, 0, 8, 4),                // SHT_HASH
+        sec(11, A, dynsym_at, nsyms * SYM, 3, 1, 8, SYM as u64), // SHT_DYNSYM
+        sec(3, A, dynstr_at, dynstr.0.len(), 0, 0, 1, 0),        // SHT_STRTAB
+        sec(0x6fff_ffff, A, versym_at, 2 * nsyms, 2, 0, 2, 2),   // SHT_GNU_versym
+        sec(0x6fff_fffd, A, verdef_at, verdef_len, 3, 2, 4, 0),  // SHT_GNU_verdef
+        sec(6, A | W, dynamic_at, dynamic_len, 3, 0, 8, 16),     // SHT_DYNAMIC
+        sec(1, A | X, text_offset, code.len(), 0, 0, 16, 0),     // SHT_PROGBITS
+        sec(3, 0, shstr_at, shstr.0.len(), 0, 0, 1, 0),          // SHT_STRTAB
     ];
-    for (i, &(ty, flags, off, size, link, info, al, ent)) in secs.iter().enumerate() {
+    for (i, c) in secs.iter().enumerate() {
         let at = shdr_at + (i + 1) * SHDR;
         put32(&mut img, at, sec_name_at[i]);
-        put32(&mut img, at + 4, ty);
-        put64(&mut img, at + 8, flags);
-        put64(&mut img, at + 16, if flags & A != 0 { off as u64 } else { 0 });
-        put64(&mut img, at + 24, off as u64);
-        put64(&mut img, at + 32, size as u64);
-        put32(&mut img, at + 40, link);
-        put32(&mut img, at + 44, info);
-        put64(&mut img, at + 48, al);
-        put64(&mut img, at + 56, ent);
+        put32(&mut img, at + 4, c.ty);
+        put64(&mut img, at + 8, c.flags);
+        put64(&mut img, at + 16, if c.flags & A != 0 { c.off as u64 } else { 0 });
+        put64(&mut img, at + 24, c.off as u64);
+        put64(&mut img, at + 32, c.size as u64);
+        put32(&mut img, at + 40, c.link);
+        put32(&mut img, at + 44, c.info);
+        put64(&mut img, at + 48, c.align);
+        put64(&mut img, at + 56, c.entsize);
     }
     Ok(img)
 }
