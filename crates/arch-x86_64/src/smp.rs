@@ -256,9 +256,9 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
         set(F_STACK, stack);
         set(F_CPU, n as u64);
         core::sync::atomic::fence(Ordering::SeqCst);
-        // while it waits the boot CPU publishes its TSC, which the AP
-        // copies into its own (its TSC restarted at INIT: clocks read on
-        // different CPUs must agree)
+        // while it waits the boot CPU publishes its TSC and reads the AP's
+        // (`tsc_agrees`): when a reading went back the AP copies ours into
+        // its own (clocks read on different CPUs must agree)
         AP_TSC.store(0, Ordering::Relaxed);
         TSC_HIGH.store(u64::MAX, Ordering::Relaxed);
         MEASURE.store(MEASURE_IDLE, Ordering::Release);
@@ -267,8 +267,9 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
             answer_tsc_measurement(n);
             ONLINE[n].load(Ordering::Acquire)
         };
-        // its TSC lags ours by the copy's delay: from now on the clock
-        // keeps to the largest value handed out
+        // its TSC may lag ours (by the copy's delay): until every AP's
+        // counter is known to agree the clock keeps to the largest value
+        // handed out
         crate::time::share_clock();
         apic::send_init(c.apic_id);
         wait_until(10_000_000, || false);

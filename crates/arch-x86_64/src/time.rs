@@ -19,8 +19,11 @@ const PIT_HZ: u64 = 1_193_182;
 static RDTSCP: AtomicBool = AtomicBool::new(false);
 
 /// Per CPU, the cycles added to its TSC (two's complement) so that every
-/// CPU's counter reads as the boot CPU's (measured by `smp` when an AP
-/// comes up; 0 for the boot CPU).
+/// CPU's counter reads as the boot CPU's. `smp` sets 0 for an AP whose
+/// counter agrees with the boot CPU's; one that disagrees is copied
+/// instead and the per-CPU clock stays off, so the offsets are all 0
+/// today. The vvar page carries them, so the vDSO's formula allows
+/// others (a measured offset under KVM, for example).
 static TSC_OFFSET: [AtomicU64; crate::percpu::MAX_CPUS] =
     [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
 
