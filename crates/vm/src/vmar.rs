@@ -181,13 +181,23 @@ pub struct MapFile {
     /// The file was opened for writing (`FMODE_WRITE`); a shared writable
     /// mapping needs it, now (mmap) and later (mprotect).
     pub writable: bool,
+    /// No mapping of it may ever be writable, private ones included (a
+    /// special mapping without Linux's `VM_MAYWRITE`, as the vDSO's
+    /// `[vvar]`): mprotect to write is `EACCES`, a debugger's write `EFAULT`.
+    pub never_writable: bool,
 }
 
 impl MapFile {
     /// `source` named `name` in the mapping listing, opened for reading
     /// only (`O_RDONLY`); [`with_access`](Self::with_access) says otherwise.
     pub fn new(source: Arc<dyn PageSource>, name: impl Into<String>) -> MapFile {
-        MapFile { source, name: name.into(), readable: true, writable: false }
+        MapFile { source, name: name.into(), readable: true, writable: false, never_writable: false }
+    }
+
+    /// The same object, never writable through any mapping (see
+    /// [`MapFile::never_writable`](Self#structfield.never_writable)).
+    pub fn never_writable(self) -> MapFile {
+        MapFile { never_writable: true, writable: false, ..self }
     }
 
     /// The same file opened for reading (`FMODE_READ`) and/or writing
@@ -751,7 +761,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                 if growsdown {
                     return Err(Errno::EINVAL);
                 }
-                let may_write = !shared || file.writable;
+                if prot_bits.contains(Prot::WRITE) && file.never_writable {
+                    return Err(Errno::EACCES);
+                }
+                let may_write = (!shared || file.writable) && !file.never_writable;
                 let backing = Backing::Object { source: file.source, offset, anon: false };
                 (shared, may_write, backing, file.name)
             }
@@ -1599,7 +1612,13 @@ mod tests {
         let frames = TestFrames::new();
         let file = crate::testing::TestFile::new(&frames, &[7u8; 0x8000]);
         let mut v = small(&frames);
-        let f = MapFile { source: file.clone(), name: "f".into(), readable: true, writable: true };
+        let f = MapFile {
+            source: file.clone(),
+            name: "f".into(),
+            readable: true,
+            writable: true,
+            never_writable: false,
+        };
         let a = v.mmap(0, 0x8000, PROT_READ, MAP_SHARED, Some(f), 0).unwrap();
         v.mprotect(a + 0x2000, 0x1000, PROT_NONE).unwrap();
         let offsets: alloc::vec::Vec<u64> = v.mappings().map(|m| m.offset).collect();

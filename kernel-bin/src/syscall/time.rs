@@ -136,11 +136,17 @@ pub fn getrandom(t: &mut UThread, buf: UserSlice, flags: u32) -> SysResult {
     Ok(b.len() as isize)
 }
 
+fn coarse(ns: u64) -> u64 {
+    ns / arch_x86_64::vdso::COARSE_NS * arch_x86_64::vdso::COARSE_NS
+}
+
 fn clock_ns(clock: u64) -> Result<u64, Errno> {
     match clock {
         0 | 8 | 11 => Ok(crate::time::realtime_ns()), // REALTIME(_ALARM), TAI
         1 | 4 | 7 | 9 => Ok(arch_x86_64::time::monotonic_ns()), // MONOTONIC(_RAW), BOOTTIME(_ALARM)
-        5 | 6 => Ok(arch_x86_64::time::monotonic_ns() / 10_000_000 * 10_000_000), // *_COARSE
+        // the COARSE clocks: rounded down to COARSE_NS, as the vDSO does
+        5 => Ok(crate::time::realtime_offset_ns() + coarse(arch_x86_64::time::monotonic_ns())),
+        6 => Ok(coarse(arch_x86_64::time::monotonic_ns())),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -200,7 +206,8 @@ pub fn clock_getres(t: &mut UThread, clock: u32, tp: UserPtr<Timespec>) -> SysRe
         Some(_) => 1_000_000,
         None => {
             clock_ns(clock)?;
-            1
+            // the COARSE clocks move in steps of COARSE_NS
+            if clock == 5 || clock == 6 { arch_x86_64::vdso::COARSE_NS } else { 1 }
         }
     };
     if !tp.is_null() {
