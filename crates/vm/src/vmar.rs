@@ -849,10 +849,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             return Ok(hint);
         }
         // Top down from mmap_base, then bottom up from it (the index of
-        // free space: O(log n), not a walk over the mappings).
-        let gaps = self.maps.gaps();
-        gaps.highest(mmap_base, min_addr, len)
-            .or_else(|| gaps.lowest(mmap_base, max_addr, len))
+        // free space once there are many mappings: O(log n), not a walk).
+        self.maps
+            .highest(mmap_base, min_addr, len)
+            .or_else(|| self.maps.lowest(mmap_base, max_addr, len))
             .ok_or(Errno::ENOMEM)
     }
 
@@ -1605,6 +1605,47 @@ mod tests {
         assert_eq!(v.get_unmapped_area(0x38000, 0x1000, false), Ok(0x38000));
         assert_eq!(v.get_unmapped_area(0x3f000, 0x2000, false), Ok(0x1d000));
         assert_eq!(v.get_unmapped_area(0x1f000, 0x1000, false), Ok(0x1e000));
+    }
+
+    #[test]
+    fn the_free_space_index_comes_and_goes_with_the_mapping_count() {
+        use crate::maps::{INDEX_AT, INDEX_DROP};
+        let frames = TestFrames::new();
+        let config = VmarConfig { min_addr: 0x10000, max_addr: 0x400000, mmap_base: 0x200000 };
+        let mut v = Vmar::with_config(SoftPageTable::new(), frames.clone(), config);
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS;
+        // one-page mappings top down from the base, alternately read-only
+        // and writable (so none merge)
+        let mut at = alloc::vec::Vec::new();
+        for i in 0..INDEX_AT + 8 {
+            let prot = if i % 2 == 0 { PROT_READ } else { PROT_READ | PROT_WRITE };
+            let a = v.mmap(0, 0x1000, prot, anon, None, 0).unwrap();
+            assert_eq!(a, 0x200000 - (i + 1) * 0x1000, "top down, packed");
+            assert_eq!(v.maps.indexed(), v.maps.len() >= INDEX_AT, "after {} mappings", v.maps.len());
+            assert!(v.maps.index_is_exact());
+            at.push(a);
+        }
+        // holes: the highest one that fits is taken, with the index
+        v.munmap(at[3], 0x1000).unwrap();
+        v.munmap(at[10], 0x1000).unwrap();
+        v.munmap(at[11], 0x1000).unwrap();
+        assert!(v.maps.indexed() && v.maps.index_is_exact());
+        assert_eq!(v.get_unmapped_area(0, 0x1000, false), Ok(at[3]));
+        assert_eq!(v.get_unmapped_area(0, 0x2000, false), Ok(at[11]));
+        // an mprotect that splits and one that merges keep it exact
+        v.mmap(at[3], 0x1000, PROT_READ, anon | MAP_FIXED, None, 0).unwrap();
+        v.mprotect(at[2], 0x1000, PROT_READ).unwrap();
+        v.mprotect(at[2], 0x1000, PROT_READ | PROT_WRITE).unwrap();
+        assert!(v.maps.indexed() && v.maps.index_is_exact());
+        // down under INDEX_DROP: the walk answers the same
+        let keep = INDEX_DROP - 2;
+        let lowest_kept = at[keep - 1];
+        v.munmap(at[at.len() - 1], lowest_kept - at[at.len() - 1]).unwrap();
+        assert!(v.maps.len() < INDEX_DROP && !v.maps.indexed());
+        assert_eq!(v.get_unmapped_area(0, 0x1000, false), Ok(at[10]));
+        assert_eq!(v.get_unmapped_area(0, 0x3000, false), Ok(lowest_kept - 0x3000));
+        drop(v);
+        assert_eq!(frames.allocated(), 0);
     }
 
     #[test]
