@@ -403,7 +403,10 @@ impl SynthNode for Node {
             may_access(pid)?;
         }
         Ok(self.child(name).map(|n| {
-            let (ty, perm) = kind_of(&n);
+            let (ty, mut perm) = kind_of(&n);
+            if let Node::Fd(pid, tid, fd) = n {
+                perm = fd_link_mode(pid, tid, fd);
+            }
             let inode = Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(n));
             if let Some(pid) = n.pid() {
                 let (mut uid, mut gid) = dump_owner(pid, ty == FileType::Directory && perm == 0o555);
@@ -669,6 +672,26 @@ fn fd_magic(pid: Pid, tid: Pid, fd: u32) -> Result<vfs::Magic> {
         Some(i) => vfs::Magic::Inode(i.clone()),
         None => vfs::Magic::File(file),
     })
+}
+
+/// The mode of the link /proc/<pid>/fd/<fd> (tid_fd_update_inode): r-x
+/// for the owner when the file is open for reading, -wx for writing,
+/// rwx for both, none for an O_PATH file.
+fn fd_link_mode(pid: Pid, tid: Pid, fd: u32) -> u32 {
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).unwrap_or(pid) };
+    let Some(files) = table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten() else {
+        return 0o700;
+    };
+    let Ok(file) = files.lock().get(fd) else { return 0o700 };
+    let flags = file.status_flags();
+    if flags & vfs::O_PATH != 0 {
+        return 0;
+    }
+    match flags & vfs::O_ACCMODE {
+        vfs::O_RDONLY => 0o500,
+        vfs::O_WRONLY => 0o300,
+        _ => 0o700,
+    }
 }
 
 /// What /proc/<pid>/{cwd,root,exe} lead to.

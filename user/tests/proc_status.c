@@ -266,4 +266,22 @@ KT_CASE(a_zombie_keeps_its_name) {
     KT_WAIT_STATUS(c, 0);
 }
 
+/* /proc/self/fd/N links: r-x for a file open for reading, -wx for
+ * writing, rwx for both, nothing for O_PATH (tid_fd_update_inode). */
+KT_CASE(fd_link_modes_follow_the_open_mode) {
+    int fds[4] = {open("/proc/self/status", O_RDONLY), open("/dev/null", O_WRONLY), open("/dev/null", O_RDWR),
+                  open("/", O_PATH)};
+    unsigned want[4] = {0500, 0300, 0700, 0};
+    for (int i = 0; i < 4; i++) {
+        KT_TRUE(fds[i] >= 0, "open %d: errno %d", i, errno);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fds[i]);
+        struct stat st;
+        KT_SYS_OK(lstat(path, &st));
+        KT_TRUE(S_ISLNK(st.st_mode), "fd %d not a link", fds[i]);
+        KT_EQ(st.st_mode & 07777, want[i]);
+    }
+    for (int i = 0; i < 4; i++) close(fds[i]);
+}
+
 KT_MAIN()
