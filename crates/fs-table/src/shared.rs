@@ -18,6 +18,10 @@ pub const FORK_RETRIES: usize = 4;
 /// step when the kernel has no better figure.
 pub const FORK_STEP_FDS: usize = 4096;
 
+/// The locked table and an empty copy with room for it
+/// ([`SharedFileTable::lock_with_room`]).
+type LockedWithRoom<'a, F, R> = (MutexGuard<'a, R, FileTable<F>>, FileTable<F>);
+
 /// A task's handle on a [`FileTable`] that other tasks may share
 /// (`CLONE_FILES`): an `Arc<lock_api::Mutex<R, FileTable<F>>>`, `R` the
 /// kernel's raw lock ([`DefaultLock`], a spin lock, unless it says).
@@ -120,7 +124,7 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
     /// first [`FORK_RETRIES`] tries size the copy for the highest slot in
     /// use; later ones for the table's capacity, which only grows (by
     /// doubling, up to [`NR_OPEN`](crate::NR_OPEN)), so the loop ends.
-    fn lock_with_room(&self) -> Result<(MutexGuard<'_, R, FileTable<F>>, FileTable<F>)> {
+    fn lock_with_room(&self) -> Result<LockedWithRoom<'_, F, R>> {
         let mut need = self.inner.lock().copy_room();
         let mut tries = 0;
         loop {
