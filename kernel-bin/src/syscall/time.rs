@@ -539,14 +539,35 @@ pub fn syslog(t: &mut UThread, action: i32, buf: u64, len: i32) -> SysResult {
     match action {
         // CLOSE, OPEN, CONSOLE_OFF, CONSOLE_ON
         0 | 1 | 6 | 7 => Ok(0),
-        // READ: blocks until there is something unread
+        // READ: blocks until there is something unread, then copies line
+        // by line as Linux's `syslog_print`: whole lines (the first may be
+        // cut when it does not fit), each consumed before its copy; a
+        // fault ends the call (EFAULT when nothing was copied) and loses
+        // only the line being copied, the rest stays unread
         2 => {
-            let Some(mut v) = out(len)? else { return Ok(0) };
+            if buf == 0 || len < 0 {
+                return Err(Errno::EINVAL);
+            }
+            if len == 0 {
+                return Ok(0);
+            }
+            UserSlice::new(buf, len as usize).check()?;
+            let mut line = [0u8; arch_x86_64::logger::LINE_MAX];
             loop {
-                let n = with_log(|r| r.read(&mut v));
-                if n > 0 {
-                    t.write_slice(buf, &v[..n])?;
-                    return Ok(n as isize);
+                let mut done = 0usize;
+                while done < len as usize {
+                    let room = (len as usize - done).min(line.len());
+                    let n = with_log(|r| r.read_line(&mut line[..room], done == 0));
+                    if n == 0 {
+                        break;
+                    }
+                    if let Err(e) = t.write_slice(buf + done as u64, &line[..n]) {
+                        return if done == 0 { Err(e) } else { Ok(done as isize) };
+                    }
+                    done += n;
+                }
+                if done > 0 {
+                    return Ok(done as isize);
                 }
                 // no queue tells of new lines: look again every 100 ms
                 let deadline = arch_x86_64::time::since_boot_ns() + 100_000_000;
