@@ -438,8 +438,52 @@ impl Drop for PipeEnd {
     }
 }
 
-impl File for PipeEnd {
-    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+/// The pipe end `file` is, if it is one (splice(2), tee(2)).
+pub fn pipe_of(file: &dyn File) -> Option<&PipeEnd> {
+    file.as_any()?.downcast_ref::<PipeEnd>()
+}
+
+impl PipeEnd {
+    /// Whether `other` is an end of the same pipe.
+    pub fn same_pipe(&self, other: &PipeEnd) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Whether this end's O_NONBLOCK is set (splice(2) adds its own flag).
+    pub fn is_nonblocking(&self) -> bool {
+        self.nonblock()
+    }
+
+    /// For a writer about to move data in (splice, tee): waits until the
+    /// pipe has room (`EAGAIN` if `nonblock`, `EPIPE` without readers) and
+    /// returns the free bytes.
+    pub fn wait_room(&self, nonblock: bool) -> Result<usize> {
+        let s = &self.shared;
+        loop {
+            if s.readers.load(Ordering::SeqCst) == 0 {
+                return Err(Errno::EPIPE);
+            }
+            let free = {
+                let r = s.ring.lock();
+                r.capacity().saturating_sub(r.len())
+            };
+            if free > 0 {
+                return Ok(free);
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            crate::proc::sleep_on(
+                current_tid(),
+                &[&s.writeq],
+                || !s.ring.lock().is_full() || s.readers.load(Ordering::SeqCst) == 0,
+                None,
+            )?;
+        }
+    }
+
+    /// read(2) with `nonblock` in place of the end's O_NONBLOCK.
+    pub fn read_nb(&self, buf: &mut [u8], nonblock: bool) -> Result<usize> {
         if !self.read {
             return Err(Errno::EBADF);
         }
@@ -456,7 +500,7 @@ impl File for PipeEnd {
             if s.writers.load(Ordering::SeqCst) == 0 {
                 return Ok(0);
             }
-            if self.nonblock() {
+            if nonblock {
                 return Err(Errno::EAGAIN);
             }
             crate::proc::sleep_on(
@@ -468,7 +512,8 @@ impl File for PipeEnd {
         }
     }
 
-    fn write(&self, data: &[u8]) -> Result<usize> {
+    /// write(2) with `nonblock` in place of the end's O_NONBLOCK.
+    pub fn write_nb(&self, data: &[u8], nonblock: bool) -> Result<usize> {
         if !self.write {
             return Err(Errno::EBADF);
         }
@@ -510,7 +555,7 @@ impl File for PipeEnd {
                 s.data_in();
                 continue;
             }
-            if self.nonblock() {
+            if nonblock {
                 return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
             }
             if let Err(e) = crate::proc::sleep_on(
@@ -523,6 +568,16 @@ impl File for PipeEnd {
             }
         }
         Ok(done)
+    }
+}
+
+impl File for PipeEnd {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.read_nb(buf, self.nonblock())
+    }
+
+    fn write(&self, data: &[u8]) -> Result<usize> {
+        self.write_nb(data, self.nonblock())
     }
 
     fn unread(&self, data: &[u8]) {

@@ -939,21 +939,35 @@ pub fn sendfile(t: &mut UThread, out_fd: Fd, in_fd: Fd, offp: UserPtr<i64>, coun
     let mut buf = Vec::new();
     buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
     buf.resize(len, 0);
-    let n = if let Some(offp) = offp.non_null() {
-        let off = t.read(offp)?;
-        if off < 0 {
-            return Err(Errno::EINVAL);
-        }
-        let n = input.pread(&mut buf, off as u64)?;
-        t.write(offp, off + n as i64)?;
-        n
-    } else {
-        input.read(&mut buf)?
+    let off = match offp.non_null() {
+        Some(p) => Some(t.read(p)?),
+        None => None,
+    };
+    let n = match off {
+        Some(off) if off < 0 => return Err(Errno::EINVAL),
+        Some(off) => input.pread(&mut buf, off as u64)?,
+        None => input.read(&mut buf)?,
     };
     if n == 0 {
         return Ok(0);
     }
-    Ok(output.write(&buf[..n])? as isize)
+    // what the output did not take stays in the input (its position, or
+    // *offp, moves by what was sent only)
+    let sent = match output.write(&buf[..n]) {
+        Ok(m) => m,
+        Err(e) => {
+            if off.is_none() {
+                input.unread(&buf[..n]);
+            }
+            return Err(e);
+        }
+    };
+    match (offp.non_null(), off) {
+        (Some(p), Some(off)) => t.write(p, off + sent as i64)?,
+        _ if sent < n => input.unread(&buf[sent..n]),
+        _ => {}
+    }
+    Ok(sent as isize)
 }
 
 /// chown(2) family; -1 (as u32::MAX) leaves an id unchanged.

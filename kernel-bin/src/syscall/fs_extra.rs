@@ -719,3 +719,186 @@ pub fn syncfs(t: &mut UThread, fd: Fd) -> SysResult {
         None => Ok(0),
     }
 }
+
+/// splice(2)'s flags: SPLICE_F_MOVE, SPLICE_F_NONBLOCK, SPLICE_F_MORE,
+/// SPLICE_F_GIFT (only NONBLOCK changes anything here).
+const SPLICE_F_ALL: u32 = 0xf;
+const SPLICE_F_NONBLOCK: u32 = 2;
+/// The most one splice/tee moves per call (Linux: a pipe's worth; the
+/// caller loops).
+const SPLICE_CHUNK: usize = 1 << 16;
+
+/// An offset argument of splice(2): `ESPIPE` given for a pipe, a
+/// negative one `EINVAL` (rw_verify_area), `EFAULT` unreadable.
+fn splice_off(t: &UThread, p: UserPtr<i64>, is_pipe: bool) -> Result<Option<u64>> {
+    let Some(p) = p.non_null() else { return Ok(None) };
+    if is_pipe {
+        return Err(Errno::ESPIPE);
+    }
+    let off = t.read(p)?;
+    u64::try_from(off).map(Some).map_err(|_| Errno::EINVAL)
+}
+
+/// splice(2) as Linux 6.1's `do_splice`, by copying through a kernel
+/// buffer: one side must be a pipe (`EINVAL` otherwise, and for both ends
+/// of one pipe), an offset is refused for a pipe (`ESPIPE`), the input
+/// must be open for reading and the output for writing (`EBADF`), an
+/// O_APPEND output file is `EINVAL`. Into a pipe it moves at most what
+/// the pipe has room for (waiting for room unless nonblocking: the
+/// pipe's O_NONBLOCK or SPLICE_F_NONBLOCK, then `EAGAIN`); out of a pipe
+/// at most what it holds (waiting for data, 0 when no writer is left).
+/// What the output did not take goes back into the input
+/// (`File::unread`), so nothing is lost to a short write.
+pub fn splice(
+    t: &mut UThread,
+    fd_in: Fd,
+    off_in: UserPtr<i64>,
+    fd_out: Fd,
+    off_out: UserPtr<i64>,
+    len: usize,
+    flags: u32,
+) -> SysResult {
+    let fin = t.fd(fd_in)?;
+    let fout = t.fd(fd_out)?;
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (ipipe, opipe) = (crate::pipe::pipe_of(&*fin), crate::pipe::pipe_of(&*fout));
+    let pos_in = splice_off(t, off_in, ipipe.is_some())?;
+    let pos_out = splice_off(t, off_out, opipe.is_some())?;
+    let fl_in = fin.status_flags();
+    let fl_out = fout.status_flags();
+    if fl_in & vfs::O_PATH != 0
+        || fl_out & vfs::O_PATH != 0
+        || fl_in & vfs::O_ACCMODE == vfs::O_WRONLY
+        || fl_out & vfs::O_ACCMODE == vfs::O_RDONLY
+    {
+        return Err(Errno::EBADF);
+    }
+    match (ipipe, opipe) {
+        (Some(a), Some(b)) if a.same_pipe(b) => return Err(Errno::EINVAL),
+        (None, None) => return Err(Errno::EINVAL),
+        (Some(_), None) if fl_out & vfs::O_APPEND != 0 => return Err(Errno::EINVAL),
+        _ => {}
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0;
+    // into a pipe: no more than its room (so a socket's bytes, which
+    // cannot go back, are never taken beyond it)
+    let mut want = len.min(SPLICE_CHUNK);
+    if let Some(o) = opipe {
+        want = want.min(o.wait_room(nonblock || o.is_nonblocking())?);
+    }
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(want).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(want, 0);
+    let n = match (ipipe, pos_in) {
+        (Some(p), _) => p.read_nb(&mut buf, nonblock || p.is_nonblocking())?,
+        (None, Some(off)) => fin.pread(&mut buf, off)?,
+        (None, None) => fin.read(&mut buf)?,
+    };
+    if n == 0 {
+        return Ok(0);
+    }
+    let wrote = match (opipe, pos_out) {
+        (Some(p), _) => p.write_nb(&buf[..n], nonblock || p.is_nonblocking()),
+        (None, Some(off)) => fout.pwrite(&buf[..n], off),
+        (None, None) => fout.write(&buf[..n]),
+    };
+    let m = match wrote {
+        Ok(m) => m,
+        Err(e) => {
+            if pos_in.is_none() {
+                fin.unread(&buf[..n]);
+            }
+            if e == Errno::EPIPE {
+                let _ = crate::proc::table().tgkill(
+                    t.tid,
+                    Some(t.pid as i32),
+                    t.tid as i32,
+                    13,
+                    &crate::proc::Hooks,
+                );
+            }
+            return Err(e);
+        }
+    };
+    if m < n && pos_in.is_none() {
+        fin.unread(&buf[m..n]);
+    }
+    if let (Some(p), Some(off)) = (off_in.non_null(), pos_in) {
+        t.write(p, (off + m as u64) as i64)?;
+    }
+    if let (Some(p), Some(off)) = (off_out.non_null(), pos_out) {
+        t.write(p, (off + m as u64) as i64)?;
+    }
+    Ok(m as isize)
+}
+
+/// tee(2): copies up to `len` bytes from pipe `fd_in` into pipe `fd_out`
+/// without consuming them (both must be pipes and not the same one:
+/// `EINVAL`; `EBADF` for the wrong access mode); returns 0 when the input
+/// is empty and has no writers, `EAGAIN` when nonblocking and nothing can
+/// move. The bytes are taken and put back in front: a reader of the
+/// input running at that very moment may get the bytes after them first
+/// (Linux's tee shares the pipe buffers instead of copying).
+pub fn tee(t: &mut UThread, fd_in: Fd, fd_out: Fd, len: usize, flags: u32) -> SysResult {
+    let fin = t.fd(fd_in)?;
+    let fout = t.fd(fd_out)?;
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (Some(ip), Some(op)) = (crate::pipe::pipe_of(&*fin), crate::pipe::pipe_of(&*fout)) else {
+        return Err(Errno::EINVAL);
+    };
+    if fin.status_flags() & vfs::O_ACCMODE == vfs::O_WRONLY
+        || fout.status_flags() & vfs::O_ACCMODE == vfs::O_RDONLY
+    {
+        return Err(Errno::EBADF);
+    }
+    if ip.same_pipe(op) {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0;
+    let room = op.wait_room(nonblock || op.is_nonblocking())?;
+    let want = len.min(SPLICE_CHUNK).min(room);
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(want).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(want, 0);
+    let n = ip.read_nb(&mut buf, nonblock || ip.is_nonblocking())?;
+    // what was read goes back whatever the output takes
+    fin.unread(&buf[..n]);
+    if n == 0 {
+        return Ok(0);
+    }
+    Ok(op.write_nb(&buf[..n], true)? as isize)
+}
+
+/// vmsplice(2): user memory into the pipe `fd` (its write end: as
+/// writev) or out of it into user memory (its read end: as readv);
+/// `EBADF` for a file that is not a pipe, `EINVAL` for unknown flags.
+pub fn vmsplice(
+    t: &mut UThread,
+    fd: Fd,
+    iov: UserPtr<linux_abi::abi::Iovec>,
+    cnt: u64,
+    flags: u32,
+) -> SysResult {
+    let file = t.fd(fd)?;
+    if crate::pipe::pipe_of(&*file).is_none() {
+        return Err(Errno::EBADF);
+    }
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match file.status_flags() & vfs::O_ACCMODE {
+        vfs::O_WRONLY => super::fs::writev(t, fd, iov, cnt),
+        vfs::O_RDONLY => super::fs::readv(t, fd, iov, cnt),
+        _ => Err(Errno::EBADF),
+    }
+}
