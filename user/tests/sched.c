@@ -741,4 +741,53 @@ KT_CASE(sched_reset_on_fork) {
     KT_EQ(kt_in_child(reset_on_fork_child), 0);
 }
 
-KT_MAIN()
+/* A migration at exec (Linux's sched_exec): a process that shares its
+ * CPU with a runnable task execs while another CPU idles; the new image
+ * reports the CPU and the context switches the exec added
+ * (getrusage). */
+static void exec_csw_helper(int argc, char **argv) {
+    if (argc < 6 || strcmp(argv[1], "kt-exec-csw") != 0) return;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    int cpu = sched_getcpu();
+    long nv = ru.ru_nvcsw - atol(argv[2]), niv = ru.ru_nivcsw - atol(argv[3]);
+    kill(atoi(argv[5]), SIGKILL);
+    kt_printf("  exec-csw: cpu %s -> %d, nvcsw +%ld, nivcsw +%ld\n", argv[4], cpu, nv, niv);
+    _exit(0);
+}
+
+static int exec_migrates(void) {
+    cpu_set_t all, one;
+    KT_CHILD_CHECK(1, sched_getaffinity(0, sizeof all, &all) == 0);
+    if (CPU_COUNT(&all) < 2) return 0;
+    int cpu = sched_getcpu();
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    KT_CHILD_CHECK(2, sched_setaffinity(0, sizeof one, &one) == 0);
+    pid_t c = fork();
+    if (c == 0) {
+        for (;;) {
+        }
+    }
+    KT_CHILD_CHECK(3, c > 0 && sched_setaffinity(0, sizeof all, &all) == 0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char nv[24], niv[24], from[24], pid[24];
+    snprintf(nv, sizeof nv, "%ld", ru.ru_nvcsw);
+    snprintf(niv, sizeof niv, "%ld", ru.ru_nivcsw);
+    snprintf(from, sizeof from, "%d", cpu);
+    snprintf(pid, sizeof pid, "%d", (int)c);
+    char *argv[] = {(char *)kt_self, "kt-exec-csw", nv, niv, from, pid, 0};
+    execv(kt_self, argv);
+    kill(c, SIGKILL);
+    return 4;
+}
+
+KT_CASE(sched_exec_migration_switches) {
+    for (int i = 0; i < 5; i++) KT_EQ(kt_in_child(exec_migrates), 0);
+}
+
+int main(int argc, char **argv) {
+    exec_csw_helper(argc, argv);
+    return kt_main(argc, argv);
+}

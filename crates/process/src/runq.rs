@@ -645,7 +645,8 @@ mod tests {
         let mut q: RunQueue<u32> = RunQueue::new();
         assert_eq!(q.push(0, 1, false, 7), Err(7));
         assert!(q.add_chunk(Chunk::try_new().unwrap()).is_ok());
-        let slots: Vec<u32> = (0..CHUNK as u32).map(|i| q.push(0, u64::from(i % 5), false, i).unwrap()).collect();
+        let slots: Vec<u32> =
+            (0..CHUNK as u32).map(|i| q.push(0, u64::from(i % 5), false, i).unwrap()).collect();
         assert_eq!(q.push(0, 0, false, 99), Err(99));
         assert!(q.add_chunk(Chunk::try_new().unwrap()).is_ok());
         assert!(q.push(0, 0, false, 99).is_ok());
@@ -679,7 +680,10 @@ mod tests {
         let s = q.first_where(|v| v.starts_with("rt5")).unwrap();
         assert_eq!(q.get(q.pick(|v| v.starts_with("rt5"), Some(s)).unwrap()).unwrap().1, &"rt5 a");
         let s = q.first_where(|v| v.starts_with("fair 10 a")).unwrap();
-        assert_eq!(q.get(q.pick(|v| *v == "fair 10 a" || *v == "fair 50", Some(s)).unwrap()).unwrap().1, &"fair 50");
+        assert_eq!(
+            q.get(q.pick(|v| *v == "fair 10 a" || *v == "fair 50", Some(s)).unwrap()).unwrap().1,
+            &"fair 50"
+        );
         assert_eq!(q.get(q.pick(|v| *v == "fair 10 a", Some(s)).unwrap()).unwrap().1, &"fair 10 a");
     }
 }
