@@ -1042,6 +1042,10 @@ enum Requeue {
     /// Preempted by a better task: a real-time one keeps its place at
     /// the head of its priority's list (Linux's behaviour).
     Preempt,
+    /// Queued on another CPU already (exec's balancing): not queued here,
+    /// an involuntary switch (Linux's sched_exec: the CPU's stopper
+    /// preempts the task and moves it).
+    Moved,
 }
 
 /// Whether the running `cur` should leave `cpu` for a task of its queue
@@ -1336,7 +1340,7 @@ pub fn balance_exec() {
         arch_x86_64::smp::send_resched(to);
     }
     drop(me);
-    reschedule(Requeue::No);
+    reschedule(Requeue::Moved);
 }
 
 /// Whether a queued task may run on `cpu` (its own queue, or one it could
@@ -1414,7 +1418,7 @@ fn reschedule(requeue: Requeue) {
         if !is_idle {
             with_cpu(|c| charge_vruntime(&prev, c, now));
         }
-        if requeue != Requeue::No && !is_idle {
+        if matches!(requeue, Requeue::Yield | Requeue::Preempt) && !is_idle {
             if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
                 // behind its equals on this CPU (`pick` takes it again when
                 // it is the only one of its class); a preempted real-time
@@ -1447,6 +1451,8 @@ fn reschedule(requeue: Requeue) {
             c.slice_start = now;
         });
         crate::lockorder::check_switch();
+        // (a sleep or an exit is voluntary; a yield, a preemption or a
+        // move is not: Linux's nvcsw/nivcsw)
         account_switch(&prev, &next, requeue == Requeue::No, now);
         context::switch(&prev.kthread, &next.kthread);
         finish_switch();
