@@ -19,6 +19,7 @@
 //! run now (its CPU mask, whether another CPU is still switching away
 //! from it): entries it refuses are stepped over in order.
 
+use alloc::boxed::Box;
 use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
 
@@ -71,7 +72,7 @@ impl<V> Node<V> {
 
 /// Room for [`CHUNK`] entries, allocated without the queue's lock and
 /// added to a queue by [`RunQueue::add_chunk`].
-pub struct Chunk<V>(Vec<Node<V>>);
+pub struct Chunk<V>(Box<[Node<V>; CHUNK]>);
 
 impl<V> Chunk<V> {
     /// A chunk, or the allocation's error.
@@ -79,14 +80,18 @@ impl<V> Chunk<V> {
         let mut v = Vec::new();
         v.try_reserve_exact(CHUNK)?;
         v.extend((0..CHUNK).map(|_| Node::vacant()));
-        Ok(Chunk(v))
+        // (exactly CHUNK long: the conversions neither allocate nor fail)
+        match v.into_boxed_slice().try_into() {
+            Ok(b) => Ok(Chunk(b)),
+            Err(_) => unreachable!("a chunk of {CHUNK} entries"),
+        }
     }
 }
 
 /// The run queue (see the module's documentation). Slots ([`u32`]) name
 /// entries from their [`RunQueue::push`] to their [`RunQueue::remove`].
 pub struct RunQueue<V> {
-    chunks: Vec<Vec<Node<V>>>,
+    chunks: Vec<Box<[Node<V>; CHUNK]>>,
     root: u32,
     first: u32,
     last: u32,
@@ -164,7 +169,7 @@ impl<V> RunQueue<V> {
     }
 
     fn used(&self, i: u32) -> Option<&Node<V>> {
-        let n = self.chunks.get((i >> SHIFT) as usize)?.get(i as usize & (CHUNK - 1))?;
+        let n = &self.chunks.get((i >> SHIFT) as usize)?[i as usize & (CHUNK - 1)];
         n.val.is_some().then_some(n)
     }
 
@@ -200,6 +205,11 @@ impl<V> RunQueue<V> {
         }
         self.free = self.n(x).left;
         let prio = self.rand();
+        if self.root == NIL {
+            *self.m(x) = Node { key, val: Some(val), left: NIL, right: NIL, parent: NIL, prio };
+            (self.root, self.first, self.last, self.len) = (x, x, x, 1);
+            return Ok(x);
+        }
         let (mut p, mut cur, mut left) = (NIL, self.root, false);
         while cur != NIL {
             p = cur;
@@ -214,10 +224,12 @@ impl<V> RunQueue<V> {
         } else {
             self.m(p).right = x;
         }
-        if self.first == NIL || key < self.n(self.first).key {
+        // (a new first or last is a leaf below the old one, before the
+        // rotations)
+        if p == self.first && left {
             self.first = x;
         }
-        if self.last == NIL || key >= self.n(self.last).key {
+        if p == self.last && !left {
             self.last = x;
         }
         while self.n(x).parent != NIL && prio < self.n(self.n(x).parent).prio {
@@ -259,8 +271,13 @@ impl<V> RunQueue<V> {
 
     /// Takes the entry in `slot` out; `None` if the slot holds none.
     pub fn remove(&mut self, slot: u32) -> Option<V> {
-        self.used(slot)?;
+        let n = self.used(slot)?;
         let x = slot;
+        if n.parent == NIL && n.left == NIL && n.right == NIL {
+            // the only entry
+            (self.root, self.first, self.last, self.len) = (NIL, NIL, NIL, 0);
+            return self.vacate(x);
+        }
         if self.first == x {
             self.first = self.next(x);
         }
@@ -290,12 +307,17 @@ impl<V> RunQueue<V> {
         } else {
             self.m(p).right = NIL;
         }
+        self.len -= 1;
+        self.vacate(x)
+    }
+
+    /// Puts slot `x` (out of the tree) on the free list; its value.
+    fn vacate(&mut self, x: u32) -> Option<V> {
         let free = self.free;
         let n = self.m(x);
         let val = n.val.take();
-        *n = Node { left: free, ..Node::vacant() };
+        (n.left, n.right, n.parent) = (free, NIL, NIL);
         self.free = x;
-        self.len -= 1;
         val
     }
 
@@ -373,7 +395,14 @@ impl<V> RunQueue<V> {
 
     /// The first entry (in order) that `ok` accepts.
     pub fn first_where(&self, ok: impl Fn(&V) -> bool) -> Option<u32> {
-        self.iter().find(|&(_, _, v)| ok(v)).map(|(s, _, _)| s)
+        let mut s = self.first;
+        while s != NIL {
+            if ok(self.val(s)) {
+                return Some(s);
+            }
+            s = self.next(s);
+        }
+        None
     }
 
     /// The entry a CPU runs next: the first that `ok` accepts; but when
