@@ -334,8 +334,8 @@ fn push(q: &mut RunQueue, cpu: usize, task: &Arc<Task>, front: bool) {
 /// Takes the task in `slot` out of `q` (under its lock).
 fn take(q: &mut RunQueue, slot: u32) -> Option<Arc<Task>> {
     let t = q.tasks.remove(slot)?;
+    // (its slot is stale from now on: `rq_cpu` says it is nowhere)
     t.rq_cpu.store(NOT_QUEUED, Ordering::Relaxed);
-    t.rq_slot.store(runq::NO_SLOT, Ordering::Relaxed);
     Some(t)
 }
 
@@ -1401,23 +1401,24 @@ fn claim(next: &Task, cpu: usize) {
 fn reschedule(requeue: Requeue) {
     arch_x86_64::cpu::without_interrupts(|| {
         let cpu = this_cpu();
-        let (prev, idle) = {
-            let c = CPUS[cpu].lock();
-            match (&c.current, &c.idle) {
-                (Some(p), Some(i)) => (p.clone(), i.clone()),
-                _ => return,
-            }
-        };
-        let is_idle = Arc::ptr_eq(&prev, &idle);
         // one clock read for the switch's bookkeeping (each is a helper
         // call under QEMU's TCG, and ended the block under --icount)
         let now = time::since_boot_ns();
+        let (prev, idle) = {
+            let mut c = CPUS[cpu].lock();
+            let (p, i) = match (&c.current, &c.idle) {
+                (Some(p), Some(i)) => (p.clone(), i.clone()),
+                _ => return,
+            };
+            // charged before it is queued again: its place in the fair
+            // order is its virtual run time now
+            if !Arc::ptr_eq(&p, &i) {
+                charge_vruntime(&p, &mut c, now);
+            }
+            (p, i)
+        };
+        let is_idle = Arc::ptr_eq(&prev, &idle);
         wake_sleepers(now);
-        // charged before it is queued again: its place in the fair order
-        // is its virtual run time now
-        if !is_idle {
-            with_cpu(|c| charge_vruntime(&prev, c, now));
-        }
         if matches!(requeue, Requeue::Yield | Requeue::Preempt) && !is_idle {
             if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
                 // behind its equals on this CPU (`pick` takes it again when

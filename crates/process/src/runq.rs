@@ -204,12 +204,16 @@ impl<V> RunQueue<V> {
             return Err(val);
         }
         self.free = self.n(x).left;
-        let prio = self.rand();
         if self.root == NIL {
-            *self.m(x) = Node { key, val: Some(val), left: NIL, right: NIL, parent: NIL, prio };
+            // the only entry: the top priority, so it stays the root until
+            // it leaves (the others' random priorities balance the tree
+            // below it: one level more at most), and no random number on
+            // the path of a CPU that runs one task after another
+            *self.m(x) = Node { key, val: Some(val), left: NIL, right: NIL, parent: NIL, prio: 0 };
             (self.root, self.first, self.last, self.len) = (x, x, x, 1);
             return Ok(x);
         }
+        let prio = self.rand() | 1;
         let (mut p, mut cur, mut left) = (NIL, self.root, false);
         while cur != NIL {
             p = cur;
