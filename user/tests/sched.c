@@ -3,7 +3,8 @@
  * friends for SCHED_OTHER/BATCH/IDLE/FIFO/RR (RLIMIT_RTPRIO, EPERM),
  * sched_get_priority_min/max, sched_rr_get_interval; and the fair share:
  * two CPU-bound processes on one CPU, nice 0 and nice 10, get CPU time
- * near the weight ratio 1024:110.
+ * near the weight ratio 1024:110; a move to another CPU at exec counts as
+ * an involuntary context switch.
  *
  * musl's sched_setscheduler/getscheduler/setparam/getparam return ENOSYS
  * by design, so those go through syscall(2). */
