@@ -203,13 +203,14 @@ impl<V> RunQueue<V> {
         if x == NIL {
             return Err(val);
         }
-        self.free = self.n(x).left;
+        let n = &mut self.chunks[(x >> SHIFT) as usize][x as usize & (CHUNK - 1)];
+        self.free = n.left;
         if self.root == NIL {
             // the only entry: the top priority, so it stays the root until
             // it leaves (the others' random priorities balance the tree
             // below it: one level more at most), and no random number on
             // the path of a CPU that runs one task after another
-            *self.m(x) = Node { key, val: Some(val), left: NIL, right: NIL, parent: NIL, prio: 0 };
+            (n.key, n.val, n.left, n.right, n.parent, n.prio) = (key, Some(val), NIL, NIL, NIL, 0);
             (self.root, self.first, self.last, self.len) = (x, x, x, 1);
             return Ok(x);
         }
@@ -275,12 +276,14 @@ impl<V> RunQueue<V> {
 
     /// Takes the entry in `slot` out; `None` if the slot holds none.
     pub fn remove(&mut self, slot: u32) -> Option<V> {
-        let n = self.used(slot)?;
         let x = slot;
+        let n = self.chunks.get_mut((x >> SHIFT) as usize)?.get_mut(x as usize & (CHUNK - 1))?;
+        n.val.as_ref()?;
         if n.parent == NIL && n.left == NIL && n.right == NIL {
             // the only entry
             (self.root, self.first, self.last, self.len) = (NIL, NIL, NIL, 0);
-            return self.vacate(x);
+            (n.left, self.free) = (self.free, x);
+            return n.val.take();
         }
         if self.first == x {
             self.first = self.next(x);
