@@ -50,12 +50,25 @@ pub fn init() {
             log::info!("blk: {d}");
             SECTORS.store(d.sectors(), Ordering::Relaxed);
             READ_ONLY.store(d.read_only(), Ordering::Relaxed);
+            let (bus, dev, func, virtio) = d.location();
+            *SYSFS_PATH.lock() = alloc::format!(
+                "devices/pci0000:{bus:02x}/0000:{bus:02x}:{dev:02x}.{func:x}/virtio{virtio}/block/vda"
+            );
             *DISK.lock() = Some(d);
             PRESENT.store(true, Ordering::Relaxed);
         }
         Err(virtio_blk::ProbeError::NotFound) => log::info!("blk: no disk (no virtio-blk device on PCI)"),
         Err(e) => log::warn!("blk: virtio-blk not usable: {e:?}"),
     }
+}
+
+/// The disk's directory under /sys (`devices/pci0000:00/0000:00:03.0/
+/// virtio0/block/vda`, as Linux names it), empty without a disk.
+static SYSFS_PATH: spin::Mutex<alloc::string::String> = spin::Mutex::new(alloc::string::String::new());
+
+/// The disk's directory under /sys, from /sys (empty without a disk).
+pub fn sysfs_path() -> alloc::string::String {
+    SYSFS_PATH.lock().clone()
 }
 
 /// Whether the machine has a disk.

@@ -259,6 +259,8 @@ pub fn build(
             continue;
         }
         let mut vm = fresh()?;
+        // [vvar] and [vdso] at the top, the stack below them
+        let vdso = crate::vdso::map(&mut vm, elf_loader::DEFAULT_STACK_TOP)?;
         let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
         let mut random = [0u8; 16];
@@ -267,6 +269,10 @@ pub fn build(
         params.execfn = &execfn;
         params.creds = ids;
         params.stack_rlimit = stack_rlimit;
+        if let Some((base, start)) = vdso {
+            params.sysinfo_ehdr = Some(base);
+            params.layout.stack_top = start;
+        }
         params.hwcap = arch_x86_64::cpu::hwcap();
         // no FSGSBASE for user space; the smallest stack a signal frame needs
         params.hwcap2 = Some(0);

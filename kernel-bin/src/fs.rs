@@ -20,6 +20,10 @@ struct Mount {
     covered: Option<Arc<Inode>>,
     /// The mount id (statx's `stx_mnt_id`), unique while mounted.
     id: u64,
+    /// The directory of its filesystem this mount shows, from that
+    /// filesystem's root (`/` but for bind mounts of a subdirectory):
+    /// /proc/PID/mountinfo's fourth field.
+    fs_root: Vec<u8>,
 }
 
 static NEXT_MOUNT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(20);
@@ -65,22 +69,59 @@ pub fn record_mount(
         root,
         covered,
         id: next_mount_id(),
+        fs_root: b"/".to_vec(),
     });
+}
+
+/// Whether `prefix` is `path` or one of its ancestor directories (both
+/// absolute and normalised, as getcwd makes them).
+fn path_within(prefix: &[u8], path: &[u8]) -> bool {
+    prefix == b"/" || path == prefix || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
 }
 
 /// Records a bind mount of the directory `root` on `target`: /proc/mounts
 /// shows it with the source, type and options of the filesystem holding
 /// `root`, as Linux.
-pub fn record_bind(target: &[u8], root: Arc<Inode>, covered: Arc<Inode>) {
+/// `source` is the bound directory's absolute path (for mountinfo's root
+/// field: its path inside its filesystem).
+pub fn record_bind(target: &[u8], source: &[u8], root: Arc<Inode>, covered: Arc<Inode>) {
     let mut mounts = MOUNTS.lock();
-    let (source, fstype, options) = mounts
+    let holder = mounts
         .iter()
         .rev()
-        .find(|m| m.root.same_fs(&root))
-        .map(|m| (m.source.clone(), m.fstype.clone(), m.options.clone()))
-        .unwrap_or_else(|| (b"none".to_vec(), b"none".to_vec(), String::from("rw")));
+        .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
+        .or_else(|| mounts.iter().rev().find(|m| m.root.same_fs(&root)));
+    let (src, fstype, options, fs_root) = match holder {
+        Some(m) => {
+            // the bound directory's path below the holder's mount point,
+            // appended to the holder's own root
+            let rest = if path_within(&m.target, source) && m.target != b"/" {
+                &source[m.target.len()..]
+            } else if m.target == b"/" {
+                source
+            } else {
+                b"".as_slice()
+            };
+            let mut r = m.fs_root.clone();
+            if r == b"/" && !rest.is_empty() {
+                r.clear();
+            }
+            r.extend_from_slice(rest);
+            (m.source.clone(), m.fstype.clone(), m.options.clone(), r)
+        }
+        None => (b"none".to_vec(), b"none".to_vec(), String::from("rw"), b"/".to_vec()),
+    };
     let id = next_mount_id();
-    mounts.push(Mount { source, target: target.to_vec(), fstype, options, root, covered: Some(covered), id });
+    mounts.push(Mount {
+        source: src,
+        target: target.to_vec(),
+        fstype,
+        options,
+        root,
+        covered: Some(covered),
+        id,
+        fs_root,
+    });
 }
 
 /// Forgets the mount of `root` on `covered` (umount(2)).
@@ -135,16 +176,79 @@ pub fn mounts_text() -> Vec<u8> {
             if i > 0 {
                 out.push(b' ');
             }
-            // spaces and the like are escaped in octal, as Linux does
-            for &b in part.iter() {
-                if matches!(b, b' ' | b'\t' | b'\n' | b'\\') {
-                    out.extend_from_slice(alloc::format!("\\{b:03o}").as_bytes());
-                } else {
-                    out.push(b);
-                }
-            }
+            push_escaped(&mut out, part);
         }
         out.extend_from_slice(b" 0 0\n");
+    }
+    out
+}
+
+/// Pushes `part` with the characters /proc/mounts escapes (space, tab,
+/// newline, backslash) in octal, as Linux's `mangle`.
+fn push_escaped(out: &mut Vec<u8>, part: &[u8]) {
+    for &b in part {
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\\') {
+            out.extend_from_slice(alloc::format!("\\{b:03o}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+}
+
+/// The options Linux keeps per mount (`show_mnt_opts`) rather than per
+/// filesystem: mountinfo's sixth field takes them, the last field the rest.
+const PER_MOUNT_OPTIONS: &[&str] =
+    &["nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "strictatime", "nosymfollow"];
+
+/// /proc/PID/mountinfo (proc_pid_mountinfo(5)): per mount `id parent
+/// major:minor root mount-point mount-options - type source super-options`.
+/// A mount's parent is the mount its mount point lies in (the latest
+/// earlier mount whose mount point is the longest ancestor); the root
+/// mount is its own parent here (Linux shows the namespace's hidden root
+/// mount there; for an initramfs root that is rootfs itself, `1 1`).
+/// `rw`/`ro` starts both option lists, as Linux shows them.
+pub fn mountinfo_text() -> Vec<u8> {
+    let mounts = MOUNTS.lock();
+    let mut out = Vec::new();
+    for (i, m) in mounts.iter().enumerate() {
+        let parent = if m.covered.is_none() {
+            m.id
+        } else {
+            mounts[..i]
+                .iter()
+                .rev()
+                .filter(|p| path_within(&p.target, &m.target))
+                .max_by_key(|p| p.target.len())
+                .map_or(m.id, |p| p.id)
+        };
+        let dev = m.root.dev();
+        out.extend_from_slice(
+            alloc::format!("{} {} {}:{} ", m.id, parent, vfs::major(dev), vfs::minor(dev)).as_bytes(),
+        );
+        push_escaped(&mut out, &m.fs_root);
+        out.push(b' ');
+        push_escaped(&mut out, &m.target);
+        let mut opts = m.options.split(',');
+        let rw = opts.next().filter(|o| *o == "ro" || *o == "rw").unwrap_or("rw");
+        let (per_mount, per_fs): (Vec<&str>, Vec<&str>) =
+            opts.filter(|o| !o.is_empty()).partition(|o| PER_MOUNT_OPTIONS.contains(o));
+        out.push(b' ');
+        out.extend_from_slice(rw.as_bytes());
+        for o in per_mount {
+            out.push(b',');
+            out.extend_from_slice(o.as_bytes());
+        }
+        out.extend_from_slice(b" - ");
+        push_escaped(&mut out, &m.fstype);
+        out.push(b' ');
+        push_escaped(&mut out, &m.source);
+        out.push(b' ');
+        out.extend_from_slice(rw.as_bytes());
+        for o in per_fs {
+            out.push(b',');
+            out.extend_from_slice(o.as_bytes());
+        }
+        out.push(b'\n');
     }
     out
 }
@@ -295,6 +399,11 @@ pub fn new_devtmpfs() -> Arc<Inode> {
 /// nodes an initramfs usually lacks.
 pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     let root = new_fs();
+    // Linux's rootfs is a tmpfs mounted without options: its root is
+    // 1777 unless the archive has an entry for `.`
+    if let Err(e) = root.chmod(&vfs::Cred::root(), 0o1777) {
+        log::error!("rootfs: chmod 1777 of /: {e:?}");
+    }
     if let Some(img) = image {
         match vfs::unpack_initramfs(&root, img) {
             Ok(stats) => log::info!("initramfs: {stats:?}"),

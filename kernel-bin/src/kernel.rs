@@ -48,6 +48,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         arch_x86_64::ktest::run(start);
     }
     crate::time::init();
+    crate::vdso::init();
     if !cmdline.has("noinit") {
         let initrd = boot.modules().first().map(frames::module_bytes);
         run_init(cmdline.get("init"), &cmdline, initrd);

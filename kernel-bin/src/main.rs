@@ -77,6 +77,8 @@ mod time;
 mod timerfd;
 #[cfg(target_os = "none")]
 mod uthread;
+#[cfg(target_os = "none")]
+mod vdso;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

@@ -326,32 +326,32 @@ fn open_end(shared: Arc<Shared>, flags: u32, inode: Option<Arc<vfs::Inode>>) -> 
     if is_fifo && write && !read && nonblock && s.readers.load(Ordering::SeqCst) == 0 {
         return Err(Errno::ENXIO);
     }
+    // Linux decides under pipe->mutex whether an opener waits for a
+    // partner; here the order of the atomics does it. Each opener raises
+    // its count, then its counter, then reads the partner's counter and
+    // count, all before waking anyone: a partner counted at 0 then has
+    // not raised its counter yet (so it moves it later), and a partner
+    // that waits cannot leave before this wake-up (so it is counted).
     if read {
-        s.r_counter.fetch_add(1, Ordering::SeqCst);
         s.readers.fetch_add(1, Ordering::SeqCst);
+        s.r_counter.fetch_add(1, Ordering::SeqCst);
     }
     if write {
-        s.w_counter.fetch_add(1, Ordering::SeqCst);
         s.writers.fetch_add(1, Ordering::SeqCst);
+        s.w_counter.fetch_add(1, Ordering::SeqCst);
     }
     if read && write {
         s.rdwr.fetch_add(1, Ordering::SeqCst);
     }
+    let (counter, others) = if read { (&s.w_counter, &s.writers) } else { (&s.r_counter, &s.readers) };
+    let seen = counter.load(Ordering::SeqCst);
+    let alone = others.load(Ordering::SeqCst) == 0;
     s.openq.wake_all();
     let end = Arc::new(PipeEnd { shared: shared.clone(), read, write, flags: AtomicU32::new(flags), inode });
-    if is_fifo && !nonblock && read != write {
+    if is_fifo && !nonblock && read != write && alone {
         // wait_for_partner(): until the other side's counter moves; an
         // interrupted open drops its end (the counts go back)
-        let (counter, others) = if read { (&s.w_counter, &s.writers) } else { (&s.r_counter, &s.readers) };
-        if others.load(Ordering::SeqCst) == 0 {
-            let seen = counter.load(Ordering::SeqCst);
-            crate::proc::sleep_on(
-                current_tid(),
-                &[&s.openq],
-                || counter.load(Ordering::SeqCst) != seen,
-                None,
-            )?;
-        }
+        crate::proc::sleep_on(current_tid(), &[&s.openq], || counter.load(Ordering::SeqCst) != seen, None)?;
     }
     Ok(end)
 }

@@ -95,6 +95,9 @@ pub struct ProcessExt {
     pub timers: crate::itimer::Timers,
     /// The queue of its signalfd readers and pollers (made by the first).
     pub signalfd_wq: Option<Arc<WaitQueue>>,
+    /// Its leader's name when the leader exited (a zombie's /proc/PID/stat
+    /// and status still name it, as Linux's task_struct outlives the exit).
+    exit_comm: ([u8; 15], u8),
 }
 
 impl process::seams::RecordExt for ProcessExt {
@@ -158,6 +161,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn thread_exited(&self, tid: Pid, ext: ThreadExt) {
+        // a leader's name stays with its process (a zombie keeps it)
+        table().with_process(tid, |p| p.ext_mut().exit_comm = (ext.comm, ext.comm_len));
         let task = ext.task;
         match task {
             Some(task) if !Arc::ptr_eq(&task, &sched::current()) => {
@@ -289,6 +294,13 @@ pub fn set_comm(tid: Pid, name: &[u8]) {
 pub fn comm(tid: Pid) -> alloc::vec::Vec<u8> {
     let comm = table().with_thread(tid, |t| (t.ext().comm, t.ext().comm_len));
     comm.map(|(c, n)| c[..usize::from(n)].to_vec()).unwrap_or_default()
+}
+
+/// The name its leader had when it exited, of process `pid` (empty while
+/// the leader lives, or for no such process).
+pub fn exit_comm(pid: Pid) -> alloc::vec::Vec<u8> {
+    let comm = table().with_process(pid, |p| p.ext().exit_comm);
+    comm.map(|(c, n)| c[..usize::from(n).min(c.len())].to_vec()).unwrap_or_default()
 }
 
 /// How init (pid 1) ended, once it has.

@@ -201,6 +201,7 @@ const PROC_FILES: &[&str] = &[
     "auxv",
     "oom_score_adj",
     "syscall",
+    "mountinfo",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const NET_FILES: &[&str] = &["dev"];
@@ -402,7 +403,10 @@ impl SynthNode for Node {
             may_access(pid)?;
         }
         Ok(self.child(name).map(|n| {
-            let (ty, perm) = kind_of(&n);
+            let (ty, mut perm) = kind_of(&n);
+            if let Node::Fd(pid, tid, fd) = n {
+                perm = fd_link_mode(pid, tid, fd);
+            }
             let inode = Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(n));
             if let Some(pid) = n.pid() {
                 let (mut uid, mut gid) = dump_owner(pid, ty == FileType::Directory && perm == 0o555);
@@ -486,7 +490,13 @@ impl SynthNode for Node {
     fn has_poll(&self) -> bool {
         // Linux: proc_reg_poll for /proc's own files, proc_sys_poll for
         // /proc/sys, mounts_poll; the rest of base.c's files have none
-        matches!(self, Node::Global(_) | Node::SysFile(_) | Node::NetFile(_) | Node::ProcFile(_, _, "mounts"))
+        matches!(
+            self,
+            Node::Global(_)
+                | Node::SysFile(_)
+                | Node::NetFile(_)
+                | Node::ProcFile(_, _, "mounts" | "mountinfo")
+        )
     }
 
     fn readlink(&self) -> Result<Vec<u8>> {
@@ -662,6 +672,26 @@ fn fd_magic(pid: Pid, tid: Pid, fd: u32) -> Result<vfs::Magic> {
         Some(i) => vfs::Magic::Inode(i.clone()),
         None => vfs::Magic::File(file),
     })
+}
+
+/// The mode of the link /proc/<pid>/fd/<fd> (tid_fd_update_inode): r-x
+/// for the owner when the file is open for reading, -wx for writing,
+/// rwx for both, none for an O_PATH file.
+fn fd_link_mode(pid: Pid, tid: Pid, fd: u32) -> u32 {
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).unwrap_or(pid) };
+    let Some(files) = table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten() else {
+        return 0o700;
+    };
+    let Ok(file) = files.lock().get(fd) else { return 0o700 };
+    let flags = file.status_flags();
+    if flags & vfs::O_PATH != 0 {
+        return 0;
+    }
+    match flags & vfs::O_ACCMODE {
+        vfs::O_RDONLY => 0o500,
+        vfs::O_WRONLY => 0o300,
+        _ => 0o700,
+    }
 }
 
 /// What /proc/<pid>/{cwd,root,exe} lead to.
@@ -896,10 +926,70 @@ fn vm_sizes(pid: Pid) -> (u64, u64, u64) {
     (size, g.resident_pages() as u64, g.hiwater_pages() as u64)
 }
 
+/// /proc/PID/status's VmData, VmStk, VmExe and VmLib (Linux's
+/// `task_mem`): private writable mappings but the stack, the stack, the
+/// executable's own code (its file's executable mappings), and the other
+/// executable read-only mappings.
+fn vm_kinds(pid: Pid, exe: &[u8]) -> proctext::VmKinds {
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else {
+        return proctext::VmKinds::default();
+    };
+    let g = vm.lock();
+    let (mut data, mut stack, mut exe_code, mut code) = (0u64, 0u64, 0u64, 0u64);
+    for m in g.mappings() {
+        let len = (m.end - m.start) as u64;
+        if m.name == "[stack]" {
+            stack += len;
+        } else if m.prot.contains(vm::Prot::WRITE) {
+            data += u64::from(!m.shared) * len;
+        } else if m.prot.contains(vm::Prot::EXEC) {
+            code += len;
+            if !exe.is_empty() && m.name.as_bytes() == exe {
+                exe_code += len;
+            }
+        }
+    }
+    proctext::VmKinds::new(data, stack, exe_code, code - exe_code)
+}
+
+/// /proc/PID/status's signal lines: thread `tid`'s pending set and mask,
+/// process `pid`'s shared pending set and dispositions, and user `uid`'s
+/// queued-signal count against the process's RLIMIT_SIGPENDING.
+fn status_signals(pid: Pid, tid: Pid, uid: u32) -> proctext::StatusSignals {
+    let queued = table().signal_account(uid).map_or(0, |a| a.queued() as u64);
+    table()
+        .with_thread_process(tid, pid, |th, p| {
+            let limit = p.rlimits().get(process::rlimit::Resource::Sigpending).cur;
+            let (mut ignored, mut caught) = (0u64, 0u64);
+            {
+                let h = p.handlers().lock();
+                for n in 1..=64 {
+                    let Ok(sig) = signal::SigNum::new(n) else { continue };
+                    match h.get(sig).handler {
+                        signal::SigHandler::Default => {}
+                        signal::SigHandler::Ignore => ignored |= 1 << (n - 1),
+                        _ => caught |= 1 << (n - 1),
+                    }
+                }
+            }
+            proctext::StatusSignals::new(
+                queued,
+                limit,
+                th.signals().pending().pending().bits(),
+                p.pending().pending().bits(),
+                th.signals().blocked().bits(),
+                ignored,
+                caught,
+            )
+        })
+        .unwrap_or_default()
+}
+
 fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
     let info = info(pid, |i| i.clone()).unwrap_or_default();
     let comm = crate::proc::comm(tid);
     let comm = if comm.is_empty() { crate::proc::comm(pid) } else { comm };
+    let comm = if comm.is_empty() { crate::proc::exit_comm(pid) } else { comm };
     let cname = String::from_utf8_lossy(&comm).into_owned();
     let (ppid, pgid, sid, state, creds, kids, nthreads) = table()
         .with_process(pid, |p| {
@@ -944,6 +1034,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             s.into_bytes()
         }
         "mounts" => crate::fs::mounts_text(),
+        "mountinfo" => crate::fs::mountinfo_text(),
         "auxv" => info.auxv,
         "cmdline" => info.cmdline,
         "comm" => format!("{cname}\n").into_bytes(),
@@ -998,6 +1089,15 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         }
         "status" => {
             let (vsize, rss, hwm) = vm_sizes(pid);
+            // the fs context outside the table lock (its own lock)
+            let fs = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten();
+            let umask = fs.map_or(0o022, |f| f.lock().umask());
+            let all = crate::sched::online_mask();
+            let cpus = crate::proc::task_of(tid).map_or(all, |k| crate::sched::affinity(&k));
+            let switches = table().thread_cpu(tid).map_or((0, 0), |c| {
+                let u = c.usage();
+                (u.nvcsw, u.nivcsw)
+            });
             proctext::status(
                 &proctext::StatusFields::new(&cname, long, pid, tid, &creds)
                     .with_ppid(ppid)
@@ -1006,7 +1106,15 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                     .with_locked(locked_bytes(pid) as u64)
                     .with_rss(rss)
                     .with_hwm(hwm)
-                    .with_threads(nthreads),
+                    .with_threads(nthreads)
+                    .with_umask(umask)
+                    .with_group(pgid, sid)
+                    .with_vm_kinds(vm_kinds(pid, &info.exe))
+                    .with_signals(status_signals(pid, tid, creds.uid))
+                    .with_cap_bounding(table().with_process(pid, |p| p.cap_bset()).unwrap_or(0))
+                    .with_no_new_privs(table().with_thread(tid, |th| th.no_new_privs()).unwrap_or(false))
+                    .with_cpus_allowed(cpus, crate::sched::nr_cpus())
+                    .with_switches(switches.0, switches.1),
             )
             .into_bytes()
         }

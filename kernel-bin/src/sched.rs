@@ -1157,10 +1157,11 @@ pub fn stats_line() -> alloc::string::String {
     // affine29: wake-affine placement, lazy TLB, the idle tick
     let _ = write!(
         s,
-        "; {} wake-ups and {} new tasks kept on the waker's CPU, {} idle kicks; lazy TLB: {} IPIs skipped, flushes on leaving idle per CPU:",
+        "; {} wake-ups and {} new tasks kept on the waker's CPU, {} idle kicks ({} for a lost sync bet); lazy TLB: {} IPIs skipped, flushes on leaving idle per CPU:",
         SYNC_LOCAL.load(Ordering::Relaxed),
         NEW_LOCAL.load(Ordering::Relaxed),
         KICKS.load(Ordering::Relaxed),
+        SYNC_KICKS.load(Ordering::Relaxed),
         arch_x86_64::smp::tlb_lazy_stats(0).0
     );
     for c in 0..nr_cpus() {
@@ -1571,6 +1572,7 @@ fn tick_point(cpu: usize, tick: u64) {
 /// (the entry's clock reading is [`charge`]'s).
 pub fn resched_before_user() {
     let cpu = this_cpu();
+    sync_check(cpu);
     let tick = time::ticks();
     if NEED_RESCHED[cpu].load(Ordering::Relaxed)
         || SEEN_TICK[cpu].load(Ordering::Relaxed) != tick
@@ -1641,6 +1643,50 @@ pub fn block_until(deadline_ns: u64) {
     drop(left);
 }
 
+/// A sync wake-up placed on this CPU ([`wake_sync`]) bets that the waker
+/// blocks soon: 0 when no bet is open, else 1 + the CPU's pick count at
+/// the wake-up, with the high bit once the waker went back to user mode
+/// (from the waking call) without blocking.
+static SYNC_BET: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+const SYNC_BET_SEEN: u64 = 1 << 63;
+
+fn arm_sync_check(cpu: usize) {
+    let picks = PICKS[cpu].load(Ordering::Relaxed);
+    SYNC_BET[cpu].store((picks.wrapping_add(1)) & !SYNC_BET_SEEN, Ordering::Relaxed);
+}
+
+/// On the way back to user mode: a waker that placed its wakee on this
+/// CPU and then returns to user mode a second time without having left
+/// the CPU (no pick since: a pipe writer that goes on writing) lost the
+/// bet, and its wakee would wait behind it until the tick's kick
+/// ([`kick_for_queued`]): an idle CPU is kicked now to steal it (a
+/// normal wake-up's placement, late). The first return is the waking
+/// call's own (a ping-pong's writer reads and blocks next). One load
+/// when no bet is open.
+fn sync_check(cpu: usize) {
+    let bet = SYNC_BET[cpu].load(Ordering::Relaxed);
+    if bet == 0 {
+        return;
+    }
+    let picks = PICKS[cpu].load(Ordering::Relaxed).wrapping_add(1) & !SYNC_BET_SEEN;
+    if bet & !SYNC_BET_SEEN != picks {
+        // the CPU switched since: the waker blocked (or was preempted)
+        SYNC_BET[cpu].store(0, Ordering::Relaxed);
+    } else if bet & SYNC_BET_SEEN == 0 {
+        SYNC_BET[cpu].store(bet | SYNC_BET_SEEN, Ordering::Relaxed);
+    } else {
+        SYNC_BET[cpu].store(0, Ordering::Relaxed);
+        let idle = IDLE_MASK.load(Ordering::SeqCst) & online_mask() & !(1u64 << cpu);
+        if QLEN[cpu].load(Ordering::Relaxed) > 0 && idle != 0 {
+            SYNC_KICKS.fetch_add(1, Ordering::Relaxed);
+            arch_x86_64::smp::send_resched(idle.trailing_zeros() as usize);
+        }
+    }
+}
+
+/// Kicks by [`sync_check`] (a lost sync bet), for the power-off line.
+static SYNC_KICKS: AtomicU64 = AtomicU64::new(0);
+
 /// Makes `task` runnable (or remembers the wake-up if it is running). A
 /// task running on another CPU is sent the reschedule IPI, so that a
 /// signal reaches a thread spinning in user mode at once.
@@ -1667,6 +1713,7 @@ fn wake_with(task: &Arc<Task>, sync: bool) {
             // keeps together
             place(task, cpu);
             with_rq(cpu, |q| push(q, cpu, task, false));
+            arm_sync_check(cpu);
         } else {
             enqueue_on(task, select_cpu(task));
         }

@@ -233,7 +233,25 @@ pub static KNOBS: &[Knob] = &[
             },
         ),
     },
+    // read-only here, each the value the kernel enforces
+    Knob {
+        dir: "fs",
+        name: "nr_open",
+        value: Value::Text(|| alloc::format!("{}", fs_table::NR_OPEN).into_bytes()),
+    },
+    Knob {
+        dir: "kernel",
+        name: "cap_last_cap",
+        value: Value::Text(|| alloc::format!("{}", crate::syscall::task::CAP_LAST_CAP).into_bytes()),
+    },
     Knob { dir: "kernel", name: "hostname", value: Value::Text(crate::time::hostname) },
+    Knob {
+        dir: "kernel",
+        name: "ngroups_max",
+        value: Value::Text(|| alloc::format!("{}", process::cred::NGROUPS_MAX).into_bytes()),
+    },
+    // no address-space randomisation (elf-loader, vm): Linux's 0
+    Knob { dir: "kernel", name: "randomize_va_space", value: Value::Text(|| b"0".to_vec()) },
     Knob { dir: "kernel", name: "osrelease", value: Value::Text(|| b"6.1.0".to_vec()) },
     Knob { dir: "kernel", name: "ostype", value: Value::Text(|| b"Linux".to_vec()) },
     Knob {
@@ -302,6 +320,11 @@ pub static KNOBS: &[Knob] = &[
                 Ok(())
             },
         ),
+    },
+    Knob {
+        dir: "vm",
+        name: "mmap_min_addr",
+        value: Value::Text(|| alloc::format!("{}", vm::abi::MMAP_MIN_ADDR).into_bytes()),
     },
 ];
 

@@ -9,6 +9,18 @@
 //!   without CPU0 hotplug) and `topology/` (one package, one thread per
 //!   core, as /proc/cpuinfo says).
 //!
+//! - the disk, for lsblk(8) (util-linux iterates `/sys/block` and reads
+//!   the disk through `/sys/dev/block/MAJ:MIN`): `/sys/block/vda`,
+//!   `/sys/class/block/vda` and `/sys/dev/block/254:0`, links to
+//!   `/sys/devices/pci0000:00/0000:00:SS.F/virtioN/block/vda` (Linux's
+//!   path for the disk's PCI function), which holds `dev`, `size`, `ro`,
+//!   `removable`, `hidden`, `range`, `ext_range`, `capability`, the
+//!   alignment and event files, `inflight`, `uevent`, empty `holders/`
+//!   and `slaves/`, the `device` and `subsystem` links and `queue/` (block
+//!   sizes, `rotational`, `scheduler` `[none]`, no discard: the driver has
+//!   none). Every file reads as Linux 6.1's for a QEMU virtio-blk disk
+//!   but is read-only here (Linux lets root write some queue files).
+//!
 //! The CPUs are the ones `sched::nr_cpus` counts; there is no hotplug, so
 //! possible = present = online. Writing `1` to a `cpuN/online` is accepted
 //! (the CPU is online); taking a CPU offline is `EBUSY`.
@@ -50,6 +62,95 @@ enum Node {
     Topology(u16),
     /// A file of `cpuN/topology/`.
     TopoFile(u16, &'static str),
+    /// `/sys/block`, `/sys/class`, `/sys/class/block`, `/sys/dev`,
+    /// `/sys/dev/block`.
+    Block,
+    Class,
+    ClassBlock,
+    Dev,
+    DevBlock,
+    /// The links to the disk's directory: `/sys/block/vda`,
+    /// `/sys/class/block/vda`, `/sys/dev/block/254:0`.
+    BlockLink,
+    ClassBlockLink,
+    DevBlockLink,
+    /// The `n`th directory of the disk's path below `/sys/devices`
+    /// (`pci0000:00`, `0000:00:03.0`, `virtio0`, `block`).
+    DiskPath(u8),
+    /// `.../block/vda`.
+    Disk,
+    /// A file of the disk's directory.
+    DiskFile(&'static str),
+    /// `holders/`, `slaves/` (empty: no device-mapper or RAID here).
+    DiskEmpty(&'static str),
+    /// `device`, `subsystem`.
+    DiskLink(&'static str),
+    /// `queue/` and its files.
+    Queue,
+    QueueFile(&'static str),
+}
+
+const DISK_FILES: &[&str] = &[
+    "alignment_offset",
+    "capability",
+    "dev",
+    "discard_alignment",
+    "events",
+    "events_async",
+    "events_poll_msecs",
+    "ext_range",
+    "hidden",
+    "inflight",
+    "range",
+    "removable",
+    "ro",
+    "size",
+    "uevent",
+];
+const DISK_EMPTY: &[&str] = &["holders", "slaves"];
+const DISK_LINKS: &[&str] = &["device", "subsystem"];
+const QUEUE_FILES: &[&str] = &[
+    "add_random",
+    "chunk_sectors",
+    "dax",
+    "discard_granularity",
+    "discard_max_bytes",
+    "discard_max_hw_bytes",
+    "discard_zeroes_data",
+    "hw_sector_size",
+    "logical_block_size",
+    "max_hw_sectors_kb",
+    "max_sectors_kb",
+    "minimum_io_size",
+    "nr_requests",
+    "nr_zones",
+    "optimal_io_size",
+    "physical_block_size",
+    "read_ahead_kb",
+    "rotational",
+    "scheduler",
+    "write_cache",
+    "write_same_max_bytes",
+    "write_zeroes_max_bytes",
+    "zone_append_max_bytes",
+    "zone_write_granularity",
+    "zoned",
+];
+
+/// The disk's directory below /sys (`devices/pci0000:00/.../block/vda`),
+/// `None` without a disk.
+fn disk_path() -> Option<String> {
+    crate::blk::present().then(crate::blk::sysfs_path).filter(|p| !p.is_empty())
+}
+
+/// The `n`th component of the disk's path below `/sys/devices`.
+fn disk_component(n: u8) -> Option<String> {
+    disk_path()?.split('/').nth(1 + usize::from(n)).map(String::from)
+}
+
+/// The disk's device number as `MAJ:MIN`.
+fn disk_devno() -> String {
+    format!("{}:0", crate::blk::VIRTBLK_MAJOR)
 }
 
 const CPU_FILES: &[&str] = &["kernel_max", "offline", "online", "possible", "present"];
@@ -90,14 +191,45 @@ fn ino_of(node: &Node) -> u64 {
         Node::CpuOnline(c) => per(c, 1),
         Node::Topology(c) => per(c, 2),
         Node::TopoFile(c, n) => per(c, 16 + idx(TOPO_FILES, n)),
+        Node::Block => 5,
+        Node::Class => 6,
+        Node::ClassBlock => 7,
+        Node::Dev => 8,
+        Node::DevBlock => 9,
+        Node::BlockLink => 10,
+        Node::ClassBlockLink => 11,
+        Node::DevBlockLink => 12,
+        Node::DiskPath(n) => 0x2_0000 + u64::from(n),
+        Node::Disk => 0x2_0010,
+        Node::DiskFile(n) => 0x2_0100 + idx(DISK_FILES, n),
+        Node::DiskEmpty(n) => 0x2_0200 + idx(DISK_EMPTY, n),
+        Node::DiskLink(n) => 0x2_0300 + idx(DISK_LINKS, n),
+        Node::Queue => 0x2_0011,
+        Node::QueueFile(n) => 0x2_0400 + idx(QUEUE_FILES, n),
     }
 }
 
 fn kind_of(node: &Node) -> (FileType, u32) {
     match node {
-        Node::Root | Node::Devices | Node::System | Node::Cpu | Node::CpuN(_) | Node::Topology(_) => {
-            (FileType::Directory, 0o755)
+        Node::Root
+        | Node::Devices
+        | Node::System
+        | Node::Cpu
+        | Node::CpuN(_)
+        | Node::Topology(_)
+        | Node::Block
+        | Node::Class
+        | Node::ClassBlock
+        | Node::Dev
+        | Node::DevBlock
+        | Node::DiskPath(_)
+        | Node::Disk
+        | Node::DiskEmpty(_)
+        | Node::Queue => (FileType::Directory, 0o755),
+        Node::BlockLink | Node::ClassBlockLink | Node::DevBlockLink | Node::DiskLink(_) => {
+            (FileType::Symlink, 0o777)
         }
+        Node::DiskFile(_) | Node::QueueFile(_) => (FileType::Regular, 0o444),
         // cpuN/online is writable by root (CPU hotplug)
         Node::CpuOnline(_) => (FileType::Regular, 0o644),
         Node::CpuFile(_) | Node::TopoFile(..) => (FileType::Regular, 0o444),
@@ -148,8 +280,34 @@ impl Node {
     fn child(&self, name: &[u8]) -> Option<Node> {
         let find = |list: &[&'static str]| list.iter().copied().find(|n| n.as_bytes() == name);
         match *self {
-            Node::Root => (name == b"devices").then_some(Node::Devices),
-            Node::Devices => (name == b"system").then_some(Node::System),
+            Node::Root => match name {
+                b"block" => Some(Node::Block),
+                b"class" => Some(Node::Class),
+                b"dev" => Some(Node::Dev),
+                b"devices" => Some(Node::Devices),
+                _ => None,
+            },
+            Node::Devices => match name {
+                b"system" => Some(Node::System),
+                _ => (disk_component(0)?.as_bytes() == name).then_some(Node::DiskPath(0)),
+            },
+            Node::Block => (name == b"vda" && disk_path().is_some()).then_some(Node::BlockLink),
+            Node::Class => (name == b"block").then_some(Node::ClassBlock),
+            Node::ClassBlock => (name == b"vda" && disk_path().is_some()).then_some(Node::ClassBlockLink),
+            Node::Dev => (name == b"block").then_some(Node::DevBlock),
+            Node::DevBlock => {
+                (disk_path().is_some() && name == disk_devno().as_bytes()).then_some(Node::DevBlockLink)
+            }
+            Node::DiskPath(n) if n < 3 => {
+                (disk_component(n + 1)?.as_bytes() == name).then_some(Node::DiskPath(n + 1))
+            }
+            Node::DiskPath(_) => (name == b"vda").then_some(Node::Disk),
+            Node::Disk => find(DISK_FILES)
+                .map(Node::DiskFile)
+                .or_else(|| find(DISK_EMPTY).map(Node::DiskEmpty))
+                .or_else(|| find(DISK_LINKS).map(Node::DiskLink))
+                .or_else(|| (name == b"queue").then_some(Node::Queue)),
+            Node::Queue => find(QUEUE_FILES).map(Node::QueueFile),
             Node::System => (name == b"cpu").then_some(Node::Cpu),
             Node::Cpu => find(CPU_FILES).map(Node::CpuFile).or_else(|| {
                 let n = name.strip_prefix(b"cpu")?;
@@ -171,8 +329,40 @@ impl Node {
 
     fn list(&self) -> Vec<SynthEntry> {
         match *self {
-            Node::Root => alloc::vec![entry(b"devices", Node::Devices)],
-            Node::Devices => alloc::vec![entry(b"system", Node::System)],
+            Node::Root => alloc::vec![
+                entry(b"block", Node::Block),
+                entry(b"class", Node::Class),
+                entry(b"dev", Node::Dev),
+                entry(b"devices", Node::Devices),
+            ],
+            Node::Devices => {
+                let mut v = Vec::new();
+                if let Some(c) = disk_component(0) {
+                    v.push(entry(c.as_bytes(), Node::DiskPath(0)));
+                }
+                v.push(entry(b"system", Node::System));
+                v
+            }
+            Node::Block if disk_path().is_some() => alloc::vec![entry(b"vda", Node::BlockLink)],
+            Node::Class => alloc::vec![entry(b"block", Node::ClassBlock)],
+            Node::ClassBlock if disk_path().is_some() => alloc::vec![entry(b"vda", Node::ClassBlockLink)],
+            Node::Dev => alloc::vec![entry(b"block", Node::DevBlock)],
+            Node::DevBlock if disk_path().is_some() => {
+                alloc::vec![entry(disk_devno().as_bytes(), Node::DevBlockLink)]
+            }
+            Node::DiskPath(n) if n < 3 => disk_component(n + 1)
+                .map(|c| alloc::vec![entry(c.as_bytes(), Node::DiskPath(n + 1))])
+                .unwrap_or_default(),
+            Node::DiskPath(_) => alloc::vec![entry(b"vda", Node::Disk)],
+            Node::Disk => {
+                let mut v: Vec<SynthEntry> =
+                    DISK_FILES.iter().map(|n| entry(n.as_bytes(), Node::DiskFile(n))).collect();
+                v.extend(DISK_EMPTY.iter().map(|n| entry(n.as_bytes(), Node::DiskEmpty(n))));
+                v.extend(DISK_LINKS.iter().map(|n| entry(n.as_bytes(), Node::DiskLink(n))));
+                v.push(entry(b"queue", Node::Queue));
+                v
+            }
+            Node::Queue => QUEUE_FILES.iter().map(|n| entry(n.as_bytes(), Node::QueueFile(n))).collect(),
             Node::System => alloc::vec![entry(b"cpu", Node::Cpu)],
             Node::Cpu => {
                 let mut v: Vec<SynthEntry> =
@@ -219,9 +409,67 @@ impl Node {
                     _ => cpu_mask(all),
                 }
             }
+            Node::DiskFile(n) => disk_file(n),
+            Node::QueueFile(n) => queue_file(n),
             _ => return Err(Errno::EINVAL),
         })
     }
+
+    /// A link's target, relative to its directory.
+    fn link(&self) -> Result<String> {
+        let path = || disk_path().ok_or(Errno::ENOENT);
+        Ok(match *self {
+            Node::BlockLink => format!("../{}", path()?),
+            Node::ClassBlockLink | Node::DevBlockLink => format!("../../{}", path()?),
+            Node::DiskLink("device") => format!("../../../{}", disk_component(2).ok_or(Errno::ENOENT)?),
+            Node::DiskLink(_) => String::from("../../../../../../class/block"),
+            _ => return Err(Errno::EINVAL),
+        })
+    }
+}
+
+/// A file of the disk's directory, as Linux 6.1's block layer prints it
+/// for a virtio-blk disk (block/genhd.c, block/disk-events.c).
+fn disk_file(name: &str) -> String {
+    let sectors = crate::blk::size() / 512;
+    match name {
+        "dev" => format!("{}\n", disk_devno()),
+        "size" => format!("{sectors}\n"),
+        "ro" => format!("{}\n", u8::from(crate::blk::read_only())),
+        // virtio_blk's minors per disk (1 << PART_BITS)
+        "range" => String::from("16\n"),
+        "ext_range" => String::from("256\n"),
+        // no removable media, polled events or pending requests shown
+        "events" | "events_async" => String::from("\n"),
+        "events_poll_msecs" => String::from("-1\n"),
+        "inflight" => format!("{:>8} {:>8}\n", 0, 0),
+        "uevent" => {
+            format!("MAJOR={}\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\nDISKSEQ=1\n", crate::blk::VIRTBLK_MAJOR)
+        }
+        // removable, hidden, capability, alignment_offset,
+        // discard_alignment
+        _ => String::from("0\n"),
+    }
+}
+
+/// A file of the disk's `queue/` (block/blk-sysfs.c): 512-byte sectors,
+/// no I/O scheduler, no discard, no zones; the request and read-ahead
+/// figures are Linux's defaults for the disk.
+fn queue_file(name: &str) -> String {
+    String::from(match name {
+        "hw_sector_size" | "logical_block_size" | "physical_block_size" | "minimum_io_size" => "512\n",
+        "max_hw_sectors_kb" | "max_sectors_kb" => {
+            return format!("{}\n", arch_x86_64::virtio_blk::MAX_REQUEST / 1024);
+        }
+        "nr_requests" => "256\n",
+        "read_ahead_kb" => "128\n",
+        // Linux's default for a disk that does not say otherwise
+        "rotational" => "1\n",
+        "scheduler" => "[none] \n",
+        "write_cache" => "write back\n",
+        "zoned" => "none\n",
+        _ => "0\n",
+    })
 }
 
 impl SynthNode for Node {
@@ -238,6 +486,10 @@ impl SynthNode for Node {
 
     fn content(&self) -> Result<Vec<u8>> {
         self.text().map(String::into_bytes)
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>> {
+        self.link().map(String::into_bytes)
     }
 
     fn create_errno(&self, open: bool) -> Errno {

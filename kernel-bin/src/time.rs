@@ -8,8 +8,9 @@ static BOOT_REALTIME_NS: AtomicU64 = AtomicU64::new(0);
 /// Reads the CMOS clock (UTC) and remembers the wall-clock time of boot.
 pub fn init() {
     let secs = arch_x86_64::cpu::cmos_unix_time();
-    let ns = secs.saturating_mul(1_000_000_000).saturating_sub(arch_x86_64::time::since_boot_ns());
+    let ns = secs.saturating_mul(1_000_000_000).saturating_sub(arch_x86_64::time::monotonic_ns());
     BOOT_REALTIME_NS.store(ns, Ordering::Relaxed);
+    arch_x86_64::vdso::set_realtime_offset(ns);
 }
 
 /// `CLOCK_REALTIME` minus the monotonic clock.
@@ -25,7 +26,10 @@ pub fn realtime_ns() -> u64 {
 /// Sets `CLOCK_REALTIME` to `ns` since the epoch (clock_settime,
 /// settimeofday): the monotonic clock is untouched.
 pub fn set_realtime_ns(ns: u64) {
-    BOOT_REALTIME_NS.store(ns.saturating_sub(arch_x86_64::time::since_boot_ns()), Ordering::Relaxed);
+    let off = ns.saturating_sub(arch_x86_64::time::monotonic_ns());
+    BOOT_REALTIME_NS.store(off, Ordering::Relaxed);
+    // the vDSO's copy (user space computes CLOCK_REALTIME from it)
+    arch_x86_64::vdso::set_realtime_offset(off);
 }
 
 /// The host name (uname's nodename), 64 bytes at most; "(none)" until

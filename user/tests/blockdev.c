@@ -9,11 +9,21 @@
  * virtio_blk module in the initramfs (its /init loads it, makes /dev/vda). */
 #include "kt.h"
 
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 
+/* (sys/mount.h defines these too) */
+#undef BLKROGET
+#undef BLKGETSIZE
+#undef BLKSSZGET
+#undef BLKGETSIZE64
+#undef BLKPBSZGET
 #define BLKROGET 0x125e
 #define BLKGETSIZE 0x1260
 #define BLKSSZGET 0x1268
@@ -172,6 +182,114 @@ KT_CASE(bad_offsets_and_modes) {
     KT_SYS_ERR(read(w, back, 512), EBADF);
     KT_SYS_ERR(pwrite(w, buf, 512, -512), EINVAL);
     close(w);
+}
+
+/* What lsblk(8) reads in sysfs (util-linux iterates /sys/block and opens
+ * the disk through /sys/dev/block/MAJ:MIN): the links to the disk's
+ * directory under /sys/devices/<PCI path>/virtioN/block/vda and its
+ * files (dev, size in sectors, ro, removable, hidden, queue/), empty
+ * holders/ and slaves/, and the device link to its virtioN. */
+#define BLK_SYS "/tmp/kt_blockdev_sys"
+
+static int read_sys(const char *rel, char *buf, size_t size) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", BLK_SYS, rel);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return (int)n;
+}
+
+static long link_of(const char *rel, char *buf, size_t size) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", BLK_SYS, rel);
+    long n = readlink(path, buf, size - 1);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
+static int entries_of(const char *rel) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", BLK_SYS, rel);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+KT_CASE(sysfs_describes_the_disk_as_lsblk_reads_it) {
+    OPEN_DISK(fd, O_RDONLY);
+    close(fd);
+    mkdir(BLK_SYS, 0755);
+    KT_SYS_OK(mount("sysfs", BLK_SYS, "sysfs", 0, 0));
+    char dev[120], cls[120], blk[120], dev_link[64], buf[120];
+    KT_TRUE(link_of("dev/block/254:0", dev, sizeof dev) > 0, "readlink dev/block/254:0: errno %d", errno);
+    KT_TRUE(link_of("class/block/vda", cls, sizeof cls) > 0, "readlink class/block/vda: errno %d", errno);
+    KT_TRUE(link_of("block/vda", blk, sizeof blk) > 0, "readlink block/vda: errno %d", errno);
+    /* ../../devices/pci0000:00/0000:00:SS.F/virtioN/block/vda */
+    KT_TRUE(strncmp(dev, "../../devices/pci0000:00/0000:00:", 33) == 0, "%s", dev);
+    size_t n = strlen(dev);
+    KT_TRUE(n > 43 && strcmp(dev + n - 10, "/block/vda") == 0, "%s", dev);
+    KT_TRUE(strcmp(cls, dev) == 0, "%s vs %s", cls, dev);
+    KT_TRUE(strcmp(blk, dev + 3) == 0, "%s vs %s", blk, dev);
+    /* the device link names the virtioN of the path */
+    KT_TRUE(link_of("block/vda/device", dev_link, sizeof dev_link) > 0, "readlink device: errno %d", errno);
+    char *virtio = strstr(dev, "/virtio");
+    KT_TRUE(virtio != 0, "%s", dev);
+    char want[64];
+    snprintf(want, sizeof want, "../../..%.*s", (int)(strstr(virtio, "/block/") - virtio), virtio);
+    KT_TRUE(strcmp(dev_link, want) == 0, "%s, not %s", dev_link, want);
+    KT_TRUE(link_of("block/vda/subsystem", buf, sizeof buf) > 0, "readlink subsystem");
+    KT_TRUE(strcmp(buf, "../../../../../../class/block") == 0, "%s", buf);
+    /* the files, through each link */
+    const char *dirs[] = {"dev/block/254:0", "class/block/vda", "block/vda"};
+    for (int i = 0; i < 3; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "%s/dev", dirs[i]);
+        KT_TRUE(read_sys(rel, buf, sizeof buf) > 0, "%s: errno %d", rel, errno);
+        KT_TRUE(strcmp(buf, "254:0\n") == 0, "%s: %s", rel, buf);
+    }
+    char size[32];
+    snprintf(size, sizeof size, "%ld\n", SIZE / 512);
+    const char *files[][2] = {
+        {"size", size},
+        {"ro", "0\n"},
+        {"removable", "0\n"},
+        {"hidden", "0\n"},
+        {"range", "16\n"},
+        {"ext_range", "256\n"},
+        {"queue/logical_block_size", "512\n"},
+        {"queue/physical_block_size", "512\n"},
+        {"queue/minimum_io_size", "512\n"},
+        {"queue/optimal_io_size", "0\n"},
+        {"queue/rotational", "1\n"},
+        {"queue/nr_requests", "256\n"},
+        {"queue/zoned", "none\n"},
+    };
+    for (unsigned i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "dev/block/254:0/%s", files[i][0]);
+        KT_TRUE(read_sys(rel, buf, sizeof buf) > 0, "%s: errno %d", rel, errno);
+        KT_TRUE(strcmp(buf, files[i][1]) == 0, "%s: %s, not %s", rel, buf, files[i][1]);
+    }
+    /* lsblk's SCHED column: the bracketed name */
+    KT_TRUE(read_sys("block/vda/queue/scheduler", buf, sizeof buf) > 0, "scheduler");
+    KT_TRUE(strncmp(buf, "[none] ", 7) == 0, "%s", buf);
+    KT_TRUE(read_sys("block/vda/uevent", buf, sizeof buf) > 0, "uevent");
+    KT_TRUE(strncmp(buf, "MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n", 42) == 0, "%s", buf);
+    KT_EQ(entries_of("block/vda/holders"), 0);
+    KT_EQ(entries_of("block/vda/slaves"), 0);
+    /* no partitions on the blank disk: lsblk looks for <dir>/start */
+    KT_SYS_ERR(access(BLK_SYS "/block/vda/queue/start", R_OK), ENOENT);
+    KT_SYS_ERR(access(BLK_SYS "/block/vda/vda1", F_OK), ENOENT);
+    KT_SYS_ERR(access(BLK_SYS "/dev/block/254:1", F_OK), ENOENT);
+    KT_SYS_OK(umount(BLK_SYS));
 }
 
 KT_MAIN()

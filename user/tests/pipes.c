@@ -498,4 +498,69 @@ KT_CASE(pipe2_flag_checks) {
     KT_SYS_ERR(pipe((int *)8), EFAULT);
 }
 
+/* A FIFO opened for writing first (with O_CREAT|O_TRUNC, as a shell's
+ * `>` does) waits for the reader; the reader's later open wakes it and
+ * does not wait itself; the data and EOF arrive. With the writer in a
+ * grandchild whose parent has exited too (bash's `( ... &)`). */
+static void fifo_writer_first(int orphan) {
+    char path[] = "/tmp/kt_fifo_wfirst";
+    unlink(path);
+    KT_SYS_OK(mkfifo(path, 0600));
+    pid_t c = fork();
+    if (c == 0) {
+        if (orphan && fork() != 0) _exit(0);
+        int w = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (w < 0) _exit(1);
+        if (write(w, "fifo\n", 5) != 5) _exit(2);
+        _exit(0);
+    }
+    if (orphan) KT_WAIT_STATUS(c, 0);
+    kt_msleep(200);
+    int r = open(path, O_RDONLY);
+    KT_TRUE(r >= 0, "open for reading: errno %d", errno);
+    char b[16] = {0};
+    KT_SYS_RET(read(r, b, sizeof b), 5);
+    KT_EQ(memcmp(b, "fifo\n", 5), 0);
+    KT_SYS_RET(read(r, b, sizeof b), 0);
+    close(r);
+    if (!orphan) KT_WAIT_STATUS(c, 0);
+    unlink(path);
+}
+
+KT_CASE(fifo_writer_opens_first) {
+    fifo_writer_first(0);
+}
+
+KT_CASE(fifo_writer_opens_first_in_an_orphan) {
+    fifo_writer_first(1);
+}
+
+/* The open of either side racing the other's (no sleep between them, or
+ * a few ms): neither may wait for a partner that already came, even one
+ * that has written, closed and exited before the opener looked. */
+KT_CASE(fifo_opens_racing_200_rounds) {
+    char path[] = "/tmp/kt_fifo_race";
+    for (int i = 0; i < 200; i++) {
+        unlink(path);
+        KT_SYS_OK(mkfifo(path, 0600));
+        pid_t c = fork();
+        if (c == 0) {
+            int w = open(path, O_WRONLY);
+            if (w < 0) _exit(1);
+            if (write(w, "fifo\n", 5) != 5) _exit(2);
+            _exit(0);
+        }
+        if (i % 7) kt_msleep(i % 7);
+        int r = open(path, O_RDONLY);
+        KT_TRUE(r >= 0, "round %d: open for reading: errno %d", i, errno);
+        char b[16];
+        KT_SYS_RET(read(r, b, sizeof b), 5);
+        KT_SYS_RET(read(r, b, sizeof b), 0);
+        close(r);
+        KT_WAIT_STATUS(c, 0);
+        if (kt_case_failed) break;
+    }
+    unlink(path);
+}
+
 KT_MAIN()

@@ -721,10 +721,8 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     };
     let linux = crate::linux::vmlinuz()?;
     if let Some(kind) = opts.scale {
-        if opts.profile {
-            return Err("--profile works with the main and Debian boots, not --scale/--workloads".into());
-        }
-        let (rounds, icount, ours_only, only) = (opts.rounds, opts.icount, opts.ours_only, opts.only);
+        let (rounds, icount, ours_only, only, profile) =
+            (opts.rounds, opts.icount, opts.ours_only, opts.only, opts.profile);
         return crate::bench_scale::cmd(&crate::bench_scale::Opts {
             kind,
             rounds,
@@ -733,6 +731,7 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
             only,
             kernel,
             linux,
+            profile,
         });
     }
     // --only: `main`, `debian`, or row names of either boot

@@ -45,6 +45,9 @@ pub struct Opts {
     pub only: Vec<String>,
     pub kernel: PathBuf,
     pub linux: PathBuf,
+    /// `--profile`: sample our kernel's instruction pointer during its
+    /// boots (xtask/src/profile.rs); the report lands beside each log.
+    pub profile: bool,
 }
 
 /// `musl-gcc -static -O2 -Wall -Wextra -pthread` of `src` into `out` with
@@ -360,12 +363,32 @@ pub fn cmd(o: &Opts) -> Result<(), String> {
     let log_dir = out_dir.join("logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let kernels = if o.ours_only { 1 } else { 2 };
+    let syms = if o.profile { crate::profile::symbols(&o.kernel)? } else { Vec::new() };
+    let leaves = crate::profile::leaves(&syms);
     for round in 1..=o.rounds {
         for (k, q) in qemus.iter().enumerate().take(kernels) {
             let log = log_dir.join(format!("{stamp}-round{round}-{}-{tag}.log", KERNELS[k]));
             eprintln!("xtask: bench --{tag} round {round}/{} on {} ...", o.rounds, KERNELS[k]);
             let t = Instant::now();
-            let out = run(q)?;
+            let out = if o.profile && k == 0 {
+                // our kernel only: Linux's addresses have no symbols here
+                let sock = log.with_extension("monitor");
+                let _ = std::fs::remove_file(&sock);
+                let q = Qemu { monitor: Some(sock.clone()), ..q.clone() };
+                let sampler =
+                    crate::profile::Sampler::start(sock.clone(), Duration::from_millis(1), leaves.clone());
+                let out = run(&q);
+                let samples = sampler.finish();
+                let _ = std::fs::remove_file(&sock);
+                let report = crate::profile::report(&samples, &syms, 10_000);
+                let path = log.with_extension("profile");
+                std::fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
+                let head: Vec<&str> = report.lines().take(31).collect();
+                eprintln!("{}\nxtask: the whole profile is in {}", head.join("\n"), path.display());
+                out?
+            } else {
+                run(q)?
+            };
             let _ = std::fs::write(&log, &out.0);
             let done = parse(&out.0, round, k, &mut rows, &out.1);
             eprintln!(

@@ -391,7 +391,8 @@ pub fn run(kernel: &Path, smp: u32, t: &mut Tally) -> Result<(), String> {
 
 /// `cargo xtask qemu --debian --disk`'s image: the Debian system on ext2,
 /// booted twice from it (bash as init running a check script): the root
-/// is the disk, a file written in the first boot is read in the second.
+/// is the disk, a file written in the first boot is read in the second,
+/// and lsblk lists the disk (`vda 254:0 0 0 disk`).
 fn check_debian(kernel: &Path, smp: u32, t: &mut Tally) -> Result<(), String> {
     let img = crate::target_dir().join("blk/debian.img");
     let _ = std::fs::remove_file(&img);
@@ -410,6 +411,7 @@ fn check_debian(kernel: &Path, smp: u32, t: &mut Tally) -> Result<(), String> {
             && o.output.contains("root fs ext2/ext3")
             && o.output.contains(kept)
             && o.output.lines().any(|l| l.trim() == "42")
+            && o.output.lines().any(|l| l.trim() == "vda 254:0 0 0 disk")
     };
     let ok = want(&outs[0], "nothing-kept") && want(&outs[1], "kept-1");
     let fsck = Command::new(e2fs_tool("e2fsck")).arg("-fn").arg(&img).output().map_err(|e| e.to_string())?;

@@ -70,6 +70,8 @@ pub mod time;
 pub mod trap;
 pub mod user;
 #[cfg(target_os = "none")]
+pub mod vdso;
+#[cfg(target_os = "none")]
 pub mod virtio_blk;
 #[cfg(target_os = "none")]
 pub mod virtio_net;

@@ -72,7 +72,7 @@ impl Log for SerialLogger {
 }
 
 /// The longest line kept (longer ones are cut, as Linux's records are).
-const LINE_MAX: usize = 512;
+pub const LINE_MAX: usize = 512;
 
 struct LineBuf {
     buf: [u8; LINE_MAX],

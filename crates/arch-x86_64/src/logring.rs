@@ -80,9 +80,26 @@ impl<const N: usize> LogRing<N> {
         n
     }
 
-    /// SYSLOG_ACTION_READ: up to `out.len()` unread bytes, consumed.
-    pub fn read(&mut self, out: &mut [u8]) -> usize {
-        let n = self.unread().min(out.len());
+    /// One step of SYSLOG_ACTION_READ (Linux's `syslog_print`, record by
+    /// record): the unread rest of the next line, consumed, when it fits
+    /// in `out`; when it does not and `first` (nothing was copied yet in
+    /// this call), its first `out.len()` bytes, and the next step goes on
+    /// inside the line; otherwise nothing. Returns the bytes written.
+    pub fn read_line(&mut self, out: &mut [u8], first: bool) -> usize {
+        let mut end = self.read;
+        while end < self.head && self.at(end) != b'\n' {
+            end += 1;
+        }
+        // past the newline (a line cut by `push` may lack one at the head)
+        end = (end + 1).min(self.head);
+        let rest = (end - self.read) as usize;
+        let n = if rest <= out.len() {
+            rest
+        } else if first {
+            out.len()
+        } else {
+            0
+        };
         for (i, o) in out[..n].iter_mut().enumerate() {
             *o = self.at(self.read + i as u64);
         }
@@ -127,8 +144,13 @@ mod tests {
         r.push(b"bb\n");
         assert_eq!(r.unread(), 5);
         let mut out = [0u8; 3];
-        assert_eq!(r.read(&mut out), 3);
-        assert_eq!(&out, b"a\nb");
+        // whole lines only once something was copied
+        assert_eq!(r.read_line(&mut out, true), 2);
+        assert_eq!(&out[..2], b"a\n");
+        assert_eq!(r.read_line(&mut out[2..], false), 0);
+        // the first line of a call may be cut, the rest comes next time
+        assert_eq!(r.read_line(&mut out[..1], true), 1);
+        assert_eq!(&out[..1], b"b");
         assert_eq!(r.unread(), 2);
         r.clear();
         let mut all = [0u8; 64];
@@ -138,8 +160,26 @@ mod tests {
         assert_eq!(&all[..n], b"c\n");
         // read goes on where it stopped, clear or not
         let mut rest = [0u8; 8];
-        let n = r.read(&mut rest);
-        assert_eq!(&rest[..n], b"b\nc\n");
+        let n = r.read_line(&mut rest, true);
+        assert_eq!(&rest[..n], b"b\n");
+        let m = r.read_line(&mut rest[n..], false);
+        assert_eq!(&rest[..n + m], b"b\nc\n");
+        assert_eq!(r.unread(), 0);
+        assert_eq!(r.read_line(&mut rest, true), 0);
+    }
+
+    #[test]
+    fn a_read_point_in_a_dropped_line_moves_to_the_oldest_whole_line() {
+        let mut r: LogRing<8> = LogRing::new();
+        r.push(b"abcd\n");
+        let mut out = [0u8; 2];
+        assert_eq!(r.read_line(&mut out, true), 2);
+        r.push(b"efgh\n");
+        // "abcd\n" went: the read goes on at "efgh\n", whole
+        assert_eq!(r.unread(), 5);
+        let mut all = [0u8; 8];
+        let n = r.read_line(&mut all, true);
+        assert_eq!(&all[..n], b"efgh\n");
     }
 
     #[test]

@@ -176,6 +176,9 @@ fn wait_until(ns: u64, done: impl Fn() -> bool) -> bool {
 pub(crate) fn start_aps(boot: &crate::bootinfo::BootInfo) {
     let t0 = crate::time::since_boot_ns();
     find_and_start(boot);
+    if !TSC_UNSYNCED.load(Ordering::Relaxed) {
+        crate::time::use_percpu_clock();
+    }
     log::debug!(
         "smp: {} of {} listed CPUs online in {} us",
         cpus_online(),
@@ -253,15 +256,20 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
         set(F_STACK, stack);
         set(F_CPU, n as u64);
         core::sync::atomic::fence(Ordering::SeqCst);
-        // while it waits the boot CPU publishes its TSC, which the AP
-        // copies into its own (its TSC restarted at INIT: clocks read on
-        // different CPUs must agree)
+        // while it waits the boot CPU publishes its TSC and reads the AP's
+        // (`tsc_agrees`): when a reading went back the AP copies ours into
+        // its own (clocks read on different CPUs must agree)
+        AP_TSC.store(0, Ordering::Relaxed);
+        TSC_HIGH.store(u64::MAX, Ordering::Relaxed);
+        MEASURE.store(MEASURE_IDLE, Ordering::Release);
         let up = || {
             SYNC_TSC.store(crate::time::rdtsc(), Ordering::Release);
+            answer_tsc_measurement(n);
             ONLINE[n].load(Ordering::Acquire)
         };
-        // its TSC lags ours by the copy's delay: from now on the clock
-        // keeps to the largest value handed out
+        // its TSC may lag ours (by the copy's delay): until every AP's
+        // counter is known to agree the clock keeps to the largest value
+        // handed out
         crate::time::share_clock();
         apic::send_init(c.apic_id);
         wait_until(10_000_000, || false);
@@ -309,7 +317,10 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         crate::cpu::enable_features();
         apic::init_ap();
         crate::mem::paging::activate_kernel();
-        sync_tsc();
+        crate::time::init_tsc_aux(cpu);
+        if !tsc_agrees() {
+            sync_tsc();
+        }
         AP_CLOCK.store(crate::time::since_boot_ns(), Ordering::Release);
         ONLINE[cpu].store(true, Ordering::Release);
         x86_64::instructions::interrupts::enable();
@@ -333,6 +344,89 @@ static AP_CLOCK: AtomicU64 = AtomicU64::new(0);
 
 /// The boot CPU's TSC, stored over and over while it waits for an AP.
 static SYNC_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// The AP's TSC, stored over and over while it checks its counter.
+static AP_TSC: AtomicU64 = AtomicU64::new(0);
+/// The smallest `boot CPU's TSC - AP_TSC` the boot CPU saw (an upper
+/// bound of the AP's offset; i64 as u64).
+static TSC_HIGH: AtomicU64 = AtomicU64::new(0);
+/// The AP's lower bound of its offset (i64 as u64).
+static TSC_LOW: AtomicU64 = AtomicU64::new(0);
+/// The check's state: [`MEASURE_IDLE`], then the AP sets
+/// [`MEASURE_DONE`] with [`TSC_LOW`] published, then the boot CPU sets
+/// [`MEASURE_SET`] (the counters agree) or [`MEASURE_BAD`].
+static MEASURE: AtomicU64 = AtomicU64::new(0);
+const MEASURE_IDLE: u64 = 0;
+const MEASURE_DONE: u64 = 1;
+const MEASURE_SET: u64 = 2;
+const MEASURE_BAD: u64 = 3;
+/// Set when an AP's counter had to be copied: the clocks keep to the
+/// largest value handed out (`time::LAST_NS`) and the vDSO falls back to
+/// the system call.
+static TSC_UNSYNCED: AtomicBool = AtomicBool::new(false);
+/// Rounds of the check on the AP.
+const MEASURE_ROUNDS: usize = 2000;
+
+/// The AP's side of checking that its TSC agrees with the boot CPU's (as
+/// Linux's check_tsc_warp looks for a reading that went back): it stores
+/// its own TSC for the boot CPU, which bounds the difference from above
+/// ([`answer_tsc_measurement`]: the AP's value was stored before the boot
+/// CPU read its own counter), and reads the boot CPU's `SYNC_TSC` then its
+/// own counter (a bound from below: the boot CPU's value was stored
+/// before). When 0 lies between the bounds no reading went back in either
+/// direction and the counters are taken as one (QEMU's TCG has one counter
+/// for all vCPUs; hardware with an invariant TSC starts them together);
+/// otherwise the AP copies the boot CPU's counter ([`sync_tsc`], a little
+/// late) and the clocks keep to the largest value handed out, the vDSO
+/// making the system call. Returns whether they agree.
+fn tsc_agrees() -> bool {
+    let mut low = i64::MIN;
+    for _ in 0..MEASURE_ROUNDS {
+        AP_TSC.store(crate::time::rdtsc(), Ordering::Release);
+        let v = SYNC_TSC.load(Ordering::Acquire);
+        let t = crate::time::rdtsc();
+        low = low.max(v.wrapping_sub(t) as i64);
+        core::hint::spin_loop();
+    }
+    TSC_LOW.store(low as u64, Ordering::Relaxed);
+    MEASURE.store(MEASURE_DONE, Ordering::Release);
+    for _ in 0..100_000_000u64 {
+        match MEASURE.load(Ordering::Acquire) {
+            MEASURE_SET => return true,
+            MEASURE_BAD => return false,
+            _ => core::hint::spin_loop(),
+        }
+    }
+    TSC_UNSYNCED.store(true, Ordering::Relaxed);
+    false
+}
+
+/// The boot CPU's side (in its wait for AP `n`): bounds the difference
+/// from above with the AP's latest stored TSC; once the AP is done, tells
+/// it whether 0 lies between the bounds.
+fn answer_tsc_measurement(n: usize) {
+    let w = AP_TSC.load(Ordering::Acquire);
+    if w != 0 {
+        let t = crate::time::rdtsc();
+        TSC_HIGH.fetch_min(t.wrapping_sub(w) as i64 as u64 ^ (1 << 63), Ordering::Relaxed);
+    }
+    if MEASURE.load(Ordering::Acquire) != MEASURE_DONE {
+        return;
+    }
+    let low = TSC_LOW.load(Ordering::Relaxed) as i64;
+    let high = (TSC_HIGH.load(Ordering::Relaxed) ^ (1 << 63)) as i64;
+    if low <= 0 && 0 <= high {
+        crate::time::set_tsc_offset(n, 0);
+        log::info!("smp: CPU {n}'s TSC agrees with ours (no reading went back: bounds {low}..{high} cycles)");
+        MEASURE.store(MEASURE_SET, Ordering::Release);
+    } else {
+        log::warn!(
+            "smp: CPU {n}'s TSC differs from ours (bounds {low}..{high} cycles): copied; vDSO clocks off"
+        );
+        TSC_UNSYNCED.store(true, Ordering::Relaxed);
+        MEASURE.store(MEASURE_BAD, Ordering::Release);
+    }
+}
 
 /// Sets this AP's TSC to the boot CPU's (to within one store of the boot
 /// CPU's wait loop): waits for a fresh value, then writes IA32_TSC.

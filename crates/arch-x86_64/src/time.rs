@@ -13,6 +13,107 @@ static TICKS: AtomicU64 = AtomicU64::new(0);
 
 const PIT_HZ: u64 = 1_193_182;
 
+/// Whether the CPU has RDTSCP (CPUID 0x8000_0001 EDX bit 27): the clock
+/// then reads the counter and the CPU's number (`IA32_TSC_AUX`, set per
+/// CPU by [`init_tsc_aux`]) in one instruction and adds that CPU's offset.
+static RDTSCP: AtomicBool = AtomicBool::new(false);
+
+/// Per CPU, the cycles added to its TSC (two's complement) so that every
+/// CPU's counter reads as the boot CPU's. `smp` sets 0 for an AP whose
+/// counter agrees with the boot CPU's; one that disagrees is copied
+/// instead and the per-CPU clock stays off, so the offsets are all 0
+/// today. The vvar page carries them, so the vDSO's formula allows
+/// others (a measured offset under KVM, for example).
+static TSC_OFFSET: [AtomicU64; crate::percpu::MAX_CPUS] =
+    [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
+
+/// Set once every online CPU's offset is known (and RDTSCP exists): the
+/// clock users read is then each CPU's corrected TSC, the same formula the
+/// vDSO computes, and [`LAST_NS`] is no longer consulted.
+static PERCPU_CLOCK: AtomicBool = AtomicBool::new(false);
+
+/// `IA32_TSC_AUX`: what RDTSCP returns in ECX (Linux: CPU | node << 12).
+const MSR_TSC_AUX: u32 = 0xc000_0103;
+
+/// Detects RDTSCP and writes this CPU's number into `IA32_TSC_AUX` (each
+/// CPU, at boot, before it reads the clock).
+pub(crate) fn init_tsc_aux(cpu: usize) {
+    let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
+    if ext < 0x8000_0001 || core::arch::x86_64::__cpuid(0x8000_0001).edx & (1 << 27) == 0 {
+        return;
+    }
+    let mut msr = x86_64::registers::model_specific::Msr::new(MSR_TSC_AUX);
+    // SAFETY: IA32_TSC_AUX exists when RDTSCP does; it only changes what
+    // RDTSCP/RDPID return on this CPU.
+    unsafe { msr.write(cpu as u64) };
+    if cpu == 0 {
+        RDTSCP.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether RDTSCP returns the CPU number (the vDSO's getcpu and clocks
+/// need it).
+pub fn has_rdtscp() -> bool {
+    RDTSCP.load(Ordering::Relaxed)
+}
+
+/// The TSC and `IA32_TSC_AUX` (the CPU number), read in one instruction.
+fn rdtscp() -> (u64, u32) {
+    let (lo, hi, aux): (u32, u32, u32);
+    // SAFETY: rdtscp only reads the counter and TSC_AUX into eax:edx, ecx.
+    unsafe {
+        core::arch::asm!("rdtscp", out("eax") lo, out("edx") hi, out("ecx") aux, options(nomem, nostack))
+    };
+    ((u64::from(hi) << 32) | u64::from(lo), aux)
+}
+
+/// The TSC as the clock counts it: this CPU's counter plus its offset
+/// (read with the CPU number in one instruction: a migration between the
+/// two cannot mix one CPU's counter with another's offset).
+fn clock_tsc() -> u64 {
+    if !RDTSCP.load(Ordering::Relaxed) {
+        return rdtsc();
+    }
+    let (tsc, aux) = rdtscp();
+    let off = TSC_OFFSET.get((aux & 0xfff) as usize).map_or(0, |o| o.load(Ordering::Relaxed));
+    tsc.wrapping_add(off)
+}
+
+/// Sets CPU `cpu`'s TSC offset (cycles, two's complement).
+pub(crate) fn set_tsc_offset(cpu: usize, cycles: i64) {
+    if let Some(o) = TSC_OFFSET.get(cpu) {
+        o.store(cycles as u64, Ordering::Relaxed);
+    }
+}
+
+/// CPU `cpu`'s TSC offset in cycles.
+pub fn tsc_offset(cpu: usize) -> i64 {
+    TSC_OFFSET.get(cpu).map_or(0, |o| o.load(Ordering::Relaxed) as i64)
+}
+
+/// Every online CPU's offset is known: from now on the clocks are the
+/// corrected per-CPU counters (what the vDSO reads too).
+pub(crate) fn use_percpu_clock() {
+    if RDTSCP.load(Ordering::Relaxed) {
+        PERCPU_CLOCK.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Whether the clocks are the corrected per-CPU counters (the vDSO may
+/// compute them in user space).
+pub fn percpu_clock() -> bool {
+    PERCPU_CLOCK.load(Ordering::Relaxed)
+}
+
+/// The boot TSC (the clock's zero) and the multiplier of the cycles-to-ns
+/// conversion (ns = cycles * mult >> [`NS_SHIFT_BITS`]).
+pub fn clock_params() -> (u64, u64) {
+    (BOOT_TSC.load(Ordering::Relaxed), NS_MULT.load(Ordering::Relaxed))
+}
+
+/// The shift of [`clock_params`]' multiplier.
+pub const NS_SHIFT_BITS: u32 = NS_SHIFT;
+
 /// Reads the time-stamp counter.
 pub fn rdtsc() -> u64 {
     let (lo, hi): (u32, u32);
@@ -175,7 +276,7 @@ fn scale(c: u64, mult: u64) -> u64 {
 /// CPU; an AP's may lag the boot CPU's a little: what users see goes
 /// through [`monotonic_ns`]).
 pub fn since_boot_ns() -> u64 {
-    cycles_to_ns(rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed)))
+    cycles_to_ns(clock_tsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed)))
 }
 
 /// [`since_boot_ns`] made monotonic across CPUs (see [`LAST_NS`]): the
@@ -184,7 +285,7 @@ pub fn since_boot_ns() -> u64 {
 /// no shared cache line.
 pub fn monotonic_ns() -> u64 {
     let now = since_boot_ns();
-    if !SHARED_CLOCK.load(Ordering::Relaxed) {
+    if !SHARED_CLOCK.load(Ordering::Relaxed) || PERCPU_CLOCK.load(Ordering::Relaxed) {
         return now;
     }
     let last = LAST_NS.load(Ordering::Relaxed);

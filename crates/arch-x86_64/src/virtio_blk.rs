@@ -121,6 +121,9 @@ pub struct VirtioBlk {
     sectors: u64,
     read_only: bool,
     location: DeviceFunction,
+    /// Its index among the machine's virtio PCI functions in bus order
+    /// (Linux's `virtioN`, numbered as virtio_pci probes them).
+    virtio_index: usize,
     gsi: Option<u8>,
 }
 
@@ -146,10 +149,15 @@ impl core::fmt::Display for VirtioBlk {
 /// Finds the first virtio block function and brings it up.
 pub fn probe() -> Result<VirtioBlk, ProbeError> {
     let mut root = pci::root();
-    let df = pci::enumerate()
+    let virtio: alloc::vec::Vec<_> = pci::enumerate()
         .into_iter()
-        .find(|(_, info)| virtio_drivers::transport::pci::virtio_device_type(info) == Some(DeviceType::Block))
-        .map(|(df, _)| df)
+        .filter_map(|(df, info)| virtio_drivers::transport::pci::virtio_device_type(&info).map(|t| (df, t)))
+        .collect();
+    let (virtio_index, df) = virtio
+        .iter()
+        .enumerate()
+        .find(|(_, (_, t))| *t == DeviceType::Block)
+        .map(|(i, (df, _))| (i, *df))
         .ok_or(ProbeError::NotFound)?;
     // every region the transport maps must lie in the direct map
     let top = crate::virtio_net::direct_map_top();
@@ -184,6 +192,7 @@ pub fn probe() -> Result<VirtioBlk, ProbeError> {
         slots,
         broken: false,
         location: df,
+        virtio_index,
         gsi: None,
         dev: {
             dev.enable_interrupts();
@@ -212,6 +221,12 @@ impl VirtioBlk {
     /// The capacity in 512-byte sectors.
     pub fn sectors(&self) -> u64 {
         self.sectors
+    }
+
+    /// Where the disk sits, for /sys: PCI bus, device and function, and
+    /// its index among the virtio functions (Linux's `virtioN`).
+    pub fn location(&self) -> (u8, u8, u8, usize) {
+        (self.location.bus, self.location.device, self.location.function, self.virtio_index)
     }
 
     /// Whether the device refuses writes (VIRTIO_BLK_F_RO).

@@ -75,8 +75,8 @@ fn bounced_pages(buffer: NonNull<[u8]>) -> Option<usize> {
 /// Pages in the kernel image for bounced buffers of up to a page each, so
 /// that a request never fails for want of a frame (page `i` is taken while
 /// bit `i` of `BOUNCE_BUSY` is set). Four: a request of virtio-drivers
-/// has at most two stack buffers (flush's header and status), and the
-/// devices' locks allow one such request per device at a time.
+/// has at most two stack buffers (flush's header and status), and only
+/// the disk's flush bounces, one at a time (see `share`).
 #[repr(C, align(4096))]
 struct BouncePages(core::cell::UnsafeCell<[[u8; 4096]; BOUNCE_PAGES]>);
 const BOUNCE_PAGES: usize = 4;
@@ -147,12 +147,19 @@ unsafe impl Hal for KernelHal {
         let Some(pages) = bounced_pages(buffer) else {
             return virt_to_phys(buffer.as_ptr() as *mut u8 as u64);
         };
-        // a stack buffer of a few bytes: without frames for its copy the
-        // request cannot be made (the device would get the wrong bytes)
-        // a bounce page, else frames; neither (at most two such buffers
-        // per request, one request per device at a time: not seen) waits
-        // for a page or frames to come back rather than give the device
-        // the wrong bytes
+        // A stack buffer of a few bytes: a bounce page, else frames. The
+        // wait below cannot happen (so `share`, which cannot fail in
+        // virtio-drivers' API, is bounded): of the calls this kernel makes
+        // into virtio-drivers 0.13 only `VirtIOBlk::flush` (its `request`)
+        // puts buffers on a kernel stack, two (the 16-byte header and the
+        // 1-byte status), each under a page, so `pages == 1`; reads and
+        // writes use the slots' direct-map buffers and boxed headers, the
+        // NIC only `transmit_begin`/`receive_begin` with direct-map
+        // buffers (never `VirtIONetRaw::send`, whose header is on the
+        // stack); flush runs under `kernel-bin/src/blk.rs`'s `DISK` lock,
+        // one at a time. So at most two bounce pages of four are ever
+        // taken. A new caller that bounces more must keep that count
+        // under `BOUNCE_PAGES` (docs/architecture.md, "Block device").
         let mut logged = false;
         let paddr = loop {
             if pages == 1

@@ -109,6 +109,7 @@ mod script;
 mod stack;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod vdso;
 
 pub use file::{ExecFile, read_head};
 pub use load::{

@@ -102,6 +102,13 @@ impl FdBitmap {
         }
     }
 
+    /// The highest set bit, if any: a backward scan of the leaf words.
+    pub(crate) fn last_set(&self) -> Option<usize> {
+        let leaf = self.levels.first()?;
+        let i = leaf.iter().rposition(|&w| w != 0)?;
+        Some(i * BITS + (BITS - 1 - leaf[i].leading_zeros() as usize))
+    }
+
     /// The lowest clear bit at or above `from`; `max(from, capacity)` when
     /// every bit from `from` to the capacity is set.
     pub(crate) fn first_clear_from(&self, from: usize) -> usize {

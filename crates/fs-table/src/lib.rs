@@ -56,6 +56,8 @@
 #![deny(missing_docs)]
 
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
 
 mod bitmap;
 mod fs;

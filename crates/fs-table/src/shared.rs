@@ -18,6 +18,10 @@ pub const FORK_RETRIES: usize = 4;
 /// step when the kernel has no better figure.
 pub const FORK_STEP_FDS: usize = 4096;
 
+/// The locked table and an empty copy with room for it
+/// ([`SharedFileTable::lock_with_room`]).
+type LockedWithRoom<'a, F, R> = (MutexGuard<'a, R, FileTable<F>>, FileTable<F>);
+
 /// A task's handle on a [`FileTable`] that other tasks may share
 /// (`CLONE_FILES`): an `Arc<lock_api::Mutex<R, FileTable<F>>>`, `R` the
 /// kernel's raw lock ([`DefaultLock`], a spin lock, unless it says).
@@ -103,25 +107,54 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
 
     /// A handle on a copy of the table (fork(2), clone(2) without
     /// `CLONE_FILES`); later changes to either are not seen by the other.
-    /// `ENOMEM` when memory runs out.
+    /// The copy's memory is allocated with the lock released (see
+    /// [`fork_in_steps`](Self::fork_in_steps)). `ENOMEM` when memory runs
+    /// out.
     pub fn fork(&self) -> Result<Self> {
-        let copy = self.lock().try_clone()?;
+        let (table, mut copy) = self.lock_with_room()?;
+        table.copy_except_into(&mut copy, 1, 0);
+        drop(table);
         Ok(Self::with_lock(copy))
+    }
+
+    /// Locks the table and returns it with an empty table that has room
+    /// for a copy of it, allocated with the lock released (Linux's
+    /// `dup_fd`: the size is read under the lock, the lock dropped for the
+    /// allocation, and the size checked again once it is taken back). The
+    /// first [`FORK_RETRIES`] tries size the copy for the highest slot in
+    /// use; later ones for the table's capacity, which only grows (by
+    /// doubling, up to [`NR_OPEN`](crate::NR_OPEN)), so the loop ends.
+    fn lock_with_room(&self) -> Result<LockedWithRoom<'_, F, R>> {
+        let mut need = self.inner.lock().copy_room();
+        let mut tries = 0;
+        loop {
+            let copy = FileTable::with_room(need)?;
+            let table = self.inner.lock();
+            let now = table.copy_room();
+            if now <= copy.capacity() {
+                return Ok((table, copy));
+            }
+            tries += 1;
+            need = if tries < FORK_RETRIES { now } else { table.capacity() };
+            // the empty copy is freed after the lock
+            drop(table);
+            drop(copy);
+        }
     }
 
     /// As [`fork`](Self::fork), copying at most `step` descriptor slots
     /// under one hold of the lock and calling `between` with the lock
     /// released between two steps (a kernel's preemption point: a table of
     /// up to [`NR_OPEN`](crate::NR_OPEN) descriptors is not copied in one
-    /// go). If another handle changed the table meanwhile, the copy starts
+    /// go). Nothing whose size grows with the table is allocated under the
+    /// lock. If another handle changed the table meanwhile, the copy starts
     /// again, at most [`FORK_RETRIES`] times, then is made in one step.
     /// `ENOMEM` when memory runs out.
     pub fn fork_in_steps(&self, step: usize, between: &mut dyn FnMut()) -> Result<Self> {
         let step = step.max(1);
         for _ in 0..FORK_RETRIES {
             let (mut copy, generation, mut at) = {
-                let table = self.inner.lock();
-                let mut copy = table.copy_start()?;
+                let (table, mut copy) = self.lock_with_room()?;
                 let at = table.copy_step(&mut copy, 0, step);
                 (copy, table.generation(), at)
             };
@@ -140,6 +173,12 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
             drop(copy);
         }
         self.fork()
+    }
+
+    /// Unit tests: whether the table's lock is held.
+    #[cfg(test)]
+    pub(crate) fn is_locked(&self) -> bool {
+        self.inner.is_locked()
     }
 
     /// Whether another handle shares this table.
@@ -184,12 +223,13 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
         check_close_range(first, last, flags)?;
         if flags & CLOSE_RANGE_UNSHARE != 0 && self.is_shared() {
             let copy = {
-                let table = self.lock();
+                let (table, mut copy) = self.lock_with_room()?;
                 if flags & CLOSE_RANGE_CLOEXEC != 0 {
-                    table.try_clone()?
+                    table.copy_except_into(&mut copy, 1, 0);
                 } else {
-                    table.copy_except(first, last)?
+                    table.copy_except_into(&mut copy, first, last);
                 }
+                copy
             };
             *self = Self::with_lock(copy);
         }

@@ -327,45 +327,59 @@ impl<F: ?Sized> FileTable<F> {
     /// A copy without the descriptors from `first` to `last` (none when
     /// `first > last`): Linux's `dup_fd` with a punched hole.
     pub(crate) fn copy_except(&self, first: u32, last: u32) -> Result<Self> {
+        let mut copy = Self::with_room(self.copy_room())?;
+        self.copy_except_into(&mut copy, first, last);
+        Ok(copy)
+    }
+
+    /// [`copy_except`](Self::copy_except) into `copy`, an empty table made
+    /// by [`with_room`](Self::with_room) with room for
+    /// [`copy_room`](Self::copy_room) slots (more is fine): nothing is
+    /// allocated here.
+    pub(crate) fn copy_except_into(&self, copy: &mut Self, first: u32, last: u32) {
         if first > last {
             // the whole table: one step
-            let mut copy = self.copy_start()?;
-            self.copy_step(&mut copy, 0, usize::MAX);
-            return Ok(copy);
+            self.copy_step(copy, 0, usize::MAX);
+            return;
         }
-        let mut copy = Self::new();
         let hole = first as usize..=last as usize;
-        let highest = self.iter().map(|(fd, _)| fd as usize).filter(|fd| !hole.contains(fd)).last();
-        let Some(highest) = highest else {
-            return Ok(copy);
-        };
-        copy.grow_to(highest)?;
         for (fd, file) in self.iter() {
             let fd = fd as usize;
-            if !hole.contains(&fd) {
+            if !hole.contains(&fd) && fd < copy.files.len() {
                 copy.fill(fd as u32, file.clone());
                 copy.used.insert(fd);
                 copy.set_cloexec_bit(fd, self.is_cloexec(fd as u32));
             }
         }
-        Ok(copy)
     }
 
-    /// The first part of a copy in steps ([`copy_step`](Self::copy_step)):
-    /// an empty table with room for this one's highest open descriptor.
-    /// `ENOMEM` when memory runs out.
-    pub(crate) fn copy_start(&self) -> Result<Self> {
-        let mut copy = Self::new();
-        if let Some(highest) = self.files.iter().rposition(Option::is_some) {
-            copy.grow_to(highest)?;
+    /// The slots a copy needs: one past the highest slot in use (open or
+    /// reserved), 0 for an empty table; found by a backward scan of the
+    /// used bitmap's words (Linux's `count_open_files`).
+    pub(crate) fn copy_room(&self) -> usize {
+        self.used.last_set().map_or(0, |i| i + 1)
+    }
+
+    /// The slots the table has room for (grows only).
+    pub(crate) fn capacity(&self) -> usize {
+        self.files.len()
+    }
+
+    /// An empty table with room for `slots` slots (made before the lock on
+    /// the table to copy is taken). `ENOMEM` when memory runs out.
+    pub(crate) fn with_room(slots: usize) -> Result<Self> {
+        let mut t = Self::new();
+        if slots > 0 {
+            t.grow_to(slots.min(NR_OPEN as usize) - 1)?;
         }
-        Ok(copy)
+        Ok(t)
     }
 
     /// Copies up to `max` slots of descriptors from `from` on into `copy`
-    /// (made by [`copy_start`](Self::copy_start) when the table was as it
-    /// is now: same [`generation`](Self::generation)); returns where the
-    /// next step starts, at least the table's capacity once done.
+    /// (made by [`with_room`](Self::with_room) with room for
+    /// [`copy_room`](Self::copy_room) slots when the table was as it is
+    /// now: same [`generation`](Self::generation)); returns where the next
+    /// step starts, `usize::MAX` once done.
     pub(crate) fn copy_step(&self, copy: &mut Self, from: usize, max: usize) -> usize {
         let end = from.saturating_add(max).min(self.files.len()).min(copy.files.len());
         for fd in from..end {
@@ -375,7 +389,7 @@ impl<F: ?Sized> FileTable<F> {
                 copy.set_cloexec_bit(fd, self.is_cloexec(fd as u32));
             }
         }
-        if end >= copy.files.len() { usize::MAX } else { end }
+        if end >= copy.files.len().min(self.files.len()) { usize::MAX } else { end }
     }
 
     /// A number that changes whenever the table does.
@@ -444,6 +458,8 @@ impl<F: ?Sized> FileTable<F> {
         if fd < self.files.len() {
             return Ok(());
         }
+        #[cfg(test)]
+        probe::grown();
         let cap = (fd + 1).next_power_of_two().max(BITS);
         let words = cap / BITS;
         self.files.try_reserve_exact(cap - self.files.len()).map_err(|_| Errno::ENOMEM)?;
@@ -464,4 +480,35 @@ pub(crate) fn check_close_range(first: u32, last: u32, flags: u32) -> Result<()>
         return Err(Errno::EINVAL);
     }
     Ok(())
+}
+
+/// Unit tests: a probe that every growth of a table calls, to count the
+/// growths made while a given lock is held (fork's copy must allocate with
+/// the table's lock released).
+#[cfg(test)]
+pub(crate) mod probe {
+    use alloc::boxed::Box;
+    use core::cell::{Cell, RefCell};
+
+    std::thread_local! {
+        static HELD: RefCell<Option<Box<dyn Fn() -> bool>>> = RefCell::new(None);
+        static UNDER: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// From now on this thread counts the growths made while `held()`.
+    pub(crate) fn watch(held: Box<dyn Fn() -> bool>) {
+        HELD.with(|h| *h.borrow_mut() = Some(held));
+        UNDER.with(|u| u.set(0));
+    }
+
+    /// The growths counted since the last call or `watch`.
+    pub(crate) fn take() -> usize {
+        UNDER.with(|u| u.replace(0))
+    }
+
+    pub(super) fn grown() {
+        if HELD.with(|h| h.borrow().as_ref().is_some_and(|f| f())) {
+            UNDER.with(|u| u.set(u.get() + 1));
+        }
+    }
 }

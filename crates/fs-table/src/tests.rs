@@ -684,3 +684,54 @@ fn fork_in_steps_starts_again_after_a_change() {
     assert_eq!(copy.lock().len(), now);
     assert_eq!(fds(&copy.lock()), fds(&shared.lock()));
 }
+
+/// fork's copy of a table allocates with the table's lock released
+/// (Linux's `dup_fd`: the size read under the lock, the lock dropped for
+/// the allocation, the size checked again): fork in steps, fork, and
+/// close_range's `CLOSE_RANGE_UNSHARE` copy grow no table under the lock.
+#[test]
+fn fork_grows_no_table_under_the_table_lock() {
+    let mut t = FileTable::new();
+    for i in 0..5000 {
+        assert_eq!(t.insert(file(i), i == 3, NOFILE * 8), Ok(i));
+    }
+    let shared = crate::SharedFileTable::new(t);
+    let probe = shared.share();
+    crate::table::probe::watch(alloc::boxed::Box::new(move || probe.is_locked()));
+    let copy = shared.fork_in_steps(crate::FORK_STEP_FDS, &mut || {}).unwrap();
+    assert_eq!(crate::table::probe::take(), 0);
+    assert_eq!(copy.lock().len(), 5000);
+    assert_eq!(copy.lock().fd_flags(3), Ok(FD_CLOEXEC));
+    assert_eq!(copy.lock().fd_flags(4), Ok(0));
+    let copy = shared.fork().unwrap();
+    assert_eq!(crate::table::probe::take(), 0);
+    assert_eq!(fds(&copy.lock()), (0..5000).collect::<Vec<_>>());
+    let mut other = shared.share();
+    assert_eq!(other.close_range(10, 4000, CLOSE_RANGE_UNSHARE).map(|c| c.len()), Ok(0));
+    assert_eq!(crate::table::probe::take(), 0);
+    assert_eq!(other.lock().len(), 5000 - 3991);
+    assert_eq!(shared.lock().len(), 5000);
+    // the probe sees a growth under the lock: the check can fail
+    shared.lock().dupfd(0, 9000, false, NOFILE * 16).unwrap();
+    assert_eq!(crate::table::probe::take(), 1);
+}
+
+/// The table grows between the size read and the copy (another handle
+/// opens higher descriptors at each point between two steps): the copy is
+/// sized again and still is the table at one moment.
+#[test]
+fn fork_sizes_again_when_the_table_grew_meanwhile() {
+    let shared = crate::SharedFileTable::new(table(100));
+    let other = shared.share();
+    let mut n = 0u32;
+    let copy = shared
+        .fork_in_steps(16, &mut || {
+            n += 1;
+            if n < 10 {
+                drop(other.dup2(0, 200 * n, NOFILE * 4).unwrap());
+            }
+        })
+        .unwrap();
+    assert_eq!(fds(&copy.lock()), fds(&shared.lock()));
+    assert_eq!(id(&copy.lock(), 200), Some(0));
+}

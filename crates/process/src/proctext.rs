@@ -251,6 +251,124 @@ pub struct StatusFields<'a> {
     pub rss: u64,
     /// `Threads:`.
     pub threads: usize,
+    /// `Umask:`.
+    pub umask: u32,
+    /// `NSpgid:` and `NSsid:` (one pid namespace: the process group and session).
+    pub pgid: Pid,
+    /// `NSsid:`.
+    pub sid: Pid,
+    /// `VmData:`, `VmStk:`, `VmExe:`, `VmLib:` bytes.
+    pub vm_kinds: VmKinds,
+    /// `SigQ:`, `SigPnd:`, `ShdPnd:`, `SigBlk:`, `SigIgn:`, `SigCgt:`.
+    pub signals: StatusSignals,
+    /// `CapBnd:` (the other sets come from `creds`).
+    pub cap_bounding: u64,
+    /// `NoNewPrivs:`.
+    pub no_new_privs: bool,
+    /// `Cpus_allowed:` as a mask, and the number of CPU ids it is printed for.
+    pub cpus_allowed: (u64, usize),
+    /// `voluntary_ctxt_switches:` and `nonvoluntary_ctxt_switches:`.
+    pub switches: (u64, u64),
+}
+
+/// The sizes of a process's mappings by kind, as Linux's `task_mem`
+/// counts them (bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VmKinds {
+    /// Private writable mappings other than the stack (`data_vm`).
+    pub data: u64,
+    /// The stack (`stack_vm`).
+    pub stack: u64,
+    /// The executable's own code (`end_code - start_code`).
+    pub exe: u64,
+    /// The other executable, non-writable mappings (`exec_vm - VmExe`).
+    pub lib: u64,
+}
+
+impl VmKinds {
+    /// Sizes in bytes: data, stack, the executable's code, other code.
+    pub fn new(data: u64, stack: u64, exe: u64, lib: u64) -> VmKinds {
+        VmKinds { data, stack, exe, lib }
+    }
+}
+
+/// The signal lines of `/proc/<pid>/status` (sets as bit masks, bit
+/// `n - 1` for signal `n`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusSignals {
+    /// Signals queued to the user (`SigQ:` first number).
+    pub queued: u64,
+    /// RLIMIT_SIGPENDING's soft limit (`SigQ:` second number).
+    pub limit: u64,
+    /// Pending for the thread (`SigPnd:`).
+    pub pending: u64,
+    /// Pending for the process (`ShdPnd:`).
+    pub shared: u64,
+    /// The thread's mask (`SigBlk:`).
+    pub blocked: u64,
+    /// Set to `SIG_IGN` (`SigIgn:`).
+    pub ignored: u64,
+    /// With a handler (`SigCgt:`).
+    pub caught: u64,
+}
+
+impl StatusSignals {
+    /// `queued` of `limit`, and the five sets.
+    pub fn new(
+        queued: u64,
+        limit: u64,
+        pending: u64,
+        shared: u64,
+        blocked: u64,
+        ignored: u64,
+        caught: u64,
+    ) -> Self {
+        StatusSignals { queued, limit, pending, shared, blocked, ignored, caught }
+    }
+}
+
+/// `%*pb` of a CPU mask over `n` CPU ids: hex digits, a comma between
+/// 32-bit groups, as wide as `n` needs (`3` for CPUs 0-1 of 2).
+fn cpumask_hex(mask: u64, n: usize) -> String {
+    let n = n.clamp(1, 64);
+    let digits = n.div_ceil(4);
+    let m = if n == 64 { mask } else { mask & ((1u64 << n) - 1) };
+    let hex = format!("{m:0digits$x}");
+    let mut out = String::new();
+    for (i, ch) in hex.chars().enumerate() {
+        if i > 0 && (digits - i).is_multiple_of(8) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `%*pbl` of a CPU mask: ranges, `0-1` or `0,2-3`.
+fn cpumask_list(mask: u64) -> String {
+    let mut out = String::new();
+    let mut cpu = 0u32;
+    while cpu < 64 {
+        if mask >> cpu & 1 == 0 {
+            cpu += 1;
+            continue;
+        }
+        let start = cpu;
+        while cpu < 64 && mask >> cpu & 1 == 1 {
+            cpu += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if cpu - 1 == start {
+            out.push_str(&format!("{start}"));
+        } else {
+            out.push_str(&format!("{start}-{}", cpu - 1));
+        }
+    }
+    out
 }
 
 impl<'a> StatusFields<'a> {
@@ -269,7 +387,57 @@ impl<'a> StatusFields<'a> {
             hwm: 0,
             rss: 0,
             threads: 0,
+            umask: 0o022,
+            pgid: tgid,
+            sid: tgid,
+            vm_kinds: VmKinds::default(),
+            signals: StatusSignals::default(),
+            cap_bounding: 0,
+            no_new_privs: false,
+            cpus_allowed: (1, 1),
+            switches: (0, 0),
         }
+    }
+    /// With [`StatusFields::umask`].
+    pub fn with_umask(mut self, umask: u32) -> Self {
+        self.umask = umask;
+        self
+    }
+    /// With the process group and session ([`StatusFields::pgid`], [`StatusFields::sid`]).
+    pub fn with_group(mut self, pgid: Pid, sid: Pid) -> Self {
+        self.pgid = pgid;
+        self.sid = sid;
+        self
+    }
+    /// With [`StatusFields::vm_kinds`].
+    pub fn with_vm_kinds(mut self, kinds: VmKinds) -> Self {
+        self.vm_kinds = kinds;
+        self
+    }
+    /// With [`StatusFields::signals`].
+    pub fn with_signals(mut self, signals: StatusSignals) -> Self {
+        self.signals = signals;
+        self
+    }
+    /// With [`StatusFields::cap_bounding`].
+    pub fn with_cap_bounding(mut self, set: u64) -> Self {
+        self.cap_bounding = set;
+        self
+    }
+    /// With [`StatusFields::no_new_privs`].
+    pub fn with_no_new_privs(mut self, on: bool) -> Self {
+        self.no_new_privs = on;
+        self
+    }
+    /// With [`StatusFields::cpus_allowed`]: `mask` over `ncpus` CPU ids.
+    pub fn with_cpus_allowed(mut self, mask: u64, ncpus: usize) -> Self {
+        self.cpus_allowed = (mask, ncpus);
+        self
+    }
+    /// With [`StatusFields::switches`].
+    pub fn with_switches(mut self, voluntary: u64, involuntary: u64) -> Self {
+        self.switches = (voluntary, involuntary);
+        self
     }
     /// With [`StatusFields::ppid`].
     pub fn with_ppid(mut self, ppid: Pid) -> Self {
@@ -308,15 +476,37 @@ impl<'a> StatusFields<'a> {
     }
 }
 
-/// `/proc/<pid>/status` (the lines this kernel has, in Linux's order;
-/// sizes in kB right-aligned in 8 columns as `seq_put_decimal_ull_width`).
+/// `/proc/<pid>/status`: Linux 6.1's lines in its order, less those this
+/// kernel keeps no count for (VmPeak, VmPin, RssAnon/RssFile/RssShmem,
+/// VmPTE, the speculation lines); sizes in kB right-aligned in 8 columns
+/// as `seq_put_decimal_ull_width`, sets in 16 hex digits.
 pub fn status(s: &StatusFields<'_>) -> String {
     let c = s.creds;
+    // space-separated, then one trailing space (Linux's task_state)
+    let mut groups = String::new();
+    for (i, g) in c.groups.iter().enumerate() {
+        groups.push_str(&format!("{}{g}", if i > 0 { " " } else { "" }));
+    }
+    groups.push(' ');
+    let kb = |b: u64| b / 1024;
+    let q = &s.signals;
+    // Mems_allowed: one memory node of Debian's MAX_NUMNODES (1024)
+    let mut mems = "00000000,".repeat(31);
+    mems.push_str("00000001");
     format!(
-        "Name:\t{}\nUmask:\t0022\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n\
-         TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
-         VmLck:\t{:8} kB\nVmHWM:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n",
+        "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n\
+         TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\n\
+         NStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}\nVmSize:\t{:8} kB\n\
+         VmLck:\t{:8} kB\nVmHWM:\t{:8} kB\nVmRSS:\t{:8} kB\nVmData:\t{:8} kB\nVmStk:\t{:8} kB\n\
+         VmExe:\t{:8} kB\nVmLib:\t{:8} kB\nVmSwap:\t{:8} kB\nHugetlbPages:\t{:8} kB\n\
+         CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t{}\nSigQ:\t{}/{}\nSigPnd:\t{:016x}\n\
+         ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\n\
+         CapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\n\
+         Seccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\n\
+         Mems_allowed:\t{}\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t{}\n\
+         nonvoluntary_ctxt_switches:\t{}\n",
         s.name,
+        s.umask & 0o777,
         s.state,
         s.tgid,
         s.pid,
@@ -330,11 +520,40 @@ pub fn status(s: &StatusFields<'_>) -> String {
         c.egid,
         c.sgid,
         c.fsgid,
-        s.vsize / 1024,
-        s.locked / 1024,
+        groups,
+        s.tgid,
+        s.pid,
+        s.pgid,
+        s.sid,
+        kb(s.vsize),
+        kb(s.locked),
         s.hwm.max(s.rss) * 4,
         s.rss * 4,
-        s.threads
+        kb(s.vm_kinds.data),
+        kb(s.vm_kinds.stack),
+        kb(s.vm_kinds.exe),
+        kb(s.vm_kinds.lib),
+        0,
+        0,
+        s.threads,
+        q.queued,
+        q.limit,
+        q.pending,
+        q.shared,
+        q.blocked,
+        q.ignored,
+        q.caught,
+        c.cap_inheritable,
+        c.cap_permitted,
+        c.cap_effective,
+        s.cap_bounding,
+        0,
+        u8::from(s.no_new_privs),
+        cpumask_hex(s.cpus_allowed.0, s.cpus_allowed.1),
+        cpumask_list(s.cpus_allowed.0),
+        mems,
+        s.switches.0,
+        s.switches.1,
     )
 }
 
@@ -704,35 +923,94 @@ mod tests {
         c.egid = 101;
         c.sgid = 102;
         c.fsgid = 103;
-        let s = status(&StatusFields {
-            name: "cat",
-            state: "R (running)",
-            tgid: 7,
-            pid: 8,
-            ppid: 1,
-            tracer: 0,
-            creds: &c,
-            vsize: 4 << 20,
-            locked: 8192,
-            hwm: 12,
-            rss: 10,
-            threads: 2,
-        });
+        c.groups = alloc::vec![4, 24];
+        c.cap_effective = 0x1ff_ffff_ffff;
+        let s = status(
+            &StatusFields::new("cat", "R (running)", 7, 8, &c)
+                .with_ppid(1)
+                .with_vsize(4 << 20)
+                .with_locked(8192)
+                .with_hwm(12)
+                .with_rss(10)
+                .with_threads(2)
+                .with_umask(0o027)
+                .with_group(7, 3)
+                .with_vm_kinds(VmKinds::new(360 << 10, 132 << 10, 20 << 10, 1528 << 10))
+                .with_signals(StatusSignals::new(1, 3178, 0, 1 << 9, 1 << 1, 1 << 2, (1 << 16) | 1))
+                .with_cap_bounding(0x1ff_ffff_ffff)
+                .with_cpus_allowed(3, 2)
+                .with_switches(5, 6),
+        );
         let lines: Vec<&str> = s.lines().collect();
-        assert_eq!(lines[0], "Name:\tcat");
-        assert_eq!(lines[2], "State:\tR (running)");
-        assert_eq!(lines[3], "Tgid:\t7");
-        assert_eq!(lines[5], "Pid:\t8");
-        assert_eq!(lines[6], "PPid:\t1");
-        assert_eq!(lines[7], "TracerPid:\t0");
-        assert_eq!(lines[8], "Uid:\t1000\t1001\t1002\t1003");
-        assert_eq!(lines[9], "Gid:\t100\t101\t102\t103");
-        assert_eq!(lines[11], "VmSize:\t    4096 kB");
-        assert_eq!(lines[12], "VmLck:\t       8 kB");
-        assert_eq!(lines[13], "VmHWM:\t      48 kB");
-        assert_eq!(lines[14], "VmRSS:\t      40 kB");
-        assert_eq!(lines[15], "Threads:\t2");
-        assert_eq!(lines.len(), 16);
+        let want = [
+            "Name:\tcat",
+            "Umask:\t0027",
+            "State:\tR (running)",
+            "Tgid:\t7",
+            "Ngid:\t0",
+            "Pid:\t8",
+            "PPid:\t1",
+            "TracerPid:\t0",
+            "Uid:\t1000\t1001\t1002\t1003",
+            "Gid:\t100\t101\t102\t103",
+            "FDSize:\t64",
+            "Groups:\t4 24 ",
+            "NStgid:\t7",
+            "NSpid:\t8",
+            "NSpgid:\t7",
+            "NSsid:\t3",
+            "VmSize:\t    4096 kB",
+            "VmLck:\t       8 kB",
+            "VmHWM:\t      48 kB",
+            "VmRSS:\t      40 kB",
+            "VmData:\t     360 kB",
+            "VmStk:\t     132 kB",
+            "VmExe:\t      20 kB",
+            "VmLib:\t    1528 kB",
+            "VmSwap:\t       0 kB",
+            "HugetlbPages:\t       0 kB",
+            "CoreDumping:\t0",
+            "THP_enabled:\t1",
+            "Threads:\t2",
+            "SigQ:\t1/3178",
+            "SigPnd:\t0000000000000000",
+            "ShdPnd:\t0000000000000200",
+            "SigBlk:\t0000000000000002",
+            "SigIgn:\t0000000000000004",
+            "SigCgt:\t0000000000010001",
+            "CapInh:\t0000000000000000",
+            "CapPrm:\t000001ffffffffff",
+            "CapEff:\t000001ffffffffff",
+            "CapBnd:\t000001ffffffffff",
+            "CapAmb:\t0000000000000000",
+            "NoNewPrivs:\t0",
+            "Seccomp:\t0",
+            "Seccomp_filters:\t0",
+            "Cpus_allowed:\t3",
+            "Cpus_allowed_list:\t0-1",
+        ];
+        assert_eq!(lines[..want.len()], want);
+        assert!(lines[want.len()].starts_with("Mems_allowed:\t00000000,"));
+        assert!(lines[want.len()].ends_with(",00000001"));
+        assert_eq!(lines[want.len()].len(), "Mems_allowed:\t".len() + 32 * 9 - 1);
+        assert_eq!(
+            lines[want.len() + 1..],
+            ["Mems_allowed_list:\t0", "voluntary_ctxt_switches:\t5", "nonvoluntary_ctxt_switches:\t6"]
+        );
+    }
+
+    #[test]
+    fn cpu_masks() {
+        assert_eq!(cpumask_hex(3, 2), "3");
+        assert_eq!(cpumask_hex(1, 4), "1");
+        assert_eq!(cpumask_hex(1, 8), "01");
+        assert_eq!(cpumask_hex(0x1_0000_0001, 40), "01,00000001");
+        assert_eq!(cpumask_hex(u64::MAX, 64), "ffffffff,ffffffff");
+        assert_eq!(cpumask_list(3), "0-1");
+        assert_eq!(cpumask_list(1), "0");
+        assert_eq!(cpumask_list(0b1101), "0,2-3");
+        assert_eq!(cpumask_list(0), "");
+        assert_eq!(cpumask_list(1 << 63), "63");
     }
 
     #[test]

@@ -1530,6 +1530,12 @@ impl<P: Platform> ProcessTable<P> {
         g.procs.get(&pid).and_then(|p| p.ptrace.as_ref()).map(|l| (l.options, l.seized))
     }
 
+    /// The queued-signal account of user `uid` (RLIMIT_SIGPENDING's count,
+    /// /proc/PID/status's `SigQ:`), if that user ever had one.
+    pub fn signal_account(&self, uid: u32) -> Option<<Sig<P> as SignalState>::Account> {
+        self.inner.lock().sigq.get(&uid).cloned()
+    }
+
     /// The tracer's pid of process `pid` (0: none), for TracerPid.
     pub fn tracer_of(&self, pid: Pid) -> Pid {
         let g = self.inner.lock();

@@ -6,12 +6,20 @@
 //!
 //! [`Maps`] wraps the `BTreeMap` of mappings: every insertion, removal and
 //! change of a mapping's end (through [`MapMut`]) updates the free-space
-//! index, [`Gaps`]. A search for `len` bytes looks, in each size class
-//! that can hold `len`, at the nearest free interval only (every interval
-//! of a class above `len`'s holds it) and, in `len`'s own class, walks
-//! down (or up) until one is long enough and no farther than the best
-//! found so far: O(classes × log n) but for many gaps of `len`'s own
+//! index, [`Gaps`]. A search for `len` bytes looks, in each non-empty size
+//! class that can hold `len`, at the nearest free interval only (every
+//! interval of a class above `len`'s holds it) and, in `len`'s own class,
+//! walks down (or up) until one is long enough and no farther than the
+//! best found so far: O(classes × log n) but for many gaps of `len`'s own
 //! class that are all too short.
+//!
+//! A small address space has no index: below [`INDEX_AT`] mappings a
+//! search walks the mappings (as before the index), which costs less than
+//! keeping the index up to date at every mmap and munmap (the index's
+//! B-tree updates were most of `mmap_munmap_1m`'s cost against 0ec6ab6).
+//! The index is built when the count reaches `INDEX_AT` and dropped when
+//! it falls under [`INDEX_DROP`] (the gap between the two keeps a count
+//! that moves around one threshold from building it again and again).
 
 use alloc::collections::{BTreeMap, BTreeSet, btree_map};
 use core::ops::{Deref, DerefMut, RangeBounds};
@@ -35,13 +43,21 @@ pub(crate) struct Gaps {
     free: BTreeMap<usize, usize>,
     /// The starts of the intervals of each size class.
     classes: [BTreeSet<usize>; CLASSES],
+    /// Bit `c` set: `classes[c]` is not empty (a search skips the empty
+    /// classes without a B-tree look-up each).
+    nonempty: u64,
 }
 
 impl Gaps {
     /// All of `[lo, hi)` free.
     pub(crate) fn new(lo: usize, hi: usize) -> Self {
-        let mut g =
-            Gaps { lo, hi, free: BTreeMap::new(), classes: core::array::from_fn(|_| BTreeSet::new()) };
+        let mut g = Gaps {
+            lo,
+            hi,
+            free: BTreeMap::new(),
+            classes: core::array::from_fn(|_| BTreeSet::new()),
+            nonempty: 0,
+        };
         g.put(lo, hi);
         g
     }
@@ -49,14 +65,33 @@ impl Gaps {
     fn put(&mut self, a: usize, b: usize) {
         if a < b {
             self.free.insert(a, b);
-            self.classes[class(b - a)].insert(a);
+            let c = class(b - a);
+            self.classes[c].insert(a);
+            self.nonempty |= 1 << c;
         }
     }
 
     fn del(&mut self, a: usize) -> Option<usize> {
         let b = self.free.remove(&a)?;
-        self.classes[class(b - a)].remove(&a);
+        let c = class(b - a);
+        self.classes[c].remove(&a);
+        if self.classes[c].is_empty() {
+            self.nonempty &= !(1 << c);
+        }
         Some(b)
+    }
+
+    /// The non-empty size classes from `c` up.
+    fn classes_from(&self, c: usize) -> impl Iterator<Item = &BTreeSet<usize>> {
+        let mut mask = self.nonempty & (u64::MAX << c);
+        core::iter::from_fn(move || {
+            let c = mask.trailing_zeros() as usize;
+            if c >= CLASSES {
+                return None;
+            }
+            mask &= mask - 1;
+            Some(&self.classes[c])
+        })
     }
 
     /// `[a, b)` becomes free (merged with its free neighbours).
@@ -111,7 +146,7 @@ impl Gaps {
         }
         // every other interval that starts below `below` ends at or below it
         let mut best: Option<usize> = None;
-        for set in &self.classes[class(len)..] {
+        for set in self.classes_from(class(len)) {
             for &s in set.range(..below).rev() {
                 let e = self.free.get(&s).copied().unwrap_or(s);
                 if best.is_some_and(|b| e <= b) {
@@ -141,7 +176,7 @@ impl Gaps {
             return Some(bottom);
         }
         let mut best: Option<usize> = None;
-        for set in &self.classes[class(len)..] {
+        for set in self.classes_from(class(len)) {
             for &s in set.range(bottom..) {
                 if best.is_some_and(|b| s >= b) {
                     break;
@@ -163,11 +198,83 @@ impl Gaps {
     }
 }
 
-/// The mappings by start address, with their free-space index.
+/// The mapping count at which a [`Maps`] builds its free-space index.
+pub(crate) const INDEX_AT: usize = 32;
+/// The mapping count under which a [`Maps`] drops its index again.
+pub(crate) const INDEX_DROP: usize = 16;
+
+/// The highest `len` bytes of free space below `top` and at or above
+/// `floor` in `[lo, hi)` outside the mappings of `map` (start -> value,
+/// `end` of a value its end), by a walk down over the mappings: what
+/// [`Gaps::highest`] answers from its index.
+fn walk_highest<V>(
+    map: &BTreeMap<usize, V>,
+    end: impl Fn(&V) -> usize,
+    (lo, hi): (usize, usize),
+    (top, floor, len): (usize, usize, usize),
+) -> Option<usize> {
+    let fits = |s: usize, e: usize| {
+        let (s, e) = (s.max(floor), e.min(top));
+        (e >= s && e - s >= len).then(|| e - len)
+    };
+    let mut gap_end = hi;
+    for (&s, v) in map.range(..top).rev() {
+        let gap_start = end(v).max(lo);
+        if gap_start < gap_end
+            && let Some(at) = fits(gap_start, gap_end)
+        {
+            return Some(at);
+        }
+        gap_end = gap_end.min(s.max(lo));
+        if gap_end <= floor {
+            return None;
+        }
+    }
+    if lo < gap_end { fits(lo, gap_end) } else { None }
+}
+
+/// The lowest `len` bytes of free space at or above `bottom` and ending at
+/// or below `ceiling` in `[lo, hi)` outside the mappings of `map`, by a walk
+/// up over the mappings: what [`Gaps::lowest`] answers from its index.
+fn walk_lowest<V>(
+    map: &BTreeMap<usize, V>,
+    end: impl Fn(&V) -> usize,
+    (lo, hi): (usize, usize),
+    (bottom, ceiling, len): (usize, usize, usize),
+) -> Option<usize> {
+    let fits = |s: usize, e: usize| {
+        let (s, e) = (s.max(bottom), e.min(ceiling));
+        (e >= s && e - s >= len).then_some(s)
+    };
+    let mut gap_start = lo;
+    if let Some((_, v)) = map.range(..bottom).next_back() {
+        gap_start = gap_start.max(end(v));
+    }
+    for (&s, v) in map.range(bottom..) {
+        let gap_end = s.min(hi);
+        if gap_start < gap_end
+            && let Some(at) = fits(gap_start, gap_end)
+        {
+            return Some(at);
+        }
+        gap_start = gap_start.max(end(v));
+        if gap_start >= ceiling {
+            return None;
+        }
+    }
+    if gap_start < hi { fits(gap_start, hi) } else { None }
+}
+
+/// The mappings by start address, with their free-space index once there
+/// are [`INDEX_AT`] of them.
 #[derive(Clone)]
 pub(crate) struct Maps {
     map: BTreeMap<usize, Mapping>,
-    gaps: Gaps,
+    /// The space the mappings may take, `[lo, hi)`.
+    lo: usize,
+    hi: usize,
+    /// The free-space index: `None` for a small address space.
+    gaps: Option<Gaps>,
     /// Bumped by every change (a fork in steps starts again when the
     /// mappings changed between two steps).
     generation: u64,
@@ -176,7 +283,7 @@ pub(crate) struct Maps {
 impl Maps {
     /// No mappings; `[lo, hi)` is the space they may take.
     pub(crate) fn new(lo: usize, hi: usize) -> Self {
-        Maps { map: BTreeMap::new(), gaps: Gaps::new(lo, hi), generation: 0 }
+        Maps { map: BTreeMap::new(), lo, hi, gaps: None, generation: 0 }
     }
 
     /// A number that changes with every change of the mappings.
@@ -189,9 +296,63 @@ impl Maps {
         self.generation = prev.wrapping_add(1);
     }
 
-    /// The free-space index.
-    pub(crate) fn gaps(&self) -> &Gaps {
-        &self.gaps
+    /// Whether the free-space index is kept (a count of [`INDEX_AT`] or
+    /// more since it was last under [`INDEX_DROP`]).
+    #[cfg(test)]
+    pub(crate) fn indexed(&self) -> bool {
+        self.gaps.is_some()
+    }
+
+    /// The highest `len` bytes of free space below `top` and at or above
+    /// `floor` (top-down placement): the start, or `None`.
+    pub(crate) fn highest(&self, top: usize, floor: usize, len: usize) -> Option<usize> {
+        match &self.gaps {
+            Some(g) => g.highest(top, floor, len),
+            None => walk_highest(&self.map, |m| m.end, (self.lo, self.hi), (top, floor, len)),
+        }
+    }
+
+    /// The lowest `len` bytes of free space at or above `bottom` and
+    /// ending at or below `ceiling` (bottom-up placement).
+    pub(crate) fn lowest(&self, bottom: usize, ceiling: usize, len: usize) -> Option<usize> {
+        match &self.gaps {
+            Some(g) => g.lowest(bottom, ceiling, len),
+            None => walk_lowest(&self.map, |m| m.end, (self.lo, self.hi), (bottom, ceiling, len)),
+        }
+    }
+
+    /// With an index: whether it holds exactly the space between the
+    /// mappings (true without one).
+    #[cfg(test)]
+    pub(crate) fn index_is_exact(&self) -> bool {
+        let Some(g) = &self.gaps else { return true };
+        let mut want = alloc::vec::Vec::new();
+        let mut at = self.lo;
+        for (&s, m) in &self.map {
+            if at < s.min(self.hi) {
+                want.push((at, s.min(self.hi)));
+            }
+            at = at.max(m.end);
+        }
+        if at < self.hi {
+            want.push((at, self.hi));
+        }
+        g.intervals() == want
+    }
+
+    /// Builds the index when the count reached [`INDEX_AT`], drops it under
+    /// [`INDEX_DROP`].
+    fn fit_index(&mut self) {
+        let n = self.map.len();
+        if self.gaps.is_none() && n >= INDEX_AT {
+            let mut g = Gaps::new(self.lo, self.hi);
+            for (&s, m) in &self.map {
+                g.occupy(s, m.end);
+            }
+            self.gaps = Some(g);
+        } else if n < INDEX_DROP {
+            self.gaps = None;
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -208,24 +369,33 @@ impl Maps {
         self.generation = self.generation.wrapping_add(1);
         let m = self.map.get_mut(start)?;
         let end = m.end;
-        Some(MapMut { m, end, gaps: &mut self.gaps })
+        Some(MapMut { m, end, gaps: self.gaps.as_mut() })
     }
 
     pub(crate) fn insert(&mut self, start: usize, m: Mapping) -> Option<Mapping> {
         self.generation = self.generation.wrapping_add(1);
         let end = m.end;
         let old = self.map.insert(start, m);
-        if let Some(o) = &old {
-            self.gaps.release(start, o.end);
+        if let Some(g) = &mut self.gaps {
+            if let Some(o) = &old {
+                g.release(start, o.end);
+            }
+            g.occupy(start, end);
+        } else if self.map.len() >= INDEX_AT {
+            self.fit_index();
         }
-        self.gaps.occupy(start, end);
         old
     }
 
     pub(crate) fn remove(&mut self, start: &usize) -> Option<Mapping> {
         self.generation = self.generation.wrapping_add(1);
         let m = self.map.remove(start)?;
-        self.gaps.release(*start, m.end);
+        if let Some(g) = &mut self.gaps {
+            g.release(*start, m.end);
+            if self.map.len() < INDEX_DROP {
+                self.fit_index();
+            }
+        }
         Some(m)
     }
 
@@ -255,7 +425,7 @@ impl<'a> IntoIterator for &'a Maps {
 pub(crate) struct MapMut<'a> {
     m: &'a mut Mapping,
     end: usize,
-    gaps: &'a mut Gaps,
+    gaps: Option<&'a mut Gaps>,
 }
 
 impl Deref for MapMut<'_> {
@@ -274,10 +444,11 @@ impl DerefMut for MapMut<'_> {
 impl Drop for MapMut<'_> {
     fn drop(&mut self) {
         let end = self.m.end;
+        let Some(gaps) = &mut self.gaps else { return };
         if end < self.end {
-            self.gaps.release(end, self.end);
+            gaps.release(end, self.end);
         } else if end > self.end {
-            self.gaps.occupy(self.end, end);
+            gaps.occupy(self.end, end);
         }
     }
 }
@@ -364,7 +535,63 @@ mod tests {
         assert_eq!(g.highest(LO + 22 * P, LO + 21 * P, 2 * P), None, "and at the floor");
     }
 
+    /// The mappings (start -> end) of the used pages: each run split at
+    /// every page whose index is a multiple of 3 (adjacent mappings).
+    fn model_maps(used: &[bool]) -> alloc::collections::BTreeMap<usize, usize> {
+        let mut out = alloc::collections::BTreeMap::new();
+        let mut start: Option<usize> = None;
+        for (i, &u) in used.iter().chain(core::iter::once(&false)).enumerate() {
+            let a = LO + i * P;
+            if let Some(s) = start
+                && (!u || i % 3 == 0)
+            {
+                out.insert(s, a);
+                start = None;
+            }
+            if u && start.is_none() {
+                start = Some(a);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn walks_over_no_mappings_and_a_full_space() {
+        let none = alloc::collections::BTreeMap::<usize, usize>::new();
+        let end = |e: &usize| *e;
+        assert_eq!(super::walk_highest(&none, end, (LO, HI), (HI, LO, P)), Some(HI - P));
+        assert_eq!(super::walk_highest(&none, end, (LO, HI), (HI, LO, HI - LO + P)), None);
+        assert_eq!(super::walk_lowest(&none, end, (LO, HI), (LO, HI, P)), Some(LO));
+        let mut full = alloc::collections::BTreeMap::new();
+        full.insert(LO, HI);
+        assert_eq!(super::walk_highest(&full, end, (LO, HI), (HI, LO, P)), None);
+        assert_eq!(super::walk_lowest(&full, end, (LO, HI), (LO, HI, P)), None);
+    }
+
     proptest! {
+        /// The walks over the mappings that a small address space uses
+        /// give the index's (and the linear model's) answers.
+        #[test]
+        fn walks_match_the_index(
+            ops in proptest::collection::vec((any::<bool>(), 0usize..240, 1usize..40), 0..60),
+            queries in proptest::collection::vec((0usize..241, 0usize..241, 1usize..60), 1..20),
+        ) {
+            let mut g = Gaps::new(LO, HI);
+            let mut used = alloc::vec![false; (HI - LO) / P];
+            for (take, at, n) in ops {
+                let end = (at + n).min(used.len());
+                for u in &mut used[at..end] { *u = take; }
+                if take { g.occupy(LO + at * P, LO + end * P) } else { g.release(LO + at * P, LO + end * P) }
+            }
+            let maps = model_maps(&used);
+            let end = |e: &usize| *e;
+            for (a, b, len) in queries {
+                let (a, b, len) = (LO + a * P, LO + b * P, len * P);
+                prop_assert_eq!(super::walk_highest(&maps, end, (LO, HI), (b, a, len)), g.highest(b, a, len));
+                prop_assert_eq!(super::walk_lowest(&maps, end, (LO, HI), (a, b, len)), g.lowest(a, b, len));
+            }
+        }
+
         /// After any sequence of occupy/release of page ranges, the index
         /// holds exactly the model's free intervals, and both searches give
         /// the linear walk's answer for any bounds and length.

@@ -100,17 +100,19 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// `FOLL_FORCE | FOLL_WRITE`: ptrace's POKETEXT, `/proc/<pid>/mem`): a
     /// private mapping without write permission (program text) gets its own
     /// copy of the page, which stays read-only to the program; a shared
-    /// read-only mapping or an unmapped byte is `EFAULT`.
+    /// read-only mapping, one never writable (`[vvar]`) or an unmapped byte
+    /// is `EFAULT`.
     pub fn write_user_force(&mut self, addr: usize, data: &[u8]) -> Result<()> {
         let end = addr.checked_add(data.len()).ok_or(Errno::EFAULT)?;
         let mut va = addr;
         while va < end {
             let n = (PAGE_SIZE - va % PAGE_SIZE).min(end - va);
             let chunk = &data[va - addr..va - addr + n];
-            let (prot, shared) = self.find(va).map(|(_, m)| (m.prot, m.shared)).ok_or(Errno::EFAULT)?;
+            let (prot, shared, may_write) =
+                self.find(va).map(|(_, m)| (m.prot, m.shared, m.may_write)).ok_or(Errno::EFAULT)?;
             if prot.allows(Access::Write) {
                 self.write_user(va, chunk)?;
-            } else if shared {
+            } else if shared || !may_write {
                 return Err(Errno::EFAULT);
             } else {
                 let frame = self.access_frame(va, Access::Read).map_err(|_| Errno::EFAULT)?;

@@ -181,13 +181,23 @@ pub struct MapFile {
     /// The file was opened for writing (`FMODE_WRITE`); a shared writable
     /// mapping needs it, now (mmap) and later (mprotect).
     pub writable: bool,
+    /// No mapping of it may ever be writable, private ones included (a
+    /// special mapping without Linux's `VM_MAYWRITE`, as the vDSO's
+    /// `[vvar]`): mprotect to write is `EACCES`, a debugger's write `EFAULT`.
+    pub never_writable: bool,
 }
 
 impl MapFile {
     /// `source` named `name` in the mapping listing, opened for reading
     /// only (`O_RDONLY`); [`with_access`](Self::with_access) says otherwise.
     pub fn new(source: Arc<dyn PageSource>, name: impl Into<String>) -> MapFile {
-        MapFile { source, name: name.into(), readable: true, writable: false }
+        MapFile { source, name: name.into(), readable: true, writable: false, never_writable: false }
+    }
+
+    /// The same object, never writable through any mapping (see
+    /// [`MapFile::never_writable`](Self#structfield.never_writable)).
+    pub fn never_writable(self) -> MapFile {
+        MapFile { never_writable: true, writable: false, ..self }
     }
 
     /// The same file opened for reading (`FMODE_READ`) and/or writing
@@ -751,7 +761,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                 if growsdown {
                     return Err(Errno::EINVAL);
                 }
-                let may_write = !shared || file.writable;
+                if prot_bits.contains(Prot::WRITE) && file.never_writable {
+                    return Err(Errno::EACCES);
+                }
+                let may_write = (!shared || file.writable) && !file.never_writable;
                 let backing = Backing::Object { source: file.source, offset, anon: false };
                 (shared, may_write, backing, file.name)
             }
@@ -836,10 +849,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             return Ok(hint);
         }
         // Top down from mmap_base, then bottom up from it (the index of
-        // free space: O(log n), not a walk over the mappings).
-        let gaps = self.maps.gaps();
-        gaps.highest(mmap_base, min_addr, len)
-            .or_else(|| gaps.lowest(mmap_base, max_addr, len))
+        // free space once there are many mappings: O(log n), not a walk).
+        self.maps
+            .highest(mmap_base, min_addr, len)
+            .or_else(|| self.maps.lowest(mmap_base, max_addr, len))
             .ok_or(Errno::ENOMEM)
     }
 
@@ -1595,11 +1608,58 @@ mod tests {
     }
 
     #[test]
+    fn the_free_space_index_comes_and_goes_with_the_mapping_count() {
+        use crate::maps::{INDEX_AT, INDEX_DROP};
+        let frames = TestFrames::new();
+        let config = VmarConfig { min_addr: 0x10000, max_addr: 0x400000, mmap_base: 0x200000 };
+        let mut v = Vmar::with_config(SoftPageTable::new(), frames.clone(), config);
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS;
+        // one-page mappings top down from the base, alternately read-only
+        // and writable (so none merge)
+        let mut at = alloc::vec::Vec::new();
+        for i in 0..INDEX_AT + 8 {
+            let prot = if i % 2 == 0 { PROT_READ } else { PROT_READ | PROT_WRITE };
+            let a = v.mmap(0, 0x1000, prot, anon, None, 0).unwrap();
+            assert_eq!(a, 0x200000 - (i + 1) * 0x1000, "top down, packed");
+            assert_eq!(v.maps.indexed(), v.maps.len() >= INDEX_AT, "after {} mappings", v.maps.len());
+            assert!(v.maps.index_is_exact());
+            at.push(a);
+        }
+        // holes: the highest one that fits is taken, with the index
+        v.munmap(at[3], 0x1000).unwrap();
+        v.munmap(at[10], 0x1000).unwrap();
+        v.munmap(at[11], 0x1000).unwrap();
+        assert!(v.maps.indexed() && v.maps.index_is_exact());
+        assert_eq!(v.get_unmapped_area(0, 0x1000, false), Ok(at[3]));
+        assert_eq!(v.get_unmapped_area(0, 0x2000, false), Ok(at[11]));
+        // an mprotect that splits and one that merges keep it exact
+        v.mmap(at[3], 0x1000, PROT_READ, anon | MAP_FIXED, None, 0).unwrap();
+        v.mprotect(at[2], 0x1000, PROT_READ).unwrap();
+        v.mprotect(at[2], 0x1000, PROT_READ | PROT_WRITE).unwrap();
+        assert!(v.maps.indexed() && v.maps.index_is_exact());
+        // down under INDEX_DROP: the walk answers the same
+        let keep = INDEX_DROP - 2;
+        let lowest_kept = at[keep - 1];
+        v.munmap(at[at.len() - 1], lowest_kept - at[at.len() - 1]).unwrap();
+        assert!(v.maps.len() < INDEX_DROP && !v.maps.indexed());
+        assert_eq!(v.get_unmapped_area(0, 0x1000, false), Ok(at[10]));
+        assert_eq!(v.get_unmapped_area(0, 0x3000, false), Ok(lowest_kept - 0x3000));
+        drop(v);
+        assert_eq!(frames.allocated(), 0);
+    }
+
+    #[test]
     fn split_and_merge_keep_source_offsets() {
         let frames = TestFrames::new();
         let file = crate::testing::TestFile::new(&frames, &[7u8; 0x8000]);
         let mut v = small(&frames);
-        let f = MapFile { source: file.clone(), name: "f".into(), readable: true, writable: true };
+        let f = MapFile {
+            source: file.clone(),
+            name: "f".into(),
+            readable: true,
+            writable: true,
+            never_writable: false,
+        };
         let a = v.mmap(0, 0x8000, PROT_READ, MAP_SHARED, Some(f), 0).unwrap();
         v.mprotect(a + 0x2000, 0x1000, PROT_NONE).unwrap();
         let offsets: alloc::vec::Vec<u64> = v.mappings().map(|m| m.offset).collect();

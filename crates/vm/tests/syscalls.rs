@@ -271,6 +271,32 @@ fn private_file_mapping_copies_before_the_first_write() {
     assert_eq!(frames.allocated(), 0);
 }
 
+// A special mapping without VM_MAYWRITE (the vDSO's [vvar]): private, yet
+// mmap and mprotect to write are EACCES and a debugger's write EFAULT.
+#[test]
+fn a_never_writable_mapping_refuses_every_way_of_writing() {
+    let frames = TestFrames::new();
+    let file = TestFile::new(&frames, &[b'v'; P]);
+    let mut v = test_vmar(&frames);
+    let map = || MapFile::new(file.clone(), "[vvar]").never_writable();
+    assert_eq!(v.mmap(0, P, RW, MAP_PRIVATE, Some(map()), 0), Err(Errno::EACCES));
+    let a = v.mmap(0, P, PROT_READ, MAP_PRIVATE, Some(map()), 0).unwrap();
+    assert_eq!(read(&mut v, a, 2), b"vv");
+    assert_eq!(v.mprotect(a, P, RW), Err(Errno::EACCES));
+    assert_eq!(v.write_user_force(a, b"x"), Err(Errno::EFAULT));
+    assert!(cpu_store(&mut v, a, b"x").is_err());
+    assert_eq!(v.mprotect(a, P, PROT_NONE), Ok(()));
+    assert_eq!(v.mprotect(a, P, PROT_READ), Ok(()));
+    assert_eq!(v.cow_copies(), 0);
+    assert_eq!(&file.page_contents(0)[..2], b"vv");
+    let info = v.mappings().next().unwrap();
+    assert!(!info.shared);
+    assert_eq!(info.name, "[vvar]");
+    drop(v);
+    drop(file);
+    assert_eq!(frames.allocated(), 0);
+}
+
 #[test]
 fn shared_file_mapping_writes_reach_the_file() {
     // mmap(2) MAP_SHARED: "Updates to the mapping ... are carried through to

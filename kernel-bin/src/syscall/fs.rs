@@ -798,7 +798,7 @@ pub fn mount(
             return Err(Errno::EINVAL);
         }
         let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
-        let (covered, abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+        let (covered, abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
             let target = ctx.lookup(dir, &p, true)?;
             if target.is_dir() != from.is_dir() {
                 return Err(Errno::ENOTDIR);
@@ -808,10 +808,11 @@ pub fn mount(
                 return Err(Errno::EINVAL);
             }
             let abs = ctx.getcwd(&target)?;
+            let from_abs = ctx.getcwd(&from)?;
             ctx.bind_mount(dir, &p, from.clone())?;
-            Ok((target, abs))
+            Ok((target, abs, from_abs))
         })?;
-        crate::fs::record_bind(&abs, from, covered);
+        crate::fs::record_bind(&abs, &from_abs, from, covered);
         return Ok(0);
     }
     if fstype.is_null() {
@@ -834,7 +835,7 @@ pub fn mount(
             }
         })?;
         if bound {
-            crate::fs::record_bind(&abs, pts, covered);
+            crate::fs::record_bind(&abs, b"/dev/pts", pts, covered);
         } else {
             let o = alloc::string::String::from("rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000");
             crate::fs::record_mount(&src, &abs, b"devpts", o, pts, Some(covered));

@@ -12,7 +12,7 @@ mod mm;
 mod poll;
 mod sched;
 pub mod shm;
-mod task;
+pub mod task;
 mod time;
 
 use crate::proc::{Hooks, Kernel, table};

@@ -111,7 +111,7 @@ const PR_GET_CHILD_SUBREAPER: i32 = 37;
 const PR_SET_NO_NEW_PRIVS: i32 = 38;
 const PR_GET_NO_NEW_PRIVS: i32 = 39;
 /// Linux 6.1's CAP_LAST_CAP (CAP_CHECKPOINT_RESTORE).
-const CAP_LAST_CAP: u64 = 40;
+pub const CAP_LAST_CAP: u64 = 40;
 
 /// prctl(2) (arguments 3 to 5 are read from the registers where an
 /// option looks at them).

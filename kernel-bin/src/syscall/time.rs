@@ -136,11 +136,17 @@ pub fn getrandom(t: &mut UThread, buf: UserSlice, flags: u32) -> SysResult {
     Ok(b.len() as isize)
 }
 
+fn coarse(ns: u64) -> u64 {
+    ns / arch_x86_64::vdso::COARSE_NS * arch_x86_64::vdso::COARSE_NS
+}
+
 fn clock_ns(clock: u64) -> Result<u64, Errno> {
     match clock {
         0 | 8 | 11 => Ok(crate::time::realtime_ns()), // REALTIME(_ALARM), TAI
         1 | 4 | 7 | 9 => Ok(arch_x86_64::time::monotonic_ns()), // MONOTONIC(_RAW), BOOTTIME(_ALARM)
-        5 | 6 => Ok(arch_x86_64::time::monotonic_ns() / 10_000_000 * 10_000_000), // *_COARSE
+        // the COARSE clocks: rounded down to COARSE_NS, as the vDSO does
+        5 => Ok(crate::time::realtime_offset_ns() + coarse(arch_x86_64::time::monotonic_ns())),
+        6 => Ok(coarse(arch_x86_64::time::monotonic_ns())),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -200,7 +206,8 @@ pub fn clock_getres(t: &mut UThread, clock: u32, tp: UserPtr<Timespec>) -> SysRe
         Some(_) => 1_000_000,
         None => {
             clock_ns(clock)?;
-            1
+            // the COARSE clocks move in steps of COARSE_NS
+            if clock == 5 || clock == 6 { arch_x86_64::vdso::COARSE_NS } else { 1 }
         }
     };
     if !tp.is_null() {
@@ -532,14 +539,35 @@ pub fn syslog(t: &mut UThread, action: i32, buf: u64, len: i32) -> SysResult {
     match action {
         // CLOSE, OPEN, CONSOLE_OFF, CONSOLE_ON
         0 | 1 | 6 | 7 => Ok(0),
-        // READ: blocks until there is something unread
+        // READ: blocks until there is something unread, then copies line
+        // by line as Linux's `syslog_print`: whole lines (the first may be
+        // cut when it does not fit), each consumed before its copy; a
+        // fault ends the call (EFAULT when nothing was copied) and loses
+        // only the line being copied, the rest stays unread
         2 => {
-            let Some(mut v) = out(len)? else { return Ok(0) };
+            if buf == 0 || len < 0 {
+                return Err(Errno::EINVAL);
+            }
+            if len == 0 {
+                return Ok(0);
+            }
+            UserSlice::new(buf, len as usize).check()?;
+            let mut line = [0u8; arch_x86_64::logger::LINE_MAX];
             loop {
-                let n = with_log(|r| r.read(&mut v));
-                if n > 0 {
-                    t.write_slice(buf, &v[..n])?;
-                    return Ok(n as isize);
+                let mut done = 0usize;
+                while done < len as usize {
+                    let room = (len as usize - done).min(line.len());
+                    let n = with_log(|r| r.read_line(&mut line[..room], done == 0));
+                    if n == 0 {
+                        break;
+                    }
+                    if let Err(e) = t.write_slice(buf + done as u64, &line[..n]) {
+                        return if done == 0 { Err(e) } else { Ok(done as isize) };
+                    }
+                    done += n;
+                }
+                if done > 0 {
+                    return Ok(done as isize);
                 }
                 // no queue tells of new lines: look again every 100 ms
                 let deadline = arch_x86_64::time::since_boot_ns() + 100_000_000;

@@ -6,3 +6,9 @@ cat /root/kept 2>/dev/null || echo nothing-kept
 echo "kept-$1" > /root/kept
 sync
 python3 -c 'print(6*7)'
+# lsblk (util-linux) through /sys/block and /sys/dev/block: the root disk,
+# as Linux lists it (MOUNTPOINTS left out: lsblk reads it from
+# /proc/self/mountinfo, which this kernel lacks)
+mount -t proc proc /proc 2>/dev/null
+mount -t sysfs sysfs /sys 2>/dev/null
+lsblk -n -o NAME,MAJ:MIN,RM,RO,TYPE | tr -s ' '

@@ -36,6 +36,7 @@ extern "C" fn arch_boot_entry(magic: u32, info: u32, tsc0: u64) -> ! {
     crate::time::set_boot_tsc(tsc0);
     crate::serial::init();
     crate::time::calibrate_tsc();
+    crate::time::init_tsc_aux(0);
     let boot = match BootInfo::parse(magic, u64::from(info), boot_read) {
         Ok(b) => BOOT_INFO.call_once(|| b),
         Err(e) => {
