@@ -44,6 +44,8 @@ pub struct ThreadExt {
     /// The kernel stack clone allocated for it, where the clone can still
     /// fail with ENOMEM; [`Hooks::thread_created`] runs its task on it.
     stack: Option<arch_x86_64::context::KernelStack>,
+    /// Its task's room in the run queues, reserved with the stack.
+    room: Option<sched::Reservation>,
     /// Its name (`comm`: prctl(PR_SET_NAME), exec, /proc), at most 15
     /// bytes; clone copies the creator's.
     comm: [u8; 15],
@@ -64,9 +66,11 @@ pub struct ThreadExt {
 impl process::seams::RecordExt for ThreadExt {
     fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
         let stack = arch_x86_64::context::KernelStack::try_new().ok_or(Errno::ENOMEM)?;
+        let room = sched::Reservation::try_new().ok_or(Errno::ENOMEM)?;
         Ok(ThreadExt {
             task: None,
             stack: Some(stack),
+            room: Some(room),
             comm: self.comm,
             comm_len: self.comm_len,
             event_resume: None,
@@ -138,11 +142,11 @@ impl process::seams::Hooks<Kernel> for Hooks {
         // made, published in the record, then started: on several CPUs it
         // may run at once, and wake-ups find it through the record
         let run = move || crate::uthread::run_and_exit(tid);
-        let stack = table().with_thread(tid, |t| t.ext_mut().stack.take()).flatten();
-        let task = match stack {
-            Some(stack) => sched::create_on(stack, u64::from(tid), run),
+        let made = table().with_thread(tid, |t| (t.ext_mut().stack.take(), t.ext_mut().room.take()));
+        let task = match made {
+            Some((Some(stack), Some(room))) => sched::create_on(stack, room, u64::from(tid), run),
             // (init, made without a clone)
-            None => sched::create(u64::from(tid), run),
+            _ => sched::create(u64::from(tid), run),
         };
         if let Some(cpu) = table().thread_cpu(tid) {
             task.set_cpu(cpu);

@@ -27,14 +27,14 @@
 mod sleepers;
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use arch_x86_64::context::{self, KernelThread};
 use arch_x86_64::percpu::MAX_CPUS;
 use arch_x86_64::time;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use process::cputime::{CpuAccount, SharedCpu, Side};
+use process::runq;
 
 /// Nanoseconds threads spent in user mode on each CPU since boot
 /// (/proc/stat).
@@ -146,6 +146,13 @@ pub struct Task {
     /// Its place in the timed sleepers' heap ([`sleepers::NO_SLOT`]: not
     /// there), under the scheduler lock.
     sleep_slot: AtomicUsize,
+    /// The CPU whose run queue holds it ([`NOT_QUEUED`]: none) and its
+    /// slot there, written under that queue's lock.
+    rq_cpu: AtomicUsize,
+    rq_slot: AtomicU32,
+    /// Its entry's room in every CPU's run queue (none for an idle task,
+    /// which is never queued).
+    _room: Option<Reservation>,
     /// Scheduling policy, real-time priority and nice value
     /// (sched_setscheduler, setpriority); copied to the tasks it creates.
     pub policy: AtomicU8,
@@ -242,11 +249,112 @@ const RUNNABLE: u8 = 0;
 const BLOCKED: u8 = 1;
 const DEAD: u8 = 2;
 
-/// A CPU's run queue: the runnable tasks waiting for this CPU, round
-/// robin. Any CPU may push to it (a wake-up) or take from it (an idle CPU
-/// steals); one run-queue lock at a time, never two.
+/// A CPU's run queue: the runnable tasks waiting for this CPU, in the
+/// order the CPU runs them (`process::runq`: real-time priorities first,
+/// then fair tasks by least virtual run time; O(log n) to queue or take
+/// one). Any CPU may push to it (a wake-up) or take from it (an idle CPU
+/// steals); one run-queue lock at a time, never two. Its room is reserved
+/// with each task ([`Reservation`]): queueing never allocates.
 struct RunQueue {
-    tasks: VecDeque<Arc<Task>>,
+    tasks: runq::RunQueue<Arc<Task>>,
+}
+
+/// [`Task::rq_cpu`] of a task in no run queue.
+const NOT_QUEUED: usize = usize::MAX;
+
+/// Live [`Reservation`]s: every CPU's run queue has room for this many
+/// tasks.
+static RESERVED: AtomicUsize = AtomicUsize::new(0);
+
+/// Each run queue's room ([`runq::RunQueue::capacity`]), read without
+/// its lock.
+static RQ_ROOM: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+
+/// One task's room in every online CPU's run queue, made with the task
+/// (where its creation can still fail: clone's ENOMEM) and held by it:
+/// a wake-up, a steal or a requeue never allocates. The queues grow by
+/// [`runq::CHUNK`] entries, allocated without their lock, and never
+/// shrink (their size is the most tasks there ever were at once).
+pub struct Reservation(());
+
+impl Reservation {
+    /// A reservation, or `None` when no memory is left for the queues
+    /// to grow.
+    pub fn try_new() -> Option<Reservation> {
+        let n = RESERVED.fetch_add(1, Ordering::SeqCst) + 1;
+        let r = Reservation(());
+        for (cpu, room) in RQ_ROOM.iter().enumerate().take(nr_cpus()) {
+            while room.load(Ordering::SeqCst) < n {
+                let chunk = runq::Chunk::try_new().ok()?;
+                let left = with_rq(cpu, |q| {
+                    let r = q.tasks.add_chunk(chunk);
+                    room.store(q.tasks.capacity(), Ordering::SeqCst);
+                    r.err()
+                });
+                // (a refused chunk is dropped here, not under the lock)
+                if left.is_some() {
+                    return None;
+                }
+            }
+        }
+        Some(r)
+    }
+
+    /// As [`Reservation::try_new`] for boot-time tasks: panics without
+    /// memory.
+    pub fn for_boot() -> Reservation {
+        match Reservation::try_new() {
+            Some(r) => r,
+            None => panic!("sched: no memory for a run-queue entry"),
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        RESERVED.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Queues `task` on CPU `cpu`'s queue `q` (under its lock), by its class
+/// and its virtual run time now; `front`: a preempted real-time task, at
+/// the head of its priority's list.
+fn push(q: &mut RunQueue, cpu: usize, task: &Arc<Task>, front: bool) {
+    match q.tasks.push(task.rt(), task.vruntime.load(Ordering::Relaxed), front, task.clone()) {
+        Ok(slot) => {
+            task.rq_slot.store(slot, Ordering::Relaxed);
+            task.rq_cpu.store(cpu, Ordering::Relaxed);
+        }
+        // every queued task holds a reservation (the idle tasks, which
+        // hold none, are never queued)
+        Err(_) => panic!("sched: CPU {cpu}'s run queue is full: a task without its reservation"),
+    }
+}
+
+/// Takes the task in `slot` out of `q` (under its lock).
+fn take(q: &mut RunQueue, slot: u32) -> Option<Arc<Task>> {
+    let t = q.tasks.remove(slot)?;
+    // (its slot is stale from now on: `rq_cpu` says it is nowhere)
+    t.rq_cpu.store(NOT_QUEUED, Ordering::Relaxed);
+    Some(t)
+}
+
+/// Runs `f` on the queue holding `task` and the task's slot there, if it
+/// is queued (under that queue's lock, where its place cannot change).
+fn with_queued<R>(task: &Task, f: impl Fn(&mut RunQueue, usize, u32) -> R) -> Option<R> {
+    loop {
+        let c = task.rq_cpu.load(Ordering::Relaxed);
+        if c >= MAX_CPUS {
+            return None;
+        }
+        let r = with_rq(c, |q| {
+            (task.rq_cpu.load(Ordering::Relaxed) == c).then(|| f(q, c, task.rq_slot.load(Ordering::Relaxed)))
+        });
+        if r.is_some() {
+            return r;
+        }
+        // it moved meanwhile: look again
+    }
 }
 
 /// One CPU's scheduler state (only that CPU touches it).
@@ -270,7 +378,7 @@ struct Cpu {
 
 /// Each CPU's run queue.
 static RQ: [spin::Mutex<RunQueue>; MAX_CPUS] =
-    [const { spin::Mutex::new(RunQueue { tasks: VecDeque::new() }) }; MAX_CPUS];
+    [const { spin::Mutex::new(RunQueue { tasks: runq::RunQueue::new() }) }; MAX_CPUS];
 
 /// Each run queue's length, read without its lock (stealing, /proc/stat).
 static QLEN: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
@@ -347,7 +455,12 @@ pub fn nr_cpus() -> usize {
     arch_x86_64::smp::cpus_online().max(1)
 }
 
-fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Send>>) -> Arc<Task> {
+fn new_task(
+    id: u64,
+    kthread: KernelThread,
+    start: Option<Box<dyn FnOnce() + Send>>,
+    room: Option<Reservation>,
+) -> Arc<Task> {
     Arc::new(Task {
         id: AtomicU64::new(id),
         kthread: Arc::new(kthread),
@@ -358,6 +471,9 @@ fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Sen
         last_cpu: AtomicUsize::new(0),
         affinity: AtomicU64::new(u64::MAX),
         sleep_slot: AtomicUsize::new(sleepers::NO_SLOT),
+        rq_cpu: AtomicUsize::new(NOT_QUEUED),
+        rq_slot: AtomicU32::new(runq::NO_SLOT),
+        _room: room,
         policy: AtomicU8::new(SCHED_OTHER),
         rt_prio: AtomicU8::new(0),
         nice: core::sync::atomic::AtomicI8::new(0),
@@ -373,7 +489,7 @@ fn new_task(id: u64, kthread: KernelThread, start: Option<Box<dyn FnOnce() + Sen
 /// Makes the running thread this CPU's idle task (the boot thread on CPU
 /// 0 through [`init`], each AP's boot stack through [`ap_main`]).
 fn become_idle() {
-    let idle = new_task(0, KernelThread::current_boot(), None);
+    let idle = new_task(0, KernelThread::current_boot(), None, None);
     idle.on_cpu.store(true, Ordering::Relaxed);
     idle.last_cpu.store(this_cpu(), Ordering::Relaxed);
     idle.affinity.store(1 << this_cpu(), Ordering::Relaxed);
@@ -456,7 +572,8 @@ pub fn spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
 pub fn try_spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Option<Arc<Task>> {
     // a kernel task: not the scheduling attributes of the user thread
     // whose call started it (Linux's kthreadd makes them)
-    let task = new_task(id, KernelThread::try_new(task_entry, 0)?, Some(Box::new(f)));
+    let room = Reservation::try_new()?;
+    let task = new_task(id, KernelThread::try_new(task_entry, 0)?, Some(Box::new(f)), Some(room));
     enqueue(&task);
     Some(task)
 }
@@ -467,11 +584,16 @@ pub fn try_spawn(id: u64, f: impl FnOnce() + Send + 'static) -> Option<Arc<Task>
 /// Panics if no memory is left for its stack: for tasks started at boot
 /// (init, kernel tests); after boot, [`try_spawn`] or [`create_on`].
 pub fn create(id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    create_with(id, KernelThread::new(task_entry, 0), f)
+    create_with(id, KernelThread::new(task_entry, 0), Reservation::for_boot(), f)
 }
 
-fn create_with(id: u64, kthread: KernelThread, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    inherit(new_task(id, kthread, Some(Box::new(f))))
+fn create_with(
+    id: u64,
+    kthread: KernelThread,
+    room: Reservation,
+    f: impl FnOnce() + Send + 'static,
+) -> Arc<Task> {
+    inherit(new_task(id, kthread, Some(Box::new(f)), Some(room)))
 }
 
 /// Gives a new task `t` its creator's scheduling attributes.
@@ -505,10 +627,16 @@ fn inherit(t: Arc<Task>) -> Arc<Task> {
     t
 }
 
-/// As [`create`], on a stack allocated beforehand
-/// ([`context::KernelStack::try_new`], where clone can still fail).
-pub fn create_on(stack: context::KernelStack, id: u64, f: impl FnOnce() + Send + 'static) -> Arc<Task> {
-    create_with(id, KernelThread::with_stack(stack, task_entry, 0), f)
+/// As [`create`], on a stack and a run-queue reservation made beforehand
+/// ([`context::KernelStack::try_new`], [`Reservation::try_new`], where
+/// clone can still fail).
+pub fn create_on(
+    stack: context::KernelStack,
+    room: Reservation,
+    id: u64,
+    f: impl FnOnce() + Send + 'static,
+) -> Arc<Task> {
+    create_with(id, KernelThread::with_stack(stack, task_entry, 0), room, f)
 }
 
 /// Makes a task from [`create`] runnable, on the CPU
@@ -638,6 +766,12 @@ impl Task {
             let cpu = self.last_cpu.load(Ordering::Relaxed).min(MAX_CPUS - 1);
             self.vruntime.fetch_max(MIN_VRUNTIME[cpu].load(Ordering::Relaxed), Ordering::Relaxed);
         }
+        // queued: its place follows its new class (and virtual run time)
+        with_queued(self, |q, cpu, slot| {
+            if let Some(t) = take(q, slot) {
+                push(q, cpu, &t, false);
+            }
+        });
     }
 
     /// Whether SCHED_RESET_ON_FORK is set (sched_getscheduler).
@@ -793,7 +927,7 @@ fn enqueue(task: &Arc<Task>) {
 /// reschedule IPI if it idles.
 fn enqueue_on(task: &Arc<Task>, cpu: usize) {
     place(task, cpu);
-    with_rq(cpu, |q| q.tasks.push_back(task.clone()));
+    with_rq(cpu, |q| push(q, cpu, task, false));
     if IDLE_MASK.load(Ordering::SeqCst) & (1 << cpu) != 0 {
         if cpu != this_cpu() {
             arch_x86_64::smp::send_resched(cpu);
@@ -859,13 +993,20 @@ fn wake_sleepers(now_raw: u64) {
     });
 }
 
-/// Takes the first task of `q` that may run on `cpu` and is off every
-/// CPU (or is `prev`, the task this CPU is leaving); `from_back` (another
-/// CPU's queue): its real-time task of the highest priority above
-/// `rt_above` if any, else its last fair task. A task still on its
-/// way out of another CPU is left queued: two CPUs that each picked the
-/// task the other is leaving would wait for each other for ever. The
-/// leaving CPU's `finish_switch` kicks an idle CPU for it.
+/// Takes the task of `q` that `cpu` runs next among those that may run
+/// on `cpu` and are off every CPU (or are `prev`, the task this CPU is
+/// leaving): the highest real-time priority, then (`yielding`) anyone of
+/// its class but `prev` (a yield lets the others of its class run first,
+/// as Linux's sched_yield), then for fair tasks the least virtual run
+/// time, for real-time ones queue order (a yielding or slice-expired one
+/// went to the back, a preempted one to the head: Linux's FIFO/RR
+/// lists). `from_back` (another CPU's queue): its real-time task of the
+/// highest priority above `rt_above` if any, else the fair task that
+/// would run last there (the greatest virtual run time). A task still on
+/// its way out of another CPU is left queued: two CPUs that each picked
+/// the task the other is leaving would wait for each other for ever. The
+/// leaving CPU's `finish_switch` kicks an idle CPU for it. O(log n), plus
+/// a step per task passed over.
 fn take_runnable(
     q: &mut RunQueue,
     cpu: usize,
@@ -879,44 +1020,16 @@ fn take_runnable(
         t.affinity.load(Ordering::Relaxed) & bit != 0
             && (prev.is_some_and(|p| Arc::ptr_eq(t, p)) || !t.on_cpu.load(Ordering::Acquire))
     };
-    let i = if from_back {
-        // a real-time task first, the highest priority and then the first
-        // queued (it waits behind its CPU's current task: Linux's
-        // pull_rt_task), else the last fair one (the coldest cache)
-        let rt = q
-            .tasks
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.rt() > rt_above && ok(t))
-            .max_by_key(|&(i, t)| (t.rt(), core::cmp::Reverse(i)));
-        match rt {
-            Some((i, _)) => i,
-            None => q.tasks.iter().rposition(|t| t.rt() == 0 && ok(t))?,
-        }
+    let slot = if from_back {
+        q.tasks.pick_to_steal(ok, rt_above)?
     } else {
-        // the highest real-time priority, then any task but `prev` (a
-        // yield lets the others of its class run first, as Linux's
-        // sched_yield), then for fair tasks the least virtual run time,
-        // for real-time ones queue order (a yielding or slice-expired one
-        // went to the back: Linux's FIFO/RR lists); the first of equals
-        let mut best: Option<(usize, (u8, bool, u64))> = None;
-        for (i, t) in q.tasks.iter().enumerate() {
-            if !ok(t) {
-                continue;
-            }
-            // (a preempted task is not behind its equals: Linux puts a
-            // preempted real-time task at the head of its list)
-            let not_prev = !yielding || !prev.is_some_and(|p| Arc::ptr_eq(t, p));
-            let rt = t.rt();
-            let order = if rt > 0 { 0 } else { u64::MAX - t.vruntime.load(Ordering::Relaxed) };
-            let key = (rt, not_prev, order);
-            if best.is_none_or(|(_, b)| key > b) {
-                best = Some((i, key));
-            }
-        }
-        best?.0
+        // the yielding task's slot, if it is queued here (under our lock)
+        let y = prev
+            .filter(|p| yielding && p.rq_cpu.load(Ordering::Relaxed) == cpu)
+            .map(|p| p.rq_slot.load(Ordering::Relaxed));
+        q.tasks.pick(ok, y)?
     };
-    q.tasks.remove(i)
+    take(q, slot)
 }
 
 /// What the running task does at a tick or a preemption point.
@@ -929,6 +1042,10 @@ enum Requeue {
     /// Preempted by a better task: a real-time one keeps its place at
     /// the head of its priority's list (Linux's behaviour).
     Preempt,
+    /// Queued on another CPU already (exec's balancing): not queued here,
+    /// an involuntary switch (Linux's sched_exec: the CPU's stopper
+    /// preempts the task and moves it).
+    Moved,
 }
 
 /// Whether the running `cur` should leave `cpu` for a task of its queue
@@ -941,23 +1058,26 @@ fn should_preempt(cur: &Task, cpu: usize, ran_ns: u64, gran: u64) -> Requeue {
     let bit = 1u64 << cpu;
     let (rt, v) = (cur.rt(), cur.vruntime.load(Ordering::Relaxed));
     let rr = cur.policy.load(Ordering::Relaxed) == SCHED_RR;
-    with_rq(cpu, |q| {
-        let mut r = Requeue::No;
-        for t in q.tasks.iter().filter(|t| t.affinity.load(Ordering::Relaxed) & bit != 0) {
-            let trt = t.rt();
-            if rt > 0 {
-                if trt > rt {
-                    return Requeue::Preempt;
-                }
-                if rr && trt == rt && ran_ns >= RR_SLICE_NS {
-                    r = Requeue::Yield;
-                }
-            } else if trt > 0 || t.vruntime.load(Ordering::Relaxed).saturating_add(gran) < v {
-                return Requeue::Preempt;
-            }
+    // the first task of the queue's order that may run here decides
+    let first = with_rq(cpu, |q| {
+        let s = q.tasks.first_where(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)?;
+        q.tasks.get(s).map(|(k, _)| k)
+    });
+    let Some(k) = first else { return Requeue::No };
+    let trt = k.rt();
+    if rt > 0 {
+        if trt > rt {
+            Requeue::Preempt
+        } else if rr && trt == rt && ran_ns >= RR_SLICE_NS {
+            Requeue::Yield
+        } else {
+            Requeue::No
         }
-        r
-    })
+    } else if trt > 0 || k.vruntime().saturating_add(gran) < v {
+        Requeue::Preempt
+    } else {
+        Requeue::No
+    }
 }
 
 /// The next task for `cpu`: the head of its own queue, else one stolen
@@ -1095,7 +1215,7 @@ fn balance_tick(cpu: usize, cur: &Task) {
     }
     if let Some(t) = with_rq(busiest, |q| take_runnable(q, cpu, None, true, cur.rt(), true)) {
         rebase(&t, busiest, cpu);
-        with_rq(cpu, |q| q.tasks.push_back(t));
+        with_rq(cpu, |q| push(q, cpu, &t, false));
         BALANCED.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -1137,7 +1257,18 @@ fn kick_for_queued(cpu: usize) {
     if idle == 0 {
         return;
     }
-    let wanted = with_rq(cpu, |q| q.tasks.iter().fold(0, |m, t| m | t.affinity.load(Ordering::Relaxed)));
+    // the CPUs the queued tasks may use, as far as the idle ones go (the
+    // first task usually covers them)
+    let wanted = with_rq(cpu, |q| {
+        let mut m = 0;
+        for (_, _, t) in q.tasks.iter() {
+            m |= t.affinity.load(Ordering::Relaxed);
+            if idle & !m == 0 {
+                break;
+            }
+        }
+        m
+    });
     let cand = idle & wanted;
     if cand != 0 {
         KICKS.fetch_add(1, Ordering::Relaxed);
@@ -1203,14 +1334,14 @@ pub fn balance_exec() {
     arch_x86_64::cpu::without_interrupts(|| {
         with_cpu(|c| charge_vruntime(&me, c, time::since_boot_ns()));
         rebase(&me, cpu, to);
-        with_rq(to, |q| q.tasks.push_back(me.clone()));
+        with_rq(to, |q| push(q, to, &me, false));
     });
     BALANCED.fetch_add(1, Ordering::Relaxed);
     if IDLE_MASK.load(Ordering::SeqCst) & (1 << to) != 0 {
         arch_x86_64::smp::send_resched(to);
     }
     drop(me);
-    reschedule(Requeue::No);
+    reschedule(Requeue::Moved);
 }
 
 /// Whether a queued task may run on `cpu` (its own queue, or one it could
@@ -1220,10 +1351,12 @@ fn has_work(cpu: usize) -> bool {
     (0..nr_cpus()).any(|c| {
         QLEN[c].load(Ordering::Relaxed) != 0
             && with_rq(c, |q| {
-                q.tasks.iter().any(|t| {
-                    t.affinity.load(Ordering::Relaxed) & bit != 0
-                        && (c == cpu || !t.on_cpu.load(Ordering::Acquire))
-                })
+                q.tasks
+                    .first_where(|t| {
+                        t.affinity.load(Ordering::Relaxed) & bit != 0
+                            && (c == cpu || !t.on_cpu.load(Ordering::Acquire))
+                    })
+                    .is_some()
             })
     })
 }
@@ -1233,7 +1366,7 @@ fn has_work(cpu: usize) -> bool {
 fn has_own_work(cpu: usize) -> bool {
     let bit = 1u64 << cpu;
     QLEN[cpu].load(Ordering::Relaxed) != 0
-        && with_rq(cpu, |q| q.tasks.iter().any(|t| t.affinity.load(Ordering::Relaxed) & bit != 0))
+        && with_rq(cpu, |q| q.tasks.first_where(|t| t.affinity.load(Ordering::Relaxed) & bit != 0).is_some())
 }
 
 /// Moves `cpu`'s fair clock to `next`'s virtual run time (the caller
@@ -1269,35 +1402,35 @@ fn claim(next: &Task, cpu: usize) {
 fn reschedule(requeue: Requeue) {
     arch_x86_64::cpu::without_interrupts(|| {
         let cpu = this_cpu();
-        let (prev, idle) = {
-            let c = CPUS[cpu].lock();
-            match (&c.current, &c.idle) {
-                (Some(p), Some(i)) => (p.clone(), i.clone()),
-                _ => return,
-            }
-        };
-        let is_idle = Arc::ptr_eq(&prev, &idle);
         // one clock read for the switch's bookkeeping (each is a helper
         // call under QEMU's TCG, and ended the block under --icount)
         let now = time::since_boot_ns();
+        let (prev, idle) = {
+            let mut c = CPUS[cpu].lock();
+            let (p, i) = match (&c.current, &c.idle) {
+                (Some(p), Some(i)) => (p.clone(), i.clone()),
+                _ => return,
+            };
+            // charged before it is queued again: its place in the fair
+            // order is its virtual run time now
+            if !Arc::ptr_eq(&p, &i) {
+                charge_vruntime(&p, &mut c, now);
+            }
+            (p, i)
+        };
+        let is_idle = Arc::ptr_eq(&prev, &idle);
         wake_sleepers(now);
-        if requeue != Requeue::No && !is_idle {
+        if matches!(requeue, Requeue::Yield | Requeue::Preempt) && !is_idle {
             if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
-                // behind the others on this CPU (`pick` takes it again when
-                // it is the only one); a preempted real-time task at the
-                // head of its priority's list
-                if requeue == Requeue::Preempt && prev.rt() > 0 {
-                    with_rq(cpu, |q| q.tasks.push_front(prev.clone()));
-                } else {
-                    with_rq(cpu, |q| q.tasks.push_back(prev.clone()));
-                }
+                // behind its equals on this CPU (`pick` takes it again when
+                // it is the only one of its class); a preempted real-time
+                // task at the head of its priority's list
+                let front = requeue == Requeue::Preempt && prev.rt() > 0;
+                with_rq(cpu, |q| push(q, cpu, &prev, front));
             } else {
                 // its affinity no longer allows this CPU
                 enqueue(&prev);
             }
-        }
-        if !is_idle {
-            with_cpu(|c| charge_vruntime(&prev, c, now));
         }
         // a wake-up from here on asks again (about the next task)
         NEED_RESCHED[cpu].store(false, Ordering::SeqCst);
@@ -1320,6 +1453,8 @@ fn reschedule(requeue: Requeue) {
             c.slice_start = now;
         });
         crate::lockorder::check_switch();
+        // (a sleep or an exit is voluntary; a yield, a preemption or a
+        // move is not: Linux's nvcsw/nivcsw)
         account_switch(&prev, &next, requeue == Requeue::No, now);
         context::switch(&prev.kthread, &next.kthread);
         finish_switch();
@@ -1577,7 +1712,7 @@ fn wake_with(task: &Arc<Task>, sync: bool) {
             // idle CPU kicked for it would split the pair the placement
             // keeps together
             place(task, cpu);
-            with_rq(cpu, |q| q.tasks.push_back(task.clone()));
+            with_rq(cpu, |q| push(q, cpu, task, false));
             arm_sync_check(cpu);
         } else {
             enqueue_on(task, select_cpu(task));
@@ -1710,7 +1845,7 @@ fn note_stretch(cpu: usize, ns: u64) {
     }
     // the task it is about to run: the head of its queue (a hint; the
     // pick may still take another)
-    let next = with_rq(cpu, |q| q.tasks.front().cloned());
+    let next = with_rq(cpu, |q| q.tasks.first().and_then(|s| q.tasks.get(s)).map(|(_, t)| t.clone()));
     let (id, nr, by) = next.as_ref().map_or((0, u64::MAX, 0), |t| {
         (t.id.load(Ordering::Relaxed), t.entry.get().0, t.woken_by.load(Ordering::Relaxed))
     });
@@ -1767,17 +1902,9 @@ pub fn set_affinity(task: &Arc<Task>, mask: u64) {
     task.affinity.store(mask, Ordering::SeqCst);
     // queued on a CPU it may no longer use: move it (no allowed CPU would
     // look there except to steal when idle)
-    for c in (0..nr_cpus()).filter(|&c| mask & (1 << c) == 0) {
-        if QLEN[c].load(Ordering::Relaxed) == 0 {
-            continue;
-        }
-        let moved = with_rq(c, |q| {
-            let i = q.tasks.iter().position(|t| Arc::ptr_eq(t, task))?;
-            q.tasks.remove(i)
-        });
-        if let Some(t) = moved {
-            enqueue(&t);
-        }
+    let moved = with_queued(task, |q, c, slot| if mask & (1 << c) == 0 { take(q, slot) } else { None });
+    if let Some(t) = moved.flatten() {
+        enqueue(&t);
     }
     let me = current();
     if Arc::ptr_eq(task, &me) && mask & (1 << this_cpu()) == 0 {

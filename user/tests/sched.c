@@ -3,7 +3,8 @@
  * friends for SCHED_OTHER/BATCH/IDLE/FIFO/RR (RLIMIT_RTPRIO, EPERM),
  * sched_get_priority_min/max, sched_rr_get_interval; and the fair share:
  * two CPU-bound processes on one CPU, nice 0 and nice 10, get CPU time
- * near the weight ratio 1024:110.
+ * near the weight ratio 1024:110; a move to another CPU at exec counts as
+ * an involuntary context switch.
  *
  * musl's sched_setscheduler/getscheduler/setparam/getparam return ENOSYS
  * by design, so those go through syscall(2). */
@@ -741,4 +742,68 @@ KT_CASE(sched_reset_on_fork) {
     KT_EQ(kt_in_child(reset_on_fork_child), 0);
 }
 
-KT_MAIN()
+/* A migration at exec (Linux's sched_exec, ours balance_exec): a
+ * process (nice -20, so that nothing preempts it first) that shares its
+ * CPU with a runnable child (pinned there, nice 19) execs while the other
+ * CPU idles, and moves there. Linux counts the move as an involuntary
+ * switch (its CPU's stopper preempts it; then the task may also sleep
+ * once, voluntarily, if it reaches the other CPU before the stopper
+ * reported the move done): the new image checks getrusage's counts
+ * against the old image's (passed in argv) and exits 1 when it moved, 0
+ * when it did not, 2 on a voluntary switch (beyond that one), 3 on a
+ * move without an involuntary switch. */
+static void exec_csw_helper(int argc, char **argv) {
+    if (argc < 6 || strcmp(argv[1], "kt-exec-csw") != 0) return;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    int moved = sched_getcpu() != atoi(argv[4]);
+    long nv = ru.ru_nvcsw - atol(argv[2]), niv = ru.ru_nivcsw - atol(argv[3]);
+    kill(atoi(argv[5]), SIGKILL);
+    int bad = nv > moved ? 2 : moved && niv < 1 ? 3 : 0;
+    if (bad) kt_printf("  exec on CPU %s: moved %d, nvcsw +%ld, nivcsw +%ld\n", argv[4], moved, nv, niv);
+    _exit(bad ? bad : moved);
+}
+
+static int exec_migrates(void) {
+    cpu_set_t all, one;
+    KT_CHILD_CHECK(10, sched_getaffinity(0, sizeof all, &all) == 0);
+    if (CPU_COUNT(&all) < 2) return 1;
+    KT_CHILD_CHECK(11, setpriority(PRIO_PROCESS, 0, -20) == 0);
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    KT_CHILD_CHECK(12, sched_setaffinity(0, sizeof one, &one) == 0);
+    pid_t c = fork();
+    if (c == 0) {
+        for (;;) {
+        }
+    }
+    KT_CHILD_CHECK(13, c > 0 && setpriority(PRIO_PROCESS, c, 19) == 0);
+    KT_CHILD_CHECK(14, sched_setaffinity(0, sizeof all, &all) == 0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char nv[24], niv[24], from[24], pid[24];
+    snprintf(nv, sizeof nv, "%ld", ru.ru_nvcsw);
+    snprintf(niv, sizeof niv, "%ld", ru.ru_nivcsw);
+    snprintf(from, sizeof from, "%d", sched_getcpu());
+    snprintf(pid, sizeof pid, "%d", (int)c);
+    char *argv[] = {(char *)kt_self, "kt-exec-csw", nv, niv, from, pid, 0};
+    execv(kt_self, argv);
+    kill(c, SIGKILL);
+    return 15;
+}
+
+/* (with one CPU there is nowhere to move: each try reports a move) */
+KT_CASE(sched_exec_migration_is_involuntary) {
+    int moves = 0;
+    for (int i = 0; i < 5; i++) {
+        int r = kt_in_child(exec_migrates);
+        KT_TRUE(r == 0 || r == 1, "try %d: %d", i, r);
+        moves += r == 1;
+    }
+    KT_TRUE(moves >= 1, "no exec moved in 5 tries");
+}
+
+int main(int argc, char **argv) {
+    exec_csw_helper(argc, argv);
+    return kt_main(argc, argv);
+}

@@ -92,6 +92,7 @@ pub mod proctext;
 pub mod ptrace;
 pub mod rlimit;
 pub mod robust;
+pub mod runq;
 pub mod seams;
 pub mod sigstate;
 pub mod table;
