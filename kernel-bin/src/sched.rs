@@ -1083,15 +1083,16 @@ pub fn stats_line() -> alloc::string::String {
     // poll30: the idle loops' polling before `hlt`
     let _ = write!(
         s,
-        "; {} reschedule IPIs spared by idle polling; polls hit/missed/ms per CPU:",
+        "; {} reschedule IPIs spared by idle polling; polls hit/missed/stolen/ms per CPU:",
         IPIS_SPARED.load(Ordering::Relaxed)
     );
     for c in 0..nr_cpus() {
         let _ = write!(
             s,
-            " {}/{}/{}",
+            " {}/{}/{}/{}",
             POLL_HITS[c].load(Ordering::Relaxed),
             POLL_MISSES[c].load(Ordering::Relaxed),
+            POLL_STOLEN[c].load(Ordering::Relaxed),
             POLL_NS[c].load(Ordering::Relaxed) / 1_000_000
         );
     }
@@ -1678,7 +1679,14 @@ pub fn idle_until(done: impl Fn() -> bool) {
             // here mark this CPU stale instead of interrupting it; it
             // flushes on the way out if one did
             arch_x86_64::smp::tlb_lazy_enter();
-            let limit = POLL_LIMIT_NS[cpu].load(Ordering::Relaxed);
+            // (with every other CPU idle nobody but an interrupt brings
+            // work: no poll, and the stretch says nothing about polling)
+            let busy = others_busy(cpu);
+            let limit = if t0 < POLL_BACKOFF_UNTIL[cpu].load(Ordering::Relaxed) || !busy {
+                0
+            } else {
+                POLL_LIMIT_NS[cpu].load(Ordering::Relaxed)
+            };
             let woken = limit != 0 && poll_idle(cpu, limit, t0);
             if !woken {
                 HALTS[cpu].fetch_add(1, Ordering::Relaxed);
@@ -1687,7 +1695,7 @@ pub fn idle_until(done: impl Fn() -> bool) {
             arch_x86_64::smp::tlb_lazy_leave();
             let t1 = time::since_boot_ns();
             IDLE_NS[cpu].fetch_add(t1.saturating_sub(t0), Ordering::Relaxed);
-            if nr_cpus() > 1 {
+            if busy {
                 adapt_poll(cpu, limit, t1.saturating_sub(t0));
             }
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
@@ -1708,6 +1716,23 @@ const POLL_MAX_NS: u64 = 200_000;
 /// The first poll length once a stretch short enough was seen (Linux's
 /// guest_halt_poll_grow_start); below it the limit drops to 0.
 const POLL_GROW_START_NS: u64 = 50_000;
+
+/// A gap this long between two clock readings of a poll means the host
+/// did not run this vCPU meanwhile (a batch of the poll loop takes about a
+/// microsecond under TCG).
+const POLL_STOLEN_NS: u64 = 100_000;
+
+/// How long a CPU whose poll was stolen ([`POLL_STOLEN_NS`]) halts at once
+/// (Linux polls in a guest only on the host's dedicated CPUs,
+/// KVM_HINTS_REALTIME; on shared ones a spinning vCPU takes the host time
+/// its partner needs).
+const POLL_BACKOFF_NS: u64 = 100_000_000;
+
+/// Per CPU: until when ([`time::since_boot_ns`]) it does not poll.
+static POLL_BACKOFF_UNTIL: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Per CPU: polls that found the host's cores oversubscribed (a log figure).
+static POLL_STOLEN: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// Per CPU: polls that found work (or a kick), polls that ran out and
 /// halted, and the nanoseconds spent polling (log figures: the host CPU
@@ -1735,14 +1760,16 @@ fn poll_idle(cpu: usize, limit_ns: u64, t0: u64) -> bool {
     }
     let flags = &IDLE_POLL[cpu];
     let irqs = arch_x86_64::trap::irqs_taken();
+    let queued = QLEN[cpu].load(Ordering::Relaxed);
     let deadline = t0.saturating_add(limit_ns);
     flags.fetch_or(POLLING, Ordering::SeqCst);
     arch_x86_64::cpu::enable_interrupts();
-    let mut irq = false;
+    let (mut irq, mut stolen) = (false, false);
+    let mut last = time::since_boot_ns();
     'poll: loop {
         // the clock once per batch (a helper call under TCG)
         for _ in 0..32 {
-            if flags.load(Ordering::Relaxed) & KICKED != 0 || QLEN[cpu].load(Ordering::Relaxed) != 0 {
+            if flags.load(Ordering::Relaxed) & KICKED != 0 || QLEN[cpu].load(Ordering::Relaxed) > queued {
                 break 'poll;
             }
             if arch_x86_64::trap::irqs_taken() != irqs {
@@ -1750,22 +1777,44 @@ fn poll_idle(cpu: usize, limit_ns: u64, t0: u64) -> bool {
                 break 'poll;
             }
         }
-        if time::since_boot_ns() >= deadline {
+        let now = time::since_boot_ns();
+        if now.saturating_sub(last) >= POLL_STOLEN_NS {
+            // the host ran something else instead of this vCPU: its
+            // cores are oversubscribed, where a spinning vCPU only takes
+            // time from the one with work (and a halted one is woken
+            // faster by the host's scheduler)
+            stolen = true;
             break;
         }
+        if now >= deadline || !others_busy(cpu) {
+            break;
+        }
+        last = now;
     }
     arch_x86_64::cpu::disable_interrupts();
     let was = flags.fetch_and(!POLLING, Ordering::SeqCst);
     let t1 = time::since_boot_ns();
     POLL_NS[cpu].fetch_add(t1.saturating_sub(t0), Ordering::Relaxed);
-    if was & KICKED != 0 || QLEN[cpu].load(Ordering::Relaxed) != 0 {
+    if stolen {
+        POLL_STOLEN[cpu].fetch_add(1, Ordering::Relaxed);
+        POLL_LIMIT_NS[cpu].store(0, Ordering::Relaxed);
+        POLL_BACKOFF_UNTIL[cpu].store(t1.saturating_add(POLL_BACKOFF_NS), Ordering::Relaxed);
+    }
+    if was & KICKED != 0 || QLEN[cpu].load(Ordering::Relaxed) > queued {
         POLL_HITS[cpu].fetch_add(1, Ordering::Relaxed);
         return true;
     }
-    if !irq {
+    if !irq && !stolen {
         POLL_MISSES[cpu].fetch_add(1, Ordering::Relaxed);
     }
     irq
+}
+
+/// Whether a CPU other than `cpu` runs a task (one that may wake a task
+/// for `cpu`): with every other CPU idle only an interrupt brings work,
+/// which ends a `hlt` as well, so the idle loop does not poll.
+fn others_busy(cpu: usize) -> bool {
+    online_mask() & !IDLE_MASK.load(Ordering::Relaxed) & !(1u64 << cpu) != 0
 }
 
 /// Adapts CPU `cpu`'s poll length after an idle stretch of `block_ns`
@@ -1775,6 +1824,10 @@ fn poll_idle(cpu: usize, limit_ns: u64, t0: u64) -> bool {
 /// the IPI); one longer than [`POLL_MAX_NS`] halves it (to 0 below
 /// [`POLL_GROW_START_NS`]): a CPU idle for long stops polling.
 fn adapt_poll(cpu: usize, limit: u64, block_ns: u64) {
+    if time::since_boot_ns() < POLL_BACKOFF_UNTIL[cpu].load(Ordering::Relaxed) {
+        // no polling for a while: the host's cores are oversubscribed
+        return;
+    }
     let new = if block_ns > limit && block_ns <= POLL_MAX_NS {
         limit.saturating_mul(2).clamp(POLL_GROW_START_NS, POLL_MAX_NS)
     } else if block_ns > POLL_MAX_NS {
