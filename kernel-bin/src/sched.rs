@@ -1818,23 +1818,27 @@ fn others_busy(cpu: usize) -> bool {
 }
 
 /// Adapts CPU `cpu`'s poll length after an idle stretch of `block_ns`
-/// (poll and halt) that polled for up to `limit` (Linux's haltpoll
-/// governor): a stretch that outlasted the poll but not [`POLL_MAX_NS`]
-/// doubles the poll (a longer one would have caught its wake-up without
-/// the IPI); one longer than [`POLL_MAX_NS`] halves it (to 0 below
-/// [`POLL_GROW_START_NS`]): a CPU idle for long stops polling.
+/// (poll and halt) that polled for up to `limit` (after Linux's haltpoll
+/// governor, with a narrower window to grow): a stretch the poll covered
+/// keeps it; one that outlasted it but that a poll twice as long (at
+/// least [`POLL_GROW_START_NS`], at most [`POLL_MAX_NS`]) would have
+/// covered doubles it; a longer one halves it (to 0 below
+/// [`POLL_GROW_START_NS`]). Haltpoll grows on any stretch under its
+/// maximum; under TCG on a loaded host the wake-up times spread too
+/// widely for that: most polls ran out (one miss in 15 hit).
 fn adapt_poll(cpu: usize, limit: u64, block_ns: u64) {
     if time::since_boot_ns() < POLL_BACKOFF_UNTIL[cpu].load(Ordering::Relaxed) {
         // no polling for a while: the host's cores are oversubscribed
         return;
     }
-    let new = if block_ns > limit && block_ns <= POLL_MAX_NS {
-        limit.saturating_mul(2).clamp(POLL_GROW_START_NS, POLL_MAX_NS)
-    } else if block_ns > POLL_MAX_NS {
+    let grown = limit.saturating_mul(2).clamp(POLL_GROW_START_NS, POLL_MAX_NS);
+    let new = if block_ns <= limit {
+        return;
+    } else if block_ns <= grown {
+        grown
+    } else {
         let half = limit / 2;
         if half < POLL_GROW_START_NS { 0 } else { half }
-    } else {
-        return;
     };
     if new != limit {
         POLL_LIMIT_NS[cpu].store(new, Ordering::Relaxed);
