@@ -1696,7 +1696,11 @@ pub fn idle_until(done: impl Fn() -> bool) {
             let t1 = time::since_boot_ns();
             IDLE_NS[cpu].fetch_add(t1.saturating_sub(t0), Ordering::Relaxed);
             if busy {
-                adapt_poll(cpu, limit, t1.saturating_sub(t0));
+                // (a stretch an interrupt ended without work grows nothing:
+                // the interrupt ends a `hlt` as well)
+                let work = IDLE_POLL[cpu].load(Ordering::Relaxed) & KICKED != 0
+                    || QLEN[cpu].load(Ordering::Relaxed) != 0;
+                adapt_poll(cpu, limit, t1.saturating_sub(t0), work);
             }
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
         }
@@ -1823,10 +1827,11 @@ fn others_busy(cpu: usize) -> bool {
 /// keeps it; one that outlasted it but that a poll twice as long (at
 /// least [`POLL_GROW_START_NS`], at most [`POLL_MAX_NS`]) would have
 /// covered doubles it; a longer one halves it (to 0 below
-/// [`POLL_GROW_START_NS`]). Haltpoll grows on any stretch under its
+/// [`POLL_GROW_START_NS`]). Only a stretch that ended with work for this
+/// CPU (`work`: a kick, a queued task) grows it. Haltpoll grows on any stretch under its
 /// maximum; under TCG on a loaded host the wake-up times spread too
 /// widely for that: most polls ran out (one miss in 15 hit).
-fn adapt_poll(cpu: usize, limit: u64, block_ns: u64) {
+fn adapt_poll(cpu: usize, limit: u64, block_ns: u64, work: bool) {
     if time::since_boot_ns() < POLL_BACKOFF_UNTIL[cpu].load(Ordering::Relaxed) {
         // no polling for a while: the host's cores are oversubscribed
         return;
@@ -1835,6 +1840,9 @@ fn adapt_poll(cpu: usize, limit: u64, block_ns: u64) {
     let new = if block_ns <= limit {
         return;
     } else if block_ns <= grown {
+        if !work {
+            return;
+        }
         grown
     } else {
         let half = limit / 2;
