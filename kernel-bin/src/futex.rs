@@ -47,6 +47,11 @@ fn key(vm: &SharedVm<Kernel>, addr: u64) -> Key {
     Key::new(Arc::as_ptr(vm) as *const () as usize, addr, shared)
 }
 
+/// The bytes at a thread's TLS pointer (FS base) that a FUTEX_WAKE from
+/// the thread itself takes for its own thread descriptor (musl's `struct
+/// pthread` is there; its `detach_state` is within the first 64 bytes).
+const THREAD_DESCRIPTOR_BYTES: u64 = 256;
+
 /// Wakes up to `count` waiters on `addr` whose bitset meets `bitset`.
 pub fn wake(vm: &SharedVm<Kernel>, addr: u64, count: u32, bitset: u32) -> usize {
     wake_with(vm, addr, count, bitset, false)
@@ -201,7 +206,14 @@ pub fn sys_futex(
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(wake(&t.vm, uaddr, wake_count(val.into()), bitset) as isize)
+            // a wake on the waker's own thread descriptor (the words at
+            // its TLS pointer, where musl's pthread_exit wakes its joiner
+            // on `detach_state` right before it exits) is a hand-over, as
+            // the clear_child_tid wake of glibc's join at exit: the
+            // joiner may take the waker's CPU (a wrong guess is settled
+            // at the next tick: sched's idle kick)
+            let sync = uaddr.wrapping_sub(t.ctx.regs.fs_base) < THREAD_DESCRIPTOR_BYTES;
+            Ok(wake_with(&t.vm, uaddr, wake_count(val.into()), bitset, sync) as isize)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             // futex_requeue(): negative counts are EINVAL, before the compare

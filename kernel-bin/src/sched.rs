@@ -710,7 +710,38 @@ fn kick_idle(task: &Task) {
     let me = this_cpu();
     let cand = IDLE_MASK.load(Ordering::SeqCst) & task.affinity.load(Ordering::Relaxed) & !(1u64 << me);
     if cand != 0 {
-        arch_x86_64::smp::send_resched(cand.trailing_zeros() as usize);
+        kick_cpu(cand.trailing_zeros() as usize);
+    }
+}
+
+/// Per CPU: its idle loop's polling state in one word (Linux keeps
+/// TIF_POLLING_NRFLAG and the idle task's TIF_NEED_RESCHED in one), so
+/// that a waker sets [`KICKED`] and learns whether [`POLLING`] was set in
+/// one atomic step ([`kick_cpu`]).
+static IDLE_POLL: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
+/// [`IDLE_POLL`]: the CPU's idle loop polls its queue and the kick bit
+/// (interrupts on) before it halts; a kick needs no IPI.
+const POLLING: u8 = 1;
+/// [`IDLE_POLL`]: the CPU was asked to look at the run queues (work
+/// queued for it, or on a busy CPU for it to steal); its idle loop clears
+/// it when it looks.
+const KICKED: u8 = 2;
+
+/// Reschedule IPIs that [`kick_cpu`] did not send because the idle CPU
+/// polled (a log figure).
+static IPIS_SPARED: AtomicU64 = AtomicU64::new(0);
+
+/// Makes idle CPU `cpu` look at the run queues: sets its [`KICKED`] bit
+/// and sends the reschedule IPI unless its idle loop polls (it sees the
+/// bit within a few hundred instructions; a `hlt`ing vCPU under TCG costs
+/// the host tens of microseconds to wake). The caller queued the work
+/// before: the bit's atomic step orders the two.
+fn kick_cpu(cpu: usize) {
+    let Some(flags) = IDLE_POLL.get(cpu) else { return };
+    if flags.fetch_or(KICKED, Ordering::SeqCst) & POLLING != 0 {
+        IPIS_SPARED.fetch_add(1, Ordering::Relaxed);
+    } else {
+        arch_x86_64::smp::send_resched(cpu);
     }
 }
 
@@ -928,9 +959,12 @@ fn enqueue(task: &Arc<Task>) {
 fn enqueue_on(task: &Arc<Task>, cpu: usize) {
     place(task, cpu);
     with_rq(cpu, |q| push(q, cpu, task, false));
+    // the queue's store before the idle mask's load (the idle loop sets
+    // its bit, then looks at the queues: one of the two sees the other)
+    core::sync::atomic::fence(Ordering::SeqCst);
     if IDLE_MASK.load(Ordering::SeqCst) & (1 << cpu) != 0 {
         if cpu != this_cpu() {
-            arch_x86_64::smp::send_resched(cpu);
+            kick_cpu(cpu);
         }
     } else if wakeup_preempts(task, cpu) {
         // wake-up preemption (Linux's check_preempt_curr): the running
@@ -1167,6 +1201,22 @@ pub fn stats_line() -> alloc::string::String {
     for c in 0..nr_cpus() {
         let _ = write!(s, " {}", arch_x86_64::smp::tlb_lazy_stats(c).1);
     }
+    // poll30: the idle loops' polling before `hlt`
+    let _ = write!(
+        s,
+        "; {} reschedule IPIs spared by idle polling; polls hit/missed/stolen/ms per CPU:",
+        IPIS_SPARED.load(Ordering::Relaxed)
+    );
+    for c in 0..nr_cpus() {
+        let _ = write!(
+            s,
+            " {}/{}/{}/{}",
+            POLL_HITS[c].load(Ordering::Relaxed),
+            POLL_MISSES[c].load(Ordering::Relaxed),
+            POLL_STOLEN[c].load(Ordering::Relaxed),
+            POLL_NS[c].load(Ordering::Relaxed) / 1_000_000
+        );
+    }
     let _ = write!(s, "; timer interrupts per CPU:");
     for c in 0..nr_cpus() {
         let _ = write!(s, " {}", arch_x86_64::apic::timer_irqs(c));
@@ -1272,7 +1322,7 @@ fn kick_for_queued(cpu: usize) {
     let cand = idle & wanted;
     if cand != 0 {
         KICKS.fetch_add(1, Ordering::Relaxed);
-        arch_x86_64::smp::send_resched(cand.trailing_zeros() as usize);
+        kick_cpu(cand.trailing_zeros() as usize);
     }
 }
 
@@ -1337,8 +1387,9 @@ pub fn balance_exec() {
         with_rq(to, |q| push(q, to, &me, false));
     });
     BALANCED.fetch_add(1, Ordering::Relaxed);
+    core::sync::atomic::fence(Ordering::SeqCst);
     if IDLE_MASK.load(Ordering::SeqCst) & (1 << to) != 0 {
-        arch_x86_64::smp::send_resched(to);
+        kick_cpu(to);
     }
     drop(me);
     reschedule(Requeue::Moved);
@@ -1781,6 +1832,9 @@ pub fn idle_until(done: impl Fn() -> bool) {
         context::reclaim_stacks();
         arch_x86_64::cpu::disable_interrupts();
         IDLE_MASK.fetch_or(1 << cpu, Ordering::SeqCst);
+        // a kick from here on is for work the look below may miss (its
+        // bit stays set and ends the poll)
+        IDLE_POLL[cpu].fetch_and(!KICKED, Ordering::SeqCst);
         wake_sleepers(time::since_boot_ns());
         if has_work(cpu) {
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
@@ -1792,11 +1846,10 @@ pub fn idle_until(done: impl Fn() -> bool) {
             }
             yield_now();
         } else {
-            // a wake-up after the look above sees our bit and sends the
-            // IPI, which `sti; hlt` takes
+            // a wake-up after the look above sees our bit and kicks:
+            // the poll sees the kick bit, `sti; hlt` the IPI
             let t0 = time::since_boot_ns();
             stretch.get_or_insert(t0);
-            HALTS[cpu].fetch_add(1, Ordering::Relaxed);
             if cpu != 0 {
                 match idle_since {
                     None => idle_since = Some(t0),
@@ -1808,11 +1861,201 @@ pub fn idle_until(done: impl Fn() -> bool) {
             // here mark this CPU stale instead of interrupting it; it
             // flushes on the way out if one did
             arch_x86_64::smp::tlb_lazy_enter();
-            arch_x86_64::cpu::enable_interrupts_and_wait();
+            // (with every other CPU idle nobody but an interrupt brings
+            // work: no poll, and the stretch says nothing about polling)
+            let busy = others_busy(cpu);
+            let limit = if t0 < POLL_BACKOFF_UNTIL[cpu].load(Ordering::Relaxed) || !busy {
+                0
+            } else {
+                POLL_LIMIT_NS[cpu].load(Ordering::Relaxed)
+            };
+            let woken = limit != 0 && poll_idle(cpu, limit, t0);
+            if !woken {
+                HALTS[cpu].fetch_add(1, Ordering::Relaxed);
+                arch_x86_64::cpu::enable_interrupts_and_wait();
+            }
             arch_x86_64::smp::tlb_lazy_leave();
-            IDLE_NS[cpu].fetch_add(time::since_boot_ns().saturating_sub(t0), Ordering::Relaxed);
+            let t1 = time::since_boot_ns();
+            IDLE_NS[cpu].fetch_add(t1.saturating_sub(t0), Ordering::Relaxed);
+            if busy {
+                // (a stretch an interrupt ended without work grows nothing:
+                // the interrupt ends a `hlt` as well)
+                let work = IDLE_POLL[cpu].load(Ordering::Relaxed) & KICKED != 0
+                    || QLEN[cpu].load(Ordering::Relaxed) != 0;
+                adapt_poll(cpu, limit, t1.saturating_sub(t0), work);
+            }
             IDLE_MASK.fetch_and(!(1 << cpu), Ordering::SeqCst);
         }
+    }
+}
+
+/// Per CPU: how long its idle loop polls before it halts (0: it halts at
+/// once), adapted after each idle stretch by [`adapt_poll`].
+static POLL_LIMIT_NS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The longest poll (Linux's guest_halt_poll_ns default): an idle
+/// stretch longer than this is not worth a poll. Bounds the host time a
+/// polling vCPU burns: at most this per idle stretch, and a CPU whose
+/// stretches are longer stops polling after a few of them.
+const POLL_MAX_NS: u64 = 200_000;
+
+/// The first poll length once a stretch short enough was seen (Linux's
+/// guest_halt_poll_grow_start); below it the limit drops to 0.
+const POLL_GROW_START_NS: u64 = 50_000;
+
+/// A gap this long between two clock readings of a poll means the host
+/// did not run this vCPU meanwhile (a batch of the poll loop takes about a
+/// microsecond under TCG).
+const POLL_STOLEN_NS: u64 = 100_000;
+
+/// How long a CPU whose poll was stolen ([`POLL_STOLEN_NS`]) halts at once
+/// (Linux polls in a guest only on the host's dedicated CPUs,
+/// KVM_HINTS_REALTIME; on shared ones a spinning vCPU takes the host time
+/// its partner needs).
+const POLL_BACKOFF_NS: u64 = 100_000_000;
+
+/// Per CPU: its polls' hit score (a hit adds [`POLL_HIT_CREDIT`], up to
+/// [`POLL_SCORE_MAX`]; a poll that ran out takes 1): a poll that runs out
+/// with the score at 0 starts a back-off of [`POLL_BACKOFF_NS`], so at
+/// most one poll in `POLL_HIT_CREDIT + 1` runs out for long. Under TCG
+/// on a loaded host the partner vCPU is often not running, and a polling
+/// vCPU takes host time from it: without this most polls ran out (1 hit
+/// in 15, 3 s of polling per CPU in a 31 s suite run).
+static POLL_SCORE: [core::sync::atomic::AtomicI64; MAX_CPUS] =
+    [const { core::sync::atomic::AtomicI64::new(0) }; MAX_CPUS];
+const POLL_HIT_CREDIT: i64 = 4;
+const POLL_SCORE_MAX: i64 = 64;
+
+/// Per CPU: until when ([`time::since_boot_ns`]) it does not poll.
+static POLL_BACKOFF_UNTIL: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Per CPU: polls that found the host's cores oversubscribed (a log figure).
+static POLL_STOLEN: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Per CPU: polls that found work (or a kick), polls that ran out and
+/// halted, and the nanoseconds spent polling (log figures: the host CPU
+/// time that polling costs).
+static POLL_HITS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static POLL_MISSES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static POLL_NS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The idle loop's poll before `hlt` (Linux's cpuidle-haltpoll for VM
+/// guests): with [`POLLING`] set and interrupts on, spins until this
+/// CPU's queue holds a task, a kick arrives ([`KICKED`]), an interrupt
+/// came (a device's or the timer's: the loop's device work and sleepers
+/// look next, as after a `hlt`) or `limit_ns` from `t0` passed. Whether
+/// the loop should look again instead of halting. Called and returns
+/// with interrupts off; after [`POLLING`] is cleared a kick sends the IPI
+/// again, which a `sti; hlt` then takes.
+///
+/// No `pause` in the loop: under QEMU's TCG each one leaves the vCPU's
+/// execution loop and takes QEMU's global lock, which the other vCPUs
+/// need for their APIC writes.
+fn poll_idle(cpu: usize, limit_ns: u64, t0: u64) -> bool {
+    if nr_cpus() == 1 {
+        // only an interrupt brings work: nothing to poll for
+        return false;
+    }
+    let flags = &IDLE_POLL[cpu];
+    let irqs = arch_x86_64::trap::irqs_taken();
+    let queued = QLEN[cpu].load(Ordering::Relaxed);
+    let deadline = t0.saturating_add(limit_ns);
+    flags.fetch_or(POLLING, Ordering::SeqCst);
+    arch_x86_64::cpu::enable_interrupts();
+    let (mut irq, mut stolen) = (false, false);
+    let mut last = time::since_boot_ns();
+    'poll: loop {
+        // the clock once per batch (a helper call under TCG)
+        for _ in 0..32 {
+            if flags.load(Ordering::Relaxed) & KICKED != 0 || QLEN[cpu].load(Ordering::Relaxed) > queued {
+                break 'poll;
+            }
+            if arch_x86_64::trap::irqs_taken() != irqs {
+                irq = true;
+                break 'poll;
+            }
+        }
+        let now = time::since_boot_ns();
+        if now.saturating_sub(last) >= POLL_STOLEN_NS {
+            // the host ran something else instead of this vCPU: its
+            // cores are oversubscribed, where a spinning vCPU only takes
+            // time from the one with work (and a halted one is woken
+            // faster by the host's scheduler)
+            stolen = true;
+            break;
+        }
+        if now >= deadline || !others_busy(cpu) {
+            break;
+        }
+        last = now;
+    }
+    arch_x86_64::cpu::disable_interrupts();
+    let was = flags.fetch_and(!POLLING, Ordering::SeqCst);
+    let t1 = time::since_boot_ns();
+    POLL_NS[cpu].fetch_add(t1.saturating_sub(t0), Ordering::Relaxed);
+    let hit = was & KICKED != 0 || QLEN[cpu].load(Ordering::Relaxed) > queued;
+    // the hit score: a hit earns POLL_HIT_CREDIT, a poll that ran out
+    // costs 1; below 0 polling is not worth its host time
+    let score = &POLL_SCORE[cpu];
+    let mut back_off = stolen;
+    if hit {
+        score.store((score.load(Ordering::Relaxed) + POLL_HIT_CREDIT).min(POLL_SCORE_MAX), Ordering::Relaxed);
+    } else if !irq && !stolen {
+        POLL_MISSES[cpu].fetch_add(1, Ordering::Relaxed);
+        let left = score.load(Ordering::Relaxed) - 1;
+        back_off |= left < 0;
+        score.store(left.max(0), Ordering::Relaxed);
+    }
+    if stolen {
+        POLL_STOLEN[cpu].fetch_add(1, Ordering::Relaxed);
+    }
+    if back_off {
+        POLL_LIMIT_NS[cpu].store(0, Ordering::Relaxed);
+        POLL_BACKOFF_UNTIL[cpu].store(t1.saturating_add(POLL_BACKOFF_NS), Ordering::Relaxed);
+    }
+    if hit {
+        POLL_HITS[cpu].fetch_add(1, Ordering::Relaxed);
+        return true;
+    }
+    irq
+}
+
+/// Whether a CPU other than `cpu` runs a task (one that may wake a task
+/// for `cpu`): with every other CPU idle only an interrupt brings work,
+/// which ends a `hlt` as well, so the idle loop does not poll.
+fn others_busy(cpu: usize) -> bool {
+    online_mask() & !IDLE_MASK.load(Ordering::Relaxed) & !(1u64 << cpu) != 0
+}
+
+/// Adapts CPU `cpu`'s poll length after an idle stretch of `block_ns`
+/// (poll and halt) that polled for up to `limit` (after Linux's haltpoll
+/// governor, with a narrower window to grow): a stretch the poll covered
+/// keeps it; one that outlasted it but that a poll twice as long (at
+/// least [`POLL_GROW_START_NS`], at most [`POLL_MAX_NS`]) would have
+/// covered doubles it; a longer one halves it (to 0 below
+/// [`POLL_GROW_START_NS`]). Only a stretch that ended with work for this
+/// CPU (`work`: a kick, a queued task) grows it. Haltpoll grows on any stretch under its
+/// maximum; under TCG on a loaded host the wake-up times spread too
+/// widely for that: most polls ran out (one miss in 15 hit).
+fn adapt_poll(cpu: usize, limit: u64, block_ns: u64, work: bool) {
+    if time::since_boot_ns() < POLL_BACKOFF_UNTIL[cpu].load(Ordering::Relaxed) {
+        // no polling for a while: the host's cores are oversubscribed
+        return;
+    }
+    let grown = limit.saturating_mul(2).clamp(POLL_GROW_START_NS, POLL_MAX_NS);
+    let new = if block_ns <= limit {
+        return;
+    } else if block_ns <= grown {
+        if !work {
+            return;
+        }
+        grown
+    } else {
+        let half = limit / 2;
+        if half < POLL_GROW_START_NS { 0 } else { half }
+    };
+    if new != limit {
+        POLL_LIMIT_NS[cpu].store(new, Ordering::Relaxed);
     }
 }
 

@@ -248,6 +248,18 @@ pub(crate) fn init() {
     unsafe { lidt(&ptr) };
 }
 
+/// Hardware interrupts (and IPIs) each CPU took since boot.
+static IRQS_TAKEN: [AtomicU64; crate::percpu::MAX_CPUS] =
+    [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
+
+/// Hardware interrupts (and IPIs) the running CPU took since boot: an
+/// idle loop that polls with interrupts on (instead of `hlt`) compares it
+/// to see that an interrupt came and left work for it (a device's, a
+/// timer's), as the end of a `hlt` says.
+pub fn irqs_taken() -> u64 {
+    IRQS_TAKEN.get(crate::percpu::cpu_id()).map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
 /// How many `int3` traps were taken.
 pub fn breakpoints() -> u64 {
     BREAKPOINTS.load(Ordering::Relaxed)
@@ -269,6 +281,9 @@ extern "C" fn trap_dispatch(f: &mut TrapFrame) {
 /// Handles a hardware interrupt (from kernel mode, or after a ring-3 one
 /// returned from `UserContext::run`).
 pub(crate) fn handle_irq(v: u8) {
+    if let Some(c) = IRQS_TAKEN.get(crate::percpu::cpu_id()) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
     match v {
         TIMER_VECTOR => {
             crate::apic::count_timer_irq();
