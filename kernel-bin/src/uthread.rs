@@ -256,6 +256,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         // what /proc/<pid>/syscall shows while the thread is in the kernel
         note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
         arch_x86_64::cpu::enable_interrupts();
+        let entry_nr = t.ctx.syscall_number();
         let mut restart = None;
         let flow = match exit {
             UserExit::Syscall if quick => {
@@ -301,6 +302,15 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
                 Flow::Continue
             }
         };
+        if arch_x86_64::context::PAINT {
+            // a test build's stack-depth probe (docs/status.md, kmem30)
+            use arch_x86_64::context::{PROBE_EXCEPTION, PROBE_INTERRUPT, probe_stack};
+            probe_stack(match exit {
+                UserExit::Syscall => entry_nr,
+                UserExit::Exception { vector, .. } => PROBE_EXCEPTION + u64::from(vector),
+                UserExit::Interrupt(v) => PROBE_INTERRUPT + u64::from(v),
+            });
+        }
         if flow == Flow::Exit {
             break;
         }
