@@ -113,6 +113,23 @@ impl UThread {
     }
 }
 
+/// Logs the sizes of the per-thread and per-process records (test builds
+/// that measure kernel memory: [`arch_x86_64::context::PAINT`]).
+pub fn log_record_sizes() {
+    use core::mem::size_of;
+    log::info!(
+        "kmem: record sizes: Thread {} Process {} Task {} UThread {} UserContext {} KernelThread {} FpuState {} ThreadExt {}",
+        size_of::<process::table::Thread<Kernel>>(),
+        size_of::<process::table::Process<Kernel>>(),
+        size_of::<crate::sched::Task>(),
+        size_of::<UThread>(),
+        size_of::<UserContext>(),
+        size_of::<arch_x86_64::context::KernelThread>(),
+        size_of::<arch_x86_64::user::FpuState>(),
+        size_of::<crate::proc::ThreadExt>(),
+    );
+}
+
 /// The kernel thread behind user thread `tid`: runs it, then makes its
 /// exit (Linux's order: exit_mm, then exit_notify).
 pub fn run_and_exit(tid: Pid) {
