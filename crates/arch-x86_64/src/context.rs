@@ -59,9 +59,12 @@ unsafe extern "C" {
 }
 
 /// Size of a kernel thread's stack: 32 KiB in a release build, 48 KiB in a
-/// debug build, whose frames are much larger (the deepest debug stack
-/// measured: 24,048 bytes in the whole suite, 24,960 under strace in the
-/// Debian checks, three quarters of 32 KiB; docs/architecture.md).
+/// debug build. Measured with [`PAINT`] (docs/status.md, kmem30): the
+/// deepest release stack in the whole suite 26,472 bytes, 23,176 after
+/// kmem30's cuts (a fork: `task::fork`'s 11 KiB frame, then
+/// `Vmar::fork_begin`'s 5 KiB and the mappings' B-tree clone), so 24 or
+/// 16 KiB would not do until the fork path's frames shrink; debug builds
+/// 24,992 bytes.
 #[cfg(not(debug_assertions))]
 pub const KERNEL_STACK_SIZE: usize = 32 * 1024;
 /// Size of a kernel thread's stack (see the release build's).
