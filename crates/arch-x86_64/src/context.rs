@@ -425,6 +425,11 @@ pub fn report_stacks() {
     for slot in live {
         let m = StackMem { slot: Some(slot), painted: true };
         let (lo, size) = m.range();
+        // a slot some CPU is still mapping is skipped (read only mapped pages)
+        if (0..STACK_PAGES as u64).any(|i| paging::kernel_translate(lo + i * 4096).is_none()) {
+            core::mem::forget(m);
+            continue;
+        }
         let d = m.depth();
         note_record(AT_POWEROFF, d, 0, lo + size - d as u64, lo + size);
         core::mem::forget(m);
