@@ -33,6 +33,9 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     for m in boot.modules() {
         log::info!("module at {:#x}..{:#x} ({} bytes)", m.start, m.end, m.end - m.start);
     }
+    if arch_x86_64::context::PAINT {
+        crate::uthread::log_record_sizes();
+    }
     crate::sched::init();
     crate::nic::init();
     crate::blk::init();
@@ -41,6 +44,15 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
 
     if cmdline.get("fault") == Some("page") {
         deliberate_page_fault();
+    }
+    if cmdline.get("fault") == Some("kstack") {
+        // an overflow of a kernel thread's stack must end in the guard
+        // page's report (boot check `boot::kernel_stack_overflow_report`)
+        log::info!("fault=kstack: recursing on a kernel thread's stack");
+        crate::sched::spawn(1, || {
+            core::hint::black_box(deliberate_recursion(0));
+        });
+        crate::sched::idle_until(|| false);
     }
     if cmdline.has("ktest") {
         crate::lockorder::panic_on_violation();
@@ -200,6 +212,15 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
 fn deliberate_page_fault() -> ! {
     log::info!("fault=page: reading an unmapped kernel address");
     arch_x86_64::trap::deliberate_page_fault()
+}
+
+/// Recurses with 512-byte frames until the stack overflows (fault=kstack).
+#[inline(never)]
+fn deliberate_recursion(depth: u64) -> u64 {
+    let mut frame = [0u8; 512];
+    frame[(depth % 512) as usize] = depth as u8;
+    let frame = core::hint::black_box(frame);
+    if core::hint::black_box(true) { deliberate_recursion(depth + 1) + u64::from(frame[1]) } else { 0 }
 }
 
 #[panic_handler]

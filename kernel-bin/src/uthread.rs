@@ -113,6 +113,23 @@ impl UThread {
     }
 }
 
+/// Logs the sizes of the per-thread and per-process records (test builds
+/// that measure kernel memory: [`arch_x86_64::context::PAINT`]).
+pub fn log_record_sizes() {
+    use core::mem::size_of;
+    log::info!(
+        "kmem: record sizes: Thread {} Process {} Task {} UThread {} UserContext {} KernelThread {} FpuState {} ThreadExt {}",
+        size_of::<process::table::Thread<Kernel>>(),
+        size_of::<process::table::Process<Kernel>>(),
+        size_of::<crate::sched::Task>(),
+        size_of::<UThread>(),
+        size_of::<UserContext>(),
+        size_of::<arch_x86_64::context::KernelThread>(),
+        size_of::<arch_x86_64::user::FpuState>(),
+        size_of::<crate::proc::ThreadExt>(),
+    );
+}
+
 /// The kernel thread behind user thread `tid`: runs it, then makes its
 /// exit (Linux's order: exit_mm, then exit_notify).
 pub fn run_and_exit(tid: Pid) {
@@ -256,6 +273,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         // what /proc/<pid>/syscall shows while the thread is in the kernel
         note_entry(&me.entry, &t.ctx, matches!(exit, UserExit::Syscall));
         arch_x86_64::cpu::enable_interrupts();
+        let entry_nr = t.ctx.syscall_number();
         let mut restart = None;
         let flow = match exit {
             UserExit::Syscall if quick => {
@@ -301,6 +319,15 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
                 Flow::Continue
             }
         };
+        if arch_x86_64::context::PAINT {
+            // a test build's stack-depth probe (docs/status.md, kmem30)
+            use arch_x86_64::context::{PROBE_EXCEPTION, PROBE_INTERRUPT, probe_stack};
+            probe_stack(match exit {
+                UserExit::Syscall => entry_nr,
+                UserExit::Exception { vector, .. } => PROBE_EXCEPTION + u64::from(vector),
+                UserExit::Interrupt(v) => PROBE_INTERRUPT + u64::from(v),
+            });
+        }
         if flow == Flow::Exit {
             break;
         }

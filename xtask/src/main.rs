@@ -669,6 +669,16 @@ fn boot_checks(kernel: &Path, initrd: &Path, release: bool, t: &mut Tally) -> Re
         &format!("missing {missing:?}, status {:?}", o.status),
     );
 
+    let q = qemu_for(kernel.into(), Some(initrd.into()), "fault=kstack", 1);
+    let o = q.run_captured(Duration::from_secs(60), true)?;
+    let want = ["kernel stack overflow: 0xffffc9", "is in the guard below the", "deliberate_recursion"];
+    let missing: Vec<_> = want.iter().filter(|w| !o.output.contains(*w)).collect();
+    t.check(
+        "boot::kernel_stack_overflow_report",
+        missing.is_empty() && o.status == Some(EXIT_FAILURE),
+        &format!("missing {missing:?}, status {:?}", o.status),
+    );
+
     match build_iso(kernel, initrd, "noinit", release) {
         Ok(iso) => {
             let mut q = qemu_for(kernel.into(), None, "", 1);

@@ -59,9 +59,12 @@ unsafe extern "C" {
 }
 
 /// Size of a kernel thread's stack: 32 KiB in a release build, 48 KiB in a
-/// debug build, whose frames are much larger (the deepest debug stack
-/// measured: 24,048 bytes in the whole suite, 24,960 under strace in the
-/// Debian checks, three quarters of 32 KiB; docs/architecture.md).
+/// debug build. Measured with [`PAINT`] (docs/status.md, kmem30): the
+/// deepest release stack in the whole suite 26,472 bytes, 23,176 after
+/// kmem30's cuts (a fork: `task::fork`'s 11 KiB frame, then
+/// `Vmar::fork_begin`'s 5 KiB and the mappings' B-tree clone), so 24 or
+/// 16 KiB would not do until the fork path's frames shrink; debug builds
+/// 24,992 bytes.
 #[cfg(not(debug_assertions))]
 pub const KERNEL_STACK_SIZE: usize = 32 * 1024;
 /// Size of a kernel thread's stack (see the release build's).
@@ -244,25 +247,226 @@ pub fn release_cached_stacks() {
 /// guard without touching it; one that touches it faults, in any build).
 const STACK_END_MAGIC: u64 = 0x57ac_6e9d_57ac_6e9d;
 
-/// Debug builds paint every stack with this word when it is handed out and
-/// measure at its drop how deep it was used ([`deepest_stack`]).
-#[cfg(debug_assertions)]
+/// Whether new stacks are painted with [`STACK_PAINT`] to measure how deep
+/// they are used: always in a debug build; in a release build when it was
+/// built with `KSTACK_PAINT` set in the environment (`KSTACK_PAINT=1 cargo
+/// xtask test --release ...`): a test facility (painting costs a write of
+/// the whole stack per new thread, the probes a few hundred reads per
+/// return to user mode).
+pub const PAINT: bool = cfg!(debug_assertions) || option_env!("KSTACK_PAINT").is_some();
+
+/// The word painted over a new stack when [`PAINT`] is set.
 const STACK_PAINT: u64 = 0x5a17_5a17_5a17_5a17;
 
-/// The deepest kernel stack use seen at a stack's drop (bytes; debug
-/// builds only, 0 in release builds).
+/// The deepest kernel stack use seen at a stack's drop (bytes; 0 unless
+/// [`PAINT`]).
 static DEEPEST: AtomicUsize = AtomicUsize::new(0);
 
-/// The deepest use of a kernel stack measured so far, in bytes (debug
-/// builds paint the stacks; 0 in release builds).
+/// The deepest use of a kernel stack measured so far, in bytes (0 unless
+/// the stacks are painted: [`PAINT`]).
 pub fn deepest_stack() -> usize {
     DEEPEST.load(Ordering::Relaxed)
+}
+
+/// Return addresses kept per record of a deep stack.
+const FRAMES: usize = 24;
+
+/// One record of a deep stack use: its depth, what the thread was doing
+/// (see [`probe_stack`]) and the return addresses of the stale frame
+/// chain left below the deepest point.
+#[derive(Clone, Copy)]
+struct DeepRecord {
+    depth: usize,
+    what: u64,
+    frames: [u64; FRAMES],
+}
+
+const NO_RECORD: DeepRecord = DeepRecord { depth: 0, what: 0, frames: [0; FRAMES] };
+
+/// The deepest records: at a stack's drop (exact), at a return to user
+/// mode ([`probe_stack`]: knows the system call), of a live stack at
+/// power-off.
+static RECORDS: spin::Mutex<[DeepRecord; 3]> = spin::Mutex::new([NO_RECORD; 3]);
+const AT_DROP: usize = 0;
+const AT_PROBE: usize = 1;
+const AT_POWEROFF: usize = 2;
+/// `RECORDS[AT_PROBE].depth`, readable without the lock.
+static PROBED: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: declarations only: these symbols come from the kernel's linker script, with these types.
+#[cfg(target_os = "none")]
+unsafe extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+}
+
+/// Whether `a` lies in the kernel's code.
+fn is_text(a: u64) -> bool {
+    #[cfg(target_os = "none")]
+    {
+        (&raw const __text_start as u64..&raw const __text_end as u64).contains(&a)
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = a;
+        false
+    }
+}
+
+/// The return addresses of the stale frame chain found on `[low, top)`,
+/// deepest first: the first frame record (saved RBP pointing higher up the
+/// stack, then a code address) at or above `low`, followed up the chain.
+/// Frames overwritten since by shallower calls end the chain early.
+fn stale_frames(low: u64, top: u64) -> [u64; FRAMES] {
+    let mut out = [0; FRAMES];
+    // SAFETY (both reads): [low & !7, top) is a mapped kernel stack (the
+    // caller's or one no thread runs on); reading words of it is harmless.
+    let read = |a: u64| unsafe { (a as *const u64).read_volatile() };
+    let mut a = low & !7;
+    while a + 16 <= top {
+        let (next, ret) = (read(a), read(a + 8));
+        if next > a && next + 16 <= top && next.is_multiple_of(8) && is_text(ret) {
+            break;
+        }
+        a += 8;
+    }
+    let mut n = 0;
+    while a + 16 <= top && n < FRAMES {
+        let (next, ret) = (read(a), read(a + 8));
+        if !is_text(ret) {
+            break;
+        }
+        out[n] = ret;
+        n += 1;
+        if next <= a || next + 16 > top || !next.is_multiple_of(8) {
+            break;
+        }
+        a = next;
+    }
+    out
+}
+
+/// Keeps `rec` as record `which` if it is deeper than the one there.
+fn note_record(which: usize, depth: usize, what: u64, low: u64, top: u64) {
+    let frames = stale_frames(low, top);
+    crate::cpu::without_interrupts(|| {
+        let mut r = RECORDS.lock();
+        if depth > r[which].depth {
+            r[which] = DeepRecord { depth, what, frames };
+        }
+    });
+}
+
+/// How far below the lowest word known used the probe looks for more.
+const PROBE_WINDOW: u64 = 2048;
+
+/// `what` of [`probe_stack`] for an exception from user mode.
+pub const PROBE_EXCEPTION: u64 = 0x1000;
+/// `what` of [`probe_stack`] for an interrupt from user mode.
+pub const PROBE_INTERRUPT: u64 = 0x2000;
+
+/// A test facility (a no-op unless [`PAINT`]): the running thread is back
+/// from handling `what` (a system call number, or [`PROBE_EXCEPTION`] or
+/// [`PROBE_INTERRUPT`] plus the vector) and about to return to user mode:
+/// notes how deep its stack went, looking from the lowest word known used
+/// down while used words turn up within [`PROBE_WINDOW`] bytes (a frame
+/// with more untouched bytes than that is missed here, not at the
+/// stack's drop, which reads the whole stack). The deepest such use is
+/// reported at power-off with `what` and its stale frame chain.
+#[inline]
+pub fn probe_stack(what: u64) {
+    if !PAINT {
+        return;
+    }
+    let k = current_id() as *const KernelThread;
+    if k.is_null() {
+        return;
+    }
+    // SAFETY: the running kernel thread's record, which lives while it runs.
+    let k = unsafe { &*k };
+    if !k.stack.painted {
+        return;
+    }
+    let (lo, size) = k.stack.range();
+    let top = lo + size;
+    let mut low = k.mark.load(Ordering::Relaxed);
+    let mut a = low;
+    while a >= lo + 16 && low - (a - 8) <= PROBE_WINDOW {
+        a -= 8;
+        // SAFETY: a lies on the running thread's own mapped stack, below
+        // its stack pointer (nothing else writes there but this thread's
+        // interrupt handlers).
+        if unsafe { (a as *const u64).read_volatile() } != STACK_PAINT {
+            low = a;
+        }
+    }
+    k.mark.store(low, Ordering::Relaxed);
+    let depth = (top - low) as usize;
+    if depth > PROBED.load(Ordering::Relaxed) {
+        PROBED.fetch_max(depth, Ordering::Relaxed);
+        note_record(AT_PROBE, depth, what, low, top);
+    }
+}
+
+/// Logs the deepest kernel stack uses (a no-op unless [`PAINT`]): at a
+/// stack's drop, at a return to user mode (with the system call) and of
+/// the stacks still live (measured now), each with the stale frame chain
+/// left below its deepest point, deepest frame first.
+pub fn report_stacks() {
+    if !PAINT {
+        return;
+    }
+    // the live stacks: every slot handed out and not on a list
+    let live: Vec<u32> = slots(|s| {
+        (0..s.next)
+            .filter(|i| ![&s.clean, &s.kept, &s.newer, &s.older].iter().any(|l| l.contains(i)))
+            .collect()
+    });
+    for slot in live {
+        let m = StackMem { slot: Some(slot), painted: true };
+        let (lo, size) = m.range();
+        // a slot some CPU is still mapping is skipped (read only mapped pages)
+        if (0..STACK_PAGES as u64).any(|i| paging::kernel_translate(lo + i * 4096).is_none()) {
+            core::mem::forget(m);
+            continue;
+        }
+        let d = m.depth();
+        note_record(AT_POWEROFF, d, 0, lo + size - d as u64, lo + size);
+        core::mem::forget(m);
+    }
+    let r = *RECORDS.lock();
+    for (i, rec) in r.iter().enumerate() {
+        if rec.depth == 0 {
+            continue;
+        }
+        let when = match i {
+            AT_DROP => "at a stack's drop",
+            AT_PROBE => "at a return to user mode",
+            _ => "of a live stack at power-off",
+        };
+        let what = match (i, rec.what) {
+            (AT_PROBE, w) if w >= PROBE_INTERRUPT => {
+                alloc::format!(" after interrupt {}", w - PROBE_INTERRUPT)
+            }
+            (AT_PROBE, w) if w >= PROBE_EXCEPTION => {
+                alloc::format!(" after exception {}", w - PROBE_EXCEPTION)
+            }
+            (AT_PROBE, w) => alloc::format!(" after system call {w}"),
+            _ => alloc::string::String::new(),
+        };
+        log::info!("kstack: deepest {when}: {} of {KERNEL_STACK_SIZE} bytes{what}", rec.depth);
+        for &ret in rec.frames.iter().take_while(|&&r| r != 0) {
+            log::info!("kstack:   {ret:#x} {}", crate::backtrace::Symbol(ret.wrapping_sub(1)));
+        }
+    }
 }
 
 /// The memory of a kernel stack: a slot of the kernel-stack area with its
 /// own frames mapped (none for the boot thread, whose stack is not ours).
 struct StackMem {
     slot: Option<u32>,
+    /// Painted with [`STACK_PAINT`] when handed out ([`PAINT`]).
+    painted: bool,
 }
 
 impl StackMem {
@@ -272,11 +476,12 @@ impl StackMem {
         // SAFETY: [lo, lo + KERNEL_STACK_SIZE) is the stack just taken,
         // mapped writable, which no one else uses.
         unsafe {
-            #[cfg(debug_assertions)]
-            core::slice::from_raw_parts_mut(lo as *mut u64, KERNEL_STACK_SIZE / 8).fill(STACK_PAINT);
+            if PAINT {
+                core::slice::from_raw_parts_mut(lo as *mut u64, KERNEL_STACK_SIZE / 8).fill(STACK_PAINT);
+            }
             (lo as *mut u64).write(STACK_END_MAGIC);
         }
-        Some(StackMem { slot: Some(slot) })
+        Some(StackMem { slot: Some(slot), painted: PAINT })
     }
 
     /// Whether the stack's lowest word still holds [`STACK_END_MAGIC`]
@@ -382,8 +587,7 @@ impl StackMem {
         }
     }
 
-    /// How deep the painted stack was used (debug builds).
-    #[cfg(debug_assertions)]
+    /// How deep the painted stack was used ([`PAINT`]).
     fn depth(&self) -> usize {
         let (lo, size) = self.range();
         let mut a = lo + 8;
@@ -399,12 +603,15 @@ impl StackMem {
 impl Drop for StackMem {
     fn drop(&mut self) {
         let Some(slot) = self.slot else { return };
-        #[cfg(debug_assertions)]
-        {
+        if self.painted {
             let d = self.depth();
             let old = DEEPEST.fetch_max(d, Ordering::Relaxed);
-            if d > old && d > KERNEL_STACK_SIZE * 3 / 4 {
-                log::info!("kstack: a thread used {d} of its {KERNEL_STACK_SIZE}-byte kernel stack");
+            if d > old {
+                let (lo, size) = self.range();
+                note_record(AT_DROP, d, 0, lo + size - d as u64, lo + size);
+                if d > KERNEL_STACK_SIZE * 3 / 4 {
+                    log::info!("kstack: a thread used {d} of its {KERNEL_STACK_SIZE}-byte kernel stack");
+                }
             }
         }
         slots(|s| {
@@ -462,6 +669,8 @@ impl KernelStack {
 pub struct KernelThread {
     stack: StackMem,
     rsp: AtomicU64,
+    /// The lowest address of the stack known used ([`probe_stack`]).
+    mark: AtomicU64,
 }
 
 /// An id of the kernel thread running on this CPU (its record's address;
@@ -508,13 +717,17 @@ impl KernelThread {
         // frames mapped in the kernel-stack area), 8-byte aligned, and no
         // one else uses it yet.
         unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
-        KernelThread { stack, rsp: AtomicU64::new(rsp) }
+        KernelThread { stack, rsp: AtomicU64::new(rsp), mark: AtomicU64::new(rsp) }
     }
 
     /// A handle for the thread already running (the boot thread): its
     /// stack pointer is filled in by the first switch away from it.
     pub fn current_boot() -> Self {
-        KernelThread { stack: StackMem { slot: None }, rsp: AtomicU64::new(0) }
+        KernelThread {
+            stack: StackMem { slot: None, painted: false },
+            rsp: AtomicU64::new(0),
+            mark: AtomicU64::new(0),
+        }
     }
 
     /// The top of the stack (for TSS.rsp0 while this thread runs user code).

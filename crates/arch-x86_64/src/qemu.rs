@@ -26,14 +26,8 @@ pub fn exit(code: ExitCode) -> ! {
 /// QEMU); falls back to [`exit`]. (Reading PM1a_CNT_BLK from the ACPI FADT
 /// is the general way; the kernel has no ACPI parser yet.)
 pub fn poweroff() -> ! {
-    if crate::context::deepest_stack() != 0 {
-        // debug builds paint the kernel stacks (docs/architecture.md)
-        log::info!(
-            "kstack: deepest kernel stack {} of {} bytes",
-            crate::context::deepest_stack(),
-            crate::context::KERNEL_STACK_SIZE
-        );
-    }
+    // test builds paint the kernel stacks (docs/architecture.md)
+    crate::context::report_stacks();
     for port in [0xb004u16, 0x604, 0x4004] {
         // SAFETY: on QEMU these ports are PM1a_CNT or unassigned (writes to
         // unassigned ports are ignored); the write requests soft-off and

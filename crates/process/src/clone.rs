@@ -274,15 +274,20 @@ impl CloneArgs {
             return Err(Errno::EINVAL);
         }
         let mut raw = [0u8; CLONE_ARGS_SIZE_VER2];
-        if size > CLONE_ARGS_SIZE_VER2 {
-            // copy_struct_from_user(): the unknown tail must be zero.
-            let mut tail = [0u8; CLONE_ARGS_MAX_SIZE - CLONE_ARGS_SIZE_VER2];
-            let tail = &mut tail[..size - CLONE_ARGS_SIZE_VER2];
-            let tail_addr = addr.checked_add(CLONE_ARGS_SIZE_VER2 as u64).ok_or(Errno::EFAULT)?;
-            mem.read_bytes(tail_addr, tail)?;
-            if tail.iter().any(|&b| b != 0) {
+        // copy_struct_from_user(): the unknown tail must be zero, read in
+        // 64-byte pieces in order as check_zeroed_user() does (a tail of
+        // up to a page on the stack made clone3's frame 4 KiB deeper, under
+        // a fork that is deep already)
+        let mut off = CLONE_ARGS_SIZE_VER2;
+        let mut piece = [0u8; 64];
+        while off < size {
+            let n = (size - off).min(piece.len());
+            let at = addr.checked_add(off as u64).ok_or(Errno::EFAULT)?;
+            mem.read_bytes(at, &mut piece[..n])?;
+            if piece[..n].iter().any(|&b| b != 0) {
                 return Err(Errno::E2BIG);
             }
+            off += n;
         }
         // a shorter (older) struct reads as the newest with the rest zero
         let n = size.min(CLONE_ARGS_SIZE_VER2);

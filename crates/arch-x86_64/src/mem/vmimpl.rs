@@ -283,10 +283,13 @@ impl PageTable for AddressSpace {
         let end = end.min(USER_TOP) as u64;
         let mut va = start as u64 & !(PAGE_SIZE - 1);
         let mut active = self.is_active();
-        // the frames of one page table's removed entries, kept until the
-        // shootdown: zeroed (4 KiB) only once a mapped page turns up, so
-        // a range that was never touched costs no memset
-        let mut removed: Option<[u64; 512]> = None;
+        // which entries of one page table were removed: each keeps its
+        // frame's address with the present bit (and every other flag)
+        // cleared until the shootdown, then its frame is released and the
+        // entry zeroed (a 64-byte bitmap on the stack rather than the
+        // 4 KiB of addresses this once kept: unmap_range runs under exit,
+        // munmap and a failed fork's teardown, deep in the kernel stack)
+        let mut removed = [0u64; 8];
         while va < end {
             let table = match self.leaf_table(va) {
                 Ok(t) => t,
@@ -302,9 +305,11 @@ impl PageTable for AddressSpace {
             for i in first..=last {
                 let e = &mut table[i];
                 if e.flags().contains(F::PRESENT) {
-                    removed.get_or_insert([0u64; 512])[n] = e.addr().as_u64();
+                    removed[i / 64] |= 1 << (i % 64);
                     n += 1;
-                    e.set_unused();
+                    // not present: the MMU ignores the rest of the entry
+                    let pa = e.addr();
+                    e.set_addr(pa, F::empty());
                     if active && n <= 8 {
                         x86_64::instructions::tlb::flush(VirtAddr::new((va & !0x1f_ffff) | (i as u64) << 12));
                     }
@@ -328,10 +333,15 @@ impl PageTable for AddressSpace {
                 self.stale = Default::default();
                 active = false;
             }
-            if let Some(removed) = &removed {
-                for &pa in &removed[..n] {
-                    release(Frame::containing(pa));
+            if n > 0 {
+                for i in first..=last {
+                    if removed[i / 64] & (1 << (i % 64)) != 0 {
+                        let pa = table[i].addr().as_u64();
+                        table[i].set_unused();
+                        release(Frame::containing(pa));
+                    }
                 }
+                removed = [0; 8];
             }
             va = table_end;
         }
