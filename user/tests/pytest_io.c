@@ -1,0 +1,113 @@
+/* What CPython's test_posix found different from Linux (cargo xtask
+ * pytest): preadv/pwritev and preadv2/pwritev2 were ENOSYS, and
+ * getgroups(0, NULL) returned 0 instead of the number of groups.
+ * preadv/pwritev move the bytes at an offset without touching the file
+ * offset (a short read at the end of the file ends the call; a negative
+ * offset is EINVAL, a pipe ESPIPE); preadv2/pwritev2 with offset -1 are
+ * readv/writev at the file offset, RWF_APPEND writes at the end, a flag
+ * Linux does not know is EOPNOTSUPP. */
+#include "kt.h"
+#include <grp.h>
+#include <sys/uio.h>
+
+#ifndef RWF_HIPRI
+#define RWF_HIPRI 0x1
+#endif
+#ifndef RWF_APPEND
+#define RWF_APPEND 0x10
+#endif
+
+static int file_with(const char *path, const char *text) {
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0 && write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+KT_CASE(preadv_at_an_offset_keeps_the_file_offset) {
+    int fd = file_with("/tmp/pytest_io.a", "0123456789abcdef");
+    KT_SYS_OK(fd);
+    char a[3], b[4];
+    struct iovec iov[2] = {{a, 3}, {b, 4}};
+    KT_SYS_RET(preadv(fd, iov, 2, 2), 7);
+    KT_EQ(memcmp(a, "234", 3), 0);
+    KT_EQ(memcmp(b, "5678", 4), 0);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 16);
+    /* a short read at the end ends the call; past the end is 0 */
+    memset(a, 0, 3);
+    memset(b, 0, 4);
+    KT_SYS_RET(preadv(fd, iov, 2, 14), 2);
+    KT_EQ(memcmp(a, "ef", 2), 0);
+    KT_EQ(b[0], 0);
+    KT_SYS_RET(preadv(fd, iov, 2, 100), 0);
+    KT_SYS_ERR(preadv(fd, iov, 2, -1), EINVAL);
+    KT_SYS_ERR(preadv(-1, iov, 2, 0), EBADF);
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_ERR(preadv(p[0], iov, 2, 0), ESPIPE);
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+    unlink("/tmp/pytest_io.a");
+}
+
+KT_CASE(pwritev_at_an_offset_past_the_end_leaves_a_hole) {
+    int fd = file_with("/tmp/pytest_io.b", "0123456789abcdef");
+    KT_SYS_OK(fd);
+    struct iovec iov[3] = {{"ab", 2}, {"", 0}, {"cde", 3}};
+    KT_SYS_RET(pwritev(fd, iov, 3, 20), 5);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 16);
+    char buf[32] = {0};
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 14), 11);
+    KT_EQ(memcmp(buf, "ef\0\0\0\0abcde", 11), 0);
+    KT_SYS_RET(pwritev(fd, iov, 1, 0), 2);
+    KT_SYS_RET(pread(fd, buf, 4, 0), 4);
+    KT_EQ(memcmp(buf, "ab23", 4), 0);
+    KT_SYS_ERR(pwritev(fd, iov, 1, -2), EINVAL);
+    close(fd);
+    unlink("/tmp/pytest_io.b");
+}
+
+KT_CASE(preadv2_and_pwritev2_flags_and_the_file_offset) {
+    int fd = file_with("/tmp/pytest_io.c", "0123456789");
+    KT_SYS_OK(fd);
+    KT_SYS_RET(lseek(fd, 4, SEEK_SET), 4);
+    char a[3];
+    struct iovec r = {a, 3};
+    /* -1: at the file offset, which moves */
+    KT_SYS_RET(syscall(SYS_preadv2, fd, &r, 1, -1L, 0L, 0), 3);
+    KT_EQ(memcmp(a, "456", 3), 0);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 7);
+    KT_SYS_RET(syscall(SYS_preadv2, fd, &r, 1, 1L, 0L, RWF_HIPRI), 3);
+    KT_EQ(memcmp(a, "123", 3), 0);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 7);
+    KT_SYS_ERR(syscall(SYS_preadv2, fd, &r, 1, 0L, 0L, 0x100), EOPNOTSUPP);
+    KT_SYS_ERR(syscall(SYS_pwritev2, fd, &r, 1, 0L, 0L, 0x100), EOPNOTSUPP);
+    struct iovec w = {"XY", 2};
+    KT_SYS_RET(syscall(SYS_pwritev2, fd, &w, 1, -1L, 0L, 0), 2);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 9);
+    KT_SYS_RET(syscall(SYS_pwritev2, fd, &w, 1, 0L, 0L, RWF_APPEND), 2);
+    char buf[16] = {0};
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 0), 12);
+    KT_EQ(memcmp(buf, "0123456XY9XY", 12), 0);
+    close(fd);
+    unlink("/tmp/pytest_io.c");
+}
+
+KT_CASE(getgroups_zero_counts_the_groups) {
+    gid_t set[3] = {30, 10, 20}, got[3] = {0};
+    KT_SYS_OK(setgroups(3, set));
+    KT_SYS_RET(getgroups(0, NULL), 3);
+    KT_SYS_ERR(getgroups(2, got), EINVAL);
+    KT_SYS_RET(getgroups(3, got), 3);
+    /* the kernel keeps them sorted */
+    KT_EQ(got[0], 10);
+    KT_EQ(got[1], 20);
+    KT_EQ(got[2], 30);
+    KT_SYS_OK(setgroups(0, NULL));
+    KT_SYS_RET(getgroups(0, NULL), 0);
+}
+
+KT_MAIN()
