@@ -110,4 +110,47 @@ KT_CASE(getgroups_zero_counts_the_groups) {
     KT_SYS_RET(getgroups(0, NULL), 0);
 }
 
+/* CPython's subprocess (close_fds) lists /proc/self/fd with getdents64
+ * and closes each fd as it goes: the listing's positions are the fd
+ * numbers (Linux's proc_readfd), so a close does not make the next
+ * getdents64 skip an fd (test_subprocess's test_pass_fds found fds left
+ * open). */
+KT_CASE(proc_self_fd_listing_survives_closes) {
+    int first = -1, last = -1;
+    for (int i = 0; i < 12; i++) {
+        int fd = open("/dev/null", O_RDONLY);
+        KT_SYS_OK(fd);
+        if (first < 0)
+            first = fd;
+        last = fd;
+    }
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+    KT_SYS_OK(dir);
+    /* room for about one entry per call, as CPython's buffer */
+    char buf[40];
+    int seen = 0;
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct {
+                unsigned long long ino;
+                long long off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[];
+            } *d = (void *)(buf + off);
+            int fd = atoi(d->name);
+            if (d->name[0] >= '0' && d->name[0] <= '9' && fd >= first && fd <= last && fd != dir) {
+                KT_SYS_OK(close(fd));
+                seen++;
+            }
+            off += d->reclen;
+        }
+    }
+    KT_EQ(n, 0);
+    KT_EQ(seen, last - first + 1);
+    KT_SYS_ERR(fcntl(last, F_GETFD), EBADF);
+    close(dir);
+}
+
 KT_MAIN()

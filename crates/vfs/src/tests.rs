@@ -1041,8 +1041,8 @@ impl SynthNode for SRoot {
     }
     fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
         vec![
-            SynthEntry { name: b"n".to_vec(), ino: 10, ftype: FileType::Regular },
-            SynthEntry { name: b"d".to_vec(), ino: 11, ftype: FileType::Directory },
+            SynthEntry::new(b"n".to_vec(), 10, FileType::Regular),
+            SynthEntry::new(b"d".to_vec(), 11, FileType::Directory),
         ]
     }
 }
