@@ -120,6 +120,15 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 fn script(modules: &[String], timeout: u64) -> String {
     let mut s =
         String::from("# cargo xtask pytest (xtask/src/pytest.rs)\ncd /tmp\nexport PYTHONHASHSEED=0\n");
+    // lo up, as a Debian system's ifupdown has it (Linux's is down at
+    // boot, ours up): SIOCGIFFLAGS, | IFF_UP, SIOCSIFFLAGS
+    s.push_str(
+        "python3 - <<'EOF' || echo 'pytest: lo not up'\nimport fcntl, socket, struct\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         r = fcntl.ioctl(s, 0x8913, struct.pack('16sh22x', b'lo', 0))\n\
+         f = struct.unpack('16sh22x', r)[1]\n\
+         fcntl.ioctl(s, 0x8914, struct.pack('16sh22x', b'lo', f | 1))\nEOF\n",
+    );
     for m in modules {
         // regrtest's --timeout dumps the tracebacks of a hung module and
         // exits; timeout(1) is the backstop
