@@ -373,12 +373,11 @@ pub fn preadv(
     off: i64,
     flags: Option<u32>,
 ) -> SysResult {
-    let flags = match flags {
+    match flags {
         Some(f) if f & !RWF_SUPPORTED != 0 => return Err(Errno::EOPNOTSUPP),
         Some(_) if off == -1 => return readv(t, fd, iov, cnt),
-        Some(f) => f,
-        None => 0,
-    };
+        _ => {}
+    }
     if off < 0 {
         return Err(Errno::EINVAL);
     }
