@@ -524,6 +524,27 @@ impl SynthNode for Node {
     }
 }
 
+/// /proc/<pid>/status's SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt (Linux's
+/// task_sig(): SIG_IGN handlers are ignored, other non-SIG_DFL caught).
+fn signal_masks(pid: Pid, tid: Pid) -> [u64; 5] {
+    table()
+        .with_thread_process(tid, pid, |th, p| {
+            let (mut ign, mut cgt) = (0u64, 0u64);
+            let h = p.handlers().lock();
+            for sig in signal::SigNum::all() {
+                let bit = 1u64 << (sig.get() - 1);
+                match h.get(sig).handler {
+                    signal::SigHandler::Ignore => ign |= bit,
+                    signal::SigHandler::Handler(_) => cgt |= bit,
+                    signal::SigHandler::Default => {}
+                }
+            }
+            let s = th.signals();
+            [s.pending().pending().bits(), p.pending().pending().bits(), s.blocked().bits(), ign, cgt]
+        })
+        .unwrap_or([0; 5])
+}
+
 /// mem_rw(): /proc/<pid>/mem at `offset` (an address) page by page with
 /// FOLL_FORCE; the bytes done before the first fault, `EIO` when the first
 /// page faults, 0 for a process without an address space.
@@ -1012,7 +1033,8 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                     .with_locked(locked_bytes(pid) as u64)
                     .with_rss(rss)
                     .with_hwm(hwm)
-                    .with_threads(nthreads),
+                    .with_threads(nthreads)
+                    .with_signals(signal_masks(pid, tid)),
             )
             .into_bytes()
         }

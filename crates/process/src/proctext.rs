@@ -251,6 +251,9 @@ pub struct StatusFields<'a> {
     pub rss: u64,
     /// `Threads:`.
     pub threads: usize,
+    /// `SigPnd:` (the thread's), `ShdPnd:` (the process's), `SigBlk:`,
+    /// `SigIgn:` (SIG_IGN), `SigCgt:` (a handler): signal bit masks.
+    pub signals: [u64; 5],
 }
 
 impl<'a> StatusFields<'a> {
@@ -269,7 +272,13 @@ impl<'a> StatusFields<'a> {
             hwm: 0,
             rss: 0,
             threads: 0,
+            signals: [0; 5],
         }
+    }
+    /// With [`StatusFields::signals`].
+    pub fn with_signals(mut self, signals: [u64; 5]) -> Self {
+        self.signals = signals;
+        self
     }
     /// With [`StatusFields::ppid`].
     pub fn with_ppid(mut self, ppid: Pid) -> Self {
@@ -315,7 +324,8 @@ pub fn status(s: &StatusFields<'_>) -> String {
     format!(
         "Name:\t{}\nUmask:\t0022\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n\
          TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{:8} kB\n\
-         VmLck:\t{:8} kB\nVmHWM:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n",
+         VmLck:\t{:8} kB\nVmHWM:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
+         ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\n",
         s.name,
         s.state,
         s.tgid,
@@ -334,7 +344,12 @@ pub fn status(s: &StatusFields<'_>) -> String {
         s.locked / 1024,
         s.hwm.max(s.rss) * 4,
         s.rss * 4,
-        s.threads
+        s.threads,
+        s.signals[0],
+        s.signals[1],
+        s.signals[2],
+        s.signals[3],
+        s.signals[4]
     )
 }
 
@@ -717,6 +732,7 @@ mod tests {
             hwm: 12,
             rss: 10,
             threads: 2,
+            signals: [1 << 9, 0, 1 << 1, 1 << 12, 1 << 16 | 1 << 13],
         });
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[0], "Name:\tcat");
@@ -732,7 +748,12 @@ mod tests {
         assert_eq!(lines[13], "VmHWM:\t      48 kB");
         assert_eq!(lines[14], "VmRSS:\t      40 kB");
         assert_eq!(lines[15], "Threads:\t2");
-        assert_eq!(lines.len(), 16);
+        assert_eq!(lines[16], "SigPnd:\t0000000000000200");
+        assert_eq!(lines[17], "ShdPnd:\t0000000000000000");
+        assert_eq!(lines[18], "SigBlk:\t0000000000000002");
+        assert_eq!(lines[19], "SigIgn:\t0000000000001000");
+        assert_eq!(lines[20], "SigCgt:\t0000000000012000");
+        assert_eq!(lines.len(), 21);
     }
 
     #[test]
