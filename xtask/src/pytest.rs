@@ -380,12 +380,18 @@ fn run(o: &Opts) -> Result<bool, String> {
     let dir = crate::target_dir().join("pytest");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let side_name = if o.linux { "linux" } else { "ours" };
-    let script_path = dir.join(format!("autorun-{side_name}.sh"));
+    let script_path = dir.join(format!("autorun-{side_name}-{}.sh", std::process::id()));
     std::fs::write(&script_path, script(&o.modules, o.timeout))
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
     let mut extra = test_files(&o.modules)?;
     extra.push((AUTORUN.into(), script_path));
-    let img = crate::debsys::build_named(&extra, &format!("initramfs-pytest-{side_name}"), false)?;
+    let img = crate::debsys::build_named(
+        &extra,
+        &format!("initramfs-pytest-{side_name}-{}", std::process::id()),
+        false,
+    )?;
+    // one image per run (runs may overlap), removed once QEMU is done
+    let image = img.path.clone();
     let (kernel, cmdline) = if o.linux {
         (crate::linux::vmlinuz()?, crate::linux::CMDLINE)
     } else {
@@ -407,7 +413,9 @@ fn run(o: &Opts) -> Result<bool, String> {
     let total = Duration::from_secs((o.timeout + 90) * o.modules.len() as u64 + 300);
     eprintln!("xtask: pytest on {side_name}: {} ({} CPUs, {})", o.modules.join(" "), o.smp, o.memory);
     let wall = std::time::Instant::now();
-    let out = q.run_captured(total, true)?;
+    let out = q.run_captured(total, true);
+    let _ = std::fs::remove_file(&image);
+    let out = out?;
     let log = dir.join(format!("{side_name}.log"));
     std::fs::write(&log, &out.output).map_err(|e| format!("{}: {e}", log.display()))?;
     let tsv = dir.join(format!("{side_name}.tsv"));
