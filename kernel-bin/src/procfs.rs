@@ -386,10 +386,16 @@ impl Node {
                 .into_iter()
                 .map(|tid| entry(format!("{tid}").as_bytes(), Node::Proc(pid, Some(tid))))
                 .collect(),
-            Node::FdDir(pid, tid) => fds(pid, tid)
-                .into_iter()
-                .map(|fd| entry(format!("{fd}").as_bytes(), Node::Fd(pid, tid, fd)))
-                .collect(),
+            // fd N at position N + 2, as Linux's proc_readfd: a reader that
+            // closes fds as it lists them (CPython's subprocess) sees each
+            Node::FdDir(pid, tid) => {
+                let mut v: Vec<SynthEntry> = fds(pid, tid)
+                    .into_iter()
+                    .map(|fd| entry(format!("{fd}").as_bytes(), Node::Fd(pid, tid, fd)).at(u64::from(fd)))
+                    .collect();
+                v.sort_by_key(|e| e.pos);
+                v
+            }
             _ => Vec::new(),
         }
     }

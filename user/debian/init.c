@@ -11,6 +11,10 @@
  * It reaps orphans; when the shell exits it syncs and powers off with
  * reboot(RB_POWER_OFF), so `exit` ends QEMU.
  *
+ * An image with /usr/local/lib/autorun.sh (`cargo xtask pytest`'s) runs
+ * `bash /usr/local/lib/autorun.sh` there instead of the login shell, with
+ * the same terminal and environment, and powers off when it ends.
+ *
  * Run as `poweroff`, `reboot` or `halt` (the links in /usr/sbin) by a
  * process other than pid 1, it syncs and calls reboot(2) at once, as
  * `systemctl poweroff --force --force` would.
@@ -26,6 +30,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define AUTORUN "/usr/local/lib/autorun.sh"
 
 static const char *base(const char *p) {
     const char *s = strrchr(p, '/');
@@ -118,6 +124,7 @@ int main(int argc, char **argv) {
         }
         chdir("/root");
         char *args[] = {"bash", "-l", 0};
+        char *autorun[] = {"bash", AUTORUN, 0};
         char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                         "HOME=/root",
                         "TERM=vt220",
@@ -126,7 +133,7 @@ int main(int argc, char **argv) {
                         "LOGNAME=root",
                         "LANG=C.UTF-8",
                         0};
-        execve("/bin/bash", args, envp);
+        execve("/bin/bash", access(AUTORUN, R_OK) == 0 ? autorun : args, envp);
         fprintf(stderr, "init: execve /bin/bash: %s\n", strerror(errno));
         _exit(127);
     }

@@ -1147,7 +1147,22 @@ impl Stack {
         {
             return Ok(user_addr(s.family, ep.addr, ep.port));
         }
-        Ok(s.local.unwrap_or(unspecified(s.family)))
+        let local = s.local.unwrap_or(unspecified(s.family));
+        // a connected datagram socket bound to the wildcard reports the
+        // source address of its route (Linux's ip4/ip6_datagram_connect
+        // set the socket's saddr; a disconnect resets it): glibc's
+        // getaddrinfo sorts on it and asserts an AF_INET6 socket connected
+        // to an AF_INET peer has a v4-mapped one
+        if let (Some(peer), Kind::Udp | Kind::Ping) = (s.peer, s.kind)
+            && to_ip(local.ip()).is_unspecified()
+        {
+            let dst = to_ip(peer.ip());
+            let src = self.route(dst).ok().and_then(|ifx| self.ifaces[ifx].iface.get_source_address(&dst));
+            if let Some(src) = src {
+                return Ok(user_addr(s.family, src, local.port()));
+            }
+        }
+        Ok(local)
     }
 
     /// getpeername(2): ENOTCONN unless connected.

@@ -330,10 +330,8 @@ impl Credentials {
         if size < 0 {
             return Err(Errno::EINVAL);
         }
-        if size == 0 {
-            return Ok(&[]);
-        }
-        if (size as usize) < self.groups.len() {
+        // size 0 asks for the count: the whole list, nothing copied
+        if size != 0 && (size as usize) < self.groups.len() {
             return Err(Errno::EINVAL);
         }
         Ok(&self.groups)
@@ -548,7 +546,7 @@ mod tests {
     fn groups() {
         let mut r = Credentials::root();
         assert_eq!(r.setgroups(&[30, 10, 20]), Ok(()));
-        assert_eq!(r.getgroups(0), Ok(&[][..]));
+        assert_eq!(r.getgroups(0), Ok(&[10, 20, 30][..]));
         assert_eq!(r.getgroups(2), Err(Errno::EINVAL));
         assert_eq!(r.getgroups(-1), Err(Errno::EINVAL));
         assert_eq!(r.getgroups(3), Ok(&[10, 20, 30][..]));

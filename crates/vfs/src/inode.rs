@@ -1357,7 +1357,9 @@ impl Inode {
     }
 
     /// getdents64 of a synthetic directory: position 0 is ".", 1 "..",
-    /// 2 + i the i-th entry its node lists now.
+    /// 2 + i the i-th entry its node lists now (2 + [`SynthEntry::pos`]
+    /// when the node gives one: a reader at a position whose entry went
+    /// resumes at the next entry).
     fn read_synth_dir(self: &Arc<Self>, s: &Synth, pos: u64, buf: &mut [u8]) -> Result<(usize, u64)> {
         if !self.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -1371,10 +1373,17 @@ impl Inode {
             let (ino, ty, name): (u64, u8, &[u8]) = match pos {
                 0 => (self.ino, dt, b"."),
                 1 => (parent, dt, b".."),
-                p => match usize::try_from(p - 2).ok().and_then(|i| entries.get(i)) {
-                    Some(e) => (e.ino, e.ftype.dirent_type(), &e.name),
-                    None => break,
-                },
+                p => {
+                    let key =
+                        |(i, e): (usize, &crate::SynthEntry)| e.pos.unwrap_or(i as u64).saturating_add(2);
+                    match entries.iter().enumerate().find(|&ie| key(ie) >= p) {
+                        Some(ie) => {
+                            pos = key(ie);
+                            (ie.1.ino, ie.1.ftype.dirent_type(), &ie.1.name)
+                        }
+                        None => break,
+                    }
+                }
             };
             if !w.push(ino, pos as i64 + 1, ty, name)? {
                 break;

@@ -69,12 +69,23 @@ pub struct SynthEntry {
     pub ino: u64,
     /// The type getdents64(2) reports.
     pub ftype: FileType,
+    /// A position in the listing that stays the entry's as others come and
+    /// go (Linux's /proc/<pid>/fd lists fd N at N + 2): a reader whose
+    /// offset is past a removed entry resumes at the next one instead of
+    /// skipping one. `None`: the entry's index in the listing. A node gives
+    /// all its entries one (in increasing order) or none.
+    pub pos: Option<u64>,
 }
 
 impl SynthEntry {
-    /// With `name`, `ino`, `ftype`.
+    /// With `name`, `ino`, `ftype`, at its index in the listing.
     pub fn new(name: Vec<u8>, ino: u64, ftype: FileType) -> Self {
-        SynthEntry { name, ino, ftype }
+        SynthEntry { name, ino, ftype, pos: None }
+    }
+
+    /// The same entry at the stable position `pos` (see [`SynthEntry::pos`]).
+    pub fn at(self, pos: u64) -> Self {
+        SynthEntry { pos: Some(pos), ..self }
     }
 }
 

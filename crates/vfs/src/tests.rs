@@ -1041,8 +1041,8 @@ impl SynthNode for SRoot {
     }
     fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
         vec![
-            SynthEntry { name: b"n".to_vec(), ino: 10, ftype: FileType::Regular },
-            SynthEntry { name: b"d".to_vec(), ino: 11, ftype: FileType::Directory },
+            SynthEntry::new(b"n".to_vec(), 10, FileType::Regular),
+            SynthEntry::new(b"d".to_vec(), 11, FileType::Directory),
         ]
     }
 }
@@ -2044,4 +2044,46 @@ fn synthetic_create_errno_after_the_permission_check() {
     let (proot, pcred) = synth_setup();
     let pctx = Ctx::new(proot.clone(), &pcred);
     assert_eq!(pctx.mkdir(&proot, b"/proc/new", 0o755).err(), Some(Errno::ENOENT));
+}
+
+/// A /proc/<pid>/fd-like directory: its entries ("3", "4", ...) at the
+/// stable positions of their numbers, removable while it is listed.
+struct SFds(Arc<spin::Mutex<Vec<u64>>>);
+
+impl SynthNode for SFds {
+    fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
+        self.0
+            .lock()
+            .iter()
+            .map(|&n| SynthEntry::new(std::format!("{n}").into_bytes(), 100 + n, FileType::Symlink).at(n))
+            .collect()
+    }
+}
+
+#[test]
+fn synthetic_directory_with_stable_positions_survives_removals() {
+    // one entry per getdents64 (a 24-byte buffer), each removed once read
+    // (CPython's close_fds over /proc/self/fd): every entry is seen once
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/fds", 0o555).unwrap();
+    let list = Arc::new(spin::Mutex::new((3..10).collect::<Vec<u64>>()));
+    let s = new_synthfs(makedev(0, 10), Arc::new(Tick(AtomicI64::new(0))), Arc::new(SFds(list.clone())));
+    ctx.mount(&root, b"/fds", s).unwrap();
+    let dir = file(ctx.open(&root, b"/fds", O_RDONLY, 0));
+    let mut seen = Vec::new();
+    let mut one = [0u8; 24];
+    while let Ok(n) = dir.getdents64(&mut one) {
+        if n == 0 {
+            break;
+        }
+        if one[19] != b'.' {
+            let v = u64::from(one[19] - b'0');
+            list.lock().retain(|&x| x != v);
+            seen.push(v);
+        }
+    }
+    assert_eq!(seen, (3..10).collect::<Vec<u64>>());
+    assert!(list.lock().is_empty());
 }

@@ -354,6 +354,117 @@ pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResu
     Ok(done as isize)
 }
 
+/// preadv2/pwritev2's flags Linux knows (RWF_HIPRI, RWF_DSYNC, RWF_SYNC,
+/// RWF_NOWAIT, RWF_APPEND); any other bit is `EOPNOTSUPP`.
+const RWF_SUPPORTED: u32 = 0x1f;
+/// RWF_APPEND: the write goes to the end of the file.
+const RWF_APPEND: u32 = 0x10;
+
+/// preadv(2), preadv2(2) (`flags` Some): at offset `off` (as pread, the file offset is
+/// untouched; `-1` with preadv2 is readv at the file offset), one pread
+/// of up to [`IO_CHUNK`] bytes at a time per iovec; a short read ends the
+/// call. RWF_HIPRI/DSYNC/SYNC/NOWAIT change nothing here (nothing blocks
+/// on a disk queue the way they mean); RWF_APPEND is a write flag.
+pub fn preadv(
+    t: &mut UThread,
+    fd: Fd,
+    iov: UserPtr<Iovec>,
+    cnt: u64,
+    off: i64,
+    flags: Option<u32>,
+) -> SysResult {
+    match flags {
+        Some(f) if f & !RWF_SUPPORTED != 0 => return Err(Errno::EOPNOTSUPP),
+        Some(_) if off == -1 => return readv(t, fd, iov, cnt),
+        _ => {}
+    }
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = t.fd(fd)?;
+    let vecs = iovecs(t, iov, cnt)?;
+    let mut done = 0usize;
+    for (base, len) in vecs {
+        let mut at = 0usize;
+        while at < len {
+            crate::sched::cond_resched();
+            let want = (len - at).min(IO_CHUNK);
+            let mut kbuf = alloc::vec![0u8; want];
+            let n = match file.pread(&mut kbuf, off as u64 + done as u64) {
+                Ok(n) => n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => return Ok(done as isize),
+            };
+            let dst = base.checked_add(at as u64).ok_or(Errno::EFAULT);
+            if let Err(e) = dst.and_then(|d| t.write_slice(d, &kbuf[..n])) {
+                return if done == 0 { Err(e) } else { Ok(done as isize) };
+            }
+            done += n;
+            at += n;
+            if n < want {
+                return Ok(done as isize);
+            }
+        }
+    }
+    Ok(done as isize)
+}
+
+/// pwritev(2), pwritev2(2): each iovec written with pwrite at `off` plus
+/// what was written before, [`IO_CHUNK`] bytes at a time; a short write
+/// ends the call. `-1` with pwritev2 is writev at the file offset;
+/// RWF_APPEND writes at the end of the file (as O_APPEND).
+pub fn pwritev(
+    t: &mut UThread,
+    fd: Fd,
+    iov: UserPtr<Iovec>,
+    cnt: u64,
+    off: i64,
+    flags: Option<u32>,
+) -> SysResult {
+    let flags = match flags {
+        Some(f) if f & !RWF_SUPPORTED != 0 => return Err(Errno::EOPNOTSUPP),
+        Some(_) if off == -1 => return writev(t, fd, iov, cnt),
+        Some(f) => f,
+        None => 0,
+    };
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = t.fd(fd)?;
+    let vecs = iovecs(t, iov, cnt)?;
+    let mut done = 0usize;
+    for (base, len) in vecs {
+        let mut at = 0usize;
+        while at < len {
+            crate::sched::cond_resched();
+            let take = (len - at).min(IO_CHUNK);
+            let src = base.checked_add(at as u64).ok_or(Errno::EFAULT);
+            let data = match src.and_then(|s| t.read_slice(UserSlice::new(s, take))) {
+                Ok(d) => d,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => return Ok(done as isize),
+            };
+            let r = if flags & RWF_APPEND != 0 {
+                let end = file.stat().map(|st| st.size.max(0) as u64).unwrap_or(0);
+                file.pwrite(&data, end)
+            } else {
+                file.pwrite(&data, off as u64 + done as u64)
+            };
+            let n = match r {
+                Ok(n) => n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => return Ok(done as isize),
+            };
+            done += n;
+            at += n;
+            if n < take {
+                return Ok(done as isize);
+            }
+        }
+    }
+    Ok(done as isize)
+}
+
 pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mode: u32) -> SysResult {
     let p = path(t, pathname)?;
     let creates =

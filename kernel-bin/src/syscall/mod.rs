@@ -46,6 +46,11 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::WRITEV => fs::writev(t, a.fd(0), a.ptr(1), a.raw(2)),
         nr::PREAD64 => fs::pread(t, a.fd(0), a.buf(1, 2), a.long(3)),
         nr::PWRITE64 => fs::pwrite(t, a.fd(0), a.buf(1, 2), a.long(3)),
+        // pos_l is the whole offset on 64-bit (pos_from_hilo shifts pos_h out);
+        nr::PREADV => fs::preadv(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), None),
+        nr::PWRITEV => fs::pwritev(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), None),
+        nr::PREADV2 => fs::preadv(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), Some(a.uint(5))),
+        nr::PWRITEV2 => fs::pwritev(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), Some(a.uint(5))),
         nr::OPEN => fs::openat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
         nr::OPENAT => fs::openat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
         nr::CREAT => fs::openat(t, fs::AT_FDCWD, a.cstr(0), 0o1101, a.uint(1)),

@@ -1,0 +1,493 @@
+//! `cargo xtask pytest [--linux] [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`:
+//! CPython's own regression tests as a reproducer (not in CI: long).
+//!
+//! The Debian system of `cargo xtask qemu --debian` ([`crate::debsys`])
+//! carries python3.11 and `test.support`/`test.libregrtest` (in
+//! libpython3.11-stdlib); this command adds Debian's
+//! libpython3.11-testsuite (fetched as the system's packages are:
+//! `apt-get download` + `dpkg -x`, cached under `target/debian/`) — only
+//! the test modules asked for, the helper files at the top of `Lib/test`
+//! and `subprocessdata/` — and `/usr/local/lib/autorun.sh`, which the
+//! system's /init (user/debian/init.c) runs instead of the login shell:
+//! `python3 -m test -v --timeout T MODULE` per module, one process each,
+//! stdin from /dev/null, then power-off.
+//!
+//! Each test's result (`ok`, `FAIL`, `ERROR`, `skipped`, ...) is parsed from
+//! unittest's verbose lines and kept in `target/pytest/ours.tsv` or
+//! `linux.tsv` (the raw console in `ours.log`/`linux.log`; a run replaces
+//! the rows of the modules it ran). When both sides have a module, the
+//! command prints per module Linux's and our counts and every test case
+//! whose result differs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The OS-facing modules run when none is named (test_termios is not in
+/// 3.11's suite).
+pub const DEFAULT_MODULES: &[&str] = &[
+    "test_os",
+    "test_posix",
+    "test_signal",
+    "test_subprocess",
+    "test_select",
+    "test_selectors",
+    "test_fcntl",
+    "test_mmap",
+    "test_time",
+    "test_socket",
+    "test_pty",
+    "test_resource",
+    "test_threading",
+    "test_tempfile",
+    "test_shutil",
+    "test_stat",
+    "test_file",
+    "test_fileio",
+    "test_io",
+    "test_epoll",
+    "test_poll",
+    "test_eintr",
+    "test_pathlib",
+    "test_glob",
+];
+
+/// Debian's package of `Lib/test` (without `support`, which is in
+/// libpython3.11-stdlib).
+const PACKAGE: &str = "libpython3.11-testsuite";
+/// Where the package has the tests, and where the guest gets them.
+const TEST_DIR: &str = "usr/lib/python3.11/test";
+/// Data directories of `Lib/test` the default modules read.
+const DATA_DIRS: &[&str] = &["subprocessdata"];
+/// The guest path of the script /init runs (user/debian/init.c).
+const AUTORUN: &str = "usr/local/lib/autorun.sh";
+/// Marks in the console output the script prints around each module.
+const BEGIN: &str = "=== pytest begin ";
+const END: &str = "=== pytest end ";
+
+struct Opts {
+    linux: bool,
+    smp: u32,
+    memory: String,
+    timeout: u64,
+    release: bool,
+    modules: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Opts, String> {
+    let mut o = Opts {
+        linux: false,
+        smp: 1,
+        memory: "2G".into(),
+        timeout: 1200,
+        release: false,
+        modules: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--linux" => o.linux = true,
+            "--release" => o.release = true,
+            "--smp" => {
+                o.smp = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n >= 1)
+                    .ok_or("--smp takes a number")?
+            }
+            "--memory" => o.memory = it.next().ok_or("--memory takes a size such as 2G")?.clone(),
+            "--timeout" => {
+                o.timeout = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n >= 10)
+                    .ok_or("--timeout takes seconds per module (at least 10)")?
+            }
+            m if m.starts_with("test_") && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                o.modules.push(m.to_string())
+            }
+            other => return Err(format!("unknown argument {other:?} (modules are named test_*)")),
+        }
+    }
+    if o.modules.is_empty() {
+        o.modules = DEFAULT_MODULES.iter().map(|s| s.to_string()).collect();
+    }
+    Ok(o)
+}
+
+/// The script /init runs: each module in its own `python3 -m test`.
+fn script(modules: &[String], timeout: u64) -> String {
+    let mut s =
+        String::from("# cargo xtask pytest (xtask/src/pytest.rs)\ncd /tmp\nexport PYTHONHASHSEED=0\n");
+    // lo up, as a Debian system's ifupdown has it (Linux's is down at
+    // boot, ours up): SIOCGIFFLAGS, | IFF_UP, SIOCSIFFLAGS
+    s.push_str(
+        "python3 - <<'EOF' || echo 'pytest: lo not up'\nimport fcntl, socket, struct\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         r = fcntl.ioctl(s, 0x8913, struct.pack('16sh22x', b'lo', 0))\n\
+         f = struct.unpack('16sh22x', r)[1]\n\
+         fcntl.ioctl(s, 0x8914, struct.pack('16sh22x', b'lo', f | 1))\nEOF\n",
+    );
+    for m in modules {
+        // regrtest's --timeout dumps the tracebacks of a hung module and
+        // exits; timeout(1) is the backstop
+        s.push_str(&format!(
+            "echo '{BEGIN}{m}'\ntimeout -s KILL {} python3 -m test -v --timeout {timeout} {m} </dev/null 2>&1\necho \"{END}{m} status $?\"\n",
+            timeout + 60
+        ));
+    }
+    s
+}
+
+/// The guest files: the package's helpers, data directories and the
+/// modules asked for (a module is `test_x.py` or the package `test_x/`).
+fn test_files(modules: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
+    let pkg = crate::debian::unpacked(PACKAGE)?;
+    let dir = pkg.join(TEST_DIR);
+    let mut out = Vec::new();
+    let add_tree = |rel: &str, out: &mut Vec<(String, PathBuf)>| -> Result<(), String> {
+        let mut stack = vec![dir.join(rel)];
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                for e in std::fs::read_dir(&p).map_err(|e| format!("{}: {e}", p.display()))?.flatten() {
+                    stack.push(e.path());
+                }
+            } else if p.is_file() {
+                let rel = p.strip_prefix(&pkg).map_err(|e| e.to_string())?;
+                out.push((rel.to_string_lossy().into_owned(), p.clone()));
+            }
+        }
+        Ok(())
+    };
+    for e in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_file() && !name.starts_with("test_") {
+            add_tree(&name, &mut out)?;
+        }
+    }
+    for d in DATA_DIRS {
+        add_tree(d, &mut out)?;
+    }
+    for m in modules {
+        let file = format!("{m}.py");
+        if dir.join(&file).is_file() {
+            add_tree(&file, &mut out)?;
+        } else if dir.join(m).is_dir() {
+            add_tree(m, &mut out)?;
+        } else {
+            return Err(format!(
+                "Debian's {PACKAGE} has no module {m} (no {file} nor {m}/ in {})",
+                dir.display()
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// One test case's outcome.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Outcome {
+    /// `ok`, `expected failure`.
+    Pass,
+    /// `skipped ...`.
+    Skip,
+    /// `FAIL`, `unexpected success`.
+    Fail,
+    /// `ERROR`.
+    Error,
+}
+
+impl Outcome {
+    fn word(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Skip => "SKIP",
+            Outcome::Fail => "FAIL",
+            Outcome::Error => "ERROR",
+        }
+    }
+
+    fn from_word(w: &str) -> Option<Outcome> {
+        [Outcome::Pass, Outcome::Skip, Outcome::Fail, Outcome::Error].into_iter().find(|o| o.word() == w)
+    }
+
+    /// unittest's verbose result word at the start of `s`.
+    fn from_unittest(s: &str) -> Option<Outcome> {
+        let s = s.trim();
+        if s == "ok" || s == "expected failure" {
+            Some(Outcome::Pass)
+        } else if s.starts_with("skipped") {
+            Some(Outcome::Skip)
+        } else if s == "FAIL" || s == "unexpected success" {
+            Some(Outcome::Fail)
+        } else if s == "ERROR" {
+            Some(Outcome::Error)
+        } else {
+            None
+        }
+    }
+}
+
+/// The test id of a verbose line `name (test.test_x.Class.name) ...`:
+/// `Class.name` (`setUpClass (test.test_x.Class)` gives
+/// `Class.setUpClass`).
+fn test_id(line: &str, module: &str) -> Option<String> {
+    let (name, rest) = line.split_once(" (")?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let (path, _) = rest.split_once(')')?;
+    let prefix = format!("test.{module}.");
+    let inner = path.strip_prefix(&prefix).or_else(|| path.strip_prefix(&format!("{module}.")))?;
+    if inner.ends_with(&format!(".{name}")) {
+        Some(inner.to_string())
+    } else {
+        Some(format!("{inner}.{name}"))
+    }
+}
+
+/// The results of one module's verbose output; a worse result of the same
+/// id (a failing subtest) wins.
+pub fn parse_module(module: &str, text: &str) -> BTreeMap<String, Outcome> {
+    let mut out: BTreeMap<String, Outcome> = BTreeMap::new();
+    let mut pending: Option<String> = None;
+    let record = |id: &str, o: Outcome, out: &mut BTreeMap<String, Outcome>| {
+        let e = out.entry(id.to_string()).or_insert(o);
+        if o > *e {
+            *e = o;
+        }
+    };
+    for line in text.lines() {
+        let line = line.trim_start();
+        if let Some(id) = test_id(line, module) {
+            let tail = line.rsplit_once(" ... ").map(|(_, t)| t);
+            match tail.and_then(Outcome::from_unittest) {
+                Some(o) => {
+                    record(&id, o, &mut out);
+                    pending = None;
+                }
+                None => pending = Some(id),
+            }
+            continue;
+        }
+        if let Some(id) = &pending {
+            let tail = line.rsplit_once(" ... ").map_or(line, |(_, t)| t);
+            if let Some(o) = Outcome::from_unittest(tail) {
+                record(id, o, &mut out);
+                pending = None;
+            }
+        }
+    }
+    out
+}
+
+/// One side's results: module → (status line, test → outcome).
+type Side = BTreeMap<String, (String, BTreeMap<String, Outcome>)>;
+
+fn load(path: &Path) -> Side {
+    let mut side = Side::new();
+    let Ok(text) = std::fs::read_to_string(path) else { return side };
+    for l in text.lines() {
+        let f: Vec<&str> = l.splitn(3, '\t').collect();
+        if f.len() != 3 {
+            continue;
+        }
+        let e = side.entry(f[0].to_string()).or_default();
+        if f[1] == "-" {
+            e.0 = f[2].to_string();
+        } else if let Some(o) = Outcome::from_word(f[2]) {
+            e.1.insert(f[1].to_string(), o);
+        }
+    }
+    side
+}
+
+fn save(path: &Path, side: &Side) -> Result<(), String> {
+    let mut s = String::new();
+    for (m, (status, tests)) in side {
+        s.push_str(&format!("{m}\t-\t{status}\n"));
+        for (id, o) in tests {
+            s.push_str(&format!("{m}\t{id}\t{}\n", o.word()));
+        }
+    }
+    std::fs::write(path, s).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The module outputs between the script's marks, with the end status
+/// (`killed`: no end mark, the machine stopped inside the module).
+fn split_modules(log: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut cur: Option<(String, String)> = None;
+    for line in log.lines() {
+        if let Some(m) = line.strip_prefix(BEGIN) {
+            if let Some((m0, t)) = cur.take() {
+                out.push((m0, t, "no end".into()));
+            }
+            cur = Some((m.trim().to_string(), String::new()));
+        } else if let Some(rest) = line.strip_prefix(END) {
+            let status = rest.split_once(" status ").map_or("?", |(_, s)| s.trim()).to_string();
+            if let Some((m, t)) = cur.take() {
+                let status = match status.as_str() {
+                    "0" => "passed".to_string(),
+                    "137" => "killed by timeout(1)".to_string(),
+                    s => format!("status {s}"),
+                };
+                out.push((m, t, status));
+            }
+        } else if let Some((_, t)) = cur.as_mut() {
+            t.push_str(line);
+            t.push('\n');
+        }
+    }
+    if let Some((m, t)) = cur {
+        out.push((m, t, "killed (the machine stopped inside it)".into()));
+    }
+    out
+}
+
+fn counts(tests: &BTreeMap<String, Outcome>) -> String {
+    let n = |o: Outcome| tests.values().filter(|&&x| x == o).count();
+    format!("{}/{}/{}/{}", n(Outcome::Pass), n(Outcome::Fail), n(Outcome::Error), n(Outcome::Skip))
+}
+
+/// Prints per module both sides' counts and the cases that differ.
+fn compare(linux: &Side, ours: &Side) {
+    println!(
+        "\nxtask: pytest: module: Linux pass/fail/error/skip | ours pass/fail/error/skip (module status)"
+    );
+    for (m, (ls, lt)) in linux {
+        let Some((os, ot)) = ours.get(m) else { continue };
+        println!("  {m}: {} ({ls}) | {} ({os})", counts(lt), counts(ot));
+    }
+    for (m, (_, lt)) in linux {
+        let Some((_, ot)) = ours.get(m) else { continue };
+        let mut ids: Vec<&String> = lt.keys().chain(ot.keys()).collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let (l, o) = (lt.get(id), ot.get(id));
+            if l != o {
+                let w = |x: Option<&Outcome>| x.map_or("-", |o| o.word());
+                println!("  differs: {m} {id}: Linux {} ours {}", w(l), w(o));
+            }
+        }
+    }
+}
+
+fn run(o: &Opts) -> Result<bool, String> {
+    crate::setup::ensure_tools(&[("qemu-system-x86_64", "qemu-system-x86")])?;
+    let dir = crate::target_dir().join("pytest");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let side_name = if o.linux { "linux" } else { "ours" };
+    let script_path = dir.join(format!("autorun-{side_name}-{}.sh", std::process::id()));
+    std::fs::write(&script_path, script(&o.modules, o.timeout))
+        .map_err(|e| format!("{}: {e}", script_path.display()))?;
+    let mut extra = test_files(&o.modules)?;
+    extra.push((AUTORUN.into(), script_path));
+    let img = crate::debsys::build_named(
+        &extra,
+        &format!("initramfs-pytest-{side_name}-{}", std::process::id()),
+        false,
+    )?;
+    // one image per run (runs may overlap), removed once QEMU is done
+    let image = img.path.clone();
+    let (kernel, cmdline) = if o.linux {
+        (crate::linux::vmlinuz()?, crate::linux::CMDLINE)
+    } else {
+        (crate::build_kernel(o.release)?, crate::debsys::CMDLINE)
+    };
+    let q = crate::qemu::Qemu {
+        kernel,
+        initrd: Some(img.path),
+        iso: None,
+        cmdline: cmdline.into(),
+        smp: o.smp,
+        memory: o.memory.clone(),
+        gdb: false,
+        net: None,
+        disk: None,
+        icount: false,
+        monitor: None,
+    };
+    let total = Duration::from_secs((o.timeout + 90) * o.modules.len() as u64 + 300);
+    eprintln!("xtask: pytest on {side_name}: {} ({} CPUs, {})", o.modules.join(" "), o.smp, o.memory);
+    let wall = std::time::Instant::now();
+    let out = q.run_captured(total, true);
+    let _ = std::fs::remove_file(&image);
+    let out = out?;
+    let log = dir.join(format!("{side_name}.log"));
+    std::fs::write(&log, &out.output).map_err(|e| format!("{}: {e}", log.display()))?;
+    let tsv = dir.join(format!("{side_name}.tsv"));
+    let mut side = load(&tsv);
+    let mut done = Vec::new();
+    for (m, text, status) in split_modules(&out.output) {
+        let tests = parse_module(&m, &text);
+        println!("xtask: pytest {side_name} {m}: {} pass/fail/error/skip, {status}", counts(&tests));
+        side.insert(m.clone(), (status, tests));
+        done.push(m);
+    }
+    for m in o.modules.iter().filter(|m| !done.contains(m)) {
+        println!("xtask: pytest {side_name} {m}: not reached");
+        side.insert(m.clone(), ("not reached".into(), BTreeMap::new()));
+    }
+    save(&tsv, &side)?;
+    println!(
+        "xtask: pytest on {side_name}: {:.0} s wall; results in {}, the console in {}",
+        wall.elapsed().as_secs_f64(),
+        tsv.display(),
+        log.display()
+    );
+    let (linux, ours) =
+        if o.linux { (side, load(&dir.join("ours.tsv"))) } else { (load(&dir.join("linux.tsv")), side) };
+    compare(&linux, &ours);
+    Ok(!out.timed_out)
+}
+
+/// `cargo xtask pytest ...`.
+pub fn main(args: &[String]) -> ExitCode {
+    let r = parse(args).and_then(|o| run(&o));
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: pytest: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Outcome, parse_module, split_modules};
+
+    #[test]
+    fn verbose_lines() {
+        let text = "test_a (test.test_os.X.test_a) ... ok\n\
+                    test_b (test.test_os.X.test_b)\nDoc line ... FAIL\n\
+                    test_c (test.test_os.X.test_c) ... child output\nERROR\n\
+                    test_d (test.test_os.Y.test_d) ... skipped 'no'\n\
+                    setUpClass (test.test_os.Z) ... ERROR\n\
+                    test_e (test.test_os.X.test_e) ... expected failure\n";
+        let r = parse_module("test_os", text);
+        let get = |k: &str| r.get(k).copied();
+        assert_eq!(get("X.test_a"), Some(Outcome::Pass));
+        assert_eq!(get("X.test_b"), Some(Outcome::Fail));
+        assert_eq!(get("X.test_c"), Some(Outcome::Error));
+        assert_eq!(get("Y.test_d"), Some(Outcome::Skip));
+        assert_eq!(get("Z.setUpClass"), Some(Outcome::Error));
+        assert_eq!(get("X.test_e"), Some(Outcome::Pass));
+        assert_eq!(r.len(), 6);
+    }
+
+    #[test]
+    fn module_marks() {
+        let log =
+            "boot\n=== pytest begin test_a\nx\n=== pytest end test_a status 0\n=== pytest begin test_b\ny\n";
+        let m = split_modules(log);
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].0.as_str(), m[0].1.as_str(), m[0].2.as_str()), ("test_a", "x\n", "passed"));
+        assert_eq!(m[1].0, "test_b");
+        assert!(m[1].2.starts_with("killed"));
+    }
+}
