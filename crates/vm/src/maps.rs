@@ -21,6 +21,7 @@
 //! it falls under [`INDEX_DROP`] (the gap between the two keeps a count
 //! that moves around one threshold from building it again and again).
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, btree_map};
 use core::ops::{Deref, DerefMut, RangeBounds};
 
@@ -273,8 +274,10 @@ pub(crate) struct Maps {
     /// The space the mappings may take, `[lo, hi)`.
     lo: usize,
     hi: usize,
-    /// The free-space index: `None` for a small address space.
-    gaps: Option<Gaps>,
+    /// The free-space index: `None` for a small address space; boxed, so
+    /// that an address space (and every copy of one on a kernel stack,
+    /// as fork makes) stays small: the index is ~1.5 KB.
+    gaps: Option<Box<Gaps>>,
     /// Bumped by every change (a fork in steps starts again when the
     /// mappings changed between two steps).
     generation: u64,
@@ -349,7 +352,7 @@ impl Maps {
             for (&s, m) in &self.map {
                 g.occupy(s, m.end);
             }
-            self.gaps = Some(g);
+            self.gaps = Some(Box::new(g));
         } else if n < INDEX_DROP {
             self.gaps = None;
         }
@@ -369,7 +372,7 @@ impl Maps {
         self.generation = self.generation.wrapping_add(1);
         let m = self.map.get_mut(start)?;
         let end = m.end;
-        Some(MapMut { m, end, gaps: self.gaps.as_mut() })
+        Some(MapMut { m, end, gaps: self.gaps.as_deref_mut() })
     }
 
     pub(crate) fn insert(&mut self, start: usize, m: Mapping) -> Option<Mapping> {
