@@ -70,7 +70,7 @@ pub struct SynthEntry {
     /// The type getdents64(2) reports.
     pub ftype: FileType,
     /// A position in the listing that stays the entry's as others come and
-    /// go (Linux's /proc/<pid>/fd lists fd N at N + 2): a reader whose
+    /// go (Linux's `/proc/<pid>/fd` lists fd N at N + 2): a reader whose
     /// offset is past a removed entry resumes at the next one instead of
     /// skipping one. `None`: the entry's index in the listing. A node gives
     /// all its entries one (in increasing order) or none.
