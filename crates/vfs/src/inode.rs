@@ -1368,21 +1368,37 @@ impl Inode {
         let entries = s.node.entries(self);
         let mut w = crate::dirent::DirentWriter::new(buf);
         let mut pos = pos;
+        // the entries' positions rise with their index (the node lists
+        // them in order): one binary search for the first, then a cursor,
+        // so a listing costs O(n), not O(n^2) (/proc/PID/fd can hold
+        // RLIMIT_NOFILE entries)
+        let key = |i: usize| entries[i].pos.unwrap_or(i as u64).saturating_add(2);
+        let mut cursor: Option<usize> = None;
         loop {
             let dt = FileType::Directory.dirent_type();
             let (ino, ty, name): (u64, u8, &[u8]) = match pos {
                 0 => (self.ino, dt, b"."),
                 1 => (parent, dt, b".."),
                 p => {
-                    let key =
-                        |(i, e): (usize, &crate::SynthEntry)| e.pos.unwrap_or(i as u64).saturating_add(2);
-                    match entries.iter().enumerate().find(|&ie| key(ie) >= p) {
-                        Some(ie) => {
-                            pos = key(ie);
-                            (ie.1.ino, ie.1.ftype.dirent_type(), &ie.1.name)
+                    let mut i = cursor.unwrap_or_else(|| {
+                        let (mut lo, mut hi) = (0, entries.len());
+                        while lo < hi {
+                            let mid = lo + (hi - lo) / 2;
+                            if key(mid) < p {
+                                lo = mid + 1;
+                            } else {
+                                hi = mid;
+                            }
                         }
-                        None => break,
+                        lo
+                    });
+                    while i < entries.len() && key(i) < p {
+                        i += 1;
                     }
+                    let Some(e) = entries.get(i) else { break };
+                    pos = key(i);
+                    cursor = Some(i + 1);
+                    (e.ino, e.ftype.dirent_type(), &e.name)
                 }
             };
             if !w.push(ino, pos as i64 + 1, ty, name)? {

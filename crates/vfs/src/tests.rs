@@ -2087,3 +2087,40 @@ fn synthetic_directory_with_stable_positions_survives_removals() {
     assert_eq!(seen, (3..10).collect::<Vec<u64>>());
     assert!(list.lock().is_empty());
 }
+
+#[test]
+fn a_big_synthetic_directory_lists_every_entry_once_in_order() {
+    // 20,000 entries at sparse positions (fds 0, 2, 4, ...), read with a
+    // 4 KiB buffer: each call resumes after the last entry it gave (a
+    // listing that searched from the start per entry takes ~2 * 10^8
+    // steps here)
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/fds", 0o555).unwrap();
+    let list = Arc::new(spin::Mutex::new((0..20_000u64).map(|n| n * 2).collect::<Vec<u64>>()));
+    let s = new_synthfs(makedev(0, 10), Arc::new(Tick(AtomicI64::new(0))), Arc::new(SFds(list.clone())));
+    ctx.mount(&root, b"/fds", s).unwrap();
+    let dir = file(ctx.open(&root, b"/fds", O_RDONLY, 0));
+    let mut names = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = dir.getdents64(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        let mut off = 0;
+        while off < n {
+            let reclen = usize::from(u16::from_ne_bytes([buf[off + 16], buf[off + 17]]));
+            let name = &buf[off + 19..off + reclen];
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            names.push(std::string::String::from_utf8(name[..end].to_vec()).unwrap());
+            off += reclen;
+        }
+    }
+    assert_eq!(names.len(), 20_002);
+    assert_eq!(&names[..2], &[".", ".."]);
+    for (i, n) in names[2..].iter().enumerate() {
+        assert_eq!(n, &std::format!("{}", i * 2));
+    }
+}
