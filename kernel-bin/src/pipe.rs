@@ -484,6 +484,15 @@ impl PipeEnd {
 
     /// read(2) with `nonblock` in place of the end's O_NONBLOCK.
     pub fn read_nb(&self, buf: &mut [u8], nonblock: bool) -> Result<usize> {
+        self.take_or_peek(buf, nonblock, false)
+    }
+
+    /// As [`PipeEnd::read_nb`], but the bytes stay in the pipe (tee(2)).
+    pub fn peek_nb(&self, buf: &mut [u8], nonblock: bool) -> Result<usize> {
+        self.take_or_peek(buf, nonblock, true)
+    }
+
+    fn take_or_peek(&self, buf: &mut [u8], nonblock: bool, peek: bool) -> Result<usize> {
         if !self.read {
             return Err(Errno::EBADF);
         }
@@ -492,10 +501,17 @@ impl PipeEnd {
         }
         let s = &self.shared;
         loop {
-            let n = s.ring.lock().take(buf);
-            if n > 0 {
-                s.room_out();
-                return Ok(n);
+            if peek {
+                let n = s.ring.lock().peek(buf);
+                if n > 0 {
+                    return Ok(n);
+                }
+            } else {
+                let n = s.ring.lock().take(buf);
+                if n > 0 {
+                    s.room_out();
+                    return Ok(n);
+                }
             }
             if s.writers.load(Ordering::SeqCst) == 0 {
                 return Ok(0);

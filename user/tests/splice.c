@@ -206,13 +206,83 @@ KT_CASE(sendfile_positions) {
     KT_SYS_RET(read(p[0], b, sizeof b), 6);
     KT_EQ(memcmp(b, "345601", 6), 0);
     close(p[0]);
-    /* no reader: EPIPE (and SIGPIPE, ignored here); the position stays */
+    /* no reader: EPIPE (SIGPIPE ignored here); the position stays */
     signal(SIGPIPE, SIG_IGN);
     KT_SYS_ERR(sendfile(p[1], f, NULL, 2), EPIPE);
     KT_EQ(lseek(f, 0, SEEK_CUR), 2);
     signal(SIGPIPE, SIG_DFL);
     close(p[1]);
     close(f);
+}
+
+/* Into a pipe without a reader, at SIG_DFL: splice, tee, vmsplice and
+ * sendfile each die of SIGPIPE. */
+static int no_reader_child(int which) {
+    int p[2], q[2];
+    if (pipe(p) || pipe(q)) return 1;
+    int f = temp_file("abc", 3);
+    if (write(q[1], "x", 1) != 1) return 2;
+    close(p[0]);
+    char a[] = "v";
+    struct iovec iv = {a, 1};
+    switch (which) {
+    case 0: splice(f, NULL, p[1], NULL, 3, 0); break;
+    case 1: tee(q[0], p[1], 1, 0); break;
+    case 2: vmsplice(p[1], &iv, 1, 0); break;
+    default: sendfile(p[1], f, NULL, 3); break;
+    }
+    return 3; /* alive: no SIGPIPE */
+}
+
+static int sp_splice(void) { return no_reader_child(0); }
+static int sp_tee(void) { return no_reader_child(1); }
+static int sp_vmsplice(void) { return no_reader_child(2); }
+static int sp_sendfile(void) { return no_reader_child(3); }
+
+KT_CASE(sigpipe_without_a_reader) {
+    KT_EQ(kt_in_child(sp_splice), 100 + SIGPIPE);
+    KT_EQ(kt_in_child(sp_tee), 100 + SIGPIPE);
+    KT_EQ(kt_in_child(sp_vmsplice), 100 + SIGPIPE);
+    KT_EQ(kt_in_child(sp_sendfile), 100 + SIGPIPE);
+}
+
+/* vmsplice honours SPLICE_F_NONBLOCK: a full blocking pipe is EAGAIN,
+ * an empty one too on the read side; an O_RDWR end moves into the pipe. */
+KT_CASE(vmsplice_nonblocking_and_read_write_end) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    int fl = fcntl(p[1], F_GETFL);
+    KT_SYS_OK(fcntl(p[1], F_SETFL, fl | O_NONBLOCK));
+    while (write(p[1], big, sizeof big) > 0) {
+    }
+    KT_SYS_OK(fcntl(p[1], F_SETFL, fl));
+    char a[] = "v";
+    struct iovec iv = {a, 1};
+    KT_SYS_ERR(vmsplice(p[1], &iv, 1, SPLICE_F_NONBLOCK), EAGAIN);
+    close(p[0]);
+    close(p[1]);
+    KT_SYS_OK(pipe(p));
+    char o[4];
+    struct iovec ov = {o, sizeof o};
+    KT_SYS_ERR(vmsplice(p[0], &ov, 1, SPLICE_F_NONBLOCK), EAGAIN);
+    close(p[0]);
+    close(p[1]);
+    KT_SYS_OK(mkfifo("/tmp/kt_vms_fifo", 0600));
+    int rw = open("/tmp/kt_vms_fifo", O_RDWR);
+    KT_TRUE(rw >= 0, "open fifo O_RDWR");
+    KT_SYS_RET(vmsplice(rw, &iv, 1, 0), 1);
+    KT_SYS_RET(read(rw, o, sizeof o), 1);
+    KT_EQ(o[0], 'v');
+    close(rw);
+    unlink("/tmp/kt_vms_fifo");
+}
+
+/* Linux checks len 0 before the fds: splice(-1, ..., 0) is 0; tee
+ * checks flags first. */
+KT_CASE(zero_length_before_the_fds) {
+    KT_SYS_RET(splice(-1, NULL, -1, NULL, 0, 0), 0);
+    KT_SYS_ERR(tee(-1, -1, 0, 0x100), EINVAL);
+    KT_SYS_RET(tee(-1, -1, 0, 0), 0);
 }
 
 KT_MAIN()

@@ -233,6 +233,24 @@ impl<A: PageAlloc> Ring<A> {
         done
     }
 
+    /// Copies up to `buf.len()` bytes from the front into `buf` without
+    /// consuming them (tee(2)); a packet ends the copy as it ends a read.
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        for slot in &self.slots {
+            if done == buf.len() {
+                break;
+            }
+            let n = (slot.len - slot.start).min(buf.len() - done);
+            A::read(&slot.page, slot.start, &mut buf[done..done + n]);
+            done += n;
+            if slot.packet {
+                break;
+            }
+        }
+        done
+    }
+
     /// F_SETPIPE_SZ's change of the slot count: `EBUSY` when more slots
     /// are occupied than `slots` (pipe_resize_ring()).
     pub fn set_slots(&mut self, slots: usize) -> Result<()> {

@@ -409,3 +409,19 @@ proptest! {
         prop_assert_eq!(n, slots * PAGE);
     }
 }
+
+#[test]
+fn peek_copies_without_consuming_across_pages() {
+    let mut r = ring();
+    let data = pattern(10_000, 3);
+    assert_eq!(r.fill(&data, false), Ok(10_000));
+    let mut buf = vec![0u8; 6000];
+    assert_eq!(r.peek(&mut buf), 6000);
+    assert_eq!(buf, data[..6000]);
+    assert_eq!(r.len(), 10_000);
+    let mut big = vec![0u8; 20_000];
+    assert_eq!(r.peek(&mut big), 10_000);
+    assert_eq!(big[..10_000], data[..]);
+    assert_eq!(drain(&mut r), data);
+    assert_eq!(r.peek(&mut buf), 0);
+}

@@ -220,7 +220,7 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// The iovecs of readv/writev (`EINVAL` for more than UIO_MAXIOV or a
 /// negative length); as Linux's import_iovec(), lengths past
 /// [`MAX_RW_COUNT`] in all are cut so the total stays within it.
-fn iovecs(t: &UThread, iov: UserPtr<Iovec>, cnt: u64) -> Result<Vec<(u64, usize)>> {
+pub(super) fn iovecs(t: &UThread, iov: UserPtr<Iovec>, cnt: u64) -> Result<Vec<(u64, usize)>> {
     // UIO_MAXIOV
     if cnt > 1024 {
         return Err(Errno::EINVAL);
@@ -1070,7 +1070,7 @@ pub fn sendfile(t: &mut UThread, out_fd: Fd, in_fd: Fd, offp: UserPtr<i64>, coun
             if off.is_none() {
                 input.unread(&buf[..n]);
             }
-            return Err(e);
+            return Err(super::fs_extra::sigpipe_on_epipe(t, &*output, e));
         }
     };
     match (offp.non_null(), off) {

@@ -739,16 +739,27 @@ fn splice_off(t: &UThread, p: UserPtr<i64>, is_pipe: bool) -> Result<Option<u64>
     u64::try_from(off).map(Some).map_err(|_| Errno::EINVAL)
 }
 
+/// SIGPIPE to the caller for an `EPIPE` from writing to `out` (as
+/// write(2): not for a socket sent to with MSG_NOSIGNAL's rules).
+pub(super) fn sigpipe_on_epipe(t: &UThread, out: &dyn File, e: Errno) -> Errno {
+    if e == Errno::EPIPE && crate::net::epipe_raises_sigpipe(out) {
+        let _ = crate::proc::table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
+    }
+    e
+}
+
 /// splice(2) as Linux 6.1's `do_splice`, by copying through a kernel
-/// buffer: one side must be a pipe (`EINVAL` otherwise, and for both ends
-/// of one pipe), an offset is refused for a pipe (`ESPIPE`), the input
-/// must be open for reading and the output for writing (`EBADF`), an
-/// O_APPEND output file is `EINVAL`. Into a pipe it moves at most what
-/// the pipe has room for (waiting for room unless nonblocking: the
-/// pipe's O_NONBLOCK or SPLICE_F_NONBLOCK, then `EAGAIN`); out of a pipe
-/// at most what it holds (waiting for data, 0 when no writer is left).
-/// What the output did not take goes back into the input
-/// (`File::unread`), so nothing is lost to a short write.
+/// buffer: `len` 0 is 0 before anything is checked, then unknown flags
+/// `EINVAL`, the fds; one side must be a pipe (`EINVAL` otherwise, and
+/// for both ends of one pipe), an offset is refused for a pipe
+/// (`ESPIPE`), the input must be open for reading and the output for
+/// writing (`EBADF`), an O_APPEND output file is `EINVAL`. Into a pipe
+/// it moves at most what the pipe has room for (waiting for room unless
+/// nonblocking, then `EAGAIN`); out of a pipe at most what it holds
+/// (waiting for data, 0 when no writer is left). Nonblocking: SPLICE_F_NONBLOCK,
+/// or O_NONBLOCK on the pipe (on either pipe between two). What the
+/// output did not take goes back into the input (`File::unread`). `EPIPE`
+/// raises SIGPIPE.
 pub fn splice(
     t: &mut UThread,
     fd_in: Fd,
@@ -758,11 +769,14 @@ pub fn splice(
     len: usize,
     flags: u32,
 ) -> SysResult {
-    let fin = t.fd(fd_in)?;
-    let fout = t.fd(fd_out)?;
+    if len == 0 {
+        return Ok(0);
+    }
     if flags & !SPLICE_F_ALL != 0 {
         return Err(Errno::EINVAL);
     }
+    let fin = t.fd(fd_in)?;
+    let fout = t.fd(fd_out)?;
     let (ipipe, opipe) = (crate::pipe::pipe_of(&*fin), crate::pipe::pipe_of(&*fout));
     let pos_in = splice_off(t, off_in, ipipe.is_some())?;
     let pos_out = splice_off(t, off_out, opipe.is_some())?;
@@ -781,21 +795,20 @@ pub fn splice(
         (Some(_), None) if fl_out & vfs::O_APPEND != 0 => return Err(Errno::EINVAL),
         _ => {}
     }
-    if len == 0 {
-        return Ok(0);
-    }
-    let nonblock = flags & SPLICE_F_NONBLOCK != 0;
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0
+        || ipipe.is_some_and(|p| p.is_nonblocking())
+        || opipe.is_some_and(|p| p.is_nonblocking());
     // into a pipe: no more than its room (so a socket's bytes, which
-    // cannot go back, are never taken beyond it)
+    // cannot go back, are not taken beyond it)
     let mut want = len.min(SPLICE_CHUNK);
     if let Some(o) = opipe {
-        want = want.min(o.wait_room(nonblock || o.is_nonblocking())?);
+        want = want.min(o.wait_room(nonblock).map_err(|e| sigpipe_on_epipe(t, &*fout, e))?);
     }
     let mut buf = Vec::new();
     buf.try_reserve_exact(want).map_err(|_| Errno::ENOMEM)?;
     buf.resize(want, 0);
     let n = match (ipipe, pos_in) {
-        (Some(p), _) => p.read_nb(&mut buf, nonblock || p.is_nonblocking())?,
+        (Some(p), _) => p.read_nb(&mut buf, nonblock)?,
         (None, Some(off)) => fin.pread(&mut buf, off)?,
         (None, None) => fin.read(&mut buf)?,
     };
@@ -803,7 +816,7 @@ pub fn splice(
         return Ok(0);
     }
     let wrote = match (opipe, pos_out) {
-        (Some(p), _) => p.write_nb(&buf[..n], nonblock || p.is_nonblocking()),
+        (Some(p), _) => p.write_nb(&buf[..n], nonblock),
         (None, Some(off)) => fout.pwrite(&buf[..n], off),
         (None, None) => fout.write(&buf[..n]),
     };
@@ -813,16 +826,7 @@ pub fn splice(
             if pos_in.is_none() {
                 fin.unread(&buf[..n]);
             }
-            if e == Errno::EPIPE {
-                let _ = crate::proc::table().tgkill(
-                    t.tid,
-                    Some(t.pid as i32),
-                    t.tid as i32,
-                    13,
-                    &crate::proc::Hooks,
-                );
-            }
-            return Err(e);
+            return Err(sigpipe_on_epipe(t, &*fout, e));
         }
     };
     if m < n && pos_in.is_none() {
@@ -837,51 +841,52 @@ pub fn splice(
     Ok(m as isize)
 }
 
-/// tee(2): copies up to `len` bytes from pipe `fd_in` into pipe `fd_out`
-/// without consuming them (both must be pipes and not the same one:
-/// `EINVAL`; `EBADF` for the wrong access mode); returns 0 when the input
-/// is empty and has no writers, `EAGAIN` when nonblocking and nothing can
-/// move. The bytes are taken and put back in front: a reader of the
-/// input running at that very moment may get the bytes after them first
-/// (Linux's tee shares the pipe buffers instead of copying).
+/// tee(2) as Linux 6.1: unknown flags `EINVAL`, `len` 0 is 0, then the
+/// fds (`EBADF` for the wrong access mode), both must be pipes and not
+/// the same one (`EINVAL`). Copies up to `len` bytes of what the input
+/// pipe holds into the output pipe without consuming them; 0 when the
+/// input is empty and has no writers; `EAGAIN` when nonblocking (the
+/// flag or either pipe's O_NONBLOCK) and nothing can move; `EPIPE` (and
+/// SIGPIPE) without a reader of the output.
 pub fn tee(t: &mut UThread, fd_in: Fd, fd_out: Fd, len: usize, flags: u32) -> SysResult {
-    let fin = t.fd(fd_in)?;
-    let fout = t.fd(fd_out)?;
     if flags & !SPLICE_F_ALL != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let (Some(ip), Some(op)) = (crate::pipe::pipe_of(&*fin), crate::pipe::pipe_of(&*fout)) else {
-        return Err(Errno::EINVAL);
-    };
-    if fin.status_flags() & vfs::O_ACCMODE == vfs::O_WRONLY
-        || fout.status_flags() & vfs::O_ACCMODE == vfs::O_RDONLY
-    {
-        return Err(Errno::EBADF);
-    }
-    if ip.same_pipe(op) {
         return Err(Errno::EINVAL);
     }
     if len == 0 {
         return Ok(0);
     }
-    let nonblock = flags & SPLICE_F_NONBLOCK != 0;
-    let room = op.wait_room(nonblock || op.is_nonblocking())?;
+    let fin = t.fd(fd_in)?;
+    let fout = t.fd(fd_out)?;
+    if fin.status_flags() & vfs::O_ACCMODE == vfs::O_WRONLY
+        || fout.status_flags() & vfs::O_ACCMODE == vfs::O_RDONLY
+    {
+        return Err(Errno::EBADF);
+    }
+    let (Some(ip), Some(op)) = (crate::pipe::pipe_of(&*fin), crate::pipe::pipe_of(&*fout)) else {
+        return Err(Errno::EINVAL);
+    };
+    if ip.same_pipe(op) {
+        return Err(Errno::EINVAL);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0 || ip.is_nonblocking() || op.is_nonblocking();
+    let room = op.wait_room(nonblock).map_err(|e| sigpipe_on_epipe(t, &*fout, e))?;
     let want = len.min(SPLICE_CHUNK).min(room);
     let mut buf = Vec::new();
     buf.try_reserve_exact(want).map_err(|_| Errno::ENOMEM)?;
     buf.resize(want, 0);
-    let n = ip.read_nb(&mut buf, nonblock || ip.is_nonblocking())?;
-    // what was read goes back whatever the output takes
-    fin.unread(&buf[..n]);
+    let n = ip.peek_nb(&mut buf, nonblock)?;
     if n == 0 {
         return Ok(0);
     }
-    Ok(op.write_nb(&buf[..n], true)? as isize)
+    op.write_nb(&buf[..n], true).map(|m| m as isize).map_err(|e| sigpipe_on_epipe(t, &*fout, e))
 }
 
-/// vmsplice(2): user memory into the pipe `fd` (its write end: as
-/// writev) or out of it into user memory (its read end: as readv);
-/// `EBADF` for a file that is not a pipe, `EINVAL` for unknown flags.
+/// vmsplice(2) as Linux 6.1: unknown flags `EINVAL`; an fd open for
+/// writing moves user memory into the pipe, one open only for reading
+/// moves the pipe's bytes into user memory (`EBADF` for a file that is
+/// not a pipe). Into the pipe: waits for room (unless nonblocking: the
+/// flag or the pipe's O_NONBLOCK, `EAGAIN`), then moves what fits; out
+/// of it: what it holds, up to the iovecs' total. `EPIPE` raises SIGPIPE.
 pub fn vmsplice(
     t: &mut UThread,
     fd: Fd,
@@ -889,16 +894,54 @@ pub fn vmsplice(
     cnt: u64,
     flags: u32,
 ) -> SysResult {
-    let file = t.fd(fd)?;
-    if crate::pipe::pipe_of(&*file).is_none() {
-        return Err(Errno::EBADF);
-    }
     if flags & !SPLICE_F_ALL != 0 {
         return Err(Errno::EINVAL);
     }
-    match file.status_flags() & vfs::O_ACCMODE {
-        vfs::O_WRONLY => super::fs::writev(t, fd, iov, cnt),
-        vfs::O_RDONLY => super::fs::readv(t, fd, iov, cnt),
-        _ => Err(Errno::EBADF),
+    let file = t.fd(fd)?;
+    let to_pipe = match file.status_flags() & vfs::O_ACCMODE {
+        vfs::O_WRONLY | vfs::O_RDWR => true,
+        vfs::O_RDONLY => false,
+        _ => return Err(Errno::EBADF),
+    };
+    let vecs = super::fs::iovecs(t, iov, cnt)?;
+    let total: usize = vecs.iter().map(|v| v.1).fold(0usize, |a, b| a.saturating_add(b));
+    if total == 0 {
+        return Ok(0);
+    }
+    let Some(p) = crate::pipe::pipe_of(&*file) else { return Err(Errno::EBADF) };
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0 || p.is_nonblocking();
+    if to_pipe {
+        let room = p.wait_room(nonblock).map_err(|e| sigpipe_on_epipe(t, &*file, e))?;
+        let want = total.min(room).min(SPLICE_CHUNK);
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(want).map_err(|_| Errno::ENOMEM)?;
+        for &(base, len) in &vecs {
+            if buf.len() == want {
+                break;
+            }
+            let take = len.min(want - buf.len());
+            buf.extend_from_slice(&t.read_slice(UserSlice::new(base, take))?);
+        }
+        p.write_nb(&buf, true).map(|m| m as isize).map_err(|e| sigpipe_on_epipe(t, &*file, e))
+    } else {
+        let want = total.min(SPLICE_CHUNK);
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(want).map_err(|_| Errno::ENOMEM)?;
+        buf.resize(want, 0);
+        let n = p.read_nb(&mut buf, nonblock)?;
+        let mut done = 0;
+        for &(base, len) in &vecs {
+            if done == n {
+                break;
+            }
+            let take = len.min(n - done);
+            if let Err(e) = t.write_slice(base, &buf[done..done + take]) {
+                // what was not copied stays in the pipe
+                file.unread(&buf[done..n]);
+                return if done == 0 { Err(e) } else { Ok(done as isize) };
+            }
+            done += take;
+        }
+        Ok(done as isize)
     }
 }
