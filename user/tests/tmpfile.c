@@ -67,9 +67,12 @@ KT_CASE(linkat_empty_path_names_it_once) {
     KT_SYS_OK(stat("/tmp/tmpfile.a", &named));
     KT_EQ(named.st_ino, st.st_ino);
     KT_EQ(named.st_size, 5);
-    char got[128];
+    /* the descriptor's path stays the unnamed one; F_GETFL shows O_TMPFILE */
+    char got[128], want[128];
     fd_path(fd, got, sizeof got);
-    KT_TRUE(strcmp(got, "/tmp/tmpfile.a") == 0, "got '%s'", got);
+    snprintf(want, sizeof want, "/tmp/#%lu (deleted)", (unsigned long)st.st_ino);
+    KT_TRUE(strcmp(got, want) == 0, "got '%s' want '%s'", got, want);
+    KT_EQ(fcntl(fd, F_GETFL) & (O_TMPFILE | O_ACCMODE), O_TMPFILE | O_RDWR);
     /* an existing name is EEXIST; a second name is an ordinary link */
     KT_SYS_ERR(linkat(fd, "", AT_FDCWD, "/tmp/tmpfile.a", AT_EMPTY_PATH), EEXIST);
     KT_SYS_OK(linkat(fd, "", AT_FDCWD, "/tmp/tmpfile.b", AT_EMPTY_PATH));

@@ -919,9 +919,9 @@ impl<'a> Ctx<'a> {
                 if !o.linkable {
                     return Err(Errno::ENOENT);
                 }
-                // an O_TMPFILE file gets its first name (vfs_link)
+                // an O_TMPFILE file gets its first name (vfs_link); its
+                // open file keeps reading "#<ino> (deleted)" in /proc
                 o.linkable = false;
-                o.unlinked_from = None;
             }
             o.nlink += 1;
             o.ctime = now;
