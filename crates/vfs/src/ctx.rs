@@ -768,7 +768,8 @@ impl<'a> Ctx<'a> {
     /// operation (synthetic ones, ext2). Without `O_EXCL`, linkat(2) may
     /// name it later.
     fn open_tmpfile(&self, dir: &Arc<Inode>, path: &[u8], flags: u32, mode: u32) -> Result<Opened> {
-        if flags & (O_TMPFILE | O_CREAT) != O_TMPFILE || flags & O_ACCMODE == O_RDONLY || flags & O_PATH != 0 {
+        if flags & (O_TMPFILE | O_CREAT) != O_TMPFILE || flags & O_ACCMODE == O_RDONLY || flags & O_PATH != 0
+        {
             return Err(Errno::EINVAL);
         }
         // O_NOFOLLOW: a final symbolic link is not followed (and so is no
