@@ -53,6 +53,13 @@ KT_CASE(tmpfile_is_unnamed_with_nlink_0_and_the_umask) {
     KT_SYS_ERR(read(fd, buf, 1), EBADF);
     close(fd);
     close(d);
+    /* Python's tempfile.TemporaryFile: O_EXCL | O_NOFOLLOW | O_CLOEXEC */
+    fd = KT_SYS_OK(open("/tmp", O_TMPFILE | O_RDWR | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    KT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+    KT_SYS_RET(write(fd, "abc", 3), 3);
+    KT_SYS_RET(lseek(fd, 0, SEEK_SET), 0);
+    KT_SYS_RET(read(fd, buf, sizeof buf), 3);
+    close(fd);
 }
 
 KT_CASE(linkat_empty_path_names_it_once) {
