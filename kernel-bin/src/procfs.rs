@@ -821,7 +821,10 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     let files =
         table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let file = files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
-    if let Some(p) = file.inode().and_then(inode_path) {
+    // an O_TMPFILE file's dentry stays the unnamed one after linkat(2)
+    // names it: "/dir/#<ino> (deleted)" (below) as long as it is open
+    let tmpfile = file.status_flags() & vfs::O_TMPFILE_BIT != 0;
+    if !tmpfile && let Some(p) = file.inode().and_then(inode_path) {
         return Ok(p);
     }
     if let Some(name) = crate::syscall::shm::memfd_link(&*file) {

@@ -490,17 +490,11 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// Makes an inode owned by the caller in `dir` (setgid directories give
-    /// their group, and their setgid bit to new directories) and enters it
-    /// under `name`. The namespace lock is held by the caller.
-    fn create_in(
-        &self,
-        dir: &Arc<Inode>,
-        name: &[u8],
-        ftype: FileType,
-        perm: u32,
-        body: Body,
-    ) -> Result<Arc<Inode>> {
+    /// The permission and group of a new inode of type `ftype` in `dir`:
+    /// a setgid directory gives its group, and its setgid bit to a new
+    /// directory; a setgid file of another group keeps the bit only for
+    /// root (Linux's inode_init_owner).
+    fn new_owner(&self, dir: &Arc<Inode>, ftype: FileType, perm: u32) -> (u32, u32) {
         let (dgid, dsgid) = {
             let d = dir.lock();
             (d.gid, d.perm & S_ISGID != 0)
@@ -516,6 +510,21 @@ impl<'a> Ctx<'a> {
         } else {
             self.cred.gid
         };
+        (perm, gid)
+    }
+
+    /// Makes an inode owned by the caller in `dir` (setgid directories give
+    /// their group, and their setgid bit to new directories) and enters it
+    /// under `name`. The namespace lock is held by the caller.
+    fn create_in(
+        &self,
+        dir: &Arc<Inode>,
+        name: &[u8],
+        ftype: FileType,
+        perm: u32,
+        body: Body,
+    ) -> Result<Arc<Inode>> {
+        let (perm, gid) = self.new_owner(dir, ftype, perm);
         if let Some(fs) = dir.backing() {
             // the store makes the inode (its errno wins), then the cache
             let uid = self.cred.uid;
@@ -585,8 +594,8 @@ impl<'a> Ctx<'a> {
     /// `flags` (`O_*`); `mode` is the permission of a file `O_CREAT`
     /// makes (the umask applied). See [`Opened`].
     pub fn open(&self, dir: &Arc<Inode>, path: &[u8], flags: u32, mode: u32) -> Result<Opened> {
-        if flags & O_TMPFILE == O_TMPFILE {
-            return Err(Errno::EOPNOTSUPP);
+        if flags & O_TMPFILE_BIT != 0 {
+            return self.open_tmpfile(dir, path, flags, mode);
         }
         if flags & O_CREAT != 0 && flags & O_DIRECTORY != 0 {
             return Err(Errno::EINVAL);
@@ -749,6 +758,56 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// open(2) with `O_TMPFILE` (Linux's do_tmpfile): an unnamed regular
+    /// file on the filesystem of the directory `path` names, link count 0,
+    /// permission `mode` less the umask. `EINVAL` without `O_DIRECTORY`,
+    /// with `O_CREAT` or `O_PATH`, or without write access; `ENOTDIR` when
+    /// `path` is no directory (or, with `O_NOFOLLOW`, a symbolic link);
+    /// `EROFS`; `EACCES` without write and search
+    /// permission on it; `EOPNOTSUPP` on a filesystem without the
+    /// operation (synthetic ones, ext2). Without `O_EXCL`, linkat(2) may
+    /// name it later.
+    fn open_tmpfile(&self, dir: &Arc<Inode>, path: &[u8], flags: u32, mode: u32) -> Result<Opened> {
+        if flags & (O_TMPFILE | O_CREAT) != O_TMPFILE || flags & O_ACCMODE == O_RDONLY || flags & O_PATH != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        // O_NOFOLLOW: a final symbolic link is not followed (and so is no
+        // directory)
+        let parent = self.lookup(dir, path, flags & O_NOFOLLOW == 0)?;
+        if !parent.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        parent.check_rw()?;
+        if !parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK) {
+            return Err(Errno::EACCES);
+        }
+        if parent.synth().is_some() || parent.backing().is_some() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        parent.sb.check_inode_room()?;
+        let (perm, gid) = self.new_owner(&parent, FileType::Regular, mode & S_IALLUGO & !self.umask);
+        let inode = Inode::new_unlinked(&parent, perm, self.cred.uid, gid);
+        {
+            let mut d = inode.lock();
+            // d_path() of Linux's tmpfile dentry: "/dir/#<ino> (deleted)"
+            let mut name = Vec::new();
+            name.try_reserve(21).map_err(|_| Errno::ENOMEM)?;
+            name.push(b'#');
+            let mut n = inode.ino();
+            loop {
+                name.insert(1, b'0' + (n % 10) as u8);
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            d.unlinked_from = Some((Arc::downgrade(&parent), name));
+            d.linkable = flags & O_EXCL == 0;
+        }
+        Ok(Opened::File(Arc::new(RamFile::new(inode, flags_after_open(flags)))))
+    }
+
     /// mkdir(2): a new directory with `mode & 0o1777` less the umask.
     pub fn mkdir(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> Result<Arc<Inode>> {
         let perm = mode & (0o777 | S_ISVTX) & !self.umask;
@@ -814,6 +873,10 @@ impl<'a> Ctx<'a> {
         if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
+        // naming an open file needs CAP_DAC_READ_SEARCH (do_linkat)
+        if flags & AT_EMPTY_PATH != 0 && !self.cred.is_root() {
+            return Err(Errno::ENOENT);
+        }
         let old = if oldpath.is_empty() && flags & AT_EMPTY_PATH != 0 {
             Arc::clone(olddir)
         } else {
@@ -838,7 +901,7 @@ impl<'a> Ctx<'a> {
         if old.is_dir() {
             return Err(Errno::EPERM);
         }
-        if old.nlink() == 0 {
+        if old.nlink() == 0 && !old.lock().linkable {
             return Err(Errno::ENOENT);
         }
         if let Some(fs) = parent.backing() {
@@ -854,7 +917,12 @@ impl<'a> Ctx<'a> {
         {
             let mut o = old.lock();
             if o.nlink == 0 {
-                return Err(Errno::ENOENT);
+                if !o.linkable {
+                    return Err(Errno::ENOENT);
+                }
+                // an O_TMPFILE file gets its first name (vfs_link); its
+                // open file keeps reading "#<ino> (deleted)" in /proc
+                o.linkable = false;
             }
             o.nlink += 1;
             o.ctime = now;

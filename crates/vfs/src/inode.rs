@@ -326,6 +326,10 @@ pub(crate) struct InodeData {
     /// Where the last name of an unlinked file was: its directory and the
     /// name (what /proc shows with " (deleted)").
     pub(crate) unlinked_from: Option<(Weak<Inode>, Vec<u8>)>,
+    /// An `O_TMPFILE` file opened without `O_EXCL` that has no name yet:
+    /// linkat(2) may give it one although its link count is 0 (Linux's
+    /// `I_LINKABLE`); cleared by that link.
+    pub(crate) linkable: bool,
     /// A backed inode's 512-byte blocks, as its store counts them.
     pub(crate) blocks: u64,
     /// A backed inode's preferred I/O size (0: a page).
@@ -491,6 +495,7 @@ impl Inode {
                 write_map_deniers: 0,
                 xattrs: Default::default(),
                 unlinked_from: None,
+                linkable: false,
                 btime: now,
                 blocks: 0,
                 blksize: 0,

@@ -1715,6 +1715,68 @@ fn unlinked_file_remembers_its_last_name() {
     assert_eq!(name, b"g");
 }
 
+// ---------------------------------------------------------------- O_TMPFILE
+
+#[test]
+fn o_tmpfile_is_unnamed_and_linkable_once() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred).with_umask(0o027);
+    let f = file(ctx.open(&root, b"/d", O_TMPFILE | O_RDWR, 0o666));
+    let inode = f.inode().unwrap().clone();
+    let st = inode.stat();
+    assert_eq!(st.nlink, 0);
+    assert_eq!(st.mode, S_IFREG | 0o640);
+    assert_eq!(f.write(b"abc"), Ok(3));
+    // not in the directory; its /proc name is "#<ino>"
+    assert_eq!(err(ctx.stat(&root, b"/d/#1", 0)), Errno::ENOENT);
+    let (dir, name) = inode.unlinked_from().unwrap();
+    assert_eq!(ctx.getcwd(&dir).unwrap(), b"/d");
+    assert_eq!(name, alloc::format!("#{}", st.ino).into_bytes());
+    ctx.link(&inode, b"", &root, b"/d/t", AT_EMPTY_PATH).unwrap();
+    assert_eq!(inode.stat().nlink, 1);
+    assert_eq!(ctx.stat(&root, b"/d/t", 0).unwrap().size, 3);
+    // named and unlinked again: no longer linkable
+    ctx.unlink(&root, b"/d/t").unwrap();
+    assert_eq!(err(ctx.link(&inode, b"", &root, b"/d/t", AT_EMPTY_PATH)), Errno::ENOENT);
+}
+
+#[test]
+fn o_tmpfile_with_o_excl_is_never_linked() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/", O_TMPFILE | O_WRONLY | O_EXCL, 0o600));
+    let inode = f.inode().unwrap().clone();
+    assert_eq!(err(ctx.link(&inode, b"", &root, b"/t", AT_EMPTY_PATH)), Errno::ENOENT);
+    assert_eq!(err(ctx.stat(&root, b"/t", 0)), Errno::ENOENT);
+}
+
+#[test]
+fn o_tmpfile_errors() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    assert_eq!(err(ctx.open(&root, b"/d", O_TMPFILE | O_RDONLY, 0)), Errno::EINVAL);
+    assert_eq!(err(ctx.open(&root, b"/d", O_TMPFILE_BIT | O_RDWR, 0)), Errno::EINVAL);
+    assert_eq!(err(ctx.open(&root, b"/d", O_TMPFILE | O_CREAT | O_RDWR, 0)), Errno::EINVAL);
+    assert_eq!(err(ctx.open(&root, b"/f", O_TMPFILE | O_RDWR, 0)), Errno::ENOTDIR);
+    assert_eq!(err(ctx.open(&root, b"/none", O_TMPFILE | O_RDWR, 0)), Errno::ENOENT);
+    assert!(ctx.open(&root, b"/dl", O_TMPFILE | O_RDWR, 0).is_ok());
+    assert_eq!(err(ctx.open(&root, b"/dl", O_TMPFILE | O_RDWR | O_NOFOLLOW, 0)), Errno::ENOTDIR);
+    // an ordinary user: write permission on the directory, and no
+    // AT_EMPTY_PATH link (CAP_DAC_READ_SEARCH)
+    let alice = Cred::new(1000, 1000, vec![]);
+    let a = Ctx::new(root.clone(), &alice);
+    assert_eq!(err(a.open(&root, b"/d", O_TMPFILE | O_RDWR, 0o600)), Errno::EACCES);
+    ctx.chmod(&root, b"/d", 0o777, 0).unwrap();
+    let f = file(a.open(&root, b"/d", O_TMPFILE | O_RDWR, 0o600));
+    let inode = f.inode().unwrap().clone();
+    assert_eq!(inode.stat().uid, 1000);
+    assert_eq!(err(a.link(&inode, b"", &root, b"/d/t", AT_EMPTY_PATH)), Errno::ENOENT);
+    // a read-only filesystem (no file open for writing left)
+    drop(f);
+    root.set_fs_read_only(true).unwrap();
+    assert_eq!(err(ctx.open(&root, b"/d", O_TMPFILE | O_RDWR, 0)), Errno::EROFS);
+}
+
 #[test]
 fn tmpfs_inode_limit_enospc() {
     // nr_inodes=4: the root and three more.

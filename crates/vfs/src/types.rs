@@ -93,8 +93,10 @@ pub const O_CLOEXEC: u32 = 0o2_000_000;
 pub const O_SYNC: u32 = 0o4_010_000;
 /// A path-only descriptor.
 pub const O_PATH: u32 = 0o10_000_000;
+/// The bit of [`O_TMPFILE`] besides `O_DIRECTORY` (Linux's `__O_TMPFILE`).
+pub const O_TMPFILE_BIT: u32 = 0o20_000_000;
 /// An unnamed temporary file (with `O_DIRECTORY`).
-pub const O_TMPFILE: u32 = 0o20_000_000 | O_DIRECTORY;
+pub const O_TMPFILE: u32 = O_TMPFILE_BIT | O_DIRECTORY;
 /// The status flags fcntl(F_SETFL) may change.
 pub const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
 

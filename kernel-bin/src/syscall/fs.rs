@@ -818,8 +818,32 @@ pub fn symlinkat(t: &mut UThread, target: UserCStr, dirfd: DirFd, linkpath: User
 
 pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), flags: u32) -> SysResult {
     let (olddir, newdir) = (old.0, new.0);
-    let (op, np, nd) = two_names(t, old, new)?;
-    with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags))?;
+    let op = t.read_str(old.1, PATH_MAX)?;
+    let np = if op.is_empty() && flags & vfs::AT_EMPTY_PATH != 0 {
+        // linkat(fd, "", dir, name, AT_EMPTY_PATH): a name for the open
+        // file itself (an O_TMPFILE file's first one); the fd need not be
+        // a directory's. do_linkat checks the flags and CAP_DAC_READ_SEARCH
+        // before any look-up.
+        let c = cred(t);
+        if flags & !(vfs::AT_SYMLINK_FOLLOW | vfs::AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !c.is_root() {
+            return Err(Errno::ENOENT);
+        }
+        let np = path(t, new.1.0)?;
+        let (root, nd, umask) = start(t, newdir)?;
+        let od = match olddir {
+            DirFd::Fd(fd) => t.fd(fd)?.inode().cloned().ok_or(Errno::EXDEV)?,
+            DirFd::Cwd => start(t, DirFd::Cwd)?.1,
+        };
+        Ctx::new(root, &c).with_umask(umask).link(&od, b"", &nd, &np, flags)?;
+        np
+    } else {
+        let (op, np, nd) = two_names(t, old, new)?;
+        with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags))?;
+        np
+    };
     crate::dnotify::event(&np, file_lock::DN_CREATE, |q| {
         with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true))
     });
