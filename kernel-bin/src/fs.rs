@@ -214,9 +214,9 @@ pub fn mountinfo_text() -> Vec<u8> {
         let parent = if m.covered.is_none() {
             m.id
         } else {
+            // max_by_key keeps the last of equal keys: the latest mount
             mounts[..i]
                 .iter()
-                .rev()
                 .filter(|p| path_within(&p.target, &m.target))
                 .max_by_key(|p| p.target.len())
                 .map_or(m.id, |p| p.id)

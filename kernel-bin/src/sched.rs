@@ -1730,7 +1730,8 @@ fn sync_check(cpu: usize) {
         let idle = IDLE_MASK.load(Ordering::SeqCst) & online_mask() & !(1u64 << cpu);
         if QLEN[cpu].load(Ordering::Relaxed) > 0 && idle != 0 {
             SYNC_KICKS.fetch_add(1, Ordering::Relaxed);
-            arch_x86_64::smp::send_resched(idle.trailing_zeros() as usize);
+            // through the polling protocol: a polling CPU needs no IPI
+            kick_cpu(idle.trailing_zeros() as usize);
         }
     }
 }

@@ -92,8 +92,27 @@ KT_CASE(preadv2_and_pwritev2_flags_and_the_file_offset) {
     char buf[16] = {0};
     KT_SYS_RET(pread(fd, buf, sizeof buf, 0), 12);
     KT_EQ(memcmp(buf, "0123456XY9XY", 12), 0);
+    /* -1 with RWF_APPEND: at the end, and the file offset follows it */
+    KT_SYS_RET(lseek(fd, 2, SEEK_SET), 2);
+    KT_SYS_RET(syscall(SYS_pwritev2, fd, &w, 1, -1L, 0L, RWF_APPEND), 2);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), 14);
+    KT_SYS_RET(pread(fd, buf, sizeof buf, 0), 14);
+    KT_EQ(memcmp(buf, "0123456XY9XYXY", 14), 0);
     close(fd);
     unlink("/tmp/pytest_io.c");
+}
+
+/* A pipe cannot be read or written at an offset: ESPIPE before the
+ * iovecs are looked at (none here), EBADF before that. */
+KT_CASE(preadv_on_a_pipe_is_espipe) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_ERR(preadv(p[0], NULL, 0, 0), ESPIPE);
+    KT_SYS_ERR(pwritev(p[1], NULL, 0, 0), ESPIPE);
+    KT_SYS_ERR(preadv(99, NULL, 0, 0), EBADF);
+    KT_SYS_ERR(preadv(p[0], NULL, 0, -5), EINVAL);
+    close(p[0]);
+    close(p[1]);
 }
 
 KT_CASE(getgroups_zero_counts_the_groups) {

@@ -381,16 +381,21 @@ pub fn preadv(
     if off < 0 {
         return Err(Errno::EINVAL);
     }
-    let file = t.fd(fd)?;
+    let file = positional(t, fd)?;
     let vecs = iovecs(t, iov, cnt)?;
     let mut done = 0usize;
+    // one buffer for every chunk, its allocation fallible
+    let mut kbuf = Vec::new();
+    let most = vecs.iter().map(|v| v.1).max().unwrap_or(0).min(IO_CHUNK);
+    kbuf.try_reserve_exact(most).map_err(|_| Errno::ENOMEM)?;
+    kbuf.resize(most, 0);
     for (base, len) in vecs {
         let mut at = 0usize;
         while at < len {
             crate::sched::cond_resched();
             let want = (len - at).min(IO_CHUNK);
-            let mut kbuf = alloc::vec![0u8; want];
-            let n = match file.pread(&mut kbuf, off as u64 + done as u64) {
+            let kbuf = &mut kbuf[..want];
+            let n = match file.pread(kbuf, off as u64 + done as u64) {
                 Ok(n) => n,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => return Ok(done as isize),
@@ -409,6 +414,17 @@ pub fn preadv(
     Ok(done as isize)
 }
 
+/// The file `fd` for a positioned read or write (Linux's FMODE_PREAD /
+/// FMODE_PWRITE): `EBADF`, then `ESPIPE` for a pipe, socket or terminal
+/// (what cannot seek), before the iovecs are looked at.
+fn positional(t: &UThread, fd: Fd) -> Result<Arc<dyn File>> {
+    let file = t.fd(fd)?;
+    match file.lseek(0, vfs::SEEK_CUR) {
+        Err(Errno::ESPIPE) => Err(Errno::ESPIPE),
+        _ => Ok(file),
+    }
+}
+
 /// pwritev(2), pwritev2(2): each iovec written with pwrite at `off` plus
 /// what was written before, [`IO_CHUNK`] bytes at a time; a short write
 /// ends the call. `-1` with pwritev2 is writev at the file offset;
@@ -423,14 +439,17 @@ pub fn pwritev(
 ) -> SysResult {
     let flags = match flags {
         Some(f) if f & !RWF_SUPPORTED != 0 => return Err(Errno::EOPNOTSUPP),
-        Some(_) if off == -1 => return writev(t, fd, iov, cnt),
+        // -1: at the file offset, unless RWF_APPEND sends it to the end
+        Some(f) if off == -1 && f & RWF_APPEND == 0 => return writev(t, fd, iov, cnt),
         Some(f) => f,
         None => 0,
     };
-    if off < 0 {
+    let at_end = off == -1;
+    if off < 0 && !at_end {
         return Err(Errno::EINVAL);
     }
-    let file = t.fd(fd)?;
+    let file = if at_end { t.fd(fd)? } else { positional(t, fd)? };
+    let off = off.max(0);
     let vecs = iovecs(t, iov, cnt)?;
     let mut done = 0usize;
     for (base, len) in vecs {
@@ -458,9 +477,16 @@ pub fn pwritev(
             done += n;
             at += n;
             if n < take {
-                return Ok(done as isize);
+                break;
             }
         }
+        if at < len {
+            break;
+        }
+    }
+    // -1 with RWF_APPEND wrote through the file offset: it ends at the end
+    if at_end && done > 0 {
+        let _ = file.lseek(0, vfs::SEEK_END);
     }
     Ok(done as isize)
 }

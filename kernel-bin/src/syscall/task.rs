@@ -61,6 +61,10 @@ fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &p
 
 /// getgroups(2): `int gidsetsize`, a `gid_t` array.
 pub fn getgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
+    if size == 0 {
+        // the count only: no copy of up to NGROUPS_MAX ids
+        return table().with_process(t.pid, |p| p.creds().groups.len() as isize).ok_or(Errno::ESRCH);
+    }
     let groups = table()
         .with_process(t.pid, |p| p.creds().getgroups(size).map(|g| g.to_vec()))
         .ok_or(Errno::ESRCH)??;
