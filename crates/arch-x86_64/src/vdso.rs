@@ -342,6 +342,14 @@ pub fn set_realtime_offset(ns: u64) {
     seq.store(s + 2, Ordering::Release);
 }
 
+/// The realtime offset the vvar page holds (`None` before the page
+/// exists): the kernel reads this one copy, so the system call and the
+/// vDSO cannot disagree after two setters race.
+/// Never makes the page (that waits for the APs: [`vvar`]).
+pub fn realtime_offset() -> Option<u64> {
+    VVAR.get().and_then(|p| p.as_ref()).map(|p| p.word(VV_REALTIME).load(Ordering::Relaxed))
+}
+
 /// Whether the vDSO computes the clocks in user space.
 pub fn clock_in_user_space() -> bool {
     vvar().is_some_and(|p| p.word(VV_FLAGS).load(Ordering::Relaxed) & FLAG_CLOCK != 0)
