@@ -46,11 +46,12 @@ impl ExecFile for InodeFile {
     }
 }
 
-/// The pages of an executable file whose pages cannot be mapped, read once
-/// and mapped by every exec of it (a small cache: files of up to 1024
-/// pages).
-struct ImagePages {
-    frames: Vec<Frame>,
+/// Frames mapped by many address spaces, each holding one reference of
+/// ours (released when the last holder goes): the pages of an executable
+/// file whose pages cannot be mapped, read once and mapped by every exec
+/// of it (a small cache: files of up to 1024 pages), and the vDSO's.
+pub(crate) struct ImagePages {
+    pub(crate) frames: Vec<Frame>,
 }
 
 impl PageSource for ImagePages {

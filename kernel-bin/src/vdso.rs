@@ -12,24 +12,9 @@ use arch_x86_64::mem::vmimpl::KernelFrames;
 use linux_abi::Errno;
 use spin::Once;
 use vm::abi::{MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ};
-use vm::{Frame, FrameAllocator, FrameRefs, MapFile, PAGE_SIZE, PageSource};
+use vm::{FrameAllocator, FrameRefs, MapFile, PAGE_SIZE};
 
-/// Frames mapped by every process, each holding one reference of ours.
-struct Pages {
-    frames: Vec<Frame>,
-}
-
-impl PageSource for Pages {
-    fn page(&self, offset: u64) -> Result<Frame, Errno> {
-        let i = usize::try_from(offset / PAGE_SIZE as u64).map_err(|_| Errno::EFAULT)?;
-        let frame = *self.frames.get(i).ok_or(Errno::EFAULT)?;
-        KernelFrames.add_ref(frame);
-        Ok(frame)
-    }
-    fn cached_page(&self, offset: u64) -> Option<Frame> {
-        self.page(offset).ok()
-    }
-}
+use crate::exec::ImagePages as Pages;
 
 struct Vdso {
     image: Arc<Pages>,
