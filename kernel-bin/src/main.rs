@@ -50,6 +50,7 @@ mod nic;
 #[cfg(target_os = "none")]
 mod oom;
 #[cfg(target_os = "none")]
+mod pidfd;
 mod pipe;
 #[cfg(target_os = "none")]
 mod proc;
