@@ -20,7 +20,7 @@ use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use linux_abi::args::UserPtr;
 use spin::Once;
 use linux_abi::{Errno, Result};
@@ -34,6 +34,12 @@ pub struct Token;
 
 /// The pollers of every pidfd (made by the first pidfd).
 static EXIT_WQ: Once<Arc<WaitQueue>> = Once::new();
+
+/// `CLONE_PIDFD` children made but not yet started, with their tokens.
+static PENDING: spin::Mutex<alloc::vec::Vec<(Pid, Arc<Token>)>> = spin::Mutex::new(alloc::vec::Vec::new());
+
+/// How many entries [`PENDING`] has (the clone path looks only when some).
+static N_PENDING: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether any pidfd was ever made (until then an exit wakes nobody here).
 static ANY: AtomicBool = AtomicBool::new(false);
@@ -176,19 +182,59 @@ fn as_pidfd(file: &Arc<dyn File>) -> Result<&PidFd> {
 }
 
 /// `CLONE_PIDFD`: a pidfd for `child`, close-on-exec, in the running
-/// (cloning) thread's table.
+/// (cloning) thread's table. The child's record is not in the table yet:
+/// its token waits in [`PENDING`] until [`child_started`] binds it.
 pub fn create_for_clone(parent: Pid, child: Pid) -> Result<i32> {
-    let file: Arc<dyn File> = Arc::new(PidFd::new(child, 0)?);
-    let fd = files_of(current_tid())?.lock().insert(file, true, nofile(parent))?;
-    Ok(fd as i32)
+    let token = Arc::new(Token);
+    {
+        let mut p = PENDING.lock();
+        p.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        p.push((child, token.clone()));
+        N_PENDING.fetch_add(1, Ordering::SeqCst);
+    }
+    EXIT_WQ.call_once(|| Arc::new(WaitQueue::new()));
+    ANY.store(true, Ordering::SeqCst);
+    let file: Arc<dyn File> = Arc::new(PidFd { pid: child, token, flags: AtomicU32::new(vfs::O_RDWR) });
+    match files_of(current_tid()).and_then(|f| f.lock().insert(file, true, nofile(parent))) {
+        Ok(fd) => Ok(fd as i32),
+        Err(e) => {
+            drop(unbind(child));
+            Err(e)
+        }
+    }
+}
+
+/// Takes `child`'s waiting token out of [`PENDING`].
+fn unbind(child: Pid) -> Option<Arc<Token>> {
+    if N_PENDING.load(Ordering::SeqCst) == 0 {
+        return None;
+    }
+    let mut p = PENDING.lock();
+    let i = p.iter().position(|(c, _)| *c == child)?;
+    N_PENDING.fetch_sub(1, Ordering::SeqCst);
+    Some(p.swap_remove(i).1)
+}
+
+/// Thread `tid` was made (`Hooks::thread_created`): a `CLONE_PIDFD`
+/// child's token goes into its record.
+pub fn child_started(tid: Pid) {
+    if let Some(token) = unbind(tid) {
+        let mut slot = Some(token);
+        table().with_process(tid, |p| p.ext_mut().pidfd_token = slot.take());
+        drop(slot);
+    }
 }
 
 /// Undoes [`create_for_clone`].
 pub fn destroy_for_clone(fd: i32) {
     if let Ok(files) = files_of(current_tid()) {
         // (dropped after the lock)
-        let closed = files.close(fd as u32);
-        drop(closed);
+        if let Ok(closed) = files.close(fd as u32) {
+            if let Ok(p) = as_pidfd(&closed) {
+                drop(unbind(p.pid));
+            }
+            drop(closed);
+        }
     }
 }
 

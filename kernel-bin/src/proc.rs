@@ -140,6 +140,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn thread_created(&self, tid: Pid) {
+        // a CLONE_PIDFD child's pidfd identity goes into its record
+        crate::pidfd::child_started(tid);
         // (its name, /proc facts and timers were made with its record)
         // made, published in the record, then started: on several CPUs it
         // may run at once, and wake-ups find it through the record
