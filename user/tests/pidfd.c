@@ -7,6 +7,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 
 #ifndef SYS_pidfd_open
@@ -259,6 +260,44 @@ KT_CASE(clone_pidfd) {
     KT_SYS_RET(waitid(P_PIDFD, pidfd, &si, WEXITED), 0);
     KT_EQ(si.si_pid, r);
     KT_EQ(si.si_status, 3);
+    close(pidfd);
+}
+
+KT_CASE(clone3_pidfd_and_epoll) {
+    int pidfd = -1;
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_PIDFD;
+    a.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    a.exit_signal = SIGCHLD;
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    long r = syscall(SYS_clone3, &a, KT_CLONE_ARGS_SIZE_VER0);
+    if (r == 0) {
+        char b;
+        close(go[1]);
+        while (read(go[0], &b, 1) < 0 && errno == EINTR) {
+        }
+        _exit(9);
+    }
+    close(go[0]);
+    KT_TRUE(r > 0, "%s", "r > 0");
+    KT_EQ(fcntl(pidfd, F_GETFD), FD_CLOEXEC);
+    int ep = KT_SYS_OK(epoll_create1(EPOLL_CLOEXEC));
+    struct epoll_event e = {.events = EPOLLIN, .data.u64 = 77};
+    KT_SYS_OK(epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &e));
+    struct epoll_event got = {0};
+    KT_SYS_RET(epoll_wait(ep, &got, 1, 0), 0);
+    KT_SYS_RET(write(go[1], "x", 1), 1);
+    KT_SYS_RET(epoll_wait(ep, &got, 1, 10000), 1);
+    KT_EQ(got.events, EPOLLIN);
+    KT_EQ(got.data.u64, 77);
+    siginfo_t si = {0};
+    KT_SYS_RET(waitid(P_PIDFD, pidfd, &si, WEXITED), 0);
+    KT_EQ(si.si_pid, r);
+    KT_EQ(si.si_status, 9);
+    close(go[1]);
+    close(ep);
     close(pidfd);
 }
 
