@@ -22,11 +22,11 @@ use crate::uthread::UThread;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use linux_abi::args::UserPtr;
-use spin::Once;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use process::table::ProcState;
 use signal::{SigInfo, SigNum};
+use spin::Once;
 use vfs::{File, Stat};
 
 /// The identity of one process for its pidfds (see the module's doc).
@@ -83,7 +83,11 @@ impl PidFd {
         let fresh = Arc::new(Token);
         let token = table().with_process(pid, |p| p.ext_mut().pidfd_token.get_or_insert(fresh).clone());
         let Some(token) = token else {
-            return Err(if table().with_thread(pid, |_| ()).is_some() { Errno::EINVAL } else { Errno::ESRCH });
+            return Err(if table().with_thread(pid, |_| ()).is_some() {
+                Errno::EINVAL
+            } else {
+                Errno::ESRCH
+            });
         };
         EXIT_WQ.call_once(|| Arc::new(WaitQueue::new()));
         ANY.store(true, Ordering::SeqCst);
@@ -260,7 +264,13 @@ pub fn pidfd_open(t: &mut UThread, pid: i32, flags: u32) -> SysResult {
 
 /// pidfd_send_signal(2): kill(2) through a pidfd (`info` null), or
 /// rt_sigqueueinfo(2)'s rules with `info`.
-pub fn pidfd_send_signal(t: &mut UThread, fd: i32, sig: i32, info: UserPtr<[u8; signal::SIGINFO_SIZE]>, flags: u32) -> SysResult {
+pub fn pidfd_send_signal(
+    t: &mut UThread,
+    fd: i32,
+    sig: i32,
+    info: UserPtr<[u8; signal::SIGINFO_SIZE]>,
+    flags: u32,
+) -> SysResult {
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
@@ -301,4 +311,3 @@ pub fn pidfd_getfd(t: &mut UThread, fd: i32, targetfd: i32, flags: u32) -> SysRe
     let theirs = files_of(thread)?.lock().get(targetfd)?;
     crate::eventfd::install(t, theirs, true)
 }
-

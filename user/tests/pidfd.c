@@ -77,6 +77,10 @@ KT_CASE(open_flags_and_errors) {
     char b[8];
     KT_SYS_ERR(read(fd, b, sizeof b), EINVAL);
     KT_EQ(revents(fd, 0), 0);
+    char path[64], link[64] = {0};
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    KT_SYS_RET(readlink(path, link, sizeof link - 1), 18);
+    KT_EQ(strcmp(link, "anon_inode:[pidfd]"), 0);
     int nb = KT_SYS_OK(pidfd_open(getpid(), PIDFD_NONBLOCK));
     KT_EQ(fcntl(nb, F_GETFL), O_RDWR | O_NONBLOCK);
     close(fd);

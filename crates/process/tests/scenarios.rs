@@ -529,7 +529,6 @@ fn pidfd_and_failures_leave_no_trace() {
     assert_eq!((info.pid, info.status), (c as i32, 2));
     assert_eq!(w.t.waitid(1, P_PIDFD, 55, W::WEXITED.bits(), &w.s), Err(Errno::EBADF));
 
-
     let in_use = w.t.pids_in_use();
     // A bad pidfd address: EFAULT, the fd is closed again, no pid used.
     let bad = CloneArgs::fork().with_flags(F::PIDFD).with_pidfd(0x10);
