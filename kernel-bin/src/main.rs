@@ -51,6 +51,7 @@ mod nic;
 mod oom;
 #[cfg(target_os = "none")]
 mod pidfd;
+#[cfg(target_os = "none")]
 mod pipe;
 #[cfg(target_os = "none")]
 mod proc;
