@@ -80,8 +80,16 @@ impl PidFd {
     /// A pidfd for process `pid` (`ESRCH` if there is none; `EINVAL` if
     /// `pid` is a thread that does not lead its process).
     fn new(pid: Pid, flags: u32) -> Result<PidFd> {
-        let fresh = Arc::new(Token);
-        let token = table().with_process(pid, |p| p.ext_mut().pidfd_token.get_or_insert(fresh).clone());
+        // made unlocked; an unused one is dropped after the table lock
+        let mut fresh = Some(Arc::new(Token));
+        let token = table().with_process(pid, |p| {
+            if p.ext().pidfd_token.is_none() {
+                p.ext_mut().pidfd_token = fresh.take();
+            }
+            p.ext().pidfd_token.clone()
+        });
+        drop(fresh);
+        let token = token.map(|t| t.ok_or(Errno::ENOMEM)).transpose()?;
         let Some(token) = token else {
             return Err(if table().with_thread(pid, |_| ()).is_some() {
                 Errno::EINVAL
@@ -306,6 +314,7 @@ pub fn pidfd_getfd(t: &mut UThread, fd: i32, targetfd: i32, flags: u32) -> SysRe
     let file = pidfd_at(fd)?;
     let pid = as_pidfd(&file)?.live_pid()?;
     table().ptrace_may_access(t.tid, pid, process::ptrace::CredMode::Real)?;
+    // (a zombie has no threads left: ESRCH, as Linux 6.1)
     let thread = table().with_process(pid, |p| p.threads().first().copied()).flatten().ok_or(Errno::ESRCH)?;
     let targetfd = u32::try_from(targetfd).map_err(|_| Errno::EBADF)?;
     let theirs = files_of(thread)?.lock().get(targetfd)?;

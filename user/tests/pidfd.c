@@ -326,6 +326,9 @@ KT_CASE(getfd) {
     KT_SYS_RET(read(data[0], b, sizeof b), 2);
     KT_SYS_RET(write(go, "x", 1), 1);
     close(go);
+    /* a zombie: ESRCH already (Linux 6.1) */
+    KT_EQ(revents(fd, -1), POLLIN);
+    KT_SYS_ERR(syscall(SYS_pidfd_getfd, fd, 0, 0), ESRCH);
     KT_WAIT_STATUS(c, kt_exited(0));
     KT_SYS_ERR(syscall(SYS_pidfd_getfd, fd, 0, 0), ESRCH);
     close(data[0]);
