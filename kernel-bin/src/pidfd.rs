@@ -282,8 +282,16 @@ pub fn pidfd_send_signal(
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
-    let file = pidfd_at(fd)?;
-    let p = as_pidfd(&file)?;
+    let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+    let file = files_of(current_tid())?.lock().get(fd)?;
+    // a /proc/<pid> directory names its process too (no token: its id)
+    let (pid, live) = match file.as_any().and_then(|a| a.downcast_ref::<PidFd>()) {
+        Some(p) => (p.pid, p.live_pid()),
+        None => {
+            let pid = crate::procfs::pid_dir_of(&*file).ok_or(Errno::EBADF)?;
+            (pid, table().with_process(pid, |_| pid).ok_or(Errno::ESRCH))
+        }
+    };
     if info.is_null() || sig == 0 {
         if !info.is_null() {
             let raw = t.read(info)?;
@@ -291,8 +299,7 @@ pub fn pidfd_send_signal(
                 return Err(Errno::EINVAL);
             }
         }
-        let pid = p.live_pid()?;
-        return table().kill(t.tid, pid as i32, sig, &Hooks).map(|_| 0);
+        return table().kill(t.tid, live? as i32, sig, &Hooks).map(|_| 0);
     }
     let raw = t.read(info)?;
     if i32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]) != sig {
@@ -300,9 +307,8 @@ pub fn pidfd_send_signal(
     }
     let signum = SigNum::new(sig)?;
     // Linux compares the target with the caller's own task (a tid)
-    let info = SigInfo::from_user(signum, &raw, p.pid == t.tid)?;
-    let pid = p.live_pid()?;
-    table().sigqueue(t.tid, pid, None, info, &Hooks).map(|_| 0)
+    let info = SigInfo::from_user(signum, &raw, pid == t.tid)?;
+    table().sigqueue(t.tid, live?, None, info, &Hooks).map(|_| 0)
 }
 
 /// pidfd_getfd(2): a close-on-exec duplicate of fd `targetfd` of the

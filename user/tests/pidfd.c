@@ -251,6 +251,36 @@ KT_CASE(send_signal_with_info) {
     close(me);
 }
 
+/* pidfd_send_signal takes a /proc/<pid> directory as a pidfd (CPython's
+ * test_signal does), not task/<tid> nor a file of it */
+KT_CASE(send_signal_proc_pid_dir) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)getpid());
+    int d = KT_SYS_OK(open(path, O_RDONLY | O_DIRECTORY));
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)getpid(), (int)getpid());
+    int td = KT_SYS_OK(open(path, O_RDONLY | O_DIRECTORY));
+    int st = KT_SYS_OK(open("/proc/self/status", O_RDONLY));
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    KT_SYS_ERR(send_sig(td, SIGUSR2, 0, 0), EBADF);
+    KT_SYS_ERR(send_sig(st, SIGUSR2, 0, 0), EBADF);
+    KT_SYS_RET(send_sig(d, SIGUSR2, 0, 0), 0);
+    siginfo_t got;
+    struct timespec zero = {0, 0};
+    KT_SYS_RET(sigtimedwait(&set, &got, &zero), SIGUSR2);
+    KT_EQ(got.si_code, SI_USER);
+    KT_EQ(got.si_pid, getpid());
+    /* waitid and poll want a real pidfd */
+    siginfo_t si;
+    KT_SYS_ERR(waitid(P_PIDFD, d, &si, WEXITED | WNOHANG), EBADF);
+    sigprocmask(SIG_SETMASK, &old, 0);
+    close(d);
+    close(td);
+    close(st);
+}
+
 KT_CASE(clone_pidfd) {
     int pidfd = -1;
     long r = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
