@@ -185,6 +185,8 @@ pub fn anon_name(file: &dyn File) -> Option<&'static [u8]> {
         Some(b"anon_inode:[timerfd]")
     } else if any.is::<crate::signalfd::SignalFd>() {
         Some(b"anon_inode:[signalfd]")
+    } else if any.is::<crate::pidfd::PidFd>() {
+        Some(b"anon_inode:[pidfd]")
     } else {
         None
     }

@@ -50,6 +50,8 @@ mod nic;
 #[cfg(target_os = "none")]
 mod oom;
 #[cfg(target_os = "none")]
+mod pidfd;
+#[cfg(target_os = "none")]
 mod pipe;
 #[cfg(target_os = "none")]
 mod proc;

@@ -95,6 +95,8 @@ pub struct ProcessExt {
     pub timers: crate::itimer::Timers,
     /// The queue of its signalfd readers and pollers (made by the first).
     pub signalfd_wq: Option<Arc<WaitQueue>>,
+    /// The identity its pidfds hold (made by the first; `crate::pidfd`).
+    pub pidfd_token: Option<Arc<crate::pidfd::Token>>,
     /// Its leader's name when the leader exited (a zombie's /proc/PID/stat
     /// and status still name it, as Linux's task_struct outlives the exit).
     exit_comm: ([u8; 15], u8),
@@ -138,6 +140,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn thread_created(&self, tid: Pid) {
+        // a CLONE_PIDFD child's pidfd identity goes into its record
+        crate::pidfd::child_started(tid);
         // (its name, /proc facts and timers were made with its record)
         // made, published in the record, then started: on several CPUs it
         // may run at once, and wake-ups find it through the record
@@ -237,6 +241,20 @@ impl process::seams::Hooks<Kernel> for Hooks {
             // stops, so the parent in wait may take its CPU
             wq.wake_all_sync();
         }
+        // (an exit: pidfd pollers look again)
+        crate::pidfd::child_event();
+    }
+
+    fn create_pidfd(&self, parent: Pid, child: Pid) -> Result<i32> {
+        crate::pidfd::create_for_clone(parent, child)
+    }
+
+    fn destroy_pidfd(&self, _parent: Pid, fd: i32) {
+        crate::pidfd::destroy_for_clone(fd);
+    }
+
+    fn pidfd_pid(&self, _caller: Pid, fd: i32) -> Result<(Pid, bool)> {
+        crate::pidfd::waitid_target(fd)
     }
 
     fn futex_wake(&self, vm: &SharedVm<Kernel>, addr: u64, count: u32) {

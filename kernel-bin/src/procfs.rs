@@ -228,6 +228,20 @@ fn ino_of(node: &Node) -> u64 {
     }
 }
 
+/// The process whose `/proc/<pid>` directory `file` is open on (not
+/// `task/<tid>`), from its inode (the layout of [`ino_of`]):
+/// pidfd_send_signal(2) takes these as pidfds (Linux's
+/// `tgid_pidfd_to_pid`).
+pub fn pid_dir_of(file: &dyn vfs::File) -> Option<Pid> {
+    let inode = file.inode()?;
+    if inode.dev() != vfs::makedev(0, 0x16) || inode.file_type() != FileType::Directory {
+        return None;
+    }
+    let rest = inode.ino().checked_sub(0x1_0000)?;
+    let pid = Pid::try_from(rest >> 24).ok()?;
+    (rest & 0xff_ffff == 0 && pid != 0).then_some(pid)
+}
+
 fn kind_of(node: &Node) -> (FileType, u32) {
     match node {
         Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) => {

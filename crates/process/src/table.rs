@@ -1569,12 +1569,16 @@ impl<P: Platform> ProcessTable<P> {
     /// [`Hooks::wait_for_child`] otherwise.
     pub fn wait(&self, caller: Pid, req: WaitRequest, hooks: &impl Hooks<P>) -> Result<Option<WaitReport>> {
         let mut req = req;
+        // a non-blocking pidfd waits as WNOHANG, and says EAGAIN instead of
+        // "nothing yet" when the caller did not ask for WNOHANG (Linux 5.10+)
+        let mut eagain = false;
         if let WaitSelector::PidFd(fd) = req.selector {
             let me = self.tgid(caller).ok_or(Errno::ESRCH)?;
             let (pid, nonblock) = hooks.pidfd_pid(me, fd)?;
             req.selector = WaitSelector::Pid(pid);
-            if nonblock {
+            if nonblock && !req.options.contains(WaitOptions::WNOHANG) {
                 req.options |= WaitOptions::WNOHANG;
+                eagain = true;
             }
         }
         loop {
@@ -1588,6 +1592,7 @@ impl<P: Platform> ProcessTable<P> {
             out.run(hooks);
             match r? {
                 Some(rep) => return Ok(Some(rep)),
+                None if eagain => return Err(Errno::EAGAIN),
                 None if req.options.contains(WaitOptions::WNOHANG) => return Ok(None),
                 None => hooks.wait_for_child(caller, seen)?,
             }

@@ -194,6 +194,8 @@ pub struct FakeScheduler {
     pub pidfd_error: spin::Mutex<Option<Errno>>,
     /// pidfds handed out: fd → (owner, pid).
     pidfds: spin::Mutex<Vec<(i32, Pid, Pid)>>,
+    /// Make every pidfd `O_NONBLOCK` ([`Hooks::pidfd_pid`]).
+    pub pidfd_nonblock: spin::Mutex<bool>,
     /// The table, to see whether a child event already happened.
     table: spin::Mutex<Option<Weak<ProcessTable<TestPlatform>>>>,
     /// The pids [`Hooks::signal_queued`] was called with (apart from the
@@ -337,7 +339,7 @@ impl Hooks<TestPlatform> for FakeScheduler {
             .lock()
             .iter()
             .find(|&&(f, owner, _)| f == fd && owner == caller)
-            .map(|&(_, _, pid)| (pid, false))
+            .map(|&(_, _, pid)| (pid, *self.pidfd_nonblock.lock()))
             .ok_or(Errno::EBADF)
     }
 }

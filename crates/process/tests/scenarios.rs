@@ -555,6 +555,25 @@ fn pidfd_and_failures_leave_no_trace() {
 }
 
 #[test]
+fn nonblocking_pidfd_waitid_is_eagain() {
+    let w = world();
+    let args = CloneArgs::fork().with_flags(F::PIDFD).with_pidfd(ADDR + 0x40);
+    // A non-blocking pidfd: EAGAIN while the child runs (WNOHANG: nothing
+    // yet), then its report (Linux 5.10+'s kernel_waitid).
+    let c = w.t.clone_task(1, &args, &w.s).unwrap();
+    let fd = w.read_u32(1, ADDR + 0x40) as i32;
+    *w.s.pidfd_nonblock.lock() = true;
+    assert_eq!(w.t.waitid(1, P_PIDFD, fd, W::WEXITED.bits(), &w.s).map(|_| ()), Err(Errno::EAGAIN));
+    let (info, _) = w.t.waitid(1, P_PIDFD, fd, (W::WEXITED | W::WNOHANG).bits(), &w.s).unwrap();
+    assert_eq!(info.pid, 0);
+    w.exit(c, 4);
+    let (info, _) = w.t.waitid(1, P_PIDFD, fd, W::WEXITED.bits(), &w.s).unwrap();
+    assert_eq!((info.pid, info.status), (c as i32, 4));
+    assert_eq!(w.t.waitid(1, P_PIDFD, fd, W::WEXITED.bits(), &w.s).map(|_| ()), Err(Errno::ECHILD));
+    finish(w);
+}
+
+#[test]
 fn nproc_limit_is_eagain() {
     let w = world();
     let u = w.fork(1);

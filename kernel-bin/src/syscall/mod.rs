@@ -151,6 +151,11 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::EVENTFD => crate::eventfd::eventfd(t, a.uint(0)),
         nr::TIMERFD_SETTIME => crate::timerfd::timerfd_settime(t, a.fd(0), a.int(1), a.ptr(2), a.ptr(3)),
         nr::TIMERFD_GETTIME => crate::timerfd::timerfd_gettime(t, a.fd(0), a.ptr(1)),
+        nr::PIDFD_OPEN => crate::pidfd::pidfd_open(t, a.int(0), a.int(1) as u32),
+        nr::PIDFD_SEND_SIGNAL => {
+            crate::pidfd::pidfd_send_signal(t, a.int(0), a.int(1), a.ptr(2), a.int(3) as u32)
+        }
+        nr::PIDFD_GETFD => crate::pidfd::pidfd_getfd(t, a.int(0), a.int(1), a.int(2) as u32),
         nr::SIGNALFD4 => crate::signalfd::signalfd4(t, a.int(0), a.ptr(1), a.len(2), a.int(3)),
         nr::EVENTFD2 => crate::eventfd::eventfd2(t, a.uint(0), a.int(1)),
         nr::BRK => mm::brk(t, a.raw(0)),
