@@ -463,9 +463,12 @@ impl PipeEnd {
             if s.readers.load(Ordering::SeqCst) == 0 {
                 return Err(Errno::EPIPE);
             }
+            // a free slot, as Linux's pipe_full(): bytes left in a slot
+            // that is partly read cannot take new data
             let free = {
                 let r = s.ring.lock();
-                r.capacity().saturating_sub(r.len())
+                let slots = r.capacity() / PAGE;
+                (slots - r.slots_used().min(slots)) * PAGE
             };
             if free > 0 {
                 return Ok(free);
