@@ -20,7 +20,7 @@ use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use linux_abi::args::UserPtr;
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
@@ -34,12 +34,6 @@ pub struct Token;
 
 /// The pollers of every pidfd (made by the first pidfd).
 static EXIT_WQ: Once<Arc<WaitQueue>> = Once::new();
-
-/// `CLONE_PIDFD` children made but not yet started, with their tokens.
-static PENDING: spin::Mutex<alloc::vec::Vec<(Pid, Arc<Token>)>> = spin::Mutex::new(alloc::vec::Vec::new());
-
-/// How many entries [`PENDING`] has (the clone path looks only when some).
-static N_PENDING: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether any pidfd was ever made (until then an exit wakes nobody here).
 static ANY: AtomicBool = AtomicBool::new(false);
@@ -195,15 +189,14 @@ fn as_pidfd(file: &Arc<dyn File>) -> Result<&PidFd> {
 
 /// `CLONE_PIDFD`: a pidfd for `child`, close-on-exec, in the running
 /// (cloning) thread's table. The child's record is not in the table yet:
-/// its token waits in [`PENDING`] until [`child_started`] binds it.
+/// its token waits in the cloning thread's record
+/// (`ThreadExt::pidfd_pending`) until [`child_started`], which that same
+/// thread runs, binds it.
 pub fn create_for_clone(parent: Pid, child: Pid) -> Result<i32> {
     let token = Arc::new(Token);
-    {
-        let mut p = PENDING.lock();
-        p.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        p.push((child, token.clone()));
-        N_PENDING.fetch_add(1, Ordering::SeqCst);
-    }
+    let mut slot = Some((child, token.clone()));
+    table().with_thread(current_tid(), |t| t.ext_mut().pidfd_pending = slot.take());
+    drop(slot);
     EXIT_WQ.call_once(|| Arc::new(WaitQueue::new()));
     ANY.store(true, Ordering::SeqCst);
     let file: Arc<dyn File> = Arc::new(PidFd { pid: child, token, flags: AtomicU32::new(vfs::O_RDWR) });
@@ -216,15 +209,21 @@ pub fn create_for_clone(parent: Pid, child: Pid) -> Result<i32> {
     }
 }
 
-/// Takes `child`'s waiting token out of [`PENDING`].
+/// Takes `child`'s waiting token out of the running (cloning) thread's
+/// record.
 fn unbind(child: Pid) -> Option<Arc<Token>> {
-    if N_PENDING.load(Ordering::SeqCst) == 0 {
-        return None;
-    }
-    let mut p = PENDING.lock();
-    let i = p.iter().position(|(c, _)| *c == child)?;
-    N_PENDING.fetch_sub(1, Ordering::SeqCst);
-    Some(p.swap_remove(i).1)
+    table()
+        .with_thread(current_tid(), |t| {
+            let ext = t.ext_mut();
+            match ext.pidfd_pending.take() {
+                Some((c, token)) if c == child => Some(token),
+                other => {
+                    ext.pidfd_pending = other;
+                    None
+                }
+            }
+        })
+        .flatten()
 }
 
 /// Thread `tid` was made (`Hooks::thread_created`): a `CLONE_PIDFD`

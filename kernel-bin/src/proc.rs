@@ -56,6 +56,9 @@ pub struct ThreadExt {
     pub event_resume: Option<process::ptrace::Resume>,
     /// Its persona (personality(2)); clone copies it, exec keeps it.
     pub personality: u32,
+    /// A `CLONE_PIDFD` child's pidfd token while this thread clones it
+    /// (from the pidfd's making to the child's start: `crate::pidfd`).
+    pub pidfd_pending: Option<(Pid, Arc<crate::pidfd::Token>)>,
     /// Its I/O priority (ioprio_set(2)): 0 (class NONE) until one is set;
     /// clone copies a set one (Linux's copy_io; CLONE_IO's sharing of
     /// one context between the two is not kept), exec keeps it. Nothing
@@ -74,6 +77,7 @@ impl process::seams::RecordExt for ThreadExt {
             comm: self.comm,
             comm_len: self.comm_len,
             event_resume: None,
+            pidfd_pending: None,
             personality: self.personality,
             ioprio: self.ioprio,
         })
