@@ -860,22 +860,9 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                 let mut r = if opts.profile && k == 0 {
                     // our kernel only: Linux's addresses have no symbols here
                     let sock = log_dir.join(format!("{stamp}-round{round}-{what}.monitor"));
-                    let _ = std::fs::remove_file(&sock);
-                    let q = Qemu { monitor: Some(sock.clone()), ..q.clone() };
-                    let sampler = crate::profile::Sampler::start(
-                        sock.clone(),
-                        Duration::from_millis(1),
-                        leaves.clone(),
-                    );
-                    let r = run_once(&q, round, k, &mut b.rows, &log);
-                    let samples = sampler.finish();
-                    let _ = std::fs::remove_file(&sock);
-                    let report = crate::profile::report(&samples, &syms, 10_000);
-                    let path = log.with_extension("profile");
-                    std::fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
-                    let head: Vec<&str> = report.lines().take(31).collect();
-                    eprintln!("{}\nxtask: the whole profile is in {}", head.join("\n"), path.display());
-                    r?
+                    crate::profile::sampled(q, sock, &log, &syms, &leaves, |q| {
+                        run_once(q, round, k, &mut b.rows, &log)
+                    })?
                 } else {
                     run_once(q, round, k, &mut b.rows, &log)?
                 };

@@ -372,20 +372,7 @@ pub fn cmd(o: &Opts) -> Result<(), String> {
             let t = Instant::now();
             let out = if o.profile && k == 0 {
                 // our kernel only: Linux's addresses have no symbols here
-                let sock = log.with_extension("monitor");
-                let _ = std::fs::remove_file(&sock);
-                let q = Qemu { monitor: Some(sock.clone()), ..q.clone() };
-                let sampler =
-                    crate::profile::Sampler::start(sock.clone(), Duration::from_millis(1), leaves.clone());
-                let out = run(&q);
-                let samples = sampler.finish();
-                let _ = std::fs::remove_file(&sock);
-                let report = crate::profile::report(&samples, &syms, 10_000);
-                let path = log.with_extension("profile");
-                std::fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
-                let head: Vec<&str> = report.lines().take(31).collect();
-                eprintln!("{}\nxtask: the whole profile is in {}", head.join("\n"), path.display());
-                out?
+                crate::profile::sampled(q, log.with_extension("monitor"), &log, &syms, &leaves, run)?
             } else {
                 run(q)?
             };

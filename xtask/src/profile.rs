@@ -201,6 +201,31 @@ pub fn leaves(syms: &[(u64, u64, String)]) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// Runs one boot of QEMU `q` under the sampler (a monitor socket `sock`,
+/// made here and removed after), writes the profile beside `log` as
+/// `*.profile` and prints its head; returns what `run` returned.
+pub fn sampled<T>(
+    q: &crate::qemu::Qemu,
+    sock: PathBuf,
+    log: &Path,
+    syms: &[(u64, u64, String)],
+    leaves: &[(u64, u64)],
+    run: impl FnOnce(&crate::qemu::Qemu) -> Result<T, String>,
+) -> Result<T, String> {
+    let _ = std::fs::remove_file(&sock);
+    let q = crate::qemu::Qemu { monitor: Some(sock.clone()), ..q.clone() };
+    let sampler = Sampler::start(sock.clone(), Duration::from_millis(1), leaves.to_vec());
+    let out = run(&q);
+    let samples = sampler.finish();
+    let _ = std::fs::remove_file(&sock);
+    let text = report(&samples, syms, 10_000);
+    let path = log.with_extension("profile");
+    std::fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let head: Vec<&str> = text.lines().take(31).collect();
+    eprintln!("{}\nxtask: the whole profile is in {}", head.join("\n"), path.display());
+    out
+}
+
 /// The name a sample gets: idle, user, or the kernel function holding it.
 fn name_of(syms: &[(u64, u64, String)], ip: u64, halted: bool) -> String {
     if halted {
