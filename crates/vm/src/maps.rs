@@ -571,6 +571,21 @@ mod tests {
         assert_eq!(super::walk_lowest(&full, end, (LO, HI), (LO, HI, P)), None);
     }
 
+    /// An index and its model (a flag per page) after occupying (`true`)
+    /// or releasing `n` pages at page `at` for each op.
+    fn apply(ops: &[(bool, usize, usize)]) -> (Gaps, alloc::vec::Vec<bool>) {
+        let mut g = Gaps::new(LO, HI);
+        let mut used = alloc::vec![false; (HI - LO) / P];
+        for &(take, at, n) in ops {
+            let end = (at + n).min(used.len());
+            for u in &mut used[at..end] {
+                *u = take;
+            }
+            if take { g.occupy(LO + at * P, LO + end * P) } else { g.release(LO + at * P, LO + end * P) }
+        }
+        (g, used)
+    }
+
     proptest! {
         /// The walks over the mappings that a small address space uses
         /// give the index's (and the linear model's) answers.
@@ -579,13 +594,7 @@ mod tests {
             ops in proptest::collection::vec((any::<bool>(), 0usize..240, 1usize..40), 0..60),
             queries in proptest::collection::vec((0usize..241, 0usize..241, 1usize..60), 1..20),
         ) {
-            let mut g = Gaps::new(LO, HI);
-            let mut used = alloc::vec![false; (HI - LO) / P];
-            for (take, at, n) in ops {
-                let end = (at + n).min(used.len());
-                for u in &mut used[at..end] { *u = take; }
-                if take { g.occupy(LO + at * P, LO + end * P) } else { g.release(LO + at * P, LO + end * P) }
-            }
+            let (g, used) = apply(&ops);
             let maps = model_maps(&used);
             let end = |e: &usize| *e;
             for (a, b, len) in queries {
@@ -603,13 +612,7 @@ mod tests {
             ops in proptest::collection::vec((any::<bool>(), 0usize..240, 1usize..40), 0..60),
             queries in proptest::collection::vec((0usize..241, 0usize..241, 1usize..60), 1..20),
         ) {
-            let mut g = Gaps::new(LO, HI);
-            let mut used = alloc::vec![false; (HI - LO) / P];
-            for (take, at, n) in ops {
-                let end = (at + n).min(used.len());
-                for u in &mut used[at..end] { *u = take; }
-                if take { g.occupy(LO + at * P, LO + end * P) } else { g.release(LO + at * P, LO + end * P) }
-            }
+            let (g, used) = apply(&ops);
             let free = model_free(&used);
             prop_assert_eq!(g.intervals(), free.clone());
             for (a, b, len) in queries {
