@@ -622,6 +622,28 @@ KT_CASE(renameat2_utimensat_fchownat_reject_bad_flags) {
     rmdir(E);
 }
 
+/* O_DIRECT: a disk filesystem's regular files take it (open and F_SETFL),
+ * tmpfs's do not (Linux 6.1), directories on neither. */
+KT_CASE(o_direct_on_regular_files) {
+    mkdir(E, 0755);
+    int fd = open(E "/od", O_CREAT | O_RDWR | O_DIRECT, 0644);
+#ifdef FSOPS_EXT2
+    KT_TRUE(fd >= 0, "open O_DIRECT on ext2: errno %d", errno);
+    KT_EQ(fcntl(fd, F_GETFL) & O_DIRECT, O_DIRECT);
+    KT_SYS_RET(fcntl(fd, F_SETFL, 0), 0);
+    KT_EQ(fcntl(fd, F_GETFL) & O_DIRECT, 0);
+    KT_SYS_RET(fcntl(fd, F_SETFL, O_DIRECT), 0);
+    close(fd);
+#else
+    KT_TRUE(fd == -1 && errno == EINVAL, "open O_DIRECT on tmpfs: %d errno %d", fd, errno);
+    /* the file was created before the open failed, as on Linux */
+    KT_SYS_RET(access(E "/od", F_OK), 0);
+#endif
+    KT_SYS_ERR(open(E, O_RDONLY | O_DIRECTORY | O_DIRECT), EINVAL);
+    unlink(E "/od");
+    rmdir(E);
+}
+
 #ifdef FSOPS_EXT2
 /* The disk is left as e2fsck wants it: everything removed, unmounted. */
 KT_CASE(ext2_left_empty_and_unmounted) {
