@@ -771,6 +771,23 @@ pub fn chdir(t: &mut UThread, pathname: UserCStr) -> SysResult {
     Ok(0)
 }
 
+/// chroot(2): the look-up's errors and `EACCES` (search permission)
+/// first, then `EPERM` without `CAP_SYS_CHROOT` (ksys_chroot's order). The
+/// working directory stays where it is, as on Linux.
+pub fn chroot(t: &mut UThread, pathname: UserCStr) -> SysResult {
+    let p = path(t, pathname)?;
+    let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
+    let may = table()
+        .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_CHROOT))
+        .ok_or(Errno::ESRCH)?;
+    if !may {
+        return Err(Errno::EPERM);
+    }
+    let old = t.fs()?.lock().set_root(dir);
+    drop(old);
+    Ok(0)
+}
+
 pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
     let file = t.fd(fd)?;
     let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
