@@ -280,6 +280,9 @@ trait Link: Send {
     fn pending(&self) -> bool {
         false
     }
+    /// The next IPv6 UDP datagram from `sport` to `dst`:`dport` carries
+    /// the metadata `id` ([`meta::Pending`]).
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32);
 }
 
 struct LoLink(lo::Lo);
@@ -300,9 +303,13 @@ impl Link for LoLink {
     fn pending(&self) -> bool {
         self.0.pending()
     }
+
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
+        self.0.pending.push(sport, dst, dport, id);
+    }
 }
 
-struct DevLink<D>(D);
+struct DevLink<D>(D, meta::Pending);
 
 impl<D: Device + Send> Link for DevLink<D> {
     fn interface(&mut self, config: Config, now: Instant) -> Interface {
@@ -316,6 +323,10 @@ impl<D: Device + Send> Link for DevLink<D> {
     fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool {
         iface.poll(now, self, set) == PollResult::SocketStateChanged
     }
+
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
+        self.1.push(sport, dst, dport, id);
+    }
 }
 
 /// A NIC's device as the interface polls it: what it sends gets the
@@ -327,18 +338,20 @@ impl<D: Device> Device for DevLink<D> {
     where
         Self: 'a;
     type TxToken<'a>
-        = MetaTx<D::TxToken<'a>>
+        = MetaTx<'a, D::TxToken<'a>>
     where
         Self: 'a;
 
     fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let eth = self.0.capabilities().medium == smoltcp::phy::Medium::Ethernet;
-        self.0.receive(now).map(|(rx, tx)| (rx, MetaTx(tx, 0, eth)))
+        let DevLink(dev, pending) = self;
+        dev.receive(now).map(|(rx, tx)| (rx, MetaTx(tx, 0, eth, pending)))
     }
 
     fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
         let eth = self.0.capabilities().medium == smoltcp::phy::Medium::Ethernet;
-        self.0.transmit(now).map(|tx| MetaTx(tx, 0, eth))
+        let DevLink(dev, pending) = self;
+        dev.transmit(now).map(|tx| MetaTx(tx, 0, eth, pending))
     }
 
     fn capabilities(&self) -> smoltcp::phy::DeviceCapabilities {
@@ -346,17 +359,18 @@ impl<D: Device> Device for DevLink<D> {
     }
 }
 
-/// A driver's send token with the packet's metadata id and whether frames
-/// start with an Ethernet header.
-struct MetaTx<T>(T, u32, bool);
+/// A driver's send token with the packet's metadata id, whether frames
+/// start with an Ethernet header, and the IPv6 datagrams' ids.
+struct MetaTx<'a, T>(T, u32, bool, &'a mut meta::Pending);
 
-impl<T: smoltcp::phy::TxToken> smoltcp::phy::TxToken for MetaTx<T> {
+impl<T: smoltcp::phy::TxToken> smoltcp::phy::TxToken for MetaTx<'_, T> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let MetaTx(tx, id, eth) = self;
+        let MetaTx(tx, id, eth, pending) = self;
         tx.consume(len, |buf| {
             let r = f(buf);
             let ip = if eth { buf.get_mut(14..) } else { Some(buf) };
             if let Some(ip) = ip {
+                let id = if id == 0 { pending.take_for(ip) } else { id };
                 meta::apply_tx(id, ip);
             }
             r
@@ -513,7 +527,7 @@ impl Stack {
         addrs: &[IpCidr],
         gw4: Option<Ipv4Addr>,
     ) -> Result<u32> {
-        self.add_iface(name, Box::new(DevLink(device)), mac, addrs, gw4, false)
+        self.add_iface(name, Box::new(DevLink(device, meta::Pending::default())), mac, addrs, gw4, false)
     }
 
     fn add_iface(
@@ -1772,7 +1786,8 @@ impl Stack {
         let tos = tx.tos.or(Some(match ip {
             IpAddress::Ipv4(_) => o.tos,
             IpAddress::Ipv6(_) => o.tclass,
-        }));
+        })
+        .filter(|&t| t != 0));
         let ip = if ip.is_unspecified() {
             match ip {
                 IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
@@ -1808,10 +1823,14 @@ impl Stack {
                 let mut meta = udp::UdpMetadata::from(IpEndpoint::new(ip, dst.port()));
                 meta.meta.id = meta::tx_id(ttl, tos);
                 meta.local_address = tx.src.map(to_ip);
+                let meta_id = meta.meta.id;
                 sk.send_slice(buf, meta).map_err(|e| match e {
                     udp::SendError::BufferFull => Errno::EAGAIN,
                     udp::SendError::Unaddressable => Errno::EINVAL,
                 })?;
+                if let IpAddress::Ipv6(d6) = ip {
+                    f.link.expect_v6(port, d6.octets(), dst.port(), meta_id);
+                }
                 // smoltcp gives UDP sockets no ICMP errors: on lo the port
                 // unreachable Linux would get back is known here. A
                 // connected socket takes it as its pending error.

@@ -23,6 +23,8 @@ pub struct Lo {
     scratch: Vec<u8>,
     /// Packets dropped for want of memory or room.
     pub dropped: u64,
+    /// IPv6 datagrams' header values (see [`crate::meta`]).
+    pub(crate) pending: crate::meta::Pending,
 }
 
 impl Default for Lo {
@@ -34,7 +36,7 @@ impl Default for Lo {
 impl Lo {
     /// An empty device.
     pub fn new() -> Lo {
-        Lo { queue: VecDeque::new(), scratch: Vec::new(), dropped: 0 }
+        Lo { queue: VecDeque::new(), scratch: Vec::new(), dropped: 0, pending: Default::default() }
     }
 
     /// Whether a packet can be sent: the scratch buffer (for a packet
@@ -87,6 +89,7 @@ impl phy::TxToken for LoTx<'_> {
         {
             v.resize(len, 0);
             let r = f(&mut v);
+            let id = if id == 0 { lo.pending.take_for(&v) } else { id };
             crate::meta::apply_tx(id, &mut v);
             lo.queue.push_back(v);
             return r;

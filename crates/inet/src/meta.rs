@@ -7,6 +7,8 @@
 //! smoltcp itself sends every UDP datagram with its socket's hop limit
 //! and no traffic class, and keeps no header values of what it receives.
 
+use alloc::collections::VecDeque;
+
 /// A TTL/hop limit is asked for (in bits 0-7).
 const TX_TTL: u32 = 1 << 31;
 /// A TOS/traffic class is asked for (in bits 8-15).
@@ -83,6 +85,50 @@ pub fn apply_tx(id: u32, ip: &mut [u8]) {
     }
 }
 
+/// The most IPv6 datagrams waiting for their header values.
+const PENDING_MAX: usize = 64;
+
+/// smoltcp 0.14 hands a packet's metadata to the device for IPv4 only
+/// (its IPv6 path never calls `TxToken::set_meta`): a device keeps the
+/// ids of the IPv6 UDP datagrams sent through it by source port and
+/// destination, in order (a UDP socket sends its queue in order), and
+/// the first match takes it when the datagram is emitted.
+#[derive(Default)]
+pub(crate) struct Pending {
+    q: VecDeque<(u16, [u8; 16], u16, u32)>,
+}
+
+impl Pending {
+    /// Remembers that the next IPv6 UDP datagram from `sport` to
+    /// `dst`:`dport` carries `id` (nothing for 0; the oldest goes when
+    /// full, or when no memory is left for another).
+    pub(crate) fn push(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
+        if id == 0 {
+            return;
+        }
+        if self.q.len() >= PENDING_MAX {
+            self.q.pop_front();
+        }
+        if self.q.try_reserve(1).is_ok() {
+            self.q.push_back((sport, dst, dport, id));
+        }
+    }
+
+    /// The id of an IPv6 UDP datagram about to be sent (`ip` its IP
+    /// packet), 0 when none waits for it.
+    pub(crate) fn take_for(&mut self, ip: &[u8]) -> u32 {
+        if self.q.is_empty() || ip.len() < 48 || ip[0] >> 4 != 6 || ip[6] != 17 {
+            return 0;
+        }
+        let sport = u16::from_be_bytes([ip[40], ip[41]]);
+        let dport = u16::from_be_bytes([ip[42], ip[43]]);
+        let Some(i) = self.q.iter().position(|e| e.0 == sport && e.1 == ip[24..40] && e.2 == dport) else {
+            return 0;
+        };
+        self.q.remove(i).map_or(0, |e| e.3)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +164,33 @@ mod tests {
         assert_eq!(rx_values(rx_id(&h)), Some((7, 0xa5)));
         assert_eq!(rx_values(0), None);
         assert_eq!(rx_id(&[0x45, 0]), 0);
+    }
+
+    #[test]
+    fn pending_ids_taken_in_order_by_ports_and_destination() {
+        let mut p = Pending::default();
+        let mut h = [0u8; 48];
+        h[0] = 0x60;
+        h[6] = 17;
+        h[39] = 1;
+        h[40..42].copy_from_slice(&5000u16.to_be_bytes());
+        h[42..44].copy_from_slice(&6000u16.to_be_bytes());
+        let dst = {
+            let mut d = [0u8; 16];
+            d[15] = 1;
+            d
+        };
+        p.push(5000, dst, 6000, 0);
+        assert_eq!(p.take_for(&h), 0);
+        p.push(5000, dst, 7000, 9);
+        p.push(5000, dst, 6000, 1);
+        p.push(5000, dst, 6000, 2);
+        assert_eq!(p.take_for(&h), 1);
+        assert_eq!(p.take_for(&h), 2);
+        assert_eq!(p.take_for(&h), 0);
+        for i in 0..100 {
+            p.push(1, dst, 1, i + 1);
+        }
+        assert_eq!(p.q.len(), PENDING_MAX);
     }
 }
