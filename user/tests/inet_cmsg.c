@@ -333,4 +333,24 @@ KT_CASE(ipv6_pktinfo_of_a_v4_packet) {
     close(b);
 }
 
+KT_CASE(socket_level_messages_on_udp) {
+    int a = KT_SYS_OK(bound(AF_INET, 0));
+    int b = KT_SYS_OK(socket(AF_INET, SOCK_DGRAM, 0));
+    int port = kt_port_of(a);
+    char ctl[64];
+    /* SCM_RIGHTS and SCM_CREDENTIALS are AF_UNIX's: __sock_cmsg_send
+     * lets them by, unread */
+    const int rights[1][3] = {{SOL_SOCKET, SCM_RIGHTS, 0}};
+    KT_SYS_RET(send_ctl(b, AF_INET, port, ctl, ints(ctl, sizeof ctl, 1, rights)), 2);
+    const int bad_fd[1][3] = {{SOL_SOCKET, SCM_RIGHTS, -1}};
+    KT_SYS_RET(send_ctl(b, AF_INET, port, ctl, ints(ctl, sizeof ctl, 1, bad_fd)), 2);
+    const int creds[1][3] = {{SOL_SOCKET, SCM_CREDENTIALS, 0}};
+    KT_SYS_RET(send_ctl(b, AF_INET, port, ctl, ints(ctl, sizeof ctl, 1, creds)), 2);
+    /* an unknown SOL_SOCKET type */
+    const int other[1][3] = {{SOL_SOCKET, 9999, 0}};
+    KT_SYS_ERR(send_ctl(b, AF_INET, port, ctl, ints(ctl, sizeof ctl, 1, other)), EINVAL);
+    close(a);
+    close(b);
+}
+
 KT_MAIN()

@@ -669,8 +669,9 @@ fn cmsg_align(n: usize) -> usize {
 
 /// __scm_send: walks the control messages; `EINVAL` for a malformed
 /// header, a type Linux does not know at SOL_SOCKET, more than 253 files
-/// or files on a socket that is no AF_UNIX; `EBADF` for a bad
-/// descriptor; `EPERM` for credentials the caller may not claim.
+/// or files on a socket that is no AF_UNIX (an internet socket ignores
+/// SCM_RIGHTS and SCM_CREDENTIALS, as `__sock_cmsg_send`); `EBADF` for a
+/// bad descriptor; `EPERM` for credentials the caller may not claim.
 fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: Vec<u8>) -> Result<Control> {
     let mut rights: Vec<Arc<dyn File>> = Vec::new();
     let mut creds = None;
@@ -683,8 +684,12 @@ fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: Vec<u8>) -> Result<Control> {
         if len < CMSG_HDR || len > ctl.len() - off {
             return Err(Errno::EINVAL);
         }
+        let inet = matches!(s.sock.domain(), AF_INET | AF_INET6);
         if level == SOL_SOCKET {
             match ty {
+                // __sock_cmsg_send (an internet socket's path): AF_UNIX's
+                // messages are let by, unread
+                SCM_RIGHTS | SCM_CREDENTIALS if inet => {}
                 SCM_RIGHTS => {
                     if !s.is_unix() {
                         return Err(Errno::EINVAL);
