@@ -59,7 +59,9 @@
 
 extern crate alloc;
 
+pub mod cmsg;
 mod lo;
+mod meta;
 pub mod opt;
 pub mod ports;
 
@@ -208,6 +210,16 @@ pub struct Opts {
     pub maxseg: i32,
     /// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT.
     pub keep: (i32, i32, i32),
+    /// IP_TOS.
+    pub tos: u8,
+    /// IPV6_TCLASS.
+    pub tclass: u8,
+    /// IPV6_DONTFRAG.
+    pub dontfrag: bool,
+    /// The control messages a receive gives ([`cmsg::want`] bits).
+    pub recv: u32,
+    /// UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV.
+    pub cscov: (i32, i32),
 }
 
 #[derive(Debug)]
@@ -268,6 +280,9 @@ trait Link: Send {
     fn pending(&self) -> bool {
         false
     }
+    /// The next IPv6 UDP datagram from `sport` to `dst`:`dport` carries
+    /// the metadata `id` ([`meta::Pending`]).
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32);
 }
 
 struct LoLink(lo::Lo);
@@ -288,9 +303,13 @@ impl Link for LoLink {
     fn pending(&self) -> bool {
         self.0.pending()
     }
+
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
+        self.0.pending.push(sport, dst, dport, id);
+    }
 }
 
-struct DevLink<D>(D);
+struct DevLink<D>(D, meta::Pending);
 
 impl<D: Device + Send> Link for DevLink<D> {
     fn interface(&mut self, config: Config, now: Instant) -> Interface {
@@ -302,7 +321,65 @@ impl<D: Device + Send> Link for DevLink<D> {
     }
 
     fn poll(&mut self, iface: &mut Interface, now: Instant, set: &mut SocketSet<'static>) -> bool {
-        iface.poll(now, &mut self.0, set) == PollResult::SocketStateChanged
+        iface.poll(now, self, set) == PollResult::SocketStateChanged
+    }
+
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
+        self.1.push(sport, dst, dport, id);
+    }
+}
+
+/// A NIC's device as the interface polls it: what it sends gets the
+/// sender's TTL/TOS ([`meta`]). (What it receives carries no header
+/// values: its receive token is the driver's.)
+impl<D: Device> Device for DevLink<D> {
+    type RxToken<'a>
+        = D::RxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = MetaTx<'a, D::TxToken<'a>>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let eth = self.0.capabilities().medium == smoltcp::phy::Medium::Ethernet;
+        let DevLink(dev, pending) = self;
+        dev.receive(now).map(|(rx, tx)| (rx, MetaTx(tx, 0, eth, pending)))
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
+        let eth = self.0.capabilities().medium == smoltcp::phy::Medium::Ethernet;
+        let DevLink(dev, pending) = self;
+        dev.transmit(now).map(|tx| MetaTx(tx, 0, eth, pending))
+    }
+
+    fn capabilities(&self) -> smoltcp::phy::DeviceCapabilities {
+        self.0.capabilities()
+    }
+}
+
+/// A driver's send token with the packet's metadata id, whether frames
+/// start with an Ethernet header, and the IPv6 datagrams' ids.
+struct MetaTx<'a, T>(T, u32, bool, &'a mut meta::Pending);
+
+impl<T: smoltcp::phy::TxToken> smoltcp::phy::TxToken for MetaTx<'_, T> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let MetaTx(tx, id, eth, pending) = self;
+        tx.consume(len, |buf| {
+            let r = f(buf);
+            let ip = if eth { buf.get_mut(14..) } else { Some(buf) };
+            if let Some(ip) = ip {
+                let id = if id == 0 { pending.take_for(ip) } else { id };
+                meta::apply_tx(id, ip);
+            }
+            r
+        })
+    }
+
+    fn set_meta(&mut self, m: smoltcp::phy::PacketMeta) {
+        self.1 = m.id;
+        self.0.set_meta(m);
     }
 }
 
@@ -450,7 +527,7 @@ impl Stack {
         addrs: &[IpCidr],
         gw4: Option<Ipv4Addr>,
     ) -> Result<u32> {
-        self.add_iface(name, Box::new(DevLink(device)), mac, addrs, gw4, false)
+        self.add_iface(name, Box::new(DevLink(device, meta::Pending::default())), mac, addrs, gw4, false)
     }
 
     fn add_iface(
@@ -716,7 +793,11 @@ impl Stack {
                 _ => return Err(Errno::EPROTONOSUPPORT),
             },
             2 => match (protocol, family) {
-                (0 | 17, _) => Kind::Udp,
+                // UDP-Lite (IPPROTO_UDPLITE) is served as UDP: the same
+                // datagram semantics, its own SO_PROTOCOL and coverage
+                // options; ports are shared with UDP and the packets on
+                // the wire are UDP's (see the crate's README).
+                (0 | 17 | 136, _) => Kind::Udp,
                 (1, Family::V4) => Kind::Ping,
                 _ => return Err(Errno::EPROTONOSUPPORT),
             },
@@ -733,6 +814,7 @@ impl Stack {
         };
         let protocol = match (kind, protocol) {
             (Kind::Tcp, _) => 6,
+            (Kind::Udp, 136) => 136,
             (Kind::Udp, _) => 17,
             (_, p) => p,
         };
@@ -764,6 +846,11 @@ impl Stack {
                 ttl: -1,
                 maxseg: 0,
                 keep: (7200, 75, 9),
+                tos: 0,
+                tclass: 0,
+                dontfrag: false,
+                recv: 0,
+                cscov: (0, 0),
             },
             st: St::Idle,
             err: None,
@@ -1651,6 +1738,21 @@ impl Stack {
     /// Returns the length sent; EDESTADDRREQ without a destination,
     /// EMSGSIZE above the largest datagram, EAGAIN when the buffer is full.
     pub fn send_to(&mut self, id: SockId, buf: &[u8], dst: Option<SocketAddr>) -> Result<usize> {
+        self.send_to_ctl(id, buf, dst, &[])
+    }
+
+    /// [`Stack::send_to`] with sendmsg's control messages `ctl` (the
+    /// user's bytes; SOL_SOCKET ones are the caller's and skipped):
+    /// IP_TTL/IP_TOS/IP_PKTINFO towards IPv4, IPV6_HOPLIMIT/IPV6_TCLASS/
+    /// IPV6_PKTINFO towards IPv6 ([`cmsg`]), Linux's errno otherwise. A
+    /// TCP socket ignores them.
+    pub fn send_to_ctl(
+        &mut self,
+        id: SockId,
+        buf: &[u8],
+        dst: Option<SocketAddr>,
+        ctl: &[u8],
+    ) -> Result<usize> {
         let s = self.sock(id)?;
         if s.kind == Kind::Tcp {
             return match &s.st {
@@ -1670,6 +1772,22 @@ impl Stack {
             None => s.peer.ok_or(Errno::EDESTADDRREQ)?,
         };
         let ip = Self::check_family(s, &dst)?;
+        let tx = if !ctl.is_empty() && cmsg::has_ip_level(ctl) {
+            let local = |a: IpAddr| self.is_local(to_ip(a));
+            match (s.family, ip) {
+                (Family::V6, IpAddress::Ipv6(_)) => cmsg::parse_v6(ctl, &local)?,
+                (fam, _) => cmsg::parse_v4(ctl, fam == Family::V6, &local)?,
+            }
+        } else {
+            cmsg::TxCtl::default()
+        };
+        let o = &s.opts;
+        let ttl = tx.ttl.or((o.ttl > 0).then_some(o.ttl as u8));
+        let tos = tx.tos.or(Some(match ip {
+            IpAddress::Ipv4(_) => o.tos,
+            IpAddress::Ipv6(_) => o.tclass,
+        })
+        .filter(|&t| t != 0));
         let ip = if ip.is_unspecified() {
             match ip {
                 IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
@@ -1702,11 +1820,17 @@ impl Stack {
         match kind {
             Kind::Udp => {
                 let sk = f.set.get_mut::<udp::Socket>(h);
-                let meta = udp::UdpMetadata::from(IpEndpoint::new(ip, dst.port()));
+                let mut meta = udp::UdpMetadata::from(IpEndpoint::new(ip, dst.port()));
+                meta.meta.id = meta::tx_id(ttl, tos);
+                meta.local_address = tx.src.map(to_ip);
+                let meta_id = meta.meta.id;
                 sk.send_slice(buf, meta).map_err(|e| match e {
                     udp::SendError::BufferFull => Errno::EAGAIN,
                     udp::SendError::Unaddressable => Errno::EINVAL,
                 })?;
+                if let IpAddress::Ipv6(d6) = ip {
+                    f.link.expect_v6(port, d6.octets(), dst.port(), meta_id);
+                }
                 // smoltcp gives UDP sockets no ICMP errors: on lo the port
                 // unreachable Linux would get back is known here. A
                 // connected socket takes it as its pending error.
@@ -1747,7 +1871,8 @@ impl Stack {
                 out[1] = 0;
                 out[2..4].copy_from_slice(&(total as u16).to_be_bytes());
                 out[4..8].copy_from_slice(&[0, 0, 0x40, 0]);
-                out[8] = 64;
+                out[1] = tos.unwrap_or(0);
+                out[8] = ttl.unwrap_or(64);
                 out[9] = 1;
                 out[10] = 0;
                 out[11] = 0;
@@ -1770,6 +1895,20 @@ impl Stack {
         buf: &mut [u8],
         peek: bool,
     ) -> Result<(usize, usize, SocketAddr)> {
+        let mut none = Vec::new();
+        self.recv_from_ctl(id, buf, peek, &mut none)
+    }
+
+    /// [`Stack::recv_from`] that also gives the control messages the
+    /// socket asked for (IP_PKTINFO, IP_RECVTTL, IPV6_RECVHOPLIMIT, ...:
+    /// [`cmsg`]) in `ctl`, in Linux's order.
+    pub fn recv_from_ctl(
+        &mut self,
+        id: SockId,
+        buf: &mut [u8],
+        peek: bool,
+        ctl: &mut Vec<cmsg::Cmsg>,
+    ) -> Result<(usize, usize, SocketAddr)> {
         let s = self.sock(id)?;
         if s.kind == Kind::Tcp {
             let n = self.recv(id, buf, peek)?;
@@ -1781,11 +1920,12 @@ impl Stack {
         }
         let Stack { socks, ifaces, .. } = self;
         let s = socks.get(id.0 as usize).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)?;
-        let (fam, kind, peer, shut_rd) = (s.family, s.kind, s.peer, s.shut_rd);
+        let (fam, kind, peer, shut_rd, want) = (s.family, s.kind, s.peer, s.shut_rd, s.opts.recv);
         let St::Dgram { hs } = &s.st else {
             return if shut_rd { Ok((0, 0, unspecified(fam))) } else { Err(Errno::EAGAIN) };
         };
         for &(ifx, h) in hs.iter() {
+            let ifindex = ifaces[ifx].index;
             let set = &mut ifaces[ifx].set;
             loop {
                 match kind {
@@ -1802,6 +1942,19 @@ impl Stack {
                         let full = data.len();
                         let n = full.min(buf.len());
                         buf[..n].copy_from_slice(&data[..n]);
+                        if want != 0 {
+                            // values a device did not report: Linux's
+                            // defaults
+                            let (ttl, tos) = meta::rx_values(meta.meta.id).unwrap_or((64, 0));
+                            let rx = cmsg::Rx {
+                                dst: meta.local_address.unwrap_or(meta.endpoint.addr),
+                                dst_port: sk.endpoint().port,
+                                ifindex,
+                                ttl,
+                                tos,
+                            };
+                            cmsg::recv(fam, want, &rx, ctl)?;
+                        }
                         if !peek {
                             let _ = sk.recv();
                         }

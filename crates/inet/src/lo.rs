@@ -23,6 +23,8 @@ pub struct Lo {
     scratch: Vec<u8>,
     /// Packets dropped for want of memory or room.
     pub dropped: u64,
+    /// IPv6 datagrams' header values (see [`crate::meta`]).
+    pub(crate) pending: crate::meta::Pending,
 }
 
 impl Default for Lo {
@@ -34,7 +36,7 @@ impl Default for Lo {
 impl Lo {
     /// An empty device.
     pub fn new() -> Lo {
-        Lo { queue: VecDeque::new(), scratch: Vec::new(), dropped: 0 }
+        Lo { queue: VecDeque::new(), scratch: Vec::new(), dropped: 0, pending: Default::default() }
     }
 
     /// Whether a packet can be sent: the scratch buffer (for a packet
@@ -62,14 +64,24 @@ impl phy::RxToken for LoRx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         f(&self.0)
     }
+
+    fn meta(&self) -> phy::PacketMeta {
+        let mut m = phy::PacketMeta::default();
+        m.id = crate::meta::rx_id(&self.0);
+        m
+    }
 }
 
-/// The right to send one packet.
-pub struct LoTx<'a>(&'a mut Lo);
+/// The right to send one packet (and the sender's metadata id).
+pub struct LoTx<'a>(&'a mut Lo, u32);
 
 impl phy::TxToken for LoTx<'_> {
+    fn set_meta(&mut self, meta: phy::PacketMeta) {
+        self.1 = meta.id;
+    }
+
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let lo = self.0;
+        let (lo, id) = (self.0, self.1);
         let mut v = Vec::new();
         if lo.queue.len() < LO_QUEUE_MAX
             && lo.queue.try_reserve(1).is_ok()
@@ -77,6 +89,8 @@ impl phy::TxToken for LoTx<'_> {
         {
             v.resize(len, 0);
             let r = f(&mut v);
+            let id = if id == 0 { lo.pending.take_for(&v) } else { id };
+            crate::meta::apply_tx(id, &mut v);
             lo.queue.push_back(v);
             return r;
         }
@@ -104,13 +118,13 @@ impl Device for Lo {
             return None;
         }
         let p = self.queue.pop_front()?;
-        Some((LoRx(p), LoTx(self)))
+        Some((LoRx(p), LoTx(self, 0)))
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<LoTx<'_>> {
         if !self.ready() {
             return None;
         }
-        Some(LoTx(self))
+        Some(LoTx(self, 0))
     }
 }

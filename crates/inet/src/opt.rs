@@ -4,6 +4,7 @@
 
 use linux_abi::{Errno, Result};
 
+use crate::cmsg::want;
 use crate::{Family, Kind, SockId, St, Stack};
 
 /// SOL_SOCKET.
@@ -16,6 +17,61 @@ pub const SOL_TCP: i32 = 6;
 pub const SOL_UDP: i32 = 17;
 /// IPPROTO_IPV6.
 pub const SOL_IPV6: i32 = 41;
+/// IPPROTO_UDPLITE.
+pub const SOL_UDPLITE: i32 = 136;
+
+/// UDPLITE_SEND_CSCOV.
+pub const UDPLITE_SEND_CSCOV: i32 = 10;
+/// UDPLITE_RECV_CSCOV.
+pub const UDPLITE_RECV_CSCOV: i32 = 11;
+/// IPV6_TCLASS.
+pub const IPV6_TCLASS: i32 = 67;
+/// IPV6_DONTFRAG.
+pub const IPV6_DONTFRAG: i32 = 62;
+/// IPV6_PKTINFO (the sticky `struct in6_pktinfo`).
+pub const IPV6_PKTINFO: i32 = 50;
+
+/// The SOL_IP options that ask for a control message on receive.
+const IP_RECV: [(i32, u32); 6] = [
+    (6, want::RECVOPTS), // IP_RECVOPTS
+    (7, want::RETOPTS),  // IP_RETOPTS
+    (8, want::PKTINFO),  // IP_PKTINFO
+    (12, want::TTL),     // IP_RECVTTL
+    (13, want::TOS),     // IP_RECVTOS
+    (20, want::ORIGDST), // IP_RECVORIGDSTADDR
+];
+
+/// The SOL_IPV6 options that ask for a control message on receive.
+const IPV6_RECV: [(i32, u32); 14] = [
+    (2, want::V6_O_PKTINFO),  // IPV6_2292PKTINFO
+    (3, want::V6_O_HOPOPTS),  // IPV6_2292HOPOPTS
+    (4, want::V6_O_DSTOPTS),  // IPV6_2292DSTOPTS
+    (5, want::V6_O_RTHDR),    // IPV6_2292RTHDR
+    (8, want::V6_O_HOPLIMIT), // IPV6_2292HOPLIMIT
+    (11, want::V6_FLOWINFO),  // IPV6_FLOWINFO
+    (49, want::V6_PKTINFO),   // IPV6_RECVPKTINFO
+    (51, want::V6_HOPLIMIT),  // IPV6_RECVHOPLIMIT
+    (53, want::V6_HOPOPTS),   // IPV6_RECVHOPOPTS
+    (56, want::V6_RTHDR),     // IPV6_RECVRTHDR
+    (58, want::V6_DSTOPTS),   // IPV6_RECVDSTOPTS
+    (60, want::V6_PATHMTU),   // IPV6_RECVPATHMTU
+    (66, want::V6_TCLASS),    // IPV6_RECVTCLASS
+    (74, want::V6_ORIGDST),   // IPV6_RECVORIGDSTADDR
+];
+
+fn recv_bit(table: &[(i32, u32)], name: i32) -> Option<u32> {
+    table.iter().find(|(n, _)| *n == name).map(|&(_, b)| b)
+}
+
+/// do_ip_setsockopt's value of an int option: an int, or one byte when
+/// shorter, or 0 when empty.
+fn ip_int_of(val: &[u8]) -> i32 {
+    match val.len() {
+        0 => 0,
+        1..=3 => i32::from(val[0]),
+        _ => i32::from_ne_bytes([val[0], val[1], val[2], val[3]]),
+    }
+}
 
 /// SO_REUSEADDR.
 pub const SO_REUSEADDR: i32 = 2;
@@ -155,7 +211,7 @@ impl Stack {
     /// setsockopt(2).
     pub fn setsockopt(&mut self, id: SockId, level: i32, name: i32, val: &[u8]) -> Result<()> {
         let s = self.sock(id)?;
-        let (kind, family, bound) = (s.kind, s.family, s.bound || s.user_bound);
+        let (kind, family, bound, protocol) = (s.kind, s.family, s.bound || s.user_bound, s.protocol);
         let o = &mut self.sock_mut(id)?.opts;
         match (level, name) {
             (SOL_SOCKET, SO_REUSEADDR) => o.reuseaddr = int_of(val)? != 0,
@@ -211,6 +267,26 @@ impl Stack {
                 }
                 o.keep.2 = v;
             }
+            (SOL_UDP | SOL_UDPLITE, _) if kind == Kind::Udp => {
+                let v = int_of(val)?;
+                // udp_lib_setsockopt: the coverage of UDP-Lite only
+                if !matches!(name, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) || protocol != SOL_UDPLITE {
+                    return Err(Errno::ENOPROTOOPT);
+                }
+                let v = if v != 0 && v < 8 { 8 } else { v.min(0xffff) };
+                if name == UDPLITE_SEND_CSCOV {
+                    o.cscov.0 = v;
+                } else {
+                    o.cscov.1 = v;
+                }
+            }
+            (SOL_IP, n) if let Some(bit) = recv_bit(&IP_RECV, n) => {
+                if ip_int_of(val) != 0 {
+                    o.recv |= bit;
+                } else {
+                    o.recv &= !bit;
+                }
+            }
             (SOL_IP, _) if family == Family::V6 && name != IP_TTL && name != IP_TOS => {
                 return Err(Errno::ENOPROTOOPT);
             }
@@ -222,7 +298,9 @@ impl Stack {
                 o.ttl = v;
             }
             (SOL_IP, IP_TOS) => {
-                int_of(val)?;
+                // __ip_sock_set_tos: a byte; TCP keeps its ECN bits
+                let v = ip_int_of(val) as u8;
+                o.tos = if kind == Kind::Tcp { (v & !3) | (o.tos & 3) } else { v };
             }
             (SOL_IPV6, _) if family == Family::V4 => return Err(Errno::ENOPROTOOPT),
             (SOL_IPV6, IPV6_V6ONLY) => {
@@ -231,6 +309,28 @@ impl Stack {
                     return Err(Errno::EINVAL);
                 }
                 o.v6only = v != 0;
+            }
+            (SOL_IPV6, n) if let Some(bit) = recv_bit(&IPV6_RECV, n) => {
+                if int_of(val)? != 0 {
+                    o.recv |= bit;
+                } else {
+                    o.recv &= !bit;
+                }
+            }
+            (SOL_IPV6, IPV6_TCLASS) => {
+                let v = int_of(val)?;
+                if !(-1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                // RFC 3542 6.5: -1 is the default, 0
+                o.tclass = v.max(0) as u8;
+            }
+            (SOL_IPV6, IPV6_DONTFRAG) => o.dontfrag = int_of(val).unwrap_or(0) != 0,
+            (SOL_IPV6, IPV6_PKTINFO) => {
+                // the sticky source: checked, not used for routing
+                if val.len() < 20 {
+                    return Err(Errno::EINVAL);
+                }
             }
             (SOL_IPV6, IPV6_UNICAST_HOPS) => {
                 let v = int_of(val)?;
@@ -290,10 +390,16 @@ impl Stack {
             (SOL_TCP, TCP_KEEPINTVL) => OptVal::int(o.keep.1),
             (SOL_TCP, TCP_KEEPCNT) => OptVal::int(o.keep.2),
             (SOL_IP, IP_TTL) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
-            (SOL_IP, IP_TOS) => OptVal::int(0),
+            (SOL_IP, IP_TOS) => OptVal::int(i32::from(o.tos)),
+            (SOL_IP, n) if let Some(bit) = recv_bit(&IP_RECV, n) => b(o.recv & bit != 0),
+            (SOL_UDP | SOL_UDPLITE, UDPLITE_SEND_CSCOV) if s.kind == Kind::Udp => OptVal::int(o.cscov.0),
+            (SOL_UDP | SOL_UDPLITE, UDPLITE_RECV_CSCOV) if s.kind == Kind::Udp => OptVal::int(o.cscov.1),
             (SOL_IPV6, _) if s.family == Family::V4 => return Err(Errno::EOPNOTSUPP),
             (SOL_IPV6, IPV6_V6ONLY) => b(o.v6only),
             (SOL_IPV6, IPV6_UNICAST_HOPS) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
+            (SOL_IPV6, n) if let Some(bit) = recv_bit(&IPV6_RECV, n) => b(o.recv & bit != 0),
+            (SOL_IPV6, IPV6_TCLASS) => OptVal::int(i32::from(o.tclass)),
+            (SOL_IPV6, IPV6_DONTFRAG) => b(o.dontfrag),
             _ => return Err(Errno::ENOPROTOOPT),
         })
     }

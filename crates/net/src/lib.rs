@@ -54,7 +54,7 @@ pub mod testing;
 
 pub use addr::SockAddrBuf;
 pub use consts::*;
-pub use socket::{Caller, NetEnv, NodeId, RecvMsg, Resolver, SendMsg, Socket, Ucred, Waker};
+pub use socket::{Caller, Cmsg, NetEnv, NodeId, RecvMsg, Resolver, SendMsg, Socket, Ucred, Waker, put_cmsg};
 
 #[cfg(test)]
 mod tests;

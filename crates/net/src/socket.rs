@@ -183,6 +183,10 @@ pub struct SendMsg<'a, E: NetEnv> {
     pub rights: Vec<E::File>,
     /// `SCM_CREDENTIALS` given by the caller (checked by the kernel).
     pub creds: Option<Ucred>,
+    /// The control messages as the user gave them (`msg_control`; the
+    /// kernel checked their headers and took the SOL_SOCKET ones): a kind
+    /// reads its own levels (IP_TTL, IPV6_HOPLIMIT, ...).
+    pub control: &'a [u8],
     /// A later call of the same send (after the caller slept for room, or
     /// after part of the data went): as in Linux's sock_alloc_send_pskb, a
     /// stream reports the socket's pending error (once) before its
@@ -194,7 +198,7 @@ pub struct SendMsg<'a, E: NetEnv> {
 impl<'a, E: NetEnv> SendMsg<'a, E> {
     /// A send of `data` with no address, no flags, no control messages.
     pub fn new(data: &'a [u8]) -> Self {
-        SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None, again: false }
+        SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None, control: &[], again: false }
     }
 }
 
@@ -214,6 +218,9 @@ pub struct RecvMsg<E: NetEnv> {
     pub rights: Vec<E::File>,
     /// The sender's credentials, when the receiver has `SO_PASSCRED`.
     pub creds: Option<Ucred>,
+    /// Control messages of the kind's own levels (IP_PKTINFO,
+    /// IPV6_HOPLIMIT, ...), written before the SOL_SOCKET ones.
+    pub cmsgs: Vec<Cmsg>,
     /// Whether more of the stream may be read in the same call (no
     /// message boundary, no files or credentials change): MSG_WAITALL
     /// goes on only then.
@@ -223,8 +230,71 @@ pub struct RecvMsg<E: NetEnv> {
 impl<E: NetEnv> RecvMsg<E> {
     /// An empty result (end of file on a stream).
     pub fn empty() -> Self {
-        RecvMsg { len: 0, ret: 0, flags: 0, addr: None, rights: Vec::new(), creds: None, more: false }
+        RecvMsg {
+            len: 0,
+            ret: 0,
+            flags: 0,
+            addr: None,
+            rights: Vec::new(),
+            creds: None,
+            cmsgs: Vec::new(),
+            more: false,
+        }
     }
+}
+
+/// One received control message: level, type and up to 28 bytes of data
+/// (the largest, `IPV6_ORIGDSTADDR`'s `struct sockaddr_in6`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cmsg {
+    /// cmsg_level.
+    pub level: i32,
+    /// cmsg_type.
+    pub ty: i32,
+    len: usize,
+    bytes: [u8; 28],
+}
+
+impl Cmsg {
+    /// A message with `data` (cut at 28 bytes).
+    pub fn new(level: i32, ty: i32, data: &[u8]) -> Cmsg {
+        let mut bytes = [0; 28];
+        let len = data.len().min(28);
+        bytes[..len].copy_from_slice(&data[..len]);
+        Cmsg { level, ty, len, bytes }
+    }
+
+    /// The data.
+    pub fn data(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// `sizeof(struct cmsghdr)`.
+pub const CMSG_HDR: usize = 16;
+
+/// Linux's put_cmsg into a control buffer of `space` bytes of which `out`
+/// holds what is written so far: the header and as much of `data` as
+/// fits, `cmsg_len` saying how much; the buffer then moves on by
+/// `CMSG_SPACE(len)` (or to its end). Returns `MSG_CTRUNC` when the
+/// message did not fit whole (nothing is written when not even a header
+/// fits), else 0. `ENOBUFS` when `out` cannot grow.
+pub fn put_cmsg(out: &mut Vec<u8>, space: usize, level: i32, ty: i32, data: &[u8]) -> Result<u32> {
+    let room = space.saturating_sub(out.len());
+    if room < CMSG_HDR {
+        return Ok(crate::consts::MSG_CTRUNC);
+    }
+    let full = CMSG_HDR + data.len();
+    let (cmlen, trunc) = if room < full { (room, crate::consts::MSG_CTRUNC) } else { (full, 0) };
+    let adv = ((full + 7) & !7).min(room);
+    out.try_reserve(adv).map_err(|_| Errno::ENOBUFS)?;
+    let start = out.len();
+    out.extend_from_slice(&(cmlen as u64).to_le_bytes());
+    out.extend_from_slice(&level.to_le_bytes());
+    out.extend_from_slice(&ty.to_le_bytes());
+    out.extend_from_slice(&data[..cmlen - CMSG_HDR]);
+    out.resize(start + adv, 0);
+    Ok(trunc)
 }
 
 /// A socket of some family and type, as the kernel calls it.

@@ -82,7 +82,8 @@ fn cx() -> FakeResolver {
 }
 
 fn send(s: &dyn Socket<FakeEnv>, data: &[u8]) -> linux_abi::Result<usize> {
-    let mut m = SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None, again: false };
+    let mut m =
+        SendMsg { data, addr: None, flags: 0, rights: Vec::new(), creds: None, control: &[], again: false };
     s.sendmsg(&mut cx(), &mut m)
 }
 
@@ -201,6 +202,7 @@ fn abstract_names_and_autobind() {
         flags: 0,
         rights: Vec::new(),
         creds: None,
+        control: &[],
         again: false,
     };
     b.sendmsg(&mut r, &mut m).unwrap();
@@ -213,6 +215,7 @@ fn abstract_names_and_autobind() {
         flags: 0,
         rights: Vec::new(),
         creds: None,
+        control: &[],
         again: false,
     };
     assert_eq!(b.sendmsg(&mut r, &mut m).err(), Some(Errno::ECONNREFUSED));
@@ -229,6 +232,7 @@ fn rights_travel_and_a_socket_sent_over_itself_is_collected() {
         flags: 0,
         rights: vec![FakeFile::Token(tok.clone())],
         creds: None,
+        control: &[],
         again: false,
     };
     a.sendmsg(&mut cx(), &mut m).unwrap();
@@ -247,6 +251,7 @@ fn rights_travel_and_a_socket_sent_over_itself_is_collected() {
         flags: 0,
         rights: vec![FakeFile::Unix(fb.clone())],
         creds: None,
+        control: &[],
         again: false,
     };
     a.sendmsg(&mut cx(), &mut m).unwrap();
@@ -268,8 +273,15 @@ fn dgram_queue_limit_and_strangers() {
     let to = un(b"\0q-limit");
     let mut sent = 0;
     loop {
-        let mut m =
-            SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None, again: false };
+        let mut m = SendMsg {
+            data: b"x",
+            addr: Some(&to),
+            flags: 0,
+            rights: Vec::new(),
+            creds: None,
+            control: &[],
+            again: false,
+        };
         match s.sendmsg(&mut r, &mut m) {
             Ok(_) => sent += 1,
             Err(e) => {
@@ -284,8 +296,15 @@ fn dgram_queue_limit_and_strangers() {
     let peer = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
     peer.bind(&mut r, &un(b"\0q-peer")).unwrap();
     recv_s.connect(&mut r, &un(b"\0q-peer"), true).unwrap();
-    let mut m =
-        SendMsg { data: b"x", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None, again: false };
+    let mut m = SendMsg {
+        data: b"x",
+        addr: Some(&to),
+        flags: 0,
+        rights: Vec::new(),
+        creds: None,
+        control: &[],
+        again: false,
+    };
     assert_eq!(s.sendmsg(&mut r, &mut m).err(), Some(Errno::EPERM));
     for x in [&recv_s, &s, &peer] {
         Socket::release(&**x);
@@ -318,8 +337,15 @@ fn credentials_follow_passcred() {
     b.setsockopt(&mut cx(), SOL_SOCKET, SO_PASSCRED, &1i32.to_le_bytes()).unwrap();
     send(&*a, b"2").unwrap();
     let claimed = Ucred { pid: 99, uid: 5, gid: 6 };
-    let mut m =
-        SendMsg { data: b"3", addr: None, flags: 0, rights: Vec::new(), creds: Some(claimed), again: false };
+    let mut m = SendMsg {
+        data: b"3",
+        addr: None,
+        flags: 0,
+        rights: Vec::new(),
+        creds: Some(claimed),
+        control: &[],
+        again: false,
+    };
     a.sendmsg(&mut cx(), &mut m).unwrap();
     // messages of different credentials are not read together
     let (d, r) = recv(&*b, 4, 0).unwrap();
@@ -352,8 +378,15 @@ fn sockets_talking_to_themselves() {
     let d = unix::create::<FakeEnv>(SOCK_DGRAM, 0, Default::default()).unwrap();
     d.bind(&mut r, &un(b"\0self-dgram")).unwrap();
     let to = un(b"\0self-dgram");
-    let mut m =
-        SendMsg { data: b"me", addr: Some(&to), flags: 0, rights: Vec::new(), creds: None, again: false };
+    let mut m = SendMsg {
+        data: b"me",
+        addr: Some(&to),
+        flags: 0,
+        rights: Vec::new(),
+        creds: None,
+        control: &[],
+        again: false,
+    };
     d.sendmsg(&mut r, &mut m).unwrap();
     let (_, got) = recv(&*d, 4, 0).unwrap();
     assert_eq!(got.addr.map(|a| a.len()), Some(to.len()));
@@ -398,6 +431,7 @@ fn collect_finds_cycles_and_spares_what_is_reachable() {
             flags: 0,
             rights: vec![FakeFile::Unix(f.clone())],
             creds: None,
+            control: &[],
             again: false,
         };
         into_peer_of.sendmsg(&mut cx(), &mut m).unwrap();
@@ -424,4 +458,36 @@ fn collect_finds_cycles_and_spares_what_is_reachable() {
     drop((fx0, fy0));
     assert!(unix::collect::<FakeEnv>() >= 2);
     assert_eq!((wx0.strong_count(), wy0.strong_count()), (0, 0));
+}
+
+#[test]
+fn put_cmsg_truncates_as_linux() {
+    use crate::put_cmsg;
+    let hop = 2i32.to_le_bytes();
+    // room for two: each advances by CMSG_SPACE(4) = 24
+    let mut out = Vec::new();
+    assert_eq!(put_cmsg(&mut out, 48, 41, 52, &hop), Ok(0));
+    assert_eq!(put_cmsg(&mut out, 48, 41, 67, &hop), Ok(0));
+    assert_eq!(out.len(), 48);
+    assert_eq!(&out[..8], &20u64.to_le_bytes());
+    assert_eq!(&out[16..20], &hop);
+    assert_eq!(&out[24 + 12..24 + 16], &67i32.to_le_bytes());
+    // CMSG_LEN(4) - 1: the header and 3 bytes, cmsg_len 19, MSG_CTRUNC
+    let mut out = Vec::new();
+    assert_eq!(put_cmsg(&mut out, 19, 41, 52, &hop), Ok(MSG_CTRUNC));
+    assert_eq!(out.len(), 19);
+    assert_eq!(&out[..8], &19u64.to_le_bytes());
+    // less than a header: nothing, MSG_CTRUNC
+    let mut out = Vec::new();
+    assert_eq!(put_cmsg(&mut out, 15, 41, 52, &hop), Ok(MSG_CTRUNC));
+    assert!(out.is_empty());
+    // CMSG_SPACE(4) + 1 after one message: the second gets no header
+    let mut out = Vec::new();
+    assert_eq!(put_cmsg(&mut out, 25, 41, 52, &hop), Ok(0));
+    assert_eq!(put_cmsg(&mut out, 25, 41, 67, &hop), Ok(MSG_CTRUNC));
+    assert_eq!(out.len(), 24);
+    // exactly CMSG_LEN(4) of room: whole, the padding is not needed
+    let mut out = Vec::new();
+    assert_eq!(put_cmsg(&mut out, 20, 41, 52, &hop), Ok(0));
+    assert_eq!(out.len(), 20);
 }

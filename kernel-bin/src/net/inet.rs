@@ -388,7 +388,7 @@ impl Socket<KEnv> for InetSocket {
             if self.ty == SOCK_STREAM {
                 n.stack.send(self.id, data)
             } else {
-                n.stack.send_to(self.id, data, dst)
+                n.stack.send_to_ctl(self.id, data, dst, msg.control)
             }
         })
     }
@@ -399,13 +399,20 @@ impl Socket<KEnv> for InetSocket {
         }
         let peek = flags & MSG_PEEK != 0;
         let stream = self.ty == SOCK_STREAM;
+        let mut ctl = Vec::new();
         let (n, full, from) = if stream {
             // a read may open the window: the poll sends the update
             with_net(|n| n.stack.recv(self.id, buf, peek).map(|got| (got, got, None)))?
         } else {
-            net_quiet(|n| n.stack.recv_from(self.id, buf, peek).map(|(a, b, c)| (a, b, Some(c))))?
+            net_quiet(|n| {
+                n.stack.recv_from_ctl(self.id, buf, peek, &mut ctl).map(|(a, b, c)| (a, b, Some(c)))
+            })?
         };
         let mut r = RecvMsg::empty();
+        if !ctl.is_empty() {
+            r.cmsgs.try_reserve(ctl.len()).map_err(|_| Errno::ENOBUFS)?;
+            r.cmsgs.extend(ctl.iter().map(|c| net::Cmsg::new(c.level, c.ty, c.data())));
+        }
         r.len = n;
         r.ret = n;
         if full > n {

@@ -163,7 +163,7 @@ impl File for SocketFile {
 
     fn write(&self, data: &[u8]) -> Result<usize> {
         // fs::write sends the SIGPIPE of an EPIPE
-        send_all(None, self, data, None, MSG_NOSIGNAL, Vec::new(), None)
+        send_all(None, self, data, None, MSG_NOSIGNAL, Control::default())
     }
 
     fn unread(&self, _data: &[u8]) {}
@@ -363,9 +363,9 @@ fn send_all(
     data: &[u8],
     addr: Option<&[u8]>,
     flags: u32,
-    rights: Vec<Arc<dyn File>>,
-    creds: Option<net::Ucred>,
+    ctl: Control,
 ) -> Result<usize> {
+    let Control { rights, creds, raw } = ctl;
     let nonblock = flags & MSG_DONTWAIT != 0 || sf.nonblock();
     let timeo = *sf.sndtimeo.lock();
     let stream = sf.sock.sock_type() == SOCK_STREAM;
@@ -374,7 +374,7 @@ fn send_all(
         None => KResolver::current(),
     };
     let mut msg = SendMsg::new(data);
-    (msg.addr, msg.flags, msg.rights, msg.creds) = (addr, flags, rights, creds);
+    (msg.addr, msg.flags, msg.rights, msg.creds, msg.control) = (addr, flags, rights, creds, &raw);
     let mut done = 0;
     loop {
         msg.data = &data[done..];
@@ -588,8 +588,7 @@ pub fn sendto(
         &[(buf.addr, buf.len)],
         if a.is_empty() { None } else { Some(&a) },
         flags,
-        Vec::new(),
-        None,
+        Control::default(),
     )
 }
 
@@ -599,20 +598,22 @@ fn send_iovs(
     iovs: &[(u64, usize)],
     addr: Option<&[u8]>,
     flags: u32,
-    rights: Vec<Arc<dyn File>>,
-    creds: Option<net::Ucred>,
+    ctl: Control,
 ) -> SysResult {
     let total = iov_total(iovs);
     if s.sock.sock_type() != SOCK_STREAM || total <= CHUNK {
         let data = gather(t, iovs, 0, total.min(CHUNK.max(if total > CHUNK { CHUNK + 1 } else { 0 })))?;
-        return send_all(Some(t), s, &data, addr, flags, rights, creds).map(|n| n as isize);
+        return send_all(Some(t), s, &data, addr, flags, ctl).map(|n| n as isize);
     }
     // a large stream write: a chunk at a time
     let mut done = 0;
-    let mut rights = Some(rights);
+    let creds = ctl.creds;
+    let mut ctl = Some(ctl);
     while done < total {
         let data = gather(t, iovs, done, (total - done).min(CHUNK))?;
-        match send_all(Some(t), s, &data, addr, flags, rights.take().unwrap_or_default(), creds) {
+        // the files and the kind's own messages go with the first chunk
+        let c = ctl.take().unwrap_or(Control { creds, ..Control::default() });
+        match send_all(Some(t), s, &data, addr, flags, c) {
             Ok(n) => {
                 done += n;
                 if n < data.len() {
@@ -653,8 +654,14 @@ pub fn recvfrom(
 
 const CMSG_HDR: usize = 16;
 
-/// What sendmsg's control messages carry: files and credentials.
-type Control = (Vec<Arc<dyn File>>, Option<net::Ucred>);
+/// What sendmsg's control messages carry: files, credentials, and the
+/// user's bytes for the kind's own levels (IP_TTL, IPV6_HOPLIMIT, ...).
+#[derive(Default)]
+struct Control {
+    rights: Vec<Arc<dyn File>>,
+    creds: Option<net::Ucred>,
+    raw: Vec<u8>,
+}
 
 fn cmsg_align(n: usize) -> usize {
     (n + 7) & !7
@@ -662,9 +669,10 @@ fn cmsg_align(n: usize) -> usize {
 
 /// __scm_send: walks the control messages; `EINVAL` for a malformed
 /// header, a type Linux does not know at SOL_SOCKET, more than 253 files
-/// or files on a socket that is no AF_UNIX; `EBADF` for a bad
-/// descriptor; `EPERM` for credentials the caller may not claim.
-fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: &[u8]) -> Result<Control> {
+/// or files on a socket that is no AF_UNIX (an internet socket ignores
+/// SCM_RIGHTS and SCM_CREDENTIALS, as `__sock_cmsg_send`); `EBADF` for a
+/// bad descriptor; `EPERM` for credentials the caller may not claim.
+fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: Vec<u8>) -> Result<Control> {
     let mut rights: Vec<Arc<dyn File>> = Vec::new();
     let mut creds = None;
     let mut off = 0usize;
@@ -676,8 +684,12 @@ fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: &[u8]) -> Result<Control> {
         if len < CMSG_HDR || len > ctl.len() - off {
             return Err(Errno::EINVAL);
         }
+        let inet = matches!(s.sock.domain(), AF_INET | AF_INET6);
         if level == SOL_SOCKET {
             match ty {
+                // __sock_cmsg_send (an internet socket's path): AF_UNIX's
+                // messages are let by, unread
+                SCM_RIGHTS | SCM_CREDENTIALS if inet => {}
                 SCM_RIGHTS => {
                     if !s.is_unix() {
                         return Err(Errno::EINVAL);
@@ -709,7 +721,7 @@ fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: &[u8]) -> Result<Control> {
         }
         off += cmsg_align(len);
     }
-    Ok((rights, creds))
+    Ok(Control { rights, creds, raw: ctl })
 }
 
 fn sendmsg_one(t: &UThread, f: &Arc<dyn File>, at: UserPtr<MsgHdr>, flags: u32) -> SysResult {
@@ -725,16 +737,16 @@ fn sendmsg_one(t: &UThread, f: &Arc<dyn File>, at: UserPtr<MsgHdr>, flags: u32) 
     if h.msg_controllen > i32::MAX as u64 {
         return Err(Errno::ENOBUFS);
     }
-    let (rights, creds) = if h.msg_controllen > 0 {
+    let ctl = if h.msg_controllen > 0 {
         if h.msg_controllen as usize >= OPTMEM_MAX {
             return Err(Errno::ENOBUFS);
         }
         let ctl = t.read_slice(UserSlice::new(h.msg_control, h.msg_controllen as usize))?;
-        parse_cmsgs(t, s, &ctl)?
+        parse_cmsgs(t, s, ctl)?
     } else {
-        (Vec::new(), None)
+        Control::default()
     };
-    send_iovs(t, s, &iovs, if addr.is_empty() { None } else { Some(&addr) }, flags, rights, creds)
+    send_iovs(t, s, &iovs, if addr.is_empty() { None } else { Some(&addr) }, flags, ctl)
 }
 
 /// sendmsg(2).
@@ -759,11 +771,15 @@ fn put_control(
     let mut trunc = 0;
     let rights = core::mem::take(&mut r.rights);
     if ctl == 0 {
-        if r.creds.is_some() || !rights.is_empty() {
+        if r.creds.is_some() || !rights.is_empty() || !r.cmsgs.is_empty() {
             trunc = MSG_CTRUNC;
         }
         drop(rights);
         return Ok((0, trunc));
+    }
+    // the kind's own (IP_PKTINFO, IPV6_HOPLIMIT, ...) first
+    for c in &r.cmsgs {
+        trunc |= net::put_cmsg(&mut out, space, c.level, c.ty, c.data())?;
     }
     let room = |out: &Vec<u8>| space.saturating_sub(out.len());
     if let Some(c) = r.creds {
