@@ -225,7 +225,7 @@ impl File for InotifyFile {
     }
 
     fn write(&self, _buf: &[u8]) -> Result<usize> {
-        Err(Errno::EINVAL)
+        Err(Errno::EBADF) // open read-only
     }
 
     fn unread(&self, _data: &[u8]) {

@@ -16,7 +16,8 @@
 #include <utime.h>
 
 static char dir[64];
-static char path[160];
+static char paths[4][160];
+static int next_path;
 
 /* A fresh empty directory under /tmp (its path in `dir`). */
 static int fresh_dir(void) {
@@ -25,9 +26,11 @@ static int fresh_dir(void) {
     return mkdir(dir, 0755);
 }
 
+/* dir/name, in one of four buffers (two may be used in one call). */
 static const char *in(const char *name) {
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return path;
+    char *p = paths[next_path++ % 4];
+    snprintf(p, sizeof paths[0], "%s/%s", dir, name);
+    return p;
 }
 
 static const struct {
@@ -120,7 +123,7 @@ KT_CASE(init1_flags_and_file) {
     KT_EQ(fcntl(fd, F_GETFL), O_RDONLY | O_NONBLOCK);
     char buf[64];
     KT_SYS_ERR(read(fd, buf, sizeof buf), EAGAIN);
-    KT_SYS_ERR(write(fd, buf, 8), EINVAL);
+    KT_SYS_ERR(write(fd, buf, 8), EBADF); /* open read-only */
     char link[64], lp[64];
     snprintf(lp, sizeof lp, "/proc/self/fd/%d", fd);
     ssize_t n = KT_SYS_OK(readlink(lp, link, sizeof link - 1));
