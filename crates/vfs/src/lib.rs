@@ -131,6 +131,8 @@ mod xattr;
 
 #[cfg(test)]
 mod backing_tests;
+#[cfg(test)]
+mod notify_tests;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
