@@ -32,7 +32,7 @@ fn op() -> impl Strategy<Value = Op> {
         (
             0i32..8,
             prop::sample::select(vec![IN_MODIFY, IN_CREATE, IN_OPEN, IN_ATTRIB]),
-            prop::option::of(prop::collection::vec(b'a'..b'z', 1..40))
+            prop::option::of(prop::collection::vec(b'a'..=b'z', 1..40))
         )
             .prop_map(|(w, m, n)| Op::Ev(w, m, n)),
         (0usize..200).prop_map(Op::Read),

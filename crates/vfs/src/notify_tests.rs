@@ -9,7 +9,6 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use spin::Mutex;
 
-use crate::fsnotify_mask::*;
 use crate::*;
 
 /// Marks that record what they are told, as "tag MASK name".
