@@ -10,6 +10,8 @@
 #include "kt.h"
 
 #include <poll.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -393,6 +395,53 @@ KT_CASE(proc_sys_limits) {
     KT_SYS_OK(touch(in("5")));
     EXPECT(q, "1 CREATE 1,1 CREATE 2,1 CREATE 3,-1 Q_OVERFLOW");
     close(q);
+}
+
+/* The same events from ext2: the suite's /ext2.img on /dev/vda, mounted
+ * on /fsext2 (as fs_ops_ext2 does; its mount is used when it is there). */
+static unsigned char ext2_img[4 << 20];
+
+static int ext2_mounted(void) {
+    struct statfs sf;
+    if (statfs("/fsext2", &sf) == 0 && sf.f_type == 0xEF53) return 1;
+    if (mkdir("/fsext2", 0755) != 0 && errno != EEXIST) return 0;
+    int in = open("/ext2.img", O_RDONLY);
+    if (in < 0) return 0;
+    ssize_t n = 0, r;
+    while (n < (ssize_t)sizeof ext2_img && (r = read(in, ext2_img + n, sizeof ext2_img - n)) > 0) n += r;
+    close(in);
+    int d = open("/dev/vda", O_RDWR);
+    if (d < 0) return 0;
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = pwrite(d, ext2_img + off, n - off, off);
+        if (w <= 0) return 0;
+        off += w;
+    }
+    fsync(d);
+    close(d);
+    return mount("/dev/vda", "/fsext2", "ext2", 0, 0) == 0;
+}
+
+KT_CASE(ext2_events) {
+    KT_TRUE(ext2_mounted(), "ext2 on /dev/vda at /fsext2");
+    snprintf(dir, sizeof dir, "/fsext2/kt_in_%d", (int)getpid());
+    KT_SYS_OK(mkdir(dir, 0755));
+    int fd = KT_SYS_OK(inotify_init1(IN_NONBLOCK));
+    KT_SYS_RET(inotify_add_watch(fd, dir, IN_ALL_EVENTS), 1);
+    int f = KT_SYS_OK(open(in("a"), O_CREAT | O_WRONLY, 0644));
+    KT_SYS_RET(inotify_add_watch(fd, in("a"), IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF), 2);
+    KT_SYS_RET(write(f, "x", 1), 1);
+    close(f);
+    KT_SYS_OK(rename(in("a"), in("b")));
+    KT_SYS_OK(mkdir(in("d"), 0700));
+    KT_SYS_OK(rmdir(in("d")));
+    KT_SYS_OK(unlink(in("b")));
+    EXPECT(fd, "1 CREATE a,1 OPEN a,1 MODIFY a,2 MODIFY,1 CLOSE_WRITE a,1 MOVED_FROM a,1 MOVED_TO b,2 MOVE_SELF,"
+               "1 CREATE|ISDIR d,1 DELETE|ISDIR d,2 ATTRIB,2 DELETE_SELF,2 IGNORED,1 DELETE b");
+    KT_EQ(ncookies, 2);
+    KT_EQ(cookies[0], cookies[1]);
+    close(fd);
+    KT_SYS_OK(rmdir(dir));
 }
 
 KT_MAIN()

@@ -53,7 +53,7 @@ pub mod mask {
 /// The kernel's marks on one inode (Linux's `i_fsnotify_marks`): whoever
 /// watches it. Called with no vfs lock held.
 pub trait NotifyMarks: Send + Sync {
-    /// Event `mask` ([`mask`] bits, `ISDIR` included) on the inode, or on
+    /// Event `mask` ([`crate::fsnotify_mask`] bits, `ISDIR` included) on the inode, or on
     /// its entry `name` when the inode is a directory; `cookie` ties a
     /// move's two halves; `unlinked`: through an open file whose name is
     /// gone (`IN_EXCL_UNLINK`).
