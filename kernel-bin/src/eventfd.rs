@@ -187,6 +187,8 @@ pub fn anon_name(file: &dyn File) -> Option<&'static [u8]> {
         Some(b"anon_inode:[signalfd]")
     } else if any.is::<crate::pidfd::PidFd>() {
         Some(b"anon_inode:[pidfd]")
+    } else if any.is::<crate::inotify::InotifyFile>() {
+        Some(b"anon_inode:inotify")
     } else {
         None
     }

@@ -36,6 +36,8 @@ pub enum LockClass {
     FileLocks,
     /// `dnotify::DIRS`: directory notifications.
     Dnotify,
+    /// `inotify::USERS`: inotify instances and watches per user.
+    InotifyUsers,
     /// `pipe::FIFOS`: the pipe behind each FIFO inode.
     Fifos,
     /// `futex::QUEUES`: futex waiters by key.

@@ -273,6 +273,42 @@ pub static KNOBS: &[Knob] = &[
         value: Value::Text(|| alloc::format!("{}", fs_table::NR_OPEN).into_bytes()),
     },
     Knob {
+        dir: "fs/inotify",
+        name: "max_queued_events",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || crate::inotify::knob("max_queued_events").load(Ordering::Relaxed) as i64,
+            |v| {
+                crate::inotify::knob("max_queued_events").store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "fs/inotify",
+        name: "max_user_instances",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || crate::inotify::knob("max_user_instances").load(Ordering::Relaxed) as i64,
+            |v| {
+                crate::inotify::knob("max_user_instances").store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "fs/inotify",
+        name: "max_user_watches",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || crate::inotify::knob("max_user_watches").load(Ordering::Relaxed) as i64,
+            |v| {
+                crate::inotify::knob("max_user_watches").store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
         dir: "kernel",
         name: "cap_last_cap",
         value: Value::Text(|| alloc::format!("{}", crate::syscall::task::CAP_LAST_CAP).into_bytes()),
@@ -368,7 +404,7 @@ pub static KNOBS: &[Knob] = &[
 
 /// The directories of /proc/sys, in listing order: a name with a `/` is
 /// a subdirectory of the one before its last `/`.
-pub const DIRS: &[&str] = &["fs", "kernel", "kernel/pty", "vm"];
+pub const DIRS: &[&str] = &["fs", "fs/inotify", "kernel", "kernel/pty", "vm"];
 
 /// The directories directly under `parent` ("" for /proc/sys itself):
 /// their indexes in [`DIRS`] and their names.

@@ -67,6 +67,7 @@ const PORTABLE_CRATES: &[&str] = &[
     "fs-table",
     "file-lock",
     "evfd",
+    "notify",
     "tty",
     "ipc",
     "vfs",

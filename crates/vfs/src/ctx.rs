@@ -7,6 +7,9 @@ use linux_abi::{Errno, Result};
 
 use crate::file::RamFile;
 use crate::inode::{Body, DirData, Inode};
+use crate::notify::mask::{
+    ATTRIB, CREATE, DELETE, DELETE_SELF, MODIFY, MOVE_SELF, MOVED_FROM, MOVED_TO, OPEN,
+};
 use crate::synth::Magic;
 use crate::types::*;
 
@@ -541,6 +544,7 @@ impl<'a> Ctx<'a> {
                 entries.insert(name, Arc::clone(&inode));
             }
             dir.reload();
+            dir.hint_child(&inode, name);
             return Ok(inode);
         }
         let body = match body {
@@ -558,6 +562,8 @@ impl<'a> Ctx<'a> {
         }
         d.mtime = now;
         d.ctime = now;
+        drop(d);
+        dir.hint_child(&inode, name);
         Ok(inode)
     }
 
@@ -575,7 +581,7 @@ impl<'a> Ctx<'a> {
         let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EEXIST)?;
         self.may_lookup(&parent, name)?;
-        let _ns = parent.sb.ns();
+        let ns = parent.sb.ns();
         if parent.child(name)?.is_some() {
             return Err(Errno::EEXIST);
         }
@@ -585,7 +591,11 @@ impl<'a> Ctx<'a> {
         }
         self.may_create(&parent, false)?;
         parent.sb.check_inode_room()?;
-        self.create_in(&parent, name, ftype, perm, body)
+        let inode = self.create_in(&parent, name, ftype, perm, body)?;
+        drop(ns);
+        // fsnotify_create / fsnotify_mkdir
+        parent.fsnotify_name(CREATE, 0, name, ftype == FileType::Directory);
+        Ok(inode)
     }
 
     // ---- operations ----
@@ -610,6 +620,8 @@ impl<'a> Ctx<'a> {
         let mut created = false;
         // the directory an O_CREAT open found its existing file in
         let mut sticky_dir: Option<Arc<Inode>> = None;
+        // fsnotify_create's directory and name, when it is watched
+        let mut created_in: Option<(Arc<Inode>, Vec<u8>)> = None;
         let inode = loop {
             let (parent, last, slash) = self.parent_walk(&base, &path, &mut links)?;
             let slash = slash || must_dir;
@@ -643,13 +655,21 @@ impl<'a> Ctx<'a> {
                         parent.sb.check_inode_room()?;
                         created = true;
                         let perm = mode & S_IALLUGO & !self.umask;
-                        break self.create_in(
+                        let inode = self.create_in(
                             &parent,
                             name,
                             FileType::Regular,
                             perm,
                             Body::Regular { pages: Default::default(), size: 0 },
                         )?;
+                        if parent.is_watched() {
+                            let mut n = Vec::new();
+                            if n.try_reserve_exact(name.len()).is_ok() {
+                                n.extend_from_slice(name);
+                                created_in = Some((Arc::clone(&parent), n));
+                            }
+                        }
+                        break inode;
                     }
                     Err(e) => return Err(e),
                 }
@@ -689,8 +709,12 @@ impl<'a> Ctx<'a> {
             if slash && !found.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
+            parent.hint_child(&found, name);
             break found;
         };
+        if let Some((dir, name)) = created_in {
+            dir.fsnotify_name(CREATE, 0, &name, false);
+        }
         let ftype = inode.file_type();
         if flags & O_CREAT != 0 && ftype == FileType::Directory {
             return Err(Errno::EISDIR);
@@ -744,7 +768,13 @@ impl<'a> Ctx<'a> {
                 let r = if flags & O_TRUNC != 0 { inode.set_size(0) } else { Ok(()) };
                 let file = r.map(|()| RamFile::new(Arc::clone(&inode), flags_after_open(flags)));
                 inode.put_write_access();
-                return Ok(Opened::File(Arc::new(file?)));
+                let file = file?;
+                if flags & O_TRUNC != 0 {
+                    // handle_truncate's notify_change, then fsnotify_open
+                    inode.fsnotify(MODIFY, false);
+                }
+                inode.fsnotify_file(OPEN);
+                return Ok(Opened::File(Arc::new(file)));
             }
         }
         let flags = flags_after_open(flags);
@@ -754,7 +784,10 @@ impl<'a> Ctx<'a> {
                 Opened::Device { inode, major, minor, flags }
             }
             FileType::Fifo => Opened::Fifo { inode, flags },
-            _ => Opened::File(Arc::new(RamFile::new(inode, flags))),
+            _ => {
+                inode.fsnotify_file(OPEN);
+                Opened::File(Arc::new(RamFile::new(inode, flags)))
+            }
         })
     }
 
@@ -885,7 +918,7 @@ impl<'a> Ctx<'a> {
         let (parent, last, slash) = self.parent_walk(newdir, newpath, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EEXIST)?;
         self.may_lookup(&parent, name)?;
-        let _ns = parent.sb.ns();
+        let ns = parent.sb.ns();
         if parent.child(name)?.is_some() {
             return Err(Errno::EEXIST);
         }
@@ -911,6 +944,8 @@ impl<'a> Ctx<'a> {
             }
             old.reload();
             parent.reload();
+            drop(ns);
+            notify_link(&parent, name, &old);
             return Ok(());
         }
         let now = parent.sb.now();
@@ -929,10 +964,13 @@ impl<'a> Ctx<'a> {
         }
         let mut d = parent.lock();
         if let Some(entries) = d.dir_mut() {
-            entries.insert(name, old);
+            entries.insert(name, Arc::clone(&old));
         }
         d.mtime = now;
         d.ctime = now;
+        drop(d);
+        drop(ns);
+        notify_link(&parent, name, &old);
         Ok(())
     }
 
@@ -1012,13 +1050,18 @@ impl<'a> Ctx<'a> {
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
         parent.check_rw()?;
-        let _ns = parent.sb.ns();
+        let ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         if slash {
             return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
         }
         self.may_delete(&parent, &victim, false)?;
-        self.detach(&parent, name, &victim)
+        self.detach(&parent, name, &victim)?;
+        drop(ns);
+        // vfs_unlink: fsnotify_link_count, then d_delete_notify
+        victim.fsnotify_inode(ATTRIB);
+        notify_delete(&parent, name, &victim);
+        Ok(())
     }
 
     /// rmdir(2): removes an empty directory (`EINVAL` for ".",
@@ -1034,7 +1077,7 @@ impl<'a> Ctx<'a> {
         };
         self.may_lookup(&parent, name)?;
         parent.check_rw()?;
-        let _ns = parent.sb.ns();
+        let ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         self.may_delete(&parent, &victim, true)?;
         if victim.mounted().is_some() {
@@ -1043,7 +1086,10 @@ impl<'a> Ctx<'a> {
         if victim.dir_len()? != 0 {
             return Err(Errno::ENOTEMPTY);
         }
-        self.detach(&parent, name, &victim)
+        self.detach(&parent, name, &victim)?;
+        drop(ns);
+        notify_delete(&parent, name, &victim);
+        Ok(())
     }
 
     /// unlinkat(2): [`Ctx::rmdir`] with `AT_REMOVEDIR`, else
@@ -1086,7 +1132,7 @@ impl<'a> Ctx<'a> {
         self.may_lookup(&op, oname)?;
         self.may_lookup(&np, nname)?;
         op.check_rw()?;
-        let _ns = op.sb.ns();
+        let ns = op.sb.ns();
         let old = op.child(oname)?.ok_or(Errno::ENOENT)?;
         let new = np.child(nname)?;
         if flags & RENAME_NOREPLACE != 0 && new.is_some() {
@@ -1200,6 +1246,9 @@ impl<'a> Ctx<'a> {
             }
             old.lock().ctime = now;
             new.lock().ctime = now;
+            drop(ns);
+            notify_move(&op, oname, &np, nname, &old, None);
+            notify_move(&np, nname, &op, oname, &new, None);
             return Ok(());
         }
         {
@@ -1251,6 +1300,8 @@ impl<'a> Ctx<'a> {
                 v.reload();
             }
         }
+        drop(ns);
+        notify_move(&op, oname, &np, nname, &old, new.as_ref());
         Ok(())
     }
 
@@ -1334,7 +1385,9 @@ impl<'a> Ctx<'a> {
         inode.get_write_access()?;
         let r = inode.set_size(len as u64);
         inode.put_write_access();
-        r
+        r?;
+        inode.fsnotify(MODIFY, false);
+        Ok(())
     }
 
     /// access(2) / faccessat(2): `mode` is `F_OK` or a mix of `R_OK`,
@@ -1605,4 +1658,50 @@ fn stat_permits(st: &Stat, cred: &Cred, mask: u32) -> bool {
 /// O_LARGEFILE forced as on every 64-bit Linux.
 fn flags_after_open(flags: u32) -> u32 {
     (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+}
+
+/// fsnotify_link: the link count of `old` (ATTRIB), its new name in `dir`.
+fn notify_link(dir: &Arc<Inode>, name: &[u8], old: &Arc<Inode>) {
+    dir.hint_child(old, name);
+    old.fsnotify_inode(ATTRIB);
+    dir.fsnotify_name(CREATE, 0, name, false);
+}
+
+/// d_delete_notify: a victim left without a name is gone (DELETE_SELF,
+/// its marks go), then DELETE in its directory.
+fn notify_delete(dir: &Arc<Inode>, name: &[u8], victim: &Arc<Inode>) {
+    if victim.nlink() == 0 {
+        victim.fsnotify_gone(DELETE_SELF);
+    }
+    dir.fsnotify_name(DELETE, 0, name, victim.is_dir());
+}
+
+/// fsnotify_move: MOVED_FROM and MOVED_TO with one cookie, the replaced
+/// `target`'s link count, MOVE_SELF; a target left without a name is gone.
+fn notify_move(
+    op: &Arc<Inode>,
+    oname: &[u8],
+    np: &Arc<Inode>,
+    nname: &[u8],
+    moved: &Arc<Inode>,
+    target: Option<&Arc<Inode>>,
+) {
+    moved.moved_to(np, nname);
+    if !op.is_watched() && !np.is_watched() && !moved.is_watched() && !target.is_some_and(|t| t.is_watched())
+    {
+        return;
+    }
+    let cookie = crate::notify::next_cookie();
+    let isdir = moved.is_dir();
+    op.fsnotify_name(MOVED_FROM, cookie, oname, isdir);
+    np.fsnotify_name(MOVED_TO, cookie, nname, isdir);
+    if let Some(t) = target {
+        t.fsnotify_inode(ATTRIB);
+    }
+    moved.fsnotify_inode(MOVE_SELF);
+    if let Some(t) = target
+        && t.nlink() == 0
+    {
+        t.fsnotify_gone(DELETE_SELF);
+    }
 }

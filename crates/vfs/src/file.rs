@@ -8,6 +8,7 @@ use linux_abi::{Errno, Result};
 use spin::Mutex;
 
 use crate::inode::Inode;
+use crate::notify::mask::{ACCESS, CLOSE_NOWRITE, CLOSE_WRITE, MODIFY};
 use crate::types::*;
 
 /// An open file description (Linux's `struct file`), whatever is behind
@@ -222,6 +223,12 @@ impl RamFile {
         self.writable() && self.inode.file_type() == FileType::Regular
     }
 
+    /// Whether opens and closes of this file are reported (not `O_PATH`,
+    /// not a file the kernel made itself).
+    fn notifies(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & O_PATH == 0
+    }
+
     /// The current offset.
     pub fn offset(&self) -> u64 {
         *self.pos.lock()
@@ -280,6 +287,11 @@ impl RamFile {
 
 impl Drop for RamFile {
     fn drop(&mut self) {
+        if self.notifies() {
+            // Linux's __fput: fsnotify_close
+            let m = if self.writable() { CLOSE_WRITE } else { CLOSE_NOWRITE };
+            self.inode.fsnotify_file(m);
+        }
         self.inode.sb.open_files.fetch_sub(1, Ordering::SeqCst);
         if self.counts_as_writer() {
             self.inode.sb.writers.fetch_sub(1, Ordering::SeqCst);
@@ -303,6 +315,10 @@ impl File for RamFile {
             self.inode.read_at(*pos, buf)?
         };
         *pos += n as u64;
+        drop(pos);
+        if n > 0 {
+            self.inode.fsnotify_file(ACCESS);
+        }
         Ok(n)
     }
 
@@ -311,16 +327,21 @@ impl File for RamFile {
             return Err(Errno::EBADF);
         }
         let mut pos = self.pos.lock();
-        if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+        let n = if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
             let (n, end) = self.inode.append(buf)?;
             *pos = end;
-            Ok(n)
+            n
         } else {
             Self::verify_area(*pos, buf.len())?;
             let n = self.inode.write_at(*pos, buf)?;
             *pos += n as u64;
-            Ok(n)
+            n
+        };
+        drop(pos);
+        if n > 0 {
+            self.inode.fsnotify_file(MODIFY);
         }
+        Ok(n)
     }
 
     fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
@@ -328,10 +349,15 @@ impl File for RamFile {
             return Err(Errno::EBADF);
         }
         Self::verify_area(offset, buf.len())?;
-        if self.is_synthetic_file() {
-            return self.read_synthetic(offset, buf);
+        let n = if self.is_synthetic_file() {
+            self.read_synthetic(offset, buf)?
+        } else {
+            self.inode.read_at(offset, buf)?
+        };
+        if n > 0 {
+            self.inode.fsnotify_file(ACCESS);
         }
-        self.inode.read_at(offset, buf)
+        Ok(n)
     }
 
     fn pwrite(&self, buf: &[u8], offset: u64) -> Result<usize> {
@@ -340,10 +366,15 @@ impl File for RamFile {
         }
         Self::verify_area(offset, buf.len())?;
         // Linux appends even with an offset when O_APPEND is set.
-        if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
-            return self.inode.append(buf).map(|(n, _)| n);
+        let n = if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+            self.inode.append(buf)?.0
+        } else {
+            self.inode.write_at(offset, buf)?
+        };
+        if n > 0 {
+            self.inode.fsnotify_file(MODIFY);
         }
-        self.inode.write_at(offset, buf)
+        Ok(n)
     }
 
     fn lseek(&self, offset: i64, whence: u32) -> Result<u64> {
@@ -390,6 +421,9 @@ impl File for RamFile {
         let mut pos = self.pos.lock();
         let (n, next) = self.inode.read_dir(*pos, buf)?;
         *pos = next;
+        drop(pos);
+        // iterate_dir: fsnotify_access at every call, the end included
+        self.inode.fsnotify_file(ACCESS);
         Ok(n)
     }
 
@@ -403,7 +437,9 @@ impl File for RamFile {
         if !self.writable() || !matches!(self.inode.file_type(), FileType::Regular) {
             return Err(Errno::EINVAL);
         }
-        self.inode.set_size(len)
+        self.inode.set_size(len)?;
+        self.inode.fsnotify_file(MODIFY);
+        Ok(())
     }
 
     fn status_flags(&self) -> u32 {

@@ -408,6 +408,11 @@ pub struct Inode {
     /// `DirData::mounted` under the inode's lock ([`Inode::set_mounted`]),
     /// so a path walk crosses no mount without taking the lock.
     covered: core::sync::atomic::AtomicBool,
+    /// fsnotify: whether the kernel has marks here or this inode has a
+    /// watched parent (crate::notify's bits), read without the lock.
+    pub(crate) notify_word: core::sync::atomic::AtomicU32,
+    /// fsnotify: the kernel's marks and the parent hint, made on first use.
+    pub(crate) notify: Mutex<Option<alloc::boxed::Box<crate::notify::NotifySlot>>>,
 }
 
 impl fmt::Debug for Inode {
@@ -480,6 +485,8 @@ impl Inode {
             write_count: core::sync::atomic::AtomicI64::new(0),
             shared_write_mapped: core::sync::atomic::AtomicBool::new(false),
             covered: core::sync::atomic::AtomicBool::new(false),
+            notify_word: core::sync::atomic::AtomicU32::new(0),
+            notify: Mutex::new(None),
             ftype,
             sb: Arc::clone(sb),
             data: Mutex::new(InodeData {
@@ -1212,7 +1219,9 @@ impl Inode {
         d.ctime = self.sb.now();
         let ctime = d.ctime;
         drop(d);
-        self.push_attrs(crate::BackSetAttr { perm: Some(mode), ctime: Some(ctime), ..Default::default() })
+        self.push_attrs(crate::BackSetAttr { perm: Some(mode), ctime: Some(ctime), ..Default::default() })?;
+        self.fsnotify(crate::notify::mask::ATTRIB, false);
+        Ok(())
     }
 
     /// chown(2): `None` leaves an ID alone. Root may change both; the owner
@@ -1258,7 +1267,11 @@ impl Inode {
             ..Default::default()
         };
         drop(d);
-        self.push_attrs(a)
+        self.push_attrs(a)?;
+        if uid.is_some() || gid.is_some() {
+            self.fsnotify(crate::notify::mask::ATTRIB, false);
+        }
+        Ok(())
     }
 
     /// utimensat(2): sets the access and modification times; `None` means
@@ -1304,7 +1317,15 @@ impl Inode {
             ..Default::default()
         };
         drop(d);
-        self.push_attrs(a)
+        self.push_attrs(a)?;
+        // fsnotify_change: both times ATTRIB, one of them ACCESS or MODIFY
+        let m = match (times[0].nsec == UTIME_OMIT, times[1].nsec == UTIME_OMIT) {
+            (false, false) => crate::notify::mask::ATTRIB,
+            (false, true) => crate::notify::mask::ACCESS,
+            _ => crate::notify::mask::MODIFY,
+        };
+        self.fsnotify(m, false);
+        Ok(())
     }
 
     /// Sets the times directly, without checks (initramfs unpacking).

@@ -123,6 +123,7 @@ mod deny;
 mod dirent;
 mod file;
 mod inode;
+mod notify;
 mod pages;
 mod synth;
 mod types;
@@ -130,6 +131,8 @@ mod xattr;
 
 #[cfg(test)]
 mod backing_tests;
+#[cfg(test)]
+mod notify_tests;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
@@ -206,6 +209,7 @@ pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue, set_status_bits};
 pub use inode::{ALLOC_STEP, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
+pub use notify::{NotifyMarks, mask as fsnotify_mask};
 pub use pages::{HeapPages, MapObserver, PageId, PageMemory};
 pub use synth::{Magic, SynthEntry, SynthNode, new_synthfs};
 pub use types::*;

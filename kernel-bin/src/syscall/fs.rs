@@ -612,6 +612,12 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     if crate::devices::is_tty(&*file) {
         return crate::devices::tty_ioctl(t, cmd, arg, readable);
     }
+    if cmd == FIONREAD
+        && let Some(n) = crate::inotify::fionread(&*file)
+    {
+        t.write(UserPtr::<u32>::new(arg), n as u32)?;
+        return Ok(0);
+    }
     if let Some(p) = as_pipe(&*file)
         && cmd == FIONREAD
     {
