@@ -118,6 +118,12 @@ pub trait File: Send + Sync {
     fn inode(&self) -> Option<&Arc<Inode>> {
         None
     }
+
+    /// The lines of /proc/PID/fdinfo/N this kind of file adds after the
+    /// common `pos`/`flags`/`mnt_id`/`ino` ones (Linux's
+    /// `file_operations::show_fdinfo`: an eventfd's count, a timerfd's
+    /// settings, an epoll instance's `tfd:` lines). Nothing by default.
+    fn show_fdinfo(&self, _out: &mut alloc::string::String) {}
 }
 
 /// fcntl(F_SETFL) on a file's status word: the bits of [`SETFL_MASK`]
