@@ -261,8 +261,10 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) => {
             (FileType::Directory, 0o555)
         }
-        // proc_fd_inode_operations: dr-x------ (fdinfo/ the same)
-        Node::FdDir(..) | Node::FdInfoDir(..) => (FileType::Directory, 0o500),
+        // proc_fd_inode_operations: dr-x------
+        Node::FdDir(..) => (FileType::Directory, 0o500),
+        // DIR("fdinfo", S_IRUGO|S_IXUGO); proc_fdinfo_permission checks
+        Node::FdInfoDir(..) => (FileType::Directory, 0o555),
         // DIR("ns", S_IRUSR|S_IXUGO)
         Node::NsDir(..) => (FileType::Directory, 0o511),
         Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) | Node::Ns(..) => {
@@ -1237,8 +1239,10 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 .collect();
             proctext::limits(&all).into_bytes()
         }
-        // one cgroup v2 hierarchy with every process in its root
-        "cgroup" => b"0::/\n".to_vec(),
+        // proc_cgroup_show(): the v2 hierarchy's "0::/" line shows only
+        // once cgroup2 was mounted (cgrp_dfl_visible), and neither cgroup
+        // filesystem exists here: empty, as Linux before that mount
+        "cgroup" => Vec::new(),
         "oom_score_adj" => {
             let adj = table().with_process(pid, |p| p.oom_score_adj()).ok_or(Errno::ESRCH)?;
             format!("{adj}\n").into_bytes()

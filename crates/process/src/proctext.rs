@@ -880,8 +880,8 @@ pub fn ns_ino(name: &str) -> Option<u64> {
         "pid" | "pid_for_children" => 0xEFFF_FFFC,
         "cgroup" => 0xEFFF_FFFB,
         "time" | "time_for_children" => 0xEFFF_FFFA,
-        "mnt" => 0xF000_0000,
-        "net" => 0xF000_0001,
+        "net" => 0xF000_0000,
+        "mnt" => 0xF000_0001,
         _ => return None,
     })
 }
