@@ -415,4 +415,16 @@ KT_CASE(overcommit_knobs_and_meminfo_commit_lines) {
     KT_TRUE(committed > 0 && committed < total, "Committed_AS %ld of %ld", committed, total);
 }
 
+/* fuser(1) stats its names as statx(0, "/abs/path", ...) with fd 0 a
+ * terminal: an absolute name never looks at dirfd. */
+KT_CASE(statx_of_an_absolute_name_ignores_dirfd) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    unsigned char sx[256];
+    KT_SYS_OK((int)syscall(SYS_statx, p[0], "/tmp", 0, 0x100 /* STATX_INO */, sx));
+    KT_SYS_ERR((int)syscall(SYS_statx, p[0], "tmp", 0, 0x100, sx), ENOTDIR);
+    close(p[0]);
+    close(p[1]);
+}
+
 KT_MAIN()
