@@ -189,6 +189,10 @@ enum Node {
     /// `ns/` and its links (names of `proctext::NS_NAMES`).
     NsDir(Pid, Pid),
     Ns(Pid, Pid, &'static str),
+    /// The root of nsfs and its namespace files (what the `ns/` links
+    /// lead to).
+    NsRoot,
+    NsFile(&'static str),
     TaskDir(Pid),
 }
 
@@ -235,6 +239,8 @@ fn ino_of(node: &Node) -> u64 {
         Node::FdInfoDir(pid, tid) => per(pid, tid, 34),
         Node::NsDir(pid, tid) => per(pid, tid, 35),
         Node::Ns(pid, tid, n) => per(pid, tid, 40 + idx(proctext::NS_NAMES, n)),
+        Node::NsRoot => 1,
+        Node::NsFile(n) => proctext::ns_ino(n).unwrap_or(0),
         Node::Fd(pid, tid, fd) => (1 << 48) + (u64::from(pid) << 24) + (u64::from(tid) << 8) + u64::from(fd),
         Node::FdInfo(pid, tid, fd) => {
             (2 << 48) + (u64::from(pid) << 24) + (u64::from(tid) << 8) + u64::from(fd)
@@ -258,7 +264,7 @@ pub fn pid_dir_of(file: &dyn vfs::File) -> Option<Pid> {
 
 fn kind_of(node: &Node) -> (FileType, u32) {
     match node {
-        Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) => {
+        Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) | Node::NsRoot => {
             (FileType::Directory, 0o555)
         }
         // proc_fd_inode_operations: dr-x------
@@ -270,8 +276,8 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) | Node::Ns(..) => {
             (FileType::Symlink, 0o777)
         }
-        // proc_fdinfo_instantiate: S_IFREG | S_IRUGO
-        Node::FdInfo(..) => (FileType::Regular, 0o444),
+        // proc_fdinfo_instantiate: S_IFREG | S_IRUGO; nsfs's the same
+        Node::FdInfo(..) | Node::NsFile(_) => (FileType::Regular, 0o444),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
         Node::ProcFile(_, _, "oom_score_adj") => (FileType::Regular, 0o644),
@@ -386,6 +392,9 @@ impl Node {
                 .copied()
                 .find(|n| n.as_bytes() == name)
                 .map(|n| Node::Ns(pid, tid, n)),
+            Node::NsRoot => {
+                proctext::NS_NAMES.iter().copied().find(|n| n.as_bytes() == name).map(Node::NsFile)
+            }
             _ => None,
         }
     }
@@ -942,18 +951,49 @@ fn fdinfo(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     Ok(out.into_bytes())
 }
 
-/// What `/proc/<pid>/ns/<name>` leads to: an inode of nsfs numbered as
-/// the namespace (one namespace of each kind here), `-r--r--r--` as
-/// Linux's `ns_get_path`; reading it is `EINVAL` as there.
-fn ns_inode(name: &'static str) -> Result<Arc<Inode>> {
+/// nsfs: one file per namespace (one namespace of each kind here).
+fn nsfs_root() -> &'static Arc<Inode> {
     static ROOT: spin::Once<Arc<Inode>> = spin::Once::new();
-    let root = ROOT.call_once(|| {
-        // nsfs: an anonymous device, as Linux's
-        vfs::new_synthfs(vfs::makedev(0, 4), Arc::new(crate::fs::KernelClock), Arc::new(Node::NsDir(0, 0)))
-    });
+    // an anonymous device, as Linux's
+    ROOT.call_once(|| {
+        vfs::new_synthfs(vfs::makedev(0, 4), Arc::new(crate::fs::KernelClock), Arc::new(Node::NsRoot))
+    })
+}
+
+/// What `/proc/<pid>/ns/<name>` leads to: the nsfs inode numbered as the
+/// namespace, `-r--r--r--` as Linux's `ns_get_path`; reading it is
+/// `EINVAL` as there.
+fn ns_inode(name: &'static str) -> Result<Arc<Inode>> {
     let ino = proctext::ns_ino(name).ok_or(Errno::ENOENT)?;
     let kind = name.strip_suffix("_for_children").unwrap_or(name);
-    Ok(Inode::new_synth(root, kind.as_bytes(), FileType::Regular, 0o444, ino, Arc::new(Node::Ns(0, 0, name))))
+    Ok(Inode::new_synth(
+        nsfs_root(),
+        kind.as_bytes(),
+        FileType::Regular,
+        0o444,
+        ino,
+        Arc::new(Node::NsFile(name)),
+    ))
+}
+
+/// The namespace kind behind an open nsfs file (`None` for other files).
+pub fn ns_kind_of(file: &dyn vfs::File) -> Option<&'static str> {
+    let inode = file.inode()?;
+    if inode.dev() != vfs::makedev(0, 4) {
+        return None;
+    }
+    let ino = inode.ino();
+    ["net", "uts", "ipc", "pid", "user", "mnt", "cgroup", "time"]
+        .into_iter()
+        .find(|n| proctext::ns_ino(n) == Some(ino))
+}
+
+/// The nsfs file of namespace kind `name`, opened read-only (for
+/// NS_GET_USERNS).
+pub fn open_ns(name: &str) -> Result<vfs::Opened> {
+    let cred = vfs::Cred::root();
+    let root = nsfs_root().clone();
+    vfs::Ctx::new(root.clone(), &cred).open(&root, name.as_bytes(), vfs::O_RDONLY, 0)
 }
 
 fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {

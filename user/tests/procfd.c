@@ -5,6 +5,8 @@
  * Linux 6.1 prints them. */
 #include "kt.h"
 #include <dirent.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -413,6 +415,32 @@ KT_CASE(overcommit_knobs_and_meminfo_commit_lines) {
     long committed = kt_meminfo_kb("Committed_AS:");
     KT_TRUE(limit <= total / 2 && limit >= total / 2 - 4, "CommitLimit %ld of %ld", limit, total);
     KT_TRUE(committed > 0 && committed < total, "Committed_AS %ld of %ld", committed, total);
+}
+
+/* lsns(8) asks each namespace file for its owner (NS_GET_USERNS). */
+KT_CASE(ns_ioctls_of_the_initial_namespaces) {
+    int uts = KT_SYS_OK(open("/proc/self/ns/uts", O_RDONLY));
+    int u = KT_SYS_OK(ioctl(uts, 0xb701 /* NS_GET_USERNS */));
+    struct stat st;
+    KT_SYS_OK(fstat(u, &st));
+    KT_EQ(st.st_ino, 4026531837ULL);
+    KT_EQ(fcntl(u, F_GETFD), FD_CLOEXEC);
+    KT_SYS_ERR(ioctl(u, 0xb701), EPERM);
+    KT_SYS_ERR(ioctl(u, 0xb702 /* NS_GET_PARENT */), EPERM);
+    KT_SYS_ERR(ioctl(uts, 0xb702), EINVAL);
+    KT_SYS_RET(ioctl(uts, 0xb703 /* NS_GET_NSTYPE */), CLONE_NEWUTS);
+    KT_SYS_RET(ioctl(u, 0xb703), CLONE_NEWUSER);
+    uid_t owner = 77;
+    KT_SYS_OK(ioctl(u, 0xb704 /* NS_GET_OWNER_UID */, &owner));
+    KT_EQ(owner, 0);
+    KT_SYS_ERR(ioctl(uts, 0xb704, &owner), EINVAL);
+    int pid = KT_SYS_OK(open("/proc/self/ns/pid", O_RDONLY));
+    KT_SYS_ERR(ioctl(pid, 0xb702), EPERM);
+    KT_SYS_RET(ioctl(pid, 0xb703), CLONE_NEWPID);
+    KT_SYS_ERR(ioctl(pid, 0x5401 /* TCGETS */), ENOTTY);
+    close(pid);
+    close(u);
+    close(uts);
 }
 
 /* fuser(1) stats its names as statx(0, "/abs/path", ...) with fd 0 a
