@@ -445,6 +445,10 @@ impl File for BlockFile {
         Some(&self.inode)
     }
 
+    fn direct_io(&self) -> bool {
+        true
+    }
+
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }

@@ -70,6 +70,9 @@ enum Value {
     Num(Kind, fn() -> i64, fn(i64) -> Result<()>),
     /// Text, read-only.
     Text(fn() -> Vec<u8>),
+    /// Text of at most the given length, writable (Linux's
+    /// `proc_dostring`: kernel.hostname).
+    TextRw(fn() -> Vec<u8>, fn(Vec<u8>), usize),
 }
 
 /// One /proc/sys file.
@@ -85,7 +88,7 @@ impl Knob {
     /// The file's permission bits (0644 when writable, as Linux's tables).
     pub fn mode(&self) -> u32 {
         match self.value {
-            Value::Num(..) => 0o644,
+            Value::Num(..) | Value::TextRw(..) => 0o644,
             Value::Text(_) => 0o444,
         }
     }
@@ -94,7 +97,7 @@ impl Knob {
     pub fn read(&self) -> Vec<u8> {
         match self.value {
             Value::Num(_, get, _) => alloc::format!("{}\n", get()).into_bytes(),
-            Value::Text(f) => {
+            Value::Text(f) | Value::TextRw(f, ..) => {
                 let mut v = f();
                 v.push(b'\n');
                 v
@@ -122,6 +125,9 @@ impl Knob {
     /// `sysctl_writes_strict` (1), a write past offset 0 changes nothing
     /// and reports every byte.
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<usize> {
+        if let Value::TextRw(get, set, max) = self.value {
+            return write_string(get, set, max, offset, data);
+        }
         let Value::Num(kind, _, set) = self.value else { return Err(Errno::EACCES) };
         if offset != 0 {
             // warn_sysctl_write() is pr_warn_once: a user cannot fill the log
@@ -143,6 +149,33 @@ impl Knob {
             }
         }
     }
+}
+
+/// A write to a text knob as `proc_dostring` with `sysctl_writes_strict`:
+/// the text from `offset` (within what is there; past its end nothing
+/// changes) is replaced by `data` up to its first NUL or newline, at most
+/// `max` bytes in all; every byte is reported written.
+fn write_string(
+    get: fn() -> Vec<u8>,
+    set: fn(Vec<u8>),
+    max: usize,
+    offset: u64,
+    data: &[u8],
+) -> Result<usize> {
+    let old = get();
+    let kept = old.len().min(max);
+    let Ok(off) = usize::try_from(offset) else { return Ok(data.len()) };
+    if off > kept {
+        return Ok(data.len());
+    }
+    let end = data.iter().position(|&c| c == 0 || c == b'\n').unwrap_or(data.len());
+    let take = end.min(max - off);
+    let mut new = Vec::new();
+    new.try_reserve_exact(off + take).map_err(|_| Errno::ENOMEM)?;
+    new.extend_from_slice(&old[..off]);
+    new.extend_from_slice(&data[..take]);
+    set(new);
+    Ok(data.len())
 }
 
 const fn bool_kind() -> Kind {
@@ -262,7 +295,12 @@ pub static KNOBS: &[Knob] = &[
         name: "cap_last_cap",
         value: Value::Text(|| alloc::format!("{}", crate::syscall::task::CAP_LAST_CAP).into_bytes()),
     },
-    Knob { dir: "kernel", name: "hostname", value: Value::Text(crate::time::hostname) },
+    Knob {
+        dir: "kernel",
+        name: "hostname",
+        // __NEW_UTS_LEN; the old name is dropped outside the lock
+        value: Value::TextRw(crate::time::hostname, |n| drop(crate::time::set_hostname(n)), 64),
+    },
     Knob {
         dir: "kernel",
         name: "ngroups_max",

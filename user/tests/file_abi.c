@@ -6,6 +6,8 @@
 #include "kt.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -1253,3 +1255,40 @@ KT_CASE(fsync_checks_the_descriptor) {
 }
 
 KT_MAIN()
+
+/* O_DIRECT needs a filesystem with direct I/O: Linux 6.1's tmpfs has none
+ * (it came in 6.6), nor do devices or /proc files: open and F_SETFL say
+ * EINVAL. A FIFO keeps F_SETFL's O_DIRECT (its packet mode). */
+KT_CASE(o_direct_where_there_is_no_direct_io) {
+    const char *p = tmpfile_with("odirect", "abc");
+    KT_SYS_ERR(open(p, O_RDONLY | O_DIRECT), EINVAL);
+    KT_SYS_ERR(open("/dev/null", O_RDWR | O_DIRECT), EINVAL);
+    KT_SYS_ERR(open("/proc/self/stat", O_RDONLY | O_DIRECT), EINVAL);
+    KT_SYS_ERR(open("/tmp", O_RDONLY | O_DIRECTORY | O_DIRECT), EINVAL);
+    int fd = KT_SYS_OK(open(p, O_RDONLY));
+    KT_SYS_ERR(fcntl(fd, F_SETFL, O_DIRECT), EINVAL);
+    KT_EQ(fcntl(fd, F_GETFL), 0100000); /* O_RDONLY and the kernel's O_LARGEFILE */
+    close(fd);
+    /* O_PATH ignores it */
+    fd = KT_SYS_OK(open(p, O_PATH | O_DIRECT));
+    close(fd);
+    unlink("/tmp/odfifo");
+    KT_SYS_OK(mkfifo("/tmp/odfifo", 0600));
+    KT_SYS_ERR(open("/tmp/odfifo", O_RDWR | O_DIRECT), EINVAL);
+    fd = KT_SYS_OK(open("/tmp/odfifo", O_RDWR | O_NONBLOCK));
+    KT_SYS_RET(fcntl(fd, F_SETFL, O_DIRECT), 0);
+    KT_EQ(fcntl(fd, F_GETFL) & O_DIRECT, O_DIRECT);
+    close(fd);
+    unlink("/tmp/odfifo");
+    int pp[2];
+    KT_SYS_OK(pipe(pp));
+    KT_SYS_RET(fcntl(pp[0], F_SETFL, O_DIRECT), 0);
+    close(pp[0]);
+    close(pp[1]);
+    int s[2];
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, s));
+    KT_SYS_ERR(fcntl(s[0], F_SETFL, O_DIRECT), EINVAL);
+    close(s[0]);
+    close(s[1]);
+    unlink(p);
+}

@@ -622,6 +622,68 @@ KT_CASE(renameat2_utimensat_fchownat_reject_bad_flags) {
     rmdir(E);
 }
 
+/* chroot(2): absolute paths and ".." stop at the new root, the working
+ * directory stays (getcwd says "(unreachable)"), errors in Linux's order. */
+#define J BASE "/jail"
+KT_CASE(chroot_jails_absolute_paths_and_dotdot) {
+    mkdir(J, 0755);
+    mkdir(J "/locked", 0700);
+    mkdir(J "/locked/sub", 0755);
+    KT_SYS_RET(put(J "/inside", "in"), 0);
+    KT_SYS_ERR(chroot(J "/inside"), ENOTDIR);
+    KT_SYS_ERR(chroot(J "/nope"), ENOENT);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (chdir("/") != 0) _exit(9);
+        if (chroot(J) != 0) _exit(10);
+        char b[256];
+        if (get("/inside", b) != 2 || strcmp(b, "in") != 0) _exit(11);
+        if (get("/../../inside", b) != 2) _exit(12);
+        long n = syscall(SYS_getcwd, b, sizeof b);
+        if (n != 15 || strcmp(b, "(unreachable)/") != 0) _exit(13);
+        if (chdir("/..") != 0) _exit(14);
+        n = syscall(SYS_getcwd, b, sizeof b);
+        if (n != 2 || strcmp(b, "/") != 0) _exit(15);
+        if (access("/inside", F_OK) != 0) _exit(16);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    c = KT_FORK();
+    if (c == 0) { /* a user: EACCES (no search permission) before EPERM */
+        if (setuid(65534) != 0) _exit(10);
+        if (chroot(J "/locked/sub") != -1 || errno != EACCES) _exit(11);
+        if (chroot(J) != -1 || errno != EPERM) _exit(12);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    unlink(J "/inside");
+    rmdir(J "/locked/sub");
+    rmdir(J "/locked");
+    rmdir(J);
+}
+
+/* O_DIRECT: a disk filesystem's regular files take it (open and F_SETFL),
+ * tmpfs's do not (Linux 6.1), directories on neither. */
+KT_CASE(o_direct_on_regular_files) {
+    mkdir(E, 0755);
+    int fd = open(E "/od", O_CREAT | O_RDWR | O_DIRECT, 0644);
+#ifdef FSOPS_EXT2
+    KT_TRUE(fd >= 0, "open O_DIRECT on ext2: errno %d", errno);
+    KT_EQ(fcntl(fd, F_GETFL) & O_DIRECT, O_DIRECT);
+    KT_SYS_RET(fcntl(fd, F_SETFL, 0), 0);
+    KT_EQ(fcntl(fd, F_GETFL) & O_DIRECT, 0);
+    KT_SYS_RET(fcntl(fd, F_SETFL, O_DIRECT), 0);
+    close(fd);
+#else
+    KT_TRUE(fd == -1 && errno == EINVAL, "open O_DIRECT on tmpfs: %d errno %d", fd, errno);
+    /* the file was created before the open failed, as on Linux */
+    KT_SYS_RET(access(E "/od", F_OK), 0);
+#endif
+    KT_SYS_ERR(open(E, O_RDONLY | O_DIRECTORY | O_DIRECT), EINVAL);
+    unlink(E "/od");
+    rmdir(E);
+}
+
 #ifdef FSOPS_EXT2
 /* The disk is left as e2fsck wants it: everything removed, unmounted. */
 KT_CASE(ext2_left_empty_and_unmounted) {

@@ -39,6 +39,14 @@ __attribute__((constructor)) static void helper_mode(void) {
         if (syscall(SYS_capget, &h, d) != 0) _exit(2);
         _exit(d[0] == 0xffffffffu && d[3] == 0x1ff && d[1] == 0xffffffffu && d[4] == 0x1ff ? 0 : 1);
     }
+    if (opt == 1001) { /* effective and permitted are CAP_SYS_TIME alone, inheritable kept */
+        struct { uint32_t v; int pid; } h = {0x20080522, 0};
+        uint32_t d[6] = {0};
+        if (syscall(SYS_capget, &h, d) != 0) _exit(2);
+        if (d[0] != 1u << 25 || d[1] != 1u << 25 || d[2] != 1u << 25) _exit(3);
+        if (d[3] || d[4] || d[5]) _exit(4);
+        _exit((int)prctl(47, 1, 25, 0, 0) == 1 ? 0 : 5); /* still ambient */
+    }
     if (opt == PR_GET_PDEATHSIG) {
         int s = -1;
         prctl(PR_GET_PDEATHSIG, &s, 0, 0, 0);
@@ -693,6 +701,101 @@ KT_CASE(exec_gives_root_its_capabilities_back) {
     if (c == 0) {
         if (capset3(1ULL << 7, 1ULL << 7, 0) != 0) _exit(10);
         exec_get(1000);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* ---- securebits, keepcaps, the ambient set ------------------------------------ */
+
+#define PR_GET_KEEPCAPS_ 7
+#define PR_SET_KEEPCAPS_ 8
+#define PR_GET_SECUREBITS_ 27
+#define PR_SET_SECUREBITS_ 28
+#define PR_CAP_AMBIENT_ 47
+
+KT_CASE(keepcaps_keeps_the_permitted_set_across_setuid) {
+    KT_SYS_RET(prctl(PR_GET_KEEPCAPS_, 0, 0, 0, 0), 0);
+    KT_SYS_RET(prctl(PR_GET_SECUREBITS_, 0, 0, 0, 0), 0);
+    KT_SYS_ERR(prctl(PR_SET_KEEPCAPS_, 2, 0, 0, 0), EINVAL);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (prctl(PR_SET_KEEPCAPS_, 1, 0, 0, 0) != 0) _exit(10);
+        if (prctl(PR_GET_KEEPCAPS_, 0, 0, 0, 0) != 1) _exit(11);
+        if (prctl(PR_GET_SECUREBITS_, 0, 0, 0, 0) != 0x10) _exit(12);
+        if (setresuid(65534, 65534, 65534) != 0) _exit(13);
+        uint32_t g[6];
+        /* effective cleared by the euid change, permitted kept */
+        if (capget3(0, g) != 0 || g[0] != 0 || g[1] != 0xffffffffu || g[4] != 0x1ff) _exit(14);
+        /* so a user can take CAP_SETUID back into effect and use it */
+        if (capset3(1ULL << 7, FULL_CAPS, 0) != 0) _exit(15);
+        if (setuid(0) != 0) _exit(16);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    c = KT_FORK();
+    if (c == 0) { /* without it: nothing left */
+        if (setresuid(65534, 65534, 65534) != 0) _exit(10);
+        uint32_t g[6];
+        if (capget3(0, g) != 0 || g[0] != 0 || g[1] != 0) _exit(11);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(securebits_locks_and_their_errors) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (prctl(PR_SET_SECUREBITS_, 0x100, 0, 0, 0) != -1 || errno != EPERM) _exit(10);
+        if (prctl(PR_SET_SECUREBITS_, 0x30, 0, 0, 0) != 0) _exit(11); /* KEEP_CAPS + lock */
+        if (prctl(PR_GET_SECUREBITS_, 0, 0, 0, 0) != 0x30) _exit(12);
+        if (prctl(PR_SET_KEEPCAPS_, 0, 0, 0, 0) != -1 || errno != EPERM) _exit(13);
+        if (prctl(PR_SET_SECUREBITS_, 0x20, 0, 0, 0) != -1 || errno != EPERM) _exit(14);
+        if (prctl(PR_SET_SECUREBITS_, 0x10, 0, 0, 0) != -1 || errno != EPERM) _exit(15);
+        if (prctl(PR_SET_SECUREBITS_, 0x34, 0, 0, 0) != 0) _exit(16); /* + NO_SETUID_FIXUP */
+        /* NO_SETUID_FIXUP: the effective set survives the change away from 0 */
+        if (setresuid(1, 1, 1) != 0) _exit(17);
+        uint32_t g[6];
+        if (capget3(0, g) != 0 || g[0] != 0xffffffffu) _exit(18);
+        /* a user without CAP_SETPCAP... still has it here: drop it, then EPERM */
+        if (capset3(FULL_CAPS & ~(1ULL << 8), FULL_CAPS & ~(1ULL << 8), 0) != 0) _exit(19);
+        if (prctl(PR_SET_SECUREBITS_, 0x34, 0, 0, 0) != -1 || errno != EPERM) _exit(20);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(ambient_capabilities_survive_a_users_exec) {
+    KT_SYS_RET(prctl(PR_CAP_AMBIENT_, 1, 25, 0, 0), 0);
+    KT_SYS_ERR(prctl(PR_CAP_AMBIENT_, 1, 41, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_CAP_AMBIENT_, 1, 25, 1, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_CAP_AMBIENT_, 5, 25, 0, 0), EINVAL);
+    KT_SYS_ERR(prctl(PR_CAP_AMBIENT_, 4, 1, 0, 0), EINVAL);
+    /* not in the inheritable set: EPERM */
+    KT_SYS_ERR(prctl(PR_CAP_AMBIENT_, 2, 25, 0, 0), EPERM);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (capset3(FULL_CAPS, FULL_CAPS, 1ULL << 25) != 0) _exit(10);
+        if (prctl(PR_CAP_AMBIENT_, 2, 25, 0, 0) != 0) _exit(11);
+        if (prctl(PR_CAP_AMBIENT_, 1, 25, 0, 0) != 1) _exit(12);
+        if (prctl(PR_SET_KEEPCAPS_, 1, 0, 0, 0) != 0) _exit(13);
+        /* the change away from root clears the ambient set */
+        if (setresuid(65534, 65534, 65534) != 0) _exit(14);
+        if (prctl(PR_CAP_AMBIENT_, 1, 25, 0, 0) != 0) _exit(15);
+        if (prctl(PR_CAP_AMBIENT_, 2, 25, 0, 0) != 0) _exit(16);
+        exec_get(1001); /* the user's program runs with CAP_SYS_TIME */
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    c = KT_FORK();
+    if (c == 0) { /* capset lowering the inheritable set lowers the ambient one */
+        if (capset3(FULL_CAPS, FULL_CAPS, 1ULL << 25) != 0) _exit(10);
+        if (prctl(PR_CAP_AMBIENT_, 2, 25, 0, 0) != 0) _exit(11);
+        if (capset3(FULL_CAPS, FULL_CAPS, 0) != 0) _exit(12);
+        if (prctl(PR_CAP_AMBIENT_, 1, 25, 0, 0) != 0) _exit(13);
+        if (capset3(FULL_CAPS, FULL_CAPS, 1ULL << 25) != 0) _exit(14);
+        if (prctl(PR_CAP_AMBIENT_, 2, 25, 0, 0) != 0) _exit(15);
+        if (prctl(PR_CAP_AMBIENT_, 4, 0, 0, 0) != 0) _exit(16);
+        if (prctl(PR_CAP_AMBIENT_, 1, 25, 0, 0) != 0) _exit(17);
+        _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));
 }

@@ -6,6 +6,7 @@
  * protected_* rules in isolation.c). Every value is read first and put
  * back: a bare Linux and ours may start from different ones. */
 #include "kt.h"
+#include <sys/utsname.h>
 
 #include <grp.h>
 #include <sys/prctl.h>
@@ -184,6 +185,45 @@ KT_CASE(only_root_writes) {
             int fd = KT_SYS_OK(open(knob(KNOBS[i]), O_RDONLY));
             close(fd);
         }
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* sysctl -w opens with fopen(path, "w"): O_CREAT|O_TRUNC on an existing
+ * /proc/sys file is a plain open for writing (EACCES for a user). */
+KT_CASE(fopen_w_is_an_open_for_writing) {
+    const char *host = "/proc/sys/kernel/hostname";
+    struct utsname u0, u1;
+    KT_SYS_OK(uname(&u0));
+    int fd = KT_SYS_OK(open(host, O_WRONLY | O_CREAT | O_TRUNC, 0666));
+    /* proc_dostring: up to the newline, every byte reported */
+    KT_SYS_RET(write(fd, "kt-host\nrest", 12), 12);
+    close(fd);
+    KT_SYS_OK(uname(&u1));
+    KT_EQ(strcmp(u1.nodename, "kt-host"), 0);
+    char b[80] = {0};
+    fd = KT_SYS_OK(open(host, O_RDONLY));
+    KT_SYS_RET(read(fd, b, sizeof b - 1), 8);
+    close(fd);
+    KT_EQ(strcmp(b, "kt-host\n"), 0);
+    /* 70 bytes: the first 64 are kept */
+    fd = KT_SYS_OK(open(host, O_WRONLY));
+    char big[70];
+    memset(big, 'h', sizeof big);
+    KT_SYS_RET(write(fd, big, sizeof big), 70);
+    close(fd);
+    KT_SYS_OK(uname(&u1));
+    KT_EQ(strlen(u1.nodename), 64);
+    KT_SYS_OK(sethostname(u0.nodename, strlen(u0.nodename)));
+    fd = KT_SYS_OK(open(knob(KNOBS[0]), O_WRONLY | O_CREAT | O_TRUNC, 0666));
+    close(fd);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        KT_SYS_OK(become_nobody());
+        KT_SYS_ERR(open(host, O_WRONLY | O_CREAT | O_TRUNC, 0666), EACCES);
+        KT_SYS_ERR(open(host, O_WRONLY), EACCES);
+        KT_SYS_ERR(open(knob(KNOBS[0]), O_WRONLY | O_CREAT | O_TRUNC, 0666), EACCES);
         _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));

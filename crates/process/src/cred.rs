@@ -10,6 +10,13 @@
 //! bounding set; others: nothing), and capset(2) can only lower them.
 //! The set*id calls check `CAP_SETUID`/`CAP_SETGID`; [`Credentials::capable`]
 //! (for the checks that name no capability here) checks `CAP_SYS_ADMIN`.
+//!
+//! The securebits (`SECBIT_*`, prctl's `PR_SET_SECUREBITS`/`PR_SET_KEEPCAPS`)
+//! change those rules as Linux's `commoncap.c`: `KEEP_CAPS` keeps the
+//! permitted set across the change away from uid 0 (until the next exec),
+//! `NO_SETUID_FIXUP` leaves the sets alone on uid changes, `NOROOT` takes
+//! root's privilege at exec away; the ambient set (`PR_CAP_AMBIENT`) is
+//! what an unprivileged program keeps across exec.
 
 use alloc::vec::Vec;
 use linux_abi::{Errno, Result};
@@ -29,6 +36,28 @@ pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 /// `CAP_SETPCAP`.
 pub const CAP_SETPCAP: u32 = 8;
+/// The capabilities a change of the fs uid from or to 0 drops or raises
+/// (Linux's `CAP_FS_SET`: CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER,
+/// FSETID, LINUX_IMMUTABLE, MKNOD, MAC_OVERRIDE).
+pub const CAP_FS_SET: u64 = 0x1f | 1 << 9 | 1 << 27 | 1 << 32;
+
+/// `SECBIT_NOROOT`: uid 0 gets no capabilities at exec.
+pub const SECBIT_NOROOT: u32 = 1 << 0;
+/// `SECBIT_NO_SETUID_FIXUP`: uid changes leave the capability sets alone.
+pub const SECBIT_NO_SETUID_FIXUP: u32 = 1 << 2;
+/// `SECBIT_KEEP_CAPS`: a change away from uid 0 keeps the permitted set
+/// (cleared by exec).
+pub const SECBIT_KEEP_CAPS: u32 = 1 << 4;
+/// `SECBIT_NO_CAP_AMBIENT_RAISE`: `PR_CAP_AMBIENT_RAISE` is refused.
+pub const SECBIT_NO_CAP_AMBIENT_RAISE: u32 = 1 << 6;
+/// The four securebits (`SECURE_ALL_BITS`); each one's lock is the bit
+/// above it (`SECURE_ALL_LOCKS`).
+pub const SECURE_ALL_BITS: u32 =
+    SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP | SECBIT_KEEP_CAPS | SECBIT_NO_CAP_AMBIENT_RAISE;
+/// The lock bits of [`SECURE_ALL_BITS`].
+pub const SECURE_ALL_LOCKS: u32 = SECURE_ALL_BITS << 1;
+/// `CAP_SYS_CHROOT`.
+pub const CAP_SYS_CHROOT: u32 = 18;
 /// `CAP_SYS_PTRACE`.
 pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`.
@@ -66,6 +95,10 @@ pub struct Credentials {
     pub cap_permitted: u64,
     /// Inheritable capabilities.
     pub cap_inheritable: u64,
+    /// Ambient capabilities (always within permitted and inheritable).
+    pub cap_ambient: u64,
+    /// The securebits (`SECBIT_*` and their locks).
+    pub securebits: u32,
 }
 
 impl Credentials {
@@ -89,6 +122,8 @@ impl Credentials {
             cap_effective: 0,
             cap_permitted: 0,
             cap_inheritable: 0,
+            cap_ambient: 0,
+            securebits: 0,
         }
     }
 
@@ -119,12 +154,19 @@ impl Credentials {
     }
 
     /// cap_emulate_setxuid(): what a change of uids from `old` does to the
-    /// capability sets.
+    /// capability sets (nothing with `SECBIT_NO_SETUID_FIXUP`).
     fn emulate_setxuid(&mut self, old: (Id, Id, Id)) {
+        if self.securebits & SECBIT_NO_SETUID_FIXUP != 0 {
+            return;
+        }
         let (ouid, oeuid, osuid) = old;
         if (ouid == 0 || oeuid == 0 || osuid == 0) && self.uid != 0 && self.euid != 0 && self.suid != 0 {
-            self.cap_permitted = 0;
-            self.cap_effective = 0;
+            if self.securebits & SECBIT_KEEP_CAPS == 0 {
+                self.cap_permitted = 0;
+                self.cap_effective = 0;
+            }
+            // a program that drops root and execs expects no ambient set
+            self.cap_ambient = 0;
         }
         if oeuid == 0 && self.euid != 0 {
             self.cap_effective = 0;
@@ -136,17 +178,22 @@ impl Credentials {
 
     /// The sets after execve of a file without capabilities
     /// (cap_bprm_creds_from_file with root's emulation): root (real or
-    /// effective uid 0) gets its inheritable set and the bounding set
-    /// `bset` as permitted, effective when the effective uid is 0; others
-    /// get none.
+    /// effective uid 0, unless `SECBIT_NOROOT`) gets its inheritable set
+    /// and the bounding set `bset` as permitted, effective when the
+    /// effective uid is 0, and loses its ambient set; others keep only
+    /// their ambient set, as permitted and effective. `SECBIT_KEEP_CAPS`
+    /// is cleared.
     pub fn exec_caps(&mut self, bset: u64) {
-        if self.uid == 0 || self.euid == 0 {
+        let root = self.securebits & SECBIT_NOROOT == 0 && (self.uid == 0 || self.euid == 0);
+        if root {
+            self.cap_ambient = 0;
             self.cap_permitted = (self.cap_inheritable | bset) & CAP_FULL_SET;
             self.cap_effective = if self.euid == 0 { self.cap_permitted } else { 0 };
         } else {
-            self.cap_permitted = 0;
-            self.cap_effective = 0;
+            self.cap_permitted = self.cap_ambient;
+            self.cap_effective = self.cap_ambient;
         }
+        self.securebits &= !SECBIT_KEEP_CAPS;
     }
 
     /// capset(2) on these credentials (cap_capset()): the new inheritable
@@ -168,7 +215,80 @@ impl Credentials {
         self.cap_effective = effective;
         self.cap_permitted = permitted;
         self.cap_inheritable = inheritable;
+        // the ambient invariant: nothing outside permitted and inheritable
+        self.cap_ambient &= permitted & inheritable;
         Ok(())
+    }
+
+    /// prctl(`PR_SET_SECUREBITS`): `EPERM` for a change of a locked bit,
+    /// the unlocking of a lock, an unknown bit or a caller without
+    /// `CAP_SETPCAP` (Linux's four checks in one errno).
+    pub fn set_securebits(&mut self, bits: u64) -> Result<()> {
+        let old = u64::from(self.securebits);
+        let locks = u64::from(SECURE_ALL_LOCKS);
+        if (old & locks) >> 1 & (old ^ bits) != 0
+            || old & locks & !bits != 0
+            || bits & !u64::from(SECURE_ALL_LOCKS | SECURE_ALL_BITS) != 0
+            || !self.has_cap(CAP_SETPCAP)
+        {
+            return Err(Errno::EPERM);
+        }
+        self.securebits = bits as u32;
+        Ok(())
+    }
+
+    /// prctl(`PR_SET_KEEPCAPS`): `EINVAL` for a value above 1, `EPERM`
+    /// when the bit is locked.
+    pub fn set_keepcaps(&mut self, on: u64) -> Result<()> {
+        if on > 1 {
+            return Err(Errno::EINVAL);
+        }
+        if self.securebits & SECBIT_KEEP_CAPS << 1 != 0 {
+            return Err(Errno::EPERM);
+        }
+        if on == 1 {
+            self.securebits |= SECBIT_KEEP_CAPS;
+        } else {
+            self.securebits &= !SECBIT_KEEP_CAPS;
+        }
+        Ok(())
+    }
+
+    /// prctl(`PR_CAP_AMBIENT`, `op`, `cap`): `IS_SET` (1) answers 0 or 1,
+    /// `RAISE` (2) needs the capability in the permitted and inheritable
+    /// sets and no `SECBIT_NO_CAP_AMBIENT_RAISE` (`EPERM`), `LOWER` (3),
+    /// `CLEAR_ALL` (4, `cap` and `rest` 0); `EINVAL` for an unknown `op`,
+    /// a capability above `last_cap` or non-zero `rest` (arguments 4, 5).
+    pub fn cap_ambient(&mut self, op: u64, cap: u64, rest: u64, last_cap: u64) -> Result<isize> {
+        if op == 4 {
+            if cap | rest != 0 {
+                return Err(Errno::EINVAL);
+            }
+            self.cap_ambient = 0;
+            return Ok(0);
+        }
+        if cap > last_cap || rest != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let bit = 1u64 << cap;
+        match op {
+            1 => Ok(isize::from(self.cap_ambient & bit != 0)),
+            2 => {
+                if self.cap_permitted & bit == 0
+                    || self.cap_inheritable & bit == 0
+                    || self.securebits & SECBIT_NO_CAP_AMBIENT_RAISE != 0
+                {
+                    return Err(Errno::EPERM);
+                }
+                self.cap_ambient |= bit;
+                Ok(0)
+            }
+            3 => {
+                self.cap_ambient &= !bit;
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     /// Whether the caller is privileged for the checks that name no
@@ -287,6 +407,14 @@ impl Credentials {
                 || self.has_cap(CAP_SETUID))
         {
             self.fsuid = uid;
+            // cap_task_fix_setuid(LSM_SETID_FS)
+            if self.securebits & SECBIT_NO_SETUID_FIXUP == 0 {
+                if old == 0 && uid != 0 {
+                    self.cap_effective &= !CAP_FS_SET;
+                } else if old != 0 && uid == 0 {
+                    self.cap_effective |= self.cap_permitted & CAP_FS_SET;
+                }
+            }
         }
         old
     }
@@ -558,5 +686,103 @@ mod tests {
         assert_eq!(u.setgroups(&[1]), Err(Errno::EPERM));
         let big = alloc::vec![1; NGROUPS_MAX + 1];
         assert_eq!(u.setgroups(&big), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn keep_caps_keeps_permitted_until_exec() {
+        let mut c = Credentials::root();
+        assert_eq!(c.set_keepcaps(2), Err(Errno::EINVAL));
+        c.set_keepcaps(1).unwrap();
+        c.setresuid(65534, 65534, 65534).unwrap();
+        // permitted kept, effective cleared by the euid change
+        assert_eq!((c.cap_effective, c.cap_permitted), (0, CAP_FULL_SET));
+        assert_eq!(c.securebits, SECBIT_KEEP_CAPS);
+        // capset can raise effective within permitted again
+        c.capset(1 << CAP_SETUID, CAP_FULL_SET, 0, CAP_FULL_SET).unwrap();
+        assert!(c.has_cap(CAP_SETUID));
+        // exec of an ordinary program as a non-root user: nothing, bit cleared
+        c.exec_caps(CAP_FULL_SET);
+        assert_eq!((c.cap_effective, c.cap_permitted, c.securebits), (0, 0, 0));
+        // without the bit, the same change clears permitted
+        let mut d = Credentials::root();
+        d.setresuid(65534, 65534, 65534).unwrap();
+        assert_eq!((d.cap_effective, d.cap_permitted), (0, 0));
+    }
+
+    #[test]
+    fn securebits_locks_and_privilege() {
+        let mut c = Credentials::root();
+        // unknown bit
+        assert_eq!(c.set_securebits(1 << 8), Err(Errno::EPERM));
+        // KEEP_CAPS and its lock
+        c.set_securebits(u64::from(SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS << 1)).unwrap();
+        assert_eq!(c.set_keepcaps(0), Err(Errno::EPERM));
+        // a locked bit cannot change, a lock cannot go
+        assert_eq!(c.set_securebits(u64::from(SECBIT_KEEP_CAPS << 1)), Err(Errno::EPERM));
+        assert_eq!(c.set_securebits(u64::from(SECBIT_KEEP_CAPS)), Err(Errno::EPERM));
+        // other bits still can
+        let both = SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS << 1 | SECBIT_NOROOT;
+        c.set_securebits(u64::from(both)).unwrap();
+        assert_eq!(c.securebits, both);
+        // NOROOT: root's exec gives no capabilities
+        c.exec_caps(CAP_FULL_SET);
+        assert_eq!((c.cap_effective, c.cap_permitted), (0, 0));
+        // exec clears KEEP_CAPS even when locked (its lock stays)
+        assert_eq!(c.securebits, SECBIT_KEEP_CAPS << 1 | SECBIT_NOROOT);
+        // without CAP_SETPCAP: EPERM even for no change
+        let mut u = Credentials::user(1000, 1000);
+        assert_eq!(u.set_securebits(0), Err(Errno::EPERM));
+        // NO_SETUID_FIXUP: a change away from 0 keeps every set
+        let mut f = Credentials::root();
+        f.set_securebits(u64::from(SECBIT_NO_SETUID_FIXUP)).unwrap();
+        f.setresuid(1, 1, 1).unwrap();
+        assert_eq!((f.cap_effective, f.cap_permitted), (CAP_FULL_SET, CAP_FULL_SET));
+    }
+
+    #[test]
+    fn ambient_set_rules() {
+        let mut c = Credentials::root();
+        let cap = u64::from(CAP_SYS_TIME);
+        assert_eq!(c.cap_ambient(1, cap, 0, 40), Ok(0));
+        // not inheritable yet
+        assert_eq!(c.cap_ambient(2, cap, 0, 40), Err(Errno::EPERM));
+        c.capset(CAP_FULL_SET, CAP_FULL_SET, 1 << cap, CAP_FULL_SET).unwrap();
+        assert_eq!(c.cap_ambient(2, cap, 0, 40), Ok(0));
+        assert_eq!(c.cap_ambient(1, cap, 0, 40), Ok(1));
+        assert_eq!(c.cap_ambient(1, 41, 0, 40), Err(Errno::EINVAL));
+        assert_eq!(c.cap_ambient(1, cap, 1, 40), Err(Errno::EINVAL));
+        assert_eq!(c.cap_ambient(9, cap, 0, 40), Err(Errno::EINVAL));
+        assert_eq!(c.cap_ambient(4, 1, 0, 40), Err(Errno::EINVAL));
+        // keep caps, drop root: the ambient set is cleared by the uid change
+        let mut k = c.clone();
+        k.set_keepcaps(1).unwrap();
+        k.setresuid(1000, 1000, 1000).unwrap();
+        assert_eq!(k.cap_ambient, 0);
+        // raise it again as the user (permitted kept, inheritable kept), then exec
+        assert_eq!(k.cap_ambient(2, cap, 0, 40), Ok(0));
+        k.exec_caps(CAP_FULL_SET);
+        assert_eq!((k.cap_effective, k.cap_permitted, k.cap_ambient), (1 << cap, 1 << cap, 1 << cap));
+        // capset dropping the inheritable bit drops the ambient one
+        k.capset(1 << cap, 1 << cap, 0, CAP_FULL_SET).unwrap();
+        assert_eq!(k.cap_ambient, 0);
+        // root's exec clears the ambient set
+        c.exec_caps(CAP_FULL_SET);
+        assert_eq!(c.cap_ambient, 0);
+        // SECBIT_NO_CAP_AMBIENT_RAISE
+        let mut n = Credentials::root();
+        n.capset(CAP_FULL_SET, CAP_FULL_SET, CAP_FULL_SET, CAP_FULL_SET).unwrap();
+        n.set_securebits(u64::from(SECBIT_NO_CAP_AMBIENT_RAISE)).unwrap();
+        assert_eq!(n.cap_ambient(2, cap, 0, 40), Err(Errno::EPERM));
+        assert_eq!(n.cap_ambient(4, 0, 0, 40), Ok(0));
+    }
+
+    #[test]
+    fn fsuid_change_drops_and_raises_the_fs_set() {
+        let mut c = Credentials::root();
+        assert_eq!(c.setfsuid(1000), 0);
+        assert_eq!(c.cap_effective, CAP_FULL_SET & !CAP_FS_SET);
+        assert!(c.has_cap(CAP_SETUID) && !c.has_cap(0));
+        assert_eq!(c.setfsuid(0), 1000);
+        assert_eq!(c.cap_effective, CAP_FULL_SET);
     }
 }

@@ -547,7 +547,7 @@ pub fn status(s: &StatusFields<'_>) -> String {
         c.cap_permitted,
         c.cap_effective,
         s.cap_bounding,
-        0,
+        c.cap_ambient,
         u8::from(s.no_new_privs),
         cpumask_hex(s.cpus_allowed.0, s.cpus_allowed.1),
         cpumask_list(s.cpus_allowed.0),

@@ -124,6 +124,15 @@ pub trait File: Send + Sync {
     /// `file_operations::show_fdinfo`: an eventfd's count, a timerfd's
     /// settings, an epoll instance's `tfd:` lines). Nothing by default.
     fn show_fdinfo(&self, _out: &mut alloc::string::String) {}
+
+    /// Whether the file takes `O_DIRECT` (Linux's `FMODE_CAN_ODIRECT`: a
+    /// regular file of a filesystem with direct I/O, a block device).
+    /// open(2) and fcntl(F_SETFL) refuse the flag elsewhere with `EINVAL`
+    /// (F_SETFL keeps it on pipes and FIFOs: their packet mode). `false`
+    /// by default.
+    fn direct_io(&self) -> bool {
+        false
+    }
 }
 
 /// fcntl(F_SETFL) on a file's status word: the bits of [`SETFL_MASK`]
@@ -416,5 +425,11 @@ impl File for RamFile {
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         Some(&self.inode)
+    }
+
+    /// Regular files of a disk filesystem (Linux's ext2/ext4 have direct
+    /// I/O; its tmpfs has none before 6.6).
+    fn direct_io(&self) -> bool {
+        matches!(self.inode.file_type(), FileType::Regular) && self.inode.backing().is_some()
     }
 }

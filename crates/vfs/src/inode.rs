@@ -818,10 +818,15 @@ impl Inode {
 
     /// Sets the size of a regular file (truncate(2) without the checks):
     /// content past `len` is dropped, growth reads as zeros. `EISDIR` for a
-    /// directory, `EINVAL` for other inodes, `EFBIG` past [`MAX_FILE_SIZE`].
+    /// directory, `EINVAL` for other inodes, `EFBIG` past [`MAX_FILE_SIZE`];
+    /// a synthetic file ignores it (`Ok`).
     pub fn set_size(&self, len: u64) -> Result<()> {
         if self.synth.is_some() {
-            return Err(Errno::EACCES);
+            // proc_sys_setattr/proc_setattr/kernfs: a size change of a
+            // synthetic file (open's O_TRUNC, as `echo 1 > /proc/sys/...`
+            // does) is accepted and changes nothing; the permission check
+            // came before
+            return Ok(());
         }
         if len > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);

@@ -508,6 +508,10 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
         Opened::Fifo { inode, flags: f } => crate::pipe::fifo_open(&inode, f)?,
         Opened::Reopen { file, flags: f } => super::fs_extra::reopen(file, f)?,
     };
+    if flags & vfs::O_DIRECT != 0 && flags & vfs::O_PATH == 0 && !file.direct_io() {
+        // do_dentry_open(): no FMODE_CAN_ODIRECT (tmpfs, devices, /proc)
+        return Err(Errno::EINVAL);
+    }
     if creates {
         crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
             with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
@@ -704,7 +708,17 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
         F_SETFD => files.lock().set_fd_flags(fd32, arg as u32).map(|_| 0),
         F_GETFL => Ok(files.lock().get(fd32)?.status_flags() as isize),
         F_SETFL => {
-            files.lock().get(fd32)?.set_status_flags(arg as u32);
+            let file = files.lock().get(fd32)?;
+            drop(files);
+            // setfl(): O_DIRECT needs direct I/O, but on a pipe or FIFO
+            // (their packet mode)
+            if arg as u32 & vfs::O_DIRECT != 0
+                && !file.direct_io()
+                && file.stat().map_or(true, |s| s.mode & vfs::S_IFMT != vfs::S_IFIFO)
+            {
+                return Err(Errno::EINVAL);
+            }
+            file.set_status_flags(arg as u32);
             Ok(0)
         }
         F_ADD_SEALS => super::shm::add_seals(&files.lock().get(fd32)?, arg),
@@ -800,6 +814,23 @@ pub fn chdir(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
     let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
     t.fs()?.lock().set_cwd(dir);
+    Ok(0)
+}
+
+/// chroot(2): the look-up's errors and `EACCES` (search permission)
+/// first, then `EPERM` without `CAP_SYS_CHROOT` (ksys_chroot's order). The
+/// working directory stays where it is, as on Linux.
+pub fn chroot(t: &mut UThread, pathname: UserCStr) -> SysResult {
+    let p = path(t, pathname)?;
+    let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
+    let may = table()
+        .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_CHROOT))
+        .ok_or(Errno::ESRCH)?;
+    if !may {
+        return Err(Errno::EPERM);
+    }
+    let old = t.fs()?.lock().set_root(dir);
+    drop(old);
     Ok(0)
 }
 

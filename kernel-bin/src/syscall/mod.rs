@@ -75,6 +75,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETCWD => fs::getcwd(t, a.buf(0, 1)),
         nr::CHDIR => fs::chdir(t, a.cstr(0)),
         nr::FCHDIR => fs::fchdir(t, a.fd(0)),
+        nr::CHROOT => fs::chroot(t, a.cstr(0)),
         nr::MKDIR => fs::mkdirat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1)),
         nr::MKDIRAT => fs::mkdirat(t, a.dirfd(0), a.cstr(1), a.uint(2)),
         nr::UNLINK => fs::unlinkat(t, fs::AT_FDCWD, a.cstr(0), 0),

@@ -104,16 +104,21 @@ const PR_SET_PDEATHSIG: i32 = 1;
 const PR_GET_PDEATHSIG: i32 = 2;
 const PR_GET_DUMPABLE: i32 = 3;
 const PR_SET_DUMPABLE: i32 = 4;
+const PR_GET_KEEPCAPS: i32 = 7;
+const PR_SET_KEEPCAPS: i32 = 8;
 const PR_SET_NAME: i32 = 15;
 const PR_GET_NAME: i32 = 16;
 const PR_CAPBSET_READ: i32 = 23;
 const PR_CAPBSET_DROP: i32 = 24;
+const PR_GET_SECUREBITS: i32 = 27;
+const PR_SET_SECUREBITS: i32 = 28;
 const PR_SET_TIMERSLACK: i32 = 29;
 const PR_GET_TIMERSLACK: i32 = 30;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
 const PR_GET_CHILD_SUBREAPER: i32 = 37;
 const PR_SET_NO_NEW_PRIVS: i32 = 38;
 const PR_GET_NO_NEW_PRIVS: i32 = 39;
+const PR_CAP_AMBIENT: i32 = 47;
 /// Linux 6.1's CAP_LAST_CAP (CAP_CHECKPOINT_RESTORE).
 pub const CAP_LAST_CAP: u64 = 40;
 
@@ -189,6 +194,22 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
             table().with_process(t.pid, |p| p.drop_bounding_cap(arg2 as u32)).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
+        PR_GET_KEEPCAPS => table()
+            .with_process(t.pid, |p| isize::from(p.creds().securebits & process::cred::SECBIT_KEEP_CAPS != 0))
+            .ok_or(Errno::ESRCH),
+        PR_SET_KEEPCAPS => {
+            table().with_process(t.pid, |p| p.creds_mut().set_keepcaps(arg2)).ok_or(Errno::ESRCH)?.map(|_| 0)
+        }
+        PR_GET_SECUREBITS => {
+            table().with_process(t.pid, |p| p.creds().securebits as isize).ok_or(Errno::ESRCH)
+        }
+        PR_SET_SECUREBITS => table()
+            .with_process(t.pid, |p| p.creds_mut().set_securebits(arg2))
+            .ok_or(Errno::ESRCH)?
+            .map(|_| 0),
+        PR_CAP_AMBIENT => table()
+            .with_process(t.pid, |p| p.creds_mut().cap_ambient(arg2, arg3, arg4 | arg5, CAP_LAST_CAP))
+            .ok_or(Errno::ESRCH)?,
         PR_SET_TIMERSLACK => {
             table().with_thread(t.tid, |th| th.set_timer_slack_ns(arg2)).ok_or(Errno::ESRCH)?;
             Ok(0)
