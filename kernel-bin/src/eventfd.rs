@@ -51,11 +51,18 @@ pub struct EventFd {
     events: AtomicU64,
     /// `O_RDWR` and `O_NONBLOCK`.
     flags: AtomicU32,
+    /// fdinfo's `eventfd-id` (Linux takes the lowest free id of an ida;
+    /// here a counter).
+    id: u32,
 }
+
+/// The next eventfd's id.
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
 impl EventFd {
     fn new(initval: u32, flags: u32) -> EventFd {
         EventFd {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff,
             counter: Mutex::new(Counter::new(initval, flags)),
             wq: Arc::new(WaitQueue::new()),
             events: AtomicU64::new(0),
@@ -74,6 +81,11 @@ impl EventFd {
 }
 
 impl File for EventFd {
+    fn show_fdinfo(&self, out: &mut alloc::string::String) {
+        let count = self.counter.lock().count();
+        out.push_str(&process::proctext::fdinfo_eventfd(count, self.id));
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         rules::check_len(buf.len())?;
         loop {

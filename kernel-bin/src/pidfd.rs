@@ -122,6 +122,10 @@ impl PidFd {
 }
 
 impl File for PidFd {
+    fn show_fdinfo(&self, out: &mut alloc::string::String) {
+        out.push_str(&process::proctext::fdinfo_pidfd(self.live_pid().ok()));
+    }
+
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
         Err(Errno::EINVAL)
     }

@@ -183,6 +183,16 @@ enum Node {
     ProcLink(Pid, Pid, &'static str),
     FdDir(Pid, Pid),
     Fd(Pid, Pid, u32),
+    /// `fdinfo/` and its file per open fd.
+    FdInfoDir(Pid, Pid),
+    FdInfo(Pid, Pid, u32),
+    /// `ns/` and its links (names of `proctext::NS_NAMES`).
+    NsDir(Pid, Pid),
+    Ns(Pid, Pid, &'static str),
+    /// The root of nsfs and its namespace files (what the `ns/` links
+    /// lead to).
+    NsRoot,
+    NsFile(&'static str),
     TaskDir(Pid),
 }
 
@@ -202,6 +212,8 @@ const PROC_FILES: &[&str] = &[
     "oom_score_adj",
     "syscall",
     "mountinfo",
+    "limits",
+    "cgroup",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const NET_FILES: &[&str] = &["dev"];
@@ -221,10 +233,18 @@ fn ino_of(node: &Node) -> u64 {
         Node::NetFile(n) => 113 + idx(NET_FILES, n),
         Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
         Node::ProcFile(pid, tid, n) => per(pid, tid, 1 + idx(PROC_FILES, n)),
-        Node::ProcLink(pid, tid, n) => per(pid, tid, 16 + idx(PROC_LINKS, n)),
+        Node::ProcLink(pid, tid, n) => per(pid, tid, 24 + idx(PROC_LINKS, n)),
         Node::FdDir(pid, tid) => per(pid, tid, 32),
         Node::TaskDir(pid) => per(pid, 0, 33),
+        Node::FdInfoDir(pid, tid) => per(pid, tid, 34),
+        Node::NsDir(pid, tid) => per(pid, tid, 35),
+        Node::Ns(pid, tid, n) => per(pid, tid, 40 + idx(proctext::NS_NAMES, n)),
+        Node::NsRoot => 1,
+        Node::NsFile(n) => proctext::ns_ino(n).unwrap_or(0),
         Node::Fd(pid, tid, fd) => (1 << 48) + (u64::from(pid) << 24) + (u64::from(tid) << 8) + u64::from(fd),
+        Node::FdInfo(pid, tid, fd) => {
+            (2 << 48) + (u64::from(pid) << 24) + (u64::from(tid) << 8) + u64::from(fd)
+        }
     }
 }
 
@@ -244,12 +264,20 @@ pub fn pid_dir_of(file: &dyn vfs::File) -> Option<Pid> {
 
 fn kind_of(node: &Node) -> (FileType, u32) {
     match node {
-        Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) => {
+        Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) | Node::NsRoot => {
             (FileType::Directory, 0o555)
         }
         // proc_fd_inode_operations: dr-x------
         Node::FdDir(..) => (FileType::Directory, 0o500),
-        Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) => (FileType::Symlink, 0o777),
+        // DIR("fdinfo", S_IRUGO|S_IXUGO); proc_fdinfo_permission checks
+        Node::FdInfoDir(..) => (FileType::Directory, 0o555),
+        // DIR("ns", S_IRUSR|S_IXUGO)
+        Node::NsDir(..) => (FileType::Directory, 0o511),
+        Node::SelfLink | Node::ThreadSelf | Node::ProcLink(..) | Node::Fd(..) | Node::Ns(..) => {
+            (FileType::Symlink, 0o777)
+        }
+        // proc_fdinfo_instantiate: S_IFREG | S_IRUGO; nsfs's the same
+        Node::FdInfo(..) | Node::NsFile(_) => (FileType::Regular, 0o444),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
         Node::ProcFile(_, _, "oom_score_adj") => (FileType::Regular, 0o644),
@@ -295,6 +323,10 @@ impl Node {
             | Node::ProcFile(pid, ..)
             | Node::FdDir(pid, _)
             | Node::Fd(pid, ..)
+            | Node::FdInfoDir(pid, _)
+            | Node::FdInfo(pid, ..)
+            | Node::NsDir(pid, _)
+            | Node::Ns(pid, ..)
             | Node::TaskDir(pid) => Some(pid),
             Node::ProcLink(pid, ..) if pid != 0 => Some(pid),
             _ => None,
@@ -335,6 +367,8 @@ impl Node {
                 let t = tid.unwrap_or(pid);
                 match name {
                     b"fd" => Some(Node::FdDir(pid, t)),
+                    b"fdinfo" => Some(Node::FdInfoDir(pid, t)),
+                    b"ns" => Some(Node::NsDir(pid, t)),
                     b"task" if tid.is_none() => Some(Node::TaskDir(pid)),
                     _ => find(PROC_FILES)
                         .map(|n| Node::ProcFile(pid, t, n))
@@ -348,6 +382,18 @@ impl Node {
             Node::FdDir(pid, tid) => {
                 let fd: u32 = core::str::from_utf8(name).ok()?.parse().ok()?;
                 fds(pid, tid).contains(&fd).then_some(Node::Fd(pid, tid, fd))
+            }
+            Node::FdInfoDir(pid, tid) => {
+                let fd: u32 = core::str::from_utf8(name).ok()?.parse().ok()?;
+                fds(pid, tid).contains(&fd).then_some(Node::FdInfo(pid, tid, fd))
+            }
+            Node::NsDir(pid, tid) => proctext::NS_NAMES
+                .iter()
+                .copied()
+                .find(|n| n.as_bytes() == name)
+                .map(|n| Node::Ns(pid, tid, n)),
+            Node::NsRoot => {
+                proctext::NS_NAMES.iter().copied().find(|n| n.as_bytes() == name).map(Node::NsFile)
             }
             _ => None,
         }
@@ -389,6 +435,8 @@ impl Node {
                     PROC_FILES.iter().map(|n| entry(n.as_bytes(), Node::ProcFile(pid, t, n))).collect();
                 v.extend(PROC_LINKS.iter().map(|n| entry(n.as_bytes(), Node::ProcLink(pid, t, n))));
                 v.push(entry(b"fd", Node::FdDir(pid, t)));
+                v.push(entry(b"fdinfo", Node::FdInfoDir(pid, t)));
+                v.push(entry(b"ns", Node::NsDir(pid, t)));
                 if tid.is_none() {
                     v.push(entry(b"task", Node::TaskDir(pid)));
                 }
@@ -410,6 +458,17 @@ impl Node {
                 v.sort_by_key(|e| e.pos);
                 v
             }
+            Node::FdInfoDir(pid, tid) => {
+                let mut v: Vec<SynthEntry> = fds(pid, tid)
+                    .into_iter()
+                    .map(|fd| entry(format!("{fd}").as_bytes(), Node::FdInfo(pid, tid, fd)).at(u64::from(fd)))
+                    .collect();
+                v.sort_by_key(|e| e.pos);
+                v
+            }
+            Node::NsDir(pid, tid) => {
+                proctext::NS_NAMES.iter().map(|n| entry(n.as_bytes(), Node::Ns(pid, tid, n))).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -418,8 +477,9 @@ impl Node {
 impl SynthNode for Node {
     fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
         // proc_fd_permission(): searching fd/ needs the directory's x bit
-        // (0500, the owner's) or to be that process
-        if let Node::FdDir(pid, _) = *self {
+        // (0500, the owner's) or to be that process; fdinfo/'s
+        // proc_fdinfo_permission() asks ptrace_may_access the same way
+        if let Node::FdDir(pid, _) | Node::FdInfoDir(pid, _) = *self {
             may_access(pid)?;
         }
         Ok(self.child(name).map(|n| {
@@ -433,7 +493,7 @@ impl SynthNode for Node {
                 // proc_fd_permission(): a process may always search its own
                 // fd/ (non-dumpable after a change of ids included); here
                 // its fd/ is its own
-                if matches!(n, Node::FdDir(..)) && caller().0 == pid {
+                if matches!(n, Node::FdDir(..) | Node::FdInfoDir(..)) && caller().0 == pid {
                     (uid, gid) = dump_owner(pid, true);
                 }
                 inode.set_synth_owner(uid, gid);
@@ -460,6 +520,7 @@ impl SynthNode for Node {
                 }
                 process_file(pid, tid, n)
             }
+            Node::FdInfo(pid, tid, fd) => fdinfo(pid, tid, fd),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -533,6 +594,11 @@ impl SynthNode for Node {
                 may_access(pid)?;
                 fd_link(pid, tid, fd)
             }
+            // proc_ns_readlink(): ptrace_may_access(PTRACE_MODE_READ_FSCREDS)
+            Node::Ns(pid, _, n) => {
+                may_access(pid)?;
+                proctext::ns_link(n).map(String::into_bytes).ok_or(Errno::ENOENT)
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -540,6 +606,7 @@ impl SynthNode for Node {
     fn magic(&self) -> Option<Result<vfs::Magic>> {
         match *self {
             Node::Fd(pid, tid, fd) => Some(may_access(pid).and_then(|()| fd_magic(pid, tid, fd))),
+            Node::Ns(pid, _, n) => Some(may_access(pid).and_then(|()| ns_inode(n)).map(vfs::Magic::Inode)),
             Node::ProcLink(pid, tid, n @ ("cwd" | "root" | "exe")) if pid != 0 => {
                 Some(may_access(pid).and_then(|()| link_magic(pid, tid, n)))
             }
@@ -728,7 +795,37 @@ fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
 
 fn meminfo() -> String {
     let (free, usable) = arch_x86_64::mem::frames::stats();
-    proctext::meminfo(usable, free, arch_x86_64::mem::heap::slab_bytes())
+    let mut out = proctext::meminfo(usable, free, arch_x86_64::mem::heap::slab_bytes());
+    out.push_str(&proctext::meminfo_commit(
+        crate::sysctl::commit_limit_kb(usable * 4),
+        committed_bytes() / 1024,
+    ));
+    out
+}
+
+/// Linux's `vm_committed_as`, counted at the read: the private writable
+/// mappings of every process (each address space once, under its own
+/// lock).
+fn committed_bytes() -> u64 {
+    let mut vms: Vec<_> = table()
+        .pids()
+        .into_iter()
+        .filter_map(|pid| table().with_process(pid, |p| p.vm().cloned()).flatten())
+        .collect();
+    vms.sort_by_key(|vm| Arc::as_ptr(vm) as usize);
+    vms.dedup_by(|a, b| Arc::ptr_eq(a, b));
+    let mut total = 0u64;
+    for vm in &vms {
+        let g = vm.lock();
+        total += g
+            .mappings()
+            .filter(|m| m.prot.contains(vm::Prot::WRITE) && !m.shared)
+            .map(|m| (m.end - m.start) as u64)
+            .sum::<u64>();
+    }
+    // the address spaces go after every lock
+    drop(vms);
+    total
 }
 
 fn global_file(name: &str) -> Vec<u8> {
@@ -828,6 +925,75 @@ fn inode_path(inode: &Arc<Inode>) -> Option<Vec<u8>> {
         _ => return None,
     };
     Some(format!("/dev/{name}").into_bytes())
+}
+
+/// `/proc/<pid>/fdinfo/<fd>` (fs/proc/fd.c `seq_show`): the common
+/// lines, then the file kind's own ([`vfs::File::show_fdinfo`]).
+/// `ENOENT` once the fd is closed.
+fn fdinfo(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
+    let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
+    let files =
+        table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
+    let (file, fd_flags) = {
+        let g = files.lock();
+        (g.get(fd).map_err(|_| Errno::ENOENT)?, g.fd_flags(fd).unwrap_or(0))
+    };
+    let mut flags = file.status_flags();
+    if fd_flags & fs_table::FD_CLOEXEC != 0 {
+        flags |= vfs::O_CLOEXEC;
+    }
+    // f_pos: files without an offset (pipes, sockets) show 0
+    let pos = file.lseek(0, vfs::SEEK_CUR).unwrap_or(0);
+    let mnt_id = file.inode().map_or(crate::fs::INTERNAL_MOUNT_ID, |i| crate::fs::mount_of(i).0);
+    let ino = file.stat().map_or(0, |s| s.ino);
+    let mut out = proctext::fdinfo_head(pos, flags, mnt_id as u32, ino);
+    file.show_fdinfo(&mut out);
+    Ok(out.into_bytes())
+}
+
+/// nsfs: one file per namespace (one namespace of each kind here).
+fn nsfs_root() -> &'static Arc<Inode> {
+    static ROOT: spin::Once<Arc<Inode>> = spin::Once::new();
+    // an anonymous device, as Linux's
+    ROOT.call_once(|| {
+        vfs::new_synthfs(vfs::makedev(0, 4), Arc::new(crate::fs::KernelClock), Arc::new(Node::NsRoot))
+    })
+}
+
+/// What `/proc/<pid>/ns/<name>` leads to: the nsfs inode numbered as the
+/// namespace, `-r--r--r--` as Linux's `ns_get_path`; reading it is
+/// `EINVAL` as there.
+fn ns_inode(name: &'static str) -> Result<Arc<Inode>> {
+    let ino = proctext::ns_ino(name).ok_or(Errno::ENOENT)?;
+    let kind = name.strip_suffix("_for_children").unwrap_or(name);
+    Ok(Inode::new_synth(
+        nsfs_root(),
+        kind.as_bytes(),
+        FileType::Regular,
+        0o444,
+        ino,
+        Arc::new(Node::NsFile(name)),
+    ))
+}
+
+/// The namespace kind behind an open nsfs file (`None` for other files).
+pub fn ns_kind_of(file: &dyn vfs::File) -> Option<&'static str> {
+    let inode = file.inode()?;
+    if inode.dev() != vfs::makedev(0, 4) {
+        return None;
+    }
+    let ino = inode.ino();
+    ["net", "uts", "ipc", "pid", "user", "mnt", "cgroup", "time"]
+        .into_iter()
+        .find(|n| proctext::ns_ino(n) == Some(ino))
+}
+
+/// The nsfs file of namespace kind `name`, opened read-only (for
+/// NS_GET_USERNS).
+pub fn open_ns(name: &str) -> Result<vfs::Opened> {
+    let cred = vfs::Cred::root();
+    let root = nsfs_root().clone();
+    vfs::Ctx::new(root.clone(), &cred).open(&root, name.as_bytes(), vfs::O_RDONLY, 0)
 }
 
 fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
@@ -1102,6 +1268,21 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             )
             .into_bytes()
         }
+        "limits" => {
+            let l = table().with_process(pid, |p| p.rlimits().clone()).ok_or(Errno::ESRCH)?;
+            let all: Vec<(u64, u64)> = (0..process::rlimit::RLIM_NLIMITS as u32)
+                .filter_map(|r| process::rlimit::Resource::from_u32(r).ok())
+                .map(|r| {
+                    let v = l.get(r);
+                    (v.cur, v.max)
+                })
+                .collect();
+            proctext::limits(&all).into_bytes()
+        }
+        // proc_cgroup_show(): the v2 hierarchy's "0::/" line shows only
+        // once cgroup2 was mounted (cgrp_dfl_visible), and neither cgroup
+        // filesystem exists here: empty, as Linux before that mount
+        "cgroup" => Vec::new(),
         "oom_score_adj" => {
             let adj = table().with_process(pid, |p| p.oom_score_adj()).ok_or(Errno::ESRCH)?;
             format!("{adj}\n").into_bytes()

@@ -87,6 +87,10 @@ impl SignalFd {
 }
 
 impl File for SignalFd {
+    fn show_fdinfo(&self, out: &mut alloc::string::String) {
+        out.push_str(&process::proctext::fdinfo_signalfd(self.mask().bits()));
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         let want = buf.len() / SIGNALFD_SIGINFO_SIZE;
         if want == 0 {

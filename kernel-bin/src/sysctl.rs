@@ -25,6 +25,24 @@ static PIPE_USER_PAGES_HARD: AtomicU64 = AtomicU64::new(0);
 /// not dumpable, 1: dumpable, 2: root-only dumps).
 static SUID_DUMPABLE: AtomicU64 = AtomicU64::new(0);
 
+/// `vm.overcommit_memory`: 0 heuristic (Linux's default), 1 always, 2
+/// never (strict accounting). Kept for readers; mmap does not consult it.
+static OVERCOMMIT_MEMORY: AtomicU64 = AtomicU64::new(0);
+/// `vm.overcommit_ratio`: the percentage of RAM in `CommitLimit` (50).
+static OVERCOMMIT_RATIO: AtomicU64 = AtomicU64::new(50);
+/// `vm.overcommit_kbytes`: `CommitLimit` in kB instead of the ratio (0: the
+/// ratio counts).
+static OVERCOMMIT_KBYTES: AtomicU64 = AtomicU64::new(0);
+
+/// /proc/meminfo's `CommitLimit` in kB for `total_kb` of RAM and no swap
+/// (Linux's `vm_commit_limit`).
+pub fn commit_limit_kb(total_kb: u64) -> u64 {
+    match OVERCOMMIT_KBYTES.load(Ordering::Relaxed) {
+        0 => total_kb * (OVERCOMMIT_RATIO.load(Ordering::Relaxed) as i32 as i64).max(0) as u64 / 100,
+        kb => kb,
+    }
+}
+
 /// `fs.pipe-max-size` in bytes.
 pub fn pipe_max_size() -> u64 {
     PIPE_MAX_SIZE.load(Ordering::Relaxed)
@@ -399,6 +417,46 @@ pub static KNOBS: &[Knob] = &[
         dir: "vm",
         name: "mmap_min_addr",
         value: Value::Text(|| alloc::format!("{}", vm::abi::MMAP_MIN_ADDR).into_bytes()),
+    },
+    Knob {
+        dir: "vm",
+        name: "overcommit_kbytes",
+        // overcommit_kbytes_handler: a write zeroes the ratio
+        value: Value::Num(
+            Kind::Ulong,
+            || OVERCOMMIT_KBYTES.load(Ordering::Relaxed) as i64,
+            |v| {
+                OVERCOMMIT_KBYTES.store(v as u64, Ordering::Relaxed);
+                OVERCOMMIT_RATIO.store(0, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "vm",
+        name: "overcommit_memory",
+        value: Value::Num(
+            tri_kind(),
+            || OVERCOMMIT_MEMORY.load(Ordering::Relaxed) as i64,
+            |v| {
+                OVERCOMMIT_MEMORY.store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "vm",
+        name: "overcommit_ratio",
+        // overcommit_ratio_handler: proc_dointvec; a write zeroes kbytes
+        value: Value::Num(
+            Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 },
+            || OVERCOMMIT_RATIO.load(Ordering::Relaxed) as i32 as i64,
+            |v| {
+                OVERCOMMIT_RATIO.store(v as i32 as u32 as u64, Ordering::Relaxed);
+                OVERCOMMIT_KBYTES.store(0, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
     },
 ];
 

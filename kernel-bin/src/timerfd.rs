@@ -67,6 +67,9 @@ pub struct TimerFd {
 
 struct State {
     timer: Timer,
+    /// The flags of the last timerfd_settime(2) (`TFD_TIMER_ABSTIME`,
+    /// `TFD_TIMER_CANCEL_ON_SET`), for fdinfo.
+    settime_flags: u32,
     /// Its entry in [`ARMED`].
     key: Option<(u64, u64)>,
 }
@@ -193,6 +196,15 @@ pub fn clock_was_set() {
 }
 
 impl File for TimerFd {
+    fn show_fdinfo(&self, out: &mut alloc::string::String) {
+        let (ticks, flags, value, interval) = {
+            let s = self.state.lock();
+            let (ticks, value, interval) = s.timer.show(self.now());
+            (ticks, s.settime_flags, value, interval)
+        };
+        out.push_str(&process::proctext::fdinfo_timerfd(self.clock.id(), ticks, flags, value, interval));
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
@@ -283,7 +295,7 @@ pub fn timerfd_create(t: &mut UThread, clockid: i32, flags: i32) -> SysResult {
         id,
         clock,
         me: me.clone(),
-        state: Mutex::new(State { timer: Timer::new(), key: None }),
+        state: Mutex::new(State { timer: Timer::new(), settime_flags: 0, key: None }),
         wq: Arc::new(WaitQueue::new()),
         events: AtomicU64::new(0),
         flags: AtomicU32::new(vfs::O_RDWR | (flags & vfs::O_NONBLOCK)),
@@ -336,6 +348,7 @@ pub fn timerfd_settime(
             let mut s = tf.state.lock();
             s.timer.set_cancel(tf.clock.is_realtime() && abs && flags & rules::TFD_TIMER_CANCEL_ON_SET != 0);
             let prev = s.timer.set(tf.now(), value, interval, abs);
+            s.settime_flags = flags & (rules::TFD_TIMER_ABSTIME | rules::TFD_TIMER_CANCEL_ON_SET);
             tf.rearm(&mut s);
             prev
         };

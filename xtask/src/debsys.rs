@@ -58,6 +58,9 @@ pub const PACKAGES: &[&str] = &[
     "mount",
     "hostname",
     "mawk",
+    // lsof -p, fuser, killall, pstree: readers of /proc/PID/fd and fdinfo
+    "lsof",
+    "psmisc",
 ];
 
 /// Paths of the packages left out of the image: documentation and

@@ -85,6 +85,11 @@ pub struct Item<H, X> {
 }
 
 impl<H: Watched, X> Item<H, X> {
+    /// The user's data word (`epoll_event.data`).
+    pub fn data(&self) -> u64 {
+        self.data
+    }
+
     /// The events field as it stands (flags included).
     pub fn events(&self) -> u32 {
         self.events

@@ -48,6 +48,18 @@ impl Clock {
         matches!(self, Clock::Realtime | Clock::RealtimeAlarm)
     }
 
+    /// The clock's id (`CLOCK_REALTIME` 0, ...), as timerfd_create(2)
+    /// took it.
+    pub fn id(self) -> i32 {
+        match self {
+            Clock::Realtime => 0,
+            Clock::Monotonic => 1,
+            Clock::Boottime => 7,
+            Clock::RealtimeAlarm => 8,
+            Clock::BoottimeAlarm => 9,
+        }
+    }
+
     /// The `_ALARM` clocks, which need `CAP_WAKE_ALARM`.
     pub fn is_alarm(self) -> bool {
         matches!(self, Clock::RealtimeAlarm | Clock::BoottimeAlarm)
@@ -220,6 +232,14 @@ impl Timer {
             self.queued = true;
         }
         (self.remaining(now), self.interval)
+    }
+
+    /// What fdinfo shows at `now` without changing anything
+    /// (`timerfd_show`): `(ticks, remaining, interval)`, the expirations
+    /// counted so far (a periodic timer is not moved forward here) and
+    /// the time left, 0 once the deadline passed.
+    pub fn show(&self, now: u64) -> (u64, u64, u64) {
+        (self.ticks, self.remaining(now), self.interval)
     }
 
     /// `TFD_IOC_SET_TICKS`: `EINVAL` for 0.

@@ -591,6 +591,13 @@ pub fn meminfo(usable_frames: u64, free_frames: u64, slab_bytes: u64) -> String 
     )
 }
 
+/// `/proc/meminfo`'s overcommit lines, which follow [`meminfo`]'s in
+/// Linux's order: the commit limit (`vm.overcommit_*`) and the memory
+/// committed by private writable mappings, in kB.
+pub fn meminfo_commit(limit_kb: u64, committed_kb: u64) -> String {
+    format!("CommitLimit:    {limit_kb:8} kB\nCommitted_AS:   {committed_kb:8} kB\n")
+}
+
 /// The names `/proc/vmstat` lists, in Linux 6.1's order (`vmstat_text`
 /// with an x86_64 distribution configuration: NUMA, swap, THP,
 /// compaction, CMA, KSM, zswap and balloon counters included).
@@ -800,10 +807,207 @@ pub fn cpu_stat(
     out
 }
 
+/// The common head of `/proc/<pid>/fdinfo/<fd>` (fs/proc/fd.c
+/// `seq_show`): the file offset, the status flags in octal (`O_CLOEXEC`
+/// added when the descriptor has it, as Linux shows it), the mount's id
+/// and the inode number. The file kind's own lines follow.
+pub fn fdinfo_head(pos: u64, flags: u32, mnt_id: u32, ino: u64) -> String {
+    format!("pos:\t{}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n", pos as i64)
+}
+
+/// An eventfd's fdinfo lines (`eventfd_show_fdinfo`): the count in hex
+/// right-aligned in 16 columns and the instance's id.
+pub fn fdinfo_eventfd(count: u64, id: u32) -> String {
+    format!("eventfd-count: {count:16x}\neventfd-id: {id}\n")
+}
+
+/// A timerfd's fdinfo lines (`timerfd_show`): the clock id, expirations
+/// not read, the flags of the last timerfd_settime(2), the time left and
+/// the interval (nanoseconds, shown as `(seconds, nanoseconds)`).
+pub fn fdinfo_timerfd(
+    clockid: i32,
+    ticks: u64,
+    settime_flags: u32,
+    value_ns: u64,
+    interval_ns: u64,
+) -> String {
+    const NS: u64 = 1_000_000_000;
+    format!(
+        "clockid: {clockid}\nticks: {ticks}\nsettime flags: 0{settime_flags:o}\nit_value: ({}, {})\nit_interval: ({}, {})\n",
+        value_ns / NS,
+        value_ns % NS,
+        interval_ns / NS,
+        interval_ns % NS
+    )
+}
+
+/// A signalfd's fdinfo line (`signalfd_show_fdinfo`, `render_sigset_t`):
+/// the signals it reads, 16 hex digits.
+pub fn fdinfo_signalfd(mask: u64) -> String {
+    format!("sigmask:\t{mask:016x}\n")
+}
+
+/// One `tfd:` line of an epoll instance's fdinfo (`ep_show_fdinfo`): the
+/// watched fd, its events (`EPOLLERR | EPOLLHUP` included) and data, the
+/// watched file's offset, inode number and device (the kernel's `dev_t`,
+/// major << 20 | minor).
+pub fn fdinfo_epoll_item(fd: u32, events: u32, data: u64, pos: u64, ino: u64, sdev: u32) -> String {
+    format!(
+        "tfd: {fd:8} events: {events:8x} data: {data:16x}  pos:{} ino:{ino:x} sdev:{sdev:x}\n",
+        pos as i64
+    )
+}
+
+/// A pidfd's fdinfo lines (`pidfd_show_fdinfo`): the pid, -1 once the
+/// process was reaped, and the same in `NSpid` (one pid namespace).
+pub fn fdinfo_pidfd(pid: Option<Pid>) -> String {
+    let n = pid.map_or(-1, i64::from);
+    format!("Pid:\t{n}\nNSpid:\t{n}\n")
+}
+
+/// The names of `/proc/<pid>/ns`, in Linux 6.1's order (`ns_entries`).
+pub const NS_NAMES: &[&str] =
+    &["net", "uts", "ipc", "pid", "pid_for_children", "user", "mnt", "cgroup", "time", "time_for_children"];
+
+/// The inode number of the initial namespace behind `/proc/<pid>/ns/<name>`
+/// (the `PROC_*_INIT_INO` constants; the mount and network namespaces
+/// get the first two dynamic numbers at boot, as on Linux).
+pub fn ns_ino(name: &str) -> Option<u64> {
+    Some(match name {
+        "ipc" => 0xEFFF_FFFF,
+        "uts" => 0xEFFF_FFFE,
+        "user" => 0xEFFF_FFFD,
+        "pid" | "pid_for_children" => 0xEFFF_FFFC,
+        "cgroup" => 0xEFFF_FFFB,
+        "time" | "time_for_children" => 0xEFFF_FFFA,
+        "net" => 0xF000_0000,
+        "mnt" => 0xF000_0001,
+        _ => return None,
+    })
+}
+
+/// The target of the link `/proc/<pid>/ns/<name>` (`ns_get_name`):
+/// `pid:[4026531836]`; the `_for_children` links name their kind.
+pub fn ns_link(name: &str) -> Option<String> {
+    let ino = ns_ino(name)?;
+    let kind = name.strip_suffix("_for_children").unwrap_or(name);
+    Some(format!("{kind}:[{ino}]"))
+}
+
+/// `/proc/<pid>/limits` (`proc_pid_limits`): a header and one line per
+/// resource, `(soft, hard)` in `RLIMIT_*` order, `u64::MAX` as
+/// `unlimited`.
+pub fn limits(rlimits: &[(u64, u64)]) -> String {
+    const NAMES: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let mut out = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    let num = |v: u64| if v == u64::MAX { String::from("unlimited") } else { format!("{v}") };
+    for ((name, unit), (soft, hard)) in NAMES.iter().zip(rlimits) {
+        out.push_str(&format!("{name:<25} {:<20} {:<20} ", num(*soft), num(*hard)));
+        if !unit.is_empty() {
+            out.push_str(&format!("{unit:<10}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `/proc/<pid>/io` (`do_io_accounting`): characters read and written
+/// through read/write-like calls, the number of such calls, and the
+/// storage bytes (0 here: no block accounting).
+pub fn io(rchar: u64, wchar: u64, syscr: u64, syscw: u64) -> String {
+    format!(
+        "rchar: {rchar}\nwchar: {wchar}\nsyscr: {syscr}\nsyscw: {syscw}\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    #[test]
+    fn fdinfo_lines_as_linux() {
+        assert_eq!(
+            fdinfo_head(5, 0o2100002, 21, 1234),
+            "pos:\t5\nflags:\t02100002\nmnt_id:\t21\nino:\t1234\n"
+        );
+        assert_eq!(fdinfo_head(0, 0, 14, 7), "pos:\t0\nflags:\t00\nmnt_id:\t14\nino:\t7\n");
+        assert_eq!(fdinfo_eventfd(0x2a, 3), "eventfd-count:               2a\neventfd-id: 3\n");
+        assert_eq!(
+            fdinfo_timerfd(1, 0, 1, 1_500_000_000, 250_000_000),
+            "clockid: 1\nticks: 0\nsettime flags: 01\nit_value: (1, 500000000)\nit_interval: (0, 250000000)\n"
+        );
+        assert_eq!(fdinfo_signalfd(1 << 9), "sigmask:\t0000000000000200\n");
+        assert_eq!(
+            fdinfo_epoll_item(4, 0x19, 0x1234, 0, 0x56, 0xd),
+            "tfd:        4 events:       19 data:             1234  pos:0 ino:56 sdev:d\n"
+        );
+        assert_eq!(fdinfo_pidfd(Some(42)), "Pid:\t42\nNSpid:\t42\n");
+        assert_eq!(fdinfo_pidfd(None), "Pid:\t-1\nNSpid:\t-1\n");
+    }
+
+    #[test]
+    fn ns_links_name_the_initial_namespaces() {
+        assert_eq!(ns_link("pid").as_deref(), Some("pid:[4026531836]"));
+        assert_eq!(ns_link("pid_for_children").as_deref(), Some("pid:[4026531836]"));
+        assert_eq!(ns_link("time_for_children").as_deref(), Some("time:[4026531834]"));
+        assert_eq!(ns_link("ipc").as_deref(), Some("ipc:[4026531839]"));
+        assert_eq!(ns_link("bogus"), None);
+        assert!(NS_NAMES.iter().all(|n| ns_ino(n).is_some()));
+    }
+
+    #[test]
+    fn limits_table_as_linux() {
+        let mut l = [(u64::MAX, u64::MAX); 16];
+        l[7] = (1024, 4096);
+        l[13] = (0, 0);
+        let text = limits(&l);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 17);
+        assert_eq!(
+            lines[0],
+            "Limit                     Soft Limit           Hard Limit           Units     "
+        );
+        assert_eq!(
+            lines[1],
+            "Max cpu time              unlimited            unlimited            seconds   "
+        );
+        assert_eq!(
+            lines[8],
+            "Max open files            1024                 4096                 files     "
+        );
+        assert_eq!(lines[14], "Max nice priority         0                    0                    ");
+    }
+
+    #[test]
+    fn meminfo_commit_lines() {
+        assert_eq!(meminfo_commit(65536, 1234), "CommitLimit:       65536 kB\nCommitted_AS:       1234 kB\n");
+    }
+
+    #[test]
+    fn io_lines() {
+        assert_eq!(
+            io(10, 20, 1, 2),
+            "rchar: 10\nwchar: 20\nsyscr: 1\nsyscw: 2\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n"
+        );
+    }
 
     fn fields() -> StatFields<'static> {
         StatFields {

@@ -120,6 +120,12 @@ pub trait File: Send + Sync {
         None
     }
 
+    /// The lines of /proc/PID/fdinfo/N this kind of file adds after the
+    /// common `pos`/`flags`/`mnt_id`/`ino` ones (Linux's
+    /// `file_operations::show_fdinfo`: an eventfd's count, a timerfd's
+    /// settings, an epoll instance's `tfd:` lines). Nothing by default.
+    fn show_fdinfo(&self, _out: &mut alloc::string::String) {}
+
     /// Whether the file takes `O_DIRECT` (Linux's `FMODE_CAN_ODIRECT`: a
     /// regular file of a filesystem with direct I/O, a block device).
     /// open(2) and fcntl(F_SETFL) refuse the flag elsewhere with `EINVAL`

@@ -250,6 +250,26 @@ fn loop_check(ep: &Arc<dyn File>, node: &Epoll, depth: usize) -> Result<()> {
 }
 
 impl File for Epoll {
+    /// `ep_show_fdinfo`: a `tfd:` line per item whose file is open, in
+    /// the list's order (Linux's is its red-black tree's, by file address).
+    fn show_fdinfo(&self, out: &mut alloc::string::String) {
+        // the files are looked at after the list's lock; their last
+        // references drop here, outside it too
+        let items: Vec<(u32, u32, u64, Arc<dyn File>)> = self
+            .shared
+            .items
+            .lock()
+            .iter()
+            .filter_map(|i| Some((i.fd, i.events(), i.data(), i.handle.0.upgrade()?)))
+            .collect();
+        for (fd, events, data, file) in items {
+            let pos = file.lseek(0, vfs::SEEK_CUR).unwrap_or(0);
+            let (ino, dev) = file.stat().map_or((0, 0), |s| (s.ino, s.dev));
+            let sdev = (vfs::major(dev) << 20) | vfs::minor(dev);
+            out.push_str(&process::proctext::fdinfo_epoll_item(fd, events, data, pos, ino, sdev));
+        }
+    }
+
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
         Err(Errno::EINVAL)
     }

@@ -594,6 +594,49 @@ pub fn getdents64(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
 }
 
 /// ioctl(2): `unsigned int fd, unsigned int cmd, unsigned long arg`.
+/// The ioctls of an nsfs file (fs/nsfs.c `ns_ioctl`) with one namespace
+/// of each kind, all owned by the initial user namespace:
+/// `NS_GET_USERNS` opens that user namespace (close-on-exec; `EPERM` for
+/// the user namespace itself, which has no parent), `NS_GET_PARENT` is
+/// `EPERM` for the initial pid and user namespaces and `EINVAL` for the
+/// others, `NS_GET_NSTYPE` gives the `CLONE_NEW*` bit and
+/// `NS_GET_OWNER_UID` (user namespaces only) uid 0.
+fn ns_ioctl(t: &mut UThread, kind: &str, cmd: u32, arg: u64) -> SysResult {
+    const NS_GET_USERNS: u32 = 0xb701;
+    const NS_GET_PARENT: u32 = 0xb702;
+    const NS_GET_NSTYPE: u32 = 0xb703;
+    const NS_GET_OWNER_UID: u32 = 0xb704;
+    match cmd {
+        NS_GET_USERNS => {
+            if kind == "user" {
+                return Err(Errno::EPERM);
+            }
+            let file: Arc<dyn File> = match crate::procfs::open_ns("user")? {
+                Opened::File(f) => f,
+                _ => return Err(Errno::ENOENT),
+            };
+            crate::eventfd::install(t, file, true)
+        }
+        NS_GET_PARENT => Err(if matches!(kind, "pid" | "user") { Errno::EPERM } else { Errno::EINVAL }),
+        NS_GET_NSTYPE => Ok(match kind {
+            "mnt" => 0x0002_0000,
+            "cgroup" => 0x0200_0000,
+            "uts" => 0x0400_0000,
+            "ipc" => 0x0800_0000,
+            "user" => 0x1000_0000,
+            "pid" => 0x2000_0000,
+            "net" => 0x4000_0000,
+            _ => 0x80, // CLONE_NEWTIME
+        }),
+        NS_GET_OWNER_UID if kind == "user" => {
+            t.write(UserPtr::<u32>::new(arg), 0)?;
+            Ok(0)
+        }
+        NS_GET_OWNER_UID => Err(Errno::EINVAL),
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
 pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     if let Some(r) = super::fs_extra::generic_ioctl(t, fd, cmd, arg) {
         return r;
@@ -604,6 +647,9 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     }
     if let Some(r) = crate::blk::ioctl(t, &*file, cmd, arg) {
         return r;
+    }
+    if let Some(kind) = crate::procfs::ns_kind_of(&*file) {
+        return ns_ioctl(t, kind, cmd, arg);
     }
     let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
     if let Some(side) = crate::pty::side(&*file) {

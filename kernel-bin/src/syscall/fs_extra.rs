@@ -410,6 +410,9 @@ pub fn statx(
         }
     } else {
         let at = flags & AT_SYMLINK_NOFOLLOW;
+        // path_init(): an absolute name never looks at dirfd (fuser passes
+        // its fd 0, a terminal)
+        let dirfd = if p.starts_with(b"/") { DirFd::Cwd } else { dirfd };
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
