@@ -206,7 +206,9 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
             return false;
         }
         next_look.set(now.saturating_add(10_000_000));
-        crate::proc::table().with_process(1, |p| p.state() == process::table::ProcState::Zombie).unwrap_or(true)
+        crate::proc::table()
+            .with_process(1, |p| p.state() == process::table::ProcState::Zombie)
+            .unwrap_or(true)
     };
     crate::sched::idle_until(done);
     let status = crate::proc::init_exit()

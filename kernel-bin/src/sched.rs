@@ -1451,10 +1451,10 @@ fn has_own_work(cpu: usize) -> bool {
 
 /// Moves `cpu`'s fair clock to `next`'s virtual run time (the caller
 /// starts its stretch: the CPU slot's `run_start`).
-fn note_next(next: &Arc<Task>, idle: &Arc<Task>, cpu: usize) {
+fn note_next(next: &Arc<Task>, idle: *const Task, cpu: usize) {
     // (only this CPU writes its count: no read-modify-write needed)
     PICKS[cpu].store(PICKS[cpu].load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    let is_idle = Arc::ptr_eq(next, idle);
+    let is_idle = core::ptr::eq(Arc::as_ptr(next), idle);
     if !is_idle && next.rt() == 0 {
         // (only `cpu` writes its fair clock)
         let v = next.vruntime.load(Ordering::Relaxed);
@@ -1489,20 +1489,23 @@ fn reschedule(requeue: Requeue) {
         // one clock read for the switch's bookkeeping (each is a helper
         // call under QEMU's TCG, and ended the block under --icount)
         let now = time::since_boot_ns();
+        // (the idle task by address: a reference is taken only when it
+        // runs next; every reference counted is a locked instruction, an
+        // atomic helper call under multi-threaded TCG)
         let (prev, idle) = {
             let mut c = CPUS[cpu].lock();
             let (p, i) = match (&c.current, &c.idle) {
-                (Some(p), Some(i)) => (p.clone(), i.clone()),
+                (Some(p), Some(i)) => (p.clone(), Arc::as_ptr(i)),
                 _ => return,
             };
             // charged before it is queued again: its place in the fair
             // order is its virtual run time now
-            if !Arc::ptr_eq(&p, &i) {
+            if !core::ptr::eq(Arc::as_ptr(&p), i) {
                 charge_vruntime(&p, &mut c, now);
             }
             (p, i)
         };
-        let is_idle = Arc::ptr_eq(&prev, &idle);
+        let is_idle = core::ptr::eq(Arc::as_ptr(&prev), idle);
         wake_sleepers(now);
         if matches!(requeue, Requeue::Yield | Requeue::Preempt) && !is_idle {
             if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
@@ -1518,8 +1521,11 @@ fn reschedule(requeue: Requeue) {
         }
         // a wake-up from here on asks again (about the next task)
         clear_need_resched(cpu);
-        let next = pick(cpu, &prev, requeue == Requeue::Yield).unwrap_or_else(|| idle.clone());
-        note_next(&next, &idle, cpu);
+        let Some(next) = pick(cpu, &prev, requeue == Requeue::Yield).or_else(|| with_cpu(|c| c.idle.clone()))
+        else {
+            return;
+        };
+        note_next(&next, idle, cpu);
         if Arc::ptr_eq(&prev, &next) {
             with_cpu(|c| {
                 c.run_start = now;
@@ -1527,12 +1533,12 @@ fn reschedule(requeue: Requeue) {
             });
             return;
         }
-        if !Arc::ptr_eq(&next, &idle) {
+        if !core::ptr::eq(Arc::as_ptr(&next), idle) {
             claim(&next, cpu);
         }
         with_cpu(|c| {
-            c.current = Some(next.clone());
-            c.prev = Some(prev.clone());
+            // the slot's reference to `prev` moves to `prev`'s slot
+            c.prev = c.current.replace(next.clone());
             c.run_start = now;
             c.slice_start = now;
         });
@@ -1869,7 +1875,7 @@ pub fn exit_current() -> ! {
         wake_sleepers(now);
         clear_need_resched(cpu);
         let next = pick(cpu, &me, false).unwrap_or_else(|| idle.clone());
-        note_next(&next, &idle, cpu);
+        note_next(&next, Arc::as_ptr(&idle), cpu);
         if !Arc::ptr_eq(&next, &idle) {
             claim(&next, cpu);
         }

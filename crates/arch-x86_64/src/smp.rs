@@ -445,9 +445,14 @@ fn answer_tsc_measurement(n: usize) {
     let high = (TSC_HIGH.load(Ordering::Relaxed) ^ (1 << 63)) as i64;
     if low <= 0 && 0 <= high {
         crate::time::set_tsc_offset(n, 0);
-        log::info!("smp: CPU {n}'s TSC agrees with ours (no reading went back: bounds {low}..{high} cycles)");
+        // the verdict first, the log line after: the AP waits for the
+        // former, not for a line through the serial port (under TCG on a
+        // loaded host the line took milliseconds of the AP's start)
         MEASURE.store(MEASURE_SET, Ordering::Release);
+        log::info!("smp: CPU {n}'s TSC agrees with ours (no reading went back: bounds {low}..{high} cycles)");
     } else {
+        // (here the line comes first: the AP's copy, `sync_tsc`, waits a
+        // bounded time for this loop's next store)
         log::warn!(
             "smp: CPU {n}'s TSC differs from ours (bounds {low}..{high} cycles): copied; vDSO clocks off"
         );
