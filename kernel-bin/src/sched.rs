@@ -1038,18 +1038,41 @@ fn wake_sleepers(now_raw: u64) {
         return;
     }
     let now = now_ns();
-    locked(&SLEEPERS, |s| {
-        SLEEPERS_WAKING.store(true, Ordering::Relaxed);
-        while let Some(t) = s.pop_due(now) {
-            if try_wake(&t) {
+    loop {
+        // popped under the lock, queued after it (a queueing may send
+        // the reschedule IPI, an APIC write that QEMU serialises: held
+        // across it the lock kept the woken task's next sleep spinning on
+        // its own CPU), in batches of WAKE_BATCH
+        let mut due: [Option<Arc<Task>>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
+        let more = locked(&SLEEPERS, |s| {
+            SLEEPERS_WAKING.store(true, Ordering::Relaxed);
+            let mut n = 0;
+            while n < WAKE_BATCH
+                && let Some(t) = s.pop_due(now)
+            {
+                due[n] = Some(t);
+                n += 1;
+            }
+            NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+            SLEEPERS_WAKING.store(false, Ordering::Relaxed);
+            n == WAKE_BATCH
+        });
+        for t in due.iter().flatten() {
+            if try_wake(t) {
                 t.woken_by.store(WOKEN_BY_TIMER, Ordering::Relaxed);
-                enqueue(&t);
+                enqueue(t);
             }
         }
-        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
-        SLEEPERS_WAKING.store(false, Ordering::Relaxed);
-    });
+        // (the references are dropped here, outside the lock)
+        if !more {
+            return;
+        }
+    }
 }
+
+/// How many due sleepers [`wake_sleepers`] pops per turn of the
+/// sleepers' lock.
+const WAKE_BATCH: usize = 8;
 
 /// Set while a CPU pops the due sleepers ([`wake_sleepers`], under the
 /// [`SLEEPERS`] lock): a plain flag (no locked instruction) that lets the
