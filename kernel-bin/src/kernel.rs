@@ -193,7 +193,7 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     // The boot CPU's idle loop asks this on every turn (each interrupt,
     // each wake-up). init's exit sets a flag (one load); the process
     // table, for an end the flag misses (init's last two threads leaving
-    // by exit(2) at once), is looked at once per 10 ms of the clock: its
+    // by exit(2) at once), is looked at once per 100 ms of the clock: its
     // lock on every turn was contended by the CPU running the tasks (a
     // 2-CPU vfork_exit_wait's profile had this loop spinning on it).
     let next_look = core::cell::Cell::new(0u64);
@@ -205,7 +205,7 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         if now < next_look.get() {
             return false;
         }
-        next_look.set(now.saturating_add(10_000_000));
+        next_look.set(now.saturating_add(100_000_000));
         crate::proc::table()
             .with_process(1, |p| p.state() == process::table::ProcState::Zombie)
             .unwrap_or(true)
