@@ -190,11 +190,25 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     crate::procfs::set_exec_stack(pid, image_env, image_auxv);
     process::seams::Hooks::thread_created(&crate::proc::Hooks, pid);
     log::info!("started {path} as pid {pid}");
+    // The boot CPU's idle loop asks this on every turn (each interrupt,
+    // each wake-up). init's exit sets a flag (one load); the process
+    // table, for an end the flag misses (init's last two threads leaving
+    // by exit(2) at once), is looked at once per 100 ms of the clock: its
+    // lock on every turn was contended by the CPU running the tasks (a
+    // 2-CPU vfork_exit_wait's profile had this loop spinning on it).
+    let next_look = core::cell::Cell::new(0u64);
     let done = || {
-        crate::proc::init_exit().is_some()
-            || crate::proc::table()
-                .with_process(1, |p| p.state() == process::table::ProcState::Zombie)
-                .unwrap_or(true)
+        if crate::proc::init_exit().is_some() {
+            return true;
+        }
+        let now = time::since_boot_ns();
+        if now < next_look.get() {
+            return false;
+        }
+        next_look.set(now.saturating_add(100_000_000));
+        crate::proc::table()
+            .with_process(1, |p| p.state() == process::table::ProcState::Zombie)
+            .unwrap_or(true)
     };
     crate::sched::idle_until(done);
     let status = crate::proc::init_exit()

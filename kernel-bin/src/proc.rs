@@ -328,16 +328,24 @@ pub fn exit_comm(pid: Pid) -> alloc::vec::Vec<u8> {
 /// How init (pid 1) ended, once it has.
 static INIT_EXIT: Mutex<Option<process::wait::ChildStatus>> = Mutex::new(None);
 
+/// Set once [`INIT_EXIT`] holds a status: the boot CPU's idle loop looks
+/// at it on every turn (one load, no lock another CPU contends for).
+static INIT_EXITED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Remembers the status of a process that ends (only init's is kept: the
 /// kernel powers off with it).
 pub fn note_exit(pid: Pid, status: process::wait::ChildStatus) {
     crate::console::process_exited(pid);
     if pid == 1 {
         INIT_EXIT.lock().get_or_insert(status);
+        INIT_EXITED.store(true, Ordering::Release);
     }
 }
 
 /// init's exit status, once it exited.
 pub fn init_exit() -> Option<process::wait::ChildStatus> {
+    if !INIT_EXITED.load(Ordering::Acquire) {
+        return None;
+    }
     *INIT_EXIT.lock()
 }

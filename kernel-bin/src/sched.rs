@@ -90,10 +90,19 @@ pub fn charge(cpu: &CpuAccount, side: Side) {
     let d = cpu.charge(now, side);
     let me = this_cpu();
     BOUNDARY_NS[me].store(now, Ordering::Relaxed);
-    match side {
-        Side::User => USER_NS[me].fetch_add(d, Ordering::Relaxed),
-        Side::System => SYS_NS[me].fetch_add(d, Ordering::Relaxed),
+    let total = match side {
+        Side::User => &USER_NS[me],
+        Side::System => &SYS_NS[me],
     };
+    add_own(total, d);
+}
+
+/// Adds `d` to a per-CPU counter that only its own CPU writes (readers
+/// elsewhere only load it): a load and a store, no locked instruction
+/// (which multi-threaded TCG runs as an atomic helper call). An interrupt
+/// handler of the same CPU never writes these counters.
+fn add_own(counter: &AtomicU64, d: u64) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(d), Ordering::Relaxed);
 }
 
 /// Context switches each CPU made (/proc/stat's `ctxt`, Linux's
@@ -107,9 +116,10 @@ pub fn nr_switches() -> u64 {
 
 /// Accounting of a switch from `prev` to `next` at `now`.
 fn account_switch(prev: &Task, next: &Task, voluntary: bool, now: u64) {
-    SWITCHES[this_cpu()].fetch_add(1, Ordering::Relaxed);
+    let me = this_cpu();
+    add_own(&SWITCHES[me], 1);
     if let Some(c) = prev.cpu.get() {
-        SYS_NS[this_cpu()].fetch_add(c.switch_out(now, voluntary), Ordering::Relaxed);
+        add_own(&SYS_NS[me], c.switch_out(now, voluntary));
     }
     if let Some(c) = next.cpu.get() {
         c.switch_in(now);
@@ -235,7 +245,10 @@ impl Task {
 
 /// Whether [`remove`] was called on the running task.
 pub fn current_removed() -> bool {
-    current().is_removed()
+    // (a borrow under the CPU slot's lock: no reference count taken and
+    // dropped, two locked instructions fewer on every return to user mode
+    // and every sleep's signal check)
+    with_cpu(|c| c.current.as_ref().is_some_and(|t| t.is_removed()))
 }
 
 /// Tells `task` that its thread no longer exists and wakes it, wherever it
@@ -859,8 +872,10 @@ fn charge_vruntime(task: &Task, c: &mut Cpu, now: u64) {
         // nice 0 (weight 1024, the common case) needs no division
         let w = task.weight();
         let scaled = if w == 1024 { ran } else { ran.saturating_mul(1024) / w };
-        let v = task.vruntime.fetch_add(scaled, Ordering::Relaxed);
-        CUR_VRT[this_cpu()].store(v.saturating_add(scaled), Ordering::Relaxed);
+        // (only the CPU running the task charges it: no read-modify-write)
+        let v = task.vruntime.load(Ordering::Relaxed).saturating_add(scaled);
+        task.vruntime.store(v, Ordering::Relaxed);
+        CUR_VRT[this_cpu()].store(v, Ordering::Relaxed);
     }
 }
 
@@ -1015,17 +1030,56 @@ fn wake_sleepers(now_raw: u64) {
     if NEXT_DUE.load(Ordering::Relaxed) > now_raw {
         return;
     }
+    if SLEEPERS_WAKING.load(Ordering::Relaxed) {
+        // another CPU is popping the due sleepers (with NEXT_DUE still
+        // saying due until it is done): this CPU's look would only spin
+        // behind it and find nothing (a 2-CPU profile had 7 % of its
+        // samples there, both CPUs looking at each tick and switch)
+        return;
+    }
     let now = now_ns();
-    locked(&SLEEPERS, |s| {
-        while let Some(t) = s.pop_due(now) {
-            if try_wake(&t) {
+    loop {
+        // popped under the lock, queued after it (a queueing may send
+        // the reschedule IPI, an APIC write that QEMU serialises: held
+        // across it the lock kept the woken task's next sleep spinning on
+        // its own CPU), in batches of WAKE_BATCH
+        let mut due: [Option<Arc<Task>>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
+        let more = locked(&SLEEPERS, |s| {
+            SLEEPERS_WAKING.store(true, Ordering::Relaxed);
+            let mut n = 0;
+            while n < WAKE_BATCH
+                && let Some(t) = s.pop_due(now)
+            {
+                due[n] = Some(t);
+                n += 1;
+            }
+            NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
+            SLEEPERS_WAKING.store(false, Ordering::Relaxed);
+            n == WAKE_BATCH
+        });
+        for t in due.iter().flatten() {
+            if try_wake(t) {
                 t.woken_by.store(WOKEN_BY_TIMER, Ordering::Relaxed);
-                enqueue(&t);
+                enqueue(t);
             }
         }
-        NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
-    });
+        // (the references are dropped here, outside the lock)
+        if !more {
+            return;
+        }
+    }
 }
+
+/// How many due sleepers [`wake_sleepers`] pops per turn of the
+/// sleepers' lock.
+const WAKE_BATCH: usize = 8;
+
+/// Set while a CPU pops the due sleepers ([`wake_sleepers`], under the
+/// [`SLEEPERS`] lock): a plain flag (no locked instruction) that lets the
+/// other CPUs' looks return instead of spinning for the lock. A sleeper
+/// that falls due during the pop is found by the next look (every
+/// switch, tick and idle turn of every CPU).
+static SLEEPERS_WAKING: AtomicBool = AtomicBool::new(false);
 
 /// Takes the task of `q` that `cpu` runs next among those that may run
 /// on `cpu` and are off every CPU (or are `prev`, the task this CPU is
@@ -1088,10 +1142,9 @@ enum Requeue {
 /// task for any real-time one, or once its virtual run time is `gran`
 /// ahead of the least queued one ([`GRANULARITY_NS`] at a tick,
 /// [`WAKEUP_GRAN_NS`] after a wake-up asked for it).
-fn should_preempt(cur: &Task, cpu: usize, ran_ns: u64, gran: u64) -> Requeue {
+fn should_preempt(cur: &Running, cpu: usize, ran_ns: u64, gran: u64) -> Requeue {
     let bit = 1u64 << cpu;
-    let (rt, v) = (cur.rt(), cur.vruntime.load(Ordering::Relaxed));
-    let rr = cur.policy.load(Ordering::Relaxed) == SCHED_RR;
+    let (rt, v, rr) = (cur.rt, cur.vruntime, cur.rr);
     // the first task of the queue's order that may run here decides
     let first = with_rq(cpu, |q| {
         let s = q.tasks.first_where(|t| t.affinity.load(Ordering::Relaxed) & bit != 0)?;
@@ -1243,13 +1296,12 @@ fn load(cpu: usize) -> usize {
 }
 
 /// Periodic balancing between busy CPUs, at a tick of `cpu` (whose
-/// current task is `cur`): when the busiest other CPU's load exceeds this
+/// current task has real-time priority `cur_rt`, 0 for a fair one): when the busiest other CPU's load exceeds this
 /// one's by more than one task, one task of its queue that may run here
-/// moves to this CPU's queue (a real-time one only above `cur`'s
-/// priority), its virtual run time rebased as a steal does. Idle CPUs
+/// moves to this CPU's queue (a real-time one only above `cur_rt`), its virtual run time rebased as a steal does. Idle CPUs
 /// steal instead ([`steal`]); this is Linux's periodic
 /// sched_balance_rq between busy CPUs, reduced to the task counts.
-fn balance_tick(cpu: usize, cur: &Task) {
+fn balance_tick(cpu: usize, cur_rt: u8) {
     let n = nr_cpus();
     if n == 1 {
         return;
@@ -1263,7 +1315,7 @@ fn balance_tick(cpu: usize, cur: &Task) {
     if most <= mine + 1 || QLEN[busiest].load(Ordering::Relaxed) == 0 {
         return;
     }
-    if let Some(t) = with_rq(busiest, |q| take_runnable(q, cpu, None, true, cur.rt(), true)) {
+    if let Some(t) = with_rq(busiest, |q| take_runnable(q, cpu, None, true, cur_rt, true)) {
         rebase(&t, busiest, cpu);
         with_rq(cpu, |q| push(q, cpu, &t, false));
         BALANCED.fetch_add(1, Ordering::Relaxed);
@@ -1422,12 +1474,16 @@ fn has_own_work(cpu: usize) -> bool {
 
 /// Moves `cpu`'s fair clock to `next`'s virtual run time (the caller
 /// starts its stretch: the CPU slot's `run_start`).
-fn note_next(next: &Arc<Task>, idle: &Arc<Task>, cpu: usize) {
+fn note_next(next: &Arc<Task>, idle: *const Task, cpu: usize) {
     // (only this CPU writes its count: no read-modify-write needed)
     PICKS[cpu].store(PICKS[cpu].load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    let is_idle = Arc::ptr_eq(next, idle);
+    let is_idle = core::ptr::eq(Arc::as_ptr(next), idle);
     if !is_idle && next.rt() == 0 {
-        MIN_VRUNTIME[cpu].fetch_max(next.vruntime.load(Ordering::Relaxed), Ordering::Relaxed);
+        // (only `cpu` writes its fair clock)
+        let v = next.vruntime.load(Ordering::Relaxed);
+        if v > MIN_VRUNTIME[cpu].load(Ordering::Relaxed) {
+            MIN_VRUNTIME[cpu].store(v, Ordering::Relaxed);
+        }
     }
     // what wake-ups elsewhere compare with (the idle task: nothing, its
     // loop looks at the queue itself)
@@ -1456,20 +1512,23 @@ fn reschedule(requeue: Requeue) {
         // one clock read for the switch's bookkeeping (each is a helper
         // call under QEMU's TCG, and ended the block under --icount)
         let now = time::since_boot_ns();
+        // (the idle task by address: a reference is taken only when it
+        // runs next; every reference counted is a locked instruction, an
+        // atomic helper call under multi-threaded TCG)
         let (prev, idle) = {
             let mut c = CPUS[cpu].lock();
             let (p, i) = match (&c.current, &c.idle) {
-                (Some(p), Some(i)) => (p.clone(), i.clone()),
+                (Some(p), Some(i)) => (p.clone(), Arc::as_ptr(i)),
                 _ => return,
             };
             // charged before it is queued again: its place in the fair
             // order is its virtual run time now
-            if !Arc::ptr_eq(&p, &i) {
+            if !core::ptr::eq(Arc::as_ptr(&p), i) {
                 charge_vruntime(&p, &mut c, now);
             }
             (p, i)
         };
-        let is_idle = Arc::ptr_eq(&prev, &idle);
+        let is_idle = core::ptr::eq(Arc::as_ptr(&prev), idle);
         wake_sleepers(now);
         if matches!(requeue, Requeue::Yield | Requeue::Preempt) && !is_idle {
             if prev.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
@@ -1484,9 +1543,12 @@ fn reschedule(requeue: Requeue) {
             }
         }
         // a wake-up from here on asks again (about the next task)
-        NEED_RESCHED[cpu].store(false, Ordering::SeqCst);
-        let next = pick(cpu, &prev, requeue == Requeue::Yield).unwrap_or_else(|| idle.clone());
-        note_next(&next, &idle, cpu);
+        clear_need_resched(cpu);
+        let Some(next) = pick(cpu, &prev, requeue == Requeue::Yield).or_else(|| with_cpu(|c| c.idle.clone()))
+        else {
+            return;
+        };
+        note_next(&next, idle, cpu);
         if Arc::ptr_eq(&prev, &next) {
             with_cpu(|c| {
                 c.run_start = now;
@@ -1494,12 +1556,12 @@ fn reschedule(requeue: Requeue) {
             });
             return;
         }
-        if !Arc::ptr_eq(&next, &idle) {
+        if !core::ptr::eq(Arc::as_ptr(&next), idle) {
             claim(&next, cpu);
         }
         with_cpu(|c| {
-            c.current = Some(next.clone());
-            c.prev = Some(prev.clone());
+            // the slot's reference to `prev` moves to `prev`'s slot
+            c.prev = c.current.replace(next.clone());
             c.run_start = now;
             c.slice_start = now;
         });
@@ -1510,6 +1572,22 @@ fn reschedule(requeue: Requeue) {
         context::switch(&prev.kthread, &next.kthread);
         finish_switch();
     });
+}
+
+/// Clears `cpu`'s need-resched flag (this CPU's own) before it picks its
+/// next task; returns whether it was set. A load, and a plain store only
+/// when it was set: a `SeqCst` store or a swap is an `xchg` with memory,
+/// which multi-threaded TCG runs as an atomic helper call on every switch
+/// and preemption point. The pick that follows takes a run-queue lock (a
+/// locked instruction: a full barrier on x86), so the cleared flag is
+/// visible before the queue is read; a waker that queues a task after
+/// that sets it again.
+fn clear_need_resched(cpu: usize) -> bool {
+    let set = NEED_RESCHED[cpu].load(Ordering::Relaxed);
+    if set {
+        NEED_RESCHED[cpu].store(false, Ordering::Relaxed);
+    }
+    set
 }
 
 /// Gives the CPU to the next runnable task.
@@ -1533,28 +1611,55 @@ pub fn preempt_tick() {
 /// running task and switches if its slice is over, a better task waits
 /// (a wake-up's need-resched), or its CPU mask excludes this CPU.
 fn preempt_if_due(cpu: usize) {
-    let start = with_cpu(|c| c.slice_start);
-    let cur = current();
-    if in_idle() {
-        return;
-    }
-    let mine = cur.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0;
     let now = time::since_boot_ns();
-    with_cpu(|c| charge_vruntime(&cur, c, now));
-    balance_tick(cpu, &cur);
-    let ran = now.saturating_sub(start);
-    let gran = if NEED_RESCHED[cpu].swap(false, Ordering::SeqCst) { WAKEUP_GRAN_NS } else { GRANULARITY_NS };
-    let how = if !mine {
+    // one look at this CPU's slot: the running task charged and what the
+    // decision needs of it (moved out and back: no reference count taken
+    // and dropped, two locked instructions per preemption point)
+    let facts = with_cpu(|c| {
+        let cur = c.current.take()?;
+        let r = if c.idle.as_ref().is_some_and(|i| Arc::ptr_eq(&cur, i)) {
+            None
+        } else {
+            charge_vruntime(&cur, c, now);
+            Some(Running {
+                slice_start: c.slice_start,
+                mine: cur.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0,
+                rt: cur.rt(),
+                vruntime: cur.vruntime.load(Ordering::Relaxed),
+                rr: cur.policy.load(Ordering::Relaxed) == SCHED_RR,
+            })
+        };
+        c.current = Some(cur);
+        r
+    });
+    let Some(cur) = facts else { return };
+    balance_tick(cpu, cur.rt);
+    let ran = now.saturating_sub(cur.slice_start);
+    let gran = if clear_need_resched(cpu) { WAKEUP_GRAN_NS } else { GRANULARITY_NS };
+    let how = if !cur.mine {
         Requeue::Yield
     } else if QLEN[cpu].load(Ordering::Relaxed) != 0 {
         should_preempt(&cur, cpu, ran, gran)
     } else {
         Requeue::No
     };
-    drop(cur);
     if how != Requeue::No {
         reschedule(how);
     }
+}
+
+/// What [`preempt_if_due`] needs of the running task.
+struct Running {
+    /// When its slice began (the CPU slot's `slice_start`).
+    slice_start: u64,
+    /// Its CPU mask allows this CPU.
+    mine: bool,
+    /// Its real-time priority (0: fair).
+    rt: u8,
+    /// Its virtual run time, just charged.
+    vruntime: u64,
+    /// SCHED_RR.
+    rr: bool,
 }
 
 /// A preemption point (Linux's `cond_resched`), for loops whose length a
@@ -1791,9 +1896,9 @@ pub fn exit_current() -> ! {
         me.state.store(DEAD, Ordering::SeqCst);
         let now = time::since_boot_ns();
         wake_sleepers(now);
-        NEED_RESCHED[cpu].store(false, Ordering::SeqCst);
+        clear_need_resched(cpu);
         let next = pick(cpu, &me, false).unwrap_or_else(|| idle.clone());
-        note_next(&next, &idle, cpu);
+        note_next(&next, Arc::as_ptr(&idle), cpu);
         if !Arc::ptr_eq(&next, &idle) {
             claim(&next, cpu);
         }
@@ -1872,12 +1977,12 @@ pub fn idle_until(done: impl Fn() -> bool) {
             };
             let woken = limit != 0 && poll_idle(cpu, limit, t0);
             if !woken {
-                HALTS[cpu].fetch_add(1, Ordering::Relaxed);
+                add_own(&HALTS[cpu], 1);
                 arch_x86_64::cpu::enable_interrupts_and_wait();
             }
             arch_x86_64::smp::tlb_lazy_leave();
             let t1 = time::since_boot_ns();
-            IDLE_NS[cpu].fetch_add(t1.saturating_sub(t0), Ordering::Relaxed);
+            add_own(&IDLE_NS[cpu], t1.saturating_sub(t0));
             if busy {
                 // (a stretch an interrupt ended without work grows nothing:
                 // the interrupt ends a `hlt` as well)
