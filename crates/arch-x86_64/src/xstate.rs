@@ -213,7 +213,11 @@ pub fn to_sigframe<'a>(l: &Layout, s: &'a mut FpuState) -> (&'a [u8], Option<[u8
 pub fn sigframe_ranges(l: &Layout, len: usize) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
     let legacy = if l.xsave() { HEADER + 64 } else { 512 };
     let mut parts = core::iter::once(0..legacy.min(len))
-        .chain(l.extended().filter(move |_| l.xsave()).map(move |(_, off, size)| off.min(len)..(off + size).min(len)))
+        .chain(
+            l.extended()
+                .filter(move |_| l.xsave())
+                .map(move |(_, off, size)| off.min(len)..(off + size).min(len)),
+        )
         .filter(|r| !r.is_empty())
         .peekable();
     core::iter::from_fn(move || {
