@@ -53,6 +53,14 @@ pub(crate) struct PerCpu {
     /// translations, so a shootdown of that space sends it no IPI but
     /// sets bit 1 (stale), and the CPU flushes when it leaves idle.
     pub(crate) tlb_lazy: AtomicU8,
+    /// Full TLB flushes (CR3 loads) this CPU did through `mem::paging`
+    /// (written by this CPU only, read by others: `paging::flushes`).
+    pub(crate) flushes: AtomicU64,
+    /// This CPU's registers of the extended XSAVE components (AVX, PKRU,
+    /// ...: XCR0 but x87 and SSE) are known to be in their init state
+    /// (`user::entry`: a restore that loads no extended component may
+    /// then use FXRSTOR).
+    pub(crate) fpu_ext_init: AtomicBool,
 }
 
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, kernel_rsp), 8);
@@ -86,6 +94,8 @@ static PERCPU: [Cell; MAX_CPUS] = [const {
         fpu_live: AtomicUsize::new(0),
         tlb_pending: AtomicBool::new(false),
         tlb_lazy: AtomicU8::new(0),
+        flushes: AtomicU64::new(0),
+        fpu_ext_init: AtomicBool::new(false),
     }))
 }; MAX_CPUS];
 

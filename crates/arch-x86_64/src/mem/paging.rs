@@ -548,20 +548,23 @@ pub fn flush_local() {
     note_flush();
 }
 
-/// Full TLB flushes (CR3 loads) done by each CPU through this file: a
+/// Counts a full TLB flush (CR3 load) of this CPU in its per-CPU record: a
 /// kernel-stack slot unmapped before a CPU's count moved on is in no TLB of
-/// that CPU any more (`context`'s reuse of slots without a shootdown).
-static FLUSHES: [AtomicU64; crate::percpu::MAX_CPUS] = [const { AtomicU64::new(0) }; crate::percpu::MAX_CPUS];
-
+/// that CPU any more (`context`'s reuse of slots without a shootdown). Only
+/// the CPU itself writes its count, so a plain load and store do (no
+/// `lock`-prefixed add: an atomic helper call under multi-threaded TCG),
+/// in the record the CR3 switch has just touched (a static array was one
+/// more page to refill in QEMU's soft TLB after each flush). An interrupt's
+/// flush between the two may be lost from the count: a count too low only
+/// makes its readers wait longer.
 fn note_flush() {
-    if let Some(c) = FLUSHES.get(crate::percpu::cpu_id()) {
-        c.fetch_add(1, Ordering::Release);
-    }
+    let c = &crate::percpu::me().flushes;
+    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
 }
 
 /// The full TLB flushes CPU `cpu` has done (see [`flush_local`]).
 pub(crate) fn flushes(cpu: usize) -> u64 {
-    FLUSHES.get(cpu).map_or(0, |c| c.load(Ordering::Acquire))
+    crate::percpu::of(cpu).map_or(0, |c| c.flushes.load(Ordering::Acquire))
 }
 
 /// Switches to the kernel's own tables.

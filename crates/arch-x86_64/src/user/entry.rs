@@ -39,6 +39,49 @@ pub(crate) fn fxsave(dst: &mut FpuState) {
     }
 }
 
+/// Whether this CPU's registers of the extended components (every XCR0
+/// component but x87 and SSE) are known to hold their init state (zeros):
+/// set where the kernel has just seen them so (an XRSTOR that initialised
+/// them all; a save that found them zero, [`note_saved`]), cleared
+/// whenever user mode runs. The kernel itself never uses them.
+fn ext_init() -> &'static core::sync::atomic::AtomicBool {
+    &crate::percpu::me().fpu_ext_init
+}
+
+/// After an XSAVE of the registers into `img` (which they still hold):
+/// marks its zero components as init, and notes whether the registers'
+/// extended components are all in their init state.
+fn note_saved(img: &mut FpuState) {
+    if crate::xstate::enabled() {
+        crate::xstate::mark_zero_components(&crate::xstate::layout(), img);
+        ext_init().store(crate::xstate::xstate_bv(img) & !crate::xstate::FPSSE == 0, Ordering::Relaxed);
+    }
+}
+
+/// Loads the FPU registers from `src`. An image with nothing in use but
+/// x87 and SSE (or the initial state, whose legacy area holds FNINIT's
+/// values) goes through FXRSTOR when the extended registers are in their
+/// init state already: the same state as XRSTOR's, which under QEMU also
+/// ends the translation block with an exit to its main loop. Else XRSTOR
+/// (or FXRSTOR without XSAVE).
+fn restore(src: &FpuState) {
+    if crate::xstate::enabled() {
+        let bv = crate::xstate::xstate_bv(src);
+        let legacy_only = bv & !crate::xstate::FPSSE == 0
+            && (bv == crate::xstate::FPSSE || core::ptr::eq(src, super::initial_fpu()));
+        if legacy_only && ext_init().load(Ordering::Relaxed) {
+            // SAFETY: as below: 512 aligned bytes, MXCSR's reserved bits
+            // clear, so it cannot fault.
+            unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) src.0.as_ptr(), options(nostack, readonly)) };
+            return;
+        }
+        fxrstor(src);
+        ext_init().store(bv & !crate::xstate::FPSSE == 0, Ordering::Relaxed);
+    } else {
+        fxrstor(src);
+    }
+}
+
 /// Loads the FPU registers from `src` (XRSTOR or FXRSTOR).
 fn fxrstor(src: &FpuState) {
     if crate::xstate::enabled() {
@@ -77,6 +120,9 @@ pub(crate) fn fpu_save_live(img: &mut FpuBox) {
     x86_64::instructions::interrupts::without_interrupts(|| {
         if fpu_live().load(Ordering::Relaxed) == img.addr() {
             fxsave(img);
+            // (a signal frame made of it then says so too, and the
+            // restore after its sigreturn is the cheaper one)
+            note_saved(img);
             fpu_live().store(0, Ordering::Relaxed);
         }
     });
@@ -102,7 +148,11 @@ pub(crate) fn fpu_switch_out() {
         // `FpuBox`'s image of a context of the thread running here, which
         // nothing else references now (see `fpu_live`); interrupts are
         // off, so nothing else runs on this CPU meanwhile.
-        fxsave(unsafe { &mut *(img as *mut FpuState) });
+        let img = unsafe { &mut *(img as *mut FpuState) };
+        fxsave(img);
+        // the restore when the thread runs again is cheaper with zero
+        // components marked init (the same state)
+        note_saved(img);
     }
 }
 
@@ -373,10 +423,12 @@ impl UserContext {
             }
             match &self.fpu {
                 // saved in place by a switch away since it last ran
-                Some(f) if self.fpu_live != 0 => fxrstor(f),
-                _ => fxrstor(self.image()),
+                Some(f) if self.fpu_live != 0 => restore(f),
+                _ => restore(self.image()),
             }
         }
+        // user mode may change any register
+        ext_init().store(false, Ordering::Relaxed);
         // SAFETY: the context is valid and exclusively borrowed; the entry
         // code returns here through arch_user_return on this same kernel
         // stack with every callee-saved register restored.
