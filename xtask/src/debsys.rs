@@ -369,7 +369,7 @@ pub fn build_image(
 /// `install ok installed`, and `info/PKG.list` with the paths it shipped
 /// (as in the package, before the /usr merge, as dpkg records them on a
 /// merged-/usr Debian 12), so that `dpkg -l`, `dpkg -L` and `dpkg -i`
-/// work without warnings.
+/// work without warnings, and `info/PKG.md5sums` (`dpkg --audit`, `dpkg -V`).
 fn dpkg_database(pkgs: &[(String, PathBuf)], nodes: &mut BTreeMap<String, Node>) -> Result<(), String> {
     let debs = crate::target_dir().join("debian").join("debs");
     let have: Vec<PathBuf> = std::fs::read_dir(&debs)
@@ -400,6 +400,9 @@ fn dpkg_database(pkgs: &[(String, PathBuf)], nodes: &mut BTreeMap<String, Node>)
         }
         status.push_str(&rec);
         status.push('\n');
+        // the package's md5sums control file (`dpkg --audit`, `dpkg -V`)
+        let sums = Command::new("dpkg-deb").arg("-I").arg(deb).arg("md5sums").output();
+        let sums = sums.ok().filter(|o| o.status.success()).map(|o| o.stdout);
         let arch = control.lines().find_map(|l| l.strip_prefix("Architecture: ")).unwrap_or("all").trim();
         let mut paths = vec!["/.".to_string()];
         let mut stack = vec![dir.clone()];
@@ -426,7 +429,13 @@ fn dpkg_database(pkgs: &[(String, PathBuf)], nodes: &mut BTreeMap<String, Node>)
         // a Multi-Arch: same package's files are `PKG:ARCH.list`
         let same = control.lines().any(|l| l.trim() == "Multi-Arch: same");
         let list_name = if same { format!("{name}:{arch}") } else { name.clone() };
-        nodes.insert(format!("var/lib/dpkg/info/{list_name}.list"), Node::Data((paths.join("\n") + "\n").into_bytes(), 0o644));
+        nodes.insert(
+            format!("var/lib/dpkg/info/{list_name}.list"),
+            Node::Data((paths.join("\n") + "\n").into_bytes(), 0o644),
+        );
+        if let Some(sums) = sums {
+            nodes.insert(format!("var/lib/dpkg/info/{list_name}.md5sums"), Node::Data(sums, 0o644));
+        }
     }
     nodes.insert("var/lib/dpkg/status".into(), Node::Data(status.into_bytes(), 0o644));
     nodes.insert("var/lib/dpkg/available".into(), Node::Data(Vec::new(), 0o644));

@@ -99,6 +99,74 @@ C
     gcc -O2 -o dl2 main.c -L. -Wl,-rpath,'$ORIGIN' && ldd dl2 | awk '{print $1}' | sort
 }
 
+cc_sanitizers() {
+    cat > asan.c <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    char *p = malloc(16);
+    strcpy(p, "fifteen chars..");
+    printf("before %s\n", p);
+    if (argc > 1) p[16 + atoi(argv[1])] = 'x';
+    free(p);
+    if (argc > 2) (void)malloc(1000);
+    return 0;
+}
+C
+    gcc -g -O1 -fsanitize=address -fno-omit-frame-pointer -o asan asan.c || return 1
+    ./asan; echo "clean $?"
+    ./asan 0 2> asan.err; echo "overflow $?"
+    grep -E '^(==[0-9]+==ERROR|SUMMARY|WRITE)' asan.err | sed 's/==[0-9]*==/==P==/; s/0x[0-9a-f]*/0xX/g; s/ thread T0//'
+    cat > leak.c <<'C'
+#include <stdlib.h>
+#include <stdio.h>
+void *keep;
+int main(void) { keep = malloc(10); keep = 0; malloc(7); puts("leaking"); return 0; }
+C
+    gcc -g -O0 -fsanitize=address -o leak leak.c && ./leak 2> leak.err; echo "leak $?"
+    grep -E '^(SUMMARY|Direct leak)' leak.err | sed 's/0x[0-9a-f]*/0xX/g'
+    cat > ub.c <<'C'
+#include <stdio.h>
+#include <limits.h>
+int main(int argc, char **argv) { int x = INT_MAX - 1 + argc; x += argc; int s = argc << 40; printf("%d %d\n", x, s != 0); return 0; }
+C
+    gcc -O0 -fsanitize=undefined -o ub ub.c 2>/dev/null && ./ub 2>&1 | sed 's/^ub.c/UB/'; echo "ub $?"
+    cat > tsan.c <<'C'
+#include <pthread.h>
+#include <stdio.h>
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static int v;
+static void *f(void *a) { pthread_mutex_lock(&m); v += (int)(long)a; pthread_mutex_unlock(&m); return 0; }
+int main(void) { pthread_t t[4]; for (long i = 0; i < 4; i++) pthread_create(&t[i], 0, f, (void *)i);
+  for (int i = 0; i < 4; i++) pthread_join(t[i], 0); printf("tsan v=%d\n", v); return 0; }
+C
+    gcc -O1 -g -fsanitize=thread -o tsan tsan.c && ./tsan 2>&1 | head -5; echo "tsan $?"
+}
+
+cc_lto_gcov() {
+    cat > a.c <<'C'
+int helper(int x);
+int main(void) { int s = 0; for (int i = 0; i < 10; i++) s += helper(i); return s == 90 ? 0 : 1; }
+C
+    cat > b.c <<'C'
+int helper(int x) { return x * 2; }
+C
+    gcc -O2 -flto=auto -o lto a.c b.c && ./lto; echo "lto $?"
+    nm lto | grep -c ' helper$'
+    gcc -O0 --coverage -o cov a.c b.c && ./cov && gcov -n a.c b.c | grep -E '^(File|Lines)'
+    ls *.gcda | sort
+    gcc -O2 -fopenmp -o omp -x c - <<'C' && OMP_NUM_THREADS=3 ./omp
+#include <omp.h>
+#include <stdio.h>
+int main(void) { long s = 0;
+#pragma omp parallel for reduction(+:s)
+  for (int i = 0; i < 100000; i++) s += i;
+  printf("omp %ld threads %d\n", s, omp_get_max_threads()); return 0; }
+C
+    echo "omp $?"
+}
+
 make_project() {
     mkdir -p proj/src && cd proj
     for i in $(seq 1 12); do
@@ -133,7 +201,7 @@ clean:
 M
     make -s -j2 && ./prog && ls build | wc -l
     make -s -j2; echo "again $?"; make -q; echo "uptodate $?"
-    touch -d '2030-01-01' src/common.h && make -j2 | grep -c 'cc -O2'
+    sleep 1; touch src/common.h && make -j2 | grep -c 'cc -O2'
     make -s clean && ls; make -s && ./prog
     make -n clean
 }
@@ -173,9 +241,11 @@ tar_round() {
         for f in numbers sub/bin hard; do cmp data/$f out$z/data/$f || echo "differs $z $f"; done
         echo "$z: $(tar t${z}f a.tar$z | sort | tr '\n' ' ') link=$(readlink out$z/data/link) mode=$(stat -c %a out$z/data/sub/bin) links=$(stat -c %h out$z/data/hard)"
     done
-    xz -9 -k data/numbers && xz -t data/numbers.xz && xz -dc data/numbers.xz | md5sum
-    bzip2 -k data/numbers && bzip2 -dc data/numbers.bz2 | md5sum
-    gzip -9 -k data/numbers && gzip -l data/numbers.gz | tail -1 | awk '{print $2}'
+    cp data/numbers num
+    xz -9 -k num && xz -t num.xz && xz -dc num.xz | md5sum
+    bzip2 -k num && bzip2 -dc num.bz2 | md5sum
+    gzip -9 -k num && gzip -l num.gz | tail -1 | awk '{print $2}'
+    ls num*
     xz -T2 -c data/sub/bin | xz -dc | cmp - data/sub/bin && echo "xz -T2 ok"
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - data | md5sum
 }
@@ -203,6 +273,7 @@ D
     dpkg -s hello-dev | grep Status
     dpkg -S /usr/bin/hello-dev
     dpkg --audit; echo "audit $?"
+    dpkg -V hello-dev coreutils gcc-12; echo "verify $?"
     dpkg -r hello-dev | tail -1; test -e /usr/bin/hello-dev; echo "gone $?"
     dpkg -l | grep -c '^ii'
 }
@@ -245,6 +316,8 @@ pkgconfig() {
 }
 
 step cc_basic cc_basic
+step cc_sanitizers cc_sanitizers
+step cc_lto_gcov cc_lto_gcov
 step cc_pthread cc_pthread
 step cc_dlopen cc_dlopen
 step make_project make_project
