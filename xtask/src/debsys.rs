@@ -187,7 +187,24 @@ fn build_check_prog(name: &str) -> Result<PathBuf, String> {
 /// Resolves, fetches and unpacks `roots` and their dependencies; returns
 /// their directories.
 pub fn packages_of(roots: &[&str]) -> Result<Vec<(String, PathBuf)>, String> {
-    let all = debian::resolve_depends(roots)?;
+    // the resolution (hundreds of apt-cache calls, minutes on a loaded
+    // host) is kept per list of roots, next to the unpacked packages
+    let key = roots.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, r| {
+        r.bytes().chain([b' ']).fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    });
+    let cache = crate::target_dir().join("debian").join(format!("resolved-{key:016x}.txt"));
+    let cached: Option<Vec<String>> = std::fs::read_to_string(&cache)
+        .ok()
+        .map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.is_empty());
+    let all = match cached {
+        Some(all) => all,
+        None => {
+            let all = debian::resolve_depends(roots)?;
+            let _ = std::fs::write(&cache, all.join("\n") + "\n");
+            all
+        }
+    };
     debian::download_missing(&all)?;
     let mut out = Vec::new();
     for p in all {

@@ -154,7 +154,7 @@ int helper(int x) { return x * 2; }
 C
     gcc -O2 -flto=auto -o lto a.c b.c && ./lto; echo "lto $?"
     nm lto | grep -c ' helper$'
-    gcc -O0 --coverage -o cov a.c b.c && ./cov && gcov -n a.c b.c | grep -E '^(File|Lines)'
+    gcc -O0 --coverage -c a.c b.c && gcc --coverage -o cov a.o b.o && ./cov && gcov -n a.c b.c | grep -E '^(File|Lines)'
     ls *.gcda | sort
     gcc -O2 -fopenmp -o omp -x c - <<'C' && OMP_NUM_THREADS=3 ./omp
 #include <omp.h>
@@ -328,3 +328,6 @@ step diff_patch diff_patch
 step python_dev python_dev
 step pkgconfig pkgconfig
 echo "=== devsys done"
+# the tty drains to the serial port before /init powers off (Linux lost
+# the last lines without it)
+sleep 2
