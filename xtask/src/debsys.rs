@@ -394,8 +394,16 @@ fn dpkg_database(pkgs: &[(String, PathBuf)], nodes: &mut BTreeMap<String, Node>)
         .flatten()
         .map(|e| e.path())
         .collect();
-    for d in ["var/lib/dpkg", "var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers",
-              "var/lib/dpkg/alternatives", "var/lib/dpkg/parts", "var/cache/apt", "var/lib/apt"] {
+    for d in [
+        "var/lib/dpkg",
+        "var/lib/dpkg/info",
+        "var/lib/dpkg/updates",
+        "var/lib/dpkg/triggers",
+        "var/lib/dpkg/alternatives",
+        "var/lib/dpkg/parts",
+        "var/cache/apt",
+        "var/lib/apt",
+    ] {
         nodes.insert(d.into(), Node::Dir);
     }
     let mut status = String::new();
@@ -405,7 +413,8 @@ fn dpkg_database(pkgs: &[(String, PathBuf)], nodes: &mut BTreeMap<String, Node>)
                 && p.extension().is_some_and(|x| x == "deb")
         });
         let Some(deb) = deb else { return Err(format!("no .deb of {name} in {}", debs.display())) };
-        let out = Command::new("dpkg-deb").arg("-f").arg(deb).output().map_err(|e| format!("dpkg-deb: {e}"))?;
+        let out =
+            Command::new("dpkg-deb").arg("-f").arg(deb).output().map_err(|e| format!("dpkg-deb: {e}"))?;
         let control = String::from_utf8_lossy(&out.stdout);
         let mut rec = String::new();
         for line in control.lines() {

@@ -148,7 +148,13 @@ fn one_side(q: &crate::qemu::Qemu, side: &str, dir: &std::path::Path, timeout: u
     println!(
         "xtask: devsys on {side}: {:.0} s wall, {} ({}); the console in {}",
         wall.elapsed().as_secs_f64(),
-        if done { "finished" } else if out.timed_out { "timed out" } else { "stopped before the end" },
+        if done {
+            "finished"
+        } else if out.timed_out {
+            "timed out"
+        } else {
+            "stopped before the end"
+        },
         path.display(),
         log.display()
     );
@@ -191,7 +197,10 @@ fn run(o: &Opts) -> Result<bool, String> {
                 s.spawn(move || one_side(&q, side, &dir, o.timeout))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a QEMU thread panicked".into()))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("a QEMU thread panicked".into())))
+            .collect()
     });
     let _ = std::fs::remove_file(&img.path);
     let mut done = true;
