@@ -224,6 +224,13 @@ fn show(names: &[String]) -> Result<Vec<(String, String)>, String> {
         .args(names)
         .output()
         .map_err(|e| format!("apt-cache: {e}"))?;
+    // a name apt does not know is "E: No packages found"; any other error
+    // (a cache that cannot be rebuilt: a full disk, a concurrent apt-get
+    // update) would silently drop dependencies
+    let err = String::from_utf8_lossy(&out.stderr);
+    if let Some(e) = err.lines().find(|l| l.starts_with("E: ") && !l.contains("No packages found")) {
+        return Err(format!("apt-cache show {}: {e}", names.join(" ")));
+    }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut records = Vec::new();
     for rec in text.split("\n\n") {

@@ -111,6 +111,8 @@ const ETC: &[(&str, &str)] = &[
 enum Node {
     Dir,
     File(PathBuf, u32),
+    /// Contents made here (the dpkg database).
+    Data(Vec<u8>, u32),
     Link(String),
 }
 
@@ -185,9 +187,27 @@ fn build_check_prog(name: &str) -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// Resolves, fetches and unpacks the packages; returns their directories.
-pub fn packages() -> Result<Vec<(String, PathBuf)>, String> {
-    let all = debian::resolve_depends(PACKAGES)?;
+/// Resolves, fetches and unpacks `roots` and their dependencies; returns
+/// their directories.
+pub fn packages_of(roots: &[&str]) -> Result<Vec<(String, PathBuf)>, String> {
+    // the resolution (hundreds of apt-cache calls, minutes on a loaded
+    // host) is kept per list of roots, next to the unpacked packages
+    let key = roots.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, r| {
+        r.bytes().chain([b' ']).fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    });
+    let cache = crate::target_dir().join("debian").join(format!("resolved-{key:016x}.txt"));
+    let cached: Option<Vec<String>> = std::fs::read_to_string(&cache)
+        .ok()
+        .map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.is_empty());
+    let all = match cached {
+        Some(all) => all,
+        None => {
+            let all = debian::resolve_depends(roots)?;
+            let _ = std::fs::write(&cache, all.join("\n") + "\n");
+            all
+        }
+    };
     debian::download_missing(&all)?;
     let mut out = Vec::new();
     for p in all {
@@ -226,7 +246,19 @@ pub fn build_initramfs() -> Result<Image, String> {
 /// system with `extra` `(guest path, host file)` programs added last, so
 /// that they replace what is there (the bench's /init).
 pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Result<Image, String> {
-    let pkgs = packages()?;
+    build_image(PACKAGES, extra, name, gzip)
+}
+
+/// [`build_named`] of the packages `roots` (and their dependencies)
+/// instead of [`PACKAGES`] (the developer's system of
+/// [`crate::devsys`]).
+pub fn build_image(
+    roots: &[&str],
+    extra: &[(String, PathBuf)],
+    name: &str,
+    gzip: bool,
+) -> Result<Image, String> {
+    let pkgs = packages_of(roots)?;
     let init = build_init()?;
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     for (_, d) in &pkgs {
@@ -274,6 +306,13 @@ pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Resul
     // link (df, mount and findmnt read it)
     nodes.entry("usr/bin/awk".into()).or_insert(Node::Link("mawk".into()));
     nodes.entry("etc/mtab".into()).or_insert(Node::Link("../proc/self/mounts".into()));
+    if pkgs.iter().any(|p| p.0 == "dpkg") {
+        dpkg_database(&pkgs, &mut nodes)?;
+    }
+    if pkgs.iter().any(|p| p.0 == "gcc") {
+        // update-alternatives' cc and c++ (gcc's and g++'s postinst)
+        nodes.entry("usr/bin/cc".into()).or_insert(Node::Link("gcc".into()));
+    }
     for (guest, host) in extra {
         let mut d = String::new();
         let parts: Vec<&str> = guest.split('/').collect();
@@ -289,6 +328,7 @@ pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Resul
         match node {
             Node::Dir => c.dir(path),
             Node::Link(t) => c.symlink(path, t),
+            Node::Data(data, mode) => c.file(path, *mode, data),
             Node::File(host, mode) => {
                 if ETC.iter().any(|(p, _)| p == path) {
                     continue;
@@ -342,6 +382,95 @@ pub fn build_named(extra: &[(String, PathBuf)], name: &str, gzip: bool) -> Resul
         size >> 20
     );
     Ok(Image { path: cpio, gz, usr, usr_bin, grep_lines })
+}
+
+/// The dpkg database dpkg's own installation would have left:
+/// `/var/lib/dpkg/status` with every package's control fields marked
+/// `install ok installed`, and `info/PKG.list` with the paths it shipped
+/// (as in the package, before the /usr merge, as dpkg records them on a
+/// merged-/usr Debian 12), so that `dpkg -l`, `dpkg -L` and `dpkg -i`
+/// work without warnings, and `info/PKG.md5sums` (`dpkg --audit`, `dpkg -V`).
+fn dpkg_database(pkgs: &[(String, PathBuf)], nodes: &mut BTreeMap<String, Node>) -> Result<(), String> {
+    let debs = crate::target_dir().join("debian").join("debs");
+    let have: Vec<PathBuf> = std::fs::read_dir(&debs)
+        .map_err(|e| format!("{}: {e}", debs.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    for d in [
+        "var/lib/dpkg",
+        "var/lib/dpkg/info",
+        "var/lib/dpkg/updates",
+        "var/lib/dpkg/triggers",
+        "var/lib/dpkg/alternatives",
+        "var/lib/dpkg/parts",
+        "var/cache/apt",
+        "var/lib/apt",
+    ] {
+        nodes.insert(d.into(), Node::Dir);
+    }
+    let mut status = String::new();
+    for (name, dir) in pkgs {
+        let deb = have.iter().find(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("{name}_")))
+                && p.extension().is_some_and(|x| x == "deb")
+        });
+        let Some(deb) = deb else { return Err(format!("no .deb of {name} in {}", debs.display())) };
+        let out =
+            Command::new("dpkg-deb").arg("-f").arg(deb).output().map_err(|e| format!("dpkg-deb: {e}"))?;
+        let control = String::from_utf8_lossy(&out.stdout);
+        let mut rec = String::new();
+        for line in control.lines() {
+            rec.push_str(line);
+            rec.push('\n');
+            if line.starts_with("Package: ") {
+                rec.push_str("Status: install ok installed\n");
+            }
+        }
+        status.push_str(&rec);
+        status.push('\n');
+        // the package's md5sums control file (`dpkg --audit`, `dpkg -V`)
+        let sums = Command::new("dpkg-deb").arg("-I").arg(deb).arg("md5sums").output();
+        let sums = sums.ok().filter(|o| o.status.success()).map(|o| o.stdout);
+        let arch = control.lines().find_map(|l| l.strip_prefix("Architecture: ")).unwrap_or("all").trim();
+        let mut paths = vec!["/.".to_string()];
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
+                .map_err(|e| format!("{}: {e}", d.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            entries.sort();
+            for p in entries {
+                let Ok(rel) = p.strip_prefix(dir) else { continue };
+                let rel = rel.to_string_lossy().into_owned();
+                if rel == ".unpacked" {
+                    continue;
+                }
+                paths.push(format!("/{rel}"));
+                if p.is_dir() && !p.is_symlink() {
+                    stack.push(p);
+                }
+            }
+        }
+        paths.sort();
+        // a Multi-Arch: same package's files are `PKG:ARCH.list`
+        let same = control.lines().any(|l| l.trim() == "Multi-Arch: same");
+        let list_name = if same { format!("{name}:{arch}") } else { name.clone() };
+        nodes.insert(
+            format!("var/lib/dpkg/info/{list_name}.list"),
+            Node::Data((paths.join("\n") + "\n").into_bytes(), 0o644),
+        );
+        if let Some(sums) = sums {
+            nodes.insert(format!("var/lib/dpkg/info/{list_name}.md5sums"), Node::Data(sums, 0o644));
+        }
+    }
+    nodes.insert("var/lib/dpkg/status".into(), Node::Data(status.into_bytes(), 0o644));
+    nodes.insert("var/lib/dpkg/available".into(), Node::Data(Vec::new(), 0o644));
+    nodes.insert("var/lib/dpkg/diversions".into(), Node::Data(Vec::new(), 0o644));
+    nodes.insert("var/lib/dpkg/statoverride".into(), Node::Data(Vec::new(), 0o644));
+    Ok(())
 }
 
 /// QEMU's memory for the Debian system unless `--memory` is given.

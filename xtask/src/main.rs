@@ -8,6 +8,9 @@
 //! cargo xtask qemu  --disk PATH      (a raw image as /dev/vda, virtio-blk; an empty 64 MiB ext2 made when absent)
 //! cargo xtask qemu  --debian [--linux]   (Debian's bash and userland; 1G unless --memory)
 //! cargo xtask rootfs --debian        (builds target/initramfs-debian.cpio.gz)
+//! cargo xtask qemu  --debian-dev [--linux]   (the Debian system plus gcc, make, git, tar, xz, dpkg, ...; 3G)
+//! cargo xtask rootfs --debian-dev    (builds target/initramfs-debian-dev.cpio)
+//! cargo xtask devsys [--linux | --ours] [--smp N] [--memory 3G] [--timeout SECS]   (the developer's script on it; compares ours with Linux; not in CI)
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|disk|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
@@ -32,6 +35,7 @@ mod bench_scale;
 mod cpio;
 mod debian;
 mod debsys;
+mod devsys;
 mod disk;
 mod disktest;
 mod fuzz;
@@ -257,6 +261,8 @@ struct Args {
     suite: bool,
     /// `--debian`: the Debian system instead of busybox.
     debian: bool,
+    /// `--debian-dev`: the developer's Debian system (gcc, make, git, ...).
+    debian_dev: bool,
     /// `--only PART`: run one part of the tests.
     only: Option<String>,
     include: Vec<String>,
@@ -283,6 +289,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         linux: false,
         suite: false,
         debian: false,
+        debian_dev: false,
         only: None,
         include: Vec::new(),
         cmdline: String::new(),
@@ -299,6 +306,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--gdb" => a.gdb = true,
             "--suite" => a.suite = true,
             "--debian" => a.debian = true,
+            "--debian-dev" => {
+                a.debian = true;
+                a.debian_dev = true
+            }
             "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
             "--only" => {
@@ -384,9 +395,15 @@ fn cmd_qemu(a: &Args) -> Result<(), String> {
         return qemu_debian_disk(a);
     }
     let kernel = if a.linux && a.debian { linux::vmlinuz()? } else { build_kernel(a.release)? };
-    let mut initrd = if a.debian { debsys::build_initramfs()?.path } else { build_initramfs(a.suite)? };
+    let mut initrd = if a.debian_dev {
+        devsys::build_initramfs()?
+    } else if a.debian {
+        debsys::build_initramfs()?.path
+    } else {
+        build_initramfs(a.suite)?
+    };
     if a.debian {
-        let _ = MEMORY.set(debsys::MEMORY.into());
+        let _ = MEMORY.set(if a.debian_dev { devsys::MEMORY } else { debsys::MEMORY }.into());
     }
     let cmdline = match (a.debian, a.linux, a.cmdline.is_empty()) {
         (true, true, true) => linux::CMDLINE,
@@ -900,6 +917,9 @@ fn main() -> ExitCode {
     if cmd == "pytest" {
         return pytest::main(rest);
     }
+    if cmd == "devsys" {
+        return devsys::main(rest);
+    }
     let a = match parse_args(rest) {
         Ok(a) => a,
         Err(e) => {
@@ -921,6 +941,10 @@ fn main() -> ExitCode {
         }),
         "check-cross" => cmd_check_cross().map(|_| true),
         "publish-check" => publish::main(),
+        "rootfs" if a.debian_dev => devsys::build_initramfs().map(|p| {
+            eprintln!("xtask: {}", p.display());
+            true
+        }),
         "rootfs" if a.debian => debsys::build_initramfs().map(|img| {
             eprintln!("xtask: {} and {}", img.path.display(), img.gz.display());
             true

@@ -593,6 +593,49 @@ pub fn getdents64(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
     Ok(n as isize)
 }
 
+/// getdents(2), the pre-64-bit call (x86_64 keeps it; LeakSanitizer's
+/// thread lister and older static binaries use it): the entries of
+/// getdents64 in `struct linux_dirent` form. Both records are
+/// `ALIGN(namelen + 20, 8)` bytes on x86_64, so the buffer is converted in
+/// place: the name moves one byte down over `d_type`, which goes to the
+/// record's last byte.
+pub fn getdents(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
+    let file = t.fd(fd)?;
+    let mut kbuf = alloc::vec![0u8; buf.len.min(1 << 16)];
+    let before = file.lseek(0, SEEK_CUR).ok();
+    let n = file.getdents64(&mut kbuf)?;
+    dirent64_to_old(&mut kbuf[..n]);
+    if let Err(e) = t.write_slice(buf.addr, &kbuf[..n]) {
+        if let Some(pos) = before {
+            let _ = file.lseek(pos as i64, SEEK_SET);
+        }
+        return Err(e);
+    }
+    Ok(n as isize)
+}
+
+/// Rewrites `linux_dirent64` records (`d_ino`, `d_off`, `d_reclen`,
+/// `d_type`, `d_name`) as `linux_dirent` ones (`d_ino`, `d_off`,
+/// `d_reclen`, `d_name`, padding, `d_type` in the last byte).
+fn dirent64_to_old(buf: &mut [u8]) {
+    let mut at = 0;
+    while at + 19 <= buf.len() {
+        let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+        if reclen < 20 || at + reclen > buf.len() {
+            return;
+        }
+        let rec = &mut buf[at..at + reclen];
+        let d_type = rec[18];
+        let name_len = rec[19..].iter().position(|&b| b == 0).unwrap_or(reclen - 20);
+        rec.copy_within(19..19 + name_len, 18);
+        for b in &mut rec[18 + name_len..] {
+            *b = 0;
+        }
+        rec[reclen - 1] = d_type;
+        at += reclen;
+    }
+}
+
 /// ioctl(2): `unsigned int fd, unsigned int cmd, unsigned long arg`.
 /// The ioctls of an nsfs file (fs/nsfs.c `ns_ioctl`) with one namespace
 /// of each kind, all owned by the initial user namespace:

@@ -64,6 +64,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::NEWFSTATAT => fs::fstatat(t, a.dirfd(0), a.cstr(1), a.ptr(2), a.uint(3)),
         nr::STATX => fs_extra::statx(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3), a.ptr(4)),
         nr::GETDENTS64 => fs::getdents64(t, a.fd(0), UserSlice::new(a.raw(1), a.uint(2) as usize)),
+        nr::GETDENTS => fs::getdents(t, a.fd(0), UserSlice::new(a.raw(1), a.uint(2) as usize)),
         nr::IOCTL => fs::ioctl(t, a.fd(0), a.uint(1), a.raw(2)),
         nr::FCNTL => fs::fcntl(t, a.fd(0), a.uint(1), a.raw(2)),
         nr::FLOCK => crate::locks::flock(t, a.fd(0), a.uint(1)),
