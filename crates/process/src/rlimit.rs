@@ -242,3 +242,69 @@ mod tests {
         assert_eq!(check_prlimit_permission(&Credentials::root(), &b), Ok(()));
     }
 }
+
+/// RLIMIT_FSIZE for a write of `count` bytes at `pos` to a regular file
+/// (Linux's `generic_write_check_limits()`): the bytes it may write, cut
+/// to end at the limit, or `None` when it starts at or past the limit
+/// (the caller sends `SIGXFSZ` and fails with `EFBIG`). A write of 0
+/// bytes is never refused (`generic_write_checks()` returns first).
+pub fn fsize_write(limit: u64, pos: u64, count: usize) -> Option<usize> {
+    if limit == RLIM_INFINITY || count == 0 {
+        return Some(count);
+    }
+    if pos >= limit {
+        return None;
+    }
+    Some(usize::try_from(limit - pos).map_or(count, |room| room.min(count)))
+}
+
+/// RLIMIT_FSIZE for setting a regular file's size from `old` to `new`
+/// (truncate, fallocate; Linux's `inode_newsize_ok()`): growing past the
+/// limit is refused (`SIGXFSZ`, `EFBIG`), shrinking never is.
+pub fn fsize_resize_ok(limit: u64, old: u64, new: u64) -> bool {
+    limit == RLIM_INFINITY || new <= old || new <= limit
+}
+
+#[cfg(test)]
+mod fsize_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn writes_are_cut_at_the_limit() {
+        assert_eq!(fsize_write(RLIM_INFINITY, u64::MAX - 1, 100), Some(100));
+        assert_eq!(fsize_write(1000, 900, 50), Some(50));
+        assert_eq!(fsize_write(1000, 900, 200), Some(100));
+        assert_eq!(fsize_write(1000, 1000, 1), None);
+        assert_eq!(fsize_write(1000, 5000, 1), None);
+        assert_eq!(fsize_write(1000, 5000, 0), Some(0));
+        assert_eq!(fsize_write(0, 0, 1), None);
+    }
+
+    #[test]
+    fn only_growth_past_the_limit_is_refused() {
+        assert!(fsize_resize_ok(RLIM_INFINITY, 0, u64::MAX));
+        assert!(fsize_resize_ok(1000, 0, 1000));
+        assert!(!fsize_resize_ok(1000, 0, 1001));
+        assert!(fsize_resize_ok(1000, 5000, 2000));
+        assert!(fsize_resize_ok(1000, 5000, 5000));
+        assert!(!fsize_resize_ok(1000, 5000, 5001));
+    }
+
+    proptest! {
+        /// The bytes written never reach past the limit, and a write that
+        /// starts below it writes at least one byte.
+        #[test]
+        fn never_past_the_limit(limit in 0u64..1 << 40, pos in 0u64..1 << 40, count in 0usize..1 << 30) {
+            match fsize_write(limit, pos, count) {
+                Some(n) => {
+                    prop_assert!(n <= count);
+                    prop_assert!(count == 0 || pos + n as u64 <= limit);
+                    prop_assert!(count == 0 || n > 0);
+                    prop_assert!(n == count || pos + n as u64 == limit);
+                }
+                None => prop_assert!(pos >= limit && count > 0),
+            }
+        }
+    }
+}
