@@ -308,3 +308,80 @@ mod fsize_tests {
         }
     }
 }
+
+/// What RLIMIT_CPU asks for at a check of the process's CPU time
+/// ([`cpu_limit_check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuLimitAction {
+    /// Below the soft limit (or no limit): nothing.
+    None,
+    /// At or past the soft limit: `SIGXCPU`, and the soft limit becomes
+    /// the value given (one second more), so the next comes a second later.
+    Xcpu(u64),
+    /// At or past the hard limit: `SIGKILL`.
+    Kill,
+}
+
+/// Linux 6.1's RLIMIT_CPU part of `check_process_timers()`: the process's
+/// CPU time (user + system, `cpu_ns`) against the soft and hard limits
+/// (`rlim`, in seconds). The hard limit is looked at first.
+pub fn cpu_limit_check(rlim: Rlimit, cpu_ns: u64) -> CpuLimitAction {
+    const NS: u64 = 1_000_000_000;
+    if rlim.cur == RLIM_INFINITY {
+        return CpuLimitAction::None;
+    }
+    if rlim.max != RLIM_INFINITY && cpu_ns >= rlim.max.saturating_mul(NS) {
+        return CpuLimitAction::Kill;
+    }
+    if cpu_ns >= rlim.cur.saturating_mul(NS) {
+        return CpuLimitAction::Xcpu(rlim.cur.saturating_add(1));
+    }
+    CpuLimitAction::None
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn soft_then_each_second_then_kill() {
+        let s = 1_000_000_000;
+        let l = Rlimit::new(1, 3);
+        assert_eq!(cpu_limit_check(l, s - 1), CpuLimitAction::None);
+        assert_eq!(cpu_limit_check(l, s), CpuLimitAction::Xcpu(2));
+        assert_eq!(cpu_limit_check(Rlimit::new(2, 3), 2 * s + 5), CpuLimitAction::Xcpu(3));
+        assert_eq!(cpu_limit_check(Rlimit::new(3, 3), 3 * s), CpuLimitAction::Kill);
+        assert_eq!(cpu_limit_check(Rlimit::new(1, RLIM_INFINITY), 100 * s), CpuLimitAction::Xcpu(2));
+        assert_eq!(cpu_limit_check(Rlimit::both(RLIM_INFINITY), u64::MAX), CpuLimitAction::None);
+        // a soft limit of 0 fires at once
+        assert_eq!(cpu_limit_check(Rlimit::new(0, 5), 0), CpuLimitAction::Xcpu(1));
+    }
+
+    proptest! {
+        /// Run as the tick does (the soft limit raised after each
+        /// SIGXCPU), a process gets one SIGXCPU per second from the soft
+        /// limit up to the hard one, then SIGKILL.
+        #[test]
+        fn xcpu_count_before_kill(soft in 0u64..20, extra in 0u64..20, step_ms in 1u64..700) {
+            let hard = soft + extra;
+            let mut l = Rlimit::new(soft, hard);
+            let mut xcpu = 0;
+            let mut t = 0u64;
+            loop {
+                match cpu_limit_check(l, t) {
+                    CpuLimitAction::None => {}
+                    CpuLimitAction::Xcpu(c) => {
+                        prop_assert!(c <= hard);
+                        l.cur = c;
+                        xcpu += 1;
+                    }
+                    CpuLimitAction::Kill => break,
+                }
+                t += step_ms * 1_000_000;
+            }
+            prop_assert_eq!(xcpu, extra);
+            prop_assert!(t >= hard * 1_000_000_000);
+        }
+    }
+}

@@ -341,6 +341,11 @@ pub fn prlimit(
     };
     let prev = table().prlimit(t.tid, pid, resource, new)?;
     use process::rlimit::Resource;
+    if let Some(lim) = new
+        && resource == Resource::Cpu as u32
+    {
+        crate::itimer::note_cpu_limit(lim.cur);
+    }
     if new.is_some() && [Resource::Stack, Resource::As, Resource::Data].map(|r| r as u32).contains(&resource)
     {
         // the address space checks them as it grows: the stack at fault
