@@ -8,6 +8,10 @@
  * a child, whose limits go with it. */
 #include "kt.h"
 #include <sys/mount.h>
+#include <sys/sendfile.h>
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 1
+#endif
 #include <sys/uio.h>
 
 #define MB (1L << 20)
@@ -177,6 +181,44 @@ static int fsize_child(void) {
     KT_CHILD_CHECK(19, write(fa, buf, 3000) == 1000);
     KT_CHILD_CHECK(20, fstat(fd, &st) == 0 && st.st_size == 2000 && xfsz_count == 5);
     close(fa);
+    /* copy_file_range, sendfile, splice into the file: cut at the limit,
+     * EFBIG and SIGXFSZ at it; sendfile and splice write again after a
+     * cut write (iter_file_splice_write()), which sends SIGXFSZ too */
+    char src[96];
+    snprintf(src, sizeof src, "%s/rlimit-src", fsize_dir);
+    int fs = open(src, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    KT_CHILD_CHECK(21, fs >= 0 && write(fs, buf, 1000) == 1000);
+    KT_CHILD_CHECK(22, ftruncate(fd, 1500) == 0);
+    loff_t in0 = 0, out0 = 1800;
+    KT_CHILD_CHECK(23, syscall(SYS_copy_file_range, fs, &in0, fd, &out0, 1000, 0) == 200 && out0 == 2000);
+    in0 = 0;
+    out0 = 2000;
+    errno = 0;
+    KT_CHILD_CHECK(24, syscall(SYS_copy_file_range, fs, &in0, fd, &out0, 1000, 0) == -1 && errno == EFBIG && xfsz_count == 6);
+    KT_CHILD_CHECK(25, lseek(fd, 1900, SEEK_SET) == 1900);
+    off_t soff = 0;
+    errno = 0;
+    long sr = sendfile(fd, fs, &soff, 500);
+    KT_CHILD_CHECK(26, sr == 100 && soff == 100 && xfsz_count == 7);
+    errno = 0;
+    KT_CHILD_CHECK(27, sendfile(fd, fs, &soff, 500) == -1 && errno == EFBIG && xfsz_count == 8);
+    int pp[2];
+    KT_CHILD_CHECK(28, pipe(pp) == 0 && write(pp[1], buf, 300) == 300);
+    loff_t soff2 = 1950;
+    KT_CHILD_CHECK(29, splice(pp[0], 0, fd, &soff2, 300, 0) == 50 && soff2 == 2000 && xfsz_count == 9);
+    errno = 0;
+    KT_CHILD_CHECK(30, splice(pp[0], 0, fd, &soff2, 250, 0) == -1 && errno == EFBIG && xfsz_count == 10);
+    KT_CHILD_CHECK(31, fstat(fd, &st) == 0 && st.st_size == 2000);
+    /* fallocate (tmpfs; ext2 has none: EOPNOTSUPP before the limit) */
+    errno = 0;
+    if (strcmp(fsize_dir, "/tmp") == 0)
+        KT_CHILD_CHECK(32, fallocate(fd, FALLOC_FL_KEEP_SIZE, 1500, 1000) == -1 && errno == EFBIG && xfsz_count == 11);
+    else
+        KT_CHILD_CHECK(33, fallocate(fd, 0, 1500, 1000) == -1 && errno == EOPNOTSUPP && xfsz_count == 10);
+    close(pp[0]);
+    close(pp[1]);
+    close(fs);
+    unlink(src);
     close(fd);
     unlink(path);
     return 0;

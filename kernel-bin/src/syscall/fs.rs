@@ -216,6 +216,39 @@ pub(super) fn fsize_room(
     }
 }
 
+/// A splice's write into a file (sendfile, splice), `room` of `data`'s
+/// bytes within RLIMIT_FSIZE ([`fsize_room`]): Linux's
+/// iter_file_splice_write() writes again after a write cut at the limit,
+/// and that write sends `SIGXFSZ` (its `EFBIG` is not reported: the bytes
+/// written are).
+pub(super) fn fsize_write_cut(
+    t: &UThread,
+    file: &dyn vfs::File,
+    data: &[u8],
+    room: usize,
+    at: Option<u64>,
+) -> Result<usize> {
+    let m = match at {
+        Some(off) => file.pwrite(&data[..room], off)?,
+        None => file.write(&data[..room])?,
+    };
+    if room < data.len() && m == room {
+        xfsz(t);
+    }
+    Ok(m)
+}
+
+/// `generic_write_check_limits()` as copy_file_range calls it: `count`
+/// bytes at `pos` cut to end at RLIMIT_FSIZE; at or past it (a count of
+/// 0 too) `EFBIG` with `SIGXFSZ`.
+pub(super) fn fsize_clip(t: &UThread, file: &dyn vfs::File, pos: u64, count: u64) -> Result<u64> {
+    match fsize_limit(t, file) {
+        None => Ok(count),
+        Some(limit) if pos >= limit => Err(xfsz(t)),
+        Some(limit) => Ok(count.min(limit - pos)),
+    }
+}
+
 /// RLIMIT_FSIZE for growing the regular file `inode` to `len` bytes
 /// (`inode_newsize_ok()`): `EFBIG` with `SIGXFSZ` past the limit.
 pub(super) fn fsize_resize(t: &UThread, file: &dyn vfs::File, len: u64) -> Result<()> {
@@ -1194,7 +1227,9 @@ pub fn sendfile(t: &mut UThread, out_fd: Fd, in_fd: Fd, offp: UserPtr<i64>, coun
     }
     // what the output did not take stays in the input (its position, or
     // *offp, moves by what was sent only)
-    let sent = match output.write(&buf[..n]) {
+    let sent = match fsize_room(t, &*output, None, n, true)
+        .and_then(|m| fsize_write_cut(t, &*output, &buf[..n], m, None))
+    {
         Ok(m) => m,
         Err(e) => {
             if off.is_none() {
