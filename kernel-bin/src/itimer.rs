@@ -186,9 +186,55 @@ pub fn set_cpu(pid: Pid, which: u64, value_ns: u64, interval_ns: u64) -> (u64, u
     old
 }
 
-/// A tick interrupted a thread of `pid` in user mode: fires its due CPU
-/// timers (re-armed by their interval, as check_cpu_itimer()).
+/// Set once a process's RLIMIT_CPU was made finite: from then on the tick
+/// looks at the limit of the process it interrupts (until then, one load).
+static CPU_LIMITED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// setrlimit/prlimit set RLIMIT_CPU's soft limit to `cur`.
+pub fn note_cpu_limit(cur: u64) {
+    if cur != process::rlimit::RLIM_INFINITY {
+        CPU_LIMITED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// RLIMIT_CPU at a tick (Linux's check_process_timers()): SIGXCPU at the
+/// soft limit and each second past it (the soft limit raised by one),
+/// SIGKILL at the hard limit (`process::rlimit::cpu_limit_check`).
+fn check_rlimit_cpu(pid: Pid) {
+    use process::rlimit::{CpuLimitAction, NR_OPEN, Resource, Rlimit};
+    if !CPU_LIMITED.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(lim) = table().with_process(pid, |p| p.rlimits().get(Resource::Cpu)) else { return };
+    if lim.cur == process::rlimit::RLIM_INFINITY {
+        return;
+    }
+    let cpu = table().cpu_times(pid).unwrap_or_default().total_ns();
+    let sig = match process::rlimit::cpu_limit_check(lim, cpu) {
+        CpuLimitAction::None => return,
+        CpuLimitAction::Kill => signal::SIGKILL,
+        CpuLimitAction::Xcpu(cur) => {
+            // unless a setrlimit changed it meanwhile
+            let raised = table().with_process(pid, |p| {
+                p.rlimits().get(Resource::Cpu) == lim
+                    && p.rlimits_mut()
+                        .prlimit(Resource::Cpu, Some(Rlimit::new(cur, lim.max)), true, NR_OPEN)
+                        .is_ok()
+            });
+            if raised != Some(true) {
+                return;
+            }
+            signal::SIGXCPU
+        }
+    };
+    let _ = table().send_signal(pid, signal::SigInfo::kernel(sig), &Hooks);
+}
+
+/// A tick interrupted a thread of `pid` in user mode: RLIMIT_CPU, then
+/// fires its due CPU timers (re-armed by their interval, as
+/// check_cpu_itimer()).
 pub fn check_cpu(pid: Pid) {
+    check_rlimit_cpu(pid);
     if CPU_ARMED.load(Ordering::Relaxed) == 0 {
         return;
     }

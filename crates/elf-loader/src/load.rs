@@ -590,6 +590,8 @@ impl ElfImage {
         if start_code == usize::MAX {
             start_code = 0;
         }
+        // brk's check_data_rlimit() counts the data segment
+        vmar.set_data_segment(end_data.saturating_sub(start_data));
 
         let phdr = match self.phdr_vaddr() {
             Some(v) => to_usize(v)?.wrapping_add(load_bias),

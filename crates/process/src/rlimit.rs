@@ -242,3 +242,146 @@ mod tests {
         assert_eq!(check_prlimit_permission(&Credentials::root(), &b), Ok(()));
     }
 }
+
+/// RLIMIT_FSIZE for a write of `count` bytes at `pos` to a regular file
+/// (Linux's `generic_write_check_limits()`): the bytes it may write, cut
+/// to end at the limit, or `None` when it starts at or past the limit
+/// (the caller sends `SIGXFSZ` and fails with `EFBIG`). A write of 0
+/// bytes is never refused (`generic_write_checks()` returns first).
+pub fn fsize_write(limit: u64, pos: u64, count: usize) -> Option<usize> {
+    if limit == RLIM_INFINITY || count == 0 {
+        return Some(count);
+    }
+    if pos >= limit {
+        return None;
+    }
+    Some(usize::try_from(limit - pos).map_or(count, |room| room.min(count)))
+}
+
+/// RLIMIT_FSIZE for setting a regular file's size from `old` to `new`
+/// (truncate, fallocate; Linux's `inode_newsize_ok()`): growing past the
+/// limit is refused (`SIGXFSZ`, `EFBIG`), shrinking never is.
+pub fn fsize_resize_ok(limit: u64, old: u64, new: u64) -> bool {
+    limit == RLIM_INFINITY || new <= old || new <= limit
+}
+
+#[cfg(test)]
+mod fsize_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn writes_are_cut_at_the_limit() {
+        assert_eq!(fsize_write(RLIM_INFINITY, u64::MAX - 1, 100), Some(100));
+        assert_eq!(fsize_write(1000, 900, 50), Some(50));
+        assert_eq!(fsize_write(1000, 900, 200), Some(100));
+        assert_eq!(fsize_write(1000, 1000, 1), None);
+        assert_eq!(fsize_write(1000, 5000, 1), None);
+        assert_eq!(fsize_write(1000, 5000, 0), Some(0));
+        assert_eq!(fsize_write(0, 0, 1), None);
+    }
+
+    #[test]
+    fn only_growth_past_the_limit_is_refused() {
+        assert!(fsize_resize_ok(RLIM_INFINITY, 0, u64::MAX));
+        assert!(fsize_resize_ok(1000, 0, 1000));
+        assert!(!fsize_resize_ok(1000, 0, 1001));
+        assert!(fsize_resize_ok(1000, 5000, 2000));
+        assert!(fsize_resize_ok(1000, 5000, 5000));
+        assert!(!fsize_resize_ok(1000, 5000, 5001));
+    }
+
+    proptest! {
+        /// The bytes written never reach past the limit, and a write that
+        /// starts below it writes at least one byte.
+        #[test]
+        fn never_past_the_limit(limit in 0u64..1 << 40, pos in 0u64..1 << 40, count in 0usize..1 << 30) {
+            match fsize_write(limit, pos, count) {
+                Some(n) => {
+                    prop_assert!(n <= count);
+                    prop_assert!(count == 0 || pos + n as u64 <= limit);
+                    prop_assert!(count == 0 || n > 0);
+                    prop_assert!(n == count || pos + n as u64 == limit);
+                }
+                None => prop_assert!(pos >= limit && count > 0),
+            }
+        }
+    }
+}
+
+/// What RLIMIT_CPU asks for at a check of the process's CPU time
+/// ([`cpu_limit_check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuLimitAction {
+    /// Below the soft limit (or no limit): nothing.
+    None,
+    /// At or past the soft limit: `SIGXCPU`, and the soft limit becomes
+    /// the value given (one second more), so the next comes a second later.
+    Xcpu(u64),
+    /// At or past the hard limit: `SIGKILL`.
+    Kill,
+}
+
+/// Linux 6.1's RLIMIT_CPU part of `check_process_timers()`: the process's
+/// CPU time (user + system, `cpu_ns`) against the soft and hard limits
+/// (`rlim`, in seconds). The hard limit is looked at first.
+pub fn cpu_limit_check(rlim: Rlimit, cpu_ns: u64) -> CpuLimitAction {
+    const NS: u64 = 1_000_000_000;
+    if rlim.cur == RLIM_INFINITY {
+        return CpuLimitAction::None;
+    }
+    if rlim.max != RLIM_INFINITY && cpu_ns >= rlim.max.saturating_mul(NS) {
+        return CpuLimitAction::Kill;
+    }
+    if cpu_ns >= rlim.cur.saturating_mul(NS) {
+        return CpuLimitAction::Xcpu(rlim.cur.saturating_add(1));
+    }
+    CpuLimitAction::None
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn soft_then_each_second_then_kill() {
+        let s = 1_000_000_000;
+        let l = Rlimit::new(1, 3);
+        assert_eq!(cpu_limit_check(l, s - 1), CpuLimitAction::None);
+        assert_eq!(cpu_limit_check(l, s), CpuLimitAction::Xcpu(2));
+        assert_eq!(cpu_limit_check(Rlimit::new(2, 3), 2 * s + 5), CpuLimitAction::Xcpu(3));
+        assert_eq!(cpu_limit_check(Rlimit::new(3, 3), 3 * s), CpuLimitAction::Kill);
+        assert_eq!(cpu_limit_check(Rlimit::new(1, RLIM_INFINITY), 100 * s), CpuLimitAction::Xcpu(2));
+        assert_eq!(cpu_limit_check(Rlimit::both(RLIM_INFINITY), u64::MAX), CpuLimitAction::None);
+        // a soft limit of 0 fires at once
+        assert_eq!(cpu_limit_check(Rlimit::new(0, 5), 0), CpuLimitAction::Xcpu(1));
+    }
+
+    proptest! {
+        /// Run as the tick does (the soft limit raised after each
+        /// SIGXCPU), a process gets one SIGXCPU per second from the soft
+        /// limit up to the hard one, then SIGKILL.
+        #[test]
+        fn xcpu_count_before_kill(soft in 0u64..20, extra in 0u64..20, step_ms in 1u64..700) {
+            let hard = soft + extra;
+            let mut l = Rlimit::new(soft, hard);
+            let mut xcpu = 0;
+            let mut t = 0u64;
+            loop {
+                match cpu_limit_check(l, t) {
+                    CpuLimitAction::None => {}
+                    CpuLimitAction::Xcpu(c) => {
+                        prop_assert!(c <= hard);
+                        l.cur = c;
+                        xcpu += 1;
+                    }
+                    CpuLimitAction::Kill => break,
+                }
+                t += step_ms * 1_000_000;
+            }
+            prop_assert_eq!(xcpu, extra);
+            prop_assert!(t >= hard * 1_000_000_000);
+        }
+    }
+}

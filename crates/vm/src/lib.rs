@@ -97,6 +97,7 @@
 extern crate alloc;
 
 pub mod abi;
+mod limits;
 mod maps;
 mod mmu;
 mod refcount;
@@ -106,6 +107,7 @@ pub mod testing;
 mod uaccess;
 mod vmar;
 
+pub use limits::SpaceLimits;
 pub use mmu::{
     Frame, FrameAllocator, FrameRefs, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned,
     page_ceil, page_floor,

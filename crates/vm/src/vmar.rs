@@ -2,6 +2,7 @@
 
 use alloc::{string::String, sync::Arc};
 
+use crate::limits::SpaceLimits;
 use crate::maps::Maps;
 use core::fmt;
 
@@ -256,6 +257,11 @@ pub(crate) struct Mapping {
 }
 
 impl Mapping {
+    /// Linux's `is_data_mapping()`: writable, private, not a stack.
+    fn is_data(&self) -> bool {
+        self.prot.contains(Prot::WRITE) && !self.shared && !self.growsdown
+    }
+
     fn can_merge(&self, start: usize, right: &Mapping) -> bool {
         if self.prot != right.prot
             || self.shared != right.shared
@@ -326,6 +332,11 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     max_map_count: Option<usize>,
     /// RLIMIT_STACK's soft limit, read at fault time ([`Self::set_stack_limit`]).
     stack_limit: usize,
+    /// RLIMIT_AS and RLIMIT_DATA ([`Self::set_space_limits`]).
+    limits: SpaceLimits,
+    /// The loaded image's data segment (`end_data - start_data`), which
+    /// brk counts against RLIMIT_DATA.
+    data_segment: usize,
 }
 
 /// Linux's default `vm.max_map_count` (`DEFAULT_MAX_MAP_COUNT`: 65530): the
@@ -386,6 +397,8 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             cow_copies: 0,
             max_map_count: None,
             stack_limit: DEFAULT_STACK_LIMIT,
+            limits: SpaceLimits::default(),
+            data_segment: 0,
         }
     }
 
@@ -400,6 +413,60 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.stack_limit
     }
 
+    /// Sets RLIMIT_AS and RLIMIT_DATA (setrlimit(2) of the owner; fork and
+    /// exec keep them): mmap, mremap, brk and stack growth are refused
+    /// past them from now on (what is mapped stays).
+    pub fn set_space_limits(&mut self, limits: SpaceLimits) {
+        self.limits = limits;
+    }
+
+    /// RLIMIT_AS and RLIMIT_DATA as in force here.
+    pub fn space_limits(&self) -> SpaceLimits {
+        self.limits
+    }
+
+    /// Sets the size of the loaded image's data segment (exec:
+    /// `end_data - start_data`), which brk adds to the heap for
+    /// RLIMIT_DATA.
+    pub fn set_data_segment(&mut self, len: usize) {
+        self.data_segment = len;
+    }
+
+    /// The pages mapped (`total_vm`) and those of them in private writable
+    /// mappings that are not stacks (`data_vm`).
+    pub fn vm_pages(&self) -> (u64, u64) {
+        let (mut total, mut data) = (0u64, 0u64);
+        for (&start, m) in self.maps.iter() {
+            let pages = ((m.end - start) >> PAGE_SHIFT) as u64;
+            total += pages;
+            if m.is_data() {
+                data += pages;
+            }
+        }
+        (total, data)
+    }
+
+    /// The pages mapped within `[start, end)` (`count_vma_pages_range`).
+    fn pages_in(&self, start: usize, end: usize) -> u64 {
+        let first = match self.maps.range(..start).next_back() {
+            Some((_, m)) if m.end > start => Some((start, m.end.min(end))),
+            _ => None,
+        };
+        let rest = self.maps.range(start..end).map(|(&s, m)| (s, m.end.min(end)));
+        first.into_iter().chain(rest).map(|(a, b)| ((b - a) >> PAGE_SHIFT) as u64).sum()
+    }
+
+    /// Linux's `may_expand_vm()`: whether `npages` more pages of a mapping
+    /// (a data one if `data`) stay within RLIMIT_AS and RLIMIT_DATA. Counts
+    /// the mappings only when a limit applies.
+    fn may_expand(&self, npages: u64, data: bool) -> bool {
+        if !self.limits.limits(data) {
+            return true;
+        }
+        let (total, data_pages) = self.vm_pages();
+        self.limits.may_expand(total, data_pages, npages, data)
+    }
+
     /// Linux's `expand_stack()` for a fault at `addr`, which no mapping
     /// holds: the first mapping above it, if it is an anonymous
     /// `MAP_GROWSDOWN` one, grows down to `addr`'s page when its new size
@@ -412,6 +479,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         }
         let Some((&start, m)) = self.maps.range(addr..).next() else { return false };
         if !m.growsdown || !matches!(m.backing, Backing::Anonymous) || m.end - page > self.stack_limit {
+            return false;
+        }
+        // acct_stack_growth(): the new pages within RLIMIT_AS
+        if !self.may_expand(((start - page) >> PAGE_SHIFT) as u64, m.is_data()) {
             return false;
         }
         if let Some((_, prev)) = self.maps.range(..start).next_back()
@@ -481,6 +552,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         let mut fresh = Self::with_config(pt, self.alloc.clone(), self.config);
         fresh.max_map_count = self.max_map_count;
         fresh.stack_limit = self.stack_limit;
+        fresh.limits = self.limits;
         Ok(fresh)
     }
 
@@ -788,11 +860,19 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                 (shared, true, backing, String::new())
             }
         };
+        let mapping = Mapping { end, prot: prot_bits, shared, may_write, growsdown, backing, name };
+        // mmap_region(): RLIMIT_AS and RLIMIT_DATA, counting what a
+        // MAP_FIXED mapping replaces
+        let npages = (len >> PAGE_SHIFT) as u64;
+        if !self.may_expand(npages, mapping.is_data())
+            && !self.may_expand(npages - self.pages_in(start, end), mapping.is_data())
+        {
+            return Err(Errno::ENOMEM);
+        }
         if fixed {
             self.check_unmap(start, end)?;
             self.unmap_range(start, end);
         }
-        let mapping = Mapping { end, prot: prot_bits, shared, may_write, growsdown, backing, name };
         self.insert_mapping(start, mapping);
         let populate = flags & MAP_LOCKED != 0 || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
         if populate {
@@ -937,7 +1017,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         }
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
         let (start, m) = self.find(old).ok_or(Errno::EFAULT)?;
-        let (map_end, map_start) = (m.end, start);
+        let (map_end, map_start, data) = (m.end, start, m.is_data());
         if old_end > map_end {
             return Err(Errno::EFAULT);
         }
@@ -963,6 +1043,11 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             if new_len < old_len {
                 self.unmap_range(old + new_len, old_end);
             }
+            // vma_to_resize(), after mremap_to()'s unmaps: the growth
+            // within RLIMIT_AS and RLIMIT_DATA
+            if new_len > old_len && !self.may_expand(((new_len - old_len) >> PAGE_SHIFT) as u64, data) {
+                return Err(Errno::ENOMEM);
+            }
             self.move_range(old, old_len.min(new_len), new_addr, new_len);
             return Ok(new_addr);
         }
@@ -974,6 +1059,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             return Ok(old);
         }
         let grow = new_len - old_len;
+        // vma_to_resize(): the growth within RLIMIT_AS and RLIMIT_DATA
+        if !self.may_expand((grow >> PAGE_SHIFT) as u64, data) {
+            return Err(Errno::ENOMEM);
+        }
         let max = self.config.max_addr;
         if old_end == map_end && grow <= max - old_end && self.range_free(old_end, old_end + grow) {
             if let Some(mut m) = self.maps.get_mut(&map_start) {
@@ -1204,6 +1293,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         if self.brk_start == 0 || requested < self.brk_start {
             return orig;
         }
+        // check_data_rlimit(): the heap asked for and the data segment
+        if !self.limits.brk_fits((requested - self.brk_start) as u64, self.data_segment as u64) {
+            return orig;
+        }
         let (Some(newbrk), Some(oldbrk)) = (page_ceil(requested), page_ceil(self.brk)) else {
             return orig;
         };
@@ -1226,8 +1319,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         if !self.range_free(oldbrk, newbrk.saturating_add(PAGE_SIZE)) {
             return orig;
         }
-        // do_brk_flags: "Too many mappings?"
-        if self.maps.len() > self.map_limit() {
+        // do_brk_flags: RLIMIT_AS and RLIMIT_DATA, "Too many mappings?"
+        if !self.may_expand(((newbrk - oldbrk) >> PAGE_SHIFT) as u64, true)
+            || self.maps.len() > self.map_limit()
+        {
             return orig;
         }
         let heap = Mapping {
@@ -1428,6 +1523,8 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         let mut child = Self::with_config(self.pt.new_empty()?, self.alloc.clone(), self.config);
         child.max_map_count = self.max_map_count;
         child.stack_limit = self.stack_limit;
+        child.limits = self.limits;
+        child.data_segment = self.data_segment;
         child.maps = self.maps.clone();
         child.brk_start = self.brk_start;
         child.brk = self.brk;

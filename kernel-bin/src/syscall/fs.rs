@@ -172,6 +172,91 @@ pub fn read(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
 const SEEK_SET: u32 = 0;
 const SEEK_CUR: u32 = 1;
 
+/// The caller's RLIMIT_FSIZE when it applies to `file`: a regular file
+/// (not a /proc or /sys one) and a finite limit.
+fn fsize_limit(t: &UThread, file: &dyn vfs::File) -> Option<u64> {
+    let inode = file.inode()?;
+    if inode.file_type() != vfs::FileType::Regular || inode.is_synthetic() {
+        return None;
+    }
+    let limit = table().with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Fsize))?;
+    (limit != process::rlimit::RLIM_INFINITY).then_some(limit)
+}
+
+/// A write or resize past RLIMIT_FSIZE: `send_sig(SIGXFSZ, current, 0)`
+/// (process-directed, `SI_USER` from the caller itself) and `EFBIG`.
+pub(super) fn xfsz(t: &UThread) -> Errno {
+    let _ = table().kill(t.tid, t.pid as i32, 25, &crate::proc::Hooks);
+    Errno::EFBIG
+}
+
+/// RLIMIT_FSIZE for a write of `len` bytes to `file` at `at` (`None`: the
+/// file offset; `O_APPEND`: the end): the bytes it may write, or `EFBIG`
+/// (with `SIGXFSZ` when `signal`, i.e. nothing of the call was written yet).
+pub(super) fn fsize_room(
+    t: &UThread,
+    file: &dyn vfs::File,
+    at: Option<u64>,
+    len: usize,
+    signal: bool,
+) -> Result<usize> {
+    let Some(limit) = fsize_limit(t, file) else { return Ok(len) };
+    let pos = if file.status_flags() & vfs::O_APPEND != 0 {
+        file.stat().map(|st| st.size.max(0) as u64).unwrap_or(0)
+    } else {
+        match at {
+            Some(p) => p,
+            None => file.lseek(0, SEEK_CUR)?,
+        }
+    };
+    match process::rlimit::fsize_write(limit, pos, len) {
+        Some(n) => Ok(n),
+        None if signal => Err(xfsz(t)),
+        None => Err(Errno::EFBIG),
+    }
+}
+
+/// A splice's write into a file (sendfile, splice), `room` of `data`'s
+/// bytes within RLIMIT_FSIZE ([`fsize_room`]): Linux's
+/// iter_file_splice_write() writes again after a write cut at the limit,
+/// and that write sends `SIGXFSZ` (its `EFBIG` is not reported: the bytes
+/// written are).
+pub(super) fn fsize_write_cut(
+    t: &UThread,
+    file: &dyn vfs::File,
+    data: &[u8],
+    room: usize,
+    at: Option<u64>,
+) -> Result<usize> {
+    let m = match at {
+        Some(off) => file.pwrite(&data[..room], off)?,
+        None => file.write(&data[..room])?,
+    };
+    if room < data.len() && m == room {
+        xfsz(t);
+    }
+    Ok(m)
+}
+
+/// `generic_write_check_limits()` as copy_file_range calls it: `count`
+/// bytes at `pos` cut to end at RLIMIT_FSIZE; at or past it (a count of
+/// 0 too) `EFBIG` with `SIGXFSZ`.
+pub(super) fn fsize_clip(t: &UThread, file: &dyn vfs::File, pos: u64, count: u64) -> Result<u64> {
+    match fsize_limit(t, file) {
+        None => Ok(count),
+        Some(limit) if pos >= limit => Err(xfsz(t)),
+        Some(limit) => Ok(count.min(limit - pos)),
+    }
+}
+
+/// RLIMIT_FSIZE for growing the regular file `inode` to `len` bytes
+/// (`inode_newsize_ok()`): `EFBIG` with `SIGXFSZ` past the limit.
+pub(super) fn fsize_resize(t: &UThread, file: &dyn vfs::File, len: u64) -> Result<()> {
+    let Some(limit) = fsize_limit(t, file) else { return Ok(()) };
+    let size = file.stat().map(|st| st.size.max(0) as u64).unwrap_or(0);
+    if process::rlimit::fsize_resize_ok(limit, size, len) { Ok(()) } else { Err(xfsz(t)) }
+}
+
 pub fn write(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
     let file = t.fd(fd)?;
     access_ok(&*file, buf, true)?;
@@ -185,6 +270,7 @@ pub fn write(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
         big = t.read_slice(buf)?;
         &big
     };
+    let data = &data[..fsize_room(t, &*file, None, data.len(), true)?];
     let r = file.write(data);
     if r == Err(Errno::EPIPE) && crate::net::epipe_raises_sigpipe(&*file) {
         let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
@@ -211,7 +297,8 @@ pub fn pwrite(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let data = t.read_slice(buf.sub(0, IO_CHUNK))?;
-    Ok(file.pwrite(&data, off as u64)? as isize)
+    let n = fsize_room(t, &*file, Some(off as u64), data.len(), true)?;
+    Ok(file.pwrite(&data[..n], off as u64)? as isize)
 }
 
 /// Linux's MAX_RW_COUNT: one read or write moves at most this much.
@@ -336,7 +423,10 @@ pub fn writev(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResu
                 _ => Ok(done as isize),
             };
         }
-        let r = file.write(&data);
+        let r = fsize_room(t, &*file, None, data.len(), done == 0).and_then(|n| {
+            data.truncate(n);
+            file.write(&data)
+        });
         if r == Err(Errno::EPIPE) && crate::net::epipe_raises_sigpipe(&*file) {
             let _ = table().tgkill(t.tid, Some(t.pid as i32), t.tid as i32, 13, &crate::proc::Hooks);
         }
@@ -465,9 +555,12 @@ pub fn pwritev(
             };
             let r = if flags & RWF_APPEND != 0 {
                 let end = file.stat().map(|st| st.size.max(0) as u64).unwrap_or(0);
-                file.pwrite(&data, end)
+                fsize_room(t, &*file, Some(end), data.len(), done == 0)
+                    .and_then(|n| file.pwrite(&data[..n], end))
             } else {
-                file.pwrite(&data, off as u64 + done as u64)
+                let at = off as u64 + done as u64;
+                fsize_room(t, &*file, Some(at), data.len(), done == 0)
+                    .and_then(|n| file.pwrite(&data[..n], at))
             };
             let n = match r {
                 Ok(n) => n,
@@ -1027,12 +1120,32 @@ pub fn ftruncate(t: &mut UThread, fd: Fd, len: i64) -> SysResult {
     if len < 0 {
         return Err(Errno::EINVAL);
     }
-    t.fd(fd)?.truncate(len as u64).map(|_| 0)
+    let file = t.fd(fd)?;
+    // do_sys_ftruncate's own checks first, then inode_newsize_ok()
+    if file.status_flags() & vfs::O_ACCMODE != vfs::O_RDONLY && file.status_flags() & vfs::O_PATH == 0 {
+        fsize_resize(t, &*file, len as u64)?;
+    }
+    file.truncate(len as u64).map(|_| 0)
 }
 
 pub fn truncate(t: &mut UThread, pathname: UserCStr, len: i64) -> SysResult {
     let p = path(t, pathname)?;
     crate::locks::break_lease_truncate(t, || with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true)))?;
+    // inode_newsize_ok(): growing past RLIMIT_FSIZE, once the file may be
+    // written (the lookup's and permission's errors come first)
+    if len > 0
+        && let Ok(inode) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))
+        && inode.file_type() == vfs::FileType::Regular
+        && !inode.is_synthetic()
+        && inode.check_access(&cred(t), vfs::W_OK).is_ok()
+    {
+        let limit = table().with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Fsize));
+        if let Some(limit) = limit
+            && !process::rlimit::fsize_resize_ok(limit, inode.size(), len as u64)
+        {
+            return Err(xfsz(t));
+        }
+    }
     with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len)).map(|_| 0)
 }
 
@@ -1240,7 +1353,9 @@ pub fn sendfile(t: &mut UThread, out_fd: Fd, in_fd: Fd, offp: UserPtr<i64>, coun
     }
     // what the output did not take stays in the input (its position, or
     // *offp, moves by what was sent only)
-    let sent = match output.write(&buf[..n]) {
+    let sent = match fsize_room(t, &*output, None, n, true)
+        .and_then(|m| fsize_write_cut(t, &*output, &buf[..n], m, None))
+    {
         Ok(m) => m,
         Err(e) => {
             if off.is_none() {

@@ -522,6 +522,8 @@ pub fn copy_file_range(
     }
     let size_in = iin.size();
     let mut count = if pos_in >= size_in { 0 } else { len.min(size_in - pos_in) };
+    // generic_copy_file_checks(): RLIMIT_FSIZE of the destination
+    count = super::fs::fsize_clip(t, &*fout, pos_out, count)?;
     if Arc::ptr_eq(&iin, &iout) && pos_out + count > pos_in && pos_out < pos_in + count {
         return Err(Errno::EINVAL);
     }
@@ -655,6 +657,11 @@ pub fn fallocate(t: &mut UThread, fd: Fd, mode: i32, off: i64, ln: i64) -> SysRe
     if mode & FALLOC_FL_PUNCH_HOLE != 0 {
         inode.punch_hole(offset, len)?;
     } else {
+        // shmem_fallocate(): RLIMIT_FSIZE, even with FALLOC_FL_KEEP_SIZE
+        // (ext2 has no fallocate: EOPNOTSUPP first)
+        if !inode.is_backed() {
+            super::fs::fsize_resize(t, &*file, offset + len)?;
+        }
         inode.allocate(offset, len, mode & FALLOC_FL_KEEP_SIZE != 0)?;
     }
     Ok(0)
@@ -820,8 +827,9 @@ pub fn splice(
     }
     let wrote = match (opipe, pos_out) {
         (Some(p), _) => p.write_nb(&buf[..n], nonblock),
-        (None, Some(off)) => fout.pwrite(&buf[..n], off),
-        (None, None) => fout.write(&buf[..n]),
+        // RLIMIT_FSIZE of a file written to (generic_write_checks())
+        (None, at) => super::fs::fsize_room(t, &*fout, at, n, true)
+            .and_then(|k| super::fs::fsize_write_cut(t, &*fout, &buf[..n], k, at)),
     };
     let m = match wrote {
         Ok(m) => m,

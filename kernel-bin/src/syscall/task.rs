@@ -361,13 +361,24 @@ pub fn prlimit(
         None => None,
     };
     let prev = table().prlimit(t.tid, pid, resource, new)?;
+    use process::rlimit::Resource;
     if let Some(lim) = new
-        && resource == process::rlimit::Resource::Stack as u32
+        && resource == Resource::Cpu as u32
     {
-        // the stack grows to the new limit at fault time (acct_stack_growth)
+        crate::itimer::note_cpu_limit(lim.cur);
+    }
+    if new.is_some() && [Resource::Stack, Resource::As, Resource::Data].map(|r| r as u32).contains(&resource)
+    {
+        // the address space checks them as it grows: the stack at fault
+        // time (acct_stack_growth), mmap/mremap/brk (may_expand_vm)
         let target = if pid == 0 { t.pid } else { table().tgid(pid as u32).unwrap_or(pid as u32) };
-        if let Some(vm) = table().with_process(target, |p| p.vm().cloned()).flatten() {
-            vm.lock().set_stack_limit(lim.cur);
+        if let Some((vm, l)) =
+            table().with_process(target, |p| p.vm().cloned().map(|vm| (vm, p.rlimits().clone()))).flatten()
+        {
+            let mut vm = vm.lock();
+            vm.set_stack_limit(l.cur(Resource::Stack));
+            let data = l.get(Resource::Data);
+            vm.set_space_limits(vm::SpaceLimits::new(l.cur(Resource::As), data.cur, data.max));
         }
     }
     if let Some(old) = old {
