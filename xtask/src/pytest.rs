@@ -1,4 +1,4 @@
-//! `cargo xtask pytest [--linux] [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`:
+//! `cargo xtask pytest [--linux] [--batch 1|2] [--match PATTERN]... [--use RESOURCE]... [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`:
 //! CPython's own regression tests as a reproducer (not in CI: long).
 //!
 //! The Debian system of `cargo xtask qemu --debian` ([`crate::debsys`])
@@ -53,13 +53,48 @@ pub const DEFAULT_MODULES: &[&str] = &[
     "test_glob",
 ];
 
+/// `--batch 2`: the second batch of OS-facing modules (pytest31).
+/// test_sqlite3 is not in Debian's libpython3.11-testsuite and test_tty
+/// not in 3.11's suite.
+pub const BATCH2_MODULES: &[&str] = &[
+    "test_wait3",
+    "test_wait4",
+    "test_fork1",
+    "test_threadsignals",
+    "test_thread",
+    "test_mailbox",
+    "test_largefile",
+    "test_tarfile",
+    "test_zipfile",
+    "test_logging",
+    "test_ioctl",
+    "test_openpty",
+    "test_getpass",
+    "test_httpservers",
+    "test_urllib2_localnet",
+    "test_socketserver",
+    "test_faulthandler",
+    "test_sched",
+    "test_timeout",
+    "test_cmd_line",
+    "test_sys",
+    "test_platform",
+    "test_pwd",
+    "test_grp",
+    "test_uuid",
+    "test_dbm",
+    "test_concurrent_futures",
+    "test_asyncio",
+    "test_multiprocessing_fork",
+];
+
 /// Debian's package of `Lib/test` (without `support`, which is in
 /// libpython3.11-stdlib).
 const PACKAGE: &str = "libpython3.11-testsuite";
 /// Where the package has the tests, and where the guest gets them.
 const TEST_DIR: &str = "usr/lib/python3.11/test";
 /// Data directories of `Lib/test` the default modules read.
-const DATA_DIRS: &[&str] = &["subprocessdata"];
+const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata"];
 /// The guest path of the script /init runs (user/debian/init.c).
 const AUTORUN: &str = "usr/local/lib/autorun.sh";
 /// Marks in the console output the script prints around each module.
@@ -73,6 +108,9 @@ struct Opts {
     timeout: u64,
     release: bool,
     modules: Vec<String>,
+    batch: u32,
+    matches: Vec<String>,
+    uses: Vec<String>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -83,6 +121,9 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         timeout: 1200,
         release: false,
         modules: Vec::new(),
+        batch: 1,
+        matches: Vec::new(),
+        uses: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -95,6 +136,27 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     .and_then(|n| n.parse().ok())
                     .filter(|&n| n >= 1)
                     .ok_or("--smp takes a number")?
+            }
+            "--batch" => {
+                o.batch = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n == 1 || n == 2)
+                    .ok_or("--batch takes 1 (the default modules) or 2")?
+            }
+            "--match" => {
+                let p = it.next().ok_or("--match takes a regrtest -m pattern")?;
+                if p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || "_.*?[]-".contains(c)) {
+                    return Err(format!("--match {p:?}: only letters, digits and _.*?[]- please"));
+                }
+                o.matches.push(p.clone())
+            }
+            "--use" => {
+                let r = it.next().ok_or("--use takes a regrtest resource such as network")?;
+                if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ',') {
+                    return Err(format!("--use {r:?}: a resource name such as network"));
+                }
+                o.uses.push(r.clone())
             }
             "--memory" => o.memory = it.next().ok_or("--memory takes a size such as 2G")?.clone(),
             "--timeout" => {
@@ -111,13 +173,14 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         }
     }
     if o.modules.is_empty() {
-        o.modules = DEFAULT_MODULES.iter().map(|s| s.to_string()).collect();
+        let list = if o.batch == 2 { BATCH2_MODULES } else { DEFAULT_MODULES };
+        o.modules = list.iter().map(|s| s.to_string()).collect();
     }
     Ok(o)
 }
 
 /// The script /init runs: each module in its own `python3 -m test`.
-fn script(modules: &[String], timeout: u64) -> String {
+fn script(modules: &[String], timeout: u64, matches: &[String], uses: &[String]) -> String {
     let mut s =
         String::from("# cargo xtask pytest (xtask/src/pytest.rs)\ncd /tmp\nexport PYTHONHASHSEED=0\n");
     // lo up, as a Debian system's ifupdown has it (Linux's is down at
@@ -129,11 +192,13 @@ fn script(modules: &[String], timeout: u64) -> String {
          f = struct.unpack('16sh22x', r)[1]\n\
          fcntl.ioctl(s, 0x8914, struct.pack('16sh22x', b'lo', f | 1))\nEOF\n",
     );
+    let mut filter: String = uses.iter().map(|r| format!(" -u {r}")).collect();
+    filter.extend(matches.iter().map(|p| format!(" -m '{p}'")));
     for m in modules {
         // regrtest's --timeout dumps the tracebacks of a hung module and
         // exits; timeout(1) is the backstop
         s.push_str(&format!(
-            "echo '{BEGIN}{m}'\ntimeout -s KILL {} python3 -m test -v --timeout {timeout} {m} </dev/null 2>&1\necho \"{END}{m} status $?\"\n",
+            "echo '{BEGIN}{m}'\ntimeout -s KILL {} python3 -m test -v --timeout {timeout}{filter} {m} </dev/null 2>&1\necho \"{END}{m} status $?\"\n",
             timeout + 60
         ));
     }
@@ -381,7 +446,7 @@ fn run(o: &Opts) -> Result<bool, String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let side_name = if o.linux { "linux" } else { "ours" };
     let script_path = dir.join(format!("autorun-{side_name}-{}.sh", std::process::id()));
-    std::fs::write(&script_path, script(&o.modules, o.timeout))
+    std::fs::write(&script_path, script(&o.modules, o.timeout, &o.matches, &o.uses))
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
     let mut extra = test_files(&o.modules)?;
     extra.push((AUTORUN.into(), script_path));
