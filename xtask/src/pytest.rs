@@ -95,6 +95,9 @@ const PACKAGE: &str = "libpython3.11-testsuite";
 const TEST_DIR: &str = "usr/lib/python3.11/test";
 /// Data directories of `Lib/test` the default modules read.
 const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata"];
+/// Test modules a module runs as data (test_cmd_line's
+/// test_relativedir_bug46421 runs `-m unittest test/test_longexp.py`).
+const MODULE_EXTRAS: &[(&str, &[&str])] = &[("test_cmd_line", &["test_longexp.py"])];
 /// The guest path of the script /init runs (user/debian/init.c).
 const AUTORUN: &str = "usr/local/lib/autorun.sh";
 /// Marks in the console output the script prints around each module.
@@ -234,6 +237,13 @@ fn test_files(modules: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
     for d in DATA_DIRS {
         add_tree(d, &mut out)?;
     }
+    for (m, files) in MODULE_EXTRAS {
+        if modules.iter().any(|x| x == m) {
+            for f in *files {
+                add_tree(f, &mut out)?;
+            }
+        }
+    }
     for m in modules {
         let file = format!("{m}.py");
         if dir.join(&file).is_file() {
@@ -296,7 +306,8 @@ impl Outcome {
 
 /// The test id of a verbose line `name (test.test_x.Class.name) ...`:
 /// `Class.name` (`setUpClass (test.test_x.Class)` gives
-/// `Class.setUpClass`).
+/// `Class.setUpClass`; a test of another module of `test` keeps its
+/// full path).
 fn test_id(line: &str, module: &str) -> Option<String> {
     let (name, rest) = line.split_once(" (")?;
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -304,7 +315,12 @@ fn test_id(line: &str, module: &str) -> Option<String> {
     }
     let (path, _) = rest.split_once(')')?;
     let prefix = format!("test.{module}.");
-    let inner = path.strip_prefix(&prefix).or_else(|| path.strip_prefix(&format!("{module}.")))?;
+    // a base class of another module (test.fork_wait.ForkWait in
+    // test_wait3) keeps its full path
+    let inner = path
+        .strip_prefix(&prefix)
+        .or_else(|| path.strip_prefix(&format!("{module}.")))
+        .or_else(|| path.starts_with("test.").then_some(path))?;
     if inner.ends_with(&format!(".{name}")) {
         Some(inner.to_string())
     } else {
@@ -533,7 +549,9 @@ mod tests {
                     test_c (test.test_os.X.test_c) ... child output\nERROR\n\
                     test_d (test.test_os.Y.test_d) ... skipped 'no'\n\
                     setUpClass (test.test_os.Z) ... ERROR\n\
-                    test_e (test.test_os.X.test_e) ... expected failure\n";
+                    test_e (test.test_os.X.test_e) ... expected failure\n\
+                    test_wait (test.fork_wait.ForkWait.test_wait) ... ok\n\
+                    test_f (os.X.test_f) ... ok\n";
         let r = parse_module("test_os", text);
         let get = |k: &str| r.get(k).copied();
         assert_eq!(get("X.test_a"), Some(Outcome::Pass));
@@ -542,7 +560,8 @@ mod tests {
         assert_eq!(get("Y.test_d"), Some(Outcome::Skip));
         assert_eq!(get("Z.setUpClass"), Some(Outcome::Error));
         assert_eq!(get("X.test_e"), Some(Outcome::Pass));
-        assert_eq!(r.len(), 6);
+        assert_eq!(get("test.fork_wait.ForkWait.test_wait"), Some(Outcome::Pass));
+        assert_eq!(r.len(), 7);
     }
 
     #[test]
