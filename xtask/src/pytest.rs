@@ -1,4 +1,5 @@
-//! `cargo xtask pytest [--linux] [--batch 1|2] [--match PATTERN]... [--use RESOURCE]... [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`:
+//! `cargo xtask pytest [--linux] [--batch 1|2] [--match PATTERN]... [--use RESOURCE]... [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`
+//! or `cargo xtask pytest [--linux] --reparse LOG` (a console capture parsed again):
 //! CPython's own regression tests as a reproducer (not in CI: long).
 //!
 //! The Debian system of `cargo xtask qemu --debian` ([`crate::debsys`])
@@ -114,6 +115,7 @@ struct Opts {
     batch: u32,
     matches: Vec<String>,
     uses: Vec<String>,
+    reparse: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -127,6 +129,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         batch: 1,
         matches: Vec::new(),
         uses: Vec::new(),
+        reparse: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -161,6 +164,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 }
                 o.uses.push(r.clone())
             }
+            "--reparse" => o.reparse = Some(PathBuf::from(it.next().ok_or("--reparse takes a console log")?)),
             "--memory" => o.memory = it.next().ok_or("--memory takes a size such as 2G")?.clone(),
             "--timeout" => {
                 o.timeout = it
@@ -290,6 +294,13 @@ impl Outcome {
     /// unittest's verbose result word at the start of `s`.
     fn from_unittest(s: &str) -> Option<Outcome> {
         let s = s.trim();
+        // regrtest puts the time of a slow test first: `1.25s ok`
+        let s = match s.split_once("s ") {
+            Some((t, rest)) if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+                rest.trim()
+            }
+            _ => s,
+        };
         if s == "ok" || s == "expected failure" {
             Some(Outcome::Pass)
         } else if s.starts_with("skipped") {
@@ -499,35 +510,56 @@ fn run(o: &Opts) -> Result<bool, String> {
     let out = out?;
     let log = dir.join(format!("{side_name}.log"));
     std::fs::write(&log, &out.output).map_err(|e| format!("{}: {e}", log.display()))?;
+    record(&dir, o.linux, &out.output, &o.modules)?;
+    println!(
+        "xtask: pytest on {side_name}: {:.0} s wall; the console in {}",
+        wall.elapsed().as_secs_f64(),
+        log.display()
+    );
+    Ok(!out.timed_out)
+}
+
+/// Parses a console capture into the side's .tsv (modules asked for but
+/// not in `output` become `not reached`) and compares with the other side.
+fn record(dir: &Path, linux: bool, output: &str, asked: &[String]) -> Result<(), String> {
+    let side_name = if linux { "linux" } else { "ours" };
     let tsv = dir.join(format!("{side_name}.tsv"));
     let mut side = load(&tsv);
     let mut done = Vec::new();
-    for (m, text, status) in split_modules(&out.output) {
+    for (m, text, status) in split_modules(output) {
         let tests = parse_module(&m, &text);
         println!("xtask: pytest {side_name} {m}: {} pass/fail/error/skip, {status}", counts(&tests));
         side.insert(m.clone(), (status, tests));
         done.push(m);
     }
-    for m in o.modules.iter().filter(|m| !done.contains(m)) {
+    for m in asked.iter().filter(|m| !done.contains(m)) {
         println!("xtask: pytest {side_name} {m}: not reached");
         side.insert(m.clone(), ("not reached".into(), BTreeMap::new()));
     }
     save(&tsv, &side)?;
-    println!(
-        "xtask: pytest on {side_name}: {:.0} s wall; results in {}, the console in {}",
-        wall.elapsed().as_secs_f64(),
-        tsv.display(),
-        log.display()
-    );
+    println!("xtask: pytest {side_name}: results in {}", tsv.display());
     let (linux, ours) =
-        if o.linux { (side, load(&dir.join("ours.tsv"))) } else { (load(&dir.join("linux.tsv")), side) };
+        if linux { (side, load(&dir.join("ours.tsv"))) } else { (load(&dir.join("linux.tsv")), side) };
     compare(&linux, &ours);
-    Ok(!out.timed_out)
+    Ok(())
+}
+
+/// `--reparse LOG`: a console capture (`target/pytest/ours.log`, or
+/// xtask's own output of a run) parsed again into the side's .tsv.
+fn reparse(o: &Opts, log: &Path) -> Result<bool, String> {
+    let text = std::fs::read(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let dir = crate::target_dir().join("pytest");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    record(&dir, o.linux, &String::from_utf8_lossy(&text), &[])?;
+    Ok(true)
 }
 
 /// `cargo xtask pytest ...`.
 pub fn main(args: &[String]) -> ExitCode {
-    let r = parse(args).and_then(|o| run(&o));
+    let r = parse(args).and_then(|o| match &o.reparse {
+        Some(log) => reparse(&o, log),
+        None => run(&o),
+    });
     match r {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -551,7 +583,9 @@ mod tests {
                     setUpClass (test.test_os.Z) ... ERROR\n\
                     test_e (test.test_os.X.test_e) ... expected failure\n\
                     test_wait (test.fork_wait.ForkWait.test_wait) ... ok\n\
-                    test_f (os.X.test_f) ... ok\n";
+                    test_f (os.X.test_f) ... ok\n\
+                    test_g (test.test_os.X.test_g) ... 0.71s ok\n\
+                    test_h (test.test_os.X.test_h) ... 12.5s ERROR\n";
         let r = parse_module("test_os", text);
         let get = |k: &str| r.get(k).copied();
         assert_eq!(get("X.test_a"), Some(Outcome::Pass));
@@ -561,7 +595,9 @@ mod tests {
         assert_eq!(get("Z.setUpClass"), Some(Outcome::Error));
         assert_eq!(get("X.test_e"), Some(Outcome::Pass));
         assert_eq!(get("test.fork_wait.ForkWait.test_wait"), Some(Outcome::Pass));
-        assert_eq!(r.len(), 7);
+        assert_eq!(get("X.test_g"), Some(Outcome::Pass));
+        assert_eq!(get("X.test_h"), Some(Outcome::Error));
+        assert_eq!(r.len(), 9);
     }
 
     #[test]
