@@ -293,14 +293,8 @@ impl Outcome {
 
     /// unittest's verbose result word at the start of `s`.
     fn from_unittest(s: &str) -> Option<Outcome> {
-        let s = s.trim();
         // regrtest puts the time of a slow test first: `1.25s ok`
-        let s = match s.split_once("s ") {
-            Some((t, rest)) if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') => {
-                rest.trim()
-            }
-            _ => s,
-        };
+        let s = skip_time(s.trim());
         if s == "ok" || s == "expected failure" {
             Some(Outcome::Pass)
         } else if s.starts_with("skipped") {
@@ -312,6 +306,17 @@ impl Outcome {
         } else {
             None
         }
+    }
+}
+
+/// `s` without a leading `1.25s ` (regrtest's time of a slow test, also
+/// left at the start of the next line when the test wrote no newline).
+fn skip_time(s: &str) -> &str {
+    match s.split_once("s ") {
+        Some((t, rest)) if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+            rest.trim_start()
+        }
+        _ => s,
     }
 }
 
@@ -351,7 +356,7 @@ pub fn parse_module(module: &str, text: &str) -> BTreeMap<String, Outcome> {
         }
     };
     for line in text.lines() {
-        let line = line.trim_start();
+        let line = skip_time(line.trim_start());
         if let Some(id) = test_id(line, module) {
             let tail = line.rsplit_once(" ... ").map(|(_, t)| t);
             match tail.and_then(Outcome::from_unittest) {
@@ -585,7 +590,8 @@ mod tests {
                     test_wait (test.fork_wait.ForkWait.test_wait) ... ok\n\
                     test_f (os.X.test_f) ... ok\n\
                     test_g (test.test_os.X.test_g) ... 0.71s ok\n\
-                    test_h (test.test_os.X.test_h) ... 12.5s ERROR\n";
+                    test_h (test.test_os.X.test_h) ... 12.5s ERROR\n\
+                    0.82s test_i (test.test_os.X.test_i) ... 14.84s ok\n";
         let r = parse_module("test_os", text);
         let get = |k: &str| r.get(k).copied();
         assert_eq!(get("X.test_a"), Some(Outcome::Pass));
@@ -597,7 +603,8 @@ mod tests {
         assert_eq!(get("test.fork_wait.ForkWait.test_wait"), Some(Outcome::Pass));
         assert_eq!(get("X.test_g"), Some(Outcome::Pass));
         assert_eq!(get("X.test_h"), Some(Outcome::Error));
-        assert_eq!(r.len(), 9);
+        assert_eq!(get("X.test_i"), Some(Outcome::Pass));
+        assert_eq!(r.len(), 10);
     }
 
     #[test]
