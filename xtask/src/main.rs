@@ -23,7 +23,7 @@
 //! cargo xtask check-cross
 //! cargo xtask publish-check          (cargo doc -D warnings and cargo publish --dry-run of the component crates)
 //! cargo xtask bench [--rounds N]     (user/bench on ours and on Linux, side by side)
-//! cargo xtask pytest [--linux] [--smp N] [--memory 2G] [--timeout SECS] [MODULE ...]   (CPython's tests in the Debian system; not in CI)
+//! cargo xtask pytest [--linux] [--batch 1|2] [--match PAT]... [--use RES]... [--smp N] [--memory 2G] [--timeout SECS] [MODULE ...] | [--linux] --reparse LOG   (CPython's tests in the Debian system; not in CI)
 //! cargo xtask fuzz  --calls N --seed S [--threads T] [--user] [--trace-from K] [--stall SECS] [--smp N] [--linux]
 //! ```
 //! Every command installs what it needs on a Debian machine (a Rust target
