@@ -1575,19 +1575,16 @@ fn reschedule(requeue: Requeue) {
 }
 
 /// Clears `cpu`'s need-resched flag (this CPU's own) before it picks its
-/// next task; returns whether it was set. A load, and a plain store only
-/// when it was set: a `SeqCst` store or a swap is an `xchg` with memory,
-/// which multi-threaded TCG runs as an atomic helper call on every switch
-/// and preemption point. The pick that follows takes a run-queue lock (a
-/// locked instruction: a full barrier on x86), so the cleared flag is
-/// visible before the queue is read; a waker that queues a task after
-/// that sets it again.
+/// next task; returns whether it was set. A load, and a swap only when it
+/// was set: a swap is an `xchg` with memory, which multi-threaded TCG runs
+/// as an atomic helper call, so the common case (clear) pays none on
+/// every switch and preemption point; a waker that queues a task after
+/// the swap sets it again.
 fn clear_need_resched(cpu: usize) -> bool {
-    let set = NEED_RESCHED[cpu].load(Ordering::Relaxed);
-    if set {
-        NEED_RESCHED[cpu].store(false, Ordering::Relaxed);
-    }
-    set
+    // only a set flag pays the swap: a plain store could overwrite a
+    // waker's `true` set between the load and it, and preempt_if_due's
+    // queue-length load has no lock to order it after the clear
+    NEED_RESCHED[cpu].load(Ordering::Relaxed) && NEED_RESCHED[cpu].swap(false, Ordering::AcqRel)
 }
 
 /// Gives the CPU to the next runnable task.

@@ -487,6 +487,54 @@ KT_CASE(select_on_two_pipes_wakes_when_the_second_hangs_up) {
     close(b[0]);
 }
 
+/* select's sets as fs/select.c: a write end whose reader is gone reports
+ * POLLERR, which makes it ready in the read set (asyncio watches a child's
+ * stdin so) and the write set; a read end whose writer is gone (POLLHUP)
+ * is readable but not writable; a pipe is never in the except set. The
+ * reader closing in another process wakes a select already asleep. */
+KT_CASE(select_sets_take_errors_and_hang_ups_as_linux) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t pid = KT_FORK();
+    if (pid == 0) {
+        kt_msleep(50);
+        _exit(0);
+    }
+    close(p[0]);
+    fd_set rs, ws, es;
+    FD_ZERO(&rs);
+    FD_SET(p[1], &rs);
+    struct timeval tv = {.tv_sec = 5};
+    /* the child's copy of the read end goes with its exit */
+    KT_SYS_RET(select(p[1] + 1, &rs, NULL, NULL, &tv), 1);
+    KT_TRUE(FD_ISSET(p[1], &rs), "write end not readable");
+    KT_WAIT_STATUS(pid, kt_exited(0));
+    FD_ZERO(&rs);
+    FD_ZERO(&ws);
+    FD_ZERO(&es);
+    FD_SET(p[1], &rs);
+    FD_SET(p[1], &ws);
+    FD_SET(p[1], &es);
+    struct timeval zero = {0, 0};
+    KT_SYS_RET(select(p[1] + 1, &rs, &ws, &es, &zero), 2);
+    KT_TRUE(FD_ISSET(p[1], &rs) && FD_ISSET(p[1], &ws) && !FD_ISSET(p[1], &es), "r %d w %d e %d",
+            FD_ISSET(p[1], &rs), FD_ISSET(p[1], &ws), FD_ISSET(p[1], &es));
+    close(p[1]);
+    KT_SYS_OK(pipe(p));
+    close(p[1]);
+    FD_ZERO(&rs);
+    FD_ZERO(&ws);
+    FD_ZERO(&es);
+    FD_SET(p[0], &rs);
+    FD_SET(p[0], &ws);
+    FD_SET(p[0], &es);
+    zero = (struct timeval){0, 0};
+    KT_SYS_RET(select(p[0] + 1, &rs, &ws, &es, &zero), 1);
+    KT_TRUE(FD_ISSET(p[0], &rs) && !FD_ISSET(p[0], &ws) && !FD_ISSET(p[0], &es), "r %d w %d e %d",
+            FD_ISSET(p[0], &rs), FD_ISSET(p[0], &ws), FD_ISSET(p[0], &es));
+    close(p[0]);
+}
+
 KT_CASE(pipe2_flag_checks) {
     int p[2];
     KT_SYS_ERR(pipe2(p, O_APPEND), EINVAL);

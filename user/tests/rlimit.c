@@ -158,6 +158,13 @@ static int fsize_child(void) {
     KT_CHILD_CHECK(7, xfsz_count == 1 && xfsz_code == SI_USER && xfsz_pid == getpid());
     /* nothing to write: no signal */
     KT_CHILD_CHECK(8, write(fd, buf, 0) == 0 && xfsz_count == 1);
+    /* a descriptor not open for writing: vfs_write's EBADF, no signal */
+    int ro = open(path, O_RDONLY);
+    KT_CHILD_CHECK(40, ro >= 0);
+    lseek(ro, 0, SEEK_END);
+    errno = 0;
+    KT_CHILD_CHECK(41, write(ro, buf, 1) == -1 && errno == EBADF && xfsz_count == 1);
+    close(ro);
     KT_CHILD_CHECK(9, pwrite(fd, buf, 200, 900) == 100);
     errno = 0;
     KT_CHILD_CHECK(10, pwrite(fd, buf, 10, 5000) == -1 && errno == EFBIG && xfsz_count == 2);

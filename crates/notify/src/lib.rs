@@ -279,6 +279,9 @@ pub struct Instance<K, B: WatchBudget> {
     queue: VecDeque<Event>,
     /// Bytes a read of the whole queue gives (FIONREAD).
     bytes: usize,
+    /// Whether the `IN_Q_OVERFLOW` event is queued (Linux's
+    /// `list_empty(&overflow_event->list)`): no scan of the queue.
+    overflowed: bool,
     /// `max_queued_events` when the instance was made.
     max_events: usize,
     budget: B,
@@ -296,7 +299,15 @@ impl<K: Clone + Eq, B: WatchBudget> Instance<K, B> {
     /// An instance queueing at most `max_events` events (then one
     /// `IN_Q_OVERFLOW`), charging watches to `budget`.
     pub fn new(max_events: usize, budget: B) -> Self {
-        Instance { watches: Vec::new(), last_wd: 0, queue: VecDeque::new(), bytes: 0, max_events, budget }
+        Instance {
+            watches: Vec::new(),
+            last_wd: 0,
+            queue: VecDeque::new(),
+            bytes: 0,
+            overflowed: false,
+            max_events,
+            budget,
+        }
     }
 
     /// The watch descriptor of `key`'s watch.
@@ -427,13 +438,14 @@ impl<K: Clone + Eq, B: WatchBudget> Instance<K, B> {
 
     /// Queues `IN_Q_OVERFLOW` unless it is queued already.
     fn overflow(&mut self) {
-        if self.queue.iter().any(|e| e.mask == IN_Q_OVERFLOW && e.wd == -1) {
+        if self.overflowed {
             return;
         }
         let e = Event { wd: -1, mask: IN_Q_OVERFLOW, cookie: 0, name: None };
         if self.queue.try_reserve(1).is_ok() {
             self.bytes += e.size();
             self.queue.push_back(e);
+            self.overflowed = true;
         }
     }
 
@@ -489,6 +501,9 @@ impl<K: Clone + Eq, B: WatchBudget> Instance<K, B> {
             e.encode(&mut buf[done..done + n]);
             done += n;
             self.bytes -= n;
+            if e.wd == -1 && e.mask == IN_Q_OVERFLOW {
+                self.overflowed = false;
+            }
             self.queue.pop_front();
         }
         Ok(done)

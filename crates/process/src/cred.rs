@@ -180,19 +180,15 @@ impl Credentials {
     /// (cap_bprm_creds_from_file with root's emulation): root (real or
     /// effective uid 0, unless `SECBIT_NOROOT`) gets its inheritable set
     /// and the bounding set `bset` as permitted, effective when the
-    /// effective uid is 0, and loses its ambient set; others keep only
-    /// their ambient set, as permitted and effective. `SECBIT_KEEP_CAPS`
-    /// is cleared.
+    /// effective uid is 0; everyone keeps the ambient set, which is added
+    /// to the permitted set and is the effective one otherwise (no file
+    /// capabilities and no set-id here, so it is never cleared).
+    /// `SECBIT_KEEP_CAPS` is cleared.
     pub fn exec_caps(&mut self, bset: u64) {
         let root = self.securebits & SECBIT_NOROOT == 0 && (self.uid == 0 || self.euid == 0);
-        if root {
-            self.cap_ambient = 0;
-            self.cap_permitted = (self.cap_inheritable | bset) & CAP_FULL_SET;
-            self.cap_effective = if self.euid == 0 { self.cap_permitted } else { 0 };
-        } else {
-            self.cap_permitted = self.cap_ambient;
-            self.cap_effective = self.cap_ambient;
-        }
+        let base = if root { (self.cap_inheritable | bset) & CAP_FULL_SET } else { 0 };
+        self.cap_permitted = base | self.cap_ambient;
+        self.cap_effective = if root && self.euid == 0 { self.cap_permitted } else { self.cap_ambient };
         self.securebits &= !SECBIT_KEEP_CAPS;
     }
 
@@ -765,9 +761,14 @@ mod tests {
         // capset dropping the inheritable bit drops the ambient one
         k.capset(1 << cap, 1 << cap, 0, CAP_FULL_SET).unwrap();
         assert_eq!(k.cap_ambient, 0);
-        // root's exec clears the ambient set
+        // root's exec keeps the ambient set (no file capabilities, no set-id)
         c.exec_caps(CAP_FULL_SET);
-        assert_eq!(c.cap_ambient, 0);
+        assert_eq!(c.cap_ambient, 1 << cap);
+        // real uid 0 only: effective is the ambient set
+        let mut r = c.clone();
+        r.setresuid(0, 1000, 0).unwrap();
+        r.exec_caps(CAP_FULL_SET);
+        assert_eq!((r.cap_effective, r.cap_permitted), (1 << cap, CAP_FULL_SET));
         // SECBIT_NO_CAP_AMBIENT_RAISE
         let mut n = Credentials::root();
         n.capset(CAP_FULL_SET, CAP_FULL_SET, CAP_FULL_SET, CAP_FULL_SET).unwrap();

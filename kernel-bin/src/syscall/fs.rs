@@ -172,9 +172,28 @@ pub fn read(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
 const SEEK_SET: u32 = 0;
 const SEEK_CUR: u32 = 1;
 
+/// Set once a process's RLIMIT_FSIZE was made finite: until then a write
+/// pays one load, not a process-table look-up.
+static FSIZE_LIMITED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// setrlimit/prlimit set RLIMIT_FSIZE's soft limit to `cur`.
+pub(super) fn note_fsize_limit(cur: u64) {
+    if cur != process::rlimit::RLIM_INFINITY {
+        FSIZE_LIMITED.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The caller's RLIMIT_FSIZE when it applies to `file`: a regular file
-/// (not a /proc or /sys one) and a finite limit.
+/// (not a /proc or /sys one) open for writing (vfs_write's EBADF comes
+/// first) and a finite limit.
 fn fsize_limit(t: &UThread, file: &dyn vfs::File) -> Option<u64> {
+    if !FSIZE_LIMITED.load(core::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    let flags = file.status_flags();
+    if flags & vfs::O_PATH != 0 || flags & vfs::O_ACCMODE == vfs::O_RDONLY {
+        return None;
+    }
     let inode = file.inode()?;
     if inode.file_type() != vfs::FileType::Regular || inode.is_synthetic() {
         return None;

@@ -19,6 +19,16 @@ use linux_abi::{Errno, Result};
 const POLLNVAL: u32 = 0x20;
 const POLLERR: u32 = 0x08;
 const POLLHUP: u32 = 0x10;
+const POLLPRI: u32 = 0x02;
+const POLLRDBAND: u32 = 0x80;
+const POLLWRBAND: u32 = 0x200;
+/// What makes an fd ready in select's three sets (fs/select.c): a read
+/// set's fd is ready on an error or a hang-up too (a pipe's write end
+/// whose reader is gone reports `POLLERR`: asyncio watches it so), a write
+/// set's on an error but not a hang-up, an except set's on `POLLPRI`.
+const POLLIN_SET: u32 = vfs::POLLIN | vfs::POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR;
+const POLLOUT_SET: u32 = vfs::POLLOUT | vfs::POLLWRNORM | POLLWRBAND | POLLERR;
+const POLLEX_SET: u32 = POLLPRI;
 
 fn ready(t: &UThread, fd: i32, events: u32) -> u32 {
     if fd < 0 {
@@ -168,18 +178,26 @@ fn do_select(t: &mut UThread, n: i32, [r, w, e]: [FdSet; 3], deadline: Option<u6
         let mut out = (alloc::vec![0u8; rs.len()], alloc::vec![0u8; ws.len()], alloc::vec![0u8; es.len()]);
         let mut count = 0;
         for i in 0..n {
-            if bit(&rs, i) && ready(t, i as i32, vfs::POLLIN | vfs::POLLRDNORM) & !POLLERR != 0 {
-                out.0[i / 8] |= 1 << (i % 8);
-                count += 1;
+            let (r, w, e) = (bit(&rs, i), bit(&ws, i), bit(&es, i));
+            if !(r || w || e) {
+                continue;
             }
-            if bit(&ws, i) && ready(t, i as i32, vfs::POLLOUT | vfs::POLLWRNORM) != 0 {
-                out.1[i / 8] |= 1 << (i % 8);
-                count += 1;
+            // the file's whole mask; an fd closed meanwhile is not ready
+            let Ok(f) = t.fd(Fd(i as u32)) else { continue };
+            let mask = f.poll();
+            for (want, set, out) in
+                [(r, POLLIN_SET, &mut out.0), (w, POLLOUT_SET, &mut out.1), (e, POLLEX_SET, &mut out.2)]
+            {
+                if want && mask & set != 0 {
+                    out[i / 8] |= 1 << (i % 8);
+                    count += 1;
+                }
             }
         }
         (count > 0).then_some((out, count))
     };
-    let queues = || queues_of(t, (0..n).filter(|&i| bit(&rs, i) || bit(&ws, i)).map(|i| i as i32));
+    let queues =
+        || queues_of(t, (0..n).filter(|&i| bit(&rs, i) || bit(&ws, i) || bit(&es, i)).map(|i| i as i32));
     let found = wait(t, deadline, queues, || scan().is_some(), scan)?;
     let ((ro, wo, eo), count) = found.unwrap_or_else(|| {
         ((alloc::vec![0; rs.len()], alloc::vec![0; ws.len()], alloc::vec![0; es.len()]), 0)

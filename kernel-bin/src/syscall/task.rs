@@ -367,6 +367,11 @@ pub fn prlimit(
     {
         crate::itimer::note_cpu_limit(lim.cur);
     }
+    if let Some(lim) = new
+        && resource == Resource::Fsize as u32
+    {
+        super::fs::note_fsize_limit(lim.cur);
+    }
     if new.is_some() && [Resource::Stack, Resource::As, Resource::Data].map(|r| r as u32).contains(&resource)
     {
         // the address space checks them as it grows: the stack at fault
