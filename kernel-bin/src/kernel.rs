@@ -41,6 +41,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     crate::blk::init();
     let cmdline = Cmdline::new(boot.cmdline());
     log::debug!("command line: {:?}", cmdline.as_str());
+    crate::procfs::set_cmdline(cmdline.as_str());
 
     if cmdline.get("fault") == Some("page") {
         deliberate_page_fault();

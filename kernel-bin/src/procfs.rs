@@ -196,8 +196,26 @@ enum Node {
     TaskDir(Pid),
 }
 
-const GLOBAL_FILES: &[&str] =
-    &["cpuinfo", "filesystems", "loadavg", "locks", "meminfo", "stat", "uptime", "version", "vmstat"];
+const GLOBAL_FILES: &[&str] = &[
+    "cmdline",
+    "cpuinfo",
+    "filesystems",
+    "loadavg",
+    "locks",
+    "meminfo",
+    "stat",
+    "uptime",
+    "version",
+    "vmstat",
+];
+
+/// The kernel command line, as /proc/cmdline shows it (set once at boot).
+static CMDLINE: spin::Once<alloc::string::String> = spin::Once::new();
+
+/// Keeps the kernel command line for /proc/cmdline.
+pub fn set_cmdline(line: &str) {
+    CMDLINE.call_once(|| line.into());
+}
 const PROC_FILES: &[&str] = &[
     "cmdline",
     "comm",
@@ -832,6 +850,7 @@ fn global_file(name: &str) -> Vec<u8> {
     let ns = arch_x86_64::time::since_boot_ns();
     let t = ns / 10_000_000;
     match name {
+        "cmdline" => alloc::format!("{}\n", CMDLINE.get().map_or("", |s| s.as_str())).into_bytes(),
         "meminfo" => meminfo().into_bytes(),
         "vmstat" => {
             let (free, _) = arch_x86_64::mem::frames::stats();

@@ -178,6 +178,33 @@ fn write_string(
     Ok(data.len())
 }
 
+/// 16 random bytes as a version 4 (random) UUID's.
+fn new_uuid_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    crate::devices::random_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    b
+}
+
+/// A UUID in its text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+fn uuid(b: &[u8; 16]) -> Vec<u8> {
+    let mut s = alloc::string::String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&alloc::format!("{x:02x}"));
+    }
+    s.into_bytes()
+}
+
+/// `kernel.random.boot_id`: one random UUID per boot.
+fn boot_id() -> Vec<u8> {
+    static ID: spin::Once<[u8; 16]> = spin::Once::new();
+    uuid(ID.call_once(new_uuid_bytes))
+}
+
 const fn bool_kind() -> Kind {
     Kind::Int { min: 0, max: 1 }
 }
@@ -401,6 +428,22 @@ pub static KNOBS: &[Knob] = &[
             },
         ),
     },
+    // kernel/random (Linux 6.1's random.c): the pool is always "full";
+    // the two 0644 knobs are proc_do_rointvec (writes accepted, ignored)
+    Knob { dir: "kernel/random", name: "boot_id", value: Value::Text(boot_id) },
+    Knob { dir: "kernel/random", name: "entropy_avail", value: Value::Text(|| b"256".to_vec()) },
+    Knob { dir: "kernel/random", name: "poolsize", value: Value::Text(|| b"256".to_vec()) },
+    Knob {
+        dir: "kernel/random",
+        name: "urandom_min_reseed_secs",
+        value: Value::TextRw(|| b"60".to_vec(), drop, 64),
+    },
+    Knob { dir: "kernel/random", name: "uuid", value: Value::Text(|| uuid(&new_uuid_bytes())) },
+    Knob {
+        dir: "kernel/random",
+        name: "write_wakeup_threshold",
+        value: Value::TextRw(|| b"256".to_vec(), drop, 64),
+    },
     Knob {
         dir: "vm",
         name: "max_map_count",
@@ -462,7 +505,7 @@ pub static KNOBS: &[Knob] = &[
 
 /// The directories of /proc/sys, in listing order: a name with a `/` is
 /// a subdirectory of the one before its last `/`.
-pub const DIRS: &[&str] = &["fs", "fs/inotify", "kernel", "kernel/pty", "vm"];
+pub const DIRS: &[&str] = &["fs", "fs/inotify", "kernel", "kernel/pty", "kernel/random", "vm"];
 
 /// The directories directly under `parent` ("" for /proc/sys itself):
 /// their indexes in [`DIRS`] and their names.

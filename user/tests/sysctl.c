@@ -229,6 +229,61 @@ KT_CASE(fopen_w_is_an_open_for_writing) {
     KT_WAIT_STATUS(c, kt_exited(0));
 }
 
+/* kernel/random as Linux 6.1's random.c: uuid is a new version 4 UUID per
+ * read, boot_id one per boot, the pool always full, two 0644 knobs that
+ * take writes and ignore them; /proc/cmdline is one line. */
+static int slurp_text(const char *path, char *buf, int size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = (int)read(fd, buf, size - 1);
+    close(fd);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
+static int is_v4_uuid(const char *u) {
+    for (int i = 0; i < 36; i++) {
+        char c = u[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0;
+        }
+    }
+    return u[14] == '4' && strchr("89ab", u[19]) != 0 && u[36] == '\n';
+}
+
+KT_CASE(kernel_random_and_proc_cmdline) {
+    char a[64], b[64];
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/uuid", a, sizeof a), 37);
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/uuid", b, sizeof b), 37);
+    KT_TRUE(is_v4_uuid(a) && is_v4_uuid(b) && strcmp(a, b) != 0, "uuids %s %s", a, b);
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/boot_id", a, sizeof a), 37);
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/boot_id", b, sizeof b), 37);
+    KT_TRUE(is_v4_uuid(a) && strcmp(a, b) == 0, "boot ids %s %s", a, b);
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/entropy_avail", a, sizeof a), 4);
+    KT_EQ(strcmp(a, "256\n"), 0);
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/poolsize", a, sizeof a), 4);
+    KT_EQ(strcmp(a, "256\n"), 0);
+    int fd = KT_SYS_OK(open("/proc/sys/kernel/random/write_wakeup_threshold", O_WRONLY));
+    KT_SYS_RET(write(fd, "64\n", 3), 3);
+    close(fd);
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/write_wakeup_threshold", a, sizeof a), 4);
+    KT_EQ(strcmp(a, "256\n"), 0);
+    KT_SYS_RET(slurp_text("/proc/sys/kernel/random/urandom_min_reseed_secs", a, sizeof a), 3);
+    KT_EQ(strcmp(a, "60\n"), 0);
+    struct stat st;
+    KT_SYS_OK(stat("/proc/sys/kernel/random/uuid", &st));
+    KT_EQ(st.st_mode & 07777, 0444);
+    KT_SYS_OK(stat("/proc/sys/kernel/random/write_wakeup_threshold", &st));
+    KT_EQ(st.st_mode & 07777, 0644);
+    char line[4096];
+    int n = slurp_text("/proc/cmdline", line, sizeof line);
+    KT_TRUE(n > 1 && line[n - 1] == '\n' && strchr(line, '\n') == line + n - 1, "cmdline %d", n);
+    KT_SYS_OK(stat("/proc/cmdline", &st));
+    KT_EQ(st.st_mode & 07777, 0444);
+}
+
 /* commit_creds(): a change of euid makes the process's dumpable flag
  * fs.suid_dumpable (0: not dumpable, 2: root only) */
 static int dumpable_after_setuid(void) {
