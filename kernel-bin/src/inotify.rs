@@ -30,21 +30,12 @@ use crate::syscall::SysResult;
 use crate::uthread::UThread;
 
 /// `fs.inotify.max_queued_events`.
-static MAX_QUEUED_EVENTS: AtomicU64 = AtomicU64::new(notify::DEFAULT_MAX_QUEUED_EVENTS as u64);
+pub static MAX_QUEUED_EVENTS: AtomicU64 = AtomicU64::new(notify::DEFAULT_MAX_QUEUED_EVENTS as u64);
 /// `fs.inotify.max_user_instances`.
-static MAX_USER_INSTANCES: AtomicU64 = AtomicU64::new(notify::DEFAULT_MAX_USER_INSTANCES as u64);
+pub static MAX_USER_INSTANCES: AtomicU64 = AtomicU64::new(notify::DEFAULT_MAX_USER_INSTANCES as u64);
 /// `fs.inotify.max_user_watches` (Linux's default for up to about 1 GiB
 /// of memory; larger machines get more there).
-static MAX_USER_WATCHES: AtomicU64 = AtomicU64::new(8192);
-
-/// The /proc/sys/fs/inotify knobs: (name, value).
-pub fn knob(name: &str) -> &'static AtomicU64 {
-    match name {
-        "max_queued_events" => &MAX_QUEUED_EVENTS,
-        "max_user_instances" => &MAX_USER_INSTANCES,
-        _ => &MAX_USER_WATCHES,
-    }
-}
+pub static MAX_USER_WATCHES: AtomicU64 = AtomicU64::new(8192);
 
 /// One user's instances and watches (Linux's ucounts).
 struct UserCounts {

@@ -68,6 +68,9 @@ pub fn suid_dumpable() -> u32 {
 enum Value {
     /// A number of the given kind.
     Num(Kind, fn() -> i64, fn(i64) -> Result<()>),
+    /// A number of the given kind kept in an atomic cell of the code that
+    /// enforces it (fs.inotify.*).
+    Atomic(Kind, &'static AtomicU64),
     /// Text, read-only.
     Text(fn() -> Vec<u8>),
     /// Text of at most the given length, writable (Linux's
@@ -88,7 +91,7 @@ impl Knob {
     /// The file's permission bits (0644 when writable, as Linux's tables).
     pub fn mode(&self) -> u32 {
         match self.value {
-            Value::Num(..) | Value::TextRw(..) => 0o644,
+            Value::Num(..) | Value::Atomic(..) | Value::TextRw(..) => 0o644,
             Value::Text(_) => 0o444,
         }
     }
@@ -97,6 +100,7 @@ impl Knob {
     pub fn read(&self) -> Vec<u8> {
         match self.value {
             Value::Num(_, get, _) => alloc::format!("{}\n", get()).into_bytes(),
+            Value::Atomic(_, cell) => alloc::format!("{}\n", cell.load(Ordering::Relaxed)).into_bytes(),
             Value::Text(f) | Value::TextRw(f, ..) => {
                 let mut v = f();
                 v.push(b'\n');
@@ -110,7 +114,9 @@ impl Knob {
     /// to `buf` (a short read gets no newline), and nothing (EOF) from
     /// any other offset.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Option<usize> {
-        let Value::Num(..) = self.value else { return None };
+        if !matches!(self.value, Value::Num(..) | Value::Atomic(..)) {
+            return None;
+        }
         if offset != 0 {
             return Some(0);
         }
@@ -128,7 +134,10 @@ impl Knob {
         if let Value::TextRw(get, set, max) = self.value {
             return write_string(get, set, max, offset, data);
         }
-        let Value::Num(kind, _, set) = self.value else { return Err(Errno::EACCES) };
+        let kind = match self.value {
+            Value::Num(kind, ..) | Value::Atomic(kind, _) => kind,
+            _ => return Err(Errno::EACCES),
+        };
         if offset != 0 {
             // warn_sysctl_write() is pr_warn_once: a user cannot fill the log
             static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
@@ -144,7 +153,11 @@ impl Knob {
         match linux_abi::sysctl::parse(kind, data)? {
             None => Ok(0),
             Some((v, n)) => {
-                set(v)?;
+                match self.value {
+                    Value::Num(_, _, set) => set(v)?,
+                    Value::Atomic(_, cell) => cell.store(v as u64, Ordering::Relaxed),
+                    _ => {}
+                }
                 Ok(n)
             }
         }
@@ -320,38 +333,17 @@ pub static KNOBS: &[Knob] = &[
     Knob {
         dir: "fs/inotify",
         name: "max_queued_events",
-        value: Value::Num(
-            Kind::Int { min: 0, max: i32::MAX as i64 },
-            || crate::inotify::knob("max_queued_events").load(Ordering::Relaxed) as i64,
-            |v| {
-                crate::inotify::knob("max_queued_events").store(v as u64, Ordering::Relaxed);
-                Ok(())
-            },
-        ),
+        value: Value::Atomic(Kind::Int { min: 0, max: i32::MAX as i64 }, &crate::inotify::MAX_QUEUED_EVENTS),
     },
     Knob {
         dir: "fs/inotify",
         name: "max_user_instances",
-        value: Value::Num(
-            Kind::Int { min: 0, max: i32::MAX as i64 },
-            || crate::inotify::knob("max_user_instances").load(Ordering::Relaxed) as i64,
-            |v| {
-                crate::inotify::knob("max_user_instances").store(v as u64, Ordering::Relaxed);
-                Ok(())
-            },
-        ),
+        value: Value::Atomic(Kind::Int { min: 0, max: i32::MAX as i64 }, &crate::inotify::MAX_USER_INSTANCES),
     },
     Knob {
         dir: "fs/inotify",
         name: "max_user_watches",
-        value: Value::Num(
-            Kind::Int { min: 0, max: i32::MAX as i64 },
-            || crate::inotify::knob("max_user_watches").load(Ordering::Relaxed) as i64,
-            |v| {
-                crate::inotify::knob("max_user_watches").store(v as u64, Ordering::Relaxed);
-                Ok(())
-            },
-        ),
+        value: Value::Atomic(Kind::Int { min: 0, max: i32::MAX as i64 }, &crate::inotify::MAX_USER_WATCHES),
     },
     Knob {
         dir: "kernel",
