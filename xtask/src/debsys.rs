@@ -730,7 +730,10 @@ pub fn run_tests(
         // strace -ff of a threaded program: each thread traced from its
         // clone3 (PTRACE_O_TRACECLONE), its calls and its exit in its own
         // file, the same lines as strace 6.1 prints on Linux
-        let got = run_long(c, &format!("{} /{CHECKS}/threadprog", script("strace_threads")), 300)?;
+        // no argument (the script's default, /{CHECKS}/threadprog): with it
+        // the line passes 80 columns after the prompt and bash's wrap puts
+        // a space into the echo the check waits for
+        let got = run_long(c, &script("strace_threads"), 300)?;
         let clone = |p: &str| {
             format!(
                 "P0 clone3({{flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|\
