@@ -822,17 +822,14 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     if debian_rows {
         let initrd = build_debian_initramfs()?;
         let debian = |k: &PathBuf, cmdline: &str| crate::qemu::Qemu {
-            kernel: k.clone(),
-            initrd: Some(initrd.clone()),
-            iso: None,
-            cmdline: cmdline.into(),
-            smp: opts.smp.max(1),
-            memory: crate::debsys::MEMORY.into(),
-            gdb: false,
-            net: None,
-            disk: None,
             icount: opts.icount,
-            monitor: None,
+            ..crate::qemu::Qemu::boot(
+                k.clone(),
+                Some(initrd.clone()),
+                cmdline,
+                opts.smp.max(1),
+                crate::debsys::MEMORY.into(),
+            )
         };
         let qemus = [debian(&kernel, crate::debsys::CMDLINE), debian(&linux, crate::linux::CMDLINE)];
         let rows =

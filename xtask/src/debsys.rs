@@ -534,19 +534,7 @@ pub fn run_tests(
 ) -> Result<(), String> {
     let img = build_initramfs()?;
     let memory = crate::MEMORY.get().cloned().unwrap_or_else(|| MEMORY.into());
-    let q = crate::qemu::Qemu {
-        kernel,
-        initrd: Some(img.path.clone()),
-        iso: None,
-        cmdline: cmdline.into(),
-        smp,
-        memory,
-        gdb: false,
-        net: None,
-        disk: None,
-        icount: false,
-        monitor: None,
-    };
+    let q = crate::qemu::Qemu::boot(kernel, Some(img.path.clone()), cmdline, smp, memory);
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;
     c.prompt = PROMPT;
