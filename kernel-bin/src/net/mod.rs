@@ -652,7 +652,7 @@ pub fn recvfrom(
     Ok(r.ret as isize)
 }
 
-const CMSG_HDR: usize = 16;
+use linux_abi::cmsg::CMSG_HDR;
 
 /// What sendmsg's control messages carry: files, credentials, and the
 /// user's bytes for the kind's own levels (IP_TTL, IPV6_HOPLIMIT, ...).
