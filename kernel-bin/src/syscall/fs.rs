@@ -38,6 +38,15 @@ pub(crate) fn path(t: &UThread, name: impl Into<UserCStr>) -> Result<Vec<u8>> {
     Ok(p)
 }
 
+/// The directory a walk of `path` starts at, as Linux's path_init picks
+/// it: an absolute path starts at the root and never looks at `dirfd`
+/// (neither `EBADF` nor `ENOTDIR` for a bad one), a relative one at
+/// `dirfd`. The *at calls pass their dirfd through this before
+/// [`with_ctx`].
+pub(crate) fn at(dirfd: DirFd, path: &[u8]) -> DirFd {
+    if path.first() == Some(&b'/') { DirFd::Cwd } else { dirfd }
+}
+
 /// Root, the start directory for `dirfd`, and the umask.
 fn start(t: &UThread, dirfd: DirFd) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
     let fs = t.fs()?;
@@ -605,6 +614,7 @@ pub fn pwritev(
 
 pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mode: u32) -> SysResult {
     let p = path(t, pathname)?;
+    let dirfd = at(dirfd, &p);
     let creates =
         crate::dnotify::create_event(&p, flags, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     let _trunc =
@@ -683,7 +693,7 @@ pub fn fstatat(
             t.fd(dirfd.fd())?.stat()?
         }
     } else {
-        with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, flags))?
+        with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.stat(dir, &p, flags))?
     };
     t.write(buf, st.to_x86_64_bytes())?;
     Ok(0)
@@ -1009,6 +1019,7 @@ pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
 
 pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
     let p = path(t, pathname)?;
+    let dirfd = at(dirfd, &p);
     with_ctx(t, dirfd, |ctx, dir| ctx.mkdir(dir, &p, mode & 0o7777))?;
     crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
@@ -1018,6 +1029,7 @@ pub fn mkdirat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> 
 
 pub fn unlinkat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32) -> SysResult {
     let p = path(t, pathname)?;
+    let dirfd = at(dirfd, &p);
     with_ctx(t, dirfd, |ctx, dir| ctx.unlinkat(dir, &p, flags))?;
     crate::dnotify::event(&p, file_lock::DN_DELETE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
@@ -1034,13 +1046,14 @@ fn two_names(
 ) -> Result<(Vec<u8>, Vec<u8>, Arc<Inode>)> {
     let op = path(t, old.1.0)?;
     let np = path(t, new.1.0)?;
-    let (_, nd, _) = start(t, new.0)?;
+    let (_, nd, _) = start(t, at(new.0, &np))?;
     Ok((op, np, nd))
 }
 
 pub fn renameat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), flags: u32) -> SysResult {
     let (olddir, newdir) = (old.0, new.0);
     let (op, np, nd) = two_names(t, old, new)?;
+    let (olddir, newdir) = (at(olddir, &op), at(newdir, &np));
     with_ctx(t, olddir, |ctx, od| ctx.rename(od, &op, &nd, &np, flags))?;
     crate::dnotify::event(&op, file_lock::DN_RENAME | file_lock::DN_DELETE, |q| {
         with_ctx(t, olddir, |ctx, dir| ctx.lookup(dir, q, true))
@@ -1064,7 +1077,7 @@ pub fn readlinkat(
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
-    let target = with_ctx(t, dirfd, |ctx, dir| ctx.readlink(dir, &p))?;
+    let target = with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.readlink(dir, &p))?;
     let n = target.len().min(size as usize);
     t.write_slice(buf.addr(), &target[..n])?;
     Ok(n as isize)
@@ -1073,6 +1086,7 @@ pub fn readlinkat(
 pub fn symlinkat(t: &mut UThread, target: UserCStr, dirfd: DirFd, linkpath: UserCStr) -> SysResult {
     let tg = path(t, target)?;
     let p = path(t, linkpath)?;
+    let dirfd = at(dirfd, &p);
     with_ctx(t, dirfd, |ctx, dir| ctx.symlink(&tg, dir, &p))?;
     crate::dnotify::event(&p, file_lock::DN_CREATE, |q| {
         with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true))
@@ -1096,7 +1110,7 @@ pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), f
             return Err(Errno::ENOENT);
         }
         let np = path(t, new.1.0)?;
-        let (root, nd, umask) = start(t, newdir)?;
+        let (root, nd, umask) = start(t, at(newdir, &np))?;
         let od = match olddir {
             DirFd::Fd(fd) => t.fd(fd)?.inode().cloned().ok_or(Errno::EXDEV)?,
             DirFd::Cwd => start(t, DirFd::Cwd)?.1,
@@ -1105,11 +1119,11 @@ pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), f
         np
     } else {
         let (op, np, nd) = two_names(t, old, new)?;
-        with_ctx(t, olddir, |ctx, od| ctx.link(od, &op, &nd, &np, flags))?;
+        with_ctx(t, at(olddir, &op), |ctx, od| ctx.link(od, &op, &nd, &np, flags))?;
         np
     };
     crate::dnotify::event(&np, file_lock::DN_CREATE, |q| {
-        with_ctx(t, newdir, |ctx, dir| ctx.lookup(dir, q, true))
+        with_ctx(t, at(newdir, &np), |ctx, dir| ctx.lookup(dir, q, true))
     });
     Ok(0)
 }
@@ -1119,11 +1133,12 @@ pub fn faccessat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, f
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
+    with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
 }
 
 pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
     let p = path(t, pathname)?;
+    let dirfd = at(dirfd, &p);
     with_ctx(t, dirfd, |ctx, dir| ctx.chmod(dir, &p, mode & 0o7777, 0))?;
     crate::dnotify::attrib(&p, |q| with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, q, true)));
     Ok(0)
@@ -1414,7 +1429,7 @@ pub fn fchownat(
         let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
         return inode.chown(&cred(t), id(uid), id(gid)).map(|_| 0);
     }
-    with_ctx(t, dirfd, |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags)).map(|_| 0)
+    with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags)).map(|_| 0)
 }
 
 /// utimensat(2): NULL times set both to now; UTIME_NOW/UTIME_OMIT as Linux.
@@ -1440,7 +1455,7 @@ pub fn utimensat(
         return inode.utimens(&cred(t), ts).map(|_| 0);
     }
     let p = path(t, pathname)?;
-    with_ctx(t, dirfd, |ctx, dir| ctx.utimens(dir, &p, ts, flags)).map(|_| 0)
+    with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.utimens(dir, &p, ts, flags)).map(|_| 0)
 }
 
 fn statfs_bytes(s: &vfs::StatFs) -> StatfsBytes {
