@@ -193,13 +193,7 @@ impl File for SocketFile {
         Some(self)
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 }
 
 /// The socket behind a file, if it is one.
