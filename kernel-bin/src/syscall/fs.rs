@@ -1498,15 +1498,19 @@ pub fn utimensat(
     times: UserPtr<[Timespec; 2]>,
     flags: u32,
 ) -> SysResult {
-    // do_utimes(): only these two flags exist
-    if flags & !(AT_SYMLINK_NOFOLLOW | vfs::AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
     let ts = if times.is_null() {
         None
     } else {
         Some(t.read(times)?.map(|ts| vfs::Timespec::new(ts.tv_sec, ts.tv_nsec)))
     };
+    // "Nothing to do, we must not even check the path" (nor the flags)
+    if ts.is_some_and(|ts| ts.iter().all(|t| t.nsec == vfs::UTIME_OMIT)) {
+        return Ok(0);
+    }
+    // do_utimes(): only these two flags exist
+    if flags & !(AT_SYMLINK_NOFOLLOW | vfs::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     if pathname.is_null() {
         // futimens(): the file behind dirfd
         let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
