@@ -104,15 +104,7 @@ fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) 
     c.args(["-static", "-O2", "-Wall", "-Wextra", "-pthread"]);
     c.arg("-I").arg(dir).arg("-I").arg(dir.join("../include"));
     c.arg("-o").arg(out).arg(src);
-    let output = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
-    let diag = String::from_utf8_lossy(&output.stderr);
-    if !diag.trim().is_empty() {
-        eprint!("{diag}");
-    }
-    if !output.status.success() {
-        return Err(format!("compiling {} failed; run: {c:?}", src.display()));
-    }
-    Ok(())
+    crate::user::run_cc(&mut c, src, "musl-tools")
 }
 
 /// Builds every `user/bench/*.c` into `target/bench-user/`.

@@ -765,13 +765,7 @@ pub fn run_tests(
             ],
         )
     });
-    check(t, &mut c, only, "poweroff", |c| {
-        c.type_keys("poweroff\r")?;
-        match c.wait_exit(STEP) {
-            Some(0) => Ok(()),
-            s => Err(format!("QEMU status {s:?}, want 0")),
-        }
-    });
+    check(t, &mut c, only, "poweroff", |c| c.poweroff(STEP));
     println!();
     Ok(())
 }
