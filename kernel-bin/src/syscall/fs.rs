@@ -194,10 +194,10 @@ fn direct_aligned(file: &dyn File, pos: Option<u64>, bufs: &[(u64, usize)], writ
     if !write && pos >= inode.size() {
         return Ok(());
     }
-    let mut bad = pos % DIO_ALIGN != 0;
+    let mut bad = !pos.is_multiple_of(DIO_ALIGN);
     for &(base, len) in bufs {
         let len = len.min(left);
-        bad |= base % DIO_ALIGN != 0 || len as u64 % DIO_ALIGN != 0;
+        bad |= !base.is_multiple_of(DIO_ALIGN) || !(len as u64).is_multiple_of(DIO_ALIGN);
         left -= len;
         if left == 0 {
             break;
