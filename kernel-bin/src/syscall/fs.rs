@@ -161,16 +161,18 @@ fn access_ok(file: &dyn File, buf: UserSlice, write: bool) -> Result<()> {
 /// what O_DIRECT I/O on a disk filesystem's file must be aligned to.
 const DIO_ALIGN: u64 = 512;
 
-/// O_DIRECT on a disk filesystem's regular file, as Linux 6.1's ext4
-/// driver (which serves ext2) does it through iomap_dio_rw: the file
-/// position, each buffer's address and each buffer's length must be
-/// multiples of [`DIO_ALIGN`], else `EINVAL` before anything moves
-/// (iomap_dio_bio_iter's check; the buffers as iov_iter_is_aligned walks
-/// them, up to the total). Nothing to move returns first: a zero length
-/// (ext4_file_read_iter / ext4_dio_write_checks) and a read at or past the
-/// end of the file (iomap_dio_rw). `pos` is None for the file offset.
-/// Left as ours: Linux reads a hole without the check and falls back to
-/// buffered I/O for a write into a hole of an indirect-block file.
+/// O_DIRECT I/O, as Linux 6.1 checks it: on a disk filesystem's regular
+/// file (the ext4 driver, which serves ext2, through iomap_dio_rw) and on
+/// the block device (blkdev_direct_IO), the position, each buffer's
+/// address and each buffer's length must be multiples of [`DIO_ALIGN`],
+/// else `EINVAL` before anything moves (the buffers as
+/// iov_iter_is_aligned walks them, up to the total). What returns first:
+/// a zero length; a read at or past the end of the file or device (0); on
+/// the device, a write to a read-only one (EPERM) or at its end (ENOSPC),
+/// and the total cut at the device's end. `pos` is None for the file
+/// offset. Left as ours: Linux reads a file's hole without the check and
+/// falls back to buffered I/O for a write into a hole of an
+/// indirect-block file.
 fn direct_aligned(file: &dyn File, pos: Option<u64>, bufs: &[(u64, usize)], write: bool) -> Result<()> {
     let fl = file.status_flags();
     let acc = fl & vfs::O_ACCMODE;
@@ -179,20 +181,27 @@ fn direct_aligned(file: &dyn File, pos: Option<u64>, bufs: &[(u64, usize)], writ
     if fl & vfs::O_DIRECT == 0 || !open_for_it || !file.direct_io() {
         return Ok(());
     }
-    let Some(inode) = file.inode().filter(|i| matches!(i.file_type(), vfs::FileType::Regular)) else {
-        return Ok(());
+    let Some(inode) = file.inode() else { return Ok(()) };
+    let device = match inode.file_type() {
+        vfs::FileType::Regular => false,
+        vfs::FileType::BlockDevice => true,
+        _ => return Ok(()),
     };
     let mut left: usize = bufs.iter().map(|b| b.1).sum();
-    if left == 0 {
+    if left == 0 || (device && write && crate::blk::read_only()) {
         return Ok(());
     }
+    let size = if device { crate::blk::size() } else { inode.size() };
     let pos = match pos {
         Some(p) => p,
-        None if write && fl & vfs::O_APPEND != 0 => inode.size(),
+        None if write && !device && fl & vfs::O_APPEND != 0 => size,
         None => file.lseek(0, SEEK_CUR).unwrap_or(0),
     };
-    if !write && pos >= inode.size() {
+    if pos >= size && (device || !write) {
         return Ok(());
+    }
+    if device {
+        left = left.min(usize::try_from(size - pos).unwrap_or(usize::MAX));
     }
     let mut bad = !pos.is_multiple_of(DIO_ALIGN);
     for &(base, len) in bufs {
