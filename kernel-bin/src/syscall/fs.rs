@@ -366,13 +366,20 @@ pub fn write(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
     Ok(r? as isize)
 }
 
-pub fn pread(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
+/// pread/pwrite's file: `EBADF`, `EFAULT` ([`access_ok`]), `EINVAL` for a
+/// negative offset, then [`direct_aligned`].
+fn pread_pwrite_file(t: &UThread, fd: Fd, buf: UserSlice, off: i64, write: bool) -> Result<Arc<dyn File>> {
     let file = t.fd(fd)?;
-    access_ok(&*file, buf, false)?;
+    access_ok(&*file, buf, write)?;
     if off < 0 {
         return Err(Errno::EINVAL);
     }
-    direct_aligned(&*file, Some(off as u64), &[(buf.addr, buf.len)], false)?;
+    direct_aligned(&*file, Some(off as u64), &[(buf.addr, buf.len)], write)?;
+    Ok(file)
+}
+
+pub fn pread(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
+    let file = pread_pwrite_file(t, fd, buf, off, false)?;
     let mut kbuf = alloc::vec![0u8; buf.len.min(IO_CHUNK)];
     let n = file.pread(&mut kbuf, off as u64)?;
     t.write_slice(buf.addr, &kbuf[..n])?;
@@ -380,12 +387,7 @@ pub fn pread(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
 }
 
 pub fn pwrite(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
-    let file = t.fd(fd)?;
-    access_ok(&*file, buf, true)?;
-    if off < 0 {
-        return Err(Errno::EINVAL);
-    }
-    direct_aligned(&*file, Some(off as u64), &[(buf.addr, buf.len)], true)?;
+    let file = pread_pwrite_file(t, fd, buf, off, true)?;
     let data = t.read_slice(buf.sub(0, IO_CHUNK))?;
     let n = fsize_room(t, &*file, Some(off as u64), data.len(), true)?;
     Ok(file.pwrite(&data[..n], off as u64)? as isize)
