@@ -185,6 +185,26 @@ fn remove_node(n: u32) {
 
 // ---- the master ----
 
+/// The `vfs::File` methods both ends write alike: the pair's event count
+/// and wait queue (`self.pty`), `as_any`, the end's own status flags.
+macro_rules! pty_end_methods {
+    () => {
+        fn event_count(&self) -> u64 {
+            u64::from(self.pty.events.load(Ordering::Relaxed))
+        }
+
+        fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+            Some(self.pty.wq.clone())
+        }
+
+        fn as_any(&self) -> Option<&dyn core::any::Any> {
+            Some(self)
+        }
+
+        crate::eventfd::status_flags_methods!();
+    };
+}
+
 /// An open `/dev/ptmx`: the pair's master side.
 pub struct Master {
     pty: Arc<Pty>,
@@ -345,19 +365,7 @@ impl File for Master {
         })
     }
 
-    fn event_count(&self) -> u64 {
-        u64::from(self.pty.events.load(Ordering::Relaxed))
-    }
-
-    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.pty.wq.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    crate::eventfd::status_flags_methods!();
+    pty_end_methods!();
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         Some(&self.inode)
@@ -512,19 +520,7 @@ impl File for Slave {
         })
     }
 
-    fn event_count(&self) -> u64 {
-        u64::from(self.pty.events.load(Ordering::Relaxed))
-    }
-
-    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.pty.wq.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    crate::eventfd::status_flags_methods!();
+    pty_end_methods!();
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         self.inode.as_ref()
