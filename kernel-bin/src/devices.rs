@@ -163,13 +163,7 @@ impl File for Device {
             .with_blksize(1024))
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         self.inode.as_ref()

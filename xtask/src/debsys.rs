@@ -534,19 +534,7 @@ pub fn run_tests(
 ) -> Result<(), String> {
     let img = build_initramfs()?;
     let memory = crate::MEMORY.get().cloned().unwrap_or_else(|| MEMORY.into());
-    let q = crate::qemu::Qemu {
-        kernel,
-        initrd: Some(img.path.clone()),
-        iso: None,
-        cmdline: cmdline.into(),
-        smp,
-        memory,
-        gdb: false,
-        net: None,
-        disk: None,
-        icount: false,
-        monitor: None,
-    };
+    let q = crate::qemu::Qemu::boot(kernel, Some(img.path.clone()), cmdline, smp, memory);
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;
     c.prompt = PROMPT;
@@ -777,13 +765,7 @@ pub fn run_tests(
             ],
         )
     });
-    check(t, &mut c, only, "poweroff", |c| {
-        c.type_keys("poweroff\r")?;
-        match c.wait_exit(STEP) {
-            Some(0) => Ok(()),
-            s => Err(format!("QEMU status {s:?}, want 0")),
-        }
-    });
+    check(t, &mut c, only, "poweroff", |c| c.poweroff(STEP));
     println!();
     Ok(())
 }

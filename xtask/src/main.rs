@@ -377,19 +377,7 @@ static MEMORY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -> Qemu {
     let memory = MEMORY.get().cloned().unwrap_or_else(|| "256M".into());
-    Qemu {
-        kernel,
-        initrd,
-        iso: None,
-        cmdline: cmdline.into(),
-        smp,
-        memory,
-        gdb: false,
-        net: None,
-        disk: None,
-        icount: false,
-        monitor: None,
-    }
+    Qemu::boot(kernel, initrd, cmdline, smp, memory)
 }
 
 /// The kernel command line that runs the suite: `base`, then the names of

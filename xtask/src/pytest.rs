@@ -494,19 +494,7 @@ fn run(o: &Opts) -> Result<bool, String> {
     } else {
         (crate::build_kernel(o.release)?, crate::debsys::CMDLINE)
     };
-    let q = crate::qemu::Qemu {
-        kernel,
-        initrd: Some(img.path),
-        iso: None,
-        cmdline: cmdline.into(),
-        smp: o.smp,
-        memory: o.memory.clone(),
-        gdb: false,
-        net: None,
-        disk: None,
-        icount: false,
-        monitor: None,
-    };
+    let q = crate::qemu::Qemu::boot(kernel, Some(img.path), cmdline, o.smp, o.memory.clone());
     let total = Duration::from_secs((o.timeout + 90) * o.modules.len() as u64 + 300);
     eprintln!("xtask: pytest on {side_name}: {} ({} CPUs, {})", o.modules.join(" "), o.smp, o.memory);
     let wall = std::time::Instant::now();

@@ -411,7 +411,7 @@ impl Socket<KEnv> for InetSocket {
         let mut r = RecvMsg::empty();
         if !ctl.is_empty() {
             r.cmsgs.try_reserve(ctl.len()).map_err(|_| Errno::ENOBUFS)?;
-            r.cmsgs.extend(ctl.iter().map(|c| net::Cmsg::new(c.level, c.ty, c.data())));
+            r.cmsgs.extend_from_slice(&ctl);
         }
         r.len = n;
         r.ret = n;

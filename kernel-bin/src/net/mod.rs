@@ -193,13 +193,7 @@ impl File for SocketFile {
         Some(self)
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 }
 
 /// The socket behind a file, if it is one.
@@ -652,7 +646,7 @@ pub fn recvfrom(
     Ok(r.ret as isize)
 }
 
-const CMSG_HDR: usize = 16;
+use linux_abi::cmsg::CMSG_HDR;
 
 /// What sendmsg's control messages carry: files, credentials, and the
 /// user's bytes for the kind's own levels (IP_TTL, IPV6_HOPLIMIT, ...).

@@ -412,7 +412,7 @@ pub fn statx(
         let at = flags & AT_SYMLINK_NOFOLLOW;
         // path_init(): an absolute name never looks at dirfd (fuser passes
         // its fd 0, a terminal)
-        let dirfd = if p.starts_with(b"/") { DirFd::Cwd } else { dirfd };
+        let dirfd = super::fs::at(dirfd, &p);
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
@@ -578,6 +578,7 @@ pub fn mknodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, dev
         _ => return Err(Errno::EINVAL),
     }
     let p = path(t, pathname)?;
+    let dirfd = super::fs::at(dirfd, &p);
     let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
     let rdev = match mode & vfs::S_IFMT {
         vfs::S_IFCHR | vfs::S_IFBLK => vfs::makedev(major, minor),
