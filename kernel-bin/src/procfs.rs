@@ -232,6 +232,7 @@ const PROC_FILES: &[&str] = &[
     "mountinfo",
     "limits",
     "cgroup",
+    "io",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const NET_FILES: &[&str] = &["dev"];
@@ -301,8 +302,8 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::ProcFile(_, _, "oom_score_adj") => (FileType::Regular, 0o644),
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
-        // ONE("syscall", S_IRUSR, ...)
-        Node::ProcFile(_, _, "syscall") => (FileType::Regular, 0o400),
+        // ONE("syscall", S_IRUSR, ...), ONE("io", S_IRUSR, ...)
+        Node::ProcFile(_, _, "syscall" | "io") => (FileType::Regular, 0o400),
         Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
         Node::Global(_) | Node::NetFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
     }
@@ -536,6 +537,9 @@ impl SynthNode for Node {
                 if n == "syscall" {
                     return syscall_file(pid, tid);
                 }
+                if n == "io" {
+                    return io_file(pid, tid);
+                }
                 process_file(pid, tid, n)
             }
             Node::FdInfo(pid, tid, fd) => fdinfo(pid, tid, fd),
@@ -733,6 +737,23 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
         }
     };
     Ok(process::ptrace::proc_syscall_text(&state).into_bytes())
+}
+
+/// /proc/<pid>/io and /proc/<pid>/task/<tid>/io (`do_io_accounting`):
+/// `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)` at the read (`EACCES`),
+/// then the thread's counters, or for the whole process its live
+/// threads', its exited threads' and its reaped children's.
+fn io_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
+    may_access(pid)?;
+    let io = if tid != pid {
+        table().thread_cpu(tid).map(|c| c.usage().io).ok_or(Errno::ESRCH)?
+    } else {
+        let mut io = table().usage(pid).ok_or(Errno::ESRCH)?.io;
+        let kids = table().with_process(pid, |p| p.children_usage().io).ok_or(Errno::ESRCH)?;
+        io.accumulate(&kids);
+        io
+    };
+    Ok(io.proc_text().into_bytes())
 }
 
 /// Linux stops a thread (TASK_STOPPED) before its parent hears of the
