@@ -235,7 +235,20 @@ const PROC_FILES: &[&str] = &[
     "io",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
-const NET_FILES: &[&str] = &["dev"];
+const NET_FILES: &[&str] = &[
+    "dev",
+    "tcp",
+    "tcp6",
+    "udp",
+    "udp6",
+    "raw",
+    "raw6",
+    "unix",
+    "route",
+    "if_inet6",
+    "sockstat",
+    "sockstat6",
+];
 
 /// Stable inode numbers: small ones for /proc itself, a block per pid.
 fn ino_of(node: &Node) -> u64 {
@@ -529,7 +542,7 @@ impl SynthNode for Node {
         match *self {
             Node::Global(n) => Ok(global_file(n)),
             Node::SysFile(i) => Ok(crate::sysctl::KNOBS[i].read()),
-            Node::NetFile(_) => Ok(crate::nic::proc_net_dev().into_bytes()),
+            Node::NetFile(n) => net_file(n),
             Node::ProcFile(pid, tid, n) => {
                 if matches!(n, "maps" | "auxv") {
                     may_access(pid)?;
@@ -634,6 +647,20 @@ impl SynthNode for Node {
             }
             _ => None,
         }
+    }
+}
+
+/// A file of /proc/net (`crate::net::procnet`).
+fn net_file(name: &str) -> Result<Vec<u8>> {
+    use crate::net::procnet;
+    match name {
+        "dev" => Ok(crate::nic::proc_net_dev().into_bytes()),
+        "unix" => procnet::unix_table(),
+        "route" => procnet::route_table(),
+        "if_inet6" => procnet::if_inet6(),
+        "sockstat" => procnet::sockstat(false),
+        "sockstat6" => procnet::sockstat(true),
+        n => procnet::inet_table(n),
     }
 }
 
