@@ -34,6 +34,8 @@ mod fs;
 #[cfg(target_os = "none")]
 mod futex;
 #[cfg(target_os = "none")]
+mod kmsg;
+#[cfg(target_os = "none")]
 mod inotify;
 #[cfg(target_os = "none")]
 mod itimer;

@@ -984,6 +984,7 @@ fn inode_path(inode: &Arc<Inode>) -> Option<Vec<u8>> {
         (1, 7) => "full",
         (1, 8) => "random",
         (1, 9) => "urandom",
+        (1, 11) => "kmsg",
         (5, 0) => "tty",
         (5, 1) => "console",
         (4, 64) => "ttyS0",

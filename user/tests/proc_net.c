@@ -165,7 +165,7 @@ KT_CASE(udp_bound_then_connected) {
     struct row r;
     hex4(want, htonl(KT_LOOP4), kt_port_of(u));
     KT_SYS_OK(slurp("/proc/net/udp", buf, sizeof buf));
-    const char *h = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+    const char *h = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
                     "inode ref pointer drops";
     KT_TRUE(strncmp(buf, h, strlen(h)) == 0, "got %.160s", buf);
     KT_EQ((long)(strchr(buf, '\n') - buf), 127);

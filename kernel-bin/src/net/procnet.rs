@@ -158,7 +158,9 @@ pub fn inet_table(name: &str) -> Result<Vec<u8>> {
                 out.push_str(header);
                 out.push('\n');
             } else {
+                // udp4_seq_show: one more leading space than raw's
                 let start = out.len();
+                out.push(' ');
                 out.push_str(header);
                 pad(&mut out, start, 127);
             }
