@@ -10,6 +10,7 @@
 #include "kt.h"
 #include <fcntl.h>
 #include <sys/klog.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
