@@ -5,7 +5,9 @@
  * the reader's next record was overwritten, lseek with offset 0 only
  * (SEEK_SET, SEEK_DATA, SEEK_END; ESPIPE, EINVAL), a write logged as one
  * record with the user facility (syslog(2) shows it too). Only the
- * records the test writes itself are looked at.
+ * records the test writes itself are looked at. Every write ends in a
+ * newline: on Linux a record without one stays open (unreadable) until
+ * the next record is stored.
  */
 #include "kt.h"
 #include <fcntl.h>
@@ -55,7 +57,7 @@ KT_CASE(write_is_one_record_with_user_facility) {
     int w = KT_SYS_OK(open("/dev/kmsg", O_WRONLY));
     sprintf(msg, "%s\n", a);
     KT_SYS_RET(write(w, msg, strlen(msg)), (long)strlen(msg));
-    sprintf(msg, "<5>%s", b);
+    sprintf(msg, "<5>%s\n", b);
     KT_SYS_RET(write(w, msg, strlen(msg)), (long)strlen(msg));
     close(w);
     int r = KT_SYS_OK(open("/dev/kmsg", O_RDONLY | O_NONBLOCK));
@@ -91,9 +93,11 @@ KT_CASE(write_is_one_record_with_user_facility) {
 KT_CASE(small_buffer_is_einval_and_passes_the_record) {
     char m[64];
     sprintf(m, "kt_kmsg_small_%d", getpid());
+    char ml[80];
+    sprintf(ml, "%s\n", m);
     int w = KT_SYS_OK(open("/dev/kmsg", O_WRONLY));
-    KT_SYS_RET(write(w, m, strlen(m)), (long)strlen(m));
-    KT_SYS_RET(write(w, "kt_kmsg_after", 13), 13);
+    KT_SYS_RET(write(w, ml, strlen(ml)), (long)strlen(ml));
+    KT_SYS_RET(write(w, "kt_kmsg_after\n", 14), 14);
     close(w);
     int r = KT_SYS_OK(open("/dev/kmsg", O_RDONLY | O_NONBLOCK));
     /* up to the record before ours: find ours by seq */

@@ -109,7 +109,9 @@ KT_CASE(tcp_listener_and_connection) {
     int c = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
     struct sockaddr_in a = kt_sin(KT_LOOP4, port);
     KT_SYS_RET(connect(c, (struct sockaddr *)&a, sizeof a), 0);
-    /* not accepted yet: the listener's accept queue holds it */
+    /* not accepted yet: the listener's accept queue holds it (once the
+     * handshake's last ACK arrived: the listener is readable) */
+    KT_SYS_RET(kt_revents(l, POLLIN, 2000), POLLIN);
     KT_SYS_OK(slurp("/proc/net/tcp", buf, sizeof buf));
     KT_SYS_RET(find_row(buf, want, ino_of(l), &r), 0);
     KT_EQ(r.rx, 1);
