@@ -34,13 +34,13 @@ mod fs;
 #[cfg(target_os = "none")]
 mod futex;
 #[cfg(target_os = "none")]
-mod kmsg;
-#[cfg(target_os = "none")]
 mod inotify;
 #[cfg(target_os = "none")]
 mod itimer;
 #[cfg(target_os = "none")]
 mod kernel;
+#[cfg(target_os = "none")]
+mod kmsg;
 #[cfg(target_os = "none")]
 mod loadavg;
 #[cfg(target_os = "none")]

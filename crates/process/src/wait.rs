@@ -349,7 +349,10 @@ impl IoCounts {
     pub fn proc_text(&self) -> alloc::string::String {
         alloc::format!(
             "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
-            self.rchar, self.wchar, self.syscr, self.syscw
+            self.rchar,
+            self.wchar,
+            self.syscr,
+            self.syscw
         )
     }
 }

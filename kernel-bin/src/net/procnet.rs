@@ -150,8 +150,7 @@ pub fn inet_table(name: &str) -> Result<Vec<u8>> {
         }
         "udp" | "udp6" | "raw" | "raw6" => {
             let raw = name.starts_with("raw");
-            let header =
-                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops";
+            let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops";
             if v6 {
                 out.push_str("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n");
             } else if raw {
@@ -207,16 +206,7 @@ pub fn unix_table() -> Result<Vec<u8>> {
         let flags = if d.state == 10 { 0x10000 } else { 0 };
         // a socket with a file: SS_CONNECTED or SS_UNCONNECTED
         let st = if d.state == 1 { 3 } else { 1 };
-        let _ = write!(
-            out,
-            "{PTR}: {:08X} {:08X} {:08X} {:04X} {:02X} {:5}",
-            2,
-            0,
-            flags,
-            d.ty,
-            st,
-            f.ino()
-        );
+        let _ = write!(out, "{PTR}: {:08X} {:08X} {:08X} {:04X} {:02X} {:5}", 2, 0, flags, d.ty, st, f.ino());
         match &d.name {
             Some(net::addr::UnixName::Path(p)) => {
                 out.push(' ');
@@ -292,7 +282,8 @@ pub fn if_inet6() -> Result<Vec<u8>> {
 /// /proc/net/sockstat (`sockstat_seq_show`) and sockstat6.
 pub fn sockstat(v6: bool) -> Result<Vec<u8>> {
     let rows = inet_rows()?;
-    let count = |fam: Family, kind: Kind| rows.iter().filter(|r| r.info.family == fam && r.info.kind == kind).count();
+    let count =
+        |fam: Family, kind: Kind| rows.iter().filter(|r| r.info.family == fam && r.info.kind == kind).count();
     let mut out = String::new();
     if v6 {
         let _ = write!(
