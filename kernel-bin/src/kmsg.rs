@@ -77,7 +77,7 @@ fn format_record(seq: u64, line: &[u8], out: &mut alloc::vec::Vec<u8>) {
     let _ = write!(head, "{prio},{seq},{usec},-;");
     out.extend_from_slice(head.as_bytes());
     for &b in text {
-        if b < b' ' || b >= 0x7f || b == b'\\' {
+        if !(b' '..0x7f).contains(&b) || b == b'\\' {
             out.extend_from_slice(alloc::format!("\\x{b:02x}").as_bytes());
         } else {
             out.push(b);
