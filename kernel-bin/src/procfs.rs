@@ -766,7 +766,7 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
     Ok(process::ptrace::proc_syscall_text(&state).into_bytes())
 }
 
-/// /proc/<pid>/io and /proc/<pid>/task/<tid>/io (`do_io_accounting`):
+/// `/proc/<pid>/io` and `/proc/<pid>/task/<tid>/io` (`do_io_accounting`):
 /// `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)` at the read (`EACCES`),
 /// then the thread's counters, or for the whole process its live
 /// threads', its exited threads' and its reaped children's.
