@@ -61,6 +61,10 @@ pub const PACKAGES: &[&str] = &[
     // lsof -p, fuser, killall, pstree: readers of /proc/PID/fd and fdinfo
     "lsof",
     "psmisc",
+    // netstat, route, arp, ifconfig (/proc/net/*) and ss, ip (sock_diag,
+    // rtnetlink; /proc/net/* when sock_diag is missing)
+    "net-tools",
+    "iproute2",
 ];
 
 /// Paths of the packages left out of the image: documentation and
