@@ -154,8 +154,11 @@ const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata", "xmltestdata"];
 /// Test modules a module runs as data (test_cmd_line's
 /// test_relativedir_bug46421 runs `-m unittest test/test_longexp.py`).
 /// test_zipimport_support imports test_doctest, test_shelve test_dbm.
-const MODULE_EXTRAS: &[(&str, &[&str])] =
-    &[("test_cmd_line", &["test_longexp.py"]), ("test_zipimport_support", &["test_doctest.py"])];
+const MODULE_EXTRAS: &[(&str, &[&str])] = &[
+    ("test_cmd_line", &["test_longexp.py"]),
+    ("test_zipimport_support", &["test_doctest.py"]),
+    ("test_shelve", &["test_dbm.py"]),
+];
 /// The guest path of the script /init runs (user/debian/init.c).
 const AUTORUN: &str = "usr/local/lib/autorun.sh";
 /// Marks in the console output the script prints around each module.
