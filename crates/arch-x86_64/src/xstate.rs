@@ -171,14 +171,35 @@ pub fn mark_zero_components(l: &Layout, s: &mut FpuState) {
     }
     let bv = xstate_bv(s);
     let mut clear = 0;
-    for (i, off, size) in l.extended() {
-        if bv & (1 << i) != 0 && s.0[off..off + size].chunks_exact(8).all(|w| get64(w, 0) == 0) {
+    // only the extended components XSTATE_BV marks in use (components
+    // 2..=9 that XCR0 enables), lowest first
+    let mut live = bv & l.xcr0 & 0x3fc;
+    while live != 0 {
+        let i = live.trailing_zeros() as usize;
+        live &= live - 1;
+        let (off, size) = l.comps[i];
+        let (off, size) = (off as usize, size as usize);
+        if size != 0 && off + size <= XSTATE_MAX && all_zero(&s.0[off..off + size]) {
             clear |= 1 << i;
         }
     }
     if clear != 0 {
         put64(&mut s.0, HEADER, bv & !clear);
     }
+}
+
+/// Whether `b` holds only zero bytes: 32 bytes per step, four words ORed
+/// (the kernel has no SSE; this runs after every FPU save).
+fn all_zero(b: &[u8]) -> bool {
+    let mut acc = 0;
+    let mut steps = b.chunks_exact(32);
+    for c in &mut steps {
+        acc |= get64(c, 0) | get64(c, 8) | get64(c, 16) | get64(c, 24);
+    }
+    for &x in steps.remainder() {
+        acc |= u64::from(x);
+    }
+    acc == 0
 }
 
 /// Turns a saved state into the image a signal frame holds
@@ -562,6 +583,19 @@ mod tests {
         put32(&mut fx, 480, 4000);
         assert_eq!(sigframe_sw(&l, &fx), None, "xstate_size past ours");
         assert_eq!(sigframe_sw(&Layout::FXSAVE, img), None);
+    }
+
+    #[test]
+    fn all_zero_sees_any_nonzero_byte() {
+        for len in [0usize, 1, 7, 8, 31, 32, 33, 64, 256, 259] {
+            let mut b = alloc::vec![0u8; len];
+            assert!(all_zero(&b), "{len} zero bytes");
+            for i in 0..len {
+                b[i] = 0x80;
+                assert!(!all_zero(&b), "{len} bytes, byte {i} set");
+                b[i] = 0;
+            }
+        }
     }
 
     #[test]
