@@ -19,11 +19,18 @@
 macro_rules! copy_asm {
     ($cpy:literal, $set:literal) => {
         core::arch::global_asm!(concat!(
-            ".section .text.", $cpy, ", \"ax\"\n",
-            ".globl ", $cpy, "\n",
-            ".type ", $cpy, ", @function\n",
+            ".section .text.",
+            $cpy,
+            ", \"ax\"\n",
+            ".globl ",
+            $cpy,
+            "\n",
+            ".type ",
+            $cpy,
+            ", @function\n",
             ".p2align 4\n",
-            $cpy, ":\n",
+            $cpy,
+            ":\n",
             r#"
     mov rax, rdi
     cmp rdx, 128
@@ -189,12 +196,23 @@ macro_rules! copy_asm {
     mov [rdi + 56], r10
     ret
 "#,
-            ".size ", $cpy, ", . - ", $cpy, "\n",
-            ".section .text.", $set, ", \"ax\"\n",
-            ".globl ", $set, "\n",
-            ".type ", $set, ", @function\n",
+            ".size ",
+            $cpy,
+            ", . - ",
+            $cpy,
+            "\n",
+            ".section .text.",
+            $set,
+            ", \"ax\"\n",
+            ".globl ",
+            $set,
+            "\n",
+            ".type ",
+            $set,
+            ", @function\n",
             ".p2align 4\n",
-            $set, ":\n",
+            $set,
+            ":\n",
             r#"
     mov rax, rdi
     movzx ecx, sil
@@ -301,7 +319,11 @@ macro_rules! copy_asm {
     mov [rdi + 56], rcx
     ret
 "#,
-            ".size ", $set, ", . - ", $set, "\n",
+            ".size ",
+            $set,
+            ", . - ",
+            $set,
+            "\n",
             ".text\n",
         ));
     };
