@@ -1,7 +1,7 @@
 //! Physical memory: the direct map, the frame allocator, page tables, heap.
 
 pub mod bitmap;
-#[cfg(target_os = "none")]
+#[cfg(any(target_os = "none", test))]
 mod copy;
 #[cfg(target_os = "none")]
 pub mod frames;

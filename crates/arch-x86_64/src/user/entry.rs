@@ -53,7 +53,7 @@ fn ext_init() -> &'static core::sync::atomic::AtomicBool {
 /// extended components are all in their init state.
 fn note_saved(img: &mut FpuState) {
     if crate::xstate::enabled() {
-        crate::xstate::mark_zero_components(&crate::xstate::layout(), img);
+        crate::xstate::mark_zero_components_now(img);
         ext_init().store(crate::xstate::xstate_bv(img) & !crate::xstate::FPSSE == 0, Ordering::Relaxed);
     }
 }
