@@ -86,7 +86,8 @@ impl UThread {
         if let Some(pid) = table().tgid(self.tid) {
             self.pid = pid;
         }
-        if let Some((ppid, space)) = table().with_process(self.pid, |p| (p.parent_cell(), p.rlimits().space().clone()))
+        if let Some((ppid, space)) =
+            table().with_process(self.pid, |p| (p.parent_cell(), p.rlimits().space().clone()))
         {
             self.ppid = ppid;
             self.space = space;

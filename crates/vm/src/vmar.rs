@@ -360,7 +360,14 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Limited<'_, P, A> {
 
     /// [`Vmar::mremap`], whose growth is refused (`ENOMEM`) past the
     /// limits (`vma_to_resize`).
-    pub fn mremap(&mut self, old: usize, old_len: usize, new_len: usize, flags: usize, new_addr: usize) -> Result<usize> {
+    pub fn mremap(
+        &mut self,
+        old: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: usize,
+        new_addr: usize,
+    ) -> Result<usize> {
         self.vm.mremap_in(old, old_len, new_len, flags, new_addr, &self.limits)
     }
 

@@ -46,7 +46,10 @@ fn address_space_limit_refuses_mmap_and_counts_replacement() {
     );
     // mremap growth, in place or moved
     v.munmap(a, 2 * P).unwrap();
-    assert_eq!(v.limited(l).mremap(a + 4 * P, 8 * P, 11 * P, MREMAP_MAYMOVE, 0), Err(linux_abi::Errno::ENOMEM));
+    assert_eq!(
+        v.limited(l).mremap(a + 4 * P, 8 * P, 11 * P, MREMAP_MAYMOVE, 0),
+        Err(linux_abi::Errno::ENOMEM)
+    );
     let b = v.limited(l).mremap(a + 4 * P, 8 * P, 10 * P, MREMAP_MAYMOVE, 0).unwrap();
     assert_eq!(pages(&v), (16, 10));
     // another process sharing the space (CLONE_VM) with no limit, or the
@@ -96,7 +99,10 @@ fn limits_are_per_caller_not_per_address_space() {
     let top = 0x7ff0_0000;
     v.mmap(top - P, P, RW, PRIV_ANON | MAP_FIXED | MAP_GROWSDOWN, None, 0).unwrap();
     let small_stack = SpaceLimits::new(INF, INF, INF, 4 * P as u64);
-    assert!(matches!(v.limited(small_stack).handle_page_fault(top - 8 * P, vm::Access::Write), FaultOutcome::Segv { .. }));
+    assert!(matches!(
+        v.limited(small_stack).handle_page_fault(top - 8 * P, vm::Access::Write),
+        FaultOutcome::Segv { .. }
+    ));
     assert_eq!(v.handle_page_fault(top - 8 * P, vm::Access::Write), FaultOutcome::Resolved);
 }
 
@@ -107,7 +113,10 @@ fn stack_growth_stops_at_the_address_space_limit() {
     v.mmap(top - 2 * P, 2 * P, RW, PRIV_ANON | MAP_FIXED | MAP_GROWSDOWN, None, 0).unwrap();
     let l = SpaceLimits::new(10 * P as u64, INF, INF, INF);
     assert_eq!(v.limited(l).handle_page_fault(top - 10 * P, vm::Access::Write), FaultOutcome::Resolved);
-    assert!(matches!(v.limited(l).handle_page_fault(top - 11 * P, vm::Access::Write), FaultOutcome::Segv { .. }));
+    assert!(matches!(
+        v.limited(l).handle_page_fault(top - 11 * P, vm::Access::Write),
+        FaultOutcome::Segv { .. }
+    ));
     assert_eq!(pages(&v), (10, 0));
 }
 

@@ -947,7 +947,10 @@ fn growsdown_stack_grows_on_fault_up_to_the_stack_limit() {
     // beyond the limit: SIGSEGV, nothing grows
     let stack = |n: usize| SpaceLimits::new(u64::MAX, u64::MAX, u64::MAX, (n * P) as u64);
     let far = top - 33 * P;
-    assert!(matches!(v.limited(stack(32)).handle_page_fault(far, vm::Access::Read), FaultOutcome::Segv { .. }));
+    assert!(matches!(
+        v.limited(stack(32)).handle_page_fault(far, vm::Access::Read),
+        FaultOutcome::Segv { .. }
+    ));
     // a raised limit lets it grow there
     assert_eq!(v.limited(stack(64)).handle_page_fault(far, vm::Access::Read), FaultOutcome::Resolved);
     assert_eq!(v.mapping_at(far).map(|m| m.start), Some(top - 33 * P));
@@ -956,7 +959,10 @@ fn growsdown_stack_grows_on_fault_up_to_the_stack_limit() {
     let low = top - 33 * P - 300 * P;
     v.mmap(low - P, P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
     let near = low + 100 * P;
-    assert!(matches!(v.limited(stack(1 << 20)).handle_page_fault(near, vm::Access::Read), FaultOutcome::Segv { .. }));
+    assert!(matches!(
+        v.limited(stack(1 << 20)).handle_page_fault(near, vm::Access::Read),
+        FaultOutcome::Segv { .. }
+    ));
     let ok = low + 256 * P;
     assert_eq!(v.limited(stack(1 << 20)).handle_page_fault(ok, vm::Access::Read), FaultOutcome::Resolved);
     // a mapping without MAP_GROWSDOWN never grows

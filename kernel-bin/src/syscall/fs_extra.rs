@@ -548,6 +548,9 @@ pub fn copy_file_range(
         }
     }
     if done > 0 {
+        // vfs_copy_file_range: fsnotify_access(in), fsnotify_modify(out)
+        iin.fsnotify_file(vfs::fsnotify_mask::ACCESS);
+        iout.fsnotify_file(vfs::fsnotify_mask::MODIFY);
         match pin {
             Some(p) => t.write(off_in, p + done)?,
             None => {
@@ -664,6 +667,8 @@ pub fn fallocate(t: &mut UThread, fd: Fd, mode: i32, off: i64, ln: i64) -> SysRe
         }
         inode.allocate(offset, len, mode & FALLOC_FL_KEEP_SIZE != 0)?;
     }
+    // vfs_fallocate: fsnotify_modify on success
+    inode.fsnotify_file(vfs::fsnotify_mask::MODIFY);
     Ok(0)
 }
 

@@ -38,7 +38,14 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
         map_file(t, addr, len, prot, flags, fd, off)?
     } else {
         let lim = t.space_limits();
-        t.vm.lock().limited(lim).mmap(addr as usize, len as usize, prot as usize, flags as usize, None, off)? as isize
+        t.vm.lock().limited(lim).mmap(
+            addr as usize,
+            len as usize,
+            prot as usize,
+            flags as usize,
+            None,
+            off,
+        )? as isize
     };
     if locked {
         // counted as locked from now on, as a VM_LOCKED mapping
@@ -87,7 +94,14 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
             // /dev/zero: anonymous memory, shared or private as asked
             let fl = flags as usize | MAP_ANONYMOUS;
             let lim = t.space_limits();
-            return Ok(t.vm.lock().limited(lim).mmap(addr as usize, len as usize, prot as usize, fl, None, 0)? as isize);
+            return Ok(t.vm.lock().limited(lim).mmap(
+                addr as usize,
+                len as usize,
+                prot as usize,
+                fl,
+                None,
+                0,
+            )? as isize);
         }
         _ => return Err(Errno::ENODEV),
     }
@@ -109,7 +123,8 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
         inode.note_shared_write_map();
     }
     let map = vm::MapFile::new(source, alloc::string::String::new()).with_access(readable, writable);
-    Ok(vm.limited(lim).mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
+    Ok(vm.limited(lim).mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)?
+        as isize)
 }
 
 /// munmap(2): a big range goes 16 MiB at a time from the top
