@@ -538,6 +538,11 @@ pub fn copy_file_range(
         }
         match iout.write_at(pos_out + done, &buf[..n]) {
             Ok(w) => {
+                // the splice's vfs_iter_write: fsnotify_modify per chunk
+                // (inotify merges the repeats)
+                if w > 0 {
+                    iout.fsnotify_file(vfs::fsnotify_mask::MODIFY);
+                }
                 done += w as u64;
                 if w < n {
                     break;
@@ -548,7 +553,7 @@ pub fn copy_file_range(
         }
     }
     if done > 0 {
-        // vfs_copy_file_range: fsnotify_access(in), fsnotify_modify(out)
+        // vfs_copy_file_range: then fsnotify_access(in), fsnotify_modify(out)
         iin.fsnotify_file(vfs::fsnotify_mask::ACCESS);
         iout.fsnotify_file(vfs::fsnotify_mask::MODIFY);
         match pin {
