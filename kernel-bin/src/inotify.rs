@@ -318,7 +318,7 @@ impl File for InotifyFile {
             // export_encode_fh (FILEID_INO32_GEN: inode number, generation)
             let ino = st.ino;
             let mut h = [0u8; 12];
-            let len = if inode.statfs().fs_type == crate::fs::TMPFS_MAGIC {
+            let len = if crate::fs::fs_magic(inode) == crate::fs::TMPFS_MAGIC {
                 h[4..8].copy_from_slice(&(ino as u32).to_le_bytes());
                 h[8..12].copy_from_slice(&((ino >> 32) as u32).to_le_bytes());
                 12

@@ -1806,6 +1806,16 @@ mod tests {
         assert!(v.maps.len() < INDEX_DROP && !v.maps.indexed());
         assert_eq!(v.get_unmapped_area(0, 0x1000, false), Ok(at[10]));
         assert_eq!(v.get_unmapped_area(0, 0x3000, false), Ok(lowest_kept - 0x3000));
+        // total_vm/data_vm kept as counters equal a walk's (mremap growth,
+        // moved; a stack grown at a fault; munmap)
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
+        v.mremap(at[0], 0x1000, 0x3000, MREMAP_MAYMOVE, 0).unwrap();
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
+        let st = v.mmap(0x300000, 0x1000, PROT_READ | PROT_WRITE, anon | MAP_FIXED | MAP_GROWSDOWN, None, 0).unwrap();
+        assert_eq!(v.handle_page_fault(st - 0x4000, Access::Write), FaultOutcome::Resolved);
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
+        v.munmap(st - 0x4000, 0x5000).unwrap();
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
         drop(v);
         assert_eq!(frames.allocated(), 0);
     }
