@@ -1811,7 +1811,9 @@ mod tests {
         assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
         v.mremap(at[0], 0x1000, 0x3000, MREMAP_MAYMOVE, 0).unwrap();
         assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
-        let st = v.mmap(0x300000, 0x1000, PROT_READ | PROT_WRITE, anon | MAP_FIXED | MAP_GROWSDOWN, None, 0).unwrap();
+        let st = v
+            .mmap(0x300000, 0x1000, PROT_READ | PROT_WRITE, anon | MAP_FIXED | MAP_GROWSDOWN, None, 0)
+            .unwrap();
         assert_eq!(v.handle_page_fault(st - 0x4000, Access::Write), FaultOutcome::Resolved);
         assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
         v.munmap(st - 0x4000, 0x5000).unwrap();
