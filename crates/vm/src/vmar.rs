@@ -1812,7 +1812,7 @@ mod tests {
         v.mremap(at[0], 0x1000, 0x3000, MREMAP_MAYMOVE, 0).unwrap();
         assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
         let st = v
-            .mmap(0x300000, 0x1000, PROT_READ | PROT_WRITE, anon | MAP_FIXED | MAP_GROWSDOWN, None, 0)
+            .mmap(0x380000, 0x1000, PROT_READ | PROT_WRITE, anon | MAP_FIXED | MAP_GROWSDOWN, None, 0)
             .unwrap();
         assert_eq!(v.handle_page_fault(st - 0x4000, Access::Write), FaultOutcome::Resolved);
         assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
