@@ -7,15 +7,28 @@
 //! (`fs.inotify.max_user_instances`, `max_user_watches`,
 //! `max_queued_events`, per effective uid) and the system calls.
 //!
-//! Lock order: an instance's lock and a marks list's lock are never held
-//! together (an event copies the list out, then queues to each instance;
-//! add_watch reserves the list's slot before the instance's lock); the
-//! per-user table (`inotify::USERS`, Ranked) is taken alone. Inodes leave an
+//! Lock order: an instance's lock, then a marks list's lock (add_watch
+//! adds the watch and its mark under both, so that an rm_watch, which
+//! takes the instance's lock first, always finds the mark); never the
+//! other way (an event copies the list out, then queues to each
+//! instance). The inode's notify lock is taken with neither. The per-user
+//! table (`inotify::USERS`, Ranked) is taken alone. Inodes leave an
 //! instance's table under its lock and are dropped after it.
+//!
+//! Marks whose last entry goes (rm_watch, `IN_ONESHOT`, the instance's
+//! release) or whose inode dies are marked dead under their list's lock
+//! and cleared from the inode ([`vfs::Inode::clear_notify_marks_if`]), so
+//! the inode's events take the no-watch fast path again; an add_watch
+//! that finds dead marks makes new ones.
+//!
+//! Queued events are charged per user ([`notify::WatchBudget::charge_event`],
+//! [`notify::default_max_user_queued_bytes`] of the current
+//! `max_queued_events`): Linux charges them to the memory cgroup, which
+//! this kernel does not have.
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use linux_abi::args::{DirFd, UserCStr};
 use linux_abi::{Errno, Result};
@@ -42,6 +55,8 @@ struct UserCounts {
     uid: u32,
     instances: AtomicUsize,
     watches: AtomicUsize,
+    /// The cost of the events queued in the user's instances.
+    queued: AtomicUsize,
 }
 
 /// Users that made an inotify instance (a short list: an entry per uid).
@@ -54,7 +69,12 @@ fn user(uid: u32) -> Result<Arc<UserCounts>> {
         return Ok(u.clone());
     }
     users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-    let u = Arc::new(UserCounts { uid, instances: AtomicUsize::new(0), watches: AtomicUsize::new(0) });
+    let u = Arc::new(UserCounts {
+        uid,
+        instances: AtomicUsize::new(0),
+        watches: AtomicUsize::new(0),
+        queued: AtomicUsize::new(0),
+    });
     users.push(u.clone());
     Ok(u)
 }
@@ -75,6 +95,20 @@ impl WatchBudget for Budget {
     fn uncharge(&self) {
         self.0.watches.fetch_sub(1, Ordering::Relaxed);
     }
+
+    fn charge_event(&self, bytes: usize) -> bool {
+        let max = notify::default_max_user_queued_bytes(MAX_QUEUED_EVENTS.load(Ordering::Relaxed) as usize);
+        self.0
+            .queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                q.checked_add(bytes).filter(|&n| n <= max)
+            })
+            .is_ok()
+    }
+
+    fn uncharge_event(&self, bytes: usize) {
+        self.0.queued.fetch_sub(bytes, Ordering::Relaxed);
+    }
 }
 
 /// An inode as a watch's key: equal when the same inode.
@@ -92,19 +126,43 @@ impl Eq for Key {}
 /// The marks of one inode: the instances watching it, with their wd.
 struct Marks {
     list: Mutex<Vec<(Weak<InotifyFile>, i32)>>,
+    /// Set under the list's lock when its last entry went or the inode
+    /// died: no entry is added any more (add_watch makes new marks).
+    dead: AtomicBool,
 }
 
 impl Marks {
+    fn new() -> Self {
+        Marks { list: Mutex::new(Vec::new()), dead: AtomicBool::new(false) }
+    }
+
     fn of(m: &Arc<dyn NotifyMarks>) -> Option<&Marks> {
         m.as_any().downcast_ref::<Marks>()
     }
 
-    fn remove(&self, file: *const InotifyFile, wd: i32) {
-        let gone = {
-            let mut l = self.list.lock();
-            l.iter().position(|(f, w)| *w == wd && f.as_ptr() == file).map(|i| l.swap_remove(i))
-        };
-        drop(gone);
+    fn live(m: &Arc<dyn NotifyMarks>) -> bool {
+        Marks::of(m).is_some_and(|m| !m.dead.load(Ordering::Acquire))
+    }
+}
+
+/// Watch `wd` of instance `file` is gone from `inode`: its mark goes and,
+/// with the last one, the marks leave the inode (dropped here, outside
+/// every lock).
+fn unmark(inode: &Arc<Inode>, file: *const InotifyFile, wd: i32) {
+    let Some(marks) = inode.notify_marks() else { return };
+    let Some(m) = Marks::of(&marks) else { return };
+    let (gone, last) = {
+        let mut l = m.list.lock();
+        let gone = l.iter().position(|(f, w)| *w == wd && f.as_ptr() == file).map(|i| l.swap_remove(i));
+        let last = l.is_empty();
+        if last {
+            m.dead.store(true, Ordering::Release);
+        }
+        (gone, last)
+    };
+    drop(gone);
+    if last {
+        drop(inode.clear_notify_marks_if(&marks));
     }
 }
 
@@ -125,7 +183,11 @@ impl NotifyMarks for Marks {
     }
 
     fn gone(&self) {
-        let all = core::mem::take(&mut *self.list.lock());
+        let all = {
+            let mut l = self.list.lock();
+            self.dead.store(true, Ordering::Release);
+            core::mem::take(&mut *l)
+        };
         for (f, wd) in all {
             if let Some(f) = f.upgrade() {
                 let key = f.inst.lock().object_gone(wd);
@@ -166,11 +228,7 @@ impl InotifyFile {
         }
         if let Some(Key(inode)) = d.removed {
             // IN_ONESHOT: the mark goes
-            if let Some(m) = inode.notify_marks()
-                && let Some(m) = Marks::of(&m)
-            {
-                m.remove(Arc::as_ptr(self), wd);
-            }
+            unmark(&inode, Arc::as_ptr(self), wd);
         }
     }
 
@@ -187,16 +245,10 @@ impl InotifyFile {
 impl Drop for InotifyFile {
     fn drop(&mut self) {
         let me: *const InotifyFile = self;
-        let watches: Vec<(i32, Key)> = {
-            let i = self.inst.lock();
-            i.watches().map(|(wd, k, _)| (wd, k.clone())).collect()
-        };
+        // the table moves out (no copy); the inodes drop outside the lock
+        let watches = self.inst.lock().remove_all();
         for (wd, Key(inode)) in watches {
-            if let Some(m) = inode.notify_marks()
-                && let Some(m) = Marks::of(&m)
-            {
-                m.remove(me, wd);
-            }
+            unmark(&inode, me, wd);
         }
         self.user.instances.fetch_sub(1, Ordering::Relaxed);
     }
@@ -229,6 +281,38 @@ impl File for InotifyFile {
 
     crate::eventfd::anon_file_methods!();
     crate::eventfd::event_queue_methods!();
+
+    fn show_fdinfo(&self, out: &mut alloc::string::String) {
+        // the inodes are looked at outside the instance's lock; Linux
+        // lists the group's marks newest first
+        let mut marks: Vec<(i32, Arc<Inode>, u32)> = Vec::new();
+        {
+            let i = self.inst.lock();
+            if marks.try_reserve_exact(i.watch_count()).is_err() {
+                return;
+            }
+            marks.extend(i.watches().map(|(wd, Key(inode), mask)| (wd, inode.clone(), mask)));
+        }
+        for (wd, inode, mask) in marks.iter().rev() {
+            let st = inode.stat();
+            let sdev = (vfs::major(st.dev) << 20) | vfs::minor(st.dev);
+            // exportfs_encode_inode_fh: tmpfs's shmem_encode_fh (type 1:
+            // generation, inode number in two halves), else the default
+            // export_encode_fh (FILEID_INO32_GEN: inode number, generation)
+            let ino = st.ino;
+            let mut h = [0u8; 12];
+            let len = if crate::fs::fs_magic(inode) == crate::fs::TMPFS_MAGIC {
+                h[4..8].copy_from_slice(&(ino as u32).to_le_bytes());
+                h[8..12].copy_from_slice(&((ino >> 32) as u32).to_le_bytes());
+                12
+            } else {
+                h[0..4].copy_from_slice(&(ino as u32).to_le_bytes());
+                8
+            };
+            out.push_str(&notify::fdinfo_line(*wd, ino, sdev, *mask, 1, &h[..len]));
+        }
+        // the inodes drop here, outside every lock
+    }
 }
 
 /// The inotify instance behind `file`, if it is one.
@@ -289,14 +373,23 @@ pub fn inotify_add_watch(
         return Err(Errno::ENOTDIR);
     }
     inode.check_access(&cred, vfs::R_OK)?;
-    let marks = inode.notify_marks_or_insert(|| Arc::new(Marks { list: Mutex::new(Vec::new()) }));
-    let Some(m) = Marks::of(&marks) else { return Err(Errno::EINVAL) };
-    m.list.lock().try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-    let added = inst.inst.lock().add_watch(Key(inode.clone()), mask, inode.is_dir())?;
-    if let Added::New(wd) = added {
-        m.list.lock().push((inst.me.clone(), wd));
+    loop {
+        let marks = inode.notify_marks_or_insert(|| Arc::new(Marks::new()), Marks::live);
+        let Some(m) = Marks::of(&marks) else { return Err(Errno::EINVAL) };
+        m.list.lock().try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let mut i = inst.inst.lock();
+        let mut list = m.list.lock();
+        if m.dead.load(Ordering::Acquire) {
+            // the last watch went or the inode died meanwhile: new marks
+            continue;
+        }
+        list.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let added = i.add_watch(Key(inode.clone()), mask, inode.is_dir())?;
+        if let Added::New(wd) = added {
+            list.push((inst.me.clone(), wd));
+        }
+        return Ok(added.wd() as isize);
     }
-    Ok(added.wd() as isize)
 }
 
 /// inotify_rm_watch(2).
@@ -305,11 +398,7 @@ pub fn inotify_rm_watch(t: &mut UThread, fd: linux_abi::args::Fd, wd: i32) -> Sy
     let Some(inst) = of(&*file) else { return Err(Errno::EINVAL) };
     let Key(inode) = inst.inst.lock().rm_watch(wd)?;
     inst.changed();
-    if let Some(m) = inode.notify_marks()
-        && let Some(m) = Marks::of(&m)
-    {
-        m.remove(inst as *const InotifyFile, wd);
-    }
+    unmark(&inode, inst as *const InotifyFile, wd);
     drop(inode);
     Ok(0)
 }

@@ -348,6 +348,16 @@ fn some_thread(pid: Pid) -> Option<Pid> {
 }
 
 impl Node {
+    /// fd `fd`'s entry of this `fd/` or `fdinfo/` directory (the link, or
+    /// the fdinfo file).
+    fn fd_entry(&self, fd: u32) -> Node {
+        match *self {
+            Node::FdInfoDir(pid, tid) => Node::FdInfo(pid, tid, fd),
+            Node::FdDir(pid, tid) => Node::Fd(pid, tid, fd),
+            other => other,
+        }
+    }
+
     /// The process whose files this node shows (`/proc/<pid>` and below).
     fn pid(&self) -> Option<Pid> {
         match *self {
@@ -411,13 +421,9 @@ impl Node {
                 let tid = parse_pid(name)?;
                 thread_of(pid, tid).then_some(Node::Proc(pid, Some(tid)))
             }
-            Node::FdDir(pid, tid) => {
+            Node::FdDir(pid, tid) | Node::FdInfoDir(pid, tid) => {
                 let fd: u32 = core::str::from_utf8(name).ok()?.parse().ok()?;
-                fds(pid, tid).contains(&fd).then_some(Node::Fd(pid, tid, fd))
-            }
-            Node::FdInfoDir(pid, tid) => {
-                let fd: u32 = core::str::from_utf8(name).ok()?.parse().ok()?;
-                fds(pid, tid).contains(&fd).then_some(Node::FdInfo(pid, tid, fd))
+                fds(pid, tid).contains(&fd).then(|| self.fd_entry(fd))
             }
             Node::NsDir(pid, tid) => proctext::NS_NAMES
                 .iter()
@@ -482,18 +488,10 @@ impl Node {
                 .collect(),
             // fd N at position N + 2, as Linux's proc_readfd: a reader that
             // closes fds as it lists them (CPython's subprocess) sees each
-            Node::FdDir(pid, tid) => {
+            Node::FdDir(pid, tid) | Node::FdInfoDir(pid, tid) => {
                 let mut v: Vec<SynthEntry> = fds(pid, tid)
                     .into_iter()
-                    .map(|fd| entry(format!("{fd}").as_bytes(), Node::Fd(pid, tid, fd)).at(u64::from(fd)))
-                    .collect();
-                v.sort_by_key(|e| e.pos);
-                v
-            }
-            Node::FdInfoDir(pid, tid) => {
-                let mut v: Vec<SynthEntry> = fds(pid, tid)
-                    .into_iter()
-                    .map(|fd| entry(format!("{fd}").as_bytes(), Node::FdInfo(pid, tid, fd)).at(u64::from(fd)))
+                    .map(|fd| entry(format!("{fd}").as_bytes(), self.fd_entry(fd)).at(u64::from(fd)))
                     .collect();
                 v.sort_by_key(|e| e.pos);
                 v

@@ -68,6 +68,11 @@ pub struct UThread {
     pub files_cache: WeakFileTable<dyn vfs::File>,
     /// The thread's root, cwd and umask, cached as [`Self::files_cache`].
     pub fs_cache: WeakFsContext<Arc<vfs::Inode>>,
+    /// The process's RLIMIT_AS/DATA/STACK as mmap, mremap, brk and stack
+    /// growth check them (the process's, not the address space's: a
+    /// vfork child shares the latter only); refreshed with the address
+    /// space.
+    pub space: Arc<process::rlimit::SpaceRlimits>,
     /// The exit asked for (by exit(2), exit_group(2), a fatal signal or
     /// the group's exit), made by [`finish_exit`] after this record and
     /// its address-space handle are dropped.
@@ -81,8 +86,11 @@ impl UThread {
         if let Some(pid) = table().tgid(self.tid) {
             self.pid = pid;
         }
-        if let Some(ppid) = table().with_process(self.pid, |p| p.parent_cell()) {
+        if let Some((ppid, space)) =
+            table().with_process(self.pid, |p| (p.parent_cell(), p.rlimits().space().clone()))
+        {
             self.ppid = ppid;
+            self.space = space;
         }
         if let Some(vm) = table().with_process(self.pid, |p| p.vm().cloned()).flatten() {
             self.root = vm.lock().page_table().root().start_address().as_u64();
@@ -95,6 +103,12 @@ impl UThread {
             drop(old);
         }
         self.refresh_files();
+    }
+
+    /// The limits mmap, mremap, brk and stack growth check (this
+    /// process's, read now).
+    pub fn space_limits(&self) -> vm::SpaceLimits {
+        space_limits(&self.space)
     }
 
     /// Re-reads the fd table and fs context from the thread's record (after
@@ -111,6 +125,12 @@ impl UThread {
         self.files_cache = files;
         self.fs_cache = fs;
     }
+}
+
+/// A process's address-space limits as `vm` checks them.
+fn space_limits(s: &process::rlimit::SpaceRlimits) -> vm::SpaceLimits {
+    let (data, data_max) = s.data();
+    vm::SpaceLimits::new(s.address_space(), data, data_max, s.stack())
 }
 
 /// Logs the sizes of the per-thread and per-process records (test builds
@@ -215,7 +235,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
-    let ppid = table().with_process(pid, |p| p.parent_cell())?;
+    let (ppid, space) = table().with_process(pid, |p| (p.parent_cell(), p.rlimits().space().clone()))?;
     let cpu = table().thread_cpu(tid)?;
     let mut t = UThread {
         tid,
@@ -229,6 +249,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         trace: 0,
         files_cache: WeakFileTable::none(),
         fs_cache: WeakFsContext::none(),
+        space,
         exit: None,
     };
     t.refresh_files();
@@ -443,7 +464,8 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
             } else {
                 Access::Read
             };
-            let outcome = t.vm.lock().handle_page_fault(cr2 as usize, access);
+            let space = &t.space;
+            let outcome = t.vm.lock().handle_page_fault_with(cr2 as usize, access, || space_limits(space));
             match outcome {
                 FaultOutcome::Resolved => {
                     t.cpu.minor_fault();

@@ -14,6 +14,13 @@
 #include <sys/statfs.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/sysmacros.h>
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 1
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 2
+#endif
 #include <sys/ioctl.h>
 #include <utime.h>
 
@@ -446,6 +453,80 @@ KT_CASE(ext2_events) {
     close(fd);
     KT_SYS_OK(rmdir(dir));
     if (mounted_here) KT_SYS_OK(umount("/fsext2"));
+}
+
+/* vfs_fallocate's fsnotify_modify; copy_file_range's (tmpfs: a splice)
+ * fsnotify_modify of the destination per write, then its fsnotify_access
+ * of the source and fsnotify_modify of the destination. */
+KT_CASE(fallocate_and_copy_file_range_events) {
+    KT_SYS_OK(fresh_dir());
+    int a = KT_SYS_OK(open(in("a"), O_CREAT | O_RDWR, 0644));
+    int b = KT_SYS_OK(open(in("b"), O_CREAT | O_RDWR, 0644));
+    int fd = KT_SYS_OK(inotify_init1(IN_NONBLOCK));
+    KT_SYS_RET(inotify_add_watch(fd, dir, IN_MODIFY | IN_ACCESS), 1);
+    KT_SYS_OK(fallocate(a, 0, 0, 4096));
+    EXPECT(fd, "1 MODIFY a");
+    KT_SYS_OK(fallocate(a, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 4096));
+    EXPECT(fd, "1 MODIFY a");
+    loff_t in_off = 0;
+    KT_SYS_RET(copy_file_range(a, &in_off, b, NULL, 100, 0), 100);
+    /* the splice's write (vfs_iter_write), then vfs_copy_file_range's own */
+    EXPECT(fd, "1 MODIFY b,1 ACCESS a,1 MODIFY b");
+    /* nothing copied (at the end of the source): no event */
+    in_off = 4096;
+    KT_SYS_RET(copy_file_range(a, &in_off, b, NULL, 100, 0), 0);
+    EXPECT(fd, "");
+    close(a);
+    close(b);
+    close(fd);
+}
+
+/* /proc/self/fdinfo of an instance: a line per watch as fs/notify/
+ * fdinfo.c prints it (tmpfs's file handle: the generation, then the
+ * inode number in two 32-bit halves). */
+KT_CASE(fdinfo_lines) {
+    KT_SYS_OK(fresh_dir());
+    KT_SYS_OK(touch(in("f")));
+    int fd = KT_SYS_OK(inotify_init1(IN_NONBLOCK));
+    KT_SYS_RET(inotify_add_watch(fd, dir, IN_CREATE), 1);
+    KT_SYS_RET(inotify_add_watch(fd, in("f"), IN_MODIFY | IN_EXCL_UNLINK | IN_ONESHOT), 2);
+    struct stat sd, sf;
+    KT_SYS_OK(stat(dir, &sd));
+    KT_SYS_OK(stat(in("f"), &sf));
+    struct statfs fs;
+    KT_SYS_OK(statfs(dir, &fs));
+    KT_EQ((unsigned long)fs.f_type, 0x01021994UL); /* tmpfs */
+    char p[64], text[2048];
+    snprintf(p, sizeof p, "/proc/self/fdinfo/%d", fd);
+    int f = KT_SYS_OK(open(p, O_RDONLY));
+    ssize_t n = KT_SYS_OK(read(f, text, sizeof text - 1));
+    close(f);
+    text[n] = 0;
+    char want[2][200];
+    const struct stat *st[2] = {&sd, &sf};
+    unsigned masks[2] = {IN_CREATE, IN_MODIFY | IN_EXCL_UNLINK | IN_ONESHOT};
+    for (int i = 0; i < 2; i++) {
+        unsigned long ino = st[i]->st_ino;
+        unsigned dev = (major(st[i]->st_dev) << 20) | minor(st[i]->st_dev);
+        snprintf(want[i], sizeof want[i],
+                 "inotify wd:%x ino:%lx sdev:%x mask:%x ignored_mask:0 fhandle-bytes:c fhandle-type:1 f_handle:",
+                 i + 1, ino, dev, masks[i]);
+        char *at = strstr(text, want[i]);
+        KT_TRUE(at != NULL, "line \"%s\" in \"%.300s\"", want[i], text);
+        if (!at) continue;
+        /* the handle: 4 bytes of generation, then the inode number */
+        char tail[40];
+        snprintf(tail, sizeof tail, "%02x%02x%02x%02x%02x%02x%02x%02x\n", (unsigned)(ino & 0xff),
+                 (unsigned)((ino >> 8) & 0xff), (unsigned)((ino >> 16) & 0xff), (unsigned)((ino >> 24) & 0xff),
+                 (unsigned)((ino >> 32) & 0xff), (unsigned)((ino >> 40) & 0xff), (unsigned)((ino >> 48) & 0xff),
+                 (unsigned)((ino >> 56) & 0xff));
+        char *h = at + strlen(want[i]);
+        KT_TRUE(strncmp(h + 8, tail, 17) == 0, "handle \"%.26s\" ends with %s", h, tail);
+    }
+    /* the newest mark first, as Linux's group list */
+    char *l1 = strstr(text, want[0]), *l2 = strstr(text, want[1]);
+    KT_TRUE(l1 && l2 && l2 < l1, "order in \"%.400s\"", text);
+    close(fd);
 }
 
 KT_MAIN()

@@ -123,6 +123,54 @@ KT_CASE(rlimit_data_counts_private_writable_only) {
     KT_EQ(kt_in_child(data_child), 0);
 }
 
+/* Limits belong to the process (signal_struct), not to the address space
+ * a vfork child shares: the child's setrlimit of RLIMIT_AS, RLIMIT_DATA
+ * and RLIMIT_STACK before its exit leaves its parent's mmap, brk and stack
+ * growth alone. */
+static int vfork_limits_child(void) {
+    /* a one-page MAP_GROWSDOWN stack with 4 MiB free below it */
+    char *hole = map(0, 4 * MB, PROT_NONE, MAP_PRIVATE);
+    KT_CHILD_CHECK(1, hole != MAP_FAILED);
+    KT_CHILD_CHECK(2, munmap(hole, 4 * MB) == 0);
+    char *top = hole + 4 * MB;
+    char *st = map(top - 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_GROWSDOWN);
+    KT_CHILD_CHECK(3, st == top - 4096);
+    long base = mapped_bytes();
+    KT_CHILD_CHECK(4, base > 0);
+    pid_t pid = vfork();
+    if (pid == 0) {
+        struct rlimit r = {base + 4096, RLIM_INFINITY};
+        if (syscall(SYS_setrlimit, RLIMIT_AS, &r) != 0) _exit(10);
+        r.rlim_cur = 4096;
+        if (syscall(SYS_setrlimit, RLIMIT_DATA, &r) != 0) _exit(11);
+        r.rlim_cur = 16 * 4096;
+        if (syscall(SYS_setrlimit, RLIMIT_STACK, &r) != 0) _exit(12);
+        /* the child's own limits act */
+        void *m = mmap(0, 16 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        _exit(m == MAP_FAILED ? 0 : 13);
+    }
+    KT_CHILD_CHECK(5, pid > 0);
+    int status = -1;
+    KT_CHILD_CHECK(6, waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct rlimit r;
+    KT_CHILD_CHECK(7, getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_cur == RLIM_INFINITY);
+    KT_CHILD_CHECK(8, getrlimit(RLIMIT_STACK, &r) == 0 && r.rlim_cur == 8 * MB);
+    /* the parent's: no RLIMIT_AS or RLIMIT_DATA, an 8 MiB stack */
+    char *p = map(0, 64 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+    KT_CHILD_CHECK(9, p != MAP_FAILED);
+    long b = syscall(SYS_brk, 0);
+    KT_CHILD_CHECK(10, syscall(SYS_brk, b + 16 * 4096) == b + 16 * 4096);
+    KT_CHILD_CHECK(11, mremap(p, 64 * MB, 80 * MB, MREMAP_MAYMOVE) != MAP_FAILED);
+    /* 32 pages of stack: past the child's 16, within the parent's 8 MiB */
+    memset(top - 32 * 4096, 1, 4096);
+    KT_CHILD_CHECK(12, top[-32 * 4096] == 1);
+    return 0;
+}
+
+KT_CASE(rlimit_vfork_child_keeps_its_limits_to_itself) {
+    KT_EQ(kt_in_child(vfork_limits_child), 0);
+}
+
 static volatile int xfsz_count, xfsz_code, xfsz_pid;
 
 static void on_xfsz(int sig, siginfo_t *si, void *uc) {

@@ -280,9 +280,9 @@ trait Link: Send {
     fn pending(&self) -> bool {
         false
     }
-    /// The next IPv6 UDP datagram from `sport` to `dst`:`dport` carries
-    /// the metadata `id` ([`meta::Pending`]).
-    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32);
+    /// The IPv6 UDP datagram with `payload` just queued from `sport` to
+    /// `dst`:`dport` carries the metadata `id` ([`meta::Pending`]).
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32, payload: &[u8]);
 }
 
 struct LoLink(lo::Lo);
@@ -304,8 +304,8 @@ impl Link for LoLink {
         self.0.pending()
     }
 
-    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
-        self.0.pending.push(sport, dst, dport, id);
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32, payload: &[u8]) {
+        self.0.pending.push(sport, dst, dport, id, payload);
     }
 }
 
@@ -324,8 +324,8 @@ impl<D: Device + Send> Link for DevLink<D> {
         iface.poll(now, self, set) == PollResult::SocketStateChanged
     }
 
-    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
-        self.1.push(sport, dst, dport, id);
+    fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32, payload: &[u8]) {
+        self.1.push(sport, dst, dport, id, payload);
     }
 }
 
@@ -1874,7 +1874,7 @@ impl Stack {
                     udp::SendError::Unaddressable => Errno::EINVAL,
                 })?;
                 if let IpAddress::Ipv6(d6) = ip {
-                    f.link.expect_v6(port, d6.octets(), dst.port(), meta_id);
+                    f.link.expect_v6(port, d6.octets(), dst.port(), meta_id, buf);
                 }
                 // smoltcp gives UDP sockets no ICMP errors: on lo the port
                 // unreachable Linux would get back is known here. A

@@ -88,29 +88,55 @@ pub fn apply_tx(id: u32, ip: &mut [u8]) {
 /// The most IPv6 datagrams waiting for their header values.
 const PENDING_MAX: usize = 64;
 
+/// A datagram's fingerprint: its payload's length and an FNV-1a hash of
+/// up to its first 64 bytes, to tell one datagram of a flow from another.
+fn fingerprint(payload: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in payload.iter().take(64) {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h ^ (payload.len() as u32).rotate_left(16)
+}
+
+/// One IPv6 UDP datagram sent and not yet seen leaving the device.
+#[derive(Clone, Copy)]
+struct Sent {
+    sport: u16,
+    dst: [u8; 16],
+    dport: u16,
+    print: u32,
+    id: u32,
+}
+
 /// smoltcp 0.14 hands a packet's metadata to the device for IPv4 only
 /// (its IPv6 path never calls `TxToken::set_meta`): a device keeps the
-/// ids of the IPv6 UDP datagrams sent through it by source port and
-/// destination, in order (a UDP socket sends its queue in order), and
-/// the first match takes it when the datagram is emitted.
+/// ids of the IPv6 UDP datagrams sent through it by source port,
+/// destination and a fingerprint of the payload, in order (a UDP socket
+/// sends its queue in order), and the datagram that matches takes its id
+/// when it is emitted. The flow's entries before the match belong to
+/// datagrams that never left (dropped, e.g. no neighbour): they go, so a
+/// dropped datagram's values never reach the flow's next one. While some
+/// id waits, datagrams without one are recorded too (id 0), so that they
+/// take nothing that is not theirs.
 #[derive(Default)]
 pub(crate) struct Pending {
-    q: VecDeque<(u16, [u8; 16], u16, u32)>,
+    q: VecDeque<Sent>,
 }
 
 impl Pending {
-    /// Remembers that the next IPv6 UDP datagram from `sport` to
-    /// `dst`:`dport` carries `id` (nothing for 0; the oldest goes when
-    /// full, or when no memory is left for another).
-    pub(crate) fn push(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32) {
-        if id == 0 {
+    /// Remembers that the IPv6 UDP datagram with `payload` just queued from
+    /// `sport` to `dst`:`dport` carries `id` (nothing for 0 while no other
+    /// id waits; the oldest goes when full, or when no memory is left for
+    /// another).
+    pub(crate) fn push(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32, payload: &[u8]) {
+        if id == 0 && self.q.is_empty() {
             return;
         }
         if self.q.len() >= PENDING_MAX {
             self.q.pop_front();
         }
         if self.q.try_reserve(1).is_ok() {
-            self.q.push_back((sport, dst, dport, id));
+            self.q.push_back(Sent { sport, dst, dport, print: fingerprint(payload), id });
         }
     }
 
@@ -122,10 +148,22 @@ impl Pending {
         }
         let sport = u16::from_be_bytes([ip[40], ip[41]]);
         let dport = u16::from_be_bytes([ip[42], ip[43]]);
-        let Some(i) = self.q.iter().position(|e| e.0 == sport && e.1 == ip[24..40] && e.2 == dport) else {
+        let udp_len = usize::from(u16::from_be_bytes([ip[44], ip[45]]));
+        let payload = ip.get(48..40 + udp_len.max(8)).unwrap_or(&ip[48..]);
+        let print = fingerprint(payload);
+        let flow = |e: &Sent| e.sport == sport && e.dst == ip[24..40] && e.dport == dport;
+        let Some(i) = self.q.iter().position(|e| flow(e) && e.print == print) else {
             return 0;
         };
-        self.q.remove(i).map_or(0, |e| e.3)
+        let id = self.q[i].id;
+        // this datagram and the flow's older ones, which never left
+        let mut k = 0;
+        self.q.retain(|e| {
+            let keep = k > i || !flow(e);
+            k += 1;
+            keep
+        });
+        id
     }
 }
 
@@ -180,17 +218,56 @@ mod tests {
             d[15] = 1;
             d
         };
-        p.push(5000, dst, 6000, 0);
+        h[44..46].copy_from_slice(&8u16.to_be_bytes());
+        p.push(5000, dst, 6000, 0, &[]);
         assert_eq!(p.take_for(&h), 0);
-        p.push(5000, dst, 7000, 9);
-        p.push(5000, dst, 6000, 1);
-        p.push(5000, dst, 6000, 2);
+        p.push(5000, dst, 7000, 9, &[]);
+        p.push(5000, dst, 6000, 1, &[]);
+        p.push(5000, dst, 6000, 2, &[]);
         assert_eq!(p.take_for(&h), 1);
         assert_eq!(p.take_for(&h), 2);
         assert_eq!(p.take_for(&h), 0);
         for i in 0..100 {
-            p.push(1, dst, 1, i + 1);
+            p.push(1, dst, 1, i + 1, &[]);
         }
         assert_eq!(p.q.len(), PENDING_MAX);
+    }
+
+    /// An IPv6 UDP packet from port 5000 to [::1]:6000 with `payload`.
+    fn v6_udp(payload: &[u8]) -> alloc::vec::Vec<u8> {
+        let mut h = alloc::vec![0u8; 48];
+        h[0] = 0x60;
+        h[6] = 17;
+        h[39] = 1;
+        h[40..42].copy_from_slice(&5000u16.to_be_bytes());
+        h[42..44].copy_from_slice(&6000u16.to_be_bytes());
+        h[44..46].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        h.extend_from_slice(payload);
+        h
+    }
+
+    /// A datagram that never leaves (dropped before the device) hands its
+    /// values to no later datagram of its flow: one without a request
+    /// gets none, one with its own gets its own.
+    #[test]
+    fn a_dropped_datagrams_values_stay_with_it() {
+        let mut p = Pending::default();
+        let mut dst = [0u8; 16];
+        dst[15] = 1;
+        // "a" asked for hop limit 3 and was dropped; "b" asked for nothing
+        p.push(5000, dst, 6000, tx_id(Some(3), None), b"a");
+        p.push(5000, dst, 6000, 0, b"b");
+        assert_eq!(p.take_for(&v6_udp(b"b")), 0);
+        assert!(p.q.is_empty(), "the dropped one's entry went with b");
+        // "c" (hop limit 5) dropped, "d" (hop limit 7) sent
+        p.push(5000, dst, 6000, tx_id(Some(5), None), b"c");
+        p.push(5000, dst, 6000, tx_id(Some(7), None), b"d");
+        assert_eq!(p.take_for(&v6_udp(b"d")), tx_id(Some(7), None));
+        // a later datagram queued before the earlier one left keeps its id
+        p.push(5000, dst, 6000, tx_id(Some(1), None), b"e");
+        p.push(5000, dst, 6000, tx_id(Some(2), None), b"f");
+        assert_eq!(p.take_for(&v6_udp(b"e")), tx_id(Some(1), None));
+        assert_eq!(p.take_for(&v6_udp(b"f")), tx_id(Some(2), None));
+        assert!(p.q.is_empty());
     }
 }

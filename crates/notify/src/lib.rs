@@ -167,12 +167,33 @@ pub fn check_mask(mask: u32) -> Result<()> {
 }
 
 /// The user's watch count, charged when a watch is made and given back
-/// when it goes (`fs.inotify.max_user_watches`, Linux's ucounts).
+/// when it goes (`fs.inotify.max_user_watches`, Linux's ucounts), and the
+/// memory of the user's queued events ([`Event::cost`]), charged when an
+/// event is queued and given back when it is read or its instance goes:
+/// Linux charges events to the memory cgroup; a kernel without one
+/// bounds them per user, so that many instances cannot take the heap.
 pub trait WatchBudget {
     /// One more watch: `ENOSPC` at the limit.
     fn charge(&self) -> Result<()>;
     /// One watch fewer.
     fn uncharge(&self);
+    /// `bytes` more of queued events: `false` past the user's bound (the
+    /// instance queues `IN_Q_OVERFLOW` instead). No bound by default.
+    fn charge_event(&self, bytes: usize) -> bool {
+        let _ = bytes;
+        true
+    }
+    /// `bytes` of queued events fewer.
+    fn uncharge_event(&self, bytes: usize) {
+        let _ = bytes;
+    }
+}
+
+/// A bound on the queued events' memory of one user for a kernel without
+/// a memory cgroup: `max_queued_events` events of the longest names
+/// twice over (one instance queues as on Linux; 128 instances cannot).
+pub fn default_max_user_queued_bytes(max_queued_events: usize) -> usize {
+    max_queued_events.saturating_mul(2 * (core::mem::size_of::<Event>() + 256))
 }
 
 /// One queued event, as read(2) will report it.
@@ -196,6 +217,12 @@ impl Event {
             Some(n) => (n.len() + 1).div_ceil(EVENT_HEADER) * EVENT_HEADER,
             None => 0,
         }
+    }
+
+    /// The kernel memory the queued event takes, as charged to its user
+    /// ([`WatchBudget::charge_event`]): the record and its name.
+    pub fn cost(&self) -> usize {
+        core::mem::size_of::<Event>() + self.name.as_ref().map_or(0, |n| n.len())
     }
 
     /// The bytes read(2) gives for this event.
@@ -284,6 +311,9 @@ pub struct Instance<K, B: WatchBudget> {
     overflowed: bool,
     /// `max_queued_events` when the instance was made.
     max_events: usize,
+    /// The cost of the queued events charged to the budget (all but the
+    /// overflow event).
+    charged: usize,
     budget: B,
 }
 
@@ -292,6 +322,7 @@ impl<K, B: WatchBudget> Drop for Instance<K, B> {
         for _ in 0..self.watches.len() {
             self.budget.uncharge();
         }
+        self.budget.uncharge_event(self.charged);
     }
 }
 
@@ -306,8 +337,21 @@ impl<K: Clone + Eq, B: WatchBudget> Instance<K, B> {
             bytes: 0,
             overflowed: false,
             max_events,
+            charged: 0,
             budget,
         }
+    }
+
+    /// Every watch goes (the instance's file is released): returns them,
+    /// descriptor and object, for the kernel to drop its records beside
+    /// the objects outside the instance's lock. No event is queued; the
+    /// budget gets the watches back.
+    pub fn remove_all(&mut self) -> impl Iterator<Item = (i32, K)> + use<K, B> {
+        let all = core::mem::take(&mut self.watches);
+        for _ in 0..all.len() {
+            self.budget.uncharge();
+        }
+        all.into_iter().map(|(wd, w)| (wd, w.key))
     }
 
     /// The watch descriptor of `key`'s watch.
@@ -461,10 +505,17 @@ impl<K: Clone + Eq, B: WatchBudget> Instance<K, B> {
         {
             return;
         }
-        if self.queue.try_reserve(1).is_err() {
+        let cost = e.cost();
+        if !self.budget.charge_event(cost) {
             self.overflow();
             return;
         }
+        if self.queue.try_reserve(1).is_err() {
+            self.budget.uncharge_event(cost);
+            self.overflow();
+            return;
+        }
+        self.charged += cost;
         self.bytes += e.size();
         self.queue.push_back(e);
     }
@@ -503,11 +554,43 @@ impl<K: Clone + Eq, B: WatchBudget> Instance<K, B> {
             self.bytes -= n;
             if e.wd == -1 && e.mask == IN_Q_OVERFLOW {
                 self.overflowed = false;
+            } else {
+                let cost = e.cost();
+                self.charged -= cost;
+                self.budget.uncharge_event(cost);
             }
             self.queue.pop_front();
         }
         Ok(done)
     }
+}
+
+/// One watch's line in the instance's /proc/PID/fdinfo (Linux 6.1's
+/// `inotify_fdinfo` with `show_mark_fhandle`): the watch descriptor, the
+/// inode number, the filesystem's device as the kernel holds it
+/// (`MKDEV`: major << 20 | minor), the mask as [`Instance::watches`]
+/// gives it, all in hex, then the inode's file handle (`handle_type` and
+/// its bytes, as name_to_handle_at(2) would give them).
+pub fn fdinfo_line(
+    wd: i32,
+    ino: u64,
+    sdev: u32,
+    mask: u32,
+    handle_type: i32,
+    handle: &[u8],
+) -> alloc::string::String {
+    use core::fmt::Write;
+    let mut s = alloc::string::String::new();
+    let _ = write!(
+        s,
+        "inotify wd:{wd:x} ino:{ino:x} sdev:{sdev:x} mask:{mask:x} ignored_mask:0 fhandle-bytes:{:x} fhandle-type:{handle_type:x} f_handle:",
+        handle.len()
+    );
+    for b in handle {
+        let _ = write!(s, "{b:02x}");
+    }
+    s.push('\n');
+    s
 }
 
 /// Linux's `inotify_arg_to_mask` (less `FS_EVENT_ON_CHILD`).
@@ -523,22 +606,41 @@ pub mod testing {
 
     use linux_abi::{Errno, Result};
 
-    /// A watch budget with a limit; clones share the count (one user).
+    /// A watch budget with a limit, and a bound on queued event memory;
+    /// clones share the counts (one user).
     #[derive(Clone, Debug)]
     pub struct Budget {
         used: Arc<AtomicUsize>,
         max: usize,
+        queued: Arc<AtomicUsize>,
+        max_queued: usize,
     }
 
     impl Budget {
-        /// A budget of `max` watches.
+        /// A budget of `max` watches, with no bound on queued events.
         pub fn new(max: usize) -> Self {
-            Budget { used: Arc::new(AtomicUsize::new(0)), max }
+            Self::with_event_bound(max, usize::MAX)
+        }
+
+        /// A budget of `max` watches and `max_queued` bytes of queued
+        /// events ([`super::Event::cost`]).
+        pub fn with_event_bound(max: usize, max_queued: usize) -> Self {
+            Budget {
+                used: Arc::new(AtomicUsize::new(0)),
+                max,
+                queued: Arc::new(AtomicUsize::new(0)),
+                max_queued,
+            }
         }
 
         /// Watches charged now.
         pub fn used(&self) -> usize {
             self.used.load(Ordering::Relaxed)
+        }
+
+        /// Bytes of queued events charged now.
+        pub fn queued(&self) -> usize {
+            self.queued.load(Ordering::Relaxed)
         }
     }
 
@@ -552,6 +654,18 @@ pub mod testing {
 
         fn uncharge(&self) {
             self.used.fetch_sub(1, Ordering::Relaxed);
+        }
+
+        fn charge_event(&self, bytes: usize) -> bool {
+            self.queued
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                    q.checked_add(bytes).filter(|&n| n <= self.max_queued)
+                })
+                .is_ok()
+        }
+
+        fn uncharge_event(&self, bytes: usize) {
+            self.queued.fetch_sub(bytes, Ordering::Relaxed);
         }
     }
 }

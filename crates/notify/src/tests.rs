@@ -159,3 +159,51 @@ fn budget_limits_watches() {
     assert_eq!(i.add_watch(2, IN_OPEN, false), Err(Errno::ENOSPC));
     assert_eq!(i.add_watch(1, IN_CLOSE, false), Ok(Added::Updated(1)));
 }
+
+/// One user's queued events are bounded across its instances: past the
+/// bound the next event is IN_Q_OVERFLOW; reading and dropping give the
+/// charge back.
+#[test]
+fn queued_events_bounded_per_user() {
+    let one =
+        Event { wd: 1, mask: IN_CREATE, cookie: 0, name: Some(b"0123456789".to_vec().into_boxed_slice()) }
+            .cost();
+    let b = Budget::with_event_bound(100, 3 * one);
+    let mut a: Inst = Instance::new(16384, b.clone());
+    let mut c: Inst = Instance::new(16384, b.clone());
+    a.add_watch(1, IN_CREATE, true).unwrap();
+    c.add_watch(1, IN_CREATE, true).unwrap();
+    assert!(a.event(1, IN_CREATE, 0, Some(b"0123456789"), false).queued);
+    assert!(a.event(1, IN_CREATE, 0, Some(b"1123456789"), false).queued);
+    assert!(c.event(1, IN_CREATE, 0, Some(b"2123456789"), false).queued);
+    assert_eq!(b.queued(), 3 * one);
+    // the user's bound reached: the other instance overflows (once)
+    assert!(c.event(1, IN_CREATE, 0, Some(b"3123456789"), false).queued);
+    assert!(c.event(1, IN_CREATE, 0, Some(b"4123456789"), false).queued);
+    assert_eq!(c.queued(), 2);
+    let mut buf = [0u8; 4096];
+    let n = c.read(&mut buf).unwrap();
+    assert_eq!(n, 32 + 16);
+    assert_eq!(&buf[32..36], &(-1i32).to_ne_bytes());
+    assert_eq!(&buf[36..40], &IN_Q_OVERFLOW.to_ne_bytes());
+    assert_eq!(b.queued(), 2 * one);
+    // room again
+    assert!(c.event(1, IN_CREATE, 0, Some(b"5123456789"), false).queued);
+    assert_eq!(b.queued(), 3 * one);
+    drop(a);
+    assert_eq!(b.queued(), one);
+    let gone: Vec<(i32, u32)> = c.remove_all().collect();
+    assert_eq!(gone, vec![(1, 1)]);
+    assert_eq!(b.used(), 0);
+    drop(c);
+    assert_eq!(b.queued(), 0);
+}
+
+#[test]
+fn fdinfo_line_as_linux_prints_it() {
+    let h = [0u8, 0, 0, 0, 0x2a, 0x1b, 0, 0, 0, 0, 0, 0];
+    assert_eq!(
+        fdinfo_line(1, 0x1b2a, 0x16, IN_MODIFY | IN_ONESHOT, 1, &h),
+        "inotify wd:1 ino:1b2a sdev:16 mask:80000002 ignored_mask:0 fhandle-bytes:c fhandle-type:1 f_handle:000000002a1b000000000000\n"
+    );
+}

@@ -2,6 +2,9 @@
 //! copied by fork, kept by exec, changed by setrlimit/prlimit64 with
 //! `do_prlimit()`'s rules.
 
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use linux_abi::{Errno, Result};
 
 use crate::cred::Credentials;
@@ -86,8 +89,72 @@ impl Rlimit {
 }
 
 /// All limits of a process.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rlimits([Rlimit; RLIM_NLIMITS]);
+#[derive(Debug)]
+pub struct Rlimits([Rlimit; RLIM_NLIMITS], Arc<SpaceRlimits>);
+
+/// A copy (fork): the same limits, with a [`SpaceRlimits`] of its own.
+impl Clone for Rlimits {
+    fn clone(&self) -> Self {
+        Rlimits(self.0, Arc::new(SpaceRlimits::from_limits(&self.0)))
+    }
+}
+
+impl PartialEq for Rlimits {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Rlimits {}
+
+/// The limits a process's address space checks as it grows (RLIMIT_AS's
+/// soft limit, RLIMIT_DATA's soft and hard ones, RLIMIT_STACK's soft one),
+/// readable without the process table: the threads of the process keep
+/// the `Arc` ([`Rlimits::space`]) and read it at each mmap, mremap, brk and
+/// stack-growing fault. Kept equal to the [`Rlimits`] it belongs to by
+/// [`Rlimits::prlimit`]; a forked child gets its own. Not in the address
+/// space: a `CLONE_VM` child (vfork, posix_spawn) shares that but not its
+/// parent's limits.
+#[derive(Debug)]
+pub struct SpaceRlimits {
+    address_space: AtomicU64,
+    data: AtomicU64,
+    data_max: AtomicU64,
+    stack: AtomicU64,
+}
+
+impl SpaceRlimits {
+    fn from_limits(l: &[Rlimit; RLIM_NLIMITS]) -> Self {
+        SpaceRlimits {
+            address_space: AtomicU64::new(l[Resource::As as usize].cur),
+            data: AtomicU64::new(l[Resource::Data as usize].cur),
+            data_max: AtomicU64::new(l[Resource::Data as usize].max),
+            stack: AtomicU64::new(l[Resource::Stack as usize].cur),
+        }
+    }
+
+    fn store(&self, l: &[Rlimit; RLIM_NLIMITS]) {
+        self.address_space.store(l[Resource::As as usize].cur, Ordering::Relaxed);
+        self.data.store(l[Resource::Data as usize].cur, Ordering::Relaxed);
+        self.data_max.store(l[Resource::Data as usize].max, Ordering::Relaxed);
+        self.stack.store(l[Resource::Stack as usize].cur, Ordering::Relaxed);
+    }
+
+    /// RLIMIT_AS's soft limit.
+    pub fn address_space(&self) -> u64 {
+        self.address_space.load(Ordering::Relaxed)
+    }
+
+    /// RLIMIT_DATA's soft and hard limits.
+    pub fn data(&self) -> (u64, u64) {
+        (self.data.load(Ordering::Relaxed), self.data_max.load(Ordering::Relaxed))
+    }
+
+    /// RLIMIT_STACK's soft limit.
+    pub fn stack(&self) -> u64 {
+        self.stack.load(Ordering::Relaxed)
+    }
+}
 
 impl Rlimits {
     /// Linux's `INIT_RLIMITS` for init, with `nproc` and `sigpending` (which
@@ -104,7 +171,14 @@ impl Rlimits {
         l[Resource::Msgqueue as usize] = Rlimit::both(819_200);
         l[Resource::Nice as usize] = Rlimit::both(0);
         l[Resource::Rtprio as usize] = Rlimit::both(0);
-        Rlimits(l)
+        let space = Arc::new(SpaceRlimits::from_limits(&l));
+        Rlimits(l, space)
+    }
+
+    /// The address-space limits, shared with the process's threads (the
+    /// same `Arc` for the life of this set of limits; a clone has another).
+    pub fn space(&self) -> &Arc<SpaceRlimits> {
+        &self.1
     }
 
     /// One limit.
@@ -140,6 +214,9 @@ impl Rlimits {
                 return Err(Errno::EPERM);
             }
             self.0[r as usize] = n;
+            if matches!(r, Resource::As | Resource::Data | Resource::Stack) {
+                self.1.store(&self.0);
+            }
         }
         Ok(old)
     }
@@ -187,6 +264,33 @@ pub fn default_nproc(max_threads: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The address-space limits follow prlimit, and a copy (fork; a
+    /// vfork child too, which shares only the address space) has its
+    /// own: the child's setrlimit leaves the parent's alone.
+    #[test]
+    fn space_limits_follow_prlimit_and_are_per_process() {
+        let mut parent = Rlimits::init(100, 100);
+        assert_eq!(parent.space().address_space(), RLIM_INFINITY);
+        assert_eq!(parent.space().stack(), 8 << 20);
+        let mut child = parent.clone();
+        assert!(!Arc::ptr_eq(parent.space(), child.space()));
+        child.prlimit(Resource::As, Some(Rlimit::new(1 << 20, 1 << 20)), false, NR_OPEN).unwrap();
+        child.prlimit(Resource::Data, Some(Rlimit::new(1 << 16, 1 << 18)), false, NR_OPEN).unwrap();
+        child.prlimit(Resource::Stack, Some(Rlimit::new(1 << 14, RLIM_INFINITY)), false, NR_OPEN).unwrap();
+        assert_eq!(child.space().address_space(), 1 << 20);
+        assert_eq!(child.space().data(), (1 << 16, 1 << 18));
+        assert_eq!(child.space().stack(), 1 << 14);
+        assert_eq!(parent.space().address_space(), RLIM_INFINITY);
+        assert_eq!(parent.space().data(), (RLIM_INFINITY, RLIM_INFINITY));
+        assert_eq!(parent.space().stack(), 8 << 20);
+        // a refused change changes nothing
+        let kept = parent.space().clone();
+        assert_eq!(parent.prlimit(Resource::As, Some(Rlimit::new(2, 1)), true, NR_OPEN), Err(Errno::EINVAL));
+        assert_eq!(kept.address_space(), RLIM_INFINITY);
+        parent.prlimit(Resource::As, Some(Rlimit::new(4096, RLIM_INFINITY)), true, NR_OPEN).unwrap();
+        assert_eq!(kept.address_space(), 4096, "the threads' Arc sees the change");
+    }
 
     #[test]
     fn threads_max_from_ram() {

@@ -80,6 +80,10 @@ pub(crate) struct NotifySlot {
     parent: Option<(Weak<Inode>, Vec<u8>)>,
 }
 
+/// The entries [`Inode::hint_children`] copies under the directory's
+/// lock at a time.
+const HINT_BATCH: usize = 64;
+
 /// Linux's `fsnotify_get_cookie`: one counter for every move.
 static COOKIE: AtomicU32 = AtomicU32::new(0);
 
@@ -104,24 +108,45 @@ impl Inode {
     }
 
     /// The kernel's marks on this inode, made with `make` when there are
-    /// none (a directory's entries in memory then learn it as their parent).
+    /// none, or none that `live` accepts (marks whose last watch went and
+    /// that are about to be cleared: [`Inode::clear_notify_marks_if`]).
+    /// New marks make a directory's entries in memory learn it as their
+    /// parent. `live` runs under the inode's notify lock.
     pub fn notify_marks_or_insert(
         self: &Arc<Self>,
         make: impl FnOnce() -> Arc<dyn NotifyMarks>,
+        live: impl Fn(&Arc<dyn NotifyMarks>) -> bool,
     ) -> Arc<dyn NotifyMarks> {
-        let m = {
+        let (m, old) = {
             let mut slot = self.notify.lock();
-            if let Some(m) = slot.as_ref().and_then(|s| s.marks.clone()) {
-                return m;
+            if let Some(m) = slot.as_ref().and_then(|s| s.marks.as_ref())
+                && live(m)
+            {
+                return m.clone();
             }
             let s = slot.get_or_insert_with(Box::default);
             let m = make();
-            s.marks = Some(m.clone());
+            let old = s.marks.replace(m.clone());
             self.notify_word.fetch_or(HAS_MARKS, Ordering::Relaxed);
-            m
+            (m, old)
         };
+        drop(old);
         self.hint_children();
         m
+    }
+
+    /// Clears this inode's marks if they are still `marks` (whose last
+    /// watch went): events on the inode take the one-load fast path again.
+    /// Returns them, for the caller to drop outside its locks.
+    pub fn clear_notify_marks_if(&self, marks: &Arc<dyn NotifyMarks>) -> Option<Arc<dyn NotifyMarks>> {
+        let mut slot = self.notify.lock();
+        let s = slot.as_mut()?;
+        let same = s.marks.as_ref().is_some_and(|m| core::ptr::addr_eq(Arc::as_ptr(m), Arc::as_ptr(marks)));
+        if !same {
+            return None;
+        }
+        self.notify_word.fetch_and(!HAS_MARKS, Ordering::Relaxed);
+        s.marks.take()
     }
 
     /// Sets (or, with `None`, clears) the kernel's marks on this inode.
@@ -152,29 +177,47 @@ impl Inode {
         old
     }
 
-    /// A watched directory's entries in memory learn it as their parent.
+    /// A watched directory's entries in memory learn it as their parent,
+    /// [`HINT_BATCH`] at a time: the directory's lock is held for one
+    /// batch's copy only, never for a walk of the whole directory.
     fn hint_children(self: &Arc<Self>) {
         if !self.is_dir() {
             return;
         }
         let mut children: Vec<(Vec<u8>, Arc<Inode>)> = Vec::new();
-        {
-            let d = self.lock();
-            if let Some(dir) = d.dir() {
-                for (_, n, i) in dir.entries_from(0) {
+        if children.try_reserve_exact(HINT_BATCH).is_err() {
+            return;
+        }
+        let mut from = 0u64;
+        loop {
+            let more = {
+                let d = self.lock();
+                let Some(dir) = d.dir() else { return };
+                let mut next = None;
+                for (c, n, i) in dir.entries_from(from) {
+                    if children.len() == HINT_BATCH {
+                        next = Some(c);
+                        break;
+                    }
                     let mut name = Vec::new();
-                    if children.try_reserve(1).is_err() || name.try_reserve_exact(n.len()).is_err() {
+                    if name.try_reserve_exact(n.len()).is_err() {
                         break;
                     }
                     name.extend_from_slice(n);
                     children.push((name, Arc::clone(i)));
                 }
+                next
+            };
+            for (name, child) in &children {
+                child.set_parent_hint(self, name);
+            }
+            // the children drop here, outside every lock
+            children.clear();
+            match more {
+                Some(c) if self.is_watched() => from = c,
+                _ => return,
             }
         }
-        for (name, child) in &children {
-            child.set_parent_hint(self, name);
-        }
-        // the children drop here, outside every lock
     }
 
     /// Records `dir` and `name` as where this inode is (a no-op when the
@@ -232,15 +275,39 @@ impl Inode {
             };
             (s.marks.clone(), parent)
         };
-        if let Some((p, name)) = parent
-            && let Some(p) = p.upgrade()
-            && let Some(pm) = p.notify_marks()
-        {
-            pm.event(mask, 0, Some(&name), unlinked);
+        if let Some((p, name)) = parent {
+            match p.upgrade() {
+                Some(dir) => match dir.notify_marks() {
+                    Some(pm) => pm.event(mask, 0, Some(&name), unlinked),
+                    None => self.drop_stale_hint(&p, Some(&dir)),
+                },
+                None => self.drop_stale_hint(&p, None),
+            }
         }
         if let Some(m) = marks {
             m.event(mask, 0, None, unlinked);
         }
+    }
+
+    /// The parent hint `p` leads to a directory no longer watched (`dir`,
+    /// or none when it is gone): the hint goes with `HAS_PARENT`, so the
+    /// inode's events take the one-load fast path again (a directory
+    /// watched again hints its entries anew: [`Inode::hint_children`]).
+    #[cold]
+    fn drop_stale_hint(&self, p: &Weak<Inode>, dir: Option<&Arc<Inode>>) {
+        let old = {
+            let mut slot = self.notify.lock();
+            let Some(s) = slot.as_mut() else { return };
+            let same = s.parent.as_ref().is_some_and(|(q, _)| Weak::ptr_eq(p, q));
+            // watched again meanwhile: its hint_children sets HAS_MARKS
+            // before it takes this lock
+            if !same || dir.is_some_and(|d| d.is_watched()) {
+                return;
+            }
+            self.notify_word.fetch_and(!HAS_PARENT, Ordering::Relaxed);
+            s.parent.take()
+        };
+        drop(old);
     }
 
     /// Linux's `fsnotify_inode`: event `mask` on this inode's own marks

@@ -87,3 +87,49 @@ fn unlinked_open_file_and_no_marks() {
     f.write(b"y").unwrap();
     assert_eq!(take(&log), ["d 0x200 f", "d 0x2 f unlinked"]);
 }
+
+/// Every entry of a big directory learns its watched parent (the hints
+/// are set a batch at a time); marks cleared when their last watch goes
+/// (`clear_notify_marks_if`) give the fast path back to the directory
+/// and, at their next event, to its entries (the stale hint goes).
+#[test]
+fn big_directory_hinted_in_batches_and_flags_cleared_after_the_last_watch() {
+    use core::sync::atomic::Ordering;
+    let (root, log) = setup();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let d = ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    let mut files = Vec::new();
+    for i in 0..200 {
+        let p = alloc::format!("/d/f{i}");
+        let Opened::File(f) = ctx.open(&root, p.as_bytes(), O_CREAT | O_RDWR, 0o644).unwrap() else {
+            panic!()
+        };
+        files.push(f);
+    }
+    let marks: Arc<dyn NotifyMarks> = Arc::new(Rec { tag: "d", log: log.clone() });
+    let m = d.notify_marks_or_insert(|| marks.clone(), |_| true);
+    assert!(Arc::ptr_eq(&m, &marks));
+    files[0].write(b"x").unwrap();
+    files[199].write(b"x").unwrap();
+    assert_eq!(take(&log), ["d 0x2 f0", "d 0x2 f199"]);
+    // marks not accepted as live are replaced
+    let other: Arc<dyn NotifyMarks> = Arc::new(Rec { tag: "e", log: log.clone() });
+    let m2 = d.notify_marks_or_insert(|| other.clone(), |_| false);
+    assert!(Arc::ptr_eq(&m2, &other));
+    // clearing the old ones is a no-op; the current ones, cleared
+    assert!(d.clear_notify_marks_if(&marks).is_none());
+    assert!(d.is_watched());
+    assert!(d.clear_notify_marks_if(&other).is_some());
+    assert!(!d.is_watched());
+    assert_eq!(d.notify_word.load(Ordering::Relaxed), 0);
+    let a = files[7].inode().unwrap().clone();
+    assert_ne!(a.notify_word.load(Ordering::Relaxed), 0, "the hint is still there");
+    files[7].write(b"y").unwrap();
+    assert!(take(&log).is_empty());
+    assert_eq!(a.notify_word.load(Ordering::Relaxed), 0, "the stale hint went");
+    // watched again: hinted again
+    d.set_notify_marks(Some(marks.clone()));
+    files[7].write(b"z").unwrap();
+    assert_eq!(take(&log), ["d 0x2 f7"]);
+}

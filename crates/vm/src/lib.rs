@@ -116,8 +116,9 @@ pub use refcount::RefcountedFrames;
 pub use source::PageSource;
 pub use uaccess::UserValue;
 pub use vmar::{
-    Access, DEFAULT_MAX_MAP_COUNT, FAULT_AROUND_PAGES, FaultOutcome, ForkSteps, MapFile, MappingInfo,
-    MappingKind, Prot, SegvCode, Vmar, VmarConfig, set_system_max_map_count, system_max_map_count,
+    Access, DEFAULT_MAX_MAP_COUNT, FAULT_AROUND_PAGES, FaultOutcome, ForkSteps, Limited, MapFile,
+    MappingInfo, MappingKind, Prot, SegvCode, Vmar, VmarConfig, set_system_max_map_count,
+    system_max_map_count,
 };
 
 // The README's example runs as a doctest too (`cargo test --doc`).

@@ -1,14 +1,23 @@
-//! The resource limits an address space checks as it grows: RLIMIT_AS and
+//! The resource limits an address space checks as it grows: RLIMIT_AS,
 //! RLIMIT_DATA (Linux 6.1's `may_expand_vm()` and brk's
-//! `check_data_rlimit()`), in bytes as setrlimit(2) takes them.
+//! `check_data_rlimit()`) and RLIMIT_STACK (`acct_stack_growth()`), in
+//! bytes as setrlimit(2) takes them.
+//!
+//! The limits belong to the process (Linux's `signal_struct`), not to the
+//! address space, which `CLONE_VM` children (vfork, posix_spawn) share: the
+//! caller passes its own to each call that grows a mapping
+//! ([`crate::Vmar::limited`]); the address space only counts its pages
+//! (`total_vm`, `data_vm`).
 
 /// "No limit" (`RLIM_INFINITY`).
 pub const UNLIMITED: u64 = u64::MAX;
 
 const PAGE_SHIFT: u32 = 12;
 
-/// RLIMIT_AS's and RLIMIT_DATA's limits of an address space:
-/// [`SpaceLimits::new`]; [`SpaceLimits::default`] is no limit.
+/// RLIMIT_AS's, RLIMIT_DATA's and RLIMIT_STACK's limits of a process, as
+/// its address space checks them: [`SpaceLimits::new`];
+/// [`SpaceLimits::default`] is Linux's default (no RLIMIT_AS or
+/// RLIMIT_DATA, an RLIMIT_STACK of 8 MiB).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SpaceLimits {
@@ -20,23 +29,32 @@ pub struct SpaceLimits {
     /// RLIMIT_DATA's hard limit (Linux's Valgrind exception reads it when
     /// the soft limit is 0).
     pub data_max: u64,
+    /// RLIMIT_STACK's soft limit: the size a `MAP_GROWSDOWN` mapping may
+    /// grow to at a fault.
+    pub stack: u64,
 }
 
 impl Default for SpaceLimits {
     fn default() -> Self {
-        SpaceLimits { address_space: UNLIMITED, data: UNLIMITED, data_max: UNLIMITED }
+        SpaceLimits {
+            address_space: UNLIMITED,
+            data: UNLIMITED,
+            data_max: UNLIMITED,
+            stack: crate::vmar::DEFAULT_STACK_LIMIT as u64,
+        }
     }
 }
 
 impl SpaceLimits {
-    /// The limits from RLIMIT_AS's soft limit and RLIMIT_DATA's soft and
-    /// hard ones.
-    pub const fn new(address_space: u64, data: u64, data_max: u64) -> Self {
-        SpaceLimits { address_space, data, data_max }
+    /// The limits from RLIMIT_AS's soft limit, RLIMIT_DATA's soft and
+    /// hard ones and RLIMIT_STACK's soft one.
+    pub const fn new(address_space: u64, data: u64, data_max: u64, stack: u64) -> Self {
+        SpaceLimits { address_space, data, data_max, stack }
     }
 
     /// Whether growing a mapping of this kind can be refused at all: the
     /// fast path that needs no count of what is mapped.
+    #[inline]
     pub fn limits(&self, data: bool) -> bool {
         self.address_space != UNLIMITED || (data && self.data != UNLIMITED)
     }
@@ -80,32 +98,32 @@ mod tests {
     #[test]
     fn address_space_counts_pages_rounded_down() {
         // ulimit -v 100000: 102_400_000 bytes, 25_000 pages
-        let l = SpaceLimits::new(102_400_000, UNLIMITED, UNLIMITED);
+        let l = SpaceLimits::new(102_400_000, UNLIMITED, UNLIMITED, UNLIMITED);
         assert!(l.limits(false));
         assert!(l.may_expand(24_000, 0, 1_000, false));
         assert!(!l.may_expand(24_000, 0, 1_001, false));
         // a limit below one page allows nothing
-        let l = SpaceLimits::new(4095, UNLIMITED, UNLIMITED);
+        let l = SpaceLimits::new(4095, UNLIMITED, UNLIMITED, UNLIMITED);
         assert!(!l.may_expand(0, 0, 1, false));
         assert!(l.may_expand(0, 0, 0, false));
     }
 
     #[test]
     fn data_limit_only_for_data_mappings() {
-        let l = SpaceLimits::new(UNLIMITED, 8 << 12, UNLIMITED);
+        let l = SpaceLimits::new(UNLIMITED, 8 << 12, UNLIMITED, UNLIMITED);
         assert!(!l.limits(false) && l.limits(true));
         assert!(l.may_expand(100, 8, 100, false));
         assert!(!l.may_expand(100, 8, 1, true));
         assert!(l.may_expand(100, 4, 4, true));
         // Valgrind's exception: soft 0, hard 16 pages
-        let l = SpaceLimits::new(UNLIMITED, 0, 16 << 12);
+        let l = SpaceLimits::new(UNLIMITED, 0, 16 << 12, UNLIMITED);
         assert!(l.may_expand(0, 10, 6, true));
         assert!(!l.may_expand(0, 10, 7, true));
     }
 
     #[test]
     fn brk_counts_the_data_segment() {
-        let l = SpaceLimits::new(UNLIMITED, 10_000, UNLIMITED);
+        let l = SpaceLimits::new(UNLIMITED, 10_000, UNLIMITED, UNLIMITED);
         assert!(l.brk_fits(6_000, 4_000));
         assert!(!l.brk_fits(6_001, 4_000));
     }
@@ -118,7 +136,7 @@ mod tests {
             lim in 0u64..1 << 40, dlim in 0u64..1 << 40, dmax in 0u64..1 << 40,
             total in 0u64..1 << 28, data in 0u64..1 << 28, n in 0u64..1 << 28, is_data: bool,
         ) {
-            let l = SpaceLimits::new(lim, dlim, dmax);
+            let l = SpaceLimits::new(lim, dlim, dmax, UNLIMITED);
             let data = data.min(total);
             let expect_as = total + n <= lim >> 12;
             let expect_data = !is_data || data + n <= dlim >> 12 || (dlim == 0 && data + n <= dmax >> 12);

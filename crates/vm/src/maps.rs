@@ -281,12 +281,42 @@ pub(crate) struct Maps {
     /// Bumped by every change (a fork in steps starts again when the
     /// mappings changed between two steps).
     generation: u64,
+    /// The pages of all mappings (Linux's `mm->total_vm`) and of the data
+    /// ones among them (`data_vm`: [`Mapping::is_data`]), kept at every
+    /// insertion, removal and change so the RLIMIT_AS/RLIMIT_DATA check
+    /// needs no walk.
+    counts: VmCounts,
+}
+
+/// `total_vm` and `data_vm` in pages.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct VmCounts {
+    pub(crate) total: u64,
+    pub(crate) data: u64,
+}
+
+impl VmCounts {
+    fn add(&mut self, start: usize, m: &Mapping) {
+        let pages = ((m.end - start) >> 12) as u64;
+        self.total += pages;
+        if m.is_data() {
+            self.data += pages;
+        }
+    }
+
+    fn sub(&mut self, start: usize, end: usize, data: bool) {
+        let pages = ((end - start) >> 12) as u64;
+        self.total -= pages;
+        if data {
+            self.data -= pages;
+        }
+    }
 }
 
 impl Maps {
     /// No mappings; `[lo, hi)` is the space they may take.
     pub(crate) fn new(lo: usize, hi: usize) -> Self {
-        Maps { map: BTreeMap::new(), lo, hi, gaps: None, generation: 0 }
+        Maps { map: BTreeMap::new(), lo, hi, gaps: None, generation: 0, counts: VmCounts::default() }
     }
 
     /// A number that changes with every change of the mappings.
@@ -362,6 +392,21 @@ impl Maps {
         self.map.len()
     }
 
+    /// `total_vm` and `data_vm`, kept up to date (O(1)).
+    pub(crate) fn counts(&self) -> VmCounts {
+        self.counts
+    }
+
+    /// The same two counts by a walk over the mappings (tests compare).
+    #[cfg(test)]
+    pub(crate) fn counts_by_walk(&self) -> VmCounts {
+        let mut c = VmCounts::default();
+        for (&s, m) in &self.map {
+            c.add(s, m);
+        }
+        c
+    }
+
     pub(crate) fn get(&self, start: &usize) -> Option<&Mapping> {
         self.map.get(start)
     }
@@ -371,14 +416,18 @@ impl Maps {
     pub(crate) fn get_mut(&mut self, start: &usize) -> Option<MapMut<'_>> {
         self.generation = self.generation.wrapping_add(1);
         let m = self.map.get_mut(start)?;
-        let end = m.end;
-        Some(MapMut { m, end, gaps: self.gaps.as_deref_mut() })
+        let (end, data) = (m.end, m.is_data());
+        Some(MapMut { m, start: *start, end, data, gaps: self.gaps.as_deref_mut(), counts: &mut self.counts })
     }
 
     pub(crate) fn insert(&mut self, start: usize, m: Mapping) -> Option<Mapping> {
         self.generation = self.generation.wrapping_add(1);
         let end = m.end;
+        self.counts.add(start, &m);
         let old = self.map.insert(start, m);
+        if let Some(o) = &old {
+            self.counts.sub(start, o.end, o.is_data());
+        }
         if let Some(g) = &mut self.gaps {
             if let Some(o) = &old {
                 g.release(start, o.end);
@@ -393,6 +442,7 @@ impl Maps {
     pub(crate) fn remove(&mut self, start: &usize) -> Option<Mapping> {
         self.generation = self.generation.wrapping_add(1);
         let m = self.map.remove(start)?;
+        self.counts.sub(*start, m.end, m.is_data());
         if let Some(g) = &mut self.gaps {
             g.release(*start, m.end);
             if self.map.len() < INDEX_DROP {
@@ -424,11 +474,15 @@ impl<'a> IntoIterator for &'a Maps {
 }
 
 /// A mapping being changed: when it goes, a moved end frees or takes the
-/// space between the old end and the new.
+/// space between the old end and the new, and the page counts follow its
+/// new end and kind.
 pub(crate) struct MapMut<'a> {
     m: &'a mut Mapping,
+    start: usize,
     end: usize,
+    data: bool,
     gaps: Option<&'a mut Gaps>,
+    counts: &'a mut VmCounts,
 }
 
 impl Deref for MapMut<'_> {
@@ -447,6 +501,10 @@ impl DerefMut for MapMut<'_> {
 impl Drop for MapMut<'_> {
     fn drop(&mut self) {
         let end = self.m.end;
+        if end != self.end || self.m.is_data() != self.data {
+            self.counts.sub(self.start, self.end, self.data);
+            self.counts.add(self.start, self.m);
+        }
         let Some(gaps) = &mut self.gaps else { return };
         if end < self.end {
             gaps.release(end, self.end);

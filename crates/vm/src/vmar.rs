@@ -258,7 +258,7 @@ pub(crate) struct Mapping {
 
 impl Mapping {
     /// Linux's `is_data_mapping()`: writable, private, not a stack.
-    fn is_data(&self) -> bool {
+    pub(crate) fn is_data(&self) -> bool {
         self.prot.contains(Prot::WRITE) && !self.shared && !self.growsdown
     }
 
@@ -330,13 +330,58 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     /// This address space's own mapping limit; `None` follows the
     /// system-wide `vm.max_map_count` ([`set_system_max_map_count`]).
     max_map_count: Option<usize>,
-    /// RLIMIT_STACK's soft limit, read at fault time ([`Self::set_stack_limit`]).
-    stack_limit: usize,
-    /// RLIMIT_AS and RLIMIT_DATA ([`Self::set_space_limits`]).
-    limits: SpaceLimits,
     /// The loaded image's data segment (`end_data - start_data`), which
     /// brk counts against RLIMIT_DATA.
     data_segment: usize,
+}
+
+/// An address space as one process grows it ([`Vmar::limited`]): mmap,
+/// mremap and brk checked against that process's RLIMIT_AS and
+/// RLIMIT_DATA, with the page counts the address space keeps.
+pub struct Limited<'a, P: PageTable, A: FrameRefs + Clone + 'static> {
+    vm: &'a mut Vmar<P, A>,
+    limits: SpaceLimits,
+}
+
+impl<P: PageTable, A: FrameRefs + Clone + 'static> Limited<'_, P, A> {
+    /// [`Vmar::mmap`], refused (`ENOMEM`) past the limits (`mmap_region`:
+    /// a `MAP_FIXED` mapping counts only the pages it adds).
+    pub fn mmap(
+        &mut self,
+        addr: usize,
+        len: usize,
+        prot: usize,
+        flags: usize,
+        file: Option<MapFile>,
+        offset: u64,
+    ) -> Result<usize> {
+        self.vm.mmap_in(addr, len, prot, flags, file, offset, &self.limits)
+    }
+
+    /// [`Vmar::mremap`], whose growth is refused (`ENOMEM`) past the
+    /// limits (`vma_to_resize`).
+    pub fn mremap(
+        &mut self,
+        old: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: usize,
+        new_addr: usize,
+    ) -> Result<usize> {
+        self.vm.mremap_in(old, old_len, new_len, flags, new_addr, &self.limits)
+    }
+
+    /// [`Vmar::brk`], which keeps the old break past RLIMIT_DATA
+    /// (`check_data_rlimit`) or the limits (`do_brk_flags`).
+    pub fn brk(&mut self, requested: usize) -> usize {
+        self.vm.brk_in(requested, &self.limits)
+    }
+
+    /// [`Vmar::handle_page_fault`] with these limits for stack growth.
+    pub fn handle_page_fault(&mut self, addr: usize, access: Access) -> FaultOutcome {
+        let limits = self.limits;
+        self.vm.handle_page_fault_with(addr, access, || limits)
+    }
 }
 
 /// Linux's default `vm.max_map_count` (`DEFAULT_MAX_MAP_COUNT`: 65530): the
@@ -396,33 +441,17 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             hiwater: 0,
             cow_copies: 0,
             max_map_count: None,
-            stack_limit: DEFAULT_STACK_LIMIT,
-            limits: SpaceLimits::default(),
             data_segment: 0,
         }
     }
 
-    /// Sets the RLIMIT_STACK soft limit a `MAP_GROWSDOWN` mapping may grow
-    /// to (setrlimit(2) of the owner; fork and exec keep it).
-    pub fn set_stack_limit(&mut self, limit: u64) {
-        self.stack_limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    }
-
-    /// The RLIMIT_STACK soft limit in force for stack growth.
-    pub fn stack_limit(&self) -> usize {
-        self.stack_limit
-    }
-
-    /// Sets RLIMIT_AS and RLIMIT_DATA (setrlimit(2) of the owner; fork and
-    /// exec keep them): mmap, mremap, brk and stack growth are refused
-    /// past them from now on (what is mapped stays).
-    pub fn set_space_limits(&mut self, limits: SpaceLimits) {
-        self.limits = limits;
-    }
-
-    /// RLIMIT_AS and RLIMIT_DATA as in force here.
-    pub fn space_limits(&self) -> SpaceLimits {
-        self.limits
+    /// This address space as process `limits`' owner grows it: mmap,
+    /// mremap and brk refused past its RLIMIT_AS and RLIMIT_DATA (the
+    /// limits are the caller's, not the address space's, which `CLONE_VM`
+    /// processes share). [`Vmar::mmap`], [`Vmar::mremap`] and [`Vmar::brk`]
+    /// check no limit (the kernel's own mappings).
+    pub fn limited(&mut self, limits: SpaceLimits) -> Limited<'_, P, A> {
+        Limited { vm: self, limits }
     }
 
     /// Sets the size of the loaded image's data segment (exec:
@@ -433,17 +462,11 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     }
 
     /// The pages mapped (`total_vm`) and those of them in private writable
-    /// mappings that are not stacks (`data_vm`).
+    /// mappings that are not stacks (`data_vm`): counters kept at every
+    /// change of the mappings, O(1).
     pub fn vm_pages(&self) -> (u64, u64) {
-        let (mut total, mut data) = (0u64, 0u64);
-        for (&start, m) in self.maps.iter() {
-            let pages = ((m.end - start) >> PAGE_SHIFT) as u64;
-            total += pages;
-            if m.is_data() {
-                data += pages;
-            }
-        }
-        (total, data)
+        let c = self.maps.counts();
+        (c.total, c.data)
     }
 
     /// The pages mapped within `[start, end)` (`count_vma_pages_range`).
@@ -457,14 +480,19 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     }
 
     /// Linux's `may_expand_vm()`: whether `npages` more pages of a mapping
-    /// (a data one if `data`) stay within RLIMIT_AS and RLIMIT_DATA. Counts
-    /// the mappings only when a limit applies.
-    fn may_expand(&self, npages: u64, data: bool) -> bool {
-        if !self.limits.limits(data) {
-            return true;
-        }
-        let (total, data_pages) = self.vm_pages();
-        self.limits.may_expand(total, data_pages, npages, data)
+    /// (a data one if `data`) stay within `lim`'s RLIMIT_AS and
+    /// RLIMIT_DATA. Without a limit that applies, two compares; the check
+    /// against the counters is out of line.
+    #[inline]
+    fn may_expand(&self, lim: &SpaceLimits, npages: u64, data: bool) -> bool {
+        !lim.limits(data) || self.may_expand_counted(lim, npages, data)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn may_expand_counted(&self, lim: &SpaceLimits, npages: u64, data: bool) -> bool {
+        let c = self.maps.counts();
+        lim.may_expand(c.total, c.data, npages, data)
     }
 
     /// Linux's `expand_stack()` for a fault at `addr`, which no mapping
@@ -472,17 +500,17 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// `MAP_GROWSDOWN` one, grows down to `addr`'s page when its new size
     /// stays within the stack limit (`acct_stack_growth`) and
     /// [`STACK_GUARD_GAP`] stays free above an accessible mapping below.
-    fn expand_stack(&mut self, addr: usize) -> bool {
+    fn expand_stack(&mut self, addr: usize, lim: &SpaceLimits) -> bool {
         let page = page_floor(addr);
         if page < self.config.min_addr || self.find(addr).is_some() {
             return false;
         }
         let Some((&start, m)) = self.maps.range(addr..).next() else { return false };
-        if !m.growsdown || !matches!(m.backing, Backing::Anonymous) || m.end - page > self.stack_limit {
+        if !m.growsdown || !matches!(m.backing, Backing::Anonymous) || (m.end - page) as u64 > lim.stack {
             return false;
         }
         // acct_stack_growth(): the new pages within RLIMIT_AS
-        if !self.may_expand(((start - page) >> PAGE_SHIFT) as u64, m.is_data()) {
+        if !self.may_expand(lim, ((start - page) >> PAGE_SHIFT) as u64, m.is_data()) {
             return false;
         }
         if let Some((_, prev)) = self.maps.range(..start).next_back()
@@ -551,8 +579,6 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         let pt = self.pt.new_empty()?;
         let mut fresh = Self::with_config(pt, self.alloc.clone(), self.config);
         fresh.max_map_count = self.max_map_count;
-        fresh.stack_limit = self.stack_limit;
-        fresh.limits = self.limits;
         Ok(fresh)
     }
 
@@ -774,6 +800,20 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         file: Option<MapFile>,
         offset: u64,
     ) -> Result<usize> {
+        self.mmap_in(addr, len, prot, flags, file, offset, &SpaceLimits::default())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mmap_in(
+        &mut self,
+        addr: usize,
+        len: usize,
+        prot: usize,
+        flags: usize,
+        file: Option<MapFile>,
+        offset: u64,
+        lim: &SpaceLimits,
+    ) -> Result<usize> {
         // arch/x86/kernel/sys_x86_64.c: the offset must be page aligned.
         if offset & (PAGE_SIZE as u64 - 1) != 0 {
             return Err(Errno::EINVAL);
@@ -864,8 +904,8 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         // mmap_region(): RLIMIT_AS and RLIMIT_DATA, counting what a
         // MAP_FIXED mapping replaces
         let npages = (len >> PAGE_SHIFT) as u64;
-        if !self.may_expand(npages, mapping.is_data())
-            && !self.may_expand(npages - self.pages_in(start, end), mapping.is_data())
+        if !self.may_expand(lim, npages, mapping.is_data())
+            && !self.may_expand(lim, npages - self.pages_in(start, end), mapping.is_data())
         {
             return Err(Errno::ENOMEM);
         }
@@ -1003,6 +1043,18 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         flags: usize,
         new_addr: usize,
     ) -> Result<usize> {
+        self.mremap_in(old, old_len, new_len, flags, new_addr, &SpaceLimits::default())
+    }
+
+    fn mremap_in(
+        &mut self,
+        old: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: usize,
+        new_addr: usize,
+        lim: &SpaceLimits,
+    ) -> Result<usize> {
         if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
             || flags & MREMAP_DONTUNMAP != 0
             || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0)
@@ -1045,7 +1097,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             }
             // vma_to_resize(), after mremap_to()'s unmaps: the growth
             // within RLIMIT_AS and RLIMIT_DATA
-            if new_len > old_len && !self.may_expand(((new_len - old_len) >> PAGE_SHIFT) as u64, data) {
+            if new_len > old_len && !self.may_expand(lim, ((new_len - old_len) >> PAGE_SHIFT) as u64, data) {
                 return Err(Errno::ENOMEM);
             }
             self.move_range(old, old_len.min(new_len), new_addr, new_len);
@@ -1060,7 +1112,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         }
         let grow = new_len - old_len;
         // vma_to_resize(): the growth within RLIMIT_AS and RLIMIT_DATA
-        if !self.may_expand((grow >> PAGE_SHIFT) as u64, data) {
+        if !self.may_expand(lim, (grow >> PAGE_SHIFT) as u64, data) {
             return Err(Errno::ENOMEM);
         }
         let max = self.config.max_addr;
@@ -1289,12 +1341,16 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// would reach another mapping or the user limit; shrinking unmaps (and
     /// frees) the pages above the new break; a break below `brk_start` fails.
     pub fn brk(&mut self, requested: usize) -> usize {
+        self.brk_in(requested, &SpaceLimits::default())
+    }
+
+    fn brk_in(&mut self, requested: usize, lim: &SpaceLimits) -> usize {
         let orig = self.brk;
         if self.brk_start == 0 || requested < self.brk_start {
             return orig;
         }
         // check_data_rlimit(): the heap asked for and the data segment
-        if !self.limits.brk_fits((requested - self.brk_start) as u64, self.data_segment as u64) {
+        if !lim.brk_fits((requested - self.brk_start) as u64, self.data_segment as u64) {
             return orig;
         }
         let (Some(newbrk), Some(oldbrk)) = (page_ceil(requested), page_ceil(self.brk)) else {
@@ -1320,7 +1376,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             return orig;
         }
         // do_brk_flags: RLIMIT_AS and RLIMIT_DATA, "Too many mappings?"
-        if !self.may_expand(((newbrk - oldbrk) >> PAGE_SHIFT) as u64, true)
+        if !self.may_expand(lim, ((newbrk - oldbrk) >> PAGE_SHIFT) as u64, true)
             || self.maps.len() > self.map_limit()
         {
             return orig;
@@ -1351,8 +1407,20 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// above 1 and otherwise just makes it writable; a fault the page table
     /// already satisfies (a stale TLB entry) is `Resolved` at once.
     pub fn handle_page_fault(&mut self, addr: usize, access: Access) -> FaultOutcome {
+        self.handle_page_fault_with(addr, access, SpaceLimits::default)
+    }
+
+    /// [`handle_page_fault`](Self::handle_page_fault) for a process whose
+    /// limits `limits` gives (asked only when a `MAP_GROWSDOWN` stack may
+    /// have to grow: RLIMIT_STACK and RLIMIT_AS, `acct_stack_growth`).
+    pub fn handle_page_fault_with(
+        &mut self,
+        addr: usize,
+        access: Access,
+        limits: impl FnOnce() -> SpaceLimits,
+    ) -> FaultOutcome {
         let page = page_floor(addr);
-        if self.find(addr).is_none() && !self.expand_stack(addr) {
+        if self.find(addr).is_none() && !self.expand_stack(addr, &limits()) {
             return FaultOutcome::Segv { addr, code: SegvCode::MapErr };
         }
         let Some((start, m)) = self.find(addr) else {
@@ -1522,8 +1590,6 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     pub fn fork_begin(&mut self) -> Result<ForkSteps<P, A>> {
         let mut child = Self::with_config(self.pt.new_empty()?, self.alloc.clone(), self.config);
         child.max_map_count = self.max_map_count;
-        child.stack_limit = self.stack_limit;
-        child.limits = self.limits;
         child.data_segment = self.data_segment;
         child.maps = self.maps.clone();
         child.brk_start = self.brk_start;
@@ -1596,7 +1662,6 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.pt.flush();
         if result == Ok(true) {
             steps.child.max_map_count = self.max_map_count;
-            steps.child.stack_limit = self.stack_limit;
         }
         result
     }
@@ -1741,6 +1806,18 @@ mod tests {
         assert!(v.maps.len() < INDEX_DROP && !v.maps.indexed());
         assert_eq!(v.get_unmapped_area(0, 0x1000, false), Ok(at[10]));
         assert_eq!(v.get_unmapped_area(0, 0x3000, false), Ok(lowest_kept - 0x3000));
+        // total_vm/data_vm kept as counters equal a walk's (mremap growth,
+        // moved; a stack grown at a fault; munmap)
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
+        v.mremap(at[0], 0x1000, 0x3000, MREMAP_MAYMOVE, 0).unwrap();
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
+        let st = v
+            .mmap(0x380000, 0x1000, PROT_READ | PROT_WRITE, anon | MAP_FIXED | MAP_GROWSDOWN, None, 0)
+            .unwrap();
+        assert_eq!(v.handle_page_fault(st - 0x4000, Access::Write), FaultOutcome::Resolved);
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
+        v.munmap(st - 0x4000, 0x5000).unwrap();
+        assert_eq!(v.maps.counts(), v.maps.counts_by_walk());
         drop(v);
         assert_eq!(frames.allocated(), 0);
     }

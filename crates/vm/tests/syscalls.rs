@@ -3,7 +3,7 @@
 use linux_abi::Errno;
 use vm::abi::*;
 use vm::testing::{SoftPageTable, TestFile, TestFrames, TestVmar, cpu_fetch, cpu_load, cpu_store, test_vmar};
-use vm::{FaultOutcome, MapFile, MappingKind, PAGE_SIZE, Prot, SegvCode, Vmar, VmarConfig};
+use vm::{FaultOutcome, MapFile, MappingKind, PAGE_SIZE, Prot, SegvCode, SpaceLimits, Vmar, VmarConfig};
 
 const P: usize = PAGE_SIZE;
 const RW: usize = PROT_READ | PROT_WRITE;
@@ -935,7 +935,8 @@ fn growsdown_stack_grows_on_fault_up_to_the_stack_limit() {
     let (frames, mut v) = setup();
     let top = 0x7ff0_0000;
     let st = v.mmap(top - 2 * P, 2 * P, RW, PRIV_ANON | MAP_FIXED | MAP_GROWSDOWN, None, 0).unwrap();
-    assert_eq!(v.stack_limit(), 8 << 20);
+    // the default RLIMIT_STACK: 8 MiB
+    assert_eq!(SpaceLimits::default().stack, 8 << 20);
     // 16 pages is within the limit: the mapping grows down to the page
     let a = top - 16 * P + 8;
     assert_eq!(v.handle_page_fault(a, vm::Access::Write), FaultOutcome::Resolved);
@@ -944,26 +945,26 @@ fn growsdown_stack_grows_on_fault_up_to_the_stack_limit() {
     v.write_user(top - 20 * P, &[7u8; 8]).unwrap();
     assert_eq!(read(&mut v, top - 20 * P, 2), vec![7, 7]);
     // beyond the limit: SIGSEGV, nothing grows
-    v.set_stack_limit(32 * P as u64);
+    let stack = |n: usize| SpaceLimits::new(u64::MAX, u64::MAX, u64::MAX, (n * P) as u64);
     let far = top - 33 * P;
-    assert!(matches!(v.handle_page_fault(far, vm::Access::Read), FaultOutcome::Segv { .. }));
+    assert!(matches!(
+        v.limited(stack(32)).handle_page_fault(far, vm::Access::Read),
+        FaultOutcome::Segv { .. }
+    ));
     // a raised limit lets it grow there
-    v.set_stack_limit(64 * P as u64);
-    assert_eq!(v.handle_page_fault(far, vm::Access::Read), FaultOutcome::Resolved);
+    assert_eq!(v.limited(stack(64)).handle_page_fault(far, vm::Access::Read), FaultOutcome::Resolved);
     assert_eq!(v.mapping_at(far).map(|m| m.start), Some(top - 33 * P));
-    // the limit survives fork
-    let child = v.fork().unwrap();
-    assert_eq!(child.stack_limit(), 64 * P);
-    drop(child);
     // stack_guard_gap: a mapping 256 pages below keeps the stack from
     // coming closer than the gap
     let low = top - 33 * P - 300 * P;
     v.mmap(low - P, P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
-    v.set_stack_limit(u64::MAX);
     let near = low + 100 * P;
-    assert!(matches!(v.handle_page_fault(near, vm::Access::Read), FaultOutcome::Segv { .. }));
+    assert!(matches!(
+        v.limited(stack(1 << 20)).handle_page_fault(near, vm::Access::Read),
+        FaultOutcome::Segv { .. }
+    ));
     let ok = low + 256 * P;
-    assert_eq!(v.handle_page_fault(ok, vm::Access::Read), FaultOutcome::Resolved);
+    assert_eq!(v.limited(stack(1 << 20)).handle_page_fault(ok, vm::Access::Read), FaultOutcome::Resolved);
     // a mapping without MAP_GROWSDOWN never grows
     let plain = v.mmap(0x1000_0000, P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
     assert!(matches!(v.handle_page_fault(plain - P, vm::Access::Read), FaultOutcome::Segv { .. }));

@@ -262,7 +262,13 @@ fn fsize_limit(t: &UThread, file: &dyn vfs::File) -> Option<u64> {
     if flags & vfs::O_PATH != 0 || flags & vfs::O_ACCMODE == vfs::O_RDONLY {
         return None;
     }
-    let inode = file.inode()?;
+    inode_fsize_limit(t, file.inode()?)
+}
+
+/// The caller's RLIMIT_FSIZE when it applies to `inode` (a regular file,
+/// not a /proc or /sys one) and is finite; the caller checked
+/// [`FSIZE_LIMITED`].
+fn inode_fsize_limit(t: &UThread, inode: &vfs::Inode) -> Option<u64> {
     if inode.file_type() != vfs::FileType::Regular || inode.is_synthetic() {
         return None;
     }
@@ -342,6 +348,16 @@ pub(super) fn fsize_resize(t: &UThread, file: &dyn vfs::File, len: u64) -> Resul
     let Some(limit) = fsize_limit(t, file) else { return Ok(()) };
     let size = file.stat().map(|st| st.size.max(0) as u64).unwrap_or(0);
     if process::rlimit::fsize_resize_ok(limit, size, len) { Ok(()) } else { Err(xfsz(t)) }
+}
+
+/// [`fsize_resize`] for truncate(2)'s `inode`, which no open file names
+/// (the caller checked that it may be written).
+fn fsize_resize_inode(t: &UThread, inode: &vfs::Inode, len: u64) -> Result<()> {
+    if !FSIZE_LIMITED.load(core::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
+    let Some(limit) = inode_fsize_limit(t, inode) else { return Ok(()) };
+    if process::rlimit::fsize_resize_ok(limit, inode.size(), len) { Ok(()) } else { Err(xfsz(t)) }
 }
 
 pub fn write(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
@@ -1237,17 +1253,11 @@ pub fn truncate(t: &mut UThread, pathname: UserCStr, len: i64) -> SysResult {
     // inode_newsize_ok(): growing past RLIMIT_FSIZE, once the file may be
     // written (the lookup's and permission's errors come first)
     if len > 0
+        && FSIZE_LIMITED.load(core::sync::atomic::Ordering::Relaxed)
         && let Ok(inode) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))
-        && inode.file_type() == vfs::FileType::Regular
-        && !inode.is_synthetic()
         && inode.check_access(&cred(t), vfs::W_OK).is_ok()
     {
-        let limit = table().with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Fsize));
-        if let Some(limit) = limit
-            && !process::rlimit::fsize_resize_ok(limit, inode.size(), len as u64)
-        {
-            return Err(xfsz(t));
-        }
+        fsize_resize_inode(t, &inode, len as u64)?;
     }
     with_ctx(t, AT_FDCWD, |ctx, dir| ctx.truncate(dir, &p, len)).map(|_| 0)
 }

@@ -538,6 +538,11 @@ pub fn copy_file_range(
         }
         match iout.write_at(pos_out + done, &buf[..n]) {
             Ok(w) => {
+                // the splice's vfs_iter_write: fsnotify_modify per chunk
+                // (inotify merges the repeats)
+                if w > 0 {
+                    iout.fsnotify_file(vfs::fsnotify_mask::MODIFY);
+                }
                 done += w as u64;
                 if w < n {
                     break;
@@ -548,6 +553,9 @@ pub fn copy_file_range(
         }
     }
     if done > 0 {
+        // vfs_copy_file_range: then fsnotify_access(in), fsnotify_modify(out)
+        iin.fsnotify_file(vfs::fsnotify_mask::ACCESS);
+        iout.fsnotify_file(vfs::fsnotify_mask::MODIFY);
         match pin {
             Some(p) => t.write(off_in, p + done)?,
             None => {
@@ -665,6 +673,8 @@ pub fn fallocate(t: &mut UThread, fd: Fd, mode: i32, off: i64, ln: i64) -> SysRe
         }
         inode.allocate(offset, len, mode & FALLOC_FL_KEEP_SIZE != 0)?;
     }
+    // vfs_fallocate: fsnotify_modify on success
+    inode.fsnotify_file(vfs::fsnotify_mask::MODIFY);
     Ok(0)
 }
 

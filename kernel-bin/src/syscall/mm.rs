@@ -6,7 +6,8 @@ use linux_abi::Errno;
 use linux_abi::args::Fd;
 
 pub fn brk(t: &mut UThread, addr: u64) -> SysResult {
-    Ok(t.vm.lock().brk(addr as usize) as isize)
+    let lim = t.space_limits();
+    Ok(t.vm.lock().limited(lim).brk(addr as usize) as isize)
 }
 
 /// mmap(2): every argument is an `unsigned long` (prot and flags keep
@@ -36,7 +37,15 @@ pub fn mmap(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
     let at = if !anonymous {
         map_file(t, addr, len, prot, flags, fd, off)?
     } else {
-        t.vm.lock().mmap(addr as usize, len as usize, prot as usize, flags as usize, None, off)? as isize
+        let lim = t.space_limits();
+        t.vm.lock().limited(lim).mmap(
+            addr as usize,
+            len as usize,
+            prot as usize,
+            flags as usize,
+            None,
+            off,
+        )? as isize
     };
     if locked {
         // counted as locked from now on, as a VM_LOCKED mapping
@@ -84,7 +93,15 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
         vfs::FileType::CharDevice if inode.stat().rdev == vfs::makedev(1, 5) => {
             // /dev/zero: anonymous memory, shared or private as asked
             let fl = flags as usize | MAP_ANONYMOUS;
-            return Ok(t.vm.lock().mmap(addr as usize, len as usize, prot as usize, fl, None, 0)? as isize);
+            let lim = t.space_limits();
+            return Ok(t.vm.lock().limited(lim).mmap(
+                addr as usize,
+                len as usize,
+                prot as usize,
+                fl,
+                None,
+                0,
+            )? as isize);
         }
         _ => return Err(Errno::ENODEV),
     }
@@ -92,6 +109,7 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
     // memfd seals, looked at under the address-space lock the mapping is
     // added under, so an F_ADD_SEALS(F_SEAL_WRITE) walking the address
     // spaces meanwhile either sees this mapping or has it refused
+    let lim = t.space_limits();
     let mut vm = t.vm.lock();
     let denied = inode.write_maps_denied();
     if shared && prot as usize & PROT_WRITE != 0 && denied {
@@ -105,7 +123,8 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
         inode.note_shared_write_map();
     }
     let map = vm::MapFile::new(source, alloc::string::String::new()).with_access(readable, writable);
-    Ok(vm.mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)? as isize)
+    Ok(vm.limited(lim).mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), off)?
+        as isize)
 }
 
 /// munmap(2): a big range goes 16 MiB at a time from the top
@@ -168,7 +187,8 @@ pub fn madvise(t: &mut UThread, addr: u64, len: usize, advice: i32) -> SysResult
 
 /// mremap(2) over `Vmar::mremap` (page-table entries move with the range).
 pub fn mremap(t: &mut UThread, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: u64) -> SysResult {
-    Ok(t.vm.lock().mremap(
+    let lim = t.space_limits();
+    Ok(t.vm.lock().limited(lim).mremap(
         old as usize,
         old_len as usize,
         new_len as usize,

@@ -409,6 +409,8 @@ pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResu
     let source: Arc<dyn PageSource> = pages;
     let map = vm::MapFile::new(source, alloc::format!("/SYSV{:08x} (deleted)", s.key as u32))
         .with_access(true, true);
+    // do_shmat() maps through do_mmap(): the caller's RLIMIT_AS
+    let lim = t.space_limits();
     let mut vm = t.vm.lock();
     let mut mflags = MAP_SHARED;
     if addr != 0 {
@@ -418,7 +420,7 @@ pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResu
         }
         mflags |= MAP_FIXED;
     }
-    let at = vm.mmap(addr as usize, size as usize, prot, mflags, Some(map), 0);
+    let at = vm.limited(lim).mmap(addr as usize, size as usize, prot, mflags, Some(map), 0);
     drop(vm);
     if at.is_ok()
         && let Some(s) = segs.by_index.get_mut(&index)

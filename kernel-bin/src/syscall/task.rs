@@ -372,20 +372,6 @@ pub fn prlimit(
     {
         super::fs::note_fsize_limit(lim.cur);
     }
-    if new.is_some() && [Resource::Stack, Resource::As, Resource::Data].map(|r| r as u32).contains(&resource)
-    {
-        // the address space checks them as it grows: the stack at fault
-        // time (acct_stack_growth), mmap/mremap/brk (may_expand_vm)
-        let target = if pid == 0 { t.pid } else { table().tgid(pid as u32).unwrap_or(pid as u32) };
-        if let Some((vm, l)) =
-            table().with_process(target, |p| p.vm().cloned().map(|vm| (vm, p.rlimits().clone()))).flatten()
-        {
-            let mut vm = vm.lock();
-            vm.set_stack_limit(l.cur(Resource::Stack));
-            let data = l.get(Resource::Data);
-            vm.set_space_limits(vm::SpaceLimits::new(l.cur(Resource::As), data.cur, data.max));
-        }
-    }
     if let Some(old) = old {
         t.write(old, Rlimit { rlim_cur: prev.cur, rlim_max: prev.max })?;
     }
