@@ -170,66 +170,6 @@ pub trait FrameRefs: FrameAllocator {
 
     /// The current reference count of a live frame.
     fn ref_count(&self, frame: Frame) -> usize;
-
-    /// Adds one reference to each of `frames` (a frame listed twice gets
-    /// two): what [`add_ref`](Self::add_ref) for each does, which is the
-    /// default. fork shares a process's pages through this, up to 64
-    /// frames a call, so an implementation whose counts sit behind a lock
-    /// takes it once a batch instead of once a page (under a
-    /// multi-threaded emulator every locked instruction is expensive).
-    fn add_refs(&self, frames: &[Frame]) {
-        frames.iter().for_each(|&f| self.add_ref(f));
-    }
-
-    /// Drops one reference from each of `frames`, freeing those whose
-    /// count reaches zero: what [`release`](Self::release) for each does,
-    /// which is the default. Unmapping (munmap, exit) releases through
-    /// this, up to 64 frames a call.
-    fn release_all(&self, frames: &[Frame]) {
-        frames.iter().for_each(|&f| self.release(f));
-    }
-}
-
-/// How many frames this crate passes to one [`FrameRefs::add_refs`] or
-/// [`FrameRefs::release_all`] call at most.
-pub(crate) const BATCH: usize = 64;
-
-/// Frames waiting for one [`FrameRefs::add_refs`] or
-/// [`FrameRefs::release_all`] call: [`push`](Self::push) hands a full
-/// batch over, [`flush`](Self::flush) the rest.
-pub(crate) struct FrameBatch {
-    frames: [Frame; BATCH],
-    len: usize,
-}
-
-impl FrameBatch {
-    pub(crate) const fn new() -> Self {
-        FrameBatch { frames: [Frame::from_number(0); BATCH], len: 0 }
-    }
-
-    /// Adds `frame`; when the batch is full, `apply` gets it and it starts
-    /// again empty.
-    pub(crate) fn push(&mut self, frame: Frame, apply: impl FnOnce(&[Frame])) {
-        self.frames[self.len] = frame;
-        self.len += 1;
-        if self.len == BATCH {
-            self.flush(apply);
-        }
-    }
-
-    /// Hands the frames gathered so far (if any) to `apply`.
-    pub(crate) fn flush(&mut self, apply: impl FnOnce(&[Frame])) {
-        if self.len > 0 {
-            apply(&self.frames[..self.len]);
-            self.len = 0;
-        }
-    }
-}
-
-impl Drop for FrameBatch {
-    fn drop(&mut self) {
-        debug_assert_eq!(self.len, 0, "a batch of frame references dropped unapplied");
-    }
 }
 
 /// The user half of one address space's page table (4 KiB pages).

@@ -222,42 +222,6 @@ impl<A: FrameAllocator> FrameRefs for RefcountedFrames<A> {
     fn ref_count(&self, frame: Frame) -> usize {
         self.counts.lock().count(frame).map_or(0, |c| *c as usize)
     }
-
-    /// One lock for the whole batch.
-    fn add_refs(&self, frames: &[Frame]) {
-        let mut counts = self.counts.lock();
-        for &frame in frames {
-            match counts.count(frame) {
-                Some(c) if *c > 0 => *c += 1,
-                _ => debug_assert!(false, "add_ref of a frame with no references: {frame:?}"),
-            }
-        }
-    }
-
-    /// One lock for each 64 frames; the frames whose count reached zero
-    /// are freed after it.
-    fn release_all(&self, frames: &[Frame]) {
-        for chunk in frames.chunks(64) {
-            let mut last = [Frame::from_number(0); 64];
-            let mut n = 0;
-            {
-                let mut counts = self.counts.lock();
-                for &frame in chunk {
-                    match counts.count(frame) {
-                        Some(c) if *c > 0 => {
-                            *c -= 1;
-                            if *c == 0 {
-                                last[n] = frame;
-                                n += 1;
-                            }
-                        }
-                        _ => debug_assert!(false, "release of a frame with no references: {frame:?}"),
-                    }
-                }
-            }
-            last[..n].iter().for_each(|&f| self.frames.free(f));
-        }
-    }
 }
 
 #[cfg(all(test, feature = "testing"))]
@@ -306,26 +270,6 @@ mod tests {
         // a second frame in a block needs no new one; a spare comes back
         assert!(matches!(counts.start(Frame::from_number(6), new_block()), Ok(Some(_))));
         assert_eq!(counts.blocks.len(), 3);
-    }
-
-    #[test]
-    fn batches_count_as_one_call_per_frame() {
-        let plain = TestFrames::new();
-        let frames = RefcountedFrames::new(plain.clone());
-        let fs: Vec<Frame> = (0..100).map(|_| frames.alloc_zeroed().unwrap()).collect();
-        // a frame listed twice gets two references
-        let mut twice = fs.clone();
-        twice.push(fs[7]);
-        frames.add_refs(&twice);
-        assert_eq!(frames.ref_count(fs[0]), 2);
-        assert_eq!(frames.ref_count(fs[7]), 3);
-        // more than 64 frames: several chunks, the last references free
-        frames.release_all(&fs);
-        assert_eq!(plain.allocated(), 100, "every frame still has a reference");
-        assert_eq!((frames.ref_count(fs[0]), frames.ref_count(fs[7])), (1, 2));
-        frames.release_all(&twice);
-        assert_eq!(plain.allocated(), 0);
-        assert_eq!(frames.ref_count(fs[7]), 0);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use linux_abi::{Errno, Result};
 
 use crate::abi::*;
 use crate::mmu::{
-    Frame, FrameBatch, FrameRefs, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned,
-    page_ceil, page_floor,
+    Frame, FrameRefs, NoMemory, PAGE_SHIFT, PAGE_SIZE, PageTable, PteFlags, is_page_aligned, page_ceil,
+    page_floor,
 };
 use crate::source::{PageSource, SharedAnon};
 
@@ -655,14 +655,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.hiwater = self.hiwater.max(self.resident);
         let alloc = &self.alloc;
         let resident = &mut self.resident;
-        // the references go a batch at a time (after the table's flush,
-        // as unmap_range promises for each frame)
-        let mut batch = FrameBatch::new();
         self.pt.unmap_range(start, end, &mut |frame| {
             *resident = resident.saturating_sub(1);
-            batch.push(frame, |b| alloc.release_all(b));
+            alloc.release(frame);
         });
-        batch.flush(|b| alloc.release_all(b));
     }
 
     /// The page source of the mapping holding `addr` (not for anonymous
@@ -1563,12 +1559,8 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             let alloc = &self.alloc;
             let child = &mut steps.child;
             let resident = &mut child.resident;
-            // the child's references are added a batch at a time, all of
-            // them before this step returns (under the caller's lock, the
-            // parent's entries keep every frame alive meanwhile)
-            let mut batch = FrameBatch::new();
             let mut share = |frame| {
-                batch.push(frame, |b| alloc.add_refs(b));
+                alloc.add_ref(frame);
                 *resident += 1;
                 copied.set(copied.get() + 1);
             };
@@ -1595,7 +1587,6 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                     break;
                 }
             }
-            batch.flush(|b| alloc.add_refs(b));
         }
         if result == Ok(false) && steps.next >= self.maps.range(..).next_back().map_or(0, |(_, m)| m.end) {
             result = Ok(true);

@@ -199,28 +199,6 @@ pub fn free_frame(f: PhysFrame<Size4KiB>) {
     }
 }
 
-/// Frees several frames under one lock (the last references of an
-/// unmapping); as [`free_frame`] for each.
-pub fn free_frame_batch(fs: &[PhysFrame<Size4KiB>]) {
-    if fs.is_empty() {
-        return;
-    }
-    let mut bad = None;
-    {
-        let mut g = FRAMES.lock();
-        let Some(b) = g.as_mut() else { return };
-        for f in fs {
-            if b.free((f.start_address().as_u64() / PAGE_SIZE) as usize).is_err() {
-                bad = Some(*f);
-            }
-        }
-        publish(b);
-    }
-    if let Some(f) = bad {
-        log::error!("free of unallocated frame {:#x}", f.start_address().as_u64());
-    }
-}
-
 /// Allocates `count` physically contiguous frames, the first one's number a
 /// multiple of `align` (a power of two): the first one's address.
 pub fn alloc_contiguous(count: usize, align: usize) -> Option<u64> {

@@ -13,18 +13,7 @@ use x86_64::structures::paging::{PageTableFlags as F, PhysFrame};
 use x86_64::{PhysAddr, VirtAddr};
 
 /// One count per frame of RAM (allocated on first use, on the heap).
-/// Every change of a live frame's count (add_ref, release and their
-/// batches) is a load and a store under [`COUNTS`]; the counts are atomics
-/// only so that `ref_count`, a fresh frame's 1 and a freed frame's 0 need
-/// no lock (no one else can hold a reference to those frames then).
 static REFCOUNTS: Once<Vec<AtomicU32>> = Once::new();
-
-/// Serialises the changes of the counts: one lock for a batch of frames
-/// (fork's copy, an unmapping) instead of a locked instruction per frame,
-/// which multi-threaded TCG runs as a costly atomic helper. A leaf lock:
-/// nothing is taken under it (frames whose count reached zero are freed
-/// after it).
-static COUNTS: spin::Mutex<()> = spin::Mutex::new(());
 
 fn refcounts() -> &'static [AtomicU32] {
     REFCOUNTS.call_once(|| {
@@ -93,71 +82,30 @@ impl FrameAllocator for KernelFrames {
     }
 }
 
-/// The counts in the kernel's own table, changed under [`COUNTS`].
+/// The counts in the kernel's own table, one atomic per frame of RAM: no
+/// lock (vm's `RefcountedFrames` is for allocators without counts).
 impl FrameRefs for KernelFrames {
     fn add_ref(&self, frame: Frame) {
         if let Some(c) = count(frame) {
-            let _g = COUNTS.lock();
-            c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            c.fetch_add(1, Ordering::AcqRel);
         }
     }
 
     fn release(&self, frame: Frame) {
-        let Some(c) = count(frame) else { return };
-        let was = {
-            let _g = COUNTS.lock();
-            let k = c.load(Ordering::Relaxed);
-            c.store(k.saturating_sub(1), Ordering::Relaxed);
-            k
-        };
-        match was {
-            1 => frames::free_frame(to_x86(frame)),
-            0 => log::error!("release of a frame with no references: {:#x}", frame.phys_addr()),
-            _ => {}
+        if let Some(c) = count(frame) {
+            match c.fetch_sub(1, Ordering::AcqRel) {
+                1 => frames::free_frame(to_x86(frame)),
+                0 => {
+                    c.store(0, Ordering::Release);
+                    log::error!("release of a frame with no references: {:#x}", frame.phys_addr());
+                }
+                _ => {}
+            }
         }
     }
 
     fn ref_count(&self, frame: Frame) -> usize {
         count(frame).map_or(0, |c| c.load(Ordering::Acquire) as usize)
-    }
-
-    fn add_refs(&self, frames: &[Frame]) {
-        let counts = refcounts();
-        let _g = COUNTS.lock();
-        for f in frames {
-            if let Some(c) = counts.get(f.number() as usize) {
-                c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    fn release_all(&self, frames: &[Frame]) {
-        let counts = refcounts();
-        for chunk in frames.chunks(64) {
-            let mut last = [PhysFrame::containing_address(PhysAddr::zero()); 64];
-            let mut n = 0;
-            let mut bad = None;
-            {
-                let _g = COUNTS.lock();
-                for f in chunk {
-                    let Some(c) = counts.get(f.number() as usize) else { continue };
-                    match c.load(Ordering::Relaxed) {
-                        0 => bad = Some(*f),
-                        1 => {
-                            c.store(0, Ordering::Relaxed);
-                            last[n] = to_x86(*f);
-                            n += 1;
-                        }
-                        k => c.store(k - 1, Ordering::Relaxed),
-                    }
-                }
-            }
-            // the lock's release orders the zero counts before the frees
-            frames::free_frame_batch(&last[..n]);
-            if let Some(f) = bad {
-                log::error!("release of a frame with no references: {:#x}", f.phys_addr());
-            }
-        }
     }
 }
 
