@@ -371,10 +371,13 @@ ktest!(
                 PageTable::map(&mut parent, va, f, flags).expect("map");
                 mapped.push((va, f, flags));
             }
+            // the first page shared already (count 2): the locked path of
+            // add_ref_exclusive; the others have count 1: its plain store
+            fa.add_ref(mapped[0].1);
             let mut shared = 0;
             parent
                 .fork_range(&mut child, 0x3f_0000, 0x7f00_0000_2000, true, &mut |f| {
-                    fa.add_ref(f);
+                    fa.add_ref_exclusive(f);
                     shared += 1;
                 })
                 .expect("fork_range");
@@ -384,8 +387,10 @@ ktest!(
                 let want = flags - PteFlags::WRITABLE;
                 assert_eq!(parent.query(va), Some((f, want)), "parent {va:#x}");
                 assert_eq!(child.query(va), Some((f, want)), "child {va:#x}");
-                assert_eq!(fa.ref_count(f), 2);
+                assert_eq!(fa.ref_count(f), if f == mapped[0].1 { 3 } else { 2 });
             }
+            fa.release(mapped[0].1);
+            assert_eq!(fa.ref_count(mapped[0].1), 2);
             assert_eq!(child.query(0x40_3000), None);
             // a partial range: only those pages go
             let mut released = 0;

@@ -170,6 +170,18 @@ pub trait FrameRefs: FrameAllocator {
 
     /// The current reference count of a live frame.
     fn ref_count(&self, frame: Frame) -> usize;
+
+    /// [`add_ref`](Self::add_ref) for a caller whose own reference to
+    /// `frame` no one else can use or drop meanwhile: fork, whose
+    /// reference is an entry of the page table it holds locked (not a page
+    /// cache's reference, which other address spaces map from at the same
+    /// time). Then a count of 1 is the caller's alone and nothing else can
+    /// change it, so a table of atomic counts may raise it with a plain
+    /// store instead of a locked instruction (which a multi-threaded
+    /// emulator runs as a costly atomic helper). The default is `add_ref`.
+    fn add_ref_exclusive(&self, frame: Frame) {
+        self.add_ref(frame);
+    }
 }
 
 /// The user half of one address space's page table (4 KiB pages).

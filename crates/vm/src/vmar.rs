@@ -1626,7 +1626,9 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             let child = &mut steps.child;
             let resident = &mut child.resident;
             let mut share = |frame| {
-                alloc.add_ref(frame);
+                // the parent's entry, under the caller's lock, is the
+                // reference only this thread uses now
+                alloc.add_ref_exclusive(frame);
                 *resident += 1;
                 copied.set(copied.get() + 1);
             };

@@ -83,7 +83,9 @@ impl FrameAllocator for KernelFrames {
 }
 
 /// The counts in the kernel's own table, one atomic per frame of RAM: no
-/// lock (vm's `RefcountedFrames` is for allocators without counts).
+/// lock (vm's `RefcountedFrames` is for allocators without counts). A
+/// count of 1 changes with a plain load and store (no one else can hold a
+/// reference then); others with a locked instruction.
 impl FrameRefs for KernelFrames {
     fn add_ref(&self, frame: Frame) {
         if let Some(c) = count(frame) {
@@ -91,8 +93,32 @@ impl FrameRefs for KernelFrames {
         }
     }
 
+    fn add_ref_exclusive(&self, frame: Frame) {
+        if let Some(c) = count(frame) {
+            // 1: the caller's reference is the only one and no one else
+            // uses it, so no other CPU changes the count now: a load and a
+            // store, no locked instruction (fork's copy of a process's own
+            // pages: multi-threaded TCG runs a `lock xadd` as an atomic
+            // helper, smp32)
+            if c.load(Ordering::Relaxed) == 1 {
+                c.store(2, Ordering::Relaxed);
+            } else {
+                c.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    }
+
     fn release(&self, frame: Frame) {
         if let Some(c) = count(frame) {
+            // 1: the caller holds the last reference (every other holder's
+            // release is ordered before this load), so no other CPU can
+            // change the count: a store, no locked instruction (the exit of
+            // a process's own pages)
+            if c.load(Ordering::Acquire) == 1 {
+                c.store(0, Ordering::Relaxed);
+                frames::free_frame(to_x86(frame));
+                return;
+            }
             match c.fetch_sub(1, Ordering::AcqRel) {
                 1 => frames::free_frame(to_x86(frame)),
                 0 => {
