@@ -604,7 +604,7 @@ fn chmod2_chown2_eperm() {
     let (root, rootc) = tree();
     let rctx = Ctx::new(root.clone(), &rootc);
     rctx.chown(&root, b"/f", Some(1000), Some(1000), 0).unwrap();
-    let alice = Cred { uid: 1000, gid: 1000, groups: vec![20] };
+    let alice = Cred::new(1000, 1000, vec![20]);
     let bob = Cred::user(1001, 1001);
     let a = Ctx::new(root.clone(), &alice);
     let b = Ctx::new(root.clone(), &bob);
@@ -1914,7 +1914,7 @@ fn etxtbsy_a_running_program_refuses_writers() {
     assert_eq!(read_all(&*r), b"hello");
     file(ctx.open(&root, b"/f", O_PATH | O_RDWR, 0));
     // permission comes first: EACCES, not ETXTBSY
-    let bob = Cred { uid: 1000, gid: 1000, groups: vec![] };
+    let bob = Cred::new(1000, 1000, vec![]);
     assert_eq!(err(Ctx::new(root.clone(), &bob).open(&root, b"/f", O_WRONLY, 0)), Errno::EACCES);
     // a fork's copy holds it too: both must go
     let child = run.clone();
