@@ -454,10 +454,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     let (cred, ids) = table()
         .with_process(t.pid, |p| {
             let c = p.creds();
-            (
-                vfs::Cred::new(c.fsuid, c.fsgid, c.groups.clone()),
-                elf_loader::Credentials::new(c.uid, c.euid, c.gid, c.egid),
-            )
+            (crate::syscall::fs::vfs_cred(c), elf_loader::Credentials::new(c.uid, c.euid, c.gid, c.egid))
         })
         .ok_or(Errno::ESRCH)?;
     let argv_copy = argv.clone();

@@ -308,7 +308,7 @@ impl<'a> Ctx<'a> {
     /// setuid, not executable-setgid, and that they may read and write
     /// (`safe_hardlink_source`); `EPERM` otherwise.
     fn may_linkat(&self, old: &Arc<Inode>) -> Result<()> {
-        if !crate::protected_hardlinks() || self.cred.is_root() || self.cred.uid == old.uid() {
+        if !crate::protected_hardlinks() || self.cred.owner_or_capable(old.uid()) {
             return Ok(());
         }
         let perm = old.lock().perm;
@@ -506,7 +506,7 @@ impl<'a> Ctx<'a> {
         let gid = if dsgid {
             if ftype == FileType::Directory {
                 perm |= S_ISGID;
-            } else if perm & 0o010 != 0 && !self.cred.is_root() && !self.cred.in_group(dgid) {
+            } else if perm & 0o010 != 0 && !self.cred.in_group(dgid) && !self.cred.has_cap(CAP_FSETID) {
                 perm &= !S_ISGID;
             }
             dgid
@@ -753,7 +753,7 @@ impl<'a> Ctx<'a> {
             if !inode.permits(self.cred, acc) {
                 return Err(Errno::EACCES);
             }
-            if flags & O_NOATIME != 0 && !self.cred.is_root() && inode.uid() != self.cred.uid {
+            if flags & O_NOATIME != 0 && !self.cred.owner_or_capable(inode.uid()) {
                 return Err(Errno::EPERM);
             }
             // a synthetic file's own open check (procfs: ptrace access)
@@ -866,7 +866,7 @@ impl<'a> Ctx<'a> {
             _ => Body::None,
         };
         let perm = mode & S_IALLUGO & !self.umask;
-        if matches!(ftype, FileType::CharDevice | FileType::BlockDevice) && !self.cred.is_root() {
+        if matches!(ftype, FileType::CharDevice | FileType::BlockDevice) && !self.cred.has_cap(CAP_MKNOD) {
             // Linux checks CAP_MKNOD after the name: EEXIST first.
             let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
             let name = is_normal(&last).ok_or(Errno::EEXIST)?;
@@ -907,7 +907,7 @@ impl<'a> Ctx<'a> {
             return Err(Errno::EINVAL);
         }
         // naming an open file needs CAP_DAC_READ_SEARCH (do_linkat)
-        if flags & AT_EMPTY_PATH != 0 && !self.cred.is_root() {
+        if flags & AT_EMPTY_PATH != 0 && !self.cred.has_cap(CAP_DAC_READ_SEARCH) {
             return Err(Errno::ENOENT);
         }
         let old = if oldpath.is_empty() && flags & AT_EMPTY_PATH != 0 {
@@ -988,7 +988,7 @@ impl<'a> Ctx<'a> {
             }
             (d.perm & S_ISVTX != 0, d.uid)
         };
-        if sticky && !self.cred.is_root() && self.cred.uid != duid && self.cred.uid != victim.uid() {
+        if sticky && self.cred.uid != duid && !self.cred.owner_or_capable(victim.uid()) {
             return Err(Errno::EPERM);
         }
         if isdir {
@@ -1532,7 +1532,7 @@ impl<'a> Ctx<'a> {
     /// covers the directory `path`. Root only (`EPERM`); `ENOTDIR` for a
     /// non-directory; `EBUSY` if `fs_root` is mounted already.
     pub fn mount(&self, dir: &Arc<Inode>, path: &[u8], fs_root: Arc<Inode>) -> Result<()> {
-        if !self.cred.is_root() {
+        if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         let target = self.lookup(dir, path, true)?;
@@ -1565,7 +1565,7 @@ impl<'a> Ctx<'a> {
     /// it as with `MS_REC`. `ENOTDIR` unless both are directories,
     /// `EINVAL` for a directory bound on itself, `EPERM` for non-root.
     pub fn bind_mount(&self, dir: &Arc<Inode>, path: &[u8], source: Arc<Inode>) -> Result<()> {
-        if !self.cred.is_root() {
+        if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         let target = self.lookup(dir, path, true)?;
@@ -1597,7 +1597,7 @@ impl<'a> Ctx<'a> {
     /// mounted root). The topmost mount on the path's last entry goes (a
     /// bind mount's too, whose root keeps its own place).
     pub fn umount_mount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
-        if !self.cred.is_root() {
+        if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
@@ -1639,19 +1639,7 @@ impl<'a> Ctx<'a> {
 /// Linux's generic_permission() on the owner and mode of `st` (for a file
 /// known only by its stat, as a pipe reached through a magic link).
 fn stat_permits(st: &Stat, cred: &Cred, mask: u32) -> bool {
-    let mask = mask & 7;
-    let perm = st.mode & 0o7777;
-    if cred.is_root() {
-        return mask & X_OK == 0 || st.mode & S_IFMT == S_IFDIR || perm & 0o111 != 0;
-    }
-    let bits = if cred.uid == st.uid {
-        perm >> 6
-    } else if cred.in_group(st.gid) {
-        perm >> 3
-    } else {
-        perm
-    } & 7;
-    bits & mask == mask
+    cred.permits(st.mode & S_IFMT == S_IFDIR, st.uid, st.gid, st.mode & 0o7777, mask)
 }
 
 /// What F_GETFL reports of an open file: creation flags dropped,

@@ -357,20 +357,7 @@ impl InodeData {
     /// Linux's `generic_permission`: whether `cred` may access this inode
     /// with `mask` (a combination of [`R_OK`], [`W_OK`], [`X_OK`]).
     pub(crate) fn permits(&self, ftype: FileType, cred: &Cred, mask: u32) -> bool {
-        let mask = mask & 7;
-        if cred.is_root() {
-            // CAP_DAC_OVERRIDE: read and write always; execute when some
-            // execute bit is set, search always.
-            return mask & X_OK == 0 || ftype == FileType::Directory || self.perm & 0o111 != 0;
-        }
-        let bits = if cred.uid == self.uid {
-            self.perm >> 6
-        } else if cred.in_group(self.gid) {
-            self.perm >> 3
-        } else {
-            self.perm
-        } & 7;
-        bits & mask == mask
+        cred.permits(ftype == FileType::Directory, self.uid, self.gid, self.perm, mask)
     }
 
     pub(crate) fn size(&self) -> u64 {
@@ -1208,11 +1195,11 @@ impl Inode {
     pub fn chmod(&self, cred: &Cred, mode: u32) -> Result<()> {
         self.check_rw()?;
         let mut d = self.lock();
-        if !cred.is_root() && cred.uid != d.uid {
+        if !cred.owner_or_capable(d.uid) {
             return Err(Errno::EPERM);
         }
         let mut mode = mode & S_IALLUGO;
-        if !cred.is_root() && !cred.in_group(d.gid) {
+        if !cred.in_group(d.gid) && !cred.has_cap(CAP_FSETID) {
             mode &= !S_ISGID;
         }
         d.perm = mode;
@@ -1231,7 +1218,7 @@ impl Inode {
     pub fn chown(&self, cred: &Cred, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
         self.check_rw()?;
         let mut d = self.lock();
-        if !cred.is_root() {
+        if !cred.has_cap(CAP_CHOWN) {
             if uid.is_some_and(|u| u != d.uid) {
                 return Err(Errno::EPERM);
             }
@@ -1291,7 +1278,7 @@ impl Inode {
             return Ok(());
         }
         let mut d = self.lock();
-        let owner = cred.is_root() || cred.uid == d.uid;
+        let owner = cred.owner_or_capable(d.uid);
         let all_now = times.iter().all(|t| t.nsec == UTIME_NOW || t.nsec == UTIME_OMIT);
         if !owner {
             if !all_now {

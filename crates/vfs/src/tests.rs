@@ -604,7 +604,7 @@ fn chmod2_chown2_eperm() {
     let (root, rootc) = tree();
     let rctx = Ctx::new(root.clone(), &rootc);
     rctx.chown(&root, b"/f", Some(1000), Some(1000), 0).unwrap();
-    let alice = Cred { uid: 1000, gid: 1000, groups: vec![20] };
+    let alice = Cred::new(1000, 1000, vec![20]);
     let bob = Cred::user(1001, 1001);
     let a = Ctx::new(root.clone(), &alice);
     let b = Ctx::new(root.clone(), &bob);
@@ -1914,7 +1914,7 @@ fn etxtbsy_a_running_program_refuses_writers() {
     assert_eq!(read_all(&*r), b"hello");
     file(ctx.open(&root, b"/f", O_PATH | O_RDWR, 0));
     // permission comes first: EACCES, not ETXTBSY
-    let bob = Cred { uid: 1000, gid: 1000, groups: vec![] };
+    let bob = Cred::new(1000, 1000, vec![]);
     assert_eq!(err(Ctx::new(root.clone(), &bob).open(&root, b"/f", O_WRONLY, 0)), Errno::EACCES);
     // a fork's copy holds it too: both must go
     let child = run.clone();
@@ -2185,4 +2185,177 @@ fn a_big_synthetic_directory_lists_every_entry_once_in_order() {
     for (i, n) in names[2..].iter().enumerate() {
         assert_eq!(n, &std::format!("{}", i * 2));
     }
+}
+
+/// Root's credential without the capabilities `drop` (bits by number).
+fn root_without(drop: &[u32]) -> Cred {
+    let caps = drop.iter().fold(CAP_ALL, |c, &n| c & !(1u64 << n));
+    Cred::root().with_caps(caps)
+}
+
+/// `/other` (0600, user 1000, "x") and `/od` (0700, user 1000) holding `/od/f`.
+fn others_files() -> (Arc<Inode>, Cred) {
+    let (root, rootc) = tree();
+    let r = Ctx::new(root.clone(), &rootc);
+    create(&r, &root, b"/other", b"x");
+    r.chmod(&root, b"/other", 0o600, 0).unwrap();
+    r.chown(&root, b"/other", Some(1000), Some(1000), 0).unwrap();
+    r.mkdir(&root, b"/od", 0o700).unwrap();
+    create(&r, &root, b"/od/f", b"y");
+    r.chown(&root, b"/od", Some(1000), Some(1000), 0).unwrap();
+    (root, rootc)
+}
+
+#[test]
+fn dac_override_comes_from_the_capability_not_from_uid_0() {
+    let (root, _) = others_files();
+    // uid 0 without DAC_OVERRIDE and DAC_READ_SEARCH: an ordinary user
+    let none = root_without(&[CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH]);
+    let c = Ctx::new(root.clone(), &none);
+    assert_eq!(err(c.open(&root, b"/other", O_RDONLY, 0)), Errno::EACCES);
+    assert_eq!(err(c.open(&root, b"/other", O_WRONLY, 0)), Errno::EACCES);
+    assert_eq!(err(c.open(&root, b"/od/f", O_RDONLY, 0)), Errno::EACCES);
+    assert_eq!(err(c.open(&root, b"/od", O_RDONLY | O_DIRECTORY, 0)), Errno::EACCES);
+    // fs uid 1000 (not the owner) with only CAP_DAC_OVERRIDE: anything
+    // but executing a file without execute bits
+    let over = Cred::user(2000, 2000).with_caps(1 << CAP_DAC_OVERRIDE);
+    let o = Ctx::new(root.clone(), &over);
+    assert!(o.open(&root, b"/other", O_RDWR, 0).is_ok());
+    assert!(o.open(&root, b"/od/f", O_RDWR, 0).is_ok());
+    assert!(o.open(&root, b"/od/new", O_CREAT | O_RDWR, 0o600).is_ok());
+    assert_eq!(err(o.access(&root, b"/other", X_OK, 0)), Errno::EACCES);
+    let r = Cred::root();
+    Ctx::new(root.clone(), &r).chmod(&root, b"/other", 0o100, 0).unwrap();
+    assert!(o.access(&root, b"/other", X_OK | R_OK | W_OK, 0).is_ok());
+    assert!(o.access(&root, b"/od", X_OK | R_OK | W_OK, 0).is_ok());
+}
+
+#[test]
+fn dac_read_search_reads_files_and_searches_directories_only() {
+    let (root, _) = others_files();
+    let rs = Cred::user(2000, 2000).with_caps(1 << CAP_DAC_READ_SEARCH);
+    let c = Ctx::new(root.clone(), &rs);
+    assert!(c.open(&root, b"/other", O_RDONLY, 0).is_ok());
+    assert_eq!(err(c.open(&root, b"/other", O_WRONLY, 0)), Errno::EACCES);
+    assert_eq!(err(c.open(&root, b"/other", O_RDWR, 0)), Errno::EACCES);
+    assert_eq!(err(c.access(&root, b"/other", R_OK | X_OK, 0)), Errno::EACCES);
+    // search and read of the directory, not writing in it
+    assert!(c.open(&root, b"/od/f", O_RDONLY, 0).is_ok());
+    assert!(c.access(&root, b"/od", R_OK | X_OK, 0).is_ok());
+    assert_eq!(err(c.open(&root, b"/od/new", O_CREAT | O_RDWR, 0o600)), Errno::EACCES);
+    assert_eq!(err(c.unlink(&root, b"/od/f")), Errno::EACCES);
+}
+
+#[test]
+fn fowner_chmod_utimes_noatime_and_sticky_deletion() {
+    let (root, rootc) = others_files();
+    let r = Ctx::new(root.clone(), &rootc);
+    let no = root_without(&[CAP_FOWNER]);
+    let c = Ctx::new(root.clone(), &no);
+    assert_eq!(err(c.chmod(&root, b"/other", 0o644, 0)), Errno::EPERM);
+    assert_eq!(err(c.utimens(&root, b"/other", Some([Timespec::new(1, 0); 2]), 0)), Errno::EPERM);
+    // both times now: write permission suffices (DAC_OVERRIDE kept)
+    assert!(c.utimens(&root, b"/other", None, 0).is_ok());
+    assert_eq!(err(c.open(&root, b"/other", O_RDONLY | O_NOATIME, 0)), Errno::EPERM);
+    // another user with CAP_FOWNER acts as the owner
+    let fo = Cred::user(2000, 2000).with_caps(1 << CAP_FOWNER);
+    let f = Ctx::new(root.clone(), &fo);
+    assert!(f.chmod(&root, b"/other", 0o644, 0).is_ok());
+    assert!(f.open(&root, b"/other", O_RDONLY | O_NOATIME, 0).is_ok());
+    // sticky directory: only the file's or the directory's owner, or FOWNER
+    r.mkdir(&root, b"/tmp", 0o777).unwrap();
+    r.chmod(&root, b"/tmp", 0o1777, 0).unwrap();
+    r.chown(&root, b"/tmp", Some(1000), Some(1000), 0).unwrap();
+    create(&r, &root, b"/tmp/a", b"");
+    create(&r, &root, b"/tmp/b", b"");
+    r.chown(&root, b"/tmp/a", Some(1000), Some(1000), 0).unwrap();
+    r.chown(&root, b"/tmp/b", Some(1000), Some(1000), 0).unwrap();
+    assert_eq!(err(c.unlink(&root, b"/tmp/a")), Errno::EPERM);
+    let fo2 = Cred::user(2000, 2000).with_caps(1 << CAP_FOWNER);
+    assert!(Ctx::new(root.clone(), &fo2).unlink(&root, b"/tmp/a").is_ok());
+    assert!(r.unlink(&root, b"/tmp/b").is_ok());
+}
+
+#[test]
+fn chown_fsetid_and_mknod_follow_their_capabilities() {
+    let (root, rootc) = others_files();
+    let r = Ctx::new(root.clone(), &rootc);
+    let no = root_without(&[CAP_CHOWN]);
+    let c = Ctx::new(root.clone(), &no);
+    assert_eq!(err(c.chown(&root, b"/other", Some(2000), None, 0)), Errno::EPERM);
+    assert_eq!(err(c.chown(&root, b"/other", None, Some(2000), 0)), Errno::EPERM);
+    let ch = Cred::user(2000, 2000).with_caps(1 << CAP_CHOWN);
+    assert!(Ctx::new(root.clone(), &ch).chown(&root, b"/other", Some(3000), Some(3000), 0).is_ok());
+    let st = r.stat(&root, b"/other", 0).unwrap();
+    assert_eq!((st.uid, st.gid), (3000, 3000));
+    // chmod by root outside the file's group: S_ISGID stays only with FSETID
+    let nofsetid = root_without(&[CAP_FSETID]);
+    Ctx::new(root.clone(), &nofsetid).chmod(&root, b"/other", 0o2755, 0).unwrap();
+    assert_eq!(r.stat(&root, b"/other", 0).unwrap().mode & 0o7777, 0o755);
+    r.chmod(&root, b"/other", 0o2755, 0).unwrap();
+    assert_eq!(r.stat(&root, b"/other", 0).unwrap().mode & 0o7777, 0o2755);
+    // a new group-executable file in a setgid directory of another group
+    r.mkdir(&root, b"/sg", 0o777).unwrap();
+    r.chown(&root, b"/sg", None, Some(3000), 0).unwrap();
+    r.chmod(&root, b"/sg", 0o2777, 0).unwrap();
+    let f = Ctx::new(root.clone(), &nofsetid);
+    f.open(&root, b"/sg/a", O_CREAT | O_RDWR, 0o2775).unwrap();
+    assert_eq!(r.stat(&root, b"/sg/a", 0).unwrap().mode & 0o7777, 0o775);
+    r.open(&root, b"/sg/b", O_CREAT | O_RDWR, 0o2775).unwrap();
+    assert_eq!(r.stat(&root, b"/sg/b", 0).unwrap().mode & 0o7777, 0o2775);
+    // CAP_MKNOD, not uid 0, makes devices
+    let nomknod = root_without(&[CAP_MKNOD]);
+    assert_eq!(
+        err(Ctx::new(root.clone(), &nomknod).mknod(&root, b"/null", S_IFCHR | 0o666, 0x103)),
+        Errno::EPERM
+    );
+    let mk = Cred::user(2000, 2000).with_caps(1 << CAP_MKNOD);
+    r.chmod(&root, b"/", 0o777, 0).unwrap();
+    assert!(Ctx::new(root.clone(), &mk).mknod(&root, b"/null", S_IFCHR | 0o666, 0x103).is_ok());
+}
+
+#[test]
+fn hardlinks_empty_path_trusted_xattrs_and_mount_by_capability() {
+    let (root, rootc) = others_files();
+    let r = Ctx::new(root.clone(), &rootc);
+    // protected_hardlinks: another's unreadable file needs CAP_FOWNER
+    let no = root_without(&[CAP_FOWNER, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH]);
+    let c = Ctx::new(root.clone(), &no);
+    assert_eq!(err(c.link(&root, b"/other", &root, b"/l1", 0)), Errno::EPERM);
+    let fo = root_without(&[CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH]);
+    assert!(Ctx::new(root.clone(), &fo).link(&root, b"/other", &root, b"/l1", 0).is_ok());
+    // linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH
+    let other = r.lookup(&root, b"/other", true).unwrap();
+    let nrs = root_without(&[CAP_DAC_READ_SEARCH]);
+    assert_eq!(
+        err(Ctx::new(root.clone(), &nrs).link(&other, b"", &root, b"/l2", AT_EMPTY_PATH)),
+        Errno::ENOENT
+    );
+    assert!(r.link(&other, b"", &root, b"/l2", AT_EMPTY_PATH).is_ok());
+    // trusted.* by CAP_SYS_ADMIN
+    let f = r.lookup(&root, b"/f", true).unwrap();
+    f.setxattr(&rootc, b"trusted.t", b"v", 0).unwrap();
+    let nsa = root_without(&[CAP_SYS_ADMIN]);
+    assert_eq!(f.setxattr(&nsa, b"trusted.u", b"v", 0), Err(Errno::EPERM));
+    assert_eq!(f.getxattr(&nsa, b"trusted.t", &mut [0; 8]), Err(Errno::ENODATA));
+    assert_eq!(f.listxattr(&nsa, &mut []), Ok(0));
+    assert_eq!(f.listxattr(&rootc, &mut []), Ok(10));
+    let sa = Cred::user(2000, 2000).with_caps(1 << CAP_SYS_ADMIN);
+    assert_eq!(f.getxattr(&sa, b"trusted.t", &mut [0; 8]), Ok(1));
+    // mount by CAP_SYS_ADMIN
+    assert_eq!(err(Ctx::new(root.clone(), &nsa).mount(&root, b"/d", fs())), Errno::EPERM);
+    assert!(Ctx::new(root.clone(), &sa).mount(&root, b"/d", fs()).is_ok());
+}
+
+#[test]
+fn cred_constructors_document_their_capabilities() {
+    assert_eq!(Cred::root().caps, CAP_ALL);
+    assert!(Cred::root().has_cap(CAP_MKNOD) && Cred::root().has_cap(40) && !Cred::root().has_cap(41));
+    assert_eq!(Cred::new(0, 0, vec![]).caps, 0);
+    assert_eq!(Cred::user(0, 0).caps, 0);
+    assert_eq!(Cred::default().caps, 0);
+    // uid 0 without capabilities owns root's files but overrides nothing
+    assert!(Cred::user(0, 0).permits(false, 0, 0, 0o600, R_OK | W_OK));
+    assert!(!Cred::user(0, 0).permits(false, 1, 1, 0o600, R_OK));
+    assert!(!Cred::user(0, 0).permits(true, 1, 1, 0o700, X_OK));
 }

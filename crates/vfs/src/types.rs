@@ -190,10 +190,44 @@ impl Clock for FixedClock {
     }
 }
 
+/// `CAP_CHOWN`: change any file's owner and group.
+pub const CAP_CHOWN: u32 = 0;
+/// `CAP_DAC_OVERRIDE`: read and write any file, search any directory,
+/// execute a file with some execute bit.
+pub const CAP_DAC_OVERRIDE: u32 = 1;
+/// `CAP_DAC_READ_SEARCH`: read any file, read and search any directory,
+/// name an open file with `linkat(AT_EMPTY_PATH)`.
+pub const CAP_DAC_READ_SEARCH: u32 = 2;
+/// `CAP_FOWNER`: act as the owner of any file (chmod, utimes, sticky
+/// directories, `O_NOATIME`, protected hard links).
+pub const CAP_FOWNER: u32 = 3;
+/// `CAP_FSETID`: keep `S_ISGID` outside the file's group.
+pub const CAP_FSETID: u32 = 4;
+/// `CAP_IPC_LOCK`: `SHM_LOCK` of any segment.
+pub const CAP_IPC_LOCK: u32 = 14;
+/// `CAP_IPC_OWNER`: System V IPC permission bits are not checked.
+pub const CAP_IPC_OWNER: u32 = 15;
+/// `CAP_SYS_ADMIN`: `trusted.*` extended attributes, mount.
+pub const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_MKNOD`: create character and block devices.
+pub const CAP_MKNOD: u32 = 27;
+/// Every capability of Linux 6.1 (0 to `CAP_LAST_CAP` 40).
+pub const CAP_ALL: u64 = (1 << 41) - 1;
+
 /// The credential a filesystem operation runs with: the filesystem user
-/// and group IDs and the supplementary groups (Linux's `fsuid`, `fsgid` and
-/// `group_info`). User 0 has Linux's root capabilities (`CAP_DAC_OVERRIDE`,
-/// `CAP_DAC_READ_SEARCH`, `CAP_FOWNER`, `CAP_CHOWN`, `CAP_FSETID`, `CAP_MKNOD`).
+/// and group IDs, the supplementary groups and the effective capabilities
+/// (Linux's `fsuid`, `fsgid`, `group_info` and `cap_effective`). The
+/// overrides of permission checks come from the capabilities (bit `n` of
+/// `caps` is capability `n`, e.g. [`CAP_DAC_OVERRIDE`]), never from the
+/// fs uid being 0: a fs uid 0 without capabilities is an ordinary user
+/// who owns root's files.
+///
+/// [`Cred::root`] (uid 0 with every capability) is for a kernel's own
+/// work and for consumers of the crate that have no capability model;
+/// [`Cred::new`] and [`Cred::user`] have none, and
+/// [`Cred::with_caps`] gives the process's effective set. `Default` is
+/// uid 0 without capabilities. The checks ignore user namespaces (Linux's
+/// `capable_wrt_inode_uidgid` also wants the inode's ids mapped).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Cred {
@@ -203,34 +237,75 @@ pub struct Cred {
     pub gid: u32,
     /// Supplementary group IDs.
     pub groups: Vec<u32>,
+    /// The effective capabilities (bit `n` for capability `n`).
+    pub caps: u64,
 }
 
 impl Cred {
-    /// With `uid`, `gid`, `groups`.
+    /// With `uid`, `gid`, `groups` and no capability.
     pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Self {
-        Cred { uid, gid, groups }
+        Cred { uid, gid, groups, caps: 0 }
+    }
+
+    /// The same with the capability set `caps` (a process's effective set).
+    pub fn with_caps(mut self, caps: u64) -> Self {
+        self.caps = caps;
+        self
     }
 }
 
 impl Cred {
-    /// The superuser.
+    /// The superuser: uid and gid 0 with every capability ([`CAP_ALL`]).
     pub fn root() -> Self {
-        Self::default()
+        Self { caps: CAP_ALL, ..Self::default() }
     }
 
-    /// A user with one group and no supplementary groups.
+    /// A user with one group, no supplementary groups and no capability.
     pub fn user(uid: u32, gid: u32) -> Self {
-        Self { uid, gid, groups: Vec::new() }
+        Self { uid, gid, groups: Vec::new(), caps: 0 }
     }
 
-    /// Whether this credential has root's capabilities.
-    pub fn is_root(&self) -> bool {
-        self.uid == 0
+    /// Whether capability `cap` (e.g. [`CAP_FOWNER`]) is in the set.
+    pub fn has_cap(&self, cap: u32) -> bool {
+        cap < 64 && self.caps >> cap & 1 == 1
+    }
+
+    /// Linux's `inode_owner_or_capable`: the fs uid owns a file of owner
+    /// `uid`, or the credential has `CAP_FOWNER`.
+    pub fn owner_or_capable(&self, uid: u32) -> bool {
+        self.uid == uid || self.has_cap(CAP_FOWNER)
     }
 
     /// Whether `gid` is the group or one of the supplementary groups.
     pub fn in_group(&self, gid: u32) -> bool {
         self.gid == gid || self.groups.contains(&gid)
+    }
+
+    /// Linux's `generic_permission` for a file of owner `uid`, group
+    /// `gid` and permission bits `perm`: whether this credential may
+    /// access it with `mask` (of [`R_OK`], [`W_OK`], [`X_OK`]). The mode
+    /// class (owner, group, other) decides first; then `CAP_DAC_READ_SEARCH`
+    /// grants reading a file and reading and searching a directory, and
+    /// `CAP_DAC_OVERRIDE` grants anything on a directory and reading and
+    /// writing a file, executing it only when some execute bit is set.
+    pub fn permits(&self, dir: bool, uid: u32, gid: u32, perm: u32, mask: u32) -> bool {
+        let mask = mask & 7;
+        let bits = if self.uid == uid {
+            perm >> 6
+        } else if self.in_group(gid) {
+            perm >> 3
+        } else {
+            perm
+        } & 7;
+        if bits & mask == mask {
+            return true;
+        }
+        if dir {
+            (mask & W_OK == 0 && self.has_cap(CAP_DAC_READ_SEARCH)) || self.has_cap(CAP_DAC_OVERRIDE)
+        } else {
+            ((mask & X_OK == 0 || perm & 0o111 != 0) && self.has_cap(CAP_DAC_OVERRIDE))
+                || (mask == R_OK && self.has_cap(CAP_DAC_READ_SEARCH))
+        }
     }
 }
 

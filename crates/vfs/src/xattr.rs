@@ -81,7 +81,7 @@ pub fn xattr_permission(
     match ns {
         XattrNs::Security | XattrNs::System => return Ok(()),
         XattrNs::Trusted => {
-            if !cred.is_root() {
+            if !cred.has_cap(CAP_SYS_ADMIN) {
                 return Err(if write { Errno::EPERM } else { Errno::ENODATA });
             }
         }
@@ -212,7 +212,7 @@ impl Inode {
         let d = self.lock();
         let mut at = 0usize;
         for (name, _) in &d.xattrs.list {
-            if XattrNs::of(name).0 == XattrNs::Trusted && !cred.is_root() {
+            if XattrNs::of(name).0 == XattrNs::Trusted && !cred.has_cap(CAP_SYS_ADMIN) {
                 continue;
             }
             let len = name.len() + 1;

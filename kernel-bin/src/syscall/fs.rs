@@ -23,10 +23,14 @@ const PATH_MAX: usize = 4096;
 /// Largest single read/write copied at once.
 const IO_CHUNK: usize = 1 << 20;
 
+/// The vfs credential of process credentials `c`: the fs ids, the groups
+/// and the effective capabilities (which grant the permission overrides).
+pub(crate) fn vfs_cred(c: &process::cred::Credentials) -> vfs::Cred {
+    vfs::Cred::new(c.fsuid, c.fsgid, c.groups.clone()).with_caps(c.cap_effective)
+}
+
 pub(crate) fn cred(t: &UThread) -> vfs::Cred {
-    table()
-        .with_process(t.pid, |p| vfs::Cred::new(p.creds().fsuid, p.creds().fsgid, p.creds().groups.clone()))
-        .unwrap_or_else(vfs::Cred::root)
+    table().with_process(t.pid, |p| vfs_cred(p.creds())).unwrap_or_else(vfs::Cred::root)
 }
 
 /// The path argument (`EFAULT`, `ENAMETOOLONG`; empty is `ENOENT`).
@@ -88,7 +92,7 @@ fn with_ctx_as<R>(
 fn cred_nofile(t: &UThread) -> (vfs::Cred, u64) {
     table()
         .with_process(t.pid, |p| {
-            let c = vfs::Cred::new(p.creds().fsuid, p.creds().fsgid, p.creds().groups.clone());
+            let c = vfs_cred(p.creds());
             (c, p.rlimits().cur(process::rlimit::Resource::Nofile))
         })
         .unwrap_or_else(|| (vfs::Cred::root(), fs_table::INR_OPEN_CUR))
@@ -1191,7 +1195,7 @@ pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), f
         if flags & !(vfs::AT_SYMLINK_FOLLOW | vfs::AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
-        if !c.is_root() {
+        if !c.has_cap(vfs::CAP_DAC_READ_SEARCH) {
             return Err(Errno::ENOENT);
         }
         let np = path(t, new.1.0)?;

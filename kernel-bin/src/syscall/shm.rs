@@ -36,7 +36,9 @@ fn shm_fs() -> &'static Arc<Inode> {
     FS.call_once(crate::fs::new_fs)
 }
 
-/// The caller's credentials: (euid, egid, whether root).
+/// The caller's credentials: (euid, egid, the vfs credential, whose
+/// capabilities grant the overrides: `CAP_IPC_OWNER` the permission bits,
+/// `CAP_SYS_ADMIN` the owner's IPC_SET/IPC_RMID, `CAP_IPC_LOCK` SHM_LOCK).
 fn creds(t: &UThread) -> (u32, u32, vfs::Cred) {
     let c = super::fs::cred(t);
     let ids = table().with_process(t.pid, |p| (p.creds().euid, p.creds().egid)).unwrap_or((0, 0));
@@ -228,11 +230,9 @@ impl Segment {
         core::ptr::addr_eq(Arc::as_ptr(source), self.source.as_ptr())
     }
 
-    /// ipcperms(): `want` is 4 (read), 2 (write) and/or 1 (execute).
-    fn permits(&self, euid: u32, egid: u32, root: bool, want: u32) -> bool {
-        if root {
-            return true;
-        }
+    /// ipcperms(): `want` is 4 (read), 2 (write) and/or 1 (execute);
+    /// `ipc_owner` (CAP_IPC_OWNER) grants what the bits refuse.
+    fn permits(&self, euid: u32, egid: u32, ipc_owner: bool, want: u32) -> bool {
         let bits = if euid == self.uid || euid == self.cuid {
             self.mode >> 6
         } else if egid == self.gid || egid == self.cgid {
@@ -240,11 +240,12 @@ impl Segment {
         } else {
             self.mode
         } & 7;
-        bits & want == want
+        bits & want == want || ipc_owner
     }
 
-    fn owner(&self, euid: u32, root: bool) -> bool {
-        root || euid == self.uid || euid == self.cuid
+    /// The owner or creator, or `capable` (the capability the command wants).
+    fn owner(&self, euid: u32, capable: bool) -> bool {
+        capable || euid == self.uid || euid == self.cuid
     }
 }
 
@@ -306,7 +307,7 @@ impl Segments {
 pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
     let size = size as u64;
     let (euid, egid, cred) = creds(t);
-    let root = cred.is_root();
+    let ipc_owner = cred.has_cap(vfs::CAP_IPC_OWNER);
     let mut segs = SEGMENTS.lock();
     segs.sweep();
     if key != IPC_PRIVATE
@@ -320,7 +321,7 @@ pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
         }
         // ipcperms: the owner, group and other bits of the flags all ask
         let want = ((flags >> 6) | (flags >> 3) | flags) as u32 & 7;
-        if !s.permits(euid, egid, root, want) {
+        if !s.permits(euid, egid, ipc_owner, want) {
             return Err(Errno::EACCES);
         }
         return Ok((s.seq * SEQ_MULTIPLIER + index) as isize);
@@ -400,7 +401,12 @@ pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResu
     if flags & SHM_EXEC != 0 {
         prot |= PROT_EXEC;
     }
-    if !s.permits(euid, egid, cred.is_root(), want | if flags & SHM_EXEC != 0 { 1 } else { 0 }) {
+    if !s.permits(
+        euid,
+        egid,
+        cred.has_cap(vfs::CAP_IPC_OWNER),
+        want | if flags & SHM_EXEC != 0 { 1 } else { 0 },
+    ) {
         return Err(Errno::EACCES);
     }
     let size = s.size;
@@ -506,7 +512,7 @@ fn shmid_ds(s: &Segment) -> [u8; 112] {
 /// `int shmid, int cmd, struct shmid_ds *buf`.
 pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult {
     let (euid, egid, cred) = creds(t);
-    let root = cred.is_root();
+    let ipc_owner = cred.has_cap(vfs::CAP_IPC_OWNER);
     let buf = buf.addr();
     let cmd = cmd & !0x100; // IPC_64
     // a removed segment's own page reference, dropped after the lock
@@ -541,7 +547,7 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
             match found {
                 Err(e) => Err(e),
                 Ok((index, s)) => {
-                    if cmd != SHM_STAT_ANY && !s.permits(euid, egid, root, 4) {
+                    if cmd != SHM_STAT_ANY && !s.permits(euid, egid, ipc_owner, 4) {
                         Err(Errno::EACCES)
                     } else {
                         let ret = if cmd == IPC_STAT { 0 } else { s.seq * SEQ_MULTIPLIER + index };
@@ -560,7 +566,10 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
             };
             match fault.map_or_else(|| segs.get(id), Err) {
                 Err(e) => Err(e),
-                Ok((_, s)) if !s.owner(euid, root) && !matches!(cmd, SHM_LOCK | SHM_UNLOCK) => {
+                Ok((_, s))
+                    if !s.owner(euid, cred.has_cap(vfs::CAP_SYS_ADMIN))
+                        && !matches!(cmd, SHM_LOCK | SHM_UNLOCK) =>
+                {
                     Err(Errno::EPERM)
                 }
                 Ok((index, _)) => {
@@ -586,7 +595,7 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                             Ok(0)
                         }
                         _ => {
-                            if !root && !s.owner(euid, false) {
+                            if !s.owner(euid, cred.has_cap(vfs::CAP_IPC_LOCK)) {
                                 Err(Errno::EPERM)
                             } else {
                                 if cmd == SHM_LOCK {
