@@ -75,6 +75,8 @@ pub struct SocketFile {
     rcvtimeo: Mutex<Timeout>,
     sndtimeo: Mutex<Timeout>,
     ino: u64,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
@@ -85,6 +87,7 @@ static COLLECTING: AtomicBool = AtomicBool::new(false);
 impl SocketFile {
     fn open(sock: Sock, unix: Option<Arc<UnixSocket<KEnv>>>, nonblock: bool) -> Arc<dyn File> {
         Arc::new(SocketFile {
+            owner: vfs::FileOwner::new(),
             sock,
             unix,
             flags: AtomicU32::new(vfs::O_RDWR | if nonblock { vfs::O_NONBLOCK } else { 0 }),
@@ -151,6 +154,10 @@ fn blocking<T>(
 }
 
 impl File for SocketFile {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);

@@ -96,7 +96,7 @@ pub fn reopen(file: Arc<dyn File>, flags: u32) -> Result<Arc<dyn File>> {
     if flags & vfs::O_PATH != 0 {
         // the object's stat as of now: holding the file would keep a pipe
         // end open (Linux's O_PATH holds the inode only)
-        return Ok(Arc::new(PathOnly { stat: file.stat()?, flags }));
+        return Ok(Arc::new(PathOnly { owner: vfs::FileOwner::new(), stat: file.stat()?, flags }));
     }
     let file = &*file;
     if let Some(r) = crate::pipe::reopen(file, flags) {
@@ -116,9 +116,15 @@ pub fn reopen(file: Arc<dyn File>, flags: u32) -> Result<Arc<dyn File>> {
 struct PathOnly {
     stat: vfs::Stat,
     flags: u32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 impl File for PathOnly {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
         Err(Errno::EBADF)
     }
