@@ -120,6 +120,10 @@ impl File for Device {
         &self.owner
     }
 
+    fn fasync(&self) -> bool {
+        is_tty(self)
+    }
+
     fn unread(&self, data: &[u8]) {
         // the others make their bytes up or have none to give back
         if let Kind::Console { .. } = self.kind {

@@ -209,6 +209,10 @@ impl File for InotifyFile {
         &self.owner
     }
 
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         loop {
             let r = self.inst.lock().read(buf);

@@ -606,6 +606,10 @@ impl File for PipeEnd {
         &self.owner
     }
 
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         self.read_nb(buf, self.nonblock())
     }

@@ -274,6 +274,10 @@ impl File for Master {
         &self.owner
     }
 
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -422,6 +426,10 @@ impl Drop for Slave {
 impl File for Slave {
     fn owner(&self) -> &vfs::FileOwner {
         &self.owner
+    }
+
+    fn fasync(&self) -> bool {
+        true
     }
 
     fn read(&self, buf: &mut [u8]) -> Result<usize> {

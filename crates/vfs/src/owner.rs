@@ -6,6 +6,10 @@
 //! Every [`crate::File`] embeds one ([`crate::File::owner`]); descriptors made
 //! by dup(2) and fork(2) share the description, hence its owner.
 
+use alloc::sync::Arc;
+use core::any::Any;
+use core::fmt;
+
 use linux_abi::{Errno, Result};
 use spin::Mutex;
 
@@ -101,12 +105,24 @@ impl OwnerState {
 
 /// A file's owner and signal (Linux's `fown_struct`), and its O_ASYNC
 /// descriptor. Each method takes the small lock once.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FileOwner {
     state: Mutex<OwnerState>,
     /// The descriptor given to the O_ASYNC switch (F_SETFL, FIOASYNC): the
     /// `si_fd` of the signals; `None` while O_ASYNC signalling is off.
     async_fd: Mutex<Option<i32>>,
+    /// What the kernel hooked on the file's wake-ups while O_ASYNC is on
+    /// (kept here so it lives as long as the description).
+    hook: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+}
+
+impl fmt::Debug for FileOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileOwner")
+            .field("state", &self.get())
+            .field("async_fd", &self.async_fd())
+            .finish_non_exhaustive()
+    }
 }
 
 impl FileOwner {
@@ -115,6 +131,7 @@ impl FileOwner {
         Self {
             state: Mutex::new(OwnerState { pid: 0, kind: OwnerKind::Tid, uid: 0, euid: 0, signum: 0 }),
             async_fd: Mutex::new(None),
+            hook: Mutex::new(None),
         }
     }
 
@@ -159,6 +176,15 @@ impl FileOwner {
     /// `si_fd`) or off (`None`).
     pub fn set_async(&self, fd: Option<i32>) {
         *self.async_fd.lock() = fd;
+    }
+
+    /// Puts the kernel's O_ASYNC hook in place of the one before, which is
+    /// handed back (for the caller to drop with no lock held).
+    pub fn replace_hook(
+        &self,
+        hook: Option<Arc<dyn Any + Send + Sync>>,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
+        core::mem::replace(&mut *self.hook.lock(), hook)
     }
 
     /// The O_ASYNC descriptor, `None` while O_ASYNC signalling is off.

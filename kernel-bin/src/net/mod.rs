@@ -158,6 +158,10 @@ impl File for SocketFile {
         &self.owner
     }
 
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);

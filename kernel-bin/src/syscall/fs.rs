@@ -797,6 +797,11 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
         return r;
     }
     let file = t.fd(fd)?;
+    if crate::net::as_socket(&*file).is_some()
+        && let Some(r) = crate::fasync::sock_ioctl(t, &*file, cmd, arg)
+    {
+        return r;
+    }
     if let Some(r) = crate::net::ioctl(t, &file, cmd, arg) {
         return r;
     }
@@ -879,8 +884,18 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
             {
                 return Err(Errno::EINVAL);
             }
+            // setfl(): the file's fasync first, then the flags
+            let on = arg as u32 & vfs::O_ASYNC != 0;
+            if on != (file.status_flags() & vfs::O_ASYNC != 0) {
+                crate::fasync::switch(fd32 as i32, &file, on)?;
+            }
             file.set_status_flags(arg as u32);
             Ok(0)
+        }
+        _ if crate::fasync::is_owner_cmd(cmd) => {
+            let file = files.lock().get(fd32)?;
+            drop(files);
+            crate::fasync::fcntl(t, &*file, cmd, arg)
         }
         F_ADD_SEALS => super::shm::add_seals(&files.lock().get(fd32)?, arg),
         F_GET_SEALS => super::shm::get_seals(&files.lock().get(fd32)?),
