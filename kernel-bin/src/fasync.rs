@@ -122,9 +122,12 @@ const SIOCGPGRP: u32 = 0x8904;
 /// value to `arg`). `None` for other commands.
 pub fn sock_ioctl(t: &mut UThread, file: &dyn File, cmd: u32, arg: u64) -> Option<SysResult> {
     Some(match cmd {
-        FIOSETOWN | SIOCSPGRP => t.read(UserPtr::<i32>::new(arg)).and_then(|who| fcntl(t, file, F_SETOWN, who as u64)),
-        FIOGETOWN | SIOCGPGRP => fcntl(t, file, F_GETOWN, 0)
-            .and_then(|v| t.write(UserPtr::<i32>::new(arg), v as i32).map(|_| 0)),
+        FIOSETOWN | SIOCSPGRP => {
+            t.read(UserPtr::<i32>::new(arg)).and_then(|who| fcntl(t, file, F_SETOWN, who as u64))
+        }
+        FIOGETOWN | SIOCGPGRP => {
+            fcntl(t, file, F_GETOWN, 0).and_then(|v| t.write(UserPtr::<i32>::new(arg), v as i32).map(|_| 0))
+        }
         _ => return None,
     })
 }

@@ -26,9 +26,9 @@ mod dnotify;
 #[cfg(target_os = "none")]
 mod eventfd;
 #[cfg(target_os = "none")]
-mod fasync;
-#[cfg(target_os = "none")]
 mod exec;
+#[cfg(target_os = "none")]
+mod fasync;
 #[cfg(target_os = "none")]
 mod filemap;
 #[cfg(target_os = "none")]

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <limits.h>
+#include <poll.h>
 
 #ifndef F_SETOWN_EX
 #define F_SETOWN_EX 15

@@ -912,12 +912,12 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
         F_NOTIFY => {
             let file = files.lock().get(fd32)?;
             drop(files);
-            crate::dnotify::fcntl_notify(t, file, arg)
+            crate::dnotify::fcntl_notify(t, fd32 as i32, file, arg)
         }
         _ if crate::locks::is_lease_cmd(cmd) => {
             let file = files.lock().get(fd32)?;
             drop(files);
-            crate::locks::lease_fcntl(t, file, cmd, arg)
+            crate::locks::lease_fcntl(t, fd32 as i32, file, cmd, arg)
         }
         _ if crate::locks::is_lock_cmd(cmd) => {
             let file = files.lock().get(fd32)?;
