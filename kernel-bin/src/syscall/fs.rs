@@ -884,12 +884,16 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
             {
                 return Err(Errno::EINVAL);
             }
-            // setfl(): the file's fasync first, then the flags
-            let on = arg as u32 & vfs::O_ASYNC != 0;
-            if on != (file.status_flags() & vfs::O_ASYNC != 0) {
+            // setfl(): O_ASYNC is not in Linux's SETFL_MASK, the file's
+            // fasync sets it: never kept on a file without one
+            let mut arg = arg as u32;
+            let on = arg & vfs::O_ASYNC != 0;
+            if !file.fasync() {
+                arg &= !vfs::O_ASYNC;
+            } else if on != (file.status_flags() & vfs::O_ASYNC != 0) {
                 crate::fasync::switch(fd32 as i32, &file, on)?;
             }
-            file.set_status_flags(arg as u32);
+            file.set_status_flags(arg);
             Ok(0)
         }
         _ if crate::fasync::is_owner_cmd(cmd) => {
