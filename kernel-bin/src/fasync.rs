@@ -158,24 +158,6 @@ pub fn send_sigio(owner: &FileOwner, fd: i32, reason: i32) {
     );
 }
 
-/// Linux's `send_sigurg`: SIGURG to the owner of `owner` (urgent data on a
-/// socket), whatever O_ASYNC is; the F_SETSIG signal is not used.
-pub fn send_sigurg(owner: &FileOwner) {
-    let s = owner.get();
-    if s.pid <= 0 {
-        return;
-    }
-    let info = SigInfo::kernel(signal::SIGURG);
-    table().send_sigio(
-        s.pid as Pid,
-        target(s.kind),
-        |c| s.may_signal(c.uid, c.suid),
-        info,
-        info,
-        &crate::proc::Hooks,
-    );
-}
-
 /// The relay O_ASYNC hangs on a file's wait queue.
 struct Hook {
     file: Weak<dyn File>,
