@@ -347,6 +347,8 @@ pub struct BlockFile {
     inode: Arc<Inode>,
     flags: AtomicU32,
     pos: AtomicU64,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 /// Opens the disk behind `(254, 0)`; ENXIO without one.
@@ -354,7 +356,12 @@ pub fn open(inode: Arc<Inode>, minor: u32, flags: u32) -> Result<Arc<dyn File>> 
     if minor != 0 || !present() {
         return Err(Errno::ENXIO);
     }
-    Ok(Arc::new(BlockFile { inode, flags: AtomicU32::new(flags), pos: AtomicU64::new(0) }))
+    Ok(Arc::new(BlockFile {
+        owner: vfs::FileOwner::new(),
+        inode,
+        flags: AtomicU32::new(flags),
+        pos: AtomicU64::new(0),
+    }))
 }
 
 impl BlockFile {
@@ -379,6 +386,10 @@ const SEEK_CUR: u32 = 1;
 const SEEK_END: u32 = 2;
 
 impl File for BlockFile {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         self.readable()?;
         let pos = self.pos.load(Ordering::Relaxed);

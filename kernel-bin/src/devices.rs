@@ -28,6 +28,8 @@ pub struct Device {
     kind: Kind,
     inode: Option<Arc<Inode>>,
     flags: AtomicU32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 /// Opens the driver for `(major, minor)`; `ENXIO` when there is none (or
@@ -61,13 +63,19 @@ pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32, noctty: bool)
         }
         _ => return Err(Errno::ENXIO),
     };
-    Ok(Arc::new(Device { kind, inode: Some(inode), flags: AtomicU32::new(flags) }))
+    Ok(Arc::new(Device {
+        owner: vfs::FileOwner::new(),
+        kind,
+        inode: Some(inode),
+        flags: AtomicU32::new(flags),
+    }))
 }
 
 /// The console as an open file without a device node (init's fds 0-2 when
 /// the initramfs has no /dev/console).
 pub fn console() -> Arc<dyn File> {
     Arc::new(Device {
+        owner: vfs::FileOwner::new(),
         kind: Kind::Console { jobctl: false },
         inode: None,
         flags: AtomicU32::new(vfs::O_RDWR),
@@ -109,6 +117,14 @@ pub fn random_bytes(buf: &mut [u8]) {
 }
 
 impl File for Device {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
+    fn fasync(&self) -> bool {
+        is_tty(self)
+    }
+
     fn unread(&self, data: &[u8]) {
         // the others make their bytes up or have none to give back
         if let Kind::Console { .. } = self.kind {

@@ -1,7 +1,8 @@
 //! fcntl(2)'s F_NOTIFY (dnotify) over `file_lock::DnotifyTable`: one
 //! registry of watched directories; the syscalls that change a directory's
 //! entries report to it ([`event`], [`attrib`], [`create_event`]), the
-//! watchers get SIGIO (no F_SETSIG here). A watch goes with any close of its
+//! watchers' descriptions' owners (the setter unless F_SETOWN named one)
+//! get SIGIO or the F_SETSIG signal (`POLL_MSG`, `si_fd`). A watch goes with any close of its
 //! description by the process that set it ([`closed`], from the close
 //! paths' `locks::closed`) or when the description is gone.
 //!
@@ -23,7 +24,6 @@ use process::pid::Pid;
 use vfs::{File, Inode};
 
 use crate::locks::FileRef;
-use crate::proc::table;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
 
@@ -51,12 +51,12 @@ fn tidy(dirs: &mut Dirs) -> Vec<Arc<Inode>> {
 }
 
 /// fcntl(fd, F_NOTIFY, arg) on `file` (fcntl_dirnotify).
-pub fn fcntl_notify(t: &UThread, file: Arc<dyn File>, arg: u64) -> SysResult {
+pub fn fcntl_notify(t: &UThread, fd: i32, file: Arc<dyn File>, arg: u64) -> SysResult {
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
     let arg = arg as u32;
-    let me = FileRef::of(&file);
+    let me = FileRef::with_fd(&file, fd);
     let pid = t.pid as i32;
     if arg & !file_lock::DN_MULTISHOT == 0 {
         // no event: the watch goes, whatever the file is
@@ -80,7 +80,10 @@ pub fn fcntl_notify(t: &UThread, file: Arc<dyn File>, arg: u64) -> SysResult {
     let (r, gone) = gone;
     drop(gone);
     drop(inode);
-    r.map(|_| 0)
+    r?;
+    // fcntl_dirnotify: the setter owns the file unless someone does already
+    let _ = crate::fasync::setown(t, &*file, t.pid as i32, vfs::OwnerKind::Pid, false);
+    Ok(0)
 }
 
 /// Process `pid` closed a descriptor of `file` (dnotify_flush).
@@ -99,17 +102,23 @@ pub fn closed(pid: Pid, file: &Arc<dyn File>) {
     drop(gone);
 }
 
-/// Events `mask` in directory `dir`: SIGIO to the watchers.
+/// Events `mask` in directory `dir`: the watchers' descriptions' owners
+/// get their F_SETSIG signal or SIGIO (`send_sigio(fown, fd, POLL_MSG)`).
 fn fire(dir: &Arc<Inode>, mask: u32) {
-    let (pids, gone) = {
+    let mut files: Vec<FileRef> = Vec::new();
+    let gone = {
         let mut dirs = DIRS.lock();
         let Some(i) = dirs.iter().position(|(d, _)| Arc::ptr_eq(d, dir)) else { return };
-        let pids = dirs[i].1.event(mask).unwrap_or_default();
-        (pids, tidy(&mut dirs))
+        let _ = dirs[i].1.event_with(mask, |f| {
+            if files.try_reserve(1).is_ok() {
+                files.push(f.clone());
+            }
+        });
+        tidy(&mut dirs)
     };
     drop(gone);
-    for pid in pids {
-        let _ = table().send_signal(pid as Pid, signal::SigInfo::kernel(signal::SIGIO), &crate::proc::Hooks);
+    for f in files {
+        f.signal_owner();
     }
 }
 

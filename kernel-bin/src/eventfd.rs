@@ -111,6 +111,8 @@ pub struct EventFd {
     /// fdinfo's `eventfd-id` (Linux takes the lowest free id of an ida;
     /// here a counter).
     id: u32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 /// The next eventfd's id.
@@ -119,6 +121,7 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 impl EventFd {
     fn new(initval: u32, flags: u32) -> EventFd {
         EventFd {
+            owner: vfs::FileOwner::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff,
             counter: Mutex::new(Counter::new(initval, flags)),
             wq: Arc::new(WaitQueue::new()),
@@ -138,6 +141,10 @@ impl EventFd {
 }
 
 impl File for EventFd {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn show_fdinfo(&self, out: &mut alloc::string::String) {
         let count = self.counter.lock().count();
         out.push_str(&process::proctext::fdinfo_eventfd(count, self.id));

@@ -213,6 +213,8 @@ pub struct InotifyFile {
     user: Arc<UserCounts>,
     /// This file, for the marks of the inodes it watches.
     me: Weak<InotifyFile>,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 impl InotifyFile {
@@ -255,6 +257,14 @@ impl Drop for InotifyFile {
 }
 
 impl File for InotifyFile {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         loop {
             let r = self.inst.lock().read(buf);
@@ -334,6 +344,7 @@ pub fn inotify_init1(t: &mut UThread, flags: i32) -> SysResult {
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1))
         .map_err(|_| Errno::EMFILE)?;
     let file = Arc::new_cyclic(|me| InotifyFile {
+        owner: vfs::FileOwner::new(),
         me: me.clone(),
         inst: Mutex::new(Instance::new(
             MAX_QUEUED_EVENTS.load(Ordering::Relaxed) as usize,

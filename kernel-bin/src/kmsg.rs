@@ -31,6 +31,8 @@ pub struct Kmsg {
     inode: Arc<Inode>,
     flags: AtomicU32,
     cursor: spin::Mutex<Cursor>,
+    /// F_SETOWN/F_SETSIG state (no O_ASYNC: Linux's kmsg has no fasync).
+    owner: vfs::FileOwner,
 }
 
 /// open(2) of /dev/kmsg.
@@ -46,7 +48,12 @@ pub fn open(inode: Arc<Inode>, flags: u32) -> Result<Arc<dyn File>> {
         }
     }
     let cursor = with_log(|r| r.first());
-    Ok(Arc::new(Kmsg { inode, flags: AtomicU32::new(flags), cursor: spin::Mutex::new(cursor) }))
+    Ok(Arc::new(Kmsg {
+        inode,
+        flags: AtomicU32::new(flags),
+        cursor: spin::Mutex::new(cursor),
+        owner: vfs::FileOwner::new(),
+    }))
 }
 
 /// One log line (`<prio>[sssss.uuuuuu] text\n`) as /dev/kmsg's record.
@@ -113,6 +120,10 @@ impl Kmsg {
 }
 
 impl File for Kmsg {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         loop {
             if let Some((_, rec)) = self.next()? {

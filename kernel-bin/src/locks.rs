@@ -43,14 +43,31 @@ use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
 
-/// An open file description, held weakly.
+/// An open file description, held weakly, with the descriptor it was
+/// named by when a lease or a dnotify watch was set on it (the `si_fd` of
+/// their signals; not part of the equality).
 #[derive(Clone)]
-pub struct FileRef(Weak<dyn File>);
+pub struct FileRef(Weak<dyn File>, i32);
 
 impl FileRef {
     /// The description `file`.
     pub fn of(file: &Arc<dyn File>) -> Self {
-        FileRef(Arc::downgrade(file))
+        FileRef(Arc::downgrade(file), -1)
+    }
+
+    /// The description `file`, named by descriptor `fd`.
+    pub fn with_fd(file: &Arc<dyn File>, fd: i32) -> Self {
+        FileRef(Arc::downgrade(file), fd)
+    }
+
+    /// Linux's `send_sigio(&filp->f_owner, fd, POLL_MSG)` for a lease
+    /// break or a dnotify event: the F_SETSIG signal (or SIGIO) to the
+    /// description's owner, if it is still open.
+    pub fn signal_owner(&self) {
+        if let Some(f) = self.0.upgrade() {
+            crate::fasync::send_sigio(f.owner(), self.1, vfs::POLL_MSG);
+            drop(f);
+        }
     }
     fn addr(&self) -> usize {
         self.0.as_ptr() as *const u8 as usize
@@ -751,11 +768,11 @@ fn opens_of(inode: &Arc<Inode>) -> Result<Opens> {
 
 /// fcntl's F_SETLEASE and F_GETLEASE on `file` (fs/locks.c's
 /// fcntl_setlease, generic_setlease, fcntl_getlease).
-pub fn lease_fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysResult {
+pub fn lease_fcntl(t: &mut UThread, fd: i32, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysResult {
     if file.status_flags() & vfs::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    let me = FileRef::of(&file);
+    let me = FileRef::with_fd(&file, fd);
     if cmd == F_GETLEASE {
         let Some(inode) = file.inode() else { return Ok(file_lock::F_UNLCK as isize) };
         let ty = with_entry(inode, |e| (false, e.leases.get(&me))).unwrap_or(file_lock::F_UNLCK);
@@ -789,6 +806,10 @@ pub fn lease_fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> 
             Err(err) => (Try::Done(Err(err)), false),
         }
     })?;
+    // lease_setup: the setter owns the file unless someone does already
+    if l_type != file_lock::F_UNLCK && matches!(res, Try::Done(Ok(_))) {
+        let _ = crate::fasync::setown(t, &*file, t.pid as i32, vfs::OwnerKind::Pid, false);
+    }
     match res {
         Try::Done(r) => r,
         Try::Sleep(()) => Ok(0),
@@ -879,7 +900,7 @@ fn break_inode(
 ) -> Result<()> {
     let mut started = false;
     loop {
-        let mut to_signal: Vec<i32> = Vec::new();
+        let mut to_signal: Vec<FileRef> = Vec::new();
         let mut until = None;
         let registered = out.inode.is_some();
         let (res, waiters, seen) = attempt(inode, |reg, i| {
@@ -896,8 +917,14 @@ fn break_inode(
             }
             if !started {
                 let now = arch_x86_64::time::since_boot_ns();
-                match e.leases.start_break(write, now.saturating_add(LEASE_BREAK_NS)) {
-                    Ok(b) => to_signal = b.signal,
+                let mut files = Vec::new();
+                let r = e.leases.start_break_with(write, now.saturating_add(LEASE_BREAK_NS), |f| {
+                    if files.try_reserve(1).is_ok() {
+                        files.push(f.clone());
+                    }
+                });
+                match r {
+                    Ok(_) => to_signal = files,
                     Err(err) => return (Try::Done(Err(err)), false),
                 }
             }
@@ -912,9 +939,9 @@ fn break_inode(
             out.inode = Some(inode.clone());
         }
         started = true;
-        for pid in to_signal {
-            let _ =
-                table().send_signal(pid as Pid, signal::SigInfo::kernel(signal::SIGIO), &crate::proc::Hooks);
+        // (outside the registry lock: kill_fasync on each lease's file)
+        for f in to_signal.drain(..) {
+            f.signal_owner();
         }
         if let Try::Done(r) = res {
             return r.map(|_| ());

@@ -28,6 +28,8 @@ mod eventfd;
 #[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
+mod fasync;
+#[cfg(target_os = "none")]
 mod filemap;
 #[cfg(target_os = "none")]
 mod fs;

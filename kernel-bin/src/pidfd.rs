@@ -60,6 +60,8 @@ pub struct PidFd {
     token: Arc<Token>,
     /// `O_RDWR` and `O_NONBLOCK`.
     flags: AtomicU32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 /// What the process behind a pidfd is now.
@@ -93,7 +95,12 @@ impl PidFd {
         };
         EXIT_WQ.call_once(|| Arc::new(WaitQueue::new()));
         ANY.store(true, Ordering::SeqCst);
-        Ok(PidFd { pid, token, flags: AtomicU32::new(vfs::O_RDWR | (flags & PIDFD_NONBLOCK)) })
+        Ok(PidFd {
+            owner: vfs::FileOwner::new(),
+            pid,
+            token,
+            flags: AtomicU32::new(vfs::O_RDWR | (flags & PIDFD_NONBLOCK)),
+        })
     }
 
     fn target(&self) -> Target {
@@ -122,6 +129,10 @@ impl PidFd {
 }
 
 impl File for PidFd {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn show_fdinfo(&self, out: &mut alloc::string::String) {
         out.push_str(&process::proctext::fdinfo_pidfd(self.live_pid().ok()));
     }
@@ -197,7 +208,12 @@ pub fn create_for_clone(parent: Pid, child: Pid) -> Result<i32> {
     drop(slot);
     EXIT_WQ.call_once(|| Arc::new(WaitQueue::new()));
     ANY.store(true, Ordering::SeqCst);
-    let file: Arc<dyn File> = Arc::new(PidFd { pid: child, token, flags: AtomicU32::new(vfs::O_RDWR) });
+    let file: Arc<dyn File> = Arc::new(PidFd {
+        owner: vfs::FileOwner::new(),
+        pid: child,
+        token,
+        flags: AtomicU32::new(vfs::O_RDWR),
+    });
     match files_of(current_tid()).and_then(|f| f.lock().insert(file, true, nofile(parent))) {
         Ok(fd) => Ok(fd as i32),
         Err(e) => {

@@ -149,6 +149,8 @@ pub struct PipeEnd {
     flags: AtomicU32,
     /// The FIFO's inode (stat, fchmod, the /proc link); `None` for a pipe.
     inode: Option<Arc<vfs::Inode>>,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 /// The slots of a pipe made beyond the soft limit.
@@ -261,6 +263,7 @@ pub fn pipe(flags: u32, user: PipeUser) -> Result<(Arc<dyn File>, Arc<dyn File>)
     }
     let shared = Shared::with_slots(1, 1, slots, Some((user.uid, slots)));
     let r = PipeEnd {
+        owner: vfs::FileOwner::new(),
         shared: shared.clone(),
         read: true,
         write: false,
@@ -268,6 +271,7 @@ pub fn pipe(flags: u32, user: PipeUser) -> Result<(Arc<dyn File>, Arc<dyn File>)
         inode: None,
     };
     let w = PipeEnd {
+        owner: vfs::FileOwner::new(),
         shared,
         read: false,
         write: true,
@@ -347,7 +351,14 @@ fn open_end(shared: Arc<Shared>, flags: u32, inode: Option<Arc<vfs::Inode>>) -> 
     let seen = counter.load(Ordering::SeqCst);
     let alone = others.load(Ordering::SeqCst) == 0;
     s.openq.wake_all();
-    let end = Arc::new(PipeEnd { shared: shared.clone(), read, write, flags: AtomicU32::new(flags), inode });
+    let end = Arc::new(PipeEnd {
+        owner: vfs::FileOwner::new(),
+        shared: shared.clone(),
+        read,
+        write,
+        flags: AtomicU32::new(flags),
+        inode,
+    });
     if is_fifo && !nonblock && read != write && alone {
         // wait_for_partner(): until the other side's counter moves; an
         // interrupted open drops its end (the counts go back)
@@ -591,6 +602,14 @@ impl PipeEnd {
 }
 
 impl File for PipeEnd {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         self.read_nb(buf, self.nonblock())
     }

@@ -210,6 +210,8 @@ pub struct Master {
     pty: Arc<Pty>,
     inode: Arc<Inode>,
     flags: AtomicU32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 /// Kernel memory a new pair needs beyond the free frames' reserve: its
@@ -266,7 +268,7 @@ pub fn open_master(inode: Arc<Inode>, flags: u32) -> Result<Arc<dyn File>> {
         PTYS.lock().remove(&pty.index);
         return Err(e);
     }
-    Ok(Arc::new(Master { pty, inode, flags: AtomicU32::new(flags) }))
+    Ok(Arc::new(Master { owner: vfs::FileOwner::new(), pty, inode, flags: AtomicU32::new(flags) }))
 }
 
 impl Drop for Master {
@@ -288,6 +290,14 @@ fn nonblock(flags: &AtomicU32) -> bool {
 }
 
 impl File for Master {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -379,12 +389,14 @@ pub struct Slave {
     pty: Arc<Pty>,
     inode: Option<Arc<Inode>>,
     flags: AtomicU32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 fn slave_file(pty: Arc<Pty>, inode: Option<Arc<Inode>>, flags: u32) -> Result<Arc<dyn File>> {
     pty.with(|s| s.pair.open_slave()).map_err(|()| Errno::EIO)?;
     pty.changed();
-    Ok(Arc::new(Slave { pty, inode, flags: AtomicU32::new(flags) }))
+    Ok(Arc::new(Slave { owner: vfs::FileOwner::new(), pty, inode, flags: AtomicU32::new(flags) }))
 }
 
 /// open(2) of `/dev/pts/N`: `EIO` while locked or hung up, `ENXIO` for no
@@ -414,6 +426,14 @@ impl Drop for Slave {
 }
 
 impl File for Slave {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if self.pty.with(|s| s.pair.hung_up()) {
             return Ok(0);

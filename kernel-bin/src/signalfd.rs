@@ -74,6 +74,8 @@ pub struct SignalFd {
     /// The signals it reads (never SIGKILL or SIGSTOP).
     mask: AtomicU64,
     flags: AtomicU32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 impl SignalFd {
@@ -87,6 +89,10 @@ impl SignalFd {
 }
 
 impl File for SignalFd {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn show_fdinfo(&self, out: &mut alloc::string::String) {
         out.push_str(&process::proctext::fdinfo_signalfd(self.mask().bits()));
     }
@@ -158,6 +164,7 @@ pub fn signalfd4(t: &mut UThread, fd: i32, mask: UserPtr<u64>, size: usize, flag
     rules::check_flags(flags)?;
     if fd == -1 {
         let file: Arc<dyn File> = Arc::new(SignalFd {
+            owner: vfs::FileOwner::new(),
             mask: AtomicU64::new(mask.bits()),
             flags: AtomicU32::new(vfs::O_RDWR | (flags & vfs::O_NONBLOCK)),
         });

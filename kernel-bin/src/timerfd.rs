@@ -63,6 +63,8 @@ pub struct TimerFd {
     wq: Arc<WaitQueue>,
     events: AtomicU64,
     flags: AtomicU32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 struct State {
@@ -196,6 +198,10 @@ pub fn clock_was_set() {
 }
 
 impl File for TimerFd {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn show_fdinfo(&self, out: &mut alloc::string::String) {
         let (ticks, flags, value, interval) = {
             let s = self.state.lock();
@@ -267,6 +273,7 @@ pub fn timerfd_create(t: &mut UThread, clockid: i32, flags: i32) -> SysResult {
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let file = Arc::new_cyclic(|me| TimerFd {
+        owner: vfs::FileOwner::new(),
         id,
         clock,
         me: me.clone(),

@@ -98,6 +98,13 @@ impl<F: Clone + Eq> DnotifyTable<F> {
     /// that fired without `DN_MULTISHOT` go. `ENOMEM` (nothing changed)
     /// without room for the list.
     pub fn event(&mut self, mask: u32) -> Result<Vec<i32>> {
+        self.event_with(mask, |_| {})
+    }
+
+    /// [`Self::event`], calling `each` with the description of every watch
+    /// that fired (whose owner Linux signals: `send_sigio` on the watch's
+    /// file).
+    pub fn event_with(&mut self, mask: u32, mut each: impl FnMut(&F)) -> Result<Vec<i32>> {
         let mut out = Vec::new();
         let n = self.watches.iter().filter(|w| w.mask & mask & !DN_MULTISHOT != 0).count();
         out.try_reserve(n).map_err(|_| Errno::ENOMEM)?;
@@ -106,6 +113,7 @@ impl<F: Clone + Eq> DnotifyTable<F> {
                 return true;
             }
             out.push(w.pid);
+            each(&w.file);
             w.mask & DN_MULTISHOT != 0
         });
         Ok(out)

@@ -234,6 +234,13 @@ impl<F: Clone + Eq> LeaseTable<F> {
     /// already pending (any pending break, for a read open), and its holder
     /// is named for a signal. Call [`Self::time_out`] first.
     pub fn start_break(&mut self, write: bool, at: u64) -> Result<Break> {
+        self.start_break_with(write, at, |_| {})
+    }
+
+    /// [`Self::start_break`], calling `each` with the description of every
+    /// lease named for a signal (whose owner Linux signals: `kill_fasync`
+    /// on the lease's file).
+    pub fn start_break_with(&mut self, write: bool, at: u64, mut each: impl FnMut(&F)) -> Result<Break> {
         let mut out = Break::default();
         for l in &mut self.leases {
             if !l.conflicts(write) {
@@ -253,6 +260,7 @@ impl<F: Clone + Eq> LeaseTable<F> {
             }
             out.signal.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
             out.signal.push(l.pid);
+            each(&l.file);
         }
         Ok(out)
     }

@@ -491,6 +491,18 @@ impl<P: Platform> Process<P> {
     }
 }
 
+/// What the owner of a file names ([`ProcessTable::send_sigio`]): Linux's
+/// `PIDTYPE_PID`, `PIDTYPE_TGID`, `PIDTYPE_PGID`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigioTarget {
+    /// One thread (`F_OWNER_TID`).
+    Thread,
+    /// A process (`F_OWNER_PID`, F_SETOWN with a positive id).
+    Process,
+    /// A process group (`F_OWNER_PGRP`, F_SETOWN with a negative id).
+    Group,
+}
+
 /// What a wait found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1847,6 +1859,66 @@ impl<P: Platform> ProcessTable<P> {
         let r = self.inner.lock().sigqueue(caller, tgid, tid, info, &mut out);
         out.run(hooks);
         r
+    }
+
+    /// Linux's `send_sigio`: `info` to the owner of a file, `who` being a
+    /// thread (`target` [`SigioTarget::Thread`]), a process (any thread id
+    /// of it names it) or a process group, each target only if `may`
+    /// accepts its credentials (`sigio_perm`). A target whose queue refuses
+    /// `info` (a full real-time queue) gets `plain` (a plain SIGIO)
+    /// instead. Nobody to send to is not an error.
+    pub fn send_sigio(
+        &self,
+        who: Pid,
+        target: SigioTarget,
+        may: impl Fn(&Credentials) -> bool,
+        info: SigInfoOf<P>,
+        plain: SigInfoOf<P>,
+        hooks: &impl Hooks<P>,
+    ) {
+        let mut out = Out::new();
+        {
+            let mut g = self.inner.lock();
+            let one = |g: &mut Inner<P>, pid: Pid, tid: Option<Pid>, out: &mut Out<P>| {
+                if !g.procs.get(&pid).is_some_and(|p| may(&p.creds)) {
+                    return;
+                }
+                let send = |g: &mut Inner<P>, info: SigInfoOf<P>, out: &mut Out<P>| match tid {
+                    Some(t) => g.send_thread(t, info, out),
+                    None => g.send(pid, info, false, out),
+                };
+                if send(g, info.clone(), out).is_err() {
+                    let _ = send(g, plain.clone(), out);
+                }
+            };
+            match target {
+                SigioTarget::Thread | SigioTarget::Process => {
+                    if let Some(tgid) = g.threads.get(&who).map(|t| t.tgid) {
+                        let tid = (target == SigioTarget::Thread).then_some(who);
+                        one(&mut g, tgid, tid, &mut out);
+                    }
+                }
+                SigioTarget::Group => {
+                    let members: Vec<Pid> = g.members(who).collect();
+                    for m in members {
+                        one(&mut g, m, None, &mut out);
+                    }
+                }
+            }
+        }
+        out.run(hooks);
+    }
+
+    /// Whether the owner `who` of kind `target` still exists (Linux's
+    /// `pid_task(pid, type)` in F_GETOWN): a thread, a process (its
+    /// leader's id), a process group with members.
+    pub fn sigio_target_alive(&self, who: Pid, target: SigioTarget) -> bool {
+        let g = self.inner.lock();
+        match target {
+            SigioTarget::Thread => g.threads.contains_key(&who),
+            SigioTarget::Process => g.procs.contains_key(&who),
+            SigioTarget::Group => g.members(who).next().is_some(),
+        }
     }
 
     /// Sends a kernel-generated signal to a process (no permission check).

@@ -560,6 +560,13 @@ impl SigInfo {
         SigInfo { signo: sig, errno: 0, code: SI_KERNEL, fields: SigFields::Kill { pid: 0, uid: 0 } }
     }
 
+    /// A SIGIO-style signal about a file (Linux's `send_sigio_to_task`):
+    /// `code` (`POLL_IN`...`POLL_HUP` or `SI_SIGIO`), the poll bits `band`
+    /// and the descriptor `fd`.
+    pub const fn poll(sig: SigNum, code: i32, band: i64, fd: i32) -> SigInfo {
+        SigInfo { signo: sig, errno: 0, code, fields: SigFields::Poll { band, fd } }
+    }
+
     /// What tkill(2)/tgkill(2) send: `SI_TKILL` with the sender's pid and uid.
     pub const fn tkill(sig: SigNum, pid: i32, uid: u32) -> SigInfo {
         SigInfo { signo: sig, errno: 0, code: SI_TKILL, fields: SigFields::Rt { pid, uid, value: 0 } }

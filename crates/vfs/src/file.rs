@@ -134,6 +134,18 @@ pub trait File: Send + Sync {
     fn direct_io(&self) -> bool {
         false
     }
+
+    /// The owner of this description (fcntl's F_SETOWN, F_SETSIG): every
+    /// file has one, shared by the descriptors of the description.
+    fn owner(&self) -> &crate::FileOwner;
+
+    /// Whether O_ASYNC makes this kind of file signal its owner when it
+    /// becomes readable or writable (Linux's `file_operations::fasync`:
+    /// pipes, sockets, terminals, inotify). `false` by default: the flag is
+    /// kept (F_GETFL shows it) and nothing is sent.
+    fn fasync(&self) -> bool {
+        false
+    }
 }
 
 /// fcntl(F_SETFL) on a file's status word: the bits of [`SETFL_MASK`]
@@ -177,6 +189,7 @@ pub struct RamFile {
     /// Counted in the inode's `i_writecount` (open(2) for writing; not a
     /// file the kernel makes itself, such as a memfd).
     write_access: bool,
+    owner: crate::FileOwner,
 }
 
 impl fmt::Debug for RamFile {
@@ -210,6 +223,7 @@ impl RamFile {
             flags: AtomicU32::new(flags),
             snapshot: Mutex::new(None),
             write_access: false,
+            owner: crate::FileOwner::new(),
         };
         f.inode.sb.open_files.fetch_add(1, Ordering::SeqCst);
         if f.counts_as_writer() {
@@ -450,6 +464,10 @@ impl File for RamFile {
 
     fn status_flags(&self) -> u32 {
         self.flags.load(Ordering::Relaxed)
+    }
+
+    fn owner(&self) -> &crate::FileOwner {
+        &self.owner
     }
 
     fn set_status_flags(&self, flags: u32) {

@@ -124,6 +124,7 @@ mod dirent;
 mod file;
 mod inode;
 mod notify;
+mod owner;
 mod pages;
 mod synth;
 mod types;
@@ -210,6 +211,10 @@ pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue, set_status_bits};
 pub use inode::{ALLOC_STEP, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
 pub use notify::{NotifyMarks, mask as fsnotify_mask};
+pub use owner::{
+    F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, FileOwner, OwnerKind, OwnerState, POLL_ERR, POLL_HUP, POLL_IN,
+    POLL_MSG, POLL_OUT, POLL_PRI, SIGIO, SIGURG, getown_value, setown_target, sigio_fields,
+};
 pub use pages::{HeapPages, MapObserver, PageId, PageMemory};
 pub use synth::{Magic, SynthEntry, SynthNode, new_synthfs};
 pub use types::*;

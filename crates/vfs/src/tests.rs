@@ -1211,9 +1211,12 @@ struct Queue(u32);
 impl WaitQueue for Queue {}
 
 /// A file whose readiness changes, with a queue of its own.
-struct Fifo(Arc<Queue>);
+struct Fifo(Arc<Queue>, FileOwner);
 
 impl File for Fifo {
+    fn owner(&self) -> &FileOwner {
+        &self.1
+    }
     fn read(&self, _buf: &mut [u8]) -> Result<usize, Errno> {
         Ok(0)
     }
@@ -1240,7 +1243,7 @@ fn wait_queue_none_for_ramfs_and_kernel_type_back_through_any() {
     let f = file(ctx.open(&root, b"/f", O_RDONLY, 0));
     assert!(f.wait_queue().is_none());
     let q = Arc::new(Queue(7));
-    let fifo: Arc<dyn File> = Arc::new(Fifo(q.clone()));
+    let fifo: Arc<dyn File> = Arc::new(Fifo(q.clone(), FileOwner::new()));
     let any: Arc<dyn core::any::Any + Send + Sync> = fifo.wait_queue().unwrap();
     let back = any.downcast::<Queue>().ok().unwrap();
     assert!(Arc::ptr_eq(&back, &q));

@@ -80,6 +80,8 @@ pub struct SocketFile {
     uid: u32,
     /// Its slot in [`REGISTRY`].
     slot: usize,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
@@ -143,6 +145,7 @@ impl SocketFile {
         let pid = table().tgid(tid).unwrap_or(tid);
         let uid = table().with_process(pid, |p| p.creds().fsuid).unwrap_or(0);
         let f = Arc::new(SocketFile {
+            owner: vfs::FileOwner::new(),
             sock,
             unix,
             flags: AtomicU32::new(vfs::O_RDWR | if nonblock { vfs::O_NONBLOCK } else { 0 }),
@@ -233,6 +236,14 @@ fn blocking<T>(
 }
 
 impl File for SocketFile {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
+    fn fasync(&self) -> bool {
+        true
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);

@@ -129,6 +129,8 @@ impl Relay for Hook {
 pub struct Epoll {
     shared: Arc<Shared>,
     flags: AtomicU32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 fn key_of(file: &Arc<dyn File>) -> usize {
@@ -138,6 +140,7 @@ fn key_of(file: &Arc<dyn File>) -> usize {
 impl Epoll {
     fn new() -> Self {
         Self {
+            owner: vfs::FileOwner::new(),
             shared: Arc::new(Shared {
                 items: Mutex::new(Interest::new()),
                 missed: AtomicBool::new(false),
@@ -250,6 +253,10 @@ fn loop_check(ep: &Arc<dyn File>, node: &Epoll, depth: usize) -> Result<()> {
 }
 
 impl File for Epoll {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     /// `ep_show_fdinfo`: a `tfd:` line per item whose file is open, in
     /// the list's order (Linux's is its red-black tree's, by file address).
     fn show_fdinfo(&self, out: &mut alloc::string::String) {

@@ -896,6 +896,11 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
         return r;
     }
     let file = t.fd(fd)?;
+    if crate::net::as_socket(&*file).is_some()
+        && let Some(r) = crate::fasync::sock_ioctl(t, &*file, cmd, arg)
+    {
+        return r;
+    }
     if let Some(r) = crate::net::ioctl(t, &file, cmd, arg) {
         return r;
     }
@@ -978,8 +983,22 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
             {
                 return Err(Errno::EINVAL);
             }
-            file.set_status_flags(arg as u32);
+            // setfl(): O_ASYNC is not in Linux's SETFL_MASK, the file's
+            // fasync sets it: never kept on a file without one
+            let mut arg = arg as u32;
+            let on = arg & vfs::O_ASYNC != 0;
+            if !file.fasync() {
+                arg &= !vfs::O_ASYNC;
+            } else if on != (file.status_flags() & vfs::O_ASYNC != 0) {
+                crate::fasync::switch(fd32 as i32, &file, on)?;
+            }
+            file.set_status_flags(arg);
             Ok(0)
+        }
+        _ if crate::fasync::is_owner_cmd(cmd) => {
+            let file = files.lock().get(fd32)?;
+            drop(files);
+            crate::fasync::fcntl(t, &*file, cmd, arg)
         }
         F_ADD_SEALS => super::shm::add_seals(&files.lock().get(fd32)?, arg),
         F_GET_SEALS => super::shm::get_seals(&files.lock().get(fd32)?),
@@ -996,12 +1015,12 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
         F_NOTIFY => {
             let file = files.lock().get(fd32)?;
             drop(files);
-            crate::dnotify::fcntl_notify(t, file, arg)
+            crate::dnotify::fcntl_notify(t, fd32 as i32, file, arg)
         }
         _ if crate::locks::is_lease_cmd(cmd) => {
             let file = files.lock().get(fd32)?;
             drop(files);
-            crate::locks::lease_fcntl(t, file, cmd, arg)
+            crate::locks::lease_fcntl(t, fd32 as i32, file, cmd, arg)
         }
         _ if crate::locks::is_lock_cmd(cmd) => {
             let file = files.lock().get(fd32)?;

@@ -19,14 +19,6 @@ const FIOASYNC: u32 = 0x5452;
 const FIONREAD: u32 = 0x541b;
 const FIOQSIZE: u32 = 0x5460;
 
-/// Whether the file has a `fasync` operation in Linux (pipes, sockets and
-/// terminals here): FIOASYNC may turn `O_ASYNC` on for it.
-fn has_fasync(file: &dyn File) -> bool {
-    crate::devices::is_tty(file)
-        || file.as_any().is_some_and(|a| a.is::<crate::pipe::PipeEnd>())
-        || crate::net::as_socket(file).is_some()
-}
-
 /// The part of Linux's do_vfs_ioctl() that comes before a file's own
 /// ioctl: `Some(result)` when `cmd` is answered here. An `O_PATH`
 /// descriptor is `EBADF` for every command.
@@ -54,7 +46,8 @@ pub fn generic_ioctl(t: &UThread, fd: Fd, cmd: u32, arg: u64) -> Option<SysResul
             let want = if on != 0 { vfs::O_ASYNC } else { 0 };
             if (fl ^ want) & vfs::O_ASYNC == 0 {
                 Ok(0)
-            } else if has_fasync(&*file) {
+            } else if file.fasync() {
+                crate::fasync::switch(fd.get() as i32, &file, on != 0)?;
                 file.set_status_flags((fl & !vfs::O_ASYNC) | want);
                 Ok(0)
             } else {
@@ -96,7 +89,7 @@ pub fn reopen(file: Arc<dyn File>, flags: u32) -> Result<Arc<dyn File>> {
     if flags & vfs::O_PATH != 0 {
         // the object's stat as of now: holding the file would keep a pipe
         // end open (Linux's O_PATH holds the inode only)
-        return Ok(Arc::new(PathOnly { stat: file.stat()?, flags }));
+        return Ok(Arc::new(PathOnly { owner: vfs::FileOwner::new(), stat: file.stat()?, flags }));
     }
     let file = &*file;
     if let Some(r) = crate::pipe::reopen(file, flags) {
@@ -116,9 +109,15 @@ pub fn reopen(file: Arc<dyn File>, flags: u32) -> Result<Arc<dyn File>> {
 struct PathOnly {
     stat: vfs::Stat,
     flags: u32,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 impl File for PathOnly {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
         Err(Errno::EBADF)
     }

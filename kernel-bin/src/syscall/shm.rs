@@ -58,9 +58,15 @@ const MFD_NAME_MAX: usize = 249;
 struct Memfd {
     file: RamFile,
     name: Vec<u8>,
+    /// F_SETOWN/F_SETSIG/O_ASYNC state of the description.
+    owner: vfs::FileOwner,
 }
 
 impl File for Memfd {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         self.file.read(buf)
     }
@@ -127,7 +133,11 @@ pub fn memfd_create(t: &mut UThread, name: UserCStr, flags: u32) -> SysResult {
     let (uid, gid, _) = creds(t);
     let inode = Inode::new_unlinked(shm_fs(), 0o777, uid, gid);
     inode.set_seals(if flags & MFD_ALLOW_SEALING != 0 { 0 } else { vfs::F_SEAL_SEAL });
-    let file = Memfd { file: RamFile::new_pseudo(inode, vfs::O_RDWR | vfs::O_LARGEFILE), name };
+    let file = Memfd {
+        owner: vfs::FileOwner::new(),
+        file: RamFile::new_pseudo(inode, vfs::O_RDWR | vfs::O_LARGEFILE),
+        name,
+    };
     super::fs::install(t, Arc::new(file), flags & MFD_CLOEXEC != 0)
 }
 
