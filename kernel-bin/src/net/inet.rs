@@ -115,6 +115,7 @@ fn net_of(g: &mut Option<Net>) -> &mut Net {
 /// [`with_net`] without waking the poll thread: returns `f`'s result and
 /// when the stack's next timer is due.
 fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
+    let mut owed = false;
     let (r, woken, next) = {
         let mut g = NET.lock();
         let net = net_of(&mut g);
@@ -135,13 +136,14 @@ fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
                 );
             }
         } else {
-            // No memory for the list: wake them here, under the lock,
-            // rather than lose a wake-up (the queues' locks come after
-            // NET's in the lock order).
-            let wake = |w: &Weak<InetSocket>| {
+            // No memory for the list: mark them, and wake them below in
+            // batches with the lock dropped in between (a queue's relay
+            // may take this lock), rather than lose a wake-up.
+            owed = true;
+            let mark = |w: &Weak<InetSocket>| {
                 if let Some(s) = w.upgrade() {
                     s.events.fetch_add(1, Ordering::Release);
-                    s.waker.0.wake_all();
+                    s.wake_owed.store(true, Ordering::Release);
                     // Not the last reference (its file or an accept holds
                     // one; the kernel does not preempt us here), and Drop
                     // only try-locks.
@@ -149,9 +151,9 @@ fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
                 }
             };
             if all {
-                net.socks.iter().for_each(wake);
+                net.socks.iter().for_each(mark);
             } else {
-                changed.iter().filter_map(|id| net.socks.get(id.0 as usize)).for_each(wake);
+                changed.iter().filter_map(|id| net.socks.get(id.0 as usize)).for_each(mark);
             }
         }
         // kept for the next call (its capacity saves an allocation)
@@ -165,7 +167,46 @@ fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
     }
     // Dropped here, unlocked: the last reference of a closed socket may go.
     drop(woken);
+    if owed {
+        wake_owed();
+    }
     (r, next)
+}
+
+/// Makes the wake-ups [`net_op`] owes, a fixed batch at a time (no
+/// allocation): each batch is picked under the stack's lock and woken
+/// after it is dropped.
+fn wake_owed() {
+    const BATCH: usize = 16;
+    loop {
+        let mut batch: [Option<Arc<InetSocket>>; BATCH] = Default::default();
+        let mut n = 0;
+        {
+            let mut g = NET.lock();
+            let net = net_of(&mut g);
+            for w in &net.socks {
+                if n == BATCH {
+                    break;
+                }
+                if let Some(s) = w.upgrade() {
+                    if s.wake_owed.swap(false, Ordering::AcqRel) {
+                        batch[n] = Some(s);
+                        n += 1;
+                    } else {
+                        // not the last reference, as in net_op
+                        drop(s);
+                    }
+                }
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        for s in batch.iter().flatten() {
+            s.waker.0.wake_all();
+        }
+        drop(batch);
+    }
 }
 
 /// Starts the stack's timer thread at the first use; `ENOBUFS` (what
@@ -216,6 +257,10 @@ pub struct InetSocket {
     waker: KWaker,
     events: AtomicU64,
     released: AtomicBool,
+    /// A wake-up owed by [`net_op`] when it had no memory for its list:
+    /// made after the stack's lock is dropped (a waiter's relay, O_ASYNC's
+    /// SIGIO hook, polls the socket and takes that lock).
+    wake_owed: AtomicBool,
 }
 
 /// socket(2) for AF_INET/AF_INET6: the family hook of the socket layer.
@@ -237,6 +282,7 @@ pub fn inet_socket(domain: u16, ty: u32, protocol: u32) -> Result<Sock> {
             waker,
             events: AtomicU64::new(0),
             released: AtomicBool::new(false),
+            wake_owed: AtomicBool::new(false),
         });
         let i = id.0 as usize;
         if n.socks.len() <= i {
@@ -366,6 +412,7 @@ impl Socket<KEnv> for InetSocket {
                 waker,
                 events: AtomicU64::new(0),
                 released: AtomicBool::new(false),
+                wake_owed: AtomicBool::new(false),
             });
             let i = id.0 as usize;
             if n.socks.len() <= i {
