@@ -1241,7 +1241,28 @@ pub fn faccessat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, f
         return Err(Errno::EINVAL);
     }
     let p = path(t, pathname)?;
-    with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
+    let c = if flags & vfs::AT_EACCESS != 0 {
+        cred(t)
+    } else {
+        table().with_process(t.pid, |p| access_cred(p.creds())).unwrap_or_else(vfs::Cred::root)
+    };
+    with_ctx_as(t, at(dirfd, &p), &c, |ctx, dir| ctx.access(dir, &p, mode, flags)).map(|_| 0)
+}
+
+/// Linux's access_override_creds(): access(2) asks as the real user and
+/// group; unless SECBIT_NO_SETUID_FIXUP, a real root keeps its permitted
+/// capabilities and anyone else has none (a setuid-root program asks what
+/// its invoker may do; a root that dropped CAP_DAC_OVERRIDE from its
+/// effective set still gets its overrides).
+fn access_cred(c: &process::cred::Credentials) -> vfs::Cred {
+    let caps = if c.securebits & process::cred::SECBIT_NO_SETUID_FIXUP != 0 {
+        c.cap_effective
+    } else if c.uid == 0 {
+        c.cap_permitted
+    } else {
+        0
+    };
+    vfs::Cred::new(c.uid, c.gid, c.groups.clone()).with_caps(caps)
 }
 
 pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {
