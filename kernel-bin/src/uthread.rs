@@ -68,6 +68,10 @@ pub struct UThread {
     pub files_cache: WeakFileTable<dyn vfs::File>,
     /// The thread's root, cwd and umask, cached as [`Self::files_cache`].
     pub fs_cache: WeakFsContext<Arc<vfs::Inode>>,
+    /// The process's user namespace, cached for the id translations of
+    /// stat and friends (it changes only by unshare(2) or setns(2) of a
+    /// single-threaded process, which refresh it).
+    pub user_ns: process::ns::UserNsRef,
     /// The exit asked for (by exit(2), exit_group(2), a fatal signal or
     /// the group's exit), made by [`finish_exit`] after this record and
     /// its address-space handle are dropped.
@@ -95,6 +99,14 @@ impl UThread {
             drop(old);
         }
         self.refresh_files();
+    }
+
+    /// Re-reads the user namespace from the process's credentials (after
+    /// unshare(2), setns(2)).
+    pub fn refresh_user_ns(&mut self) {
+        if let Some(ns) = table().with_process(self.pid, |p| p.creds().user_ns.clone()) {
+            self.user_ns = ns;
+        }
     }
 
     /// Re-reads the fd table and fs context from the thread's record (after
@@ -219,9 +231,11 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         trace: 0,
         files_cache: WeakFileTable::none(),
         fs_cache: WeakFsContext::none(),
+        user_ns: process::ns::UserNsRef::INITIAL,
         exit: None,
     };
     t.refresh_files();
+    t.refresh_user_ns();
     let me = crate::sched::current();
     // the signal epoch, looked up once (the table's, read on every return)
     let epoch = table().epoch();
