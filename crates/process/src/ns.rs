@@ -22,7 +22,8 @@ use linux_abi::{Errno, Result};
 pub const OVERFLOW_ID: Id = 65534;
 /// The most lines of a uid or gid map (`UID_GID_MAP_MAX_EXTENTS`).
 pub const MAX_EXTENTS: usize = 340;
-/// How deep user namespaces nest (Linux's 32 levels below the initial one).
+/// The deepest level a user namespace may have as a parent (Linux's
+/// `parent_ns->level > 32` check: 33 levels below the initial one).
 pub const MAX_LEVEL: u32 = 32;
 /// The inode number of the initial user namespace (`PROC_USER_INIT_INO`).
 pub const INIT_USER_INO: u64 = 0xEFFF_FFFD;
@@ -446,13 +447,13 @@ impl Credentials {
     /// `create_user_ns` with `set_cred_user_ns`: these credentials moved
     /// into a new child namespace numbered `ino`, with every capability
     /// there (the caller sets the bounding set to
-    /// [`crate::cred::CAP_FULL_SET`]). `EUSERS` past [`MAX_LEVEL`],
+    /// [`crate::cred::CAP_FULL_SET`]). `ENOSPC` below [`MAX_LEVEL`],
     /// `EPERM` when the euid or egid has no mapping in the current one.
     pub fn enter_new_user_ns(&mut self, ino: u64) -> Result<()> {
-        let level = self.user_ns.level() + 1;
-        if level > MAX_LEVEL {
-            return Err(Errno::EUSERS);
+        if self.user_ns.level() > MAX_LEVEL {
+            return Err(Errno::ENOSPC);
         }
+        let level = self.user_ns.level() + 1;
         if self.user_ns.uid_from_exact(self.euid).is_none() || self.user_ns.gid_from_exact(self.egid).is_none() {
             return Err(Errno::EPERM);
         }
@@ -721,13 +722,14 @@ mod tests {
     #[test]
     fn creation_limits() {
         let mut c = user(1000);
-        for i in 0..MAX_LEVEL {
+        for i in 0..=MAX_LEVEL {
             c.enter_new_user_ns(FIRST_DYNAMIC_INO + u64::from(i)).unwrap();
             c.user_ns.write_map(MapKind::Uid, &c.clone(), b"1000 1000 1").ok();
             c.user_ns.write_setgroups(&c.clone(), b"deny").ok();
             c.user_ns.write_map(MapKind::Gid, &c.clone(), b"1000 1000 1").ok();
         }
-        assert_eq!(c.enter_new_user_ns(1), Err(Errno::EUSERS));
+        assert_eq!(c.user_ns.level(), MAX_LEVEL + 1);
+        assert_eq!(c.enter_new_user_ns(1), Err(Errno::ENOSPC));
         // an unmapped euid cannot make a child
         let mut d = user(1000);
         d.enter_new_user_ns(FIRST_DYNAMIC_INO).unwrap();
