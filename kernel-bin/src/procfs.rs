@@ -301,7 +301,9 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::FdInfo(..) | Node::NsFile(_) => (FileType::Regular, 0o444),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
-        Node::ProcFile(_, _, "oom_score_adj" | "uid_map" | "gid_map" | "setgroups") => (FileType::Regular, 0o644),
+        Node::ProcFile(_, _, "oom_score_adj" | "uid_map" | "gid_map" | "setgroups") => {
+            (FileType::Regular, 0o644)
+        }
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
         // ONE("syscall", S_IRUSR, ...)

@@ -127,7 +127,8 @@ impl IdMap {
                 return Err(Errno::EINVAL);
             }
             let e = Extent { first, lower_first, count };
-            let overlaps = |a: u32, ac: u32, b: u32, bc: u32| a < b.wrapping_add(bc) && b < a.wrapping_add(ac);
+            let overlaps =
+                |a: u32, ac: u32, b: u32, bc: u32| a < b.wrapping_add(bc) && b < a.wrapping_add(ac);
             if extents.iter().any(|o| {
                 overlaps(o.first, o.count, e.first, e.count)
                     || overlaps(o.lower_first, o.count, e.lower_first, e.count)
@@ -348,8 +349,11 @@ impl UserNsRef {
             _ => reader.clone(),
         };
         for e in lines {
-            let lower =
-                if kind == MapKind::Uid { view.uid_from_exact(e.lower_first) } else { view.gid_from_exact(e.lower_first) };
+            let lower = if kind == MapKind::Uid {
+                view.uid_from_exact(e.lower_first)
+            } else {
+                view.gid_from_exact(e.lower_first)
+            };
             if let Some(lower) = lower {
                 let _ = writeln!(out, "{:>10} {:>10} {:>10}", e.first, lower, e.count);
             }
@@ -454,7 +458,9 @@ impl Credentials {
             return Err(Errno::ENOSPC);
         }
         let level = self.user_ns.level() + 1;
-        if self.user_ns.uid_from_exact(self.euid).is_none() || self.user_ns.gid_from_exact(self.egid).is_none() {
+        if self.user_ns.uid_from_exact(self.euid).is_none()
+            || self.user_ns.gid_from_exact(self.egid).is_none()
+        {
             return Err(Errno::EPERM);
         }
         let denied = self.user_ns.get().is_some_and(|p| p.maps.lock().setgroups_denied);
@@ -562,7 +568,11 @@ pub struct UtsNs {
 impl UtsNs {
     /// The initial namespace (`(none)` names).
     pub fn initial() -> Arc<UtsNs> {
-        Arc::new(UtsNs { ino: INIT_UTS_INO, owner: UserNsRef::INITIAL, names: spin::Mutex::new(UtsNames::default()) })
+        Arc::new(UtsNs {
+            ino: INIT_UTS_INO,
+            owner: UserNsRef::INITIAL,
+            names: spin::Mutex::new(UtsNames::default()),
+        })
     }
 
     /// `copy_utsname`: a copy of `self`'s names numbered `ino`, owned by
@@ -684,7 +694,10 @@ mod tests {
         assert_eq!(ns.gid_from(1000), 0);
         assert_eq!(ns.map_text(MapKind::Uid, &ns), "         0       1000          1\n");
         assert_eq!(ns.map_text(MapKind::Uid, &UserNsRef::INITIAL), "         0       1000          1\n");
-        assert_eq!(UserNsRef::INITIAL.map_text(MapKind::Gid, &UserNsRef::INITIAL), "         0          0 4294967295\n");
+        assert_eq!(
+            UserNsRef::INITIAL.map_text(MapKind::Gid, &UserNsRef::INITIAL),
+            "         0          0 4294967295\n"
+        );
         // a child namespace inherits the denial
         let mut inner = c.clone();
         inner.euid = 1000;

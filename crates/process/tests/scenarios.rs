@@ -1244,9 +1244,10 @@ fn unshare_rules() {
     // a user namespace first: its creator may then make the others in it
     let uts0 = w.t.with_process(c, |p| p.ns().uts.ino()).unwrap();
     assert_eq!(w.t.unshare(c, (F::NEWUSER | F::NEWUTS).bits()), Ok(()));
-    let (uts1, user1, caps, bset) = w
-        .t
-        .with_process(c, |p| (p.ns().uts.ino(), p.creds().user_ns.ino(), p.creds().cap_effective, p.cap_bset()))
+    let (uts1, user1, caps, bset) =
+        w.t.with_process(c, |p| {
+            (p.ns().uts.ino(), p.creds().user_ns.ino(), p.creds().cap_effective, p.cap_bset())
+        })
         .unwrap();
     assert_ne!(uts0, uts1);
     assert_ne!(user1, process::ns::INIT_USER_INO);

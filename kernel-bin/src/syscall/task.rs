@@ -86,7 +86,9 @@ pub fn getgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
     let groups = table()
         .with_process(t.pid, |p| {
             let ns = &p.creds().user_ns;
-            p.creds().getgroups(size).map(|g| g.iter().map(|&k| ns.gid_from(k)).collect::<alloc::vec::Vec<u32>>())
+            p.creds()
+                .getgroups(size)
+                .map(|g| g.iter().map(|&k| ns.gid_from(k)).collect::<alloc::vec::Vec<u32>>())
         })
         .ok_or(Errno::ESRCH)??;
     if size != 0 {
@@ -277,7 +279,8 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
 
 /// The namespace kinds setns(2) accepts with a pidfd
 /// (`check_setns_flags`: every `CLONE_NEW*` bit).
-const SETNS_ALL: u64 = 0x0002_0000 | 0x0400_0000 | 0x0800_0000 | 0x4000_0000 | 0x80 | 0x1000_0000 | 0x2000_0000 | 0x0200_0000;
+const SETNS_ALL: u64 =
+    0x0002_0000 | 0x0400_0000 | 0x0800_0000 | 0x4000_0000 | 0x80 | 0x1000_0000 | 0x2000_0000 | 0x0200_0000;
 
 /// setns(2): `fd` an nsfs file (`nstype` 0 or its `CLONE_NEW*` bit, else
 /// `EINVAL`) or a pidfd (`nstype` a non-empty set of `CLONE_NEW*` bits:
