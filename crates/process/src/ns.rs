@@ -4,9 +4,9 @@
 //! `kernel/utsname.c` and `kernel/capability.c`.
 //!
 //! Credentials keep kernel ids (Linux's `kuid_t`: the ids of the initial
-//! namespace); a syscall translates at its boundary: [`UserNs::uid_from`]
+//! namespace); a syscall translates at its boundary: [`UserNsRef::uid_from`]
 //! (`from_kuid_munged`: an unmapped id is [`OVERFLOW_ID`]) on the way out,
-//! [`UserNs::uid_into`] (`make_kuid`: `None` when unmapped) on the way in.
+//! [`UserNsRef::uid_into`] (`make_kuid`: `None` when unmapped) on the way in.
 //! The initial namespace is [`UserNsRef::INITIAL`] (no record: every id maps
 //! to itself). A namespace's number (its nsfs inode) is given by whoever
 //! makes it ([`crate::table::ProcessTable`] counts them).
