@@ -1410,8 +1410,23 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 let u = c.usage();
                 (u.nvcsw, u.nivcsw)
             });
+            // the ids as the reader's user namespace sees them
+            // (proc_pid_status's from_kuid_munged(user_ns, ...))
+            let reader = table().with_process(caller().0, |p| p.creds().user_ns.clone()).unwrap_or_default();
+            let mut seen = creds.clone();
+            if !reader.is_initial() {
+                for id in [&mut seen.uid, &mut seen.euid, &mut seen.suid, &mut seen.fsuid] {
+                    *id = reader.uid_from(*id);
+                }
+                for id in [&mut seen.gid, &mut seen.egid, &mut seen.sgid, &mut seen.fsgid] {
+                    *id = reader.gid_from(*id);
+                }
+                for g in &mut seen.groups {
+                    *g = reader.gid_from(*g);
+                }
+            }
             proctext::status(
-                &proctext::StatusFields::new(&cname, long, pid, tid, &creds)
+                &proctext::StatusFields::new(&cname, long, pid, tid, &seen)
                     .with_ppid(ppid)
                     .with_tracer(table().tracer_of(pid))
                     .with_vsize(vsize)

@@ -129,6 +129,12 @@ static int userns_unprivileged(void) {
     int fd = open("/proc/self/status", O_RDONLY);
     KT_CHILD_CHECK(26, fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == 0 && st.st_gid == 0);
     close(fd);
+    /* /proc/self/status shows the ids as this namespace sees them */
+    KT_CHILD_CHECK(25, get("/proc/self/status", buf, sizeof buf) > 0);
+    char status[2048];
+    KT_CHILD_CHECK(34, get("/proc/self/status", status, sizeof status) > 0 &&
+                           strstr(status, "\nUid:\t0\t0\t0\t0\n") != NULL &&
+                           strstr(status, "\nGid:\t0\t0\t0\t0\n") != NULL);
     /* setgroups(2) is refused once denied; set*id to unmapped ids is EINVAL */
     KT_CHILD_CHECK(27, setgroups(0, NULL) == -1 && errno == EPERM);
     KT_CHILD_CHECK(28, setuid(5) == -1 && errno == EINVAL);
