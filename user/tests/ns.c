@@ -9,6 +9,8 @@
 
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/time.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
 
@@ -146,6 +148,15 @@ static int userns_unprivileged(void) {
     uname(&u0);
     KT_CHILD_CHECK(32, unshare(CLONE_NEWUTS) == 0);
     KT_CHILD_CHECK(33, sethostname("userns", 6) == 0 && same_name("userns"));
+    /* capabilities of the caller's own namespace: chroot, the bounding
+     * set; not those of the initial one: the clock, mounts */
+    KT_CHILD_CHECK(35, chroot("/") == 0);
+    KT_CHILD_CHECK(36, prctl(PR_CAPBSET_DROP, 25 /* CAP_SYS_TIME */) == 0 &&
+                           prctl(PR_CAPBSET_READ, 25) == 0 && prctl(PR_CAPBSET_READ, 24) == 1);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    KT_CHILD_CHECK(37, settimeofday(&tv, NULL) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(38, mount("none", "/tmp", "tmpfs", 0, NULL) == -1 && errno == EPERM);
     return 0;
 }
 

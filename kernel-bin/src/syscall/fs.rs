@@ -1002,7 +1002,8 @@ pub fn chroot(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
     let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
     let may = table()
-        .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_CHROOT))
+        // ns_capable(current_user_ns(), CAP_SYS_CHROOT)
+        .with_process(t.pid, |p| p.creds().own_cap(process::cred::CAP_SYS_CHROOT))
         .ok_or(Errno::ESRCH)?;
     if !may {
         return Err(Errno::EPERM);

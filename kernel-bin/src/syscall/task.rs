@@ -204,9 +204,10 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
             table().with_process(t.pid, |p| (p.cap_bset() >> arg2 & 1) as isize).ok_or(Errno::ESRCH)
         }
         PR_CAPBSET_DROP => {
-            // cap_prctl_drop(): CAP_SETPCAP first, then the number
+            // cap_prctl_drop(): CAP_SETPCAP (in the caller's own user
+            // namespace) first, then the number
             if !table()
-                .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SETPCAP))
+                .with_process(t.pid, |p| p.creds().own_cap(process::cred::CAP_SETPCAP))
                 .ok_or(Errno::ESRCH)?
             {
                 return Err(Errno::EPERM);
