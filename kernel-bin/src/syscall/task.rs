@@ -287,7 +287,8 @@ const SETNS_ALL: u64 =
 /// `EINVAL`) or a pidfd (`nstype` a non-empty set of `CLONE_NEW*` bits:
 /// the process's namespaces of those kinds), any other file `EINVAL`.
 /// A user namespace comes first (`userns_install`: `EINVAL` for the
-/// caller's own through an nsfs file or for a multi-threaded caller,
+/// caller's own through an nsfs file, for a multi-threaded caller or one
+/// sharing its fs context,
 /// `EPERM` without CAP_SYS_ADMIN over it; skipped when a pidfd names the
 /// caller's own), then a UTS namespace (`utsns_install`: CAP_SYS_ADMIN over
 /// its owner and over the caller's user namespace, else `EPERM`). The
@@ -331,13 +332,16 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         return Err(Errno::EINVAL);
     };
     drop(file);
+    // userns_install(): a process whose fs context is shared (CLONE_FS)
+    // may not enter another user namespace
+    let fs_shared = table().with_thread(t.tid, |th| th.fs().is_some_and(|f| f.is_shared())).unwrap_or(false);
     let old = table()
         .with_process(t.pid, |p| {
             let mut creds = p.creds().clone();
             if let Some(u) = &user
                 && !(pidfd && *u == creds.user_ns)
             {
-                if p.threads().len() > 1 {
+                if p.threads().len() > 1 || fs_shared {
                     return Err(Errno::EINVAL);
                 }
                 creds.install_user_ns(u)?;
