@@ -433,13 +433,7 @@ impl File for BlockFile {
         Ok(self.inode.stat())
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         Some(&self.inode)

@@ -28,6 +28,9 @@ pub const TERMIOS_SIZE: usize = tty::TERMIOS_SIZE;
 /// kept here.
 struct Tty {
     ldisc: tty::NTty,
+    /// TIOCGWINSZ's `struct winsize`: zeros (0 rows, 0 columns) until
+    /// TIOCSWINSZ sets it, as on Linux's serial console (psql and less take
+    /// their pager decisions from it).
     winsize: [u8; 8],
     /// The session this is the controlling terminal of.
     session: Option<Pid>,
@@ -40,12 +43,8 @@ static TTY: crate::lockorder::Ranked<Option<Tty>> =
 
 fn with<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
     let mut g = TTY.lock();
-    let tty = g.get_or_insert_with(|| Tty {
-        ldisc: tty::NTty::new(),
-        winsize: [24, 0, 80, 0, 0, 0, 0, 0],
-        session: None,
-        pgrp: None,
-    });
+    let tty =
+        g.get_or_insert_with(|| Tty { ldisc: tty::NTty::new(), winsize: [0; 8], session: None, pgrp: None });
     f(tty)
 }
 

@@ -1,6 +1,6 @@
 //! Character devices: the serial console (`/dev/console`, `/dev/ttyS0`,
 //! `/dev/tty`), `/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random` and
-//! `/dev/urandom`.
+//! `/dev/urandom`; `/dev/kmsg` is `crate::kmsg`.
 
 use crate::uthread::UThread;
 use alloc::sync::Arc;
@@ -42,6 +42,7 @@ pub fn open(inode: Arc<Inode>, major: u32, minor: u32, flags: u32, noctty: bool)
         (1, 5) => Kind::Zero,
         (1, 7) => Kind::Full,
         (1, 8) | (1, 9) => Kind::Random,
+        (1, 11) => return crate::kmsg::open(inode, flags),
         (5, 0) => {
             if let Some(pty) = crate::pty::open_ctty(inode.clone(), flags) {
                 return pty;
@@ -163,13 +164,7 @@ impl File for Device {
             .with_blksize(1024))
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         self.inode.as_ref()

@@ -35,6 +35,63 @@ pub(crate) fn anon_stat() -> Stat {
     Stat::default().with_mode(0o600).with_nlink(1).with_blksize(4096).with_dev(0xd)
 }
 
+/// `vfs::File`'s `status_flags` and `set_status_flags` for a file that
+/// keeps its status flags in an `AtomicU32` field named `flags` (F_SETFL
+/// changes only the bits `vfs::set_status_bits` lets through). Written
+/// inside the `impl File`.
+macro_rules! status_flags_methods {
+    () => {
+        fn status_flags(&self) -> u32 {
+            self.flags.load(core::sync::atomic::Ordering::Relaxed)
+        }
+
+        fn set_status_flags(&self, flags: u32) {
+            vfs::set_status_bits(&self.flags, flags);
+        }
+    };
+}
+pub(crate) use status_flags_methods;
+
+/// The `vfs::File` methods an event file on Linux's anonymous inode
+/// (eventfd, timerfd, signalfd, inotify) writes the same way:
+/// `noop_llseek` (every seek succeeds at 0), fstat's [`anon_stat`],
+/// `as_any` (the file itself, for the downcasts of /proc and the fd
+/// calls) and [`status_flags_methods`].
+macro_rules! anon_file_methods {
+    () => {
+        fn lseek(&self, _offset: i64, _whence: u32) -> linux_abi::Result<u64> {
+            Ok(0) // noop_llseek
+        }
+
+        fn stat(&self) -> linux_abi::Result<vfs::Stat> {
+            Ok(crate::eventfd::anon_stat())
+        }
+
+        fn as_any(&self) -> Option<&dyn core::any::Any> {
+            Some(self)
+        }
+
+        crate::eventfd::status_flags_methods!();
+    };
+}
+pub(crate) use anon_file_methods;
+
+/// `event_count` and `wait_queue` of a file that counts its changes in an
+/// `AtomicU64` field `events` (epoll's edge-triggered wake-ups) and wakes
+/// its waiters through an `Arc` wait queue in a field `wq`.
+macro_rules! event_queue_methods {
+    () => {
+        fn event_count(&self) -> u64 {
+            self.events.load(core::sync::atomic::Ordering::SeqCst)
+        }
+
+        fn wait_queue(&self) -> Option<alloc::sync::Arc<dyn vfs::WaitQueue>> {
+            Some(self.wq.clone())
+        }
+    };
+}
+pub(crate) use event_queue_methods;
+
 /// Puts `file` in the lowest free descriptor of `t`'s table.
 pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
     let nofile = t.nofile();
@@ -130,14 +187,6 @@ impl File for EventFd {
         // loses the value
     }
 
-    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
-        Ok(0) // noop_llseek
-    }
-
-    fn stat(&self) -> Result<Stat> {
-        Ok(anon_stat())
-    }
-
     fn poll(&self) -> u32 {
         let c = self.counter.lock();
         let mut r = 0;
@@ -153,25 +202,8 @@ impl File for EventFd {
         r
     }
 
-    fn event_count(&self) -> u64 {
-        self.events.load(Ordering::SeqCst)
-    }
-
-    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.wq.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::anon_file_methods!();
+    crate::eventfd::event_queue_methods!();
 }
 
 /// eventfd2(2): `EINVAL` for unknown flags.

@@ -349,6 +349,7 @@ const DEVICE_NODES: &[(&[u8], u32, u32, u32)] = &[
     (b"full", 1, 7, 0o666),
     (b"random", 1, 8, 0o666),
     (b"urandom", 1, 9, 0o666),
+    (b"kmsg", 1, 11, 0o644),
 ];
 
 /// Creates the device nodes in `dir` (names that exist are left alone).

@@ -21,9 +21,9 @@ use linux_abi::args::{DirFd, UserCStr};
 use linux_abi::{Errno, Result};
 use notify::{Added, Instance, WatchBudget};
 use spin::Mutex;
-use vfs::{File, Inode, NotifyMarks, Stat};
+use vfs::{File, Inode, NotifyMarks};
 
-use crate::eventfd::{anon_stat, current_tid, install};
+use crate::eventfd::{current_tid, install};
 use crate::proc::table;
 use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
@@ -223,37 +223,12 @@ impl File for InotifyFile {
         // Linux destroys each event as it copies it out
     }
 
-    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
-        Ok(0) // noop_llseek
-    }
-
-    fn stat(&self) -> Result<Stat> {
-        Ok(anon_stat())
-    }
-
     fn poll(&self) -> u32 {
         if self.inst.lock().readable() { vfs::POLLIN | vfs::POLLRDNORM } else { 0 }
     }
 
-    fn event_count(&self) -> u64 {
-        self.events.load(Ordering::SeqCst)
-    }
-
-    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.wq.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::anon_file_methods!();
+    crate::eventfd::event_queue_methods!();
 }
 
 /// The inotify instance behind `file`, if it is one.

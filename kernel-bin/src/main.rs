@@ -40,6 +40,8 @@ mod itimer;
 #[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
+mod kmsg;
+#[cfg(target_os = "none")]
 mod loadavg;
 #[cfg(target_os = "none")]
 mod lockorder;

@@ -159,13 +159,7 @@ impl File for PidFd {
         Some(self)
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 }
 
 /// The fd table of thread `tid` (`EBADF` once it has none).

@@ -666,13 +666,7 @@ impl File for PipeEnd {
         Some(self)
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 }
 
 arch_x86_64::ktest!(

@@ -232,12 +232,26 @@ const PROC_FILES: &[&str] = &[
     "mountinfo",
     "limits",
     "cgroup",
+    "io",
     "uid_map",
     "gid_map",
     "setgroups",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
-const NET_FILES: &[&str] = &["dev"];
+const NET_FILES: &[&str] = &[
+    "dev",
+    "tcp",
+    "tcp6",
+    "udp",
+    "udp6",
+    "raw",
+    "raw6",
+    "unix",
+    "route",
+    "if_inet6",
+    "sockstat",
+    "sockstat6",
+];
 
 /// Stable inode numbers: small ones for /proc itself, a block per pid.
 fn ino_of(node: &Node) -> u64 {
@@ -306,8 +320,8 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         }
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
-        // ONE("syscall", S_IRUSR, ...)
-        Node::ProcFile(_, _, "syscall") => (FileType::Regular, 0o400),
+        // ONE("syscall", S_IRUSR, ...), ONE("io", S_IRUSR, ...)
+        Node::ProcFile(_, _, "syscall" | "io") => (FileType::Regular, 0o400),
         Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
         Node::Global(_) | Node::NetFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
     }
@@ -533,13 +547,16 @@ impl SynthNode for Node {
         match *self {
             Node::Global(n) => Ok(global_file(n)),
             Node::SysFile(i) => Ok(crate::sysctl::KNOBS[i].read()),
-            Node::NetFile(_) => Ok(crate::nic::proc_net_dev().into_bytes()),
+            Node::NetFile(n) => net_file(n),
             Node::ProcFile(pid, tid, n) => {
                 if matches!(n, "maps" | "auxv") {
                     may_access(pid)?;
                 }
                 if n == "syscall" {
                     return syscall_file(pid, tid);
+                }
+                if n == "io" {
+                    return io_file(pid, tid);
                 }
                 process_file(pid, tid, n)
             }
@@ -646,6 +663,20 @@ impl SynthNode for Node {
     }
 }
 
+/// A file of /proc/net (`crate::net::procnet`).
+fn net_file(name: &str) -> Result<Vec<u8>> {
+    use crate::net::procnet;
+    match name {
+        "dev" => Ok(crate::nic::proc_net_dev().into_bytes()),
+        "unix" => procnet::unix_table(),
+        "route" => procnet::route_table(),
+        "if_inet6" => procnet::if_inet6(),
+        "sockstat" => procnet::sockstat(false),
+        "sockstat6" => procnet::sockstat(true),
+        n => procnet::inet_table(n),
+    }
+}
+
 /// mem_rw(): /proc/<pid>/mem at `offset` (an address) page by page with
 /// FOLL_FORCE; the bytes done before the first fault, `EIO` when the first
 /// page faults, 0 for a process without an address space.
@@ -746,6 +777,23 @@ fn syscall_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
         }
     };
     Ok(process::ptrace::proc_syscall_text(&state).into_bytes())
+}
+
+/// `/proc/<pid>/io` and `/proc/<pid>/task/<tid>/io` (`do_io_accounting`):
+/// `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)` at the read (`EACCES`),
+/// then the thread's counters, or for the whole process its live
+/// threads', its exited threads' and its reaped children's.
+fn io_file(pid: Pid, tid: Pid) -> Result<Vec<u8>> {
+    may_access(pid)?;
+    let io = if tid != pid {
+        table().thread_cpu(tid).map(|c| c.usage().io).ok_or(Errno::ESRCH)?
+    } else {
+        let mut io = table().usage(pid).ok_or(Errno::ESRCH)?.io;
+        let kids = table().with_process(pid, |p| p.children_usage().io).ok_or(Errno::ESRCH)?;
+        io.accumulate(&kids);
+        io
+    };
+    Ok(io.proc_text().into_bytes())
 }
 
 /// Linux stops a thread (TASK_STOPPED) before its parent hears of the
@@ -949,6 +997,7 @@ fn inode_path(inode: &Arc<Inode>) -> Option<Vec<u8>> {
         (1, 7) => "full",
         (1, 8) => "random",
         (1, 9) => "urandom",
+        (1, 11) => "kmsg",
         (5, 0) => "tty",
         (5, 1) => "console",
         (4, 64) => "ttyS0",

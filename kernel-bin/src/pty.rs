@@ -185,6 +185,26 @@ fn remove_node(n: u32) {
 
 // ---- the master ----
 
+/// The `vfs::File` methods both ends write alike: the pair's event count
+/// and wait queue (`self.pty`), `as_any`, the end's own status flags.
+macro_rules! pty_end_methods {
+    () => {
+        fn event_count(&self) -> u64 {
+            u64::from(self.pty.events.load(Ordering::Relaxed))
+        }
+
+        fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+            Some(self.pty.wq.clone())
+        }
+
+        fn as_any(&self) -> Option<&dyn core::any::Any> {
+            Some(self)
+        }
+
+        crate::eventfd::status_flags_methods!();
+    };
+}
+
 /// An open `/dev/ptmx`: the pair's master side.
 pub struct Master {
     pty: Arc<Pty>,
@@ -345,25 +365,7 @@ impl File for Master {
         })
     }
 
-    fn event_count(&self) -> u64 {
-        u64::from(self.pty.events.load(Ordering::Relaxed))
-    }
-
-    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.pty.wq.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    pty_end_methods!();
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         Some(&self.inode)
@@ -518,25 +520,7 @@ impl File for Slave {
         })
     }
 
-    fn event_count(&self) -> u64 {
-        u64::from(self.pty.events.load(Ordering::Relaxed))
-    }
-
-    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.pty.wq.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    pty_end_methods!();
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         self.inode.as_ref()

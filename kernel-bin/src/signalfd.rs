@@ -12,7 +12,7 @@
 //! the process asking, so epoll relays the adder's signals as Linux's
 //! `signalfd_poll` registers on `current`'s queue.
 
-use crate::eventfd::{anon_stat, caller, install};
+use crate::eventfd::{caller, install};
 use crate::proc::table;
 use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
@@ -24,7 +24,7 @@ use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use signal::signalfd::{self as rules, SIGNALFD_SIGINFO_SIZE};
 use signal::{SigInfo, SigSet};
-use vfs::{File, Stat};
+use vfs::File;
 
 /// Whether any process ever made a signalfd queue: until then a queued
 /// signal does not look for one (the signal path stays as without
@@ -127,14 +127,6 @@ impl File for SignalFd {
         // Linux dequeues before it copies: the signals are gone
     }
 
-    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
-        Ok(0) // noop_llseek
-    }
-
-    fn stat(&self) -> Result<Stat> {
-        Ok(anon_stat())
-    }
-
     fn poll(&self) -> u32 {
         let (tid, pid) = caller();
         if has_pending(tid, pid, self.mask()) { vfs::POLLIN } else { 0 }
@@ -151,17 +143,7 @@ impl File for SignalFd {
         Some(queue(pid))
     }
 
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::anon_file_methods!();
 }
 
 /// signalfd4(2): a new signalfd (`fd` -1) or a new mask for an existing

@@ -12,7 +12,7 @@
 //! `CLOCK_BOOTTIME` is the monotonic clock (nothing suspends), the
 //! `_ALARM` clocks are their plain twins that need `CAP_WAKE_ALARM`.
 
-use crate::eventfd::{anon_stat, caller, current_tid, install};
+use crate::eventfd::{caller, current_tid, install};
 use crate::proc::table;
 use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
@@ -26,7 +26,7 @@ use linux_abi::abi::{Itimerspec, Timespec};
 use linux_abi::args::{Fd, UserPtr};
 use linux_abi::{Errno, Result};
 use spin::Mutex;
-use vfs::{File, Stat};
+use vfs::File;
 
 /// `TFD_IOC_SET_TICKS`: `_IOW('T', 0, u64)`.
 const TFD_IOC_SET_TICKS: u32 = 0x4008_5400;
@@ -235,14 +235,6 @@ impl File for TimerFd {
         // Linux's timerfd_read resets the count before put_user
     }
 
-    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
-        Ok(0) // noop_llseek
-    }
-
-    fn stat(&self) -> Result<Stat> {
-        Ok(anon_stat())
-    }
-
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
         if cmd != TFD_IOC_SET_TICKS {
             return Err(Errno::ENOTTY);
@@ -260,25 +252,8 @@ impl File for TimerFd {
         if self.state.lock().timer.readable() { vfs::POLLIN } else { 0 }
     }
 
-    fn event_count(&self) -> u64 {
-        self.events.load(Ordering::SeqCst)
-    }
-
-    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
-        Some(self.wq.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
-        Some(self)
-    }
-
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::anon_file_methods!();
+    crate::eventfd::event_queue_methods!();
 }
 
 /// timerfd_create(2).

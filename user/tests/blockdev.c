@@ -149,6 +149,44 @@ KT_CASE(end_of_device_short_reads_enospc_short_writes) {
     close(fd);
 }
 
+/* O_DIRECT on the block device (Linux's blkdev_direct_IO): the position,
+ * the buffer's address and its length must be multiples of the 512-byte
+ * logical block size, else EINVAL and nothing moves. Before that check:
+ * a zero length returns 0, the device's end gives a read 0 and a write
+ * ENOSPC, and a length crossing the end is cut there. */
+static unsigned char dbuf[8192] __attribute__((aligned(4096)));
+
+KT_CASE(o_direct_needs_512_byte_alignment) {
+    OPEN_DISK(fd, O_RDWR | O_DIRECT);
+    long base = 2 << 20;
+    memset(dbuf, 0x5a, 4096);
+    KT_SYS_RET(pwrite(fd, dbuf, 4096, base), 4096);
+    KT_SYS_RET(pread(fd, dbuf, 512, base + 512), 512);
+    KT_SYS_ERR(pread(fd, dbuf, 512, base + 100), EINVAL);
+    KT_SYS_ERR(pread(fd, dbuf, 100, base), EINVAL);
+    KT_SYS_ERR(pread(fd, dbuf + 8, 512, base), EINVAL);
+    memset(dbuf, 0x11, sizeof dbuf);
+    KT_SYS_ERR(pwrite(fd, dbuf, 512, base + 1), EINVAL);
+    KT_SYS_ERR(pwrite(fd, dbuf, 511, base), EINVAL);
+    KT_SYS_ERR(pwrite(fd, dbuf + 256, 512, base), EINVAL);
+    KT_SYS_RET(lseek(fd, base + 3, SEEK_SET), base + 3);
+    KT_SYS_ERR(write(fd, dbuf, 512), EINVAL);
+    KT_SYS_ERR(read(fd, dbuf, 512), EINVAL);
+    KT_SYS_RET(lseek(fd, 0, SEEK_CUR), base + 3);
+    KT_SYS_RET(pread(fd, dbuf + 1, 0, base + 1), 0);
+    KT_SYS_RET(pwrite(fd, dbuf + 1, 0, base + 1), 0);
+    KT_SYS_RET(pread(fd, dbuf + 1, 100, SIZE), 0);
+    KT_SYS_ERR(pwrite(fd, dbuf + 1, 100, SIZE), ENOSPC);
+    KT_SYS_RET(pread(fd, dbuf, 1024, SIZE - 512), 512);
+    KT_SYS_RET(pread(fd, dbuf, 1000, SIZE - 512), 512);
+    /* nothing of the refused writes reached the disk */
+    KT_SYS_RET(pread(fd, dbuf, 4096, base), 4096);
+    int same = 1;
+    for (int i = 0; i < 4096; i++) same &= dbuf[i] == 0x5a;
+    KT_TRUE(same, "the sectors changed");
+    close(fd);
+}
+
 KT_CASE(lseek_fixed_size) {
     OPEN_DISK(fd, O_RDONLY);
     KT_SYS_RET(lseek(fd, 0, SEEK_END), SIZE);

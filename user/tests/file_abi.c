@@ -192,6 +192,12 @@ KT_CASE(ioctls_on_the_console) {
     KT_SYS_RET(ioctl(fd, FIOASYNC, &off), 0);
     KT_SYS_RET(ioctl(fd, FIOCLEX), 0);
     KT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+    /* a serial console has no size until someone sets one */
+    struct winsize w;
+    memset(&w, 0xff, sizeof w);
+    KT_SYS_RET(ioctl(fd, TIOCGWINSZ, &w), 0);
+    KT_EQ(w.ws_row, 0);
+    KT_EQ(w.ws_col, 0);
     close(fd);
 }
 

@@ -11,6 +11,7 @@
  * /proc/sys/kernel/pty/{max,nr,reserve} (max enforced: ENOSPC). */
 #define _GNU_SOURCE
 #include "kt.h"
+#include <sys/select.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -359,6 +360,48 @@ KT_CASE(packet_mode_status_bytes) {
     KT_SYS_OK(ioctl(m, TIOCPKT, &on));
     struct pollfd p = {.fd = m, .events = POLLIN | POLLPRI};
     KT_SYS_RET(poll(&p, 1, 100), 0);
+    close(s);
+    close(m);
+}
+
+/* select(2) on a packet-mode master: a pending status byte puts it in
+ * the except set (n_tty_poll's POLLPRI) and, as it is also readable
+ * (POLLIN), in the read set; once the byte is read neither; data alone
+ * is read-set only. */
+KT_CASE(select_except_set_reports_packet_status) {
+    int s, m = KT_SYS_OK(pair(&s));
+    int on = 1;
+    KT_SYS_OK(ioctl(m, TIOCPKT, &on));
+    fd_set r, w, e;
+    struct timeval tv;
+#define KT_SELECT(want)                                                                   \
+    do {                                                                                  \
+        FD_ZERO(&r);                                                                      \
+        FD_ZERO(&w);                                                                      \
+        FD_ZERO(&e);                                                                      \
+        FD_SET(m, &r);                                                                    \
+        FD_SET(m, &e);                                                                    \
+        tv = (struct timeval){0, (want) ? 1000000 : 50000};                               \
+        KT_SYS_RET(select(m + 1, &r, &w, &e, &tv), (want));                               \
+    } while (0)
+    KT_SELECT(0);
+    KT_SYS_OK(tcflush(s, TCIFLUSH));
+    KT_SELECT(2);
+    KT_TRUE(FD_ISSET(m, &r) && FD_ISSET(m, &e), "read %d except %d", FD_ISSET(m, &r), FD_ISSET(m, &e));
+    /* a select that asks only for the except set sees it too */
+    FD_ZERO(&e);
+    FD_SET(m, &e);
+    tv = (struct timeval){1, 0};
+    KT_SYS_RET(select(m + 1, 0, 0, &e, &tv), 1);
+    KT_TRUE(FD_ISSET(m, &e), "except set cleared");
+    unsigned char b[8];
+    KT_SYS_RET(read(m, b, sizeof b), 1);
+    KT_EQ(b[0], TIOCPKT_FLUSHREAD);
+    KT_SELECT(0);
+    KT_SYS_RET(write(s, "x", 1), 1);
+    KT_SELECT(1);
+    KT_TRUE(FD_ISSET(m, &r) && !FD_ISSET(m, &e), "read %d except %d", FD_ISSET(m, &r), FD_ISSET(m, &e));
+#undef KT_SELECT
     close(s);
     close(m);
 }

@@ -104,15 +104,7 @@ fn compile(src: &Path, out: &Path, dir: &Path, header_time: Option<SystemTime>) 
     c.args(["-static", "-O2", "-Wall", "-Wextra", "-pthread"]);
     c.arg("-I").arg(dir).arg("-I").arg(dir.join("../include"));
     c.arg("-o").arg(out).arg(src);
-    let output = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
-    let diag = String::from_utf8_lossy(&output.stderr);
-    if !diag.trim().is_empty() {
-        eprint!("{diag}");
-    }
-    if !output.status.success() {
-        return Err(format!("compiling {} failed; run: {c:?}", src.display()));
-    }
-    Ok(())
+    crate::user::run_cc(&mut c, src, "musl-tools")
 }
 
 /// Builds every `user/bench/*.c` into `target/bench-user/`.
@@ -822,17 +814,14 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     if debian_rows {
         let initrd = build_debian_initramfs()?;
         let debian = |k: &PathBuf, cmdline: &str| crate::qemu::Qemu {
-            kernel: k.clone(),
-            initrd: Some(initrd.clone()),
-            iso: None,
-            cmdline: cmdline.into(),
-            smp: opts.smp.max(1),
-            memory: crate::debsys::MEMORY.into(),
-            gdb: false,
-            net: None,
-            disk: None,
             icount: opts.icount,
-            monitor: None,
+            ..crate::qemu::Qemu::boot(
+                k.clone(),
+                Some(initrd.clone()),
+                cmdline,
+                opts.smp.max(1),
+                crate::debsys::MEMORY.into(),
+            )
         };
         let qemus = [debian(&kernel, crate::debsys::CMDLINE), debian(&linux, crate::linux::CMDLINE)];
         let rows =

@@ -73,15 +73,7 @@ fn compile(src: &Path, out: &Path, defines: &[String]) -> Result<(), String> {
         .arg("-I")
         .arg(crate::root().join("user/include"));
     c.arg("-o").arg(out).arg(src);
-    let o = c.output().map_err(|e| format!("musl-gcc: {e}; run: apt-get install musl-tools"))?;
-    let diag = String::from_utf8_lossy(&o.stderr);
-    if !diag.trim().is_empty() {
-        eprint!("{diag}");
-    }
-    if !o.status.success() {
-        return Err(format!("compiling {} failed; run: {c:?}", src.display()));
-    }
-    Ok(())
+    crate::user::run_cc(&mut c, src, "musl-tools")
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {

@@ -61,6 +61,10 @@ pub const PACKAGES: &[&str] = &[
     // lsof -p, fuser, killall, pstree: readers of /proc/PID/fd and fdinfo
     "lsof",
     "psmisc",
+    // netstat, route, arp, ifconfig (/proc/net/*) and ss, ip (sock_diag,
+    // rtnetlink; /proc/net/* when sock_diag is missing)
+    "net-tools",
+    "iproute2",
 ];
 
 /// Paths of the packages left out of the image: documentation and
@@ -534,19 +538,7 @@ pub fn run_tests(
 ) -> Result<(), String> {
     let img = build_initramfs()?;
     let memory = crate::MEMORY.get().cloned().unwrap_or_else(|| MEMORY.into());
-    let q = crate::qemu::Qemu {
-        kernel,
-        initrd: Some(img.path.clone()),
-        iso: None,
-        cmdline: cmdline.into(),
-        smp,
-        memory,
-        gdb: false,
-        net: None,
-        disk: None,
-        icount: false,
-        monitor: None,
-    };
+    let q = crate::qemu::Qemu::boot(kernel, Some(img.path.clone()), cmdline, smp, memory);
     let wall = std::time::Instant::now();
     let mut c = Console::boot(&q, true)?;
     c.prompt = PROMPT;
@@ -777,13 +769,7 @@ pub fn run_tests(
             ],
         )
     });
-    check(t, &mut c, only, "poweroff", |c| {
-        c.type_keys("poweroff\r")?;
-        match c.wait_exit(STEP) {
-            Some(0) => Ok(()),
-            s => Err(format!("QEMU status {s:?}, want 0")),
-        }
-    });
+    check(t, &mut c, only, "poweroff", |c| c.poweroff(STEP));
     println!();
     Ok(())
 }

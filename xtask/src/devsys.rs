@@ -180,19 +180,8 @@ fn run(o: &Opts) -> Result<bool, String> {
         let handles: Vec<_> = jobs
             .into_iter()
             .map(|(side, kernel, cmdline)| {
-                let q = crate::qemu::Qemu {
-                    kernel,
-                    initrd: Some(img.path.clone()),
-                    iso: None,
-                    cmdline: cmdline.into(),
-                    smp: o.smp,
-                    memory: o.memory.clone(),
-                    gdb: false,
-                    net: None,
-                    disk: None,
-                    icount: false,
-                    monitor: None,
-                };
+                let q =
+                    crate::qemu::Qemu::boot(kernel, Some(img.path.clone()), cmdline, o.smp, o.memory.clone());
                 let dir = dir.clone();
                 s.spawn(move || one_side(&q, side, &dir, o.timeout))
             })

@@ -141,6 +141,16 @@ impl Console {
         }
         None
     }
+
+    /// Types `poweroff` at the shell: Ok once QEMU ended with status 0
+    /// within `timeout`.
+    pub(crate) fn poweroff(&mut self, timeout: Duration) -> Result<(), String> {
+        self.type_keys("poweroff\r")?;
+        match self.wait_exit(timeout) {
+            Some(0) => Ok(()),
+            s => Err(format!("QEMU status {s:?}, want 0")),
+        }
+    }
 }
 
 impl Drop for Console {
@@ -492,13 +502,7 @@ pub fn run(q: &Qemu, t: &mut Tally) -> Result<(), String> {
             Err(format!("got {:?}", lines(&out)))
         }
     });
-    step(t, &mut c, "poweroff", |c| {
-        c.type_keys("poweroff\r")?;
-        match c.wait_exit(STEP) {
-            Some(0) => Ok(()),
-            s => Err(format!("QEMU status {s:?}, want 0")),
-        }
-    });
+    step(t, &mut c, "poweroff", |c| c.poweroff(STEP));
     println!();
     Ok(())
 }

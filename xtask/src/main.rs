@@ -10,6 +10,7 @@
 //! cargo xtask rootfs --debian        (builds target/initramfs-debian.cpio.gz)
 //! cargo xtask qemu  --debian-dev [--linux]   (the Debian system plus gcc, make, git, tar, xz, dpkg, ...; 3G)
 //! cargo xtask rootfs --debian-dev    (builds target/initramfs-debian-dev.cpio)
+//! cargo xtask qemu|rootfs --debian[-dev] --packages P[,P...] [--linux]   (that system plus Debian's packages P and their dependencies)
 //! cargo xtask devsys [--linux | --ours] [--smp N] [--memory 3G] [--timeout SECS]   (the developer's script on it; compares ours with Linux; not in CI)
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|disk|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
@@ -263,6 +264,8 @@ struct Args {
     debian: bool,
     /// `--debian-dev`: the developer's Debian system (gcc, make, git, ...).
     debian_dev: bool,
+    /// `--packages a,b`: Debian packages added to the Debian system.
+    packages: Vec<String>,
     /// `--only PART`: run one part of the tests.
     only: Option<String>,
     include: Vec<String>,
@@ -290,6 +293,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         suite: false,
         debian: false,
         debian_dev: false,
+        packages: Vec::new(),
         only: None,
         include: Vec::new(),
         cmdline: String::new(),
@@ -309,6 +313,11 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--debian-dev" => {
                 a.debian = true;
                 a.debian_dev = true
+            }
+            "--packages" => {
+                let list = it.next().ok_or("--packages takes NAME[,NAME...] (Debian packages)")?;
+                a.packages = list.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect();
+                a.debian = true;
             }
             "--include" => a.include.push(it.next().ok_or("--include takes HOST_PATH[:GUEST_PATH]")?.clone()),
             "--host-only" => a.host_only = true,
@@ -368,19 +377,7 @@ static MEMORY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn qemu_for(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32) -> Qemu {
     let memory = MEMORY.get().cloned().unwrap_or_else(|| "256M".into());
-    Qemu {
-        kernel,
-        initrd,
-        iso: None,
-        cmdline: cmdline.into(),
-        smp,
-        memory,
-        gdb: false,
-        net: None,
-        disk: None,
-        icount: false,
-        monitor: None,
-    }
+    Qemu::boot(kernel, initrd, cmdline, smp, memory)
 }
 
 /// The kernel command line that runs the suite: `base`, then the names of
@@ -389,13 +386,24 @@ fn suite_cmdline(base: &str, tests: &[String]) -> String {
     if tests.is_empty() { base.to_string() } else { format!("{base} -- {}", tests.join(" ")) }
 }
 
+/// Builds `target/initramfs-debian-plus.cpio`: the Debian system (or the
+/// developer's with `--debian-dev`) and the packages of `--packages`, the
+/// way to try a Debian program on both kernels.
+fn debian_plus(a: &Args) -> Result<PathBuf, String> {
+    let mut roots: Vec<&str> = if a.debian_dev { devsys::roots() } else { debsys::PACKAGES.to_vec() };
+    roots.extend(a.packages.iter().map(String::as_str));
+    Ok(debsys::build_image(&roots, &[], "initramfs-debian-plus", false)?.path)
+}
+
 fn cmd_qemu(a: &Args) -> Result<(), String> {
     setup::ensure_tools(QEMU_TOOLS)?;
     if a.debian && a.disk.is_some() {
         return qemu_debian_disk(a);
     }
     let kernel = if a.linux && a.debian { linux::vmlinuz()? } else { build_kernel(a.release)? };
-    let mut initrd = if a.debian_dev {
+    let mut initrd = if !a.packages.is_empty() {
+        debian_plus(a)?
+    } else if a.debian_dev {
         devsys::build_initramfs()?
     } else if a.debian {
         debsys::build_initramfs()?.path
@@ -941,6 +949,10 @@ fn main() -> ExitCode {
         }),
         "check-cross" => cmd_check_cross().map(|_| true),
         "publish-check" => publish::main(),
+        "rootfs" if !a.packages.is_empty() => debian_plus(&a).map(|p| {
+            eprintln!("xtask: {}", p.display());
+            true
+        }),
         "rootfs" if a.debian_dev => devsys::build_initramfs().map(|p| {
             eprintln!("xtask: {}", p.display());
             true

@@ -1,4 +1,4 @@
-//! `cargo xtask pytest [--linux] [--batch 1|2] [--match PATTERN]... [--use RESOURCE]... [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`
+//! `cargo xtask pytest [--linux] [--batch 1|2|3] [--match PATTERN]... [--use RESOURCE]... [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`
 //! or `cargo xtask pytest [--linux] --reparse LOG` (a console capture parsed again):
 //! CPython's own regression tests as a reproducer (not in CI: long).
 //!
@@ -89,16 +89,76 @@ pub const BATCH2_MODULES: &[&str] = &[
     "test_multiprocessing_fork",
 ];
 
+/// `--batch 3`: the third batch (pytest32): file, import, compression,
+/// hashing and numeric modules of the standard library that reach the
+/// kernel through files, processes, mmap and clocks. test_kqueue and
+/// test_devpoll skip on Linux (BSD and Solaris interfaces); test_venv is
+/// left out (Debian ships `ensurepip`, which it imports, in python3.11-venv).
+pub const BATCH3_MODULES: &[&str] = &[
+    "test_posixpath",
+    "test_genericpath",
+    "test_fileinput",
+    "test_filecmp",
+    "test_popen",
+    "test_pipes",
+    "test_file_eintr",
+    "test_threadedtempfile",
+    "test_threading_local",
+    "test_zipimport",
+    "test_zipimport_support",
+    "test_compileall",
+    "test_py_compile",
+    "test_importlib",
+    "test_xml_etree",
+    "test_gzip",
+    "test_bz2",
+    "test_lzma",
+    "test_zlib",
+    "test_hashlib",
+    "test_random",
+    "test_math",
+    "test_kqueue",
+    "test_devpoll",
+    "test_syslog",
+    "test_crypt",
+    "test_spwd",
+    "test_tracemalloc",
+    "test_memoryio",
+    "test_bufio",
+    "test_univnewlines",
+    "test_unicode_file",
+    "test_unicode_file_functions",
+    "test_site",
+    "test_sysconfig",
+    "test_shelve",
+    "test_dbm_dumb",
+    "test_runpy",
+    "test_pkgutil",
+    "test_cmd_line_script",
+    "test_atexit",
+    "test_gc",
+    "test_locale",
+    "test_strftime",
+    "test_utf8_mode",
+    "test_zipapp",
+    "test_tabnanny",
+];
+
 /// Debian's package of `Lib/test` (without `support`, which is in
 /// libpython3.11-stdlib).
 const PACKAGE: &str = "libpython3.11-testsuite";
 /// Where the package has the tests, and where the guest gets them.
 const TEST_DIR: &str = "usr/lib/python3.11/test";
 /// Data directories of `Lib/test` the default modules read.
-const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata"];
+const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata", "xmltestdata"];
 /// Test modules a module runs as data (test_cmd_line's
 /// test_relativedir_bug46421 runs `-m unittest test/test_longexp.py`).
-const MODULE_EXTRAS: &[(&str, &[&str])] = &[("test_cmd_line", &["test_longexp.py"])];
+/// test_zipimport_support imports test_doctest, test_shelve test_dbm.
+const MODULE_EXTRAS: &[(&str, &[&str])] = &[
+    ("test_cmd_line", &["test_longexp.py"]),
+    ("test_zipimport_support", &["test_doctest.py"]),
+    ("test_shelve", &["test_dbm.py"]),
+];
 /// The guest path of the script /init runs (user/debian/init.c).
 const AUTORUN: &str = "usr/local/lib/autorun.sh";
 /// Marks in the console output the script prints around each module.
@@ -147,8 +207,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 o.batch = it
                     .next()
                     .and_then(|n| n.parse().ok())
-                    .filter(|&n| n == 1 || n == 2)
-                    .ok_or("--batch takes 1 (the default modules) or 2")?
+                    .filter(|&n| (1..=3).contains(&n))
+                    .ok_or("--batch takes 1 (the default modules), 2 or 3")?
             }
             "--match" => {
                 let p = it.next().ok_or("--match takes a regrtest -m pattern")?;
@@ -180,7 +240,11 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         }
     }
     if o.modules.is_empty() {
-        let list = if o.batch == 2 { BATCH2_MODULES } else { DEFAULT_MODULES };
+        let list = match o.batch {
+            2 => BATCH2_MODULES,
+            3 => BATCH3_MODULES,
+            _ => DEFAULT_MODULES,
+        };
         o.modules = list.iter().map(|s| s.to_string()).collect();
     }
     Ok(o)
@@ -494,19 +558,7 @@ fn run(o: &Opts) -> Result<bool, String> {
     } else {
         (crate::build_kernel(o.release)?, crate::debsys::CMDLINE)
     };
-    let q = crate::qemu::Qemu {
-        kernel,
-        initrd: Some(img.path),
-        iso: None,
-        cmdline: cmdline.into(),
-        smp: o.smp,
-        memory: o.memory.clone(),
-        gdb: false,
-        net: None,
-        disk: None,
-        icount: false,
-        monitor: None,
-    };
+    let q = crate::qemu::Qemu::boot(kernel, Some(img.path), cmdline, o.smp, o.memory.clone());
     let total = Duration::from_secs((o.timeout + 90) * o.modules.len() as u64 + 300);
     eprintln!("xtask: pytest on {side_name}: {} ({} CPUs, {})", o.modules.join(" "), o.smp, o.memory);
     let wall = std::time::Instant::now();

@@ -86,6 +86,25 @@ pub const EXIT_SUCCESS: i32 = 33;
 pub const EXIT_FAILURE: i32 = 35;
 
 impl Qemu {
+    /// A plain `-kernel` boot: `kernel` with `initrd` and `cmdline`, `smp`
+    /// CPUs and `memory` (as `-m` takes it); no ISO, gdb stub, NIC, disk,
+    /// icount or monitor (set those fields afterwards where wanted).
+    pub fn boot(kernel: PathBuf, initrd: Option<PathBuf>, cmdline: &str, smp: u32, memory: String) -> Qemu {
+        Qemu {
+            kernel,
+            initrd,
+            iso: None,
+            cmdline: cmdline.into(),
+            smp,
+            memory,
+            gdb: false,
+            net: None,
+            disk: None,
+            icount: false,
+            monitor: None,
+        }
+    }
+
     /// The QEMU command line. The same machine for every use: q35, the
     /// `max` CPU model of TCG.
     pub fn command(&self, interactive: bool) -> Command {
@@ -248,19 +267,7 @@ mod tests {
     use super::Qemu;
 
     fn args(smp: u32, icount: bool) -> Vec<String> {
-        let q = Qemu {
-            kernel: "k.elf".into(),
-            initrd: None,
-            iso: None,
-            cmdline: String::new(),
-            smp,
-            memory: "256M".into(),
-            gdb: false,
-            net: None,
-            disk: None,
-            icount,
-            monitor: None,
-        };
+        let q = Qemu { icount, ..Qemu::boot("k.elf".into(), None, "", smp, "256M".into()) };
         q.command(false).get_args().map(|a| a.to_string_lossy().into_owned()).collect()
     }
 

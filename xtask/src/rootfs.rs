@@ -59,6 +59,7 @@ const DEV_NODES: &[(&str, u32, u32, u32)] = &[
     ("dev/full", 0o666, 1, 7),
     ("dev/random", 0o666, 1, 8),
     ("dev/urandom", 0o666, 1, 9),
+    ("dev/kmsg", 0o644, 1, 11),
 ];
 
 /// Adds the `/dev` nodes (the `dev` directory exists already).

@@ -92,8 +92,15 @@ fn compile_with(
     c.args(flags);
     c.args(["-O2", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-variable"]);
     c.arg("-I").arg(include).arg("-o").arg(out).arg(src);
-    let output =
-        c.output().map_err(|e| format!("{cc}: {e}; run: apt-get install musl-tools gcc libc6-dev"))?;
+    run_cc(&mut c, src, "musl-tools gcc libc6-dev")
+}
+
+/// Runs the compiler command `c` that builds `src`: its diagnostics go
+/// to stderr; an error names the command when it fails, or the packages
+/// (`install`) when the compiler cannot start.
+pub fn run_cc(c: &mut Command, src: &Path, install: &str) -> Result<(), String> {
+    let cc = c.get_program().to_string_lossy().into_owned();
+    let output = c.output().map_err(|e| format!("{cc}: {e}; run: apt-get install {install}"))?;
     let diag = String::from_utf8_lossy(&output.stderr);
     if !diag.trim().is_empty() {
         eprint!("{diag}");

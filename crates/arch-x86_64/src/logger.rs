@@ -71,6 +71,22 @@ impl Log for SerialLogger {
     fn flush(&self) {}
 }
 
+/// Logs a line from user space (/dev/kmsg's write) with syslog priority
+/// `prio` (facility and level): in the log buffer only, as
+/// `<prio>[seconds] text`.
+pub fn log_user(prio: u32, text: &[u8]) {
+    let ns = crate::time::since_boot_ns();
+    let (secs, micros) = (ns / 1_000_000_000, ns % 1_000_000_000 / 1000);
+    let mut line = LineBuf { buf: [0; LINE_MAX], len: 0 };
+    let _ = core::fmt::write(&mut line, format_args!("<{prio}>[{secs:5}.{micros:06}] "));
+    let room = (LINE_MAX - 1).saturating_sub(line.len);
+    let take = text.len().min(room);
+    line.buf[line.len..line.len + take].copy_from_slice(&text[..take]);
+    let n = line.len + take;
+    line.buf[n] = b'\n';
+    x86_64::instructions::interrupts::without_interrupts(|| RING.lock().push(&line.buf[..=n]));
+}
+
 /// The longest line kept (longer ones are cut, as Linux's records are).
 pub const LINE_MAX: usize = 512;
 

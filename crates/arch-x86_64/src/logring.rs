@@ -15,6 +15,35 @@ pub struct LogRing<const N: usize> {
     read: u64,
     /// What SYSLOG_ACTION_CLEAR left out of READ_ALL.
     clear: u64,
+    /// The sequence number of the line at `tail` (/dev/kmsg's records
+    /// count lines since boot).
+    first_seq: u64,
+    /// The sequence number the next line gets.
+    next_seq: u64,
+    /// The sequence number of the line at `clear`.
+    clear_seq: u64,
+}
+
+/// A /dev/kmsg reader's place in a [`LogRing`]: the next record's
+/// sequence number and byte position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// The record's sequence number.
+    pub seq: u64,
+    pos: u64,
+}
+
+/// What [`LogRing::record`] found at a cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// A line of `len` bytes (its newline included) was copied; the cursor
+    /// moved past it.
+    Line(usize),
+    /// No record yet at the cursor.
+    Empty,
+    /// The record at the cursor was overwritten: the cursor moved to the
+    /// oldest one kept (Linux's `EPIPE`).
+    Gone,
 }
 
 impl<const N: usize> Default for LogRing<N> {
@@ -26,7 +55,7 @@ impl<const N: usize> Default for LogRing<N> {
 impl<const N: usize> LogRing<N> {
     /// An empty ring.
     pub const fn new() -> Self {
-        LogRing { buf: [0; N], tail: 0, head: 0, read: 0, clear: 0 }
+        LogRing { buf: [0; N], tail: 0, head: 0, read: 0, clear: 0, first_seq: 0, next_seq: 0, clear_seq: 0 }
     }
 
     fn at(&self, pos: u64) -> u8 {
@@ -43,13 +72,60 @@ impl<const N: usize> LogRing<N> {
                 self.tail += 1;
             }
             self.tail += 1;
+            self.first_seq += 1;
         }
         for &b in line {
             self.buf[(self.head % N as u64) as usize] = b;
             self.head += 1;
         }
+        self.next_seq += 1;
         self.read = self.read.max(self.tail);
-        self.clear = self.clear.max(self.tail);
+        if self.clear < self.tail {
+            self.clear = self.tail;
+            self.clear_seq = self.first_seq;
+        }
+    }
+
+    /// The oldest record kept (a /dev/kmsg open, `SEEK_SET`).
+    pub fn first(&self) -> Cursor {
+        Cursor { seq: self.first_seq, pos: self.tail }
+    }
+
+    /// Past the newest record (`SEEK_END`).
+    pub fn end(&self) -> Cursor {
+        Cursor { seq: self.next_seq, pos: self.head }
+    }
+
+    /// The first record after the last SYSLOG_ACTION_CLEAR (`SEEK_DATA`).
+    pub fn after_clear(&self) -> Cursor {
+        Cursor { seq: self.clear_seq, pos: self.clear }
+    }
+
+    /// The record at `cur` copied to `out` (at least [`LogRing::size`]'s
+    /// longest line: cut otherwise) and `cur` moved past it.
+    pub fn record(&self, cur: &mut Cursor, out: &mut [u8]) -> Record {
+        if cur.pos < self.tail {
+            *cur = self.first();
+            return Record::Gone;
+        }
+        if cur.pos >= self.head {
+            return Record::Empty;
+        }
+        let mut n = 0;
+        let mut at = cur.pos;
+        while at < self.head {
+            let b = self.at(at);
+            at += 1;
+            if n < out.len() {
+                out[n] = b;
+                n += 1;
+            }
+            if b == b'\n' {
+                break;
+            }
+        }
+        *cur = Cursor { seq: cur.seq + 1, pos: at };
+        Record::Line(n)
     }
 
     /// The buffer's size (SYSLOG_ACTION_SIZE_BUFFER).
@@ -110,12 +186,43 @@ impl<const N: usize> LogRing<N> {
     /// SYSLOG_ACTION_CLEAR: READ_ALL starts after what is there now.
     pub fn clear(&mut self) {
         self.clear = self.head;
+        self.clear_seq = self.next_seq;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::LogRing;
+
+    #[test]
+    fn records_by_cursor_with_sequence_numbers() {
+        use super::{Cursor, Record};
+        let mut r: LogRing<16> = LogRing::new();
+        r.push(b"one\n");
+        r.push(b"two\n");
+        let mut c: Cursor = r.first();
+        assert_eq!(c.seq, 0);
+        let mut out = [0u8; 32];
+        assert_eq!(r.record(&mut c, &mut out), Record::Line(4));
+        assert_eq!(&out[..4], b"one\n");
+        assert_eq!(c.seq, 1);
+        let mut late = r.first();
+        assert_eq!(r.record(&mut c, &mut out), Record::Line(4));
+        assert_eq!(r.record(&mut c, &mut out), Record::Empty);
+        assert_eq!(c, r.end());
+        // 4 + 4 + 6 + 5 = 19 > 16: "one\n" goes; the late reader is
+        // told, then goes on at the oldest kept
+        r.push(b"three\n");
+        r.push(b"four\n");
+        assert_eq!(r.record(&mut late, &mut out), Record::Gone);
+        assert_eq!(late.seq, 1);
+        assert_eq!(r.record(&mut late, &mut out), Record::Line(4));
+        assert_eq!(&out[..4], b"two\n");
+        assert_eq!(r.record(&mut c, &mut out), Record::Line(6));
+        r.clear();
+        assert_eq!(r.after_clear(), r.end());
+        assert_eq!(r.end().seq, 4);
+    }
 
     #[test]
     fn lines_in_order_and_the_oldest_dropped_whole() {

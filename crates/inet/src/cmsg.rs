@@ -17,7 +17,7 @@ use crate::opt::{SOL_IP, SOL_IPV6};
 /// SOL_SOCKET (its messages are the socket layer's).
 const SOL_SOCKET: i32 = 1;
 /// `sizeof(struct cmsghdr)`.
-const HDR: usize = 16;
+const HDR: usize = linux_abi::cmsg::CMSG_HDR;
 
 /// IP_TOS: the received TOS byte (1 byte), or the TOS to send.
 pub const IP_TOS: i32 = 1;
@@ -93,30 +93,9 @@ pub mod want {
     pub const V6_ORIGDST: u32 = 1 << 21;
 }
 
-/// One control message a receive hands back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cmsg {
-    /// cmsg_level.
-    pub level: i32,
-    /// cmsg_type.
-    pub ty: i32,
-    len: usize,
-    bytes: [u8; 28],
-}
-
-impl Cmsg {
-    fn new(level: i32, ty: i32, data: &[u8]) -> Cmsg {
-        let mut bytes = [0; 28];
-        let len = data.len().min(28);
-        bytes[..len].copy_from_slice(&data[..len]);
-        Cmsg { level, ty, len, bytes }
-    }
-
-    /// The message's data (without its header).
-    pub fn data(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
+/// One control message a receive hands back (the shared value of
+/// `linux_abi`, which the socket layer's `RecvMsg` carries too).
+pub use linux_abi::cmsg::Cmsg;
 
 /// What the control messages of one send ask for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -405,6 +405,51 @@ pub struct IfInfo {
     pub gw4: Option<Ipv4Addr>,
 }
 
+/// What the kernel's socket tables (/proc/net/tcp, udp, raw, their v6
+/// forms, and sock_diag) show of a socket: [`Stack::sock_info`],
+/// [`Stack::unowned_tcp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SockInfo {
+    /// The family (a connection without a user socket: its addresses').
+    pub family: Family,
+    /// The kind.
+    pub kind: Kind,
+    /// Linux's `sk_state`: TCP_ESTABLISHED 1, TCP_SYN_SENT 2, ...
+    /// TCP_CLOSE 7 (an unconnected datagram socket), TCP_LISTEN 10.
+    pub state: u8,
+    /// The local address and port (the wildcard when unbound).
+    pub local: SocketAddr,
+    /// The peer's (the wildcard when none).
+    pub remote: SocketAddr,
+    /// Bytes sent and not yet acknowledged (TCP).
+    pub tx_queue: u32,
+    /// Bytes received and not yet read (TCP); a listener's queue of
+    /// connections waiting for accept.
+    pub rx_queue: u32,
+    /// Whether Linux's lookup tables hold it (what /proc/net lists): a
+    /// listening or connected TCP socket, a bound datagram socket, a raw
+    /// socket; not a fresh or only bound TCP socket.
+    pub hashed: bool,
+}
+
+/// Linux's `sk_state` of a smoltcp TCP state.
+fn linux_tcp_state(st: tcp::State) -> u8 {
+    match st {
+        tcp::State::Established => 1,
+        tcp::State::SynSent => 2,
+        tcp::State::SynReceived => 3,
+        tcp::State::FinWait1 => 4,
+        tcp::State::FinWait2 => 5,
+        tcp::State::TimeWait => 6,
+        tcp::State::Closed => 7,
+        tcp::State::CloseWait => 8,
+        tcp::State::LastAck => 9,
+        tcp::State::Listen => 10,
+        tcp::State::Closing => 11,
+    }
+}
+
 struct Iface {
     name: String,
     index: u32,
@@ -2107,6 +2152,95 @@ impl Stack {
             }
             _ => Ok(0),
         }
+    }
+
+    /// The socket as the kernel's socket tables show it.
+    pub fn sock_info(&self, id: SockId) -> Result<SockInfo> {
+        let s = self.sock(id)?;
+        let any = unspecified(s.family);
+        let mut info = SockInfo {
+            family: s.family,
+            kind: s.kind,
+            state: 7,
+            local: self.local_addr(id).unwrap_or(any),
+            remote: any,
+            tx_queue: 0,
+            rx_queue: 0,
+            hashed: false,
+        };
+        match &s.st {
+            St::Listen { pend, .. } => {
+                info.state = 10;
+                info.hashed = true;
+                info.rx_queue = pend
+                    .iter()
+                    .filter(|&&(ifx, h)| {
+                        let st = self.ifaces[ifx].set.get::<tcp::Socket>(h).state();
+                        !matches!(st, tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed)
+                    })
+                    .count() as u32;
+            }
+            St::Tcp { ifx, h, .. } => {
+                let sk = self.ifaces[*ifx].set.get::<tcp::Socket>(*h);
+                info.state = linux_tcp_state(sk.state());
+                info.hashed = info.state != 7;
+                if let Some(ep) = sk.remote_endpoint() {
+                    info.remote = user_addr(s.family, ep.addr, ep.port);
+                }
+                info.tx_queue = sk.send_queue() as u32;
+                info.rx_queue = sk.recv_queue() as u32;
+            }
+            St::Idle | St::Dead => {}
+            St::Dgram { .. } => {
+                info.hashed = s.bound || s.kind == Kind::RawIcmp;
+                if let Some(p) = s.peer {
+                    info.state = 1;
+                    info.remote = p;
+                }
+            }
+        }
+        Ok(info)
+    }
+
+    /// The TCP connections no user socket holds: closed ones finishing on
+    /// their own (FIN-WAIT, TIME-WAIT: Linux's orphans and timewait
+    /// sockets) and those a listener has not handed to accept(2) yet.
+    /// Listed by the addresses' family. `ENOBUFS` when the list cannot be
+    /// allocated.
+    pub fn unowned_tcp(&self) -> Result<Vec<SockInfo>> {
+        let mut out = Vec::new();
+        let mut add = |ifx: usize, h: SocketHandle| -> Result<()> {
+            let sk = self.ifaces[ifx].set.get::<tcp::Socket>(h);
+            let st = linux_tcp_state(sk.state());
+            let (Some(l), Some(r)) = (sk.local_endpoint(), sk.remote_endpoint()) else { return Ok(()) };
+            if matches!(st, 7 | 10) {
+                return Ok(());
+            }
+            let family = if matches!(l.addr, IpAddress::Ipv4(_)) { Family::V4 } else { Family::V6 };
+            out.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            out.push(SockInfo {
+                family,
+                kind: Kind::Tcp,
+                state: st,
+                local: user_addr(family, l.addr, l.port),
+                remote: user_addr(family, r.addr, r.port),
+                tx_queue: sk.send_queue() as u32,
+                rx_queue: sk.recv_queue() as u32,
+                hashed: true,
+            });
+            Ok(())
+        };
+        for &(ifx, h, _) in &self.orphans {
+            add(ifx, h)?;
+        }
+        for s in self.socks.iter().flatten() {
+            if let St::Listen { pend, .. } = &s.st {
+                for &(ifx, h) in pend {
+                    add(ifx, h)?;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Bytes not yet acknowledged / sent (SIOCOUTQ).

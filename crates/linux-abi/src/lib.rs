@@ -22,6 +22,7 @@ use core::fmt;
 
 pub mod abi;
 pub mod args;
+pub mod cmsg;
 pub mod pod;
 pub mod syscall;
 pub mod sysctl;

@@ -243,35 +243,7 @@ impl<E: NetEnv> RecvMsg<E> {
     }
 }
 
-/// One received control message: level, type and up to 28 bytes of data
-/// (the largest, `IPV6_ORIGDSTADDR`'s `struct sockaddr_in6`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cmsg {
-    /// cmsg_level.
-    pub level: i32,
-    /// cmsg_type.
-    pub ty: i32,
-    len: usize,
-    bytes: [u8; 28],
-}
-
-impl Cmsg {
-    /// A message with `data` (cut at 28 bytes).
-    pub fn new(level: i32, ty: i32, data: &[u8]) -> Cmsg {
-        let mut bytes = [0; 28];
-        let len = data.len().min(28);
-        bytes[..len].copy_from_slice(&data[..len]);
-        Cmsg { level, ty, len, bytes }
-    }
-
-    /// The data.
-    pub fn data(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-/// `sizeof(struct cmsghdr)`.
-pub const CMSG_HDR: usize = 16;
+pub use linux_abi::cmsg::{CMSG_HDR, Cmsg};
 
 /// Linux's put_cmsg into a control buffer of `space` bytes of which `out`
 /// holds what is written so far: the header and as much of `data` as

@@ -164,6 +164,23 @@ struct State<E: NetEnv> {
     peercred: Option<Ucred>,
 }
 
+/// An AF_UNIX socket as /proc/net/unix and unix_diag show it
+/// ([`UnixSocket::diag`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnixDiag {
+    /// SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET.
+    pub ty: u32,
+    /// Linux's `sk_state`.
+    pub state: u8,
+    /// The bound name.
+    pub name: Option<UnixName>,
+    /// Bytes queued for reading; a listener's connections waiting.
+    pub rqueue: u32,
+    /// Bytes sent and not yet read; a listener's backlog.
+    pub wqueue: u32,
+}
+
 /// An AF_UNIX socket.
 pub struct UnixSocket<E: NetEnv> {
     ty: u32,
@@ -300,6 +317,26 @@ impl<E: NetEnv> UnixSocket<E> {
     /// The socket's bound name, if any.
     pub fn name(&self) -> Option<UnixName> {
         self.st.lock().name.clone()
+    }
+
+    /// What /proc/net/unix and unix_diag show: the type, Linux's
+    /// `sk_state` (TCP_ESTABLISHED 1, TCP_CLOSE 7, TCP_LISTEN 10), the bound
+    /// name, the bytes waiting to be read (a listener: the connections
+    /// waiting for accept) and the backlog.
+    pub fn diag(&self) -> UnixDiag {
+        let s = self.st.lock();
+        let listening = matches!(s.conn, Conn::Listening);
+        UnixDiag {
+            ty: self.ty,
+            state: match s.conn {
+                Conn::Unconnected => 7,
+                Conn::Listening => 10,
+                Conn::Connected => 1,
+            },
+            name: s.name.clone(),
+            rqueue: if listening { s.pending.len() as u32 } else { s.rx_bytes as u32 },
+            wqueue: if listening { s.backlog } else { self.wmem.load(Ordering::Relaxed) as u32 },
+        }
     }
 
     /// Whether the socket is released (its last file closed).

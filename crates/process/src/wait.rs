@@ -313,6 +313,48 @@ pub struct Rusage {
     pub nvcsw: u64,
     /// Involuntary context switches.
     pub nivcsw: u64,
+    /// The read/write counters of /proc/PID/io (not part of `struct
+    /// rusage`; carried along so exited threads and reaped children add
+    /// up as Linux's `signal->ioac` does).
+    pub io: IoCounts,
+}
+
+/// Linux's `struct task_io_accounting` as /proc/PID/io shows it: bytes
+/// and calls of read(2)/write(2) and their kin (storage bytes are not
+/// counted: `read_bytes`, `write_bytes` and `cancelled_write_bytes` read
+/// 0, as on a tmpfs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct IoCounts {
+    /// Bytes the read calls returned.
+    pub rchar: u64,
+    /// Bytes the write calls took.
+    pub wchar: u64,
+    /// Read calls.
+    pub syscr: u64,
+    /// Write calls.
+    pub syscw: u64,
+}
+
+impl IoCounts {
+    /// Adds `other` (`task_io_accounting_add`).
+    pub fn accumulate(&mut self, other: &IoCounts) {
+        self.rchar = self.rchar.saturating_add(other.rchar);
+        self.wchar = self.wchar.saturating_add(other.wchar);
+        self.syscr = self.syscr.saturating_add(other.syscr);
+        self.syscw = self.syscw.saturating_add(other.syscw);
+    }
+
+    /// The text of /proc/PID/io (`proc_pid_io_accounting`).
+    pub fn proc_text(&self) -> alloc::string::String {
+        alloc::format!(
+            "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+            self.rchar,
+            self.wchar,
+            self.syscr,
+            self.syscw
+        )
+    }
 }
 
 impl Rusage {
@@ -329,6 +371,7 @@ impl Rusage {
         self.majflt = self.majflt.saturating_add(other.majflt);
         self.nvcsw = self.nvcsw.saturating_add(other.nvcsw);
         self.nivcsw = self.nivcsw.saturating_add(other.nivcsw);
+        self.io.accumulate(&other.io);
     }
 
     /// The 144 bytes of `struct rusage`: two `timeval`s then 14 longs
@@ -441,6 +484,7 @@ mod tests {
             majflt: 4,
             nvcsw: 5,
             nivcsw: 6,
+            io: IoCounts::default(),
         };
         let b = r.to_bytes();
         let long = |i: usize| u64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());

@@ -254,7 +254,17 @@ fn to_buf(a: SocketAddr) -> SockAddrBuf {
     }
 }
 
+/// `f` on the stack, read-only, under its lock (/proc/net).
+pub fn with_stack<R>(f: impl FnOnce(&Stack) -> R) -> R {
+    net_quiet(|n| f(&n.stack))
+}
+
 impl InetSocket {
+    /// The socket's id in the stack.
+    pub fn id(&self) -> SockId {
+        self.id
+    }
+
     /// A user address for bind: Linux's inet_bind/inet6_bind length and
     /// family rules.
     fn bind_addr(&self, bytes: &[u8]) -> Result<SocketAddr> {
@@ -411,7 +421,7 @@ impl Socket<KEnv> for InetSocket {
         let mut r = RecvMsg::empty();
         if !ctl.is_empty() {
             r.cmsgs.try_reserve(ctl.len()).map_err(|_| Errno::ENOBUFS)?;
-            r.cmsgs.extend(ctl.iter().map(|c| net::Cmsg::new(c.level, c.ty, c.data())));
+            r.cmsgs.extend_from_slice(&ctl);
         }
         r.len = n;
         r.ret = n;

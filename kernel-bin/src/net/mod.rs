@@ -14,6 +14,7 @@
 
 pub mod inet;
 pub mod netlink;
+pub mod procnet;
 pub mod unix;
 
 use crate::proc::table;
@@ -75,23 +76,94 @@ pub struct SocketFile {
     rcvtimeo: Mutex<Timeout>,
     sndtimeo: Mutex<Timeout>,
     ino: u64,
+    /// The creator's fsuid (Linux's socket inode owner, `sock_i_uid`).
+    uid: u32,
+    /// Its slot in [`REGISTRY`].
+    slot: usize,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
+
+/// Every open socket file (/proc/net and sock_diag list them): weak
+/// references in slots, a socket's own slot freed by its drop. `free`
+/// always has room for every slot, so a drop never allocates.
+struct Registry {
+    slots: Vec<Option<alloc::sync::Weak<SocketFile>>>,
+    free: Vec<usize>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { slots: Vec::new(), free: Vec::new() });
+
+/// A free slot of [`REGISTRY`] (`ENOMEM` when the table cannot grow).
+fn registry_slot() -> Result<usize> {
+    let mut r = REGISTRY.lock();
+    if let Some(i) = r.free.pop() {
+        return Ok(i);
+    }
+    let n = r.slots.len() + 1;
+    r.slots.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    let extra = n.saturating_sub(r.free.len());
+    r.free.try_reserve(extra).map_err(|_| Errno::ENOMEM)?;
+    r.slots.push(None);
+    Ok(n - 1)
+}
+
+/// The open socket files now (for /proc/net and sock_diag); taken out
+/// under the registry's lock, made strong after it. `ENOMEM` when the
+/// list cannot be allocated.
+pub fn open_sockets() -> Result<Vec<Arc<SocketFile>>> {
+    let weak: Vec<alloc::sync::Weak<SocketFile>> = {
+        let r = REGISTRY.lock();
+        let mut v = Vec::new();
+        v.try_reserve_exact(r.slots.len()).map_err(|_| Errno::ENOMEM)?;
+        v.extend(r.slots.iter().flatten().cloned());
+        v
+    };
+    let mut out = Vec::new();
+    out.try_reserve_exact(weak.len()).map_err(|_| Errno::ENOMEM)?;
+    out.extend(weak.iter().filter_map(alloc::sync::Weak::upgrade));
+    Ok(out)
+}
 /// Set while [`net::unix::collect`] runs (a collected socket's close must
 /// not start another).
 static COLLECTING: AtomicBool = AtomicBool::new(false);
 
 impl SocketFile {
-    fn open(sock: Sock, unix: Option<Arc<UnixSocket<KEnv>>>, nonblock: bool) -> Arc<dyn File> {
-        Arc::new(SocketFile {
+    /// The file of a new socket, listed in [`REGISTRY`] (`ENOMEM` when it
+    /// cannot be: the socket is released).
+    fn open(sock: Sock, unix: Option<Arc<UnixSocket<KEnv>>>, nonblock: bool) -> Result<Arc<dyn File>> {
+        let slot = match registry_slot() {
+            Ok(s) => s,
+            Err(e) => {
+                sock.release();
+                return Err(e);
+            }
+        };
+        let tid = current_tid();
+        let pid = table().tgid(tid).unwrap_or(tid);
+        let uid = table().with_process(pid, |p| p.creds().fsuid).unwrap_or(0);
+        let f = Arc::new(SocketFile {
             sock,
             unix,
             flags: AtomicU32::new(vfs::O_RDWR | if nonblock { vfs::O_NONBLOCK } else { 0 }),
             rcvtimeo: Mutex::new(None),
             sndtimeo: Mutex::new(None),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-        })
+            uid,
+            slot,
+        });
+        REGISTRY.lock().slots[slot] = Some(Arc::downgrade(&f));
+        Ok(f)
+    }
+
+    /// The inode number (`socket:[N]` in /proc/PID/fd).
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// The owner's uid (`sock_i_uid`).
+    pub fn uid(&self) -> u32 {
+        self.uid
     }
 
     fn nonblock(&self) -> bool {
@@ -109,6 +181,16 @@ impl SocketFile {
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
+        {
+            let mut r = REGISTRY.lock();
+            if let Some(s) = r.slots.get_mut(self.slot) {
+                *s = None;
+            }
+            // room was reserved when the slot was made
+            if r.free.len() < r.free.capacity() {
+                r.free.push(self.slot);
+            }
+        }
         self.sock.release();
         if self.is_unix() && !COLLECTING.swap(true, Ordering::SeqCst) {
             net::unix::collect::<KEnv>();
@@ -193,13 +275,7 @@ impl File for SocketFile {
         Some(self)
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 }
 
 /// The socket behind a file, if it is one.
@@ -479,7 +555,7 @@ fn create(domain: i32, ty: u32, protocol: i32) -> Result<(Sock, Option<Arc<UnixS
 pub fn socket(t: &mut UThread, domain: i32, ty: i32, protocol: i32) -> SysResult {
     let (ty, nonblock, cloexec) = check_type_flags(ty)?;
     let (sock, unix) = create(domain, ty, protocol)?;
-    crate::syscall::fs::install(t, SocketFile::open(sock, unix, nonblock), cloexec)
+    crate::syscall::fs::install(t, SocketFile::open(sock, unix, nonblock)?, cloexec)
 }
 
 /// socketpair(2): the descriptors are written before the sockets are made
@@ -513,8 +589,14 @@ pub fn socketpair(t: &mut UThread, domain: i32, ty: i32, protocol: i32, sv: User
         }
         _ => return Err(Errno::EAFNOSUPPORT),
     };
-    let fa = SocketFile::open(a.clone(), Some(a), nonblock);
-    let fb = SocketFile::open(b.clone(), Some(b), nonblock);
+    let fa = match SocketFile::open(a.clone(), Some(a), nonblock) {
+        Ok(f) => f,
+        Err(e) => {
+            b.release();
+            return Err(e);
+        }
+    };
+    let fb = SocketFile::open(b.clone(), Some(b), nonblock)?;
     crate::syscall::fs::install_pair(t, fa, fb, cloexec, sv)?;
     Ok(0)
 }
@@ -556,7 +638,7 @@ pub fn accept4(t: &mut UThread, fd: Fd, addr: UserPtr<u8>, alen: UserPtr<i32>, f
     let mut cx = KResolver::of(t);
     let new = blocking(s, s.nonblock(), timeo, |_| s.sock.accept(&mut cx))?;
     let unix = new.as_any().downcast_ref::<UnixSocket<KEnv>>().map(UnixSocket::to_arc);
-    let file = SocketFile::open(new.clone(), unix, flags & SOCK_NONBLOCK != 0);
+    let file = SocketFile::open(new.clone(), unix, flags & SOCK_NONBLOCK != 0)?;
     if !addr.is_null() {
         let peer = new.getpeername().unwrap_or_else(|_| SockAddrBuf::unix_unnamed());
         // the connection is lost when the address cannot be written
@@ -652,7 +734,7 @@ pub fn recvfrom(
     Ok(r.ret as isize)
 }
 
-const CMSG_HDR: usize = 16;
+use linux_abi::cmsg::CMSG_HDR;
 
 /// What sendmsg's control messages carry: files, credentials, and the
 /// user's bytes for the kind's own levels (IP_TTL, IPV6_HOPLIMIT, ...).

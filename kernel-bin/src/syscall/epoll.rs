@@ -296,13 +296,7 @@ impl File for Epoll {
         Some(self.shared.wq.clone())
     }
 
-    fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_status_flags(&self, flags: u32) {
-        vfs::set_status_bits(&self.flags, flags);
-    }
+    crate::eventfd::status_flags_methods!();
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)

@@ -412,7 +412,7 @@ pub fn statx(
         let at = flags & AT_SYMLINK_NOFOLLOW;
         // path_init(): an absolute name never looks at dirfd (fuser passes
         // its fd 0, a terminal)
-        let dirfd = if p.starts_with(b"/") { DirFd::Cwd } else { dirfd };
+        let dirfd = super::fs::at(dirfd, &p);
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
@@ -580,6 +580,7 @@ pub fn mknodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, dev
         _ => return Err(Errno::EINVAL),
     }
     let p = path(t, pathname)?;
+    let dirfd = super::fs::at(dirfd, &p);
     let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
     let rdev = match mode & vfs::S_IFMT {
         vfs::S_IFCHR | vfs::S_IFBLK => vfs::makedev(major, minor),
@@ -710,6 +711,49 @@ pub fn fsync(t: &mut UThread, fd: Fd) -> SysResult {
             i.fsync().map(|_| 0)
         }
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// sync_file_range(2)'s flags: SYNC_FILE_RANGE_WAIT_BEFORE, _WRITE,
+/// _WAIT_AFTER.
+const SYNC_FILE_RANGE_VALID: u32 = 7;
+const SYNC_FILE_RANGE_WRITE: u32 = 2;
+
+/// sync_file_range(2) as Linux's ksys_sync_file_range: `EBADF` for a bad or
+/// O_PATH fd first, then `EINVAL` for unknown flags, a negative offset or
+/// an end past `i64::MAX`, then `ESPIPE` for anything but a regular file,
+/// a directory, a symlink or a block device. With SYNC_FILE_RANGE_WRITE a
+/// disk file or the disk is written back (the whole file: more than the
+/// range, which the call allows); a tmpfs file has nothing to write.
+pub fn sync_file_range(t: &mut UThread, fd: Fd, offset: i64, nbytes: i64, flags: u32) -> SysResult {
+    let file = t.fd(fd)?;
+    if file.status_flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    if flags & !SYNC_FILE_RANGE_VALID != 0
+        || offset < 0
+        || offset.checked_add(nbytes).is_none_or(|e| e < offset)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let kind = file.stat().ok().and_then(|s| FileType::from_mode(s.mode));
+    if !matches!(
+        kind,
+        Some(FileType::Regular | FileType::Directory | FileType::Symlink | FileType::BlockDevice)
+    ) {
+        return Err(Errno::ESPIPE);
+    }
+    if flags & SYNC_FILE_RANGE_WRITE == 0 {
+        return Ok(0);
+    }
+    if let Some(r) = crate::blk::fsync(&*file) {
+        return r.map(|()| 0);
+    }
+    match file.inode() {
+        Some(i) if !i.is_synthetic() && i.is_backed() && kind == Some(FileType::Regular) => {
+            i.fsync().map(|_| 0)
+        }
+        _ => Ok(0),
     }
 }
 

@@ -34,23 +34,45 @@ static UNSUPPORTED_SEEN: [core::sync::atomic::AtomicU32; 512] =
 /// What a handler returns.
 pub type SysResult = Result<isize>;
 
+/// /proc/PID/io of a read call's result: the bytes it returned and the
+/// call (Linux's `add_rchar`/`inc_syscr`; a call on no open file, `EBADF`,
+/// never reached `vfs_read` and is not counted).
+fn io_r(r: SysResult, t: &UThread) -> SysResult {
+    match r {
+        Ok(n) => t.cpu.io_read(n as u64),
+        Err(Errno::EBADF) => {}
+        Err(_) => t.cpu.io_read(0),
+    }
+    r
+}
+
+/// The same for a write call (`add_wchar`/`inc_syscw`).
+fn io_w(r: SysResult, t: &UThread) -> SysResult {
+    match r {
+        Ok(n) => t.cpu.io_write(n as u64),
+        Err(Errno::EBADF) => {}
+        Err(_) => t.cpu.io_write(0),
+    }
+    r
+}
+
 /// Runs the system call `nr` for `t`; returns what the thread does next and
 /// the call's result (`None` when the call set the registers itself).
 pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
     let a = Args(t.ctx.syscall_args());
     log::trace!("pid {} tid {}: syscall {} {:x?}", t.pid, t.tid, n, a);
     let r: SysResult = match n as usize {
-        nr::READ => fs::read(t, a.fd(0), a.buf(1, 2)),
-        nr::WRITE => fs::write(t, a.fd(0), a.buf(1, 2)),
-        nr::READV => fs::readv(t, a.fd(0), a.ptr(1), a.raw(2)),
-        nr::WRITEV => fs::writev(t, a.fd(0), a.ptr(1), a.raw(2)),
-        nr::PREAD64 => fs::pread(t, a.fd(0), a.buf(1, 2), a.long(3)),
-        nr::PWRITE64 => fs::pwrite(t, a.fd(0), a.buf(1, 2), a.long(3)),
+        nr::READ => io_r(fs::read(t, a.fd(0), a.buf(1, 2)), t),
+        nr::WRITE => io_w(fs::write(t, a.fd(0), a.buf(1, 2)), t),
+        nr::READV => io_r(fs::readv(t, a.fd(0), a.ptr(1), a.raw(2)), t),
+        nr::WRITEV => io_w(fs::writev(t, a.fd(0), a.ptr(1), a.raw(2)), t),
+        nr::PREAD64 => io_r(fs::pread(t, a.fd(0), a.buf(1, 2), a.long(3)), t),
+        nr::PWRITE64 => io_w(fs::pwrite(t, a.fd(0), a.buf(1, 2), a.long(3)), t),
         // pos_l is the whole offset on 64-bit (pos_from_hilo shifts pos_h out);
-        nr::PREADV => fs::preadv(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), None),
-        nr::PWRITEV => fs::pwritev(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), None),
-        nr::PREADV2 => fs::preadv(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), Some(a.uint(5))),
-        nr::PWRITEV2 => fs::pwritev(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), Some(a.uint(5))),
+        nr::PREADV => io_r(fs::preadv(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), None), t),
+        nr::PWRITEV => io_w(fs::pwritev(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), None), t),
+        nr::PREADV2 => io_r(fs::preadv(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), Some(a.uint(5))), t),
+        nr::PWRITEV2 => io_w(fs::pwritev(t, a.fd(0), a.ptr(1), a.raw(2), a.long(3), Some(a.uint(5))), t),
         nr::OPEN => fs::openat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
         nr::OPENAT => fs::openat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
         nr::CREAT => fs::openat(t, fs::AT_FDCWD, a.cstr(0), 0o1101, a.uint(1)),
@@ -129,6 +151,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FREMOVEXATTR => fs_extra::removexattr(t, XattrAt::Fd(a.fd(0)), a.cstr(1)),
         nr::MKNODAT => fs_extra::mknodat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
         nr::FADVISE64 => fs_extra::fadvise64(t, a.fd(0), a.long(1), a.len(2), a.int(3)),
+        nr::SYNC_FILE_RANGE => fs_extra::sync_file_range(t, a.fd(0), a.long(1), a.long(2), a.uint(3)),
         nr::FALLOCATE => fs_extra::fallocate(t, a.fd(0), a.int(1), a.long(2), a.long(3)),
         nr::SPLICE => fs_extra::splice(t, a.fd(0), a.ptr(1), a.fd(2), a.ptr(3), a.len(4), a.uint(5)),
         nr::TEE => fs_extra::tee(t, a.fd(0), a.fd(1), a.len(2), a.uint(3)),

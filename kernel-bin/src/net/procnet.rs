@@ -1,0 +1,309 @@
+//! The socket tables of /proc/net as Linux 6.1 prints them: `tcp`,
+//! `tcp6` (net/ipv4/tcp_ipv4.c `get_tcp4_sock`, net/ipv6/tcp_ipv6.c
+//! `get_tcp6_sock`), `udp`, `udp6` (`udp4_format_sock`,
+//! `ip6_dgram_sock_seq_show`), `raw`, `raw6`, `unix` (`unix_seq_show`),
+//! `route` (`fib_route_seq_show`), `if_inet6`, `sockstat`, `sockstat6`.
+//!
+//! The sockets come from the registry of open socket files
+//! ([`super::open_sockets`]), so the inode column is the number
+//! /proc/PID/fd shows as `socket:[N]` (netstat -p and lsof join on it);
+//! the connections no file holds (closed ones finishing, those waiting
+//! for accept) come from the stack with inode 0, as Linux's orphans.
+//! Kernel pointers print as zeros (Linux's `%pK` with `kptr_restrict`).
+
+use super::inet::InetSocket;
+use super::unix::KEnv;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::net::{IpAddr, SocketAddr};
+use inet::{Family, Kind, SockInfo};
+use linux_abi::{Errno, Result};
+use net::unix::UnixSocket;
+
+const PTR: &str = "0000000000000000";
+
+/// One inet socket: the stack's view, the file's inode and owner.
+struct Row {
+    info: SockInfo,
+    ino: u64,
+    uid: u32,
+}
+
+/// The inet sockets the tables list (the stack's lock taken once).
+fn inet_rows() -> Result<Vec<Row>> {
+    let files = super::open_sockets()?;
+    let mut ids = Vec::new();
+    ids.try_reserve_exact(files.len()).map_err(|_| Errno::ENOMEM)?;
+    for f in &files {
+        if let Some(s) = f.sock.as_any().downcast_ref::<InetSocket>() {
+            ids.push((s.id(), f.ino(), f.uid()));
+        }
+    }
+    let rows = super::inet::with_stack(|st| -> Result<Vec<Row>> {
+        let extra = st.unowned_tcp()?;
+        let mut rows = Vec::new();
+        rows.try_reserve_exact(ids.len() + extra.len()).map_err(|_| Errno::ENOMEM)?;
+        for &(id, ino, uid) in &ids {
+            if let Ok(info) = st.sock_info(id)
+                && info.hashed
+            {
+                rows.push(Row { info, ino, uid });
+            }
+        }
+        rows.extend(extra.into_iter().map(|info| Row { info, ino: 0, uid: 0 }));
+        Ok(rows)
+    })?;
+    // the files go after the stack's lock (a last reference releases)
+    drop(files);
+    Ok(rows)
+}
+
+/// An address as /proc/net prints it: the IPv4 address as the native
+/// (little-endian) word of its network-order bytes, an IPv6 address as
+/// four such words; the port in host order.
+fn addr_hex(a: SocketAddr, v6: bool, out: &mut String) {
+    match (a.ip(), v6) {
+        (IpAddr::V4(ip), false) => {
+            let _ = write!(out, "{:08X}:{:04X}", u32::from_le_bytes(ip.octets()), a.port());
+        }
+        (ip, _) => {
+            let o = match ip {
+                IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
+                IpAddr::V6(v) => v.octets(),
+            };
+            for w in o.chunks_exact(4) {
+                let _ = write!(out, "{:08X}", u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            }
+            let _ = write!(out, ":{:04X}", a.port());
+        }
+    }
+}
+
+/// Pads the last line of `out` (from `start`) to `width` and ends it
+/// (`seq_setwidth` + `seq_pad`).
+fn pad(out: &mut String, start: usize, width: usize) {
+    let len = out.len() - start;
+    for _ in len..width {
+        out.push(' ');
+    }
+    out.push('\n');
+}
+
+/// /proc/net/`name` for `tcp`, `tcp6`, `udp`, `udp6`, `raw`, `raw6`.
+pub fn inet_table(name: &str) -> Result<Vec<u8>> {
+    let v6 = name.ends_with('6');
+    let rows = inet_rows()?;
+    let family = if v6 { Family::V6 } else { Family::V4 };
+    let mut out = String::new();
+    let want = |r: &&Row, kind: Kind| r.info.family == family && r.info.kind == kind;
+    match name {
+        "tcp" | "tcp6" => {
+            if v6 {
+                out.push_str("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+            } else {
+                let start = out.len();
+                out.push_str(
+                    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+                );
+                pad(&mut out, start, 149);
+            }
+            // listeners first (Linux's listening hash, then the established one)
+            let mut list: Vec<&Row> = rows.iter().filter(|r| want(r, Kind::Tcp)).collect();
+            list.sort_by_key(|r| (r.info.state != 10, r.info.local.port()));
+            for (i, r) in list.iter().enumerate() {
+                let start = out.len();
+                let _ = write!(out, "{i:4}: ");
+                addr_hex(r.info.local, v6, &mut out);
+                out.push(' ');
+                addr_hex(r.info.remote, v6, &mut out);
+                let st = r.info.state;
+                if st == 6 {
+                    // get_timewait4_sock: timer 3, no inode
+                    let _ = write!(
+                        out,
+                        " {st:02X} {:08X}:{:08X} 03:{:08X} {:08X} {:5} {:8} {} {} {PTR}",
+                        0, 0, 0, 0, 0, 0, 0, 3
+                    );
+                } else {
+                    let listen = st == 10;
+                    let (rto, ato, quick, ssthresh) = if listen { (100, 0, 0, 0) } else { (20, 4, 0, -1) };
+                    let _ = write!(
+                        out,
+                        " {st:02X} {:08X}:{:08X} 00:{:08X} {:08X} {:5} {:8} {} {} {PTR} {rto} {ato} {quick} 10 {ssthresh}",
+                        r.info.tx_queue,
+                        r.info.rx_queue,
+                        0,
+                        0,
+                        r.uid,
+                        0,
+                        r.ino,
+                        if listen { 1 } else { 2 },
+                    );
+                }
+                if v6 {
+                    out.push('\n');
+                } else {
+                    pad(&mut out, start, 149);
+                }
+            }
+        }
+        "udp" | "udp6" | "raw" | "raw6" => {
+            let raw = name.starts_with("raw");
+            let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops";
+            if v6 {
+                out.push_str("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n");
+            } else if raw {
+                out.push_str(header);
+                out.push('\n');
+            } else {
+                // udp4_seq_show: one more leading space than raw's
+                let start = out.len();
+                out.push(' ');
+                out.push_str(header);
+                pad(&mut out, start, 127);
+            }
+            let kind = if raw { Kind::RawIcmp } else { Kind::Udp };
+            let mut list: Vec<&Row> = rows.iter().filter(|r| want(r, kind)).collect();
+            list.sort_by_key(|r| r.info.local.port());
+            for r in list {
+                let start = out.len();
+                // udp: the hash bucket of the port; raw: of the protocol
+                let (bucket, local) = if raw {
+                    (1, SocketAddr::new(r.info.local.ip(), 1))
+                } else {
+                    (usize::from(r.info.local.port()) & 127, r.info.local)
+                };
+                let width = if raw { 4 } else { 5 };
+                let _ = write!(out, "{bucket:width$}: ");
+                addr_hex(local, v6, &mut out);
+                out.push(' ');
+                addr_hex(r.info.remote, v6, &mut out);
+                let _ = write!(
+                    out,
+                    " {:02X} {:08X}:{:08X} 00:{:08X} {:08X} {:5} {:8} {} 2 {PTR} 0",
+                    r.info.state, r.info.tx_queue, r.info.rx_queue, 0, 0, r.uid, 0, r.ino
+                );
+                if v6 || raw {
+                    out.push('\n');
+                } else {
+                    pad(&mut out, start, 127);
+                }
+            }
+        }
+        _ => return Err(Errno::ENOENT),
+    }
+    Ok(out.into_bytes())
+}
+
+/// /proc/net/unix (`unix_seq_show`).
+pub fn unix_table() -> Result<Vec<u8>> {
+    let files = super::open_sockets()?;
+    let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
+    for f in &files {
+        let Some(u) = f.sock.as_any().downcast_ref::<UnixSocket<KEnv>>() else { continue };
+        let d = u.diag();
+        let flags = if d.state == 10 { 0x10000 } else { 0 };
+        // a socket with a file: SS_CONNECTED or SS_UNCONNECTED
+        let st = if d.state == 1 { 3 } else { 1 };
+        let _ = write!(out, "{PTR}: {:08X} {:08X} {:08X} {:04X} {:02X} {:5}", 2, 0, flags, d.ty, st, f.ino());
+        match &d.name {
+            Some(net::addr::UnixName::Path(p)) => {
+                out.push(' ');
+                out.push_str(&String::from_utf8_lossy(p));
+            }
+            Some(net::addr::UnixName::Abstract(a)) => {
+                out.push_str(" @");
+                for &b in a {
+                    out.push(if b == 0 { '@' } else { char::from(b) });
+                }
+            }
+            None => {}
+        }
+        out.push('\n');
+    }
+    drop(files);
+    Ok(out.into_bytes())
+}
+
+/// /proc/net/route (`fib_route_seq_show`): the main table's IPv4 routes
+/// of the up interfaces: the default route through the gateway, then the
+/// subnet.
+pub fn route_table() -> Result<Vec<u8>> {
+    let ifs = super::inet::with_stack(|st| st.interfaces())?;
+    let mut out = String::new();
+    let start = out.len();
+    out.push_str("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
+    pad(&mut out, start, 127);
+    let mut line = |dev: &str, dst: u32, gw: u32, flags: u32, mask: u32| {
+        let start = out.len();
+        let _ = write!(out, "{dev}\t{dst:08X}\t{gw:08X}\t{flags:04X}\t0\t0\t0\t{mask:08X}\t0\t0\t0");
+        pad(&mut out, start, 127);
+    };
+    let le = |a: core::net::Ipv4Addr| u32::from_le_bytes(a.octets());
+    for f in ifs.iter().filter(|f| f.flags & 1 != 0 && f.name != "lo") {
+        if let Some(gw) = f.gw4 {
+            line(&f.name, 0, le(gw), 0x3, 0);
+        }
+    }
+    for f in ifs.iter().filter(|f| f.flags & 1 != 0 && f.name != "lo") {
+        if let Some((a, len)) = f.ipv4 {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let net = u32::from(a) & mask;
+            line(&f.name, net.swap_bytes(), 0, 0x1, mask.swap_bytes());
+        }
+    }
+    Ok(out.into_bytes())
+}
+
+/// /proc/net/if_inet6 (`if6_seq_show`): address, interface index, prefix
+/// length, scope, flags (IFA_F_PERMANENT), name.
+pub fn if_inet6() -> Result<Vec<u8>> {
+    let ifs = super::inet::with_stack(|st| st.interfaces())?;
+    let mut out = String::new();
+    for f in &ifs {
+        for &(a, len) in &f.ipv6 {
+            let scope = if a.is_loopback() {
+                0x10
+            } else if a.segments()[0] & 0xffc0 == 0xfe80 {
+                0x20
+            } else {
+                0
+            };
+            for b in a.octets() {
+                let _ = write!(out, "{b:02x}");
+            }
+            let _ = writeln!(out, " {:02x} {len:02x} {scope:02x} 80 {:>8}", f.index, f.name);
+        }
+    }
+    Ok(out.into_bytes())
+}
+
+/// /proc/net/sockstat (`sockstat_seq_show`) and sockstat6.
+pub fn sockstat(v6: bool) -> Result<Vec<u8>> {
+    let rows = inet_rows()?;
+    let count =
+        |fam: Family, kind: Kind| rows.iter().filter(|r| r.info.family == fam && r.info.kind == kind).count();
+    let mut out = String::new();
+    if v6 {
+        let _ = write!(
+            out,
+            "TCP6: inuse {}\nUDP6: inuse {}\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n",
+            count(Family::V6, Kind::Tcp),
+            count(Family::V6, Kind::Udp)
+        );
+    } else {
+        let used = super::open_sockets()?.len();
+        let tcp = count(Family::V4, Kind::Tcp);
+        let tw = rows.iter().filter(|r| r.info.kind == Kind::Tcp && r.info.state == 6).count();
+        let orphan = rows.iter().filter(|r| r.info.kind == Kind::Tcp && r.ino == 0).count() - tw;
+        let _ = write!(
+            out,
+            "sockets: used {used}\nTCP: inuse {tcp} orphan {orphan} tw {tw} alloc {} mem 0\nUDP: inuse {} mem 0\nUDPLITE: inuse 0\nRAW: inuse {}\nFRAG: inuse 0 memory 0\n",
+            tcp + count(Family::V6, Kind::Tcp),
+            count(Family::V4, Kind::Udp),
+            count(Family::V4, Kind::RawIcmp)
+        );
+    }
+    Ok(out.into_bytes())
+}
