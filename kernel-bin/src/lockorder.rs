@@ -52,7 +52,8 @@ pub enum LockClass {
     Ptys,
     /// `pty::Pty::st`: one pair's state; leaf.
     Pty,
-    /// `time::HOSTNAME`: leaf.
+    /// A leaf class no lock uses any more (the host name moved into the
+    /// UTS namespaces); the checker's own tests take it.
     Hostname,
     /// `pipe::USER_PAGES`: pipe pages per user; leaf (taken when a pipe is
     /// made, resized or dropped).

@@ -274,6 +274,12 @@ pub fn waitid_target(fd: i32) -> Result<(Pid, bool)> {
     Ok((pid, nonblock))
 }
 
+/// The process a pidfd stands for (`None`: `file` is no pidfd; `ESRCH`
+/// once it is reaped).
+pub fn pid_of(file: &Arc<dyn File>) -> Option<Result<Pid>> {
+    file.as_any().and_then(|a| a.downcast_ref::<PidFd>()).map(PidFd::live_pid)
+}
+
 /// pidfd_open(2).
 pub fn pidfd_open(t: &mut UThread, pid: i32, flags: u32) -> SysResult {
     if flags & !PIDFD_NONBLOCK != 0 || pid <= 0 {

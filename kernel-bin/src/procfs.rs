@@ -233,6 +233,9 @@ const PROC_FILES: &[&str] = &[
     "limits",
     "cgroup",
     "io",
+    "uid_map",
+    "gid_map",
+    "setgroups",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const NET_FILES: &[&str] = &[
@@ -312,7 +315,9 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::FdInfo(..) | Node::NsFile(_) => (FileType::Regular, 0o444),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
-        Node::ProcFile(_, _, "oom_score_adj") => (FileType::Regular, 0o644),
+        Node::ProcFile(_, _, "oom_score_adj" | "uid_map" | "gid_map" | "setgroups") => {
+            (FileType::Regular, 0o644)
+        }
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
         // ONE("syscall", S_IRUSR, ...), ONE("io", S_IRUSR, ...)
@@ -589,6 +594,9 @@ impl SynthNode for Node {
         if let Node::ProcFile(pid, _, "oom_score_adj") = *self {
             return Some(write_oom_score_adj(pid, data));
         }
+        if let Node::ProcFile(pid, _, n @ ("uid_map" | "gid_map" | "setgroups")) = *self {
+            return Some(write_user_ns_file(pid, n, offset, data));
+        }
         if let Node::SysFile(i) = *self {
             return Some(crate::sysctl::KNOBS[i].write(offset, data));
         }
@@ -630,7 +638,8 @@ impl SynthNode for Node {
             // proc_ns_readlink(): ptrace_may_access(PTRACE_MODE_READ_FSCREDS)
             Node::Ns(pid, _, n) => {
                 may_access(pid)?;
-                proctext::ns_link(n).map(String::into_bytes).ok_or(Errno::ENOENT)
+                let obj = NsObj::of(pid, n).ok_or(Errno::ENOENT)?;
+                Ok(format!("{}:[{}]", obj.kind(), obj.ino()).into_bytes())
             }
             _ => Err(Errno::EINVAL),
         }
@@ -639,7 +648,11 @@ impl SynthNode for Node {
     fn magic(&self) -> Option<Result<vfs::Magic>> {
         match *self {
             Node::Fd(pid, tid, fd) => Some(may_access(pid).and_then(|()| fd_magic(pid, tid, fd))),
-            Node::Ns(pid, _, n) => Some(may_access(pid).and_then(|()| ns_inode(n)).map(vfs::Magic::Inode)),
+            Node::Ns(pid, _, n) => Some(
+                may_access(pid)
+                    .and_then(|()| NsObj::of(pid, n).ok_or(Errno::ENOENT))
+                    .map(|o| vfs::Magic::Inode(ns_inode(o))),
+            ),
             Node::ProcLink(pid, tid, n @ ("cwd" | "root" | "exe")) if pid != 0 => {
                 Some(may_access(pid).and_then(|()| link_magic(pid, tid, n)))
             }
@@ -1026,40 +1039,110 @@ fn nsfs_root() -> &'static Arc<Inode> {
     })
 }
 
-/// What `/proc/<pid>/ns/<name>` leads to: the nsfs inode numbered as the
-/// namespace, `-r--r--r--` as Linux's `ns_get_path`; reading it is
-/// `EINVAL` as there.
-fn ns_inode(name: &'static str) -> Result<Arc<Inode>> {
-    let ino = proctext::ns_ino(name).ok_or(Errno::ENOENT)?;
-    let kind = name.strip_suffix("_for_children").unwrap_or(name);
-    Ok(Inode::new_synth(
-        nsfs_root(),
-        kind.as_bytes(),
-        FileType::Regular,
-        0o444,
-        ino,
-        Arc::new(Node::NsFile(name)),
-    ))
+/// A namespace an nsfs file stands for (and keeps alive while open).
+#[derive(Clone)]
+pub enum NsObj {
+    /// A user namespace.
+    User(process::ns::UserNsRef),
+    /// A UTS namespace.
+    Uts(Arc<process::ns::UtsNs>),
+    /// The only namespace of a kind this kernel does not build (the
+    /// `proctext::NS_NAMES` name).
+    Initial(&'static str),
 }
 
-/// The namespace kind behind an open nsfs file (`None` for other files).
-pub fn ns_kind_of(file: &dyn vfs::File) -> Option<&'static str> {
+impl NsObj {
+    /// Process `pid`'s namespace behind `/proc/<pid>/ns/<name>`.
+    pub fn of(pid: Pid, name: &'static str) -> Option<NsObj> {
+        match name {
+            "user" => table().with_process(pid, |p| NsObj::User(p.creds().user_ns.clone())),
+            "uts" => table().with_process(pid, |p| NsObj::Uts(p.ns().uts.clone())),
+            _ => proctext::ns_ino(name).map(|_| NsObj::Initial(name)),
+        }
+    }
+
+    /// The kind's name (`uts`, `user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NsObj::User(_) => "user",
+            NsObj::Uts(_) => "uts",
+            NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
+        }
+    }
+
+    /// Its number (the nsfs inode).
+    pub fn ino(&self) -> u64 {
+        match self {
+            NsObj::User(u) => u.ino(),
+            NsObj::Uts(u) => u.ino(),
+            NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
+        }
+    }
+
+    /// The user namespace that owns it (a user namespace's parent;
+    /// `None` for the initial user namespace).
+    pub fn owner(&self) -> Option<process::ns::UserNsRef> {
+        match self {
+            NsObj::User(u) => u.parent().cloned(),
+            NsObj::Uts(u) => Some(u.owner().clone()),
+            NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
+        }
+    }
+}
+
+/// The node of an nsfs file.
+struct NsNode(NsObj);
+
+impl vfs::SynthNode for NsNode {
+    fn content(&self) -> Result<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+}
+
+/// What `/proc/<pid>/ns/<name>` leads to: an nsfs inode numbered as the
+/// namespace, `-r--r--r--` as Linux's `ns_get_path`; reading it is
+/// `EINVAL` as there.
+fn ns_inode(obj: NsObj) -> Arc<Inode> {
+    let ino = obj.ino();
+    let kind = obj.kind();
+    Inode::new_synth(nsfs_root(), kind.as_bytes(), FileType::Regular, 0o444, ino, Arc::new(NsNode(obj)))
+}
+
+/// The namespace behind an open nsfs file (`None` for other files).
+pub fn ns_of(file: &dyn vfs::File) -> Option<NsObj> {
     let inode = file.inode()?;
     if inode.dev() != vfs::makedev(0, 4) {
         return None;
     }
-    let ino = inode.ino();
-    ["net", "uts", "ipc", "pid", "user", "mnt", "cgroup", "time"]
-        .into_iter()
-        .find(|n| proctext::ns_ino(n) == Some(ino))
+    inode.synth_any()?.downcast_ref::<NsNode>().map(|n| n.0.clone())
 }
 
-/// The nsfs file of namespace kind `name`, opened read-only (for
-/// NS_GET_USERNS).
-pub fn open_ns(name: &str) -> Result<vfs::Opened> {
-    let cred = vfs::Cred::root();
-    let root = nsfs_root().clone();
-    vfs::Ctx::new(root.clone(), &cred).open(&root, name.as_bytes(), vfs::O_RDONLY, 0)
+/// An nsfs file of `obj`, open read-only (NS_GET_USERNS, NS_GET_PARENT).
+pub fn open_ns(obj: NsObj) -> Arc<dyn vfs::File> {
+    Arc::new(vfs::RamFile::new(ns_inode(obj), vfs::O_RDONLY))
+}
+
+/// A write to `/proc/<pid>/uid_map`, `gid_map` or `setgroups`
+/// (`proc_uid_map_write`, `proc_setgroups_write`): at offset 0 only
+/// (`EINVAL`), at most a page (`EINVAL`), by the writer's credentials.
+fn write_user_ns_file(pid: Pid, name: &str, offset: u64, data: &[u8]) -> Result<usize> {
+    // setgroups reads into an 8-byte buffer
+    let max = if name == "setgroups" { 8 } else { 4096 };
+    if offset != 0 || data.len() >= max {
+        return Err(Errno::EINVAL);
+    }
+    let ns = table().with_process(pid, |p| p.creds().user_ns.clone()).ok_or(Errno::ESRCH)?;
+    let writer = table().with_process(caller().0, |p| p.creds().clone()).ok_or(Errno::ESRCH)?;
+    match name {
+        "setgroups" => ns.write_setgroups(&writer, data)?,
+        "uid_map" => ns.write_map(process::ns::MapKind::Uid, &writer, data)?,
+        _ => ns.write_map(process::ns::MapKind::Gid, &writer, data)?,
+    }
+    Ok(data.len())
 }
 
 fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
@@ -1353,6 +1436,12 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             let adj = table().with_process(pid, |p| p.oom_score_adj()).ok_or(Errno::ESRCH)?;
             format!("{adj}\n").into_bytes()
         }
+        "uid_map" | "gid_map" => {
+            let reader = table().with_process(caller().0, |p| p.creds().user_ns.clone()).unwrap_or_default();
+            let kind = if name == "uid_map" { process::ns::MapKind::Uid } else { process::ns::MapKind::Gid };
+            creds.user_ns.map_text(kind, &reader).into_bytes()
+        }
+        "setgroups" => creds.user_ns.setgroups_text().as_bytes().to_vec(),
         "statm" => {
             let (vsize, rss, _) = vm_sizes(pid);
             proctext::statm(vsize, rss).into_bytes()
@@ -1368,8 +1457,23 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 let u = c.usage();
                 (u.nvcsw, u.nivcsw)
             });
+            // the ids as the reader's user namespace sees them
+            // (proc_pid_status's from_kuid_munged(user_ns, ...))
+            let reader = table().with_process(caller().0, |p| p.creds().user_ns.clone()).unwrap_or_default();
+            let mut seen = creds.clone();
+            if !reader.is_initial() {
+                for id in [&mut seen.uid, &mut seen.euid, &mut seen.suid, &mut seen.fsuid] {
+                    *id = reader.uid_from(*id);
+                }
+                for id in [&mut seen.gid, &mut seen.egid, &mut seen.sgid, &mut seen.fsgid] {
+                    *id = reader.gid_from(*id);
+                }
+                for g in &mut seen.groups {
+                    *g = reader.gid_from(*g);
+                }
+            }
             proctext::status(
-                &proctext::StatusFields::new(&cname, long, pid, tid, &creds)
+                &proctext::StatusFields::new(&cname, long, pid, tid, &seen)
                     .with_ppid(ppid)
                     .with_tracer(table().tracer_of(pid))
                     .with_vsize(vsize)

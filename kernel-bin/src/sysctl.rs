@@ -353,8 +353,8 @@ pub static KNOBS: &[Knob] = &[
     Knob {
         dir: "kernel",
         name: "hostname",
-        // __NEW_UTS_LEN; the old name is dropped outside the lock
-        value: Value::TextRw(crate::time::hostname, |n| drop(crate::time::set_hostname(n)), 64),
+        // __NEW_UTS_LEN; the reader's (writer's) UTS namespace
+        value: Value::TextRw(crate::time::hostname, crate::time::set_hostname, 64),
     },
     Knob {
         dir: "kernel",

@@ -34,18 +34,26 @@ pub fn set_realtime_ns(ns: u64) {
     arch_x86_64::vdso::set_realtime_offset(off);
 }
 
-/// The host name (uname's nodename), 64 bytes at most; "(none)" until
-/// sethostname(2).
-static HOSTNAME: crate::lockorder::Ranked<Option<alloc::vec::Vec<u8>>> =
-    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Hostname, "time::HOSTNAME", None);
-
-/// The host name, as uname(2) and /proc/sys/kernel/hostname show it.
-pub fn hostname() -> alloc::vec::Vec<u8> {
-    HOSTNAME.lock().clone().unwrap_or_else(|| b"(none)".to_vec())
+/// The UTS namespace of the running thread's process (the initial one's
+/// copy for a kernel thread, which has none: every process shares it
+/// unless it made its own).
+pub fn current_uts() -> Option<alloc::sync::Arc<process::ns::UtsNs>> {
+    let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
+    let pid = crate::proc::table().tgid(tid)?;
+    crate::proc::table().with_process(pid, |p| p.ns().uts.clone())
 }
 
-/// Sets the host name; returns the old one, for the caller to drop after
-/// the lock is released.
-pub fn set_hostname(name: alloc::vec::Vec<u8>) -> Option<alloc::vec::Vec<u8>> {
-    HOSTNAME.lock().replace(name)
+/// The host name of the running thread's UTS namespace, as uname(2) and
+/// /proc/sys/kernel/hostname show it.
+pub fn hostname() -> alloc::vec::Vec<u8> {
+    current_uts().map_or_else(|| b"(none)".to_vec(), |u| u.names().host().to_vec())
+}
+
+/// Sets the host name of the running thread's UTS namespace (a writer of
+/// /proc/sys/kernel/hostname, which the file's mode lets only root open
+/// for writing).
+pub fn set_hostname(name: alloc::vec::Vec<u8>) {
+    if let Some(u) = current_uts() {
+        u.update(|n| n.set_host(&name));
+    }
 }

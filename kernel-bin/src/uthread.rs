@@ -73,6 +73,10 @@ pub struct UThread {
     /// vfork child shares the latter only); refreshed with the address
     /// space.
     pub space: Arc<process::rlimit::SpaceRlimits>,
+    /// The process's user namespace, cached for the id translations of
+    /// stat and friends (it changes only by unshare(2) or setns(2) of a
+    /// single-threaded process, which refresh it).
+    pub user_ns: process::ns::UserNsRef,
     /// The exit asked for (by exit(2), exit_group(2), a fatal signal or
     /// the group's exit), made by [`finish_exit`] after this record and
     /// its address-space handle are dropped.
@@ -109,6 +113,14 @@ impl UThread {
     /// process's, read now).
     pub fn space_limits(&self) -> vm::SpaceLimits {
         space_limits(&self.space)
+    }
+
+    /// Re-reads the user namespace from the process's credentials (after
+    /// unshare(2), setns(2)).
+    pub fn refresh_user_ns(&mut self) {
+        if let Some(ns) = table().with_process(self.pid, |p| p.creds().user_ns.clone()) {
+            self.user_ns = ns;
+        }
     }
 
     /// Re-reads the fd table and fs context from the thread's record (after
@@ -250,9 +262,11 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         files_cache: WeakFileTable::none(),
         fs_cache: WeakFsContext::none(),
         space,
+        user_ns: process::ns::UserNsRef::INITIAL,
         exit: None,
     };
     t.refresh_files();
+    t.refresh_user_ns();
     let me = crate::sched::current();
     // the signal epoch, looked up once (the table's, read on every return)
     let epoch = table().epoch();

@@ -389,6 +389,9 @@ pub struct CloneCaller {
     pub is_init: bool,
     /// `CAP_SYS_ADMIN` (here: effective uid 0).
     pub cap_sys_admin: bool,
+    /// `CAP_SYS_ADMIN` over the caller's own user namespace (what a new
+    /// namespace other than a user namespace needs).
+    pub ns_admin: bool,
     /// `CAP_SYS_RESOURCE` (here: effective uid 0).
     pub cap_sys_resource: bool,
     /// `CAP_CHECKPOINT_RESTORE` (for `set_tid`).
@@ -415,6 +418,7 @@ impl CloneCaller {
         CloneCaller {
             is_init: false,
             cap_sys_admin: false,
+            ns_admin: false,
             cap_sys_resource: false,
             cap_checkpoint_restore: false,
             ruid: 1000,
@@ -431,6 +435,7 @@ impl CloneCaller {
     pub fn root() -> Self {
         CloneCaller {
             cap_sys_admin: true,
+            ns_admin: true,
             cap_sys_resource: true,
             cap_checkpoint_restore: true,
             ruid: 0,
@@ -448,13 +453,18 @@ pub const NS_FLAGS: CloneFlags = CloneFlags::NEWNS
     .union(CloneFlags::NEWCGROUP)
     .union(CloneFlags::NEWTIME);
 
+/// The namespace flags this kernel builds (the others are `EINVAL`).
+pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS;
+
 /// Every check Linux makes before it allocates the child's pid, in Linux's
 /// order (`kernel_clone()`, then `copy_process()`, then `alloc_pid()`'s
 /// `set_tid` checks). The pid allocator then gives `EEXIST` or `EAGAIN`.
 ///
-/// Namespaces are not implemented: `CLONE_NEWUSER` is `EINVAL` (Linux
-/// without `CONFIG_USER_NS`); the others are `EPERM` without
-/// `CAP_SYS_ADMIN`, as in Linux, and `EINVAL` with it (Linux without the
+/// Namespaces: `CLONE_NEWUSER` is allowed to anyone (the limits of
+/// `create_user_ns` are checked when the child's credentials are made);
+/// the others need `CAP_SYS_ADMIN` over the caller's user namespace, or a
+/// new user namespace, else `EPERM`, as in Linux; those this kernel does not
+/// build ([`NS_SUPPORTED`]) are then `EINVAL` (Linux without the
 /// namespace's config option).
 pub fn validate(args: &CloneArgs, caller: &CloneCaller) -> Result<()> {
     use CloneFlags as F;
@@ -493,10 +503,6 @@ pub fn validate(args: &CloneArgs, caller: &CloneCaller) -> Result<()> {
     if f.contains(F::PIDFD) && f.intersects(F::DETACHED | F::THREAD) {
         return Err(Errno::EINVAL);
     }
-    // copy_creds(): no user namespaces (Linux without CONFIG_USER_NS).
-    if f.contains(F::NEWUSER) {
-        return Err(Errno::EINVAL);
-    }
     // RLIMIT_NPROC (counted with the new task), then max_threads.
     if caller.user_processes >= caller.rlimit_nproc
         && caller.ruid != 0
@@ -510,12 +516,20 @@ pub fn validate(args: &CloneArgs, caller: &CloneCaller) -> Result<()> {
     }
     // copy_namespaces()
     if f.intersects(NS_FLAGS) {
-        if !caller.cap_sys_admin {
+        // ns_capable(new user namespace or the caller's, CAP_SYS_ADMIN):
+        // the creator of a user namespace has every capability in it
+        if !caller.ns_admin && !f.contains(F::NEWUSER) {
             return Err(Errno::EPERM);
         }
         // NEWIPC with SYSVSEM is EINVAL in Linux too; so is every
         // namespace this kernel does not build.
-        return Err(Errno::EINVAL);
+        if f.contains(F::NEWIPC | F::SYSVSEM) || f.intersects(NS_FLAGS.difference(NS_SUPPORTED)) {
+            return Err(Errno::EINVAL);
+        }
+        // the namespaces are per process here
+        if f.contains(F::THREAD) {
+            return Err(Errno::EINVAL);
+        }
     }
     // alloc_pid(): one pid-namespace level.
     if args.set_tid.len() > 1 {
@@ -910,12 +924,11 @@ mod tests {
                 Err(Errno::EINVAL),
             ),
             ("EINVAL ... (CLONE_THREAD|CLONE_NEWUSER)", clone(thread | F::NEWUSER), user, Err(Errno::EINVAL)),
-            (
-                "EINVAL ... (CLONE_PARENT|CLONE_NEWUSER: no user namespaces here)",
-                clone(F::PARENT | F::NEWUSER),
-                user,
-                Err(Errno::EINVAL),
-            ),
+            // Linux 6.1 checks only CLONE_THREAD with a new user namespace
+            ("CLONE_PARENT|CLONE_NEWUSER (6.1: allowed)", clone(F::PARENT | F::NEWUSER), user, Ok(())),
+            ("CLONE_NEWUSER|CLONE_NEWUTS unprivileged", clone(F::NEWUSER | F::NEWUTS), user, Ok(())),
+            ("EPERM CLONE_NEWUTS unprivileged", clone(F::NEWUTS), user, Err(Errno::EPERM)),
+            ("CLONE_NEWUTS as root", clone(F::NEWUTS), root, Ok(())),
             (
                 "EINVAL CLONE_PARENT was specified, and the caller is an init process.",
                 clone(F::PARENT),
@@ -937,18 +950,6 @@ mod tests {
             (
                 "EINVAL CLONE_NEWPID was specified in flags, but the kernel was not configured with the CONFIG_PID_NS option.",
                 clone(F::NEWPID),
-                root,
-                Err(Errno::EINVAL),
-            ),
-            (
-                "EINVAL CLONE_NEWUSER was specified in flags, but the kernel was not configured with the CONFIG_USER_NS option.",
-                clone(F::NEWUSER),
-                user,
-                Err(Errno::EINVAL),
-            ),
-            (
-                "EINVAL CLONE_NEWUTS was specified in flags, but the kernel was not configured with the CONFIG_UTS_NS option.",
-                clone(F::NEWUTS),
                 root,
                 Err(Errno::EINVAL),
             ),
@@ -1063,10 +1064,10 @@ mod tests {
         for (rule, args, caller, want) in cases {
             assert_eq!(validate(&args, &caller), want, "{rule}");
         }
-        // Order: copy_creds() (CLONE_NEWUSER) comes before the RLIMIT_NPROC
-        // check, which comes before copy_namespaces().
+        // Order: the RLIMIT_NPROC check comes before copy_namespaces()
+        // (a new user namespace is made with the child's credentials).
         let full = CloneCaller { user_processes: 5, rlimit_nproc: 5, ..user };
-        assert_eq!(validate(&clone(F::NEWUSER), &full), Err(Errno::EINVAL));
+        assert_eq!(validate(&clone(F::NEWUSER), &full), Err(Errno::EAGAIN));
         assert_eq!(validate(&clone(F::NEWNS), &full), Err(Errno::EAGAIN));
         assert_eq!(validate(&clone(F::SIGHAND), &full), Err(Errno::EINVAL));
     }

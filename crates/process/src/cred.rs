@@ -99,6 +99,9 @@ pub struct Credentials {
     pub cap_ambient: u64,
     /// The securebits (`SECBIT_*` and their locks).
     pub securebits: u32,
+    /// The user namespace the ids and capabilities belong to (the ids are
+    /// kept as kernel ids; see [`crate::ns`]).
+    pub user_ns: crate::ns::UserNsRef,
 }
 
 impl Credentials {
@@ -124,11 +127,21 @@ impl Credentials {
             cap_inheritable: 0,
             cap_ambient: 0,
             securebits: 0,
+            user_ns: crate::ns::UserNsRef::INITIAL,
         }
     }
 
-    /// Whether capability `cap` is in the effective set.
+    /// Linux's `capable(cap)`: capability `cap` in the effective set and
+    /// the credentials in the initial user namespace (a namespace's root
+    /// has its capabilities over that namespace only:
+    /// [`Credentials::ns_capable`]).
     pub fn has_cap(&self, cap: u32) -> bool {
+        self.user_ns.is_initial() && self.own_cap(cap)
+    }
+
+    /// Capability `cap` in the effective set, over the credentials' own
+    /// user namespace (the set*id and capset checks, `ns_capable_setid`).
+    pub fn own_cap(&self, cap: u32) -> bool {
         cap < 64 && self.cap_effective >> cap & 1 == 1
     }
 
@@ -149,7 +162,7 @@ impl Credentials {
             && self.fsgid == target.gid
             && self.fsgid == target.egid
             && self.fsgid == target.sgid;
-        let cap = self.has_cap(CAP_SYS_PTRACE);
+        let cap = self.ns_capable(&target.user_ns, CAP_SYS_PTRACE);
         cap || (ids_match && dumpable)
     }
 
@@ -160,7 +173,9 @@ impl Credentials {
             return;
         }
         let (ouid, oeuid, osuid) = old;
-        if (ouid == 0 || oeuid == 0 || osuid == 0) && self.uid != 0 && self.euid != 0 && self.suid != 0 {
+        // root is the namespace's uid 0 (`make_kuid(user_ns, 0)`)
+        let r = self.user_ns.uid_into(0).unwrap_or(NO_ID);
+        if (ouid == r || oeuid == r || osuid == r) && self.uid != r && self.euid != r && self.suid != r {
             if self.securebits & SECBIT_KEEP_CAPS == 0 {
                 self.cap_permitted = 0;
                 self.cap_effective = 0;
@@ -168,10 +183,10 @@ impl Credentials {
             // a program that drops root and execs expects no ambient set
             self.cap_ambient = 0;
         }
-        if oeuid == 0 && self.euid != 0 {
+        if oeuid == r && self.euid != r {
             self.cap_effective = 0;
         }
-        if oeuid != 0 && self.euid == 0 {
+        if oeuid != r && self.euid == r {
             self.cap_effective = self.cap_permitted;
         }
     }
@@ -185,10 +200,12 @@ impl Credentials {
     /// capabilities and no set-id here, so it is never cleared).
     /// `SECBIT_KEEP_CAPS` is cleared.
     pub fn exec_caps(&mut self, bset: u64) {
-        let root = self.securebits & SECBIT_NOROOT == 0 && (self.uid == 0 || self.euid == 0);
+        // root is the namespace's uid 0 (none while it has no uid map)
+        let r = self.user_ns.uid_into(0).unwrap_or(NO_ID);
+        let root = self.securebits & SECBIT_NOROOT == 0 && (self.uid == r || self.euid == r);
         let base = if root { (self.cap_inheritable | bset) & CAP_FULL_SET } else { 0 };
         self.cap_permitted = base | self.cap_ambient;
-        self.cap_effective = if root && self.euid == 0 { self.cap_permitted } else { self.cap_ambient };
+        self.cap_effective = if root && self.euid == r { self.cap_permitted } else { self.cap_ambient };
         self.securebits &= !SECBIT_KEEP_CAPS;
     }
 
@@ -199,7 +216,7 @@ impl Credentials {
     /// set within the new permitted one; `EPERM` otherwise.
     pub fn capset(&mut self, effective: u64, permitted: u64, inheritable: u64, bset: u64) -> Result<()> {
         let subset = |a: u64, b: u64| a & !b == 0;
-        if !self.has_cap(CAP_SETPCAP) && !subset(inheritable, self.cap_inheritable | self.cap_permitted) {
+        if !self.own_cap(CAP_SETPCAP) && !subset(inheritable, self.cap_inheritable | self.cap_permitted) {
             return Err(Errno::EPERM);
         }
         if !subset(inheritable, self.cap_inheritable | bset) {
@@ -225,7 +242,7 @@ impl Credentials {
         if (old & locks) >> 1 & (old ^ bits) != 0
             || old & locks & !bits != 0
             || bits & !u64::from(SECURE_ALL_LOCKS | SECURE_ALL_BITS) != 0
-            || !self.has_cap(CAP_SETPCAP)
+            || !self.own_cap(CAP_SETPCAP)
         {
             return Err(Errno::EPERM);
         }
@@ -305,7 +322,7 @@ impl Credentials {
             return Err(Errno::EINVAL);
         }
         let old = (self.uid, self.euid, self.suid);
-        if self.has_cap(CAP_SETUID) {
+        if self.own_cap(CAP_SETUID) {
             self.uid = uid;
             self.suid = uid;
         } else if uid != self.uid && uid != self.suid {
@@ -322,7 +339,7 @@ impl Credentials {
         if gid == NO_ID {
             return Err(Errno::EINVAL);
         }
-        if self.has_cap(CAP_SETGID) {
+        if self.own_cap(CAP_SETGID) {
             self.gid = gid;
             self.sgid = gid;
         } else if gid != self.gid && gid != self.sgid {
@@ -336,7 +353,7 @@ impl Credentials {
     /// setreuid(2); `NO_ID` leaves an id unchanged.
     pub fn setreuid(&mut self, ruid: Id, euid: Id) -> Result<()> {
         let old = (self.uid, self.euid, self.suid);
-        let (uid, e, s) = set_re(self.has_cap(CAP_SETUID), old, ruid, euid)?;
+        let (uid, e, s) = set_re(self.own_cap(CAP_SETUID), old, ruid, euid)?;
         self.uid = uid;
         self.euid = e;
         self.suid = s;
@@ -347,7 +364,7 @@ impl Credentials {
 
     /// setregid(2); `NO_ID` leaves an id unchanged.
     pub fn setregid(&mut self, rgid: Id, egid: Id) -> Result<()> {
-        let (g, e, s) = set_re(self.has_cap(CAP_SETGID), (self.gid, self.egid, self.sgid), rgid, egid)?;
+        let (g, e, s) = set_re(self.own_cap(CAP_SETGID), (self.gid, self.egid, self.sgid), rgid, egid)?;
         self.gid = g;
         self.egid = e;
         self.sgid = s;
@@ -363,7 +380,7 @@ impl Credentials {
         }
         let old = (self.uid, self.euid, self.suid);
         let (r, e, s) = set_res(
-            self.has_cap(CAP_SETUID),
+            self.own_cap(CAP_SETUID),
             (self.uid, self.euid, self.suid, self.fsuid),
             (ruid, euid, suid),
         )?;
@@ -381,7 +398,7 @@ impl Credentials {
             return Ok(());
         }
         let (r, e, s) = set_res(
-            self.has_cap(CAP_SETGID),
+            self.own_cap(CAP_SETGID),
             (self.gid, self.egid, self.sgid, self.fsgid),
             (rgid, egid, sgid),
         )?;
@@ -400,7 +417,7 @@ impl Credentials {
                 || uid == self.euid
                 || uid == self.suid
                 || uid == self.fsuid
-                || self.has_cap(CAP_SETUID))
+                || self.own_cap(CAP_SETUID))
         {
             self.fsuid = uid;
             // cap_task_fix_setuid(LSM_SETID_FS)
@@ -423,7 +440,7 @@ impl Credentials {
                 || gid == self.egid
                 || gid == self.sgid
                 || gid == self.fsgid
-                || self.has_cap(CAP_SETGID))
+                || self.own_cap(CAP_SETGID))
         {
             self.fsgid = gid;
         }
@@ -436,7 +453,7 @@ impl Credentials {
         if groups.len() > NGROUPS_MAX {
             return Err(Errno::EINVAL);
         }
-        if !self.has_cap(CAP_SETGID) {
+        if !self.own_cap(CAP_SETGID) {
             return Err(Errno::EPERM);
         }
         if groups.contains(&NO_ID) {

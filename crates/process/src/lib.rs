@@ -87,6 +87,7 @@ pub mod cputime;
 pub mod cred;
 pub mod loadavg;
 pub mod mlock;
+pub mod ns;
 pub mod pid;
 pub mod proctext;
 pub mod ptrace;

@@ -262,6 +262,9 @@ pub struct Process<P: Platform> {
     pending: ProcessSigOf<P>,
     /// Credentials (copied by fork, kept by exec).
     creds: Credentials,
+    /// Its namespaces other than the user namespace (copied by fork,
+    /// kept by exec; clone and unshare make new ones).
+    ns: crate::ns::NsSet,
     /// Resource limits.
     rlimits: Rlimits,
     /// Resource usage of the threads of the process that exited (the live
@@ -394,6 +397,23 @@ impl<P: Platform> Process<P> {
     /// Credentials, to change them (the set*id calls).
     pub fn creds_mut(&mut self) -> &mut Credentials {
         &mut self.creds
+    }
+
+    /// Its namespaces (the user namespace is in [`Process::creds`]).
+    pub fn ns(&self) -> &crate::ns::NsSet {
+        &self.ns
+    }
+
+    /// Its namespaces, to change (setns(2)); what is replaced must be
+    /// dropped after the table lock (a namespace's drop takes no lock).
+    pub fn ns_mut(&mut self) -> &mut crate::ns::NsSet {
+        &mut self.ns
+    }
+
+    /// Sets the capability bounding set (a move into a user namespace
+    /// gives every capability there).
+    pub fn set_cap_bset(&mut self, bset: u64) {
+        self.cap_bset = bset;
     }
     /// Resource limits.
     pub fn rlimits(&self) -> &Rlimits {
@@ -625,6 +645,8 @@ struct Inner<P: Platform> {
     epoch: EpochOf<P>,
     /// The last [`Thread::serial`] given out.
     serial: u64,
+    /// The next namespace number (nsfs inode).
+    ns_ino: u64,
 }
 
 /// Every process and thread of one kernel. The kernel makes one (there is
@@ -826,6 +848,7 @@ impl<P: Platform> ProcessTable<P> {
                     maybe_traced: false,
                     epoch: epoch.clone(),
                     serial: 0,
+                    ns_ino: crate::ns::FIRST_DYNAMIC_INO,
                 }),
             },
             epoch,
@@ -920,6 +943,7 @@ impl<P: Platform> ProcessTable<P> {
             handlers: Sig::<P>::new_handlers(),
             pending: Sig::<P>::new_process(&self.epoch),
             creds: init.creds,
+            ns: crate::ns::NsSet::initial(),
             rlimits: init.rlimits,
             usage: Rusage::default(),
             children_usage: Rusage::default(),
@@ -2258,6 +2282,7 @@ impl<P: Platform> Inner<P> {
         Ok(CloneCaller {
             is_init: pid == 1,
             cap_sys_admin: root,
+            ns_admin: p.creds.own_cap(crate::cred::CAP_SYS_ADMIN),
             cap_sys_resource: root,
             cap_checkpoint_restore: root,
             ruid: uid,
@@ -2325,6 +2350,24 @@ impl<P: Platform> Inner<P> {
             }
         };
         let sem_undo = if f.contains(F::SYSVSEM) { t.sem_undo.clone() } else { None };
+        // copy_creds(), copy_namespaces(): a new user namespace first, so
+        // that it owns the other new ones
+        let mut creds = p.creds.clone();
+        let mut cap_bset = p.cap_bset;
+        let mut ns = p.ns.clone();
+        let mut next_ino = self.ns_ino;
+        if f.contains(F::NEWUSER) {
+            if let Err(e) = creds.enter_new_user_ns(next_ino) {
+                out.drop_later(copies);
+                return Err(e);
+            }
+            next_ino += 1;
+            cap_bset = CAP_FULL_SET;
+        }
+        if f.contains(F::NEWUTS) {
+            ns.uts = ns.uts.copy(next_ino, creds.user_ns.clone());
+            next_ino += 1;
+        }
         let parent_vm = p.vm.clone();
         let Resources { vm: child_vm, files, fs, handlers } = copies;
         let mut process = None;
@@ -2357,7 +2400,8 @@ impl<P: Platform> Inner<P> {
                 vm: child_vm.clone(),
                 handlers,
                 pending: Sig::<P>::new_process(&self.epoch),
-                creds: p.creds.clone(),
+                creds,
+                ns,
                 rlimits: p.rlimits.clone(),
                 usage: Rusage::default(),
                 children_usage: Rusage::default(),
@@ -2367,7 +2411,7 @@ impl<P: Platform> Inner<P> {
                 leader_traced_exit: false,
                 trace_exits: Vec::new(),
                 dumpable: p.dumpable,
-                cap_bset: p.cap_bset,
+                cap_bset,
                 oom_score_adj: p.oom_score_adj,
                 membarrier: p.membarrier,
                 mlock: Default::default(),
@@ -2412,6 +2456,7 @@ impl<P: Platform> Inner<P> {
                 return Err(e);
             }
         };
+        self.ns_ino = next_ino;
         if let Some(proc_) = &mut process {
             proc_.pid = tid;
             proc_.threads.push(tid);
@@ -3393,14 +3438,42 @@ impl<P: Platform> Inner<P> {
         // unshare_fs(), unshare_fd(): the handles to copy (after the lock)
         let fs = t.fs.as_ref().filter(|fs| f.contains(F::FS) && fs.is_shared()).map(FsContext::share);
         let files = t.files.as_ref().filter(|fl| f.contains(F::FILES) && fl.is_shared()).map(FdTable::share);
-        // unshare_userns(), unshare_nsproxy_namespaces()
+        // unshare_userns(), unshare_nsproxy_namespaces(): the new
+        // credentials' namespace owns the new namespaces
+        let mut creds = None;
+        let mut next_ino = self.ns_ino;
         if f.contains(F::NEWUSER) {
-            return Err(Errno::EINVAL);
+            let mut c = p.creds.clone();
+            c.enter_new_user_ns(next_ino)?;
+            next_ino += 1;
+            creds = Some(c);
         }
+        let mut uts = None;
         if f.intersects(crate::clone::NS_FLAGS) {
-            return Err(if p.creds.capable() { Errno::EINVAL } else { Errno::EPERM });
+            let c = creds.as_ref().unwrap_or(&p.creds);
+            if !c.ns_capable(&c.user_ns, crate::cred::CAP_SYS_ADMIN) {
+                return Err(Errno::EPERM);
+            }
+            if f.intersects(crate::clone::NS_FLAGS.difference(crate::clone::NS_SUPPORTED)) {
+                return Err(Errno::EINVAL);
+            }
+            if f.contains(F::NEWUTS) {
+                uts = Some(p.ns.uts.copy(next_ino, c.user_ns.clone()));
+                next_ino += 1;
+            }
         }
-        Ok((files, fs, f.intersects(F::NEWIPC | F::SYSVSEM)))
+        // (nothing fails below)
+        self.ns_ino = next_ino;
+        let sem = f.intersects(F::NEWIPC | F::SYSVSEM);
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if let Some(c) = creds {
+            p.creds = c;
+            p.cap_bset = CAP_FULL_SET;
+        }
+        if let Some(u) = uts {
+            p.ns.uts = u;
+        }
+        Ok((files, fs, sem))
     }
 
     fn tgkill(&mut self, caller: Pid, tgid: Option<i32>, tid: i32, sig: i32, out: &mut Out<P>) -> Result<()> {

@@ -1105,12 +1105,6 @@ fn man_page_errors_through_the_table() {
             Errno::EINVAL,
         ),
         (
-            "EINVAL CLONE_NEWUSER was specified in flags, but the kernel was not configured with the CONFIG_USER_NS option.",
-            user,
-            clone(F::NEWUSER),
-            Errno::EINVAL,
-        ),
-        (
             "EINVAL (clone() only) CLONE_PIDFD was specified together with CLONE_DETACHED in flags.",
             user,
             CloneArgs::from_clone((F::PIDFD | F::DETACHED).bits() | 17, 0, 0, 0, 0),
@@ -1225,8 +1219,8 @@ fn unshare_rules() {
     let w = world();
     let c = w.clone(1, (F::FS | F::FILES | F::SYSVSEM).bits() | 17).unwrap();
     assert_eq!(w.t.unshare(c, 1 << 32), Err(Errno::EINVAL), "CLONE_CLEAR_SIGHAND is not an unshare flag");
-    assert_eq!(w.t.unshare(c, F::NEWUTS.bits()), Err(Errno::EINVAL), "root: namespace not built");
-    assert_eq!(w.t.unshare(c, F::NEWUSER.bits()), Err(Errno::EINVAL));
+    assert_eq!(w.t.unshare(c, F::NEWIPC.bits()), Err(Errno::EINVAL), "root: namespace not built");
+    assert_eq!(w.t.unshare(c, F::NEWNET.bits()), Err(Errno::EINVAL), "root: namespace not built");
     // Nothing to unshare: THREAD/SIGHAND/VM "work" when single-threaded.
     assert_eq!(w.t.unshare(c, (F::THREAD | F::SIGHAND).bits()), Ok(()));
     // CLONE_FS and CLONE_FILES: private copies from now on.
@@ -1246,6 +1240,26 @@ fn unshare_rules() {
     assert_eq!(w.t.unshare(c, F::VM.bits()), Err(Errno::EINVAL));
     w.t.with_process(c, |p| *p.creds_mut() = process::cred::Credentials::user(5, 5));
     assert_eq!(w.t.unshare(c, F::NEWNS.bits()), Err(Errno::EPERM));
+    assert_eq!(w.t.unshare(c, F::NEWUTS.bits()), Err(Errno::EPERM));
+    // a user namespace first: its creator may then make the others in it
+    let uts0 = w.t.with_process(c, |p| p.ns().uts.ino()).unwrap();
+    assert_eq!(w.t.unshare(c, (F::NEWUSER | F::NEWUTS).bits()), Ok(()));
+    let (uts1, user1, caps, bset) =
+        w.t.with_process(c, |p| {
+            (p.ns().uts.ino(), p.creds().user_ns.ino(), p.creds().cap_effective, p.cap_bset())
+        })
+        .unwrap();
+    assert_ne!(uts0, uts1);
+    assert_ne!(user1, process::ns::INIT_USER_INO);
+    assert_ne!(user1, uts1, "one number per namespace");
+    assert_eq!((caps, bset), (process::cred::CAP_FULL_SET, process::cred::CAP_FULL_SET));
+    assert!(!w.t.with_process(c, |p| p.creds().capable()).unwrap(), "no privilege outside");
+    // the parent keeps its namespaces; a fork shares the child's
+    assert_eq!(w.t.with_process(1, |p| p.ns().uts.ino()), Some(process::ns::INIT_UTS_INO));
+    let g = w.clone(c, 17).unwrap();
+    assert_eq!(w.t.with_process(g, |p| (p.ns().uts.ino(), p.creds().user_ns.ino())), Some((uts1, user1)));
+    w.exit(g, 0);
+    assert_eq!(w.wait4(c, g as i32, 0), Ok((g, 0)));
     w.exit(v, 0);
     assert_eq!(w.wait4(c, v as i32, 0), Ok((v, 0)));
     w.exit(c, 0);

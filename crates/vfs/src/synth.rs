@@ -171,6 +171,13 @@ pub trait SynthNode: Send + Sync {
     fn has_poll(&self) -> bool {
         false
     }
+
+    /// The node as `Any`, for a kernel that finds its own object behind a
+    /// synthetic inode (nsfs: the namespace a file stands for). `None` by
+    /// default.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        None
+    }
 }
 
 /// The synthetic part of an inode: its node, and its parent held alive.
@@ -252,7 +259,13 @@ impl Inode {
         }
     }
 
-    /// Whether this inode belongs to a synthetic filesystem node.
+    /// The synthetic node's [`SynthNode::as_any`] (`None` for other
+    /// inodes).
+    pub fn synth_any(&self) -> Option<&dyn core::any::Any> {
+        self.synth().and_then(|s| s.node.as_any())
+    }
+
+    /// Whether the inode is synthetic.
     pub fn is_synthetic(&self) -> bool {
         self.synth().is_some()
     }

@@ -26,7 +26,16 @@ const IO_CHUNK: usize = 1 << 20;
 /// The vfs credential of process credentials `c`: the fs ids, the groups
 /// and the effective capabilities (which grant the permission overrides).
 pub(crate) fn vfs_cred(c: &process::cred::Credentials) -> vfs::Cred {
-    vfs::Cred::new(c.fsuid, c.fsgid, c.groups.clone()).with_caps(c.cap_effective)
+    vfs::Cred::new(c.fsuid, c.fsgid, c.groups.clone()).with_caps(file_caps(c, c.cap_effective))
+}
+
+/// The capabilities that override file permissions: `caps` in the initial
+/// user namespace; none in another (Linux's capable_wrt_inode_uidgid grants
+/// them there only for inodes whose owner the namespace maps: not built,
+/// so a namespace's root has its own files by ownership and no override of
+/// anyone else's).
+fn file_caps(c: &process::cred::Credentials, caps: u64) -> u64 {
+    if c.user_ns.is_initial() { caps } else { 0 }
 }
 
 pub(crate) fn cred(t: &UThread) -> vfs::Cred {
@@ -758,8 +767,18 @@ pub fn lseek(t: &mut UThread, fd: Fd, off: i64, whence: u32) -> SysResult {
     Ok(file.lseek(off, whence)? as isize)
 }
 
+/// The owner of `st` as the caller's user namespace sees it (overflow ids
+/// for what it does not map).
+pub(crate) fn stat_ids(t: &UThread, st: &mut vfs::Stat) {
+    if !t.user_ns.is_initial() {
+        st.uid = t.user_ns.uid_from(st.uid);
+        st.gid = t.user_ns.gid_from(st.gid);
+    }
+}
+
 pub fn fstat(t: &mut UThread, fd: Fd, buf: UserPtr<StatBuf>) -> SysResult {
-    let st = t.fd(fd)?.stat()?;
+    let mut st = t.fd(fd)?.stat()?;
+    stat_ids(t, &mut st);
     t.write(buf, st.to_x86_64_bytes())?;
     Ok(0)
 }
@@ -784,6 +803,8 @@ pub fn fstatat(
     } else {
         with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.stat(dir, &p, flags))?
     };
+    let mut st = st;
+    stat_ids(t, &mut st);
     t.write(buf, st.to_x86_64_bytes())?;
     Ok(0)
 }
@@ -848,30 +869,34 @@ fn dirent64_to_old(buf: &mut [u8]) {
 }
 
 /// ioctl(2): `unsigned int fd, unsigned int cmd, unsigned long arg`.
-/// The ioctls of an nsfs file (fs/nsfs.c `ns_ioctl`) with one namespace
-/// of each kind, all owned by the initial user namespace:
-/// `NS_GET_USERNS` opens that user namespace (close-on-exec; `EPERM` for
-/// the user namespace itself, which has no parent), `NS_GET_PARENT` is
-/// `EPERM` for the initial pid and user namespaces and `EINVAL` for the
-/// others, `NS_GET_NSTYPE` gives the `CLONE_NEW*` bit and
-/// `NS_GET_OWNER_UID` (user namespaces only) uid 0.
-fn ns_ioctl(t: &mut UThread, kind: &str, cmd: u32, arg: u64) -> SysResult {
+/// The ioctls of an nsfs file (fs/nsfs.c `ns_ioctl`): `NS_GET_USERNS`
+/// opens the user namespace that owns the namespace (close-on-exec;
+/// `EPERM` when that is not the caller's user namespace or below it, as
+/// for the initial user namespace, which has no owner), `NS_GET_PARENT`
+/// is the same for a user namespace, `EPERM` for the initial pid
+/// namespace and `EINVAL` for the other kinds, `NS_GET_NSTYPE` gives the
+/// `CLONE_NEW*` bit and `NS_GET_OWNER_UID` (user namespaces only) the
+/// uid that made it, as the caller's namespace sees it.
+fn ns_ioctl(t: &mut UThread, ns: crate::procfs::NsObj, cmd: u32, arg: u64) -> SysResult {
     const NS_GET_USERNS: u32 = 0xb701;
     const NS_GET_PARENT: u32 = 0xb702;
     const NS_GET_NSTYPE: u32 = 0xb703;
     const NS_GET_OWNER_UID: u32 = 0xb704;
-    match cmd {
-        NS_GET_USERNS => {
-            if kind == "user" {
-                return Err(Errno::EPERM);
-            }
-            let file: Arc<dyn File> = match crate::procfs::open_ns("user")? {
-                Opened::File(f) => f,
-                _ => return Err(Errno::ENOENT),
-            };
-            crate::eventfd::install(t, file, true)
+    let kind = ns.kind();
+    // ns_get_owner(): the owner must be the caller's user namespace or
+    // one of its descendants
+    let owner_file = |t: &mut UThread| -> SysResult {
+        let owner = ns.owner().ok_or(Errno::EPERM)?;
+        if !t.user_ns.is_ancestor_of(&owner) {
+            return Err(Errno::EPERM);
         }
-        NS_GET_PARENT => Err(if matches!(kind, "pid" | "user") { Errno::EPERM } else { Errno::EINVAL }),
+        let file = crate::procfs::open_ns(crate::procfs::NsObj::User(owner));
+        crate::eventfd::install(t, file, true)
+    };
+    match cmd {
+        NS_GET_USERNS => owner_file(t),
+        NS_GET_PARENT if kind == "user" => owner_file(t),
+        NS_GET_PARENT => Err(if kind == "pid" { Errno::EPERM } else { Errno::EINVAL }),
         NS_GET_NSTYPE => Ok(match kind {
             "mnt" => 0x0002_0000,
             "cgroup" => 0x0200_0000,
@@ -882,11 +907,12 @@ fn ns_ioctl(t: &mut UThread, kind: &str, cmd: u32, arg: u64) -> SysResult {
             "net" => 0x4000_0000,
             _ => 0x80, // CLONE_NEWTIME
         }),
-        NS_GET_OWNER_UID if kind == "user" => {
-            t.write(UserPtr::<u32>::new(arg), 0)?;
+        NS_GET_OWNER_UID => {
+            let crate::procfs::NsObj::User(u) = &ns else { return Err(Errno::EINVAL) };
+            let uid = t.user_ns.uid_from(u.owner());
+            t.write(UserPtr::<u32>::new(arg), uid)?;
             Ok(0)
         }
-        NS_GET_OWNER_UID => Err(Errno::EINVAL),
         _ => Err(Errno::ENOTTY),
     }
 }
@@ -907,8 +933,8 @@ pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     if let Some(r) = crate::blk::ioctl(t, &*file, cmd, arg) {
         return r;
     }
-    if let Some(kind) = crate::procfs::ns_kind_of(&*file) {
-        return ns_ioctl(t, kind, cmd, arg);
+    if let Some(ns) = crate::procfs::ns_of(&*file) {
+        return ns_ioctl(t, ns, cmd, arg);
     }
     let readable = file.status_flags() & vfs::O_ACCMODE != vfs::O_WRONLY;
     if let Some(side) = crate::pty::side(&*file) {
@@ -1103,7 +1129,8 @@ pub fn chroot(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
     let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
     let may = table()
-        .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_CHROOT))
+        // ns_capable(current_user_ns(), CAP_SYS_CHROOT)
+        .with_process(t.pid, |p| p.creds().own_cap(process::cred::CAP_SYS_CHROOT))
         .ok_or(Errno::ESRCH)?;
     if !may {
         return Err(Errno::EPERM);
@@ -1262,7 +1289,7 @@ fn access_cred(c: &process::cred::Credentials) -> vfs::Cred {
     } else {
         0
     };
-    vfs::Cred::new(c.uid, c.gid, c.groups.clone()).with_caps(caps)
+    vfs::Cred::new(c.uid, c.gid, c.groups.clone()).with_caps(file_caps(c, caps))
 }
 
 pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) -> SysResult {

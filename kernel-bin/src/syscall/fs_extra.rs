@@ -418,6 +418,8 @@ pub fn statx(
         let inode = with_ctx(t, dirfd, |ctx, dir| ctx.lookup_at(dir, &p, at)).ok();
         (st, StatxExtra::of(inode.as_ref(), request))
     };
+    let mut st = st;
+    super::fs::stat_ids(t, &mut st);
     t.write(buf, statx_bytes(&st, &x)).map(|_| 0)
 }
 

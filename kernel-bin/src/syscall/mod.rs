@@ -306,7 +306,9 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MLOCKALL => mm::mlockall(t, a.uint(0)),
         nr::MUNLOCKALL => mm::munlockall(t),
         nr::SETTIMEOFDAY => time::settimeofday(t, a.ptr(0), a.ptr(1)),
-        nr::SETHOSTNAME => time::sethostname(t, a.ptr(0), a.int(1)),
+        nr::SETHOSTNAME => time::sethostname(t, a.ptr(0), a.int(1), false),
+        nr::SETDOMAINNAME => time::sethostname(t, a.ptr(0), a.int(1), true),
+        nr::SETNS => task::setns(t, a.fd(0), a.int(1)),
         nr::CLOCK_SETTIME => time::clock_settime(t, a.uint(0), a.ptr(1)),
         nr::UNSHARE => task::unshare(t, a.raw(0)),
         nr::PROCESS_VM_READV | nr::PROCESS_VM_WRITEV => {

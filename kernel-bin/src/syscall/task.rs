@@ -8,7 +8,7 @@ use linux_abi::abi::{CapData, CapHeader, CloneArgs as CloneArgsAbi, Rlimit, Siga
 use linux_abi::args::{UserCStr, UserPtr, UserSlice};
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
-use process::clone::CloneArgs;
+use process::clone::{CloneArgs, CloneFlags};
 use signal::{SigAction, SigMaskHow, SigNum, SigSet};
 
 /// A `stack_t` as it sits in user memory.
@@ -20,14 +20,27 @@ type RusageBytes = [u8; process::wait::Rusage::SIZE];
 
 pub fn ids(t: &mut UThread, n: usize) -> SysResult {
     let id = table()
-        .with_process(t.pid, |p| match n {
-            nr::GETUID => p.creds().uid,
-            nr::GETEUID => p.creds().euid,
-            nr::GETGID => p.creds().gid,
-            _ => p.creds().egid,
+        .with_process(t.pid, |p| {
+            let c = p.creds();
+            match n {
+                nr::GETUID => c.user_ns.uid_from(c.uid),
+                nr::GETEUID => c.user_ns.uid_from(c.euid),
+                nr::GETGID => c.user_ns.gid_from(c.gid),
+                _ => c.user_ns.gid_from(c.egid),
+            }
         })
         .ok_or(Errno::ESRCH)?;
     Ok(id as isize)
+}
+
+/// `make_kuid`/`make_kgid` of a set*id argument: -1 stays "unchanged",
+/// an id the caller's user namespace does not map is `EINVAL`.
+fn kid(ns: &process::ns::UserNsRef, gid: bool, id: u32) -> Result<u32> {
+    if id == process::cred::NO_ID {
+        return Ok(id);
+    }
+    let k = if gid { ns.gid_into(id) } else { ns.uid_into(id) };
+    k.ok_or(Errno::EINVAL)
 }
 
 /// setuid(2)/setgid(2): a `uid_t`/`gid_t` (`unsigned int`).
@@ -35,6 +48,11 @@ pub fn setid(t: &mut UThread, n: usize, id: u32) -> SysResult {
     table()
         .with_process(t.pid, |p| {
             let old = p.creds().clone();
+            // setuid(-1) is EINVAL as an unmapped id
+            let id = match kid(&old.user_ns, n != nr::SETUID, id) {
+                Ok(process::cred::NO_ID) | Err(_) => return Err(Errno::EINVAL),
+                Ok(k) => k,
+            };
             let r = if n == nr::SETUID { p.creds_mut().setuid(id) } else { p.creds_mut().setgid(id) };
             creds_committed(p, &old);
             r
@@ -66,7 +84,12 @@ pub fn getgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
         return table().with_process(t.pid, |p| p.creds().groups.len() as isize).ok_or(Errno::ESRCH);
     }
     let groups = table()
-        .with_process(t.pid, |p| p.creds().getgroups(size).map(|g| g.to_vec()))
+        .with_process(t.pid, |p| {
+            let ns = &p.creds().user_ns;
+            p.creds()
+                .getgroups(size)
+                .map(|g| g.iter().map(|&k| ns.gid_from(k)).collect::<alloc::vec::Vec<u32>>())
+        })
         .ok_or(Errno::ESRCH)??;
     if size != 0 {
         let bytes: alloc::vec::Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
@@ -181,9 +204,10 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
             table().with_process(t.pid, |p| (p.cap_bset() >> arg2 & 1) as isize).ok_or(Errno::ESRCH)
         }
         PR_CAPBSET_DROP => {
-            // cap_prctl_drop(): CAP_SETPCAP first, then the number
+            // cap_prctl_drop(): CAP_SETPCAP (in the caller's own user
+            // namespace) first, then the number
             if !table()
-                .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SETPCAP))
+                .with_process(t.pid, |p| p.creds().own_cap(process::cred::CAP_SETPCAP))
                 .ok_or(Errno::ESRCH)?
             {
                 return Err(Errno::EPERM);
@@ -247,9 +271,100 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
     }
     let r = r.map(|_| 0);
-    // CLONE_FILES / CLONE_FS may have given the thread new tables
+    // CLONE_FILES / CLONE_FS may have given the thread new tables,
+    // CLONE_NEWUSER a new user namespace
     t.refresh_files();
+    t.refresh_user_ns();
     r
+}
+
+/// The namespace kinds setns(2) accepts with a pidfd
+/// (`check_setns_flags`: every `CLONE_NEW*` bit).
+const SETNS_ALL: u64 =
+    0x0002_0000 | 0x0400_0000 | 0x0800_0000 | 0x4000_0000 | 0x80 | 0x1000_0000 | 0x2000_0000 | 0x0200_0000;
+
+/// setns(2): `fd` an nsfs file (`nstype` 0 or its `CLONE_NEW*` bit, else
+/// `EINVAL`) or a pidfd (`nstype` a non-empty set of `CLONE_NEW*` bits:
+/// the process's namespaces of those kinds), any other file `EINVAL`.
+/// A user namespace comes first (`userns_install`: `EINVAL` for the
+/// caller's own through an nsfs file, for a multi-threaded caller or one
+/// sharing its fs context,
+/// `EPERM` without CAP_SYS_ADMIN over it; skipped when a pidfd names the
+/// caller's own), then a UTS namespace (`utsns_install`: CAP_SYS_ADMIN over
+/// its owner and over the caller's user namespace, else `EPERM`). The
+/// kinds this kernel does not build have one namespace, which the caller
+/// is in already. Nothing changes unless everything is allowed.
+pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult {
+    use crate::procfs::NsObj;
+    let file = t.fd(fd)?;
+    let flags = nstype as u32 as u64;
+    let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
+        let bit = match ns.kind() {
+            "mnt" => 0x0002_0000,
+            "cgroup" => 0x0200_0000,
+            "uts" => 0x0400_0000,
+            "ipc" => 0x0800_0000,
+            "user" => 0x1000_0000,
+            "pid" => 0x2000_0000,
+            "net" => 0x4000_0000,
+            _ => 0x80,
+        };
+        if flags != 0 && flags != bit {
+            return Err(Errno::EINVAL);
+        }
+        match ns {
+            NsObj::User(u) => (Some(u), None, false),
+            NsObj::Uts(u) => (None, Some(u), false),
+            NsObj::Initial(_) => return Ok(0),
+        }
+    } else if let Some(pid) = crate::pidfd::pid_of(&file) {
+        if flags == 0 || flags & !SETNS_ALL != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let pid = pid?;
+        let (user, uts) = table()
+            .with_process(pid, |p| (p.creds().user_ns.clone(), p.ns().uts.clone()))
+            .ok_or(Errno::ESRCH)?;
+        let user = (flags & CloneFlags::NEWUSER.bits() != 0).then_some(user);
+        let uts = (flags & CloneFlags::NEWUTS.bits() != 0).then_some(uts);
+        (user, uts, true)
+    } else {
+        return Err(Errno::EINVAL);
+    };
+    drop(file);
+    // userns_install(): a process whose fs context is shared (CLONE_FS)
+    // may not enter another user namespace
+    let fs_shared = table().with_thread(t.tid, |th| th.fs().is_some_and(|f| f.is_shared())).unwrap_or(false);
+    let old = table()
+        .with_process(t.pid, |p| {
+            let mut creds = p.creds().clone();
+            if let Some(u) = &user
+                && !(pidfd && *u == creds.user_ns)
+            {
+                if p.threads().len() > 1 || fs_shared {
+                    return Err(Errno::EINVAL);
+                }
+                creds.install_user_ns(u)?;
+            }
+            if let Some(u) = &uts
+                && (!creds.ns_capable(u.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN))
+            {
+                return Err(Errno::EPERM);
+            }
+            let user_changed = creds.user_ns != p.creds().user_ns;
+            let old_creds = core::mem::replace(p.creds_mut(), creds);
+            if user_changed {
+                p.set_cap_bset(process::cred::CAP_FULL_SET);
+            }
+            let old_uts = uts.map(|u| core::mem::replace(&mut p.ns_mut().uts, u));
+            Ok((old_creds, old_uts))
+        })
+        .ok_or(Errno::ESRCH)??;
+    // the old namespaces go after the table lock
+    drop(old);
+    t.refresh_user_ns();
+    Ok(0)
 }
 
 /// Publishes the caller's registers and FPU state to the table (clone
@@ -565,15 +680,25 @@ pub fn setids(t: &mut UThread, n: usize, [x, y, z]: [u32; 3]) -> SysResult {
     table()
         .with_process(t.pid, |p| {
             let before = p.creds().clone();
+            let ns = before.user_ns.clone();
+            let gid = matches!(n, nr::SETREGID | nr::SETRESGID | nr::SETFSGID);
             let c = p.creds_mut();
-            let r = match n {
-                nr::SETREUID => c.setreuid(x, y).map(|_| 0),
-                nr::SETREGID => c.setregid(x, y).map(|_| 0),
-                nr::SETRESUID => c.setresuid(x, y, z).map(|_| 0),
-                nr::SETRESGID => c.setresgid(x, y, z).map(|_| 0),
-                nr::SETFSUID => Ok(c.setfsuid(x) as isize),
-                nr::SETFSGID => Ok(c.setfsgid(x) as isize),
-                _ => Err(Errno::ENOSYS),
+            let r = if matches!(n, nr::SETFSUID | nr::SETFSGID) {
+                // an unmapped id changes nothing; the old id comes back
+                let k = kid(&ns, gid, x).unwrap_or(process::cred::NO_ID);
+                Ok(if gid { ns.gid_from(c.setfsgid(k)) } else { ns.uid_from(c.setfsuid(k)) } as isize)
+            } else {
+                let ids = [kid(&ns, gid, x), kid(&ns, gid, y), kid(&ns, gid, z)];
+                match ids {
+                    [Ok(x), Ok(y), Ok(z)] => match n {
+                        nr::SETREUID => c.setreuid(x, y).map(|_| 0),
+                        nr::SETREGID => c.setregid(x, y).map(|_| 0),
+                        nr::SETRESUID => c.setresuid(x, y, z).map(|_| 0),
+                        nr::SETRESGID => c.setresgid(x, y, z).map(|_| 0),
+                        _ => Err(Errno::ENOSYS),
+                    },
+                    _ => Err(Errno::EINVAL),
+                }
             };
             creds_committed(p, &before);
             r
@@ -584,7 +709,12 @@ pub fn setids(t: &mut UThread, n: usize, [x, y, z]: [u32; 3]) -> SysResult {
 /// getresuid(2)/getresgid(2): three `uid_t *`, written in order.
 pub fn getresids(t: &mut UThread, gid: bool, a: [UserPtr<u32>; 3]) -> SysResult {
     let c = table().with_process(t.pid, |p| p.creds().clone()).ok_or(Errno::ESRCH)?;
-    let v = if gid { [c.gid, c.egid, c.sgid] } else { [c.uid, c.euid, c.suid] };
+    let ns = &c.user_ns;
+    let v = if gid {
+        [c.gid, c.egid, c.sgid].map(|k| ns.gid_from(k))
+    } else {
+        [c.uid, c.euid, c.suid].map(|k| ns.uid_from(k))
+    };
     for (p, id) in a.into_iter().zip(v) {
         t.write(p, id)?;
     }
@@ -593,18 +723,26 @@ pub fn getresids(t: &mut UThread, gid: bool, a: [UserPtr<u32>; 3]) -> SysResult 
 
 /// setgroups(2): `int gidsetsize`, a `gid_t` array.
 pub fn setgroups(t: &mut UThread, size: i32, list: UserPtr<u32>) -> SysResult {
-    // Linux checks the privilege (may_setgroups) before the size and the list
-    if !table().with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SETGID)).ok_or(Errno::ESRCH)? {
-        return Err(Errno::EPERM);
-    }
+    // Linux checks the privilege (may_setgroups: CAP_SETGID in the
+    // caller's user namespace, whose gid map is written and setgroups not
+    // denied) before the size and the list
+    let ns = table()
+        .with_process(t.pid, |p| {
+            let c = p.creds();
+            (c.own_cap(process::cred::CAP_SETGID) && c.user_ns.may_setgroups()).then(|| c.user_ns.clone())
+        })
+        .ok_or(Errno::ESRCH)?
+        .ok_or(Errno::EPERM)?;
     // the count is an int: (unsigned)gidsetsize > NGROUPS_MAX
     let size = size as u32 as usize;
     if size > 65536 {
         return Err(Errno::EINVAL);
     }
     let b = t.read_slice(UserSlice::new(list.addr(), size * 4))?;
-    let groups: alloc::vec::Vec<u32> =
-        b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let groups: alloc::vec::Vec<u32> = b
+        .chunks_exact(4)
+        .map(|c| ns.gid_into(u32::from_le_bytes([c[0], c[1], c[2], c[3]])).ok_or(Errno::EINVAL))
+        .collect::<Result<_>>()?;
     table().with_process(t.pid, |p| p.creds_mut().setgroups(&groups)).ok_or(Errno::ESRCH)?.map(|_| 0)
 }
 

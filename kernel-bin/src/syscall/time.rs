@@ -7,38 +7,39 @@ use linux_abi::abi::{Itimerval, Timespec, Timeval, Timezone};
 use linux_abi::args::{UserPtr, UserSlice};
 use process::cputime::Side;
 
-/// sethostname(2): `EPERM` without CAP_SYS_ADMIN, then `EINVAL` for a
-/// length (an `int`) below 0 or above 64, then `EFAULT`; the name is taken
-/// up to its first NUL byte.
-pub fn sethostname(t: &mut UThread, name: UserPtr<u8>, len: i32) -> SysResult {
-    let root = crate::proc::table().with_process(t.pid, |p| p.creds().capable()).unwrap_or(false);
-    if !root {
-        return Err(Errno::EPERM);
-    }
+/// sethostname(2) (`domain` false) and setdomainname(2): `EPERM` without
+/// CAP_SYS_ADMIN over the user namespace that owns the caller's UTS
+/// namespace, then `EINVAL` for a length (an `int`) below 0 or above 64,
+/// then `EFAULT`; the name is taken up to its first NUL byte.
+pub fn sethostname(t: &mut UThread, name: UserPtr<u8>, len: i32, domain: bool) -> SysResult {
+    let uts = crate::proc::table()
+        .with_process(t.pid, |p| {
+            let uts = p.ns().uts.clone();
+            p.creds().ns_capable(uts.owner(), process::cred::CAP_SYS_ADMIN).then_some(uts)
+        })
+        .ok_or(Errno::ESRCH)?
+        .ok_or(Errno::EPERM)?;
     if !(0..=64).contains(&len) {
         return Err(Errno::EINVAL);
     }
     let bytes = t.read_slice(UserSlice::new(name.addr(), len as usize))?;
     // a name stops at its first NUL, as uname's C string does
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let mut new = alloc::vec::Vec::new();
-    new.try_reserve_exact(end).map_err(|_| Errno::ENOMEM)?;
-    new.extend_from_slice(&bytes[..end]);
-    let old = crate::time::set_hostname(new);
-    drop(old);
+    uts.update(|n| if domain { n.set_domain(&bytes[..end]) } else { n.set_host(&bytes[..end]) });
     Ok(0)
 }
 
+/// uname(2): the node and domain names of the caller's UTS namespace.
 pub fn uname(t: &mut UThread, buf: UserPtr<[u8; 6 * 65]>) -> SysResult {
     let mut u = [0u8; 6 * 65];
-    let host = crate::time::hostname();
+    let names = crate::proc::table().with_process(t.pid, |p| p.ns().uts.names()).unwrap_or_default();
     let fields: [&[u8]; 6] = [
         b"Linux",
-        &host,
+        names.host(),
         concat!("6.1.0-", env!("CARGO_PKG_VERSION"), "-rust").as_bytes(),
         b"#1 SMP PREEMPT_DYNAMIC",
         b"x86_64",
-        b"(none)",
+        names.domain(),
     ];
     for (i, f) in fields.iter().enumerate() {
         u[i * 65..i * 65 + f.len()].copy_from_slice(f);
