@@ -316,7 +316,9 @@ fn is_text(a: u64) -> bool {
 /// The return addresses of the stale frame chain found on `[low, top)`,
 /// deepest first: the first frame record (saved RBP pointing higher up the
 /// stack, then a code address) at or above `low`, followed up the chain.
-/// Frames overwritten since by shallower calls end the chain early.
+/// Frames overwritten since by shallower calls end the chain early. The
+/// words read are whatever the stack held (any value: the sums are
+/// checked).
 fn stale_frames(low: u64, top: u64) -> [u64; FRAMES] {
     let mut out = [0; FRAMES];
     // SAFETY (both reads): [low & !7, top) is a mapped kernel stack (the
@@ -325,7 +327,7 @@ fn stale_frames(low: u64, top: u64) -> [u64; FRAMES] {
     let mut a = low & !7;
     while a + 16 <= top {
         let (next, ret) = (read(a), read(a + 8));
-        if next > a && next + 16 <= top && next.is_multiple_of(8) && is_text(ret) {
+        if next > a && next.checked_add(16).is_some_and(|e| e <= top) && next.is_multiple_of(8) && is_text(ret) {
             break;
         }
         a += 8;
@@ -338,7 +340,7 @@ fn stale_frames(low: u64, top: u64) -> [u64; FRAMES] {
         }
         out[n] = ret;
         n += 1;
-        if next <= a || next + 16 > top || !next.is_multiple_of(8) {
+        if next <= a || next.checked_add(16).is_none_or(|e| e > top) || !next.is_multiple_of(8) {
             break;
         }
         a = next;
