@@ -23,6 +23,56 @@ const PATH_MAX: usize = 4096;
 /// Largest single read/write copied at once.
 const IO_CHUNK: usize = 1 << 20;
 
+/// How many kernel buffers of read/write ([`IoBuf`]) are kept for reuse.
+const IO_BUFS_KEPT: usize = 4;
+
+/// Kernel buffers of read/write, pread/pwrite and readv kept between calls
+/// so a call does not allocate and zero-fill a buffer of the size the
+/// user asked for each time (a 1 MiB read that returns 64 KiB of a socket
+/// paid a 1 MiB memset). At most [`IO_BUFS_KEPT`] of at most
+/// [`IO_CHUNK`] bytes each; the lock is held for a push or a pop only.
+static IO_BUFS: spin::Mutex<Vec<Vec<u8>>> = spin::Mutex::new(Vec::new());
+
+/// A kernel buffer of at least the asked length, from [`IO_BUFS`] when
+/// one is kept there (zero-filled only where it grows, so it may hold
+/// bytes of an earlier call: only what a read filled, `[..n]`, is ever
+/// copied out), back to the pool when dropped.
+struct IoBuf(Vec<u8>);
+
+impl IoBuf {
+    /// A buffer of `len` bytes (`ENOMEM` when the heap cannot hold them).
+    fn get(len: usize) -> Result<IoBuf> {
+        let mut v = IO_BUFS.lock().pop().unwrap_or_default();
+        if v.len() < len {
+            v.try_reserve_exact(len - v.len()).map_err(|_| Errno::ENOMEM)?;
+            v.resize(len, 0);
+        }
+        Ok(IoBuf(v))
+    }
+
+    /// Its first `len` bytes (at most the length asked for in [`IoBuf::get`]).
+    fn slice(&mut self, len: usize) -> &mut [u8] {
+        &mut self.0[..len]
+    }
+}
+
+impl Drop for IoBuf {
+    fn drop(&mut self) {
+        let v = core::mem::take(&mut self.0);
+        if v.len() > IO_CHUNK {
+            return;
+        }
+        let mut g = IO_BUFS.lock();
+        if g.len() < IO_BUFS_KEPT && g.try_reserve(1).is_ok() {
+            g.push(v);
+            return;
+        }
+        // not kept: freed after the lock is dropped
+        drop(g);
+        drop(v);
+    }
+}
+
 pub(crate) fn cred(t: &UThread) -> vfs::Cred {
     table()
         .with_process(t.pid, |p| vfs::Cred::new(p.creds().fsuid, p.creds().fsgid, p.creds().groups.clone()))
@@ -221,12 +271,12 @@ pub fn read(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
     direct_aligned(&*file, None, &[(buf.addr, buf.len)], false)?;
     let len = buf.len.min(IO_CHUNK);
     let mut small = [0u8; SMALL_IO];
-    let mut big = Vec::new();
+    let mut big;
     let kbuf = if len <= SMALL_IO {
         &mut small[..len]
     } else {
-        big.resize(len, 0);
-        &mut big[..]
+        big = IoBuf::get(len)?;
+        big.slice(len)
     };
     let n = file.read(kbuf)?;
     if let Err(e) = t.write_slice(buf.addr, &kbuf[..n]) {
@@ -350,13 +400,14 @@ pub fn write(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
     direct_aligned(&*file, None, &[(buf.addr, buf.len)], true)?;
     let buf = buf.sub(0, IO_CHUNK);
     let mut small = [0u8; SMALL_IO];
-    let big;
+    let mut big;
     let data: &[u8] = if buf.len <= SMALL_IO {
         t.read_into(buf.addr, &mut small[..buf.len])?;
         &small[..buf.len]
     } else {
-        big = t.read_slice(buf)?;
-        &big
+        big = IoBuf::get(buf.len)?;
+        t.read_into(buf.addr, big.slice(buf.len))?;
+        big.slice(buf.len)
     };
     let data = &data[..fsize_room(t, &*file, None, data.len(), true)?];
     let r = file.write(data);
@@ -380,15 +431,20 @@ fn pread_pwrite_file(t: &UThread, fd: Fd, buf: UserSlice, off: i64, write: bool)
 
 pub fn pread(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
     let file = pread_pwrite_file(t, fd, buf, off, false)?;
-    let mut kbuf = alloc::vec![0u8; buf.len.min(IO_CHUNK)];
-    let n = file.pread(&mut kbuf, off as u64)?;
+    let len = buf.len.min(IO_CHUNK);
+    let mut kbuf = IoBuf::get(len)?;
+    let kbuf = kbuf.slice(len);
+    let n = file.pread(kbuf, off as u64)?;
     t.write_slice(buf.addr, &kbuf[..n])?;
     Ok(n as isize)
 }
 
 pub fn pwrite(t: &mut UThread, fd: Fd, buf: UserSlice, off: i64) -> SysResult {
     let file = pread_pwrite_file(t, fd, buf, off, true)?;
-    let data = t.read_slice(buf.sub(0, IO_CHUNK))?;
+    let buf = buf.sub(0, IO_CHUNK);
+    let mut kbuf = IoBuf::get(buf.len)?;
+    let data = kbuf.slice(buf.len);
+    t.read_into(buf.addr, data)?;
     let n = fsize_room(t, &*file, Some(off as u64), data.len(), true)?;
     Ok(file.pwrite(&data[..n], off as u64)? as isize)
 }
@@ -444,8 +500,9 @@ pub fn readv(t: &mut UThread, fd: Fd, iov: UserPtr<Iovec>, cnt: u64) -> SysResul
         // up to 1024 x 2 GiB: a preemption point per chunk (no lock held)
         crate::sched::cond_resched();
         let want = (total - done).min(IO_CHUNK);
-        let mut kbuf = alloc::vec![0u8; want];
-        let n = match file.read(&mut kbuf) {
+        let mut kbuf = IoBuf::get(want)?;
+        let kbuf = kbuf.slice(want);
+        let n = match file.read(kbuf) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
