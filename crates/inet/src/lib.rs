@@ -200,6 +200,9 @@ pub struct Opts {
     pub rcvbuf: u32,
     /// SO_SNDBUF as getsockopt reports it (doubled).
     pub sndbuf: u32,
+    /// SO_RCVBUF / SO_SNDBUF were set (Linux's SOCK_RCVBUF_LOCK and
+    /// SOCK_SNDBUF_LOCK: no autotuning; see [`TCP_AUTO_RX`]).
+    pub buf_locked: (bool, bool),
     /// SO_RCVTIMEO in microseconds (0 = none).
     pub rcvtimeo_us: u64,
     /// SO_SNDTIMEO in microseconds (0 = none).
@@ -526,13 +529,32 @@ fn is_loopback(a: IpAddress) -> bool {
     }
 }
 
-/// Internal TCP receive buffer size for a reported SO_RCVBUF.
-fn tcp_rx_size(rcvbuf: u32) -> usize {
+/// The TCP receive buffer of a socket whose SO_RCVBUF was not set. Linux
+/// starts at tcp_rmem[1] (131072, a 64 KiB window) and autotunes up to
+/// tcp_rmem[2] (6 MiB) as the reader keeps up; smoltcp's buffers cannot
+/// grow after the socket is made (and the window scale is fixed by the
+/// SYN), so an unlocked socket starts larger. SO_RCVBUF still reports
+/// Linux's 131072.
+pub const TCP_AUTO_RX: usize = 256 << 10;
+/// The TCP send buffer of a socket whose SO_SNDBUF was not set (Linux
+/// autotunes up to tcp_wmem[2], 4 MiB; SO_SNDBUF reports 16384).
+pub const TCP_AUTO_TX: usize = 256 << 10;
+
+/// Internal TCP receive buffer size for a reported SO_RCVBUF (`locked`:
+/// set by the user).
+fn tcp_rx_size(rcvbuf: u32, locked: bool) -> usize {
+    if !locked {
+        return TCP_AUTO_RX;
+    }
     ((rcvbuf / 2) as usize).clamp(4096, 1 << 20)
 }
 
-/// Internal TCP send buffer size for a reported SO_SNDBUF.
-fn tcp_tx_size(sndbuf: u32) -> usize {
+/// Internal TCP send buffer size for a reported SO_SNDBUF (`locked`: set
+/// by the user).
+fn tcp_tx_size(sndbuf: u32, locked: bool) -> usize {
+    if !locked {
+        return TCP_AUTO_TX;
+    }
     (sndbuf as usize * 4).clamp(4096, 1 << 20)
 }
 
@@ -886,6 +908,7 @@ impl Stack {
                 linger: (false, 0),
                 rcvbuf,
                 sndbuf,
+                buf_locked: (false, false),
                 rcvtimeo_us: 0,
                 sndtimeo_us: 0,
                 ttl: -1,
@@ -1159,8 +1182,8 @@ impl Stack {
     }
 
     fn new_tcp(opts: &Opts) -> Result<tcp::Socket<'static>> {
-        let rx = zeroed(tcp_rx_size(opts.rcvbuf))?;
-        let tx = zeroed(tcp_tx_size(opts.sndbuf))?;
+        let rx = zeroed(tcp_rx_size(opts.rcvbuf, opts.buf_locked.0))?;
+        let tx = zeroed(tcp_tx_size(opts.sndbuf, opts.buf_locked.1))?;
         let mut sk = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
         sk.set_nagle_enabled(!opts.nodelay);
         sk.set_ack_delay(None);

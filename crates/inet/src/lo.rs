@@ -14,11 +14,23 @@ use smoltcp::time::Instant;
 pub const LO_QUEUE_MAX: usize = 1000;
 /// lo's MTU as smoltcp sees it (an IP packet's largest size).
 pub const LO_MTU: usize = 65535;
+/// The most packet buffers kept for reuse once received (each up to an
+/// MTU): a sent packet takes one instead of a new zero-filled buffer.
+pub const LO_FREE_MAX: usize = 16;
+/// Packets shorter than this get a new buffer (zero-filling it is cheap)
+/// and do not hold a kept one while they wait.
+const LO_REUSE_MIN: usize = 4096;
 
 /// The loopback device.
 #[non_exhaustive]
 pub struct Lo {
-    queue: VecDeque<Vec<u8>>,
+    /// Waiting packets: a buffer and the packet's length (a reused
+    /// buffer may be longer).
+    queue: VecDeque<(Vec<u8>, usize)>,
+    /// Buffers of received packets kept for the next sends (at most
+    /// [`LO_FREE_MAX`]; their lengths are kept, so a reused one is
+    /// zero-filled only where it grows).
+    free: Vec<Vec<u8>>,
     /// Where a packet that cannot be queued is written, then dropped.
     scratch: Vec<u8>,
     /// Packets dropped for want of memory or room.
@@ -36,7 +48,13 @@ impl Default for Lo {
 impl Lo {
     /// An empty device.
     pub fn new() -> Lo {
-        Lo { queue: VecDeque::new(), scratch: Vec::new(), dropped: 0, pending: Default::default() }
+        Lo {
+            queue: VecDeque::new(),
+            free: Vec::new(),
+            scratch: Vec::new(),
+            dropped: 0,
+            pending: Default::default(),
+        }
     }
 
     /// Whether a packet can be sent: the scratch buffer (for a packet
@@ -57,52 +75,74 @@ impl Lo {
     }
 }
 
-/// A received packet.
-pub struct LoRx(Vec<u8>);
+/// A received packet (and the device's buffers kept for reuse, where
+/// it goes once read).
+pub struct LoRx<'a>(Vec<u8>, usize, &'a mut Vec<Vec<u8>>);
 
-impl phy::RxToken for LoRx {
+impl phy::RxToken for LoRx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        let LoRx(p, len, free) = self;
+        let r = f(&p[..len]);
+        if p.len() >= LO_REUSE_MIN && free.len() < LO_FREE_MAX && free.try_reserve(1).is_ok() {
+            free.push(p);
+        }
+        r
     }
 
     fn meta(&self) -> phy::PacketMeta {
         let mut m = phy::PacketMeta::default();
-        m.id = crate::meta::rx_id(&self.0);
+        m.id = crate::meta::rx_id(&self.0[..self.1]);
         m
     }
 }
 
-/// The right to send one packet (and the sender's metadata id).
-pub struct LoTx<'a>(&'a mut Lo, u32);
+/// The right to send one packet: the device's parts it needs (the
+/// buffers kept for reuse, except while a received packet holds them)
+/// and the sender's metadata id.
+pub struct LoTx<'a> {
+    queue: &'a mut VecDeque<(Vec<u8>, usize)>,
+    free: Option<&'a mut Vec<Vec<u8>>>,
+    scratch: &'a mut Vec<u8>,
+    dropped: &'a mut u64,
+    pending: &'a mut crate::meta::Pending,
+    id: u32,
+}
 
 impl phy::TxToken for LoTx<'_> {
     fn set_meta(&mut self, meta: phy::PacketMeta) {
-        self.1 = meta.id;
+        self.id = meta.id;
     }
 
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let (lo, id) = (self.0, self.1);
-        let mut v = Vec::new();
-        if lo.queue.len() < LO_QUEUE_MAX
-            && lo.queue.try_reserve(1).is_ok()
-            && v.try_reserve_exact(len).is_ok()
+        let LoTx { queue, free, scratch, dropped, pending, id } = self;
+        // a kept buffer for a large packet (its bytes are an earlier
+        // packet's; smoltcp writes the whole packet over them), else a
+        // new one
+        let kept = if len >= LO_REUSE_MIN { free.and_then(|f| f.pop()) } else { None };
+        let mut v = kept.unwrap_or_default();
+        if queue.len() < LO_QUEUE_MAX
+            && queue.try_reserve(1).is_ok()
+            && (v.len() >= len || v.try_reserve_exact(len - v.len()).is_ok())
         {
-            v.resize(len, 0);
-            let r = f(&mut v);
-            let id = if id == 0 { lo.pending.take_for(&v) } else { id };
-            crate::meta::apply_tx(id, &mut v);
-            lo.queue.push_back(v);
+            if v.len() < len {
+                v.resize(len, 0);
+            }
+            let p = &mut v[..len];
+            let r = f(p);
+            let id = if id == 0 { pending.take_for(p) } else { id };
+            crate::meta::apply_tx(id, p);
+            queue.push_back((v, len));
             return r;
         }
-        lo.dropped += 1;
+        *dropped += 1;
         // transmit() made sure the scratch buffer holds an MTU.
-        let n = len.min(lo.scratch.len());
-        f(&mut lo.scratch[..n])
+        let n = len.min(scratch.len());
+        f(&mut scratch[..n])
     }
 }
 
 impl Device for Lo {
-    type RxToken<'a> = LoRx;
+    type RxToken<'a> = LoRx<'a>;
     type TxToken<'a> = LoTx<'a>;
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -113,18 +153,20 @@ impl Device for Lo {
         c
     }
 
-    fn receive(&mut self, _timestamp: Instant) -> Option<(LoRx, LoTx<'_>)> {
+    fn receive(&mut self, _timestamp: Instant) -> Option<(LoRx<'_>, LoTx<'_>)> {
         if !self.ready() {
             return None;
         }
-        let p = self.queue.pop_front()?;
-        Some((LoRx(p), LoTx(self, 0)))
+        let Lo { queue, free, scratch, dropped, pending } = self;
+        let (p, len) = queue.pop_front()?;
+        Some((LoRx(p, len, free), LoTx { queue, free: None, scratch, dropped, pending, id: 0 }))
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<LoTx<'_>> {
         if !self.ready() {
             return None;
         }
-        Some(LoTx(self, 0))
+        let Lo { queue, free, scratch, dropped, pending } = self;
+        Some(LoTx { queue, free: Some(free), scratch, dropped, pending, id: 0 })
     }
 }

@@ -225,10 +225,12 @@ impl Stack {
             (SOL_SOCKET, SO_SNDBUF) => {
                 let v = (int_of(val)? as u32).min(BUF_MAX);
                 o.sndbuf = (v * 2).max(4608);
+                o.buf_locked.1 = true;
             }
             (SOL_SOCKET, SO_RCVBUF) => {
                 let v = (int_of(val)? as u32).min(BUF_MAX);
                 o.rcvbuf = (v * 2).max(2304);
+                o.buf_locked.0 = true;
             }
             (SOL_SOCKET, SO_LINGER) => {
                 if val.len() < 8 {
