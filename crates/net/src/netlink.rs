@@ -17,6 +17,7 @@
 
 use crate::addr::SockAddrBuf;
 use crate::consts::*;
+use crate::sock_diag::{Answer, InetDiag, UnixDiagSock};
 use crate::socket::{Resolver, SendMsg, Socket, opt_int, put_int};
 use crate::{NetEnv, RecvMsg, Waker};
 use alloc::collections::{BTreeSet, VecDeque};
@@ -29,8 +30,10 @@ use spin::Mutex;
 
 /// The netlink family.
 pub const AF_NETLINK: u16 = 16;
-/// The routing protocol (the only one here).
+/// The routing protocol.
 pub const NETLINK_ROUTE: u32 = 0;
+/// The socket monitoring protocol ([`crate::sock_diag`]).
+pub const NETLINK_SOCK_DIAG: u32 = crate::sock_diag::NETLINK_SOCK_DIAG;
 /// Linux's MAX_LINKS: protocols at or above are `EPROTONOSUPPORT`.
 pub const MAX_LINKS: u32 = 32;
 /// `SOL_NETLINK`.
@@ -208,10 +211,19 @@ pub trait RouteHost: Send + Sync {
     fn set_up(&self, index: u32, up: bool) -> Result<()>;
     /// Whether the caller has CAP_NET_ADMIN.
     fn net_admin(&self) -> bool;
+    /// The open inet sockets of `family` and `protocol` (listeners
+    /// first) for NETLINK_SOCK_DIAG.
+    fn diag_inet(&self, _family: u16, _protocol: u8) -> Result<Vec<InetDiag>> {
+        Ok(Vec::new())
+    }
+    /// The open AF_UNIX sockets for NETLINK_SOCK_DIAG.
+    fn diag_unix(&self) -> Result<Vec<UnixDiagSock>> {
+        Ok(Vec::new())
+    }
 }
 
-/// The bound port ids (Linux's nl_table hash of NETLINK_ROUTE).
-static PORTS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+/// The bound port ids by protocol (Linux's nl_table hashes).
+static PORTS: Mutex<BTreeSet<(u32, u32)>> = Mutex::new(BTreeSet::new());
 /// The autobind rover: negative ids from -4097 down (Linux starts at a
 /// random one in that range).
 static ROVER: Mutex<i32> = Mutex::new(-4097);
@@ -229,6 +241,7 @@ struct State {
 /// An `AF_NETLINK` socket.
 pub struct NetlinkSocket<E: NetEnv> {
     ty: u32,
+    protocol: u32,
     waker: E::Waker,
     events: AtomicU64,
     host: Arc<dyn RouteHost>,
@@ -236,7 +249,8 @@ pub struct NetlinkSocket<E: NetEnv> {
 }
 
 /// socket(2) for `AF_NETLINK` (`netlink_create`): SOCK_RAW or SOCK_DGRAM
-/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE (`EPROTONOSUPPORT`).
+/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE or NETLINK_SOCK_DIAG
+/// (`EPROTONOSUPPORT`).
 pub fn create<E: NetEnv>(
     ty: u32,
     protocol: i32,
@@ -246,11 +260,12 @@ pub fn create<E: NetEnv>(
     if ty != SOCK_RAW && ty != SOCK_DGRAM {
         return Err(Errno::ESOCKTNOSUPPORT);
     }
-    if protocol as u32 != NETLINK_ROUTE {
+    if protocol as u32 != NETLINK_ROUTE && protocol as u32 != NETLINK_SOCK_DIAG {
         return Err(Errno::EPROTONOSUPPORT);
     }
     Ok(Arc::new(NetlinkSocket {
         ty,
+        protocol: protocol as u32,
         waker,
         events: AtomicU64::new(0),
         host,
@@ -623,6 +638,7 @@ fn error_msg(req: &[u8], seq: u32, pid: u32, err: i32, cap: bool) -> Result<Vec<
 /// were dropped (an overrun: `ENOBUFS` for the receiver).
 pub fn process(
     host: &dyn RouteHost,
+    protocol: u32,
     mut data: &[u8],
     pid: u32,
     cap_ack: bool,
@@ -641,14 +657,25 @@ pub fn process(
         let req = Req { ty, flags, seq, body: &data[NLMSG_HDRLEN..len] };
         let mut out = Vec::new();
         let res = if flags & NLM_F_REQUEST == 0 || ty < NLMSG_MIN_TYPE {
-            Ok(false)
+            Ok(None)
+        } else if protocol == NETLINK_SOCK_DIAG {
+            let dump = flags & NLM_F_DUMP != 0;
+            let mut o =
+                DiagOut { msgs: &mut out, cur: None, flags: if dump { NLM_F_MULTI } else { 0 }, seq, pid };
+            let r = crate::sock_diag::request(host, ty, dump, req.body, &mut o);
+            o.flush();
+            match r {
+                Ok(Answer::Dump(e)) => Ok(Some(e)),
+                Ok(Answer::Done) => Ok(None),
+                Err(e) => Err(e),
+            }
         } else {
-            route(host, &req, pid, &mut out)
+            route(host, &req, pid, &mut out).map(|d| d.then_some(0))
         };
         dgrams.try_reserve(2).map_err(|_| Errno::ENOBUFS)?;
         match res {
-            Ok(true) => {
-                let done = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, pid, &0i32.to_le_bytes())?.finish();
+            Ok(Some(done_errno)) => {
+                let done = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, pid, &done_errno.to_le_bytes())?.finish();
                 out.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
                 out.push(done);
                 // pack the dump into datagrams of at most DUMP_CHUNK bytes
@@ -664,7 +691,7 @@ pub fn process(
                 dgrams.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
                 dgrams.push(cur);
             }
-            Ok(false) => {
+            Ok(None) => {
                 dgrams.extend(out);
                 if flags & NLM_F_ACK != 0 {
                     dgrams.push(error_msg(&data[..len], seq, pid, 0, cap_ack)?);
@@ -684,6 +711,40 @@ pub fn process(
     Ok((dgrams, overrun))
 }
 
+/// Collects sock_diag answers as netlink messages.
+struct DiagOut<'a> {
+    msgs: &'a mut Vec<Vec<u8>>,
+    cur: Option<Msg>,
+    flags: u16,
+    seq: u32,
+    pid: u32,
+}
+
+impl DiagOut<'_> {
+    fn flush(&mut self) {
+        if let Some(m) = self.cur.take() {
+            // room was reserved in begin
+            self.msgs.push(m.finish());
+        }
+    }
+}
+
+impl crate::sock_diag::Out for DiagOut<'_> {
+    fn begin(&mut self, body: &[u8]) -> Result<()> {
+        self.flush();
+        self.msgs.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+        self.cur =
+            Some(Msg::new(crate::sock_diag::SOCK_DIAG_BY_FAMILY, self.flags, self.seq, self.pid, body)?);
+        Ok(())
+    }
+    fn attr(&mut self, ty: u16, d: &[u8]) -> Result<()> {
+        match &mut self.cur {
+            Some(m) => m.attr(ty, d),
+            None => Err(Errno::EINVAL),
+        }
+    }
+}
+
 impl<E: NetEnv> NetlinkSocket<E> {
     fn wake(&self) {
         self.events.fetch_add(1, Ordering::AcqRel);
@@ -698,17 +759,17 @@ impl<E: NetEnv> NetlinkSocket<E> {
         }
         let mut ports = PORTS.lock();
         let mut p = tgid;
-        if ports.contains(&p) {
+        if ports.contains(&(self.protocol, p)) {
             let mut r = ROVER.lock();
             loop {
                 p = *r as u32;
                 *r = if *r == i32::MIN { -4097 } else { *r - 1 };
-                if !ports.contains(&p) {
+                if !ports.contains(&(self.protocol, p)) {
                     break;
                 }
             }
         }
-        ports.insert(p);
+        ports.insert((self.protocol, p));
         st.portid = Some(p);
         Ok(p)
     }
@@ -722,7 +783,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         self.ty
     }
     fn protocol(&self) -> u32 {
-        NETLINK_ROUTE
+        self.protocol
     }
     fn waker(&self) -> &E::Waker {
         &self.waker
@@ -754,7 +815,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             return Ok(());
         }
         let mut ports = PORTS.lock();
-        if !ports.insert(pid) {
+        if !ports.insert((self.protocol, pid)) {
             return Err(Errno::EADDRINUSE);
         }
         st.portid = Some(pid);
@@ -803,7 +864,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             let mut st = self.st.lock();
             (self.autobind(&mut st, cx.caller().pid)?, st.cap_ack)
         };
-        let (replies, overrun) = match process(&*self.host, msg.data, pid, cap) {
+        let (replies, overrun) = match process(&*self.host, self.protocol, msg.data, pid, cap) {
             Ok(r) => r,
             // as an overrun: the socket's error, the send succeeds
             Err(_) => (Vec::new(), true),
@@ -890,7 +951,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     fn getsockopt(&self, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
         match (level, name) {
             (SOL_SOCKET, SO_TYPE) => Ok(put_int(buf, self.ty as i32)),
-            (SOL_SOCKET, SO_PROTOCOL) => Ok(put_int(buf, 0)),
+            (SOL_SOCKET, SO_PROTOCOL) => Ok(put_int(buf, self.protocol as i32)),
             (SOL_SOCKET, SO_DOMAIN) => Ok(put_int(buf, i32::from(AF_NETLINK))),
             (SOL_SOCKET, SO_ERROR) => Ok(put_int(buf, self.st.lock().err.take().map_or(0, |e| e.as_i32()))),
             (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok(put_int(buf, BUF_DEFAULT)),
@@ -909,7 +970,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     fn release(&self) {
         let p = self.st.lock().portid.take();
         if let Some(p) = p {
-            PORTS.lock().remove(&p);
+            PORTS.lock().remove(&(self.protocol, p));
         }
     }
 
@@ -957,7 +1018,7 @@ mod tests {
     }
 
     fn process_(h: &Host, d: &[u8], pid: u32, cap: bool) -> Result<Vec<Vec<u8>>> {
-        process(h, d, pid, cap).map(|(r, _)| r)
+        process(h, NETLINK_ROUTE, d, pid, cap).map(|(r, _)| r)
     }
 
     fn req(ty: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
@@ -1067,7 +1128,7 @@ mod tests {
         for _ in 0..6000 {
             batch.extend_from_slice(&one);
         }
-        let (r, overrun) = process(&h, &batch, 3, false).unwrap();
+        let (r, overrun) = process(&h, NETLINK_ROUTE, &batch, 3, false).unwrap();
         assert!(overrun);
         assert!(r.iter().map(Vec::len).sum::<usize>() <= RCVBUF);
     }
