@@ -87,6 +87,24 @@ pub const IFLA_BROADCAST: u16 = 2;
 pub const IFLA_IFNAME: u16 = 3;
 /// `IFLA_MTU`.
 pub const IFLA_MTU: u16 = 4;
+/// `IFLA_QDISC`.
+pub const IFLA_QDISC: u16 = 6;
+/// `IFLA_GROUP`.
+pub const IFLA_GROUP: u16 = 27;
+/// `IFLA_PROMISCUITY`.
+pub const IFLA_PROMISCUITY: u16 = 30;
+/// `IFLA_NUM_TX_QUEUES`.
+pub const IFLA_NUM_TX_QUEUES: u16 = 31;
+/// `IFLA_NUM_RX_QUEUES`.
+pub const IFLA_NUM_RX_QUEUES: u16 = 32;
+/// `IFLA_GSO_MAX_SEGS`.
+pub const IFLA_GSO_MAX_SEGS: u16 = 40;
+/// `IFLA_GSO_MAX_SIZE`.
+pub const IFLA_GSO_MAX_SIZE: u16 = 41;
+/// `IFLA_MIN_MTU`.
+pub const IFLA_MIN_MTU: u16 = 50;
+/// `IFLA_MAX_MTU`.
+pub const IFLA_MAX_MTU: u16 = 51;
 /// `IFLA_TXQLEN`.
 pub const IFLA_TXQLEN: u16 = 13;
 /// `IFLA_OPERSTATE`.
@@ -380,6 +398,27 @@ fn link_msg(l: &Link, flags: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
     m.attr(IFLA_OPERSTATE, &[oper])?;
     m.attr(IFLA_LINKMODE, &[0])?;
     m.attr(IFLA_MTU, &l.mtu.to_le_bytes())?;
+    // rtnl_fill_ifinfo's order; lo has no MTU limits, a NIC's are
+    // ETH_MIN_MTU and virtio-net's maximum
+    let (min_mtu, max_mtu) = if l.loopback { (0u32, 0u32) } else { (68, 65535) };
+    m.attr(IFLA_MIN_MTU, &min_mtu.to_le_bytes())?;
+    m.attr(IFLA_MAX_MTU, &max_mtu.to_le_bytes())?;
+    m.attr(IFLA_GROUP, &0u32.to_le_bytes())?;
+    m.attr(IFLA_PROMISCUITY, &0u32.to_le_bytes())?;
+    m.attr(IFLA_NUM_TX_QUEUES, &1u32.to_le_bytes())?;
+    m.attr(IFLA_GSO_MAX_SEGS, &65535u32.to_le_bytes())?;
+    m.attr(IFLA_GSO_MAX_SIZE, &65536u32.to_le_bytes())?;
+    m.attr(IFLA_NUM_RX_QUEUES, &1u32.to_le_bytes())?;
+    // noop_qdisc until the device first comes up; then lo's noqueue and
+    // the default qdisc (pfifo_fast without Debian's sysctl.d) of a NIC
+    let qdisc = if l.flags & IFF_UP == 0 {
+        "noop"
+    } else if l.loopback {
+        "noqueue"
+    } else {
+        "pfifo_fast"
+    };
+    m.attr_str(IFLA_QDISC, qdisc)?;
     let (mac, brd) = if l.loopback { ([0u8; 6], [0u8; 6]) } else { (l.mac, [0xffu8; 6]) };
     m.attr(IFLA_ADDRESS, &mac)?;
     m.attr(IFLA_BROADCAST, &brd)?;
@@ -1000,6 +1039,43 @@ mod tests {
         fn net_admin(&self) -> bool {
             self.1
         }
+        fn diag_inet(&self, family: u16, protocol: u8) -> Result<Vec<InetDiag>> {
+            let mk = |state: u8, sport: u16, dport: u16, ino: u32| {
+                let mut d = InetDiag::default();
+                d.family = AF_INET;
+                d.protocol = crate::sock_diag::IPPROTO_TCP;
+                d.state = state;
+                d.src[..4].copy_from_slice(&[127, 0, 0, 1]);
+                d.sport = sport;
+                if dport != 0 {
+                    d.dst[..4].copy_from_slice(&[127, 0, 0, 1]);
+                }
+                d.dport = dport;
+                d.wqueue = if state == 10 { 128 } else { 0 };
+                d.ino = ino;
+                d
+            };
+            if family != AF_INET || protocol != crate::sock_diag::IPPROTO_TCP {
+                return Ok(Vec::new());
+            }
+            Ok(vec![mk(10, 7777, 0, 100), mk(1, 40000, 7777, 101), mk(1, 7777, 40000, 102)])
+        }
+        fn diag_unix(&self) -> Result<Vec<UnixDiagSock>> {
+            let mut l = UnixDiagSock::default();
+            l.ty = 1;
+            l.state = 10;
+            l.ino = 200;
+            l.name = Some(b"/tmp/xs\0".to_vec());
+            l.vfs = Some((55, 0x801));
+            l.wqueue = 5;
+            let mut c = UnixDiagSock::default();
+            c.ty = 1;
+            c.state = 1;
+            c.ino = 201;
+            c.peer = Some(202);
+            c.rqueue = 3;
+            Ok(vec![l, c])
+        }
     }
 
     fn host(admin: bool) -> Host {
@@ -1052,6 +1128,139 @@ mod tests {
         assert_eq!(find_attr(&m[0].3[16..], IFLA_IFNAME), Some(&b"lo\0"[..]));
         assert_eq!(find_attr(&m[0].3[16..], IFLA_MTU), Some(&65536u32.to_le_bytes()[..]));
         assert_eq!((m[1].0, m[1].1, &m[1].3[..]), (NLMSG_DONE, NLM_F_MULTI, &[0u8; 4][..]));
+    }
+
+    #[test]
+    fn link_qdisc_group_and_limits() {
+        let h = host(false);
+        let r =
+            process_(&h, &req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, &[0u8; 16]), 42, false).unwrap();
+        let m = msgs(&r[0]);
+        let a = &m[0].3[16..];
+        assert_eq!(find_attr(a, IFLA_QDISC), Some(&b"noqueue\0"[..]));
+        assert_eq!(find_attr(a, IFLA_GROUP), Some(&0u32.to_le_bytes()[..]));
+        assert_eq!(find_attr(a, IFLA_MAX_MTU), Some(&0u32.to_le_bytes()[..]));
+        assert_eq!(find_attr(a, IFLA_NUM_TX_QUEUES), Some(&1u32.to_le_bytes()[..]));
+        h.set_up(1, false).unwrap();
+        let r =
+            process_(&h, &req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, &[0u8; 16]), 42, false).unwrap();
+        let m = msgs(&r[0]);
+        assert_eq!(find_attr(&m[0].3[16..], IFLA_QDISC), Some(&b"noop\0"[..]));
+    }
+
+    fn diag(h: &Host, ty: u16, flags: u16, body: &[u8]) -> Vec<(u16, u16, u32, Vec<u8>)> {
+        let (r, over) = process(h, NETLINK_SOCK_DIAG, &req(ty, flags, 9, body), 42, false).unwrap();
+        assert!(!over);
+        r.iter().flat_map(|d| msgs(d)).collect()
+    }
+
+    fn inet_req(family: u8, proto: u8, states: u32, sport: u16, dport: u16) -> Vec<u8> {
+        let mut b = vec![0u8; crate::sock_diag::INET_REQ_LEN];
+        b[0] = family;
+        b[1] = proto;
+        b[4..8].copy_from_slice(&states.to_le_bytes());
+        b[8..10].copy_from_slice(&sport.to_be_bytes());
+        b[10..12].copy_from_slice(&dport.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn inet_diag_dump_and_filters() {
+        use crate::sock_diag::*;
+        let h = host(false);
+        let dump = NLM_F_REQUEST | NLM_F_DUMP;
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, IPPROTO_TCP, !0, 0, 0));
+        assert_eq!(m.len(), 4);
+        assert!(m[..3].iter().all(|x| x.0 == SOCK_DIAG_BY_FAMILY && x.1 == NLM_F_MULTI && x.2 == 42));
+        let l = &m[0].3;
+        // family, state, timer, retrans; sport 7777 and dport 0 in network order
+        assert_eq!(&l[..8], &[2, 10, 0, 0, 0x1e, 0x61, 0, 0]);
+        assert_eq!(&l[8..12], &[127, 0, 0, 1]);
+        assert_eq!(&l[24..28], &[0; 4]);
+        // rqueue, wqueue, uid, inode
+        assert_eq!(&l[56..72], &[0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0]);
+        assert_eq!(find_attr(&l[72..], INET_DIAG_SHUTDOWN), Some(&[0u8][..]));
+        assert_eq!(find_attr(&l[72..], INET_DIAG_MARK), None);
+        assert_eq!((m[3].0, &m[3].3[..]), (NLMSG_DONE, &[0u8; 4][..]));
+        // states: listeners only; ports: the established with dport 7777
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, IPPROTO_TCP, 1 << 10, 0, 0));
+        assert_eq!(m.len(), 2);
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, IPPROTO_TCP, !0, 0, 7777));
+        assert_eq!(m.len(), 3);
+        assert_eq!(&m[1].3[68..72], &101u32.to_le_bytes());
+        // an unknown protocol ends the dump with -ENOENT
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, 99, !0, 0, 0));
+        assert_eq!((m.len(), m[0].0, &m[0].3[..]), (1, NLMSG_DONE, &(-2i32).to_le_bytes()[..]));
+        // an exact look-up: one message without NLM_F_MULTI
+        let mut r = inet_req(2, IPPROTO_TCP, !0, 40000, 7777);
+        r[12..16].copy_from_slice(&[127, 0, 0, 1]);
+        r[28..32].copy_from_slice(&[127, 0, 0, 1]);
+        r[48..56].copy_from_slice(&[0xff; 8]);
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!((m.len(), m[0].0, m[0].1), (1, SOCK_DIAG_BY_FAMILY, 0));
+        r[8] = 1;
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!((m[0].0, &m[0].3[..4]), (NLMSG_ERROR, &(-2i32).to_le_bytes()[..]));
+    }
+
+    #[test]
+    fn sock_diag_errors() {
+        use crate::sock_diag::*;
+        let h = host(false);
+        let dump = NLM_F_REQUEST | NLM_F_DUMP;
+        let err = |ty: u16, body: &[u8]| {
+            let m = diag(&h, ty, dump, body);
+            assert_eq!(m[0].0, NLMSG_ERROR);
+            i32::from_le_bytes(m[0].3[..4].try_into().unwrap())
+        };
+        assert_eq!(err(22, &inet_req(2, 6, !0, 0, 0)), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &[2]), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &inet_req(46, 6, !0, 0, 0)), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &inet_req(3, 6, !0, 0, 0)), -2);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &inet_req(2, 6, !0, 0, 0)[..20]), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &[1; 20]), -22);
+        assert_eq!(err(SOCK_DESTROY, &inet_req(2, 6, !0, 0, 0)), -95);
+        assert_eq!(err(TCPDIAG_GETSOCK, &inet_req(2, 6, !0, 0, 0)), -95);
+    }
+
+    #[test]
+    fn unix_diag_show_and_states() {
+        use crate::sock_diag::*;
+        let h = host(false);
+        let mut r = vec![0u8; UNIX_REQ_LEN];
+        r[0] = 1;
+        r[4..8].copy_from_slice(&(!0u32).to_le_bytes());
+        let show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_ICONS;
+        r[12..16].copy_from_slice(&show.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, &r);
+        assert_eq!(m.len(), 3);
+        let l = &m[0].3;
+        assert_eq!(&l[..8], &[1, 1, 10, 0, 200, 0, 0, 0]);
+        let a = &l[16..];
+        assert_eq!(find_attr(a, UNIX_DIAG_NAME), Some(&b"/tmp/xs\0"[..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_VFS), Some(&[55, 0, 0, 0, 1, 8, 0, 0][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_PEER), None);
+        assert_eq!(find_attr(a, UNIX_DIAG_ICONS), Some(&[][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_RQLEN), Some(&[0, 0, 0, 0, 5, 0, 0, 0][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_SHUTDOWN), Some(&[0u8][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_UID), None);
+        let a = &m[1].3[16..];
+        assert_eq!(find_attr(a, UNIX_DIAG_NAME), None);
+        assert_eq!(find_attr(a, UNIX_DIAG_PEER), Some(&202u32.to_le_bytes()[..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_ICONS), None);
+        // states: TCP_ESTABLISHED only; show nothing: the shutdown alone
+        r[4..8].copy_from_slice(&2u32.to_le_bytes());
+        r[12..16].copy_from_slice(&0u32.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, &r);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].3.len(), 16 + 8);
+        // by inode: 0 is EINVAL, an unknown one ENOENT
+        r[8..12].copy_from_slice(&0u32.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!(&m[0].3[..4], &(-22i32).to_le_bytes());
+        r[8..12].copy_from_slice(&999u32.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!(&m[0].3[..4], &(-2i32).to_le_bytes());
     }
 
     #[test]
