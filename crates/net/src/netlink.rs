@@ -1041,19 +1041,24 @@ mod tests {
         }
         fn diag_inet(&self, family: u16, protocol: u8) -> Result<Vec<InetDiag>> {
             let mk = |state: u8, sport: u16, dport: u16, ino: u32| {
-                let mut d = InetDiag::default();
-                d.family = AF_INET;
-                d.protocol = crate::sock_diag::IPPROTO_TCP;
-                d.state = state;
-                d.src[..4].copy_from_slice(&[127, 0, 0, 1]);
-                d.sport = sport;
+                let mut dst = [0u8; 16];
                 if dport != 0 {
-                    d.dst[..4].copy_from_slice(&[127, 0, 0, 1]);
+                    dst[..4].copy_from_slice(&[127, 0, 0, 1]);
                 }
-                d.dport = dport;
-                d.wqueue = if state == 10 { 128 } else { 0 };
-                d.ino = ino;
-                d
+                let mut src = [0u8; 16];
+                src[..4].copy_from_slice(&[127, 0, 0, 1]);
+                InetDiag {
+                    family: AF_INET,
+                    protocol: crate::sock_diag::IPPROTO_TCP,
+                    state,
+                    src,
+                    sport,
+                    dst,
+                    dport,
+                    wqueue: if state == 10 { 128 } else { 0 },
+                    ino,
+                    ..Default::default()
+                }
             };
             if family != AF_INET || protocol != crate::sock_diag::IPPROTO_TCP {
                 return Ok(Vec::new());
@@ -1061,19 +1066,17 @@ mod tests {
             Ok(vec![mk(10, 7777, 0, 100), mk(1, 40000, 7777, 101), mk(1, 7777, 40000, 102)])
         }
         fn diag_unix(&self) -> Result<Vec<UnixDiagSock>> {
-            let mut l = UnixDiagSock::default();
-            l.ty = 1;
-            l.state = 10;
-            l.ino = 200;
-            l.name = Some(b"/tmp/xs\0".to_vec());
-            l.vfs = Some((55, 0x801));
-            l.wqueue = 5;
-            let mut c = UnixDiagSock::default();
-            c.ty = 1;
-            c.state = 1;
-            c.ino = 201;
-            c.peer = Some(202);
-            c.rqueue = 3;
+            let l = UnixDiagSock {
+                ty: 1,
+                state: 10,
+                ino: 200,
+                name: Some(b"/tmp/xs\0".to_vec()),
+                vfs: Some((55, 0x801)),
+                wqueue: 5,
+                ..Default::default()
+            };
+            let c =
+                UnixDiagSock { ty: 1, state: 1, ino: 201, peer: Some(202), rqueue: 3, ..Default::default() };
             Ok(vec![l, c])
         }
     }
