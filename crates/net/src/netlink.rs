@@ -105,6 +105,14 @@ pub const IFLA_GSO_MAX_SIZE: u16 = 41;
 pub const IFLA_MIN_MTU: u16 = 50;
 /// `IFLA_MAX_MTU`.
 pub const IFLA_MAX_MTU: u16 = 51;
+/// `IFLA_GRO_MAX_SIZE`.
+pub const IFLA_GRO_MAX_SIZE: u16 = 58;
+/// `IFLA_TSO_MAX_SIZE`.
+pub const IFLA_TSO_MAX_SIZE: u16 = 59;
+/// `IFLA_TSO_MAX_SEGS`.
+pub const IFLA_TSO_MAX_SEGS: u16 = 60;
+/// `IFLA_ALLMULTI`.
+pub const IFLA_ALLMULTI: u16 = 61;
 /// `IFLA_TXQLEN`.
 pub const IFLA_TXQLEN: u16 = 13;
 /// `IFLA_OPERSTATE`.
@@ -129,6 +137,8 @@ pub const IFA_LOCAL: u16 = 2;
 pub const IFA_LABEL: u16 = 3;
 /// `IFA_BROADCAST`.
 pub const IFA_BROADCAST: u16 = 4;
+/// `IFA_CACHEINFO`.
+pub const IFA_CACHEINFO: u16 = 6;
 /// `IFA_FLAGS`.
 pub const IFA_FLAGS: u16 = 8;
 /// `IFA_F_PERMANENT`.
@@ -408,7 +418,11 @@ fn link_msg(l: &Link, flags: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
     m.attr(IFLA_NUM_TX_QUEUES, &1u32.to_le_bytes())?;
     m.attr(IFLA_GSO_MAX_SEGS, &65535u32.to_le_bytes())?;
     m.attr(IFLA_GSO_MAX_SIZE, &65536u32.to_le_bytes())?;
+    m.attr(IFLA_GRO_MAX_SIZE, &65536u32.to_le_bytes())?;
+    m.attr(IFLA_TSO_MAX_SIZE, &524_280u32.to_le_bytes())?;
+    m.attr(IFLA_TSO_MAX_SEGS, &65535u32.to_le_bytes())?;
     m.attr(IFLA_NUM_RX_QUEUES, &1u32.to_le_bytes())?;
+    m.attr(IFLA_ALLMULTI, &0u32.to_le_bytes())?;
     // noop_qdisc until the device first comes up; then lo's noqueue and
     // the default qdisc (pfifo_fast without Debian's sysctl.d) of a NIC
     let qdisc = if l.flags & IFF_UP == 0 {
@@ -459,6 +473,11 @@ fn addr_msg(
         m.attr_str(IFA_LABEL, &l.name)?;
     }
     m.attr(IFA_FLAGS, &u32::from(IFA_F_PERMANENT).to_le_bytes())?;
+    // struct ifa_cacheinfo: a permanent address's lifetimes are
+    // INFINITY_LIFE_TIME ("valid_lft forever"); the stamps are 0 here
+    let mut ci = [0u8; 16];
+    ci[..8].fill(0xff);
+    m.attr(IFA_CACHEINFO, &ci)?;
     Ok(m.finish())
 }
 
