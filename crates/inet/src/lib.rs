@@ -434,6 +434,8 @@ pub struct SockInfo {
     /// listening or connected TCP socket, a bound datagram socket, a raw
     /// socket; not a fresh or only bound TCP socket.
     pub hashed: bool,
+    /// A listener's backlog (`sk_max_ack_backlog`), 0 for the others.
+    pub backlog: u32,
 }
 
 /// Linux's `sk_state` of a smoltcp TCP state.
@@ -2190,11 +2192,13 @@ impl Stack {
             tx_queue: 0,
             rx_queue: 0,
             hashed: false,
+            backlog: 0,
         };
         match &s.st {
-            St::Listen { pend, .. } => {
+            St::Listen { pend, backlog, .. } => {
                 info.state = 10;
                 info.hashed = true;
+                info.backlog = (*backlog).max(0) as u32;
                 info.rx_queue = pend
                     .iter()
                     .filter(|&&(ifx, h)| {
@@ -2250,6 +2254,7 @@ impl Stack {
                 tx_queue: sk.send_queue() as u32,
                 rx_queue: sk.recv_queue() as u32,
                 hashed: true,
+                backlog: 0,
             });
             Ok(())
         };

@@ -17,6 +17,7 @@
 
 use crate::addr::SockAddrBuf;
 use crate::consts::*;
+use crate::sock_diag::{Answer, InetDiag, UnixDiagSock};
 use crate::socket::{Resolver, SendMsg, Socket, opt_int, put_int};
 use crate::{NetEnv, RecvMsg, Waker};
 use alloc::collections::{BTreeSet, VecDeque};
@@ -29,8 +30,10 @@ use spin::Mutex;
 
 /// The netlink family.
 pub const AF_NETLINK: u16 = 16;
-/// The routing protocol (the only one here).
+/// The routing protocol.
 pub const NETLINK_ROUTE: u32 = 0;
+/// The socket monitoring protocol ([`crate::sock_diag`]).
+pub const NETLINK_SOCK_DIAG: u32 = crate::sock_diag::NETLINK_SOCK_DIAG;
 /// Linux's MAX_LINKS: protocols at or above are `EPROTONOSUPPORT`.
 pub const MAX_LINKS: u32 = 32;
 /// `SOL_NETLINK`.
@@ -84,6 +87,32 @@ pub const IFLA_BROADCAST: u16 = 2;
 pub const IFLA_IFNAME: u16 = 3;
 /// `IFLA_MTU`.
 pub const IFLA_MTU: u16 = 4;
+/// `IFLA_QDISC`.
+pub const IFLA_QDISC: u16 = 6;
+/// `IFLA_GROUP`.
+pub const IFLA_GROUP: u16 = 27;
+/// `IFLA_PROMISCUITY`.
+pub const IFLA_PROMISCUITY: u16 = 30;
+/// `IFLA_NUM_TX_QUEUES`.
+pub const IFLA_NUM_TX_QUEUES: u16 = 31;
+/// `IFLA_NUM_RX_QUEUES`.
+pub const IFLA_NUM_RX_QUEUES: u16 = 32;
+/// `IFLA_GSO_MAX_SEGS`.
+pub const IFLA_GSO_MAX_SEGS: u16 = 40;
+/// `IFLA_GSO_MAX_SIZE`.
+pub const IFLA_GSO_MAX_SIZE: u16 = 41;
+/// `IFLA_MIN_MTU`.
+pub const IFLA_MIN_MTU: u16 = 50;
+/// `IFLA_MAX_MTU`.
+pub const IFLA_MAX_MTU: u16 = 51;
+/// `IFLA_GRO_MAX_SIZE`.
+pub const IFLA_GRO_MAX_SIZE: u16 = 58;
+/// `IFLA_TSO_MAX_SIZE`.
+pub const IFLA_TSO_MAX_SIZE: u16 = 59;
+/// `IFLA_TSO_MAX_SEGS`.
+pub const IFLA_TSO_MAX_SEGS: u16 = 60;
+/// `IFLA_ALLMULTI`.
+pub const IFLA_ALLMULTI: u16 = 61;
 /// `IFLA_TXQLEN`.
 pub const IFLA_TXQLEN: u16 = 13;
 /// `IFLA_OPERSTATE`.
@@ -108,6 +137,8 @@ pub const IFA_LOCAL: u16 = 2;
 pub const IFA_LABEL: u16 = 3;
 /// `IFA_BROADCAST`.
 pub const IFA_BROADCAST: u16 = 4;
+/// `IFA_CACHEINFO`.
+pub const IFA_CACHEINFO: u16 = 6;
 /// `IFA_FLAGS`.
 pub const IFA_FLAGS: u16 = 8;
 /// `IFA_F_PERMANENT`.
@@ -208,10 +239,19 @@ pub trait RouteHost: Send + Sync {
     fn set_up(&self, index: u32, up: bool) -> Result<()>;
     /// Whether the caller has CAP_NET_ADMIN.
     fn net_admin(&self) -> bool;
+    /// The open inet sockets of `family` and `protocol` (listeners
+    /// first) for NETLINK_SOCK_DIAG.
+    fn diag_inet(&self, _family: u16, _protocol: u8) -> Result<Vec<InetDiag>> {
+        Ok(Vec::new())
+    }
+    /// The open AF_UNIX sockets for NETLINK_SOCK_DIAG.
+    fn diag_unix(&self) -> Result<Vec<UnixDiagSock>> {
+        Ok(Vec::new())
+    }
 }
 
-/// The bound port ids (Linux's nl_table hash of NETLINK_ROUTE).
-static PORTS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+/// The bound port ids by protocol (Linux's nl_table hashes).
+static PORTS: Mutex<BTreeSet<(u32, u32)>> = Mutex::new(BTreeSet::new());
 /// The autobind rover: negative ids from -4097 down (Linux starts at a
 /// random one in that range).
 static ROVER: Mutex<i32> = Mutex::new(-4097);
@@ -229,6 +269,7 @@ struct State {
 /// An `AF_NETLINK` socket.
 pub struct NetlinkSocket<E: NetEnv> {
     ty: u32,
+    protocol: u32,
     waker: E::Waker,
     events: AtomicU64,
     host: Arc<dyn RouteHost>,
@@ -236,7 +277,8 @@ pub struct NetlinkSocket<E: NetEnv> {
 }
 
 /// socket(2) for `AF_NETLINK` (`netlink_create`): SOCK_RAW or SOCK_DGRAM
-/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE (`EPROTONOSUPPORT`).
+/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE or NETLINK_SOCK_DIAG
+/// (`EPROTONOSUPPORT`).
 pub fn create<E: NetEnv>(
     ty: u32,
     protocol: i32,
@@ -246,11 +288,12 @@ pub fn create<E: NetEnv>(
     if ty != SOCK_RAW && ty != SOCK_DGRAM {
         return Err(Errno::ESOCKTNOSUPPORT);
     }
-    if protocol as u32 != NETLINK_ROUTE {
+    if protocol as u32 != NETLINK_ROUTE && protocol as u32 != NETLINK_SOCK_DIAG {
         return Err(Errno::EPROTONOSUPPORT);
     }
     Ok(Arc::new(NetlinkSocket {
         ty,
+        protocol: protocol as u32,
         waker,
         events: AtomicU64::new(0),
         host,
@@ -365,6 +408,31 @@ fn link_msg(l: &Link, flags: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
     m.attr(IFLA_OPERSTATE, &[oper])?;
     m.attr(IFLA_LINKMODE, &[0])?;
     m.attr(IFLA_MTU, &l.mtu.to_le_bytes())?;
+    // rtnl_fill_ifinfo's order; lo has no MTU limits, a NIC's are
+    // ETH_MIN_MTU and virtio-net's maximum
+    let (min_mtu, max_mtu) = if l.loopback { (0u32, 0u32) } else { (68, 65535) };
+    m.attr(IFLA_MIN_MTU, &min_mtu.to_le_bytes())?;
+    m.attr(IFLA_MAX_MTU, &max_mtu.to_le_bytes())?;
+    m.attr(IFLA_GROUP, &0u32.to_le_bytes())?;
+    m.attr(IFLA_PROMISCUITY, &0u32.to_le_bytes())?;
+    m.attr(IFLA_NUM_TX_QUEUES, &1u32.to_le_bytes())?;
+    m.attr(IFLA_GSO_MAX_SEGS, &65535u32.to_le_bytes())?;
+    m.attr(IFLA_GSO_MAX_SIZE, &65536u32.to_le_bytes())?;
+    m.attr(IFLA_GRO_MAX_SIZE, &65536u32.to_le_bytes())?;
+    m.attr(IFLA_TSO_MAX_SIZE, &524_280u32.to_le_bytes())?;
+    m.attr(IFLA_TSO_MAX_SEGS, &65535u32.to_le_bytes())?;
+    m.attr(IFLA_NUM_RX_QUEUES, &1u32.to_le_bytes())?;
+    m.attr(IFLA_ALLMULTI, &0u32.to_le_bytes())?;
+    // noop_qdisc until the device first comes up; then lo's noqueue and
+    // the default qdisc (pfifo_fast without Debian's sysctl.d) of a NIC
+    let qdisc = if l.flags & IFF_UP == 0 {
+        "noop"
+    } else if l.loopback {
+        "noqueue"
+    } else {
+        "pfifo_fast"
+    };
+    m.attr_str(IFLA_QDISC, qdisc)?;
     let (mac, brd) = if l.loopback { ([0u8; 6], [0u8; 6]) } else { (l.mac, [0xffu8; 6]) };
     m.attr(IFLA_ADDRESS, &mac)?;
     m.attr(IFLA_BROADCAST, &brd)?;
@@ -405,6 +473,11 @@ fn addr_msg(
         m.attr_str(IFA_LABEL, &l.name)?;
     }
     m.attr(IFA_FLAGS, &u32::from(IFA_F_PERMANENT).to_le_bytes())?;
+    // struct ifa_cacheinfo: a permanent address's lifetimes are
+    // INFINITY_LIFE_TIME ("valid_lft forever"); the stamps are 0 here
+    let mut ci = [0u8; 16];
+    ci[..8].fill(0xff);
+    m.attr(IFA_CACHEINFO, &ci)?;
     Ok(m.finish())
 }
 
@@ -623,6 +696,7 @@ fn error_msg(req: &[u8], seq: u32, pid: u32, err: i32, cap: bool) -> Result<Vec<
 /// were dropped (an overrun: `ENOBUFS` for the receiver).
 pub fn process(
     host: &dyn RouteHost,
+    protocol: u32,
     mut data: &[u8],
     pid: u32,
     cap_ack: bool,
@@ -641,14 +715,25 @@ pub fn process(
         let req = Req { ty, flags, seq, body: &data[NLMSG_HDRLEN..len] };
         let mut out = Vec::new();
         let res = if flags & NLM_F_REQUEST == 0 || ty < NLMSG_MIN_TYPE {
-            Ok(false)
+            Ok(None)
+        } else if protocol == NETLINK_SOCK_DIAG {
+            let dump = flags & NLM_F_DUMP != 0;
+            let mut o =
+                DiagOut { msgs: &mut out, cur: None, flags: if dump { NLM_F_MULTI } else { 0 }, seq, pid };
+            let r = crate::sock_diag::request(host, ty, dump, req.body, &mut o);
+            o.flush();
+            match r {
+                Ok(Answer::Dump(e)) => Ok(Some(e)),
+                Ok(Answer::Done) => Ok(None),
+                Err(e) => Err(e),
+            }
         } else {
-            route(host, &req, pid, &mut out)
+            route(host, &req, pid, &mut out).map(|d| d.then_some(0))
         };
         dgrams.try_reserve(2).map_err(|_| Errno::ENOBUFS)?;
         match res {
-            Ok(true) => {
-                let done = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, pid, &0i32.to_le_bytes())?.finish();
+            Ok(Some(done_errno)) => {
+                let done = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, pid, &done_errno.to_le_bytes())?.finish();
                 out.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
                 out.push(done);
                 // pack the dump into datagrams of at most DUMP_CHUNK bytes
@@ -664,7 +749,7 @@ pub fn process(
                 dgrams.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
                 dgrams.push(cur);
             }
-            Ok(false) => {
+            Ok(None) => {
                 dgrams.extend(out);
                 if flags & NLM_F_ACK != 0 {
                     dgrams.push(error_msg(&data[..len], seq, pid, 0, cap_ack)?);
@@ -684,6 +769,40 @@ pub fn process(
     Ok((dgrams, overrun))
 }
 
+/// Collects sock_diag answers as netlink messages.
+struct DiagOut<'a> {
+    msgs: &'a mut Vec<Vec<u8>>,
+    cur: Option<Msg>,
+    flags: u16,
+    seq: u32,
+    pid: u32,
+}
+
+impl DiagOut<'_> {
+    fn flush(&mut self) {
+        if let Some(m) = self.cur.take() {
+            // room was reserved in begin
+            self.msgs.push(m.finish());
+        }
+    }
+}
+
+impl crate::sock_diag::Out for DiagOut<'_> {
+    fn begin(&mut self, body: &[u8]) -> Result<()> {
+        self.flush();
+        self.msgs.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+        self.cur =
+            Some(Msg::new(crate::sock_diag::SOCK_DIAG_BY_FAMILY, self.flags, self.seq, self.pid, body)?);
+        Ok(())
+    }
+    fn attr(&mut self, ty: u16, d: &[u8]) -> Result<()> {
+        match &mut self.cur {
+            Some(m) => m.attr(ty, d),
+            None => Err(Errno::EINVAL),
+        }
+    }
+}
+
 impl<E: NetEnv> NetlinkSocket<E> {
     fn wake(&self) {
         self.events.fetch_add(1, Ordering::AcqRel);
@@ -698,17 +817,17 @@ impl<E: NetEnv> NetlinkSocket<E> {
         }
         let mut ports = PORTS.lock();
         let mut p = tgid;
-        if ports.contains(&p) {
+        if ports.contains(&(self.protocol, p)) {
             let mut r = ROVER.lock();
             loop {
                 p = *r as u32;
                 *r = if *r == i32::MIN { -4097 } else { *r - 1 };
-                if !ports.contains(&p) {
+                if !ports.contains(&(self.protocol, p)) {
                     break;
                 }
             }
         }
-        ports.insert(p);
+        ports.insert((self.protocol, p));
         st.portid = Some(p);
         Ok(p)
     }
@@ -722,7 +841,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         self.ty
     }
     fn protocol(&self) -> u32 {
-        NETLINK_ROUTE
+        self.protocol
     }
     fn waker(&self) -> &E::Waker {
         &self.waker
@@ -754,7 +873,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             return Ok(());
         }
         let mut ports = PORTS.lock();
-        if !ports.insert(pid) {
+        if !ports.insert((self.protocol, pid)) {
             return Err(Errno::EADDRINUSE);
         }
         st.portid = Some(pid);
@@ -803,7 +922,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             let mut st = self.st.lock();
             (self.autobind(&mut st, cx.caller().pid)?, st.cap_ack)
         };
-        let (replies, overrun) = match process(&*self.host, msg.data, pid, cap) {
+        let (replies, overrun) = match process(&*self.host, self.protocol, msg.data, pid, cap) {
             Ok(r) => r,
             // as an overrun: the socket's error, the send succeeds
             Err(_) => (Vec::new(), true),
@@ -890,7 +1009,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     fn getsockopt(&self, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
         match (level, name) {
             (SOL_SOCKET, SO_TYPE) => Ok(put_int(buf, self.ty as i32)),
-            (SOL_SOCKET, SO_PROTOCOL) => Ok(put_int(buf, 0)),
+            (SOL_SOCKET, SO_PROTOCOL) => Ok(put_int(buf, self.protocol as i32)),
             (SOL_SOCKET, SO_DOMAIN) => Ok(put_int(buf, i32::from(AF_NETLINK))),
             (SOL_SOCKET, SO_ERROR) => Ok(put_int(buf, self.st.lock().err.take().map_or(0, |e| e.as_i32()))),
             (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok(put_int(buf, BUF_DEFAULT)),
@@ -909,7 +1028,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     fn release(&self) {
         let p = self.st.lock().portid.take();
         if let Some(p) = p {
-            PORTS.lock().remove(&p);
+            PORTS.lock().remove(&(self.protocol, p));
         }
     }
 
@@ -939,6 +1058,46 @@ mod tests {
         fn net_admin(&self) -> bool {
             self.1
         }
+        fn diag_inet(&self, family: u16, protocol: u8) -> Result<Vec<InetDiag>> {
+            let mk = |state: u8, sport: u16, dport: u16, ino: u32| {
+                let mut dst = [0u8; 16];
+                if dport != 0 {
+                    dst[..4].copy_from_slice(&[127, 0, 0, 1]);
+                }
+                let mut src = [0u8; 16];
+                src[..4].copy_from_slice(&[127, 0, 0, 1]);
+                InetDiag {
+                    family: AF_INET,
+                    protocol: crate::sock_diag::IPPROTO_TCP,
+                    state,
+                    src,
+                    sport,
+                    dst,
+                    dport,
+                    wqueue: if state == 10 { 128 } else { 0 },
+                    ino,
+                    ..Default::default()
+                }
+            };
+            if family != AF_INET || protocol != crate::sock_diag::IPPROTO_TCP {
+                return Ok(Vec::new());
+            }
+            Ok(vec![mk(10, 7777, 0, 100), mk(1, 40000, 7777, 101), mk(1, 7777, 40000, 102)])
+        }
+        fn diag_unix(&self) -> Result<Vec<UnixDiagSock>> {
+            let l = UnixDiagSock {
+                ty: 1,
+                state: 10,
+                ino: 200,
+                name: Some(b"/tmp/xs\0".to_vec()),
+                vfs: Some((55, 0x801)),
+                wqueue: 5,
+                ..Default::default()
+            };
+            let c =
+                UnixDiagSock { ty: 1, state: 1, ino: 201, peer: Some(202), rqueue: 3, ..Default::default() };
+            Ok(vec![l, c])
+        }
     }
 
     fn host(admin: bool) -> Host {
@@ -957,7 +1116,7 @@ mod tests {
     }
 
     fn process_(h: &Host, d: &[u8], pid: u32, cap: bool) -> Result<Vec<Vec<u8>>> {
-        process(h, d, pid, cap).map(|(r, _)| r)
+        process(h, NETLINK_ROUTE, d, pid, cap).map(|(r, _)| r)
     }
 
     fn req(ty: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
@@ -991,6 +1150,139 @@ mod tests {
         assert_eq!(find_attr(&m[0].3[16..], IFLA_IFNAME), Some(&b"lo\0"[..]));
         assert_eq!(find_attr(&m[0].3[16..], IFLA_MTU), Some(&65536u32.to_le_bytes()[..]));
         assert_eq!((m[1].0, m[1].1, &m[1].3[..]), (NLMSG_DONE, NLM_F_MULTI, &[0u8; 4][..]));
+    }
+
+    #[test]
+    fn link_qdisc_group_and_limits() {
+        let h = host(false);
+        let r =
+            process_(&h, &req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, &[0u8; 16]), 42, false).unwrap();
+        let m = msgs(&r[0]);
+        let a = &m[0].3[16..];
+        assert_eq!(find_attr(a, IFLA_QDISC), Some(&b"noqueue\0"[..]));
+        assert_eq!(find_attr(a, IFLA_GROUP), Some(&0u32.to_le_bytes()[..]));
+        assert_eq!(find_attr(a, IFLA_MAX_MTU), Some(&0u32.to_le_bytes()[..]));
+        assert_eq!(find_attr(a, IFLA_NUM_TX_QUEUES), Some(&1u32.to_le_bytes()[..]));
+        h.set_up(1, false).unwrap();
+        let r =
+            process_(&h, &req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, &[0u8; 16]), 42, false).unwrap();
+        let m = msgs(&r[0]);
+        assert_eq!(find_attr(&m[0].3[16..], IFLA_QDISC), Some(&b"noop\0"[..]));
+    }
+
+    fn diag(h: &Host, ty: u16, flags: u16, body: &[u8]) -> Vec<(u16, u16, u32, Vec<u8>)> {
+        let (r, over) = process(h, NETLINK_SOCK_DIAG, &req(ty, flags, 9, body), 42, false).unwrap();
+        assert!(!over);
+        r.iter().flat_map(|d| msgs(d)).collect()
+    }
+
+    fn inet_req(family: u8, proto: u8, states: u32, sport: u16, dport: u16) -> Vec<u8> {
+        let mut b = vec![0u8; crate::sock_diag::INET_REQ_LEN];
+        b[0] = family;
+        b[1] = proto;
+        b[4..8].copy_from_slice(&states.to_le_bytes());
+        b[8..10].copy_from_slice(&sport.to_be_bytes());
+        b[10..12].copy_from_slice(&dport.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn inet_diag_dump_and_filters() {
+        use crate::sock_diag::*;
+        let h = host(false);
+        let dump = NLM_F_REQUEST | NLM_F_DUMP;
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, IPPROTO_TCP, !0, 0, 0));
+        assert_eq!(m.len(), 4);
+        assert!(m[..3].iter().all(|x| x.0 == SOCK_DIAG_BY_FAMILY && x.1 == NLM_F_MULTI && x.2 == 42));
+        let l = &m[0].3;
+        // family, state, timer, retrans; sport 7777 and dport 0 in network order
+        assert_eq!(&l[..8], &[2, 10, 0, 0, 0x1e, 0x61, 0, 0]);
+        assert_eq!(&l[8..12], &[127, 0, 0, 1]);
+        assert_eq!(&l[24..28], &[0; 4]);
+        // rqueue, wqueue, uid, inode
+        assert_eq!(&l[56..72], &[0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0]);
+        assert_eq!(find_attr(&l[72..], INET_DIAG_SHUTDOWN), Some(&[0u8][..]));
+        assert_eq!(find_attr(&l[72..], INET_DIAG_MARK), None);
+        assert_eq!((m[3].0, &m[3].3[..]), (NLMSG_DONE, &[0u8; 4][..]));
+        // states: listeners only; ports: the established with dport 7777
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, IPPROTO_TCP, 1 << 10, 0, 0));
+        assert_eq!(m.len(), 2);
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, IPPROTO_TCP, !0, 0, 7777));
+        assert_eq!(m.len(), 3);
+        assert_eq!(&m[1].3[68..72], &101u32.to_le_bytes());
+        // an unknown protocol ends the dump with -ENOENT
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, 99, !0, 0, 0));
+        assert_eq!((m.len(), m[0].0, &m[0].3[..]), (1, NLMSG_DONE, &(-2i32).to_le_bytes()[..]));
+        // an exact look-up: one message without NLM_F_MULTI
+        let mut r = inet_req(2, IPPROTO_TCP, !0, 40000, 7777);
+        r[12..16].copy_from_slice(&[127, 0, 0, 1]);
+        r[28..32].copy_from_slice(&[127, 0, 0, 1]);
+        r[48..56].copy_from_slice(&[0xff; 8]);
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!((m.len(), m[0].0, m[0].1), (1, SOCK_DIAG_BY_FAMILY, 0));
+        r[8] = 1;
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!((m[0].0, &m[0].3[..4]), (NLMSG_ERROR, &(-2i32).to_le_bytes()[..]));
+    }
+
+    #[test]
+    fn sock_diag_errors() {
+        use crate::sock_diag::*;
+        let h = host(false);
+        let dump = NLM_F_REQUEST | NLM_F_DUMP;
+        let err = |ty: u16, body: &[u8]| {
+            let m = diag(&h, ty, dump, body);
+            assert_eq!(m[0].0, NLMSG_ERROR);
+            i32::from_le_bytes(m[0].3[..4].try_into().unwrap())
+        };
+        assert_eq!(err(22, &inet_req(2, 6, !0, 0, 0)), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &[2]), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &inet_req(46, 6, !0, 0, 0)), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &inet_req(3, 6, !0, 0, 0)), -2);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &inet_req(2, 6, !0, 0, 0)[..20]), -22);
+        assert_eq!(err(SOCK_DIAG_BY_FAMILY, &[1; 20]), -22);
+        assert_eq!(err(SOCK_DESTROY, &inet_req(2, 6, !0, 0, 0)), -95);
+        assert_eq!(err(TCPDIAG_GETSOCK, &inet_req(2, 6, !0, 0, 0)), -95);
+    }
+
+    #[test]
+    fn unix_diag_show_and_states() {
+        use crate::sock_diag::*;
+        let h = host(false);
+        let mut r = vec![0u8; UNIX_REQ_LEN];
+        r[0] = 1;
+        r[4..8].copy_from_slice(&(!0u32).to_le_bytes());
+        let show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_ICONS;
+        r[12..16].copy_from_slice(&show.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, &r);
+        assert_eq!(m.len(), 3);
+        let l = &m[0].3;
+        assert_eq!(&l[..8], &[1, 1, 10, 0, 200, 0, 0, 0]);
+        let a = &l[16..];
+        assert_eq!(find_attr(a, UNIX_DIAG_NAME), Some(&b"/tmp/xs\0"[..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_VFS), Some(&[55, 0, 0, 0, 1, 8, 0, 0][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_PEER), None);
+        assert_eq!(find_attr(a, UNIX_DIAG_ICONS), Some(&[][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_RQLEN), Some(&[0, 0, 0, 0, 5, 0, 0, 0][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_SHUTDOWN), Some(&[0u8][..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_UID), None);
+        let a = &m[1].3[16..];
+        assert_eq!(find_attr(a, UNIX_DIAG_NAME), None);
+        assert_eq!(find_attr(a, UNIX_DIAG_PEER), Some(&202u32.to_le_bytes()[..]));
+        assert_eq!(find_attr(a, UNIX_DIAG_ICONS), None);
+        // states: TCP_ESTABLISHED only; show nothing: the shutdown alone
+        r[4..8].copy_from_slice(&2u32.to_le_bytes());
+        r[12..16].copy_from_slice(&0u32.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, &r);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].3.len(), 16 + 8);
+        // by inode: 0 is EINVAL, an unknown one ENOENT
+        r[8..12].copy_from_slice(&0u32.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!(&m[0].3[..4], &(-22i32).to_le_bytes());
+        r[8..12].copy_from_slice(&999u32.to_le_bytes());
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &r);
+        assert_eq!(&m[0].3[..4], &(-2i32).to_le_bytes());
     }
 
     #[test]
@@ -1067,7 +1359,7 @@ mod tests {
         for _ in 0..6000 {
             batch.extend_from_slice(&one);
         }
-        let (r, overrun) = process(&h, &batch, 3, false).unwrap();
+        let (r, overrun) = process(&h, NETLINK_ROUTE, &batch, 3, false).unwrap();
         assert!(overrun);
         assert!(r.iter().map(Vec::len).sum::<usize>() <= RCVBUF);
     }

@@ -179,6 +179,15 @@ pub struct UnixDiag {
     pub rqueue: u32,
     /// Bytes sent and not yet read; a listener's backlog.
     pub wqueue: u32,
+    /// This socket's identity (its address; [`UnixDiag::peer`] of its
+    /// peer names it).
+    pub id: usize,
+    /// The peer's identity (`unix_peer`).
+    pub peer: Option<usize>,
+    /// The node of a path-bound socket (`UNIX_DIAG_VFS`).
+    pub node: Option<NodeId>,
+    /// `sk_shutdown` (RCV_SHUTDOWN 1, SEND_SHUTDOWN 2).
+    pub shutdown: u8,
 }
 
 /// An AF_UNIX socket.
@@ -336,6 +345,10 @@ impl<E: NetEnv> UnixSocket<E> {
             name: s.name.clone(),
             rqueue: if listening { s.pending.len() as u32 } else { s.rx_bytes as u32 },
             wqueue: if listening { s.backlog } else { self.wmem.load(Ordering::Relaxed) as u32 },
+            id: self.me.as_ptr() as usize,
+            peer: s.peer.as_ref().map(|p| Arc::as_ptr(p) as usize),
+            node: s.node,
+            shutdown: s.shut,
         }
     }
 

@@ -1,14 +1,18 @@
 //! AF_NETLINK sockets: `net::netlink` (NETLINK_ROUTE) over the inet
-//! stack's interfaces.
+//! stack's interfaces, NETLINK_SOCK_DIAG over the registry of open socket
+//! files (as /proc/net's tables: [`super::procnet`]).
 
 use super::Sock;
 use super::unix::KEnv;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::net::IpAddr;
 use core::sync::atomic::Ordering;
 use linux_abi::{Errno, Result};
 use net::netlink::{Link, RouteHost};
+use net::sock_diag::{InetDiag, UnixDiagSock};
+use net::unix::UnixSocket;
 
 const CAP_NET_ADMIN: u32 = 12;
 
@@ -50,6 +54,98 @@ impl RouteHost for Host {
         })
     }
 
+    fn diag_inet(&self, family: u16, protocol: u8) -> Result<Vec<InetDiag>> {
+        let kind = match protocol {
+            net::sock_diag::IPPROTO_TCP => inet::Kind::Tcp,
+            net::sock_diag::IPPROTO_UDP => inet::Kind::Udp,
+            _ => return Ok(Vec::new()),
+        };
+        let fam = if family == net::AF_INET6 { inet::Family::V6 } else { inet::Family::V4 };
+        let mut rows = super::procnet::inet_rows()?;
+        rows.retain(|r| r.info.kind == kind && r.info.family == fam);
+        // listeners first (the listening hash), then by port
+        rows.sort_by_key(|r| (r.info.state != 10, r.info.local.port()));
+        let mut out = Vec::new();
+        out.try_reserve_exact(rows.len()).map_err(|_| Errno::ENOBUFS)?;
+        let bytes = |ip: IpAddr| -> [u8; 16] {
+            let mut b = [0u8; 16];
+            match (ip, fam) {
+                (IpAddr::V4(v), inet::Family::V4) => b[..4].copy_from_slice(&v.octets()),
+                (IpAddr::V4(v), _) => b = v.to_ipv6_mapped().octets(),
+                (IpAddr::V6(v), _) => b = v.octets(),
+            }
+            b
+        };
+        for r in &rows {
+            let i = &r.info;
+            let mut d = InetDiag::default();
+            d.family = family;
+            d.protocol = protocol;
+            d.state = i.state;
+            d.src = bytes(i.local.ip());
+            d.sport = i.local.port();
+            d.dst = bytes(i.remote.ip());
+            d.dport = i.remote.port();
+            // tcp_diag_get_info / udp_diag_get_info
+            (d.rqueue, d.wqueue) =
+                if i.state == 10 { (i.rx_queue, i.backlog.min(4096)) } else { (i.rx_queue, i.tx_queue) };
+            d.uid = r.uid;
+            d.ino = r.ino as u32;
+            out.push(d);
+        }
+        Ok(out)
+    }
+
+    fn diag_unix(&self) -> Result<Vec<UnixDiagSock>> {
+        let files = super::open_sockets()?;
+        let mut ds = Vec::new();
+        ds.try_reserve_exact(files.len()).map_err(|_| Errno::ENOBUFS)?;
+        for f in &files {
+            if let Some(u) = f.sock.as_any().downcast_ref::<UnixSocket<KEnv>>() {
+                ds.push((u.diag(), f.ino() as u32, f.uid()));
+            }
+        }
+        drop(files);
+        let mut ids = Vec::new();
+        ids.try_reserve_exact(ds.len()).map_err(|_| Errno::ENOBUFS)?;
+        ids.extend(ds.iter().map(|(d, ino, _)| (d.id, *ino)));
+        ids.sort_unstable();
+        let mut out = Vec::new();
+        out.try_reserve_exact(ds.len()).map_err(|_| Errno::ENOBUFS)?;
+        for (d, ino, uid) in &ds {
+            let mut s = UnixDiagSock::default();
+            s.ty = d.ty as u8;
+            s.state = d.state;
+            s.ino = *ino;
+            s.name = match &d.name {
+                Some(n) => {
+                    let mut v = Vec::new();
+                    let (lead, b): (&[u8], &[u8]) = match n {
+                        net::addr::UnixName::Path(p) => (&[], p),
+                        net::addr::UnixName::Abstract(a) => (&[0], a),
+                    };
+                    v.try_reserve_exact(b.len() + 1).map_err(|_| Errno::ENOBUFS)?;
+                    v.extend_from_slice(lead);
+                    v.extend_from_slice(b);
+                    if lead.is_empty() {
+                        v.push(0);
+                    }
+                    Some(v)
+                }
+                None => None,
+            };
+            s.vfs = d.node.map(|n| (n.ino as u32, n.dev as u32));
+            // the peer's inode: 0 when no file holds it
+            s.peer = d.peer.map(|p| ids.binary_search_by_key(&p, |e| e.0).map_or(0, |k| ids[k].1));
+            s.rqueue = d.rqueue;
+            s.wqueue = d.wqueue;
+            s.shutdown = d.shutdown;
+            s.uid = *uid;
+            out.push(s);
+        }
+        Ok(out)
+    }
+
     fn net_admin(&self) -> bool {
         let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
         let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
@@ -64,7 +160,7 @@ pub fn netlink_socket(ty: u32, protocol: i32) -> Result<Sock> {
     if protocol < 0 || protocol as u32 >= net::netlink::MAX_LINKS {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    if protocol as u32 != net::netlink::NETLINK_ROUTE {
+    if protocol as u32 != net::netlink::NETLINK_ROUTE && protocol as u32 != net::netlink::NETLINK_SOCK_DIAG {
         log::info!("socket: netlink protocol {protocol} unsupported: EPROTONOSUPPORT");
     }
     let s = net::netlink::create::<KEnv>(ty, protocol, <KEnv as net::NetEnv>::new_waker()?, Arc::new(Host))?;

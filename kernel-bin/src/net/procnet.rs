@@ -24,14 +24,14 @@ use net::unix::UnixSocket;
 const PTR: &str = "0000000000000000";
 
 /// One inet socket: the stack's view, the file's inode and owner.
-struct Row {
-    info: SockInfo,
-    ino: u64,
-    uid: u32,
+pub(super) struct Row {
+    pub(super) info: SockInfo,
+    pub(super) ino: u64,
+    pub(super) uid: u32,
 }
 
 /// The inet sockets the tables list (the stack's lock taken once).
-fn inet_rows() -> Result<Vec<Row>> {
+pub(super) fn inet_rows() -> Result<Vec<Row>> {
     let files = super::open_sockets()?;
     let mut ids = Vec::new();
     ids.try_reserve_exact(files.len()).map_err(|_| Errno::ENOMEM)?;
