@@ -73,7 +73,7 @@ fn format_record(seq: u64, line: &[u8], out: &mut alloc::vec::Vec<u8>) {
         let end = r.iter().position(|&b| b == b']')?;
         let stamp = core::str::from_utf8(&r[..end]).ok()?.trim();
         let (s, u) = stamp.split_once('.')?;
-        let us = s.parse::<u64>().ok()? * 1_000_000 + u.parse::<u64>().ok()?;
+        let us = s.parse::<u64>().ok()?.checked_mul(1_000_000)?.checked_add(u.parse::<u64>().ok()?)?;
         let text = &r[end + 1..];
         Some((us, text.strip_prefix(b" ").unwrap_or(text)))
     }) {
@@ -83,9 +83,10 @@ fn format_record(seq: u64, line: &[u8], out: &mut alloc::vec::Vec<u8>) {
     let mut head = alloc::string::String::new();
     let _ = write!(head, "{prio},{seq},{usec},-;");
     out.extend_from_slice(head.as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &b in text {
         if !(b' '..0x7f).contains(&b) || b == b'\\' {
-            out.extend_from_slice(alloc::format!("\\x{b:02x}").as_bytes());
+            out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         } else {
             out.push(b);
         }
@@ -155,11 +156,15 @@ impl File for Kmsg {
             return Err(Errno::EINVAL);
         }
         let (mut level, mut facility, mut text) = (4u32, 1u32, data);
+        // devkmsg_write: `<` then simple_strtoul's digits (none is 0; the
+        // value cut to 32 bits) then `>`
         if let Some(rest) = data.strip_prefix(b"<")
-            && let Some(end) = rest.iter().position(|&b| b == b'>')
-            && let Some(u) = core::str::from_utf8(&rest[..end]).ok().and_then(|s| s.parse::<u32>().ok())
-            && u != 0
+            && let Some(end) = rest.iter().position(|&b| !b.is_ascii_digit())
+            && rest[end] == b'>'
         {
+            let u =
+                rest[..end].iter().fold(0u64, |v, &d| v.wrapping_mul(10).wrapping_add(u64::from(d - b'0')))
+                    as u32;
             level = u & 7;
             if u >> 3 != 0 {
                 facility = u >> 3;

@@ -11,6 +11,7 @@
  */
 #include "kt.h"
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/klog.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
@@ -134,6 +135,34 @@ KT_CASE(lseek_rules) {
     KT_SYS_RET(lseek(r, 0, SEEK_DATA), 0);
     KT_SYS_RET(lseek(r, 0, SEEK_SET), 0);
     KT_TRUE(read(r, rec, sizeof rec) > 0, "no first record");
+    close(r);
+}
+
+/* A write with a newline inside is one record (Linux prints it escaped,
+ * ours as a space): the records after it keep consecutive numbers, and a
+ * reader that has read them all has nothing pending (poll, read). */
+KT_CASE(embedded_newline_is_one_record) {
+    char a[64], b[64], msg[160];
+    sprintf(a, "kt_kmsg_after_nl_%d", getpid());
+    sprintf(b, "kt_kmsg_after_nl2_%d", getpid());
+    int r = KT_SYS_OK(open("/dev/kmsg", O_RDONLY | O_NONBLOCK));
+    KT_SYS_RET(lseek(r, 0, SEEK_END), 0);
+    int w = KT_SYS_OK(open("/dev/kmsg", O_WRONLY));
+    sprintf(msg, "kt_kmsg_nl_%d\nsecond line\n", getpid());
+    KT_SYS_RET(write(w, msg, strlen(msg)), (long)strlen(msg));
+    sprintf(msg, "%s\n", a);
+    KT_SYS_RET(write(w, msg, strlen(msg)), (long)strlen(msg));
+    sprintf(msg, "%s\n", b);
+    KT_SYS_RET(write(w, msg, strlen(msg)), (long)strlen(msg));
+    close(w);
+    unsigned pa, pb;
+    unsigned long long sa, sb;
+    KT_EQ(find_record(r, a, &pa, &sa), 0);
+    KT_EQ(find_record(r, b, &pb, &sb), 0);
+    KT_EQ(sb, sa + 1);
+    struct pollfd p = {.fd = r, .events = POLLIN};
+    KT_SYS_RET(poll(&p, 1, 0), 0);
+    KT_SYS_ERR(read(r, rec, sizeof rec), EAGAIN);
     close(r);
 }
 

@@ -90,6 +90,27 @@ static int uts_unprivileged(void) {
     return 0;
 }
 
+/* create_user_ns/userns_install: a chrooted process may not make or enter
+ * a user namespace (it would get CAP_SYS_CHROOT there); and entering a
+ * mount namespace, even one's own, needs CAP_SYS_ADMIN. */
+static int chrooted_userns(void) {
+    KT_CHILD_CHECK(1, mkdir("/tmp/kt_ns_jail", 0755) == 0 || errno == EEXIST);
+    int self_user = open("/proc/self/ns/user", O_RDONLY);
+    int self_mnt = open("/proc/self/ns/mnt", O_RDONLY);
+    KT_CHILD_CHECK(2, self_user >= 0 && self_mnt >= 0);
+    KT_CHILD_CHECK(3, chroot("/tmp/kt_ns_jail") == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(4, unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(5, drop_to_1000());
+    KT_CHILD_CHECK(6, unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(7, setns(self_mnt, CLONE_NEWNS) == -1 && errno == EPERM);
+    return 0;
+}
+
+KT_CASE(chrooted_may_not_make_a_user_namespace) {
+    KT_EQ(kt_in_child(chrooted_userns), 0);
+    rmdir("/tmp/kt_ns_jail");
+}
+
 KT_CASE(uts_unprivileged_is_eperm) {
     KT_EQ(kt_in_child(uts_unprivileged), 0);
 }

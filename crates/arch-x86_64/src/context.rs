@@ -327,7 +327,11 @@ fn stale_frames(low: u64, top: u64) -> [u64; FRAMES] {
     let mut a = low & !7;
     while a + 16 <= top {
         let (next, ret) = (read(a), read(a + 8));
-        if next > a && next.checked_add(16).is_some_and(|e| e <= top) && next.is_multiple_of(8) && is_text(ret) {
+        if next > a
+            && next.checked_add(16).is_some_and(|e| e <= top)
+            && next.is_multiple_of(8)
+            && is_text(ret)
+        {
             break;
         }
         a += 8;

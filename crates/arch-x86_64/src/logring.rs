@@ -62,11 +62,18 @@ impl<const N: usize> LogRing<N> {
         self.buf[(pos % N as u64) as usize]
     }
 
-    /// Appends `line` (ending in a newline, at most `N` bytes), dropping
-    /// the oldest lines to make room.
+    /// Appends `line` as one record, dropping the oldest lines to make
+    /// room: cut to `N - 1` bytes, a newline inside it stored as a space
+    /// and one newline at its end (added when missing), so that each push
+    /// is exactly one line and the sequence numbers stay the lines'.
     pub fn push(&mut self, line: &[u8]) {
-        let line = &line[..line.len().min(N)];
-        while self.head + line.len() as u64 - self.tail > N as u64 {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = &body[..body.len().min(N.saturating_sub(1))];
+        let len = body.len() as u64 + 1;
+        if N == 0 {
+            return;
+        }
+        while self.head + len - self.tail > N as u64 {
             // past the oldest line's newline
             while self.tail < self.head && self.at(self.tail) != b'\n' {
                 self.tail += 1;
@@ -74,10 +81,12 @@ impl<const N: usize> LogRing<N> {
             self.tail += 1;
             self.first_seq += 1;
         }
-        for &b in line {
-            self.buf[(self.head % N as u64) as usize] = b;
+        for &b in body {
+            self.buf[(self.head % N as u64) as usize] = if b == b'\n' { b' ' } else { b };
             self.head += 1;
         }
+        self.buf[(self.head % N as u64) as usize] = b'\n';
+        self.head += 1;
         self.next_seq += 1;
         self.read = self.read.max(self.tail);
         if self.clear < self.tail {
@@ -222,6 +231,30 @@ mod tests {
         r.clear();
         assert_eq!(r.after_clear(), r.end());
         assert_eq!(r.end().seq, 4);
+    }
+
+    #[test]
+    fn one_push_is_one_record_whatever_it_holds() {
+        use super::{Cursor, Record};
+        let mut r: LogRing<16> = LogRing::new();
+        // a newline inside is a space; a missing one at the end is added
+        r.push(b"a\nb\n");
+        r.push(b"cd");
+        let mut c: Cursor = r.first();
+        let mut out = [0u8; 32];
+        assert_eq!(r.record(&mut c, &mut out), Record::Line(4));
+        assert_eq!(&out[..4], b"a b\n");
+        assert_eq!(r.record(&mut c, &mut out), Record::Line(3));
+        assert_eq!(&out[..3], b"cd\n");
+        assert_eq!(r.record(&mut c, &mut out), Record::Empty);
+        assert_eq!(c, r.end());
+        assert_eq!(c.seq, 2);
+        // longer than the ring: cut to N - 1 bytes and the newline
+        r.push(&[b'x'; 40]);
+        let mut c = r.first();
+        assert_eq!(r.record(&mut c, &mut out), Record::Line(16));
+        assert_eq!(out[15], b'\n');
+        assert_eq!(c, r.end());
     }
 
     #[test]

@@ -266,6 +266,9 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
 /// semaphore undo list (CLONE_SYSVSEM); namespaces are refused as Linux
 /// without them would (the rules live in `ProcessTable::unshare`).
 pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
+    if flags & CloneFlags::NEWUSER.bits() != 0 && chrooted(t) {
+        return Err(Errno::EPERM);
+    }
     let r = table().unshare(t.tid, flags);
     if r == Err(Errno::EINVAL) && flags & process::clone::NS_FLAGS.bits() != 0 {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
@@ -276,6 +279,16 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     t.refresh_files();
     t.refresh_user_ns();
     r
+}
+
+/// Linux's current_chrooted(): the caller's root is not the system's. A
+/// chrooted process may not make or enter a user namespace
+/// (create_user_ns, userns_install: `EPERM`), where it would get
+/// CAP_SYS_CHROOT and chroot its way out.
+fn chrooted(t: &UThread) -> bool {
+    let Ok(fs) = t.fs() else { return true };
+    let root = fs.lock().root().clone();
+    crate::fs::root().is_none_or(|sys| !alloc::sync::Arc::ptr_eq(&sys, &root))
 }
 
 /// The namespace kinds setns(2) accepts with a pidfd
@@ -315,7 +328,14 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         match ns {
             NsObj::User(u) => (Some(u), None, false),
             NsObj::Uts(u) => (None, Some(u), false),
-            NsObj::Initial(_) => return Ok(0),
+            // the kinds not built have one namespace, the caller's: as
+            // Linux's *_install, entering it needs CAP_SYS_ADMIN
+            NsObj::Initial(_) => {
+                let may = table()
+                    .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_ADMIN))
+                    .unwrap_or(false);
+                return if may { Ok(0) } else { Err(Errno::EPERM) };
+            }
         }
     } else if let Some(pid) = crate::pidfd::pid_of(&file) {
         if flags == 0 || flags & !SETNS_ALL != 0 {
@@ -332,6 +352,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         return Err(Errno::EINVAL);
     };
     drop(file);
+    let jailed = user.is_some() && chrooted(t);
     // userns_install(): a process whose fs context is shared (CLONE_FS)
     // may not enter another user namespace
     let fs_shared = table().with_thread(t.tid, |th| th.fs().is_some_and(|f| f.is_shared())).unwrap_or(false);
@@ -341,6 +362,9 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             if let Some(u) = &user
                 && !(pidfd && *u == creds.user_ns)
             {
+                if jailed {
+                    return Err(Errno::EPERM);
+                }
                 if p.threads().len() > 1 || fs_shared {
                     return Err(Errno::EINVAL);
                 }
@@ -404,12 +428,18 @@ pub fn clone(
     ctid: UserPtr<i32>,
     tls: u64,
 ) -> SysResult {
+    if flags & CloneFlags::NEWUSER.bits() != 0 && chrooted(t) {
+        return Err(Errno::EPERM);
+    }
     fork(t, CloneArgs::from_clone(flags, stack, ptid.addr(), ctid.addr(), tls))
 }
 
 /// clone3(2): `struct clone_args *uargs, size_t size`.
 pub fn clone3(t: &mut UThread, uargs: UserPtr<CloneArgsAbi>, size: usize) -> SysResult {
     let args = CloneArgs::from_clone3(&*t, uargs.addr(), size, linux_abi::args::TASK_SIZE_MAX)?;
+    if args.flags.contains(CloneFlags::NEWUSER) && chrooted(t) {
+        return Err(Errno::EPERM);
+    }
     fork(t, args)
 }
 
