@@ -19,7 +19,8 @@ use std::process::{Command, Stdio};
 /// `-no-reboot`) on panic, and our /init from the initramfs.
 pub const CMDLINE: &str = "console=ttyS0 quiet panic=-1 rdinit=/init";
 
-/// The modules a Linux guest needs for `/dev/vda` and `mount -t ext2`, in
+/// The modules a Linux guest needs for `/dev/vda`, `mount -t ext2` and
+/// NETLINK_SOCK_DIAG (inet_diag, tcp_diag, udp_diag, unix_diag), in
 /// load order (each after the ones its `depends=` names; crc32c_generic
 /// before ext4, which asks the crypto API for "crc32c" at mount time), as
 /// paths under `lib/modules/<version>/kernel/`. All are plain `.ko` in
@@ -36,6 +37,11 @@ pub const MODULES: &[&str] = &[
     "fs/mbcache.ko",
     "fs/jbd2/jbd2.ko",
     "fs/ext4/ext4.ko",
+    // NETLINK_SOCK_DIAG's handlers (ss; user/tests/sock_diag.c)
+    "net/ipv4/inet_diag.ko",
+    "net/ipv4/tcp_diag.ko",
+    "net/ipv4/udp_diag.ko",
+    "net/unix/unix_diag.ko",
 ];
 
 /// Where the guest's /init finds the modules (user/include/pid1.h).
