@@ -54,7 +54,8 @@ fn target(kind: OwnerKind) -> SigioTarget {
 
 /// The caller's real and effective uids (recorded with the owner).
 fn uids(t: &UThread) -> (u32, u32) {
-    table().with_process(t.pid, |p| (p.creds().uid, p.creds().euid)).unwrap_or((0, 0))
+    // (a caller always exists; were it gone, no id that passes sigio_perm)
+    table().with_process(t.pid, |p| (p.creds().uid, p.creds().euid)).unwrap_or((u32::MAX, u32::MAX))
 }
 
 /// Linux's `__f_setown(filp, pid, type, force)` from thread `t`: `ESRCH`
@@ -165,10 +166,24 @@ struct Hook {
     /// Whether the file was writable when last looked at (POLL_OUT is sent
     /// when it becomes so).
     writable: AtomicBool,
+    /// Set while [`Relay::relayed`] runs: the console's poll pumps input,
+    /// which wakes the queue and so this hook again; the inner call is
+    /// dropped (the outer one's poll sees what it would have).
+    busy: AtomicBool,
 }
 
 impl Relay for Hook {
     fn relayed(&self) {
+        if self.busy.swap(true, Ordering::Acquire) {
+            return;
+        }
+        self.relay();
+        self.busy.store(false, Ordering::Release);
+    }
+}
+
+impl Hook {
+    fn relay(&self) {
         let Some(file) = self.file.upgrade() else { return };
         let m = file.poll();
         let out = m & vfs::POLLOUT != 0;
@@ -205,6 +220,7 @@ pub fn switch(fd: i32, file: &Arc<dyn File>, on: bool) -> Result<()> {
             file: Arc::downgrade(file),
             fd,
             writable: AtomicBool::new(file.poll() & vfs::POLLOUT != 0),
+            busy: AtomicBool::new(false),
         });
         if let Some(q) = &queue {
             q.add_relay(&hook);

@@ -1917,13 +1917,21 @@ impl<P: Platform> ProcessTable<P> {
             };
             match target {
                 SigioTarget::Thread | SigioTarget::Process => {
-                    if let Some(tgid) = g.threads.get(&who).map(|t| t.tgid) {
+                    // PIDTYPE_TGID: a process owner is its leader's id
+                    // only (another thread's id finds nothing)
+                    if let Some(tgid) = g.threads.get(&who).map(|t| t.tgid)
+                        && (target == SigioTarget::Thread || tgid == who)
+                    {
                         let tid = (target == SigioTarget::Thread).then_some(who);
                         one(&mut g, tgid, tid, &mut out);
                     }
                 }
                 SigioTarget::Group => {
-                    let members: Vec<Pid> = g.members(who).collect();
+                    // no memory for the list: no signal (as a full queue)
+                    let mut members: Vec<Pid> = Vec::new();
+                    if members.try_reserve_exact(g.members(who).count()).is_ok() {
+                        members.extend(g.members(who));
+                    }
                     for m in members {
                         one(&mut g, m, None, &mut out);
                     }
