@@ -868,7 +868,21 @@ fn dirent64_to_old(buf: &mut [u8]) {
     }
 }
 
-/// ioctl(2): `unsigned int fd, unsigned int cmd, unsigned long arg`.
+/// The `CLONE_NEW*` bit of a namespace kind as /proc/PID/ns names it
+/// (NS_GET_NSTYPE's answer, setns's `nstype`).
+pub(crate) fn ns_type_bit(kind: &str) -> u64 {
+    match kind {
+        "mnt" => 0x0002_0000,
+        "cgroup" => 0x0200_0000,
+        "uts" => 0x0400_0000,
+        "ipc" => 0x0800_0000,
+        "user" => 0x1000_0000,
+        "pid" => 0x2000_0000,
+        "net" => 0x4000_0000,
+        _ => 0x80, // CLONE_NEWTIME
+    }
+}
+
 /// The ioctls of an nsfs file (fs/nsfs.c `ns_ioctl`): `NS_GET_USERNS`
 /// opens the user namespace that owns the namespace (close-on-exec;
 /// `EPERM` when that is not the caller's user namespace or below it, as
@@ -897,16 +911,7 @@ fn ns_ioctl(t: &mut UThread, ns: crate::procfs::NsObj, cmd: u32, arg: u64) -> Sy
         NS_GET_USERNS => owner_file(t),
         NS_GET_PARENT if kind == "user" => owner_file(t),
         NS_GET_PARENT => Err(if kind == "pid" { Errno::EPERM } else { Errno::EINVAL }),
-        NS_GET_NSTYPE => Ok(match kind {
-            "mnt" => 0x0002_0000,
-            "cgroup" => 0x0200_0000,
-            "uts" => 0x0400_0000,
-            "ipc" => 0x0800_0000,
-            "user" => 0x1000_0000,
-            "pid" => 0x2000_0000,
-            "net" => 0x4000_0000,
-            _ => 0x80, // CLONE_NEWTIME
-        }),
+        NS_GET_NSTYPE => Ok(ns_type_bit(kind) as isize),
         NS_GET_OWNER_UID => {
             let crate::procfs::NsObj::User(u) = &ns else { return Err(Errno::EINVAL) };
             let uid = t.user_ns.uid_from(u.owner());
@@ -917,6 +922,7 @@ fn ns_ioctl(t: &mut UThread, ns: crate::procfs::NsObj, cmd: u32, arg: u64) -> Sy
     }
 }
 
+/// ioctl(2): `unsigned int fd, unsigned int cmd, unsigned long arg`.
 pub fn ioctl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     if let Some(r) = super::fs_extra::generic_ioctl(t, fd, cmd, arg) {
         return r;

@@ -312,16 +312,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     let file = t.fd(fd)?;
     let flags = nstype as u32 as u64;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
-        let bit = match ns.kind() {
-            "mnt" => 0x0002_0000,
-            "cgroup" => 0x0200_0000,
-            "uts" => 0x0400_0000,
-            "ipc" => 0x0800_0000,
-            "user" => 0x1000_0000,
-            "pid" => 0x2000_0000,
-            "net" => 0x4000_0000,
-            _ => 0x80,
-        };
+        let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
             return Err(Errno::EINVAL);
         }
