@@ -532,14 +532,14 @@ fn is_loopback(a: IpAddress) -> bool {
 }
 
 /// The TCP receive buffer of a socket whose SO_RCVBUF was not set. Linux
-/// starts at tcp_rmem[1] (131072, a 64 KiB window) and autotunes up to
-/// tcp_rmem[2] (6 MiB) as the reader keeps up; smoltcp's buffers cannot
+/// starts at `tcp_rmem[1]` (131072, a 64 KiB window) and autotunes up to
+/// `tcp_rmem[2]` (6 MiB) as the reader keeps up; smoltcp's buffers cannot
 /// grow after the socket is made (and the window scale is fixed by the
 /// SYN), so an unlocked socket starts larger. SO_RCVBUF still reports
 /// Linux's 131072.
 pub const TCP_AUTO_RX: usize = 256 << 10;
 /// The TCP send buffer of a socket whose SO_SNDBUF was not set (Linux
-/// autotunes up to tcp_wmem[2], 4 MiB; SO_SNDBUF reports 16384).
+/// autotunes up to `tcp_wmem[2]`, 4 MiB; SO_SNDBUF reports 16384).
 pub const TCP_AUTO_TX: usize = 256 << 10;
 
 /// Internal TCP receive buffer size for a reported SO_RCVBUF (`locked`:
