@@ -5,6 +5,8 @@
  * is 1). */
 #include "kt.h"
 
+#include <fcntl.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/klog.h>
@@ -20,8 +22,10 @@
 KT_CASE(syslog_size_buffer_is_a_power_of_two) {
     long n = KT_SYS_OK(klogctl(SIZE_BUFFER, 0, 0));
     KT_TRUE(n >= 4096 && (n & (n - 1)) == 0, "log buffer of %ld bytes", n);
+    /* counted in formatted bytes: a full log of short records (a test
+     * that floods /dev/kmsg) has more than the buffer's size unread */
     long u = KT_SYS_OK(klogctl(SIZE_UNREAD, 0, 0));
-    KT_TRUE(u >= 0 && u <= n, "%ld unread of %ld", u, n);
+    KT_TRUE(u >= 0, "%ld unread of %ld", u, n);
 }
 
 KT_CASE(syslog_read_all_gives_whole_lines_in_syslog_format) {
@@ -40,7 +44,9 @@ KT_CASE(syslog_read_all_gives_whole_lines_in_syslog_format) {
         int lvl = -1;
         unsigned long s = 0, us = 0;
         char rest;
-        KT_TRUE(sscanf(l, "<%d>[%lu.%6lu]%c", &lvl, &s, &us, &rest) == 4 && lvl >= 0 && lvl <= 7 && rest == ' ',
+            /* the level, with the facility of records written to /dev/kmsg
+         * (user: <12> for level 4) */
+        KT_TRUE(sscanf(l, "<%d>[%lu.%6lu]%c", &lvl, &s, &us, &rest) == 4 && lvl >= 0 && lvl <= 191 && rest == ' ',
                 "line %d: %.60s", lines, l);
         l = end + 1;
     }
@@ -80,6 +86,22 @@ KT_CASE(syslog_bad_arguments_are_einval) {
  * buffer too short for the next whole line ends the read before it. */
 KT_CASE(syslog_read_after_a_fault_still_sees_the_later_lines) {
     long size = KT_SYS_OK(klogctl(SIZE_BUFFER, 0, 0));
+    /* read what earlier tests left unread (a flood of /dev/kmsg can leave
+     * more than one READ_ALL holds), then log four fresh lines */
+    {
+        char *drain = malloc(size + 1);
+        KT_TRUE(drain != 0, "malloc");
+        for (int i = 0; i < 64 && klogctl(SIZE_UNREAD, 0, 0) > 0; i++)
+            KT_SYS_OK(klogctl(READ, drain, size));
+        free(drain);
+        int k = open("/dev/kmsg", O_WRONLY);
+        for (int i = 0; k >= 0 && i < 4; i++) {
+            char m[48];
+            int len = snprintf(m, sizeof m, "kt_syslog_fresh_%d\n", i);
+            KT_SYS_RET(write(k, m, len), len);
+        }
+        if (k >= 0) close(k);
+    }
     long unread = KT_SYS_OK(klogctl(SIZE_UNREAD, 0, 0));
     if (unread == 0) KT_SKIP("no unread lines in the log buffer");
     char *all = malloc(size + 1);
