@@ -337,6 +337,8 @@ copy_asm!("kx_test_memcpy", "kx_test_memset");
 
 #[cfg(test)]
 mod tests {
+    // SAFETY: declarations only: `copy_asm!` above assembles these two
+    // symbols with the C signatures of memcpy and memset.
     unsafe extern "C" {
         fn kx_test_memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8;
         fn kx_test_memset(dst: *mut u8, c: i32, n: usize) -> *mut u8;
