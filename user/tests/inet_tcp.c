@@ -512,6 +512,37 @@ KT_CASE(tcp_options) {
     close(s);
 }
 
+/* TCP_DEFER_ACCEPT (Apache's AcceptFilter): seconds kept as a count of
+ * doubling SYN-ACK periods (1, 2, 4 ... 120 s) and reported as the
+ * seconds those cover; a deferred listener hands over a connection that
+ * has sent data. */
+KT_CASE(defer_accept) {
+    int l = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
+    KT_EQ(kt_getint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
+    static const int set[] = {1, 2, 3, 4, 30, 31, 32, 200, 1000000, 0, -5};
+    static const int got[] = {1, 3, 3, 7, 31, 31, 63, 247, 29887, 0, 0};
+    for (unsigned i = 0; i < sizeof set / sizeof set[0]; i++) {
+        KT_SYS_RET(kt_setint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, set[i]), 0);
+        KT_EQ(kt_getint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT), got[i]);
+    }
+    KT_SYS_RET(kt_setint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, 30), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    KT_SYS_RET(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    KT_SYS_RET(getsockname(l, (struct sockaddr *)&a, &al), 0);
+    KT_SYS_RET(listen(l, 4), 0);
+    int c = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
+    KT_SYS_RET(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    KT_SYS_RET(write(c, "GET", 3), 3);
+    int s = KT_SYS_OK(accept(l, NULL, NULL));
+    char b[4];
+    KT_SYS_RET(read(s, b, sizeof b), 3);
+    KT_TRUE(memcmp(b, "GET", 3) == 0, "read %.3s", b);
+    close(s);
+    close(c);
+    close(l);
+}
+
 KT_CASE(rcvtimeo) {
     int c, s;
     KT_SYS_RET(kt_tcp_pair4(&c, &s), 0);

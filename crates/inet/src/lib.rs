@@ -213,6 +213,11 @@ pub struct Opts {
     pub maxseg: i32,
     /// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT.
     pub keep: (i32, i32, i32),
+    /// TCP_DEFER_ACCEPT as Linux keeps it: a count of SYN-ACK
+    /// retransmissions (0 = off). Kept and reported only: accept(2)
+    /// hands a connection over at once, as Linux does once the period
+    /// has passed without data.
+    pub defer_accept: u8,
     /// IP_TOS.
     pub tos: u8,
     /// IPV6_TCLASS.
@@ -916,6 +921,7 @@ impl Stack {
                 ttl: -1,
                 maxseg: 0,
                 keep: (7200, 75, 9),
+                defer_accept: 0,
                 tos: 0,
                 tclass: 0,
                 dontfrag: false,

@@ -118,6 +118,8 @@ pub const TCP_KEEPIDLE: i32 = 4;
 pub const TCP_KEEPINTVL: i32 = 5;
 /// TCP_KEEPCNT.
 pub const TCP_KEEPCNT: i32 = 6;
+/// TCP_DEFER_ACCEPT.
+pub const TCP_DEFER_ACCEPT: i32 = 9;
 
 /// IP_TOS.
 pub const IP_TOS: i32 = 1;
@@ -179,6 +181,41 @@ fn int_of(val: &[u8]) -> Result<i32> {
         return Err(Errno::EINVAL);
     }
     Ok(i32::from_ne_bytes([val[0], val[1], val[2], val[3]]))
+}
+
+/// Linux's initial retransmission timeout and its cap, in seconds
+/// (TCP_TIMEOUT_INIT, TCP_RTO_MAX): TCP_DEFER_ACCEPT's unit.
+const RTO_INIT_SECS: i32 = 1;
+const RTO_MAX_SECS: i32 = 120;
+
+/// TCP_DEFER_ACCEPT's seconds as the number of doubling retransmission
+/// periods that first cover them (Linux's secs_to_retrans; at most 255,
+/// 0 for none).
+fn secs_to_retrans(seconds: i32) -> u8 {
+    if seconds <= 0 {
+        return 0;
+    }
+    let (mut res, mut timeout, mut period) = (1u8, RTO_INIT_SECS, RTO_INIT_SECS);
+    while seconds > period && res < 255 {
+        res += 1;
+        timeout = (timeout * 2).min(RTO_MAX_SECS);
+        period += timeout;
+    }
+    res
+}
+
+/// The seconds `retrans` retransmission periods cover (Linux's
+/// retrans_to_secs): what getsockopt(TCP_DEFER_ACCEPT) reports.
+fn retrans_to_secs(retrans: u8) -> i32 {
+    if retrans == 0 {
+        return 0;
+    }
+    let (mut timeout, mut period) = (RTO_INIT_SECS, RTO_INIT_SECS);
+    for _ in 1..retrans {
+        timeout = (timeout * 2).min(RTO_MAX_SECS);
+        period += timeout;
+    }
+    period
 }
 
 /// A struct timeval into microseconds as sock_set_timeout (0 = none);
@@ -269,6 +306,7 @@ impl Stack {
                 }
                 o.keep.2 = v;
             }
+            (SOL_TCP, TCP_DEFER_ACCEPT) => o.defer_accept = secs_to_retrans(int_of(val)?),
             (SOL_UDP | SOL_UDPLITE, _) if kind == Kind::Udp => {
                 let v = int_of(val)?;
                 // udp_lib_setsockopt: the coverage of UDP-Lite only
@@ -391,6 +429,7 @@ impl Stack {
             (SOL_TCP, TCP_KEEPIDLE) => OptVal::int(o.keep.0),
             (SOL_TCP, TCP_KEEPINTVL) => OptVal::int(o.keep.1),
             (SOL_TCP, TCP_KEEPCNT) => OptVal::int(o.keep.2),
+            (SOL_TCP, TCP_DEFER_ACCEPT) => OptVal::int(retrans_to_secs(o.defer_accept)),
             (SOL_IP, IP_TTL) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
             (SOL_IP, IP_TOS) => OptVal::int(i32::from(o.tos)),
             (SOL_IP, n) if let Some(bit) = recv_bit(&IP_RECV, n) => b(o.recv & bit != 0),

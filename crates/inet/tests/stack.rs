@@ -377,6 +377,10 @@ fn options() {
     st.setsockopt(s, SOL_SOCKET, SO_SNDBUF, &1i32.to_ne_bytes()).unwrap();
     assert_eq!(st.getsockopt(s, SOL_SOCKET, SO_SNDBUF).unwrap().as_int(), 4608);
     assert_eq!(st.setsockopt(s, SOL_SOCKET, SO_RCVBUF, &[1, 2]), Err(Errno::EINVAL));
+    for (secs, shown) in [(30, 31), (2, 3), (200, 247), (1_000_000, 29887), (-1, 0)] {
+        st.setsockopt(s, SOL_TCP, TCP_DEFER_ACCEPT, &i32::to_ne_bytes(secs)).unwrap();
+        assert_eq!(st.getsockopt(s, SOL_TCP, TCP_DEFER_ACCEPT).unwrap().as_int(), shown);
+    }
     st.setsockopt(s, SOL_TCP, TCP_NODELAY, &1i32.to_ne_bytes()).unwrap();
     assert_eq!(st.getsockopt(s, SOL_TCP, TCP_NODELAY).unwrap().as_int(), 1);
     let mut tv = [0u8; 16];
