@@ -580,7 +580,9 @@ impl SynthNode for Node {
     }
 
     fn open_file(&self, flags: u32) -> Result<Option<Arc<dyn SynthNode>>> {
-        let Node::ProcFile(pid, _, name @ ("uid_map" | "gid_map" | "setgroups")) = *self else { return Ok(None) };
+        let Node::ProcFile(pid, _, name @ ("uid_map" | "gid_map" | "setgroups")) = *self else {
+            return Ok(None);
+        };
         // proc_id_map_open, proc_setgroups_open: the namespace as of now,
         // and the opener's credentials (file->f_cred)
         let gone = if name == "setgroups" { Errno::ESRCH } else { Errno::EINVAL };

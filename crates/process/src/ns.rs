@@ -117,7 +117,9 @@ impl IdMap {
             let mut field = |need_space: bool| -> Result<u32> {
                 pos = skip_spaces(pos);
                 let digits = pos.iter().take_while(|b| b.is_ascii_digit()).count();
-                let v = pos[..digits].iter().fold(0u32, |v, &d| v.wrapping_mul(10).wrapping_add(u32::from(d - b'0')));
+                let v = pos[..digits]
+                    .iter()
+                    .fold(0u32, |v, &d| v.wrapping_mul(10).wrapping_add(u32::from(d - b'0')));
                 pos = &pos[digits..];
                 match pos.first() {
                     Some(&c) if is_space(c) => Ok(v),
@@ -822,7 +824,9 @@ mod tests {
         // root outside may map anything the parent maps
         let mut r = Credentials::root();
         r.enter_new_user_ns(FIRST_DYNAMIC_INO + 2).unwrap();
-        r.user_ns.write_map(MapKind::Uid, &Credentials::root(), &Credentials::root(), 0, b"0 100000 65536").unwrap();
+        r.user_ns
+            .write_map(MapKind::Uid, &Credentials::root(), &Credentials::root(), 0, b"0 100000 65536")
+            .unwrap();
         assert_eq!(r.user_ns.uid_from(100000 + 7), 7);
         assert_eq!(r.user_ns.uid_into(65535), Some(165535));
         // setns rules

@@ -1031,7 +1031,9 @@ impl SynthNode for SRoot {
             )),
             b"d" => Some(Inode::new_synth(dir, name, FileType::Directory, 0o555, 11, Arc::new(SDir))),
             b"mem" => Some(Inode::new_synth(dir, name, FileType::Regular, 0o600, 14, Arc::new(SMem))),
-            b"per_open" => Some(Inode::new_synth(dir, name, FileType::Regular, 0o666, 15, Arc::new(SPerOpen))),
+            b"per_open" => {
+                Some(Inode::new_synth(dir, name, FileType::Regular, 0o666, 15, Arc::new(SPerOpen)))
+            }
             b"secret" => {
                 let i = Inode::new_synth(dir, name, FileType::Regular, 0o444, 13, Arc::new(SSecret));
                 i.set_synth_owner(65534, 65534);
