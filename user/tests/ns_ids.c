@@ -104,7 +104,7 @@ KT_CASE(map_write_checks_the_opener) {
         _exit(0);
     }
     int fd = recv_fd(sv[0]);
-    KT_TRUE(fd >= 0);
+    KT_TRUE(fd >= 0, "fd %d", fd);
     KT_SYS_ERR(write(fd, "0 0 4294967295", 14), EPERM);
     KT_SYS_ERR(write(fd, "0 100000 1000", 13), EPERM);
     KT_SYS_ERR(write(fd, "0 1001 1", 8), EPERM);
@@ -139,7 +139,7 @@ KT_CASE(map_write_checks_the_writer) {
     KT_SYS_RET(read(ready[0], &b, 1), 1);
     snprintf(path, sizeof path, "/proc/%d/uid_map", c);
     int fd = open(path, O_WRONLY);
-    KT_TRUE(fd >= 0);
+    KT_TRUE(fd >= 0, "fd %d", fd);
     KT_SYS_OK(send_fd(sv[0], fd));
     close(fd);
     KT_WAIT_STATUS(c, kt_exited(0));
@@ -250,7 +250,7 @@ static int chown_child(void) {
 KT_CASE(chown_and_access_in_a_namespace) {
     unlink(FILE_A);
     int b = open(FILE_B, O_CREAT | O_WRONLY | O_TRUNC, 0600);
-    KT_TRUE(b >= 0);
+    KT_TRUE(b >= 0, "open %d", b);
     close(b);
     KT_EQ(kt_in_child(chown_child), 0);
     KT_SYS_OK(unlink(FILE_B));
