@@ -217,34 +217,39 @@ impl Hook {
 /// only through `fasync`). Under the description's status lock, as Linux's
 /// setfl under `f_lock`: two threads turning O_ASYNC on and off cannot
 /// leave the flag and the hook apart. The old hook is dropped after it.
-pub fn setfl(fd: i32, file: &Arc<dyn File>, new: impl FnOnce(u32) -> u32) -> Result<()> {
-    let old = file.owner().with_setfl(|| -> Result<_> {
+pub fn setfl(fd: i32, file: &Arc<dyn File>, new: impl Fn(u32) -> u32) -> Result<()> {
+    let fasync = file.fasync();
+    // the new hook's first look at the file, before the lock (a poll may
+    // pump the console's input and so call relays, which take the table)
+    let polled = (fasync && new(file.status_flags()) & vfs::O_ASYNC != 0).then(|| file.poll());
+    let old = file.owner().with_setfl(|| {
         let cur = file.status_flags();
         let mut flags = new(cur);
         let mut old = None;
-        if !file.fasync() {
+        if !fasync {
             flags &= !vfs::O_ASYNC;
         } else if (cur ^ flags) & vfs::O_ASYNC != 0 {
-            old = switch(fd, file, flags & vfs::O_ASYNC != 0);
+            old = switch(fd, file, flags & vfs::O_ASYNC != 0, polled);
         }
         file.set_status_flags(flags);
-        Ok(old)
-    })?;
+        old
+    });
     drop(old);
     Ok(())
 }
 
 /// O_ASYNC turned on (with descriptor `fd`) or off for `file` (Linux's
-/// `fasync_helper` from setfl and FIOASYNC), under [`setfl`]'s lock; the
-/// hook replaced is handed back to be dropped after it.
-fn switch(fd: i32, file: &Arc<dyn File>, on: bool) -> Option<Arc<Hook>> {
+/// `fasync_helper` from setfl and FIOASYNC), under [`setfl`]'s lock, with
+/// the file's poll mask taken before it (`None`: polled now); the hook
+/// replaced is handed back to be dropped after it.
+fn switch(fd: i32, file: &Arc<dyn File>, on: bool, polled: Option<u32>) -> Option<Arc<Hook>> {
     let owner = file.owner();
     let queue = crate::sched::queue_of(&**file);
     let old = if on {
         let hook = Arc::new(Hook {
             file: Arc::downgrade(file),
             fd,
-            writable: AtomicBool::new(file.poll() & vfs::POLLOUT != 0),
+            writable: AtomicBool::new(polled.unwrap_or_else(|| file.poll()) & vfs::POLLOUT != 0),
             busy: AtomicBool::new(false),
         });
         if let Some(q) = &queue {
