@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -358,6 +359,37 @@ KT_CASE(peer_credentials_in_a_namespace) {
     KT_EQ(u.gid, 1000);
     close(cred_sock[0]);
     close(cred_sock[1]);
+}
+
+/* shmctl: ipc64_perm's ids as the caller's namespace sees them
+ * (kernel_to_ipc64_perm), IPC_SET's ids from it (ipc_update_perm) */
+static int root_shm = -1;
+static int shm_child(void) {
+    struct shmid_ds ds;
+    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(2, own_namespace());
+    KT_CHILD_CHECK(3, shmctl(root_shm, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 65534 &&
+                          ds.shm_perm.cuid == 65534 && ds.shm_perm.gid == 65534);
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    KT_CHILD_CHECK(4, id >= 0);
+    KT_CHILD_CHECK(5, shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 0 && ds.shm_perm.cuid == 0 &&
+                          ds.shm_perm.gid == 0 && ds.shm_perm.cgid == 0);
+    ds.shm_perm.uid = 5;
+    KT_CHILD_CHECK(6, shmctl(id, IPC_SET, &ds) == -1 && errno == EINVAL);
+    ds.shm_perm.uid = 0;
+    ds.shm_perm.gid = 1000;
+    KT_CHILD_CHECK(7, shmctl(id, IPC_SET, &ds) == -1 && errno == EINVAL);
+    ds.shm_perm.gid = 0;
+    KT_CHILD_CHECK(8, shmctl(id, IPC_SET, &ds) == 0);
+    KT_CHILD_CHECK(9, shmctl(id, IPC_RMID, NULL) == 0);
+    return 0;
+}
+
+KT_CASE(shm_ids_in_a_namespace) {
+    root_shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0666);
+    KT_TRUE(root_shm >= 0, "shmget %d", root_shm);
+    KT_EQ(kt_in_child(shm_child), 0);
+    KT_SYS_OK(shmctl(root_shm, IPC_RMID, NULL));
 }
 
 /* setfl(): two threads switching O_ASYNC on and off; afterwards a write
