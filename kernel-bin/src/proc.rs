@@ -64,6 +64,9 @@ pub struct ThreadExt {
     /// one context between the two is not kept), exec keeps it. Nothing
     /// schedules I/O by it here.
     pub ioprio: u16,
+    /// Its audit login identity (/proc/PID/loginuid and sessionid):
+    /// clone copies it, exec keeps it.
+    pub audit: crate::procfs::AuditIds,
 }
 
 impl process::seams::RecordExt for ThreadExt {
@@ -80,6 +83,7 @@ impl process::seams::RecordExt for ThreadExt {
             pidfd_pending: None,
             personality: self.personality,
             ioprio: self.ioprio,
+            audit: self.audit,
         })
     }
 }

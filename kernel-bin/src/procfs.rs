@@ -236,6 +236,8 @@ const PROC_FILES: &[&str] = &[
     "uid_map",
     "gid_map",
     "setgroups",
+    "loginuid",
+    "sessionid",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 const NET_FILES: &[&str] = &[
@@ -315,7 +317,7 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::FdInfo(..) | Node::NsFile(_) => (FileType::Regular, 0o444),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
-        Node::ProcFile(_, _, "oom_score_adj" | "uid_map" | "gid_map" | "setgroups") => {
+        Node::ProcFile(_, _, "oom_score_adj" | "uid_map" | "gid_map" | "setgroups" | "loginuid") => {
             (FileType::Regular, 0o644)
         }
         // environ, auxv: -r--------
@@ -608,6 +610,9 @@ impl SynthNode for Node {
     fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
         if let Node::ProcFile(pid, _, "oom_score_adj") = *self {
             return Some(write_oom_score_adj(pid, data));
+        }
+        if let Node::ProcFile(_, tid, "loginuid") = *self {
+            return Some(write_loginuid(tid, offset, data));
         }
         if let Node::SysFile(i) = *self {
             return Some(crate::sysctl::KNOBS[i].write(offset, data));
@@ -1282,6 +1287,83 @@ fn write_oom_score_adj(pid: Pid, data: &[u8]) -> Result<usize> {
         .ok_or(Errno::ESRCH)?
 }
 
+/// A thread's audit login identity (Linux's `task->loginuid` and
+/// `sessionid`, both unset at boot): set by writing /proc/self/loginuid
+/// (pam_loginuid at a login), inherited by clone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditIds {
+    /// The kernel uid that logged in (`NO_ID`: unset).
+    pub loginuid: process::cred::Id,
+    /// The login session's number (`u32::MAX`: unset).
+    pub sessionid: u32,
+}
+
+impl Default for AuditIds {
+    fn default() -> Self {
+        AuditIds { loginuid: process::cred::NO_ID, sessionid: u32::MAX }
+    }
+}
+
+/// The last session number handed out (Linux's `session_id`).
+static SESSION_ID: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Linux's proc_loginuid_write and audit_set_loginuid: only the thread
+/// itself writes its file (`EPERM`), from offset 0 (`EINVAL`), a decimal
+/// number (4294967295 unsets it; else a uid of the writer's namespace,
+/// `EINVAL` if unmapped); an unset login uid is set freely, a set one
+/// only with CAP_AUDIT_CONTROL. Setting starts a new session number,
+/// unsetting unsets it.
+fn write_loginuid(tid: Pid, offset: u64, data: &[u8]) -> Result<usize> {
+    const CAP_AUDIT_CONTROL: u32 = 30;
+    let (_, me) = caller();
+    if me != tid {
+        return Err(Errno::EPERM);
+    }
+    if offset != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let count = data.len().min(4096);
+    let value = parse_kstrtouint(&data[..count.min(64)])?;
+    let creds = table().with_process(caller().0, |p| p.creds().clone()).ok_or(Errno::ESRCH)?;
+    let kuid = if value == process::cred::NO_ID {
+        process::cred::NO_ID
+    } else {
+        creds.user_ns.uid_into(value).ok_or(Errno::EINVAL)?
+    };
+    let old = table().with_thread(tid, |t| t.ext().audit).ok_or(Errno::ESRCH)?;
+    if old.loginuid != process::cred::NO_ID && !creds.has_cap(CAP_AUDIT_CONTROL) {
+        return Err(Errno::EPERM);
+    }
+    let sessionid = if kuid == process::cred::NO_ID {
+        u32::MAX
+    } else {
+        let mut id = SESSION_ID.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if id == u32::MAX {
+            id = SESSION_ID.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        }
+        id
+    };
+    table()
+        .with_thread(tid, |t| t.ext_mut().audit = AuditIds { loginuid: kuid, sessionid })
+        .ok_or(Errno::ESRCH)?;
+    Ok(count)
+}
+
+/// Linux's kstrtouint(base 10) of a user buffer: an optional `+`, decimal
+/// digits, at most one trailing newline; `EINVAL` otherwise, `ERANGE`
+/// above `u32::MAX`.
+fn parse_kstrtouint(text: &[u8]) -> Result<u32> {
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(Errno::EINVAL);
+    }
+    digits
+        .iter()
+        .try_fold(0u32, |v, d| v.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+        .ok_or(Errno::ERANGE)
+}
+
 /// Virtual size, resident pages and their high-water mark (pages) of a
 /// process.
 fn vm_sizes(pid: Pid) -> (u64, u64, u64) {
@@ -1456,6 +1538,19 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         "oom_score_adj" => {
             let adj = table().with_process(pid, |p| p.oom_score_adj()).ok_or(Errno::ESRCH)?;
             format!("{adj}\n").into_bytes()
+        }
+        // proc_loginuid_read/proc_sessionid_read: the thread's ids, no
+        // newline; the login uid as the reader's namespace sees it
+        "loginuid" | "sessionid" => {
+            let ids = table().with_thread(tid, |t| t.ext().audit).ok_or(Errno::ESRCH)?;
+            let shown = if name == "sessionid" {
+                ids.sessionid
+            } else {
+                let reader =
+                    table().with_process(caller().0, |p| p.creds().user_ns.clone()).unwrap_or_default();
+                reader.uid_up(ids.loginuid).unwrap_or(process::cred::NO_ID)
+            };
+            format!("{shown}").into_bytes()
         }
         "uid_map" | "gid_map" => {
             let reader = table().with_process(caller().0, |p| p.creds().user_ns.clone()).unwrap_or_default();

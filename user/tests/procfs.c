@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/statfs.h>
 
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -376,6 +377,75 @@ KT_CASE(statfs_figures) {
     KT_TRUE(after.f_bfree + 16 <= s.f_bfree, "free %ld then %ld", (long)s.f_bfree, (long)after.f_bfree);
     close(fd);
     unlink("/tmp/procfs-df");
+}
+
+/* Writes `text` to path at offset `off`; returns write's result (errno set). */
+static long write_at(const char *path, const char *text, off_t off) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    long r = pwrite(fd, text, strlen(text), off);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+static unsigned long read_ul(const char *path) {
+    char t[32];
+    if (slurp(path, t, sizeof t) <= 0) return 1;
+    return strtoul(t, NULL, 10);
+}
+
+/* /proc/self/loginuid and sessionid (pam_loginuid at an ssh login):
+ * audit_set_loginuid's rules, run in a child so the suite's ids stay. */
+static int loginuid_rules(void) {
+    char t[32];
+    KT_CHILD_CHECK(1, slurp("/proc/self/loginuid", t, sizeof t) == 10 && strcmp(t, "4294967295") == 0);
+    KT_CHILD_CHECK(2, slurp("/proc/self/sessionid", t, sizeof t) == 10 && strcmp(t, "4294967295") == 0);
+    KT_CHILD_CHECK(3, write_at("/proc/self/loginuid", "1000", 1) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(4, write_at("/proc/self/loginuid", "1x", 0) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(5, write_at("/proc/self/loginuid", "4294967296", 0) == -1 && errno == ERANGE);
+    KT_CHILD_CHECK(6, write_at("/proc/self/loginuid", "", 0) == -1 && errno == EINVAL);
+    char parent[64];
+    snprintf(parent, sizeof parent, "/proc/%d/loginuid", getppid());
+    KT_CHILD_CHECK(7, write_at(parent, "1000", 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(8, write_at("/proc/self/loginuid", "1000\n", 0) == 5);
+    KT_CHILD_CHECK(9, slurp("/proc/self/loginuid", t, sizeof t) == 4 && strcmp(t, "1000") == 0);
+    unsigned long s1 = read_ul("/proc/self/sessionid");
+    KT_CHILD_CHECK(10, s1 != 4294967295UL && s1 != 0);
+    /* a child inherits both */
+    pid_t c = fork();
+    if (c == 0) _exit(read_ul("/proc/self/loginuid") == 1000 && read_ul("/proc/self/sessionid") == s1 ? 0 : 1);
+    int st;
+    KT_CHILD_CHECK(11, waitpid(c, &st, 0) == c && st == 0);
+    /* root (CAP_AUDIT_CONTROL) changes a set one: a new session */
+    KT_CHILD_CHECK(12, write_at("/proc/self/loginuid", "+1001", 0) == 5);
+    KT_CHILD_CHECK(13, read_ul("/proc/self/loginuid") == 1001);
+    unsigned long s2 = read_ul("/proc/self/sessionid");
+    KT_CHILD_CHECK(14, s2 != s1 && s2 != 4294967295UL);
+    /* unsetting unsets the session too */
+    KT_CHILD_CHECK(15, write_at("/proc/self/loginuid", "4294967295", 0) == 10);
+    KT_CHILD_CHECK(16, read_ul("/proc/self/loginuid") == 4294967295UL);
+    KT_CHILD_CHECK(17, read_ul("/proc/self/sessionid") == 4294967295UL);
+    /* without CAP_AUDIT_CONTROL: an unset one can be set, a set one not */
+    KT_CHILD_CHECK(18, setuid(1000) == 0);
+    /* the uid change left it undumpable: its /proc files root's */
+    KT_CHILD_CHECK(23, write_at("/proc/self/loginuid", "1000", 0) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(24, prctl(PR_SET_DUMPABLE, 1) == 0);
+    KT_CHILD_CHECK(19, write_at("/proc/self/loginuid", "1000", 0) == 4);
+    KT_CHILD_CHECK(20, write_at("/proc/self/loginuid", "1002", 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(21, write_at("/proc/self/loginuid", "4294967295", 0) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(22, read_ul("/proc/self/loginuid") == 1000);
+    return 0;
+}
+
+KT_CASE(loginuid_and_sessionid) {
+    struct stat st;
+    KT_SYS_RET(stat("/proc/self/loginuid", &st), 0);
+    KT_EQ(st.st_mode & 07777, 0644);
+    KT_SYS_RET(stat("/proc/self/sessionid", &st), 0);
+    KT_EQ(st.st_mode & 07777, 0444);
+    KT_EQ(kt_in_child(loginuid_rules), 0);
 }
 
 KT_MAIN()

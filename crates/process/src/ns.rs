@@ -270,6 +270,15 @@ impl UserNsRef {
         }
     }
 
+    /// `from_kuid`: kernel uid `kuid` as seen inside (`None`: unmapped,
+    /// or `NO_ID` itself).
+    pub fn uid_up(&self, kuid: Id) -> Option<Id> {
+        match &self.0 {
+            None => (kuid != NO_ID).then_some(kuid),
+            Some(n) => n.maps.lock().uid.as_ref()?.up(kuid),
+        }
+    }
+
     /// `from_kgid_munged`.
     pub fn gid_from(&self, kgid: Id) -> Id {
         match &self.0 {
