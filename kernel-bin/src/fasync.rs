@@ -104,9 +104,13 @@ pub fn fcntl(t: &mut UThread, file: &dyn File, cmd: u64, arg: u64) -> SysResult 
             Ok(0)
         }
         F_GETOWNER_UIDS => {
+            // f_getowner_uids: from_kuid into the caller's namespace
+            // ((uid_t)-1 when unmapped there)
             let s = owner.get();
-            t.write(UserPtr::<u32>::new(arg), s.uid)?;
-            t.write(UserPtr::<u32>::new(arg + 4), s.euid)?;
+            let id = |k| t.user_ns.uid_from_exact(k).unwrap_or(u32::MAX);
+            let (uid, euid) = (id(s.uid), id(s.euid));
+            t.write(UserPtr::<u32>::new(arg), uid)?;
+            t.write(UserPtr::<u32>::new(arg + 4), euid)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -206,20 +210,46 @@ impl Hook {
     }
 }
 
+/// A change of `file`'s status flags through descriptor `fd` (fcntl's
+/// F_SETFL, FIOASYNC, FIONBIO): `new` gives the flags from the current
+/// ones; a change of O_ASYNC on a file with `fasync` switches the hook
+/// first (on a file without one O_ASYNC is dropped: Linux's setfl keeps it
+/// only through `fasync`). Under the description's status lock, as Linux's
+/// setfl under `f_lock`: two threads turning O_ASYNC on and off cannot
+/// leave the flag and the hook apart. The old hook is dropped after it.
+pub fn setfl(fd: i32, file: &Arc<dyn File>, new: impl Fn(u32) -> u32) -> Result<()> {
+    let fasync = file.fasync();
+    // the new hook's first look at the file, before the lock (a poll may
+    // pump the console's input and so call relays, which take the table)
+    let polled = (fasync && new(file.status_flags()) & vfs::O_ASYNC != 0).then(|| file.poll());
+    let old = file.owner().with_setfl(|| {
+        let cur = file.status_flags();
+        let mut flags = new(cur);
+        let mut old = None;
+        if !fasync {
+            flags &= !vfs::O_ASYNC;
+        } else if (cur ^ flags) & vfs::O_ASYNC != 0 {
+            old = switch(fd, file, flags & vfs::O_ASYNC != 0, polled);
+        }
+        file.set_status_flags(flags);
+        old
+    });
+    drop(old);
+    Ok(())
+}
+
 /// O_ASYNC turned on (with descriptor `fd`) or off for `file` (Linux's
-/// `fasync_helper` from setfl and FIOASYNC). Files without `fasync` keep
-/// the flag and get no hook.
-pub fn switch(fd: i32, file: &Arc<dyn File>, on: bool) -> Result<()> {
-    if !file.fasync() {
-        return Ok(());
-    }
+/// `fasync_helper` from setfl and FIOASYNC), under [`setfl`]'s lock, with
+/// the file's poll mask taken before it (`None`: polled now); the hook
+/// replaced is handed back to be dropped after it.
+fn switch(fd: i32, file: &Arc<dyn File>, on: bool, polled: Option<u32>) -> Option<Arc<Hook>> {
     let owner = file.owner();
     let queue = crate::sched::queue_of(&**file);
     let old = if on {
         let hook = Arc::new(Hook {
             file: Arc::downgrade(file),
             fd,
-            writable: AtomicBool::new(file.poll() & vfs::POLLOUT != 0),
+            writable: AtomicBool::new(polled.unwrap_or_else(|| file.poll()) & vfs::POLLOUT != 0),
             busy: AtomicBool::new(false),
         });
         if let Some(q) = &queue {
@@ -231,11 +261,9 @@ pub fn switch(fd: i32, file: &Arc<dyn File>, on: bool) -> Result<()> {
         owner.set_async(None);
         owner.replace_hook(None)
     };
-    if let (Some(old), Some(q)) = (old, &queue)
-        && let Ok(h) = (old as Arc<dyn core::any::Any + Send + Sync>).downcast::<Hook>()
-    {
+    let h = (old? as Arc<dyn core::any::Any + Send + Sync>).downcast::<Hook>().ok()?;
+    if let Some(q) = &queue {
         q.remove_relay(&h);
-        drop(h);
     }
-    Ok(())
+    Some(h)
 }

@@ -581,6 +581,21 @@ impl SynthNode for Node {
         }
     }
 
+    fn open_file(&self, flags: u32) -> Result<Option<Arc<dyn SynthNode>>> {
+        let Node::ProcFile(pid, _, name @ ("uid_map" | "gid_map" | "setgroups")) = *self else {
+            return Ok(None);
+        };
+        // proc_id_map_open, proc_setgroups_open: the namespace as of now,
+        // and the opener's credentials (file->f_cred)
+        let gone = if name == "setgroups" { Errno::ESRCH } else { Errno::EINVAL };
+        let ns = table().with_process(pid, |p| p.creds().user_ns.clone()).ok_or(gone)?;
+        let opener = table().with_process(caller().0, |p| p.creds().without_groups()).ok_or(Errno::ESRCH)?;
+        if name == "setgroups" {
+            ns.open_setgroups(&opener, flags & vfs::O_ACCMODE != vfs::O_RDONLY)?;
+        }
+        Ok(Some(Arc::new(UserNsFile { ns, opener, name })))
+    }
+
     fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Option<Result<usize>> {
         if let Node::SysFile(i) = *self {
             return crate::sysctl::KNOBS[i].read_at(offset, buf).map(Ok);
@@ -598,9 +613,6 @@ impl SynthNode for Node {
         }
         if let Node::ProcFile(_, tid, "loginuid") = *self {
             return Some(write_loginuid(tid, offset, data));
-        }
-        if let Node::ProcFile(pid, _, n @ ("uid_map" | "gid_map" | "setgroups")) = *self {
-            return Some(write_user_ns_file(pid, n, offset, data));
         }
         if let Node::SysFile(i) = *self {
             return Some(crate::sysctl::KNOBS[i].write(offset, data));
@@ -1131,23 +1143,38 @@ pub fn open_ns(obj: NsObj) -> Arc<dyn vfs::File> {
     Arc::new(vfs::RamFile::new(ns_inode(obj), vfs::O_RDONLY))
 }
 
-/// A write to `/proc/<pid>/uid_map`, `gid_map` or `setgroups`
-/// (`proc_uid_map_write`, `proc_setgroups_write`): at offset 0 only
-/// (`EINVAL`), at most a page (`EINVAL`), by the writer's credentials.
-fn write_user_ns_file(pid: Pid, name: &str, offset: u64, data: &[u8]) -> Result<usize> {
-    // setgroups reads into an 8-byte buffer
-    let max = if name == "setgroups" { 8 } else { 4096 };
-    if offset != 0 || data.len() >= max {
-        return Err(Errno::EINVAL);
+/// An open `/proc/<pid>/uid_map`, `gid_map` or `setgroups`: the
+/// namespace and the opener's credentials as of open(2) (Linux's
+/// `seq->private` and `file->f_cred`), which its reads and writes use.
+struct UserNsFile {
+    ns: process::ns::UserNsRef,
+    opener: process::cred::Credentials,
+    name: &'static str,
+}
+
+impl SynthNode for UserNsFile {
+    fn content(&self) -> Result<Vec<u8>> {
+        Ok(match self.name {
+            "setgroups" => self.ns.setgroups_text().as_bytes().to_vec(),
+            "uid_map" => self.ns.map_text(process::ns::MapKind::Uid, &self.opener.user_ns).into_bytes(),
+            _ => self.ns.map_text(process::ns::MapKind::Gid, &self.opener.user_ns).into_bytes(),
+        })
     }
-    let ns = table().with_process(pid, |p| p.creds().user_ns.clone()).ok_or(Errno::ESRCH)?;
-    let writer = table().with_process(caller().0, |p| p.creds().clone()).ok_or(Errno::ESRCH)?;
-    match name {
-        "setgroups" => ns.write_setgroups(&writer, data)?,
-        "uid_map" => ns.write_map(process::ns::MapKind::Uid, &writer, data)?,
-        _ => ns.write_map(process::ns::MapKind::Gid, &writer, data)?,
+
+    /// `proc_uid_map_write`, `proc_gid_map_write`, `proc_setgroups_write`:
+    /// the opener's credentials and the writer's.
+    fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        use process::ns::MapKind;
+        let kind = match self.name {
+            "setgroups" => return Some(self.ns.write_setgroups(offset, data).map(|()| data.len())),
+            "uid_map" => MapKind::Uid,
+            _ => MapKind::Gid,
+        };
+        let Some(writer) = table().with_process(caller().0, |p| p.creds().without_groups()) else {
+            return Some(Err(Errno::ESRCH));
+        };
+        Some(self.ns.write_map(kind, &self.opener, &writer, offset, data).map(|()| data.len()))
     }
-    Ok(data.len())
 }
 
 fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
@@ -1500,14 +1527,8 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             .into_bytes()
         }
         "limits" => {
-            let l = table().with_process(pid, |p| p.rlimits().clone()).ok_or(Errno::ESRCH)?;
-            let all: Vec<(u64, u64)> = (0..process::rlimit::RLIM_NLIMITS as u32)
-                .filter_map(|r| process::rlimit::Resource::from_u32(r).ok())
-                .map(|r| {
-                    let v = l.get(r);
-                    (v.cur, v.max)
-                })
-                .collect();
+            let l = table().with_process(pid, |p| p.rlimits().values()).ok_or(Errno::ESRCH)?;
+            let all: Vec<(u64, u64)> = l.iter().map(|v| (v.cur, v.max)).collect();
             proctext::limits(&all).into_bytes()
         }
         // proc_cgroup_show(): the v2 hierarchy's "0::/" line shows only

@@ -413,6 +413,15 @@ pub struct IfInfo {
     pub gw4: Option<Ipv4Addr>,
 }
 
+/// Where a listing of [`Stack::unowned_tcp_batch`] goes on (`default()`:
+/// from the start).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnownedCursor {
+    orphan: usize,
+    sock: usize,
+    pend: usize,
+}
+
 /// What the kernel's socket tables (/proc/net/tcp, udp, raw, their v6
 /// forms, and sock_diag) show of a socket: [`Stack::sock_info`],
 /// [`Stack::unowned_tcp`].
@@ -2239,42 +2248,93 @@ impl Stack {
     /// their own (FIN-WAIT, TIME-WAIT: Linux's orphans and timewait
     /// sockets) and those a listener has not handed to accept(2) yet.
     /// Listed by the addresses' family. `ENOBUFS` when the list cannot be
-    /// allocated.
+    /// allocated. (All at once: [`Stack::unowned_tcp_batch`] lists them in
+    /// pieces.)
     pub fn unowned_tcp(&self) -> Result<Vec<SockInfo>> {
         let mut out = Vec::new();
-        let mut add = |ifx: usize, h: SocketHandle| -> Result<()> {
-            let sk = self.ifaces[ifx].set.get::<tcp::Socket>(h);
-            let st = linux_tcp_state(sk.state());
-            let (Some(l), Some(r)) = (sk.local_endpoint(), sk.remote_endpoint()) else { return Ok(()) };
-            if matches!(st, 7 | 10) {
-                return Ok(());
-            }
-            let family = if matches!(l.addr, IpAddress::Ipv4(_)) { Family::V4 } else { Family::V6 };
-            out.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
-            out.push(SockInfo {
-                family,
-                kind: Kind::Tcp,
-                state: st,
-                local: user_addr(family, l.addr, l.port),
-                remote: user_addr(family, r.addr, r.port),
-                tx_queue: sk.send_queue() as u32,
-                rx_queue: sk.recv_queue() as u32,
-                hashed: true,
-                backlog: 0,
-            });
-            Ok(())
-        };
-        for &(ifx, h, _) in &self.orphans {
-            add(ifx, h)?;
-        }
-        for s in self.socks.iter().flatten() {
-            if let St::Listen { pend, .. } = &s.st {
-                for &(ifx, h) in pend {
-                    add(ifx, h)?;
-                }
-            }
+        let mut at = Some(UnownedCursor::default());
+        while let Some(c) = at {
+            at = self.unowned_tcp_batch(c, usize::MAX, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// [`Stack::unowned_tcp`] in pieces: from `at`, looking at no more than
+    /// `budget` entries (orphans, socket slots, a listener's pending
+    /// connections), appended to `out` (`ENOBUFS` when it cannot grow; a
+    /// caller that reserved `budget` more before allocates nothing here).
+    /// Returns where to go on, `None` once at the end. A caller that lets
+    /// go of the stack between pieces may miss or repeat a connection
+    /// that came or went meanwhile (as a /proc/net reader on Linux).
+    pub fn unowned_tcp_batch(
+        &self,
+        at: UnownedCursor,
+        budget: usize,
+        out: &mut Vec<SockInfo>,
+    ) -> Result<Option<UnownedCursor>> {
+        let mut c = at;
+        let mut left = budget;
+        let mut add = |ifx: usize, h: SocketHandle| -> Result<()> {
+            if let Some(info) = self.unowned_info(ifx, h) {
+                out.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                out.push(info);
+            }
+            Ok(())
+        };
+        while c.orphan < self.orphans.len() {
+            if left == 0 {
+                return Ok(Some(c));
+            }
+            let (ifx, h, _) = self.orphans[c.orphan];
+            add(ifx, h)?;
+            c.orphan += 1;
+            left -= 1;
+        }
+        while c.sock < self.socks.len() {
+            let pend = match &self.socks[c.sock] {
+                Some(Sock { st: St::Listen { pend, .. }, .. }) => &pend[..],
+                _ => &[],
+            };
+            while c.pend < pend.len() {
+                if left == 0 {
+                    return Ok(Some(c));
+                }
+                let (ifx, h) = pend[c.pend];
+                add(ifx, h)?;
+                c.pend += 1;
+                left -= 1;
+            }
+            if left == 0 {
+                return Ok(Some(c));
+            }
+            c.sock += 1;
+            c.pend = 0;
+            left -= 1;
+        }
+        Ok(None)
+    }
+
+    /// One unowned connection as listed (`None`: not listed: no
+    /// addresses, closed or listening).
+    fn unowned_info(&self, ifx: usize, h: SocketHandle) -> Option<SockInfo> {
+        let sk = self.ifaces[ifx].set.get::<tcp::Socket>(h);
+        let st = linux_tcp_state(sk.state());
+        let (Some(l), Some(r)) = (sk.local_endpoint(), sk.remote_endpoint()) else { return None };
+        if matches!(st, 7 | 10) {
+            return None;
+        }
+        let family = if matches!(l.addr, IpAddress::Ipv4(_)) { Family::V4 } else { Family::V6 };
+        Some(SockInfo {
+            family,
+            kind: Kind::Tcp,
+            state: st,
+            local: user_addr(family, l.addr, l.port),
+            remote: user_addr(family, r.addr, r.port),
+            tx_queue: sk.send_queue() as u32,
+            rx_queue: sk.recv_queue() as u32,
+            hashed: true,
+            backlog: 0,
+        })
     }
 
     /// Bytes not yet acknowledged / sent (SIOCOUTQ).

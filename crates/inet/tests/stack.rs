@@ -453,3 +453,36 @@ fn data_after_a_close_resets() {
     assert_eq!(st.send(cl, b"y"), Err(Errno::EPIPE));
     assert_eq!(st.send(cl, b"y"), Err(Errno::EPIPE));
 }
+
+/// The unowned connections (pending accept, orphans) listed in pieces of
+/// any size give the list at once, each piece within its budget.
+#[test]
+fn unowned_tcp_in_batches() {
+    let (mut st, c) = setup();
+    let l = tcp(&mut st, Family::V4);
+    st.bind(l, any4(5300), false).unwrap();
+    st.listen(l, 8).unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let cl = tcp(&mut st, Family::V4);
+        assert_eq!(st.connect(cl, v4(5300), true), Err(Errno::EINPROGRESS));
+        clients.push(cl);
+    }
+    pump(&mut st, &c);
+    // one accepted and closed by its server: an orphan finishing
+    let (sv, _) = st.accept(l).unwrap();
+    st.close(sv);
+    pump(&mut st, &c);
+    let all = st.unowned_tcp().unwrap();
+    assert!(all.len() >= 2, "{}", all.len());
+    for budget in [1, 2, 3, 64] {
+        let mut out = Vec::new();
+        let mut at = Some(inet::UnownedCursor::default());
+        while let Some(cur) = at {
+            let before = out.len();
+            at = st.unowned_tcp_batch(cur, budget, &mut out).unwrap();
+            assert!(out.len() - before <= budget);
+        }
+        assert_eq!(out, all, "budget {budget}");
+    }
+}

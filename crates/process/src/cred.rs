@@ -64,6 +64,8 @@ pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_TIME`.
 pub const CAP_SYS_TIME: u32 = 25;
+/// `CAP_SETFCAP`.
+pub const CAP_SETFCAP: u32 = 31;
 
 /// A process's credentials, copied by fork and kept by exec: made by
 /// [`Credentials::root`], [`Credentials::user`] or `Default` (every id 0,
@@ -108,6 +110,29 @@ impl Credentials {
     /// Root's credentials (all ids 0, no supplementary groups).
     pub fn root() -> Self {
         Credentials { cap_effective: CAP_FULL_SET, cap_permitted: CAP_FULL_SET, ..Self::default() }
+    }
+
+    /// A copy without the supplementary groups (what a check of ids,
+    /// capabilities and namespace needs, taken under a lock in constant
+    /// time: an open file's `f_cred` for /proc's uid_map).
+    pub fn without_groups(&self) -> Self {
+        Credentials {
+            uid: self.uid,
+            euid: self.euid,
+            suid: self.suid,
+            fsuid: self.fsuid,
+            gid: self.gid,
+            egid: self.egid,
+            sgid: self.sgid,
+            fsgid: self.fsgid,
+            groups: Vec::new(),
+            cap_effective: self.cap_effective,
+            cap_permitted: self.cap_permitted,
+            cap_inheritable: self.cap_inheritable,
+            cap_ambient: self.cap_ambient,
+            securebits: self.securebits,
+            user_ns: self.user_ns.clone(),
+        }
     }
 
     /// All eight ids set to `uid`/`gid`.

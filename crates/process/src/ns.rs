@@ -84,45 +84,59 @@ impl IdMap {
             .map(|e| e.first + (kid - e.lower_first))
     }
 
-    /// Parses what a writer gives `uid_map`/`gid_map` (`map_write`): lines
-    /// of three unsigned numbers separated by spaces or tabs; `EINVAL` for
-    /// a malformed line, a count of 0, a range that wraps past `u32::MAX`,
-    /// an overlap, no line or more than [`MAX_EXTENTS`]. The lower ids are
-    /// still the parent namespace's.
+    /// `map_id_range_down`: the kernel id of `id` when all `count` ids
+    /// from it lie in one line of the map.
+    pub fn down_range(&self, id: Id, count: u32) -> Option<Id> {
+        let last = id.checked_add(count.checked_sub(1)?)?;
+        self.extents
+            .iter()
+            .find(|e| id >= e.first && last - e.first < e.count)
+            .map(|e| e.lower_first + (id - e.first))
+    }
+
+    /// Parses what a writer gives `uid_map`/`gid_map` as `map_write` does:
+    /// the text ends at its first NUL; lines end in `\n` (one final
+    /// newline allowed, no empty line); each is three decimal numbers
+    /// (kept modulo 2^32, as `simple_strtoul` into a `u32`) separated by
+    /// white space (`isspace`), then only white space. `EINVAL` for a
+    /// malformed line, a first id or lower id of `u32::MAX`, a count of 0
+    /// or a range that wraps, an overlap, no line or more than
+    /// [`MAX_EXTENTS`]. The lower ids are still the parent namespace's.
     pub fn parse(text: &[u8]) -> Result<IdMap> {
+        let text = &text[..text.iter().position(|&b| b == 0).unwrap_or(text.len())];
         let mut extents: Vec<Extent> = Vec::new();
-        for line in text.split(|&b| b == b'\n') {
-            // the last line may lack its newline; an empty one ends nothing
-            if line.is_empty() {
-                continue;
-            }
-            let mut nums = [0u32; 3];
-            let mut rest = line;
-            for n in &mut nums {
-                let skip = rest.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
-                rest = &rest[skip..];
-                let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-                if digits == 0 {
-                    return Err(Errno::EINVAL);
+        let mut rest = Some(text);
+        while let Some(buf) = rest {
+            let (line, next) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) if i + 1 < buf.len() => (&buf[..i], Some(&buf[i + 1..])),
+                Some(i) => (&buf[..i], None),
+                None => (buf, None),
+            };
+            rest = next;
+            let mut pos = line;
+            let mut field = |need_space: bool| -> Result<u32> {
+                pos = skip_spaces(pos);
+                let digits = pos.iter().take_while(|b| b.is_ascii_digit()).count();
+                let v = pos[..digits]
+                    .iter()
+                    .fold(0u32, |v, &d| v.wrapping_mul(10).wrapping_add(u32::from(d - b'0')));
+                pos = &pos[digits..];
+                match pos.first() {
+                    Some(&c) if is_space(c) => Ok(v),
+                    None if !need_space => Ok(v),
+                    _ => Err(Errno::EINVAL),
                 }
-                let mut v: u64 = 0;
-                for &d in &rest[..digits] {
-                    v = v * 10 + u64::from(d - b'0');
-                    if v > u64::from(u32::MAX) {
-                        return Err(Errno::EINVAL);
-                    }
-                }
-                *n = v as u32;
-                rest = &rest[digits..];
-            }
-            if rest.iter().any(|b| !b.is_ascii_whitespace()) {
+            };
+            let first = field(true)?;
+            let lower_first = field(true)?;
+            let count = field(false)?;
+            if !skip_spaces(pos).is_empty() {
                 return Err(Errno::EINVAL);
             }
-            let [first, lower_first, count] = nums;
-            // (u32)-1 is not a valid id; no range may wrap
-            if count == 0
-                || first.checked_add(count - 1).is_none_or(|l| l == u32::MAX)
-                || lower_first.checked_add(count - 1).is_none_or(|l| l == u32::MAX)
+            if first == u32::MAX
+                || lower_first == u32::MAX
+                || first.wrapping_add(count) <= first
+                || lower_first.wrapping_add(count) <= lower_first
             {
                 return Err(Errno::EINVAL);
             }
@@ -135,7 +149,7 @@ impl IdMap {
             }) {
                 return Err(Errno::EINVAL);
             }
-            if extents.len() == MAX_EXTENTS {
+            if extents.len() + 1 == MAX_EXTENTS && rest.is_some() {
                 return Err(Errno::EINVAL);
             }
             extents.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
@@ -146,6 +160,16 @@ impl IdMap {
         }
         Ok(IdMap { extents })
     }
+}
+
+/// Linux's `isspace` (its ctype table: also `\v`, `\f` and 0xA0).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t'..=b'\r' | 0xa0)
+}
+
+/// Linux's `skip_spaces`.
+fn skip_spaces(s: &[u8]) -> &[u8] {
+    &s[s.iter().take_while(|&&b| is_space(b)).count()..]
 }
 
 /// The state a user namespace's files change (write-once maps, the
@@ -165,6 +189,9 @@ pub struct UserNs {
     level: u32,
     owner: Id,
     group: Id,
+    /// Whether its maker had `CAP_SETFCAP` (`parent_could_setfcap`): a
+    /// uid map it writes itself may then map its parent's uid 0.
+    parent_could_setfcap: bool,
     maps: spin::Mutex<Maps>,
 }
 
@@ -261,10 +288,23 @@ impl UserNsRef {
     }
 
     /// `from_kuid` without the munging: `None` when unmapped.
-    fn uid_from_exact(&self, kuid: Id) -> Option<Id> {
+    pub fn uid_from_exact(&self, kuid: Id) -> Option<Id> {
         match &self.0 {
             None => Some(kuid),
             Some(n) => n.maps.lock().uid.as_ref()?.up(kuid),
+        }
+    }
+
+    /// `map_id_range_down` on the uid map (`kind` Uid) or the gid map:
+    /// the kernel id of `id` when the `count` ids from it lie in one line.
+    fn range_into(&self, kind: MapKind, id: Id, count: u32) -> Option<Id> {
+        match &self.0 {
+            None => id.checked_add(count.checked_sub(1)?).filter(|&l| l != NO_ID).map(|_| id),
+            Some(n) => {
+                let m = n.maps.lock();
+                let map = if kind == MapKind::Uid { &m.uid } else { &m.gid };
+                map.as_ref()?.down_range(id, count)
+            }
         }
     }
 
@@ -309,22 +349,41 @@ impl UserNsRef {
         }
     }
 
-    /// A write to `/proc/<pid>/setgroups` by a writer with `writer`'s
-    /// credentials (`proc_setgroups_write`): `allow` or `deny` with optional
-    /// trailing white space, else `EINVAL`; `EPERM` without `CAP_SYS_ADMIN`
-    /// over the namespace, for the initial namespace, for `allow` once
-    /// denied, and for `deny` once the gid map is written.
-    pub fn write_setgroups(&self, writer: &Credentials, text: &[u8]) -> Result<()> {
-        let end = text.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
-        let allow = match &text[..end] {
-            b"allow" => true,
-            b"deny" => false,
-            _ => return Err(Errno::EINVAL),
-        };
-        if !writer.ns_capable(self, crate::cred::CAP_SYS_ADMIN) {
-            return Err(Errno::EPERM);
+    /// Opening `/proc/<pid>/setgroups` of this namespace by `opener`
+    /// (`proc_setgroups_open`): for writing, `EACCES` without
+    /// `CAP_SYS_ADMIN` over the namespace.
+    pub fn open_setgroups(&self, opener: &Credentials, write: bool) -> Result<()> {
+        if write && !opener.ns_capable(self, crate::cred::CAP_SYS_ADMIN) {
+            return Err(Errno::EACCES);
         }
-        let Some(n) = &self.0 else { return Err(Errno::EPERM) };
+        Ok(())
+    }
+
+    /// A write of `text` at `offset` to `/proc/<pid>/setgroups`
+    /// (`proc_setgroups_write`; the capability was checked at open):
+    /// `EINVAL` off offset 0 or from 8 bytes; `allow` or `deny` (up to a
+    /// NUL) then only white space, else `EINVAL`; `EPERM` for `allow`
+    /// once denied and for `deny` once the gid map is written (always in
+    /// the initial namespace, whose map is).
+    pub fn write_setgroups(&self, offset: u64, text: &[u8]) -> Result<()> {
+        if offset != 0 || text.len() >= 8 {
+            return Err(Errno::EINVAL);
+        }
+        let text = &text[..text.iter().position(|&b| b == 0).unwrap_or(text.len())];
+        let (allow, rest) = if let Some(r) = text.strip_prefix(b"allow") {
+            (true, r)
+        } else if let Some(r) = text.strip_prefix(b"deny") {
+            (false, r)
+        } else {
+            return Err(Errno::EINVAL);
+        };
+        if !skip_spaces(rest).is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let Some(n) = &self.0 else {
+            // setgroups allowed, the gid map written
+            return if allow { Ok(()) } else { Err(Errno::EPERM) };
+        };
         let mut m = n.maps.lock();
         if allow {
             if m.setgroups_denied {
@@ -339,10 +398,11 @@ impl UserNsRef {
         Ok(())
     }
 
-    /// The map as `/proc/<pid>/uid_map` shows it to a reader in namespace
-    /// `reader` (`uid_m_show`): the lower ids in the reader's namespace, or
-    /// in the parent's when the reader is inside this one; `%10u %10u
-    /// %10u` per line, lines whose lower id the reader cannot see left out.
+    /// The map as `/proc/<pid>/uid_map` shows it to a file opened in
+    /// namespace `reader` (`uid_m_show`): the lower ids in the reader's
+    /// namespace, or in the parent's when the reader is inside this one
+    /// (`u32::MAX` when unmapped there, as `from_kuid`); `%10u %10u %10u`
+    /// per line.
     pub fn map_text(&self, kind: MapKind, reader: &UserNsRef) -> String {
         let mut out = String::new();
         let lines: Vec<Extent> = match &self.0 {
@@ -363,75 +423,103 @@ impl UserNsRef {
             } else {
                 view.gid_from_exact(e.lower_first)
             };
-            if let Some(lower) = lower {
-                let _ = writeln!(out, "{:>10} {:>10} {:>10}", e.first, lower, e.count);
-            }
+            let lower = lower.unwrap_or(NO_ID);
+            let _ = writeln!(out, "{:>10} {:>10} {:>10}", e.first, lower, e.count);
         }
         out
     }
 
-    /// A write of `text` to this namespace's uid or gid map by a writer
-    /// with `writer`'s credentials (`proc_uid_map_write`, `map_write`): the
-    /// writer must be in the namespace or its parent (`EPERM`), the map
-    /// must be unwritten (`EPERM`), the writer needs `CAP_SYS_ADMIN` over
-    /// the namespace (`EPERM`), the text must parse (`EINVAL`), and the ids
-    /// must be allowed (`new_idmap_permitted`, `EPERM`): one line of count 1
-    /// naming the owner's own euid (or egid, once `setgroups` is denied) in
-    /// the parent, or `CAP_SETUID`/`CAP_SETGID` over the parent for any
-    /// ids the parent maps.
-    pub fn write_map(&self, kind: MapKind, writer: &Credentials, text: &[u8]) -> Result<()> {
+    /// A write of `text` at `offset` to this namespace's uid or gid map
+    /// through a file `opener` opened, by a writer with `writer`'s
+    /// credentials (`proc_uid_map_write`, `map_write`), in Linux's order:
+    /// `EPERM` for the initial namespace or when the opener is neither in
+    /// the namespace nor in its parent; `EINVAL` off offset 0 or from a
+    /// page; `EPERM` when the map is written (once only) or the opener
+    /// lacks `CAP_SYS_ADMIN` over the namespace; `EINVAL` when the text
+    /// does not parse ([`IdMap::parse`]); `EPERM` when the ids are not
+    /// allowed (`new_idmap_permitted`): one line of count 1 naming the
+    /// opener's own euid (or egid, once `setgroups` is denied) in the
+    /// parent when the opener made the namespace, else `CAP_SETUID`/
+    /// `CAP_SETGID` over the parent for the writer and for the opener;
+    /// and for a uid map naming the parent's uid 0 (`verify_root_map`),
+    /// `CAP_SETFCAP`: the maker's when the opener is inside, the opener's
+    /// over the parent otherwise; `EPERM` when a line's ids are not all
+    /// in one line of the parent's map.
+    pub fn write_map(
+        &self,
+        kind: MapKind,
+        opener: &Credentials,
+        writer: &Credentials,
+        offset: u64,
+        text: &[u8],
+    ) -> Result<()> {
         let Some(n) = &self.0 else { return Err(Errno::EPERM) };
-        if writer.user_ns != *self && writer.user_ns != n.parent {
+        if opener.user_ns != *self && opener.user_ns != n.parent {
             return Err(Errno::EPERM);
         }
-        {
-            let m = n.maps.lock();
-            let set = if kind == MapKind::Uid { m.uid.is_some() } else { m.gid.is_some() };
-            if set {
-                return Err(Errno::EPERM);
-            }
+        if offset != 0 || text.len() >= 4096 {
+            return Err(Errno::EINVAL);
         }
-        if !writer.ns_capable(self, crate::cred::CAP_SYS_ADMIN) {
+        let written = |m: &Maps| if kind == MapKind::Uid { m.uid.is_some() } else { m.gid.is_some() };
+        if written(&n.maps.lock()) {
+            return Err(Errno::EPERM);
+        }
+        if !opener.ns_capable(self, crate::cred::CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         let mut map = IdMap::parse(text)?;
-        let denied = n.maps.lock().setgroups_denied;
-        // new_idmap_permitted()
-        let own = map.extents.len() == 1 && map.extents[0].count == 1 && n.owner == writer.euid && {
-            let id = map.extents[0].lower_first;
-            match kind {
-                MapKind::Uid => n.parent.uid_into(id) == Some(writer.euid),
-                MapKind::Gid => denied && n.parent.gid_into(id) == Some(writer.egid),
-            }
-        };
-        let cap = match kind {
-            MapKind::Uid => crate::cred::CAP_SETUID,
-            MapKind::Gid => crate::cred::CAP_SETGID,
-        };
-        if !own && !writer.ns_capable(&n.parent, cap) {
+        if !self.idmap_permitted(n, kind, opener, writer, &map) {
             return Err(Errno::EPERM);
         }
-        // the lower ids into kernel ids: every id of a line must be mapped
-        // by the parent, contiguously (`map_id_range_down`)
+        // the lower ids into kernel ids (`map_id_range_down`)
         for e in &mut map.extents {
-            let down = |id| match kind {
-                MapKind::Uid => n.parent.uid_into(id),
-                MapKind::Gid => n.parent.gid_into(id),
-            };
-            let lo = down(e.lower_first).ok_or(Errno::EPERM)?;
-            let hi = down(e.lower_first + (e.count - 1)).ok_or(Errno::EPERM)?;
-            if hi.checked_sub(lo) != Some(e.count - 1) {
-                return Err(Errno::EPERM);
-            }
-            e.lower_first = lo;
+            e.lower_first = n.parent.range_into(kind, e.lower_first, e.count).ok_or(Errno::EPERM)?;
         }
         let mut m = n.maps.lock();
-        let slot = if kind == MapKind::Uid { &mut m.uid } else { &mut m.gid };
-        if slot.is_some() {
+        if written(&m) {
             return Err(Errno::EPERM);
         }
+        let slot = if kind == MapKind::Uid { &mut m.uid } else { &mut m.gid };
         *slot = Some(map);
         Ok(())
+    }
+
+    /// `new_idmap_permitted` with `verify_root_map` (see [`Self::write_map`]).
+    fn idmap_permitted(
+        &self,
+        n: &UserNs,
+        kind: MapKind,
+        opener: &Credentials,
+        writer: &Credentials,
+        map: &IdMap,
+    ) -> bool {
+        use crate::cred::{CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
+        if kind == MapKind::Uid && map.extents.iter().any(|e| e.lower_first == 0) {
+            let root_ok = if opener.user_ns == *self {
+                n.parent_could_setfcap
+            } else {
+                opener.ns_capable(&n.parent, CAP_SETFCAP)
+            };
+            if !root_ok {
+                return false;
+            }
+        }
+        if let [e] = map.extents[..]
+            && e.count == 1
+            && n.owner == opener.euid
+        {
+            let own = match kind {
+                MapKind::Uid => n.parent.uid_into(e.lower_first) == Some(opener.euid),
+                MapKind::Gid => {
+                    n.maps.lock().setgroups_denied && n.parent.gid_into(e.lower_first) == Some(opener.egid)
+                }
+            };
+            if own {
+                return true;
+            }
+        }
+        let cap = if kind == MapKind::Uid { CAP_SETUID } else { CAP_SETGID };
+        writer.ns_capable(&n.parent, cap) && opener.ns_capable(&n.parent, cap)
     }
 }
 
@@ -473,12 +561,14 @@ impl Credentials {
             return Err(Errno::EPERM);
         }
         let denied = self.user_ns.get().is_some_and(|p| p.maps.lock().setgroups_denied);
+        let parent_could_setfcap = self.own_cap(crate::cred::CAP_SETFCAP);
         let ns = UserNs {
             ino,
             parent: self.user_ns.clone(),
             level,
             owner: self.euid,
             group: self.egid,
+            parent_could_setfcap,
             maps: spin::Mutex::new(Maps { uid: None, gid: None, setgroups_denied: denied }),
         };
         self.user_ns = UserNsRef(Some(Arc::new(ns)));
@@ -659,10 +749,23 @@ mod tests {
             b"4294967295 0 1",
             b"0 1000 10\n5 3000 1",
             b"0 1000 10\n20 1005 1",
-            b"0 1000 99999999999",
+            b"\n0 1000 1",
+            b"0 1000 1\n\n",
+            b"0 1000 1\n\n5 2000 1",
+            b"0\n1000 1",
         ] {
             assert_eq!(IdMap::parse(bad), Err(Errno::EINVAL), "{:?}", core::str::from_utf8(bad));
         }
+        // simple_strtoul into a u32: modulo 2^32; the text ends at a NUL;
+        // isspace's \v, \f and \r
+        assert_eq!(
+            IdMap::parse(b"4294967296 1000 1").unwrap().extents(),
+            &[Extent { first: 0, lower_first: 1000, count: 1 }]
+        );
+        assert_eq!(IdMap::parse(b"0 1000 99999999999").unwrap().extents()[0].count, 1215752191);
+        assert_eq!(IdMap::parse(b"0 1000 1\0junk").unwrap().extents().len(), 1);
+        assert_eq!(IdMap::parse(b"0\x0b1000\x0c1\r").unwrap().extents().len(), 1);
+        assert_eq!(IdMap::parse(b"0 0 4294967295").unwrap().extents()[0].count, u32::MAX);
         let mut many = String::new();
         for i in 0..=MAX_EXTENTS as u32 {
             let _ = writeln!(many, "{} {} 1", i, i);
@@ -684,22 +787,22 @@ mod tests {
         assert_eq!(ns.uid_from(1000), OVERFLOW_ID);
         assert_eq!(ns.uid_into(0), None);
         // another uid is not the writer's own
-        assert_eq!(ns.write_map(MapKind::Uid, &c, b"0 1001 1"), Err(Errno::EPERM));
-        assert_eq!(ns.write_map(MapKind::Uid, &c, b"0 1000 2"), Err(Errno::EPERM));
-        assert_eq!(ns.write_map(MapKind::Uid, &c, b"0 1000 0"), Err(Errno::EINVAL));
-        ns.write_map(MapKind::Uid, &c, b"0 1000 1\n").unwrap();
-        assert_eq!(ns.write_map(MapKind::Uid, &c, b"0 1000 1\n"), Err(Errno::EPERM), "write once");
+        assert_eq!(ns.write_map(MapKind::Uid, &c, &c, 0, b"0 1001 1"), Err(Errno::EPERM));
+        assert_eq!(ns.write_map(MapKind::Uid, &c, &c, 0, b"0 1000 2"), Err(Errno::EPERM));
+        assert_eq!(ns.write_map(MapKind::Uid, &c, &c, 0, b"0 1000 0"), Err(Errno::EINVAL));
+        ns.write_map(MapKind::Uid, &c, &c, 0, b"0 1000 1\n").unwrap();
+        assert_eq!(ns.write_map(MapKind::Uid, &c, &c, 0, b"0 1000 1\n"), Err(Errno::EPERM), "write once");
         assert_eq!(ns.uid_from(1000), 0);
         assert_eq!(ns.uid_from(0), OVERFLOW_ID);
         assert_eq!(ns.uid_into(0), Some(1000));
         // gid_map needs setgroups denied first
-        assert_eq!(ns.write_map(MapKind::Gid, &c, b"0 1000 1"), Err(Errno::EPERM));
+        assert_eq!(ns.write_map(MapKind::Gid, &c, &c, 0, b"0 1000 1"), Err(Errno::EPERM));
         assert_eq!(ns.setgroups_text(), "allow\n");
-        assert_eq!(ns.write_setgroups(&c, b"maybe"), Err(Errno::EINVAL));
-        ns.write_setgroups(&c, b"deny\n").unwrap();
-        assert_eq!(ns.write_setgroups(&c, b"allow"), Err(Errno::EPERM));
+        assert_eq!(ns.write_setgroups(0, b"maybe"), Err(Errno::EINVAL));
+        ns.write_setgroups(0, b"deny\n").unwrap();
+        assert_eq!(ns.write_setgroups(0, b"allow"), Err(Errno::EPERM));
         assert!(!ns.may_setgroups());
-        ns.write_map(MapKind::Gid, &c, b"0 1000 1").unwrap();
+        ns.write_map(MapKind::Gid, &c, &c, 0, b"0 1000 1").unwrap();
         assert_eq!(ns.gid_from(1000), 0);
         assert_eq!(ns.map_text(MapKind::Uid, &ns), "         0       1000          1\n");
         assert_eq!(ns.map_text(MapKind::Uid, &UserNsRef::INITIAL), "         0       1000          1\n");
@@ -725,12 +828,14 @@ mod tests {
         assert!(parent.ns_capable(&c.user_ns, CAP_SYS_ADMIN));
         assert!(!user(1001).ns_capable(&c.user_ns, CAP_SYS_ADMIN));
         // and may write a map from outside
-        c.user_ns.write_map(MapKind::Uid, &parent, b"5 1000 1").unwrap();
+        c.user_ns.write_map(MapKind::Uid, &parent, &parent, 0, b"5 1000 1").unwrap();
         assert_eq!(c.user_ns.uid_from(1000), 5);
         // root outside may map anything the parent maps
         let mut r = Credentials::root();
         r.enter_new_user_ns(FIRST_DYNAMIC_INO + 2).unwrap();
-        r.user_ns.write_map(MapKind::Uid, &Credentials::root(), b"0 100000 65536").unwrap();
+        r.user_ns
+            .write_map(MapKind::Uid, &Credentials::root(), &Credentials::root(), 0, b"0 100000 65536")
+            .unwrap();
         assert_eq!(r.user_ns.uid_from(100000 + 7), 7);
         assert_eq!(r.user_ns.uid_into(65535), Some(165535));
         // setns rules
@@ -746,9 +851,9 @@ mod tests {
         let mut c = user(1000);
         for i in 0..=MAX_LEVEL {
             c.enter_new_user_ns(FIRST_DYNAMIC_INO + u64::from(i)).unwrap();
-            c.user_ns.write_map(MapKind::Uid, &c.clone(), b"1000 1000 1").ok();
-            c.user_ns.write_setgroups(&c.clone(), b"deny").ok();
-            c.user_ns.write_map(MapKind::Gid, &c.clone(), b"1000 1000 1").ok();
+            c.user_ns.write_map(MapKind::Uid, &c.clone(), &c.clone(), 0, b"1000 1000 1").ok();
+            c.user_ns.write_setgroups(0, b"deny").ok();
+            c.user_ns.write_map(MapKind::Gid, &c.clone(), &c.clone(), 0, b"1000 1000 1").ok();
         }
         assert_eq!(c.user_ns.level(), MAX_LEVEL + 1);
         assert_eq!(c.enter_new_user_ns(1), Err(Errno::ENOSPC));
@@ -756,6 +861,80 @@ mod tests {
         let mut d = user(1000);
         d.enter_new_user_ns(FIRST_DYNAMIC_INO).unwrap();
         assert_eq!(d.enter_new_user_ns(FIRST_DYNAMIC_INO + 1), Err(Errno::EPERM));
+    }
+
+    #[test]
+    fn opener_credentials_count() {
+        use crate::cred::CAP_SETFCAP;
+        // user 1000 makes a namespace and opens its uid_map; root writes
+        let mut c = user(1000);
+        let outside = c.clone();
+        c.enter_new_user_ns(FIRST_DYNAMIC_INO).unwrap();
+        let ns = c.user_ns.clone();
+        let root = Credentials::root();
+        // no full map through the unprivileged opener's file
+        assert_eq!(ns.write_map(MapKind::Uid, &c, &root, 0, b"0 0 4294967295"), Err(Errno::EPERM));
+        assert_eq!(ns.write_map(MapKind::Uid, &outside, &root, 0, b"0 100000 1000"), Err(Errno::EPERM));
+        // its own uid still (the opener's), whoever writes
+        ns.write_map(MapKind::Uid, &c, &root, 0, b"0 1000 1").unwrap();
+        // another unprivileged user's file: no CAP_SYS_ADMIN over the
+        // namespace, before the text is parsed
+        let mut d = user(1000);
+        d.enter_new_user_ns(FIRST_DYNAMIC_INO + 1).unwrap();
+        assert_eq!(d.user_ns.write_map(MapKind::Uid, &user(1001), &root, 0, b"junk"), Err(Errno::EPERM));
+        // an opener in another namespace (a sibling)
+        assert_eq!(d.user_ns.write_map(MapKind::Uid, &c, &c, 0, b"0 1000 1"), Err(Errno::EPERM));
+        // a privileged opener, an unprivileged writer: the writer needs it too
+        assert_eq!(d.user_ns.write_map(MapKind::Uid, &root, &outside, 0, b"0 100000 10"), Err(Errno::EPERM));
+        assert_eq!(d.user_ns.write_map(MapKind::Uid, &root, &root, 1, b"0 100000 10"), Err(Errno::EINVAL));
+        d.user_ns.write_map(MapKind::Uid, &root, &root, 0, b"0 100000 5\n5 100005 5").unwrap();
+        d.user_ns.write_map(MapKind::Gid, &root, &root, 0, b"0 100000 10").unwrap();
+        // the lower ids in one line of the parent's map
+        let mut e = d.clone();
+        e.euid = 100000;
+        e.egid = 100000;
+        e.enter_new_user_ns(FIRST_DYNAMIC_INO + 2).unwrap();
+        assert_eq!(e.user_ns.write_map(MapKind::Uid, &d, &d, 0, b"0 3 4"), Err(Errno::EPERM));
+        e.user_ns.write_map(MapKind::Uid, &d, &d, 0, b"0 5 5").unwrap();
+        assert_eq!(e.user_ns.uid_from(100009), 4);
+        // the parent's uid 0 needs CAP_SETFCAP: the maker's, from inside
+        let mut nofcap = Credentials::root();
+        nofcap.cap_effective &= !(1 << CAP_SETFCAP);
+        let mut f = nofcap.clone();
+        f.enter_new_user_ns(FIRST_DYNAMIC_INO + 3).unwrap();
+        assert_eq!(f.user_ns.write_map(MapKind::Uid, &f, &f, 0, b"0 0 1"), Err(Errno::EPERM));
+        // (from outside, its maker's lack counts not: the opener's does)
+        f.user_ns.write_map(MapKind::Uid, &root, &root, 0, b"0 0 1").unwrap();
+        let mut g = nofcap.clone();
+        g.enter_new_user_ns(FIRST_DYNAMIC_INO + 4).unwrap();
+        // the opener's over the parent, from outside
+        assert_eq!(g.user_ns.write_map(MapKind::Uid, &nofcap, &root, 0, b"0 0 1"), Err(Errno::EPERM));
+        g.user_ns.write_map(MapKind::Uid, &root, &nofcap, 0, b"0 0 1").unwrap();
+        let mut h = Credentials::root();
+        h.enter_new_user_ns(FIRST_DYNAMIC_INO + 5).unwrap();
+        h.user_ns.write_map(MapKind::Uid, &h, &h, 0, b"0 0 1").unwrap();
+        // a line whose lower id is unmapped for the reader: u32::MAX
+        assert_eq!(e.user_ns.map_text(MapKind::Uid, &h.user_ns), "         0 4294967295          5\n");
+    }
+
+    #[test]
+    fn setgroups_rules() {
+        let mut c = user(1000);
+        c.enter_new_user_ns(FIRST_DYNAMIC_INO).unwrap();
+        let ns = c.user_ns.clone();
+        assert_eq!(ns.open_setgroups(&user(1001), true), Err(Errno::EACCES));
+        assert_eq!(ns.open_setgroups(&user(1001), false), Ok(()));
+        assert_eq!(ns.open_setgroups(&c, true), Ok(()));
+        for bad in [&b"allowx"[..], b" deny", b"den", b"deny  x", b"allow\n\n\n\n"] {
+            assert_eq!(ns.write_setgroups(0, bad), Err(Errno::EINVAL), "{bad:?}");
+        }
+        assert_eq!(ns.write_setgroups(1, b"deny"), Err(Errno::EINVAL));
+        assert_eq!(ns.write_setgroups(0, b"allow\t\n"), Ok(()));
+        assert_eq!(ns.write_setgroups(0, b"deny\0xy"), Ok(()));
+        assert_eq!(ns.write_setgroups(0, b"allow"), Err(Errno::EPERM));
+        // the initial namespace: allowed, its gid map written
+        assert_eq!(UserNsRef::INITIAL.write_setgroups(0, b"allow"), Ok(()));
+        assert_eq!(UserNsRef::INITIAL.write_setgroups(0, b"deny"), Err(Errno::EPERM));
     }
 
     #[test]

@@ -92,10 +92,23 @@ impl Rlimit {
 #[derive(Debug)]
 pub struct Rlimits([Rlimit; RLIM_NLIMITS], Arc<SpaceRlimits>);
 
-/// A copy (fork): the same limits, with a [`SpaceRlimits`] of its own.
-impl Clone for Rlimits {
-    fn clone(&self) -> Self {
-        Rlimits(self.0, Arc::new(SpaceRlimits::from_limits(&self.0)))
+/// The [`SpaceRlimits`] of a forked child, allocated before the process
+/// table's lock is taken (clone's unlocked copy phase, after its memory
+/// pre-check: no `Arc::try_new` on stable Rust) and filled by
+/// [`Rlimits::fork`] under it, which then allocates nothing.
+#[derive(Debug)]
+pub struct ForkSpace(Arc<SpaceRlimits>);
+
+impl ForkSpace {
+    /// Unlimited until [`Rlimits::fork`] stores the parent's limits.
+    pub fn new() -> Self {
+        ForkSpace(Arc::new(SpaceRlimits::from_limits(&[Rlimit::both(RLIM_INFINITY); RLIM_NLIMITS])))
+    }
+}
+
+impl Default for ForkSpace {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -175,8 +188,20 @@ impl Rlimits {
         Rlimits(l, space)
     }
 
+    /// A forked child's limits: these, with the address-space limits in
+    /// `space` (its own, allocated before: nothing is allocated here).
+    pub fn fork(&self, space: ForkSpace) -> Rlimits {
+        space.0.store(&self.0);
+        Rlimits(self.0, space.0)
+    }
+
+    /// Every limit, by [`Resource`] number (a copy that allocates nothing).
+    pub fn values(&self) -> [Rlimit; RLIM_NLIMITS] {
+        self.0
+    }
+
     /// The address-space limits, shared with the process's threads (the
-    /// same `Arc` for the life of this set of limits; a clone has another).
+    /// same `Arc` for the life of this set of limits; a fork has another).
     pub fn space(&self) -> &Arc<SpaceRlimits> {
         &self.1
     }
@@ -273,8 +298,10 @@ mod tests {
         let mut parent = Rlimits::init(100, 100);
         assert_eq!(parent.space().address_space(), RLIM_INFINITY);
         assert_eq!(parent.space().stack(), 8 << 20);
-        let mut child = parent.clone();
+        let mut child = parent.fork(ForkSpace::new());
         assert!(!Arc::ptr_eq(parent.space(), child.space()));
+        assert_eq!(child, parent);
+        assert_eq!(child.space().stack(), 8 << 20, "the parent's limits stored");
         child.prlimit(Resource::As, Some(Rlimit::new(1 << 20, 1 << 20)), false, NR_OPEN).unwrap();
         child.prlimit(Resource::Data, Some(Rlimit::new(1 << 16, 1 << 18)), false, NR_OPEN).unwrap();
         child.prlimit(Resource::Stack, Some(Rlimit::new(1 << 14, RLIM_INFINITY)), false, NR_OPEN).unwrap();

@@ -716,6 +716,8 @@ struct Resources<P: Platform> {
     files: Option<Files<P>>,
     fs: Option<Fs<P>>,
     handlers: Option<HandlersOf<P>>,
+    /// A new process's address-space limits (allocated unlocked).
+    space: Option<crate::rlimit::ForkSpace>,
 }
 
 impl<P: Platform> Resources<P> {
@@ -754,7 +756,8 @@ impl<P: Platform> Resources<P> {
             };
             (handlers, vm)
         };
-        Ok(Resources { vm, files, fs, handlers })
+        let space = (!f.contains(F::THREAD)).then(crate::rlimit::ForkSpace::new);
+        Ok(Resources { vm, files, fs, handlers, space })
     }
 }
 
@@ -2323,6 +2326,7 @@ impl<P: Platform> Inner<P> {
             files: t.files.as_ref().map(|f| f.share()),
             fs: t.fs.as_ref().map(|f| f.share()),
             handlers: Some(Sig::<P>::share(&p.handlers)),
+            space: None,
         })
     }
 
@@ -2377,7 +2381,7 @@ impl<P: Platform> Inner<P> {
             next_ino += 1;
         }
         let parent_vm = p.vm.clone();
-        let Resources { vm: child_vm, files, fs, handlers } = copies;
+        let Resources { vm: child_vm, files, fs, handlers, space } = copies;
         let mut process = None;
         if !f.contains(F::THREAD) {
             let handlers = handlers.unwrap_or_else(|| Sig::<P>::share(&p.handlers));
@@ -2410,7 +2414,8 @@ impl<P: Platform> Inner<P> {
                 pending: Sig::<P>::new_process(&self.epoch),
                 creds,
                 ns,
-                rlimits: p.rlimits.clone(),
+                // (the copy phase allocated the space for a new process)
+                rlimits: p.rlimits.fork(space.unwrap_or_default()),
                 usage: Rusage::default(),
                 children_usage: Rusage::default(),
                 ptrace: None,

@@ -743,6 +743,7 @@ impl<'a> Ctx<'a> {
         if ftype == FileType::Directory && acc & W_OK != 0 {
             return Err(Errno::EISDIR);
         }
+        let mut opened = None;
         if !created {
             if ftype == FileType::Socket {
                 return Err(Errno::ENXIO);
@@ -757,8 +758,10 @@ impl<'a> Ctx<'a> {
                 return Err(Errno::EPERM);
             }
             // a synthetic file's own open check (procfs: ptrace access)
+            // and the node of this open file
             if let Some(s) = inode.synth() {
                 s.node.may_open()?;
+                opened = s.node.open_file(flags)?;
             }
             // do_dentry_open's get_write_access (and handle_truncate's for
             // O_TRUNC): ETXTBSY while a program runs from the file; held
@@ -766,7 +769,9 @@ impl<'a> Ctx<'a> {
             if acc & W_OK != 0 && ftype == FileType::Regular {
                 inode.get_write_access()?;
                 let r = if flags & O_TRUNC != 0 { inode.set_size(0) } else { Ok(()) };
-                let file = r.map(|()| RamFile::new(Arc::clone(&inode), flags_after_open(flags)));
+                let file = r.map(|()| {
+                    RamFile::new(Arc::clone(&inode), flags_after_open(flags)).with_node(opened.take())
+                });
                 inode.put_write_access();
                 let file = file?;
                 if flags & O_TRUNC != 0 {
@@ -786,7 +791,7 @@ impl<'a> Ctx<'a> {
             FileType::Fifo => Opened::Fifo { inode, flags },
             _ => {
                 inode.fsnotify_file(OPEN);
-                Opened::File(Arc::new(RamFile::new(inode, flags)))
+                Opened::File(Arc::new(RamFile::new(inode, flags).with_node(opened)))
             }
         })
     }

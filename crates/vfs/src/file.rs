@@ -190,6 +190,9 @@ pub struct RamFile {
     /// file the kernel makes itself, such as a memfd).
     write_access: bool,
     owner: crate::FileOwner,
+    /// A synthetic file's node for this open file alone
+    /// ([`crate::SynthNode::open_file`]), in place of the inode's.
+    node: Option<Arc<dyn crate::SynthNode>>,
 }
 
 impl fmt::Debug for RamFile {
@@ -224,6 +227,7 @@ impl RamFile {
             snapshot: Mutex::new(None),
             write_access: false,
             owner: crate::FileOwner::new(),
+            node: None,
         };
         f.inode.sb.open_files.fetch_add(1, Ordering::SeqCst);
         if f.counts_as_writer() {
@@ -235,6 +239,20 @@ impl RamFile {
             }
         }
         f
+    }
+
+    /// With `node` serving the reads and writes of this synthetic file
+    /// instead of its inode's node (`None`: the inode's).
+    pub(crate) fn with_node(mut self, node: Option<Arc<dyn crate::SynthNode>>) -> Self {
+        self.node = node;
+        self
+    }
+
+    /// A write at `offset` through this file's own node, when it has one
+    /// (`None`: through the inode).
+    fn write_own_node(&self, offset: u64, buf: &[u8]) -> Option<Result<usize>> {
+        let node = self.node.as_ref()?;
+        Some(node.write_direct(offset, buf).unwrap_or(Err(Errno::EACCES)))
     }
 
     /// Open for writing a regular file: what keeps its filesystem from a
@@ -273,14 +291,22 @@ impl RamFile {
     /// produced afresh at offset 0 (or the first time), else the same
     /// bytes as the read before, so a reader in pieces sees one version.
     fn read_synthetic(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        if let Some(r) = self.inode.synth().and_then(|s| s.node.read_direct(offset, buf)) {
+        let own = self.node.as_ref();
+        let direct = match own {
+            Some(n) => n.read_direct(offset, buf),
+            None => self.inode.synth().and_then(|s| s.node.read_direct(offset, buf)),
+        };
+        if let Some(r) = direct {
             return r;
         }
         let mut snap = self.snapshot.lock();
         let data = match &*snap {
             Some(d) if offset != 0 => d.clone(),
             _ => {
-                let d: Arc<[u8]> = self.inode.synth_content()?.into();
+                let d: Arc<[u8]> = match own {
+                    Some(n) => n.content()?.into(),
+                    None => self.inode.synth_content()?.into(),
+                };
                 *snap = Some(d.clone());
                 d
             }
@@ -347,7 +373,15 @@ impl File for RamFile {
             return Err(Errno::EBADF);
         }
         let mut pos = self.pos.lock();
-        let n = if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+        let append = self.flags.load(Ordering::Relaxed) & O_APPEND != 0;
+        let n = if self.node.is_some() {
+            // a synthetic file's size is 0: O_APPEND writes at 0
+            let at = if append { 0 } else { *pos };
+            Self::verify_area(at, buf.len())?;
+            let n = self.write_own_node(at, buf).unwrap_or(Err(Errno::EACCES))?;
+            *pos = at + n as u64;
+            n
+        } else if append {
             let (n, end) = self.inode.append(buf)?;
             *pos = end;
             n
@@ -386,7 +420,10 @@ impl File for RamFile {
         }
         Self::verify_area(offset, buf.len())?;
         // Linux appends even with an offset when O_APPEND is set.
-        let n = if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+        let append = self.flags.load(Ordering::Relaxed) & O_APPEND != 0;
+        let n = if let Some(r) = self.write_own_node(if append { 0 } else { offset }, buf) {
+            r?
+        } else if append {
             self.inode.append(buf)?.0
         } else {
             self.inode.write_at(offset, buf)?

@@ -114,6 +114,9 @@ pub struct FileOwner {
     /// What the kernel hooked on the file's wake-ups while O_ASYNC is on
     /// (kept here so it lives as long as the description).
     hook: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+    /// Held across a change of the status flags with its O_ASYNC switch
+    /// ([`FileOwner::with_setfl`]).
+    setfl: Mutex<()>,
 }
 
 impl fmt::Debug for FileOwner {
@@ -132,7 +135,19 @@ impl FileOwner {
             state: Mutex::new(OwnerState { pid: 0, kind: OwnerKind::Tid, uid: 0, euid: 0, signum: 0 }),
             async_fd: Mutex::new(None),
             hook: Mutex::new(None),
+            setfl: Mutex::new(()),
         }
+    }
+
+    /// Runs `f` under the description's status lock (Linux's `f_lock` in
+    /// setfl and ioctl_fionbio): a kernel that switches O_ASYNC's hook and
+    /// then stores the status flags in `f` makes both one step for a
+    /// concurrent F_SETFL, FIOASYNC or FIONBIO, so the flag and the hook
+    /// cannot end apart. Not taken by anything else here; `f` must not
+    /// sleep.
+    pub fn with_setfl<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _g = self.setfl.lock();
+        f()
     }
 
     /// The owner now.

@@ -127,6 +127,16 @@ pub trait SynthNode: Send + Sync {
         Ok(())
     }
 
+    /// Called by open(2) after [`SynthNode::may_open`] with the open
+    /// flags: a node that stands for this node in the open file alone,
+    /// serving its reads and writes (Linux's procfs `open` methods that
+    /// keep what the opener was: `/proc/<pid>/uid_map` keeps the
+    /// namespace and the opener's credentials, `file->f_cred`). `None`
+    /// (the default) keeps this node; an error refuses the open.
+    fn open_file(&self, _flags: u32) -> Result<Option<Arc<dyn SynthNode>>> {
+        Ok(None)
+    }
+
     /// A regular file addressed by offset rather than produced whole
     /// (`/proc/<pid>/mem`): `Some` with the bytes read at `offset`; `None`
     /// (the default) reads [`SynthNode::content`].

@@ -1031,6 +1031,9 @@ impl SynthNode for SRoot {
             )),
             b"d" => Some(Inode::new_synth(dir, name, FileType::Directory, 0o555, 11, Arc::new(SDir))),
             b"mem" => Some(Inode::new_synth(dir, name, FileType::Regular, 0o600, 14, Arc::new(SMem))),
+            b"per_open" => {
+                Some(Inode::new_synth(dir, name, FileType::Regular, 0o666, 15, Arc::new(SPerOpen)))
+            }
             b"secret" => {
                 let i = Inode::new_synth(dir, name, FileType::Regular, 0o444, 13, Arc::new(SSecret));
                 i.set_synth_owner(65534, 65534);
@@ -1096,6 +1099,55 @@ fn synthetic_file_read_and_written_by_offset() {
     // content-produced files still refuse writes
     let n = file(ctx.open(&root, b"/proc/n", O_RDONLY, 0));
     assert_eq!(n.pwrite(b"x", 0), Err(Errno::EBADF));
+}
+
+/// A file whose opens each get a node of their own (procfs uid_map keeps
+/// its opener): it records the open flags, reads them back as its content
+/// and takes writes only at offset 0; the inode's own node refuses all.
+struct SPerOpen;
+struct SOpened(u32);
+
+impl SynthNode for SPerOpen {
+    fn open_file(&self, flags: u32) -> Result<Option<Arc<dyn SynthNode>>, Errno> {
+        if flags & O_ACCMODE == O_WRONLY && flags & O_APPEND == 0 && flags & O_TRUNC != 0 {
+            return Err(Errno::EPERM);
+        }
+        Ok(Some(Arc::new(SOpened(flags & (O_ACCMODE | O_APPEND)))))
+    }
+}
+
+impl SynthNode for SOpened {
+    fn content(&self) -> Result<Vec<u8>, Errno> {
+        Ok(std::format!("{}\n", self.0).into_bytes())
+    }
+    fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize, Errno>> {
+        Some(if offset == 0 { Ok(data.len()) } else { Err(Errno::EINVAL) })
+    }
+}
+
+#[test]
+fn synthetic_node_per_open_file() {
+    let (root, cred) = synth_setup();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/proc/per_open", O_RDWR, 0));
+    let mut b = [0u8; 8];
+    assert_eq!(f.read(&mut b), Ok(2));
+    assert_eq!(&b[..2], b"2\n");
+    let g = file(ctx.open(&root, b"/proc/per_open", O_RDONLY, 0));
+    assert_eq!(g.pread(&mut b, 0), Ok(2));
+    assert_eq!(&b[..2], b"0\n");
+    // writes go to the file's node: at the offset, then from it
+    assert_eq!(f.pwrite(b"abc", 0), Ok(3));
+    assert_eq!(f.pwrite(b"abc", 1), Err(Errno::EINVAL));
+    assert_eq!(f.lseek(0, 0), Ok(0));
+    assert_eq!(f.write(b"abc"), Ok(3));
+    assert_eq!(f.write(b"abc"), Err(Errno::EINVAL));
+    // O_APPEND writes at 0 (a synthetic file's size)
+    let a = file(ctx.open(&root, b"/proc/per_open", O_WRONLY | O_APPEND, 0));
+    assert_eq!(a.write(b"x"), Ok(1));
+    assert_eq!(a.write(b"x"), Ok(1));
+    // the node's error refuses the open
+    assert_eq!(ctx.open(&root, b"/proc/per_open", O_WRONLY | O_TRUNC, 0).err(), Some(Errno::EPERM));
 }
 
 /// A file anyone may read by its mode whose open is refused (procfs maps).

@@ -806,8 +806,7 @@ fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: Vec<u8>) -> Result<Control> {
                         return Err(Errno::EINVAL);
                     }
                     let c = net::Ucred::from_bytes(&h[CMSG_HDR..CMSG_HDR + 12]).ok_or(Errno::EINVAL)?;
-                    unix::check_creds(t, &c)?;
-                    creds = Some(c);
+                    creds = Some(unix::check_creds(t, &c)?);
                 }
                 _ => return Err(Errno::EINVAL),
             }
@@ -876,6 +875,8 @@ fn put_control(
     }
     let room = |out: &Vec<u8>| space.saturating_sub(out.len());
     if let Some(c) = r.creds {
+        // scm_recv: the ids as the receiver's namespace sees them
+        let c = net::Ucred::new(c.pid, t.user_ns.uid_from(c.uid), t.user_ns.gid_from(c.gid));
         if room(&out) < CMSG_HDR {
             trunc = MSG_CTRUNC;
         } else {
@@ -1110,6 +1111,20 @@ pub fn getsockopt(
                 let b = timeval_of_timeout(to);
                 let n = cap.min(16);
                 buf[..n].copy_from_slice(&b[..n]);
+                n
+            }
+            // cred_to_ucred: the peer's ids in the caller's namespace
+            SO_PEERCRED => {
+                let n = s.sock.getsockopt(level, name, &mut buf[..cap])?;
+                let word = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+                if n >= 8 {
+                    let uid = t.user_ns.uid_from(word(&buf, 4));
+                    buf[4..8].copy_from_slice(&uid.to_le_bytes());
+                }
+                if n >= 12 {
+                    let gid = t.user_ns.gid_from(word(&buf, 8));
+                    buf[8..12].copy_from_slice(&gid.to_le_bytes());
+                }
                 n
             }
             _ => s.sock.getsockopt(level, name, &mut buf[..cap])?,

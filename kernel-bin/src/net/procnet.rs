@@ -30,7 +30,14 @@ pub(super) struct Row {
     pub(super) uid: u32,
 }
 
-/// The inet sockets the tables list (the stack's lock taken once).
+/// How many sockets (or entries of the stack's tables) one acquisition of
+/// NET's lock looks at while the tables are read.
+const BATCH: usize = 64;
+
+/// The inet sockets the tables list: the stack's lock taken per
+/// [`BATCH`] sockets (rows reserved before, so nothing is allocated under
+/// it), not once for all; the tables are no atomic snapshot (nor are
+/// Linux's, read bucket by bucket).
 pub(super) fn inet_rows() -> Result<Vec<Row>> {
     let files = super::open_sockets()?;
     let mut ids = Vec::new();
@@ -40,22 +47,30 @@ pub(super) fn inet_rows() -> Result<Vec<Row>> {
             ids.push((s.id(), f.ino(), f.uid()));
         }
     }
-    let rows = super::inet::with_stack(|st| -> Result<Vec<Row>> {
-        let extra = st.unowned_tcp()?;
-        let mut rows = Vec::new();
-        rows.try_reserve_exact(ids.len() + extra.len()).map_err(|_| Errno::ENOMEM)?;
-        for &(id, ino, uid) in &ids {
-            if let Ok(info) = st.sock_info(id)
-                && info.hashed
-            {
-                rows.push(Row { info, ino, uid });
+    let mut rows: Vec<Row> = Vec::new();
+    rows.try_reserve_exact(ids.len()).map_err(|_| Errno::ENOMEM)?;
+    for chunk in ids.chunks(BATCH) {
+        super::inet::with_stack(|st| {
+            for &(id, ino, uid) in chunk {
+                if let Ok(info) = st.sock_info(id)
+                    && info.hashed
+                {
+                    rows.push(Row { info, ino, uid });
+                }
             }
-        }
-        rows.extend(extra.into_iter().map(|info| Row { info, ino: 0, uid: 0 }));
-        Ok(rows)
-    })?;
-    // the files go after the stack's lock (a last reference releases)
+        });
+    }
+    // the files (their ids stay theirs meanwhile) go with no lock held (a
+    // last reference releases)
     drop(files);
+    let mut extra = Vec::new();
+    let mut at = Some(inet::UnownedCursor::default());
+    while let Some(c) = at {
+        extra.try_reserve(BATCH).map_err(|_| Errno::ENOMEM)?;
+        at = super::inet::with_stack(|st| st.unowned_tcp_batch(c, BATCH, &mut extra))?;
+    }
+    rows.try_reserve_exact(extra.len()).map_err(|_| Errno::ENOMEM)?;
+    rows.extend(extra.into_iter().map(|info| Row { info, ino: 0, uid: 0 }));
     Ok(rows)
 }
 

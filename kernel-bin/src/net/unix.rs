@@ -121,19 +121,23 @@ impl Resolver for KResolver<'_> {
     }
 }
 
-/// The credentials `SCM_CREDENTIALS` may claim (scm_check_creds): its own
-/// pid (or CAP_SYS_ADMIN), one of its uids (or CAP_SETUID), one of its
-/// gids (or CAP_SETGID); `EPERM` otherwise.
-pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<()> {
-    let ok = crate::proc::table()
+/// The credentials `SCM_CREDENTIALS` may claim (scm_check_creds): the ids
+/// are the sender's namespace's (`EINVAL` for one it does not map), then
+/// its own pid (or CAP_SYS_ADMIN), one of its uids (or CAP_SETUID), one
+/// of its gids (or CAP_SETGID); `EPERM` otherwise. Returns them with the
+/// kernel's ids (the receiver sees them in its own namespace).
+pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<net::Ucred> {
+    crate::proc::table()
         .with_process(t.pid, |p| {
             let cr = p.creds();
-            let cap = |bit: u32| cr.cap_effective & (1u64 << bit) != 0;
+            let (Some(uid), Some(gid)) = (cr.user_ns.uid_into(c.uid), cr.user_ns.gid_into(c.gid)) else {
+                return Err(Errno::EINVAL);
+            };
+            let cap = |bit: u32| cr.own_cap(bit);
             let pid_ok = c.pid == t.pid || cap(21);
-            let uid_ok = [cr.uid, cr.euid, cr.suid].contains(&c.uid) || cap(7);
-            let gid_ok = [cr.gid, cr.egid, cr.sgid].contains(&c.gid) || cap(6);
-            pid_ok && uid_ok && gid_ok
+            let uid_ok = [cr.uid, cr.euid, cr.suid].contains(&uid) || cap(7);
+            let gid_ok = [cr.gid, cr.egid, cr.sgid].contains(&gid) || cap(6);
+            if pid_ok && uid_ok && gid_ok { Ok(net::Ucred::new(c.pid, uid, gid)) } else { Err(Errno::EPERM) }
         })
-        .unwrap_or(false);
-    if ok { Ok(()) } else { Err(Errno::EPERM) }
+        .unwrap_or(Err(Errno::EPERM))
 }

@@ -1017,15 +1017,7 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
             }
             // setfl(): O_ASYNC is not in Linux's SETFL_MASK, the file's
             // fasync sets it: never kept on a file without one
-            let mut arg = arg as u32;
-            let on = arg & vfs::O_ASYNC != 0;
-            if !file.fasync() {
-                arg &= !vfs::O_ASYNC;
-            } else if on != (file.status_flags() & vfs::O_ASYNC != 0) {
-                crate::fasync::switch(fd32 as i32, &file, on)?;
-            }
-            file.set_status_flags(arg);
-            Ok(0)
+            crate::fasync::setfl(fd32 as i32, &file, |_| arg as u32).map(|()| 0)
         }
         _ if crate::fasync::is_owner_cmd(cmd) => {
             let file = files.lock().get(fd32)?;
@@ -1290,7 +1282,8 @@ pub fn faccessat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32, f
 fn access_cred(c: &process::cred::Credentials) -> vfs::Cred {
     let caps = if c.securebits & process::cred::SECBIT_NO_SETUID_FIXUP != 0 {
         c.cap_effective
-    } else if c.uid == 0 {
+    } else if c.user_ns.uid_into(0) == Some(c.uid) {
+        // root is the namespace's uid 0 (make_kuid(user_ns, 0))
         c.cap_permitted
     } else {
         0
@@ -1575,7 +1568,11 @@ pub fn fchownat(
     if flags & !(AT_SYMLINK_NOFOLLOW | vfs::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let id = |v: u32| (v != u32::MAX).then_some(v);
+    // chown_common(): the ids of the caller's user namespace as kernel
+    // ids, EINVAL for one it does not map (after the look-up); -1 keeps
+    let ns = &t.user_ns;
+    let (kuid, kgid) = (ns.uid_into(uid), ns.gid_into(gid));
+    let unmapped = (uid != u32::MAX && kuid.is_none()) || (gid != u32::MAX && kgid.is_none());
     // fchown(2) comes here with no path at all
     let p = if pathname.is_null() { Vec::new() } else { t.read_str(pathname, PATH_MAX)? };
     if p.is_empty() {
@@ -1583,9 +1580,16 @@ pub fn fchownat(
             return Err(Errno::ENOENT);
         }
         let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
-        return inode.chown(&cred(t), id(uid), id(gid)).map(|_| 0);
+        if unmapped {
+            return Err(Errno::EINVAL);
+        }
+        return inode.chown(&cred(t), kuid, kgid).map(|_| 0);
     }
-    with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.chown(dir, &p, id(uid), id(gid), flags)).map(|_| 0)
+    if unmapped {
+        with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.lookup_at(dir, &p, flags))?;
+        return Err(Errno::EINVAL);
+    }
+    with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.chown(dir, &p, kuid, kgid, flags)).map(|_| 0)
 }
 
 /// utimensat(2): NULL times set both to now; UTIME_NOW/UTIME_OMIT as Linux.

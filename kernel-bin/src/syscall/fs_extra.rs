@@ -36,20 +36,21 @@ pub fn generic_ioctl(t: &UThread, fd: Fd, cmd: u32, arg: u64) -> Option<SysResul
             let flags = if cmd == FIOCLEX { fs_table::FD_CLOEXEC } else { 0 };
             files.and_then(|files| files.lock().set_fd_flags(fd.get(), flags)).map(|_| 0)
         }
+        // ioctl_fionbio, ioctl_fioasync: under the description's status
+        // lock, as F_SETFL
         FIONBIO => read_int(t, arg).map(|on| {
-            let fl = file.status_flags();
-            file.set_status_flags(if on != 0 { fl | vfs::O_NONBLOCK } else { fl & !vfs::O_NONBLOCK });
+            file.owner().with_setfl(|| {
+                let fl = file.status_flags();
+                file.set_status_flags(if on != 0 { fl | vfs::O_NONBLOCK } else { fl & !vfs::O_NONBLOCK });
+            });
             0
         }),
         FIOASYNC => read_int(t, arg).and_then(|on| {
-            let fl = file.status_flags();
             let want = if on != 0 { vfs::O_ASYNC } else { 0 };
-            if (fl ^ want) & vfs::O_ASYNC == 0 {
+            if (file.status_flags() ^ want) & vfs::O_ASYNC == 0 {
                 Ok(0)
             } else if file.fasync() {
-                crate::fasync::switch(fd.get() as i32, &file, on != 0)?;
-                file.set_status_flags((fl & !vfs::O_ASYNC) | want);
-                Ok(0)
+                crate::fasync::setfl(fd.get() as i32, &file, |fl| (fl & !vfs::O_ASYNC) | want).map(|()| 0)
             } else {
                 Err(Errno::ENOTTY)
             }

@@ -494,15 +494,16 @@ pub fn shmdt(t: &mut UThread, addr: UserPtr<u8>) -> SysResult {
 
 /// `struct shmid64_ds` of x86_64 (112 bytes): `struct ipc64_perm` (key,
 /// uid, gid, cuid, cgid, mode, seq, two unused longs), then the segment's
-/// size, times, pids and attach count.
-fn shmid_ds(s: &Segment) -> [u8; 112] {
+/// size, times, pids and attach count. The ids as namespace `ns` sees
+/// them (`kernel_to_ipc64_perm`: from_kuid_munged).
+fn shmid_ds(s: &Segment, ns: &process::ns::UserNsRef) -> [u8; 112] {
     let mut b = [0u8; 112];
     let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
     put(0, &s.key.to_le_bytes());
-    put(4, &s.uid.to_le_bytes());
-    put(8, &s.gid.to_le_bytes());
-    put(12, &s.cuid.to_le_bytes());
-    put(16, &s.cgid.to_le_bytes());
+    put(4, &ns.uid_from(s.uid).to_le_bytes());
+    put(8, &ns.gid_from(s.gid).to_le_bytes());
+    put(12, &ns.uid_from(s.cuid).to_le_bytes());
+    put(16, &ns.gid_from(s.cgid).to_le_bytes());
     put(20, &s.mode.to_le_bytes());
     put(24, &(s.seq as u16).to_le_bytes());
     put(48, &s.size.to_le_bytes());
@@ -561,7 +562,8 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                         Err(Errno::EACCES)
                     } else {
                         let ret = if cmd == IPC_STAT { 0 } else { s.seq * SEQ_MULTIPLIER + index };
-                        t.write_slice(buf, &shmid_ds(s)).map(|_| ret as isize)
+                        let ds = shmid_ds(s, &t.user_ns);
+                        t.write_slice(buf, &ds).map(|_| ret as isize)
                     }
                 }
             }
@@ -589,8 +591,15 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                             Some(Ok(b)) => {
                                 let word =
                                     |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-                                s.uid = word(4);
-                                s.gid = word(8);
+                                // ipc_update_perm: the caller's
+                                // namespace's ids, EINVAL unmapped
+                                let (Some(uid), Some(gid)) =
+                                    (t.user_ns.uid_into(word(4)), t.user_ns.gid_into(word(8)))
+                                else {
+                                    return Err(Errno::EINVAL);
+                                };
+                                s.uid = uid;
+                                s.gid = gid;
                                 s.mode = (s.mode & !0o777) | (word(20) & 0o777);
                                 s.ctime = now_sec();
                                 Ok(0)

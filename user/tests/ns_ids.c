@@ -1,0 +1,436 @@
+/* User namespaces, review32's findings: uid_map/gid_map/setgroups writes
+ * are checked against the opener's credentials (file->f_cred) as well as
+ * the writer's, map_write's parse and order of errors, setgroups' open-time
+ * check; ids translated through the caller's namespace by chown(2),
+ * fchown(2), lchown(2) (EINVAL for an unmapped id), F_GETOWNER_UIDS
+ * ((uid_t)-1 when unmapped), SO_PEERCRED and SCM_CREDENTIALS; F_SETFL turning O_ASYNC on and off from two threads
+ * leaves the flag and the signalling together. Run as root (the suite's
+ * user); the unprivileged cases drop to uid/gid 1000 in a child. */
+#include "kt.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#ifndef F_GETOWNER_UIDS
+#define F_GETOWNER_UIDS 17
+#endif
+
+static long put(const char *path, const char *s) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    long r = write(fd, s, strlen(s));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+static int get(const char *path, char *buf, int size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = read(fd, buf, size - 1);
+    close(fd);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
+static int drop_to_1000(void) {
+    return setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
+           prctl(PR_SET_DUMPABLE, 1) == 0;
+}
+
+/* uid 1000 in a namespace of its own mapping itself as 0 */
+static int own_namespace(void) {
+    return unshare(CLONE_NEWUSER) == 0 && put("/proc/self/uid_map", "0 1000 1") == 8 &&
+           put("/proc/self/setgroups", "deny") == 4 && put("/proc/self/gid_map", "0 1000 1") == 8;
+}
+
+static int send_fd(int sock, int fd) {
+    char b = 'f';
+    struct iovec iov = {&b, 1};
+    char ctl[CMSG_SPACE(sizeof(int))];
+    memset(ctl, 0, sizeof ctl);
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock) {
+    char b;
+    struct iovec iov = {&b, 1};
+    char ctl[CMSG_SPACE(sizeof(int))];
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    if (recvmsg(sock, &m, 0) != 1) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
+
+/* An unprivileged user opens its namespace's uid_map and hands the fd to
+ * root: root's write through it cannot install more than the opener could
+ * (new_idmap_permitted checks file->f_cred), but the opener's own id. */
+KT_CASE(map_write_checks_the_opener) {
+    int sv[2], go[2];
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    KT_SYS_OK(pipe(go));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char b;
+        if (!drop_to_1000()) _exit(1);
+        if (unshare(CLONE_NEWUSER) != 0) _exit(2);
+        int fd = open("/proc/self/uid_map", O_WRONLY);
+        if (fd < 0) _exit(3);
+        if (send_fd(sv[1], fd) != 0) _exit(4);
+        if (read(go[0], &b, 1) != 1) _exit(5);
+        if (getuid() != 0 || geteuid() != 0) _exit(6);
+        _exit(0);
+    }
+    int fd = recv_fd(sv[0]);
+    KT_TRUE(fd >= 0, "fd %d", fd);
+    KT_SYS_ERR(write(fd, "0 0 4294967295", 14), EPERM);
+    KT_SYS_ERR(write(fd, "0 100000 1000", 13), EPERM);
+    KT_SYS_ERR(write(fd, "0 1001 1", 8), EPERM);
+    KT_SYS_RET(write(fd, "0 1000 1\n", 9), 9);
+    KT_SYS_RET(write(go[1], "g", 1), 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close(fd);
+}
+
+/* The other way round: root opens, the namespace's unprivileged maker
+ * writes. The writer lacks CAP_SETUID over the parent, and the own-id rule
+ * asks the opener's euid: nothing can be written through root's fd. */
+KT_CASE(map_write_checks_the_writer) {
+    int sv[2], ready[2];
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    KT_SYS_OK(pipe(ready));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (!drop_to_1000()) _exit(1);
+        if (unshare(CLONE_NEWUSER) != 0) _exit(2);
+        if (write(ready[1], "r", 1) != 1) _exit(3);
+        int fd = recv_fd(sv[1]);
+        if (fd < 0) _exit(4);
+        if (write(fd, "0 100000 10", 11) != -1 || errno != EPERM) _exit(5);
+        if (write(fd, "0 1000 1", 8) != -1 || errno != EPERM) _exit(6);
+        /* its own open works */
+        if (put("/proc/self/uid_map", "0 1000 1") != 8) _exit(7);
+        if (getuid() != 0) _exit(8);
+        _exit(0);
+    }
+    char b, path[64];
+    KT_SYS_RET(read(ready[0], &b, 1), 1);
+    snprintf(path, sizeof path, "/proc/%d/uid_map", c);
+    int fd = open(path, O_WRONLY);
+    KT_TRUE(fd >= 0, "fd %d", fd);
+    KT_SYS_OK(send_fd(sv[0], fd));
+    close(fd);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* proc_setgroups_open: writing needs CAP_SYS_ADMIN over the namespace at
+ * open (EACCES); proc_setgroups_write: "allow" or "deny" then white space;
+ * the initial namespace takes "allow" and refuses "deny" (its gid map is
+ * written). */
+static int setgroups_child(void) {
+    char buf[16];
+    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(2, open("/proc/self/setgroups", O_WRONLY) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(3, open("/proc/self/setgroups", O_RDWR) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(4, get("/proc/self/setgroups", buf, sizeof buf) == 6 && strcmp(buf, "allow\n") == 0);
+    KT_CHILD_CHECK(5, unshare(CLONE_NEWUSER) == 0);
+    KT_CHILD_CHECK(6, put("/proc/self/setgroups", "allowx") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(7, put("/proc/self/setgroups", " deny") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(8, put("/proc/self/setgroups", "denial") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(9, put("/proc/self/setgroups", "allow\t\n") == 7);
+    KT_CHILD_CHECK(10, put("/proc/self/setgroups", "deny\n") == 5);
+    KT_CHILD_CHECK(11, put("/proc/self/setgroups", "allow") == -1 && errno == EPERM);
+    KT_CHILD_CHECK(12, put("/proc/self/setgroups", "deny") == 4);
+    return 0;
+}
+
+KT_CASE(setgroups_open_and_write_rules) {
+    KT_SYS_RET(put("/proc/self/setgroups", "allow"), 5);
+    KT_SYS_ERR(put("/proc/self/setgroups", "deny"), EPERM);
+    KT_SYS_ERR(put("/proc/self/setgroups", "yes"), EINVAL);
+    KT_SYS_ERR(put("/proc/self/setgroups", "allow   "), EINVAL);
+    KT_EQ(kt_in_child(setgroups_child), 0);
+}
+
+/* map_write's parse: one final newline only, no empty line; the numbers
+ * modulo 2^32 (simple_strtoul into a u32); the whole-page limit first */
+KT_CASE(map_write_parse) {
+    int go[2], done[2];
+    KT_SYS_OK(pipe(go));
+    KT_SYS_OK(pipe(done));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char b;
+        if (unshare(CLONE_NEWUSER) != 0) _exit(1);
+        if (write(done[1], "u", 1) != 1) _exit(2);
+        if (read(go[0], &b, 1) != 1) _exit(3);
+        _exit(getuid() == 7 ? 0 : 4);
+    }
+    char b, path[64], buf[128];
+    static char big[4097];
+    KT_SYS_RET(read(done[0], &b, 1), 1);
+    snprintf(path, sizeof path, "/proc/%d/uid_map", c);
+    memset(big, ' ', 4096);
+    KT_SYS_ERR(put(path, big), EINVAL);
+    KT_SYS_ERR(put(path, "0 100000 10\n\n"), EINVAL);
+    KT_SYS_ERR(put(path, "\n0 100000 10"), EINVAL);
+    KT_SYS_ERR(put(path, "0 100000 10\n\n5 200000 1"), EINVAL);
+    KT_SYS_ERR(put(path, "0 100000"), EINVAL);
+    KT_SYS_ERR(put(path, "0 4294967295 1"), EINVAL);
+    KT_SYS_RET(put(path, "4294967303 0 1\n"), 15);
+    KT_SYS_ERR(put(path, "0 100000 10"), EPERM);
+    KT_SYS_OK(get(path, buf, sizeof buf));
+    KT_EQ(strcmp(buf, "         7          0          1\n"), 0);
+    /* the gid map: CAP_SETGID over the parent, setgroups allowed */
+    snprintf(path, sizeof path, "/proc/%d/gid_map", c);
+    KT_SYS_RET(put(path, "0 100000 10\t\n"), 13);
+    KT_SYS_OK(get(path, buf, sizeof buf));
+    KT_EQ(strcmp(buf, "         0     100000         10\n"), 0);
+    KT_SYS_RET(write(go[1], "g", 1), 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+#define FILE_A "/tmp/kt_ns_ids_a"
+#define FILE_B "/tmp/kt_ns_ids_b"
+
+/* chown_common(): the ids given are the caller's namespace's; one it does
+ * not map is EINVAL (after the path's look-up); -1 leaves the id */
+static int chown_child(void) {
+    struct stat st;
+    KT_CHILD_CHECK(1, drop_to_1000());
+    int fd = open(FILE_A, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    KT_CHILD_CHECK(2, fd >= 0);
+    KT_CHILD_CHECK(3, own_namespace());
+    KT_CHILD_CHECK(4, fstat(fd, &st) == 0 && st.st_uid == 0 && st.st_gid == 0);
+    KT_CHILD_CHECK(5, chown(FILE_A, 0, 0) == 0);
+    KT_CHILD_CHECK(6, chown(FILE_A, 5, -1) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(7, chown(FILE_A, -1, 1000) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(8, chown(FILE_A, 1000, 0) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(9, fchown(fd, 1, -1) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(10, lchown(FILE_A, 7, 7) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(11, fchownat(AT_FDCWD, FILE_A, 0, 9, 0) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(12, chown("/tmp/kt_ns_ids_none/x", 5, 5) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(13, chown(FILE_A, -1, -1) == 0);
+    KT_CHILD_CHECK(14, fchown(fd, 0, -1) == 0);
+    KT_CHILD_CHECK(15, fstat(fd, &st) == 0 && st.st_uid == 0 && st.st_gid == 0);
+    /* access(2) asks as the real ids: the namespace's root owns the file
+     * but its mode gives nothing; a root-owned file (unmapped) is refused.
+     * (Linux's CAP_DAC_OVERRIDE over a mapped file inside the namespace,
+     * capable_wrt_inode_uidgid, is not built here: not checked.) */
+    KT_CHILD_CHECK(16, fchmod(fd, 0600) == 0);
+    KT_CHILD_CHECK(17, access(FILE_A, R_OK | W_OK) == 0);
+    KT_CHILD_CHECK(18, access(FILE_A, X_OK) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(19, access(FILE_B, R_OK) == -1 && errno == EACCES);
+    close(fd);
+    return 0;
+}
+
+KT_CASE(chown_and_access_in_a_namespace) {
+    unlink(FILE_A);
+    int b = open(FILE_B, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    KT_TRUE(b >= 0, "open %d", b);
+    close(b);
+    KT_EQ(kt_in_child(chown_child), 0);
+    KT_SYS_OK(unlink(FILE_B));
+    struct stat st;
+    KT_SYS_OK(stat(FILE_A, &st));
+    KT_EQ(st.st_uid, 1000);
+    KT_EQ(st.st_gid, 1000);
+    KT_EQ(st.st_mode & 07777, 0600);
+    KT_SYS_OK(unlink(FILE_A));
+}
+
+/* f_getowner_uids: the owner's ids from_kuid'ed into the caller's
+ * namespace, -1 when unmapped there */
+static int owner_fd_root = -1;
+static int getowner_child(void) {
+    int q[2];
+    uid_t u[2];
+    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(2, pipe(q) == 0 && fcntl(q[0], F_SETOWN, getpid()) == 0);
+    KT_CHILD_CHECK(3, fcntl(q[0], F_GETOWNER_UIDS, u) == 0 && u[0] == 1000 && u[1] == 1000);
+    KT_CHILD_CHECK(4, own_namespace());
+    KT_CHILD_CHECK(5, fcntl(q[0], F_GETOWNER_UIDS, u) == 0 && u[0] == 0 && u[1] == 0);
+    KT_CHILD_CHECK(6, fcntl(owner_fd_root, F_GETOWNER_UIDS, u) == 0 && u[0] == (uid_t)-1 &&
+                          u[1] == (uid_t)-1);
+    return 0;
+}
+
+KT_CASE(getowner_uids_in_a_namespace) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_OK(fcntl(p[0], F_SETOWN, getpid()));
+    owner_fd_root = p[0];
+    KT_EQ(kt_in_child(getowner_child), 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* cred_to_ucred, scm_check_creds, scm_recv: SO_PEERCRED and
+ * SCM_CREDENTIALS carry kernel ids, each side sees them in its namespace */
+static int cred_sock[2];
+static int send_creds(int sock, pid_t pid, uid_t uid, gid_t gid) {
+    char b = 'c';
+    struct iovec iov = {&b, 1};
+    char ctl[CMSG_SPACE(sizeof(struct ucred))];
+    memset(ctl, 0, sizeof ctl);
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_CREDENTIALS;
+    c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+    struct ucred u = {pid, uid, gid};
+    memcpy(CMSG_DATA(c), &u, sizeof u);
+    return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+static int recv_creds(int sock, struct ucred *u) {
+    char b;
+    struct iovec iov = {&b, 1};
+    char ctl[CMSG_SPACE(sizeof(struct ucred))];
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    if (recvmsg(sock, &m, 0) != 1) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (!c || c->cmsg_type != SCM_CREDENTIALS) return -1;
+    memcpy(u, CMSG_DATA(c), sizeof *u);
+    return 0;
+}
+
+static int creds_child(void) {
+    struct ucred u;
+    socklen_t len = sizeof u;
+    int one = 1, sp[2];
+    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(2, own_namespace());
+    /* the pair's maker was root: unmapped here */
+    KT_CHILD_CHECK(3, getsockopt(cred_sock[1], SOL_SOCKET, SO_PEERCRED, &u, &len) == 0 &&
+                          u.uid == 65534 && u.gid == 65534);
+    KT_CHILD_CHECK(4, socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) == 0);
+    len = sizeof u;
+    KT_CHILD_CHECK(5, getsockopt(sp[0], SOL_SOCKET, SO_PEERCRED, &u, &len) == 0 && u.uid == 0 &&
+                          u.gid == 0 && u.pid == getpid());
+    KT_CHILD_CHECK(6, setsockopt(sp[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) == 0);
+    /* the namespace's ids: 0 is ours, 1000 is not mapped here */
+    KT_CHILD_CHECK(7, send_creds(sp[0], getpid(), 1000, 0) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(8, send_creds(sp[0], getpid(), 0, 0) == 0);
+    KT_CHILD_CHECK(9, recv_creds(sp[1], &u) == 0 && u.uid == 0 && u.gid == 0);
+    KT_CHILD_CHECK(10, send_creds(cred_sock[1], getpid(), 0, 0) == 0);
+    return 0;
+}
+
+KT_CASE(peer_credentials_in_a_namespace) {
+    int one = 1;
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_DGRAM, 0, cred_sock));
+    KT_SYS_OK(setsockopt(cred_sock[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+    KT_EQ(kt_in_child(creds_child), 0);
+    struct ucred u;
+    KT_SYS_OK(recv_creds(cred_sock[0], &u));
+    KT_EQ(u.uid, 1000);
+    KT_EQ(u.gid, 1000);
+    close(cred_sock[0]);
+    close(cred_sock[1]);
+}
+
+/* shmctl: ipc64_perm's ids as the caller's namespace sees them
+ * (kernel_to_ipc64_perm), IPC_SET's ids from it (ipc_update_perm) */
+static int root_shm = -1;
+static int shm_child(void) {
+    struct shmid_ds ds;
+    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(2, own_namespace());
+    KT_CHILD_CHECK(3, shmctl(root_shm, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 65534 &&
+                          ds.shm_perm.cuid == 65534 && ds.shm_perm.gid == 65534);
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    KT_CHILD_CHECK(4, id >= 0);
+    KT_CHILD_CHECK(5, shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 0 && ds.shm_perm.cuid == 0 &&
+                          ds.shm_perm.gid == 0 && ds.shm_perm.cgid == 0);
+    ds.shm_perm.uid = 5;
+    KT_CHILD_CHECK(6, shmctl(id, IPC_SET, &ds) == -1 && errno == EINVAL);
+    ds.shm_perm.uid = 0;
+    ds.shm_perm.gid = 1000;
+    KT_CHILD_CHECK(7, shmctl(id, IPC_SET, &ds) == -1 && errno == EINVAL);
+    ds.shm_perm.gid = 0;
+    KT_CHILD_CHECK(8, shmctl(id, IPC_SET, &ds) == 0);
+    KT_CHILD_CHECK(9, shmctl(id, IPC_RMID, NULL) == 0);
+    return 0;
+}
+
+KT_CASE(shm_ids_in_a_namespace) {
+    root_shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0666);
+    KT_TRUE(root_shm >= 0, "shmget %d", root_shm);
+    KT_EQ(kt_in_child(shm_child), 0);
+    KT_SYS_OK(shmctl(root_shm, IPC_RMID, NULL));
+}
+
+/* setfl(): two threads switching O_ASYNC on and off; afterwards a write
+ * signals exactly when F_GETFL shows the flag */
+static int flip_fd;
+static void *flipper(void *arg) {
+    int on = arg != NULL;
+    for (int i = 0; i < 3000; i++) {
+        int fl = fcntl(flip_fd, F_GETFL);
+        fcntl(flip_fd, F_SETFL, on ? (fl | O_ASYNC) : (fl & ~O_ASYNC));
+    }
+    return NULL;
+}
+
+KT_CASE(o_async_switch_is_one_step) {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGIO);
+    KT_SYS_OK(sigprocmask(SIG_BLOCK, &set, &old));
+    for (int round = 0; round < 4; round++) {
+        int p[2];
+        KT_SYS_OK(pipe(p));
+        flip_fd = p[0];
+        KT_SYS_OK(fcntl(p[0], F_SETOWN, getpid()));
+        pthread_t a, b;
+        KT_EQ(pthread_create(&a, NULL, flipper, (void *)1), 0);
+        KT_EQ(pthread_create(&b, NULL, flipper, NULL), 0);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        int on = (fcntl(p[0], F_GETFL) & O_ASYNC) != 0;
+        struct timespec none = {0, 0};
+        while (sigtimedwait(&set, NULL, &none) == SIGIO) {
+        }
+        KT_SYS_RET(write(p[1], "x", 1), 1);
+        struct timespec ts = {0, 300 * 1000 * 1000};
+        int got = sigtimedwait(&set, NULL, &ts) == SIGIO;
+        KT_EQ(got, on);
+        close(p[0]);
+        close(p[1]);
+    }
+    KT_SYS_OK(sigprocmask(SIG_SETMASK, &old, NULL));
+}
+
+KT_MAIN()
