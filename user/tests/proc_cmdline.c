@@ -147,8 +147,8 @@ KT_CASE(cmdline_reads_memory_as_it_is_now) {
     KT_EQ(slurp(path, want, buf, sizeof buf), 0);
     /* environ unchanged */
     snprintf(path, sizeof path, "/proc/%d/environ", (int)c);
-    KT_EQ(slurp(path, 0, buf, sizeof buf), 11);
-    KT_TRUE(!memcmp(buf, "A=1\0BB=22\0", 11), "environ");
+    KT_EQ(slurp(path, 0, buf, sizeof buf), 10);
+    KT_TRUE(!memcmp(buf, "A=1\0BB=22\0", 10), "environ");
     stop_helper(c);
 }
 
@@ -158,7 +158,7 @@ KT_CASE(setproctitle_over_the_environment) {
     char path[64], buf[256];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)c);
     const char *t = "nginx: master process /usr/sbin/nginx -g daemon off; with a long title";
-    size_t area = strlen(kt_self) + 1 + 6 + 3 + 4 + 11;
+    size_t area = strlen(kt_self) + 1 + 6 + 3 + 4 + 10;
     size_t tl = strlen(t) < area ? strlen(t) : area - 1;
     int n = slurp(path, 0, buf, sizeof buf);
     KT_EQ(n, tl + 1);
@@ -169,7 +169,7 @@ KT_CASE(setproctitle_over_the_environment) {
     KT_EQ(slurp(path, tl + 1, buf, sizeof buf), 0);
     /* environ reads the area as it is: the title's tail and NULs */
     snprintf(path, sizeof path, "/proc/%d/environ", (int)c);
-    KT_EQ(slurp(path, 0, buf, sizeof buf), 11);
+    KT_EQ(slurp(path, 0, buf, sizeof buf), 10);
     stop_helper(c);
 }
 
@@ -191,7 +191,7 @@ KT_CASE(no_nul_ends_at_the_environment_end) {
     KT_TRUE(c > 0, "helper");
     char path[64], buf[256];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)c);
-    size_t area = strlen(kt_self) + 1 + 6 + 3 + 4 + 11;
+    size_t area = strlen(kt_self) + 1 + 6 + 3 + 4 + 10;
     /* a page from arg_start up to the first NUL, whatever follows the
      * environment (the exec file name: bytes and its NUL) */
     int n = slurp(path, 0, buf, sizeof buf);
@@ -278,7 +278,7 @@ static int set_as_user(void) {
     m.start_data = stat_field(getpid(), 45);
     m.end_data = stat_field(getpid(), 46);
     m.start_brk = stat_field(getpid(), 47);
-    m.brk = (uintptr_t)sbrk(0);
+    m.brk = (uintptr_t)syscall(SYS_brk, 0);
     m.arg_start = (uintptr_t)new_args;
     m.arg_end = (uintptr_t)new_args + 8;
     m.env_start = stat_field(getpid(), 50);
@@ -291,8 +291,8 @@ static int set_as_user(void) {
     KT_CHILD_CHECK(6, n == 8 && !memcmp(buf, "one\0two\0", 8));
     KT_CHILD_CHECK(7, stat_field(getpid(), 49) == (uintptr_t)new_args + 8);
     /* brk goes on from where it was */
-    void *b = sbrk(0);
-    KT_CHILD_CHECK(8, sbrk(4096) == b && sbrk(0) == (char *)b + 4096);
+    long b = syscall(SYS_brk, 0);
+    KT_CHILD_CHECK(8, b == (long)m.brk && syscall(SYS_brk, b + 4096) == b + 4096);
     /* an address out of range */
     m.arg_start = 4096;
     KT_CHILD_CHECK(9, prctl(PR_SET_MM, MM_MAP, (unsigned long)&m, sizeof m, 0) == -1 && errno == EINVAL);
