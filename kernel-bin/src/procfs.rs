@@ -737,16 +737,21 @@ fn mem_rw(
     if done == 0 && !buf.is_empty() { Err(Errno::EIO) } else { Ok(done) }
 }
 
-/// Reads `buf.len()` bytes at `addr` of `vm` as access_remote_vm does:
-/// page by page, stopping at the first page that faults; the bytes read.
+/// Reads `buf.len()` bytes at `addr` of `vm` as access_remote_vm(...,
+/// FOLL_ANON) does: page by page, stopping at the first page that faults
+/// or that is not private anonymous memory (the stack, the heap; a
+/// file's mapping is refused); the bytes read.
 fn read_remote(vm: &process::seams::SharedVm<crate::proc::Kernel>, addr: usize, buf: &mut [u8]) -> usize {
     let mut done = 0;
     while done < buf.len() {
         let Some(a) = addr.checked_add(done) else { break };
         let n = (4096 - a % 4096).min(buf.len() - done);
-        if vm.lock().read_user(a, &mut buf[done..done + n]).is_err() {
+        let mut g = vm.lock();
+        let anon = g.mapping_at(a).is_some_and(|m| m.kind == vm::MappingKind::PrivateAnonymous);
+        if !anon || g.read_user(a, &mut buf[done..done + n]).is_err() {
             break;
         }
+        drop(g);
         done += n;
     }
     done

@@ -230,14 +230,22 @@ KT_CASE(stat_hides_the_layout_from_other_users) {
     KT_EQ(kt_in_child(other_user_stat), 0);
 }
 
-static char new_args[] = "one\0two\0three";
+static const char args_text[] = "one\0two\0three";
+static char *new_args; /* anonymous memory: what cmdline reads (FOLL_ANON) */
+static char file_args[] = "one\0two\0three"; /* .data: a file's mapping */
 
 static int set_arg_range(void) {
     char buf[64];
-    KT_CHILD_CHECK(1, prctl(PR_SET_MM, MM_ARG_START, (unsigned long)new_args, 0, 0) == 0);
-    KT_CHILD_CHECK(2, prctl(PR_SET_MM, MM_ARG_END, (unsigned long)new_args + sizeof new_args, 0, 0) == 0);
+    /* a file's private mapping is not read (access_remote_vm FOLL_ANON) */
+    KT_CHILD_CHECK(14, prctl(PR_SET_MM, MM_ARG_START, (unsigned long)file_args, 0, 0) == 0);
+    KT_CHILD_CHECK(15, prctl(PR_SET_MM, MM_ARG_END, (unsigned long)file_args + sizeof file_args, 0, 0) == 0);
+    KT_CHILD_CHECK(16, slurp("/proc/self/cmdline", 0, buf, sizeof buf) == 0);
+    /* the end first: the start may not pass it */
+    KT_CHILD_CHECK(1, prctl(PR_SET_MM, MM_ARG_START, (unsigned long)new_args, 0, 0) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(2, prctl(PR_SET_MM, MM_ARG_END, (unsigned long)new_args + sizeof args_text, 0, 0) == 0);
+    KT_CHILD_CHECK(17, prctl(PR_SET_MM, MM_ARG_START, (unsigned long)new_args, 0, 0) == 0);
     int n = slurp("/proc/self/cmdline", 0, buf, sizeof buf);
-    KT_CHILD_CHECK(3, n == (int)sizeof new_args && !memcmp(buf, new_args, sizeof new_args));
+    KT_CHILD_CHECK(3, n == (int)sizeof args_text && !memcmp(buf, args_text, sizeof args_text));
     KT_CHILD_CHECK(4, stat_field(getpid(), 48) == (uintptr_t)new_args);
     /* end before start */
     KT_CHILD_CHECK(5, prctl(PR_SET_MM, MM_ARG_END, (unsigned long)new_args - 8, 0, 0) == -1 &&
@@ -261,6 +269,9 @@ static int set_arg_range(void) {
 }
 
 KT_CASE(pr_set_mm_moves_the_arguments) {
+    new_args = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(new_args != MAP_FAILED, "mmap");
+    memcpy(new_args, args_text, sizeof args_text);
     KT_EQ(kt_in_child(set_arg_range), 0);
 }
 
