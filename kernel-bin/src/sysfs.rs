@@ -332,9 +332,9 @@ impl Node {
             },
             Node::Kernel => (name == b"mm").then_some(Node::KernelMm),
             Node::KernelMm => (name == b"transparent_hugepage").then_some(Node::Thp),
-            Node::Thp => {
-                find(THP_FILES).map(Node::ThpFile).or_else(|| (name == b"khugepaged").then_some(Node::Khugepaged))
-            }
+            Node::Thp => find(THP_FILES)
+                .map(Node::ThpFile)
+                .or_else(|| (name == b"khugepaged").then_some(Node::Khugepaged)),
             Node::Khugepaged => find(KHP_FILES).map(Node::KhpFile),
             Node::Devices => match name {
                 b"system" => Some(Node::System),

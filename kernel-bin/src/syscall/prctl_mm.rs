@@ -201,7 +201,11 @@ pub fn prctl_set_mm(t: &mut UThread, opt: u64, addr: u64, arg4: u64, arg5: u64) 
     // above them (find_vma)
     if matches!(
         opt,
-        PR_SET_MM_START_STACK | PR_SET_MM_ARG_START | PR_SET_MM_ARG_END | PR_SET_MM_ENV_START | PR_SET_MM_ENV_END
+        PR_SET_MM_START_STACK
+            | PR_SET_MM_ARG_START
+            | PR_SET_MM_ARG_END
+            | PR_SET_MM_ENV_START
+            | PR_SET_MM_ENV_END
     ) && t.vm.lock().highest_end().is_none_or(|end| end as u64 <= addr)
     {
         return Err(Errno::EFAULT);
