@@ -208,8 +208,8 @@ pub struct Image {
     /// The image could not be completed after Linux's point of no return
     /// (the interpreter): the exec goes on and the process dies of SIGSEGV.
     pub fatal: bool,
-    /// `mm->env_start..env_end` (/proc/<pid>/environ).
-    pub env: (usize, usize),
+    /// `mm->start_code` ... `env_end` (/proc/<pid>/cmdline, environ, stat).
+    pub layout: crate::procfs::MmLayout,
     /// `mm->saved_auxv` as bytes, `AT_NULL` included (/proc/<pid>/auxv).
     pub auxv: Vec<u8>,
 }
@@ -323,7 +323,7 @@ pub fn build(
                         exe: path,
                         exe_file,
                         fatal: true,
-                        env: (0, 0),
+                        layout: crate::procfs::MmLayout::default(),
                         auxv: Vec::new(),
                     });
                 }
@@ -338,8 +338,8 @@ pub fn build(
             auxv.extend_from_slice(&k.to_le_bytes());
             auxv.extend_from_slice(&v.to_le_bytes());
         }
-        let env = (img.env_start, img.env_end);
-        return Ok(Image { vm, entry, sp, exe: path, exe_file, fatal: false, env, auxv });
+        let layout = crate::procfs::MmLayout::of_image(&img);
+        return Ok(Image { vm, entry, sp, exe: path, exe_file, fatal: false, layout, auxv });
     }
     Err(Errno::ELOOP)
 }
@@ -457,7 +457,6 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
             (crate::syscall::fs::vfs_cred(c), elf_loader::Credentials::new(c.uid, c.euid, c.gid, c.egid))
         })
         .ok_or(Errno::ESRCH)?;
-    let argv_copy = argv.clone();
     let image = {
         let old = t.vm.clone();
         // the old address space locked only to make the new one's empty
@@ -481,8 +480,8 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     // with preemption points (its drop would free every page at once)
     crate::uthread::release_in_steps(&old);
     drop(old);
-    crate::procfs::set_exec(t.pid, &image.exe, image.exe_file, &argv_copy);
-    crate::procfs::set_exec_stack(t.pid, image.env, image.auxv);
+    crate::procfs::set_exec(t.pid, &image.exe, image.exe_file);
+    crate::procfs::set_exec_stack(t.pid, image.layout, image.auxv);
     if let Some(name) = path.rsplit(|&b| b == b'/').next() {
         crate::proc::set_comm(t.tid, name);
     }

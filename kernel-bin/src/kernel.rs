@@ -159,7 +159,7 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     };
     drop(template);
     let (image_exe, exe_file) = (image.exe.clone(), image.exe_file);
-    let (image_env, image_auxv) = (image.env, image.auxv);
+    let (image_layout, image_auxv) = (image.layout, image.auxv);
     let mut files = fs_table::FileTable::new();
     let console = crate::devices::console();
     for _ in 0..3 {
@@ -187,8 +187,8 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         }
     };
     crate::proc::set_comm(pid, b"init");
-    crate::procfs::set_exec(pid, &image_exe, exe_file, &[path.as_bytes().to_vec()]);
-    crate::procfs::set_exec_stack(pid, image_env, image_auxv);
+    crate::procfs::set_exec(pid, &image_exe, exe_file);
+    crate::procfs::set_exec_stack(pid, image_layout, image_auxv);
     process::seams::Hooks::thread_created(&crate::proc::Hooks, pid);
     log::info!("started {path} as pid {pid}");
     // The boot CPU's idle loop asks this on every turn (each interrupt,

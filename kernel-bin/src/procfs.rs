@@ -47,18 +47,18 @@ pub struct Info {
     /// That file's writes denied while the process runs it (`ETXTBSY`;
     /// Linux 6.1's `mm->exe_file`, taken again by a fork).
     exe_file: Option<vfs::WriteDenied>,
-    cmdline: Vec<u8>,
     /// Clock ticks (100 Hz) since boot when the process was made.
     start_ticks: u64,
-    /// `mm->env_start..env_end`: where execve put the environment.
-    env: (usize, usize),
+    /// Where execve put the code, data, stack, arguments and environment
+    /// (`mm->start_code` ... `env_end`; prctl(PR_SET_MM) moves them).
+    mm: MmLayout,
     /// `mm->saved_auxv` as bytes, `AT_NULL` included.
     auxv: Vec<u8>,
 }
 
 impl Info {
-    /// A forked child's: the parent's exe, command line, environment
-    /// range and auxv (`ENOMEM` if they cannot be copied), started now.
+    /// A forked child's: the parent's exe, memory layout (command line
+    /// and environment ranges) and auxv (`ENOMEM` if they cannot be copied), started now.
     pub fn for_fork(&self) -> Result<Info> {
         let copy = |v: &Vec<u8>| {
             let mut c = Vec::new();
@@ -70,9 +70,8 @@ impl Info {
             exe: copy(&self.exe)?,
             exe_inode: self.exe_inode.clone(),
             exe_file: self.exe_file.clone(),
-            cmdline: copy(&self.cmdline)?,
             start_ticks: ticks(),
-            env: self.env,
+            mm: self.mm,
             auxv: copy(&self.auxv)?,
         })
     }
@@ -88,21 +87,41 @@ fn ticks() -> u64 {
     arch_x86_64::time::since_boot_ns() / 10_000_000
 }
 
-/// Records what execve ran (for `exe` and `cmdline`).
-pub fn set_exec(pid: Pid, exe: &[u8], exe_file: vfs::WriteDenied, argv: &[Vec<u8>]) {
-    let mut cmd = Vec::new();
-    for a in argv {
-        cmd.extend_from_slice(a);
-        cmd.push(0);
+/// The addresses of an address space that /proc shows (Linux's
+/// `mm_struct` fields of the same names): `/proc/<pid>/stat`'s fields 26-28
+/// and 45-51, and the ranges `cmdline` and `environ` read. All 0 for a
+/// process that never ran execve, or whose leader exited.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct MmLayout {
+    /// `start_code`, `end_code`.
+    pub code: (usize, usize),
+    /// `start_data`, `end_data`.
+    pub data: (usize, usize),
+    /// `start_stack`: where `argc` is.
+    pub start_stack: usize,
+    /// `arg_start`, `arg_end`: the argument strings.
+    pub arg: (usize, usize),
+    /// `env_start`, `env_end`: the environment strings.
+    pub env: (usize, usize),
+}
+
+impl MmLayout {
+    /// The layout execve left for a loaded image.
+    pub fn of_image(img: &elf_loader::LoadedImage) -> MmLayout {
+        MmLayout {
+            code: (img.start_code, img.end_code),
+            data: (img.start_data, img.end_data),
+            start_stack: img.stack_pointer,
+            arg: (img.arg_start, img.arg_end),
+            env: (img.env_start, img.env_end),
+        }
     }
+}
+
+/// Records what execve ran (for `exe`).
+pub fn set_exec(pid: Pid, exe: &[u8], exe_file: vfs::WriteDenied) {
     let exe_inode = Some(exe_file.inode().clone());
-    let mut new = Some(Info {
-        exe: exe.to_vec(),
-        exe_inode,
-        exe_file: Some(exe_file),
-        cmdline: cmd,
-        ..Info::default()
-    });
+    let mut new = Some(Info { exe: exe.to_vec(), exe_inode, exe_file: Some(exe_file), ..Info::default() });
     // the old exe (or the new one, without a process) is dropped here,
     // after the table lock
     let old = info(pid, |i| {
@@ -110,24 +129,34 @@ pub fn set_exec(pid: Pid, exe: &[u8], exe_file: vfs::WriteDenied, argv: &[Vec<u8
         // init's was never set by a fork
         new.start_ticks = if i.start_ticks == 0 { ticks() } else { i.start_ticks };
         // until set_exec_stack gives the new program's
-        new.env = i.env;
+        new.mm = i.mm;
         new.auxv = core::mem::take(&mut i.auxv);
         Some(core::mem::replace(i, new))
     });
     drop((old, new));
 }
 
-/// Records where execve put the environment and what auxv it gave
-/// (/proc/<pid>/environ and auxv).
-pub fn set_exec_stack(pid: Pid, env: (usize, usize), auxv: Vec<u8>) {
+/// Records where execve put the arguments and environment and what auxv
+/// it gave (/proc/<pid>/cmdline, environ, stat and auxv).
+pub fn set_exec_stack(pid: Pid, mm: MmLayout, auxv: Vec<u8>) {
     let mut auxv = Some(auxv);
     // the old auxv (or the new one, without a process) is dropped after
     // the table lock
     let old = info(pid, |i| {
-        i.env = env;
+        i.mm = mm;
         core::mem::replace(&mut i.auxv, auxv.take().unwrap_or_default())
     });
     drop((old, auxv));
+}
+
+/// The memory layout of process `pid` as /proc shows it.
+pub fn mm_layout(pid: Pid) -> Option<MmLayout> {
+    info(pid, |i| i.mm)
+}
+
+/// Replaces the memory layout of process `pid` (prctl(PR_SET_MM)).
+pub fn set_mm_layout(pid: Pid, mm: MmLayout) {
+    info(pid, |i| i.mm = mm);
 }
 
 /// Drops the exe and command line of `pid` (its leader thread exited:
@@ -253,6 +282,10 @@ const NET_FILES: &[&str] = &[
     "if_inet6",
     "sockstat",
     "sockstat6",
+    "snmp",
+    "snmp6",
+    "netstat",
+    "arp",
 ];
 
 /// Stable inode numbers: small ones for /proc itself, a block per pid.
@@ -603,6 +636,9 @@ impl SynthNode for Node {
         if let Node::ProcFile(pid, _, "environ") = *self {
             return Some(environ_read(pid, offset, buf));
         }
+        if let Node::ProcFile(pid, _, "cmdline") = *self {
+            return Some(cmdline_read(pid, offset, buf));
+        }
         let Node::ProcFile(pid, _, "mem") = *self else { return None };
         Some(mem_rw(pid, offset, |vm, at, chunk: &mut [u8]| vm.read_user(at, chunk), buf))
     }
@@ -688,6 +724,10 @@ fn net_file(name: &str) -> Result<Vec<u8>> {
         "if_inet6" => procnet::if_inet6(),
         "sockstat" => procnet::sockstat(false),
         "sockstat6" => procnet::sockstat(true),
+        "snmp" => procnet::snmp(),
+        "snmp6" => procnet::snmp6(),
+        "netstat" => procnet::netstat(),
+        "arp" => procnet::arp(),
         n => procnet::inet_table(n),
     }
 }
@@ -714,28 +754,105 @@ fn mem_rw(
     if done == 0 && !buf.is_empty() { Err(Errno::EIO) } else { Ok(done) }
 }
 
+/// Reads `buf.len()` bytes at `addr` of `vm` as access_remote_vm(...,
+/// FOLL_ANON) does: page by page, stopping at the first page that faults
+/// or that is not private anonymous memory (the stack, the heap; a
+/// file's mapping is refused); the bytes read.
+fn read_remote(vm: &process::seams::SharedVm<crate::proc::Kernel>, addr: usize, buf: &mut [u8]) -> usize {
+    let mut done = 0;
+    while done < buf.len() {
+        let Some(a) = addr.checked_add(done) else { break };
+        let n = (4096 - a % 4096).min(buf.len() - done);
+        let mut g = vm.lock();
+        let anon = g.mapping_at(a).is_some_and(|m| m.kind == vm::MappingKind::PrivateAnonymous);
+        if !anon || g.read_user(a, &mut buf[done..done + n]).is_err() {
+            break;
+        }
+        drop(g);
+        done += n;
+    }
+    done
+}
+
+/// The layout and address space of process `pid` for a read of its
+/// memory: `ESRCH` once it is gone, `None` without an address space.
+fn layout_and_vm(pid: Pid) -> Result<Option<(MmLayout, process::seams::SharedVm<crate::proc::Kernel>)>> {
+    let mm = info(pid, |i| i.mm).ok_or(Errno::ESRCH)?;
+    Ok(table().with_process(pid, |p| p.vm().cloned()).flatten().map(|vm| (mm, vm)))
+}
+
 /// environ_read(): the bytes of `env_start..env_end` of process `pid`
 /// from `offset` on, read from its memory as it is now (a page that
 /// faults ends the read; nothing read then is 0, as access_remote_vm);
 /// 0 for a process without an address space.
 fn environ_read(pid: Pid, offset: u64, buf: &mut [u8]) -> Result<usize> {
-    let (start, end) = info(pid, |i| i.env).unwrap_or_default();
-    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return Ok(0) };
+    let Some((mm, vm)) = layout_and_vm(pid).unwrap_or(None) else { return Ok(0) };
+    let (start, end) = mm.env;
     let Some(at) = usize::try_from(offset).ok().and_then(|o| start.checked_add(o)).filter(|a| *a < end)
     else {
         return Ok(0);
     };
     let want = buf.len().min(end - at);
-    let mut done = 0;
-    while done < want {
-        let a = at + done;
-        let n = (4096 - a % 4096).min(want - done);
-        if vm.lock().read_user(a, &mut buf[done..done + n]).is_err() {
-            break;
-        }
-        done += n;
+    Ok(read_remote(&vm, at, &mut buf[..want]))
+}
+
+/// proc_pid_cmdline_read() / get_mm_cmdline(): the bytes of
+/// `arg_start..arg_end` of process `pid` from `offset` on, read from its
+/// memory as it is now. When the last byte of the argument area is not
+/// NUL, the program rewrote its arguments (setproctitle): then the
+/// string at `arg_start`, up to its first NUL (included) within one page,
+/// as long as the arguments and an environment right after them reach
+/// (get_mm_proctitle). 0 for a process without an address space or
+/// before execve gave it one (`env_end` 0).
+fn cmdline_read(pid: Pid, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    let Some((mm, vm)) = layout_and_vm(pid)? else { return Ok(0) };
+    let ((arg_start, arg_end), (env_start, env_end)) = (mm.arg, mm.env);
+    if env_end == 0 || arg_start >= arg_end {
+        return Ok(0);
     }
-    Ok(done)
+    // setproctitle() may overflow past the arguments, but only into an
+    // environment that follows them
+    let env_end = if env_start != arg_end || env_end < env_start { arg_end } else { env_end };
+    let len = env_end - arg_start;
+    let Ok(pos) = usize::try_from(offset) else { return Ok(0) };
+    if pos >= len {
+        return Ok(0);
+    }
+    let count = buf.len().min(len - pos);
+    if count == 0 {
+        return Ok(0);
+    }
+    let mut last = [0u8; 1];
+    if read_remote(&vm, arg_end - 1, &mut last) == 1 && last[0] != 0 {
+        // get_mm_proctitle(): one page from arg_start, up to its NUL
+        if pos >= 4096 {
+            return Ok(0);
+        }
+        let mut page = Vec::new();
+        page.try_reserve_exact(4096).map_err(|_| Errno::ENOMEM)?;
+        page.resize(4096, 0);
+        let got = read_remote(&vm, arg_start, &mut page);
+        if got == 0 {
+            return Ok(0);
+        }
+        let mut n = page[..got].iter().position(|&b| b == 0).unwrap_or(got);
+        if n < got {
+            n += 1;
+        }
+        if n <= pos {
+            return Ok(0);
+        }
+        let n = (n - pos).min(count);
+        buf[..n].copy_from_slice(&page[pos..pos + n]);
+        return Ok(n);
+    }
+    // otherwise strictly within arg_start..arg_end
+    let at = arg_start + pos;
+    if at >= arg_end {
+        return Ok(0);
+    }
+    let count = count.min(arg_end - at);
+    Ok(read_remote(&vm, at, &mut buf[..count]))
 }
 
 /// Linux's `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)` of the caller
@@ -1483,7 +1600,6 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         "mounts" => crate::fs::mounts_text(),
         "mountinfo" => crate::fs::mountinfo_text(),
         "auxv" => info.auxv,
-        "cmdline" => info.cmdline,
         "comm" => format!("{cname}\n").into_bytes(),
         "stat" => {
             let (vsize, rss, _) = vm_sizes(pid);
@@ -1502,6 +1618,26 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                 )
             });
             let (policy, rt_priority, nice, processor) = sched.unwrap_or((0, 0, 0, 0));
+            // get_task_mm(): none once the leader exited (forget)
+            let vm = table().with_process(pid, |p| p.vm().cloned()).flatten();
+            let start_brk = vm.map(|vm| vm.lock().brk_start());
+            let mm = start_brk.filter(|_| info.mm.env.1 != 0).map(|brk| {
+                let m = &info.mm;
+                proctext::StatMm {
+                    start_code: m.code.0 as u64,
+                    end_code: m.code.1 as u64,
+                    start_stack: m.start_stack as u64,
+                    start_data: m.data.0 as u64,
+                    end_data: m.data.1 as u64,
+                    start_brk: brk as u64,
+                    arg_start: m.arg.0 as u64,
+                    arg_end: m.arg.1 as u64,
+                    env_start: m.env.0 as u64,
+                    env_end: m.env.1 as u64,
+                }
+            });
+            // do_task_stat(): ptrace_may_access(PTRACE_MODE_READ_FSCREDS)
+            let permitted = may_access(pid).is_ok();
             proctext::stat(
                 &proctext::StatFields::new(tid, &cname, st)
                     .with_ppid(ppid)
@@ -1522,7 +1658,8 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                     .with_policy(policy)
                     .with_rt_priority(rt_priority)
                     .with_nice(nice)
-                    .with_processor(processor),
+                    .with_processor(processor)
+                    .with_mm(mm, permitted),
             )
             .into_bytes()
         }

@@ -21,6 +21,12 @@
 //!   none). Every file reads as Linux 6.1's for a QEMU virtio-blk disk
 //!   but is read-only here (Linux lets root write some queue files).
 //!
+//! - `/sys/kernel/mm/transparent_hugepage/` (redis and jemalloc read it):
+//!   `enabled`, `defrag`, `shmem_enabled`, `use_zero_page`,
+//!   `hpage_pmd_size` and `khugepaged/`, as Debian's Linux 6.1 shows them
+//!   (no huge pages are made here). Root may write the choices and knobs
+//!   (Linux's store rules); the values only read back.
+//!
 //! The CPUs are the ones `sched::nr_cpus` counts; there is no hotplug, so
 //! possible = present = online. Writing `1` to a `cpuN/online` is accepted
 //! (the CPU is online); taking a CPU offline is `EBUSY`.
@@ -88,7 +94,29 @@ enum Node {
     /// `queue/` and its files.
     Queue,
     QueueFile(&'static str),
+    /// `/sys/kernel`, `/sys/kernel/mm`, `.../transparent_hugepage`,
+    /// `.../khugepaged`.
+    Kernel,
+    KernelMm,
+    Thp,
+    Khugepaged,
+    /// A file of `transparent_hugepage/` or of `khugepaged/`.
+    ThpFile(&'static str),
+    KhpFile(&'static str),
 }
+
+const THP_FILES: &[&str] = &["defrag", "enabled", "hpage_pmd_size", "shmem_enabled", "use_zero_page"];
+const KHP_FILES: &[&str] = &[
+    "alloc_sleep_millisecs",
+    "defrag",
+    "full_scans",
+    "max_ptes_none",
+    "max_ptes_shared",
+    "max_ptes_swap",
+    "pages_collapsed",
+    "pages_to_scan",
+    "scan_sleep_millisecs",
+];
 
 const DISK_FILES: &[&str] = &[
     "alignment_offset",
@@ -206,6 +234,12 @@ fn ino_of(node: &Node) -> u64 {
         Node::DiskLink(n) => 0x2_0300 + idx(DISK_LINKS, n),
         Node::Queue => 0x2_0011,
         Node::QueueFile(n) => 0x2_0400 + idx(QUEUE_FILES, n),
+        Node::Kernel => 0x3_0000,
+        Node::KernelMm => 0x3_0001,
+        Node::Thp => 0x3_0002,
+        Node::Khugepaged => 0x3_0003,
+        Node::ThpFile(n) => 0x3_0100 + idx(THP_FILES, n),
+        Node::KhpFile(n) => 0x3_0200 + idx(KHP_FILES, n),
     }
 }
 
@@ -225,7 +259,15 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         | Node::DiskPath(_)
         | Node::Disk
         | Node::DiskEmpty(_)
-        | Node::Queue => (FileType::Directory, 0o755),
+        | Node::Queue
+        | Node::Kernel
+        | Node::KernelMm
+        | Node::Thp
+        | Node::Khugepaged => (FileType::Directory, 0o755),
+        Node::ThpFile("hpage_pmd_size") | Node::KhpFile("full_scans" | "pages_collapsed") => {
+            (FileType::Regular, 0o444)
+        }
+        Node::ThpFile(_) | Node::KhpFile(_) => (FileType::Regular, 0o644),
         Node::BlockLink | Node::ClassBlockLink | Node::DevBlockLink | Node::DiskLink(_) => {
             (FileType::Symlink, 0o777)
         }
@@ -285,8 +327,15 @@ impl Node {
                 b"class" => Some(Node::Class),
                 b"dev" => Some(Node::Dev),
                 b"devices" => Some(Node::Devices),
+                b"kernel" => Some(Node::Kernel),
                 _ => None,
             },
+            Node::Kernel => (name == b"mm").then_some(Node::KernelMm),
+            Node::KernelMm => (name == b"transparent_hugepage").then_some(Node::Thp),
+            Node::Thp => find(THP_FILES)
+                .map(Node::ThpFile)
+                .or_else(|| (name == b"khugepaged").then_some(Node::Khugepaged)),
+            Node::Khugepaged => find(KHP_FILES).map(Node::KhpFile),
             Node::Devices => match name {
                 b"system" => Some(Node::System),
                 _ => (disk_component(0)?.as_bytes() == name).then_some(Node::DiskPath(0)),
@@ -334,7 +383,17 @@ impl Node {
                 entry(b"class", Node::Class),
                 entry(b"dev", Node::Dev),
                 entry(b"devices", Node::Devices),
+                entry(b"kernel", Node::Kernel),
             ],
+            Node::Kernel => alloc::vec![entry(b"mm", Node::KernelMm)],
+            Node::KernelMm => alloc::vec![entry(b"transparent_hugepage", Node::Thp)],
+            Node::Thp => {
+                let mut v: Vec<SynthEntry> =
+                    THP_FILES.iter().map(|n| entry(n.as_bytes(), Node::ThpFile(n))).collect();
+                v.push(entry(b"khugepaged", Node::Khugepaged));
+                v
+            }
+            Node::Khugepaged => KHP_FILES.iter().map(|n| entry(n.as_bytes(), Node::KhpFile(n))).collect(),
             Node::Devices => {
                 let mut v = Vec::new();
                 if let Some(c) = disk_component(0) {
@@ -411,6 +470,8 @@ impl Node {
             }
             Node::DiskFile(n) => disk_file(n),
             Node::QueueFile(n) => queue_file(n),
+            Node::ThpFile(n) => thp::show(n, false),
+            Node::KhpFile(n) => thp::show(n, true),
             _ => return Err(Errno::EINVAL),
         })
     }
@@ -498,6 +559,11 @@ impl SynthNode for Node {
     }
 
     fn write_direct(&self, _offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        match *self {
+            Node::ThpFile(n) => return Some(thp::store(n, false, data)),
+            Node::KhpFile(n) => return Some(thp::store(n, true, data)),
+            _ => {}
+        }
         let Node::CpuOnline(c) = *self else { return None };
         // online_store(): kstrtobool; 1 on an online CPU succeeds
         Some(match data.first() {
@@ -508,5 +574,158 @@ impl SynthNode for Node {
             }
             _ => Err(Errno::EINVAL),
         })
+    }
+}
+
+/// mm/huge_memory.c's and mm/khugepaged.c's sysfs files: the flags and
+/// knobs (kept, not acted on: no huge pages are made here).
+mod thp {
+    use alloc::format;
+    use alloc::string::String;
+    use core::sync::atomic::{AtomicU32, Ordering};
+    use linux_abi::{Errno, Result};
+
+    /// `HPAGE_PMD_NR`: 4 KiB pages in a 2 MiB huge page.
+    const HPAGE_PMD_NR: u32 = 512;
+
+    /// The choices of `enabled`, `defrag` and `shmem_enabled`, in
+    /// Linux's print order.
+    const ENABLED: &[&str] = &["always", "madvise", "never"];
+    const DEFRAG: &[&str] = &["always", "defer", "defer+madvise", "madvise", "never"];
+    const SHMEM: &[&str] = &["always", "within_size", "advise", "never", "deny", "force"];
+
+    /// Not yet set: the boot default applies (`u32::MAX`).
+    const UNSET: u32 = u32::MAX;
+    static CHOICE_ENABLED: AtomicU32 = AtomicU32::new(UNSET);
+    static CHOICE_DEFRAG: AtomicU32 = AtomicU32::new(UNSET);
+    static CHOICE_SHMEM: AtomicU32 = AtomicU32::new(UNSET);
+    static USE_ZERO_PAGE: AtomicU32 = AtomicU32::new(UNSET);
+    static KHP_DEFRAG: AtomicU32 = AtomicU32::new(UNSET);
+    /// pages_to_scan, scan_sleep_millisecs, alloc_sleep_millisecs,
+    /// max_ptes_none, max_ptes_swap, max_ptes_shared.
+    static KNOBS: [AtomicU32; 6] = [
+        AtomicU32::new(HPAGE_PMD_NR * 8),
+        AtomicU32::new(10_000),
+        AtomicU32::new(60_000),
+        AtomicU32::new(HPAGE_PMD_NR - 1),
+        AtomicU32::new(HPAGE_PMD_NR / 8),
+        AtomicU32::new(HPAGE_PMD_NR / 2),
+    ];
+    const KNOB_NAMES: [&str; 6] = [
+        "pages_to_scan",
+        "scan_sleep_millisecs",
+        "alloc_sleep_millisecs",
+        "max_ptes_none",
+        "max_ptes_swap",
+        "max_ptes_shared",
+    ];
+
+    /// hugepage_init(): with less than 512 MiB of RAM Linux clears every
+    /// flag (`enabled` and `defrag` never, no zero page, no khugepaged
+    /// defrag), as the suite's 256 MiB machines show; otherwise Debian's
+    /// configuration (seen with 1 GiB): `enabled` always, `defrag`
+    /// madvise, the zero page used, khugepaged defragments.
+    fn small_memory() -> bool {
+        let (_, total) = arch_x86_64::mem::frames::stats();
+        total * 4096 < 512 << 20
+    }
+
+    fn get(a: &AtomicU32, default: impl FnOnce() -> u32) -> u32 {
+        match a.load(Ordering::Relaxed) {
+            UNSET => default(),
+            v => v,
+        }
+    }
+
+    fn choices(list: &[&str], pick: u32) -> String {
+        let mut s = String::new();
+        for (i, c) in list.iter().enumerate() {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            if i as u32 == pick {
+                s.push_str(&format!("[{c}]"));
+            } else {
+                s.push_str(c);
+            }
+        }
+        s.push('\n');
+        s
+    }
+
+    /// The text of a file of `transparent_hugepage/` (or of `khugepaged/`).
+    pub(super) fn show(name: &str, khugepaged: bool) -> String {
+        let small = small_memory();
+        if khugepaged {
+            return match name {
+                "defrag" => format!("{}\n", get(&KHP_DEFRAG, || u32::from(!small))),
+                "full_scans" | "pages_collapsed" => String::from("0\n"),
+                n => {
+                    let i = KNOB_NAMES.iter().position(|k| *k == n).unwrap_or(0);
+                    format!("{}\n", KNOBS[i].load(Ordering::Relaxed))
+                }
+            };
+        }
+        match name {
+            "enabled" => choices(ENABLED, get(&CHOICE_ENABLED, || if small { 2 } else { 0 })),
+            "defrag" => choices(DEFRAG, get(&CHOICE_DEFRAG, || if small { 4 } else { 3 })),
+            "shmem_enabled" => choices(SHMEM, get(&CHOICE_SHMEM, || 3)),
+            "use_zero_page" => format!("{}\n", get(&USE_ZERO_PAGE, || u32::from(!small))),
+            // hpage_pmd_size
+            _ => format!("{}\n", HPAGE_PMD_NR * 4096),
+        }
+    }
+
+    /// sysfs_streq(): equal but for one trailing newline.
+    fn streq(data: &[u8], s: &str) -> bool {
+        data.strip_suffix(b"\n").unwrap_or(data) == s.as_bytes()
+    }
+
+    /// kstrtoul/kstrtouint of the written text (one trailing newline).
+    fn number(data: &[u8]) -> Result<u32> {
+        let t = data.strip_suffix(b"\n").unwrap_or(data);
+        let t = core::str::from_utf8(t).map_err(|_| Errno::EINVAL)?;
+        let t = t.strip_prefix('+').unwrap_or(t);
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Errno::EINVAL);
+        }
+        t.parse::<u32>().map_err(|_| Errno::EINVAL)
+    }
+
+    /// A write of `data` (root only: the files are 0644): the store rules
+    /// of enabled_store, defrag_store, shmem_enabled_store,
+    /// single_hugepage_flag_store and khugepaged's knobs.
+    pub(super) fn store(name: &str, khugepaged: bool, data: &[u8]) -> Result<usize> {
+        let pick = |list: &[&str], a: &AtomicU32| -> Result<usize> {
+            let i = list.iter().position(|c| streq(data, c)).ok_or(Errno::EINVAL)?;
+            a.store(i as u32, Ordering::Relaxed);
+            Ok(data.len())
+        };
+        match (khugepaged, name) {
+            (false, "enabled") => pick(ENABLED, &CHOICE_ENABLED),
+            (false, "defrag") => pick(DEFRAG, &CHOICE_DEFRAG),
+            (false, "shmem_enabled") => pick(SHMEM, &CHOICE_SHMEM),
+            (false, "use_zero_page") | (true, "defrag") => {
+                // kstrtoul, then 0 or 1
+                let v = number(data)?;
+                if v > 1 {
+                    return Err(Errno::EINVAL);
+                }
+                let a = if khugepaged { &KHP_DEFRAG } else { &USE_ZERO_PAGE };
+                a.store(v, Ordering::Relaxed);
+                Ok(data.len())
+            }
+            (true, n) => {
+                let i = KNOB_NAMES.iter().position(|k| *k == n).ok_or(Errno::EACCES)?;
+                let v = number(data)?;
+                // pages_to_scan: not 0; max_ptes_*: below HPAGE_PMD_NR
+                if (i == 0 && v == 0) || (i >= 3 && v > HPAGE_PMD_NR - 1) {
+                    return Err(Errno::EINVAL);
+                }
+                KNOBS[i].store(v, Ordering::Relaxed);
+                Ok(data.len())
+            }
+            _ => Err(Errno::EACCES),
+        }
     }
 }

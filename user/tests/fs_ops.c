@@ -81,6 +81,9 @@ static int ext2_ready(void) {
 #define RENAME_NOREPLACE 1
 #define RENAME_EXCHANGE 2
 #endif
+#ifndef O_TMPFILE
+#define O_TMPFILE (020000000 | O_DIRECTORY)
+#endif
 #define TMPFS_MAGIC 0x01021994
 #define PROC_SUPER_MAGIC 0x9fa0
 
@@ -681,6 +684,53 @@ KT_CASE(o_direct_on_regular_files) {
 #endif
     KT_SYS_ERR(open(E, O_RDONLY | O_DIRECTORY | O_DIRECT), EINVAL);
     unlink(E "/od");
+    rmdir(E);
+}
+
+/* O_TMPFILE (ext2 as tmpfs, Linux's ext2_tmpfile/shmem_tmpfile): an
+ * unnamed inode with link count 0 that takes an inode of the filesystem
+ * while open, named once by linkat(AT_EMPTY_PATH) or through /proc, and
+ * freed at its last close when never named (the free inode count back). */
+KT_CASE(o_tmpfile_links_once_and_frees_at_close) {
+    mkdir(E, 0755);
+    struct statfs s0, s1, s2;
+    KT_SYS_RET(statfs(E, &s0), 0);
+    int fd = KT_SYS_OK(open(E, O_TMPFILE | O_RDWR, 0640));
+    struct stat st;
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_nlink, 0);
+    KT_EQ(st.st_mode, S_IFREG | 0640);
+    KT_SYS_RET(write(fd, "hello", 5), 5);
+    KT_SYS_RET(statfs(E, &s1), 0);
+    KT_EQ(s1.f_ffree, s0.f_ffree - 1);
+    KT_SYS_RET(linkat(fd, "", AT_FDCWD, E "/named", AT_EMPTY_PATH), 0);
+    KT_SYS_RET(fstat(fd, &st), 0);
+    KT_EQ(st.st_nlink, 1);
+    char buf[256];
+    KT_EQ(get(E "/named", buf), 5);
+    KT_EQ(memcmp(buf, "hello", 5), 0);
+    /* named and unnamed again: no second name */
+    KT_SYS_RET(unlink(E "/named"), 0);
+    KT_SYS_ERR(linkat(fd, "", AT_FDCWD, E "/again", AT_EMPTY_PATH), ENOENT);
+    close(fd);
+    /* through /proc/self/fd with AT_SYMLINK_FOLLOW */
+    fd = KT_SYS_OK(open(E, O_TMPFILE | O_WRONLY, 0600));
+    KT_SYS_RET(write(fd, "abc", 3), 3);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    KT_SYS_RET(linkat(AT_FDCWD, p, AT_FDCWD, E "/viaproc", AT_SYMLINK_FOLLOW), 0);
+    close(fd);
+    KT_EQ(get(E "/viaproc", buf), 3);
+    KT_SYS_RET(unlink(E "/viaproc"), 0);
+    /* O_EXCL: never named; gone at close */
+    fd = KT_SYS_OK(open(E, O_TMPFILE | O_RDWR | O_EXCL, 0600));
+    KT_SYS_RET(write(fd, "xyz", 3), 3);
+    KT_SYS_ERR(linkat(fd, "", AT_FDCWD, E "/excl", AT_EMPTY_PATH), ENOENT);
+    KT_SYS_RET(pread(fd, buf, 3, 0), 3);
+    close(fd);
+    KT_SYS_RET(statfs(E, &s2), 0);
+    KT_EQ(s2.f_ffree, s0.f_ffree);
+    KT_SYS_ERR(open(E, O_TMPFILE | O_RDONLY, 0600), EINVAL);
     rmdir(E);
 }
 

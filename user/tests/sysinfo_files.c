@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -290,6 +291,90 @@ KT_CASE(proc_status_vmhwm) {
     KT_TRUE(read_file("/proc/self/status", buf, sizeof buf) > 0, "status");
     char *lck = strstr(buf, "\nVmLck:"), *h = strstr(buf, "\nVmHWM:"), *r = strstr(buf, "\nVmRSS:");
     KT_TRUE(lck && h && r && lck < h && h < r, "order");
+}
+
+/* /sys/kernel/mm/transparent_hugepage as Debian's Linux 6.1 shows it
+ * (redis and jemalloc read it): hugepage_init() clears every flag on a
+ * machine with less than 512 MiB of RAM (the suite's 256 MiB), else
+ * Debian's configuration; root writes Linux's choices, anything else is
+ * EINVAL. */
+#define THP SYS_DIR "/kernel/mm/transparent_hugepage"
+
+static int thp_small(void) {
+    struct sysinfo si;
+    if (sysinfo(&si) != 0) return -1;
+    return (unsigned long long)si.totalram * si.mem_unit < (512ULL << 20);
+}
+
+static int write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return (int)n;
+}
+
+KT_CASE(sysfs_transparent_hugepage) {
+    KT_SYS_RET(mount_sysfs(), 0);
+    int small = thp_small();
+    KT_TRUE(small >= 0, "sysinfo");
+    char b[128];
+    KT_TRUE(read_file(THP "/enabled", b, sizeof b) > 0, "enabled");
+    KT_TRUE(!strcmp(b, small ? "always madvise [never]\n" : "[always] madvise never\n"), "enabled: %s", b);
+    KT_TRUE(read_file(THP "/defrag", b, sizeof b) > 0, "defrag");
+    KT_TRUE(!strcmp(b, small ? "always defer defer+madvise madvise [never]\n"
+                             : "always defer defer+madvise [madvise] never\n"),
+            "defrag: %s", b);
+    KT_TRUE(read_file(THP "/shmem_enabled", b, sizeof b) > 0, "shmem");
+    KT_TRUE(!strcmp(b, "always within_size advise [never] deny force\n"), "shmem_enabled: %s", b);
+    KT_TRUE(read_file(THP "/use_zero_page", b, sizeof b) > 0, "zero");
+    KT_TRUE(!strcmp(b, small ? "0\n" : "1\n"), "use_zero_page: %s", b);
+    KT_TRUE(read_file(THP "/hpage_pmd_size", b, sizeof b) > 0, "pmd");
+    KT_TRUE(!strcmp(b, "2097152\n"), "hpage_pmd_size: %s", b);
+    static const char *knobs[][2] = {
+        {"alloc_sleep_millisecs", "60000\n"}, {"full_scans", "0\n"},        {"max_ptes_none", "511\n"},
+        {"max_ptes_shared", "256\n"},        {"max_ptes_swap", "64\n"},     {"pages_collapsed", "0\n"},
+        {"pages_to_scan", "4096\n"},         {"scan_sleep_millisecs", "10000\n"},
+    };
+    for (unsigned i = 0; i < sizeof knobs / sizeof *knobs; i++) {
+        char p[160];
+        snprintf(p, sizeof p, THP "/khugepaged/%s", knobs[i][0]);
+        KT_TRUE(read_file(p, b, sizeof b) > 0 && !strcmp(b, knobs[i][1]), "%s: %s", knobs[i][0], b);
+    }
+    KT_TRUE(read_file(THP "/khugepaged/defrag", b, sizeof b) > 0, "khugepaged/defrag");
+    KT_TRUE(!strcmp(b, small ? "0\n" : "1\n"), "khugepaged/defrag: %s", b);
+    struct stat st;
+    KT_SYS_RET(stat(THP "/enabled", &st), 0);
+    KT_EQ(st.st_mode, S_IFREG | 0644);
+    KT_SYS_RET(stat(THP "/hpage_pmd_size", &st), 0);
+    KT_EQ(st.st_mode, S_IFREG | 0444);
+    KT_SYS_RET(stat(THP "/khugepaged/full_scans", &st), 0);
+    KT_EQ(st.st_mode, S_IFREG | 0444);
+    KT_SYS_RET(stat(THP "/khugepaged", &st), 0);
+    KT_EQ(st.st_mode, S_IFDIR | 0755);
+}
+
+KT_CASE(sysfs_transparent_hugepage_writes) {
+    KT_SYS_RET(mount_sysfs(), 0);
+    int small = thp_small();
+    char b[128];
+    KT_EQ(write_text(THP "/enabled", "madvise\n"), 8);
+    KT_TRUE(read_file(THP "/enabled", b, sizeof b) > 0 && !strcmp(b, "always [madvise] never\n"), "%s", b);
+    KT_SYS_ERR(write_text(THP "/enabled", "sometimes"), EINVAL);
+    KT_EQ(write_text(THP "/enabled", small ? "never" : "always"), small ? 5 : 6);
+    KT_EQ(write_text(THP "/defrag", "defer+madvise"), 13);
+    KT_TRUE(read_file(THP "/defrag", b, sizeof b) > 0 && !strcmp(b, "always defer [defer+madvise] madvise never\n"),
+            "%s", b);
+    KT_EQ(write_text(THP "/defrag", small ? "never" : "madvise"), small ? 5 : 7);
+    KT_SYS_ERR(write_text(THP "/use_zero_page", "2"), EINVAL);
+    KT_SYS_ERR(write_text(THP "/khugepaged/max_ptes_none", "512"), EINVAL);
+    KT_SYS_ERR(write_text(THP "/khugepaged/pages_to_scan", "0"), EINVAL);
+    KT_EQ(write_text(THP "/khugepaged/max_ptes_none", "100\n"), 4);
+    KT_TRUE(read_file(THP "/khugepaged/max_ptes_none", b, sizeof b) > 0 && !strcmp(b, "100\n"), "%s", b);
+    KT_EQ(write_text(THP "/khugepaged/max_ptes_none", "511"), 3);
+    KT_SYS_ERR(write_text(THP "/hpage_pmd_size", "4096"), EACCES);
 }
 
 KT_MAIN()

@@ -2448,6 +2448,36 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(ino)
     }
 
+    /// An unnamed regular file for `open(dir, O_TMPFILE)` (Linux's
+    /// `ext2_tmpfile`: a new inode near `dir`, link count 0): `mode` has
+    /// the type bits (`EINVAL` unless a regular file). The inode comes
+    /// pinned ([`Ext2::pin`]): it lives as an unlinked open file until
+    /// its last [`Ext2::release`], unless [`Ext2::link`] names it first.
+    /// ext2 keeps no orphan list: after a crash the inode is fsck's.
+    pub fn tmpfile(&mut self, dir: u32, mode: u16, uid: u32, gid: u32) -> Result<u32> {
+        self.writable()?;
+        self.dir_inode(dir)?;
+        if FileType::from_mode(mode) != Some(FileType::Regular) {
+            return Err(Errno::EINVAL);
+        }
+        let ino = self.alloc_inode(dir, false)?;
+        let now = self.now();
+        let mut i = Inode { ino, raw: [0; GOOD_OLD_INODE_SIZE] };
+        put16(&mut i.raw, I_MODE, mode);
+        i.set_uid(uid);
+        i.set_gid(gid);
+        i.touch(I_ATIME, now);
+        i.touch(I_CTIME, now);
+        i.touch(I_MTIME, now);
+        i.set_links(0);
+        if let Err(e) = self.put_inode(&i, true) {
+            let _ = self.free_inode_bit(ino, false);
+            return Err(e);
+        }
+        self.pin(ino);
+        Ok(ino)
+    }
+
     /// Adds a name for an existing inode (`link`): `EPERM` for a directory,
     /// `EMLINK` at the limit.
     pub fn link(&mut self, ino: u32, dir: u32, name: &[u8]) -> Result<()> {

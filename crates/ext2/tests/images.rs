@@ -237,6 +237,38 @@ fn errnos_as_linux() {
 }
 
 #[test]
+fn tmpfile_lives_while_pinned_and_links_once() {
+    let mut fs = mount(mke2fs(1024, 4096, &[]));
+    let (free, free_inodes) = (fs.statfs().bfree, fs.statfs().ffree);
+    // unnamed: link count 0, an inode taken, gone with its last release
+    let t = fs.tmpfile(2, 0o100600, 7, 8).unwrap();
+    let st = fs.stat(t).unwrap();
+    assert_eq!((st.nlink, st.mode, st.uid, st.gid), (0, 0o100600, 7, 8));
+    fs.write(t, 0, &pattern(20000, 4)).unwrap();
+    assert_eq!(read_all(&mut fs, t), pattern(20000, 4));
+    assert_eq!(fs.statfs().ffree, free_inodes - 1);
+    fs.release(t).unwrap();
+    assert_eq!((fs.statfs().bfree, fs.statfs().ffree), (free, free_inodes));
+    // named by link: it stays after the release
+    let n = fs.tmpfile(2, 0o100644, 0, 0).unwrap();
+    fs.write(n, 0, b"kept").unwrap();
+    fs.link(n, 2, b"named").unwrap();
+    assert_eq!(fs.stat(n).unwrap().nlink, 1);
+    fs.release(n).unwrap();
+    assert_eq!(fs.lookup(2, b"named"), Ok(n));
+    assert_eq!(read_all(&mut fs, n), b"kept");
+    // only regular files, only in directories
+    assert_eq!(fs.tmpfile(2, 0o040755, 0, 0), Err(Errno::EINVAL));
+    assert_eq!(fs.tmpfile(n, 0o100644, 0, 0), Err(Errno::ENOTDIR));
+    // one still open at unmount goes then
+    let u = fs.tmpfile(2, 0o100644, 0, 0).unwrap();
+    fs.write(u, 0, &pattern(5000, 5)).unwrap();
+    let disk = fs.unmount().unwrap();
+    let (clean, out) = e2fsck(&disk.data);
+    assert!(clean, "{out}");
+}
+
+#[test]
 fn device_errors_are_eio() {
     let img = mke2fs(1024, 4096, &[]);
     let mut fs = Ext2::mount(FaultyDisk::new(MemDisk::new(img.clone())), MountOptions::default()).unwrap();

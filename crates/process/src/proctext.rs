@@ -69,6 +69,39 @@ pub struct StatFields<'a> {
     pub nice: i32,
     /// The CPU the thread last ran on.
     pub processor: usize,
+    /// The address space's layout (`None` without one: a kernel thread, a
+    /// process whose leader exited).
+    pub mm: Option<StatMm>,
+    /// Whether the reader may see the addresses (Linux's
+    /// `ptrace_may_access(PTRACE_MODE_READ_FSCREDS)`): if not, start and
+    /// end of code read 1 and the other addresses 0.
+    pub mm_permitted: bool,
+}
+
+/// The addresses of an address space in `/proc/<pid>/stat` (the
+/// `mm_struct` fields of the same names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatMm {
+    /// `startcode` (field 26).
+    pub start_code: u64,
+    /// `endcode` (27).
+    pub end_code: u64,
+    /// `startstack` (28).
+    pub start_stack: u64,
+    /// `start_data` (45).
+    pub start_data: u64,
+    /// `end_data` (46).
+    pub end_data: u64,
+    /// `start_brk` (47).
+    pub start_brk: u64,
+    /// `arg_start` (48).
+    pub arg_start: u64,
+    /// `arg_end` (49).
+    pub arg_end: u64,
+    /// `env_start` (50).
+    pub env_start: u64,
+    /// `env_end` (51).
+    pub env_end: u64,
 }
 
 impl<'a> StatFields<'a> {
@@ -171,6 +204,12 @@ impl<'a> StatFields<'a> {
         self.processor = processor;
         self
     }
+    /// With [`StatFields::mm`] and [`StatFields::mm_permitted`].
+    pub fn with_mm(mut self, mm: Option<StatMm>, permitted: bool) -> Self {
+        self.mm = mm;
+        self.mm_permitted = permitted;
+        self
+    }
 }
 
 impl StatFields<'_> {
@@ -187,11 +226,19 @@ impl StatFields<'_> {
 
 /// `/proc/<pid>/stat`: 52 fields, flags 4194560 (PF_RANDOMIZE|...),
 /// priority and nice as Linux (see [`StatFields::priority`]), rsslim
-/// RLIM_INFINITY, exit signal 17, processor, rt_priority and policy.
+/// RLIM_INFINITY, the layout's addresses as `do_task_stat` shows them
+/// (see [`StatFields::mm_permitted`]), exit signal 17, processor,
+/// rt_priority and policy.
 pub fn stat(f: &StatFields<'_>) -> String {
+    let shown = f.mm.filter(|_| f.mm_permitted).unwrap_or_default();
+    let code = match f.mm {
+        Some(m) if f.mm_permitted => (m.start_code, m.end_code),
+        Some(_) => (1, 1),
+        None => (0, 0),
+    };
     format!(
         "{} ({}) {} {} {} {} {} {} 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 \
-         0 0 0 0 0 0 0 0 0 0 0 0 17 {} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
+         {} {} {} 0 0 0 0 0 0 0 0 0 17 {} {} {} 0 0 0 {} {} {} {} {} {} {} 0\n",
         f.tid,
         f.comm,
         f.state,
@@ -212,9 +259,19 @@ pub fn stat(f: &StatFields<'_>) -> String {
         f.start_ticks,
         f.vsize,
         f.rss,
+        code.0,
+        code.1,
+        shown.start_stack,
         f.processor,
         f.rt_priority,
-        f.policy
+        f.policy,
+        shown.start_data,
+        shown.end_data,
+        shown.start_brk,
+        shown.arg_start,
+        shown.arg_end,
+        shown.env_start,
+        shown.env_end,
     )
 }
 
@@ -1033,7 +1090,45 @@ mod tests {
             rt_priority: 0,
             nice: 0,
             processor: 0,
+            mm: None,
+            mm_permitted: false,
         }
+    }
+
+    #[test]
+    fn stat_shows_the_layout_as_do_task_stat() {
+        let mm = StatMm {
+            start_code: 0x40_0000,
+            end_code: 0x40_1000,
+            start_stack: 0x7fff_0000,
+            start_data: 0x60_0000,
+            end_data: 0x60_2000,
+            start_brk: 0x70_0000,
+            arg_start: 0x7fff_0100,
+            arg_end: 0x7fff_0200,
+            env_start: 0x7fff_0200,
+            env_end: 0x7fff_0300,
+        };
+        let f = fields().with_mm(Some(mm), true);
+        let s = stat(&f);
+        let v: Vec<&str> = s.trim_end().split(' ').collect();
+        assert_eq!(v.len(), 52);
+        assert_eq!(&v[25..30], ["4194304", "4198400", "2147418112", "0", "0"], "code, stack, esp, eip");
+        assert_eq!(
+            &v[44..52],
+            ["6291456", "6299648", "7340032", "2147418368", "2147418624", "2147418624", "2147418880", "0"],
+            "data, brk, arg, env, exit_code"
+        );
+        // another user's process: code 1 1, the rest 0
+        let s = stat(&fields().with_mm(Some(mm), false));
+        let v: Vec<&str> = s.trim_end().split(' ').collect();
+        assert_eq!(&v[25..28], ["1", "1", "0"]);
+        assert!(v[44..52].iter().all(|x| *x == "0"));
+        // no address space: all 0
+        let s = stat(&fields().with_mm(None, true));
+        let v: Vec<&str> = s.trim_end().split(' ').collect();
+        assert_eq!(&v[25..28], ["0", "0", "0"]);
+        assert_eq!(v.len(), 52);
     }
 
     #[test]

@@ -165,8 +165,16 @@ pub trait Backing: Send {
     fn mkdir(&mut self, dir: u64, name: &[u8], perm: u32, uid: u32, gid: u32) -> Result<u64>;
     /// A symbolic link to `target`.
     fn symlink(&mut self, dir: u64, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<u64>;
-    /// A new name for `ino`.
+    /// A new name for `ino` (also the first name of a [`Backing::tmpfile`]).
     fn link(&mut self, ino: u64, dir: u64, name: &[u8]) -> Result<()>;
+    /// An unnamed regular file on the filesystem of directory `dir`
+    /// (open(2)'s `O_TMPFILE`; `mode` has the type bits), link count 0,
+    /// pinned once ([`Backing::pin`]) for the caller: it goes with its
+    /// last [`Backing::release`] unless linked before. `EOPNOTSUPP` where
+    /// the store has no such operation.
+    fn tmpfile(&mut self, _dir: u64, _mode: u32, _uid: u32, _gid: u32) -> Result<u64> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Removes a non-directory's name.
     fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()>;
     /// Removes an empty directory.
@@ -909,6 +917,9 @@ impl<D: ext2::BlockDevice + Send> Backing for Ext2Backing<D> {
     fn link(&mut self, ino: u64, dir: u64, name: &[u8]) -> Result<()> {
         let (ino, dir) = (ino32(ino)?, ino32(dir)?);
         self.f()?.link(ino, dir, name)
+    }
+    fn tmpfile(&mut self, dir: u64, mode: u32, uid: u32, gid: u32) -> Result<u64> {
+        self.f()?.tmpfile(ino32(dir)?, mode as u16, uid, gid).map(u64::from)
     }
     fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
         self.f()?.unlink(ino32(dir)?, name)

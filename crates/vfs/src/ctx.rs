@@ -820,12 +820,22 @@ impl<'a> Ctx<'a> {
         if !parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK) {
             return Err(Errno::EACCES);
         }
-        if parent.synth().is_some() || parent.backing().is_some() {
+        if parent.synth().is_some() {
             return Err(Errno::EOPNOTSUPP);
         }
-        parent.sb.check_inode_room()?;
         let (perm, gid) = self.new_owner(&parent, FileType::Regular, mode & S_IALLUGO & !self.umask);
-        let inode = Inode::new_unlinked(&parent, perm, self.cred.uid, gid);
+        let inode = if let Some(fs) = parent.backing() {
+            // the store's inode comes with a pin of its own; the cache
+            // takes another, and the store's goes once the cache holds it
+            let uid = self.cred.uid;
+            let ino = fs.with(|s| s.tmpfile(parent.ino(), FileType::Regular.mode_bits() | perm, uid, gid))?;
+            let inode = crate::backing::backed_inode(&parent.sb, ino, Some(&parent));
+            fs.queue_release(ino);
+            inode?
+        } else {
+            parent.sb.check_inode_room()?;
+            Inode::new_unlinked(&parent, perm, self.cred.uid, gid)
+        };
         {
             let mut d = inode.lock();
             // d_path() of Linux's tmpfile dentry: "/dir/#<ino> (deleted)"
@@ -944,6 +954,8 @@ impl<'a> Ctx<'a> {
         }
         if let Some(fs) = parent.backing() {
             fs.with(|s| s.link(old.ino(), parent.ino(), name))?;
+            // an O_TMPFILE file links once (vfs_link clears I_LINKABLE)
+            old.lock().linkable = false;
             if let Some(entries) = parent.lock().dir_mut() {
                 entries.insert(name, Arc::clone(&old));
             }

@@ -71,6 +71,10 @@ impl<B: Backing> Backing for FailingBacking<B> {
         self.check("link")?;
         self.inner.link(ino, dir, name)
     }
+    fn tmpfile(&mut self, dir: u64, mode: u32, uid: u32, gid: u32) -> Result<u64> {
+        self.check("tmpfile")?;
+        self.inner.tmpfile(dir, mode, uid, gid)
+    }
     fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
         self.check("unlink")?;
         self.inner.unlink(dir, name)

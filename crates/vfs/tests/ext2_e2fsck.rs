@@ -151,6 +151,19 @@ fn a_tree_written_through_the_vfs_is_e2fsck_clean() {
         held.write(&pattern(50_000, 1)).unwrap();
         drop(held);
         ctx.truncate(&root, b"/big", 1_000_000).unwrap();
+        // O_TMPFILE: one named by linkat(AT_EMPTY_PATH), one freed at its
+        // close (an unlinked open file: its blocks and inode come back)
+        let free_inodes = root.statfs().ffree;
+        let named = file(&ctx, &root, "/many", O_TMPFILE | O_RDWR);
+        named.write(b"tmpfile content").unwrap();
+        let unnamed = file(&ctx, &root, "/", O_TMPFILE | O_WRONLY | O_EXCL);
+        unnamed.write(&pattern(100_000, 3)).unwrap();
+        assert_eq!(unnamed.inode().unwrap().stat().nlink, 0);
+        assert_eq!(root.statfs().ffree, free_inodes - 2);
+        ctx.link(named.inode().unwrap(), b"", &root, b"/tmp-named", AT_EMPTY_PATH).unwrap();
+        assert_eq!(named.inode().unwrap().stat().nlink, 1);
+        drop((named, unnamed));
+        assert_eq!(root.statfs().ffree, free_inodes - 1);
         root.sync_fs().unwrap();
         root.unmount_store().unwrap();
         drop(ctx);
@@ -184,6 +197,7 @@ fn a_tree_written_through_the_vfs_is_e2fsck_clean() {
         assert!(ctx.stat(&root, b"/sparse", 0).unwrap().blocks < 64);
         assert!(ctx.lookup(&root, b"/many/d1/d2", true).unwrap().is_dir());
         assert_eq!(ctx.stat(&root, b"/blk", 0).unwrap().rdev, makedev(8, 1));
+        assert_eq!(read_all(&ctx, &root, "/tmp-named"), b"tmpfile content");
         root.unmount_store().unwrap();
     }
 }

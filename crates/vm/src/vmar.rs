@@ -1334,6 +1334,20 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.brk
     }
 
+    /// prctl(PR_SET_MM)'s `start_brk` and `brk`: sets the heap's start and
+    /// the break as given, mapping and unmapping nothing (the next brk(2)
+    /// grows or shrinks from there, as on Linux).
+    pub fn set_brk_range(&mut self, start: usize, brk: usize) {
+        self.brk_start = start;
+        self.brk = brk;
+    }
+
+    /// The end of the highest mapping (Linux's `find_vma(mm, addr)` finds
+    /// one for every `addr` below it), `None` when nothing is mapped.
+    pub fn highest_end(&self) -> Option<usize> {
+        self.maps.iter().next_back().map(|(_, m)| m.end)
+    }
+
     /// brk(2) with Linux's rules: returns the new break on success and the
     /// old break on any failure (`brk(0)` queries). The heap is a private
     /// anonymous read-write mapping named `[heap]` from `brk_start` up to the

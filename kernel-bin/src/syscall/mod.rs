@@ -10,6 +10,7 @@ pub mod fs;
 mod fs_extra;
 mod mm;
 mod poll;
+mod prctl_mm;
 mod sched;
 pub mod shm;
 pub mod task;

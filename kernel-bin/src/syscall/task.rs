@@ -249,6 +249,9 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
             table().with_thread(t.tid, |th| th.set_no_new_privs()).ok_or(Errno::ESRCH)?;
             Ok(0)
         }
+        super::prctl_mm::PR_SET_MM => {
+            super::prctl_mm::prctl_set_mm(t, u64::from(arg2 as u32), arg3, arg4, arg5)
+        }
         PR_GET_NO_NEW_PRIVS => {
             if arg2 != 0 || arg3 != 0 || arg4 != 0 || arg5 != 0 {
                 return Err(Errno::EINVAL);
