@@ -44,6 +44,9 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 const UIO_MAXIOV: usize = 1024;
 /// The most one call moves through a kernel buffer at once.
 const CHUNK: usize = 1 << 20;
+/// The smallest buffer of a TCP receive sized by what is queued
+/// ([`recv_one`]).
+const RECV_MIN: usize = 4096;
 /// SIOCINQ (FIONREAD).
 const SIOCINQ: u32 = 0x541b;
 /// SIOCOUTQ (TIOCOUTQ).
@@ -502,11 +505,31 @@ fn send_all(
 /// to), going on for MSG_WAITALL on a stream until full, the end, a
 /// boundary, an error or a signal.
 fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec<u8>, RecvMsg<KEnv>)> {
-    let mut buf = zeroed(len.min(CHUNK))?;
+    let want = len.min(CHUNK);
     let nonblock = flags & MSG_DONTWAIT != 0 || sf.nonblock();
     let timeo = *sf.rcvtimeo.lock();
     let mut cx = KResolver::of(t);
-    let mut r = blocking(sf, nonblock, timeo, |_| sf.sock.recvmsg(&mut cx, &mut buf, flags))?;
+    // A TCP receive without MSG_WAITALL returns at most what is queued:
+    // its buffer is sized (and zero-filled) by that, not by the caller's
+    // length (an event loop's recv(256 KiB) of a 64-byte answer). Bytes
+    // that arrive between the count and the receive make it shorter, as
+    // a stream may be.
+    let by_queue = flags & MSG_WAITALL == 0
+        && sf.sock.sock_type() == SOCK_STREAM
+        && matches!(sf.sock.domain(), AF_INET | AF_INET6);
+    let mut buf = Vec::new();
+    let mut r = blocking(sf, nonblock, timeo, |_| {
+        let size = if by_queue {
+            let queued = sf.sock.inq().unwrap_or(want);
+            want.min(queued.max(RECV_MIN))
+        } else {
+            want
+        };
+        if buf.len() != size {
+            buf = zeroed(size)?;
+        }
+        sf.sock.recvmsg(&mut cx, &mut buf, flags)
+    })?;
     if flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0 && sf.sock.sock_type() == SOCK_STREAM && !nonblock {
         while r.len < buf.len() && r.more && r.len > 0 {
             let at = r.len;
