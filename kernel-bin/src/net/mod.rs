@@ -44,9 +44,10 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 const UIO_MAXIOV: usize = 1024;
 /// The most one call moves through a kernel buffer at once.
 const CHUNK: usize = 1 << 20;
-/// The smallest buffer of a TCP receive sized by what is queued
-/// ([`recv_one`]).
-const RECV_MIN: usize = 4096;
+/// The smallest kernel buffer of a TCP receive sized by what is queued
+/// ([`recv_one`]); a non-blocking TCP send of more than this is cut to
+/// the send buffer's room before it is copied ([`send_iovs`]).
+const SIZED_MIN: usize = 4096;
 /// SIOCINQ (FIONREAD).
 const SIOCINQ: u32 = 0x541b;
 /// SIOCOUTQ (TIOCOUTQ).
@@ -521,7 +522,7 @@ fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec
     let mut r = blocking(sf, nonblock, timeo, |_| {
         let size = if by_queue {
             let queued = sf.sock.inq().unwrap_or(want);
-            want.min(queued.max(RECV_MIN))
+            want.min(queued.max(SIZED_MIN))
         } else {
             want
         };
@@ -716,7 +717,18 @@ fn send_iovs(
     flags: u32,
     ctl: Control,
 ) -> SysResult {
-    let total = iov_total(iovs);
+    let mut total = iov_total(iovs);
+    // A non-blocking TCP send takes what fits in the send buffer: only
+    // that much is copied from user memory (an event loop's send of a
+    // MiB into 80 KiB of room copied the whole MiB on each try). At
+    // least a byte, so that EAGAIN and the errors come from the send.
+    if total > SIZED_MIN
+        && (flags & MSG_DONTWAIT != 0 || s.nonblock())
+        && s.sock.sock_type() == SOCK_STREAM
+        && let Some(room) = inet::send_room(&s.sock)
+    {
+        total = total.min(room.max(1));
+    }
     if s.sock.sock_type() != SOCK_STREAM || total <= CHUNK {
         let data = gather(t, iovs, 0, total.min(CHUNK.max(if total > CHUNK { CHUNK + 1 } else { 0 })))?;
         return send_all(Some(t), s, &data, addr, flags, ctl).map(|n| n as isize);
