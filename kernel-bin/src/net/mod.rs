@@ -502,6 +502,18 @@ fn send_all(
     }
 }
 
+/// read(2) on a socket: a receive without flags (sock_read_iter), through
+/// [`recv_one`] so that a TCP socket's kernel buffer is sized by what is
+/// queued rather than by `buf`'s length.
+pub fn read_socket(t: &UThread, sf: &SocketFile, buf: UserSlice) -> SysResult {
+    if buf.len == 0 {
+        return Ok(0);
+    }
+    let (data, r) = recv_one(t, sf, buf.len, 0)?;
+    t.write_slice(buf.addr, &data)?;
+    Ok(r.ret.min(data.len()) as isize)
+}
+
 /// One receive into a buffer of `len` bytes (blocking unless asked not
 /// to), going on for MSG_WAITALL on a stream until full, the end, a
 /// boundary, an error or a signal.
