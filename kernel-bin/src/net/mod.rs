@@ -527,7 +527,8 @@ fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec
     // length (an event loop's recv(256 KiB) of a 64-byte answer). Bytes
     // that arrive between the count and the receive make it shorter, as
     // a stream may be.
-    let by_queue = flags & MSG_WAITALL == 0
+    let by_queue = want > SIZED_MIN
+        && flags & MSG_WAITALL == 0
         && sf.sock.sock_type() == SOCK_STREAM
         && matches!(sf.sock.domain(), AF_INET | AF_INET6);
     let mut buf = Vec::new();
