@@ -584,6 +584,45 @@ KT_CASE(megabyte_through_child) {
     close(s);
 }
 
+/* A receive into a buffer far larger than what is queued, after bulk data
+ * went through the same path (a kernel buffer kept or sized by the queue
+ * must not show earlier bytes): exactly the queued bytes are written, the
+ * rest of the user's buffer is untouched; recv, read and recvmsg alike. */
+KT_CASE(short_recv_into_large_buffer) {
+    int c, s;
+    KT_SYS_RET(kt_tcp_pair4(&c, &s), 0);
+    static char out[64 << 10];
+    memset(out, 'A', sizeof out);
+    KT_SYS_RET(kt_write_full(c, out, sizeof out), 0);
+    KT_SYS_RET(kt_read_full(s, big, sizeof out), 0);
+    KT_TRUE(big[0] == 'A' && big[sizeof out - 1] == 'A', "bulk data");
+    for (int round = 0; round < 3; round++) {
+        memset(big, 0x5a, sizeof big);
+        KT_SYS_RET(write(c, "xyz", 3), 3);
+        KT_EQ(kt_revents(s, POLLIN, 1000), POLLIN);
+        ssize_t n;
+        if (round == 0) {
+            n = recv(s, big, sizeof big, 0);
+        } else if (round == 1) {
+            n = read(s, big, sizeof big);
+        } else {
+            struct iovec iov[2] = {{big, 2}, {big + 2, sizeof big - 2}};
+            struct msghdr m = {0};
+            m.msg_iov = iov;
+            m.msg_iovlen = 2;
+            n = recvmsg(s, &m, 0);
+        }
+        KT_EQ(n, 3);
+        KT_TRUE(memcmp(big, "xyz", 3) == 0, "round %d: %.3s", round, big);
+        size_t bad = 0;
+        for (size_t i = 3; i < sizeof big; i++)
+            if (big[i] != 0x5a) bad++;
+        KT_EQ(bad, 0);
+    }
+    close(c);
+    close(s);
+}
+
 KT_CASE(pending_connections_queue) {
     int l = KT_SYS_OK(kt_listener4(8));
     int port = kt_port_of(l);

@@ -2346,6 +2346,20 @@ impl Stack {
         }
     }
 
+    /// The bytes a send on a connected TCP socket could take now (the free
+    /// room of its send buffer); `None` for every other socket and state.
+    /// A non-blocking caller copies no more than this from user memory.
+    pub fn send_room(&self, id: SockId) -> Option<usize> {
+        let s = self.sock(id).ok()?;
+        match &s.st {
+            St::Tcp { ifx, h, connected: true, .. } => {
+                let sk = self.ifaces[*ifx].set.get::<tcp::Socket>(*h);
+                Some(sk.send_capacity().saturating_sub(sk.send_queue()))
+            }
+            _ => None,
+        }
+    }
+
     /// Applies a changed option to the live smoltcp socket(s).
     fn apply_opts(&mut self, id: SockId) {
         let Ok(s) = self.sock(id) else { return };

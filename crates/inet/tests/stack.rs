@@ -486,3 +486,23 @@ fn unowned_tcp_in_batches() {
         assert_eq!(out, all, "budget {budget}");
     }
 }
+
+#[test]
+fn send_room_is_the_free_send_buffer() {
+    let (mut st, c) = setup();
+    let (l, cl, sv) = pair(&mut st, &c, Family::V4, v4(0));
+    assert_eq!(st.send_room(cl), Some(inet::TCP_AUTO_TX));
+    assert_eq!(st.send(cl, &[7u8; 1000]), Ok(1000));
+    // queued until a poll sends it (and the peer's ACK frees it)
+    assert_eq!(st.send_room(cl), Some(inet::TCP_AUTO_TX - 1000));
+    pump(&mut st, &c);
+    assert_eq!(st.send_room(cl), Some(inet::TCP_AUTO_TX));
+    let mut b = [0u8; 2000];
+    assert_eq!(st.recv(sv, &mut b, false), Ok(1000));
+    // not a connected TCP socket: none
+    assert_eq!(st.send_room(l), None);
+    let idle = tcp(&mut st, Family::V4);
+    assert_eq!(st.send_room(idle), None);
+    let udp = st.socket(Family::V4, 2, 0, false).unwrap();
+    assert_eq!(st.send_room(udp), None);
+}

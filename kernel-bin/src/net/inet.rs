@@ -300,6 +300,13 @@ fn to_buf(a: SocketAddr) -> SockAddrBuf {
     }
 }
 
+/// The bytes a send on `sock` could take now when it is a connected TCP
+/// socket ([`Stack::send_room`]); `None` otherwise.
+pub fn send_room(sock: &Sock) -> Option<usize> {
+    let s = sock.as_any().downcast_ref::<InetSocket>()?;
+    net_quiet(|n| n.stack.send_room(s.id))
+}
+
 /// `f` on the stack, read-only, under its lock (/proc/net).
 pub fn with_stack<R>(f: impl FnOnce(&Stack) -> R) -> R {
     net_quiet(|n| f(&n.stack))

@@ -44,6 +44,10 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 const UIO_MAXIOV: usize = 1024;
 /// The most one call moves through a kernel buffer at once.
 const CHUNK: usize = 1 << 20;
+/// The smallest kernel buffer of a TCP receive sized by what is queued
+/// ([`recv_one`]); a non-blocking TCP send of more than this is cut to
+/// the send buffer's room before it is copied ([`send_iovs`]).
+const SIZED_MIN: usize = 4096;
 /// SIOCINQ (FIONREAD).
 const SIOCINQ: u32 = 0x541b;
 /// SIOCOUTQ (TIOCOUTQ).
@@ -498,15 +502,48 @@ fn send_all(
     }
 }
 
+/// read(2) on a socket: a receive without flags (sock_read_iter), through
+/// [`recv_one`] so that a TCP socket's kernel buffer is sized by what is
+/// queued rather than by `buf`'s length.
+pub fn read_socket(t: &UThread, sf: &SocketFile, buf: UserSlice) -> SysResult {
+    if buf.len == 0 {
+        return Ok(0);
+    }
+    let (data, r) = recv_one(t, sf, buf.len, 0)?;
+    t.write_slice(buf.addr, &data)?;
+    Ok(r.ret.min(data.len()) as isize)
+}
+
 /// One receive into a buffer of `len` bytes (blocking unless asked not
 /// to), going on for MSG_WAITALL on a stream until full, the end, a
 /// boundary, an error or a signal.
 fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec<u8>, RecvMsg<KEnv>)> {
-    let mut buf = zeroed(len.min(CHUNK))?;
+    let want = len.min(CHUNK);
     let nonblock = flags & MSG_DONTWAIT != 0 || sf.nonblock();
     let timeo = *sf.rcvtimeo.lock();
     let mut cx = KResolver::of(t);
-    let mut r = blocking(sf, nonblock, timeo, |_| sf.sock.recvmsg(&mut cx, &mut buf, flags))?;
+    // A TCP receive without MSG_WAITALL returns at most what is queued:
+    // its buffer is sized (and zero-filled) by that, not by the caller's
+    // length (an event loop's recv(256 KiB) of a 64-byte answer). Bytes
+    // that arrive between the count and the receive make it shorter, as
+    // a stream may be.
+    let by_queue = want > SIZED_MIN
+        && flags & MSG_WAITALL == 0
+        && sf.sock.sock_type() == SOCK_STREAM
+        && matches!(sf.sock.domain(), AF_INET | AF_INET6);
+    let mut buf = Vec::new();
+    let mut r = blocking(sf, nonblock, timeo, |_| {
+        let size = if by_queue {
+            let queued = sf.sock.inq().unwrap_or(want);
+            want.min(queued.max(SIZED_MIN))
+        } else {
+            want
+        };
+        if buf.len() != size {
+            buf = zeroed(size)?;
+        }
+        sf.sock.recvmsg(&mut cx, &mut buf, flags)
+    })?;
     if flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0 && sf.sock.sock_type() == SOCK_STREAM && !nonblock {
         while r.len < buf.len() && r.more && r.len > 0 {
             let at = r.len;
@@ -693,7 +730,18 @@ fn send_iovs(
     flags: u32,
     ctl: Control,
 ) -> SysResult {
-    let total = iov_total(iovs);
+    let mut total = iov_total(iovs);
+    // A non-blocking TCP send takes what fits in the send buffer: only
+    // that much is copied from user memory (an event loop's send of a
+    // MiB into 80 KiB of room copied the whole MiB on each try). At
+    // least a byte, so that EAGAIN and the errors come from the send.
+    if total > SIZED_MIN
+        && (flags & MSG_DONTWAIT != 0 || s.nonblock())
+        && s.sock.sock_type() == SOCK_STREAM
+        && let Some(room) = inet::send_room(&s.sock)
+    {
+        total = total.min(room.max(1));
+    }
     if s.sock.sock_type() != SOCK_STREAM || total <= CHUNK {
         let data = gather(t, iovs, 0, total.min(CHUNK.max(if total > CHUNK { CHUNK + 1 } else { 0 })))?;
         return send_all(Some(t), s, &data, addr, flags, ctl).map(|n| n as isize);

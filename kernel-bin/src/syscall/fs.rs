@@ -232,6 +232,12 @@ pub fn read(t: &mut UThread, fd: Fd, buf: UserSlice) -> SysResult {
     let file = t.fd(fd)?;
     access_ok(&*file, buf, false)?;
     direct_aligned(&*file, None, &[(buf.addr, buf.len)], false)?;
+    if buf.len > SMALL_IO
+        && let Some(sf) = crate::net::as_socket(&*file)
+    {
+        // a socket's receive sizes its own buffer (by what is queued)
+        return crate::net::read_socket(t, sf, buf);
+    }
     let len = buf.len.min(IO_CHUNK);
     let mut small = [0u8; SMALL_IO];
     let mut big = Vec::new();
