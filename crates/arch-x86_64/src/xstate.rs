@@ -692,7 +692,7 @@ mod tests {
         let (img, rest) = to_sigframe_inline(&Layout::FXSAVE, &mut s);
         assert_eq!((img.len(), rest), (512, None));
         let r: alloc::vec::Vec<_> = sigframe_ranges(&Layout::FXSAVE, 512).collect();
-        assert_eq!(r, [0..512]);
+        assert_eq!((r.len(), r.first()), (1, Some(&(0..512))), "no MAGIC2 without XSAVE");
         let r: alloc::vec::Vec<_> = sigframe_ranges(&Layout::FXSAVE, 512).collect();
         assert_eq!((r.len(), r.first()), (1, Some(&(0..512))));
         let mut mpx = qemu();
