@@ -2350,6 +2350,18 @@ impl WaitQueue {
     fn wake_all_with(&self, sync: bool) {
         let (tasks, relays) = {
             let mut g = self.inner.lock();
+            if g.tasks.len() <= 1 && g.relays.is_empty() {
+                // the common case (a pipe's one reader or writer): the
+                // sleeper is taken out and the vector keeps its memory,
+                // so its next registration allocates nothing (a `take`
+                // here cost a heap allocation and a free per wake-up)
+                let one = g.tasks.pop();
+                drop(g);
+                if let Some(t) = one {
+                    wake_with(&t, sync);
+                }
+                return;
+            }
             g.relays.retain(|r| r.strong_count() > 0);
             let relays: Vec<Arc<dyn Relay>> = g.relays.iter().filter_map(Weak::upgrade).collect();
             (core::mem::take(&mut g.tasks), relays)

@@ -787,7 +787,9 @@ fn run_handler(
         return Flow::Exit;
     };
     let siginfo = info.to_bytes();
-    let frame = sigframe::build(
+    let layout = arch_x86_64::xstate::layout();
+    let frame = sigframe::build_for(
+        &layout,
         &t.ctx,
         &FrameInfo {
             signo: sig.get(),
@@ -804,25 +806,29 @@ fn run_handler(
     let written = {
         // the FPU image: XSAVE's with Linux's sw bytes and MAGIC2 after it
         // (in the context's own image when it has one: the handler starts
-        // from the initial state below, so nothing needs it unchanged)
-        let layout = arch_x86_64::xstate::layout();
-        let mut initial = None;
-        let fpu = match t.ctx.fpu_for_frame() {
-            Some(f) => f,
-            None => initial.insert(arch_x86_64::user::initial_fpu().clone()),
+        // from the initial state below, so nothing needs it unchanged; the
+        // initial state's frame image is made once)
+        let (img, magic2): (&[u8], _) = match t.ctx.fpu_for_frame() {
+            Some(f) => arch_x86_64::xstate::to_sigframe_inline(&layout, f),
+            None => arch_x86_64::user::initial_sigframe(),
         };
-        let (img, magic2) = arch_x86_64::xstate::to_sigframe(&layout, fpu);
         let mut vm = t.vm.lock();
+        // one run of copies in ascending addresses (the frame, the image's
+        // pieces, the last with MAGIC2): each page of the frame looked up
+        // once
+        let mut c = vm.user_copies();
         let at = frame.fpstate_addr as usize;
-        // the state's bytes only, as Linux's XSAVE into the frame (the
-        // components XCR0 leaves out are 70 % of the image under QEMU)
-        arch_x86_64::xstate::sigframe_ranges(&layout, img.len())
-            .try_for_each(|r| vm.write_user(at.wrapping_add(r.start), &img[r]))
+        c.write(frame.addr as usize, &frame.frame)
+            // the state's bytes only, as Linux's XSAVE into the frame (the
+            // components XCR0 leaves out are 70 % of the image under QEMU)
+            .and_then(|_| {
+                arch_x86_64::xstate::sigframe_ranges(&layout, img.len())
+                    .try_for_each(|r| c.write(at.wrapping_add(r.start), &img[r]))
+            })
             .and_then(|_| match magic2 {
-                Some(m) => vm.write_user((frame.fpstate_addr as usize).wrapping_add(img.len()), &m),
+                Some(m) => c.write(at.wrapping_add(img.len()), &m),
                 None => Ok(()),
             })
-            .and_then(|_| vm.write_user(frame.addr as usize, &frame.frame))
     };
     if written.is_err() {
         // Linux's signal_setup_done(failed): the mask stays as it was, and
@@ -848,18 +854,29 @@ fn run_handler(
 pub fn sigreturn(t: &mut UThread) -> Flow {
     let at = t.ctx.regs.rsp.wrapping_sub(8);
     let mut buf = [0u8; sigframe::SIGRETURN_READ];
-    let read = t.vm.lock().read_user(at as usize, &mut buf);
-    let restored = match read {
+    let layout = arch_x86_64::xstate::layout();
+    // every read below in one run of copies: the frame's and the image's
+    // pages are looked up once (the same bytes read, the same faults)
+    let mut vm = t.vm.lock();
+    let mut c = vm.user_copies();
+    // the bytes Linux reads (uc_flags to uc_sigmask), not the return
+    // address nor the siginfo
+    let bytes = sigframe::SIGRETURN_BYTES;
+    let restored = match c.read((at as usize).wrapping_add(bytes.start), &mut buf[bytes]) {
         Ok(()) => sigframe::restore(&mut t.ctx, &buf),
         Err(_) => None,
     };
-    let Some(r) = restored else { return die(t, signal::SIGSEGV, true) };
+    let Some(r) = restored else {
+        drop(vm);
+        return die(t, signal::SIGSEGV, true);
+    };
     // Linux takes the frame's cs (with RPL 3): a kernel or unknown
     // selector faults in its iret, which kills with SIGSEGV. The 32-bit
     // user code segment would switch to compatibility mode there; this
     // kernel runs 64-bit code only, so it kills as well. ss is sanitised
     // there (force_valid_ss) and ignored here
     if r.cs | 3 != sigframe::SIGRETURN_CS {
+        drop(vm);
         return die(t, signal::SIGSEGV, true);
     }
     if r.fpstate_addr != 0 {
@@ -867,66 +884,30 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         // and MAGIC2 after the image make it an XSAVE image, anything
         // else an FXSAVE one; a fault reading it, or an image XRSTOR
         // would refuse, is a failed sigreturn (SIGSEGV)
-        let layout = arch_x86_64::xstate::layout();
         let at = r.fpstate_addr as usize;
         // fpu__restore_sig's access_ok over the frame's whole FPU image
         if at.checked_add(layout.frame_size()).is_none_or(|end| end as u64 > linux_abi::args::TASK_SIZE_MAX) {
+            drop(vm);
             return die(t, signal::SIGSEGV, true);
         }
         // the user's image is read into the thread's own (no copy); a
         // failure below resets it to the initial state, as Linux's failed
         // restore does
         let Ok(img) = t.ctx.fpu_to_overwrite() else {
+            drop(vm);
             return die(t, signal::SIGSEGV, true);
         };
-        let mut vm = t.vm.lock();
-        if vm.read_user(at, &mut img.0[..sigframe::FPSTATE_SIZE]).is_err() {
-            drop(vm);
-            t.ctx.reset_fpu();
-            return die(t, signal::SIGSEGV, true);
-        }
-        let mut xfeatures = None;
-        if let Some((xsize, xf)) = arch_x86_64::xstate::sigframe_sw(&layout, &img.0) {
-            let mut m = [0u8; 4];
-            if vm.read_user(at.wrapping_add(xsize), &mut m).is_err() {
-                drop(vm);
-                t.ctx.reset_fpu();
-                return die(t, signal::SIGSEGV, true);
-            }
-            if u32::from_le_bytes(m) == arch_x86_64::xstate::MAGIC2 {
-                // XRSTOR faults (#GP) on an image not 64-byte aligned; it
-                // reads the header and the components both XSTATE_BV and
-                // xfeatures name (wherever xstate_size ends): a page fault
-                // there fails the restore (fault_in_readable) with SIGSEGV
-                let header = arch_x86_64::xstate::HEADER;
-                if !at.is_multiple_of(64)
-                    || vm.read_user(at.wrapping_add(header), &mut img.0[header..header + 64]).is_err()
-                {
-                    drop(vm);
-                    t.ctx.reset_fpu();
-                    return die(t, signal::SIGSEGV, true);
-                }
-                let bv = arch_x86_64::xstate::xstate_bv(img);
-                for c in arch_x86_64::xstate::xrstor_reads(&layout, bv, xf) {
-                    if vm.read_user(at.wrapping_add(c.start), &mut img.0[c]).is_err() {
-                        drop(vm);
-                        t.ctx.reset_fpu();
-                        return die(t, signal::SIGSEGV, true);
-                    }
-                }
-                xfeatures = Some(xf);
-            }
-        }
+        let read = read_sigframe_fpu(&mut c, &layout, at, img);
         drop(vm);
-        // FXRSTOR (an FXSAVE-only image) faults on one not 16-byte aligned
-        if xfeatures.is_none() && !at.is_multiple_of(16) {
+        let Ok(xfeatures) = read else {
             t.ctx.reset_fpu();
             return die(t, signal::SIGSEGV, true);
-        }
-        if sigframe::restore_fpu_in_place(&mut t.ctx, xfeatures).is_err() {
+        };
+        if sigframe::restore_fpu_in_place_for(&layout, &mut t.ctx, xfeatures).is_err() {
             return die(t, signal::SIGSEGV, true);
         }
     } else {
+        drop(vm);
         // no image: the initial FPU state (fpu__clear_user_states)
         t.ctx.reset_fpu();
     }
@@ -938,6 +919,59 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         let _ = th.signals_mut().altstack_mut().sigaltstack(Some(st), sp, signal::MINSIGSTKSZ);
     });
     Flow::Continue
+}
+
+/// Reads a sigreturn's FPU image at `at` into `img`: the legacy area; with
+/// Linux's sw bytes (MAGIC1, sane sizes) and MAGIC2 after the image, the
+/// header and the components XSTATE_BV and `xfeatures` both name (what
+/// XRSTOR reads). `Ok(None)` for an FXSAVE-only image, `Ok(Some(xfeatures))`
+/// for an XSAVE one; `Err` for a failed restore (a fault, a misaligned
+/// image): SIGSEGV.
+fn read_sigframe_fpu(
+    c: &mut vm::UserCopies<
+        '_,
+        arch_x86_64::mem::paging::AddressSpace,
+        arch_x86_64::mem::vmimpl::KernelFrames,
+    >,
+    layout: &arch_x86_64::xstate::Layout,
+    at: usize,
+    img: &mut arch_x86_64::user::FpuState,
+) -> Result<Option<u64>, ()> {
+    use arch_x86_64::xstate;
+    // the header with the legacy area when both lie on one page (no fault
+    // can then come from it alone): one copy; it is only used below when
+    // the image turns out to be an XSAVE one
+    let header = xstate::HEADER;
+    let with_header = layout.xsave() && at % vm::PAGE_SIZE + header + 64 <= vm::PAGE_SIZE;
+    let first = if with_header { header + 64 } else { sigframe::FPSTATE_SIZE };
+    c.read(at, &mut img.0[..first]).map_err(|_| ())?;
+    let mut xfeatures = None;
+    if let Some((xsize, xf)) = xstate::sigframe_sw(layout, &img.0) {
+        let mut m = [0u8; 4];
+        c.read(at.wrapping_add(xsize), &mut m).map_err(|_| ())?;
+        if u32::from_le_bytes(m) == xstate::MAGIC2 {
+            // XRSTOR faults (#GP) on an image not 64-byte aligned; it
+            // reads the header and the components both XSTATE_BV and
+            // xfeatures name (wherever xstate_size ends): a page fault
+            // there fails the restore (fault_in_readable) with SIGSEGV
+            if !at.is_multiple_of(64) {
+                return Err(());
+            }
+            if !with_header {
+                c.read(at.wrapping_add(header), &mut img.0[header..header + 64]).map_err(|_| ())?;
+            }
+            let bv = xstate::xstate_bv(img);
+            for r in xstate::xrstor_reads(layout, bv, xf) {
+                c.read(at.wrapping_add(r.start), &mut img.0[r]).map_err(|_| ())?;
+            }
+            xfeatures = Some(xf);
+        }
+    }
+    // FXRSTOR (an FXSAVE-only image) faults on one not 16-byte aligned
+    if xfeatures.is_none() && !at.is_multiple_of(16) {
+        return Err(());
+    }
+    Ok(xfeatures)
 }
 
 /// Discards pending instances of `sig` in process `pid` and its threads

@@ -150,6 +150,8 @@ enum {
     H_FX_AT_8,
     H_AVX_UNREADABLE,
     H_AVX_UNUSED_UNREADABLE,
+    H_MAGIC2_UNREADABLE,
+    H_MAGIC1_BAD_MAGIC2_UNREADABLE,
 };
 
 /* Where the handler moves the image: 64-byte aligned plus an offset. */
@@ -235,6 +237,20 @@ static void handler(int sig, siginfo_t *si, void *ctx) {
             uint64_t bv = 3; /* x87 and SSE only: XRSTOR reads nothing past the header */
             memcpy(to + 512, &bv, 8);
         }
+        __asm__ volatile("vmovdqu (%0), %%ymm7" ::"r"(junk) : "xmm7");
+        break;
+    }
+    case H_MAGIC2_UNREADABLE:
+    case H_MAGIC1_BAD_MAGIC2_UNREADABLE: {
+        /* xstate_size 576 with the image's last byte the page's: MAGIC2
+         * would be the first word of the unmapped page (without MAGIC1
+         * the image is FXSAVE-only and MAGIC2 is never read) */
+        unsigned char *to = hole_page + 4096 - 576;
+        move_image(uc, to, 576);
+        unsigned xs = 576, ext = 580;
+        memcpy(to + 468, &ext, 4);
+        memcpy(to + 480, &xs, 4);
+        if (h_mode == H_MAGIC1_BAD_MAGIC2_UNREADABLE) to[464] ^= 0xff;
         __asm__ volatile("vmovdqu (%0), %%ymm7" ::"r"(junk) : "xmm7");
         break;
     }
@@ -401,6 +417,99 @@ KT_CASE(sigreturn_faults_on_an_unreadable_component) {
     KT_EQ(out[2], 0);
     KT_EQ(out[3], 0);
     munmap(hole_page, 4096);
+}
+
+/* check_xstate_in_sigframe reads MAGIC2 at fpstate + xstate_size once
+ * MAGIC1 and the sizes are sane: a fault there fails the sigreturn
+ * (SIGSEGV); without MAGIC1 the image is FXSAVE-only and nothing past its
+ * 512 bytes is read. */
+KT_CASE(sigreturn_faults_on_an_unreadable_magic2) {
+    if (!avx_usable()) KT_SKIP("no AVX");
+    hole_page = mmap(0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(hole_page != MAP_FAILED, "mmap");
+    KT_SYS_OK(munmap(hole_page + 4096, 4096));
+    int st = bad_frame_status(H_MAGIC2_UNREADABLE);
+    KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
+    uint64_t in[4], out[4];
+    pattern(in, 12);
+    set_handler(H_MAGIC1_BAD_MAGIC2_UNREADABLE);
+    ymm7_across_signal(in, out, SIGUSR1);
+    KT_EQ(out[0], in[0]);
+    KT_EQ(out[1], in[1]);
+    KT_EQ(out[2], 0);
+    KT_EQ(out[3], 0);
+    munmap(hole_page, 4096);
+}
+
+/* rt_sigreturn reads uc_flags, uc_stack, the sigcontext and uc_sigmask
+ * of the frame below its stack pointer (access_ok over the whole frame
+ * is only a range check): a frame whose siginfo, past uc_sigmask, lies
+ * on an unmapped page restores as any other. The handler copies the
+ * kernel's ucontext bytes to the end of a page followed by a hole and
+ * calls rt_sigreturn with its stack pointer there. */
+static volatile int fake_seen;
+
+static void fake_frame_handler(int sig, siginfo_t *si, void *ctx) {
+    (void)sig;
+    (void)si;
+    unsigned char *uc = hole_page + 4096 - 304;
+    memcpy(uc, ctx, 304);
+    fake_seen = 1;
+    __asm__ volatile("mov %0, %%rsp\n\tmov $15, %%eax\n\tsyscall" ::"r"(uc) : "memory");
+    __builtin_unreachable();
+}
+
+KT_CASE(sigreturn_reads_no_siginfo) {
+    hole_page = mmap(0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(hole_page != MAP_FAILED, "mmap");
+    KT_SYS_OK(munmap(hole_page + 4096, 4096));
+    pid_t c = fork();
+    if (c == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = fake_frame_handler;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGUSR1, &sa, 0);
+        raise(SIGUSR1);
+        /* back here through the copied frame, SIGUSR1 unblocked again */
+        sigset_t now;
+        sigprocmask(SIG_BLOCK, 0, &now);
+        _exit(fake_seen == 1 && !sigismember(&now, SIGUSR1) ? 0 : 2);
+    }
+    KT_WAIT_STATUS(c, 0);
+    munmap(hole_page, 4096);
+}
+
+static void never_runs(int sig) {
+    (void)sig;
+    _exit(3);
+}
+
+/* A frame whose FPU image ends on a read-only page (the alternate stack's
+ * top) cannot be written: the XSAVE into it faults, setup_rt_frame fails
+ * and force_sigsegv kills (no SIGSEGV handler), the handler never runs. */
+KT_CASE(frame_with_an_unwritable_image_end_is_sigsegv) {
+    if (!avx_usable()) KT_SKIP("no AVX");
+    pid_t c = fork();
+    if (c == 0) {
+        unsigned char *base = mmap(0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED) _exit(4);
+        if (mprotect(base + 3 * 4096, 4096, PROT_READ)) _exit(5);
+        /* the top 1024 bytes into the read-only page: the image's start
+         * and the frame below it are writable, its end and MAGIC2 not */
+        stack_t ss = {.ss_sp = base, .ss_flags = 0, .ss_size = 3 * 4096 + 1024};
+        if (sigaltstack(&ss, 0)) _exit(6);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = never_runs;
+        sa.sa_flags = SA_ONSTACK;
+        sigaction(SIGUSR1, &sa, 0);
+        raise(SIGUSR1);
+        _exit(0);
+    }
+    int st = 0;
+    KT_SYS_OK(waitpid(c, &st, 0));
+    KT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %s", kt_status_str(st));
 }
 
 KT_CASE(pkru_after_exec_as_linux) {

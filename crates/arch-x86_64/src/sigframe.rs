@@ -151,9 +151,15 @@ pub fn enter_handler(ctx: &mut UserContext, frame: &Frame, handler: u64, signo: 
     r.rflags &= !((1 << 10) | (1 << 8));
 }
 
-/// How many bytes `rt_sigreturn` reads, starting at the user `rsp - 8`
-/// (the handler's `ret` popped the return address).
+/// The size of the buffer [`restore`] takes: the frame from the user
+/// `rsp - 8` (the handler's `ret` popped the return address).
 pub const SIGRETURN_READ: usize = FRAME_SIZE;
+
+/// The bytes of that frame `rt_sigreturn` reads, as Linux's: `uc_flags`,
+/// `uc_stack`, the `sigcontext` and `uc_sigmask` (not the return address
+/// nor the siginfo, whose page need not be readable); the rest of the
+/// buffer is not looked at.
+pub const SIGRETURN_BYTES: core::ops::Range<usize> = UC_FLAGS..UC_SIGMASK + 8;
 
 /// What `rt_sigreturn` restores besides the registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,8 +232,18 @@ pub fn restore_fpu(
 /// no copy. On `Err` the context goes back to the initial FPU state (what
 /// Linux's failed restore leaves: fpu__clear_user_states()).
 pub fn restore_fpu_in_place(ctx: &mut UserContext, xfeatures: Option<u64>) -> Result<(), xstate::Refused> {
+    restore_fpu_in_place_for(&xstate::layout(), ctx, xfeatures)
+}
+
+/// [`restore_fpu_in_place`] for the layout `l` (the one in use, which the
+/// caller has at hand).
+pub fn restore_fpu_in_place_for(
+    l: &Layout,
+    ctx: &mut UserContext,
+    xfeatures: Option<u64>,
+) -> Result<(), xstate::Refused> {
     let r = match ctx.fpu_overwritten() {
-        Some(img) => xstate::from_sigframe_in_place(&xstate::layout(), img, xfeatures),
+        Some(img) => xstate::from_sigframe_in_place(l, img, xfeatures),
         None => Err(xstate::Refused::Fault),
     };
     if r.is_err() {
@@ -318,6 +334,15 @@ mod tests {
         assert_eq!(restored.mask, 0x400);
         assert_eq!(restored.fpstate_addr, f.fpstate_addr);
         assert_eq!(restored.altstack, AltStack { sp: 0, flags: 2, size: 0 });
+        // only SIGRETURN_BYTES are read: the return address and the
+        // siginfo may hold anything (or be left unread)
+        let mut partial = [0xa5u8; SIGRETURN_READ];
+        partial[SIGRETURN_BYTES].copy_from_slice(&f.frame[SIGRETURN_BYTES]);
+        let mut c2 = orig.clone();
+        c2.regs.rbx = 0xdead;
+        assert_eq!(restore(&mut c2, &partial), Some(restored));
+        assert_eq!(c2.regs, c.regs);
+        assert_eq!(SIGRETURN_BYTES, 8..312);
     }
 
     #[test]

@@ -208,15 +208,24 @@ fn mark_zero_with(xcr0: u64, comp: impl Fn(usize) -> (u32, u32), s: &mut FpuStat
     }
 }
 
-/// Whether `b` holds only zero bytes: 32 bytes per step, four words ORed
-/// (the kernel has no SSE; this runs after every FPU save).
+/// Whether `b` holds only zero bytes: 32 bytes per step, four words ORed,
+/// then whole words, then bytes (the kernel has no SSE; this runs after
+/// every FPU save: no per-step bounds checks, a component of 8 or 64
+/// bytes takes no byte loop).
 fn all_zero(b: &[u8]) -> bool {
+    let (blocks, rest) = b.as_chunks::<32>();
     let mut acc = 0;
-    let mut steps = b.chunks_exact(32);
-    for c in &mut steps {
-        acc |= get64(c, 0) | get64(c, 8) | get64(c, 16) | get64(c, 24);
+    for c in blocks {
+        let w = |i: usize| {
+            u64::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3], c[i + 4], c[i + 5], c[i + 6], c[i + 7]])
+        };
+        acc |= w(0) | w(8) | w(16) | w(24);
     }
-    for &x in steps.remainder() {
+    let (words, bytes) = rest.as_chunks::<8>();
+    for w in words {
+        acc |= u64::from_le_bytes(*w);
+    }
+    for &x in bytes {
         acc |= u64::from(x);
     }
     acc == 0
@@ -244,21 +253,45 @@ pub fn to_sigframe<'a>(l: &Layout, s: &'a mut FpuState) -> (&'a [u8], Option<[u8
     (&s.0[..l.size as usize], Some(MAGIC2.to_le_bytes()))
 }
 
+/// [`to_sigframe`] with MAGIC2 stored right after the image in `s` itself
+/// when it has room (it always has under the layouts this kernel enables):
+/// the bytes returned then run to MAGIC2's end ([`Layout::frame_size`]),
+/// so the image's last component and MAGIC2 go to the frame as one piece
+/// ([`sigframe_ranges`] of that length). The second value is MAGIC2 when
+/// it is still to be written after the bytes (no room).
+pub fn to_sigframe_inline<'a>(l: &Layout, s: &'a mut FpuState) -> (&'a [u8], Option<[u8; 4]>) {
+    let (len, magic2) = {
+        let (img, m) = to_sigframe(l, s);
+        (img.len(), m)
+    };
+    match magic2 {
+        Some(m) if len + 4 <= XSTATE_MAX => {
+            s.0[len..len + 4].copy_from_slice(&m);
+            (&s.0[..len + 4], None)
+        }
+        m => (&s.0[..len], m),
+    }
+}
+
 /// The byte ranges of a signal frame's image ([`to_sigframe`]'s, `len`
 /// bytes) that an XSAVE of every XCR0 component into the frame writes,
 /// adjacent ones merged, in ascending order: the legacy area and header,
 /// then each enabled component. The bytes between (padding, and
 /// components XCR0 leaves out: 1,856 of 2,696 bytes under QEMU `-cpu max`)
 /// are not state; Linux's XSAVE leaves them as the user's stack held them,
-/// and so does a frame written range by range. At most 9 ranges.
+/// and so does a frame written range by range. A `len` past the image
+/// ([`to_sigframe_inline`]'s) adds the bytes after it (MAGIC2), merged
+/// with the last component when adjacent. At most 10 ranges.
 pub fn sigframe_ranges(l: &Layout, len: usize) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
     let legacy = if l.xsave() { HEADER + 64 } else { 512 };
+    let size = if l.xsave() { l.size as usize } else { 512 };
     let mut parts = core::iter::once(0..legacy.min(len))
         .chain(
             l.extended()
                 .filter(move |_| l.xsave())
                 .map(move |(_, off, size)| off.min(len)..(off + size).min(len)),
         )
+        .chain(core::iter::once(size.min(len)..len))
         .filter(|r| !r.is_empty())
         .peekable();
     core::iter::from_fn(move || {
@@ -374,7 +407,8 @@ pub fn from_sigframe_in_place(l: &Layout, s: &mut FpuState, xfeatures: Option<u6
         }
         Some(uf) => {
             let bv = xstate_bv(s);
-            if bv & !l.xcr0 != 0 || s.0[HEADER + 8..HEADER + 24].iter().any(|&b| b != 0) {
+            // XCOMP_BV and the next reserved word, as two words
+            if bv & !l.xcr0 != 0 || get64(&s.0, HEADER + 8) | get64(&s.0, HEADER + 16) != 0 {
                 return Err(Refused::Fault);
             }
             s.0[HEADER + 8..HEADER + 64].fill(0);
@@ -646,6 +680,19 @@ mod tests {
         let l = qemu();
         let r: alloc::vec::Vec<_> = sigframe_ranges(&l, 2696).collect();
         assert_eq!(r, [0..832, 2688..2696]);
+        // with MAGIC2 after the image: one piece with PKRU
+        let r: alloc::vec::Vec<_> = sigframe_ranges(&l, 2700).collect();
+        assert_eq!(r, [0..832, 2688..2700]);
+        let mut s = init_state(&l);
+        let (img, rest) = to_sigframe_inline(&l, &mut s);
+        assert_eq!((img.len(), rest), (2700, None));
+        assert_eq!(get32(img, 2696), MAGIC2);
+        assert_eq!(get32(img, 464), MAGIC1);
+        let mut s = init_state(&Layout::FXSAVE);
+        let (img, rest) = to_sigframe_inline(&Layout::FXSAVE, &mut s);
+        assert_eq!((img.len(), rest), (512, None));
+        let r: alloc::vec::Vec<_> = sigframe_ranges(&Layout::FXSAVE, 512).collect();
+        assert_eq!((r.len(), r.first()), (1, Some(&(0..512))), "no MAGIC2 without XSAVE");
         let r: alloc::vec::Vec<_> = sigframe_ranges(&Layout::FXSAVE, 512).collect();
         assert_eq!((r.len(), r.first()), (1, Some(&(0..512))));
         let mut mpx = qemu();

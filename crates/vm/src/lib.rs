@@ -114,7 +114,7 @@ pub use mmu::{
 };
 pub use refcount::RefcountedFrames;
 pub use source::PageSource;
-pub use uaccess::UserValue;
+pub use uaccess::{UserCopies, UserValue};
 pub use vmar::{
     Access, DEFAULT_MAX_MAP_COUNT, FAULT_AROUND_PAGES, FaultOutcome, ForkSteps, Limited, MapFile,
     MappingInfo, MappingKind, Prot, SegvCode, Vmar, VmarConfig, set_system_max_map_count,

@@ -96,6 +96,14 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         .map_err(|_| Errno::EFAULT)
     }
 
+    /// A run of user copies that looks pages up once: later copies to or
+    /// from the two pages the run reached last skip the page-table walk
+    /// (a signal frame's pieces, a sigreturn's reads). The frames found
+    /// stay valid while the run borrows `self` (as [`Vmar::access_frame`]).
+    pub fn user_copies(&mut self) -> UserCopies<'_, P, A> {
+        UserCopies { vmar: self, last: [None; 2] }
+    }
+
     /// Writes `data` at `addr` as a debugger does (`access_process_vm` with
     /// `FOLL_FORCE | FOLL_WRITE`: ptrace's POKETEXT, `/proc/<pid>/mem`): a
     /// private mapping without write permission (program text) gets its own
@@ -205,5 +213,76 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             }
             out.extend_from_slice(bytes);
         }
+    }
+}
+
+/// Copies to and from user memory that remember the last two pages they
+/// reached ([`Vmar::user_copies`]): each copy behaves as
+/// [`Vmar::read_user`] / [`Vmar::write_user`] (the same faults, the same
+/// `EFAULT`), but a page already looked up for the access (a written page
+/// serves reads too; one found for reading does not serve a write, which
+/// may have to break copy-on-write) is not walked again. Two pages: a
+/// signal frame and its FPU image, or an image's start and its end, may
+/// lie on two pages that the copies alternate between.
+pub struct UserCopies<'a, P: PageTable, A: FrameRefs + Clone + 'static> {
+    vmar: &'a mut Vmar<P, A>,
+    /// The pages reached last (newest first): the page, its frame, and
+    /// whether it was found writable.
+    last: [Option<(usize, Frame, bool)>; 2],
+}
+
+impl<P: PageTable, A: FrameRefs + Clone + 'static> UserCopies<'_, P, A> {
+    /// The frame of the page holding `va` for `access` (`Read` or `Write`).
+    fn frame(&mut self, va: usize, access: Access) -> Result<Frame> {
+        let page = page_floor(va);
+        let write = matches!(access, Access::Write);
+        for (p, f, w) in self.last.iter().flatten() {
+            if *p == page && (*w || !write) {
+                return Ok(*f);
+            }
+        }
+        let f = self.vmar.access_frame(va, access).map_err(|_| Errno::EFAULT)?;
+        // a page found again for writing replaces its read-only entry
+        if self.last[0].is_some_and(|(p, _, _)| p != page) {
+            self.last[1] = self.last[0];
+        }
+        self.last[0] = Some((page, f, write));
+        Ok(f)
+    }
+
+    /// [`Vmar::read_user`] through the remembered page.
+    pub fn read(&mut self, addr: usize, buf: &mut [u8]) -> Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        addr.checked_add(buf.len()).ok_or(Errno::EFAULT)?;
+        let mut done = 0;
+        while done < buf.len() {
+            let va = addr + done;
+            let offset = va % PAGE_SIZE;
+            let n = (PAGE_SIZE - offset).min(buf.len() - done);
+            let frame = self.frame(va, Access::Read)?;
+            self.vmar.alloc.read(frame, offset, &mut buf[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// [`Vmar::write_user`] through the remembered page.
+    pub fn write(&mut self, addr: usize, data: &[u8]) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        addr.checked_add(data.len()).ok_or(Errno::EFAULT)?;
+        let mut done = 0;
+        while done < data.len() {
+            let va = addr + done;
+            let offset = va % PAGE_SIZE;
+            let n = (PAGE_SIZE - offset).min(data.len() - done);
+            let frame = self.frame(va, Access::Write)?;
+            self.vmar.alloc.write(frame, offset, &data[done..done + n]);
+            done += n;
+        }
+        Ok(())
     }
 }

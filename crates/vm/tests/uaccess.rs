@@ -203,3 +203,57 @@ fn forced_write_copies_a_read_only_private_page_for_this_space_only() {
     drop(child);
     finish(frames, parent);
 }
+
+#[test]
+fn copies_through_a_remembered_page_fault_as_single_copies() {
+    // the signal frame's pieces and sigreturn's reads: the same bytes and
+    // the same EFAULT as read_user/write_user, a page looked up once
+    let (frames, mut v) = setup();
+    let a = v.mmap(0x30_0000, 2 * P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    let ro = v.mmap(a + 2 * P, P, PROT_READ, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    {
+        let mut c = v.user_copies();
+        c.write(a + 8, b"head").unwrap();
+        c.write(a + P - 2, b"span").unwrap();
+        c.write(a + P + 100, b"").unwrap();
+        let mut back = [0u8; 4];
+        c.read(a + P - 2, &mut back).unwrap();
+        assert_eq!(&back, b"span");
+        // a page first reached for reading is looked up again for a write
+        c.read(ro, &mut back).unwrap();
+        assert_eq!(back, [0; 4]);
+        assert_eq!(c.write(ro, b"x"), Err(Errno::EFAULT));
+        assert_eq!(c.write(ro - 2, b"xyzw"), Err(Errno::EFAULT), "crosses into the read-only page");
+        assert_eq!(c.read(ro + P - 1, &mut back), Err(Errno::EFAULT), "past the mappings");
+        assert_eq!(c.read(usize::MAX - 1, &mut back), Err(Errno::EFAULT));
+    }
+    let mut back = [0u8; 4];
+    v.read_user(a + 8, &mut back).unwrap();
+    assert_eq!(&back, b"head");
+    v.read_user(ro - 2, &mut back).unwrap();
+    assert_eq!(&back, b"xy\0\0", "the bytes before the fault were written");
+    finish(frames, v);
+}
+
+#[test]
+fn a_remembered_page_still_breaks_copy_on_write() {
+    // a page read through the run (shared with a fork's child) gets its
+    // own copy when the run then writes it: the child keeps the old bytes
+    let (frames, mut v) = setup();
+    let a = v.mmap(0x40_0000, P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    v.write_user(a, b"old!").unwrap();
+    let mut child = v.fork().unwrap();
+    {
+        let mut c = v.user_copies();
+        let mut back = [0u8; 4];
+        c.read(a, &mut back).unwrap();
+        c.write(a, b"new!").unwrap();
+        c.read(a, &mut back).unwrap();
+        assert_eq!(&back, b"new!");
+    }
+    let mut back = [0u8; 4];
+    child.read_user(a, &mut back).unwrap();
+    assert_eq!(&back, b"old!");
+    drop(child);
+    finish(frames, v);
+}

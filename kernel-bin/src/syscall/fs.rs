@@ -186,7 +186,24 @@ const DIO_ALIGN: u64 = 512;
 /// offset. Left as ours: Linux reads a file's hole without the check and
 /// falls back to buffered I/O for a write into a hole of an
 /// indirect-block file.
+///
+/// The check for O_DIRECT is inlined into the callers: a read or write
+/// of a file without it (a pipe's, most) pays no call.
+#[inline]
 fn direct_aligned(file: &dyn File, pos: Option<u64>, bufs: &[(u64, usize)], write: bool) -> Result<()> {
+    if file.status_flags() & vfs::O_DIRECT == 0 {
+        return Ok(());
+    }
+    direct_aligned_checked(file, pos, bufs, write)
+}
+
+/// [`direct_aligned`] of a file with O_DIRECT set.
+fn direct_aligned_checked(
+    file: &dyn File,
+    pos: Option<u64>,
+    bufs: &[(u64, usize)],
+    write: bool,
+) -> Result<()> {
     let fl = file.status_flags();
     let acc = fl & vfs::O_ACCMODE;
     // vfs_read/vfs_write's EBADF comes first (the normal path returns it)
@@ -305,7 +322,23 @@ pub(super) fn xfsz(t: &UThread) -> Errno {
 /// RLIMIT_FSIZE for a write of `len` bytes to `file` at `at` (`None`: the
 /// file offset; `O_APPEND`: the end): the bytes it may write, or `EFBIG`
 /// (with `SIGXFSZ` when `signal`, i.e. nothing of the call was written yet).
+/// While no process has a finite limit, inlined to one load.
+#[inline]
 pub(super) fn fsize_room(
+    t: &UThread,
+    file: &dyn vfs::File,
+    at: Option<u64>,
+    len: usize,
+    signal: bool,
+) -> Result<usize> {
+    if !FSIZE_LIMITED.load(core::sync::atomic::Ordering::Relaxed) {
+        return Ok(len);
+    }
+    fsize_room_limited(t, file, at, len, signal)
+}
+
+/// [`fsize_room`] once some process's limit was made finite.
+fn fsize_room_limited(
     t: &UThread,
     file: &dyn vfs::File,
     at: Option<u64>,

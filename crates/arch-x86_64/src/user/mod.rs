@@ -187,6 +187,23 @@ pub fn initial_fpu() -> &'static FpuState {
     INIT.call_once(FpuState::default)
 }
 
+/// The signal-frame image of the initial FPU state
+/// (`xstate::to_sigframe_inline` of [`initial_fpu`], made once): what a frame
+/// holds for a context in the initial state, without a copy of the
+/// state per delivery.
+pub fn initial_sigframe() -> (&'static [u8], Option<[u8; 4]>) {
+    static IMG: spin::Once<(FpuState, usize, Option<[u8; 4]>)> = spin::Once::new();
+    let (s, len, magic2) = IMG.call_once(|| {
+        let mut s = initial_fpu().clone();
+        let (len, magic2) = {
+            let (img, m) = crate::xstate::to_sigframe_inline(&crate::xstate::layout(), &mut s);
+            (img.len(), m)
+        };
+        (s, len, magic2)
+    });
+    (&s.0[..*len], *magic2)
+}
+
 impl Clone for UserContext {
     /// [`UserContext::try_clone`]; a failed allocation is the allocator's
     /// error handler (the kernel itself uses `try_clone`).
