@@ -566,11 +566,14 @@ fn flush_local_range(start: u64, end: u64) {
 /// but this one for which `want(cpu)` holds, and waits until all of them
 /// did it. Runs with interrupts on or off: while it waits for the lock it
 /// answers requests for this CPU itself.
-fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> bool) -> usize {
+fn shoot(why: Why, kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> bool) -> usize {
     let n = cpus_online();
     if n <= 1 {
         return 0;
     }
+    let stat = &SHOOT_STATS[why as usize];
+    stat.calls.fetch_add(1, Ordering::Relaxed);
+    let t0 = crate::time::since_boot_ns();
     let me = crate::percpu::cpu_id();
     let _g = loop {
         if let Some(g) = SHOOT_LOCK.try_lock() {
@@ -601,6 +604,7 @@ fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> boo
     if sent == 0 {
         return 0;
     }
+    stat.ipis.fetch_add(sent as u64, Ordering::Relaxed);
     let done = || {
         (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::Acquire)))
     };
@@ -612,7 +616,73 @@ fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> boo
         waited += 1;
         log::warn!("smp: TLB shootdown: a CPU has not answered for {waited} s");
     }
+    let ns = crate::time::since_boot_ns().saturating_sub(t0);
+    stat.wait_ns.fetch_add(ns, Ordering::Relaxed);
+    stat.max_ns.fetch_max(ns, Ordering::Relaxed);
     sent
+}
+
+/// Why a shootdown was asked for (its statistics' row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// Write protection of a fork step (`PageTable::flush`).
+    Fork = 0,
+    /// One page unmapped (`PageTable::unmap`).
+    Unmap = 1,
+    /// One page's rights reduced (`PageTable::protect`).
+    Protect = 2,
+    /// A range unmapped (`unmap_range`: munmap, exit, exec).
+    UnmapRange = 3,
+    /// Tables about to be freed ([`leave_root`]).
+    Leave = 4,
+    /// Kernel mappings ([`tlb_shootdown`]).
+    Kernel = 5,
+    /// One page's rights raised (`PageTable::protect`: a copy-on-write
+    /// page reused, a fault that adds a right).
+    Upgrade = 6,
+}
+
+/// The names of [`Why`]'s rows, in order.
+pub const WHY_NAMES: [&str; 7] = ["fork", "unmap", "protect", "unmap_range", "leave", "kernel", "upgrade"];
+
+/// One row of the shootdown statistics.
+struct ShootStat {
+    calls: AtomicU64,
+    ipis: AtomicU64,
+    wait_ns: AtomicU64,
+    max_ns: AtomicU64,
+}
+
+static SHOOT_STATS: [ShootStat; WHY_NAMES.len()] = [const {
+    ShootStat {
+        calls: AtomicU64::new(0),
+        ipis: AtomicU64::new(0),
+        wait_ns: AtomicU64::new(0),
+        max_ns: AtomicU64::new(0),
+    }
+}; WHY_NAMES.len()];
+
+/// Counts a request for reason `why` that needed no other CPU (rights
+/// only added: see `PageTable::protect` in `mem::vmimpl`).
+pub(crate) fn note_local(why: Why) {
+    if cpus_online() > 1 {
+        SHOOT_STATS[why as usize].calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Shootdown statistics since boot for reason `why` (a [`Why`] as
+/// `usize`, see [`WHY_NAMES`]): requests with more than one CPU online,
+/// IPIs sent, nanoseconds from the request to the last answer (summed, and
+/// the longest).
+pub fn shoot_stats(why: usize) -> (u64, u64, u64, u64) {
+    SHOOT_STATS.get(why).map_or((0, 0, 0, 0), |s| {
+        (
+            s.calls.load(Ordering::Relaxed),
+            s.ipis.load(Ordering::Relaxed),
+            s.wait_ns.load(Ordering::Relaxed),
+            s.max_ns.load(Ordering::Relaxed),
+        )
+    })
 }
 
 /// The bits of a CPU record's `tlb_lazy`: the CPU idles lazily; a
@@ -704,7 +774,7 @@ pub fn poll_tlb() {
 pub fn tlb_shootdown(addr: Option<u64>) -> usize {
     let a = addr.unwrap_or(u64::MAX);
     flush_local(a);
-    shoot(KIND_FLUSH, 0, a, a.saturating_add(4096), |_| true)
+    shoot(Why::Kernel, KIND_FLUSH, 0, a, a.saturating_add(4096), |_| true)
 }
 
 /// Flushes `start..end` (`None`: everything) of the address space whose
@@ -712,13 +782,13 @@ pub fn tlb_shootdown(addr: Option<u64>) -> usize {
 /// with one IPI per CPU; returns when they are done (before the caller
 /// reuses the frames that were mapped there). The caller flushes its own
 /// CPU. Returns how many CPUs were asked.
-pub fn shootdown_range(root: u64, range: Option<(u64, u64)>) -> usize {
+pub fn shootdown_range(why: Why, root: u64, range: Option<(u64, u64)>) -> usize {
     if cpus_online() <= 1 {
         return 0;
     }
     core::sync::atomic::fence(Ordering::SeqCst);
     let (start, end) = range.unwrap_or((u64::MAX, u64::MAX));
-    shoot(KIND_FLUSH, root, start, end, |c| crate::percpu::root_of(c) == root)
+    shoot(why, KIND_FLUSH, root, start, end, |c| crate::percpu::root_of(c) == root)
 }
 
 /// Makes every other CPU that still has the tables at `root` loaded (an
@@ -729,7 +799,7 @@ pub(crate) fn leave_root(root: u64) {
         return;
     }
     core::sync::atomic::fence(Ordering::SeqCst);
-    shoot(KIND_LEAVE, root, 0, 0, |c| crate::percpu::root_of(c) == root);
+    shoot(Why::Leave, KIND_LEAVE, root, 0, 0, |c| crate::percpu::root_of(c) == root);
 }
 
 /// The TLB-shootdown IPI's handler.
@@ -835,7 +905,7 @@ crate::ktest!(
         let skips0 = tlb_lazy_stats(1).0;
         // a flush of the address space CPU 1 has loaded: skipped (marked
         // stale) if it still idles, else an IPI it answers
-        shootdown_range(crate::percpu::root_of(1), Some((0x40_0000, 0x40_1000)));
+        shootdown_range(Why::Unmap, crate::percpu::root_of(1), Some((0x40_0000, 0x40_1000)));
         let skipped = tlb_lazy_stats(1).0 > skips0 && tlb_flushes(1) == ipis0;
         send_resched(1);
         if skipped {
