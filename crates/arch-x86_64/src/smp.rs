@@ -605,21 +605,97 @@ fn shoot(why: Why, kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usi
         return 0;
     }
     stat.ipis.fetch_add(sent as u64, Ordering::Relaxed);
-    let done = || {
-        (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::Acquire)))
-    };
-    // the frames are reused after this, so the wait has no end (an
-    // emulated CPU on a busy host can stall for a second): say so once a
-    // second, never go on with a stale TLB elsewhere
-    let mut waited = 0;
-    while !wait_until(1_000_000_000, done) {
-        waited += 1;
-        log::warn!("smp: TLB shootdown: a CPU has not answered for {waited} s");
-    }
+    wait_answers(n, me, t0);
     let ns = crate::time::since_boot_ns().saturating_sub(t0);
     stat.wait_ns.fetch_add(ns, Ordering::Relaxed);
     stat.max_ns.fetch_max(ns, Ordering::Relaxed);
     sent
+}
+
+/// How long a shootdown's sender spins for the answers before it sleeps
+/// in `hlt` (when interrupts were on): a running CPU answers within
+/// microseconds; one whose vCPU the host is not running may take
+/// milliseconds, which a spinning vCPU would take from it.
+const SPIN_NS: u64 = 50_000;
+
+/// The APIC id + 1 of the shootdown sender sleeping in `hlt` for the
+/// answers (0: none): the last CPU to answer sends it the TLB IPI.
+static SLEEPER: AtomicU32 = AtomicU32::new(0);
+
+/// Sleeping senders (statistics): how many `hlt`s, and the wake-up IPIs
+/// the answering CPUs sent.
+static SLEEPS: AtomicU64 = AtomicU64::new(0);
+static WAKES: AtomicU64 = AtomicU64::new(0);
+
+/// Waits until every online CPU but `me` of the `n` answered the request
+/// under way (the caller holds `SHOOT_LOCK`; `t0`: when it began). Spins
+/// for [`SPIN_NS`] (no `pause`: under TCG each one leaves the vCPU's loop
+/// and takes QEMU's global lock, which the answering CPUs need for their
+/// interrupt and its EOI), then, if interrupts were on, sleeps in `hlt`
+/// until the last one to answer sends this CPU the TLB IPI (or another
+/// interrupt comes): under a loaded host the vCPU then leaves its host
+/// core to the vCPUs it waits for. With interrupts off it keeps spinning.
+fn wait_answers(n: usize, me: usize, t0: u64) {
+    let done = || {
+        (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::SeqCst)))
+    };
+    let may_sleep = x86_64::instructions::interrupts::are_enabled();
+    let my_id = crate::percpu::apic_id() + 1;
+    // the frames are reused after this, so the wait has no end (an
+    // emulated CPU on a busy host can stall for a second): say so once a
+    // second, never go on with a stale TLB elsewhere
+    let mut warned = 0;
+    loop {
+        if done() {
+            break;
+        }
+        let now = crate::time::since_boot_ns();
+        let waited = now.saturating_sub(t0);
+        if waited / 1_000_000_000 > warned {
+            warned = waited / 1_000_000_000;
+            log::warn!("smp: TLB shootdown: a CPU has not answered for {warned} s");
+        }
+        if !may_sleep || waited < SPIN_NS {
+            continue;
+        }
+        x86_64::instructions::interrupts::disable();
+        SLEEPER.store(my_id, Ordering::SeqCst);
+        // the answering CPU clears its flag, then looks at SLEEPER (both
+        // SeqCst): either it sees this CPU asleep and sends the IPI, or
+        // this sees its answer here
+        if done() {
+            SLEEPER.store(0, Ordering::SeqCst);
+            x86_64::instructions::interrupts::enable();
+            break;
+        }
+        SLEEPS.fetch_add(1, Ordering::Relaxed);
+        // `sti; hlt`: no interrupt can slip in between the two
+        x86_64::instructions::interrupts::enable_and_hlt();
+        SLEEPER.store(0, Ordering::SeqCst);
+    }
+}
+
+/// After this CPU answered a shootdown: wakes its sender if it sleeps and
+/// every CPU has answered (of two answering at once, the later one to
+/// clear its flag sees both flags clear: SeqCst).
+fn wake_sender() {
+    let id = SLEEPER.load(Ordering::SeqCst);
+    if id == 0 {
+        return;
+    }
+    let n = cpus_online();
+    if (0..n).all(|c| crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::SeqCst)))
+        && SLEEPER.compare_exchange(id, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    {
+        WAKES.fetch_add(1, Ordering::Relaxed);
+        apic::send_ipi(id - 1, TLB_VECTOR);
+    }
+}
+
+/// How often shootdown senders slept in `hlt` for their answers, and how
+/// many wake-up IPIs the answering CPUs sent them, since boot.
+pub fn shoot_sleeps() -> (u64, u64) {
+    (SLEEPS.load(Ordering::Relaxed), WAKES.load(Ordering::Relaxed))
 }
 
 /// Why a shootdown was asked for (its statistics' row).
@@ -765,7 +841,8 @@ pub fn poll_tlb() {
     if let Some(c) = TLB_FLUSHES.get(crate::percpu::cpu_id()) {
         c.fetch_add(1, Ordering::Relaxed);
     }
-    p.tlb_pending.store(false, Ordering::Release);
+    p.tlb_pending.store(false, Ordering::SeqCst);
+    wake_sender();
 }
 
 /// Flushes the TLB entry of `addr` (None: every non-global entry, a CR3
