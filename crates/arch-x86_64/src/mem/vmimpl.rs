@@ -228,6 +228,13 @@ impl PageTable for AddressSpace {
                 x86_64::instructions::tlb::flush(VirtAddr::new(va as u64));
             }
             crate::smp::note_local(crate::smp::Why::Upgrade);
+        } else if !flags.contains(vm_flags(old)) {
+            // Rights removed: the caller flushes before it lets the lock
+            // go (`Vmar::protect_mapping`'s `flush_range`, as for any
+            // reduction: the trait's contract), so an mprotect of many
+            // pages costs one shootdown, not one per page (Linux's
+            // change_protection flushes the range once)
+            self.stale.add(va as u64);
         } else {
             self.invalidate(va, crate::smp::Why::Protect);
         }
@@ -252,14 +259,16 @@ impl PageTable for AddressSpace {
     }
 
     fn flush(&mut self) {
-        // unmap and protect invalidate at once (on every CPU with the
-        // space loaded); only fork_range defers (write protection of many
-        // pages): one `invlpg` per page up to the ceiling, else one full
-        // flush for all, here and where another thread of the process runs
+        // unmap invalidates at once (on every CPU with the space loaded);
+        // fork_range and protect's reductions defer (write protection of
+        // many pages): one `invlpg` per page up to the ceiling, else one
+        // full flush for all, here and where another thread of the
+        // process runs
         let stale = core::mem::take(&mut self.stale);
         if stale.n == 0 {
             return;
         }
+        let why = if stale.fork { crate::smp::Why::Fork } else { crate::smp::Why::Protect };
         let active = self.is_active();
         match stale.pages() {
             Some(pages) => {
@@ -272,13 +281,13 @@ impl PageTable for AddressSpace {
                 // the ceiling)
                 let lo = pages.iter().copied().min().unwrap_or(0);
                 let hi = pages.iter().copied().max().unwrap_or(0) + PAGE_SIZE;
-                crate::smp::shootdown_range(crate::smp::Why::Fork, self.root_addr(), Some((lo, hi)));
+                crate::smp::shootdown_range(why, self.root_addr(), Some((lo, hi)));
             }
             None => {
                 if active {
                     x86_64::instructions::tlb::flush_all();
                 }
-                crate::smp::shootdown_range(crate::smp::Why::Fork, self.root_addr(), None);
+                crate::smp::shootdown_range(why, self.root_addr(), None);
             }
         }
     }
@@ -315,6 +324,7 @@ impl PageTable for AddressSpace {
                     flags.remove(F::WRITABLE);
                     e.set_flags(flags);
                     self.stale.add((va & !0x1f_ffff) | (i as u64) << 12);
+                    self.stale.fork = true;
                 }
                 let d = match dst {
                     Some(ref mut d) => d,
@@ -329,10 +339,12 @@ impl PageTable for AddressSpace {
     }
 
     fn unmap_range(&mut self, start: usize, end: usize, release: &mut dyn FnMut(Frame)) {
-        // fork_range's pending invalidations go to other CPUs at `flush`
-        // (Vmar::fork calls it at once); the switch to the kernel's table
-        // below would drop them
-        debug_assert_eq!(self.stale.n, 0, "unmap_range with fork invalidations pending");
+        // fork_range's and protect's pending invalidations go to other
+        // CPUs at `flush` (their callers flush at once); the switch to the
+        // kernel's table below would drop them: sent first if any are left
+        if self.stale.n != 0 {
+            self.flush();
+        }
         let end = end.min(USER_TOP) as u64;
         let mut va = start as u64 & !(PAGE_SIZE - 1);
         let mut active = self.is_active();
