@@ -1270,6 +1270,14 @@ pub fn stats_line() -> alloc::string::String {
             POLL_NS[c].load(Ordering::Relaxed) / 1_000_000
         );
     }
+    // tlb33: the shootdowns by reason: requests, IPIs, ms waited, longest
+    let _ = write!(s, "; shootdowns requests/IPIs/ms waited/longest us:");
+    for (i, name) in arch_x86_64::smp::WHY_NAMES.iter().enumerate() {
+        let (calls, ipis, ns, max) = arch_x86_64::smp::shoot_stats(i);
+        let _ = write!(s, " {name} {calls}/{ipis}/{}/{}", ns / 1_000_000, max / 1000);
+    }
+    let (sleeps, wakes) = arch_x86_64::smp::shoot_sleeps();
+    let _ = write!(s, "; shootdown senders slept {sleeps} times, woken by {wakes} IPIs");
     let _ = write!(s, "; timer interrupts per CPU:");
     for c in 0..nr_cpus() {
         let _ = write!(s, " {}", arch_x86_64::apic::timer_irqs(c));

@@ -3,8 +3,12 @@
  * affinity pins and getcpu, futex wait/wake pairs on two CPUs with no
  * lost wake-up, a page unmapped while a thread on the other CPU reads it
  * (SIGSEGV, never stale data), a page replaced while the other CPU idles
- * with the address space loaded (the new page, never the old), a signal to a thread spinning on the other
- * CPU, and fork+exit+wait on both CPUs with no pid left behind.
+ * with the address space loaded (the new page, never the old), mprotect
+ * to read-only under a writer on the other CPU (no write lands after it
+ * returns), a page made writable again (copy-on-write reuse, mprotect)
+ * while the other CPU still has it read-only (its write succeeds), a
+ * signal to a thread spinning on the other CPU, and fork+exit+wait on both
+ * CPUs with no pid left behind.
  *
  * Cases that need two CPUs print KT_SKIP on one. Run on Linux with the same
  * CPU count (`cargo xtask test --linux --smp 2`). With KT_STRESS=1 in the
@@ -331,6 +335,118 @@ KT_CASE(a_cpu_idling_with_the_address_space_sees_a_remap_made_meanwhile) {
     close(lazy_go[1]);
     close(lazy_ready[0]);
     close(lazy_ready[1]);
+}
+
+/* ---- rights taken and given back while the other CPU uses the pages ---- */
+
+static volatile uint64_t *wpages;
+static volatile int writer_ready, writer_faulted;
+
+/* Writes a rising count into each of 8 pages until a write faults. */
+static void *writer(void *arg) {
+    pin((int)(long)arg);
+    if (sigsetjmp(reader_jmp, 1)) {
+        writer_faulted = 1;
+        return 0;
+    }
+    writer_ready = 1;
+    for (uint64_t n = 1;; n++) {
+        for (int k = 0; k < 8; k++) wpages[k * 512] = n;
+    }
+}
+
+KT_CASE(mprotect_read_only_under_a_writer_on_the_other_cpu_stops_its_writes) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    struct sigaction sa = {0};
+    sa.sa_handler = segv;
+    KT_SYS_OK(sigaction(SIGSEGV, &sa, 0));
+    for (int round = 0; round < 20; round++) {
+        uint64_t *p = mmap(0, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+        for (int k = 0; k < 8; k++) p[k * 512] = 0;
+        wpages = p;
+        writer_ready = writer_faulted = 0;
+        pthread_t th;
+        KT_EQ(pthread_create(&th, 0, writer, (void *)1L), 0);
+        KT_SYS_OK(pin(0));
+        while (!writer_ready) sched_yield();
+        usleep(2000);
+        KT_SYS_OK(mprotect(p, 8 * 4096, PROT_READ));
+        /* from here on no write may land: the other CPU's writable
+         * translations went before mprotect returned */
+        uint64_t snap[8];
+        for (int k = 0; k < 8; k++) snap[k] = p[k * 512];
+        KT_EQ(pthread_join(th, 0), 0);
+        KT_EQ(writer_faulted, 1);
+        for (int k = 0; k < 8; k++) {
+            KT_TRUE(p[k * 512] == snap[k], "round %d page %d: %llu after mprotect returned, then %llu", round, k,
+                    (unsigned long long)snap[k], (unsigned long long)p[k * 512]);
+        }
+        KT_SYS_OK(munmap(p, 8 * 4096));
+        unpin();
+    }
+    signal(SIGSEGV, SIG_DFL);
+}
+
+static volatile uint64_t *up_page;
+static volatile int up_ready, up_stage, up_faulted;
+static volatile uint64_t up_sum;
+
+/* Reads the page (a read-only translation enters CPU 1's TLB) until told
+ * that CPU 0 made it writable, then writes it. */
+static void *upgrade_writer(void *arg) {
+    pin((int)(long)arg);
+    if (sigsetjmp(reader_jmp, 1)) {
+        up_faulted = 1;
+        return 0;
+    }
+    uint64_t sum = 0;
+    up_ready = 1;
+    while (up_stage == 0) sum += up_page[0];
+    up_sum = sum;
+    up_page[1] = 77;
+    return 0;
+}
+
+KT_CASE(a_page_made_writable_on_one_cpu_is_writable_on_the_other) {
+    if (ncpus() < 2) KT_SKIP("needs 2 CPUs");
+    struct sigaction sa = {0};
+    sa.sa_handler = segv;
+    KT_SYS_OK(sigaction(SIGSEGV, &sa, 0));
+    for (int round = 0; round < 20; round++) {
+        uint64_t *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        KT_TRUE(p != MAP_FAILED, "mmap: %s", kt_errname(errno));
+        p[0] = round;
+        if (round % 2 == 0) {
+            /* copy-on-write by a fork whose child is gone: the page is
+             * read-only with one user, made writable in place */
+            pid_t pid = fork();
+            KT_TRUE(pid >= 0, "fork: %s", kt_errname(errno));
+            if (pid == 0) _exit(0);
+            int st;
+            KT_SYS_RET(waitpid(pid, &st, 0), pid);
+            KT_EQ(st, 0);
+        } else {
+            KT_SYS_OK(mprotect(p, 4096, PROT_READ));
+        }
+        up_page = p;
+        up_ready = up_stage = up_faulted = 0;
+        pthread_t th;
+        KT_EQ(pthread_create(&th, 0, upgrade_writer, (void *)1L), 0);
+        KT_SYS_OK(pin(0));
+        while (!up_ready) sched_yield();
+        usleep(2000);
+        if (round % 2 != 0) KT_SYS_OK(mprotect(p, 4096, PROT_READ | PROT_WRITE));
+        p[0] = 100 + round;
+        up_stage = 1;
+        KT_EQ(pthread_join(th, 0), 0);
+        KT_EQ(up_faulted, 0);
+        KT_EQ(p[0], (uint64_t)(100 + round));
+        KT_EQ(p[1], 77);
+        KT_SYS_OK(munmap(p, 4096));
+        unpin();
+    }
+    signal(SIGSEGV, SIG_DFL);
 }
 
 /* ---- a signal to a thread spinning on the other CPU ---- */

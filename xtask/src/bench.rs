@@ -75,6 +75,21 @@ fn rows_of(name: &str) -> Vec<&str> {
     MULTI_ROWS.iter().find(|(p, _)| *p == name).map_or(vec![name], |(_, rows)| rows.to_vec())
 }
 
+/// The programs of `user/bench/` that `--only`'s row names ask for: a
+/// row another program prints (`disk_read_64m`: `disk_ext2`) by that
+/// program's name; the boot rows (measured by `/init` in every boot) by
+/// none.
+fn programs_for<'a>(rows: &[&'a String]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in rows.iter().map(|r| r.as_str()).filter(|r| !BOOT_ROWS.contains(r)) {
+        let p = MULTI_ROWS.iter().find(|(_, printed)| printed.contains(&r)).map_or(r, |(p, _)| *p);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// The two kernels, in the order of the table's columns.
 const KERNELS: [&str; 2] = ["ours", "linux"];
 
@@ -736,12 +751,13 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     let mut boots: Vec<Boot> = Vec::new();
     if main_rows {
         let mut programs = build_programs()?;
-        let named: Vec<&String> = opts.only.iter().filter(|n| *n != "main" && !debian_name(n)).collect();
-        if !named.is_empty() {
-            if let Some(n) = named.iter().find(|n| !programs.benches.iter().any(|(b, _)| b == **n)) {
+        let named: Vec<&String> = opts.only.iter().filter(|n| !debian_name(n)).collect();
+        if !named.is_empty() && !named.iter().any(|n| *n == "main") {
+            let wanted = programs_for(&named);
+            if let Some(n) = wanted.iter().find(|n| !programs.benches.iter().any(|(b, _)| b == *n)) {
                 return Err(format!("--only: no benchmark {n:?} in user/bench/ or the Debian rows"));
             }
-            programs.benches.retain(|(b, _)| named.contains(&b));
+            programs.benches.retain(|(b, _)| wanted.contains(&b.as_str()));
         }
         // tcp_host_to_guest reads from this server on the host (10.0.2.2 in the guest)
         let net_port = crate::net::serve_stream()?;
@@ -1005,6 +1021,12 @@ mod tests {
             "{t}"
         );
         assert!(t.lines().any(|l| l.starts_with("getppid") && l.contains("BELOW")), "{t}");
+        let rows: Vec<String> = ["boot_to_init", "disk_read_64m", "fork_exec_wait", "disk_write_64m_fsync"]
+            .map(String::from)
+            .into();
+        let refs: Vec<&String> = rows.iter().collect();
+        assert_eq!(programs_for(&refs), ["disk_ext2", "fork_exec_wait"]);
+        assert!(programs_for(&refs[..1]).is_empty());
         let o = options(&["--smp".into(), "2".into(), "--smp-compare".into()]).unwrap();
         assert!(o.smp == 2 && o.smp_compare);
         assert!(options(&["--smp".into(), "0".into()]).is_err());

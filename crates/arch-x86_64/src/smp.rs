@@ -566,11 +566,14 @@ fn flush_local_range(start: u64, end: u64) {
 /// but this one for which `want(cpu)` holds, and waits until all of them
 /// did it. Runs with interrupts on or off: while it waits for the lock it
 /// answers requests for this CPU itself.
-fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> bool) -> usize {
+fn shoot(why: Why, kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> bool) -> usize {
     let n = cpus_online();
     if n <= 1 {
         return 0;
     }
+    let stat = &SHOOT_STATS[why as usize];
+    stat.calls.fetch_add(1, Ordering::Relaxed);
+    let t0 = crate::time::since_boot_ns();
     let me = crate::percpu::cpu_id();
     let _g = loop {
         if let Some(g) = SHOOT_LOCK.try_lock() {
@@ -601,18 +604,161 @@ fn shoot(kind: u32, root: u64, start: u64, end: u64, want: impl Fn(usize) -> boo
     if sent == 0 {
         return 0;
     }
+    stat.ipis.fetch_add(sent as u64, Ordering::Relaxed);
+    wait_answers(n, me, t0);
+    let ns = crate::time::since_boot_ns().saturating_sub(t0);
+    stat.wait_ns.fetch_add(ns, Ordering::Relaxed);
+    stat.max_ns.fetch_max(ns, Ordering::Relaxed);
+    sent
+}
+
+/// How long a shootdown's sender spins for the answers before it sleeps
+/// in `hlt` (when interrupts were on): a running CPU answers within
+/// microseconds; one whose vCPU the host is not running may take
+/// milliseconds, which a spinning vCPU would take from it.
+const SPIN_NS: u64 = 50_000;
+
+/// The APIC id + 1 of the shootdown sender sleeping in `hlt` for the
+/// answers (0: none): the last CPU to answer sends it the TLB IPI.
+static SLEEPER: AtomicU32 = AtomicU32::new(0);
+
+/// Sleeping senders (statistics): how many `hlt`s, and the wake-up IPIs
+/// the answering CPUs sent.
+static SLEEPS: AtomicU64 = AtomicU64::new(0);
+static WAKES: AtomicU64 = AtomicU64::new(0);
+
+/// Waits until every online CPU but `me` of the `n` answered the request
+/// under way (the caller holds `SHOOT_LOCK`; `t0`: when it began). Spins
+/// for [`SPIN_NS`] (no `pause`: under TCG each one leaves the vCPU's loop
+/// and takes QEMU's global lock, which the answering CPUs need for their
+/// interrupt and its EOI), then, if interrupts were on, sleeps in `hlt`
+/// until the last one to answer sends this CPU the TLB IPI (or another
+/// interrupt comes): under a loaded host the vCPU then leaves its host
+/// core to the vCPUs it waits for. With interrupts off it keeps spinning.
+fn wait_answers(n: usize, me: usize, t0: u64) {
     let done = || {
-        (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::Acquire)))
+        (0..n).all(|c| c == me || crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::SeqCst)))
     };
+    let may_sleep = x86_64::instructions::interrupts::are_enabled();
+    let my_id = crate::percpu::apic_id() + 1;
     // the frames are reused after this, so the wait has no end (an
     // emulated CPU on a busy host can stall for a second): say so once a
     // second, never go on with a stale TLB elsewhere
-    let mut waited = 0;
-    while !wait_until(1_000_000_000, done) {
-        waited += 1;
-        log::warn!("smp: TLB shootdown: a CPU has not answered for {waited} s");
+    let mut warned = 0;
+    loop {
+        if done() {
+            break;
+        }
+        let now = crate::time::since_boot_ns();
+        let waited = now.saturating_sub(t0);
+        if waited / 1_000_000_000 > warned {
+            warned = waited / 1_000_000_000;
+            log::warn!("smp: TLB shootdown: a CPU has not answered for {warned} s");
+        }
+        if !may_sleep || waited < SPIN_NS {
+            continue;
+        }
+        x86_64::instructions::interrupts::disable();
+        SLEEPER.store(my_id, Ordering::SeqCst);
+        // the answering CPU clears its flag, then looks at SLEEPER (both
+        // SeqCst): either it sees this CPU asleep and sends the IPI, or
+        // this sees its answer here
+        if done() {
+            SLEEPER.store(0, Ordering::SeqCst);
+            x86_64::instructions::interrupts::enable();
+            break;
+        }
+        SLEEPS.fetch_add(1, Ordering::Relaxed);
+        // `sti; hlt`: no interrupt can slip in between the two
+        x86_64::instructions::interrupts::enable_and_hlt();
+        SLEEPER.store(0, Ordering::SeqCst);
     }
-    sent
+}
+
+/// After this CPU answered a shootdown: wakes its sender if it sleeps and
+/// every CPU has answered (of two answering at once, the later one to
+/// clear its flag sees both flags clear: SeqCst).
+fn wake_sender() {
+    let id = SLEEPER.load(Ordering::SeqCst);
+    if id == 0 {
+        return;
+    }
+    let n = cpus_online();
+    if (0..n).all(|c| crate::percpu::of(c).is_none_or(|p| !p.tlb_pending.load(Ordering::SeqCst)))
+        && SLEEPER.compare_exchange(id, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    {
+        WAKES.fetch_add(1, Ordering::Relaxed);
+        apic::send_ipi(id - 1, TLB_VECTOR);
+    }
+}
+
+/// How often shootdown senders slept in `hlt` for their answers, and how
+/// many wake-up IPIs the answering CPUs sent them, since boot.
+pub fn shoot_sleeps() -> (u64, u64) {
+    (SLEEPS.load(Ordering::Relaxed), WAKES.load(Ordering::Relaxed))
+}
+
+/// Why a shootdown was asked for (its statistics' row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// Write protection of a fork step (`PageTable::flush`).
+    Fork = 0,
+    /// One page unmapped (`PageTable::unmap`).
+    Unmap = 1,
+    /// One page's rights reduced (`PageTable::protect`).
+    Protect = 2,
+    /// A range unmapped (`unmap_range`: munmap, exit, exec).
+    UnmapRange = 3,
+    /// Tables about to be freed ([`leave_root`]).
+    Leave = 4,
+    /// Kernel mappings ([`tlb_shootdown`]).
+    Kernel = 5,
+    /// One page's rights raised (`PageTable::protect`: a copy-on-write
+    /// page reused, a fault that adds a right).
+    Upgrade = 6,
+}
+
+/// The names of [`Why`]'s rows, in order.
+pub const WHY_NAMES: [&str; 7] = ["fork", "unmap", "protect", "unmap_range", "leave", "kernel", "upgrade"];
+
+/// One row of the shootdown statistics.
+struct ShootStat {
+    calls: AtomicU64,
+    ipis: AtomicU64,
+    wait_ns: AtomicU64,
+    max_ns: AtomicU64,
+}
+
+static SHOOT_STATS: [ShootStat; WHY_NAMES.len()] = [const {
+    ShootStat {
+        calls: AtomicU64::new(0),
+        ipis: AtomicU64::new(0),
+        wait_ns: AtomicU64::new(0),
+        max_ns: AtomicU64::new(0),
+    }
+}; WHY_NAMES.len()];
+
+/// Counts a request for reason `why` that needed no other CPU (rights
+/// only added: see `PageTable::protect` in `mem::vmimpl`).
+pub(crate) fn note_local(why: Why) {
+    if cpus_online() > 1 {
+        SHOOT_STATS[why as usize].calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Shootdown statistics since boot for reason `why` (a [`Why`] as
+/// `usize`, see [`WHY_NAMES`]): requests with more than one CPU online,
+/// IPIs sent, nanoseconds from the request to the last answer (summed, and
+/// the longest).
+pub fn shoot_stats(why: usize) -> (u64, u64, u64, u64) {
+    SHOOT_STATS.get(why).map_or((0, 0, 0, 0), |s| {
+        (
+            s.calls.load(Ordering::Relaxed),
+            s.ipis.load(Ordering::Relaxed),
+            s.wait_ns.load(Ordering::Relaxed),
+            s.max_ns.load(Ordering::Relaxed),
+        )
+    })
 }
 
 /// The bits of a CPU record's `tlb_lazy`: the CPU idles lazily; a
@@ -695,7 +841,8 @@ pub fn poll_tlb() {
     if let Some(c) = TLB_FLUSHES.get(crate::percpu::cpu_id()) {
         c.fetch_add(1, Ordering::Relaxed);
     }
-    p.tlb_pending.store(false, Ordering::Release);
+    p.tlb_pending.store(false, Ordering::SeqCst);
+    wake_sender();
 }
 
 /// Flushes the TLB entry of `addr` (None: every non-global entry, a CR3
@@ -704,7 +851,7 @@ pub fn poll_tlb() {
 pub fn tlb_shootdown(addr: Option<u64>) -> usize {
     let a = addr.unwrap_or(u64::MAX);
     flush_local(a);
-    shoot(KIND_FLUSH, 0, a, a.saturating_add(4096), |_| true)
+    shoot(Why::Kernel, KIND_FLUSH, 0, a, a.saturating_add(4096), |_| true)
 }
 
 /// Flushes `start..end` (`None`: everything) of the address space whose
@@ -712,13 +859,13 @@ pub fn tlb_shootdown(addr: Option<u64>) -> usize {
 /// with one IPI per CPU; returns when they are done (before the caller
 /// reuses the frames that were mapped there). The caller flushes its own
 /// CPU. Returns how many CPUs were asked.
-pub fn shootdown_range(root: u64, range: Option<(u64, u64)>) -> usize {
+pub fn shootdown_range(why: Why, root: u64, range: Option<(u64, u64)>) -> usize {
     if cpus_online() <= 1 {
         return 0;
     }
     core::sync::atomic::fence(Ordering::SeqCst);
     let (start, end) = range.unwrap_or((u64::MAX, u64::MAX));
-    shoot(KIND_FLUSH, root, start, end, |c| crate::percpu::root_of(c) == root)
+    shoot(why, KIND_FLUSH, root, start, end, |c| crate::percpu::root_of(c) == root)
 }
 
 /// Makes every other CPU that still has the tables at `root` loaded (an
@@ -729,7 +876,7 @@ pub(crate) fn leave_root(root: u64) {
         return;
     }
     core::sync::atomic::fence(Ordering::SeqCst);
-    shoot(KIND_LEAVE, root, 0, 0, |c| crate::percpu::root_of(c) == root);
+    shoot(Why::Leave, KIND_LEAVE, root, 0, 0, |c| crate::percpu::root_of(c) == root);
 }
 
 /// The TLB-shootdown IPI's handler.
@@ -835,7 +982,7 @@ crate::ktest!(
         let skips0 = tlb_lazy_stats(1).0;
         // a flush of the address space CPU 1 has loaded: skipped (marked
         // stale) if it still idles, else an IPI it answers
-        shootdown_range(crate::percpu::root_of(1), Some((0x40_0000, 0x40_1000)));
+        shootdown_range(Why::Unmap, crate::percpu::root_of(1), Some((0x40_0000, 0x40_1000)));
         let skipped = tlb_lazy_stats(1).0 > skips0 && tlb_flushes(1) == ipis0;
         send_resched(1);
         if skipped {

@@ -329,6 +329,8 @@ pub(crate) struct Stale {
     /// How many pages (more than the ceiling: flush everything).
     pub(crate) n: usize,
     pub(crate) pages: [u64; crate::smp::FLUSH_CEILING as usize],
+    /// Whether a fork's write protection noted some (statistics).
+    pub(crate) fork: bool,
 }
 
 impl Stale {

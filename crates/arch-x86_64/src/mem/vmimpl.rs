@@ -165,6 +165,17 @@ fn vm_flags(f: F) -> PteFlags {
     p
 }
 
+/// Whether a leaf entry's change from `old` to `new` only adds rights
+/// (present, writable, user, executable) and keeps everything else.
+fn upgrade(old: F, new: F) -> bool {
+    let rights = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
+    // NO_EXECUTE is a right taken away: dropping it adds one
+    let old_r = (old & rights) | (!old & F::NO_EXECUTE);
+    let new_r = (new & rights) | (!new & F::NO_EXECUTE);
+    let other = !(rights | F::NO_EXECUTE | F::ACCESSED | F::DIRTY);
+    new_r.contains(old_r) && (old & other) == (new & other)
+}
+
 const USER_TOP: usize = 0x0000_8000_0000_0000;
 
 impl AddressSpace {
@@ -178,11 +189,11 @@ impl AddressSpace {
 
     /// Invalidates `va` here (if loaded) and on every other CPU that has
     /// this address space loaded (returns when they did).
-    fn invalidate(&self, va: usize) {
+    fn invalidate(&self, va: usize, why: crate::smp::Why) {
         if self.is_active() {
             x86_64::instructions::tlb::flush(VirtAddr::new(va as u64));
         }
-        crate::smp::shootdown_range(self.root_addr(), Some((va as u64, va as u64 + PAGE_SIZE)));
+        crate::smp::shootdown_range(why, self.root_addr(), Some((va as u64, va as u64 + PAGE_SIZE)));
     }
 }
 
@@ -195,15 +206,38 @@ impl PageTable for AddressSpace {
         let e = self.leaf_entry(va as u64)?;
         let r = (Frame::containing(e.addr().as_u64()), vm_flags(e.flags()));
         e.set_unused();
-        self.invalidate(va);
+        self.invalidate(va, crate::smp::Why::Unmap);
         Some(r)
     }
 
     fn protect(&mut self, va: usize, flags: PteFlags) -> bool {
         let Some(e) = self.leaf_entry(va as u64) else { return false };
         let addr = e.addr();
-        e.set_addr(addr, pte_flags(flags));
-        self.invalidate(va);
+        let (old, new) = (e.flags(), pte_flags(flags));
+        e.set_addr(addr, new);
+        if upgrade(old, new) {
+            // Rights added to the same frame (a copy-on-write page reused
+            // after the other sharer went, mprotect widening): another
+            // CPU's TLB can only hold fewer rights than the entry now
+            // gives, and its access then faults, which drops the stale
+            // entry (the MMU invalidates what faulted), and the fault
+            // finds the entry already right and returns (`Resolved`).
+            // Linux's x86 ptep_set_access_flags flushes no TLB either.
+            // Here, `invlpg` spares this CPU that fault.
+            if self.is_active() {
+                x86_64::instructions::tlb::flush(VirtAddr::new(va as u64));
+            }
+            crate::smp::note_local(crate::smp::Why::Upgrade);
+        } else if !flags.contains(vm_flags(old)) {
+            // Rights removed: the caller flushes before it lets the lock
+            // go (`Vmar::protect_mapping`'s `flush_range`, as for any
+            // reduction: the trait's contract), so an mprotect of many
+            // pages costs one shootdown, not one per page (Linux's
+            // change_protection flushes the range once)
+            self.stale.add(va as u64);
+        } else {
+            self.invalidate(va, crate::smp::Why::Protect);
+        }
         true
     }
 
@@ -225,14 +259,16 @@ impl PageTable for AddressSpace {
     }
 
     fn flush(&mut self) {
-        // unmap and protect invalidate at once (on every CPU with the
-        // space loaded); only fork_range defers (write protection of many
-        // pages): one `invlpg` per page up to the ceiling, else one full
-        // flush for all, here and where another thread of the process runs
+        // unmap invalidates at once (on every CPU with the space loaded);
+        // fork_range and protect's reductions defer (write protection of
+        // many pages): one `invlpg` per page up to the ceiling, else one
+        // full flush for all, here and where another thread of the
+        // process runs
         let stale = core::mem::take(&mut self.stale);
         if stale.n == 0 {
             return;
         }
+        let why = if stale.fork { crate::smp::Why::Fork } else { crate::smp::Why::Protect };
         let active = self.is_active();
         match stale.pages() {
             Some(pages) => {
@@ -245,13 +281,13 @@ impl PageTable for AddressSpace {
                 // the ceiling)
                 let lo = pages.iter().copied().min().unwrap_or(0);
                 let hi = pages.iter().copied().max().unwrap_or(0) + PAGE_SIZE;
-                crate::smp::shootdown_range(self.root_addr(), Some((lo, hi)));
+                crate::smp::shootdown_range(why, self.root_addr(), Some((lo, hi)));
             }
             None => {
                 if active {
                     x86_64::instructions::tlb::flush_all();
                 }
-                crate::smp::shootdown_range(self.root_addr(), None);
+                crate::smp::shootdown_range(why, self.root_addr(), None);
             }
         }
     }
@@ -288,6 +324,7 @@ impl PageTable for AddressSpace {
                     flags.remove(F::WRITABLE);
                     e.set_flags(flags);
                     self.stale.add((va & !0x1f_ffff) | (i as u64) << 12);
+                    self.stale.fork = true;
                 }
                 let d = match dst {
                     Some(ref mut d) => d,
@@ -302,10 +339,12 @@ impl PageTable for AddressSpace {
     }
 
     fn unmap_range(&mut self, start: usize, end: usize, release: &mut dyn FnMut(Frame)) {
-        // fork_range's pending invalidations go to other CPUs at `flush`
-        // (Vmar::fork calls it at once); the switch to the kernel's table
-        // below would drop them
-        debug_assert_eq!(self.stale.n, 0, "unmap_range with fork invalidations pending");
+        // fork_range's and protect's pending invalidations go to other
+        // CPUs at `flush` (their callers flush at once); the switch to the
+        // kernel's table below would drop them: sent first if any are left
+        if self.stale.n != 0 {
+            self.flush();
+        }
         let end = end.min(USER_TOP) as u64;
         let mut va = start as u64 & !(PAGE_SIZE - 1);
         let mut active = self.is_active();
@@ -348,7 +387,7 @@ impl PageTable for AddressSpace {
                 // page table's worth of the range
                 let lo = (va & !0x1f_ffff) | (first as u64) << 12;
                 let hi = (va & !0x1f_ffff) | ((last as u64 + 1) << 12);
-                crate::smp::shootdown_range(self.root_addr(), Some((lo, hi)));
+                crate::smp::shootdown_range(crate::smp::Why::UnmapRange, self.root_addr(), Some((lo, hi)));
             }
             if active && n > 8 {
                 // The first 8 were invalidated one by one. More: leave this
