@@ -3617,6 +3617,9 @@ impl<P: Platform> Inner<P> {
         if p.group_exit.is_some() {
             return Err(Errno::EAGAIN);
         }
+        // The reset handlers first: the only step that can fail (a copy of
+        // a table shared copy-on-write), before anything has changed.
+        let handlers = Sig::<P>::exec_handlers(&p.handlers)?;
         let vm = p.vm.clone();
         let shared_outside = p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
         // de_thread(): the other threads die.
@@ -3687,7 +3690,6 @@ impl<P: Platform> Inner<P> {
             p.usage.maxrss_kb = p.usage.maxrss_kb.max(maxrss_kb::<P>(&old));
             out.drop_later(old);
         }
-        let handlers = Sig::<P>::exec_handlers(&p.handlers);
         let old = core::mem::replace(&mut p.handlers, handlers);
         out.drop_later(old);
         p.did_exec = true;
