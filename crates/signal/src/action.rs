@@ -175,6 +175,19 @@ pub struct ChildExit {
 /// share them copy-on-write.
 type Actions = [SigAction; NSIG];
 
+/// The heap block of actions an `Arc` shares: a `Box` of its own, so that
+/// the 2.5 KB are allocated fallibly ([`try_box_actions`]) and the `Arc`'s
+/// own allocation stays small.
+#[derive(Debug, PartialEq, Eq)]
+struct ActionsBox(Box<Actions>);
+
+impl core::ops::Deref for ActionsBox {
+    type Target = Actions;
+    fn deref(&self) -> &Actions {
+        &self.0
+    }
+}
+
 /// A heap block of actions, allocated fallibly (stable Rust has no
 /// `Box::try_new`: a vector reserved for exactly 64 actions becomes the
 /// box without another allocation).
@@ -199,7 +212,7 @@ fn try_box_actions(from: &Actions) -> Result<Box<Actions>> {
 /// allocates.
 #[derive(Clone, Debug)]
 pub struct SigHandlers {
-    actions: Arc<Box<Actions>>,
+    actions: Arc<ActionsBox>,
     /// Signals whose action exec would change: a handler, or any flag,
     /// mask or restorer (bit `n - 1` for signal `n`).
     unreset: u64,
@@ -225,7 +238,11 @@ impl SigHandlers {
     /// Every signal at `SIG_DFL` (a table of its own: allocates 2.5 KB,
     /// infallibly; init's table and tests).
     pub fn new() -> SigHandlers {
-        SigHandlers { actions: Arc::new(Box::new([SigAction::DEFAULT; NSIG])), unreset: 0, resethand: 0 }
+        SigHandlers {
+            actions: Arc::new(ActionsBox(Box::new([SigAction::DEFAULT; NSIG]))),
+            unreset: 0,
+            resethand: 0,
+        }
     }
 
     fn index(sig: SigNum) -> usize {
@@ -248,10 +265,10 @@ impl SigHandlers {
     /// (`ENOMEM` if the copy cannot be allocated).
     fn make_mut(&mut self) -> Result<&mut Actions> {
         if Arc::get_mut(&mut self.actions).is_none() {
-            self.actions = Arc::new(try_box_actions(&self.actions)?);
+            self.actions = Arc::new(ActionsBox(try_box_actions(&self.actions)?));
         }
         // Just checked or just made: the only reference.
-        Arc::get_mut(&mut self.actions).map(|b| &mut **b).ok_or(Errno::ENOMEM)
+        Arc::get_mut(&mut self.actions).map(|b| &mut *b.0).ok_or(Errno::ENOMEM)
     }
 
     /// Writes `action` at `sig`'s slot and keeps the summaries.
@@ -295,7 +312,7 @@ impl SigHandlers {
     /// must-succeed allocations are.
     pub fn force_default(&mut self, sig: SigNum) {
         if self.store(sig, SigAction::DEFAULT).is_err() {
-            self.actions = Arc::new(Box::new(**self.actions));
+            self.actions = Arc::new(ActionsBox(Box::new(**self.actions)));
             let _ = self.store(sig, SigAction::DEFAULT);
         }
     }
@@ -319,7 +336,7 @@ impl SigHandlers {
             let reset = SigAction { handler: SigHandler::Default, ..action };
             if self.store(sig, reset).is_err() {
                 // Only a table the caller cloned itself can be shared here.
-                self.actions = Arc::new(Box::new(**self.actions));
+                self.actions = Arc::new(ActionsBox(Box::new(**self.actions)));
                 let _ = self.store(sig, reset);
             }
         }
@@ -421,7 +438,7 @@ impl SharedSigHandlers {
     pub fn private_copy(&self) -> Result<SharedSigHandlers> {
         let mut table = self.lock().clone();
         if table.resethand != 0 {
-            table.actions = Arc::new(try_box_actions(&table.actions)?);
+            table.actions = Arc::new(ActionsBox(try_box_actions(&table.actions)?));
         }
         Ok(SharedSigHandlers::from_table(table))
     }
