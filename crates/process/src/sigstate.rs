@@ -209,8 +209,9 @@ pub trait SignalState: Sized + 'static {
     /// the handlers reset (`CLONE_CLEAR_SIGHAND`; `EINVAL` with both).
     fn clone_handlers(h: &Self::Handlers, sighand: bool, clear: bool) -> Result<Self::Handlers>;
     /// execve: the actions with caught signals reset (a private copy if
-    /// shared).
-    fn exec_handlers(h: &Self::Handlers) -> Self::Handlers;
+    /// shared); `ENOMEM` if a copy it needs cannot be allocated (the
+    /// table calls it before exec changes anything).
+    fn exec_handlers(h: &Self::Handlers) -> Result<Self::Handlers>;
     /// Whether another process or thread shares the actions.
     fn handlers_shared(h: &Self::Handlers) -> bool;
     /// Whether two handles are one table.
@@ -358,7 +359,7 @@ mod with_signal {
         ) -> Result<signal::SharedSigHandlers> {
             h.for_clone(sighand, clear)
         }
-        fn exec_handlers(h: &signal::SharedSigHandlers) -> signal::SharedSigHandlers {
+        fn exec_handlers(h: &signal::SharedSigHandlers) -> Result<signal::SharedSigHandlers> {
             h.for_exec()
         }
         fn handlers_shared(h: &signal::SharedSigHandlers) -> bool {
@@ -368,7 +369,7 @@ mod with_signal {
             signal::SharedSigHandlers::ptr_eq(a, b)
         }
         fn set_default(h: &signal::SharedSigHandlers, sig: u32) {
-            let _ = h.lock().set(num(sig), signal::SigAction::DEFAULT);
+            h.lock().force_default(num(sig));
         }
         fn notify_child_stop(h: &signal::SharedSigHandlers) -> bool {
             h.lock().notify_child_stop()

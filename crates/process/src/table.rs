@@ -619,7 +619,9 @@ impl<P: Platform> Out<P> {
 
 struct Inner<P: Platform> {
     pids: PidAllocator,
-    procs: BTreeMap<Pid, Process<P>>,
+    /// Boxed: a B-tree node shifts and a clone or reap moves 8-byte
+    /// pointers, not the records (hundreds of bytes each).
+    procs: BTreeMap<Pid, Box<Process<P>>>,
     /// (pgid, pid) of every process: the members of a group in
     /// O(log n + members), as Linux's per-pid task lists (`PIDTYPE_PGID`),
     /// for kill(-pgrp), setpgid/setsid and the orphaned-group checks.
@@ -629,7 +631,7 @@ struct Inner<P: Platform> {
     /// the exits of a large killed group do not each walk the zombies
     /// the earlier ones left (a quadratic teardown).
     live_groups: BTreeSet<(Pid, Pid)>,
-    threads: BTreeMap<Pid, Thread<P>>,
+    threads: BTreeMap<Pid, Box<Thread<P>>>,
     /// Processes whose leader thread has exited while the process lives
     /// on (`leader_exit` set): each still counts as a task, so the tasks
     /// (Linux's `nr_threads`) are `threads.len() + leaders_gone`, kept
@@ -766,8 +768,8 @@ struct Prepared<P: Platform> {
     tid: Pid,
     parent: Pid,
     clone_parent: bool,
-    thread: Option<Thread<P>>,
-    process: Option<Process<P>>,
+    thread: Option<Box<Thread<P>>>,
+    process: Option<Box<Process<P>>>,
     parent_vm: Option<SharedVm<P>>,
     child_vm: Option<SharedVm<P>>,
 }
@@ -962,10 +964,10 @@ impl<P: Platform> ProcessTable<P> {
             mlock: Default::default(),
             ext: Default::default(),
         };
-        g.threads.insert(pid, thread);
+        g.threads.insert(pid, Box::new(thread));
         g.groups.insert((process.pgid, pid));
         g.live_groups.insert((process.pgid, pid));
-        g.procs.insert(pid, process);
+        g.procs.insert(pid, Box::new(process));
         Ok(pid)
     }
 
@@ -974,7 +976,7 @@ impl<P: Platform> ProcessTable<P> {
     /// [`Platform::caller_id`], a `with_*` call from inside `f` returns
     /// `None` and any other table call panics, instead of spinning forever.
     pub fn with_thread<R>(&self, tid: Pid, f: impl FnOnce(&mut Thread<P>) -> R) -> Option<R> {
-        self.inner.closure(|g| g.threads.get_mut(&tid).map(f))
+        self.inner.closure(|g| g.threads.get_mut(&tid).map(|t| f(t)))
     }
 
     /// Takes the next signal thread `tid` should act on, from its own
@@ -1008,7 +1010,7 @@ impl<P: Platform> ProcessTable<P> {
     /// `f` runs under the table lock: it must not call the table (see
     /// [`ProcessTable::with_thread`]).
     pub fn with_process<R>(&self, pid: Pid, f: impl FnOnce(&mut Process<P>) -> R) -> Option<R> {
-        self.inner.closure(|g| g.procs.get_mut(&pid).map(f))
+        self.inner.closure(|g| g.procs.get_mut(&pid).map(|p| f(p)))
     }
 
     /// getrusage(RUSAGE_SELF) of process `pid`: its exited threads' usage
@@ -2286,7 +2288,7 @@ impl<P: Platform> Inner<P> {
         let user_threads: u64 = if uid == 0 || root || rlimit_nproc == crate::rlimit::RLIM_INFINITY {
             0
         } else {
-            self.procs.values().filter(|q| q.creds.uid == uid).map(tasks).sum()
+            self.procs.values().filter(|q| q.creds.uid == uid).map(|q| tasks(q)).sum()
         };
         let all_tasks = self.threads.len() as u64 + self.leaders_gone;
         debug_assert!(all_tasks <= self.threads.len() as u64 + self.procs.len() as u64);
@@ -2390,7 +2392,7 @@ impl<P: Platform> Inner<P> {
             } else {
                 (pid, caller, args.exit_signal as i32)
             };
-            process = Some(Process {
+            process = Some(Box::new(Process {
                 pid: 0,
                 parent,
                 parent_cell: Arc::new(AtomicU32::new(parent)),
@@ -2429,7 +2431,7 @@ impl<P: Platform> Inner<P> {
                 membarrier: p.membarrier,
                 mlock: Default::default(),
                 ext: Default::default(),
-            });
+            }));
         }
         context.set_return_value(0);
         if args.stack != 0 {
@@ -2504,7 +2506,7 @@ impl<P: Platform> Inner<P> {
             tid,
             parent: pid,
             clone_parent: f.contains(F::PARENT),
-            thread: Some(thread),
+            thread: Some(Box::new(thread)),
             process,
             parent_vm,
             child_vm,
@@ -3282,7 +3284,7 @@ impl<P: Platform> Inner<P> {
                 None => pid,
             }
         };
-        self.procs.get(&pid).ok_or(Errno::ESRCH)
+        self.procs.get(&pid).map(|p| &**p).ok_or(Errno::ESRCH)
     }
 
     fn setpgid(&mut self, caller: Pid, pid: i32, pgid: i32) -> Result<()> {
@@ -3622,6 +3624,9 @@ impl<P: Platform> Inner<P> {
         if p.group_exit.is_some() {
             return Err(Errno::EAGAIN);
         }
+        // The reset handlers first: the only step that can fail (a copy of
+        // a table shared copy-on-write), before anything has changed.
+        let handlers = Sig::<P>::exec_handlers(&p.handlers)?;
         let vm = p.vm.clone();
         let shared_outside = p.vm.as_ref().is_some_and(|v| Arc::strong_count(v) > 1);
         // de_thread(): the other threads die.
@@ -3692,7 +3697,6 @@ impl<P: Platform> Inner<P> {
             p.usage.maxrss_kb = p.usage.maxrss_kb.max(maxrss_kb::<P>(&old));
             out.drop_later(old);
         }
-        let handlers = Sig::<P>::exec_handlers(&p.handlers);
         let old = core::mem::replace(&mut p.handlers, handlers);
         out.drop_later(old);
         p.did_exec = true;

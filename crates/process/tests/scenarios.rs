@@ -204,6 +204,56 @@ fn sighand_share_copy_and_clear() {
     finish(w);
 }
 
+#[test]
+fn fork_and_vfork_actions_are_private_copies_on_write() {
+    // Linux's copy_sighand(): a child made without CLONE_SIGHAND has its
+    // own actions (here shared copy-on-write until one side changes them):
+    // the child's sigaction is not the parent's, nor the parent's later
+    // one the child's; exec resets only the execing process's handlers.
+    let w = world();
+    let handler = SigAction::handler(0x1000, SaFlags::RESTART, SigSet::single(SIGHUP));
+    w.set_action(1, SIGUSR1, handler);
+    w.set_action(1, SIGHUP, SigAction::IGNORE);
+    let h = |pid| w.t.with_process(pid, |p| p.handlers().share()).unwrap();
+    let forked = w.fork(1);
+    assert!(h(forked).lock().is_copy_on_write(), "fork copies no action");
+    w.set_action(forked, SIGUSR1, SigAction::IGNORE);
+    assert_eq!(h(1).lock().get(SIGUSR1), handler);
+    w.set_action(1, SIGCONT, SigAction::IGNORE);
+    assert_eq!(h(forked).lock().get(SIGCONT), SigAction::DEFAULT);
+    // A vfork child changes an action, then execs (while the parent waits).
+    let table = w.t.clone();
+    let frames = w.frames.clone();
+    let child = forked + 1;
+    w.s.then(move |s| {
+        let hc = table.with_process(child, |p| p.handlers().share()).unwrap();
+        let _ = hc.lock().set(SIGHUP, SigAction::DEFAULT).unwrap();
+        assert_eq!(table.exec(child, vm::testing::test_vmar(&frames), s), Ok(child));
+    });
+    let c = w.t.clone_task(1, &CloneArgs::vfork(), &w.s).unwrap();
+    assert_eq!(c, child);
+    assert_eq!(h(c).lock().get(SIGUSR1), SigAction::DEFAULT, "exec resets the caught");
+    assert_eq!(h(c).lock().get(SIGCONT), SigAction::IGNORE, "exec keeps the ignored");
+    assert_eq!(h(c).lock().get(SIGHUP), SigAction::DEFAULT);
+    assert_eq!(h(1).lock().get(SIGUSR1), handler);
+    assert_eq!(h(1).lock().get(SIGHUP), SigAction::IGNORE);
+    // CLONE_SIGHAND|CLONE_VM: shared for good until the child execs.
+    let shared = w.clone(1, (F::SIGHAND | F::VM).bits() | SIGCHLD as u64).unwrap();
+    w.set_action(shared, SIGCONT, SigAction::DEFAULT);
+    assert_eq!(h(1).lock().get(SIGCONT), SigAction::DEFAULT);
+    w.t.exec(shared, vm::testing::test_vmar(&w.frames), &w.s).unwrap();
+    assert!(!h(shared).same_table(&h(1)));
+    assert_eq!(h(shared).lock().get(SIGUSR1), SigAction::DEFAULT);
+    assert_eq!(h(1).lock().get(SIGUSR1), handler);
+    w.set_action(shared, SIGHUP, SigAction::DEFAULT);
+    assert_eq!(h(1).lock().get(SIGHUP), SigAction::IGNORE);
+    for c in [forked, c, shared] {
+        w.exit(c, 0);
+        assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    }
+    finish(w);
+}
+
 const THREAD: u64 = F::THREAD.bits() | F::SIGHAND.bits() | F::VM.bits() | F::FILES.bits() | F::FS.bits();
 
 #[test]

@@ -1,6 +1,8 @@
 //! Signal actions and the table of dispositions (sigaction(2)).
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use bitflags::bitflags;
 use linux_abi::{Errno, Result};
@@ -169,14 +171,62 @@ pub struct ChildExit {
     pub signal: Option<SigNum>,
 }
 
+/// The 64 actions of a table, in their own heap block so that tables
+/// share them copy-on-write.
+type Actions = [SigAction; NSIG];
+
+/// The heap block of actions an `Arc` shares: a `Box` of its own, so that
+/// the 2.5 KB are allocated fallibly ([`try_box_actions`]) and the `Arc`'s
+/// own allocation stays small.
+#[derive(Debug, PartialEq, Eq)]
+struct ActionsBox(Box<Actions>);
+
+impl core::ops::Deref for ActionsBox {
+    type Target = Actions;
+    fn deref(&self) -> &Actions {
+        &self.0
+    }
+}
+
+/// A heap block of actions, allocated fallibly (stable Rust has no
+/// `Box::try_new`: a vector reserved for exactly 64 actions becomes the
+/// box without another allocation).
+fn try_box_actions(from: &Actions) -> Result<Box<Actions>> {
+    let mut v: Vec<SigAction> = Vec::new();
+    v.try_reserve_exact(NSIG).map_err(|_| Errno::ENOMEM)?;
+    v.extend_from_slice(from);
+    v.into_boxed_slice().try_into().map_err(|_| Errno::ENOMEM)
+}
+
 /// The action of every signal: Linux's `sighand_struct` without its lock.
 ///
-/// A process holds it behind a [`SharedSigHandlers`] so that `CLONE_SIGHAND`
-/// can share it; `Clone` is the deep copy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The 64 actions (2.5 KB) are shared copy-on-write: `Clone` (what fork
+/// does through [`SharedSigHandlers::for_clone`]) takes another reference,
+/// and the first change on either side copies them ([`set`](Self::set)
+/// fails with `ENOMEM` if that copy cannot be allocated). Reads and
+/// changes that change nothing (an action set to what it is, exec's reset
+/// of a table with no caught signal) never copy. A table holding a
+/// `SA_RESETHAND` handler is copied at once by
+/// [`SharedSigHandlers::for_clone`] instead, so that the reset on
+/// delivery ([`take_for_delivery`](Self::take_for_delivery)) never
+/// allocates.
+#[derive(Clone, Debug)]
 pub struct SigHandlers {
-    actions: [SigAction; NSIG],
+    actions: Arc<ActionsBox>,
+    /// Signals whose action exec would change: a handler, or any flag,
+    /// mask or restorer (bit `n - 1` for signal `n`).
+    unreset: u64,
+    /// Signals with a handler and `SA_RESETHAND`.
+    resethand: u64,
 }
+
+impl PartialEq for SigHandlers {
+    fn eq(&self, other: &SigHandlers) -> bool {
+        Arc::ptr_eq(&self.actions, &other.actions) || self.actions == other.actions
+    }
+}
+
+impl Eq for SigHandlers {}
 
 impl Default for SigHandlers {
     fn default() -> SigHandlers {
@@ -185,14 +235,55 @@ impl Default for SigHandlers {
 }
 
 impl SigHandlers {
-    /// Every signal at `SIG_DFL`.
-    pub const fn new() -> SigHandlers {
-        SigHandlers { actions: [SigAction::DEFAULT; NSIG] }
+    /// Every signal at `SIG_DFL` (a table of its own: allocates 2.5 KB,
+    /// infallibly; init's table and tests).
+    pub fn new() -> SigHandlers {
+        SigHandlers {
+            actions: Arc::new(ActionsBox(Box::new([SigAction::DEFAULT; NSIG]))),
+            unreset: 0,
+            resethand: 0,
+        }
     }
 
     fn index(sig: SigNum) -> usize {
         // SigNum is 1..=64 by construction, so this is 0..=63.
         (sig.get() as usize - 1) % NSIG
+    }
+
+    /// Whether exec would change `action` (anything but a plain `SIG_DFL`
+    /// or `SIG_IGN`).
+    fn needs_reset(action: &SigAction) -> bool {
+        *action != SigAction::DEFAULT && *action != SigAction::IGNORE
+    }
+
+    /// Whether another table shares the actions (the next change copies).
+    pub fn is_copy_on_write(&self) -> bool {
+        Arc::strong_count(&self.actions) > 1
+    }
+
+    /// The actions to change: copied first if another table shares them
+    /// (`ENOMEM` if the copy cannot be allocated).
+    fn make_mut(&mut self) -> Result<&mut Actions> {
+        if Arc::get_mut(&mut self.actions).is_none() {
+            self.actions = Arc::new(ActionsBox(try_box_actions(&self.actions)?));
+        }
+        // Just checked or just made: the only reference.
+        Arc::get_mut(&mut self.actions).map(|b| &mut *b.0).ok_or(Errno::ENOMEM)
+    }
+
+    /// Writes `action` at `sig`'s slot and keeps the summaries.
+    fn store(&mut self, sig: SigNum, action: SigAction) -> Result<SigAction> {
+        let i = Self::index(sig);
+        let old = self.actions[i];
+        if old != action {
+            self.make_mut()?[i] = action;
+            let bit = 1u64 << i;
+            self.unreset = (self.unreset & !bit) | if Self::needs_reset(&action) { bit } else { 0 };
+            let oneshot =
+                matches!(action.handler, SigHandler::Handler(_)) && action.flags.contains(SaFlags::RESETHAND);
+            self.resethand = (self.resethand & !bit) | if oneshot { bit } else { 0 };
+        }
+        Ok(old)
     }
 
     /// The action of `sig` (the `oldact` of sigaction(2); SIGKILL and
@@ -204,15 +295,26 @@ impl SigHandlers {
     /// sigaction(2) with a new action: `EINVAL` for SIGKILL and SIGSTOP
     /// ("An attempt was made to change the action for SIGKILL or SIGSTOP,
     /// which cannot be caught or ignored"); SIGKILL and SIGSTOP are removed
-    /// silently from the action's mask.
+    /// silently from the action's mask. `ENOMEM` if the table was shared
+    /// copy-on-write and its copy cannot be allocated (nothing changed).
     pub fn set(&mut self, sig: SigNum, mut action: SigAction) -> Result<ActionChange> {
         if sig.is_kernel_only() {
             return Err(Errno::EINVAL);
         }
         action.mask = action.mask.blockable();
-        let slot = &mut self.actions[Self::index(sig)];
-        let old = core::mem::replace(slot, action);
+        let old = self.store(sig, action)?;
         Ok(ActionChange { old, discard_pending: action.ignores(sig) })
+    }
+
+    /// Sets `sig` back to `SIG_DFL` for a signal the kernel forces
+    /// (Linux's `force_sig_info_to_task()`; SIGKILL and SIGSTOP too). It
+    /// cannot fail: a copy it needs is allocated as the kernel's other
+    /// must-succeed allocations are.
+    pub fn force_default(&mut self, sig: SigNum) {
+        if self.store(sig, SigAction::DEFAULT).is_err() {
+            self.actions = Arc::new(ActionsBox(Box::new(**self.actions)));
+            let _ = self.store(sig, SigAction::DEFAULT);
+        }
     }
 
     /// Whether `sig` is discarded: `SIG_IGN`, or `SIG_DFL` with a default
@@ -225,12 +327,18 @@ impl SigHandlers {
     /// with `SA_RESETHAND` is reset to `SIG_DFL` on the way (sigaction(2):
     /// "Restore the signal action to the default upon entry to the signal
     /// handler"); as in Linux, its flags and mask stay. The returned action
-    /// is the one before the reset.
+    /// is the one before the reset. A table with such a handler is never
+    /// shared copy-on-write by [`SharedSigHandlers`], so the reset does not
+    /// allocate.
     pub fn take_for_delivery(&mut self, sig: SigNum) -> SigAction {
-        let slot = &mut self.actions[Self::index(sig)];
-        let action = *slot;
+        let action = self.get(sig);
         if matches!(action.handler, SigHandler::Handler(_)) && action.flags.contains(SaFlags::RESETHAND) {
-            slot.handler = SigHandler::Default;
+            let reset = SigAction { handler: SigHandler::Default, ..action };
+            if self.store(sig, reset).is_err() {
+                // Only a table the caller cloned itself can be shared here.
+                self.actions = Arc::new(ActionsBox(Box::new(**self.actions)));
+                let _ = self.store(sig, reset);
+            }
         }
         action
     }
@@ -241,15 +349,23 @@ impl SigHandlers {
     /// restorer is cleared (execve(2): "the dispositions of any signals that
     /// are being caught are reset to the default"; clone(2):
     /// CLONE_CLEAR_SIGHAND "signals that are set to be ignored are not
-    /// reset").
-    pub fn reset_handlers(&mut self) {
-        for action in &mut self.actions {
+    /// reset"). A table with nothing to reset is not touched (no copy);
+    /// `ENOMEM` if the copy of a shared table cannot be allocated.
+    pub fn reset_handlers(&mut self) -> Result<()> {
+        if self.unreset == 0 {
+            return Ok(());
+        }
+        let actions = self.make_mut()?;
+        for action in actions.iter_mut() {
             let handler = match action.handler {
                 SigHandler::Ignore => SigHandler::Ignore,
                 _ => SigHandler::Default,
             };
             *action = SigAction { handler, ..SigAction::DEFAULT };
         }
+        self.unreset = 0;
+        self.resethand = 0;
+        Ok(())
     }
 
     /// Whether this parent's children are reaped automatically when they
@@ -283,9 +399,12 @@ impl SigHandlers {
 }
 
 /// A handle to a [`SigHandlers`] table that threads and `CLONE_SIGHAND`
-/// children share: [`share`](Self::share) is a cheap reference,
-/// [`deep_copy`](Self::deep_copy) a private copy (fork without
-/// `CLONE_SIGHAND`). The lock is a spin lock; take it before any pending
+/// children share (Linux's `sighand_struct`): [`share`](Self::share) is
+/// another reference to the same table, for good;
+/// [`private_copy`](Self::private_copy) a table of its own whose actions
+/// are shared copy-on-write (fork without `CLONE_SIGHAND`: a change on
+/// either side is not seen by the other, as with Linux's copy in
+/// `copy_sighand()`). The lock is a spin lock; take it before any pending
 /// queue's lock if both are held (Linux holds `siglock` for both).
 #[derive(Debug, Default)]
 pub struct SharedSigHandlers(Arc<spin::Mutex<SigHandlers>>);
@@ -311,39 +430,54 @@ impl SharedSigHandlers {
         Arc::ptr_eq(&a.0, &b.0)
     }
 
-    /// A handle to a copy of the table (fork without `CLONE_SIGHAND`).
-    pub fn deep_copy(&self) -> SharedSigHandlers {
-        SharedSigHandlers::from_table(self.lock().clone())
+    /// A handle to a table of its own with the same actions (fork without
+    /// `CLONE_SIGHAND`): they are shared copy-on-write, except that a
+    /// table holding a `SA_RESETHAND` handler is copied now (`ENOMEM` if
+    /// that copy cannot be allocated), so that delivery's reset never has
+    /// to allocate.
+    pub fn private_copy(&self) -> Result<SharedSigHandlers> {
+        let mut table = self.lock().clone();
+        if table.resethand != 0 {
+            table.actions = Arc::new(ActionsBox(try_box_actions(&table.actions)?));
+        }
+        Ok(SharedSigHandlers::from_table(table))
     }
 
     /// The handlers for a child of clone(2)/clone3(2): shared with
-    /// `CLONE_SIGHAND`, else copied, and with `CLONE_CLEAR_SIGHAND` reset as
-    /// by [`SigHandlers::reset_handlers`]. Both flags together are `EINVAL`
+    /// `CLONE_SIGHAND`, else a table of its own ([`private_copy`](Self::private_copy)),
+    /// and with `CLONE_CLEAR_SIGHAND` reset as by
+    /// [`SigHandlers::reset_handlers`]. Both flags together are `EINVAL`
     /// (clone(2): "CLONE_CLEAR_SIGHAND was specified in flags together
-    /// with CLONE_SIGHAND").
+    /// with CLONE_SIGHAND"); `ENOMEM` if a copy cannot be allocated.
     pub fn for_clone(&self, clone_sighand: bool, clear_sighand: bool) -> Result<SharedSigHandlers> {
         match (clone_sighand, clear_sighand) {
             (true, true) => Err(Errno::EINVAL),
             (true, false) => Ok(self.share()),
-            (false, clear) => {
-                let copy = self.deep_copy();
-                if clear {
-                    copy.lock().reset_handlers();
-                }
-                Ok(copy)
+            (false, false) => self.private_copy(),
+            (false, true) => {
+                let mut table = self.lock().clone();
+                table.reset_handlers()?;
+                Ok(SharedSigHandlers::from_table(table))
             }
         }
     }
 
-    /// The handlers after execve(2): the process gets a private table
+    /// The handlers after execve(2): the process gets a table of its own
     /// (Linux's `unshare_sighand()` in `de_thread()`: a table still shared
-    /// with another process is copied) whose handlers are reset as by
-    /// [`SigHandlers::reset_handlers`]. Call it once the other threads of
-    /// the process have dropped their handles.
-    pub fn for_exec(&self) -> SharedSigHandlers {
-        let table = if self.is_shared() { self.deep_copy() } else { self.share() };
-        table.lock().reset_handlers();
-        table
+    /// with another process through `CLONE_SIGHAND` is not kept) whose
+    /// handlers are reset as by [`SigHandlers::reset_handlers`]. Call it
+    /// once the other threads of the process have dropped their handles;
+    /// `ENOMEM` (nothing changed) if the reset needs a copy that cannot be
+    /// allocated.
+    pub fn for_exec(&self) -> Result<SharedSigHandlers> {
+        if self.is_shared() {
+            let mut table = self.lock().clone();
+            table.reset_handlers()?;
+            Ok(SharedSigHandlers::from_table(table))
+        } else {
+            self.lock().reset_handlers()?;
+            Ok(self.share())
+        }
     }
 
     /// Locks the table.
@@ -466,7 +600,7 @@ mod tests {
             let _ = t.set(SIGINT, SigAction::handler(H, SaFlags::RESTART, SigSet::single(SIGQUIT))).unwrap();
             let _ = t.set(SIGPIPE, SigAction { flags: SaFlags::RESTART, ..SigAction::IGNORE }).unwrap();
         }
-        let after = shared.for_exec();
+        let after = shared.for_exec().unwrap();
         assert!(after.same_table(&shared), "an unshared table is reset in place");
         let t = after.lock();
         assert_eq!(t.get(SIGINT), SigAction::DEFAULT);
@@ -479,7 +613,7 @@ mod tests {
         let a = SharedSigHandlers::new();
         let _ = a.lock().set(SIGINT, SigAction::handler(H, SaFlags::empty(), SigSet::EMPTY)).unwrap();
         let b = a.share();
-        let b = b.for_exec();
+        let b = b.for_exec().unwrap();
         assert!(!b.same_table(&a));
         assert_eq!(b.lock().get(SIGINT), SigAction::DEFAULT);
         assert_eq!(a.lock().get(SIGINT).handler, SigHandler::Handler(H));
@@ -536,5 +670,136 @@ mod tests {
         let _ = t.set(SIGCHLD, SigAction { flags: SaFlags::NOCLDSTOP, ..SigAction::DEFAULT }).unwrap();
         assert!(!t.notify_child_stop());
         assert!(!t.children_autoreap());
+    }
+
+    #[test]
+    fn fork_shares_actions_until_one_side_changes_them() {
+        // Linux copies the sighand at fork (copy_sighand()); sharing the
+        // actions copy-on-write must look the same: a sigaction in the
+        // child is not seen by the parent, nor the parent's by the child.
+        let parent = SharedSigHandlers::new();
+        let _ = parent.lock().set(SIGINT, SigAction::handler(H, SaFlags::RESTART, SigSet::EMPTY)).unwrap();
+        let child = parent.for_clone(false, false).unwrap();
+        assert!(!child.same_table(&parent) && !parent.is_shared());
+        assert!(parent.lock().is_copy_on_write() && child.lock().is_copy_on_write(), "no copy at fork");
+        assert_eq!(*child.lock(), *parent.lock());
+        // Setting what is already there copies nothing.
+        let same = SigAction::handler(H, SaFlags::RESTART, SigSet::EMPTY);
+        assert_eq!(child.lock().set(SIGINT, same).unwrap().old, same);
+        assert!(child.lock().is_copy_on_write());
+        // The child's change.
+        let change = child.lock().set(SIGINT, SigAction::IGNORE).unwrap();
+        assert_eq!(change.old, same);
+        assert!(!child.lock().is_copy_on_write() && !parent.lock().is_copy_on_write());
+        assert_eq!(parent.lock().get(SIGINT), same);
+        assert_eq!(child.lock().get(SIGINT), SigAction::IGNORE);
+        // A grandchild of the child, then the parent's change.
+        let grandchild = child.for_clone(false, false).unwrap();
+        let _ = parent.lock().set(SIGTERM, SigAction::IGNORE).unwrap();
+        assert_eq!(child.lock().get(SIGTERM), SigAction::DEFAULT);
+        assert_eq!(grandchild.lock().get(SIGTERM), SigAction::DEFAULT);
+        assert_eq!(grandchild.lock().get(SIGINT), SigAction::IGNORE);
+        let _ = grandchild.lock().set(SIGINT, SigAction::DEFAULT).unwrap();
+        assert_eq!(child.lock().get(SIGINT), SigAction::IGNORE);
+    }
+
+    #[test]
+    fn vfork_child_sigaction_before_exec_leaves_the_parent_alone() {
+        // vfork(2) shares memory, not the actions: the child's sigaction
+        // and its exec's reset change only its own table.
+        let parent = SharedSigHandlers::new();
+        let act = SigAction::handler(H, SaFlags::SIGINFO, SigSet::single(SIGHUP)).with_restorer(0x40_2000);
+        let _ = parent.lock().set(SIGUSR1, act).unwrap();
+        let _ = parent.lock().set(SIGPIPE, SigAction::IGNORE).unwrap();
+        let child = parent.for_clone(false, false).unwrap();
+        let _ = child.lock().set(SIGUSR2, SigAction::IGNORE).unwrap();
+        let child = child.for_exec().unwrap();
+        assert_eq!(child.lock().get(SIGUSR1), SigAction::DEFAULT);
+        assert_eq!(child.lock().get(SIGUSR2), SigAction::IGNORE);
+        assert_eq!(child.lock().get(SIGPIPE), SigAction::IGNORE);
+        assert_eq!(parent.lock().get(SIGUSR1), act);
+        assert_eq!(parent.lock().get(SIGUSR2), SigAction::DEFAULT);
+    }
+
+    #[test]
+    fn exec_after_fork_resets_only_the_execing_side() {
+        let parent = SharedSigHandlers::new();
+        let act = SigAction::handler(H, SaFlags::empty(), SigSet::EMPTY);
+        let _ = parent.lock().set(SIGCHLD, act).unwrap();
+        let _ = parent.lock().set(SIGQUIT, SigAction::IGNORE).unwrap();
+        let child = parent.for_clone(false, false).unwrap();
+        let child = child.for_exec().unwrap();
+        assert_eq!(child.lock().get(SIGCHLD), SigAction::DEFAULT);
+        assert_eq!(child.lock().get(SIGQUIT), SigAction::IGNORE);
+        assert_eq!(parent.lock().get(SIGCHLD), act);
+        // A table with nothing to reset is left shared (no copy).
+        let plain = SharedSigHandlers::new();
+        let _ = plain.lock().set(SIGQUIT, SigAction::IGNORE).unwrap();
+        let forked = plain.for_clone(false, false).unwrap().for_exec().unwrap();
+        assert!(forked.lock().is_copy_on_write());
+        assert_eq!(forked.lock().get(SIGQUIT), SigAction::IGNORE);
+        // SIG_IGN with flags (glibc sets SA_RESTORER) loses them at exec.
+        let glibc_ign = SigAction { flags: SaFlags::RESTORER, restorer: 0x40_2000, ..SigAction::IGNORE };
+        let _ = plain.lock().set(SIGQUIT, glibc_ign).unwrap();
+        let forked = plain.for_clone(false, false).unwrap().for_exec().unwrap();
+        assert_eq!(forked.lock().get(SIGQUIT), SigAction::IGNORE);
+        assert_eq!(plain.lock().get(SIGQUIT), glibc_ign);
+    }
+
+    #[test]
+    fn clone_sighand_sharing_is_for_good_and_exec_leaves_it() {
+        // CLONE_SIGHAND (with CLONE_VM): a change on either side is seen by
+        // the other, then exec in one of them gives it a table of its own
+        // (de_thread()'s unshare_sighand()), the other keeps its handlers.
+        let a = SharedSigHandlers::new();
+        let b = a.for_clone(true, false).unwrap();
+        let act = SigAction::handler(H, SaFlags::empty(), SigSet::EMPTY);
+        let _ = b.lock().set(SIGUSR1, act).unwrap();
+        assert_eq!(a.lock().get(SIGUSR1), act);
+        let _ = a.lock().set(SIGUSR2, SigAction::IGNORE).unwrap();
+        assert!(b.lock().is_ignored(SIGUSR2));
+        let b = b.for_exec().unwrap();
+        assert!(!b.same_table(&a));
+        assert_eq!(b.lock().get(SIGUSR1), SigAction::DEFAULT);
+        assert_eq!(a.lock().get(SIGUSR1), act);
+        let _ = b.lock().set(SIGUSR2, SigAction::DEFAULT).unwrap();
+        assert!(a.lock().is_ignored(SIGUSR2));
+    }
+
+    #[test]
+    fn resethand_tables_are_copied_at_fork_and_reset_alone() {
+        let parent = SharedSigHandlers::new();
+        let act = SigAction::handler(H, SaFlags::RESETHAND, SigSet::EMPTY);
+        let _ = parent.lock().set(SIGUSR1, act).unwrap();
+        let child = parent.for_clone(false, false).unwrap();
+        assert!(!parent.lock().is_copy_on_write() && !child.lock().is_copy_on_write());
+        assert_eq!(child.lock().take_for_delivery(SIGUSR1), act);
+        assert_eq!(child.lock().get(SIGUSR1).handler, SigHandler::Default);
+        assert_eq!(parent.lock().get(SIGUSR1), act);
+        // Once the one-shot handler is gone, forks share again.
+        let grandchild = child.for_clone(false, false).unwrap();
+        assert!(grandchild.lock().is_copy_on_write());
+        // A table the caller cloned itself still resets alone.
+        let mut mine = parent.lock().clone();
+        assert_eq!(mine.take_for_delivery(SIGUSR1), act);
+        assert_eq!(parent.lock().get(SIGUSR1), act);
+        // force_default on a shared table.
+        let mut forced = parent.lock().clone();
+        forced.force_default(SIGUSR1);
+        assert_eq!(forced.get(SIGUSR1), SigAction::DEFAULT);
+        assert_eq!(parent.lock().get(SIGUSR1), act);
+    }
+
+    #[test]
+    fn clone_clear_sighand_copies_only_what_it_resets() {
+        let parent = SharedSigHandlers::new();
+        let _ = parent.lock().set(SIGHUP, SigAction::IGNORE).unwrap();
+        let child = parent.for_clone(false, true).unwrap();
+        assert!(child.lock().is_copy_on_write(), "nothing caught: nothing to reset");
+        let _ = parent.lock().set(SIGINT, SigAction::handler(H, SaFlags::empty(), SigSet::EMPTY)).unwrap();
+        let child = parent.for_clone(false, true).unwrap();
+        assert!(!child.lock().is_copy_on_write());
+        assert_eq!(child.lock().get(SIGINT), SigAction::DEFAULT);
+        assert_eq!(child.lock().get(SIGHUP), SigAction::IGNORE);
     }
 }

@@ -189,7 +189,7 @@ fn exec_keeps_mask_pending_and_ignored_resets_handlers() {
     let _ = p.kill(SigInfo::user(SIGINT, 1, 0)).unwrap();
     let thread_copy = p.handlers.share();
     drop(thread_copy); // the other threads died in de_thread()
-    p.handlers = p.handlers.for_exec();
+    p.handlers = p.handlers.for_exec().unwrap();
     p.threads[0].exec();
     assert_eq!(p.handlers.lock().get(SIGINT), SigAction::DEFAULT);
     assert_eq!(p.handlers.lock().get(SIGQUIT), SigAction::IGNORE);

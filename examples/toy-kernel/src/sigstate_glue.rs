@@ -106,8 +106,8 @@ impl SignalState for ToySignals {
             _ => Ok(copy(h, clear)),
         }
     }
-    fn exec_handlers(h: &Actions) -> Actions {
-        copy(h, true)
+    fn exec_handlers(h: &Actions) -> Result<Actions> {
+        Ok(copy(h, true))
     }
     fn handlers_shared(h: &Actions) -> bool {
         Arc::strong_count(h) > 1
