@@ -1486,6 +1486,13 @@ impl Inode {
         self.lock().dir().and_then(|d| d.parent.as_ref()).and_then(Weak::upgrade)
     }
 
+    /// Whether this is the root directory of its filesystem (no parent:
+    /// what a mount of the whole filesystem shows, not a bind of a
+    /// subdirectory).
+    pub fn is_fs_root(&self) -> bool {
+        self.is_dir() && self.parent().is_none()
+    }
+
     /// Whether a filesystem is mounted on this directory in any mount
     /// namespace (rmdir and rename say `EBUSY`, as Linux's d_mountpoint).
     pub(crate) fn is_covered(&self) -> bool {
