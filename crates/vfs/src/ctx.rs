@@ -1632,6 +1632,12 @@ impl<'a> Ctx<'a> {
         if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
+        self.umount_at(dir, path)
+    }
+
+    /// [`Ctx::umount_mount`] for a kernel that checked the caller's right
+    /// to mount itself (a user namespace's root in its mount namespace).
+    pub fn umount_at(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
         let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
         let raw = match is_normal(&last) {
             Some(name) => Some(self.lookup_raw(&parent, name)?.ok_or(Errno::ENOENT)?),

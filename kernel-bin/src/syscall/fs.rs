@@ -1561,7 +1561,7 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     // a disk file system with open files is busy; it is written back
     // and closed once detached
     crate::fs::may_umount(&inode)?;
-    let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_mount(dir, &p))?;
+    let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p))?;
     for (c, r) in below {
         c.unmount_in_ns(ns, &r);
         if crate::fs::forget_mount(ns, &r, &c) {
