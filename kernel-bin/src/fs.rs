@@ -290,7 +290,7 @@ pub fn mounts_below(ns: u64, target: &[u8]) -> Vec<(Arc<Inode>, Arc<Inode>)> {
         .filter(|m| m.ns == ns && m.target != target && path_within(target, &m.target))
         .filter_map(|m| m.covered.clone().map(|c| (m.target.len(), c, m.root.clone())))
         .collect();
-    v.sort_by(|a, b| b.0.cmp(&a.0));
+    v.sort_by_key(|e| core::cmp::Reverse(e.0));
     v.into_iter().map(|(_, c, r)| (c, r)).collect()
 }
 
