@@ -364,6 +364,15 @@ pub fn root() -> Option<Arc<Inode>> {
     MOUNTS.lock().first().map(|m| m.root.clone())
 }
 
+/// Whether `root` is the root of the namespace `ns`'s rootfs mount (an
+/// initramfs root, which has no parent mount in Linux).
+pub fn is_rootfs(ns: u64, root: &Arc<Inode>) -> bool {
+    MOUNTS
+        .lock()
+        .iter()
+        .any(|m| m.ns == ns && m.covered.is_none() && m.fstype == b"rootfs" && Arc::ptr_eq(&m.root, root))
+}
+
 /// The root of the namespace `ns`'s root filesystem.
 pub fn root_of(ns: u64) -> Option<Arc<Inode>> {
     MOUNTS.lock().iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.root.clone())

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <grp.h>
 
 #define DIR_A "/tmp/kt_mntns_a"
@@ -260,6 +261,27 @@ static int bind_child(void) {
 KT_CASE(bind_mount_in_a_namespace) {
     dirs();
     KT_EQ(kt_in_child(bind_child), 0);
+}
+
+static int pivot_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(3, mkdir(DIR_A "/old", 0755) == 0 && mknod(DIR_A "/f", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(4, syscall(SYS_pivot_root, DIR_A "/f", DIR_A "/old") == -1 && errno == ENOTDIR);
+    KT_CHILD_CHECK(5, syscall(SYS_pivot_root, DIR_A, DIR_A "/nothing") == -1 && errno == ENOENT);
+    /* either in the root's mount */
+    KT_CHILD_CHECK(6, syscall(SYS_pivot_root, "/", "/") == -1 && errno == EBUSY);
+    KT_CHILD_CHECK(7, syscall(SYS_pivot_root, DIR_A, "/") == -1 && errno == EBUSY);
+    /* an initramfs root (rootfs) has no parent mount */
+    KT_CHILD_CHECK(8, syscall(SYS_pivot_root, DIR_A, DIR_A "/old") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(9, setgid(1000) == 0 && setuid(1000) == 0);
+    KT_CHILD_CHECK(10, syscall(SYS_pivot_root, DIR_A, DIR_A "/old") == -1 && errno == EPERM);
+    return 0;
+}
+
+KT_CASE(pivot_root_errors) {
+    dirs();
+    KT_EQ(kt_in_child(pivot_child), 0);
 }
 
 /* unshare -rm: a user namespace whose root owns a new mount namespace */

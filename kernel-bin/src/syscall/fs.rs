@@ -1574,6 +1574,38 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     Ok(0)
 }
 
+/// pivot_root(2) in Linux's order: `EPERM` without may_mount(), the
+/// look-ups (`ENOTDIR` for a non-directory), `EBUSY` when either path
+/// lies in the caller's root mount, then `EINVAL` for a root mount without
+/// a parent (an initramfs root: rootfs, as Linux) or a `new_root` that is
+/// not a mount's root. Moving mounts is not built: a call that passes
+/// every check is `EINVAL` too, with a log line.
+/// pivot_root(2): `(const char *new_root, const char *put_old)`.
+pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> SysResult {
+    if !may_mount(t).0 {
+        return Err(Errno::EPERM);
+    }
+    let np = path(t, new_root)?;
+    let new = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &np, true))?;
+    if !new.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let op = path(t, put_old)?;
+    let old = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &op, true))?;
+    if !old.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let root = t.fs()?.lock().root().clone();
+    if new.same_fs(&root) || old.same_fs(&root) {
+        return Err(Errno::EBUSY);
+    }
+    if !crate::fs::mount_of(&new).1 || crate::fs::is_rootfs(t.mnt_ns, &root) {
+        return Err(Errno::EINVAL);
+    }
+    log::info!("pid {}: pivot_root of a root mount with a parent unsupported: EINVAL", t.pid);
+    Err(Errno::EINVAL)
+}
+
 /// sendfile(2): copies through a kernel buffer (at most 1 MiB per call).
 /// `int out_fd, int in_fd, loff_t *offset, size_t count`; the buffer is
 /// reserved fallibly (`ENOMEM`).
