@@ -1575,10 +1575,10 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
 }
 
 /// pivot_root(2) in Linux's order: `EPERM` without may_mount(), the
-/// look-ups (`ENOTDIR` for a non-directory), `EBUSY` when either path
-/// lies in the caller's root mount, then `EINVAL` for a root mount without
-/// a parent (an initramfs root: rootfs, as Linux) or a `new_root` that is
-/// not a mount's root. Moving mounts is not built: a call that passes
+/// look-ups (`ENOTDIR` for a non-directory), `EINVAL` for a root mount
+/// without a parent (an initramfs root: rootfs, as Linux), `EBUSY` when
+/// either path lies in the caller's root mount, `EINVAL` for a `new_root`
+/// that is not a mount's root. Moving mounts is not built: a call that passes
 /// every check is `EINVAL` too, with a log line.
 /// pivot_root(2): `(const char *new_root, const char *put_old)`.
 pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> SysResult {
@@ -1596,10 +1596,15 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
         return Err(Errno::ENOTDIR);
     }
     let root = t.fs()?.lock().root().clone();
+    // an initramfs root (rootfs, its own parent) is EINVAL before the
+    // same-mount EBUSY, as Linux 6.1 answers pivot_root("/", "/") there
+    if crate::fs::is_rootfs(t.mnt_ns, &root) {
+        return Err(Errno::EINVAL);
+    }
     if new.same_fs(&root) || old.same_fs(&root) {
         return Err(Errno::EBUSY);
     }
-    if !crate::fs::mount_of(&new).1 || crate::fs::is_rootfs(t.mnt_ns, &root) {
+    if !crate::fs::mount_of(&new).1 {
         return Err(Errno::EINVAL);
     }
     log::info!("pid {}: pivot_root of a root mount with a parent unsupported: EINVAL", t.pid);
