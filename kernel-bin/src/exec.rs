@@ -149,8 +149,14 @@ fn image_pages(inode: &Arc<Inode>) -> Option<Arc<ImagePages>> {
 }
 
 /// Resolves `path` for exec: must be a regular file with execute permission.
-fn lookup_exec(root: &Arc<Inode>, cwd: &Arc<Inode>, cred: &vfs::Cred, path: &[u8]) -> Result<Arc<Inode>> {
-    let ctx = Ctx::new(root.clone(), cred);
+fn lookup_exec(
+    root: &Arc<Inode>,
+    cwd: &Arc<Inode>,
+    cred: &vfs::Cred,
+    ns: u64,
+    path: &[u8],
+) -> Result<Arc<Inode>> {
+    let ctx = Ctx::new(root.clone(), cred).with_mnt_ns(ns);
     let inode = ctx.lookup(cwd, path, true)?;
     if inode.is_dir() || inode.file_type() != vfs::FileType::Regular {
         return Err(Errno::EACCES);
@@ -162,8 +168,14 @@ fn lookup_exec(root: &Arc<Inode>, cwd: &Arc<Inode>, cred: &vfs::Cred, path: &[u8
 /// The path `path` names with every symbolic link resolved (what Linux's
 /// d_path shows for the file it opened: /proc/<pid>/maps names the
 /// interpreter's mappings by it), or `None` when it cannot be made.
-fn resolved_path(root: &Arc<Inode>, cwd: &Arc<Inode>, cred: &vfs::Cred, path: &[u8]) -> Option<Vec<u8>> {
-    let ctx = Ctx::new(root.clone(), cred);
+fn resolved_path(
+    root: &Arc<Inode>,
+    cwd: &Arc<Inode>,
+    cred: &vfs::Cred,
+    ns: u64,
+    path: &[u8],
+) -> Option<Vec<u8>> {
+    let ctx = Ctx::new(root.clone(), cred).with_mnt_ns(ns);
     let mut path = path.to_vec();
     let mut base = cwd.clone();
     for _ in 0..40 {
@@ -227,6 +239,8 @@ pub struct Caller<'a> {
     pub ids: elf_loader::Credentials,
     /// RLIMIT_STACK's soft value: a quarter of it bounds the arguments.
     pub stack_rlimit: u64,
+    /// The mount namespace the paths are walked in.
+    pub mnt_ns: u64,
 }
 
 /// Builds the image for `path` with `argv`/`envp` (following `#!` up to
@@ -246,7 +260,7 @@ pub fn build(
     let execfn = path.clone();
     for depth in 0.. {
         elf_loader::check_exec_depth(depth)?;
-        let inode = lookup_exec(root, cwd, cred, &path)?;
+        let inode = lookup_exec(root, cwd, cred, who.mnt_ns, &path)?;
         // do_open_execat's deny_write_access: ETXTBSY for a file open for
         // writing (a script's too, though only until its interpreter runs)
         let exe_file = inode.deny_write_access()?;
@@ -289,14 +303,14 @@ pub fn build(
                 // open_exec("") opens the working directory (getname_kernel
                 // takes an empty name), which is refused as no regular file
                 let lookup: &[u8] = if ipath.is_empty() { b"." } else { &ipath };
-                let iinode = lookup_exec(root, cwd, cred, lookup)?;
+                let iinode = lookup_exec(root, cwd, cred, who.mnt_ns, lookup)?;
                 // open_exec denies writes while the interpreter loads (ETXTBSY
                 // before the point of no return); Linux 6.1 lets them in again
                 // once it is mapped (allow_write_access), as for a library
                 let loading = iinode.deny_write_access()?;
                 let ifile = InodeFile(iinode);
                 let iimage = elf_loader::ElfImage::parse_interp(&ifile)?;
-                let name = resolved_path(root, cwd, cred, lookup).unwrap_or(ipath);
+                let name = resolved_path(root, cwd, cred, who.mnt_ns, lookup).unwrap_or(ipath);
                 Some((name, ifile, iimage, loading))
             }
             None => None,
@@ -463,7 +477,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
         // table: the loading has preemption points
         build(
             &|| old.lock().fresh(),
-            &Caller { root: &root, cwd: &cwd, cred: &cred, ids, stack_rlimit },
+            &Caller { root: &root, cwd: &cwd, cred: &cred, ids, stack_rlimit, mnt_ns: t.mnt_ns },
             &path,
             argv,
             &envp,

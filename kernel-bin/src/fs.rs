@@ -11,6 +11,8 @@ pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 
 /// One mounted filesystem.
 struct Mount {
+    /// The mount namespace it is in (`vfs`'s id: [`ns_id`]).
+    ns: u64,
     source: Vec<u8>,
     target: Vec<u8>,
     fstype: Vec<u8>,
@@ -24,6 +26,12 @@ struct Mount {
     /// filesystem's root (`/` but for bind mounts of a subdirectory):
     /// /proc/PID/mountinfo's fourth field.
     fs_root: Vec<u8>,
+    /// Propagation (mountinfo's optional field): 0 private, else the
+    /// peer group of a shared mount (`shared:N`).
+    shared: u64,
+    /// Locked flags: mounted by a namespace's own root from a more
+    /// privileged namespace's copy (a remount may not drop ro/nosuid/nodev).
+    locked: bool,
 }
 
 static NEXT_MOUNT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(20);
@@ -47,13 +55,142 @@ pub fn mount_of(inode: &Arc<Inode>) -> (u64, bool) {
     m.iter().rev().find(|m| m.root.same_fs(inode)).map_or((INTERNAL_MOUNT_ID, false), |m| (m.id, false))
 }
 
-/// Every mount, the root first (Linux's mount namespace, one for all).
-static MOUNTS: crate::lockorder::Ranked<Vec<Mount>> =
-    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Mounts, "fs::MOUNTS", Vec::new());
+/// The mount table: every namespace's mounts (each the root first) and
+/// the namespaces other than the initial one, by their vfs id, whose
+/// mounts go when the last process leaves ([`reap_namespaces`]).
+struct Table {
+    list: Vec<Mount>,
+    spaces: Vec<(u64, alloc::sync::Weak<process::ns::MntNs>)>,
+}
+
+impl core::ops::Deref for Table {
+    type Target = Vec<Mount>;
+    fn deref(&self) -> &Vec<Mount> {
+        &self.list
+    }
+}
+
+impl core::ops::DerefMut for Table {
+    fn deref_mut(&mut self) -> &mut Vec<Mount> {
+        &mut self.list
+    }
+}
+
+/// Every mount of every mount namespace.
+static MOUNTS: crate::lockorder::Ranked<Table> = crate::lockorder::Ranked::new(
+    crate::lockorder::LockClass::Mounts,
+    "fs::MOUNTS",
+    Table { list: Vec::new(), spaces: Vec::new() },
+);
+
+/// Namespaces other than the initial one alive or not yet reaped: the
+/// common case (none) checks this and takes no lock.
+static SPACES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// The vfs id of a mount namespace ([`vfs::Ctx::with_mnt_ns`]): the
+/// initial one's is [`vfs::INITIAL_MNT_NS`], another's its nsfs number.
+pub fn ns_id(ns: &process::ns::MntNs) -> u64 {
+    if ns.is_initial() { vfs::INITIAL_MNT_NS } else { ns.ino() }
+}
+
+/// copy_mnt_ns(): gives the new namespace `new` copies of the mounts of
+/// the namespace `from` (made private: shared mounts would propagate, which
+/// is not built), once (a second call for the same namespace does
+/// nothing). Runs before any task of the namespace walks a path.
+pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Result<()> {
+    let id = ns_id(new);
+    reap_namespaces();
+    let pairs: Vec<(Arc<Inode>, Arc<Inode>, bool)> = {
+        let mut t = MOUNTS.lock();
+        if id == vfs::INITIAL_MNT_NS || t.spaces.iter().any(|(n, _)| *n == id) {
+            return Ok(());
+        }
+        t.spaces.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
+        let n = t.list.iter().filter(|m| m.ns == from).count();
+        t.list.try_reserve(n).map_err(|_| linux_abi::Errno::ENOMEM)?;
+        let mut pairs = Vec::new();
+        pairs.try_reserve(n).map_err(|_| linux_abi::Errno::ENOMEM)?;
+        let user_owned = !new.owner().is_initial();
+        let copies: Vec<Mount> = t
+            .list
+            .iter()
+            .filter(|m| m.ns == from)
+            .map(|m| Mount {
+                ns: id,
+                source: m.source.clone(),
+                target: m.target.clone(),
+                fstype: m.fstype.clone(),
+                options: m.options.clone(),
+                root: m.root.clone(),
+                covered: m.covered.clone(),
+                id: next_mount_id(),
+                fs_root: m.fs_root.clone(),
+                shared: 0,
+                // copy_tree(CL_UNPRIVILEGED): a less privileged namespace
+                // may not change the flags it was given
+                locked: m.locked || user_owned,
+            })
+            .collect();
+        for m in &copies {
+            if let Some(c) = &m.covered {
+                pairs.push((c.clone(), m.root.clone(), m.root.is_fs_root()));
+            }
+        }
+        t.list.extend(copies);
+        t.spaces.push((id, Arc::downgrade(new)));
+        SPACES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        pairs
+    };
+    // the directories' entries, outside the table's lock (their locks
+    // may sleep on a disk filesystem)
+    for (covered, root, whole) in pairs {
+        covered.mount_in_ns(id, &root, whole)?;
+    }
+    Ok(())
+}
+
+/// Forgets the mounts of namespaces no process is in any more (their
+/// filesystems go with them, as Linux's put_mnt_ns()). Called where
+/// namespaces come and go (clone, unshare, setns, mount, umount, wait).
+pub fn reap_namespaces() {
+    if SPACES.load(core::sync::atomic::Ordering::Relaxed) == 0 {
+        return;
+    }
+    let gone: Vec<Mount> = {
+        let mut t = MOUNTS.lock();
+        let dead: Vec<u64> =
+            t.spaces.iter().filter(|(_, w)| w.strong_count() == 0).map(|(n, _)| *n).collect();
+        if dead.is_empty() {
+            return;
+        }
+        t.spaces.retain(|(n, _)| !dead.contains(n));
+        SPACES.fetch_sub(dead.len(), core::sync::atomic::Ordering::Relaxed);
+        let (gone, kept): (Vec<Mount>, Vec<Mount>) =
+            core::mem::take(&mut t.list).into_iter().partition(|m| dead.contains(&m.ns));
+        t.list = kept;
+        gone
+    };
+    for m in &gone {
+        if let Some(c) = &m.covered {
+            c.unmount_in_ns(m.ns, &m.root);
+        }
+    }
+    for m in gone {
+        if !is_mounted(&m.root) {
+            let _ = unmounted(&m.root);
+        }
+    }
+}
+
+/// Whether a mount of any namespace shows `root`.
+fn is_mounted(root: &Arc<Inode>) -> bool {
+    MOUNTS.lock().iter().any(|m| Arc::ptr_eq(&m.root, root))
+}
 
 /// Records a mount of `root` on `target` (an absolute path), hiding the
-/// directory `covered`.
+/// directory `covered`, in the namespace `ns`.
 pub fn record_mount(
+    ns: u64,
     source: &[u8],
     target: &[u8],
     fstype: &[u8],
@@ -62,6 +199,7 @@ pub fn record_mount(
     covered: Option<Arc<Inode>>,
 ) {
     MOUNTS.lock().push(Mount {
+        ns,
         source: source.to_vec(),
         target: target.to_vec(),
         fstype: fstype.to_vec(),
@@ -70,6 +208,8 @@ pub fn record_mount(
         covered,
         id: next_mount_id(),
         fs_root: b"/".to_vec(),
+        shared: 0,
+        locked: false,
     });
 }
 
@@ -79,19 +219,20 @@ fn path_within(prefix: &[u8], path: &[u8]) -> bool {
     prefix == b"/" || path == prefix || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
 }
 
-/// Records a bind mount of the directory `root` on `target`: /proc/mounts
-/// shows it with the source, type and options of the filesystem holding
-/// `root`, as Linux.
+/// Records a bind mount of the directory `root` on `target` in the
+/// namespace `ns`: /proc/mounts shows it with the source, type and
+/// options of the filesystem holding `root`, as Linux.
 /// `source` is the bound directory's absolute path (for mountinfo's root
 /// field: its path inside its filesystem).
-pub fn record_bind(target: &[u8], source: &[u8], root: Arc<Inode>, covered: Arc<Inode>) {
+pub fn record_bind(ns: u64, target: &[u8], source: &[u8], root: Arc<Inode>, covered: Arc<Inode>) {
     let mut mounts = MOUNTS.lock();
     let holder = mounts
         .iter()
         .rev()
+        .filter(|m| m.ns == ns)
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
         .or_else(|| mounts.iter().rev().find(|m| m.root.same_fs(&root)));
-    let (src, fstype, options, fs_root) = match holder {
+    let (src, fstype, options, fs_root, locked) = match holder {
         Some(m) => {
             // the bound directory's path below the holder's mount point,
             // appended to the holder's own root
@@ -107,12 +248,13 @@ pub fn record_bind(target: &[u8], source: &[u8], root: Arc<Inode>, covered: Arc<
                 r.clear();
             }
             r.extend_from_slice(rest);
-            (m.source.clone(), m.fstype.clone(), m.options.clone(), r)
+            (m.source.clone(), m.fstype.clone(), m.options.clone(), r, m.locked)
         }
-        None => (b"none".to_vec(), b"none".to_vec(), String::from("rw"), b"/".to_vec()),
+        None => (b"none".to_vec(), b"none".to_vec(), String::from("rw"), b"/".to_vec(), false),
     };
     let id = next_mount_id();
     mounts.push(Mount {
+        ns,
         source: src,
         target: target.to_vec(),
         fstype,
@@ -121,28 +263,82 @@ pub fn record_bind(target: &[u8], source: &[u8], root: Arc<Inode>, covered: Arc<
         covered: Some(covered),
         id,
         fs_root,
+        shared: 0,
+        locked,
     });
 }
 
-/// Forgets the mount of `root` on `covered` (umount(2)).
-pub fn forget_mount(root: &Arc<Inode>, covered: &Arc<Inode>) {
-    MOUNTS.lock().retain(|m| {
-        !(Arc::ptr_eq(&m.root, root) && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
+/// Forgets the mount of `root` on `covered` in `ns` (umount(2)); whether
+/// no namespace mounts `root` any more.
+pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
+    let mut t = MOUNTS.lock();
+    t.retain(|m| {
+        !(m.ns == ns
+            && Arc::ptr_eq(&m.root, root)
+            && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
     });
+    !t.iter().any(|m| Arc::ptr_eq(&m.root, root))
 }
+
+/// umount2(2) with `MNT_DETACH`: the mounts of `ns` below the absolute
+/// path `target` (deepest first), to detach with the one there (Linux's
+/// umount_tree of a lazy umount). Each is (covered, root).
+pub fn mounts_below(ns: u64, target: &[u8]) -> Vec<(Arc<Inode>, Arc<Inode>)> {
+    let t = MOUNTS.lock();
+    let mut v: Vec<(usize, Arc<Inode>, Arc<Inode>)> = t
+        .iter()
+        .filter(|m| m.ns == ns && m.target != target && path_within(target, &m.target))
+        .filter_map(|m| m.covered.clone().map(|c| (m.target.len(), c, m.root.clone())))
+        .collect();
+    v.sort_by_key(|e| core::cmp::Reverse(e.0));
+    v.into_iter().map(|(_, c, r)| (c, r)).collect()
+}
+
+/// Mount propagation (MS_SHARED, MS_PRIVATE, MS_SLAVE, MS_UNBINDABLE,
+/// with `rec` MS_REC): the mount of `ns` whose root is `root` (and with
+/// `rec` those below it) made shared (a new peer group) or private (the
+/// others: no propagation is built, so a slave or unbindable mount shows
+/// as private). `EINVAL` when `root` is not a mount's root in `ns`.
+pub fn set_propagation(ns: u64, root: &Arc<Inode>, shared: bool, rec: bool) -> linux_abi::Result<()> {
+    let mut t = MOUNTS.lock();
+    let Some(top) = t.iter().rposition(|m| m.ns == ns && Arc::ptr_eq(&m.root, root)) else {
+        return Err(linux_abi::Errno::EINVAL);
+    };
+    let target = t[top].target.clone();
+    for (i, m) in t.iter_mut().enumerate() {
+        if m.ns == ns && (i == top || (rec && path_within(&target, &m.target))) {
+            m.shared = if shared {
+                if m.shared == 0 {
+                    NEXT_GROUP.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+                } else {
+                    m.shared
+                }
+            } else {
+                0
+            };
+        }
+    }
+    Ok(())
+}
+
+static NEXT_GROUP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 /// mount(2) with `MS_REMOUNT`: makes the filesystem whose root is `root`
 /// read-only or read-write and shows it in /proc/mounts (`EINVAL` when
-/// `root` is not a mount's root, `EBUSY` going read-only while a file of it
-/// is open for writing).
+/// `root` is not a mount's root in `ns`, `EBUSY` going read-only while a
+/// file of it is open for writing; `EPERM` making a locked read-only mount
+/// writable).
 ///
 /// Read-only is a state of the filesystem here, so every mount of it
 /// changes; `bind` (MS_REMOUNT|MS_BIND, which is per mount in Linux) is
 /// refused with `EINVAL` when the filesystem is mounted more than once.
-pub fn remount(root: &Arc<Inode>, ro: bool, bind: bool) -> linux_abi::Result<()> {
+pub fn remount(ns: u64, root: &Arc<Inode>, ro: bool, bind: bool) -> linux_abi::Result<()> {
     let mut mounts = MOUNTS.lock();
-    if !mounts.iter().any(|m| Arc::ptr_eq(&m.root, root)) {
+    let Some(me) = mounts.iter().find(|m| m.ns == ns && Arc::ptr_eq(&m.root, root)) else {
         return Err(linux_abi::Errno::EINVAL);
+    };
+    if me.locked && !ro && me.options.starts_with("ro") {
+        return Err(linux_abi::Errno::EPERM);
     }
     if bind && mounts.iter().filter(|m| m.root.same_fs(root)).count() > 1 {
         log::info!(
@@ -163,15 +359,30 @@ pub fn remount(root: &Arc<Inode>, ro: bool, bind: bool) -> linux_abi::Result<()>
     Ok(())
 }
 
-/// The root of the root filesystem.
+/// The root of the initial namespace's root filesystem.
 pub fn root() -> Option<Arc<Inode>> {
     MOUNTS.lock().first().map(|m| m.root.clone())
 }
 
-/// /proc/mounts: `source target type options 0 0` per mount.
-pub fn mounts_text() -> Vec<u8> {
+/// Whether `root` is the root of the namespace `ns`'s rootfs mount (an
+/// initramfs root, which has no parent mount in Linux).
+pub fn is_rootfs(ns: u64, root: &Arc<Inode>) -> bool {
+    MOUNTS
+        .lock()
+        .iter()
+        .any(|m| m.ns == ns && m.covered.is_none() && m.fstype == b"rootfs" && Arc::ptr_eq(&m.root, root))
+}
+
+/// The root of the namespace `ns`'s root filesystem.
+pub fn root_of(ns: u64) -> Option<Arc<Inode>> {
+    MOUNTS.lock().iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.root.clone())
+}
+
+/// /proc/mounts of the namespace `ns`: `source target type options 0 0`
+/// per mount.
+pub fn mounts_text(ns: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    for m in MOUNTS.lock().iter() {
+    for m in MOUNTS.lock().iter().filter(|m| m.ns == ns) {
         for (i, part) in [&m.source[..], &m.target, &m.fstype, m.options.as_bytes()].iter().enumerate() {
             if i > 0 {
                 out.push(b' ');
@@ -200,15 +411,17 @@ fn push_escaped(out: &mut Vec<u8>, part: &[u8]) {
 const PER_MOUNT_OPTIONS: &[&str] =
     &["nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "strictatime", "nosymfollow"];
 
-/// /proc/PID/mountinfo (proc_pid_mountinfo(5)): per mount `id parent
-/// major:minor root mount-point mount-options - type source super-options`.
+/// /proc/PID/mountinfo (proc_pid_mountinfo(5)) of the namespace `ns`: per
+/// mount `id parent major:minor root mount-point mount-options
+/// [shared:N] - type source super-options`.
 /// A mount's parent is the mount its mount point lies in (the latest
 /// earlier mount whose mount point is the longest ancestor); the root
 /// mount is its own parent here (Linux shows the namespace's hidden root
 /// mount there; for an initramfs root that is rootfs itself, `1 1`).
 /// `rw`/`ro` starts both option lists, as Linux shows them.
-pub fn mountinfo_text() -> Vec<u8> {
-    let mounts = MOUNTS.lock();
+pub fn mountinfo_text(ns: u64) -> Vec<u8> {
+    let all = MOUNTS.lock();
+    let mounts: Vec<&Mount> = all.iter().filter(|m| m.ns == ns).collect();
     let mut out = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
         let parent = if m.covered.is_none() {
@@ -237,6 +450,9 @@ pub fn mountinfo_text() -> Vec<u8> {
         for o in per_mount {
             out.push(b',');
             out.extend_from_slice(o.as_bytes());
+        }
+        if m.shared != 0 {
+            out.extend_from_slice(alloc::format!(" shared:{}", m.shared).as_bytes());
         }
         out.extend_from_slice(b" - ");
         push_escaped(&mut out, &m.fstype);
@@ -377,6 +593,7 @@ fn mount_devpts(root: &Arc<Inode>) {
     let pts = crate::pty::devpts();
     match ctx.mount(root, b"/dev/pts", pts.clone()) {
         Ok(()) => record_mount(
+            vfs::INITIAL_MNT_NS,
             b"devpts",
             b"/dev/pts",
             b"devpts",
@@ -420,7 +637,7 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
         add_device_nodes(&ctx, &dev);
     }
     MOUNTS.lock().clear();
-    record_mount(b"rootfs", b"/", b"rootfs", String::from("rw"), root.clone(), None);
+    record_mount(vfs::INITIAL_MNT_NS, b"rootfs", b"/", b"rootfs", String::from("rw"), root.clone(), None);
     // the root filesystem is mount 1, as Linux's rootfs
     if let Some(m) = MOUNTS.lock().first_mut() {
         m.id = 1;
@@ -450,7 +667,7 @@ pub fn root_from_disk(device: &str, read_only: bool) -> linux_abi::Result<Arc<In
     }
     MOUNTS.lock().clear();
     let opts = String::from(if read_only { "ro,relatime" } else { "rw,relatime" });
-    record_mount(b"/dev/root", b"/", b"ext2", opts, root.clone(), None);
+    record_mount(vfs::INITIAL_MNT_NS, b"/dev/root", b"/", b"ext2", opts, root.clone(), None);
     if let Some(m) = MOUNTS.lock().first_mut() {
         m.id = 1;
     }
@@ -458,6 +675,7 @@ pub fn root_from_disk(device: &str, read_only: bool) -> linux_abi::Result<Arc<In
     match ctx.lookup(&root, b"dev", true) {
         Ok(covered) if covered.is_dir() => match ctx.mount(&root, b"/dev", devfs.clone()) {
             Ok(()) => record_mount(
+                vfs::INITIAL_MNT_NS,
                 b"devtmpfs",
                 b"/dev",
                 b"devtmpfs",

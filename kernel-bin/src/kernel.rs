@@ -144,8 +144,14 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     ];
     let ids = elf_loader::Credentials::new(0, 0, 0, 0);
     let cred = vfs::Cred::root();
-    let who =
-        crate::exec::Caller { root: &root, cwd: &root, cred: &cred, ids, stack_rlimit: elf_loader::STK_LIM };
+    let who = crate::exec::Caller {
+        root: &root,
+        cwd: &root,
+        cred: &cred,
+        ids,
+        stack_rlimit: elf_loader::STK_LIM,
+        mnt_ns: vfs::INITIAL_MNT_NS,
+    };
     let image = match crate::exec::build(&|| template.fresh(), &who, path.as_bytes(), argv, &envp) {
         Ok(i) if i.fatal => {
             log::error!("init: cannot run {path}: its interpreter failed to load");

@@ -1180,6 +1180,8 @@ pub enum NsObj {
     User(process::ns::UserNsRef),
     /// A UTS namespace.
     Uts(Arc<process::ns::UtsNs>),
+    /// A mount namespace.
+    Mnt(Arc<process::ns::MntNs>),
     /// The only namespace of a kind this kernel does not build (the
     /// `proctext::NS_NAMES` name).
     Initial(&'static str),
@@ -1191,6 +1193,7 @@ impl NsObj {
         match name {
             "user" => table().with_process(pid, |p| NsObj::User(p.creds().user_ns.clone())),
             "uts" => table().with_process(pid, |p| NsObj::Uts(p.ns().uts.clone())),
+            "mnt" => table().with_process(pid, |p| NsObj::Mnt(p.ns().mnt.clone())),
             _ => proctext::ns_ino(name).map(|_| NsObj::Initial(name)),
         }
     }
@@ -1200,6 +1203,7 @@ impl NsObj {
         match self {
             NsObj::User(_) => "user",
             NsObj::Uts(_) => "uts",
+            NsObj::Mnt(_) => "mnt",
             NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
         }
     }
@@ -1209,6 +1213,7 @@ impl NsObj {
         match self {
             NsObj::User(u) => u.ino(),
             NsObj::Uts(u) => u.ino(),
+            NsObj::Mnt(m) => m.ino(),
             NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
         }
     }
@@ -1219,6 +1224,7 @@ impl NsObj {
         match self {
             NsObj::User(u) => u.parent().cloned(),
             NsObj::Uts(u) => Some(u.owner().clone()),
+            NsObj::Mnt(m) => Some(m.owner().clone()),
             NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
         }
     }
@@ -1597,8 +1603,10 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             }
             s.into_bytes()
         }
-        "mounts" => crate::fs::mounts_text(),
-        "mountinfo" => crate::fs::mountinfo_text(),
+        "mounts" | "mountinfo" => {
+            let ns = table().with_process(pid, |p| crate::fs::ns_id(&p.ns().mnt)).ok_or(Errno::ENOENT)?;
+            if name == "mounts" { crate::fs::mounts_text(ns) } else { crate::fs::mountinfo_text(ns) }
+        }
         "auxv" => info.auxv,
         "comm" => format!("{cname}\n").into_bytes(),
         "stat" => {

@@ -77,6 +77,10 @@ pub struct UThread {
     /// stat and friends (it changes only by unshare(2) or setns(2) of a
     /// single-threaded process, which refresh it).
     pub user_ns: process::ns::UserNsRef,
+    /// The process's mount namespace as the vfs knows it
+    /// ([`crate::fs::ns_id`]), cached with [`Self::user_ns`]: every path
+    /// walk crosses that namespace's mounts.
+    pub mnt_ns: u64,
     /// The exit asked for (by exit(2), exit_group(2), a fatal signal or
     /// the group's exit), made by [`finish_exit`] after this record and
     /// its address-space handle are dropped.
@@ -115,11 +119,14 @@ impl UThread {
         space_limits(&self.space)
     }
 
-    /// Re-reads the user namespace from the process's credentials (after
-    /// unshare(2), setns(2)).
+    /// Re-reads the user namespace from the process's credentials and its
+    /// mount namespace (after unshare(2), setns(2)).
     pub fn refresh_user_ns(&mut self) {
-        if let Some(ns) = table().with_process(self.pid, |p| p.creds().user_ns.clone()) {
+        if let Some((ns, mnt)) =
+            table().with_process(self.pid, |p| (p.creds().user_ns.clone(), crate::fs::ns_id(&p.ns().mnt)))
+        {
             self.user_ns = ns;
+            self.mnt_ns = mnt;
         }
     }
 
@@ -263,6 +270,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         fs_cache: WeakFsContext::none(),
         space,
         user_ns: process::ns::UserNsRef::INITIAL,
+        mnt_ns: vfs::INITIAL_MNT_NS,
         exit: None,
     };
     t.refresh_files();

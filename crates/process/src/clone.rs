@@ -454,7 +454,7 @@ pub const NS_FLAGS: CloneFlags = CloneFlags::NEWNS
     .union(CloneFlags::NEWTIME);
 
 /// The namespace flags this kernel builds (the others are `EINVAL`).
-pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS;
+pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS.union(CloneFlags::NEWNS);
 
 /// Every check Linux makes before it allocates the child's pid, in Linux's
 /// order (`kernel_clone()`, then `copy_process()`, then `alloc_pid()`'s

@@ -702,18 +702,61 @@ impl UtsNs {
     }
 }
 
+/// The inode number of the initial mount namespace (the first dynamic
+/// number after the initial network namespace's, as on Linux).
+pub const INIT_MNT_INO: u64 = 0xF000_0001;
+
+/// A mount namespace: its number and the user namespace that owns it
+/// (whose `CAP_SYS_ADMIN` mount(2) needs). The mounts are the kernel's:
+/// its VFS keeps them per namespace number.
+#[derive(Debug)]
+pub struct MntNs {
+    ino: u64,
+    owner: UserNsRef,
+}
+
+impl MntNs {
+    /// The initial namespace.
+    pub fn initial() -> Arc<MntNs> {
+        Arc::new(MntNs { ino: INIT_MNT_INO, owner: UserNsRef::INITIAL })
+    }
+
+    /// `copy_mnt_ns`: a new namespace numbered `ino`, owned by `owner`
+    /// (the kernel copies the mounts).
+    pub fn copy(&self, ino: u64, owner: UserNsRef) -> Arc<MntNs> {
+        Arc::new(MntNs { ino, owner })
+    }
+
+    /// Its inode number (nsfs).
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// The user namespace that owns it.
+    pub fn owner(&self) -> &UserNsRef {
+        &self.owner
+    }
+
+    /// Whether it is the initial namespace.
+    pub fn is_initial(&self) -> bool {
+        self.ino == INIT_MNT_INO
+    }
+}
+
 /// A process's namespaces other than its user namespace (which its
 /// credentials carry): Linux's `nsproxy`, copied by fork.
 #[derive(Debug, Clone)]
 pub struct NsSet {
     /// Its UTS namespace.
     pub uts: Arc<UtsNs>,
+    /// Its mount namespace.
+    pub mnt: Arc<MntNs>,
 }
 
 impl NsSet {
     /// The initial namespaces.
     pub fn initial() -> NsSet {
-        NsSet { uts: UtsNs::initial() }
+        NsSet { uts: UtsNs::initial(), mnt: MntNs::initial() }
     }
 }
 

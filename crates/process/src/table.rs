@@ -2382,6 +2382,10 @@ impl<P: Platform> Inner<P> {
             ns.uts = ns.uts.copy(next_ino, creds.user_ns.clone());
             next_ino += 1;
         }
+        if f.contains(F::NEWNS) {
+            ns.mnt = ns.mnt.copy(next_ino, creds.user_ns.clone());
+            next_ino += 1;
+        }
         let parent_vm = p.vm.clone();
         let Resources { vm: child_vm, files, fs, handlers, space } = copies;
         let mut process = None;
@@ -3464,6 +3468,7 @@ impl<P: Platform> Inner<P> {
             creds = Some(c);
         }
         let mut uts = None;
+        let mut mnt = None;
         if f.intersects(crate::clone::NS_FLAGS) {
             let c = creds.as_ref().unwrap_or(&p.creds);
             if !c.ns_capable(&c.user_ns, crate::cred::CAP_SYS_ADMIN) {
@@ -3474,6 +3479,10 @@ impl<P: Platform> Inner<P> {
             }
             if f.contains(F::NEWUTS) {
                 uts = Some(p.ns.uts.copy(next_ino, c.user_ns.clone()));
+                next_ino += 1;
+            }
+            if f.contains(F::NEWNS) {
+                mnt = Some(p.ns.mnt.copy(next_ino, c.user_ns.clone()));
                 next_ino += 1;
             }
         }
@@ -3487,6 +3496,9 @@ impl<P: Platform> Inner<P> {
         }
         if let Some(u) = uts {
             p.ns.uts = u;
+        }
+        if let Some(m) = mnt {
+            p.ns.mnt = m;
         }
         Ok((files, fs, sem))
     }

@@ -80,6 +80,9 @@ pub struct Ctx<'a> {
     root: Arc<Inode>,
     cred: &'a Cred,
     umask: u32,
+    /// The mount namespace whose mounts the walk crosses
+    /// ([`crate::INITIAL_MNT_NS`] unless [`Ctx::with_mnt_ns`] says).
+    mnt_ns: u64,
 }
 
 /// The last component of a path: `None` for a path of slashes only.
@@ -179,7 +182,19 @@ fn is_ancestor(a: &Arc<Inode>, b: &Arc<Inode>) -> bool {
 impl<'a> Ctx<'a> {
     /// A context with the given root directory and credential, umask 0.
     pub fn new(root: Arc<Inode>, cred: &'a Cred) -> Self {
-        Self { root, cred, umask: 0 }
+        Self { root, cred, umask: 0, mnt_ns: crate::INITIAL_MNT_NS }
+    }
+
+    /// The same context walking the mounts of the mount namespace `ns`
+    /// (its id as the kernel gave it to [`Inode::mount_in_ns`]).
+    pub fn with_mnt_ns(mut self, ns: u64) -> Self {
+        self.mnt_ns = ns;
+        self
+    }
+
+    /// The mount namespace this context walks.
+    pub fn mnt_ns(&self) -> u64 {
+        self.mnt_ns
     }
 
     /// The same context with a umask applied to the modes of new files and
@@ -376,7 +391,7 @@ impl<'a> Ctx<'a> {
             }
             _ => {
                 let mut child = dir.search(self.cred, name)?.ok_or(Errno::ENOENT)?;
-                while let Some(m) = child.mounted() {
+                while let Some(m) = child.mounted_in(self.mnt_ns) {
                     child = m;
                 }
                 Ok(child)
@@ -393,7 +408,7 @@ impl<'a> Ctx<'a> {
             if let Some(p) = cur.parent() {
                 return p;
             }
-            match cur.mountpoint() {
+            match cur.mountpoint_in(self.mnt_ns) {
                 Some(mp) => cur = mp,
                 None => return cur,
             }
@@ -1097,7 +1112,7 @@ impl<'a> Ctx<'a> {
         let ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         self.may_delete(&parent, &victim, true)?;
-        if victim.mounted().is_some() {
+        if victim.is_covered() {
             return Err(Errno::EBUSY);
         }
         if victim.dir_len()? != 0 {
@@ -1195,7 +1210,7 @@ impl<'a> Ctx<'a> {
                 return Err(Errno::EACCES);
             }
         }
-        if old.mounted().is_some() || new.as_ref().is_some_and(|n| n.mounted().is_some()) {
+        if old.is_covered() || new.as_ref().is_some_and(|n| n.is_covered()) {
             return Err(Errno::EBUSY);
         }
         if !exchange
@@ -1484,7 +1499,7 @@ impl<'a> Ctx<'a> {
                 };
                 names.push(name.ok_or(Errno::ENOENT)?);
                 cur = p;
-            } else if let Some(mp) = cur.mountpoint() {
+            } else if let Some(mp) = cur.mountpoint_in(self.mnt_ns) {
                 cur = mp;
             } else {
                 reachable = false;
@@ -1534,7 +1549,7 @@ impl<'a> Ctx<'a> {
                     return Some(p);
                 }
                 let mut inode = inode;
-                while let Some(m) = inode.mounted() {
+                while let Some(m) = inode.mounted_in(self.mnt_ns) {
                     inode = m;
                 }
                 if inode.is_dir() && !inode.is_synthetic() {
@@ -1553,23 +1568,35 @@ impl<'a> Ctx<'a> {
             return Err(Errno::EPERM);
         }
         let target = self.lookup(dir, path, true)?;
+        self.mount_on(&target, fs_root)
+    }
+
+    /// [`Ctx::mount`] on a directory already looked up (in this context's
+    /// mount namespace, with no mount on it there: `EBUSY`). The kernel
+    /// checks the caller's right to mount.
+    pub fn mount_on(&self, target: &Arc<Inode>, fs_root: Arc<Inode>) -> Result<()> {
         if !target.is_dir() || !fs_root.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        if fs_root.mountpoint().is_some() || fs_root.parent().is_some() || Arc::ptr_eq(&target, &fs_root) {
+        if fs_root.is_mounted_anywhere() || fs_root.parent().is_some() || Arc::ptr_eq(target, &fs_root) {
             return Err(Errno::EBUSY);
         }
         let _ns = target.sb.ns();
         {
             let mut t = target.lock();
             let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
-            if d.mounted.is_some() {
+            if target.mounted_ptr_in(d, self.mnt_ns).is_some() {
                 return Err(Errno::EBUSY);
             }
-            target.set_mounted(d, Some(Arc::clone(&fs_root)));
+            target.set_mounted_in(d, self.mnt_ns, Some(Arc::clone(&fs_root)))?;
         }
-        if let Some(d) = fs_root.lock().dir_mut() {
-            d.mountpoint = Some(Arc::downgrade(&target));
+        if let Some(d) = fs_root.lock().dir_mut()
+            && let Err(e) = Inode::set_mountpoint_in(d, self.mnt_ns, Some(Arc::downgrade(target)))
+        {
+            if let Some(d) = target.lock().dir_mut() {
+                let _ = target.set_mounted_in(d, self.mnt_ns, None);
+            }
+            return Err(e);
         }
         Ok(())
     }
@@ -1586,22 +1613,27 @@ impl<'a> Ctx<'a> {
             return Err(Errno::EPERM);
         }
         let target = self.lookup(dir, path, true)?;
+        self.bind_on(&target, source)
+    }
+
+    /// [`Ctx::bind_mount`] on a directory already looked up; the kernel
+    /// checks the caller's right to mount.
+    pub fn bind_on(&self, target: &Arc<Inode>, source: Arc<Inode>) -> Result<()> {
         if !target.is_dir() || !source.is_dir() {
             return Err(Errno::ENOTDIR);
         }
         // lookups cross mounts, so neither has one on it; the same
         // directory on itself would make a cycle of mounts
-        if Arc::ptr_eq(&target, &source) || source.mounted().is_some() {
+        if Arc::ptr_eq(target, &source) || source.mounted_in(self.mnt_ns).is_some() {
             return Err(Errno::EINVAL);
         }
         let _ns = target.sb.ns();
         let mut t = target.lock();
         let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
-        if d.mounted.is_some() {
+        if target.mounted_ptr_in(d, self.mnt_ns).is_some() {
             return Err(Errno::EBUSY);
         }
-        target.set_mounted(d, Some(source));
-        Ok(())
+        target.set_mounted_in(d, self.mnt_ns, Some(source))
     }
 
     /// umount(2): detaches the filesystem whose root `path` names (`EINVAL`
@@ -1617,38 +1649,34 @@ impl<'a> Ctx<'a> {
         if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
+        self.umount_at(dir, path)
+    }
+
+    /// [`Ctx::umount_mount`] for a kernel that checked the caller's right
+    /// to mount itself (a user namespace's root in its mount namespace).
+    pub fn umount_at(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
         let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
         let raw = match is_normal(&last) {
             Some(name) => Some(self.lookup_raw(&parent, name)?.ok_or(Errno::ENOENT)?),
             None => None,
         };
+        let ns = self.mnt_ns;
         let (under, top) = match raw {
             Some(raw) if raw.file_type() != FileType::Symlink => {
                 let mut under = raw;
-                let mut top = under.mounted().ok_or(Errno::EINVAL)?;
-                while let Some(m) = top.mounted() {
+                let mut top = under.mounted_in(ns).ok_or(Errno::EINVAL)?;
+                while let Some(m) = top.mounted_in(ns) {
                     under = core::mem::replace(&mut top, m);
                 }
                 (under, top)
             }
             _ => {
                 let target = self.lookup(dir, path, true)?;
-                let mp = target.mountpoint().ok_or(Errno::EINVAL)?;
+                let mp = target.mountpoint_in(ns).ok_or(Errno::EINVAL)?;
                 (mp, target)
             }
         };
-        {
-            let _ns = under.sb.ns();
-            if let Some(d) = under.lock().dir_mut() {
-                under.set_mounted(d, None);
-            }
-            let mut t = top.lock();
-            if let Some(d) = t.dir_mut()
-                && d.mountpoint.as_ref().is_some_and(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(&under)))
-            {
-                d.mountpoint = None;
-            }
-        }
+        under.unmount_in_ns(ns, &top);
         Ok((under, top))
     }
 }

@@ -13,6 +13,12 @@ use crate::pages::{HeapPages, MapObserver, PageId, PageMemory};
 use crate::synth::Synth;
 use crate::types::*;
 
+/// The id of the initial mount namespace in the calls that take one
+/// ([`crate::Ctx::with_mnt_ns`], [`Inode::mount_in_ns`]): its mounts sit in
+/// the directories' own fields, other namespaces' in short lists beside
+/// them.
+pub const INITIAL_MNT_NS: u64 = 0;
+
 /// The most pages [`Inode::allocate`] adds under one hold of the inode lock.
 pub const ALLOC_STEP: u64 = 64;
 
@@ -224,6 +230,11 @@ pub(crate) struct DirData {
     pub(crate) mounted: Option<Arc<Inode>>,
     /// For the root of a mounted filesystem: the directory it covers.
     pub(crate) mountpoint: Option<Weak<Inode>>,
+    /// The same two in mount namespaces other than the initial one
+    /// (namespace id, root mounted here); empty in the common case.
+    pub(crate) ns_mounted: Vec<(u64, Arc<Inode>)>,
+    /// (namespace id, the directory this root covers there).
+    pub(crate) ns_mountpoint: Vec<(u64, Weak<Inode>)>,
     /// Whether the entries are here (a backed directory is filled from
     /// its store on first use).
     pub(crate) loaded: bool,
@@ -241,6 +252,8 @@ impl DirData {
             parent,
             mounted: None,
             mountpoint: None,
+            ns_mounted: Vec::new(),
+            ns_mountpoint: Vec::new(),
             loaded: true,
         }
     }
@@ -1473,21 +1486,135 @@ impl Inode {
         self.lock().dir().and_then(|d| d.parent.as_ref()).and_then(Weak::upgrade)
     }
 
-    pub(crate) fn mounted(&self) -> Option<Arc<Inode>> {
+    /// Whether this is the root directory of its filesystem (no parent:
+    /// what a mount of the whole filesystem shows, not a bind of a
+    /// subdirectory).
+    pub fn is_fs_root(&self) -> bool {
+        self.is_dir() && self.parent().is_none()
+    }
+
+    /// Whether a filesystem is mounted on this directory in any mount
+    /// namespace (rmdir and rename say `EBUSY`, as Linux's d_mountpoint).
+    pub(crate) fn is_covered(&self) -> bool {
+        self.covered.load(Ordering::Acquire)
+    }
+
+    /// What is mounted on this directory in the mount namespace `ns`
+    /// ([`INITIAL_MNT_NS`] for the initial one): one atomic load when
+    /// nothing is mounted here in any namespace.
+    pub(crate) fn mounted_in(&self, ns: u64) -> Option<Arc<Inode>> {
         if !self.covered.load(Ordering::Acquire) {
             return None;
         }
-        self.lock().dir().and_then(|d| d.mounted.clone())
+        let d = self.lock();
+        let d = d.dir()?;
+        if ns == INITIAL_MNT_NS {
+            d.mounted.clone()
+        } else {
+            d.ns_mounted.iter().find(|(n, _)| *n == ns).map(|(_, m)| Arc::clone(m))
+        }
     }
 
-    /// Sets what is mounted on this directory (`d` is its locked data).
-    pub(crate) fn set_mounted(&self, d: &mut DirData, m: Option<Arc<Inode>>) {
-        self.covered.store(m.is_some(), Ordering::Release);
-        d.mounted = m;
+    /// Sets what is mounted on this directory in `ns` (`d` is its locked
+    /// data); `ENOMEM` when the entry cannot be stored.
+    pub(crate) fn set_mounted_in(&self, d: &mut DirData, ns: u64, m: Option<Arc<Inode>>) -> Result<()> {
+        if ns == INITIAL_MNT_NS {
+            d.mounted = m;
+        } else {
+            d.ns_mounted.retain(|(n, _)| *n != ns);
+            if let Some(m) = m {
+                d.ns_mounted.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                d.ns_mounted.push((ns, m));
+            }
+        }
+        self.covered.store(d.mounted.is_some() || !d.ns_mounted.is_empty(), Ordering::Release);
+        Ok(())
     }
 
-    pub(crate) fn mountpoint(&self) -> Option<Arc<Inode>> {
-        self.lock().dir().and_then(|d| d.mountpoint.as_ref()).and_then(Weak::upgrade)
+    /// The directory this root covers in `ns`.
+    pub(crate) fn mountpoint_in(&self, ns: u64) -> Option<Arc<Inode>> {
+        let d = self.lock();
+        let d = d.dir()?;
+        if ns == INITIAL_MNT_NS {
+            d.mountpoint.as_ref().and_then(Weak::upgrade)
+        } else {
+            d.ns_mountpoint.iter().find(|(n, _)| *n == ns).and_then(|(_, w)| w.upgrade())
+        }
+    }
+
+    /// Whether this root covers a directory in any namespace.
+    pub(crate) fn is_mounted_anywhere(&self) -> bool {
+        self.lock().dir().is_some_and(|d| d.mountpoint.is_some() || !d.ns_mountpoint.is_empty())
+    }
+
+    /// Sets (or with `None` clears) the directory this root covers in `ns`
+    /// (`d` is its locked data).
+    pub(crate) fn set_mountpoint_in(d: &mut DirData, ns: u64, w: Option<Weak<Inode>>) -> Result<()> {
+        if ns == INITIAL_MNT_NS {
+            d.mountpoint = w;
+        } else {
+            d.ns_mountpoint.retain(|(n, _)| *n != ns);
+            if let Some(w) = w {
+                d.ns_mountpoint.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                d.ns_mountpoint.push((ns, w));
+            }
+        }
+        Ok(())
+    }
+
+    /// Mount namespaces: makes `root` mounted on this directory in `ns`
+    /// too (a new namespace copying its parent's mounts, as Linux's
+    /// copy_tree); `is_root_of_fs` also records this directory as the
+    /// place `root` covers there (not for bind mounts, whose root keeps its
+    /// own place). `ENOTDIR` unless both are directories, `ENOMEM`.
+    pub fn mount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>, is_root_of_fs: bool) -> Result<()> {
+        {
+            let _ns = self.sb.ns();
+            let mut t = self.lock();
+            let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
+            self.set_mounted_in(d, ns, Some(Arc::clone(root)))?;
+        }
+        if is_root_of_fs && !Arc::ptr_eq(self, root) {
+            let mut r = root.lock();
+            let d = r.dir_mut().ok_or(Errno::ENOTDIR)?;
+            Self::set_mountpoint_in(d, ns, Some(Arc::downgrade(self)))?;
+        }
+        Ok(())
+    }
+
+    /// Mount namespaces: forgets `root` mounted on this directory in `ns`
+    /// (a namespace's end, umount2 with `MNT_DETACH` of a subtree).
+    pub fn unmount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>) {
+        {
+            let _ns = self.sb.ns();
+            let mut t = self.lock();
+            if let Some(d) = t.dir_mut()
+                && self.mounted_ptr_in(d, ns) == Some(Arc::as_ptr(root))
+            {
+                let _ = self.set_mounted_in(d, ns, None);
+            }
+        }
+        if !Arc::ptr_eq(self, root) {
+            let mut r = root.lock();
+            if let Some(d) = r.dir_mut() {
+                let here = if ns == INITIAL_MNT_NS {
+                    d.mountpoint.as_ref().map(Weak::as_ptr)
+                } else {
+                    d.ns_mountpoint.iter().find(|(n, _)| *n == ns).map(|(_, w)| w.as_ptr())
+                };
+                if here == Some(Arc::as_ptr(self)) {
+                    let _ = Self::set_mountpoint_in(d, ns, None);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn mounted_ptr_in(&self, d: &DirData, ns: u64) -> Option<*const Inode> {
+        if ns == INITIAL_MNT_NS {
+            d.mounted.as_ref().map(Arc::as_ptr)
+        } else {
+            d.ns_mounted.iter().find(|(n, _)| *n == ns).map(|(_, m)| Arc::as_ptr(m))
+        }
     }
 
     pub(crate) fn nlink(&self) -> u32 {

@@ -209,7 +209,7 @@ pub use ctx::{Ctx, Opened};
 pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue, set_status_bits};
-pub use inode::{ALLOC_STEP, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
+pub use inode::{ALLOC_STEP, INITIAL_MNT_NS, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
 pub use notify::{NotifyMarks, mask as fsnotify_mask};
 pub use owner::{
     F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, FileOwner, OwnerKind, OwnerState, POLL_ERR, POLL_HUP, POLL_IN,

@@ -540,6 +540,50 @@ fn rename2_exdev_across_filesystems() {
 }
 
 #[test]
+fn mount_namespaces_keep_their_own_mounts() {
+    let (root, cred) = tree();
+    let init = Ctx::new(root.clone(), &cred);
+    init.mkdir(&root, b"/mnt", 0o755).unwrap();
+    init.mkdir(&root, b"/tmp", 0o755).unwrap();
+    let tmp = fs();
+    init.mount(&root, b"/tmp", tmp.clone()).unwrap();
+    create(&init, &root, b"/tmp/t", b"x");
+    // a copy of the initial namespace (what the kernel does at
+    // unshare(CLONE_NEWNS)): the same mounts under the id 7
+    let covered = init.lookup(&root, b"/", true).unwrap();
+    let tmp_dir = covered.child(b"tmp").unwrap().unwrap();
+    tmp_dir.mount_in_ns(7, &tmp, true).unwrap();
+    let ns = Ctx::new(root.clone(), &cred).with_mnt_ns(7);
+    assert_eq!(ns.stat(&root, b"/tmp/t", 0).unwrap().size, 1);
+    assert_eq!(ns.getcwd(&tmp).unwrap(), b"/tmp");
+    // a mount in the new namespace is not seen in the initial one
+    let other = fs();
+    ns.mount(&root, b"/mnt", other.clone()).unwrap();
+    create(&ns, &root, b"/mnt/inner", b"ab");
+    assert_eq!(ns.stat(&root, b"/mnt/inner", 0).unwrap().size, 2);
+    assert_eq!(err(init.lookup(&root, b"/mnt/inner", true)), Errno::ENOENT);
+    assert_eq!(ns.lookup(&root, b"/mnt/..", true).unwrap().ino(), root.ino());
+    // busy in any namespace, as Linux's d_mountpoint
+    assert_eq!(err(init.rmdir(&root, b"/mnt")), Errno::EBUSY);
+    // an umount in one leaves the other's
+    init.umount(&root, b"/tmp").unwrap();
+    assert_eq!(err(init.lookup(&root, b"/tmp/t", true)), Errno::ENOENT);
+    assert_eq!(ns.stat(&root, b"/tmp/t", 0).unwrap().size, 1);
+    assert_eq!(err(init.umount(&root, b"/mnt")), Errno::EINVAL);
+    ns.umount(&root, b"/mnt").unwrap();
+    assert_eq!(err(ns.lookup(&root, b"/mnt/inner", true)), Errno::ENOENT);
+    // the namespace's end
+    tmp_dir.unmount_in_ns(7, &tmp);
+    assert_eq!(err(ns.lookup(&root, b"/tmp/t", true)), Errno::ENOENT);
+    init.rmdir(&root, b"/mnt").unwrap();
+    init.rmdir(&root, b"/tmp").unwrap();
+    // the root may be mounted again now that no namespace has it
+    init.mkdir(&root, b"/again", 0o755).unwrap();
+    init.mount(&root, b"/again", tmp).unwrap();
+    assert_eq!(init.stat(&root, b"/again/t", 0).unwrap().size, 1);
+}
+
+#[test]
 fn rename2_noreplace_and_exchange() {
     let (root, cred) = tree();
     let ctx = Ctx::new(root.clone(), &cred);

@@ -92,7 +92,7 @@ fn with_ctx_as<R>(
     f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
 ) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
-    let ctx = Ctx::new(root, c).with_umask(umask);
+    let ctx = Ctx::new(root, c).with_umask(umask).with_mnt_ns(t.mnt_ns);
     f(&ctx, &dir)
 }
 
@@ -1143,7 +1143,7 @@ pub fn getcwd(t: &mut UThread, buf: UserSlice) -> SysResult {
         (f.root().clone(), f.cwd().clone())
     };
     let c = cred(t);
-    let mut p = Ctx::new(root, &c).getcwd(&cwd)?;
+    let mut p = Ctx::new(root, &c).with_mnt_ns(t.mnt_ns).getcwd(&cwd)?;
     p.push(0);
     if p.len() > buf.len {
         return Err(Errno::ERANGE);
@@ -1287,7 +1287,7 @@ pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), f
             DirFd::Fd(fd) => t.fd(fd)?.inode().cloned().ok_or(Errno::EXDEV)?,
             DirFd::Cwd => start(t, DirFd::Cwd)?.1,
         };
-        Ctx::new(root, &c).with_umask(umask).link(&od, b"", &nd, &np, flags)?;
+        Ctx::new(root, &c).with_umask(umask).with_mnt_ns(t.mnt_ns).link(&od, b"", &nd, &np, flags)?;
         np
     } else {
         let (op, np, nd) = two_names(t, old, new)?;
@@ -1382,7 +1382,14 @@ pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
 /// while a file of it is open for writing; `MS_BIND` with it is refused
 /// when the filesystem is mounted elsewhere too, as read-only here is per
 /// filesystem, not per mount). `MS_BIND` shows a directory at the target
-/// too (`vfs::Ctx::bind_mount`; a file bound on a file is `EINVAL`).
+/// too (`vfs::Ctx::bind_on`; a file bound on a file is `EINVAL`).
+/// `MS_SHARED`/`MS_PRIVATE`/`MS_SLAVE`/`MS_UNBINDABLE` (with `MS_REC`)
+/// change a mount's propagation (`crate::fs::set_propagation`). Mounts are
+/// made in the caller's mount namespace; its owner's root may mount there
+/// (may_mount(): CAP_SYS_ADMIN over the namespace's user namespace), from
+/// a user namespace other than the initial one only tmpfs, ramfs, devpts
+/// and bind mounts (`EPERM` for the others: FS_USERNS_MOUNT, and proc and
+/// sysfs need PID and network namespaces this kernel does not build).
 /// mount(2): `(char *dev_name, char *dir_name, char *type, unsigned long
 /// flags, void *data)`; the options page is read as a string.
 pub fn mount(
@@ -1399,6 +1406,13 @@ pub fn mount(
     const MS_NOEXEC: u64 = 8;
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
+    const MS_REC: u64 = 16384;
+    const MS_SILENT: u64 = 32768;
+    const MS_UNBINDABLE: u64 = 1 << 17;
+    const MS_PRIVATE: u64 = 1 << 18;
+    const MS_SLAVE: u64 = 1 << 19;
+    const MS_SHARED: u64 = 1 << 20;
+    const MS_PROPAGATION: u64 = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
     // Linux's order: the strings, then the target, then the type
     let ty = if fstype.is_null() { Vec::new() } else { t.read_str(fstype, PATH_MAX)? };
     let src = if source.is_null() { b"none".to_vec() } else { t.read_str(source, PATH_MAX)? };
@@ -1406,13 +1420,15 @@ pub fn mount(
     let p = path(t, target)?;
     // do_mount(): the target is looked up, then may_mount() wants
     // CAP_SYS_ADMIN, before the flags are looked at
-    with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
-    if !may_mount(t) {
+    let target = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
+    let (may, initial_user) = may_mount(t);
+    if !may {
         return Err(Errno::EPERM);
     }
+    crate::fs::reap_namespaces();
+    let ns = t.mnt_ns;
     if flags & MS_REMOUNT != 0 {
-        let target = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
-        return crate::fs::remount(&target, flags & MS_RDONLY != 0, flags & MS_BIND != 0).map(|_| 0);
+        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0).map(|_| 0);
     }
     if flags & MS_BIND != 0 {
         // do_loopback(): a source is needed, looked up following links
@@ -1420,8 +1436,7 @@ pub fn mount(
             return Err(Errno::EINVAL);
         }
         let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
-        let (covered, abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
-            let target = ctx.lookup(dir, &p, true)?;
+        let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, _| {
             if target.is_dir() != from.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
@@ -1431,43 +1446,55 @@ pub fn mount(
             }
             let abs = ctx.getcwd(&target)?;
             let from_abs = ctx.getcwd(&from)?;
-            ctx.bind_mount(dir, &p, from.clone())?;
-            Ok((target, abs, from_abs))
+            ctx.bind_on(&target, from.clone())?;
+            Ok((abs, from_abs))
         })?;
-        crate::fs::record_bind(&abs, &from_abs, from, covered);
+        crate::fs::record_bind(ns, &abs, &from_abs, from, target);
         return Ok(0);
+    }
+    if flags & MS_PROPAGATION != 0 {
+        // do_change_type(): one type, MS_REC and MS_SILENT beside it, on
+        // a mount's root
+        let types = flags & MS_PROPAGATION;
+        if flags & !(MS_PROPAGATION | MS_REC | MS_SILENT) != 0 || types & (types - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        return crate::fs::set_propagation(ns, &target, types == MS_SHARED, flags & MS_REC != 0).map(|_| 0);
     }
     if fstype.is_null() {
         return Err(Errno::EINVAL);
+    }
+    // FS_USERNS_MOUNT: what a user namespace's root may mount
+    if !initial_user && !matches!(ty.as_slice(), b"tmpfs" | b"ramfs" | b"devpts") {
+        let known = matches!(ty.as_slice(), b"proc" | b"devtmpfs" | b"sysfs" | b"ext2" | b"ext3" | b"ext4");
+        return Err(if known { Errno::EPERM } else { Errno::ENODEV });
     }
     // one devpts instance: mounted at boot, a further mount shows the
     // same pairs (a bind of its root, listed as devpts)
     if ty == b"devpts" {
         let pts = crate::pty::devpts();
-        let (covered, abs, bound) = with_ctx(t, AT_FDCWD, |ctx, dir| {
-            let target = ctx.lookup(dir, &p, true)?;
+        let (abs, bound) = with_ctx(t, AT_FDCWD, |ctx, _| {
             let abs = ctx.getcwd(&target)?;
-            match ctx.mount(dir, &p, pts.clone()) {
-                Ok(()) => Ok((target, abs, false)),
+            match ctx.mount_on(&target, pts.clone()) {
+                Ok(()) => Ok((abs, false)),
                 Err(Errno::EBUSY) => {
-                    ctx.bind_mount(dir, &p, pts.clone())?;
-                    Ok((target, abs, true))
+                    ctx.bind_on(&target, pts.clone())?;
+                    Ok((abs, true))
                 }
                 Err(e) => Err(e),
             }
         })?;
         if bound {
-            crate::fs::record_bind(&abs, b"/dev/pts", pts, covered);
+            crate::fs::record_bind(ns, &abs, b"/dev/pts", pts, target);
         } else {
             let o = alloc::string::String::from("rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000");
-            crate::fs::record_mount(&src, &abs, b"devpts", o, pts, Some(covered));
+            crate::fs::record_mount(ns, &src, &abs, b"devpts", o, pts, Some(target));
         }
         return Ok(0);
     }
     let fs_root = match ty.as_slice() {
         b"proc" => crate::procfs::new_procfs(),
         b"devtmpfs" => crate::fs::new_devtmpfs(),
-        b"devpts" => crate::pty::devpts(),
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
         b"ramfs" => crate::fs::new_fs(),
         b"sysfs" => crate::sysfs::new_sysfs(),
@@ -1488,13 +1515,18 @@ pub fn mount(
     {
         let _ = fs_root.chmod(&vfs::Cred::root(), mode & 0o7777);
     }
-    let mounted = with_ctx(t, AT_FDCWD, |ctx, dir| {
-        let target = ctx.lookup(dir, &p, true)?;
+    // a user namespace's root owns the tmpfs it mounts (its kernel ids)
+    if !initial_user && !fs_root.is_synthetic() {
+        let (uid, gid) =
+            table().with_process(t.pid, |p| (p.creds().fsuid, p.creds().fsgid)).unwrap_or((0, 0));
+        let _ = fs_root.chown(&vfs::Cred::root(), Some(uid), Some(gid));
+    }
+    let mounted = with_ctx(t, AT_FDCWD, |ctx, _| {
         let abs = ctx.getcwd(&target)?;
-        ctx.mount(dir, &p, fs_root.clone())?;
-        Ok((target, abs))
+        ctx.mount_on(&target, fs_root.clone())?;
+        Ok(abs)
     });
-    let (covered, abs) = match mounted {
+    let abs = match mounted {
         Ok(m) => m,
         Err(e) => {
             // a disk mounted for nothing is closed again
@@ -1512,20 +1544,30 @@ pub fn mount(
     if flags & MS_RDONLY != 0 {
         fs_root.set_fs_read_only(true)?;
     }
-    crate::fs::record_mount(&src, &abs, &ty, o, fs_root, Some(covered));
+    crate::fs::record_mount(ns, &src, &abs, &ty, o, fs_root, Some(target));
     Ok(0)
 }
 
-/// Linux's may_mount(): CAP_SYS_ADMIN, which here is an effective uid of 0.
-fn may_mount(t: &UThread) -> bool {
-    table().with_process(t.pid, |p| p.creds().capable()).unwrap_or(false)
+/// Linux's may_mount(): CAP_SYS_ADMIN over the user namespace that owns
+/// the caller's mount namespace; and whether the caller's user namespace
+/// is the initial one (what it may mount).
+fn may_mount(t: &UThread) -> (bool, bool) {
+    table()
+        .with_process(t.pid, |p| {
+            let c = p.creds();
+            (c.ns_capable(p.ns().mnt.owner(), process::cred::CAP_SYS_ADMIN), c.user_ns.is_initial())
+        })
+        .unwrap_or((false, false))
 }
 
-/// umount2(2): `MNT_FORCE`, `MNT_DETACH`, `MNT_EXPIRE` are accepted (and
-/// change nothing), `UMOUNT_NOFOLLOW` keeps a final link; `EINVAL` for
-/// other flags or a path that is not a mount point.
+/// umount2(2): `MNT_DETACH` detaches the mounts below the target with it
+/// (without it a mount with mounts below is `EBUSY`); `MNT_FORCE` and
+/// `MNT_EXPIRE` are accepted (and change nothing), `UMOUNT_NOFOLLOW`
+/// keeps a final link; `EINVAL` for other flags or a path that is not a
+/// mount point of the caller's mount namespace.
 /// umount2(2): `(char *name, int flags)`.
 pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
+    const MNT_DETACH: i32 = 2;
     const UMOUNT_NOFOLLOW: i32 = 8;
     if flags & !0xf != 0 {
         return Err(Errno::EINVAL);
@@ -1534,18 +1576,71 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     // ksys_umount(): the lookup, then may_mount(), then the mount point
     let nofollow = flags & UMOUNT_NOFOLLOW != 0;
     let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, !nofollow))?;
-    if !may_mount(t) {
+    if !may_mount(t).0 {
         return Err(Errno::EPERM);
     }
     if nofollow && inode.file_type() == vfs::FileType::Symlink {
         return Err(Errno::EINVAL);
     }
+    crate::fs::reap_namespaces();
+    let ns = t.mnt_ns;
+    // the mounts below it: detached with it, else busy
+    let abs = with_ctx(t, AT_FDCWD, |ctx, _| ctx.getcwd(&inode))?;
+    let below = crate::fs::mounts_below(ns, &abs);
+    if !below.is_empty() && flags & MNT_DETACH == 0 && crate::fs::mount_of(&inode).1 {
+        return Err(Errno::EBUSY);
+    }
     // a disk file system with open files is busy; it is written back
     // and closed once detached
     crate::fs::may_umount(&inode)?;
-    let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_mount(dir, &p))?;
-    crate::fs::forget_mount(&root, &covered);
-    crate::fs::unmounted(&root).map(|_| 0)
+    let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p))?;
+    for (c, r) in below {
+        c.unmount_in_ns(ns, &r);
+        if crate::fs::forget_mount(ns, &r, &c) {
+            let _ = crate::fs::unmounted(&r);
+        }
+    }
+    if crate::fs::forget_mount(ns, &root, &covered) {
+        crate::fs::unmounted(&root)?;
+    }
+    Ok(0)
+}
+
+/// pivot_root(2) in Linux's order: `EPERM` without may_mount(), the
+/// look-ups (`ENOTDIR` for a non-directory), `EINVAL` for a root mount
+/// without a parent (an initramfs root: rootfs, as Linux), `EBUSY` when
+/// either path lies in the caller's root mount, `EINVAL` for a `new_root`
+/// that is not a mount's root. Moving mounts is not built: a call that passes
+/// every check is `EINVAL` too, with a log line.
+/// pivot_root(2): `(const char *new_root, const char *put_old)`.
+pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> SysResult {
+    if !may_mount(t).0 {
+        return Err(Errno::EPERM);
+    }
+    let np = path(t, new_root)?;
+    let new = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &np, true))?;
+    if !new.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let op = path(t, put_old)?;
+    let old = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &op, true))?;
+    if !old.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let root = t.fs()?.lock().root().clone();
+    // an initramfs root (rootfs, its own parent) is EINVAL before the
+    // same-mount EBUSY, as Linux 6.1 answers pivot_root("/", "/") there
+    if crate::fs::is_rootfs(t.mnt_ns, &root) {
+        return Err(Errno::EINVAL);
+    }
+    if new.same_fs(&root) || old.same_fs(&root) {
+        return Err(Errno::EBUSY);
+    }
+    if !crate::fs::mount_of(&new).1 {
+        return Err(Errno::EINVAL);
+    }
+    log::info!("pid {}: pivot_root of a root mount with a parent unsupported: EINVAL", t.pid);
+    Err(Errno::EINVAL)
 }
 
 /// sendfile(2): copies through a kernel buffer (at most 1 MiB per call).

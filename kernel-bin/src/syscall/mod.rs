@@ -137,6 +137,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SYNC => fs_extra::sync(),
         nr::MOUNT => fs::mount(t, a.cstr(0), a.cstr(1), a.cstr(2), a.raw(3), a.cstr(4)),
         nr::UMOUNT2 => fs::umount2(t, a.cstr(0), a.int(1)),
+        nr::PIVOT_ROOT => fs::pivot_root(t, a.cstr(0), a.cstr(1)),
         nr::MKNOD => fs_extra::mknodat(t, fs::AT_FDCWD, a.cstr(0), a.uint(1), a.uint(2)),
         nr::SETXATTR => fs_extra::setxattr(t, Path(a.cstr(0), true), (a.cstr(1), a.buf(2, 3)), a.int(4)),
         nr::LSETXATTR => fs_extra::setxattr(t, Path(a.cstr(0), false), (a.cstr(1), a.buf(2, 3)), a.int(4)),

@@ -280,7 +280,12 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     // CLONE_FILES / CLONE_FS may have given the thread new tables,
     // CLONE_NEWUSER a new user namespace
     t.refresh_files();
+    let from = t.mnt_ns;
     t.refresh_user_ns();
+    // CLONE_NEWNS: the new namespace gets copies of the old one's mounts
+    if r.is_ok() && t.mnt_ns != from {
+        new_mount_ns(t.pid, from)?;
+    }
     r
 }
 
@@ -314,6 +319,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     use crate::procfs::NsObj;
     let file = t.fd(fd)?;
     let flags = nstype as u32 as u64;
+    let mut mnt: Option<alloc::sync::Arc<process::ns::MntNs>> = None;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
         let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
@@ -322,6 +328,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         match ns {
             NsObj::User(u) => (Some(u), None, false),
             NsObj::Uts(u) => (None, Some(u), false),
+            NsObj::Mnt(m) => {
+                mnt = Some(m);
+                (None, None, false)
+            }
             // the kinds not built have one namespace, the caller's: as
             // Linux's *_install, entering it needs CAP_SYS_ADMIN
             NsObj::Initial(_) => {
@@ -336,9 +346,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             return Err(Errno::EINVAL);
         }
         let pid = pid?;
-        let (user, uts) = table()
-            .with_process(pid, |p| (p.creds().user_ns.clone(), p.ns().uts.clone()))
+        let (user, uts, m) = table()
+            .with_process(pid, |p| (p.creds().user_ns.clone(), p.ns().uts.clone(), p.ns().mnt.clone()))
             .ok_or(Errno::ESRCH)?;
+        mnt = (flags & CloneFlags::NEWNS.bits() != 0).then_some(m);
         let user = (flags & CloneFlags::NEWUSER.bits() != 0).then_some(user);
         let uts = (flags & CloneFlags::NEWUTS.bits() != 0).then_some(uts);
         (user, uts, true)
@@ -370,19 +381,54 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             {
                 return Err(Errno::EPERM);
             }
+            // mntns_install(): CAP_SYS_ADMIN over its owner, CAP_SYS_CHROOT
+            // and CAP_SYS_ADMIN over the caller's namespace; a fs context
+            // of its own
+            if let Some(m) = &mnt {
+                if !creds.ns_capable(m.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_CHROOT)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN)
+                {
+                    return Err(Errno::EPERM);
+                }
+                if fs_shared {
+                    return Err(Errno::EINVAL);
+                }
+            }
             let user_changed = creds.user_ns != p.creds().user_ns;
             let old_creds = core::mem::replace(p.creds_mut(), creds);
             if user_changed {
                 p.set_cap_bset(process::cred::CAP_FULL_SET);
             }
             let old_uts = uts.map(|u| core::mem::replace(&mut p.ns_mut().uts, u));
-            Ok((old_creds, old_uts))
+            let old_mnt = mnt.clone().map(|m| core::mem::replace(&mut p.ns_mut().mnt, m));
+            Ok((old_creds, old_uts, old_mnt))
         })
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
     drop(old);
     t.refresh_user_ns();
+    if mnt.is_some() {
+        // the namespace's root becomes the caller's root and cwd
+        let root = crate::fs::root_of(t.mnt_ns).ok_or(Errno::EINVAL)?;
+        let fs = t.fs()?;
+        let (r, c) = {
+            let mut f = fs.lock();
+            (f.set_root(root.clone()), f.set_cwd(root))
+        };
+        drop((r, c));
+        crate::fs::reap_namespaces();
+    }
     Ok(0)
+}
+
+/// The mount namespace process `pid` was just given (by clone or unshare
+/// with `CLONE_NEWNS`) gets copies of the mounts of the namespace `from`.
+pub fn new_mount_ns(pid: process::pid::Pid, from: u64) -> Result<()> {
+    match table().with_process(pid, |p| p.ns().mnt.clone()) {
+        Some(m) => crate::fs::copy_namespace(from, &m),
+        None => Ok(()),
+    }
 }
 
 /// Publishes the caller's registers and FPU state to the table (clone
@@ -408,8 +454,70 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     )?;
     sync_context(t)?;
     // the child's /proc facts and name are copied by Hooks::thread_created
-    let child = table().clone_task(t.tid, &args, &Hooks)?;
+    let child = if args.flags.contains(CloneFlags::NEWNS) {
+        table().clone_task(t.tid, &args, &NewNsHooks(t.mnt_ns))?
+    } else {
+        table().clone_task(t.tid, &args, &Hooks)?
+    };
     Ok(child as isize)
+}
+
+/// [`Hooks`] for a clone with `CLONE_NEWNS`: the child's new mount
+/// namespace gets copies of the caller's mounts (the namespace `.0`)
+/// before the child first runs.
+struct NewNsHooks(u64);
+
+impl process::seams::Hooks<crate::proc::Kernel> for NewNsHooks {
+    fn preempt_point(&self) {
+        Hooks.preempt_point()
+    }
+    fn thread_created(&self, tid: process::pid::Pid) {
+        if let Some(pid) = table().tgid(tid)
+            && let Err(e) = new_mount_ns(pid, self.0)
+        {
+            log::warn!("pid {pid}: its mount namespace's mounts not copied: {e:?}");
+        }
+        Hooks.thread_created(tid)
+    }
+    fn thread_exited(&self, tid: process::pid::Pid, ext: crate::proc::ThreadExt) {
+        Hooks.thread_exited(tid, ext)
+    }
+    fn thread_renamed(&self, old_tid: process::pid::Pid, new_tid: process::pid::Pid) {
+        Hooks.thread_renamed(old_tid, new_tid)
+    }
+    fn signal_wakeup(&self, tid: process::pid::Pid) {
+        Hooks.signal_wakeup(tid)
+    }
+    fn signal_queued(&self, pid: process::pid::Pid) {
+        Hooks.signal_queued(pid)
+    }
+    fn wait_vfork_done(&self, caller: process::pid::Pid, child: process::pid::Pid) {
+        Hooks.wait_vfork_done(caller, child)
+    }
+    fn vfork_done(&self, parent: process::pid::Pid, child: process::pid::Pid) {
+        Hooks.vfork_done(parent, child)
+    }
+    fn wait_for_child(&self, waiter: process::pid::Pid, seen: u64) -> Result<()> {
+        Hooks.wait_for_child(waiter, seen)
+    }
+    fn ptrace_event(&self, tid: process::pid::Pid, event: u32, msg: u64) {
+        Hooks.ptrace_event(tid, event, msg)
+    }
+    fn child_event(&self, parent: process::pid::Pid) {
+        Hooks.child_event(parent)
+    }
+    fn create_pidfd(&self, parent: process::pid::Pid, child: process::pid::Pid) -> Result<i32> {
+        Hooks.create_pidfd(parent, child)
+    }
+    fn destroy_pidfd(&self, parent: process::pid::Pid, fd: i32) {
+        Hooks.destroy_pidfd(parent, fd)
+    }
+    fn pidfd_pid(&self, caller: process::pid::Pid, fd: i32) -> Result<(process::pid::Pid, bool)> {
+        Hooks.pidfd_pid(caller, fd)
+    }
+    fn futex_wake(&self, vm: &process::seams::SharedVm<crate::proc::Kernel>, addr: u64, count: u32) {
+        Hooks.futex_wake(vm, addr, count)
+    }
 }
 
 /// clone(2) in x86_64's argument order: `unsigned long flags, newsp`,
@@ -451,6 +559,8 @@ pub fn wait4(
     rusage: UserPtr<RusageBytes>,
 ) -> SysResult {
     let (child, st, ru) = table().wait4(t.tid, pid, options, &Hooks)?;
+    // a reaped child may have been the last in its mount namespace
+    crate::fs::reap_namespaces();
     if child != 0 {
         if !status.is_null() {
             t.write(status, st)?;

@@ -1,0 +1,317 @@
+/* Mount namespaces: unshare(2)/clone(2) with CLONE_NEWNS copy the mounts,
+ * mounts and umounts in one do not show in the other (path walks,
+ * /proc/self/mounts, mountinfo), /proc/self/ns/mnt per namespace,
+ * setns(2) into one through an nsfs file, mount propagation flags
+ * (MS_PRIVATE/MS_SHARED with MS_REC, mountinfo's shared:N), umount2 with
+ * MNT_DETACH of a mount with mounts below it (EBUSY without), and mounts
+ * by a user namespace's root in the mount namespace it owns (tmpfs and
+ * bind mounts allowed, proc and devtmpfs EPERM). Run as root (the suite's
+ * user); every case runs in a child so the suite's own mounts stay. */
+#include "kt.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <grp.h>
+
+#define DIR_A "/tmp/kt_mntns_a"
+#define DIR_B "/tmp/kt_mntns_b"
+
+static int get(const char *path, char *buf, int size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = 0, r;
+    while (n < size - 1 && (r = read(fd, buf + n, size - 1 - n)) > 0) n += r;
+    close(fd);
+    buf[n] = 0;
+    return n;
+}
+
+static long put(const char *path, const char *s) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    long r = write(fd, s, strlen(s));
+    close(fd);
+    return r;
+}
+
+static unsigned long ino_of(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Whether /proc/self/mounts has a line with mount point `dir`. */
+static int mounted(const char *dir) {
+    static char buf[16384];
+    if (get("/proc/self/mounts", buf, sizeof buf) <= 0) return -1;
+    char pat[128];
+    snprintf(pat, sizeof pat, " %s ", dir);
+    return strstr(buf, pat) != NULL;
+}
+
+/* The optional fields of the mountinfo line of `dir` ("" when none),
+ * into `out`; 0 when found. */
+static int optional_of(const char *dir, char *out, int size) {
+    static char buf[16384];
+    if (get("/proc/self/mountinfo", buf, sizeof buf) <= 0) return -1;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        char mp[256];
+        int n = 0;
+        if (sscanf(line, "%*d %*d %*d:%*d %*s %255s %*s%n", mp, &n) != 1 || strcmp(mp, dir) != 0) continue;
+        const char *rest = line + n, *dash = strstr(rest, " - ");
+        if (!dash) return -1;
+        while (*rest == ' ') rest++;
+        int len = dash - rest;
+        if (len < 0) len = 0;
+        if (len >= size) len = size - 1;
+        memcpy(out, rest, len);
+        out[len] = 0;
+        return 0;
+    }
+    return -1;
+}
+
+static void dirs(void) {
+    mkdir(DIR_A, 0755);
+    mkdir(DIR_B, 0755);
+}
+
+static int copy_child(void) {
+    unsigned long before = ino_of("/proc/self/ns/mnt");
+    KT_CHILD_CHECK(1, before != 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(3, mknod(DIR_A "/old", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(4, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(5, ino_of("/proc/self/ns/mnt") != before && ino_of("/proc/self/ns/mnt") != 0);
+    /* the copy shows the parent's mounts */
+    KT_CHILD_CHECK(6, exists(DIR_A "/old") && mounted(DIR_A) == 1);
+    /* a mount here is not the parent's */
+    KT_CHILD_CHECK(7, mount("none", DIR_B, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(8, mknod(DIR_B "/new", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(9, mounted(DIR_B) == 1);
+    /* an umount here leaves the parent's */
+    KT_CHILD_CHECK(10, umount(DIR_A) == 0);
+    KT_CHILD_CHECK(11, !exists(DIR_A "/old") && mounted(DIR_A) == 0);
+    return 0;
+}
+
+KT_CASE(unshare_copies_and_separates_mounts) {
+    dirs();
+    pid_t c = fork();
+    KT_TRUE(c >= 0, "c >= 0");
+    if (c == 0) {
+        /* a private namespace for the whole case, the suite's own intact */
+        if (unshare(CLONE_NEWNS) != 0) _exit(KT_CHILD_FAILED);
+        pid_t g = fork();
+        if (g == 0) _exit(copy_child());
+        int st;
+        waitpid(g, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
+        /* the parent still has /a (the grandchild unmounted its copy) and
+         * never saw /b */
+        if (!exists(DIR_A "/old") || mounted(DIR_A) != 1) _exit(40);
+        if (exists(DIR_B "/new") || mounted(DIR_B) != 0) _exit(41);
+        if (umount(DIR_A) != 0) _exit(42);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_TRUE(!exists(DIR_A "/old") && !exists(DIR_B "/new"), "!exists(DIR_A '/old') && !exists(DIR_B '/new')");
+}
+
+static int clone_child_fn(void *arg) {
+    (void)arg;
+    if (!exists(DIR_A "/seen")) return 1;
+    if (umount(DIR_A) != 0) return 2;
+    if (exists(DIR_A "/seen")) return 3;
+    return 0;
+}
+
+KT_CASE(clone_newns_child_has_a_copy) {
+    dirs();
+    pid_t c = fork();
+    KT_TRUE(c >= 0, "c >= 0");
+    if (c == 0) {
+        if (unshare(CLONE_NEWNS) != 0) _exit(KT_CHILD_FAILED);
+        if (mount("none", DIR_A, "tmpfs", 0, NULL) != 0) _exit(10);
+        if (mknod(DIR_A "/seen", S_IFREG | 0644, 0) != 0) _exit(11);
+        static char stack[16384];
+        pid_t g = clone(clone_child_fn, stack + sizeof stack, CLONE_NEWNS | SIGCHLD, NULL);
+        if (g < 0) _exit(12);
+        int st;
+        if (waitpid(g, &st, 0) != g || !WIFEXITED(st)) _exit(13);
+        if (WEXITSTATUS(st) != 0) _exit(20 + WEXITSTATUS(st));
+        if (!exists(DIR_A "/seen")) _exit(14);
+        /* CLONE_NEWNS with CLONE_FS is EINVAL */
+        if (clone(clone_child_fn, stack + sizeof stack, CLONE_NEWNS | CLONE_FS | SIGCHLD, NULL) != -1 ||
+            errno != EINVAL)
+            _exit(15);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+KT_CASE(setns_into_another_mount_namespace) {
+    dirs();
+    int pipefd[2], back[2];
+    KT_SYS_OK(pipe(pipefd));
+    KT_SYS_OK(pipe(back));
+    pid_t holder = fork();
+    KT_TRUE(holder >= 0, "holder >= 0");
+    if (holder == 0) {
+        char x;
+        if (unshare(CLONE_NEWNS) != 0) _exit(1);
+        if (mount("none", DIR_A, "tmpfs", 0, NULL) != 0) _exit(2);
+        if (mknod(DIR_A "/held", S_IFREG | 0644, 0) != 0) _exit(3);
+        if (write(back[1], "r", 1) != 1) _exit(4);
+        if (read(pipefd[0], &x, 1) != 1) _exit(5);
+        _exit(0);
+    }
+    char x;
+    KT_SYS_RET(read(back[0], &x, 1), 1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", holder);
+    pid_t c = fork();
+    KT_TRUE(c >= 0, "c >= 0");
+    if (c == 0) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) _exit(10);
+        if (exists(DIR_A "/held")) _exit(11);
+        if (setns(fd, CLONE_NEWUTS) != -1 || errno != EINVAL) _exit(12);
+        if (setns(fd, CLONE_NEWNS) != 0) _exit(13);
+        if (!exists(DIR_A "/held")) _exit(14);
+        if (ino_of("/proc/self/ns/mnt") != ino_of(path)) _exit(15);
+        /* setns sets the cwd to the namespace's root */
+        char cwd[64];
+        if (!getcwd(cwd, sizeof cwd) || strcmp(cwd, "/") != 0) _exit(16);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_RET(write(pipefd[1], "g", 1), 1);
+    KT_WAIT_STATUS(holder, kt_exited(0));
+    KT_TRUE(!exists(DIR_A "/held"), "!exists(DIR_A '/held')");
+}
+
+static int propagation_child(void) {
+    char opt[128];
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    /* what util-linux's unshare does first */
+    KT_CHILD_CHECK(2, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(3, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(4, optional_of(DIR_A, opt, sizeof opt) == 0 && strcmp(opt, "") == 0);
+    KT_CHILD_CHECK(5, mount("none", DIR_A, NULL, MS_SHARED, NULL) == 0);
+    KT_CHILD_CHECK(6, optional_of(DIR_A, opt, sizeof opt) == 0 && strncmp(opt, "shared:", 7) == 0);
+    KT_CHILD_CHECK(7, mount("none", DIR_A, NULL, MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(8, optional_of(DIR_A, opt, sizeof opt) == 0 && strcmp(opt, "") == 0);
+    /* two types at once, or other flags beside one: EINVAL */
+    KT_CHILD_CHECK(9, mount("none", DIR_A, NULL, MS_SHARED | MS_PRIVATE, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(10, mount("none", DIR_A, NULL, MS_PRIVATE | MS_RDONLY, NULL) == -1 && errno == EINVAL);
+    /* not a mount's root: EINVAL */
+    KT_CHILD_CHECK(11, mkdir(DIR_A "/sub", 0755) == 0);
+    KT_CHILD_CHECK(12, mount("none", DIR_A "/sub", NULL, MS_PRIVATE, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(13, mount("none", DIR_A, NULL, MS_SLAVE, NULL) == 0);
+    KT_CHILD_CHECK(14, mount("none", DIR_A, NULL, MS_UNBINDABLE, NULL) == 0);
+    return 0;
+}
+
+KT_CASE(propagation_flags) {
+    dirs();
+    KT_EQ(kt_in_child(propagation_child), 0);
+}
+
+static int detach_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(3, mkdir(DIR_A "/in", 0755) == 0);
+    KT_CHILD_CHECK(4, mount("none", DIR_A "/in", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(5, mknod(DIR_A "/in/f", S_IFREG | 0644, 0) == 0);
+    /* a mount with a mount below it is busy */
+    KT_CHILD_CHECK(6, umount2(DIR_A, 0) == -1 && errno == EBUSY);
+    KT_CHILD_CHECK(7, umount2(DIR_A, MNT_DETACH) == 0);
+    KT_CHILD_CHECK(8, mounted(DIR_A) == 0 && mounted(DIR_A "/in") == 0);
+    KT_CHILD_CHECK(9, !exists(DIR_A "/in"));
+    /* not a mount point */
+    KT_CHILD_CHECK(10, umount2(DIR_A, MNT_DETACH) == -1 && errno == EINVAL);
+    return 0;
+}
+
+KT_CASE(umount2_detach_takes_the_mounts_below) {
+    dirs();
+    KT_EQ(kt_in_child(detach_child), 0);
+}
+
+static int bind_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(3, mkdir(DIR_A "/d", 0755) == 0);
+    KT_CHILD_CHECK(4, mknod(DIR_A "/d/f", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(5, mount(DIR_A "/d", DIR_B, NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(6, exists(DIR_B "/f"));
+    KT_CHILD_CHECK(7, mounted(DIR_B) == 1);
+    KT_CHILD_CHECK(8, umount(DIR_B) == 0);
+    KT_CHILD_CHECK(9, !exists(DIR_B "/f"));
+    return 0;
+}
+
+KT_CASE(bind_mount_in_a_namespace) {
+    dirs();
+    KT_EQ(kt_in_child(bind_child), 0);
+}
+
+static int pivot_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(3, mkdir(DIR_A "/old", 0755) == 0 && mknod(DIR_A "/f", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(4, syscall(SYS_pivot_root, DIR_A "/f", DIR_A "/old") == -1 && errno == ENOTDIR);
+    KT_CHILD_CHECK(5, syscall(SYS_pivot_root, DIR_A, DIR_A "/nothing") == -1 && errno == ENOENT);
+    /* an initramfs root: EINVAL before the EBUSY of the same mount */
+    KT_CHILD_CHECK(6, syscall(SYS_pivot_root, "/", "/") == -1 && errno == EINVAL);
+    /* an initramfs root (rootfs) has no parent mount */
+    KT_CHILD_CHECK(8, syscall(SYS_pivot_root, DIR_A, DIR_A "/old") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(9, setgid(1000) == 0 && setuid(1000) == 0);
+    KT_CHILD_CHECK(10, syscall(SYS_pivot_root, DIR_A, DIR_A "/old") == -1 && errno == EPERM);
+    return 0;
+}
+
+KT_CASE(pivot_root_errors) {
+    dirs();
+    KT_EQ(kt_in_child(pivot_child), 0);
+}
+
+/* unshare -rm: a user namespace whose root owns a new mount namespace */
+static int userns_child(void) {
+    char map[32];
+    dirs();
+    KT_CHILD_CHECK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
+                          prctl(PR_SET_DUMPABLE, 1) == 0);
+    /* an unprivileged process may not make a mount namespace alone */
+    KT_CHILD_CHECK(2, unshare(CLONE_NEWNS) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(3, unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0);
+    snprintf(map, sizeof map, "0 1000 1");
+    KT_CHILD_CHECK(4, put("/proc/self/setgroups", "deny") > 0);
+    KT_CHILD_CHECK(5, put("/proc/self/uid_map", map) > 0 && put("/proc/self/gid_map", map) > 0);
+    KT_CHILD_CHECK(6, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(7, mknod(DIR_A "/mine", S_IFREG | 0644, 0) == 0);
+    struct stat st;
+    KT_CHILD_CHECK(8, stat(DIR_A, &st) == 0 && st.st_uid == 0 && st.st_gid == 0);
+    KT_CHILD_CHECK(9, mount(DIR_A, DIR_B, NULL, MS_BIND, NULL) == 0 && exists(DIR_B "/mine"));
+    KT_CHILD_CHECK(10, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    /* no proc without a PID namespace of its own, no devtmpfs */
+    KT_CHILD_CHECK(11, mount("proc", DIR_B, "proc", 0, NULL) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(12, mount("none", DIR_B, "devtmpfs", 0, NULL) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(13, umount(DIR_B) == 0 && umount(DIR_A) == 0);
+    return 0;
+}
+
+KT_CASE(user_namespace_root_mounts_in_its_own_namespace) {
+    KT_EQ(kt_in_child(userns_child), 0);
+    /* nothing of it shows here */
+    KT_TRUE(!exists(DIR_A "/mine"), "!exists(DIR_A '/mine')");
+}
+
+KT_MAIN()
