@@ -226,12 +226,20 @@ const TEST_DIR: &str = "usr/lib/python3.11/test";
 const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata", "xmltestdata", "capath"];
 /// Test modules a module runs as data (test_cmd_line's
 /// test_relativedir_bug46421 runs `-m unittest test/test_longexp.py`).
-/// test_zipimport_support imports test_doctest, test_shelve test_dbm.
+/// test_zipimport_support imports test_doctest, test_shelve test_dbm;
+/// batch 4's modules import the modules listed with them.
 const MODULE_EXTRAS: &[(&str, &[&str])] = &[
     ("test_cmd_line", &["test_longexp.py"]),
     ("test_zipimport_support", &["test_doctest.py"]),
     ("test_shelve", &["test_dbm.py"]),
     ("test_doctest", &["test_doctest.txt", "test_doctest2.txt", "test_doctest3.txt", "test_doctest4.txt"]),
+    ("test_poplib", &["test_ftplib.py"]),
+    ("test_wsgiref", &["test_httpservers.py"]),
+    ("test_urllib2", &["test_urllib.py", "test_http_cookiejar.py"]),
+    ("test_cprofile", &["test_profile.py"]),
+    ("test_pdb", &["test_doctest.py"]),
+    ("test_import", &["test_importlib"]),
+    ("test_fileutils", &["test_posixpath.py"]),
 ];
 /// Test packages a module loads from outside `Lib/test` (paths in the
 /// package): test_unittest runs `unittest.test`, test_ctypes `ctypes.test`.
