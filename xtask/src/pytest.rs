@@ -239,7 +239,9 @@ const MODULE_EXTRAS: &[(&str, &[&str])] = &[
     ("test_cprofile", &["test_profile.py"]),
     ("test_pdb", &["test_doctest.py"]),
     ("test_import", &["test_importlib"]),
-    ("test_fileutils", &["test_posixpath.py"]),
+    ("test_fileutils", &["test_posixpath.py", "test_genericpath.py"]),
+    ("test_imp", &["encoded_modules"]),
+    ("test_trace", &["tracedmodules"]),
 ];
 /// Test packages a module loads from outside `Lib/test` (paths in the
 /// package): test_unittest runs `unittest.test`, test_ctypes `ctypes.test`.
