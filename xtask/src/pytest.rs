@@ -731,7 +731,28 @@ pub fn main(args: &[String]) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::{Outcome, parse_module, split_modules};
+    use super::{Outcome, parse_module, script, split_modules};
+
+    #[test]
+    fn module_args() {
+        let mods = vec!["test_multiprocessing_spawn".to_string(), "test_os".to_string()];
+        let s = script(&mods, 100, &[], &[]);
+        let line = |m: &str| {
+            s.lines()
+                .find(|l| l.contains("python3 -m test") && l.ends_with(&format!(" {m} </dev/null 2>&1")))
+                .map(str::to_string)
+        };
+        let spawn = line("test_multiprocessing_spawn").expect("spawn line");
+        assert!(
+            spawn.contains("--timeout 100 -m WithProcessesTestProcess -m WithProcessesTestQueue"),
+            "{spawn}"
+        );
+        assert!(!line("test_os").expect("os line").contains("WithProcesses"));
+        // a --match of the command line replaces the module's own
+        let s = script(&mods, 100, &["X.test_y".to_string()], &[]);
+        let spawn = s.lines().find(|l| l.contains(" test_multiprocessing_spawn <")).expect("spawn line");
+        assert!(spawn.contains("-m 'X.test_y'") && !spawn.contains("WithProcesses"), "{spawn}");
+    }
 
     #[test]
     fn verbose_lines() {
