@@ -502,12 +502,22 @@ fn test_id(line: &str, module: &str) -> Option<String> {
     let inner = path
         .strip_prefix(&prefix)
         .or_else(|| path.strip_prefix(&format!("{module}.")))
-        .or_else(|| path.starts_with("test.").then_some(path))?;
+        .or_else(|| path.starts_with("test.").then_some(path))
+        .or_else(|| from_package_extra(path).then_some(path))?;
     if inner.ends_with(&format!(".{name}")) {
         Some(inner.to_string())
     } else {
         Some(format!("{inner}.{name}"))
     }
+}
+
+/// Whether a test path is in one of [`PACKAGE_EXTRAS`]'s packages
+/// (`unittest.test.test_case.Test_TestCase.test_eq` of test_unittest).
+fn from_package_extra(path: &str) -> bool {
+    PACKAGE_EXTRAS.iter().any(|(_, dir)| {
+        dir.strip_prefix("usr/lib/python3.11/")
+            .is_some_and(|pkg| path.strip_prefix(&pkg.replace('/', ".")).is_some_and(|r| r.starts_with('.')))
+    })
 }
 
 /// The results of one module's verbose output; a worse result of the same
@@ -766,7 +776,9 @@ mod tests {
                     test_f (os.X.test_f) ... ok\n\
                     test_g (test.test_os.X.test_g) ... 0.71s ok\n\
                     test_h (test.test_os.X.test_h) ... 12.5s ERROR\n\
-                    0.82s test_i (test.test_os.X.test_i) ... 14.84s ok\n";
+                    0.82s test_i (test.test_os.X.test_i) ... 14.84s ok\n\
+                    test_j (unittest.test.test_case.T.test_j) ... ok\n\
+                    test_k (unittestx.T.test_k) ... ok\n";
         let r = parse_module("test_os", text);
         let get = |k: &str| r.get(k).copied();
         assert_eq!(get("X.test_a"), Some(Outcome::Pass));
@@ -779,7 +791,8 @@ mod tests {
         assert_eq!(get("X.test_g"), Some(Outcome::Pass));
         assert_eq!(get("X.test_h"), Some(Outcome::Error));
         assert_eq!(get("X.test_i"), Some(Outcome::Pass));
-        assert_eq!(r.len(), 10);
+        assert_eq!(get("unittest.test.test_case.T.test_j"), Some(Outcome::Pass));
+        assert_eq!(r.len(), 11);
     }
 
     #[test]
