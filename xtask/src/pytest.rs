@@ -241,7 +241,7 @@ const MODULE_EXTRAS: &[(&str, &[&str])] = &[
     ("test_import", &["test_importlib"]),
     ("test_fileutils", &["test_posixpath.py", "test_genericpath.py"]),
     ("test_imp", &["encoded_modules"]),
-    ("test_trace", &["tracedmodules", "test_pprint.py"]),
+    ("test_trace", &["tracedmodules", "test_pprint.py", "test_set.py"]),
 ];
 /// Test packages a module loads from outside `Lib/test` (paths in the
 /// package): test_unittest runs `unittest.test`, test_ctypes `ctypes.test`.
