@@ -1,4 +1,4 @@
-//! `cargo xtask pytest [--linux] [--batch 1|2|3] [--match PATTERN]... [--use RESOURCE]... [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`
+//! `cargo xtask pytest [--linux] [--batch 1|2|3|4] [--match PATTERN]... [--use RESOURCE]... [--smp N] [--memory SIZE] [--timeout SECS] [MODULE ...]`
 //! or `cargo xtask pytest [--linux] --reparse LOG` (a console capture parsed again):
 //! CPython's own regression tests as a reproducer (not in CI: long).
 //!
@@ -144,20 +144,110 @@ pub const BATCH3_MODULES: &[&str] = &[
     "test_tabnanny",
 ];
 
+/// `--batch 4`: the fourth batch (pytest33): local servers (ftp, smtp,
+/// imap, pop, telnet, http, xmlrpc, wsgi, TLS), multiprocessing's other
+/// start methods (a subset, [`MODULE_ARGS`]), dbm back ends, unittest's and
+/// doctest's own tests, ctypes, profilers, debuggers, imports and the
+/// interpreter's start-up and terminal paths. test_capi and test_sqlite3
+/// are not in Debian's libpython3.11-testsuite; test_embed needs
+/// `Programs/_testembed`, which Debian does not ship.
+pub const BATCH4_MODULES: &[&str] = &[
+    "test_multiprocessing_main_handling",
+    "test_multiprocessing_forkserver",
+    "test_multiprocessing_spawn",
+    "test_ftplib",
+    "test_smtplib",
+    "test_smtpd",
+    "test_imaplib",
+    "test_poplib",
+    "test_asyncore",
+    "test_asynchat",
+    "test_telnetlib",
+    "test_xmlrpc",
+    "test_docxmlrpc",
+    "test_wsgiref",
+    "test_httplib",
+    "test_urllib2",
+    "test_urllib",
+    "test_ssl",
+    "test_dbm_gnu",
+    "test_dbm_ndbm",
+    "test_unittest",
+    "test_doctest",
+    "test_doctest2",
+    "test_queue",
+    "test_ctypes",
+    "test_cprofile",
+    "test_profile",
+    "test_trace",
+    "test_pdb",
+    "test_readline",
+    "test_builtin",
+    "test_pydoc",
+    "test_mimetypes",
+    "test_netrc",
+    "test_import",
+    "test_imp",
+    "test_pkg",
+    "test_linecache",
+    "test_c_locale_coercion",
+    "test_audit",
+    "test_fileutils",
+    "test_getpath",
+    "test_weakref",
+    "test_warnings",
+    "test_exceptions",
+    "test_zoneinfo",
+];
+
+/// regrtest arguments of a module when the command line gives no
+/// `--match`: multiprocessing's spawn and forkserver runs take a python3
+/// start per worker (tens of minutes under TCG), so only their process,
+/// queue, connection, lock and event classes run.
+const MODULE_ARGS: &[(&str, &str)] = &[
+    (
+        "test_multiprocessing_forkserver",
+        "-m WithProcessesTestProcess -m WithProcessesTestQueue -m WithProcessesTestConnection \
+         -m WithProcessesTestLock -m WithProcessesTestEvent",
+    ),
+    (
+        "test_multiprocessing_spawn",
+        "-m WithProcessesTestProcess -m WithProcessesTestQueue -m WithProcessesTestConnection \
+         -m WithProcessesTestLock -m WithProcessesTestEvent",
+    ),
+];
+
 /// Debian's package of `Lib/test` (without `support`, which is in
 /// libpython3.11-stdlib).
 const PACKAGE: &str = "libpython3.11-testsuite";
 /// Where the package has the tests, and where the guest gets them.
 const TEST_DIR: &str = "usr/lib/python3.11/test";
 /// Data directories of `Lib/test` the default modules read.
-const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata", "xmltestdata"];
+const DATA_DIRS: &[&str] = &["subprocessdata", "ziptestdata", "xmltestdata", "capath"];
 /// Test modules a module runs as data (test_cmd_line's
 /// test_relativedir_bug46421 runs `-m unittest test/test_longexp.py`).
-/// test_zipimport_support imports test_doctest, test_shelve test_dbm.
+/// test_zipimport_support imports test_doctest, test_shelve test_dbm;
+/// batch 4's modules import the modules listed with them.
 const MODULE_EXTRAS: &[(&str, &[&str])] = &[
     ("test_cmd_line", &["test_longexp.py"]),
     ("test_zipimport_support", &["test_doctest.py"]),
     ("test_shelve", &["test_dbm.py"]),
+    ("test_doctest", &["test_doctest.txt", "test_doctest2.txt", "test_doctest3.txt", "test_doctest4.txt"]),
+    ("test_poplib", &["test_ftplib.py"]),
+    ("test_wsgiref", &["test_httpservers.py"]),
+    ("test_urllib2", &["test_urllib.py", "test_http_cookiejar.py"]),
+    ("test_cprofile", &["test_profile.py"]),
+    ("test_pdb", &["test_doctest.py"]),
+    ("test_import", &["test_importlib"]),
+    ("test_fileutils", &["test_posixpath.py", "test_genericpath.py"]),
+    ("test_imp", &["encoded_modules"]),
+    ("test_trace", &["tracedmodules", "test_pprint.py", "test_set.py"]),
+];
+/// Test packages a module loads from outside `Lib/test` (paths in the
+/// package): test_unittest runs `unittest.test`, test_ctypes `ctypes.test`.
+const PACKAGE_EXTRAS: &[(&str, &str)] = &[
+    ("test_unittest", "usr/lib/python3.11/unittest/test"),
+    ("test_ctypes", "usr/lib/python3.11/ctypes/test"),
 ];
 /// The guest path of the script /init runs (user/debian/init.c).
 const AUTORUN: &str = "usr/local/lib/autorun.sh";
@@ -207,8 +297,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 o.batch = it
                     .next()
                     .and_then(|n| n.parse().ok())
-                    .filter(|&n| (1..=3).contains(&n))
-                    .ok_or("--batch takes 1 (the default modules), 2 or 3")?
+                    .filter(|&n| (1..=4).contains(&n))
+                    .ok_or("--batch takes 1 (the default modules), 2, 3 or 4")?
             }
             "--match" => {
                 let p = it.next().ok_or("--match takes a regrtest -m pattern")?;
@@ -243,6 +333,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         let list = match o.batch {
             2 => BATCH2_MODULES,
             3 => BATCH3_MODULES,
+            4 => BATCH4_MODULES,
             _ => DEFAULT_MODULES,
         };
         o.modules = list.iter().map(|s| s.to_string()).collect();
@@ -266,6 +357,8 @@ fn script(modules: &[String], timeout: u64, matches: &[String], uses: &[String])
     let mut filter: String = uses.iter().map(|r| format!(" -u {r}")).collect();
     filter.extend(matches.iter().map(|p| format!(" -m '{p}'")));
     for m in modules {
+        let own = MODULE_ARGS.iter().find(|(x, _)| x == m).filter(|_| matches.is_empty());
+        let filter = own.map_or(filter.clone(), |(_, a)| format!("{filter} {a}"));
         // regrtest's --timeout dumps the tracebacks of a hung module and
         // exits; timeout(1) is the backstop
         s.push_str(&format!(
@@ -276,26 +369,30 @@ fn script(modules: &[String], timeout: u64, matches: &[String], uses: &[String])
     s
 }
 
+/// The files under `start` (a file or a directory), with their paths in
+/// the package `pkg`.
+fn walk(pkg: &Path, start: PathBuf, out: &mut Vec<(String, PathBuf)>) -> Result<(), String> {
+    let mut stack = vec![start];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).map_err(|e| format!("{}: {e}", p.display()))?.flatten() {
+                stack.push(e.path());
+            }
+        } else if p.is_file() {
+            let rel = p.strip_prefix(pkg).map_err(|e| e.to_string())?;
+            out.push((rel.to_string_lossy().into_owned(), p.clone()));
+        }
+    }
+    Ok(())
+}
+
 /// The guest files: the package's helpers, data directories and the
 /// modules asked for (a module is `test_x.py` or the package `test_x/`).
 fn test_files(modules: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
     let pkg = crate::debian::unpacked(PACKAGE)?;
     let dir = pkg.join(TEST_DIR);
     let mut out = Vec::new();
-    let add_tree = |rel: &str, out: &mut Vec<(String, PathBuf)>| -> Result<(), String> {
-        let mut stack = vec![dir.join(rel)];
-        while let Some(p) = stack.pop() {
-            if p.is_dir() {
-                for e in std::fs::read_dir(&p).map_err(|e| format!("{}: {e}", p.display()))?.flatten() {
-                    stack.push(e.path());
-                }
-            } else if p.is_file() {
-                let rel = p.strip_prefix(&pkg).map_err(|e| e.to_string())?;
-                out.push((rel.to_string_lossy().into_owned(), p.clone()));
-            }
-        }
-        Ok(())
-    };
+    let add_tree = |rel: &str, out: &mut Vec<(String, PathBuf)>| walk(&pkg, dir.join(rel), out);
     for e in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if e.path().is_file() && !name.starts_with("test_") {
@@ -310,6 +407,11 @@ fn test_files(modules: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
             for f in *files {
                 add_tree(f, &mut out)?;
             }
+        }
+    }
+    for (m, path) in PACKAGE_EXTRAS {
+        if modules.iter().any(|x| x == m) {
+            walk(&pkg, pkg.join(path), &mut out)?;
         }
     }
     for m in modules {
@@ -400,12 +502,22 @@ fn test_id(line: &str, module: &str) -> Option<String> {
     let inner = path
         .strip_prefix(&prefix)
         .or_else(|| path.strip_prefix(&format!("{module}.")))
-        .or_else(|| path.starts_with("test.").then_some(path))?;
+        .or_else(|| path.starts_with("test.").then_some(path))
+        .or_else(|| from_package_extra(path).then_some(path))?;
     if inner.ends_with(&format!(".{name}")) {
         Some(inner.to_string())
     } else {
         Some(format!("{inner}.{name}"))
     }
+}
+
+/// Whether a test path is in one of [`PACKAGE_EXTRAS`]'s packages
+/// (`unittest.test.test_case.Test_TestCase.test_eq` of test_unittest).
+fn from_package_extra(path: &str) -> bool {
+    PACKAGE_EXTRAS.iter().any(|(_, dir)| {
+        dir.strip_prefix("usr/lib/python3.11/")
+            .is_some_and(|pkg| path.strip_prefix(&pkg.replace('/', ".")).is_some_and(|r| r.starts_with('.')))
+    })
 }
 
 /// The results of one module's verbose output; a worse result of the same
@@ -629,7 +741,28 @@ pub fn main(args: &[String]) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::{Outcome, parse_module, split_modules};
+    use super::{Outcome, parse_module, script, split_modules};
+
+    #[test]
+    fn module_args() {
+        let mods = vec!["test_multiprocessing_spawn".to_string(), "test_os".to_string()];
+        let s = script(&mods, 100, &[], &[]);
+        let line = |m: &str| {
+            s.lines()
+                .find(|l| l.contains("python3 -m test") && l.ends_with(&format!(" {m} </dev/null 2>&1")))
+                .map(str::to_string)
+        };
+        let spawn = line("test_multiprocessing_spawn").expect("spawn line");
+        assert!(
+            spawn.contains("--timeout 100 -m WithProcessesTestProcess -m WithProcessesTestQueue"),
+            "{spawn}"
+        );
+        assert!(!line("test_os").expect("os line").contains("WithProcesses"));
+        // a --match of the command line replaces the module's own
+        let s = script(&mods, 100, &["X.test_y".to_string()], &[]);
+        let spawn = s.lines().find(|l| l.contains(" test_multiprocessing_spawn <")).expect("spawn line");
+        assert!(spawn.contains("-m 'X.test_y'") && !spawn.contains("WithProcesses"), "{spawn}");
+    }
 
     #[test]
     fn verbose_lines() {
@@ -643,7 +776,9 @@ mod tests {
                     test_f (os.X.test_f) ... ok\n\
                     test_g (test.test_os.X.test_g) ... 0.71s ok\n\
                     test_h (test.test_os.X.test_h) ... 12.5s ERROR\n\
-                    0.82s test_i (test.test_os.X.test_i) ... 14.84s ok\n";
+                    0.82s test_i (test.test_os.X.test_i) ... 14.84s ok\n\
+                    test_j (unittest.test.test_case.T.test_j) ... ok\n\
+                    test_k (unittestx.T.test_k) ... ok\n";
         let r = parse_module("test_os", text);
         let get = |k: &str| r.get(k).copied();
         assert_eq!(get("X.test_a"), Some(Outcome::Pass));
@@ -656,7 +791,8 @@ mod tests {
         assert_eq!(get("X.test_g"), Some(Outcome::Pass));
         assert_eq!(get("X.test_h"), Some(Outcome::Error));
         assert_eq!(get("X.test_i"), Some(Outcome::Pass));
-        assert_eq!(r.len(), 10);
+        assert_eq!(get("unittest.test.test_case.T.test_j"), Some(Outcome::Pass));
+        assert_eq!(r.len(), 11);
     }
 
     #[test]
