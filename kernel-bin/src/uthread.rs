@@ -436,13 +436,10 @@ fn quick_syscall_result(t: &UThread) -> isize {
         nr::GETPID => t.pid as isize,
         nr::GETTID => t.tid as isize,
         nr::GETPPID => t.ppid.load(Ordering::Relaxed) as isize,
+        // through the caller's user namespace, as the dispatch path (the
+        // namespace's map lock is a spin lock never held across a switch)
         n => table()
-            .with_process(t.pid, |p| match n {
-                nr::GETUID => p.creds().uid,
-                nr::GETEUID => p.creds().euid,
-                nr::GETGID => p.creds().gid,
-                _ => p.creds().egid,
-            })
+            .with_process(t.pid, |p| crate::syscall::task::id_seen(p.creds(), n))
             .map_or(Errno::ESRCH.to_syscall_return(), |id| id as isize),
     }
 }

@@ -19,18 +19,21 @@ type SiginfoBytes = [u8; signal::SIGINFO_SIZE];
 type RusageBytes = [u8; process::wait::Rusage::SIZE];
 
 pub fn ids(t: &mut UThread, n: usize) -> SysResult {
-    let id = table()
-        .with_process(t.pid, |p| {
-            let c = p.creds();
-            match n {
-                nr::GETUID => c.user_ns.uid_from(c.uid),
-                nr::GETEUID => c.user_ns.uid_from(c.euid),
-                nr::GETGID => c.user_ns.gid_from(c.gid),
-                _ => c.user_ns.gid_from(c.egid),
-            }
-        })
-        .ok_or(Errno::ESRCH)?;
+    let id = table().with_process(t.pid, |p| id_seen(p.creds(), n)).ok_or(Errno::ESRCH)?;
     Ok(id as isize)
+}
+
+/// What getuid (`n`), geteuid, getgid or getegid returns: the id as the
+/// caller's user namespace sees it (`from_kuid_munged`: 65534 when it
+/// does not map it). Shared by the dispatch path and the quick path
+/// (`uthread::quick_syscall_result`) so the two cannot differ.
+pub fn id_seen(c: &process::cred::Credentials, n: usize) -> u32 {
+    match n {
+        nr::GETUID => c.user_ns.uid_from(c.uid),
+        nr::GETEUID => c.user_ns.uid_from(c.euid),
+        nr::GETGID => c.user_ns.gid_from(c.gid),
+        _ => c.user_ns.gid_from(c.egid),
+    }
 }
 
 /// `make_kuid`/`make_kgid` of a set*id argument: -1 stays "unchanged",
