@@ -543,6 +543,59 @@ KT_CASE(defer_accept) {
     close(l);
 }
 
+/* TCP options programs set and read back (BIND's dig sets
+ * TCP_USER_TIMEOUT and aborts on an error; nginx TCP_CORK; servers
+ * TCP_FASTOPEN and TCP_QUICKACK): Linux's defaults, limits and errors. */
+KT_CASE(tcp_options_linux_defaults) {
+    int s = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_CORK), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_SYNCNT), 6);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_LINGER2), 60);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_QUICKACK), 1);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_FASTOPEN), 0);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_CORK, 5), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_CORK), 1);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_SYNCNT, 3), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_SYNCNT), 3);
+    KT_SYS_ERR(kt_setint(s, IPPROTO_TCP, TCP_SYNCNT, 0), EINVAL);
+    KT_SYS_ERR(kt_setint(s, IPPROTO_TCP, TCP_SYNCNT, 128), EINVAL);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_LINGER2, 500), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_LINGER2), 120);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_LINGER2, -7), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_LINGER2), -1);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_LINGER2, 0), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_LINGER2), 60);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_QUICKACK, 0), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_QUICKACK), 0);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_QUICKACK, 1), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_QUICKACK), 1);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_USER_TIMEOUT, 120000), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_USER_TIMEOUT), 120000);
+    KT_SYS_ERR(kt_setint(s, IPPROTO_TCP, TCP_USER_TIMEOUT, -1), EINVAL);
+    KT_SYS_RET(kt_setint(s, IPPROTO_TCP, TCP_FASTOPEN, 5), 0);
+    KT_EQ(kt_getint(s, IPPROTO_TCP, TCP_FASTOPEN), 5);
+    KT_SYS_ERR(kt_setint(s, IPPROTO_TCP, TCP_FASTOPEN, -1), EINVAL);
+    char name[32];
+    memset(name, 'x', sizeof name);
+    socklen_t l = sizeof name;
+    KT_SYS_RET(getsockopt(s, IPPROTO_TCP, TCP_CONGESTION, name, &l), 0);
+    KT_EQ(l, 16);
+    KT_TRUE(strcmp(name, "cubic") == 0, "%s", name);
+    KT_SYS_RET(setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
+    l = sizeof name;
+    KT_SYS_RET(getsockopt(s, IPPROTO_TCP, TCP_CONGESTION, name, &l), 0);
+    KT_TRUE(strcmp(name, "reno") == 0, "%s", name);
+    KT_SYS_ERR(setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, "nosuchcc", 8), ENOENT);
+    close(s);
+    /* TCP_FASTOPEN on a connected socket: EINVAL */
+    int c, v;
+    KT_SYS_RET(kt_tcp_pair4(&c, &v), 0);
+    KT_SYS_ERR(kt_setint(c, IPPROTO_TCP, TCP_FASTOPEN, 5), EINVAL);
+    close(c);
+    close(v);
+}
+
 KT_CASE(rcvtimeo) {
     int c, s;
     KT_SYS_RET(kt_tcp_pair4(&c, &s), 0);

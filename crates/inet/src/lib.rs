@@ -218,6 +218,11 @@ pub struct Opts {
     /// hands a connection over at once, as Linux does once the period
     /// has passed without data.
     pub defer_accept: u8,
+    /// The TCP options kept and reported as Linux reports them, with
+    /// no effect on the stack here (TCP_CORK's holding back, TCP_SYNCNT,
+    /// TCP_LINGER2, TCP_QUICKACK, TCP_USER_TIMEOUT, TCP_FASTOPEN's
+    /// queue, TCP_CONGESTION's choice).
+    pub tcp_kept: TcpKept,
     /// IP_TOS.
     pub tos: u8,
     /// IPV6_TCLASS.
@@ -228,6 +233,31 @@ pub struct Opts {
     pub recv: u32,
     /// UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV.
     pub cscov: (i32, i32),
+}
+
+/// TCP options a socket keeps for getsockopt without acting on them:
+/// the program sees Linux's values, the connection behaves as with
+/// their defaults (data is not held back by TCP_CORK, the stack's own
+/// SYN retries and timeouts apply, no fast open, one congestion
+/// control).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TcpKept {
+    /// TCP_CORK.
+    pub cork: bool,
+    /// TCP_SYNCNT (0: the default, net.ipv4.tcp_syn_retries = 6).
+    pub syncnt: u8,
+    /// TCP_LINGER2 in seconds (-1: off; 0: the default, tcp_fin_timeout
+    /// = 60).
+    pub linger2: i32,
+    /// TCP_QUICKACK turned off (Linux's pingpong mode).
+    pub no_quickack: bool,
+    /// TCP_USER_TIMEOUT in milliseconds.
+    pub user_timeout: u32,
+    /// TCP_FASTOPEN's queue length.
+    pub fastopen: i32,
+    /// TCP_CONGESTION is "reno" (else "cubic").
+    pub reno: bool,
 }
 
 #[derive(Debug)]
@@ -931,6 +961,7 @@ impl Stack {
                 maxseg: 0,
                 keep: (7200, 75, 9),
                 defer_accept: 0,
+                tcp_kept: TcpKept::default(),
                 tos: 0,
                 tclass: 0,
                 dontfrag: false,

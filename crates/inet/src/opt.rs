@@ -118,8 +118,22 @@ pub const TCP_KEEPIDLE: i32 = 4;
 pub const TCP_KEEPINTVL: i32 = 5;
 /// TCP_KEEPCNT.
 pub const TCP_KEEPCNT: i32 = 6;
+/// TCP_CORK.
+pub const TCP_CORK: i32 = 3;
+/// TCP_SYNCNT.
+pub const TCP_SYNCNT: i32 = 7;
+/// TCP_LINGER2.
+pub const TCP_LINGER2: i32 = 8;
 /// TCP_DEFER_ACCEPT.
 pub const TCP_DEFER_ACCEPT: i32 = 9;
+/// TCP_QUICKACK.
+pub const TCP_QUICKACK: i32 = 12;
+/// TCP_CONGESTION.
+pub const TCP_CONGESTION: i32 = 13;
+/// TCP_USER_TIMEOUT.
+pub const TCP_USER_TIMEOUT: i32 = 18;
+/// TCP_FASTOPEN.
+pub const TCP_FASTOPEN: i32 = 23;
 
 /// IP_TOS.
 pub const IP_TOS: i32 = 1;
@@ -249,6 +263,8 @@ impl Stack {
     pub fn setsockopt(&mut self, id: SockId, level: i32, name: i32, val: &[u8]) -> Result<()> {
         let s = self.sock(id)?;
         let (kind, family, bound, protocol) = (s.kind, s.family, s.bound || s.user_bound, s.protocol);
+        // neither TCP_CLOSE nor TCP_LISTEN
+        let connected = matches!(s.st, crate::St::Tcp { .. });
         let o = &mut self.sock_mut(id)?.opts;
         match (level, name) {
             (SOL_SOCKET, SO_REUSEADDR) => o.reuseaddr = int_of(val)? != 0,
@@ -307,6 +323,41 @@ impl Stack {
                 o.keep.2 = v;
             }
             (SOL_TCP, TCP_DEFER_ACCEPT) => o.defer_accept = secs_to_retrans(int_of(val)?),
+            (SOL_TCP, TCP_CONGESTION) => {
+                // tcp_set_congestion_control: the name up to its NUL, at
+                // most 15 bytes; the two built-in ones, ENOENT else
+                if val.is_empty() {
+                    return Err(Errno::EINVAL);
+                }
+                let name = &val[..val.len().min(15)];
+                let name = name.split(|&c| c == 0).next().unwrap_or(name);
+                o.tcp_kept.reno = match name {
+                    b"cubic" => false,
+                    b"reno" => true,
+                    _ => return Err(Errno::ENOENT),
+                };
+            }
+            (SOL_TCP, TCP_CORK) => o.tcp_kept.cork = int_of(val)? != 0,
+            (SOL_TCP, TCP_SYNCNT) => {
+                let v = int_of(val)?;
+                if !(1..=127).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                o.tcp_kept.syncnt = v as u8;
+            }
+            // TCP_FIN_TIMEOUT_MAX: 120 s
+            (SOL_TCP, TCP_LINGER2) => o.tcp_kept.linger2 = int_of(val)?.clamp(-1, 120),
+            (SOL_TCP, TCP_QUICKACK) => o.tcp_kept.no_quickack = int_of(val)? == 0,
+            (SOL_TCP, TCP_USER_TIMEOUT) => {
+                o.tcp_kept.user_timeout = u32::try_from(int_of(val)?).map_err(|_| Errno::EINVAL)?;
+            }
+            (SOL_TCP, TCP_FASTOPEN) => {
+                let v = int_of(val)?;
+                if v < 0 || connected {
+                    return Err(Errno::EINVAL);
+                }
+                o.tcp_kept.fastopen = v;
+            }
             (SOL_UDP | SOL_UDPLITE, _) if kind == Kind::Udp => {
                 let v = int_of(val)?;
                 // udp_lib_setsockopt: the coverage of UDP-Lite only
@@ -430,6 +481,22 @@ impl Stack {
             (SOL_TCP, TCP_KEEPINTVL) => OptVal::int(o.keep.1),
             (SOL_TCP, TCP_KEEPCNT) => OptVal::int(o.keep.2),
             (SOL_TCP, TCP_DEFER_ACCEPT) => OptVal::int(retrans_to_secs(o.defer_accept)),
+            (SOL_TCP, TCP_CORK) => b(o.tcp_kept.cork),
+            (SOL_TCP, TCP_SYNCNT) => {
+                OptVal::int(if o.tcp_kept.syncnt == 0 { 6 } else { i32::from(o.tcp_kept.syncnt) })
+            }
+            (SOL_TCP, TCP_LINGER2) => {
+                OptVal::int(if o.tcp_kept.linger2 == 0 { 60 } else { o.tcp_kept.linger2 })
+            }
+            (SOL_TCP, TCP_QUICKACK) => b(!o.tcp_kept.no_quickack),
+            (SOL_TCP, TCP_USER_TIMEOUT) => OptVal::int(o.tcp_kept.user_timeout as i32),
+            (SOL_TCP, TCP_FASTOPEN) => OptVal::int(o.tcp_kept.fastopen),
+            (SOL_TCP, TCP_CONGESTION) => {
+                let mut bytes = [0; 16];
+                let name: &[u8] = if o.tcp_kept.reno { b"reno" } else { b"cubic" };
+                bytes[..name.len()].copy_from_slice(name);
+                OptVal { bytes, len: 16 }
+            }
             (SOL_IP, IP_TTL) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
             (SOL_IP, IP_TOS) => OptVal::int(i32::from(o.tos)),
             (SOL_IP, n) if let Some(bit) = recv_bit(&IP_RECV, n) => b(o.recv & bit != 0),
