@@ -345,6 +345,8 @@ static int creds_child(void) {
     KT_CHILD_CHECK(8, send_creds(sp[0], getpid(), 0, 0) == 0);
     KT_CHILD_CHECK(9, recv_creds(sp[1], &u) == 0 && u.uid == 0 && u.gid == 0);
     KT_CHILD_CHECK(10, send_creds(cred_sock[1], getpid(), 0, 0) == 0);
+    /* a namespace's CAP_SYS_ADMIN does not let it claim another pid */
+    KT_CHILD_CHECK(11, send_creds(sp[0], getppid(), 0, 0) == -1 && errno == EPERM);
     return 0;
 }
 

@@ -123,7 +123,7 @@ impl Resolver for KResolver<'_> {
 
 /// The credentials `SCM_CREDENTIALS` may claim (scm_check_creds): the ids
 /// are the sender's namespace's (`EINVAL` for one it does not map), then
-/// its own pid (or CAP_SYS_ADMIN), one of its uids (or CAP_SETUID), one
+/// its own pid (or CAP_SYS_ADMIN in the initial user namespace), one of its uids (or CAP_SETUID), one
 /// of its gids (or CAP_SETGID); `EPERM` otherwise. Returns them with the
 /// kernel's ids (the receiver sees them in its own namespace).
 pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<net::Ucred> {
@@ -134,7 +134,9 @@ pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<net::Ucred> {
                 return Err(Errno::EINVAL);
             };
             let cap = |bit: u32| cr.own_cap(bit);
-            let pid_ok = c.pid == t.pid || cap(21);
+            // the pid's check is over the pid namespace's owner: with
+            // one pid namespace, the initial user namespace
+            let pid_ok = c.pid == t.pid || cr.has_cap(21);
             let uid_ok = [cr.uid, cr.euid, cr.suid].contains(&uid) || cap(7);
             let gid_ok = [cr.gid, cr.egid, cr.sgid].contains(&gid) || cap(6);
             if pid_ok && uid_ok && gid_ok { Ok(net::Ucred::new(c.pid, uid, gid)) } else { Err(Errno::EPERM) }
