@@ -3,7 +3,8 @@
  * the writer's, map_write's parse and order of errors, setgroups' open-time
  * check; ids translated through the caller's namespace by chown(2),
  * fchown(2), lchown(2) (EINVAL for an unmapped id), F_GETOWNER_UIDS
- * ((uid_t)-1 when unmapped), SO_PEERCRED and SCM_CREDENTIALS; F_SETFL turning O_ASYNC on and off from two threads
+ * ((uid_t)-1 when unmapped), SO_PEERCRED and SCM_CREDENTIALS, siginfo's
+ * si_uid (kill, sigqueue, SIGCHLD and waitid: the receiver's view); F_SETFL turning O_ASYNC on and off from two threads
  * leaves the flag and the signalling together. Run as root (the suite's
  * user); the unprivileged cases drop to uid/gid 1000 in a child. */
 #include "kt.h"
@@ -390,6 +391,75 @@ KT_CASE(shm_ids_in_a_namespace) {
     KT_TRUE(root_shm >= 0, "shmget %d", root_shm);
     KT_EQ(kt_in_child(shm_child), 0);
     KT_SYS_OK(shmctl(root_shm, IPC_RMID, NULL));
+}
+
+/* siginfo's si_uid as the receiver's namespace sees it: T (root) forks A
+ * (uid 1000), A forks C, which maps 1000 as 0 in a namespace of its own
+ * and forks G. C sees G's SIGCHLD and waitid with si_uid 0; A sees C's
+ * kill and sigqueue (whose si_uid 0 is C's view) as 1000; C sees A's kill
+ * as 0 and T's (root, unmapped there) as 65534. */
+static int sig_pipe[2];
+
+static int wait_sig(int sig, siginfo_t *si) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    return sigwaitinfo(&s, si);
+}
+
+static int siguid_c(void) {
+    siginfo_t si;
+    KT_CHILD_CHECK(1, own_namespace());
+    pid_t g = fork();
+    if (g == 0) _exit(7);
+    KT_CHILD_CHECK(2, g > 0);
+    KT_CHILD_CHECK(3, wait_sig(SIGCHLD, &si) == SIGCHLD && si.si_uid == 0 && si.si_pid == g &&
+                          si.si_code == CLD_EXITED);
+    memset(&si, 0, sizeof si);
+    KT_CHILD_CHECK(4, waitid(P_PID, g, &si, WEXITED) == 0 && si.si_uid == 0 && si.si_status == 7);
+    union sigval v = {.sival_int = 5};
+    KT_CHILD_CHECK(5, kill(getppid(), SIGUSR1) == 0 && sigqueue(getppid(), SIGRTMIN, v) == 0);
+    pid_t me = getpid();
+    KT_CHILD_CHECK(6, write(sig_pipe[1], &me, sizeof me) == sizeof me);
+    KT_CHILD_CHECK(7, wait_sig(SIGUSR2, &si) == SIGUSR2 && si.si_uid == 65534 && si.si_code == SI_USER);
+    KT_CHILD_CHECK(8, wait_sig(SIGUSR1, &si) == SIGUSR1 && si.si_uid == 0 && si.si_pid == getppid());
+    return 0;
+}
+
+static int siguid_a(void) {
+    siginfo_t si;
+    KT_CHILD_CHECK(20, drop_to_1000());
+    pid_t c = fork();
+    if (c == 0) _exit(siguid_c());
+    KT_CHILD_CHECK(21, c > 0);
+    KT_CHILD_CHECK(22, wait_sig(SIGUSR1, &si) == SIGUSR1 && si.si_uid == 1000 && si.si_pid == c &&
+                           si.si_code == SI_USER);
+    KT_CHILD_CHECK(23, wait_sig(SIGRTMIN, &si) == SIGRTMIN && si.si_uid == 1000 && si.si_pid == c &&
+                           si.si_code == SI_QUEUE && si.si_value.sival_int == 5);
+    KT_CHILD_CHECK(24, kill(c, SIGUSR1) == 0);
+    int st;
+    KT_CHILD_CHECK(25, waitpid(c, &st, 0) == c);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 30;
+}
+
+KT_CASE(siginfo_uid_in_the_receivers_namespace) {
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGUSR2);
+    sigaddset(&s, SIGRTMIN);
+    sigaddset(&s, SIGCHLD);
+    KT_SYS_OK(sigprocmask(SIG_BLOCK, &s, &old));
+    KT_SYS_OK(pipe(sig_pipe));
+    pid_t a = KT_FORK();
+    if (a == 0) _exit(siguid_a());
+    close(sig_pipe[1]);
+    pid_t c = 0;
+    KT_EQ(read(sig_pipe[0], &c, sizeof c), (long)sizeof c);
+    KT_SYS_OK(kill(c, SIGUSR2));
+    KT_WAIT_STATUS(a, kt_exited(0));
+    close(sig_pipe[0]);
+    KT_SYS_OK(sigprocmask(SIG_SETMASK, &old, NULL));
 }
 
 /* setfl(): two threads switching O_ASYNC on and off; afterwards a write

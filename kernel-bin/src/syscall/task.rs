@@ -472,7 +472,13 @@ pub fn waitid(
     options: i32,
     rusage: UserPtr<RusageBytes>,
 ) -> SysResult {
-    let (info, ru) = table().waitid(t.tid, idtype, id, options as u32, &Hooks)?;
+    let (mut info, ru) = table().waitid(t.tid, idtype, id, options as u32, &Hooks)?;
+    if info.signo != 0 {
+        // the child's uid as the waiter's user namespace sees it
+        // (wait_task_*: from_kuid_munged(current_user_ns(), ...))
+        let ns = table().with_process(t.pid, |p| p.creds().user_ns.clone()).unwrap_or_default();
+        info.uid = ns.uid_from(info.uid);
+    }
     if !infop.is_null() {
         info.write_to(&*t, infop.addr())?;
     }
@@ -505,6 +511,11 @@ pub fn prlimit(
         && resource == Resource::Cpu as u32
     {
         crate::itimer::note_cpu_limit(lim.cur);
+    }
+    if let Some(lim) = new
+        && resource == Resource::Rttime as u32
+    {
+        crate::itimer::note_rttime_limit(lim.cur);
     }
     if let Some(lim) = new
         && resource == Resource::Fsize as u32
@@ -693,7 +704,22 @@ pub fn rt_sigqueueinfo(
     // Linux compares the target with the caller's own task id (a tid):
     // only a thread may send itself kernel-looking codes
     let to_self = tid.unwrap_or(tgid) as u32 == t.tid;
-    let info = signal::SigInfo::from_user(sig, &raw, to_self)?;
+    let mut info = signal::SigInfo::from_user(sig, &raw, to_self)?;
+    // the uid the caller wrote, from its user namespace into the
+    // target's (send_signal_locked: the kill, child and rt layouts)
+    if let Some(uid) = info.uid() {
+        let ns_of = |pid| table().with_process(pid, |p| p.creds().user_ns.clone());
+        let target = table().tgid(tid.unwrap_or(tgid) as u32);
+        if let (Some(from), Some(to)) = (ns_of(t.pid), target.and_then(ns_of)) {
+            let seen = process::table::signal_uid_across(&from, &to, uid);
+            match &mut info.fields {
+                signal::SigFields::Kill { uid, .. }
+                | signal::SigFields::Rt { uid, .. }
+                | signal::SigFields::Child { uid, .. } => *uid = seen,
+                _ => {}
+            }
+        }
+    }
     table().sigqueue(t.tid, tgid as u32, tid.map(|x| x as u32), info, &Hooks).map(|_| 0)
 }
 
