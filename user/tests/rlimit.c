@@ -369,9 +369,10 @@ static void on_xrt(int sig, siginfo_t *si, void *uc) {
     }
 }
 
-static int become_fifo(void) {
+/* the system call (musl's sched_setscheduler() is ENOSYS) */
+static long become_fifo(void) {
     struct sched_param sp = {.sched_priority = 1};
-    return sched_setscheduler(0, SCHED_FIFO, &sp);
+    return syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp);
 }
 
 /* soft 50 ms, hard 1.2 s: SIGXCPU at 50 ms (soft becomes 1.05 s) and at
@@ -386,8 +387,8 @@ KT_CASE(rlimit_rttime_fifo_spinner_sigxcpu_each_second_then_sigkill) {
         sa.sa_flags = SA_SIGINFO;
         sigaction(SIGXCPU, &sa, 0);
         struct rlimit r = {50000, 1200000};
+        if (become_fifo() != 0) _exit(100 + errno);
         if (setrlimit(RLIMIT_RTTIME, &r) != 0) _exit(1);
-        if (become_fifo() != 0) _exit(2);
         for (volatile unsigned long i = 0;; i++) {
         }
     }
@@ -411,8 +412,8 @@ static long mono_ms(void) {
 static int rttime_quiet_child(int fifo) {
     signal(SIGXCPU, SIG_DFL);
     struct rlimit r = {100000, 200000};
+    if (fifo && become_fifo() != 0) return 100 + errno;
     if (setrlimit(RLIMIT_RTTIME, &r) != 0) return 1;
-    if (fifo && become_fifo() != 0) return 2;
     for (int round = 0; round < 15; round++) {
         long end = mono_ms() + 20;
         while (mono_ms() < end) {
