@@ -404,7 +404,8 @@ static int wait_sig(int sig, siginfo_t *si) {
     sigset_t s;
     sigemptyset(&s);
     sigaddset(&s, sig);
-    return sigwaitinfo(&s, si);
+    struct timespec limit = {10, 0}; /* a failed peer: no hang */
+    return sigtimedwait(&s, si, &limit);
 }
 
 static int siguid_c(void) {
@@ -431,6 +432,7 @@ static int siguid_a(void) {
     KT_CHILD_CHECK(20, drop_to_1000());
     pid_t c = fork();
     if (c == 0) _exit(siguid_c());
+    close(sig_pipe[1]);
     KT_CHILD_CHECK(21, c > 0);
     KT_CHILD_CHECK(22, wait_sig(SIGUSR1, &si) == SIGUSR1 && si.si_uid == 1000 && si.si_pid == c &&
                            si.si_code == SI_USER);

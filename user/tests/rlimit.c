@@ -369,6 +369,12 @@ static void on_xrt(int sig, siginfo_t *si, void *uc) {
     }
 }
 
+static long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* the system call (musl's sched_setscheduler() is ENOSYS) */
 static long become_fifo(void) {
     struct sched_param sp = {.sched_priority = 1};
@@ -389,8 +395,10 @@ KT_CASE(rlimit_rttime_fifo_spinner_sigxcpu_each_second_then_sigkill) {
         struct rlimit r = {50000, 1200000};
         if (become_fifo() != 0) _exit(100 + errno);
         if (setrlimit(RLIMIT_RTTIME, &r) != 0) _exit(1);
-        for (volatile unsigned long i = 0;; i++) {
+        long end = mono_ms() + 10000; /* no limit at all: no hang */
+        while (mono_ms() < end) {
         }
+        _exit(3);
     }
     KT_WAIT_STATUS(c, kt_killed(SIGKILL));
     KT_EQ(xrt[0], 2);
@@ -398,12 +406,6 @@ KT_CASE(rlimit_rttime_fifo_spinner_sigxcpu_each_second_then_sigkill) {
     KT_EQ(xrt[2], 2050000);
     KT_EQ(xrt[6], SIGXCPU);
     KT_EQ(xrt[7], SI_KERNEL);
-}
-
-static long mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* soft 100 ms, hard 200 ms, 300 ms of spinning: a FIFO thread that sleeps
