@@ -363,16 +363,41 @@ KT_CASE(peer_credentials_in_a_namespace) {
 }
 
 /* shmctl: ipc64_perm's ids as the caller's namespace sees them
- * (kernel_to_ipc64_perm), IPC_SET's ids from it (ipc_update_perm) */
+ * (kernel_to_ipc64_perm), IPC_SET's ids from it (ipc_update_perm);
+ * /proc/sysvipc/shm's uid, gid, cuid and cgid through the reader's */
 static int root_shm = -1;
+
+static char ipc_buf[16384];
+
+/* segment `id`'s row of /proc/sysvipc/shm: perms, size, the four ids */
+static int shm_row(int id, unsigned *perms, unsigned long *size, unsigned ids[4]) {
+    if (get("/proc/sysvipc/shm", ipc_buf, sizeof ipc_buf) <= 0) return -1;
+    for (char *l = strchr(ipc_buf, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        int key, shmid;
+        unsigned cpid, lpid;
+        unsigned long nattch;
+        if (sscanf(l + 1, "%d %d %o %lu %u %u %lu %u %u %u %u", &key, &shmid, perms, size, &cpid, &lpid,
+                   &nattch, &ids[0], &ids[1], &ids[2], &ids[3]) == 11 &&
+            shmid == id)
+            return 0;
+    }
+    return -1;
+}
+
 static int shm_child(void) {
     struct shmid_ds ds;
     KT_CHILD_CHECK(1, drop_to_1000());
     KT_CHILD_CHECK(2, own_namespace());
     KT_CHILD_CHECK(3, shmctl(root_shm, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 65534 &&
                           ds.shm_perm.cuid == 65534 && ds.shm_perm.gid == 65534);
+    unsigned perms, ids[4];
+    unsigned long size;
+    KT_CHILD_CHECK(10, shm_row(root_shm, &perms, &size, ids) == 0 && ids[0] == 65534 && ids[1] == 65534 &&
+                           ids[2] == 65534 && ids[3] == 65534);
     int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     KT_CHILD_CHECK(4, id >= 0);
+    KT_CHILD_CHECK(11, shm_row(id, &perms, &size, ids) == 0 && ids[0] == 0 && ids[1] == 0 && ids[2] == 0 &&
+                           ids[3] == 0 && perms == 0600 && size == 4096);
     KT_CHILD_CHECK(5, shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 0 && ds.shm_perm.cuid == 0 &&
                           ds.shm_perm.gid == 0 && ds.shm_perm.cgid == 0);
     ds.shm_perm.uid = 5;
@@ -389,6 +414,21 @@ static int shm_child(void) {
 KT_CASE(shm_ids_in_a_namespace) {
     root_shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0666);
     KT_TRUE(root_shm >= 0, "shmget %d", root_shm);
+    unsigned perms, ids[4];
+    unsigned long size;
+    KT_SYS_OK(shm_row(root_shm, &perms, &size, ids));
+    KT_EQ(perms, 0666u);
+    KT_EQ(size, 4096ul);
+    KT_EQ(ids[0] + ids[1] + ids[2] + ids[3], 0u);
+    const char *head = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid"
+                       "      atime      dtime      ctime                   rss                  swap\n";
+    KT_EQ(strncmp(ipc_buf, head, strlen(head)), 0);
+    /* no message queues or semaphore sets here: their headers alone */
+    KT_EQ(get("/proc/sysvipc/msg", ipc_buf, sizeof ipc_buf) > 0, 1);
+    KT_EQ(strcmp(ipc_buf, "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime"
+                      "      rtime      ctime\n"), 0);
+    KT_EQ(get("/proc/sysvipc/sem", ipc_buf, sizeof ipc_buf) > 0, 1);
+    KT_EQ(strcmp(ipc_buf, "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n"), 0);
     KT_EQ(kt_in_child(shm_child), 0);
     KT_SYS_OK(shmctl(root_shm, IPC_RMID, NULL));
 }
