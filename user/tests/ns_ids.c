@@ -436,7 +436,8 @@ KT_CASE(shm_ids_in_a_namespace) {
 /* siginfo's si_uid as the receiver's namespace sees it: T (root) forks A
  * (uid 1000), A forks C, which maps 1000 as 0 in a namespace of its own
  * and forks G. C sees G's SIGCHLD and waitid with si_uid 0; A sees C's
- * kill and sigqueue (whose si_uid 0 is C's view) as 1000; C sees A's kill
+ * kill, sigqueue and pidfd_send_signal (whose si_uid 0 is C's view) as
+ * 1000; C sees A's kill
  * as 0 and T's (root, unmapped there) as 65534. */
 static int sig_pipe[2];
 
@@ -460,6 +461,15 @@ static int siguid_c(void) {
     KT_CHILD_CHECK(4, waitid(P_PID, g, &si, WEXITED) == 0 && si.si_uid == 0 && si.si_status == 7);
     union sigval v = {.sival_int = 5};
     KT_CHILD_CHECK(5, kill(getppid(), SIGUSR1) == 0 && sigqueue(getppid(), SIGRTMIN, v) == 0);
+    /* pidfd_send_signal with a siginfo: its si_uid is the caller's view too */
+    int pfd = syscall(SYS_pidfd_open, getppid(), 0);
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGRTMIN + 1;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = 0;
+    si.si_value.sival_int = 6;
+    KT_CHILD_CHECK(9, pfd >= 0 && syscall(SYS_pidfd_send_signal, pfd, SIGRTMIN + 1, &si, 0) == 0);
     pid_t me = getpid();
     KT_CHILD_CHECK(6, write(sig_pipe[1], &me, sizeof me) == sizeof me);
     KT_CHILD_CHECK(7, wait_sig(SIGUSR2, &si) == SIGUSR2 && si.si_uid == 65534 && si.si_code == SI_USER);
@@ -478,6 +488,8 @@ static int siguid_a(void) {
                            si.si_code == SI_USER);
     KT_CHILD_CHECK(23, wait_sig(SIGRTMIN, &si) == SIGRTMIN && si.si_uid == 1000 && si.si_pid == c &&
                            si.si_code == SI_QUEUE && si.si_value.sival_int == 5);
+    KT_CHILD_CHECK(26, wait_sig(SIGRTMIN + 1, &si) == SIGRTMIN + 1 && si.si_uid == 1000 &&
+                           si.si_code == SI_QUEUE && si.si_value.sival_int == 6);
     KT_CHILD_CHECK(24, kill(c, SIGUSR1) == 0);
     int st;
     KT_CHILD_CHECK(25, waitpid(c, &st, 0) == c);
@@ -490,6 +502,7 @@ KT_CASE(siginfo_uid_in_the_receivers_namespace) {
     sigaddset(&s, SIGUSR1);
     sigaddset(&s, SIGUSR2);
     sigaddset(&s, SIGRTMIN);
+    sigaddset(&s, SIGRTMIN + 1);
     sigaddset(&s, SIGCHLD);
     KT_SYS_OK(sigprocmask(SIG_BLOCK, &s, &old));
     KT_SYS_OK(pipe(sig_pipe));

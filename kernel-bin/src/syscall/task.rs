@@ -686,6 +686,25 @@ pub fn rt_sigtimedwait(
     Ok(si.signo.get() as isize)
 }
 
+/// The uid a caller (process `from`) wrote into a siginfo it sends to
+/// thread or process `to`, from the caller's user namespace into the
+/// target's (Linux's send_signal_locked, for the kill, child and rt
+/// layouts).
+pub fn user_info_uid(from: process::pid::Pid, to: process::pid::Pid, info: &mut signal::SigInfo) {
+    let Some(uid) = info.uid() else { return };
+    let ns_of = |pid| table().with_process(pid, |p| p.creds().user_ns.clone());
+    let target = table().tgid(to);
+    if let (Some(from), Some(to)) = (ns_of(from), target.and_then(ns_of)) {
+        let seen = process::table::signal_uid_across(&from, &to, uid);
+        match &mut info.fields {
+            signal::SigFields::Kill { uid, .. }
+            | signal::SigFields::Rt { uid, .. }
+            | signal::SigFields::Child { uid, .. } => *uid = seen,
+            _ => {}
+        }
+    }
+}
+
 /// rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2).
 /// The pids and the signal are `pid_t`/`int`: their low halves.
 pub fn rt_sigqueueinfo(
@@ -705,21 +724,7 @@ pub fn rt_sigqueueinfo(
     // only a thread may send itself kernel-looking codes
     let to_self = tid.unwrap_or(tgid) as u32 == t.tid;
     let mut info = signal::SigInfo::from_user(sig, &raw, to_self)?;
-    // the uid the caller wrote, from its user namespace into the
-    // target's (send_signal_locked: the kill, child and rt layouts)
-    if let Some(uid) = info.uid() {
-        let ns_of = |pid| table().with_process(pid, |p| p.creds().user_ns.clone());
-        let target = table().tgid(tid.unwrap_or(tgid) as u32);
-        if let (Some(from), Some(to)) = (ns_of(t.pid), target.and_then(ns_of)) {
-            let seen = process::table::signal_uid_across(&from, &to, uid);
-            match &mut info.fields {
-                signal::SigFields::Kill { uid, .. }
-                | signal::SigFields::Rt { uid, .. }
-                | signal::SigFields::Child { uid, .. } => *uid = seen,
-                _ => {}
-            }
-        }
-    }
+    user_info_uid(t.pid, tid.unwrap_or(tgid) as u32, &mut info);
     table().sigqueue(t.tid, tgid as u32, tid.map(|x| x as u32), info, &Hooks).map(|_| 0)
 }
 
