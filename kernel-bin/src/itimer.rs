@@ -230,10 +230,63 @@ fn check_rlimit_cpu(pid: Pid) {
     let _ = table().send_signal(pid, signal::SigInfo::kernel(sig), &Hooks);
 }
 
-/// A tick interrupted a thread of `pid` in user mode: RLIMIT_CPU, then
+/// Set once a process's RLIMIT_RTTIME was made finite: from then on the
+/// tick counts real-time threads' ticks ([`crate::sched::rt_tick`]).
+static RTTIME_LIMITED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// setrlimit/prlimit set RLIMIT_RTTIME's soft limit to `cur`.
+pub fn note_rttime_limit(cur: u64) {
+    if cur != process::rlimit::RLIM_INFINITY {
+        RTTIME_LIMITED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// RLIMIT_RTTIME at a tick (Linux's rt watchdog and
+/// check_thread_timers()): a SCHED_FIFO/RR thread's run time since it last
+/// blocked, in ticks of 1/HZ, against the limits in microseconds:
+/// SIGKILL at the hard limit, SIGXCPU at the soft limit and each second
+/// past it (the soft limit raised by one second), to the process.
+fn check_rlimit_rttime(pid: Pid) {
+    use process::rlimit::{RLIM_INFINITY, Resource};
+    if !RTTIME_LIMITED.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(lim) = table().with_process(pid, |p| p.rlimits().get(Resource::Rttime)) else { return };
+    if lim.cur == RLIM_INFINITY {
+        return;
+    }
+    let ticks = crate::sched::rt_tick();
+    if ticks == 0 {
+        return;
+    }
+    let rttime_us = u64::from(ticks) * (1_000_000 / arch_x86_64::apic::TIMER_HZ);
+    let sig = if lim.max != RLIM_INFINITY && rttime_us >= lim.max {
+        signal::SIGKILL
+    } else if rttime_us >= lim.cur {
+        // unless a setrlimit changed it meanwhile
+        let raised = table().with_process(pid, |p| {
+            let same = p.rlimits().get(Resource::Rttime) == lim;
+            if same {
+                p.rlimits_mut().raise_soft(Resource::Rttime, lim.cur.saturating_add(1_000_000));
+            }
+            same
+        });
+        if raised != Some(true) {
+            return;
+        }
+        signal::SIGXCPU
+    } else {
+        return;
+    };
+    let _ = table().send_signal(pid, signal::SigInfo::kernel(sig), &Hooks);
+}
+
+/// A tick interrupted a thread of `pid` in user mode: RLIMIT_RTTIME and
+/// RLIMIT_CPU, then
 /// fires its due CPU timers (re-armed by their interval, as
 /// check_cpu_itimer()).
 pub fn check_cpu(pid: Pid) {
+    check_rlimit_rttime(pid);
     check_rlimit_cpu(pid);
     if CPU_ARMED.load(Ordering::Relaxed) == 0 {
         return;

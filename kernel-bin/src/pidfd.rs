@@ -326,8 +326,10 @@ pub fn pidfd_send_signal(
     }
     let signum = SigNum::new(sig)?;
     // Linux compares the target with the caller's own task (a tid)
-    let info = SigInfo::from_user(signum, &raw, pid == t.tid)?;
-    table().sigqueue(t.tid, live?, None, info, &Hooks).map(|_| 0)
+    let mut info = SigInfo::from_user(signum, &raw, pid == t.tid)?;
+    let target = live?;
+    crate::syscall::task::user_info_uid(t.pid, target, &mut info);
+    table().sigqueue(t.tid, target, None, info, &Hooks).map(|_| 0)
 }
 
 /// pidfd_getfd(2): a close-on-exec duplicate of fd `targetfd` of the

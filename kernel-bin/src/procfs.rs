@@ -206,6 +206,10 @@ enum Node {
     Net,
     /// A file of `/proc/net`.
     NetFile(&'static str),
+    /// `/proc/sysvipc`.
+    Ipc,
+    /// A file of `/proc/sysvipc`.
+    IpcFile(&'static str),
     /// `/proc/<pid>` (`tid` None) or `/proc/<pid>/task/<tid>`.
     Proc(Pid, Option<Pid>),
     ProcFile(Pid, Pid, &'static str),
@@ -269,6 +273,10 @@ const PROC_FILES: &[&str] = &[
     "sessionid",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
+/// The files of /proc/sysvipc (message queues and semaphores are not
+/// built: their files show the header only).
+const IPC_FILES: &[&str] = &["msg", "sem", "shm"];
+
 const NET_FILES: &[&str] = &[
     "dev",
     "tcp",
@@ -301,6 +309,8 @@ fn ino_of(node: &Node) -> u64 {
         Node::SysFile(i) => 64 + i as u64,
         Node::Net => 112,
         Node::NetFile(n) => 113 + idx(NET_FILES, n),
+        Node::Ipc => 0x8000,
+        Node::IpcFile(n) => 0x8001 + idx(IPC_FILES, n),
         Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
         Node::ProcFile(pid, tid, n) => per(pid, tid, 1 + idx(PROC_FILES, n)),
         Node::ProcLink(pid, tid, n) => per(pid, tid, 24 + idx(PROC_LINKS, n)),
@@ -334,9 +344,13 @@ pub fn pid_dir_of(file: &dyn vfs::File) -> Option<Pid> {
 
 fn kind_of(node: &Node) -> (FileType, u32) {
     match node {
-        Node::Root | Node::Sys(_) | Node::Net | Node::Proc(..) | Node::TaskDir(_) | Node::NsRoot => {
-            (FileType::Directory, 0o555)
-        }
+        Node::Root
+        | Node::Sys(_)
+        | Node::Net
+        | Node::Ipc
+        | Node::Proc(..)
+        | Node::TaskDir(_)
+        | Node::NsRoot => (FileType::Directory, 0o555),
         // proc_fd_inode_operations: dr-x------
         Node::FdDir(..) => (FileType::Directory, 0o500),
         // DIR("fdinfo", S_IRUGO|S_IXUGO); proc_fdinfo_permission checks
@@ -358,7 +372,9 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         // ONE("syscall", S_IRUSR, ...), ONE("io", S_IRUSR, ...)
         Node::ProcFile(_, _, "syscall" | "io") => (FileType::Regular, 0o400),
         Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
-        Node::Global(_) | Node::NetFile(_) | Node::ProcFile(..) => (FileType::Regular, 0o444),
+        Node::Global(_) | Node::NetFile(_) | Node::IpcFile(_) | Node::ProcFile(..) => {
+            (FileType::Regular, 0o444)
+        }
     }
 }
 
@@ -425,6 +441,7 @@ impl Node {
                 b"mounts" => Some(Node::ProcLink(0, 0, "mounts")),
                 b"sys" => Some(Node::Sys(0)),
                 b"net" => Some(Node::Net),
+                b"sysvipc" => Some(Node::Ipc),
                 _ => find(GLOBAL_FILES).map(Node::Global).or_else(|| {
                     let pid = parse_pid(name)?;
                     exists(pid).then_some(Node::Proc(pid, None))
@@ -442,6 +459,7 @@ impl Node {
                     })
             }
             Node::Net => find(NET_FILES).map(Node::NetFile),
+            Node::Ipc => find(IPC_FILES).map(Node::IpcFile),
             Node::Proc(pid, tid) => {
                 if !exists(pid) {
                     return None;
@@ -487,6 +505,7 @@ impl Node {
                 v.push(entry(b"thread-self", Node::ThreadSelf));
                 v.push(entry(b"sys", Node::Sys(0)));
                 v.push(entry(b"net", Node::Net));
+                v.push(entry(b"sysvipc", Node::Ipc));
                 for pid in table().pids() {
                     v.push(entry(format!("{pid}").as_bytes(), Node::Proc(pid, None)));
                 }
@@ -507,6 +526,7 @@ impl Node {
                 v
             }
             Node::Net => NET_FILES.iter().map(|n| entry(n.as_bytes(), Node::NetFile(n))).collect(),
+            Node::Ipc => IPC_FILES.iter().map(|n| entry(n.as_bytes(), Node::IpcFile(n))).collect(),
             Node::Proc(pid, tid) => {
                 let t = tid.unwrap_or(pid);
                 let mut v: Vec<SynthEntry> =
@@ -581,6 +601,7 @@ impl SynthNode for Node {
             Node::Global(n) => Ok(global_file(n)),
             Node::SysFile(i) => Ok(crate::sysctl::KNOBS[i].read()),
             Node::NetFile(n) => net_file(n),
+            Node::IpcFile(n) => Ok(ipc_file(n)),
             Node::ProcFile(pid, tid, n) => {
                 if matches!(n, "maps" | "auxv") {
                     may_access(pid)?;
@@ -1037,6 +1058,20 @@ fn committed_bytes() -> u64 {
     // the address spaces go after every lock
     drop(vms);
     total
+}
+
+/// A file of /proc/sysvipc, the ids as the reader's user namespace sees
+/// them.
+fn ipc_file(name: &str) -> Vec<u8> {
+    match name {
+        "shm" => {
+            let reader = table().with_process(caller().0, |p| p.creds().user_ns.clone()).unwrap_or_default();
+            crate::syscall::shm::proc_sysvipc_shm(&reader).into_bytes()
+        }
+        // sysvipc_msg_proc_show's and sysvipc_sem_proc_show's headers
+        "msg" => b"       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n".to_vec(),
+        _ => b"       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n".to_vec(),
+    }
 }
 
 fn global_file(name: &str) -> Vec<u8> {

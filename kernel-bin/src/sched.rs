@@ -185,6 +185,9 @@ pub struct Task {
     /// (0: an idle task's device work), or [`WOKEN_BY_TIMER`] (its
     /// deadline passed). For the idle stretches' log figure.
     woken_by: AtomicU64,
+    /// Ticks it took as a SCHED_FIFO/RR task since it last blocked
+    /// (Linux's `rt.timeout`, for RLIMIT_RTTIME: [`rt_tick`]).
+    rt_ticks: AtomicU32,
 }
 
 /// [`Task::woken_by`] of a timed sleeper whose deadline passed.
@@ -496,6 +499,7 @@ fn new_task(
         cpu: spin::Once::new(),
         entry: KernelEntry::new(),
         woken_by: AtomicU64::new(0),
+        rt_ticks: AtomicU32::new(0),
     })
 }
 
@@ -1759,6 +1763,23 @@ fn device_work(cpu: usize) {
     }
 }
 
+/// A tick interrupted the running task in user mode while some process
+/// has a finite RLIMIT_RTTIME: counts the tick if the task is SCHED_FIFO
+/// or SCHED_RR and returns its ticks since it last blocked (0 for other
+/// tasks, whose count stays 0: Linux's task_tick_rt() watchdog).
+pub fn rt_tick() -> u32 {
+    with_cpu(|c| {
+        c.current.as_ref().map_or(0, |t| {
+            if t.rt() == 0 {
+                return 0;
+            }
+            let n = t.rt_ticks.load(Ordering::Relaxed).saturating_add(1);
+            t.rt_ticks.store(n, Ordering::Relaxed);
+            n
+        })
+    })
+}
+
 /// Blocks the running task until [`wake`] (returns at once if a wake-up
 /// arrived since the task last blocked).
 pub fn block() {
@@ -1772,7 +1793,9 @@ pub fn block() {
     // Blocked, or already made runnable (and queued) by a waker on another
     // CPU: either way the scheduler takes it from here (a queued task that
     // is still switching away is not run elsewhere before it is off this
-    // CPU: `claim`).
+    // CPU: `claim`). It slept: RLIMIT_RTTIME counts afresh (Linux clears
+    // `rt.timeout` when it enqueues the woken task).
+    me.rt_ticks.store(0, Ordering::Relaxed);
     drop(me);
     reschedule(Requeue::No);
 }

@@ -3,7 +3,8 @@
  * the writer's, map_write's parse and order of errors, setgroups' open-time
  * check; ids translated through the caller's namespace by chown(2),
  * fchown(2), lchown(2) (EINVAL for an unmapped id), F_GETOWNER_UIDS
- * ((uid_t)-1 when unmapped), SO_PEERCRED and SCM_CREDENTIALS; F_SETFL turning O_ASYNC on and off from two threads
+ * ((uid_t)-1 when unmapped), SO_PEERCRED and SCM_CREDENTIALS, siginfo's
+ * si_uid (kill, sigqueue, SIGCHLD and waitid: the receiver's view); F_SETFL turning O_ASYNC on and off from two threads
  * leaves the flag and the signalling together. Run as root (the suite's
  * user); the unprivileged cases drop to uid/gid 1000 in a child. */
 #include "kt.h"
@@ -364,16 +365,41 @@ KT_CASE(peer_credentials_in_a_namespace) {
 }
 
 /* shmctl: ipc64_perm's ids as the caller's namespace sees them
- * (kernel_to_ipc64_perm), IPC_SET's ids from it (ipc_update_perm) */
+ * (kernel_to_ipc64_perm), IPC_SET's ids from it (ipc_update_perm);
+ * /proc/sysvipc/shm's uid, gid, cuid and cgid through the reader's */
 static int root_shm = -1;
+
+static char ipc_buf[16384];
+
+/* segment `id`'s row of /proc/sysvipc/shm: perms, size, the four ids */
+static int shm_row(int id, unsigned *perms, unsigned long *size, unsigned ids[4]) {
+    if (get("/proc/sysvipc/shm", ipc_buf, sizeof ipc_buf) <= 0) return -1;
+    for (char *l = strchr(ipc_buf, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        int key, shmid;
+        unsigned cpid, lpid;
+        unsigned long nattch;
+        if (sscanf(l + 1, "%d %d %o %lu %u %u %lu %u %u %u %u", &key, &shmid, perms, size, &cpid, &lpid,
+                   &nattch, &ids[0], &ids[1], &ids[2], &ids[3]) == 11 &&
+            shmid == id)
+            return 0;
+    }
+    return -1;
+}
+
 static int shm_child(void) {
     struct shmid_ds ds;
     KT_CHILD_CHECK(1, drop_to_1000());
     KT_CHILD_CHECK(2, own_namespace());
     KT_CHILD_CHECK(3, shmctl(root_shm, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 65534 &&
                           ds.shm_perm.cuid == 65534 && ds.shm_perm.gid == 65534);
+    unsigned perms, ids[4];
+    unsigned long size;
+    KT_CHILD_CHECK(10, shm_row(root_shm, &perms, &size, ids) == 0 && ids[0] == 65534 && ids[1] == 65534 &&
+                           ids[2] == 65534 && ids[3] == 65534);
     int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     KT_CHILD_CHECK(4, id >= 0);
+    KT_CHILD_CHECK(11, shm_row(id, &perms, &size, ids) == 0 && ids[0] == 0 && ids[1] == 0 && ids[2] == 0 &&
+                           ids[3] == 0 && perms == 0600 && size == 4096);
     KT_CHILD_CHECK(5, shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 0 && ds.shm_perm.cuid == 0 &&
                           ds.shm_perm.gid == 0 && ds.shm_perm.cgid == 0);
     ds.shm_perm.uid = 5;
@@ -390,8 +416,107 @@ static int shm_child(void) {
 KT_CASE(shm_ids_in_a_namespace) {
     root_shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0666);
     KT_TRUE(root_shm >= 0, "shmget %d", root_shm);
+    unsigned perms, ids[4];
+    unsigned long size;
+    KT_SYS_OK(shm_row(root_shm, &perms, &size, ids));
+    KT_EQ(perms, 0666u);
+    KT_EQ(size, 4096ul);
+    KT_EQ(ids[0] + ids[1] + ids[2] + ids[3], 0u);
+    const char *head = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid"
+                       "      atime      dtime      ctime                   rss                  swap\n";
+    KT_EQ(strncmp(ipc_buf, head, strlen(head)), 0);
+    /* no message queues or semaphore sets here: their headers alone */
+    KT_EQ(get("/proc/sysvipc/msg", ipc_buf, sizeof ipc_buf) > 0, 1);
+    KT_EQ(strcmp(ipc_buf, "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime"
+                      "      rtime      ctime\n"), 0);
+    KT_EQ(get("/proc/sysvipc/sem", ipc_buf, sizeof ipc_buf) > 0, 1);
+    KT_EQ(strcmp(ipc_buf, "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n"), 0);
     KT_EQ(kt_in_child(shm_child), 0);
     KT_SYS_OK(shmctl(root_shm, IPC_RMID, NULL));
+}
+
+/* siginfo's si_uid as the receiver's namespace sees it: T (root) forks A
+ * (uid 1000), A forks C, which maps 1000 as 0 in a namespace of its own
+ * and forks G. C sees G's SIGCHLD and waitid with si_uid 0; A sees C's
+ * kill, sigqueue and pidfd_send_signal (whose si_uid 0 is C's view) as
+ * 1000; C sees A's kill
+ * as 0 and T's (root, unmapped there) as 65534. */
+static int sig_pipe[2];
+
+static int wait_sig(int sig, siginfo_t *si) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    struct timespec limit = {10, 0}; /* a failed peer: no hang */
+    return sigtimedwait(&s, si, &limit);
+}
+
+static int siguid_c(void) {
+    siginfo_t si;
+    KT_CHILD_CHECK(1, own_namespace());
+    pid_t g = fork();
+    if (g == 0) _exit(7);
+    KT_CHILD_CHECK(2, g > 0);
+    KT_CHILD_CHECK(3, wait_sig(SIGCHLD, &si) == SIGCHLD && si.si_uid == 0 && si.si_pid == g &&
+                          si.si_code == CLD_EXITED);
+    memset(&si, 0, sizeof si);
+    KT_CHILD_CHECK(4, waitid(P_PID, g, &si, WEXITED) == 0 && si.si_uid == 0 && si.si_status == 7);
+    union sigval v = {.sival_int = 5};
+    KT_CHILD_CHECK(5, kill(getppid(), SIGUSR1) == 0 && sigqueue(getppid(), SIGRTMIN, v) == 0);
+    /* pidfd_send_signal with a siginfo: its si_uid is the caller's view too */
+    int pfd = syscall(SYS_pidfd_open, getppid(), 0);
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGRTMIN + 1;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = 0;
+    si.si_value.sival_int = 6;
+    KT_CHILD_CHECK(9, pfd >= 0 && syscall(SYS_pidfd_send_signal, pfd, SIGRTMIN + 1, &si, 0) == 0);
+    pid_t me = getpid();
+    KT_CHILD_CHECK(6, write(sig_pipe[1], &me, sizeof me) == sizeof me);
+    KT_CHILD_CHECK(7, wait_sig(SIGUSR2, &si) == SIGUSR2 && si.si_uid == 65534 && si.si_code == SI_USER);
+    KT_CHILD_CHECK(8, wait_sig(SIGUSR1, &si) == SIGUSR1 && si.si_uid == 0 && si.si_pid == getppid());
+    return 0;
+}
+
+static int siguid_a(void) {
+    siginfo_t si;
+    KT_CHILD_CHECK(20, drop_to_1000());
+    pid_t c = fork();
+    if (c == 0) _exit(siguid_c());
+    close(sig_pipe[1]);
+    KT_CHILD_CHECK(21, c > 0);
+    KT_CHILD_CHECK(22, wait_sig(SIGUSR1, &si) == SIGUSR1 && si.si_uid == 1000 && si.si_pid == c &&
+                           si.si_code == SI_USER);
+    KT_CHILD_CHECK(23, wait_sig(SIGRTMIN, &si) == SIGRTMIN && si.si_uid == 1000 && si.si_pid == c &&
+                           si.si_code == SI_QUEUE && si.si_value.sival_int == 5);
+    KT_CHILD_CHECK(26, wait_sig(SIGRTMIN + 1, &si) == SIGRTMIN + 1 && si.si_uid == 1000 &&
+                           si.si_code == SI_QUEUE && si.si_value.sival_int == 6);
+    KT_CHILD_CHECK(24, kill(c, SIGUSR1) == 0);
+    int st;
+    KT_CHILD_CHECK(25, waitpid(c, &st, 0) == c);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 30;
+}
+
+KT_CASE(siginfo_uid_in_the_receivers_namespace) {
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGUSR2);
+    sigaddset(&s, SIGRTMIN);
+    sigaddset(&s, SIGRTMIN + 1);
+    sigaddset(&s, SIGCHLD);
+    KT_SYS_OK(sigprocmask(SIG_BLOCK, &s, &old));
+    KT_SYS_OK(pipe(sig_pipe));
+    pid_t a = KT_FORK();
+    if (a == 0) _exit(siguid_a());
+    close(sig_pipe[1]);
+    pid_t c = 0;
+    KT_EQ(read(sig_pipe[0], &c, sizeof c), (long)sizeof c);
+    KT_SYS_OK(kill(c, SIGUSR2));
+    KT_WAIT_STATUS(a, kt_exited(0));
+    close(sig_pipe[0]);
+    KT_SYS_OK(sigprocmask(SIG_SETMASK, &old, NULL));
 }
 
 /* setfl(): two threads switching O_ASYNC on and off; afterwards a write

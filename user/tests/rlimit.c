@@ -4,14 +4,20 @@
  * pwrite, writev and truncate on tmpfs and ext2 (SIGXFSZ with SI_USER
  * from the caller, EFBIG, a write cut at the limit); RLIMIT_CPU (SIGXCPU
  * with SI_KERNEL at the soft limit and each second after, the soft limit
- * raised by one each time, SIGKILL at the hard limit). Each case runs in
- * a child, whose limits go with it. */
+ * raised by one each time, SIGKILL at the hard limit); RLIMIT_RTTIME
+ * (a SCHED_FIFO/RR thread's run time since it last slept, in
+ * microseconds: SIGXCPU with SI_KERNEL at the soft limit and each second
+ * after, the soft limit raised by a second each time, past the hard one
+ * too; SIGKILL at the hard limit; a thread that sleeps in between, or a
+ * SCHED_OTHER one, gets nothing). Each case runs in a child, whose limits
+ * go with it. */
 #include "kt.h"
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #ifndef FALLOC_FL_KEEP_SIZE
 #define FALLOC_FL_KEEP_SIZE 1
 #endif
+#include <sched.h>
 #include <sys/uio.h>
 
 #define MB (1L << 20)
@@ -347,6 +353,86 @@ KT_CASE(rlimit_cpu_sigxcpu_each_second_then_sigkill) {
     KT_EQ(xcpu[2], 3);
     KT_EQ(xcpu[6], SIGXCPU);
     KT_EQ(xcpu[7], SI_KERNEL);
+}
+
+static volatile int *xrt;
+
+static void on_xrt(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    struct rlimit r;
+    getrlimit(RLIMIT_RTTIME, &r);
+    int i = xrt[0]++;
+    if (i < 4) {
+        xrt[1 + i] = (int)r.rlim_cur;
+        xrt[6] = sig;
+        xrt[7] = si->si_code;
+    }
+}
+
+static long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* the system call (musl's sched_setscheduler() is ENOSYS) */
+static long become_fifo(void) {
+    struct sched_param sp = {.sched_priority = 1};
+    return syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp);
+}
+
+/* soft 50 ms, hard 1.2 s: SIGXCPU at 50 ms (soft becomes 1.05 s) and at
+ * 1.05 s (2.05 s, above the hard limit), SIGKILL at 1.2 s. */
+KT_CASE(rlimit_rttime_fifo_spinner_sigxcpu_each_second_then_sigkill) {
+    xrt = kt_shared_page();
+    KT_TRUE(xrt != 0, "shared page");
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        struct sigaction sa = {0};
+        sa.sa_sigaction = on_xrt;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGXCPU, &sa, 0);
+        struct rlimit r = {50000, 1200000};
+        if (become_fifo() != 0) _exit(100 + errno);
+        if (setrlimit(RLIMIT_RTTIME, &r) != 0) _exit(1);
+        long end = mono_ms() + 10000; /* no limit at all: no hang */
+        while (mono_ms() < end) {
+        }
+        _exit(3);
+    }
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+    KT_EQ(xrt[0], 2);
+    KT_EQ(xrt[1], 1050000);
+    KT_EQ(xrt[2], 2050000);
+    KT_EQ(xrt[6], SIGXCPU);
+    KT_EQ(xrt[7], SI_KERNEL);
+}
+
+/* soft 100 ms, hard 200 ms, 300 ms of spinning: a FIFO thread that sleeps
+ * 1 ms after each 20 ms starts counting afresh each time; a SCHED_OTHER
+ * thread is not counted at all. Neither gets a signal. */
+static int rttime_quiet_child(int fifo) {
+    signal(SIGXCPU, SIG_DFL);
+    struct rlimit r = {100000, 200000};
+    if (fifo && become_fifo() != 0) return 100 + errno;
+    if (setrlimit(RLIMIT_RTTIME, &r) != 0) return 1;
+    for (int round = 0; round < 15; round++) {
+        long end = mono_ms() + 20;
+        while (mono_ms() < end) {
+        }
+        if (fifo) usleep(1000);
+    }
+    getrlimit(RLIMIT_RTTIME, &r);
+    return r.rlim_cur == 100000 ? 0 : 3;
+}
+
+KT_CASE(rlimit_rttime_sleeper_and_sched_other_get_nothing) {
+    pid_t c = KT_FORK();
+    if (c == 0) _exit(rttime_quiet_child(1));
+    KT_WAIT_STATUS(c, kt_exited(0));
+    c = KT_FORK();
+    if (c == 0) _exit(rttime_quiet_child(0));
+    KT_WAIT_STATUS(c, kt_exited(0));
 }
 
 int main(int argc, char **argv) { return kt_main(argc, argv); }

@@ -216,6 +216,16 @@ impl Rlimits {
         self.0[r as usize].cur
     }
 
+    /// Raises the soft limit of `r` to `cur` as the kernel does on its own
+    /// (RLIMIT_RTTIME's one more second after a SIGXCPU): above the hard
+    /// limit too, as Linux's check_thread_timers() stores it.
+    pub fn raise_soft(&mut self, r: Resource, cur: u64) {
+        self.0[r as usize].cur = cur;
+        if matches!(r, Resource::As | Resource::Data | Resource::Stack) {
+            self.1.store(&self.0);
+        }
+    }
+
     /// prlimit64's core (`do_prlimit()`): sets `new` if given and returns
     /// the old limit. `cur > max` is `EINVAL`; a hard `RLIMIT_NOFILE` above
     /// `nr_open` is `EPERM`; raising a hard limit needs
@@ -361,6 +371,18 @@ mod tests {
         assert_eq!(l.prlimit(r, Some(Rlimit::both(300)), false, NR_OPEN), Err(Errno::EPERM));
         assert_eq!(l.prlimit(r, Some(Rlimit::both(300)), true, NR_OPEN), Ok(Rlimit { cur: 100, max: 200 }));
         assert_eq!(l.get(r), Rlimit::both(300));
+    }
+
+    #[test]
+    fn raise_soft_past_hard() {
+        let mut l = Rlimits::init(1000, 500);
+        let r = Resource::Rttime;
+        assert_eq!(
+            l.prlimit(r, Some(Rlimit { cur: 100_000, max: 200_000 }), false, NR_OPEN).map(|_| ()),
+            Ok(())
+        );
+        l.raise_soft(r, 1_100_000);
+        assert_eq!(l.get(r), Rlimit { cur: 1_100_000, max: 200_000 });
     }
 
     #[test]

@@ -810,6 +810,22 @@ struct Sender {
     sid: Pid,
 }
 
+/// `si_uid` of a kill, tgkill or sigqueue sent from user namespace `from`
+/// to a process in `to`, given the uid the sender wrote in its own terms
+/// (`uid`): Linux's send_signal_locked() maps it back into a kernel uid
+/// through `from` and out through `to` when the two differ
+/// (`from_kuid_munged(to, make_kuid(from, uid))`).
+pub fn signal_uid_across(
+    from: &crate::ns::UserNsRef,
+    to: &crate::ns::UserNsRef,
+    uid: crate::cred::Id,
+) -> crate::cred::Id {
+    if from == to {
+        return uid;
+    }
+    from.uid_into(uid).map_or(crate::ns::OVERFLOW_ID, |k| to.uid_from(k))
+}
+
 fn signum(sig: i32) -> Option<u32> {
     u32::try_from(sig).ok().filter(|s| (1..=64).contains(s))
 }
@@ -2035,6 +2051,22 @@ impl<P: Platform> ProcessTable<P> {
 }
 
 impl<P: Platform> Inner<P> {
+    /// `si_uid` of a kill or tgkill from process `from`, whose kernel uid
+    /// is `kuid`, to process `to`: the sender's uid in its own namespace
+    /// (prepare_kill_siginfo), then [`signal_uid_across`].
+    fn kill_uid(&self, from: Pid, kuid: crate::cred::Id, to: Pid) -> crate::cred::Id {
+        let (Some(f), Some(t)) = (self.procs.get(&from), self.procs.get(&to)) else { return kuid };
+        let own = f.creds.user_ns.uid_from(kuid);
+        signal_uid_across(&f.creds.user_ns, &t.creds.user_ns, own)
+    }
+
+    /// Kernel uid `kuid` as process `to` sees it (SIGCHLD's and
+    /// SEND_SIG_NOINFO's `si_uid`: from_kuid_munged of the receiver's
+    /// user namespace).
+    fn uid_seen_by(&self, to: Pid, kuid: crate::cred::Id) -> crate::cred::Id {
+        self.procs.get(&to).map_or(kuid, |p| p.creds.user_ns.uid_from(kuid))
+    }
+
     /// Whether the record at `tid` is the thread `serial` names (`None`:
     /// any record, or none).
     fn is(&self, tid: Pid, serial: Option<u64>) -> bool {
@@ -2206,6 +2238,7 @@ impl<P: Platform> Inner<P> {
         };
         if let Some(tp) = self.procs.get(&tracer) {
             if Sig::<P>::notify_child_stop(&tp.handlers) {
+                let uid = tp.creds.user_ns.uid_from(uid);
                 let info = child_info::<P>(SIGCHLD, why, tid, uid, (code & 0x7f) as i32, (0, 0));
                 let _ = self.send(tracer, info, true, out);
             }
@@ -2804,6 +2837,7 @@ impl<P: Platform> Inner<P> {
         let usage = p.usage;
         let sig = signum(p.exit_signal);
         let Some(pp) = self.procs.get(&parent) else { return true };
+        let info_uid = pp.creds.user_ns.uid_from(info_uid);
         let (autoreap, signal) = Sig::<P>::on_child_exit(&pp.handlers, sig);
         if let Some(s) = signal {
             let times = ((usage.utime_us / 10_000) as i64, (usage.stime_us / 10_000) as i64);
@@ -2822,6 +2856,7 @@ impl<P: Platform> Inner<P> {
         let uid = p.creds.uid;
         let Some(tracer) = p.ptrace.as_ref().map(|l| l.tracer) else { return };
         let Some(tp) = self.procs.get_mut(&tracer) else { return };
+        let uid = tp.creds.user_ns.uid_from(uid);
         // no room, or a tracer that does not reap: the report is lost, as
         // if the tracer had reaped it (Linux's zombie threads hold their
         // tids; these do not, so their number is bounded here)
@@ -2842,6 +2877,7 @@ impl<P: Platform> Inner<P> {
         p.parent_notify_deferred = true;
         let status = p.exit_status().unwrap_or(ChildStatus::Exited(0));
         let (uid, usage) = (p.creds.uid, p.usage);
+        let uid = self.uid_seen_by(tracer, uid);
         let times = ((usage.utime_us / 10_000) as i64, (usage.stime_us / 10_000) as i64);
         let info = child_info::<P>(SIGCHLD, status.si_code(), pid, uid, status.si_status(), times);
         let _ = self.send(tracer, info, true, out);
@@ -2861,6 +2897,7 @@ impl<P: Platform> Inner<P> {
         let parent = p.parent;
         let uid = p.creds.uid;
         let Some(pp) = self.procs.get(&parent) else { return };
+        let uid = pp.creds.user_ns.uid_from(uid);
         if Sig::<P>::notify_child_stop(&pp.handlers) {
             let info = child_info::<P>(SIGCHLD, status.si_code(), pid, uid, status.si_status(), (0, 0));
             let _ = self.send(parent, info, true, out);
@@ -2876,6 +2913,7 @@ impl<P: Platform> Inner<P> {
         let sigs: Vec<u32> =
             cp.threads.iter().filter_map(|t| self.threads.get(t)).map(|t| t.pdeath_signal).collect();
         let uid = self.procs.get(&from).map_or(0, |p| p.creds.uid);
+        let uid = self.uid_seen_by(c, uid);
         for s in sigs {
             if let Some(sig) = signum(s as i32) {
                 let _ = self.send(c, Sig::<P>::info(sig, Origin::User { pid: from as i32, uid }), false, out);
@@ -3402,7 +3440,8 @@ impl<P: Platform> Inner<P> {
     fn kill_one(&mut self, s: &Sender, target: Pid, sig: i32, out: &mut Out<P>) -> Result<()> {
         self.may_signal_from(s, target, sig)?;
         let Some(n) = signum(sig) else { return Ok(()) };
-        self.send(target, Sig::<P>::info(n, Origin::User { pid: s.pid as i32, uid: s.uid }), false, out)
+        let uid = self.kill_uid(s.pid, s.uid, target);
+        self.send(target, Sig::<P>::info(n, Origin::User { pid: s.pid as i32, uid }), false, out)
     }
 
     /// unshare(2)'s checks: the handles of the fd table and fs context to
@@ -3519,6 +3558,7 @@ impl<P: Platform> Inner<P> {
         self.may_signal(me, target, sig)?;
         let Some(s) = signum(sig) else { return Ok(()) };
         let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
+        let uid = self.kill_uid(me, uid, target);
         self.send_thread(tid as u32, Sig::<P>::info(s, Origin::Tkill { pid: me as i32, uid }), out)
     }
 

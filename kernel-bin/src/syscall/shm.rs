@@ -492,6 +492,42 @@ pub fn shmdt(t: &mut UThread, addr: UserPtr<u8>) -> SysResult {
     Ok(0)
 }
 
+/// /proc/sysvipc/shm (Linux's sysvipc_shm_proc_show on 64 bits): one
+/// line per segment after the header, the ids as namespace `ns` sees
+/// them (`from_kuid_munged(seq_user_ns, ...)`). `rss` and `swap` show 0:
+/// the segment's resident pages are not counted here.
+pub fn proc_sysvipc_shm(ns: &process::ns::UserNsRef) -> alloc::string::String {
+    use core::fmt::Write;
+    let mut out = alloc::string::String::from(
+        "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n",
+    );
+    let segs = SEGMENTS.lock();
+    for (index, g) in segs.by_index.iter().filter(|(_, g)| g.alive()) {
+        let _ = writeln!(
+            out,
+            "{:>10} {:>10}  {:>4o} {:>21} {:>5} {:>5}  {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10} {:>21} {:>21}",
+            g.key,
+            g.seq * SEQ_MULTIPLIER + index,
+            g.mode,
+            g.size,
+            g.cpid,
+            g.lpid,
+            g.nattch(),
+            ns.uid_from(g.uid),
+            ns.gid_from(g.gid),
+            ns.uid_from(g.cuid),
+            ns.gid_from(g.cgid),
+            g.atime,
+            g.dtime,
+            g.ctime,
+            0,
+            0
+        );
+    }
+    drop(segs);
+    out
+}
+
 /// `struct shmid64_ds` of x86_64 (112 bytes): `struct ipc64_perm` (key,
 /// uid, gid, cuid, cgid, mode, seq, two unused longs), then the segment's
 /// size, times, pids and attach count. The ids as namespace `ns` sees

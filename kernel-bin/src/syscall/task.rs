@@ -585,7 +585,13 @@ pub fn waitid(
     options: i32,
     rusage: UserPtr<RusageBytes>,
 ) -> SysResult {
-    let (info, ru) = table().waitid(t.tid, idtype, id, options as u32, &Hooks)?;
+    let (mut info, ru) = table().waitid(t.tid, idtype, id, options as u32, &Hooks)?;
+    if info.signo != 0 {
+        // the child's uid as the waiter's user namespace sees it
+        // (wait_task_*: from_kuid_munged(current_user_ns(), ...))
+        let ns = table().with_process(t.pid, |p| p.creds().user_ns.clone()).unwrap_or_default();
+        info.uid = ns.uid_from(info.uid);
+    }
     if !infop.is_null() {
         info.write_to(&*t, infop.addr())?;
     }
@@ -618,6 +624,11 @@ pub fn prlimit(
         && resource == Resource::Cpu as u32
     {
         crate::itimer::note_cpu_limit(lim.cur);
+    }
+    if let Some(lim) = new
+        && resource == Resource::Rttime as u32
+    {
+        crate::itimer::note_rttime_limit(lim.cur);
     }
     if let Some(lim) = new
         && resource == Resource::Fsize as u32
@@ -788,6 +799,25 @@ pub fn rt_sigtimedwait(
     Ok(si.signo.get() as isize)
 }
 
+/// The uid a caller (process `from`) wrote into a siginfo it sends to
+/// thread or process `to`, from the caller's user namespace into the
+/// target's (Linux's send_signal_locked, for the kill, child and rt
+/// layouts).
+pub fn user_info_uid(from: process::pid::Pid, to: process::pid::Pid, info: &mut signal::SigInfo) {
+    let Some(uid) = info.uid() else { return };
+    let ns_of = |pid| table().with_process(pid, |p| p.creds().user_ns.clone());
+    let target = table().tgid(to);
+    if let (Some(from), Some(to)) = (ns_of(from), target.and_then(ns_of)) {
+        let seen = process::table::signal_uid_across(&from, &to, uid);
+        match &mut info.fields {
+            signal::SigFields::Kill { uid, .. }
+            | signal::SigFields::Rt { uid, .. }
+            | signal::SigFields::Child { uid, .. } => *uid = seen,
+            _ => {}
+        }
+    }
+}
+
 /// rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2).
 /// The pids and the signal are `pid_t`/`int`: their low halves.
 pub fn rt_sigqueueinfo(
@@ -806,7 +836,8 @@ pub fn rt_sigqueueinfo(
     // Linux compares the target with the caller's own task id (a tid):
     // only a thread may send itself kernel-looking codes
     let to_self = tid.unwrap_or(tgid) as u32 == t.tid;
-    let info = signal::SigInfo::from_user(sig, &raw, to_self)?;
+    let mut info = signal::SigInfo::from_user(sig, &raw, to_self)?;
+    user_info_uid(t.pid, tid.unwrap_or(tgid) as u32, &mut info);
     table().sigqueue(t.tid, tgid as u32, tid.map(|x| x as u32), info, &Hooks).map(|_| 0)
 }
 
