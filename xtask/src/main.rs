@@ -785,6 +785,13 @@ fn cmd_test_linux(only: Option<&str>, tests: &[String], smp: u32) -> Result<bool
     Ok(summary(&t))
 }
 
+/// Suite programs `cargo xtask test` also runs with 1 CPU when it runs
+/// with more: the calls whose kernel paths differ with one CPU (the
+/// quick getuid family, the scheduler's single-CPU shortcuts, the
+/// namespace id translation they must keep).
+const UP_SUITE: &[&str] =
+    &["ns", "ns_ids", "process_ids", "sched", "signals_basic", "fork_wait", "futex", "pipes"];
+
 /// The parts of `cargo xtask test`, in the order they run.
 const TEST_PARTS: &[&str] = &["host", "kernel", "boot", "disk", "interactive", "suite", "net", "debian"];
 
@@ -826,6 +833,17 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
             // a blank scratch disk as /dev/vda for blockdev.c
             q.disk = Some(disk::scratch_image()?);
             user::run_user_suite(&q, &mut t)?;
+            if a.tests.is_empty() && a.smp != 1 {
+                // the kernel's one-CPU paths (uthread's quick system
+                // calls, sched's single-CPU shortcuts) run only there
+                let up: Vec<String> = UP_SUITE.iter().map(|s| s.to_string()).collect();
+                let suite = build_initramfs(true)?;
+                println!("xtask: the suite's {} with 1 CPU (its one-CPU paths)", UP_SUITE.join(", "));
+                user::run_user_suite(
+                    &qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &up), 1),
+                    &mut t,
+                )?;
+            }
         }
         if wanted("net") {
             // host to guest and back through the NIC (ours only: Linux has no virtio-net built in)
