@@ -218,10 +218,17 @@ pub struct SigHandlers {
     unreset: u64,
     /// Signals with a handler and `SA_RESETHAND`.
     resethand: u64,
+    /// Signals a forced signal set to `SIG_DFL` while the shared actions
+    /// could not be copied ([`force_default`](Self::force_default)): they
+    /// read as `SIG_DFL`, and the next copy writes them in.
+    forced: u64,
 }
 
 impl PartialEq for SigHandlers {
     fn eq(&self, other: &SigHandlers) -> bool {
+        if self.forced != 0 || other.forced != 0 {
+            return (0..NSIG).all(|i| self.at(i) == other.at(i));
+        }
         Arc::ptr_eq(&self.actions, &other.actions) || self.actions == other.actions
     }
 }
@@ -242,7 +249,13 @@ impl SigHandlers {
             actions: Arc::new(ActionsBox(Box::new([SigAction::DEFAULT; NSIG]))),
             unreset: 0,
             resethand: 0,
+            forced: 0,
         }
+    }
+
+    /// The action in slot `i`, a forced `SIG_DFL` included.
+    fn at(&self, i: usize) -> SigAction {
+        if self.forced & (1 << i) != 0 { SigAction::DEFAULT } else { self.actions[i] }
     }
 
     fn index(sig: SigNum) -> usize {
@@ -268,13 +281,19 @@ impl SigHandlers {
             self.actions = Arc::new(ActionsBox(try_box_actions(&self.actions)?));
         }
         // Just checked or just made: the only reference.
-        Arc::get_mut(&mut self.actions).map(|b| &mut *b.0).ok_or(Errno::ENOMEM)
+        let actions = Arc::get_mut(&mut self.actions).map(|b| &mut *b.0).ok_or(Errno::ENOMEM)?;
+        let mut forced = core::mem::take(&mut self.forced);
+        while forced != 0 {
+            actions[forced.trailing_zeros() as usize] = SigAction::DEFAULT;
+            forced &= forced - 1;
+        }
+        Ok(actions)
     }
 
     /// Writes `action` at `sig`'s slot and keeps the summaries.
     fn store(&mut self, sig: SigNum, action: SigAction) -> Result<SigAction> {
         let i = Self::index(sig);
-        let old = self.actions[i];
+        let old = self.at(i);
         if old != action {
             self.make_mut()?[i] = action;
             let bit = 1u64 << i;
@@ -289,7 +308,7 @@ impl SigHandlers {
     /// The action of `sig` (the `oldact` of sigaction(2); SIGKILL and
     /// SIGSTOP may be queried).
     pub fn get(&self, sig: SigNum) -> SigAction {
-        self.actions[Self::index(sig)]
+        self.at(Self::index(sig))
     }
 
     /// sigaction(2) with a new action: `EINVAL` for SIGKILL and SIGSTOP
@@ -308,12 +327,15 @@ impl SigHandlers {
 
     /// Sets `sig` back to `SIG_DFL` for a signal the kernel forces
     /// (Linux's `force_sig_info_to_task()`; SIGKILL and SIGSTOP too). It
-    /// cannot fail: a copy it needs is allocated as the kernel's other
-    /// must-succeed allocations are.
+    /// cannot fail and does not allocate when it cannot: if the shared
+    /// actions cannot be copied, `sig` is marked to read as `SIG_DFL`
+    /// until the next change copies them.
     pub fn force_default(&mut self, sig: SigNum) {
         if self.store(sig, SigAction::DEFAULT).is_err() {
-            self.actions = Arc::new(ActionsBox(Box::new(**self.actions)));
-            let _ = self.store(sig, SigAction::DEFAULT);
+            let bit = 1u64 << Self::index(sig);
+            self.forced |= bit;
+            self.unreset &= !bit;
+            self.resethand &= !bit;
         }
     }
 
@@ -788,6 +810,33 @@ mod tests {
         forced.force_default(SIGUSR1);
         assert_eq!(forced.get(SIGUSR1), SigAction::DEFAULT);
         assert_eq!(parent.lock().get(SIGUSR1), act);
+    }
+
+    /// What `force_default` leaves when the shared actions cannot be
+    /// copied: the forced slot reads as `SIG_DFL` on this side only, and
+    /// the next change's copy writes it in.
+    #[test]
+    fn a_forced_default_without_a_copy_reads_as_default_until_copied() {
+        let parent = SharedSigHandlers::new();
+        let act = SigAction::handler(H, SaFlags::empty(), SigSet::EMPTY);
+        let _ = parent.lock().set(SIGSEGV, act).unwrap();
+        let mut child = parent.lock().clone();
+        assert!(child.is_copy_on_write());
+        // the state force_default leaves after a failed copy
+        child.forced |= 1 << SigHandlers::index(SIGSEGV);
+        child.unreset &= !(1 << SigHandlers::index(SIGSEGV));
+        assert_eq!(child.get(SIGSEGV), SigAction::DEFAULT);
+        assert_eq!(parent.lock().get(SIGSEGV), act);
+        assert_ne!(child, *parent.lock());
+        // a change copies and keeps the forced slot at SIG_DFL
+        let _ = child.set(SIGUSR1, SigAction::IGNORE).unwrap();
+        assert!(!child.is_copy_on_write());
+        assert_eq!(child.forced, 0);
+        assert_eq!(child.get(SIGSEGV), SigAction::DEFAULT);
+        assert_eq!(child.get(SIGUSR1), SigAction::IGNORE);
+        assert_eq!(parent.lock().get(SIGSEGV), act);
+        // setting the handler back is a change from SIG_DFL
+        assert_eq!(child.set(SIGSEGV, act).unwrap().old, SigAction::DEFAULT);
     }
 
     #[test]
