@@ -275,6 +275,15 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     if flags & CloneFlags::NEWUSER.bits() != 0 && chrooted(t) {
         return Err(Errno::EPERM);
     }
+    // CLONE_NEWNS implies CLONE_FS; the mount namespace is the process's
+    // here (Linux gives the calling thread alone a new one): refused while
+    // other threads would keep a stale view of it
+    if flags & CloneFlags::NEWNS.bits() != 0
+        && table().with_process(t.pid, |p| p.threads().len() > 1).unwrap_or(false)
+    {
+        log::info!("pid {}: unshare(CLONE_NEWNS) in a multi-threaded process unsupported: EINVAL", t.pid);
+        return Err(Errno::EINVAL);
+    }
     let r = table().unshare(t.tid, flags);
     if r == Err(Errno::EINVAL) && flags & process::clone::NS_FLAGS.bits() != 0 {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
@@ -394,7 +403,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 {
                     return Err(Errno::EPERM);
                 }
-                if fs_shared {
+                // the mount namespace is the process's here (not each
+                // thread's, as Linux's nsproxy): a sibling thread would
+                // keep walking the old one
+                if fs_shared || p.threads().len() > 1 {
                     return Err(Errno::EINVAL);
                 }
             }
