@@ -163,8 +163,27 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
     };
     // the directories' entries, outside the table's lock (their locks
     // may sleep on a disk filesystem)
-    for (covered, root, whole) in pairs {
-        covered.mount_in_ns(id, &root, whole)?;
+    for (i, (covered, root, whole)) in pairs.iter().enumerate() {
+        if let Err(e) = covered.mount_in_ns(id, root, *whole) {
+            // no half-made namespace: the entries made so far, the copies
+            // and the registration go again
+            for (c, r, _) in &pairs[..=i] {
+                c.unmount_in_ns(id, r);
+            }
+            let gone: Vec<Mount> = {
+                let mut t = MOUNTS.lock();
+                let before = t.spaces.len();
+                t.spaces.retain(|(n, _)| *n != id);
+                SPACES.fetch_sub(before - t.spaces.len(), core::sync::atomic::Ordering::Relaxed);
+                let (gone, kept): (Vec<Mount>, Vec<Mount>) =
+                    core::mem::take(&mut t.list).into_iter().partition(|m| m.ns == id);
+                t.list = kept;
+                gone
+            };
+            drop(gone);
+            log::warn!("mount namespace {id}: copying the mounts failed: {e:?}");
+            return Err(linux_abi::Errno::ENOMEM);
+        }
     }
     reap_namespaces();
     Ok(())
@@ -347,7 +366,8 @@ pub fn record_bind(
 pub fn umount_locked(ns: u64, root: &Arc<Inode>, target: &[u8], detach: bool) -> linux_abi::Result<()> {
     let t = MOUNTS.lock();
     let locked = t.iter().filter(|m| m.ns == ns && m.umount_locked).any(|m| {
-        Arc::ptr_eq(&m.root, root) || (detach && m.target != target && path_within(target, &m.target))
+        (Arc::ptr_eq(&m.root, root) && m.target == target)
+            || (detach && m.target != target && path_within(target, &m.target))
     });
     if locked { Err(linux_abi::Errno::EINVAL) } else { Ok(()) }
 }

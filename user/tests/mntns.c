@@ -382,4 +382,30 @@ KT_CASE(setns_mnt_with_a_shared_fs_context) {
     KT_EQ(kt_in_child(setns_threads_child), 0);
 }
 
+/* /proc/PID/fd and cwd links are paths in the process's mount namespace */
+static int links_child(void) {
+    char buf[256];
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    int fd = open(DIR_A "/f", O_CREAT | O_RDWR, 0644);
+    KT_CHILD_CHECK(3, fd >= 0);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    KT_CHILD_CHECK(4, n > 0);
+    buf[n] = 0;
+    KT_CHILD_CHECK(5, strcmp(buf, DIR_A "/f") == 0);
+    KT_CHILD_CHECK(6, chdir(DIR_A) == 0);
+    n = readlink("/proc/self/cwd", buf, sizeof buf - 1);
+    KT_CHILD_CHECK(7, n > 0);
+    buf[n] = 0;
+    KT_CHILD_CHECK(8, strcmp(buf, DIR_A) == 0);
+    return 0;
+}
+
+KT_CASE(proc_links_are_paths_in_the_namespace) {
+    dirs();
+    KT_EQ(kt_in_child(links_child), 0);
+}
+
 KT_MAIN()

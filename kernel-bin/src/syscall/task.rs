@@ -284,6 +284,7 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
         log::info!("pid {}: unshare(CLONE_NEWNS) in a multi-threaded process unsupported: EINVAL", t.pid);
         return Err(Errno::EINVAL);
     }
+    let old_mnt = table().with_process(t.pid, |p| p.ns().mnt.clone());
     let r = table().unshare(t.tid, flags);
     if r == Err(Errno::EINVAL) && flags & process::clone::NS_FLAGS.bits() != 0 {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
@@ -295,9 +296,22 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     let from = t.mnt_ns;
     t.refresh_user_ns();
     // CLONE_NEWNS: the new namespace gets copies of the old one's mounts
-    if r.is_ok() && t.mnt_ns != from {
-        new_mount_ns(t.pid, from)?;
+    if r.is_ok()
+        && t.mnt_ns != from
+        && let Err(e) = new_mount_ns(t.pid, from)
+    {
+        // the copy failed (ENOMEM, nothing of it kept): the caller goes
+        // back to the namespace it was in (a new user namespace of the same
+        // call stays)
+        if let Some(old) = old_mnt {
+            let new = table().with_process(t.pid, |p| core::mem::replace(&mut p.ns_mut().mnt, old));
+            drop(new);
+            t.refresh_user_ns();
+        }
+        crate::fs::reap_namespaces();
+        return Err(e);
     }
+    drop(old_mnt);
     r
 }
 
