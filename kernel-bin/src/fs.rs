@@ -32,7 +32,21 @@ struct Mount {
     /// Locked flags: mounted by a namespace's own root from a more
     /// privileged namespace's copy (a remount may not drop ro/nosuid/nodev).
     locked: bool,
+    /// Linux's `MNT_LOCKED`: copied into a namespace owned by a less
+    /// privileged user namespace, so its owner may not umount it (that
+    /// would show what it hides).
+    umount_locked: bool,
+    /// The nsfs number of the user namespace owning the filesystem
+    /// (Linux's `sb->s_user_ns`): who may remount it (read-only is per
+    /// filesystem here).
+    fs_user: u64,
 }
+
+/// Linux's default `fs.mount-max`: mounts per namespace (`ENOSPC` past it).
+pub const MOUNT_MAX: usize = 100_000;
+
+/// The owner of the filesystems mounted at boot: the initial user namespace.
+const INIT_FS_USER: u64 = process::ns::INIT_USER_INO;
 
 static NEXT_MOUNT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(20);
 
@@ -99,7 +113,8 @@ pub fn ns_id(ns: &process::ns::MntNs) -> u64 {
 /// nothing). Runs before any task of the namespace walks a path.
 pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Result<()> {
     let id = ns_id(new);
-    reap_namespaces();
+    // no reaping before the copy: after unshare(2) no process is in
+    // `from` any more, and its mounts would go before they are copied
     let pairs: Vec<(Arc<Inode>, Arc<Inode>, bool)> = {
         let mut t = MOUNTS.lock();
         if id == vfs::INITIAL_MNT_NS || t.spaces.iter().any(|(n, _)| *n == id) {
@@ -107,6 +122,9 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
         }
         t.spaces.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
         let n = t.list.iter().filter(|m| m.ns == from).count();
+        if n > MOUNT_MAX {
+            return Err(linux_abi::Errno::ENOSPC);
+        }
         t.list.try_reserve(n).map_err(|_| linux_abi::Errno::ENOMEM)?;
         let mut pairs = Vec::new();
         pairs.try_reserve(n).map_err(|_| linux_abi::Errno::ENOMEM)?;
@@ -129,6 +147,8 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 // copy_tree(CL_UNPRIVILEGED): a less privileged namespace
                 // may not change the flags it was given
                 locked: m.locked || user_owned,
+                umount_locked: m.umount_locked || user_owned,
+                fs_user: m.fs_user,
             })
             .collect();
         for m in &copies {
@@ -143,9 +163,29 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
     };
     // the directories' entries, outside the table's lock (their locks
     // may sleep on a disk filesystem)
-    for (covered, root, whole) in pairs {
-        covered.mount_in_ns(id, &root, whole)?;
+    for (i, (covered, root, whole)) in pairs.iter().enumerate() {
+        if let Err(e) = covered.mount_in_ns(id, root, *whole) {
+            // no half-made namespace: the entries made so far, the copies
+            // and the registration go again
+            for (c, r, _) in &pairs[..=i] {
+                c.unmount_in_ns(id, r);
+            }
+            let gone: Vec<Mount> = {
+                let mut t = MOUNTS.lock();
+                let before = t.spaces.len();
+                t.spaces.retain(|(n, _)| *n != id);
+                SPACES.fetch_sub(before - t.spaces.len(), core::sync::atomic::Ordering::Relaxed);
+                let (gone, kept): (Vec<Mount>, Vec<Mount>) =
+                    core::mem::take(&mut t.list).into_iter().partition(|m| m.ns == id);
+                t.list = kept;
+                gone
+            };
+            drop(gone);
+            log::warn!("mount namespace {id}: copying the mounts failed: {e:?}");
+            return Err(linux_abi::Errno::ENOMEM);
+        }
     }
+    reap_namespaces();
     Ok(())
 }
 
@@ -198,7 +238,39 @@ pub fn record_mount(
     root: Arc<Inode>,
     covered: Option<Arc<Inode>>,
 ) {
-    MOUNTS.lock().push(Mount {
+    let _ = record_mount_by(ns, INIT_FS_USER, source, target, fstype, options, root, covered);
+}
+
+/// Checks that one more mount may be recorded in `ns` before it is made:
+/// `ENOSPC` at Linux's `fs.mount-max` ([`MOUNT_MAX`]), `ENOMEM` when the
+/// table cannot grow (the room is reserved).
+pub fn reserve_mount(ns: u64) -> linux_abi::Result<()> {
+    let mut t = MOUNTS.lock();
+    if t.list.iter().filter(|m| m.ns == ns).count() >= MOUNT_MAX {
+        log::info!("mount namespace {ns}: fs.mount-max ({MOUNT_MAX}) reached: ENOSPC");
+        return Err(linux_abi::Errno::ENOSPC);
+    }
+    t.list.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)
+}
+
+/// Records a mount of `root` on `target` (an absolute path), hiding the
+/// directory `covered`, in the namespace `ns`, of a filesystem owned by
+/// the user namespace numbered `fs_user` (who may remount it).
+/// `ENOMEM` when the table cannot grow.
+#[allow(clippy::too_many_arguments)]
+pub fn record_mount_by(
+    ns: u64,
+    fs_user: u64,
+    source: &[u8],
+    target: &[u8],
+    fstype: &[u8],
+    options: String,
+    root: Arc<Inode>,
+    covered: Option<Arc<Inode>>,
+) -> linux_abi::Result<()> {
+    let mut t = MOUNTS.lock();
+    t.list.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
+    t.list.push(Mount {
         ns,
         source: source.to_vec(),
         target: target.to_vec(),
@@ -210,7 +282,10 @@ pub fn record_mount(
         fs_root: b"/".to_vec(),
         shared: 0,
         locked: false,
+        umount_locked: false,
+        fs_user,
     });
+    Ok(())
 }
 
 /// Whether `prefix` is `path` or one of its ancestor directories (both
@@ -223,16 +298,28 @@ fn path_within(prefix: &[u8], path: &[u8]) -> bool {
 /// namespace `ns`: /proc/mounts shows it with the source, type and
 /// options of the filesystem holding `root`, as Linux.
 /// `source` is the bound directory's absolute path (for mountinfo's root
-/// field: its path inside its filesystem).
-pub fn record_bind(ns: u64, target: &[u8], source: &[u8], root: Arc<Inode>, covered: Arc<Inode>) {
+/// field: its path inside its filesystem). The holder is looked for in
+/// `ns` only; without one the bind's flags are locked when `user_owned`
+/// (the namespace's owner is not the initial user namespace) and its
+/// filesystem counts as the initial namespace's (no remount). `ENOMEM`
+/// when the table cannot grow.
+pub fn record_bind(
+    ns: u64,
+    user_owned: bool,
+    target: &[u8],
+    source: &[u8],
+    root: Arc<Inode>,
+    covered: Arc<Inode>,
+) -> linux_abi::Result<()> {
     let mut mounts = MOUNTS.lock();
+    mounts.list.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
     let holder = mounts
         .iter()
         .rev()
         .filter(|m| m.ns == ns)
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
-        .or_else(|| mounts.iter().rev().find(|m| m.root.same_fs(&root)));
-    let (src, fstype, options, fs_root, locked) = match holder {
+        .or_else(|| mounts.iter().rev().filter(|m| m.ns == ns).find(|m| m.root.same_fs(&root)));
+    let (src, fstype, options, fs_root, locked, fs_user) = match holder {
         Some(m) => {
             // the bound directory's path below the holder's mount point,
             // appended to the holder's own root
@@ -248,9 +335,11 @@ pub fn record_bind(ns: u64, target: &[u8], source: &[u8], root: Arc<Inode>, cove
                 r.clear();
             }
             r.extend_from_slice(rest);
-            (m.source.clone(), m.fstype.clone(), m.options.clone(), r, m.locked)
+            (m.source.clone(), m.fstype.clone(), m.options.clone(), r, m.locked, m.fs_user)
         }
-        None => (b"none".to_vec(), b"none".to_vec(), String::from("rw"), b"/".to_vec(), false),
+        None => {
+            (b"none".to_vec(), b"none".to_vec(), String::from("rw"), b"/".to_vec(), user_owned, INIT_FS_USER)
+        }
     };
     let id = next_mount_id();
     mounts.push(Mount {
@@ -265,7 +354,22 @@ pub fn record_bind(ns: u64, target: &[u8], source: &[u8], root: Arc<Inode>, cove
         fs_root,
         shared: 0,
         locked,
+        umount_locked: false,
+        fs_user,
     });
+    Ok(())
+}
+
+/// umount2(2)'s can_umount(): `EINVAL` when the mount of `root` in `ns`,
+/// or with `detach` one below the absolute path `target`, is locked
+/// (copied into a namespace of a less privileged user namespace).
+pub fn umount_locked(ns: u64, root: &Arc<Inode>, target: &[u8], detach: bool) -> linux_abi::Result<()> {
+    let t = MOUNTS.lock();
+    let locked = t.iter().filter(|m| m.ns == ns && m.umount_locked).any(|m| {
+        (Arc::ptr_eq(&m.root, root) && m.target == target)
+            || (detach && m.target != target && path_within(target, &m.target))
+    });
+    if locked { Err(linux_abi::Errno::EINVAL) } else { Ok(()) }
 }
 
 /// Forgets the mount of `root` on `covered` in `ns` (umount(2)); whether
@@ -332,12 +436,24 @@ static NEXT_GROUP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 /// Read-only is a state of the filesystem here, so every mount of it
 /// changes; `bind` (MS_REMOUNT|MS_BIND, which is per mount in Linux) is
 /// refused with `EINVAL` when the filesystem is mounted more than once.
-pub fn remount(ns: u64, root: &Arc<Inode>, ro: bool, bind: bool) -> linux_abi::Result<()> {
+/// `caller_user` is the caller's user namespace (`None`: the initial
+/// one): another may remount only a filesystem it owns (`EPERM`, Linux's
+/// ns_capable(sb->s_user_ns)).
+pub fn remount(
+    ns: u64,
+    root: &Arc<Inode>,
+    ro: bool,
+    bind: bool,
+    caller_user: Option<u64>,
+) -> linux_abi::Result<()> {
     let mut mounts = MOUNTS.lock();
     let Some(me) = mounts.iter().find(|m| m.ns == ns && Arc::ptr_eq(&m.root, root)) else {
         return Err(linux_abi::Errno::EINVAL);
     };
     if me.locked && !ro && me.options.starts_with("ro") {
+        return Err(linux_abi::Errno::EPERM);
+    }
+    if caller_user.is_some_and(|u| u != me.fs_user) {
         return Err(linux_abi::Errno::EPERM);
     }
     if bind && mounts.iter().filter(|m| m.root.same_fs(root)).count() > 1 {

@@ -1152,11 +1152,11 @@ fn fds(pid: Pid, tid: Pid) -> Vec<u32> {
 
 /// A path for an inode: devices by number, others by a search from the
 /// root (`Ctx::path_of`).
-fn inode_path(inode: &Arc<Inode>) -> Option<Vec<u8>> {
+fn inode_path(ns: u64, inode: &Arc<Inode>) -> Option<Vec<u8>> {
     let Some((major, minor)) = inode.device() else {
-        let root = crate::fs::root()?;
+        let root = crate::fs::root_of(ns).or_else(crate::fs::root)?;
         let cred = vfs::Cred::root();
-        return vfs::Ctx::new(root, &cred).path_of(inode, 20_000);
+        return vfs::Ctx::new(root, &cred).with_mnt_ns(ns).path_of(inode, 20_000);
     };
     let name = match (major, minor) {
         (1, 3) => "null",
@@ -1340,10 +1340,11 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     let files =
         table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let file = files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
+    let ns = mnt_ns_of(pid);
     // an O_TMPFILE file's dentry stays the unnamed one after linkat(2)
     // names it: "/dir/#<ino> (deleted)" (below) as long as it is open
     let tmpfile = file.status_flags() & vfs::O_TMPFILE_BIT != 0;
-    if !tmpfile && let Some(p) = file.inode().and_then(inode_path) {
+    if !tmpfile && let Some(p) = file.inode().and_then(|i| inode_path(ns, i)) {
         return Ok(p);
     }
     if let Some(name) = crate::syscall::shm::memfd_link(&*file) {
@@ -1360,7 +1361,7 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
         0 => b"anon_inode:[eventpoll]".to_vec(),
         // an unlinked file: its old path, as Linux's d_path()
         _ => match file.inode().and_then(|i| i.unlinked_from()).and_then(|(dir, name)| {
-            let mut p = inode_path(&dir)?;
+            let mut p = inode_path(ns, &dir)?;
             if p != b"/" {
                 p.push(b'/');
             }
@@ -1376,11 +1377,18 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     })
 }
 
+/// The vfs id of process `pid`'s mount namespace (the initial one's when
+/// it is gone): its links are paths there.
+fn mnt_ns_of(pid: Pid) -> u64 {
+    table().with_process(pid, |p| crate::fs::ns_id(&p.ns().mnt)).unwrap_or(vfs::INITIAL_MNT_NS)
+}
+
 fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
+    let ns = mnt_ns_of(pid);
     if name == "exe" {
         let (path, inode) = info(pid, |i| (i.exe.clone(), i.exe_inode.clone())).ok_or(Errno::ENOENT)?;
         // the search runs without the table lock
-        let found = inode.as_ref().and_then(inode_path);
+        let found = inode.as_ref().and_then(|i| inode_path(ns, i));
         return found.or(Some(path)).filter(|e| !e.is_empty()).ok_or(Errno::ENOENT);
     }
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
@@ -1393,7 +1401,7 @@ fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         "root" => Ok(b"/".to_vec()),
         _ => {
             let cred = vfs::Cred::root();
-            vfs::Ctx::new(root, &cred).getcwd(&cwd)
+            vfs::Ctx::new(root, &cred).with_mnt_ns(ns).getcwd(&cwd)
         }
     }
 }

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <grp.h>
+#include <pthread.h>
 
 #define DIR_A "/tmp/kt_mntns_a"
 #define DIR_B "/tmp/kt_mntns_b"
@@ -312,6 +313,99 @@ KT_CASE(user_namespace_root_mounts_in_its_own_namespace) {
     KT_EQ(kt_in_child(userns_child), 0);
     /* nothing of it shows here */
     KT_TRUE(!exists(DIR_A "/mine"), "!exists(DIR_A '/mine')");
+}
+
+/* A user namespace's root may remount only the filesystems it made (a
+ * filesystem of the initial namespace stays as it is: EPERM), and may not
+ * umount the mounts its namespace was given (locked: EINVAL, with
+ * MNT_DETACH or MNT_FORCE too); its own it may. */
+static int locked_child(void) {
+    char map[32];
+    dirs();
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    /* a copy of a copy keeps the mounts (the first copy's namespace,
+     * which no process is in any more, is not reaped before) */
+    KT_CHILD_CHECK(30, unshare(CLONE_NEWNS) == 0 && exists("/proc/self/setgroups") && mounted(DIR_A) == 1);
+    KT_CHILD_CHECK(3, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
+                          prctl(PR_SET_DUMPABLE, 1) == 0);
+    KT_CHILD_CHECK(4, unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0);
+    snprintf(map, sizeof map, "0 1000 1");
+    KT_CHILD_CHECK(5, put("/proc/self/setgroups", "deny") > 0);
+    KT_CHILD_CHECK(6, put("/proc/self/uid_map", map) > 0 && put("/proc/self/gid_map", map) > 0);
+    KT_CHILD_CHECK(7, mount(NULL, DIR_A, NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(8, mount(NULL, DIR_A, NULL, MS_REMOUNT, NULL) == -1 && errno == EPERM);
+    /* its own tmpfs: read-only and back */
+    KT_CHILD_CHECK(9, mount("none", DIR_B, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(10, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+    KT_CHILD_CHECK(11, open(DIR_B "/f", O_CREAT | O_WRONLY, 0644) == -1 && errno == EROFS);
+    KT_CHILD_CHECK(12, mount(NULL, DIR_B, NULL, MS_REMOUNT, NULL) == 0);
+    int fd = open(DIR_B "/f", O_CREAT | O_WRONLY, 0644);
+    KT_CHILD_CHECK(13, fd >= 0);
+    close(fd);
+    /* the copied mount is locked */
+    KT_CHILD_CHECK(14, umount(DIR_A) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(15, umount2(DIR_A, MNT_DETACH) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(16, mounted(DIR_A) == 1);
+    KT_CHILD_CHECK(17, umount2(DIR_A, MNT_FORCE) == -1 && errno == EINVAL);
+    /* its own mount: MNT_FORCE is allowed (Linux 6.1 checks no capability) */
+    KT_CHILD_CHECK(18, umount2(DIR_B, MNT_FORCE) == 0 && mounted(DIR_B) == 0);
+    return 0;
+}
+
+KT_CASE(user_namespace_root_remounts_and_umounts_only_its_own) {
+    KT_EQ(kt_in_child(locked_child), 0);
+}
+
+static void *idle_thread(void *arg) {
+    int *fds = arg;
+    char c;
+    while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+/* setns(2) into a mount namespace while the fs context is shared with
+ * another thread: EINVAL (mntns_install: fs->users != 1). */
+static int setns_threads_child(void) {
+    int fds[2];
+    pthread_t th;
+    int fd = open("/proc/self/ns/mnt", O_RDONLY);
+    KT_CHILD_CHECK(1, fd >= 0 && pipe(fds) == 0);
+    KT_CHILD_CHECK(2, pthread_create(&th, NULL, idle_thread, fds) == 0);
+    KT_CHILD_CHECK(3, setns(fd, CLONE_NEWNS) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(4, write(fds[1], "x", 1) == 1 && pthread_join(th, NULL) == 0);
+    return 0;
+}
+
+KT_CASE(setns_mnt_with_a_shared_fs_context) {
+    KT_EQ(kt_in_child(setns_threads_child), 0);
+}
+
+/* /proc/PID/fd and cwd links are paths in the process's mount namespace */
+static int links_child(void) {
+    char buf[256];
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    int fd = open(DIR_A "/f", O_CREAT | O_RDWR, 0644);
+    KT_CHILD_CHECK(3, fd >= 0);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    KT_CHILD_CHECK(4, n > 0);
+    buf[n] = 0;
+    KT_CHILD_CHECK(5, strcmp(buf, DIR_A "/f") == 0);
+    KT_CHILD_CHECK(6, chdir(DIR_A) == 0);
+    n = readlink("/proc/self/cwd", buf, sizeof buf - 1);
+    KT_CHILD_CHECK(7, n > 0);
+    buf[n] = 0;
+    KT_CHILD_CHECK(8, strcmp(buf, DIR_A) == 0);
+    return 0;
+}
+
+KT_CASE(proc_links_are_paths_in_the_namespace) {
+    dirs();
+    KT_EQ(kt_in_child(links_child), 0);
 }
 
 KT_MAIN()

@@ -1421,14 +1421,16 @@ pub fn mount(
     // do_mount(): the target is looked up, then may_mount() wants
     // CAP_SYS_ADMIN, before the flags are looked at
     let target = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
-    let (may, initial_user) = may_mount(t);
+    let (may, initial_user, user_ino, user_owned) = may_mount(t);
     if !may {
         return Err(Errno::EPERM);
     }
     crate::fs::reap_namespaces();
     let ns = t.mnt_ns;
     if flags & MS_REMOUNT != 0 {
-        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0).map(|_| 0);
+        let caller = if initial_user { None } else { Some(user_ino) };
+        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0, caller)
+            .map(|_| 0);
     }
     if flags & MS_BIND != 0 {
         // do_loopback(): a source is needed, looked up following links
@@ -1436,6 +1438,7 @@ pub fn mount(
             return Err(Errno::EINVAL);
         }
         let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
+        crate::fs::reserve_mount(ns)?;
         let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, _| {
             if target.is_dir() != from.is_dir() {
                 return Err(Errno::ENOTDIR);
@@ -1449,7 +1452,11 @@ pub fn mount(
             ctx.bind_on(&target, from.clone())?;
             Ok((abs, from_abs))
         })?;
-        crate::fs::record_bind(ns, &abs, &from_abs, from, target);
+        if let Err(e) = crate::fs::record_bind(ns, user_owned, &abs, &from_abs, from, target.clone()) {
+            // the bind is taken back: no mount the table does not know
+            let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            return Err(e);
+        }
         return Ok(0);
     }
     if flags & MS_PROPAGATION != 0 {
@@ -1471,6 +1478,7 @@ pub fn mount(
     }
     // one devpts instance: mounted at boot, a further mount shows the
     // same pairs (a bind of its root, listed as devpts)
+    crate::fs::reserve_mount(ns)?;
     if ty == b"devpts" {
         let pts = crate::pty::devpts();
         let (abs, bound) = with_ctx(t, AT_FDCWD, |ctx, _| {
@@ -1484,11 +1492,16 @@ pub fn mount(
                 Err(e) => Err(e),
             }
         })?;
-        if bound {
-            crate::fs::record_bind(ns, &abs, b"/dev/pts", pts, target);
+        let recorded = if bound {
+            crate::fs::record_bind(ns, user_owned, &abs, b"/dev/pts", pts, target)
         } else {
             let o = alloc::string::String::from("rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000");
-            crate::fs::record_mount(ns, &src, &abs, b"devpts", o, pts, Some(target));
+            let init = process::ns::INIT_USER_INO;
+            crate::fs::record_mount_by(ns, init, &src, &abs, b"devpts", o, pts, Some(target))
+        };
+        if let Err(e) = recorded {
+            let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            return Err(e);
         }
         return Ok(0);
     }
@@ -1544,25 +1557,37 @@ pub fn mount(
     if flags & MS_RDONLY != 0 {
         fs_root.set_fs_read_only(true)?;
     }
-    crate::fs::record_mount(ns, &src, &abs, &ty, o, fs_root, Some(target));
+    let fs_user = if initial_user { process::ns::INIT_USER_INO } else { user_ino };
+    if let Err(e) = crate::fs::record_mount_by(ns, fs_user, &src, &abs, &ty, o, fs_root.clone(), Some(target))
+    {
+        if with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p)).is_ok() {
+            let _ = crate::fs::unmounted(&fs_root);
+        }
+        return Err(e);
+    }
     Ok(0)
 }
 
 /// Linux's may_mount(): CAP_SYS_ADMIN over the user namespace that owns
 /// the caller's mount namespace; and whether the caller's user namespace
-/// is the initial one (what it may mount).
-fn may_mount(t: &UThread) -> (bool, bool) {
+/// is the initial one (what it may mount), its nsfs number, and whether
+/// the mount namespace's owner is not the initial user namespace.
+fn may_mount(t: &UThread) -> (bool, bool, u64, bool) {
     table()
         .with_process(t.pid, |p| {
             let c = p.creds();
-            (c.ns_capable(p.ns().mnt.owner(), process::cred::CAP_SYS_ADMIN), c.user_ns.is_initial())
+            let owner = p.ns().mnt.owner().clone();
+            let may = c.ns_capable(&owner, process::cred::CAP_SYS_ADMIN);
+            (may, c.user_ns.is_initial(), c.user_ns.ino(), !owner.is_initial())
         })
-        .unwrap_or((false, false))
+        .unwrap_or((false, false, 0, false))
 }
 
 /// umount2(2): `MNT_DETACH` detaches the mounts below the target with it
-/// (without it a mount with mounts below is `EBUSY`); `MNT_FORCE` and
-/// `MNT_EXPIRE` are accepted (and change nothing), `UMOUNT_NOFOLLOW`
+/// (without it a mount with mounts below is `EBUSY`); a locked mount
+/// (copied into a user-owned namespace), or with `MNT_DETACH` one below
+/// it, is `EINVAL`; `MNT_FORCE` and `MNT_EXPIRE` are accepted (and
+/// change nothing), `UMOUNT_NOFOLLOW`
 /// keeps a final link; `EINVAL` for other flags or a path that is not a
 /// mount point of the caller's mount namespace.
 /// umount2(2): `(char *name, int flags)`.
@@ -1586,6 +1611,10 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     let ns = t.mnt_ns;
     // the mounts below it: detached with it, else busy
     let abs = with_ctx(t, AT_FDCWD, |ctx, _| ctx.getcwd(&inode))?;
+    // can_umount(): a locked mount (or with MNT_DETACH one below it) is
+    // EINVAL (MNT_FORCE wants no capability beyond may_mount() in Linux
+    // 6.1: measured under --linux)
+    crate::fs::umount_locked(ns, &inode, &abs, flags & MNT_DETACH != 0)?;
     let below = crate::fs::mounts_below(ns, &abs);
     if !below.is_empty() && flags & MNT_DETACH == 0 && crate::fs::mount_of(&inode).1 {
         return Err(Errno::EBUSY);

@@ -275,6 +275,16 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     if flags & CloneFlags::NEWUSER.bits() != 0 && chrooted(t) {
         return Err(Errno::EPERM);
     }
+    // CLONE_NEWNS implies CLONE_FS; the mount namespace is the process's
+    // here (Linux gives the calling thread alone a new one): refused while
+    // other threads would keep a stale view of it
+    if flags & CloneFlags::NEWNS.bits() != 0
+        && table().with_process(t.pid, |p| p.threads().len() > 1).unwrap_or(false)
+    {
+        log::info!("pid {}: unshare(CLONE_NEWNS) in a multi-threaded process unsupported: EINVAL", t.pid);
+        return Err(Errno::EINVAL);
+    }
+    let old_mnt = table().with_process(t.pid, |p| p.ns().mnt.clone());
     let r = table().unshare(t.tid, flags);
     if r == Err(Errno::EINVAL) && flags & process::clone::NS_FLAGS.bits() != 0 {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
@@ -286,9 +296,22 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     let from = t.mnt_ns;
     t.refresh_user_ns();
     // CLONE_NEWNS: the new namespace gets copies of the old one's mounts
-    if r.is_ok() && t.mnt_ns != from {
-        new_mount_ns(t.pid, from)?;
+    if r.is_ok()
+        && t.mnt_ns != from
+        && let Err(e) = new_mount_ns(t.pid, from)
+    {
+        // the copy failed (ENOMEM, nothing of it kept): the caller goes
+        // back to the namespace it was in (a new user namespace of the same
+        // call stays)
+        if let Some(old) = old_mnt {
+            let new = table().with_process(t.pid, |p| core::mem::replace(&mut p.ns_mut().mnt, old));
+            drop(new);
+            t.refresh_user_ns();
+        }
+        crate::fs::reap_namespaces();
+        return Err(e);
     }
+    drop(old_mnt);
     r
 }
 
@@ -394,7 +417,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 {
                     return Err(Errno::EPERM);
                 }
-                if fs_shared {
+                // the mount namespace is the process's here (not each
+                // thread's, as Linux's nsproxy): a sibling thread would
+                // keep walking the old one
+                if fs_shared || p.threads().len() > 1 {
                     return Err(Errno::EINVAL);
                 }
             }
