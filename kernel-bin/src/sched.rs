@@ -1074,6 +1074,20 @@ fn wake_sleepers(now_raw: u64) {
     }
 }
 
+/// At a tick's work or before the idle `hlt`: when the earliest
+/// sleeper's deadline comes within a tick period, brings this CPU's next
+/// timer interrupt forward to it ([`arch_x86_64::apic::timer_early`]; a
+/// sleep longer than a tick, such as CPython's 5 ms GIL wait, is armed
+/// here at the tick before its deadline). One atomic load when no
+/// deadline is that near.
+fn arm_next_due(now_raw: u64) {
+    let due = NEXT_DUE.load(Ordering::Relaxed);
+    if due == u64::MAX || due <= now_raw || due - now_raw >= TICK_NS {
+        return;
+    }
+    arch_x86_64::apic::timer_early((due - now_raw).saturating_add(TIMER_SLACK_NS));
+}
+
 /// How many due sleepers [`wake_sleepers`] pops per turn of the
 /// sleepers' lock.
 const WAKE_BATCH: usize = 8;
@@ -1613,6 +1627,7 @@ pub fn preempt_tick() {
     LOOK_NS[cpu].store(now, Ordering::Relaxed);
     device_work(cpu);
     wake_sleepers(now);
+    arm_next_due(now);
     preempt_if_due(cpu);
 }
 
@@ -1721,6 +1736,7 @@ fn tick_point(cpu: usize, tick: u64) {
         LOOK_NS[cpu].store(now, Ordering::Relaxed);
         device_work(cpu);
         wake_sleepers(now);
+        arm_next_due(now);
     }
     preempt_if_due(cpu);
 }
@@ -1993,6 +2009,8 @@ pub fn idle_until(done: impl Fn() -> bool) {
             };
             let woken = limit != 0 && poll_idle(cpu, limit, t0);
             if !woken {
+                // (a sleeper due before the next tick ends the `hlt`)
+                arm_next_due(time::since_boot_ns());
                 add_own(&HALTS[cpu], 1);
                 arch_x86_64::cpu::enable_interrupts_and_wait();
             }
