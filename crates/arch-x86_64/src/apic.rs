@@ -143,7 +143,8 @@ pub fn timer_normal() {
 static PERIOD: [AtomicU32; crate::percpu::MAX_CPUS] = [const { AtomicU32::new(0) }; crate::percpu::MAX_CPUS];
 
 /// Per CPU: [`timer_early`] shortened the running count.
-static EARLY: [AtomicBool; crate::percpu::MAX_CPUS] = [const { AtomicBool::new(false) }; crate::percpu::MAX_CPUS];
+static EARLY: [AtomicBool; crate::percpu::MAX_CPUS] =
+    [const { AtomicBool::new(false) }; crate::percpu::MAX_CPUS];
 
 fn set_period(count: u32) {
     let cpu = crate::percpu::cpu_id();
@@ -162,7 +163,8 @@ fn set_period(count: u32) {
 pub fn timer_early(ns: u64) {
     let per_tick = PER_TICK.load(Ordering::Relaxed).max(1);
     let tick_ns = 1_000_000_000 / TIMER_HZ;
-    let want = (u128::from(ns) * u128::from(per_tick) / u128::from(tick_ns)).clamp(1, u128::from(u32::MAX)) as u32;
+    let want =
+        (u128::from(ns) * u128::from(per_tick) / u128::from(tick_ns)).clamp(1, u128::from(u32::MAX)) as u32;
     let left = read(REG_TIMER_CURRENT);
     if left == 0 || want >= left {
         return;
