@@ -5,7 +5,8 @@
  * until its next timer). */
 #include "bench.h"
 
-#include <linux/futex.h>
+/* (musl has no linux/futex.h): FUTEX_WAIT with FUTEX_PRIVATE_FLAG */
+#define FUTEX_WAIT_PRIVATE 128
 #include <sys/syscall.h>
 
 static uint64_t body(uint64_t iters, void *arg) {
