@@ -147,12 +147,14 @@ static EARLY: [AtomicBool; crate::percpu::MAX_CPUS] =
     [const { AtomicBool::new(false) }; crate::percpu::MAX_CPUS];
 
 fn set_period(count: u32) {
-    let cpu = crate::percpu::cpu_id();
-    if let (Some(p), Some(e)) = (PERIOD.get(cpu), EARLY.get(cpu)) {
-        p.store(count, Ordering::Relaxed);
-        e.store(false, Ordering::Relaxed);
-    }
-    write(REG_TIMER_INIT, count);
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let cpu = crate::percpu::cpu_id();
+        if let (Some(p), Some(e)) = (PERIOD.get(cpu), EARLY.get(cpu)) {
+            p.store(count, Ordering::Relaxed);
+            e.store(false, Ordering::Relaxed);
+        }
+        write(REG_TIMER_INIT, count);
+    });
 }
 
 /// Makes the running CPU's next timer interrupt come `ns` from now when
@@ -165,16 +167,21 @@ pub fn timer_early(ns: u64) {
     let tick_ns = 1_000_000_000 / TIMER_HZ;
     let want =
         (u128::from(ns) * u128::from(per_tick) / u128::from(tick_ns)).clamp(1, u128::from(u32::MAX)) as u32;
-    let left = read(REG_TIMER_CURRENT);
-    if left == 0 || want >= left {
-        return;
-    }
-    if let Some(e) = EARLY.get(crate::percpu::cpu_id()) {
-        e.store(true, Ordering::Relaxed);
-        // (periodic mode: the write restarts the count and makes it the
-        // period until the interrupt puts the period back)
-        write(REG_TIMER_INIT, want);
-    }
+    // with interrupts off: a timer interrupt between the flag and the
+    // write would put the period back first and leave the short count as
+    // the period
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let left = read(REG_TIMER_CURRENT);
+        if left == 0 || want >= left {
+            return;
+        }
+        if let Some(e) = EARLY.get(crate::percpu::cpu_id()) {
+            e.store(true, Ordering::Relaxed);
+            // (periodic mode: the write restarts the count and makes it
+            // the period until the interrupt puts the period back)
+            write(REG_TIMER_INIT, want);
+        }
+    });
 }
 
 /// Called by the timer interrupt: puts the period back after an early
