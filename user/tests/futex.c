@@ -181,6 +181,42 @@ KT_CASE(wait_timeout_etimedout) {
     KT_SYS_ERR(futex6(&word, P(FUTEX_WAIT), 0, &zero, 0, 0), ETIMEDOUT);
 }
 
+/* Timed waits shorter than a scheduler tick (4 ms on ours): each one ends
+ * with ETIMEDOUT and never before its timeout (relative FUTEX_WAIT and an
+ * absolute FUTEX_WAIT_BITSET deadline), however the kernel times them. */
+static long long ns_since(const struct timespec *a) {
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (long long)(b.tv_sec - a->tv_sec) * 1000000000LL + (b.tv_nsec - a->tv_nsec);
+}
+
+KT_CASE(short_timeouts_never_end_early) {
+    static volatile int word;
+    static const long waits_us[] = {1, 100, 700, 1000, 2500, 3900, 5000};
+    for (int round = 0; round < 3; round++) {
+        for (unsigned i = 0; i < sizeof waits_us / sizeof waits_us[0]; i++) {
+            long ns = waits_us[i] * 1000L;
+            struct timespec start, ts = {0, ns};
+            clock_gettime(CLOCK_MONOTONIC, &start);
+            KT_SYS_ERR(futex6(&word, P(FUTEX_WAIT), 0, &ts, 0, 0), ETIMEDOUT);
+            long long took = ns_since(&start);
+            KT_TRUE(took >= ns && took < 3000000000LL, "FUTEX_WAIT of %ld ns took %lld ns", ns, took);
+            struct timespec abs;
+            clock_gettime(CLOCK_MONOTONIC, &abs);
+            start = abs;
+            abs.tv_nsec += ns;
+            if (abs.tv_nsec >= 1000000000L) {
+                abs.tv_sec++;
+                abs.tv_nsec -= 1000000000L;
+            }
+            KT_SYS_ERR(futex6(&word, P(FUTEX_WAIT_BITSET), 0, &abs, 0, -1), ETIMEDOUT);
+            took = ns_since(&start);
+            KT_TRUE(took >= ns && took < 3000000000LL, "a FUTEX_WAIT_BITSET deadline %ld ns away took %lld ns", ns,
+                    took);
+        }
+    }
+}
+
 KT_CASE(wait_value_differs_eagain) {
     static volatile int word;
     word = 5;

@@ -4,7 +4,7 @@
 
 use crate::mem::phys_to_virt;
 use crate::trap::{SPURIOUS_VECTOR, TIMER_VECTOR};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
 
@@ -127,16 +127,74 @@ pub(crate) fn start_timer_ap() {
 /// ask for with an IPI). Writing the initial count restarts the period.
 pub fn timer_slow(factor: u32) {
     let per_tick = PER_TICK.load(Ordering::Relaxed).max(1);
-    write(
-        REG_TIMER_INIT,
-        (per_tick.saturating_mul(u64::from(factor.max(1)))).min(u64::from(u32::MAX)) as u32,
-    );
+    let count = (per_tick.saturating_mul(u64::from(factor.max(1)))).min(u64::from(u32::MAX)) as u32;
+    set_period(count);
 }
 
 /// Back to [`TIMER_HZ`] after [`timer_slow`] (the next tick one period
 /// from now).
 pub fn timer_normal() {
-    write(REG_TIMER_INIT, PER_TICK.load(Ordering::Relaxed).max(1) as u32);
+    set_period(PER_TICK.load(Ordering::Relaxed).max(1) as u32);
+}
+
+/// Per CPU: the timer's period in counts as last set by [`timer_slow`] or
+/// [`timer_normal`] (0: the boot value, one tick), what an early
+/// interrupt ([`timer_early`]) puts back.
+static PERIOD: [AtomicU32; crate::percpu::MAX_CPUS] = [const { AtomicU32::new(0) }; crate::percpu::MAX_CPUS];
+
+/// Per CPU: [`timer_early`] shortened the running count.
+static EARLY: [AtomicBool; crate::percpu::MAX_CPUS] =
+    [const { AtomicBool::new(false) }; crate::percpu::MAX_CPUS];
+
+fn set_period(count: u32) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let cpu = crate::percpu::cpu_id();
+        if let (Some(p), Some(e)) = (PERIOD.get(cpu), EARLY.get(cpu)) {
+            p.store(count, Ordering::Relaxed);
+            e.store(false, Ordering::Relaxed);
+        }
+        write(REG_TIMER_INIT, count);
+    });
+}
+
+/// Makes the running CPU's next timer interrupt come `ns` from now when
+/// the periodic one would come later (a timed sleep shorter than a tick
+/// ends at its deadline, not at the next tick, as Linux's high-resolution
+/// timers do); the interrupt after it restores the period. One register
+/// read, and a write when it shortens the count.
+pub fn timer_early(ns: u64) {
+    let per_tick = PER_TICK.load(Ordering::Relaxed).max(1);
+    let tick_ns = 1_000_000_000 / TIMER_HZ;
+    let want =
+        (u128::from(ns) * u128::from(per_tick) / u128::from(tick_ns)).clamp(1, u128::from(u32::MAX)) as u32;
+    // with interrupts off: a timer interrupt between the flag and the
+    // write would put the period back first and leave the short count as
+    // the period
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let left = read(REG_TIMER_CURRENT);
+        if left == 0 || want >= left {
+            return;
+        }
+        if let Some(e) = EARLY.get(crate::percpu::cpu_id()) {
+            e.store(true, Ordering::Relaxed);
+            // (periodic mode: the write restarts the count and makes it
+            // the period until the interrupt puts the period back)
+            write(REG_TIMER_INIT, want);
+        }
+    });
+}
+
+/// Called by the timer interrupt: puts the period back after an early
+/// interrupt; returns whether this one was early.
+pub(crate) fn timer_irq_early() -> bool {
+    let cpu = crate::percpu::cpu_id();
+    if !EARLY.get(cpu).is_some_and(|e| e.swap(false, Ordering::Relaxed)) {
+        return false;
+    }
+    let period = PERIOD.get(cpu).map_or(0, |p| p.load(Ordering::Relaxed));
+    let count = if period == 0 { PER_TICK.load(Ordering::Relaxed).max(1) as u32 } else { period };
+    write(REG_TIMER_INIT, count);
+    true
 }
 
 /// Timer interrupts each CPU took (statistics: what an idle CPU's tick

@@ -287,7 +287,10 @@ pub(crate) fn handle_irq(v: u8) {
     match v {
         TIMER_VECTOR => {
             crate::apic::count_timer_irq();
-            if crate::percpu::cpu_id() == 0 {
+            // an early interrupt (a timed sleep's deadline before the
+            // tick) counts as a tick on any CPU, so that the next
+            // preemption point looks at the sleepers
+            if crate::apic::timer_irq_early() || crate::percpu::cpu_id() == 0 {
                 // one clock: the boot CPU's timer counts the ticks
                 crate::time::tick();
             }
