@@ -331,6 +331,19 @@ struct Inode {
 }
 
 impl Inode {
+    /// A new inode's record: `mode`, owner, the three times at `now`,
+    /// `links` names, everything else zero.
+    fn fresh(ino: u32, mode: u16, uid: u32, gid: u32, now: u32, links: u16) -> Inode {
+        let mut i = Inode { ino, raw: [0; GOOD_OLD_INODE_SIZE] };
+        put16(&mut i.raw, I_MODE, mode);
+        i.set_uid(uid);
+        i.set_gid(gid);
+        i.touch(I_ATIME, now);
+        i.touch(I_CTIME, now);
+        i.touch(I_MTIME, now);
+        i.set_links(links);
+        i
+    }
     fn mode(&self) -> u16 {
         le16(&self.raw, I_MODE)
     }
@@ -2417,14 +2430,7 @@ impl<D: BlockDevice> Ext2<D> {
         let is_dir = kind == FileType::Directory;
         let ino = self.alloc_inode(dir, is_dir)?;
         let now = self.now();
-        let mut i = Inode { ino, raw: [0; GOOD_OLD_INODE_SIZE] };
-        put16(&mut i.raw, I_MODE, mode);
-        i.set_uid(uid);
-        i.set_gid(gid);
-        i.touch(I_ATIME, now);
-        i.touch(I_CTIME, now);
-        i.touch(I_MTIME, now);
-        i.set_links(1);
+        let mut i = Inode::fresh(ino, mode, uid, gid, now, 1);
         let r = init(self, &mut i).and_then(|_| {
             self.put_inode(&i, true)?;
             self.add_entry(&mut d, name, ino, kind)
@@ -2462,14 +2468,7 @@ impl<D: BlockDevice> Ext2<D> {
         }
         let ino = self.alloc_inode(dir, false)?;
         let now = self.now();
-        let mut i = Inode { ino, raw: [0; GOOD_OLD_INODE_SIZE] };
-        put16(&mut i.raw, I_MODE, mode);
-        i.set_uid(uid);
-        i.set_gid(gid);
-        i.touch(I_ATIME, now);
-        i.touch(I_CTIME, now);
-        i.touch(I_MTIME, now);
-        i.set_links(0);
+        let i = Inode::fresh(ino, mode, uid, gid, now, 0);
         if let Err(e) = self.put_inode(&i, true) {
             let _ = self.free_inode_bit(ino, false);
             return Err(e);
