@@ -327,6 +327,19 @@ pub fn sockstat(v6: bool) -> Result<Vec<u8>> {
     Ok(out.into_bytes())
 }
 
+/// The counters of /proc/net/snmp's Udp and UdpLite lines (the same list).
+const UDP_FIELDS: &[&str] = &[
+    "InDatagrams",
+    "NoPorts",
+    "InErrors",
+    "OutDatagrams",
+    "RcvbufErrors",
+    "SndbufErrors",
+    "InCsumErrors",
+    "IgnoredMulti",
+    "MemErrors",
+];
+
 /// The groups of /proc/net/snmp and their counters, in Linux 6.1's order
 /// (net/ipv4/proc.c: snmp4_ipstats_list, icmp_put, snmp4_tcp_list,
 /// snmp4_udp_list).
@@ -409,34 +422,8 @@ const SNMP_GROUPS: &[(&str, &[&str])] = &[
             "InCsumErrors",
         ],
     ),
-    (
-        "Udp",
-        &[
-            "InDatagrams",
-            "NoPorts",
-            "InErrors",
-            "OutDatagrams",
-            "RcvbufErrors",
-            "SndbufErrors",
-            "InCsumErrors",
-            "IgnoredMulti",
-            "MemErrors",
-        ],
-    ),
-    (
-        "UdpLite",
-        &[
-            "InDatagrams",
-            "NoPorts",
-            "InErrors",
-            "OutDatagrams",
-            "RcvbufErrors",
-            "SndbufErrors",
-            "InCsumErrors",
-            "IgnoredMulti",
-            "MemErrors",
-        ],
-    ),
+    ("Udp", UDP_FIELDS),
+    ("UdpLite", UDP_FIELDS),
 ];
 /// The groups of /proc/net/netstat (snmp4_net_list, snmp4_ipextstats_list,
 /// mptcp_snmp_list) as Debian's Linux 6.1 prints them.
