@@ -829,7 +829,7 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
         if wanted("suite") {
             // the user conformance suite, the same initramfs `--linux` boots
             let suite = build_initramfs(true)?;
-            let mut q = qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &a.tests), a.smp);
+            let mut q = qemu_for(kernel.clone(), Some(suite.clone()), &suite_cmdline("", &a.tests), a.smp);
             // a blank scratch disk as /dev/vda for blockdev.c
             q.disk = Some(disk::scratch_image()?);
             user::run_user_suite(&q, &mut t)?;
@@ -837,7 +837,6 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
                 // the kernel's one-CPU paths (uthread's quick system
                 // calls, sched's single-CPU shortcuts) run only there
                 let up: Vec<String> = UP_SUITE.iter().map(|s| s.to_string()).collect();
-                let suite = build_initramfs(true)?;
                 println!("xtask: the suite's {} with 1 CPU (its one-CPU paths)", UP_SUITE.join(", "));
                 user::run_user_suite(
                     &qemu_for(kernel.clone(), Some(suite), &suite_cmdline("", &up), 1),
