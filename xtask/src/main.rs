@@ -72,6 +72,7 @@ const PORTABLE_CRATES: &[&str] = &[
     "fs-table",
     "file-lock",
     "evfd",
+    "aio",
     "notify",
     "tty",
     "ipc",
