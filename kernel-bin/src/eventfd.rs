@@ -213,6 +213,24 @@ impl File for EventFd {
     crate::eventfd::event_queue_methods!();
 }
 
+/// Whether `file` is an eventfd (eventfd_ctx_fdget's check).
+pub fn is_eventfd(file: &dyn File) -> bool {
+    file.as_any().is_some_and(|a| a.is::<EventFd>())
+}
+
+/// eventfd_signal: adds `n` to the eventfd `file`'s counter from the
+/// kernel (AIO's IOCB_FLAG_RESFD), up to the largest count, and wakes its
+/// readers and pollers; nothing for another kind of file.
+pub fn signal(file: &dyn File, n: u64) {
+    let Some(e) = file.as_any().and_then(|a| a.downcast_ref::<EventFd>()) else { return };
+    {
+        let mut c = e.counter.lock();
+        let room = u64::MAX - c.count();
+        c.try_write(n.min(room.saturating_sub(1)));
+    }
+    e.changed();
+}
+
 /// eventfd2(2): `EINVAL` for unknown flags.
 pub fn eventfd2(t: &mut UThread, initval: u32, flags: i32) -> SysResult {
     let flags = flags as u32;

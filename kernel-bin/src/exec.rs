@@ -487,6 +487,8 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     let cloexec = crate::locks::exec_closing(t);
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
     crate::locks::exec_closed(t.pid, cloexec);
+    // the old address space's AIO contexts end with it (exit_aio)
+    crate::syscall::aio::exit_aio(t.pid);
     t.tid = tid;
     let old = t.vm.clone();
     t.refresh();

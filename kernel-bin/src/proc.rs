@@ -108,6 +108,9 @@ pub struct ProcessExt {
     /// Its leader's name when the leader exited (a zombie's /proc/PID/stat
     /// and status still name it, as Linux's task_struct outlives the exit).
     exit_comm: ([u8; 15], u8),
+    /// Its AIO contexts (Linux keeps them with the address space: a fork's
+    /// child has none, exec and the exit end them; `syscall::aio`).
+    pub aio: aio::Table<Arc<crate::syscall::aio::Ctx>>,
 }
 
 impl process::seams::RecordExt for ProcessExt {

@@ -324,7 +324,24 @@ pub static KNOBS: &[Knob] = &[
             },
         ),
     },
+    Knob {
+        dir: "fs",
+        name: "aio-max-nr",
+        value: Value::Num(
+            Kind::Ulong,
+            || crate::syscall::aio::aio_max_nr() as i64,
+            |v| {
+                crate::syscall::aio::set_aio_max_nr(v as u64);
+                Ok(())
+            },
+        ),
+    },
     // read-only here, each the value the kernel enforces
+    Knob {
+        dir: "fs",
+        name: "aio-nr",
+        value: Value::Text(|| alloc::format!("{}", crate::syscall::aio::aio_nr()).into_bytes()),
+    },
     Knob {
         dir: "fs",
         name: "nr_open",

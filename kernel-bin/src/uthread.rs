@@ -197,6 +197,11 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     crate::oom::releasing(pid, || {
         let vm = table().exit_mm_as(tid, s, &Hooks);
         let last = vm.is_some();
+        // the address space's AIO contexts end with it (exit_aio: waiting
+        // POLLs cancelled, aio-nr given back)
+        if last && let Some(pid) = pid {
+            crate::syscall::aio::exit_aio(pid);
+        }
         if let Some(v) = &vm {
             release_in_steps(v);
         }

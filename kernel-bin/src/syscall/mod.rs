@@ -5,6 +5,7 @@
 //! `-errno`). Kernel-internal restart codes are turned into a restart or
 //! `EINTR` by signal delivery on the way out.
 
+pub mod aio;
 mod epoll;
 pub mod fs;
 mod fs_extra;
@@ -185,6 +186,12 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::PIDFD_GETFD => crate::pidfd::pidfd_getfd(t, a.int(0), a.int(1), a.int(2) as u32),
         nr::SIGNALFD4 => crate::signalfd::signalfd4(t, a.int(0), a.ptr(1), a.len(2), a.int(3)),
         nr::EVENTFD2 => crate::eventfd::eventfd2(t, a.uint(0), a.int(1)),
+        nr::IO_SETUP => aio::io_setup(t, a.uint(0), a.ptr(1)),
+        nr::IO_DESTROY => aio::io_destroy(t, a.raw(0)),
+        nr::IO_SUBMIT => aio::io_submit(t, a.raw(0), a.long(1), a.raw(2)),
+        nr::IO_CANCEL => aio::io_cancel(t, a.raw(0), a.raw(1), a.raw(2)),
+        nr::IO_GETEVENTS => aio::io_getevents(t, a.raw(0), a.long(1), a.long(2), a.raw(3), a.ptr(4)),
+        nr::IO_PGETEVENTS => aio::io_pgetevents(t, a.raw(0), (a.long(1), a.long(2)), a.raw(3), a.ptr(4), a.ptr(5)),
         nr::INOTIFY_INIT => crate::inotify::inotify_init(t),
         nr::INOTIFY_INIT1 => crate::inotify::inotify_init1(t, a.int(0)),
         nr::INOTIFY_ADD_WATCH => crate::inotify::inotify_add_watch(t, a.fd(0), a.cstr(1), a.uint(2)),
