@@ -105,7 +105,9 @@ pub struct Iocb {
 impl Iocb {
     /// The iocb in its 64 bytes.
     pub fn from_bytes(b: &[u8; IOCB_LEN]) -> Iocb {
-        let q = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+        let q = |i: usize| {
+            u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
+        };
         let d = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let w = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
         Iocb {
@@ -191,4 +193,39 @@ pub fn check_ioprio(prio: u16, may_rt: bool) -> Result<(), Errno> {
         0 => Ok(()),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `POLLIN`.
+pub const POLLIN: u32 = 0x1;
+/// `POLLOUT`.
+pub const POLLOUT: u32 = 0x4;
+/// `POLLRDNORM`.
+pub const POLLRDNORM: u32 = 0x40;
+/// `POLLWRNORM`.
+pub const POLLWRNORM: u32 = 0x100;
+
+/// The `res` of a POLL completed after a wake-up, from the file's poll
+/// bits `ready` and the request's `events` (with POLLERR/POLLHUP).
+/// Linux's aio_poll_wake reports the waker's key, which for the common
+/// readiness wake-ups (a pipe's or socket's data, room to write) carries
+/// POLLRDNORM with POLLIN and POLLWRNORM with POLLOUT whether or not they
+/// were asked for; a wake-up without a key (a pipe's last writer gone)
+/// polls, and reports `ready & events`. Without keys, this reports the
+/// ready bits asked for, each with its `NORM` twin.
+pub fn wake_result(ready: u32, events: u32) -> u32 {
+    let mut ready = ready;
+    let mut want = events;
+    if ready & POLLIN != 0 {
+        ready |= POLLRDNORM;
+    }
+    if ready & POLLOUT != 0 {
+        ready |= POLLWRNORM;
+    }
+    if events & POLLIN != 0 {
+        want |= POLLRDNORM;
+    }
+    if events & POLLOUT != 0 {
+        want |= POLLWRNORM;
+    }
+    ready & want
 }

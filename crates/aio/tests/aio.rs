@@ -156,6 +156,10 @@ fn iocb_checks() {
     assert_eq!(p.poll_events(), Ok(1 | 8 | 16));
     assert_eq!(Iocb { buf: 0x10000, ..p }.poll_events(), Err(Errno::EINVAL));
     assert_eq!(Iocb { offset: 1, ..p }.poll_events(), Err(Errno::EINVAL));
+    assert_eq!(iocb::wake_result(0x1, 0x1 | 8 | 16), 0x41);
+    assert_eq!(iocb::wake_result(0x41 | 0x4, 0x1 | 8 | 16), 0x41);
+    assert_eq!(iocb::wake_result(0x10, 0x1 | 8 | 16), 0x10);
+    assert_eq!(iocb::wake_result(0x4, 0x4 | 8 | 16), 0x104);
     let f = Iocb::from_bytes(&iocb_bytes(2, 0, 0, 0));
     assert_eq!(f.check_fsync(), Ok(()));
     assert_eq!(Iocb { nbytes: 1, ..f }.check_fsync(), Err(Errno::EINVAL));

@@ -211,7 +211,7 @@ impl Ctx {
                 st.polls.iter().find(|p| p.hook.woke.swap(false, Ordering::SeqCst)).cloned()
             };
             let Some(req) = req else { return };
-            let mask = req.file.poll() & req.events;
+            let mask = iocb::wake_result(req.file.poll(), req.events);
             if mask == 0 {
                 continue;
             }
@@ -319,7 +319,8 @@ pub fn io_setup(t: &mut UThread, nr_events: u32, ctxp: UserPtr<u64>) -> SysResul
     }
     let pages = Arc::new(ImagePages { frames });
     BUDGET.lock().charge(g.max_reqs)?;
-    let map = vm::MapFile::new(pages.clone() as Arc<dyn vm::PageSource>, "/[aio] (deleted)").with_access(true, true);
+    let map = vm::MapFile::new(pages.clone() as Arc<dyn vm::PageSource>, "/[aio] (deleted)")
+        .with_access(true, true);
     let lim = t.space_limits();
     let at = {
         use vm::abi::{MAP_SHARED, PROT_READ, PROT_WRITE};
@@ -498,7 +499,8 @@ fn prepare_and_run(t: &mut UThread, ctx: &Arc<Ctx>, p: u64, cb: &Iocb) -> Result
                 .unwrap_or(false);
             cb.check_rw(may_rt)?;
             let acc = mode & vfs::O_ACCMODE;
-            let ok = if op.writes() { acc == vfs::O_WRONLY || acc == vfs::O_RDWR } else { acc != vfs::O_WRONLY };
+            let ok =
+                if op.writes() { acc == vfs::O_WRONLY || acc == vfs::O_RDWR } else { acc != vfs::O_WRONLY };
             if !ok {
                 return Err(Errno::EBADF);
             }
@@ -690,7 +692,14 @@ fn deadline_of(t: &UThread, ts: UserPtr<Timespec>) -> Result<Option<u64>> {
     Ok(Some(if ns <= 0 { now } else { now.saturating_add(ns.min(u64::MAX as i128) as u64) }))
 }
 
-fn do_getevents(t: &UThread, ctx_id: u64, min_nr: i64, nr: i64, out: u64, deadline: Option<u64>) -> SysResult {
+fn do_getevents(
+    t: &UThread,
+    ctx_id: u64,
+    min_nr: i64,
+    nr: i64,
+    out: u64,
+    deadline: Option<u64>,
+) -> SysResult {
     let ctx = lookup(t, ctx_id).ok_or(Errno::EINVAL)?;
     if !(min_nr <= nr && min_nr >= 0) {
         return Err(Errno::EINVAL);

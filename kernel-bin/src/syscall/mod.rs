@@ -191,7 +191,9 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::IO_SUBMIT => aio::io_submit(t, a.raw(0), a.long(1), a.raw(2)),
         nr::IO_CANCEL => aio::io_cancel(t, a.raw(0), a.raw(1), a.raw(2)),
         nr::IO_GETEVENTS => aio::io_getevents(t, a.raw(0), a.long(1), a.long(2), a.raw(3), a.ptr(4)),
-        nr::IO_PGETEVENTS => aio::io_pgetevents(t, a.raw(0), (a.long(1), a.long(2)), a.raw(3), a.ptr(4), a.ptr(5)),
+        nr::IO_PGETEVENTS => {
+            aio::io_pgetevents(t, a.raw(0), (a.long(1), a.long(2)), a.raw(3), a.ptr(4), a.ptr(5))
+        }
         nr::INOTIFY_INIT => crate::inotify::inotify_init(t),
         nr::INOTIFY_INIT1 => crate::inotify::inotify_init1(t, a.int(0)),
         nr::INOTIFY_ADD_WATCH => crate::inotify::inotify_add_watch(t, a.fd(0), a.cstr(1), a.uint(2)),
