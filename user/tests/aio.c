@@ -332,6 +332,11 @@ KT_CASE(submit_errors) {
     KT_SYS_ERR(submit(ctx, 1, v), EBADF);
     prep(&a, IOCB_CMD_PREAD, p[1], buf, 8, 0, 1);
     KT_SYS_ERR(submit(ctx, 1, v), EBADF);
+    /* a directory has no read_iter */
+    int dir = KT_SYS_OK(open("/tmp", O_RDONLY | O_DIRECTORY));
+    prep(&a, IOCB_CMD_PREAD, dir, buf, 8, 0, 1);
+    KT_SYS_ERR(submit(ctx, 1, v), EINVAL);
+    close(dir);
     prep(&a, IOCB_CMD_PREAD, fd, buf, 8, 0, 1);
     a.aio_rw_flags = 0x100;
     KT_SYS_ERR(submit(ctx, 1, v), EOPNOTSUPP);

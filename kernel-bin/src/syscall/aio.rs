@@ -504,6 +504,10 @@ fn prepare_and_run(t: &mut UThread, ctx: &Arc<Ctx>, p: u64, cb: &Iocb) -> Result
             if !ok {
                 return Err(Errno::EBADF);
             }
+            // a directory has no read_iter
+            if !op.writes() && file.inode().is_some_and(|i| i.file_type() == vfs::FileType::Directory) {
+                return Err(Errno::EINVAL);
+            }
             let seekable = !matches!(file.lseek(0, vfs::SEEK_CUR), Err(Errno::ESPIPE));
             drop(file);
             if op.vectored() {
