@@ -779,7 +779,9 @@ fn send_iovs(
         let data = gather(t, iovs, done, (total - done).min(CHUNK))?;
         // the files and the kind's own messages go with the first chunk
         let c = ctl.take().unwrap_or(Control { creds, ..Control::default() });
-        match send_all(Some(t), s, &data, addr, flags, c) {
+        // MSG_OOB marks the last byte of the whole send
+        let f = if done + data.len() < total { flags & !MSG_OOB } else { flags };
+        match send_all(Some(t), s, &data, addr, f, c) {
             Ok(n) => {
                 done += n;
                 if n < data.len() {
