@@ -13,7 +13,7 @@
 
 use smoltcp::socket::tcp;
 
-use crate::{Errno, Family, Kind, Result, SockId, Stack, St, linux_tcp_state};
+use crate::{Errno, Family, Kind, Result, SockId, St, Stack, linux_tcp_state};
 
 /// sizeof(struct tcp_info) in Linux 6.1 (up to `tcpi_snd_wnd`).
 pub const TCP_INFO_LEN: usize = 232;

@@ -21,7 +21,7 @@
 use smoltcp::socket::tcp;
 use smoltcp::wire::IpEndpoint;
 
-use crate::{EarlyUrg, Errno, Kind, MAX_EARLY_URG, Result, SockId, SocketHandle, Stack, St, Urg};
+use crate::{EarlyUrg, Errno, Kind, MAX_EARLY_URG, Result, SockId, SocketHandle, St, Stack, Urg};
 
 impl Stack {
     /// send(2) with MSG_OOB on a TCP socket: [`Stack::send`], then the last
