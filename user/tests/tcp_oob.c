@@ -116,7 +116,49 @@ KT_CASE(no_urgent_data) {
     int u = KT_SYS_OK(socket(AF_INET, SOCK_DGRAM, 0));
     struct sockaddr_in a = kt_sin(KT_LOOP4, 9);
     KT_SYS_ERR(sendto(u, "x", 1, MSG_OOB, (struct sockaddr *)&a, sizeof a), EOPNOTSUPP);
+    /* UDP: no SIOCATMARK; MSG_OOB on a receive is no flag for it */
+    int v = 5;
+    KT_SYS_ERR(ioctl(u, SIOCATMARK, &v), ENOTTY);
+    char b[4];
+    KT_SYS_ERR(recv(u, b, sizeof b, MSG_OOB | MSG_DONTWAIT), EAGAIN);
     close(u);
+    /* an empty send marks nothing; unconnected: EPIPE */
+    KT_SYS_RET(pair_nodelay(&c, &s), 0);
+    KT_SYS_RET(send(c, "", 0, MSG_OOB), 0);
+    kt_msleep(20);
+    KT_SYS_ERR(recv_oob(s, &o, &mf, 0), EINVAL);
+    close(c);
+    close(s);
+    f = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
+    KT_SYS_ERR(send(f, "x", 1, MSG_OOB | MSG_NOSIGNAL), EPIPE);
+    close(f);
+}
+
+KT_CASE(oob_zero_length_and_msg_trunc) {
+    int c, s;
+    KT_SYS_RET(pair_nodelay(&c, &s), 0);
+    KT_SYS_RET(send(c, "ab", 2, MSG_OOB), 2);
+    kt_msleep(50);
+    char b[4] = {9, 9, 9, 9};
+    struct iovec v = {.iov_base = b, .iov_len = 0};
+    struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1};
+    /* no room: 0, MSG_TRUNC, and the byte is gone */
+    KT_SYS_RET(recvmsg(s, &m, MSG_OOB), 0);
+    KT_EQ(m.msg_flags, MSG_OOB | MSG_TRUNC);
+    v.iov_len = 4;
+    KT_SYS_ERR(recvmsg(s, &m, MSG_OOB), EINVAL);
+    KT_SYS_RET(send(c, "cd", 2, MSG_OOB), 2);
+    kt_msleep(50);
+    /* MSG_TRUNC: the length, nothing copied */
+    m.msg_flags = 0;
+    KT_SYS_RET(recvmsg(s, &m, MSG_OOB | MSG_TRUNC), 1);
+    KT_EQ(m.msg_flags, MSG_OOB);
+    KT_EQ(b[0], 9);
+    /* the newer mark made the taken 'b' ordinary data again */
+    KT_SYS_RET(recv(s, b, sizeof b, 0), 3);
+    KT_EQ(memcmp(b, "abc", 3), 0);
+    close(c);
+    close(s);
 }
 
 KT_CASE(read_past_mark_drops_the_byte) {

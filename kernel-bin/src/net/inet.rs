@@ -483,10 +483,11 @@ impl Socket<KEnv> for InetSocket {
 
     fn recvmsg(&self, _cx: &mut dyn Resolver, buf: &mut [u8], flags: u32) -> Result<RecvMsg<KEnv>> {
         let peek = flags & MSG_PEEK != 0;
-        if flags & MSG_OOB != 0 {
-            if self.ty != SOCK_STREAM {
-                return Err(Errno::EINVAL);
-            }
+        if flags & MSG_OOB != 0 && self.ty != SOCK_STREAM && (self.ty == SOCK_RAW || self.protocol == 1) {
+            // ping_recvmsg, raw_recvmsg (udp_recvmsg takes the flag as none)
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if flags & MSG_OOB != 0 && self.ty == SOCK_STREAM {
             // tcp_recv_urg: never waits
             let mut r = RecvMsg::empty();
             if let Some(b) = with_net(|n| n.stack.recv_urgent(self.id, peek))? {

@@ -543,8 +543,9 @@ pub fn read_socket(t: &UThread, sf: &SocketFile, buf: UserSlice) -> SysResult {
 /// boundary, an error or a signal.
 fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec<u8>, RecvMsg<KEnv>)> {
     let want = len.min(CHUNK);
-    // recv(MSG_OOB) never waits (tcp_recv_urg)
-    let nonblock = flags & (MSG_DONTWAIT | MSG_OOB) != 0 || sf.nonblock();
+    // recv(MSG_OOB) on a stream never waits (tcp_recv_urg)
+    let oob = flags & MSG_OOB != 0 && sf.sock.sock_type() == SOCK_STREAM;
+    let nonblock = flags & MSG_DONTWAIT != 0 || oob || sf.nonblock();
     let timeo = *sf.rcvtimeo.lock();
     let mut cx = KResolver::of(t);
     // A TCP receive without MSG_WAITALL returns at most what is queued:
