@@ -163,6 +163,31 @@ pub fn send_sigio(owner: &FileOwner, fd: i32, reason: i32) {
     );
 }
 
+/// Linux's `sk_send_sigurg` for a socket's file: SIGURG (SI_KERNEL) to
+/// the owner of `owner` (`send_sigurg`, nothing without one), then, with
+/// O_ASYNC on and an F_SETSIG signal, that signal with `POLL_PRI`
+/// (`kill_fasync(SIGURG, POLL_PRI)`).
+pub fn send_sigurg(owner: &FileOwner) {
+    let s = owner.get();
+    if s.pid <= 0 {
+        return;
+    }
+    let info = SigInfo::kernel(signal::SIGURG);
+    table().send_sigio(
+        s.pid as Pid,
+        target(s.kind),
+        |c| s.may_signal(c.uid, c.suid),
+        info,
+        info,
+        &crate::proc::Hooks,
+    );
+    if s.signum != 0
+        && let Some(fd) = owner.async_fd()
+    {
+        send_sigio(owner, fd, vfs::POLL_PRI);
+    }
+}
+
 /// The relay O_ASYNC hangs on a file's wait queue.
 struct Hook {
     file: Weak<dyn File>,

@@ -60,7 +60,10 @@
 extern crate alloc;
 
 pub mod cmsg;
+mod info;
 mod lo;
+mod urgent;
+pub use info::TCP_INFO_LEN;
 mod meta;
 pub mod opt;
 pub mod ports;
@@ -233,6 +236,9 @@ pub struct Opts {
     pub recv: u32,
     /// UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV.
     pub cscov: (i32, i32),
+    /// TCP_NOTSENT_LOWAT (0: the default, net.ipv4.tcp_notsent_lowat =
+    /// `u32::MAX`, no limit).
+    pub notsent_lowat: u32,
 }
 
 /// TCP options a socket keeps for getsockopt without acting on them:
@@ -298,7 +304,41 @@ struct Sock {
     ss: Ss,
     /// A blocking connect is waiting (its deadline call gives EINPROGRESS).
     conn_wait: bool,
+    /// Bytes of this connection's stream taken by sends (the next byte's
+    /// offset: urgent marks are offsets in the stream).
+    sent: u64,
+    /// Bytes of this connection's stream taken by receives (including an
+    /// urgent byte skipped): the offset of the first byte queued.
+    read: u64,
+    /// The urgent mark of the incoming stream (Linux's `urg_seq` and
+    /// `urg_data`), `None` once the reader passed it.
+    urg: Option<Urg>,
 }
+
+/// An urgent mark in a TCP receive stream.
+#[derive(Clone, Copy, Debug)]
+struct Urg {
+    /// The urgent byte's offset in the stream.
+    at: u64,
+    /// Its value.
+    byte: u8,
+    /// recv(MSG_OOB) took it (Linux's TCP_URG_READ).
+    taken: bool,
+}
+
+/// An urgent mark sent to a connection still in a listener's queue
+/// (handed to the socket accept(2) makes of it).
+#[derive(Clone, Copy, Debug)]
+struct EarlyUrg {
+    ifx: usize,
+    h: SocketHandle,
+    local: IpEndpoint,
+    remote: IpEndpoint,
+    urg: Urg,
+}
+
+/// At most this many urgent marks wait for accept(2) (the oldest go).
+const MAX_EARLY_URG: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ss {
@@ -512,6 +552,15 @@ struct Iface {
     set: SocketSet<'static>,
 }
 
+/// A socket's TCP_NOTSENT_LOWAT in force: its own, else the sysctl's
+/// default (no limit). The unsent bytes are smoltcp's send queue: sent
+/// and not acknowledged bytes count too (on lo a poll delivers and
+/// acknowledges what the window lets through, so the queue is what was
+/// not sent).
+fn notsent_lowat(o: &Opts) -> u64 {
+    if o.notsent_lowat == 0 { u64::from(u32::MAX) } else { u64::from(o.notsent_lowat) }
+}
+
 /// The internet stack: interfaces, sockets and ports.
 pub struct Stack {
     ifaces: Vec<Iface>,
@@ -525,6 +574,10 @@ pub struct Stack {
     seed: u64,
     live: usize,
     overflow: bool,
+    /// Sockets owed a SIGURG (a new urgent mark reached them).
+    urg_sigs: Vec<SockId>,
+    /// Urgent marks for connections not accepted yet.
+    early_urg: Vec<EarlyUrg>,
 }
 
 fn zeroed(n: usize) -> Result<Vec<u8>> {
@@ -618,6 +671,8 @@ impl Stack {
             seed,
             live: 0,
             overflow: false,
+            urg_sigs: Vec::new(),
+            early_urg: Vec::new(),
         };
         let addrs = [
             IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)),
@@ -967,6 +1022,7 @@ impl Stack {
                 dontfrag: false,
                 recv: 0,
                 cscov: (0, 0),
+                notsent_lowat: 0,
             },
             st: St::Idle,
             err: None,
@@ -975,6 +1031,9 @@ impl Stack {
             last_events: 0,
             ss: Ss::Unconnected,
             conn_wait: false,
+            sent: 0,
+            read: 0,
+            urg: None,
         };
         let id = if let Some(i) = self.free.pop() {
             self.socks[i as usize] = Some(s);
@@ -1488,6 +1547,7 @@ impl Stack {
             ns.st = St::Tcp { ifx, h, connected: true, fin_rcvd: false, fin_sent: false, started: now };
             ns.local = local.map(|l| user_addr(fam, l.addr, l.port));
         }
+        self.take_early_urg(nid, ifx, h, local, remote);
         // The slot leaves the queue (in order: accept is FIFO); free
         // listening sockets are topped up.
         if let Ok(s) = self.sock_mut(id)
@@ -1640,6 +1700,7 @@ impl Stack {
         s.st = St::Tcp { ifx, h, connected: false, fin_rcvd: false, fin_sent: false, started: now };
         s.err = None;
         s.ss = Ss::Connecting;
+        (s.sent, s.read, s.urg) = (0, 0, None);
         if nonblock {
             return Err(Errno::EINPROGRESS);
         }
@@ -1785,6 +1846,7 @@ impl Stack {
                 if !connected {
                     return Err(Errno::EAGAIN);
                 }
+                let lowat = notsent_lowat(&s.opts);
                 let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
                 if !sk.may_send() {
                     return Err(Errno::EPIPE);
@@ -1792,9 +1854,17 @@ impl Stack {
                 if buf.is_empty() {
                     return Ok(0);
                 }
+                // TCP_NOTSENT_LOWAT (sk_stream_memory_free): no more while
+                // the unsent bytes reach it
+                if sk.send_queue() as u64 >= lowat {
+                    return Err(Errno::EAGAIN);
+                }
                 match sk.send_slice(buf) {
                     Ok(0) => Err(Errno::EAGAIN),
-                    Ok(n) => Ok(n),
+                    Ok(n) => {
+                        self.sock_mut(id)?.sent += n as u64;
+                        Ok(n)
+                    }
                     Err(_) => Err(Errno::EPIPE),
                 }
             }
@@ -1828,10 +1898,8 @@ impl Stack {
                     return Err(Errno::EAGAIN);
                 }
                 let shut_rd = s.shut_rd;
-                let sk = self.ifaces[ifx].set.get_mut::<tcp::Socket>(h);
-                if sk.can_recv() {
-                    let n = if peek { sk.peek_slice(buf) } else { sk.recv_slice(buf) };
-                    return n.map_err(|_| Errno::ENOTCONN);
+                if let Some(n) = self.recv_urgent_aware(id, ifx, h, buf, peek)? {
+                    return Ok(n);
                 }
                 if buf.is_empty() {
                     return Ok(0);
@@ -2150,13 +2218,20 @@ impl Stack {
                     m |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
                 }
                 if *connected {
-                    if sk.can_recv() {
+                    let (readable, pri) = self.urgent_poll(id, sk.recv_queue());
+                    if readable {
                         m |= EPOLLIN | EPOLLRDNORM;
+                    }
+                    if pri {
+                        m |= EPOLLPRI;
                     }
                     if !s.shut_wr {
                         let queued = sk.send_queue();
                         let free = sk.send_capacity() - queued;
-                        if sk.may_send() && free > 0 && free >= queued / 2 {
+                        // TCP_NOTSENT_LOWAT (tcp_stream_memory_free with
+                        // wake = 1): twice the unsent bytes below it
+                        let lowat = notsent_lowat(&s.opts);
+                        if sk.may_send() && free > 0 && free >= queued / 2 && (queued as u64) * 2 < lowat {
                             m |= EPOLLOUT | EPOLLWRNORM;
                         }
                     } else {
@@ -2211,7 +2286,10 @@ impl Stack {
         let Stack { socks, ifaces, .. } = self;
         let s = socks.get(id.0 as usize).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)?;
         match &s.st {
-            St::Tcp { ifx, h, .. } => Ok(ifaces[*ifx].set.get::<tcp::Socket>(*h).recv_queue()),
+            St::Tcp { ifx, h, .. } => {
+                let queued = ifaces[*ifx].set.get::<tcp::Socket>(*h).recv_queue();
+                Ok(self.inq_urgent(id, queued))
+            }
             St::Listen { .. } => Err(Errno::EINVAL),
             St::Dgram { hs } if s.kind == Kind::Udp => {
                 for &(ifx, h) in hs {

@@ -134,6 +134,10 @@ pub const TCP_CONGESTION: i32 = 13;
 pub const TCP_USER_TIMEOUT: i32 = 18;
 /// TCP_FASTOPEN.
 pub const TCP_FASTOPEN: i32 = 23;
+/// TCP_NOTSENT_LOWAT.
+pub const TCP_NOTSENT_LOWAT: i32 = 25;
+/// TCP_INFO (its value: [`crate::Stack::tcp_info`]).
+pub const TCP_INFO: i32 = 11;
 
 /// IP_TOS.
 pub const IP_TOS: i32 = 1;
@@ -338,6 +342,8 @@ impl Stack {
                 };
             }
             (SOL_TCP, TCP_CORK) => o.tcp_kept.cork = int_of(val)? != 0,
+            // any int, kept as Linux's u32 (0: the sysctl's default)
+            (SOL_TCP, TCP_NOTSENT_LOWAT) => o.notsent_lowat = int_of(val)? as u32,
             (SOL_TCP, TCP_SYNCNT) => {
                 let v = int_of(val)?;
                 if !(1..=127).contains(&v) {
@@ -482,6 +488,7 @@ impl Stack {
             (SOL_TCP, TCP_KEEPCNT) => OptVal::int(o.keep.2),
             (SOL_TCP, TCP_DEFER_ACCEPT) => OptVal::int(retrans_to_secs(o.defer_accept)),
             (SOL_TCP, TCP_CORK) => b(o.tcp_kept.cork),
+            (SOL_TCP, TCP_NOTSENT_LOWAT) => OptVal::int(o.notsent_lowat as i32),
             (SOL_TCP, TCP_SYNCNT) => {
                 OptVal::int(if o.tcp_kept.syncnt == 0 { 6 } else { i32::from(o.tcp_kept.syncnt) })
             }

@@ -506,3 +506,76 @@ fn send_room_is_the_free_send_buffer() {
     let udp = st.socket(Family::V4, 2, 0, false).unwrap();
     assert_eq!(st.send_room(udp), None);
 }
+
+#[test]
+fn urgent_byte_leaves_the_stream() {
+    let (mut st, c) = setup();
+    let (_l, cl, sv) = pair(&mut st, &c, Family::V4, v4(0));
+    assert_eq!(st.send(cl, b"abc"), Ok(3));
+    assert_eq!(st.send_urgent(cl, b"d"), Ok(1));
+    pump(&mut st, &c);
+    assert_eq!(st.take_urgent_signals(), vec![sv]);
+    assert_eq!(st.events(sv) & (EPOLLIN | EPOLLPRI), EPOLLIN | EPOLLPRI);
+    assert_eq!(st.readable_bytes(sv), Ok(3));
+    assert_eq!(st.at_mark(sv), Ok(false));
+    let mut b = [0u8; 16];
+    // a read stops before the mark
+    assert_eq!(st.recv(sv, &mut b, false), Ok(3));
+    assert_eq!(&b[..3], b"abc");
+    assert_eq!(st.at_mark(sv), Ok(true));
+    assert_eq!(st.readable_bytes(sv), Ok(0));
+    assert_eq!(st.events(sv) & (EPOLLIN | EPOLLPRI), EPOLLPRI);
+    assert_eq!(st.recv_urgent(sv, true), Ok(Some(b'd')));
+    assert_eq!(st.recv_urgent(sv, false), Ok(Some(b'd')));
+    assert_eq!(st.recv_urgent(sv, false), Err(Errno::EINVAL));
+    assert_eq!(st.events(sv) & (EPOLLIN | EPOLLPRI), 0);
+    // the next read steps over it
+    assert_eq!(st.recv(sv, &mut b, false), Err(Errno::EAGAIN));
+    assert_eq!(st.at_mark(sv), Ok(false));
+    assert_eq!(st.send(cl, b"ef"), Ok(2));
+    pump(&mut st, &c);
+    assert_eq!(st.recv(sv, &mut b, false), Ok(2));
+    assert_eq!(&b[..2], b"ef");
+}
+
+#[test]
+fn urgent_mark_waits_for_accept() {
+    let (mut st, c) = setup();
+    let l = tcp(&mut st, Family::V4);
+    st.bind(l, v4(0), false).unwrap();
+    st.listen(l, 4).unwrap();
+    let port = st.local_addr(l).unwrap().port();
+    let cl = tcp(&mut st, Family::V4);
+    let _ = st.connect(cl, v4(port), true);
+    pump(&mut st, &c);
+    assert_eq!(st.connect(cl, v4(port), true), Ok(()));
+    assert_eq!(st.send_urgent(cl, b"xy"), Ok(2));
+    pump(&mut st, &c);
+    // nobody to signal yet
+    assert!(st.take_urgent_signals().is_empty());
+    let (sv, _) = st.accept(l).unwrap();
+    let mut b = [0u8; 4];
+    assert_eq!(st.recv(sv, &mut b, false), Ok(1));
+    assert_eq!(b[0], b'x');
+    assert_eq!(st.at_mark(sv), Ok(true));
+    assert_eq!(st.recv_urgent(sv, false), Ok(Some(b'y')));
+}
+
+#[test]
+fn tcp_info_counts_bytes() {
+    let (mut st, c) = setup();
+    let (l, cl, sv) = pair(&mut st, &c, Family::V4, v4(0));
+    let info = st.tcp_info(cl).unwrap();
+    assert_eq!(info.len(), inet::TCP_INFO_LEN);
+    assert_eq!(info[0], 1);
+    assert_eq!(st.send(cl, &[1u8; 1000]), Ok(1000));
+    pump(&mut st, &c);
+    let mut b = [0u8; 2000];
+    assert_eq!(st.recv(sv, &mut b, false), Ok(1000));
+    let u64at = |b: &[u8], at: usize| u64::from_ne_bytes(b[at..at + 8].try_into().unwrap());
+    let info = st.tcp_info(cl).unwrap();
+    assert_eq!(u64at(&info, 120), 1001);
+    assert_eq!(u64at(&info, 200), 1000);
+    assert_eq!(u64at(&st.tcp_info(sv).unwrap(), 128), 1000);
+    assert_eq!(st.tcp_info(l).unwrap()[0], 10);
+}

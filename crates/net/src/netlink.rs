@@ -1076,6 +1076,7 @@ mod tests {
                     dport,
                     wqueue: if state == 10 { 128 } else { 0 },
                     ino,
+                    info: vec![state; 232],
                     ..Default::default()
                 }
             };
@@ -1203,7 +1204,13 @@ mod tests {
         assert_eq!(&l[56..72], &[0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0]);
         assert_eq!(find_attr(&l[72..], INET_DIAG_SHUTDOWN), Some(&[0u8][..]));
         assert_eq!(find_attr(&l[72..], INET_DIAG_MARK), None);
+        assert_eq!(find_attr(&l[72..], INET_DIAG_INFO), None);
         assert_eq!((m[3].0, &m[3].3[..]), (NLMSG_DONE, &[0u8; 4][..]));
+        // idiag_ext asks for INET_DIAG_INFO: struct tcp_info follows
+        let mut req = inet_req(2, IPPROTO_TCP, !0, 0, 0);
+        req[2] = 1 << (INET_DIAG_INFO - 1);
+        let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &req);
+        assert_eq!(find_attr(&m[1].3[72..], INET_DIAG_INFO), Some(&[1u8; 232][..]));
         // states: listeners only; ports: the established with dport 7777
         let m = diag(&h, SOCK_DIAG_BY_FAMILY, dump, &inet_req(2, IPPROTO_TCP, 1 << 10, 0, 0));
         assert_eq!(m.len(), 2);

@@ -41,6 +41,9 @@ pub const IPPROTO_UDP: u8 = 17;
 /// `IPPROTO_UDPLITE` (no sockets of it here: an empty dump).
 pub const IPPROTO_UDPLITE: u8 = 136;
 
+/// `INET_DIAG_INFO` (a TCP socket's `struct tcp_info`, asked for by the
+/// request's `idiag_ext` bit `1 << (INET_DIAG_INFO - 1)`).
+pub const INET_DIAG_INFO: u16 = 2;
 /// `INET_DIAG_SHUTDOWN`.
 pub const INET_DIAG_SHUTDOWN: u16 = 8;
 /// `INET_DIAG_SKV6ONLY`.
@@ -113,6 +116,9 @@ pub struct InetDiag {
     pub shutdown: u8,
     /// IPV6_V6ONLY.
     pub v6only: bool,
+    /// A TCP socket's `struct tcp_info` (getsockopt(TCP_INFO)'s bytes)
+    /// for `INET_DIAG_INFO`; empty for UDP (no such attribute).
+    pub info: Vec<u8>,
 }
 
 /// One AF_UNIX socket as `unix_diag` shows it.
@@ -181,7 +187,7 @@ fn sockid(s: &InetDiag, cookie: [u32; 2], out: &mut [u8]) {
 
 /// The `inet_diag_msg` of `s` with its attributes (`inet_sk_diag_fill`;
 /// a TIME_WAIT one as `inet_twsk_diag_fill`).
-pub(crate) fn inet_msg(s: &InetDiag, net_admin: bool, out: &mut dyn Out) -> Result<()> {
+pub(crate) fn inet_msg(s: &InetDiag, net_admin: bool, ext: u8, out: &mut dyn Out) -> Result<()> {
     let mut m = [0u8; 72];
     m[0] = s.family as u8;
     m[1] = s.state;
@@ -203,6 +209,9 @@ pub(crate) fn inet_msg(s: &InetDiag, net_admin: bool, out: &mut dyn Out) -> Resu
     }
     if net_admin {
         out.attr(INET_DIAG_MARK, &0u32.to_le_bytes())?;
+    }
+    if ext & (1 << (INET_DIAG_INFO - 1)) != 0 && !s.info.is_empty() {
+        out.attr(INET_DIAG_INFO, &s.info)?;
     }
     Ok(())
 }
@@ -325,7 +334,7 @@ pub(crate) fn request(
                 }
                 let admin = host.net_admin();
                 for s in host.diag_inet(u16::from(family), proto)?.iter().filter(|s| inet_match(body, s)) {
-                    inet_msg(s, admin, out)?;
+                    inet_msg(s, admin, body[2], out)?;
                 }
                 return Ok(Answer::Dump(0));
             }
@@ -334,7 +343,7 @@ pub(crate) fn request(
             }
             let socks = host.diag_inet(u16::from(family), proto)?;
             let s = inet_exact(body, &socks).ok_or(Errno::ENOENT)?;
-            inet_msg(s, host.net_admin(), out)?;
+            inet_msg(s, host.net_admin(), body[2], out)?;
             Ok(Answer::Done)
         }
         AF_UNIX => {

@@ -159,8 +159,19 @@ fn net_op<R>(f: impl FnOnce(&mut Net) -> R) -> (R, Option<u64>) {
         // kept for the next call (its capacity saves an allocation)
         net.changed = changed;
         let next = net.stack.poll_delay(t).map(|d| now_ns().saturating_add(d.total_micros() * 1000));
-        (r, woken, next)
+        // new urgent marks: SIGURG to their files' owners, unlocked
+        let urgent = net.stack.take_urgent_signals();
+        let mut urg: Vec<Arc<InetSocket>> = Vec::new();
+        if !urgent.is_empty() && urg.try_reserve(urgent.len()).is_ok() {
+            urg.extend(urgent.iter().filter_map(|id| net.socks.get(id.0 as usize).and_then(Weak::upgrade)));
+        }
+        (r, (woken, urg), next)
     };
+    let (woken, urg) = woken;
+    for s in &urg {
+        super::signal_urgent(s);
+    }
+    drop(urg);
     for s in &woken {
         s.events.fetch_add(1, Ordering::Release);
         s.waker.0.wake_all();
@@ -307,6 +318,15 @@ pub fn send_room(sock: &Sock) -> Option<usize> {
     net_quiet(|n| n.stack.send_room(s.id))
 }
 
+/// SIOCATMARK on `sock`: `None` when it is no TCP socket.
+pub fn at_mark(sock: &Sock) -> Option<Result<bool>> {
+    let s = sock.as_any().downcast_ref::<InetSocket>()?;
+    if s.ty != SOCK_STREAM {
+        return None;
+    }
+    Some(net_quiet(|n| n.stack.at_mark(s.id)))
+}
+
 /// `f` on the stack, read-only, under its lock (/proc/net).
 pub fn with_stack<R>(f: impl FnOnce(&Stack) -> R) -> R {
     net_quiet(|n| f(&n.stack))
@@ -440,8 +460,12 @@ impl Socket<KEnv> for InetSocket {
 
     fn sendmsg(&self, _cx: &mut dyn Resolver, msg: &mut SendMsg<'_, KEnv>) -> Result<usize> {
         if msg.flags & MSG_OOB != 0 {
-            log::info!("inet: MSG_OOB send: EOPNOTSUPP");
-            return Err(Errno::EOPNOTSUPP);
+            if self.ty != SOCK_STREAM {
+                // udp/ping/raw_sendmsg
+                return Err(Errno::EOPNOTSUPP);
+            }
+            let data = msg.data;
+            return with_net(|n| n.stack.send_urgent(self.id, data));
         }
         let dst = match msg.addr {
             Some(a) if self.ty != SOCK_STREAM => self.dest_addr(a)?,
@@ -458,10 +482,28 @@ impl Socket<KEnv> for InetSocket {
     }
 
     fn recvmsg(&self, _cx: &mut dyn Resolver, buf: &mut [u8], flags: u32) -> Result<RecvMsg<KEnv>> {
-        if flags & MSG_OOB != 0 {
-            return Err(Errno::EINVAL);
-        }
         let peek = flags & MSG_PEEK != 0;
+        if flags & MSG_OOB != 0 && self.ty != SOCK_STREAM && (self.ty == SOCK_RAW || self.protocol == 1) {
+            // ping_recvmsg, raw_recvmsg (udp_recvmsg takes the flag as none)
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if flags & MSG_OOB != 0 && self.ty == SOCK_STREAM {
+            // tcp_recv_urg: never waits
+            let mut r = RecvMsg::empty();
+            if let Some(b) = with_net(|n| n.stack.recv_urgent(self.id, peek))? {
+                r.flags |= MSG_OOB;
+                if buf.is_empty() {
+                    r.flags |= MSG_TRUNC;
+                } else {
+                    if flags & MSG_TRUNC == 0 {
+                        buf[0] = b;
+                        r.len = 1;
+                    }
+                    r.ret = 1;
+                }
+            }
+            return Ok(r);
+        }
         let stream = self.ty == SOCK_STREAM;
         let mut ctl = Vec::new();
         let (n, full, from) = if stream {
@@ -512,6 +554,13 @@ impl Socket<KEnv> for InetSocket {
     }
 
     fn getsockopt(&self, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
+        if (level, name) == (inet::opt::SOL_TCP, inet::opt::TCP_INFO) {
+            // do_tcp_getsockopt: min(len, sizeof(struct tcp_info)) bytes
+            let info = net_quiet(|n| n.stack.tcp_info(self.id))?;
+            let k = buf.len().min(info.len());
+            buf[..k].copy_from_slice(&info[..k]);
+            return Ok(k);
+        }
         let v = net_quiet(|n| n.stack.getsockopt(self.id, level, name))?;
         let k = buf.len().min(v.len);
         buf[..k].copy_from_slice(&v.bytes[..k]);

@@ -48,6 +48,8 @@ const CHUNK: usize = 1 << 20;
 /// ([`recv_one`]); a non-blocking TCP send of more than this is cut to
 /// the send buffer's room before it is copied ([`send_iovs`]).
 const SIZED_MIN: usize = 4096;
+/// SIOCATMARK.
+const SIOCATMARK: u32 = 0x8905;
 /// SIOCINQ (FIONREAD).
 const SIOCINQ: u32 = 0x541b;
 /// SIOCOUTQ (TIOCOUTQ).
@@ -130,6 +132,24 @@ pub fn open_sockets() -> Result<Vec<Arc<SocketFile>>> {
     out.extend(weak.iter().filter_map(alloc::sync::Weak::upgrade));
     Ok(out)
 }
+/// Linux's `sk_send_sigurg`: a new urgent mark reached `sock`; its
+/// file's owner gets SIGURG. Called with no lock held.
+pub(crate) fn signal_urgent(sock: &inet::InetSocket) {
+    let Ok(files) = open_sockets() else {
+        log::info!("inet: no memory to find an urgent socket's file: no SIGURG");
+        return;
+    };
+    for f in &files {
+        if f.sock.as_any().downcast_ref::<inet::InetSocket>().is_some_and(|s| s.id() == sock.id()) {
+            crate::fasync::send_sigurg(&f.owner);
+            break;
+        }
+    }
+    // (the last reference of a file closed meanwhile may go here: no
+    // lock is held)
+    drop(files);
+}
+
 /// Set while [`net::unix::collect`] runs (a collected socket's close must
 /// not start another).
 static COLLECTING: AtomicBool = AtomicBool::new(false);
@@ -313,6 +333,10 @@ pub fn ioctl(t: &UThread, file: &Arc<dyn File>, cmd: u32, arg: u64) -> Option<Sy
         return Some(r);
     }
     let v = match cmd {
+        SIOCATMARK => match inet::at_mark(&sf.sock) {
+            Some(r) => r.map(usize::from),
+            None => Err(Errno::ENOTTY),
+        },
         SIOCINQ => sf.sock.inq(),
         SIOCOUTQ => sf.sock.outq(),
         _ => return Some(Err(Errno::ENOTTY)),
@@ -519,7 +543,9 @@ pub fn read_socket(t: &UThread, sf: &SocketFile, buf: UserSlice) -> SysResult {
 /// boundary, an error or a signal.
 fn recv_one(t: &UThread, sf: &SocketFile, len: usize, flags: u32) -> Result<(Vec<u8>, RecvMsg<KEnv>)> {
     let want = len.min(CHUNK);
-    let nonblock = flags & MSG_DONTWAIT != 0 || sf.nonblock();
+    // recv(MSG_OOB) on a stream never waits (tcp_recv_urg)
+    let oob = flags & MSG_OOB != 0 && sf.sock.sock_type() == SOCK_STREAM;
+    let nonblock = flags & MSG_DONTWAIT != 0 || oob || sf.nonblock();
     let timeo = *sf.rcvtimeo.lock();
     let mut cx = KResolver::of(t);
     // A TCP receive without MSG_WAITALL returns at most what is queued:
@@ -754,7 +780,9 @@ fn send_iovs(
         let data = gather(t, iovs, done, (total - done).min(CHUNK))?;
         // the files and the kind's own messages go with the first chunk
         let c = ctl.take().unwrap_or(Control { creds, ..Control::default() });
-        match send_all(Some(t), s, &data, addr, flags, c) {
+        // MSG_OOB marks the last byte of the whole send
+        let f = if done + data.len() < total { flags & !MSG_OOB } else { flags };
+        match send_all(Some(t), s, &data, addr, f, c) {
             Ok(n) => {
                 done += n;
                 if n < data.len() {

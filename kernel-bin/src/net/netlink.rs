@@ -91,6 +91,15 @@ impl RouteHost for Host {
                 if i.state == 10 { (i.rx_queue, i.backlog.min(4096)) } else { (i.rx_queue, i.tx_queue) };
             d.uid = r.uid;
             d.ino = r.ino as u32;
+            if kind == inet::Kind::Tcp
+                && let Some(id) = r.id
+            {
+                // INET_DIAG_INFO (ss -i)
+                if let Ok(info) = super::inet::with_stack(|st| st.tcp_info(id)) {
+                    d.info.try_reserve_exact(info.len()).map_err(|_| Errno::ENOBUFS)?;
+                    d.info.extend_from_slice(&info);
+                }
+            }
             out.push(d);
         }
         Ok(out)

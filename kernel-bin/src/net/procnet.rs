@@ -32,6 +32,8 @@ pub(super) struct Row {
     pub(super) info: SockInfo,
     pub(super) ino: u64,
     pub(super) uid: u32,
+    /// The user socket (none for a connection no socket holds).
+    pub(super) id: Option<inet::SockId>,
 }
 
 /// How many sockets (or entries of the stack's tables) one acquisition of
@@ -59,7 +61,7 @@ pub(super) fn inet_rows() -> Result<Vec<Row>> {
                 if let Ok(info) = st.sock_info(id)
                     && info.hashed
                 {
-                    rows.push(Row { info, ino, uid });
+                    rows.push(Row { info, ino, uid, id: Some(id) });
                 }
             }
         });
@@ -74,7 +76,7 @@ pub(super) fn inet_rows() -> Result<Vec<Row>> {
         at = super::inet::with_stack(|st| st.unowned_tcp_batch(c, BATCH, &mut extra))?;
     }
     rows.try_reserve_exact(extra.len()).map_err(|_| Errno::ENOMEM)?;
-    rows.extend(extra.into_iter().map(|info| Row { info, ino: 0, uid: 0 }));
+    rows.extend(extra.into_iter().map(|info| Row { info, ino: 0, uid: 0, id: None }));
     Ok(rows)
 }
 
