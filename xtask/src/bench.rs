@@ -671,9 +671,12 @@ struct Options {
     /// `--profile`: sample our kernel's instruction pointer through QEMU's
     /// monitor during each of its boots (xtask/src/profile.rs).
     profile: bool,
+    /// `--tb-profile`: instructions per operation by kernel function
+    /// (xtask/src/tbprof.rs), each `--only` row in a boot of its own.
+    tb_profile: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF] [--smp N] [--smp-compare] [--profile]";
+const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF] [--smp N] [--smp-compare] [--profile] [--tb-profile]";
 
 fn options(args: &[String]) -> Result<Options, String> {
     let mut o = Options { rounds: 3, ..Default::default() };
@@ -705,6 +708,7 @@ fn options(args: &[String]) -> Result<Options, String> {
             }
             "--smp-compare" => o.smp_compare = true,
             "--profile" => o.profile = true,
+            "--tb-profile" => o.tb_profile = true,
             other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
@@ -726,6 +730,9 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
             }
         },
     };
+    if opts.tb_profile {
+        return tb_profile(&opts, &kernel);
+    }
     let linux = crate::linux::vmlinuz()?;
     if let Some(kind) = opts.scale {
         let (rounds, icount, ours_only, only, profile) =
@@ -927,6 +934,66 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `--tb-profile`: each `--only` row of the user/bench boot alone and a
+/// boot without a benchmark program, our kernel under `-icount` with the
+/// block-counting plugin; per row, its instructions per operation by
+/// kernel function (tbprof.rs), printed (the head) and written to
+/// `target/bench/tb/<stamp>-<row>.tsv`.
+fn tb_profile(opts: &Options, kernel: &Path) -> Result<(), String> {
+    let so = crate::tbprof::plugin()?;
+    let syms = crate::profile::symbols(kernel)?;
+    let programs = build_programs()?;
+    let named: Vec<&String> = opts.only.iter().collect();
+    let wanted = programs_for(&named);
+    if wanted.is_empty() || opts.smp > 1 {
+        return Err("--tb-profile needs --only with rows of the user/bench boot, and 1 CPU".into());
+    }
+    if let Some(n) = wanted.iter().find(|n| !programs.benches.iter().any(|(b, _)| b == *n)) {
+        return Err(format!("--only: no benchmark {n:?} in user/bench/"));
+    }
+    let net_port = crate::net::serve_stream()?;
+    let dir = crate::target_dir().join("bench/tb");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let stamp = timestamp();
+    // one boot: its console output and the per-function counts
+    let boot = |name: &str, benches: Vec<(String, PathBuf)>| -> Result<(String, _), String> {
+        let b = BenchBuild { benches, ..programs.clone() };
+        let initrd = build_initramfs(&b, net_port, &format!("initramfs-tb-{name}"))?;
+        let counts = dir.join(format!("{stamp}-{name}.tb"));
+        let mut q = crate::qemu_for(kernel.to_path_buf(), Some(initrd), "", 1);
+        q.net = Some(Vec::new());
+        q.icount = true;
+        q.disk = Some(crate::target_dir().join("bench/disk.img"));
+        q.plugin = Some(crate::tbprof::plugin_arg(&so, &counts));
+        if let Some(d) = &q.disk {
+            fresh_bench_disk(d)?;
+        }
+        eprintln!("xtask: tb-profile boot {name} ...");
+        let o = q.run_captured(BOOT_TIMEOUT, false)?;
+        let _ = std::fs::write(dir.join(format!("{stamp}-{name}.log")), &o.output);
+        let text = std::fs::read_to_string(&counts)
+            .map_err(|e| format!("{}: {e} (the plugin wrote no counts: QEMU killed?)", counts.display()))?;
+        Ok((o.output, crate::tbprof::by_function(&crate::tbprof::parse(&text)?, &syms)))
+    };
+    let (_, empty) = boot("empty", Vec::new())?;
+    for name in wanted {
+        let benches: Vec<(String, PathBuf)> =
+            programs.benches.iter().filter(|(b, _)| b == name).cloned().collect();
+        let (out, with) = boot(name, benches)?;
+        let mut rows = vec![Row { name: name.to_string(), sides: Default::default() }];
+        parse(&out, 1, 0, &mut rows, "");
+        let per_op = rows[0].sides[0].samples.first().copied().ok_or_else(|| {
+            format!("{name}: no `BENCH {name}` line (failures: {:?})", rows[0].sides[0].failures)
+        })?;
+        let text = crate::tbprof::report(name, kernel, per_op, &with, &empty);
+        let path = dir.join(format!("{stamp}-{name}.tsv"));
+        std::fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let head: Vec<&str> = text.lines().take(42).collect();
+        println!("{}\nxtask: the whole profile is in {}", head.join("\n"), path.display());
+    }
+    Ok(())
+}
+
 /// The `bench` command's entry, with its own arguments.
 pub fn main(args: &[String]) -> ExitCode {
     match cmd_bench(args) {
@@ -941,6 +1008,13 @@ pub fn main(args: &[String]) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tb_profile_flag() {
+        let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert!(options(&a("--tb-profile --only fork_exec_wait")).unwrap().tb_profile);
+        assert!(!options(&a("--only fork_exec_wait")).unwrap().tb_profile);
+    }
 
     fn rows(names: &[&str]) -> Vec<Row> {
         names.iter().map(|n| Row { name: n.to_string(), sides: Default::default() }).collect()

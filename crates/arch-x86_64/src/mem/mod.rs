@@ -9,6 +9,7 @@ pub mod frames;
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod paging;
+mod scan;
 pub mod slab;
 #[cfg(target_os = "none")]
 pub mod vmimpl;

@@ -588,13 +588,14 @@ pub fn activate_kernel() {
 fn free_tables(table: PhysFrame, level: u8) {
     if level > 1 {
         let t = table_at(table);
-        for e in t.iter_mut() {
-            if e.flags().contains(F::PRESENT) {
-                if !e.flags().contains(F::HUGE_PAGE) {
-                    free_tables(PhysFrame::containing_address(e.addr()), level - 1);
-                }
-                e.set_unused();
+        let mut i = super::scan::next_present(t, 0, 512);
+        while i < 512 {
+            let e = &mut t[i];
+            if !e.flags().contains(F::HUGE_PAGE) {
+                free_tables(PhysFrame::containing_address(e.addr()), level - 1);
             }
+            e.set_unused();
+            i = super::scan::next_present(t, i + 1, 512);
         }
         debug_assert!(t.iter().all(|e| e.is_unused()), "a page table not clean at its teardown");
     }
@@ -610,13 +611,14 @@ impl Drop for AddressSpace {
         // make it leave the tables before they are freed
         crate::smp::leave_root(self.pml4.start_address().as_u64());
         let root = table_at(self.pml4);
-        for e in root.iter_mut().take(256) {
-            if e.flags().contains(F::PRESENT) {
-                if !e.flags().contains(F::HUGE_PAGE) {
-                    free_tables(PhysFrame::containing_address(e.addr()), 3);
-                }
-                e.set_unused();
+        let mut i = super::scan::next_present(root, 0, 256);
+        while i < 256 {
+            let e = &mut root[i];
+            if !e.flags().contains(F::HUGE_PAGE) {
+                free_tables(PhysFrame::containing_address(e.addr()), 3);
             }
+            e.set_unused();
+            i = super::scan::next_present(root, i + 1, 256);
         }
         debug_assert!(
             root.iter().take(256).all(|e| e.is_unused()),
