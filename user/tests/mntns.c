@@ -284,6 +284,69 @@ KT_CASE(pivot_root_errors) {
     KT_EQ(kt_in_child(pivot_child), 0);
 }
 
+/* MS_MOVE: a mount and the mounts below it go to another directory */
+static int move_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mkdir(DIR_A "/sub", 0755) == 0);
+    KT_CHILD_CHECK(3, mount("none", DIR_A "/sub", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(4, mknod(DIR_A "/sub/x", S_IFREG | 0644, 0) == 0 && mkdir(DIR_A "/plain", 0755) == 0);
+    /* not a mount's root; no source; into itself */
+    KT_CHILD_CHECK(5, mount(DIR_A "/plain", DIR_B, NULL, MS_MOVE, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(6, mount(NULL, DIR_B, NULL, MS_MOVE, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(7, mount(DIR_A, DIR_A "/plain", NULL, MS_MOVE, NULL) == -1 && errno == ELOOP);
+    KT_CHILD_CHECK(8, mount(DIR_A, DIR_B, NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(9, exists(DIR_B "/sub/x") && !exists(DIR_A "/sub") && exists(DIR_B "/plain"));
+    KT_CHILD_CHECK(10, mounted(DIR_B) == 1 && mounted(DIR_B "/sub") == 1);
+    KT_CHILD_CHECK(11, mounted(DIR_A) == 0 && mounted(DIR_A "/sub") == 0);
+    /* the tree detaches whole from its new place */
+    KT_CHILD_CHECK(12, umount2(DIR_B, MNT_DETACH) == 0 && mounted(DIR_B "/sub") == 0 && !exists(DIR_B "/sub"));
+    return 0;
+}
+
+KT_CASE(ms_move_moves_a_mount_tree) {
+    dirs();
+    KT_EQ(kt_in_child(move_child), 0);
+}
+
+/* pivot_root(2): a root with a parent mount (switch_root's MS_MOVE onto /
+ * and chroot), then pivot_root(new, new/old), then runc's and bwrap's
+ * pivot_root(".", ".") with umount2(".", MNT_DETACH) through a descriptor
+ * of the old root. */
+static int pivot_move_child(void) {
+    char buf[256];
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mknod(DIR_A "/one", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(3, chdir(DIR_A) == 0 && mount(".", "/", NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(4, chroot(".") == 0 && chdir("/") == 0 && exists("/one"));
+    KT_CHILD_CHECK(5, mkdir("/new", 0755) == 0 && mount("none", "/new", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(6, mkdir("/new/old", 0755) == 0 && mknod("/new/two", S_IFREG | 0644, 0) == 0);
+    /* put_old in the root mount: EBUSY; in a mount new_root cannot reach: EINVAL */
+    KT_CHILD_CHECK(7, mkdir("/outside", 0755) == 0);
+    KT_CHILD_CHECK(8, syscall(SYS_pivot_root, "/new", "/outside") == -1 && errno == EBUSY);
+    KT_CHILD_CHECK(9, mkdir("/other", 0755) == 0 && mount("none", "/other", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(10, syscall(SYS_pivot_root, "/new", "/other") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(11, syscall(SYS_pivot_root, ".", ".") == -1 && errno == EBUSY);
+    KT_CHILD_CHECK(12, syscall(SYS_pivot_root, "/new", "/new/old") == 0);
+    KT_CHILD_CHECK(13, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
+    KT_CHILD_CHECK(14, exists("/two") && exists("/old/one") && !exists("/one") && exists("/old/other"));
+    KT_CHILD_CHECK(15, mkdir("/n3", 0755) == 0 && mount("none", "/n3", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(16, mknod("/n3/three", S_IFREG | 0644, 0) == 0);
+    int oldroot = open("/", O_DIRECTORY | O_RDONLY);
+    KT_CHILD_CHECK(17, oldroot >= 0 && chdir("/n3") == 0);
+    KT_CHILD_CHECK(18, syscall(SYS_pivot_root, ".", ".") == 0);
+    KT_CHILD_CHECK(19, fchdir(oldroot) == 0 && umount2(".", MNT_DETACH) == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(20, exists("/three") && !exists("/two") && !exists("/old") && !exists("/n3"));
+    KT_CHILD_CHECK(21, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
+    /* the old root is gone from the descriptor's view too: its mounts went */
+    KT_CHILD_CHECK(22, fstatat(oldroot, "old/one", &(struct stat){0}, 0) == -1 && errno == ENOENT);
+    return 0;
+}
+
+KT_CASE(pivot_root_swaps_the_root_mount) {
+    dirs();
+    KT_EQ(kt_in_child(pivot_move_child), 0);
+}
+
 /* unshare -rm: a user namespace whose root owns a new mount namespace */
 static int userns_child(void) {
     char map[32];
