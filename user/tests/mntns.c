@@ -308,6 +308,27 @@ KT_CASE(ms_move_moves_a_mount_tree) {
     KT_EQ(kt_in_child(move_child), 0);
 }
 
+/* A directory bound on itself is a mount (mountinfo, MS_MOVE, umount)
+ * showing what it showed. */
+static int self_bind_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mknod(DIR_A "/f", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(3, mounted(DIR_A) == 0 && mount(DIR_A, DIR_A, NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(4, mounted(DIR_A) == 1 && exists(DIR_A "/f"));
+    KT_CHILD_CHECK(5, mount(DIR_A, DIR_B, NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(6, mounted(DIR_A) == 0 && mounted(DIR_B) == 1 && exists(DIR_B "/f") && exists(DIR_A "/f"));
+    KT_CHILD_CHECK(7, umount(DIR_B) == 0 && !exists(DIR_B "/f") && mounted(DIR_B) == 0);
+    KT_CHILD_CHECK(8, mount(DIR_A, DIR_A, NULL, MS_BIND, NULL) == 0 && umount(DIR_A) == 0);
+    KT_CHILD_CHECK(9, mounted(DIR_A) == 0 && exists(DIR_A "/f") && unlink(DIR_A "/f") == 0);
+    return 0;
+}
+
+KT_CASE(a_directory_bound_on_itself) {
+    dirs();
+    KT_EQ(kt_in_child(self_bind_child), 0);
+    unlink(DIR_A "/f");
+}
+
 /* pivot_root(2): a root with a parent mount (switch_root's MS_MOVE onto /
  * and chroot), then pivot_root(new, new/old), then runc's and bwrap's
  * pivot_root(".", ".") with umount2(".", MNT_DETACH) through a descriptor

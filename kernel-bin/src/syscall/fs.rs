@@ -1450,12 +1450,19 @@ pub fn mount(
             }
             let abs = ctx.getcwd(&target)?;
             let from_abs = ctx.getcwd(&from)?;
-            ctx.bind_on(&target, from.clone())?;
+            // a directory bound on itself (`mount --bind /x /x`, bwrap's
+            // newroot) shows what it showed: a mount in the table only
+            if !Arc::ptr_eq(&target, &from) {
+                ctx.bind_on(&target, from.clone())?;
+            }
             Ok((abs, from_abs))
         })?;
+        let on_itself = Arc::ptr_eq(&target, &from);
         if let Err(e) = crate::fs::record_bind(ns, user_owned, &abs, &from_abs, from, target.clone()) {
             // the bind is taken back: no mount the table does not know
-            let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            if !on_itself {
+                let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            }
             return Err(e);
         }
         return Ok(0);
@@ -1671,7 +1678,14 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     // a disk file system with open files is busy; it is written back
     // and closed once detached
     crate::fs::may_umount(&inode)?;
-    let (covered, root) = match with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p)) {
+    let self_bound = covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, &inode));
+    let umounted = if self_bound {
+        // a directory bound on itself: only the table has it
+        Ok((inode.clone(), inode.clone()))
+    } else {
+        with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p))
+    };
+    let (covered, root) = match umounted {
         Ok(pair) => pair,
         // a bind mount's root keeps no mount point of its own (".", a
         // descriptor's directory): the table knows what it covers
