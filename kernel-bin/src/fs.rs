@@ -41,9 +41,51 @@ struct Mount {
     /// would show what it hides).
     umount_locked: bool,
     /// The nsfs number of the user namespace owning the filesystem
-    /// (Linux's `sb->s_user_ns`): who may remount it (read-only is per
-    /// filesystem here).
+    /// (Linux's `sb->s_user_ns`): who may remount it.
     fs_user: u64,
+    /// Per-mount flags walks enforce (`vfs::MNT_RDONLY` from
+    /// MS_REMOUNT|MS_BIND|MS_RDONLY, `MNT_NOSUID`, `MNT_NODEV`,
+    /// `MNT_NOEXEC` from mount(2)); 0 for the boot's mounts.
+    flags: u32,
+}
+
+/// Whether any mount has per-mount flags ([`mount_flags`] takes no lock
+/// while none has).
+static FLAGGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Recounts [`FLAGGED`] after the table changed (under its lock).
+fn recount(list: &[Mount]) {
+    FLAGGED.store(list.iter().any(|m| m.flags != 0), core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The per-mount flags of the namespace `ns` for a walk
+/// (`vfs::Ctx::with_mount_flags`): every mount's root and flags, the latest
+/// first; empty (no lock taken) while no mount has any.
+pub fn mount_flags(ns: u64) -> Vec<(Arc<Inode>, u32)> {
+    if !FLAGGED.load(core::sync::atomic::Ordering::Relaxed) {
+        return Vec::new();
+    }
+    let t = MOUNTS.lock();
+    if !t.list.iter().any(|m| m.ns == ns && m.flags != 0) {
+        return Vec::new();
+    }
+    let mut v = Vec::new();
+    if v.try_reserve(t.list.len()).is_err() {
+        return Vec::new();
+    }
+    v.extend(t.list.iter().rev().filter(|m| m.ns == ns).map(|m| (m.root.clone(), m.flags)));
+    v
+}
+
+/// Sets the per-mount flags (`vfs::MNT_*`) of the latest mount of `ns`
+/// whose root is `root` (a new mount made with MS_NOSUID/MS_NODEV/
+/// MS_NOEXEC), with the options /proc shows.
+pub fn set_mount_flags(ns: u64, root: &Arc<Inode>, flags: u32) {
+    let mut t = MOUNTS.lock();
+    if let Some(i) = find(&t.list, ns, root, None) {
+        t.list[i].flags = flags;
+    }
+    recount(&t.list);
 }
 
 /// Linux's default `fs.mount-max`: mounts per namespace (`ENOSPC` past it).
@@ -154,6 +196,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 locked: m.locked || user_owned,
                 umount_locked: m.umount_locked || user_owned,
                 fs_user: m.fs_user,
+                flags: m.flags,
             })
             .collect();
         // the copies' parents are the copies of the parents
@@ -168,6 +211,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
             }
         }
         t.list.extend(copies);
+        recount(&t.list);
         t.spaces.push((id, Arc::downgrade(new)));
         SPACES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         pairs
@@ -219,6 +263,7 @@ pub fn reap_namespaces() {
         let (gone, kept): (Vec<Mount>, Vec<Mount>) =
             core::mem::take(&mut t.list).into_iter().partition(|m| dead.contains(&m.ns));
         t.list = kept;
+        recount(&t.list);
         gone
     };
     for m in &gone {
@@ -297,6 +342,7 @@ pub fn record_mount_by(
         locked: false,
         umount_locked: false,
         fs_user,
+        flags: 0,
     });
     Ok(())
 }
@@ -332,6 +378,7 @@ pub fn record_bind(
         .filter(|m| m.ns == ns)
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
         .or_else(|| mounts.iter().rev().filter(|m| m.ns == ns).find(|m| m.root.same_fs(&root)));
+    let flags = holder.map_or(0, |m| m.flags);
     let (src, fstype, options, fs_root, locked, fs_user) = match holder {
         Some(m) => {
             // the bound directory's path below the holder's mount point,
@@ -371,7 +418,9 @@ pub fn record_bind(
         locked,
         umount_locked: false,
         fs_user,
+        flags,
     });
+    recount(&mounts.list);
     Ok(())
 }
 
@@ -459,6 +508,7 @@ pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
             && Arc::ptr_eq(&m.root, root)
             && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
     });
+    recount(&t.list);
     !t.iter().any(|m| Arc::ptr_eq(&m.root, root))
 }
 
@@ -633,27 +683,48 @@ pub fn remount(
     ro: bool,
     bind: bool,
     caller_user: Option<u64>,
+    extra: u32,
 ) -> linux_abi::Result<()> {
     let mut mounts = MOUNTS.lock();
-    let Some(me) = mounts.iter().find(|m| m.ns == ns && Arc::ptr_eq(&m.root, root)) else {
+    let Some(at) = find(&mounts.list, ns, root, None) else {
         return Err(linux_abi::Errno::EINVAL);
     };
-    if me.locked && !ro && me.options.starts_with("ro") {
+    let me = &mounts.list[at];
+    let was_ro = me.options.starts_with("ro");
+    if me.locked && !ro && was_ro {
         return Err(linux_abi::Errno::EPERM);
+    }
+    if bind {
+        // do_reconfigure_mnt(): this mount's flags only, replaced whole
+        let m = &mut mounts.list[at];
+        m.flags = if ro { vfs::MNT_RDONLY } else { 0 } | extra;
+        let rw = if ro || m.root.fs_read_only() { "ro" } else { "rw" };
+        let mut o = String::from(rw);
+        for (bit, name) in
+            [(vfs::MNT_NOSUID, "nosuid"), (vfs::MNT_NODEV, "nodev"), (vfs::MNT_NOEXEC, "noexec")]
+        {
+            if extra & bit != 0 {
+                o.push(',');
+                o.push_str(name);
+            }
+        }
+        for part in m.options.split(',').skip(1) {
+            if !matches!(part, "nosuid" | "nodev" | "noexec" | "") {
+                o.push(',');
+                o.push_str(part);
+            }
+        }
+        m.options = o;
+        recount(&mounts.list);
+        return Ok(());
     }
     if caller_user.is_some_and(|u| u != me.fs_user) {
         return Err(linux_abi::Errno::EPERM);
     }
-    if bind && mounts.iter().filter(|m| m.root.same_fs(root)).count() > 1 {
-        log::info!(
-            "mount MS_REMOUNT|MS_BIND of a filesystem mounted twice (per-mount flags) unsupported: EINVAL"
-        );
-        return Err(linux_abi::Errno::EINVAL);
-    }
     root.set_fs_read_only(ro)?;
     for m in mounts.iter_mut().filter(|m| m.root.same_fs(root)) {
         let rest = m.options.split_once(',').map_or("", |(_, r)| r);
-        let mut o = String::from(if ro { "ro" } else { "rw" });
+        let mut o = String::from(if ro || m.flags & vfs::MNT_RDONLY != 0 { "ro" } else { "rw" });
         if !rest.is_empty() {
             o.push(',');
             o.push_str(rest);
@@ -779,7 +850,9 @@ pub fn mountinfo_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
         out.push(b' ');
         push_escaped(&mut out, &m.source);
         out.push(b' ');
-        out.extend_from_slice(rw.as_bytes());
+        // the filesystem's own state (a read-only bind of a writable one
+        // shows ro, then rw)
+        out.extend_from_slice(if m.root.fs_read_only() { b"ro" } else { b"rw" });
         for o in per_fs {
             out.push(b',');
             out.extend_from_slice(o.as_bytes());

@@ -11,6 +11,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <grp.h>
@@ -327,6 +328,63 @@ KT_CASE(a_directory_bound_on_itself) {
     dirs();
     KT_EQ(kt_in_child(self_bind_child), 0);
     unlink(DIR_A "/f");
+}
+
+/* The mount options (sixth field) and the filesystem's options (last
+ * field) of the mountinfo line of `dir`; 0 when found. */
+static int options_of(const char *dir, char *mnt, char *sb, int size) {
+    static char buf[16384];
+    if (get("/proc/self/mountinfo", buf, sizeof buf) <= 0) return -1;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        char mp[256], o[256];
+        if (sscanf(line, "%*d %*d %*d:%*d %*s %255s %255s", mp, o) != 2 || strcmp(mp, dir) != 0) continue;
+        const char *last = strrchr(line, ' ');
+        snprintf(mnt, size, "%s", o);
+        snprintf(sb, size, "%s", last ? last + 1 : "");
+        return 0;
+    }
+    return -1;
+}
+
+/* Per-mount flags: MS_REMOUNT|MS_BIND|MS_RDONLY makes one mount read-only
+ * (EROFS through it, not through the filesystem's other mount), MS_NOEXEC
+ * (execve EACCES) and MS_NODEV (opening a device EACCES) per mount, shown
+ * in mountinfo's mount options while the filesystem stays rw. */
+static int ro_bind_child(void) {
+    char mnt[256], sb[256];
+    char *argv[] = {"x", NULL}, *envp[] = {NULL};
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mkdir(DIR_A "/d", 0755) == 0);
+    KT_CHILD_CHECK(3, mount(DIR_A "/d", DIR_B, NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(4, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0);
+    KT_CHILD_CHECK(5, open(DIR_B "/f", O_CREAT | O_WRONLY, 0644) == -1 && errno == EROFS);
+    KT_CHILD_CHECK(6, mkdir(DIR_B "/e", 0755) == -1 && errno == EROFS);
+    int fd = open(DIR_A "/d/f", O_CREAT | O_WRONLY, 0755);
+    KT_CHILD_CHECK(7, fd >= 0 && write(fd, "#!/bin/sh\nexit 7\n", 17) == 17 && close(fd) == 0);
+    fd = open(DIR_B "/f", O_RDONLY);
+    KT_CHILD_CHECK(8, fd >= 0 && close(fd) == 0);
+    KT_CHILD_CHECK(9, open(DIR_B "/f", O_WRONLY) == -1 && errno == EROFS);
+    KT_CHILD_CHECK(10, unlink(DIR_B "/f") == -1 && errno == EROFS);
+    KT_CHILD_CHECK(11, options_of(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "ro,relatime") == 0);
+    KT_CHILD_CHECK(12, strncmp(sb, "rw", 2) == 0);
+    KT_CHILD_CHECK(13, options_of(DIR_A, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,relatime") == 0);
+    /* writable again; then nosuid, nodev, noexec */
+    KT_CHILD_CHECK(14, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(15, mknod(DIR_B "/null", S_IFCHR | 0666, makedev(1, 3)) == 0);
+    KT_CHILD_CHECK(16, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
+    KT_CHILD_CHECK(17, options_of(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,nosuid,nodev,noexec,relatime") == 0);
+    KT_CHILD_CHECK(18, open(DIR_B "/null", O_RDONLY) == -1 && errno == EACCES);
+    fd = open(DIR_A "/d/null", O_RDONLY);
+    KT_CHILD_CHECK(19, fd >= 0 && close(fd) == 0);
+    KT_CHILD_CHECK(20, execve(DIR_B "/f", argv, envp) == -1 && errno == EACCES);
+    fd = open(DIR_B "/g", O_CREAT | O_WRONLY, 0644);
+    KT_CHILD_CHECK(21, fd >= 0 && close(fd) == 0);
+    return 0;
+}
+
+KT_CASE(per_mount_read_only_and_flags) {
+    dirs();
+    KT_EQ(kt_in_child(ro_bind_child), 0);
 }
 
 /* pivot_root(2): a root with a parent mount (switch_root's MS_MOVE onto /

@@ -92,7 +92,10 @@ fn with_ctx_as<R>(
     f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
 ) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
-    let ctx = Ctx::new(root, c).with_umask(umask).with_mnt_ns(t.mnt_ns);
+    let ctx = Ctx::new(root, c)
+        .with_umask(umask)
+        .with_mnt_ns(t.mnt_ns)
+        .with_mount_flags(crate::fs::mount_flags(t.mnt_ns));
     f(&ctx, &dir)
 }
 
@@ -1430,7 +1433,8 @@ pub fn mount(
     let ns = t.mnt_ns;
     if flags & MS_REMOUNT != 0 {
         let caller = if initial_user { None } else { Some(user_ino) };
-        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0, caller)
+        let extra = per_mount_bits(flags);
+        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0, caller, extra)
             .map(|_| 0);
     }
     if flags & MS_BIND != 0 {
@@ -1576,7 +1580,17 @@ pub fn mount(
         }
         return Err(e);
     }
+    let extra = per_mount_bits(flags);
+    if extra != 0 {
+        crate::fs::set_mount_flags(ns, &fs_root, extra);
+    }
     Ok(0)
+}
+
+/// The per-mount flags (`vfs::MNT_NOSUID`, `MNT_NODEV`, `MNT_NOEXEC`) of
+/// mount(2)'s `MS_NOSUID`, `MS_NODEV`, `MS_NOEXEC` (the same bits).
+fn per_mount_bits(flags: u64) -> u32 {
+    (flags & 0xe) as u32
 }
 
 /// mount(2) with `MS_MOVE` (do_move_mount_old): the mount whose root the
