@@ -1380,11 +1380,11 @@ pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
 
 /// mount(2): tmpfs, ramfs, devtmpfs, sysfs (`crate::sysfs`) and proc;
 /// anything else `ENODEV`. `MS_RDONLY` makes the filesystem read-only;
-/// `MS_REMOUNT` (with or without `MS_BIND`) changes that of a mounted one
-/// (`EINVAL` unless the target is a mount's root, `EBUSY` going read-only
-/// while a file of it is open for writing; `MS_BIND` with it is refused
-/// when the filesystem is mounted elsewhere too, as read-only here is per
-/// filesystem, not per mount). `MS_BIND` shows a directory at the target
+/// `MS_REMOUNT` changes that of a mounted filesystem (`EINVAL` unless the
+/// target is a mount's root, `EBUSY` going read-only while a file of it is
+/// open for writing); with `MS_BIND` it replaces one mount's flags
+/// (read-only, nosuid, nodev, noexec: `crate::fs::remount`). `MS_MOVE`
+/// moves a mount tree (`move_mount`). `MS_BIND` shows a directory at the target
 /// too (`vfs::Ctx::bind_on`; a file bound on a file is `EINVAL`).
 /// `MS_SHARED`/`MS_PRIVATE`/`MS_SLAVE`/`MS_UNBINDABLE` (with `MS_REC`)
 /// change a mount's propagation (`crate::fs::set_propagation`). Mounts are
@@ -1701,9 +1701,10 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     };
     let (covered, root) = match umounted {
         Ok(pair) => pair,
-        // a bind mount's root keeps no mount point of its own (".", a
-        // descriptor's directory): the table knows what it covers
-        Err(Errno::EINVAL) if covered.is_some() && !p.is_empty() => {
+        // a bind mount's root keeps no mount point of its own: for "."
+        // (umount2(".") after a fchdir to it, as runc and bwrap do) the
+        // table knows what it covers
+        Err(Errno::EINVAL) if covered.is_some() && (p == b"." || p.ends_with(b"/.")) => {
             let c = covered.ok_or(Errno::EINVAL)?;
             c.unmount_in_ns(ns, &inode);
             (c, inode)
