@@ -550,4 +550,11 @@ KT_CASE(proc_links_are_paths_in_the_namespace) {
     KT_EQ(kt_in_child(links_child), 0);
 }
 
+/* bwrap reads the overflow ids first */
+KT_CASE(overflow_ids_for_sandboxes) {
+    char buf[32];
+    KT_TRUE(get("/proc/sys/kernel/overflowuid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowuid");
+    KT_TRUE(get("/proc/sys/kernel/overflowgid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowgid");
+}
+
 KT_MAIN()
