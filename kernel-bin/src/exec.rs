@@ -156,12 +156,16 @@ fn lookup_exec(
     ns: u64,
     path: &[u8],
 ) -> Result<Arc<Inode>> {
-    let ctx = Ctx::new(root.clone(), cred).with_mnt_ns(ns);
+    let ctx = Ctx::new(root.clone(), cred).with_mnt_ns(ns).with_mount_flags(crate::fs::mount_flags(ns));
     let inode = ctx.lookup(cwd, path, true)?;
     if inode.is_dir() || inode.file_type() != vfs::FileType::Regular {
         return Err(Errno::EACCES);
     }
     inode.check_access(cred, vfs::X_OK)?;
+    // path_noexec(): a program on a noexec mount
+    if ctx.view_flags() & vfs::MNT_NOEXEC != 0 {
+        return Err(Errno::EACCES);
+    }
     Ok(inode)
 }
 

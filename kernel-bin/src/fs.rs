@@ -22,6 +22,10 @@ struct Mount {
     covered: Option<Arc<Inode>>,
     /// The mount id (statx's `stx_mnt_id`), unique while mounted.
     id: u64,
+    /// The id of the mount its mount point lies in (mountinfo's second
+    /// field; 0 for a namespace's root): the tree umount2's `MNT_DETACH`,
+    /// `MS_REC` and pivot_root(2) follow by identity, not by path.
+    parent: u64,
     /// The directory of its filesystem this mount shows, from that
     /// filesystem's root (`/` but for bind mounts of a subdirectory):
     /// /proc/PID/mountinfo's fourth field.
@@ -37,9 +41,51 @@ struct Mount {
     /// would show what it hides).
     umount_locked: bool,
     /// The nsfs number of the user namespace owning the filesystem
-    /// (Linux's `sb->s_user_ns`): who may remount it (read-only is per
-    /// filesystem here).
+    /// (Linux's `sb->s_user_ns`): who may remount it.
     fs_user: u64,
+    /// Per-mount flags walks enforce (`vfs::MNT_RDONLY` from
+    /// MS_REMOUNT|MS_BIND|MS_RDONLY, `MNT_NOSUID`, `MNT_NODEV`,
+    /// `MNT_NOEXEC` from mount(2)); 0 for the boot's mounts.
+    flags: u32,
+}
+
+/// Whether any mount has per-mount flags ([`mount_flags`] takes no lock
+/// while none has).
+static FLAGGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Recounts [`FLAGGED`] after the table changed (under its lock).
+fn recount(list: &[Mount]) {
+    FLAGGED.store(list.iter().any(|m| m.flags != 0), core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The per-mount flags of the namespace `ns` for a walk
+/// (`vfs::Ctx::with_mount_flags`): every mount's root and flags, the latest
+/// first; empty (no lock taken) while no mount has any.
+pub fn mount_flags(ns: u64) -> Vec<(Arc<Inode>, u32)> {
+    if !FLAGGED.load(core::sync::atomic::Ordering::Relaxed) {
+        return Vec::new();
+    }
+    let t = MOUNTS.lock();
+    if !t.list.iter().any(|m| m.ns == ns && m.flags != 0) {
+        return Vec::new();
+    }
+    let mut v = Vec::new();
+    if v.try_reserve(t.list.len()).is_err() {
+        return Vec::new();
+    }
+    v.extend(t.list.iter().rev().filter(|m| m.ns == ns).map(|m| (m.root.clone(), m.flags)));
+    v
+}
+
+/// Sets the per-mount flags (`vfs::MNT_*`) of the latest mount of `ns`
+/// whose root is `root` (a new mount made with MS_NOSUID/MS_NODEV/
+/// MS_NOEXEC), with the options /proc shows.
+pub fn set_mount_flags(ns: u64, root: &Arc<Inode>, flags: u32) {
+    let mut t = MOUNTS.lock();
+    if let Some(i) = find(&t.list, ns, root, None) {
+        t.list[i].flags = flags;
+    }
+    recount(&t.list);
 }
 
 /// Linux's default `fs.mount-max`: mounts per namespace (`ENOSPC` past it).
@@ -129,7 +175,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
         let mut pairs = Vec::new();
         pairs.try_reserve(n).map_err(|_| linux_abi::Errno::ENOMEM)?;
         let user_owned = !new.owner().is_initial();
-        let copies: Vec<Mount> = t
+        let mut copies: Vec<Mount> = t
             .list
             .iter()
             .filter(|m| m.ns == from)
@@ -142,6 +188,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 root: m.root.clone(),
                 covered: m.covered.clone(),
                 id: next_mount_id(),
+                parent: m.parent,
                 fs_root: m.fs_root.clone(),
                 shared: 0,
                 // copy_tree(CL_UNPRIVILEGED): a less privileged namespace
@@ -149,14 +196,22 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 locked: m.locked || user_owned,
                 umount_locked: m.umount_locked || user_owned,
                 fs_user: m.fs_user,
+                flags: m.flags,
             })
             .collect();
+        // the copies' parents are the copies of the parents
+        let olds: Vec<u64> = t.list.iter().filter(|m| m.ns == from).map(|m| m.id).collect();
+        let news: Vec<u64> = copies.iter().map(|m| m.id).collect();
+        for m in copies.iter_mut() {
+            m.parent = olds.iter().position(|&o| o == m.parent).map_or(0, |i| news[i]);
+        }
         for m in &copies {
             if let Some(c) = &m.covered {
                 pairs.push((c.clone(), m.root.clone(), m.root.is_fs_root()));
             }
         }
         t.list.extend(copies);
+        recount(&t.list);
         t.spaces.push((id, Arc::downgrade(new)));
         SPACES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         pairs
@@ -208,6 +263,7 @@ pub fn reap_namespaces() {
         let (gone, kept): (Vec<Mount>, Vec<Mount>) =
             core::mem::take(&mut t.list).into_iter().partition(|m| dead.contains(&m.ns));
         t.list = kept;
+        recount(&t.list);
         gone
     };
     for m in &gone {
@@ -270,6 +326,7 @@ pub fn record_mount_by(
 ) -> linux_abi::Result<()> {
     let mut t = MOUNTS.lock();
     t.list.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
+    let parent = if covered.is_some() { parent_for(&t.list, ns, target) } else { 0 };
     t.list.push(Mount {
         ns,
         source: source.to_vec(),
@@ -279,11 +336,13 @@ pub fn record_mount_by(
         root,
         covered,
         id: next_mount_id(),
+        parent,
         fs_root: b"/".to_vec(),
         shared: 0,
         locked: false,
         umount_locked: false,
         fs_user,
+        flags: 0,
     });
     Ok(())
 }
@@ -319,6 +378,7 @@ pub fn record_bind(
         .filter(|m| m.ns == ns)
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
         .or_else(|| mounts.iter().rev().filter(|m| m.ns == ns).find(|m| m.root.same_fs(&root)));
+    let flags = holder.map_or(0, |m| m.flags);
     let (src, fstype, options, fs_root, locked, fs_user) = match holder {
         Some(m) => {
             // the bound directory's path below the holder's mount point,
@@ -342,6 +402,7 @@ pub fn record_bind(
         }
     };
     let id = next_mount_id();
+    let parent = parent_for(&mounts.list, ns, target);
     mounts.push(Mount {
         ns,
         source: src,
@@ -351,25 +412,91 @@ pub fn record_bind(
         root,
         covered: Some(covered),
         id,
+        parent,
         fs_root,
         shared: 0,
         locked,
         umount_locked: false,
         fs_user,
+        flags,
     });
+    recount(&mounts.list);
     Ok(())
 }
 
-/// umount2(2)'s can_umount(): `EINVAL` when the mount of `root` in `ns`,
-/// or with `detach` one below the absolute path `target`, is locked
-/// (copied into a namespace of a less privileged user namespace).
-pub fn umount_locked(ns: u64, root: &Arc<Inode>, target: &[u8], detach: bool) -> linux_abi::Result<()> {
+/// umount2(2)'s can_umount(): `EINVAL` when the mount of `root` on
+/// `covered` in `ns`, or with `detach` one below it, is locked (copied into
+/// a namespace of a less privileged user namespace).
+pub fn umount_locked(
+    ns: u64,
+    root: &Arc<Inode>,
+    covered: &Arc<Inode>,
+    detach: bool,
+) -> linux_abi::Result<()> {
     let t = MOUNTS.lock();
-    let locked = t.iter().filter(|m| m.ns == ns && m.umount_locked).any(|m| {
-        (Arc::ptr_eq(&m.root, root) && m.target == target)
-            || (detach && m.target != target && path_within(target, &m.target))
-    });
+    let Some(top) = find(&t.list, ns, root, Some(covered)) else { return Ok(()) };
+    let tree = subtree(&t.list, top);
+    let locked = t.list.iter().enumerate().any(|(i, m)| m.umount_locked && (i == top || (detach && tree[i])));
     if locked { Err(linux_abi::Errno::EINVAL) } else { Ok(()) }
+}
+
+/// The index of the mount of `ns` whose root is `root` (on `covered`
+/// when given; the latest such mount).
+fn find(list: &[Mount], ns: u64, root: &Arc<Inode>, covered: Option<&Arc<Inode>>) -> Option<usize> {
+    list.iter().rposition(|m| {
+        m.ns == ns
+            && Arc::ptr_eq(&m.root, root)
+            && covered.is_none_or(|c| m.covered.as_ref().is_some_and(|mc| Arc::ptr_eq(mc, c)))
+    })
+}
+
+/// The mount a new mount on the absolute path `target` of `ns` lies in:
+/// the latest mount whose mount point is the longest ancestor (or the
+/// path itself: a mount stacked on another).
+fn parent_for(list: &[Mount], ns: u64, target: &[u8]) -> u64 {
+    // max_by_key keeps the last of equal keys: the latest mount
+    list.iter()
+        .filter(|p| p.ns == ns && path_within(&p.target, target))
+        .max_by_key(|p| p.target.len())
+        .map_or(0, |p| p.id)
+}
+
+/// Marks the mounts of the tree whose top is `list[top]` (itself and
+/// every mount below it, by parent ids, whatever their paths say).
+fn subtree(list: &[Mount], top: usize) -> Vec<bool> {
+    let ns = list[top].ns;
+    let mut mark = alloc::vec![false; list.len()];
+    mark[top] = true;
+    // one pass per level of the tree
+    loop {
+        let mut grew = false;
+        for i in 0..list.len() {
+            if !mark[i]
+                && list[i].ns == ns
+                && list[i].parent != 0
+                && list[i].id != list[top].id
+                && list.iter().enumerate().any(|(j, p)| mark[j] && p.id == list[i].parent)
+            {
+                mark[i] = true;
+                grew = true;
+            }
+        }
+        if !grew {
+            return mark;
+        }
+    }
+}
+
+/// `path` with its leading `from` (an ancestor or itself) replaced by `to`.
+fn rebase(path: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let rest = if from == b"/" { path } else { path.get(from.len()..).unwrap_or(b"") };
+    let rest = if rest == b"/" { b"".as_slice() } else { rest };
+    let mut out = if to == b"/" { Vec::new() } else { to.to_vec() };
+    out.extend_from_slice(rest);
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
 }
 
 /// Forgets the mount of `root` on `covered` in `ns` (umount(2)); whether
@@ -381,21 +508,132 @@ pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
             && Arc::ptr_eq(&m.root, root)
             && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
     });
+    recount(&t.list);
     !t.iter().any(|m| Arc::ptr_eq(&m.root, root))
 }
 
-/// umount2(2) with `MNT_DETACH`: the mounts of `ns` below the absolute
-/// path `target` (deepest first), to detach with the one there (Linux's
-/// umount_tree of a lazy umount). Each is (covered, root).
-pub fn mounts_below(ns: u64, target: &[u8]) -> Vec<(Arc<Inode>, Arc<Inode>)> {
+/// umount2(2) with `MNT_DETACH`: the mounts of `ns` below the mount of
+/// `root` on `covered` (by parent ids, deepest last found first), to
+/// detach with it (Linux's umount_tree of a lazy umount). Each is
+/// (covered, root).
+pub fn mounts_below(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> Vec<(Arc<Inode>, Arc<Inode>)> {
     let t = MOUNTS.lock();
+    let Some(top) = find(&t.list, ns, root, Some(covered)) else { return Vec::new() };
+    let tree = subtree(&t.list, top);
     let mut v: Vec<(usize, Arc<Inode>, Arc<Inode>)> = t
         .iter()
-        .filter(|m| m.ns == ns && m.target != target && path_within(target, &m.target))
-        .filter_map(|m| m.covered.clone().map(|c| (m.target.len(), c, m.root.clone())))
+        .enumerate()
+        .filter(|(i, _)| *i != top && tree[*i])
+        .filter_map(|(_, m)| m.covered.clone().map(|c| (m.target.len(), c, m.root.clone())))
         .collect();
     v.sort_by_key(|e| core::cmp::Reverse(e.0));
     v.into_iter().map(|(_, c, r)| (c, r)).collect()
+}
+
+/// The id of the mount of `ns` whose mount point is the longest ancestor
+/// of the absolute path `abs` (the one that path lies in), if any.
+pub fn holder_of(ns: u64, abs: &[u8]) -> Option<u64> {
+    let t = MOUNTS.lock();
+    Some(parent_for(&t.list, ns, abs)).filter(|&id| id != 0)
+}
+
+/// What a mount of `ns` whose root is `root` is (the latest one): its
+/// id, the directory it covers (`None`: the namespace's root filesystem)
+/// and its mount point's path.
+pub fn mount_record(ns: u64, root: &Arc<Inode>) -> Option<(u64, Option<Arc<Inode>>, Vec<u8>)> {
+    let t = MOUNTS.lock();
+    find(&t.list, ns, root, None).map(|i| (t.list[i].id, t.list[i].covered.clone(), t.list[i].target.clone()))
+}
+
+/// mount(2) with `MS_MOVE`, the table's part: the mount `id` of `ns` now
+/// covers `covered` at the absolute path `target`, its mounts below it
+/// move with it (their paths rebased), its parent is the mount `target`
+/// lies in. `ELOOP` for a target inside the moved tree, `EINVAL` for a
+/// locked mount or one not in the table.
+pub fn move_mount(ns: u64, id: u64, covered: Arc<Inode>, target: &[u8]) -> linux_abi::Result<()> {
+    let mut t = MOUNTS.lock();
+    let Some(top) = t.list.iter().position(|m| m.ns == ns && m.id == id) else {
+        return Err(linux_abi::Errno::EINVAL);
+    };
+    if t.list[top].umount_locked {
+        return Err(linux_abi::Errno::EINVAL);
+    }
+    let tree = subtree(&t.list, top);
+    let from = t.list[top].target.clone();
+    let parent = t
+        .list
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| !tree[*i] && p.ns == ns && path_within(&p.target, target))
+        .max_by_key(|(_, p)| p.target.len())
+        .map_or(0, |(_, p)| p.id);
+    for (i, m) in t.list.iter_mut().enumerate() {
+        if tree[i] {
+            m.target = rebase(&m.target, &from, target);
+        }
+    }
+    let m = &mut t.list[top];
+    m.covered = Some(covered);
+    m.parent = parent;
+    Ok(())
+}
+
+/// pivot_root(2), the table's part: in `ns`, the mount `new_id` takes the
+/// place of the root mount `root_id` (its directory, path and parent), and
+/// the old root mount then covers `put_old`, found at `old_rel` below the
+/// new root. The paths of both trees are rebased; `EINVAL` when either is
+/// not in the table.
+pub fn pivot(
+    ns: u64,
+    root_id: u64,
+    new_id: u64,
+    put_old: Arc<Inode>,
+    old_rel: &[u8],
+) -> linux_abi::Result<()> {
+    let mut t = MOUNTS.lock();
+    let (Some(r), Some(n)) = (
+        t.list.iter().position(|m| m.ns == ns && m.id == root_id),
+        t.list.iter().position(|m| m.ns == ns && m.id == new_id),
+    ) else {
+        return Err(linux_abi::Errno::EINVAL);
+    };
+    let new_tree = subtree(&t.list, n);
+    let mut old_tree = subtree(&t.list, r);
+    for (o, nt) in old_tree.iter_mut().zip(new_tree.iter()) {
+        *o = *o && !*nt;
+    }
+    let root_target = t.list[r].target.clone();
+    let new_target = t.list[n].target.clone();
+    let old_target = rebase(old_rel, b"/", &root_target);
+    for (i, m) in t.list.iter_mut().enumerate() {
+        if new_tree[i] {
+            m.target = rebase(&m.target, &new_target, &root_target);
+        } else if old_tree[i] {
+            m.target = rebase(&m.target, &root_target, &old_target);
+        }
+    }
+    let (root_cov, root_parent) = (t.list[r].covered.clone(), t.list[r].parent);
+    // put_old lies in the new tree: the deepest mount of it holding the path
+    let old_parent = t
+        .list
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| new_tree[*i] && path_within(&p.target, &old_target))
+        .max_by_key(|(_, p)| p.target.len())
+        .map_or(new_id, |(_, p)| p.id);
+    t.list[n].covered = root_cov;
+    t.list[n].parent = root_parent;
+    t.list[r].covered = Some(put_old);
+    t.list[r].parent = old_parent;
+    // the new root first among its namespace's mounts: /proc/PID/mounts
+    // lists from the root down
+    // (the initial namespace keeps its first record: `root()`)
+    if ns != vfs::INITIAL_MNT_NS {
+        let moved = t.list.remove(n);
+        let first = t.list.iter().position(|m| m.ns == ns).unwrap_or(t.list.len());
+        t.list.insert(first, moved);
+    }
+    Ok(())
 }
 
 /// Mount propagation (MS_SHARED, MS_PRIVATE, MS_SLAVE, MS_UNBINDABLE,
@@ -408,9 +646,9 @@ pub fn set_propagation(ns: u64, root: &Arc<Inode>, shared: bool, rec: bool) -> l
     let Some(top) = t.iter().rposition(|m| m.ns == ns && Arc::ptr_eq(&m.root, root)) else {
         return Err(linux_abi::Errno::EINVAL);
     };
-    let target = t[top].target.clone();
+    let tree = subtree(&t.list, top);
     for (i, m) in t.iter_mut().enumerate() {
-        if m.ns == ns && (i == top || (rec && path_within(&target, &m.target))) {
+        if i == top || (rec && tree[i]) {
             m.shared = if shared {
                 if m.shared == 0 {
                     NEXT_GROUP.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
@@ -445,27 +683,48 @@ pub fn remount(
     ro: bool,
     bind: bool,
     caller_user: Option<u64>,
+    extra: u32,
 ) -> linux_abi::Result<()> {
     let mut mounts = MOUNTS.lock();
-    let Some(me) = mounts.iter().find(|m| m.ns == ns && Arc::ptr_eq(&m.root, root)) else {
+    let Some(at) = find(&mounts.list, ns, root, None) else {
         return Err(linux_abi::Errno::EINVAL);
     };
-    if me.locked && !ro && me.options.starts_with("ro") {
+    let me = &mounts.list[at];
+    let was_ro = me.options.starts_with("ro");
+    if me.locked && !ro && was_ro {
         return Err(linux_abi::Errno::EPERM);
+    }
+    if bind {
+        // do_reconfigure_mnt(): this mount's flags only, replaced whole
+        let m = &mut mounts.list[at];
+        m.flags = if ro { vfs::MNT_RDONLY } else { 0 } | extra;
+        let rw = if ro || m.root.fs_read_only() { "ro" } else { "rw" };
+        let mut o = String::from(rw);
+        for (bit, name) in
+            [(vfs::MNT_NOSUID, "nosuid"), (vfs::MNT_NODEV, "nodev"), (vfs::MNT_NOEXEC, "noexec")]
+        {
+            if extra & bit != 0 {
+                o.push(',');
+                o.push_str(name);
+            }
+        }
+        for part in m.options.split(',').skip(1) {
+            if !matches!(part, "nosuid" | "nodev" | "noexec" | "") {
+                o.push(',');
+                o.push_str(part);
+            }
+        }
+        m.options = o;
+        recount(&mounts.list);
+        return Ok(());
     }
     if caller_user.is_some_and(|u| u != me.fs_user) {
         return Err(linux_abi::Errno::EPERM);
     }
-    if bind && mounts.iter().filter(|m| m.root.same_fs(root)).count() > 1 {
-        log::info!(
-            "mount MS_REMOUNT|MS_BIND of a filesystem mounted twice (per-mount flags) unsupported: EINVAL"
-        );
-        return Err(linux_abi::Errno::EINVAL);
-    }
     root.set_fs_read_only(ro)?;
     for m in mounts.iter_mut().filter(|m| m.root.same_fs(root)) {
         let rest = m.options.split_once(',').map_or("", |(_, r)| r);
-        let mut o = String::from(if ro { "ro" } else { "rw" });
+        let mut o = String::from(if ro || m.flags & vfs::MNT_RDONLY != 0 { "ro" } else { "rw" });
         if !rest.is_empty() {
             o.push(',');
             o.push_str(rest);
@@ -490,16 +749,41 @@ pub fn is_rootfs(ns: u64, root: &Arc<Inode>) -> bool {
 }
 
 /// The root of the namespace `ns`'s root filesystem.
+/// (the top of the mounts stacked on it: after pivot_root(2) the new
+/// root, as Linux's mntns_install follows them).
 pub fn root_of(ns: u64) -> Option<Arc<Inode>> {
-    MOUNTS.lock().iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.root.clone())
+    let bottom = MOUNTS.lock().iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.root.clone())?;
+    Some(bottom.top_in_ns(ns))
+}
+
+/// The mounts of `ns` a process whose root is `root` sees, in table order,
+/// with their mount points as paths from that root: the tree below its
+/// root mount (Linux skips the mounts a reader's root cannot reach, and
+/// shows paths from that root). Every mount of `ns` as recorded when
+/// `root` is no mount's root (a chroot into a plain directory).
+fn visible<'a>(list: &'a [Mount], ns: u64, root: Option<&Arc<Inode>>) -> Vec<(&'a Mount, Vec<u8>)> {
+    let top = root.and_then(|r| find(list, ns, r, None));
+    match top {
+        Some(top) => {
+            let tree = subtree(list, top);
+            let base = list[top].target.clone();
+            list.iter()
+                .enumerate()
+                .filter(|(i, _)| tree[*i])
+                .map(|(_, m)| (m, rebase(&m.target, &base, b"/")))
+                .collect()
+        }
+        None => list.iter().filter(|m| m.ns == ns).map(|m| (m, m.target.clone())).collect(),
+    }
 }
 
 /// /proc/mounts of the namespace `ns`: `source target type options 0 0`
-/// per mount.
-pub fn mounts_text(ns: u64) -> Vec<u8> {
+/// per mount, as the process whose root is `root` sees them.
+pub fn mounts_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
     let mut out = Vec::new();
-    for m in MOUNTS.lock().iter().filter(|m| m.ns == ns) {
-        for (i, part) in [&m.source[..], &m.target, &m.fstype, m.options.as_bytes()].iter().enumerate() {
+    let all = MOUNTS.lock();
+    for (m, target) in visible(&all.list, ns, root) {
+        for (i, part) in [&m.source[..], &target, &m.fstype, m.options.as_bytes()].iter().enumerate() {
             if i > 0 {
                 out.push(b' ');
             }
@@ -535,28 +819,19 @@ const PER_MOUNT_OPTIONS: &[&str] =
 /// mount is its own parent here (Linux shows the namespace's hidden root
 /// mount there; for an initramfs root that is rootfs itself, `1 1`).
 /// `rw`/`ro` starts both option lists, as Linux shows them.
-pub fn mountinfo_text(ns: u64) -> Vec<u8> {
+/// Seen by a process whose root is `root` ([`mounts_text`]'s choice).
+pub fn mountinfo_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
     let all = MOUNTS.lock();
-    let mounts: Vec<&Mount> = all.iter().filter(|m| m.ns == ns).collect();
     let mut out = Vec::new();
-    for (i, m) in mounts.iter().enumerate() {
-        let parent = if m.covered.is_none() {
-            m.id
-        } else {
-            // max_by_key keeps the last of equal keys: the latest mount
-            mounts[..i]
-                .iter()
-                .filter(|p| path_within(&p.target, &m.target))
-                .max_by_key(|p| p.target.len())
-                .map_or(m.id, |p| p.id)
-        };
+    for (m, target) in visible(&all.list, ns, root) {
+        let parent = if m.covered.is_none() || m.parent == 0 { m.id } else { m.parent };
         let dev = m.root.dev();
         out.extend_from_slice(
             alloc::format!("{} {} {}:{} ", m.id, parent, vfs::major(dev), vfs::minor(dev)).as_bytes(),
         );
         push_escaped(&mut out, &m.fs_root);
         out.push(b' ');
-        push_escaped(&mut out, &m.target);
+        push_escaped(&mut out, &target);
         let mut opts = m.options.split(',');
         let rw = opts.next().filter(|o| *o == "ro" || *o == "rw").unwrap_or("rw");
         let (per_mount, per_fs): (Vec<&str>, Vec<&str>) =
@@ -575,7 +850,9 @@ pub fn mountinfo_text(ns: u64) -> Vec<u8> {
         out.push(b' ');
         push_escaped(&mut out, &m.source);
         out.push(b' ');
-        out.extend_from_slice(rw.as_bytes());
+        // the filesystem's own state (a read-only bind of a writable one
+        // shows ro, then rw)
+        out.extend_from_slice(if m.root.fs_read_only() { b"ro" } else { b"rw" });
         for o in per_fs {
             out.push(b',');
             out.extend_from_slice(o.as_bytes());

@@ -1013,6 +1013,15 @@ fn fd_link_mode(pid: Pid, tid: Pid, fd: u32) -> u32 {
     }
 }
 
+/// The root directory of the process `pid` (one of its threads'): what
+/// its /proc/PID/mounts and mountinfo are seen from.
+fn process_root(pid: Pid) -> Option<Arc<Inode>> {
+    let tid = some_thread(pid)?;
+    let fs = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten()?;
+    let root = fs.lock().root().clone();
+    Some(root)
+}
+
 /// What /proc/<pid>/{cwd,root,exe} lead to.
 fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
     if name == "exe" {
@@ -1648,7 +1657,12 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         }
         "mounts" | "mountinfo" => {
             let ns = table().with_process(pid, |p| crate::fs::ns_id(&p.ns().mnt)).ok_or(Errno::ENOENT)?;
-            if name == "mounts" { crate::fs::mounts_text(ns) } else { crate::fs::mountinfo_text(ns) }
+            let root = process_root(pid);
+            if name == "mounts" {
+                crate::fs::mounts_text(ns, root.as_ref())
+            } else {
+                crate::fs::mountinfo_text(ns, root.as_ref())
+            }
         }
         "auxv" => info.auxv,
         "comm" => format!("{cname}\n").into_bytes(),

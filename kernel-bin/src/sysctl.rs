@@ -382,6 +382,9 @@ pub static KNOBS: &[Knob] = &[
     Knob { dir: "kernel", name: "randomize_va_space", value: Value::Text(|| b"0".to_vec()) },
     Knob { dir: "kernel", name: "osrelease", value: Value::Text(|| b"6.1.0".to_vec()) },
     Knob { dir: "kernel", name: "ostype", value: Value::Text(|| b"Linux".to_vec()) },
+    // the ids shown for unmapped ones (bwrap reads them): read-only here
+    Knob { dir: "kernel", name: "overflowgid", value: Value::Text(|| b"65534".to_vec()) },
+    Knob { dir: "kernel", name: "overflowuid", value: Value::Text(|| b"65534".to_vec()) },
     Knob {
         dir: "kernel",
         name: "pid_max",

@@ -11,6 +11,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <grp.h>
@@ -284,6 +285,147 @@ KT_CASE(pivot_root_errors) {
     KT_EQ(kt_in_child(pivot_child), 0);
 }
 
+/* MS_MOVE: a mount and the mounts below it go to another directory */
+static int move_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mkdir(DIR_A "/sub", 0755) == 0);
+    KT_CHILD_CHECK(3, mount("none", DIR_A "/sub", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(4, mknod(DIR_A "/sub/x", S_IFREG | 0644, 0) == 0 && mkdir(DIR_A "/plain", 0755) == 0);
+    /* not a mount's root; no source; into itself */
+    KT_CHILD_CHECK(5, mount(DIR_A "/plain", DIR_B, NULL, MS_MOVE, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(6, mount(NULL, DIR_B, NULL, MS_MOVE, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(7, mount(DIR_A, DIR_A "/plain", NULL, MS_MOVE, NULL) == -1 && errno == ELOOP);
+    KT_CHILD_CHECK(8, mount(DIR_A, DIR_B, NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(9, exists(DIR_B "/sub/x") && !exists(DIR_A "/sub") && exists(DIR_B "/plain"));
+    KT_CHILD_CHECK(10, mounted(DIR_B) == 1 && mounted(DIR_B "/sub") == 1);
+    KT_CHILD_CHECK(11, mounted(DIR_A) == 0 && mounted(DIR_A "/sub") == 0);
+    /* the tree detaches whole from its new place */
+    KT_CHILD_CHECK(12, umount2(DIR_B, MNT_DETACH) == 0 && mounted(DIR_B "/sub") == 0 && !exists(DIR_B "/sub"));
+    return 0;
+}
+
+KT_CASE(ms_move_moves_a_mount_tree) {
+    dirs();
+    KT_EQ(kt_in_child(move_child), 0);
+}
+
+/* A directory bound on itself is a mount (mountinfo, MS_MOVE, umount)
+ * showing what it showed. */
+static int self_bind_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mknod(DIR_A "/f", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(3, mounted(DIR_A) == 0 && mount(DIR_A, DIR_A, NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(4, mounted(DIR_A) == 1 && exists(DIR_A "/f"));
+    KT_CHILD_CHECK(5, mount(DIR_A, DIR_B, NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(6, mounted(DIR_A) == 0 && mounted(DIR_B) == 1 && exists(DIR_B "/f") && exists(DIR_A "/f"));
+    KT_CHILD_CHECK(7, umount(DIR_B) == 0 && !exists(DIR_B "/f") && mounted(DIR_B) == 0);
+    KT_CHILD_CHECK(8, mount(DIR_A, DIR_A, NULL, MS_BIND, NULL) == 0 && umount(DIR_A) == 0);
+    KT_CHILD_CHECK(9, mounted(DIR_A) == 0 && exists(DIR_A "/f") && unlink(DIR_A "/f") == 0);
+    return 0;
+}
+
+KT_CASE(a_directory_bound_on_itself) {
+    dirs();
+    KT_EQ(kt_in_child(self_bind_child), 0);
+    unlink(DIR_A "/f");
+}
+
+/* The mount options (sixth field) and the filesystem's options (last
+ * field) of the mountinfo line of `dir`; 0 when found. */
+static int options_of(const char *dir, char *mnt, char *sb, int size) {
+    static char buf[16384];
+    if (get("/proc/self/mountinfo", buf, sizeof buf) <= 0) return -1;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        char mp[256], o[256];
+        if (sscanf(line, "%*d %*d %*d:%*d %*s %255s %255s", mp, o) != 2 || strcmp(mp, dir) != 0) continue;
+        const char *last = strrchr(line, ' ');
+        snprintf(mnt, size, "%s", o);
+        snprintf(sb, size, "%s", last ? last + 1 : "");
+        return 0;
+    }
+    return -1;
+}
+
+/* Per-mount flags: MS_REMOUNT|MS_BIND|MS_RDONLY makes one mount read-only
+ * (EROFS through it, not through the filesystem's other mount), MS_NOEXEC
+ * (execve EACCES) and MS_NODEV (opening a device EACCES) per mount, shown
+ * in mountinfo's mount options while the filesystem stays rw. */
+static int ro_bind_child(void) {
+    char mnt[256], sb[256];
+    char *argv[] = {"x", NULL}, *envp[] = {NULL};
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mkdir(DIR_A "/d", 0755) == 0);
+    KT_CHILD_CHECK(3, mount(DIR_A "/d", DIR_B, NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(4, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0);
+    KT_CHILD_CHECK(5, open(DIR_B "/f", O_CREAT | O_WRONLY, 0644) == -1 && errno == EROFS);
+    KT_CHILD_CHECK(6, mkdir(DIR_B "/e", 0755) == -1 && errno == EROFS);
+    int fd = open(DIR_A "/d/f", O_CREAT | O_WRONLY, 0755);
+    KT_CHILD_CHECK(7, fd >= 0 && write(fd, "#!/bin/sh\nexit 7\n", 17) == 17 && close(fd) == 0);
+    fd = open(DIR_B "/f", O_RDONLY);
+    KT_CHILD_CHECK(8, fd >= 0 && close(fd) == 0);
+    KT_CHILD_CHECK(9, open(DIR_B "/f", O_WRONLY) == -1 && errno == EROFS);
+    KT_CHILD_CHECK(10, unlink(DIR_B "/f") == -1 && errno == EROFS);
+    KT_CHILD_CHECK(11, options_of(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "ro,relatime") == 0);
+    KT_CHILD_CHECK(12, strncmp(sb, "rw", 2) == 0);
+    KT_CHILD_CHECK(13, options_of(DIR_A, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,relatime") == 0);
+    /* writable again; then nosuid, nodev, noexec */
+    KT_CHILD_CHECK(14, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(15, mknod(DIR_B "/null", S_IFCHR | 0666, makedev(1, 3)) == 0);
+    KT_CHILD_CHECK(16, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
+    KT_CHILD_CHECK(17, options_of(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,nosuid,nodev,noexec,relatime") == 0);
+    KT_CHILD_CHECK(18, open(DIR_B "/null", O_RDONLY) == -1 && errno == EACCES);
+    fd = open(DIR_A "/d/null", O_RDONLY);
+    KT_CHILD_CHECK(19, fd >= 0 && close(fd) == 0);
+    KT_CHILD_CHECK(20, execve(DIR_B "/f", argv, envp) == -1 && errno == EACCES);
+    fd = open(DIR_B "/g", O_CREAT | O_WRONLY, 0644);
+    KT_CHILD_CHECK(21, fd >= 0 && close(fd) == 0);
+    return 0;
+}
+
+KT_CASE(per_mount_read_only_and_flags) {
+    dirs();
+    KT_EQ(kt_in_child(ro_bind_child), 0);
+}
+
+/* pivot_root(2): a root with a parent mount (switch_root's MS_MOVE onto /
+ * and chroot), then pivot_root(new, new/old), then runc's and bwrap's
+ * pivot_root(".", ".") with umount2(".", MNT_DETACH) through a descriptor
+ * of the old root. */
+static int pivot_move_child(void) {
+    char buf[256];
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mknod(DIR_A "/one", S_IFREG | 0644, 0) == 0);
+    KT_CHILD_CHECK(3, chdir(DIR_A) == 0 && mount(".", "/", NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(4, chroot(".") == 0 && chdir("/") == 0 && exists("/one"));
+    KT_CHILD_CHECK(5, mkdir("/new", 0755) == 0 && mount("none", "/new", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(6, mkdir("/new/old", 0755) == 0 && mknod("/new/two", S_IFREG | 0644, 0) == 0);
+    /* put_old in the root mount: EBUSY; in a mount new_root cannot reach: EINVAL */
+    KT_CHILD_CHECK(7, mkdir("/outside", 0755) == 0);
+    KT_CHILD_CHECK(8, syscall(SYS_pivot_root, "/new", "/outside") == -1 && errno == EBUSY);
+    KT_CHILD_CHECK(9, mkdir("/other", 0755) == 0 && mount("none", "/other", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(10, syscall(SYS_pivot_root, "/new", "/other") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(11, syscall(SYS_pivot_root, ".", ".") == -1 && errno == EBUSY);
+    KT_CHILD_CHECK(12, syscall(SYS_pivot_root, "/new", "/new/old") == 0);
+    KT_CHILD_CHECK(13, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
+    KT_CHILD_CHECK(14, exists("/two") && exists("/old/one") && !exists("/one") && exists("/old/other"));
+    KT_CHILD_CHECK(15, mkdir("/n3", 0755) == 0 && mount("none", "/n3", "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(16, mknod("/n3/three", S_IFREG | 0644, 0) == 0);
+    int oldroot = open("/", O_DIRECTORY | O_RDONLY);
+    KT_CHILD_CHECK(17, oldroot >= 0 && chdir("/n3") == 0);
+    KT_CHILD_CHECK(18, syscall(SYS_pivot_root, ".", ".") == 0);
+    KT_CHILD_CHECK(19, fchdir(oldroot) == 0 && umount2(".", MNT_DETACH) == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(20, exists("/three") && !exists("/two") && !exists("/old") && !exists("/n3"));
+    KT_CHILD_CHECK(21, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
+    /* the old root is gone from the descriptor's view too: its mounts went */
+    KT_CHILD_CHECK(22, fstatat(oldroot, "old/one", &(struct stat){0}, 0) == -1 && errno == ENOENT);
+    return 0;
+}
+
+KT_CASE(pivot_root_swaps_the_root_mount) {
+    dirs();
+    KT_EQ(kt_in_child(pivot_move_child), 0);
+}
+
 /* unshare -rm: a user namespace whose root owns a new mount namespace */
 static int userns_child(void) {
     char map[32];
@@ -406,6 +548,13 @@ static int links_child(void) {
 KT_CASE(proc_links_are_paths_in_the_namespace) {
     dirs();
     KT_EQ(kt_in_child(links_child), 0);
+}
+
+/* bwrap reads the overflow ids first */
+KT_CASE(overflow_ids_for_sandboxes) {
+    char buf[32];
+    KT_TRUE(get("/proc/sys/kernel/overflowuid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowuid");
+    KT_TRUE(get("/proc/sys/kernel/overflowgid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowgid");
 }
 
 KT_MAIN()

@@ -83,7 +83,23 @@ pub struct Ctx<'a> {
     /// The mount namespace whose mounts the walk crosses
     /// ([`crate::INITIAL_MNT_NS`] unless [`Ctx::with_mnt_ns`] says).
     mnt_ns: u64,
+    /// Per-mount flags ([`Ctx::with_mount_flags`]): the mounts' roots with
+    /// their `MNT_*` bits, latest mount first; empty when none is set.
+    mounts: Vec<(Arc<Inode>, u32)>,
+    /// The flags of the mount the walk is in now.
+    view: core::cell::Cell<u32>,
 }
+
+/// Per-mount flags ([`Ctx::with_mount_flags`], mount(2)'s bits): writes
+/// through a read-only mount are `EROFS`.
+pub const MNT_RDONLY: u32 = 1;
+/// Per-mount: set-user-id bits ignored by execve(2) (the kernel's check,
+/// through [`Ctx::view_flags`]).
+pub const MNT_NOSUID: u32 = 2;
+/// Per-mount: device nodes may not be opened (`EACCES`).
+pub const MNT_NODEV: u32 = 4;
+/// Per-mount: no program runs from it (`EACCES` from [`Ctx::open_exec`]).
+pub const MNT_NOEXEC: u32 = 8;
 
 /// The last component of a path: `None` for a path of slashes only.
 type Last = Option<Vec<u8>>;
@@ -182,7 +198,68 @@ fn is_ancestor(a: &Arc<Inode>, b: &Arc<Inode>) -> bool {
 impl<'a> Ctx<'a> {
     /// A context with the given root directory and credential, umask 0.
     pub fn new(root: Arc<Inode>, cred: &'a Cred) -> Self {
-        Self { root, cred, umask: 0, mnt_ns: crate::INITIAL_MNT_NS }
+        Self {
+            root,
+            cred,
+            umask: 0,
+            mnt_ns: crate::INITIAL_MNT_NS,
+            mounts: Vec::new(),
+            view: core::cell::Cell::new(0),
+        }
+    }
+
+    /// The same context with per-mount flags (`MNT_RDONLY`, `MNT_NOSUID`,
+    /// `MNT_NODEV`, `MNT_NOEXEC`): `mounts` lists every mount of the
+    /// namespace as (its root, its flags), the latest first. A walk tracks
+    /// the mount it is in: crossing onto a mount takes that mount's flags;
+    /// a walk that starts at a directory (the root, a cwd, a descriptor)
+    /// or goes up with `..` takes those of the nearest mount root above
+    /// it (mounts hang on directories here, so a directory reached through
+    /// two mounts of one filesystem counts as in the latest one's).
+    pub fn with_mount_flags(mut self, mounts: Vec<(Arc<Inode>, u32)>) -> Self {
+        self.mounts = mounts;
+        self
+    }
+
+    /// The flags of the mount the last walk ended in (0 without
+    /// [`Ctx::with_mount_flags`]).
+    pub fn view_flags(&self) -> u32 {
+        self.view.get()
+    }
+
+    /// The flags of the mount whose root is `root`, if it is one.
+    fn flags_of_root(&self, root: &Arc<Inode>) -> Option<u32> {
+        self.mounts.iter().find(|(r, _)| Arc::ptr_eq(r, root)).map(|(_, f)| *f)
+    }
+
+    /// The flags of the nearest mount root at or above `start`.
+    fn flags_above(&self, start: &Arc<Inode>) -> u32 {
+        let mut cur = Arc::clone(start);
+        // bounded: a path has at most PATH_MAX / 2 levels
+        for _ in 0..PATH_MAX {
+            if let Some(f) = self.flags_of_root(&cur) {
+                return f;
+            }
+            cur = match cur.parent().or_else(|| cur.mountpoint_in(self.mnt_ns)) {
+                Some(p) => p,
+                None => return 0,
+            };
+        }
+        0
+    }
+
+    /// Sets the walk's mount to the one at or above `dir`.
+    fn enter(&self, dir: &Arc<Inode>) {
+        if !self.mounts.is_empty() {
+            self.view.set(self.flags_above(dir));
+        }
+    }
+
+    /// `EROFS` when `inode`'s filesystem or the mount the walk is in is
+    /// read-only (mnt_want_write()).
+    fn check_rw(&self, inode: &Inode) -> Result<()> {
+        inode.check_rw()?;
+        if self.view.get() & MNT_RDONLY != 0 { Err(Errno::EROFS) } else { Ok(()) }
     }
 
     /// The same context walking the mounts of the mount namespace `ns`
@@ -239,6 +316,7 @@ impl<'a> Ctx<'a> {
             }
             Arc::clone(dir)
         };
+        self.enter(&cur);
         let slash = path.ends_with(b"/");
         // The components still to walk: the path's own, borrowed, and above
         // them the rest of each symbolic link's target met on the way (no
@@ -252,7 +330,10 @@ impl<'a> Ctx<'a> {
             let child = self.lookup_one(&cur, comp)?;
             if let Some(m) = child.magic() {
                 match self.jump(m, links)? {
-                    Magic::Inode(i) => cur = i,
+                    Magic::Inode(i) => {
+                        self.enter(&i);
+                        cur = i;
+                    }
                     Magic::File(_) => return Err(Errno::ENOTDIR),
                 }
                 continue;
@@ -261,6 +342,7 @@ impl<'a> Ctx<'a> {
                 let target = self.link_target(&cur, &child, links)?;
                 if target[0] == b'/' {
                     cur = Arc::clone(&self.root);
+                    self.enter(&cur);
                 }
                 comps.push(target)?;
             } else {
@@ -387,12 +469,22 @@ impl<'a> Ctx<'a> {
         match name {
             b"." | b".." => {
                 self.may_lookup(dir, name)?;
-                Ok(if name == b"." { Arc::clone(dir) } else { self.dotdot(dir) })
+                if name == b"." {
+                    return Ok(Arc::clone(dir));
+                }
+                let up = self.dotdot(dir);
+                self.enter(&up);
+                Ok(up)
             }
             _ => {
                 let mut child = dir.search(self.cred, name)?.ok_or(Errno::ENOENT)?;
+                let mut crossed = false;
                 while let Some(m) = child.mounted_in(self.mnt_ns) {
                     child = m;
+                    crossed = true;
+                }
+                if crossed && !self.mounts.is_empty() {
+                    self.view.set(self.flags_of_root(&child).unwrap_or(0));
                 }
                 Ok(child)
             }
@@ -600,7 +692,7 @@ impl<'a> Ctx<'a> {
         if parent.child(name)?.is_some() {
             return Err(Errno::EEXIST);
         }
-        parent.check_rw()?;
+        self.check_rw(&parent)?;
         if slash && ftype != FileType::Directory {
             return Err(Errno::ENOENT);
         }
@@ -665,7 +757,7 @@ impl<'a> Ctx<'a> {
                         existing
                     }
                     Err(Errno::ENOENT) => {
-                        parent.check_rw()?;
+                        self.check_rw(&parent)?;
                         self.may_create(&parent, true)?;
                         parent.sb.check_inode_room()?;
                         created = true;
@@ -763,8 +855,14 @@ impl<'a> Ctx<'a> {
             if ftype == FileType::Socket {
                 return Err(Errno::ENXIO);
             }
+            // may_open(): a device node on a nodev mount
+            if matches!(ftype, FileType::CharDevice | FileType::BlockDevice)
+                && self.view.get() & MNT_NODEV != 0
+            {
+                return Err(Errno::EACCES);
+            }
             if acc & W_OK != 0 && matches!(ftype, FileType::Regular | FileType::Symlink) {
-                inode.check_rw()?;
+                self.check_rw(&inode)?;
             }
             if !inode.permits(self.cred, acc) {
                 return Err(Errno::EACCES);
@@ -831,7 +929,7 @@ impl<'a> Ctx<'a> {
         if !parent.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        parent.check_rw()?;
+        self.check_rw(&parent)?;
         if !parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK) {
             return Err(Errno::EACCES);
         }
@@ -903,7 +1001,7 @@ impl<'a> Ctx<'a> {
             if self.lookup_raw(&parent, name)?.is_some() {
                 return Err(Errno::EEXIST);
             }
-            parent.check_rw()?;
+            self.check_rw(&parent)?;
             self.may_create(&parent, false)?;
             return Err(Errno::EPERM);
         }
@@ -958,7 +1056,7 @@ impl<'a> Ctx<'a> {
         if !old.same_fs(&parent) {
             return Err(Errno::EXDEV);
         }
-        parent.check_rw()?;
+        self.check_rw(&parent)?;
         self.may_linkat(&old)?;
         self.may_create(&parent, false)?;
         if old.is_dir() {
@@ -1081,7 +1179,7 @@ impl<'a> Ctx<'a> {
         let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
-        parent.check_rw()?;
+        self.check_rw(&parent)?;
         let ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         if slash {
@@ -1108,7 +1206,7 @@ impl<'a> Ctx<'a> {
             Some(n) => n,
         };
         self.may_lookup(&parent, name)?;
-        parent.check_rw()?;
+        self.check_rw(&parent)?;
         let ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         self.may_delete(&parent, &victim, true)?;
@@ -1163,7 +1261,7 @@ impl<'a> Ctx<'a> {
         })?;
         self.may_lookup(&op, oname)?;
         self.may_lookup(&np, nname)?;
-        op.check_rw()?;
+        self.check_rw(&op)?;
         let ns = op.sb.ns();
         let old = op.child(oname)?.ok_or(Errno::ENOENT)?;
         let new = np.child(nname)?;
@@ -1411,7 +1509,7 @@ impl<'a> Ctx<'a> {
             FileType::Regular => {}
             _ => return Err(Errno::EINVAL),
         }
-        inode.check_rw()?;
+        self.check_rw(&inode)?;
         inode.check_access(self.cred, W_OK)?;
         // vfs_truncate's get_write_access: ETXTBSY for a running program
         inode.get_write_access()?;
@@ -1452,7 +1550,7 @@ impl<'a> Ctx<'a> {
         if mode & W_OK != 0
             && matches!(inode.file_type(), FileType::Regular | FileType::Directory | FileType::Symlink)
         {
-            inode.check_rw()?;
+            self.check_rw(&inode)?;
         }
         inode.check_access(self.cred, mode)
     }
@@ -1478,6 +1576,10 @@ impl<'a> Ctx<'a> {
             return Err(Errno::EACCES);
         }
         inode.check_access(self.cred, X_OK)?;
+        // path_noexec(): a noexec mount
+        if self.view.get() & MNT_NOEXEC != 0 {
+            return Err(Errno::EACCES);
+        }
         Ok(inode)
     }
 

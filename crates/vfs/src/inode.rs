@@ -1582,6 +1582,22 @@ impl Inode {
         Ok(())
     }
 
+    /// Mount namespaces: the topmost root mounted on this directory in `ns`
+    /// (following mounts stacked on mounts), or this directory itself when
+    /// nothing is mounted on it there (Linux's follow_down to the top).
+    pub fn top_in_ns(self: &Arc<Self>, ns: u64) -> Arc<Inode> {
+        let mut cur = Arc::clone(self);
+        // at most one mount per directory and namespace: a chain, bounded
+        // by the namespace's mount count
+        while let Some(m) = cur.mounted_in(ns) {
+            if Arc::ptr_eq(&m, &cur) {
+                break;
+            }
+            cur = m;
+        }
+        cur
+    }
+
     /// Mount namespaces: forgets `root` mounted on this directory in `ns`
     /// (a namespace's end, umount2 with `MNT_DETACH` of a subtree).
     pub fn unmount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>) {

@@ -205,7 +205,7 @@ pub use backing::{
     BackSetAttr, BackStat, Backing, Ext2Backing, IO_CHUNK, RawLock, SpinRawLock, new_backed, new_backed_with,
 };
 pub use cpio::{NEWC_HEADER_LEN, UnpackStats, gunzip, unpack_initramfs};
-pub use ctx::{Ctx, Opened};
+pub use ctx::{Ctx, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_RDONLY, Opened};
 pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue, set_status_bits};

@@ -540,6 +540,34 @@ fn rename2_exdev_across_filesystems() {
 }
 
 #[test]
+fn per_mount_flags_follow_the_walk() {
+    let (root, cred) = tree();
+    let init = Ctx::new(root.clone(), &cred);
+    init.mkdir(&root, b"/src", 0o755).unwrap();
+    init.mkdir(&root, b"/ro", 0o755).unwrap();
+    let src = init.lookup(&root, b"/src", true).unwrap();
+    // /src bound on /ro, that bind read-only and noexec; the root's mount
+    // has no flags
+    init.bind_mount(&root, b"/ro", src.clone()).unwrap();
+    let ctx = Ctx::new(root.clone(), &cred)
+        .with_mount_flags(alloc::vec![(src.clone(), MNT_RDONLY | MNT_NOEXEC), (root.clone(), 0)]);
+    assert_eq!(err(ctx.mkdir(&root, b"/ro/d", 0o755)), Errno::EROFS);
+    assert_eq!(ctx.view_flags(), MNT_RDONLY | MNT_NOEXEC);
+    // the same directory through the filesystem's own path is writable
+    ctx.mkdir(&root, b"/src/d", 0o755).unwrap();
+    assert_eq!(ctx.view_flags(), 0);
+    create(&ctx, &root, b"/src/d/f", b"x");
+    assert_eq!(err(ctx.unlink(&root, b"/ro/d/f")), Errno::EROFS);
+    // `..` out of the read-only mount is the root's again
+    ctx.mkdir(&root, b"/ro/../e", 0o755).unwrap();
+    // a relative walk takes the mount root at or above its directory
+    let e = ctx.lookup(&root, b"/e", true).unwrap();
+    ctx.mkdir(&e, b"g", 0o755).unwrap();
+    // without flags nothing changes
+    init.mkdir(&root, b"/ro/h", 0o755).unwrap();
+}
+
+#[test]
 fn mount_namespaces_keep_their_own_mounts() {
     let (root, cred) = tree();
     let init = Ctx::new(root.clone(), &cred);

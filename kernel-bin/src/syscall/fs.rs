@@ -92,7 +92,10 @@ fn with_ctx_as<R>(
     f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
 ) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
-    let ctx = Ctx::new(root, c).with_umask(umask).with_mnt_ns(t.mnt_ns);
+    let ctx = Ctx::new(root, c)
+        .with_umask(umask)
+        .with_mnt_ns(t.mnt_ns)
+        .with_mount_flags(crate::fs::mount_flags(t.mnt_ns));
     f(&ctx, &dir)
 }
 
@@ -1377,11 +1380,11 @@ pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
 
 /// mount(2): tmpfs, ramfs, devtmpfs, sysfs (`crate::sysfs`) and proc;
 /// anything else `ENODEV`. `MS_RDONLY` makes the filesystem read-only;
-/// `MS_REMOUNT` (with or without `MS_BIND`) changes that of a mounted one
-/// (`EINVAL` unless the target is a mount's root, `EBUSY` going read-only
-/// while a file of it is open for writing; `MS_BIND` with it is refused
-/// when the filesystem is mounted elsewhere too, as read-only here is per
-/// filesystem, not per mount). `MS_BIND` shows a directory at the target
+/// `MS_REMOUNT` changes that of a mounted filesystem (`EINVAL` unless the
+/// target is a mount's root, `EBUSY` going read-only while a file of it is
+/// open for writing); with `MS_BIND` it replaces one mount's flags
+/// (read-only, nosuid, nodev, noexec: `crate::fs::remount`). `MS_MOVE`
+/// moves a mount tree (`move_mount`). `MS_BIND` shows a directory at the target
 /// too (`vfs::Ctx::bind_on`; a file bound on a file is `EINVAL`).
 /// `MS_SHARED`/`MS_PRIVATE`/`MS_SLAVE`/`MS_UNBINDABLE` (with `MS_REC`)
 /// change a mount's propagation (`crate::fs::set_propagation`). Mounts are
@@ -1406,6 +1409,7 @@ pub fn mount(
     const MS_NOEXEC: u64 = 8;
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
+    const MS_MOVE: u64 = 8192;
     const MS_REC: u64 = 16384;
     const MS_SILENT: u64 = 32768;
     const MS_UNBINDABLE: u64 = 1 << 17;
@@ -1429,7 +1433,8 @@ pub fn mount(
     let ns = t.mnt_ns;
     if flags & MS_REMOUNT != 0 {
         let caller = if initial_user { None } else { Some(user_ino) };
-        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0, caller)
+        let extra = per_mount_bits(flags);
+        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0, caller, extra)
             .map(|_| 0);
     }
     if flags & MS_BIND != 0 {
@@ -1449,12 +1454,19 @@ pub fn mount(
             }
             let abs = ctx.getcwd(&target)?;
             let from_abs = ctx.getcwd(&from)?;
-            ctx.bind_on(&target, from.clone())?;
+            // a directory bound on itself (`mount --bind /x /x`, bwrap's
+            // newroot) shows what it showed: a mount in the table only
+            if !Arc::ptr_eq(&target, &from) {
+                ctx.bind_on(&target, from.clone())?;
+            }
             Ok((abs, from_abs))
         })?;
+        let on_itself = Arc::ptr_eq(&target, &from);
         if let Err(e) = crate::fs::record_bind(ns, user_owned, &abs, &from_abs, from, target.clone()) {
             // the bind is taken back: no mount the table does not know
-            let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            if !on_itself {
+                let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            }
             return Err(e);
         }
         return Ok(0);
@@ -1467,6 +1479,9 @@ pub fn mount(
             return Err(Errno::EINVAL);
         }
         return crate::fs::set_propagation(ns, &target, types == MS_SHARED, flags & MS_REC != 0).map(|_| 0);
+    }
+    if flags & MS_MOVE != 0 {
+        return move_mount(t, ns, source.is_null() || src.is_empty(), &src, &target).map(|_| 0);
     }
     if fstype.is_null() {
         return Err(Errno::EINVAL);
@@ -1565,7 +1580,55 @@ pub fn mount(
         }
         return Err(e);
     }
+    let extra = per_mount_bits(flags);
+    if extra != 0 {
+        crate::fs::set_mount_flags(ns, &fs_root, extra);
+    }
     Ok(0)
+}
+
+/// The per-mount flags (`vfs::MNT_NOSUID`, `MNT_NODEV`, `MNT_NOEXEC`) of
+/// mount(2)'s `MS_NOSUID`, `MS_NODEV`, `MS_NOEXEC` (the same bits).
+fn per_mount_bits(flags: u64) -> u32 {
+    (flags & 0xe) as u32
+}
+
+/// mount(2) with `MS_MOVE` (do_move_mount_old): the mount whose root the
+/// source names, with the mounts below it, moves onto `target` (on top of
+/// what is mounted there). `EINVAL` without a source, for a source that is
+/// not a mount's root, the namespace's root or a locked mount; `ENOTDIR`
+/// for a directory onto a file or back; `ELOOP` for a target inside the
+/// moved tree.
+fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<Inode>) -> Result<()> {
+    if no_source {
+        return Err(Errno::EINVAL);
+    }
+    let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, src, true))?;
+    let Some((id, Some(cov), from_target)) = crate::fs::mount_record(ns, &from) else {
+        return Err(Errno::EINVAL);
+    };
+    if target.is_dir() != from.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let abs = with_ctx(t, AT_FDCWD, |ctx, _| ctx.getcwd(target))?;
+    let inside = from_target == b"/"
+        || abs == from_target
+        || (abs.starts_with(&from_target) && abs.get(from_target.len()) == Some(&b'/'));
+    if inside || Arc::ptr_eq(target, &from) {
+        return Err(Errno::ELOOP);
+    }
+    let dest = target.top_in_ns(ns);
+    cov.unmount_in_ns(ns, &from);
+    if let Err(e) = dest.mount_in_ns(ns, &from, from.is_fs_root()) {
+        let _ = cov.mount_in_ns(ns, &from, from.is_fs_root());
+        return Err(e);
+    }
+    if let Err(e) = crate::fs::move_mount(ns, id, dest.clone(), &abs) {
+        dest.unmount_in_ns(ns, &from);
+        let _ = cov.mount_in_ns(ns, &from, from.is_fs_root());
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Linux's may_mount(): CAP_SYS_ADMIN over the user namespace that owns
@@ -1609,20 +1672,45 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     }
     crate::fs::reap_namespaces();
     let ns = t.mnt_ns;
-    // the mounts below it: detached with it, else busy
-    let abs = with_ctx(t, AT_FDCWD, |ctx, _| ctx.getcwd(&inode))?;
+    // the mount, by identity: the latest of the namespace whose root the
+    // path names (the look-up crossed to the top of the mounts there)
+    let covered = crate::fs::mount_record(ns, &inode).and_then(|(_, c, _)| c);
     // can_umount(): a locked mount (or with MNT_DETACH one below it) is
     // EINVAL (MNT_FORCE wants no capability beyond may_mount() in Linux
     // 6.1: measured under --linux)
-    crate::fs::umount_locked(ns, &inode, &abs, flags & MNT_DETACH != 0)?;
-    let below = crate::fs::mounts_below(ns, &abs);
+    let below = match &covered {
+        Some(c) => {
+            crate::fs::umount_locked(ns, &inode, c, flags & MNT_DETACH != 0)?;
+            crate::fs::mounts_below(ns, &inode, c)
+        }
+        None => Vec::new(),
+    };
+    // the mounts below it: detached with it, else busy
     if !below.is_empty() && flags & MNT_DETACH == 0 && crate::fs::mount_of(&inode).1 {
         return Err(Errno::EBUSY);
     }
     // a disk file system with open files is busy; it is written back
     // and closed once detached
     crate::fs::may_umount(&inode)?;
-    let (covered, root) = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p))?;
+    let self_bound = covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, &inode));
+    let umounted = if self_bound {
+        // a directory bound on itself: only the table has it
+        Ok((inode.clone(), inode.clone()))
+    } else {
+        with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p))
+    };
+    let (covered, root) = match umounted {
+        Ok(pair) => pair,
+        // a bind mount's root keeps no mount point of its own: for "."
+        // (umount2(".") after a fchdir to it, as runc and bwrap do) the
+        // table knows what it covers
+        Err(Errno::EINVAL) if covered.is_some() && (p == b"." || p.ends_with(b"/.")) => {
+            let c = covered.ok_or(Errno::EINVAL)?;
+            c.unmount_in_ns(ns, &inode);
+            (c, inode)
+        }
+        Err(e) => return Err(e),
+    };
     for (c, r) in below {
         c.unmount_in_ns(ns, &r);
         if crate::fs::forget_mount(ns, &r, &c) {
@@ -1637,10 +1725,14 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
 
 /// pivot_root(2) in Linux's order: `EPERM` without may_mount(), the
 /// look-ups (`ENOTDIR` for a non-directory), `EINVAL` for a root mount
-/// without a parent (an initramfs root: rootfs, as Linux), `EBUSY` when
-/// either path lies in the caller's root mount, `EINVAL` for a `new_root`
-/// that is not a mount's root. Moving mounts is not built: a call that passes
-/// every check is `EINVAL` too, with a log line.
+/// without a parent (an initramfs root: rootfs, as Linux) or a root that
+/// is not a mount's root, `EBUSY` when either path lies in the caller's
+/// root mount, `EINVAL` for a `new_root` that is not a mount's root or a
+/// `put_old` not at or below it. Then the root mount moves to `put_old`,
+/// `new_root`'s mount takes its place (`pivot_root(".", ".")` stacks the
+/// old root on the new one, for umount2(".", MNT_DETACH) after a fchdir to
+/// it), and the callers' root and cwd on the old root go to the new one
+/// (Linux's chroot_fs_refs: the processes of the namespace).
 /// pivot_root(2): `(const char *new_root, const char *put_old)`.
 pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> SysResult {
     if !may_mount(t).0 {
@@ -1656,20 +1748,101 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     if !old.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    crate::fs::reap_namespaces();
+    let ns = t.mnt_ns;
     let root = t.fs()?.lock().root().clone();
     // an initramfs root (rootfs, its own parent) is EINVAL before the
     // same-mount EBUSY, as Linux 6.1 answers pivot_root("/", "/") there
-    if crate::fs::is_rootfs(t.mnt_ns, &root) {
+    if crate::fs::is_rootfs(ns, &root) {
         return Err(Errno::EINVAL);
     }
-    if new.same_fs(&root) || old.same_fs(&root) {
+    let Some((root_id, Some(root_cov), root_target)) = crate::fs::mount_record(ns, &root) else {
+        // a chroot into a directory that is no mount's root
+        return Err(Errno::EINVAL);
+    };
+    let (new_abs, old_abs) = with_ctx(t, AT_FDCWD, |ctx, _| Ok((ctx.getcwd(&new)?, ctx.getcwd(&old)?)))?;
+    // the mounts the two paths are in: the latest mount whose root they
+    // are, else the one whose mount point holds their path
+    let new_rec = crate::fs::mount_record(ns, &new);
+    let in_root = |inode: &Arc<Inode>, abs: &[u8]| {
+        crate::fs::mount_record(ns, inode)
+            .map_or_else(|| crate::fs::holder_of(ns, abs) == Some(root_id), |r| r.0 == root_id)
+    };
+    if in_root(&new, &new_abs) || in_root(&old, &old_abs) {
         return Err(Errno::EBUSY);
     }
-    if !crate::fs::mount_of(&new).1 {
+    let Some((new_id, Some(new_cov), _)) = new_rec else {
+        return Err(Errno::EINVAL);
+    };
+    // put_old at or below new_root (is_path_reachable)
+    let within = new_abs == b"/"
+        || old_abs == new_abs
+        || (old_abs.starts_with(&new_abs) && old_abs.get(new_abs.len()) == Some(&b'/'));
+    if !within {
         return Err(Errno::EINVAL);
     }
-    log::info!("pid {}: pivot_root of a root mount with a parent unsupported: EINVAL", t.pid);
-    Err(Errno::EINVAL)
+    let old_rel: Vec<u8> = if new_abs == b"/" { old_abs.clone() } else { old_abs[new_abs.len()..].to_vec() };
+    let _ = root_target;
+    // the directories: new_root's mount leaves its place for the root's,
+    // the old root goes on put_old (on the new root itself for ".")
+    new_cov.unmount_in_ns(ns, &new);
+    root_cov.unmount_in_ns(ns, &root);
+    let restore = |e: Errno| {
+        // no half-made pivot: both back where they were
+        let _ = root_cov.mount_in_ns(ns, &root, root.is_fs_root());
+        let _ = new_cov.mount_in_ns(ns, &new, new.is_fs_root());
+        e
+    };
+    if let Err(e) = root_cov.mount_in_ns(ns, &new, new.is_fs_root()) {
+        return Err(restore(e));
+    }
+    let put = old.top_in_ns(ns);
+    if let Err(e) = put.mount_in_ns(ns, &root, root.is_fs_root()) {
+        root_cov.unmount_in_ns(ns, &new);
+        return Err(restore(e));
+    }
+    if let Err(e) = crate::fs::pivot(ns, root_id, new_id, put.clone(), &old_rel) {
+        put.unmount_in_ns(ns, &root);
+        root_cov.unmount_in_ns(ns, &new);
+        return Err(restore(e));
+    }
+    chroot_fs_refs(t, &root, &new);
+    Ok(0)
+}
+
+/// Linux's chroot_fs_refs(): every thread of the caller's mount namespace
+/// whose root or cwd is `old` gets `new` instead.
+fn chroot_fs_refs(t: &UThread, old: &Arc<Inode>, new: &Arc<Inode>) {
+    type Shared = fs_table::SharedFsContext<Arc<Inode>, spin::Mutex<()>>;
+    let Some(mine) = table().with_process(t.pid, |p| p.ns().mnt.clone()) else { return };
+    let mut fss: Vec<Shared> = Vec::new();
+    for pid in table().pids() {
+        let tids = table()
+            .with_process(pid, |p| {
+                if Arc::ptr_eq(&p.ns().mnt, &mine) { p.threads().to_vec() } else { Vec::new() }
+            })
+            .unwrap_or_default();
+        for tid in tids {
+            if let Some(fs) = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten()
+                && !fss.iter().any(|f| Shared::ptr_eq(f, &fs))
+                && fss.try_reserve(1).is_ok()
+            {
+                fss.push(fs);
+            }
+        }
+    }
+    let mut gone = Vec::new();
+    for fs in fss {
+        let mut f = fs.lock();
+        if Arc::ptr_eq(f.root(), old) {
+            gone.push(f.set_root(new.clone()));
+        }
+        if Arc::ptr_eq(f.cwd(), old) {
+            gone.push(f.set_cwd(new.clone()));
+        }
+    }
+    // the old references go after the contexts' locks
+    drop(gone);
 }
 
 /// sendfile(2): copies through a kernel buffer (at most 1 MiB per call).
