@@ -51,6 +51,7 @@ mod qemu;
 mod rootfs;
 mod setup;
 mod statecheck;
+mod tcgstat;
 mod user;
 
 use qemu::{EXIT_FAILURE, EXIT_SUCCESS, Qemu};

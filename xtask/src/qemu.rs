@@ -37,6 +37,9 @@ pub struct Qemu {
     /// QEMU's monitor on this unix socket (`cargo xtask bench --profile`
     /// samples the registers through it) instead of no monitor.
     pub monitor: Option<PathBuf>,
+    /// A TCG plugin and its arguments, as QEMU's `-plugin` takes them
+    /// (`cargo xtask bench --tcgstat`: xtask/plugins/tcgstat.c).
+    pub plugin: Option<String>,
 }
 
 /// QEMU's options for a raw image as a modern-only virtio-blk PCI disk
@@ -102,6 +105,7 @@ impl Qemu {
             disk: None,
             icount: false,
             monitor: None,
+            plugin: None,
         }
     }
 
@@ -119,6 +123,9 @@ impl Qemu {
         }
         if self.icount {
             c.args(["-icount", "shift=0,sleep=off"]);
+        }
+        if let Some(p) = &self.plugin {
+            c.args(["-plugin", p]);
         }
         c.args(["-display", "none", "-no-reboot"]);
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
