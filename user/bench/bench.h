@@ -71,12 +71,22 @@ static inline void bench_fail(const char *name, const char *what) {
  */
 typedef uint64_t (*bench_body)(uint64_t iters, void *arg);
 
+/* One batch of body(iters) between two window markers: `nopl` with a
+ * magic displacement, a no-op (one instruction each) that the TCG plugin of
+ * `cargo xtask tcgstat` (xtask/plugins/tcgstat.c) counts between. */
+static inline uint64_t bench_batch(bench_body body, void *arg, uint64_t iters) {
+    __asm__ volatile("nopl 0x7c9a5701(%%rax)" ::: "memory");
+    uint64_t ns = body(iters, arg);
+    __asm__ volatile("nopl 0x7c9a5702(%%rax)" ::: "memory");
+    return ns;
+}
+
 /* The method above on a batch target of `target_ns`: the best ns per
  * operation (bench_run prints it as a row; scale.h uses a shorter target). */
 static inline double bench_measure(bench_body body, void *arg, uint64_t max_iters, uint64_t target_ns) {
     uint64_t iters = 1, ns = 0;
     for (;;) {
-        ns = body(iters, arg);
+        ns = bench_batch(body, arg, iters);
         if (ns >= target_ns || iters >= max_iters) break;
         /* aim at 1.2x the target from this batch's rate, at most 100x more */
         uint64_t next = iters * 2;
@@ -93,7 +103,7 @@ static inline double bench_measure(bench_body body, void *arg, uint64_t max_iter
      * an operation slower than the target is not repeated three times */
     uint64_t total = ns;
     for (int b = 1; b < BENCH_BATCHES && total < BENCH_BATCHES * target_ns; b++) {
-        uint64_t again = body(iters, arg);
+        uint64_t again = bench_batch(body, arg, iters);
         total += again;
         if (again < ns) ns = again;
     }

@@ -674,9 +674,16 @@ struct Options {
     /// `--tb-profile`: instructions per operation by kernel function
     /// (xtask/src/tbprof.rs), each `--only` row in a boot of its own.
     tb_profile: bool,
+    /// `--tcgstat`: run each boot with the TCG plugin of
+    /// xtask/plugins/tcgstat.c (implies `--icount`) and print what it
+    /// counted per operation (docs/bench.md "wall35").
+    tcgstat: bool,
+    /// `--no-mem`: the plugin without its memory-access callbacks (faster;
+    /// no page, TLB or MMIO counts).
+    tcgstat_no_mem: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF] [--smp N] [--smp-compare] [--profile] [--tb-profile]";
+const USAGE: &str = "usage: cargo xtask bench [--scale|--workloads] [--rounds N] [--icount] [--only NAME,NAME|main|debian] [--ours] [--kernel ELF] [--smp N] [--smp-compare] [--profile] [--tb-profile] [--tcgstat [--no-mem]]";
 
 fn options(args: &[String]) -> Result<Options, String> {
     let mut o = Options { rounds: 3, ..Default::default() };
@@ -709,6 +716,11 @@ fn options(args: &[String]) -> Result<Options, String> {
             "--smp-compare" => o.smp_compare = true,
             "--profile" => o.profile = true,
             "--tb-profile" => o.tb_profile = true,
+            "--tcgstat" => {
+                o.tcgstat = true;
+                o.icount = true;
+            }
+            "--no-mem" => o.tcgstat_no_mem = true,
             other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
@@ -859,6 +871,7 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let syms = if opts.profile { crate::profile::symbols(&kernel)? } else { Vec::new() };
     let leaves = crate::profile::leaves(&syms);
+    let plugin = if opts.tcgstat { Some(crate::tcgstat::build()?) } else { None };
     let mut runs = Vec::new();
     for round in 1..=rounds {
         for b in &mut boots {
@@ -869,6 +882,18 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                 if let Some(d) = &q.disk {
                     fresh_bench_disk(d)?;
                 }
+                let stat_file = log.with_extension("tcgstat");
+                let mut with_plugin;
+                let q = match &plugin {
+                    Some(so) => {
+                        with_plugin = q.clone();
+                        let mem = if opts.tcgstat_no_mem { ",mem=off" } else { "" };
+                        with_plugin.plugin =
+                            Some(format!("{},out={}{mem}", so.display(), stat_file.display()));
+                        &with_plugin
+                    }
+                    None => q,
+                };
                 let mut r = if opts.profile && k == 0 {
                     // our kernel only: Linux's addresses have no symbols here
                     let sock = log_dir.join(format!("{stamp}-round{round}-{what}.monitor"));
@@ -878,6 +903,9 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                 } else {
                     run_once(q, round, k, &mut b.rows, &log)?
                 };
+                if plugin.is_some() {
+                    crate::tcgstat::report(&stat_file, &b.rows, BOOT_ROWS, k, round)?;
+                }
                 r.boot = if b.tag == "-debian" {
                     "debian"
                 } else if b.tag.starts_with("-smp") {

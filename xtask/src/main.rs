@@ -52,6 +52,7 @@ mod rootfs;
 mod setup;
 mod statecheck;
 mod tbprof;
+mod tcgstat;
 mod user;
 
 use qemu::{EXIT_FAILURE, EXIT_SUCCESS, Qemu};

@@ -38,7 +38,8 @@ pub struct Qemu {
     /// samples the registers through it) instead of no monitor.
     pub monitor: Option<PathBuf>,
     /// A TCG plugin and its arguments, as QEMU's `-plugin` takes them
-    /// (`cargo xtask bench --tb-profile`: xtask/plugins/tbcount.c).
+    /// (`cargo xtask bench --tb-profile`: xtask/plugins/tbcount.c;
+    /// `--tcgstat`: xtask/plugins/tcgstat.c).
     pub plugin: Option<String>,
 }
 
@@ -123,6 +124,9 @@ impl Qemu {
         }
         if self.icount {
             c.args(["-icount", "shift=0,sleep=off"]);
+        }
+        if let Some(p) = &self.plugin {
+            c.args(["-plugin", p]);
         }
         c.args(["-display", "none", "-no-reboot"]);
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);

@@ -1,0 +1,125 @@
+//! `cargo xtask bench --tcgstat`: what QEMU's TCG does per operation beyond
+//! the guest's instructions, counted by the plugin xtask/plugins/tcgstat.c
+//! (QEMU 7.2's plugin API) between the window markers the bench harness
+//! (user/bench/bench.h) puts around each batch. Deterministic with
+//! `-icount` (which `--tcgstat` implies): the same figures on a loaded host.
+//! Method and figures: docs/bench.md "wall35".
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::bench::Row;
+
+/// Compiles the plugin (when its source is newer than the library) and
+/// returns the shared library's path.
+pub fn build() -> Result<PathBuf, String> {
+    crate::setup::ensure_tools(&[("gcc", "gcc")])?;
+    let src = crate::root().join("xtask/plugins/tcgstat.c");
+    let dir = crate::target_dir().join("tcgstat");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let so = dir.join("tcgstat.so");
+    let newer = |a: &Path, b: &Path| {
+        let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        matches!((m(a), m(b)), (Some(x), Some(y)) if x <= y)
+    };
+    if !newer(&src, &so) {
+        let st = Command::new("gcc")
+            .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&so)
+            .arg(&src)
+            .status()
+            .map_err(|e| format!("gcc: {e}"))?;
+        if !st.success() {
+            return Err(format!("gcc failed on {}", src.display()));
+        }
+    }
+    Ok(so)
+}
+
+/// One window's `key=value` counts, in the plugin's order.
+pub type Window = Vec<(String, u64)>;
+
+/// The windows of a plugin output file (`window N k=v ...` lines).
+pub fn parse(text: &str) -> Vec<Window> {
+    text.lines()
+        .filter(|l| l.starts_with("window "))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|kv| kv.split_once('='))
+                .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+                .collect()
+        })
+        .collect()
+}
+
+fn get(w: &Window, key: &str) -> Option<u64> {
+    w.iter().find(|(k, _)| k == key).map(|&(_, v)| v)
+}
+
+/// Prints the last window of `file` per operation: the window's counts
+/// times the row's instructions per operation (its `--icount` figure) over
+/// the window's instructions. The boot must have run one row (besides
+/// `boot_rows`): windows carry no row name.
+pub fn report(
+    file: &Path,
+    rows: &[Row],
+    boot_rows: &[&str],
+    kernel: usize,
+    round: usize,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let windows = parse(&text);
+    let ran: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !boot_rows.contains(&r.name.as_str()) && r.sides[kernel].samples.len() == round)
+        .collect();
+    let Some(last) = windows.last() else {
+        println!("tcgstat: no window in {} (a program without bench.h's markers?)", file.display());
+        return Ok(());
+    };
+    let insns = get(last, "insns").unwrap_or(0).max(1) as f64;
+    let (name, per_op) = match ran.as_slice() {
+        [r] => (r.name.as_str(), r.sides[kernel].samples.last().copied()),
+        _ => ("(several rows: per 1000 instructions)", None),
+    };
+    let scale = per_op.map_or(1000.0 / insns, |p| p / insns);
+    println!(
+        "tcgstat {name}: {} windows, the last {} instructions{}; {}:",
+        windows.len(),
+        insns as u64,
+        per_op.map_or(String::new(), |p| format!(", {p:.0} per operation")),
+        if per_op.is_some() { "per operation" } else { "per 1000 instructions" }
+    );
+    let mut line = String::new();
+    for (k, v) in last {
+        if *v == 0 {
+            continue;
+        }
+        let x = *v as f64 * scale;
+        let item = if x >= 100.0 { format!(" {k}={x:.0}") } else { format!(" {k}={x:.2}") };
+        if line.len() + item.len() > 100 {
+            println!("  {}", line.trim_start());
+            line.clear();
+        }
+        line.push_str(&item);
+    }
+    if !line.is_empty() {
+        println!("  {}", line.trim_start());
+    }
+    println!("  (every window: {})", file.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse() {
+        let w = parse("window 0 insns=10 tbs=3\nwindow 1 insns=20 tbs=5 x=y\nend windows=2\n");
+        assert_eq!(w.len(), 2);
+        assert_eq!(get(&w[1], "insns"), Some(20));
+        assert_eq!(get(&w[1], "tbs"), Some(5));
+        assert_eq!(get(&w[1], "x"), None);
+    }
+}
