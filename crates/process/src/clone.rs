@@ -454,7 +454,8 @@ pub const NS_FLAGS: CloneFlags = CloneFlags::NEWNS
     .union(CloneFlags::NEWTIME);
 
 /// The namespace flags this kernel builds (the others are `EINVAL`).
-pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS.union(CloneFlags::NEWNS);
+pub const NS_SUPPORTED: CloneFlags =
+    CloneFlags::NEWUTS.union(CloneFlags::NEWNS).union(CloneFlags::NEWPID);
 
 /// Every check Linux makes before it allocates the child's pid, in Linux's
 /// order (`kernel_clone()`, then `copy_process()`, then `alloc_pid()`'s
@@ -531,11 +532,12 @@ pub fn validate(args: &CloneArgs, caller: &CloneCaller) -> Result<()> {
             return Err(Errno::EINVAL);
         }
     }
-    // alloc_pid(): one pid-namespace level.
-    if args.set_tid.len() > 1 {
+    // alloc_pid(): at most one number per level (the levels themselves
+    // are checked when the child's namespace is known).
+    if args.set_tid.len() > crate::ns::MAX_PID_LEVEL as usize + 1 {
         return Err(Errno::EINVAL);
     }
-    if let Some(&tid) = args.set_tid.first() {
+    for &tid in args.set_tid.iter() {
         if tid < 1 || tid as u32 >= caller.pid_max {
             return Err(Errno::EINVAL);
         }
