@@ -1258,6 +1258,14 @@ impl<P: Platform> ProcessTable<P> {
     /// tid (its pid unless `CLONE_THREAD`). With `CLONE_VFORK` returns
     /// after [`Hooks::wait_vfork_done`]. A failed clone leaves no trace.
     pub fn clone_task(&self, caller: Pid, args: &CloneArgs, hooks: &impl Hooks<P>) -> Result<Pid> {
+        self.clone_task_seen(caller, args, hooks).map(|(child, _)| child)
+    }
+
+    /// [`ProcessTable::clone_task`], returning the child's kernel pid and
+    /// its number as the caller's PID namespace sees it (what clone(2)
+    /// returns; the tid words are written with the numbers the parent and
+    /// the child see).
+    pub fn clone_task_seen(&self, caller: Pid, args: &CloneArgs, hooks: &impl Hooks<P>) -> Result<(Pid, Pid)> {
         // The table is locked to check the caller and take handles on what
         // is copied, then again to make the records: the copies themselves
         // (fd table, fs context, handlers, address space) are made with no
@@ -1278,6 +1286,12 @@ impl<P: Platform> ProcessTable<P> {
         early.run(hooks);
         let mut prepared = prepared?;
         let child = prepared.tid;
+        let (parent_seen, child_seen) = if self.pidns_used() {
+            let g = self.inner.lock();
+            (g.nr_seen(caller, child), g.nr_seen(child, child))
+        } else {
+            (child, child)
+        };
         let parent_pid = prepared.parent;
         // Unlocked phase: pidfd, then the cgroup.
         let mut pidfd = None;
@@ -1323,12 +1337,12 @@ impl<P: Platform> ProcessTable<P> {
         if args.flags.contains(CloneFlags::PARENT_SETTID)
             && let Some(vm) = &prepared.parent_vm
         {
-            let _ = VmMemory::<P>(vm).write_u32(args.parent_tid, child);
+            let _ = VmMemory::<P>(vm).write_u32(args.parent_tid, parent_seen);
         }
         if args.flags.contains(CloneFlags::CHILD_SETTID)
             && let Some(vm) = &prepared.child_vm
         {
-            let _ = VmMemory::<P>(vm).write_u32(args.child_tid, child);
+            let _ = VmMemory::<P>(vm).write_u32(args.child_tid, child_seen);
         }
         drop(prepared);
         let event = self.inner.lock().ptrace_clone(caller, child, args);
@@ -1343,7 +1357,7 @@ impl<P: Platform> ProcessTable<P> {
                 hooks.ptrace_event(caller, crate::ptrace::EVENT_VFORK_DONE, u64::from(child));
             }
         }
-        Ok(child)
+        Ok((child, parent_seen))
     }
 
     // ----- exit ----------------------------------------------------------
