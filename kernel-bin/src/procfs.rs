@@ -1246,7 +1246,11 @@ impl NsObj {
             "uts" => table().with_process(pid, |p| NsObj::Uts(p.ns().uts.clone())),
             "mnt" => table().with_process(pid, |p| NsObj::Mnt(p.ns().mnt.clone())),
             "pid" => exists(pid).then(|| NsObj::Pid(table().active_pid_ns(pid))),
-            "pid_for_children" => table().with_process(pid, |p| NsObj::Pid(p.ns().pid_children.clone())),
+            // pidns_for_children_get(): nothing before its init exists
+            "pid_for_children" => table()
+                .with_process(pid, |p| p.ns().pid_children.clone())
+                .filter(|n| n.has_init())
+                .map(NsObj::Pid),
             _ => proctext::ns_ino(name).map(|_| NsObj::Initial(name)),
         }
     }

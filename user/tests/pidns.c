@@ -47,24 +47,19 @@ KT_CASE(unshare_then_fork_is_init) {
     pid_t c = KT_FORK();
     if (c == 0) {
         pid_t me = getpid();
-        char a[64], b[64];
+        char a[64] = {0}, b[64] = {0}, r[64] = {0}, path[64];
         if (unshare(CLONE_NEWPID) != 0) _exit(1);
         if (getpid() != me) _exit(2);
-        /* the caller stays; its children go into the new namespace */
+        /* the caller stays; its children go into the new namespace, which
+         * has no link before its init exists */
         if (readlink("/proc/self/ns/pid", a, sizeof a) <= 0) _exit(3);
-        int n = readlink("/proc/self/ns/pid_for_children", b, sizeof b);
-        if (n <= 0) _exit(4);
-        b[n] = 0;
-        if (strncmp(a, b, n) == 0 || strncmp(b, "pid:[", 5) != 0) _exit(5);
+        if (readlink("/proc/self/ns/pid_for_children", b, sizeof b) != -1 || errno != ENOENT) _exit(4);
         int p[2];
         if (pipe(p) != 0) _exit(6);
         pid_t g = fork();
         if (g == 0) {
-            char r[64];
             close(p[0]);
-            int k = readlink("/proc/self/ns/pid", r, sizeof r);
-            int ok = getpid() == 1 && getppid() == 0 && syscall(SYS_gettid) == 1 && k == n &&
-                     strncmp(r, b, n) == 0;
+            int ok = getpid() == 1 && getppid() == 0 && syscall(SYS_gettid) == 1;
             if (write(p[1], ok ? "y" : "n", 1) != 1) _exit(1);
             char x;
             (void)read(p[0], &x, 1); /* (closed: returns at once) */
@@ -74,6 +69,10 @@ KT_CASE(unshare_then_fork_is_init) {
         close(p[1]);
         char ok = 0;
         if (g <= 1 || read(p[0], &ok, 1) != 1 || ok != 'y') _exit(7);
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", g);
+        if (readlink("/proc/self/ns/pid_for_children", b, sizeof b) <= 0) _exit(5);
+        if (readlink(path, r, sizeof r) <= 0 || strcmp(r, b) != 0 || strcmp(a, b) == 0) _exit(5);
+        if (strncmp(b, "pid:[", 5) != 0) _exit(5);
         /* from outside: both numbers, ours first */
         char ns[64], want[64];
         snprintf(want, sizeof want, "%d\t1", g);
@@ -229,18 +228,35 @@ KT_CASE(unshare_twice_and_setns) {
         if (self_fd < 0) _exit(1);
         if (unshare(CLONE_NEWPID) != 0) _exit(2);
         if (unshare(CLONE_NEWPID) != -1 || errno != EINVAL) _exit(3);
+        if (open("/proc/self/ns/pid_for_children", O_RDONLY) != -1 || errno != ENOENT) _exit(4);
+        int go[2];
+        if (pipe(go) != 0) _exit(4);
+        pid_t init = fork();
+        if (init == 0) {
+            char v;
+            _exit(read(go[0], &v, 1) == 1 ? 0 : 1);
+        }
+        if (init <= 1) _exit(4);
         int child_fd = open("/proc/self/ns/pid_for_children", O_RDONLY);
         if (child_fd < 0) _exit(4);
+        /* back to our own namespace: children are ours again */
         if (setns(self_fd, CLONE_NEWPID) != 0) _exit(5);
+        int st;
+        pid_t h = fork();
+        if (h == 0) _exit(getpid() > 2 && getppid() > 1 ? 0 : 1);
+        if (h <= 2 || waitpid(h, &st, 0) != h || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(5);
         if (setns(child_fd, CLONE_NEWUTS) != -1 || errno != EINVAL) _exit(6);
         if (setns(child_fd, CLONE_NEWPID) != 0) _exit(7);
         pid_t g = fork();
         if (g == 0) {
-            /* inside: the parent namespace is not below ours */
-            _exit(getpid() == 1 && setns(self_fd, CLONE_NEWPID) == -1 && errno == EINVAL ? 0 : 1);
+            /* inside, the second process; the parent namespace is not
+             * below ours */
+            _exit(getpid() == 2 && getppid() == 0 && setns(self_fd, CLONE_NEWPID) == -1 && errno == EINVAL
+                      ? 0
+                      : 1);
         }
-        int st;
         if (g <= 1 || waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(8);
+        if (write(go[1], "g", 1) != 1 || waitpid(init, &st, 0) != init || st != 0) _exit(9);
         _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));

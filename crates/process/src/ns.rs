@@ -760,6 +760,8 @@ pub struct PidNs {
     /// Linux's `PIDNS_ADDING`: cleared when its init dies (a fork into
     /// it is then `ENOMEM`).
     adding: core::sync::atomic::AtomicBool,
+    /// Whether its init was made (Linux's `child_reaper` set).
+    has_init: core::sync::atomic::AtomicBool,
 }
 
 /// A reference to a PID namespace: the initial one or a record.
@@ -821,6 +823,19 @@ impl PidNsRef {
         self.0.as_ref().is_none_or(|n| n.adding.load(core::sync::atomic::Ordering::Relaxed))
     }
 
+    /// Whether its init was ever made (`/proc/PID/ns/pid_for_children`
+    /// has no link before).
+    pub fn has_init(&self) -> bool {
+        self.0.as_ref().is_none_or(|n| n.has_init.load(core::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Notes that its init was made.
+    pub fn set_has_init(&self) {
+        if let Some(n) = &self.0 {
+            n.has_init.store(true, core::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// Marks it closed to new processes (its init died).
     pub fn stop_adding(&self) {
         if let Some(n) = &self.0 {
@@ -855,6 +870,7 @@ impl PidNsRef {
             parent: self.clone(),
             owner,
             adding: core::sync::atomic::AtomicBool::new(true),
+            has_init: core::sync::atomic::AtomicBool::new(false),
         }))))
     }
 }

@@ -2507,6 +2507,7 @@ impl<P: Platform> Inner<P> {
                     np.to_global.insert(nr, pid);
                     if nr == 1 {
                         np.init = pid;
+                        cur.set_has_init();
                     }
                     chain.push((cur.clone(), nr));
                 }
