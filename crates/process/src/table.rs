@@ -2622,6 +2622,7 @@ impl<P: Platform> Inner<P> {
             max_threads: self.max_threads,
             pid_max: self.pids.pid_max(),
             has_reaper: self.procs.contains_key(&1),
+            pid_level: self.procs.get(&pid).map_or(0, |p| p.ns.pid_children.level()),
         })
     }
 
