@@ -708,12 +708,10 @@ impl SynthNode for Node {
         let (me, my_tid) = caller();
         match *self {
             Node::SelfLink => Ok(format!("{}", table().pid_seen(my_tid, me)).into_bytes()),
-            Node::ThreadSelf => Ok(format!(
-                "{}/task/{}",
-                table().pid_seen(my_tid, me),
-                table().pid_seen(my_tid, my_tid)
-            )
-            .into_bytes()),
+            Node::ThreadSelf => {
+                Ok(format!("{}/task/{}", table().pid_seen(my_tid, me), table().pid_seen(my_tid, my_tid))
+                    .into_bytes())
+            }
             Node::ProcLink(0, _, "mounts") => Ok(b"self/mounts".to_vec()),
             Node::ProcLink(pid, tid, n) => {
                 may_access(pid)?;
@@ -1714,13 +1712,16 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             });
             // do_task_stat(): ptrace_may_access(PTRACE_MODE_READ_FSCREDS)
             let permitted = may_access(pid).is_ok();
+            // numbers of the reader's PID namespace (0 outside it)
+            let reader = caller().1;
+            let seen = |x: Pid| table().pid_seen(reader, x);
             proctext::stat(
-                &proctext::StatFields::new(tid, &cname, st)
-                    .with_ppid(ppid)
-                    .with_pgid(pgid)
-                    .with_sid(sid)
+                &proctext::StatFields::new(seen(tid), &cname, st)
+                    .with_ppid(seen(ppid))
+                    .with_pgid(seen(pgid))
+                    .with_sid(seen(sid))
                     .with_tty_nr(tty_nr)
-                    .with_tpgid(tpgid)
+                    .with_tpgid(if tpgid > 0 { i64::from(seen(tpgid as Pid)) } else { tpgid })
                     .with_minflt(minflt)
                     .with_cminflt(cminflt)
                     .with_utime(ut)

@@ -459,8 +459,7 @@ pub const NS_FLAGS: CloneFlags = CloneFlags::NEWNS
     .union(CloneFlags::NEWTIME);
 
 /// The namespace flags this kernel builds (the others are `EINVAL`).
-pub const NS_SUPPORTED: CloneFlags =
-    CloneFlags::NEWUTS.union(CloneFlags::NEWNS).union(CloneFlags::NEWPID);
+pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS.union(CloneFlags::NEWNS).union(CloneFlags::NEWPID);
 
 /// Every check Linux makes before it allocates the child's pid, in Linux's
 /// order (`kernel_clone()`, then `copy_process()`, then `alloc_pid()`'s
@@ -1039,7 +1038,12 @@ mod tests {
             ("EPERM ... (NEWPID)", clone(F::NEWPID), user, Err(Errno::EPERM)),
             ("EPERM ... (NEWUTS)", clone(F::NEWUTS), user, Err(Errno::EPERM)),
             ("EPERM ... (NEWTIME, clone3)", clone3(F::NEWTIME), user, Err(Errno::EPERM)),
-            ("(CLONE_PARENT|CLONE_NEWPID: Linux >= 3.12 allows it)", clone(F::PARENT | F::NEWPID), root, Ok(())),
+            (
+                "(CLONE_PARENT|CLONE_NEWPID: Linux >= 3.12 allows it)",
+                clone(F::PARENT | F::NEWPID),
+                root,
+                Ok(()),
+            ),
             (
                 "(valid: a thread)",
                 clone(

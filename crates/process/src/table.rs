@@ -1265,7 +1265,12 @@ impl<P: Platform> ProcessTable<P> {
     /// its number as the caller's PID namespace sees it (what clone(2)
     /// returns; the tid words are written with the numbers the parent and
     /// the child see).
-    pub fn clone_task_seen(&self, caller: Pid, args: &CloneArgs, hooks: &impl Hooks<P>) -> Result<(Pid, Pid)> {
+    pub fn clone_task_seen(
+        &self,
+        caller: Pid,
+        args: &CloneArgs,
+        hooks: &impl Hooks<P>,
+    ) -> Result<(Pid, Pid)> {
         // The table is locked to check the caller and take handles on what
         // is copied, then again to make the records: the copies themselves
         // (fd table, fs context, handlers, address space) are made with no
@@ -1736,7 +1741,9 @@ impl<P: Platform> ProcessTable<P> {
             let g = self.inner.lock();
             match req.selector {
                 WaitSelector::Pid(nr) => req.selector = WaitSelector::Pid(g.user_nr(caller, nr).unwrap_or(0)),
-                WaitSelector::Pgid(nr) => req.selector = WaitSelector::Pgid(g.user_nr(caller, nr).unwrap_or(0)),
+                WaitSelector::Pgid(nr) => {
+                    req.selector = WaitSelector::Pgid(g.user_nr(caller, nr).unwrap_or(0))
+                }
                 _ => {}
             }
         }
@@ -2354,8 +2361,14 @@ impl<P: Platform> Inner<P> {
         if let Some(tp) = self.procs.get(&tracer) {
             if Sig::<P>::notify_child_stop(&tp.handlers) {
                 let uid = tp.creds.user_ns.uid_from(uid);
-                let info =
-                    child_info::<P>(SIGCHLD, why, self.nr_seen(tracer, tid), uid, (code & 0x7f) as i32, (0, 0));
+                let info = child_info::<P>(
+                    SIGCHLD,
+                    why,
+                    self.nr_seen(tracer, tid),
+                    uid,
+                    (code & 0x7f) as i32,
+                    (0, 0),
+                );
                 let _ = self.send(tracer, info, true, out);
             }
             self.child_event(tracer, out);
@@ -4006,8 +4019,13 @@ impl<P: Platform> Inner<P> {
         let action = Sig::<P>::action(&p.handlers, sig);
         // sig_ignored(): a tracee's ignored signals still reach its tracer
         let blocked = Sig::<P>::blocked_for_send(&th.signals);
-        let facts =
-            SendFacts::new(blocked, pid == 1 || self.is_ns_init(pid), false, p.group_exit.is_some(), p.ptrace.is_some());
+        let facts = SendFacts::new(
+            blocked,
+            pid == 1 || self.is_ns_init(pid),
+            false,
+            p.group_exit.is_some(),
+            p.ptrace.is_some(),
+        );
         let plan = Sig::<P>::prepare_send(sig, &action, &facts);
         let threads = p.threads.clone();
         let uid = p.creds.uid;
@@ -4028,7 +4046,10 @@ impl<P: Platform> Inner<P> {
         // blocked, or waited for in sigtimedwait(2) (real_blocked)
         let blocked = Sig::<P>::blocked_for_send(&th.signals) & crate::sigstate::sigbit(sig) != 0;
         // complete_signal(): not for a tracee (its tracer sees the signal)
-        if !blocked && !facts.unkillable && (!facts.traced || sig == SIGKILL) && Sig::<P>::fatal_on_send(sig, &action)
+        if !blocked
+            && !facts.unkillable
+            && (!facts.traced || sig == SIGKILL)
+            && Sig::<P>::fatal_on_send(sig, &action)
         {
             self.start_group_exit(pid, ChildStatus::Killed { signal: sig, core: false }, out);
         } else {

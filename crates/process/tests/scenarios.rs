@@ -1747,7 +1747,10 @@ fn pid_namespaces_number_translate_and_zap() {
     assert_eq!(ns.level(), 1);
     assert_eq!(w.t.pid_seen(i, i), 1, "the first process is init");
     assert_eq!(w.t.pid_seen(i, a), 0, "its parent is outside");
-    assert_eq!(w.t.with_process(i, |p| p.parent_cell()).unwrap().load(core::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(
+        w.t.with_process(i, |p| p.parent_cell()).unwrap().load(core::sync::atomic::Ordering::Relaxed),
+        0
+    );
     assert_eq!(w.t.pid_seen(a, i), i);
     assert_eq!(w.t.pid_numbers(i, &process::ns::PidNsRef::INITIAL), vec![i, 1]);
     // a child of init and a grandchild: numbers 2 and 3 inside
@@ -1760,7 +1763,10 @@ fn pid_namespaces_number_translate_and_zap() {
     // an orphan goes to the namespace's init, and the cell shows 1
     w.exit(c, 0);
     assert_eq!(w.t.getppid(g), Ok(i));
-    assert_eq!(w.t.with_process(g, |p| p.parent_cell()).unwrap().load(core::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        w.t.with_process(g, |p| p.parent_cell()).unwrap().load(core::sync::atomic::Ordering::Relaxed),
+        1
+    );
     assert_eq!(w.wait4(i, 2, 0), Ok((2, 0)), "init waits by its numbers");
     // kill from inside by inside numbers; outside numbers are ESRCH
     assert_eq!(w.t.kill(i, 3, 0, &w.s), Ok(()));
