@@ -443,7 +443,8 @@ impl Node {
                 b"net" => Some(Node::Net),
                 b"sysvipc" => Some(Node::Ipc),
                 _ => find(GLOBAL_FILES).map(Node::Global).or_else(|| {
-                    let pid = parse_pid(name)?;
+                    // a number of the reader's PID namespace
+                    let pid = table().pid_from(caller().1, parse_pid(name)?)?;
                     exists(pid).then_some(Node::Proc(pid, None))
                 }),
             },
@@ -476,7 +477,7 @@ impl Node {
                 }
             }
             Node::TaskDir(pid) => {
-                let tid = parse_pid(name)?;
+                let tid = table().pid_from(caller().1, parse_pid(name)?)?;
                 thread_of(pid, tid).then_some(Node::Proc(pid, Some(tid)))
             }
             Node::FdDir(pid, tid) | Node::FdInfoDir(pid, tid) => {
@@ -506,8 +507,13 @@ impl Node {
                 v.push(entry(b"sys", Node::Sys(0)));
                 v.push(entry(b"net", Node::Net));
                 v.push(entry(b"sysvipc", Node::Ipc));
+                // the processes of the reader's PID namespace, by its numbers
+                let reader = caller().1;
                 for pid in table().pids() {
-                    v.push(entry(format!("{pid}").as_bytes(), Node::Proc(pid, None)));
+                    let nr = table().pid_seen(reader, pid);
+                    if nr != 0 {
+                        v.push(entry(format!("{nr}").as_bytes(), Node::Proc(pid, None)));
+                    }
                 }
                 v
             }
@@ -544,7 +550,10 @@ impl Node {
                 .with_process(pid, |p| p.threads().to_vec())
                 .unwrap_or_default()
                 .into_iter()
-                .map(|tid| entry(format!("{tid}").as_bytes(), Node::Proc(pid, Some(tid))))
+                .filter_map(|tid| {
+                    let nr = table().pid_seen(caller().1, tid);
+                    (nr != 0).then(|| entry(format!("{nr}").as_bytes(), Node::Proc(pid, Some(tid))))
+                })
                 .collect(),
             // fd N at position N + 2, as Linux's proc_readfd: a reader that
             // closes fds as it lists them (CPython's subprocess) sees each
@@ -698,8 +707,11 @@ impl SynthNode for Node {
     fn readlink(&self) -> Result<Vec<u8>> {
         let (me, my_tid) = caller();
         match *self {
-            Node::SelfLink => Ok(format!("{me}").into_bytes()),
-            Node::ThreadSelf => Ok(format!("{me}/task/{my_tid}").into_bytes()),
+            Node::SelfLink => Ok(format!("{}", table().pid_seen(my_tid, me)).into_bytes()),
+            Node::ThreadSelf => {
+                Ok(format!("{}/task/{}", table().pid_seen(my_tid, me), table().pid_seen(my_tid, my_tid))
+                    .into_bytes())
+            }
             Node::ProcLink(0, _, "mounts") => Ok(b"self/mounts".to_vec()),
             Node::ProcLink(pid, tid, n) => {
                 may_access(pid)?;
@@ -1226,6 +1238,8 @@ pub enum NsObj {
     Uts(Arc<process::ns::UtsNs>),
     /// A mount namespace.
     Mnt(Arc<process::ns::MntNs>),
+    /// A PID namespace.
+    Pid(process::ns::PidNsRef),
     /// The only namespace of a kind this kernel does not build (the
     /// `proctext::NS_NAMES` name).
     Initial(&'static str),
@@ -1238,6 +1252,12 @@ impl NsObj {
             "user" => table().with_process(pid, |p| NsObj::User(p.creds().user_ns.clone())),
             "uts" => table().with_process(pid, |p| NsObj::Uts(p.ns().uts.clone())),
             "mnt" => table().with_process(pid, |p| NsObj::Mnt(p.ns().mnt.clone())),
+            "pid" => exists(pid).then(|| NsObj::Pid(table().active_pid_ns(pid))),
+            // pidns_for_children_get(): nothing before its init exists
+            "pid_for_children" => table()
+                .with_process(pid, |p| p.ns().pid_children.clone())
+                .filter(|n| n.has_init())
+                .map(NsObj::Pid),
             _ => proctext::ns_ino(name).map(|_| NsObj::Initial(name)),
         }
     }
@@ -1248,6 +1268,7 @@ impl NsObj {
             NsObj::User(_) => "user",
             NsObj::Uts(_) => "uts",
             NsObj::Mnt(_) => "mnt",
+            NsObj::Pid(_) => "pid",
             NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
         }
     }
@@ -1258,6 +1279,7 @@ impl NsObj {
             NsObj::User(u) => u.ino(),
             NsObj::Uts(u) => u.ino(),
             NsObj::Mnt(m) => m.ino(),
+            NsObj::Pid(n) => n.ino(),
             NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
         }
     }
@@ -1269,6 +1291,7 @@ impl NsObj {
             NsObj::User(u) => u.parent().cloned(),
             NsObj::Uts(u) => Some(u.owner().clone()),
             NsObj::Mnt(m) => Some(m.owner().clone()),
+            NsObj::Pid(n) => Some(n.owner()),
             NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
         }
     }
@@ -1703,13 +1726,16 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             });
             // do_task_stat(): ptrace_may_access(PTRACE_MODE_READ_FSCREDS)
             let permitted = may_access(pid).is_ok();
+            // numbers of the reader's PID namespace (0 outside it)
+            let reader = caller().1;
+            let seen = |x: Pid| table().pid_seen(reader, x);
             proctext::stat(
-                &proctext::StatFields::new(tid, &cname, st)
-                    .with_ppid(ppid)
-                    .with_pgid(pgid)
-                    .with_sid(sid)
+                &proctext::StatFields::new(seen(tid), &cname, st)
+                    .with_ppid(seen(ppid))
+                    .with_pgid(seen(pgid))
+                    .with_sid(seen(sid))
                     .with_tty_nr(tty_nr)
-                    .with_tpgid(tpgid)
+                    .with_tpgid(if tpgid > 0 { i64::from(seen(tpgid as Pid)) } else { tpgid })
                     .with_minflt(minflt)
                     .with_cminflt(cminflt)
                     .with_utime(ut)
@@ -1808,8 +1834,59 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                     .with_cpus_allowed(cpus, crate::sched::nr_cpus())
                     .with_switches(switches.0, switches.1),
             )
+            .pipe_ns(pid, tid, ppid, pgid, sid)
             .into_bytes()
         }
         _ => return Err(Errno::ENOENT),
     })
+}
+
+/// /proc/PID/status's pid lines as the reader's PID namespace numbers
+/// them (Tgid, Pid, PPid, TracerPid; NStgid, NSpid, NSpgid, NSsid list
+/// the numbers from the reader's namespace down to the process's own).
+trait PipeNs {
+    fn pipe_ns(self, pid: Pid, tid: Pid, ppid: Pid, pgid: Pid, sid: Pid) -> String;
+}
+
+impl PipeNs for String {
+    fn pipe_ns(self, pid: Pid, tid: Pid, ppid: Pid, pgid: Pid, sid: Pid) -> String {
+        if !table().pidns_used() {
+            return self;
+        }
+        let reader = caller().1;
+        let ns = table().active_pid_ns(reader);
+        let list = |x: Pid| {
+            let v = table().pid_numbers(x, &ns);
+            if v.is_empty() {
+                alloc::string::String::from("0")
+            } else {
+                v.iter().map(|n| format!("{n}")).collect::<Vec<_>>().join("\t")
+            }
+        };
+        let one = |x: Pid| table().pid_seen(reader, x);
+        let tracer = table().tracer_of(pid);
+        let mut out = String::new();
+        for line in self.split_inclusive('\n') {
+            let (key, _) = line.split_once('\t').unwrap_or((line, ""));
+            let v = match key {
+                "Tgid:" => format!("{}", one(pid)),
+                "Pid:" => format!("{}", one(tid)),
+                "PPid:" => format!("{}", one(ppid)),
+                "TracerPid:" => format!("{}", if tracer == 0 { 0 } else { one(tracer) }),
+                "NStgid:" => list(pid),
+                "NSpid:" => list(tid),
+                "NSpgid:" => list(pgid),
+                "NSsid:" => list(sid),
+                _ => {
+                    out.push_str(line);
+                    continue;
+                }
+            };
+            out.push_str(key);
+            out.push('\t');
+            out.push_str(&v);
+            out.push('\n');
+        }
+        out
+    }
 }

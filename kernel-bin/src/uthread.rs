@@ -42,6 +42,13 @@ pub struct UThread {
     pub tid: Pid,
     /// The process id.
     pub pid: Pid,
+    /// The process id and thread id as the thread's own PID namespace
+    /// numbers them (getpid, gettid; equal to `pid`/`tid` in the initial
+    /// namespace). A process never changes namespace; exec may change
+    /// `tid`, and [`UThread::refresh`] reads them again.
+    pub vpid: Pid,
+    /// See [`UThread::vpid`].
+    pub vtid: Pid,
     /// The registers.
     pub ctx: UserContext,
     /// The address space (refreshed after exec).
@@ -94,6 +101,7 @@ impl UThread {
         if let Some(pid) = table().tgid(self.tid) {
             self.pid = pid;
         }
+        self.refresh_vids();
         if let Some((ppid, space)) =
             table().with_process(self.pid, |p| (p.parent_cell(), p.rlimits().space().clone()))
         {
@@ -111,6 +119,12 @@ impl UThread {
             drop(old);
         }
         self.refresh_files();
+    }
+
+    /// Reads [`UThread::vpid`] and `vtid` again.
+    pub fn refresh_vids(&mut self) {
+        self.vpid = table().pid_seen(self.tid, self.pid);
+        self.vtid = table().pid_seen(self.tid, self.tid);
     }
 
     /// The limits mmap, mremap, brk and stack growth check (this
@@ -264,6 +278,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     let mut t = UThread {
         tid,
         pid,
+        vpid: pid,
+        vtid: tid,
         ctx,
         vm,
         root,
@@ -280,6 +296,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     };
     t.refresh_files();
     t.refresh_user_ns();
+    t.refresh_vids();
     let me = crate::sched::current();
     // the signal epoch, looked up once (the table's, read on every return)
     let epoch = table().epoch();
@@ -438,8 +455,8 @@ fn quick_syscall_result(t: &UThread) -> isize {
     use core::sync::atomic::Ordering;
     use linux_abi::syscall::nr;
     match t.ctx.syscall_number() as usize {
-        nr::GETPID => t.pid as isize,
-        nr::GETTID => t.tid as isize,
+        nr::GETPID => t.vpid as isize,
+        nr::GETTID => t.vtid as isize,
         nr::GETPPID => t.ppid.load(Ordering::Relaxed) as isize,
         // through the caller's user namespace, as the dispatch path (the
         // namespace's map lock is a spin lock never held across a switch)
@@ -709,7 +726,8 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             }
         }
         let sig = info.signo;
-        let unkillable = t.pid == 1;
+        // init, of the initial namespace or of its own
+        let unkillable = t.vpid == 1;
         let Some(delivery) = table().with_process(t.pid, |p| {
             signal::delivery_action(sig, &mut p.handlers().lock(), false, unkillable)
         }) else {

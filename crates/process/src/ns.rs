@@ -743,6 +743,138 @@ impl MntNs {
     }
 }
 
+/// The inode number of the initial PID namespace (`PROC_PID_INIT_INO`).
+pub const INIT_PID_INO: u64 = 0xEFFF_FFFC;
+/// The deepest level of a PID namespace (Linux's `MAX_PID_NS_LEVEL`).
+pub const MAX_PID_LEVEL: u32 = 32;
+
+/// A PID namespace below the initial one. Its numbers are the process
+/// table's (kept under the table lock); the record holds what identifies
+/// it and whether a process may still enter it.
+#[derive(Debug)]
+pub struct PidNs {
+    ino: u64,
+    level: u32,
+    parent: PidNsRef,
+    owner: UserNsRef,
+    /// Linux's `PIDNS_ADDING`: cleared when its init dies (a fork into
+    /// it is then `ENOMEM`).
+    adding: core::sync::atomic::AtomicBool,
+    /// Whether its init was made (Linux's `child_reaper` set).
+    has_init: core::sync::atomic::AtomicBool,
+}
+
+/// A reference to a PID namespace: the initial one or a record.
+#[derive(Debug, Clone, Default)]
+pub struct PidNsRef(Option<Arc<PidNs>>);
+
+impl PartialEq for PidNsRef {
+    fn eq(&self, o: &Self) -> bool {
+        match (&self.0, &o.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+impl Eq for PidNsRef {}
+
+impl PidNsRef {
+    /// The initial PID namespace.
+    pub const INITIAL: PidNsRef = PidNsRef(None);
+
+    /// A reference to a record.
+    pub fn of(ns: Arc<PidNs>) -> PidNsRef {
+        PidNsRef(Some(ns))
+    }
+
+    /// Whether this is the initial namespace.
+    pub fn is_initial(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The record (`None`: the initial namespace).
+    pub fn get(&self) -> Option<&Arc<PidNs>> {
+        self.0.as_ref()
+    }
+
+    /// Its inode number (nsfs).
+    pub fn ino(&self) -> u64 {
+        self.0.as_ref().map_or(INIT_PID_INO, |n| n.ino)
+    }
+
+    /// Its nesting level (0: initial).
+    pub fn level(&self) -> u32 {
+        self.0.as_ref().map_or(0, |n| n.level)
+    }
+
+    /// Its parent (`None` for the initial namespace).
+    pub fn parent(&self) -> Option<&PidNsRef> {
+        self.0.as_ref().map(|n| &n.parent)
+    }
+
+    /// The user namespace that owns it.
+    pub fn owner(&self) -> UserNsRef {
+        self.0.as_ref().map_or(UserNsRef::INITIAL, |n| n.owner.clone())
+    }
+
+    /// Whether processes may still enter it (its init has not died).
+    pub fn adding(&self) -> bool {
+        self.0.as_ref().is_none_or(|n| n.adding.load(core::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Whether its init was ever made (`/proc/PID/ns/pid_for_children`
+    /// has no link before).
+    pub fn has_init(&self) -> bool {
+        self.0.as_ref().is_none_or(|n| n.has_init.load(core::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Notes that its init was made.
+    pub fn set_has_init(&self) {
+        if let Some(n) = &self.0 {
+            n.has_init.store(true, core::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Marks it closed to new processes (its init died).
+    pub fn stop_adding(&self) {
+        if let Some(n) = &self.0 {
+            n.adding.store(false, core::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `self` is `other` or one of its ancestors.
+    pub fn is_ancestor_of(&self, other: &PidNsRef) -> bool {
+        let mut cur = other;
+        loop {
+            if cur == self {
+                return true;
+            }
+            match cur.parent() {
+                Some(p) => cur = p,
+                None => return false,
+            }
+        }
+    }
+
+    /// `create_pid_namespace`: a child of `self` numbered `ino`, owned by
+    /// `owner`. `ENOSPC` past [`MAX_PID_LEVEL`] levels.
+    pub fn create_child(&self, ino: u64, owner: UserNsRef) -> Result<PidNsRef> {
+        let level = self.level() + 1;
+        if level > MAX_PID_LEVEL {
+            return Err(Errno::ENOSPC);
+        }
+        Ok(PidNsRef(Some(Arc::new(PidNs {
+            ino,
+            level,
+            parent: self.clone(),
+            owner,
+            adding: core::sync::atomic::AtomicBool::new(true),
+            has_init: core::sync::atomic::AtomicBool::new(false),
+        }))))
+    }
+}
+
 /// A process's namespaces other than its user namespace (which its
 /// credentials carry): Linux's `nsproxy`, copied by fork.
 #[derive(Debug, Clone)]
@@ -751,12 +883,15 @@ pub struct NsSet {
     pub uts: Arc<UtsNs>,
     /// Its mount namespace.
     pub mnt: Arc<MntNs>,
+    /// The PID namespace its children are made in (`pid_for_children`;
+    /// its own is the table's record of its pid).
+    pub pid_children: PidNsRef,
 }
 
 impl NsSet {
     /// The initial namespaces.
     pub fn initial() -> NsSet {
-        NsSet { uts: UtsNs::initial(), mnt: MntNs::initial() }
+        NsSet { uts: UtsNs::initial(), mnt: MntNs::initial(), pid_children: PidNsRef::INITIAL }
     }
 }
 

@@ -25,6 +25,7 @@ use linux_abi::{Errno, Result};
 use crate::clone::{CloneArgs, CloneCaller, CloneFlags, SIGCHLD};
 use crate::cputime::{CpuAccount, CpuTimes, SharedCpu};
 use crate::cred::Credentials;
+use crate::ns::PidNsRef;
 use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, ThreadTrace, TraceLink};
 use crate::rlimit::{Resource, Rlimits};
@@ -320,9 +321,10 @@ impl<P: Platform> Process<P> {
     pub fn parent_cell(&self) -> Arc<AtomicU32> {
         self.parent_cell.clone()
     }
-    fn set_parent(&mut self, parent: Pid) {
+    /// `seen`: the parent's number in this process's PID namespace.
+    fn set_parent(&mut self, parent: Pid, seen: Pid) {
         self.parent = parent;
-        self.parent_cell.store(parent, Ordering::Relaxed);
+        self.parent_cell.store(seen, Ordering::Relaxed);
     }
     /// The pids of the children, oldest first.
     pub fn children(&self) -> &[Pid] {
@@ -649,6 +651,23 @@ struct Inner<P: Platform> {
     serial: u64,
     /// The next namespace number (nsfs inode).
     ns_ino: u64,
+    /// The numbers of every task (and group or session number) made in a
+    /// PID namespace below the initial one: its number at levels 1, 2, ...
+    /// (the initial namespace's is the key). Empty while no such namespace
+    /// has a process, so the initial namespace's paths look it up only
+    /// when it is not.
+    vnr: BTreeMap<Pid, Box<[(PidNsRef, Pid)]>>,
+    /// Each such namespace's numbers (by nsfs number): its allocator and
+    /// its numbers' kernel pids.
+    ns_pids: BTreeMap<u64, NsPids>,
+}
+
+/// The numbers of one PID namespace below the initial one.
+struct NsPids {
+    alloc: PidAllocator,
+    to_global: BTreeMap<Pid, Pid>,
+    /// The kernel pid of its init (its number 1), 0 before the first.
+    init: Pid,
 }
 
 /// Every process and thread of one kernel. The kernel makes one (there is
@@ -656,6 +675,9 @@ struct Inner<P: Platform> {
 pub struct ProcessTable<P: Platform> {
     inner: TableLock<P>,
     epoch: EpochOf<P>,
+    /// Set when a PID namespace below the initial one first gets a
+    /// process ([`ProcessTable::pidns_used`]).
+    pidns: core::sync::atomic::AtomicBool,
 }
 
 /// The table lock, and who runs a `with_*` closure under it
@@ -870,10 +892,74 @@ impl<P: Platform> ProcessTable<P> {
                     epoch: epoch.clone(),
                     serial: 0,
                     ns_ino: crate::ns::FIRST_DYNAMIC_INO,
+                    vnr: BTreeMap::new(),
+                    ns_pids: BTreeMap::new(),
                 }),
             },
             epoch,
+            pidns: core::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether a PID namespace below the initial one ever had a process
+    /// (until then no number needs a translation).
+    pub fn pidns_used(&self) -> bool {
+        self.pidns.load(Ordering::Relaxed)
+    }
+
+    /// Kernel pid `pid` as task `viewer` sees it (`pid_vnr`): 0 when it
+    /// is outside the viewer's PID namespace.
+    pub fn pid_seen(&self, viewer: Pid, pid: Pid) -> Pid {
+        if !self.pidns_used() {
+            return pid;
+        }
+        self.inner.lock().nr_seen(viewer, pid)
+    }
+
+    /// Number `nr` of task `viewer`'s PID namespace as a kernel pid
+    /// (`find_vpid`): `None` when the namespace has no such number.
+    pub fn pid_from(&self, viewer: Pid, nr: Pid) -> Option<Pid> {
+        if !self.pidns_used() {
+            return Some(nr);
+        }
+        self.inner.lock().user_nr(viewer, nr)
+    }
+
+    /// The PID namespace task `pid` is in (`task_active_pid_ns`).
+    pub fn active_pid_ns(&self, pid: Pid) -> PidNsRef {
+        if !self.pidns_used() {
+            return PidNsRef::INITIAL;
+        }
+        self.inner.lock().active_ns(pid)
+    }
+
+    /// Kernel pid `pid`'s numbers from namespace `from` (the viewer's) down
+    /// to its own (/proc/PID/status's NSpid): empty when `from` does not
+    /// see it.
+    pub fn pid_numbers(&self, pid: Pid, from: &PidNsRef) -> Vec<Pid> {
+        let g = self.inner.lock();
+        let first = g.nr_in(pid, from);
+        if first == 0 {
+            return Vec::new();
+        }
+        let mut v = alloc::vec![first];
+        if let Some(chain) = g.vnr.get(&pid) {
+            v.extend(chain.iter().skip(from.level() as usize).map(|(_, nr)| *nr));
+        }
+        v
+    }
+
+    /// setns(2) into PID namespace `ns` (for the children of process `pid`):
+    /// `EINVAL` unless it is the caller's own namespace or below it.
+    pub fn set_pid_children(&self, pid: Pid, ns: PidNsRef) -> Result<()> {
+        let mut g = self.inner.lock();
+        let active = g.active_ns(pid);
+        if !active.is_ancestor_of(&ns) {
+            return Err(Errno::EINVAL);
+        }
+        let p = g.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        p.ns.pid_children = ns;
+        Ok(())
     }
 
     /// The signal epoch: it moves whenever a thread of this table may have
@@ -1172,6 +1258,19 @@ impl<P: Platform> ProcessTable<P> {
     /// tid (its pid unless `CLONE_THREAD`). With `CLONE_VFORK` returns
     /// after [`Hooks::wait_vfork_done`]. A failed clone leaves no trace.
     pub fn clone_task(&self, caller: Pid, args: &CloneArgs, hooks: &impl Hooks<P>) -> Result<Pid> {
+        self.clone_task_seen(caller, args, hooks).map(|(child, _)| child)
+    }
+
+    /// [`ProcessTable::clone_task`], returning the child's kernel pid and
+    /// its number as the caller's PID namespace sees it (what clone(2)
+    /// returns; the tid words are written with the numbers the parent and
+    /// the child see).
+    pub fn clone_task_seen(
+        &self,
+        caller: Pid,
+        args: &CloneArgs,
+        hooks: &impl Hooks<P>,
+    ) -> Result<(Pid, Pid)> {
         // The table is locked to check the caller and take handles on what
         // is copied, then again to make the records: the copies themselves
         // (fd table, fs context, handlers, address space) are made with no
@@ -1181,13 +1280,23 @@ impl<P: Platform> ProcessTable<P> {
         let mut early = Out::new();
         let prepared = {
             let mut g = self.inner.lock();
-            g.prepare_clone(caller, args, &parent, copies, &mut early)
+            let r = g.prepare_clone(caller, args, &parent, copies, &mut early);
+            if !g.vnr.is_empty() {
+                self.pidns.store(true, Ordering::Relaxed);
+            }
+            r
         };
         drop(parent);
         // what a failed preparation made is dropped here, unlocked
         early.run(hooks);
         let mut prepared = prepared?;
         let child = prepared.tid;
+        let (parent_seen, child_seen) = if self.pidns_used() {
+            let g = self.inner.lock();
+            (g.nr_seen(caller, child), g.nr_seen(child, child))
+        } else {
+            (child, child)
+        };
         let parent_pid = prepared.parent;
         // Unlocked phase: pidfd, then the cgroup.
         let mut pidfd = None;
@@ -1219,10 +1328,10 @@ impl<P: Platform> ProcessTable<P> {
             }
             {
                 let mut g = self.inner.lock();
-                g.pids.put(child);
+                g.put_pid(child);
                 if let Some(p) = &prepared.process {
-                    g.pids.put(p.pgid);
-                    g.pids.put(p.sid);
+                    g.put_pid(p.pgid);
+                    g.put_pid(p.sid);
                 }
             }
             drop(prepared);
@@ -1233,12 +1342,12 @@ impl<P: Platform> ProcessTable<P> {
         if args.flags.contains(CloneFlags::PARENT_SETTID)
             && let Some(vm) = &prepared.parent_vm
         {
-            let _ = VmMemory::<P>(vm).write_u32(args.parent_tid, child);
+            let _ = VmMemory::<P>(vm).write_u32(args.parent_tid, parent_seen);
         }
         if args.flags.contains(CloneFlags::CHILD_SETTID)
             && let Some(vm) = &prepared.child_vm
         {
-            let _ = VmMemory::<P>(vm).write_u32(args.child_tid, child);
+            let _ = VmMemory::<P>(vm).write_u32(args.child_tid, child_seen);
         }
         drop(prepared);
         let event = self.inner.lock().ptrace_clone(caller, child, args);
@@ -1253,7 +1362,7 @@ impl<P: Platform> ProcessTable<P> {
                 hooks.ptrace_event(caller, crate::ptrace::EVENT_VFORK_DONE, u64::from(child));
             }
         }
-        Ok(child)
+        Ok((child, parent_seen))
     }
 
     // ----- exit ----------------------------------------------------------
@@ -1626,6 +1735,18 @@ impl<P: Platform> ProcessTable<P> {
     /// [`Hooks::wait_for_child`] otherwise.
     pub fn wait(&self, caller: Pid, req: WaitRequest, hooks: &impl Hooks<P>) -> Result<Option<WaitReport>> {
         let mut req = req;
+        // numbers of the caller's PID namespace (none: a number no child has)
+        let ns_used = self.pidns_used();
+        if ns_used {
+            let g = self.inner.lock();
+            match req.selector {
+                WaitSelector::Pid(nr) => req.selector = WaitSelector::Pid(g.user_nr(caller, nr).unwrap_or(0)),
+                WaitSelector::Pgid(nr) => {
+                    req.selector = WaitSelector::Pgid(g.user_nr(caller, nr).unwrap_or(0))
+                }
+                _ => {}
+            }
+        }
         // a non-blocking pidfd waits as WNOHANG, and says EAGAIN instead of
         // "nothing yet" when the caller did not ask for WNOHANG (Linux 5.10+)
         let mut eagain = false;
@@ -1811,13 +1932,13 @@ impl<P: Platform> ProcessTable<P> {
     /// getpgid(2): `pid` 0 is the caller.
     pub fn getpgid(&self, caller: Pid, pid: i32) -> Result<Pid> {
         let g = self.inner.lock();
-        g.lookup(caller, pid).map(|p| p.pgid)
+        g.lookup(caller, pid).map(|p| p.pgid).map(|n| g.nr_seen(caller, n))
     }
 
     /// getsid(2): `pid` 0 is the caller.
     pub fn getsid(&self, caller: Pid, pid: i32) -> Result<Pid> {
         let g = self.inner.lock();
-        g.lookup(caller, pid).map(|p| p.sid)
+        g.lookup(caller, pid).map(|p| p.sid).map(|n| g.nr_seen(caller, n))
     }
 
     /// Whether process group `pgid` is orphaned (POSIX: no member has a
@@ -1830,7 +1951,8 @@ impl<P: Platform> ProcessTable<P> {
 
     /// setsid(2): returns the new session id.
     pub fn setsid(&self, caller: Pid) -> Result<Pid> {
-        self.inner.lock().setsid(caller)
+        let mut g = self.inner.lock();
+        g.setsid(caller).map(|n| g.nr_seen(caller, n))
     }
 
     // ----- signals ------------------------------------------------------
@@ -2239,7 +2361,14 @@ impl<P: Platform> Inner<P> {
         if let Some(tp) = self.procs.get(&tracer) {
             if Sig::<P>::notify_child_stop(&tp.handlers) {
                 let uid = tp.creds.user_ns.uid_from(uid);
-                let info = child_info::<P>(SIGCHLD, why, tid, uid, (code & 0x7f) as i32, (0, 0));
+                let info = child_info::<P>(
+                    SIGCHLD,
+                    why,
+                    self.nr_seen(tracer, tid),
+                    uid,
+                    (code & 0x7f) as i32,
+                    (0, 0),
+                );
                 let _ = self.send(tracer, info, true, out);
             }
             self.child_event(tracer, out);
@@ -2301,6 +2430,174 @@ impl<P: Platform> Inner<P> {
         self.threads.get(&tid).map(|t| t.tgid).ok_or(Errno::ESRCH)
     }
 
+    // ----- PID namespaces ------------------------------------------------
+
+    /// Drops a reference to a kernel pid; when the number is free, its
+    /// numbers in PID namespaces are freed too.
+    fn put_pid(&mut self, pid: Pid) -> bool {
+        let freed = self.pids.put(pid);
+        if freed
+            && !self.vnr.is_empty()
+            && let Some(chain) = self.vnr.remove(&pid)
+        {
+            for (ns, nr) in chain.iter() {
+                let ino = ns.ino();
+                if let Some(np) = self.ns_pids.get_mut(&ino) {
+                    np.alloc.put(*nr);
+                    np.to_global.remove(nr);
+                    if np.alloc.used() == 0 {
+                        self.ns_pids.remove(&ino);
+                    }
+                }
+            }
+        }
+        freed
+    }
+
+    /// The PID namespace task or number `pid` lives in (Linux's
+    /// `task_active_pid_ns`).
+    fn active_ns(&self, pid: Pid) -> PidNsRef {
+        if self.vnr.is_empty() {
+            return PidNsRef::INITIAL;
+        }
+        self.vnr.get(&pid).and_then(|c| c.last()).map_or(PidNsRef::INITIAL, |(ns, _)| ns.clone())
+    }
+
+    /// Kernel pid `pid` as namespace `ns` numbers it (`pid_nr_ns`): 0 when
+    /// it is not visible there.
+    fn nr_in(&self, pid: Pid, ns: &PidNsRef) -> Pid {
+        let level = ns.level() as usize;
+        if level == 0 {
+            return pid;
+        }
+        match self.vnr.get(&pid).and_then(|c| c.get(level - 1)) {
+            Some((n, nr)) if n == ns => *nr,
+            _ => 0,
+        }
+    }
+
+    /// Number `nr` of namespace `ns` as a kernel pid (`find_pid_ns`).
+    fn global_in(&self, nr: Pid, ns: &PidNsRef) -> Option<Pid> {
+        if ns.is_initial() {
+            return Some(nr);
+        }
+        self.ns_pids.get(&ns.ino())?.to_global.get(&nr).copied()
+    }
+
+    /// Numbers for a new kernel pid `pid` in `ns` and its ancestors below
+    /// the initial one (`alloc_pid`'s upper levels); `want` is clone3's
+    /// `set_tid` for those levels, innermost first. `ENOMEM` once the
+    /// namespace's init died.
+    fn alloc_ns_numbers(&mut self, pid: Pid, ns: &PidNsRef, want: &[i32]) -> Result<()> {
+        if ns.is_initial() {
+            return Ok(());
+        }
+        if !ns.adding() {
+            return Err(Errno::ENOMEM);
+        }
+        let levels = ns.level() as usize;
+        let mut chain: Vec<(PidNsRef, Pid)> = Vec::new();
+        chain.try_reserve_exact(levels).map_err(|_| Errno::ENOMEM)?;
+        let mut cur = ns.clone();
+        let mut i = 0;
+        let mut res = Ok(());
+        while !cur.is_initial() {
+            let pid_max = self.pids.pid_max();
+            let np = self.ns_pids.entry(cur.ino()).or_insert_with(|| NsPids {
+                alloc: PidAllocator::new(pid_max),
+                to_global: BTreeMap::new(),
+                init: 0,
+            });
+            // the first process of a namespace must be its init
+            let got = match want.get(i) {
+                Some(&w) if w != 1 && np.init == 0 => Err(Errno::EINVAL),
+                Some(&w) => np.alloc.alloc_specific(w),
+                None if np.init == 0 && i == 0 => np.alloc.alloc_specific(1),
+                None => np.alloc.alloc(),
+            };
+            match got {
+                Ok(nr) => {
+                    np.to_global.insert(nr, pid);
+                    if nr == 1 {
+                        np.init = pid;
+                        cur.set_has_init();
+                    }
+                    chain.push((cur.clone(), nr));
+                }
+                Err(e) => {
+                    if np.alloc.used() == 0 {
+                        self.ns_pids.remove(&cur.ino());
+                    }
+                    res = Err(e);
+                    break;
+                }
+            }
+            let Some(parent) = cur.parent().cloned() else { break };
+            cur = parent;
+            i += 1;
+        }
+        if let Err(e) = res {
+            for (n, nr) in chain {
+                if let Some(np) = self.ns_pids.get_mut(&n.ino()) {
+                    np.alloc.put(nr);
+                    np.to_global.remove(&nr);
+                    if nr == 1 {
+                        np.init = 0;
+                    }
+                    if np.alloc.used() == 0 {
+                        self.ns_pids.remove(&n.ino());
+                    }
+                }
+            }
+            return Err(e);
+        }
+        chain.reverse();
+        self.vnr.insert(pid, chain.into_boxed_slice());
+        Ok(())
+    }
+
+    /// The kernel pid of `ns`'s init (`child_reaper`), 0 when it has none.
+    fn ns_init(&self, ns: &PidNsRef) -> Pid {
+        if ns.is_initial() {
+            return if self.procs.contains_key(&1) { 1 } else { 0 };
+        }
+        self.ns_pids.get(&ns.ino()).map_or(0, |n| n.init)
+    }
+
+    /// Whether process `pid` is the init of a namespace below the initial
+    /// one (Linux's `SIGNAL_UNKILLABLE` there).
+    fn is_ns_init(&self, pid: Pid) -> bool {
+        !self.vnr.is_empty() && self.vnr.get(&pid).and_then(|c| c.last()).is_some_and(|(_, nr)| *nr == 1)
+    }
+
+    /// Number `nr` as task `caller` names it, as a kernel pid (`None`:
+    /// no such number in its namespace).
+    fn user_nr(&self, caller: Pid, nr: Pid) -> Option<Pid> {
+        if self.vnr.is_empty() {
+            return Some(nr);
+        }
+        self.global_in(nr, &self.active_ns(caller))
+    }
+
+    /// Kernel pid `pid` as task `viewer` sees it (0: outside its
+    /// namespace).
+    fn nr_seen(&self, viewer: Pid, pid: Pid) -> Pid {
+        if self.vnr.is_empty() {
+            return pid;
+        }
+        self.nr_in(pid, &self.active_ns(viewer))
+    }
+
+    /// The parent's number as process `child` sees it (getppid: 0 for a
+    /// parent outside its namespace).
+    fn ppid_seen(&self, child: Pid, parent: Pid) -> Pid {
+        if self.vnr.is_empty() {
+            return parent;
+        }
+        let ns = self.active_ns(child);
+        self.nr_in(parent, &ns)
+    }
+
     fn account(&mut self, uid: u32) -> <Sig<P> as SignalState>::Account {
         self.sigq.entry(uid).or_default().clone()
     }
@@ -2326,7 +2623,7 @@ impl<P: Platform> Inner<P> {
         let all_tasks = self.threads.len() as u64 + self.leaders_gone;
         debug_assert!(all_tasks <= self.threads.len() as u64 + self.procs.len() as u64);
         Ok(CloneCaller {
-            is_init: pid == 1,
+            is_init: pid == 1 || self.is_ns_init(pid),
             cap_sys_admin: root,
             ns_admin: p.creds.own_cap(crate::cred::CAP_SYS_ADMIN),
             cap_sys_resource: root,
@@ -2338,6 +2635,7 @@ impl<P: Platform> Inner<P> {
             max_threads: self.max_threads,
             pid_max: self.pids.pid_max(),
             has_reaper: self.procs.contains_key(&1),
+            pid_level: self.procs.get(&pid).map_or(0, |p| p.ns.pid_children.level()),
         })
     }
 
@@ -2419,6 +2717,37 @@ impl<P: Platform> Inner<P> {
             ns.mnt = ns.mnt.copy(next_ino, creds.user_ns.clone());
             next_ino += 1;
         }
+        // copy_pid_ns(), and copy_process()'s rule that a thread stays in
+        // its group's namespace
+        let active = self.active_ns(pid);
+        let child_ns = if f.intersects(F::THREAD | F::NEWPID) {
+            if ns.pid_children != active {
+                out.drop_later(copies);
+                return Err(Errno::EINVAL);
+            }
+            if f.contains(F::NEWPID) {
+                match active.create_child(next_ino, creds.user_ns.clone()) {
+                    Ok(n) => {
+                        next_ino += 1;
+                        ns.pid_children = n.clone();
+                        n
+                    }
+                    Err(e) => {
+                        out.drop_later(copies);
+                        return Err(e);
+                    }
+                }
+            } else {
+                active
+            }
+        } else {
+            ns.pid_children.clone()
+        };
+        let level = child_ns.level() as usize;
+        if args.set_tid.len() > level + 1 {
+            out.drop_later(copies);
+            return Err(Errno::EINVAL);
+        }
         let parent_vm = p.vm.clone();
         let Resources { vm: child_vm, files, fs, handlers, space } = copies;
         let mut process = None;
@@ -2494,10 +2823,21 @@ impl<P: Platform> Inner<P> {
                 Err(e) => made = Err(e),
             }
         }
+        let (no_new_privs, timer_slack_ns) = (t.no_new_privs, t.timer_slack_ns);
         // alloc_pid()
-        let tid = made.and_then(|()| match args.set_tid.first() {
+        let tid = made.and_then(|()| match args.set_tid.get(level) {
             Some(&want) => self.pids.alloc_specific(want),
             None => self.pids.alloc(),
+        });
+        let tid = tid.and_then(|tid| {
+            let want = &args.set_tid[..args.set_tid.len().min(level)];
+            match self.alloc_ns_numbers(tid, &child_ns, want) {
+                Ok(()) => Ok(tid),
+                Err(e) => {
+                    self.pids.put(tid);
+                    Err(e)
+                }
+            }
         });
         let tid = match tid {
             Ok(tid) => tid,
@@ -2512,6 +2852,10 @@ impl<P: Platform> Inner<P> {
         if let Some(proc_) = &mut process {
             proc_.pid = tid;
             proc_.threads.push(tid);
+            if !child_ns.is_initial() {
+                let seen = self.nr_in(proc_.parent, &child_ns);
+                proc_.parent_cell.store(seen, Ordering::Relaxed);
+            }
             // The group and the session keep their numbers in use.
             let _ = self.pids.get(proc_.pgid);
             let _ = self.pids.get(proc_.sid);
@@ -2533,9 +2877,9 @@ impl<P: Platform> Inner<P> {
             mm_released: false,
             cpu: CpuAccount::new(),
             pdeath_signal: 0,
-            no_new_privs: t.no_new_privs,
-            timer_slack_ns: t.timer_slack_ns,
-            default_timer_slack_ns: t.timer_slack_ns,
+            no_new_privs,
+            timer_slack_ns,
+            default_timer_slack_ns: timer_slack_ns,
             trace: ThreadTrace::default(),
             ext: thread_ext.unwrap_or_default(),
         };
@@ -2576,12 +2920,16 @@ impl<P: Platform> Inner<P> {
             // copy_process(): a fatal signal arrived meanwhile.
             return Err(Errno::ERESTARTNOINTR);
         }
+        // copy_process(): the namespace's init died meanwhile
+        if !self.vnr.is_empty() && !self.active_ns(prep.tid).adding() {
+            return Err(Errno::ENOMEM);
+        }
         if let Some(mut process) = prep.process.take() {
             if prep.clone_parent {
                 // The caller's parent now (it may have been reparented
                 // while the lock was not held).
                 if let Some(p) = self.procs.get(&pid) {
-                    process.set_parent(p.parent);
+                    process.set_parent(p.parent, self.ppid_seen(process.pid, p.parent));
                     process.parent_thread = p.parent_thread;
                     process.exit_signal = p.exit_signal;
                 }
@@ -2702,7 +3050,7 @@ impl<P: Platform> Inner<P> {
             }
             p.leader_exit = Some(status);
         } else {
-            self.pids.put(tid);
+            self.put_pid(tid);
         }
         let Some(p) = self.procs.get(&pid) else { return };
         if let Some(&heir) = p.threads.first() {
@@ -2735,7 +3083,49 @@ impl<P: Platform> Inner<P> {
         self.group_dead(pid, out);
     }
 
+    /// SIGKILL to every process of the namespace whose init `init` is
+    /// (that init's group is dead), and the namespace closed.
+    fn zap_pid_ns(&mut self, init: Pid, out: &mut Out<P>) {
+        let ns = self.active_ns(init);
+        ns.stop_adding();
+        let level = ns.level() as usize;
+        let victims: Vec<Pid> = self
+            .procs
+            .keys()
+            .copied()
+            .filter(|&q| {
+                q != init && self.vnr.get(&q).and_then(|c| c.get(level - 1)).is_some_and(|(n, _)| *n == ns)
+            })
+            .collect();
+        for v in victims {
+            let _ = self.send(v, Sig::<P>::info(SIGKILL, Origin::Kernel), true, out);
+        }
+    }
+
     fn find_new_reaper(&self, father: Pid) -> Pid {
+        if !self.vnr.is_empty() {
+            // find_child_reaper(): the namespace's init, or for a dying
+            // init the init of the namespace above
+            let mut ns = self.active_ns(father);
+            let mut reaper = self.ns_init(&ns);
+            while reaper == father && !ns.is_initial() {
+                ns = ns.parent().cloned().unwrap_or_default();
+                reaper = self.ns_init(&ns);
+            }
+            if !ns.is_initial() || reaper != 1 {
+                let mut r = self.procs.get(&father).map_or(0, |p| p.parent);
+                let mut guard = 0;
+                while r != 0 && r != reaper && guard < 1 << 22 {
+                    guard += 1;
+                    match self.procs.get(&r) {
+                        Some(q) if q.child_subreaper && q.alive() && !q.threads.is_empty() => return r,
+                        Some(q) => r = q.parent,
+                        None => break,
+                    }
+                }
+                return if reaper != father && self.procs.contains_key(&reaper) { reaper } else { 0 };
+            }
+        }
         let mut r = self.procs.get(&father).map_or(0, |p| p.parent);
         let mut guard = 0;
         while r != 0 && r != 1 && guard < 1 << 22 {
@@ -2759,14 +3149,20 @@ impl<P: Platform> Inner<P> {
             out.drop_later(vm);
         }
         let children = core::mem::take(&mut p.children);
+        // zap_pid_ns_processes(): a namespace's init takes the namespace's
+        // other processes with it, and no process may enter it any more
+        if self.is_ns_init(pid) {
+            self.zap_pid_ns(pid, out);
+        }
         // forget_original_parent()
         let reaper = self.find_new_reaper(pid);
         let reaper_thread =
             self.procs.get(&reaper).and_then(|r| r.threads.first().copied()).unwrap_or(reaper);
         let mut dead = Vec::new();
         for c in children {
+            let seen = self.ppid_seen(c, reaper);
             let Some(cp) = self.procs.get_mut(&c) else { continue };
-            cp.set_parent(reaper);
+            cp.set_parent(reaper, seen);
             cp.parent_thread = reaper_thread;
             cp.exit_signal = SIGCHLD as i32;
             let zombie = cp.state == ProcState::Zombie;
@@ -2841,7 +3237,8 @@ impl<P: Platform> Inner<P> {
         let (autoreap, signal) = Sig::<P>::on_child_exit(&pp.handlers, sig);
         if let Some(s) = signal {
             let times = ((usage.utime_us / 10_000) as i64, (usage.stime_us / 10_000) as i64);
-            let info = child_info::<P>(s, status.si_code(), pid, info_uid, status.si_status(), times);
+            let seen = self.nr_seen(parent, pid);
+            let info = child_info::<P>(s, status.si_code(), seen, info_uid, status.si_status(), times);
             let _ = self.send(parent, info, true, out);
         }
         self.child_event(parent, out);
@@ -2865,7 +3262,8 @@ impl<P: Platform> Inner<P> {
             return;
         }
         q.push((pid, tid, status));
-        let info = child_info::<P>(SIGCHLD, status.si_code(), tid, uid, status.si_status(), (0, 0));
+        let seen = self.nr_seen(tracer, tid);
+        let info = child_info::<P>(SIGCHLD, status.si_code(), seen, uid, status.si_status(), (0, 0));
         let _ = self.send(tracer, info, true, out);
         self.child_event(tracer, out);
     }
@@ -2879,7 +3277,8 @@ impl<P: Platform> Inner<P> {
         let (uid, usage) = (p.creds.uid, p.usage);
         let uid = self.uid_seen_by(tracer, uid);
         let times = ((usage.utime_us / 10_000) as i64, (usage.stime_us / 10_000) as i64);
-        let info = child_info::<P>(SIGCHLD, status.si_code(), pid, uid, status.si_status(), times);
+        let seen = self.nr_seen(tracer, pid);
+        let info = child_info::<P>(SIGCHLD, status.si_code(), seen, uid, status.si_status(), times);
         let _ = self.send(tracer, info, true, out);
         self.child_event(tracer, out);
     }
@@ -2899,7 +3298,8 @@ impl<P: Platform> Inner<P> {
         let Some(pp) = self.procs.get(&parent) else { return };
         let uid = pp.creds.user_ns.uid_from(uid);
         if Sig::<P>::notify_child_stop(&pp.handlers) {
-            let info = child_info::<P>(SIGCHLD, status.si_code(), pid, uid, status.si_status(), (0, 0));
+            let seen = self.nr_seen(parent, pid);
+            let info = child_info::<P>(SIGCHLD, status.si_code(), seen, uid, status.si_status(), (0, 0));
             let _ = self.send(parent, info, true, out);
         }
         self.child_event(parent, out);
@@ -2929,9 +3329,9 @@ impl<P: Platform> Inner<P> {
         if p.leader_exit.is_some() {
             self.leaders_gone -= 1;
         }
-        self.pids.put(pid);
-        self.pids.put(p.pgid);
-        self.pids.put(p.sid);
+        self.put_pid(pid);
+        self.put_pid(p.pgid);
+        self.put_pid(p.sid);
         if let Some(pp) = self.procs.get_mut(&p.parent) {
             remove_child(&mut pp.children, pid);
         }
@@ -3057,7 +3457,7 @@ impl<P: Platform> Inner<P> {
             .unwrap_or_default();
         let traced = p.ptrace.is_some();
         let group_exiting = p.group_exit.is_some() || !p.alive();
-        let facts = SendFacts::new(blocked, pid == 1, force, group_exiting, traced);
+        let facts = SendFacts::new(blocked, pid == 1 || self.is_ns_init(pid), force, group_exiting, traced);
         let plan = Sig::<P>::prepare_send(sig, &action, &facts);
         let uid = p.creds.uid;
         if plan.discard != 0 {
@@ -3277,7 +3677,8 @@ impl<P: Platform> Inner<P> {
             }
             rusage.accumulate(&cp.children_usage);
             let (uid, parent) = (cp.creds.uid, cp.parent);
-            let rep = WaitReport { pid: who, uid, status, rusage };
+            // the child as the waiter sees it (before a reap frees its numbers)
+            let rep = WaitReport { pid: self.nr_seen(me, who), uid, status, rusage };
             if nowait {
                 return Ok(Some(rep));
             }
@@ -3320,7 +3721,7 @@ impl<P: Platform> Inner<P> {
         } else if pid < 0 {
             return Err(Errno::ESRCH);
         } else {
-            let pid = pid as u32;
+            let pid = self.user_nr(caller, pid as u32).ok_or(Errno::ESRCH)?;
             match self.threads.get(&pid) {
                 Some(t) => t.tgid,
                 None => pid,
@@ -3331,15 +3732,16 @@ impl<P: Platform> Inner<P> {
 
     fn setpgid(&mut self, caller: Pid, pid: i32, pgid: i32) -> Result<()> {
         let me = self.proc_of(caller)?;
-        let pid = if pid == 0 { me as i32 } else { pid };
-        let pgid = if pgid == 0 { pid } else { pgid };
         if pgid < 0 {
             return Err(Errno::EINVAL);
         }
         if pid < 0 {
             return Err(Errno::ESRCH);
         }
-        let (pid, pgid) = (pid as u32, pgid as u32);
+        // numbers of the caller's PID namespace as kernel pids (a group
+        // number it does not have is no group: EPERM below)
+        let pid = if pid == 0 { me } else { self.user_nr(me, pid as u32).ok_or(Errno::ESRCH)? };
+        let pgid = if pgid == 0 { pid } else { self.user_nr(me, pgid as u32).unwrap_or(u32::MAX) };
         // find_task_by_vpid(), then thread_group_leader().
         match self.threads.get(&pid) {
             Some(t) if t.tgid != pid => return Err(Errno::EINVAL),
@@ -3368,7 +3770,7 @@ impl<P: Platform> Inner<P> {
         let old = p.pgid;
         if old != pgid {
             self.pids.get(pgid)?;
-            self.pids.put(old);
+            self.put_pid(old);
             if let Some(p) = self.procs.get_mut(&pid) {
                 p.pgid = pgid;
                 self.groups.remove(&(old, pid));
@@ -3393,8 +3795,8 @@ impl<P: Platform> Inner<P> {
         let (old_pgid, old_sid) = (p.pgid, p.sid);
         self.pids.get(me)?;
         self.pids.get(me)?;
-        self.pids.put(old_pgid);
-        self.pids.put(old_sid);
+        self.put_pid(old_pgid);
+        self.put_pid(old_sid);
         if let Some(p) = self.procs.get_mut(&me) {
             p.session_leader = true;
             self.groups.remove(&(p.pgid, me));
@@ -3441,7 +3843,10 @@ impl<P: Platform> Inner<P> {
         self.may_signal_from(s, target, sig)?;
         let Some(n) = signum(sig) else { return Ok(()) };
         let uid = self.kill_uid(s.pid, s.uid, target);
-        self.send(target, Sig::<P>::info(n, Origin::User { pid: s.pid as i32, uid }), false, out)
+        // the sender as the target sees it; one from an ancestor namespace
+        // forces SIGKILL and SIGSTOP on a namespace's init
+        let seen = self.nr_seen(target, s.pid);
+        self.send(target, Sig::<P>::info(n, Origin::User { pid: seen as i32, uid }), seen == 0, out)
     }
 
     /// unshare(2)'s checks: the handles of the fd table and fs context to
@@ -3508,6 +3913,7 @@ impl<P: Platform> Inner<P> {
         }
         let mut uts = None;
         let mut mnt = None;
+        let mut pid_children = None;
         if f.intersects(crate::clone::NS_FLAGS) {
             let c = creds.as_ref().unwrap_or(&p.creds);
             if !c.ns_capable(&c.user_ns, crate::cred::CAP_SYS_ADMIN) {
@@ -3522,6 +3928,15 @@ impl<P: Platform> Inner<P> {
             }
             if f.contains(F::NEWNS) {
                 mnt = Some(p.ns.mnt.copy(next_ino, c.user_ns.clone()));
+                next_ino += 1;
+            }
+            if f.contains(F::NEWPID) {
+                // copy_pid_ns(): only from the namespace the caller is in
+                let active = self.active_ns(pid);
+                if p.ns.pid_children != active {
+                    return Err(Errno::EINVAL);
+                }
+                pid_children = Some(active.create_child(next_ino, c.user_ns.clone())?);
                 next_ino += 1;
             }
         }
@@ -3539,6 +3954,9 @@ impl<P: Platform> Inner<P> {
         if let Some(m) = mnt {
             p.ns.mnt = m;
         }
+        if let Some(n) = pid_children {
+            p.ns.pid_children = n;
+        }
         Ok((files, fs, sem))
     }
 
@@ -3547,9 +3965,10 @@ impl<P: Platform> Inner<P> {
             return Err(Errno::EINVAL);
         }
         let me = self.proc_of(caller)?;
+        let tid = self.user_nr(me, tid as u32).ok_or(Errno::ESRCH)? as i32;
         let t = self.threads.get(&(tid as u32)).ok_or(Errno::ESRCH)?;
         let target = t.tgid;
-        if tgid.is_some_and(|g| g as u32 != target) {
+        if tgid.is_some_and(|g| self.user_nr(me, g as u32) != Some(target)) {
             return Err(Errno::ESRCH);
         }
         if !(0..=64).contains(&sig) {
@@ -3559,7 +3978,8 @@ impl<P: Platform> Inner<P> {
         let Some(s) = signum(sig) else { return Ok(()) };
         let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
         let uid = self.kill_uid(me, uid, target);
-        self.send_thread(tid as u32, Sig::<P>::info(s, Origin::Tkill { pid: me as i32, uid }), out)
+        let seen = self.nr_seen(target, me);
+        self.send_thread(tid as u32, Sig::<P>::info(s, Origin::Tkill { pid: seen as i32, uid }), out)
     }
 
     fn sigqueue(
@@ -3599,7 +4019,13 @@ impl<P: Platform> Inner<P> {
         let action = Sig::<P>::action(&p.handlers, sig);
         // sig_ignored(): a tracee's ignored signals still reach its tracer
         let blocked = Sig::<P>::blocked_for_send(&th.signals);
-        let facts = SendFacts::new(blocked, pid == 1, false, p.group_exit.is_some(), p.ptrace.is_some());
+        let facts = SendFacts::new(
+            blocked,
+            pid == 1 || self.is_ns_init(pid),
+            false,
+            p.group_exit.is_some(),
+            p.ptrace.is_some(),
+        );
         let plan = Sig::<P>::prepare_send(sig, &action, &facts);
         let threads = p.threads.clone();
         let uid = p.creds.uid;
@@ -3620,7 +4046,10 @@ impl<P: Platform> Inner<P> {
         // blocked, or waited for in sigtimedwait(2) (real_blocked)
         let blocked = Sig::<P>::blocked_for_send(&th.signals) & crate::sigstate::sigbit(sig) != 0;
         // complete_signal(): not for a tracee (its tracer sees the signal)
-        if !blocked && pid != 1 && (!facts.traced || sig == SIGKILL) && Sig::<P>::fatal_on_send(sig, &action)
+        if !blocked
+            && !facts.unkillable
+            && (!facts.traced || sig == SIGKILL)
+            && Sig::<P>::fatal_on_send(sig, &action)
         {
             self.start_group_exit(pid, ChildStatus::Killed { signal: sig, core: false }, out);
         } else {
@@ -3643,7 +4072,9 @@ impl<P: Platform> Inner<P> {
             return self.kill_one(&sender, target, sig, out);
         }
         if pid == -1 {
-            let targets: Vec<Pid> = self.procs.keys().copied().filter(|&p| p > 1 && p != me).collect();
+            let ns = self.active_ns(me);
+            let targets: Vec<Pid> =
+                self.procs.keys().copied().filter(|&p| self.nr_in(p, &ns) > 1 && p != me).collect();
             let mut ret = Ok(());
             for t in &targets {
                 match self.kill_one(&sender, *t, sig, out) {
@@ -3653,7 +4084,11 @@ impl<P: Platform> Inner<P> {
             }
             return if targets.is_empty() { Err(Errno::ESRCH) } else { ret };
         }
-        let pgrp = if pid == 0 { self.procs.get(&me).ok_or(Errno::ESRCH)?.pgid } else { pid.unsigned_abs() };
+        let pgrp = if pid == 0 {
+            self.procs.get(&me).ok_or(Errno::ESRCH)?.pgid
+        } else {
+            self.user_nr(me, pid.unsigned_abs()).ok_or(Errno::ESRCH)?
+        };
         let members: Vec<Pid> = self.members(pgrp).collect();
         if members.is_empty() {
             return Err(Errno::ESRCH);
@@ -3697,7 +4132,7 @@ impl<P: Platform> Inner<P> {
                 out.drop_later(th);
             }
             if o != pid {
-                self.pids.put(o);
+                self.put_pid(o);
                 // a traced thread's exit goes to its tracer; killed for an
                 // exec (group_exec_task), it exits 0 (do_group_exit())
                 if traced {
@@ -3713,7 +4148,7 @@ impl<P: Platform> Inner<P> {
                 th.tid = pid;
                 self.threads.insert(pid, th);
             }
-            self.pids.put(tid);
+            self.put_pid(tid);
             out.effects.push(Effect::Renamed(tid, pid));
             new_tid = pid;
         }

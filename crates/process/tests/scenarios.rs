@@ -1730,3 +1730,55 @@ fn reaps_keep_the_other_children_in_fork_order() {
     assert!(w.wait4(1, -1, WALL).is_ok());
     finish(w);
 }
+
+#[test]
+fn pid_namespaces_number_translate_and_zap() {
+    const NEWPID: u64 = 0x2000_0000;
+    let w = world();
+    assert!(!w.t.pidns_used());
+    let a = w.fork(1);
+    // unshare: a stays, its children go into the new namespace
+    assert_eq!(w.t.unshare(a, NEWPID).map(|_| ()), Ok(()));
+    assert_eq!(w.t.unshare(a, NEWPID).map(|_| ()), Err(Errno::EINVAL), "only from its own namespace");
+    assert!(w.t.active_pid_ns(a).is_initial());
+    let i = w.fork(a);
+    assert!(w.t.pidns_used());
+    let ns = w.t.active_pid_ns(i);
+    assert_eq!(ns.level(), 1);
+    assert_eq!(w.t.pid_seen(i, i), 1, "the first process is init");
+    assert_eq!(w.t.pid_seen(i, a), 0, "its parent is outside");
+    assert_eq!(
+        w.t.with_process(i, |p| p.parent_cell()).unwrap().load(core::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert_eq!(w.t.pid_seen(a, i), i);
+    assert_eq!(w.t.pid_numbers(i, &process::ns::PidNsRef::INITIAL), vec![i, 1]);
+    // a child of init and a grandchild: numbers 2 and 3 inside
+    let c = w.fork(i);
+    let g = w.fork(c);
+    assert_eq!((w.t.pid_seen(i, c), w.t.pid_seen(c, g)), (2, 3));
+    assert_eq!(w.t.pid_from(c, 3), Some(g));
+    assert_eq!(w.t.pid_from(c, 42), None, "a number the namespace does not have");
+    assert_eq!(w.t.getpgid(c, 3), Ok(0), "init's group 0 is seen as 0");
+    // an orphan goes to the namespace's init, and the cell shows 1
+    w.exit(c, 0);
+    assert_eq!(w.t.getppid(g), Ok(i));
+    assert_eq!(
+        w.t.with_process(g, |p| p.parent_cell()).unwrap().load(core::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(w.wait4(i, 2, 0), Ok((2, 0)), "init waits by its numbers");
+    // kill from inside by inside numbers; outside numbers are ESRCH
+    assert_eq!(w.t.kill(i, 3, 0, &w.s), Ok(()));
+    assert_eq!(w.t.kill(i, 42, 0, &w.s), Err(Errno::ESRCH));
+    // init's death kills the namespace's other processes and closes it
+    w.exit(i, 0);
+    assert!(w.t.threads_to_kill().contains(&g), "the grandchild got SIGKILL");
+    w.exit(g, 0);
+    assert_eq!(w.t.clone_task(a, &CloneArgs::fork(), &w.s), Err(Errno::ENOMEM));
+    assert_eq!(w.wait4(a, i as i32, 0), Ok((i, 0)));
+    assert_eq!(w.wait4(1, g as i32, 0), Ok((g, 9)), "killed, and reaped by the outer init");
+    w.exit(a, 0);
+    assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
+    finish(w);
+}

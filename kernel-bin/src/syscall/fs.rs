@@ -952,6 +952,17 @@ fn ns_ioctl(t: &mut UThread, ns: crate::procfs::NsObj, cmd: u32, arg: u64) -> Sy
     match cmd {
         NS_GET_USERNS => owner_file(t),
         NS_GET_PARENT if kind == "user" => owner_file(t),
+        // pidns_get_parent(): the parent, if the caller's namespace is it
+        // or above it
+        NS_GET_PARENT if let crate::procfs::NsObj::Pid(n) = &ns => {
+            let parent = n.parent().cloned().ok_or(Errno::EPERM)?;
+            let mine = table().active_pid_ns(t.pid);
+            if !mine.is_ancestor_of(&parent) {
+                return Err(Errno::EPERM);
+            }
+            let file = crate::procfs::open_ns(crate::procfs::NsObj::Pid(parent));
+            crate::eventfd::install(t, file, true)
+        }
         NS_GET_PARENT => Err(if kind == "pid" { Errno::EPERM } else { Errno::EINVAL }),
         NS_GET_NSTYPE => Ok(ns_type_bit(kind) as isize),
         NS_GET_OWNER_UID => {

@@ -210,8 +210,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SHMCTL => shm::shmctl(t, a.int(0), a.int(1), a.ptr(2)),
         nr::SHMDT => shm::shmdt(t, a.ptr(0)),
         nr::MEMFD_CREATE => shm::memfd_create(t, a.cstr(0), a.uint(1)),
-        nr::GETPID => Ok(t.pid as isize),
-        nr::GETTID => Ok(t.tid as isize),
+        nr::GETPID => Ok(t.vpid as isize),
+        nr::GETTID => Ok(t.vtid as isize),
         nr::GETPPID => Ok(t.ppid.load(core::sync::atomic::Ordering::Relaxed) as isize),
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => task::ids(t, n as usize),
         nr::SETUID | nr::SETGID => task::setid(t, n as usize, a.uint(0)),
@@ -225,7 +225,10 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::GETRUSAGE => task::getrusage(t, a.int(0), a.ptr(1)),
         nr::TIMES => task::times(t, a.ptr(0)),
         nr::PTRACE => crate::ptrace::sys_ptrace(t, a.raw(0), a.raw(1), a.raw(2), a.raw(3)),
-        nr::SET_TID_ADDRESS => table().set_tid_address(t.tid, a.raw(0)).map(|p| p as isize),
+        nr::SET_TID_ADDRESS => {
+            let vtid = t.vtid;
+            table().set_tid_address(t.tid, a.raw(0)).map(|_| vtid as isize)
+        }
         // no call here restarts through a restart block, so a thread's block
         // is always Linux's do_no_restart_syscall
         nr::RESTART_SYSCALL => Err(Errno::EINTR),

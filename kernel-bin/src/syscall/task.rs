@@ -346,6 +346,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     let file = t.fd(fd)?;
     let flags = nstype as u32 as u64;
     let mut mnt: Option<alloc::sync::Arc<process::ns::MntNs>> = None;
+    let mut pidns: Option<process::ns::PidNsRef> = None;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
         let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
@@ -356,6 +357,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             NsObj::Uts(u) => (None, Some(u), false),
             NsObj::Mnt(m) => {
                 mnt = Some(m);
+                (None, None, false)
+            }
+            NsObj::Pid(n) => {
+                pidns = Some(n);
                 (None, None, false)
             }
             // the kinds not built have one namespace, the caller's: as
@@ -376,6 +381,9 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             .with_process(pid, |p| (p.creds().user_ns.clone(), p.ns().uts.clone(), p.ns().mnt.clone()))
             .ok_or(Errno::ESRCH)?;
         mnt = (flags & CloneFlags::NEWNS.bits() != 0).then_some(m);
+        if flags & CloneFlags::NEWPID.bits() != 0 {
+            pidns = Some(table().active_pid_ns(pid));
+        }
         let user = (flags & CloneFlags::NEWUSER.bits() != 0).then_some(user);
         let uts = (flags & CloneFlags::NEWUTS.bits() != 0).then_some(uts);
         (user, uts, true)
@@ -424,6 +432,14 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                     return Err(Errno::EINVAL);
                 }
             }
+            // pidns_install(): CAP_SYS_ADMIN over its owner and over the
+            // caller's user namespace (the namespace itself is checked below)
+            if let Some(n) = &pidns
+                && (!creds.ns_capable(&n.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN))
+            {
+                return Err(Errno::EPERM);
+            }
             let user_changed = creds.user_ns != p.creds().user_ns;
             let old_creds = core::mem::replace(p.creds_mut(), creds);
             if user_changed {
@@ -436,6 +452,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
     drop(old);
+    // pidns_install(): the caller's own namespace or one below it
+    if let Some(n) = pidns {
+        table().set_pid_children(t.pid, n)?;
+    }
     t.refresh_user_ns();
     if mnt.is_some() {
         // the namespace's root becomes the caller's root and cwd
@@ -483,12 +503,12 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     )?;
     sync_context(t)?;
     // the child's /proc facts and name are copied by Hooks::thread_created
-    let child = if args.flags.contains(CloneFlags::NEWNS) {
-        table().clone_task(t.tid, &args, &NewNsHooks(t.mnt_ns))?
+    let (_, seen) = if args.flags.contains(CloneFlags::NEWNS) {
+        table().clone_task_seen(t.tid, &args, &NewNsHooks(t.mnt_ns))?
     } else {
-        table().clone_task(t.tid, &args, &Hooks)?
+        table().clone_task_seen(t.tid, &args, &Hooks)?
     };
-    Ok(child as isize)
+    Ok(seen as isize)
 }
 
 /// [`Hooks`] for a clone with `CLONE_NEWNS`: the child's new mount

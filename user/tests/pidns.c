@@ -1,0 +1,321 @@
+/* PID namespaces: unshare(2)/clone(2) with CLONE_NEWPID, the first child
+ * as pid 1 with getppid() 0, init's signal rules (SIG_DFL signals from
+ * inside and from outside ignored, SIGKILL from outside kills), its exit
+ * killing the namespace, ENOMEM for a fork after that, orphans reparented
+ * to init, wait and si_pid numbers of the waiter's namespace,
+ * /proc/PID/status's NSpid from outside and a proc mounted inside,
+ * /proc/PID/ns/pid and pid_for_children, setns(2) with a pid namespace.
+ * Run as root (the suite's user). */
+#include "kt.h"
+
+#include <sched.h>
+#include <dirent.h>
+#include <sys/mount.h>
+
+static int get(const char *path, char *buf, int size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = read(fd, buf, size - 1);
+    close(fd);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
+/* The value of `key` (e.g. "NSpid:") in /proc/<pid>/status, tabs kept. */
+static int status_line(pid_t pid, const char *key, char *out, int size) {
+    char path[64], buf[4096];
+    if (pid) snprintf(path, sizeof path, "/proc/%d/status", pid);
+    else snprintf(path, sizeof path, "/proc/self/status");
+    if (get(path, buf, sizeof buf) <= 0) return -1;
+    char *p = strstr(buf, key);
+    if (!p) return -1;
+    p += strlen(key) + 1;
+    int n = 0;
+    while (p[n] && p[n] != '\n' && n < size - 1) {
+        out[n] = p[n];
+        n++;
+    }
+    out[n] = 0;
+    return n;
+}
+
+static pid_t clone_newpid(void) {
+    return (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+}
+
+KT_CASE(unshare_then_fork_is_init) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        pid_t me = getpid();
+        char a[64] = {0}, b[64] = {0}, r[64] = {0}, path[64];
+        if (unshare(CLONE_NEWPID) != 0) _exit(1);
+        if (getpid() != me) _exit(2);
+        /* the caller stays; its children go into the new namespace, which
+         * has no link before its init exists */
+        if (readlink("/proc/self/ns/pid", a, sizeof a) <= 0) _exit(3);
+        if (readlink("/proc/self/ns/pid_for_children", b, sizeof b) != -1 || errno != ENOENT) _exit(4);
+        int p[2];
+        if (pipe(p) != 0) _exit(6);
+        pid_t g = fork();
+        if (g == 0) {
+            close(p[0]);
+            int ok = getpid() == 1 && getppid() == 0 && syscall(SYS_gettid) == 1;
+            if (write(p[1], ok ? "y" : "n", 1) != 1) _exit(1);
+            char x;
+            (void)read(p[0], &x, 1); /* (closed: returns at once) */
+            pause();
+            _exit(0);
+        }
+        close(p[1]);
+        char ok = 0;
+        if (g <= 1 || read(p[0], &ok, 1) != 1 || ok != 'y') _exit(7);
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", g);
+        if (readlink("/proc/self/ns/pid_for_children", b, sizeof b) <= 0) _exit(5);
+        if (readlink(path, r, sizeof r) <= 0 || strcmp(r, b) != 0 || strcmp(a, b) == 0) _exit(5);
+        if (strncmp(b, "pid:[", 5) != 0) _exit(5);
+        /* from outside: both numbers, ours first */
+        char ns[64], want[64];
+        snprintf(want, sizeof want, "%d\t1", g);
+        if (status_line(g, "NSpid:", ns, sizeof ns) < 0 || strcmp(ns, want) != 0) _exit(8);
+        if (kill(g, SIGKILL) != 0) _exit(9);
+        int st;
+        if (waitpid(g, &st, 0) != g || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) _exit(10);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+static volatile int got_pid = -1;
+static void on_usr1(int sig, siginfo_t *si, void *uc) {
+    (void)sig;
+    (void)uc;
+    got_pid = si->si_pid;
+}
+
+/* init's own view: getppid 0, signals to itself without a handler
+ * ignored, a child's kill seen with the child's number, waits by the
+ * namespace's numbers, orphans reparented to it. */
+static int init_body(void) {
+    if (getpid() != 1 || getppid() != 0) return 1;
+    /* SIG_DFL signals sent from inside are ignored by init */
+    if (kill(1, SIGTERM) != 0 || kill(getpid(), SIGUSR2) != 0) return 2;
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_usr1;
+    sa.sa_flags = SA_SIGINFO;
+    if (sigaction(SIGUSR1, &sa, NULL) != 0) return 3;
+    sigset_t m, old;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &m, &old);
+    pid_t c = fork();
+    if (c == 0) _exit(kill(1, SIGUSR1) == 0 && getppid() == 1 ? 0 : 1);
+    if (c != 2) return 4;
+    int st;
+    if (waitpid(c, &st, 0) != 2 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 5;
+    sigsuspend(&old);
+    if (got_pid != 2) return 6;
+    /* an orphan goes to init */
+    int p[2];
+    if (pipe(p) != 0) return 7;
+    pid_t a = fork();
+    if (a == 0) {
+        pid_t b = fork();
+        if (b == 0) {
+            close(p[0]);
+            for (int i = 0; i < 500 && getppid() != 1; i++) usleep(2000);
+            char v = getppid() == 1 ? 'y' : 'n';
+            _exit(write(p[1], &v, 1) == 1 ? 0 : 1);
+        }
+        _exit(b == 4 ? 0 : 1);
+    }
+    close(p[1]);
+    if (a != 3 || waitpid(a, &st, 0) != 3 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 8;
+    char v = 0;
+    if (read(p[0], &v, 1) != 1 || v != 'y') return 9;
+    siginfo_t si = {0};
+    if (waitid(P_PID, 4, &si, WEXITED) != 0 || si.si_pid != 4 || si.si_status != 0) return 10;
+    return 0;
+}
+
+KT_CASE(clone_newpid_init) {
+    pid_t c = clone_newpid();
+    if (c == 0) _exit(init_body());
+    KT_TRUE(c > 1, "clone gave %d", c);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* From the parent namespace: SIGTERM (no handler) is ignored by the
+ * namespace's init, SIGKILL kills it; the parent's waits and SIGCHLD use
+ * its own numbers. */
+KT_CASE(init_killed_from_outside) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = clone_newpid();
+    if (c == 0) {
+        close(p[0]);
+        if (write(p[1], "r", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    KT_TRUE(c > 1, "clone gave %d", c);
+    close(p[1]);
+    char r;
+    KT_SYS_RET(read(p[0], &r, 1), 1);
+    KT_SYS_OK(kill(c, SIGTERM));
+    kt_msleep(50);
+    int st;
+    KT_SYS_RET(waitpid(c, &st, WNOHANG), 0);
+    KT_SYS_OK(kill(c, SIGKILL));
+    siginfo_t si = {0};
+    KT_SYS_OK(waitid(P_PID, c, &si, WEXITED));
+    KT_EQ(si.si_pid, c);
+    KT_EQ(si.si_code, CLD_KILLED);
+    KT_EQ(si.si_status, SIGKILL);
+    close(p[0]);
+}
+
+/* init's exit kills the namespace's other processes; a fork into the
+ * namespace after that fails with ENOMEM. */
+KT_CASE(init_exit_kills_namespace) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        close(p[0]);
+        if (unshare(CLONE_NEWPID) != 0) _exit(1);
+        pid_t i = fork();
+        if (i == 0) {
+            int q[2];
+            if (pipe(q) != 0) _exit(1);
+            pid_t g = fork();
+            if (g == 0) {
+                char v = getpid() == 2 ? '2' : 'x';
+                if (write(p[1], &v, 1) != 1) _exit(1);
+                if (write(q[1], &v, 1) != 1) _exit(1);
+                for (;;) pause();
+            }
+            char v;
+            /* init exits once the other process runs */
+            _exit(g == 2 && read(q[0], &v, 1) == 1 ? 0 : 1);
+        }
+        close(p[1]);
+        int st;
+        if (waitpid(i, &st, 0) != i || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(2);
+        /* the namespace is closed */
+        pid_t again = fork();
+        if (again == 0) _exit(0);
+        if (again != -1 || errno != ENOMEM) _exit(3);
+        _exit(0);
+    }
+    close(p[1]);
+    char v = 0;
+    KT_SYS_RET(read(p[0], &v, 1), 1);
+    KT_EQ(v, '2');
+    /* EOF once the grandchild (SIGKILLed with init) is gone */
+    alarm(10);
+    KT_SYS_RET(read(p[0], &v, 1), 0);
+    alarm(0);
+    close(p[0]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* unshare(CLONE_NEWPID) only from the namespace the caller is in (a
+ * second one is EINVAL until setns back to its own); setns into a
+ * namespace not below the caller's is EINVAL. */
+KT_CASE(unshare_twice_and_setns) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        int self_fd = open("/proc/self/ns/pid", O_RDONLY);
+        if (self_fd < 0) _exit(1);
+        if (unshare(CLONE_NEWPID) != 0) _exit(2);
+        if (unshare(CLONE_NEWPID) != -1 || errno != EINVAL) _exit(3);
+        if (open("/proc/self/ns/pid_for_children", O_RDONLY) != -1 || errno != ENOENT) _exit(4);
+        int go[2];
+        if (pipe(go) != 0) _exit(4);
+        pid_t init = fork();
+        if (init == 0) {
+            char v;
+            _exit(read(go[0], &v, 1) == 1 ? 0 : 1);
+        }
+        if (init <= 1) _exit(4);
+        int child_fd = open("/proc/self/ns/pid_for_children", O_RDONLY);
+        if (child_fd < 0) _exit(4);
+        /* back to our own namespace: children are ours again */
+        if (setns(self_fd, CLONE_NEWPID) != 0) _exit(5);
+        int st;
+        pid_t h = fork();
+        if (h == 0) _exit(getpid() > 2 && getppid() > 1 ? 0 : 1);
+        if (h <= 2 || waitpid(h, &st, 0) != h || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(5);
+        if (setns(child_fd, CLONE_NEWUTS) != -1 || errno != EINVAL) _exit(6);
+        if (setns(child_fd, CLONE_NEWPID) != 0) _exit(7);
+        pid_t g = fork();
+        if (g == 0) {
+            /* inside, the second process; the parent namespace is not
+             * below ours */
+            _exit(getpid() == 2 && getppid() == 0 && setns(self_fd, CLONE_NEWPID) == -1 && errno == EINVAL
+                      ? 0
+                      : 1);
+        }
+        if (g <= 1 || waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(8);
+        if (write(go[1], "g", 1) != 1 || waitpid(init, &st, 0) != init || st != 0) _exit(9);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* Three levels: NSpid from the outside lists one number per level; a
+ * proc mounted inside (in a new mount namespace) shows the innermost. */
+KT_CASE(nested_nspid_and_proc_mount) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = clone_newpid();
+    if (c == 0) {
+        close(p[0]);
+        pid_t d = clone_newpid();
+        if (d == 0) {
+            if (getpid() != 1) _exit(1);
+            if (unshare(CLONE_NEWNS) != 0) _exit(2);
+            if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) _exit(3);
+            if (mount("proc", "/proc", "proc", 0, NULL) != 0) _exit(4);
+            char ns[64], link[32];
+            if (status_line(0, "NSpid:", ns, sizeof ns) < 0 || strcmp(ns, "1") != 0) _exit(5);
+            int n = readlink("/proc/self", link, sizeof link - 1);
+            if (n != 1 || link[0] != '1') _exit(6);
+            if (access("/proc/2", F_OK) == 0) _exit(7);
+            if (write(p[1], "r", 1) != 1) _exit(8);
+            for (;;) pause();
+        }
+        if (d != 2) _exit(20);
+        int st;
+        waitpid(d, &st, 0);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 30 + WTERMSIG(st));
+    }
+    close(p[1]);
+    char r = 0;
+    int got = read(p[0], &r, 1);
+    KT_EQ(got, 1);
+    if (got == 1) {
+        /* find the innermost process: the child's only child */
+        pid_t d = 0;
+        char buf[64];
+        DIR *dir = opendir("/proc");
+        struct dirent *e;
+        while (dir && (e = readdir(dir)) != NULL) {
+            pid_t x = atoi(e->d_name);
+            if (x > 0 && status_line(x, "PPid:", buf, sizeof buf) > 0 && atoi(buf) == c) d = x;
+        }
+        if (dir) closedir(dir);
+        KT_TRUE(d > 0, "no child of %d", c);
+        char ns[64], want[64];
+        snprintf(want, sizeof want, "%d\t2\t1", d);
+        KT_TRUE(status_line(d, "NSpid:", ns, sizeof ns) > 0, "status of %d", d);
+        KT_TRUE(strcmp(ns, want) == 0, "NSpid %s, want %s", ns, want);
+        snprintf(want, sizeof want, "%d\t1", c);
+        KT_TRUE(status_line(c, "NSpid:", ns, sizeof ns) > 0, "status of %d", c);
+        KT_TRUE(strcmp(ns, want) == 0, "NSpid %s, want %s", ns, want);
+    }
+    KT_SYS_OK(kill(c, SIGKILL));
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+    close(p[0]);
+}
+
+KT_MAIN()
