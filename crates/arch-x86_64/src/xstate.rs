@@ -245,8 +245,14 @@ pub fn to_sigframe<'a>(l: &Layout, s: &'a mut FpuState) -> (&'a [u8], Option<[u8
     // a component XSTATE_BV marks as in its init state holds its init
     // value (zeros) in the frame, as XSAVE writes it (the image's bytes
     // there were never read as state)
-    for (i, off, size) in l.extended() {
-        if bv & (1 << i) == 0 {
+    // (only the enabled extended components whose bit is clear: usually
+    // none or one, no walk over all eight)
+    let mut init = l.xcr0 & !bv & 0x3fc;
+    while init != 0 {
+        let i = init.trailing_zeros() as usize;
+        init &= init - 1;
+        let (off, size) = (l.comps[i].0 as usize, l.comps[i].1 as usize);
+        if size != 0 && off + size <= XSTATE_MAX {
             s.0[off..off + size].fill(0);
         }
     }
