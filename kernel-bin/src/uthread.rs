@@ -850,7 +850,8 @@ fn run_handler(
             // the state's bytes only, as Linux's XSAVE into the frame (the
             // components XCR0 leaves out are 70 % of the image under QEMU)
             .and_then(|_| {
-                arch_x86_64::xstate::sigframe_ranges(&layout, img.len())
+                arch_x86_64::xstate::sigframe_pieces_now(img.len())
+                    .iter()
                     .try_for_each(|r| c.write(at.wrapping_add(r.start), &img[r]))
             })
             .and_then(|_| match magic2 {

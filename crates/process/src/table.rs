@@ -591,20 +591,102 @@ enum Effect<P: Platform> {
 
 /// Hook calls and garbage collected under the lock, run after it.
 struct Out<P: Platform> {
-    effects: Vec<Effect<P>>,
+    effects: Effects<P>,
     garbage: Vec<Box<dyn Any>>,
+}
+
+/// The hook calls of one table operation, in the order they were made:
+/// up to four that name only threads or processes in place (a kill makes
+/// one or two: no allocation on that path), else all of them in a vector.
+struct Effects<P: Platform> {
+    few: [Note; 4],
+    n: u8,
+    rest: Vec<Effect<P>>,
+}
+
+/// An [`Effect`] that names only ids (`Copy`, 12 bytes).
+#[derive(Clone, Copy)]
+enum Note {
+    Created(Pid),
+    Renamed(Pid, Pid),
+    Wake(Pid),
+    Queued(Pid),
+    VforkDone(Pid, Pid),
+    ChildEvent(Pid),
+}
+
+impl<P: Platform> From<Note> for Effect<P> {
+    fn from(n: Note) -> Self {
+        match n {
+            Note::Created(t) => Effect::Created(t),
+            Note::Renamed(a, b) => Effect::Renamed(a, b),
+            Note::Wake(t) => Effect::Wake(t),
+            Note::Queued(p) => Effect::Queued(p),
+            Note::VforkDone(p, c) => Effect::VforkDone(p, c),
+            Note::ChildEvent(p) => Effect::ChildEvent(p),
+        }
+    }
+}
+
+impl<P: Platform> Effects<P> {
+    /// Adds a hook call that names only ids: in place while there is room
+    /// and nothing went to the vector yet.
+    #[inline]
+    fn note(&mut self, note: Note) {
+        let i = usize::from(self.n);
+        if i < self.few.len() && self.rest.is_empty() {
+            self.few[i] = note;
+            self.n += 1;
+        } else {
+            self.spill(Effect::from(note));
+        }
+    }
+
+    fn notes(&mut self, notes: impl IntoIterator<Item = Note>) {
+        for n in notes {
+            self.note(n);
+        }
+    }
+
+    /// Adds any hook call (to the vector, after the notes).
+    fn push(&mut self, e: Effect<P>) {
+        self.spill(e);
+    }
+
+    /// Moves the notes into the vector (keeping the order), then appends `e`.
+    #[cold]
+    fn spill(&mut self, e: Effect<P>) {
+        let n = usize::from(core::mem::take(&mut self.n));
+        self.rest.extend(self.few[..n].iter().map(|&note| Effect::from(note)));
+        self.rest.push(e);
+    }
 }
 
 impl<P: Platform> Out<P> {
     fn new() -> Self {
-        Out { effects: Vec::new(), garbage: Vec::new() }
+        Out { effects: Effects { few: [Note::Wake(0); 4], n: 0, rest: Vec::new() }, garbage: Vec::new() }
     }
     fn drop_later<T: 'static>(&mut self, t: T) {
         self.garbage.push(Box::new(t));
     }
+    /// Drops the garbage, then makes the hook calls in order.
     fn run(self, hooks: &impl Hooks<P>) {
         drop(self.garbage);
-        for e in self.effects {
+        let Effects { few, n, rest } = self.effects;
+        for note in &few[..usize::from(n)] {
+            match *note {
+                Note::Created(t) => hooks.thread_created(t),
+                Note::Renamed(a, b) => hooks.thread_renamed(a, b),
+                Note::Wake(t) => hooks.signal_wakeup(t),
+                Note::Queued(p) => hooks.signal_queued(p),
+                Note::VforkDone(p, c) => hooks.vfork_done(p, c),
+                Note::ChildEvent(p) => hooks.child_event(p),
+            }
+        }
+        if rest.is_empty() {
+            return;
+        }
+        for e in rest {
             match e {
                 Effect::Created(t) => hooks.thread_created(t),
                 Effect::Exited(t, ext) => hooks.thread_exited(t, ext),
@@ -1351,7 +1433,7 @@ impl<P: Platform> ProcessTable<P> {
         }
         drop(prepared);
         let event = self.inner.lock().ptrace_clone(caller, child, args);
-        out.effects.push(Effect::Created(child));
+        out.effects.note(Note::Created(child));
         out.run(hooks);
         if let Some((ev, _)) = event {
             hooks.ptrace_event(caller, ev, u64::from(child));
@@ -1573,7 +1655,7 @@ impl<P: Platform> ProcessTable<P> {
             let mut g = self.inner.lock();
             if let Some(t) = g.threads.get_mut(&tid).map(|t| &mut t.trace).filter(|t| t.attached) {
                 if t.stopped {
-                    out.effects.push(Effect::Wake(tid));
+                    out.effects.note(Note::Wake(tid));
                 }
                 t.resume(r);
             }
@@ -1608,7 +1690,7 @@ impl<P: Platform> ProcessTable<P> {
             let th = g.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
             let l = g.procs.get_mut(&th.tgid).and_then(|p| p.ptrace.as_mut()).ok_or(Errno::ESRCH)?;
             if l.listen(tid, &mut th.trace)? {
-                out.effects.push(Effect::Wake(tid));
+                out.effects.note(Note::Wake(tid));
             }
             Ok(())
         };
@@ -1626,7 +1708,7 @@ impl<P: Platform> ProcessTable<P> {
             for t in threads {
                 if let Some(th) = g.threads.get_mut(&t).filter(|th| th.trace.attached) {
                     th.trace.trap = true;
-                    out.effects.push(Effect::Wake(t));
+                    out.effects.note(Note::Wake(t));
                 }
             }
             Sig::<P>::bump(&g.epoch);
@@ -1648,7 +1730,7 @@ impl<P: Platform> ProcessTable<P> {
             } else {
                 th.trace.trap = true;
                 Sig::<P>::bump(&g.epoch);
-                out.effects.push(Effect::Wake(tid));
+                out.effects.note(Note::Wake(tid));
                 Ok(())
             }
         };
@@ -2329,7 +2411,7 @@ impl<P: Platform> Inner<P> {
         }
         if group_stopped {
             // a stopped tracee re-traps for its new tracer
-            out.effects.push(Effect::Wake(target));
+            out.effects.note(Note::Wake(target));
         }
         Ok(target)
     }
@@ -2422,7 +2504,7 @@ impl<P: Platform> Inner<P> {
             });
             // the stopped thread finds no link: it takes the signal from here
             th.trace.detach_sig = Some(t.resume.map_or(s, |r| r.sig));
-            out.effects.push(Effect::Wake(tid));
+            out.effects.note(Note::Wake(tid));
         }
     }
 
@@ -2967,7 +3049,7 @@ impl<P: Platform> Inner<P> {
             }
         }
         if let Some(parent) = t.vfork_parent.take() {
-            out.effects.push(Effect::VforkDone(parent, tid));
+            out.effects.note(Note::VforkDone(parent, tid));
         }
         let addr = core::mem::take(&mut t.clear_child_tid);
         if addr != 0
@@ -3021,7 +3103,7 @@ impl<P: Platform> Inner<P> {
                 let account = Default::default();
                 let info = Sig::<P>::info(SIGKILL, Origin::Kernel);
                 let _ = Sig::<P>::enqueue(&mut th.signals, info, &account, u64::MAX);
-                out.effects.push(Effect::Wake(t));
+                out.effects.note(Note::Wake(t));
             }
         }
     }
@@ -3288,7 +3370,7 @@ impl<P: Platform> Inner<P> {
         if let Some(pp) = self.procs.get_mut(&parent) {
             pp.child_events = pp.child_events.wrapping_add(1);
         }
-        out.effects.push(Effect::ChildEvent(parent));
+        out.effects.note(Note::ChildEvent(parent));
     }
 
     fn notify_parent_cldstop(&mut self, pid: Pid, status: ChildStatus, out: &mut Out<P>) {
@@ -3408,7 +3490,7 @@ impl<P: Platform> Inner<P> {
         // do_signal_stop()'s signal_wake_up() of every thread: one asleep
         // in an interruptible call leaves it (the call restarts after the
         // stop) and stops too
-        out.effects.extend(p.threads.iter().map(|&t| Effect::Wake(t)));
+        out.effects.notes(p.threads.iter().map(|&t| Note::Wake(t)));
         // a traced group stop traps for the tracer (ptrace_stop); the real
         // parent hears of it unless it is the tracer
         if p.ptrace.as_ref().is_none_or(|l| l.tracer != p.parent) {
@@ -3427,7 +3509,7 @@ impl<P: Platform> Inner<P> {
             && p.group_exit.is_none()
         {
             l.notify = true;
-            out.effects.extend(p.threads.iter().map(|&t| Effect::Wake(t)));
+            out.effects.notes(p.threads.iter().map(|&t| Note::Wake(t)));
         }
         if !matches!(p.state, ProcState::Stopped(_)) {
             return Ok(());
@@ -3438,7 +3520,7 @@ impl<P: Platform> Inner<P> {
         // Every thread sleeps stopped: wake them all, as Linux's
         // prepare_signal() does for SIGCONT (the signal itself may be
         // ignored, hence queued for no thread).
-        out.effects.extend(p.threads.iter().map(|&t| Effect::Wake(t)));
+        out.effects.notes(p.threads.iter().map(|&t| Note::Wake(t)));
         self.notify_parent_cldstop(pid, ChildStatus::Continued, out);
         Ok(())
     }
@@ -3505,14 +3587,14 @@ impl<P: Platform> Inner<P> {
         let limit = p.rlimits.cur(Resource::Sigpending);
         let sent =
             Sig::<P>::complete_send(info, &action, &facts, &mut p.pending, &account, limit, candidates)?;
-        out.effects.push(Effect::Queued(pid));
+        out.effects.note(Note::Queued(pid));
         match sent {
             Sent::GroupExit => {
                 self.start_group_exit(pid, ChildStatus::Killed { signal: sig, core: false }, out);
             }
             Sent::Queued(Some(i)) => {
                 if let Some(&t) = p.threads.get(i) {
-                    out.effects.push(Effect::Wake(t));
+                    out.effects.note(Note::Wake(t));
                 }
             }
             Sent::Queued(None) => {}
@@ -4042,7 +4124,7 @@ impl<P: Platform> Inner<P> {
         let account = self.account(uid);
         let th = self.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
         Sig::<P>::enqueue(&mut th.signals, info, &account, limit)?;
-        out.effects.push(Effect::Queued(pid));
+        out.effects.note(Note::Queued(pid));
         // blocked, or waited for in sigtimedwait(2) (real_blocked)
         let blocked = Sig::<P>::blocked_for_send(&th.signals) & crate::sigstate::sigbit(sig) != 0;
         // complete_signal(): not for a tracee (its tracer sees the signal)
@@ -4053,7 +4135,7 @@ impl<P: Platform> Inner<P> {
         {
             self.start_group_exit(pid, ChildStatus::Killed { signal: sig, core: false }, out);
         } else {
-            out.effects.push(Effect::Wake(tid));
+            out.effects.note(Note::Wake(tid));
         }
         Ok(())
     }
@@ -4149,7 +4231,7 @@ impl<P: Platform> Inner<P> {
                 self.threads.insert(pid, th);
             }
             self.put_pid(tid);
-            out.effects.push(Effect::Renamed(tid, pid));
+            out.effects.note(Note::Renamed(tid, pid));
             new_tid = pid;
         }
         let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
