@@ -56,15 +56,16 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         crate::sched::idle_until(|| false);
     }
     if cmdline.has("ktest") {
+        arch_x86_64::smp::finish_aps();
         crate::lockorder::panic_on_violation();
         let start = cmdline.get_u64("ktest.start").unwrap_or(0) as usize;
         arch_x86_64::ktest::run(start);
     }
-    crate::time::init();
-    crate::vdso::init();
     if !cmdline.has("noinit") {
         let initrd = boot.modules().first().map(frames::module_bytes);
         run_init(cmdline.get("init"), &cmdline, initrd);
+    } else {
+        smp_ready();
     }
     if cmdline.has("halt") {
         loop {
@@ -72,6 +73,15 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         }
     }
     qemu::poweroff()
+}
+
+/// The APs online ([`arch_x86_64::smp::finish_aps`]: their TSC check and
+/// count), then the clock's and the vDSO's set-up, which depend on both
+/// (the per-CPU clock, the vvar page's online CPUs). Before init starts.
+fn smp_ready() {
+    arch_x86_64::smp::finish_aps();
+    crate::time::init();
+    crate::vdso::init();
 }
 
 /// Whether the root is mounted read-only: Linux's root_mountflags are
@@ -92,6 +102,8 @@ const DEFAULT_INITS: &[&str] = &["/sbin/init", "/etc/init", "/bin/init", "/bin/s
 /// is `init=` or the first of [`DEFAULT_INITS`] present on it.
 fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     use alloc::vec::Vec;
+    // the root first: the APs start meanwhile (on their own host threads
+    // under multi-threaded TCG) and are counted online in `smp_ready`
     let (root, path) = match cmdline.get("root") {
         Some(dev) => {
             let root = match crate::fs::root_from_disk(dev, root_read_only(cmdline)) {
@@ -116,6 +128,7 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         }
         None => (crate::fs::root_from_initramfs(initrd), init.unwrap_or("/init")),
     };
+    smp_ready();
     let space = match arch_x86_64::mem::paging::AddressSpace::new() {
         Ok(s) => s,
         Err(e) => {

@@ -42,6 +42,22 @@ pub(crate) fn enable_features() {
     crate::xstate::init();
 }
 
+/// Drops every TLB entry of this CPU, global (kernel) ones included:
+/// CR4.PGE cleared and set again.
+pub(crate) fn flush_tlb_all_global() {
+    let f = Cr4::read();
+    if f.contains(Cr4Flags::PAGE_GLOBAL) {
+        // SAFETY: only the global-pages bit changes, and back: clearing it
+        // flushes the whole TLB (SDM 4.10.4.1); the mappings stay.
+        unsafe {
+            Cr4::write(f - Cr4Flags::PAGE_GLOBAL);
+            Cr4::write(f);
+        }
+    } else {
+        x86_64::instructions::tlb::flush_all();
+    }
+}
+
 /// Halts until the next interrupt (interrupts must be enabled to wake).
 pub fn wait_for_interrupt() {
     x86_64::instructions::hlt();

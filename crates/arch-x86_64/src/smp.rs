@@ -170,24 +170,72 @@ fn wait_until(ns: u64, done: impl Fn() -> bool) -> bool {
     done()
 }
 
-/// Finds the CPUs and starts every AP (at most [`MAX_CPUS`] in all). Runs
-/// once on the boot CPU after the kernel page tables, the heap and its
-/// local APIC; logs one line per CPU brought up.
+/// Finds the CPUs and sends the first AP its INIT and STARTUP. Runs once
+/// on the boot CPU after the kernel page tables, the heap and its local
+/// APIC. The boot CPU does not wait: while the AP runs the trampoline and
+/// loads its tables (on its own host thread under multi-threaded TCG) the
+/// boot CPU goes on with the kernel's start (the initramfs); [`finish_aps`]
+/// then checks each AP's TSC and counts it online (a second CPU added
+/// 4-6 ms of waiting to the boot when the boot CPU waited here, more when
+/// the host was slow to run the AP's vCPU).
 pub(crate) fn start_aps(boot: &crate::bootinfo::BootInfo) {
-    let t0 = crate::time::since_boot_ns();
-    find_and_start(boot);
+    START_T0.store(crate::time::since_boot_ns(), Ordering::Relaxed);
+    let n = find_cpus(boot);
+    TO_START.store(n, Ordering::Relaxed);
+    if n > 1 && !kick(1) {
+        TO_START.store(1, Ordering::Relaxed);
+    }
+}
+
+/// CPUs the boot found to start (the boot CPU included), and when
+/// [`start_aps`] began (ns since boot).
+static TO_START: AtomicUsize = AtomicUsize::new(1);
+static START_T0: AtomicU64 = AtomicU64::new(0);
+/// When the latest STARTUP was sent (TSC).
+static SIPI_TSC: AtomicU64 = AtomicU64::new(0);
+/// Set by an AP once its tables are loaded (it then halts until the boot
+/// CPU's [`MEASURE_GO`]).
+static READY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+static FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// Brings the APs [`start_aps`] started online, one after the other:
+/// waits for each to have loaded its tables (a second STARTUP when it has
+/// not come after 1 ms, as the MP specification's two; given up after a
+/// second), runs the TSC check with it, counts it online, then starts the
+/// next. Returns at once after its first call. Must run before anything
+/// that reads [`cpus_online`] for more than the boot CPU (the scheduler's
+/// placement, the vDSO's page) matters: the kernel calls it before
+/// starting init.
+pub fn finish_aps() {
+    if FINISHED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let total = TO_START.load(Ordering::Relaxed);
+    let mut n = 1;
+    while n < total {
+        if n > 1 && !kick(n) {
+            break;
+        }
+        if !bring_online(n) {
+            break;
+        }
+        n += 1;
+    }
     if !TSC_UNSYNCED.load(Ordering::Relaxed) {
         crate::time::use_percpu_clock();
     }
     log::debug!(
-        "smp: {} of {} listed CPUs online in {} us",
+        "smp: {} of {} listed CPUs online {} us after their start began",
         cpus_online(),
         cpus_listed(),
-        (crate::time::since_boot_ns() - t0) / 1000
+        crate::time::since_boot_ns().saturating_sub(START_T0.load(Ordering::Relaxed)) / 1000
     );
 }
 
-fn find_and_start(boot: &crate::bootinfo::BootInfo) {
+/// Reads the MADT: the APIC ids of the CPUs to start go into `APIC_IDS`
+/// (index 0: the boot CPU) and the trampoline page is written. Returns
+/// how many CPUs to bring up (1: only the boot CPU).
+fn find_cpus(boot: &crate::bootinfo::BootInfo) -> usize {
     let me = apic::id();
     APIC_IDS[0].store(me, Ordering::Relaxed);
     ONLINE[0].store(true, Ordering::Release);
@@ -200,14 +248,14 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
     let Some(rsdp) = rsdp else {
         log::info!("smp: no ACPI RSDP: only the boot CPU runs");
         NR_LISTED.store(1, Ordering::Relaxed);
-        return;
+        return 1;
     };
     let cpus = match crate::acpi::local_apics(rsdp, phys_read) {
         Ok(c) => c,
         Err(e) => {
             log::warn!("smp: ACPI MADT: {e:?}: only the boot CPU runs");
             NR_LISTED.store(1, Ordering::Relaxed);
-            return;
+            return 1;
         }
     };
     if cpus.len() > MAX_CPUS {
@@ -215,26 +263,19 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
     }
     NR_LISTED.store(cpus.len().clamp(1, MAX_CPUS), Ordering::Relaxed);
     if cpus.len() <= 1 {
-        return;
+        return 1;
     }
     let tramp = phys_to_virt(TRAMPOLINE) as *mut u8;
     let start = &raw const ap_tramp_start;
     let len = &raw const ap_tramp_end as usize - start as usize;
-    let fields_off = &raw const ap_tr_cr3boot as usize - start as usize;
     // SAFETY: the trampoline code is `len` (< 4096) bytes of the kernel
     // image; 0x8000 is a page below 1 MiB that the frame allocator never
     // hands out and nothing else uses after boot, written through the
     // direct map.
     unsafe { core::ptr::copy_nonoverlapping(start, tramp, len) };
-    let fields = (tramp as usize + fields_off) as *mut u64;
-    let set = |i: usize, v: u64| {
-        // SAFETY: the five u64 fields follow `ap_tr_cr3boot` in the copied
-        // page (8-byte aligned: .balign 8 at an offset of a 4 KiB page).
-        unsafe { core::ptr::write_volatile(fields.add(i), v) };
-    };
-    set(F_CR3BOOT, &raw const boot_pml4 as u64);
-    set(F_CR3, crate::mem::paging::kernel_pml4().start_address().as_u64());
-    set(F_ENTRY, ap_long_mode_high as *const () as u64);
+    set_field(F_CR3BOOT, &raw const boot_pml4 as u64);
+    set_field(F_CR3, crate::mem::paging::kernel_pml4().start_address().as_u64());
+    set_field(F_ENTRY, ap_long_mode_high as *const () as u64);
     let mut n = 1;
     for c in cpus.iter().filter(|c| c.apic_id != me) {
         if n >= MAX_CPUS {
@@ -244,60 +285,129 @@ fn find_and_start(boot: &crate::bootinfo::BootInfo) {
             log::warn!("smp: APIC id {} needs x2APIC mode: left offline", c.apic_id);
             continue;
         }
-        let Some(stack) = alloc_stack() else {
-            log::warn!("smp: no memory for CPU {n}'s stack");
-            break;
-        };
-        if AP_TABLES[n].try_call_once(|| crate::gdt::build_ap().ok_or(())).is_err() {
-            log::warn!("smp: no memory for CPU {n}'s GDT");
-            break;
-        }
         APIC_IDS[n].store(c.apic_id, Ordering::Relaxed);
-        set(F_STACK, stack);
-        set(F_CPU, n as u64);
-        core::sync::atomic::fence(Ordering::SeqCst);
-        // while it waits the boot CPU publishes its TSC and reads the AP's
-        // (`tsc_agrees`): when a reading went back the AP copies ours into
-        // its own (clocks read on different CPUs must agree)
-        AP_TSC.store(0, Ordering::Relaxed);
-        TSC_HIGH.store(u64::MAX, Ordering::Relaxed);
-        MEASURE.store(MEASURE_IDLE, Ordering::Release);
-        let up = || {
-            SYNC_TSC.store(crate::time::rdtsc(), Ordering::Release);
-            answer_tsc_measurement(n);
-            ONLINE[n].load(Ordering::Acquire)
-        };
-        // its TSC may lag ours (by the copy's delay): until every AP's
-        // counter is known to agree the clock keeps to the largest value
-        // handed out
-        crate::time::share_clock();
-        apic::send_init(c.apic_id);
-        // the INIT-to-STARTUP wait: 10 ms by the MP specification, none on
-        // the CPUs Linux exempts (smp_quirk_init_udelay: Intel family 6,
-        // AMD from family 0xf, Hygon), where it sends STARTUP at once
-        // (QEMU's vCPUs among them): the 10 ms were most of what a second
-        // CPU added to the boot
-        if init_delay_needed() {
-            wait_until(10_000_000, || false);
-        }
-        apic::send_startup(c.apic_id, (TRAMPOLINE >> 12) as u8);
-        if !wait_until(1_000_000, up) {
-            apic::send_startup(c.apic_id, (TRAMPOLINE >> 12) as u8);
-        }
-        if !wait_until(1_000_000_000, up) {
-            // it may still be running the trampoline: do not reuse it
-            log::warn!("smp: CPU {n} (APIC {}) did not come up", c.apic_id);
-            break;
-        }
-        log::info!(
-            "smp: CPU {n} (APIC {}) online (clock {} ns, here {} ns)",
-            c.apic_id,
-            AP_CLOCK.load(Ordering::Acquire),
-            crate::time::since_boot_ns()
-        );
-        NR_ONLINE.fetch_add(1, Ordering::Release);
         n += 1;
     }
+    n
+}
+
+/// Writes field `i` of the trampoline page (after its code).
+fn set_field(i: usize, v: u64) {
+    let start = &raw const ap_tramp_start;
+    let fields_off = &raw const ap_tr_cr3boot as usize - start as usize;
+    let fields = (phys_to_virt(TRAMPOLINE) as usize + fields_off) as *mut u64;
+    // SAFETY: the five u64 fields follow `ap_tr_cr3boot` in the page
+    // `find_cpus` copied the trampoline to (8-byte aligned: .balign 8 at an
+    // offset of a 4 KiB page); `i` < 5; only the boot CPU writes them, and
+    // an AP reads them only after its STARTUP.
+    unsafe { core::ptr::write_volatile(fields.add(i), v) };
+}
+
+/// Gives AP `n` its stack and tables in the trampoline's fields and sends
+/// it INIT and STARTUP (the previous AP has read the fields: it is
+/// online). False when memory ran out.
+fn kick(n: usize) -> bool {
+    let Some(stack) = alloc_stack() else {
+        log::warn!("smp: no memory for CPU {n}'s stack");
+        return false;
+    };
+    if AP_TABLES[n].try_call_once(|| crate::gdt::build_ap().ok_or(())).is_err() {
+        log::warn!("smp: no memory for CPU {n}'s GDT");
+        return false;
+    }
+    let apic_id = APIC_IDS[n].load(Ordering::Relaxed);
+    set_field(F_STACK, stack);
+    set_field(F_CPU, n as u64);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    AP_TSC.store(0, Ordering::Relaxed);
+    TSC_HIGH.store(u64::MAX, Ordering::Relaxed);
+    MEASURE.store(MEASURE_IDLE, Ordering::Release);
+    for s in &STEP_TSC {
+        s.store(0, Ordering::Relaxed);
+    }
+    // its TSC may lag ours (by the copy's delay): until every AP's
+    // counter is known to agree the clock keeps to the largest value
+    // handed out
+    crate::time::share_clock();
+    STEP_TSC[STEP_INIT].store(crate::time::rdtsc(), Ordering::Relaxed);
+    apic::send_init(apic_id);
+    // the INIT-to-STARTUP wait: 10 ms by the MP specification, none on
+    // the CPUs Linux exempts (smp_quirk_init_udelay: Intel family 6,
+    // AMD from family 0xf, Hygon), where it sends STARTUP at once
+    // (QEMU's vCPUs among them): the 10 ms were most of what a second
+    // CPU added to the boot
+    if init_delay_needed() {
+        wait_until(10_000_000, || false);
+    }
+    apic::send_startup(apic_id, (TRAMPOLINE >> 12) as u8);
+    SIPI_TSC.store(crate::time::rdtsc(), Ordering::Relaxed);
+    step(STEP_SIPI);
+    true
+}
+
+/// The rest of AP `n`'s start (see [`finish_aps`]); false when it did
+/// not come.
+fn bring_online(n: usize) -> bool {
+    let apic_id = APIC_IDS[n].load(Ordering::Relaxed);
+    let ready = || READY[n].load(Ordering::Acquire);
+    // a second STARTUP 1 ms after the first when it has not loaded its
+    // tables by then (ignored by a CPU that left the wait for STARTUP)
+    let since_sipi_ns = || {
+        let c = crate::time::rdtsc().saturating_sub(SIPI_TSC.load(Ordering::Relaxed));
+        (u128::from(c) * 1_000_000_000 / u128::from(crate::time::tsc_hz().max(1))) as u64
+    };
+    if !ready() {
+        let left = 1_000_000u64.saturating_sub(since_sipi_ns());
+        if !wait_until(left, ready) {
+            apic::send_startup(apic_id, (TRAMPOLINE >> 12) as u8);
+        }
+    }
+    if !wait_until(1_000_000_000, ready) {
+        // it may still be running the trampoline: do not reuse it
+        log::warn!("smp: CPU {n} (APIC {apic_id}) did not come up");
+        return false;
+    }
+    // while it checks its counter the boot CPU publishes its TSC and reads
+    // the AP's (`tsc_agrees`): when a reading went back the AP copies ours
+    // into its own (clocks read on different CPUs must agree)
+    let t_go = crate::time::rdtsc();
+    SYNC_TSC.store(t_go, Ordering::Release);
+    MEASURE.store(MEASURE_GO, Ordering::Release);
+    send_resched_apic(apic_id);
+    let up = || {
+        SYNC_TSC.store(crate::time::rdtsc(), Ordering::Release);
+        answer_tsc_measurement(n);
+        ONLINE[n].load(Ordering::Acquire)
+    };
+    if !wait_until(1_000_000_000, up) {
+        // with the GO store seen it never stops in the check for long: not
+        // counted (it stays halted or spinning outside every task's work)
+        log::warn!("smp: CPU {n} (APIC {apic_id}) did not finish its TSC check");
+        return false;
+    }
+    let t_init = STEP_TSC[STEP_INIT].load(Ordering::Relaxed);
+    let us = |t: u64| {
+        let hz = crate::time::tsc_hz().max(1);
+        (u128::from(t.saturating_sub(t_init)) * 1_000_000 / u128::from(hz)) as u64
+    };
+    let at = |i: usize| us(STEP_TSC[i].load(Ordering::Acquire));
+    log::info!(
+        "smp: CPU {n} (APIC {apic_id}) online (clock {} ns, here {} ns); us after its INIT: STARTUP {}, entry {}, tables {}, check from {}, rounds {}, verdict {}, online {}",
+        AP_CLOCK.load(Ordering::Acquire),
+        crate::time::since_boot_ns(),
+        at(STEP_SIPI),
+        at(STEP_ENTRY),
+        at(STEP_SETUP),
+        us(t_go),
+        at(STEP_ROUNDS),
+        at(STEP_VERDICT),
+        us(crate::time::rdtsc())
+    );
+    NR_ONLINE.fetch_add(1, Ordering::Release);
+    // out of its halt: counted now, it runs the scheduler's idle task once
+    // `start_ap_work` has set it (it may have already)
+    send_resched_apic(apic_id);
+    true
 }
 
 /// Whether the boot CPU is one that needs the MP specification's 10 ms
@@ -337,6 +447,7 @@ fn alloc_stack() -> Option<u64> {
 #[unsafe(no_mangle)]
 extern "C" fn arch_ap_entry(cpu: u64) -> ! {
     let cpu = cpu as usize;
+    step(STEP_ENTRY);
     if let Some(t) = AP_TABLES.get(cpu).and_then(Once::get) {
         t.load();
         crate::trap::init();
@@ -346,24 +457,56 @@ extern "C" fn arch_ap_entry(cpu: u64) -> ! {
         apic::init_ap();
         crate::mem::paging::activate_kernel();
         crate::time::init_tsc_aux(cpu);
+        step(STEP_SETUP);
+        READY[cpu].store(true, Ordering::Release);
+        // halted until the boot CPU is ready for the TSC check (it goes on
+        // with the kernel's start meanwhile; its IPI ends the halt)
+        loop {
+            x86_64::instructions::interrupts::disable();
+            if MEASURE.load(Ordering::Acquire) == MEASURE_GO {
+                break;
+            }
+            x86_64::instructions::interrupts::enable_and_hlt();
+        }
         if !tsc_agrees() {
             sync_tsc();
         }
+        step(STEP_VERDICT);
+        // kernel mappings (global ones included) changed while it was
+        // not counted for shootdowns: none of them stays in its TLB
+        crate::cpu::flush_tlb_all_global();
         AP_CLOCK.store(crate::time::since_boot_ns(), Ordering::Release);
         ONLINE[cpu].store(true, Ordering::Release);
         x86_64::instructions::interrupts::enable();
     }
     loop {
         // interrupts off from the look to the `sti; hlt`: the start IPI
-        // sent after the look stays pending and ends the halt
+        // sent after the look stays pending and ends the halt; it waits to
+        // be counted online (`finish_aps`) as well
         x86_64::instructions::interrupts::disable();
-        if let Some(main) = AP_MAIN.get() {
+        if let Some(main) = AP_MAIN.get().filter(|_| cpus_online() > cpu) {
             x86_64::instructions::interrupts::enable();
             apic::start_timer_ap();
             main();
         }
         x86_64::instructions::interrupts::enable_and_hlt();
     }
+}
+
+/// Steps of the latest AP start, as TSC readings (the boot CPU logs them
+/// as microseconds after the INIT): its INIT, its STARTUP sent, its Rust entry, its
+/// tables loaded (before the TSC check), its check's rounds done, the
+/// verdict heard.
+static STEP_TSC: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+const STEP_INIT: usize = 5;
+const STEP_SIPI: usize = 0;
+const STEP_ENTRY: usize = 1;
+const STEP_SETUP: usize = 2;
+const STEP_ROUNDS: usize = 3;
+const STEP_VERDICT: usize = 4;
+
+fn step(i: usize) {
+    STEP_TSC[i].store(crate::time::rdtsc(), Ordering::Release);
 }
 
 /// The clock an AP read just before it said it was online (the boot CPU
@@ -380,7 +523,8 @@ static AP_TSC: AtomicU64 = AtomicU64::new(0);
 static TSC_HIGH: AtomicU64 = AtomicU64::new(0);
 /// The AP's lower bound of its offset (i64 as u64).
 static TSC_LOW: AtomicU64 = AtomicU64::new(0);
-/// The check's state: [`MEASURE_IDLE`], then the AP sets
+/// The check's state: [`MEASURE_IDLE`], [`MEASURE_GO`] from the boot
+/// CPU, then the AP sets
 /// [`MEASURE_DONE`] with [`TSC_LOW`] published, then the boot CPU sets
 /// [`MEASURE_SET`] (the counters agree) or [`MEASURE_BAD`].
 static MEASURE: AtomicU64 = AtomicU64::new(0);
@@ -388,6 +532,8 @@ const MEASURE_IDLE: u64 = 0;
 const MEASURE_DONE: u64 = 1;
 const MEASURE_SET: u64 = 2;
 const MEASURE_BAD: u64 = 3;
+/// Set by the boot CPU when it is ready to answer the AP's check.
+const MEASURE_GO: u64 = 4;
 /// Set when an AP's counter had to be copied: the clocks keep to the
 /// largest value handed out (`time::LAST_NS`) and the vDSO falls back to
 /// the system call.
@@ -417,6 +563,7 @@ fn tsc_agrees() -> bool {
         core::hint::spin_loop();
     }
     TSC_LOW.store(low as u64, Ordering::Relaxed);
+    step(STEP_ROUNDS);
     MEASURE.store(MEASURE_DONE, Ordering::Release);
     for _ in 0..100_000_000u64 {
         match MEASURE.load(Ordering::Acquire) {
@@ -899,6 +1046,11 @@ static RESCHED_SEEN: AtomicU64 = AtomicU64::new(0);
 /// Reschedule IPIs all CPUs took since boot.
 pub fn resched_ipis() -> u64 {
     RESCHED_SEEN.load(Ordering::Relaxed)
+}
+
+/// The reschedule IPI by APIC id (an AP not yet counted online).
+fn send_resched_apic(apic_id: u32) {
+    apic::send_ipi(apic_id, crate::trap::RESCHED_VECTOR);
 }
 
 /// Sends the reschedule IPI to CPU `cpu` (a task was queued for it while

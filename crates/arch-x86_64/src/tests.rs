@@ -415,6 +415,47 @@ ktest!(
     }
 );
 
+ktest!(
+    fn unmap_range_sends_one_shootdown_per_eight_tables() {
+        use crate::mem::vmimpl::KernelFrames;
+        use vm::{FrameAllocator, FrameRefs, PageTable, PteFlags};
+        let free0 = heap::free_frames_with_heap();
+        {
+            let fa = KernelFrames;
+            let mut pt = paging::AddressSpace::new().expect("address space");
+            let rw = PteFlags::USER | PteFlags::READ | PteFlags::WRITABLE;
+            // two pages in each of 20 leaf tables (2 MiB apart), a gap of
+            // absent tables in the middle
+            let mut frames = Vec::new();
+            for t in (0..24usize).filter(|t| !(10..14).contains(t)) {
+                for p in [0usize, 511] {
+                    let va = 0x4000_0000 + t * 0x20_0000 + p * 4096;
+                    let f = fa.alloc_zeroed().expect("frame");
+                    PageTable::map(&mut pt, va, f, rw).expect("map");
+                    frames.push(f);
+                }
+            }
+            let why = crate::smp::Why::UnmapRange as usize;
+            let before = crate::smp::shoot_stats(why).0;
+            let mut released = Vec::new();
+            pt.unmap_range(0x4000_0000, 0x4000_0000 + 24 * 0x20_0000, &mut |f| {
+                released.push(f);
+                fa.release(f);
+            });
+            let sent = crate::smp::shoot_stats(why).0 - before;
+            released.sort_by_key(|f| f.phys_addr());
+            frames.sort_by_key(|f| f.phys_addr());
+            assert_eq!(released, frames, "every frame released once");
+            assert_eq!(pt.next_present(0, 0x8000_0000_0000), None);
+            if crate::smp::cpus_online() > 1 {
+                // 20 tables: 8 + 8 + 4
+                assert_eq!(sent, 3, "shootdown requests");
+            }
+        }
+        assert_eq!(heap::free_frames_with_heap(), free0, "frames leaked");
+    }
+);
+
 // A fork write-protects a page whose writable translation the TLB holds
 // (the parent just wrote it): `flush` must invalidate it (one `invlpg`
 // per page up to the ceiling, perf26), so the parent's next write faults.

@@ -178,7 +178,65 @@ fn upgrade(old: F, new: F) -> bool {
 
 const USER_TOP: usize = 0x0000_8000_0000_0000;
 
+/// Page tables whose removed entries one shootdown covers (`unmap_range`).
+const GATHER_TABLES: usize = 8;
+
+/// The removed entries of up to [`GATHER_TABLES`] page tables of one
+/// `unmap_range` call, waiting for one shootdown before their frames are
+/// released: each table's base address and a bitmap of its entries, and
+/// the span of their pages.
+struct Gather {
+    n: usize,
+    bases: [u64; GATHER_TABLES],
+    removed: [[u64; 8]; GATHER_TABLES],
+    lo: u64,
+    hi: u64,
+}
+
+impl Gather {
+    fn new() -> Self {
+        Gather { n: 0, bases: [0; GATHER_TABLES], removed: [[0; 8]; GATHER_TABLES], lo: u64::MAX, hi: 0 }
+    }
+
+    fn add(&mut self, base: u64, removed: [u64; 8], lo: u64, hi: u64) {
+        self.bases[self.n] = base;
+        self.removed[self.n] = removed;
+        self.n += 1;
+        self.lo = self.lo.min(lo);
+        self.hi = self.hi.max(hi);
+    }
+}
+
 impl AddressSpace {
+    /// Other CPUs running this address space drop the gathered entries
+    /// (one shootdown of their span: a full flush there when it is wider
+    /// than the ceiling), then the entries are zeroed and their frames
+    /// released; `g` is empty after.
+    fn release_gathered(&mut self, g: &mut Gather, release: &mut dyn FnMut(Frame)) {
+        if g.n == 0 {
+            return;
+        }
+        crate::smp::shootdown_range(crate::smp::Why::UnmapRange, self.root_addr(), Some((g.lo, g.hi)));
+        for k in 0..g.n {
+            // the table is still there: unmap_range frees no table
+            let Ok(table) = self.leaf_table(g.bases[k]) else { continue };
+            // the removed entries only: the bitmap's set bits
+            for (w, word) in g.removed[k].iter_mut().enumerate() {
+                while *word != 0 {
+                    let i = w * 64 + word.trailing_zeros() as usize;
+                    *word &= *word - 1;
+                    let pa = table[i].addr().as_u64();
+                    table[i].set_unused();
+                    release(Frame::containing(pa));
+                }
+            }
+        }
+        // (the bitmaps are all zero again)
+        g.n = 0;
+        g.lo = u64::MAX;
+        g.hi = 0;
+    }
+
     fn is_active(&self) -> bool {
         super::paging::current_root() == self.root().start_address().as_u64()
     }
@@ -348,13 +406,15 @@ impl PageTable for AddressSpace {
         let end = end.min(USER_TOP) as u64;
         let mut va = start as u64 & !(PAGE_SIZE - 1);
         let mut active = self.is_active();
-        // which entries of one page table were removed: each keeps its
-        // frame's address with the present bit (and every other flag)
-        // cleared until the shootdown, then its frame is released and the
-        // entry zeroed (a 64-byte bitmap on the stack rather than the
-        // 4 KiB of addresses this once kept: unmap_range runs under exit,
-        // munmap and a failed fork's teardown, deep in the kernel stack)
-        let mut removed = [0u64; 8];
+        // Linux's mmu_gather: the removed entries of up to GATHER_TABLES
+        // page tables wait for one shootdown of their span, then their
+        // frames are released; each entry keeps its frame's address with
+        // the present bit (and every other flag) cleared until then (a
+        // bitmap per table on the stack, 576 bytes in all: unmap_range runs
+        // under exit, munmap and a failed fork's teardown, deep in the
+        // kernel stack). Page-table frames are not freed here.
+        let mut g = Gather::new();
+        let mut removed_here = 0usize;
         while va < end {
             let table = match self.leaf_table(va) {
                 Ok(t) => t,
@@ -366,6 +426,8 @@ impl PageTable for AddressSpace {
             let table_end = ((va >> 21) + 1) << 21;
             let stop = table_end.min(end);
             let (first, last) = (((va >> 12) & 511) as usize, (((stop - 1) >> 12) & 511) as usize);
+            let base = va & !0x1f_ffff;
+            let mut removed = [0u64; 8];
             let mut n = 0;
             // the present entries from `first` (`next_present`: eight
             // empty ones per step; `PageTable::iter_mut` is a map over
@@ -379,20 +441,13 @@ impl PageTable for AddressSpace {
                 // not present: the MMU ignores the rest of the entry
                 let pa = e.addr();
                 e.set_addr(pa, F::empty());
-                if active && n <= 8 {
-                    x86_64::instructions::tlb::flush(VirtAddr::new((va & !0x1f_ffff) | (i as u64) << 12));
+                if active && removed_here + n <= 8 {
+                    x86_64::instructions::tlb::flush(VirtAddr::new(base | (i as u64) << 12));
                 }
                 i = super::scan::next_present(table, i + 1, last + 1);
             }
-            if n > 0 {
-                // other CPUs running this address space drop the removed
-                // pages before their frames are released: one IPI per
-                // page table's worth of the range
-                let lo = (va & !0x1f_ffff) | (first as u64) << 12;
-                let hi = (va & !0x1f_ffff) | ((last as u64 + 1) << 12);
-                crate::smp::shootdown_range(crate::smp::Why::UnmapRange, self.root_addr(), Some((lo, hi)));
-            }
-            if active && n > 8 {
+            removed_here += n;
+            if active && removed_here > 8 {
                 // The first 8 were invalidated one by one. More: leave this
                 // table for the kernel's (one full flush, as a CR3 reload);
                 // the rest of the range then needs no flushing at all, and
@@ -403,19 +458,14 @@ impl PageTable for AddressSpace {
                 active = false;
             }
             if n > 0 {
-                // the removed entries only: the bitmap's set bits
-                for (w, word) in removed.iter_mut().enumerate() {
-                    while *word != 0 {
-                        let i = w * 64 + word.trailing_zeros() as usize;
-                        *word &= *word - 1;
-                        let pa = table[i].addr().as_u64();
-                        table[i].set_unused();
-                        release(Frame::containing(pa));
-                    }
+                if g.n == GATHER_TABLES {
+                    self.release_gathered(&mut g, release);
                 }
+                g.add(base, removed, base | (first as u64) << 12, base | ((last as u64 + 1) << 12));
             }
             va = table_end;
         }
+        self.release_gathered(&mut g, release);
     }
 
     fn new_empty(&self) -> Result<Self, NoMemory> {
