@@ -463,28 +463,40 @@ fn parent_for(list: &[Mount], ns: u64, target: &[u8]) -> u64 {
 
 /// Marks the mounts of the tree whose top is `list[top]` (itself and
 /// every mount below it, by parent ids, whatever their paths say).
+///
+/// O(n log n) in the namespace's mounts (a table of (parent id, index)
+/// sorted once, then the tree walked level by level by binary search):
+/// it runs under `MOUNTS` for every umount, move and pivot, and a user
+/// namespace may stack up to fs.mount-max mounts (review35: the pass per
+/// level made 4,000 stacked mounts cost 323 ms per umount). Both tables
+/// are bounded by fs.mount-max.
 fn subtree(list: &[Mount], top: usize) -> Vec<bool> {
     let ns = list[top].ns;
+    let top_id = list[top].id;
     let mut mark = alloc::vec![false; list.len()];
     mark[top] = true;
-    // one pass per level of the tree
-    loop {
-        let mut grew = false;
-        for i in 0..list.len() {
-            if !mark[i]
-                && list[i].ns == ns
-                && list[i].parent != 0
-                && list[i].id != list[top].id
-                && list.iter().enumerate().any(|(j, p)| mark[j] && p.id == list[i].parent)
-            {
+    let mut children: Vec<(u64, usize)> = list
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.ns == ns && m.parent != 0 && m.id != top_id)
+        .map(|(i, m)| (m.parent, i))
+        .collect();
+    children.sort_unstable();
+    let mut queue = alloc::vec![top];
+    while let Some(at) = queue.pop() {
+        let id = list[at].id;
+        let from = children.partition_point(|&(p, _)| p < id);
+        for &(p, i) in &children[from..] {
+            if p != id {
+                break;
+            }
+            if !mark[i] {
                 mark[i] = true;
-                grew = true;
+                queue.push(i);
             }
         }
-        if !grew {
-            return mark;
-        }
     }
+    mark
 }
 
 /// `path` with its leading `from` (an ancestor or itself) replaced by `to`.
@@ -692,6 +704,12 @@ pub fn remount(
     let me = &mounts.list[at];
     let was_ro = me.options.starts_with("ro");
     if me.locked && !ro && was_ro {
+        return Err(linux_abi::Errno::EPERM);
+    }
+    // can_change_locked_flags(): a mount copied into a less privileged
+    // namespace keeps its nosuid, nodev and noexec too
+    let locked_bits = vfs::MNT_NOSUID | vfs::MNT_NODEV | vfs::MNT_NOEXEC;
+    if me.locked && bind && me.flags & locked_bits & !extra != 0 {
         return Err(linux_abi::Errno::EPERM);
     }
     if bind {

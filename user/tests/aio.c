@@ -469,6 +469,27 @@ KT_CASE(poll_pipe_and_cancel) {
 }
 
 static volatile int alarms;
+/* A file without a wait queue (a regular file) is ready at once for
+ * what DEFAULT_POLLMASK has; for nothing of it (POLLPRI) the poll could
+ * never complete and io_submit says EINVAL (Linux's aio_poll). */
+KT_CASE(poll_regular_file) {
+    int fd = KT_SYS_OK(tmpfile_rw());
+    aio_context_t ctx = 0;
+    KT_SYS_RET(setup(8, &ctx), 0);
+    struct iocb a, *v[1] = {&a};
+    prep(&a, IOCB_CMD_POLL, fd, (void *)POLLPRI, 0, 0, 31);
+    KT_SYS_ERR(submit(ctx, 1, v), EINVAL);
+    prep(&a, IOCB_CMD_POLL, fd, (void *)(POLLIN | POLLPRI), 0, 0, 32);
+    KT_SYS_RET(submit(ctx, 1, v), 1);
+    struct io_event ev[1];
+    struct timespec zero = {0, 0};
+    KT_SYS_RET(getev(ctx, 1, 1, ev, &zero), 1);
+    KT_EQ(ev[0].data, 32);
+    KT_EQ(ev[0].res, POLLIN);
+    KT_SYS_RET(destroy(ctx), 0);
+    close(fd);
+}
+
 static void on_alarm(int s) {
     (void)s;
     alarms++;

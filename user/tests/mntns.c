@@ -465,7 +465,7 @@ static int locked_child(void) {
     char map[32];
     dirs();
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
-    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", MS_NOSUID | MS_NOEXEC, NULL) == 0);
     /* a copy of a copy keeps the mounts (the first copy's namespace,
      * which no process is in any more, is not reaped before) */
     KT_CHILD_CHECK(30, unshare(CLONE_NEWNS) == 0 && exists("/proc/self/setgroups") && mounted(DIR_A) == 1);
@@ -477,6 +477,11 @@ static int locked_child(void) {
     KT_CHILD_CHECK(6, put("/proc/self/uid_map", map) > 0 && put("/proc/self/gid_map", map) > 0);
     KT_CHILD_CHECK(7, mount(NULL, DIR_A, NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1 && errno == EPERM);
     KT_CHILD_CHECK(8, mount(NULL, DIR_A, NULL, MS_REMOUNT, NULL) == -1 && errno == EPERM);
+    /* its nosuid and noexec are locked too (can_change_locked_flags):
+     * a bind remount may keep them, not drop them */
+    KT_CHILD_CHECK(40, mount(NULL, DIR_A, NULL, MS_REMOUNT | MS_BIND, NULL) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(41, mount(NULL, DIR_A, NULL, MS_REMOUNT | MS_BIND | MS_NOEXEC, NULL) == -1 && errno == EPERM);
+    KT_CHILD_CHECK(42, mount(NULL, DIR_A, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC, NULL) == 0);
     /* its own tmpfs: read-only and back */
     KT_CHILD_CHECK(9, mount("none", DIR_B, "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(10, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);

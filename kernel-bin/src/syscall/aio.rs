@@ -239,8 +239,9 @@ impl Ctx {
 static WORK: AtomicBool = AtomicBool::new(false);
 static WORK_WQ: WaitQueue = WaitQueue::new();
 static THREAD: AtomicBool = AtomicBool::new(false);
-/// The AIO thread's task id (kernel tasks take ids above pid_max).
-const AIO_TASK_ID: u64 = 903;
+/// The AIO thread's task id (kernel tasks take ids above pid_max, 32768;
+/// inet's poll thread has 0x7fff_fff0).
+const AIO_TASK_ID: u64 = 0x7fff_ffe0;
 
 fn kick() {
     WORK.store(true, Ordering::SeqCst);
@@ -563,7 +564,13 @@ fn poll(
 ) -> Result<Finished> {
     let queue = crate::sched::queue_of(&*file);
     let Some(q) = queue else {
+        // nothing to wait on: ready now, or never (Linux's aio_poll: no
+        // mask and no queue leaves its `apt.error`, EINVAL, e.g. POLLPRI
+        // on a regular file)
         let mask = file.poll() & events;
+        if mask == 0 {
+            return Err(Errno::EINVAL);
+        }
         return Ok(Some((i64::from(mask), resfd)));
     };
     start_thread()?;
@@ -632,6 +639,10 @@ const BATCH: u32 = 16;
 /// head: the count, or `EFAULT` when the first copy faults.
 fn reap(t: &UThread, ctx: &Ctx, out: u64, max: u64) -> Result<u64> {
     let mut got = 0u64;
+    // rounds whose head another thread moved meanwhile (user space may
+    // write the ring's head): bounded, so a thread rewriting it in a loop
+    // cannot keep this one here
+    let mut lost = 0u32;
     while got < max {
         let want = (max - got).min(u64::from(BATCH)) as u32;
         let mut buf = [0u8; BATCH as usize * aio::ring::EVENT_LEN];
@@ -649,6 +660,11 @@ fn reap(t: &UThread, ctx: &Ctx, out: u64, max: u64) -> Result<u64> {
         let moved = ctx.state.lock().ring.consume(&*ctx.pages, head, n);
         if moved {
             got += u64::from(n);
+        } else {
+            lost += 1;
+            if lost >= 8 {
+                break;
+            }
         }
     }
     Ok(got)
