@@ -549,6 +549,15 @@ pub fn holder_of(ns: u64, abs: &[u8]) -> Option<u64> {
     Some(parent_for(&t.list, ns, abs)).filter(|&id| id != 0)
 }
 
+/// Whether the mount `id` of `ns` (with `parent`: the mount it hangs on)
+/// is shared, i.e. in a peer group (Linux's `IS_MNT_SHARED`).
+pub fn is_shared(ns: u64, id: u64, parent: bool) -> bool {
+    let t = MOUNTS.lock();
+    let Some(m) = t.list.iter().find(|m| m.ns == ns && m.id == id) else { return false };
+    let id = if parent { m.parent } else { id };
+    id != 0 && t.list.iter().any(|m| m.ns == ns && m.id == id && m.shared != 0)
+}
+
 /// What a mount of `ns` whose root is `root` is (the latest one): its
 /// id, the directory it covers (`None`: the namespace's root filesystem)
 /// and its mount point's path.

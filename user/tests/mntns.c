@@ -405,6 +405,12 @@ static int pivot_move_child(void) {
     KT_CHILD_CHECK(9, mkdir("/other", 0755) == 0 && mount("none", "/other", "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(10, syscall(SYS_pivot_root, "/new", "/other") == -1 && errno == EINVAL);
     KT_CHILD_CHECK(11, syscall(SYS_pivot_root, ".", ".") == -1 && errno == EBUSY);
+    /* nothing moves or pivots under a shared mount (propagation would
+     * copy it): new_root's parent mount shared, a moved mount's parent */
+    KT_CHILD_CHECK(30, mount(NULL, "/", NULL, MS_SHARED, NULL) == 0);
+    KT_CHILD_CHECK(31, syscall(SYS_pivot_root, "/new", "/new/old") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(32, mkdir("/mv", 0755) == 0 && mount("/other", "/mv", NULL, MS_MOVE, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(33, mount(NULL, "/", NULL, MS_PRIVATE, NULL) == 0);
     KT_CHILD_CHECK(12, syscall(SYS_pivot_root, "/new", "/new/old") == 0);
     KT_CHILD_CHECK(13, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
     KT_CHILD_CHECK(14, exists("/two") && exists("/old/one") && !exists("/one") && exists("/old/other"));

@@ -227,9 +227,15 @@ impl<'a> Ctx<'a> {
         self.view.get()
     }
 
-    /// The flags of the mount whose root is `root`, if it is one.
+    /// The flags of the mount whose root is `root`, if it is one. A
+    /// directory that is the root of several mounts (one directory bound
+    /// twice, read-only and read-write) gets the union of their flags: the
+    /// walk knows the directory, not which of the mounts it came through,
+    /// and failing closed keeps a read-only bind read-only whichever way
+    /// it is reached (a false `EROFS` through the read-write alias is the
+    /// price until walks carry their mount, as Linux's `struct path`).
     fn flags_of_root(&self, root: &Arc<Inode>) -> Option<u32> {
-        self.mounts.iter().find(|(r, _)| Arc::ptr_eq(r, root)).map(|(_, f)| *f)
+        self.mounts.iter().filter(|(r, _)| Arc::ptr_eq(r, root)).map(|(_, f)| *f).reduce(|a, b| a | b)
     }
 
     /// The flags of the nearest mount root at or above `start`.

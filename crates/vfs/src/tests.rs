@@ -568,6 +568,31 @@ fn per_mount_flags_follow_the_walk() {
 }
 
 #[test]
+fn a_directory_bound_twice_fails_closed() {
+    let (root, cred) = tree();
+    let init = Ctx::new(root.clone(), &cred);
+    for d in [&b"/src"[..], b"/rb", b"/rc"] {
+        init.mkdir(&root, d, 0o755).unwrap();
+    }
+    let src = init.lookup(&root, b"/src", true).unwrap();
+    init.bind_mount(&root, b"/rb", src.clone()).unwrap();
+    init.bind_mount(&root, b"/rc", src.clone()).unwrap();
+    // /rb read-only, /rc (the latest) read-write: a walk knows the
+    // directory, not the mount it came through, so both take the union
+    let ctx = Ctx::new(root.clone(), &cred).with_mount_flags(alloc::vec![
+        (src.clone(), 0),
+        (src.clone(), MNT_RDONLY),
+        (root.clone(), 0)
+    ]);
+    assert_eq!(err(ctx.mkdir(&root, b"/rb/d", 0o755)), Errno::EROFS);
+    assert_eq!(err(ctx.mkdir(&src, b"d", 0o755)), Errno::EROFS);
+    assert_eq!(err(ctx.mkdir(&root, b"/rc/d", 0o755)), Errno::EROFS);
+    assert_eq!(ctx.view_flags(), MNT_RDONLY);
+    // the root's own path to the directory is not a mount's root
+    ctx.mkdir(&root, b"/e", 0o755).unwrap();
+}
+
+#[test]
 fn mount_namespaces_keep_their_own_mounts() {
     let (root, cred) = tree();
     let init = Ctx::new(root.clone(), &cred);

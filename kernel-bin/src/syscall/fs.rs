@@ -1621,6 +1621,10 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
     if target.is_dir() != from.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    // do_move_mount(): a mount hanging on a shared mount does not move
+    if crate::fs::is_shared(ns, id, true) {
+        return Err(Errno::EINVAL);
+    }
     let abs = with_ctx(t, AT_FDCWD, |ctx, _| ctx.getcwd(target))?;
     let inside = from_target == b"/"
         || abs == from_target
@@ -1779,6 +1783,19 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
         crate::fs::mount_record(ns, inode)
             .map_or_else(|| crate::fs::holder_of(ns, abs) == Some(root_id), |r| r.0 == root_id)
     };
+    // Linux's first check: put_old's mount, new_root's parent mount or the
+    // root's parent mount shared (propagation would copy the pivot)
+    let mount_of = |inode: &Arc<Inode>, abs: &[u8]| {
+        crate::fs::mount_record(ns, inode).map(|r| r.0).or_else(|| crate::fs::holder_of(ns, abs))
+    };
+    let old_id = mount_of(&old, &old_abs);
+    let new_parent_shared = mount_of(&new, &new_abs).is_some_and(|id| crate::fs::is_shared(ns, id, true));
+    if old_id.is_some_and(|id| crate::fs::is_shared(ns, id, false))
+        || new_parent_shared
+        || crate::fs::is_shared(ns, root_id, true)
+    {
+        return Err(Errno::EINVAL);
+    }
     if in_root(&new, &new_abs) || in_root(&old, &old_abs) {
         return Err(Errno::EBUSY);
     }
