@@ -68,6 +68,8 @@ struct Timer {
     /// `sigev_notify` as given (for /proc/PID/timers).
     notify_raw: i32,
     signo: SigNum,
+    /// `sigev_signo` as given (SIGEV_NONE keeps any), for /proc/PID/timers.
+    signo_raw: i32,
     value: u64,
     /// The expiry (on the timer's clock); `None`: disarmed.
     expires: Option<u64>,
@@ -117,17 +119,10 @@ impl Table {
     }
     /// exec and exit: every timer goes (the id counter stays, as Linux's
     /// signal_struct).
-    fn clear(&mut self) -> alloc::vec::Vec<(i32, Notify)> {
-        let mut gone = alloc::vec::Vec::new();
-        let ids: alloc::vec::Vec<i32> = self.timers.keys().copied().collect();
-        for id in ids {
-            if let Some(t) = self.remove(id)
-                && t.queued.is_some()
-            {
-                gone.push((id, t.notify));
-            }
-        }
-        gone
+    fn clear(&mut self) {
+        CPU_TIMERS.fetch_sub(self.cpu, Ordering::Relaxed);
+        self.cpu = 0;
+        self.timers.clear();
     }
 }
 
@@ -238,8 +233,8 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
     })
     .ok_or(Errno::ESRCH)??;
     // good_sigevent()
-    let (notify, notify_raw, signo, value) = match ev {
-        None => (Notify::Process, SIGEV_SIGNAL, signal::SIGALRM, id as u64),
+    let (notify, notify_raw, signo, value, signo_raw) = match ev {
+        None => (Notify::Process, SIGEV_SIGNAL, signal::SIGALRM, id as u64, signal::SIGALRM.as_i32()),
         Some(e) => {
             let value = e[0];
             let signo = e[1] as u32 as i32;
@@ -247,13 +242,13 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
             let tid = e[2] as u32 as i32;
             let sig = || if signo > 0 { SigNum::new(signo).map_err(|_| Errno::EINVAL) } else { Err(Errno::EINVAL) };
             match how {
-                SIGEV_NONE => (Notify::None, how, signal::SIGALRM, value),
-                SIGEV_SIGNAL | SIGEV_THREAD => (Notify::Process, how, sig()?, value),
+                SIGEV_NONE => (Notify::None, how, signal::SIGALRM, value, signo),
+                SIGEV_SIGNAL | SIGEV_THREAD => (Notify::Process, how, sig()?, value, signo),
                 x if x == SIGEV_SIGNAL | SIGEV_THREAD_ID => {
                     if tid <= 0 || table().tgid(tid as Pid) != Some(t.pid) {
                         return Err(Errno::EINVAL);
                     }
-                    (Notify::Thread(tid as Pid), how, sig()?, value)
+                    (Notify::Thread(tid as Pid), how, sig()?, value, signo)
                 }
                 _ => return Err(Errno::EINVAL),
             }
@@ -276,6 +271,7 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
         notify,
         notify_raw,
         signo,
+        signo_raw,
         value,
         expires: None,
         interval: 0,
@@ -394,33 +390,17 @@ pub fn timer_getoverrun(t: &mut UThread, id: i32) -> SysResult {
     Ok(clamp_overrun(v) as isize)
 }
 
-/// Takes a deleted timer's queued signal off its queue.
-fn unqueue(pid: Pid, id: i32, notify: Notify) {
-    match notify {
-        Notify::Thread(tid) => {
-            table().with_thread(tid, |th| th.signals_mut().pending_mut().remove_timer(id));
-        }
-        _ => {
-            table().with_process(pid, |p| p.pending_mut().remove_timer(id));
-        }
-    }
-}
-
 /// timer_delete(2).
 pub fn timer_delete(t: &mut UThread, id: i32) -> SysResult {
-    let x = with(t.pid, |tb| tb.remove(id)).flatten().ok_or(Errno::EINVAL)?;
-    if x.queued.is_some() {
-        unqueue(t.pid, id, x.notify);
-    }
+    // a queued signal stays queued (Linux 6.1's sigqueue_free() leaves it
+    // on the list; it is delivered as it was queued)
+    with(t.pid, |tb| tb.remove(id)).flatten().ok_or(Errno::EINVAL)?;
     Ok(0)
 }
 
 /// exec and exit: the process's timers are deleted.
 pub fn delete_all(pid: Pid) {
-    let gone = with(pid, Table::clear).unwrap_or_default();
-    for (id, n) in gone {
-        unqueue(pid, id, n);
-    }
+    with(pid, Table::clear);
 }
 
 /// A signal was taken from a queue of process `p`: a timer's gets its
@@ -588,12 +568,13 @@ pub fn check_cpu(pid: Pid) {
     }
 }
 
-/// /proc/PID/timers: Linux's show_timer() lines.
+/// /proc/PID/timers: Linux's show_timer() lines, newest first (its list
+/// takes each new timer at the head).
 pub fn proc_timers(pid: Pid) -> alloc::string::String {
     use core::fmt::Write;
     let mut s = alloc::string::String::new();
     with(pid, |tb| {
-        for (id, x) in &tb.timers {
+        for (id, x) in tb.timers.iter().rev() {
             let how = match x.notify_raw {
                 SIGEV_NONE => "none",
                 SIGEV_THREAD => "thread",
@@ -606,7 +587,7 @@ pub fn proc_timers(pid: Pid) -> alloc::string::String {
             let _ = write!(
                 s,
                 "ID: {id}\nsignal: {}/{:016x}\nnotify: {how}/{}.{}\nClockID: {}\n",
-                x.signo.as_i32(),
+                x.signo_raw,
                 x.value,
                 target.0,
                 target.1,

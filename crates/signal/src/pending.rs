@@ -212,25 +212,6 @@ impl PendingQueue {
         self.entries.retain(|e| !set.contains(e.info.signo));
     }
 
-    /// Removes the queued `SI_TIMER` siginfo of POSIX timer `id`, if any
-    /// (Linux's timer_delete() taking the timer's preallocated sigqueue
-    /// off the list); the signal stays pending while another instance is
-    /// queued. Returns whether one was removed.
-    pub fn remove_timer(&mut self, id: i32) -> bool {
-        let is_it = |e: &Entry| {
-            e.info.code == code::SI_TIMER
-                && matches!(e.info.fields, crate::siginfo::SigFields::Timer { tid, .. } if tid == id)
-        };
-        let Some(i) = self.entries.iter().position(is_it) else { return false };
-        let Some(gone) = self.entries.remove(i) else { return false };
-        let sig = gone.info.signo;
-        if !self.entries.iter().any(|e| e.info.signo == sig) {
-            self.set.remove(sig);
-        }
-        self.epoch.bump();
-        true
-    }
-
     /// Discards everything.
     pub fn clear(&mut self) {
         self.discard(SigSet::FULL);
@@ -245,28 +226,6 @@ mod tests {
 
     fn rt(n: u32) -> SigNum {
         SigNum::new(SIGRTMIN.as_i32() + n as i32).unwrap()
-    }
-
-    #[test]
-    fn remove_timer_takes_only_that_timer() {
-        // timer_delete(2) of a timer whose signal is queued: its siginfo
-        // goes, another timer's (same signal) stays, the set follows.
-        let acct = SigQueueAccount::new();
-        let mut q = PendingQueue::new();
-        let s = rt(1);
-        assert_eq!(q.enqueue(SigInfo::timer(s, 0, 0, 5), &acct, 100), Ok(Enqueued::Queued));
-        assert_eq!(q.enqueue(SigInfo::timer(s, 1, 0, 6), &acct, 100), Ok(Enqueued::Queued));
-        assert!(q.remove_timer(0));
-        assert!(!q.remove_timer(0));
-        assert_eq!(acct.queued(), 1);
-        assert!(q.pending().contains(s));
-        assert!(q.remove_timer(1));
-        assert!(!q.pending().contains(s));
-        assert_eq!(acct.queued(), 0);
-        // a sigqueue(3) with the same value is no timer's
-        assert_eq!(q.enqueue(SigInfo::queue(s, 0, 0, 0), &acct, 100), Ok(Enqueued::Queued));
-        assert!(!q.remove_timer(0));
-        assert_eq!(q.count(s), 1);
     }
 
     #[test]
