@@ -240,7 +240,8 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
             let signo = e[1] as u32 as i32;
             let how = (e[1] >> 32) as u32 as i32;
             let tid = e[2] as u32 as i32;
-            let sig = || if signo > 0 { SigNum::new(signo).map_err(|_| Errno::EINVAL) } else { Err(Errno::EINVAL) };
+            let sig =
+                || if signo > 0 { SigNum::new(signo).map_err(|_| Errno::EINVAL) } else { Err(Errno::EINVAL) };
             match how {
                 SIGEV_NONE => (Notify::None, how, signal::SIGALRM, value, signo),
                 SIGEV_SIGNAL | SIGEV_THREAD => (Notify::Process, how, sig()?, value, signo),
@@ -587,11 +588,7 @@ pub fn proc_timers(pid: Pid) -> alloc::string::String {
             let _ = write!(
                 s,
                 "ID: {id}\nsignal: {}/{:016x}\nnotify: {how}/{}.{}\nClockID: {}\n",
-                x.signo_raw,
-                x.value,
-                target.0,
-                target.1,
-                x.clock_id
+                x.signo_raw, x.value, target.0, target.1, x.clock_id
             );
         }
     });
