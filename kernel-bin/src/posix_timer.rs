@@ -39,6 +39,13 @@ const DELAYTIMER_MAX: i64 = i32::MAX as i64;
 const KTIME_MAX: u64 = i64::MAX as u64;
 /// `CAP_WAKE_ALARM`.
 const CAP_WAKE_ALARM: u32 = 35;
+/// At most this many timers per process (and at most its
+/// RLIMIT_SIGPENDING): the expiry scan walks a process's table under the
+/// process-table lock, so its length is bounded.
+const MAX_TIMERS: u64 = 4096;
+/// At most this many expiries of one process per scan; the rest stay due
+/// and the next tick's scan takes them.
+const FIRE_BUDGET: usize = 32;
 
 /// What a timer measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,7 +223,7 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
         }
     };
     let limit = table().with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Sigpending));
-    let limit = limit.ok_or(Errno::ESRCH)?.min(1 << 16) as usize;
+    let limit = limit.ok_or(Errno::ESRCH)?.min(MAX_TIMERS) as usize;
     // posix_timer_add(): the next free id (it is used up even if the
     // create fails below)
     let id = with(t.pid, |tb| {
@@ -524,8 +531,8 @@ fn send(pid: Pid, id: i32, notify: Notify, info: SigInfo) {
 /// Fires the due wall-clock timers of `pid` (itimer's scan); returns the
 /// earliest expiry still armed, on the boot clock.
 pub fn fire_due(pid: Pid) -> u64 {
-    // bounded: each round disarms one timer
-    let mut budget = with(pid, |tb| tb.timers.len()).unwrap_or(0);
+    // bounded: each round disarms one timer; at most FIRE_BUDGET a scan
+    let mut budget = with(pid, |tb| tb.timers.len()).unwrap_or(0).min(FIRE_BUDGET);
     while budget > 0 {
         budget -= 1;
         let Some((id, n, info)) = take_due(pid, None) else { break };
@@ -561,7 +568,7 @@ pub fn check_cpu(pid: Pid) {
         return;
     }
     let c = table().cpu_times(pid).unwrap_or_default();
-    let mut budget = 64;
+    let mut budget = FIRE_BUDGET;
     while budget > 0 {
         budget -= 1;
         let Some((id, n, info)) = take_due(pid, Some((c.total_ns(), c.user_ns))) else { break };

@@ -275,4 +275,22 @@ KT_CASE(proc_pid_timers) {
     KT_EQ(kt_in_child(proc_child), 0);
 }
 
+/* each timer counts against RLIMIT_SIGPENDING: EAGAIN past it, no id used */
+static int limit_child(void) {
+    struct rlimit rl = {3, 3};
+    KT_CHILD_CHECK(1, setrlimit(RLIMIT_SIGPENDING, &rl) == 0);
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    int id = -1;
+    for (int i = 0; i < 3; i++)
+        KT_CHILD_CHECK(2, tcreate(CLOCK_MONOTONIC, &none, &id) == 0 && id == i);
+    KT_CHILD_CHECK(3, tcreate(CLOCK_MONOTONIC, &none, &id) == -1 && errno == EAGAIN);
+    KT_CHILD_CHECK(4, tdel(1) == 0);
+    KT_CHILD_CHECK(5, tcreate(CLOCK_MONOTONIC, &none, &id) == 0 && id == 3);
+    return 0;
+}
+
+KT_CASE(rlimit_sigpending_caps_timers) {
+    KT_EQ(kt_in_child(limit_child), 0);
+}
+
 KT_MAIN()
