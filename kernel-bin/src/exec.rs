@@ -493,6 +493,8 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     crate::locks::exec_closed(t.pid, cloexec);
     // the old address space's AIO contexts end with it (exit_aio)
     crate::syscall::aio::exit_aio(t.pid);
+    // and its POSIX timers (exit_itimers())
+    crate::posix_timer::delete_all(t.pid);
     t.tid = tid;
     let old = t.vm.clone();
     t.refresh();

@@ -127,11 +127,19 @@ pub fn check() {
         if fire == Some(true) {
             let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGALRM), &Hooks);
         }
+        NEXT_DUE.fetch_min(crate::posix_timer::fire_due(pid), Ordering::SeqCst);
     }
+}
+
+/// A POSIX timer is armed to expire at `deadline_ns` (boot clock): the
+/// scan of [`check`] looks at the processes then.
+pub fn note_due(deadline_ns: u64) {
+    NEXT_DUE.fetch_min(deadline_ns, Ordering::SeqCst);
 }
 
 /// Forgets the timers of a process that is gone.
 pub fn forget(pid: Pid) {
+    crate::posix_timer::delete_all(pid);
     timers(pid, |t| {
         t.real = None;
         t.set_cpu(1, None);
@@ -288,6 +296,7 @@ fn check_rlimit_rttime(pid: Pid) {
 pub fn check_cpu(pid: Pid) {
     check_rlimit_rttime(pid);
     check_rlimit_cpu(pid);
+    crate::posix_timer::check_cpu(pid);
     if CPU_ARMED.load(Ordering::Relaxed) == 0 {
         return;
     }

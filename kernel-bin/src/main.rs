@@ -60,6 +60,8 @@ mod pidfd;
 #[cfg(target_os = "none")]
 mod pipe;
 #[cfg(target_os = "none")]
+mod posix_timer;
+#[cfg(target_os = "none")]
 mod proc;
 #[cfg(target_os = "none")]
 mod procfs;

@@ -101,6 +101,9 @@ pub struct ProcessExt {
     pub info: crate::procfs::Info,
     /// Its interval timers (a fork's are disarmed; exec keeps them).
     pub timers: crate::itimer::Timers,
+    /// Its POSIX timers (a fork's child has none; exec and exit delete
+    /// them).
+    pub posix_timers: crate::posix_timer::Table,
     /// The queue of its signalfd readers and pollers (made by the first).
     pub signalfd_wq: Option<Arc<WaitQueue>>,
     /// The identity its pidfds hold (made by the first; `crate::pidfd`).

@@ -271,6 +271,7 @@ const PROC_FILES: &[&str] = &[
     "setgroups",
     "loginuid",
     "sessionid",
+    "timers",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 /// The files of /proc/sysvipc (message queues and semaphores are not
@@ -1754,6 +1755,8 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             )
             .into_bytes()
         }
+        // proc_timers_show(): the process's POSIX timers
+        "timers" => crate::posix_timer::proc_timers(pid).into_bytes(),
         "limits" => {
             let l = table().with_process(pid, |p| p.rlimits().values()).ok_or(Errno::ESRCH)?;
             let all: Vec<(u64, u64)> = l.iter().map(|v| (v.cur, v.max)).collect();

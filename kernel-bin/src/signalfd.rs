@@ -65,7 +65,13 @@ fn has_pending(tid: Pid, pid: Pid, mask: SigSet) -> bool {
 /// Takes thread `tid`'s next signal of `mask`, thread queue first.
 fn dequeue(tid: Pid, pid: Pid, mask: SigSet) -> Option<SigInfo> {
     table()
-        .with_thread_process(tid, pid, |th, p| th.signals_mut().dequeue_waited(p.pending_mut(), mask))
+        .with_thread_process(tid, pid, |th, p| {
+            let mut info = th.signals_mut().dequeue_waited(p.pending_mut(), mask);
+            if let Some(i) = &mut info {
+                crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i);
+            }
+            info
+        })
         .flatten()
 }
 

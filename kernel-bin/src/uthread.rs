@@ -617,7 +617,11 @@ fn dequeue(t: &UThread) -> Dequeued {
             if trap {
                 return Dequeued::TrapDue;
             }
-            th.signals_mut().dequeue(p.pending_mut()).map_or(Dequeued::Nothing, Dequeued::Signal)
+            let mut info = th.signals_mut().dequeue(p.pending_mut());
+            if let Some(i) = &mut info {
+                crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i);
+            }
+            info.map_or(Dequeued::Nothing, Dequeued::Signal)
         })
         .unwrap_or(Dequeued::Nothing)
 }
