@@ -207,6 +207,24 @@ impl Gather {
     }
 }
 
+/// Zeroes the entries of `table` whose bits `removed` has set (after their
+/// shootdown) and releases their frames; the bitmap is all zero after.
+fn release_bits(
+    table: &mut x86_64::structures::paging::PageTable,
+    removed: &mut [u64; 8],
+    release: &mut dyn FnMut(Frame),
+) {
+    for (w, word) in removed.iter_mut().enumerate() {
+        while *word != 0 {
+            let i = w * 64 + word.trailing_zeros() as usize;
+            *word &= *word - 1;
+            let pa = table[i].addr().as_u64();
+            table[i].set_unused();
+            release(Frame::containing(pa));
+        }
+    }
+}
+
 impl AddressSpace {
     /// Other CPUs running this address space drop the gathered entries
     /// (one shootdown of their span: a full flush there when it is wider
@@ -220,16 +238,7 @@ impl AddressSpace {
         for k in 0..g.n {
             // the table is still there: unmap_range frees no table
             let Ok(table) = self.leaf_table(g.bases[k]) else { continue };
-            // the removed entries only: the bitmap's set bits
-            for (w, word) in g.removed[k].iter_mut().enumerate() {
-                while *word != 0 {
-                    let i = w * 64 + word.trailing_zeros() as usize;
-                    *word &= *word - 1;
-                    let pa = table[i].addr().as_u64();
-                    table[i].set_unused();
-                    release(Frame::containing(pa));
-                }
-            }
+            release_bits(table, &mut g.removed[k], release);
         }
         // (the bitmaps are all zero again)
         g.n = 0;
@@ -413,7 +422,7 @@ impl PageTable for AddressSpace {
         // bitmap per table on the stack, 576 bytes in all: unmap_range runs
         // under exit, munmap and a failed fork's teardown, deep in the
         // kernel stack). Page-table frames are not freed here.
-        let mut g = Gather::new();
+        let mut g: Option<Gather> = None;
         let mut removed_here = 0usize;
         while va < end {
             let table = match self.leaf_table(va) {
@@ -427,6 +436,9 @@ impl PageTable for AddressSpace {
             let stop = table_end.min(end);
             let (first, last) = (((va >> 12) & 511) as usize, (((stop - 1) >> 12) & 511) as usize);
             let base = va & !0x1f_ffff;
+            // a range within this one table (most munmaps): its shootdown
+            // and release here, without the gather's bitmaps and second walk
+            let single = g.is_none() && stop == end;
             let mut removed = [0u64; 8];
             let mut n = 0;
             // the present entries from `first` (`next_present`: eight
@@ -457,15 +469,22 @@ impl PageTable for AddressSpace {
                 self.stale = Default::default();
                 active = false;
             }
-            if n > 0 {
+            let (lo, hi) = (base | (first as u64) << 12, base | ((last as u64 + 1) << 12));
+            if n > 0 && single {
+                crate::smp::shootdown_range(crate::smp::Why::UnmapRange, self.root_addr(), Some((lo, hi)));
+                release_bits(table, &mut removed, release);
+            } else if n > 0 {
+                let g = g.get_or_insert_with(Gather::new);
                 if g.n == GATHER_TABLES {
-                    self.release_gathered(&mut g, release);
+                    self.release_gathered(g, release);
                 }
-                g.add(base, removed, base | (first as u64) << 12, base | ((last as u64 + 1) << 12));
+                g.add(base, removed, lo, hi);
             }
             va = table_end;
         }
-        self.release_gathered(&mut g, release);
+        if let Some(g) = g.as_mut() {
+            self.release_gathered(g, release);
+        }
     }
 
     fn new_empty(&self) -> Result<Self, NoMemory> {
