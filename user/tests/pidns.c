@@ -11,6 +11,8 @@
 #include <sched.h>
 #include <dirent.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <fcntl.h>
 
 static int get(const char *path, char *buf, int size) {
     int fd = open(path, O_RDONLY);
@@ -319,3 +321,136 @@ KT_CASE(nested_nspid_and_proc_mount) {
 }
 
 KT_MAIN()
+
+/* Send one byte on `fd` with SCM_CREDENTIALS claiming `pid`. */
+static int send_creds(int fd, pid_t pid) {
+    char c = 'x';
+    struct iovec iov = {&c, 1};
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(struct ucred))];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.b;
+    m.msg_controllen = sizeof u.b;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_CREDENTIALS;
+    h->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+    struct ucred cr = {pid, getuid(), getgid()};
+    memcpy(CMSG_DATA(h), &cr, sizeof cr);
+    return (int)sendmsg(fd, &m, 0);
+}
+
+/* Receive one byte on `fd`: the SCM_CREDENTIALS pid, or -1000. */
+static int recv_creds_pid(int fd) {
+    char c;
+    struct iovec iov = {&c, 1};
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(struct ucred))];
+    } u;
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.b;
+    m.msg_controllen = sizeof u.b;
+    if (recvmsg(fd, &m, 0) != 1) return -1000;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    if (!h || h->cmsg_type != SCM_CREDENTIALS) return -1000;
+    struct ucred cr;
+    memcpy(&cr, CMSG_DATA(h), sizeof cr);
+    return cr.pid;
+}
+
+static int peer_pid(int fd) {
+    struct ucred cr;
+    socklen_t l = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) != 0) return -1000;
+    return cr.pid;
+}
+
+static int getlk_pid(int fd, off_t start) {
+    struct flock fl = {0};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = start;
+    fl.l_len = 10;
+    if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type != F_WRLCK) return -1000;
+    return fl.l_pid;
+}
+
+static int owner_ex_pid(int fd) {
+    struct f_owner_ex o = {0};
+    if (fcntl(fd, F_GETOWN_EX, &o) != 0 || o.type != F_OWNER_PID) return -1000;
+    return o.pid;
+}
+
+/* Pids handed across the boundary: SO_PEERCRED, SCM_CREDENTIALS (sent
+ * and received), F_SETOWN/F_GETOWN(_EX) and F_GETLK's l_pid, each the
+ * number of the caller's namespace, 0 for a process it does not see. */
+KT_CASE(pids_of_sockets_owners_and_locks) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        int sv[2], one = 1, p[2], q[2];
+        if (unshare(CLONE_NEWPID) != 0) _exit(1);
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || pipe(p) != 0 || pipe(q) != 0) _exit(2);
+        if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) _exit(2);
+        if (setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) _exit(2);
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/pidns_lk.%d", getpid());
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) _exit(3);
+        unlink(path);
+        struct flock fl = {0};
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        fl.l_start = 0;
+        fl.l_len = 10;
+        if (fcntl(fd, F_SETLK, &fl) != 0) _exit(4);
+        if (fcntl(sv[0], F_SETOWN, getpid()) != 0) _exit(5);
+        if (send_creds(sv[0], getpid()) != 1) _exit(6);
+        pid_t g = fork();
+        if (g == 0) {
+            close(p[0]);
+            close(q[1]);
+            int r = 0;
+            if (peer_pid(sv[1]) != 0) r = 20;
+            else if (fcntl(sv[0], F_GETOWN) != 0) r = 21;
+            else if (owner_ex_pid(sv[0]) != 0) r = 22;
+            else if (fcntl(sv[1], F_SETOWN, 1) != 0 || fcntl(sv[1], F_GETOWN) != 1) r = 23;
+            else if (fcntl(sv[1], F_SETOWN, 2) != -1 || errno != ESRCH) r = 24;
+            else if (getlk_pid(fd, 0) != 0) r = 25;
+            else if (recv_creds_pid(sv[1]) != 0) r = 26;
+            else if (send_creds(sv[1], 2) != -1 || errno != ESRCH) r = 27;
+            else if (send_creds(sv[1], 1) != 1) r = 28;
+            if (r == 0) {
+                fl.l_start = 20;
+                if (fcntl(fd, F_SETLK, &fl) != 0) r = 29;
+            }
+            char v = (char)r;
+            if (write(p[1], &v, 1) != 1) _exit(1);
+            (void)read(q[0], &v, 1); /* until the parent has looked */
+            _exit(0);
+        }
+        close(p[1]);
+        close(q[0]);
+        char v = 1;
+        if (g <= 1 || read(p[0], &v, 1) != 1) _exit(7);
+        if (v != 0) _exit(v);
+        int r = 0;
+        if (fcntl(sv[1], F_GETOWN) != g) r = 30;
+        else if (owner_ex_pid(sv[1]) != g) r = 31;
+        else if (getlk_pid(fd, 20) != g) r = 32;
+        else if (recv_creds_pid(sv[0]) != g) r = 33;
+        else if (peer_pid(sv[0]) != getpid()) r = 34;
+        close(q[1]);
+        int st;
+        if (waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(r ? r : 35);
+        _exit(r);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
