@@ -285,7 +285,9 @@ pub fn pidfd_open(t: &mut UThread, pid: i32, flags: u32) -> SysResult {
     if flags & !PIDFD_NONBLOCK != 0 || pid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let file: Arc<dyn File> = Arc::new(PidFd::new(pid as Pid, flags)?);
+    // find_get_pid: a number of the caller's PID namespace
+    let pid = table().pid_from(t.tid, pid as Pid).ok_or(Errno::ESRCH)?;
+    let file: Arc<dyn File> = Arc::new(PidFd::new(pid, flags)?);
     crate::eventfd::install(t, file, true)
 }
 

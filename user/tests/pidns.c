@@ -13,6 +13,10 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 static int get(const char *path, char *buf, int size) {
     int fd = open(path, O_RDONLY);
@@ -452,5 +456,59 @@ KT_CASE(pids_of_sockets_owners_and_locks) {
         if (waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(r ? r : 35);
         _exit(r);
     }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* Inside a namespace (as its init): the scheduling calls, priorities,
+ * rt_sigqueueinfo/rt_tgsigqueueinfo and pidfd_open take the namespace's
+ * numbers (3 is none of its processes: ESRCH). */
+static int by_number_body(void) {
+    pid_t h = fork();
+    if (h == 0) {
+        pause();
+        _exit(0);
+    }
+    if (h != 2) return 1;
+    unsigned long mask = 0;
+    struct sched_param sp = {0};
+    struct timespec ts;
+    char attr[56] = {0};
+    if (syscall(SYS_sched_getscheduler, 2) != 0) return 2;
+    if (syscall(SYS_sched_getscheduler, 3) != -1 || errno != ESRCH) return 3;
+    if (syscall(SYS_sched_getparam, 2, &sp) != 0 || syscall(SYS_sched_setparam, 2, &sp) != 0) return 4;
+    if (syscall(SYS_sched_getparam, 3, &sp) != -1 || errno != ESRCH) return 5;
+    if (syscall(SYS_sched_setscheduler, 2, SCHED_OTHER, &sp) != 0) return 6;
+    if (syscall(SYS_sched_rr_get_interval, 2, &ts) != 0) return 7;
+    if (syscall(SYS_sched_rr_get_interval, 3, &ts) != -1 || errno != ESRCH) return 8;
+    if (syscall(SYS_sched_getattr, 2, attr, sizeof attr, 0) != 0) return 9;
+    if (syscall(SYS_sched_getattr, 3, attr, sizeof attr, 0) != -1 || errno != ESRCH) return 10;
+    if (syscall(SYS_sched_getaffinity, 2, sizeof mask, &mask) != 8 || mask == 0) return 11;
+    if (syscall(SYS_sched_getaffinity, 3, sizeof mask, &mask) != -1 || errno != ESRCH) return 12;
+    if (syscall(SYS_sched_setaffinity, 2, sizeof mask, &mask) != 0) return 13;
+    if (syscall(SYS_sched_setaffinity, 3, sizeof mask, &mask) != -1 || errno != ESRCH) return 14;
+    if (syscall(SYS_setpriority, PRIO_PROCESS, 2, 7) != 0) return 15;
+    if (syscall(SYS_getpriority, PRIO_PROCESS, 2) != 20 - 7) return 16;
+    if (syscall(SYS_getpriority, PRIO_PROCESS, 3) != -1 || errno != ESRCH) return 17;
+    if (syscall(SYS_setpriority, PRIO_PROCESS, 3, 7) != -1 || errno != ESRCH) return 18;
+    int fd = (int)syscall(SYS_pidfd_open, 2, 0);
+    if (fd < 0) return 19;
+    if (syscall(SYS_pidfd_open, 3, 0) != -1 || errno != ESRCH) return 20;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGTERM;
+    si.si_code = SI_QUEUE;
+    if (syscall(SYS_rt_sigqueueinfo, 3, SIGTERM, &si) != -1 || errno != ESRCH) return 21;
+    if (syscall(SYS_rt_tgsigqueueinfo, 2, 3, SIGTERM, &si) != -1 || errno != ESRCH) return 22;
+    if (syscall(SYS_rt_tgsigqueueinfo, 2, 2, SIGTERM, &si) != 0) return 23;
+    memset(&si, 0, sizeof si);
+    if (syscall(SYS_waitid, P_PIDFD, fd, &si, WEXITED, 0) != 0) return 24;
+    if (si.si_pid != 2 || si.si_code != CLD_KILLED || si.si_status != SIGTERM) return 25;
+    return 0;
+}
+
+KT_CASE(scheduling_signals_and_pidfd_by_number) {
+    pid_t c = clone_newpid();
+    if (c == 0) _exit(by_number_body());
+    KT_TRUE(c > 1, "clone gave %d", c);
     KT_WAIT_STATUS(c, kt_exited(0));
 }
