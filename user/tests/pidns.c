@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -509,6 +510,56 @@ static int by_number_body(void) {
 KT_CASE(scheduling_signals_and_pidfd_by_number) {
     pid_t c = clone_newpid();
     if (c == 0) _exit(by_number_body());
+    KT_TRUE(c > 1, "clone gave %d", c);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* A terminal's process group and session as the namespace numbers them:
+ * its init makes a session, a pty its controlling terminal, a child's
+ * group the foreground (3 is no group: ESRCH). */
+static int tty_body(void) {
+    if (setsid() != 1) return 1;
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) return 2;
+    char *name = ptsname(m);
+    if (!name) return 3;
+    int s = open(name, O_RDWR);
+    if (s < 0) return 4;
+    pid_t v = 0;
+    if (ioctl(s, TIOCGSID, &v) != 0 || v != 1) return 5;
+    if (ioctl(s, TIOCGPGRP, &v) != 0 || v != 1) return 6;
+    if (ioctl(m, TIOCGPGRP, &v) != 0 || v != 1) return 7;
+    int p[2];
+    if (pipe(p) != 0) return 8;
+    pid_t h = fork();
+    if (h == 0) {
+        close(p[1]);
+        setpgid(0, 0);
+        char x;
+        (void)read(p[0], &x, 1);
+        _exit(0);
+    }
+    close(p[0]);
+    if (h != 2 || setpgid(h, h) != 0) return 9;
+    v = 2;
+    if (ioctl(s, TIOCSPGRP, &v) != 0) return 10;
+    v = 0;
+    if (ioctl(s, TIOCGPGRP, &v) != 0 || v != 2) return 11;
+    /* (init, now in the background, ignores SIGTTOU: no restart) */
+    signal(SIGTTOU, SIG_IGN);
+    v = 3;
+    if (ioctl(s, TIOCSPGRP, &v) != -1 || errno != ESRCH) return 12;
+    v = 1;
+    if (ioctl(s, TIOCSPGRP, &v) != 0) return 13;
+    close(p[1]);
+    int st;
+    if (waitpid(h, &st, 0) != 2) return 14;
+    return 0;
+}
+
+KT_CASE(tty_pgrp_and_session_by_number) {
+    pid_t c = clone_newpid();
+    if (c == 0) _exit(tty_body());
     KT_TRUE(c > 1, "clone gave %d", c);
     KT_WAIT_STATUS(c, kt_exited(0));
 }
