@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -560,6 +561,53 @@ static int tty_body(void) {
 KT_CASE(tty_pgrp_and_session_by_number) {
     pid_t c = clone_newpid();
     if (c == 0) _exit(tty_body());
+    KT_TRUE(c > 1, "clone gave %d", c);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* The parent-death signal's si_pid is the dead parent's number in the
+ * child's namespace. */
+static int pdeath_body(void) {
+    int p[2], r[2];
+    if (pipe(p) != 0 || pipe(r) != 0) return 1;
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_usr1;
+    sa.sa_flags = SA_SIGINFO;
+    if (sigaction(SIGUSR1, &sa, NULL) != 0) return 2;
+    sigset_t m, old;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &m, &old);
+    pid_t h = fork();
+    if (h == 0) {
+        pid_t k = fork();
+        if (k == 0) {
+            got_pid = -1;
+            if (prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0) _exit(1);
+            char x = 'k';
+            if (write(p[1], &x, 1) != 1) _exit(1);
+            sigsuspend(&old);
+            int v = got_pid;
+            if (write(r[1], &v, sizeof v) != sizeof v) _exit(1);
+            _exit(0);
+        }
+        char x;
+        if (k != 3 || read(p[0], &x, 1) != 1) _exit(1);
+        _exit(0);
+    }
+    if (h != 2) return 3;
+    int st;
+    if (waitpid(h, &st, 0) != 2 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 4;
+    int v = 0;
+    if (read(r[0], &v, sizeof v) != sizeof v) return 5;
+    if (v != 2) return 6;
+    if (waitpid(3, &st, 0) != 3 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 7;
+    return 0;
+}
+
+KT_CASE(pdeath_signal_si_pid) {
+    pid_t c = clone_newpid();
+    if (c == 0) _exit(pdeath_body());
     KT_TRUE(c > 1, "clone gave %d", c);
     KT_WAIT_STATUS(c, kt_exited(0));
 }
