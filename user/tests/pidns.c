@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -608,6 +609,44 @@ static int pdeath_body(void) {
 KT_CASE(pdeath_signal_si_pid) {
     pid_t c = clone_newpid();
     if (c == 0) _exit(pdeath_body());
+    KT_TRUE(c > 1, "clone gave %d", c);
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+/* ptrace from a namespace's init: its pid arguments and
+ * PTRACE_GETEVENTMSG's new pid are the namespace's numbers. */
+static int ptrace_body(void) {
+    pid_t h = fork();
+    if (h == 0) {
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) _exit(1);
+        raise(SIGSTOP);
+        pid_t k = fork();
+        if (k == 0) {
+            pause();
+            _exit(0);
+        }
+        pause();
+        _exit(0);
+    }
+    int st;
+    if (h != 2 || waitpid(2, &st, 0) != 2 || !WIFSTOPPED(st)) return 1;
+    if (ptrace(PTRACE_SETOPTIONS, 2, 0, PTRACE_O_TRACEFORK) != 0) return 2;
+    if (ptrace(PTRACE_SETOPTIONS, 3, 0, PTRACE_O_TRACEFORK) != -1 || errno != ESRCH) return 3;
+    if (ptrace(PTRACE_CONT, 2, 0, 0) != 0) return 4;
+    if (waitpid(2, &st, 0) != 2 || !WIFSTOPPED(st) || (st >> 8) != (SIGTRAP | (PTRACE_EVENT_FORK << 8))) return 5;
+    unsigned long msg = 0;
+    if (ptrace(PTRACE_GETEVENTMSG, 2, 0, &msg) != 0 || msg != 3) return 6;
+    if (waitpid(3, &st, __WALL) != 3 || !WIFSTOPPED(st)) return 7;
+    kill(3, SIGKILL);
+    kill(2, SIGKILL);
+    if (waitpid(3, &st, __WALL) != 3) return 8;
+    if (waitpid(2, &st, __WALL) != 2) return 9;
+    return 0;
+}
+
+KT_CASE(ptrace_by_number_and_fork_event) {
+    pid_t c = clone_newpid();
+    if (c == 0) _exit(ptrace_body());
     KT_TRUE(c > 1, "clone gave %d", c);
     KT_WAIT_STATUS(c, kt_exited(0));
 }
