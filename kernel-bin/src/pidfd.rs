@@ -20,6 +20,7 @@ use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use linux_abi::args::UserPtr;
 use linux_abi::{Errno, Result};
@@ -134,7 +135,21 @@ impl File for PidFd {
     }
 
     fn show_fdinfo(&self, out: &mut alloc::string::String) {
-        out.push_str(&process::proctext::fdinfo_pidfd(self.live_pid().ok()));
+        let live = self.live_pid().ok();
+        match live {
+            Some(pid) if table().pidns_used() => {
+                // pidfd_show_fdinfo: the numbers from the reader's PID
+                // namespace down (0 when it does not see the process)
+                let nums = table().pid_numbers(pid, &table().active_pid_ns(current_tid()));
+                let first = nums.first().copied().unwrap_or(0);
+                let _ = write!(out, "Pid:\t{first}\nNSpid:\t{first}");
+                for n in nums.iter().skip(1) {
+                    let _ = write!(out, "\t{n}");
+                }
+                out.push('\n');
+            }
+            _ => out.push_str(&process::proctext::fdinfo_pidfd(live)),
+        }
     }
 
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {

@@ -650,3 +650,24 @@ KT_CASE(ptrace_by_number_and_fork_event) {
     KT_TRUE(c > 1, "clone gave %d", c);
     KT_WAIT_STATUS(c, kt_exited(0));
 }
+
+/* /proc/PID/fdinfo of a pidfd on a namespace's init, read from the
+ * parent namespace: Pid is ours, NSpid both numbers. */
+KT_CASE(pidfd_fdinfo_nspid) {
+    pid_t c = clone_newpid();
+    if (c == 0) {
+        pause();
+        _exit(0);
+    }
+    KT_TRUE(c > 1, "clone gave %d", c);
+    int fd = (int)syscall(SYS_pidfd_open, c, 0);
+    KT_TRUE(fd >= 0, "pidfd_open: %d", fd);
+    char path[64], buf[512], want[64];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    KT_TRUE(get(path, buf, sizeof buf) > 0, "read %s", path);
+    snprintf(want, sizeof want, "Pid:\t%d\nNSpid:\t%d\t1\n", c, c);
+    KT_TRUE(strstr(buf, want) != NULL, "fdinfo: %s", buf);
+    close(fd);
+    kill(c, SIGKILL);
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+}
