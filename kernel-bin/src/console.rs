@@ -626,3 +626,20 @@ pub fn stat_tty(sid: Pid) -> (u32, i64) {
     let on_console = with(|t| (t.session == Some(sid)).then(|| (4 << 8 | 64, t.pgrp.map_or(-1, i64::from))));
     on_console.or_else(|| crate::pty::stat_tty(sid)).unwrap_or((0, -1))
 }
+
+/// Kernel pid `pid` (a process group or session of a terminal) as thread
+/// `t` sees it (`pid_vnr`): 0 when its PID namespace does not see it.
+pub fn pid_seen(t: &crate::uthread::UThread, pid: u32) -> u32 {
+    if pid == 0 { 0 } else { crate::proc::table().pid_seen(t.tid, pid) }
+}
+
+/// TIOCSPGRP's group number `nr` of `t`'s PID namespace as a kernel pid
+/// (`find_vpid`): negative numbers stay (`EINVAL`), a number the
+/// namespace does not have becomes one no group has (`ESRCH`, after the
+/// terminal's own checks).
+pub fn pgrp_from(t: &crate::uthread::UThread, nr: i32) -> i32 {
+    if nr < 0 {
+        return nr;
+    }
+    crate::proc::table().pid_from(t.tid, nr as u32).map_or(i32::MAX, |p| p as i32)
+}

@@ -262,7 +262,7 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
         }
         TIOCGPGRP => {
             let pg = crate::console::foreground()?;
-            t.write(UserPtr::<u32>::new(arg), pg)?;
+            t.write(UserPtr::<u32>::new(arg), crate::console::pid_seen(t, pg))?;
             Ok(0)
         }
         TIOCSPGRP => {
@@ -270,12 +270,13 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
             crate::console::check_change(signal::SIGTTOU)
                 .map_err(|e| if e == Errno::EIO { Errno::ENOTTY } else { e })?;
             let b = t.read_slice(UserSlice::new(arg, 4))?;
-            crate::console::set_foreground(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
+            let pg = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            crate::console::set_foreground(crate::console::pgrp_from(t, pg))?;
             Ok(0)
         }
         TIOCGSID => {
             let sid = crate::console::session()?;
-            t.write(UserPtr::<u32>::new(arg), sid)?;
+            t.write(UserPtr::<u32>::new(arg), crate::console::pid_seen(t, sid))?;
             Ok(0)
         }
         TIOCSCTTY => {

@@ -69,6 +69,15 @@ pub fn setown(t: &UThread, file: &dyn File, pid: i32, kind: OwnerKind, force: bo
     Ok(())
 }
 
+/// The kernel pid of number `nr` of `t`'s PID namespace (`find_vpid`):
+/// `ESRCH` when it has none; 0 stays 0 (no owner).
+fn kernel_nr(t: &UThread, nr: i32) -> Result<i32> {
+    if nr <= 0 {
+        return Ok(nr);
+    }
+    table().pid_from(t.tid, nr as Pid).map(|p| p as i32).ok_or(Errno::ESRCH)
+}
+
 /// fcntl's owner commands on `file`.
 pub fn fcntl(t: &mut UThread, file: &dyn File, cmd: u64, arg: u64) -> SysResult {
     let owner = file.owner();
@@ -76,12 +85,16 @@ pub fn fcntl(t: &mut UThread, file: &dyn File, cmd: u64, arg: u64) -> SysResult 
         F_SETOWN => {
             // the argument is an int (a sign-extended one from the ioctls)
             let (pid, kind) = vfs::setown_target(arg as u32 as i32)?;
-            setown(t, file, pid, kind, true)?;
+            setown(t, file, kernel_nr(t, pid)?, kind, true)?;
             Ok(0)
         }
         F_GETOWN => {
-            let s = owner.get();
+            let mut s = owner.get();
             let alive = s.pid > 0 && table().sigio_target_alive(s.pid as Pid, target(s.kind));
+            if alive {
+                // f_getown: pid_vnr, 0 when the caller's namespace does not see it
+                s.pid = table().pid_seen(t.tid, s.pid as Pid) as i32;
+            }
             Ok(vfs::getown_value(&s, alive) as isize)
         }
         F_SETSIG => owner.set_signal(arg as i32).map(|_| 0),
@@ -91,7 +104,7 @@ pub fn fcntl(t: &mut UThread, file: &dyn File, cmd: u64, arg: u64) -> SysResult 
             let ty = i32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
             let pid = i32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
             let kind = OwnerKind::from_ex(ty)?;
-            setown(t, file, pid, kind, true)?;
+            setown(t, file, kernel_nr(t, pid)?, kind, true)?;
             Ok(0)
         }
         F_GETOWN_EX => {
@@ -99,7 +112,8 @@ pub fn fcntl(t: &mut UThread, file: &dyn File, cmd: u64, arg: u64) -> SysResult 
             let alive = s.pid > 0 && table().sigio_target_alive(s.pid as Pid, target(s.kind));
             let mut raw = [0u8; 8];
             raw[..4].copy_from_slice(&s.kind.to_ex().to_ne_bytes());
-            raw[4..].copy_from_slice(&(if alive { s.pid } else { 0 }).to_ne_bytes());
+            let seen = if alive { table().pid_seen(t.tid, s.pid as Pid) as i32 } else { 0 };
+            raw[4..].copy_from_slice(&seen.to_ne_bytes());
             t.write_slice(arg, &raw)?;
             Ok(0)
         }

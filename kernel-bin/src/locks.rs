@@ -305,7 +305,9 @@ pub fn fcntl(t: &mut UThread, file: Arc<dyn File>, cmd: u64, arg: u64) -> SysRes
                 fl.raw[2..4].copy_from_slice(&file_lock::SEEK_SET.to_le_bytes());
                 fl.raw[8..16].copy_from_slice(&start.to_le_bytes());
                 fl.raw[16..24].copy_from_slice(&len.to_le_bytes());
-                fl.raw[24..28].copy_from_slice(&l.pid.to_le_bytes());
+                // locks_translate_pid: the caller's number, 0 when unseen
+                let pid = if l.pid > 0 { table().pid_seen(t.tid, l.pid as Pid) as i32 } else { l.pid };
+                fl.raw[24..28].copy_from_slice(&pid.to_le_bytes());
             }
         }
         t.write_slice(arg, &fl.raw)?;

@@ -20,6 +20,7 @@ use crate::sched::WaitQueue;
 use crate::syscall::SysResult;
 use crate::uthread::UThread;
 use alloc::sync::Arc;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use linux_abi::args::UserPtr;
 use linux_abi::{Errno, Result};
@@ -134,7 +135,21 @@ impl File for PidFd {
     }
 
     fn show_fdinfo(&self, out: &mut alloc::string::String) {
-        out.push_str(&process::proctext::fdinfo_pidfd(self.live_pid().ok()));
+        let live = self.live_pid().ok();
+        match live {
+            Some(pid) if table().pidns_used() => {
+                // pidfd_show_fdinfo: the numbers from the reader's PID
+                // namespace down (0 when it does not see the process)
+                let nums = table().pid_numbers(pid, &table().active_pid_ns(current_tid()));
+                let first = nums.first().copied().unwrap_or(0);
+                let _ = write!(out, "Pid:\t{first}\nNSpid:\t{first}");
+                for n in nums.iter().skip(1) {
+                    let _ = write!(out, "\t{n}");
+                }
+                out.push('\n');
+            }
+            _ => out.push_str(&process::proctext::fdinfo_pidfd(live)),
+        }
     }
 
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
@@ -285,7 +300,9 @@ pub fn pidfd_open(t: &mut UThread, pid: i32, flags: u32) -> SysResult {
     if flags & !PIDFD_NONBLOCK != 0 || pid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let file: Arc<dyn File> = Arc::new(PidFd::new(pid as Pid, flags)?);
+    // find_get_pid: a number of the caller's PID namespace
+    let pid = table().pid_from(t.tid, pid as Pid).ok_or(Errno::ESRCH)?;
+    let file: Arc<dyn File> = Arc::new(PidFd::new(pid, flags)?);
     crate::eventfd::install(t, file, true)
 }
 

@@ -175,6 +175,17 @@ fn wait_resume(tid: Pid) -> Option<Resume> {
 /// [`Hooks::ptrace_event`]: an event stop inside fork/vfork/clone (the
 /// registers were saved by the call).
 pub fn event_from_hook(tid: Pid, event: u32, msg: u64) {
+    // the new task's number in the tracer's PID namespace
+    // (ptrace_event_pid: pid_nr_ns of the tracer's)
+    let mut msg = msg;
+    if table().pidns_used()
+        && let Some(pid) = table().tgid(tid)
+    {
+        let tracer = table().tracer_of(pid);
+        if tracer != 0 {
+            msg = u64::from(table().pid_seen(tracer, msg as Pid));
+        }
+    }
     table().with_thread_trace(tid, |l| l.event_msg = msg);
     let code = pt::event_code(event);
     let info = notify_info(tid, pt::SIGTRAP, code);
@@ -529,6 +540,9 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         t.trace = TRACED;
         return Ok(0);
     }
+    // find_get_task_by_vpid: a number of the caller's PID namespace (one
+    // it does not have is one no task has: ESRCH)
+    let pid = if pid > 0 { table().pid_from(t.tid, pid as Pid).map_or(i32::MAX, |p| p as i32) } else { pid };
     if request == req::ATTACH || request == req::SEIZE {
         if pid <= 0 || table().tgid(pid as u32).is_none() {
             return Err(Errno::ESRCH);

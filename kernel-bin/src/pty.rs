@@ -786,17 +786,17 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             if master {
                 return Ok({
                     let pg = pty.ctl().1.unwrap_or(0);
-                    t.write(UserPtr::<u32>::new(arg), pg)?;
+                    t.write(UserPtr::<u32>::new(arg), crate::console::pid_seen(t, pg))?;
                     0
                 });
             }
             let pg = console::foreground_on(&**pty)?;
-            t.write(UserPtr::<u32>::new(arg), pg)?;
+            t.write(UserPtr::<u32>::new(arg), crate::console::pid_seen(t, pg))?;
             Ok(0)
         }
         TIOCGSID => {
             let sid = if master { pty.ctl().0.ok_or(Errno::ENOTTY)? } else { console::session_on(&**pty)? };
-            t.write(UserPtr::<u32>::new(arg), sid)?;
+            t.write(UserPtr::<u32>::new(arg), crate::console::pid_seen(t, sid))?;
             Ok(0)
         }
         // tiocspgrp(), tiocsctty() act on the slave from either side
@@ -804,7 +804,7 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             console::check_change_on(&**pty, signal::SIGTTOU)
                 .map_err(|e| if e == Errno::EIO { Errno::ENOTTY } else { e })?;
             let pg: i32 = t.read(UserPtr::new(arg))?;
-            console::set_foreground_on(&**pty, pg)?;
+            console::set_foreground_on(&**pty, crate::console::pgrp_from(t, pg))?;
             Ok(0)
         }
         TIOCSCTTY => {

@@ -3389,7 +3389,7 @@ impl<P: Platform> Inner<P> {
 
     /// forget_original_parent(): every thread of child `c` that asked for
     /// a parent-death signal sends it to its process (SI_USER from the
-    /// exiting parent `from`).
+    /// exiting parent `from`, numbered in `c`'s PID namespace).
     fn send_pdeath_signals(&mut self, c: Pid, from: Pid, out: &mut Out<P>) {
         let Some(cp) = self.procs.get(&c) else { return };
         let sigs: Vec<u32> =
@@ -3398,7 +3398,9 @@ impl<P: Platform> Inner<P> {
         let uid = self.uid_seen_by(c, uid);
         for s in sigs {
             if let Some(sig) = signum(s as i32) {
-                let _ = self.send(c, Sig::<P>::info(sig, Origin::User { pid: from as i32, uid }), false, out);
+                // SEND_SIG_NOINFO: the parent's number in the child's namespace
+                let pid = self.nr_seen(c, from) as i32;
+                let _ = self.send(c, Sig::<P>::info(sig, Origin::User { pid, uid }), false, out);
             }
         }
     }

@@ -952,7 +952,9 @@ fn put_control(
     let room = |out: &Vec<u8>| space.saturating_sub(out.len());
     if let Some(c) = r.creds {
         // scm_recv: the ids as the receiver's namespace sees them
-        let c = net::Ucred::new(c.pid, t.user_ns.uid_from(c.uid), t.user_ns.gid_from(c.gid));
+        // (the pid too: 0 when the receiver's PID namespace does not see it)
+        let pid = if c.pid == 0 { 0 } else { table().pid_seen(t.tid, c.pid) };
+        let c = net::Ucred::new(pid, t.user_ns.uid_from(c.uid), t.user_ns.gid_from(c.gid));
         if room(&out) < CMSG_HDR {
             trunc = MSG_CTRUNC;
         } else {
@@ -1193,6 +1195,11 @@ pub fn getsockopt(
             SO_PEERCRED => {
                 let n = s.sock.getsockopt(level, name, &mut buf[..cap])?;
                 let word = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+                if n >= 4 {
+                    let pid = word(&buf, 0);
+                    let seen = if pid == 0 { 0 } else { table().pid_seen(t.tid, pid) };
+                    buf[0..4].copy_from_slice(&seen.to_le_bytes());
+                }
                 if n >= 8 {
                     let uid = t.user_ns.uid_from(word(&buf, 4));
                     buf[4..8].copy_from_slice(&uid.to_le_bytes());

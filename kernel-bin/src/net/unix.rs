@@ -136,10 +136,18 @@ pub fn check_creds(t: &UThread, c: &net::Ucred) -> Result<net::Ucred> {
             let cap = |bit: u32| cr.own_cap(bit);
             // the pid's check is over the pid namespace's owner: with
             // one pid namespace, the initial user namespace
-            let pid_ok = c.pid == t.pid || cr.has_cap(21);
+            let pid_ok = c.pid == t.vpid || cr.has_cap(21);
             let uid_ok = [cr.uid, cr.euid, cr.suid].contains(&uid) || cap(7);
             let gid_ok = [cr.gid, cr.egid, cr.sgid].contains(&gid) || cap(6);
             if pid_ok && uid_ok && gid_ok { Ok(net::Ucred::new(c.pid, uid, gid)) } else { Err(Errno::EPERM) }
         })
         .unwrap_or(Err(Errno::EPERM))
+        .and_then(|c| {
+            // __scm_send's find_get_pid: the number of the sender's namespace
+            if c.pid == t.vpid {
+                return Ok(net::Ucred::new(t.pid, c.uid, c.gid));
+            }
+            let pid = crate::proc::table().pid_from(t.tid, c.pid).ok_or(Errno::ESRCH)?;
+            Ok(net::Ucred::new(pid, c.uid, c.gid))
+        })
 }

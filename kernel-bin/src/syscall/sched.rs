@@ -34,6 +34,17 @@ struct Who {
     rlimit_rtprio: u64,
 }
 
+/// Thread number `nr` of `t`'s PID namespace as a kernel tid
+/// (`find_task_by_vpid`): 0 and negative numbers stay, a number the
+/// namespace does not have becomes -1 (`ESRCH` in [`who`]).
+pub(crate) fn tid_from(t: &UThread, nr: i32) -> i32 {
+    if nr <= 0 {
+        return nr;
+    }
+    crate::proc::table().pid_from(t.tid, nr as Pid).map_or(-1, |p| p as i32)
+}
+
+/// The kernel thread `tid` (0: the caller) and what the checks need.
 fn who(t: &UThread, tid: i32) -> Result<Who, Errno> {
     let tid = if tid == 0 { t.tid as i32 } else { tid };
     if tid < 0 {
@@ -80,14 +91,14 @@ fn targets(t: &UThread, which: i32, who_: i32) -> Result<Vec<i32>, Errno> {
     let table = crate::proc::table();
     let tids = match which {
         PRIO_PROCESS => {
-            let tid = if who_ == 0 { t.tid as i32 } else { who_ };
+            let tid = if who_ == 0 { t.tid as i32 } else { tid_from(t, who_) };
             return Ok(if tid > 0 { alloc::vec![tid] } else { Vec::new() });
         }
         PRIO_PGRP => {
             let pgrp = match who_ {
                 0 => table.with_process(t.pid, |p| p.pgid()).ok_or(Errno::ESRCH)?,
                 w if w < 0 => return Err(Errno::ESRCH),
-                w => w as Pid,
+                w => table.pid_from(t.tid, w as Pid).ok_or(Errno::ESRCH)?,
             };
             table.try_threads_of(Some(pgrp), |_| true)?
         }
@@ -235,7 +246,7 @@ fn setscheduler(t: &mut UThread, tid: i32, policy: Option<i32>, param: UserPtr<i
         return Err(Errno::EINVAL);
     }
     let prio = t.read(param)?;
-    let w = who(t, tid)?;
+    let w = who(t, tid_from(t, tid))?;
     let (policy, reset_on_fork) = match policy {
         Some(p) => (Some(policy_of(p & !SCHED_RESET_ON_FORK)?), p & SCHED_RESET_ON_FORK != 0),
         None => (None, false),
@@ -317,7 +328,7 @@ pub fn sched_setattr(
     if (a.sched_policy as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    let w = who(t, tid)?;
+    let w = who(t, tid_from(t, tid))?;
     let keep_policy = a.sched_flags & SCHED_FLAG_KEEP_POLICY != 0;
     let keep_params = a.sched_flags & SCHED_FLAG_KEEP_PARAMS != 0;
     let cur = w.task.policy.load(core::sync::atomic::Ordering::Relaxed);
@@ -386,7 +397,7 @@ pub fn sched_getattr(
     if uattr.is_null() || tid < 0 || !(SCHED_ATTR_SIZE_VER0..=4096).contains(&usize_) || flags != 0 {
         return Err(Errno::EINVAL);
     }
-    let w = who(t, tid)?;
+    let w = who(t, tid_from(t, tid))?;
     let policy = w.task.policy.load(core::sync::atomic::Ordering::Relaxed);
     let mut a = linux_abi::abi::SchedAttr {
         size: usize_.min(SCHED_ATTR_SIZE),
@@ -425,7 +436,7 @@ pub fn sched_getscheduler(t: &mut UThread, tid: i32) -> SysResult {
     if tid < 0 {
         return Err(Errno::EINVAL);
     }
-    let w = who(t, tid)?;
+    let w = who(t, tid_from(t, tid))?;
     let flag = if w.task.reset_on_fork() { SCHED_RESET_ON_FORK } else { 0 };
     Ok((i32::from(w.task.policy.load(core::sync::atomic::Ordering::Relaxed)) | flag) as isize)
 }
@@ -435,7 +446,7 @@ pub fn sched_getparam(t: &mut UThread, tid: i32, param: UserPtr<i32>) -> SysResu
     if param.is_null() || tid < 0 {
         return Err(Errno::EINVAL);
     }
-    let w = who(t, tid)?;
+    let w = who(t, tid_from(t, tid))?;
     let p = &w.task;
     let prio = if is_rt(p.policy.load(core::sync::atomic::Ordering::Relaxed)) {
         i32::from(p.rt_prio.load(core::sync::atomic::Ordering::Relaxed))
@@ -462,7 +473,7 @@ pub fn sched_rr_get_interval(t: &mut UThread, tid: i32, tp: UserPtr<Timespec>) -
     if tid < 0 {
         return Err(Errno::EINVAL);
     }
-    let w = who(t, tid)?;
+    let w = who(t, tid_from(t, tid))?;
     let ns = match w.task.policy.load(core::sync::atomic::Ordering::Relaxed) {
         SCHED_RR => sched::RR_SLICE_NS,
         SCHED_FIFO => 0,

@@ -887,10 +887,16 @@ pub fn rt_sigqueueinfo(
     let raw = t.read(uinfo)?;
     // Linux compares the target with the caller's own task id (a tid):
     // only a thread may send itself kernel-looking codes
-    let to_self = tid.unwrap_or(tgid) as u32 == t.tid;
+    let to_self = tid.unwrap_or(tgid) as u32 == t.vtid;
     let mut info = signal::SigInfo::from_user(sig, &raw, to_self)?;
-    user_info_uid(t.pid, tid.unwrap_or(tgid) as u32, &mut info);
-    table().sigqueue(t.tid, tgid as u32, tid.map(|x| x as u32), info, &Hooks).map(|_| 0)
+    // the ids are the caller's namespace's numbers (kill_proc_info's find_vpid)
+    let kernel = |nr: i32| {
+        if nr <= 0 { Ok(nr as u32) } else { table().pid_from(t.tid, nr as u32).ok_or(Errno::ESRCH) }
+    };
+    let tgid = kernel(tgid)?;
+    let tid = tid.map(kernel).transpose()?;
+    user_info_uid(t.pid, tid.unwrap_or(tgid), &mut info);
+    table().sigqueue(t.tid, tgid, tid, info, &Hooks).map(|_| 0)
 }
 
 /// The set*id family over `process::cred::Credentials` (Linux's rules and

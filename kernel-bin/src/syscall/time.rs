@@ -66,7 +66,7 @@ pub fn sched_getaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>
     if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    let task = task_of_tid(t, tid)?;
+    let task = task_of_tid(t, super::sched::tid_from(t, tid))?;
     let m = crate::sched::affinity(&task);
     drop(task);
     t.write(mask, m)?;
@@ -88,6 +88,7 @@ pub fn sched_setaffinity(t: &mut UThread, tid: i32, len: u32, mask: UserPtr<u64>
         b[..n].copy_from_slice(&got[..n]);
     }
     let want = u64::from_le_bytes(b);
+    let tid = super::sched::tid_from(t, tid);
     let task = task_of_tid(t, tid)?;
     let table = crate::proc::table();
     let (euid, nice) = table
