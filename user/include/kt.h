@@ -258,6 +258,17 @@ static inline void kt_printf(const char *fmt, ...) {
     errno = saved;
 }
 
+/* Reads a small file whole into buf (NUL-terminated, at most size - 1
+ * bytes): its length, or -1 when it cannot be opened. */
+static inline int kt_read_text(const char *path, char *buf, int size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = (int)read(fd, buf, (size_t)size - 1);
+    close(fd);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
 static inline const char *kt_file_name(const char *path) {
     static char buf[64];
     const char *s = strrchr(path, '/');

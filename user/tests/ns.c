@@ -30,15 +30,6 @@ static long put(const char *path, const char *s) {
     return r;
 }
 
-static int get(const char *path, char *buf, int size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int n = read(fd, buf, size - 1);
-    close(fd);
-    if (n >= 0) buf[n] = 0;
-    return n;
-}
-
 static unsigned long ino_of(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
@@ -67,7 +58,7 @@ static int uts_child(void) {
     KT_CHILD_CHECK(5, sethostname("ns-child", 8) == 0);
     KT_CHILD_CHECK(6, same_name("ns-child"));
     char buf[80];
-    KT_CHILD_CHECK(7, get("/proc/sys/kernel/hostname", buf, sizeof buf) > 0 && strcmp(buf, "ns-child\n") == 0);
+    KT_CHILD_CHECK(7, kt_read_text("/proc/sys/kernel/hostname", buf, sizeof buf) > 0 && strcmp(buf, "ns-child\n") == 0);
     KT_CHILD_CHECK(8, setdomainname("dom", 3) == 0);
     struct utsname u;
     KT_CHILD_CHECK(9, uname(&u) == 0 && strcmp(u.domainname, "dom") == 0);
@@ -125,8 +116,8 @@ static int userns_unprivileged(void) {
     KT_CHILD_CHECK(4, getuid() == 65534 && geteuid() == 65534 && getgid() == 65534);
     struct stat st;
     KT_CHILD_CHECK(5, stat("/", &st) == 0 && st.st_uid == 65534 && st.st_gid == 65534);
-    KT_CHILD_CHECK(6, get("/proc/self/uid_map", buf, sizeof buf) == 0);
-    KT_CHILD_CHECK(7, get("/proc/self/setgroups", buf, sizeof buf) > 0 && strcmp(buf, "allow\n") == 0);
+    KT_CHILD_CHECK(6, kt_read_text("/proc/self/uid_map", buf, sizeof buf) == 0);
+    KT_CHILD_CHECK(7, kt_read_text("/proc/self/setgroups", buf, sizeof buf) > 0 && strcmp(buf, "allow\n") == 0);
     /* only the writer's own uid, one id */
     KT_CHILD_CHECK(8, put("/proc/self/uid_map", "0 1001 1") == -1 && errno == EPERM);
     KT_CHILD_CHECK(9, put("/proc/self/uid_map", "0 1000 2") == -1 && errno == EPERM);
@@ -135,14 +126,14 @@ static int userns_unprivileged(void) {
     KT_CHILD_CHECK(12, put("/proc/self/uid_map", "0 1000 1\n") == 9);
     KT_CHILD_CHECK(13, put("/proc/self/uid_map", "0 1000 1\n") == -1 && errno == EPERM);
     KT_CHILD_CHECK(14, getuid() == 0 && geteuid() == 0 && getgid() == 65534);
-    KT_CHILD_CHECK(15, get("/proc/self/uid_map", buf, sizeof buf) > 0 &&
+    KT_CHILD_CHECK(15, kt_read_text("/proc/self/uid_map", buf, sizeof buf) > 0 &&
                            strcmp(buf, "         0       1000          1\n") == 0);
     /* gid_map: setgroups must be denied first */
     KT_CHILD_CHECK(16, put("/proc/self/gid_map", "0 1000 1") == -1 && errno == EPERM);
     KT_CHILD_CHECK(17, put("/proc/self/setgroups", "maybe") == -1 && errno == EINVAL);
     KT_CHILD_CHECK(18, put("/proc/self/setgroups", "deny") == 4);
     KT_CHILD_CHECK(19, put("/proc/self/setgroups", "allow") == -1 && errno == EPERM);
-    KT_CHILD_CHECK(20, get("/proc/self/setgroups", buf, sizeof buf) > 0 && strcmp(buf, "deny\n") == 0);
+    KT_CHILD_CHECK(20, kt_read_text("/proc/self/setgroups", buf, sizeof buf) > 0 && strcmp(buf, "deny\n") == 0);
     KT_CHILD_CHECK(21, put("/proc/self/gid_map", "0 1000 1") == 8);
     KT_CHILD_CHECK(22, getgid() == 0 && getegid() == 0);
     uid_t r, e, s;
@@ -153,9 +144,9 @@ static int userns_unprivileged(void) {
     KT_CHILD_CHECK(26, fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == 0 && st.st_gid == 0);
     close(fd);
     /* /proc/self/status shows the ids as this namespace sees them */
-    KT_CHILD_CHECK(25, get("/proc/self/status", buf, sizeof buf) > 0);
+    KT_CHILD_CHECK(25, kt_read_text("/proc/self/status", buf, sizeof buf) > 0);
     char status[2048];
-    KT_CHILD_CHECK(34, get("/proc/self/status", status, sizeof status) > 0 &&
+    KT_CHILD_CHECK(34, kt_read_text("/proc/self/status", status, sizeof status) > 0 &&
                            strstr(status, "\nUid:\t0\t0\t0\t0\n") != NULL &&
                            strstr(status, "\nGid:\t0\t0\t0\t0\n") != NULL);
     /* setgroups(2) is refused once denied; set*id to unmapped ids is EINVAL */
@@ -230,10 +221,10 @@ KT_CASE(userns_map_written_from_outside) {
     KT_SYS_ERR(put(path, "0 100000 1000 junk"), EINVAL);
     KT_SYS_RET(put(path, "0 100000 1000\n"), 14);
     KT_SYS_ERR(put(path, "0 100000 1000\n"), EPERM);
-    KT_SYS_OK(get(path, buf, sizeof buf));
+    KT_SYS_OK(kt_read_text(path, buf, sizeof buf));
     KT_EQ(strcmp(buf, "         0     100000       1000\n"), 0);
     /* the initial namespace's own map */
-    KT_SYS_OK(get("/proc/self/uid_map", buf, sizeof buf));
+    KT_SYS_OK(kt_read_text("/proc/self/uid_map", buf, sizeof buf));
     KT_EQ(strcmp(buf, "         0          0 4294967295\n"), 0);
     KT_SYS_ERR(put("/proc/self/uid_map", "0 0 1"), EPERM);
     KT_SYS_RET(write(go[1], "g", 1), 1);

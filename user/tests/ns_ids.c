@@ -30,15 +30,6 @@ static long put(const char *path, const char *s) {
     return r;
 }
 
-static int get(const char *path, char *buf, int size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int n = read(fd, buf, size - 1);
-    close(fd);
-    if (n >= 0) buf[n] = 0;
-    return n;
-}
-
 static int drop_to_1000(void) {
     return setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
            prctl(PR_SET_DUMPABLE, 1) == 0;
@@ -155,7 +146,7 @@ static int setgroups_child(void) {
     KT_CHILD_CHECK(1, drop_to_1000());
     KT_CHILD_CHECK(2, open("/proc/self/setgroups", O_WRONLY) == -1 && errno == EACCES);
     KT_CHILD_CHECK(3, open("/proc/self/setgroups", O_RDWR) == -1 && errno == EACCES);
-    KT_CHILD_CHECK(4, get("/proc/self/setgroups", buf, sizeof buf) == 6 && strcmp(buf, "allow\n") == 0);
+    KT_CHILD_CHECK(4, kt_read_text("/proc/self/setgroups", buf, sizeof buf) == 6 && strcmp(buf, "allow\n") == 0);
     KT_CHILD_CHECK(5, unshare(CLONE_NEWUSER) == 0);
     KT_CHILD_CHECK(6, put("/proc/self/setgroups", "allowx") == -1 && errno == EINVAL);
     KT_CHILD_CHECK(7, put("/proc/self/setgroups", " deny") == -1 && errno == EINVAL);
@@ -202,12 +193,12 @@ KT_CASE(map_write_parse) {
     KT_SYS_ERR(put(path, "0 4294967295 1"), EINVAL);
     KT_SYS_RET(put(path, "4294967303 0 1\n"), 15);
     KT_SYS_ERR(put(path, "0 100000 10"), EPERM);
-    KT_SYS_OK(get(path, buf, sizeof buf));
+    KT_SYS_OK(kt_read_text(path, buf, sizeof buf));
     KT_EQ(strcmp(buf, "         7          0          1\n"), 0);
     /* the gid map: CAP_SETGID over the parent, setgroups allowed */
     snprintf(path, sizeof path, "/proc/%d/gid_map", c);
     KT_SYS_RET(put(path, "0 100000 10\t\n"), 13);
-    KT_SYS_OK(get(path, buf, sizeof buf));
+    KT_SYS_OK(kt_read_text(path, buf, sizeof buf));
     KT_EQ(strcmp(buf, "         0     100000         10\n"), 0);
     KT_SYS_RET(write(go[1], "g", 1), 1);
     KT_WAIT_STATUS(c, kt_exited(0));
@@ -373,7 +364,7 @@ static char ipc_buf[16384];
 
 /* segment `id`'s row of /proc/sysvipc/shm: perms, size, the four ids */
 static int shm_row(int id, unsigned *perms, unsigned long *size, unsigned ids[4]) {
-    if (get("/proc/sysvipc/shm", ipc_buf, sizeof ipc_buf) <= 0) return -1;
+    if (kt_read_text("/proc/sysvipc/shm", ipc_buf, sizeof ipc_buf) <= 0) return -1;
     for (char *l = strchr(ipc_buf, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
         int key, shmid;
         unsigned cpid, lpid;
@@ -427,12 +418,12 @@ KT_CASE(shm_ids_in_a_namespace) {
     KT_EQ(strncmp(ipc_buf, head, strlen(head)), 0);
     /* message queues and semaphore sets: their headers (ours has no rows:
      * neither kind is built) */
-    KT_EQ(get("/proc/sysvipc/msg", ipc_buf, sizeof ipc_buf) > 0, 1);
+    KT_EQ(kt_read_text("/proc/sysvipc/msg", ipc_buf, sizeof ipc_buf) > 0, 1);
     /* (on Linux, rows follow where the suite's other programs left some) */
     const char *msg_head = "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime"
                            "      rtime      ctime\n";
     KT_EQ(strncmp(ipc_buf, msg_head, strlen(msg_head)), 0);
-    KT_EQ(get("/proc/sysvipc/sem", ipc_buf, sizeof ipc_buf) > 0, 1);
+    KT_EQ(kt_read_text("/proc/sysvipc/sem", ipc_buf, sizeof ipc_buf) > 0, 1);
     const char *sem_head = "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n";
     KT_EQ(strncmp(ipc_buf, sem_head, strlen(sem_head)), 0);
     KT_EQ(kt_in_child(shm_child), 0);

@@ -21,21 +21,12 @@
 #define P_PIDFD 3
 #endif
 
-static int get(const char *path, char *buf, int size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int n = read(fd, buf, size - 1);
-    close(fd);
-    if (n >= 0) buf[n] = 0;
-    return n;
-}
-
 /* The value of `key` (e.g. "NSpid:") in /proc/<pid>/status, tabs kept. */
 static int status_line(pid_t pid, const char *key, char *out, int size) {
     char path[64], buf[4096];
     if (pid) snprintf(path, sizeof path, "/proc/%d/status", pid);
     else snprintf(path, sizeof path, "/proc/self/status");
-    if (get(path, buf, sizeof buf) <= 0) return -1;
+    if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
     char *p = strstr(buf, key);
     if (!p) return -1;
     p += strlen(key) + 1;
@@ -664,7 +655,7 @@ KT_CASE(pidfd_fdinfo_nspid) {
     KT_TRUE(fd >= 0, "pidfd_open: %d", fd);
     char path[64], buf[512], want[64];
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-    KT_TRUE(get(path, buf, sizeof buf) > 0, "read %s", path);
+    KT_TRUE(kt_read_text(path, buf, sizeof buf) > 0, "read %s", path);
     snprintf(want, sizeof want, "Pid:\t%d\nNSpid:\t%d\t1\n", c, c);
     KT_TRUE(strstr(buf, want) != NULL, "fdinfo: %s", buf);
     close(fd);

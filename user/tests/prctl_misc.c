@@ -409,16 +409,6 @@ KT_CASE(unshare_namespaces_need_privilege) {
     KT_WAIT_STATUS(c, kt_exited(0));
 }
 
-/* Reads a whole small file; returns its length. */
-static int slurp(const char *path, char *buf, int size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int n = read(fd, buf, size - 1);
-    close(fd);
-    if (n >= 0) buf[n] = 0;
-    return n;
-}
-
 /* The child started from /tests/exec_basic (kt-sleep) must show its own
  * comm, cmdline and exe, and ours must stay ours. */
 static void check_spawned(pid_t child) {
@@ -427,19 +417,19 @@ static void check_spawned(pid_t child) {
     /* the exec may still be on its way: wait for the new comm */
     for (int i = 0; i < 200; i++) {
         snprintf(path, sizeof path, "/proc/%d/comm", (int)child);
-        n = slurp(path, buf, sizeof buf);
+        n = kt_read_text(path, buf, sizeof buf);
         if (n > 0 && strcmp(buf, "exec_basic\n") == 0) {
             /* Linux renames the task before the new program's arguments
              * are on its stack: until then its cmdline reads empty */
             char args[64];
             snprintf(path, sizeof path, "/proc/%d/cmdline", (int)child);
-            if (slurp(path, args, sizeof args) > 0) break;
+            if (kt_read_text(path, args, sizeof args) > 0) break;
         }
         kt_msleep(5);
     }
     KT_TRUE(strcmp(buf, "exec_basic\n") == 0, "the child's comm is %s", buf);
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)child);
-    n = slurp(path, buf, sizeof buf);
+    n = kt_read_text(path, buf, sizeof buf);
     KT_EQ(n, (int)sizeof "/tests/exec_basic\0kt-sleep");
     KT_TRUE(memcmp(buf, "/tests/exec_basic\0kt-sleep\0", n) == 0, "the child's cmdline is %s", buf);
     snprintf(path, sizeof path, "/proc/%d/exe", (int)child);
@@ -447,7 +437,7 @@ static void check_spawned(pid_t child) {
     KT_TRUE(n > 0, "readlink exe");
     buf[n] = 0;
     KT_TRUE(strcmp(buf, "/tests/exec_basic") == 0, "the child's exe is %s", buf);
-    n = slurp("/proc/self/comm", buf, sizeof buf);
+    n = kt_read_text("/proc/self/comm", buf, sizeof buf);
     KT_TRUE(strcmp(buf, "prctl_misc\n") == 0, "our comm became %s", buf);
     n = readlink("/proc/self/exe", buf, sizeof buf - 1);
     KT_TRUE(n > 0, "readlink self exe");
@@ -809,7 +799,7 @@ KT_CASE(ambient_capabilities_survive_a_users_exec) {
 /* VmLck of /proc/self/status in kB, -1 when missing. */
 static long vmlck_kb(void) {
     char buf[2048];
-    if (slurp("/proc/self/status", buf, sizeof buf) <= 0) return -1;
+    if (kt_read_text("/proc/self/status", buf, sizeof buf) <= 0) return -1;
     char *p = strstr(buf, "VmLck:");
     return p ? atol(p + 6) : -1;
 }
