@@ -617,7 +617,11 @@ pub fn sweep() {
 /// `N: POSIX  ADVISORY  WRITE PID MAJ:MIN:INO START END` (`OFDLCK` and
 /// pid -1 for OFD locks, `FLOCK` with `0 EOF` for flock locks, `EOF` for a
 /// lock to the end of any file).
-pub fn proc_locks() -> Vec<u8> {
+///
+/// The pids are numbers of `reader`'s PID namespace, and a lock whose
+/// holder that namespace does not see is left out (Linux's locks_show and
+/// locks_translate_pid; an OFD lock's -1 stays).
+pub fn proc_locks(reader: Pid) -> Vec<u8> {
     use core::fmt::Write;
     /// Room for one line: five numbers of at most 20 digits and the words.
     const LINE_MAX: usize = 192;
@@ -649,11 +653,14 @@ pub fn proc_locks() -> Vec<u8> {
     let mut out = String::new();
     let mut n = 0;
     let kind = |k: Kind| if k == Kind::Write { "WRITE" } else { "READ" };
+    // 0 for a holder outside the reader's namespace
+    let seen = |pid: i32| if pid <= 0 { pid } else { table().pid_seen(reader, pid as Pid) as i32 };
     'files: for (inode, posix, flock, leases) in &snap {
         let st = inode.stat();
         let dev = format!("{:02x}:{:02x}:{}", vfs::major(st.dev), vfs::minor(st.dev), st.ino);
         for l in posix {
-            if l.owner.gone() {
+            let pid = seen(l.pid);
+            if l.owner.gone() || pid == 0 {
                 continue;
             }
             if out.try_reserve(LINE_MAX).is_err() {
@@ -667,22 +674,24 @@ pub fn proc_locks() -> Vec<u8> {
                 out,
                 "{n}: {class} ADVISORY  {} {} {dev} {} {end}",
                 kind(l.kind),
-                l.pid,
+                pid,
                 l.range.start
             );
         }
         for (o, k) in flock {
-            if o.file.gone() {
+            let pid = seen(o.pid);
+            if o.file.gone() || pid == 0 {
                 continue;
             }
             if out.try_reserve(LINE_MAX).is_err() {
                 break 'files;
             }
             n += 1;
-            let _ = writeln!(out, "{n}: FLOCK  ADVISORY  {} {} {dev} 0 EOF", kind(*k), o.pid);
+            let _ = writeln!(out, "{n}: FLOCK  ADVISORY  {} {pid} {dev} 0 EOF", kind(*k));
         }
         for l in leases {
-            if l.file.gone() {
+            let pid = seen(l.pid);
+            if l.file.gone() || pid == 0 {
                 continue;
             }
             if out.try_reserve(LINE_MAX).is_err() {
@@ -697,7 +706,7 @@ pub fn proc_locks() -> Vec<u8> {
                 file_lock::F_RDLCK => "READ",
                 _ => "UNLCK",
             };
-            let _ = writeln!(out, "{n}: LEASE  {state}{ty} {} {dev} 0 EOF", l.pid);
+            let _ = writeln!(out, "{n}: LEASE  {state}{ty} {pid} {dev} 0 EOF");
         }
     }
     drop(snap);

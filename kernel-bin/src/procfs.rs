@@ -1112,7 +1112,7 @@ fn global_file(name: &str) -> Vec<u8> {
             ])
             .into_bytes()
         }
-        "locks" => crate::locks::proc_locks(),
+        "locks" => crate::locks::proc_locks(caller().1),
         "uptime" => proctext::uptime(t).into_bytes(),
         "loadavg" => {
             let pids = table().pids();

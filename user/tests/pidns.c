@@ -17,6 +17,9 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -316,6 +319,98 @@ KT_CASE(nested_nspid_and_proc_mount) {
     KT_SYS_OK(kill(c, SIGKILL));
     KT_WAIT_STATUS(c, kt_killed(SIGKILL));
     close(p[0]);
+}
+
+
+/* How many lines of /proc/locks end in `want` after their "N: ", or with
+ * `any`, end in " want". */
+static int locks_line(const char *want, int any) {
+    static char text[16384];
+    char pat[192];
+    if (kt_read_text("/proc/locks", text, sizeof text) < 0) return -1;
+    snprintf(pat, sizeof pat, "%s %s\n", any ? "" : ":", want);
+    int n = 0;
+    for (char *at = strstr(text, pat); at; at = strstr(at + 1, pat)) n++;
+    return n;
+}
+
+static int locks_has(const char *want) {
+    return locks_line(want, 0);
+}
+
+static int setlk(int fd, off_t start) {
+    struct flock fl = {0};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = start;
+    fl.l_len = 10;
+    return fcntl(fd, F_SETLK, &fl);
+}
+
+/* /proc/locks gives the holders' numbers in the PID namespace of the proc
+ * mount, and leaves out the locks of processes it does not see (Linux's
+ * locks_show): a proc mounted in the child's namespace shows its POSIX
+ * and flock locks as pid 1 and neither of the parent's. */
+KT_CASE(proc_locks_by_namespace) {
+    char path[64], id[64], want[160];
+    snprintf(path, sizeof path, "/tmp/pidns_locks.%d", getpid());
+    int fd = KT_SYS_OK(open(path, O_RDWR | O_CREAT | O_TRUNC, 0600));
+    int ff = KT_SYS_OK(open(path, O_RDONLY));
+    struct stat st;
+    KT_SYS_RET(fstat(fd, &st), 0);
+    snprintf(id, sizeof id, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev), (unsigned long)st.st_ino);
+    KT_SYS_RET(setlk(fd, 0), 0);
+    KT_SYS_RET(flock(ff, LOCK_SH), 0);
+    int p[2], q[2];
+    KT_SYS_OK(pipe(p));
+    KT_SYS_OK(pipe(q));
+    pid_t c = clone_newpid();
+    if (c == 0) {
+        close(p[0]);
+        close(q[1]);
+        char line[160];
+        int r = 0, own = open(path, O_RDONLY);
+        if (own < 0 || setlk(fd, 20) != 0 || flock(own, LOCK_SH) != 0) r = 1;
+        else if (unshare(CLONE_NEWNS) != 0) r = 2;
+        else if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) r = 3;
+        else if (mount("proc", "/proc", "proc", 0, NULL) != 0) r = 4;
+        if (r == 0) {
+            snprintf(line, sizeof line, "POSIX  ADVISORY  WRITE 1 %s 20 29", id);
+            if (locks_has(line) != 1) r = 5;
+            snprintf(line, sizeof line, "FLOCK  ADVISORY  READ 1 %s 0 EOF", id);
+            if (r == 0 && locks_has(line) != 1) r = 6;
+            /* the parent's locks are there (they conflict), their lines
+             * are not: one flock line (ours), one lock at 0-9 (none) */
+            struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
+            if (r == 0 && (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type != F_WRLCK || fl.l_pid != 0)) r = 7;
+            snprintf(line, sizeof line, "%s 0 9", id);
+            if (r == 0 && locks_line(line, 1) != 0) r = 8;
+            snprintf(line, sizeof line, "%s 0 EOF", id);
+            if (r == 0 && locks_line(line, 1) != 1) r = 10;
+        }
+        char v = (char)r;
+        if (write(p[1], &v, 1) != 1) _exit(9);
+        (void)read(q[0], &v, 1); /* until the parent has looked */
+        _exit(0);
+    }
+    close(p[1]);
+    close(q[0]);
+    char v = 1;
+    KT_EQ(read(p[0], &v, 1), 1);
+    KT_EQ(v, 0);
+    /* from the parent's namespace: both with their own numbers */
+    snprintf(want, sizeof want, "POSIX  ADVISORY  WRITE %d %s 0 9", (int)getpid(), id);
+    KT_EQ(locks_has(want), 1);
+    snprintf(want, sizeof want, "POSIX  ADVISORY  WRITE %d %s 20 29", (int)c, id);
+    KT_EQ(locks_has(want), 1);
+    snprintf(want, sizeof want, "FLOCK  ADVISORY  READ %d %s 0 EOF", (int)c, id);
+    KT_EQ(locks_has(want), 1);
+    close(q[1]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close(p[0]);
+    close(ff);
+    close(fd);
+    unlink(path);
 }
 
 KT_MAIN()
