@@ -2799,6 +2799,10 @@ impl<P: Platform> Inner<P> {
             ns.mnt = ns.mnt.copy(next_ino, creds.user_ns.clone());
             next_ino += 1;
         }
+        if f.contains(F::NEWIPC) {
+            ns.ipc = crate::ns::IpcNs::create(next_ino, creds.user_ns.clone());
+            next_ino += 1;
+        }
         // copy_pid_ns(), and copy_process()'s rule that a thread stays in
         // its group's namespace
         let active = self.active_ns(pid);
@@ -3997,6 +4001,7 @@ impl<P: Platform> Inner<P> {
         }
         let mut uts = None;
         let mut mnt = None;
+        let mut ipc = None;
         let mut pid_children = None;
         if f.intersects(crate::clone::NS_FLAGS) {
             let c = creds.as_ref().unwrap_or(&p.creds);
@@ -4012,6 +4017,10 @@ impl<P: Platform> Inner<P> {
             }
             if f.contains(F::NEWNS) {
                 mnt = Some(p.ns.mnt.copy(next_ino, c.user_ns.clone()));
+                next_ino += 1;
+            }
+            if f.contains(F::NEWIPC) {
+                ipc = Some(crate::ns::IpcNs::create(next_ino, c.user_ns.clone()));
                 next_ino += 1;
             }
             if f.contains(F::NEWPID) {
@@ -4037,6 +4046,9 @@ impl<P: Platform> Inner<P> {
         }
         if let Some(m) = mnt {
             p.ns.mnt = m;
+        }
+        if let Some(i) = ipc {
+            p.ns.ipc = i;
         }
         if let Some(n) = pid_children {
             p.ns.pid_children = n;
