@@ -109,9 +109,11 @@ impl Knob {
     /// The file's permission bits (0644 when writable, as Linux's tables).
     pub fn mode(&self) -> u32 {
         match self.value {
-            Value::Num(..) | Value::Atomic(..) | Value::TextRw(..) | Value::Unsigned(..) | Value::Ints4(..) => {
-                0o644
-            }
+            Value::Num(..)
+            | Value::Atomic(..)
+            | Value::TextRw(..)
+            | Value::Unsigned(..)
+            | Value::Ints4(..) => 0o644,
             Value::Text(_) => 0o444,
         }
     }
@@ -139,7 +141,8 @@ impl Knob {
     /// to `buf` (a short read gets no newline), and nothing (EOF) from
     /// any other offset.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Option<usize> {
-        if !matches!(self.value, Value::Num(..) | Value::Atomic(..) | Value::Unsigned(..) | Value::Ints4(..)) {
+        if !matches!(self.value, Value::Num(..) | Value::Atomic(..) | Value::Unsigned(..) | Value::Ints4(..))
+        {
             return None;
         }
         if offset != 0 {
@@ -528,12 +531,18 @@ pub static KNOBS: &[Knob] = &[
     Knob {
         dir: "kernel",
         name: "shmall",
-        value: Value::Unsigned(|| ipc_limits().shm_ctlall, |v| crate::syscall::shm::set_limits(|l| l.shm_ctlall = v)),
+        value: Value::Unsigned(
+            || ipc_limits().shm_ctlall,
+            |v| crate::syscall::shm::set_limits(|l| l.shm_ctlall = v),
+        ),
     },
     Knob {
         dir: "kernel",
         name: "shmmax",
-        value: Value::Unsigned(|| ipc_limits().shm_ctlmax, |v| crate::syscall::shm::set_limits(|l| l.shm_ctlmax = v)),
+        value: Value::Unsigned(
+            || ipc_limits().shm_ctlmax,
+            |v| crate::syscall::shm::set_limits(|l| l.shm_ctlmax = v),
+        ),
     },
     Knob {
         dir: "kernel",

@@ -224,7 +224,7 @@ impl<T: Object> Ids<T> {
         if in_use >= usize::try_from(limit.clamp(0, IPCMNI)).unwrap_or(0) {
             return None;
         }
-        let max = (i32::try_from(in_use * 3 / 2).unwrap_or(IPCMNI)).max(MIN_CYCLE).min(IPCMNI);
+        let max = i32::try_from(in_use * 3 / 2).unwrap_or(IPCMNI).clamp(MIN_CYCLE, IPCMNI);
         let start = (self.last_index + 1).min(max);
         let index = (start..max)
             .find(|i| !self.by_index.contains_key(i))

@@ -3194,7 +3194,12 @@ impl<P: Platform> Inner<P> {
             // init the init of the namespace above
             let mut ns = self.active_ns(father);
             let mut reaper = self.ns_init(&ns);
-            while reaper == father && !ns.is_initial() {
+            // an init that already died (its group a zombie, waiting for
+            // its parent: Linux's init waits for the namespace to empty
+            // first) adopts nobody: the init above does
+            let gone =
+                |r: Pid| r == father || self.procs.get(&r).is_none_or(|q| !q.alive() || q.threads.is_empty());
+            while gone(reaper) && !ns.is_initial() {
                 ns = ns.parent().cloned().unwrap_or_default();
                 reaper = self.ns_init(&ns);
             }

@@ -4,6 +4,10 @@
 //! file of the shared-memory filesystem, mapped through
 //! `crate::filemap`, so its pages are the ones `read`/`write` see.
 //!
+//! Segments belong to the caller's IPC namespace (`process::ns::IpcNs`):
+//! each namespace has its tables and limits (`NsTables`), dropped when
+//! the namespace has no holder and no attachment left.
+//!
 //! A segment's pages are freed when it is removed (`IPC_RMID`) and its
 //! last attachment goes, however it goes (shmdt, munmap, exit, exec): the
 //! table keeps the page source strongly only until `IPC_RMID`, then the
@@ -23,9 +27,9 @@ use crate::uthread::UThread;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_abi::args::{UserCStr, UserPtr};
 use linux_abi::{Errno, Result};
-use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Once;
 use vfs::{File, Inode, RamFile};
 use vm::PageSource;
@@ -288,7 +292,11 @@ impl Spaces {
             if !ns.is_initial() {
                 OTHERS.fetch_add(1, Ordering::Relaxed);
             }
-            NsTables { ns: Arc::downgrade(ns), limits: ipc::sysv::Limits::default(), shm: ipc::sysv::Ids::new() }
+            NsTables {
+                ns: Arc::downgrade(ns),
+                limits: ipc::sysv::Limits::default(),
+                shm: ipc::sysv::Ids::new(),
+            }
         })
     }
 
@@ -393,7 +401,14 @@ pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
     r
 }
 
-fn shmget_in(segs: &mut NsTables, pid: u32, key: i32, size: u64, flags: i32, who: (u32, u32, bool)) -> SysResult {
+fn shmget_in(
+    segs: &mut NsTables,
+    pid: u32,
+    key: i32,
+    size: u64,
+    flags: i32,
+    who: (u32, u32, bool),
+) -> SysResult {
     let (euid, egid, ipc_owner) = who;
     sweep(segs);
     if let Some((index, s)) = segs.shm.find_key(key) {

@@ -269,8 +269,9 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
 }
 
 /// unshare(2): the fd table (CLONE_FILES), the fs context (CLONE_FS), the
-/// semaphore undo list (CLONE_SYSVSEM); namespaces are refused as Linux
-/// without them would (the rules live in `ProcessTable::unshare`).
+/// semaphore undo list (CLONE_SYSVSEM), the user, UTS, mount, PID and IPC
+/// namespaces; the others are refused as Linux without them would (the
+/// rules live in `ProcessTable::unshare`).
 pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     if flags & CloneFlags::NEWUSER.bits() != 0 && chrooted(t) {
         return Err(Errno::EPERM);
@@ -340,9 +341,10 @@ const SETNS_ALL: u64 =
 /// sharing its fs context,
 /// `EPERM` without CAP_SYS_ADMIN over it; skipped when a pidfd names the
 /// caller's own), then a UTS namespace (`utsns_install`: CAP_SYS_ADMIN over
-/// its owner and over the caller's user namespace, else `EPERM`). The
-/// kinds this kernel does not build have one namespace, which the caller
-/// is in already. Nothing changes unless everything is allowed.
+/// its owner and over the caller's user namespace, else `EPERM`; the same
+/// for an IPC namespace, `ipcns_install`). The kinds this kernel does not
+/// build have one namespace, which the caller is in already. Nothing
+/// changes unless everything is allowed.
 pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult {
     use crate::procfs::NsObj;
     let file = t.fd(fd)?;
