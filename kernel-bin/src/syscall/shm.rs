@@ -314,7 +314,13 @@ impl Spaces {
             // a namespace with an attached segment stays till its detach
             self.by_ns
                 .iter()
-                .filter(|(_, t)| t.ns.strong_count() == 0 && t.shm.iter().all(|(_, s)| s.nattch() == 0))
+                .filter(|(n, t)| {
+                    // the initial namespace lives for ever (its record may
+                    // be a temporary copy for a caller without a process)
+                    **n != process::ns::INIT_IPC_INO
+                        && t.ns.strong_count() == 0
+                        && t.shm.iter().all(|(_, s)| s.nattch() == 0)
+                })
                 .map(|(n, _)| *n)
                 .collect();
         for n in dead {
