@@ -30,7 +30,7 @@ pub enum LockClass {
     ExecCache = 1,
     /// `fs::MOUNTS`: the mount table.
     Mounts,
-    /// `syscall::shm::SEGMENTS`: System V shared memory segments.
+    /// `syscall::shm::SPACES`: every IPC namespace's System V tables.
     Shm,
     /// `locks::REGISTRY`: file locks (flock, POSIX, leases).
     FileLocks,

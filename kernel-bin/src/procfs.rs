@@ -1082,13 +1082,15 @@ fn committed_bytes() -> u64 {
     total
 }
 
-/// A file of /proc/sysvipc, the ids as the reader's user namespace sees
-/// them.
+/// A file of /proc/sysvipc: the reader's IPC namespace's objects, the
+/// ids as the reader's user namespace sees them.
 fn ipc_file(name: &str) -> Vec<u8> {
     match name {
         "shm" => {
-            let reader = table().with_process(caller().0, |p| p.creds().user_ns.clone()).unwrap_or_default();
-            crate::syscall::shm::proc_sysvipc_shm(&reader).into_bytes()
+            let (reader, ipc) = table()
+                .with_process(caller().0, |p| (p.creds().user_ns.clone(), p.ns().ipc.clone()))
+                .unwrap_or_else(|| (Default::default(), process::ns::IpcNs::initial()));
+            crate::syscall::shm::proc_sysvipc_shm(&reader, &ipc).into_bytes()
         }
         // sysvipc_msg_proc_show's and sysvipc_sem_proc_show's headers
         "msg" => b"       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n".to_vec(),
@@ -1241,6 +1243,8 @@ pub enum NsObj {
     Mnt(Arc<process::ns::MntNs>),
     /// A PID namespace.
     Pid(process::ns::PidNsRef),
+    /// An IPC namespace.
+    Ipc(Arc<process::ns::IpcNs>),
     /// The only namespace of a kind this kernel does not build (the
     /// `proctext::NS_NAMES` name).
     Initial(&'static str),
@@ -1253,6 +1257,7 @@ impl NsObj {
             "user" => table().with_process(pid, |p| NsObj::User(p.creds().user_ns.clone())),
             "uts" => table().with_process(pid, |p| NsObj::Uts(p.ns().uts.clone())),
             "mnt" => table().with_process(pid, |p| NsObj::Mnt(p.ns().mnt.clone())),
+            "ipc" => table().with_process(pid, |p| NsObj::Ipc(p.ns().ipc.clone())),
             "pid" => exists(pid).then(|| NsObj::Pid(table().active_pid_ns(pid))),
             // pidns_for_children_get(): nothing before its init exists
             "pid_for_children" => table()
@@ -1270,6 +1275,7 @@ impl NsObj {
             NsObj::Uts(_) => "uts",
             NsObj::Mnt(_) => "mnt",
             NsObj::Pid(_) => "pid",
+            NsObj::Ipc(_) => "ipc",
             NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
         }
     }
@@ -1281,6 +1287,7 @@ impl NsObj {
             NsObj::Uts(u) => u.ino(),
             NsObj::Mnt(m) => m.ino(),
             NsObj::Pid(n) => n.ino(),
+            NsObj::Ipc(i) => i.ino(),
             NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
         }
     }
@@ -1293,6 +1300,7 @@ impl NsObj {
             NsObj::Uts(u) => Some(u.owner().clone()),
             NsObj::Mnt(m) => Some(m.owner().clone()),
             NsObj::Pid(n) => Some(n.owner()),
+            NsObj::Ipc(i) => Some(i.owner().clone()),
             NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
         }
     }

@@ -63,6 +63,18 @@ pub fn suid_dumpable() -> u32 {
     SUID_DUMPABLE.load(Ordering::Relaxed) as u32
 }
 
+/// The running thread's IPC namespace's limits (kernel.shm*, msg*, sem,
+/// fs.mqueue.*: one set per IPC namespace, as Linux's `ipc_namespace`).
+fn ipc_limits() -> ipc::sysv::Limits {
+    crate::syscall::shm::limits()
+}
+
+/// Changes the running thread's IPC namespace's limits.
+fn set_ipc_limits(f: impl FnOnce(&mut ipc::sysv::Limits)) -> Result<()> {
+    crate::syscall::shm::set_limits(f);
+    Ok(())
+}
+
 /// How a knob is read and written.
 #[derive(Clone, Copy)]
 enum Value {
@@ -76,6 +88,12 @@ enum Value {
     /// Text of at most the given length, writable (Linux's
     /// `proc_dostring`: kernel.hostname).
     TextRw(fn() -> Vec<u8>, fn(Vec<u8>), usize),
+    /// An `unsigned long` (`proc_doulongvec_minmax`, printed unsigned:
+    /// kernel.shmmax).
+    Unsigned(fn() -> u64, fn(u64)),
+    /// Four C `int`s separated by tabs (`proc_dointvec` of a vector:
+    /// kernel.sem); a write changes the values it gives, in order.
+    Ints4(fn() -> [i32; 4], fn([i32; 4]) -> Result<()>),
 }
 
 /// One /proc/sys file.
@@ -91,7 +109,11 @@ impl Knob {
     /// The file's permission bits (0644 when writable, as Linux's tables).
     pub fn mode(&self) -> u32 {
         match self.value {
-            Value::Num(..) | Value::Atomic(..) | Value::TextRw(..) => 0o644,
+            Value::Num(..)
+            | Value::Atomic(..)
+            | Value::TextRw(..)
+            | Value::Unsigned(..)
+            | Value::Ints4(..) => 0o644,
             Value::Text(_) => 0o444,
         }
     }
@@ -101,6 +123,11 @@ impl Knob {
         match self.value {
             Value::Num(_, get, _) => alloc::format!("{}\n", get()).into_bytes(),
             Value::Atomic(_, cell) => alloc::format!("{}\n", cell.load(Ordering::Relaxed)).into_bytes(),
+            Value::Unsigned(get, _) => alloc::format!("{}\n", get()).into_bytes(),
+            Value::Ints4(get, _) => {
+                let v = get();
+                alloc::format!("{}\t{}\t{}\t{}\n", v[0], v[1], v[2], v[3]).into_bytes()
+            }
             Value::Text(f) | Value::TextRw(f, ..) => {
                 let mut v = f();
                 v.push(b'\n');
@@ -114,7 +141,8 @@ impl Knob {
     /// to `buf` (a short read gets no newline), and nothing (EOF) from
     /// any other offset.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Option<usize> {
-        if !matches!(self.value, Value::Num(..) | Value::Atomic(..)) {
+        if !matches!(self.value, Value::Num(..) | Value::Atomic(..) | Value::Unsigned(..) | Value::Ints4(..))
+        {
             return None;
         }
         if offset != 0 {
@@ -136,6 +164,8 @@ impl Knob {
         }
         let kind = match self.value {
             Value::Num(kind, ..) | Value::Atomic(kind, _) => kind,
+            Value::Unsigned(..) => Kind::Ulong,
+            Value::Ints4(..) => Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 },
             _ => return Err(Errno::EACCES),
         };
         if offset != 0 {
@@ -150,12 +180,32 @@ impl Knob {
             }
             return Ok(data.len());
         }
+        if let Value::Ints4(get, set) = self.value {
+            // one number after another; those not given keep their value
+            let mut v = get();
+            let mut off = 0;
+            for slot in v.iter_mut() {
+                match linux_abi::sysctl::parse(kind, &data[off..])? {
+                    None => break,
+                    Some((x, n)) => {
+                        *slot = x as i32;
+                        off += n;
+                    }
+                }
+            }
+            if off == 0 {
+                return Ok(0);
+            }
+            set(v)?;
+            return Ok(off);
+        }
         match linux_abi::sysctl::parse(kind, data)? {
             None => Ok(0),
             Some((v, n)) => {
                 match self.value {
                     Value::Num(_, _, set) => set(v)?,
                     Value::Atomic(_, cell) => cell.store(v as u64, Ordering::Relaxed),
+                    Value::Unsigned(_, set) => set(v as u64),
                     _ => {}
                 }
                 Ok(n)
@@ -348,6 +398,54 @@ pub static KNOBS: &[Knob] = &[
         value: Value::Text(|| alloc::format!("{}", fs_table::NR_OPEN).into_bytes()),
     },
     Knob {
+        dir: "fs/mqueue",
+        name: "msg_default",
+        // the caller's IPC namespace's (mq_sysctls: MIN_MSGMAX..HARD_MSGMAX)
+        value: Value::Num(
+            Kind::Int { min: 1, max: 65536 },
+            || i64::from(ipc_limits().mq_msg_default),
+            |v| set_ipc_limits(|l| l.mq_msg_default = v as i32),
+        ),
+    },
+    Knob {
+        dir: "fs/mqueue",
+        name: "msg_max",
+        value: Value::Num(
+            Kind::Int { min: 1, max: 65536 },
+            || i64::from(ipc_limits().mq_msg_max),
+            |v| set_ipc_limits(|l| l.mq_msg_max = v as i32),
+        ),
+    },
+    Knob {
+        dir: "fs/mqueue",
+        name: "msgsize_default",
+        // MIN_MSGSIZEMAX..HARD_MSGSIZEMAX
+        value: Value::Num(
+            Kind::Int { min: 128, max: 16 << 20 },
+            || i64::from(ipc_limits().mq_msgsize_default),
+            |v| set_ipc_limits(|l| l.mq_msgsize_default = v as i32),
+        ),
+    },
+    Knob {
+        dir: "fs/mqueue",
+        name: "msgsize_max",
+        value: Value::Num(
+            Kind::Int { min: 128, max: 16 << 20 },
+            || i64::from(ipc_limits().mq_msgsize_max),
+            |v| set_ipc_limits(|l| l.mq_msgsize_max = v as i32),
+        ),
+    },
+    Knob {
+        dir: "fs/mqueue",
+        name: "queues_max",
+        // proc_dointvec: any int
+        value: Value::Num(
+            Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 },
+            || i64::from(ipc_limits().mq_queues_max),
+            |v| set_ipc_limits(|l| l.mq_queues_max = v as i32),
+        ),
+    },
+    Knob {
         dir: "fs/inotify",
         name: "max_queued_events",
         value: Value::Atomic(Kind::Int { min: 0, max: i32::MAX as i64 }, &crate::inotify::MAX_QUEUED_EVENTS),
@@ -372,6 +470,88 @@ pub static KNOBS: &[Knob] = &[
         name: "hostname",
         // __NEW_UTS_LEN; the reader's (writer's) UTS namespace
         value: Value::TextRw(crate::time::hostname, crate::time::set_hostname, 64),
+    },
+    // the System V limits of the caller's IPC namespace (ipc_sysctl.c)
+    Knob {
+        dir: "kernel",
+        name: "msgmax",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(ipc_limits().msg_ctlmax),
+            |v| set_ipc_limits(|l| l.msg_ctlmax = v as i32),
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "msgmnb",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(ipc_limits().msg_ctlmnb),
+            |v| set_ipc_limits(|l| l.msg_ctlmnb = v as i32),
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "msgmni",
+        value: Value::Num(
+            Kind::Int { min: 0, max: ipc::sysv::IPCMNI as i64 },
+            || i64::from(ipc_limits().msg_ctlmni),
+            |v| set_ipc_limits(|l| l.msg_ctlmni = v as i32),
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "sem",
+        // proc_ipc_sem_dointvec: SEMMNI outside 0..=IPCMNI is EINVAL (the
+        // other three stay written)
+        value: Value::Ints4(
+            || ipc_limits().sem_ctls,
+            |v| {
+                let ok = (0..=ipc::sysv::IPCMNI).contains(&v[3]);
+                crate::syscall::shm::set_limits(|l| {
+                    let mni = l.sem_ctls[3];
+                    l.sem_ctls = v;
+                    if !ok {
+                        l.sem_ctls[3] = mni;
+                    }
+                });
+                if ok { Ok(()) } else { Err(Errno::EINVAL) }
+            },
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "shm_rmid_forced",
+        value: Value::Num(
+            bool_kind(),
+            || i64::from(ipc_limits().shm_rmid_forced),
+            |v| set_ipc_limits(|l| l.shm_rmid_forced = v != 0),
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "shmall",
+        value: Value::Unsigned(
+            || ipc_limits().shm_ctlall,
+            |v| crate::syscall::shm::set_limits(|l| l.shm_ctlall = v),
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "shmmax",
+        value: Value::Unsigned(
+            || ipc_limits().shm_ctlmax,
+            |v| crate::syscall::shm::set_limits(|l| l.shm_ctlmax = v),
+        ),
+    },
+    Knob {
+        dir: "kernel",
+        name: "shmmni",
+        value: Value::Num(
+            Kind::Int { min: 0, max: ipc::sysv::IPCMNI as i64 },
+            || i64::from(ipc_limits().shm_ctlmni),
+            |v| set_ipc_limits(|l| l.shm_ctlmni = v as i32),
+        ),
     },
     Knob {
         dir: "kernel",
@@ -517,7 +697,7 @@ pub static KNOBS: &[Knob] = &[
 
 /// The directories of /proc/sys, in listing order: a name with a `/` is
 /// a subdirectory of the one before its last `/`.
-pub const DIRS: &[&str] = &["fs", "fs/inotify", "kernel", "kernel/pty", "kernel/random", "vm"];
+pub const DIRS: &[&str] = &["fs", "fs/inotify", "fs/mqueue", "kernel", "kernel/pty", "kernel/random", "vm"];
 
 /// The directories directly under `parent` ("" for /proc/sys itself):
 /// their indexes in [`DIRS`] and their names.

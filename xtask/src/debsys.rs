@@ -665,6 +665,13 @@ pub fn run_tests(
     check(t, &mut c, only, "bash_process_substitution", |c| {
         want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
     });
+    check(t, &mut c, only, "ipc_namespaces", |c| {
+        // util-linux in IPC namespaces: each starts empty, ids from 0
+        want(
+            &run_long(c, &script("ipcns"), 60)?,
+            &["outer 1", "inner 0", "inner 0 8192", "user 0 0", "user 0 12288", "outer 1", "removed"],
+        )
+    });
     check(t, &mut c, only, "pty_python_and_script", |c| {
         want(
             &run_long(c, &script("pty"), 60)?,

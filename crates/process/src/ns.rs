@@ -743,6 +743,50 @@ impl MntNs {
     }
 }
 
+/// The inode number of the initial IPC namespace (`PROC_IPC_INIT_INO`).
+pub const INIT_IPC_INO: u64 = 0xEFFF_FFFF;
+
+/// An IPC namespace: its number and the user namespace that owns it
+/// (whose `CAP_SYS_ADMIN` setns(2) needs, and whose root the IPC objects'
+/// owner checks go by). Its System V and POSIX message-queue tables are
+/// the kernel's: it keeps them per namespace number and drops them when
+/// the last holder of this record (a process or an open nsfs file) is
+/// gone, as Linux's `put_ipc_ns`.
+#[derive(Debug)]
+pub struct IpcNs {
+    ino: u64,
+    owner: UserNsRef,
+}
+
+impl IpcNs {
+    /// The initial namespace.
+    pub fn initial() -> Arc<IpcNs> {
+        Arc::new(IpcNs { ino: INIT_IPC_INO, owner: UserNsRef::INITIAL })
+    }
+
+    /// `copy_ipcs`: a new, empty namespace numbered `ino`, owned by
+    /// `owner` (nothing is copied: the kernel's tables for it start empty
+    /// with the default limits).
+    pub fn create(ino: u64, owner: UserNsRef) -> Arc<IpcNs> {
+        Arc::new(IpcNs { ino, owner })
+    }
+
+    /// Its inode number (nsfs).
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// The user namespace that owns it.
+    pub fn owner(&self) -> &UserNsRef {
+        &self.owner
+    }
+
+    /// Whether it is the initial namespace.
+    pub fn is_initial(&self) -> bool {
+        self.ino == INIT_IPC_INO
+    }
+}
+
 /// The inode number of the initial PID namespace (`PROC_PID_INIT_INO`).
 pub const INIT_PID_INO: u64 = 0xEFFF_FFFC;
 /// The deepest level of a PID namespace (Linux's `MAX_PID_NS_LEVEL`).
@@ -883,6 +927,8 @@ pub struct NsSet {
     pub uts: Arc<UtsNs>,
     /// Its mount namespace.
     pub mnt: Arc<MntNs>,
+    /// Its IPC namespace.
+    pub ipc: Arc<IpcNs>,
     /// The PID namespace its children are made in (`pid_for_children`;
     /// its own is the table's record of its pid).
     pub pid_children: PidNsRef,
@@ -891,7 +937,12 @@ pub struct NsSet {
 impl NsSet {
     /// The initial namespaces.
     pub fn initial() -> NsSet {
-        NsSet { uts: UtsNs::initial(), mnt: MntNs::initial(), pid_children: PidNsRef::INITIAL }
+        NsSet {
+            uts: UtsNs::initial(),
+            mnt: MntNs::initial(),
+            ipc: IpcNs::initial(),
+            pid_children: PidNsRef::INITIAL,
+        }
     }
 }
 

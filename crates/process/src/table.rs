@@ -2799,6 +2799,10 @@ impl<P: Platform> Inner<P> {
             ns.mnt = ns.mnt.copy(next_ino, creds.user_ns.clone());
             next_ino += 1;
         }
+        if f.contains(F::NEWIPC) {
+            ns.ipc = crate::ns::IpcNs::create(next_ino, creds.user_ns.clone());
+            next_ino += 1;
+        }
         // copy_pid_ns(), and copy_process()'s rule that a thread stays in
         // its group's namespace
         let active = self.active_ns(pid);
@@ -3190,7 +3194,12 @@ impl<P: Platform> Inner<P> {
             // init the init of the namespace above
             let mut ns = self.active_ns(father);
             let mut reaper = self.ns_init(&ns);
-            while reaper == father && !ns.is_initial() {
+            // an init that already died (its group a zombie, waiting for
+            // its parent: Linux's init waits for the namespace to empty
+            // first) adopts nobody: the init above does
+            let gone =
+                |r: Pid| r == father || self.procs.get(&r).is_none_or(|q| !q.alive() || q.threads.is_empty());
+            while gone(reaper) && !ns.is_initial() {
                 ns = ns.parent().cloned().unwrap_or_default();
                 reaper = self.ns_init(&ns);
             }
@@ -3997,6 +4006,7 @@ impl<P: Platform> Inner<P> {
         }
         let mut uts = None;
         let mut mnt = None;
+        let mut ipc = None;
         let mut pid_children = None;
         if f.intersects(crate::clone::NS_FLAGS) {
             let c = creds.as_ref().unwrap_or(&p.creds);
@@ -4012,6 +4022,10 @@ impl<P: Platform> Inner<P> {
             }
             if f.contains(F::NEWNS) {
                 mnt = Some(p.ns.mnt.copy(next_ino, c.user_ns.clone()));
+                next_ino += 1;
+            }
+            if f.contains(F::NEWIPC) {
+                ipc = Some(crate::ns::IpcNs::create(next_ino, c.user_ns.clone()));
                 next_ino += 1;
             }
             if f.contains(F::NEWPID) {
@@ -4037,6 +4051,9 @@ impl<P: Platform> Inner<P> {
         }
         if let Some(m) = mnt {
             p.ns.mnt = m;
+        }
+        if let Some(i) = ipc {
+            p.ns.ipc = i;
         }
         if let Some(n) = pid_children {
             p.ns.pid_children = n;

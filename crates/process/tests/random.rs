@@ -133,3 +133,29 @@ proptest! {
         prop_assert_eq!(frames.allocated(), 0);
     }
 }
+
+/// Found by `random_lives`: a PID namespace's init whose group died (a
+/// zombie its parent has not reaped) must not adopt the orphans of the
+/// namespace's other processes, which would then never be reaped; the init
+/// above adopts them.
+#[test]
+fn dead_namespace_init_adopts_nobody() {
+    let frames = TestFrames::new();
+    let t = Arc::new(ProcessTable::<TestPlatform>::new(64));
+    t.spawn_init(init_process(&frames)).unwrap();
+    let s = FakeScheduler::new();
+    let a = t.clone_task(1, &CloneArgs::fork(), &s).unwrap();
+    // a's child b is a new namespace's init, sharing a's memory
+    let f = (F::VM | F::FS | F::FILES | F::SIGHAND | F::NEWPID).bits();
+    let b = t.clone_task(a, &CloneArgs::from_clone(f, 0, 0, 0, 0), &s).unwrap();
+    let c = t.clone_task(b, &CloneArgs::fork(), &s).unwrap();
+    let d = t.clone_task(c, &CloneArgs::fork(), &s).unwrap();
+    for x in [a, b, c, d] {
+        t.exit_thread(x, 0, &s);
+    }
+    while t.wait4(1, -1, 0x4000_0000 | 1, &s).map(|r| r.0).unwrap_or(0) != 0 {}
+    assert_eq!(t.pids(), vec![1]);
+    drop(s);
+    drop(t);
+    assert_eq!(frames.allocated(), 0);
+}

@@ -1269,7 +1269,18 @@ fn unshare_rules() {
     let w = world();
     let c = w.clone(1, (F::FS | F::FILES | F::SYSVSEM).bits() | 17).unwrap();
     assert_eq!(w.t.unshare(c, 1 << 32), Err(Errno::EINVAL), "CLONE_CLEAR_SIGHAND is not an unshare flag");
-    assert_eq!(w.t.unshare(c, F::NEWIPC.bits()), Err(Errno::EINVAL), "root: namespace not built");
+    // an IPC namespace of its own, owned by the caller's user namespace;
+    // the parent keeps the initial one, a fork shares the new one
+    assert_eq!(w.t.with_process(c, |p| p.ns().ipc.ino()), Some(process::ns::INIT_IPC_INO));
+    assert_eq!(w.t.unshare(c, F::NEWIPC.bits()), Ok(()));
+    let ipc1 = w.t.with_process(c, |p| p.ns().ipc.ino()).unwrap();
+    assert_ne!(ipc1, process::ns::INIT_IPC_INO);
+    assert!(w.t.with_process(c, |p| p.ns().ipc.owner().is_initial()).unwrap());
+    assert_eq!(w.t.with_process(1, |p| p.ns().ipc.ino()), Some(process::ns::INIT_IPC_INO));
+    let f = w.clone(c, 17).unwrap();
+    assert_eq!(w.t.with_process(f, |p| p.ns().ipc.ino()), Some(ipc1));
+    w.exit(f, 0);
+    assert_eq!(w.wait4(c, f as i32, 0), Ok((f, 0)));
     assert_eq!(w.t.unshare(c, F::NEWNET.bits()), Err(Errno::EINVAL), "root: namespace not built");
     // Nothing to unshare: THREAD/SIGHAND/VM "work" when single-threaded.
     assert_eq!(w.t.unshare(c, (F::THREAD | F::SIGHAND).bits()), Ok(()));

@@ -4,6 +4,10 @@
 //! file of the shared-memory filesystem, mapped through
 //! `crate::filemap`, so its pages are the ones `read`/`write` see.
 //!
+//! Segments belong to the caller's IPC namespace (`process::ns::IpcNs`):
+//! each namespace has its tables and limits (`NsTables`), dropped when
+//! the namespace has no holder and no attachment left.
+//!
 //! A segment's pages are freed when it is removed (`IPC_RMID`) and its
 //! last attachment goes, however it goes (shmdt, munmap, exit, exec): the
 //! table keeps the page source strongly only until `IPC_RMID`, then the
@@ -11,7 +15,7 @@
 //! reference) is swept by the next System V call.
 //!
 //! # Locks
-//! `SEGMENTS` is taken alone or before an address-space lock (shmat,
+//! `SPACES` (every IPC namespace's tables) is taken alone or before an address-space lock (shmat,
 //! shmdt); never inside one. Nothing whose drop frees pages is dropped
 //! under it: a removed segment's own reference is taken out and dropped
 //! after the lock.
@@ -23,6 +27,7 @@ use crate::uthread::UThread;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_abi::args::{UserCStr, UserPtr};
 use linux_abi::{Errno, Result};
 use spin::Once;
@@ -175,7 +180,7 @@ pub fn get_seals(file: &Arc<dyn File>) -> SysResult {
 
 // ----- System V shared memory -----
 
-const IPC_PRIVATE: i32 = 0;
+const IPC_PRIVATE: i32 = ipc::sysv::IPC_PRIVATE;
 const IPC_CREAT: i32 = 0o1000;
 const IPC_EXCL: i32 = 0o2000;
 const IPC_RMID: i32 = 0;
@@ -194,33 +199,36 @@ const SHM_EXEC: i32 = 0o100000;
 /// Mode bits shown by IPC_STAT: marked for removal, locked.
 const SHM_DEST: u32 = 0o1000;
 const SHM_LOCKED: u32 = 0o2000;
-/// Linux's defaults (ipc/shm.c, include/uapi/linux/shm.h).
+/// Linux's SHMMIN (include/uapi/linux/shm.h).
 const SHMMIN: u64 = 1;
-const SHMMAX: u64 = u64::MAX - (1 << 24);
-const SHMALL: u64 = u64::MAX - (1 << 24);
-const SHMMNI: usize = 4096;
 /// ids are `seq * SEQ_MULTIPLIER + index` (ipc/util.h, IPCMNI 32768).
-const SEQ_MULTIPLIER: i32 = 32768;
+const SEQ_MULTIPLIER: i32 = ipc::sysv::IPCMNI;
 
-/// One segment: its id's parts, key, permissions, times and pages.
+/// One segment: its permissions, times and pages.
 struct Segment {
-    seq: i32,
-    key: i32,
-    uid: u32,
-    gid: u32,
-    cuid: u32,
-    cgid: u32,
-    mode: u32,
+    perm: ipc::sysv::Perm,
     size: u64,
     atime: i64,
     dtime: i64,
     ctime: i64,
     cpid: u32,
     lpid: u32,
-    /// The segment's own reference to its page source, until `IPC_RMID`.
+    /// The segment's own reference to its page source, until `IPC_RMID`
+    /// (or its namespace's end).
     pages: Option<Arc<FilePages>>,
     /// The page source, which every attachment shares.
     source: Weak<FilePages>,
+}
+
+impl ipc::sysv::Object for Segment {
+    fn perm(&self) -> &ipc::sysv::Perm {
+        &self.perm
+    }
+
+    /// Whether the segment still exists: not removed, or still attached.
+    fn alive(&self) -> bool {
+        self.source.strong_count() > 0
+    }
 }
 
 impl Segment {
@@ -230,99 +238,186 @@ impl Segment {
         (self.source.strong_count() - usize::from(self.pages.is_some())) as u64
     }
 
-    /// Whether the segment still exists: not removed, or still attached.
-    fn alive(&self) -> bool {
-        self.source.strong_count() > 0
-    }
-
     /// Whether `source` (a mapping's) is this segment's page source.
     fn is_source(&self, source: &Arc<dyn PageSource>) -> bool {
         core::ptr::addr_eq(Arc::as_ptr(source), self.source.as_ptr())
     }
 
-    /// ipcperms(): `want` is 4 (read), 2 (write) and/or 1 (execute);
-    /// `ipc_owner` (CAP_IPC_OWNER) grants what the bits refuse.
     fn permits(&self, euid: u32, egid: u32, ipc_owner: bool, want: u32) -> bool {
-        let bits = if euid == self.uid || euid == self.cuid {
-            self.mode >> 6
-        } else if egid == self.gid || egid == self.cgid {
-            self.mode >> 3
-        } else {
-            self.mode
-        } & 7;
-        bits & want == want || ipc_owner
+        self.perm.permits(euid, egid, ipc_owner, want)
     }
 
-    /// The owner or creator, or `capable` (the capability the command wants).
     fn owner(&self, euid: u32, capable: bool) -> bool {
-        capable || euid == self.uid || euid == self.cuid
+        self.perm.owner(euid, capable)
     }
 }
 
-struct Segments {
-    by_index: BTreeMap<i32, Segment>,
-    last_index: i32,
-    seq: i32,
+/// One IPC namespace's tables (Linux's `struct ipc_namespace`): its
+/// limits and segments. Made at the namespace's first System V call or
+/// sysctl access, dropped ([`Spaces::reap`]) once the namespace record
+/// has no holder left.
+struct NsTables {
+    ns: Weak<IpcNs>,
+    limits: ipc::sysv::Limits,
+    shm: ipc::sysv::Ids<Segment>,
 }
 
-static SEGMENTS: crate::lockorder::Ranked<Segments> = crate::lockorder::Ranked::new(
+/// Every IPC namespace's tables by namespace number.
+struct Spaces {
+    by_ns: BTreeMap<u64, NsTables>,
+}
+
+/// The IPC namespaces' tables. Taken alone or before an address-space
+/// lock (shmat, shmdt); never inside one. Nothing whose drop frees pages
+/// is dropped under it: a removed segment's own reference and a dead
+/// namespace's tables are taken out and dropped after the lock.
+static SPACES: crate::lockorder::Ranked<Spaces> = crate::lockorder::Ranked::new(
     crate::lockorder::LockClass::Shm,
-    "shm::SEGMENTS",
-    Segments { by_index: BTreeMap::new(), last_index: -1, seq: 0 },
+    "shm::SPACES",
+    Spaces { by_ns: BTreeMap::new() },
 );
+
+/// Namespaces other than the initial one with tables (reaping costs
+/// nothing while there are none).
+static OTHERS: AtomicUsize = AtomicUsize::new(0);
+
+use process::ns::IpcNs;
+
+impl Spaces {
+    /// The tables of `ns`, made (empty, with the default limits) at its
+    /// first use. Namespace numbers are never reused.
+    fn of(&mut self, ns: &Arc<IpcNs>) -> &mut NsTables {
+        let ino = ns.ino();
+        self.by_ns.entry(ino).or_insert_with(|| {
+            if !ns.is_initial() {
+                OTHERS.fetch_add(1, Ordering::Relaxed);
+            }
+            NsTables {
+                ns: Arc::downgrade(ns),
+                limits: ipc::sysv::Limits::default(),
+                shm: ipc::sysv::Ids::new(),
+            }
+        })
+    }
+
+    /// Takes out the tables of namespaces nobody holds any more (Linux's
+    /// `free_ipc_ns`): no process, no nsfs file and no attached segment
+    /// (Linux's attachments hold their namespace). The caller drops them
+    /// after the lock, which frees the segments' pages.
+    fn reap(&mut self) -> Vec<NsTables> {
+        let mut gone = Vec::new();
+        if OTHERS.load(Ordering::Relaxed) == 0 {
+            return gone;
+        }
+        let dead: Vec<u64> =
+            // an attachment holds its namespace (do_shmat's get_ipc_ns):
+            // a namespace with an attached segment stays till its detach
+            self.by_ns
+                .iter()
+                .filter(|(n, t)| {
+                    // the initial namespace lives for ever (its record may
+                    // be a temporary copy for a caller without a process)
+                    **n != process::ns::INIT_IPC_INO
+                        && t.ns.strong_count() == 0
+                        && t.shm.iter().all(|(_, s)| s.nattch() == 0)
+                })
+                .map(|(n, _)| *n)
+                .collect();
+        for n in dead {
+            if let Some(t) = self.by_ns.remove(&n) {
+                OTHERS.fetch_sub(1, Ordering::Relaxed);
+                gone.push(t);
+            }
+        }
+        gone
+    }
+}
+
+/// Drops the tables of IPC namespaces that lost their last holder (a
+/// process's exit, setns or unshare, an nsfs file's close): called where
+/// the mount namespaces are reaped.
+pub fn reap_namespaces() {
+    if OTHERS.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let gone = SPACES.lock().reap();
+    drop(gone);
+}
+
+/// The IPC namespace of process `pid` (the initial one for none).
+fn ipc_ns_of(pid: u32) -> Arc<IpcNs> {
+    table().with_process(pid, |p| p.ns().ipc.clone()).unwrap_or_else(IpcNs::initial)
+}
+
+/// The IPC namespace of the running thread's process (a sysctl's reader
+/// or writer).
+fn current_ipc_ns() -> Arc<IpcNs> {
+    let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
+    ipc_ns_of(crate::proc::table().tgid(tid).unwrap_or(1))
+}
+
+/// Reads the running thread's IPC namespace's limits.
+pub fn limits() -> ipc::sysv::Limits {
+    let ns = current_ipc_ns();
+    let mut s = SPACES.lock();
+    let gone = s.reap();
+    let l = s.of(&ns).limits.clone();
+    drop(s);
+    drop(gone);
+    l
+}
+
+/// Changes the running thread's IPC namespace's limits.
+pub fn set_limits(f: impl FnOnce(&mut ipc::sysv::Limits)) {
+    let ns = current_ipc_ns();
+    let mut s = SPACES.lock();
+    let gone = s.reap();
+    f(&mut s.of(&ns).limits);
+    drop(s);
+    drop(gone);
+}
 
 fn now_sec() -> i64 {
     (crate::time::realtime_ns() / 1_000_000_000) as i64
 }
 
-impl Segments {
-    /// Forgets segments that were removed and whose last attachment went
-    /// (their pages went with it, as Linux's shm_close at the last
-    /// detach). What is dropped holds no page.
-    fn sweep(&mut self) {
-        self.by_index.retain(|_, s| s.alive());
-    }
-
-    fn get(&self, id: i32) -> Result<(i32, &Segment)> {
-        if id < 0 {
-            return Err(Errno::EINVAL);
-        }
-        let index = id % SEQ_MULTIPLIER;
-        match self.by_index.get(&index) {
-            Some(s) if s.seq == id / SEQ_MULTIPLIER && s.alive() => Ok((index, s)),
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// ipc_idr_alloc: the next free index after the last one given,
-    /// cyclically; the sequence moves on when the index wraps.
-    fn alloc_index(&mut self) -> Option<i32> {
-        let start = self.last_index + 1;
-        let index = (start..SHMMNI as i32)
-            .find(|i| !self.by_index.contains_key(i))
-            .or_else(|| (0..start).find(|i| !self.by_index.contains_key(i)))?;
-        if index <= self.last_index {
-            self.seq = (self.seq + 1) % (i32::MAX / SEQ_MULTIPLIER);
-        }
-        self.last_index = index;
-        Some(index)
-    }
+/// Forgets segments of `ns` that were removed and whose last attachment
+/// went (their pages went with it, as Linux's shm_close at the last
+/// detach). What is dropped holds no page.
+fn sweep(ns: &mut NsTables) {
+    ns.shm.sweep(drop);
 }
 
 /// shmget(2), in the order of Linux's ipcget: an existing key with
 /// `IPC_CREAT | IPC_EXCL` is `EEXIST`, a size larger than the segment
 /// `EINVAL`, then `EACCES`; a missing key without `IPC_CREAT` is
-/// `ENOENT`; a size outside SHMMIN..SHMMAX `EINVAL`; no free id `ENOSPC`.
+/// `ENOENT`; a size outside SHMMIN..shmmax `EINVAL`; past shmall or
+/// shmmni `ENOSPC`. The caller's IPC namespace's segments and limits.
 /// `key_t key, size_t size, int shmflg`.
 pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
     let size = size as u64;
     let (euid, egid, cred) = creds(t);
     let ipc_owner = cred.has_cap(vfs::CAP_IPC_OWNER);
-    let mut segs = SEGMENTS.lock();
-    segs.sweep();
-    if key != IPC_PRIVATE
-        && let Some((&index, s)) = segs.by_index.iter().find(|(_, s)| s.key == key)
-    {
+    let ns = ipc_ns_of(t.pid);
+    let mut spaces = SPACES.lock();
+    let gone = spaces.reap();
+    let r = shmget_in(spaces.of(&ns), t.pid, key, size, flags, (euid, egid, ipc_owner));
+    drop(spaces);
+    drop(gone);
+    r
+}
+
+fn shmget_in(
+    segs: &mut NsTables,
+    pid: u32,
+    key: i32,
+    size: u64,
+    flags: i32,
+    who: (u32, u32, bool),
+) -> SysResult {
+    let (euid, egid, ipc_owner) = who;
+    sweep(segs);
+    if let Some((index, s)) = segs.shm.find_key(key) {
         if flags & IPC_CREAT != 0 && flags & IPC_EXCL != 0 {
             return Err(Errno::EEXIST);
         }
@@ -334,23 +429,23 @@ pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
         if !s.permits(euid, egid, ipc_owner, want) {
             return Err(Errno::EACCES);
         }
-        return Ok((s.seq * SEQ_MULTIPLIER + index) as isize);
+        return Ok((s.perm.seq * SEQ_MULTIPLIER + index) as isize);
     }
     if key != IPC_PRIVATE && flags & IPC_CREAT == 0 {
         return Err(Errno::ENOENT);
     }
-    if !(SHMMIN..=SHMMAX).contains(&size) {
+    if !(SHMMIN..=segs.limits.shm_ctlmax).contains(&size) {
         return Err(Errno::EINVAL);
     }
-    let pages: u64 = segs.by_index.values().map(|s| s.size.div_ceil(4096)).sum();
-    if pages.saturating_add(size.div_ceil(4096)) > SHMALL {
+    let pages: u64 = segs.shm.iter_mut().map(|(_, s)| s.size.div_ceil(4096)).sum();
+    if pages.checked_add(size.div_ceil(4096)).is_none_or(|p| p > segs.limits.shm_ctlall) {
         return Err(Errno::ENOSPC);
     }
     // __shmem_file_setup: no file larger than MAX_LFS_FILESIZE
     if size > vfs::MAX_FILE_SIZE {
         return Err(Errno::EINVAL);
     }
-    let index = segs.alloc_index().ok_or(Errno::ENOSPC)?;
+    let index = segs.shm.alloc_index(segs.limits.shm_ctlmni).ok_or(Errno::ENOSPC)?;
     let inode = Inode::new_unlinked(shm_fs(), 0o600, euid, egid);
     // the pages exist from the start, as Linux's shmem_kernel_file_setup
     inode.set_seals(0);
@@ -358,25 +453,17 @@ pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
     inode.set_seals(vfs::F_SEAL_SEAL | vfs::F_SEAL_SHRINK | vfs::F_SEAL_GROW);
     let pages = file_pages(&inode)?;
     let now = now_sec();
-    let seg = Segment {
-        seq: segs.seq,
-        key,
-        uid: euid,
-        gid: egid,
-        cuid: euid,
-        cgid: egid,
-        mode: (flags & 0o777) as u32,
+    let id = segs.shm.insert(index, |seq| Segment {
+        perm: ipc::sysv::Perm::new(key, euid, egid, (flags & 0o777) as u32, seq),
         size,
         atime: 0,
         dtime: 0,
         ctime: now,
-        cpid: t.pid,
+        cpid: pid,
         lpid: 0,
         source: Arc::downgrade(&pages),
         pages: Some(pages),
-    };
-    let id = seg.seq * SEQ_MULTIPLIER + index;
-    segs.by_index.insert(index, seg);
+    });
     Ok(id as isize)
 }
 
@@ -405,8 +492,10 @@ pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResu
     // fails and the segment lost its last attachment meanwhile, its pages
     // are freed here, not under them
     let keep: Arc<FilePages>;
-    let mut segs = SEGMENTS.lock();
-    let (index, s) = segs.get(id)?;
+    let ns = ipc_ns_of(t.pid);
+    let mut spaces = SPACES.lock();
+    let segs = spaces.of(&ns);
+    let (index, s) = segs.shm.get(id)?;
     let (want, mut prot) = if flags & SHM_RDONLY != 0 { (4, PROT_READ) } else { (6, PROT_READ | PROT_WRITE) };
     if flags & SHM_EXEC != 0 {
         prot |= PROT_EXEC;
@@ -423,7 +512,7 @@ pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResu
     let pages = s.source.upgrade().ok_or(Errno::EINVAL)?;
     keep = pages.clone();
     let source: Arc<dyn PageSource> = pages;
-    let map = vm::MapFile::new(source, alloc::format!("/SYSV{:08x} (deleted)", s.key as u32))
+    let map = vm::MapFile::new(source, alloc::format!("/SYSV{:08x} (deleted)", s.perm.key as u32))
         .with_access(true, true);
     // do_shmat() maps through do_mmap(): the caller's RLIMIT_AS
     let lim = t.space_limits();
@@ -439,13 +528,14 @@ pub fn shmat(t: &mut UThread, id: i32, addr: UserPtr<u8>, flags: i32) -> SysResu
     let at = vm.limited(lim).mmap(addr as usize, size as usize, prot, mflags, Some(map), 0);
     drop(vm);
     if at.is_ok()
-        && let Some(s) = segs.by_index.get_mut(&index)
+        && let Some(s) = segs.shm.at_mut(index)
     {
         s.atime = now_sec();
         s.lpid = t.pid;
     }
-    drop(segs);
+    drop(spaces);
     drop(keep);
+    drop(ns);
     Ok(at? as isize)
 }
 
@@ -460,12 +550,18 @@ pub fn shmdt(t: &mut UThread, addr: UserPtr<u8>) -> SysResult {
     // the attachment's page source, dropped after the locks: the last
     // detach of a removed segment frees its pages there
     let keep: Arc<dyn PageSource>;
-    let mut segs = SEGMENTS.lock();
+    let mut spaces = SPACES.lock();
     let mut vm = t.vm.lock();
     let Some((source, 0)) = vm.source_at(addr as usize) else {
         return Err(Errno::EINVAL);
     };
-    let Some((_, seg)) = segs.by_index.iter_mut().find(|(_, s)| s.is_source(&source)) else {
+    // the segment's namespace may not be the caller's (attached before a
+    // setns) nor have a process left: Linux's shmdt goes by the mapping
+    let Some((ns, seg)) = spaces
+        .by_ns
+        .iter_mut()
+        .find_map(|(n, tb)| tb.shm.iter_mut().find(|(_, s)| s.is_source(&source)).map(|(_, s)| (*n, s)))
+    else {
         return Err(Errno::EINVAL);
     };
     keep = source;
@@ -486,37 +582,42 @@ pub fn shmdt(t: &mut UThread, addr: UserPtr<u8>) -> SysResult {
     drop(vm);
     seg.dtime = now_sec();
     seg.lpid = t.pid;
-    segs.sweep();
-    drop(segs);
+    if let Some(tb) = spaces.by_ns.get_mut(&ns) {
+        sweep(tb);
+    }
+    drop(spaces);
     drop(keep);
     Ok(0)
 }
 
 /// /proc/sysvipc/shm (Linux's sysvipc_shm_proc_show on 64 bits): one
-/// line per segment after the header, the ids as namespace `ns` sees
-/// them (`from_kuid_munged(seq_user_ns, ...)`). `rss` and `swap` show 0:
-/// the segment's resident pages are not counted here.
-pub fn proc_sysvipc_shm(ns: &process::ns::UserNsRef) -> alloc::string::String {
+/// line per segment of IPC namespace `ipc` (the reader's) after the
+/// header, the ids as user namespace `ns` sees them
+/// (`from_kuid_munged(seq_user_ns, ...)`). `rss` and `swap` show 0: the
+/// segment's resident pages are not counted here.
+pub fn proc_sysvipc_shm(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc::string::String {
     use core::fmt::Write;
     let mut out = alloc::string::String::from(
         "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n",
     );
-    let segs = SEGMENTS.lock();
-    for (index, g) in segs.by_index.iter().filter(|(_, g)| g.alive()) {
+    let mut spaces = SPACES.lock();
+    let gone = spaces.reap();
+    let segs = spaces.of(ipc);
+    for (index, g) in segs.shm.iter() {
         let _ = writeln!(
             out,
             "{:>10} {:>10}  {:>4o} {:>21} {:>5} {:>5}  {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10} {:>21} {:>21}",
-            g.key,
-            g.seq * SEQ_MULTIPLIER + index,
-            g.mode,
+            g.perm.key,
+            g.perm.seq * SEQ_MULTIPLIER + index,
+            g.perm.mode,
             g.size,
             g.cpid,
             g.lpid,
             g.nattch(),
-            ns.uid_from(g.uid),
-            ns.gid_from(g.gid),
-            ns.uid_from(g.cuid),
-            ns.gid_from(g.cgid),
+            ns.uid_from(g.perm.uid),
+            ns.gid_from(g.perm.gid),
+            ns.uid_from(g.perm.cuid),
+            ns.gid_from(g.perm.cgid),
             g.atime,
             g.dtime,
             g.ctime,
@@ -524,7 +625,8 @@ pub fn proc_sysvipc_shm(ns: &process::ns::UserNsRef) -> alloc::string::String {
             0
         );
     }
-    drop(segs);
+    drop(spaces);
+    drop(gone);
     out
 }
 
@@ -535,13 +637,14 @@ pub fn proc_sysvipc_shm(ns: &process::ns::UserNsRef) -> alloc::string::String {
 fn shmid_ds(s: &Segment, ns: &process::ns::UserNsRef) -> [u8; 112] {
     let mut b = [0u8; 112];
     let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
-    put(0, &s.key.to_le_bytes());
-    put(4, &ns.uid_from(s.uid).to_le_bytes());
-    put(8, &ns.gid_from(s.gid).to_le_bytes());
-    put(12, &ns.uid_from(s.cuid).to_le_bytes());
-    put(16, &ns.gid_from(s.cgid).to_le_bytes());
-    put(20, &s.mode.to_le_bytes());
-    put(24, &(s.seq as u16).to_le_bytes());
+    let p = &s.perm;
+    put(0, &p.key.to_le_bytes());
+    put(4, &ns.uid_from(p.uid).to_le_bytes());
+    put(8, &ns.gid_from(p.gid).to_le_bytes());
+    put(12, &ns.uid_from(p.cuid).to_le_bytes());
+    put(16, &ns.gid_from(p.cgid).to_le_bytes());
+    put(20, &p.mode.to_le_bytes());
+    put(24, &(p.seq as u16).to_le_bytes());
     put(48, &s.size.to_le_bytes());
     put(56, &s.atime.to_le_bytes());
     put(64, &s.dtime.to_le_bytes());
@@ -564,21 +667,26 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
     let cmd = cmd & !0x100; // IPC_64
     // a removed segment's own page reference, dropped after the lock
     let mut removed = None;
-    let mut segs = SEGMENTS.lock();
-    segs.sweep();
+    let ns = ipc_ns_of(t.pid);
+    let mut spaces = SPACES.lock();
+    let gone = spaces.reap();
+    let segs = spaces.of(&ns);
+    sweep(segs);
     let r = match cmd {
         IPC_INFO | SHM_INFO => {
-            let highest = segs.by_index.keys().next_back().copied().unwrap_or(0);
+            let highest = segs.shm.max_index();
             let mut b = [0u8; 128];
             if cmd == IPC_INFO {
                 // struct shminfo64: shmmax, shmmin, shmmni, shmseg, shmall
-                for (i, v) in [SHMMAX, SHMMIN, SHMMNI as u64, SHMMNI as u64, SHMALL].iter().enumerate() {
+                let l = &segs.limits;
+                let mni = l.shm_ctlmni as u64;
+                for (i, v) in [l.shm_ctlmax, SHMMIN, mni, mni, l.shm_ctlall].iter().enumerate() {
                     b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
                 }
             } else {
                 // struct shm_info: used_ids (int), shm_tot, shm_rss, shm_swp, ...
-                let used = segs.by_index.len() as i32;
-                let tot: u64 = segs.by_index.values().map(|s| s.size.div_ceil(4096)).sum();
+                let used = segs.shm.len() as i32;
+                let tot: u64 = segs.shm.iter_mut().map(|(_, s)| s.size.div_ceil(4096)).sum();
                 b[0..4].copy_from_slice(&used.to_le_bytes());
                 b[8..16].copy_from_slice(&tot.to_le_bytes());
             }
@@ -587,9 +695,9 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
         }
         IPC_STAT | SHM_STAT | SHM_STAT_ANY => {
             let found = if cmd == IPC_STAT {
-                segs.get(id)
+                segs.shm.get(id)
             } else {
-                segs.by_index.get(&id).filter(|s| s.alive()).map(|s| (id, s)).ok_or(Errno::EINVAL)
+                segs.shm.at(id).map(|s| (id, s)).ok_or(Errno::EINVAL)
             };
             match found {
                 Err(e) => Err(e),
@@ -597,7 +705,7 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                     if cmd != SHM_STAT_ANY && !s.permits(euid, egid, ipc_owner, 4) {
                         Err(Errno::EACCES)
                     } else {
-                        let ret = if cmd == IPC_STAT { 0 } else { s.seq * SEQ_MULTIPLIER + index };
+                        let ret = if cmd == IPC_STAT { 0 } else { s.perm.seq * SEQ_MULTIPLIER + index };
                         let ds = shmid_ds(s, &t.user_ns);
                         t.write_slice(buf, &ds).map(|_| ret as isize)
                     }
@@ -612,7 +720,7 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                 Some(Err(e)) => Some(*e),
                 _ => None,
             };
-            match fault.map_or_else(|| segs.get(id), Err) {
+            match fault.map_or_else(|| segs.shm.get(id), Err) {
                 Err(e) => Err(e),
                 Ok((_, s))
                     if !s.owner(euid, cred.has_cap(vfs::CAP_SYS_ADMIN))
@@ -621,7 +729,7 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                     Err(Errno::EPERM)
                 }
                 Ok((index, _)) => {
-                    let s = segs.by_index.get_mut(&index).ok_or(Errno::EINVAL)?;
+                    let s = segs.shm.at_mut(index).ok_or(Errno::EINVAL)?;
                     match cmd {
                         IPC_SET => match set {
                             Some(Ok(b)) => {
@@ -634,9 +742,9 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                                 else {
                                     return Err(Errno::EINVAL);
                                 };
-                                s.uid = uid;
-                                s.gid = gid;
-                                s.mode = (s.mode & !0o777) | (word(20) & 0o777);
+                                s.perm.uid = uid;
+                                s.perm.gid = gid;
+                                s.perm.mode = (s.perm.mode & !0o777) | (word(20) & 0o777);
                                 s.ctime = now_sec();
                                 Ok(0)
                             }
@@ -644,8 +752,8 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                             None => Err(Errno::EFAULT),
                         },
                         IPC_RMID => {
-                            s.mode |= SHM_DEST;
-                            s.key = IPC_PRIVATE;
+                            s.perm.mode |= SHM_DEST;
+                            s.perm.key = IPC_PRIVATE;
                             removed = s.pages.take();
                             Ok(0)
                         }
@@ -654,9 +762,9 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
                                 Err(Errno::EPERM)
                             } else {
                                 if cmd == SHM_LOCK {
-                                    s.mode |= SHM_LOCKED;
+                                    s.perm.mode |= SHM_LOCKED;
                                 } else {
-                                    s.mode &= !SHM_LOCKED;
+                                    s.perm.mode &= !SHM_LOCKED;
                                 }
                                 Ok(0)
                             }
@@ -667,7 +775,8 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
         }
         _ => Err(Errno::EINVAL),
     };
-    drop(segs);
+    drop(spaces);
+    drop(gone);
     // the pages go here when nothing is attached (the entry at the next
     // sweep); else with the last attachment
     drop(removed);

@@ -269,8 +269,9 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
 }
 
 /// unshare(2): the fd table (CLONE_FILES), the fs context (CLONE_FS), the
-/// semaphore undo list (CLONE_SYSVSEM); namespaces are refused as Linux
-/// without them would (the rules live in `ProcessTable::unshare`).
+/// semaphore undo list (CLONE_SYSVSEM), the user, UTS, mount, PID and IPC
+/// namespaces; the others are refused as Linux without them would (the
+/// rules live in `ProcessTable::unshare`).
 pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     if flags & CloneFlags::NEWUSER.bits() != 0 && chrooted(t) {
         return Err(Errno::EPERM);
@@ -312,6 +313,8 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
         return Err(e);
     }
     drop(old_mnt);
+    // CLONE_NEWIPC: the caller may have been the old IPC namespace's last
+    crate::syscall::shm::reap_namespaces();
     r
 }
 
@@ -338,15 +341,17 @@ const SETNS_ALL: u64 =
 /// sharing its fs context,
 /// `EPERM` without CAP_SYS_ADMIN over it; skipped when a pidfd names the
 /// caller's own), then a UTS namespace (`utsns_install`: CAP_SYS_ADMIN over
-/// its owner and over the caller's user namespace, else `EPERM`). The
-/// kinds this kernel does not build have one namespace, which the caller
-/// is in already. Nothing changes unless everything is allowed.
+/// its owner and over the caller's user namespace, else `EPERM`; the same
+/// for an IPC namespace, `ipcns_install`). The kinds this kernel does not
+/// build have one namespace, which the caller is in already. Nothing
+/// changes unless everything is allowed.
 pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult {
     use crate::procfs::NsObj;
     let file = t.fd(fd)?;
     let flags = nstype as u32 as u64;
     let mut mnt: Option<alloc::sync::Arc<process::ns::MntNs>> = None;
     let mut pidns: Option<process::ns::PidNsRef> = None;
+    let mut ipc: Option<alloc::sync::Arc<process::ns::IpcNs>> = None;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
         let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
@@ -363,6 +368,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 pidns = Some(n);
                 (None, None, false)
             }
+            NsObj::Ipc(i) => {
+                ipc = Some(i);
+                (None, None, false)
+            }
             // the kinds not built have one namespace, the caller's: as
             // Linux's *_install, entering it needs CAP_SYS_ADMIN
             NsObj::Initial(_) => {
@@ -377,10 +386,13 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             return Err(Errno::EINVAL);
         }
         let pid = pid?;
-        let (user, uts, m) = table()
-            .with_process(pid, |p| (p.creds().user_ns.clone(), p.ns().uts.clone(), p.ns().mnt.clone()))
+        let (user, uts, m, i) = table()
+            .with_process(pid, |p| {
+                (p.creds().user_ns.clone(), p.ns().uts.clone(), p.ns().mnt.clone(), p.ns().ipc.clone())
+            })
             .ok_or(Errno::ESRCH)?;
         mnt = (flags & CloneFlags::NEWNS.bits() != 0).then_some(m);
+        ipc = (flags & CloneFlags::NEWIPC.bits() != 0).then_some(i);
         if flags & CloneFlags::NEWPID.bits() != 0 {
             pidns = Some(table().active_pid_ns(pid));
         }
@@ -440,6 +452,14 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             {
                 return Err(Errno::EPERM);
             }
+            // ipcns_install(): CAP_SYS_ADMIN over its owner and over the
+            // caller's user namespace
+            if let Some(i) = &ipc
+                && (!creds.ns_capable(i.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN))
+            {
+                return Err(Errno::EPERM);
+            }
             let user_changed = creds.user_ns != p.creds().user_ns;
             let old_creds = core::mem::replace(p.creds_mut(), creds);
             if user_changed {
@@ -447,11 +467,13 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             }
             let old_uts = uts.map(|u| core::mem::replace(&mut p.ns_mut().uts, u));
             let old_mnt = mnt.clone().map(|m| core::mem::replace(&mut p.ns_mut().mnt, m));
-            Ok((old_creds, old_uts, old_mnt))
+            let old_ipc = ipc.map(|i| core::mem::replace(&mut p.ns_mut().ipc, i));
+            Ok((old_creds, old_uts, old_mnt, old_ipc))
         })
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
     drop(old);
+    crate::syscall::shm::reap_namespaces();
     // pidns_install(): the caller's own namespace or one below it
     if let Some(n) = pidns {
         table().set_pid_children(t.pid, n)?;
@@ -608,8 +630,9 @@ pub fn wait4(
     rusage: UserPtr<RusageBytes>,
 ) -> SysResult {
     let (child, st, ru) = table().wait4(t.tid, pid, options, &Hooks)?;
-    // a reaped child may have been the last in its mount namespace
+    // a reaped child may have been the last in its mount or IPC namespace
     crate::fs::reap_namespaces();
+    crate::syscall::shm::reap_namespaces();
     if child != 0 {
         if !status.is_null() {
             t.write(status, st)?;

@@ -1,0 +1,7 @@
+# util-linux's ipcmk, ipcs and unshare --ipc / -Uri: segments per IPC namespace
+ipcmk -M 4096 > /tmp/ipcmk.out && id=$(awk '{print $NF}' /tmp/ipcmk.out)
+echo "outer $(ipcs -m | grep -c '^0x')"
+unshare --ipc sh -c 'echo "inner $(ipcs -m | grep -c "^0x")"; ipcmk -M 8192 >/dev/null; ipcs -m | awk "/^0x/ {print \"inner\", \$2, \$5}"'
+unshare -Uri sh -c 'echo "user $(ipcs -m | grep -c "^0x") $(id -u)"; ipcmk -M 12288 >/dev/null; ipcs -m | awk "/^0x/ {print \"user\", \$2, \$5}"'
+echo "outer $(ipcs -m | grep -c '^0x')"
+ipcrm -m "$id" && echo removed
