@@ -83,6 +83,7 @@ mod sysfs;
 mod tests;
 #[cfg(target_os = "none")]
 mod time;
+mod timerq;
 #[cfg(target_os = "none")]
 mod timerfd;
 #[cfg(target_os = "none")]
