@@ -83,9 +83,9 @@ mod sysfs;
 mod tests;
 #[cfg(target_os = "none")]
 mod time;
-mod timerq;
 #[cfg(target_os = "none")]
 mod timerfd;
+mod timerq;
 #[cfg(target_os = "none")]
 mod uthread;
 #[cfg(target_os = "none")]

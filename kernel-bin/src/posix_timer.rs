@@ -200,7 +200,9 @@ fn clamp_overrun(v: i64) -> i32 {
 fn queue(x: &Timer) {
     let Some(slot) = &x.slot else { return };
     match x.expires {
-        Some(exp) if x.active => crate::timerq::arm(slot, crate::timerq::mono_deadline(exp, wall_now(x.clock))),
+        Some(exp) if x.active => {
+            crate::timerq::arm(slot, crate::timerq::mono_deadline(exp, wall_now(x.clock)))
+        }
         _ => crate::timerq::disarm(slot),
     }
 }
@@ -302,7 +304,11 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
     } else {
         clock
     };
-    let slot = if clock.is_cpu() { None } else { Some(crate::timerq::alloc(crate::timerq::Owner::Posix(t.pid, id))?) };
+    let slot = if clock.is_cpu() {
+        None
+    } else {
+        Some(crate::timerq::alloc(crate::timerq::Owner::Posix(t.pid, id))?)
+    };
     let thread_cpu = match clock {
         Clock::ThreadCpu { tid, .. } => Some(table().thread_cpu(tid).ok_or(Errno::EINVAL)?),
         _ => None,

@@ -61,8 +61,11 @@ struct Queue {
     heap: Vec<u32>,
 }
 
-static QUEUE: Ranked<Queue> =
-    Ranked::new(LockClass::TimerQueue, "timerq::QUEUE", Queue { slots: Vec::new(), free: Vec::new(), heap: Vec::new() });
+static QUEUE: Ranked<Queue> = Ranked::new(
+    LockClass::TimerQueue,
+    "timerq::QUEUE",
+    Queue { slots: Vec::new(), free: Vec::new(), heap: Vec::new() },
+);
 
 /// The earliest deadline queued (`u64::MAX`: none), read by every tick
 /// without the lock.

@@ -295,7 +295,11 @@ fn aio_thread() {
 /// the table's context there if its address is `ctx_id`.
 fn lookup(t: &UThread, ctx_id: u64) -> Option<Arc<Ctx>> {
     let id: u32 = t.read(UserPtr::<u32>::new(ctx_id)).ok()?;
-    table().with_process(t.pid, |p| p.ext().aio.get(id).filter(|c| c.user_id.load(Ordering::Acquire) == ctx_id).cloned()).flatten()
+    table()
+        .with_process(t.pid, |p| {
+            p.ext().aio.get(id).filter(|c| c.user_id.load(Ordering::Acquire) == ctx_id).cloned()
+        })
+        .flatten()
 }
 
 /// Ends every context of process `pid` (the exit of its last thread, or
@@ -330,7 +334,9 @@ pub fn ring_at(t: &UThread, old: u64) -> Result<Option<Arc<Ctx>>> {
         _ => return Ok(None),
     };
     let ctx = table()
-        .with_process(t.pid, |p| p.ext().aio.iter().find(|c| c.user_id.load(Ordering::Acquire) == start).cloned())
+        .with_process(t.pid, |p| {
+            p.ext().aio.iter().find(|c| c.user_id.load(Ordering::Acquire) == start).cloned()
+        })
         .flatten();
     match ctx {
         Some(c) if start == old => Ok(Some(c)),
