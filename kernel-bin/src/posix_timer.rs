@@ -623,6 +623,22 @@ pub fn fire(pid: Pid, id: i32) {
     }
 }
 
+/// `CLOCK_REALTIME` was set (clock_settime, settimeofday): the armed
+/// realtime timers move to their new place in the deadline queue, so one
+/// whose time the step passed fires now (Linux's clock_was_set()
+/// re-programs its hrtimers). A walk over the processes, at a clock set
+/// only (a privileged call), one table lock per process.
+pub fn clock_was_set() {
+    for pid in table().pids() {
+        with(pid, |tb| {
+            for x in tb.timers.values().filter(|x| x.clock == Clock::Real && x.active) {
+                queue(x);
+            }
+        });
+    }
+    crate::itimer::check();
+}
+
 /// A tick interrupted thread `tid` of `pid` in user mode, which had run
 /// `thread` (total, user) by then: its process's due CPU-time timers
 /// fire, those of the process clocks and those of `tid`'s thread clocks.

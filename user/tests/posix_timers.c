@@ -295,6 +295,39 @@ KT_CASE(rlimit_sigpending_caps_timers) {
     KT_EQ(kt_in_child(limit_child), 0);
 }
 
+/* an absolute CLOCK_REALTIME timer 5 s ahead fires as soon as the clock is
+ * set past it (and a MONOTONIC one does not move) */
+KT_CASE(realtime_timer_follows_clock_set) {
+    int sig = SIGRTMIN + 6;
+    sigset_t s = one(sig);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, &s, 0), 0);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = sig};
+    int rt = -1, mono = -1;
+    KT_SYS_RET(tcreate(CLOCK_REALTIME, &ev, &rt), 0);
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    KT_SYS_RET(tcreate(CLOCK_MONOTONIC, &none, &mono), 0);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    KT_SYS_RET(tset(rt, TIMER_ABSTIME, ns(now) + 5000 * MS, 0, 0), 0);
+    KT_SYS_RET(tset(mono, 0, 5000 * MS, 0, 0), 0);
+    struct timespec ahead = {now.tv_sec + 10, now.tv_nsec};
+    KT_SYS_RET(clock_settime(CLOCK_REALTIME, &ahead), 0);
+    siginfo_t si;
+    struct timespec to = {1, 0};
+    int got = sigtimedwait(&s, &si, &to);
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct timespec back = {now.tv_sec - 10, now.tv_nsec};
+    KT_SYS_RET(clock_settime(CLOCK_REALTIME, &back), 0);
+    KT_EQ(got, sig);
+    KT_EQ(si.si_timerid, rt);
+    struct itimerspec cur;
+    KT_SYS_RET(tget(mono, &cur), 0);
+    KT_TRUE(ns(cur.it_value) > 3000 * MS, "monotonic left %lld", ns(cur.it_value));
+    KT_SYS_RET(tdel(rt), 0);
+    KT_SYS_RET(tdel(mono), 0);
+    KT_SYS_RET(sigprocmask(SIG_UNBLOCK, &s, 0), 0);
+}
+
 static long long cpu_ns(clockid_t c) {
     struct timespec t;
     clock_gettime(c, &t);

@@ -326,9 +326,10 @@ const RING_NAME: &str = "/[aio] (deleted)";
 /// mremap of `[old, old + len)`: `Ok(Some(ctx))` when it starts an AIO
 /// ring of the caller's (mremap moves the context with it: [`ring_moved`]),
 /// `Ok(None)` for any other mapping, `EINVAL` for a ring the caller owns
-/// no context of (a fork's child's copy: Linux's aio_ring_mremap finds
-/// none in the child's table and mremap fails).
-pub fn ring_at(t: &UThread, old: u64) -> Result<Option<Arc<Ctx>>> {
+/// no context of when it `moves` (MREMAP_FIXED elsewhere; a fork's
+/// child's copy: Linux's aio_ring_mremap finds none in the child's table
+/// and mremap fails).
+pub fn ring_at(t: &UThread, old: u64, moves: bool) -> Result<Option<Arc<Ctx>>> {
     let start = match t.vm.lock().mapping_at(old as usize) {
         Some(m) if m.name == RING_NAME => m.start as u64,
         _ => return Ok(None),
@@ -342,7 +343,9 @@ pub fn ring_at(t: &UThread, old: u64) -> Result<Option<Arc<Ctx>>> {
         Some(c) if start == old => Ok(Some(c)),
         // (a part of a ring moved: it stays where its id says)
         Some(_) => Ok(None),
-        None => Err(Errno::EINVAL),
+        // (only a move calls Linux's aio_ring_mremap)
+        None if moves => Err(Errno::EINVAL),
+        None => Ok(None),
     }
 }
 

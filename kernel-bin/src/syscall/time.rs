@@ -391,6 +391,7 @@ fn settime(t: &UThread, sec: i64, nsec: i64) -> SysResult {
     }
     crate::time::set_realtime_ns(sec as u64 * 1_000_000_000 + nsec as u64);
     crate::timerfd::clock_was_set();
+    crate::posix_timer::clock_was_set();
     log::info!("pid {}: CLOCK_REALTIME set to {sec}.{nsec:09}", t.pid);
     Ok(0)
 }
