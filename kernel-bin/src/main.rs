@@ -85,6 +85,7 @@ mod tests;
 mod time;
 #[cfg(target_os = "none")]
 mod timerfd;
+#[cfg(target_os = "none")]
 mod timerq;
 #[cfg(target_os = "none")]
 mod uthread;
