@@ -1,6 +1,8 @@
 //! ITIMER_REAL (setitimer/getitimer/alarm): one per process; SIGALRM to the
-//! process when it expires, re-armed by its interval. Expiry is checked on
-//! every timer interrupt that reaches a user thread and in the idle loop.
+//! process when it expires, re-armed by its interval. An armed one sits in
+//! the deadline queue (`timerq`, with the POSIX timers on wall clocks),
+//! which the tick (every timer interrupt that reaches a user thread, and
+//! the idle loop, on CPU 0) pops: no walk over the processes.
 //!
 //! ITIMER_VIRTUAL (the process's user CPU time, SIGVTALRM) and ITIMER_PROF
 //! (user + system, SIGPROF): an expiry in process CPU time, checked on each
@@ -12,7 +14,7 @@
 //! with the process.
 
 use crate::proc::{Hooks, table};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use process::pid::Pid;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,8 +27,10 @@ struct Timer {
 /// disarmed: `Default`).
 #[derive(Default)]
 pub struct Timers {
-    /// ITIMER_REAL.
+    /// ITIMER_REAL (its deadline on the monotonic clock).
     real: Option<Timer>,
+    /// ITIMER_REAL's place in the deadline queue (from its first arming).
+    slot: Option<crate::timerq::Slot>,
     /// ITIMER_VIRTUAL and ITIMER_PROF (`which` 1 and 2).
     cpu: [Option<CpuTimer>; 2],
 }
@@ -55,11 +59,6 @@ impl Drop for Timers {
     }
 }
 
-/// No real timer of any process is due before this (boot-clock ns;
-/// `u64::MAX`: none armed), so the tick looks at the processes only when
-/// one may be due.
-static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
-
 /// `f` on the timers of process `pid` (under the table lock).
 fn timers<R>(pid: Pid, f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
     table().with_process(pid, |p| f(&mut p.ext_mut().timers))
@@ -67,7 +66,7 @@ fn timers<R>(pid: Pid, f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
 
 /// `(remaining, interval)` of process `pid`'s timer in nanoseconds.
 pub fn get(pid: Pid) -> (u64, u64) {
-    let now = arch_x86_64::time::since_boot_ns();
+    let now = arch_x86_64::time::monotonic_ns();
     timers(pid, |t| t.real)
         .flatten()
         .map_or((0, 0), |t| (t.deadline_ns.saturating_sub(now).max(1), t.interval_ns))
@@ -84,67 +83,87 @@ fn deadline_after(now: u64, ns: u64) -> u64 {
 }
 
 /// Arms (or with `value_ns` 0 disarms) the timer; returns the old setting.
-/// Values past [`KTIME_MAX`] are taken as KTIME_MAX.
-pub fn set(pid: Pid, value_ns: u64, interval_ns: u64) -> (u64, u64) {
+/// Values past [`KTIME_MAX`] are taken as KTIME_MAX. `ENOMEM` when its
+/// first arming finds no room in the deadline queue.
+pub fn set(pid: Pid, value_ns: u64, interval_ns: u64) -> Result<(u64, u64), linux_abi::Errno> {
+    let slot = if value_ns != 0 && timers(pid, |t| t.slot.is_none()) == Some(true) {
+        Some(crate::timerq::alloc(crate::timerq::Owner::Itimer(pid))?)
+    } else {
+        None
+    };
     let old = get(pid);
     let new = (value_ns != 0).then(|| Timer {
-        deadline_ns: deadline_after(arch_x86_64::time::since_boot_ns(), value_ns),
+        deadline_ns: deadline_after(arch_x86_64::time::monotonic_ns(), value_ns),
         interval_ns: interval_ns.min(KTIME_MAX),
     });
-    timers(pid, |t| t.real = new);
-    // after the timer is in the record: a scan that reset NEXT_DUE sees it
-    if let Some(t) = new {
-        NEXT_DUE.fetch_min(t.deadline_ns, Ordering::SeqCst);
-    }
-    old
+    let mut slot = slot;
+    timers(pid, |t| {
+        if t.slot.is_none() {
+            t.slot = slot.take();
+        }
+        t.real = new;
+        t.queue();
+    });
+    // (a slot another thread gave the record first is dropped here)
+    drop(slot);
+    Ok(old)
 }
 
-/// Fires due timers (timerfds too).
+impl Timers {
+    /// Puts ITIMER_REAL's slot in the deadline queue at its deadline, or
+    /// takes it out (under the table lock; the queue's lock is a leaf).
+    fn queue(&self) {
+        let Some(slot) = &self.slot else { return };
+        match self.real {
+            Some(x) => crate::timerq::arm(slot, x.deadline_ns),
+            None => crate::timerq::disarm(slot),
+        }
+    }
+}
+
+/// Fires due timers: timerfds, then the process timers the deadline
+/// queue says are due (ITIMER_REAL and POSIX wall-clock timers).
 pub fn check() {
     crate::timerfd::check();
-    let now = arch_x86_64::time::since_boot_ns();
-    if now < NEXT_DUE.load(Ordering::SeqCst) {
-        return;
-    }
-    // Some timer is due: look at every process, one at a time (the table
-    // lock is not held across the scan), and note the next deadline.
-    // Reset first: a timer set meanwhile lowers it again.
-    NEXT_DUE.store(u64::MAX, Ordering::SeqCst);
-    for pid in table().pids() {
-        let fire = timers(pid, |t| {
-            let Some(x) = &mut t.real else { return false };
-            let fire = x.deadline_ns <= now;
-            if fire {
-                if x.interval_ns == 0 {
-                    t.real = None;
-                    return true;
-                }
-                x.deadline_ns = deadline_after(now, x.interval_ns);
-            }
-            NEXT_DUE.fetch_min(x.deadline_ns, Ordering::SeqCst);
-            fire
-        });
-        if fire == Some(true) {
-            let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGALRM), &Hooks);
-        }
-        NEXT_DUE.fetch_min(crate::posix_timer::fire_due(pid), Ordering::SeqCst);
-    }
+    crate::timerq::expire(|o| match o {
+        crate::timerq::Owner::Itimer(pid) => fire_real(pid),
+        crate::timerq::Owner::Posix(pid, id) => crate::posix_timer::fire(pid, id),
+    });
 }
 
-/// A POSIX timer is armed to expire at `deadline_ns` (boot clock): the
-/// scan of [`check`] looks at the processes then.
-pub fn note_due(deadline_ns: u64) {
-    NEXT_DUE.fetch_min(deadline_ns, Ordering::SeqCst);
+/// ITIMER_REAL of `pid` may be due: SIGALRM if it is, re-armed by its
+/// interval (from now, as before), queued again otherwise.
+fn fire_real(pid: Pid) {
+    let now = arch_x86_64::time::monotonic_ns();
+    let fire = timers(pid, |t| {
+        let Some(x) = &mut t.real else { return false };
+        let fire = x.deadline_ns <= now;
+        if fire {
+            if x.interval_ns == 0 {
+                t.real = None;
+            } else {
+                x.deadline_ns = deadline_after(now, x.interval_ns);
+            }
+        }
+        t.queue();
+        fire
+    });
+    if fire == Some(true) {
+        let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGALRM), &Hooks);
+    }
 }
 
 /// Forgets the timers of a process that is gone.
 pub fn forget(pid: Pid) {
     crate::posix_timer::delete_all(pid);
-    timers(pid, |t| {
+    // (the slot is dropped after the table lock)
+    let slot = timers(pid, |t| {
         t.real = None;
         t.set_cpu(1, None);
         t.set_cpu(2, None);
+        t.slot.take()
     });
+    drop(slot);
 }
 
 /// An armed CPU-time timer: the process CPU time (ns) at which it fires.
@@ -293,10 +312,29 @@ fn check_rlimit_rttime(pid: Pid) {
 /// RLIMIT_CPU, then
 /// fires its due CPU timers (re-armed by their interval, as
 /// check_cpu_itimer()).
-pub fn check_cpu(pid: Pid) {
+pub fn check_cpu(pid: Pid, tid: Pid, cpu: &process::cputime::SharedCpu) {
     check_rlimit_rttime(pid);
+    check_cpu_timers(pid, tid, cpu);
+}
+
+/// Whether any process has a CPU-time timer or a finite RLIMIT_CPU (what
+/// [`check_cpu_timers`] looks at): one relaxed load each.
+pub fn cpu_watched() -> bool {
+    CPU_ARMED.load(Ordering::Relaxed) != 0
+        || crate::posix_timer::any_cpu_timer()
+        || CPU_LIMITED.load(Ordering::Relaxed)
+}
+
+/// A tick came while thread `tid` of `pid` ran (in user mode, or in the
+/// kernel before its return to user mode): RLIMIT_CPU, then its due
+/// CPU-time timers (POSIX ones, then ITIMER_VIRTUAL/PROF, re-armed by
+/// their interval as check_cpu_itimer()).
+pub fn check_cpu_timers(pid: Pid, tid: Pid, cpu: &process::cputime::SharedCpu) {
     check_rlimit_cpu(pid);
-    crate::posix_timer::check_cpu(pid);
+    if crate::posix_timer::any_cpu_timer() {
+        let c = cpu.times();
+        crate::posix_timer::check_cpu(pid, tid, (c.total_ns(), c.user_ns));
+    }
     if CPU_ARMED.load(Ordering::Relaxed) == 0 {
         return;
     }

@@ -58,6 +58,9 @@ pub enum LockClass {
     /// `pipe::USER_PAGES`: pipe pages per user; leaf (taken when a pipe is
     /// made, resized or dropped).
     PipeUsers,
+    /// `timerq::QUEUE`: the process timers on wall clocks by deadline;
+    /// leaf (taken inside the process-table lock, which is not Ranked).
+    TimerQueue,
 }
 
 #[cfg(debug_assertions)]

@@ -86,6 +86,8 @@ mod time;
 #[cfg(target_os = "none")]
 mod timerfd;
 #[cfg(target_os = "none")]
+mod timerq;
+#[cfg(target_os = "none")]
 mod uthread;
 #[cfg(target_os = "none")]
 mod vdso;

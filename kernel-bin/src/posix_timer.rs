@@ -8,10 +8,12 @@
 //! and are not reused until they wrap (posix_timer_add()); a failed
 //! create past the id allocation still uses its id, as Linux.
 //!
-//! Expiry reuses the interval-timer machinery: the armed wall-clock timers
-//! lower `itimer`'s next-due deadline and its scan of due processes fires
-//! them ([`fire_due`]); process CPU-time timers are looked at by the tick
-//! that interrupts a thread of their process ([`check_cpu`]).
+//! An armed wall-clock timer sits in the deadline queue (`timerq`, one
+//! slot per timer from its creation) and the tick fires what the queue
+//! says is due ([`fire`]); CPU-time timers (process and thread clocks)
+//! are looked at by the tick that interrupts a thread of their process
+//! in user mode ([`check_cpu`]; a thread clock's timer only by a tick of
+//! that thread).
 //!
 //! A timer's signal is queued once: while it is queued a further expiry
 //! only counts (si_overrun), a periodic timer is re-armed when its signal
@@ -40,11 +42,11 @@ const KTIME_MAX: u64 = i64::MAX as u64;
 /// `CAP_WAKE_ALARM`.
 const CAP_WAKE_ALARM: u32 = 35;
 /// At most this many timers per process (and at most its
-/// RLIMIT_SIGPENDING): the expiry scan walks a process's table under the
+/// RLIMIT_SIGPENDING): the CPU-time tick walks a process's table under the
 /// process-table lock, so its length is bounded.
 const MAX_TIMERS: u64 = 4096;
-/// At most this many expiries of one process per scan; the rest stay due
-/// and the next tick's scan takes them.
+/// At most this many CPU-time expiries of one process per tick; the rest
+/// stay due and the next tick takes them.
 const FIRE_BUDGET: usize = 32;
 
 /// What a timer measures.
@@ -57,6 +59,23 @@ enum Clock {
     /// The CPU time of process `pid` (user + system, or user only for a
     /// VIRT clock).
     ProcCpu { pid: Pid, user_only: bool },
+    /// The CPU time of thread `tid` of the process (CLOCK_THREAD_CPUTIME_ID,
+    /// pthread_getcpuclockid()).
+    ThreadCpu { tid: Pid, user_only: bool },
+}
+
+impl Clock {
+    fn is_cpu(self) -> bool {
+        matches!(self, Clock::ProcCpu { .. } | Clock::ThreadCpu { .. })
+    }
+}
+
+/// CPU-time samples at a tick or a dequeue: the process's `(total, user)`
+/// and, for a thread, its tid and `(total, user)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuSample {
+    proc: (u64, u64),
+    thread: Option<(Pid, u64, u64)>,
 }
 
 /// Where an expiry goes.
@@ -67,7 +86,7 @@ enum Notify {
     Thread(Pid),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Timer {
     clock_id: i32,
     clock: Clock,
@@ -92,6 +111,10 @@ struct Timer {
     /// it_overrun (from -1) and it_overrun_last.
     overrun: i64,
     overrun_last: i64,
+    /// Its place in the deadline queue (wall clocks only).
+    slot: Option<crate::timerq::Slot>,
+    /// The account of a thread clock's thread (sampled without the table).
+    thread_cpu: Option<process::cputime::SharedCpu>,
 }
 
 /// A process's POSIX timers, kept in its record (a fork's child: empty).
@@ -110,7 +133,7 @@ impl Drop for Table {
 
 impl Table {
     fn insert(&mut self, id: i32, t: Timer) {
-        if matches!(t.clock, Clock::ProcCpu { .. }) {
+        if t.clock.is_cpu() {
             self.cpu += 1;
             CPU_TIMERS.fetch_add(1, Ordering::Relaxed);
         }
@@ -118,7 +141,7 @@ impl Table {
     }
     fn remove(&mut self, id: i32) -> Option<Timer> {
         let t = self.timers.remove(&id)?;
-        if matches!(t.clock, Clock::ProcCpu { .. }) {
+        if t.clock.is_cpu() {
             self.cpu -= 1;
             CPU_TIMERS.fetch_sub(1, Ordering::Relaxed);
         }
@@ -135,6 +158,11 @@ impl Table {
 
 /// How many CPU-time POSIX timers exist (the tick looks at none when 0).
 static CPU_TIMERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any CPU-time POSIX timer exists (one relaxed load).
+pub fn any_cpu_timer() -> bool {
+    CPU_TIMERS.load(Ordering::Relaxed) != 0
+}
 
 fn wall_now(c: Clock) -> u64 {
     match c {
@@ -167,14 +195,16 @@ fn clamp_overrun(v: i64) -> i32 {
     v.clamp(0, DELAYTIMER_MAX) as i32
 }
 
-/// Lowers itimer's next-due deadline to a wall timer expiring at `expires`.
-fn note_due(clock: Clock, expires: u64) {
-    if matches!(clock, Clock::ProcCpu { .. }) {
-        return;
+/// Puts a wall timer's slot in the deadline queue at its expiry (if
+/// armed and waiting), or takes it out.
+fn queue(x: &Timer) {
+    let Some(slot) = &x.slot else { return };
+    match x.expires {
+        Some(exp) if x.active => {
+            crate::timerq::arm(slot, crate::timerq::mono_deadline(exp, wall_now(x.clock)))
+        }
+        _ => crate::timerq::disarm(slot),
     }
-    let now = wall_now(clock);
-    let boot = arch_x86_64::time::since_boot_ns();
-    crate::itimer::note_due(boot.saturating_add(expires.saturating_sub(now)));
 }
 
 /// The clock of `clock_id` for a timer of thread `t`'s process.
@@ -191,8 +221,12 @@ fn clock_of(t: &UThread, id: i32) -> Result<Clock, Errno> {
                 return Err(Errno::EINVAL);
             }
             if thread {
-                log::info!("pid {}: timer_create on a thread CPU clock: EINVAL (unsupported)", t.pid);
-                return Err(Errno::EINVAL);
+                // lookup_task(): a thread of the caller's process
+                let tid = if pid == 0 { t.tid } else { pid };
+                if table().tgid(tid) != Some(t.pid) {
+                    return Err(Errno::EINVAL);
+                }
+                return Ok(Clock::ThreadCpu { tid, user_only: which == 1 });
             }
             let pid = if pid == 0 { t.pid } else { pid };
             if table().with_process(pid, |_| ()).is_none() {
@@ -200,10 +234,7 @@ fn clock_of(t: &UThread, id: i32) -> Result<Clock, Errno> {
             }
             Ok(Clock::ProcCpu { pid, user_only: which == 1 })
         }
-        3 => {
-            log::info!("pid {}: timer_create on CLOCK_THREAD_CPUTIME_ID: EINVAL (unsupported)", t.pid);
-            Err(Errno::EINVAL)
-        }
+        3 => Ok(Clock::ThreadCpu { tid: t.tid, user_only: false }),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -273,6 +304,15 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
     } else {
         clock
     };
+    let slot = if clock.is_cpu() {
+        None
+    } else {
+        Some(crate::timerq::alloc(crate::timerq::Owner::Posix(t.pid, id))?)
+    };
+    let thread_cpu = match clock {
+        Clock::ThreadCpu { tid, .. } => Some(table().thread_cpu(tid).ok_or(Errno::EINVAL)?),
+        _ => None,
+    };
     let timer = Timer {
         clock_id,
         clock,
@@ -289,14 +329,27 @@ pub fn timer_create(t: &mut UThread, clock_id: i32, sevp: UserPtr<[u64; 8]>, idp
         base_overrun: 0,
         overrun: -1,
         overrun_last: 0,
+        slot,
+        thread_cpu,
     };
-    with(t.pid, |tb| tb.insert(id, timer)).ok_or(Errno::ESRCH)?;
+    // (a record gone meanwhile drops the timer, and its slot, here)
+    let mut timer = Some(timer);
+    with(t.pid, |tb| {
+        if let Some(x) = timer.take() {
+            tb.insert(id, x);
+        }
+    })
+    .ok_or(Errno::ESRCH)?;
     Ok(0)
 }
 
-fn now_of(c: Clock) -> u64 {
+fn now_of(c: Clock, thread_cpu: Option<&process::cputime::SharedCpu>) -> u64 {
     match c {
         Clock::ProcCpu { pid, user_only } => cpu_now(pid, user_only),
+        Clock::ThreadCpu { user_only, .. } => {
+            let t = thread_cpu.map(|a| a.times()).unwrap_or_default();
+            if user_only { t.user_ns } else { t.total_ns() }
+        }
         c => wall_now(c),
     }
 }
@@ -332,8 +385,14 @@ fn write_spec(t: &UThread, p: UserPtr<Itimerspec>, (value, interval): (u64, u64)
 }
 
 fn sample(t: &UThread, id: i32) -> Result<(Clock, u64), Errno> {
-    let clock = with(t.pid, |tb| tb.timers.get(&id).map(|x| x.clock)).flatten().ok_or(Errno::EINVAL)?;
-    Ok((clock, now_of(clock)))
+    let (clock, acct) = with(t.pid, |tb| tb.timers.get(&id).map(|x| (x.clock, x.thread_cpu.clone())))
+        .flatten()
+        .ok_or(Errno::EINVAL)?;
+    if matches!(clock, Clock::ThreadCpu { tid, .. } if tid == t.tid) {
+        // the caller's own clock: what it ran until now
+        crate::sched::charge(&t.cpu, process::cputime::Side::System);
+    }
+    Ok((clock, now_of(clock, acct.as_ref())))
 }
 
 /// timer_gettime(2).
@@ -368,6 +427,7 @@ pub fn timer_settime(
         x.overrun_last = 0;
         if value == 0 {
             x.expires = None;
+            queue(x);
             return Some(prev);
         }
         x.interval = interval;
@@ -375,16 +435,14 @@ pub fn timer_settime(
         x.expires = Some(exp);
         x.overrun = -1;
         x.active = x.notify != Notify::None;
-        if x.active {
-            note_due(clock, exp);
-        }
+        queue(x);
         Some(prev)
     })
     .flatten()
     .ok_or(Errno::EINVAL)?;
     // a time already passed fires now
-    if !matches!(clock, Clock::ProcCpu { .. }) {
-        fire_due(t.pid);
+    if !clock.is_cpu() {
+        fire(t.pid, id);
     }
     if !old.is_null() {
         write_spec(t, old, prev)?;
@@ -411,10 +469,39 @@ pub fn delete_all(pid: Pid) {
     with(pid, Table::clear);
 }
 
+/// The CPU samples [`on_dequeue`] needs for process `pid`, taken before
+/// the table lock ([`on_dequeue`] runs under it): `None` (one relaxed
+/// load) while no CPU-time timer exists anywhere.
+pub fn dequeue_sample(pid: Pid) -> Option<CpuSample> {
+    if CPU_TIMERS.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let c = table().cpu_times(pid)?;
+    Some(CpuSample { proc: (c.total_ns(), c.user_ns), thread: None })
+}
+
+/// `x`'s clock at `cpu`.
+fn cpu_of(x: &Timer, cpu: &CpuSample) -> Option<u64> {
+    match x.clock {
+        Clock::ProcCpu { user_only, .. } => Some(if user_only { cpu.proc.1 } else { cpu.proc.0 }),
+        Clock::ThreadCpu { tid, user_only } => match cpu.thread {
+            Some((t, total, user)) if t == tid => Some(if user_only { user } else { total }),
+            // a dequeue: the thread's own account
+            None => {
+                let t = x.thread_cpu.as_ref()?.times();
+                Some(if user_only { t.user_ns } else { t.total_ns() })
+            }
+            Some(_) => None,
+        },
+        _ => None,
+    }
+}
+
 /// A signal was taken from a queue of process `p`: a timer's gets its
-/// overrun count, and its periodic timer is re-armed (posixtimer_rearm()).
-/// Called under the table lock.
-pub fn on_dequeue(tb: &mut Table, info: &mut SigInfo) {
+/// overrun count, and its periodic timer is re-armed (posixtimer_rearm()),
+/// the periods missed meanwhile counted as overruns (a CPU-time timer's
+/// at `cpu`, [`dequeue_sample`]'s). Called under the table lock.
+pub fn on_dequeue(tb: &mut Table, info: &mut SigInfo, cpu: Option<CpuSample>) {
     if info.code != signal::siginfo::code::SI_TIMER {
         return;
     }
@@ -427,63 +514,42 @@ pub fn on_dequeue(tb: &mut Table, info: &mut SigInfo) {
         return;
     }
     let Some(mut exp) = x.expires else { return };
-    let now = match x.clock {
-        // no table lookups under the lock: a CPU timer is re-armed from
-        // its old expiry (the tick forwards it)
-        Clock::ProcCpu { .. } => exp,
-        c => wall_now(c),
+    let now = if x.clock.is_cpu() {
+        // (no sample: re-armed a period on, which the tick forwards)
+        cpu.as_ref().and_then(|c| cpu_of(x, c)).unwrap_or(exp)
+    } else {
+        wall_now(x.clock)
     };
     x.overrun = x.overrun.saturating_add(forward(&mut exp, x.interval, now));
-    if matches!(x.clock, Clock::ProcCpu { .. }) {
-        exp = exp.saturating_add(x.interval).min(KTIME_MAX);
-    }
     x.expires = Some(exp);
     x.active = true;
     x.overrun_last = x.overrun;
     x.overrun = -1;
     x.generation = x.generation.wrapping_add(1);
     *overrun = clamp_overrun(x.overrun_last.saturating_add(base));
-    note_due(x.clock, exp);
+    queue(x);
 }
 
-/// One due timer of `pid` (`cpu`: the CPU-time ones at these samples):
-/// its signal to send, or `None` when none is due.
-fn take_due(pid: Pid, cpu: Option<(u64, u64)>) -> Option<(i32, Notify, SigInfo)> {
-    let wall = [crate::time::realtime_ns(), arch_x86_64::time::monotonic_ns()];
-    with(pid, |tb| {
-        for (&id, x) in tb.timers.iter_mut() {
-            if !x.active {
-                continue;
-            }
-            let now = match (x.clock, cpu) {
-                (Clock::Real, None) => wall[0],
-                (Clock::Mono, None) => wall[1],
-                (Clock::ProcCpu { user_only, .. }, Some((total, user))) => {
-                    if user_only {
-                        user
-                    } else {
-                        total
-                    }
-                }
-                _ => continue,
-            };
-            let Some(exp) = x.expires else { continue };
-            if exp > now {
-                continue;
-            }
-            x.active = false;
-            if x.queued.is_some() {
-                // send_sigqueue(): already queued, one more overrun
-                x.base_overrun = x.base_overrun.saturating_add(1);
-                continue;
-            }
-            x.queued = Some(x.generation);
-            x.base_overrun = 0;
-            return Some((id, x.notify, SigInfo::timer(x.signo, id, 0, x.value)));
-        }
-        None
-    })
-    .flatten()
+/// Takes one due timer: `x` (id `id`) if it is armed and its expiry is at
+/// or before `now`: its signal to send, or `None` (an expiry while its
+/// signal is still queued only counts).
+fn take_one(id: i32, x: &mut Timer, now: u64) -> Option<(i32, Notify, SigInfo)> {
+    if !x.active {
+        return None;
+    }
+    let exp = x.expires?;
+    if exp > now {
+        return None;
+    }
+    x.active = false;
+    if x.queued.is_some() {
+        // send_sigqueue(): already queued, one more overrun
+        x.base_overrun = x.base_overrun.saturating_add(1);
+        return None;
+    }
+    x.queued = Some(x.generation);
+    x.base_overrun = 0;
+    Some((id, x.notify, SigInfo::timer(x.signo, id, 0, x.value)))
 }
 
 /// After a send: a signal that was not queued (ignored, or a full queue)
@@ -504,15 +570,22 @@ fn after_send(pid: Pid, id: i32, notify: Notify) {
             return; // taken meanwhile (re-armed there) or set anew
         }
         x.queued = None;
-        if x.interval == 0 || matches!(x.clock, Clock::ProcCpu { .. }) {
+        if x.interval == 0 {
             return;
         }
         let Some(mut exp) = x.expires else { return };
+        if x.clock.is_cpu() {
+            // the next tick of the process forwards it
+            x.expires = Some(exp.saturating_add(x.interval).min(KTIME_MAX));
+            x.active = true;
+            x.generation = x.generation.wrapping_add(1);
+            return;
+        }
         x.overrun = x.overrun.saturating_add(forward(&mut exp, x.interval, wall_now(x.clock)));
         x.expires = Some(exp);
         x.active = true;
         x.generation = x.generation.wrapping_add(1);
-        note_due(x.clock, exp);
+        queue(x);
     });
 }
 
@@ -528,50 +601,92 @@ fn send(pid: Pid, id: i32, notify: Notify, info: SigInfo) {
     after_send(pid, id, notify);
 }
 
-/// Fires the due wall-clock timers of `pid` (itimer's scan); returns the
-/// earliest expiry still armed, on the boot clock.
-pub fn fire_due(pid: Pid) -> u64 {
-    // bounded: each round disarms one timer; at most FIRE_BUDGET a scan
-    let mut budget = with(pid, |tb| tb.timers.len()).unwrap_or(0).min(FIRE_BUDGET);
-    while budget > 0 {
-        budget -= 1;
-        let Some((id, n, info)) = take_due(pid, None) else { break };
+/// Wall-clock timer `id` of `pid` may be due (the deadline queue popped
+/// it, or timer_settime set a time already passed): fires it if it is,
+/// and queues it again at its expiry if it is armed and not yet due (the
+/// realtime clock was set back).
+pub fn fire(pid: Pid, id: i32) {
+    let due = with(pid, |tb| {
+        let x = tb.timers.get_mut(&id)?;
+        if x.clock.is_cpu() {
+            return None;
+        }
+        let due = take_one(id, x, wall_now(x.clock));
+        if due.is_none() {
+            queue(x);
+        }
+        due
+    })
+    .flatten();
+    if let Some((id, n, info)) = due {
         send(pid, id, n, info);
     }
-    let boot = arch_x86_64::time::since_boot_ns();
-    let wall = [crate::time::realtime_ns(), arch_x86_64::time::monotonic_ns()];
-    with(pid, |tb| {
-        tb.timers
-            .values()
-            .filter(|x| x.active)
-            .filter_map(|x| {
-                let now = match x.clock {
-                    Clock::Real => wall[0],
-                    Clock::Mono => wall[1],
-                    Clock::ProcCpu { .. } => return None,
-                };
-                Some(boot.saturating_add(x.expires?.saturating_sub(now)))
-            })
-            .min()
-            .unwrap_or(u64::MAX)
-    })
-    .unwrap_or(u64::MAX)
 }
 
-/// A tick interrupted a thread of `pid` in user mode: its due CPU-time
-/// timers on its own CPU clock fire.
-pub fn check_cpu(pid: Pid) {
+/// `CLOCK_REALTIME` was set (clock_settime, settimeofday): the armed
+/// realtime timers move to their new place in the deadline queue, so one
+/// whose time the step passed fires now (Linux's clock_was_set()
+/// re-programs its hrtimers). A walk over the processes, at a clock set
+/// only (a privileged call), one table lock per process.
+pub fn clock_was_set() {
+    for pid in table().pids() {
+        with(pid, |tb| {
+            for x in tb.timers.values().filter(|x| x.clock == Clock::Real && x.active) {
+                queue(x);
+            }
+        });
+    }
+    crate::itimer::check();
+}
+
+/// A tick interrupted thread `tid` of `pid` in user mode, which had run
+/// `thread` (total, user) by then: its process's due CPU-time timers
+/// fire, those of the process clocks and those of `tid`'s thread clocks.
+pub fn check_cpu(pid: Pid, tid: Pid, thread: (u64, u64)) {
     if CPU_TIMERS.load(Ordering::Relaxed) == 0 {
         return;
     }
-    if with(pid, |tb| tb.cpu).unwrap_or(0) == 0 {
+    let Some((procs, threads)) = with(pid, |tb| {
+        if tb.cpu == 0 {
+            return (false, false);
+        }
+        let mut p = false;
+        let mut t = false;
+        for x in tb.timers.values().filter(|x| x.active) {
+            match x.clock {
+                Clock::ProcCpu { .. } => p = true,
+                Clock::ThreadCpu { tid: at, .. } if at == tid => t = true,
+                _ => {}
+            }
+        }
+        (p, t)
+    }) else {
+        return;
+    };
+    if !procs && !threads {
         return;
     }
-    let c = table().cpu_times(pid).unwrap_or_default();
+    let proc = if procs {
+        let c = table().cpu_times(pid).unwrap_or_default();
+        (c.total_ns(), c.user_ns)
+    } else {
+        (0, 0)
+    };
+    let sample = CpuSample { proc, thread: Some((tid, thread.0, thread.1)) };
     let mut budget = FIRE_BUDGET;
     while budget > 0 {
         budget -= 1;
-        let Some((id, n, info)) = take_due(pid, Some((c.total_ns(), c.user_ns))) else { break };
+        let due = with(pid, |tb| {
+            tb.timers.iter_mut().find_map(|(&id, x)| {
+                if !procs && matches!(x.clock, Clock::ProcCpu { .. }) {
+                    return None;
+                }
+                let now = cpu_of(x, &sample)?;
+                take_one(id, x, now)
+            })
+        })
+        .flatten();
+        let Some((id, n, info)) = due else { break };
         send(pid, id, n, info);
     }
 }

@@ -64,11 +64,12 @@ fn has_pending(tid: Pid, pid: Pid, mask: SigSet) -> bool {
 
 /// Takes thread `tid`'s next signal of `mask`, thread queue first.
 fn dequeue(tid: Pid, pid: Pid, mask: SigSet) -> Option<SigInfo> {
+    let cpu = crate::posix_timer::dequeue_sample(pid);
     table()
         .with_thread_process(tid, pid, |th, p| {
             let mut info = th.signals_mut().dequeue_waited(p.pending_mut(), mask);
             if let Some(i) = &mut info {
-                crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i);
+                crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i, cpu);
             }
             info
         })

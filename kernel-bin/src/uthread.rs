@@ -302,6 +302,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     let epoch = table().epoch();
     // timer interrupts from user mode since the last periodic TLB flush
     let mut ticks_unflushed = 0u32;
+    // the tick whose CPU-time timers this thread last looked at
+    let mut cpu_tick = 0u64;
     crate::ptrace::refresh(&mut t);
     if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
         // an auto-attached child stops (SIGSTOP, or a seized trap) before
@@ -377,7 +379,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
                     // not in a system call (orig_rax -1 for the tracer)
                     crate::ptrace::exception_entry(&t);
                 }
-                crate::itimer::check_cpu(t.pid);
+                cpu_tick = arch_x86_64::time::ticks();
+                crate::itimer::check_cpu(t.pid, t.tid, &t.cpu);
                 // A thread that keeps its CPU never reloads CR3; QEMU's TCG
                 // sizes its soft TLB only when the TLB is flushed, so such a
                 // thread kept the (small) size it had at exec: busybox sort
@@ -413,6 +416,18 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         // if a tick came while in the kernel, before the return to user
         // mode (signals that came meanwhile are delivered below)
         if !quick {
+            // a tick that came while this thread ran in the kernel counts
+            // for its CPU-time timers too (Linux's tick looks at them in
+            // either mode): a process that spends its CPU time in system
+            // calls gets its SIGPROF (one load while none is armed)
+            if crate::itimer::cpu_watched() && !matches!(exit, UserExit::Interrupt(_)) {
+                let tick = arch_x86_64::time::ticks();
+                if tick != cpu_tick {
+                    cpu_tick = tick;
+                    crate::sched::charge(&t.cpu, Side::System);
+                    crate::itimer::check_cpu_timers(t.pid, t.tid, &t.cpu);
+                }
+            }
             crate::sched::resched_before_user();
         }
         if deliver_signals(&mut t, restart) == Flow::Exit {
@@ -610,6 +625,7 @@ fn dequeue(t: &UThread) -> Dequeued {
     // half-taken, nor a SIGCONT queued with its trap between the two looks
     // (a seized tracee on another CPU otherwise took the SIGCONT's delivery
     // stop before its PTRACE_EVENT_STOP)
+    let cpu = crate::posix_timer::dequeue_sample(t.pid);
     table()
         .with_thread_process(t.tid, t.pid, |th, p| {
             let trap =
@@ -619,7 +635,7 @@ fn dequeue(t: &UThread) -> Dequeued {
             }
             let mut info = th.signals_mut().dequeue(p.pending_mut());
             if let Some(i) = &mut info {
-                crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i);
+                crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i, cpu);
             }
             info.map_or(Dequeued::Nothing, Dequeued::Signal)
         })

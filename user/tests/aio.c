@@ -5,7 +5,9 @@
  * IOCB_FLAG_RESFD's eventfd counts, reaping from the ring in user mode,
  * io_cancel of a waiting POLL, io_getevents/io_pgetevents (min_nr/nr,
  * timeouts, EINTR, the sigmask), a full ring, munmap of the ring, fork
- * and exit with pending requests. */
+ * and exit with pending requests, mremap of the ring (the context moves
+ * with it; a fork's child cannot move its copy), io_pgetevents keeping
+ * its mask for a signal that interrupts it. */
 #include "kt.h"
 
 #include <poll.h>
@@ -666,6 +668,127 @@ KT_CASE(fork_and_exit_with_pending) {
     close(efd);
     close(p[0]);
     close(p[1]);
+}
+
+static int ring_len(aio_context_t ctx) {
+    char line[512];
+    if (!maps_line(ctx, line, sizeof line)) return -1;
+    unsigned long a, b;
+    if (sscanf(line, "%lx-%lx", &a, &b) != 2) return -1;
+    return (int)(b - a);
+}
+
+static aio_context_t forked_ring;
+static unsigned long forked_len;
+static int mremap_child(void) {
+    /* the copy of the parent's ring: no context of ours (Linux's
+     * aio_ring_mremap fails and so does mremap) */
+    void *to = mmap(0, forked_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_CHILD_CHECK(1, to != MAP_FAILED);
+    void *r = mremap((void *)forked_ring, forked_len, forked_len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    KT_CHILD_CHECK(2, r == MAP_FAILED && errno == EINVAL);
+    return 0;
+}
+
+KT_CASE(mremap_moves_the_context) {
+    aio_context_t ctx = 0;
+    KT_SYS_RET(setup(4, &ctx), 0);
+    int len = ring_len(ctx);
+    KT_TRUE(len >= 4096, "ring of %d bytes", len);
+    forked_ring = ctx;
+    forked_len = len;
+    KT_EQ(kt_in_child(mremap_child), 0);
+    void *to = mmap(0, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(to != MAP_FAILED, "mmap");
+    void *r = mremap((void *)ctx, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    KT_EQ((unsigned long)r, (unsigned long)to);
+    aio_context_t moved = (aio_context_t)r;
+    char line[512];
+    KT_TRUE(maps_line(moved, line, sizeof line) && strstr(line, "/[aio]"), "maps: %s", line);
+    struct io_event ev[2];
+    /* the old id is gone (nothing mapped there) */
+    KT_SYS_ERR(getev(ctx, 0, 1, ev, 0), EINVAL);
+    /* the new address is the context: submit, reap by call */
+    int fd = tmpfile_rw();
+    KT_TRUE(fd >= 0, "tmpfile");
+    char buf[8] = "abcdefg";
+    struct iocb a, *v[1] = {&a};
+    prep(&a, IOCB_CMD_PWRITE, fd, buf, 7, 0, 0x51);
+    KT_SYS_RET(submit(moved, 1, v), 1);
+    KT_SYS_RET(getev(moved, 1, 2, ev, 0), 1);
+    KT_EQ(ev[0].data, 0x51);
+    KT_EQ(ev[0].res, 7);
+    /* and reap from the ring in user mode at its new address */
+    prep(&a, IOCB_CMD_PWRITE, fd, buf, 3, 7, 0x52);
+    KT_SYS_RET(submit(moved, 1, v), 1);
+    struct ring *ring = (struct ring *)moved;
+    KT_EQ(ring->magic, 0xa10a10a1);
+    KT_EQ(ring->tail, (ring->head + 1) % ring->nr);
+    KT_EQ(ring->events[ring->head].data, 0x52);
+    KT_EQ(ring->events[ring->head].res, 3);
+    ring->head = ring->tail;
+    KT_SYS_RET(getev(moved, 0, 2, ev, 0), 0);
+    /* io_destroy by the new id unmaps it */
+    KT_SYS_ERR(destroy(ctx), EINVAL);
+    KT_SYS_RET(destroy(moved), 0);
+    KT_EQ(maps_line(moved, line, sizeof line), 0);
+    close(fd);
+}
+
+static volatile int usr1s;
+static void on_usr1(int s) {
+    (void)s;
+    usr1s++;
+}
+
+KT_CASE(pgetevents_mask_kept_for_the_interrupting_signal) {
+    aio_context_t ctx = 0;
+    KT_SYS_RET(setup(4, &ctx), 0);
+    struct sigaction sa = {.sa_handler = on_usr1};
+    struct sigaction old;
+    sigaction(SIGUSR1, &sa, &old);
+    sigset_t usr1, prev;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, &usr1, &prev), 0);
+    /* an event ready and SIGUSR1 pending, blocked by the thread's mask
+     * but not by io_pgetevents' own: the call returns the event and the
+     * signal is delivered under its mask before the old one comes back */
+    int fd = tmpfile_rw();
+    KT_TRUE(fd >= 0, "tmpfile");
+    char buf[4] = "xyz";
+    struct iocb a, *v[1] = {&a};
+    prep(&a, IOCB_CMD_PWRITE, fd, buf, 3, 0, 0x61);
+    KT_SYS_RET(submit(ctx, 1, v), 1);
+    usr1s = 0;
+    kill(getpid(), SIGUSR1);
+    KT_EQ(usr1s, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    struct {
+        const sigset_t *mask;
+        size_t size;
+    } as = {&none, 8};
+    struct io_event ev[2];
+    KT_SYS_RET(syscall(SYS_io_pgetevents, ctx, 1, 2, ev, 0, &as), 1);
+    KT_EQ(ev[0].data, 0x61);
+    KT_EQ(usr1s, 1);
+    sigset_t now, pend;
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, 0, &now), 0);
+    KT_EQ(sigismember(&now, SIGUSR1), 1);
+    KT_SYS_RET(sigpending(&pend), 0);
+    KT_EQ(sigismember(&pend, SIGUSR1), 0);
+    /* nothing ready, min_nr 0: the signal still interrupts (EINTR) */
+    usr1s = 0;
+    kill(getpid(), SIGUSR1);
+    KT_SYS_ERR(syscall(SYS_io_pgetevents, ctx, 0, 2, ev, 0, &as), EINTR);
+    KT_EQ(usr1s, 1);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, 0, &now), 0);
+    KT_EQ(sigismember(&now, SIGUSR1), 1);
+    KT_SYS_RET(sigprocmask(SIG_SETMASK, &prev, 0), 0);
+    sigaction(SIGUSR1, &old, 0);
+    KT_SYS_RET(destroy(ctx), 0);
+    close(fd);
 }
 
 KT_MAIN()

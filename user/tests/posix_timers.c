@@ -4,7 +4,9 @@
  * TIMER_ABSTIME, overruns counted while the signal waits blocked, a
  * SIGEV_THREAD_ID expiry to one thread, timer_delete leaving a queued
  * signal pending (as Linux 6.1),
- * and no timers in a fork's child. */
+ * and no timers in a fork's child; timers on thread CPU clocks
+ * (CLOCK_THREAD_CPUTIME_ID, pthread_getcpuclockid) and periodic ones on
+ * the process CPU clock firing at their CPU times. */
 #include "kt.h"
 
 #include <pthread.h>
@@ -291,6 +293,156 @@ static int limit_child(void) {
 
 KT_CASE(rlimit_sigpending_caps_timers) {
     KT_EQ(kt_in_child(limit_child), 0);
+}
+
+/* an absolute CLOCK_REALTIME timer 5 s ahead fires as soon as the clock is
+ * set past it (and a MONOTONIC one does not move) */
+KT_CASE(realtime_timer_follows_clock_set) {
+    int sig = SIGRTMIN + 6;
+    sigset_t s = one(sig);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, &s, 0), 0);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = sig};
+    int rt = -1, mono = -1;
+    KT_SYS_RET(tcreate(CLOCK_REALTIME, &ev, &rt), 0);
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    KT_SYS_RET(tcreate(CLOCK_MONOTONIC, &none, &mono), 0);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    KT_SYS_RET(tset(rt, TIMER_ABSTIME, ns(now) + 5000 * MS, 0, 0), 0);
+    KT_SYS_RET(tset(mono, 0, 5000 * MS, 0, 0), 0);
+    struct timespec ahead = {now.tv_sec + 10, now.tv_nsec};
+    KT_SYS_RET(clock_settime(CLOCK_REALTIME, &ahead), 0);
+    siginfo_t si;
+    struct timespec to = {1, 0};
+    int got = sigtimedwait(&s, &si, &to);
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct timespec back = {now.tv_sec - 10, now.tv_nsec};
+    KT_SYS_RET(clock_settime(CLOCK_REALTIME, &back), 0);
+    KT_EQ(got, sig);
+    KT_EQ(si.si_timerid, rt);
+    struct itimerspec cur;
+    KT_SYS_RET(tget(mono, &cur), 0);
+    KT_TRUE(ns(cur.it_value) > 3000 * MS, "monotonic left %lld", ns(cur.it_value));
+    KT_SYS_RET(tdel(rt), 0);
+    KT_SYS_RET(tdel(mono), 0);
+    KT_SYS_RET(sigprocmask(SIG_UNBLOCK, &s, 0), 0);
+}
+
+static long long cpu_ns(clockid_t c) {
+    struct timespec t;
+    clock_gettime(c, &t);
+    return ns(t);
+}
+
+/* spins until `sig` (blocked) is pending or `limit` ns of wall time pass;
+ * returns the CPU time of clock `c` when it was seen */
+static long long spin_until_pending(int sig, clockid_t c, long long limit) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        for (volatile int i = 0; i < 2000; i++) {
+        }
+        sigset_t p;
+        sigpending(&p);
+        if (sigismember(&p, sig))
+            return cpu_ns(c);
+        if (cpu_ns(CLOCK_MONOTONIC) - ns(t0) > limit)
+            return -1;
+    }
+}
+
+static volatile int sleeper_tid;
+static volatile int sleeper_stop;
+static void *sleeper(void *arg) {
+    (void)arg;
+    sleeper_tid = syscall(SYS_gettid);
+    while (!sleeper_stop)
+        kt_msleep(5);
+    return 0;
+}
+
+static int other_tid_child(void) {
+    kt_msleep(2000);
+    return 0;
+}
+
+KT_CASE(thread_cpu_clock_timers) {
+    int sig = SIGRTMIN + 4;
+    sigset_t s = one(sig);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, &s, 0), 0);
+    sleeper_stop = 0;
+    sleeper_tid = 0;
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, sleeper, 0), 0);
+    while (!sleeper_tid)
+        sched_yield();
+    clockid_t other;
+    KT_EQ(pthread_getcpuclockid(th, &other), 0);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = sig};
+    int mine = -1, theirs = -1, bad = -1;
+    KT_SYS_RET(tcreate(CLOCK_THREAD_CPUTIME_ID, &ev, &mine), 0);
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    KT_SYS_RET(tcreate(other, &none, &theirs), 0);
+    /* a thread clock of a thread of another process: EINVAL */
+    pid_t c = fork();
+    if (c == 0)
+        _exit(other_tid_child());
+    KT_SYS_ERR(tcreate((~(clockid_t)c << 3) | 6, &none, &bad), EINVAL);
+    kill(c, SIGKILL);
+    waitpid(c, 0, 0);
+    /* a thread clock with the reserved clock kind 3: EINVAL */
+    KT_SYS_ERR(tcreate((~(clockid_t)sleeper_tid << 3) | 7, &none, &bad), EINVAL);
+    /* 40 ms of this thread's CPU time from now */
+    KT_SYS_RET(tset(mine, 0, 40 * MS, 0, 0), 0);
+    KT_SYS_RET(tset(theirs, 0, 40 * MS, 0, 0), 0);
+    long long start = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    struct itimerspec cur;
+    KT_SYS_RET(tget(mine, &cur), 0);
+    KT_TRUE(ns(cur.it_value) > 30 * MS && ns(cur.it_value) <= 40 * MS, "left %lld", ns(cur.it_value));
+    long long at = spin_until_pending(sig, CLOCK_THREAD_CPUTIME_ID, 20000LL * MS);
+    KT_TRUE(at >= 0, "no expiry in 20 s");
+    /* fired at its CPU time (a tick late at most, and the loop's look) */
+    KT_TRUE(at - start >= 39 * MS && at - start < 40 * MS + 60 * MS, "fired after %lld ns of CPU", at - start);
+    siginfo_t si;
+    struct timespec to = {0, 0};
+    KT_SYS_RET(sigtimedwait(&s, &si, &to), sig);
+    KT_EQ(si.si_code, SI_TIMER);
+    KT_EQ(si.si_timerid, mine);
+    /* the sleeping thread used (almost) none of its 40 ms */
+    KT_SYS_RET(tget(theirs, &cur), 0);
+    KT_TRUE(ns(cur.it_value) > 30 * MS, "sleeper's timer left %lld", ns(cur.it_value));
+    KT_SYS_RET(tdel(mine), 0);
+    KT_SYS_RET(tdel(theirs), 0);
+    sleeper_stop = 1;
+    KT_EQ(pthread_join(th, 0), 0);
+    KT_SYS_RET(sigprocmask(SIG_UNBLOCK, &s, 0), 0);
+}
+
+KT_CASE(process_cpu_clock_periodic) {
+    int sig = SIGRTMIN + 5;
+    sigset_t s = one(sig);
+    KT_SYS_RET(sigprocmask(SIG_BLOCK, &s, 0), 0);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = sig};
+    int id = -1;
+    KT_SYS_RET(tcreate(CLOCK_PROCESS_CPUTIME_ID, &ev, &id), 0);
+    /* every 20 ms of process CPU time */
+    KT_SYS_RET(tset(id, 0, 20 * MS, 20 * MS, 0), 0);
+    long long start = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    long long periods = 0, at = 0;
+    while (periods < 5) {
+        at = spin_until_pending(sig, CLOCK_PROCESS_CPUTIME_ID, 20000LL * MS);
+        KT_TRUE(at >= 0, "no expiry in 20 s after %lld periods", periods);
+        siginfo_t si;
+        struct timespec to = {0, 0};
+        KT_SYS_RET(sigtimedwait(&s, &si, &to), sig);
+        KT_EQ(si.si_timerid, id);
+        periods += 1 + si.si_overrun;
+    }
+    /* the fifth period ends at 100 ms of CPU time: each re-arm is a period
+     * after the last expiry, not two */
+    KT_TRUE(at - start >= 99 * MS && at - start < 100 * MS + 60 * MS, "5 periods after %lld ns of CPU", at - start);
+    KT_SYS_RET(tdel(id), 0);
+    KT_SYS_RET(sigprocmask(SIG_UNBLOCK, &s, 0), 0);
 }
 
 KT_MAIN()

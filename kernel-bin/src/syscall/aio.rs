@@ -48,7 +48,7 @@ use aio::{Ring, RingMemory};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use arch_x86_64::mem::vmimpl::KernelFrames;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use linux_abi::abi::{Iovec, Timespec};
 use linux_abi::args::{Fd, UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
@@ -102,8 +102,8 @@ impl RingMemory for ImagePages {
 
 /// One context (Linux's `struct kioctx`).
 pub struct Ctx {
-    /// The ring's address: the context id.
-    user_id: u64,
+    /// The ring's address: the context id (mremap moves it: [`ring_moved`]).
+    user_id: AtomicU64,
     /// Its index in the process's table (the ring's `id`).
     id: u32,
     /// The ring's bytes.
@@ -295,7 +295,11 @@ fn aio_thread() {
 /// the table's context there if its address is `ctx_id`.
 fn lookup(t: &UThread, ctx_id: u64) -> Option<Arc<Ctx>> {
     let id: u32 = t.read(UserPtr::<u32>::new(ctx_id)).ok()?;
-    table().with_process(t.pid, |p| p.ext().aio.get(id).filter(|c| c.user_id == ctx_id).cloned()).flatten()
+    table()
+        .with_process(t.pid, |p| {
+            p.ext().aio.get(id).filter(|c| c.user_id.load(Ordering::Acquire) == ctx_id).cloned()
+        })
+        .flatten()
 }
 
 /// Ends every context of process `pid` (the exit of its last thread, or
@@ -314,6 +318,42 @@ pub fn exit_aio(pid: Pid) {
             c.kill();
         }
     }
+}
+
+/// The name of a ring's mapping.
+const RING_NAME: &str = "/[aio] (deleted)";
+
+/// mremap of `[old, old + len)`: `Ok(Some(ctx))` when it starts an AIO
+/// ring of the caller's (mremap moves the context with it: [`ring_moved`]),
+/// `Ok(None)` for any other mapping, `EINVAL` for a ring the caller owns
+/// no context of when it `moves` (MREMAP_FIXED elsewhere; a fork's
+/// child's copy: Linux's aio_ring_mremap finds none in the child's table
+/// and mremap fails).
+pub fn ring_at(t: &UThread, old: u64, moves: bool) -> Result<Option<Arc<Ctx>>> {
+    let start = match t.vm.lock().mapping_at(old as usize) {
+        Some(m) if m.name == RING_NAME => m.start as u64,
+        _ => return Ok(None),
+    };
+    let ctx = table()
+        .with_process(t.pid, |p| {
+            p.ext().aio.iter().find(|c| c.user_id.load(Ordering::Acquire) == start).cloned()
+        })
+        .flatten();
+    match ctx {
+        Some(c) if start == old => Ok(Some(c)),
+        // (a part of a ring moved: it stays where its id says)
+        Some(_) => Ok(None),
+        // (only a move calls Linux's aio_ring_mremap)
+        None if moves => Err(Errno::EINVAL),
+        None => Ok(None),
+    }
+}
+
+/// mremap moved `ctx`'s ring to `new`: the context's id is its new address
+/// (Linux's aio_ring_mremap: io_getevents and user-mode reaping follow it;
+/// the old address finds nothing).
+pub fn ring_moved(ctx: &Ctx, new: u64) {
+    ctx.user_id.store(new, Ordering::Release);
 }
 
 // ----- io_setup, io_destroy -----
@@ -359,7 +399,7 @@ pub fn io_setup(t: &mut UThread, nr_events: u32, ctxp: UserPtr<u64>) -> SysResul
         let ring = Ring::new(&*pages, id, g.nr_events);
         LIVE.fetch_add(1, Ordering::AcqRel);
         let ctx = Arc::new(Ctx {
-            user_id: at,
+            user_id: AtomicU64::new(at),
             id,
             len: g.len(),
             max_reqs: g.max_reqs,
@@ -401,7 +441,7 @@ fn destroy(t: &mut UThread, ctx: &Arc<Ctx>) -> SysResult {
     if !c.kill() {
         return Err(Errno::EINVAL);
     }
-    let _ = super::mm::munmap(t, c.user_id, c.len);
+    let _ = super::mm::munmap(t, c.user_id.load(Ordering::Acquire), c.len);
     drop(c);
     Ok(0)
 }
@@ -782,12 +822,15 @@ pub fn io_pgetevents(
     };
     super::poll::temp_mask(t, UserPtr::<u64>::new(sig[0]), sig[1] as usize)?;
     let r = do_getevents(t, ctx_id, min_nr, nr, events, deadline);
+    // restore_saved_sigmask_unless(): a signal the temporary mask lets
+    // through is delivered under it (the handler's frame keeps the old
+    // one), whatever the result; only without one is it restored here
     let interrupted = crate::uthread::signal_pending(t.tid);
+    if sig[0] != 0 && !interrupted {
+        super::poll::restore_mask(t);
+    }
     if interrupted && r == Ok(0) {
         return Err(Errno::ERESTARTNOHAND);
-    }
-    if sig[0] != 0 {
-        super::poll::restore_mask(t);
     }
     r
 }

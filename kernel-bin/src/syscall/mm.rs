@@ -187,14 +187,23 @@ pub fn madvise(t: &mut UThread, addr: u64, len: usize, advice: i32) -> SysResult
 
 /// mremap(2) over `Vmar::mremap` (page-table entries move with the range).
 pub fn mremap(t: &mut UThread, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: u64) -> SysResult {
+    // an AIO ring moves its context along (or cannot move: EINVAL)
+    const MREMAP_FIXED: u64 = 2;
+    let ring = super::aio::ring_at(t, old, flags & MREMAP_FIXED != 0 && new_addr != old)?;
     let lim = t.space_limits();
-    Ok(t.vm.lock().limited(lim).mremap(
+    let at = t.vm.lock().limited(lim).mremap(
         old as usize,
         old_len as usize,
         new_len as usize,
         flags as usize,
         new_addr as usize,
-    )? as isize)
+    )? as u64;
+    if let Some(ctx) = ring
+        && at != old
+    {
+        super::aio::ring_moved(&ctx, at);
+    }
+    Ok(at as isize)
 }
 
 const MS_ASYNC: i32 = 1;

@@ -838,11 +838,12 @@ pub fn rt_sigtimedwait(
     };
     let (tid, pid) = (t.tid, t.pid);
     let take = move || -> Option<signal::SigInfo> {
+        let cpu = crate::posix_timer::dequeue_sample(pid);
         table()
             .with_thread_process(tid, pid, |th, p| {
                 let mut info = th.signals_mut().dequeue_waited(p.pending_mut(), waited);
                 if let Some(i) = &mut info {
-                    crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i);
+                    crate::posix_timer::on_dequeue(&mut p.ext_mut().posix_timers, i, cpu);
                 }
                 info
             })

@@ -306,7 +306,7 @@ pub fn reboot(t: &mut UThread, magic1: i32, magic2: i32, cmd: u32) -> SysResult 
 /// argument is an `unsigned int`: the register's upper half is ignored.
 pub fn alarm(t: &mut UThread, secs: u32) -> SysResult {
     let secs = u64::from(secs);
-    let (left, _) = crate::itimer::set(t.pid, secs * 1_000_000_000, 0);
+    let (left, _) = crate::itimer::set(t.pid, secs * 1_000_000_000, 0)?;
     if left == 0 {
         return Ok(0);
     }
@@ -330,7 +330,7 @@ pub fn setitimer(t: &mut UThread, which: u32, new: UserPtr<Itimerval>, old: User
         (0, 0)
     };
     let (left, ival) = if which == 0 {
-        crate::itimer::set(t.pid, value, interval)
+        crate::itimer::set(t.pid, value, interval)?
     } else {
         crate::sched::charge(&t.cpu, Side::System);
         crate::itimer::set_cpu(t.pid, which, value, interval)
@@ -391,6 +391,7 @@ fn settime(t: &UThread, sec: i64, nsec: i64) -> SysResult {
     }
     crate::time::set_realtime_ns(sec as u64 * 1_000_000_000 + nsec as u64);
     crate::timerfd::clock_was_set();
+    crate::posix_timer::clock_was_set();
     log::info!("pid {}: CLOCK_REALTIME set to {sec}.{nsec:09}", t.pid);
     Ok(0)
 }
