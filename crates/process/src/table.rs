@@ -597,10 +597,14 @@ struct Out<P: Platform> {
 
 /// The hook calls of one table operation, in the order they were made:
 /// up to four that name only threads or processes in place (a kill makes
-/// one or two: no allocation on that path), else all of them in a vector.
+/// one or two: no allocation on that path) and one thread's exit among
+/// them (an exit makes one: a vfork child's exit, with its vfork and child
+/// notes, allocates nothing here either), else all of them in a vector.
 struct Effects<P: Platform> {
     few: [Note; 4],
     n: u8,
+    /// A thread's exit in place: it comes after the first `.0` notes.
+    exit: Option<(u8, Pid, P::ThreadExt)>,
     rest: Vec<Effect<P>>,
 }
 
@@ -648,23 +652,52 @@ impl<P: Platform> Effects<P> {
         }
     }
 
-    /// Adds any hook call (to the vector, after the notes).
+    /// Adds any hook call: a first thread exit in place while nothing went
+    /// to the vector yet, else to the vector, after the notes.
     fn push(&mut self, e: Effect<P>) {
-        self.spill(e);
+        match e {
+            Effect::Exited(t, ext) if self.exit.is_none() && self.rest.is_empty() => {
+                self.exit = Some((self.n, t, ext));
+            }
+            e => self.spill(e),
+        }
     }
 
-    /// Moves the notes into the vector (keeping the order), then appends `e`.
+    /// Moves the notes and the exit into the vector (keeping the order),
+    /// then appends `e`.
     #[cold]
     fn spill(&mut self, e: Effect<P>) {
         let n = usize::from(core::mem::take(&mut self.n));
-        self.rest.extend(self.few[..n].iter().map(|&note| Effect::from(note)));
+        match self.exit.take() {
+            Some((at, t, ext)) => {
+                let at = usize::from(at).min(n);
+                self.rest.extend(self.few[..at].iter().map(|&note| Effect::from(note)));
+                self.rest.push(Effect::Exited(t, ext));
+                self.rest.extend(self.few[at..n].iter().map(|&note| Effect::from(note)));
+            }
+            None => self.rest.extend(self.few[..n].iter().map(|&note| Effect::from(note))),
+        }
         self.rest.push(e);
+    }
+}
+
+impl Note {
+    /// Makes the hook call.
+    fn run<P: Platform>(self, hooks: &impl Hooks<P>) {
+        match self {
+            Note::Created(t) => hooks.thread_created(t),
+            Note::Renamed(a, b) => hooks.thread_renamed(a, b),
+            Note::Wake(t) => hooks.signal_wakeup(t),
+            Note::Queued(p) => hooks.signal_queued(p),
+            Note::VforkDone(p, c) => hooks.vfork_done(p, c),
+            Note::ChildEvent(p) => hooks.child_event(p),
+        }
     }
 }
 
 impl<P: Platform> Out<P> {
     fn new() -> Self {
-        Out { effects: Effects { few: [Note::Wake(0); 4], n: 0, rest: Vec::new() }, garbage: Vec::new() }
+        Out { effects: Effects { few: [Note::Wake(0); 4], n: 0, exit: None, rest: Vec::new() }, garbage: Vec::new() }
     }
     fn drop_later<T: 'static>(&mut self, t: T) {
         self.garbage.push(Box::new(t));
@@ -672,15 +705,23 @@ impl<P: Platform> Out<P> {
     /// Drops the garbage, then makes the hook calls in order.
     fn run(self, hooks: &impl Hooks<P>) {
         drop(self.garbage);
-        let Effects { few, n, rest } = self.effects;
-        for note in &few[..usize::from(n)] {
-            match *note {
-                Note::Created(t) => hooks.thread_created(t),
-                Note::Renamed(a, b) => hooks.thread_renamed(a, b),
-                Note::Wake(t) => hooks.signal_wakeup(t),
-                Note::Queued(p) => hooks.signal_queued(p),
-                Note::VforkDone(p, c) => hooks.vfork_done(p, c),
-                Note::ChildEvent(p) => hooks.child_event(p),
+        let Effects { few, n, exit, rest } = self.effects;
+        let n = usize::from(n);
+        match exit {
+            Some((at, t, ext)) => {
+                let at = usize::from(at).min(n);
+                for note in &few[..at] {
+                    note.run(hooks);
+                }
+                hooks.thread_exited(t, ext);
+                for note in &few[at..n] {
+                    note.run(hooks);
+                }
+            }
+            None => {
+                for note in &few[..n] {
+                    note.run(hooks);
+                }
             }
         }
         if rest.is_empty() {
