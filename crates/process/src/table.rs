@@ -592,6 +592,12 @@ enum Effect<P: Platform> {
 /// Hook calls and garbage collected under the lock, run after it.
 struct Out<P: Platform> {
     effects: Effects<P>,
+    /// An exited thread's record, an address space let go (an exit has
+    /// one of each) and a reaped process's record: in place, no box and
+    /// no vector for them.
+    thread: Option<Box<Thread<P>>>,
+    vm: Option<SharedVm<P>>,
+    process: Option<Box<Process<P>>>,
     garbage: Vec<Box<dyn Any>>,
 }
 
@@ -697,14 +703,47 @@ impl Note {
 
 impl<P: Platform> Out<P> {
     fn new() -> Self {
-        Out { effects: Effects { few: [Note::Wake(0); 4], n: 0, exit: None, rest: Vec::new() }, garbage: Vec::new() }
+        Out {
+            effects: Effects { few: [Note::Wake(0); 4], n: 0, exit: None, rest: Vec::new() },
+            thread: None,
+            vm: None,
+            process: None,
+            garbage: Vec::new(),
+        }
     }
     fn drop_later<T: 'static>(&mut self, t: T) {
         self.garbage.push(Box::new(t));
     }
+    /// [`Out::drop_later`] of a thread's record: in place when it is the
+    /// first.
+    fn drop_thread_later(&mut self, t: Box<Thread<P>>) {
+        match self.thread {
+            None => self.thread = Some(t),
+            Some(_) => self.drop_later(t),
+        }
+    }
+    /// [`Out::drop_later`] of an address space: in place when it is the
+    /// first.
+    fn drop_vm_later(&mut self, vm: SharedVm<P>) {
+        match self.vm {
+            None => self.vm = Some(vm),
+            Some(_) => self.drop_later(vm),
+        }
+    }
+    /// [`Out::drop_later`] of a process's record: in place when it is
+    /// the first.
+    fn drop_process_later(&mut self, p: Box<Process<P>>) {
+        match self.process {
+            None => self.process = Some(p),
+            Some(_) => self.drop_later(p),
+        }
+    }
     /// Drops the garbage, then makes the hook calls in order.
     fn run(self, hooks: &impl Hooks<P>) {
         drop(self.garbage);
+        drop(self.thread);
+        drop(self.vm);
+        drop(self.process);
         let Effects { few, n, exit, rest } = self.effects;
         let n = usize::from(n);
         match exit {
@@ -3162,7 +3201,7 @@ impl<P: Platform> Inner<P> {
         let traced = thread.trace.attached;
         let usage = thread.cpu.usage();
         let ext = core::mem::take(&mut thread.ext);
-        out.drop_later(thread);
+        out.drop_thread_later(thread);
         out.effects.push(Effect::Exited(tid, ext));
         let Some(p) = self.procs.get_mut(&pid) else { return };
         p.usage.accumulate(&usage);
@@ -3269,7 +3308,7 @@ impl<P: Platform> Inner<P> {
         p.stop_report = None;
         p.cont_report = false;
         if let Some(vm) = p.vm.take() {
-            out.drop_later(vm);
+            out.drop_vm_later(vm);
         }
         let children = core::mem::take(&mut p.children);
         // zap_pid_ns_processes(): a namespace's init takes the namespace's
@@ -3460,7 +3499,7 @@ impl<P: Platform> Inner<P> {
         if let Some(pp) = self.procs.get_mut(&p.parent) {
             remove_child(&mut pp.children, pid);
         }
-        out.drop_later(p);
+        out.drop_process_later(p);
     }
 
     /// The processes of group `pgrp`, by pid.
