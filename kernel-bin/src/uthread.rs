@@ -819,9 +819,9 @@ fn run_handler(
         return Flow::Exit;
     };
     let siginfo = info.to_bytes();
-    let layout = arch_x86_64::xstate::layout();
+    let layout = arch_x86_64::xstate::layout_now();
     let frame = sigframe::build_for(
-        &layout,
+        layout,
         &t.ctx,
         &FrameInfo {
             signo: sig.get(),
@@ -850,7 +850,7 @@ fn run_handler(
             // writing as the copies' first piece would be (the same fault)
             if at % vm::PAGE_SIZE + layout.frame_size() <= vm::PAGE_SIZE && layout.xsave() {
                 let f = c.frame(at, vm::Access::Write)?;
-                if t.ctx.fpu_to_user_page(&layout, f, at % vm::PAGE_SIZE) {
+                if t.ctx.fpu_to_user_page(layout, f, at % vm::PAGE_SIZE) {
                     return Ok(());
                 }
             }
@@ -861,7 +861,7 @@ fn run_handler(
             // the state's bytes only, as Linux's XSAVE into the frame (the
             // components XCR0 leaves out are 70 % of the image under QEMU)
             let (img, magic2): (&[u8], _) = match t.ctx.fpu_for_frame() {
-                Some(f) => arch_x86_64::xstate::to_sigframe_inline(&layout, f),
+                Some(f) => arch_x86_64::xstate::to_sigframe_inline(layout, f),
                 None => arch_x86_64::user::initial_sigframe(),
             };
             arch_x86_64::xstate::sigframe_pieces_now(img.len())
@@ -897,7 +897,7 @@ fn run_handler(
 pub fn sigreturn(t: &mut UThread) -> Flow {
     let at = t.ctx.regs.rsp.wrapping_sub(8);
     let mut buf = [0u8; sigframe::SIGRETURN_READ];
-    let layout = arch_x86_64::xstate::layout();
+    let layout = arch_x86_64::xstate::layout_now();
     // every read below in one run of copies: the frame's and the image's
     // pages are looked up once (the same bytes read, the same faults)
     let mut vm = t.vm.lock();
@@ -939,7 +939,7 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         if layout.xsave()
             && at % vm::PAGE_SIZE + layout.frame_size() <= vm::PAGE_SIZE
             && let Ok(f) = c.frame(at, vm::Access::Read)
-            && t.ctx.fpu_from_user_page(&layout, f, at % vm::PAGE_SIZE)
+            && t.ctx.fpu_from_user_page(layout, f, at % vm::PAGE_SIZE)
         {
             drop(vm);
             return sigreturn_masks(t, &r);
@@ -951,13 +951,13 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
             drop(vm);
             return die(t, signal::SIGSEGV, true);
         };
-        let read = read_sigframe_fpu(&mut c, &layout, at, img);
+        let read = read_sigframe_fpu(&mut c, layout, at, img);
         drop(vm);
         let Ok(xfeatures) = read else {
             t.ctx.reset_fpu();
             return die(t, signal::SIGSEGV, true);
         };
-        if sigframe::restore_fpu_in_place_for(&layout, &mut t.ctx, xfeatures).is_err() {
+        if sigframe::restore_fpu_in_place_for(layout, &mut t.ctx, xfeatures).is_err() {
             return die(t, signal::SIGSEGV, true);
         }
     } else {

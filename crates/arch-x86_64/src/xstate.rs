@@ -100,6 +100,19 @@ pub fn layout() -> Layout {
     Layout { xcr0: XCR0.load(Ordering::Relaxed), size: SIZE.load(Ordering::Relaxed), comps }
 }
 
+/// [`layout`] made once the layout uses XSAVE (after [`init`]: signal
+/// delivery and sigreturn run later), by reference: no layout built per
+/// signal. Without XSAVE it is built each time (it may be before `init`).
+pub fn layout_now() -> &'static Layout {
+    static NOW: spin::Once<Layout> = spin::Once::new();
+    static FX: Layout = Layout::FXSAVE;
+    if let Some(l) = NOW.get() {
+        return l;
+    }
+    let l = layout();
+    if l.xsave() { NOW.call_once(|| l) } else { &FX }
+}
+
 /// Whether XSAVE is in use (checked on every FPU save/restore).
 #[inline]
 pub fn enabled() -> bool {
@@ -315,8 +328,14 @@ pub fn direct_restore_ok(l: &Layout, buf: &[u8]) -> bool {
     xf & l.xcr0 == l.xcr0
         && get32(buf, xsize) == MAGIC2
         && get64(buf, HEADER) & !l.xcr0 == 0
-        && buf[HEADER + 8..HEADER + 64].iter().all(|&b| b == 0)
+        && zero_words(&buf[HEADER + 8..HEADER + 64])
         && get32(buf, 24) & !MXCSR_MASK == 0
+}
+
+/// Whether `b` (a multiple of 8 bytes) is all zeros, a word at a time.
+fn zero_words(b: &[u8]) -> bool {
+    let (words, rest) = b.as_chunks::<8>();
+    words.iter().fold(0, |a, w| a | u64::from_le_bytes(*w)) == 0 && rest.iter().all(|&x| x == 0)
 }
 
 /// The byte ranges of a signal frame's image ([`to_sigframe`]'s, `len`
