@@ -219,13 +219,15 @@ impl UserContext {
     /// fork on another CPU can take or share it meanwhile.
     pub fn fpu_to_user_page(&mut self, l: &crate::xstate::Layout, frame: vm::Frame, offset: usize) -> bool {
         let size = l.size as usize;
-        if !l.xsave() || !offset.is_multiple_of(64) || offset + size + 4 > vm::PAGE_SIZE || self.fpu_live == 0 {
+        if !l.xsave() || !offset.is_multiple_of(64) || offset + size + 4 > vm::PAGE_SIZE || self.fpu_live == 0
+        {
             return false;
         }
         let Some(img) = self.fpu.as_ref().map(FpuBox::addr) else { return false };
-        let page = crate::mem::frames::frame_bytes_mut(x86_64::structures::paging::PhysFrame::containing_address(
-            x86_64::PhysAddr::new(frame.phys_addr()),
-        ));
+        let page =
+            crate::mem::frames::frame_bytes_mut(x86_64::structures::paging::PhysFrame::containing_address(
+                x86_64::PhysAddr::new(frame.phys_addr()),
+            ));
         let buf = &mut page[offset..offset + size + 4];
         let saved = x86_64::instructions::interrupts::without_interrupts(|| {
             if fpu_live().load(Ordering::Relaxed) != img {
@@ -278,9 +280,10 @@ impl UserContext {
             return false;
         }
         let Some(img) = self.fpu.as_ref().map(FpuBox::addr) else { return false };
-        let page = crate::mem::frames::frame_bytes(x86_64::structures::paging::PhysFrame::containing_address(
-            x86_64::PhysAddr::new(frame.phys_addr()),
-        ));
+        let page =
+            crate::mem::frames::frame_bytes(x86_64::structures::paging::PhysFrame::containing_address(
+                x86_64::PhysAddr::new(frame.phys_addr()),
+            ));
         let buf = &page[offset..offset + size + 4];
         if !crate::xstate::direct_restore_ok(l, buf) {
             return false;

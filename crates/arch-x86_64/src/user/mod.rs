@@ -423,13 +423,23 @@ impl UserContext {
 impl UserContext {
     /// Bare metal: XSAVE into a signal frame's user page. On the host
     /// nothing runs in user mode: always `false` (the copies).
-    pub fn fpu_to_user_page(&mut self, _l: &crate::xstate::Layout, _frame: vm::Frame, _offset: usize) -> bool {
+    pub fn fpu_to_user_page(
+        &mut self,
+        _l: &crate::xstate::Layout,
+        _frame: vm::Frame,
+        _offset: usize,
+    ) -> bool {
         false
     }
 
     /// Bare metal: XRSTOR from a sigreturn's user page. On the host:
     /// always `false` (the copies).
-    pub fn fpu_from_user_page(&mut self, _l: &crate::xstate::Layout, _frame: vm::Frame, _offset: usize) -> bool {
+    pub fn fpu_from_user_page(
+        &mut self,
+        _l: &crate::xstate::Layout,
+        _frame: vm::Frame,
+        _offset: usize,
+    ) -> bool {
         false
     }
 }
