@@ -200,6 +200,21 @@ pub(crate) fn gp_fixup(rip: u64) -> Option<u64> {
     (rip == &raw const arch_xrstor_checked_insn as u64).then_some(&raw const arch_xrstor_checked_fixup as u64)
 }
 
+/// One checked XRSTOR of `img` (every XCR0 component) with interrupts
+/// off, after any live state was saved into its image (the registers are
+/// nobody's afterwards): `false` when it faulted. For the kernel's own
+/// tests of the fixup.
+pub(crate) fn xrstor_checked_for_test(img: &FpuState) -> bool {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        fpu_switch_out();
+        // SAFETY: `img` is 64-byte aligned (FpuState) and XSTATE_MAX
+        // bytes long, more than XRSTOR reads; a #GP resumes at the fixup.
+        let r = unsafe { arch_xrstor_checked(img.0.as_ptr()) };
+        ext_init().store(false, Ordering::Relaxed);
+        r == 0
+    })
+}
+
 impl UserContext {
     /// Saves the live FPU state straight into a signal frame's image at
     /// `offset` in the user page `frame` (Linux's `copy_fpregs_to_sigframe`:

@@ -22,7 +22,7 @@ mod entry;
 #[cfg(target_os = "none")]
 pub(crate) use entry::{fpu_forget, fpu_switch_out};
 #[cfg(target_os = "none")]
-pub(crate) use entry::{gp_fixup, init, syscall_msrs};
+pub(crate) use entry::{gp_fixup, init, syscall_msrs, xrstor_checked_for_test};
 
 /// A user thread's saved registers and FPU state.
 ///
