@@ -835,9 +835,9 @@ fn run_handler(
         return Flow::Exit;
     };
     let siginfo = info.to_bytes();
-    let layout = arch_x86_64::xstate::layout();
+    let layout = arch_x86_64::xstate::layout_now();
     let frame = sigframe::build_for(
-        &layout,
+        layout,
         &t.ctx,
         &FrameInfo {
             signo: sig.get(),
@@ -852,32 +852,42 @@ fn run_handler(
         },
     );
     let written = {
-        // the FPU image: XSAVE's with Linux's sw bytes and MAGIC2 after it
-        // (in the context's own image when it has one: the handler starts
-        // from the initial state below, so nothing needs it unchanged; the
-        // initial state's frame image is made once)
-        let (img, magic2): (&[u8], _) = match t.ctx.fpu_for_frame() {
-            Some(f) => arch_x86_64::xstate::to_sigframe_inline(&layout, f),
-            None => arch_x86_64::user::initial_sigframe(),
-        };
         let mut vm = t.vm.lock();
         // one run of copies in ascending addresses (the frame, the image's
         // pieces, the last with MAGIC2): each page of the frame looked up
         // once
         let mut c = vm.user_copies();
         let at = frame.fpstate_addr as usize;
-        c.write(frame.addr as usize, &frame.frame)
+        c.write(frame.addr as usize, &frame.frame).and_then(|_| {
+            // the FPU image: when it lies in one page and the state is in
+            // the registers, XSAVE straight into the frame's page (under
+            // the address space's lock, which keeps it mapped), as
+            // Linux's XSAVE into the frame; the page is looked up for
+            // writing as the copies' first piece would be (the same fault)
+            if at % vm::PAGE_SIZE + layout.frame_size() <= vm::PAGE_SIZE && layout.xsave() {
+                let f = c.frame(at, vm::Access::Write)?;
+                if t.ctx.fpu_to_user_page(layout, f, at % vm::PAGE_SIZE) {
+                    return Ok(());
+                }
+            }
+            // else XSAVE's image with Linux's sw bytes and MAGIC2 after it
+            // (in the context's own image when it has one: the handler
+            // starts from the initial state below, so nothing needs it
+            // unchanged; the initial state's frame image is made once),
             // the state's bytes only, as Linux's XSAVE into the frame (the
             // components XCR0 leaves out are 70 % of the image under QEMU)
-            .and_then(|_| {
-                arch_x86_64::xstate::sigframe_pieces_now(img.len())
-                    .iter()
-                    .try_for_each(|r| c.write(at.wrapping_add(r.start), &img[r]))
-            })
-            .and_then(|_| match magic2 {
-                Some(m) => c.write(at.wrapping_add(img.len()), &m),
-                None => Ok(()),
-            })
+            let (img, magic2): (&[u8], _) = match t.ctx.fpu_for_frame() {
+                Some(f) => arch_x86_64::xstate::to_sigframe_inline(layout, f),
+                None => arch_x86_64::user::initial_sigframe(),
+            };
+            arch_x86_64::xstate::sigframe_pieces_now(img.len())
+                .iter()
+                .try_for_each(|r| c.write(at.wrapping_add(r.start), &img[r]))
+                .and_then(|_| match magic2 {
+                    Some(m) => c.write(at.wrapping_add(img.len()), &m),
+                    None => Ok(()),
+                })
+        })
     };
     if written.is_err() {
         // Linux's signal_setup_done(failed): the mask stays as it was, and
@@ -903,7 +913,7 @@ fn run_handler(
 pub fn sigreturn(t: &mut UThread) -> Flow {
     let at = t.ctx.regs.rsp.wrapping_sub(8);
     let mut buf = [0u8; sigframe::SIGRETURN_READ];
-    let layout = arch_x86_64::xstate::layout();
+    let layout = arch_x86_64::xstate::layout_now();
     // every read below in one run of copies: the frame's and the image's
     // pages are looked up once (the same bytes read, the same faults)
     let mut vm = t.vm.lock();
@@ -939,20 +949,31 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
             drop(vm);
             return die(t, signal::SIGSEGV, true);
         }
-        // the user's image is read into the thread's own (no copy); a
+        // an XSAVE image on one page that names every component: one
+        // XRSTOR straight from the user's page (the page looked up as the
+        // copies' first read would be), the registers then hold the state
+        if layout.xsave()
+            && at % vm::PAGE_SIZE + layout.frame_size() <= vm::PAGE_SIZE
+            && let Ok(f) = c.frame(at, vm::Access::Read)
+            && t.ctx.fpu_from_user_page(layout, f, at % vm::PAGE_SIZE)
+        {
+            drop(vm);
+            return sigreturn_masks(t, &r);
+        }
+        // else the user's image is read into the thread's own (no copy); a
         // failure below resets it to the initial state, as Linux's failed
         // restore does
         let Ok(img) = t.ctx.fpu_to_overwrite() else {
             drop(vm);
             return die(t, signal::SIGSEGV, true);
         };
-        let read = read_sigframe_fpu(&mut c, &layout, at, img);
+        let read = read_sigframe_fpu(&mut c, layout, at, img);
         drop(vm);
         let Ok(xfeatures) = read else {
             t.ctx.reset_fpu();
             return die(t, signal::SIGSEGV, true);
         };
-        if sigframe::restore_fpu_in_place_for(&layout, &mut t.ctx, xfeatures).is_err() {
+        if sigframe::restore_fpu_in_place_for(layout, &mut t.ctx, xfeatures).is_err() {
             return die(t, signal::SIGSEGV, true);
         }
     } else {
@@ -960,6 +981,11 @@ pub fn sigreturn(t: &mut UThread) -> Flow {
         // no image: the initial FPU state (fpu__clear_user_states)
         t.ctx.reset_fpu();
     }
+    sigreturn_masks(t, &r)
+}
+
+/// The end of a sigreturn: the frame's signal mask and alternate stack.
+fn sigreturn_masks(t: &mut UThread, r: &sigframe::Restored) -> Flow {
     let sp = t.ctx.regs.rsp;
     table().with_thread(t.tid, |th| {
         th.signals_mut().set_blocked(signal::SigSet::from_bits(r.mask).blockable());

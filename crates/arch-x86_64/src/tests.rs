@@ -621,3 +621,22 @@ ktest!(
         }
     }
 );
+
+ktest!(
+    fn checked_xrstor_recovers_from_a_refused_header() {
+        // sigreturn's XRSTOR straight from a user's page: a header the CPU
+        // refuses (#GP) resumes at the fixup, and the kernel goes on
+        if !crate::xstate::enabled() {
+            return;
+        }
+        let good = crate::user::FpuState::default();
+        assert!(crate::user::xrstor_checked_for_test(&good), "the initial state loads");
+        let mut bad = good.clone();
+        bad.0[crate::xstate::HEADER + 7] = 0x40; // XSTATE_BV bit 62: never in XCR0
+        assert!(!crate::user::xrstor_checked_for_test(&bad), "XSTATE_BV outside XCR0");
+        let mut bad = good.clone();
+        bad.0[crate::xstate::HEADER + 8] = 1; // XCOMP_BV
+        assert!(!crate::user::xrstor_checked_for_test(&bad), "XCOMP_BV");
+        assert!(crate::user::xrstor_checked_for_test(&good), "and loads again after");
+    }
+);

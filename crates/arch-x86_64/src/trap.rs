@@ -273,7 +273,12 @@ extern "C" fn trap_dispatch(f: &mut TrapFrame) {
             BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
             log::debug!("int3 at {:#x}", f.rip);
         }
-        0..=31 => fatal_exception(f),
+        // the checked XRSTOR of a user's signal-frame image resumes at
+        // its fixup; any other exception in the kernel is fatal
+        v @ 0..=31 => match (v, crate::user::gp_fixup(f.rip)) {
+            (13, Some(to)) => f.rip = to,
+            _ => fatal_exception(f),
+        },
         v => handle_irq(v as u8),
     }
 }

@@ -100,6 +100,19 @@ pub fn layout() -> Layout {
     Layout { xcr0: XCR0.load(Ordering::Relaxed), size: SIZE.load(Ordering::Relaxed), comps }
 }
 
+/// [`layout`] made once the layout uses XSAVE (after [`init`]: signal
+/// delivery and sigreturn run later), by reference: no layout built per
+/// signal. Without XSAVE it is built each time (it may be before `init`).
+pub fn layout_now() -> &'static Layout {
+    static NOW: spin::Once<Layout> = spin::Once::new();
+    static FX: Layout = Layout::FXSAVE;
+    if let Some(l) = NOW.get() {
+        return l;
+    }
+    let l = layout();
+    if l.xsave() { NOW.call_once(|| l) } else { &FX }
+}
+
 /// Whether XSAVE is in use (checked on every FPU save/restore).
 #[inline]
 pub fn enabled() -> bool {
@@ -277,6 +290,52 @@ pub fn to_sigframe_inline<'a>(l: &Layout, s: &'a mut FpuState) -> (&'a [u8], Opt
         }
         m => (&s.0[..len], m),
     }
+}
+
+/// After an XSAVE of every XCR0 component straight into a signal frame's
+/// image `buf` (its first [`Layout::frame_size`] bytes; the header
+/// cleared before the XSAVE, as Linux's `xsave_to_user_sigframe` does):
+/// `save_xstate_epilog`'s sw bytes, FP|SSE set in XSTATE_BV, MAGIC2 after
+/// the image. The same image [`to_sigframe_inline`] makes of a saved state
+/// (but for XSTATE_BV, which says what the CPU's XSAVE said, as on Linux).
+pub fn sigframe_epilog(l: &Layout, buf: &mut [u8]) {
+    let size = l.size as usize;
+    if !l.xsave() || buf.len() < size + 4 {
+        return;
+    }
+    fill_sw_bytes(l, buf);
+    let bv = get64(buf, HEADER) | FPSSE;
+    put64(buf, HEADER, bv);
+    put32(buf, size, MAGIC2);
+}
+
+/// Whether a sigreturn may load the frame's image `buf` (its first
+/// [`Layout::frame_size`] bytes, all on one page) with one XRSTOR of every
+/// XCR0 component straight from the user's page: an XSAVE image (MAGIC1,
+/// sane sizes, MAGIC2 after `xstate_size`: `check_xstate_in_sigframe`)
+/// whose `xfeatures` name every XCR0 component (none to initialise
+/// besides), with a header XRSTOR accepts (XSTATE_BV within XCR0, XCOMP_BV
+/// and the rest of the header zero) and MXCSR's reserved bits clear (a
+/// CPU's XRSTOR faults on them; QEMU's ignores them and the copy path
+/// clears them). Any other image goes through the copies and
+/// [`from_sigframe_in_place`], which decide as before.
+pub fn direct_restore_ok(l: &Layout, buf: &[u8]) -> bool {
+    let size = l.size as usize;
+    if !l.xsave() || buf.len() < size + 4 {
+        return false;
+    }
+    let Some((xsize, xf)) = sigframe_sw(l, buf) else { return false };
+    xf & l.xcr0 == l.xcr0
+        && get32(buf, xsize) == MAGIC2
+        && get64(buf, HEADER) & !l.xcr0 == 0
+        && zero_words(&buf[HEADER + 8..HEADER + 64])
+        && get32(buf, 24) & !MXCSR_MASK == 0
+}
+
+/// Whether `b` (a multiple of 8 bytes) is all zeros, a word at a time.
+fn zero_words(b: &[u8]) -> bool {
+    let (words, rest) = b.as_chunks::<8>();
+    words.iter().fold(0, |a, w| a | u64::from_le_bytes(*w)) == 0 && rest.iter().all(|&x| x == 0)
 }
 
 /// The byte ranges of a signal frame's image ([`to_sigframe`]'s, `len`
@@ -791,6 +850,49 @@ mod tests {
         // xfeatures without AVX: AVX is initialised
         let r = from_sigframe(&l, &s, Some(0x3)).expect("xsave");
         assert_eq!(xstate_bv(&r) & 0x4, 0);
+    }
+
+    #[test]
+    fn direct_frames_are_the_copied_frames() {
+        let l = qemu();
+        // an XSAVE into the frame: the legacy area, a header (cleared
+        // first) with the CPU's XSTATE_BV, AVX; garbage in the sw bytes
+        let mut s = init_state(&l);
+        s.0[576] = 0xaa;
+        s.0[470] = 0x77;
+        put64(&mut s.0, HEADER, 0x4);
+        let mut direct = s.0[..2700].to_vec();
+        sigframe_epilog(&l, &mut direct);
+        let (img, rest) = to_sigframe_inline(&l, &mut s);
+        assert_eq!(rest, None);
+        assert_eq!(&direct[..], img, "the same bytes as the copy path's");
+        assert!(direct_restore_ok(&l, &direct));
+        assert!(!direct_restore_ok(&l, &direct[..2699]), "MAGIC2 not in the buffer");
+        assert!(!direct_restore_ok(&Layout::FXSAVE, &direct));
+        let bad = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = direct.clone();
+            f(&mut b);
+            direct_restore_ok(&l, &b)
+        };
+        assert!(!bad(&|b| b[464] ^= 1), "no MAGIC1: FXSAVE only");
+        assert!(!bad(&|b| b[2696] ^= 1), "no MAGIC2");
+        assert!(!bad(&|b| put64(b, 472, 0x3)), "xfeatures without AVX: AVX initialised by the copies");
+        assert!(!bad(&|b| put64(b, HEADER, 0x7 | 1 << 20)), "XSTATE_BV outside XCR0");
+        assert!(!bad(&|b| b[HEADER + 8] = 1), "XCOMP_BV");
+        assert!(!bad(&|b| b[HEADER + 63] = 1), "reserved header bytes");
+        assert!(!bad(&|b| put32(b, 24, 0x1_1f80)), "MXCSR reserved bits");
+        assert!(!bad(&|b| put32(b, 480, 576)), "xstate_size 576, no MAGIC2 there");
+        assert!(
+            bad(&|b| {
+                put32(b, 480, 576);
+                put32(b, 576, MAGIC2)
+            }),
+            "a smaller xstate_size with MAGIC2 after it"
+        );
+        let mut zero = vec![0u8; 2700];
+        sigframe_epilog(&l, &mut zero);
+        assert_eq!(get64(&zero, HEADER), FPSSE);
+        assert_eq!(get32(&zero, 2696), MAGIC2);
     }
 
     #[test]

@@ -592,15 +592,25 @@ enum Effect<P: Platform> {
 /// Hook calls and garbage collected under the lock, run after it.
 struct Out<P: Platform> {
     effects: Effects<P>,
+    /// An exited thread's record, an address space let go (an exit has
+    /// one of each) and a reaped process's record: in place, no box and
+    /// no vector for them.
+    thread: Option<Box<Thread<P>>>,
+    vm: Option<SharedVm<P>>,
+    process: Option<Box<Process<P>>>,
     garbage: Vec<Box<dyn Any>>,
 }
 
 /// The hook calls of one table operation, in the order they were made:
 /// up to four that name only threads or processes in place (a kill makes
-/// one or two: no allocation on that path), else all of them in a vector.
+/// one or two: no allocation on that path) and one thread's exit among
+/// them (an exit makes one: a vfork child's exit, with its vfork and child
+/// notes, allocates nothing here either), else all of them in a vector.
 struct Effects<P: Platform> {
     few: [Note; 4],
     n: u8,
+    /// A thread's exit in place: it comes after the first `.0` notes.
+    exit: Option<(u8, Pid, P::ThreadExt)>,
     rest: Vec<Effect<P>>,
 }
 
@@ -648,39 +658,109 @@ impl<P: Platform> Effects<P> {
         }
     }
 
-    /// Adds any hook call (to the vector, after the notes).
+    /// Adds any hook call: a first thread exit in place while nothing went
+    /// to the vector yet, else to the vector, after the notes.
     fn push(&mut self, e: Effect<P>) {
-        self.spill(e);
+        match e {
+            Effect::Exited(t, ext) if self.exit.is_none() && self.rest.is_empty() => {
+                self.exit = Some((self.n, t, ext));
+            }
+            e => self.spill(e),
+        }
     }
 
-    /// Moves the notes into the vector (keeping the order), then appends `e`.
+    /// Moves the notes and the exit into the vector (keeping the order),
+    /// then appends `e`.
     #[cold]
     fn spill(&mut self, e: Effect<P>) {
         let n = usize::from(core::mem::take(&mut self.n));
-        self.rest.extend(self.few[..n].iter().map(|&note| Effect::from(note)));
+        match self.exit.take() {
+            Some((at, t, ext)) => {
+                let at = usize::from(at).min(n);
+                self.rest.extend(self.few[..at].iter().map(|&note| Effect::from(note)));
+                self.rest.push(Effect::Exited(t, ext));
+                self.rest.extend(self.few[at..n].iter().map(|&note| Effect::from(note)));
+            }
+            None => self.rest.extend(self.few[..n].iter().map(|&note| Effect::from(note))),
+        }
         self.rest.push(e);
+    }
+}
+
+impl Note {
+    /// Makes the hook call.
+    fn run<P: Platform>(self, hooks: &impl Hooks<P>) {
+        match self {
+            Note::Created(t) => hooks.thread_created(t),
+            Note::Renamed(a, b) => hooks.thread_renamed(a, b),
+            Note::Wake(t) => hooks.signal_wakeup(t),
+            Note::Queued(p) => hooks.signal_queued(p),
+            Note::VforkDone(p, c) => hooks.vfork_done(p, c),
+            Note::ChildEvent(p) => hooks.child_event(p),
+        }
     }
 }
 
 impl<P: Platform> Out<P> {
     fn new() -> Self {
-        Out { effects: Effects { few: [Note::Wake(0); 4], n: 0, rest: Vec::new() }, garbage: Vec::new() }
+        Out {
+            effects: Effects { few: [Note::Wake(0); 4], n: 0, exit: None, rest: Vec::new() },
+            thread: None,
+            vm: None,
+            process: None,
+            garbage: Vec::new(),
+        }
     }
     fn drop_later<T: 'static>(&mut self, t: T) {
         self.garbage.push(Box::new(t));
     }
+    /// [`Out::drop_later`] of a thread's record: in place when it is the
+    /// first.
+    fn drop_thread_later(&mut self, t: Box<Thread<P>>) {
+        match self.thread {
+            None => self.thread = Some(t),
+            Some(_) => self.drop_later(t),
+        }
+    }
+    /// [`Out::drop_later`] of an address space: in place when it is the
+    /// first.
+    fn drop_vm_later(&mut self, vm: SharedVm<P>) {
+        match self.vm {
+            None => self.vm = Some(vm),
+            Some(_) => self.drop_later(vm),
+        }
+    }
+    /// [`Out::drop_later`] of a process's record: in place when it is
+    /// the first.
+    fn drop_process_later(&mut self, p: Box<Process<P>>) {
+        match self.process {
+            None => self.process = Some(p),
+            Some(_) => self.drop_later(p),
+        }
+    }
     /// Drops the garbage, then makes the hook calls in order.
     fn run(self, hooks: &impl Hooks<P>) {
         drop(self.garbage);
-        let Effects { few, n, rest } = self.effects;
-        for note in &few[..usize::from(n)] {
-            match *note {
-                Note::Created(t) => hooks.thread_created(t),
-                Note::Renamed(a, b) => hooks.thread_renamed(a, b),
-                Note::Wake(t) => hooks.signal_wakeup(t),
-                Note::Queued(p) => hooks.signal_queued(p),
-                Note::VforkDone(p, c) => hooks.vfork_done(p, c),
-                Note::ChildEvent(p) => hooks.child_event(p),
+        drop(self.thread);
+        drop(self.vm);
+        drop(self.process);
+        let Effects { few, n, exit, rest } = self.effects;
+        let n = usize::from(n);
+        match exit {
+            Some((at, t, ext)) => {
+                let at = usize::from(at).min(n);
+                for note in &few[..at] {
+                    note.run(hooks);
+                }
+                hooks.thread_exited(t, ext);
+                for note in &few[at..n] {
+                    note.run(hooks);
+                }
+            }
+            None => {
+                for note in &few[..n] {
+                    note.run(hooks);
+                }
             }
         }
         if rest.is_empty() {
@@ -3125,7 +3205,7 @@ impl<P: Platform> Inner<P> {
         let traced = thread.trace.attached;
         let usage = thread.cpu.usage();
         let ext = core::mem::take(&mut thread.ext);
-        out.drop_later(thread);
+        out.drop_thread_later(thread);
         out.effects.push(Effect::Exited(tid, ext));
         let Some(p) = self.procs.get_mut(&pid) else { return };
         p.usage.accumulate(&usage);
@@ -3237,7 +3317,7 @@ impl<P: Platform> Inner<P> {
         p.stop_report = None;
         p.cont_report = false;
         if let Some(vm) = p.vm.take() {
-            out.drop_later(vm);
+            out.drop_vm_later(vm);
         }
         let children = core::mem::take(&mut p.children);
         // zap_pid_ns_processes(): a namespace's init takes the namespace's
@@ -3428,7 +3508,7 @@ impl<P: Platform> Inner<P> {
         if let Some(pp) = self.procs.get_mut(&p.parent) {
             remove_child(&mut pp.children, pid);
         }
-        out.drop_later(p);
+        out.drop_process_later(p);
     }
 
     /// The processes of group `pgrp`, by pid.

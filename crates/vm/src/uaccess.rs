@@ -232,8 +232,12 @@ pub struct UserCopies<'a, P: PageTable, A: FrameRefs + Clone + 'static> {
 }
 
 impl<P: PageTable, A: FrameRefs + Clone + 'static> UserCopies<'_, P, A> {
-    /// The frame of the page holding `va` for `access` (`Read` or `Write`).
-    fn frame(&mut self, va: usize, access: Access) -> Result<Frame> {
+    /// The frame of the page holding `va` for `access` (`Read` or `Write`),
+    /// faulting it in as [`Vmar::access_frame`] does (`EFAULT` when it
+    /// cannot be), through the remembered pages. The frame stays mapped
+    /// while the run borrows the address space: a kernel may reach its
+    /// bytes directly (an XSAVE into a signal frame's page) meanwhile.
+    pub fn frame(&mut self, va: usize, access: Access) -> Result<Frame> {
         let page = page_floor(va);
         let write = matches!(access, Access::Write);
         for (p, f, w) in self.last.iter().flatten() {

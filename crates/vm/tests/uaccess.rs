@@ -3,7 +3,7 @@
 use linux_abi::Errno;
 use vm::abi::*;
 use vm::testing::{TestFrames, TestVmar, test_vmar};
-use vm::{PAGE_SIZE, PageTable, PteFlags};
+use vm::{Access, PAGE_SIZE, PageTable, PteFlags};
 
 const P: usize = PAGE_SIZE;
 const RW: usize = PROT_READ | PROT_WRITE;
@@ -254,6 +254,31 @@ fn a_remembered_page_still_breaks_copy_on_write() {
     let mut back = [0u8; 4];
     child.read_user(a, &mut back).unwrap();
     assert_eq!(&back, b"old!");
+    drop(child);
+    finish(frames, v);
+}
+
+#[test]
+fn a_frame_looked_up_for_writing_is_the_processs_own() {
+    // UserCopies::frame: the page a signal frame's XSAVE goes to, found for
+    // writing, is no longer shared with a fork's child; for reading it is
+    // the shared one; a read-only or unmapped page is EFAULT
+    let (frames, mut v) = setup();
+    let a = v.mmap(0x40_0000, P, RW, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    let ro = v.mmap(a + P, P, PROT_READ, PRIV_ANON | MAP_FIXED, None, 0).unwrap();
+    v.write_user(a, b"old!").unwrap();
+    let mut child = v.fork().unwrap();
+    let shared = child.user_copies().frame(a + 64, Access::Read).unwrap();
+    {
+        let mut c = v.user_copies();
+        assert_eq!(c.frame(a + 64, Access::Read), Ok(shared));
+        let own = c.frame(a + 64, Access::Write).unwrap();
+        assert_ne!(own, shared, "copy on write broken by the look-up");
+        assert_eq!(c.frame(a, Access::Write), Ok(own), "remembered");
+        assert_eq!(c.frame(ro, Access::Write), Err(Errno::EFAULT));
+        assert!(c.frame(ro, Access::Read).is_ok());
+        assert_eq!(c.frame(a + 2 * P, Access::Read), Err(Errno::EFAULT));
+    }
     drop(child);
     finish(frames, v);
 }

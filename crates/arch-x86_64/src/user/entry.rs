@@ -161,6 +161,178 @@ pub(crate) fn fpu_forget() {
     fpu_live().store(0, Ordering::Relaxed);
 }
 
+core::arch::global_asm!(
+    r#"
+.section .text.user, "ax"
+/* arch_xrstor_checked(img: *const u8) -> u64: XRSTOR of every XCR0
+ * component from `img`; 0, or 1 when it faulted (#GP: a header or MXCSR
+ * it refuses), after `trap_dispatch` resumed at the fixup */
+.global arch_xrstor_checked
+arch_xrstor_checked:
+    mov $-1, %eax
+    mov $-1, %edx
+.global arch_xrstor_checked_insn
+arch_xrstor_checked_insn:
+    xrstor64 (%rdi)
+    xor %eax, %eax
+    ret
+.global arch_xrstor_checked_fixup
+arch_xrstor_checked_fixup:
+    mov $1, %eax
+    ret
+"#,
+    options(att_syntax)
+);
+
+// SAFETY: declarations only: these symbols come from the assembly above, with these types.
+unsafe extern "C" {
+    fn arch_xrstor_checked(img: *const u8) -> u64;
+    static arch_xrstor_checked_insn: u8;
+    static arch_xrstor_checked_fixup: u8;
+}
+
+/// Where a #GP in the kernel at `rip` resumes: the XRSTOR of a user's
+/// signal-frame image ([`UserContext::fpu_from_user_page`]) returns
+/// "refused" instead (the user may change the image between the checks
+/// and the XRSTOR from another CPU); every other kernel exception is
+/// fatal.
+pub(crate) fn gp_fixup(rip: u64) -> Option<u64> {
+    (rip == &raw const arch_xrstor_checked_insn as u64).then_some(&raw const arch_xrstor_checked_fixup as u64)
+}
+
+/// One checked XRSTOR of `img` (every XCR0 component) with interrupts
+/// off, after any live state was saved into its image (the registers are
+/// nobody's afterwards): `false` when it faulted. For the kernel's own
+/// tests of the fixup.
+pub(crate) fn xrstor_checked_for_test(img: &FpuState) -> bool {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        fpu_switch_out();
+        // SAFETY: `img` is 64-byte aligned (FpuState) and XSTATE_MAX
+        // bytes long, more than XRSTOR reads; a #GP resumes at the fixup.
+        let r = unsafe { arch_xrstor_checked(img.0.as_ptr()) };
+        ext_init().store(false, Ordering::Relaxed);
+        r == 0
+    })
+}
+
+impl UserContext {
+    /// Saves the live FPU state straight into a signal frame's image at
+    /// `offset` in the user page `frame` (Linux's `copy_fpregs_to_sigframe`:
+    /// the header cleared, XSAVE into the frame, then `save_xstate_epilog`'s
+    /// sw bytes, FP|SSE in XSTATE_BV and MAGIC2: `xstate::sigframe_epilog`)
+    /// and resets the state to the initial one (the handler's, as
+    /// [`UserContext::reset_fpu`]). `false`, with nothing written and
+    /// nothing changed, unless XSAVE is in use, the state is live in this
+    /// CPU's registers and the image with MAGIC2 lies in the page 64-byte
+    /// aligned: the caller then writes the image by copies
+    /// ([`UserContext::fpu_for_frame`]).
+    ///
+    /// `frame` must be mapped writable in the running thread's address
+    /// space and stay so during the call: the caller holds the address
+    /// space's lock from the look-up for writing (which broke any
+    /// copy-on-write sharing) to the return, so no munmap, mprotect or
+    /// fork on another CPU can take or share it meanwhile.
+    pub fn fpu_to_user_page(&mut self, l: &crate::xstate::Layout, frame: vm::Frame, offset: usize) -> bool {
+        let size = l.size as usize;
+        if !l.xsave() || !offset.is_multiple_of(64) || offset + size + 4 > vm::PAGE_SIZE || self.fpu_live == 0
+        {
+            return false;
+        }
+        let Some(img) = self.fpu.as_ref().map(FpuBox::addr) else { return false };
+        let page =
+            crate::mem::frames::frame_bytes_mut(x86_64::structures::paging::PhysFrame::containing_address(
+                x86_64::PhysAddr::new(frame.phys_addr()),
+            ));
+        let buf = &mut page[offset..offset + size + 4];
+        let saved = x86_64::instructions::interrupts::without_interrupts(|| {
+            if fpu_live().load(Ordering::Relaxed) != img {
+                return false;
+            }
+            // XSAVE writes XSTATE_BV only: the rest of the header as Linux
+            buf[crate::xstate::HEADER..crate::xstate::HEADER + 64].fill(0);
+            // SAFETY: XSAVE writes at most `size` bytes (the CPUID size
+            // for XCR0) from `buf`'s start, 64-byte aligned (a page's
+            // direct-map address plus a multiple of 64), inside `buf`;
+            // the direct map is present and writable, so it cannot fault.
+            // The registers hold this context's state (checked above with
+            // interrupts off).
+            unsafe {
+                core::arch::asm!("xsave64 [{}]", in(reg) buf.as_mut_ptr(), in("eax") u32::MAX, in("edx") u32::MAX,
+                    options(nostack))
+            }
+            // the handler's state is the initial one: the registers are
+            // nobody's now
+            fpu_live().store(0, Ordering::Relaxed);
+            true
+        });
+        if !saved {
+            return false;
+        }
+        self.fpu_live = 0;
+        self.fpu_init = true;
+        crate::xstate::sigframe_epilog(l, buf);
+        true
+    }
+
+    /// Loads the FPU state a sigreturn restores straight from the frame's
+    /// image at `offset` in the user page `frame`, with one XRSTOR of every
+    /// XCR0 component (Linux's `xrstor_from_user_sigframe`), when
+    /// `xstate::direct_restore_ok` accepts the image (an XSAVE image whose
+    /// `xfeatures` name every component, a header XRSTOR takes) and it lies
+    /// in the page with MAGIC2, 64-byte aligned: the registers then hold
+    /// the state (live, as after `run`). `false` otherwise, or when the
+    /// XRSTOR faulted anyway (the user changed the image from another CPU
+    /// meanwhile: `gp_fixup`): the caller reads the image by copies, which
+    /// decide as before. The registers' old state (the handler's) is
+    /// dropped either way once the checks passed.
+    ///
+    /// `frame` must be mapped readable in the running thread's address
+    /// space during the call (the caller holds the address space's lock,
+    /// as for [`UserContext::fpu_to_user_page`]).
+    pub fn fpu_from_user_page(&mut self, l: &crate::xstate::Layout, frame: vm::Frame, offset: usize) -> bool {
+        let size = l.size as usize;
+        if !l.xsave() || !offset.is_multiple_of(64) || offset + size + 4 > vm::PAGE_SIZE {
+            return false;
+        }
+        let Some(img) = self.fpu.as_ref().map(FpuBox::addr) else { return false };
+        let page =
+            crate::mem::frames::frame_bytes(x86_64::structures::paging::PhysFrame::containing_address(
+                x86_64::PhysAddr::new(frame.phys_addr()),
+            ));
+        let buf = &page[offset..offset + size + 4];
+        if !crate::xstate::direct_restore_ok(l, buf) {
+            return false;
+        }
+        self.fpu_live = 0;
+        let loaded = x86_64::instructions::interrupts::without_interrupts(|| {
+            let live = fpu_live().load(Ordering::Relaxed);
+            if live != 0 && live != img {
+                // another context of this thread left its state live
+                // (not done by the kernel's paths): keep it
+                fpu_switch_out();
+            }
+            // the handler's state is dropped
+            fpu_live().store(0, Ordering::Relaxed);
+            ext_init().store(false, Ordering::Relaxed);
+            // SAFETY: the image lies in `buf` (checked above: 64-byte
+            // aligned, the standard-format size for XCR0 inside the page),
+            // in the direct map, so XRSTOR cannot page-fault; a #GP (a
+            // header or MXCSR changed since the checks) resumes at the
+            // fixup, which returns 1 (`gp_fixup`). Interrupts are off.
+            let r = unsafe { arch_xrstor_checked(buf.as_ptr()) };
+            if r == 0 {
+                fpu_live().store(img, Ordering::Relaxed);
+            }
+            r == 0
+        });
+        if loaded {
+            self.fpu_live = 1;
+            self.fpu_init = false;
+        }
+        loaded
+    }
+}
+
 const USER_CS: u64 = 0x33;
 const USER_SS: u64 = 0x2b;
 

@@ -22,7 +22,7 @@ mod entry;
 #[cfg(target_os = "none")]
 pub(crate) use entry::{fpu_forget, fpu_switch_out};
 #[cfg(target_os = "none")]
-pub(crate) use entry::{init, syscall_msrs};
+pub(crate) use entry::{gp_fixup, init, syscall_msrs, xrstor_checked_for_test};
 
 /// A user thread's saved registers and FPU state.
 ///
@@ -416,6 +416,31 @@ impl UserContext {
             // a shell is never live (`run` keeps no state for one)
             None => self.fpu_init = true,
         }
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+impl UserContext {
+    /// Bare metal: XSAVE into a signal frame's user page. On the host
+    /// nothing runs in user mode: always `false` (the copies).
+    pub fn fpu_to_user_page(
+        &mut self,
+        _l: &crate::xstate::Layout,
+        _frame: vm::Frame,
+        _offset: usize,
+    ) -> bool {
+        false
+    }
+
+    /// Bare metal: XRSTOR from a sigreturn's user page. On the host:
+    /// always `false` (the copies).
+    pub fn fpu_from_user_page(
+        &mut self,
+        _l: &crate::xstate::Layout,
+        _frame: vm::Frame,
+        _offset: usize,
+    ) -> bool {
+        false
     }
 }
 
