@@ -9,6 +9,7 @@
  * io_uring_enter; io_uring_register's PROBE, FILES (IOSQE_FIXED_FILE),
  * BUFFERS, EVENTFD, ENABLE_RINGS. */
 #include "kt.h"
+#include "kt_inet.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -276,8 +277,10 @@ KT_CASE(mmap_and_ring_fields) {
     KT_TRUE(cq != MAP_FAILED, "mmap CQ ring: %s", strerror(errno));
     KT_EQ(*(uint32_t *)(cq + r.p.cq_off.ring_entries), 8);
     munmap(cq, 4096);
-    KT_TRUE(mmap(0, 4096, PROT_READ, MAP_SHARED, r.fd, 0x1000) == MAP_FAILED && errno == EINVAL, "offset 0x1000");
-    KT_TRUE(mmap(0, 1 << 20, PROT_READ, MAP_SHARED, r.fd, OFF_SQES) == MAP_FAILED && errno == EINVAL, "too long");
+    /* (6.1's get_unmapped_area refuses a bad request with ENOMEM) */
+    void *bad = mmap(0, 4096, PROT_READ, MAP_SHARED, r.fd, 0x1000);
+    KT_TRUE(bad == MAP_FAILED && errno == ENOMEM, "offset 0x1000: %p %s", bad, kt_errname(errno));
+    /* (a length past the region: Debian's 6.1 maps it, ours refuses it) */
     ring_exit(&r);
 }
 
@@ -475,9 +478,11 @@ KT_CASE(timeouts) {
     KT_EQ(res_of(c, 3, 5), 0);
     KT_EQ(res_of(c, 3, 6), -ENOENT);
     /* bad ones */
+    /* (an SQE its prep refuses ends the batch, counted as submitted) */
     prep(&r, OP_TIMEOUT, -1, &t20, 2, 0, 7);
     prep(&r, OP_TIMEOUT, -1, (void *)8, 1, 0, 8);
-    KT_SYS_RET(submit(&r, 2), 2);
+    KT_SYS_RET(submit(&r, 2), 1);
+    KT_SYS_RET(submit(&r, 1), 1);
     KT_EQ(wait_reap(&r, 2, c, 8), 2);
     KT_EQ(res_of(c, 2, 7), -EINVAL);
     KT_EQ(res_of(c, 2, 8), -EFAULT);
@@ -503,14 +508,15 @@ KT_CASE(links_and_drain) {
     prep(&r, OP_NOP, -1, 0, 0, 0, 5);
     KT_SYS_RET(submit(&r, 5), 5);
     KT_EQ(wait_reap(&r, 5, c, 8), 5);
+    /* the head inline, the rest of the chain after the batch */
     KT_EQ(c[0].user_data, 1);
-    KT_EQ(c[1].user_data, 2);
-    KT_EQ(c[1].res, -EBADF);
-    KT_EQ(c[2].user_data, 3);
-    KT_EQ(c[2].res, -ECANCELED);
+    KT_EQ(c[1].user_data, 5);
+    KT_EQ(c[2].user_data, 2);
+    KT_EQ(c[2].res, -EBADF);
+    KT_EQ(c[3].user_data, 3);
     KT_EQ(c[3].res, -ECANCELED);
-    KT_EQ(c[4].user_data, 5);
-    KT_EQ(c[4].res, 0);
+    KT_EQ(c[4].user_data, 4);
+    KT_EQ(c[4].res, -ECANCELED);
     /* a hard link is not broken by the failure */
     prep(&r, OP_READ, 555, c, 4, 0, 6)->flags = SQE_IO_HARDLINK;
     prep(&r, OP_NOP, -1, 0, 0, 0, 7);
@@ -695,6 +701,7 @@ KT_CASE(sockets) {
     close(sv[0]);
     close(sv[1]);
     /* TCP on loopback: ACCEPT waits, CONNECT completes it */
+    KT_SYS_RET(kt_lo_up(), 0);
     int ls = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t sl = sizeof sin;
@@ -709,7 +716,8 @@ KT_CASE(sockets) {
     int cs = KT_SYS_OK(socket(AF_INET, SOCK_STREAM, 0));
     prep(&r, OP_CONNECT, cs, &sin, 0, sizeof sin, 8);
     KT_SYS_RET(submit(&r, 1), 1);
-    KT_EQ(wait_reap(&r, 2, c, 8), 2);
+    int got = wait_reap(&r, 2, c, 8);
+    KT_TRUE(got == 2, "got %d: ud %lld res %d", got, got ? (long long)c[0].user_data : -1LL, got ? c[0].res : 0);
     KT_EQ(res_of(c, 2, 8), 0);
     int as = res_of(c, 2, 7);
     KT_TRUE(as >= 0, "accept: %d", as);
@@ -766,7 +774,7 @@ KT_CASE(register_probe_files_buffers_eventfd) {
     int self[1] = {r.fd};
     KT_SYS_ERR(u_register(r.fd, REG_FILES, self, 1), EBADF);
     /* registered buffers */
-    static char area[8192];
+    char *area = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     struct iovec bv[1] = {{area, 4096}};
     KT_SYS_RET(u_register(r.fd, REG_BUFFERS, bv, 1), 0);
     KT_SYS_ERR(u_register(r.fd, REG_BUFFERS, bv, 1), EBUSY);

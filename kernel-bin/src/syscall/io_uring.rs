@@ -173,13 +173,28 @@ fn alloc_region(pages: usize) -> Result<Arc<ImagePages>> {
 /// wakes the ring's waiters (no lock taken: the waker may hold the file's).
 struct Hook {
     woke: AtomicBool,
+    /// Set while this hook wakes its ring: a ring polling itself, or two
+    /// rings polling each other, would relay back here without end.
+    waking: AtomicBool,
     ring_wq: Arc<WaitQueue>,
+}
+
+impl Hook {
+    fn new(ring: &Ring, woke: bool) -> Arc<Hook> {
+        Arc::new(Hook { woke: AtomicBool::new(woke), waking: AtomicBool::new(false), ring_wq: ring.wq.clone() })
+    }
 }
 
 impl Relay for Hook {
     fn relayed(&self) {
         self.woke.store(true, Ordering::SeqCst);
+        // (a concurrent waker skipped here finds `woke` already set by
+        // the one in progress, whose wake-up its waiters see)
+        if self.waking.swap(true, Ordering::AcqRel) {
+            return;
+        }
         self.ring_wq.wake_all();
+        self.waking.store(false, Ordering::Release);
     }
 }
 
@@ -210,6 +225,9 @@ enum Wait {
     Poll { file: Held, queue: Arc<WaitQueue>, hook: Arc<Hook>, events: u32, multi: bool },
     /// TIMEOUT: a deadline and/or a count of completions.
     Timeout { deadline: u64, target: Option<u64> },
+    /// The next member of a chain whose previous one completed: issued
+    /// after the submission batch (Linux queues it as task work).
+    Next { vm: usize },
 }
 
 /// A request waiting, with the rest of its chain.
@@ -227,7 +245,7 @@ impl Parked {
     fn hook(&self) -> Option<(&Arc<WaitQueue>, &Arc<Hook>)> {
         match &self.wait {
             Wait::Retry { queue, hook, .. } | Wait::Poll { queue, hook, .. } => Some((queue, hook)),
-            Wait::Timeout { .. } => None,
+            Wait::Timeout { .. } | Wait::Next { .. } => None,
         }
     }
 
@@ -521,7 +539,9 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
 /// mmap of a ring fd: `IORING_OFF_SQ_RING`/`CQ_RING` (the rings) or
 /// `IORING_OFF_SQES`.
 pub fn mmap_ring(t: &mut UThread, ring: &Ring, addr: u64, len: u64, prot: u64, flags: u64, off: u64) -> SysResult {
-    let region = ring.g.mmap_region(off, len as usize)?;
+    // io_uring_mmu_get_unmapped_area (Debian's 6.1) turns a request
+    // io_uring_validate_mmap_request refuses into ENOMEM
+    let region = ring.g.mmap_region(off, len as usize).map_err(|_| Errno::ENOMEM)?;
     let pages = match region {
         Region::Rings => ring.rings_mem.0.clone(),
         Region::Sqes => ring.sqes_mem.0.clone(),
@@ -636,7 +656,7 @@ fn submit(t: &mut UThread, ring: &Ring, nr: u32) -> Result<u32> {
         let sqe = { ring.inner.lock().rings.read_sqe(&ring.sqes_mem, idx) };
         done += 1;
         // io_init_req's checks: a bad one fails (with its chain)
-        if let Err(e) = init_check(ring, &sqe) {
+        if let Err(e) = init_check(ring, &sqe).and_then(|_| prep_check(t, ring, &sqe, chain.is_empty())) {
             // io_submit_fail_init: the bad one fails with its error, the
             // chain it ends or belongs to is cancelled
             for s in chain.drain(..) {
@@ -685,6 +705,87 @@ fn init_check(_ring: &Ring, sqe: &Sqe) -> Result<()> {
     }
     if sqe.flags & sqe_flags::BUFFER_SELECT != 0 {
         return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// The checks Linux makes in an opcode's prep (an SQE they refuse ends
+/// the submission batch, as io_init_req's): fields that must be zero,
+/// unknown flags, a timeout's timespec, a fixed buffer's index, a
+/// LINK_TIMEOUT that follows no linked request.
+fn prep_check(t: &UThread, ring: &Ring, sqe: &Sqe, chain_empty: bool) -> Result<()> {
+    let fixed = sqe.flags & sqe_flags::FIXED_FILE != 0;
+    match sqe.opcode {
+        op::READ_FIXED | op::WRITE_FIXED => {
+            if usize::from(sqe.buf_index) >= ring.inner.lock().bufs.len() {
+                return Err(Errno::EFAULT);
+            }
+        }
+        op::FSYNC => {
+            if sqe.addr != 0 || sqe.buf_index != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.op_flags & !abi::FSYNC_DATASYNC != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::POLL_ADD => {
+            if sqe.buf_index != 0 || sqe.off != 0 || sqe.addr != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.len & !(abi::poll::ADD_MULTI | abi::poll::ADD_LEVEL) != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::POLL_REMOVE => {
+            if sqe.buf_index != 0 || sqe.file_index != 0 || sqe.len != 0 || sqe.op_flags != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::TIMEOUT => {
+            timeout_deadline(t, sqe)?;
+        }
+        op::LINK_TIMEOUT => {
+            if chain_empty {
+                return Err(Errno::EINVAL);
+            }
+            timeout_deadline(t, sqe)?;
+        }
+        op::TIMEOUT_REMOVE | op::ASYNC_CANCEL => {
+            if sqe.buf_index != 0 || sqe.len != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.opcode == op::ASYNC_CANCEL && sqe.off != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::OPENAT | op::CLOSE | op::STATX => {
+            if sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if fixed {
+                return Err(Errno::EBADF);
+            }
+            if sqe.opcode == op::CLOSE
+                && (sqe.off != 0 || sqe.addr != 0 || sqe.len != 0 || sqe.op_flags != 0 || sqe.file_index != 0)
+            {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::ACCEPT | op::CONNECT => {
+            if sqe.len != 0 || sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.opcode == op::CONNECT && (sqe.op_flags != 0 || sqe.file_index != 0) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::SEND | op::RECV | op::SENDMSG | op::RECVMSG => {
+            if sqe.file_index != 0 || sqe.off != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -756,30 +857,43 @@ fn run_chain(t: &mut UThread, ring: &Ring, mut sqes: VecDeque<Sqe>, mut link: Li
                     ring.post(&l, -Errno::ECANCELED.as_i32(), 0);
                 }
                 link.finished(&sqe, fails_link(&sqe, res, expected(&sqe)));
+                if link.runs()
+                    && let Some(next) = sqes.pop_front()
+                {
+                    let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
+                    let p = Parked { sqe: next, rest: sqes, link, wait: Wait::Next { vm }, lt: None, drain: false };
+                    park(ring, p);
+                    return;
+                }
             }
             Issue::Park(wait) => {
                 let p = Parked { sqe, rest: sqes, link, wait, lt: lt.zip(lt_deadline), drain };
-                let mut inner = ring.inner.lock();
-                if inner.parked.try_reserve(1).is_ok() {
-                    if drain {
-                        inner.draining += 1;
-                    }
-                    inner.parked.push(p);
-                    if ring.setup_flags & setup::TASKRUN_FLAG != 0 {
-                        inner.rings.set_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
-                    }
-                    return;
-                }
-                drop(inner);
-                p.disarm();
-                ring.post(&p.sqe, -Errno::ENOMEM.as_i32(), 0);
-                let mut rest = p.rest;
-                while let Some(s) = rest.pop_front() {
-                    ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
-                }
+                park(ring, p);
                 return;
             }
         }
+    }
+}
+
+/// Parks `p` (its file's relay is armed already).
+fn park(ring: &Ring, p: Parked) {
+    let mut inner = ring.inner.lock();
+    if inner.parked.try_reserve(1).is_ok() {
+        if p.drain {
+            inner.draining += 1;
+        }
+        let work = matches!(p.wait, Wait::Retry { .. } | Wait::Next { .. });
+        inner.parked.push(p);
+        if work && ring.setup_flags & setup::TASKRUN_FLAG != 0 {
+            inner.rings.set_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
+        }
+        return;
+    }
+    drop(inner);
+    p.disarm();
+    ring.post(&p.sqe, -Errno::ENOMEM.as_i32(), 0);
+    for s in p.rest {
+        ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
     }
 }
 
@@ -927,7 +1041,7 @@ fn file_op(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
         let Some(q) = queue else {
             return Ok(Issue::Done(mask as i32));
         };
-        let hook = Arc::new(Hook { woke: AtomicBool::new(mask != 0), ring_wq: ring.wq.clone() });
+        let hook = Hook::new(ring, mask != 0);
         q.add_relay(&hook);
         return Ok(Issue::Park(Wait::Poll { file: Held::new(file), queue: q, hook, events, multi }));
     }
@@ -937,7 +1051,7 @@ fn file_op(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
         Some(q) => {
             // the relay first: a wake-up between the try and the arming is
             // not lost
-            let hook = Arc::new(Hook { woke: AtomicBool::new(false), ring_wq: ring.wq.clone() });
+            let hook = Hook::new(ring, false);
             q.add_relay(&hook);
             let r = run_op(t, ring, sqe, &file, true);
             if r == Err(Errno::EAGAIN) && !user_nowait {
@@ -1182,7 +1296,7 @@ fn async_cancel(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<i32> {
                 Wait::Retry { file, .. } | Wait::Poll { file, .. } => {
                     file.get().is_some_and(|x| core::ptr::addr_eq(Arc::as_ptr(&x), Arc::as_ptr(tf)))
                 }
-                Wait::Timeout { .. } => false,
+                Wait::Timeout { .. } | Wait::Next { .. } => false,
             },
             None => p.sqe.user_data == sqe.addr,
         }
@@ -1211,6 +1325,7 @@ fn run_parked(t: &mut UThread, ring: &Ring) {
                     Wait::Retry { hook, vm: v, .. } => *v == vm && hook.woke.load(Ordering::SeqCst),
                     Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
                     Wait::Timeout { deadline, target } => *deadline <= now || target.is_some_and(|n| posted >= n),
+                    Wait::Next { vm: v } => *v == vm,
                 }
             });
             match pos {
@@ -1241,7 +1356,7 @@ fn run_parked(t: &mut UThread, ring: &Ring) {
         ring.signal();
     }
     let mut inner = ring.inner.lock();
-    let still = inner.parked.iter().any(|p| matches!(p.wait, Wait::Retry { .. }));
+    let still = inner.parked.iter().any(|p| matches!(p.wait, Wait::Retry { .. } | Wait::Next { .. }));
     if !still {
         inner.rings.clear_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
     }
@@ -1275,6 +1390,18 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
         return;
     }
     match &p.wait {
+        Wait::Next { .. } => {
+            let mut sqes = p.rest;
+            if sqes.try_reserve(1).is_err() {
+                ring.post(&p.sqe, -Errno::ENOMEM.as_i32(), 0);
+                for s in sqes {
+                    ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
+                }
+                return;
+            }
+            sqes.push_front(p.sqe);
+            run_chain(t, ring, sqes, p.link, p.drain);
+        }
         Wait::Timeout { deadline, target } => {
             let posted = ring.inner.lock().posted;
             let res = if target.is_some_and(|n| posted >= n) && *deadline > now { 0 } else { -Errno::ETIME.as_i32() };
@@ -1423,6 +1550,7 @@ fn woke_for(p: &Parked, vm: usize, posted: u64) -> bool {
         Wait::Retry { hook, vm: v, .. } => *v == vm && hook.woke.load(Ordering::SeqCst),
         Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
         Wait::Timeout { target, .. } => target.is_some_and(|n| posted >= n),
+        Wait::Next { vm: v } => *v == vm,
     }
 }
 
