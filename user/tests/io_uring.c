@@ -446,6 +446,18 @@ KT_CASE(poll_add_and_remove) {
     reap(&r, c, 8);
     KT_SYS_RET(poll(&pf, 1, 0), 1);
     KT_EQ(pf.revents, POLLOUT);
+    /* a ring polled by another ring */
+    struct ring r2;
+    KT_SYS_RET(ring_init(&r2, 4, 0), 0);
+    prep(&r, OP_POLL_ADD, r2.fd, 0, 0, 0, 7)->op_flags = POLLIN;
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_EQ(ready(&r), 0);
+    prep(&r2, OP_NOP, -1, 0, 0, 0, 1);
+    KT_SYS_RET(submit(&r2, 1), 1);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_EQ(c[0].user_data, 7);
+    KT_EQ(c[0].res, POLLIN);
+    ring_exit(&r2);
     close(p[0]);
     close(p[1]);
     ring_exit(&r);
