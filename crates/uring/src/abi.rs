@@ -547,6 +547,11 @@ pub struct GeteventsArg {
 impl GeteventsArg {
     /// Reads it from its 24 bytes.
     pub fn from_bytes(b: &[u8; GETEVENTS_ARG_LEN]) -> GeteventsArg {
-        GeteventsArg { sigmask: u64_at(b, 0), sigmask_sz: u32_at(b, 8), pad: u32_at(b, 12), ts: u64_at(b, 16) }
+        GeteventsArg {
+            sigmask: u64_at(b, 0),
+            sigmask_sz: u32_at(b, 8),
+            pad: u32_at(b, 12),
+            ts: u64_at(b, 16),
+        }
     }
 }

@@ -91,7 +91,15 @@ impl Rings {
         mem.write_u32(field::CQ_RING_MASK, g.cq_entries - 1);
         mem.write_u32(field::SQ_RING_ENTRIES, g.sq_entries);
         mem.write_u32(field::CQ_RING_ENTRIES, g.cq_entries);
-        Rings { g, sq_head: 0, cq_tail: 0, sq_flags: 0, overflow: VecDeque::new(), max_overflow, dropped: false }
+        Rings {
+            g,
+            sq_head: 0,
+            cq_tail: 0,
+            sq_flags: 0,
+            overflow: VecDeque::new(),
+            max_overflow,
+            dropped: false,
+        }
     }
 
     /// The sizes.

@@ -38,8 +38,14 @@ fn sizing_as_linux() {
     let g = Geometry::new(4, &params(setup::CQE32 | setup::SQE128, 0)).unwrap();
     assert_eq!((g.cqe_len, g.sq_array, g.rings_len, g.sqes_len), (32, 896, 912, 512));
     let (sq, cq) = g.offsets();
-    assert_eq!((sq.head, sq.tail, sq.ring_mask, sq.ring_entries, sq.flags, sq.dropped), (0, 64, 256, 264, 276, 272));
-    assert_eq!((cq.head, cq.tail, cq.ring_mask, cq.ring_entries, cq.overflow, cq.cqes, cq.flags), (128, 192, 260, 268, 284, 320, 280));
+    assert_eq!(
+        (sq.head, sq.tail, sq.ring_mask, sq.ring_entries, sq.flags, sq.dropped),
+        (0, 64, 256, 264, 276, 272)
+    );
+    assert_eq!(
+        (cq.head, cq.tail, cq.ring_mask, cq.ring_entries, cq.overflow, cq.cqes, cq.flags),
+        (128, 192, 260, 268, 284, 320, 280)
+    );
 }
 
 #[test]

@@ -181,7 +181,11 @@ struct Hook {
 
 impl Hook {
     fn new(ring: &Ring, woke: bool) -> Arc<Hook> {
-        Arc::new(Hook { woke: AtomicBool::new(woke), waking: AtomicBool::new(false), ring_wq: ring.wq.clone() })
+        Arc::new(Hook {
+            woke: AtomicBool::new(woke),
+            waking: AtomicBool::new(false),
+            ring_wq: ring.wq.clone(),
+        })
     }
 }
 
@@ -538,7 +542,15 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
 
 /// mmap of a ring fd: `IORING_OFF_SQ_RING`/`CQ_RING` (the rings) or
 /// `IORING_OFF_SQES`.
-pub fn mmap_ring(t: &mut UThread, ring: &Ring, addr: u64, len: u64, prot: u64, flags: u64, off: u64) -> SysResult {
+pub fn mmap_ring(
+    t: &mut UThread,
+    ring: &Ring,
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    off: u64,
+) -> SysResult {
     // io_uring_mmu_get_unmapped_area (Debian's 6.1) turns a request
     // io_uring_validate_mmap_request refuses into ENOMEM
     let region = ring.g.mmap_region(off, len as usize).map_err(|_| Errno::ENOMEM)?;
@@ -546,10 +558,17 @@ pub fn mmap_ring(t: &mut UThread, ring: &Ring, addr: u64, len: u64, prot: u64, f
         Region::Rings => ring.rings_mem.0.clone(),
         Region::Sqes => ring.sqes_mem.0.clone(),
     };
-    let map = vm::MapFile::new(pages as Arc<dyn vm::PageSource>, "anon_inode:[io_uring]").with_access(true, true);
+    let map =
+        vm::MapFile::new(pages as Arc<dyn vm::PageSource>, "anon_inode:[io_uring]").with_access(true, true);
     let lim = t.space_limits();
-    Ok(t.vm.lock().limited(lim).mmap(addr as usize, len as usize, prot as usize, flags as usize, Some(map), 0)?
-        as isize)
+    Ok(t.vm.lock().limited(lim).mmap(
+        addr as usize,
+        len as usize,
+        prot as usize,
+        flags as usize,
+        Some(map),
+        0,
+    )? as isize)
 }
 
 // ----- io_uring_enter -----
@@ -606,7 +625,9 @@ pub fn io_uring_enter(
         }
     }
     if flags & enter::GETEVENTS != 0 {
-        if ring.setup_flags & setup::DEFER_TASKRUN != 0 && ring.inner.lock().submitter.is_some_and(|s| s != t.tid) {
+        if ring.setup_flags & setup::DEFER_TASKRUN != 0
+            && ring.inner.lock().submitter.is_some_and(|s| s != t.tid)
+        {
             return if submitted > 0 { Ok(submitted as isize) } else { Err(Errno::EEXIST) };
         }
         let r = wait(t, ring, min_complete.min(ring.g.cq_entries), flags, arg, argsz);
@@ -671,7 +692,7 @@ fn submit(t: &mut UThread, ring: &Ring, nr: u32) -> Result<u32> {
         }
         let links = sqe.links();
         if chain.try_reserve(1).is_err() {
-            fail_chain(ring, chain.drain(..).collect(), Errno::ENOMEM);
+            fail_chain(ring, core::mem::take(&mut chain), Errno::ENOMEM);
             break;
         }
         chain.push_back(sqe);
@@ -713,6 +734,7 @@ fn init_check(_ring: &Ring, sqe: &Sqe) -> Result<()> {
 /// the submission batch, as io_init_req's): fields that must be zero,
 /// unknown flags, a timeout's timespec, a fixed buffer's index, a
 /// LINK_TIMEOUT that follows no linked request.
+#[allow(clippy::collapsible_match)] // one arm per opcode reads as Linux's preps
 fn prep_check(t: &UThread, ring: &Ring, sqe: &Sqe, chain_empty: bool) -> Result<()> {
     let fixed = sqe.flags & sqe_flags::FIXED_FILE != 0;
     match sqe.opcode {
@@ -861,7 +883,14 @@ fn run_chain(t: &mut UThread, ring: &Ring, mut sqes: VecDeque<Sqe>, mut link: Li
                     && let Some(next) = sqes.pop_front()
                 {
                     let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
-                    let p = Parked { sqe: next, rest: sqes, link, wait: Wait::Next { vm }, lt: None, drain: false };
+                    let p = Parked {
+                        sqe: next,
+                        rest: sqes,
+                        link,
+                        wait: Wait::Next { vm },
+                        lt: None,
+                        drain: false,
+                    };
                     park(ring, p);
                     return;
                 }
@@ -985,7 +1014,12 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
                     super::fs::openat(t, DirFd::from_int(sqe.fd), UserCStr(sqe.addr), sqe.op_flags, sqe.len)
                 }
                 op::CLOSE => {
-                    if sqe.off != 0 || sqe.addr != 0 || sqe.len != 0 || sqe.op_flags != 0 || sqe.file_index != 0 {
+                    if sqe.off != 0
+                        || sqe.addr != 0
+                        || sqe.len != 0
+                        || sqe.op_flags != 0
+                        || sqe.file_index != 0
+                    {
                         return Err(Errno::EINVAL);
                     }
                     let f = t.fd(Fd(sqe.fd as u32))?;
@@ -1126,7 +1160,14 @@ fn run_op_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe, file: &Arc<dyn File>) -
             }
             super::fs_extra::fsync(t, fd)
         }
-        op::SEND => crate::net::sendto(t, fd, UserSlice::new(sqe.addr, sqe.len as usize), sqe.op_flags, UserPtr::new(0), 0),
+        op::SEND => crate::net::sendto(
+            t,
+            fd,
+            UserSlice::new(sqe.addr, sqe.len as usize),
+            sqe.op_flags,
+            UserPtr::new(0),
+            0,
+        ),
         op::RECV => crate::net::recvfrom(
             t,
             fd,
@@ -1245,7 +1286,8 @@ fn timeout_remove(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<i32> {
         if f & tf::LINK_TIMEOUT_UPDATE != 0 {
             return Err(Errno::EINVAL);
         }
-        let fake = Sqe { addr: sqe.off, len: 1, op_flags: f & !tf::UPDATE, opcode: op::TIMEOUT, ..Sqe::default() };
+        let fake =
+            Sqe { addr: sqe.off, len: 1, op_flags: f & !tf::UPDATE, opcode: op::TIMEOUT, ..Sqe::default() };
         let d = timeout_deadline(t, &fake)?;
         let mut inner = ring.inner.lock();
         for p in inner.parked.iter_mut() {
@@ -1280,7 +1322,14 @@ fn async_cancel(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<i32> {
     let all = f & (cf::ALL | cf::ANY) != 0;
     let target: Option<Arc<dyn File>> = if f & cf::FD != 0 {
         if f & cf::FD_FIXED != 0 {
-            Some(ring.inner.lock().files.get(sqe.fd as u32 as usize).and_then(|x| x.clone()).ok_or(Errno::EBADF)?)
+            Some(
+                ring.inner
+                    .lock()
+                    .files
+                    .get(sqe.fd as u32 as usize)
+                    .and_then(|x| x.clone())
+                    .ok_or(Errno::EBADF)?,
+            )
         } else {
             Some(t.fd(Fd(sqe.fd as u32))?)
         }
@@ -1324,7 +1373,9 @@ fn run_parked(t: &mut UThread, ring: &Ring) {
                 match &p.wait {
                     Wait::Retry { hook, vm: v, .. } => *v == vm && hook.woke.load(Ordering::SeqCst),
                     Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
-                    Wait::Timeout { deadline, target } => *deadline <= now || target.is_some_and(|n| posted >= n),
+                    Wait::Timeout { deadline, target } => {
+                        *deadline <= now || target.is_some_and(|n| posted >= n)
+                    }
                     Wait::Next { vm: v } => *v == vm,
                 }
             });
@@ -1404,7 +1455,11 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
         }
         Wait::Timeout { deadline, target } => {
             let posted = ring.inner.lock().posted;
-            let res = if target.is_some_and(|n| posted >= n) && *deadline > now { 0 } else { -Errno::ETIME.as_i32() };
+            let res = if target.is_some_and(|n| posted >= n) && *deadline > now {
+                0
+            } else {
+                -Errno::ETIME.as_i32()
+            };
             finish(ring, p, res, Some(t));
         }
         Wait::Poll { file, hook, events, multi, .. } => {
