@@ -833,4 +833,38 @@ KT_CASE(disabled_ring) {
     ring_exit(&r);
 }
 
+KT_CASE(exit_and_close_with_requests_waiting) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t c = fork();
+    if (c == 0) {
+        struct ring r;
+        static char buf[8];
+        struct kts tlong = {10, 0};
+        if (ring_init(&r, 4, 0)) _exit(2);
+        prep(&r, OP_READ, p[0], buf, 8, 0, 1);
+        prep(&r, OP_TIMEOUT, -1, &tlong, 1, 0, 2);
+        prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 3)->op_flags = POLLIN;
+        if (submit(&r, 3) != 3) _exit(3);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+    /* the child's read took nothing */
+    KT_SYS_RET(write(p[1], "k", 1), 1);
+    char b;
+    KT_SYS_RET(read(p[0], &b, 1), 1);
+    /* closing a ring with requests waiting ends them */
+    struct ring r;
+    char buf[8];
+    KT_SYS_RET(ring_init(&r, 4, 0), 0);
+    prep(&r, OP_READ, p[0], buf, 8, 0, 1);
+    KT_SYS_RET(submit(&r, 1), 1);
+    ring_exit(&r);
+    KT_SYS_RET(write(p[1], "m", 1), 1);
+    KT_SYS_RET(read(p[0], &b, 1), 1);
+    KT_EQ(b, 'm');
+    close(p[0]);
+    close(p[1]);
+}
+
 KT_MAIN()
