@@ -867,4 +867,70 @@ KT_CASE(exit_and_close_with_requests_waiting) {
     close(p[1]);
 }
 
+/* user space scribbling over the shared memory: the SQ tail far ahead,
+ * array entries and SQE fields random (opcodes limited to ones that touch
+ * only the pipe, the ring and memory they are given). Every call returns
+ * at most what was asked, the CQ tail never runs more than the CQ size
+ * ahead of the head the kernel last saw, and the ring still works. */
+KT_CASE(hostile_ring_memory) {
+    struct ring r;
+    struct cqe c[64];
+    int p[2];
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    KT_SYS_OK(pipe(p));
+    KT_SYS_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+    static const int ops[] = {OP_NOP, OP_READ, OP_POLL_ADD, OP_TIMEOUT, OP_ASYNC_CANCEL, OP_TIMEOUT_REMOVE,
+                              OP_POLL_REMOVE, OP_LINK_TIMEOUT, OP_LAST, 200};
+    unsigned seed = 12345;
+#define RND() (seed = seed * 1103515245u + 12345u, seed >> 8)
+    static char junk[256];
+    for (int round = 0; round < 300; round++) {
+        unsigned n = RND() % 12;
+        for (unsigned i = 0; i < 8; i++) {
+            struct sqe *s = &r.sqes[i];
+            uint32_t *w = (uint32_t *)s;
+            for (int k = 0; k < 16; k++) w[k] = RND();
+            s->opcode = ops[RND() % 10];
+            s->fd = RND() % 3 ? p[0] : (int)RND();
+            s->addr = RND() % 2 ? (uint64_t)(uintptr_t)junk : s->addr;
+            s->len = RND() % 2 ? 1 : s->len;
+            s->flags &= 0x7f;
+            ((uint32_t *)(r.rings + r.p.sq_off.array))[i] = RND() % 4 ? RND() % 8 : RND();
+        }
+        uint32_t head = *RU32(&r, r.p.sq_off.head);
+        r.tail = RND() % 5 ? head + n : RND();
+        push(&r);
+        long got = u_enter(r.fd, n, 0, 0, 0, 0);
+        KT_TRUE(got <= (long)n, "enter(%u) = %ld", n, got);
+        if (RND() % 4 == 0) KT_SYS_RET(write(p[1], "d", 1), 1);
+        if (RND() % 7 == 0) *RU32(&r, r.p.cq_off.head) = RND();
+        uint32_t seen = *RU32(&r, r.p.cq_off.head);
+        reap(&r, c, 64);
+        uint32_t tail = *RU32(&r, r.p.cq_off.tail);
+        KT_TRUE(tail - seen <= 16 || seen - tail < 0x80000000u, "tail %u head %u", tail, seen);
+    }
+    /* still a ring: a NOP comes back */
+    memset(r.rings + r.p.sq_off.array, 0, 32);
+    r.tail = *RU32(&r, r.p.sq_off.head);
+    *RU32(&r, r.p.cq_off.head) = *RU32(&r, r.p.cq_off.tail);
+    prep(&r, OP_ASYNC_CANCEL, -1, 0, 0, 0, 0)->op_flags = 1 << 2; /* IORING_ASYNC_CANCEL_ANY */
+    KT_SYS_RET(submit(&r, 1), 1);
+    struct kts t1 = {1, 0};
+    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t1};
+    u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+    reap(&r, c, 64);
+    prep(&r, OP_NOP, -1, 0, 0, 0, 4242);
+    KT_SYS_RET(submit(&r, 1), 1);
+    /* (overflowed CQEs of the scribbling come first) */
+    int found = 0;
+    for (int i = 0; i < 20 && !found; i++) {
+        int k = wait_reap(&r, 1, c, 64);
+        found = res_of(c, k, 4242) == 0;
+    }
+    KT_TRUE(found, "the NOP's CQE");
+    ring_exit(&r);
+    close(p[0]);
+    close(p[1]);
+}
+
 KT_MAIN()
