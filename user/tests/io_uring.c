@@ -593,6 +593,15 @@ KT_CASE(link_timeout_and_cancel) {
     KT_EQ(res_of(c, 3, 5), -ECANCELED);
     KT_EQ(res_of(c, 3, 6), 0);
     KT_EQ(res_of(c, 3, 7), -ENOENT);
+    /* IORING_ASYNC_CANCEL_ALL: every match, the count */
+    prep(&r, OP_READ, p[0], buf, 1, 0, 9);
+    prep(&r, OP_READ, p[0], buf, 1, 0, 9);
+    KT_SYS_RET(submit(&r, 2), 2);
+    prep(&r, OP_ASYNC_CANCEL, -1, (void *)9, 0, 0, 10)->op_flags = 1;
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_EQ(wait_reap(&r, 3, c, 8), 3);
+    KT_EQ(res_of(c, 3, 10), 2);
+    KT_EQ(c[0].res + c[1].res + c[2].res, 2 - 2 * ECANCELED);
     /* the data went nowhere */
     KT_SYS_RET(write(p[1], "w", 1), 1);
     KT_SYS_RET(read(p[0], buf, 4), 1);
