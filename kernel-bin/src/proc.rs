@@ -296,6 +296,11 @@ pub fn sleep_on(
     cond: impl Fn() -> bool,
     deadline_ns: Option<u64>,
 ) -> Result<()> {
+    // io_uring's non-blocking issue: would wait, so EAGAIN (the request
+    // is retried when the file's queue wakes)
+    if !cond() && sched::current().nowait.load(Ordering::Relaxed) {
+        return Err(Errno::EAGAIN);
+    }
     // a thread removed by exec must not take what its condition waits for
     let removed = crate::uthread::removed;
     let woke =

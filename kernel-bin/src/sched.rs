@@ -168,6 +168,10 @@ pub struct Task {
     pub policy: AtomicU8,
     /// `sched_priority` (1..=99 for SCHED_FIFO/RR, else 0).
     pub rt_prio: AtomicU8,
+    /// io_uring issues a request without blocking: a sleep in
+    /// `proc::sleep_on` answers `EAGAIN` at once instead of waiting
+    /// (Linux's `IOCB_NOWAIT`/`MSG_DONTWAIT` of a forced non-blocking issue).
+    pub nowait: AtomicBool,
     nice: core::sync::atomic::AtomicI8,
     /// SCHED_RESET_ON_FORK: the tasks it creates start as SCHED_OTHER
     /// with a nice value of at least 0 (and without the flag).
@@ -496,6 +500,7 @@ fn new_task(
         _room: room,
         policy: AtomicU8::new(SCHED_OTHER),
         rt_prio: AtomicU8::new(0),
+        nowait: AtomicBool::new(false),
         nice: core::sync::atomic::AtomicI8::new(0),
         reset_on_fork: AtomicBool::new(false),
         vruntime: AtomicU64::new(0),

@@ -92,6 +92,9 @@ pub struct UThread {
     /// the group's exit), made by [`finish_exit`] after this record and
     /// its address-space handle are dropped.
     pub exit: Option<Exit>,
+    /// The file of the io_uring request being issued: what the fd
+    /// `syscall::io_uring::FIXED_FD` names meanwhile.
+    pub fixed_file: Option<Arc<dyn vfs::File>>,
 }
 
 impl UThread {
@@ -293,6 +296,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         user_ns: process::ns::UserNsRef::INITIAL,
         mnt_ns: vfs::INITIAL_MNT_NS,
         exit: None,
+        fixed_file: None,
     };
     t.refresh_files();
     t.refresh_user_ns();

@@ -75,6 +75,7 @@ const PORTABLE_CRATES: &[&str] = &[
     "file-lock",
     "evfd",
     "aio",
+    "uring",
     "notify",
     "tty",
     "ipc",

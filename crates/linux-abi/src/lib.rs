@@ -125,6 +125,8 @@ impl Errno {
     pub const EIDRM: Errno = Errno(43);
     /// Device not a stream (60).
     pub const ENOSTR: Errno = Errno(60);
+    /// Invalid request descriptor (53; io_uring_enter: completions were dropped).
+    pub const EBADR: Errno = Errno(53);
     /// No data available (61).
     pub const ENODATA: Errno = Errno(61);
     /// Timer expired (62).
@@ -137,6 +139,8 @@ impl Errno {
     pub const EBADMSG: Errno = Errno(74);
     /// Value too large for defined data type (75).
     pub const EOVERFLOW: Errno = Errno(75);
+    /// File descriptor in bad state (77; a disabled io_uring).
+    pub const EBADFD: Errno = Errno(77);
     /// Accessing a corrupted shared library (80).
     pub const ELIBBAD: Errno = Errno(80);
     /// Invalid or incomplete multibyte or wide character (84).
@@ -299,6 +303,7 @@ impl Errno {
             40 => "ELOOP",
             42 => "ENOMSG",
             43 => "EIDRM",
+            53 => "EBADR",
             60 => "ENOSTR",
             61 => "ENODATA",
             62 => "ETIME",
@@ -306,6 +311,7 @@ impl Errno {
             71 => "EPROTO",
             74 => "EBADMSG",
             75 => "EOVERFLOW",
+            77 => "EBADFD",
             80 => "ELIBBAD",
             84 => "EILSEQ",
             87 => "EUSERS",

@@ -86,6 +86,10 @@ fn map_file(t: &mut UThread, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd,
     if !readable || (shared && prot as usize & PROT_WRITE != 0 && !writable) {
         return Err(Errno::EACCES);
     }
+    // an io_uring's rings and SQEs
+    if let Some(ring) = super::io_uring::as_ring(&*file) {
+        return super::io_uring::mmap_ring(t, ring, addr, len, prot, flags, off);
+    }
     // only regular files and /dev/zero have an mmap operation
     let inode = file.inode().cloned().ok_or(Errno::ENODEV)?;
     match inode.file_type() {

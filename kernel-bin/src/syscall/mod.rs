@@ -9,6 +9,7 @@ pub mod aio;
 mod epoll;
 pub mod fs;
 mod fs_extra;
+pub mod io_uring;
 mod mm;
 mod poll;
 mod prctl_mm;
@@ -194,6 +195,11 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::IO_PGETEVENTS => {
             aio::io_pgetevents(t, a.raw(0), (a.long(1), a.long(2)), a.raw(3), a.ptr(4), a.ptr(5))
         }
+        nr::IO_URING_SETUP => io_uring::io_uring_setup(t, a.uint(0), a.raw(1)),
+        nr::IO_URING_ENTER => {
+            io_uring::io_uring_enter(t, a.uint(0), a.uint(1), a.uint(2), a.uint(3), a.raw(4), a.len(5))
+        }
+        nr::IO_URING_REGISTER => io_uring::io_uring_register(t, a.uint(0), a.uint(1), a.raw(2), a.uint(3)),
         nr::INOTIFY_INIT => crate::inotify::inotify_init(t),
         nr::INOTIFY_INIT1 => crate::inotify::inotify_init1(t, a.int(0)),
         nr::INOTIFY_ADD_WATCH => crate::inotify::inotify_add_watch(t, a.fd(0), a.cstr(1), a.uint(2)),
@@ -464,6 +470,12 @@ impl UThread {
 
     /// The open file behind `fd` (`EBADF`).
     pub fn fd(&self, fd: Fd) -> Result<Arc<dyn vfs::File>> {
+        // an io_uring request on a registered file
+        if fd.get() == io_uring::FIXED_FD
+            && let Some(f) = &self.fixed_file
+        {
+            return Ok(f.clone());
+        }
         self.files()?.lock().get(fd.get())
     }
 

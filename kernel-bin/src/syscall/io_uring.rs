@@ -1,0 +1,1839 @@
+//! io_uring (io_uring_setup(2), io_uring_enter(2), io_uring_register(2))
+//! as Linux 6.1 answers it. The ring arithmetic, the ABI structures, the
+//! sizing, chains and the probe are `crates/uring`; here are the file, the
+//! mappings, the requests and the sleeping.
+//!
+//! # Model
+//!
+//! A ring is a file (`anon_inode:[io_uring]`) owning two regions of frames
+//! of its own: the rings (`struct io_rings`, the CQEs, the SQ index array:
+//! one mmap for `IORING_OFF_SQ_RING` and `IORING_OFF_CQ_RING`,
+//! `IORING_FEAT_SINGLE_MMAP`) and the SQEs. User space maps them with
+//! mmap on the ring fd; the kernel reads and writes them through the
+//! direct map, so a CQE is visible to user space once the tail moves.
+//!
+//! io_uring_enter consumes SQEs (copied once: `IORING_FEAT_SUBMIT_STABLE`)
+//! and issues each request in the caller's context, through the same
+//! paths as the system calls (read, pread, preadv2, sendmsg, accept4,
+//! openat, statx...). A request on a file with a wait queue (a pipe, a
+//! socket, a terminal, an eventfd) is issued with the task's `nowait`
+//! flag, so a sleep it would take answers `EAGAIN` instead; such a
+//! request is parked with a relay on the file's queue (Linux's poll
+//! arming) and issued again by the next io_uring_enter of a thread of the
+//! same process once the file woke (Linux's task work, which also runs
+//! in the submitter's context: a ring only waited on through epoll, with
+//! no io_uring_enter, does not progress its parked reads and writes;
+//! with `IORING_SETUP_TASKRUN_FLAG` the SQ flag `IORING_SQ_TASKRUN` says
+//! there is such work). Regular files complete inline. POLL_ADD,
+//! TIMEOUT and LINK_TIMEOUT need no user memory and complete from any
+//! io_uring_enter that waits.
+//!
+//! # Bounds
+//!
+//! At most [`MAX_PARKED`] (or the CQ size, if larger) requests wait per
+//! ring; the overflow list holds at most as many CQEs as the CQ ring
+//! (then completions are dropped and counted in `cq_overflow`, with
+//! io_uring_enter's `EBADR` once). Registered files are bounded by
+//! RLIMIT_NOFILE, registered buffers by `IORING_MAX_REG_BUFFERS`.
+//!
+//! # Locks
+//!
+//! `Ring::inner` (a spin lock) is a leaf: no user memory is touched, no
+//! file polled, no eventfd signalled and no file dropped under it. The
+//! submission lock ([`Ring::submit`], Linux's `uring_lock`) is a sleeping
+//! flag taken around issuing requests (which copy user memory and may
+//! sleep on regular files' I/O); it is never taken with `inner` held.
+
+use super::SysResult;
+use crate::exec::ImagePages;
+use crate::sched::{Relay, WaitQueue};
+use crate::uthread::UThread;
+use alloc::collections::VecDeque;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use arch_x86_64::mem::vmimpl::KernelFrames;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use linux_abi::abi::{Iovec, MsgHdr, Timespec};
+use linux_abi::args::{DirFd, Fd, UserCStr, UserPtr, UserSlice};
+use linux_abi::{Errno, Result};
+use spin::Mutex;
+use uring::abi::{self, Cqe, GeteventsArg, Params, Sqe, enter, feat, op, setup, sqe_flags};
+use uring::chain::{Deferred, Link, fails_link};
+use uring::layout::{Geometry, Region};
+use uring::ring::{RingMemory, Rings, SqSlot};
+use vfs::File;
+use vm::{FrameAllocator, PAGE_SIZE};
+
+/// The setup flags offered (the others are `EINVAL` with a log line:
+/// IOPOLL, SQPOLL, SQ_AFF).
+const OFFERED: u32 = setup::CQSIZE
+    | setup::CLAMP
+    | setup::ATTACH_WQ
+    | setup::R_DISABLED
+    | setup::SUBMIT_ALL
+    | setup::COOP_TASKRUN
+    | setup::TASKRUN_FLAG
+    | setup::SQE128
+    | setup::CQE32
+    | setup::SINGLE_ISSUER
+    | setup::DEFER_TASKRUN;
+
+/// The features answered: only what is implemented.
+const FEATURES: u32 = feat::SINGLE_MMAP
+    | feat::NODROP
+    | feat::SUBMIT_STABLE
+    | feat::RW_CUR_POS
+    | feat::CUR_PERSONALITY
+    | feat::FAST_POLL
+    | feat::POLL_32BITS
+    | feat::EXT_ARG
+    | feat::CQE_SKIP;
+
+/// Requests that may wait per ring (at least; the CQ size if larger).
+const MAX_PARKED: usize = 1024;
+
+/// The fd of a registered file while a request on it is issued
+/// ([`UThread::fixed_file`]): never a valid descriptor.
+pub const FIXED_FD: u32 = 0xffff_fffe;
+
+/// Whether `op` is implemented (the probe's `IO_URING_OP_SUPPORTED`).
+fn supported(o: u8) -> bool {
+    matches!(
+        o,
+        op::NOP
+            | op::READV
+            | op::WRITEV
+            | op::FSYNC
+            | op::READ_FIXED
+            | op::WRITE_FIXED
+            | op::POLL_ADD
+            | op::POLL_REMOVE
+            | op::SENDMSG
+            | op::RECVMSG
+            | op::TIMEOUT
+            | op::TIMEOUT_REMOVE
+            | op::ACCEPT
+            | op::ASYNC_CANCEL
+            | op::LINK_TIMEOUT
+            | op::CONNECT
+            | op::OPENAT
+            | op::CLOSE
+            | op::STATX
+            | op::READ
+            | op::WRITE
+            | op::SEND
+            | op::RECV
+    )
+}
+
+/// A region's frames as `RingMemory` (through the direct map).
+struct Pages(Arc<ImagePages>);
+
+impl RingMemory for Pages {
+    fn read(&self, offset: usize, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = offset + done;
+            let n = (PAGE_SIZE - at % PAGE_SIZE).min(buf.len() - done);
+            if let Some(&f) = self.0.frames.get(at / PAGE_SIZE) {
+                KernelFrames.read(f, at % PAGE_SIZE, &mut buf[done..done + n]);
+            }
+            done += n;
+        }
+    }
+    fn write(&self, offset: usize, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            let at = offset + done;
+            let n = (PAGE_SIZE - at % PAGE_SIZE).min(data.len() - done);
+            if let Some(&f) = self.0.frames.get(at / PAGE_SIZE) {
+                KernelFrames.write(f, at % PAGE_SIZE, &data[done..done + n]);
+            }
+            done += n;
+        }
+    }
+}
+
+fn alloc_region(pages: usize) -> Result<Arc<ImagePages>> {
+    let mut frames = Vec::new();
+    frames.try_reserve_exact(pages).map_err(|_| Errno::ENOMEM)?;
+    for _ in 0..pages {
+        match KernelFrames.alloc_zeroed() {
+            Ok(f) => frames.push(f),
+            Err(_) => {
+                drop(ImagePages { frames });
+                return Err(Errno::ENOMEM);
+            }
+        }
+    }
+    Ok(Arc::new(ImagePages { frames }))
+}
+
+/// Relayed from a parked request's file queue: flags the request and
+/// wakes the ring's waiters (no lock taken: the waker may hold the file's).
+struct Hook {
+    woke: AtomicBool,
+    /// Set while this hook wakes its ring: a ring polling itself, or two
+    /// rings polling each other, would relay back here without end.
+    waking: AtomicBool,
+    ring_wq: Arc<WaitQueue>,
+}
+
+impl Hook {
+    fn new(ring: &Ring, woke: bool) -> Arc<Hook> {
+        Arc::new(Hook {
+            woke: AtomicBool::new(woke),
+            waking: AtomicBool::new(false),
+            ring_wq: ring.wq.clone(),
+        })
+    }
+}
+
+impl Relay for Hook {
+    fn relayed(&self) {
+        self.woke.store(true, Ordering::SeqCst);
+        // (a concurrent waker skipped here finds `woke` already set by
+        // the one in progress, whose wake-up its waiters see)
+        if self.waking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.ring_wq.wake_all();
+        self.waking.store(false, Ordering::Release);
+    }
+}
+
+/// A file a parked request holds: rings only weakly (a ring polling
+/// itself would keep itself alive).
+enum Held {
+    Strong(Arc<dyn File>),
+    Weak(Weak<dyn File>),
+}
+
+impl Held {
+    fn new(f: Arc<dyn File>) -> Held {
+        if as_ring(&*f).is_some() { Held::Weak(Arc::downgrade(&f)) } else { Held::Strong(f) }
+    }
+    fn get(&self) -> Option<Arc<dyn File>> {
+        match self {
+            Held::Strong(f) => Some(f.clone()),
+            Held::Weak(w) => w.upgrade(),
+        }
+    }
+}
+
+/// What a parked request waits for.
+enum Wait {
+    /// Its file to wake: the request is issued again (by its process).
+    Retry { file: Held, queue: Arc<WaitQueue>, hook: Arc<Hook>, vm: usize },
+    /// POLL_ADD: its file to show one of `events`.
+    Poll { file: Held, queue: Arc<WaitQueue>, hook: Arc<Hook>, events: u32, multi: bool },
+    /// TIMEOUT: a deadline and/or a count of completions.
+    Timeout { deadline: u64, target: Option<u64> },
+    /// The next member of a chain whose previous one completed: issued
+    /// after the submission batch (Linux queues it as task work).
+    Next { vm: usize },
+}
+
+/// A request waiting, with the rest of its chain.
+struct Parked {
+    sqe: Sqe,
+    rest: VecDeque<Sqe>,
+    link: Link,
+    wait: Wait,
+    /// A LINK_TIMEOUT armed on it: (its user_data, its SQE, deadline).
+    lt: Option<(Sqe, u64)>,
+    drain: bool,
+}
+
+impl Parked {
+    fn hook(&self) -> Option<(&Arc<WaitQueue>, &Arc<Hook>)> {
+        match &self.wait {
+            Wait::Retry { queue, hook, .. } | Wait::Poll { queue, hook, .. } => Some((queue, hook)),
+            Wait::Timeout { .. } | Wait::Next { .. } => None,
+        }
+    }
+
+    /// Takes it off its file's queue (no lock of ours held).
+    fn disarm(&self) {
+        if let Some((q, h)) = self.hook() {
+            q.remove_relay(h);
+        }
+    }
+
+    fn deadline(&self) -> Option<u64> {
+        let own = match &self.wait {
+            Wait::Timeout { deadline, .. } if *deadline != u64::MAX => Some(*deadline),
+            _ => None,
+        };
+        let lt = self.lt.map(|(_, d)| d);
+        match (own, lt) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// A chain waiting for a drain.
+struct Chain {
+    sqes: VecDeque<Sqe>,
+}
+
+struct Inner {
+    rings: Rings,
+    disabled: bool,
+    files: Vec<Option<Arc<dyn File>>>,
+    bufs: Vec<(u64, u64)>,
+    parked: Vec<Parked>,
+    deferred: Deferred<Chain>,
+    /// Drained requests in flight.
+    draining: usize,
+    eventfd: Option<Arc<dyn File>>,
+    /// SINGLE_ISSUER's task.
+    submitter: Option<u32>,
+    /// CQEs posted that were not timeouts (TIMEOUT's count).
+    posted: u64,
+    /// Timeouts completed (a waiter wakes on one).
+    timeouts: u64,
+    /// CQEs posted since the waiters were last woken.
+    unsignalled: u32,
+}
+
+/// An io_uring instance.
+pub struct Ring {
+    g: Geometry,
+    /// io_uring_setup's flags.
+    setup_flags: u32,
+    rings_mem: Pages,
+    sqes_mem: Pages,
+    inner: Mutex<Inner>,
+    /// Waiters in io_uring_enter and pollers of the ring fd.
+    wq: Arc<WaitQueue>,
+    events: AtomicU64,
+    /// The submission lock (Linux's `uring_lock`): a flag slept on.
+    submit: AtomicBool,
+    submit_wq: WaitQueue,
+    /// The status flags (`O_RDWR`).
+    flags: AtomicU32,
+    owner: vfs::FileOwner,
+    max_parked: usize,
+}
+
+/// The ring behind a file, if it is one.
+pub fn as_ring(f: &dyn File) -> Option<&Ring> {
+    f.as_any()?.downcast_ref::<Ring>()
+}
+
+/// What issuing one request gave.
+enum Issue {
+    /// Finished with this result (and CQE flags).
+    Done(i32),
+    /// Waits: parked with this.
+    Park(Wait),
+}
+
+fn neg(e: Errno) -> i32 {
+    let e = if e.is_restart() { Errno::EINTR } else { e };
+    -e.as_i32()
+}
+
+fn res_of(r: SysResult) -> i32 {
+    match r {
+        Ok(n) => n.clamp(i32::MIN as isize, i32::MAX as isize) as i32,
+        Err(e) => neg(e),
+    }
+}
+
+struct SubmitGuard<'a>(&'a Ring);
+
+impl Drop for SubmitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.submit.store(false, Ordering::Release);
+        self.0.submit_wq.wake_all();
+    }
+}
+
+impl Ring {
+    fn lock_submit(&self, tid: u32) -> Result<SubmitGuard<'_>> {
+        loop {
+            if !self.submit.swap(true, Ordering::Acquire) {
+                return Ok(SubmitGuard(self));
+            }
+            crate::proc::sleep_on(tid, &[&self.submit_wq], || !self.submit.load(Ordering::Acquire), None)?;
+        }
+    }
+
+    fn try_lock_submit(&self) -> Option<SubmitGuard<'_>> {
+        if self.submit.swap(true, Ordering::Acquire) { None } else { Some(SubmitGuard(self)) }
+    }
+
+    /// Posts a CQE (the caller holds `inner`); `timeout`: it is a
+    /// timeout's (not counted for TIMEOUT's count).
+    fn post_locked(&self, inner: &mut Inner, user_data: u64, res: i32, flags: u32, timeout: bool) {
+        inner.rings.post(&self.rings_mem, &Cqe { user_data, res, flags });
+        if timeout {
+            inner.timeouts += 1;
+        } else {
+            inner.posted += 1;
+        }
+        inner.unsignalled += 1;
+    }
+
+    /// Posts a CQE unless `IOSQE_CQE_SKIP_SUCCESS` skips it.
+    fn post(&self, sqe: &Sqe, res: i32, flags: u32) {
+        if sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 && res >= 0 {
+            return;
+        }
+        let timeout = sqe.opcode == op::TIMEOUT || sqe.opcode == op::LINK_TIMEOUT;
+        let mut inner = self.inner.lock();
+        self.post_locked(&mut inner, sqe.user_data, res, flags, timeout);
+    }
+
+    /// After posting: the eventfd signalled and the waiters woken, no lock
+    /// held.
+    fn signal(&self) {
+        let (n, efd) = {
+            let mut inner = self.inner.lock();
+            let n = core::mem::take(&mut inner.unsignalled);
+            (n, if n > 0 { inner.eventfd.clone() } else { None })
+        };
+        if n > 0 {
+            if let Some(e) = efd {
+                crate::eventfd::signal(&*e, 1);
+            }
+            self.events.fetch_add(1, Ordering::SeqCst);
+            self.wq.wake_all();
+        }
+    }
+
+    fn cq_ready(&self) -> u32 {
+        self.inner.lock().rings.cq_ready(&self.rings_mem)
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut();
+        for p in inner.parked.drain(..) {
+            p.disarm();
+        }
+    }
+}
+
+impl File for Ring {
+    fn owner(&self) -> &vfs::FileOwner {
+        &self.owner
+    }
+
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
+        Err(Errno::ESPIPE)
+    }
+
+    fn stat(&self) -> Result<vfs::Stat> {
+        Ok(crate::eventfd::anon_stat())
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+
+    crate::eventfd::status_flags_methods!();
+
+    fn poll(&self) -> u32 {
+        let inner = self.inner.lock();
+        let mut m = 0;
+        if !inner.rings.sq_full(&self.rings_mem) {
+            m |= vfs::POLLOUT | vfs::POLLWRNORM;
+        }
+        if inner.rings.cq_ready(&self.rings_mem) > 0 || inner.rings.overflowed() > 0 {
+            m |= vfs::POLLIN | vfs::POLLRDNORM;
+        }
+        m
+    }
+
+    fn event_count(&self) -> u64 {
+        self.events.load(Ordering::SeqCst)
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        Some(self.wq.clone())
+    }
+}
+
+// ----- io_uring_setup -----
+
+/// io_uring_setup(2): `u32 entries, struct io_uring_params *p`.
+pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
+    let mut raw = [0u8; abi::PARAMS_LEN];
+    t.read_into(up, &mut raw)?;
+    let mut p = Params::from_bytes(&raw);
+    if p.resv.iter().any(|&w| w != 0) || p.flags & !setup::KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let g = Geometry::new(entries, &p)?;
+    if p.flags & !OFFERED != 0 {
+        log::warn!("pid {}: io_uring_setup flags {:#x} not supported (EINVAL)", t.pid, p.flags & !OFFERED);
+        return Err(Errno::EINVAL);
+    }
+    if p.flags & setup::DEFER_TASKRUN != 0 && p.flags & setup::SINGLE_ISSUER == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if p.flags & setup::TASKRUN_FLAG != 0 && p.flags & (setup::COOP_TASKRUN | setup::DEFER_TASKRUN) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if p.flags & setup::ATTACH_WQ != 0 {
+        let f = t.fd(Fd(p.wq_fd))?;
+        if as_ring(&*f).is_none() {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let rings = alloc_region(g.rings_pages())?;
+    let sqes = alloc_region(g.sqes_pages())?;
+    let rings_mem = Pages(rings);
+    let max_parked = MAX_PARKED.max(g.cq_entries as usize);
+    let r = Rings::new(g, &rings_mem, g.cq_entries as usize);
+    let disabled = p.flags & setup::R_DISABLED != 0;
+    let submitter = (p.flags & setup::SINGLE_ISSUER != 0 && !disabled).then_some(t.tid);
+    let ring = Ring {
+        g,
+        setup_flags: p.flags,
+        rings_mem,
+        sqes_mem: Pages(sqes),
+        inner: Mutex::new(Inner {
+            rings: r,
+            disabled,
+            files: Vec::new(),
+            bufs: Vec::new(),
+            parked: Vec::new(),
+            deferred: Deferred::new(max_parked),
+            draining: 0,
+            eventfd: None,
+            submitter,
+            posted: 0,
+            timeouts: 0,
+            unsignalled: 0,
+        }),
+        wq: Arc::new(WaitQueue::new()),
+        events: AtomicU64::new(0),
+        submit: AtomicBool::new(false),
+        submit_wq: WaitQueue::new(),
+        flags: AtomicU32::new(vfs::O_RDWR),
+        owner: vfs::FileOwner::new(),
+        max_parked,
+    };
+    let (sq_off, cq_off) = g.offsets();
+    p.sq_entries = g.sq_entries;
+    p.cq_entries = g.cq_entries;
+    p.features = FEATURES;
+    p.sq_off = sq_off;
+    p.cq_off = cq_off;
+    t.write_slice(up, &p.to_bytes())?;
+    let file: Arc<dyn File> = Arc::new(ring);
+    // O_RDWR | O_CLOEXEC, as io_uring_install_fd
+    super::fs::install(t, file, true)
+}
+
+/// mmap of a ring fd: `IORING_OFF_SQ_RING`/`CQ_RING` (the rings) or
+/// `IORING_OFF_SQES`.
+pub fn mmap_ring(
+    t: &mut UThread,
+    ring: &Ring,
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    off: u64,
+) -> SysResult {
+    // io_uring_mmu_get_unmapped_area (Debian's 6.1) turns a request
+    // io_uring_validate_mmap_request refuses into ENOMEM
+    let region = ring.g.mmap_region(off, len as usize).map_err(|_| Errno::ENOMEM)?;
+    let pages = match region {
+        Region::Rings => ring.rings_mem.0.clone(),
+        Region::Sqes => ring.sqes_mem.0.clone(),
+    };
+    let map =
+        vm::MapFile::new(pages as Arc<dyn vm::PageSource>, "anon_inode:[io_uring]").with_access(true, true);
+    let lim = t.space_limits();
+    Ok(t.vm.lock().limited(lim).mmap(
+        addr as usize,
+        len as usize,
+        prot as usize,
+        flags as usize,
+        Some(map),
+        0,
+    )? as isize)
+}
+
+// ----- io_uring_enter -----
+
+fn ring_of(t: &UThread, fd: u32) -> Result<Arc<dyn File>> {
+    let f = t.fd(Fd(fd))?;
+    if as_ring(&*f).is_none() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(f)
+}
+
+/// io_uring_enter(2): `fd, to_submit, min_complete, flags, arg, argsz`.
+pub fn io_uring_enter(
+    t: &mut UThread,
+    fd: u32,
+    to_submit: u32,
+    min_complete: u32,
+    flags: u32,
+    arg: u64,
+    argsz: usize,
+) -> SysResult {
+    if flags & !enter::KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & enter::REGISTERED_RING != 0 {
+        // no registered ring fds (IORING_REGISTER_RING_FDS is not offered)
+        return Err(Errno::EINVAL);
+    }
+    let file = ring_of(t, fd)?;
+    let ring = as_ring(&*file).ok_or(Errno::EOPNOTSUPP)?;
+    {
+        let inner = ring.inner.lock();
+        if inner.disabled {
+            return Err(Errno::EBADFD);
+        }
+        if to_submit > 0 && inner.submitter.is_some_and(|s| s != t.tid) {
+            return Err(Errno::EEXIST);
+        }
+    }
+    let mut submitted = 0u32;
+    if to_submit > 0 {
+        let g = ring.lock_submit(t.tid)?;
+        let r = submit(t, ring, to_submit.min(ring.g.sq_entries));
+        run_parked(t, ring);
+        drop(g);
+        ring.signal();
+        match r {
+            Ok(n) => submitted = n,
+            Err(e) => return Err(e),
+        }
+        if submitted != to_submit.min(ring.g.sq_entries) {
+            return Ok(submitted as isize);
+        }
+    }
+    if flags & enter::GETEVENTS != 0 {
+        if ring.setup_flags & setup::DEFER_TASKRUN != 0
+            && ring.inner.lock().submitter.is_some_and(|s| s != t.tid)
+        {
+            return if submitted > 0 { Ok(submitted as isize) } else { Err(Errno::EEXIST) };
+        }
+        let r = wait(t, ring, min_complete.min(ring.g.cq_entries), flags, arg, argsz);
+        if submitted > 0 {
+            return Ok(submitted as isize);
+        }
+        return r.map(|_| 0);
+    } else if to_submit == 0 {
+        // task work of this caller, flushed overflow
+        if let Some(g) = ring.try_lock_submit() {
+            run_parked(t, ring);
+            drop(g);
+        }
+        ring.inner.lock().rings.flush_overflow(&ring.rings_mem);
+        ring.signal();
+    }
+    Ok(submitted as isize)
+}
+
+/// io_submit_sqes: consumes up to `nr` SQEs; the number submitted, or the
+/// first one's error (`EAGAIN`/`EBUSY` when none could be).
+fn submit(t: &mut UThread, ring: &Ring, nr: u32) -> Result<u32> {
+    let mut done = 0u32;
+    let mut chain: VecDeque<Sqe> = VecDeque::new();
+    {
+        let mut inner = ring.inner.lock();
+        inner.rings.flush_overflow(&ring.rings_mem);
+    }
+    while done < nr {
+        let slot = {
+            let mut inner = ring.inner.lock();
+            if inner.parked.len() + inner.deferred.len() >= ring.max_parked {
+                drop(inner);
+                if done == 0 && chain.is_empty() {
+                    return Err(Errno::EBUSY);
+                }
+                break;
+            }
+            let s = inner.rings.next_sqe(&ring.rings_mem);
+            inner.rings.commit_sq(&ring.rings_mem);
+            s
+        };
+        let idx = match slot {
+            SqSlot::Empty | SqSlot::Dropped => break,
+            SqSlot::Index(i) => i,
+        };
+        let sqe = { ring.inner.lock().rings.read_sqe(&ring.sqes_mem, idx) };
+        done += 1;
+        // io_init_req's checks: a bad one fails (with its chain)
+        if let Err(e) = init_check(ring, &sqe).and_then(|_| prep_check(t, ring, &sqe, chain.is_empty())) {
+            // io_submit_fail_init: the bad one fails with its error, the
+            // chain it ends or belongs to is cancelled
+            for s in chain.drain(..) {
+                ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
+            }
+            ring.post(&sqe, -e.as_i32(), 0);
+            ring.signal();
+            if ring.setup_flags & setup::SUBMIT_ALL == 0 {
+                break;
+            }
+            continue;
+        }
+        let links = sqe.links();
+        if chain.try_reserve(1).is_err() {
+            fail_chain(ring, core::mem::take(&mut chain), Errno::ENOMEM);
+            break;
+        }
+        chain.push_back(sqe);
+        if links {
+            continue;
+        }
+        start_chain(t, ring, core::mem::take(&mut chain));
+        ring.signal();
+        crate::sched::cond_resched();
+    }
+    // a chain whose last SQE still linked: issued as it is (Linux issues
+    // the chain at the end of the batch)
+    if !chain.is_empty() {
+        start_chain(t, ring, chain);
+        ring.signal();
+    }
+    Ok(done)
+}
+
+/// io_init_req's checks of one SQE (`EINVAL`: unknown flags or opcode,
+/// a personality not registered, buffer selection).
+fn init_check(_ring: &Ring, sqe: &Sqe) -> Result<()> {
+    if sqe.flags & !sqe_flags::VALID != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if sqe.opcode >= op::LAST {
+        return Err(Errno::EINVAL);
+    }
+    if sqe.personality != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if sqe.flags & sqe_flags::BUFFER_SELECT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// The checks Linux makes in an opcode's prep (an SQE they refuse ends
+/// the submission batch, as io_init_req's): fields that must be zero,
+/// unknown flags, a timeout's timespec, a fixed buffer's index, a
+/// LINK_TIMEOUT that follows no linked request.
+#[allow(clippy::collapsible_match)] // one arm per opcode reads as Linux's preps
+fn prep_check(t: &UThread, ring: &Ring, sqe: &Sqe, chain_empty: bool) -> Result<()> {
+    let fixed = sqe.flags & sqe_flags::FIXED_FILE != 0;
+    match sqe.opcode {
+        op::READ_FIXED | op::WRITE_FIXED => {
+            if usize::from(sqe.buf_index) >= ring.inner.lock().bufs.len() {
+                return Err(Errno::EFAULT);
+            }
+        }
+        op::FSYNC => {
+            if sqe.addr != 0 || sqe.buf_index != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.op_flags & !abi::FSYNC_DATASYNC != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::POLL_ADD => {
+            if sqe.buf_index != 0 || sqe.off != 0 || sqe.addr != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.len & !(abi::poll::ADD_MULTI | abi::poll::ADD_LEVEL) != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::POLL_REMOVE => {
+            if sqe.buf_index != 0 || sqe.file_index != 0 || sqe.len != 0 || sqe.op_flags != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::TIMEOUT => {
+            timeout_deadline(t, sqe)?;
+        }
+        op::LINK_TIMEOUT => {
+            if chain_empty {
+                return Err(Errno::EINVAL);
+            }
+            timeout_deadline(t, sqe)?;
+        }
+        op::TIMEOUT_REMOVE | op::ASYNC_CANCEL => {
+            if sqe.buf_index != 0 || sqe.len != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.opcode == op::ASYNC_CANCEL && sqe.off != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::OPENAT | op::CLOSE | op::STATX => {
+            if sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if fixed {
+                return Err(Errno::EBADF);
+            }
+            if sqe.opcode == op::CLOSE
+                && (sqe.off != 0 || sqe.addr != 0 || sqe.len != 0 || sqe.op_flags != 0 || sqe.file_index != 0)
+            {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::ACCEPT | op::CONNECT => {
+            if sqe.len != 0 || sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.opcode == op::CONNECT && (sqe.op_flags != 0 || sqe.file_index != 0) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::SEND | op::RECV | op::SENDMSG | op::RECVMSG => {
+            if sqe.file_index != 0 || sqe.off != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Fails every member of `sqes`: the first with `e`, the rest
+/// `-ECANCELED`.
+fn fail_chain(ring: &Ring, sqes: VecDeque<Sqe>, e: Errno) {
+    for (i, s) in sqes.iter().enumerate() {
+        let res = if i == 0 { -e.as_i32() } else { -Errno::ECANCELED.as_i32() };
+        ring.post(s, res, 0);
+    }
+}
+
+/// A chain from the SQ: issued now, or held back by a drain.
+fn start_chain(t: &mut UThread, ring: &Ring, sqes: VecDeque<Sqe>) {
+    let drain = sqes.front().is_some_and(|s| s.flags & sqe_flags::IO_DRAIN != 0);
+    let admitted = {
+        let mut inner = ring.inner.lock();
+        let inflight = inner.parked.len();
+        let draining = inner.draining > 0;
+        inner.deferred.admit(Chain { sqes }, drain, inflight, draining)
+    };
+    match admitted {
+        Ok(Some(c)) => run_chain(t, ring, c.sqes, Link::new(), drain),
+        Ok(None) => {}
+        Err(c) => fail_chain(ring, c.sqes, Errno::EBUSY),
+    }
+}
+
+/// Runs the members of a chain in order until one waits (parked with the
+/// rest) or the chain ends.
+fn run_chain(t: &mut UThread, ring: &Ring, mut sqes: VecDeque<Sqe>, mut link: Link, drain: bool) {
+    while let Some(sqe) = sqes.pop_front() {
+        // a LINK_TIMEOUT right after this member belongs to it
+        let lt = sqes.front().filter(|s| s.opcode == op::LINK_TIMEOUT).copied();
+        if lt.is_some() {
+            sqes.pop_front();
+        }
+        if !link.runs() {
+            ring.post(&sqe, -Errno::ECANCELED.as_i32(), 0);
+            if let Some(l) = lt {
+                ring.post(&l, -Errno::ECANCELED.as_i32(), 0);
+            }
+            continue;
+        }
+        if sqe.opcode == op::LINK_TIMEOUT {
+            // not after a linked request
+            ring.post(&sqe, -Errno::EINVAL.as_i32(), 0);
+            link.finished(&sqe, true);
+            continue;
+        }
+        let lt_deadline = match lt.map(|l| timeout_deadline(t, &l)) {
+            Some(Err(e)) => {
+                // the LINK_TIMEOUT is bad: it fails, and so does the request
+                ring.post(&sqe, -Errno::ECANCELED.as_i32(), 0);
+                if let Some(l) = lt {
+                    ring.post(&l, -e.as_i32(), 0);
+                }
+                link.finished(&sqe, true);
+                continue;
+            }
+            Some(Ok(d)) => Some(d),
+            None => None,
+        };
+        match issue(t, ring, &sqe) {
+            Issue::Done(res) => {
+                ring.post(&sqe, res, 0);
+                if let Some(l) = lt {
+                    ring.post(&l, -Errno::ECANCELED.as_i32(), 0);
+                }
+                link.finished(&sqe, fails_link(&sqe, res, expected(&sqe)));
+                if link.runs()
+                    && let Some(next) = sqes.pop_front()
+                {
+                    let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
+                    let p = Parked {
+                        sqe: next,
+                        rest: sqes,
+                        link,
+                        wait: Wait::Next { vm },
+                        lt: None,
+                        drain: false,
+                    };
+                    park(ring, p);
+                    return;
+                }
+            }
+            Issue::Park(wait) => {
+                let p = Parked { sqe, rest: sqes, link, wait, lt: lt.zip(lt_deadline), drain };
+                park(ring, p);
+                return;
+            }
+        }
+    }
+}
+
+/// Parks `p` (its file's relay is armed already).
+fn park(ring: &Ring, p: Parked) {
+    let mut inner = ring.inner.lock();
+    if inner.parked.try_reserve(1).is_ok() {
+        if p.drain {
+            inner.draining += 1;
+        }
+        let work = matches!(p.wait, Wait::Retry { .. } | Wait::Next { .. });
+        inner.parked.push(p);
+        if work && ring.setup_flags & setup::TASKRUN_FLAG != 0 {
+            inner.rings.set_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
+        }
+        return;
+    }
+    drop(inner);
+    p.disarm();
+    ring.post(&p.sqe, -Errno::ENOMEM.as_i32(), 0);
+    for s in p.rest {
+        ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
+    }
+}
+
+/// The byte count a read or write asks for (a short one fails its link).
+fn expected(sqe: &Sqe) -> Option<u32> {
+    matches!(sqe.opcode, op::READ | op::WRITE | op::READ_FIXED | op::WRITE_FIXED).then_some(sqe.len)
+}
+
+/// The deadline of a TIMEOUT or LINK_TIMEOUT SQE (its `struct
+/// __kernel_timespec` at `addr`): `EINVAL` for bad flags or `len`,
+/// `EFAULT`.
+fn timeout_deadline(t: &UThread, sqe: &Sqe) -> Result<u64> {
+    use abi::timeout as tf;
+    if sqe.buf_index != 0 || sqe.len != 1 || sqe.file_index != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = sqe.op_flags;
+    if f & !(tf::ABS | tf::BOOTTIME | tf::REALTIME | tf::ETIME_SUCCESS) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if f & tf::BOOTTIME != 0 && f & tf::REALTIME != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if sqe.opcode == op::LINK_TIMEOUT && (sqe.off != 0 || f & tf::ETIME_SUCCESS != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let ts: Timespec = t.read(UserPtr::new(sqe.addr))?;
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    let ns = (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64);
+    let now = crate::sched::now_ns();
+    Ok(if f & tf::ABS != 0 {
+        if f & tf::REALTIME != 0 { ns.saturating_sub(crate::time::realtime_offset_ns()) } else { ns }
+    } else {
+        now.saturating_add(ns)
+    })
+}
+
+/// The file of a request: a registered one with `IOSQE_FIXED_FILE`.
+fn req_file(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<Arc<dyn File>> {
+    if sqe.flags & sqe_flags::FIXED_FILE != 0 {
+        let inner = ring.inner.lock();
+        return inner.files.get(sqe.fd as u32 as usize).and_then(|f| f.clone()).ok_or(Errno::EBADF);
+    }
+    t.fd(Fd(sqe.fd as u32))
+}
+
+/// Issues one request.
+fn issue(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Issue {
+    match issue_inner(t, ring, sqe) {
+        Ok(i) => i,
+        Err(e) => Issue::Done(neg(e)),
+    }
+}
+
+const MSG_DONTWAIT: u32 = 0x40;
+
+fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
+    match sqe.opcode {
+        op::NOP => Ok(Issue::Done(0)),
+        op::TIMEOUT => {
+            let deadline = timeout_deadline(t, sqe)?;
+            let target = (sqe.off != 0).then(|| ring.inner.lock().posted + sqe.off);
+            Ok(Issue::Park(Wait::Timeout { deadline, target }))
+        }
+        op::TIMEOUT_REMOVE => timeout_remove(t, ring, sqe).map(Issue::Done),
+        op::POLL_REMOVE => {
+            if sqe.buf_index != 0 || sqe.file_index != 0 || sqe.len != 0 || sqe.op_flags != 0 {
+                return Err(Errno::EINVAL);
+            }
+            cancel(ring, |p| matches!(p.wait, Wait::Poll { .. }) && p.sqe.user_data == sqe.addr, false)
+                .map(|_| Issue::Done(0))
+        }
+        op::ASYNC_CANCEL => async_cancel(t, ring, sqe).map(Issue::Done),
+        op::OPENAT | op::CLOSE | op::STATX => {
+            if sqe.flags & sqe_flags::FIXED_FILE != 0 {
+                return Err(Errno::EBADF);
+            }
+            if sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let r = match sqe.opcode {
+                op::OPENAT => {
+                    if sqe.file_index != 0 {
+                        // direct descriptors are not offered
+                        return Err(Errno::EINVAL);
+                    }
+                    super::fs::openat(t, DirFd::from_int(sqe.fd), UserCStr(sqe.addr), sqe.op_flags, sqe.len)
+                }
+                op::CLOSE => {
+                    if sqe.off != 0
+                        || sqe.addr != 0
+                        || sqe.len != 0
+                        || sqe.op_flags != 0
+                        || sqe.file_index != 0
+                    {
+                        return Err(Errno::EINVAL);
+                    }
+                    let f = t.fd(Fd(sqe.fd as u32))?;
+                    if as_ring(&*f).is_some() {
+                        return Err(Errno::EBADF);
+                    }
+                    drop(f);
+                    super::fs::close(t, Fd(sqe.fd as u32))
+                }
+                _ => {
+                    if sqe.file_index != 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                    super::fs_extra::statx(
+                        t,
+                        DirFd::from_int(sqe.fd),
+                        UserCStr(sqe.addr),
+                        sqe.op_flags,
+                        sqe.len,
+                        UserPtr::new(sqe.off),
+                    )
+                }
+            };
+            Ok(Issue::Done(res_of(r)))
+        }
+        o if supported(o) => file_op(t, ring, sqe),
+        _ => {
+            log::info!("pid {}: io_uring opcode {} not supported (EINVAL)", t.pid, sqe.opcode);
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+/// A request on a file: issued without blocking when the file has a wait
+/// queue (parked on `EAGAIN`), inline otherwise.
+fn file_op(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
+    let file = req_file(t, ring, sqe)?;
+    let queue = crate::sched::queue_of(&*file);
+    if sqe.opcode == op::POLL_ADD {
+        use abi::poll as pf;
+        if sqe.buf_index != 0 || sqe.off != 0 || sqe.addr != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if sqe.len & !(pf::ADD_MULTI | pf::ADD_LEVEL) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let events = sqe.op_flags | vfs::POLLERR | vfs::POLLHUP;
+        let mask = file.poll() & events;
+        let multi = sqe.len & pf::ADD_MULTI != 0;
+        if mask != 0 && !multi {
+            return Ok(Issue::Done(mask as i32));
+        }
+        let Some(q) = queue else {
+            return Ok(Issue::Done(mask as i32));
+        };
+        let hook = Hook::new(ring, mask != 0);
+        q.add_relay(&hook);
+        return Ok(Issue::Park(Wait::Poll { file: Held::new(file), queue: q, hook, events, multi }));
+    }
+    let user_nowait = matches!(sqe.opcode, op::SEND | op::RECV | op::SENDMSG | op::RECVMSG)
+        && sqe.op_flags & MSG_DONTWAIT != 0;
+    match queue {
+        Some(q) => {
+            // the relay first: a wake-up between the try and the arming is
+            // not lost
+            let hook = Hook::new(ring, false);
+            q.add_relay(&hook);
+            let r = run_op(t, ring, sqe, &file, true);
+            if r == Err(Errno::EAGAIN) && !user_nowait {
+                let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
+                return Ok(Issue::Park(Wait::Retry { file: Held::new(file), queue: q, hook, vm }));
+            }
+            q.remove_relay(&hook);
+            Ok(Issue::Done(res_of(r)))
+        }
+        None => Ok(Issue::Done(res_of(run_op(t, ring, sqe, &file, false)))),
+    }
+}
+
+/// Runs a file request once through the system calls' paths (`nowait`:
+/// a sleep answers `EAGAIN`).
+fn run_op(t: &mut UThread, ring: &Ring, sqe: &Sqe, file: &Arc<dyn File>, nowait: bool) -> SysResult {
+    let task = crate::sched::current();
+    task.nowait.store(nowait, Ordering::Relaxed);
+    t.fixed_file = Some(file.clone());
+    let r = run_op_inner(t, ring, sqe, file);
+    t.fixed_file = None;
+    task.nowait.store(false, Ordering::Relaxed);
+    r
+}
+
+fn run_op_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe, file: &Arc<dyn File>) -> SysResult {
+    let fd = Fd(FIXED_FD);
+    let seekable = !matches!(file.lseek(0, vfs::SEEK_CUR), Err(Errno::ESPIPE));
+    let off = sqe.off as i64;
+    let cur = off == -1 || !seekable;
+    match sqe.opcode {
+        op::READ | op::WRITE | op::READ_FIXED | op::WRITE_FIXED => {
+            if sqe.opcode == op::READ_FIXED || sqe.opcode == op::WRITE_FIXED {
+                check_fixed_buf(ring, sqe)?;
+            } else if sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let buf = UserSlice::new(sqe.addr, sqe.len as usize);
+            let write = sqe.opcode == op::WRITE || sqe.opcode == op::WRITE_FIXED;
+            let r = match (write, cur) {
+                (false, true) => super::fs::read(t, fd, buf),
+                (false, false) => super::fs::pread(t, fd, buf, off),
+                (true, true) => super::fs::write(t, fd, buf),
+                (true, false) => super::fs::pwrite(t, fd, buf, off),
+            };
+            account(t, write, &r);
+            r
+        }
+        op::READV | op::WRITEV => {
+            if sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let iov = UserPtr::<Iovec>::new(sqe.addr);
+            let n = u64::from(sqe.len);
+            let write = sqe.opcode == op::WRITEV;
+            let flags = sqe.op_flags;
+            let r = match (write, !seekable) {
+                (false, true) => super::fs::readv(t, fd, iov, n),
+                (true, true) => super::fs::writev(t, fd, iov, n),
+                (false, false) => super::fs::preadv(t, fd, iov, n, off, Some(flags)),
+                (true, false) => super::fs::pwritev(t, fd, iov, n, off, Some(flags)),
+            };
+            account(t, write, &r);
+            r
+        }
+        op::FSYNC => {
+            if sqe.addr != 0 || sqe.buf_index != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.op_flags & !abi::FSYNC_DATASYNC != 0 {
+                return Err(Errno::EINVAL);
+            }
+            super::fs_extra::fsync(t, fd)
+        }
+        op::SEND => crate::net::sendto(
+            t,
+            fd,
+            UserSlice::new(sqe.addr, sqe.len as usize),
+            sqe.op_flags,
+            UserPtr::new(0),
+            0,
+        ),
+        op::RECV => crate::net::recvfrom(
+            t,
+            fd,
+            UserSlice::new(sqe.addr, sqe.len as usize),
+            sqe.op_flags,
+            UserPtr::new(0),
+            UserPtr::new(0),
+        ),
+        op::SENDMSG => crate::net::sendmsg(t, fd, UserPtr::<MsgHdr>::new(sqe.addr), sqe.op_flags),
+        op::RECVMSG => crate::net::recvmsg(t, fd, UserPtr::<MsgHdr>::new(sqe.addr), sqe.op_flags),
+        op::ACCEPT => {
+            if sqe.len != 0 || sqe.buf_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            crate::net::accept4(t, fd, UserPtr::new(sqe.addr), UserPtr::new(sqe.off), sqe.op_flags as i32)
+        }
+        op::CONNECT => {
+            if sqe.len != 0 || sqe.buf_index != 0 || sqe.op_flags != 0 {
+                return Err(Errno::EINVAL);
+            }
+            match crate::net::connect(t, fd, UserPtr::new(sqe.addr), sqe.off as i32) {
+                // a connection under way: wait for it as a retry, whose
+                // EISCONN is the success
+                Err(Errno::EINPROGRESS) | Err(Errno::EALREADY) => Err(Errno::EAGAIN),
+                Err(Errno::EISCONN) if crate::sched::current().nowait.load(Ordering::Relaxed) => Ok(0),
+                r => r,
+            }
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// /proc/PID/io of a read or write request.
+fn account(t: &UThread, write: bool, r: &SysResult) {
+    let n = match r {
+        Ok(n) => *n as u64,
+        Err(_) => 0,
+    };
+    if write { t.cpu.io_write(n) } else { t.cpu.io_read(n) }
+}
+
+/// READ_FIXED/WRITE_FIXED: the range must lie in registered buffer
+/// `buf_index` (`EFAULT`).
+fn check_fixed_buf(ring: &Ring, sqe: &Sqe) -> Result<()> {
+    let inner = ring.inner.lock();
+    let &(base, len) = inner.bufs.get(usize::from(sqe.buf_index)).ok_or(Errno::EFAULT)?;
+    let end = sqe.addr.checked_add(u64::from(sqe.len)).ok_or(Errno::EFAULT)?;
+    if sqe.addr < base || end > base + len {
+        return Err(Errno::EFAULT);
+    }
+    Ok(())
+}
+
+/// Takes the parked requests `pick` selects (at most one unless `all`),
+/// posting `-ECANCELED` for each; `ENOENT` when none matched.
+fn cancel(ring: &Ring, pick: impl Fn(&Parked) -> bool, all: bool) -> Result<usize> {
+    let taken: Vec<Parked> = {
+        let mut inner = ring.inner.lock();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < inner.parked.len() {
+            if pick(&inner.parked[i]) && out.try_reserve(1).is_ok() {
+                let p = inner.parked.swap_remove(i);
+                if p.drain {
+                    inner.draining -= 1;
+                }
+                out.push(p);
+                if !all {
+                    break;
+                }
+            } else {
+                i += 1;
+            }
+        }
+        out
+    };
+    if taken.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let n = taken.len();
+    for p in taken {
+        p.disarm();
+        finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+    }
+    Ok(n)
+}
+
+/// A parked request finished with `res`: its CQE, its LINK_TIMEOUT's, and
+/// the rest of its chain cancelled (or left to `t` to run).
+fn finish(ring: &Ring, p: Parked, res: i32, t: Option<&mut UThread>) {
+    ring.post(&p.sqe, res, 0);
+    if let Some((l, _)) = p.lt {
+        ring.post(&l, -Errno::ECANCELED.as_i32(), 0);
+    }
+    let mut link = p.link;
+    link.finished(&p.sqe, fails_link(&p.sqe, res, expected(&p.sqe)));
+    match t {
+        Some(t) if !p.rest.is_empty() => run_chain(t, ring, p.rest, link, false),
+        _ => {
+            for s in p.rest {
+                ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
+            }
+        }
+    }
+}
+
+/// TIMEOUT_REMOVE: cancels (or with `IORING_TIMEOUT_UPDATE` moves) the
+/// timeout whose user_data is `addr`.
+fn timeout_remove(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<i32> {
+    use abi::timeout as tf;
+    if sqe.buf_index != 0 || sqe.len != 0 || sqe.file_index != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = sqe.op_flags;
+    if f & (tf::UPDATE | tf::LINK_TIMEOUT_UPDATE) != 0 {
+        if f & tf::LINK_TIMEOUT_UPDATE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let fake =
+            Sqe { addr: sqe.off, len: 1, op_flags: f & !tf::UPDATE, opcode: op::TIMEOUT, ..Sqe::default() };
+        let d = timeout_deadline(t, &fake)?;
+        let mut inner = ring.inner.lock();
+        for p in inner.parked.iter_mut() {
+            if p.sqe.user_data == sqe.addr
+                && let Wait::Timeout { deadline, .. } = &mut p.wait
+            {
+                *deadline = d;
+                drop(inner);
+                ring.wq.wake_all();
+                return Ok(0);
+            }
+        }
+        return Err(Errno::ENOENT);
+    }
+    if f != 0 {
+        return Err(Errno::EINVAL);
+    }
+    cancel(ring, |p| matches!(p.wait, Wait::Timeout { .. }) && p.sqe.user_data == sqe.addr, false).map(|_| 0)
+}
+
+/// ASYNC_CANCEL: by user_data (`addr`), or with `IORING_ASYNC_CANCEL_FD`
+/// by file, `_ANY` any; `_ALL` every match (the count).
+fn async_cancel(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<i32> {
+    use abi::cancel as cf;
+    if sqe.off != 0 || sqe.len != 0 || sqe.buf_index != 0 || sqe.file_index != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = sqe.op_flags;
+    if f & !(cf::ALL | cf::FD | cf::ANY | cf::FD_FIXED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let all = f & (cf::ALL | cf::ANY) != 0;
+    let target: Option<Arc<dyn File>> = if f & cf::FD != 0 {
+        if f & cf::FD_FIXED != 0 {
+            Some(
+                ring.inner
+                    .lock()
+                    .files
+                    .get(sqe.fd as u32 as usize)
+                    .and_then(|x| x.clone())
+                    .ok_or(Errno::EBADF)?,
+            )
+        } else {
+            Some(t.fd(Fd(sqe.fd as u32))?)
+        }
+    } else {
+        None
+    };
+    let pick = |p: &Parked| {
+        if f & cf::ANY != 0 {
+            return true;
+        }
+        match &target {
+            Some(tf) => match &p.wait {
+                Wait::Retry { file, .. } | Wait::Poll { file, .. } => {
+                    file.get().is_some_and(|x| core::ptr::addr_eq(Arc::as_ptr(&x), Arc::as_ptr(tf)))
+                }
+                Wait::Timeout { .. } | Wait::Next { .. } => false,
+            },
+            None => p.sqe.user_data == sqe.addr,
+        }
+    };
+    let n = cancel(ring, pick, all)?;
+    Ok(if all { n as i32 } else { 0 })
+}
+
+/// Task work: the parked requests that woke (retries of `t`'s process,
+/// polls), whose deadline passed or whose count was reached; then the
+/// drained requests that may go. Runs with the submission lock held.
+fn run_parked(t: &mut UThread, ring: &Ring) {
+    let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
+    // bounded: each round takes one request; a file that keeps waking
+    // cannot keep this caller here
+    for _ in 0..ring.max_parked * 2 + 16 {
+        let now = crate::sched::now_ns();
+        let due = {
+            let mut inner = ring.inner.lock();
+            let posted = inner.posted;
+            let pos = inner.parked.iter().position(|p| {
+                if p.lt.is_some_and(|(_, d)| d <= now) {
+                    return true;
+                }
+                match &p.wait {
+                    Wait::Retry { hook, vm: v, .. } => *v == vm && hook.woke.load(Ordering::SeqCst),
+                    Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
+                    Wait::Timeout { deadline, target } => {
+                        *deadline <= now || target.is_some_and(|n| posted >= n)
+                    }
+                    Wait::Next { vm: v } => *v == vm,
+                }
+            });
+            match pos {
+                Some(i) => {
+                    let p = inner.parked.swap_remove(i);
+                    if p.drain {
+                        inner.draining -= 1;
+                    }
+                    Some(p)
+                }
+                None => None,
+            }
+        };
+        let Some(p) = due else { break };
+        run_one(t, ring, p, now);
+        ring.signal();
+    }
+    // drained chains that may go now
+    loop {
+        let next = {
+            let mut inner = ring.inner.lock();
+            let inflight = inner.parked.len();
+            let draining = inner.draining > 0;
+            inner.deferred.next_ready(inflight, draining)
+        };
+        let Some((c, drain)) = next else { break };
+        run_chain(t, ring, c.sqes, Link::new(), drain);
+        ring.signal();
+    }
+    let mut inner = ring.inner.lock();
+    let still = inner.parked.iter().any(|p| matches!(p.wait, Wait::Retry { .. } | Wait::Next { .. }));
+    if !still {
+        inner.rings.clear_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
+    }
+}
+
+/// Parks `p` again (its hook armed).
+fn repark(ring: &Ring, p: Parked) {
+    let mut inner = ring.inner.lock();
+    if p.drain {
+        inner.draining += 1;
+    }
+    // (the room was its own a moment ago)
+    if inner.parked.try_reserve(1).is_ok() {
+        inner.parked.push(p);
+    } else {
+        drop(inner);
+        p.disarm();
+        finish(ring, p, -Errno::ENOMEM.as_i32(), None);
+    }
+}
+
+fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
+    if let Some((l, d)) = p.lt
+        && d <= now
+    {
+        // the LINK_TIMEOUT fired: the request is cancelled
+        p.lt = None;
+        p.disarm();
+        ring.post(&l, -Errno::ETIME.as_i32(), 0);
+        finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+        return;
+    }
+    match &p.wait {
+        Wait::Next { .. } => {
+            let mut sqes = p.rest;
+            if sqes.try_reserve(1).is_err() {
+                ring.post(&p.sqe, -Errno::ENOMEM.as_i32(), 0);
+                for s in sqes {
+                    ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
+                }
+                return;
+            }
+            sqes.push_front(p.sqe);
+            run_chain(t, ring, sqes, p.link, p.drain);
+        }
+        Wait::Timeout { deadline, target } => {
+            let posted = ring.inner.lock().posted;
+            let res = if target.is_some_and(|n| posted >= n) && *deadline > now {
+                0
+            } else {
+                -Errno::ETIME.as_i32()
+            };
+            finish(ring, p, res, Some(t));
+        }
+        Wait::Poll { file, hook, events, multi, .. } => {
+            hook.woke.store(false, Ordering::SeqCst);
+            let Some(f) = file.get() else {
+                p.disarm();
+                finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+                return;
+            };
+            let mask = f.poll() & events;
+            drop(f);
+            if mask == 0 {
+                repark(ring, p);
+            } else if *multi {
+                ring.post(&p.sqe, mask as i32, abi::cqe_flags::MORE);
+                repark(ring, p);
+            } else {
+                p.disarm();
+                finish(ring, p, mask as i32, Some(t));
+            }
+        }
+        Wait::Retry { file, hook, .. } => {
+            hook.woke.store(false, Ordering::SeqCst);
+            let Some(f) = file.get() else {
+                p.disarm();
+                finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+                return;
+            };
+            let r = run_op(t, ring, &p.sqe, &f, true);
+            drop(f);
+            if r == Err(Errno::EAGAIN) {
+                repark(ring, p);
+            } else {
+                p.disarm();
+                finish(ring, p, res_of(r), Some(t));
+            }
+        }
+    }
+}
+
+/// io_cqring_wait: until `min` CQEs are ready, a timeout completed, the
+/// deadline of `EXT_ARG`'s timespec (`ETIME`) or a signal (`EINTR`); 0
+/// whenever the CQ ring is not empty at the end.
+fn wait(t: &mut UThread, ring: &Ring, min: u32, flags: u32, arg: u64, argsz: usize) -> Result<()> {
+    let (sig, sigsz, ts) = if flags & enter::EXT_ARG != 0 {
+        if argsz != abi::GETEVENTS_ARG_LEN {
+            return Err(Errno::EINVAL);
+        }
+        let mut b = [0u8; abi::GETEVENTS_ARG_LEN];
+        t.read_into(arg, &mut b)?;
+        let a = GeteventsArg::from_bytes(&b);
+        (a.sigmask, a.sigmask_sz as usize, a.ts)
+    } else {
+        (arg, argsz, 0)
+    };
+    let deadline = if ts != 0 {
+        let ts: Timespec = t.read(UserPtr::new(ts))?;
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        let ns = (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64);
+        Some(crate::sched::now_ns().saturating_add(ns))
+    } else {
+        None
+    };
+    // task work first, then the count
+    if let Some(g) = ring.try_lock_submit() {
+        run_parked(t, ring);
+        drop(g);
+    }
+    {
+        let mut inner = ring.inner.lock();
+        inner.rings.flush_overflow(&ring.rings_mem);
+    }
+    ring.signal();
+    if ring.cq_ready() >= min {
+        return Ok(());
+    }
+    super::poll::temp_mask(t, UserPtr::<u64>::new(sig), sigsz)?;
+    let timeouts0 = ring.inner.lock().timeouts;
+    let r = loop {
+        {
+            let mut inner = ring.inner.lock();
+            inner.rings.flush_overflow(&ring.rings_mem);
+            if inner.rings.cq_ready(&ring.rings_mem) >= min || inner.timeouts != timeouts0 {
+                break Ok(());
+            }
+        }
+        if crate::uthread::signal_pending(t.tid) {
+            break Err(Errno::EINTR);
+        }
+        let now = crate::sched::now_ns();
+        if deadline.is_some_and(|d| now >= d) {
+            break Err(Errno::ETIME);
+        }
+        let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
+        let (ring_deadline, work) = {
+            let inner = ring.inner.lock();
+            let d = inner.parked.iter().filter_map(|p| p.deadline()).min();
+            let w = inner.parked.iter().any(|p| woke_for(p, vm, inner.posted));
+            (d, w)
+        };
+        if !work && ring_deadline.is_none_or(|d| d > now) {
+            let until = match (deadline, ring_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let cond = || {
+                let inner = ring.inner.lock();
+                inner.rings.cq_ready(&ring.rings_mem) >= min
+                    || inner.timeouts != timeouts0
+                    || inner.parked.iter().any(|p| woke_for(p, vm, inner.posted))
+            };
+            match crate::proc::sleep_on(t.tid, &[&ring.wq], cond, until) {
+                Ok(()) | Err(Errno::ETIMEDOUT) => {}
+                Err(_) => {
+                    if crate::uthread::signal_pending(t.tid) {
+                        break Err(Errno::EINTR);
+                    }
+                }
+            }
+        }
+        if let Some(g) = ring.try_lock_submit() {
+            run_parked(t, ring);
+            drop(g);
+        }
+        ring.signal();
+    };
+    if r != Err(Errno::EINTR) && sig != 0 {
+        super::poll::restore_mask(t);
+    }
+    let empty = ring.cq_ready() == 0;
+    let dropped = ring.inner.lock().rings.take_dropped();
+    match r {
+        Err(e) if empty => Err(e),
+        _ if dropped => Err(Errno::EBADR),
+        _ => Ok(()),
+    }
+}
+
+fn woke_for(p: &Parked, vm: usize, posted: u64) -> bool {
+    match &p.wait {
+        Wait::Retry { hook, vm: v, .. } => *v == vm && hook.woke.load(Ordering::SeqCst),
+        Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
+        Wait::Timeout { target, .. } => target.is_some_and(|n| posted >= n),
+        Wait::Next { vm: v } => *v == vm,
+    }
+}
+
+// ----- io_uring_register -----
+
+/// io_uring_register(2): `fd, opcode, arg, nr_args`.
+pub fn io_uring_register(t: &mut UThread, fd: u32, opcode: u32, arg: u64, nr_args: u32) -> SysResult {
+    use abi::register as rg;
+    if opcode & rg::USE_REGISTERED_RING != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if opcode >= rg::LAST {
+        return Err(Errno::EINVAL);
+    }
+    let file = ring_of(t, fd)?;
+    let ring = as_ring(&*file).ok_or(Errno::EOPNOTSUPP)?;
+    match opcode {
+        rg::REGISTER_PROBE => {
+            if arg == 0 || nr_args > uring::probe::MAX_ARGS {
+                return Err(Errno::EINVAL);
+            }
+            let len = uring::probe::len(nr_args)?;
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+            buf.resize(len, 0);
+            t.read_into(arg, &mut buf)?;
+            uring::probe::fill(&mut buf, nr_args, supported)?;
+            t.write_slice(arg, &buf)?;
+            Ok(0)
+        }
+        rg::REGISTER_FILES => register_files(t, ring, arg, nr_args),
+        rg::UNREGISTER_FILES => {
+            if arg != 0 || nr_args != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let old = {
+                let mut inner = ring.inner.lock();
+                if inner.files.is_empty() {
+                    return Err(Errno::ENXIO);
+                }
+                core::mem::take(&mut inner.files)
+            };
+            drop(old);
+            Ok(0)
+        }
+        rg::REGISTER_FILES_UPDATE => files_update(t, ring, arg, nr_args),
+        rg::REGISTER_BUFFERS => register_buffers(t, ring, arg, nr_args),
+        rg::UNREGISTER_BUFFERS => {
+            if arg != 0 || nr_args != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let mut inner = ring.inner.lock();
+            if inner.bufs.is_empty() {
+                return Err(Errno::ENXIO);
+            }
+            inner.bufs = Vec::new();
+            Ok(0)
+        }
+        rg::REGISTER_EVENTFD | rg::REGISTER_EVENTFD_ASYNC => {
+            if nr_args != 1 {
+                return Err(Errno::EINVAL);
+            }
+            let efd: i32 = t.read(UserPtr::new(arg))?;
+            let f = t.fd(Fd(efd as u32))?;
+            if !crate::eventfd::is_eventfd(&*f) {
+                return Err(Errno::EINVAL);
+            }
+            let mut inner = ring.inner.lock();
+            if inner.eventfd.is_some() {
+                return Err(Errno::EBUSY);
+            }
+            inner.eventfd = Some(f);
+            Ok(0)
+        }
+        rg::UNREGISTER_EVENTFD => {
+            if arg != 0 || nr_args != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let old = ring.inner.lock().eventfd.take();
+            match old {
+                Some(f) => {
+                    drop(f);
+                    Ok(0)
+                }
+                None => Err(Errno::ENXIO),
+            }
+        }
+        rg::REGISTER_ENABLE_RINGS => {
+            if arg != 0 || nr_args != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let mut inner = ring.inner.lock();
+            if !inner.disabled {
+                return Err(Errno::EBADFD);
+            }
+            inner.disabled = false;
+            if ring.setup_flags & setup::SINGLE_ISSUER != 0 && inner.submitter.is_none() {
+                inner.submitter = Some(t.tid);
+            }
+            Ok(0)
+        }
+        _ => {
+            log::info!("pid {}: io_uring_register opcode {} not supported (EINVAL)", t.pid, opcode);
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+/// IORING_REGISTER_FILES: `arg` is an `int` array (-1: an empty slot).
+fn register_files(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
+    if !ring.inner.lock().files.is_empty() {
+        return Err(Errno::EBUSY);
+    }
+    if nr == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if u64::from(nr) > t.nofile() || nr > abi::MAX_FIXED_FILES {
+        return Err(Errno::EMFILE);
+    }
+    let mut files: Vec<Option<Arc<dyn File>>> = Vec::new();
+    files.try_reserve_exact(nr as usize).map_err(|_| Errno::ENOMEM)?;
+    for i in 0..u64::from(nr) {
+        let fd: i32 = t.read(UserPtr::new(arg.checked_add(i * 4).ok_or(Errno::EFAULT)?))?;
+        if fd == -1 {
+            files.push(None);
+            continue;
+        }
+        let f = t.fd(Fd(fd as u32))?;
+        if as_ring(&*f).is_some() {
+            return Err(Errno::EBADF);
+        }
+        files.push(Some(f));
+    }
+    let mut inner = ring.inner.lock();
+    if !inner.files.is_empty() {
+        drop(inner);
+        drop(files);
+        return Err(Errno::EBUSY);
+    }
+    inner.files = files;
+    Ok(0)
+}
+
+/// IORING_REGISTER_FILES_UPDATE: `struct io_uring_files_update { u32
+/// offset; u32 resv; u64 fds; }`; the count updated.
+fn files_update(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
+    if nr == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 16];
+    t.read_into(arg, &mut b)?;
+    let offset = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let resv = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    let fds = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+    if resv != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = ring.inner.lock().files.len() as u64;
+    if len == 0 {
+        return Err(Errno::ENXIO);
+    }
+    if u64::from(offset) + u64::from(nr) > len {
+        return Err(Errno::EINVAL);
+    }
+    let mut done = 0u32;
+    for i in 0..nr {
+        let fd: i32 = match t.read(UserPtr::new(fds.wrapping_add(u64::from(i) * 4))) {
+            Ok(v) => v,
+            Err(e) => return if done > 0 { Ok(done as isize) } else { Err(e) },
+        };
+        let newf = if fd == -1 {
+            None
+        } else {
+            match t.fd(Fd(fd as u32)) {
+                Ok(f) if as_ring(&*f).is_none() => Some(f),
+                Ok(_) => return if done > 0 { Ok(done as isize) } else { Err(Errno::EBADF) },
+                Err(e) => return if done > 0 { Ok(done as isize) } else { Err(e) },
+            }
+        };
+        let old = {
+            let mut inner = ring.inner.lock();
+            match inner.files.get_mut((offset + i) as usize) {
+                Some(slot) => core::mem::replace(slot, newf),
+                None => newf,
+            }
+        };
+        drop(old);
+        done += 1;
+    }
+    Ok(done as isize)
+}
+
+/// IORING_REGISTER_BUFFERS: `arg` is a `struct iovec` array.
+fn register_buffers(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
+    if !ring.inner.lock().bufs.is_empty() {
+        return Err(Errno::EBUSY);
+    }
+    if nr == 0 || nr > abi::MAX_REG_BUFFERS {
+        return Err(Errno::EINVAL);
+    }
+    let mut bufs = Vec::new();
+    bufs.try_reserve_exact(nr as usize).map_err(|_| Errno::ENOMEM)?;
+    for i in 0..u64::from(nr) {
+        let iov: Iovec = t.read(UserPtr::new(arg.checked_add(i * 16).ok_or(Errno::EFAULT)?))?;
+        let (base, len) = (iov.iov_base, iov.iov_len);
+        // io_buffer_validate
+        if base == 0 {
+            if len != 0 {
+                return Err(Errno::EFAULT);
+            }
+        } else {
+            if len > 1 << 30 || base.checked_add(len).is_none() {
+                return Err(Errno::EFAULT);
+            }
+            UserSlice::new(base, len as usize).check()?;
+            // the pages must exist (Linux pins them)
+            let mut probe = [0u8; 1];
+            t.read_into(base, &mut probe)?;
+            if len > 0 {
+                t.read_into(base + len - 1, &mut probe)?;
+            }
+        }
+        bufs.push((base, len));
+    }
+    let mut inner = ring.inner.lock();
+    if !inner.bufs.is_empty() {
+        return Err(Errno::EBUSY);
+    }
+    inner.bufs = bufs;
+    Ok(0)
+}
