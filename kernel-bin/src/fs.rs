@@ -949,13 +949,15 @@ pub fn new_tmpfs(opts: &[u8]) -> linux_abi::Result<Arc<Inode>> {
         }
     }
     let minor = NEXT_DEV.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-    Ok(vfs::new_tmpfs(
+    let root = vfs::new_tmpfs(
         vfs::makedev(0, minor),
         Arc::new(KernelClock),
         (pages > 0).then_some(pages),
         (inodes > 0).then_some(inodes),
         Arc::new(crate::filemap::FramePages),
-    ))
+    );
+    root.set_tmpfs_dir_sizes();
+    Ok(root)
 }
 
 /// A new empty filesystem (a ramfs with its own device number) of at
@@ -1028,6 +1030,7 @@ fn mount_devpts(root: &Arc<Inode>) {
 /// A new devtmpfs: a filesystem holding every device node.
 pub fn new_devtmpfs() -> Arc<Inode> {
     let root = new_fs();
+    root.set_tmpfs_dir_sizes();
     let cred = vfs::Cred::root();
     add_device_nodes(&vfs::Ctx::new(root.clone(), &cred), &root);
     root
@@ -1037,6 +1040,9 @@ pub fn new_devtmpfs() -> Arc<Inode> {
 /// nodes an initramfs usually lacks.
 pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     let root = new_fs();
+    // Linux's rootfs and devtmpfs are tmpfs instances: a directory's
+    // st_size is 40 plus 20 per entry
+    root.set_tmpfs_dir_sizes();
     // Linux's rootfs is a tmpfs mounted without options: its root is
     // 1777 unless the archive has an entry for `.`
     if let Err(e) = root.chmod(&vfs::Cred::root(), 0o1777) {

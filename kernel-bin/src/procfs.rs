@@ -446,7 +446,14 @@ impl Node {
                 _ => find(GLOBAL_FILES).map(Node::Global).or_else(|| {
                     // a number of the reader's PID namespace
                     let pid = table().pid_from(caller().1, parse_pid(name)?)?;
-                    exists(pid).then_some(Node::Proc(pid, None))
+                    if exists(pid) {
+                        return Some(Node::Proc(pid, None));
+                    }
+                    // proc_pid_lookup(): any thread's id names a directory
+                    // too (not listed; gdb reads /proc/<lwp>/status), here
+                    // that of /proc/<tgid>/task/<tid>
+                    let tgid = table().tgid(pid).filter(|&g| g != pid && exists(g))?;
+                    Some(Node::Proc(tgid, Some(pid)))
                 }),
             },
             Node::Sys(d) => {
@@ -1676,7 +1683,11 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         !tids.is_empty() && tids.iter().all(|t| crate::proc::task_of(*t).is_some_and(|k| k.is_blocked()))
     };
     let running = matches!(state, process::table::ProcState::Running);
-    let (st, long) = proctext::state(state, running && sleeping());
+    // a thread in a ptrace stop is TASK_TRACED (gdb -p reads "T (stopped)"
+    // as a job-control stop and sends its own SIGSTOP)
+    let traced_stop = table().with_thread_trace(tid, |l| l.stopped).unwrap_or(false);
+    let (st, long) =
+        if traced_stop { ('t', "t (tracing stop)") } else { proctext::state(state, running && sleeping()) };
     Ok(match name {
         "maps" => {
             let vm = table().with_process(pid, |p| p.vm().cloned()).flatten().ok_or(Errno::ENOENT)?;

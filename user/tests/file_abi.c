@@ -1260,6 +1260,52 @@ KT_CASE(fsync_checks_the_descriptor) {
     close(n);
 }
 
+/* A tmpfs directory's st_size is 40 plus 20 per entry (shmem's
+ * BOGO_DIRENT_SIZE for ".", ".." and each name), kept through creates,
+ * links, renames and removals; ramfs's stays 0 (ls -ld shows them). */
+static long long dsize(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+KT_CASE(tmpfs_directory_sizes_count_entries) {
+    KT_SYS_RET(fresh_mount("/tmp/dsz", 0), 0);
+    KT_EQ(dsize("/tmp/dsz"), 40);
+    KT_SYS_OK(mkdir("/tmp/dsz/d", 0755));
+    KT_SYS_OK(close(KT_SYS_OK(open("/tmp/dsz/f", O_CREAT | O_WRONLY, 0644))));
+    KT_SYS_OK(symlink("f", "/tmp/dsz/l"));
+    KT_SYS_OK(mknod("/tmp/dsz/p", S_IFIFO | 0644, 0));
+    KT_EQ(dsize("/tmp/dsz"), 120);
+    KT_EQ(dsize("/tmp/dsz/d"), 40);
+    KT_SYS_OK(link("/tmp/dsz/f", "/tmp/dsz/g"));
+    KT_EQ(dsize("/tmp/dsz"), 140);
+    KT_SYS_OK(rename("/tmp/dsz/g", "/tmp/dsz/h"));
+    KT_EQ(dsize("/tmp/dsz"), 140);
+    KT_SYS_OK(rename("/tmp/dsz/h", "/tmp/dsz/d/h"));
+    KT_EQ(dsize("/tmp/dsz"), 120);
+    KT_EQ(dsize("/tmp/dsz/d"), 60);
+    /* over an existing name: one entry fewer */
+    KT_SYS_OK(rename("/tmp/dsz/p", "/tmp/dsz/l"));
+    KT_EQ(dsize("/tmp/dsz"), 100);
+    KT_SYS_OK(unlink("/tmp/dsz/d/h"));
+    KT_EQ(dsize("/tmp/dsz/d"), 40);
+    int fd = KT_SYS_OK(open("/tmp/dsz/d", O_RDONLY | O_DIRECTORY));
+    KT_SYS_OK(rmdir("/tmp/dsz/d"));
+    struct stat st;
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ((long long)st.st_size, 40);
+    close(fd);
+    KT_EQ(dsize("/tmp/dsz"), 80);
+    KT_SYS_OK(umount("/tmp/dsz"));
+    KT_SYS_OK(mount("abi", "/tmp/dsz", "ramfs", 0, NULL));
+    KT_SYS_OK(mkdir("/tmp/dsz/d", 0755));
+    KT_EQ(dsize("/tmp/dsz"), 0);
+    KT_EQ(dsize("/tmp/dsz/d"), 0);
+    KT_SYS_OK(rmdir("/tmp/dsz/d"));
+    KT_SYS_OK(umount("/tmp/dsz"));
+    rmdir("/tmp/dsz");
+}
+
 KT_MAIN()
 
 /* O_DIRECT needs a filesystem with direct I/O: Linux 6.1's tmpfs has none

@@ -4,6 +4,7 @@
 #include "kt.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/statfs.h>
@@ -446,6 +447,50 @@ KT_CASE(loginuid_and_sessionid) {
     KT_SYS_RET(stat("/proc/self/sessionid", &st), 0);
     KT_EQ(st.st_mode & 07777, 0444);
     KT_EQ(kt_in_child(loginuid_rules), 0);
+}
+
+/* proc_pid_lookup(): a thread's id opens /proc/<tid> (its own Pid:, the
+ * group's Tgid:) though /proc's listing names only thread-group leaders. */
+static volatile pid_t tid_seen;
+static void *tid_thread(void *a) {
+    (void)a;
+    tid_seen = (pid_t)syscall(SYS_gettid);
+    while (tid_seen) usleep(1000);
+    return 0;
+}
+
+KT_CASE(a_thread_id_names_a_proc_directory) {
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, tid_thread, 0), 0);
+    while (!tid_seen) usleep(1000);
+    pid_t tid = tid_seen;
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    int fd = KT_SYS_OK(open(path, O_RDONLY));
+    int n = KT_SYS_OK(read(fd, buf, sizeof buf - 1));
+    close(fd);
+    buf[n] = 0;
+    char want[64];
+    snprintf(want, sizeof want, "\nTgid:\t%d\n", (int)getpid());
+    KT_TRUE(strstr(buf, want) != NULL, "%s", buf);
+    snprintf(want, sizeof want, "\nPid:\t%d\n", (int)tid);
+    KT_TRUE(strstr(buf, want) != NULL, "%s", buf);
+    snprintf(path, sizeof path, "/proc/%d", (int)tid);
+    struct stat st;
+    KT_SYS_OK(stat(path, &st));
+    KT_EQ(S_ISDIR(st.st_mode), 1);
+    int listed = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (atoi(e->d_name) == tid) listed = 1;
+    if (d) closedir(d);
+    KT_EQ(listed, 0);
+    tid_seen = 0;
+    pthread_join(th, 0);
+    /* (the thread's id is freed a little after join's futex wake) */
+    for (int i = 0; i < 400 && stat(path, &st) == 0; i++) usleep(5000);
+    KT_SYS_ERR(stat(path, &st), ENOENT);
 }
 
 KT_MAIN()

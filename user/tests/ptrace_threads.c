@@ -8,6 +8,7 @@
  * GETEVENTMSG; a thread's exit stops at PTRACE_EVENT_EXIT, then its exit
  * is reported; a group stop stops every traced thread. */
 #include "kt_ptrace.h"
+#include <dirent.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/user.h>
@@ -545,6 +546,87 @@ KT_CASE(a_traced_thread_is_waited_for_without_wall) {
     /* the leader is still in its clone event stop, reported already */
     KT_SYS_RET(waitpid(-1, &st, WNOHANG), 0);
     kill_drain(c);
+}
+
+
+/* gdb -p's attach of a threaded process by a tracer that is not its
+ * parent: PTRACE_ATTACH of each thread, each stopped by its SIGSTOP
+ * (State "t (tracing stop)"), then PTRACE_DETACH of each. The parent's
+ * wait(WUNTRACED|WCONTINUED) sees no stop: the process never group-stops. */
+static void *thr_nap(void *a) {
+    (void)a;
+    for (;;) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, 0);
+    }
+    return 0;
+}
+
+static char state_of(pid_t tid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return '?';
+    int n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return '?';
+    buf[n] = 0;
+    char *s = strstr(buf, "State:\t");
+    return s ? s[7] : '?';
+}
+
+KT_CASE(attach_each_thread_by_a_non_parent_no_stop_for_the_parent) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    pid_t a = KT_FORK();
+    if (a == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, 0);
+        pthread_t th;
+        for (int i = 0; i < 2; i++)
+            if (pthread_create(&th, 0, thr_nap, 0) != 0) _exit(60);
+        write(p[1], "x", 1);
+        int sig;
+        sigwait(&set, &sig);
+        _exit(9);
+    }
+    close(p[1]);
+    char b;
+    KT_SYS_RET(read(p[0], &b, 1), 1);
+    close(p[0]);
+    pid_t t = KT_FORK();
+    if (t == 0) {
+        int st;
+        pid_t tids[3] = {a, 0, 0};
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", (int)a);
+        DIR *d = opendir(path);
+        if (!d) _exit(1);
+        int n = 1;
+        struct dirent *e;
+        while ((e = readdir(d)) && n < 3) {
+            pid_t id = atoi(e->d_name);
+            if (id > 0 && id != a) tids[n++] = id;
+        }
+        closedir(d);
+        if (n != 3) _exit(2);
+        for (int i = 0; i < 3; i++) {
+            if (ptrace(PTRACE_ATTACH, tids[i], 0, 0) != 0) _exit(3);
+            if (waitpid(tids[i], &st, __WALL) != tids[i] || st != kt_stopped(SIGSTOP)) _exit(4);
+            if (state_of(tids[i]) != 't') _exit(5);
+        }
+        for (int i = 0; i < 3; i++)
+            if (ptrace(PTRACE_DETACH, tids[i], 0, 0) != 0) _exit(6);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(t, kt_exited(0));
+    int st;
+    KT_SYS_RET(waitpid(a, &st, WUNTRACED | WCONTINUED | WNOHANG), 0);
+    KT_EQ(state_of(a) == 'S' || state_of(a) == 'R', 1);
+    KT_SYS_RET(kill(a, SIGTERM), 0);
+    KT_WAIT_STATUS(a, kt_exited(9));
 }
 
 KT_MAIN()

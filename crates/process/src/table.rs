@@ -2487,7 +2487,10 @@ impl<P: Platform> Inner<P> {
         }
         Sig::<P>::bump(&self.epoch);
         if !seized {
-            self.send(tgid, Sig::<P>::info(SIGSTOP, Origin::Kernel), true, out)?;
+            // send_sig_info(SIGSTOP, SEND_SIG_PRIV, task): to the attached
+            // thread, not the group (another, untraced thread taking it
+            // would group-stop the process and tell its real parent)
+            self.send_thread(target, Sig::<P>::info(SIGSTOP, Origin::Kernel), out)?;
         }
         if group_stopped {
             // a stopped tracee re-traps for its new tracer

@@ -52,6 +52,8 @@ pub(crate) struct SuperBlock {
     pub(crate) open_files: AtomicU64,
     /// The store a backed filesystem caches ([`crate::new_backed`]).
     pub(crate) backing: Option<crate::backing::BackedFs>,
+    /// Directories report tmpfs's sizes ([`Inode::set_tmpfs_dir_sizes`]).
+    tmpfs_dir_sizes: core::sync::atomic::AtomicBool,
 }
 
 impl SuperBlock {
@@ -76,6 +78,7 @@ impl SuperBlock {
             writers: AtomicU64::new(0),
             open_files: AtomicU64::new(0),
             backing: None,
+            tmpfs_dir_sizes: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -98,6 +101,7 @@ impl SuperBlock {
             read_only: core::sync::atomic::AtomicBool::new(false),
             writers: AtomicU64::new(0),
             open_files: AtomicU64::new(0),
+            tmpfs_dir_sizes: core::sync::atomic::AtomicBool::new(false),
             backing: Some(fs),
         })
     }
@@ -626,9 +630,24 @@ impl Inode {
         if self.permits(cred, mask) { Ok(()) } else { Err(Errno::EACCES) }
     }
 
+    /// Makes the directories of this inode's (ramfs) filesystem report
+    /// Linux tmpfs's sizes in stat(2): 40 bytes plus 20 per entry
+    /// (shmem's `BOGO_DIRENT_SIZE` for `.`, `..` and each name). Without
+    /// it they report 0, as Linux's ramfs.
+    pub fn set_tmpfs_dir_sizes(&self) {
+        self.sb.tmpfs_dir_sizes.store(true, Ordering::Relaxed);
+    }
+
     /// stat(2) of this inode.
     pub fn stat(&self) -> Stat {
         let d = self.lock();
+        let dir_size = match &d.body {
+            Body::Dir(dd) if !self.is_backed() && self.sb.tmpfs_dir_sizes.load(Ordering::Relaxed) => {
+                const BOGO_DIRENT_SIZE: u64 = 20;
+                (dd.len() as u64 + 2) * BOGO_DIRENT_SIZE
+            }
+            _ => d.dir_size,
+        };
         let (rdev, blocks) = match &d.body {
             Body::Device(r) => (*r, 0),
             _ if self.is_backed() => (0, d.blocks as i64),
@@ -643,7 +662,7 @@ impl Inode {
             uid: d.uid,
             gid: d.gid,
             rdev,
-            size: if matches!(d.body, Body::Dir(_)) { d.dir_size } else { d.size() } as i64,
+            size: if matches!(d.body, Body::Dir(_)) { dir_size } else { d.size() } as i64,
             blksize: if d.blksize != 0 { i64::from(d.blksize) } else { PAGE_SIZE as i64 },
             blocks,
             atime: d.atime,

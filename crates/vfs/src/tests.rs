@@ -2511,3 +2511,21 @@ fn cred_constructors_document_their_capabilities() {
     assert!(!Cred::user(0, 0).permits(false, 1, 1, 0o600, R_OK));
     assert!(!Cred::user(0, 0).permits(true, 1, 1, 0o700, X_OK));
 }
+
+#[test]
+fn tmpfs_directory_sizes_count_entries() {
+    let root = new_ramfs(1, Arc::new(FixedClock(Timespec::new(1, 0))), None);
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/d", 0o755).unwrap();
+    assert_eq!(root.stat().size, 0, "ramfs: 0");
+    root.set_tmpfs_dir_sizes();
+    assert_eq!(root.stat().size, 60);
+    file(ctx.open(&root, b"/f", O_CREAT | O_RDWR, 0o644));
+    assert_eq!(root.stat().size, 80);
+    ctx.rename(&root, b"/f", &root, b"/d/f", 0).unwrap();
+    assert_eq!((root.stat().size, ctx.stat(&root, b"/d", 0).unwrap().size), (60, 60));
+    ctx.unlink(&root, b"/d/f").unwrap();
+    ctx.rmdir(&root, b"/d").unwrap();
+    assert_eq!(root.stat().size, 40);
+}
