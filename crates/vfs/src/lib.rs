@@ -123,6 +123,7 @@ mod deny;
 mod dirent;
 mod file;
 mod inode;
+mod mount;
 mod notify;
 mod owner;
 mod pages;
@@ -209,6 +210,7 @@ pub use ctx::{Ctx, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_RDONLY, Opened};
 pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue, set_status_bits};
+pub use mount::{AsPath, Mount, Path};
 pub use inode::{ALLOC_STEP, INITIAL_MNT_NS, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
 pub use notify::{NotifyMarks, mask as fsnotify_mask};
 pub use owner::{
