@@ -1881,7 +1881,10 @@ impl<'a> Ctx<'a> {
                 (mp, target)
             }
         };
-        drop(under.unmount_in_ns(ns, &top));
+        // detached: `..` from its root goes nowhere (a cwd left in it)
+        if let Some(m) = under.unmount_in_ns(ns, &top) {
+            m.set_up(None);
+        }
         Ok((under, top))
     }
 }

@@ -1609,7 +1609,8 @@ impl Inode {
 
     /// Mount namespaces: takes the mount of `root` off this directory in
     /// `ns` (umount2, a namespace's end, MS_MOVE and pivot_root before the
-    /// mount hangs elsewhere) and gives it back, no longer hanging anywhere.
+    /// mount hangs elsewhere) and gives it back (where it hangs is left to
+    /// the caller: [`crate::Mount::set_up`]).
     pub fn unmount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>) -> Option<Arc<crate::Mount>> {
         let mut gone = None;
         {
@@ -1638,9 +1639,6 @@ impl Inode {
                     let _ = Self::set_mountpoint_in(d, ns, None);
                 }
             }
-        }
-        if let Some(m) = &gone {
-            m.set_up(None);
         }
         gone
     }
