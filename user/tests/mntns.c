@@ -460,6 +460,10 @@ static int twice_child(void) {
     KT_CHILD_CHECK(26, st_flags(DIR_A "/ro", -1) == 0x1021 && st_flags(DIR_A "/rw", -1) == 0x1020);
     KT_CHILD_CHECK(27, st_flags(NULL, ro) == 0x1021 && st_flags(NULL, rw) == 0x1020);
     KT_CHILD_CHECK(28, st_flags(DIR_A "/src", -1) == 0x1020);
+    /* fchmod/futimens/fchown of a descriptor: its mount's (mnt_want_write_file) */
+    KT_CHILD_CHECK(37, fchmod(ro, 0755) == -1 && errno == EROFS && fchmod(rw, 0755) == 0);
+    KT_CHILD_CHECK(38, futimens(ro, NULL) == -1 && errno == EROFS && futimens(rw, NULL) == 0);
+    KT_CHILD_CHECK(39, fchown(ro, 0, 0) == -1 && errno == EROFS && fchown(rw, 0, 0) == 0);
     /* exec: noexec on the first bind (read-write again), the same file
      * through the other bind runs */
     KT_CHILD_CHECK(29, mount(NULL, DIR_A "/ro", NULL, MS_REMOUNT | MS_BIND | MS_NOEXEC, NULL) == 0);

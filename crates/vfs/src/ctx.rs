@@ -258,9 +258,13 @@ impl<'a> Ctx<'a> {
         c
     }
 
-    /// Starts a walk at `dir` (its mount becomes the walk's).
-    fn begin<'d>(&self, dir: &'d dyn AsPath) -> &'d Arc<Inode> {
-        self.cur.set(dir.mount().cloned());
+    /// Starts a walk of `path` at `dir`: its mount becomes the walk's (an
+    /// absolute path takes the root's when the walk starts).
+    #[inline]
+    fn begin<'d>(&self, dir: &'d dyn AsPath, path: &[u8]) -> &'d Arc<Inode> {
+        if path.first() != Some(&b'/') {
+            self.cur.set(dir.mount().cloned());
+        }
         dir.inode()
     }
 
@@ -599,14 +603,14 @@ impl<'a> Ctx<'a> {
     /// `follow` says whether a final symbolic link is followed (a trailing
     /// slash always follows and requires a directory).
     pub fn lookup(&self, dir: &dyn AsPath, path: &[u8], follow: bool) -> Result<Arc<Inode>> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         self.walk(dir, path, follow, &mut 0)
     }
 
     /// [`Ctx::lookup`] with `*at` flags: `AT_SYMLINK_NOFOLLOW`, and
     /// `AT_EMPTY_PATH` (an empty path names `dir` itself).
     pub fn lookup_at(&self, dir: &dyn AsPath, path: &[u8], at_flags: u32) -> Result<Arc<Inode>> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         self.walk_at(dir, path, at_flags)
     }
 
@@ -758,7 +762,7 @@ impl<'a> Ctx<'a> {
     /// `flags` (`O_*`); `mode` is the permission of a file `O_CREAT`
     /// makes (the umask applied). See [`Opened`].
     pub fn open(&self, dir: &dyn AsPath, path: &[u8], flags: u32, mode: u32) -> Result<Opened> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         if flags & O_TMPFILE_BIT != 0 {
             return self.open_tmpfile(dir, path, flags, mode);
         }
@@ -1023,7 +1027,7 @@ impl<'a> Ctx<'a> {
 
     /// mkdir(2): a new directory with `mode & 0o1777` less the umask.
     pub fn mkdir(&self, dir: &dyn AsPath, path: &[u8], mode: u32) -> Result<Arc<Inode>> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         let perm = mode & (0o777 | S_ISVTX) & !self.umask;
         self.create_node(dir, path, FileType::Directory, perm, Body::Dir(DirData::new(None)))
     }
@@ -1032,7 +1036,7 @@ impl<'a> Ctx<'a> {
     /// `EPERM`) character or block device `rdev` ([`makedev`]). `EPERM` for
     /// a directory type, `EINVAL` for an unknown one.
     pub fn mknod(&self, dir: &dyn AsPath, path: &[u8], mode: u32, rdev: u64) -> Result<Arc<Inode>> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         let ftype = if mode & S_IFMT == 0 {
             FileType::Regular
         } else {
@@ -1065,7 +1069,7 @@ impl<'a> Ctx<'a> {
     /// symlink(2): a link at `path` whose content is `target` (not
     /// resolved now; `ENOENT` if empty).
     pub fn symlink(&self, target: &[u8], dir: &dyn AsPath, path: &[u8]) -> Result<Arc<Inode>> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -1093,14 +1097,14 @@ impl<'a> Ctx<'a> {
         if flags & AT_EMPTY_PATH != 0 && !self.cred.has_cap(CAP_DAC_READ_SEARCH) {
             return Err(Errno::ENOENT);
         }
-        let od = self.begin(olddir);
+        let od = self.begin(olddir, oldpath);
         let old = if oldpath.is_empty() && flags & AT_EMPTY_PATH != 0 {
             Arc::clone(od)
         } else {
             self.walk(od, oldpath, flags & AT_SYMLINK_FOLLOW != 0, &mut 0)?
         };
         let old_mnt = self.cur.take();
-        let nd = self.begin(newdir);
+        let nd = self.begin(newdir, newpath);
         let (parent, last, slash) = self.parent_walk(nd, newpath, &mut 0)?;
         // do_linkat: both names through one mount
         if !same_mount(old_mnt.as_ref(), self.walked_mount().as_ref()) {
@@ -1238,7 +1242,7 @@ impl<'a> Ctx<'a> {
 
     /// unlink(2): removes a non-directory name (`EISDIR` for a directory).
     pub fn unlink(&self, dir: &dyn AsPath, path: &[u8]) -> Result<()> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
@@ -1261,7 +1265,7 @@ impl<'a> Ctx<'a> {
     /// `ENOTEMPTY` for ".." or a non-empty one, `EBUSY` for "/" or a mount
     /// point).
     pub fn rmdir(&self, dir: &dyn AsPath, path: &[u8]) -> Result<()> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
         let name = match last.as_deref() {
             None => return Err(Errno::EBUSY),
@@ -1312,10 +1316,10 @@ impl<'a> Ctx<'a> {
             return Err(Errno::EINVAL);
         }
         let exchange = flags & RENAME_EXCHANGE != 0;
-        let od = self.begin(olddir);
+        let od = self.begin(olddir, oldpath);
         let (op, olast, oslash) = self.parent_walk(od, oldpath, &mut 0)?;
         let old_mnt = self.cur.take();
-        let nd = self.begin(newdir);
+        let nd = self.begin(newdir, newpath);
         let (np, nlast, nslash) = self.parent_walk(nd, newpath, &mut 0)?;
         // do_renameat2: both names through one mount
         if !op.same_fs(&np) || !same_mount(old_mnt.as_ref(), self.walked_mount().as_ref()) {
@@ -1519,7 +1523,7 @@ impl<'a> Ctx<'a> {
     /// stat(2), lstat(2), fstatat(2) (`AT_SYMLINK_NOFOLLOW`,
     /// `AT_EMPTY_PATH`, `AT_NO_AUTOMOUNT`; others `EINVAL`).
     pub fn stat(&self, dir: &dyn AsPath, path: &[u8], at_flags: u32) -> Result<Stat> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1601,7 +1605,7 @@ impl<'a> Ctx<'a> {
     /// `W_OK`, `X_OK` (others `EINVAL`); the credential given is the one
     /// checked (the real IDs for access(2)).
     pub fn access(&self, dir: &dyn AsPath, path: &[u8], mode: u32, at_flags: u32) -> Result<()> {
-        let dir = self.begin(dir);
+        let dir = self.begin(dir, path);
         if mode & !7 != 0 || at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EACCESS) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1859,7 +1863,7 @@ impl<'a> Ctx<'a> {
     /// [`Ctx::umount_mount`] for a kernel that checked the caller's right
     /// to mount itself (a user namespace's root in its mount namespace).
     pub fn umount_at(&self, dir: &dyn AsPath, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
-        let d = self.begin(dir);
+        let d = self.begin(dir, path);
         let (parent, last, _) = self.parent_walk(d, path, &mut 0)?;
         let raw = match is_normal(&last) {
             Some(name) => Some(self.lookup_raw(&parent, name)?.ok_or(Errno::ENOENT)?),

@@ -106,6 +106,28 @@ fn with_ctx_as<R>(
     f(&ctx, &dir)
 }
 
+/// [`with_ctx_as`] for a walk of `path`: an absolute one starts at the
+/// root alone (the working directory is not taken: openat's path).
+fn with_path_ctx<R>(
+    t: &UThread,
+    dirfd: DirFd,
+    path: &[u8],
+    c: &vfs::Cred,
+    f: impl FnOnce(&Ctx, &dyn vfs::AsPath) -> Result<R>,
+) -> Result<R> {
+    if path.first() != Some(&b'/') {
+        return with_ctx_as(t, dirfd, c, |ctx, dir| f(ctx, dir));
+    }
+    let (root, umask) = {
+        let fs = t.fs()?;
+        let f = fs.lock();
+        (f.root().clone(), f.umask())
+    };
+    let ctx = Ctx::new(root.inode, c).with_root_mount(root.mnt).with_umask(umask).with_mnt_ns(t.mnt_ns);
+    // the start directory of an absolute path is never looked at
+    f(&ctx, ctx.root())
+}
+
 /// [`cred`] and the RLIMIT_NOFILE soft limit in one look-up of the process
 /// table (openat needs both).
 fn cred_nofile(t: &UThread) -> (vfs::Cred, u64) {
@@ -768,7 +790,7 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
         crate::locks::break_lease_trunc_open(t, flags, || with_ctx(t, dirfd, |c, d| c.lookup(d, &p, true)))?;
     // one process-table look-up for the credentials and RLIMIT_NOFILE
     let (cred, nofile) = cred_nofile(t);
-    let opened = with_ctx_as(t, dirfd, &cred, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
+    let opened = with_path_ctx(t, dirfd, &p, &cred, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
         Opened::Device { inode, major, minor, flags: f } => {
@@ -1368,7 +1390,14 @@ pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) ->
 pub fn fchmod(t: &mut UThread, fd: Fd, mode: u32) -> SysResult {
     let file = t.fd(fd)?;
     let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
+    mount_writable(&*file)?;
     inode.chmod(&cred(t), mode & 0o7777).map(|_| 0)
+}
+
+/// mnt_want_write_file(): `EROFS` for a file opened through a read-only
+/// mount (fchmod, fchown, futimens).
+fn mount_writable(file: &dyn File) -> Result<()> {
+    if file.mount().is_some_and(|m| m.flags() & vfs::MNT_RDONLY != 0) { Err(Errno::EROFS) } else { Ok(()) }
 }
 
 pub fn ftruncate(t: &mut UThread, fd: Fd, len: i64) -> SysResult {
@@ -1970,7 +1999,9 @@ pub fn fchownat(
         if flags & vfs::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
-        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
+        let file = t.fd(dirfd.fd())?;
+        let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
+        mount_writable(&*file)?;
         if unmapped {
             return Err(Errno::EINVAL);
         }
@@ -2006,7 +2037,9 @@ pub fn utimensat(
     }
     if pathname.is_null() {
         // futimens(): the file behind dirfd
-        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
+        let file = t.fd(dirfd.fd())?;
+        let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
+        mount_writable(&*file)?;
         return inode.utimens(&cred(t), ts).map(|_| 0);
     }
     let p = path(t, pathname)?;
