@@ -657,6 +657,10 @@ pub fn mount_record(ns: u64, root: &Arc<Inode>) -> Option<(u64, Option<Arc<Inode
     mount_record_via(ns, root, None).map(|(id, c, t, _)| (id, c, t))
 }
 
+/// A mount's id, the directory it covers, its mount point's path and its
+/// vfs mount ([`mount_record_via`]).
+pub type MountRecord = (u64, Option<Arc<Inode>>, Vec<u8>, Arc<vfs::Mount>);
+
 /// [`mount_record`] of the mount a walk ended in (`via`, when it is a
 /// mount of `root`: one directory bound twice has two), with its vfs
 /// mount.
@@ -664,7 +668,7 @@ pub fn mount_record_via(
     ns: u64,
     root: &Arc<Inode>,
     via: Option<&Arc<vfs::Mount>>,
-) -> Option<(u64, Option<Arc<Inode>>, Vec<u8>, Arc<vfs::Mount>)> {
+) -> Option<MountRecord> {
     let t = MOUNTS.lock();
     find_via(&t.list, ns, root, via).map(|i| {
         let m = &t.list[i];

@@ -7,10 +7,10 @@ use linux_abi::{Errno, Result};
 
 use crate::file::RamFile;
 use crate::inode::{Body, DirData, Inode};
+use crate::mount::{AsPath, Mount};
 use crate::notify::mask::{
     ATTRIB, CREATE, DELETE, DELETE_SELF, MODIFY, MOVE_SELF, MOVED_FROM, MOVED_TO, OPEN,
 };
-use crate::mount::{AsPath, Mount};
 use crate::synth::Magic;
 use crate::types::*;
 
@@ -1022,7 +1022,9 @@ impl<'a> Ctx<'a> {
             d.unlinked_from = Some((Arc::downgrade(&parent), name));
             d.linkable = flags & O_EXCL == 0;
         }
-        Ok(Opened::File(Arc::new(RamFile::new(inode, flags_after_open(flags)).with_mount(self.walked_mount()))))
+        Ok(Opened::File(Arc::new(
+            RamFile::new(inode, flags_after_open(flags)).with_mount(self.walked_mount()),
+        )))
     }
 
     /// mkdir(2): a new directory with `mode & 0o1777` less the umask.

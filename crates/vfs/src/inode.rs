@@ -1523,7 +1523,12 @@ impl Inode {
 
     /// Sets what is mounted on this directory in `ns` (`d` is its locked
     /// data); `ENOMEM` when the entry cannot be stored.
-    pub(crate) fn set_mounted_in(&self, d: &mut DirData, ns: u64, m: Option<Arc<crate::Mount>>) -> Result<()> {
+    pub(crate) fn set_mounted_in(
+        &self,
+        d: &mut DirData,
+        ns: u64,
+        m: Option<Arc<crate::Mount>>,
+    ) -> Result<()> {
         if ns == INITIAL_MNT_NS {
             d.mounted = m;
         } else {
@@ -1575,7 +1580,12 @@ impl Inode {
     /// whose root keeps its own place). The kernel sets where the mount
     /// hangs ([`crate::Mount::set_up`]). `ENOTDIR` unless both are
     /// directories, `ENOMEM`.
-    pub fn mount_in_ns(self: &Arc<Self>, ns: u64, mnt: &Arc<crate::Mount>, is_root_of_fs: bool) -> Result<()> {
+    pub fn mount_in_ns(
+        self: &Arc<Self>,
+        ns: u64,
+        mnt: &Arc<crate::Mount>,
+        is_root_of_fs: bool,
+    ) -> Result<()> {
         let root = mnt.root();
         {
             let _ns = self.sb.ns();

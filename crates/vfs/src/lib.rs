@@ -214,8 +214,8 @@ pub use ctx::{Ctx, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_RDONLY, Opened};
 pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue, set_status_bits};
-pub use mount::{AsPath, Mount, Path};
 pub use inode::{ALLOC_STEP, INITIAL_MNT_NS, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
+pub use mount::{AsPath, Mount, Path};
 pub use notify::{NotifyMarks, mask as fsnotify_mask};
 pub use owner::{
     F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, FileOwner, OwnerKind, OwnerState, POLL_ERR, POLL_HUP, POLL_IN,

@@ -1479,7 +1479,8 @@ pub fn mount(
     let _ns_lock = crate::fs::lock_namespace(t.mnt_ns)?;
     // do_mount(): the target is looked up, then may_mount() wants
     // CAP_SYS_ADMIN, before the flags are looked at
-    let (target, via) = with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, true)?, ctx.walked_mount())))?;
+    let (target, via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, true)?, ctx.walked_mount())))?;
     let (may, initial_user, user_ino, user_owned) = may_mount(t);
     if !may {
         return Err(Errno::EPERM);
@@ -1659,8 +1660,10 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
     if no_source {
         return Err(Errno::EINVAL);
     }
-    let (from, via) = with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, src, true)?, ctx.walked_mount())))?;
-    let Some((id, Some(cov), from_target, rec_mnt)) = crate::fs::mount_record_via(ns, &from, via.as_ref()) else {
+    let (from, via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, src, true)?, ctx.walked_mount())))?;
+    let Some((id, Some(cov), from_target, rec_mnt)) = crate::fs::mount_record_via(ns, &from, via.as_ref())
+    else {
         return Err(Errno::EINVAL);
     };
     if target.is_dir() != from.is_dir() {
@@ -1725,7 +1728,8 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     let _ns_lock = crate::fs::lock_namespace(t.mnt_ns)?;
     // ksys_umount(): the lookup, then may_mount(), then the mount point
     let nofollow = flags & UMOUNT_NOFOLLOW != 0;
-    let (inode, via) = with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, !nofollow)?, ctx.walked_mount())))?;
+    let (inode, via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, !nofollow)?, ctx.walked_mount())))?;
     if !may_mount(t).0 {
         return Err(Errno::EPERM);
     }
@@ -2061,7 +2065,8 @@ pub type StatfsBytes = [u8; 120];
 
 pub fn statfs(t: &mut UThread, pathname: UserCStr, buf: UserPtr<StatfsBytes>) -> SysResult {
     let p = path(t, pathname)?;
-    let (inode, mnt) = with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, true)?, ctx.walked_mount())))?;
+    let (inode, mnt) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, true)?, ctx.walked_mount())))?;
     t.write(buf, statfs_bytes(&fs_statfs(&inode), st_flags(&inode, mnt.as_deref()))).map(|_| 0)
 }
 
