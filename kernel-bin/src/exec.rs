@@ -150,13 +150,13 @@ fn image_pages(inode: &Arc<Inode>) -> Option<Arc<ImagePages>> {
 
 /// Resolves `path` for exec: must be a regular file with execute permission.
 fn lookup_exec(
-    root: &Arc<Inode>,
-    cwd: &Arc<Inode>,
+    root: &vfs::Path,
+    cwd: &vfs::Path,
     cred: &vfs::Cred,
     ns: u64,
     path: &[u8],
 ) -> Result<Arc<Inode>> {
-    let ctx = Ctx::new(root.clone(), cred).with_mnt_ns(ns).with_mount_flags(crate::fs::mount_flags(ns));
+    let ctx = Ctx::new(root.inode.clone(), cred).with_root_mount(root.mnt.clone()).with_mnt_ns(ns);
     let inode = ctx.lookup(cwd, path, true)?;
     if inode.is_dir() || inode.file_type() != vfs::FileType::Regular {
         return Err(Errno::EACCES);
@@ -173,13 +173,13 @@ fn lookup_exec(
 /// d_path shows for the file it opened: /proc/<pid>/maps names the
 /// interpreter's mappings by it), or `None` when it cannot be made.
 fn resolved_path(
-    root: &Arc<Inode>,
-    cwd: &Arc<Inode>,
+    root: &vfs::Path,
+    cwd: &vfs::Path,
     cred: &vfs::Cred,
     ns: u64,
     path: &[u8],
 ) -> Option<Vec<u8>> {
-    let ctx = Ctx::new(root.clone(), cred).with_mnt_ns(ns);
+    let ctx = Ctx::new(root.inode.clone(), cred).with_root_mount(root.mnt.clone()).with_mnt_ns(ns);
     let mut path = path.to_vec();
     let mut base = cwd.clone();
     for _ in 0..40 {
@@ -189,6 +189,7 @@ fn resolved_path(
             None => (b".", &path[..]),
         };
         let dir = ctx.lookup(&base, dir_part, true).ok()?;
+        let dir = vfs::Path::new(dir, ctx.walked_mount());
         let mut dir_path = ctx.getcwd(&dir).ok()?;
         match ctx.readlink(&dir, name) {
             Ok(target) => {
@@ -234,9 +235,9 @@ pub struct Image {
 /// in, the credential that checks permissions, the ids for the auxv.
 pub struct Caller<'a> {
     /// The root directory.
-    pub root: &'a Arc<Inode>,
+    pub root: &'a vfs::Path,
     /// The working directory.
-    pub cwd: &'a Arc<Inode>,
+    pub cwd: &'a vfs::Path,
     /// Permission checks.
     pub cred: &'a vfs::Cred,
     /// AT_UID and friends.

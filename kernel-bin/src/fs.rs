@@ -43,49 +43,72 @@ struct Mount {
     /// The nsfs number of the user namespace owning the filesystem
     /// (Linux's `sb->s_user_ns`): who may remount it.
     fs_user: u64,
-    /// Per-mount flags walks enforce (`vfs::MNT_RDONLY` from
-    /// MS_REMOUNT|MS_BIND|MS_RDONLY, `MNT_NOSUID`, `MNT_NODEV`,
-    /// `MNT_NOEXEC` from mount(2)); 0 for the boot's mounts.
-    flags: u32,
+    /// The vfs's side of the mount (what walks carry): its per-mount
+    /// flags (`vfs::MNT_RDONLY` from MS_REMOUNT|MS_BIND|MS_RDONLY,
+    /// `MNT_NOSUID`, `MNT_NODEV`, `MNT_NOEXEC` from mount(2); none for the
+    /// boot's mounts), its id, where it hangs (kept from `parent`).
+    mnt: Arc<vfs::Mount>,
+    /// For a copy made by a new mount namespace: the id of the mount it
+    /// copies (a task's root and cwd move to the copies, [`path_in_ns`]).
+    copied_from: u64,
 }
 
-/// Whether any mount has per-mount flags ([`mount_flags`] takes no lock
-/// while none has).
-static FLAGGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-
-/// Recounts [`FLAGGED`] after the table changed (under its lock).
-fn recount(list: &[Mount]) {
-    FLAGGED.store(list.iter().any(|m| m.flags != 0), core::sync::atomic::Ordering::Relaxed);
-}
-
-/// The per-mount flags of the namespace `ns` for a walk
-/// (`vfs::Ctx::with_mount_flags`): every mount's root and flags, the latest
-/// first; empty (no lock taken) while no mount has any.
-pub fn mount_flags(ns: u64) -> Vec<(Arc<Inode>, u32)> {
-    if !FLAGGED.load(core::sync::atomic::Ordering::Relaxed) {
-        return Vec::new();
+impl Mount {
+    fn flags(&self) -> u32 {
+        self.mnt.flags()
     }
-    let t = MOUNTS.lock();
-    if !t.list.iter().any(|m| m.ns == ns && m.flags != 0) {
-        return Vec::new();
-    }
-    let mut v = Vec::new();
-    if v.try_reserve(t.list.len()).is_err() {
-        return Vec::new();
-    }
-    v.extend(t.list.iter().rev().filter(|m| m.ns == ns).map(|m| (m.root.clone(), m.flags)));
-    v
 }
 
 /// Sets the per-mount flags (`vfs::MNT_*`) of the latest mount of `ns`
 /// whose root is `root` (a new mount made with MS_NOSUID/MS_NODEV/
-/// MS_NOEXEC), with the options /proc shows.
+/// MS_NOEXEC).
 pub fn set_mount_flags(ns: u64, root: &Arc<Inode>, flags: u32) {
-    let mut t = MOUNTS.lock();
+    let t = MOUNTS.lock();
     if let Some(i) = find(&t.list, ns, root, None) {
-        t.list[i].flags = flags;
+        t.list[i].mnt.set_flags(flags);
     }
-    recount(&t.list);
+}
+
+/// Whether the mount `id` is relatime (mountinfo says so: every mount
+/// mount(2) made; not the initramfs's rootfs).
+pub fn is_relatime(id: u64) -> bool {
+    MOUNTS.lock().iter().find(|m| m.id == id).is_none_or(|m| m.options.contains("relatime"))
+}
+
+/// Hangs the vfs mount of `list[i]` where the table says (its parent's
+/// mount, the directory it covers): what `..` from its root and getcwd(2)
+/// follow. A namespace's root hangs nowhere.
+fn hang(list: &[Mount], i: usize) {
+    let m = &list[i];
+    let parent = if m.parent == 0 { None } else { list.iter().find(|p| p.ns == m.ns && p.id == m.parent) };
+    match (parent, &m.covered) {
+        (Some(p), Some(c)) => m.mnt.set_up(Some((&p.mnt, c))),
+        _ => m.mnt.set_up(None),
+    }
+}
+
+/// The vfs mount a new record of `root` on `covered` in `ns` keeps: the
+/// one the vfs hung on `covered`, or a new one (a namespace's root, a
+/// directory bound on itself).
+fn vfs_mount(ns: u64, root: &Arc<Inode>, covered: Option<&Arc<Inode>>, id: u64) -> Arc<vfs::Mount> {
+    let m = covered
+        .and_then(|c| c.mount_here(ns))
+        .filter(|m| Arc::ptr_eq(m.root(), root))
+        .unwrap_or_else(|| vfs::Mount::new(root.clone()));
+    m.set_id(id);
+    m
+}
+
+/// A task's root or working directory `p` after it moved into the new
+/// mount namespace `ns` (copy_mnt_ns's fs_struct update): the same inode
+/// through the copy of its mount; `p` itself when there is no copy.
+pub fn path_in_ns(ns: u64, p: &vfs::Path) -> vfs::Path {
+    let Some(old) = &p.mnt else { return p.clone() };
+    let t = MOUNTS.lock();
+    match t.list.iter().find(|m| m.ns == ns && m.copied_from == old.id()) {
+        Some(m) => vfs::Path::new(p.inode.clone(), Some(m.mnt.clone())),
+        None => p.clone(),
+    }
 }
 
 /// Linux's default `fs.mount-max`: mounts per namespace (`ENOSPC` past it).
@@ -121,6 +144,8 @@ pub fn mount_of(inode: &Arc<Inode>) -> (u64, bool) {
 struct Table {
     list: Vec<Mount>,
     spaces: Vec<(u64, alloc::sync::Weak<process::ns::MntNs>)>,
+    /// Each namespace's mount lock ([`lock_namespace`]), made on first use.
+    locks: Vec<(u64, Arc<SleepLock>)>,
 }
 
 impl core::ops::Deref for Table {
@@ -140,8 +165,42 @@ impl core::ops::DerefMut for Table {
 static MOUNTS: crate::lockorder::Ranked<Table> = crate::lockorder::Ranked::new(
     crate::lockorder::LockClass::Mounts,
     "fs::MOUNTS",
-    Table { list: Vec::new(), spaces: Vec::new() },
+    Table { list: Vec::new(), spaces: Vec::new(), locks: Vec::new() },
 );
+
+/// A held mount-namespace lock ([`lock_namespace`]); released on drop.
+pub struct NsMountGuard(Arc<SleepLock>);
+
+impl Drop for NsMountGuard {
+    fn drop(&mut self) {
+        vfs::RawLock::unlock(&*self.0);
+    }
+}
+
+/// The mount namespace `ns`'s lock (Linux's namespace_sem, per namespace
+/// here): a sleeping lock held across mount(2), umount2(2), pivot_root(2)
+/// and a namespace's copy, from before their look-ups to after the table
+/// and the directories' mounts agree again, so that two tasks moving or
+/// removing the same mount cannot interleave between the two. Taken
+/// before any other lock (walks under it take the disk filesystems'
+/// sleeping locks, then `MOUNTS`, the inode locks). `ENOMEM` when the
+/// lock cannot be made.
+pub fn lock_namespace(ns: u64) -> linux_abi::Result<NsMountGuard> {
+    let lock = {
+        let mut t = MOUNTS.lock();
+        match t.locks.iter().find(|(n, _)| *n == ns) {
+            Some((_, l)) => l.clone(),
+            None => {
+                t.locks.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
+                let l = Arc::new(SleepLock::default());
+                t.locks.push((ns, l.clone()));
+                l
+            }
+        }
+    };
+    vfs::RawLock::lock(&*lock);
+    Ok(NsMountGuard(lock))
+}
 
 /// Namespaces other than the initial one alive or not yet reaped: the
 /// common case (none) checks this and takes no lock.
@@ -161,7 +220,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
     let id = ns_id(new);
     // no reaping before the copy: after unshare(2) no process is in
     // `from` any more, and its mounts would go before they are copied
-    let pairs: Vec<(Arc<Inode>, Arc<Inode>, bool)> = {
+    let pairs: Vec<(Arc<Inode>, Arc<vfs::Mount>, bool)> = {
         let mut t = MOUNTS.lock();
         if id == vfs::INITIAL_MNT_NS || t.spaces.iter().any(|(n, _)| *n == id) {
             return Ok(());
@@ -196,9 +255,14 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 locked: m.locked || user_owned,
                 umount_locked: m.umount_locked || user_owned,
                 fs_user: m.fs_user,
-                flags: m.flags,
+                mnt: vfs::Mount::new(m.root.clone()),
+                copied_from: m.id,
             })
             .collect();
+        for (c, m) in copies.iter().zip(t.list.iter().filter(|m| m.ns == from)) {
+            c.mnt.set_flags(m.flags());
+            c.mnt.set_id(c.id);
+        }
         // the copies' parents are the copies of the parents
         let olds: Vec<u64> = t.list.iter().filter(|m| m.ns == from).map(|m| m.id).collect();
         let news: Vec<u64> = copies.iter().map(|m| m.id).collect();
@@ -207,11 +271,14 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
         }
         for m in &copies {
             if let Some(c) = &m.covered {
-                pairs.push((c.clone(), m.root.clone(), m.root.is_fs_root()));
+                pairs.push((c.clone(), m.mnt.clone(), m.root.is_fs_root()));
             }
         }
+        let first = t.list.len();
         t.list.extend(copies);
-        recount(&t.list);
+        for i in first..t.list.len() {
+            hang(&t.list, i);
+        }
         t.spaces.push((id, Arc::downgrade(new)));
         SPACES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         pairs
@@ -223,7 +290,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
             // no half-made namespace: the entries made so far, the copies
             // and the registration go again
             for (c, r, _) in &pairs[..=i] {
-                c.unmount_in_ns(id, r);
+                drop(c.unmount_in_ns(id, r.root()));
             }
             let gone: Vec<Mount> = {
                 let mut t = MOUNTS.lock();
@@ -251,7 +318,7 @@ pub fn reap_namespaces() {
     if SPACES.load(core::sync::atomic::Ordering::Relaxed) == 0 {
         return;
     }
-    let gone: Vec<Mount> = {
+    let gone = {
         let mut t = MOUNTS.lock();
         let dead: Vec<u64> =
             t.spaces.iter().filter(|(_, w)| w.strong_count() == 0).map(|(n, _)| *n).collect();
@@ -263,12 +330,17 @@ pub fn reap_namespaces() {
         let (gone, kept): (Vec<Mount>, Vec<Mount>) =
             core::mem::take(&mut t.list).into_iter().partition(|m| dead.contains(&m.ns));
         t.list = kept;
-        recount(&t.list);
-        gone
+        // their locks go after the table's (a holder keeps its own Arc)
+        let (dead_locks, kept): (Vec<_>, Vec<_>) =
+            core::mem::take(&mut t.locks).into_iter().partition(|(n, _)| dead.contains(n));
+        t.locks = kept;
+        (gone, dead_locks)
     };
+    let (gone, dead_locks) = gone;
+    drop(dead_locks);
     for m in &gone {
         if let Some(c) = &m.covered {
-            c.unmount_in_ns(m.ns, &m.root);
+            drop(c.unmount_in_ns(m.ns, &m.root));
         }
     }
     for m in gone {
@@ -327,6 +399,8 @@ pub fn record_mount_by(
     let mut t = MOUNTS.lock();
     t.list.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
     let parent = if covered.is_some() { parent_for(&t.list, ns, target) } else { 0 };
+    let id = next_mount_id();
+    let mnt = vfs_mount(ns, &root, covered.as_ref(), id);
     t.list.push(Mount {
         ns,
         source: source.to_vec(),
@@ -335,15 +409,18 @@ pub fn record_mount_by(
         options,
         root,
         covered,
-        id: next_mount_id(),
+        id,
         parent,
         fs_root: b"/".to_vec(),
         shared: 0,
         locked: false,
         umount_locked: false,
         fs_user,
-        flags: 0,
+        mnt,
+        copied_from: 0,
     });
+    let i = t.list.len() - 1;
+    hang(&t.list, i);
     Ok(())
 }
 
@@ -378,7 +455,7 @@ pub fn record_bind(
         .filter(|m| m.ns == ns)
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
         .or_else(|| mounts.iter().rev().filter(|m| m.ns == ns).find(|m| m.root.same_fs(&root)));
-    let flags = holder.map_or(0, |m| m.flags);
+    let flags = holder.map_or(0, |m| m.flags());
     let (src, fstype, options, fs_root, locked, fs_user) = match holder {
         Some(m) => {
             // the bound directory's path below the holder's mount point,
@@ -403,6 +480,8 @@ pub fn record_bind(
     };
     let id = next_mount_id();
     let parent = parent_for(&mounts.list, ns, target);
+    let mnt = vfs_mount(ns, &root, Some(&covered), id);
+    mnt.set_flags(flags);
     mounts.push(Mount {
         ns,
         source: src,
@@ -418,9 +497,11 @@ pub fn record_bind(
         locked,
         umount_locked: false,
         fs_user,
-        flags,
+        mnt,
+        copied_from: 0,
     });
-    recount(&mounts.list);
+    let i = mounts.list.len() - 1;
+    hang(&mounts.list, i);
     Ok(())
 }
 
@@ -438,6 +519,18 @@ pub fn umount_locked(
     let tree = subtree(&t.list, top);
     let locked = t.list.iter().enumerate().any(|(i, m)| m.umount_locked && (i == top || (detach && tree[i])));
     if locked { Err(linux_abi::Errno::EINVAL) } else { Ok(()) }
+}
+
+/// The index of the mount of `ns` whose root is `root` as the walk that
+/// found `root` saw it (`via`: the vfs mount it ended in, when that is a
+/// mount of `root`); else [`find`]'s.
+fn find_via(list: &[Mount], ns: u64, root: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>) -> Option<usize> {
+    if let Some(v) = via.filter(|v| Arc::ptr_eq(v.root(), root))
+        && let Some(i) = list.iter().rposition(|m| m.ns == ns && Arc::ptr_eq(&m.mnt, v))
+    {
+        return Some(i);
+    }
+    find(list, ns, root, None)
 }
 
 /// The index of the mount of `ns` whose root is `root` (on `covered`
@@ -520,7 +613,6 @@ pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
             && Arc::ptr_eq(&m.root, root)
             && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
     });
-    recount(&t.list);
     !t.iter().any(|m| Arc::ptr_eq(&m.root, root))
 }
 
@@ -562,8 +654,26 @@ pub fn is_shared(ns: u64, id: u64, parent: bool) -> bool {
 /// id, the directory it covers (`None`: the namespace's root filesystem)
 /// and its mount point's path.
 pub fn mount_record(ns: u64, root: &Arc<Inode>) -> Option<(u64, Option<Arc<Inode>>, Vec<u8>)> {
+    mount_record_via(ns, root, None).map(|(id, c, t, _)| (id, c, t))
+}
+
+/// A mount's id, the directory it covers, its mount point's path and its
+/// vfs mount ([`mount_record_via`]).
+pub type MountRecord = (u64, Option<Arc<Inode>>, Vec<u8>, Arc<vfs::Mount>);
+
+/// [`mount_record`] of the mount a walk ended in (`via`, when it is a
+/// mount of `root`: one directory bound twice has two), with its vfs
+/// mount.
+pub fn mount_record_via(
+    ns: u64,
+    root: &Arc<Inode>,
+    via: Option<&Arc<vfs::Mount>>,
+) -> Option<MountRecord> {
     let t = MOUNTS.lock();
-    find(&t.list, ns, root, None).map(|i| (t.list[i].id, t.list[i].covered.clone(), t.list[i].target.clone()))
+    find_via(&t.list, ns, root, via).map(|i| {
+        let m = &t.list[i];
+        (m.id, m.covered.clone(), m.target.clone(), m.mnt.clone())
+    })
 }
 
 /// mount(2) with `MS_MOVE`, the table's part: the mount `id` of `ns` now
@@ -596,6 +706,7 @@ pub fn move_mount(ns: u64, id: u64, covered: Arc<Inode>, target: &[u8]) -> linux
     let m = &mut t.list[top];
     m.covered = Some(covered);
     m.parent = parent;
+    hang(&t.list, top);
     Ok(())
 }
 
@@ -646,6 +757,8 @@ pub fn pivot(
     t.list[n].parent = root_parent;
     t.list[r].covered = Some(put_old);
     t.list[r].parent = old_parent;
+    hang(&t.list, n);
+    hang(&t.list, r);
     // the new root first among its namespace's mounts: /proc/PID/mounts
     // lists from the root down
     // (the initial namespace keeps its first record: `root()`)
@@ -662,9 +775,15 @@ pub fn pivot(
 /// `rec` those below it) made shared (a new peer group) or private (the
 /// others: no propagation is built, so a slave or unbindable mount shows
 /// as private). `EINVAL` when `root` is not a mount's root in `ns`.
-pub fn set_propagation(ns: u64, root: &Arc<Inode>, shared: bool, rec: bool) -> linux_abi::Result<()> {
+pub fn set_propagation(
+    ns: u64,
+    root: &Arc<Inode>,
+    via: Option<&Arc<vfs::Mount>>,
+    shared: bool,
+    rec: bool,
+) -> linux_abi::Result<()> {
     let mut t = MOUNTS.lock();
-    let Some(top) = t.iter().rposition(|m| m.ns == ns && Arc::ptr_eq(&m.root, root)) else {
+    let Some(top) = find_via(&t.list, ns, root, via) else {
         return Err(linux_abi::Errno::EINVAL);
     };
     let tree = subtree(&t.list, top);
@@ -701,13 +820,14 @@ static NEXT_GROUP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 pub fn remount(
     ns: u64,
     root: &Arc<Inode>,
+    via: Option<&Arc<vfs::Mount>>,
     ro: bool,
     bind: bool,
     caller_user: Option<u64>,
     extra: u32,
 ) -> linux_abi::Result<()> {
     let mut mounts = MOUNTS.lock();
-    let Some(at) = find(&mounts.list, ns, root, None) else {
+    let Some(at) = find_via(&mounts.list, ns, root, via) else {
         return Err(linux_abi::Errno::EINVAL);
     };
     let me = &mounts.list[at];
@@ -718,13 +838,13 @@ pub fn remount(
     // can_change_locked_flags(): a mount copied into a less privileged
     // namespace keeps its nosuid, nodev and noexec too
     let locked_bits = vfs::MNT_NOSUID | vfs::MNT_NODEV | vfs::MNT_NOEXEC;
-    if me.locked && bind && me.flags & locked_bits & !extra != 0 {
+    if me.locked && bind && me.flags() & locked_bits & !extra != 0 {
         return Err(linux_abi::Errno::EPERM);
     }
     if bind {
         // do_reconfigure_mnt(): this mount's flags only, replaced whole
         let m = &mut mounts.list[at];
-        m.flags = if ro { vfs::MNT_RDONLY } else { 0 } | extra;
+        m.mnt.set_flags(if ro { vfs::MNT_RDONLY } else { 0 } | extra);
         let rw = if ro || m.root.fs_read_only() { "ro" } else { "rw" };
         let mut o = String::from(rw);
         for (bit, name) in
@@ -742,7 +862,6 @@ pub fn remount(
             }
         }
         m.options = o;
-        recount(&mounts.list);
         return Ok(());
     }
     if caller_user.is_some_and(|u| u != me.fs_user) {
@@ -751,7 +870,7 @@ pub fn remount(
     root.set_fs_read_only(ro)?;
     for m in mounts.iter_mut().filter(|m| m.root.same_fs(root)) {
         let rest = m.options.split_once(',').map_or("", |(_, r)| r);
-        let mut o = String::from(if ro || m.flags & vfs::MNT_RDONLY != 0 { "ro" } else { "rw" });
+        let mut o = String::from(if ro || m.flags() & vfs::MNT_RDONLY != 0 { "ro" } else { "rw" });
         if !rest.is_empty() {
             o.push(',');
             o.push_str(rest);
@@ -779,8 +898,22 @@ pub fn is_rootfs(ns: u64, root: &Arc<Inode>) -> bool {
 /// (the top of the mounts stacked on it: after pivot_root(2) the new
 /// root, as Linux's mntns_install follows them).
 pub fn root_of(ns: u64) -> Option<Arc<Inode>> {
-    let bottom = MOUNTS.lock().iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.root.clone())?;
-    Some(bottom.top_in_ns(ns))
+    root_path_of(ns).map(|p| p.inode)
+}
+
+/// [`root_of`] with the mount it is seen through (a task's root and cwd
+/// after setns(2), init's at boot).
+pub fn root_path_of(ns: u64) -> Option<vfs::Path> {
+    let bottom = MOUNTS.lock().iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.mnt.clone())?;
+    let mut p = vfs::Path::root_of(&bottom);
+    // a chain of stacked mounts, bounded by the namespace's mount count
+    while let Some(m) = p.inode.mount_here(ns) {
+        if Arc::ptr_eq(m.root(), &p.inode) {
+            break;
+        }
+        p = vfs::Path::root_of(&m);
+    }
+    Some(p)
 }
 
 /// The mounts of `ns` a process whose root is `root` sees, in table order,
@@ -1067,6 +1200,7 @@ pub fn root_from_initramfs(image: Option<&[u8]>) -> Arc<Inode> {
     // the root filesystem is mount 1, as Linux's rootfs
     if let Some(m) = MOUNTS.lock().first_mut() {
         m.id = 1;
+        m.mnt.set_id(1);
     }
     mount_devpts(&root);
     root
@@ -1096,6 +1230,7 @@ pub fn root_from_disk(device: &str, read_only: bool) -> linux_abi::Result<Arc<In
     record_mount(vfs::INITIAL_MNT_NS, b"/dev/root", b"/", b"ext2", opts, root.clone(), None);
     if let Some(m) = MOUNTS.lock().first_mut() {
         m.id = 1;
+        m.mnt.set_id(1);
     }
     let ctx = vfs::Ctx::new(root.clone(), &cred);
     match ctx.lookup(&root, b"dev", true) {

@@ -129,6 +129,8 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         None => (crate::fs::root_from_initramfs(initrd), init.unwrap_or("/init")),
     };
     smp_ready();
+    // the root seen through its mount: walks carry mounts from it
+    let root = crate::fs::root_path_of(vfs::INITIAL_MNT_NS).unwrap_or_else(|| vfs::Path::new(root, None));
     let space = match arch_x86_64::mem::paging::AddressSpace::new() {
         Ok(s) => s,
         Err(e) => {

@@ -22,7 +22,7 @@ impl Platform for Kernel {
     type Context = UserContext;
     type Vm = vm::Vmar<AddressSpace, KernelFrames>;
     type Files = fs_table::SharedFileTable<dyn vfs::File, spin::Mutex<()>>;
-    type Fs = fs_table::SharedFsContext<Arc<vfs::Inode>, spin::Mutex<()>>;
+    type Fs = fs_table::SharedFsContext<vfs::Path, spin::Mutex<()>>;
     type Signals = process::sigstate::SignalTypes;
     type Lock = spin::Mutex<()>;
     type ThreadExt = ThreadExt;

@@ -1008,7 +1008,7 @@ fn fd_magic(pid: Pid, tid: Pid, fd: u32) -> Result<vfs::Magic> {
         table().with_thread(tid, |th| th.files().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let file = files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
     Ok(match file.inode() {
-        Some(i) => vfs::Magic::Inode(i.clone()),
+        Some(i) => vfs::Magic::Path(vfs::Path::new(i.clone(), file.mount().cloned())),
         None => vfs::Magic::File(file),
     })
 }
@@ -1038,7 +1038,7 @@ fn fd_link_mode(pid: Pid, tid: Pid, fd: u32) -> u32 {
 fn process_root(pid: Pid) -> Option<Arc<Inode>> {
     let tid = some_thread(pid)?;
     let fs = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten()?;
-    let root = fs.lock().root().clone();
+    let root = fs.lock().root().inode.clone();
     Some(root)
 }
 
@@ -1051,7 +1051,7 @@ fn link_magic(pid: Pid, tid: Pid, name: &str) -> Result<vfs::Magic> {
     let tid = if thread_of(pid, tid) { tid } else { some_thread(pid).ok_or(Errno::ENOENT)? };
     let fs = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten().ok_or(Errno::ENOENT)?;
     let f = fs.lock();
-    Ok(vfs::Magic::Inode(if name == "root" { f.root().clone() } else { f.cwd().clone() }))
+    Ok(vfs::Magic::Path(if name == "root" { f.root().clone() } else { f.cwd().clone() }))
 }
 
 fn meminfo() -> String {
@@ -1223,7 +1223,12 @@ fn fdinfo(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     }
     // f_pos: files without an offset (pipes, sockets) show 0
     let pos = file.lseek(0, vfs::SEEK_CUR).unwrap_or(0);
-    let mnt_id = file.inode().map_or(crate::fs::INTERNAL_MOUNT_ID, |i| crate::fs::mount_of(i).0);
+    // the mount it was opened through, else the latest of its filesystem
+    let mnt_id = match (file.mount(), file.inode()) {
+        (Some(m), _) if m.id() != 0 => m.id(),
+        (_, Some(i)) => crate::fs::mount_of(i).0,
+        _ => crate::fs::INTERNAL_MOUNT_ID,
+    };
     let ino = file.stat().map_or(0, |s| s.ino);
     let mut out = proctext::fdinfo_head(pos, flags, mnt_id as u32, ino);
     file.show_fdinfo(&mut out);
@@ -1449,7 +1454,7 @@ fn process_link(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         "root" => Ok(b"/".to_vec()),
         _ => {
             let cred = vfs::Cred::root();
-            vfs::Ctx::new(root, &cred).with_mnt_ns(ns).getcwd(&cwd)
+            vfs::Ctx::new(root.inode, &cred).with_root_mount(root.mnt).with_mnt_ns(ns).getcwd(&cwd)
         }
     }
 }

@@ -74,7 +74,7 @@ pub struct UThread {
     /// can change: thread start, unshare(2), execve(2).
     pub files_cache: WeakFileTable<dyn vfs::File>,
     /// The thread's root, cwd and umask, cached as [`Self::files_cache`].
-    pub fs_cache: WeakFsContext<Arc<vfs::Inode>>,
+    pub fs_cache: WeakFsContext<vfs::Path>,
     /// The process's RLIMIT_AS/DATA/STACK as mmap, mremap, brk and stack
     /// growth check them (the process's, not the address space's: a
     /// vfork child shares the latter only); refreshed with the address

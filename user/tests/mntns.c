@@ -11,6 +11,8 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -385,6 +387,100 @@ static int ro_bind_child(void) {
 KT_CASE(per_mount_read_only_and_flags) {
     dirs();
     KT_EQ(kt_in_child(ro_bind_child), 0);
+}
+
+/* statfs(2)'s f_flags of `path` (through `fd` when >= 0); -1 on error. */
+static long st_flags(const char *path, int fd) {
+    struct statfs sf;
+    int r = fd >= 0 ? fstatfs(fd, &sf) : statfs(path, &sf);
+    return r == 0 ? (long)sf.f_flags : -1;
+}
+
+/* Runs `path` (a script exiting 7) in a child: its exit status, or
+ * 100 + errno when execve fails. */
+static int run(const char *path) {
+    pid_t c = fork();
+    if (c == 0) {
+        char *argv[] = {(char *)path, NULL}, *envp[] = {NULL};
+        execve(path, argv, envp);
+        _exit(100 + errno);
+    }
+    int st = -1;
+    if (c < 0 || waitpid(c, &st, 0) != c) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One directory bound twice, read-only at ro/ and read-write at rw/:
+ * each walk takes the flags of the mount it went through (Linux's struct
+ * path), also from a working directory or a directory descriptor inside
+ * either, for a /proc/self/fd reopen of a descriptor opened through
+ * either, for statfs's f_flags (ST_VALID 0x20, ST_RELATIME 0x1000 beside
+ * ST_RDONLY/ST_NOEXEC) and for execve through a noexec bind. */
+static int twice_child(void) {
+    char buf[256], link[64];
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mkdir(DIR_A "/src", 0755) == 0);
+    KT_CHILD_CHECK(3, mkdir(DIR_A "/ro", 0755) == 0 && mkdir(DIR_A "/rw", 0755) == 0);
+    KT_CHILD_CHECK(4, mount(DIR_A "/src", DIR_A "/ro", NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(5, mount(NULL, DIR_A "/ro", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0);
+    KT_CHILD_CHECK(6, mount(DIR_A "/src", DIR_A "/rw", NULL, MS_BIND, NULL) == 0);
+    /* through the rw alias writes work, through the ro one EROFS */
+    int fd = open(DIR_A "/rw/f", O_CREAT | O_WRONLY, 0755);
+    KT_CHILD_CHECK(7, fd >= 0 && write(fd, "#!/bin/sh\nexit 7\n", 17) == 17 && close(fd) == 0);
+    KT_CHILD_CHECK(8, open(DIR_A "/ro/g", O_CREAT | O_WRONLY, 0644) == -1 && errno == EROFS);
+    KT_CHILD_CHECK(9, open(DIR_A "/ro/f", O_WRONLY) == -1 && errno == EROFS && exists(DIR_A "/ro/f"));
+    KT_CHILD_CHECK(10, mkdir(DIR_A "/ro/d", 0755) == -1 && errno == EROFS && mkdir(DIR_A "/rw/d", 0755) == 0);
+    KT_CHILD_CHECK(11, chmod(DIR_A "/ro/f", 0700) == -1 && errno == EROFS && chmod(DIR_A "/rw/f", 0755) == 0);
+    KT_CHILD_CHECK(12, rename(DIR_A "/rw/d", DIR_A "/ro/d2") == -1 && errno == EXDEV);
+    /* from a working directory inside either */
+    KT_CHILD_CHECK(13, chdir(DIR_A "/ro") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, DIR_A "/ro") == 0);
+    KT_CHILD_CHECK(14, open("f", O_WRONLY) == -1 && errno == EROFS);
+    KT_CHILD_CHECK(15, mkdir("e", 0755) == -1 && errno == EROFS && unlink("f") == -1 && errno == EROFS);
+    KT_CHILD_CHECK(16, chdir(DIR_A "/rw") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, DIR_A "/rw") == 0);
+    fd = open("f", O_WRONLY | O_APPEND);
+    KT_CHILD_CHECK(17, fd >= 0 && close(fd) == 0 && mkdir("e", 0755) == 0 && exists(DIR_A "/ro/e"));
+    KT_CHILD_CHECK(18, chdir("..") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, DIR_A) == 0);
+    /* directory descriptors */
+    int dro = open(DIR_A "/ro", O_DIRECTORY | O_RDONLY), drw = open(DIR_A "/rw", O_DIRECTORY | O_RDONLY);
+    KT_CHILD_CHECK(19, dro >= 0 && drw >= 0);
+    KT_CHILD_CHECK(20, openat(dro, "h", O_CREAT | O_WRONLY, 0644) == -1 && errno == EROFS);
+    fd = openat(drw, "h", O_CREAT | O_WRONLY, 0644);
+    KT_CHILD_CHECK(21, fd >= 0 && close(fd) == 0);
+    KT_CHILD_CHECK(22, fchdir(dro) == 0 && mkdir("e2", 0755) == -1 && errno == EROFS && chdir("/") == 0);
+    /* a descriptor opened through the ro bind: its /proc/self/fd reopen
+     * for writing is EROFS; through the rw bind it works */
+    int ro = open(DIR_A "/ro/f", O_RDONLY), rw = open(DIR_A "/rw/f", O_RDONLY);
+    KT_CHILD_CHECK(23, ro >= 0 && rw >= 0);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", ro);
+    KT_CHILD_CHECK(24, open(link, O_WRONLY) == -1 && errno == EROFS);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", rw);
+    fd = open(link, O_WRONLY | O_APPEND);
+    KT_CHILD_CHECK(25, fd >= 0 && close(fd) == 0);
+    /* statfs's f_flags per alias, by path and by descriptor */
+    KT_CHILD_CHECK(26, st_flags(DIR_A "/ro", -1) == 0x1021 && st_flags(DIR_A "/rw", -1) == 0x1020);
+    KT_CHILD_CHECK(27, st_flags(NULL, ro) == 0x1021 && st_flags(NULL, rw) == 0x1020);
+    KT_CHILD_CHECK(28, st_flags(DIR_A "/src", -1) == 0x1020);
+    /* fchmod/futimens/fchown of a descriptor: its mount's (mnt_want_write_file) */
+    KT_CHILD_CHECK(37, fchmod(ro, 0755) == -1 && errno == EROFS && fchmod(rw, 0755) == 0);
+    KT_CHILD_CHECK(38, futimens(ro, NULL) == -1 && errno == EROFS && futimens(rw, NULL) == 0);
+    KT_CHILD_CHECK(39, fchown(ro, 0, 0) == -1 && errno == EROFS && fchown(rw, 0, 0) == 0);
+    /* exec: noexec on the first bind (read-write again), the same file
+     * through the other bind runs */
+    KT_CHILD_CHECK(29, mount(NULL, DIR_A "/ro", NULL, MS_REMOUNT | MS_BIND | MS_NOEXEC, NULL) == 0);
+    KT_CHILD_CHECK(30, st_flags(DIR_A "/ro", -1) == 0x1028 && st_flags(NULL, ro) == 0x1028);
+    KT_CHILD_CHECK(31, run(DIR_A "/ro/f") == 100 + EACCES);
+    KT_CHILD_CHECK(32, run(DIR_A "/rw/f") == 7 && run(DIR_A "/src/f") == 7);
+    KT_CHILD_CHECK(33, mkdir(DIR_A "/ro/e3", 0755) == 0);
+    /* `..` from a bind's root goes up from where it is mounted */
+    KT_CHILD_CHECK(34, mkdir(DIR_A "/src/sub", 0755) == 0 && mount(DIR_A "/src/sub", DIR_B, NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(35, ino_of(DIR_B "/..") == ino_of("/tmp") && ino_of(DIR_B "/../kt_mntns_a/src/sub") == ino_of(DIR_B));
+    KT_CHILD_CHECK(36, chdir(DIR_B) == 0 && chdir("..") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, "/tmp") == 0);
+    return 0;
+}
+
+KT_CASE(a_directory_bound_twice_takes_each_mounts_flags) {
+    dirs();
+    KT_EQ(kt_in_child(twice_child), 0);
 }
 
 /* pivot_root(2): a root with a parent mount (switch_root's MS_MOVE onto /

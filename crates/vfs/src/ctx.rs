@@ -7,6 +7,7 @@ use linux_abi::{Errno, Result};
 
 use crate::file::RamFile;
 use crate::inode::{Body, DirData, Inode};
+use crate::mount::{AsPath, Mount};
 use crate::notify::mask::{
     ATTRIB, CREATE, DELETE, DELETE_SELF, MODIFY, MOVE_SELF, MOVED_FROM, MOVED_TO, OPEN,
 };
@@ -75,7 +76,6 @@ impl core::fmt::Debug for Opened {
 /// the working directory for `AT_FDCWD`, or a directory descriptor's inode.
 /// A kernel keeps root and cwd in `FsContext<Arc<Inode>>` and builds a
 /// `Ctx` per system call.
-#[derive(Debug)]
 pub struct Ctx<'a> {
     root: Arc<Inode>,
     cred: &'a Cred,
@@ -83,15 +83,27 @@ pub struct Ctx<'a> {
     /// The mount namespace whose mounts the walk crosses
     /// ([`crate::INITIAL_MNT_NS`] unless [`Ctx::with_mnt_ns`] says).
     mnt_ns: u64,
-    /// Per-mount flags ([`Ctx::with_mount_flags`]): the mounts' roots with
-    /// their `MNT_*` bits, latest mount first; empty when none is set.
-    mounts: Vec<(Arc<Inode>, u32)>,
-    /// The flags of the mount the walk is in now.
-    view: core::cell::Cell<u32>,
+    /// The mount of the root ([`Ctx::with_root_mount`]; `None`: mounts
+    /// not tracked).
+    root_mnt: Option<Arc<Mount>>,
+    /// The mount the walk is in now (Linux's `nd->path.mnt`): set from the
+    /// start directory's, the root's for an absolute path, changed by
+    /// crossing onto a mount and by `..` from a mount's root.
+    cur: core::cell::Cell<Option<Arc<Mount>>>,
 }
 
-/// Per-mount flags ([`Ctx::with_mount_flags`], mount(2)'s bits): writes
-/// through a read-only mount are `EROFS`.
+impl core::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("root", &self.root)
+            .field("umask", &self.umask)
+            .field("mnt_ns", &self.mnt_ns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-mount flags ([`Mount::flags`], mount(2)'s bits): writes through a
+/// read-only mount are `EROFS`.
 pub const MNT_RDONLY: u32 = 1;
 /// Per-mount: set-user-id bits ignored by execve(2) (the kernel's check,
 /// through [`Ctx::view_flags`]).
@@ -182,6 +194,15 @@ impl<'p> Components<'p> {
     }
 }
 
+/// Whether two walks went through the same mount (walks without a tracked
+/// mount count as the same).
+fn same_mount(a: Option<&Arc<Mount>>, b: Option<&Arc<Mount>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => true,
+    }
+}
+
 fn is_ancestor(a: &Arc<Inode>, b: &Arc<Inode>) -> bool {
     let mut cur = Arc::clone(b);
     loop {
@@ -203,69 +224,61 @@ impl<'a> Ctx<'a> {
             cred,
             umask: 0,
             mnt_ns: crate::INITIAL_MNT_NS,
-            mounts: Vec::new(),
-            view: core::cell::Cell::new(0),
+            root_mnt: None,
+            cur: core::cell::Cell::new(None),
         }
     }
 
-    /// The same context with per-mount flags (`MNT_RDONLY`, `MNT_NOSUID`,
-    /// `MNT_NODEV`, `MNT_NOEXEC`): `mounts` lists every mount of the
-    /// namespace as (its root, its flags), the latest first. A walk tracks
-    /// the mount it is in: crossing onto a mount takes that mount's flags;
-    /// a walk that starts at a directory (the root, a cwd, a descriptor)
-    /// or goes up with `..` takes those of the nearest mount root above
-    /// it (mounts hang on directories here, so a directory reached through
-    /// two mounts of one filesystem counts as in the latest one's).
-    pub fn with_mount_flags(mut self, mounts: Vec<(Arc<Inode>, u32)>) -> Self {
-        self.mounts = mounts;
+    /// The same context with the root's mount: walks then carry the mount
+    /// they are in (from the start directory's [`AsPath::mount`], the
+    /// root's for absolute paths, the one crossed onto, the parent mount
+    /// after `..` from a mount's root), and its flags (`MNT_RDONLY`,
+    /// `MNT_NODEV`, `MNT_NOEXEC`) apply. Without it (or for a start
+    /// directory without a mount) no per-mount flag applies.
+    pub fn with_root_mount(mut self, mnt: Option<Arc<Mount>>) -> Self {
+        self.root_mnt = mnt;
         self
     }
 
-    /// The flags of the mount the last walk ended in (0 without
-    /// [`Ctx::with_mount_flags`]).
+    /// The flags of the mount the last walk ended in (0 when it carried
+    /// none).
     pub fn view_flags(&self) -> u32 {
-        self.view.get()
+        let m = self.cur.take();
+        let f = m.as_ref().map_or(0, |m| m.flags());
+        self.cur.set(m);
+        f
     }
 
-    /// The flags of the mount whose root is `root`, if it is one. A
-    /// directory that is the root of several mounts (one directory bound
-    /// twice, read-only and read-write) gets the union of their flags: the
-    /// walk knows the directory, not which of the mounts it came through,
-    /// and failing closed keeps a read-only bind read-only whichever way
-    /// it is reached (a false `EROFS` through the read-write alias is the
-    /// price until walks carry their mount, as Linux's `struct path`).
-    fn flags_of_root(&self, root: &Arc<Inode>) -> Option<u32> {
-        self.mounts.iter().filter(|(r, _)| Arc::ptr_eq(r, root)).map(|(_, f)| *f).reduce(|a, b| a | b)
+    /// The mount the last walk ended in (what a kernel keeps with the
+    /// inode: an open file's, a new working directory's).
+    pub fn walked_mount(&self) -> Option<Arc<Mount>> {
+        let m = self.cur.take();
+        let c = m.clone();
+        self.cur.set(m);
+        c
     }
 
-    /// The flags of the nearest mount root at or above `start`.
-    fn flags_above(&self, start: &Arc<Inode>) -> u32 {
-        let mut cur = Arc::clone(start);
-        // bounded: a path has at most PATH_MAX / 2 levels
-        for _ in 0..PATH_MAX {
-            if let Some(f) = self.flags_of_root(&cur) {
-                return f;
-            }
-            cur = match cur.parent().or_else(|| cur.mountpoint_in(self.mnt_ns)) {
-                Some(p) => p,
-                None => return 0,
-            };
+    /// Starts a walk of `path` at `dir`: its mount becomes the walk's (an
+    /// absolute path takes the root's when the walk starts).
+    #[inline]
+    fn begin<'d>(&self, dir: &'d dyn AsPath, path: &[u8]) -> &'d Arc<Inode> {
+        if path.first() != Some(&b'/') {
+            self.cur.set(dir.mount().cloned());
         }
-        0
-    }
-
-    /// Sets the walk's mount to the one at or above `dir`.
-    fn enter(&self, dir: &Arc<Inode>) {
-        if !self.mounts.is_empty() {
-            self.view.set(self.flags_above(dir));
-        }
+        dir.inode()
     }
 
     /// `EROFS` when `inode`'s filesystem or the mount the walk is in is
     /// read-only (mnt_want_write()).
     fn check_rw(&self, inode: &Inode) -> Result<()> {
         inode.check_rw()?;
-        if self.view.get() & MNT_RDONLY != 0 { Err(Errno::EROFS) } else { Ok(()) }
+        if self.view_flags() & MNT_RDONLY != 0 { Err(Errno::EROFS) } else { Ok(()) }
+    }
+
+    /// `EROFS` when the mount the walk is in is read-only (the
+    /// mnt_want_write() of chmod, chown and utimes, whatever the file).
+    fn check_mount_rw(&self) -> Result<()> {
+        if self.view_flags() & MNT_RDONLY != 0 { Err(Errno::EROFS) } else { Ok(()) }
     }
 
     /// The same context walking the mounts of the mount namespace `ns`
@@ -315,6 +328,7 @@ impl<'a> Ctx<'a> {
             return Err(Errno::ENAMETOOLONG);
         }
         let mut cur = if path[0] == b'/' {
+            self.cur.set(self.root_mnt.clone());
             Arc::clone(&self.root)
         } else {
             if !dir.is_dir() {
@@ -322,7 +336,6 @@ impl<'a> Ctx<'a> {
             }
             Arc::clone(dir)
         };
-        self.enter(&cur);
         let slash = path.ends_with(b"/");
         // The components still to walk: the path's own, borrowed, and above
         // them the rest of each symbolic link's target met on the way (no
@@ -336,11 +349,8 @@ impl<'a> Ctx<'a> {
             let child = self.lookup_one(&cur, comp)?;
             if let Some(m) = child.magic() {
                 match self.jump(m, links)? {
-                    Magic::Inode(i) => {
-                        self.enter(&i);
-                        cur = i;
-                    }
-                    Magic::File(_) => return Err(Errno::ENOTDIR),
+                    Magic::Inode(i) => cur = i,
+                    _ => return Err(Errno::ENOTDIR),
                 }
                 continue;
             }
@@ -348,7 +358,7 @@ impl<'a> Ctx<'a> {
                 let target = self.link_target(&cur, &child, links)?;
                 if target[0] == b'/' {
                     cur = Arc::clone(&self.root);
-                    self.enter(&cur);
+                    self.cur.set(self.root_mnt.clone());
                 }
                 comps.push(target)?;
             } else {
@@ -359,13 +369,25 @@ impl<'a> Ctx<'a> {
     }
 
     /// Follows a magic link: counts it as a link (`ELOOP` past
-    /// [`MAX_SYMLINKS`]) and gives where it leads.
+    /// [`MAX_SYMLINKS`]) and gives where it leads (never
+    /// [`Magic::Path`]: its mount becomes the walk's, an inode alone
+    /// leaves the walk without one).
     fn jump(&self, m: Result<Magic>, links: &mut u32) -> Result<Magic> {
         *links += 1;
         if *links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
         }
-        m
+        match m? {
+            Magic::Path(p) => {
+                self.cur.set(p.mnt);
+                Ok(Magic::Inode(p.inode))
+            }
+            Magic::Inode(i) => {
+                self.cur.set(None);
+                Ok(Magic::Inode(i))
+            }
+            f => Ok(f),
+        }
     }
 
     /// Counts one more symbolic link (`ELOOP` past [`MAX_SYMLINKS`]) and
@@ -478,44 +500,60 @@ impl<'a> Ctx<'a> {
                 if name == b"." {
                     return Ok(Arc::clone(dir));
                 }
-                let up = self.dotdot(dir);
-                self.enter(&up);
-                Ok(up)
+                Ok(self.dotdot(dir))
             }
             _ => {
                 let mut child = dir.search(self.cred, name)?.ok_or(Errno::ENOENT)?;
-                let mut crossed = false;
                 while let Some(m) = child.mounted_in(self.mnt_ns) {
-                    child = m;
-                    crossed = true;
-                }
-                if crossed && !self.mounts.is_empty() {
-                    self.view.set(self.flags_of_root(&child).unwrap_or(0));
+                    child = Arc::clone(m.root());
+                    self.cur.set(Some(m));
                 }
                 Ok(child)
             }
         }
     }
 
+    /// `..` of `dir` (Linux's follow_dotdot): not above the root; from a
+    /// mount's root to the directory it covers in its parent mount (the
+    /// walk's mount becomes that one), then that directory's parent.
+    /// Without a tracked mount, a filesystem's root goes to the directory
+    /// it covers in the namespace.
     fn dotdot(&self, dir: &Arc<Inode>) -> Arc<Inode> {
         let mut cur = Arc::clone(dir);
-        loop {
+        let mut mnt = self.cur.take();
+        // bounded: each step climbs a mount of the namespace
+        let up = loop {
             if Arc::ptr_eq(&cur, &self.root) {
-                return cur;
+                break cur;
+            }
+            if let Some(m) = &mnt
+                && Arc::ptr_eq(&cur, m.root())
+            {
+                match m.up() {
+                    Some((pm, mp)) => {
+                        cur = mp;
+                        mnt = Some(pm);
+                        continue;
+                    }
+                    // a namespace's root or a detached mount
+                    None => break cur,
+                }
             }
             if let Some(p) = cur.parent() {
-                return p;
+                break p;
             }
             match cur.mountpoint_in(self.mnt_ns) {
                 Some(mp) => cur = mp,
-                None => return cur,
+                None => break cur,
             }
-        }
+        };
+        self.cur.set(mnt);
+        up
     }
 
     fn walk(&self, dir: &Arc<Inode>, path: &[u8], follow: bool, links: &mut u32) -> Result<Arc<Inode>> {
         match self.walk_magic(dir, path, follow, links)? {
-            Magic::Inode(i) => Ok(i),
+            Magic::Inode(i) | Magic::Path(crate::Path { inode: i, .. }) => Ok(i),
             // an object without an inode (a pipe through /proc/<pid>/fd)
             // has no path either: what its link's text names, which is none
             Magic::File(_) => Err(Errno::ENOENT),
@@ -564,17 +602,24 @@ impl<'a> Ctx<'a> {
     /// Resolves `path` from `dir` (or the root for an absolute path);
     /// `follow` says whether a final symbolic link is followed (a trailing
     /// slash always follows and requires a directory).
-    pub fn lookup(&self, dir: &Arc<Inode>, path: &[u8], follow: bool) -> Result<Arc<Inode>> {
+    pub fn lookup(&self, dir: &dyn AsPath, path: &[u8], follow: bool) -> Result<Arc<Inode>> {
+        let dir = self.begin(dir, path);
         self.walk(dir, path, follow, &mut 0)
     }
 
     /// [`Ctx::lookup`] with `*at` flags: `AT_SYMLINK_NOFOLLOW`, and
     /// `AT_EMPTY_PATH` (an empty path names `dir` itself).
-    pub fn lookup_at(&self, dir: &Arc<Inode>, path: &[u8], at_flags: u32) -> Result<Arc<Inode>> {
+    pub fn lookup_at(&self, dir: &dyn AsPath, path: &[u8], at_flags: u32) -> Result<Arc<Inode>> {
+        let dir = self.begin(dir, path);
+        self.walk_at(dir, path, at_flags)
+    }
+
+    /// [`Ctx::lookup_at`] from the walk's own mount.
+    fn walk_at(&self, dir: &Arc<Inode>, path: &[u8], at_flags: u32) -> Result<Arc<Inode>> {
         if path.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
             return Ok(Arc::clone(dir));
         }
-        self.lookup(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0)
+        self.walk(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0, &mut 0)
     }
 
     // ---- creation helpers ----
@@ -716,7 +761,8 @@ impl<'a> Ctx<'a> {
     /// open(2) / openat(2): resolves `path` from `dir` and opens it with
     /// `flags` (`O_*`); `mode` is the permission of a file `O_CREAT`
     /// makes (the umask applied). See [`Opened`].
-    pub fn open(&self, dir: &Arc<Inode>, path: &[u8], flags: u32, mode: u32) -> Result<Opened> {
+    pub fn open(&self, dir: &dyn AsPath, path: &[u8], flags: u32, mode: u32) -> Result<Opened> {
+        let dir = self.begin(dir, path);
         if flags & O_TMPFILE_BIT != 0 {
             return self.open_tmpfile(dir, path, flags, mode);
         }
@@ -798,7 +844,7 @@ impl<'a> Ctx<'a> {
                 }
                 if let Some(m) = found.magic() {
                     match self.jump(m, &mut links)? {
-                        Magic::Inode(i) => {
+                        Magic::Inode(i) | Magic::Path(crate::Path { inode: i, .. }) => {
                             if slash && !i.is_dir() {
                                 return Err(Errno::ENOTDIR);
                             }
@@ -843,7 +889,7 @@ impl<'a> Ctx<'a> {
             return Err(Errno::ENOTDIR);
         }
         if flags & O_PATH != 0 {
-            return Ok(Opened::File(Arc::new(RamFile::new(inode, flags))));
+            return Ok(Opened::File(Arc::new(RamFile::new(inode, flags).with_mount(self.walked_mount()))));
         }
         let mut acc = match flags & O_ACCMODE {
             O_RDONLY => R_OK,
@@ -863,7 +909,7 @@ impl<'a> Ctx<'a> {
             }
             // may_open(): a device node on a nodev mount
             if matches!(ftype, FileType::CharDevice | FileType::BlockDevice)
-                && self.view.get() & MNT_NODEV != 0
+                && self.view_flags() & MNT_NODEV != 0
             {
                 return Err(Errno::EACCES);
             }
@@ -889,7 +935,9 @@ impl<'a> Ctx<'a> {
                 inode.get_write_access()?;
                 let r = if flags & O_TRUNC != 0 { inode.set_size(0) } else { Ok(()) };
                 let file = r.map(|()| {
-                    RamFile::new(Arc::clone(&inode), flags_after_open(flags)).with_node(opened.take())
+                    RamFile::new(Arc::clone(&inode), flags_after_open(flags))
+                        .with_node(opened.take())
+                        .with_mount(self.walked_mount())
                 });
                 inode.put_write_access();
                 let file = file?;
@@ -910,7 +958,9 @@ impl<'a> Ctx<'a> {
             FileType::Fifo => Opened::Fifo { inode, flags },
             _ => {
                 inode.fsnotify_file(OPEN);
-                Opened::File(Arc::new(RamFile::new(inode, flags).with_node(opened)))
+                Opened::File(Arc::new(
+                    RamFile::new(inode, flags).with_node(opened).with_mount(self.walked_mount()),
+                ))
             }
         })
     }
@@ -931,7 +981,7 @@ impl<'a> Ctx<'a> {
         }
         // O_NOFOLLOW: a final symbolic link is not followed (and so is no
         // directory)
-        let parent = self.lookup(dir, path, flags & O_NOFOLLOW == 0)?;
+        let parent = self.walk(dir, path, flags & O_NOFOLLOW == 0, &mut 0)?;
         if !parent.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -972,11 +1022,14 @@ impl<'a> Ctx<'a> {
             d.unlinked_from = Some((Arc::downgrade(&parent), name));
             d.linkable = flags & O_EXCL == 0;
         }
-        Ok(Opened::File(Arc::new(RamFile::new(inode, flags_after_open(flags)))))
+        Ok(Opened::File(Arc::new(
+            RamFile::new(inode, flags_after_open(flags)).with_mount(self.walked_mount()),
+        )))
     }
 
     /// mkdir(2): a new directory with `mode & 0o1777` less the umask.
-    pub fn mkdir(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> Result<Arc<Inode>> {
+    pub fn mkdir(&self, dir: &dyn AsPath, path: &[u8], mode: u32) -> Result<Arc<Inode>> {
+        let dir = self.begin(dir, path);
         let perm = mode & (0o777 | S_ISVTX) & !self.umask;
         self.create_node(dir, path, FileType::Directory, perm, Body::Dir(DirData::new(None)))
     }
@@ -984,7 +1037,8 @@ impl<'a> Ctx<'a> {
     /// mknod(2): a regular file, FIFO, socket, or (root only, else
     /// `EPERM`) character or block device `rdev` ([`makedev`]). `EPERM` for
     /// a directory type, `EINVAL` for an unknown one.
-    pub fn mknod(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, rdev: u64) -> Result<Arc<Inode>> {
+    pub fn mknod(&self, dir: &dyn AsPath, path: &[u8], mode: u32, rdev: u64) -> Result<Arc<Inode>> {
+        let dir = self.begin(dir, path);
         let ftype = if mode & S_IFMT == 0 {
             FileType::Regular
         } else {
@@ -1016,7 +1070,8 @@ impl<'a> Ctx<'a> {
 
     /// symlink(2): a link at `path` whose content is `target` (not
     /// resolved now; `ENOENT` if empty).
-    pub fn symlink(&self, target: &[u8], dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+    pub fn symlink(&self, target: &[u8], dir: &dyn AsPath, path: &[u8]) -> Result<Arc<Inode>> {
+        let dir = self.begin(dir, path);
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -1031,9 +1086,9 @@ impl<'a> Ctx<'a> {
     /// `AT_SYMLINK_FOLLOW`, `AT_EMPTY_PATH`.
     pub fn link(
         &self,
-        olddir: &Arc<Inode>,
+        olddir: &dyn AsPath,
         oldpath: &[u8],
-        newdir: &Arc<Inode>,
+        newdir: &dyn AsPath,
         newpath: &[u8],
         flags: u32,
     ) -> Result<()> {
@@ -1044,12 +1099,19 @@ impl<'a> Ctx<'a> {
         if flags & AT_EMPTY_PATH != 0 && !self.cred.has_cap(CAP_DAC_READ_SEARCH) {
             return Err(Errno::ENOENT);
         }
+        let od = self.begin(olddir, oldpath);
         let old = if oldpath.is_empty() && flags & AT_EMPTY_PATH != 0 {
-            Arc::clone(olddir)
+            Arc::clone(od)
         } else {
-            self.lookup(olddir, oldpath, flags & AT_SYMLINK_FOLLOW != 0)?
+            self.walk(od, oldpath, flags & AT_SYMLINK_FOLLOW != 0, &mut 0)?
         };
-        let (parent, last, slash) = self.parent_walk(newdir, newpath, &mut 0)?;
+        let old_mnt = self.cur.take();
+        let nd = self.begin(newdir, newpath);
+        let (parent, last, slash) = self.parent_walk(nd, newpath, &mut 0)?;
+        // do_linkat: both names through one mount
+        if !same_mount(old_mnt.as_ref(), self.walked_mount().as_ref()) {
+            return Err(Errno::EXDEV);
+        }
         let name = is_normal(&last).ok_or(Errno::EEXIST)?;
         self.may_lookup(&parent, name)?;
         let ns = parent.sb.ns();
@@ -1181,7 +1243,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// unlink(2): removes a non-directory name (`EISDIR` for a directory).
-    pub fn unlink(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<()> {
+    pub fn unlink(&self, dir: &dyn AsPath, path: &[u8]) -> Result<()> {
+        let dir = self.begin(dir, path);
         let (parent, last, slash) = self.parent_walk(dir, path, &mut 0)?;
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
@@ -1203,7 +1266,8 @@ impl<'a> Ctx<'a> {
     /// rmdir(2): removes an empty directory (`EINVAL` for ".",
     /// `ENOTEMPTY` for ".." or a non-empty one, `EBUSY` for "/" or a mount
     /// point).
-    pub fn rmdir(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<()> {
+    pub fn rmdir(&self, dir: &dyn AsPath, path: &[u8]) -> Result<()> {
+        let dir = self.begin(dir, path);
         let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
         let name = match last.as_deref() {
             None => return Err(Errno::EBUSY),
@@ -1230,7 +1294,7 @@ impl<'a> Ctx<'a> {
 
     /// unlinkat(2): [`Ctx::rmdir`] with `AT_REMOVEDIR`, else
     /// [`Ctx::unlink`]; other flags give `EINVAL`.
-    pub fn unlinkat(&self, dir: &Arc<Inode>, path: &[u8], flags: u32) -> Result<()> {
+    pub fn unlinkat(&self, dir: &dyn AsPath, path: &[u8], flags: u32) -> Result<()> {
         if flags & !AT_REMOVEDIR != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1241,9 +1305,9 @@ impl<'a> Ctx<'a> {
     /// `RENAME_EXCHANGE` (`RENAME_WHITEOUT` is `EINVAL`).
     pub fn rename(
         &self,
-        olddir: &Arc<Inode>,
+        olddir: &dyn AsPath,
         oldpath: &[u8],
-        newdir: &Arc<Inode>,
+        newdir: &dyn AsPath,
         newpath: &[u8],
         flags: u32,
     ) -> Result<()> {
@@ -1254,9 +1318,13 @@ impl<'a> Ctx<'a> {
             return Err(Errno::EINVAL);
         }
         let exchange = flags & RENAME_EXCHANGE != 0;
-        let (op, olast, oslash) = self.parent_walk(olddir, oldpath, &mut 0)?;
-        let (np, nlast, nslash) = self.parent_walk(newdir, newpath, &mut 0)?;
-        if !op.same_fs(&np) {
+        let od = self.begin(olddir, oldpath);
+        let (op, olast, oslash) = self.parent_walk(od, oldpath, &mut 0)?;
+        let old_mnt = self.cur.take();
+        let nd = self.begin(newdir, newpath);
+        let (np, nlast, nslash) = self.parent_walk(nd, newpath, &mut 0)?;
+        // do_renameat2: both names through one mount
+        if !op.same_fs(&np) || !same_mount(old_mnt.as_ref(), self.walked_mount().as_ref()) {
             return Err(Errno::EXDEV);
         }
         let oname = is_normal(&olast).ok_or(Errno::EBUSY)?;
@@ -1444,7 +1512,7 @@ impl<'a> Ctx<'a> {
     /// readlink(2) / readlinkat(2): the target of the symbolic link `path`
     /// (`EINVAL` if it is not one); an empty path reads `dir` itself
     /// (`ENOENT` if that is not a symbolic link).
-    pub fn readlink(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Vec<u8>> {
+    pub fn readlink(&self, dir: &dyn AsPath, path: &[u8]) -> Result<Vec<u8>> {
         let inode = self.lookup_at(dir, path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)?;
         match inode.readlink() {
             // readlinkat(2) with an empty path names the handle itself,
@@ -1456,7 +1524,8 @@ impl<'a> Ctx<'a> {
 
     /// stat(2), lstat(2), fstatat(2) (`AT_SYMLINK_NOFOLLOW`,
     /// `AT_EMPTY_PATH`, `AT_NO_AUTOMOUNT`; others `EINVAL`).
-    pub fn stat(&self, dir: &Arc<Inode>, path: &[u8], at_flags: u32) -> Result<Stat> {
+    pub fn stat(&self, dir: &dyn AsPath, path: &[u8], at_flags: u32) -> Result<Stat> {
+        let dir = self.begin(dir, path);
         if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1464,7 +1533,7 @@ impl<'a> Ctx<'a> {
             return Ok(dir.stat());
         }
         match self.walk_magic(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0, &mut 0)? {
-            Magic::Inode(i) => Ok(i.stat()),
+            Magic::Inode(i) | Magic::Path(crate::Path { inode: i, .. }) => Ok(i.stat()),
             // stat(2) of /dev/stdin when it is a pipe: the pipe's
             Magic::File(f) => f.stat(),
         }
@@ -1472,40 +1541,48 @@ impl<'a> Ctx<'a> {
 
     /// chmod(2) / fchmodat(2); with `AT_SYMLINK_NOFOLLOW` a symbolic link
     /// gives `EOPNOTSUPP`, as Linux.
-    pub fn chmod(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, at_flags: u32) -> Result<()> {
+    pub fn chmod(&self, dir: &dyn AsPath, path: &[u8], mode: u32, at_flags: u32) -> Result<()> {
         let inode = self.lookup_at(dir, path, at_flags)?;
         if inode.file_type() == FileType::Symlink {
             return Err(Errno::EOPNOTSUPP);
         }
+        // chmod_common's mnt_want_write
+        self.check_mount_rw()?;
         inode.chmod(self.cred, mode)
     }
 
     /// chown(2), lchown(2), fchownat(2); `None` leaves an ID unchanged.
     pub fn chown(
         &self,
-        dir: &Arc<Inode>,
+        dir: &dyn AsPath,
         path: &[u8],
         uid: Option<u32>,
         gid: Option<u32>,
         at_flags: u32,
     ) -> Result<()> {
-        self.lookup_at(dir, path, at_flags)?.chown(self.cred, uid, gid)
+        let inode = self.lookup_at(dir, path, at_flags)?;
+        // chown_common's mnt_want_write
+        self.check_mount_rw()?;
+        inode.chown(self.cred, uid, gid)
     }
 
     /// utimensat(2): see [`Inode::utimens`].
     pub fn utimens(
         &self,
-        dir: &Arc<Inode>,
+        dir: &dyn AsPath,
         path: &[u8],
         times: Option<[Timespec; 2]>,
         at_flags: u32,
     ) -> Result<()> {
-        self.lookup_at(dir, path, at_flags)?.utimens(self.cred, times)
+        let inode = self.lookup_at(dir, path, at_flags)?;
+        // vfs_utimes' mnt_want_write
+        self.check_mount_rw()?;
+        inode.utimens(self.cred, times)
     }
 
     /// truncate(2): `EINVAL` for a negative length or a non-regular file,
     /// `EISDIR` for a directory, `EACCES` without write permission.
-    pub fn truncate(&self, dir: &Arc<Inode>, path: &[u8], len: i64) -> Result<()> {
+    pub fn truncate(&self, dir: &dyn AsPath, path: &[u8], len: i64) -> Result<()> {
         if len < 0 {
             return Err(Errno::EINVAL);
         }
@@ -1529,7 +1606,8 @@ impl<'a> Ctx<'a> {
     /// access(2) / faccessat(2): `mode` is `F_OK` or a mix of `R_OK`,
     /// `W_OK`, `X_OK` (others `EINVAL`); the credential given is the one
     /// checked (the real IDs for access(2)).
-    pub fn access(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, at_flags: u32) -> Result<()> {
+    pub fn access(&self, dir: &dyn AsPath, path: &[u8], mode: u32, at_flags: u32) -> Result<()> {
+        let dir = self.begin(dir, path);
         if mode & !7 != 0 || at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EACCESS) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1537,7 +1615,7 @@ impl<'a> Ctx<'a> {
             Arc::clone(dir)
         } else {
             match self.walk_magic(dir, path, at_flags & AT_SYMLINK_NOFOLLOW == 0, &mut 0)? {
-                Magic::Inode(i) => i,
+                Magic::Inode(i) | Magic::Path(crate::Path { inode: i, .. }) => i,
                 // /dev/stdin when it is a pipe: the pipe's owner and mode
                 Magic::File(f) => {
                     let st = f.stat()?;
@@ -1564,7 +1642,7 @@ impl<'a> Ctx<'a> {
     /// chdir(2) / chroot(2): the directory `path` names (`ENOTDIR`,
     /// `EACCES` without search permission), to store in the task's context.
     /// fchdir(2) is `chdir(inode, b".")`.
-    pub fn chdir(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+    pub fn chdir(&self, dir: &dyn AsPath, path: &[u8]) -> Result<Arc<Inode>> {
         let inode = self.lookup(dir, path, true)?;
         if !inode.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -1576,14 +1654,14 @@ impl<'a> Ctx<'a> {
     /// The checks of execve(2) on `path`: a regular file (`EACCES`
     /// otherwise, as for a directory) with execute permission (`EACCES`).
     /// Returns the inode to load from ([`Inode::read_at`]).
-    pub fn open_exec(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+    pub fn open_exec(&self, dir: &dyn AsPath, path: &[u8]) -> Result<Arc<Inode>> {
         let inode = self.lookup(dir, path, true)?;
         if inode.file_type() != FileType::Regular {
             return Err(Errno::EACCES);
         }
         inode.check_access(self.cred, X_OK)?;
         // path_noexec(): a noexec mount
-        if self.view.get() & MNT_NOEXEC != 0 {
+        if self.view_flags() & MNT_NOEXEC != 0 {
             return Err(Errno::EACCES);
         }
         Ok(inode)
@@ -1592,7 +1670,9 @@ impl<'a> Ctx<'a> {
     /// getcwd(2): the path of `cwd` from this context's root; `ENOENT` if
     /// the directory was removed; a directory outside the root gets the
     /// prefix `(unreachable)` as in Linux.
-    pub fn getcwd(&self, cwd: &Arc<Inode>) -> Result<Vec<u8>> {
+    pub fn getcwd(&self, cwd: &dyn AsPath) -> Result<Vec<u8>> {
+        let mut mnt = cwd.mount().cloned();
+        let cwd = cwd.inode();
         if cwd.is_dir() && cwd.nlink() == 0 {
             return Err(Errno::ENOENT);
         }
@@ -1600,6 +1680,18 @@ impl<'a> Ctx<'a> {
         let mut cur = Arc::clone(cwd);
         let mut reachable = true;
         while !Arc::ptr_eq(&cur, &self.root) {
+            // a mount's root: the directory it covers in its parent mount
+            if let Some(m) = &mnt
+                && Arc::ptr_eq(&cur, m.root())
+            {
+                let Some((pm, mp)) = m.up() else {
+                    reachable = false;
+                    break;
+                };
+                cur = mp;
+                mnt = Some(pm);
+                continue;
+            }
             if let Some(p) = cur.parent() {
                 let name = match cur.synth() {
                     Some(s) => Some(s.name.clone()),
@@ -1658,7 +1750,7 @@ impl<'a> Ctx<'a> {
                 }
                 let mut inode = inode;
                 while let Some(m) = inode.mounted_in(self.mnt_ns) {
-                    inode = m;
+                    inode = Arc::clone(m.root());
                 }
                 if inode.is_dir() && !inode.is_synthetic() {
                     stack.push((inode, p));
@@ -1671,7 +1763,7 @@ impl<'a> Ctx<'a> {
     /// mount(2) of a filesystem: `fs_root` (the root of another ramfs)
     /// covers the directory `path`. Root only (`EPERM`); `ENOTDIR` for a
     /// non-directory; `EBUSY` if `fs_root` is mounted already.
-    pub fn mount(&self, dir: &Arc<Inode>, path: &[u8], fs_root: Arc<Inode>) -> Result<()> {
+    pub fn mount(&self, dir: &dyn AsPath, path: &[u8], fs_root: Arc<Inode>) -> Result<()> {
         if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
@@ -1681,7 +1773,9 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::mount`] on a directory already looked up (in this context's
     /// mount namespace, with no mount on it there: `EBUSY`). The kernel
-    /// checks the caller's right to mount.
+    /// checks the caller's right to mount. The new [`Mount`] hangs in the
+    /// mount the last walk ended in ([`Mount::set_up`] may change that);
+    /// [`Inode::mount_here`] gives it.
     pub fn mount_on(&self, target: &Arc<Inode>, fs_root: Arc<Inode>) -> Result<()> {
         if !target.is_dir() || !fs_root.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -1696,7 +1790,11 @@ impl<'a> Ctx<'a> {
             if target.mounted_ptr_in(d, self.mnt_ns).is_some() {
                 return Err(Errno::EBUSY);
             }
-            target.set_mounted_in(d, self.mnt_ns, Some(Arc::clone(&fs_root)))?;
+            let mnt = Mount::new(Arc::clone(&fs_root));
+            if let Some(parent) = self.walked_mount() {
+                mnt.set_up(Some((&parent, target)));
+            }
+            target.set_mounted_in(d, self.mnt_ns, Some(mnt))?;
         }
         if let Some(d) = fs_root.lock().dir_mut()
             && let Err(e) = Inode::set_mountpoint_in(d, self.mnt_ns, Some(Arc::downgrade(target)))
@@ -1716,7 +1814,7 @@ impl<'a> Ctx<'a> {
     /// directories, not on paths), and mounts under `source` show through
     /// it as with `MS_REC`. `ENOTDIR` unless both are directories,
     /// `EINVAL` for a directory bound on itself, `EPERM` for non-root.
-    pub fn bind_mount(&self, dir: &Arc<Inode>, path: &[u8], source: Arc<Inode>) -> Result<()> {
+    pub fn bind_mount(&self, dir: &dyn AsPath, path: &[u8], source: Arc<Inode>) -> Result<()> {
         if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
@@ -1741,19 +1839,23 @@ impl<'a> Ctx<'a> {
         if target.mounted_ptr_in(d, self.mnt_ns).is_some() {
             return Err(Errno::EBUSY);
         }
-        target.set_mounted_in(d, self.mnt_ns, Some(source))
+        let mnt = Mount::new(source);
+        if let Some(parent) = self.walked_mount() {
+            mnt.set_up(Some((&parent, target)));
+        }
+        target.set_mounted_in(d, self.mnt_ns, Some(mnt))
     }
 
     /// umount(2): detaches the filesystem whose root `path` names (`EINVAL`
     /// if it is not a mount; `EPERM` for non-root) and returns its root.
-    pub fn umount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<Arc<Inode>> {
+    pub fn umount(&self, dir: &dyn AsPath, path: &[u8]) -> Result<Arc<Inode>> {
         self.umount_mount(dir, path).map(|(_, root)| root)
     }
 
     /// [`Ctx::umount`], giving (the directory the mount covered, the
     /// mounted root). The topmost mount on the path's last entry goes (a
     /// bind mount's too, whose root keeps its own place).
-    pub fn umount_mount(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
+    pub fn umount_mount(&self, dir: &dyn AsPath, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
         if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
@@ -1762,8 +1864,9 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::umount_mount`] for a kernel that checked the caller's right
     /// to mount itself (a user namespace's root in its mount namespace).
-    pub fn umount_at(&self, dir: &Arc<Inode>, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
-        let (parent, last, _) = self.parent_walk(dir, path, &mut 0)?;
+    pub fn umount_at(&self, dir: &dyn AsPath, path: &[u8]) -> Result<(Arc<Inode>, Arc<Inode>)> {
+        let d = self.begin(dir, path);
+        let (parent, last, _) = self.parent_walk(d, path, &mut 0)?;
         let raw = match is_normal(&last) {
             Some(name) => Some(self.lookup_raw(&parent, name)?.ok_or(Errno::ENOENT)?),
             None => None,
@@ -1772,9 +1875,9 @@ impl<'a> Ctx<'a> {
         let (under, top) = match raw {
             Some(raw) if raw.file_type() != FileType::Symlink => {
                 let mut under = raw;
-                let mut top = under.mounted_in(ns).ok_or(Errno::EINVAL)?;
+                let mut top = Arc::clone(under.mounted_in(ns).ok_or(Errno::EINVAL)?.root());
                 while let Some(m) = top.mounted_in(ns) {
-                    under = core::mem::replace(&mut top, m);
+                    under = core::mem::replace(&mut top, Arc::clone(m.root()));
                 }
                 (under, top)
             }
@@ -1784,7 +1887,10 @@ impl<'a> Ctx<'a> {
                 (mp, target)
             }
         };
-        under.unmount_in_ns(ns, &top);
+        // detached: `..` from its root goes nowhere (a cwd left in it)
+        if let Some(m) = under.unmount_in_ns(ns, &top) {
+            m.set_up(None);
+        }
         Ok((under, top))
     }
 }

@@ -120,6 +120,13 @@ pub trait File: Send + Sync {
         None
     }
 
+    /// The mount the file was opened through, when it was opened by a
+    /// path walk that carried one (its per-mount flags: fstatfs(2), a
+    /// directory descriptor's walks, a reopen through /proc/PID/fd).
+    fn mount(&self) -> Option<&Arc<crate::Mount>> {
+        None
+    }
+
     /// The lines of /proc/PID/fdinfo/N this kind of file adds after the
     /// common `pos`/`flags`/`mnt_id`/`ino` ones (Linux's
     /// `file_operations::show_fdinfo`: an eventfd's count, a timerfd's
@@ -193,6 +200,8 @@ pub struct RamFile {
     /// A synthetic file's node for this open file alone
     /// ([`crate::SynthNode::open_file`]), in place of the inode's.
     node: Option<Arc<dyn crate::SynthNode>>,
+    /// The mount it was opened through ([`File::mount`]).
+    mnt: Option<Arc<crate::Mount>>,
 }
 
 impl fmt::Debug for RamFile {
@@ -228,6 +237,7 @@ impl RamFile {
             write_access: false,
             owner: crate::FileOwner::new(),
             node: None,
+            mnt: None,
         };
         f.inode.sb.open_files.fetch_add(1, Ordering::SeqCst);
         if f.counts_as_writer() {
@@ -245,6 +255,12 @@ impl RamFile {
     /// instead of its inode's node (`None`: the inode's).
     pub(crate) fn with_node(mut self, node: Option<Arc<dyn crate::SynthNode>>) -> Self {
         self.node = node;
+        self
+    }
+
+    /// The same file remembering the mount it was opened through.
+    pub fn with_mount(mut self, mnt: Option<Arc<crate::Mount>>) -> Self {
+        self.mnt = mnt;
         self
     }
 
@@ -516,6 +532,10 @@ impl File for RamFile {
 
     fn inode(&self) -> Option<&Arc<Inode>> {
         Some(&self.inode)
+    }
+
+    fn mount(&self) -> Option<&Arc<crate::Mount>> {
+        self.mnt.as_ref()
     }
 
     /// Regular files of a disk filesystem (Linux's ext2/ext4 have direct

@@ -230,13 +230,13 @@ pub(crate) struct DirData {
     next_cookie: u64,
     /// The parent directory; `None` for the root of a filesystem.
     pub(crate) parent: Option<Weak<Inode>>,
-    /// The root of a filesystem mounted on this directory.
-    pub(crate) mounted: Option<Arc<Inode>>,
+    /// The mount on this directory (in the initial mount namespace).
+    pub(crate) mounted: Option<Arc<crate::Mount>>,
     /// For the root of a mounted filesystem: the directory it covers.
     pub(crate) mountpoint: Option<Weak<Inode>>,
     /// The same two in mount namespaces other than the initial one
     /// (namespace id, root mounted here); empty in the common case.
-    pub(crate) ns_mounted: Vec<(u64, Arc<Inode>)>,
+    pub(crate) ns_mounted: Vec<(u64, Arc<crate::Mount>)>,
     /// (namespace id, the directory this root covers there).
     pub(crate) ns_mountpoint: Vec<(u64, Weak<Inode>)>,
     /// Whether the entries are here (a backed directory is filled from
@@ -1521,7 +1521,7 @@ impl Inode {
     /// What is mounted on this directory in the mount namespace `ns`
     /// ([`INITIAL_MNT_NS`] for the initial one): one atomic load when
     /// nothing is mounted here in any namespace.
-    pub(crate) fn mounted_in(&self, ns: u64) -> Option<Arc<Inode>> {
+    pub(crate) fn mounted_in(&self, ns: u64) -> Option<Arc<crate::Mount>> {
         if !self.covered.load(Ordering::Acquire) {
             return None;
         }
@@ -1534,9 +1534,20 @@ impl Inode {
         }
     }
 
+    /// The mount on this directory in the mount namespace `ns`, if any
+    /// (the kernel's mount records keep it).
+    pub fn mount_here(&self, ns: u64) -> Option<Arc<crate::Mount>> {
+        self.mounted_in(ns)
+    }
+
     /// Sets what is mounted on this directory in `ns` (`d` is its locked
     /// data); `ENOMEM` when the entry cannot be stored.
-    pub(crate) fn set_mounted_in(&self, d: &mut DirData, ns: u64, m: Option<Arc<Inode>>) -> Result<()> {
+    pub(crate) fn set_mounted_in(
+        &self,
+        d: &mut DirData,
+        ns: u64,
+        m: Option<Arc<crate::Mount>>,
+    ) -> Result<()> {
         if ns == INITIAL_MNT_NS {
             d.mounted = m;
         } else {
@@ -1581,17 +1592,25 @@ impl Inode {
         Ok(())
     }
 
-    /// Mount namespaces: makes `root` mounted on this directory in `ns`
-    /// too (a new namespace copying its parent's mounts, as Linux's
-    /// copy_tree); `is_root_of_fs` also records this directory as the
-    /// place `root` covers there (not for bind mounts, whose root keeps its
-    /// own place). `ENOTDIR` unless both are directories, `ENOMEM`.
-    pub fn mount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>, is_root_of_fs: bool) -> Result<()> {
+    /// Mount namespaces: makes the mount `mnt` hang on this directory in
+    /// `ns` (a new namespace copying its parent's mounts, as Linux's
+    /// copy_tree; MS_MOVE, pivot_root); `is_root_of_fs` also records this
+    /// directory as the place its root covers there (not for bind mounts,
+    /// whose root keeps its own place). The kernel sets where the mount
+    /// hangs ([`crate::Mount::set_up`]). `ENOTDIR` unless both are
+    /// directories, `ENOMEM`.
+    pub fn mount_in_ns(
+        self: &Arc<Self>,
+        ns: u64,
+        mnt: &Arc<crate::Mount>,
+        is_root_of_fs: bool,
+    ) -> Result<()> {
+        let root = mnt.root();
         {
             let _ns = self.sb.ns();
             let mut t = self.lock();
             let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
-            self.set_mounted_in(d, ns, Some(Arc::clone(root)))?;
+            self.set_mounted_in(d, ns, Some(Arc::clone(mnt)))?;
         }
         if is_root_of_fs && !Arc::ptr_eq(self, root) {
             let mut r = root.lock();
@@ -1609,23 +1628,31 @@ impl Inode {
         // at most one mount per directory and namespace: a chain, bounded
         // by the namespace's mount count
         while let Some(m) = cur.mounted_in(ns) {
-            if Arc::ptr_eq(&m, &cur) {
+            if Arc::ptr_eq(m.root(), &cur) {
                 break;
             }
-            cur = m;
+            cur = Arc::clone(m.root());
         }
         cur
     }
 
-    /// Mount namespaces: forgets `root` mounted on this directory in `ns`
-    /// (a namespace's end, umount2 with `MNT_DETACH` of a subtree).
-    pub fn unmount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>) {
+    /// Mount namespaces: takes the mount of `root` off this directory in
+    /// `ns` (umount2, a namespace's end, MS_MOVE and pivot_root before the
+    /// mount hangs elsewhere) and gives it back (where it hangs is left to
+    /// the caller: [`crate::Mount::set_up`]).
+    pub fn unmount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>) -> Option<Arc<crate::Mount>> {
+        let mut gone = None;
         {
             let _ns = self.sb.ns();
             let mut t = self.lock();
             if let Some(d) = t.dir_mut()
                 && self.mounted_ptr_in(d, ns) == Some(Arc::as_ptr(root))
             {
+                gone = if ns == INITIAL_MNT_NS {
+                    d.mounted.clone()
+                } else {
+                    d.ns_mounted.iter().find(|(n, _)| *n == ns).map(|(_, m)| Arc::clone(m))
+                };
                 let _ = self.set_mounted_in(d, ns, None);
             }
         }
@@ -1642,13 +1669,14 @@ impl Inode {
                 }
             }
         }
+        gone
     }
 
     pub(crate) fn mounted_ptr_in(&self, d: &DirData, ns: u64) -> Option<*const Inode> {
         if ns == INITIAL_MNT_NS {
-            d.mounted.as_ref().map(Arc::as_ptr)
+            d.mounted.as_ref().map(|m| Arc::as_ptr(m.root()))
         } else {
-            d.ns_mounted.iter().find(|(n, _)| *n == ns).map(|(_, m)| Arc::as_ptr(m))
+            d.ns_mounted.iter().find(|(n, _)| *n == ns).map(|(_, m)| Arc::as_ptr(m.root()))
         }
     }
 

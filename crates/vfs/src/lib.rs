@@ -10,11 +10,15 @@
 //!   the [`Clock`] given to [`new_ramfs`]; there is no global clock) and
 //!   an inode number. Inodes are shared as `Arc<Inode>`; directories own
 //!   their entries.
-//! - An `Arc<Inode>` of a directory is also the directory handle a task
-//!   keeps as its root and working directory (`FsContext<Arc<Inode>>` of
-//!   crates/fs-table). [`Ctx`] carries a call's root, credential ([`Cred`])
+//! - A [`Path`] (an inode and the [`Mount`] it was reached through, Linux's
+//!   `struct path`) is the directory handle a task keeps as its root and
+//!   working directory (`FsContext<Path>` of crates/fs-table); a bare
+//!   `Arc<Inode>` also serves where mounts are not tracked ([`AsPath`]).
+//!   Walks carry their mount: its per-mount flags (`MNT_RDONLY`,
+//!   `MNT_NODEV`, `MNT_NOEXEC`) apply, `..` from its root goes to its
+//!   parent mount. [`Ctx`] carries a call's root, credential ([`Cred`])
 //!   and umask; its methods take the start directory of relative paths
-//!   (the cwd or a directory descriptor's inode) and implement open(2),
+//!   (the cwd or a directory descriptor's path) and implement open(2),
 //!   mkdir(2), mknod(2), unlink(2), rmdir(2), rename(2), link(2),
 //!   symlink(2), readlink(2), stat(2), chmod(2), chown(2), utimensat(2),
 //!   truncate(2), access(2), chdir(2), getcwd(2), mount(2), umount(2) and
@@ -123,6 +127,7 @@ mod deny;
 mod dirent;
 mod file;
 mod inode;
+mod mount;
 mod notify;
 mod owner;
 mod pages;
@@ -210,6 +215,7 @@ pub use deny::WriteDenied;
 pub use dirent::{DIRENT64_HEADER, DirentWriter, dirent64_reclen};
 pub use file::{File, RamFile, WaitQueue, set_status_bits};
 pub use inode::{ALLOC_STEP, INITIAL_MNT_NS, Inode, RAMFS_MAGIC, new_ramfs, new_ramfs_in, new_tmpfs};
+pub use mount::{AsPath, Mount, Path};
 pub use notify::{NotifyMarks, mask as fsnotify_mask};
 pub use owner::{
     F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, FileOwner, OwnerKind, OwnerState, POLL_ERR, POLL_HUP, POLL_IN,

@@ -95,6 +95,9 @@ pub enum Magic {
     /// An inode: resolution goes on from it, even when it has no name any
     /// more (an unlinked file, a removed directory).
     Inode(Arc<Inode>),
+    /// An inode and the mount it is seen through (an open file's, a
+    /// task's root or working directory): per-mount flags follow it.
+    Path(crate::Path),
     /// An open file without a filesystem inode (a pipe, an epoll
     /// instance): open(2) gives it to the kernel as [`crate::Opened::Reopen`].
     File(Arc<dyn crate::File>),

@@ -539,57 +539,88 @@ fn rename2_exdev_across_filesystems() {
     assert_eq!(err(ctx.umount(&root, b"/mnt")), Errno::EINVAL);
 }
 
+/// A context whose walks carry mounts: the root's own mount.
+fn mounted_ctx<'a>(root: &Arc<Inode>, cred: &'a Cred) -> (Ctx<'a>, Arc<Mount>) {
+    let m = Mount::new(root.clone());
+    (Ctx::new(root.clone(), cred).with_root_mount(Some(m.clone())), m)
+}
+
 #[test]
 fn per_mount_flags_follow_the_walk() {
     let (root, cred) = tree();
-    let init = Ctx::new(root.clone(), &cred);
-    init.mkdir(&root, b"/src", 0o755).unwrap();
-    init.mkdir(&root, b"/ro", 0o755).unwrap();
-    let src = init.lookup(&root, b"/src", true).unwrap();
+    let (ctx, root_mnt) = mounted_ctx(&root, &cred);
+    ctx.mkdir(&root, b"/src", 0o755).unwrap();
+    ctx.mkdir(&root, b"/ro", 0o755).unwrap();
+    let src = ctx.lookup(&root, b"/src", true).unwrap();
     // /src bound on /ro, that bind read-only and noexec; the root's mount
     // has no flags
-    init.bind_mount(&root, b"/ro", src.clone()).unwrap();
-    let ctx = Ctx::new(root.clone(), &cred)
-        .with_mount_flags(alloc::vec![(src.clone(), MNT_RDONLY | MNT_NOEXEC), (root.clone(), 0)]);
+    ctx.bind_mount(&root, b"/ro", src.clone()).unwrap();
+    let ro_dir = root.child(b"ro").unwrap().unwrap();
+    let bind = ro_dir.mount_here(INITIAL_MNT_NS).unwrap();
+    assert!(Arc::ptr_eq(bind.root(), &src));
+    assert!(bind.up().is_some_and(|(m, d)| Arc::ptr_eq(&m, &root_mnt) && Arc::ptr_eq(&d, &ro_dir)));
+    bind.set_flags(MNT_RDONLY | MNT_NOEXEC);
     assert_eq!(err(ctx.mkdir(&root, b"/ro/d", 0o755)), Errno::EROFS);
     assert_eq!(ctx.view_flags(), MNT_RDONLY | MNT_NOEXEC);
+    assert!(ctx.walked_mount().is_some_and(|m| Arc::ptr_eq(&m, &bind)));
     // the same directory through the filesystem's own path is writable
     ctx.mkdir(&root, b"/src/d", 0o755).unwrap();
     assert_eq!(ctx.view_flags(), 0);
     create(&ctx, &root, b"/src/d/f", b"x");
     assert_eq!(err(ctx.unlink(&root, b"/ro/d/f")), Errno::EROFS);
-    // `..` out of the read-only mount is the root's again
+    assert_eq!(err(ctx.chmod(&root, b"/ro/d/f", 0o600, 0)), Errno::EROFS);
+    assert_eq!(err(ctx.utimens(&root, b"/ro/d/f", None, 0)), Errno::EROFS);
+    ctx.chmod(&root, b"/src/d/f", 0o600, 0).unwrap();
+    // `..` out of the bind goes to the directory it covers: the root
     ctx.mkdir(&root, b"/ro/../e", 0o755).unwrap();
-    // a relative walk takes the mount root at or above its directory
-    let e = ctx.lookup(&root, b"/e", true).unwrap();
-    ctx.mkdir(&e, b"g", 0o755).unwrap();
-    // without flags nothing changes
-    init.mkdir(&root, b"/ro/h", 0o755).unwrap();
+    assert_eq!(ctx.lookup(&root, b"/ro/..", true).unwrap().ino(), root.ino());
+    // a start directory carries its mount: inside the bind read-only,
+    // the same directory without a mount (not tracked) writable
+    let in_ro = Path::new(src.clone(), Some(bind.clone()));
+    assert_eq!(err(ctx.mkdir(&in_ro, b"g", 0o755)), Errno::EROFS);
+    assert_eq!(ctx.getcwd(&in_ro).unwrap(), b"/ro");
+    assert_eq!(ctx.lookup(&in_ro, b"..", true).unwrap().ino(), root.ino());
+    ctx.mkdir(&src, b"g", 0o755).unwrap();
+    // exec's check on a noexec mount
+    ctx.chmod(&root, b"/src/d/f", 0o755, 0).unwrap();
+    assert_eq!(err(ctx.open_exec(&root, b"/ro/d/f")), Errno::EACCES);
+    ctx.open_exec(&root, b"/src/d/f").unwrap();
+    // a file opened through the bind remembers it
+    let Opened::File(f) = ctx.open(&root, b"/ro/d/f", O_RDONLY, 0).unwrap() else { panic!() };
+    assert!(File::mount(&*f).is_some_and(|m| Arc::ptr_eq(m, &bind)));
 }
 
 #[test]
-fn a_directory_bound_twice_fails_closed() {
+fn a_directory_bound_twice_takes_the_flags_of_the_path() {
     let (root, cred) = tree();
-    let init = Ctx::new(root.clone(), &cred);
+    let (ctx, _) = mounted_ctx(&root, &cred);
     for d in [&b"/src"[..], b"/rb", b"/rc"] {
-        init.mkdir(&root, d, 0o755).unwrap();
+        ctx.mkdir(&root, d, 0o755).unwrap();
     }
-    let src = init.lookup(&root, b"/src", true).unwrap();
-    init.bind_mount(&root, b"/rb", src.clone()).unwrap();
-    init.bind_mount(&root, b"/rc", src.clone()).unwrap();
-    // /rb read-only, /rc (the latest) read-write: a walk knows the
-    // directory, not the mount it came through, so both take the union
-    let ctx = Ctx::new(root.clone(), &cred).with_mount_flags(alloc::vec![
-        (src.clone(), 0),
-        (src.clone(), MNT_RDONLY),
-        (root.clone(), 0)
-    ]);
+    let src = ctx.lookup(&root, b"/src", true).unwrap();
+    ctx.bind_mount(&root, b"/rb", src.clone()).unwrap();
+    ctx.bind_mount(&root, b"/rc", src.clone()).unwrap();
+    let rb = root.child(b"rb").unwrap().unwrap().mount_here(INITIAL_MNT_NS).unwrap();
+    let rc = root.child(b"rc").unwrap().unwrap().mount_here(INITIAL_MNT_NS).unwrap();
+    rb.set_flags(MNT_RDONLY);
+    // /rb read-only, /rc read-write: each walk the flags of its own path
     assert_eq!(err(ctx.mkdir(&root, b"/rb/d", 0o755)), Errno::EROFS);
-    assert_eq!(err(ctx.mkdir(&src, b"d", 0o755)), Errno::EROFS);
-    assert_eq!(err(ctx.mkdir(&root, b"/rc/d", 0o755)), Errno::EROFS);
     assert_eq!(ctx.view_flags(), MNT_RDONLY);
+    ctx.mkdir(&root, b"/rc/d", 0o755).unwrap();
+    assert_eq!(ctx.view_flags(), 0);
+    // from a working directory inside either
+    let in_rb = Path::new(src.clone(), Some(rb.clone()));
+    let in_rc = Path::new(src.clone(), Some(rc.clone()));
+    assert_eq!(err(ctx.mkdir(&in_rb, b"e", 0o755)), Errno::EROFS);
+    ctx.mkdir(&in_rc, b"e", 0o755).unwrap();
+    assert_eq!(ctx.getcwd(&in_rb).unwrap(), b"/rb");
+    assert_eq!(ctx.getcwd(&in_rc).unwrap(), b"/rc");
+    // one filesystem, two mounts: a rename between them is EXDEV
+    assert_eq!(err(ctx.rename(&root, b"/rc/e", &root, b"/rb/e2", 0)), Errno::EXDEV);
+    assert_eq!(err(ctx.link(&in_rc, b"d", &root, b"/rb/d2", 0)), Errno::EXDEV);
+    ctx.rename(&in_rc, b"e", &root, b"/rc/e2", 0).unwrap();
     // the root's own path to the directory is not a mount's root
-    ctx.mkdir(&root, b"/e", 0o755).unwrap();
+    ctx.mkdir(&root, b"/src/f", 0o755).unwrap();
 }
 
 #[test]
@@ -605,7 +636,7 @@ fn mount_namespaces_keep_their_own_mounts() {
     // unshare(CLONE_NEWNS)): the same mounts under the id 7
     let covered = init.lookup(&root, b"/", true).unwrap();
     let tmp_dir = covered.child(b"tmp").unwrap().unwrap();
-    tmp_dir.mount_in_ns(7, &tmp, true).unwrap();
+    tmp_dir.mount_in_ns(7, &Mount::new(tmp.clone()), true).unwrap();
     let ns = Ctx::new(root.clone(), &cred).with_mnt_ns(7);
     assert_eq!(ns.stat(&root, b"/tmp/t", 0).unwrap().size, 1);
     assert_eq!(ns.getcwd(&tmp).unwrap(), b"/tmp");

@@ -60,26 +60,36 @@ pub(crate) fn at(dirfd: DirFd, path: &[u8]) -> DirFd {
     if path.first() == Some(&b'/') { DirFd::Cwd } else { dirfd }
 }
 
-/// Root, the start directory for `dirfd`, and the umask.
-fn start(t: &UThread, dirfd: DirFd) -> Result<(Arc<Inode>, Arc<Inode>, u32)> {
+/// Root, the start directory for `dirfd` (each with the mount it was
+/// reached through), and the umask.
+fn start(t: &UThread, dirfd: DirFd) -> Result<(vfs::Path, vfs::Path, u32)> {
     let fs = t.fs()?;
-    let (root, cwd, umask) = {
+    let DirFd::Fd(fd) = dirfd else {
         let f = fs.lock();
-        (f.root().clone(), f.cwd().clone(), f.umask())
+        return Ok((f.root().clone(), f.cwd().clone(), f.umask()));
     };
-    let DirFd::Fd(fd) = dirfd else { return Ok((root, cwd, umask)) };
+    let (root, umask) = {
+        let f = fs.lock();
+        (f.root().clone(), f.umask())
+    };
     let file = t.fd(fd)?;
+    Ok((root, dir_path(&*file)?, umask))
+}
+
+/// The directory an open file is, with the mount it was opened through
+/// (`ENOTDIR` for another file).
+pub(crate) fn dir_path(file: &dyn File) -> Result<vfs::Path> {
     let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    Ok((root, dir, umask))
+    Ok(vfs::Path::new(dir, file.mount().cloned()))
 }
 
 pub(crate) fn with_ctx<R>(
     t: &UThread,
     dirfd: DirFd,
-    f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
+    f: impl FnOnce(&Ctx, &vfs::Path) -> Result<R>,
 ) -> Result<R> {
     with_ctx_as(t, dirfd, &cred(t), f)
 }
@@ -89,14 +99,33 @@ fn with_ctx_as<R>(
     t: &UThread,
     dirfd: DirFd,
     c: &vfs::Cred,
-    f: impl FnOnce(&Ctx, &Arc<Inode>) -> Result<R>,
+    f: impl FnOnce(&Ctx, &vfs::Path) -> Result<R>,
 ) -> Result<R> {
     let (root, dir, umask) = start(t, dirfd)?;
-    let ctx = Ctx::new(root, c)
-        .with_umask(umask)
-        .with_mnt_ns(t.mnt_ns)
-        .with_mount_flags(crate::fs::mount_flags(t.mnt_ns));
+    let ctx = Ctx::new(root.inode, c).with_root_mount(root.mnt).with_umask(umask).with_mnt_ns(t.mnt_ns);
     f(&ctx, &dir)
+}
+
+/// [`with_ctx_as`] for a walk of `path`: an absolute one starts at the
+/// root alone (the working directory is not taken: openat's path).
+fn with_path_ctx<R>(
+    t: &UThread,
+    dirfd: DirFd,
+    path: &[u8],
+    c: &vfs::Cred,
+    f: impl FnOnce(&Ctx, &dyn vfs::AsPath) -> Result<R>,
+) -> Result<R> {
+    if path.first() != Some(&b'/') {
+        return with_ctx_as(t, dirfd, c, |ctx, dir| f(ctx, dir));
+    }
+    let (root, umask) = {
+        let fs = t.fs()?;
+        let f = fs.lock();
+        (f.root().clone(), f.umask())
+    };
+    let ctx = Ctx::new(root.inode, c).with_root_mount(root.mnt).with_umask(umask).with_mnt_ns(t.mnt_ns);
+    // the start directory of an absolute path is never looked at
+    f(&ctx, ctx.root())
 }
 
 /// [`cred`] and the RLIMIT_NOFILE soft limit in one look-up of the process
@@ -761,7 +790,7 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
         crate::locks::break_lease_trunc_open(t, flags, || with_ctx(t, dirfd, |c, d| c.lookup(d, &p, true)))?;
     // one process-table look-up for the credentials and RLIMIT_NOFILE
     let (cred, nofile) = cred_nofile(t);
-    let opened = with_ctx_as(t, dirfd, &cred, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
+    let opened = with_path_ctx(t, dirfd, &p, &cred, |ctx, dir| ctx.open(dir, &p, flags, mode & 0o7777))?;
     let file: Arc<dyn File> = match opened {
         Opened::File(f) => f,
         Opened::Device { inode, major, minor, flags: f } => {
@@ -1157,7 +1186,7 @@ pub fn getcwd(t: &mut UThread, buf: UserSlice) -> SysResult {
         (f.root().clone(), f.cwd().clone())
     };
     let c = cred(t);
-    let mut p = Ctx::new(root, &c).with_mnt_ns(t.mnt_ns).getcwd(&cwd)?;
+    let mut p = Ctx::new(root.inode, &c).with_root_mount(root.mnt).with_mnt_ns(t.mnt_ns).getcwd(&cwd)?;
     p.push(0);
     if p.len() > buf.len {
         return Err(Errno::ERANGE);
@@ -1168,8 +1197,9 @@ pub fn getcwd(t: &mut UThread, buf: UserSlice) -> SysResult {
 
 pub fn chdir(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
-    let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
-    t.fs()?.lock().set_cwd(dir);
+    let dir = with_ctx(t, AT_FDCWD, |ctx, dir| Ok(vfs::Path::new(ctx.chdir(dir, &p)?, ctx.walked_mount())))?;
+    let old = t.fs()?.lock().set_cwd(dir);
+    drop(old);
     Ok(0)
 }
 
@@ -1178,7 +1208,7 @@ pub fn chdir(t: &mut UThread, pathname: UserCStr) -> SysResult {
 /// working directory stays where it is, as on Linux.
 pub fn chroot(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
-    let dir = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.chdir(dir, &p))?;
+    let dir = with_ctx(t, AT_FDCWD, |ctx, dir| Ok(vfs::Path::new(ctx.chdir(dir, &p)?, ctx.walked_mount())))?;
     let may = table()
         // ns_capable(current_user_ns(), CAP_SYS_CHROOT)
         .with_process(t.pid, |p| p.creds().own_cap(process::cred::CAP_SYS_CHROOT))
@@ -1193,13 +1223,11 @@ pub fn chroot(t: &mut UThread, pathname: UserCStr) -> SysResult {
 
 pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
     let file = t.fd(fd)?;
-    let dir = file.inode().cloned().ok_or(Errno::ENOTDIR)?;
-    if !dir.is_dir() {
-        return Err(Errno::ENOTDIR);
-    }
+    let dir = dir_path(&*file)?;
     let c = cred(t);
-    dir.check_access(&c, vfs::X_OK)?;
-    t.fs()?.lock().set_cwd(dir);
+    dir.inode.check_access(&c, vfs::X_OK)?;
+    let old = t.fs()?.lock().set_cwd(dir);
+    drop(old);
     Ok(0)
 }
 
@@ -1229,7 +1257,7 @@ fn two_names(
     t: &UThread,
     old: (DirFd, UserCStr),
     new: (DirFd, UserCStr),
-) -> Result<(Vec<u8>, Vec<u8>, Arc<Inode>)> {
+) -> Result<(Vec<u8>, Vec<u8>, vfs::Path)> {
     let op = path(t, old.1.0)?;
     let np = path(t, new.1.0)?;
     let (_, nd, _) = start(t, at(new.0, &np))?;
@@ -1298,10 +1326,17 @@ pub fn linkat(t: &mut UThread, old: (DirFd, UserCStr), new: (DirFd, UserCStr), f
         let np = path(t, new.1.0)?;
         let (root, nd, umask) = start(t, at(newdir, &np))?;
         let od = match olddir {
-            DirFd::Fd(fd) => t.fd(fd)?.inode().cloned().ok_or(Errno::EXDEV)?,
+            DirFd::Fd(fd) => {
+                let f = t.fd(fd)?;
+                vfs::Path::new(f.inode().cloned().ok_or(Errno::EXDEV)?, f.mount().cloned())
+            }
             DirFd::Cwd => start(t, DirFd::Cwd)?.1,
         };
-        Ctx::new(root, &c).with_umask(umask).with_mnt_ns(t.mnt_ns).link(&od, b"", &nd, &np, flags)?;
+        Ctx::new(root.inode, &c)
+            .with_root_mount(root.mnt)
+            .with_umask(umask)
+            .with_mnt_ns(t.mnt_ns)
+            .link(&od, b"", &nd, &np, flags)?;
         np
     } else {
         let (op, np, nd) = two_names(t, old, new)?;
@@ -1355,7 +1390,14 @@ pub fn fchmodat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, mode: u32) ->
 pub fn fchmod(t: &mut UThread, fd: Fd, mode: u32) -> SysResult {
     let file = t.fd(fd)?;
     let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
+    mount_writable(&*file)?;
     inode.chmod(&cred(t), mode & 0o7777).map(|_| 0)
+}
+
+/// mnt_want_write_file(): `EROFS` for a file opened through a read-only
+/// mount (fchmod, fchown, futimens).
+fn mount_writable(file: &dyn File) -> Result<()> {
+    if file.mount().is_some_and(|m| m.flags() & vfs::MNT_RDONLY != 0) { Err(Errno::EROFS) } else { Ok(()) }
 }
 
 pub fn ftruncate(t: &mut UThread, fd: Fd, len: i64) -> SysResult {
@@ -1433,9 +1475,12 @@ pub fn mount(
     let src = if source.is_null() { b"none".to_vec() } else { t.read_str(source, PATH_MAX)? };
     let opts = if data.is_null() { Vec::new() } else { t.read_str(data, 4096).unwrap_or_default() };
     let p = path(t, target)?;
+    // the namespace's mount lock across the look-ups and the changes
+    let _ns_lock = crate::fs::lock_namespace(t.mnt_ns)?;
     // do_mount(): the target is looked up, then may_mount() wants
     // CAP_SYS_ADMIN, before the flags are looked at
-    let target = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
+    let (target, via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, true)?, ctx.walked_mount())))?;
     let (may, initial_user, user_ino, user_owned) = may_mount(t);
     if !may {
         return Err(Errno::EPERM);
@@ -1445,8 +1490,8 @@ pub fn mount(
     if flags & MS_REMOUNT != 0 {
         let caller = if initial_user { None } else { Some(user_ino) };
         let extra = per_mount_bits(flags);
-        return crate::fs::remount(ns, &target, flags & MS_RDONLY != 0, flags & MS_BIND != 0, caller, extra)
-            .map(|_| 0);
+        let (ro, bind) = (flags & MS_RDONLY != 0, flags & MS_BIND != 0);
+        return crate::fs::remount(ns, &target, via.as_ref(), ro, bind, caller, extra).map(|_| 0);
     }
     if flags & MS_BIND != 0 {
         // do_loopback(): a source is needed, looked up following links
@@ -1489,7 +1534,8 @@ pub fn mount(
         if flags & !(MS_PROPAGATION | MS_REC | MS_SILENT) != 0 || types & (types - 1) != 0 {
             return Err(Errno::EINVAL);
         }
-        return crate::fs::set_propagation(ns, &target, types == MS_SHARED, flags & MS_REC != 0).map(|_| 0);
+        let rec = flags & MS_REC != 0;
+        return crate::fs::set_propagation(ns, &target, via.as_ref(), types == MS_SHARED, rec).map(|_| 0);
     }
     if flags & MS_MOVE != 0 {
         return move_mount(t, ns, source.is_null() || src.is_empty(), &src, &target).map(|_| 0);
@@ -1614,8 +1660,10 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
     if no_source {
         return Err(Errno::EINVAL);
     }
-    let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, src, true))?;
-    let Some((id, Some(cov), from_target)) = crate::fs::mount_record(ns, &from) else {
+    let (from, via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, src, true)?, ctx.walked_mount())))?;
+    let Some((id, Some(cov), from_target, rec_mnt)) = crate::fs::mount_record_via(ns, &from, via.as_ref())
+    else {
         return Err(Errno::EINVAL);
     };
     if target.is_dir() != from.is_dir() {
@@ -1633,14 +1681,15 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
         return Err(Errno::ELOOP);
     }
     let dest = target.top_in_ns(ns);
-    cov.unmount_in_ns(ns, &from);
-    if let Err(e) = dest.mount_in_ns(ns, &from, from.is_fs_root()) {
-        let _ = cov.mount_in_ns(ns, &from, from.is_fs_root());
+    // a directory bound on itself hangs nowhere: the record has its mount
+    let mnt = cov.unmount_in_ns(ns, &from).unwrap_or(rec_mnt);
+    if let Err(e) = dest.mount_in_ns(ns, &mnt, from.is_fs_root()) {
+        let _ = cov.mount_in_ns(ns, &mnt, from.is_fs_root());
         return Err(e);
     }
     if let Err(e) = crate::fs::move_mount(ns, id, dest.clone(), &abs) {
-        dest.unmount_in_ns(ns, &from);
-        let _ = cov.mount_in_ns(ns, &from, from.is_fs_root());
+        drop(dest.unmount_in_ns(ns, &from));
+        let _ = cov.mount_in_ns(ns, &mnt, from.is_fs_root());
         return Err(e);
     }
     Ok(())
@@ -1676,9 +1725,11 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let p = path(t, target)?;
+    let _ns_lock = crate::fs::lock_namespace(t.mnt_ns)?;
     // ksys_umount(): the lookup, then may_mount(), then the mount point
     let nofollow = flags & UMOUNT_NOFOLLOW != 0;
-    let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, !nofollow))?;
+    let (inode, via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, !nofollow)?, ctx.walked_mount())))?;
     if !may_mount(t).0 {
         return Err(Errno::EPERM);
     }
@@ -1689,7 +1740,7 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     let ns = t.mnt_ns;
     // the mount, by identity: the latest of the namespace whose root the
     // path names (the look-up crossed to the top of the mounts there)
-    let covered = crate::fs::mount_record(ns, &inode).and_then(|(_, c, _)| c);
+    let covered = crate::fs::mount_record_via(ns, &inode, via.as_ref()).and_then(|(_, c, _, _)| c);
     // can_umount(): a locked mount (or with MNT_DETACH one below it) is
     // EINVAL (MNT_FORCE wants no capability beyond may_mount() in Linux
     // 6.1: measured under --linux)
@@ -1721,13 +1772,17 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
         // table knows what it covers
         Err(Errno::EINVAL) if covered.is_some() && (p == b"." || p.ends_with(b"/.")) => {
             let c = covered.ok_or(Errno::EINVAL)?;
-            c.unmount_in_ns(ns, &inode);
+            if let Some(m) = c.unmount_in_ns(ns, &inode) {
+                m.set_up(None);
+            }
             (c, inode)
         }
         Err(e) => return Err(e),
     };
     for (c, r) in below {
-        c.unmount_in_ns(ns, &r);
+        if let Some(m) = c.unmount_in_ns(ns, &r) {
+            m.set_up(None);
+        }
         if crate::fs::forget_mount(ns, &r, &c) {
             let _ = crate::fs::unmounted(&r);
         }
@@ -1754,6 +1809,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
         return Err(Errno::EPERM);
     }
     let np = path(t, new_root)?;
+    let _ns_lock = crate::fs::lock_namespace(t.mnt_ns)?;
     let new = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &np, true))?;
     if !new.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -1765,7 +1821,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     }
     crate::fs::reap_namespaces();
     let ns = t.mnt_ns;
-    let root = t.fs()?.lock().root().clone();
+    let root = t.fs()?.lock().root().inode.clone();
     // an initramfs root (rootfs, its own parent) is EINVAL before the
     // same-mount EBUSY, as Linux 6.1 answers pivot_root("/", "/") there
     if crate::fs::is_rootfs(ns, &root) {
@@ -1813,35 +1869,39 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let _ = root_target;
     // the directories: new_root's mount leaves its place for the root's,
     // the old root goes on put_old (on the new root itself for ".")
-    new_cov.unmount_in_ns(ns, &new);
-    root_cov.unmount_in_ns(ns, &root);
+    let new_m = new_cov.unmount_in_ns(ns, &new);
+    let root_m = root_cov.unmount_in_ns(ns, &root);
+    let (Some(new_m), Some(root_m)) = (new_m, root_m) else {
+        log::warn!("pid {}: pivot_root: a mount the table has is not on its directory: EINVAL", t.pid);
+        return Err(Errno::EINVAL);
+    };
     let restore = |e: Errno| {
         // no half-made pivot: both back where they were
-        let _ = root_cov.mount_in_ns(ns, &root, root.is_fs_root());
-        let _ = new_cov.mount_in_ns(ns, &new, new.is_fs_root());
+        let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
+        let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
         e
     };
-    if let Err(e) = root_cov.mount_in_ns(ns, &new, new.is_fs_root()) {
+    if let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
         return Err(restore(e));
     }
     let put = old.top_in_ns(ns);
-    if let Err(e) = put.mount_in_ns(ns, &root, root.is_fs_root()) {
-        root_cov.unmount_in_ns(ns, &new);
+    if let Err(e) = put.mount_in_ns(ns, &root_m, root.is_fs_root()) {
+        drop(root_cov.unmount_in_ns(ns, &new));
         return Err(restore(e));
     }
     if let Err(e) = crate::fs::pivot(ns, root_id, new_id, put.clone(), &old_rel) {
-        put.unmount_in_ns(ns, &root);
-        root_cov.unmount_in_ns(ns, &new);
+        drop(put.unmount_in_ns(ns, &root));
+        drop(root_cov.unmount_in_ns(ns, &new));
         return Err(restore(e));
     }
-    chroot_fs_refs(t, &root, &new);
+    chroot_fs_refs(t, &root, &vfs::Path::new(new, Some(new_m)));
     Ok(0)
 }
 
 /// Linux's chroot_fs_refs(): every thread of the caller's mount namespace
 /// whose root or cwd is `old` gets `new` instead.
-fn chroot_fs_refs(t: &UThread, old: &Arc<Inode>, new: &Arc<Inode>) {
-    type Shared = fs_table::SharedFsContext<Arc<Inode>, spin::Mutex<()>>;
+fn chroot_fs_refs(t: &UThread, old: &Arc<Inode>, new: &vfs::Path) {
+    type Shared = fs_table::SharedFsContext<vfs::Path, spin::Mutex<()>>;
     let Some(mine) = table().with_process(t.pid, |p| p.ns().mnt.clone()) else { return };
     let mut fss: Vec<Shared> = Vec::new();
     for pid in table().pids() {
@@ -1862,10 +1922,10 @@ fn chroot_fs_refs(t: &UThread, old: &Arc<Inode>, new: &Arc<Inode>) {
     let mut gone = Vec::new();
     for fs in fss {
         let mut f = fs.lock();
-        if Arc::ptr_eq(f.root(), old) {
+        if Arc::ptr_eq(&f.root().inode, old) {
             gone.push(f.set_root(new.clone()));
         }
-        if Arc::ptr_eq(f.cwd(), old) {
+        if Arc::ptr_eq(&f.cwd().inode, old) {
             gone.push(f.set_cwd(new.clone()));
         }
     }
@@ -1943,7 +2003,9 @@ pub fn fchownat(
         if flags & vfs::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
-        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
+        let file = t.fd(dirfd.fd())?;
+        let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
+        mount_writable(&*file)?;
         if unmapped {
             return Err(Errno::EINVAL);
         }
@@ -1979,16 +2041,19 @@ pub fn utimensat(
     }
     if pathname.is_null() {
         // futimens(): the file behind dirfd
-        let inode = t.fd(dirfd.fd())?.inode().cloned().ok_or(Errno::EBADF)?;
+        let file = t.fd(dirfd.fd())?;
+        let inode = file.inode().cloned().ok_or(Errno::EBADF)?;
+        mount_writable(&*file)?;
         return inode.utimens(&cred(t), ts).map(|_| 0);
     }
     let p = path(t, pathname)?;
     with_ctx(t, at(dirfd, &p), |ctx, dir| ctx.utimens(dir, &p, ts, flags)).map(|_| 0)
 }
 
-fn statfs_bytes(s: &vfs::StatFs) -> StatfsBytes {
+fn statfs_bytes(s: &vfs::StatFs, f_flags: u64) -> StatfsBytes {
     let mut b = [0u8; 120];
-    let fields = [s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, 0, s.namelen, s.bsize];
+    let fields =
+        [s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, 0, s.namelen, s.bsize, f_flags];
     for (i, v) in fields.iter().enumerate() {
         b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
@@ -2000,8 +2065,24 @@ pub type StatfsBytes = [u8; 120];
 
 pub fn statfs(t: &mut UThread, pathname: UserCStr, buf: UserPtr<StatfsBytes>) -> SysResult {
     let p = path(t, pathname)?;
-    let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
-    t.write(buf, statfs_bytes(&fs_statfs(&inode))).map(|_| 0)
+    let (inode, mnt) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &p, true)?, ctx.walked_mount())))?;
+    t.write(buf, statfs_bytes(&fs_statfs(&inode), st_flags(&inode, mnt.as_deref()))).map(|_| 0)
+}
+
+/// statfs(2)'s `f_flags` (Linux's calculate_f_flags): `ST_VALID`, the
+/// mount's flags walked through (`ST_RDONLY`, `ST_NOSUID`, `ST_NODEV`,
+/// `ST_NOEXEC`: the `vfs::MNT_*` bits), `ST_RELATIME` for a mount made by
+/// mount(2) (not the initramfs's rootfs, as Linux's kernel-made mounts),
+/// `ST_RDONLY` for a read-only filesystem.
+fn st_flags(inode: &Inode, mnt: Option<&vfs::Mount>) -> u64 {
+    const ST_RDONLY: u64 = 1;
+    const ST_VALID: u64 = 0x20;
+    const ST_RELATIME: u64 = 0x1000;
+    let per_mount = mnt.map_or(0, |m| m.flags()) as u64 & 0xf;
+    let relatime = if mnt.is_none_or(|m| crate::fs::is_relatime(m.id())) { ST_RELATIME } else { 0 };
+    let ro = if inode.fs_read_only() { ST_RDONLY } else { 0 };
+    ST_VALID | relatime | per_mount | ro
 }
 
 /// statfs(2) figures of the filesystem holding `inode`, with the magic
@@ -2012,9 +2093,10 @@ fn fs_statfs(inode: &Inode) -> vfs::StatFs {
 
 pub fn fstatfs(t: &mut UThread, fd: Fd, buf: UserPtr<StatfsBytes>) -> SysResult {
     let file = t.fd(fd)?;
-    let st = match file.inode() {
-        Some(i) => fs_statfs(i),
-        None => vfs::StatFs::default().with_fs_type(0x5049_5045).with_bsize(4096).with_namelen(255),
+    let (st, f_flags) = match file.inode() {
+        Some(i) => (fs_statfs(i), st_flags(i, file.mount().map(|m| &**m))),
+        // pipefs: an internal mount (kern_mount: no relatime)
+        None => (vfs::StatFs::default().with_fs_type(0x5049_5045).with_bsize(4096).with_namelen(255), 0x20),
     };
-    t.write(buf, statfs_bytes(&st)).map(|_| 0)
+    t.write(buf, statfs_bytes(&st, f_flags)).map(|_| 0)
 }

@@ -324,7 +324,7 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
 /// CAP_SYS_CHROOT and chroot its way out.
 fn chrooted(t: &UThread) -> bool {
     let Ok(fs) = t.fs() else { return true };
-    let root = fs.lock().root().clone();
+    let root = fs.lock().root().inode.clone();
     crate::fs::root().is_none_or(|sys| !alloc::sync::Arc::ptr_eq(&sys, &root))
 }
 
@@ -481,7 +481,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     t.refresh_user_ns();
     if mnt.is_some() {
         // the namespace's root becomes the caller's root and cwd
-        let root = crate::fs::root_of(t.mnt_ns).ok_or(Errno::EINVAL)?;
+        let root = crate::fs::root_path_of(t.mnt_ns).ok_or(Errno::EINVAL)?;
         let fs = t.fs()?;
         let (r, c) = {
             let mut f = fs.lock();
@@ -496,10 +496,30 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
 /// The mount namespace process `pid` was just given (by clone or unshare
 /// with `CLONE_NEWNS`) gets copies of the mounts of the namespace `from`.
 pub fn new_mount_ns(pid: process::pid::Pid, from: u64) -> Result<()> {
-    match table().with_process(pid, |p| p.ns().mnt.clone()) {
-        Some(m) => crate::fs::copy_namespace(from, &m),
-        None => Ok(()),
+    let Some(m) = table().with_process(pid, |p| p.ns().mnt.clone()) else { return Ok(()) };
+    // the source's mounts hold still while they are copied
+    let ns_lock = crate::fs::lock_namespace(from)?;
+    crate::fs::copy_namespace(from, &m)?;
+    drop(ns_lock);
+    // copy_mnt_ns(): the process's root and cwd through the copies of
+    // their mounts (its fs context is its own: CLONE_NEWNS implies it)
+    let id = crate::fs::ns_id(&m);
+    let tids = table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default();
+    for tid in tids {
+        if let Some(fs) = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten() {
+            let (root, cwd) = {
+                let f = fs.lock();
+                (f.root().clone(), f.cwd().clone())
+            };
+            let (root, cwd) = (crate::fs::path_in_ns(id, &root), crate::fs::path_in_ns(id, &cwd));
+            let old = {
+                let mut f = fs.lock();
+                (f.set_root(root), f.set_cwd(cwd))
+            };
+            drop(old);
+        }
     }
+    Ok(())
 }
 
 /// Publishes the caller's registers and FPU state to the table (clone
