@@ -31,6 +31,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use arch_x86_64::context::{self, KernelThread};
 use arch_x86_64::percpu::MAX_CPUS;
+use arch_x86_64::spinlock;
 use arch_x86_64::time;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use process::cputime::{CpuAccount, SharedCpu, Side};
@@ -515,7 +516,7 @@ fn become_idle() {
     idle.last_cpu.store(this_cpu(), Ordering::Relaxed);
     idle.affinity.store(1 << this_cpu(), Ordering::Relaxed);
     arch_x86_64::cpu::without_interrupts(|| {
-        let mut c = CPUS[this_cpu()].lock();
+        let mut c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[this_cpu()]);
         c.current = Some(idle.clone());
         c.idle = Some(idle);
     });
@@ -542,17 +543,18 @@ fn ap_main() -> ! {
 /// no handler takes it, so the interrupt flag stays as it is: re-enabling
 /// it (`sti`) ends a translation block under QEMU's TCG, a cost several
 /// times the lock's on every wake-up.
-fn locked<T, R>(lock: &spin::Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
+/// `site`: the lock's [`arch_x86_64::spinlock`] site (its waits counted).
+fn locked<T, R>(site: usize, lock: &spin::Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
     if nr_cpus() == 1 {
-        f(&mut lock.lock())
+        f(&mut spinlock::lock(site, lock))
     } else {
-        arch_x86_64::cpu::without_interrupts(|| f(&mut lock.lock()))
+        arch_x86_64::cpu::without_interrupts(|| f(&mut spinlock::lock(site, lock)))
     }
 }
 
 /// Runs `f` on CPU `cpu`'s run queue, keeping [`QLEN`] in step.
 fn with_rq<R>(cpu: usize, f: impl FnOnce(&mut RunQueue) -> R) -> R {
-    locked(&RQ[cpu], |q| {
+    locked(spinlock::RUN_QUEUE, &RQ[cpu], |q| {
         let r = f(q);
         QLEN[cpu].store(q.tasks.len(), Ordering::Relaxed);
         r
@@ -563,7 +565,7 @@ fn with_rq<R>(cpu: usize, f: impl FnOnce(&mut RunQueue) -> R) -> R {
 /// interrupt handler does: no need to turn interrupts off (the kernel is
 /// not preemptible, so the task cannot move to another CPU meanwhile).
 fn with_cpu<R>(f: impl FnOnce(&mut Cpu) -> R) -> R {
-    f(&mut CPUS[this_cpu()].lock())
+    f(&mut spinlock::lock(spinlock::CPU_SLOT, &CPUS[this_cpu()]))
 }
 
 extern "C" fn task_entry(_: usize) -> ! {
@@ -1052,7 +1054,7 @@ fn wake_sleepers(now_raw: u64) {
         // across it the lock kept the woken task's next sleep spinning on
         // its own CPU), in batches of WAKE_BATCH
         let mut due: [Option<Arc<Task>>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
-        let more = locked(&SLEEPERS, |s| {
+        let more = locked(spinlock::SLEEPERS, &SLEEPERS, |s| {
             SLEEPERS_WAKING.store(true, Ordering::Relaxed);
             let mut n = 0;
             while n < WAKE_BATCH
@@ -1546,7 +1548,7 @@ fn reschedule(requeue: Requeue) {
         // runs next; every reference counted is a locked instruction, an
         // atomic helper call under multi-threaded TCG)
         let (prev, idle) = {
-            let mut c = CPUS[cpu].lock();
+            let mut c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[cpu]);
             let (p, i) = match (&c.current, &c.idle) {
                 (Some(p), Some(i)) => (p.clone(), Arc::as_ptr(i)),
                 _ => return,
@@ -1823,7 +1825,7 @@ pub fn block() {
 /// Blocks until [`wake`] or until [`now_ns`] reaches `deadline_ns`.
 pub fn block_until(deadline_ns: u64) {
     let me = current();
-    let filed = locked(&SLEEPERS, |s| {
+    let filed = locked(spinlock::SLEEPERS, &SLEEPERS, |s| {
         let r = s.insert(deadline_ns, &me);
         NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
         r
@@ -1846,7 +1848,7 @@ pub fn block_until(deadline_ns: u64) {
     arch_x86_64::apic::timer_early(left.saturating_add(TIMER_SLACK_NS));
     block();
     // woken before the deadline: leave the heap (dropped after the lock)
-    let left = locked(&SLEEPERS, |s| {
+    let left = locked(spinlock::SLEEPERS, &SLEEPERS, |s| {
         let t = s.remove(&me);
         NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
         t
@@ -1944,7 +1946,7 @@ pub fn exit_current() -> ! {
     let next = {
         let cpu = this_cpu();
         let (me, idle) = {
-            let c = CPUS[cpu].lock();
+            let c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[cpu]);
             (c.current.clone(), c.idle.clone())
         };
         let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
@@ -1958,7 +1960,7 @@ pub fn exit_current() -> ! {
             claim(&next, cpu);
         }
         {
-            let mut c = CPUS[cpu].lock();
+            let mut c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[cpu]);
             c.current = Some(next.clone());
             c.prev = Some(me.clone());
             c.run_start = now;
@@ -2378,7 +2380,7 @@ impl WaitQueue {
     }
 
     fn add(&self, task: &Arc<Task>) {
-        let mut g = self.inner.lock();
+        let mut g = spinlock::lock(spinlock::WAIT_QUEUE, &self.inner);
         // two fds of one pipe name one queue: register once
         if !g.tasks.iter().any(|t| Arc::ptr_eq(t, task)) {
             g.tasks.push(task.clone());
@@ -2386,7 +2388,7 @@ impl WaitQueue {
     }
 
     fn remove(&self, task: &Arc<Task>) {
-        self.inner.lock().tasks.retain(|t| !Arc::ptr_eq(t, task));
+        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner).tasks.retain(|t| !Arc::ptr_eq(t, task));
     }
 
     /// Blocks until `cond()` holds (checked before each sleep, so no wake-up
@@ -2409,7 +2411,7 @@ impl WaitQueue {
 
     fn wake_all_with(&self, sync: bool) {
         let (tasks, relays) = {
-            let mut g = self.inner.lock();
+            let mut g = spinlock::lock(spinlock::WAIT_QUEUE, &self.inner);
             if g.tasks.len() <= 1 && g.relays.is_empty() {
                 // the common case (a pipe's one reader or writer): the
                 // sleeper is taken out and the vector keeps its memory,
@@ -2441,12 +2443,12 @@ impl WaitQueue {
     /// [`WaitQueue::remove_relay`].
     pub fn add_relay<R: Relay + 'static>(&self, to: &Arc<R>) {
         let to: Weak<dyn Relay> = Arc::downgrade(to) as Weak<R>;
-        self.inner.lock().relays.push(to);
+        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner).relays.push(to);
     }
 
     /// Undoes one [`WaitQueue::add_relay`]`(to)`.
     pub fn remove_relay<R: Relay + 'static>(&self, to: &Arc<R>) {
-        let mut g = self.inner.lock();
+        let mut g = spinlock::lock(spinlock::WAIT_QUEUE, &self.inner);
         if let Some(i) = g.relays.iter().position(|r| core::ptr::addr_eq(r.as_ptr(), Arc::as_ptr(to))) {
             g.relays.swap_remove(i);
         }
