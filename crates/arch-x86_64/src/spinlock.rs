@@ -191,7 +191,7 @@ fn wait<T: ?Sized>(site: usize, m: &spin::Mutex<T>) -> spin::MutexGuard<'_, T> {
         while m.is_locked() {
             spins += 1;
             core::hint::spin_loop();
-            if patience != 0 && spins % 64 == 0 && tsc().saturating_sub(t0) > patience {
+            if patience != 0 && spins.is_multiple_of(64) && tsc().saturating_sub(t0) > patience {
                 halt_a_while();
                 halts += 1;
             }
