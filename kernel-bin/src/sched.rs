@@ -516,7 +516,7 @@ fn become_idle() {
     idle.last_cpu.store(this_cpu(), Ordering::Relaxed);
     idle.affinity.store(1 << this_cpu(), Ordering::Relaxed);
     arch_x86_64::cpu::without_interrupts(|| {
-        let mut c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[this_cpu()]);
+        let mut c = CPUS[this_cpu()].lock();
         c.current = Some(idle.clone());
         c.idle = Some(idle);
     });
@@ -565,7 +565,7 @@ fn with_rq<R>(cpu: usize, f: impl FnOnce(&mut RunQueue) -> R) -> R {
 /// interrupt handler does: no need to turn interrupts off (the kernel is
 /// not preemptible, so the task cannot move to another CPU meanwhile).
 fn with_cpu<R>(f: impl FnOnce(&mut Cpu) -> R) -> R {
-    f(&mut spinlock::lock(spinlock::CPU_SLOT, &CPUS[this_cpu()]))
+    f(&mut CPUS[this_cpu()].lock())
 }
 
 extern "C" fn task_entry(_: usize) -> ! {
@@ -1548,7 +1548,7 @@ fn reschedule(requeue: Requeue) {
         // runs next; every reference counted is a locked instruction, an
         // atomic helper call under multi-threaded TCG)
         let (prev, idle) = {
-            let mut c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[cpu]);
+            let mut c = CPUS[cpu].lock();
             let (p, i) = match (&c.current, &c.idle) {
                 (Some(p), Some(i)) => (p.clone(), Arc::as_ptr(i)),
                 _ => return,
@@ -1946,7 +1946,7 @@ pub fn exit_current() -> ! {
     let next = {
         let cpu = this_cpu();
         let (me, idle) = {
-            let c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[cpu]);
+            let c = CPUS[cpu].lock();
             (c.current.clone(), c.idle.clone())
         };
         let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
@@ -1960,7 +1960,7 @@ pub fn exit_current() -> ! {
             claim(&next, cpu);
         }
         {
-            let mut c = spinlock::lock(spinlock::CPU_SLOT, &CPUS[cpu]);
+            let mut c = CPUS[cpu].lock();
             c.current = Some(next.clone());
             c.prev = Some(me.clone());
             c.run_start = now;

@@ -34,7 +34,8 @@ pub const KSTACK_SLOTS: usize = 3;
 pub const RUN_QUEUE: usize = 4;
 /// The scheduler's timed sleepers.
 pub const SLEEPERS: usize = 5;
-/// The scheduler's per-CPU slots (current, idle, previous task).
+/// The scheduler's per-CPU slots (current, idle, previous task): not
+/// taken through [`lock`] (only their own CPU takes them; none waited).
 pub const CPU_SLOT: usize = 6;
 /// The scheduler's wait queues (all of them).
 pub const WAIT_QUEUE: usize = 7;
