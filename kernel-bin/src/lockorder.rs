@@ -195,6 +195,82 @@ pub fn check_switch() {
     }
 }
 
+/// Every class, in order (the power-off wait line names them).
+const ALL_CLASSES: [LockClass; 15] = [
+    LockClass::ExecCache,
+    LockClass::Mounts,
+    LockClass::Shm,
+    LockClass::FileLocks,
+    LockClass::Dnotify,
+    LockClass::InotifyUsers,
+    LockClass::Fifos,
+    LockClass::Futex,
+    LockClass::TimerfdArmed,
+    LockClass::TimerfdRealtime,
+    LockClass::Tty,
+    LockClass::Ptys,
+    LockClass::Pty,
+    LockClass::Hostname,
+    LockClass::PipeUsers,
+];
+
+/// The power-off `locks:` line: per lock site with waits since boot
+/// ([`arch_x86_64::spinlock`]): waits, their `pause` iterations and halts, the
+/// microseconds waited in all and the longest wait's.
+pub fn wait_line() -> alloc::string::String {
+    use arch_x86_64::spinlock;
+    use core::fmt::Write as _;
+    let mult = u128::from(arch_x86_64::time::clock_params().1);
+    let us = |cycles: u64| ((u128::from(cycles) * mult) >> arch_x86_64::time::NS_SHIFT_BITS) / 1000;
+    let mut s = alloc::string::String::from("locks: waits/spins/halts/us waited/longest us:");
+    for site in 0..spinlock::SITES {
+        let st = spinlock::stats(site);
+        if st.waits == 0 {
+            continue;
+        }
+        let name = match spinlock::NAMES.get(site) {
+            Some(n) => *n,
+            None => ALL_CLASSES
+                .iter()
+                .find(|c| **c as usize + spinlock::RANKED_BASE == site)
+                .map_or("?", |c| c.name()),
+        };
+        let _ = write!(
+            s,
+            " {name} {}/{}/{}/{}/{};",
+            st.waits,
+            st.spins,
+            st.halts,
+            us(st.cycles),
+            us(st.max_cycles)
+        );
+    }
+    s
+}
+
+impl LockClass {
+    /// The class's name (as its variant).
+    pub fn name(self) -> &'static str {
+        match self {
+            LockClass::ExecCache => "ExecCache",
+            LockClass::Mounts => "Mounts",
+            LockClass::Shm => "Shm",
+            LockClass::FileLocks => "FileLocks",
+            LockClass::Dnotify => "Dnotify",
+            LockClass::InotifyUsers => "InotifyUsers",
+            LockClass::Fifos => "Fifos",
+            LockClass::Futex => "Futex",
+            LockClass::TimerfdArmed => "TimerfdArmed",
+            LockClass::TimerfdRealtime => "TimerfdRealtime",
+            LockClass::Tty => "Tty",
+            LockClass::Ptys => "Ptys",
+            LockClass::Pty => "Pty",
+            LockClass::Hostname => "Hostname",
+            LockClass::PipeUsers => "PipeUsers",
+        }
+    }
+}
+
 /// A spin lock with a place in the lock order.
 pub struct Ranked<T> {
     class: LockClass,
@@ -214,7 +290,8 @@ impl<T> Ranked<T> {
     pub fn lock(&self) -> RankedGuard<'_, T> {
         #[cfg(debug_assertions)]
         held::acquire(self.class, self.name);
-        RankedGuard { guard: self.inner.lock(), class: self.class }
+        let site = arch_x86_64::spinlock::RANKED_BASE + self.class as usize;
+        RankedGuard { guard: arch_x86_64::spinlock::lock(site, &self.inner), class: self.class }
     }
 }
 

@@ -24,7 +24,7 @@ impl Platform for Kernel {
     type Files = fs_table::SharedFileTable<dyn vfs::File, spin::Mutex<()>>;
     type Fs = fs_table::SharedFsContext<vfs::Path, spin::Mutex<()>>;
     type Signals = process::sigstate::SignalTypes;
-    type Lock = spin::Mutex<()>;
+    type Lock = arch_x86_64::spinlock::RawSpin<{ arch_x86_64::spinlock::PROCESS }>;
     type ThreadExt = ThreadExt;
     type ProcessExt = ProcessExt;
 

@@ -31,6 +31,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use arch_x86_64::context::{self, KernelThread};
 use arch_x86_64::percpu::MAX_CPUS;
+use arch_x86_64::spinlock;
 use arch_x86_64::time;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use process::cputime::{CpuAccount, SharedCpu, Side};
@@ -547,17 +548,18 @@ fn ap_main() -> ! {
 /// no handler takes it, so the interrupt flag stays as it is: re-enabling
 /// it (`sti`) ends a translation block under QEMU's TCG, a cost several
 /// times the lock's on every wake-up.
-fn locked<T, R>(lock: &spin::Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
+/// `site`: the lock's [`arch_x86_64::spinlock`] site (its waits counted).
+fn locked<T, R>(site: usize, lock: &spin::Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
     if nr_cpus() == 1 {
-        f(&mut lock.lock())
+        f(&mut spinlock::lock(site, lock))
     } else {
-        arch_x86_64::cpu::without_interrupts(|| f(&mut lock.lock()))
+        arch_x86_64::cpu::without_interrupts(|| f(&mut spinlock::lock(site, lock)))
     }
 }
 
 /// Runs `f` on CPU `cpu`'s run queue, keeping [`QLEN`] in step.
 fn with_rq<R>(cpu: usize, f: impl FnOnce(&mut RunQueue) -> R) -> R {
-    locked(&RQ[cpu], |q| {
+    locked(spinlock::RUN_QUEUE, &RQ[cpu], |q| {
         let r = f(q);
         QLEN[cpu].store(q.tasks.len(), Ordering::Relaxed);
         r
@@ -1057,7 +1059,7 @@ fn wake_sleepers(now_raw: u64) {
         // across it the lock kept the woken task's next sleep spinning on
         // its own CPU), in batches of WAKE_BATCH
         let mut due: [Option<Arc<Task>>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
-        let more = locked(&SLEEPERS, |s| {
+        let more = locked(spinlock::SLEEPERS, &SLEEPERS, |s| {
             SLEEPERS_WAKING.store(true, Ordering::Relaxed);
             let mut n = 0;
             while n < WAKE_BATCH
@@ -1828,7 +1830,7 @@ pub fn block() {
 /// Blocks until [`wake`] or until [`now_ns`] reaches `deadline_ns`.
 pub fn block_until(deadline_ns: u64) {
     let me = current();
-    let filed = locked(&SLEEPERS, |s| {
+    let filed = locked(spinlock::SLEEPERS, &SLEEPERS, |s| {
         let r = s.insert(deadline_ns, &me);
         NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
         r
@@ -1851,7 +1853,7 @@ pub fn block_until(deadline_ns: u64) {
     arch_x86_64::apic::timer_early(left.saturating_add(TIMER_SLACK_NS));
     block();
     // woken before the deadline: leave the heap (dropped after the lock)
-    let left = locked(&SLEEPERS, |s| {
+    let left = locked(spinlock::SLEEPERS, &SLEEPERS, |s| {
         let t = s.remove(&me);
         NEXT_DUE.store(s.first().unwrap_or(u64::MAX), Ordering::Relaxed);
         t
@@ -2383,7 +2385,7 @@ impl WaitQueue {
     }
 
     fn add(&self, task: &Arc<Task>) {
-        let mut g = self.inner.lock();
+        let mut g = spinlock::lock(spinlock::WAIT_QUEUE, &self.inner);
         // two fds of one pipe name one queue: register once
         if !g.tasks.iter().any(|t| Arc::ptr_eq(t, task)) {
             g.tasks.push(task.clone());
@@ -2391,7 +2393,7 @@ impl WaitQueue {
     }
 
     fn remove(&self, task: &Arc<Task>) {
-        self.inner.lock().tasks.retain(|t| !Arc::ptr_eq(t, task));
+        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner).tasks.retain(|t| !Arc::ptr_eq(t, task));
     }
 
     /// Blocks until `cond()` holds (checked before each sleep, so no wake-up
@@ -2414,7 +2416,7 @@ impl WaitQueue {
 
     fn wake_all_with(&self, sync: bool) {
         let (tasks, relays) = {
-            let mut g = self.inner.lock();
+            let mut g = spinlock::lock(spinlock::WAIT_QUEUE, &self.inner);
             if g.tasks.len() <= 1 && g.relays.is_empty() {
                 // the common case (a pipe's one reader or writer): the
                 // sleeper is taken out and the vector keeps its memory,
@@ -2446,12 +2448,12 @@ impl WaitQueue {
     /// [`WaitQueue::remove_relay`].
     pub fn add_relay<R: Relay + 'static>(&self, to: &Arc<R>) {
         let to: Weak<dyn Relay> = Arc::downgrade(to) as Weak<R>;
-        self.inner.lock().relays.push(to);
+        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner).relays.push(to);
     }
 
     /// Undoes one [`WaitQueue::add_relay`]`(to)`.
     pub fn remove_relay<R: Relay + 'static>(&self, to: &Arc<R>) {
-        let mut g = self.inner.lock();
+        let mut g = spinlock::lock(spinlock::WAIT_QUEUE, &self.inner);
         if let Some(i) = g.relays.iter().position(|r| core::ptr::addr_eq(r.as_ptr(), Arc::as_ptr(to))) {
             g.relays.swap_remove(i);
         }

@@ -157,7 +157,7 @@ static SEAL: [AtomicU64; crate::percpu::MAX_CPUS] = [const { AtomicU64::new(0) }
 
 fn slots<R>(f: impl FnOnce(&mut Slots) -> R) -> R {
     // interrupts off: a drop may come from the scheduler's switch path
-    crate::cpu::without_interrupts(|| f(&mut SLOTS.lock()))
+    crate::cpu::without_interrupts(|| f(&mut crate::spinlock::lock(crate::spinlock::KSTACK_SLOTS, &SLOTS)))
 }
 
 /// The lowest address of slot `slot`'s stack.

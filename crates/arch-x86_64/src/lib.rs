@@ -31,6 +31,7 @@ pub mod cmdline;
 pub mod ksyms;
 pub mod mem;
 pub mod sigframe;
+pub mod spinlock;
 pub mod xstate;
 
 #[cfg(target_os = "none")]

@@ -3828,8 +3828,10 @@ impl<P: Platform> Inner<P> {
                 if !o.contains(WaitOptions::WEXITED) {
                     continue;
                 }
-                // traced by another: not reapable before its tracer
-                if cp.parent == me && cp.parent_notify_deferred {
+                // traced by another: not reapable before its tracer (a
+                // zombie reparented to its own tracer is the tracer's to
+                // reap: smp36)
+                if cp.parent == me && cp.parent_notify_deferred && tracer != Some(me) {
                     continue;
                 }
                 (cp.exit_status().unwrap_or(ChildStatus::Exited(0)), 1)

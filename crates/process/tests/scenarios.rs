@@ -1640,6 +1640,27 @@ fn the_trace_link_goes_with_the_last_traced_thread() {
     finish(w);
 }
 
+/// A tracee that dies while its parent lives waits for its tracer's
+/// report; its parent then dies and it goes to the reaper, which is the
+/// tracer: the tracer, now its parent too, reaps it (smp36: pidns.c's
+/// ptrace case hung in waitpid on 4 CPUs, where the two deaths came in
+/// this order).
+#[test]
+fn a_dead_tracee_reparented_to_its_tracer_is_reaped_by_it() {
+    use process::ptrace::Options;
+    let w = world();
+    let p = w.fork(1);
+    let c = w.fork(p);
+    assert_eq!(w.t.ptrace_attach(1, c as i32, Some(Options::empty()), &w.s), Ok(c));
+    w.exit(c, 7);
+    // the parent waits for the tracer
+    assert_eq!(w.wait4(p, c as i32, WNOHANG), Ok((0, 0)));
+    w.exit(p, 0);
+    assert_eq!(w.wait4(1, c as i32, WNOHANG | WALL), Ok((c, 0x700)));
+    assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0)));
+    finish(w);
+}
+
 /// exec's de_thread() of the only tracee ends the link; the tracee's exit
 /// (0, as Linux's for a thread killed by an exec) is the tracer's.
 #[test]

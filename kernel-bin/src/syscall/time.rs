@@ -293,6 +293,7 @@ pub fn reboot(t: &mut UThread, magic1: i32, magic2: i32, cmd: u32) -> SysResult 
         LINUX_REBOOT_CMD_POWER_OFF | LINUX_REBOOT_CMD_HALT | LINUX_REBOOT_CMD_RESTART => {
             log::info!("reboot({cmd:#x}) from pid {}: powering off", t.pid);
             log::info!("{}", crate::sched::stats_line());
+            log::info!("{}", crate::lockorder::wait_line());
             // nothing written to a disk is lost
             let _ = crate::fs::sync_all();
             arch_x86_64::qemu::poweroff()

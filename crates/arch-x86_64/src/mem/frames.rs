@@ -103,7 +103,7 @@ pub(crate) fn init(boot: &BootInfo) {
 /// Allocates one frame (contents undefined).
 pub fn alloc_frame() -> Option<PhysFrame<Size4KiB>> {
     let f = {
-        let mut g = FRAMES.lock();
+        let mut g = crate::spinlock::lock(crate::spinlock::FRAMES, &FRAMES);
         let b = g.as_mut()?;
         let f = b.alloc()?;
         publish(b);
@@ -142,7 +142,7 @@ pub fn alloc_user_frame() -> Option<PhysFrame<Size4KiB>> {
 /// byte it later reads (pipe buffers).
 pub fn alloc_user_frame_uninit() -> Option<PhysFrame<Size4KiB>> {
     let f = {
-        let mut g = FRAMES.lock();
+        let mut g = crate::spinlock::lock(crate::spinlock::FRAMES, &FRAMES);
         let b = g.as_mut()?;
         if (b.free_frames() as u64) <= reserve() {
             return None;
@@ -188,7 +188,7 @@ pub fn frame_bytes(f: PhysFrame<Size4KiB>) -> &'static [u8] {
 pub fn free_frame(f: PhysFrame<Size4KiB>) {
     let n = (f.start_address().as_u64() / PAGE_SIZE) as usize;
     let bad = {
-        let mut g = FRAMES.lock();
+        let mut g = crate::spinlock::lock(crate::spinlock::FRAMES, &FRAMES);
         let Some(b) = g.as_mut() else { return };
         let r = b.free(n);
         publish(b);
@@ -203,7 +203,7 @@ pub fn free_frame(f: PhysFrame<Size4KiB>) {
 /// multiple of `align` (a power of two): the first one's address.
 pub fn alloc_contiguous(count: usize, align: usize) -> Option<u64> {
     let f = {
-        let mut g = FRAMES.lock();
+        let mut g = crate::spinlock::lock(crate::spinlock::FRAMES, &FRAMES);
         let b = g.as_mut()?;
         let f = b.alloc_contiguous(count, align)?;
         publish(b);

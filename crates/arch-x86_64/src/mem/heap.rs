@@ -60,7 +60,9 @@ fn pages_of(layout: &Layout) -> usize {
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if let Some(class) = class_for(layout.size(), layout.align()) {
-            return self.slab.lock().alloc(class).map_or(core::ptr::null_mut(), |a| a as *mut u8);
+            return crate::spinlock::lock(crate::spinlock::HEAP, &self.slab)
+                .alloc(class)
+                .map_or(core::ptr::null_mut(), |a| a as *mut u8);
         }
         let pages = pages_of(&layout);
         let align = (layout.align() / PAGE).max(1);
@@ -82,7 +84,7 @@ unsafe impl GlobalAlloc for KernelHeap {
         if let Some(class) = class_for(layout.size(), layout.align()) {
             // SAFETY: the caller's promise: `ptr` came from `alloc` with
             // this layout, so from this class of the slab.
-            unsafe { self.slab.lock().free(ptr as usize, class) };
+            unsafe { crate::spinlock::lock(crate::spinlock::HEAP, &self.slab).free(ptr as usize, class) };
             return;
         }
         let pages = pages_of(&layout);

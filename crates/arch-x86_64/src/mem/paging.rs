@@ -204,7 +204,7 @@ static POOL: spin::Mutex<TablePool> =
     spin::Mutex::new(TablePool { zeroed: [0; 32], nzeroed: 0, roots: [0; 8], nroots: 0 });
 
 fn pool<R>(f: impl FnOnce(&mut TablePool) -> R) -> R {
-    crate::cpu::without_interrupts(|| f(&mut POOL.lock()))
+    crate::cpu::without_interrupts(|| f(&mut crate::spinlock::lock(crate::spinlock::PT_POOL, &POOL)))
 }
 
 fn frame_at(pa: u64) -> PhysFrame {
