@@ -347,6 +347,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     let flags = nstype as u32 as u64;
     let mut mnt: Option<alloc::sync::Arc<process::ns::MntNs>> = None;
     let mut pidns: Option<process::ns::PidNsRef> = None;
+    let mut netns: Option<alloc::sync::Arc<process::ns::NetNs>> = None;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
         let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
@@ -363,6 +364,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 pidns = Some(n);
                 (None, None, false)
             }
+            NsObj::Net(n) => {
+                netns = Some(n);
+                (None, None, false)
+            }
             // the kinds not built have one namespace, the caller's: as
             // Linux's *_install, entering it needs CAP_SYS_ADMIN
             NsObj::Initial(_) => {
@@ -377,10 +382,13 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             return Err(Errno::EINVAL);
         }
         let pid = pid?;
-        let (user, uts, m) = table()
-            .with_process(pid, |p| (p.creds().user_ns.clone(), p.ns().uts.clone(), p.ns().mnt.clone()))
+        let (user, uts, m, n) = table()
+            .with_process(pid, |p| {
+                (p.creds().user_ns.clone(), p.ns().uts.clone(), p.ns().mnt.clone(), p.ns().net.clone())
+            })
             .ok_or(Errno::ESRCH)?;
         mnt = (flags & CloneFlags::NEWNS.bits() != 0).then_some(m);
+        netns = (flags & CloneFlags::NEWNET.bits() != 0).then_some(n);
         if flags & CloneFlags::NEWPID.bits() != 0 {
             pidns = Some(table().active_pid_ns(pid));
         }
@@ -440,6 +448,14 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             {
                 return Err(Errno::EPERM);
             }
+            // netns_install(): CAP_SYS_ADMIN over its owner and over the
+            // caller's user namespace
+            if let Some(n) = &netns
+                && (!creds.ns_capable(n.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN))
+            {
+                return Err(Errno::EPERM);
+            }
             let user_changed = creds.user_ns != p.creds().user_ns;
             let old_creds = core::mem::replace(p.creds_mut(), creds);
             if user_changed {
@@ -447,7 +463,8 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             }
             let old_uts = uts.map(|u| core::mem::replace(&mut p.ns_mut().uts, u));
             let old_mnt = mnt.clone().map(|m| core::mem::replace(&mut p.ns_mut().mnt, m));
-            Ok((old_creds, old_uts, old_mnt))
+            let old_net = netns.take().map(|n| core::mem::replace(&mut p.ns_mut().net, n));
+            Ok((old_creds, old_uts, old_mnt, old_net))
         })
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
