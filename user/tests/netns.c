@@ -302,6 +302,9 @@ KT_CASE(abstract_unix_names_per_namespace) {
  * the new namespace keeps it (its listener reachable from its client made
  * there), a socket made after setns is in the old one. */
 static int setns_child(void) {
+    /* the first namespace's lo is up on ours, down on Linux at boot (the
+     * suite does not bring it up): connect's answer there follows it */
+    int init_up = lo_flags() & IFF_UP;
     int orig = open("/proc/self/ns/net", O_RDONLY);
     KT_CHILD_CHECK(1, orig >= 0);
     struct stat so, sn;
@@ -317,7 +320,7 @@ static int setns_child(void) {
     KT_CHILD_CHECK(8, setns(orig, CLONE_NEWNET) == 0);
     KT_CHILD_CHECK(9, ino_of("/proc/self/ns/net") == so.st_ino);
     int late = socket(AF_INET, SOCK_STREAM, 0);
-    KT_CHILD_CHECK(10, tcp_connect(late, 81) == ECONNREFUSED);
+    KT_CHILD_CHECK(10, tcp_connect(late, 81) == (init_up ? ECONNREFUSED : ENETUNREACH));
     KT_CHILD_CHECK(11, tcp_connect(early, 81) == 0);
     KT_CHILD_CHECK(12, accept(l, NULL, NULL) >= 0);
     /* and in again with nstype 0 */
@@ -359,6 +362,7 @@ KT_CASE(unprivileged_through_a_user_namespace) {
 /* clone(CLONE_NEWNET): the child's own namespace, the parent's unchanged. */
 KT_CASE(clone_newnet) {
     unsigned long mine = ino_of("/proc/self/ns/net");
+    int flags = lo_flags();
     pid_t c = (pid_t)syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
     if (c == 0) {
         unsigned long in = ino_of("/proc/self/ns/net");
@@ -367,7 +371,7 @@ KT_CASE(clone_newnet) {
     KT_TRUE(c > 0, "clone: %s", kt_errname(errno));
     KT_WAIT_STATUS(c, kt_exited(0));
     KT_EQ(ino_of("/proc/self/ns/net"), mine);
-    KT_EQ(lo_flags(), IFF_UP | IFF_LOOPBACK | IFF_RUNNING);
+    KT_EQ(lo_flags(), flags);
 }
 
 KT_MAIN()
