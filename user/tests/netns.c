@@ -374,4 +374,49 @@ KT_CASE(clone_newnet) {
     KT_EQ(lo_flags(), flags);
 }
 
+/* user.max_net_namespaces: a user's live network namespaces are
+ * bounded; ENOSPC beyond (clone and unshare), room again when one goes. */
+static int write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    int n = (int)write(fd, text, strlen(text));
+    close(fd);
+    return n == (int)strlen(text) ? 0 : -1;
+}
+
+static int limit_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
+    /* this one counts: no second one while it lives */
+    pid_t g = fork();
+    if (g == 0) _exit(unshare(CLONE_NEWNET) == -1 && errno == ENOSPC ? 0 : 1);
+    int st;
+    KT_CHILD_CHECK(2, waitpid(g, &st, 0) == g && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    g = (pid_t)syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+    if (g == 0) _exit(0);
+    KT_CHILD_CHECK(3, g == -1 && errno == ENOSPC);
+    return 0;
+}
+
+KT_CASE(max_net_namespaces_is_enospc) {
+    char old[32];
+    int n = kt_read_text("/proc/sys/user/max_net_namespaces", old, sizeof old);
+    KT_TRUE(n > 1 && atoi(old) > 1, "max_net_namespaces: %s", n > 0 ? old : "unreadable");
+    KT_SYS_OK(write_text("/proc/sys/user/max_net_namespaces", "1\n"));
+    int r = kt_in_child(limit_child);
+    /* and after the child's namespace went: room for one again (Linux
+     * frees a namespace in a work queue: a little later) */
+    pid_t c = -1;
+    int e = 0;
+    for (int i = 0; i < 40 && c < 0; i++) {
+        c = (pid_t)syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+        if (c == 0) _exit(0);
+        e = errno;
+        if (c < 0) kt_msleep(50);
+    }
+    if (c > 0) waitpid(c, NULL, 0);
+    KT_SYS_OK(write_text("/proc/sys/user/max_net_namespaces", old));
+    KT_EQ(r, 0);
+    KT_TRUE(c > 0, "clone after: %s", kt_errname(e));
+}
+
 KT_MAIN()

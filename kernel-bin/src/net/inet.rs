@@ -69,6 +69,8 @@ impl PollWake {
 pub struct NetState {
     /// The namespace's number (nsfs inode).
     ino: u64,
+    /// The user namespace that owns it (its capabilities count here).
+    owner: process::ns::UserNsRef,
     net: Mutex<Option<Net>>,
     /// The initial namespace's is a static; the others' are shared with
     /// the poll thread.
@@ -88,6 +90,7 @@ static INITIAL_WAKE: PollWake = PollWake::new();
 /// The initial network namespace (eth0 lives here).
 static INITIAL: NetState = NetState {
     ino: process::ns::INIT_NET_INO,
+    owner: process::ns::UserNsRef::INITIAL,
     net: Mutex::new(None),
     wake: WakeRef::Initial,
     thread_started: AtomicBool::new(false),
@@ -123,6 +126,7 @@ impl NetRef {
         let ext = ns.ext_or_init(|| {
             let st: Arc<NetState> = Arc::new(NetState {
                 ino: ns.ino(),
+                owner: ns.owner().clone(),
                 net: Mutex::new(None),
                 wake: WakeRef::Ns(Arc::new(PollWake::new())),
                 thread_started: AtomicBool::new(false),
@@ -188,21 +192,7 @@ fn now() -> Instant {
 pub(super) fn capable_in(ns: &NetState, bit: u32) -> bool {
     let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
     let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
-    crate::proc::table()
-        .with_process(pid, |p| {
-            if ns.ino == process::ns::INIT_NET_INO {
-                return p.creds().cap_effective & (1u64 << bit) != 0;
-            }
-            let owner = if p.ns().net.ino() == ns.ino {
-                p.ns().net.owner().clone()
-            } else {
-                // a socket of another namespace: only the initial user
-                // namespace's capabilities count (its owner is not at hand)
-                process::ns::UserNsRef::INITIAL
-            };
-            p.creds().ns_capable(&owner, bit)
-        })
-        .unwrap_or(false)
+    crate::proc::table().with_process(pid, |p| p.creds().ns_capable(&ns.owner, bit)).unwrap_or(false)
 }
 
 /// Wakes the initial namespace's poll thread (the NIC's wake-up,
