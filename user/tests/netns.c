@@ -385,7 +385,15 @@ static int write_text(const char *path, const char *text) {
 }
 
 static int limit_child(void) {
-    KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
+    /* the earlier cases' namespaces may still count for a moment on
+     * Linux (freed in a work queue) */
+    int rc = -1;
+    for (int i = 0; i < 40 && rc != 0; i++) {
+        rc = unshare(CLONE_NEWNET);
+        if (rc != 0 && errno != ENOSPC) break;
+        if (rc != 0) kt_msleep(50);
+    }
+    KT_CHILD_CHECK(1, rc == 0);
     /* this one counts: no second one while it lives */
     pid_t g = fork();
     if (g == 0) _exit(unshare(CLONE_NEWNET) == -1 && errno == ENOSPC ? 0 : 1);
