@@ -1156,9 +1156,10 @@ impl Stack {
             // 127/8 is local while lo has its address (a new network
             // namespace's lo has none until it is brought up)
             return match a {
-                IpAddress::Ipv4(_) => self.ifaces.iter().any(|f| {
-                    f.loopback && f.iface.ip_addrs().iter().any(|c| matches!(c, IpCidr::Ipv4(_)))
-                }),
+                IpAddress::Ipv4(_) => self
+                    .ifaces
+                    .iter()
+                    .any(|f| f.loopback && f.iface.ip_addrs().iter().any(|c| matches!(c, IpCidr::Ipv4(_)))),
                 IpAddress::Ipv6(_) => self.ifaces.iter().any(|f| f.loopback && f.iface.has_ip_addr(a)),
             };
         }

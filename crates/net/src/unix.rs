@@ -227,7 +227,12 @@ pub fn create<E: UnixEnv>(ty: u32, protocol: u32, waker: E::Waker) -> Result<Arc
 
 /// [`create`] in network namespace `netns` (a number the kernel picks;
 /// abstract names are looked up among the sockets of the same one).
-pub fn create_in<E: UnixEnv>(ty: u32, protocol: u32, waker: E::Waker, netns: u64) -> Result<Arc<UnixSocket<E>>> {
+pub fn create_in<E: UnixEnv>(
+    ty: u32,
+    protocol: u32,
+    waker: E::Waker,
+    netns: u64,
+) -> Result<Arc<UnixSocket<E>>> {
     if protocol != 0 && protocol != u32::from(AF_UNIX) {
         return Err(Errno::EPROTONOSUPPORT);
     }

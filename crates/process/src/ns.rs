@@ -986,7 +986,12 @@ pub struct NsSet {
 impl NsSet {
     /// The initial namespaces.
     pub fn initial() -> NsSet {
-        NsSet { uts: UtsNs::initial(), mnt: MntNs::initial(), pid_children: PidNsRef::INITIAL, net: NetNs::initial() }
+        NsSet {
+            uts: UtsNs::initial(),
+            mnt: MntNs::initial(),
+            pid_children: PidNsRef::INITIAL,
+            net: NetNs::initial(),
+        }
     }
 }
 

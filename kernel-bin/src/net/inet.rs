@@ -311,7 +311,9 @@ impl NetState {
             let urgent = net.stack.take_urgent_signals();
             let mut urg: Vec<Arc<InetSocket>> = Vec::new();
             if !urgent.is_empty() && urg.try_reserve(urgent.len()).is_ok() {
-                urg.extend(urgent.iter().filter_map(|id| net.socks.get(id.0 as usize).and_then(Weak::upgrade)));
+                urg.extend(
+                    urgent.iter().filter_map(|id| net.socks.get(id.0 as usize).and_then(Weak::upgrade)),
+                );
             }
             (r, (woken, urg), next)
         };

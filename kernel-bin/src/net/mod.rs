@@ -614,7 +614,8 @@ fn create(domain: i32, ty: u32, protocol: i32) -> Result<(Sock, Option<Arc<UnixS
                 return Err(Errno::EPROTONOSUPPORT);
             }
             let ns = inet::current_net_ino();
-            let u = net::unix::create_in::<KEnv>(ty, protocol as u32, <KEnv as net::NetEnv>::new_waker()?, ns)?;
+            let u =
+                net::unix::create_in::<KEnv>(ty, protocol as u32, <KEnv as net::NetEnv>::new_waker()?, ns)?;
             Ok((u.clone(), Some(u)))
         }
         AF_INET | AF_INET6 => Ok((inet_socket(domain as u16, ty, protocol as u32)?, None)),
