@@ -779,10 +779,10 @@ pub fn run_tests(
             &run_long(c, &script("netns"), 120)?,
             &[
                 "1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN group default qlen 1000",
-                "link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
+                "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
                 "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000",
-                "inet 127.0.0.1/8 scope host lo",
-                "valid_lft forever preferred_lft forever",
+                "    inet 127.0.0.1/8 scope host lo",
+                "       valid_lft forever preferred_lft forever",
                 "ping 0",
                 "bind down 99",
                 "HELLO NS",
