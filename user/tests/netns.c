@@ -129,6 +129,11 @@ static int new_ns_lo_down(void) {
     KT_CHILD_CHECK(8, s >= 0);
     KT_CHILD_CHECK(9, tcp_connect(s, 80) == ENETUNREACH);
     close(s);
+    /* 127.0.0.1 can be bound all the same */
+    s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in b = lo_addr(0);
+    KT_CHILD_CHECK(19, bind(s, (struct sockaddr *)&b, sizeof b) == 0);
+    close(s);
     /* no other interface: eth0 stays behind */
     struct ifreq r;
     memset(&r, 0, sizeof r);

@@ -774,7 +774,7 @@ pub fn run_tests(
     check(t, &mut c, only, "unshare_net", |c| {
         // unshare -rn: lo down and without addresses, brought up by ip,
         // pinged; a Python server and client inside (bind before lo is up
-        // is EADDRNOTAVAIL, as Linux)
+        // works, connect is ENETUNREACH, as Linux)
         want(
             &run_long(c, &script("netns"), 120)?,
             &[
@@ -784,7 +784,7 @@ pub fn run_tests(
                 "    inet 127.0.0.1/8 scope host lo",
                 "       valid_lft forever preferred_lft forever",
                 "ping 0",
-                "bind down 99",
+                "lo down 101",
                 "HELLO NS",
                 "3 tcp rows",
                 "ns differ",

@@ -1152,16 +1152,10 @@ impl Stack {
     /// Whether `a` is an address of this host (127/8 is all local, as lo's
     /// route on Linux).
     fn is_local(&self, a: IpAddress) -> bool {
+        // (also while lo is down without addresses, as a new network
+        // namespace's: Linux binds 127.0.0.1 there too)
         if is_loopback(a) {
-            // 127/8 is local while lo has its address (a new network
-            // namespace's lo has none until it is brought up)
-            return match a {
-                IpAddress::Ipv4(_) => self
-                    .ifaces
-                    .iter()
-                    .any(|f| f.loopback && f.iface.ip_addrs().iter().any(|c| matches!(c, IpCidr::Ipv4(_)))),
-                IpAddress::Ipv6(_) => self.ifaces.iter().any(|f| f.loopback && f.iface.has_ip_addr(a)),
-            };
+            return true;
         }
         self.ifaces.iter().any(|f| f.iface.has_ip_addr(a))
     }

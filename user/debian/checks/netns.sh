@@ -7,10 +7,11 @@ unshare -rn sh -c 'ip link set lo up; ip -4 addr show lo; ping -c1 -W2 127.0.0.1
 unshare -rn python3 -c '
 import socket, threading, os
 srv = socket.socket()
+srv.bind(("127.0.0.1", 8001))
 try:
-    srv.bind(("127.0.0.1", 8000))
+    socket.create_connection(("127.0.0.1", 8001))
 except OSError as e:
-    print("bind down", e.errno)
+    print("lo down", e.errno)
 os.system("ip link set lo up")
 srv = socket.socket()
 srv.bind(("127.0.0.1", 8000)); srv.listen()
