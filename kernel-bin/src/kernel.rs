@@ -191,6 +191,8 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     let (_, total_frames) = arch_x86_64::mem::frames::stats();
     let max_threads = process::rlimit::max_threads_for_ram(total_frames, 4096);
     crate::proc::table().set_max_threads(max_threads);
+    // user.max_*_namespaces: max_threads / 2 (user_namespace_sysctl_init)
+    crate::proc::table().set_max_net_namespaces((max_threads / 2).min(i32::MAX as u64) as u32);
     let nproc = process::rlimit::default_nproc(max_threads);
     log::info!("threads-max {max_threads}, RLIMIT_NPROC {nproc}");
     let init = process::table::InitProcess::new(

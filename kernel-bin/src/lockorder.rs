@@ -130,7 +130,7 @@ mod held {
     }
 
     fn report(held: u8, taken: LockClass, name: &'static str) {
-        let bit = (usize::from(held) % 16) * 16 + (taken as usize % 16);
+        let bit = (usize::from(held) % 32) * 32 + (taken as usize % 32);
         let first = REPORTED[bit / 64].fetch_or(1 << (bit % 64), Ordering::Relaxed) & (1 << (bit % 64)) == 0;
         let what = if held == taken as u8 {
             "taken twice (a hang on one CPU)"
@@ -195,8 +195,9 @@ pub fn check_switch() {
     }
 }
 
-/// Every class, in order (the power-off wait line names them).
-const ALL_CLASSES: [LockClass; 15] = [
+/// Every class, in order (the power-off wait line names them); its length
+/// is the last class's number, so a class added at the end must be listed.
+const ALL_CLASSES: [LockClass; LockClass::TimerQueue as usize] = [
     LockClass::ExecCache,
     LockClass::Mounts,
     LockClass::Shm,
@@ -212,6 +213,7 @@ const ALL_CLASSES: [LockClass; 15] = [
     LockClass::Pty,
     LockClass::Hostname,
     LockClass::PipeUsers,
+    LockClass::TimerQueue,
 ];
 
 /// The power-off `locks:` line: per lock site with waits since boot
@@ -267,6 +269,7 @@ impl LockClass {
             LockClass::Pty => "Pty",
             LockClass::Hostname => "Hostname",
             LockClass::PipeUsers => "PipeUsers",
+            LockClass::TimerQueue => "TimerQueue",
         }
     }
 }

@@ -57,7 +57,7 @@ pub fn present() -> bool {
 /// `/proc/net/dev` as Linux's dev_seq_show formats it: lo (whose traffic
 /// is not counted yet: zeros), and eth0 with the NIC's counters when there
 /// is a NIC.
-pub fn proc_net_dev() -> alloc::string::String {
+pub fn proc_net_dev(initial_ns: bool) -> alloc::string::String {
     use core::fmt::Write;
     // dev_seq_show's header, then dev_seq_printf_stats per device
     let mut out = alloc::format!("Inter-|   Receive{}|  Transmit\n", " ".repeat(48));
@@ -72,7 +72,8 @@ pub fn proc_net_dev() -> alloc::string::String {
         );
     };
     row("lo", virtio_net::NicStats::default());
-    if PRESENT.load(core::sync::atomic::Ordering::Relaxed) {
+    // eth0 lives in the initial network namespace
+    if initial_ns && PRESENT.load(core::sync::atomic::Ordering::Relaxed) {
         row("eth0", virtio_net::stats());
     }
     out

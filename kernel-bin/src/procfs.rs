@@ -756,20 +756,23 @@ impl SynthNode for Node {
 }
 
 /// A file of /proc/net (`crate::net::procnet`).
+/// The reader's network namespace, as Linux's /proc/net (a link to
+/// /proc/self/net).
 fn net_file(name: &str) -> Result<Vec<u8>> {
     use crate::net::procnet;
+    let ns = crate::net::inet::NetRef::current()?;
     match name {
-        "dev" => Ok(crate::nic::proc_net_dev().into_bytes()),
-        "unix" => procnet::unix_table(),
-        "route" => procnet::route_table(),
-        "if_inet6" => procnet::if_inet6(),
-        "sockstat" => procnet::sockstat(false),
-        "sockstat6" => procnet::sockstat(true),
-        "snmp" => procnet::snmp(),
+        "dev" => Ok(crate::nic::proc_net_dev(ns.is_initial()).into_bytes()),
+        "unix" => procnet::unix_table(&ns),
+        "route" => procnet::route_table(&ns),
+        "if_inet6" => procnet::if_inet6(&ns),
+        "sockstat" => procnet::sockstat(&ns, false),
+        "sockstat6" => procnet::sockstat(&ns, true),
+        "snmp" => procnet::snmp(&ns),
         "snmp6" => procnet::snmp6(),
         "netstat" => procnet::netstat(),
         "arp" => procnet::arp(),
-        n => procnet::inet_table(n),
+        n => procnet::inet_table(&ns, n),
     }
 }
 
@@ -1257,6 +1260,8 @@ pub enum NsObj {
     Pid(process::ns::PidNsRef),
     /// An IPC namespace.
     Ipc(Arc<process::ns::IpcNs>),
+    /// A network namespace.
+    Net(Arc<process::ns::NetNs>),
     /// The only namespace of a kind this kernel does not build (the
     /// `proctext::NS_NAMES` name).
     Initial(&'static str),
@@ -1270,6 +1275,7 @@ impl NsObj {
             "uts" => table().with_process(pid, |p| NsObj::Uts(p.ns().uts.clone())),
             "mnt" => table().with_process(pid, |p| NsObj::Mnt(p.ns().mnt.clone())),
             "ipc" => table().with_process(pid, |p| NsObj::Ipc(p.ns().ipc.clone())),
+            "net" => table().with_process(pid, |p| NsObj::Net(p.ns().net.clone())),
             "pid" => exists(pid).then(|| NsObj::Pid(table().active_pid_ns(pid))),
             // pidns_for_children_get(): nothing before its init exists
             "pid_for_children" => table()
@@ -1288,6 +1294,7 @@ impl NsObj {
             NsObj::Mnt(_) => "mnt",
             NsObj::Pid(_) => "pid",
             NsObj::Ipc(_) => "ipc",
+            NsObj::Net(_) => "net",
             NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
         }
     }
@@ -1300,6 +1307,7 @@ impl NsObj {
             NsObj::Mnt(m) => m.ino(),
             NsObj::Pid(n) => n.ino(),
             NsObj::Ipc(i) => i.ino(),
+            NsObj::Net(n) => n.ino(),
             NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
         }
     }
@@ -1313,6 +1321,7 @@ impl NsObj {
             NsObj::Mnt(m) => Some(m.owner().clone()),
             NsObj::Pid(n) => Some(n.owner()),
             NsObj::Ipc(i) => Some(i.owner().clone()),
+            NsObj::Net(n) => Some(n.owner().clone()),
             NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
         }
     }

@@ -637,6 +637,20 @@ pub static KNOBS: &[Knob] = &[
         value: Value::TextRw(|| b"256".to_vec(), drop, 64),
     },
     Knob {
+        dir: "user",
+        name: "max_net_namespaces",
+        // the initial user namespace's limit (set_max_namespaces:
+        // proc_dointvec_minmax, 0 ..= INT_MAX); ENOSPC beyond, per user
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_net_namespaces()),
+            |v| {
+                table().set_max_net_namespaces(v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
         dir: "vm",
         name: "max_map_count",
         value: Value::Num(
@@ -697,7 +711,7 @@ pub static KNOBS: &[Knob] = &[
 
 /// The directories of /proc/sys, in listing order: a name with a `/` is
 /// a subdirectory of the one before its last `/`.
-pub const DIRS: &[&str] = &["fs", "fs/inotify", "fs/mqueue", "kernel", "kernel/pty", "kernel/random", "vm"];
+pub const DIRS: &[&str] = &["fs", "fs/inotify", "fs/mqueue", "kernel", "kernel/pty", "kernel/random", "user", "vm"];
 
 /// The directories directly under `parent` ("" for /proc/sys itself):
 /// their indexes in [`DIRS`] and their names.

@@ -65,6 +65,8 @@ pub const PACKAGES: &[&str] = &[
     // rtnetlink; /proc/net/* when sock_diag is missing)
     "net-tools",
     "iproute2",
+    // ping (raw ICMP in a network namespace of one's own)
+    "iputils-ping",
 ];
 
 /// Paths of the packages left out of the image: documentation and
@@ -773,6 +775,26 @@ pub fn run_tests(
                 "rip 0xX 0xX <main+8>",
                 "gdbprog 42",
                 "[Inferior 1 (process N) exited with code 03]",
+            ],
+        )
+    });
+    check(t, &mut c, only, "unshare_net", |c| {
+        // unshare -rn: lo down and without addresses, brought up by ip,
+        // pinged; a Python server and client inside (bind before lo is up
+        // works, connect is ENETUNREACH, as Linux)
+        want(
+            &run_long(c, &script("netns"), 120)?,
+            &[
+                "1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN group default qlen 1000",
+                "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
+                "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000",
+                "    inet 127.0.0.1/8 scope host lo",
+                "       valid_lft forever preferred_lft forever",
+                "ping 0",
+                "lo down 101",
+                "HELLO NS",
+                "3 tcp rows",
+                "ns differ",
             ],
         )
     });

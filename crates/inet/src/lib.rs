@@ -796,11 +796,29 @@ impl Stack {
         Ok(out)
     }
 
+    /// Takes lo down with no address, as a new network namespace's lo
+    /// starts (`loopback_net_init`: flags LOOPBACK only); bringing it up
+    /// gives it 127.0.0.1/8 and ::1 ([`Stack::set_interface_flags`]).
+    pub fn loopback_down(&mut self) {
+        for f in self.ifaces.iter_mut().filter(|f| f.loopback) {
+            f.flags &= !(iff::UP | iff::RUNNING);
+            f.iface.update_ip_addrs(|a| a.clear());
+        }
+    }
+
     /// SIOCSIFFLAGS: sets the changeable flags (IFF_UP) of interface
-    /// `name`; ENODEV if there is none.
+    /// `name`; ENODEV if there is none. A loopback interface brought up
+    /// without addresses gets 127.0.0.1/8 and ::1/128 (inetdev_event's
+    /// NETDEV_UP, addrconf's init_loopback).
     pub fn set_interface_flags(&mut self, name: &str, flags: u16) -> Result<()> {
         let f = self.ifaces.iter_mut().find(|f| f.name == name).ok_or(Errno::ENODEV)?;
         if flags & iff::UP != 0 {
+            if f.loopback && f.flags & iff::UP == 0 && f.iface.ip_addrs().is_empty() {
+                f.iface.update_ip_addrs(|a| {
+                    let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)));
+                    let _ = a.push(IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Addr::LOCALHOST, 128)));
+                });
+            }
             f.flags |= iff::UP | iff::RUNNING;
         } else {
             f.flags &= !(iff::UP | iff::RUNNING);
@@ -1134,6 +1152,8 @@ impl Stack {
     /// Whether `a` is an address of this host (127/8 is all local, as lo's
     /// route on Linux).
     fn is_local(&self, a: IpAddress) -> bool {
+        // (also while lo is down without addresses, as a new network
+        // namespace's: Linux binds 127.0.0.1 there too)
         if is_loopback(a) {
             return true;
         }

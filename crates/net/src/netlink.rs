@@ -239,6 +239,8 @@ pub trait RouteHost: Send + Sync {
     fn set_up(&self, index: u32, up: bool) -> Result<()>;
     /// Whether the caller has CAP_NET_ADMIN.
     fn net_admin(&self) -> bool;
+    /// The port ids bound in the socket's network namespace.
+    fn ports(&self) -> &Ports;
     /// The open inet sockets of `family` and `protocol` (listeners
     /// first) for NETLINK_SOCK_DIAG.
     fn diag_inet(&self, _family: u16, _protocol: u8) -> Result<Vec<InetDiag>> {
@@ -250,11 +252,38 @@ pub trait RouteHost: Send + Sync {
     }
 }
 
-/// The bound port ids by protocol (Linux's nl_table hashes).
-static PORTS: Mutex<BTreeSet<(u32, u32)>> = Mutex::new(BTreeSet::new());
-/// The autobind rover: negative ids from -4097 down (Linux starts at a
-/// random one in that range).
-static ROVER: Mutex<i32> = Mutex::new(-4097);
+/// The bound port ids of one network namespace by protocol (Linux's
+/// nl_table hashes, keyed by namespace there): the kernel keeps one per
+/// namespace and hands it out through [`RouteHost::ports`].
+pub struct Ports {
+    set: Mutex<BTreeSet<(u32, u32)>>,
+    /// The autobind rover: negative ids from -4097 down (Linux starts at
+    /// a random one in that range).
+    rover: Mutex<i32>,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ports {
+    /// No port bound.
+    pub const fn new() -> Ports {
+        Ports { set: Mutex::new(BTreeSet::new()), rover: Mutex::new(-4097) }
+    }
+
+    /// How many ports are bound.
+    pub fn len(&self) -> usize {
+        self.set.lock().len()
+    }
+
+    /// Whether no port is bound.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 struct State {
     portid: Option<u32>,
@@ -815,10 +844,10 @@ impl<E: NetEnv> NetlinkSocket<E> {
         if let Some(p) = st.portid {
             return Ok(p);
         }
-        let mut ports = PORTS.lock();
+        let mut ports = self.host.ports().set.lock();
         let mut p = tgid;
         if ports.contains(&(self.protocol, p)) {
-            let mut r = ROVER.lock();
+            let mut r = self.host.ports().rover.lock();
             loop {
                 p = *r as u32;
                 *r = if *r == i32::MIN { -4097 } else { *r - 1 };
@@ -872,7 +901,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             self.autobind(&mut st, tgid)?;
             return Ok(());
         }
-        let mut ports = PORTS.lock();
+        let mut ports = self.host.ports().set.lock();
         if !ports.insert((self.protocol, pid)) {
             return Err(Errno::EADDRINUSE);
         }
@@ -1028,7 +1057,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     fn release(&self) {
         let p = self.st.lock().portid.take();
         if let Some(p) = p {
-            PORTS.lock().remove(&(self.protocol, p));
+            self.host.ports().set.lock().remove(&(self.protocol, p));
         }
     }
 
@@ -1043,9 +1072,12 @@ mod tests {
     use alloc::string::ToString;
     use alloc::vec;
 
-    struct Host(Mutex<Vec<Link>>, bool);
+    struct Host(Mutex<Vec<Link>>, bool, Ports);
 
     impl RouteHost for Host {
+        fn ports(&self) -> &Ports {
+            &self.2
+        }
         fn links(&self) -> Result<Vec<Link>> {
             Ok(self.0.lock().clone())
         }
@@ -1113,7 +1145,7 @@ mod tests {
             ipv6: vec![([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 128)],
             gw4: None,
         };
-        Host(Mutex::new(vec![lo]), admin)
+        Host(Mutex::new(vec![lo]), admin, Ports::new())
     }
 
     fn process_(h: &Host, d: &[u8], pid: u32, cap: bool) -> Result<Vec<Vec<u8>>> {

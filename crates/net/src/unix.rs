@@ -39,9 +39,11 @@ const SHUTDOWN_MASK: u8 = 3;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
     Node(NodeId),
-    /// An abstract name of a socket type: Linux hashes the type in, so a
-    /// lookup for another type finds nothing (ECONNREFUSED, not EPROTOTYPE).
-    Abstract(u32, Vec<u8>),
+    /// An abstract name of a socket type in a network namespace: Linux
+    /// hashes the type in, so a lookup for another type finds nothing
+    /// (ECONNREFUSED, not EPROTOTYPE); abstract names are per network
+    /// namespace (path names follow the filesystem).
+    Abstract(u64, u32, Vec<u8>),
 }
 
 /// The bound AF_UNIX names of the system: filesystem nodes and abstract
@@ -193,6 +195,9 @@ pub struct UnixDiag {
 /// An AF_UNIX socket.
 pub struct UnixSocket<E: NetEnv> {
     ty: u32,
+    /// The network namespace it was made in (the kernel's number), which
+    /// its abstract names belong to.
+    netns: u64,
     waker: E::Waker,
     events: AtomicU64,
     /// Bytes this socket sent that nobody has read yet (sk_wmem_alloc).
@@ -217,6 +222,17 @@ impl<E: NetEnv> core::fmt::Debug for UnixSocket<E> {
 /// protocol other than 0 or PF_UNIX, `SOCK_RAW` becomes `SOCK_DGRAM`,
 /// `ESOCKTNOSUPPORT` for other types.
 pub fn create<E: UnixEnv>(ty: u32, protocol: u32, waker: E::Waker) -> Result<Arc<UnixSocket<E>>> {
+    create_in::<E>(ty, protocol, waker, 0)
+}
+
+/// [`create`] in network namespace `netns` (a number the kernel picks;
+/// abstract names are looked up among the sockets of the same one).
+pub fn create_in<E: UnixEnv>(
+    ty: u32,
+    protocol: u32,
+    waker: E::Waker,
+    netns: u64,
+) -> Result<Arc<UnixSocket<E>>> {
     if protocol != 0 && protocol != u32::from(AF_UNIX) {
         return Err(Errno::EPROTONOSUPPORT);
     }
@@ -225,7 +241,7 @@ pub fn create<E: UnixEnv>(ty: u32, protocol: u32, waker: E::Waker) -> Result<Arc
         SOCK_RAW => SOCK_DGRAM,
         _ => return Err(Errno::ESOCKTNOSUPPORT),
     };
-    Ok(UnixSocket::new(ty, waker))
+    Ok(UnixSocket::new(ty, waker, netns))
 }
 
 /// Two connected sockets.
@@ -239,8 +255,19 @@ pub fn pair<E: UnixEnv>(
     wakers: (E::Waker, E::Waker),
     caller: Caller,
 ) -> Result<Pair<E>> {
-    let a = create::<E>(ty, protocol, wakers.0)?;
-    let b = create::<E>(ty, protocol, wakers.1)?;
+    pair_in::<E>(ty, protocol, wakers, caller, 0)
+}
+
+/// [`pair`] in network namespace `netns`.
+pub fn pair_in<E: UnixEnv>(
+    ty: u32,
+    protocol: u32,
+    wakers: (E::Waker, E::Waker),
+    caller: Caller,
+    netns: u64,
+) -> Result<Pair<E>> {
+    let a = create_in::<E>(ty, protocol, wakers.0, netns)?;
+    let b = create_in::<E>(ty, protocol, wakers.1, netns)?;
     for (x, y) in [(&a, &b), (&b, &a)] {
         let mut s = x.st.lock();
         s.peer = Some(y.clone());
@@ -251,9 +278,10 @@ pub fn pair<E: UnixEnv>(
 }
 
 impl<E: NetEnv> UnixSocket<E> {
-    fn new(ty: u32, waker: E::Waker) -> Arc<Self> {
+    fn new(ty: u32, waker: E::Waker, netns: u64) -> Arc<Self> {
         Arc::new_cyclic(|me| UnixSocket {
             ty,
+            netns,
             waker,
             events: AtomicU64::new(0),
             wmem: AtomicUsize::new(0),
@@ -277,6 +305,11 @@ impl<E: NetEnv> UnixSocket<E> {
                 peercred: None,
             }),
         })
+    }
+
+    /// The network namespace it was made in.
+    pub fn netns(&self) -> u64 {
+        self.netns
     }
 
     /// The `Arc` this socket lives in.
@@ -392,7 +425,7 @@ impl<E: NetEnv> UnixSocket<E> {
             for shift in [16, 12, 8, 4, 0] {
                 v.push(b"0123456789abcdef"[((n >> shift) & 0xf) as usize]);
             }
-            if names.insert(Key::Abstract(self.ty, v.clone()), &self.arc()).is_ok() {
+            if names.insert(Key::Abstract(self.netns, self.ty, v.clone()), &self.arc()).is_ok() {
                 self.set_name(s, UnixName::Abstract(v));
                 return Ok(());
             }
@@ -410,7 +443,7 @@ impl<E: NetEnv> UnixSocket<E> {
     {
         let key = match addr::parse_unix(addr)? {
             UnixName::Path(p) => Key::Node(cx.lookup_path(&p)?),
-            UnixName::Abstract(n) => Key::Abstract(self.ty, n),
+            UnixName::Abstract(n) => Key::Abstract(self.netns, self.ty, n),
         };
         let other = E::names().find(&key).ok_or(Errno::ECONNREFUSED)?;
         if other.is_dead() {
@@ -491,7 +524,7 @@ impl<E: NetEnv> UnixSocket<E> {
         if let Some(n) = node {
             E::names().remove(&Key::Node(n), self);
         } else if let Some(UnixName::Abstract(a)) = name {
-            E::names().remove(&Key::Abstract(self.ty, a), self);
+            E::names().remove(&Key::Abstract(self.netns, self.ty, a), self);
         }
     }
 
@@ -912,7 +945,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
                 if s.name.is_some() {
                     return Err(Errno::EINVAL);
                 }
-                E::names().insert(Key::Abstract(self.ty, n.clone()), &self.arc())?;
+                E::names().insert(Key::Abstract(self.netns, self.ty, n.clone()), &self.arc())?;
                 self.set_name(&mut s, UnixName::Abstract(n));
                 Ok(())
             }
@@ -1026,7 +1059,7 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
         // latched before the listener's lock, checked after its checks
         // (unix_stream_connect): a listener connecting to itself is EINVAL
         let my_state = self.st.lock().conn;
-        let embryo = UnixSocket::new(self.ty, E::new_waker()?);
+        let embryo = UnixSocket::new(self.ty, E::new_waker()?, self.netns);
         {
             let mut os = other.st.lock();
             if os.conn != Conn::Listening || os.shut & RCV_SHUTDOWN != 0 || os.dead {

@@ -787,6 +787,99 @@ impl IpcNs {
     }
 }
 
+/// The inode number of the initial network namespace (`init_net`'s, the
+/// first dynamic number).
+pub const INIT_NET_INO: u64 = 0xF000_0000;
+
+/// How many network namespaces one user may have at once by default
+/// (Linux's `user.max_net_namespaces`, `max_threads / 2` there; `ENOSPC`
+/// beyond).
+pub const MAX_NET_NAMESPACES: u32 = 1024;
+
+/// The kernel's state of a network namespace (its interfaces, sockets,
+/// port tables), kept by the [`NetNs`] record.
+pub type NetExt = Arc<dyn core::any::Any + Send + Sync>;
+
+/// A network namespace: its number, the user namespace that owns it
+/// (whose `CAP_NET_ADMIN`/`CAP_NET_RAW` count inside it) and the kernel's
+/// state of it (made at the first use: [`NetNs::ext_or_init`]). The
+/// record counts against its maker's limit until it is dropped.
+pub struct NetNs {
+    ino: u64,
+    owner: UserNsRef,
+    ext: spin::Once<NetExt>,
+    /// The maker's count of live network namespaces (`None`: the initial
+    /// one), decremented at drop.
+    count: Option<Arc<core::sync::atomic::AtomicU32>>,
+}
+
+impl core::fmt::Debug for NetNs {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NetNs").field("ino", &self.ino).finish_non_exhaustive()
+    }
+}
+
+impl NetNs {
+    /// The initial namespace.
+    pub fn initial() -> Arc<NetNs> {
+        Arc::new(NetNs { ino: INIT_NET_INO, owner: UserNsRef::INITIAL, ext: spin::Once::new(), count: None })
+    }
+
+    /// `copy_net_ns`: a new namespace numbered `ino`, owned by `owner`,
+    /// counted in `count` (its maker's); `ENOSPC` when that count is at
+    /// `max` already (`inc_net_namespaces`).
+    pub fn create(
+        ino: u64,
+        owner: UserNsRef,
+        count: &Arc<core::sync::atomic::AtomicU32>,
+        max: u32,
+    ) -> Result<Arc<NetNs>> {
+        use core::sync::atomic::Ordering;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .map_err(|_| Errno::ENOSPC)?;
+        Ok(Arc::new(NetNs { ino, owner, ext: spin::Once::new(), count: Some(count.clone()) }))
+    }
+
+    /// Its inode number (nsfs).
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// The user namespace that owns it.
+    pub fn owner(&self) -> &UserNsRef {
+        &self.owner
+    }
+
+    /// Whether it is the initial namespace.
+    pub fn is_initial(&self) -> bool {
+        self.ino == INIT_NET_INO
+    }
+
+    /// The kernel's state, when made.
+    pub fn ext(&self) -> Option<&NetExt> {
+        self.ext.get()
+    }
+
+    /// The kernel's state, made by `make` at the first call (a failure
+    /// leaves it unmade; of two racing makers one value is kept).
+    pub fn ext_or_init(&self, make: impl FnOnce() -> Result<NetExt>) -> Result<&NetExt> {
+        if let Some(e) = self.ext.get() {
+            return Ok(e);
+        }
+        let v = make()?;
+        Ok(self.ext.call_once(|| v))
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        if let Some(c) = &self.count {
+            c.fetch_sub(1, core::sync::atomic::Ordering::AcqRel);
+        }
+    }
+}
+
 /// The inode number of the initial PID namespace (`PROC_PID_INIT_INO`).
 pub const INIT_PID_INO: u64 = 0xEFFF_FFFC;
 /// The deepest level of a PID namespace (Linux's `MAX_PID_NS_LEVEL`).
@@ -932,6 +1025,8 @@ pub struct NsSet {
     /// The PID namespace its children are made in (`pid_for_children`;
     /// its own is the table's record of its pid).
     pub pid_children: PidNsRef,
+    /// Its network namespace.
+    pub net: Arc<NetNs>,
 }
 
 impl NsSet {
@@ -942,6 +1037,7 @@ impl NsSet {
             mnt: MntNs::initial(),
             ipc: IpcNs::initial(),
             pid_children: PidNsRef::INITIAL,
+            net: NetNs::initial(),
         }
     }
 }

@@ -813,6 +813,12 @@ struct Inner<P: Platform> {
     serial: u64,
     /// The next namespace number (nsfs inode).
     ns_ino: u64,
+    /// Live network namespaces by the kernel uid that made them (Linux's
+    /// ucounts of `UCOUNT_NET_NAMESPACES`); an entry nobody counts in is
+    /// pruned at the next creation.
+    net_counts: BTreeMap<crate::cred::Id, Arc<AtomicU32>>,
+    /// `user.max_net_namespaces`.
+    max_net_ns: u32,
     /// The numbers of every task (and group or session number) made in a
     /// PID namespace below the initial one: its number at levels 1, 2, ...
     /// (the initial namespace's is the key). Empty while no such namespace
@@ -1054,6 +1060,8 @@ impl<P: Platform> ProcessTable<P> {
                     epoch: epoch.clone(),
                     serial: 0,
                     ns_ino: crate::ns::FIRST_DYNAMIC_INO,
+                    net_counts: BTreeMap::new(),
+                    max_net_ns: crate::ns::MAX_NET_NAMESPACES,
                     vnr: BTreeMap::new(),
                     ns_pids: BTreeMap::new(),
                 }),
@@ -1136,6 +1144,16 @@ impl<P: Platform> ProcessTable<P> {
     #[cfg(any(test, feature = "testing"))]
     pub fn is_locked(&self) -> bool {
         self.inner.is_locked()
+    }
+
+    /// Sets `user.max_net_namespaces` (network namespaces per user).
+    pub fn set_max_net_namespaces(&self, max: u32) {
+        self.inner.lock().max_net_ns = max;
+    }
+
+    /// `user.max_net_namespaces`.
+    pub fn max_net_namespaces(&self) -> u32 {
+        self.inner.lock().max_net_ns
     }
 
     /// Sets the system-wide thread limit (`threads-max`).
@@ -2886,6 +2904,16 @@ impl<P: Platform> Inner<P> {
             ns.ipc = crate::ns::IpcNs::create(next_ino, creds.user_ns.clone());
             next_ino += 1;
         }
+        if f.contains(F::NEWNET) {
+            match Self::new_net_ns(&mut self.net_counts, self.max_net_ns, next_ino, &creds) {
+                Ok(n) => ns.net = n,
+                Err(e) => {
+                    out.drop_later(copies);
+                    return Err(e);
+                }
+            }
+            next_ino += 1;
+        }
         // copy_pid_ns(), and copy_process()'s rule that a thread stays in
         // its group's namespace
         let active = self.active_ns(pid);
@@ -4027,6 +4055,20 @@ impl<P: Platform> Inner<P> {
         self.send(target, Sig::<P>::info(n, Origin::User { pid: seen as i32, uid }), seen == 0, out)
     }
 
+    /// `copy_net_ns`: a new network namespace numbered `ino` for a maker
+    /// with `creds` (owned by its user namespace, counted against its
+    /// euid: `ENOSPC` at `user.max_net_namespaces`).
+    fn new_net_ns(
+        counts: &mut BTreeMap<crate::cred::Id, Arc<AtomicU32>>,
+        max: u32,
+        ino: u64,
+        creds: &Credentials,
+    ) -> Result<Arc<crate::ns::NetNs>> {
+        counts.retain(|_, c| Arc::strong_count(c) > 1);
+        let count = counts.entry(creds.euid).or_insert_with(|| Arc::new(AtomicU32::new(0)));
+        crate::ns::NetNs::create(ino, creds.user_ns.clone(), count, max)
+    }
+
     /// unshare(2)'s checks: the handles of the fd table and fs context to
     /// copy (shared ones the flags name) and whether to drop the semaphore
     /// undo list; the caller copies and installs them.
@@ -4093,6 +4135,7 @@ impl<P: Platform> Inner<P> {
         let mut mnt = None;
         let mut ipc = None;
         let mut pid_children = None;
+        let mut net = None;
         if f.intersects(crate::clone::NS_FLAGS) {
             let c = creds.as_ref().unwrap_or(&p.creds);
             if !c.ns_capable(&c.user_ns, crate::cred::CAP_SYS_ADMIN) {
@@ -4111,6 +4154,10 @@ impl<P: Platform> Inner<P> {
             }
             if f.contains(F::NEWIPC) {
                 ipc = Some(crate::ns::IpcNs::create(next_ino, c.user_ns.clone()));
+                next_ino += 1;
+            }
+            if f.contains(F::NEWNET) {
+                net = Some(Self::new_net_ns(&mut self.net_counts, self.max_net_ns, next_ino, c)?);
                 next_ino += 1;
             }
             if f.contains(F::NEWPID) {
@@ -4142,6 +4189,9 @@ impl<P: Platform> Inner<P> {
         }
         if let Some(n) = pid_children {
             p.ns.pid_children = n;
+        }
+        if let Some(n) = net {
+            p.ns.net = n;
         }
         Ok((files, fs, sem))
     }

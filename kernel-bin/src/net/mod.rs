@@ -613,7 +613,9 @@ fn create(domain: i32, ty: u32, protocol: i32) -> Result<(Sock, Option<Arc<UnixS
             if protocol < 0 {
                 return Err(Errno::EPROTONOSUPPORT);
             }
-            let u = net::unix::create::<KEnv>(ty, protocol as u32, <KEnv as net::NetEnv>::new_waker()?)?;
+            let ns = inet::current_net_ino();
+            let u =
+                net::unix::create_in::<KEnv>(ty, protocol as u32, <KEnv as net::NetEnv>::new_waker()?, ns)?;
             Ok((u.clone(), Some(u)))
         }
         AF_INET | AF_INET6 => Ok((inet_socket(domain as u16, ty, protocol as u32)?, None)),
@@ -651,7 +653,7 @@ pub fn socketpair(t: &mut UThread, domain: i32, ty: i32, protocol: i32, sv: User
             }
             let caller = net::Resolver::caller(&KResolver::of(t));
             let w = (<KEnv as net::NetEnv>::new_waker()?, <KEnv as net::NetEnv>::new_waker()?);
-            net::unix::pair::<KEnv>(ty, protocol as u32, w, caller)?
+            net::unix::pair_in::<KEnv>(ty, protocol as u32, w, caller, inet::current_net_ino())?
         }
         AF_INET | AF_INET6 => {
             let _ = inet_socket(d as u16, ty, protocol as u32)?;

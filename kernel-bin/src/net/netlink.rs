@@ -3,12 +3,12 @@
 //! files (as /proc/net's tables: [`super::procnet`]).
 
 use super::Sock;
+use super::inet::{NetRef, NetState};
 use super::unix::KEnv;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::IpAddr;
-use core::sync::atomic::Ordering;
 use linux_abi::{Errno, Result};
 use net::netlink::{Link, RouteHost};
 use net::sock_diag::{InetDiag, UnixDiagSock};
@@ -16,12 +16,15 @@ use net::unix::UnixSocket;
 
 const CAP_NET_ADMIN: u32 = 12;
 
-/// The kernel's interfaces as NETLINK_ROUTE shows them.
-struct Host;
+/// The interfaces of a network namespace (the socket's) as NETLINK_ROUTE
+/// shows them.
+struct Host {
+    ns: NetRef,
+}
 
 impl RouteHost for Host {
     fn links(&self) -> Result<Vec<Link>> {
-        let infos = super::inet::with_net(|n| n.stack.interfaces())?;
+        let infos = NetState::with_net(&self.ns, |n| n.stack.interfaces())?;
         let mut out = Vec::new();
         out.try_reserve(infos.len()).map_err(|_| Errno::ENOBUFS)?;
         for i in infos {
@@ -46,7 +49,7 @@ impl RouteHost for Host {
     }
 
     fn set_up(&self, index: u32, up: bool) -> Result<()> {
-        super::inet::with_net(|n| {
+        NetState::with_net(&self.ns, |n| {
             let infos = n.stack.interfaces()?;
             let i = infos.iter().find(|i| i.index == index).ok_or(Errno::ENODEV)?;
             let flags = if up { i.flags | inet::iff::UP } else { i.flags & !inet::iff::UP };
@@ -61,7 +64,7 @@ impl RouteHost for Host {
             _ => return Ok(Vec::new()),
         };
         let fam = if family == net::AF_INET6 { inet::Family::V6 } else { inet::Family::V4 };
-        let mut rows = super::procnet::inet_rows()?;
+        let mut rows = super::procnet::inet_rows(&self.ns)?;
         rows.retain(|r| r.info.kind == kind && r.info.family == fam);
         // listeners first (the listening hash), then by port
         rows.sort_by_key(|r| (r.info.state != 10, r.info.local.port()));
@@ -95,7 +98,7 @@ impl RouteHost for Host {
                 && let Some(id) = r.id
             {
                 // INET_DIAG_INFO (ss -i)
-                if let Ok(info) = super::inet::with_stack(|st| st.tcp_info(id)) {
+                if let Ok(info) = super::inet::with_stack(&self.ns, |st| st.tcp_info(id)) {
                     d.info.try_reserve_exact(info.len()).map_err(|_| Errno::ENOBUFS)?;
                     d.info.extend_from_slice(&info);
                 }
@@ -110,7 +113,9 @@ impl RouteHost for Host {
         let mut ds = Vec::new();
         ds.try_reserve_exact(files.len()).map_err(|_| Errno::ENOBUFS)?;
         for f in &files {
-            if let Some(u) = f.sock.as_any().downcast_ref::<UnixSocket<KEnv>>() {
+            if let Some(u) = f.sock.as_any().downcast_ref::<UnixSocket<KEnv>>()
+                && u.netns() == self.ns.ino()
+            {
                 ds.push((u.diag(), f.ino() as u32, f.uid()));
             }
         }
@@ -156,11 +161,11 @@ impl RouteHost for Host {
     }
 
     fn net_admin(&self) -> bool {
-        let tid = crate::sched::current().id.load(Ordering::Relaxed) as u32;
-        let pid = crate::proc::table().tgid(tid).unwrap_or(tid);
-        crate::proc::table()
-            .with_process(pid, |p| p.creds().cap_effective & (1u64 << CAP_NET_ADMIN) != 0)
-            .unwrap_or(false)
+        super::inet::capable_in(&self.ns, CAP_NET_ADMIN)
+    }
+
+    fn ports(&self) -> &net::netlink::Ports {
+        &self.ns.nl_ports
     }
 }
 
@@ -172,6 +177,7 @@ pub fn netlink_socket(ty: u32, protocol: i32) -> Result<Sock> {
     if protocol as u32 != net::netlink::NETLINK_ROUTE && protocol as u32 != net::netlink::NETLINK_SOCK_DIAG {
         log::info!("socket: netlink protocol {protocol} unsupported: EPROTONOSUPPORT");
     }
-    let s = net::netlink::create::<KEnv>(ty, protocol, <KEnv as net::NetEnv>::new_waker()?, Arc::new(Host))?;
+    let host = Arc::new(Host { ns: NetRef::current()? });
+    let s = net::netlink::create::<KEnv>(ty, protocol, <KEnv as net::NetEnv>::new_waker()?, host)?;
     Ok(s as Sock)
 }

@@ -15,7 +15,7 @@
 //! for accept) come from the stack with inode 0, as Linux's orphans.
 //! Kernel pointers print as zeros (Linux's `%pK` with `kptr_restrict`).
 
-use super::inet::InetSocket;
+use super::inet::{InetSocket, NetRef};
 use super::unix::KEnv;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -44,19 +44,21 @@ const BATCH: usize = 64;
 /// [`BATCH`] sockets (rows reserved before, so nothing is allocated under
 /// it), not once for all; the tables are no atomic snapshot (nor are
 /// Linux's, read bucket by bucket).
-pub(super) fn inet_rows() -> Result<Vec<Row>> {
+pub(super) fn inet_rows(ns: &NetRef) -> Result<Vec<Row>> {
     let files = super::open_sockets()?;
     let mut ids = Vec::new();
     ids.try_reserve_exact(files.len()).map_err(|_| Errno::ENOMEM)?;
     for f in &files {
-        if let Some(s) = f.sock.as_any().downcast_ref::<InetSocket>() {
+        if let Some(s) = f.sock.as_any().downcast_ref::<InetSocket>()
+            && s.net().ino() == ns.ino()
+        {
             ids.push((s.id(), f.ino(), f.uid()));
         }
     }
     let mut rows: Vec<Row> = Vec::new();
     rows.try_reserve_exact(ids.len()).map_err(|_| Errno::ENOMEM)?;
     for chunk in ids.chunks(BATCH) {
-        super::inet::with_stack(|st| {
+        super::inet::with_stack(ns, |st| {
             for &(id, ino, uid) in chunk {
                 if let Ok(info) = st.sock_info(id)
                     && info.hashed
@@ -73,7 +75,7 @@ pub(super) fn inet_rows() -> Result<Vec<Row>> {
     let mut at = Some(inet::UnownedCursor::default());
     while let Some(c) = at {
         extra.try_reserve(BATCH).map_err(|_| Errno::ENOMEM)?;
-        at = super::inet::with_stack(|st| st.unowned_tcp_batch(c, BATCH, &mut extra))?;
+        at = super::inet::with_stack(ns, |st| st.unowned_tcp_batch(c, BATCH, &mut extra))?;
     }
     rows.try_reserve_exact(extra.len()).map_err(|_| Errno::ENOMEM)?;
     rows.extend(extra.into_iter().map(|info| Row { info, ino: 0, uid: 0, id: None }));
@@ -112,9 +114,9 @@ fn pad(out: &mut String, start: usize, width: usize) {
 }
 
 /// /proc/net/`name` for `tcp`, `tcp6`, `udp`, `udp6`, `raw`, `raw6`.
-pub fn inet_table(name: &str) -> Result<Vec<u8>> {
+pub fn inet_table(ns: &NetRef, name: &str) -> Result<Vec<u8>> {
     let v6 = name.ends_with('6');
-    let rows = inet_rows()?;
+    let rows = inet_rows(ns)?;
     let family = if v6 { Family::V6 } else { Family::V4 };
     let mut out = String::new();
     let want = |r: &&Row, kind: Kind| r.info.family == family && r.info.kind == kind;
@@ -218,11 +220,14 @@ pub fn inet_table(name: &str) -> Result<Vec<u8>> {
 }
 
 /// /proc/net/unix (`unix_seq_show`).
-pub fn unix_table() -> Result<Vec<u8>> {
+pub fn unix_table(ns: &NetRef) -> Result<Vec<u8>> {
     let files = super::open_sockets()?;
     let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
     for f in &files {
         let Some(u) = f.sock.as_any().downcast_ref::<UnixSocket<KEnv>>() else { continue };
+        if u.netns() != ns.ino() {
+            continue;
+        }
         let d = u.diag();
         let flags = if d.state == 10 { 0x10000 } else { 0 };
         // a socket with a file: SS_CONNECTED or SS_UNCONNECTED
@@ -250,8 +255,8 @@ pub fn unix_table() -> Result<Vec<u8>> {
 /// /proc/net/route (`fib_route_seq_show`): the main table's IPv4 routes
 /// of the up interfaces: the default route through the gateway, then the
 /// subnet.
-pub fn route_table() -> Result<Vec<u8>> {
-    let ifs = super::inet::with_stack(|st| st.interfaces())?;
+pub fn route_table(ns: &NetRef) -> Result<Vec<u8>> {
+    let ifs = super::inet::with_stack(ns, |st| st.interfaces())?;
     let mut out = String::new();
     let start = out.len();
     out.push_str("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
@@ -279,8 +284,8 @@ pub fn route_table() -> Result<Vec<u8>> {
 
 /// /proc/net/if_inet6 (`if6_seq_show`): address, interface index, prefix
 /// length, scope, flags (IFA_F_PERMANENT), name.
-pub fn if_inet6() -> Result<Vec<u8>> {
-    let ifs = super::inet::with_stack(|st| st.interfaces())?;
+pub fn if_inet6(ns: &NetRef) -> Result<Vec<u8>> {
+    let ifs = super::inet::with_stack(ns, |st| st.interfaces())?;
     let mut out = String::new();
     for f in &ifs {
         for &(a, len) in &f.ipv6 {
@@ -301,8 +306,8 @@ pub fn if_inet6() -> Result<Vec<u8>> {
 }
 
 /// /proc/net/sockstat (`sockstat_seq_show`) and sockstat6.
-pub fn sockstat(v6: bool) -> Result<Vec<u8>> {
-    let rows = inet_rows()?;
+pub fn sockstat(ns: &NetRef, v6: bool) -> Result<Vec<u8>> {
+    let rows = inet_rows(ns)?;
     let count =
         |fam: Family, kind: Kind| rows.iter().filter(|r| r.info.family == fam && r.info.kind == kind).count();
     let mut out = String::new();
@@ -759,8 +764,8 @@ fn mib_text(groups: &[(&str, &[&str])], value: impl Fn(&str, &str) -> i64) -> Ve
 /// Linux 6.1 counts in ESTABLISHED only); the rest 0 (this stack counts
 /// no packets or events). No `IcmpMsg` lines: Linux prints them only for
 /// message types seen.
-pub fn snmp() -> Result<Vec<u8>> {
-    let rows = inet_rows()?;
+pub fn snmp(ns: &NetRef) -> Result<Vec<u8>> {
+    let rows = inet_rows(ns)?;
     let estab = rows.iter().filter(|r| r.info.kind == Kind::Tcp && r.info.state == 1).count() as i64;
     Ok(mib_text(SNMP_GROUPS, |g, n| match (g, n) {
         ("Ip", "Forwarding") => 2,

@@ -352,6 +352,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     let mut mnt: Option<alloc::sync::Arc<process::ns::MntNs>> = None;
     let mut pidns: Option<process::ns::PidNsRef> = None;
     let mut ipc: Option<alloc::sync::Arc<process::ns::IpcNs>> = None;
+    let mut netns: Option<alloc::sync::Arc<process::ns::NetNs>> = None;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
         let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
@@ -372,6 +373,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 ipc = Some(i);
                 (None, None, false)
             }
+            NsObj::Net(n) => {
+                netns = Some(n);
+                (None, None, false)
+            }
             // the kinds not built have one namespace, the caller's: as
             // Linux's *_install, entering it needs CAP_SYS_ADMIN
             NsObj::Initial(_) => {
@@ -386,13 +391,15 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             return Err(Errno::EINVAL);
         }
         let pid = pid?;
-        let (user, uts, m, i) = table()
+        let (user, uts, m, i, n) = table()
             .with_process(pid, |p| {
-                (p.creds().user_ns.clone(), p.ns().uts.clone(), p.ns().mnt.clone(), p.ns().ipc.clone())
+                let ns = p.ns();
+                (p.creds().user_ns.clone(), ns.uts.clone(), ns.mnt.clone(), ns.ipc.clone(), ns.net.clone())
             })
             .ok_or(Errno::ESRCH)?;
         mnt = (flags & CloneFlags::NEWNS.bits() != 0).then_some(m);
         ipc = (flags & CloneFlags::NEWIPC.bits() != 0).then_some(i);
+        netns = (flags & CloneFlags::NEWNET.bits() != 0).then_some(n);
         if flags & CloneFlags::NEWPID.bits() != 0 {
             pidns = Some(table().active_pid_ns(pid));
         }
@@ -460,6 +467,13 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             {
                 return Err(Errno::EPERM);
             }
+            // netns_install(): the same over the network namespace
+            if let Some(n) = &netns
+                && (!creds.ns_capable(n.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN))
+            {
+                return Err(Errno::EPERM);
+            }
             let user_changed = creds.user_ns != p.creds().user_ns;
             let old_creds = core::mem::replace(p.creds_mut(), creds);
             if user_changed {
@@ -468,7 +482,8 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             let old_uts = uts.map(|u| core::mem::replace(&mut p.ns_mut().uts, u));
             let old_mnt = mnt.clone().map(|m| core::mem::replace(&mut p.ns_mut().mnt, m));
             let old_ipc = ipc.map(|i| core::mem::replace(&mut p.ns_mut().ipc, i));
-            Ok((old_creds, old_uts, old_mnt, old_ipc))
+            let old_net = netns.take().map(|n| core::mem::replace(&mut p.ns_mut().net, n));
+            Ok((old_creds, old_uts, old_mnt, old_ipc, old_net))
         })
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
