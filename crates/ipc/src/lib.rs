@@ -40,7 +40,9 @@
 extern crate alloc;
 
 pub mod futex;
+pub mod msg;
 pub mod pipe;
+pub mod sem;
 pub mod sysv;
 
 /// Software implementations for tests.

@@ -244,6 +244,18 @@ impl<T: Object> Ids<T> {
         seq * IPCMNI + index
     }
 
+    /// Takes the object at `index` out (`ipc_rmid`: its id is not found
+    /// any more; the index may be given again).
+    pub fn remove(&mut self, index: i32) -> Option<T> {
+        self.by_index.remove(&index)
+    }
+
+    /// The object named by `id`, to change ([`get`](Self::get)'s checks).
+    pub fn get_mut(&mut self, id: i32) -> Result<(i32, &mut T)> {
+        let (index, _) = self.get(id)?;
+        self.by_index.get_mut(&index).map(|o| (index, o)).ok_or(Errno::EINVAL)
+    }
+
     /// Live objects by index, in index order.
     pub fn iter(&self) -> impl Iterator<Item = (i32, &T)> {
         self.by_index.iter().filter(|(_, o)| o.alive()).map(|(i, o)| (*i, o))
