@@ -274,8 +274,7 @@ const PROC_FILES: &[&str] = &[
     "timers",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
-/// The files of /proc/sysvipc (message queues and semaphores are not
-/// built: their files show the header only).
+/// The files of /proc/sysvipc.
 const IPC_FILES: &[&str] = &["msg", "sem", "shm"];
 
 const NET_FILES: &[&str] = &[
@@ -1095,16 +1094,13 @@ fn committed_bytes() -> u64 {
 /// A file of /proc/sysvipc: the reader's IPC namespace's objects, the
 /// ids as the reader's user namespace sees them.
 fn ipc_file(name: &str) -> Vec<u8> {
+    let (reader, ipc) = table()
+        .with_process(caller().0, |p| (p.creds().user_ns.clone(), p.ns().ipc.clone()))
+        .unwrap_or_else(|| (Default::default(), process::ns::IpcNs::initial()));
     match name {
-        "shm" => {
-            let (reader, ipc) = table()
-                .with_process(caller().0, |p| (p.creds().user_ns.clone(), p.ns().ipc.clone()))
-                .unwrap_or_else(|| (Default::default(), process::ns::IpcNs::initial()));
-            crate::syscall::shm::proc_sysvipc_shm(&reader, &ipc).into_bytes()
-        }
-        // sysvipc_msg_proc_show's and sysvipc_sem_proc_show's headers
-        "msg" => b"       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n".to_vec(),
-        _ => b"       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n".to_vec(),
+        "shm" => crate::syscall::shm::proc_sysvipc_shm(&reader, &ipc).into_bytes(),
+        "msg" => crate::syscall::sysv::proc_sysvipc_msg(&reader, &ipc).into_bytes(),
+        _ => crate::syscall::sysv::proc_sysvipc_sem(&reader, &ipc).into_bytes(),
     }
 }
 

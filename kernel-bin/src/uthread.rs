@@ -211,6 +211,10 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     // ended the old leader).
     let s = Some(serial);
     let pid = table().tgid(tid);
+    // exit_sem: the undo list's last sharer undoes its adjustments
+    if let Some(pid) = pid {
+        crate::syscall::sysv::exit_sem(tid, pid);
+    }
     crate::oom::releasing(pid, || {
         let vm = table().exit_mm_as(tid, s, &Hooks);
         let last = vm.is_some();

@@ -55,11 +55,13 @@ pub enum ProcState {
 }
 
 /// A System V semaphore undo list (`CLONE_SYSVSEM` shares it). The IPC
-/// code owns its contents; this crate only shares or drops it.
+/// code owns its contents; this crate only shares or drops it (the drop of
+/// the last handle, outside this crate's locks, is Linux's `exit_sem`: the
+/// kernel's record applies the adjustments in its own drop).
 #[derive(Debug, Default)]
 pub struct SemUndoList {
-    /// `(semid, semnum, adjustment)` entries.
-    pub entries: Vec<(i32, u16, i16)>,
+    /// The IPC code's record of the list (made at its first `SEM_UNDO`).
+    pub ext: Option<Box<dyn core::any::Any + Send>>,
 }
 
 /// A shared handle on a semaphore undo list.

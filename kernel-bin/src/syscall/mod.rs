@@ -15,6 +15,7 @@ mod poll;
 mod prctl_mm;
 mod sched;
 pub mod shm;
+pub mod sysv;
 pub mod task;
 mod time;
 
@@ -216,6 +217,14 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SHMCTL => shm::shmctl(t, a.int(0), a.int(1), a.ptr(2)),
         nr::SHMDT => shm::shmdt(t, a.ptr(0)),
         nr::MEMFD_CREATE => shm::memfd_create(t, a.cstr(0), a.uint(1)),
+        nr::SEMGET => sysv::semget(t, a.int(0), a.int(1), a.int(2)),
+        nr::SEMOP => sysv::semop(t, a.int(0), a.raw(1), a.uint(2)),
+        nr::SEMTIMEDOP => sysv::semtimedop(t, a.int(0), a.raw(1), a.uint(2), a.ptr(3)),
+        nr::SEMCTL => sysv::semctl(t, a.int(0), a.int(1), a.int(2), a.raw(3)),
+        nr::MSGGET => sysv::msgget(t, a.int(0), a.int(1)),
+        nr::MSGSND => sysv::msgsnd(t, a.int(0), a.raw(1), a.len(2), a.int(3)),
+        nr::MSGRCV => sysv::msgrcv(t, a.int(0), a.raw(1), a.len(2), a.long(3), a.int(4)),
+        nr::MSGCTL => sysv::msgctl(t, a.int(0), a.int(1), a.raw(2)),
         nr::GETPID => Ok(t.vpid as isize),
         nr::GETTID => Ok(t.vtid as isize),
         nr::GETPPID => Ok(t.ppid.load(core::sync::atomic::Ordering::Relaxed) as isize),

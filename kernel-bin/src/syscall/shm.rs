@@ -44,7 +44,7 @@ fn shm_fs() -> &'static Arc<Inode> {
 /// The caller's credentials: (euid, egid, the vfs credential, whose
 /// capabilities grant the overrides: `CAP_IPC_OWNER` the permission bits,
 /// `CAP_SYS_ADMIN` the owner's IPC_SET/IPC_RMID, `CAP_IPC_LOCK` SHM_LOCK).
-fn creds(t: &UThread) -> (u32, u32, vfs::Cred) {
+pub(super) fn creds(t: &UThread) -> (u32, u32, vfs::Cred) {
     let c = super::fs::cred(t);
     let ids = table().with_process(t.pid, |p| (p.creds().euid, p.creds().egid)).unwrap_or((0, 0));
     (ids.0, ids.1, c)
@@ -256,10 +256,17 @@ impl Segment {
 /// limits and segments. Made at the namespace's first System V call or
 /// sysctl access, dropped ([`Spaces::reap`]) once the namespace record
 /// has no holder left.
-struct NsTables {
+pub(super) struct NsTables {
     ns: Weak<IpcNs>,
-    limits: ipc::sysv::Limits,
+    /// Its limits (the kernel.shm*, msg*, sem knobs).
+    pub(super) limits: ipc::sysv::Limits,
     shm: ipc::sysv::Ids<Segment>,
+    /// Its semaphore sets (`super::sysv`).
+    pub(super) sem: ipc::sysv::Ids<super::sysv::SemSetK>,
+    /// Semaphores in its sets (`used_sems`, against SEMMNS).
+    pub(super) used_sems: usize,
+    /// Its message queues (`super::sysv`).
+    pub(super) msg: ipc::sysv::Ids<super::sysv::MsgQueueK>,
 }
 
 /// Every IPC namespace's tables by namespace number.
@@ -296,6 +303,9 @@ impl Spaces {
                 ns: Arc::downgrade(ns),
                 limits: ipc::sysv::Limits::default(),
                 shm: ipc::sysv::Ids::new(),
+                sem: ipc::sysv::Ids::new(),
+                used_sems: 0,
+                msg: ipc::sysv::Ids::new(),
             }
         })
     }
@@ -344,8 +354,30 @@ pub fn reap_namespaces() {
     drop(gone);
 }
 
+/// Runs `f` on the tables of IPC namespace `ns` (made at first use)
+/// under `SPACES`; namespaces without holders are reaped and dropped
+/// after the lock. What `f` returns is dropped by the caller, after the
+/// lock too.
+pub(super) fn with_tables<R>(ns: &Arc<IpcNs>, f: impl FnOnce(&mut NsTables) -> R) -> R {
+    let mut s = SPACES.lock();
+    let gone = s.reap();
+    let r = f(s.of(ns));
+    drop(s);
+    drop(gone);
+    r
+}
+
+/// [`with_tables`] for namespace number `ino`, if it still has tables
+/// (`None` once reaped).
+pub(super) fn with_tables_of<R>(ino: u64, f: impl FnOnce(&mut NsTables) -> R) -> Option<R> {
+    let mut s = SPACES.lock();
+    let r = s.by_ns.get_mut(&ino).map(f);
+    drop(s);
+    r
+}
+
 /// The IPC namespace of process `pid` (the initial one for none).
-fn ipc_ns_of(pid: u32) -> Arc<IpcNs> {
+pub(super) fn ipc_ns_of(pid: u32) -> Arc<IpcNs> {
     table().with_process(pid, |p| p.ns().ipc.clone()).unwrap_or_else(IpcNs::initial)
 }
 
