@@ -668,10 +668,25 @@ pub fn run_tests(
         want(&run_long(c, &script("procsub"), 60)?, &["same", "a", "b", "42", "got 1", "got 2"])
     });
     check(t, &mut c, only, "ipc_namespaces", |c| {
-        // util-linux in IPC namespaces: each starts empty, ids from 0
+        // util-linux in IPC namespaces: each starts empty, ids from 0;
+        // semaphore sets and message queues too
         want(
             &run_long(c, &script("ipcns"), 60)?,
-            &["outer 1", "inner 0", "inner 0 8192", "user 0 0", "user 0 12288", "outer 1", "removed"],
+            &[
+                "outer 1",
+                "inner 0",
+                "inner 0 8192",
+                "user 0 0",
+                "user 0 12288",
+                "outer 1",
+                "removed",
+                "sem 644 3",
+                "msg 644 0 0",
+                "inner sq 0",
+                "inner 0 0",
+                "inner 0 2",
+                "removed sq 0",
+            ],
         )
     });
     check(t, &mut c, only, "pty_python_and_script", |c| {
