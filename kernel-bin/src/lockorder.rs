@@ -30,7 +30,8 @@ pub enum LockClass {
     ExecCache = 1,
     /// `fs::MOUNTS`: the mount table.
     Mounts,
-    /// `syscall::shm::SPACES`: every IPC namespace's System V tables.
+    /// `syscall::shm::SPACES`: every IPC namespace's System V tables
+    /// (segments, semaphore sets, message queues; `syscall::sysv`).
     Shm,
     /// `locks::REGISTRY`: file locks (flock, POSIX, leases).
     FileLocks,

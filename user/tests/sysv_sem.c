@@ -7,6 +7,7 @@
  * that count or list objects run in a new IPC namespace. */
 #include "kt.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
@@ -293,6 +294,39 @@ KT_CASE(fork_does_not_share_undo) {
     KT_WAIT_STATUS(c, kt_exited(0));
     KT_EQ(sctl(id, 0, GETVAL, 0), 3);
     KT_SYS_OK(semctl(id, 0, IPC_RMID));
+}
+
+static int thread_set;
+static void *undo_thread(void *a) {
+    struct sembuf s = {0, 2, SEM_UNDO};
+    (void)a;
+    return (void *)sop(thread_set, &s, 1);
+}
+
+static int threads_child(void) {
+    pthread_t th;
+    void *r = (void *)1;
+    KT_CHILD_CHECK(1, pthread_create(&th, 0, undo_thread, 0) == 0);
+    KT_CHILD_CHECK(2, pthread_join(th, &r) == 0 && r == 0);
+    /* the thread's exit leaves the process's list alone */
+    KT_CHILD_CHECK(3, semctl(thread_set, 0, GETVAL) == 2);
+    /* unshare(CLONE_SYSVSEM) is an exit for the list: undone now */
+    struct sembuf s = {0, 3, SEM_UNDO};
+    KT_CHILD_CHECK(4, sop(thread_set, &s, 1) == 0 && semctl(thread_set, 0, GETVAL) == 5);
+    KT_CHILD_CHECK(5, unshare(CLONE_SYSVSEM) == 0);
+    KT_CHILD_CHECK(6, semctl(thread_set, 0, GETVAL) == 0);
+    KT_CHILD_CHECK(7, semctl(thread_set, 0, GETPID) == getpid());
+    /* a new list after it */
+    struct sembuf t = {0, 4, SEM_UNDO};
+    KT_CHILD_CHECK(8, sop(thread_set, &t, 1) == 0);
+    return 0;
+}
+
+KT_CASE(threads_share_the_undo_list) {
+    thread_set = KT_SYS_OK(new_set(1));
+    KT_EQ(kt_in_child(threads_child), 0);
+    KT_EQ(sctl(thread_set, 0, GETVAL, 0), 0);
+    KT_SYS_OK(semctl(thread_set, 0, IPC_RMID));
 }
 
 static volatile int got_usr1;

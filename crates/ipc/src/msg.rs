@@ -161,7 +161,7 @@ impl<S, R> MsgQueue<S, R> {
     /// `msg_fits_inqueue`: room for `size` more bytes and one more message.
     pub fn fits(&self, size: usize) -> bool {
         (size as u64).saturating_add(self.cbytes as u64) <= self.qbytes
-            && 1 + self.messages.len() as u64 <= self.qbytes
+            && (self.messages.len() as u64) < self.qbytes
     }
 
     /// Queues sender token `s` for room for `size` bytes (`ss_add`).

@@ -944,14 +944,24 @@ fn sysvsem_undo_list_shared_or_not() {
     let (ua, u1) = (undo(a).unwrap(), undo(1).unwrap());
     assert!(Arc::ptr_eq(&ua, &u1));
     assert!(undo(b).is_none());
-    ua.lock().entries.push((1, 0, -1));
-    assert_eq!(u1.lock().entries.len(), 1);
+    // the kernel's record (exit_sem in its drop) goes with the last sharer
+    struct Record(Arc<core::sync::atomic::AtomicBool>);
+    impl Drop for Record {
+        fn drop(&mut self) {
+            self.0.store(true, core::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let gone = Arc::new(core::sync::atomic::AtomicBool::new(false));
+    ua.lock().ext = Some(Box::new(Record(gone.clone())));
+    assert!(u1.lock().ext.as_ref().is_some_and(|e| e.downcast_ref::<Record>().is_some()));
     drop((ua, u1));
     for c in [a, b] {
         w.exit(c, 0);
         assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
     }
+    assert!(!gone.load(core::sync::atomic::Ordering::SeqCst), "thread 1 still shares it");
     w.t.with_thread(1, |x| drop(x.replace_sem_undo(None)));
+    assert!(gone.load(core::sync::atomic::Ordering::SeqCst));
     finish(w);
 }
 

@@ -725,7 +725,7 @@ pub fn msgsnd(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, flags: i32) 
         if status.load(Ordering::SeqCst) == -Errno::EIDRM.as_i32() {
             return Err(Errno::EIDRM);
         }
-        if crate::uthread::signal_pending(tid) {
+        if crate::uthread::signal_pending(tid) || crate::uthread::removed() {
             return Err(Errno::ERESTARTNOHAND);
         }
     }
@@ -733,12 +733,13 @@ pub fn msgsnd(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, flags: i32) 
 
 /// msgrcv(2) as do_msgrcv with do_msg_fill: `EINVAL` for a negative id
 /// or size, MSG_COPY without IPC_NOWAIT or with MSG_EXCEPT; `EINVAL` for
-/// no such queue, `EACCES`; the message chosen by `msgtyp` (0 the first,
-/// > 0 that type or with MSG_EXCEPT another, < 0 the lowest type up to
-/// |msgtyp|; MSG_COPY the one at that index, left queued), `E2BIG` when
-/// longer than `msgsz` without MSG_NOERROR (which cuts it), `ENOMSG`
-/// with IPC_NOWAIT when none; else it waits (`EIDRM`, `EINTR`). The type
-/// is written at `msgp`, the text after it; the size is returned.
+/// no such queue, `EACCES`; the message chosen by `msgtyp` (0: the
+/// first; positive: that type, or another with MSG_EXCEPT; negative: the
+/// lowest type up to its absolute value; MSG_COPY: the one at that index,
+/// left queued), `E2BIG` when longer than `msgsz` without MSG_NOERROR
+/// (which cuts it), `ENOMSG` with IPC_NOWAIT when none; else it waits
+/// (`EIDRM`, `EINTR`). The type is written at `msgp`, the text after it;
+/// the size is returned.
 pub fn msgrcv(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, msgtyp: i64, flags: i32) -> SysResult {
     use ipc::msg::{MSG_COPY, MSG_EXCEPT, MSG_NOERROR};
     if msqid < 0 || (msgsz as isize) < 0 {
@@ -791,7 +792,7 @@ pub fn msgrcv(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, msgtyp: i64,
             });
             if gone.is_some() {
                 drop(gone);
-                if crate::uthread::signal_pending(tid) {
+                if crate::uthread::signal_pending(tid) || crate::uthread::removed() {
                     return Err(Errno::ERESTARTNOHAND);
                 }
                 continue;
@@ -800,7 +801,7 @@ pub fn msgrcv(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, msgtyp: i64,
         match slot.got.lock().take() {
             Some(Ok(m)) => break m,
             Some(Err(Errno::EAGAIN)) | None => {
-                if crate::uthread::signal_pending(tid) {
+                if crate::uthread::signal_pending(tid) || crate::uthread::removed() {
                     return Err(Errno::ERESTARTNOHAND);
                 }
             }

@@ -410,6 +410,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         return Err(Errno::EINVAL);
     };
     drop(file);
+    let entering_ipc = ipc.is_some();
     let jailed = user.is_some() && chrooted(t);
     // userns_install(): a process whose fs context is shared (CLONE_FS)
     // may not enter another user namespace
@@ -488,6 +489,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
     drop(old);
+    // commit_nsset(): entering an IPC namespace ends the undo list
+    if entering_ipc {
+        crate::syscall::sysv::exit_sem(t.tid, t.pid);
+    }
     crate::syscall::shm::reap_namespaces();
     // pidns_install(): the caller's own namespace or one below it
     if let Some(n) = pidns {
