@@ -1099,7 +1099,7 @@ fn ipc_file(name: &str) -> Vec<u8> {
         .unwrap_or_else(|| (Default::default(), process::ns::IpcNs::initial()));
     match name {
         "shm" => crate::syscall::shm::proc_sysvipc_shm(&reader, &ipc).into_bytes(),
-        "msg" => crate::syscall::sysv::proc_sysvipc_msg(&reader, &ipc).into_bytes(),
+        "msg" => crate::syscall::sysv::proc_sysvipc_msg(&reader, &ipc, caller().0).into_bytes(),
         _ => crate::syscall::sysv::proc_sysvipc_sem(&reader, &ipc).into_bytes(),
     }
 }

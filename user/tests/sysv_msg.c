@@ -120,6 +120,9 @@ KT_CASE(type_selection_and_copy) {
     KT_TRUE(b.type == 2 && strcmp(b.text, "two") == 0, "%ld %s", b.type, b.text);
     KT_SYS_ERR(rcv(id, &b, 64, 5, MSG_COPY | IPC_NOWAIT), ENOMSG);
     KT_SYS_ERR(rcv(id, &b, 2, 0, MSG_COPY | IPC_NOWAIT), E2BIG);
+    /* MSG_COPY reads the buffer first (prepare_copy): EFAULT before the id */
+    KT_SYS_ERR(syscall(SYS_msgrcv, id + 32768, (void *)8, 16, 0, MSG_COPY | IPC_NOWAIT), EFAULT);
+    KT_SYS_ERR(syscall(SYS_msgrcv, id + 32768, &b, 16, 0, MSG_COPY | IPC_NOWAIT), EINVAL);
     KT_EQ(qnum(id), 5);
     /* < 0: the first of the lowest type up to |msgtyp| */
     KT_SYS_RET(rcv(id, &b, 64, -2, 0), 3);

@@ -329,6 +329,28 @@ KT_CASE(threads_share_the_undo_list) {
     KT_SYS_OK(semctl(thread_set, 0, IPC_RMID));
 }
 
+static int pidns_set;
+static int pidns_child(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWPID) == 0);
+    pid_t g = fork();
+    if (g == 0) {
+        struct sembuf s = {0, 1, 0};
+        if (sop(pidns_set, &s, 1) != 0) _exit(1);
+        /* GETPID is the caller's PID namespace's number: 1 in its own */
+        _exit(semctl(pidns_set, 0, GETPID) == 1 ? 0 : 2);
+    }
+    int st = 0;
+    KT_CHILD_CHECK(2, waitpid(g, &st, 0) == g && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    KT_CHILD_CHECK(3, semctl(pidns_set, 0, GETPID) == g);
+    return 0;
+}
+
+KT_CASE(getpid_in_pid_namespaces) {
+    pidns_set = KT_SYS_OK(new_set(1));
+    KT_EQ(kt_in_child(pidns_child), 0);
+    KT_SYS_OK(semctl(pidns_set, 0, IPC_RMID));
+}
+
 static volatile int got_usr1;
 static void on_usr1(int s) {
     (void)s;

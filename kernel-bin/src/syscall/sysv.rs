@@ -466,6 +466,8 @@ pub fn semctl(t: &mut UThread, semid: i32, semnum: i32, cmd: i32, arg: u64) -> S
                 }))
             })?;
             match r {
+                // pid_vnr: the caller's PID namespace's number
+                Ok(v) if cmd == GETPID => Ok(table().pid_seen(t.tid, v as u32) as isize),
                 Ok(v) => Ok(v),
                 Err(bytes) => t.write_slice(arg, &bytes).map(|_| 0),
             }
@@ -748,9 +750,14 @@ pub fn msgrcv(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, msgtyp: i64,
     if flags & MSG_COPY != 0 && (flags & MSG_EXCEPT != 0 || flags & IPC_NOWAIT == 0) {
         return Err(Errno::EINVAL);
     }
+    let ns = ns_of(t);
+    if flags & MSG_COPY != 0 {
+        // prepare_copy: load_msg of min(msgsz, msgmax) bytes at msgp
+        let msgmax = with_tables(&ns, |tb| tb.limits.msg_ctlmax).max(0) as usize;
+        drop(t.read_slice(UserSlice::new(msgp, msgsz.min(msgmax)))?);
+    }
     let (typ, mode) = ipc::msg::convert_mode(msgtyp, flags);
     let noerror = flags & MSG_NOERROR != 0;
-    let ns = ns_of(t);
     let w = who(t);
     let (pid, tid) = (t.pid, t.tid);
     let mut first = true;
@@ -888,6 +895,14 @@ pub fn msgctl(t: &mut UThread, msqid: i32, cmd: i32, buf: u64) -> SysResult {
                 }
                 Ok((msqid_ds(q, &user_ns), if cmd == IPC_STAT { 0 } else { tb.msg.id_of(index) }))
             })?;
+            // pid_vnr of the last sender and receiver
+            let mut ds = ds;
+            for off in [96, 100] {
+                let pid = u32::from_le_bytes([ds[off], ds[off + 1], ds[off + 2], ds[off + 3]]);
+                if pid != 0 {
+                    ds[off..off + 4].copy_from_slice(&table().pid_seen(t.tid, pid).to_le_bytes());
+                }
+            }
             t.write_slice(buf, &ds)?;
             Ok(ret as isize)
         }
@@ -940,11 +955,14 @@ pub fn msgctl(t: &mut UThread, msqid: i32, cmd: i32, buf: u64) -> SysResult {
 }
 
 /// /proc/sysvipc/msg (sysvipc_msg_proc_show).
-pub fn proc_sysvipc_msg(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc::string::String {
+pub fn proc_sysvipc_msg(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>, reader: u32) -> alloc::string::String {
     use core::fmt::Write;
     let mut out = alloc::string::String::from(
         "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n",
     );
+    // pid_nr_ns: the reader's PID namespace's numbers (the process
+    // table's lock comes after SPACES)
+    let seen = |pid: u32| if pid == 0 { 0 } else { table().pid_seen(reader, pid) };
     with_tables(ipc, |tb| {
         for (index, q) in tb.msg.iter() {
             let _ = writeln!(
@@ -955,8 +973,8 @@ pub fn proc_sysvipc_msg(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc:
                 q.perm.mode,
                 q.cbytes(),
                 q.qnum(),
-                q.lspid,
-                q.lrpid,
+                seen(q.lspid),
+                seen(q.lrpid),
                 ns.uid_from(q.perm.uid),
                 ns.gid_from(q.perm.gid),
                 ns.uid_from(q.perm.cuid),
