@@ -35,7 +35,7 @@ use crate::uthread::UThread;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use ipc::msg::{Message, MsgQueue};
 use ipc::sem::{SemBuf, SemSet, Semop, UndoId};
 use ipc::sysv::{IPC_PRIVATE, IPCMNI, Perm};
@@ -177,12 +177,16 @@ struct UndoRecord {
 
 /// Undo list numbers (never reused).
 static NEXT_UNDO: AtomicU64 = AtomicU64::new(1);
+/// Undo records alive (an exit looks for its thread's list only when
+/// some exist).
+static UNDO_RECORDS: AtomicUsize = AtomicUsize::new(0);
 
 impl Drop for UndoRecord {
     /// `exit_sem`: the list's last sharer let it go. Each set it touched
     /// (the most recent first, as Linux's list) gets the adjustments back,
     /// clamped to 0..=SEMVMX; a set removed meanwhile is skipped.
     fn drop(&mut self) {
+        UNDO_RECORDS.fetch_sub(1, Ordering::Relaxed);
         let now = now_sec();
         for &(ns, semid) in self.sets.iter().rev() {
             let tasks = with_tables_of(ns, |tb| {
@@ -213,6 +217,7 @@ fn undo_id(t: &UThread, ns: u64, semid: i32) -> Result<Option<UndoId>> {
     let Some(list) = list else { return Ok(None) };
     let mut g = list.lock();
     let ext = g.ext.get_or_insert_with(|| {
+        UNDO_RECORDS.fetch_add(1, Ordering::Relaxed);
         Box::new(UndoRecord { id: NEXT_UNDO.fetch_add(1, Ordering::Relaxed), pid: t.pid, sets: Vec::new() })
     });
     let Some(rec) = ext.downcast_mut::<UndoRecord>() else { return Ok(None) };
@@ -230,6 +235,9 @@ fn undo_id(t: &UThread, ns: u64, semid: i32) -> Result<Option<UndoId>> {
 /// exit_sem's pid: the exiting process lets its undo list go (the drop
 /// of the last sharer's handle undoes).
 pub fn exit_sem(tid: u32, pid: u32) {
+    if UNDO_RECORDS.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     let Some(Some(list)) = table().with_thread(tid, |th| th.replace_sem_undo(None)) else { return };
     if let Some(rec) = list.lock().ext.as_mut().and_then(|e| e.downcast_mut::<UndoRecord>()) {
         rec.pid = pid;
