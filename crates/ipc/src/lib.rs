@@ -1,9 +1,11 @@
 //! Where processes meet, without the kernel around it: the pipe ring
 //! ([`pipe`], after fs/pipe.c), futex queues ([`futex`], after
-//! kernel/futex/) and an IPC namespace's System V id tables and limits
-//! ([`sysv`], after ipc/util.c and ipc/namespace.c).
+//! kernel/futex/), an IPC namespace's System V id tables and limits
+//! ([`sysv`], after ipc/util.c and ipc/namespace.c), semaphore sets
+//! ([`sem`], after ipc/sem.c) and message queues ([`msg`], after
+//! ipc/msg.c).
 //!
-//! Both are data structures the kernel keeps under its own locks; this
+//! All are data structures the kernel keeps under its own locks; this
 //! crate decides what a write, a read, a wake or a requeue does to them
 //! and with which errno, and hands back what the kernel must act on (the
 //! bytes taken, the waiters to wake). Sleeping, waking, user copies and
