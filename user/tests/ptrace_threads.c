@@ -624,7 +624,8 @@ KT_CASE(attach_each_thread_by_a_non_parent_no_stop_for_the_parent) {
     KT_WAIT_STATUS(t, kt_exited(0));
     int st;
     KT_SYS_RET(waitpid(a, &st, WUNTRACED | WCONTINUED | WNOHANG), 0);
-    KT_EQ(state_of(a) == 'S' || state_of(a) == 'R', 1);
+    char sa = state_of(a);
+    KT_TRUE(sa == 'S' || sa == 'R', "state of the detached leader: %c", sa);
     KT_SYS_RET(kill(a, SIGTERM), 0);
     KT_WAIT_STATUS(a, kt_exited(9));
 }
