@@ -296,6 +296,36 @@ KT_CASE(fork_does_not_share_undo) {
     KT_SYS_OK(semctl(id, 0, IPC_RMID));
 }
 
+KT_CASE(mutex_under_contention) {
+    /* a binary semaphore guarding a shared counter: 3 processes, 1000
+     * rounds each; every P sleeps or passes, every V wakes the next */
+    int id = KT_SYS_OK(new_set(1));
+    KT_SYS_OK(sctl(id, 0, SETVAL, 1));
+    volatile long *counter = kt_shared_page();
+    KT_TRUE(counter != 0, "shared page");
+    *counter = 0;
+    pid_t kids[3];
+    for (int k = 0; k < 3; k++) {
+        kids[k] = KT_FORK();
+        if (kids[k] == 0) {
+            struct sembuf p = {0, -1, SEM_UNDO}, v = {0, 1, SEM_UNDO};
+            for (int i = 0; i < 1000; i++) {
+                if (sop(id, &p, 1) != 0) _exit(1);
+                long c = *counter;
+                if (i % 64 == 0) sched_yield();
+                *counter = c + 1;
+                if (sop(id, &v, 1) != 0) _exit(2);
+            }
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < 3; k++) KT_WAIT_STATUS(kids[k], kt_exited(0));
+    KT_EQ(*counter, 3000);
+    KT_EQ(sctl(id, 0, GETVAL, 0), 1);
+    KT_EQ(sctl(id, 0, GETNCNT, 0), 0);
+    KT_SYS_OK(semctl(id, 0, IPC_RMID));
+}
+
 static int thread_set;
 static void *undo_thread(void *a) {
     struct sembuf s = {0, 2, SEM_UNDO};
