@@ -352,6 +352,25 @@ static int threads_child(void) {
     return 0;
 }
 
+static int setns_child(void) {
+    struct sembuf s = {0, 2, SEM_UNDO};
+    KT_CHILD_CHECK(1, sop(thread_set, &s, 1) == 0 && semctl(thread_set, 0, GETVAL) == 2);
+    int fd = open("/proc/self/ns/ipc", O_RDONLY);
+    KT_CHILD_CHECK(2, fd >= 0);
+    /* entering an IPC namespace (its own, here) ends the undo list */
+    KT_CHILD_CHECK(3, setns(fd, CLONE_NEWIPC) == 0);
+    KT_CHILD_CHECK(4, semctl(thread_set, 0, GETVAL) == 0);
+    close(fd);
+    return 0;
+}
+
+KT_CASE(setns_ends_the_undo_list) {
+    thread_set = KT_SYS_OK(new_set(1));
+    KT_EQ(kt_in_child(setns_child), 0);
+    KT_EQ(sctl(thread_set, 0, GETVAL, 0), 0);
+    KT_SYS_OK(semctl(thread_set, 0, IPC_RMID));
+}
+
 KT_CASE(threads_share_the_undo_list) {
     thread_set = KT_SYS_OK(new_set(1));
     KT_EQ(kt_in_child(threads_child), 0);
