@@ -982,12 +982,18 @@ KT_CASE(timeout_count_is_u32) {
 
 #define BL_FIFO "/tmp/uring_fifo"
 static struct ring *bl_ring;
+static int bl_hold[2];
 static void *bl_open(void *a) {
     (void)a;
     /* O_CREAT: Linux hands the open to an io-wq worker at once; ours opens
      * it inline, sleeping for a writer with the submission lock held */
     prep(bl_ring, OP_OPENAT, AT_FDCWD, BL_FIFO, 0600, 0, 2)->op_flags = O_RDONLY | O_CREAT;
-    return (void *)(long)submit(bl_ring, 1);
+    long r = submit(bl_ring, 1);
+    /* alive until told (Linux's io-wq worker ends with its task: the open
+     * would be -EINTR) */
+    char b;
+    if (read(bl_hold[0], &b, 1) != 1) r = -100;
+    return (void *)r;
 }
 static void *bl_writer(void *a) {
     (void)a;
@@ -1011,6 +1017,7 @@ KT_CASE(wait_while_another_submitter_blocks) {
     prep(&r, OP_TIMEOUT, -1, &t50, 1, 0, 1);
     KT_SYS_RET(submit(&r, 1), 1);
     bl_ring = &r;
+    KT_SYS_OK(pipe(bl_hold));
     pthread_t a, w;
     KT_EQ(pthread_create(&w, 0, bl_writer, 0), 0);
     KT_EQ(pthread_create(&a, 0, bl_open, 0), 0);
@@ -1023,15 +1030,19 @@ KT_CASE(wait_while_another_submitter_blocks) {
     long ms = ms_since(&t0);
     int n = reap(&r, c, 8);
     KT_TRUE(ms < 1000, "the TIMEOUT's CQE after %ld ms", ms);
+    KT_EQ(n, 1);
     KT_EQ(res_of(c, n, 1), -ETIME);
     void *wr, *ar;
     pthread_join(w, &wr);
-    pthread_join(a, &ar);
-    KT_EQ((long)ar, 1);
     KT_TRUE((long)wr >= 0, "the writer's open: %ld", (long)wr);
     n = wait_reap(&r, 1, c, 8);
     int fd = res_of(c, n, 2);
     KT_TRUE(fd >= 0, "OPENAT(O_CREAT) of the FIFO: %d", fd);
+    KT_SYS_RET(write(bl_hold[1], "g", 1), 1);
+    pthread_join(a, &ar);
+    KT_EQ((long)ar, 1);
+    close(bl_hold[0]);
+    close(bl_hold[1]);
     close(fd);
     close((int)(long)wr);
     /* the non-blocking try */
