@@ -428,17 +428,17 @@ struct Inner {
 }
 
 impl Inner {
-    /// Parks `p` (`Err(p)` back when there is no room).
-    fn push_parked(&mut self, p: Parked) -> core::result::Result<(), Parked> {
+    /// Parks `p` (given back when there is no room).
+    fn push_parked(&mut self, p: Parked) -> Option<Parked> {
         if self.parked.try_reserve(1).is_err() {
-            return Err(p);
+            return Some(p);
         }
         if p.drain {
             self.draining += 1;
         }
         self.held += p.weight();
         self.parked.push(p);
-        Ok(())
+        None
     }
 
     /// Takes parked request `i`.
@@ -1070,7 +1070,8 @@ fn run_chain(
                 }
             }
             Issue::Park(wait) => {
-                let p = Parked { sqe, rest: sqes, link, wait, lt: lt.zip(lt_deadline), drain, owner: tc.clone() };
+                let p =
+                    Parked { sqe, rest: sqes, link, wait, lt: lt.zip(lt_deadline), drain, owner: tc.clone() };
                 park(ring, p);
                 return;
             }
@@ -1089,7 +1090,7 @@ fn park(ring: &Ring, p: Parked) {
         let next = matches!(p.wait, Wait::Next);
         let work = matches!(p.wait, Wait::Retry { .. } | Wait::Next);
         match inner.push_parked(p) {
-            Ok(()) => {
+            None => {
                 if work && ring.setup_flags & setup::TASKRUN_FLAG != 0 {
                     inner.rings.set_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
                 }
@@ -1100,7 +1101,7 @@ fn park(ring: &Ring, p: Parked) {
                 }
                 return;
             }
-            Err(p) => {
+            Some(p) => {
                 drop(inner);
                 return drop_parked(ring, p, -Errno::ENOMEM.as_i32());
             }
@@ -1506,8 +1507,15 @@ fn finish(ring: &Ring, p: Parked, res: i32, cont: Cont) {
         }
         Cont::Run(..) | Cont::Park if link.runs() => {
             if let Some(next) = rest.pop_front() {
-                let n =
-                    Parked { sqe: next, rest, link, wait: Wait::Next, lt: None, drain: false, owner: p.owner };
+                let n = Parked {
+                    sqe: next,
+                    rest,
+                    link,
+                    wait: Wait::Next,
+                    lt: None,
+                    drain: false,
+                    owner: p.owner,
+                };
                 park(ring, n);
             }
         }
@@ -1644,10 +1652,7 @@ fn complete_ready(ring: &Ring) {
         let due = {
             let mut inner = ring.inner.lock();
             let posted = inner.posted;
-            match inner.parked.iter().position(|p| due_any(p, now, posted)) {
-                Some(i) => Some(inner.take_parked(i)),
-                None => None,
-            }
+            inner.parked.iter().position(|p| due_any(p, now, posted)).map(|i| inner.take_parked(i))
         };
         let Some(p) = due else { break };
         run_one(ring, p, now, Cont::Park);
@@ -1664,10 +1669,7 @@ fn run_parked(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>) {
         let now = crate::sched::now_ns();
         let due = {
             let mut inner = ring.inner.lock();
-            match inner.parked.iter().position(|p| due_mine(p, tc)) {
-                Some(i) => Some(inner.take_parked(i)),
-                None => None,
-            }
+            inner.parked.iter().position(|p| due_mine(p, tc)).map(|i| inner.take_parked(i))
         };
         let Some(p) = due else { break };
         run_one(ring, p, now, Cont::Run(t, tc));
@@ -1703,7 +1705,7 @@ fn run_parked(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>) {
 /// Parks `p` again (its hook armed).
 fn repark(ring: &Ring, p: Parked) {
     let r = ring.inner.lock().push_parked(p);
-    if let Err(p) = r {
+    if let Some(p) = r {
         p.disarm();
         finish(ring, p, -Errno::ENOMEM.as_i32(), Cont::Cancel);
     }
@@ -1791,7 +1793,15 @@ fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
 /// ring's queue; when task work of its own is due while another thread
 /// holds the submission lock, it sleeps until that lock is released
 /// (never spins); timeouts and polls complete without that lock.
-fn wait(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>, min: u32, flags: u32, arg: u64, argsz: usize) -> Result<()> {
+fn wait(
+    t: &mut UThread,
+    ring: &Ring,
+    tc: &Arc<Tctx>,
+    min: u32,
+    flags: u32,
+    arg: u64,
+    argsz: usize,
+) -> Result<()> {
     let (sig, sigsz, ts) = if flags & enter::EXT_ARG != 0 {
         if argsz != abi::GETEVENTS_ARG_LEN {
             return Err(Errno::EINVAL);
@@ -1851,7 +1861,7 @@ fn wait(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>, min: u32, flags: u32, arg:
             (d, m)
         };
         // own task work with the submission lock free: run it below
-        if !(mine && !ring.submit.load(Ordering::Acquire)) {
+        if !mine || ring.submit.load(Ordering::Acquire) {
             let until = match (deadline, ring_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
