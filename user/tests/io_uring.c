@@ -90,6 +90,7 @@ enum {
 #define OFF_CQ_RING 0x8000000ULL
 #define OFF_SQES 0x10000000ULL
 #define REG_BUFFERS 0
+#define UNREG_BUFFERS 1
 #define REG_FILES 2
 #define UNREG_FILES 3
 #define REG_EVENTFD 4
@@ -1206,6 +1207,39 @@ KT_CASE(to_submit_beyond_sq_size_does_not_wait) {
     KT_TRUE(ms < 500, "returned after %ld ms", ms);
     KT_EQ(reap(&r, c, 16), 4);
     ring_exit(&r);
+}
+
+/* M7's part: registered buffers are charged to the ring creator's user
+ * against RLIMIT_MEMLOCK when it lacks CAP_IPC_LOCK (6.1's
+ * io_buffer_account_pin): ENOMEM past the limit, the count is the user's
+ * (shared by its rings) and UNREGISTER gives it back; a range counts the
+ * pages it spans. */
+KT_CASE(registered_buffers_charge_memlock) {
+    pid_t ch = fork();
+    if (ch == 0) {
+        struct rlimit rl = {64 * 1024, 64 * 1024};
+        if (setrlimit(RLIMIT_MEMLOCK, &rl)) _exit(2);
+        if (setgid(65534) || setuid(65534)) _exit(3);
+        char *m = mmap(0, 256 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (m == MAP_FAILED) _exit(4);
+        struct ring r, r2;
+        if (ring_init(&r, 4, 0) || ring_init(&r2, 4, 0)) _exit(5);
+        struct iovec big = {m, 128 * 1024}, fit = {m, 64 * 1024}, small = {m, 32 * 1024}, odd = {m + 4095, 2};
+        struct iovec two[2] = {{m, 32 * 1024}, {m + 100 * 1024, 40 * 1024}};
+        if (u_register(r.fd, REG_BUFFERS, &big, 1) != -1 || errno != ENOMEM) _exit(6);
+        if (u_register(r.fd, REG_BUFFERS, two, 2) != -1 || errno != ENOMEM) _exit(7);
+        if (u_register(r.fd, REG_BUFFERS, &fit, 1) != 0) _exit(8);
+        /* the user's count: the other ring finds no room left */
+        if (u_register(r2.fd, REG_BUFFERS, &odd, 1) != -1 || errno != ENOMEM) _exit(9);
+        if (u_register(r.fd, UNREG_BUFFERS, 0, 0) != 0) _exit(10);
+        /* 2 bytes across a page boundary: 2 pages; then 8 more fit */
+        if (u_register(r2.fd, REG_BUFFERS, &odd, 1) != 0) _exit(11);
+        if (u_register(r.fd, REG_BUFFERS, &small, 1) != 0) _exit(12);
+        if (u_register(r.fd, UNREG_BUFFERS, 0, 0) != 0) _exit(13);
+        if (u_register(r.fd, REG_BUFFERS, &fit, 1) != -1 || errno != ENOMEM) _exit(14);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(ch, kt_exited(0));
 }
 
 KT_MAIN()

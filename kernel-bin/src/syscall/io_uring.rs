@@ -410,6 +410,8 @@ struct Inner {
     disabled: bool,
     files: Vec<Option<Arc<dyn File>>>,
     bufs: Vec<(u64, u64)>,
+    /// The pages `bufs` are charged for (to `Ring::user`).
+    bufs_pages: u64,
     parked: Vec<Parked>,
     deferred: Deferred<Chain>,
     /// Drained requests in flight.
@@ -470,6 +472,10 @@ pub struct Ring {
     flags: AtomicU32,
     owner: vfs::FileOwner,
     max_parked: usize,
+    /// The creator's real uid when it lacked CAP_IPC_LOCK: registered
+    /// buffers are charged to that user's RLIMIT_MEMLOCK count (Linux's
+    /// `ctx->user`).
+    user: Option<u32>,
 }
 
 /// The ring behind a file, if it is one.
@@ -570,6 +576,57 @@ impl Drop for Ring {
         for p in inner.parked.drain(..) {
             p.disarm();
         }
+        if let Some(uid) = self.user {
+            uncharge_locked(uid, inner.bufs_pages);
+        }
+    }
+}
+
+/// CAP_IPC_LOCK.
+const CAP_IPC_LOCK: u32 = 14;
+
+/// The pages of registered buffers charged per user (Linux's
+/// `user_struct.locked_vm` as io_uring counts it), only users with some
+/// charged: a leaf spin lock.
+static LOCKED_VM: Mutex<Vec<(u32, u64)>> = Mutex::new(Vec::new());
+
+/// __io_account_mem: charges `pages` to `uid` unless its count would pass
+/// `limit` pages (`ENOMEM`).
+fn charge_locked(uid: u32, pages: u64, limit: u64) -> Result<()> {
+    if pages == 0 {
+        return Ok(());
+    }
+    let mut users = LOCKED_VM.lock();
+    let i = match users.iter().position(|(u, _)| *u == uid) {
+        Some(i) => i,
+        None => {
+            users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            users.push((uid, 0));
+            users.len() - 1
+        }
+    };
+    let new = users[i].1.saturating_add(pages);
+    if new > limit {
+        if users[i].1 == 0 {
+            users.swap_remove(i);
+        }
+        return Err(Errno::ENOMEM);
+    }
+    users[i].1 = new;
+    Ok(())
+}
+
+/// Gives back what [`charge_locked`] charged.
+fn uncharge_locked(uid: u32, pages: u64) {
+    if pages == 0 {
+        return;
+    }
+    let mut users = LOCKED_VM.lock();
+    if let Some(i) = users.iter().position(|(u, _)| *u == uid) {
+        users[i].1 = users[i].1.saturating_sub(pages);
+        if users[i].1 == 0 {
+            users.swap_remove(i);
+        }
     }
 }
 
@@ -648,6 +705,9 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
             return Err(Errno::EINVAL);
         }
     }
+    let user = crate::proc::table()
+        .with_process(t.pid, |p| (!p.creds().has_cap(CAP_IPC_LOCK)).then_some(p.creds().uid))
+        .ok_or(Errno::ESRCH)?;
     let rings = alloc_region(g.rings_pages())?;
     let sqes = alloc_region(g.sqes_pages())?;
     let rings_mem = Pages(rings);
@@ -665,6 +725,7 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
             disabled,
             files: Vec::new(),
             bufs: Vec::new(),
+            bufs_pages: 0,
             parked: Vec::new(),
             deferred: Deferred::new(max_parked),
             draining: 0,
@@ -682,6 +743,7 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
         flags: AtomicU32::new(vfs::O_RDWR),
         owner: vfs::FileOwner::new(),
         max_parked,
+        user,
     };
     let (sq_off, cq_off) = g.offsets();
     p.sq_entries = g.sq_entries;
@@ -1953,11 +2015,17 @@ pub fn io_uring_register(t: &mut UThread, fd: u32, opcode: u32, arg: u64, nr_arg
             if arg != 0 || nr_args != 0 {
                 return Err(Errno::EINVAL);
             }
-            let mut inner = ring.inner.lock();
-            if inner.bufs.is_empty() {
-                return Err(Errno::ENXIO);
+            let (old, pages) = {
+                let mut inner = ring.inner.lock();
+                if inner.bufs.is_empty() {
+                    return Err(Errno::ENXIO);
+                }
+                (core::mem::take(&mut inner.bufs), core::mem::take(&mut inner.bufs_pages))
+            };
+            drop(old);
+            if let Some(uid) = ring.user {
+                uncharge_locked(uid, pages);
             }
-            inner.bufs = Vec::new();
             Ok(0)
         }
         rg::REGISTER_EVENTFD | rg::REGISTER_EVENTFD_ASYNC => {
@@ -2104,6 +2172,7 @@ fn register_buffers(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
     }
     let mut bufs = Vec::new();
     bufs.try_reserve_exact(nr as usize).map_err(|_| Errno::ENOMEM)?;
+    let mut pages = 0u64;
     for i in 0..u64::from(nr) {
         let iov: Iovec = t.read(UserPtr::new(arg.checked_add(i * 16).ok_or(Errno::EFAULT)?))?;
         let (base, len) = (iov.iov_base, iov.iov_len);
@@ -2125,11 +2194,28 @@ fn register_buffers(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
             }
         }
         bufs.push((base, len));
+        if len > 0 {
+            // the pages the range spans (io_pin_pages' count)
+            pages += (base + len).div_ceil(PAGE_SIZE as u64) - base / PAGE_SIZE as u64;
+        }
+    }
+    // io_buffer_account_pin: charged to the creator's user (unless it had
+    // CAP_IPC_LOCK) against the caller's RLIMIT_MEMLOCK
+    if let Some(uid) = ring.user {
+        let limit = crate::proc::table()
+            .with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Memlock))
+            .ok_or(Errno::ESRCH)?;
+        charge_locked(uid, pages, limit / PAGE_SIZE as u64)?;
     }
     let mut inner = ring.inner.lock();
     if !inner.bufs.is_empty() {
+        drop(inner);
+        if let Some(uid) = ring.user {
+            uncharge_locked(uid, pages);
+        }
         return Err(Errno::EBUSY);
     }
     inner.bufs = bufs;
+    inner.bufs_pages = pages;
     Ok(0)
 }
