@@ -95,6 +95,8 @@ enum {
 #define UNREG_FILES 3
 #define REG_EVENTFD 4
 #define REG_PROBE 8
+#define REG_EVENTFD_ASYNC 7
+#define UNREG_EVENTFD 5
 #define REG_ENABLE_RINGS 12
 #define TIMEOUT_ETIME_SUCCESS (1U << 5)
 #ifndef EBADFD
@@ -823,6 +825,25 @@ KT_CASE(register_probe_files_buffers_eventfd) {
     KT_SYS_RET(read(efd, &n, 8), 8);
     KT_EQ(n, 1);
     reap(&r, c, 8);
+    /* review37 L7: an _ASYNC eventfd is signalled only for completions of
+     * io-wq workers: not for a NOP, for a pipe read that waited */
+    KT_SYS_RET(u_register(r.fd, UNREG_EVENTFD, 0, 0), 0);
+    int aefd = KT_SYS_OK(eventfd(0, EFD_NONBLOCK));
+    KT_SYS_RET(u_register(r.fd, REG_EVENTFD_ASYNC, &aefd, 1), 0);
+    prep(&r, OP_NOP, -1, 0, 0, 0, 10);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_SYS_ERR(read(aefd, &n, 8), EAGAIN);
+    prep(&r, OP_READ, p[0], area, 1, -1ULL, 11);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_SYS_RET(write(p[1], "a", 1), 1);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_EQ(res_of(c, 1, 11), 1);
+    /* (6.1 hands a pipe read that would wait to an io-wq worker) */
+    n = 0;
+    KT_SYS_RET(read(aefd, &n, 8), 8);
+    KT_EQ(n, 1);
+    close(aefd);
     close(efd);
     close(p[0]);
     close(p[1]);

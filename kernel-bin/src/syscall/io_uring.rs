@@ -417,6 +417,11 @@ struct Inner {
     /// Drained requests in flight.
     draining: usize,
     eventfd: Option<Arc<dyn File>>,
+    /// Registered with `IORING_REGISTER_EVENTFD_ASYNC`: signalled only for
+    /// completions Linux makes in an io-wq worker; here those of retried
+    /// reads and writes (6.1 hands a pipe's to io-wq; a socket's, which it
+    /// completes by task work, are signalled here too).
+    eventfd_async: bool,
     /// SINGLE_ISSUER's task.
     submitter: Option<u32>,
     /// CQEs posted that were not timeouts (TIMEOUT's count).
@@ -554,7 +559,7 @@ impl Ring {
         let (n, efd) = {
             let mut inner = self.inner.lock();
             let n = core::mem::take(&mut inner.unsignalled);
-            (n, if n > 0 { inner.eventfd.clone() } else { None })
+            (n, if n > 0 && !inner.eventfd_async { inner.eventfd.clone() } else { None })
         };
         if n > 0 {
             if let Some(e) = efd {
@@ -562,6 +567,18 @@ impl Ring {
             }
             self.events.fetch_add(1, Ordering::SeqCst);
             self.wq.wake_all();
+        }
+    }
+
+    /// A completion Linux makes in an io-wq worker: an eventfd registered
+    /// with `_ASYNC` is signalled (no lock held).
+    fn signal_async(&self) {
+        let efd = {
+            let inner = self.inner.lock();
+            if inner.eventfd_async { inner.eventfd.clone() } else { None }
+        };
+        if let Some(e) = efd {
+            crate::eventfd::signal(&*e, 1);
         }
     }
 
@@ -730,6 +747,7 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
             deferred: Deferred::new(max_parked),
             draining: 0,
             eventfd: None,
+            eventfd_async: false,
             submitter,
             posted: 0,
             timeouts: 0,
@@ -1843,7 +1861,11 @@ fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
                 repark(ring, p);
             } else {
                 p.disarm();
+                let skip = p.sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 && r.is_ok();
                 finish(ring, p, res_of(r), Cont::Run(t, tc));
+                if !skip {
+                    ring.signal_async();
+                }
             }
         }
     }
@@ -2042,6 +2064,7 @@ pub fn io_uring_register(t: &mut UThread, fd: u32, opcode: u32, arg: u64, nr_arg
                 return Err(Errno::EBUSY);
             }
             inner.eventfd = Some(f);
+            inner.eventfd_async = opcode == rg::REGISTER_EVENTFD_ASYNC;
             Ok(0)
         }
         rg::UNREGISTER_EVENTFD => {
