@@ -19,22 +19,32 @@
 //! socket, a terminal, an eventfd) is issued with the task's `nowait`
 //! flag, so a sleep it would take answers `EAGAIN` instead; such a
 //! request is parked with a relay on the file's queue (Linux's poll
-//! arming) and issued again by the next io_uring_enter of a thread of the
-//! same process once the file woke (Linux's task work, which also runs
-//! in the submitter's context: a ring only waited on through epoll, with
-//! no io_uring_enter, does not progress its parked reads and writes;
-//! with `IORING_SETUP_TASKRUN_FLAG` the SQ flag `IORING_SQ_TASKRUN` says
-//! there is such work). Regular files complete inline. POLL_ADD,
-//! TIMEOUT and LINK_TIMEOUT need no user memory and complete from any
-//! io_uring_enter that waits.
+//! arming). Every request is owned by its submitter's process identity
+//! ([`Tctx`], Linux's `io_uring_task`): a retry and the rest of a chain
+//! run only in an io_uring_enter of a thread of that process (Linux's
+//! task work, which also runs in the submitter's context: a ring only
+//! waited on through epoll, with no io_uring_enter, does not progress its
+//! parked reads and writes; with `IORING_SETUP_TASKRUN_FLAG` the SQ flag
+//! `IORING_SQ_TASKRUN` says there is such work), and exec and the exit of
+//! its last thread cancel them ([`exit_uring`]). POLL_ADD, TIMEOUT and
+//! LINK_TIMEOUT need no user memory and complete from any io_uring_enter
+//! that waits, without the submission lock (the rest of their chain is
+//! parked for the owner). Regular files complete inline; an OPENAT
+//! without O_CREAT/O_TRUNC/O_TMPFILE is tried with O_NONBLOCK as Linux's
+//! io_openat2 (a FIFO's read side opens at once).
 //!
 //! # Bounds
 //!
-//! At most [`MAX_PARKED`] (or the CQ size, if larger) requests wait per
-//! ring; the overflow list holds at most as many CQEs as the CQ ring
+//! At most [`MAX_PARKED`] (or the CQ size, if larger) SQEs are held per
+//! ring by waiting requests and the rest of their chains (`Inner::held`;
+//! `EBUSY` past it); the overflow list holds at most as many CQEs as the CQ ring
 //! (then completions are dropped and counted in `cq_overflow`, with
 //! io_uring_enter's `EBADR` once). Registered files are bounded by
-//! RLIMIT_NOFILE, registered buffers by `IORING_MAX_REG_BUFFERS`.
+//! RLIMIT_NOFILE, registered buffers by `IORING_MAX_REG_BUFFERS` and,
+//! for a ring made without CAP_IPC_LOCK, by its user's RLIMIT_MEMLOCK
+//! (the pages counted per user in `LOCKED_VM`). A ring fd is refused in
+//! SCM_RIGHTS (`EINVAL`, as Linux since 6.7 and 6.1.69): no ring can be
+//! in flight in a socket it holds.
 //!
 //! # Locks
 //!
@@ -42,7 +52,10 @@
 //! file polled, no eventfd signalled and no file dropped under it. The
 //! submission lock ([`Ring::submit`], Linux's `uring_lock`) is a sleeping
 //! flag taken around issuing requests (which copy user memory and may
-//! sleep on regular files' I/O); it is never taken with `inner` held.
+//! sleep on regular files' I/O); it is never taken with `inner` held. A
+//! waiter with task work of its own while another thread holds it sleeps
+//! until it is released (`submit_wq`). `Tctx::rings` and `LOCKED_VM` are
+//! leaf spin locks taken alone.
 
 use super::SysResult;
 use crate::exec::ImagePages;
