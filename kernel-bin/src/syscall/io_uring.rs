@@ -338,7 +338,7 @@ fn cancel_owner(ring: &Ring, tc: &Arc<Tctx>) {
         let mut inner = ring.inner.lock();
         match inner.deferred.take_where(|c| Arc::ptr_eq(&c.owner, tc)) {
             Ok(q) => {
-                inner.held -= q.iter().map(|(c, _)| c.sqes.len()).sum::<usize>();
+                inner.held = inner.held.saturating_sub(q.iter().map(|(c, _)| c.sqes.len()).sum::<usize>());
                 q
             }
             Err(()) => VecDeque::new(),
@@ -467,7 +467,7 @@ impl Inner {
         if p.drain {
             self.draining -= 1;
         }
-        self.held -= p.weight();
+        self.held = self.held.saturating_sub(p.weight());
         p
     }
 }
@@ -1779,7 +1779,7 @@ fn run_parked(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>) {
                 let draining = inner.draining > 0;
                 let n = inner.deferred.next_ready(inflight, draining);
                 if let Some((c, _)) = &n {
-                    inner.held -= c.sqes.len();
+                    inner.held = inner.held.saturating_sub(c.sqes.len());
                 }
                 n
             }
