@@ -1263,4 +1263,31 @@ KT_CASE(registered_buffers_charge_memlock) {
     KT_WAIT_STATUS(ch, kt_exited(0));
 }
 
+/* M5's part: a poll of the ring fd sees a parked read that its file woke
+ * (POLLIN; Linux has run the task work and posted the CQE, this kernel
+ * tells the poller to enter, as 6.1's io_has_work for DEFER_TASKRUN); the
+ * CQE then comes with an io_uring_enter. */
+KT_CASE(ring_fd_poll_sees_woken_request) {
+    struct ring r;
+    struct cqe c[8];
+    int p[2];
+    static char buf[8];
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    KT_SYS_OK(pipe(p));
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 1);
+    KT_SYS_RET(submit(&r, 1), 1);
+    struct pollfd pf = {r.fd, POLLIN, 0};
+    KT_SYS_RET(poll(&pf, 1, 50), 0);
+    KT_SYS_RET(write(p[1], "w", 1), 1);
+    pf.revents = 0;
+    KT_SYS_RET(poll(&pf, 1, 2000), 1);
+    KT_EQ(pf.revents & POLLIN, POLLIN);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_EQ(res_of(c, 1, 1), 1);
+    KT_EQ(buf[0], 'w');
+    close(p[0]);
+    close(p[1]);
+    ring_exit(&r);
+}
+
 KT_MAIN()

@@ -693,7 +693,14 @@ impl File for Ring {
         if !inner.rings.sq_full(&self.rings_mem) {
             m |= vfs::POLLOUT | vfs::POLLWRNORM;
         }
-        if inner.rings.cq_ready(&self.rings_mem) > 0 || inner.rings.overflowed() > 0 {
+        // io_uring_poll: CQEs, overflowed ones, or work an io_uring_enter
+        // would run (6.1's io_has_work for a DEFER_TASKRUN ring, which is
+        // how this kernel runs every ring: the poller is told to enter)
+        let now = crate::sched::now_ns();
+        if inner.rings.cq_ready(&self.rings_mem) > 0
+            || inner.rings.overflowed() > 0
+            || inner.parked.iter().any(|p| due_any(p, now, inner.posted) || due_anyone(p))
+        {
             m |= vfs::POLLIN | vfs::POLLRDNORM;
         }
         m
@@ -1723,6 +1730,16 @@ fn due_mine(p: &Parked, tc: &Arc<Tctx>) -> bool {
             Wait::Next => true,
             Wait::Poll { .. } | Wait::Timeout { .. } => false,
         }
+}
+
+/// Whether `p` is task work of its owner's: a retry whose file woke, the
+/// next member of a chain.
+fn due_anyone(p: &Parked) -> bool {
+    match &p.wait {
+        Wait::Retry { hook, .. } => hook.woke.load(Ordering::SeqCst),
+        Wait::Next => true,
+        Wait::Poll { .. } | Wait::Timeout { .. } => false,
+    }
 }
 
 /// Whether the next drained chain is `tc`'s and may go (the rule of
