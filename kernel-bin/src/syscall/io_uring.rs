@@ -24,8 +24,9 @@
 //! run only in an io_uring_enter of a thread of that process (Linux's
 //! task work, which also runs in the submitter's context: a ring only
 //! waited on through epoll, with no io_uring_enter, does not progress its
-//! parked reads and writes; with `IORING_SETUP_TASKRUN_FLAG` the SQ flag
-//! `IORING_SQ_TASKRUN` says there is such work), and exec and the exit of
+//! parked reads and writes, but its fd polls POLLIN while such work is
+//! due, as 6.1's DEFER_TASKRUN rings; with `IORING_SETUP_TASKRUN_FLAG`
+//! the SQ flag `IORING_SQ_TASKRUN` says there is such work), and exec and the exit of
 //! its last thread cancel them ([`exit_uring`]). POLL_ADD, TIMEOUT and
 //! LINK_TIMEOUT need no user memory and complete from any io_uring_enter
 //! that waits, without the submission lock (the rest of their chain is
