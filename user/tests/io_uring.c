@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -1285,6 +1286,20 @@ KT_CASE(ring_fd_poll_sees_woken_request) {
     KT_EQ(wait_reap(&r, 1, c, 8), 1);
     KT_EQ(res_of(c, 1, 1), 1);
     KT_EQ(buf[0], 'w');
+    /* the same through an edge-triggered epoll */
+    int ep = KT_SYS_OK(epoll_create1(0));
+    struct epoll_event ev = {EPOLLIN | EPOLLET, {.u64 = 7}};
+    KT_SYS_RET(epoll_ctl(ep, EPOLL_CTL_ADD, r.fd, &ev), 0);
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 2);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_SYS_RET(epoll_wait(ep, &ev, 1, 50), 0);
+    KT_SYS_RET(write(p[1], "e", 1), 1);
+    KT_SYS_RET(epoll_wait(ep, &ev, 1, 2000), 1);
+    KT_EQ(ev.data.u64 == 7 && (ev.events & EPOLLIN), 1);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_EQ(res_of(c, 1, 2), 1);
+    KT_EQ(buf[0], 'e');
+    close(ep);
     close(p[0]);
     close(p[1]);
     ring_exit(&r);

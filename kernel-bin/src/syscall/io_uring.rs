@@ -191,6 +191,7 @@ struct Hook {
     /// rings polling each other, would relay back here without end.
     waking: AtomicBool,
     ring_wq: Arc<WaitQueue>,
+    ring_events: Arc<AtomicU64>,
 }
 
 impl Hook {
@@ -199,6 +200,7 @@ impl Hook {
             woke: AtomicBool::new(woke),
             waking: AtomicBool::new(false),
             ring_wq: ring.wq.clone(),
+            ring_events: ring.events.clone(),
         })
     }
 }
@@ -211,6 +213,7 @@ impl Relay for Hook {
         if self.waking.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.ring_events.fetch_add(1, Ordering::SeqCst);
         self.ring_wq.wake_all();
         self.waking.store(false, Ordering::Release);
     }
@@ -483,7 +486,10 @@ pub struct Ring {
     inner: Mutex<Inner>,
     /// Waiters in io_uring_enter and pollers of the ring fd.
     wq: Arc<WaitQueue>,
-    events: AtomicU64,
+    /// Bumped by each batch of CQEs and each relay (epoll's
+    /// edge-triggered look sees new readiness: a relay makes task work due,
+    /// which the fd polls as POLLIN).
+    events: Arc<AtomicU64>,
     /// The submission lock (Linux's `uring_lock`): a flag slept on.
     submit: AtomicBool,
     submit_wq: WaitQueue,
@@ -776,7 +782,7 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
             held: 0,
         }),
         wq: Arc::new(WaitQueue::new()),
-        events: AtomicU64::new(0),
+        events: Arc::new(AtomicU64::new(0)),
         submit: AtomicBool::new(false),
         submit_wq: WaitQueue::new(),
         flags: AtomicU32::new(vfs::O_RDWR),
@@ -1197,7 +1203,9 @@ fn park(ring: &Ring, p: Parked) {
                 }
                 drop(inner);
                 if next {
-                    // its owner may be waiting in io_uring_enter
+                    // its owner may be waiting in io_uring_enter (or
+                    // polling the fd: POLLIN now)
+                    ring.events.fetch_add(1, Ordering::SeqCst);
                     ring.wq.wake_all();
                 }
                 return;
