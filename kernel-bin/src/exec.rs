@@ -494,6 +494,10 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     crate::locks::exec_closed(t.pid, cloexec);
     // the old address space's AIO contexts end with it (exit_aio)
     crate::syscall::aio::exit_aio(t.pid);
+    // its io_uring requests are cancelled (io_uring_task_cancel): none
+    // runs in the new image
+    crate::syscall::io_uring::exit_uring(t.pid);
+    t.uring_tctx = None;
     // and its POSIX timers (exit_itimers())
     crate::posix_timer::delete_all(t.pid);
     t.tid = tid;

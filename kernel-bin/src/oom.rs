@@ -162,7 +162,13 @@ fn wait_for_victim(tid: Pid, pid: Pid, enough: impl Fn() -> bool) {
         if victim == 0 || victim == pid || !holds_memory(victim) || now >= deadline || enough() {
             return;
         }
-        if let Err(e) = crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000))
+        // (an io_uring request's `nowait` would make this sleep EAGAIN at
+        // once: the victim is waited for as by any other caller)
+        let task = crate::sched::current();
+        let nowait = task.nowait.swap(false, Ordering::Relaxed);
+        let r = crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000));
+        task.nowait.store(nowait, Ordering::Relaxed);
+        if let Err(e) = r
             && e != linux_abi::Errno::ETIMEDOUT
         {
             return;

@@ -114,6 +114,10 @@ pub struct ProcessExt {
     /// Its AIO contexts (Linux keeps them with the address space: a fork's
     /// child has none, exec and the exit end them; `syscall::aio`).
     pub aio: aio::Table<Arc<crate::syscall::aio::Ctx>>,
+    /// Its io_uring identity (Linux's `io_uring_task`: made by the first
+    /// io_uring_enter, owns the requests it submits; a fork's child has
+    /// none, exec and the exit end it and cancel its requests).
+    pub uring: Option<Arc<crate::syscall::io_uring::Tctx>>,
 }
 
 impl process::seams::RecordExt for ProcessExt {

@@ -95,6 +95,10 @@ pub struct UThread {
     /// The file of the io_uring request being issued: what the fd
     /// `syscall::io_uring::FIXED_FD` names meanwhile.
     pub fixed_file: Option<Arc<dyn vfs::File>>,
+    /// Its process's io_uring identity, cached (`syscall::io_uring::Tctx`:
+    /// fetched from the process record at the first io_uring_enter, looked
+    /// up again once exec or the exit marked it dead).
+    pub uring_tctx: Option<Arc<crate::syscall::io_uring::Tctx>>,
 }
 
 impl UThread {
@@ -222,6 +226,9 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
         // POLLs cancelled, aio-nr given back)
         if last && let Some(pid) = pid {
             crate::syscall::aio::exit_aio(pid);
+            // and its io_uring requests are cancelled (a process sharing
+            // the ring that waits for them gets -ECANCELED)
+            crate::syscall::io_uring::exit_uring(pid);
         }
         if let Some(v) = &vm {
             release_in_steps(v);
@@ -301,6 +308,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         mnt_ns: vfs::INITIAL_MNT_NS,
         exit: None,
         fixed_file: None,
+        uring_tctx: None,
     };
     t.refresh_files();
     t.refresh_user_ns();

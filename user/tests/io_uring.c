@@ -14,7 +14,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -89,10 +91,13 @@ enum {
 #define OFF_CQ_RING 0x8000000ULL
 #define OFF_SQES 0x10000000ULL
 #define REG_BUFFERS 0
+#define UNREG_BUFFERS 1
 #define REG_FILES 2
 #define UNREG_FILES 3
 #define REG_EVENTFD 4
 #define REG_PROBE 8
+#define REG_EVENTFD_ASYNC 7
+#define UNREG_EVENTFD 5
 #define REG_ENABLE_RINGS 12
 #define TIMEOUT_ETIME_SUCCESS (1U << 5)
 #ifndef EBADFD
@@ -821,6 +826,25 @@ KT_CASE(register_probe_files_buffers_eventfd) {
     KT_SYS_RET(read(efd, &n, 8), 8);
     KT_EQ(n, 1);
     reap(&r, c, 8);
+    /* review37 L7: an _ASYNC eventfd is signalled only for completions of
+     * io-wq workers: not for a NOP, for a pipe read that waited */
+    KT_SYS_RET(u_register(r.fd, UNREG_EVENTFD, 0, 0), 0);
+    int aefd = KT_SYS_OK(eventfd(0, EFD_NONBLOCK));
+    KT_SYS_RET(u_register(r.fd, REG_EVENTFD_ASYNC, &aefd, 1), 0);
+    prep(&r, OP_NOP, -1, 0, 0, 0, 10);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_SYS_ERR(read(aefd, &n, 8), EAGAIN);
+    prep(&r, OP_READ, p[0], area, 1, -1ULL, 11);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_SYS_RET(write(p[1], "a", 1), 1);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_EQ(res_of(c, 1, 11), 1);
+    /* (6.1 hands a pipe read that would wait to an io-wq worker) */
+    n = 0;
+    KT_SYS_RET(read(aefd, &n, 8), 8);
+    KT_EQ(n, 1);
+    close(aefd);
     close(efd);
     close(p[0]);
     close(p[1]);
@@ -940,6 +964,345 @@ KT_CASE(hostile_ring_memory) {
     ring_exit(&r);
     close(p[0]);
     close(p[1]);
+}
+
+/* ----- review37's findings (uring37) ----- */
+
+static long ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* H2: TIMEOUT's count is a u32 (Linux's io_timeout.off): 1 << 32 | 1 counts
+ * one completion, ~0 counts 4294967295 (the deadline comes first), 1 << 32
+ * is no count at all. */
+KT_CASE(timeout_count_is_u32) {
+    struct ring r;
+    struct cqe c[8];
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    struct kts t30 = {0, 30 * 1000 * 1000}, tlong = {10, 0};
+    prep(&r, OP_TIMEOUT, -1, &tlong, 1, (1ULL << 32) | 1, 1);
+    prep(&r, OP_NOP, -1, 0, 0, 0, 2);
+    KT_SYS_RET(submit(&r, 2), 2);
+    KT_EQ(wait_reap(&r, 2, c, 8), 2);
+    KT_EQ(res_of(c, 2, 1), 0);
+    KT_EQ(res_of(c, 2, 2), 0);
+    prep(&r, OP_TIMEOUT, -1, &t30, 1, ~0ULL, 3);
+    prep(&r, OP_NOP, -1, 0, 0, 0, 4);
+    KT_SYS_RET(submit(&r, 2), 2);
+    KT_EQ(wait_reap(&r, 2, c, 8), 2);
+    KT_EQ(res_of(c, 2, 3), -ETIME);
+    KT_EQ(res_of(c, 2, 4), 0);
+    prep(&r, OP_TIMEOUT, -1, &t30, 1, 1ULL << 32, 5);
+    prep(&r, OP_NOP, -1, 0, 0, 0, 6);
+    KT_SYS_RET(submit(&r, 2), 2);
+    KT_EQ(wait_reap(&r, 2, c, 8), 2);
+    KT_EQ(res_of(c, 2, 5), -ETIME);
+    KT_EQ(res_of(c, 2, 6), 0);
+    ring_exit(&r);
+}
+
+#define BL_FIFO "/tmp/uring_fifo"
+static struct ring *bl_ring;
+static int bl_hold[2];
+static void *bl_open(void *a) {
+    (void)a;
+    /* O_CREAT: Linux hands the open to an io-wq worker at once; ours opens
+     * it inline, sleeping for a writer with the submission lock held */
+    prep(bl_ring, OP_OPENAT, AT_FDCWD, BL_FIFO, 0600, 0, 2)->op_flags = O_RDONLY | O_CREAT;
+    long r = submit(bl_ring, 1);
+    /* alive until told (Linux's io-wq worker ends with its task: the open
+     * would be -EINTR) */
+    char b;
+    if (read(bl_hold[0], &b, 1) != 1) r = -100;
+    return (void *)r;
+}
+static void *bl_writer(void *a) {
+    (void)a;
+    kt_msleep(1500);
+    return (void *)(long)open(BL_FIFO, O_WRONLY);
+}
+
+/* H1: a waiter whose TIMEOUT is due while another thread's io_uring_enter
+ * sleeps in a blocking open (holding the submission lock) gets the CQE at
+ * the deadline (before: it spun in the kernel until the open ended). And
+ * M6's part: an OPENAT without O_CREAT/O_TRUNC is tried with O_NONBLOCK, as
+ * Linux: a FIFO's read side opens at once (no O_NONBLOCK left on it), its
+ * write side with no reader is -ENXIO. */
+KT_CASE(wait_while_another_submitter_blocks) {
+    struct ring r;
+    struct cqe c[8];
+    unlink(BL_FIFO);
+    KT_SYS_OK(mkfifo(BL_FIFO, 0600));
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    struct kts t50 = {0, 50 * 1000 * 1000};
+    prep(&r, OP_TIMEOUT, -1, &t50, 1, 0, 1);
+    KT_SYS_RET(submit(&r, 1), 1);
+    bl_ring = &r;
+    KT_SYS_OK(pipe(bl_hold));
+    pthread_t a, w;
+    KT_EQ(pthread_create(&w, 0, bl_writer, 0), 0);
+    KT_EQ(pthread_create(&a, 0, bl_open, 0), 0);
+    kt_msleep(20);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct kts t3 = {3, 0};
+    struct getevents_arg ga = {0, 8, 0, (uint64_t)(uintptr_t)&t3};
+    u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &ga, sizeof ga);
+    long ms = ms_since(&t0);
+    int n = reap(&r, c, 8);
+    KT_TRUE(ms < 1000, "the TIMEOUT's CQE after %ld ms", ms);
+    KT_EQ(n, 1);
+    KT_EQ(res_of(c, n, 1), -ETIME);
+    void *wr, *ar;
+    pthread_join(w, &wr);
+    KT_TRUE((long)wr >= 0, "the writer's open: %ld", (long)wr);
+    n = wait_reap(&r, 1, c, 8);
+    int fd = res_of(c, n, 2);
+    KT_TRUE(fd >= 0, "OPENAT(O_CREAT) of the FIFO: %d", fd);
+    KT_SYS_RET(write(bl_hold[1], "g", 1), 1);
+    pthread_join(a, &ar);
+    KT_EQ((long)ar, 1);
+    close(bl_hold[0]);
+    close(bl_hold[1]);
+    close(fd);
+    close((int)(long)wr);
+    /* the non-blocking try */
+    prep(&r, OP_OPENAT, AT_FDCWD, BL_FIFO, 0, 0, 3)->op_flags = O_WRONLY;
+    KT_SYS_RET(submit(&r, 1), 1);
+    n = wait_reap(&r, 1, c, 8);
+    KT_EQ(res_of(c, n, 3), -ENXIO);
+    prep(&r, OP_OPENAT, AT_FDCWD, BL_FIFO, 0, 0, 4)->op_flags = O_RDONLY;
+    KT_SYS_RET(submit(&r, 1), 1);
+    n = wait_reap(&r, 1, c, 8);
+    fd = res_of(c, n, 4);
+    KT_TRUE(fd >= 0, "OPENAT(O_RDONLY) of the FIFO: %d", fd);
+    KT_EQ(fcntl(fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDONLY);
+    close(fd);
+    unlink(BL_FIFO);
+    ring_exit(&r);
+}
+
+/* H3: an io_uring fd is refused in SCM_RIGHTS (EINVAL, as Linux since the
+ * fix for CVE-2023-6531: a ring holding the socket it travels in would be a
+ * cycle nothing frees); nothing is queued, other fds still go. */
+KT_CASE(ring_fd_refused_in_scm_rights) {
+    struct ring r;
+    int sv[2];
+    KT_SYS_RET(ring_init(&r, 4, 0), 0);
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    KT_SYS_RET(u_register(r.fd, REG_FILES, &sv[1], 1), 0);
+    union {
+        char b[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } cb;
+    memset(&cb, 0, sizeof cb);
+    struct iovec iov = {"x", 1};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cb.b;
+    m.msg_controllen = sizeof cb.b;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &r.fd, sizeof(int));
+    KT_SYS_ERR(sendmsg(sv[0], &m, 0), EINVAL);
+    char b;
+    KT_SYS_ERR(recv(sv[1], &b, 1, MSG_DONTWAIT), EAGAIN);
+    int other = KT_SYS_OK(dup(sv[0]));
+    memcpy(CMSG_DATA(cm), &other, sizeof(int));
+    KT_SYS_RET(sendmsg(sv[0], &m, 0), 1);
+    KT_SYS_RET(recv(sv[1], &b, 1, 0), 1);
+    close(other);
+    close(sv[0]);
+    close(sv[1]);
+    ring_exit(&r);
+}
+
+/* M1: the rest of a chain runs in its submitter's context. The parent's
+ * POLL_ADD(pipe) links to a READ into the parent's buffer; a fork child
+ * sharing the ring wakes the poll and waits on the ring: the READ fills the
+ * parent's buffer (before: it ran in the child, into the child's copy). */
+KT_CASE(chain_runs_in_its_submitter) {
+    struct ring r;
+    struct cqe c[8];
+    int p[2];
+    static char buf[64];
+    memset(buf, 0, sizeof buf);
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    KT_SYS_OK(pipe(p));
+    struct sqe *s = prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 1);
+    s->op_flags = POLLIN;
+    s->flags = SQE_IO_LINK;
+    prep(&r, OP_READ, p[0], buf, 64, -1ULL, 2);
+    KT_SYS_RET(submit(&r, 2), 2);
+    pid_t ch = fork();
+    if (ch == 0) {
+        if (write(p[1], "x", 1) != 1) _exit(2);
+        struct kts t2 = {2, 0};
+        struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t2};
+        u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+        /* (no reaping: the CQEs are the parent's) */
+        _exit(buf[0] == 0 ? 0 : 3);
+    }
+    KT_WAIT_STATUS(ch, kt_exited(0));
+    int n = wait_reap(&r, 2, c, 8);
+    KT_EQ(n, 2);
+    KT_EQ(res_of(c, n, 1), POLLIN);
+    KT_EQ(res_of(c, n, 2), 1);
+    KT_EQ(buf[0], 'x');
+    close(p[0]);
+    close(p[1]);
+    ring_exit(&r);
+}
+
+/* M2, M3: a submitter's requests end when it exits or execs, while another
+ * process holds the ring: -ECANCELED, and the pipe's byte is not taken
+ * (before: they stayed parked for ever, or ran in the new image). */
+KT_CASE(submitter_exit_and_exec_cancel) {
+    struct ring r;
+    struct cqe c[8];
+    int p[2];
+    static char buf[8];
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    KT_SYS_OK(pipe(p));
+    pid_t ch = fork();
+    if (ch == 0) {
+        prep(&r, OP_READ, p[0], buf, 1, -1ULL, 1);
+        _exit(submit(&r, 1) == 1 ? 0 : 2);
+    }
+    KT_WAIT_STATUS(ch, kt_exited(0));
+    r.tail = *RU32(&r, r.p.sq_off.tail);
+    KT_SYS_RET(write(p[1], "x", 1), 1);
+    int n = wait_reap(&r, 1, c, 8);
+    KT_EQ(n, 1);
+    KT_EQ(res_of(c, n, 1), -ECANCELED);
+    char b = 0;
+    KT_SYS_RET(read(p[0], &b, 1), 1);
+    KT_EQ(b, 'x');
+    /* exec: the new image runs none of them */
+    int cp[2];
+    KT_SYS_OK(pipe2(cp, O_CLOEXEC));
+    ch = fork();
+    if (ch == 0) {
+        close(cp[0]);
+        prep(&r, OP_READ, p[0], buf, 1, -1ULL, 2);
+        if (submit(&r, 1) != 1) _exit(2);
+        execl(kt_self, kt_self, "kt-sleep", (char *)0);
+        _exit(3);
+    }
+    close(cp[1]);
+    KT_SYS_RET(read(cp[0], &b, 1), 0);
+    close(cp[0]);
+    r.tail = *RU32(&r, r.p.sq_off.tail);
+    n = wait_reap(&r, 1, c, 8);
+    KT_EQ(n, 1);
+    KT_EQ(res_of(c, n, 2), -ECANCELED);
+    KT_SYS_RET(write(p[1], "y", 1), 1);
+    KT_SYS_RET(read(p[0], &b, 1), 1);
+    KT_EQ(b, 'y');
+    kill(ch, SIGKILL);
+    KT_WAIT_STATUS(ch, kt_killed(SIGKILL));
+    close(p[0]);
+    close(p[1]);
+    ring_exit(&r);
+}
+
+/* L4: to_submit beyond the SQ size: the count submitted is not what was
+ * asked, so GETEVENTS does not wait (Linux compares with to_submit). */
+KT_CASE(to_submit_beyond_sq_size_does_not_wait) {
+    struct ring r;
+    struct cqe c[16];
+    KT_SYS_RET(ring_init(&r, 4, 0), 0);
+    for (int i = 0; i < 4; i++) prep(&r, OP_NOP, -1, 0, 0, 0, 10 + i);
+    push(&r);
+    struct kts t1 = {1, 0};
+    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t1};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    KT_SYS_RET(u_enter(r.fd, 8, 6, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a), 4);
+    long ms = ms_since(&t0);
+    KT_TRUE(ms < 500, "returned after %ld ms", ms);
+    KT_EQ(reap(&r, c, 16), 4);
+    ring_exit(&r);
+}
+
+/* M7's part: registered buffers are charged to the ring creator's user
+ * against RLIMIT_MEMLOCK when it lacks CAP_IPC_LOCK (6.1's
+ * io_buffer_account_pin): ENOMEM past the limit, the count is the user's
+ * (shared by its rings) and UNREGISTER gives it back; a range counts the
+ * pages it spans. */
+KT_CASE(registered_buffers_charge_memlock) {
+    pid_t ch = fork();
+    if (ch == 0) {
+        struct rlimit rl = {64 * 1024, 64 * 1024};
+        if (setrlimit(RLIMIT_MEMLOCK, &rl)) _exit(2);
+        if (setgid(65534) || setuid(65534)) _exit(3);
+        char *m = mmap(0, 256 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (m == MAP_FAILED) _exit(4);
+        struct ring r, r2;
+        if (ring_init(&r, 4, 0) || ring_init(&r2, 4, 0)) _exit(5);
+        struct iovec big = {m, 128 * 1024}, fit = {m, 64 * 1024}, small = {m, 32 * 1024}, odd = {m + 4095, 2};
+        struct iovec two[2] = {{m, 32 * 1024}, {m + 100 * 1024, 40 * 1024}};
+        if (u_register(r.fd, REG_BUFFERS, &big, 1) != -1 || errno != ENOMEM) _exit(6);
+        if (u_register(r.fd, REG_BUFFERS, two, 2) != -1 || errno != ENOMEM) _exit(7);
+        if (u_register(r.fd, REG_BUFFERS, &fit, 1) != 0) _exit(8);
+        /* the user's count: the other ring finds no room left */
+        if (u_register(r2.fd, REG_BUFFERS, &odd, 1) != -1 || errno != ENOMEM) _exit(9);
+        if (u_register(r.fd, UNREG_BUFFERS, 0, 0) != 0) _exit(10);
+        /* 2 bytes across a page boundary: 2 pages; then 8 more fit */
+        if (u_register(r2.fd, REG_BUFFERS, &odd, 1) != 0) _exit(11);
+        if (u_register(r.fd, REG_BUFFERS, &small, 1) != 0) _exit(12);
+        if (u_register(r.fd, UNREG_BUFFERS, 0, 0) != 0) _exit(13);
+        if (u_register(r.fd, REG_BUFFERS, &fit, 1) != -1 || errno != ENOMEM) _exit(14);
+        _exit(0);
+    }
+    KT_WAIT_STATUS(ch, kt_exited(0));
+}
+
+/* M5's part: a poll of the ring fd sees a parked read that its file woke
+ * (POLLIN; Linux has run the task work and posted the CQE, this kernel
+ * tells the poller to enter, as 6.1's io_has_work for DEFER_TASKRUN); the
+ * CQE then comes with an io_uring_enter. */
+KT_CASE(ring_fd_poll_sees_woken_request) {
+    struct ring r;
+    struct cqe c[8];
+    int p[2];
+    static char buf[8];
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    KT_SYS_OK(pipe(p));
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 1);
+    KT_SYS_RET(submit(&r, 1), 1);
+    struct pollfd pf = {r.fd, POLLIN, 0};
+    KT_SYS_RET(poll(&pf, 1, 50), 0);
+    KT_SYS_RET(write(p[1], "w", 1), 1);
+    pf.revents = 0;
+    KT_SYS_RET(poll(&pf, 1, 2000), 1);
+    KT_EQ(pf.revents & POLLIN, POLLIN);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_EQ(res_of(c, 1, 1), 1);
+    KT_EQ(buf[0], 'w');
+    /* the same through an edge-triggered epoll */
+    int ep = KT_SYS_OK(epoll_create1(0));
+    struct epoll_event ev = {EPOLLIN | EPOLLET, {.u64 = 7}};
+    KT_SYS_RET(epoll_ctl(ep, EPOLL_CTL_ADD, r.fd, &ev), 0);
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 2);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_SYS_RET(epoll_wait(ep, &ev, 1, 50), 0);
+    KT_SYS_RET(write(p[1], "e", 1), 1);
+    KT_SYS_RET(epoll_wait(ep, &ev, 1, 2000), 1);
+    KT_EQ(ev.data.u64 == 7 && (ev.events & EPOLLIN), 1);
+    KT_EQ(wait_reap(&r, 1, c, 8), 1);
+    KT_EQ(res_of(c, 1, 2), 1);
+    KT_EQ(buf[0], 'e');
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+    ring_exit(&r);
 }
 
 KT_MAIN()

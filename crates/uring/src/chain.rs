@@ -96,6 +96,37 @@ impl<T> Deferred<T> {
         self.queue.pop_front()
     }
 
+    /// The next queued request, left in the queue (the kernel checks
+    /// whose it is before [`Deferred::next_ready`] takes it).
+    pub fn front(&self) -> Option<&T> {
+        self.queue.front().map(|(t, _)| t)
+    }
+
+    /// Takes the queued requests `pick` selects, in order, with whether
+    /// each is a drained one; the others stay in order (an exiting task's
+    /// requests are cancelled). `Err(())` when the answer cannot be
+    /// allocated (nothing is taken).
+    #[allow(clippy::result_unit_err)]
+    pub fn take_where(&mut self, mut pick: impl FnMut(&T) -> bool) -> Result<VecDeque<(T, bool)>, ()> {
+        let n = self.queue.iter().filter(|(t, _)| pick(t)).count();
+        let mut out = VecDeque::new();
+        if n == 0 {
+            return Ok(out);
+        }
+        out.try_reserve_exact(n).map_err(|_| ())?;
+        // one turn of the queue: each taken or put back at the end (the
+        // room it left is reused: no allocation)
+        for _ in 0..self.queue.len() {
+            let Some(x) = self.queue.pop_front() else { break };
+            if out.len() < n && pick(&x.0) {
+                out.push_back(x);
+            } else {
+                self.queue.push_back(x);
+            }
+        }
+        Ok(out)
+    }
+
     /// Queued requests.
     pub fn len(&self) -> usize {
         self.queue.len()

@@ -159,6 +159,24 @@ fn chains_and_drains() {
     assert_eq!(d.next_ready(1, true), None);
     assert_eq!(d.next_ready(0, false), Some((3, false)));
     assert!(d.is_empty());
+
+    // front() looks without taking; take_where keeps the others' order
+    let mut d: Deferred<u32> = Deferred::new(8);
+    assert_eq!(d.front(), None);
+    assert_eq!(d.take_where(|_| true).map(|q| q.len()), Ok(0));
+    assert_eq!(d.admit(10, true, 1, false), Ok(None));
+    for x in [11, 12, 13, 14] {
+        assert_eq!(d.admit(x, x == 13, 1, false), Ok(None));
+    }
+    assert_eq!(d.front(), Some(&10));
+    let taken: Vec<(u32, bool)> = d.take_where(|x| x % 2 == 1).unwrap().into_iter().collect();
+    assert_eq!(taken, vec![(11, false), (13, true)]);
+    assert_eq!(d.len(), 3);
+    assert_eq!(d.front(), Some(&10));
+    assert_eq!(d.next_ready(0, false), Some((10, true)));
+    assert_eq!(d.next_ready(0, false), Some((12, false)));
+    assert_eq!(d.next_ready(0, false), Some((14, false)));
+    assert!(d.is_empty());
 }
 
 #[test]

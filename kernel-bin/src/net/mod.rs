@@ -876,7 +876,16 @@ fn parse_cmsgs(t: &UThread, s: &SocketFile, ctl: Vec<u8>) -> Result<Control> {
                         if fd < 0 {
                             return Err(Errno::EBADF);
                         }
-                        rights.push(t.fd(Fd(fd as u32))?);
+                        let f = t.fd(Fd(fd as u32))?;
+                        // an io_uring in flight could close a cycle the
+                        // unix GC cannot see (a ring holding the socket
+                        // through a registered file or a request):
+                        // refused, as Linux since 6.7 and 6.1.69
+                        // (scm_fp_copy's "don't allow io_uring files")
+                        if crate::syscall::io_uring::as_ring(&*f).is_some() {
+                            return Err(Errno::EINVAL);
+                        }
+                        rights.push(f);
                     }
                 }
                 SCM_CREDENTIALS => {

@@ -19,22 +19,33 @@
 //! socket, a terminal, an eventfd) is issued with the task's `nowait`
 //! flag, so a sleep it would take answers `EAGAIN` instead; such a
 //! request is parked with a relay on the file's queue (Linux's poll
-//! arming) and issued again by the next io_uring_enter of a thread of the
-//! same process once the file woke (Linux's task work, which also runs
-//! in the submitter's context: a ring only waited on through epoll, with
-//! no io_uring_enter, does not progress its parked reads and writes;
-//! with `IORING_SETUP_TASKRUN_FLAG` the SQ flag `IORING_SQ_TASKRUN` says
-//! there is such work). Regular files complete inline. POLL_ADD,
-//! TIMEOUT and LINK_TIMEOUT need no user memory and complete from any
-//! io_uring_enter that waits.
+//! arming). Every request is owned by its submitter's process identity
+//! ([`Tctx`], Linux's `io_uring_task`): a retry and the rest of a chain
+//! run only in an io_uring_enter of a thread of that process (Linux's
+//! task work, which also runs in the submitter's context: a ring only
+//! waited on through epoll, with no io_uring_enter, does not progress its
+//! parked reads and writes, but its fd polls POLLIN while such work is
+//! due, as 6.1's DEFER_TASKRUN rings; with `IORING_SETUP_TASKRUN_FLAG`
+//! the SQ flag `IORING_SQ_TASKRUN` says there is such work), and exec and the exit of
+//! its last thread cancel them ([`exit_uring`]). POLL_ADD, TIMEOUT and
+//! LINK_TIMEOUT need no user memory and complete from any io_uring_enter
+//! that waits, without the submission lock (the rest of their chain is
+//! parked for the owner). Regular files complete inline; an OPENAT
+//! without O_CREAT/O_TRUNC/O_TMPFILE is tried with O_NONBLOCK as Linux's
+//! io_openat2 (a FIFO's read side opens at once).
 //!
 //! # Bounds
 //!
-//! At most [`MAX_PARKED`] (or the CQ size, if larger) requests wait per
-//! ring; the overflow list holds at most as many CQEs as the CQ ring
+//! At most [`MAX_PARKED`] (or the CQ size, if larger) SQEs are held per
+//! ring by waiting requests and the rest of their chains (`Inner::held`;
+//! `EBUSY` past it); the overflow list holds at most as many CQEs as the CQ ring
 //! (then completions are dropped and counted in `cq_overflow`, with
 //! io_uring_enter's `EBADR` once). Registered files are bounded by
-//! RLIMIT_NOFILE, registered buffers by `IORING_MAX_REG_BUFFERS`.
+//! RLIMIT_NOFILE, registered buffers by `IORING_MAX_REG_BUFFERS` and,
+//! for a ring made without CAP_IPC_LOCK, by its user's RLIMIT_MEMLOCK
+//! (the pages counted per user in `LOCKED_VM`). A ring fd is refused in
+//! SCM_RIGHTS (`EINVAL`, as Linux since 6.7 and 6.1.69): no ring can be
+//! in flight in a socket it holds.
 //!
 //! # Locks
 //!
@@ -42,7 +53,10 @@
 //! file polled, no eventfd signalled and no file dropped under it. The
 //! submission lock ([`Ring::submit`], Linux's `uring_lock`) is a sleeping
 //! flag taken around issuing requests (which copy user memory and may
-//! sleep on regular files' I/O); it is never taken with `inner` held.
+//! sleep on regular files' I/O); it is never taken with `inner` held. A
+//! waiter with task work of its own while another thread holds it sleeps
+//! until it is released (`submit_wq`). `Tctx::rings` and `LOCKED_VM` are
+//! leaf spin locks taken alone.
 
 use super::SysResult;
 use crate::exec::ImagePages;
@@ -52,7 +66,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use arch_x86_64::mem::vmimpl::KernelFrames;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use linux_abi::abi::{Iovec, MsgHdr, Timespec};
 use linux_abi::args::{DirFd, Fd, UserCStr, UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
@@ -177,6 +191,7 @@ struct Hook {
     /// rings polling each other, would relay back here without end.
     waking: AtomicBool,
     ring_wq: Arc<WaitQueue>,
+    ring_events: Arc<AtomicU64>,
 }
 
 impl Hook {
@@ -185,6 +200,7 @@ impl Hook {
             woke: AtomicBool::new(woke),
             waking: AtomicBool::new(false),
             ring_wq: ring.wq.clone(),
+            ring_events: ring.events.clone(),
         })
     }
 }
@@ -197,6 +213,7 @@ impl Relay for Hook {
         if self.waking.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.ring_events.fetch_add(1, Ordering::SeqCst);
         self.ring_wq.wake_all();
         self.waking.store(false, Ordering::Release);
     }
@@ -213,6 +230,14 @@ impl Held {
     fn new(f: Arc<dyn File>) -> Held {
         if as_ring(&*f).is_some() { Held::Weak(Arc::downgrade(&f)) } else { Held::Strong(f) }
     }
+    /// The file's address, without taking a reference (an upgrade could
+    /// make this the last one, dropped under a ring's lock).
+    fn ptr(&self) -> *const () {
+        match self {
+            Held::Strong(f) => Arc::as_ptr(f) as *const (),
+            Held::Weak(w) => w.as_ptr() as *const (),
+        }
+    }
     fn get(&self) -> Option<Arc<dyn File>> {
         match self {
             Held::Strong(f) => Some(f.clone()),
@@ -221,17 +246,128 @@ impl Held {
     }
 }
 
+/// A process's io_uring identity (Linux's `struct io_uring_task`): the
+/// owner of the requests it submits. What needs the submitter's context
+/// (a retry that copies user memory, the rest of a chain, a drained
+/// chain) runs only in an io_uring_enter of a thread of the process
+/// holding it (`ProcessExt::uring`, cached in `UThread::uring_tctx`); a
+/// POLL_ADD, TIMEOUT or LINK_TIMEOUT completes from any caller, the rest
+/// of its chain parked for the owner. exec and the exit of the last
+/// thread mark it dead and cancel its requests in the rings it submitted
+/// to ([`exit_uring`]). Held by `Arc`: never confused with a later one.
+pub struct Tctx {
+    dead: AtomicBool,
+    /// The rings it submitted to (a leaf spin lock).
+    rings: Mutex<Vec<Weak<dyn File>>>,
+}
+
+/// Identities alive (exit and exec skip the process table's lock while
+/// there are none).
+static LIVE_TCTX: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for Tctx {
+    fn drop(&mut self) {
+        LIVE_TCTX.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// The caller's process's identity (made by its first use).
+fn tctx_of(t: &mut UThread) -> Result<Arc<Tctx>> {
+    if let Some(c) = &t.uring_tctx
+        && !c.dead.load(Ordering::Acquire)
+    {
+        return Ok(c.clone());
+    }
+    let c = crate::proc::table()
+        .with_process(t.pid, |p| {
+            let e = p.ext_mut();
+            if let Some(c) = &e.uring {
+                return c.clone();
+            }
+            LIVE_TCTX.fetch_add(1, Ordering::AcqRel);
+            let c = Arc::new(Tctx { dead: AtomicBool::new(false), rings: Mutex::new(Vec::new()) });
+            e.uring = Some(c.clone());
+            c
+        })
+        .ok_or(Errno::ESRCH)?;
+    t.uring_tctx = Some(c.clone());
+    Ok(c)
+}
+
+/// Notes that `tc` submits to `ring` (found again by [`exit_uring`]).
+fn note_ring(tc: &Tctx, ring: &Arc<dyn File>) -> Result<()> {
+    let mut rings = tc.rings.lock();
+    if rings.iter().any(|w| core::ptr::addr_eq(w.as_ptr(), Arc::as_ptr(ring))) {
+        return Ok(());
+    }
+    // (a Weak's drop frees at most its allocation: no file is dropped)
+    rings.retain(|w| w.strong_count() > 0);
+    rings.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    rings.push(Arc::downgrade(ring));
+    Ok(())
+}
+
+/// The exit of process `pid`'s last thread, or its exec: its identity
+/// dies and its requests in every ring it submitted to complete with
+/// `-ECANCELED` (Linux's io_uring_task_cancel at exec; at the exit
+/// io_uring_files_cancel, then each armed request fails with
+/// `-ECANCELED` when its task work finds the task exiting: here at
+/// once), so a process sharing the ring that waits for them wakes.
+pub fn exit_uring(pid: process::pid::Pid) {
+    if LIVE_TCTX.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    let Some(Some(tc)) = crate::proc::table().with_process(pid, |p| p.ext_mut().uring.take()) else {
+        return;
+    };
+    tc.dead.store(true, Ordering::SeqCst);
+    let rings = core::mem::take(&mut *tc.rings.lock());
+    for w in rings {
+        if let Some(f) = w.upgrade()
+            && let Some(ring) = as_ring(&*f)
+        {
+            cancel_owner(ring, &tc);
+        }
+        // (a ring whose last reference this was is dropped here, no lock
+        // held)
+    }
+}
+
+/// Cancels every request `tc` owns in `ring`: parked ones and drained
+/// chains.
+fn cancel_owner(ring: &Ring, tc: &Arc<Tctx>) {
+    // (the dead flag is set: nothing of `tc`'s is parked after this)
+    while cancel(ring, |p| Arc::ptr_eq(&p.owner, tc), true).is_ok() {}
+    let chains = {
+        let mut inner = ring.inner.lock();
+        match inner.deferred.take_where(|c| Arc::ptr_eq(&c.owner, tc)) {
+            Ok(q) => {
+                inner.held = inner.held.saturating_sub(q.iter().map(|(c, _)| c.sqes.len()).sum::<usize>());
+                q
+            }
+            Err(()) => VecDeque::new(),
+        }
+    };
+    for (c, _) in chains {
+        for s in c.sqes {
+            ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
+        }
+    }
+    ring.signal();
+}
+
 /// What a parked request waits for.
 enum Wait {
-    /// Its file to wake: the request is issued again (by its process).
-    Retry { file: Held, queue: Arc<WaitQueue>, hook: Arc<Hook>, vm: usize },
+    /// Its file to wake: the request is issued again (by its owner).
+    Retry { file: Held, queue: Arc<WaitQueue>, hook: Arc<Hook> },
     /// POLL_ADD: its file to show one of `events`.
     Poll { file: Held, queue: Arc<WaitQueue>, hook: Arc<Hook>, events: u32, multi: bool },
     /// TIMEOUT: a deadline and/or a count of completions.
     Timeout { deadline: u64, target: Option<u64> },
     /// The next member of a chain whose previous one completed: issued
-    /// after the submission batch (Linux queues it as task work).
-    Next { vm: usize },
+    /// by its owner after the submission batch (Linux queues it as task
+    /// work).
+    Next,
 }
 
 /// A request waiting, with the rest of its chain.
@@ -243,13 +379,20 @@ struct Parked {
     /// A LINK_TIMEOUT armed on it: (its user_data, its SQE, deadline).
     lt: Option<(Sqe, u64)>,
     drain: bool,
+    /// Who submitted it (runs its retries and the rest of its chain).
+    owner: Arc<Tctx>,
 }
 
 impl Parked {
+    /// The SQEs it holds (counted against the ring's bound).
+    fn weight(&self) -> usize {
+        1 + self.rest.len() + usize::from(self.lt.is_some())
+    }
+
     fn hook(&self) -> Option<(&Arc<WaitQueue>, &Arc<Hook>)> {
         match &self.wait {
             Wait::Retry { queue, hook, .. } | Wait::Poll { queue, hook, .. } => Some((queue, hook)),
-            Wait::Timeout { .. } | Wait::Next { .. } => None,
+            Wait::Timeout { .. } | Wait::Next => None,
         }
     }
 
@@ -276,6 +419,7 @@ impl Parked {
 /// A chain waiting for a drain.
 struct Chain {
     sqes: VecDeque<Sqe>,
+    owner: Arc<Tctx>,
 }
 
 struct Inner {
@@ -283,11 +427,18 @@ struct Inner {
     disabled: bool,
     files: Vec<Option<Arc<dyn File>>>,
     bufs: Vec<(u64, u64)>,
+    /// The pages `bufs` are charged for (to `Ring::user`).
+    bufs_pages: u64,
     parked: Vec<Parked>,
     deferred: Deferred<Chain>,
     /// Drained requests in flight.
     draining: usize,
     eventfd: Option<Arc<dyn File>>,
+    /// Registered with `IORING_REGISTER_EVENTFD_ASYNC`: signalled only for
+    /// completions Linux makes in an io-wq worker; here those of retried
+    /// reads and writes (6.1 hands a pipe's to io-wq; a socket's, which it
+    /// completes by task work, are signalled here too).
+    eventfd_async: bool,
     /// SINGLE_ISSUER's task.
     submitter: Option<u32>,
     /// CQEs posted that were not timeouts (TIMEOUT's count).
@@ -296,6 +447,33 @@ struct Inner {
     timeouts: u64,
     /// CQEs posted since the waiters were last woken.
     unsignalled: u32,
+    /// SQEs held by `parked` and `deferred` (at most `Ring::max_parked`).
+    held: usize,
+}
+
+impl Inner {
+    /// Parks `p` (given back when there is no room).
+    fn push_parked(&mut self, p: Parked) -> Option<Parked> {
+        if self.parked.try_reserve(1).is_err() {
+            return Some(p);
+        }
+        if p.drain {
+            self.draining += 1;
+        }
+        self.held += p.weight();
+        self.parked.push(p);
+        None
+    }
+
+    /// Takes parked request `i`.
+    fn take_parked(&mut self, i: usize) -> Parked {
+        let p = self.parked.swap_remove(i);
+        if p.drain {
+            self.draining -= 1;
+        }
+        self.held = self.held.saturating_sub(p.weight());
+        p
+    }
 }
 
 /// An io_uring instance.
@@ -308,7 +486,10 @@ pub struct Ring {
     inner: Mutex<Inner>,
     /// Waiters in io_uring_enter and pollers of the ring fd.
     wq: Arc<WaitQueue>,
-    events: AtomicU64,
+    /// Bumped by each batch of CQEs and each relay (epoll's
+    /// edge-triggered look sees new readiness: a relay makes task work due,
+    /// which the fd polls as POLLIN).
+    events: Arc<AtomicU64>,
     /// The submission lock (Linux's `uring_lock`): a flag slept on.
     submit: AtomicBool,
     submit_wq: WaitQueue,
@@ -316,6 +497,10 @@ pub struct Ring {
     flags: AtomicU32,
     owner: vfs::FileOwner,
     max_parked: usize,
+    /// The creator's real uid when it lacked CAP_IPC_LOCK: registered
+    /// buffers are charged to that user's RLIMIT_MEMLOCK count (Linux's
+    /// `ctx->user`).
+    user: Option<u32>,
 }
 
 /// The ring behind a file, if it is one.
@@ -394,7 +579,7 @@ impl Ring {
         let (n, efd) = {
             let mut inner = self.inner.lock();
             let n = core::mem::take(&mut inner.unsignalled);
-            (n, if n > 0 { inner.eventfd.clone() } else { None })
+            (n, if n > 0 && !inner.eventfd_async { inner.eventfd.clone() } else { None })
         };
         if n > 0 {
             if let Some(e) = efd {
@@ -402,6 +587,18 @@ impl Ring {
             }
             self.events.fetch_add(1, Ordering::SeqCst);
             self.wq.wake_all();
+        }
+    }
+
+    /// A completion Linux makes in an io-wq worker: an eventfd registered
+    /// with `_ASYNC` is signalled (no lock held).
+    fn signal_async(&self) {
+        let efd = {
+            let inner = self.inner.lock();
+            if inner.eventfd_async { inner.eventfd.clone() } else { None }
+        };
+        if let Some(e) = efd {
+            crate::eventfd::signal(&*e, 1);
         }
     }
 
@@ -415,6 +612,57 @@ impl Drop for Ring {
         let inner = self.inner.get_mut();
         for p in inner.parked.drain(..) {
             p.disarm();
+        }
+        if let Some(uid) = self.user {
+            uncharge_locked(uid, inner.bufs_pages);
+        }
+    }
+}
+
+/// CAP_IPC_LOCK.
+const CAP_IPC_LOCK: u32 = 14;
+
+/// The pages of registered buffers charged per user (Linux's
+/// `user_struct.locked_vm` as io_uring counts it), only users with some
+/// charged: a leaf spin lock.
+static LOCKED_VM: Mutex<Vec<(u32, u64)>> = Mutex::new(Vec::new());
+
+/// __io_account_mem: charges `pages` to `uid` unless its count would pass
+/// `limit` pages (`ENOMEM`).
+fn charge_locked(uid: u32, pages: u64, limit: u64) -> Result<()> {
+    if pages == 0 {
+        return Ok(());
+    }
+    let mut users = LOCKED_VM.lock();
+    let i = match users.iter().position(|(u, _)| *u == uid) {
+        Some(i) => i,
+        None => {
+            users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            users.push((uid, 0));
+            users.len() - 1
+        }
+    };
+    let new = users[i].1.saturating_add(pages);
+    if new > limit {
+        if users[i].1 == 0 {
+            users.swap_remove(i);
+        }
+        return Err(Errno::ENOMEM);
+    }
+    users[i].1 = new;
+    Ok(())
+}
+
+/// Gives back what [`charge_locked`] charged.
+fn uncharge_locked(uid: u32, pages: u64) {
+    if pages == 0 {
+        return;
+    }
+    let mut users = LOCKED_VM.lock();
+    if let Some(i) = users.iter().position(|(u, _)| *u == uid) {
+        users[i].1 = users[i].1.saturating_sub(pages);
+        if users[i].1 == 0 {
+            users.swap_remove(i);
         }
     }
 }
@@ -452,7 +700,14 @@ impl File for Ring {
         if !inner.rings.sq_full(&self.rings_mem) {
             m |= vfs::POLLOUT | vfs::POLLWRNORM;
         }
-        if inner.rings.cq_ready(&self.rings_mem) > 0 || inner.rings.overflowed() > 0 {
+        // io_uring_poll: CQEs, overflowed ones, or work an io_uring_enter
+        // would run (6.1's io_has_work for a DEFER_TASKRUN ring, which is
+        // how this kernel runs every ring: the poller is told to enter)
+        let now = crate::sched::now_ns();
+        if inner.rings.cq_ready(&self.rings_mem) > 0
+            || inner.rings.overflowed() > 0
+            || inner.parked.iter().any(|p| due_any(p, now, inner.posted) || due_anyone(p))
+        {
             m |= vfs::POLLIN | vfs::POLLRDNORM;
         }
         m
@@ -494,6 +749,9 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
             return Err(Errno::EINVAL);
         }
     }
+    let user = crate::proc::table()
+        .with_process(t.pid, |p| (!p.creds().has_cap(CAP_IPC_LOCK)).then_some(p.creds().uid))
+        .ok_or(Errno::ESRCH)?;
     let rings = alloc_region(g.rings_pages())?;
     let sqes = alloc_region(g.sqes_pages())?;
     let rings_mem = Pages(rings);
@@ -511,22 +769,26 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
             disabled,
             files: Vec::new(),
             bufs: Vec::new(),
+            bufs_pages: 0,
             parked: Vec::new(),
             deferred: Deferred::new(max_parked),
             draining: 0,
             eventfd: None,
+            eventfd_async: false,
             submitter,
             posted: 0,
             timeouts: 0,
             unsignalled: 0,
+            held: 0,
         }),
         wq: Arc::new(WaitQueue::new()),
-        events: AtomicU64::new(0),
+        events: Arc::new(AtomicU64::new(0)),
         submit: AtomicBool::new(false),
         submit_wq: WaitQueue::new(),
         flags: AtomicU32::new(vfs::O_RDWR),
         owner: vfs::FileOwner::new(),
         max_parked,
+        user,
     };
     let (sq_off, cq_off) = g.offsets();
     p.sq_entries = g.sq_entries;
@@ -609,18 +871,22 @@ pub fn io_uring_enter(
             return Err(Errno::EEXIST);
         }
     }
+    let tc = tctx_of(t)?;
     let mut submitted = 0u32;
     if to_submit > 0 {
+        note_ring(&tc, &file)?;
         let g = ring.lock_submit(t.tid)?;
-        let r = submit(t, ring, to_submit.min(ring.g.sq_entries));
-        run_parked(t, ring);
+        let r = submit(t, ring, to_submit.min(ring.g.sq_entries), &tc);
+        run_parked(t, ring, &tc);
         drop(g);
         ring.signal();
         match r {
             Ok(n) => submitted = n,
             Err(e) => return Err(e),
         }
-        if submitted != to_submit.min(ring.g.sq_entries) {
+        // (compared with what was asked, as Linux: more than the SQ size
+        // never waits)
+        if submitted != to_submit {
             return Ok(submitted as isize);
         }
     }
@@ -630,15 +896,16 @@ pub fn io_uring_enter(
         {
             return if submitted > 0 { Ok(submitted as isize) } else { Err(Errno::EEXIST) };
         }
-        let r = wait(t, ring, min_complete.min(ring.g.cq_entries), flags, arg, argsz);
+        let r = wait(t, ring, &tc, min_complete.min(ring.g.cq_entries), flags, arg, argsz);
         if submitted > 0 {
             return Ok(submitted as isize);
         }
         return r.map(|_| 0);
     } else if to_submit == 0 {
         // task work of this caller, flushed overflow
+        complete_ready(ring);
         if let Some(g) = ring.try_lock_submit() {
-            run_parked(t, ring);
+            run_parked(t, ring, &tc);
             drop(g);
         }
         ring.inner.lock().rings.flush_overflow(&ring.rings_mem);
@@ -649,7 +916,7 @@ pub fn io_uring_enter(
 
 /// io_submit_sqes: consumes up to `nr` SQEs; the number submitted, or the
 /// first one's error (`EAGAIN`/`EBUSY` when none could be).
-fn submit(t: &mut UThread, ring: &Ring, nr: u32) -> Result<u32> {
+fn submit(t: &mut UThread, ring: &Ring, nr: u32, tc: &Arc<Tctx>) -> Result<u32> {
     let mut done = 0u32;
     let mut chain: VecDeque<Sqe> = VecDeque::new();
     {
@@ -659,7 +926,9 @@ fn submit(t: &mut UThread, ring: &Ring, nr: u32) -> Result<u32> {
     while done < nr {
         let slot = {
             let mut inner = ring.inner.lock();
-            if inner.parked.len() + inner.deferred.len() >= ring.max_parked {
+            // the SQEs parked requests and drained chains hold, and this
+            // chain's, are bounded
+            if inner.held + chain.len() >= ring.max_parked {
                 drop(inner);
                 if done == 0 && chain.is_empty() {
                     return Err(Errno::EBUSY);
@@ -699,14 +968,14 @@ fn submit(t: &mut UThread, ring: &Ring, nr: u32) -> Result<u32> {
         if links {
             continue;
         }
-        start_chain(t, ring, core::mem::take(&mut chain));
+        start_chain(t, ring, core::mem::take(&mut chain), tc);
         ring.signal();
         crate::sched::cond_resched();
     }
     // a chain whose last SQE still linked: issued as it is (Linux issues
     // the chain at the end of the batch)
     if !chain.is_empty() {
-        start_chain(t, ring, chain);
+        start_chain(t, ring, chain, tc);
         ring.signal();
     }
     Ok(done)
@@ -822,16 +1091,21 @@ fn fail_chain(ring: &Ring, sqes: VecDeque<Sqe>, e: Errno) {
 }
 
 /// A chain from the SQ: issued now, or held back by a drain.
-fn start_chain(t: &mut UThread, ring: &Ring, sqes: VecDeque<Sqe>) {
+fn start_chain(t: &mut UThread, ring: &Ring, sqes: VecDeque<Sqe>, tc: &Arc<Tctx>) {
     let drain = sqes.front().is_some_and(|s| s.flags & sqe_flags::IO_DRAIN != 0);
+    let n = sqes.len();
     let admitted = {
         let mut inner = ring.inner.lock();
         let inflight = inner.parked.len();
         let draining = inner.draining > 0;
-        inner.deferred.admit(Chain { sqes }, drain, inflight, draining)
+        let r = inner.deferred.admit(Chain { sqes, owner: tc.clone() }, drain, inflight, draining);
+        if let Ok(None) = r {
+            inner.held += n;
+        }
+        r
     };
     match admitted {
-        Ok(Some(c)) => run_chain(t, ring, c.sqes, Link::new(), drain),
+        Ok(Some(c)) => run_chain(t, ring, c.sqes, Link::new(), drain, tc),
         Ok(None) => {}
         Err(c) => fail_chain(ring, c.sqes, Errno::EBUSY),
     }
@@ -839,7 +1113,14 @@ fn start_chain(t: &mut UThread, ring: &Ring, sqes: VecDeque<Sqe>) {
 
 /// Runs the members of a chain in order until one waits (parked with the
 /// rest) or the chain ends.
-fn run_chain(t: &mut UThread, ring: &Ring, mut sqes: VecDeque<Sqe>, mut link: Link, drain: bool) {
+fn run_chain(
+    t: &mut UThread,
+    ring: &Ring,
+    mut sqes: VecDeque<Sqe>,
+    mut link: Link,
+    drain: bool,
+    tc: &Arc<Tctx>,
+) {
     while let Some(sqe) = sqes.pop_front() {
         // a LINK_TIMEOUT right after this member belongs to it
         let lt = sqes.front().filter(|s| s.opcode == op::LINK_TIMEOUT).copied();
@@ -882,21 +1163,22 @@ fn run_chain(t: &mut UThread, ring: &Ring, mut sqes: VecDeque<Sqe>, mut link: Li
                 if link.runs()
                     && let Some(next) = sqes.pop_front()
                 {
-                    let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
                     let p = Parked {
                         sqe: next,
                         rest: sqes,
                         link,
-                        wait: Wait::Next { vm },
+                        wait: Wait::Next,
                         lt: None,
                         drain: false,
+                        owner: tc.clone(),
                     };
                     park(ring, p);
                     return;
                 }
             }
             Issue::Park(wait) => {
-                let p = Parked { sqe, rest: sqes, link, wait, lt: lt.zip(lt_deadline), drain };
+                let p =
+                    Parked { sqe, rest: sqes, link, wait, lt: lt.zip(lt_deadline), drain, owner: tc.clone() };
                 park(ring, p);
                 return;
             }
@@ -904,23 +1186,48 @@ fn run_chain(t: &mut UThread, ring: &Ring, mut sqes: VecDeque<Sqe>, mut link: Li
     }
 }
 
-/// Parks `p` (its file's relay is armed already).
+/// Parks `p` (its file's relay is armed already); a request of an owner
+/// that exited or exec'd is cancelled instead (checked under the lock
+/// [`cancel_owner`] takes after marking it dead: nothing is left behind).
 fn park(ring: &Ring, p: Parked) {
     let mut inner = ring.inner.lock();
-    if inner.parked.try_reserve(1).is_ok() {
-        if p.drain {
-            inner.draining += 1;
+    let res = if p.owner.dead.load(Ordering::SeqCst) {
+        -Errno::ECANCELED.as_i32()
+    } else {
+        let next = matches!(p.wait, Wait::Next);
+        let work = matches!(p.wait, Wait::Retry { .. } | Wait::Next);
+        match inner.push_parked(p) {
+            None => {
+                if work && ring.setup_flags & setup::TASKRUN_FLAG != 0 {
+                    inner.rings.set_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
+                }
+                drop(inner);
+                if next {
+                    // its owner may be waiting in io_uring_enter (or
+                    // polling the fd: POLLIN now)
+                    ring.events.fetch_add(1, Ordering::SeqCst);
+                    ring.wq.wake_all();
+                }
+                return;
+            }
+            Some(p) => {
+                drop(inner);
+                return drop_parked(ring, p, -Errno::ENOMEM.as_i32());
+            }
         }
-        let work = matches!(p.wait, Wait::Retry { .. } | Wait::Next { .. });
-        inner.parked.push(p);
-        if work && ring.setup_flags & setup::TASKRUN_FLAG != 0 {
-            inner.rings.set_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
-        }
-        return;
-    }
+    };
     drop(inner);
+    drop_parked(ring, p, res);
+}
+
+/// Ends a request that could not be parked: `res`, its LINK_TIMEOUT and
+/// the rest of its chain `-ECANCELED`.
+fn drop_parked(ring: &Ring, p: Parked, res: i32) {
     p.disarm();
-    ring.post(&p.sqe, -Errno::ENOMEM.as_i32(), 0);
+    ring.post(&p.sqe, res, 0);
+    if let Some((l, _)) = p.lt {
+        ring.post(&l, -Errno::ECANCELED.as_i32(), 0);
+    }
     for s in p.rest {
         ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
     }
@@ -986,7 +1293,10 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
         op::NOP => Ok(Issue::Done(0)),
         op::TIMEOUT => {
             let deadline = timeout_deadline(t, sqe)?;
-            let target = (sqe.off != 0).then(|| ring.inner.lock().posted + sqe.off);
+            // the count is a u32, as Linux's io_timeout.off (`1 << 32`: no
+            // count; `~0`: 4294967295 completions)
+            let count = sqe.off as u32;
+            let target = (count != 0).then(|| ring.inner.lock().posted.saturating_add(u64::from(count)));
             Ok(Issue::Park(Wait::Timeout { deadline, target }))
         }
         op::TIMEOUT_REMOVE => timeout_remove(t, ring, sqe).map(Issue::Done),
@@ -1011,7 +1321,31 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
                         // direct descriptors are not offered
                         return Err(Errno::EINVAL);
                     }
-                    super::fs::openat(t, DirFd::from_int(sqe.fd), UserCStr(sqe.addr), sqe.op_flags, sqe.len)
+                    let flags = sqe.op_flags;
+                    if flags & (vfs::O_TRUNC | vfs::O_CREAT | vfs::O_TMPFILE_BIT) != 0 {
+                        // (Linux hands these to an io-wq worker at once;
+                        // here they run inline)
+                        super::fs::openat(t, DirFd::from_int(sqe.fd), UserCStr(sqe.addr), flags, sqe.len)
+                    } else {
+                        // io_openat2's non-blocking issue: opened with
+                        // O_NONBLOCK (a FIFO's read side opens at once, its
+                        // write side with no reader is ENXIO), which is taken
+                        // away again unless asked for
+                        let r = super::fs::openat(
+                            t,
+                            DirFd::from_int(sqe.fd),
+                            UserCStr(sqe.addr),
+                            flags | vfs::O_NONBLOCK,
+                            sqe.len,
+                        );
+                        if let Ok(fd) = r
+                            && flags & vfs::O_NONBLOCK == 0
+                            && let Ok(f) = t.fd(Fd(fd as u32))
+                        {
+                            f.owner().with_setfl(|| f.set_status_flags(f.status_flags() & !vfs::O_NONBLOCK));
+                        }
+                        r
+                    }
                 }
                 op::CLOSE => {
                     if sqe.off != 0
@@ -1089,8 +1423,7 @@ fn file_op(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
             q.add_relay(&hook);
             let r = run_op(t, ring, sqe, &file, true);
             if r == Err(Errno::EAGAIN) && !user_nowait {
-                let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
-                return Ok(Issue::Park(Wait::Retry { file: Held::new(file), queue: q, hook, vm }));
+                return Ok(Issue::Park(Wait::Retry { file: Held::new(file), queue: q, hook }));
             }
             q.remove_relay(&hook);
             Ok(Issue::Done(res_of(r)))
@@ -1230,10 +1563,7 @@ fn cancel(ring: &Ring, pick: impl Fn(&Parked) -> bool, all: bool) -> Result<usiz
         let mut i = 0;
         while i < inner.parked.len() {
             if pick(&inner.parked[i]) && out.try_reserve(1).is_ok() {
-                let p = inner.parked.swap_remove(i);
-                if p.drain {
-                    inner.draining -= 1;
-                }
+                let p = inner.take_parked(i);
                 out.push(p);
                 if !all {
                     break;
@@ -1250,24 +1580,56 @@ fn cancel(ring: &Ring, pick: impl Fn(&Parked) -> bool, all: bool) -> Result<usiz
     let n = taken.len();
     for p in taken {
         p.disarm();
-        finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+        finish(ring, p, -Errno::ECANCELED.as_i32(), Cont::Cancel);
     }
     Ok(n)
 }
 
+/// What becomes of the rest of a chain whose parked member finished.
+enum Cont<'a> {
+    /// Run now by the caller, who holds the submission lock (if it is the
+    /// owner; parked for the owner otherwise).
+    Run(&'a mut UThread, &'a Arc<Tctx>),
+    /// Parked for the owner (a completion with no submission lock, by any
+    /// caller).
+    Park,
+    /// Cancelled.
+    Cancel,
+}
+
 /// A parked request finished with `res`: its CQE, its LINK_TIMEOUT's, and
-/// the rest of its chain cancelled (or left to `t` to run).
-fn finish(ring: &Ring, p: Parked, res: i32, t: Option<&mut UThread>) {
+/// the rest of its chain as `cont` says (cancelled when the link broke).
+fn finish(ring: &Ring, p: Parked, res: i32, cont: Cont) {
     ring.post(&p.sqe, res, 0);
     if let Some((l, _)) = p.lt {
         ring.post(&l, -Errno::ECANCELED.as_i32(), 0);
     }
     let mut link = p.link;
     link.finished(&p.sqe, fails_link(&p.sqe, res, expected(&p.sqe)));
-    match t {
-        Some(t) if !p.rest.is_empty() => run_chain(t, ring, p.rest, link, false),
+    let mut rest = p.rest;
+    if rest.is_empty() {
+        return;
+    }
+    match cont {
+        Cont::Run(t, tc) if link.runs() && Arc::ptr_eq(tc, &p.owner) => {
+            run_chain(t, ring, rest, link, false, tc)
+        }
+        Cont::Run(..) | Cont::Park if link.runs() => {
+            if let Some(next) = rest.pop_front() {
+                let n = Parked {
+                    sqe: next,
+                    rest,
+                    link,
+                    wait: Wait::Next,
+                    lt: None,
+                    drain: false,
+                    owner: p.owner,
+                };
+                park(ring, n);
+            }
+        }
         _ => {
-            for s in p.rest {
+            for s in rest {
                 ring.post(&s, -Errno::ECANCELED.as_i32(), 0);
             }
         }
@@ -1343,9 +1705,9 @@ fn async_cancel(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<i32> {
         match &target {
             Some(tf) => match &p.wait {
                 Wait::Retry { file, .. } | Wait::Poll { file, .. } => {
-                    file.get().is_some_and(|x| core::ptr::addr_eq(Arc::as_ptr(&x), Arc::as_ptr(tf)))
+                    core::ptr::addr_eq(file.ptr(), Arc::as_ptr(tf))
                 }
-                Wait::Timeout { .. } | Wait::Next { .. } => false,
+                Wait::Timeout { .. } | Wait::Next => false,
             },
             None => p.sqe.user_data == sqe.addr,
         }
@@ -1354,11 +1716,54 @@ fn async_cancel(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<i32> {
     Ok(if all { n as i32 } else { 0 })
 }
 
-/// Task work: the parked requests that woke (retries of `t`'s process,
-/// polls), whose deadline passed or whose count was reached; then the
-/// drained requests that may go. Runs with the submission lock held.
-fn run_parked(t: &mut UThread, ring: &Ring) {
-    let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
+/// Whether `p` can complete now from any caller (no user memory, no
+/// submitter's context): a LINK_TIMEOUT or TIMEOUT due, a TIMEOUT's count
+/// reached, a POLL_ADD's file woke.
+fn due_any(p: &Parked, now: u64, posted: u64) -> bool {
+    if p.lt.is_some_and(|(_, d)| d <= now) {
+        return true;
+    }
+    match &p.wait {
+        Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
+        Wait::Timeout { deadline, target } => *deadline <= now || target.is_some_and(|n| posted >= n),
+        Wait::Retry { .. } | Wait::Next => false,
+    }
+}
+
+/// Whether `p` is task work of `tc`'s: a retry whose file woke, the next
+/// member of a chain.
+fn due_mine(p: &Parked, tc: &Arc<Tctx>) -> bool {
+    Arc::ptr_eq(&p.owner, tc)
+        && match &p.wait {
+            Wait::Retry { hook, .. } => hook.woke.load(Ordering::SeqCst),
+            Wait::Next => true,
+            Wait::Poll { .. } | Wait::Timeout { .. } => false,
+        }
+}
+
+/// Whether `p` is task work of its owner's: a retry whose file woke, the
+/// next member of a chain.
+fn due_anyone(p: &Parked) -> bool {
+    match &p.wait {
+        Wait::Retry { hook, .. } => hook.woke.load(Ordering::SeqCst),
+        Wait::Next => true,
+        Wait::Poll { .. } | Wait::Timeout { .. } => false,
+    }
+}
+
+/// Whether the next drained chain is `tc`'s and may go (the rule of
+/// `Deferred::next_ready`).
+fn drained_mine(inner: &Inner, tc: &Arc<Tctx>) -> bool {
+    let Some(c) = inner.deferred.front() else { return false };
+    let drain = c.sqes.front().is_some_and(|s| s.flags & sqe_flags::IO_DRAIN != 0);
+    Arc::ptr_eq(&c.owner, tc) && inner.draining == 0 && (!drain || inner.parked.is_empty())
+}
+
+/// Completes what needs no submitter and no submission lock: due
+/// TIMEOUTs and LINK_TIMEOUTs, woken POLL_ADDs (the rest of their chains
+/// parked for their owners). Any caller, with or without the submission
+/// lock.
+fn complete_ready(ring: &Ring) {
     // bounded: each round takes one request; a file that keeps waking
     // cannot keep this caller here
     for _ in 0..ring.max_parked * 2 + 16 {
@@ -1366,48 +1771,51 @@ fn run_parked(t: &mut UThread, ring: &Ring) {
         let due = {
             let mut inner = ring.inner.lock();
             let posted = inner.posted;
-            let pos = inner.parked.iter().position(|p| {
-                if p.lt.is_some_and(|(_, d)| d <= now) {
-                    return true;
-                }
-                match &p.wait {
-                    Wait::Retry { hook, vm: v, .. } => *v == vm && hook.woke.load(Ordering::SeqCst),
-                    Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
-                    Wait::Timeout { deadline, target } => {
-                        *deadline <= now || target.is_some_and(|n| posted >= n)
-                    }
-                    Wait::Next { vm: v } => *v == vm,
-                }
-            });
-            match pos {
-                Some(i) => {
-                    let p = inner.parked.swap_remove(i);
-                    if p.drain {
-                        inner.draining -= 1;
-                    }
-                    Some(p)
-                }
-                None => None,
-            }
+            inner.parked.iter().position(|p| due_any(p, now, posted)).map(|i| inner.take_parked(i))
         };
         let Some(p) = due else { break };
-        run_one(t, ring, p, now);
+        run_one(ring, p, now, Cont::Park);
         ring.signal();
     }
-    // drained chains that may go now
+}
+
+/// Task work of `tc` (the caller's process), with the submission lock
+/// held: what completes from anyone, then its retries that woke and the
+/// next members of its chains, then its drained chains that may go.
+fn run_parked(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>) {
+    complete_ready(ring);
+    for _ in 0..ring.max_parked * 2 + 16 {
+        let now = crate::sched::now_ns();
+        let due = {
+            let mut inner = ring.inner.lock();
+            inner.parked.iter().position(|p| due_mine(p, tc)).map(|i| inner.take_parked(i))
+        };
+        let Some(p) = due else { break };
+        run_one(ring, p, now, Cont::Run(t, tc));
+        ring.signal();
+    }
+    // drained chains of this caller's that may go now
     loop {
         let next = {
             let mut inner = ring.inner.lock();
-            let inflight = inner.parked.len();
-            let draining = inner.draining > 0;
-            inner.deferred.next_ready(inflight, draining)
+            if !inner.deferred.front().is_some_and(|c| Arc::ptr_eq(&c.owner, tc)) {
+                None
+            } else {
+                let inflight = inner.parked.len();
+                let draining = inner.draining > 0;
+                let n = inner.deferred.next_ready(inflight, draining);
+                if let Some((c, _)) = &n {
+                    inner.held = inner.held.saturating_sub(c.sqes.len());
+                }
+                n
+            }
         };
         let Some((c, drain)) = next else { break };
-        run_chain(t, ring, c.sqes, Link::new(), drain);
+        run_chain(t, ring, c.sqes, Link::new(), drain, tc);
         ring.signal();
     }
     let mut inner = ring.inner.lock();
-    let still = inner.parked.iter().any(|p| matches!(p.wait, Wait::Retry { .. } | Wait::Next { .. }));
+    let still = inner.parked.iter().any(|p| matches!(p.wait, Wait::Retry { .. } | Wait::Next));
     if !still {
         inner.rings.clear_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
     }
@@ -1415,21 +1823,17 @@ fn run_parked(t: &mut UThread, ring: &Ring) {
 
 /// Parks `p` again (its hook armed).
 fn repark(ring: &Ring, p: Parked) {
-    let mut inner = ring.inner.lock();
-    if p.drain {
-        inner.draining += 1;
-    }
-    // (the room was its own a moment ago)
-    if inner.parked.try_reserve(1).is_ok() {
-        inner.parked.push(p);
-    } else {
-        drop(inner);
+    let r = ring.inner.lock().push_parked(p);
+    if let Some(p) = r {
         p.disarm();
-        finish(ring, p, -Errno::ENOMEM.as_i32(), None);
+        finish(ring, p, -Errno::ENOMEM.as_i32(), Cont::Cancel);
     }
 }
 
-fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
+/// Runs parked request `p` that is due; `cont` is how its chain goes on
+/// (a retry or a chain's next member needs `Cont::Run` by its owner:
+/// parked again otherwise).
+fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
     if let Some((l, d)) = p.lt
         && d <= now
     {
@@ -1437,11 +1841,12 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
         p.lt = None;
         p.disarm();
         ring.post(&l, -Errno::ETIME.as_i32(), 0);
-        finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+        finish(ring, p, -Errno::ECANCELED.as_i32(), Cont::Cancel);
         return;
     }
     match &p.wait {
-        Wait::Next { .. } => {
+        Wait::Next => {
+            let Cont::Run(t, tc) = cont else { return repark(ring, p) };
             let mut sqes = p.rest;
             if sqes.try_reserve(1).is_err() {
                 ring.post(&p.sqe, -Errno::ENOMEM.as_i32(), 0);
@@ -1451,7 +1856,7 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
                 return;
             }
             sqes.push_front(p.sqe);
-            run_chain(t, ring, sqes, p.link, p.drain);
+            run_chain(t, ring, sqes, p.link, p.drain, tc);
         }
         Wait::Timeout { deadline, target } => {
             let posted = ring.inner.lock().posted;
@@ -1460,13 +1865,13 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
             } else {
                 -Errno::ETIME.as_i32()
             };
-            finish(ring, p, res, Some(t));
+            finish(ring, p, res, cont);
         }
         Wait::Poll { file, hook, events, multi, .. } => {
             hook.woke.store(false, Ordering::SeqCst);
             let Some(f) = file.get() else {
                 p.disarm();
-                finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+                finish(ring, p, -Errno::ECANCELED.as_i32(), Cont::Cancel);
                 return;
             };
             let mask = f.poll() & events;
@@ -1478,14 +1883,15 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
                 repark(ring, p);
             } else {
                 p.disarm();
-                finish(ring, p, mask as i32, Some(t));
+                finish(ring, p, mask as i32, cont);
             }
         }
         Wait::Retry { file, hook, .. } => {
+            let Cont::Run(t, tc) = cont else { return repark(ring, p) };
             hook.woke.store(false, Ordering::SeqCst);
             let Some(f) = file.get() else {
                 p.disarm();
-                finish(ring, p, -Errno::ECANCELED.as_i32(), None);
+                finish(ring, p, -Errno::ECANCELED.as_i32(), Cont::Cancel);
                 return;
             };
             let r = run_op(t, ring, &p.sqe, &f, true);
@@ -1494,7 +1900,11 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
                 repark(ring, p);
             } else {
                 p.disarm();
-                finish(ring, p, res_of(r), Some(t));
+                let skip = p.sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 && r.is_ok();
+                finish(ring, p, res_of(r), Cont::Run(t, tc));
+                if !skip {
+                    ring.signal_async();
+                }
             }
         }
     }
@@ -1502,8 +1912,19 @@ fn run_one(t: &mut UThread, ring: &Ring, mut p: Parked, now: u64) {
 
 /// io_cqring_wait: until `min` CQEs are ready, a timeout completed, the
 /// deadline of `EXT_ARG`'s timespec (`ETIME`) or a signal (`EINTR`); 0
-/// whenever the CQ ring is not empty at the end.
-fn wait(t: &mut UThread, ring: &Ring, min: u32, flags: u32, arg: u64, argsz: usize) -> Result<()> {
+/// whenever the CQ ring is not empty at the end. The caller sleeps on the
+/// ring's queue; when task work of its own is due while another thread
+/// holds the submission lock, it sleeps until that lock is released
+/// (never spins); timeouts and polls complete without that lock.
+fn wait(
+    t: &mut UThread,
+    ring: &Ring,
+    tc: &Arc<Tctx>,
+    min: u32,
+    flags: u32,
+    arg: u64,
+    argsz: usize,
+) -> Result<()> {
     let (sig, sigsz, ts) = if flags & enter::EXT_ARG != 0 {
         if argsz != abi::GETEVENTS_ARG_LEN {
             return Err(Errno::EINVAL);
@@ -1526,8 +1947,9 @@ fn wait(t: &mut UThread, ring: &Ring, min: u32, flags: u32, arg: u64, argsz: usi
         None
     };
     // task work first, then the count
+    complete_ready(ring);
     if let Some(g) = ring.try_lock_submit() {
-        run_parked(t, ring);
+        run_parked(t, ring, tc);
         drop(g);
     }
     {
@@ -1555,25 +1977,29 @@ fn wait(t: &mut UThread, ring: &Ring, min: u32, flags: u32, arg: u64, argsz: usi
         if deadline.is_some_and(|d| now >= d) {
             break Err(Errno::ETIME);
         }
-        let vm = Arc::as_ptr(&t.vm) as *const u8 as usize;
-        let (ring_deadline, work) = {
+        let (ring_deadline, mine) = {
             let inner = ring.inner.lock();
             let d = inner.parked.iter().filter_map(|p| p.deadline()).min();
-            let w = inner.parked.iter().any(|p| woke_for(p, vm, inner.posted));
-            (d, w)
+            let m = inner.parked.iter().any(|p| due_mine(p, tc)) || drained_mine(&inner, tc);
+            (d, m)
         };
-        if !work && ring_deadline.is_none_or(|d| d > now) {
+        // own task work with the submission lock free: run it below
+        if !mine || ring.submit.load(Ordering::Acquire) {
             let until = match (deadline, ring_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
             let cond = || {
                 let inner = ring.inner.lock();
+                let now = crate::sched::now_ns();
                 inner.rings.cq_ready(&ring.rings_mem) >= min
                     || inner.timeouts != timeouts0
-                    || inner.parked.iter().any(|p| woke_for(p, vm, inner.posted))
+                    || inner.parked.iter().any(|p| due_any(p, now, inner.posted))
+                    || ((inner.parked.iter().any(|p| due_mine(p, tc)) || drained_mine(&inner, tc))
+                        && !ring.submit.load(Ordering::Acquire))
             };
-            match crate::proc::sleep_on(t.tid, &[&ring.wq], cond, until) {
+            // (the submission lock's release wakes `submit_wq`)
+            match crate::proc::sleep_on(t.tid, &[&ring.wq, &ring.submit_wq], cond, until) {
                 Ok(()) | Err(Errno::ETIMEDOUT) => {}
                 Err(_) => {
                     if crate::uthread::signal_pending(t.tid) {
@@ -1582,11 +2008,13 @@ fn wait(t: &mut UThread, ring: &Ring, min: u32, flags: u32, arg: u64, argsz: usi
                 }
             }
         }
+        complete_ready(ring);
         if let Some(g) = ring.try_lock_submit() {
-            run_parked(t, ring);
+            run_parked(t, ring, tc);
             drop(g);
         }
         ring.signal();
+        crate::sched::cond_resched();
     };
     if r != Err(Errno::EINTR) && sig != 0 {
         super::poll::restore_mask(t);
@@ -1597,15 +2025,6 @@ fn wait(t: &mut UThread, ring: &Ring, min: u32, flags: u32, arg: u64, argsz: usi
         Err(e) if empty => Err(e),
         _ if dropped => Err(Errno::EBADR),
         _ => Ok(()),
-    }
-}
-
-fn woke_for(p: &Parked, vm: usize, posted: u64) -> bool {
-    match &p.wait {
-        Wait::Retry { hook, vm: v, .. } => *v == vm && hook.woke.load(Ordering::SeqCst),
-        Wait::Poll { hook, .. } => hook.woke.load(Ordering::SeqCst),
-        Wait::Timeout { target, .. } => target.is_some_and(|n| posted >= n),
-        Wait::Next { vm: v } => *v == vm,
     }
 }
 
@@ -1657,11 +2076,17 @@ pub fn io_uring_register(t: &mut UThread, fd: u32, opcode: u32, arg: u64, nr_arg
             if arg != 0 || nr_args != 0 {
                 return Err(Errno::EINVAL);
             }
-            let mut inner = ring.inner.lock();
-            if inner.bufs.is_empty() {
-                return Err(Errno::ENXIO);
+            let (old, pages) = {
+                let mut inner = ring.inner.lock();
+                if inner.bufs.is_empty() {
+                    return Err(Errno::ENXIO);
+                }
+                (core::mem::take(&mut inner.bufs), core::mem::take(&mut inner.bufs_pages))
+            };
+            drop(old);
+            if let Some(uid) = ring.user {
+                uncharge_locked(uid, pages);
             }
-            inner.bufs = Vec::new();
             Ok(0)
         }
         rg::REGISTER_EVENTFD | rg::REGISTER_EVENTFD_ASYNC => {
@@ -1678,6 +2103,7 @@ pub fn io_uring_register(t: &mut UThread, fd: u32, opcode: u32, arg: u64, nr_arg
                 return Err(Errno::EBUSY);
             }
             inner.eventfd = Some(f);
+            inner.eventfd_async = opcode == rg::REGISTER_EVENTFD_ASYNC;
             Ok(0)
         }
         rg::UNREGISTER_EVENTFD => {
@@ -1808,6 +2234,7 @@ fn register_buffers(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
     }
     let mut bufs = Vec::new();
     bufs.try_reserve_exact(nr as usize).map_err(|_| Errno::ENOMEM)?;
+    let mut pages = 0u64;
     for i in 0..u64::from(nr) {
         let iov: Iovec = t.read(UserPtr::new(arg.checked_add(i * 16).ok_or(Errno::EFAULT)?))?;
         let (base, len) = (iov.iov_base, iov.iov_len);
@@ -1829,11 +2256,28 @@ fn register_buffers(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
             }
         }
         bufs.push((base, len));
+        if len > 0 {
+            // the pages the range spans (io_pin_pages' count)
+            pages += (base + len).div_ceil(PAGE_SIZE as u64) - base / PAGE_SIZE as u64;
+        }
+    }
+    // io_buffer_account_pin: charged to the creator's user (unless it had
+    // CAP_IPC_LOCK) against the caller's RLIMIT_MEMLOCK
+    if let Some(uid) = ring.user {
+        let limit = crate::proc::table()
+            .with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Memlock))
+            .ok_or(Errno::ESRCH)?;
+        charge_locked(uid, pages, limit / PAGE_SIZE as u64)?;
     }
     let mut inner = ring.inner.lock();
     if !inner.bufs.is_empty() {
+        drop(inner);
+        if let Some(uid) = ring.user {
+            uncharge_locked(uid, pages);
+        }
         return Err(Errno::EBUSY);
     }
     inner.bufs = bufs;
+    inner.bufs_pages = pages;
     Ok(0)
 }
