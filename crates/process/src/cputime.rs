@@ -112,6 +112,12 @@ impl CpuAccount {
         self.charge(now_ns, Side::System)
     }
 
+    /// Context switches away from the thread so far, voluntary and not
+    /// (rseq's way out compares it with the count it last saw).
+    pub fn switches(&self) -> u64 {
+        self.nvcsw.load(Ordering::Relaxed).wrapping_add(self.nivcsw.load(Ordering::Relaxed))
+    }
+
     /// Counts a minor page fault.
     pub fn minor_fault(&self) {
         self.minflt.fetch_add(1, Ordering::Relaxed);
