@@ -44,6 +44,13 @@ impl Rseq {
 pub fn sys_rseq(t: &mut UThread, addr: u64, len: u32, flags: i32, sig: u32) -> SysResult {
     match abi::sys_rseq(t.rseq.map(|r| r.reg), addr, len, flags, sig)? {
         SysRseq::Register(reg) => {
+            // Linux 6.1.y (stable's "rseq: Fix segfault on registration
+            // when rseq_cs is non-zero"): a set rseq_cs is cleared now,
+            // and an area it cannot read or clear is EFAULT
+            let at = linux_abi::args::UserPtr::<u64>::new(addr + abi::OFF_RSEQ_CS);
+            if t.read(at)? != 0 {
+                t.write(at, 0)?;
+            }
             t.rseq = Some(Rseq { reg, seen: t.cpu.switches(), events: 0, due: true });
         }
         SysRseq::Unregister => {

@@ -59,7 +59,10 @@ pub struct Registration {
 /// What an accepted `rseq(2)` call does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SysRseq {
-    /// Register (then the `cpu_id` fields are written on the way out).
+    /// Register: first read the area's `rseq_cs` and clear it when set
+    /// (6.1.y stable kernels, Debian's 6.1.192 among them: `EFAULT` when
+    /// that fails, nothing registered), then the `cpu_id` fields are
+    /// written on the way out.
     Register(Registration),
     /// Unregister: write `cpu_id_start` 0 and `cpu_id`
     /// [`CPU_ID_UNINITIALIZED`] (`EFAULT` when that fails, the
