@@ -856,9 +856,16 @@ fn run_handler(
 ) -> Flow {
     let SigHandler::Handler(entry) = act.handler else { return Flow::Continue };
     // rseq_signal_deliver: an interrupted critical section is aborted
-    // before the frame saves the registers (its failure: force_sigsegv)
-    if t.rseq.is_some() && crate::rseq::signal_deliver(t).is_err() {
-        return force_sigsegv(t, Some(sig));
+    // before the frame saves the registers. Its failure is Linux's
+    // force_sigsegv(sig), and this delivery goes on: for SIGSEGV itself
+    // force_fatal_sig (SIGSEGV at its default action, queued: its handler
+    // still runs this once, with SIGSEGV blocked, and the queued one kills
+    // when it is unblocked); for another signal a forced SIGSEGV after
+    // this frame is built (below)
+    let rseq_failed = t.rseq.is_some() && crate::rseq::signal_deliver(t).is_err();
+    if rseq_failed && sig == signal::SIGSEGV {
+        let _ = table().with_process(t.pid, |p| p.handlers().lock().set(sig, signal::SigAction::DEFAULT));
+        let _ = table().send_signal(t.pid, SigInfo::kernel(sig), &Hooks);
     }
     let sp = t.ctx.regs.rsp;
     let Some((saved_mask, alt, top)) = table().with_thread(t.tid, |th| {
@@ -941,6 +948,11 @@ fn run_handler(
     // interrupted code's, which sigreturn puts back)
     t.ctx.reset_fpu();
     sigframe::enter_handler(&mut t.ctx, &frame, entry, sig.get());
+    if rseq_failed && sig != signal::SIGSEGV {
+        // force_sig(SIGSEGV): delivered before the handler runs (its own
+        // delivery meets the same failure: fatal, above)
+        return force_signal(t, SigInfo::kernel(signal::SIGSEGV), (0, 0, 0));
+    }
     Flow::Continue
 }
 

@@ -159,13 +159,15 @@ KT_CASE(cpu_id_follows_sched_setaffinity) {
     cpu_set_t orig, one;
     KT_SYS_OK(sched_getaffinity(0, sizeof orig, &orig));
     int tried = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE && cpu < 64; cpu++) {
+    /* every CPU of the mask, twice round: with two or more, each step but
+     * possibly the first is a move, whose way back writes both fields (a
+     * thread already on the CPU keeps the values written before) */
+    for (int i = 0; i < 2 * 64; i++) {
+        int cpu = i % 64;
         if (!CPU_ISSET(cpu, &orig)) continue;
         CPU_ZERO(&one);
         CPU_SET(cpu, &one);
-        rs.cpu_id = 0xdead;
         KT_SYS_OK(sched_setaffinity(0, sizeof one, &one));
-        /* the move and the way back from the call wrote both fields */
         KT_EQ(rs.cpu_id, cpu);
         KT_EQ(rs.cpu_id_start, cpu);
         KT_EQ(sched_getcpu(), cpu);
@@ -249,11 +251,19 @@ static void on_segv(int sig) {
     _exit(50);
 }
 
+static volatile int segv_returns;
+
+static void on_segv_return(int sig) {
+    (void)sig;
+    segv_returns++;
+}
+
 /* In a child: rseq_cs names `cs`, then a signal's delivery makes the kernel
  * look at it (whatever the ip). */
 static void child_with_cs(struct kt_rseq_cs *cs, int segv_handler) {
     signal(SIGUSR1, on_usr1);
-    if (segv_handler) signal(SIGSEGV, on_segv);
+    if (segv_handler == 1) signal(SIGSEGV, on_segv);
+    if (segv_handler == 2) signal(SIGSEGV, on_segv_return);
     rs.rseq_cs = (uintptr_t)cs;
     raise(SIGUSR1);
     _exit(0);
@@ -265,9 +275,14 @@ KT_CASE(bad_signature_is_sigsegv) {
     pid_t c = KT_FORK();
     if (c == 0) child_with_cs(&cs_badsig, 0);
     KT_WAIT_STATUS(c, kt_killed(SIGSEGV));
-    /* a SIGSEGV handler cannot run: its own delivery fails the same way */
+    /* with a SIGSEGV handler: its delivery fails the same way, which
+     * makes SIGSEGV fatal (force_fatal_sig) but lets this handler run
+     * once (it exits 50); returning from it would kill */
     c = KT_FORK();
     if (c == 0) child_with_cs(&cs_badsig, 1);
+    KT_WAIT_STATUS(c, kt_exited(50));
+    c = KT_FORK();
+    if (c == 0) child_with_cs(&cs_badsig, 2);
     KT_WAIT_STATUS(c, kt_killed(SIGSEGV));
     /* version 1 */
     c = KT_FORK();
