@@ -22,8 +22,9 @@ use linux_abi::{Errno, Result};
 pub struct Rseq {
     /// The registration.
     pub reg: Registration,
-    /// The thread's switch count ([`process::cputime::CpuAccount::switches`])
-    /// when the way out last looked: a change is a preemption or a move.
+    /// The thread's switch and kick count
+    /// ([`process::cputime::CpuAccount::rseq_events`]) when the way out
+    /// last looked: a change is a preemption, a move or a membarrier.
     seen: u64,
     /// Linux's `rseq_event_mask`: events since the last abort decision.
     events: u8,
@@ -51,7 +52,7 @@ pub fn sys_rseq(t: &mut UThread, addr: u64, len: u32, flags: i32, sig: u32) -> S
             if t.read(at)? != 0 {
                 t.write(at, 0)?;
             }
-            t.rseq = Some(Rseq { reg, seen: t.cpu.switches(), events: 0, due: true });
+            t.rseq = Some(Rseq { reg, seen: t.cpu.rseq_events(), events: 0, due: true });
         }
         SysRseq::Unregister => {
             // rseq_reset_rseq_cpu_id: EFAULT keeps the registration
@@ -81,7 +82,7 @@ pub fn exec(t: &mut UThread) {
 pub fn resume(t: &mut UThread) -> Flow {
     loop {
         let Some(r) = t.rseq.as_mut() else { return Flow::Continue };
-        let n = t.cpu.switches();
+        let n = t.cpu.rseq_events();
         if n == r.seen && !r.due {
             return Flow::Continue;
         }
@@ -171,4 +172,16 @@ fn notify(t: &mut UThread) -> Result<()> {
     ids[..4].copy_from_slice(&cpu.to_ne_bytes());
     ids[4..].copy_from_slice(&cpu.to_ne_bytes());
     c.write((base + abi::OFF_CPU_ID_START) as usize, &ids)
+}
+
+/// membarrier(2)'s `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ` (Linux's
+/// `ipi_rseq` on every CPU running the process): each thread of the
+/// process gets a kick (its next way out looks, as after a switch), then
+/// the CPUs that have the address space loaded are made to leave user
+/// mode and acknowledge (a shootdown IPI of an empty range, waited for):
+/// when this returns, no thread of the process runs user code that has
+/// not been through the look.
+pub fn membarrier_rseq(t: &UThread) {
+    crate::proc::table().each_thread_cpu(t.pid, |c| c.kick());
+    arch_x86_64::smp::shootdown_range(arch_x86_64::smp::Why::Membarrier, t.root, Some((0, 0)));
 }

@@ -8,7 +8,9 @@
  * rseq_cs is cleared), SIGSEGV for a bad signature, a bad descriptor and
  * a read-only area, EFAULT for an unmapped one and a stale rseq_cs
  * cleared at registration (both from 6.1.y stable, Debian's 6.1.192), unregistration (cpu_id back to -1), fork keeping the
- * registration, a thread and an exec'd program starting without one, and
+ * registration, a thread and an exec'd program starting without one,
+ * membarrier(PRIVATE_EXPEDITED_RSEQ) aborting a section spinning on the
+ * other CPU, and
  * glibc's own registration at start (Debian 12's glibc 2.36 registers
  * every thread with rseq_len 32; its __rseq_size says 20, the feature
  * size, since Debian backported glibc bug 31965's fix).
@@ -406,6 +408,71 @@ KT_CASE(exec_clears_registration) {
     /* the exec'd image (a static program: rs at the same address)
      * registers anew: 0, not EBUSY */
     KT_WAIT_STATUS(c, kt_exited(0));
+}
+
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ 128
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ 256
+
+static struct kt_rseq rs_spin;
+static volatile int spin_ready, spin_stop, spin_barrier_sent, spin_result, spin_early_aborts;
+static volatile int spin_cpu;
+
+/* Pinned to spin_cpu, spins in the section until an abort that came
+ * after the membarrier was sent (earlier ones, a preemption's, retry). */
+static void *spinner(void *arg) {
+    (void)arg;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(spin_cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) return (void *)1;
+    if (sys_rseq(&rs_spin, 32, 0, RSEQ_SIG) != 0) return (void *)2;
+    spin_ready = 1;
+    for (;;) {
+        int r = kt_run_cs(&rs_spin, &cs_good, &spin_stop);
+        if (r == 2 && !spin_barrier_sent) {
+            spin_early_aborts++;
+            continue;
+        }
+        spin_result = r;
+        break;
+    }
+    sys_rseq(&rs_spin, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
+    return (void *)0;
+}
+
+KT_CASE(membarrier_rseq_aborts_a_section_on_the_other_cpu) {
+    cpu_set_t orig;
+    KT_SYS_OK(sched_getaffinity(0, sizeof orig, &orig));
+    if (CPU_COUNT(&orig) < 2) KT_SKIP("needs 2 CPUs");
+    int cpus[2], n = 0;
+    for (int c = 0; c < 64 && n < 2; c++)
+        if (CPU_ISSET(c, &orig)) cpus[n++] = c;
+    fill_cs();
+    /* before its registration: EPERM */
+    KT_SYS_ERR(syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0), EPERM);
+    KT_SYS_RET(syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0), 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpus[0], &one);
+    KT_SYS_OK(sched_setaffinity(0, sizeof one, &one));
+    spin_cpu = cpus[1];
+    spin_ready = spin_stop = spin_barrier_sent = spin_result = 0;
+    pthread_t th;
+    KT_EQ(pthread_create(&th, 0, spinner, 0), 0);
+    for (int i = 0; i < 5000 && !spin_ready; i++) kt_msleep(1);
+    kt_msleep(20);
+    spin_barrier_sent = 1;
+    long r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+    /* the spinner left the section through abort_ip: it may take a
+     * moment to report; a spinner that never aborted is stopped at last */
+    for (int i = 0; i < 2000 && !spin_result; i++) kt_msleep(1);
+    spin_stop = 1;
+    void *ret = (void *)-1;
+    KT_EQ(pthread_join(th, &ret), 0);
+    KT_SYS_OK(sched_setaffinity(0, sizeof orig, &orig));
+    KT_EQ(r, 0);
+    KT_EQ((long)ret, 0);
+    KT_EQ(spin_result, 2);
 }
 
 /* Runs /usr/local/bin/hello-glibc rseq; its output into buf. */
