@@ -418,7 +418,8 @@ static volatile int spin_ready, spin_stop, spin_barrier_sent, spin_result, spin_
 static volatile int spin_cpu;
 
 /* Pinned to spin_cpu, spins in the section until an abort that came
- * after the membarrier was sent (earlier ones, a preemption's, retry). */
+ * after the membarrier was sent (earlier ones, a preemption's, retry) or
+ * the stop flag (a commit: 1). */
 static void *spinner(void *arg) {
     (void)arg;
     cpu_set_t one;
@@ -463,9 +464,8 @@ KT_CASE(membarrier_rseq_aborts_a_section_on_the_other_cpu) {
     kt_msleep(20);
     spin_barrier_sent = 1;
     long r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
-    /* the spinner left the section through abort_ip: it may take a
-     * moment to report; a spinner that never aborted is stopped at last */
-    for (int i = 0; i < 2000 && !spin_result; i++) kt_msleep(1);
+    /* when the call returns, the spinner's next user instruction is at
+     * abort_ip: told to stop now, it cannot leave through the commit */
     spin_stop = 1;
     void *ret = (void *)-1;
     KT_EQ(pthread_join(th, &ret), 0);
