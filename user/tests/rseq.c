@@ -267,7 +267,10 @@ static void child_with_cs(struct kt_rseq_cs *cs, int segv_handler) {
     if (segv_handler == 1) signal(SIGSEGV, on_segv);
     if (segv_handler == 2) signal(SIGSEGV, on_segv_return);
     rs.rseq_cs = (uintptr_t)cs;
-    raise(SIGUSR1);
+    /* kill(2), not raise(): musl's raise blocks every signal around its
+     * tkill, and a look failing then (after a preemption) would find
+     * SIGSEGV blocked, which force_sig makes fatal at once */
+    kill(getpid(), SIGUSR1);
     _exit(0);
 }
 
