@@ -501,6 +501,7 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     // and its POSIX timers (exit_itimers())
     crate::posix_timer::delete_all(t.pid);
     t.tid = tid;
+    crate::rseq::exec(t);
     let old = t.vm.clone();
     t.refresh();
     // the old image, when this was its last handle, unmapped in steps

@@ -70,6 +70,8 @@ mod ptrace;
 #[cfg(target_os = "none")]
 mod pty;
 #[cfg(target_os = "none")]
+mod rseq;
+#[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod signalfd;

@@ -67,10 +67,14 @@ pub struct ThreadExt {
     /// Its audit login identity (/proc/PID/loginuid and sessionid):
     /// clone copies it, exec keeps it.
     pub audit: crate::procfs::AuditIds,
+    /// Its rseq(2) registration (the thread's own copy is in its
+    /// `UThread`): a fork's child keeps it, a thread (`CLONE_VM`) starts
+    /// without (Linux's `rseq_fork`), exec clears it.
+    pub rseq: Option<linux_abi::rseq::Registration>,
 }
 
 impl process::seams::RecordExt for ThreadExt {
-    fn for_clone(&self, _flags: process::clone::CloneFlags) -> Result<Self> {
+    fn for_clone(&self, flags: process::clone::CloneFlags) -> Result<Self> {
         let stack = arch_x86_64::context::KernelStack::try_new().ok_or(Errno::ENOMEM)?;
         let room = sched::Reservation::try_new().ok_or(Errno::ENOMEM)?;
         Ok(ThreadExt {
@@ -84,7 +88,12 @@ impl process::seams::RecordExt for ThreadExt {
             personality: self.personality,
             ioprio: self.ioprio,
             audit: self.audit,
+            rseq: if flags.contains(process::clone::CloneFlags::VM) { None } else { self.rseq },
         })
+    }
+
+    fn exec(&mut self) {
+        self.rseq = None;
     }
 }
 

@@ -718,6 +718,23 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
             Ok(0)
         }
         req::GET_SYSCALL_INFO => get_syscall_info(ttid, addr, data, t),
+        req::GET_RSEQ_CONFIGURATION => {
+            // struct ptrace_rseq_configuration (24 bytes): the tracee's
+            // rseq address and signature (0 when none), 6.1's
+            // sizeof(struct rseq) as the size whatever the registration,
+            // flags 0; `addr` bytes of it at most are copied, its size is
+            // returned
+            let reg = table().with_thread(ttid, |th| th.ext().rseq).ok_or(Errno::ESRCH)?;
+            let mut conf = [0u8; 24];
+            conf[8..12].copy_from_slice(&linux_abi::rseq::RSEQ_SIZE.to_ne_bytes());
+            if let Some(r) = reg {
+                conf[..8].copy_from_slice(&r.addr.to_ne_bytes());
+                conf[12..16].copy_from_slice(&r.sig.to_ne_bytes());
+            }
+            let n = (addr as usize).min(conf.len());
+            t.write_slice(data, &conf[..n])?;
+            Ok(conf.len() as isize)
+        }
         req::SETOPTIONS => {
             let o = Options::parse(data)?;
             table().with_trace(tpid, |l| l.options = o);

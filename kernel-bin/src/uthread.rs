@@ -99,6 +99,9 @@ pub struct UThread {
     /// fetched from the process record at the first io_uring_enter, looked
     /// up again once exec or the exit marked it dead).
     pub uring_tctx: Option<Arc<crate::syscall::io_uring::Tctx>>,
+    /// Its rseq(2) registration and what its way out owes it (none: the
+    /// way out pays one test).
+    pub rseq: Option<crate::rseq::Rseq>,
 }
 
 impl UThread {
@@ -283,7 +286,8 @@ pub(crate) fn release_in_steps(vm: &SharedVm<Kernel>) {
 fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     // the record keeps a shell (the registers, no FPU image): the image
     // moves here rather than being copied
-    let (ctx, serial) = table().with_thread(tid, |t| (t.context_mut().take(), t.serial()))?;
+    let (ctx, serial, rseq) =
+        table().with_thread(tid, |t| (t.context_mut().take(), t.serial(), t.ext().rseq))?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
@@ -309,6 +313,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         exit: None,
         fixed_file: None,
         uring_tctx: None,
+        rseq: rseq.map(crate::rseq::Rseq::started),
     };
     t.refresh_files();
     t.refresh_user_ns();
@@ -324,6 +329,11 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
         // an auto-attached child stops (SIGSTOP, or a seized trap) before
         // its first instruction
+        return t.exit.take().map(|e| (t.tid, serial, e));
+    }
+    // a fork's child of a registered thread: its first way out writes the
+    // CPU number (as every later one after a switch)
+    if t.rseq.is_some() && crate::rseq::resume(&mut t) == Flow::Exit {
         return t.exit.take().map(|e| (t.tid, serial, e));
     }
     loop {
@@ -447,6 +457,12 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
             crate::sched::resched_before_user();
         }
         if deliver_signals(&mut t, restart) == Flow::Exit {
+            break;
+        }
+        // rseq's notify-resume: the one place a registered thread's way
+        // back looks (the quick path above never switches); one test for
+        // a thread that never registered
+        if t.rseq.is_some() && crate::rseq::resume(&mut t) == Flow::Exit {
             break;
         }
     }
@@ -606,6 +622,16 @@ fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow 
         }
         _ => die(t, sig, sig.default_action() == signal::DefaultAction::CoreDump),
     }
+}
+
+/// Linux's `force_sigsegv(sig)` for `sig` being delivered (`None`: no
+/// delivery): fatal when that is SIGSEGV itself, else a SIGSEGV
+/// (`SI_KERNEL`) forced as a fault's (its handler runs, or it kills).
+pub fn force_sigsegv(t: &mut UThread, sig: Option<SigNum>) -> Flow {
+    if sig == Some(signal::SIGSEGV) {
+        return die(t, signal::SIGSEGV, true);
+    }
+    force_signal(t, SigInfo::kernel(signal::SIGSEGV), (0, 0, 0))
 }
 
 /// Ends the process with a fatal signal. No core file is written, so the
@@ -841,6 +867,18 @@ fn run_handler(
     fault: (u64, u64, u64),
 ) -> Flow {
     let SigHandler::Handler(entry) = act.handler else { return Flow::Continue };
+    // rseq_signal_deliver: an interrupted critical section is aborted
+    // before the frame saves the registers. Its failure is Linux's
+    // force_sigsegv(sig), and this delivery goes on: for SIGSEGV itself
+    // force_fatal_sig (SIGSEGV at its default action, queued: its handler
+    // still runs this once, with SIGSEGV blocked, and the queued one kills
+    // when it is unblocked); for another signal a forced SIGSEGV after
+    // this frame is built (below)
+    let rseq_failed = t.rseq.is_some() && crate::rseq::signal_deliver(t).is_err();
+    if rseq_failed && sig == signal::SIGSEGV {
+        let _ = table().with_process(t.pid, |p| p.handlers().lock().set(sig, signal::SigAction::DEFAULT));
+        let _ = table().send_signal(t.pid, SigInfo::kernel(sig), &Hooks);
+    }
     let sp = t.ctx.regs.rsp;
     let Some((saved_mask, alt, top)) = table().with_thread(t.tid, |th| {
         let alt = th.signals().altstack().get(sp);
@@ -922,6 +960,11 @@ fn run_handler(
     // interrupted code's, which sigreturn puts back)
     t.ctx.reset_fpu();
     sigframe::enter_handler(&mut t.ctx, &frame, entry, sig.get());
+    if rseq_failed && sig != signal::SIGSEGV {
+        // force_sig(SIGSEGV): delivered before the handler runs (its own
+        // delivery meets the same failure: fatal, above)
+        return force_signal(t, SigInfo::kernel(signal::SIGSEGV), (0, 0, 0));
+    }
     Flow::Continue
 }
 

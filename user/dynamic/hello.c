@@ -9,13 +9,22 @@
  *   hello exe      prints the target of /proc/self/exe
  *   hello maps     prints the name of the mapping at AT_BASE (the
  *                  interpreter) in /proc/self/maps
+ *   hello rseq     glibc: prints "rseq <__rseq_size> ok|bad thread ok|bad":
+ *                  the main thread's and a new thread's struct rseq (glibc
+ *                  registers each at start) hold the CPU getcpu(2) names;
+ *                  musl registers none: "rseq none"
  */
 #include <elf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <sys/rseq.h>
+#endif
 
 #ifdef __GLIBC__
 #define LIBC "glibc"
@@ -89,7 +98,47 @@ static int maps(void) {
     return 1;
 }
 
+#ifdef __GLIBC__
+/* Whether this thread's glibc-registered struct rseq names the CPU it runs
+ * on (a move between the reads is retried). */
+static int rseq_cpu_ok(void) {
+    char *tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp));
+    volatile struct rseq *r = (volatile struct rseq *)(tp + __rseq_offset);
+    for (int i = 0; i < 100; i++) {
+        unsigned cpu = ~0u;
+        uint32_t a = r->cpu_id;
+        if (syscall(SYS_getcpu, &cpu, 0, 0) == 0 && a == cpu && r->cpu_id_start == cpu) return 1;
+    }
+    return 0;
+}
+
+static void *rseq_thread(void *arg) {
+    (void)arg;
+    return (void *)(long)rseq_cpu_ok();
+}
+#endif
+
+static int rseq_mode(void) {
+#ifdef __GLIBC__
+    if (__rseq_size == 0) {
+        printf("rseq 0\n");
+        return 1;
+    }
+    int main_ok = rseq_cpu_ok();
+    pthread_t th;
+    void *r = 0;
+    if (pthread_create(&th, 0, rseq_thread, 0) != 0 || pthread_join(th, &r) != 0) r = 0;
+    printf("rseq %u %s thread %s\n", __rseq_size, main_ok ? "ok" : "bad", r ? "ok" : "bad");
+    return main_ok && r ? 0 : 1;
+#else
+    printf("rseq none\n");
+    return 0;
+#endif
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "rseq") == 0) return rseq_mode();
     if (argc > 1 && strcmp(argv[1], "maps") == 0) return maps();
     if (argc > 1 && strcmp(argv[1], "auxv") == 0) return auxv(argv[0]);
     if (argc > 1 && strcmp(argv[1], "exe") == 0) {

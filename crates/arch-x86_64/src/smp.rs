@@ -863,10 +863,15 @@ pub enum Why {
     /// One page's rights raised (`PageTable::protect`: a copy-on-write
     /// page reused, a fault that adds a right).
     Upgrade = 6,
+    /// No flush: membarrier(2)'s `PRIVATE_EXPEDITED_RSEQ` makes the CPUs
+    /// running the process leave user mode and waits for them (an empty
+    /// range).
+    Membarrier = 7,
 }
 
 /// The names of [`Why`]'s rows, in order.
-pub const WHY_NAMES: [&str; 7] = ["fork", "unmap", "protect", "unmap_range", "leave", "kernel", "upgrade"];
+pub const WHY_NAMES: [&str; 8] =
+    ["fork", "unmap", "protect", "unmap_range", "leave", "kernel", "upgrade", "membarrier"];
 
 /// One row of the shootdown statistics.
 struct ShootStat {

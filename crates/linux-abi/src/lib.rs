@@ -24,6 +24,7 @@ pub mod abi;
 pub mod args;
 pub mod cmsg;
 pub mod pod;
+pub mod rseq;
 pub mod syscall;
 pub mod sysctl;
 

@@ -56,6 +56,9 @@ pub struct CpuAccount {
     wchar: AtomicU64,
     syscr: AtomicU64,
     syscw: AtomicU64,
+    /// Requests from other threads to look at the thread's rseq state on
+    /// its way back to user mode (membarrier's `PRIVATE_EXPEDITED_RSEQ`).
+    kicks: AtomicU64,
 }
 
 /// A thread's account, shared by its record and the kernel's boundaries.
@@ -110,6 +113,24 @@ impl CpuAccount {
             self.nivcsw.fetch_add(1, Ordering::Relaxed);
         }
         self.charge(now_ns, Side::System)
+    }
+
+    /// Context switches away from the thread so far, voluntary and not
+    /// (rseq's way out compares it with the count it last saw).
+    pub fn switches(&self) -> u64 {
+        self.nvcsw.load(Ordering::Relaxed).wrapping_add(self.nivcsw.load(Ordering::Relaxed))
+    }
+
+    /// Asks the thread to look at its rseq critical section on its way
+    /// back to user mode, as a switch away would (Linux's `ipi_rseq`).
+    pub fn kick(&self) {
+        self.kicks.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Switches away from the thread plus [`CpuAccount::kick`]s so far:
+    /// what rseq's way out compares with the count it last saw.
+    pub fn rseq_events(&self) -> u64 {
+        self.switches().wrapping_add(self.kicks.load(Ordering::SeqCst))
     }
 
     /// Counts a minor page fault.

@@ -79,6 +79,8 @@ pub mod req {
     pub const SETSIGMASK: u64 = 0x420b;
     /// PTRACE_GET_SYSCALL_INFO
     pub const GET_SYSCALL_INFO: u64 = 0x420e;
+    /// PTRACE_GET_RSEQ_CONFIGURATION
+    pub const GET_RSEQ_CONFIGURATION: u64 = 0x420f;
 }
 
 bitflags! {

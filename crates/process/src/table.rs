@@ -1330,6 +1330,20 @@ impl<P: Platform> ProcessTable<P> {
         Some(c)
     }
 
+    /// Runs `f` on the CPU account of every live thread of process `pid`
+    /// (membarrier's rseq kicks: an atomic add each, as [`Self::usage`]
+    /// reads each); false when there is no such process.
+    pub fn each_thread_cpu(&self, pid: Pid, mut f: impl FnMut(&crate::cputime::CpuAccount)) -> bool {
+        let g = self.inner.lock();
+        let Some(p) = g.procs.get(&pid) else { return false };
+        for t in &p.threads {
+            if let Some(th) = g.threads.get(t) {
+                f(&th.cpu);
+            }
+        }
+        true
+    }
+
     /// The CPU account of thread `tid`.
     pub fn thread_cpu(&self, tid: Pid) -> Option<SharedCpu> {
         self.inner.lock().threads.get(&tid).map(|t| t.cpu.clone())

@@ -311,6 +311,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SCHED_SETAFFINITY => time::sched_setaffinity(t, a.int(0), a.uint(1), a.ptr(2)),
         nr::SCHED_GETAFFINITY => time::sched_getaffinity(t, a.int(0), a.uint(1), a.ptr(2)),
         nr::GETCPU => time::getcpu(t, a.ptr(0), a.ptr(1)),
+        nr::RSEQ => crate::rseq::sys_rseq(t, a.raw(0), a.uint(1), a.int(2), a.uint(3)),
         nr::GETPRIORITY => sched::getpriority(t, a.int(0), a.int(1)),
         nr::SETPRIORITY => sched::setpriority(t, a.int(0), a.int(1), a.int(2)),
         nr::IOPRIO_SET => sched::ioprio_set(t, a.int(0), a.int(1), a.int(2)),
@@ -354,7 +355,6 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FUTEX_WAITV => {
             crate::futex::sys_futex_waitv(t, a.ptr(0), a.uint(1), a.uint(2), a.ptr(3), a.int(4))
         }
-        nr::RSEQ => Err(Errno::ENOSYS),
         nr::SOCKET => crate::net::socket(t, a.int(0), a.int(1), a.int(2)),
         nr::CONNECT => crate::net::connect(t, a.fd(0), a.ptr(1), a.int(2)),
         nr::ACCEPT => crate::net::accept4(t, a.fd(0), a.ptr(1), a.ptr(2), 0),

@@ -494,11 +494,17 @@ pub fn membarrier(t: &mut UThread, cmd: i32, flags: u32, _cpu_id: i32) -> SysRes
         MEMBARRIER_CMD_PRIVATE_EXPEDITED
         | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
         | MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ => {
-            if registered(cmd << 1) {
-                Ok(0)
-            } else {
-                Err(Errno::EPERM)
+            if !registered(cmd << 1) {
+                return Err(Errno::EPERM);
             }
+            // the process's rseq critical sections running now are
+            // aborted before their threads run user code again (with
+            // MEMBARRIER_CMD_FLAG_CPU Linux asks one CPU: every one is
+            // asked here, an abort rseq allows at any time)
+            if cmd == MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ {
+                crate::rseq::membarrier_rseq(t);
+            }
+            Ok(0)
         }
         _ => Err(Errno::EINVAL),
     }

@@ -5,7 +5,7 @@ cd /tmp && rm -rf stt && mkdir stt && cd stt
 # (the program defaults to the image's threadprog: a short command line
 # that the serial console's 80 columns do not wrap in its echo)
 prog=${1:-/usr/local/lib/checks/threadprog}
-strace -ff -o t -e trace=clone,clone3,getppid,exit,exit_group -e signal=none "$prog" >/dev/null 2>&1
+strace -ff -o t -e trace=clone,clone3,getppid,exit,exit_group,rseq -e signal=none "$prog" >/dev/null 2>&1
 pids=$(ls t.* | sed 's/^t\.//' | sort -n)
 n=0
 for p in $pids; do echo "s/= *$p\$/= P$n/; s/\[$p\]/[P$n]/g"; n=$((n+1)); done > norm.sed
