@@ -165,9 +165,9 @@ fn wait_for_victim(tid: Pid, pid: Pid, enough: impl Fn() -> bool) {
         // (an io_uring request's `nowait` would make this sleep EAGAIN at
         // once: the victim is waited for as by any other caller)
         let task = crate::sched::current();
-        let nowait = task.nowait.swap(false, Ordering::Relaxed);
+        let nowait = crate::sched::set_nowait(&task, false);
         let r = crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000));
-        task.nowait.store(nowait, Ordering::Relaxed);
+        crate::sched::set_nowait(&task, nowait);
         if let Err(e) = r
             && e != linux_abi::Errno::ETIMEDOUT
         {

@@ -311,7 +311,7 @@ pub fn sleep_on(
 ) -> Result<()> {
     // io_uring's non-blocking issue: would wait, so EAGAIN (the request
     // is retried when the file's queue wakes)
-    if !cond() && sched::current().nowait.load(Ordering::Relaxed) {
+    if sched::current_nowait() && !cond() {
         return Err(Errno::EAGAIN);
     }
     // a thread removed by exec must not take what its condition waits for

@@ -172,7 +172,7 @@ pub struct Task {
     /// io_uring issues a request without blocking: a sleep in
     /// `proc::sleep_on` answers `EAGAIN` at once instead of waiting
     /// (Linux's `IOCB_NOWAIT`/`MSG_DONTWAIT` of a forced non-blocking issue).
-    pub nowait: AtomicBool,
+    nowait: AtomicBool,
     nice: core::sync::atomic::AtomicI8,
     /// SCHED_RESET_ON_FORK: the tasks it creates start as SCHED_OTHER
     /// with a nice value of at least 0 (and without the flag).
@@ -685,6 +685,30 @@ pub fn in_idle() -> bool {
 /// runs): one load, no lock ([`note_next`] keeps it).
 fn current_id() -> u64 {
     CUR_ID[this_cpu()].load(Ordering::Relaxed)
+}
+
+/// Tasks whose `nowait` is set (io_uring issues in progress): while none
+/// is, [`current_nowait`] is one load.
+static NOWAIT_TASKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets `task`'s `nowait` (io_uring's non-blocking issue); the old value.
+pub fn set_nowait(task: &Task, on: bool) -> bool {
+    let old = task.nowait.swap(on, Ordering::Relaxed);
+    if old != on {
+        if on {
+            NOWAIT_TASKS.fetch_add(1, Ordering::Relaxed);
+        } else {
+            NOWAIT_TASKS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    old
+}
+
+/// Whether the running task issues without blocking ([`set_nowait`]):
+/// one load while no task does, no reference taken.
+pub fn current_nowait() -> bool {
+    NOWAIT_TASKS.load(Ordering::Relaxed) != 0
+        && with_cpu(|c| c.current.as_ref().is_some_and(|t| t.nowait.load(Ordering::Relaxed)))
 }
 
 /// The running task.

@@ -1436,11 +1436,11 @@ fn file_op(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
 /// a sleep answers `EAGAIN`).
 fn run_op(t: &mut UThread, ring: &Ring, sqe: &Sqe, file: &Arc<dyn File>, nowait: bool) -> SysResult {
     let task = crate::sched::current();
-    task.nowait.store(nowait, Ordering::Relaxed);
+    crate::sched::set_nowait(&task, nowait);
     t.fixed_file = Some(file.clone());
     let r = run_op_inner(t, ring, sqe, file);
     t.fixed_file = None;
-    task.nowait.store(false, Ordering::Relaxed);
+    crate::sched::set_nowait(&task, false);
     r
 }
 
@@ -1525,7 +1525,7 @@ fn run_op_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe, file: &Arc<dyn File>) -
                 // a connection under way: wait for it as a retry, whose
                 // EISCONN is the success
                 Err(Errno::EINPROGRESS) | Err(Errno::EALREADY) => Err(Errno::EAGAIN),
-                Err(Errno::EISCONN) if crate::sched::current().nowait.load(Ordering::Relaxed) => Ok(0),
+                Err(Errno::EISCONN) if crate::sched::current_nowait() => Ok(0),
                 r => r,
             }
         }

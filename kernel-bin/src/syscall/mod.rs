@@ -478,6 +478,7 @@ impl UThread {
     }
 
     /// The open file behind `fd` (`EBADF`).
+    #[inline]
     pub fn fd(&self, fd: Fd) -> Result<Arc<dyn vfs::File>> {
         // an io_uring request on a registered file
         if fd.get() == io_uring::FIXED_FD
