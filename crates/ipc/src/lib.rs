@@ -1,7 +1,8 @@
 //! Where processes meet, without the kernel around it: the pipe ring
 //! ([`pipe`], after fs/pipe.c), futex queues ([`futex`], after
 //! kernel/futex/) and an IPC namespace's System V id tables and limits
-//! ([`sysv`], after ipc/util.c and ipc/namespace.c).
+//! ([`sysv`], after ipc/util.c and ipc/namespace.c), and a POSIX message
+//! queue with its `mq_notify` rules ([`mqueue`], after ipc/mqueue.c).
 //!
 //! Both are data structures the kernel keeps under its own locks; this
 //! crate decides what a write, a read, a wake or a requeue does to them
@@ -40,6 +41,7 @@
 extern crate alloc;
 
 pub mod futex;
+pub mod mqueue;
 pub mod pipe;
 pub mod sysv;
 
