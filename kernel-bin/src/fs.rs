@@ -664,11 +664,7 @@ pub type MountRecord = (u64, Option<Arc<Inode>>, Vec<u8>, Arc<vfs::Mount>);
 /// [`mount_record`] of the mount a walk ended in (`via`, when it is a
 /// mount of `root`: one directory bound twice has two), with its vfs
 /// mount.
-pub fn mount_record_via(
-    ns: u64,
-    root: &Arc<Inode>,
-    via: Option<&Arc<vfs::Mount>>,
-) -> Option<MountRecord> {
+pub fn mount_record_via(ns: u64, root: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>) -> Option<MountRecord> {
     let t = MOUNTS.lock();
     find_via(&t.list, ns, root, via).map(|i| {
         let m = &t.list[i];

@@ -1412,6 +1412,9 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
     if let Some(name) = crate::syscall::shm::memfd_link(&*file) {
         return Ok(name);
     }
+    if let Some(name) = crate::syscall::mqueue::mq_link(&*file) {
+        return Ok(name);
+    }
     if let Some(name) = crate::eventfd::anon_name(&*file) {
         return Ok(name.to_vec());
     }

@@ -711,7 +711,8 @@ pub static KNOBS: &[Knob] = &[
 
 /// The directories of /proc/sys, in listing order: a name with a `/` is
 /// a subdirectory of the one before its last `/`.
-pub const DIRS: &[&str] = &["fs", "fs/inotify", "fs/mqueue", "kernel", "kernel/pty", "kernel/random", "user", "vm"];
+pub const DIRS: &[&str] =
+    &["fs", "fs/inotify", "fs/mqueue", "kernel", "kernel/pty", "kernel/random", "user", "vm"];
 
 /// The directories directly under `parent` ("" for /proc/sys itself):
 /// their indexes in [`DIRS`] and their names.

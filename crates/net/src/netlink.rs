@@ -833,6 +833,27 @@ impl crate::sock_diag::Out for DiagOut<'_> {
 }
 
 impl<E: NetEnv> NetlinkSocket<E> {
+    /// A datagram the kernel sends on its own (Linux's `netlink_sendskb`:
+    /// POSIX message queues' `SIGEV_THREAD` cookie): queued for recvmsg
+    /// and the readers woken; dropped when the receive buffer is full or
+    /// memory is short (`false`).
+    pub fn deliver(&self, data: &[u8]) -> bool {
+        let mut st = self.st.lock();
+        let mut d = Vec::new();
+        if st.queued + data.len() > RCVBUF
+            || st.queue.try_reserve(1).is_err()
+            || d.try_reserve_exact(data.len()).is_err()
+        {
+            return false;
+        }
+        d.extend_from_slice(data);
+        st.queued += d.len();
+        st.queue.push_back(d);
+        drop(st);
+        self.wake();
+        true
+    }
+
     fn wake(&self) {
         self.events.fetch_add(1, Ordering::AcqRel);
         self.waker.wake();

@@ -459,12 +459,11 @@ pub const NS_FLAGS: CloneFlags = CloneFlags::NEWNS
     .union(CloneFlags::NEWTIME);
 
 /// The namespace flags this kernel builds (the others are `EINVAL`).
-pub const NS_SUPPORTED: CloneFlags =
-    CloneFlags::NEWUTS
-        .union(CloneFlags::NEWNS)
-        .union(CloneFlags::NEWPID)
-        .union(CloneFlags::NEWIPC)
-        .union(CloneFlags::NEWNET);
+pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS
+    .union(CloneFlags::NEWNS)
+    .union(CloneFlags::NEWPID)
+    .union(CloneFlags::NEWIPC)
+    .union(CloneFlags::NEWNET);
 
 /// Every check Linux makes before it allocates the child's pid, in Linux's
 /// order (`kernel_clone()`, then `copy_process()`, then `alloc_pid()`'s
