@@ -1169,7 +1169,10 @@ fn global_file(name: &str) -> Vec<u8> {
             out.into_bytes()
         }
         "version" => b"Linux version 6.1.0 (rust-kernel) #1 SMP PREEMPT_DYNAMIC\n".to_vec(),
-        "filesystems" => b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\n".to_vec(),
+        "filesystems" => {
+            b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tmqueue\n"
+                .to_vec()
+        }
         _ => Vec::new(),
     }
 }

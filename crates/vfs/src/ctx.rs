@@ -1254,6 +1254,13 @@ impl<'a> Ctx<'a> {
         if slash {
             return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
         }
+        // a synthetic directory that removes names itself (mqueue)
+        if let Some(r) = parent.synth().and_then(|sy| sy.node.unlink(name, self.cred)) {
+            r?;
+            drop(ns);
+            notify_delete(&parent, name, &victim);
+            return Ok(());
+        }
         self.may_delete(&parent, &victim, false)?;
         self.detach(&parent, name, &victim)?;
         drop(ns);

@@ -185,6 +185,14 @@ pub trait SynthNode: Send + Sync {
         false
     }
 
+    /// unlink(2) of `name` in this directory by `cred`: `Some` with the
+    /// result when the directory removes names itself (Linux's mqueue
+    /// filesystem: the queue goes); `None` (the default) refuses it with
+    /// `EPERM`, as a directory without an unlink operation.
+    fn unlink(&self, _name: &[u8], _cred: &Cred) -> Option<Result<()>> {
+        None
+    }
+
     /// The node as `Any`, for a kernel that finds its own object behind a
     /// synthetic inode (nsfs: the namespace a file stands for). `None` by
     /// default.

@@ -592,3 +592,58 @@ impl MqInode {
         (self.ino, self.mode, self.uid, self.gid)
     }
 }
+
+// ----- the mqueue filesystem -----
+
+/// The root directory of a mqueue mount: the queues of its namespace
+/// (the mounter's), which the mount holds.
+struct MqRoot {
+    ns: Arc<IpcNs>,
+}
+
+/// A queue's file in a mqueue mount: reads give its status line.
+struct MqNode {
+    q: Arc<MqInode>,
+}
+
+impl vfs::SynthNode for MqRoot {
+    fn lookup(&self, dir: &Arc<vfs::Inode>, name: &[u8]) -> Result<Option<Arc<vfs::Inode>>> {
+        let Some(q) = lookup_in(&self.ns, name) else { return Ok(None) };
+        let (ino, mode, uid, gid) = q.ids();
+        let i = vfs::Inode::new_synth(
+            dir,
+            name,
+            vfs::FileType::Regular,
+            mode & 0o7777,
+            ino + 1,
+            Arc::new(MqNode { q }),
+        );
+        i.set_synth_owner(uid, gid);
+        Ok(Some(i))
+    }
+
+    fn entries(&self, _dir: &Arc<vfs::Inode>) -> Vec<vfs::SynthEntry> {
+        names_of(&self.ns)
+            .into_iter()
+            .map(|(n, ino)| vfs::SynthEntry::new(n, ino + 1, vfs::FileType::Regular))
+            .collect()
+    }
+
+    fn unlink(&self, name: &[u8], cred: &vfs::Cred) -> Option<Result<()>> {
+        Some(unlink_in(&self.ns, name, cred).map(|_| ()))
+    }
+}
+
+impl vfs::SynthNode for MqNode {
+    fn content(&self) -> Result<Vec<u8>> {
+        let (_, pid) = crate::eventfd::caller();
+        Ok(self.q.line_for(pid))
+    }
+}
+
+/// `mount -t mqueue`: a filesystem showing the queues of the caller's
+/// IPC namespace.
+pub fn new_mqueuefs(t: &UThread) -> Arc<vfs::Inode> {
+    let ns = ipc_ns_of(t.pid);
+    vfs::new_synthfs(vfs::makedev(0, 0x13), Arc::new(crate::fs::KernelClock), Arc::new(MqRoot { ns }))
+}
