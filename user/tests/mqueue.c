@@ -590,6 +590,44 @@ KT_CASE(notify_sigev_thread) {
 
 #include <dirent.h>
 
+/* The registration goes when its process exits or execs (its descriptors
+ * of the queue are closed then). */
+KT_CASE(notify_gone_with_exit_and_exec) {
+    mqd_t q = KT_SYS_OK(mk("/kt_mq_g", O_RDWR, 4, 8));
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    pid_t c = KT_FORK();
+    if (c == 0) _exit(mq_notify(q, &ev) == 0 ? 0 : 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(mq_notify(q, &none));
+    KT_SYS_OK(mq_notify(q, NULL));
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    c = KT_FORK();
+    if (c == 0) {
+        if (mq_notify(q, &ev) != 0) _exit(1);
+        write(p[1], "r", 1);
+        kt_msleep(200);
+        execl(kt_self, kt_self, "kt-sleep", (char *)NULL);
+        _exit(2);
+    }
+    char r;
+    KT_SYS_RET(read(p[0], &r, 1), 1);
+    KT_SYS_ERR(mq_notify(q, &none), EBUSY);
+    int ok = -1;
+    for (int i = 0; i < 200 && ok != 0; i++) {
+        ok = mq_notify(q, &none);
+        if (ok != 0) kt_msleep(10);
+    }
+    KT_EQ(ok, 0);
+    kill(c, SIGKILL);
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+    close(p[0]);
+    close(p[1]);
+    mq_close(q);
+    mq_unlink("/kt_mq_g");
+}
+
 /* Whether directory `dir` lists `name`. */
 static int lists(const char *dir, const char *name) {
     DIR *d = opendir(dir);

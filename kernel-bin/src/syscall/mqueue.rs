@@ -57,8 +57,12 @@ pub struct MqInode {
     count: Arc<AtomicUsize>,
 }
 
+/// Queues alive (exec looks for queue descriptors only when some exist).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
 impl Drop for MqInode {
     fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
         // mqueue_evict_inode: the queue count and the user's bytes
         self.count.fetch_sub(1, Ordering::Relaxed);
         let mut u = USERS.lock();
@@ -122,6 +126,31 @@ fn ns_tables<'a>(
     ns: &Arc<IpcNs>,
     gone: &mut Vec<NsQueues>,
 ) -> Result<&'a mut NsQueues> {
+    take_dead(all, gone);
+    let ino = ns.ino();
+    if !all.contains_key(&ino) {
+        if ino != process::ns::INIT_IPC_INO {
+            OTHERS.fetch_add(1, Ordering::Relaxed);
+        }
+        all.insert(
+            ino,
+            NsQueues { ns: Arc::downgrade(ns), names: BTreeMap::new(), count: Arc::new(AtomicUsize::new(0)) },
+        );
+    }
+    all.get_mut(&ino).ok_or(Errno::ENOMEM)
+}
+
+/// Namespaces other than the initial one with tables (reaping costs
+/// nothing while there are none).
+static OTHERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes out the tables of namespaces nobody holds any more (no process,
+/// nsfs file or mqueue mount): their names go, and each queue with its
+/// last descriptor.
+fn take_dead(all: &mut BTreeMap<u64, NsQueues>, gone: &mut Vec<NsQueues>) {
+    if OTHERS.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     let dead: Vec<u64> = all
         .iter()
         .filter(|(n, t)| **n != process::ns::INIT_IPC_INO && t.ns.strong_count() == 0)
@@ -129,17 +158,24 @@ fn ns_tables<'a>(
         .collect();
     for n in dead {
         if let Some(t) = all.remove(&n) {
+            OTHERS.fetch_sub(1, Ordering::Relaxed);
             gone.push(t);
         }
     }
-    let ino = ns.ino();
-    if !all.contains_key(&ino) {
-        all.insert(
-            ino,
-            NsQueues { ns: Arc::downgrade(ns), names: BTreeMap::new(), count: Arc::new(AtomicUsize::new(0)) },
-        );
+}
+
+/// Drops the queues of IPC namespaces that lost their last holder (after
+/// wait4, unshare, setns, as `shm::reap_namespaces`), so that their
+/// bytes and counts come back.
+pub fn reap_namespaces() {
+    if OTHERS.load(Ordering::Relaxed) == 0 {
+        return;
     }
-    all.get_mut(&ino).ok_or(Errno::ENOMEM)
+    let mut gone = Vec::new();
+    let mut all = NAMES.lock();
+    take_dead(&mut all, &mut gone);
+    drop(all);
+    drop(gone);
 }
 
 fn ipc_ns_of(pid: u32) -> Arc<IpcNs> {
@@ -272,6 +308,8 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
     let sys_resource = cred.has_cap(CAP_SYS_RESOURCE);
     let lim = super::shm::limits();
     let ns = ipc_ns_of(t.pid);
+    // dead namespaces' queues give their bytes back before the charge
+    reap_namespaces();
     let mut gone = Vec::new();
     let mut all = NAMES.lock();
     let tb = ns_tables(&mut all, &ns, &mut gone)?;
@@ -298,6 +336,7 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
                 u.insert(ruid, total);
             }
             tb.count.fetch_add(1, Ordering::Relaxed);
+            LIVE.fetch_add(1, Ordering::Relaxed);
             let i = Arc::new(MqInode {
                 q: Mutex::new(Queue::new(g)),
                 wq: Arc::new(WaitQueue::new()),
@@ -555,6 +594,39 @@ pub fn closed(pid: u32, file: &Arc<dyn File>) {
     let removed = m.inode.q.lock().unregister(pid);
     if let Some((sock, cookie)) = removed.and_then(|r| r.removed()) {
         crate::net::netlink::netlink_deliver(&*sock, &cookie);
+    }
+}
+
+/// Before an execve: the queues of `t`'s close-on-exec descriptors, whose
+/// registrations by its process [`exec_closed`] removes once the exec
+/// closed them.
+pub fn exec_closing(t: &UThread) -> Vec<Arc<MqInode>> {
+    let mut out = Vec::new();
+    if LIVE.load(Ordering::Relaxed) == 0 {
+        return out;
+    }
+    let Ok(files) = t.files() else { return out };
+    let g = files.lock();
+    for (fd, f) in g.iter() {
+        if g.fd_flags(fd).is_ok_and(|fl| fl & fs_table::FD_CLOEXEC != 0)
+            && let Some(m) = f.as_any().and_then(|a| a.downcast_ref::<MqFile>())
+            && out.try_reserve(1).is_ok()
+        {
+            out.push(m.inode.clone());
+        }
+    }
+    out
+}
+
+/// After a successful execve by process `pid`: its close-on-exec queue
+/// descriptors were closed (mqueue_flush_file), so its registrations on
+/// those queues go.
+pub fn exec_closed(pid: u32, queues: Vec<Arc<MqInode>>) {
+    for i in queues {
+        let removed = i.q.lock().unregister(pid);
+        if let Some((sock, cookie)) = removed.and_then(|r| r.removed()) {
+            crate::net::netlink::netlink_deliver(&*sock, &cookie);
+        }
     }
 }
 
