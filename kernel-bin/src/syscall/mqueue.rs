@@ -37,6 +37,8 @@ use vfs::File;
 /// `CAP_SYS_RESOURCE`: past `queues_max`, `msg_max` and `msgsize_max`.
 const CAP_SYS_RESOURCE: u32 = 24;
 const O_CREAT: u32 = 0o100;
+/// A queue inode's size (`FILENT_SIZE`: what mqueue_get_inode sets).
+const FILENT_SIZE: i64 = 80;
 
 /// A `SIGEV_THREAD` registration's socket: the descriptor's file.
 pub type NotifySock = Arc<dyn File>;
@@ -91,14 +93,13 @@ impl MqInode {
     }
 
     fn stat(&self) -> vfs::Stat {
-        let q = self.q.lock().qsize();
         vfs::Stat::default()
             .with_mode(vfs::S_IFREG | self.mode)
             .with_nlink(1)
             .with_ino(self.ino)
             .with_uid(self.uid)
             .with_gid(self.gid)
-            .with_size(q as i64)
+            .with_size(FILENT_SIZE)
             .with_blksize(4096)
     }
 }
@@ -128,16 +129,12 @@ fn ns_tables<'a>(
 ) -> Result<&'a mut NsQueues> {
     take_dead(all, gone);
     let ino = ns.ino();
-    if !all.contains_key(&ino) {
+    Ok(all.entry(ino).or_insert_with(|| {
         if ino != process::ns::INIT_IPC_INO {
             OTHERS.fetch_add(1, Ordering::Relaxed);
         }
-        all.insert(
-            ino,
-            NsQueues { ns: Arc::downgrade(ns), names: BTreeMap::new(), count: Arc::new(AtomicUsize::new(0)) },
-        );
-    }
-    all.get_mut(&ino).ok_or(Errno::ENOMEM)
+        NsQueues { ns: Arc::downgrade(ns), names: BTreeMap::new(), count: Arc::new(AtomicUsize::new(0)) }
+    }))
 }
 
 /// Namespaces other than the initial one with tables (reaping costs
