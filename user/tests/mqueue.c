@@ -61,6 +61,11 @@ KT_CASE(open_defaults_cloexec_unlink) {
     KT_SYS_OK(fstat(q, &st));
     KT_EQ(st.st_mode, S_IFREG | 0600);
     KT_EQ(st.st_uid, getuid());
+    KT_EQ(st.st_size, 80); /* FILENT_SIZE */
+    char path[64], link[64] = {0};
+    snprintf(path, sizeof path, "/proc/self/fd/%d", (int)q);
+    KT_SYS_RET(readlink(path, link, sizeof link - 1), 8);
+    KT_TRUE(strcmp(link, "/kt_mq_a") == 0, "link %s", link);
     /* the queue stays usable after its name goes */
     KT_SYS_OK(mq_unlink("/kt_mq_a"));
     KT_SYS_ERR(mq_unlink("/kt_mq_a"), ENOENT);
@@ -598,8 +603,11 @@ KT_CASE(notify_gone_with_exit_and_exec) {
     struct sigevent none = {.sigev_notify = SIGEV_NONE};
     pid_t c = KT_FORK();
     if (c == 0) _exit(mq_notify(q, &ev) == 0 ? 0 : 1);
-    KT_WAIT_STATUS(c, kt_exited(0));
+    /* a zombie's registration is gone already */
+    siginfo_t si;
+    KT_SYS_OK(waitid(P_PID, c, &si, WEXITED | WNOWAIT));
     KT_SYS_OK(mq_notify(q, &none));
+    KT_WAIT_STATUS(c, kt_exited(0));
     KT_SYS_OK(mq_notify(q, NULL));
     int p[2];
     KT_SYS_OK(pipe(p));

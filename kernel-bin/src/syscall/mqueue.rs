@@ -409,6 +409,12 @@ fn deadline(t: &UThread, ts: UserPtr<[i64; 2]>) -> Result<Option<u64>> {
     Ok(Some(ns.saturating_sub(crate::time::realtime_offset_ns())))
 }
 
+/// Whether process `pid` exists and has not exited (a zombie's descriptors
+/// were closed at its exit, and its registrations with them).
+fn alive(pid: u32) -> bool {
+    table().with_process(pid, |p| p.state() != process::table::ProcState::Zombie).unwrap_or(false)
+}
+
 /// Sends what a fired registration says, after the queue's lock.
 fn deliver(fired: Fired<NotifySock>, sender: u32) {
     match fired {
@@ -448,7 +454,14 @@ pub fn mq_timedsend(
     data.resize(len, 0);
     t.read_into(msg, &mut data)?;
     let inode = &m.inode;
-    let sent = inode.q.lock().send(prio, data, m.nonblock())?;
+    let (sent, dead) = {
+        let mut q = inode.q.lock();
+        // a registration whose process exited went with its descriptors
+        let dead = q.forget_dead(alive);
+        (q.send(prio, data, m.nonblock()), dead)
+    };
+    drop(dead);
+    let sent = sent?;
     let r = match sent {
         Sent::Queued(fired) => {
             if let Some(fired) = fired {
@@ -542,7 +555,7 @@ pub fn mq_notify(t: &mut UThread, mqd: i32, sev: UserPtr<[u8; 64]>) -> SysResult
     let pid = t.pid;
     let mut q = inode.q.lock();
     // a registration of a process that exited went with its descriptors
-    let dead = q.forget_dead(|p| table().with_process(p, |_| ()).is_some());
+    let dead = q.forget_dead(alive);
     let (r, removed) = match how {
         None => (Ok(0), q.unregister(pid)),
         Some(h) => match q.register(pid, h) {
