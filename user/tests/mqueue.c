@@ -666,6 +666,9 @@ static int fs_ns_child(void) {
 KT_CASE(mqueue_filesystem) {
     mkdir("/kt_mqfs", 0755);
     KT_SYS_OK(mount("none", "/kt_mqfs", "mqueue", 0, NULL));
+    struct stat dst;
+    KT_SYS_OK(stat("/kt_mqfs", &dst));
+    KT_EQ(dst.st_mode, S_IFDIR | S_ISVTX | 0777);
     mqd_t q = KT_SYS_OK(mk("/kt_mq_fs", O_RDWR, 4, 8));
     KT_SYS_OK(mq_send(q, "hello", 5, 1));
     KT_SYS_OK(mq_send(q, "abc", 3, 2));

@@ -727,5 +727,9 @@ impl vfs::SynthNode for MqNode {
 /// IPC namespace.
 pub fn new_mqueuefs(t: &UThread) -> Arc<vfs::Inode> {
     let ns = ipc_ns_of(t.pid);
-    vfs::new_synthfs(vfs::makedev(0, 0x13), Arc::new(crate::fs::KernelClock), Arc::new(MqRoot { ns }))
+    let root =
+        vfs::new_synthfs(vfs::makedev(0, 0x13), Arc::new(crate::fs::KernelClock), Arc::new(MqRoot { ns }));
+    // mqueue_fill_super: S_IFDIR | S_ISVTX | 0777
+    let _ = root.chmod(&vfs::Cred::root(), 0o1777);
+    root
 }
