@@ -682,6 +682,20 @@ KT_CASE(mqueue_filesystem) {
     close(fd);
     const char *want = "QSIZE:8          NOTIFY:0     SIGNO:0     NOTIFY_PID:0     \n";
     KT_TRUE(strcmp(b, want) == 0, "[%s]", b);
+    /* open(2) of the file gives a queue descriptor (not close-on-exec) */
+    int w = KT_SYS_OK(open("/kt_mqfs/kt_mq_fs", O_WRONLY | O_NONBLOCK));
+    KT_EQ(fcntl(w, F_GETFD), 0);
+    struct mq_attr a;
+    KT_SYS_OK(mq_getattr(w, &a));
+    KT_EQ(a.mq_flags, O_NONBLOCK);
+    KT_EQ(a.mq_maxmsg, 4);
+    KT_EQ(a.mq_curmsgs, 2);
+    KT_SYS_OK(mq_send(w, "z", 1, 9));
+    KT_SYS_ERR(mq_receive(w, b, 8, NULL), EBADF);
+    close(w);
+    unsigned prio = 0;
+    KT_SYS_RET(mq_receive(q, b, 8, &prio), 1);
+    KT_EQ(prio, 9);
     KT_EQ(kt_in_child(fs_ns_child), 0);
     /* unlink through the filesystem removes the queue */
     KT_SYS_OK(unlink("/kt_mqfs/kt_mq_fs"));

@@ -39,7 +39,9 @@ pub enum Opened {
         flags: u32,
     },
     /// A magic link to an open file without an inode ([`Magic::File`]):
-    /// the kernel opens that object again (a pipe: a new end of it).
+    /// the kernel opens that object again (a pipe: a new end of it); or
+    /// the kernel's own file a synthetic node opened as
+    /// ([`crate::SynthNode::open_object`]: a message queue).
     Reopen {
         /// The file the link names.
         file: Arc<dyn crate::File>,
@@ -926,6 +928,11 @@ impl<'a> Ctx<'a> {
             // and the node of this open file
             if let Some(s) = inode.synth() {
                 s.node.may_open()?;
+                if flags & O_PATH == 0
+                    && let Some(file) = s.node.open_object(flags)
+                {
+                    return Ok(Opened::Reopen { file: file?, flags: flags_after_open(flags) });
+                }
                 opened = s.node.open_file(flags)?;
             }
             // do_dentry_open's get_write_access (and handle_truncate's for

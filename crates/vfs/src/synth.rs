@@ -185,6 +185,15 @@ pub trait SynthNode: Send + Sync {
         false
     }
 
+    /// Called by open(2) after the permission bits and
+    /// [`SynthNode::may_open`]: `Some` with the kernel's own open file
+    /// for this node (Linux's mqueue files open as queue descriptors),
+    /// given to the kernel as [`crate::Opened::Reopen`]; `None` (the
+    /// default) opens the node as a regular synthetic file.
+    fn open_object(&self, _flags: u32) -> Option<Result<Arc<dyn crate::File>>> {
+        None
+    }
+
     /// unlink(2) of `name` in this directory by `cred`: `Some` with the
     /// result when the directory removes names itself (Linux's mqueue
     /// filesystem: the queue goes); `None` (the default) refuses it with

@@ -686,6 +686,7 @@ struct MqRoot {
 /// A queue's file in a mqueue mount: reads give its status line.
 struct MqNode {
     q: Arc<MqInode>,
+    name: Vec<u8>,
 }
 
 impl vfs::SynthNode for MqRoot {
@@ -698,7 +699,7 @@ impl vfs::SynthNode for MqRoot {
             vfs::FileType::Regular,
             mode & 0o7777,
             ino + 1,
-            Arc::new(MqNode { q }),
+            Arc::new(MqNode { q, name: name.to_vec() }),
         );
         i.set_synth_owner(uid, gid);
         Ok(Some(i))
@@ -721,6 +722,24 @@ impl vfs::SynthNode for MqNode {
         let (_, pid) = crate::eventfd::caller();
         Ok(self.q.line_for(pid))
     }
+
+    /// open(2) of a queue's file gives a queue descriptor (mqueue's
+    /// file operations), with the open's access mode and O_NONBLOCK.
+    fn open_object(&self, flags: u32) -> Option<Result<Arc<dyn File>>> {
+        let file: Arc<dyn File> = Arc::new(MqFile {
+            inode: self.q.clone(),
+            flags: AtomicU32::new(flags & (vfs::O_ACCMODE | vfs::O_NONBLOCK)),
+            pos: AtomicU64::new(0),
+            name: self.name.clone(),
+            owner: vfs::FileOwner::new(),
+        });
+        Some(Ok(file))
+    }
+}
+
+/// Whether `file` is a queue descriptor.
+pub fn is_mq(file: &dyn File) -> bool {
+    file.as_any().is_some_and(|a| a.is::<MqFile>())
 }
 
 /// `mount -t mqueue`: a filesystem showing the queues of the caller's
