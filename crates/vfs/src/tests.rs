@@ -1846,6 +1846,63 @@ fn magic_links_lead_to_the_object_not_the_text() {
     assert_eq!(ctx.stat(&root, b"/proc/f/x", 0).unwrap_err(), Errno::ENOTDIR);
 }
 
+/// A directory that removes its names itself and whose files open as the
+/// kernel's own objects (the mqueue filesystem's shape).
+struct Removable {
+    names: std::sync::Mutex<Vec<Vec<u8>>>,
+    obj: Arc<dyn File>,
+}
+
+struct Obj(Arc<dyn File>);
+
+impl SynthNode for Removable {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>, Errno> {
+        if !self.names.lock().unwrap().iter().any(|n| n == name) {
+            return Ok(None);
+        }
+        Ok(Some(Inode::new_synth(dir, name, FileType::Regular, 0o600, 0, Arc::new(Obj(self.obj.clone())))))
+    }
+    fn unlink(&self, name: &[u8], cred: &Cred) -> Option<Result<(), Errno>> {
+        if cred.uid != 0 {
+            return Some(Err(Errno::EPERM));
+        }
+        let mut n = self.names.lock().unwrap();
+        let before = n.len();
+        n.retain(|x| x != name);
+        Some(if n.len() < before { Ok(()) } else { Err(Errno::ENOENT) })
+    }
+}
+
+impl SynthNode for Obj {
+    fn open_object(&self, _flags: u32) -> Option<Result<Arc<dyn File>, Errno>> {
+        Some(Ok(self.0.clone()))
+    }
+}
+
+#[test]
+fn synthetic_unlink_and_open_object_hooks() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/x", b"xyz");
+    let obj = file(ctx.open(&root, b"/x", O_RDONLY, 0));
+    ctx.mkdir(&root, b"/mq", 0o755).unwrap();
+    let clock = Arc::new(FixedClock(Timespec::new(0, 0)));
+    let node = Arc::new(Removable { names: std::sync::Mutex::new(vec![b"q".to_vec()]), obj });
+    ctx.mount(&root, b"/mq", new_synthfs(makedev(0, 98), clock, node.clone())).unwrap();
+    // open gives the node's object; O_PATH the inode only
+    assert!(matches!(ctx.open(&root, b"/mq/q", O_RDWR, 0), Ok(Opened::Reopen { .. })));
+    assert!(matches!(ctx.open(&root, b"/mq/q", O_PATH, 0), Ok(Opened::File(_))));
+    // the permission bits come first
+    let user = Cred::user(1000, 1000);
+    let uctx = Ctx::new(root.clone(), &user);
+    assert_eq!(uctx.open(&root, b"/mq/q", O_RDONLY, 0).unwrap_err(), Errno::EACCES);
+    assert_eq!(uctx.unlink(&root, b"/mq/q").unwrap_err(), Errno::EPERM);
+    ctx.unlink(&root, b"/mq/q").unwrap();
+    assert_eq!(ctx.unlink(&root, b"/mq/q").unwrap_err(), Errno::ENOENT);
+    assert!(node.names.lock().unwrap().is_empty());
+}
+
 // ---- bind mounts ----
 
 #[test]
