@@ -1154,6 +1154,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn kernel_datagrams_are_queued_for_recvmsg() {
+        use crate::testing::{FakeEnv, FakeResolver};
+        let s = create::<FakeEnv>(SOCK_RAW, NETLINK_ROUTE as i32, Default::default(), Arc::new(host(false)))
+            .unwrap();
+        let mut cx = FakeResolver::default();
+        let mut b = [0u8; 64];
+        assert_eq!(s.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        let mut cookie = [3u8; 32];
+        cookie[31] = 1;
+        assert!(s.deliver(&cookie));
+        assert_eq!(s.poll() & EPOLLIN, EPOLLIN);
+        let r = s.recvmsg(&mut cx, &mut b, 0).unwrap();
+        assert_eq!((r.len, &b[..32]), (32, &cookie[..]));
+        // past the receive buffer a kernel datagram is dropped
+        let big = vec![0u8; RCVBUF];
+        assert!(s.deliver(&big));
+        assert!(!s.deliver(&cookie));
+    }
+
     fn host(admin: bool) -> Host {
         let lo = Link {
             index: 1,
