@@ -494,8 +494,24 @@ static int rlimit_child(void) {
     return 0;
 }
 
+static int nofile_child(void) {
+    /* no free descriptor: EMFILE, and no queue was made */
+    int top = open("/", O_RDONLY); /* the lowest free: every lower one is open */
+    KT_CHILD_CHECK(1, top >= 0);
+    struct rlimit r = {(rlim_t)top + 1, (rlim_t)top + 1};
+    KT_CHILD_CHECK(2, setrlimit(RLIMIT_NOFILE, &r) == 0);
+    mq_unlink("/kt_mq_nofile");
+    errno = 0;
+    KT_CHILD_CHECK(4, mq_open("/kt_mq_nofile", O_RDWR | O_CREAT, 0600, NULL) == -1 && errno == EMFILE);
+    close(top);
+    errno = 0;
+    KT_CHILD_CHECK(5, mq_open("/kt_mq_nofile", O_RDWR) == -1 && errno == ENOENT);
+    return 0;
+}
+
 KT_CASE(rlimit_msgqueue_emfile) {
     KT_EQ(kt_in_child(rlimit_child), 0);
+    KT_EQ(kt_in_child(nofile_child), 0);
 }
 
 static int nobody_child(void) {

@@ -305,15 +305,72 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
     let sys_resource = cred.has_cap(CAP_SYS_RESOURCE);
     let lim = super::shm::limits();
     let ns = ipc_ns_of(t.pid);
+    // do_mq_open: get_unused_fd_flags(O_CLOEXEC) first (EMFILE before any
+    // queue is made)
+    let nofile = t.nofile();
+    let files = t.files()?;
+    let reserved = files.lock().reserve(true, nofile)?;
     // dead namespaces' queues give their bytes back before the charge
     reap_namespaces();
+    let who = Creator { cred: &cred, ruid, rlimit, umask, sys_resource };
+    let inode = match open_in(&ns, &name, oflag, mode, attr, &lim, &who) {
+        Ok(i) => i,
+        Err(e) => {
+            files.lock().unreserve(reserved);
+            return Err(e);
+        }
+    };
+    // OPEN_FMODE: access mode 3 (only at creation) reads and writes nothing
+    let file: Arc<dyn File> = Arc::new(MqFile {
+        inode,
+        flags: AtomicU32::new(oflag & (vfs::O_ACCMODE | vfs::O_NONBLOCK)),
+        pos: AtomicU64::new(0),
+        name,
+        owner: vfs::FileOwner::new(),
+    });
+    let r = files.lock().install(reserved, file);
+    match r {
+        Ok(fd) => Ok(fd as isize),
+        // the table changed under us (cannot happen: the reservation is ours)
+        Err(file) => {
+            drop(file);
+            Err(Errno::EBADF)
+        }
+    }
+}
+
+/// Who opens: the credential, real uid, RLIMIT_MSGQUEUE, umask, and
+/// whether CAP_SYS_RESOURCE lifts the limits.
+struct Creator<'a> {
+    cred: &'a vfs::Cred,
+    ruid: u32,
+    rlimit: u64,
+    umask: u32,
+    sys_resource: bool,
+}
+
+/// The queue `name` of namespace `ns` opened with `oflag`, made with
+/// `mode` and `attr` when missing and `O_CREAT` (prepare_open,
+/// mqueue_create_attr, mqueue_get_inode).
+fn open_in(
+    ns: &Arc<IpcNs>,
+    name: &[u8],
+    oflag: u32,
+    mode: u32,
+    attr: Option<Attr>,
+    lim: &ipc::sysv::Limits,
+    who: &Creator<'_>,
+) -> Result<Arc<MqInode>> {
+    let mut key = Vec::new();
+    key.try_reserve_exact(name.len()).map_err(|_| Errno::ENOMEM)?;
+    key.extend_from_slice(name);
     let mut gone = Vec::new();
     let mut all = NAMES.lock();
-    let tb = ns_tables(&mut all, &ns, &mut gone)?;
-    let inode = match tb.names.get(&name) {
+    let tb = ns_tables(&mut all, ns, &mut gone)?;
+    let r = match tb.names.get(name) {
         Some(i) => {
             let want = rules::open_access(oflag)?;
-            if !cred.permits(false, i.uid, i.gid, i.mode, want) {
+            if !who.cred.permits(false, i.uid, i.gid, i.mode, want) {
                 return Err(Errno::EACCES);
             }
             i.clone()
@@ -322,15 +379,15 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
             if oflag & O_CREAT == 0 {
                 return Err(Errno::ENOENT);
             }
-            if tb.count.load(Ordering::Relaxed) >= lim.mq_queues_max.max(0) as usize && !sys_resource {
+            if tb.count.load(Ordering::Relaxed) >= lim.mq_queues_max.max(0) as usize && !who.sys_resource {
                 return Err(Errno::ENOSPC);
             }
-            let g = Geometry::new(attr.map(|a| (a.maxmsg, a.msgsize)), &lim, sys_resource)?;
+            let g = Geometry::new(attr.map(|a| (a.maxmsg, a.msgsize)), lim, who.sys_resource)?;
             {
                 let mut u = USERS.lock();
-                let used = u.get(&ruid).copied().unwrap_or(0);
-                let total = rules::charge_ok(used, &g, rlimit)?;
-                u.insert(ruid, total);
+                let used = u.get(&who.ruid).copied().unwrap_or(0);
+                let total = rules::charge_ok(used, &g, who.rlimit)?;
+                u.insert(who.ruid, total);
             }
             tb.count.fetch_add(1, Ordering::Relaxed);
             LIVE.fetch_add(1, Ordering::Relaxed);
@@ -338,32 +395,20 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
                 q: Mutex::new(Queue::new(g)),
                 wq: Arc::new(WaitQueue::new()),
                 events: AtomicU64::new(0),
-                uid: cred.uid,
-                gid: cred.gid,
-                mode: mode & !umask & 0o7777,
+                uid: who.cred.uid,
+                gid: who.cred.gid,
+                mode: mode & !who.umask & 0o7777,
                 ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-                charge: (ruid, g.charge()),
+                charge: (who.ruid, g.charge()),
                 count: tb.count.clone(),
             });
-            let mut key = Vec::new();
-            key.try_reserve_exact(name.len()).map_err(|_| Errno::ENOMEM)?;
-            key.extend_from_slice(&name);
             tb.names.insert(key, i.clone());
             i
         }
     };
     drop(all);
     drop(gone);
-    // OPEN_FMODE: access mode 3 (only at creation) reads and writes nothing
-    let file = MqFile {
-        inode,
-        flags: AtomicU32::new(oflag & (vfs::O_ACCMODE | vfs::O_NONBLOCK)),
-        pos: AtomicU64::new(0),
-        name,
-        owner: vfs::FileOwner::new(),
-    };
-    // do_mq_open: get_unused_fd_flags(O_CLOEXEC)
-    super::fs::install(t, Arc::new(file), true)
+    Ok(r)
 }
 
 /// mq_unlink(2): the name goes (the queue with its last descriptor);
