@@ -712,6 +712,22 @@ KT_CASE(mqueue_filesystem) {
     unsigned prio = 0;
     KT_SYS_RET(mq_receive(q, b, 8, &prio), 1);
     KT_EQ(prio, 9);
+    /* open(2) with O_CREAT makes a queue with the default attributes */
+    int n = KT_SYS_OK(open("/kt_mqfs/kt_mq_new", O_CREAT | O_RDWR, 0640));
+    KT_SYS_OK(mq_getattr(n, &a));
+    KT_EQ(a.mq_maxmsg, 10);
+    KT_EQ(a.mq_msgsize, 8192);
+    KT_SYS_OK(fstat(n, &st));
+    KT_EQ(st.st_mode, S_IFREG | 0640);
+    KT_SYS_ERR(open("/kt_mqfs/kt_mq_new", O_CREAT | O_EXCL | O_RDWR, 0640), EEXIST);
+    KT_SYS_ERR(mkdir("/kt_mqfs/d", 0755), EPERM);
+    mqd_t n2 = KT_SYS_OK(mq_open("/kt_mq_new", O_WRONLY));
+    KT_SYS_OK(mq_send(n2, "n", 1, 0));
+    static char big[8192];
+    KT_SYS_RET(mq_receive(n, big, sizeof big, NULL), 1);
+    close(n2);
+    close(n);
+    KT_SYS_OK(mq_unlink("/kt_mq_new"));
     KT_EQ(kt_in_child(fs_ns_child), 0);
     /* unlink through the filesystem removes the queue */
     KT_SYS_OK(unlink("/kt_mqfs/kt_mq_fs"));

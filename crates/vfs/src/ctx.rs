@@ -812,6 +812,16 @@ impl<'a> Ctx<'a> {
                     }
                     Err(Errno::ENOENT) => {
                         self.check_rw(&parent)?;
+                        // a synthetic directory that makes its own objects (mqueue)
+                        if let Some(sy) = parent.synth()
+                            && parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK)
+                            && let Some(file) =
+                                sy.node.create_object(name, mode & S_IALLUGO & !self.umask, flags, self.cred)
+                        {
+                            let file = file?;
+                            parent.fsnotify_name(CREATE, 0, name, false);
+                            return Ok(Opened::Reopen { file, flags: flags_after_open(flags) });
+                        }
                         self.may_create(&parent, true)?;
                         parent.sb.check_inode_room()?;
                         created = true;

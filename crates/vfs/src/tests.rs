@@ -1862,6 +1862,17 @@ impl SynthNode for Removable {
         }
         Ok(Some(Inode::new_synth(dir, name, FileType::Regular, 0o600, 0, Arc::new(Obj(self.obj.clone())))))
     }
+    fn create_object(
+        &self,
+        name: &[u8],
+        perm: u32,
+        _flags: u32,
+        _cred: &Cred,
+    ) -> Option<Result<Arc<dyn File>, Errno>> {
+        assert_eq!(perm, 0o640 & !0o022);
+        self.names.lock().unwrap().push(name.to_vec());
+        Some(Ok(self.obj.clone()))
+    }
     fn unlink(&self, name: &[u8], cred: &Cred) -> Option<Result<(), Errno>> {
         if cred.uid != 0 {
             return Some(Err(Errno::EPERM));
@@ -1901,6 +1912,12 @@ fn synthetic_unlink_and_open_object_hooks() {
     ctx.unlink(&root, b"/mq/q").unwrap();
     assert_eq!(ctx.unlink(&root, b"/mq/q").unwrap_err(), Errno::ENOENT);
     assert!(node.names.lock().unwrap().is_empty());
+    // O_CREAT of a free name: the node makes it (the umask applied)
+    let ctx = ctx.with_umask(0o022);
+    assert!(matches!(ctx.open(&root, b"/mq/new", O_CREAT | O_RDWR, 0o640), Ok(Opened::Reopen { .. })));
+    assert_eq!(*node.names.lock().unwrap(), vec![b"new".to_vec()]);
+    // without write permission on the directory: refused first
+    assert_eq!(uctx.open(&root, b"/mq/other", O_CREAT | O_RDWR, 0o640).unwrap_err(), Errno::ENOENT);
 }
 
 // ---- bind mounts ----

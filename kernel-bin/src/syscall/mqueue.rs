@@ -757,6 +757,46 @@ impl vfs::SynthNode for MqRoot {
             .collect()
     }
 
+    /// What the root cannot make: open(2) is refused by the permission
+    /// check only (`EACCES`); mkdir, mknod, symlink and link have no
+    /// operation there (`EPERM`).
+    fn create_errno(&self, open: bool) -> Errno {
+        if open { Errno::EACCES } else { Errno::EPERM }
+    }
+
+    /// open(2) with O_CREAT of a free name: a queue with the default
+    /// attributes (mqueue_create), opened with the open's flags.
+    fn create_object(
+        &self,
+        name: &[u8],
+        perm: u32,
+        flags: u32,
+        cred: &vfs::Cred,
+    ) -> Option<Result<Arc<dyn File>>> {
+        Some((|| {
+            rules::check_name(name)?;
+            let (_, pid) = crate::eventfd::caller();
+            let (ruid, rlimit) = table()
+                .with_process(pid, |p| (p.creds().uid, p.rlimits().cur(process::rlimit::Resource::Msgqueue)))
+                .ok_or(Errno::ESRCH)?;
+            let lim = super::shm::limits();
+            let who = Creator { cred, ruid, rlimit, umask: 0, sys_resource: cred.has_cap(CAP_SYS_RESOURCE) };
+            reap_namespaces();
+            let inode = open_in(&self.ns, name, flags | O_CREAT, perm, None, &lim, &who)?;
+            let mut n = Vec::new();
+            n.try_reserve_exact(name.len()).map_err(|_| Errno::ENOMEM)?;
+            n.extend_from_slice(name);
+            let file: Arc<dyn File> = Arc::new(MqFile {
+                inode,
+                flags: AtomicU32::new(flags & (vfs::O_ACCMODE | vfs::O_NONBLOCK)),
+                pos: AtomicU64::new(0),
+                name: n,
+                owner: vfs::FileOwner::new(),
+            });
+            Ok(file)
+        })())
+    }
+
     fn unlink(&self, name: &[u8], cred: &vfs::Cred) -> Option<Result<()>> {
         Some(unlink_in(&self.ns, name, cred).map(|_| ()))
     }
