@@ -402,6 +402,17 @@ KT_CASE(notify_signal_rules) {
     kt_msleep(20);
     KT_EQ(n_usr1, 2);
     mq_receive(q, b, 8, NULL);
+    /* signal 0 is accepted: the first message takes the registration
+     * away without sending anything */
+    struct sigevent zero = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = 0};
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    KT_SYS_OK(mq_notify(q, &zero));
+    KT_SYS_ERR(mq_notify(q, &none), EBUSY);
+    KT_SYS_OK(mq_send(q, "m", 1, 0));
+    KT_SYS_OK(mq_notify(q, &none));
+    KT_SYS_OK(mq_notify(q, NULL));
+    mq_receive(q, b, 8, NULL);
+    KT_EQ(n_usr1, 2);
     struct sigevent badsig = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = 65};
     KT_SYS_ERR(mq_notify(q, &badsig), EINVAL);
     struct sigevent badhow = {.sigev_notify = 9};
