@@ -265,6 +265,34 @@ KT_CASE(blocking_across_processes) {
     mq_unlink("/kt_mq_x");
 }
 
+/* Waiting receivers are served by task priority, then in arrival order
+ * (Linux's wq_add): a nice 0 receiver that came second gets the first
+ * message before a nice 10 one. */
+KT_CASE(waiting_receivers_by_priority) {
+    mqd_t q = KT_SYS_OK(mk("/kt_mq_o", O_RDWR, 2, 4));
+    pid_t lo = KT_FORK();
+    if (lo == 0) {
+        if (nice(10) != 10) _exit(3);
+        char cb[4];
+        _exit(mq_receive(q, cb, 4, NULL) == 1 && cb[0] == '2' ? 0 : 1);
+    }
+    KT_TRUE(kt_wait_sleeping(lo, 5000), "nice 10 receiver waits");
+    kt_msleep(50);
+    pid_t hi = KT_FORK();
+    if (hi == 0) {
+        char cb[4];
+        _exit(mq_receive(q, cb, 4, NULL) == 1 && cb[0] == '1' ? 0 : 1);
+    }
+    KT_TRUE(kt_wait_sleeping(hi, 5000), "nice 0 receiver waits");
+    kt_msleep(50);
+    KT_SYS_OK(mq_send(q, "1", 1, 0));
+    KT_WAIT_STATUS(hi, kt_exited(0));
+    KT_SYS_OK(mq_send(q, "2", 1, 0));
+    KT_WAIT_STATUS(lo, kt_exited(0));
+    mq_close(q);
+    mq_unlink("/kt_mq_o");
+}
+
 static volatile sig_atomic_t got_alarm;
 static void on_alarm(int s) {
     (void)s;

@@ -19,14 +19,14 @@
 //! let lim = ipc::sysv::Limits::default();
 //! let g = Geometry::new(Some((4, 16)), &lim, false).unwrap();
 //! let mut q: Queue<()> = Queue::new(g);
-//! assert!(matches!(q.send(1, b"low".to_vec(), true), Ok(Sent::Queued(None))));
-//! assert!(matches!(q.send(9, b"high".to_vec(), true), Ok(Sent::Queued(None))));
+//! assert!(matches!(q.send(1, b"low".to_vec(), true, 120), Ok(Sent::Queued(None))));
+//! assert!(matches!(q.send(9, b"high".to_vec(), true, 120), Ok(Sent::Queued(None))));
 //! assert_eq!(q.qsize(), 7);
-//! let Ok(Got::Message(prio, data)) = q.receive(true) else { panic!() };
+//! let Ok(Got::Message(prio, data)) = q.receive(true, 120) else { panic!() };
 //! assert_eq!((prio, &data[..]), (9, &b"high"[..]));
 //! ```
 
-use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
+use alloc::collections::{BTreeMap, BinaryHeap};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
@@ -319,8 +319,13 @@ pub struct Queue<S> {
     msgs: BinaryHeap<Entry>,
     next_seq: u64,
     qsize: u64,
-    receivers: VecDeque<Waiter>,
-    senders: VecDeque<(Waiter, u32, Vec<u8>)>,
+    /// Waiting receivers by (task priority, arrival): the lowest number
+    /// (the highest priority) first, FIFO within one (Linux's wq_add).
+    receivers: BTreeMap<(i32, Waiter), ()>,
+    /// Waiting senders the same way, with their messages.
+    senders: BTreeMap<(i32, Waiter), (u32, Vec<u8>)>,
+    /// A waiter's task priority (to find its entry).
+    waiting: BTreeMap<Waiter, i32>,
     /// Waiters whose part was done: a receiver's message, a sender's `None`.
     done: BTreeMap<Waiter, Option<(u32, Vec<u8>)>>,
     next_waiter: Waiter,
@@ -335,8 +340,9 @@ impl<S> Queue<S> {
             msgs: BinaryHeap::new(),
             next_seq: 0,
             qsize: 0,
-            receivers: VecDeque::new(),
-            senders: VecDeque::new(),
+            receivers: BTreeMap::new(),
+            senders: BTreeMap::new(),
+            waiting: BTreeMap::new(),
             done: BTreeMap::new(),
             next_waiter: 0,
             notify: None,
@@ -416,18 +422,21 @@ impl<S> Queue<S> {
     /// mq_timedsend of `data` (its length checked) at `prio`: to the first
     /// waiting receiver, else into the queue (where a message that makes
     /// it non-empty fires the registration, which then goes); a full
-    /// queue is `EAGAIN` with `nonblock`, else the sender waits.
-    pub fn send(&mut self, prio: u32, data: Vec<u8>, nonblock: bool) -> Result<Sent<S>> {
+    /// queue is `EAGAIN` with `nonblock`, else the sender waits, in the
+    /// order of its task priority `task_prio` (the kernel's `prio`: lower
+    /// is served first).
+    pub fn send(&mut self, prio: u32, data: Vec<u8>, nonblock: bool, task_prio: i32) -> Result<Sent<S>> {
         if self.msgs.len() >= self.geometry.maxmsg {
             if nonblock {
                 return Err(Errno::EAGAIN);
             }
-            self.senders.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
             let w = self.new_waiter();
-            self.senders.push_back((w, prio, data));
+            self.senders.insert((task_prio, w), (prio, data));
+            self.waiting.insert(w, task_prio);
             return Ok(Sent::Blocked(w));
         }
-        if let Some(r) = self.receivers.pop_front() {
+        if let Some(((_, r), ())) = self.receivers.pop_first() {
+            self.waiting.remove(&r);
             // pipelined_send: the receiver has it, the queue never did
             self.done.insert(r, Some((prio, data)));
             return Ok(Sent::Queued(None));
@@ -456,21 +465,23 @@ impl<S> Queue<S> {
 
     /// mq_timedreceive: the first message of the highest priority, and a
     /// waiting sender's message into the room it leaves; an empty queue is
-    /// `EAGAIN` with `nonblock`, else the receiver waits.
-    pub fn receive(&mut self, nonblock: bool) -> Result<Got> {
+    /// `EAGAIN` with `nonblock`, else the receiver waits (in the order of
+    /// `task_prio`, as senders).
+    pub fn receive(&mut self, nonblock: bool, task_prio: i32) -> Result<Got> {
         let Some(e) = self.msgs.pop() else {
             if nonblock {
                 return Err(Errno::EAGAIN);
             }
-            self.receivers.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
             let w = self.new_waiter();
-            self.receivers.push_back(w);
+            self.receivers.insert((task_prio, w), ());
+            self.waiting.insert(w, task_prio);
             return Ok(Got::Blocked(w));
         };
         self.qsize -= e.data.len() as u64;
         // pipelined_receive: the first waiting sender's message goes in
         // (no notification: the queue was not empty)
-        if let Some((w, prio, data)) = self.senders.pop_front() {
+        if let Some(((_, w), (prio, data))) = self.senders.pop_first() {
+            self.waiting.remove(&w);
             // a slot was just freed: the heap has room, the push does not
             // allocate
             self.qsize += data.len() as u64;
@@ -493,8 +504,10 @@ impl<S> Queue<S> {
         if let Some(got) = self.done.remove(&w) {
             return Some(got);
         }
-        self.receivers.retain(|r| *r != w);
-        self.senders.retain(|(s, ..)| *s != w);
+        if let Some(p) = self.waiting.remove(&w) {
+            self.receivers.remove(&(p, w));
+            self.senders.remove(&(p, w));
+        }
         None
     }
 
@@ -619,13 +632,13 @@ mod tests {
         let mut q = q(2, 4);
         assert_eq!(q.check_send_len(5), Err(Errno::EMSGSIZE));
         assert_eq!(q.check_receive_len(3), Err(Errno::EMSGSIZE));
-        assert_eq!(q.receive(true), Err(Errno::EAGAIN));
+        assert_eq!(q.receive(true, 120), Err(Errno::EAGAIN));
         assert!(q.writable() && !q.readable());
-        assert_eq!(q.send(0, vec![1, 2], true), Ok(Sent::Queued(None)));
-        assert_eq!(q.send(0, vec![3], true), Ok(Sent::Queued(None)));
+        assert_eq!(q.send(0, vec![1, 2], true, 120), Ok(Sent::Queued(None)));
+        assert_eq!(q.send(0, vec![3], true, 120), Ok(Sent::Queued(None)));
         assert!(!q.writable() && q.readable());
         assert_eq!(q.qsize(), 3);
-        assert_eq!(q.send(0, vec![4], true), Err(Errno::EAGAIN));
+        assert_eq!(q.send(0, vec![4], true, 120), Err(Errno::EAGAIN));
         assert_eq!(q.attr(true), Attr { flags: O_NONBLOCK, maxmsg: 2, msgsize: 4, curmsgs: 2 });
         assert_eq!(q.status_line(0), "QSIZE:3          NOTIFY:0     SIGNO:0     NOTIFY_PID:0     \n");
     }
@@ -633,32 +646,61 @@ mod tests {
     #[test]
     fn waiters_hand_over() {
         let mut q = q(1, 4);
-        let Ok(Got::Blocked(r)) = q.receive(false) else { panic!() };
+        let Ok(Got::Blocked(r)) = q.receive(false, 120) else { panic!() };
         assert!(!q.done(r));
         // a registration does not fire while a receiver waits
         q.register(7, How::Signal { signo: 10, value: 5 }).unwrap();
-        assert_eq!(q.send(3, vec![9], false), Ok(Sent::Queued(None)));
+        assert_eq!(q.send(3, vec![9], false, 120), Ok(Sent::Queued(None)));
         assert_eq!(q.curmsgs(), 0);
         assert!(q.done(r));
         assert_eq!(q.finish(r), Some(Some((3, vec![9]))));
         assert!(q.registration().is_some());
         // now it fires, once
         assert_eq!(
-            q.send(1, vec![1], false),
+            q.send(1, vec![1], false, 120),
             Ok(Sent::Queued(Some(Fired::Signal { owner: 7, signo: 10, value: 5 })))
         );
         assert!(q.registration().is_none());
-        let Ok(Sent::Blocked(s)) = q.send(2, vec![2], false) else { panic!() };
-        assert_eq!(q.receive(false), Ok(Got::Message(1, vec![1])));
+        let Ok(Sent::Blocked(s)) = q.send(2, vec![2], false, 120) else { panic!() };
+        assert_eq!(q.receive(false, 120), Ok(Got::Message(1, vec![1])));
         assert!(q.done(s));
         assert_eq!(q.finish(s), Some(None));
         assert_eq!(q.curmsgs(), 1);
         // a sender that gives up takes its message away
-        let Ok(Sent::Blocked(s)) = q.send(4, vec![4], false) else { panic!() };
+        let Ok(Sent::Blocked(s)) = q.send(4, vec![4], false, 120) else { panic!() };
         assert_eq!(q.finish(s), None);
         assert_eq!(q.senders_waiting(), 0);
-        assert_eq!(q.receive(true), Ok(Got::Message(2, vec![2])));
-        assert_eq!(q.receive(true), Err(Errno::EAGAIN));
+        assert_eq!(q.receive(true, 120), Ok(Got::Message(2, vec![2])));
+        assert_eq!(q.receive(true, 120), Err(Errno::EAGAIN));
+    }
+
+    #[test]
+    fn waiters_by_task_priority_then_arrival() {
+        let mut q = q(1, 4);
+        let mut rs = Vec::new();
+        for p in [130, 120, 120, 100] {
+            let Ok(Got::Blocked(w)) = q.receive(false, p) else { panic!() };
+            rs.push(w);
+        }
+        // the 100, then the first 120, the second 120, the 130
+        for (i, want) in [3, 1, 2, 0].iter().enumerate() {
+            assert_eq!(q.send(0, vec![i as u8], false, 120), Ok(Sent::Queued(None)));
+            assert_eq!(q.finish(rs[*want]), Some(Some((0, vec![i as u8]))));
+        }
+        assert_eq!(q.receivers_waiting(), 0);
+        q.send(0, vec![9], false, 120).unwrap();
+        let mut ss = Vec::new();
+        for p in [125, 110, 125] {
+            let Ok(Sent::Blocked(w)) = q.send(p as u32, vec![p as u8], false, p) else { panic!() };
+            ss.push(w);
+        }
+        // a withdrawn sender leaves its place
+        assert_eq!(q.finish(ss[0]), None);
+        assert_eq!(q.receive(true, 120), Ok(Got::Message(0, vec![9])));
+        assert!(q.done(ss[1]) && !q.done(ss[2]));
+        assert_eq!(q.receive(true, 120), Ok(Got::Message(110, vec![110])));
+        assert!(q.done(ss[2]));
+        assert_eq!(q.senders_waiting(), 0);
     }
 
     #[test]
@@ -669,17 +711,20 @@ mod tests {
         assert_eq!(q.status_line(1), "QSIZE:0          NOTIFY:1     SIGNO:0     NOTIFY_PID:1     \n");
         assert_eq!(q.unregister(2), None);
         // SIGEV_NONE goes at the first message without sending anything
-        assert_eq!(q.send(0, vec![], true), Ok(Sent::Queued(None)));
+        assert_eq!(q.send(0, vec![], true, 120), Ok(Sent::Queued(None)));
         assert!(q.registration().is_none());
         // registered on a non-empty queue: fires only after it empties
         q.register(1, How::Thread { sock: 5, cookie: [0; 32] }).unwrap();
-        assert_eq!(q.send(0, vec![], true), Ok(Sent::Queued(None)));
+        assert_eq!(q.send(0, vec![], true, 120), Ok(Sent::Queued(None)));
         assert!(q.registration().is_some());
-        q.receive(true).unwrap();
-        q.receive(true).unwrap();
+        q.receive(true, 120).unwrap();
+        q.receive(true, 120).unwrap();
         let mut c = [0; 32];
         c[31] = NOTIFY_WOKENUP;
-        assert_eq!(q.send(0, vec![1], true), Ok(Sent::Queued(Some(Fired::Thread { sock: 5, cookie: c }))));
+        assert_eq!(
+            q.send(0, vec![1], true, 120),
+            Ok(Sent::Queued(Some(Fired::Thread { sock: 5, cookie: c })))
+        );
         q.register(3, How::Thread { sock: 6, cookie: [1; 32] }).unwrap();
         assert_eq!(q.forget_dead(|p| p == 3), None);
         let r = q.unregister(3).unwrap();
@@ -702,7 +747,7 @@ mod tests {
                 if send {
                     n += 1;
                     let data = vec![n as u8; len];
-                    let r = q.send(prio, data.clone(), true);
+                    let r = q.send(prio, data.clone(), true, 120);
                     if model.len() == 8 {
                         prop_assert_eq!(r, Err(Errno::EAGAIN));
                     } else {
@@ -714,10 +759,10 @@ mod tests {
                         .max_by(|a, b| (a.1.0, Reverse(a.1.1)).cmp(&(b.1.0, Reverse(b.1.1))))
                         .map(|(i, _)| i);
                     match best {
-                        None => prop_assert_eq!(q.receive(true), Err(Errno::EAGAIN)),
+                        None => prop_assert_eq!(q.receive(true, 120), Err(Errno::EAGAIN)),
                         Some(i) => {
                             let (p, _, d) = model.remove(i);
-                            prop_assert_eq!(q.receive(true), Ok(Got::Message(p, d)));
+                            prop_assert_eq!(q.receive(true, 120), Ok(Got::Message(p, d)));
                         }
                     }
                 }

@@ -503,7 +503,7 @@ pub fn mq_timedsend(
         let mut q = inode.q.lock();
         // a registration whose process exited went with its descriptors
         let dead = q.forget_dead(alive);
-        (q.send(prio, data, m.nonblock()), dead)
+        (q.send(prio, data, m.nonblock(), crate::sched::current().kernel_prio()), dead)
     };
     drop(dead);
     let sent = sent?;
@@ -546,7 +546,8 @@ pub fn mq_timedreceive(
     }
     let inode = &m.inode;
     inode.q.lock().check_receive_len(len)?;
-    let got = inode.q.lock().receive(m.nonblock())?;
+    let task_prio = crate::sched::current().kernel_prio();
+    let got = inode.q.lock().receive(m.nonblock(), task_prio)?;
     let (prio, data) = match got {
         Got::Message(p, d) => (p, d),
         Got::Blocked(w) => {
