@@ -14,9 +14,12 @@
 //! # Locks
 //! `NAMES` (every namespace's queue names; class `MqNames`) is taken
 //! alone; `USERS` (bytes per user; `MqUsers`) alone or inside `NAMES`. A
-//! queue's own lock (`MqInode::q`) is a per-object leaf, never held with
-//! `NAMES`. Nothing dropped under a lock holds a queue: a removed name's
-//! queue is dropped after `NAMES`.
+//! queue's own lock (`MqInode::q`) is a per-object lock, never held with
+//! `NAMES`; the process table's lock may be taken inside it (is the owner
+//! of a registration alive), nothing else. No user copy, signal, netlink
+//! send or drop of a queue, socket or namespace happens under any of
+//! them: a removed name's queue, a dead namespace's tables and a removed
+//! registration are dropped after the lock.
 
 use super::SysResult;
 use crate::lockorder::{LockClass, Ranked};
