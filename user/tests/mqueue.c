@@ -450,6 +450,45 @@ KT_CASE(notify_signal_rules) {
     mq_unlink("/kt_mq_s");
 }
 
+/* si_uid is the sender's uid as the registrant's user namespace sees it
+ * (nothing mapped there: the overflow uid), si_pid its pid. */
+static mqd_t userns_q;
+static int userns_pipe[2];
+static int userns_child(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWUSER) == 0);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
+    ev.sigev_value.sival_int = 5;
+    KT_CHILD_CHECK(2, mq_notify(userns_q, &ev) == 0);
+    KT_CHILD_CHECK(3, write(userns_pipe[1], "r", 1) == 1);
+    siginfo_t si;
+    struct timespec ts = {5, 0};
+    KT_CHILD_CHECK(4, sigtimedwait(&set, &si, &ts) == SIGUSR2);
+    KT_CHILD_CHECK(5, si.si_code == SI_MESGQ);
+    KT_CHILD_CHECK(6, si.si_uid == 65534);
+    KT_CHILD_CHECK(7, si.si_pid == getppid());
+    KT_CHILD_CHECK(8, si.si_value.sival_int == 5);
+    return 0;
+}
+
+KT_CASE(notify_si_uid_in_user_namespace) {
+    userns_q = KT_SYS_OK(mk("/kt_mq_un", O_RDWR, 4, 8));
+    KT_SYS_OK(pipe(userns_pipe));
+    pid_t c = KT_FORK();
+    if (c == 0) _exit(userns_child());
+    char r;
+    KT_SYS_RET(read(userns_pipe[0], &r, 1), 1);
+    KT_SYS_OK(mq_send(userns_q, "m", 1, 0));
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close(userns_pipe[0]);
+    close(userns_pipe[1]);
+    mq_close(userns_q);
+    mq_unlink("/kt_mq_un");
+}
+
 KT_CASE(notify_not_with_waiting_receiver) {
     mqd_t q = KT_SYS_OK(mk("/kt_mq_w", O_RDWR, 4, 8));
     n_usr1 = 0;

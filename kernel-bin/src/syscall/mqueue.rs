@@ -60,6 +60,10 @@ pub struct MqInode {
     charge: (u32, u64),
     /// The namespace's count of queues (`mq_queues_count`).
     count: Arc<AtomicUsize>,
+    /// The user namespace of the registration's maker
+    /// (`notify_user_ns`: si_uid is the sender's uid as it sees it); set
+    /// at each registration, read when one fires.
+    reg_user_ns: Mutex<Option<process::ns::UserNsRef>>,
 }
 
 /// Queues alive (exec looks for queue descriptors only when some exist).
@@ -404,6 +408,7 @@ fn open_in(
                 ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
                 charge: (who.ruid, g.charge()),
                 count: tb.count.clone(),
+                reg_user_ns: Mutex::new(None),
             });
             tb.names.insert(key, i.clone());
             i
@@ -464,11 +469,14 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Sends what a fired registration says, after the queue's lock.
-fn deliver(fired: Fired<NotifySock>, sender: u32) {
+fn deliver(fired: Fired<NotifySock>, sender: u32, inode: &MqInode) {
     match fired {
         Fired::Signal { owner, signo, value } => {
             let Ok(sig) = signal::SigNum::new(signo) else { return };
-            let uid = table().with_process(sender, |p| p.creds().uid).unwrap_or(0);
+            let kuid = table().with_process(sender, |p| p.creds().uid).unwrap_or(0);
+            // from_kuid_munged(notify_user_ns, current_uid())
+            let ns = inode.reg_user_ns.lock().take();
+            let uid = ns.map_or(kuid, |n| n.uid_from(kuid));
             let mut info = signal::SigInfo::queue(sig, table().pid_seen(owner, sender) as i32, uid, value);
             info.code = signal::siginfo::code::SI_MESGQ;
             // bypasses the permission check (it is the kernel's)
@@ -513,7 +521,7 @@ pub fn mq_timedsend(
     let r = match sent {
         Sent::Queued(fired) => {
             if let Some(fired) = fired {
-                deliver(fired, t.pid);
+                deliver(fired, t.pid, inode);
             }
             Ok(0)
         }
@@ -602,13 +610,18 @@ pub fn mq_notify(t: &mut UThread, mqd: i32, sev: UserPtr<[u8; 64]>) -> SysResult
     let f = mq_file(t, mqd)?;
     let inode = &as_mq(&f)?.inode;
     let pid = t.pid;
+    let mut old_ns = None;
     let mut q = inode.q.lock();
     // a registration of a process that exited went with its descriptors
     let dead = q.forget_dead(alive);
     let (r, removed) = match how {
         None => (Ok(0), q.unregister(pid)),
         Some(h) => match q.register(pid, h) {
-            Ok(()) => (Ok(0), None),
+            Ok(()) => {
+                // the one it replaces is dropped after the locks
+                old_ns = inode.reg_user_ns.lock().replace(t.user_ns.clone());
+                (Ok(0), None)
+            }
             Err((e, h)) => {
                 drop(q);
                 drop(h);
@@ -618,6 +631,7 @@ pub fn mq_notify(t: &mut UThread, mqd: i32, sev: UserPtr<[u8; 64]>) -> SysResult
         },
     };
     drop(q);
+    drop(old_ns);
     if let Some((sock, cookie)) = removed.and_then(|r| r.removed()) {
         crate::net::netlink::netlink_deliver(&*sock, &cookie);
     }
