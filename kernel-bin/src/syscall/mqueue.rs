@@ -447,9 +447,8 @@ pub fn unlink_in(ns: &Arc<IpcNs>, name: &[u8], cred: &vfs::Cred) -> SysResult {
     Ok(0)
 }
 
-/// The absolute CLOCK_REALTIME timeout as a monotonic deadline
-/// (prepare_timeout: `EINVAL` for a negative second or a nanosecond out
-/// of range).
+/// The absolute CLOCK_REALTIME timeout in nanoseconds (prepare_timeout:
+/// `EINVAL` for a negative second or a nanosecond out of range).
 fn deadline(t: &UThread, ts: UserPtr<[i64; 2]>) -> Result<Option<u64>> {
     if ts.addr() == 0 {
         return Ok(None);
@@ -458,8 +457,20 @@ fn deadline(t: &UThread, ts: UserPtr<[i64; 2]>) -> Result<Option<u64>> {
     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
         return Err(Errno::EINVAL);
     }
-    let ns = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
-    Ok(Some(ns.saturating_sub(crate::time::realtime_offset_ns())))
+    Ok(Some((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64)))
+}
+
+/// Sleeps until waiter `w` of `inode` is done, a signal, or the absolute
+/// CLOCK_REALTIME time `abs`: the monotonic deadline is taken again after
+/// a time-out that came early because the clock was set back.
+fn wait_done(t: &UThread, inode: &MqInode, w: rules::Waiter, abs: Option<u64>) -> Result<()> {
+    loop {
+        let mono = abs.map(|a| a.saturating_sub(crate::time::realtime_offset_ns()));
+        match crate::proc::sleep_on(t.tid, &[&inode.wq], || inode.q.lock().done(w), mono) {
+            Err(Errno::ETIMEDOUT) if abs.is_some_and(|a| crate::time::realtime_ns() < a) => continue,
+            r => return r,
+        }
+    }
 }
 
 /// Whether process `pid` exists and has not exited (a zombie's descriptors
@@ -526,7 +537,7 @@ pub fn mq_timedsend(
             Ok(0)
         }
         Sent::Blocked(w) => {
-            let slept = crate::proc::sleep_on(t.tid, &[&inode.wq], || inode.q.lock().done(w), deadline);
+            let slept = wait_done(t, inode, w, deadline);
             let got = inode.q.lock().finish(w);
             match (got, slept) {
                 (Some(_), _) => Ok(0),
@@ -562,7 +573,7 @@ pub fn mq_timedreceive(
     let (prio, data) = match got {
         Got::Message(p, d) => (p, d),
         Got::Blocked(w) => {
-            let slept = crate::proc::sleep_on(t.tid, &[&inode.wq], || inode.q.lock().done(w), deadline);
+            let slept = wait_done(t, inode, w, deadline);
             let got = inode.q.lock().finish(w);
             match (got, slept) {
                 (Some(Some(msg)), _) => msg,
