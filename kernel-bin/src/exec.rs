@@ -490,8 +490,10 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     };
     drop(envp);
     let cloexec = crate::locks::exec_closing(t);
+    let mq_closing = crate::syscall::mqueue::exec_closing(t);
     let tid = table().exec(t.tid, image.vm, &Hooks)?;
     crate::locks::exec_closed(t.pid, cloexec);
+    crate::syscall::mqueue::exec_closed(t.pid, mq_closing);
     // the old address space's AIO contexts end with it (exit_aio)
     crate::syscall::aio::exit_aio(t.pid);
     // its io_uring requests are cancelled (io_uring_task_cancel): none

@@ -62,6 +62,12 @@ pub enum LockClass {
     /// `timerq::QUEUE`: the process timers on wall clocks by deadline;
     /// leaf (taken inside the process-table lock, which is not Ranked).
     TimerQueue,
+    /// `syscall::mqueue::NAMES`: POSIX message queue names per IPC
+    /// namespace; taken alone.
+    MqNames,
+    /// `syscall::mqueue::USERS`: message queue bytes per user; leaf (taken
+    /// inside `MqNames` and by a queue's drop).
+    MqUsers,
 }
 
 #[cfg(debug_assertions)]
@@ -198,7 +204,7 @@ pub fn check_switch() {
 
 /// Every class, in order (the power-off wait line names them); its length
 /// is the last class's number, so a class added at the end must be listed.
-const ALL_CLASSES: [LockClass; LockClass::TimerQueue as usize] = [
+const ALL_CLASSES: [LockClass; LockClass::MqUsers as usize] = [
     LockClass::ExecCache,
     LockClass::Mounts,
     LockClass::Shm,
@@ -215,6 +221,8 @@ const ALL_CLASSES: [LockClass; LockClass::TimerQueue as usize] = [
     LockClass::Hostname,
     LockClass::PipeUsers,
     LockClass::TimerQueue,
+    LockClass::MqNames,
+    LockClass::MqUsers,
 ];
 
 /// The power-off `locks:` line: per lock site with waits since boot
@@ -271,6 +279,8 @@ impl LockClass {
             LockClass::Hostname => "Hostname",
             LockClass::PipeUsers => "PipeUsers",
             LockClass::TimerQueue => "TimerQueue",
+            LockClass::MqNames => "MqNames",
+            LockClass::MqUsers => "MqUsers",
         }
     }
 }

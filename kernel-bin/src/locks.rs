@@ -511,6 +511,7 @@ fn release_in(inode: &Arc<Inode>, release: impl FnOnce(&mut Entry) -> bool) {
 /// flock locks too. Call with no lock held, before dropping `file`.
 pub fn closed(pid: Pid, file: &Arc<dyn File>) {
     crate::dnotify::closed(pid, file);
+    crate::syscall::mqueue::closed(pid, file);
     if ENTRIES.load(Ordering::Relaxed) == 0 {
         return;
     }

@@ -1165,7 +1165,10 @@ fn global_file(name: &str) -> Vec<u8> {
             out.into_bytes()
         }
         "version" => b"Linux version 6.1.0 (rust-kernel) #1 SMP PREEMPT_DYNAMIC\n".to_vec(),
-        "filesystems" => b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\n".to_vec(),
+        "filesystems" => {
+            b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tmqueue\n"
+                .to_vec()
+        }
         _ => Vec::new(),
     }
 }
@@ -1406,6 +1409,9 @@ fn fd_link(pid: Pid, tid: Pid, fd: u32) -> Result<Vec<u8>> {
         return Ok(p);
     }
     if let Some(name) = crate::syscall::shm::memfd_link(&*file) {
+        return Ok(name);
+    }
+    if let Some(name) = crate::syscall::mqueue::mq_link(&*file) {
         return Ok(name);
     }
     if let Some(name) = crate::eventfd::anon_name(&*file) {

@@ -833,6 +833,16 @@ impl Task {
         i32::from(self.nice.load(Ordering::Relaxed))
     }
 
+    /// Linux's `task->prio` without priority inheritance: 99 - the
+    /// real-time priority for SCHED_FIFO/RR, else 120 + nice (lower is
+    /// served first by POSIX message queue waiters, `wq_add`).
+    pub fn kernel_prio(&self) -> i32 {
+        match self.rt() {
+            0 => 120 + self.nice(),
+            rt => 99 - i32::from(rt),
+        }
+    }
+
     /// Sets its nice value (clamped to -20..=19).
     pub fn set_nice(&self, nice: i32) {
         self.nice.store(nice.clamp(-20, 19) as i8, Ordering::Relaxed);

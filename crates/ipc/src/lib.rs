@@ -2,8 +2,9 @@
 //! ([`pipe`], after fs/pipe.c), futex queues ([`futex`], after
 //! kernel/futex/), an IPC namespace's System V id tables and limits
 //! ([`sysv`], after ipc/util.c and ipc/namespace.c), semaphore sets
-//! ([`sem`], after ipc/sem.c) and message queues ([`msg`], after
-//! ipc/msg.c).
+//! ([`sem`], after ipc/sem.c), message queues ([`msg`], after
+//! ipc/msg.c) and a POSIX message queue with its `mq_notify` rules
+//! ([`mqueue`], after ipc/mqueue.c).
 //!
 //! All are data structures the kernel keeps under its own locks; this
 //! crate decides what a write, a read, a wake or a requeue does to them
@@ -42,6 +43,7 @@
 extern crate alloc;
 
 pub mod futex;
+pub mod mqueue;
 pub mod msg;
 pub mod pipe;
 pub mod sem;

@@ -833,6 +833,27 @@ impl crate::sock_diag::Out for DiagOut<'_> {
 }
 
 impl<E: NetEnv> NetlinkSocket<E> {
+    /// A datagram the kernel sends on its own (Linux's `netlink_sendskb`:
+    /// POSIX message queues' `SIGEV_THREAD` cookie): queued for recvmsg
+    /// and the readers woken; dropped when the receive buffer is full or
+    /// memory is short (`false`).
+    pub fn deliver(&self, data: &[u8]) -> bool {
+        let mut st = self.st.lock();
+        let mut d = Vec::new();
+        if st.queued + data.len() > RCVBUF
+            || st.queue.try_reserve(1).is_err()
+            || d.try_reserve_exact(data.len()).is_err()
+        {
+            return false;
+        }
+        d.extend_from_slice(data);
+        st.queued += d.len();
+        st.queue.push_back(d);
+        drop(st);
+        self.wake();
+        true
+    }
+
     fn wake(&self) {
         self.events.fetch_add(1, Ordering::AcqRel);
         self.waker.wake();
@@ -1131,6 +1152,26 @@ mod tests {
                 UnixDiagSock { ty: 1, state: 1, ino: 201, peer: Some(202), rqueue: 3, ..Default::default() };
             Ok(vec![l, c])
         }
+    }
+
+    #[test]
+    fn kernel_datagrams_are_queued_for_recvmsg() {
+        use crate::testing::{FakeEnv, FakeResolver};
+        let s = create::<FakeEnv>(SOCK_RAW, NETLINK_ROUTE as i32, Default::default(), Arc::new(host(false)))
+            .unwrap();
+        let mut cx = FakeResolver::default();
+        let mut b = [0u8; 64];
+        assert_eq!(s.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        let mut cookie = [3u8; 32];
+        cookie[31] = 1;
+        assert!(s.deliver(&cookie));
+        assert_eq!(s.poll() & EPOLLIN, EPOLLIN);
+        let r = s.recvmsg(&mut cx, &mut b, 0).unwrap();
+        assert_eq!((r.len, &b[..32]), (32, &cookie[..]));
+        // past the receive buffer a kernel datagram is dropped
+        let big = vec![0u8; RCVBUF];
+        assert!(s.deliver(&big));
+        assert!(!s.deliver(&cookie));
     }
 
     fn host(admin: bool) -> Host {

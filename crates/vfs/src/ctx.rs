@@ -39,7 +39,9 @@ pub enum Opened {
         flags: u32,
     },
     /// A magic link to an open file without an inode ([`Magic::File`]):
-    /// the kernel opens that object again (a pipe: a new end of it).
+    /// the kernel opens that object again (a pipe: a new end of it); or
+    /// the kernel's own file a synthetic node opened as
+    /// ([`crate::SynthNode::open_object`]: a message queue).
     Reopen {
         /// The file the link names.
         file: Arc<dyn crate::File>,
@@ -810,6 +812,16 @@ impl<'a> Ctx<'a> {
                     }
                     Err(Errno::ENOENT) => {
                         self.check_rw(&parent)?;
+                        // a synthetic directory that makes its own objects (mqueue)
+                        if let Some(sy) = parent.synth()
+                            && parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK)
+                            && let Some(file) =
+                                sy.node.create_object(name, mode & S_IALLUGO & !self.umask, flags, self.cred)
+                        {
+                            let file = file?;
+                            parent.fsnotify_name(CREATE, 0, name, false);
+                            return Ok(Opened::Reopen { file, flags: flags_after_open(flags) });
+                        }
                         self.may_create(&parent, true)?;
                         parent.sb.check_inode_room()?;
                         created = true;
@@ -926,6 +938,11 @@ impl<'a> Ctx<'a> {
             // and the node of this open file
             if let Some(s) = inode.synth() {
                 s.node.may_open()?;
+                if flags & O_PATH == 0
+                    && let Some(file) = s.node.open_object(flags)
+                {
+                    return Ok(Opened::Reopen { file: file?, flags: flags_after_open(flags) });
+                }
                 opened = s.node.open_file(flags)?;
             }
             // do_dentry_open's get_write_access (and handle_truncate's for
@@ -1253,6 +1270,13 @@ impl<'a> Ctx<'a> {
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         if slash {
             return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+        }
+        // a synthetic directory that removes names itself (mqueue)
+        if let Some(r) = parent.synth().and_then(|sy| sy.node.unlink(name, self.cred)) {
+            r?;
+            drop(ns);
+            notify_delete(&parent, name, &victim);
+            return Ok(());
         }
         self.may_delete(&parent, &victim, false)?;
         self.detach(&parent, name, &victim)?;

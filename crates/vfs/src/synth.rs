@@ -185,6 +185,39 @@ pub trait SynthNode: Send + Sync {
         false
     }
 
+    /// Called by open(2) after the permission bits and
+    /// [`SynthNode::may_open`]: `Some` with the kernel's own open file
+    /// for this node (Linux's mqueue files open as queue descriptors),
+    /// given to the kernel as [`crate::Opened::Reopen`]; `None` (the
+    /// default) opens the node as a regular synthetic file.
+    fn open_object(&self, _flags: u32) -> Option<Result<Arc<dyn crate::File>>> {
+        None
+    }
+
+    /// open(2) with `O_CREAT` of the free name `name` in this directory
+    /// by `cred` (after the directory's write and search permission),
+    /// `perm` the mode less the umask: `Some` with the kernel's own open
+    /// file of what it made (Linux's mqueue: a queue with the default
+    /// attributes), given as [`crate::Opened::Reopen`]; `None` (the
+    /// default) refuses as [`SynthNode::create_errno`] says.
+    fn create_object(
+        &self,
+        _name: &[u8],
+        _perm: u32,
+        _flags: u32,
+        _cred: &Cred,
+    ) -> Option<Result<Arc<dyn crate::File>>> {
+        None
+    }
+
+    /// unlink(2) of `name` in this directory by `cred`: `Some` with the
+    /// result when the directory removes names itself (Linux's mqueue
+    /// filesystem: the queue goes); `None` (the default) refuses it with
+    /// `EPERM`, as a directory without an unlink operation.
+    fn unlink(&self, _name: &[u8], _cred: &Cred) -> Option<Result<()>> {
+        None
+    }
+
     /// The node as `Any`, for a kernel that finds its own object behind a
     /// synthetic inode (nsfs: the namespace a file stands for). `None` by
     /// default.

@@ -1846,6 +1846,80 @@ fn magic_links_lead_to_the_object_not_the_text() {
     assert_eq!(ctx.stat(&root, b"/proc/f/x", 0).unwrap_err(), Errno::ENOTDIR);
 }
 
+/// A directory that removes its names itself and whose files open as the
+/// kernel's own objects (the mqueue filesystem's shape).
+struct Removable {
+    names: std::sync::Mutex<Vec<Vec<u8>>>,
+    obj: Arc<dyn File>,
+}
+
+struct Obj(Arc<dyn File>);
+
+impl SynthNode for Removable {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>, Errno> {
+        if !self.names.lock().unwrap().iter().any(|n| n == name) {
+            return Ok(None);
+        }
+        Ok(Some(Inode::new_synth(dir, name, FileType::Regular, 0o600, 0, Arc::new(Obj(self.obj.clone())))))
+    }
+    fn create_object(
+        &self,
+        name: &[u8],
+        perm: u32,
+        _flags: u32,
+        _cred: &Cred,
+    ) -> Option<Result<Arc<dyn File>, Errno>> {
+        assert_eq!(perm, 0o640 & !0o022);
+        self.names.lock().unwrap().push(name.to_vec());
+        Some(Ok(self.obj.clone()))
+    }
+    fn unlink(&self, name: &[u8], cred: &Cred) -> Option<Result<(), Errno>> {
+        if cred.uid != 0 {
+            return Some(Err(Errno::EPERM));
+        }
+        let mut n = self.names.lock().unwrap();
+        let before = n.len();
+        n.retain(|x| x != name);
+        Some(if n.len() < before { Ok(()) } else { Err(Errno::ENOENT) })
+    }
+}
+
+impl SynthNode for Obj {
+    fn open_object(&self, _flags: u32) -> Option<Result<Arc<dyn File>, Errno>> {
+        Some(Ok(self.0.clone()))
+    }
+}
+
+#[test]
+fn synthetic_unlink_and_open_object_hooks() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/x", b"xyz");
+    let obj = file(ctx.open(&root, b"/x", O_RDONLY, 0));
+    ctx.mkdir(&root, b"/mq", 0o755).unwrap();
+    let clock = Arc::new(FixedClock(Timespec::new(0, 0)));
+    let node = Arc::new(Removable { names: std::sync::Mutex::new(vec![b"q".to_vec()]), obj });
+    ctx.mount(&root, b"/mq", new_synthfs(makedev(0, 98), clock, node.clone())).unwrap();
+    // open gives the node's object; O_PATH the inode only
+    assert!(matches!(ctx.open(&root, b"/mq/q", O_RDWR, 0), Ok(Opened::Reopen { .. })));
+    assert!(matches!(ctx.open(&root, b"/mq/q", O_PATH, 0), Ok(Opened::File(_))));
+    // the permission bits come first
+    let user = Cred::user(1000, 1000);
+    let uctx = Ctx::new(root.clone(), &user);
+    assert_eq!(uctx.open(&root, b"/mq/q", O_RDONLY, 0).unwrap_err(), Errno::EACCES);
+    assert_eq!(uctx.unlink(&root, b"/mq/q").unwrap_err(), Errno::EPERM);
+    ctx.unlink(&root, b"/mq/q").unwrap();
+    assert_eq!(ctx.unlink(&root, b"/mq/q").unwrap_err(), Errno::ENOENT);
+    assert!(node.names.lock().unwrap().is_empty());
+    // O_CREAT of a free name: the node makes it (the umask applied)
+    let ctx = ctx.with_umask(0o022);
+    assert!(matches!(ctx.open(&root, b"/mq/new", O_CREAT | O_RDWR, 0o640), Ok(Opened::Reopen { .. })));
+    assert_eq!(*node.names.lock().unwrap(), vec![b"new".to_vec()]);
+    // without write permission on the directory: refused first
+    assert_eq!(uctx.open(&root, b"/mq/other", O_CREAT | O_RDWR, 0o640).unwrap_err(), Errno::ENOENT);
+}
+
 // ---- bind mounts ----
 
 #[test]

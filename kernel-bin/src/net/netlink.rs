@@ -181,3 +181,23 @@ pub fn netlink_socket(ty: u32, protocol: i32) -> Result<Sock> {
     let s = net::netlink::create::<KEnv>(ty, protocol, <KEnv as net::NetEnv>::new_waker()?, host)?;
     Ok(s as Sock)
 }
+
+/// The netlink socket behind `file` (`netlink_getsockbyfilp`): `ENOTSOCK`
+/// for a file that is no socket, `ECONNREFUSED` for another kind of socket.
+fn netlink_of(file: &dyn vfs::File) -> Result<&net::netlink::NetlinkSocket<KEnv>> {
+    let s = file.as_any().and_then(|a| a.downcast_ref::<super::SocketFile>()).ok_or(Errno::ENOTSOCK)?;
+    s.sock.as_any().downcast_ref::<net::netlink::NetlinkSocket<KEnv>>().ok_or(Errno::ECONNREFUSED)
+}
+
+/// Whether `file` is a netlink socket (mq_notify's `SIGEV_THREAD`).
+pub fn netlink_check(file: &dyn vfs::File) -> Result<()> {
+    netlink_of(file).map(|_| ())
+}
+
+/// Sends `data` from the kernel to the netlink socket `file`
+/// (`netlink_sendskb`); nothing for another file or a full socket.
+pub fn netlink_deliver(file: &dyn vfs::File, data: &[u8]) {
+    if let Ok(s) = netlink_of(file) {
+        s.deliver(data);
+    }
+}

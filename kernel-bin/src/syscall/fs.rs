@@ -1583,6 +1583,7 @@ pub fn mount(
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
         b"ramfs" => crate::fs::new_fs(),
         b"sysfs" => crate::sysfs::new_sysfs(),
+        b"mqueue" => super::mqueue::new_mqueuefs(t),
         b"ext2" | b"ext3" | b"ext4" => {
             // the source names a block device (links followed)
             let dev = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;

@@ -92,6 +92,10 @@ pub fn reopen(file: Arc<dyn File>, flags: u32) -> Result<Arc<dyn File>> {
         // end open (Linux's O_PATH holds the inode only)
         return Ok(Arc::new(PathOnly { owner: vfs::FileOwner::new(), stat: file.stat()?, flags }));
     }
+    // a queue of a mqueue mount: the descriptor its node made
+    if super::mqueue::is_mq(&*file) {
+        return Ok(file);
+    }
     let file = &*file;
     if let Some(r) = crate::pipe::reopen(file, flags) {
         return r;

@@ -11,6 +11,7 @@ pub mod fs;
 mod fs_extra;
 pub mod io_uring;
 mod mm;
+pub mod mqueue;
 mod poll;
 mod prctl_mm;
 mod sched;
@@ -216,6 +217,12 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SHMAT => shm::shmat(t, a.int(0), a.ptr(1), a.int(2)),
         nr::SHMCTL => shm::shmctl(t, a.int(0), a.int(1), a.ptr(2)),
         nr::SHMDT => shm::shmdt(t, a.ptr(0)),
+        nr::MQ_OPEN => mqueue::mq_open(t, a.cstr(0), a.uint(1), a.uint(2), a.ptr(3)),
+        nr::MQ_UNLINK => mqueue::mq_unlink(t, a.cstr(0)),
+        nr::MQ_TIMEDSEND => mqueue::mq_timedsend(t, a.int(0), a.raw(1), a.len(2), a.uint(3), a.ptr(4)),
+        nr::MQ_TIMEDRECEIVE => mqueue::mq_timedreceive(t, a.int(0), a.raw(1), a.len(2), a.ptr(3), a.ptr(4)),
+        nr::MQ_NOTIFY => mqueue::mq_notify(t, a.int(0), a.ptr(1)),
+        nr::MQ_GETSETATTR => mqueue::mq_getsetattr(t, a.int(0), a.ptr(1), a.ptr(2)),
         nr::MEMFD_CREATE => shm::memfd_create(t, a.cstr(0), a.uint(1)),
         nr::SEMGET => sysv::semget(t, a.int(0), a.int(1), a.int(2)),
         nr::SEMOP => sysv::semop(t, a.int(0), a.raw(1), a.uint(2)),

@@ -315,6 +315,7 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     drop(old_mnt);
     // CLONE_NEWIPC: the caller may have been the old IPC namespace's last
     crate::syscall::shm::reap_namespaces();
+    crate::syscall::mqueue::reap_namespaces();
     r
 }
 
@@ -494,6 +495,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         crate::syscall::sysv::exit_sem(t.tid, t.pid);
     }
     crate::syscall::shm::reap_namespaces();
+    crate::syscall::mqueue::reap_namespaces();
     // pidns_install(): the caller's own namespace or one below it
     if let Some(n) = pidns {
         table().set_pid_children(t.pid, n)?;
@@ -673,6 +675,7 @@ pub fn wait4(
     // a reaped child may have been the last in its mount or IPC namespace
     crate::fs::reap_namespaces();
     crate::syscall::shm::reap_namespaces();
+    crate::syscall::mqueue::reap_namespaces();
     if child != 0 {
         if !status.is_null() {
             t.write(status, st)?;
