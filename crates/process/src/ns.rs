@@ -1428,6 +1428,65 @@ mod tests {
     }
 
     #[test]
+    fn counts_and_charges() {
+        let mut c = NsCounts::new(2);
+        assert_eq!(c.max(NsKind::Ipc), 2);
+        let a = c.charge(NsKind::Ipc, 5).unwrap();
+        let b = c.charge(NsKind::Ipc, 5).unwrap();
+        assert_eq!(c.charge(NsKind::Ipc, 5).unwrap_err(), Errno::ENOSPC);
+        assert_eq!(c.count(NsKind::Ipc, 5), 2, "a refusal counts nothing");
+        // per euid, per kind
+        let d = c.charge(NsKind::Ipc, 6).unwrap();
+        let e = c.charge(NsKind::Uts, 5).unwrap();
+        assert_eq!((c.count(NsKind::Ipc, 6), c.count(NsKind::Uts, 5), c.count(NsKind::Net, 5)), (1, 1, 0));
+        // given back at drop
+        drop(a);
+        assert_eq!(c.count(NsKind::Ipc, 5), 1);
+        let a = c.charge(NsKind::Ipc, 5).unwrap();
+        // a lower maximum refuses new ones only
+        c.set_max(NsKind::Ipc, 0);
+        assert_eq!(c.charge(NsKind::Ipc, 7).unwrap_err(), Errno::ENOSPC);
+        assert_eq!(c.count(NsKind::Ipc, 5), 2);
+        drop((a, b, d, e));
+        assert_eq!((c.count(NsKind::Ipc, 5), c.count(NsKind::Ipc, 6), c.count(NsKind::Uts, 5)), (0, 0, 0));
+        // entries nobody counts in are pruned at the next charge
+        c.set_max(NsKind::Ipc, 1);
+        let f = c.charge(NsKind::Ipc, 8).unwrap();
+        assert_eq!(c.counts[NsKind::Ipc as usize].len(), 1);
+        drop(f);
+    }
+
+    #[test]
+    fn user_ns_charge_order() {
+        // the level check first, then the charge, then the mapping check
+        let mut c = user(1000);
+        c.enter_new_user_ns(FIRST_DYNAMIC_INO).unwrap();
+        let mut counts = NsCounts::new(1);
+        // unmapped euid: EPERM after the charge, which is given back
+        assert_eq!(
+            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts.charge(NsKind::User, e).map(Some)),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(counts.count(NsKind::User, 1000), 0);
+        counts.set_max(NsKind::User, 0);
+        assert_eq!(
+            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts.charge(NsKind::User, e).map(Some)),
+            Err(Errno::ENOSPC)
+        );
+        // made: counted while the namespace lives
+        counts.set_max(NsKind::User, 1);
+        let mut d = user(1000);
+        d.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 2, |e| counts.charge(NsKind::User, e).map(Some))
+            .unwrap();
+        assert_eq!(counts.count(NsKind::User, 1000), 1);
+        let ns = d.user_ns.clone();
+        drop(d);
+        assert_eq!(counts.count(NsKind::User, 1000), 1);
+        drop(ns);
+        assert_eq!(counts.count(NsKind::User, 1000), 0);
+    }
+
+    #[test]
     fn uts_copy() {
         let a = UtsNs::initial();
         assert_eq!(a.names().host(), b"(none)");

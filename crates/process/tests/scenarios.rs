@@ -1933,3 +1933,34 @@ fn namespace_limits_per_user() {
     );
     finish(w);
 }
+
+/// The table's IPC hook hears each IPC namespace's number when its record
+/// goes with its last holder (not before), so the kernel reaps its tables
+/// without a scan.
+#[test]
+fn ipc_namespace_end_is_told() {
+    use std::sync::Mutex;
+    static HEARD: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+    fn heard(ino: u64) {
+        HEARD.lock().unwrap().push(ino);
+    }
+    let w = world();
+    w.t.set_ipc_gone(heard);
+    let c = w.fork(1);
+    assert_eq!(w.t.unshare(c, F::NEWIPC.bits()), Ok(()));
+    let ino = w.t.with_process(c, |p| p.ns().ipc.ino()).unwrap();
+    let f = w.fork(c);
+    // a refused request's namespace is told too (made, then dropped)
+    w.t.set_max_namespaces(process::ns::NsKind::Net, 0);
+    assert_eq!(w.t.unshare(c, (F::NEWIPC | F::NEWNET).bits()), Err(Errno::ENOSPC));
+    assert!(HEARD.lock().unwrap().len() == 1 && HEARD.lock().unwrap()[0] != ino);
+    HEARD.lock().unwrap().clear();
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    assert!(HEARD.lock().unwrap().is_empty(), "the child still holds it");
+    w.exit(f, 0);
+    assert_eq!(w.wait4(1, f as i32, 0), Ok((f, 0)));
+    assert_eq!(*HEARD.lock().unwrap(), vec![ino]);
+    w.t.set_max_namespaces(process::ns::NsKind::Net, process::ns::MAX_NAMESPACES);
+    finish(w);
+}
