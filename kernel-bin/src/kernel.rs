@@ -192,7 +192,11 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     let max_threads = process::rlimit::max_threads_for_ram(total_frames, 4096);
     crate::proc::table().set_max_threads(max_threads);
     // user.max_*_namespaces: max_threads / 2 (user_namespace_sysctl_init)
-    crate::proc::table().set_max_net_namespaces((max_threads / 2).min(i32::MAX as u64) as u32);
+    for kind in process::ns::NsKind::ALL {
+        crate::proc::table().set_max_namespaces(kind, (max_threads / 2).min(i32::MAX as u64) as u32);
+    }
+    // an IPC namespace's end queues its tables for reaping
+    crate::proc::table().set_ipc_gone(crate::syscall::shm::ipc_ns_gone);
     let nproc = process::rlimit::default_nproc(max_threads);
     log::info!("threads-max {max_threads}, RLIMIT_NPROC {nproc}");
     let init = process::table::InitProcess::new(

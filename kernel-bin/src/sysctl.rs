@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use linux_abi::sysctl::Kind;
 use linux_abi::{Errno, Result};
+use process::ns::NsKind;
 
 /// `fs.pipe-max-size`: the largest F_SETPIPE_SZ an unprivileged process
 /// may ask for (Linux's default: 1 MiB).
@@ -636,16 +637,112 @@ pub static KNOBS: &[Knob] = &[
         name: "write_wakeup_threshold",
         value: Value::TextRw(|| b"256".to_vec(), drop, 64),
     },
+    // user (kernel/ucount.c's user_table): the initial user namespace's
+    // per-user limits (set_max_namespaces: proc_dointvec_minmax,
+    // 0 ..= INT_MAX); a creation beyond is ENOSPC. The inotify two are
+    // fs.inotify.max_user_*'s values (the same ucount_max slots)
+    Knob {
+        dir: "user",
+        name: "max_cgroup_namespaces",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_namespaces(NsKind::Cgroup)),
+            |v| {
+                table().set_max_namespaces(NsKind::Cgroup, v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "user",
+        name: "max_inotify_instances",
+        value: Value::Atomic(Kind::Int { min: 0, max: i32::MAX as i64 }, &crate::inotify::MAX_USER_INSTANCES),
+    },
+    Knob {
+        dir: "user",
+        name: "max_inotify_watches",
+        value: Value::Atomic(Kind::Int { min: 0, max: i32::MAX as i64 }, &crate::inotify::MAX_USER_WATCHES),
+    },
+    Knob {
+        dir: "user",
+        name: "max_ipc_namespaces",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_namespaces(NsKind::Ipc)),
+            |v| {
+                table().set_max_namespaces(NsKind::Ipc, v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "user",
+        name: "max_mnt_namespaces",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_namespaces(NsKind::Mnt)),
+            |v| {
+                table().set_max_namespaces(NsKind::Mnt, v as u32);
+                Ok(())
+            },
+        ),
+    },
     Knob {
         dir: "user",
         name: "max_net_namespaces",
-        // the initial user namespace's limit (set_max_namespaces:
-        // proc_dointvec_minmax, 0 ..= INT_MAX); ENOSPC beyond, per user
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_net_namespaces()),
+            || i64::from(table().max_namespaces(NsKind::Net)),
             |v| {
-                table().set_max_net_namespaces(v as u32);
+                table().set_max_namespaces(NsKind::Net, v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "user",
+        name: "max_pid_namespaces",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_namespaces(NsKind::Pid)),
+            |v| {
+                table().set_max_namespaces(NsKind::Pid, v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "user",
+        name: "max_time_namespaces",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_namespaces(NsKind::Time)),
+            |v| {
+                table().set_max_namespaces(NsKind::Time, v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "user",
+        name: "max_user_namespaces",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_namespaces(NsKind::User)),
+            |v| {
+                table().set_max_namespaces(NsKind::User, v as u32);
+                Ok(())
+            },
+        ),
+    },
+    Knob {
+        dir: "user",
+        name: "max_uts_namespaces",
+        value: Value::Num(
+            Kind::Int { min: 0, max: i32::MAX as i64 },
+            || i64::from(table().max_namespaces(NsKind::Uts)),
+            |v| {
+                table().set_max_namespaces(NsKind::Uts, v as u32);
                 Ok(())
             },
         ),

@@ -295,4 +295,68 @@ KT_CASE(namespace_ends_with_its_last_user) {
     KT_WAIT_STATUS(c, kt_exited(0));
 }
 
+/* shmdt goes by the mapping, whatever the caller's namespace: two
+ * namespaces' segments with the same id (0 in each), attached in one
+ * process; each detach counts against its own segment (IPC_STAT seen from
+ * its namespace); a segment made after a removed one's last detach
+ * detaches as itself; a mapping of another shared file is EINVAL. */
+static int nattch_in(int nsfd, int id) {
+    if (setns(nsfd, CLONE_NEWIPC) != 0) return -2;
+    struct shmid_ds ds;
+    if (shmctl(id, IPC_STAT, &ds) != 0) return -1;
+    return (int)ds.shm_nattch;
+}
+
+static int two_ns_child(void) {
+    int a = open("/proc/self/ns/ipc", O_RDONLY);
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWIPC) == 0);
+    int b = open("/proc/self/ns/ipc", O_RDONLY);
+    KT_CHILD_CHECK(2, unshare(CLONE_NEWIPC) == 0);
+    int c = open("/proc/self/ns/ipc", O_RDONLY);
+    KT_CHILD_CHECK(3, a >= 0 && b >= 0 && c >= 0);
+    KT_CHILD_CHECK(4, setns(b, CLONE_NEWIPC) == 0);
+    int idb = shmget(IPC_PRIVATE, 4096, 0600);
+    char *pb = shmat(idb, 0, 0);
+    char *pb2 = shmat(idb, 0, 0);
+    KT_CHILD_CHECK(5, idb == 0 && pb != (void *)-1 && pb2 != (void *)-1);
+    KT_CHILD_CHECK(6, setns(c, CLONE_NEWIPC) == 0);
+    int idc = shmget(IPC_PRIVATE, 8192, 0600);
+    char *pc = shmat(idc, 0, 0);
+    KT_CHILD_CHECK(7, idc == 0 && pc != (void *)-1);
+    /* from the initial namespace: b's first attachment */
+    KT_CHILD_CHECK(8, setns(a, CLONE_NEWIPC) == 0);
+    KT_CHILD_CHECK(9, shmdt(pb) == 0);
+    KT_CHILD_CHECK(10, shmdt(pb) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(11, nattch_in(b, idb) == 1);
+    KT_CHILD_CHECK(12, nattch_in(c, idc) == 1);
+    /* c's, from b */
+    KT_CHILD_CHECK(13, setns(b, CLONE_NEWIPC) == 0);
+    KT_CHILD_CHECK(14, shmdt(pc) == 0);
+    KT_CHILD_CHECK(15, nattch_in(c, idc) == 0);
+    KT_CHILD_CHECK(16, nattch_in(b, idb) == 1);
+    /* b's removed, its last attachment detached: gone; a new one (a new
+     * id) detaches as itself */
+    KT_CHILD_CHECK(17, shmctl(idb, IPC_RMID, NULL) == 0);
+    KT_CHILD_CHECK(18, shmdt(pb2) == 0);
+    int idb2 = shmget(IPC_PRIVATE, 4096, 0600);
+    KT_CHILD_CHECK(19, idb2 >= 0 && idb2 != idb);
+    char *p3 = shmat(idb2, 0, 0);
+    KT_CHILD_CHECK(20, p3 != (void *)-1);
+    KT_CHILD_CHECK(21, nattch_in(b, idb2) == 1);
+    KT_CHILD_CHECK(22, shmdt(p3) == 0);
+    KT_CHILD_CHECK(23, nattch_in(b, idb2) == 0);
+    /* a shared mapping of a memfd is no attachment */
+    int fd = (int)syscall(SYS_memfd_create, "x", 0);
+    KT_CHILD_CHECK(24, fd >= 0 && ftruncate(fd, 4096) == 0);
+    char *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    KT_CHILD_CHECK(25, m != MAP_FAILED);
+    KT_CHILD_CHECK(26, shmdt(m) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(27, munmap(m, 4096) == 0);
+    return 0;
+}
+
+KT_CASE(shmdt_finds_the_segment_of_any_namespace) {
+    KT_EQ(kt_in_child(two_ns_child), 0);
+}
+
 KT_MAIN()

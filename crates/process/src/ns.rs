@@ -12,10 +12,12 @@
 //! makes it ([`crate::table::ProcessTable`] counts them).
 
 use crate::cred::{CAP_FULL_SET, Credentials, Id, NO_ID};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, Ordering};
 use linux_abi::{Errno, Result};
 
 /// The id an unmapped id shows as (`overflowuid`, `overflowgid`).
@@ -172,6 +174,134 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
     &s[s.iter().take_while(|&&b| is_space(b)).count()..]
 }
 
+/// The kinds of namespace counted per user (Linux's `UCOUNT_*_NAMESPACES`,
+/// with their `/proc/sys/user/max_*_namespaces` knobs). Cgroup and time
+/// namespaces are not made here: their limits exist and read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsKind {
+    /// User namespaces (charged to the maker's euid in the parent).
+    User = 0,
+    /// PID namespaces.
+    Pid,
+    /// UTS namespaces.
+    Uts,
+    /// IPC namespaces.
+    Ipc,
+    /// Network namespaces.
+    Net,
+    /// Mount namespaces.
+    Mnt,
+    /// Cgroup namespaces (not made: the limit only).
+    Cgroup,
+    /// Time namespaces (not made: the limit only).
+    Time,
+}
+
+/// How many [`NsKind`]s there are.
+pub const NS_KINDS: usize = 8;
+
+impl NsKind {
+    /// Every kind, in Linux's `UCOUNT_*` order.
+    pub const ALL: [NsKind; NS_KINDS] = [
+        NsKind::User,
+        NsKind::Pid,
+        NsKind::Uts,
+        NsKind::Ipc,
+        NsKind::Net,
+        NsKind::Mnt,
+        NsKind::Cgroup,
+        NsKind::Time,
+    ];
+
+    /// The name of its knob under `/proc/sys/user`.
+    pub fn knob(self) -> &'static str {
+        match self {
+            NsKind::User => "max_user_namespaces",
+            NsKind::Pid => "max_pid_namespaces",
+            NsKind::Uts => "max_uts_namespaces",
+            NsKind::Ipc => "max_ipc_namespaces",
+            NsKind::Net => "max_net_namespaces",
+            NsKind::Mnt => "max_mnt_namespaces",
+            NsKind::Cgroup => "max_cgroup_namespaces",
+            NsKind::Time => "max_time_namespaces",
+        }
+    }
+}
+
+/// One namespace's place in its maker's count (Linux's `inc_ucount`):
+/// taken at creation ([`NsCounts::charge`]), given back when the
+/// namespace record is dropped. Its drop is one atomic decrement (no
+/// lock), so a record holding it may be dropped under any lock.
+#[derive(Debug)]
+pub struct Charge(Arc<AtomicU32>);
+
+impl Charge {
+    /// Counts one more in `count` unless it is at `max` already
+    /// (`ENOSPC`, as `inc_ucount` failing).
+    pub fn take(count: &Arc<AtomicU32>, max: u32) -> Result<Charge> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .map_err(|_| Errno::ENOSPC)?;
+        Ok(Charge(count.clone()))
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Live namespaces of each kind by the kernel uid that made them (Linux's
+/// ucounts of the initial user namespace) and each kind's maximum (the
+/// `user.max_*_namespaces` knobs). Kept by the process table, under its
+/// lock.
+#[derive(Debug)]
+pub struct NsCounts {
+    counts: [BTreeMap<Id, Arc<AtomicU32>>; NS_KINDS],
+    max: [u32; NS_KINDS],
+}
+
+impl Default for NsCounts {
+    fn default() -> Self {
+        NsCounts::new(MAX_NAMESPACES)
+    }
+}
+
+impl NsCounts {
+    /// Empty counts, every maximum `max`.
+    pub fn new(max: u32) -> NsCounts {
+        NsCounts { counts: Default::default(), max: [max; NS_KINDS] }
+    }
+
+    /// The maximum of `kind` per user.
+    pub fn max(&self, kind: NsKind) -> u32 {
+        self.max[kind as usize]
+    }
+
+    /// Sets the maximum of `kind` per user (namespaces already made
+    /// stay; only new ones are refused).
+    pub fn set_max(&mut self, kind: NsKind, max: u32) {
+        self.max[kind as usize] = max;
+    }
+
+    /// How many namespaces of `kind` user `euid` has now.
+    pub fn count(&self, kind: NsKind, euid: Id) -> u32 {
+        self.counts[kind as usize].get(&euid).map_or(0, |c| c.load(Ordering::Acquire))
+    }
+
+    /// A charge for one more namespace of `kind` made by `euid`: `ENOSPC`
+    /// when it has the maximum already. An entry nobody counts in any
+    /// more is pruned first (the map holds only users with live
+    /// namespaces, and this one).
+    pub fn charge(&mut self, kind: NsKind, euid: Id) -> Result<Charge> {
+        let map = &mut self.counts[kind as usize];
+        map.retain(|_, c| Arc::strong_count(c) > 1);
+        let count = map.entry(euid).or_insert_with(|| Arc::new(AtomicU32::new(0)));
+        Charge::take(count, self.max[kind as usize])
+    }
+}
+
 /// The state a user namespace's files change (write-once maps, the
 /// `setgroups` switch).
 #[derive(Debug, Default)]
@@ -193,6 +323,8 @@ pub struct UserNs {
     /// uid map it writes itself may then map its parent's uid 0.
     parent_could_setfcap: bool,
     maps: spin::Mutex<Maps>,
+    /// Its place in its maker's count of user namespaces.
+    _charge: Option<Charge>,
 }
 
 /// A reference to a user namespace: the initial one or a record.
@@ -551,10 +683,23 @@ impl Credentials {
     /// [`crate::cred::CAP_FULL_SET`]). `ENOSPC` below [`MAX_LEVEL`],
     /// `EPERM` when the euid or egid has no mapping in the current one.
     pub fn enter_new_user_ns(&mut self, ino: u64) -> Result<()> {
+        self.enter_new_user_ns_charged(ino, |_| Ok(None))
+    }
+
+    /// [`Self::enter_new_user_ns`] counted: after the level check,
+    /// `charge` is asked for the namespace's place in its maker's count
+    /// (given the maker's euid; `ENOSPC` at `user.max_user_namespaces`,
+    /// as `inc_user_namespaces` before the mapping checks).
+    pub fn enter_new_user_ns_charged(
+        &mut self,
+        ino: u64,
+        charge: impl FnOnce(Id) -> Result<Option<Charge>>,
+    ) -> Result<()> {
         if self.user_ns.level() > MAX_LEVEL {
             return Err(Errno::ENOSPC);
         }
         let level = self.user_ns.level() + 1;
+        let charge = charge(self.euid)?;
         if self.user_ns.uid_from_exact(self.euid).is_none()
             || self.user_ns.gid_from_exact(self.egid).is_none()
         {
@@ -570,6 +715,7 @@ impl Credentials {
             group: self.egid,
             parent_could_setfcap,
             maps: spin::Mutex::new(Maps { uid: None, gid: None, setgroups_denied: denied }),
+            _charge: charge,
         };
         self.user_ns = UserNsRef(Some(Arc::new(ns)));
         self.cap_effective = CAP_FULL_SET;
@@ -662,6 +808,8 @@ pub struct UtsNs {
     ino: u64,
     owner: UserNsRef,
     names: spin::Mutex<UtsNames>,
+    /// Its place in its maker's count (`None`: the initial one).
+    _charge: Option<Charge>,
 }
 
 impl UtsNs {
@@ -671,14 +819,15 @@ impl UtsNs {
             ino: INIT_UTS_INO,
             owner: UserNsRef::INITIAL,
             names: spin::Mutex::new(UtsNames::default()),
+            _charge: None,
         })
     }
 
     /// `copy_utsname`: a copy of `self`'s names numbered `ino`, owned by
-    /// `owner`.
-    pub fn copy(&self, ino: u64, owner: UserNsRef) -> Arc<UtsNs> {
+    /// `owner`, counted by `charge` until dropped.
+    pub fn copy(&self, ino: u64, owner: UserNsRef, charge: Option<Charge>) -> Arc<UtsNs> {
         let names = self.names.lock().clone();
-        Arc::new(UtsNs { ino, owner, names: spin::Mutex::new(names) })
+        Arc::new(UtsNs { ino, owner, names: spin::Mutex::new(names), _charge: charge })
     }
 
     /// Its inode number (nsfs).
@@ -713,18 +862,20 @@ pub const INIT_MNT_INO: u64 = 0xF000_0001;
 pub struct MntNs {
     ino: u64,
     owner: UserNsRef,
+    /// Its place in its maker's count (`None`: the initial one).
+    _charge: Option<Charge>,
 }
 
 impl MntNs {
     /// The initial namespace.
     pub fn initial() -> Arc<MntNs> {
-        Arc::new(MntNs { ino: INIT_MNT_INO, owner: UserNsRef::INITIAL })
+        Arc::new(MntNs { ino: INIT_MNT_INO, owner: UserNsRef::INITIAL, _charge: None })
     }
 
     /// `copy_mnt_ns`: a new namespace numbered `ino`, owned by `owner`
-    /// (the kernel copies the mounts).
-    pub fn copy(&self, ino: u64, owner: UserNsRef) -> Arc<MntNs> {
-        Arc::new(MntNs { ino, owner })
+    /// (the kernel copies the mounts), counted by `charge` until dropped.
+    pub fn copy(&self, ino: u64, owner: UserNsRef, charge: Option<Charge>) -> Arc<MntNs> {
+        Arc::new(MntNs { ino, owner, _charge: charge })
     }
 
     /// Its inode number (nsfs).
@@ -756,19 +907,26 @@ pub const INIT_IPC_INO: u64 = 0xEFFF_FFFF;
 pub struct IpcNs {
     ino: u64,
     owner: UserNsRef,
+    /// Its place in its maker's count (`None`: the initial one).
+    _charge: Option<Charge>,
+    /// Told the namespace's number when the record is dropped (its last
+    /// holder went), so the kernel reaps its tables without a scan. It
+    /// must take no lock: the record may be dropped under any.
+    gone: Option<fn(u64)>,
 }
 
 impl IpcNs {
     /// The initial namespace.
     pub fn initial() -> Arc<IpcNs> {
-        Arc::new(IpcNs { ino: INIT_IPC_INO, owner: UserNsRef::INITIAL })
+        Arc::new(IpcNs { ino: INIT_IPC_INO, owner: UserNsRef::INITIAL, _charge: None, gone: None })
     }
 
     /// `copy_ipcs`: a new, empty namespace numbered `ino`, owned by
     /// `owner` (nothing is copied: the kernel's tables for it start empty
-    /// with the default limits).
-    pub fn create(ino: u64, owner: UserNsRef) -> Arc<IpcNs> {
-        Arc::new(IpcNs { ino, owner })
+    /// with the default limits), counted by `charge` until dropped, when
+    /// `gone` (if any) is told its number.
+    pub fn create(ino: u64, owner: UserNsRef, charge: Option<Charge>, gone: Option<fn(u64)>) -> Arc<IpcNs> {
+        Arc::new(IpcNs { ino, owner, _charge: charge, gone })
     }
 
     /// Its inode number (nsfs).
@@ -787,14 +945,24 @@ impl IpcNs {
     }
 }
 
+impl Drop for IpcNs {
+    fn drop(&mut self) {
+        if let Some(f) = self.gone {
+            f(self.ino);
+        }
+    }
+}
+
 /// The inode number of the initial network namespace (`init_net`'s, the
 /// first dynamic number).
 pub const INIT_NET_INO: u64 = 0xF000_0000;
 
-/// How many network namespaces one user may have at once by default
-/// (Linux's `user.max_net_namespaces`, `max_threads / 2` there; `ENOSPC`
-/// beyond).
-pub const MAX_NET_NAMESPACES: u32 = 1024;
+/// How many namespaces of each kind one user may have at once by default
+/// (Linux's `user.max_*_namespaces`, `max_threads / 2` there, which the
+/// kernel sets at boot; `ENOSPC` beyond).
+pub const MAX_NAMESPACES: u32 = 1024;
+/// The former name of [`MAX_NAMESPACES`].
+pub const MAX_NET_NAMESPACES: u32 = MAX_NAMESPACES;
 
 /// The kernel's state of a network namespace (its interfaces, sockets,
 /// port tables), kept by the [`NetNs`] record.
@@ -808,9 +976,8 @@ pub struct NetNs {
     ino: u64,
     owner: UserNsRef,
     ext: spin::Once<NetExt>,
-    /// The maker's count of live network namespaces (`None`: the initial
-    /// one), decremented at drop.
-    count: Option<Arc<core::sync::atomic::AtomicU32>>,
+    /// Its place in its maker's count (`None`: the initial one).
+    _charge: Option<Charge>,
 }
 
 impl core::fmt::Debug for NetNs {
@@ -822,23 +989,19 @@ impl core::fmt::Debug for NetNs {
 impl NetNs {
     /// The initial namespace.
     pub fn initial() -> Arc<NetNs> {
-        Arc::new(NetNs { ino: INIT_NET_INO, owner: UserNsRef::INITIAL, ext: spin::Once::new(), count: None })
+        Arc::new(NetNs {
+            ino: INIT_NET_INO,
+            owner: UserNsRef::INITIAL,
+            ext: spin::Once::new(),
+            _charge: None,
+        })
     }
 
     /// `copy_net_ns`: a new namespace numbered `ino`, owned by `owner`,
-    /// counted in `count` (its maker's); `ENOSPC` when that count is at
-    /// `max` already (`inc_net_namespaces`).
-    pub fn create(
-        ino: u64,
-        owner: UserNsRef,
-        count: &Arc<core::sync::atomic::AtomicU32>,
-        max: u32,
-    ) -> Result<Arc<NetNs>> {
-        use core::sync::atomic::Ordering;
-        count
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
-            .map_err(|_| Errno::ENOSPC)?;
-        Ok(Arc::new(NetNs { ino, owner, ext: spin::Once::new(), count: Some(count.clone()) }))
+    /// counted by `charge` (its maker's, [`NsCounts::charge`]) until
+    /// dropped.
+    pub fn create(ino: u64, owner: UserNsRef, charge: Option<Charge>) -> Arc<NetNs> {
+        Arc::new(NetNs { ino, owner, ext: spin::Once::new(), _charge: charge })
     }
 
     /// Its inode number (nsfs).
@@ -872,14 +1035,6 @@ impl NetNs {
     }
 }
 
-impl Drop for NetNs {
-    fn drop(&mut self) {
-        if let Some(c) = &self.count {
-            c.fetch_sub(1, core::sync::atomic::Ordering::AcqRel);
-        }
-    }
-}
-
 /// The inode number of the initial PID namespace (`PROC_PID_INIT_INO`).
 pub const INIT_PID_INO: u64 = 0xEFFF_FFFC;
 /// The deepest level of a PID namespace (Linux's `MAX_PID_NS_LEVEL`).
@@ -899,6 +1054,8 @@ pub struct PidNs {
     adding: core::sync::atomic::AtomicBool,
     /// Whether its init was made (Linux's `child_reaper` set).
     has_init: core::sync::atomic::AtomicBool,
+    /// Its place in its maker's count.
+    _charge: Option<Charge>,
 }
 
 /// A reference to a PID namespace: the initial one or a record.
@@ -995,12 +1152,19 @@ impl PidNsRef {
     }
 
     /// `create_pid_namespace`: a child of `self` numbered `ino`, owned by
-    /// `owner`. `ENOSPC` past [`MAX_PID_LEVEL`] levels.
-    pub fn create_child(&self, ino: u64, owner: UserNsRef) -> Result<PidNsRef> {
+    /// `owner`. `ENOSPC` past [`MAX_PID_LEVEL`] levels, then whatever
+    /// `charge` (its place in its maker's count) fails with.
+    pub fn create_child(
+        &self,
+        ino: u64,
+        owner: UserNsRef,
+        charge: impl FnOnce() -> Result<Option<Charge>>,
+    ) -> Result<PidNsRef> {
         let level = self.level() + 1;
         if level > MAX_PID_LEVEL {
             return Err(Errno::ENOSPC);
         }
+        let charge = charge()?;
         Ok(PidNsRef(Some(Arc::new(PidNs {
             ino,
             level,
@@ -1008,6 +1172,7 @@ impl PidNsRef {
             owner,
             adding: core::sync::atomic::AtomicBool::new(true),
             has_init: core::sync::atomic::AtomicBool::new(false),
+            _charge: charge,
         }))))
     }
 }
@@ -1263,11 +1428,70 @@ mod tests {
     }
 
     #[test]
+    fn counts_and_charges() {
+        let mut c = NsCounts::new(2);
+        assert_eq!(c.max(NsKind::Ipc), 2);
+        let a = c.charge(NsKind::Ipc, 5).unwrap();
+        let b = c.charge(NsKind::Ipc, 5).unwrap();
+        assert_eq!(c.charge(NsKind::Ipc, 5).unwrap_err(), Errno::ENOSPC);
+        assert_eq!(c.count(NsKind::Ipc, 5), 2, "a refusal counts nothing");
+        // per euid, per kind
+        let d = c.charge(NsKind::Ipc, 6).unwrap();
+        let e = c.charge(NsKind::Uts, 5).unwrap();
+        assert_eq!((c.count(NsKind::Ipc, 6), c.count(NsKind::Uts, 5), c.count(NsKind::Net, 5)), (1, 1, 0));
+        // given back at drop
+        drop(a);
+        assert_eq!(c.count(NsKind::Ipc, 5), 1);
+        let a = c.charge(NsKind::Ipc, 5).unwrap();
+        // a lower maximum refuses new ones only
+        c.set_max(NsKind::Ipc, 0);
+        assert_eq!(c.charge(NsKind::Ipc, 7).unwrap_err(), Errno::ENOSPC);
+        assert_eq!(c.count(NsKind::Ipc, 5), 2);
+        drop((a, b, d, e));
+        assert_eq!((c.count(NsKind::Ipc, 5), c.count(NsKind::Ipc, 6), c.count(NsKind::Uts, 5)), (0, 0, 0));
+        // entries nobody counts in are pruned at the next charge
+        c.set_max(NsKind::Ipc, 1);
+        let f = c.charge(NsKind::Ipc, 8).unwrap();
+        assert_eq!(c.counts[NsKind::Ipc as usize].len(), 1);
+        drop(f);
+    }
+
+    #[test]
+    fn user_ns_charge_order() {
+        // the level check first, then the charge, then the mapping check
+        let mut c = user(1000);
+        c.enter_new_user_ns(FIRST_DYNAMIC_INO).unwrap();
+        let mut counts = NsCounts::new(1);
+        // unmapped euid: EPERM after the charge, which is given back
+        assert_eq!(
+            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts.charge(NsKind::User, e).map(Some)),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(counts.count(NsKind::User, 1000), 0);
+        counts.set_max(NsKind::User, 0);
+        assert_eq!(
+            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts.charge(NsKind::User, e).map(Some)),
+            Err(Errno::ENOSPC)
+        );
+        // made: counted while the namespace lives
+        counts.set_max(NsKind::User, 1);
+        let mut d = user(1000);
+        d.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 2, |e| counts.charge(NsKind::User, e).map(Some))
+            .unwrap();
+        assert_eq!(counts.count(NsKind::User, 1000), 1);
+        let ns = d.user_ns.clone();
+        drop(d);
+        assert_eq!(counts.count(NsKind::User, 1000), 1);
+        drop(ns);
+        assert_eq!(counts.count(NsKind::User, 1000), 0);
+    }
+
+    #[test]
     fn uts_copy() {
         let a = UtsNs::initial();
         assert_eq!(a.names().host(), b"(none)");
         a.update(|n| n.set_host(b"box"));
-        let b = a.copy(FIRST_DYNAMIC_INO, UserNsRef::INITIAL);
+        let b = a.copy(FIRST_DYNAMIC_INO, UserNsRef::INITIAL, None);
         b.update(|n| n.set_host(b"inner"));
         assert_eq!(a.names().host(), b"box");
         assert_eq!(b.names().host(), b"inner");

@@ -25,6 +25,7 @@ use linux_abi::{Errno, Result};
 use crate::clone::{CloneArgs, CloneCaller, CloneFlags, SIGCHLD};
 use crate::cputime::{CpuAccount, CpuTimes, SharedCpu};
 use crate::cred::Credentials;
+use crate::ns::NsKind;
 use crate::ns::PidNsRef;
 use crate::pid::{Pid, PidAllocator};
 use crate::ptrace::{CredMode, Options, PtracerPolicy, Resume, StopKind, ThreadTrace, TraceLink};
@@ -815,12 +816,12 @@ struct Inner<P: Platform> {
     serial: u64,
     /// The next namespace number (nsfs inode).
     ns_ino: u64,
-    /// Live network namespaces by the kernel uid that made them (Linux's
-    /// ucounts of `UCOUNT_NET_NAMESPACES`); an entry nobody counts in is
-    /// pruned at the next creation.
-    net_counts: BTreeMap<crate::cred::Id, Arc<AtomicU32>>,
-    /// `user.max_net_namespaces`.
-    max_net_ns: u32,
+    /// Live namespaces of each kind by the kernel uid that made them
+    /// (Linux's ucounts) and the `user.max_*_namespaces` limits.
+    ns_counts: crate::ns::NsCounts,
+    /// Told an IPC namespace's number when its record goes
+    /// ([`crate::ns::IpcNs::create`]).
+    ipc_gone: Option<fn(u64)>,
     /// The numbers of every task (and group or session number) made in a
     /// PID namespace below the initial one: its number at levels 1, 2, ...
     /// (the initial namespace's is the key). Empty while no such namespace
@@ -1062,8 +1063,8 @@ impl<P: Platform> ProcessTable<P> {
                     epoch: epoch.clone(),
                     serial: 0,
                     ns_ino: crate::ns::FIRST_DYNAMIC_INO,
-                    net_counts: BTreeMap::new(),
-                    max_net_ns: crate::ns::MAX_NET_NAMESPACES,
+                    ns_counts: crate::ns::NsCounts::default(),
+                    ipc_gone: None,
                     vnr: BTreeMap::new(),
                     ns_pids: BTreeMap::new(),
                 }),
@@ -1150,12 +1151,36 @@ impl<P: Platform> ProcessTable<P> {
 
     /// Sets `user.max_net_namespaces` (network namespaces per user).
     pub fn set_max_net_namespaces(&self, max: u32) {
-        self.inner.lock().max_net_ns = max;
+        self.set_max_namespaces(crate::ns::NsKind::Net, max);
     }
 
     /// `user.max_net_namespaces`.
     pub fn max_net_namespaces(&self) -> u32 {
-        self.inner.lock().max_net_ns
+        self.max_namespaces(crate::ns::NsKind::Net)
+    }
+
+    /// Sets `user.max_<kind>_namespaces` (namespaces of `kind` per user;
+    /// `ENOSPC` beyond).
+    pub fn set_max_namespaces(&self, kind: crate::ns::NsKind, max: u32) {
+        self.inner.lock().ns_counts.set_max(kind, max);
+    }
+
+    /// `user.max_<kind>_namespaces`.
+    pub fn max_namespaces(&self, kind: crate::ns::NsKind) -> u32 {
+        self.inner.lock().ns_counts.max(kind)
+    }
+
+    /// How many namespaces of `kind` kernel uid `euid` has made that
+    /// live now.
+    pub fn namespace_count(&self, kind: crate::ns::NsKind, euid: crate::cred::Id) -> u32 {
+        self.inner.lock().ns_counts.count(kind, euid)
+    }
+
+    /// Sets what is told an IPC namespace's number when its record goes
+    /// (its last holder: a process, an nsfs file, a kernel reference).
+    /// It must take no lock (see [`crate::ns::IpcNs::create`]).
+    pub fn set_ipc_gone(&self, f: fn(u64)) {
+        self.inner.lock().ipc_gone = Some(f);
     }
 
     /// Sets the system-wide thread limit (`threads-max`).
@@ -2900,35 +2925,25 @@ impl<P: Platform> Inner<P> {
         let mut cap_bset = p.cap_bset;
         let mut ns = p.ns.clone();
         let mut next_ino = self.ns_ino;
+        // (each new namespace counts against its maker's euid: ENOSPC at
+        // user.max_*_namespaces; a failure below drops what was made,
+        // which gives its counts back)
         if f.contains(F::NEWUSER) {
-            if let Err(e) = creds.enter_new_user_ns(next_ino) {
+            let counts = &mut self.ns_counts;
+            if let Err(e) =
+                creds.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, euid).map(Some))
+            {
                 out.drop_later(copies);
                 return Err(e);
             }
             next_ino += 1;
             cap_bset = CAP_FULL_SET;
         }
-        if f.contains(F::NEWUTS) {
-            ns.uts = ns.uts.copy(next_ino, creds.user_ns.clone());
-            next_ino += 1;
-        }
-        if f.contains(F::NEWNS) {
-            ns.mnt = ns.mnt.copy(next_ino, creds.user_ns.clone());
-            next_ino += 1;
-        }
-        if f.contains(F::NEWIPC) {
-            ns.ipc = crate::ns::IpcNs::create(next_ino, creds.user_ns.clone());
-            next_ino += 1;
-        }
-        if f.contains(F::NEWNET) {
-            match Self::new_net_ns(&mut self.net_counts, self.max_net_ns, next_ino, &creds) {
-                Ok(n) => ns.net = n,
-                Err(e) => {
-                    out.drop_later(copies);
-                    return Err(e);
-                }
-            }
-            next_ino += 1;
+        if let Err(e) =
+            Self::new_namespaces(&mut self.ns_counts, self.ipc_gone, f, &creds, &mut ns, &mut next_ino)
+        {
+            out.drop_later(copies);
+            return Err(e);
         }
         // copy_pid_ns(), and copy_process()'s rule that a thread stays in
         // its group's namespace
@@ -2939,7 +2954,9 @@ impl<P: Platform> Inner<P> {
                 return Err(Errno::EINVAL);
             }
             if f.contains(F::NEWPID) {
-                match active.create_child(next_ino, creds.user_ns.clone()) {
+                let counts = &mut self.ns_counts;
+                let charge = || counts.charge(NsKind::Pid, creds.euid).map(Some);
+                match active.create_child(next_ino, creds.user_ns.clone(), charge) {
                     Ok(n) => {
                         next_ino += 1;
                         ns.pid_children = n.clone();
@@ -4071,18 +4088,43 @@ impl<P: Platform> Inner<P> {
         self.send(target, Sig::<P>::info(n, Origin::User { pid: seen as i32, uid }), seen == 0, out)
     }
 
-    /// `copy_net_ns`: a new network namespace numbered `ino` for a maker
-    /// with `creds` (owned by its user namespace, counted against its
-    /// euid: `ENOSPC` at `user.max_net_namespaces`).
-    fn new_net_ns(
-        counts: &mut BTreeMap<crate::cred::Id, Arc<AtomicU32>>,
-        max: u32,
-        ino: u64,
+    /// `create_new_namespaces` for the UTS, mount, IPC and network
+    /// namespaces `f` asks for: each made in `ns`, numbered from
+    /// `next_ino`, owned by `creds`' user namespace and counted against
+    /// its euid (`ENOSPC` at `user.max_*_namespaces`; what was made
+    /// before a failure is simply dropped by the caller, which gives its
+    /// counts back).
+    fn new_namespaces(
+        counts: &mut crate::ns::NsCounts,
+        ipc_gone: Option<fn(u64)>,
+        f: CloneFlags,
         creds: &Credentials,
-    ) -> Result<Arc<crate::ns::NetNs>> {
-        counts.retain(|_, c| Arc::strong_count(c) > 1);
-        let count = counts.entry(creds.euid).or_insert_with(|| Arc::new(AtomicU32::new(0)));
-        crate::ns::NetNs::create(ino, creds.user_ns.clone(), count, max)
+        ns: &mut crate::ns::NsSet,
+        next_ino: &mut u64,
+    ) -> Result<()> {
+        use CloneFlags as F;
+        let owner = || creds.user_ns.clone();
+        if f.contains(F::NEWUTS) {
+            let c = counts.charge(NsKind::Uts, creds.euid)?;
+            ns.uts = ns.uts.copy(*next_ino, owner(), Some(c));
+            *next_ino += 1;
+        }
+        if f.contains(F::NEWNS) {
+            let c = counts.charge(NsKind::Mnt, creds.euid)?;
+            ns.mnt = ns.mnt.copy(*next_ino, owner(), Some(c));
+            *next_ino += 1;
+        }
+        if f.contains(F::NEWIPC) {
+            let c = counts.charge(NsKind::Ipc, creds.euid)?;
+            ns.ipc = crate::ns::IpcNs::create(*next_ino, owner(), Some(c), ipc_gone);
+            *next_ino += 1;
+        }
+        if f.contains(F::NEWNET) {
+            let c = counts.charge(NsKind::Net, creds.euid)?;
+            ns.net = crate::ns::NetNs::create(*next_ino, owner(), Some(c));
+            *next_ino += 1;
+        }
+        Ok(())
     }
 
     /// unshare(2)'s checks: the handles of the fd table and fs context to
@@ -4143,48 +4185,35 @@ impl<P: Platform> Inner<P> {
         let mut next_ino = self.ns_ino;
         if f.contains(F::NEWUSER) {
             let mut c = p.creds.clone();
-            c.enter_new_user_ns(next_ino)?;
+            let counts = &mut self.ns_counts;
+            c.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, euid).map(Some))?;
             next_ino += 1;
             creds = Some(c);
         }
-        let mut uts = None;
-        let mut mnt = None;
-        let mut ipc = None;
-        let mut pid_children = None;
-        let mut net = None;
+        let mut new_ns = None;
         if f.intersects(crate::clone::NS_FLAGS) {
-            let c = creds.as_ref().unwrap_or(&p.creds);
+            let c = creds.clone().unwrap_or_else(|| p.creds.clone());
             if !c.ns_capable(&c.user_ns, crate::cred::CAP_SYS_ADMIN) {
                 return Err(Errno::EPERM);
             }
             if f.intersects(crate::clone::NS_FLAGS.difference(crate::clone::NS_SUPPORTED)) {
                 return Err(Errno::EINVAL);
             }
-            if f.contains(F::NEWUTS) {
-                uts = Some(p.ns.uts.copy(next_ino, c.user_ns.clone()));
-                next_ino += 1;
-            }
-            if f.contains(F::NEWNS) {
-                mnt = Some(p.ns.mnt.copy(next_ino, c.user_ns.clone()));
-                next_ino += 1;
-            }
-            if f.contains(F::NEWIPC) {
-                ipc = Some(crate::ns::IpcNs::create(next_ino, c.user_ns.clone()));
-                next_ino += 1;
-            }
-            if f.contains(F::NEWNET) {
-                net = Some(Self::new_net_ns(&mut self.net_counts, self.max_net_ns, next_ino, c)?);
-                next_ino += 1;
-            }
+            let mut ns = p.ns.clone();
+            let old_pid_children = p.ns.pid_children.clone();
+            Self::new_namespaces(&mut self.ns_counts, self.ipc_gone, f, &c, &mut ns, &mut next_ino)?;
             if f.contains(F::NEWPID) {
                 // copy_pid_ns(): only from the namespace the caller is in
                 let active = self.active_ns(pid);
-                if p.ns.pid_children != active {
+                if old_pid_children != active {
                     return Err(Errno::EINVAL);
                 }
-                pid_children = Some(active.create_child(next_ino, c.user_ns.clone())?);
+                let counts = &mut self.ns_counts;
+                let charge = || counts.charge(NsKind::Pid, c.euid).map(Some);
+                ns.pid_children = active.create_child(next_ino, c.user_ns.clone(), charge)?;
                 next_ino += 1;
             }
+            new_ns = Some(ns);
         }
         // (nothing fails below)
         self.ns_ino = next_ino;
@@ -4194,20 +4223,8 @@ impl<P: Platform> Inner<P> {
             p.creds = c;
             p.cap_bset = CAP_FULL_SET;
         }
-        if let Some(u) = uts {
-            p.ns.uts = u;
-        }
-        if let Some(m) = mnt {
-            p.ns.mnt = m;
-        }
-        if let Some(i) = ipc {
-            p.ns.ipc = i;
-        }
-        if let Some(n) = pid_children {
-            p.ns.pid_children = n;
-        }
-        if let Some(n) = net {
-            p.ns.net = n;
+        if let Some(ns) = new_ns {
+            p.ns = ns;
         }
         Ok((files, fs, sem))
     }

@@ -1830,3 +1830,137 @@ fn pid_namespaces_number_translate_and_zap() {
     assert_eq!(w.wait4(1, a as i32, 0), Ok((a, 0)));
     finish(w);
 }
+
+/// user.max_*_namespaces (Linux's ucounts): each kind the table makes
+/// counts per kernel euid; ENOSPC at the limit (the first namespace is
+/// still held when the second is asked for), per user, through unshare
+/// and clone; the count goes back when the namespace's last holder goes.
+#[test]
+fn namespace_limits_per_user() {
+    use process::ns::NsKind as K;
+    let w = world();
+    let kinds = [
+        (K::User, F::NEWUSER),
+        (K::Uts, F::NEWUTS),
+        (K::Mnt, F::NEWNS),
+        (K::Ipc, F::NEWIPC),
+        (K::Net, F::NEWNET),
+        (K::Pid, F::NEWPID),
+    ];
+    for (kind, flag) in kinds {
+        let name = kind.knob();
+        assert_eq!(w.t.max_namespaces(kind), process::ns::MAX_NAMESPACES, "{name}");
+        w.t.set_max_namespaces(kind, 1);
+        assert_eq!(w.t.max_namespaces(kind), 1);
+        // root (euid 0): one, then ENOSPC while it lives
+        let c = w.fork(1);
+        let before = w.t.with_process(c, |p| p.ns().clone()).unwrap();
+        if kind == K::Pid {
+            // unshare(CLONE_NEWPID) only from the caller's own namespace:
+            // the second ask is a clone's
+            assert_eq!(w.t.unshare(c, flag.bits()), Ok(()), "{name}");
+            assert_eq!(w.t.namespace_count(kind, 0), 1, "{name}");
+            let g = w.fork(1);
+            assert_eq!(w.clone(g, flag.bits() | 17), Err(Errno::ENOSPC), "{name}");
+            w.exit(g, 0);
+            assert_eq!(w.wait4(1, g as i32, 0), Ok((g, 0)));
+        } else {
+            assert_eq!(w.t.unshare(c, flag.bits()), Ok(()), "{name}");
+            assert_eq!(w.t.namespace_count(kind, 0), 1, "{name}");
+            assert_eq!(w.t.unshare(c, flag.bits()), Err(Errno::ENOSPC), "{name}");
+            assert_eq!(w.clone(c, flag.bits() | 17), Err(Errno::ENOSPC), "{name}");
+        }
+        assert_eq!(w.t.namespace_count(kind, 0), 1, "{name}: a refusal counts nothing");
+        // a failed request makes nothing: the other kinds' counts are
+        // back too (NEWUTS made before NEWNET failed, say)
+        if kind == K::Net {
+            let uts = w.t.namespace_count(K::Uts, 0);
+            assert_eq!(w.t.unshare(c, (F::NEWUTS | F::NEWNET).bits()), Err(Errno::ENOSPC));
+            assert_eq!(w.clone(c, (F::NEWUTS | F::NEWNET).bits() | 17), Err(Errno::ENOSPC));
+            assert_eq!(w.t.namespace_count(K::Uts, 0), uts);
+        }
+        // another euid has its own count
+        let d = w.fork(1);
+        w.t.with_process(d, |p| p.creds_mut().euid = 5);
+        if kind == K::Pid {
+            let e = w.clone(d, flag.bits() | 17).unwrap();
+            assert_eq!(w.t.namespace_count(kind, 5), 1, "{name}");
+            w.exit(e, 0);
+            assert_eq!(w.wait4(d, e as i32, 0), Ok((e, 0)));
+        } else {
+            assert_eq!(w.t.unshare(d, flag.bits()), Ok(()), "{name}");
+            assert_eq!(w.t.namespace_count(kind, 5), 1, "{name}");
+        }
+        w.exit(d, 0);
+        assert_eq!(w.wait4(1, d as i32, 0), Ok((d, 0)));
+        assert_eq!(w.t.namespace_count(kind, 5), 0, "{name}: given back at the holder's end");
+        // a child sharing it keeps it counted; the last holder gives it back
+        let f = w.fork(c);
+        w.exit(c, 0);
+        assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+        assert_eq!(w.t.namespace_count(kind, 0), 1, "{name}: still held by the child");
+        w.exit(f, 0);
+        assert_eq!(w.wait4(1, f as i32, 0), Ok((f, 0)));
+        assert_eq!(w.t.namespace_count(kind, 0), 0, "{name}: the last holder went");
+        drop(before);
+        // room again; a limit of 0 refuses even the first
+        let c = w.fork(1);
+        assert_eq!(w.t.unshare(c, flag.bits()), Ok(()), "{name}");
+        w.t.set_max_namespaces(kind, 0);
+        let g = w.fork(1);
+        assert_eq!(w.t.unshare(g, flag.bits()), Err(Errno::ENOSPC), "{name}");
+        for p in [c, g] {
+            w.exit(p, 0);
+            assert_eq!(w.wait4(1, p as i32, 0), Ok((p, 0)));
+        }
+        assert_eq!(w.t.namespace_count(kind, 0), 0, "{name}");
+        w.t.set_max_namespaces(kind, process::ns::MAX_NAMESPACES);
+    }
+    // the knobs' names, in Linux's order
+    let names: Vec<_> = process::ns::NsKind::ALL.iter().map(|k| k.knob()).collect();
+    assert_eq!(
+        names,
+        [
+            "max_user_namespaces",
+            "max_pid_namespaces",
+            "max_uts_namespaces",
+            "max_ipc_namespaces",
+            "max_net_namespaces",
+            "max_mnt_namespaces",
+            "max_cgroup_namespaces",
+            "max_time_namespaces"
+        ]
+    );
+    finish(w);
+}
+
+/// The table's IPC hook hears each IPC namespace's number when its record
+/// goes with its last holder (not before), so the kernel reaps its tables
+/// without a scan.
+#[test]
+fn ipc_namespace_end_is_told() {
+    use std::sync::Mutex;
+    static HEARD: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+    fn heard(ino: u64) {
+        HEARD.lock().unwrap().push(ino);
+    }
+    let w = world();
+    w.t.set_ipc_gone(heard);
+    let c = w.fork(1);
+    assert_eq!(w.t.unshare(c, F::NEWIPC.bits()), Ok(()));
+    let ino = w.t.with_process(c, |p| p.ns().ipc.ino()).unwrap();
+    let f = w.fork(c);
+    // a refused request's namespace is told too (made, then dropped)
+    w.t.set_max_namespaces(process::ns::NsKind::Net, 0);
+    assert_eq!(w.t.unshare(c, (F::NEWIPC | F::NEWNET).bits()), Err(Errno::ENOSPC));
+    assert!(HEARD.lock().unwrap().len() == 1 && HEARD.lock().unwrap()[0] != ino);
+    HEARD.lock().unwrap().clear();
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    assert!(HEARD.lock().unwrap().is_empty(), "the child still holds it");
+    w.exit(f, 0);
+    assert_eq!(w.wait4(1, f as i32, 0), Ok((f, 0)));
+    assert_eq!(*HEARD.lock().unwrap(), vec![ino]);
+    w.t.set_max_namespaces(process::ns::NsKind::Net, process::ns::MAX_NAMESPACES);
+    finish(w);
+}

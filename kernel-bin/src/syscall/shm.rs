@@ -272,6 +272,17 @@ pub(super) struct NsTables {
 /// Every IPC namespace's tables by namespace number.
 struct Spaces {
     by_ns: BTreeMap<u64, NsTables>,
+    /// Every segment by its page source (the address of its
+    /// `FilePages`, which the segment's weak reference keeps allocated,
+    /// so no other source has it while the entry is here): its
+    /// namespace and index. shmdt goes straight to its segment by the
+    /// mapping's source. Made at shmget; an entry goes with its segment
+    /// (sweep) or its namespace (reap).
+    by_source: BTreeMap<usize, (u64, i32)>,
+    /// Namespaces whose last holder went while a segment of theirs was
+    /// still attached: checked at each reap until nothing is (an
+    /// attachment holds its namespace, as Linux's `do_shmat`).
+    lingering: alloc::collections::BTreeSet<u64>,
 }
 
 /// The IPC namespaces' tables. Taken alone or before an address-space
@@ -281,8 +292,36 @@ struct Spaces {
 static SPACES: crate::lockorder::Ranked<Spaces> = crate::lockorder::Ranked::new(
     crate::lockorder::LockClass::Shm,
     "shm::SPACES",
-    Spaces { by_ns: BTreeMap::new() },
+    Spaces {
+        by_ns: BTreeMap::new(),
+        by_source: BTreeMap::new(),
+        lingering: alloc::collections::BTreeSet::new(),
+    },
 );
+
+/// Numbers of IPC namespaces whose record was dropped (their last holder
+/// went), for the next reap: filled without a lock by [`ipc_ns_gone`]
+/// (the record may be dropped under any lock), emptied under `SPACES`.
+static GONE: [core::sync::atomic::AtomicU64; 64] = [const { core::sync::atomic::AtomicU64::new(0) }; 64];
+/// Set when [`GONE`] has numbers to look at.
+static GONE_PENDING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// Set when [`GONE`] was full: the next reap looks at every namespace.
+static GONE_OVERFLOW: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Told the number of an IPC namespace whose record was dropped (the
+/// process table's hook, `process::ns::IpcNs`'s drop): queued for the
+/// next reap, without a lock.
+pub fn ipc_ns_gone(ino: u64) {
+    // a namespace gets tables only while a holder of its record runs a
+    // System V call: with no other tables, it has none
+    if OTHERS.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    if !GONE.iter().any(|slot| slot.compare_exchange(0, ino, Ordering::AcqRel, Ordering::Relaxed).is_ok()) {
+        GONE_OVERFLOW.store(true, Ordering::Release);
+    }
+    GONE_PENDING.store(true, Ordering::Release);
+}
 
 /// Namespaces other than the initial one with tables (reaping costs
 /// nothing while there are none).
@@ -294,53 +333,79 @@ impl Spaces {
     /// The tables of `ns`, made (empty, with the default limits) at its
     /// first use. Namespace numbers are never reused.
     fn of(&mut self, ns: &Arc<IpcNs>) -> &mut NsTables {
-        let ino = ns.ino();
-        self.by_ns.entry(ino).or_insert_with(|| {
-            if !ns.is_initial() {
-                OTHERS.fetch_add(1, Ordering::Relaxed);
-            }
-            NsTables {
-                ns: Arc::downgrade(ns),
-                limits: ipc::sysv::Limits::default(),
-                shm: ipc::sysv::Ids::new(),
-                sem: ipc::sysv::Ids::new(),
-                used_sems: 0,
-                msg: ipc::sysv::Ids::new(),
-            }
-        })
+        tables(&mut self.by_ns, ns)
     }
 
     /// Takes out the tables of namespaces nobody holds any more (Linux's
     /// `free_ipc_ns`): no process, no nsfs file and no attached segment
-    /// (Linux's attachments hold their namespace). The caller drops them
-    /// after the lock, which frees the segments' pages.
+    /// (Linux's attachments hold their namespace). Only the namespaces
+    /// whose record went since the last reap ([`ipc_ns_gone`]) and those
+    /// still waiting for a detach are looked at, not every namespace. The
+    /// caller drops the tables after the lock, which frees the segments'
+    /// pages.
     fn reap(&mut self) -> Vec<NsTables> {
         let mut gone = Vec::new();
-        if OTHERS.load(Ordering::Relaxed) == 0 {
+        if OTHERS.load(Ordering::Acquire) == 0 {
             return gone;
         }
-        let dead: Vec<u64> =
+        let pending = GONE_PENDING.swap(false, Ordering::AcqRel);
+        if !pending && self.lingering.is_empty() {
+            return gone;
+        }
+        let mut check: Vec<u64> = core::mem::take(&mut self.lingering).into_iter().collect();
+        if pending {
+            check.extend(GONE.iter().map(|slot| slot.swap(0, Ordering::AcqRel)).filter(|&n| n != 0));
+            if GONE_OVERFLOW.swap(false, Ordering::AcqRel) {
+                // more went than the queue holds: look at them all once
+                check.extend(self.by_ns.iter().filter(|(_, t)| t.ns.strong_count() == 0).map(|(n, _)| *n));
+            }
+        }
+        for n in check {
+            // the initial namespace lives for ever (its record may be a
+            // temporary copy for a caller without a process)
+            let Some(t) = self.by_ns.get(&n) else { continue };
+            if n == process::ns::INIT_IPC_INO || t.ns.strong_count() != 0 {
+                continue;
+            }
             // an attachment holds its namespace (do_shmat's get_ipc_ns):
             // a namespace with an attached segment stays till its detach
-            self.by_ns
-                .iter()
-                .filter(|(n, t)| {
-                    // the initial namespace lives for ever (its record may
-                    // be a temporary copy for a caller without a process)
-                    **n != process::ns::INIT_IPC_INO
-                        && t.ns.strong_count() == 0
-                        && t.shm.iter().all(|(_, s)| s.nattch() == 0)
-                })
-                .map(|(n, _)| *n)
-                .collect();
-        for n in dead {
+            if t.shm.iter().any(|(_, s)| s.nattch() != 0) {
+                self.lingering.insert(n);
+                continue;
+            }
             if let Some(t) = self.by_ns.remove(&n) {
                 OTHERS.fetch_sub(1, Ordering::Relaxed);
+                for (_, s) in t.shm.iter() {
+                    self.by_source.remove(&source_key(&s.source));
+                }
                 gone.push(t);
             }
         }
         gone
     }
+}
+
+/// The key of a page source in [`Spaces::by_source`]: its address.
+fn source_key(source: &Weak<FilePages>) -> usize {
+    source.as_ptr() as *const () as usize
+}
+
+/// The tables of `ns` in `by_ns`, made (empty, with the default limits)
+/// at its first use. Namespace numbers are never reused.
+fn tables<'a>(by_ns: &'a mut BTreeMap<u64, NsTables>, ns: &Arc<IpcNs>) -> &'a mut NsTables {
+    by_ns.entry(ns.ino()).or_insert_with(|| {
+        if !ns.is_initial() {
+            OTHERS.fetch_add(1, Ordering::Release);
+        }
+        NsTables {
+            ns: Arc::downgrade(ns),
+            limits: ipc::sysv::Limits::default(),
+            shm: ipc::sysv::Ids::new(),
+            sem: ipc::sysv::Ids::new(),
+            used_sems: 0,
+            msg: ipc::sysv::Ids::new(),
+        }
+    })
 }
 
 /// Drops the tables of IPC namespaces that lost their last holder (a
@@ -416,8 +481,10 @@ fn now_sec() -> i64 {
 /// Forgets segments of `ns` that were removed and whose last attachment
 /// went (their pages went with it, as Linux's shm_close at the last
 /// detach). What is dropped holds no page.
-fn sweep(ns: &mut NsTables) {
-    ns.shm.sweep(drop);
+fn sweep(by_source: &mut BTreeMap<usize, (u64, i32)>, ns: &mut NsTables) {
+    ns.shm.sweep(|s| {
+        by_source.remove(&source_key(&s.source));
+    });
 }
 
 /// shmget(2), in the order of Linux's ipcget: an existing key with
@@ -433,14 +500,19 @@ pub fn shmget(t: &mut UThread, key: i32, size: usize, flags: i32) -> SysResult {
     let ns = ipc_ns_of(t.pid);
     let mut spaces = SPACES.lock();
     let gone = spaces.reap();
-    let r = shmget_in(spaces.of(&ns), t.pid, key, size, flags, (euid, egid, ipc_owner));
+    let Spaces { by_ns, by_source, .. } = &mut *spaces;
+    let segs = tables(by_ns, &ns);
+    let r = shmget_in(segs, by_source, ns.ino(), t.pid, key, size, flags, (euid, egid, ipc_owner));
     drop(spaces);
     drop(gone);
     r
 }
 
+#[allow(clippy::too_many_arguments)]
 fn shmget_in(
     segs: &mut NsTables,
+    by_source: &mut BTreeMap<usize, (u64, i32)>,
+    ns_ino: u64,
     pid: u32,
     key: i32,
     size: u64,
@@ -448,7 +520,7 @@ fn shmget_in(
     who: (u32, u32, bool),
 ) -> SysResult {
     let (euid, egid, ipc_owner) = who;
-    sweep(segs);
+    sweep(by_source, segs);
     if let Some((index, s)) = segs.shm.find_key(key) {
         if flags & IPC_CREAT != 0 && flags & IPC_EXCL != 0 {
             return Err(Errno::EEXIST);
@@ -484,6 +556,7 @@ fn shmget_in(
     inode.set_size(size)?;
     inode.set_seals(vfs::F_SEAL_SEAL | vfs::F_SEAL_SHRINK | vfs::F_SEAL_GROW);
     let pages = file_pages(&inode)?;
+    let key_of = source_key(&Arc::downgrade(&pages));
     let now = now_sec();
     let id = segs.shm.insert(index, |seq| Segment {
         perm: ipc::sysv::Perm::new(key, euid, egid, (flags & 0o777) as u32, seq),
@@ -496,6 +569,7 @@ fn shmget_in(
         source: Arc::downgrade(&pages),
         pages: Some(pages),
     });
+    by_source.insert(key_of, (ns_ino, index));
     Ok(id as isize)
 }
 
@@ -581,41 +655,60 @@ pub fn shmdt(t: &mut UThread, addr: UserPtr<u8>) -> SysResult {
     }
     // the attachment's page source, dropped after the locks: the last
     // detach of a removed segment frees its pages there
-    let keep: Arc<dyn PageSource>;
-    let mut spaces = SPACES.lock();
-    let mut vm = t.vm.lock();
-    let Some((source, 0)) = vm.source_at(addr as usize) else {
+    let Some((keep, 0)) = t.vm.lock().source_at(addr as usize) else {
         return Err(Errno::EINVAL);
     };
     // the segment's namespace may not be the caller's (attached before a
-    // setns) nor have a process left: Linux's shmdt goes by the mapping
-    let Some((ns, seg)) = spaces
-        .by_ns
-        .iter_mut()
-        .find_map(|(n, tb)| tb.shm.iter_mut().find(|(_, s)| s.is_source(&source)).map(|(_, s)| (*n, s)))
-    else {
+    // setns) nor have a process left: Linux's shmdt goes by the mapping,
+    // and so does the index of segments by page source
+    let key = Arc::as_ptr(&keep) as *const () as usize;
+    let found = {
+        let s = SPACES.lock();
+        s.by_source.get(&key).and_then(|&(ns, index)| {
+            let seg = s.by_ns.get(&ns)?.shm.at(index).filter(|seg| seg.is_source(&keep))?;
+            Some((ns, index, seg.size))
+        })
+    };
+    let Some((ns, index, size)) = found else {
         return Err(Errno::EINVAL);
     };
-    keep = source;
-    let end = addr.saturating_add(seg.size.next_multiple_of(4096));
-    // the mappings of this segment in [addr, end), one by one
-    let mut a = addr;
-    while a < end {
-        let Some(m) = vm.mappings().find(|m| m.end as u64 > a) else { break };
-        if m.start as u64 >= end {
-            break;
+    // the mappings of this segment in [addr, end), one by one, under the
+    // address-space lock alone; one that changed since the look-up above
+    // is another thread's doing, as if it came first
+    let end = addr.saturating_add(size.next_multiple_of(4096));
+    {
+        let mut vm = t.vm.lock();
+        if !vm
+            .source_at(addr as usize)
+            .is_some_and(|(s, off)| off == 0 && core::ptr::addr_eq(Arc::as_ptr(&s), Arc::as_ptr(&keep)))
+        {
+            return Err(Errno::EINVAL);
         }
-        let mine = vm.source_at(m.start).is_some_and(|(s, _)| seg.is_source(&s));
-        if mine {
-            vm.munmap(m.start, m.end.min(end as usize) - m.start)?;
+        let mut a = addr;
+        while a < end {
+            let Some(m) = vm.mappings().find(|m| m.end as u64 > a) else { break };
+            if m.start as u64 >= end {
+                break;
+            }
+            let (start, stop) = (m.start, m.end);
+            let mine = vm
+                .source_at(start)
+                .is_some_and(|(s, _)| core::ptr::addr_eq(Arc::as_ptr(&s), Arc::as_ptr(&keep)));
+            if mine {
+                vm.munmap(start, stop.min(end as usize) - start)?;
+            }
+            a = stop as u64;
         }
-        a = m.end as u64;
     }
-    drop(vm);
-    seg.dtime = now_sec();
-    seg.lpid = t.pid;
-    if let Some(tb) = spaces.by_ns.get_mut(&ns) {
-        sweep(tb);
+    // the detach time and pid, under SPACES again
+    let mut spaces = SPACES.lock();
+    let Spaces { by_ns, by_source, .. } = &mut *spaces;
+    if let Some(tb) = by_ns.get_mut(&ns) {
+        if let Some(seg) = tb.shm.at_mut(index).filter(|seg| seg.is_source(&keep)) {
+            seg.dtime = now_sec();
+            seg.lpid = t.pid;
+        }
+        sweep(by_source, tb);
     }
     drop(spaces);
     drop(keep);
@@ -702,8 +795,9 @@ pub fn shmctl(t: &mut UThread, id: i32, cmd: i32, buf: UserPtr<u8>) -> SysResult
     let ns = ipc_ns_of(t.pid);
     let mut spaces = SPACES.lock();
     let gone = spaces.reap();
-    let segs = spaces.of(&ns);
-    sweep(segs);
+    let Spaces { by_ns, by_source, .. } = &mut *spaces;
+    let segs = tables(by_ns, &ns);
+    sweep(by_source, segs);
     let r = match cmd {
         IPC_INFO | SHM_INFO => {
             let highest = segs.shm.max_index();

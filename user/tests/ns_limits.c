@@ -1,0 +1,212 @@
+/* /proc/sys/user/max_*_namespaces (Linux's ucounts of the initial user
+ * namespace): every kind of namespace counts per user; at the limit a new
+ * one is ENOSPC, from unshare(2) and from clone(2), while the ones made
+ * live; room again once one goes. The limit is set to the user's current
+ * count + 1 (found by trying: the suite's other programs may hold some),
+ * a holder makes one, and a second is refused. Cgroup and time namespaces'
+ * knobs read back what is written; user.max_inotify_* are the
+ * fs.inotify.max_user_* values. Run as root (the suite's user); the old
+ * limits are put back. */
+#include "kt.h"
+
+#include <sched.h>
+#include <sys/syscall.h>
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+static int write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    int n = (int)write(fd, text, strlen(text));
+    close(fd);
+    return n == (int)strlen(text) ? 0 : -1;
+}
+
+static long read_num(const char *path) {
+    char buf[32];
+    if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
+    return atol(buf);
+}
+
+static int set_num(const char *path, long v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld\n", v);
+    return write_text(path, buf);
+}
+
+/* unshare(flag) in a child: 0 made, 1 ENOSPC, 2 another error. */
+static int try_unshare(int flag) {
+    pid_t c = fork();
+    if (c == 0) _exit(unshare(flag) == 0 ? 0 : errno == ENOSPC ? 1 : 2);
+    int st;
+    if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st)) return 3;
+    return WEXITSTATUS(st);
+}
+
+/* clone(flag): 0 made (the child exits at once), else the errno. */
+static int try_clone(int flag) {
+    pid_t c = (pid_t)syscall(SYS_clone, flag | SIGCHLD, 0, 0, 0, 0);
+    if (c == 0) _exit(0);
+    if (c < 0) return errno;
+    waitpid(c, NULL, 0);
+    return 0;
+}
+
+/* A child that makes a namespace of `flag` and holds it until killed:
+ * its pid, *made the unshare's result (0 or an errno). */
+static pid_t holder(int flag, int *made) {
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[0]);
+        /* the probe's namespace may still count for a moment (Linux
+         * frees user and PID namespaces from a work item) */
+        int rc = ENOSPC;
+        for (int i = 0; i < 100 && rc == ENOSPC; i++) {
+            rc = unshare(flag) == 0 ? 0 : errno;
+            if (rc == ENOSPC) kt_msleep(20);
+        }
+        if (write(p[1], &rc, sizeof rc) != sizeof rc) _exit(1);
+        for (;;) pause();
+    }
+    close(p[1]);
+    *made = -1;
+    if (c > 0 && read(p[0], made, sizeof *made) != sizeof *made) *made = -1;
+    close(p[0]);
+    return c;
+}
+
+static void end(pid_t c) {
+    if (c <= 0) return;
+    kill(c, SIGKILL);
+    waitpid(c, NULL, 0);
+}
+
+/* The check of one kind; 0 when it held, else which step failed. */
+static int limit_of(const char *knob, int flag) {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/user/%s", knob);
+    long old = read_num(path);
+    if (old < 2) return 1;
+    int result = 2;
+    /* Linux frees some namespaces in a work queue (a little after their
+     * last holder): a round whose counts moved under it is tried again */
+    for (int round = 0; round < 40 && result != 0; round++) {
+        if (round > 0) kt_msleep(50);
+        /* the smallest limit that lets one more be made: count + 1 */
+        long k = 1;
+        while (k <= 16) {
+            if (set_num(path, k) != 0) {
+                result = 3;
+                goto out;
+            }
+            int r = try_unshare(flag);
+            if (r == 0) break;
+            if (r != 1) {
+                result = 4;
+                goto out;
+            }
+            k++;
+        }
+        if (k > 16) continue;
+        int made;
+        pid_t h = holder(flag, &made);
+        if (made != 0) {
+            end(h);
+            continue;
+        }
+        /* the holder's counts: no second one, by unshare or by clone */
+        int u = try_unshare(flag);
+        int c = try_clone(flag);
+        end(h);
+        if (u == 0) continue; /* one of the probes went meanwhile */
+        if (u != 1) {
+            result = 5;
+            break;
+        }
+        if (c != ENOSPC) {
+            result = 6;
+            break;
+        }
+        /* once the holder went: room again */
+        int e = -1;
+        for (int i = 0; i < 40 && e != 0; i++) {
+            e = try_clone(flag);
+            if (e != 0) kt_msleep(50);
+        }
+        result = e == 0 ? 0 : 7;
+    }
+out:
+    set_num(path, old);
+    return result;
+}
+
+KT_CASE(uts_limit_is_enospc) {
+    KT_EQ(limit_of("max_uts_namespaces", CLONE_NEWUTS), 0);
+}
+
+KT_CASE(ipc_limit_is_enospc) {
+    KT_EQ(limit_of("max_ipc_namespaces", CLONE_NEWIPC), 0);
+}
+
+KT_CASE(mnt_limit_is_enospc) {
+    KT_EQ(limit_of("max_mnt_namespaces", CLONE_NEWNS), 0);
+}
+
+KT_CASE(net_limit_is_enospc) {
+    KT_EQ(limit_of("max_net_namespaces", CLONE_NEWNET), 0);
+}
+
+KT_CASE(user_limit_is_enospc) {
+    KT_EQ(limit_of("max_user_namespaces", CLONE_NEWUSER), 0);
+}
+
+/* unshare(CLONE_NEWPID) moves only the children: the holder's new
+ * namespace counts as the others' do. */
+KT_CASE(pid_limit_is_enospc) {
+    KT_EQ(limit_of("max_pid_namespaces", CLONE_NEWPID), 0);
+}
+
+/* Each knob: an int from 0 to INT_MAX, max_threads / 2 at boot (every
+ * kind the same); written values read back; out of range EINVAL. */
+KT_CASE(knobs_read_back) {
+    static const char *names[] = {"max_cgroup_namespaces", "max_ipc_namespaces", "max_mnt_namespaces",
+                                  "max_net_namespaces", "max_pid_namespaces", "max_time_namespaces",
+                                  "max_user_namespaces", "max_uts_namespaces"};
+    char path[96];
+    long first = read_num("/proc/sys/user/max_net_namespaces");
+    KT_TRUE(first > 1, "max_net_namespaces %ld", first);
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "/proc/sys/user/%s", names[i]);
+        long v = read_num(path);
+        KT_TRUE(v == first, "%s: %ld, max_net_namespaces %ld", names[i], v, first);
+        KT_SYS_OK(write_text(path, "7\n"));
+        KT_EQ(read_num(path), 7);
+        KT_SYS_ERR(write_text(path, "-1\n"), EINVAL);
+        KT_SYS_ERR(write_text(path, "2147483648\n"), EINVAL);
+        KT_EQ(read_num(path), 7);
+        KT_SYS_OK(set_num(path, v));
+        KT_EQ(read_num(path), v);
+    }
+}
+
+/* user.max_inotify_instances / _watches are fs.inotify.max_user_*. */
+KT_CASE(inotify_knobs_are_the_fs_ones) {
+    long inst = read_num("/proc/sys/fs/inotify/max_user_instances");
+    long watches = read_num("/proc/sys/fs/inotify/max_user_watches");
+    KT_TRUE(inst > 0 && watches > 0, "%ld %ld", inst, watches);
+    KT_EQ(read_num("/proc/sys/user/max_inotify_instances"), inst);
+    KT_EQ(read_num("/proc/sys/user/max_inotify_watches"), watches);
+    KT_SYS_OK(set_num("/proc/sys/user/max_inotify_instances", inst + 3));
+    KT_EQ(read_num("/proc/sys/fs/inotify/max_user_instances"), inst + 3);
+    KT_SYS_OK(set_num("/proc/sys/fs/inotify/max_user_watches", watches + 5));
+    KT_EQ(read_num("/proc/sys/user/max_inotify_watches"), watches + 5);
+    KT_SYS_OK(set_num("/proc/sys/fs/inotify/max_user_instances", inst));
+    KT_SYS_OK(set_num("/proc/sys/user/max_inotify_watches", watches));
+    KT_EQ(read_num("/proc/sys/user/max_inotify_instances"), inst);
+}
+
+KT_MAIN()
