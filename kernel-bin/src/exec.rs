@@ -67,6 +67,37 @@ impl PageSource for ImagePages {
     }
 }
 
+impl ImagePages {
+    /// Reads `buf.len()` bytes at byte `offset` of the pages (through the
+    /// direct map; bytes past the last page are left as they are): the
+    /// AIO and io_uring rings' `RingMemory`.
+    pub(crate) fn read_at(&self, offset: usize, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = offset + done;
+            let n = (PAGE_SIZE - at % PAGE_SIZE).min(buf.len() - done);
+            if let Some(&f) = self.frames.get(at / PAGE_SIZE) {
+                KernelFrames.read(f, at % PAGE_SIZE, &mut buf[done..done + n]);
+            }
+            done += n;
+        }
+    }
+
+    /// Writes `data` at byte `offset` of the pages (bytes past the last
+    /// page are dropped).
+    pub(crate) fn write_at(&self, offset: usize, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            let at = offset + done;
+            let n = (PAGE_SIZE - at % PAGE_SIZE).min(data.len() - done);
+            if let Some(&f) = self.frames.get(at / PAGE_SIZE) {
+                KernelFrames.write(f, at % PAGE_SIZE, &data[done..done + n]);
+            }
+            done += n;
+        }
+    }
+}
+
 impl Drop for ImagePages {
     fn drop(&mut self) {
         for &f in &self.frames {

@@ -55,7 +55,7 @@ use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use spin::Mutex;
 use vfs::File;
-use vm::{FrameAllocator, PAGE_SIZE};
+use vm::FrameAllocator;
 
 /// `aio-nr` and `aio-max-nr`.
 static BUDGET: Mutex<Budget> = Mutex::new(Budget { nr: 0, max_nr: aio::ring::DEFAULT_MAX_NR });
@@ -77,26 +77,10 @@ pub fn set_aio_max_nr(v: u64) {
 
 impl RingMemory for ImagePages {
     fn read(&self, offset: usize, buf: &mut [u8]) {
-        let mut done = 0;
-        while done < buf.len() {
-            let at = offset + done;
-            let n = (PAGE_SIZE - at % PAGE_SIZE).min(buf.len() - done);
-            if let Some(&f) = self.frames.get(at / PAGE_SIZE) {
-                KernelFrames.read(f, at % PAGE_SIZE, &mut buf[done..done + n]);
-            }
-            done += n;
-        }
+        self.read_at(offset, buf);
     }
     fn write(&self, offset: usize, data: &[u8]) {
-        let mut done = 0;
-        while done < data.len() {
-            let at = offset + done;
-            let n = (PAGE_SIZE - at % PAGE_SIZE).min(data.len() - done);
-            if let Some(&f) = self.frames.get(at / PAGE_SIZE) {
-                KernelFrames.write(f, at % PAGE_SIZE, &data[done..done + n]);
-            }
-            done += n;
-        }
+        self.write_at(offset, data);
     }
 }
 

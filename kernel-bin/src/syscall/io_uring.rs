@@ -145,26 +145,10 @@ struct Pages(Arc<ImagePages>);
 
 impl RingMemory for Pages {
     fn read(&self, offset: usize, buf: &mut [u8]) {
-        let mut done = 0;
-        while done < buf.len() {
-            let at = offset + done;
-            let n = (PAGE_SIZE - at % PAGE_SIZE).min(buf.len() - done);
-            if let Some(&f) = self.0.frames.get(at / PAGE_SIZE) {
-                KernelFrames.read(f, at % PAGE_SIZE, &mut buf[done..done + n]);
-            }
-            done += n;
-        }
+        self.0.read_at(offset, buf);
     }
     fn write(&self, offset: usize, data: &[u8]) {
-        let mut done = 0;
-        while done < data.len() {
-            let at = offset + done;
-            let n = (PAGE_SIZE - at % PAGE_SIZE).min(data.len() - done);
-            if let Some(&f) = self.0.frames.get(at / PAGE_SIZE) {
-                KernelFrames.write(f, at % PAGE_SIZE, &data[done..done + n]);
-            }
-            done += n;
-        }
+        self.0.write_at(offset, data);
     }
 }
 

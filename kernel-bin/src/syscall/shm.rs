@@ -181,12 +181,7 @@ pub fn get_seals(file: &Arc<dyn File>) -> SysResult {
 // ----- System V shared memory -----
 
 const IPC_PRIVATE: i32 = ipc::sysv::IPC_PRIVATE;
-const IPC_CREAT: i32 = 0o1000;
-const IPC_EXCL: i32 = 0o2000;
-const IPC_RMID: i32 = 0;
-const IPC_SET: i32 = 1;
-const IPC_STAT: i32 = 2;
-const IPC_INFO: i32 = 3;
+use super::sysv::{IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT};
 const SHM_LOCK: i32 = 11;
 const SHM_UNLOCK: i32 = 12;
 const SHM_STAT: i32 = 13;
@@ -761,15 +756,8 @@ pub fn proc_sysvipc_shm(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc:
 /// them (`kernel_to_ipc64_perm`: from_kuid_munged).
 fn shmid_ds(s: &Segment, ns: &process::ns::UserNsRef) -> [u8; 112] {
     let mut b = [0u8; 112];
+    super::sysv::ipc64_perm(&mut b, &s.perm, ns);
     let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
-    let p = &s.perm;
-    put(0, &p.key.to_le_bytes());
-    put(4, &ns.uid_from(p.uid).to_le_bytes());
-    put(8, &ns.gid_from(p.gid).to_le_bytes());
-    put(12, &ns.uid_from(p.cuid).to_le_bytes());
-    put(16, &ns.gid_from(p.cgid).to_le_bytes());
-    put(20, &p.mode.to_le_bytes());
-    put(24, &(p.seq as u16).to_le_bytes());
     put(48, &s.size.to_le_bytes());
     put(56, &s.atime.to_le_bytes());
     put(64, &s.dtime.to_le_bytes());

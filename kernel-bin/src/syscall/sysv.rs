@@ -44,13 +44,14 @@ use linux_abi::args::{UserPtr, UserSlice};
 use linux_abi::{Errno, Result};
 use process::ns::IpcNs;
 
-const IPC_CREAT: i32 = 0o1000;
-const IPC_EXCL: i32 = 0o2000;
+// The commands and flags every System V call shares (shm's too).
+pub(super) const IPC_CREAT: i32 = 0o1000;
+pub(super) const IPC_EXCL: i32 = 0o2000;
 const IPC_NOWAIT: i32 = 0o4000;
-const IPC_RMID: i32 = 0;
-const IPC_SET: i32 = 1;
-const IPC_STAT: i32 = 2;
-const IPC_INFO: i32 = 3;
+pub(super) const IPC_RMID: i32 = 0;
+pub(super) const IPC_SET: i32 = 1;
+pub(super) const IPC_STAT: i32 = 2;
+pub(super) const IPC_INFO: i32 = 3;
 const GETPID: i32 = 11;
 const GETVAL: i32 = 12;
 const GETALL: i32 = 13;
@@ -102,8 +103,9 @@ impl Who {
     }
 }
 
-/// `struct ipc64_perm` (48 bytes), the ids as `ns` sees them.
-fn ipc64_perm(b: &mut [u8], p: &Perm, ns: &process::ns::UserNsRef) {
+/// `struct ipc64_perm` (48 bytes), the ids as `ns` sees them
+/// (`kernel_to_ipc64_perm`: from_kuid_munged); shm's `shmid64_ds` too.
+pub(super) fn ipc64_perm(b: &mut [u8], p: &Perm, ns: &process::ns::UserNsRef) {
     let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
     put(0, &p.key.to_le_bytes());
     put(4, &ns.uid_from(p.uid).to_le_bytes());
