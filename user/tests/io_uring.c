@@ -70,6 +70,8 @@ enum {
     OP_WRITE, OP_FADVISE, OP_MADVISE, OP_SEND, OP_RECV, OP_LAST = 49
 };
 #define SETUP_IOPOLL (1U << 0)
+#define SETUP_SQPOLL (1U << 1)
+#define SETUP_SQ_AFF (1U << 2)
 #define SETUP_CQSIZE (1U << 3)
 #define SETUP_CLAMP (1U << 4)
 #define SETUP_R_DISABLED (1U << 6)
@@ -86,6 +88,9 @@ enum {
 #define SQE_CQE_SKIP_SUCCESS 64
 #define ENTER_GETEVENTS 1U
 #define ENTER_EXT_ARG 8U
+#define ENTER_SQ_WAKEUP 2U
+#define SQ_NEED_WAKEUP 1U
+#define FEAT_SQPOLL_NONFIXED (1U << 7)
 #define SQ_CQ_OVERFLOW 2U
 #define OFF_SQ_RING 0ULL
 #define OFF_CQ_RING 0x8000000ULL
@@ -121,9 +126,14 @@ struct ring {
 
 #define RU32(r, off) ((volatile uint32_t *)((r)->rings + (off)))
 
+/* sets up a ring with the parameters already in r->p */
+static int ring_init_p(struct ring *r, unsigned entries);
 static int ring_init(struct ring *r, unsigned entries, unsigned flags) {
     memset(r, 0, sizeof *r);
     r->p.flags = flags;
+    return ring_init_p(r, entries);
+}
+static int ring_init_p(struct ring *r, unsigned entries) {
     r->fd = u_setup(entries, &r->p);
     if (r->fd < 0) return -1;
     r->rings_len = r->p.sq_off.array + r->p.sq_entries * 4;
@@ -1302,6 +1312,61 @@ KT_CASE(ring_fd_poll_sees_woken_request) {
     close(ep);
     close(p[0]);
     close(p[1]);
+    ring_exit(&r);
+}
+
+/* SQPOLL as liburing drives it (fio --sqthread_poll): after publishing the
+   tail, io_uring_enter(IORING_ENTER_SQ_WAKEUP) only when the SQ ring's
+   IORING_SQ_NEED_WAKEUP is set (the thread went idle: sq_thread_idle 1 ms,
+   so after a pause it is set on Linux too); enter answers to_submit */
+KT_CASE(sqpoll_with_the_wakeup_protocol) {
+    struct uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = SETUP_SQ_AFF;
+    KT_SYS_ERR(u_setup(4, &p), EINVAL);
+    memset(&p, 0, sizeof p);
+    p.flags = SETUP_SQPOLL | SETUP_SQ_AFF;
+    p.sq_thread_cpu = 4096;
+    KT_SYS_ERR(u_setup(4, &p), EINVAL);
+    memset(&p, 0, sizeof p);
+    p.flags = SETUP_SQPOLL | SETUP_COOP_TASKRUN;
+    KT_SYS_ERR(u_setup(4, &p), EINVAL);
+    struct ring r;
+    memset(&r, 0, sizeof r);
+    r.p.flags = SETUP_SQPOLL | SETUP_SQ_AFF;
+    r.p.sq_thread_cpu = 0;
+    r.p.sq_thread_idle = 1;
+    KT_SYS_RET(ring_init_p(&r, 8), 0);
+    KT_TRUE(r.p.features & FEAT_SQPOLL_NONFIXED, "features %#x", r.p.features);
+    int fd = KT_SYS_OK(open("/tmp/uring_sqpoll", O_RDWR | O_CREAT | O_TRUNC, 0600));
+    char a[] = "sqpoll", out[16] = {0};
+    struct cqe c[8];
+    for (int round = 0; round < 3; round++) {
+        usleep(50000);
+        KT_TRUE(__atomic_load_n(RU32(&r, r.p.sq_off.flags), __ATOMIC_ACQUIRE) & SQ_NEED_WAKEUP, "round %d", round);
+        prep(&r, OP_WRITE, fd, a, 6, round * 6, 10 * round + 1)->flags = SQE_IO_LINK;
+        prep(&r, OP_READ, fd, out, 6, round * 6, 10 * round + 2);
+        push(&r);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(RU32(&r, r.p.sq_off.flags), __ATOMIC_ACQUIRE) & SQ_NEED_WAKEUP)
+            KT_SYS_RET(u_enter(r.fd, 2, 0, ENTER_SQ_WAKEUP, 0, 0), 2);
+        KT_EQ(wait_reap(&r, 2, c, 8), 2);
+        KT_EQ(res_of(c, 2, 10 * round + 1), 6);
+        KT_EQ(res_of(c, 2, 10 * round + 2), 6);
+        KT_TRUE(memcmp(out, "sqpoll", 6) == 0, "[%s]", out);
+        memset(out, 0, sizeof out);
+    }
+    struct stat st;
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 18);
+    /* an empty SQ: enter still answers to_submit, GETEVENTS with none
+       wanted answers 0 */
+    usleep(50000);
+    KT_SYS_RET(u_enter(r.fd, 5, 0, ENTER_SQ_WAKEUP, 0, 0), 5);
+    KT_SYS_RET(u_enter(r.fd, 0, 0, ENTER_GETEVENTS, 0, 0), 0);
+    KT_EQ(ready(&r), 0);
+    close(fd);
+    unlink("/tmp/uring_sqpoll");
     ring_exit(&r);
 }
 

@@ -770,6 +770,10 @@ KT_CASE(mqueue_filesystem) {
     struct stat st;
     KT_SYS_OK(stat("/kt_mqfs/kt_mq_fs", &st));
     KT_EQ(st.st_mode, S_IFREG | 0600);
+    /* the file's size is the queue inode's (FILENT_SIZE), as fstat of a
+       queue descriptor: ls -l of /dev/mqueue shows 80 */
+    KT_EQ(st.st_size, 80);
+    KT_EQ(st.st_nlink, 1);
     char b[128] = {0};
     int fd = KT_SYS_OK(open("/kt_mqfs/kt_mq_fs", O_RDONLY));
     KT_SYS_OK(read(fd, b, sizeof b - 1));

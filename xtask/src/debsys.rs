@@ -689,6 +689,57 @@ pub fn run_tests(
             ],
         )
     });
+    check(t, &mut c, only, "sysvipc_posixmq_python", |c| {
+        // SysV semaphores/message queues and POSIX message queues from
+        // python3's ctypes: values and errno as Linux; a queue's file in a
+        // mqueue mount (size 80, as Linux's FILENT_SIZE)
+        want(
+            &run_long(c, &script("sysvipc"), 120)?,
+            &[
+                "semget True",
+                "setval 0 7",
+                "setall 0 [1, 2, 3]",
+                "semop 0 0 8 True",
+                "eagain EAGAIN",
+                "efbig EFBIG",
+                "erange 0 ERANGE ERANGE",
+                "semctl bad EINVAL EINVAL EINVAL",
+                "sem_info True (1024000000, 32000, 1024000000, 1024000000) (1, 32767, 3)",
+                "ipc_info True (1024000000, 32000, 1024000000, 1024000000, 32000, 500, 500, 20, 32767, 32767)",
+                "undo 2",
+                "ncnt 1 0",
+                "rmid 0",
+                "waiter EIDRM",
+                "after EINVAL",
+                "semget errs EINVAL EINVAL ENOENT",
+                "excl EEXIST EINVAL True",
+                "snd 0 0 0 EINVAL EINVAL",
+                "rcv (2, b'two') (1, b'one') ENOMSG E2BIG (3, b'th') ENOMSG",
+                "except 0 0 (5, b'b') (4, b'a')",
+                "copy 0 0 (8, b'c1') ENOMSG EINVAL",
+                "stat 0 (4, 2, 16384)",
+                "msginfo True (512000, 16384, 8192, 16384, 32000, 16, 16384, 65535)",
+                "msg_info True (16384, 32000, 16)",
+                "msgctl bad EINVAL EINVAL",
+                "fill [0, 'EAGAIN', 'EAGAIN']",
+                "rm 0 EINVAL EINVAL",
+                "open True EEXIST",
+                "send 0 send 0 send 0 send 0",
+                "attr 0 4 64 4",
+                "setattr 0",
+                "full EAGAIN EMSGSIZE",
+                "small EMSGSIZE",
+                "recv [(4, 9, b'high'), (5, 9, b'high2'), (3, 5, b'mid'), (3, 1, b'low'), ('EAGAIN', 1, b'')]",
+                "errs EACCES ENOENT ENOENT EINVAL EINVAL",
+                "unlink 0 ENOENT",
+                "close 0 EBADF",
+                "close 0 EBADF",
+                "-rw-r----- 80 /tmp/mqfs/deb37",
+                "QSIZE:4          NOTIFY:0     SIGNO:0     NOTIFY_PID:0",
+                "0",
+            ],
+        )
+    });
     check(t, &mut c, only, "pty_python_and_script", |c| {
         want(
             &run_long(c, &script("pty"), 60)?,

@@ -260,6 +260,18 @@ impl Inode {
         }
     }
 
+    /// Sets a synthetic regular file's size as stat(2) shows it (mqueue:
+    /// `FILENT_SIZE`); reads still give its whole content. Does nothing
+    /// to other inodes.
+    pub fn set_synth_size(&self, len: u64) {
+        if self.synth().is_some() {
+            let mut d = self.lock();
+            if let Body::Regular { size, .. } = &mut d.body {
+                *size = len;
+            }
+        }
+    }
+
     /// A synthetic inode in the filesystem of `parent` (a synthetic
     /// directory, whose `lookup` is making it) named `name` there: type `ftype` (a directory,
     /// regular file or symbolic link), permission bits `perm`, inode number

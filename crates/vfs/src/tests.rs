@@ -1165,6 +1165,7 @@ impl SynthNode for SRoot {
             b"secret" => {
                 let i = Inode::new_synth(dir, name, FileType::Regular, 0o444, 13, Arc::new(SSecret));
                 i.set_synth_owner(65534, 65534);
+                i.set_synth_size(80);
                 Some(i)
             }
             _ => None,
@@ -1293,6 +1294,9 @@ fn synthetic_open_check_and_owner() {
     let ctx = Ctx::new(root.clone(), &cred);
     let st = ctx.stat(&root, b"/proc/secret", 0).unwrap();
     assert_eq!((st.uid, st.gid, st.mode), (65534, 65534, S_IFREG | 0o444));
+    // a size given by its filesystem (mqueue's FILENT_SIZE); others show 0
+    assert_eq!(st.size, 80);
+    assert_eq!(ctx.stat(&root, b"/proc/n", 0).unwrap().size, 0);
     assert_eq!(ctx.open(&root, b"/proc/secret", O_RDONLY, 0).err(), Some(Errno::EACCES));
     // O_PATH opens check no access
     assert!(ctx.open(&root, b"/proc/secret", O_PATH, 0).is_ok());

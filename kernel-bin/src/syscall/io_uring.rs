@@ -79,8 +79,13 @@ use vfs::File;
 use vm::{FrameAllocator, PAGE_SIZE};
 
 /// The setup flags offered (the others are `EINVAL` with a log line:
-/// IOPOLL, SQPOLL, SQ_AFF).
-const OFFERED: u32 = setup::CQSIZE
+/// IOPOLL). SQPOLL's thread is one that is always asleep: the SQ ring's
+/// `IORING_SQ_NEED_WAKEUP` stays set, and io_uring_enter (which callers
+/// following the protocol make with `IORING_ENTER_SQ_WAKEUP`) consumes
+/// the SQ as the woken thread would.
+const OFFERED: u32 = setup::SQPOLL
+    | setup::SQ_AFF
+    | setup::CQSIZE
     | setup::CLAMP
     | setup::ATTACH_WQ
     | setup::R_DISABLED
@@ -101,7 +106,8 @@ const FEATURES: u32 = feat::SINGLE_MMAP
     | feat::FAST_POLL
     | feat::POLL_32BITS
     | feat::EXT_ARG
-    | feat::CQE_SKIP;
+    | feat::CQE_SKIP
+    | feat::SQPOLL_NONFIXED;
 
 /// Requests that may wait per ring (at least; the CQ size if larger).
 const MAX_PARKED: usize = 1024;
@@ -721,6 +727,18 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
         log::warn!("pid {}: io_uring_setup flags {:#x} not supported (EINVAL)", t.pid, p.flags & !OFFERED);
         return Err(Errno::EINVAL);
     }
+    // io_sq_offload_create: SQ_AFF only with SQPOLL, an online CPU
+    if p.flags & setup::SQ_AFF != 0
+        && (p.flags & setup::SQPOLL == 0 || p.sq_thread_cpu as usize >= crate::sched::nr_cpus())
+    {
+        return Err(Errno::EINVAL);
+    }
+    // io_uring_create: the IPI-related flags make no sense with SQPOLL
+    if p.flags & setup::SQPOLL != 0
+        && p.flags & (setup::COOP_TASKRUN | setup::TASKRUN_FLAG | setup::DEFER_TASKRUN) != 0
+    {
+        return Err(Errno::EINVAL);
+    }
     if p.flags & setup::DEFER_TASKRUN != 0 && p.flags & setup::SINGLE_ISSUER == 0 {
         return Err(Errno::EINVAL);
     }
@@ -740,7 +758,10 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
     let sqes = alloc_region(g.sqes_pages())?;
     let rings_mem = Pages(rings);
     let max_parked = MAX_PARKED.max(g.cq_entries as usize);
-    let r = Rings::new(g, &rings_mem, g.cq_entries as usize);
+    let mut r = Rings::new(g, &rings_mem, g.cq_entries as usize);
+    if p.flags & setup::SQPOLL != 0 {
+        r.set_sq_flag(&rings_mem, abi::sq_flags::NEED_WAKEUP);
+    }
     let disabled = p.flags & setup::R_DISABLED != 0;
     let submitter = (p.flags & setup::SINGLE_ISSUER != 0 && !disabled).then_some(t.tid);
     let ring = Ring {
@@ -846,18 +867,29 @@ pub fn io_uring_enter(
     }
     let file = ring_of(t, fd)?;
     let ring = as_ring(&*file).ok_or(Errno::EOPNOTSUPP)?;
+    let sqpoll = ring.setup_flags & setup::SQPOLL != 0;
     {
         let inner = ring.inner.lock();
         if inner.disabled {
             return Err(Errno::EBADFD);
         }
-        if to_submit > 0 && inner.submitter.is_some_and(|s| s != t.tid) {
+        if to_submit > 0 && !sqpoll && inner.submitter.is_some_and(|s| s != t.tid) {
             return Err(Errno::EEXIST);
         }
     }
     let tc = tctx_of(t)?;
     let mut submitted = 0u32;
-    if to_submit > 0 {
+    if sqpoll {
+        // the SQ thread, woken: it takes every SQE there is (its errors
+        // go nowhere); io_uring_enter answers to_submit
+        note_ring(&tc, &file)?;
+        let g = ring.lock_submit(t.tid)?;
+        let _ = submit(t, ring, ring.g.sq_entries, &tc);
+        run_parked(t, ring, &tc);
+        drop(g);
+        ring.signal();
+        submitted = to_submit;
+    } else if to_submit > 0 {
         note_ring(&tc, &file)?;
         let g = ring.lock_submit(t.tid)?;
         let r = submit(t, ring, to_submit.min(ring.g.sq_entries), &tc);

@@ -776,6 +776,8 @@ impl vfs::SynthNode for MqRoot {
             Arc::new(MqNode { q, name: name.to_vec() }),
         );
         i.set_synth_owner(uid, gid);
+        // mqueue_get_inode: i_size = FILENT_SIZE (ls -l shows 80)
+        i.set_synth_size(FILENT_SIZE as u64);
         Ok(Some(i))
     }
 
