@@ -208,14 +208,7 @@ fn account_pages(uid: u32, old: usize, new: usize) -> usize {
 
 fn try_account_pages(uid: u32, old: usize, new: usize) -> Result<usize> {
     let mut users = USER_PAGES.lock();
-    let i = match users.iter().position(|(u, _)| *u == uid) {
-        Some(i) => i,
-        None => {
-            users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            users.push((uid, 0));
-            users.len() - 1
-        }
-    };
+    let i = crate::proc::user_slot(&mut users, uid)?;
     let total = (users[i].1 + new).saturating_sub(old);
     users[i].1 = total;
     if total == 0 {

@@ -329,6 +329,18 @@ pub fn sleep_on(
     }
 }
 
+/// The index of `uid`'s entry in a per-user count table (Linux's
+/// `user_struct` counters: pipe pages, io_uring's locked pages), a zero
+/// entry added when it has none (`ENOMEM` when the table cannot grow).
+pub fn user_slot<T: Default>(users: &mut alloc::vec::Vec<(u32, T)>, uid: u32) -> Result<usize> {
+    if let Some(i) = users.iter().position(|(u, _)| *u == uid) {
+        return Ok(i);
+    }
+    users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    users.push((uid, T::default()));
+    Ok(users.len() - 1)
+}
+
 /// Sets the name of thread `tid` (at most 15 bytes kept, up to a NUL).
 pub fn set_comm(tid: Pid, name: &[u8]) {
     let n = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);

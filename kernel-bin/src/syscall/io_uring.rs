@@ -624,14 +624,7 @@ fn charge_locked(uid: u32, pages: u64, limit: u64) -> Result<()> {
         return Ok(());
     }
     let mut users = LOCKED_VM.lock();
-    let i = match users.iter().position(|(u, _)| *u == uid) {
-        Some(i) => i,
-        None => {
-            users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            users.push((uid, 0));
-            users.len() - 1
-        }
-    };
+    let i = crate::proc::user_slot(&mut users, uid)?;
     let new = users[i].1.saturating_add(pages);
     if new > limit {
         if users[i].1 == 0 {
