@@ -171,7 +171,7 @@ struct pairs {
     uint64_t a[1u << PAIR_BITS], b[1u << PAIR_BITS], n[1u << PAIR_BITS];
     uint32_t gen[1u << PAIR_BITS];
 };
-static struct pairs xpage, exits;
+static struct pairs xpage, exits, lockedp;
 static uint32_t pair_gen = 1;
 
 static void pair_add(struct pairs *t, uint64_t a, uint64_t b) {
@@ -258,8 +258,15 @@ static void on_mark(unsigned int vcpu, void *udata) {
         report();
         pair_top(&xpage, "cross_page", 40);
         pair_top(&exits, "exit", 20);
+        pair_top(&lockedp, "locked_at", 40);
         fflush(out);
     }
+}
+
+/* a locked instruction executed (its address: the `locked_at` list) */
+static void on_locked(unsigned int vcpu, void *udata) {
+    (void)vcpu;
+    if (in_window) pair_add(&lockedp, (uint64_t)(uintptr_t)udata, 0);
 }
 
 static void on_cr3(unsigned int vcpu, void *udata) {
@@ -458,6 +465,9 @@ static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
                        : endk;
         if (c >= 0) qemu_plugin_register_vcpu_insn_exec_inline(insn, INLINE_ADD_U64, &raw.cats[c], 1);
         if (c == C_CR3W) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_cr3, CB_NO_REGS, NULL);
+        if (c == C_LOCK)
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_locked, CB_NO_REGS,
+                                                   (void *)(uintptr_t)qemu_plugin_insn_vaddr(insn));
         if (mark == MARK_START || mark == MARK_END)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, CB_NO_REGS,
                                                    (void *)(uintptr_t)(mark == MARK_START ? 1 : 2));

@@ -86,14 +86,24 @@ impl CpuAccount {
 
     /// Ends the stretch since the last boundary at `now_ns`, charging it to
     /// `side`; returns the nanoseconds charged (for system-wide totals).
+    ///
+    /// Single writer: only the thread's own boundaries charge its account
+    /// ([`CpuAccount::charge`], [`CpuAccount::switch_in`],
+    /// [`CpuAccount::switch_out`] run where the thread runs or is being
+    /// switched, one CPU at a time, never from an interrupt that
+    /// interrupted another of them), so loads and stores suffice: no locked
+    /// instruction at every system call's two boundaries (multi-threaded
+    /// TCG runs each as an atomic helper call). Readers see each counter
+    /// whole.
     pub fn charge(&self, now_ns: u64, side: Side) -> u64 {
-        let mark = self.mark_ns.swap(now_ns, Ordering::Relaxed);
+        let mark = self.mark_ns.load(Ordering::Relaxed);
+        self.mark_ns.store(now_ns, Ordering::Relaxed);
         let d = now_ns.saturating_sub(mark);
         let counter = match side {
             Side::User => &self.user_ns,
             Side::System => &self.sys_ns,
         };
-        counter.fetch_add(d, Ordering::Relaxed);
+        bump(counter, d);
         d
     }
 
@@ -107,10 +117,11 @@ impl CpuAccount {
     /// time); `voluntary` when it blocks, not when it is preempted.
     /// Returns the nanoseconds charged.
     pub fn switch_out(&self, now_ns: u64, voluntary: bool) -> u64 {
+        // single writer, as `charge`
         if voluntary {
-            self.nvcsw.fetch_add(1, Ordering::Relaxed);
+            bump(&self.nvcsw, 1);
         } else {
-            self.nivcsw.fetch_add(1, Ordering::Relaxed);
+            bump(&self.nivcsw, 1);
         }
         self.charge(now_ns, Side::System)
     }
@@ -133,9 +144,10 @@ impl CpuAccount {
         self.switches().wrapping_add(self.kicks.load(Ordering::SeqCst))
     }
 
-    /// Counts a minor page fault.
+    /// Counts a minor page fault (of the thread's own: single writer, as
+    /// [`CpuAccount::charge`]).
     pub fn minor_fault(&self) {
-        self.minflt.fetch_add(1, Ordering::Relaxed);
+        bump(&self.minflt, 1);
     }
 
     /// Counts a read call that returned `bytes` (`add_rchar`,
