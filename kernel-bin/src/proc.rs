@@ -316,8 +316,22 @@ pub fn sleep_on(
     }
     // a thread removed by exec must not take what its condition waits for
     let removed = crate::uthread::removed;
-    let woke =
-        sched::wait_any(queues, || removed() || cond() || crate::uthread::signal_pending(tid), deadline_ns);
+    // the signal look under the table's lock only when the signal epoch
+    // moved since the last look found nothing (every change that can make
+    // a signal, a stop or a trap due bumps it: the return path's rule)
+    let quiet = core::cell::Cell::new(u64::MAX);
+    let signal = || {
+        let e = table().epoch().current();
+        if e == quiet.get() {
+            return false;
+        }
+        let due = crate::uthread::signal_pending(tid);
+        if !due {
+            quiet.set(e);
+        }
+        due
+    };
+    let woke = sched::wait_any(queues, || removed() || cond() || signal(), deadline_ns);
     if removed() {
         Err(Errno::ERESTARTSYS)
     } else if cond() {

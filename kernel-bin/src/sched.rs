@@ -253,17 +253,33 @@ impl Task {
 
 /// Whether [`remove`] was called on the running task.
 pub fn current_removed() -> bool {
-    // (a borrow under the CPU slot's lock: no reference count taken and
-    // dropped, two locked instructions fewer on every return to user mode
-    // and every sleep's signal check)
-    with_cpu(|c| c.current.as_ref().is_some_and(|t| t.is_removed()))
+    // one load while no removed task exists (exec's de_thread is rare);
+    // else a borrow under the CPU slot's lock: no reference count taken
+    // and dropped. Every sleep's condition asks it (a locked instruction
+    // each under multi-threaded TCG otherwise)
+    REMOVED_TASKS.load(Ordering::SeqCst) != 0
+        && with_cpu(|c| c.current.as_ref().is_some_and(|t| t.is_removed()))
 }
+
+/// Tasks [`remove`]d and not yet dropped: counted up before the removed
+/// task is woken, so the task's own look after the wake-up sees it.
+static REMOVED_TASKS: AtomicUsize = AtomicUsize::new(0);
 
 /// Tells `task` that its thread no longer exists and wakes it, wherever it
 /// sleeps, so that it ends ([`Task::is_removed`]).
 pub fn remove(task: &Arc<Task>) {
-    task.removed.store(true, Ordering::SeqCst);
+    if !task.removed.swap(true, Ordering::SeqCst) {
+        REMOVED_TASKS.fetch_add(1, Ordering::SeqCst);
+    }
     wake(task);
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        if *self.removed.get_mut() {
+            REMOVED_TASKS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 const RUNNABLE: u8 = 0;

@@ -690,9 +690,8 @@ pub fn signal_pending(tid: Pid) -> bool {
     if removed() {
         return true;
     }
-    let Some(pid) = table().tgid(tid) else { return false };
     table()
-        .with_thread_process(tid, pid, |th, p| {
+        .with_thread_and_process(tid, |th, p| {
             th.signals().has_deliverable(p.pending())
                 // an untraced thread of a stopped group leaves its call to
                 // stop (a traced one traps, below)

@@ -1315,6 +1315,21 @@ impl<P: Platform> ProcessTable<P> {
         })
     }
 
+    /// Runs `f` on thread `tid` and its own process under one lock, as
+    /// [`ProcessTable::with_thread_process`] without a look-up of the
+    /// process id first; `None` if either is missing.
+    pub fn with_thread_and_process<R>(
+        &self,
+        tid: Pid,
+        f: impl FnOnce(&mut Thread<P>, &mut Process<P>) -> R,
+    ) -> Option<R> {
+        self.inner.closure(|g| {
+            let th = g.threads.get_mut(&tid)?;
+            let p = g.procs.get_mut(&th.tgid)?;
+            Some(f(th, p))
+        })
+    }
+
     /// Runs `f` on a process (zombies included); `None` if there is none.
     /// `f` runs under the table lock: it must not call the table (see
     /// [`ProcessTable::with_thread`]).
