@@ -277,6 +277,8 @@ pub struct Caller<'a> {
     pub stack_rlimit: u64,
     /// The mount namespace the paths are walked in.
     pub mnt_ns: u64,
+    /// The process is in a time namespace (its `[vvar]` is the zeroed one).
+    pub timens: bool,
 }
 
 /// Builds the image for `path` with `argv`/`envp` (following `#!` up to
@@ -311,7 +313,7 @@ pub fn build(
         }
         let mut vm = fresh()?;
         // [vvar] and [vdso] at the top, the stack below them
-        let vdso = crate::vdso::map(&mut vm, elf_loader::DEFAULT_STACK_TOP)?;
+        let vdso = crate::vdso::map(&mut vm, elf_loader::DEFAULT_STACK_TOP, who.timens)?;
         let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
         let mut random = [0u8; 16];
@@ -513,7 +515,15 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
         // table: the loading has preemption points
         build(
             &|| old.lock().fresh(),
-            &Caller { root: &root, cwd: &cwd, cred: &cred, ids, stack_rlimit, mnt_ns: t.mnt_ns },
+            &Caller {
+                root: &root,
+                cwd: &cwd,
+                cred: &cred,
+                ids,
+                stack_rlimit,
+                mnt_ns: t.mnt_ns,
+                timens: t.timens,
+            },
             &path,
             argv,
             &envp,

@@ -160,7 +160,8 @@ pub fn sys_futex(
                 } else if op & FUTEX_CLOCK_REALTIME != 0 {
                     ns.saturating_sub(crate::time::realtime_offset_ns())
                 } else {
-                    ns
+                    // futex_init_timeout(): the time namespace's monotonic clock
+                    t.time_off.to_host(process::timens::CLOCK_MONOTONIC, ns)
                 }
             });
             let woken = Arc::new(AtomicBool::new(false));

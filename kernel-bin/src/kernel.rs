@@ -166,6 +166,7 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
         ids,
         stack_rlimit: elf_loader::STK_LIM,
         mnt_ns: vfs::INITIAL_MNT_NS,
+        timens: false,
     };
     let image = match crate::exec::build(&|| template.fresh(), &who, path.as_bytes(), argv, &envp) {
         Ok(i) if i.fatal => {

@@ -418,6 +418,7 @@ pub fn timer_settime(
     let value = spec.it_value.to_ns()?.min(KTIME_MAX);
     let interval = spec.it_interval.to_ns()?.min(KTIME_MAX);
     let (clock, now) = sample(t, id)?;
+    let off = t.time_off;
     let prev = with(t.pid, |tb| {
         let x = tb.timers.get_mut(&id)?;
         let prev = get(x, now);
@@ -431,7 +432,13 @@ pub fn timer_settime(
             return Some(prev);
         }
         x.interval = interval;
-        let exp = if flags & TIMER_ABSTIME != 0 { value } else { now.saturating_add(value).min(KTIME_MAX) };
+        // an absolute time is in the time namespace's clock
+        // (timens_ktime_to_host; before its offset: passed)
+        let exp = if flags & TIMER_ABSTIME != 0 {
+            off.to_host(x.clock_id as u32, value).max(1)
+        } else {
+            now.saturating_add(value).min(KTIME_MAX)
+        };
         x.expires = Some(exp);
         x.overrun = -1;
         x.active = x.notify != Notify::None;

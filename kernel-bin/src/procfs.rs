@@ -272,6 +272,7 @@ const PROC_FILES: &[&str] = &[
     "loginuid",
     "sessionid",
     "timers",
+    "timens_offsets",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 /// The files of /proc/sysvipc.
@@ -364,9 +365,11 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         Node::FdInfo(..) | Node::NsFile(_) => (FileType::Regular, 0o444),
         // proc_mem_operations: -rw-------
         Node::ProcFile(_, _, "mem") => (FileType::Regular, 0o600),
-        Node::ProcFile(_, _, "oom_score_adj" | "uid_map" | "gid_map" | "setgroups" | "loginuid") => {
-            (FileType::Regular, 0o644)
-        }
+        Node::ProcFile(
+            _,
+            _,
+            "oom_score_adj" | "uid_map" | "gid_map" | "setgroups" | "loginuid" | "timens_offsets",
+        ) => (FileType::Regular, 0o644),
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
         // ONE("syscall", S_IRUSR, ...), ONE("io", S_IRUSR, ...)
@@ -652,6 +655,12 @@ impl SynthNode for Node {
     }
 
     fn open_file(&self, flags: u32) -> Result<Option<Arc<dyn SynthNode>>> {
+        if let Node::ProcFile(pid, _, "timens_offsets") = *self {
+            // the opener's credentials (file->f_cred: file_ns_capable)
+            let opener =
+                table().with_process(caller().0, |p| p.creds().without_groups()).ok_or(Errno::ESRCH)?;
+            return Ok(Some(Arc::new(TimensFile { pid, opener })));
+        }
         let Node::ProcFile(pid, _, name @ ("uid_map" | "gid_map" | "setgroups")) = *self else {
             return Ok(None);
         };
@@ -1121,7 +1130,13 @@ fn global_file(name: &str) -> Vec<u8> {
             .into_bytes()
         }
         "locks" => crate::locks::proc_locks(caller().1),
-        "uptime" => proctext::uptime(t).into_bytes(),
+        "uptime" => {
+            // the reader's time namespace's boottime offset
+            // (timens_add_boottime); the idle time is not shifted
+            let off = table().with_process(caller().0, |p| p.ns().time.clone()).map(|n| n.offsets());
+            let up = off.map_or(ns, |o| o.apply(process::timens::CLOCK_BOOTTIME, ns));
+            proctext::uptime_idle(up / 10_000_000, t).into_bytes()
+        }
         "loadavg" => {
             let pids = table().pids();
             let last = pids.last().copied().unwrap_or(1);
@@ -1261,6 +1276,8 @@ pub enum NsObj {
     Ipc(Arc<process::ns::IpcNs>),
     /// A network namespace.
     Net(Arc<process::ns::NetNs>),
+    /// A time namespace.
+    Time(Arc<process::timens::TimeNs>),
     /// The only namespace of a kind this kernel does not build (the
     /// `proctext::NS_NAMES` name).
     Initial(&'static str),
@@ -1275,6 +1292,8 @@ impl NsObj {
             "mnt" => table().with_process(pid, |p| NsObj::Mnt(p.ns().mnt.clone())),
             "ipc" => table().with_process(pid, |p| NsObj::Ipc(p.ns().ipc.clone())),
             "net" => table().with_process(pid, |p| NsObj::Net(p.ns().net.clone())),
+            "time" => table().with_process(pid, |p| NsObj::Time(p.ns().time.clone())),
+            "time_for_children" => table().with_process(pid, |p| NsObj::Time(p.ns().time_children.clone())),
             "pid" => exists(pid).then(|| NsObj::Pid(table().active_pid_ns(pid))),
             // pidns_for_children_get(): nothing before its init exists
             "pid_for_children" => table()
@@ -1294,6 +1313,7 @@ impl NsObj {
             NsObj::Pid(_) => "pid",
             NsObj::Ipc(_) => "ipc",
             NsObj::Net(_) => "net",
+            NsObj::Time(_) => "time",
             NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
         }
     }
@@ -1307,6 +1327,7 @@ impl NsObj {
             NsObj::Pid(n) => n.ino(),
             NsObj::Ipc(i) => i.ino(),
             NsObj::Net(n) => n.ino(),
+            NsObj::Time(n) => n.ino(),
             NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
         }
     }
@@ -1321,6 +1342,7 @@ impl NsObj {
             NsObj::Pid(n) => Some(n.owner()),
             NsObj::Ipc(i) => Some(i.owner().clone()),
             NsObj::Net(n) => Some(n.owner().clone()),
+            NsObj::Time(n) => Some(n.owner().clone()),
             NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
         }
     }
@@ -1360,6 +1382,41 @@ pub fn ns_of(file: &dyn vfs::File) -> Option<NsObj> {
 /// An nsfs file of `obj`, open read-only (NS_GET_USERNS, NS_GET_PARENT).
 pub fn open_ns(obj: NsObj) -> Arc<dyn vfs::File> {
     Arc::new(vfs::RamFile::new(ns_inode(obj), vfs::O_RDONLY))
+}
+
+/// An open `/proc/<pid>/timens_offsets`: the process (whose children's
+/// time namespace it reads and writes, looked up at each call, as
+/// Linux's `get_proc_task`) and the opener's credentials.
+struct TimensFile {
+    pid: Pid,
+    opener: process::cred::Credentials,
+}
+
+impl SynthNode for TimensFile {
+    /// `proc_timens_show_offsets`.
+    fn content(&self) -> Result<Vec<u8>> {
+        let ns = table().with_process(self.pid, |p| p.ns().time_children.clone()).ok_or(Errno::ESRCH)?;
+        Ok(ns.offsets().text().into_bytes())
+    }
+
+    /// `timens_offsets_write`: parsed first (`EINVAL`), then the process
+    /// (`ESRCH`), `CAP_SYS_TIME` over the namespace's owner in the
+    /// opener's credentials (`EPERM`), the ranges (`ERANGE`) and whether
+    /// a process entered (`EACCES`).
+    fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        let w = match process::timens::parse_offsets(offset, data) {
+            Ok(w) => w,
+            Err(e) => return Some(Err(e)),
+        };
+        let Some(ns) = table().with_process(self.pid, |p| p.ns().time_children.clone()) else {
+            return Some(Err(Errno::ESRCH));
+        };
+        if !self.opener.ns_capable(ns.owner(), process::cred::CAP_SYS_TIME) {
+            return Some(Err(Errno::EPERM));
+        }
+        let now = arch_x86_64::time::monotonic_ns();
+        Some(ns.set_offsets(&w, now, now).map(|()| w.consumed))
+    }
 }
 
 /// An open `/proc/<pid>/uid_map`, `gid_map` or `setgroups`: the

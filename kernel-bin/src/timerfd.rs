@@ -325,7 +325,21 @@ pub fn timerfd_settime(
     let (interval, value) = read_itimerspec(t, new)?;
     rules::check_settime_flags(flags)?;
     let abs = flags & rules::TFD_TIMER_ABSTIME != 0;
+    let off = t.time_off;
     let prev = with_timerfd(t, fd, |tf| {
+        // an absolute time in the time namespace's clock; one before its
+        // offset has passed already (still armed: 0 would disarm)
+        let value = if abs && value != 0 {
+            let id = match tf.clock {
+                Clock::Monotonic => process::timens::CLOCK_MONOTONIC,
+                Clock::Boottime => process::timens::CLOCK_BOOTTIME,
+                Clock::BoottimeAlarm => process::timens::CLOCK_BOOTTIME_ALARM,
+                _ => 0,
+            };
+            off.to_host(id, value).max(1)
+        } else {
+            value
+        };
         let prev = {
             let mut s = tf.state.lock();
             s.timer.set_cancel(tf.clock.is_realtime() && abs && flags & rules::TFD_TIMER_CANCEL_ON_SET != 0);

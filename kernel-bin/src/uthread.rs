@@ -88,6 +88,12 @@ pub struct UThread {
     /// ([`crate::fs::ns_id`]), cached with [`Self::user_ns`]: every path
     /// walk crosses that namespace's mounts.
     pub mnt_ns: u64,
+    /// The offsets of the process's time namespace (zero in the initial
+    /// one), cached with [`Self::user_ns`]: a namespace a process is in
+    /// has its offsets fixed, and only setns(2) moves a running process.
+    pub time_off: process::timens::TimeOffsets,
+    /// The process is in a time namespace other than the initial one.
+    pub timens: bool,
     /// The exit asked for (by exit(2), exit_group(2), a fatal signal or
     /// the group's exit), made by [`finish_exit`] after this record and
     /// its address-space handle are dropped.
@@ -146,11 +152,13 @@ impl UThread {
     /// Re-reads the user namespace from the process's credentials and its
     /// mount namespace (after unshare(2), setns(2)).
     pub fn refresh_user_ns(&mut self) {
-        if let Some((ns, mnt)) =
-            table().with_process(self.pid, |p| (p.creds().user_ns.clone(), crate::fs::ns_id(&p.ns().mnt)))
-        {
+        if let Some((ns, mnt, time)) = table().with_process(self.pid, |p| {
+            (p.creds().user_ns.clone(), crate::fs::ns_id(&p.ns().mnt), p.ns().time.clone())
+        }) {
             self.user_ns = ns;
             self.mnt_ns = mnt;
+            self.time_off = time.offsets();
+            self.timens = !time.is_initial();
         }
     }
 
@@ -310,6 +318,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
         space,
         user_ns: process::ns::UserNsRef::INITIAL,
         mnt_ns: vfs::INITIAL_MNT_NS,
+        time_off: Default::default(),
+        timens: false,
         exit: None,
         fixed_file: None,
         uring_tctx: None,
@@ -318,6 +328,11 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     t.refresh_files();
     t.refresh_user_ns();
     t.refresh_vids();
+    // a process in a time namespace reads its clocks through the system
+    // call: its [vvar] is the page that sends the vDSO there
+    if t.timens {
+        crate::vdso::join_timens(&t.vm, true);
+    }
     let me = crate::sched::current();
     // the signal epoch, looked up once (the table's, read on every return)
     let epoch = table().epoch();

@@ -3,8 +3,8 @@
  * one is ENOSPC, from unshare(2) and from clone(2), while the ones made
  * live; room again once one goes. The limit is set to the user's current
  * count + 1 (found by trying: the suite's other programs may hold some),
- * a holder makes one, and a second is refused. Cgroup and time namespaces'
- * knobs read back what is written; user.max_inotify_* are the
+ * a holder makes one, and a second is refused (CLONE_NEWTIME by clone3).
+ * The cgroup namespaces' knob reads back what is written; user.max_inotify_* are the
  * fs.inotify.max_user_* values. Run as root (the suite's user); the old
  * limits are put back. */
 #include "kt.h"
@@ -14,6 +14,9 @@
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
 #endif
 
 static int write_text(const char *path, const char *text) {
@@ -45,9 +48,15 @@ static int try_unshare(int flag) {
     return WEXITSTATUS(st);
 }
 
-/* clone(flag): 0 made (the child exits at once), else the errno. */
+/* clone(flag): 0 made (the child exits at once), else the errno.
+ * CLONE_NEWTIME (0x80, in clone's CSIGNAL bits) only through clone3. */
 static int try_clone(int flag) {
-    pid_t c = (pid_t)syscall(SYS_clone, flag | SIGCHLD, 0, 0, 0, 0);
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = (uint64_t)flag;
+    a.exit_signal = SIGCHLD;
+    pid_t c = flag == CLONE_NEWTIME ? (pid_t)syscall(SYS_clone3, &a, KT_CLONE_ARGS_SIZE_VER0)
+                                    : (pid_t)syscall(SYS_clone, flag | SIGCHLD, 0, 0, 0, 0);
     if (c == 0) _exit(0);
     if (c < 0) return errno;
     waitpid(c, NULL, 0);
@@ -162,6 +171,11 @@ KT_CASE(net_limit_is_enospc) {
 
 KT_CASE(user_limit_is_enospc) {
     KT_EQ(limit_of("max_user_namespaces", CLONE_NEWUSER), 0);
+}
+
+/* unshare(CLONE_NEWTIME) too: the children's namespace counts. */
+KT_CASE(time_limit_is_enospc) {
+    KT_EQ(limit_of("max_time_namespaces", CLONE_NEWTIME), 0);
 }
 
 /* unshare(CLONE_NEWPID) moves only the children: the holder's new

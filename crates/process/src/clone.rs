@@ -414,6 +414,9 @@ pub struct CloneCaller {
     /// (`pid_for_children`; 0: the initial one): `set_tid` has at most one
     /// number per level (one more with `CLONE_NEWPID`).
     pub pid_level: u32,
+    /// The caller's children go into another time namespace than its own
+    /// (after unshare(CLONE_NEWTIME)): no thread, no `CLONE_VM` child.
+    pub time_differs: bool,
 }
 
 impl CloneCaller {
@@ -433,6 +436,7 @@ impl CloneCaller {
             pid_max: crate::pid::PID_MAX_DEFAULT,
             has_reaper: true,
             pid_level: 0,
+            time_differs: false,
         }
     }
 
@@ -463,7 +467,8 @@ pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS
     .union(CloneFlags::NEWNS)
     .union(CloneFlags::NEWPID)
     .union(CloneFlags::NEWIPC)
-    .union(CloneFlags::NEWNET);
+    .union(CloneFlags::NEWNET)
+    .union(CloneFlags::NEWTIME);
 
 /// Every check Linux makes before it allocates the child's pid, in Linux's
 /// order (`kernel_clone()`, then `copy_process()`, then `alloc_pid()`'s
@@ -505,6 +510,9 @@ pub fn validate(args: &CloneArgs, caller: &CloneCaller) -> Result<()> {
         return Err(Errno::EINVAL);
     }
     if f.contains(F::THREAD) && f.intersects(F::NEWUSER | F::NEWPID) {
+        return Err(Errno::EINVAL);
+    }
+    if f.intersects(F::THREAD | F::VM) && caller.time_differs {
         return Err(Errno::EINVAL);
     }
     // Before Linux 6.9 (and without PIDFD_THREAD support, here) a pidfd
@@ -996,6 +1004,25 @@ mod tests {
                 root,
                 Err(Errno::EINVAL),
             ),
+            (
+                "EINVAL (a thread while the children's time namespace differs)",
+                clone(F::THREAD | F::SIGHAND | F::VM),
+                CloneCaller { time_differs: true, ..root },
+                Err(Errno::EINVAL),
+            ),
+            (
+                "EINVAL (CLONE_VM while the children's time namespace differs)",
+                clone(F::VM),
+                CloneCaller { time_differs: true, ..root },
+                Err(Errno::EINVAL),
+            ),
+            (
+                "(a fork while it differs)",
+                clone(F::empty()),
+                CloneCaller { time_differs: true, ..user },
+                Ok(()),
+            ),
+            ("CLONE_NEWTIME (clone3) as root", clone3(F::NEWTIME), root, Ok(())),
             (
                 "EINVAL ... (a pid other than 1 while the namespace has no init)",
                 CloneArgs { set_tid: vec![7], ..clone3(F::empty()) },

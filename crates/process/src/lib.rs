@@ -99,6 +99,7 @@ pub mod sigstate;
 pub mod table;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod timens;
 pub mod uaccess;
 pub mod wait;
 

@@ -175,8 +175,8 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
 }
 
 /// The kinds of namespace counted per user (Linux's `UCOUNT_*_NAMESPACES`,
-/// with their `/proc/sys/user/max_*_namespaces` knobs). Cgroup and time
-/// namespaces are not made here: their limits exist and read back.
+/// with their `/proc/sys/user/max_*_namespaces` knobs). Cgroup
+/// namespaces are not made here: their limit exists and reads back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NsKind {
     /// User namespaces (charged to the maker's euid in the parent).
@@ -193,7 +193,7 @@ pub enum NsKind {
     Mnt,
     /// Cgroup namespaces (not made: the limit only).
     Cgroup,
-    /// Time namespaces (not made: the limit only).
+    /// Time namespaces.
     Time,
 }
 
@@ -1192,18 +1192,32 @@ pub struct NsSet {
     pub pid_children: PidNsRef,
     /// Its network namespace.
     pub net: Arc<NetNs>,
+    /// The time namespace its clocks read (`time`).
+    pub time: Arc<crate::timens::TimeNs>,
+    /// The time namespace its children enter (`time_for_children`:
+    /// another one after unshare(CLONE_NEWTIME)).
+    pub time_children: Arc<crate::timens::TimeNs>,
 }
 
 impl NsSet {
     /// The initial namespaces.
     pub fn initial() -> NsSet {
+        let time = crate::timens::TimeNs::initial();
         NsSet {
             uts: UtsNs::initial(),
             mnt: MntNs::initial(),
             ipc: IpcNs::initial(),
             pid_children: PidNsRef::INITIAL,
             net: NetNs::initial(),
+            time: time.clone(),
+            time_children: time,
         }
+    }
+
+    /// Whether its children go into another time namespace than its own
+    /// (a thread or a `CLONE_VM` child is then `EINVAL`).
+    pub fn time_differs(&self) -> bool {
+        !Arc::ptr_eq(&self.time, &self.time_children)
     }
 }
 

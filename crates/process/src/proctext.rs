@@ -617,8 +617,15 @@ pub fn status(s: &StatusFields<'_>) -> String {
 /// `/proc/uptime` from ticks of 10 ms: uptime and idle time (the one CPU
 /// counts as idle all along here).
 pub fn uptime(ticks: u64) -> String {
+    uptime_idle(ticks, ticks)
+}
+
+/// `/proc/uptime` with an idle time of its own (`ticks` shifted by a time
+/// namespace's boottime offset, `idle` not).
+pub fn uptime_idle(ticks: u64, idle: u64) -> String {
     let (s, cs) = (ticks / 100, ticks % 100);
-    format!("{s}.{cs:02} {s}.{cs:02}\n")
+    let (i, ics) = (idle / 100, idle % 100);
+    format!("{s}.{cs:02} {i}.{ics:02}\n")
 }
 
 /// `/proc/loadavg`: the three means (`crate::loadavg` fixed point), the
@@ -1317,6 +1324,7 @@ mod tests {
         assert_eq!(uptime(0), "0.00 0.00\n");
         assert_eq!(uptime(1234), "12.34 12.34\n");
         assert_eq!(uptime(105), "1.05 1.05\n");
+        assert_eq!(uptime_idle(1000105, 105), "10001.05 1.05\n");
     }
 
     #[test]

@@ -2875,6 +2875,7 @@ impl<P: Platform> Inner<P> {
             pid_max: self.pids.pid_max(),
             has_reaper: self.procs.contains_key(&1),
             pid_level: self.procs.get(&pid).map_or(0, |p| p.ns.pid_children.level()),
+            time_differs: p.ns.time_differs(),
         })
     }
 
@@ -2959,6 +2960,13 @@ impl<P: Platform> Inner<P> {
         {
             out.drop_later(copies);
             return Err(e);
+        }
+        // timens_on_fork(): the child enters the children's time
+        // namespace, whose offsets are fixed from then on (a thread or
+        // CLONE_VM child has the same one: validate's rule)
+        if ns.time_differs() {
+            ns.time_children.enter();
+            ns.time = ns.time_children.clone();
         }
         // copy_pid_ns(), and copy_process()'s rule that a thread stays in
         // its group's namespace
@@ -4137,6 +4145,13 @@ impl<P: Platform> Inner<P> {
         if f.contains(F::NEWNET) {
             let c = counts.charge(NsKind::Net, creds.euid)?;
             ns.net = crate::ns::NetNs::create(*next_ino, owner(), Some(c));
+            *next_ino += 1;
+        }
+        // copy_time_ns(): a copy of the children's namespace (its offsets)
+        // becomes the children's; the caller's own stays
+        if f.contains(F::NEWTIME) {
+            let c = counts.charge(NsKind::Time, creds.euid)?;
+            ns.time_children = ns.time_children.copy(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
         Ok(())

@@ -354,6 +354,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     let mut pidns: Option<process::ns::PidNsRef> = None;
     let mut ipc: Option<alloc::sync::Arc<process::ns::IpcNs>> = None;
     let mut netns: Option<alloc::sync::Arc<process::ns::NetNs>> = None;
+    let mut timens: Option<alloc::sync::Arc<process::timens::TimeNs>> = None;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
         let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
@@ -378,6 +379,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 netns = Some(n);
                 (None, None, false)
             }
+            NsObj::Time(n) => {
+                timens = Some(n);
+                (None, None, false)
+            }
             // the kinds not built have one namespace, the caller's: as
             // Linux's *_install, entering it needs CAP_SYS_ADMIN
             NsObj::Initial(_) => {
@@ -392,12 +397,20 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             return Err(Errno::EINVAL);
         }
         let pid = pid?;
-        let (user, uts, m, i, n) = table()
+        let (user, uts, m, i, n, tn) = table()
             .with_process(pid, |p| {
                 let ns = p.ns();
-                (p.creds().user_ns.clone(), ns.uts.clone(), ns.mnt.clone(), ns.ipc.clone(), ns.net.clone())
+                (
+                    p.creds().user_ns.clone(),
+                    ns.uts.clone(),
+                    ns.mnt.clone(),
+                    ns.ipc.clone(),
+                    ns.net.clone(),
+                    ns.time.clone(),
+                )
             })
             .ok_or(Errno::ESRCH)?;
+        timens = (flags & CloneFlags::NEWTIME.bits() != 0).then_some(tn);
         mnt = (flags & CloneFlags::NEWNS.bits() != 0).then_some(m);
         ipc = (flags & CloneFlags::NEWIPC.bits() != 0).then_some(i);
         netns = (flags & CloneFlags::NEWNET.bits() != 0).then_some(n);
@@ -476,6 +489,20 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             {
                 return Err(Errno::EPERM);
             }
+            // timens_install(): a single-threaded caller (EUSERS), then
+            // CAP_SYS_ADMIN over its owner and over the caller's user
+            // namespace; entering fixes its offsets (timens_commit)
+            if let Some(n) = &timens {
+                if p.threads().len() > 1 {
+                    return Err(Errno::EUSERS);
+                }
+                if !creds.ns_capable(n.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN)
+                {
+                    return Err(Errno::EPERM);
+                }
+                n.enter();
+            }
             let user_changed = creds.user_ns != p.creds().user_ns;
             let old_creds = core::mem::replace(p.creds_mut(), creds);
             if user_changed {
@@ -485,7 +512,11 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             let old_mnt = mnt.clone().map(|m| core::mem::replace(&mut p.ns_mut().mnt, m));
             let old_ipc = ipc.map(|i| core::mem::replace(&mut p.ns_mut().ipc, i));
             let old_net = netns.take().map(|n| core::mem::replace(&mut p.ns_mut().net, n));
-            Ok((old_creds, old_uts, old_mnt, old_ipc, old_net))
+            let old_time = timens.clone().map(|n| {
+                let ns = p.ns_mut();
+                (core::mem::replace(&mut ns.time, n.clone()), core::mem::replace(&mut ns.time_children, n))
+            });
+            Ok((old_creds, old_uts, old_mnt, old_ipc, old_net, old_time))
         })
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
@@ -501,6 +532,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
         table().set_pid_children(t.pid, n)?;
     }
     t.refresh_user_ns();
+    // vdso_join_timens(): the [vvar] of the namespace entered
+    if let Some(n) = timens {
+        crate::vdso::join_timens(&t.vm, !n.is_initial());
+    }
     if mnt.is_some() {
         // the namespace's root becomes the caller's root and cwd
         let root = crate::fs::root_path_of(t.mnt_ns).ok_or(Errno::EINVAL)?;

@@ -193,7 +193,8 @@ pub fn clock_gettime(t: &mut UThread, clock: u32, tp: UserPtr<Timespec>) -> SysR
     let clock = u64::from(clock);
     let ns = match cpu_clock(t, clock)? {
         Some(ns) => ns,
-        None => clock_ns(clock)?,
+        // the time namespace's offsets (MONOTONIC*, BOOTTIME*)
+        None => t.time_off.apply(clock as u32, clock_ns(clock)?),
     };
     t.write(tp, Timespec::from_ns(ns))?;
     Ok(0)
@@ -249,7 +250,11 @@ pub fn nanosleep(
     rem: UserPtr<Timespec>,
 ) -> SysResult {
     let clock = u64::from(clock);
-    let want = t.read(req)?.to_ns()?;
+    let mut want = t.read(req)?.to_ns()?;
+    if flags & 1 != 0 {
+        // an absolute time in the namespace's clock (timens_ktime_to_host)
+        want = t.time_off.to_host(clock as u32, want);
+    }
     let now_clock = match clock {
         // Linux sleeps on CPU time for a process clock, never a thread's;
         // here the CPU time is taken as passing with the monotonic clock
@@ -362,7 +367,9 @@ pub fn sysinfo(t: &mut UThread, buf: UserPtr<[u8; 112]>) -> SysResult {
     let (free, total) = arch_x86_64::mem::frames::stats();
     let mut b = [0u8; 112];
     let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(&mut b, 0, arch_x86_64::time::since_boot_ns() / 1_000_000_000);
+    // the time namespace's boottime offset (timens_add_boottime)
+    let up = t.time_off.apply(process::timens::CLOCK_BOOTTIME, arch_x86_64::time::since_boot_ns());
+    put(&mut b, 0, up / 1_000_000_000);
     for (i, l) in crate::loadavg::fixed().into_iter().enumerate() {
         put(&mut b, 8 + 8 * i, process::loadavg::LoadAvg::sysinfo(l));
     }
