@@ -327,10 +327,28 @@ KT_CASE(mutex_under_contention) {
 }
 
 static int thread_set;
+static volatile pid_t undo_tid;
 static void *undo_thread(void *a) {
     struct sembuf s = {0, 2, SEM_UNDO};
     (void)a;
+    undo_tid = (pid_t)syscall(SYS_gettid);
     return (void *)sop(thread_set, &s, 1);
+}
+
+/* pthread_join returns at the exiting thread's CLEARTID wake (Linux's
+ * exit_mm), before that thread's exit_sem drops its hold on the shared
+ * undo list; an unshare(CLONE_SYSVSEM) in that window finds the list
+ * still shared and leaves the undo to the thread (seen under Linux on a
+ * loaded host: 5 where 0 was wanted). Waits until the thread is released
+ * (its /proc/self/task entry gone, after exit_sem), at most 5 s. */
+static int wait_thread_released(pid_t tid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+    for (int i = 0; i < 5000; i++) {
+        if (access(path, F_OK) != 0) return errno == ENOENT;
+        usleep(1000);
+    }
+    return 0;
 }
 
 static int threads_child(void) {
@@ -338,6 +356,7 @@ static int threads_child(void) {
     void *r = (void *)1;
     KT_CHILD_CHECK(1, pthread_create(&th, 0, undo_thread, 0) == 0);
     KT_CHILD_CHECK(2, pthread_join(th, &r) == 0 && r == 0);
+    KT_CHILD_CHECK(9, wait_thread_released(undo_tid));
     /* the thread's exit leaves the process's list alone */
     KT_CHILD_CHECK(3, semctl(thread_set, 0, GETVAL) == 2);
     /* unshare(CLONE_SYSVSEM) is an exit for the list: undone now */
