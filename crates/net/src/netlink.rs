@@ -859,7 +859,8 @@ impl<E: NetEnv> NetlinkSocket<E> {
         self.waker.wake();
     }
 
-    /// The port id, binding to the caller's tgid (or a negative id when
+    /// The port id, binding to the caller's tgid as its own PID namespace
+    /// numbers it ([`crate::socket::Caller::ns_pid`]; or a negative id when
     /// that is taken) first if there is none (`netlink_autobind`).
     fn autobind(&self, st: &mut State, tgid: u32) -> Result<u32> {
         if let Some(p) = st.portid {
@@ -918,7 +919,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             return if pid == 0 || pid == p { Ok(()) } else { Err(Errno::EINVAL) };
         }
         if pid == 0 {
-            let tgid = cx.caller().pid;
+            let tgid = cx.caller().ns_pid;
             self.autobind(&mut st, tgid)?;
             return Ok(());
         }
@@ -945,7 +946,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         // netlink_connect: any port (whether it exists shows at send time)
         let (pid, _) = parse_nl(addr)?;
         let mut st = self.st.lock();
-        self.autobind(&mut st, cx.caller().pid)?;
+        self.autobind(&mut st, cx.caller().ns_pid)?;
         st.dst = pid;
         Ok(())
     }
@@ -970,7 +971,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         }
         let (pid, cap) = {
             let mut st = self.st.lock();
-            (self.autobind(&mut st, cx.caller().pid)?, st.cap_ack)
+            (self.autobind(&mut st, cx.caller().ns_pid)?, st.cap_ack)
         };
         let (replies, overrun) = match process(&*self.host, self.protocol, msg.data, pid, cap) {
             Ok(r) => r,
