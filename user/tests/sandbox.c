@@ -133,6 +133,32 @@ KT_CASE(mqueue_refused_for_the_outer_ipc_namespace) {
     KT_EQ(kt_in_child(mqueue_outer_ipc_child), 0);
 }
 
+/* current_chrooted() compares paths: a chroot into a bind mount of / is
+ * a chroot (the same directory, another mount), so no user namespace
+ * (bubblewrap in such a chroot: "No permissions to create new
+ * namespace"); chroot("/") is none */
+static int chroot_bind_child(void) {
+    mkdir(DIR_P, 0755);
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
+    KT_CHILD_CHECK(2, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(3, mount("/", DIR_P, NULL, MS_BIND | MS_REC, NULL) == 0);
+    pid_t c = fork();
+    if (c == 0) {
+        if (chroot("/") != 0 || unshare(CLONE_NEWUSER) != 0) _exit(1);
+        _exit(0);
+    }
+    int st = 0;
+    KT_CHILD_CHECK(4, waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    KT_CHILD_CHECK(5, chroot(DIR_P) == 0 && chdir("/") == 0);
+    errno = 0;
+    KT_CHILD_CHECK(6, unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
+    return 0;
+}
+
+KT_CASE(chroot_into_a_bind_mount_of_the_root_is_chrooted) {
+    KT_EQ(kt_in_child(chroot_bind_child), 0);
+}
+
 static long read_long(const char *path) {
     char buf[64] = {0};
     if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
