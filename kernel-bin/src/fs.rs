@@ -641,6 +641,24 @@ pub fn holder_of(ns: u64, abs: &[u8]) -> Option<u64> {
     Some(parent_for(&t.list, ns, abs)).filter(|&id| id != 0)
 }
 
+/// Linux's `mnt_already_visible()`, for a new mount of `fstype` (proc,
+/// sysfs) in `ns` by a user namespace's root: whether `ns` already shows
+/// a whole mount of that type (its filesystem's root, not a bind of a
+/// subdirectory) with no locked mount over anything in it (proc and sysfs
+/// here have no permanently empty directories, which Linux lets pass),
+/// and not read-only where the new mount (`new_ro`) would be writable.
+/// Otherwise mount(2) is `EPERM` (`mount_too_revealing`).
+pub fn fully_visible(ns: u64, fstype: &[u8], new_ro: bool) -> bool {
+    let t = MOUNTS.lock();
+    t.list.iter().any(|m| {
+        m.ns == ns
+            && m.fstype == fstype
+            && m.fs_root == b"/"
+            && !(m.locked && m.flags() & vfs::MNT_RDONLY != 0 && !new_ro)
+            && !t.list.iter().any(|c| c.ns == ns && c.parent == m.id && c.id != m.id && c.umount_locked)
+    })
+}
+
 /// Whether the mount `id` of `ns` (with `parent`: the mount it hangs on)
 /// is shared, i.e. in a peer group (Linux's `IS_MNT_SHARED`).
 pub fn is_shared(ns: u64, id: u64, parent: bool) -> bool {

@@ -124,6 +124,16 @@ fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
     Some(((rss + maps) as i64 + i64::from(adj) * (total_pages / 1000), rss, size, adj))
 }
 
+/// /proc/PID/oom_score (Linux's proc_oom_score): [`badness`] scaled as
+/// `(1000 + points * 1000 / total) * 2 / 3`, 0 for a process never chosen
+/// (init, exiting, oom_score_adj -1000, no memory); `None` for no such
+/// process.
+pub fn score(pid: Pid) -> Option<u64> {
+    table().with_process(pid, |_| ())?;
+    let total = (arch_x86_64::mem::frames::stats().1 as i64).max(1);
+    Some(badness(pid, total).map_or(0, |(points, ..)| ((1000 + points * 1000 / total) * 2 / 3).max(0) as u64))
+}
+
 /// Kernel memory is running out (the free frames went below half the
 /// reserve, which only kernel allocations reach): the OOM killer runs
 /// before a kernel allocation can fail. Called by thread `tid` of process

@@ -273,6 +273,7 @@ const PROC_FILES: &[&str] = &[
     "sessionid",
     "timers",
     "timens_offsets",
+    "oom_score",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 /// The files of /proc/sysvipc.
@@ -313,6 +314,7 @@ fn ino_of(node: &Node) -> u64 {
         Node::Ipc => 0x8000,
         Node::IpcFile(n) => 0x8001 + idx(IPC_FILES, n),
         Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
+        Node::ProcFile(pid, tid, "oom_score") => per(pid, tid, 36),
         Node::ProcFile(pid, tid, n) => per(pid, tid, 1 + idx(PROC_FILES, n)),
         Node::ProcLink(pid, tid, n) => per(pid, tid, 24 + idx(PROC_LINKS, n)),
         Node::FdDir(pid, tid) => per(pid, tid, 32),
@@ -1858,6 +1860,9 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         // once cgroup2 was mounted (cgrp_dfl_visible), and neither cgroup
         // filesystem exists here: empty, as Linux before that mount
         "cgroup" => Vec::new(),
+        // proc_oom_score(): oom_badness() scaled into 0..2000, 0 for a
+        // process the OOM killer never picks
+        "oom_score" => format!("{}\n", crate::oom::score(pid).ok_or(Errno::ESRCH)?).into_bytes(),
         "oom_score_adj" => {
             let adj = table().with_process(pid, |p| p.oom_score_adj()).ok_or(Errno::ESRCH)?;
             format!("{adj}\n").into_bytes()

@@ -740,6 +740,37 @@ pub fn run_tests(
             ],
         )
     });
+    check(t, &mut c, only, "util_linux_sandbox_tools", |c| {
+        // util-linux's namespace and process tools as sandbox scripts use
+        // them (deb38): proc mounted by a user namespace's root in its
+        // own PID namespace (refused without one), choom's oom_score,
+        // prlimit, setpriv, taskset, chrt, ionice, flock, nsenter, a
+        // netlink socket's port numbered in its PID namespace
+        want(
+            &run_long(c, &script("sandbox"), 120)?,
+            &[
+                "0 1 ps sh",
+                "noproc 32",
+                "proc 0 1",
+                "pid N's current OOM score: S",
+                "pid N's current OOM score adjust value: 300",
+                "score 1",
+                "100 200",
+                "prlimit: the soft limit NPROC cannot exceed the hard limit",
+                "1",
+                "NoNewPrivs:\t1",
+                "CapBnd:\t000001ffffffdfff",
+                "Cpus_allowed_list:\t1",
+                "taskset: failed to set pid N's affinity: Invalid argument",
+                "pid N's current scheduling policy: SCHED_FIFO",
+                "pid N's current scheduling priority: 10",
+                "best-effort: prio 3",
+                "flock 1",
+                "nsx",
+                "nl 1 1",
+            ],
+        )
+    });
     check(t, &mut c, only, "pty_python_and_script", |c| {
         want(
             &run_long(c, &script("pty"), 60)?,

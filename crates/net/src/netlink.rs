@@ -61,6 +61,10 @@ pub const NLM_F_ACK: u16 = 4;
 pub const NLM_F_DUMP: u16 = 0x300;
 /// NEWLINK: create if missing.
 pub const NLM_F_CREATE: u16 = 0x400;
+/// `NLM_F_EXCL`: fail if the object exists.
+pub const NLM_F_EXCL: u16 = 0x200;
+/// `NLM_F_REPLACE`: replace an existing object.
+pub const NLM_F_REPLACE: u16 = 0x100;
 /// An ack without the request's body.
 pub const NLM_F_CAPPED: u16 = 0x100;
 
@@ -689,9 +693,49 @@ fn route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, out: &mut Vec<Vec<u8>>) ->
             }
             Ok(false)
         }
+        RTM_NEWADDR => new_addr(&host.links()?, r),
         _ => Err(Errno::EOPNOTSUPP),
     }
 }
+
+/// `RTM_NEWADDR` (`inet_rtm_newaddr`, `inet6_rtm_newaddr`): only the
+/// addresses a loopback link has once up (127.0.0.1/8, ::1/128), as
+/// bubblewrap and other sandbox tools add them to a new network
+/// namespace's `lo` before setting it up: an ack when the link does not
+/// show it yet (it shows it once up), `EEXIST` with `NLM_F_EXCL` when it
+/// does; any other address is `EOPNOTSUPP` (no address is configurable),
+/// an unknown link `ENODEV`, a short message `EINVAL`; an address the
+/// link shows is `EEXIST` unless `NLM_F_REPLACE` without `NLM_F_EXCL`.
+fn new_addr(links: &[Link], r: &Req<'_>) -> Result<bool> {
+    // struct ifaddrmsg: family, prefixlen, flags, scope, index
+    if r.body.len() < 8 {
+        return Err(Errno::EINVAL);
+    }
+    let (family, prefix) = (u16::from(r.body[0]), r.body[1]);
+    let index = u32::from_le_bytes([r.body[4], r.body[5], r.body[6], r.body[7]]);
+    let attrs = &r.body[8..];
+    let addr = find_attr(attrs, IFA_LOCAL).or_else(|| find_attr(attrs, IFA_ADDRESS)).ok_or(Errno::EINVAL)?;
+    let l = links.iter().find(|l| l.index == index).ok_or(Errno::ENODEV)?;
+    let shown = match (family, addr.len()) {
+        (AF_INET, 4) if l.loopback && addr == [127, 0, 0, 1] && prefix == 8 => {
+            l.ipv4.iter().any(|(a, p)| a[..] == *addr && *p == prefix)
+        }
+        (AF_INET6, 16) if l.loopback && *addr == IN6_LOOPBACK && prefix == 128 => {
+            l.ipv6.iter().any(|(a, p)| a[..] == *addr && *p == prefix)
+        }
+        (AF_INET, 4) | (AF_INET6, 16) => return Err(Errno::EOPNOTSUPP),
+        (AF_INET, _) | (AF_INET6, _) => return Err(Errno::EINVAL),
+        _ => return Err(Errno::EOPNOTSUPP),
+    };
+    // an address that exists: EEXIST unless replaced
+    if shown && (r.flags & NLM_F_EXCL != 0 || r.flags & NLM_F_REPLACE == 0) {
+        return Err(Errno::EEXIST);
+    }
+    Ok(false)
+}
+
+/// `::1`.
+const IN6_LOOPBACK: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
 /// The payload of attribute `ty` among `attrs`.
 fn find_attr(mut attrs: &[u8], ty: u16) -> Option<&[u8]> {
@@ -859,7 +903,8 @@ impl<E: NetEnv> NetlinkSocket<E> {
         self.waker.wake();
     }
 
-    /// The port id, binding to the caller's tgid (or a negative id when
+    /// The port id, binding to the caller's tgid as its own PID namespace
+    /// numbers it ([`crate::socket::Caller::ns_pid`]; or a negative id when
     /// that is taken) first if there is none (`netlink_autobind`).
     fn autobind(&self, st: &mut State, tgid: u32) -> Result<u32> {
         if let Some(p) = st.portid {
@@ -918,7 +963,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             return if pid == 0 || pid == p { Ok(()) } else { Err(Errno::EINVAL) };
         }
         if pid == 0 {
-            let tgid = cx.caller().pid;
+            let tgid = cx.caller().ns_pid;
             self.autobind(&mut st, tgid)?;
             return Ok(());
         }
@@ -945,7 +990,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         // netlink_connect: any port (whether it exists shows at send time)
         let (pid, _) = parse_nl(addr)?;
         let mut st = self.st.lock();
-        self.autobind(&mut st, cx.caller().pid)?;
+        self.autobind(&mut st, cx.caller().ns_pid)?;
         st.dst = pid;
         Ok(())
     }
@@ -970,7 +1015,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         }
         let (pid, cap) = {
             let mut st = self.st.lock();
-            (self.autobind(&mut st, cx.caller().pid)?, st.cap_ack)
+            (self.autobind(&mut st, cx.caller().ns_pid)?, st.cap_ack)
         };
         let (replies, overrun) = match process(&*self.host, self.protocol, msg.data, pid, cap) {
             Ok(r) => r,
@@ -1442,6 +1487,53 @@ mod tests {
         let (r, overrun) = process(&h, NETLINK_ROUTE, &batch, 3, false).unwrap();
         assert!(overrun);
         assert!(r.iter().map(Vec::len).sum::<usize>() <= RCVBUF);
+    }
+
+    #[test]
+    fn newaddr_only_the_loopbacks_own() {
+        let h = host(true);
+        let lo = h.0.lock().iter().find(|l| l.loopback).map(|l| (l.index, !l.ipv4.is_empty())).unwrap();
+        let msg = |family: u8, prefix: u8, index: u32, addr: &[u8]| {
+            let mut b = vec![family, prefix, 0x80, 254];
+            b.extend_from_slice(&index.to_le_bytes());
+            b.extend_from_slice(&((4 + addr.len()) as u16).to_le_bytes());
+            b.extend_from_slice(&IFA_LOCAL.to_le_bytes());
+            b.extend_from_slice(addr);
+            b
+        };
+        let errno = |flags: u16, body: &[u8]| {
+            let r = process_(&h, &req(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | flags, 1, body), 3, false)
+                .unwrap();
+            i32::from_le_bytes(msgs(&r[0])[0].3[..4].try_into().unwrap())
+        };
+        let excl = NLM_F_CREATE | NLM_F_EXCL;
+        let v4 = msg(AF_INET as u8, 8, lo.0, &[127, 0, 0, 1]);
+        // shown already (the test host's lo is up with it): EEXIST, even
+        // without NLM_F_EXCL; replaced: an ack
+        assert!(lo.1);
+        assert_eq!(errno(excl, &v4), -17);
+        assert_eq!(errno(NLM_F_CREATE, &v4), -17);
+        assert_eq!(errno(NLM_F_CREATE | NLM_F_REPLACE, &v4), 0);
+        // a down lo shows none: an ack
+        {
+            let mut v = h.0.lock();
+            let l = v.iter_mut().find(|l| l.loopback).unwrap();
+            l.ipv4.clear();
+            l.ipv6.clear();
+        }
+        assert_eq!(errno(excl, &v4), 0);
+        assert_eq!(errno(excl, &msg(AF_INET6 as u8, 128, lo.0, &IN6_LOOPBACK)), 0);
+        // anything else
+        assert_eq!(errno(excl, &msg(AF_INET as u8, 24, lo.0, &[10, 0, 0, 1])), -95);
+        assert_eq!(errno(excl, &msg(AF_INET as u8, 8, 999, &[127, 0, 0, 1])), -19);
+        assert_eq!(errno(excl, &msg(AF_INET as u8, 8, lo.0, &[127, 0, 1])), -22);
+        assert_eq!(errno(excl, &[AF_INET as u8, 8, 0, 0, 1, 0, 0, 0]), -22);
+        assert_eq!(errno(excl, &[AF_INET as u8, 8]), -22);
+        assert_eq!(errno(excl, &msg(AF_UNSPEC as u8, 8, lo.0, &[127, 0, 0, 1])), -95);
+        // not CAP_NET_ADMIN
+        let h2 = host(false);
+        let r = process_(&h2, &req(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | excl, 1, &v4), 3, false).unwrap();
+        assert_eq!(&msgs(&r[0])[0].3[..4], &(-1i32).to_le_bytes());
     }
 
     #[test]

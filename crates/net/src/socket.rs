@@ -103,12 +103,21 @@ pub struct Caller {
     pub euid: u32,
     /// Effective group id.
     pub egid: u32,
+    /// The process id in its own PID namespace (`task_tgid_vnr`: a
+    /// netlink socket's automatic port id); `pid` unless set.
+    pub ns_pid: u32,
 }
 
 impl Caller {
-    /// With `pid`, `uid`, `gid`, `euid`, `egid`.
+    /// With `pid`, `uid`, `gid`, `euid`, `egid` (and `pid` as `ns_pid`).
     pub fn new(pid: u32, uid: u32, gid: u32, euid: u32, egid: u32) -> Self {
-        Caller { pid, uid, gid, euid, egid }
+        Caller { pid, uid, gid, euid, egid, ns_pid: pid }
+    }
+
+    /// With `ns_pid`: the process's number in its own PID namespace.
+    pub fn with_ns_pid(mut self, ns_pid: u32) -> Self {
+        self.ns_pid = ns_pid;
+        self
     }
 }
 

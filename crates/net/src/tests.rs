@@ -78,7 +78,7 @@ fn buffers_double() {
 }
 
 fn cx() -> FakeResolver {
-    FakeResolver { who: Caller { pid: 7, uid: 1, gid: 2, euid: 3, egid: 4 }, ..Default::default() }
+    FakeResolver { who: Caller { pid: 7, uid: 1, gid: 2, euid: 3, egid: 4, ns_pid: 7 }, ..Default::default() }
 }
 
 fn send(s: &dyn Socket<FakeEnv>, data: &[u8]) -> linux_abi::Result<usize> {

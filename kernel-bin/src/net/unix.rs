@@ -82,12 +82,14 @@ impl Resolver for KResolver<'_> {
             Some(t) => t.pid,
             None => crate::proc::table().tgid(self.tid).unwrap_or(self.tid),
         };
+        let ns_pid = crate::proc::table().pid_seen(pid, pid);
         crate::proc::table()
             .with_process(pid, |p| {
                 let c = p.creds();
                 Caller::new(pid, c.uid, c.gid, c.euid, c.egid)
             })
             .unwrap_or(Caller::new(pid, 0, 0, 0, 0))
+            .with_ns_pid(ns_pid)
     }
 
     fn bind_path(&mut self, path: &[u8]) -> Result<NodeId> {

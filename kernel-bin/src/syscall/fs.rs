@@ -1444,8 +1444,10 @@ pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
 /// made in the caller's mount namespace; its owner's root may mount there
 /// (may_mount(): CAP_SYS_ADMIN over the namespace's user namespace), from
 /// a user namespace other than the initial one only tmpfs, ramfs, devpts
-/// and bind mounts (`EPERM` for the others: FS_USERNS_MOUNT, and proc and
-/// sysfs need PID and network namespaces this kernel does not build).
+/// and bind mounts, and proc, sysfs and mqueue when the caller's root has
+/// CAP_SYS_ADMIN over the owner of its PID, network or IPC namespace and
+/// (proc, sysfs) the mount namespace already shows a whole one
+/// (`crate::fs::fully_visible`); `EPERM` for the others (FS_USERNS_MOUNT).
 /// mount(2): `(char *dev_name, char *dir_name, char *type, unsigned long
 /// flags, void *data)`; the options page is read as a string.
 pub fn mount(
@@ -1545,8 +1547,33 @@ pub fn mount(
     }
     // FS_USERNS_MOUNT: what a user namespace's root may mount
     if !initial_user && !matches!(ty.as_slice(), b"tmpfs" | b"ramfs" | b"devpts") {
-        let known = matches!(ty.as_slice(), b"proc" | b"devtmpfs" | b"sysfs" | b"ext2" | b"ext3" | b"ext4");
-        return Err(if known { Errno::EPERM } else { Errno::ENODEV });
+        if !matches!(ty.as_slice(), b"proc" | b"sysfs" | b"mqueue") {
+            let known = matches!(ty.as_slice(), b"devtmpfs" | b"ext2" | b"ext3" | b"ext4");
+            return Err(if known { Errno::EPERM } else { Errno::ENODEV });
+        }
+        // mount_capable(): CAP_SYS_ADMIN over the user namespace owning
+        // the namespace the filesystem shows (fc->user_ns: the caller's
+        // PID namespace for proc, its network namespace for sysfs, its
+        // IPC namespace for mqueue)
+        let pid_owner = table().active_pid_ns(t.pid).owner();
+        let capable = table()
+            .with_process(t.pid, |p| {
+                let owner = match ty.as_slice() {
+                    b"proc" => pid_owner.clone(),
+                    b"sysfs" => p.ns().net.owner().clone(),
+                    _ => p.ns().ipc.owner().clone(),
+                };
+                p.creds().ns_capable(&owner, process::cred::CAP_SYS_ADMIN)
+            })
+            .unwrap_or(false);
+        // mount_too_revealing(): proc and sysfs only where the mount
+        // namespace already shows a whole one
+        if !capable
+            || (ty != b"mqueue" && user_owned && !crate::fs::fully_visible(ns, &ty, flags & MS_RDONLY != 0))
+        {
+            log::info!("pid {}: a {} mount from a user namespace refused: EPERM", t.pid, ty.escape_ascii());
+            return Err(Errno::EPERM);
+        }
     }
     // one devpts instance: mounted at boot, a further mount shows the
     // same pairs (a bind of its root, listed as devpts)

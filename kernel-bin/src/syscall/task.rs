@@ -319,14 +319,23 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
     r
 }
 
-/// Linux's current_chrooted(): the caller's root is not the system's. A
-/// chrooted process may not make or enter a user namespace
+/// Linux's current_chrooted(): the caller's root is not its mount
+/// namespace's (the top of the mounts on the namespace's root), as a
+/// path: the same directory through another mount (a chroot into a bind
+/// mount of /, as `mount --rbind / /mnt; chroot /mnt` makes) is chrooted
+/// too. A chrooted process may not make or enter a user namespace
 /// (create_user_ns, userns_install: `EPERM`), where it would get
 /// CAP_SYS_CHROOT and chroot its way out.
 fn chrooted(t: &UThread) -> bool {
+    use alloc::sync::Arc;
     let Ok(fs) = t.fs() else { return true };
-    let root = fs.lock().root().inode.clone();
-    crate::fs::root().is_none_or(|sys| !alloc::sync::Arc::ptr_eq(&sys, &root))
+    let root = fs.lock().root().clone();
+    let Some(top) = crate::fs::root_path_of(t.mnt_ns) else { return true };
+    let same_mount = match (&root.mnt, &top.mnt) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => true,
+    };
+    !(Arc::ptr_eq(&root.inode, &top.inode) && same_mount)
 }
 
 /// The namespace kinds setns(2) accepts with a pidfd
