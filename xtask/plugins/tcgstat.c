@@ -118,7 +118,7 @@ struct set {
     uint64_t key[1u << SET_BITS];
     uint32_t gen[1u << SET_BITS];
 };
-static struct set pages, tbset, codepages;
+static struct set pages, tbset, codepages, klines;
 static uint32_t epoch = 1;
 
 /* true when key was not yet in the set this epoch */
@@ -172,6 +172,11 @@ struct pairs {
     uint32_t gen[1u << PAIR_BITS];
 };
 static struct pairs xpage, exits, lockedp;
+/* per-window counts of epochs in which a page was touched (data: the page
+ * number << 4 | the MMU index; code: the page number) and of jump-cache
+ * misses by block address, for the lists of the hot pages and misses; and
+ * of the 64-byte lines of the kernel image's data (its statics) */
+static struct pairs datapg, codepg, jcmiss, kline;
 static uint32_t pair_gen = 1;
 
 static void pair_add(struct pairs *t, uint64_t a, uint64_t b) {
@@ -192,7 +197,8 @@ static void pair_add(struct pairs *t, uint64_t a, uint64_t b) {
     }
 }
 
-/* prints the `top` largest counts of t as `NAME SRC DST COUNT` lines */
+/* prints the `top` largest counts of t as `NAME SRC DST COUNT` lines
+ * (`NAME KEY COUNT` for tables keyed by one value, b = 0) */
 static void pair_top(struct pairs *t, const char *name, int top) {
     static bool used[1u << PAIR_BITS];
     memset(used, 0, sizeof used);
@@ -206,8 +212,11 @@ static void pair_top(struct pairs *t, const char *name, int top) {
             }
         if (bn == 0) break;
         used[best] = true;
-        fprintf(out, "%s %llx %llx %llu\n", name, (unsigned long long)t->a[best], (unsigned long long)t->b[best],
-                (unsigned long long)bn);
+        if (t->b[best] == 0)
+            fprintf(out, "%s %llx %llu\n", name, (unsigned long long)t->a[best], (unsigned long long)bn);
+        else
+            fprintf(out, "%s %llx %llx %llu\n", name, (unsigned long long)t->a[best],
+                    (unsigned long long)t->b[best], (unsigned long long)bn);
     }
 }
 
@@ -259,6 +268,10 @@ static void on_mark(unsigned int vcpu, void *udata) {
         pair_top(&xpage, "cross_page", 40);
         pair_top(&exits, "exit", 20);
         pair_top(&lockedp, "locked_at", 40);
+        pair_top(&jcmiss, "jcache_miss", 40);
+        pair_top(&codepg, "code_page", 160);
+        pair_top(&datapg, "data_page", 160);
+        pair_top(&kline, "kernel_line", 400);
         fflush(out);
     }
 }
@@ -297,7 +310,10 @@ static void on_tb(unsigned int vcpu, void *udata) {
     if (!in_window) return;
     uint64_t va = t->pc;
     if (set_add(&tbset, va)) win.tbs_epoch++;
-    if (set_add(&codepages, va >> 12)) win.codepages_epoch++;
+    if (set_add(&codepages, va >> 12)) {
+        win.codepages_epoch++;
+        pair_add(&codepg, va >> 12, 0);
+    }
     bool chained = false;
     if (p && (p->end == E_DIRECT) && (va == p->succ[0] || va == p->succ[1])) {
         if ((va >> 12) == (p->pc >> 12))
@@ -316,6 +332,7 @@ static void on_tb(unsigned int vcpu, void *udata) {
         unsigned h = jc_hash(va);
         if (jcache[h] != va) {
             win.jc_miss++;
+            pair_add(&jcmiss, va, 0);
             jcache[h] = va;
         }
     }
@@ -334,7 +351,11 @@ static void on_mem(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr
     /* QEMU 7.2's meminfo: MemOpIdx (memop << 4 | mmu_idx) in the low 16 bits */
     unsigned idx = info & 0xf;
     uint64_t page = vaddr >> 12;
-    if (set_add(&pages, page << 4 | idx)) win.pages_epoch++;
+    if (set_add(&pages, page << 4 | idx)) {
+        win.pages_epoch++;
+        pair_add(&datapg, page << 4 | idx, 0);
+    }
+    if (vaddr >= 0xffffffff80000000ull && set_add(&klines, vaddr >> 6)) pair_add(&kline, vaddr >> 6 << 6, 0);
     tlb_access(idx, page);
 }
 

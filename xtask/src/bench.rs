@@ -904,7 +904,8 @@ fn cmd_bench(args: &[String]) -> Result<(), String> {
                     run_once(q, round, k, &mut b.rows, &log)?
                 };
                 if plugin.is_some() {
-                    crate::tcgstat::report(&stat_file, &b.rows, BOOT_ROWS, k, round)?;
+                    let elf = (k == 0).then_some(kernel.as_path());
+                    crate::tcgstat::report(&stat_file, &b.rows, BOOT_ROWS, k, round, elf)?;
                 }
                 r.boot = if b.tag == "-debian" {
                     "debian"

@@ -15,6 +15,7 @@
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|disk|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
+//! cargo xtask test  --only suite --kernel ELF       (boots that kernel instead of building one)
 //! cargo xtask test  --only debian --tests NAME[,NAME]  (some checks of the Debian part: strace_f, ...)
 //! cargo xtask test  --smp N          (the disk, interactive, suite, net and Debian parts with N CPUs, default 2; also with --linux)
 //! cargo xtask smp-matrix [--linux] [--only interactive|suite] [--tests ...]   (those parts with 1 and with 4 CPUs)
@@ -282,6 +283,9 @@ struct Args {
     forwards: Vec<(u16, u16)>,
     /// `--disk PATH`: a raw image as a virtio-blk disk.
     disk: Option<PathBuf>,
+    /// `--kernel ELF`: `cargo xtask test` boots this kernel instead of
+    /// building one (a kernel linked by hand, another branch's).
+    kernel: Option<PathBuf>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -305,6 +309,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         no_net: false,
         forwards: Vec::new(),
         disk: None,
+        kernel: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -334,6 +339,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 a.only = Some(part.clone());
             }
             "--kernel-only" => a.kernel_only = true,
+            "--kernel" => a.kernel = Some(PathBuf::from(it.next().ok_or("--kernel takes a kernel ELF")?)),
             "--tests" => {
                 let list = it.next().ok_or("--tests takes NAME[,NAME...] (programs of user/tests)")?;
                 a.tests = list.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect();
@@ -814,7 +820,10 @@ fn cmd_test(a: &Args) -> Result<bool, String> {
     }
     if TEST_PARTS[1..].iter().any(|p| wanted(p)) {
         setup::ensure_tools(QEMU_TOOLS)?;
-        let kernel = build_kernel(a.release)?;
+        let kernel = match &a.kernel {
+            Some(k) => k.clone(),
+            None => build_kernel(a.release)?,
+        };
         let initrd = build_initramfs(false)?;
         if wanted("kernel") {
             kernel_tests(&kernel, &initrd, &mut t)?;

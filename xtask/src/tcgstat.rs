@@ -66,6 +66,7 @@ pub fn report(
     boot_rows: &[&str],
     kernel: usize,
     round: usize,
+    elf: Option<&Path>,
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let windows = parse(&text);
@@ -106,7 +107,113 @@ pub fn report(
     if !line.is_empty() {
         println!("  {}", line.trim_start());
     }
+    if let Some(elf) = elf {
+        hot(&text, get(last, "epochs").unwrap_or(0), elf)?;
+    }
     println!("  (every window: {})", file.display());
+    Ok(())
+}
+
+/// Where the kernel's half of the address space starts.
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
+
+/// The kernel's symbols, functions and objects: (start, size, name), sorted.
+fn all_symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
+    use xmas_elf::ElfFile;
+    use xmas_elf::sections::SectionData;
+    use xmas_elf::symbol_table::{Entry, Type};
+    let image = std::fs::read(kernel).map_err(|e| format!("{}: {e}", kernel.display()))?;
+    let elf = ElfFile::new(&image).map_err(|e| format!("kernel ELF: {e}"))?;
+    let symtab = elf.find_section_by_name(".symtab").ok_or("kernel ELF has no .symtab")?;
+    let SectionData::SymbolTable64(entries) = symtab.get_data(&elf).map_err(|e| e.to_string())? else {
+        return Err("unexpected .symtab format".into());
+    };
+    let mut syms: Vec<(u64, u64, String)> = entries
+        .iter()
+        .filter(|e| matches!(e.get_type(), Ok(Type::Func | Type::Object)) && e.value() >= KERNEL_HALF)
+        .map(|e| {
+            (e.value(), e.size(), format!("{:#}", rustc_demangle::demangle(e.get_name(&elf).unwrap_or("?"))))
+        })
+        .collect();
+    syms.sort();
+    Ok(syms)
+}
+
+/// The symbols overlapping `[lo, hi)` (a symbol without a size covers one byte).
+fn overlapping(syms: &[(u64, u64, String)], lo: u64, hi: u64) -> Vec<&str> {
+    let end = syms.partition_point(|s| s.0 < hi);
+    syms[..end].iter().filter(|s| s.0 + s.1.max(1) > lo).map(|s| s.2.as_str()).collect()
+}
+
+/// Names what the last window touched in at least half of its CR3 epochs
+/// (the plugin's `code_page`, `kernel_line`, `cross_page` and
+/// `jcache_miss` lists): the kernel's code pages with the functions on
+/// them, its static data by 64-byte line with the statics on them, and
+/// the most frequent jumps to another page. The lists the hot text and
+/// data of kernel-bin/linker.ld are kept by (docs/bench.md "Hot text and
+/// data").
+fn hot(text: &str, epochs: u64, elf: &Path) -> Result<(), String> {
+    let syms = all_symbols(elf)?;
+    let start = text.rfind("\nwindow ").map_or(0, |i| i + 1);
+    let half = epochs.div_ceil(2).max(1);
+    let name = |a: u64| -> String {
+        let i = syms.partition_point(|s| s.0 <= a);
+        match i.checked_sub(1).map(|i| &syms[i]) {
+            _ if a < KERNEL_HALF => format!("[user] {a:#x}"),
+            Some(s) => format!("{}+{:#x}", s.2, a - s.0),
+            None => format!("{a:#x}"),
+        }
+    };
+    let (mut code, mut user_code, mut lines, mut jumps) = (Vec::new(), 0, Vec::new(), Vec::new());
+    let mut locked = Vec::new();
+    for l in text[start..].lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let hex = |i: usize| f.get(i).and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        match f.first() {
+            Some(&"code_page") if num(2) >= half => {
+                if hex(1) >= KERNEL_HALF >> 12 {
+                    code.push(hex(1) << 12);
+                } else {
+                    user_code += 1;
+                }
+            }
+            Some(&"kernel_line") if num(2) >= half => lines.push(hex(1)),
+            Some(&"cross_page") if jumps.len() < 12 => jumps.push((hex(1), hex(2), num(3))),
+            Some(&"locked_at") if locked.len() < 16 => locked.push((hex(1), num(3))),
+            _ => {}
+        }
+    }
+    code.sort();
+    println!("  code pages touched in at least half the epochs: {} kernel, {user_code} user", code.len());
+    for p in &code {
+        let on = overlapping(&syms, *p, p + 4096);
+        println!("    {p:#x}: {}", on.join(", "));
+    }
+    lines.sort();
+    let pages = {
+        let mut v: Vec<u64> = lines.iter().map(|l| l >> 12).collect();
+        v.dedup();
+        v.len()
+    };
+    println!(
+        "  kernel image data lines touched in at least half the epochs: {} on {pages} pages",
+        lines.len()
+    );
+    for l in &lines {
+        let on = overlapping(&syms, *l, l + 64);
+        println!("    {l:#x}: {}", if on.is_empty() { name(*l) } else { on.join(", ") });
+    }
+    println!("  most frequent jumps to another page (per window):");
+    for (a, b, n) in jumps {
+        println!("    {n} {} -> {}", name(a), name(b));
+    }
+    // an atomic helper call each under multi-threaded TCG with 2+ vCPUs
+    // (`addr2line -i` on the address gives the inlined caller)
+    println!("  most executed locked instructions (per window):");
+    for (a, n) in locked {
+        println!("    {n} {a:#x} {}", name(a));
+    }
     Ok(())
 }
 
