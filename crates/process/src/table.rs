@@ -1098,6 +1098,39 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().user_nr(viewer, nr)
     }
 
+    /// Kernel pid `pid` as PID namespace `ns` numbers it (`pid_nr_ns`; a
+    /// procfs mount's namespace): 0 when it is not visible there.
+    pub fn pid_in(&self, pid: Pid, ns: &PidNsRef) -> Pid {
+        if ns.is_initial() {
+            return pid;
+        }
+        self.inner.lock().nr_in(pid, ns)
+    }
+
+    /// Number `nr` of PID namespace `ns` as a kernel pid (`find_pid_ns`):
+    /// `None` when the namespace has no such number.
+    pub fn pid_of_nr(&self, ns: &PidNsRef, nr: Pid) -> Option<Pid> {
+        if ns.is_initial() {
+            return Some(nr);
+        }
+        self.inner.lock().global_in(nr, ns)
+    }
+
+    /// The children of thread `tid`, oldest first (Linux's
+    /// `task->children`: the processes it forked, zombies included, and
+    /// those handed to it; /proc/PID/task/TID/children). Empty for an
+    /// unknown thread.
+    pub fn thread_children(&self, tid: Pid) -> Vec<Pid> {
+        let g = self.inner.lock();
+        let Some(pid) = g.threads.get(&tid).map(|t| t.tgid) else { return Vec::new() };
+        let Some(p) = g.procs.get(&pid) else { return Vec::new() };
+        p.children
+            .iter()
+            .copied()
+            .filter(|c| g.procs.get(c).is_some_and(|cp| cp.parent_thread == tid))
+            .collect()
+    }
+
     /// The PID namespace task `pid` is in (`task_active_pid_ns`).
     pub fn active_pid_ns(&self, pid: Pid) -> PidNsRef {
         if !self.pidns_used() {
