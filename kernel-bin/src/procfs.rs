@@ -748,6 +748,12 @@ impl SynthNode for ProcNode {
             }
             let node = ProcNode { m: Arc::clone(&self.m), n };
             let inode = Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(node));
+            // a user namespace's own limits: writable by its root
+            if let Node::SysFile(i) = n
+                && let Some((uid, gid)) = crate::sysctl::user_knob_owner(i)
+            {
+                inode.set_synth_owner(uid, gid);
+            }
             if let Some(pid) = n.pid() {
                 let (mut uid, mut gid) = dump_owner(pid, ty == FileType::Directory && perm == 0o555);
                 // proc_fd_permission(): a process may always search its own

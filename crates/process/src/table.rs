@@ -1203,6 +1203,20 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().ns_counts.max(kind)
     }
 
+    /// `user.max_<kind>_namespaces` as user namespace `ns` sees it (its
+    /// own maximum below the initial namespace, `INT_MAX` at its creation).
+    pub fn max_namespaces_in(&self, kind: crate::ns::NsKind, ns: &crate::ns::UserNsRef) -> u32 {
+        ns.ucount_max(kind).unwrap_or_else(|| self.max_namespaces(kind))
+    }
+
+    /// Sets `user.max_<kind>_namespaces` of user namespace `ns` (the
+    /// initial one's: [`ProcessTable::set_max_namespaces`]).
+    pub fn set_max_namespaces_in(&self, kind: crate::ns::NsKind, ns: &crate::ns::UserNsRef, max: u32) {
+        if !ns.set_ucount_max(kind, max) {
+            self.set_max_namespaces(kind, max);
+        }
+    }
+
     /// How many namespaces of `kind` kernel uid `euid` has made that
     /// live now.
     pub fn namespace_count(&self, kind: crate::ns::NsKind, euid: crate::cred::Id) -> u32 {
@@ -2963,8 +2977,9 @@ impl<P: Platform> Inner<P> {
         // which gives its counts back)
         if f.contains(F::NEWUSER) {
             let counts = &mut self.ns_counts;
-            if let Err(e) =
-                creds.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, euid).map(Some))
+            let parent = creds.user_ns.clone();
+            if let Err(e) = creds
+                .enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, &parent, euid).map(Some))
             {
                 out.drop_later(copies);
                 return Err(e);
@@ -2988,7 +3003,7 @@ impl<P: Platform> Inner<P> {
             }
             if f.contains(F::NEWPID) {
                 let counts = &mut self.ns_counts;
-                let charge = || counts.charge(NsKind::Pid, creds.euid).map(Some);
+                let charge = || counts.charge(NsKind::Pid, &creds.user_ns, creds.euid).map(Some);
                 match active.create_child(next_ino, creds.user_ns.clone(), charge) {
                     Ok(n) => {
                         next_ino += 1;
@@ -4138,22 +4153,22 @@ impl<P: Platform> Inner<P> {
         use CloneFlags as F;
         let owner = || creds.user_ns.clone();
         if f.contains(F::NEWUTS) {
-            let c = counts.charge(NsKind::Uts, creds.euid)?;
+            let c = counts.charge(NsKind::Uts, &creds.user_ns, creds.euid)?;
             ns.uts = ns.uts.copy(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
         if f.contains(F::NEWNS) {
-            let c = counts.charge(NsKind::Mnt, creds.euid)?;
+            let c = counts.charge(NsKind::Mnt, &creds.user_ns, creds.euid)?;
             ns.mnt = ns.mnt.copy(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
         if f.contains(F::NEWIPC) {
-            let c = counts.charge(NsKind::Ipc, creds.euid)?;
+            let c = counts.charge(NsKind::Ipc, &creds.user_ns, creds.euid)?;
             ns.ipc = crate::ns::IpcNs::create(*next_ino, owner(), Some(c), ipc_gone);
             *next_ino += 1;
         }
         if f.contains(F::NEWNET) {
-            let c = counts.charge(NsKind::Net, creds.euid)?;
+            let c = counts.charge(NsKind::Net, &creds.user_ns, creds.euid)?;
             ns.net = crate::ns::NetNs::create(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
@@ -4219,7 +4234,8 @@ impl<P: Platform> Inner<P> {
         if f.contains(F::NEWUSER) {
             let mut c = p.creds.clone();
             let counts = &mut self.ns_counts;
-            c.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, euid).map(Some))?;
+            let parent = c.user_ns.clone();
+            c.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, &parent, euid).map(Some))?;
             next_ino += 1;
             creds = Some(c);
         }
@@ -4242,7 +4258,7 @@ impl<P: Platform> Inner<P> {
                     return Err(Errno::EINVAL);
                 }
                 let counts = &mut self.ns_counts;
-                let charge = || counts.charge(NsKind::Pid, c.euid).map(Some);
+                let charge = || counts.charge(NsKind::Pid, &c.user_ns, c.euid).map(Some);
                 ns.pid_children = active.create_child(next_ino, c.user_ns.clone(), charge)?;
                 next_ino += 1;
             }
