@@ -561,9 +561,11 @@ impl Node {
     /// process's directory, or for any thread's id that of
     /// `/proc/<tgid>/task/<tid>` (not listed; gdb reads
     /// /proc/<lwp>/status). `hidepid=4` hides what the caller may not
-    /// ptrace.
+    /// ptrace; for `hidepid=2` Linux's look-up succeeds but stat
+    /// (`pid_getattr`) and every walk or open below (`proc_pid_permission`)
+    /// are `ENOENT`, which no look-up gives the same.
     fn pid_child(&self, m: &ProcMount, pid: Pid) -> Option<Node> {
-        if m.hidepid == HIDEPID_NOT_PTRACEABLE && !m.may_see(pid, HIDEPID_NO_ACCESS) {
+        if m.hidepid >= HIDEPID_INVISIBLE && !m.may_see(pid, HIDEPID_INVISIBLE) {
             return None;
         }
         if exists(pid) {

@@ -11,6 +11,7 @@
 
 #include <sched.h>
 #include <sys/syscall.h>
+#include <grp.h>
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -238,7 +239,7 @@ KT_CASE(child_user_namespace_limits) {
         char v;
         close(ready[0]);
         close(go[1]);
-        CK(1, setgid(1000) == 0 && setuid(1000) == 0);
+        CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
         errno = 0;
         CK(2, open(UTS_MAX, O_WRONLY) == -1 && errno == EACCES);
         CK(3, unshare(CLONE_NEWUSER) == 0);
