@@ -226,7 +226,8 @@ impl ProcMount {
                     }
                 }
                 (b"gid", Some(v)) => {
-                    m.gid = Some(core::str::from_utf8(v).ok().and_then(|v| v.parse().ok()).ok_or(Errno::EINVAL)?)
+                    m.gid =
+                        Some(core::str::from_utf8(v).ok().and_then(|v| v.parse().ok()).ok_or(Errno::EINVAL)?)
                 }
                 // proc_parse_subset_param(): "pid" is the only subset
                 (b"subset", Some(v)) => {
@@ -1412,7 +1413,11 @@ fn nsfs_root() -> &'static Arc<Inode> {
     static ROOT: spin::Once<Arc<Inode>> = spin::Once::new();
     // an anonymous device, as Linux's
     ROOT.call_once(|| {
-        vfs::new_synthfs(vfs::makedev(0, 4), Arc::new(crate::fs::KernelClock), Arc::new(ProcNode { m: Arc::default(), n: Node::NsRoot }))
+        vfs::new_synthfs(
+            vfs::makedev(0, 4),
+            Arc::new(crate::fs::KernelClock),
+            Arc::new(ProcNode { m: Arc::default(), n: Node::NsRoot }),
+        )
     })
 }
 
@@ -2066,11 +2071,27 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
 /// them (Tgid, Pid, PPid, TracerPid; NStgid, NSpid, NSpgid, NSsid list
 /// the numbers from that namespace down to the process's own).
 trait PipeNs {
-    fn pipe_ns(self, ns: &process::ns::PidNsRef, pid: Pid, tid: Pid, ppid: Pid, pgid: Pid, sid: Pid) -> String;
+    fn pipe_ns(
+        self,
+        ns: &process::ns::PidNsRef,
+        pid: Pid,
+        tid: Pid,
+        ppid: Pid,
+        pgid: Pid,
+        sid: Pid,
+    ) -> String;
 }
 
 impl PipeNs for String {
-    fn pipe_ns(self, ns: &process::ns::PidNsRef, pid: Pid, tid: Pid, ppid: Pid, pgid: Pid, sid: Pid) -> String {
+    fn pipe_ns(
+        self,
+        ns: &process::ns::PidNsRef,
+        pid: Pid,
+        tid: Pid,
+        ppid: Pid,
+        pgid: Pid,
+        sid: Pid,
+    ) -> String {
         if !table().pidns_used() {
             return self;
         }

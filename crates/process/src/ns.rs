@@ -1573,7 +1573,7 @@ mod tests {
         // user namespaces: B inside A counts in A (for A's root, 1000)
         // and in the initial one for A's owner
         assert_eq!(counts.count(NsKind::User, 1000), 1);
-        let mut a_root = a.clone();
+        let a_root = a.clone();
         a_root.user_ns.write_map(MapKind::Uid, &u, &u, 0, b"0 1000 1").unwrap();
         a_root.user_ns.write_setgroups(0, b"deny").unwrap();
         a_root.user_ns.write_map(MapKind::Gid, &u, &u, 0, b"0 1000 1").unwrap();
@@ -1652,8 +1652,14 @@ mod tests {
                 c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + i as u64, |e| big.charge(NsKind::User, &nss[parent], e).map(Some)).unwrap();
                 c.user_ns.set_ucount_max(NsKind::Uts, maxes[i + 1]);
                 // its owner's kernel uid is its 0 (the next level's maker)
-                let o = user(owner);
-                let line = alloc::format!("0 {owner} 1");
+                let mut o = user(owner);
+                o.user_ns = nss[parent].clone();
+                if parent != 0 {
+                    // root inside its parent: may map that namespace's 0
+                    o.cap_effective = crate::cred::CAP_FULL_SET;
+                }
+                let seen = nss[parent].uid_up(owner).unwrap();
+                let line = alloc::format!("0 {seen} 1");
                 c.user_ns.write_map(MapKind::Uid, &o, &o, 0, line.as_bytes()).unwrap();
                 c.user_ns.write_setgroups(0, b"deny").unwrap();
                 c.user_ns.write_map(MapKind::Gid, &o, &o, 0, line.as_bytes()).unwrap();

@@ -2978,9 +2978,9 @@ impl<P: Platform> Inner<P> {
         if f.contains(F::NEWUSER) {
             let counts = &mut self.ns_counts;
             let parent = creds.user_ns.clone();
-            if let Err(e) = creds
-                .enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, &parent, euid).map(Some))
-            {
+            if let Err(e) = creds.enter_new_user_ns_charged(next_ino, |euid| {
+                counts.charge(NsKind::User, &parent, euid).map(Some)
+            }) {
                 out.drop_later(copies);
                 return Err(e);
             }
@@ -4235,7 +4235,9 @@ impl<P: Platform> Inner<P> {
             let mut c = p.creds.clone();
             let counts = &mut self.ns_counts;
             let parent = c.user_ns.clone();
-            c.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, &parent, euid).map(Some))?;
+            c.enter_new_user_ns_charged(next_ino, |euid| {
+                counts.charge(NsKind::User, &parent, euid).map(Some)
+            })?;
             next_ino += 1;
             creds = Some(c);
         }
