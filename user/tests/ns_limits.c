@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <grp.h>
+#include <sys/prctl.h>
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -240,6 +241,8 @@ KT_CASE(child_user_namespace_limits) {
         close(ready[0]);
         close(go[1]);
         CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+        /* (the id change left it non-dumpable: its /proc files root's) */
+        CK(22, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
         errno = 0;
         CK(2, open(UTS_MAX, O_WRONLY) == -1 && errno == EACCES);
         CK(3, unshare(CLONE_NEWUSER) == 0);
