@@ -619,10 +619,10 @@ pub fn sweep() {
 /// pid -1 for OFD locks, `FLOCK` with `0 EOF` for flock locks, `EOF` for a
 /// lock to the end of any file).
 ///
-/// The pids are numbers of `reader`'s PID namespace, and a lock whose
+/// The pids are numbers of PID namespace `ns` (the proc mount's), and a lock whose
 /// holder that namespace does not see is left out (Linux's locks_show and
 /// locks_translate_pid; an OFD lock's -1 stays).
-pub fn proc_locks(reader: Pid) -> Vec<u8> {
+pub fn proc_locks(ns: &process::ns::PidNsRef) -> Vec<u8> {
     use core::fmt::Write;
     /// Room for one line: five numbers of at most 20 digits and the words.
     const LINE_MAX: usize = 192;
@@ -655,7 +655,7 @@ pub fn proc_locks(reader: Pid) -> Vec<u8> {
     let mut n = 0;
     let kind = |k: Kind| if k == Kind::Write { "WRITE" } else { "READ" };
     // 0 for a holder outside the reader's namespace
-    let seen = |pid: i32| if pid <= 0 { pid } else { table().pid_seen(reader, pid as Pid) as i32 };
+    let seen = |pid: i32| if pid <= 0 { pid } else { table().pid_in(pid as Pid, ns) as i32 };
     'files: for (inode, posix, flock, leases) in &snap {
         let st = inode.stat();
         let dev = format!("{:02x}:{:02x}:{}", vfs::major(st.dev), vfs::minor(st.dev), st.ino);

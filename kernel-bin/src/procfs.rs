@@ -179,9 +179,135 @@ pub fn release_exe(pid: Pid) {
     drop(old);
 }
 
-/// A new /proc filesystem (one per mount).
-pub fn new_procfs() -> Arc<Inode> {
-    vfs::new_synthfs(vfs::makedev(0, 0x16), Arc::new(crate::fs::KernelClock), Arc::new(Node::Root))
+/// `hidepid=` values (Linux's `enum proc_hidepid`).
+const HIDEPID_OFF: u8 = 0;
+const HIDEPID_NO_ACCESS: u8 = 1;
+const HIDEPID_INVISIBLE: u8 = 2;
+const HIDEPID_NOT_PTRACEABLE: u8 = 4;
+
+/// One procfs mount (Linux's `proc_fs_info`, a superblock per mount since
+/// 5.8): the PID namespace of the task that mounted it
+/// (`task_active_pid_ns` at mount time), whose numbers name its `/proc/<pid>`
+/// directories and every pid its files show, and its options.
+#[derive(Clone, Default)]
+pub struct ProcMount {
+    ns: process::ns::PidNsRef,
+    /// `hidepid=`: `HIDEPID_*`.
+    hidepid: u8,
+    /// `gid=`: a group exempt from `hidepid=1`/`2` (`None`: root's, 0).
+    gid: Option<u32>,
+    /// `subset=pid`: only the process directories, `self` and `thread-self`.
+    pidonly: bool,
+}
+
+impl ProcMount {
+    /// A mount for PID namespace `ns` with mount(2)'s data `opts` (Linux's
+    /// `proc_parse_param`: `hidepid=` 0, 1, 2, 4 or off, noaccess,
+    /// invisible, ptraceable; `gid=` a number; `subset=pid`; the superblock
+    /// flags `ro`, `rw`, `sync` and so on pass): `EINVAL` for anything else.
+    pub fn parse(ns: process::ns::PidNsRef, opts: &[u8]) -> Result<ProcMount> {
+        let mut m = ProcMount { ns, ..ProcMount::default() };
+        for o in opts.split(|&b| b == b',').filter(|o| !o.is_empty()) {
+            let (key, value) = match o.iter().position(|&b| b == b'=') {
+                Some(i) => (&o[..i], Some(&o[i + 1..])),
+                None => (o, None),
+            };
+            match (key, value) {
+                (b"hidepid", Some(v)) => {
+                    m.hidepid = match v {
+                        b"0" | b"off" => HIDEPID_OFF,
+                        b"1" | b"noaccess" => HIDEPID_NO_ACCESS,
+                        b"2" | b"invisible" => HIDEPID_INVISIBLE,
+                        b"4" | b"ptraceable" => HIDEPID_NOT_PTRACEABLE,
+                        _ => {
+                            log::info!("proc: unknown value of hidepid: EINVAL");
+                            return Err(Errno::EINVAL);
+                        }
+                    }
+                }
+                (b"gid", Some(v)) => {
+                    m.gid =
+                        Some(core::str::from_utf8(v).ok().and_then(|v| v.parse().ok()).ok_or(Errno::EINVAL)?)
+                }
+                // proc_parse_subset_param(): "pid" is the only subset
+                (b"subset", Some(v)) => {
+                    if v != b"pid" && !v.is_empty() {
+                        return Err(Errno::EINVAL);
+                    }
+                    m.pidonly |= v == b"pid";
+                }
+                // vfs_parse_sb_flag()'s names
+                (
+                    b"ro" | b"rw" | b"sync" | b"dirsync" | b"lazytime" | b"nolazytime" | b"mand" | b"nomand"
+                    | b"async" | b"silent",
+                    None,
+                ) => {}
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        Ok(m)
+    }
+
+    /// What mountinfo shows after the flags (`proc_show_options`).
+    pub fn options(&self) -> String {
+        let mut o = String::new();
+        if let Some(g) = self.gid.filter(|&g| g != 0) {
+            o.push_str(&format!(",gid={g}"));
+        }
+        let hide = match self.hidepid {
+            HIDEPID_NO_ACCESS => "noaccess",
+            HIDEPID_INVISIBLE => "invisible",
+            HIDEPID_NOT_PTRACEABLE => "ptraceable",
+            _ => "",
+        };
+        if !hide.is_empty() {
+            o.push_str(",hidepid=");
+            o.push_str(hide);
+        }
+        if self.pidonly {
+            o.push_str(",subset=pid");
+        }
+        o
+    }
+
+    /// Linux's `has_pid_permissions`: whether the caller may see process
+    /// `pid` here, `hidepid=` at `min` or above hiding it unless the
+    /// caller is in the `gid=` group or may ptrace it (read, fs creds).
+    fn may_see(&self, pid: Pid, min: u8) -> bool {
+        if self.hidepid == HIDEPID_NOT_PTRACEABLE {
+            return may_access(pid).is_ok();
+        }
+        if self.hidepid < min {
+            return true;
+        }
+        let g = self.gid.unwrap_or(0);
+        let in_group = table()
+            .with_process(caller().0, |p| p.creds().fsgid == g || p.creds().groups.contains(&g))
+            .unwrap_or(false);
+        in_group || may_access(pid).is_ok()
+    }
+
+    /// `proc_pid_permission()` on `/proc/<pid>` and its `task/` entries:
+    /// `ENOENT` under `hidepid=2`, `EPERM` under 1 and 4, for a process
+    /// the caller may not see.
+    fn pid_permission(&self, pid: Pid) -> Result<()> {
+        if self.hidepid == HIDEPID_OFF || self.may_see(pid, HIDEPID_NO_ACCESS) {
+            return Ok(());
+        }
+        Err(if self.hidepid == HIDEPID_INVISIBLE { Errno::ENOENT } else { Errno::EPERM })
+    }
+}
+
+/// A new /proc filesystem (one per mount) for the mount `m`.
+pub fn new_procfs(m: ProcMount) -> Arc<Inode> {
+    let root = ProcNode { m: Arc::new(m), n: Node::Root };
+    vfs::new_synthfs(vfs::makedev(0, 0x16), Arc::new(crate::fs::KernelClock), Arc::new(root))
+}
+
+/// A /proc node and the mount it belongs to.
+struct ProcNode {
+    m: Arc<ProcMount>,
+    n: Node,
 }
 
 /// The calling thread: (pid, tid).
@@ -315,6 +441,7 @@ fn ino_of(node: &Node) -> u64 {
         Node::IpcFile(n) => 0x8001 + idx(IPC_FILES, n),
         Node::Proc(pid, tid) => per(pid, tid.unwrap_or(0), 0),
         Node::ProcFile(pid, tid, "oom_score") => per(pid, tid, 36),
+        Node::ProcFile(pid, tid, "children") => per(pid, tid, 37),
         Node::ProcFile(pid, tid, n) => per(pid, tid, 1 + idx(PROC_FILES, n)),
         Node::ProcLink(pid, tid, n) => per(pid, tid, 24 + idx(PROC_LINKS, n)),
         Node::FdDir(pid, tid) => per(pid, tid, 32),
@@ -436,28 +563,44 @@ impl Node {
         }
     }
 
-    /// The child `name` of this directory node.
-    fn child(&self, name: &[u8]) -> Option<Node> {
+    /// `/proc/<pid>` for kernel pid `pid` (`proc_pid_lookup`): a
+    /// process's directory, or for any thread's id that of
+    /// `/proc/<tgid>/task/<tid>` (not listed; gdb reads
+    /// /proc/<lwp>/status). `hidepid=4` hides what the caller may not
+    /// ptrace; for `hidepid=2` Linux's look-up succeeds but stat
+    /// (`pid_getattr`) and every walk or open below (`proc_pid_permission`)
+    /// are `ENOENT`, which no look-up gives the same.
+    fn pid_child(&self, m: &ProcMount, pid: Pid) -> Option<Node> {
+        if m.hidepid >= HIDEPID_INVISIBLE && !m.may_see(pid, HIDEPID_INVISIBLE) {
+            return None;
+        }
+        if exists(pid) {
+            return Some(Node::Proc(pid, None));
+        }
+        let tgid = table().tgid(pid).filter(|&g| g != pid && exists(g))?;
+        Some(Node::Proc(tgid, Some(pid)))
+    }
+
+    /// The child `name` of this directory node in mount `m`.
+    fn child(&self, m: &ProcMount, name: &[u8]) -> Option<Node> {
         let find = |list: &[&'static str]| list.iter().copied().find(|n| n.as_bytes() == name);
         match *self {
             Node::Root => match name {
                 b"self" => Some(Node::SelfLink),
                 b"thread-self" => Some(Node::ThreadSelf),
+                // subset=pid: proc_lookup() finds nothing else
+                _ if m.pidonly => {
+                    let pid = table().pid_of_nr(&m.ns, parse_pid(name)?)?;
+                    self.pid_child(m, pid)
+                }
                 b"mounts" => Some(Node::ProcLink(0, 0, "mounts")),
                 b"sys" => Some(Node::Sys(0)),
                 b"net" => Some(Node::Net),
                 b"sysvipc" => Some(Node::Ipc),
                 _ => find(GLOBAL_FILES).map(Node::Global).or_else(|| {
-                    // a number of the reader's PID namespace
-                    let pid = table().pid_from(caller().1, parse_pid(name)?)?;
-                    if exists(pid) {
-                        return Some(Node::Proc(pid, None));
-                    }
-                    // proc_pid_lookup(): any thread's id names a directory
-                    // too (not listed; gdb reads /proc/<lwp>/status), here
-                    // that of /proc/<tgid>/task/<tid>
-                    let tgid = table().tgid(pid).filter(|&g| g != pid && exists(g))?;
-                    Some(Node::Proc(tgid, Some(pid)))
+                    // a number of the mount's PID namespace
+                    let pid = table().pid_of_nr(&m.ns, parse_pid(name)?)?;
+                    self.pid_child(m, pid)
                 }),
             },
             Node::Sys(d) => {
@@ -483,13 +626,14 @@ impl Node {
                     b"fdinfo" => Some(Node::FdInfoDir(pid, t)),
                     b"ns" => Some(Node::NsDir(pid, t)),
                     b"task" if tid.is_none() => Some(Node::TaskDir(pid)),
+                    b"children" if tid.is_some() => Some(Node::ProcFile(pid, t, "children")),
                     _ => find(PROC_FILES)
                         .map(|n| Node::ProcFile(pid, t, n))
                         .or_else(|| find(PROC_LINKS).map(|n| Node::ProcLink(pid, t, n))),
                 }
             }
             Node::TaskDir(pid) => {
-                let tid = table().pid_from(caller().1, parse_pid(name)?)?;
+                let tid = table().pid_of_nr(&m.ns, parse_pid(name)?)?;
                 thread_of(pid, tid).then_some(Node::Proc(pid, Some(tid)))
             }
             Node::FdDir(pid, tid) | Node::FdInfoDir(pid, tid) => {
@@ -508,22 +652,27 @@ impl Node {
         }
     }
 
-    fn list(&self) -> Vec<SynthEntry> {
+    fn list(&self, m: &ProcMount) -> Vec<SynthEntry> {
         match *self {
             Node::Root => {
-                let mut v: Vec<SynthEntry> =
-                    GLOBAL_FILES.iter().map(|n| entry(n.as_bytes(), Node::Global(n))).collect();
-                v.push(entry(b"mounts", Node::ProcLink(0, 0, "mounts")));
+                let mut v: Vec<SynthEntry> = Vec::new();
+                if !m.pidonly {
+                    v.extend(GLOBAL_FILES.iter().map(|n| entry(n.as_bytes(), Node::Global(n))));
+                    v.push(entry(b"mounts", Node::ProcLink(0, 0, "mounts")));
+                }
                 v.push(entry(b"self", Node::SelfLink));
                 v.push(entry(b"thread-self", Node::ThreadSelf));
-                v.push(entry(b"sys", Node::Sys(0)));
-                v.push(entry(b"net", Node::Net));
-                v.push(entry(b"sysvipc", Node::Ipc));
-                // the processes of the reader's PID namespace, by its numbers
-                let reader = caller().1;
+                if !m.pidonly {
+                    v.push(entry(b"sys", Node::Sys(0)));
+                    v.push(entry(b"net", Node::Net));
+                    v.push(entry(b"sysvipc", Node::Ipc));
+                }
+                // the processes of the mount's PID namespace, by its
+                // numbers; proc_pid_readdir() leaves out those hidepid=2
+                // and 4 hide
                 for pid in table().pids() {
-                    let nr = table().pid_seen(reader, pid);
-                    if nr != 0 {
+                    let nr = table().pid_in(pid, &m.ns);
+                    if nr != 0 && m.may_see(pid, HIDEPID_INVISIBLE) {
                         v.push(entry(format!("{nr}").as_bytes(), Node::Proc(pid, None)));
                     }
                 }
@@ -555,6 +704,8 @@ impl Node {
                 v.push(entry(b"ns", Node::NsDir(pid, t)));
                 if tid.is_none() {
                     v.push(entry(b"task", Node::TaskDir(pid)));
+                } else {
+                    v.push(entry(b"children", Node::ProcFile(pid, t, "children")));
                 }
                 v
             }
@@ -563,7 +714,7 @@ impl Node {
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|tid| {
-                    let nr = table().pid_seen(caller().1, tid);
+                    let nr = table().pid_in(tid, &m.ns);
                     (nr != 0).then(|| entry(format!("{nr}").as_bytes(), Node::Proc(pid, Some(tid))))
                 })
                 .collect(),
@@ -585,20 +736,32 @@ impl Node {
     }
 }
 
-impl SynthNode for Node {
+impl SynthNode for ProcNode {
     fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> Result<Option<Arc<Inode>>> {
         // proc_fd_permission(): searching fd/ needs the directory's x bit
         // (0500, the owner's) or to be that process; fdinfo/'s
         // proc_fdinfo_permission() asks ptrace_may_access the same way
-        if let Node::FdDir(pid, _) | Node::FdInfoDir(pid, _) = *self {
+        if let Node::FdDir(pid, _) | Node::FdInfoDir(pid, _) = self.n {
             may_access(pid)?;
         }
-        Ok(self.child(name).map(|n| {
+        // proc_pid_permission(): searching /proc/<pid>, task/ and
+        // task/<tid> under hidepid=
+        if let Node::Proc(pid, _) | Node::TaskDir(pid) = self.n {
+            self.m.pid_permission(pid)?;
+        }
+        Ok(self.n.child(&self.m, name).map(|n| {
             let (ty, mut perm) = kind_of(&n);
             if let Node::Fd(pid, tid, fd) = n {
                 perm = fd_link_mode(pid, tid, fd);
             }
-            let inode = Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(n));
+            let node = ProcNode { m: Arc::clone(&self.m), n };
+            let inode = Inode::new_synth(dir, name, ty, perm, ino_of(&n), Arc::new(node));
+            // a user namespace's own limits: writable by its root
+            if let Node::SysFile(i) = n
+                && let Some((uid, gid)) = crate::sysctl::user_knob_owner(i)
+            {
+                inode.set_synth_owner(uid, gid);
+            }
             if let Some(pid) = n.pid() {
                 let (mut uid, mut gid) = dump_owner(pid, ty == FileType::Directory && perm == 0o555);
                 // proc_fd_permission(): a process may always search its own
@@ -614,12 +777,12 @@ impl SynthNode for Node {
     }
 
     fn entries(&self, _dir: &Arc<Inode>) -> Vec<SynthEntry> {
-        self.list()
+        self.n.list(&self.m)
     }
 
     fn content(&self) -> Result<Vec<u8>> {
-        match *self {
-            Node::Global(n) => Ok(global_file(n)),
+        match self.n {
+            Node::Global(n) => Ok(global_file(n, &self.m.ns)),
             Node::SysFile(i) => Ok(crate::sysctl::KNOBS[i].read()),
             Node::NetFile(n) => net_file(n),
             Node::IpcFile(n) => Ok(ipc_file(n)),
@@ -633,7 +796,7 @@ impl SynthNode for Node {
                 if n == "io" {
                     return io_file(pid, tid);
                 }
-                process_file(pid, tid, n)
+                process_file(pid, tid, n, &self.m.ns)
             }
             Node::FdInfo(pid, tid, fd) => fdinfo(pid, tid, fd),
             _ => Err(Errno::EINVAL),
@@ -641,7 +804,10 @@ impl SynthNode for Node {
     }
 
     fn may_open(&self) -> Result<()> {
-        match *self {
+        match self.n {
+            // proc_pid_permission(): opening /proc/<pid> (or task/<tid>)
+            // under hidepid=
+            Node::Proc(pid, _) | Node::TaskDir(pid) => self.m.pid_permission(pid),
             // proc_maps_open() -> proc_mem_open() -> mm_access(); environ_open()
             // and proc_pid_auxv() the same (PTRACE_MODE_READ_FSCREDS)
             Node::ProcFile(pid, _, "maps" | "environ" | "auxv") => may_access(pid),
@@ -657,13 +823,13 @@ impl SynthNode for Node {
     }
 
     fn open_file(&self, flags: u32) -> Result<Option<Arc<dyn SynthNode>>> {
-        if let Node::ProcFile(pid, _, "timens_offsets") = *self {
+        if let Node::ProcFile(pid, _, "timens_offsets") = self.n {
             // the opener's credentials (file->f_cred: file_ns_capable)
             let opener =
                 table().with_process(caller().0, |p| p.creds().without_groups()).ok_or(Errno::ESRCH)?;
             return Ok(Some(Arc::new(TimensFile { pid, opener })));
         }
-        let Node::ProcFile(pid, _, name @ ("uid_map" | "gid_map" | "setgroups")) = *self else {
+        let Node::ProcFile(pid, _, name @ ("uid_map" | "gid_map" | "setgroups")) = self.n else {
             return Ok(None);
         };
         // proc_id_map_open, proc_setgroups_open: the namespace as of now,
@@ -678,30 +844,30 @@ impl SynthNode for Node {
     }
 
     fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Option<Result<usize>> {
-        if let Node::SysFile(i) = *self {
+        if let Node::SysFile(i) = self.n {
             return crate::sysctl::KNOBS[i].read_at(offset, buf).map(Ok);
         }
-        if let Node::ProcFile(pid, _, "environ") = *self {
+        if let Node::ProcFile(pid, _, "environ") = self.n {
             return Some(environ_read(pid, offset, buf));
         }
-        if let Node::ProcFile(pid, _, "cmdline") = *self {
+        if let Node::ProcFile(pid, _, "cmdline") = self.n {
             return Some(cmdline_read(pid, offset, buf));
         }
-        let Node::ProcFile(pid, _, "mem") = *self else { return None };
+        let Node::ProcFile(pid, _, "mem") = self.n else { return None };
         Some(mem_rw(pid, offset, |vm, at, chunk: &mut [u8]| vm.read_user(at, chunk), buf))
     }
 
     fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
-        if let Node::ProcFile(pid, _, "oom_score_adj") = *self {
+        if let Node::ProcFile(pid, _, "oom_score_adj") = self.n {
             return Some(write_oom_score_adj(pid, data));
         }
-        if let Node::ProcFile(_, tid, "loginuid") = *self {
+        if let Node::ProcFile(_, tid, "loginuid") = self.n {
             return Some(write_loginuid(tid, offset, data));
         }
-        if let Node::SysFile(i) = *self {
+        if let Node::SysFile(i) = self.n {
             return Some(crate::sysctl::KNOBS[i].write(offset, data));
         }
-        let Node::ProcFile(pid, _, "mem") = *self else { return None };
+        let Node::ProcFile(pid, _, "mem") = self.n else { return None };
         let mut copy = Vec::new();
         if copy.try_reserve(data.len().min(1 << 20)).is_err() {
             return Some(Err(Errno::ENOMEM));
@@ -714,7 +880,7 @@ impl SynthNode for Node {
         // Linux: proc_reg_poll for /proc's own files, proc_sys_poll for
         // /proc/sys, mounts_poll; the rest of base.c's files have none
         matches!(
-            self,
+            &self.n,
             Node::Global(_)
                 | Node::SysFile(_)
                 | Node::NetFile(_)
@@ -724,12 +890,17 @@ impl SynthNode for Node {
 
     fn readlink(&self) -> Result<Vec<u8>> {
         let (me, my_tid) = caller();
-        match *self {
-            Node::SelfLink => Ok(format!("{}", table().pid_seen(my_tid, me)).into_bytes()),
-            Node::ThreadSelf => {
-                Ok(format!("{}/task/{}", table().pid_seen(my_tid, me), table().pid_seen(my_tid, my_tid))
-                    .into_bytes())
-            }
+        match self.n {
+            // proc_self_get_link(): the caller's number in the mount's
+            // namespace, ENOENT outside it
+            Node::SelfLink => match table().pid_in(me, &self.m.ns) {
+                0 => Err(Errno::ENOENT),
+                nr => Ok(format!("{nr}").into_bytes()),
+            },
+            Node::ThreadSelf => match (table().pid_in(me, &self.m.ns), table().pid_in(my_tid, &self.m.ns)) {
+                (0, _) | (_, 0) => Err(Errno::ENOENT),
+                (p, t) => Ok(format!("{p}/task/{t}").into_bytes()),
+            },
             Node::ProcLink(0, _, "mounts") => Ok(b"self/mounts".to_vec()),
             Node::ProcLink(pid, tid, n) => {
                 may_access(pid)?;
@@ -750,7 +921,7 @@ impl SynthNode for Node {
     }
 
     fn magic(&self) -> Option<Result<vfs::Magic>> {
-        match *self {
+        match self.n {
             Node::Fd(pid, tid, fd) => Some(may_access(pid).and_then(|()| fd_magic(pid, tid, fd))),
             Node::Ns(pid, _, n) => Some(
                 may_access(pid)
@@ -1115,7 +1286,7 @@ fn ipc_file(name: &str) -> Vec<u8> {
     }
 }
 
-fn global_file(name: &str) -> Vec<u8> {
+fn global_file(name: &str, pid_ns: &process::ns::PidNsRef) -> Vec<u8> {
     let ns = arch_x86_64::time::since_boot_ns();
     let t = ns / 10_000_000;
     match name {
@@ -1131,7 +1302,7 @@ fn global_file(name: &str) -> Vec<u8> {
             ])
             .into_bytes()
         }
-        "locks" => crate::locks::proc_locks(caller().1),
+        "locks" => crate::locks::proc_locks(pid_ns),
         "uptime" => {
             // the reader's time namespace's boottime offset
             // (timens_add_boottime); the idle time is not shifted
@@ -1259,7 +1430,11 @@ fn nsfs_root() -> &'static Arc<Inode> {
     static ROOT: spin::Once<Arc<Inode>> = spin::Once::new();
     // an anonymous device, as Linux's
     ROOT.call_once(|| {
-        vfs::new_synthfs(vfs::makedev(0, 4), Arc::new(crate::fs::KernelClock), Arc::new(Node::NsRoot))
+        vfs::new_synthfs(
+            vfs::makedev(0, 4),
+            Arc::new(crate::fs::KernelClock),
+            Arc::new(ProcNode { m: Arc::default(), n: Node::NsRoot }),
+        )
     })
 }
 
@@ -1721,7 +1896,9 @@ fn status_signals(pid: Pid, tid: Pid, uid: u32) -> proctext::StatusSignals {
         .unwrap_or_default()
 }
 
-fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
+/// `/proc/<pid>/<name>` (or `task/<tid>/<name>`), pids numbered by `ns`
+/// (the mount's PID namespace).
+fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> Result<Vec<u8>> {
     let info = info(pid, |i| i.clone()).unwrap_or_default();
     let comm = crate::proc::comm(tid);
     let comm = if comm.is_empty() { crate::proc::comm(pid) } else { comm };
@@ -1821,9 +1998,8 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             });
             // do_task_stat(): ptrace_may_access(PTRACE_MODE_READ_FSCREDS)
             let permitted = may_access(pid).is_ok();
-            // numbers of the reader's PID namespace (0 outside it)
-            let reader = caller().1;
-            let seen = |x: Pid| table().pid_seen(reader, x);
+            // numbers of the mount's PID namespace (0 outside it)
+            let seen = |x: Pid| table().pid_in(x, ns);
             proctext::stat(
                 &proctext::StatFields::new(seen(tid), &cname, st)
                     .with_ppid(seen(ppid))
@@ -1851,6 +2027,18 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
         }
         // proc_timers_show(): the process's POSIX timers
         "timers" => crate::posix_timer::proc_timers(pid).into_bytes(),
+        // get_children_pid()/children_seq_show(): the thread's children
+        // by the mount's numbers, each followed by a space
+        "children" => {
+            let mut out = String::new();
+            for c in table().thread_children(tid) {
+                let nr = table().pid_in(c, ns);
+                if nr != 0 {
+                    out.push_str(&format!("{nr} "));
+                }
+            }
+            out.into_bytes()
+        }
         "limits" => {
             let l = table().with_process(pid, |p| p.rlimits().values()).ok_or(Errno::ESRCH)?;
             let all: Vec<(u64, u64)> = l.iter().map(|v| (v.cur, v.max)).collect();
@@ -1934,36 +2122,50 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
                     .with_cpus_allowed(cpus, crate::sched::nr_cpus())
                     .with_switches(switches.0, switches.1),
             )
-            .pipe_ns(pid, tid, ppid, pgid, sid)
+            .pipe_ns(ns, pid, tid, ppid, pgid, sid)
             .into_bytes()
         }
         _ => return Err(Errno::ENOENT),
     })
 }
 
-/// /proc/PID/status's pid lines as the reader's PID namespace numbers
+/// /proc/PID/status's pid lines as the mount's PID namespace numbers
 /// them (Tgid, Pid, PPid, TracerPid; NStgid, NSpid, NSpgid, NSsid list
-/// the numbers from the reader's namespace down to the process's own).
+/// the numbers from that namespace down to the process's own).
 trait PipeNs {
-    fn pipe_ns(self, pid: Pid, tid: Pid, ppid: Pid, pgid: Pid, sid: Pid) -> String;
+    fn pipe_ns(
+        self,
+        ns: &process::ns::PidNsRef,
+        pid: Pid,
+        tid: Pid,
+        ppid: Pid,
+        pgid: Pid,
+        sid: Pid,
+    ) -> String;
 }
 
 impl PipeNs for String {
-    fn pipe_ns(self, pid: Pid, tid: Pid, ppid: Pid, pgid: Pid, sid: Pid) -> String {
+    fn pipe_ns(
+        self,
+        ns: &process::ns::PidNsRef,
+        pid: Pid,
+        tid: Pid,
+        ppid: Pid,
+        pgid: Pid,
+        sid: Pid,
+    ) -> String {
         if !table().pidns_used() {
             return self;
         }
-        let reader = caller().1;
-        let ns = table().active_pid_ns(reader);
         let list = |x: Pid| {
-            let v = table().pid_numbers(x, &ns);
+            let v = table().pid_numbers(x, ns);
             if v.is_empty() {
                 alloc::string::String::from("0")
             } else {
                 v.iter().map(|n| format!("{n}")).collect::<Vec<_>>().join("\t")
             }
         };
-        let one = |x: Pid| table().pid_seen(reader, x);
+        let one = |x: Pid| table().pid_in(x, ns);
         let tracer = table().tracer_of(pid);
         let mut out = String::new();
         for line in self.split_inclusive('\n') {

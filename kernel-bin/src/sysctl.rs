@@ -637,20 +637,19 @@ pub static KNOBS: &[Knob] = &[
         name: "write_wakeup_threshold",
         value: Value::TextRw(|| b"256".to_vec(), drop, 64),
     },
-    // user (kernel/ucount.c's user_table): the initial user namespace's
-    // per-user limits (set_max_namespaces: proc_dointvec_minmax,
-    // 0 ..= INT_MAX); a creation beyond is ENOSPC. The inotify two are
-    // fs.inotify.max_user_*'s values (the same ucount_max slots)
+    // user (kernel/ucount.c's user_table): the per-user limits of the
+    // reader's user namespace (set_lookup: each user namespace has its
+    // own, INT_MAX at its creation; proc_dointvec_minmax, 0 ..= INT_MAX);
+    // a creation beyond any level's is ENOSPC. The inotify two are
+    // fs.inotify.max_user_*'s values (the same ucount_max slots; the
+    // initial namespace's for every reader here)
     Knob {
         dir: "user",
         name: "max_cgroup_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::Cgroup)),
-            |v| {
-                table().set_max_namespaces(NsKind::Cgroup, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::Cgroup),
+            |v| set_ns_max(NsKind::Cgroup, v),
         ),
     },
     Knob {
@@ -668,11 +667,8 @@ pub static KNOBS: &[Knob] = &[
         name: "max_ipc_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::Ipc)),
-            |v| {
-                table().set_max_namespaces(NsKind::Ipc, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::Ipc),
+            |v| set_ns_max(NsKind::Ipc, v),
         ),
     },
     Knob {
@@ -680,11 +676,8 @@ pub static KNOBS: &[Knob] = &[
         name: "max_mnt_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::Mnt)),
-            |v| {
-                table().set_max_namespaces(NsKind::Mnt, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::Mnt),
+            |v| set_ns_max(NsKind::Mnt, v),
         ),
     },
     Knob {
@@ -692,11 +685,8 @@ pub static KNOBS: &[Knob] = &[
         name: "max_net_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::Net)),
-            |v| {
-                table().set_max_namespaces(NsKind::Net, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::Net),
+            |v| set_ns_max(NsKind::Net, v),
         ),
     },
     Knob {
@@ -704,11 +694,8 @@ pub static KNOBS: &[Knob] = &[
         name: "max_pid_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::Pid)),
-            |v| {
-                table().set_max_namespaces(NsKind::Pid, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::Pid),
+            |v| set_ns_max(NsKind::Pid, v),
         ),
     },
     Knob {
@@ -716,11 +703,8 @@ pub static KNOBS: &[Knob] = &[
         name: "max_time_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::Time)),
-            |v| {
-                table().set_max_namespaces(NsKind::Time, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::Time),
+            |v| set_ns_max(NsKind::Time, v),
         ),
     },
     Knob {
@@ -728,11 +712,8 @@ pub static KNOBS: &[Knob] = &[
         name: "max_user_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::User)),
-            |v| {
-                table().set_max_namespaces(NsKind::User, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::User),
+            |v| set_ns_max(NsKind::User, v),
         ),
     },
     Knob {
@@ -740,11 +721,8 @@ pub static KNOBS: &[Knob] = &[
         name: "max_uts_namespaces",
         value: Value::Num(
             Kind::Int { min: 0, max: i32::MAX as i64 },
-            || i64::from(table().max_namespaces(NsKind::Uts)),
-            |v| {
-                table().set_max_namespaces(NsKind::Uts, v as u32);
-                Ok(())
-            },
+            || ns_max(NsKind::Uts),
+            |v| set_ns_max(NsKind::Uts, v),
         ),
     },
     Knob {
@@ -823,4 +801,45 @@ pub fn subdirs(parent: &'static str) -> impl Iterator<Item = (usize, &'static st
 /// The knobs of directory `dir`.
 pub fn in_dir(dir: &'static str) -> impl Iterator<Item = (usize, &'static Knob)> {
     KNOBS.iter().enumerate().filter(move |(_, k)| k.dir == dir)
+}
+
+/// The calling task's user namespace: the set of `user.max_*_namespaces`
+/// it reads and writes (Linux's `set_lookup`, `current_user_ns()`).
+fn caller_user_ns() -> process::ns::UserNsRef {
+    let tid = crate::sched::current().id.load(Ordering::Relaxed) as process::pid::Pid;
+    let pid = table().tgid(tid).unwrap_or(tid);
+    table().with_process(pid, |p| p.creds().user_ns.clone()).unwrap_or_default()
+}
+
+/// `user.max_<kind>_namespaces` of the caller's user namespace.
+fn ns_max(kind: NsKind) -> i64 {
+    i64::from(table().max_namespaces_in(kind, &caller_user_ns()))
+}
+
+/// Sets `user.max_<kind>_namespaces` of the caller's user namespace
+/// (who may write was settled at open: [`user_knob_owner`]).
+fn set_ns_max(kind: NsKind, v: i64) -> linux_abi::Result<()> {
+    table().set_max_namespaces_in(kind, &caller_user_ns(), v as u32);
+    Ok(())
+}
+
+/// The owner a `/proc/sys/user/max_*_namespaces` file shows its reader
+/// (Linux's `set_permissions`: the owner's bits for a task with
+/// `CAP_SYS_RESOURCE` over its user namespace, the others' otherwise):
+/// below the initial namespace, a capable reader's fs ids, so that the
+/// namespace's root may write its own limits; `None` otherwise (root's).
+pub fn user_knob_owner(i: usize) -> Option<(u32, u32)> {
+    let k = KNOBS.get(i)?;
+    if k.dir != "user" || !k.name.ends_with("_namespaces") {
+        return None;
+    }
+    let tid = crate::sched::current().id.load(Ordering::Relaxed) as process::pid::Pid;
+    let pid = table().tgid(tid).unwrap_or(tid);
+    table()
+        .with_process(pid, |p| {
+            let c = p.creds();
+            (!c.user_ns.is_initial() && c.ns_capable(&c.user_ns, process::cred::CAP_SYS_RESOURCE))
+                .then_some((c.fsuid, c.fsgid))
+        })
+        .flatten()
 }

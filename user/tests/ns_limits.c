@@ -11,6 +11,8 @@
 
 #include <sched.h>
 #include <sys/syscall.h>
+#include <grp.h>
+#include <sys/prctl.h>
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -221,6 +223,83 @@ KT_CASE(inotify_knobs_are_the_fs_ones) {
     KT_SYS_OK(set_num("/proc/sys/fs/inotify/max_user_instances", inst));
     KT_SYS_OK(set_num("/proc/sys/user/max_inotify_watches", watches));
     KT_EQ(read_num("/proc/sys/user/max_inotify_instances"), inst);
+}
+
+/* In a forked child: exit with `n` after a line saying which check failed. */
+#define CK(n, cond)                                                                       \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            kt_printf("# child check %d failed: %s (%s)\n", n, #cond, kt_errname(errno)); \
+            _exit(n);                                                                     \
+        }                                                                                 \
+    } while (0)
+
+#define UTS_MAX "/proc/sys/user/max_uts_namespaces"
+
+/* A child user namespace's /proc/sys/user/max_*_namespaces are its own
+ * (Linux's per-namespace ucount_max): INT_MAX at its creation, written by
+ * its root (the unprivileged maker outside may not write the initial
+ * namespace's), binding inside it; the initial namespace's maximum still
+ * binds what is made below it by that namespace's owner (the ucounts
+ * chain: a namespace counts in every user namespace up to the initial
+ * one), and it reads its own value. */
+KT_CASE(child_user_namespace_limits) {
+    long old = read_num(UTS_MAX);
+    KT_TRUE(old > 1, "max_uts_namespaces %ld", old);
+    int ready[2], go[2];
+    KT_SYS_OK(pipe(ready));
+    KT_SYS_OK(pipe(go));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char v;
+        close(ready[0]);
+        close(go[1]);
+        CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+        /* (the id change left it non-dumpable: its /proc files root's) */
+        CK(22, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
+        errno = 0;
+        CK(2, open(UTS_MAX, O_WRONLY) == -1 && errno == EACCES);
+        CK(3, unshare(CLONE_NEWUSER) == 0);
+        CK(4, write_text("/proc/self/uid_map", "0 1000 1") == 0);
+        CK(5, write_text("/proc/self/setgroups", "deny") == 0);
+        CK(6, write_text("/proc/self/gid_map", "0 1000 1") == 0);
+        CK(7, read_num(UTS_MAX) == 2147483647);
+        CK(8, read_num("/proc/sys/user/max_ipc_namespaces") == 2147483647);
+        CK(9, set_num(UTS_MAX, 1) == 0);
+        CK(10, read_num(UTS_MAX) == 1);
+        int made;
+        pid_t h = holder(CLONE_NEWUTS, &made);
+        CK(11, h > 0 && made == 0);
+        CK(12, try_unshare(CLONE_NEWUTS) == 1);
+        CK(13, try_clone(CLONE_NEWUTS) == ENOSPC);
+        CK(14, try_unshare(CLONE_NEWIPC) == 0);
+        end(h);
+        CK(15, try_unshare(CLONE_NEWUTS) == 0);
+        /* the initial namespace's maximum: 1 (set by the parent) */
+        CK(16, set_num(UTS_MAX, 100) == 0);
+        CK(17, write(ready[1], "r", 1) == 1 && read(go[0], &v, 1) == 1);
+        CK(18, read_num(UTS_MAX) == 100);
+        h = holder(CLONE_NEWUTS, &made);
+        CK(19, h > 0 && made == 0);
+        CK(20, try_unshare(CLONE_NEWUTS) == 1);
+        end(h);
+        CK(21, try_unshare(CLONE_NEWUTS) == 0);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(go[0]);
+    char v = 0;
+    KT_EQ(read(ready[0], &v, 1), 1);
+    KT_EQ(read_num(UTS_MAX), old);
+    KT_SYS_OK(set_num(UTS_MAX, 1));
+    KT_EQ(write(go[1], "g", 1), 1);
+    int st = -1;
+    waitpid(c, &st, 0);
+    KT_EQ(read_num(UTS_MAX), 1);
+    KT_SYS_OK(set_num(UTS_MAX, old));
+    close(ready[0]);
+    close(go[1]);
+    KT_STATUS(st, kt_exited(0));
 }
 
 KT_MAIN()

@@ -62,6 +62,8 @@ pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`.
 pub const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_SYS_RESOURCE`.
+pub const CAP_SYS_RESOURCE: u32 = 24;
 /// `CAP_SYS_TIME`.
 pub const CAP_SYS_TIME: u32 = 25;
 /// `CAP_SETFCAP`.

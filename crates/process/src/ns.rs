@@ -228,37 +228,57 @@ impl NsKind {
     }
 }
 
-/// One namespace's place in its maker's count (Linux's `inc_ucount`):
-/// taken at creation ([`NsCounts::charge`]), given back when the
-/// namespace record is dropped. Its drop is one atomic decrement (no
-/// lock), so a record holding it may be dropped under any lock.
+/// One namespace's place in its maker's counts (Linux's `inc_ucount`): one
+/// count per user-namespace level, from the one the namespace is made in
+/// up to the initial one ([`NsCounts::charge`]), given back when the
+/// namespace record is dropped. Its drop is one atomic decrement per level
+/// (no lock), so a record holding it may be dropped under any lock.
 #[derive(Debug)]
-pub struct Charge(Arc<AtomicU32>);
+pub struct Charge(Vec<Arc<AtomicU32>>);
 
 impl Charge {
     /// Counts one more in `count` unless it is at `max` already
-    /// (`ENOSPC`, as `inc_ucount` failing).
+    /// (`ENOSPC`, as `inc_ucount` failing): a charge of one level.
     pub fn take(count: &Arc<AtomicU32>, max: u32) -> Result<Charge> {
+        let mut held = Vec::new();
+        held.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        Self::take_one(count, max)?;
+        held.push(count.clone());
+        Ok(Charge(held))
+    }
+
+    fn take_one(count: &AtomicU32, max: u32) -> Result<()> {
         count
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
-            .map_err(|_| Errno::ENOSPC)?;
-        Ok(Charge(count.clone()))
+            .map(|_| ())
+            .map_err(|_| Errno::ENOSPC)
+    }
+
+    /// How many levels it counts in.
+    pub fn levels(&self) -> usize {
+        self.0.len()
     }
 }
 
 impl Drop for Charge {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        for c in &self.0 {
+            c.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
-/// Live namespaces of each kind by the kernel uid that made them (Linux's
-/// ucounts of the initial user namespace) and each kind's maximum (the
-/// `user.max_*_namespaces` knobs). Kept by the process table, under its
-/// lock.
+/// Live namespaces of each kind per (user namespace, kernel uid) (Linux's
+/// ucounts: a namespace made by `euid` in user namespace `ns` counts for
+/// `euid` in `ns`, for `ns`'s owner in its parent, and so on up to the
+/// initial namespace), and the initial user namespace's maximum of each
+/// kind (the `user.max_*_namespaces` knobs there; a child user
+/// namespace keeps its own, [`UserNsRef::ucount_max`]). Kept by the
+/// process table, under its lock.
 #[derive(Debug)]
 pub struct NsCounts {
-    counts: [BTreeMap<Id, Arc<AtomicU32>>; NS_KINDS],
+    /// (user namespace inode, kernel uid) -> the count.
+    counts: [BTreeMap<(u64, Id), Arc<AtomicU32>>; NS_KINDS],
     max: [u32; NS_KINDS],
 }
 
@@ -269,36 +289,67 @@ impl Default for NsCounts {
 }
 
 impl NsCounts {
-    /// Empty counts, every maximum `max`.
+    /// Empty counts, every maximum of the initial namespace `max`.
     pub fn new(max: u32) -> NsCounts {
         NsCounts { counts: Default::default(), max: [max; NS_KINDS] }
     }
 
-    /// The maximum of `kind` per user.
+    /// The maximum of `kind` per user in the initial user namespace.
     pub fn max(&self, kind: NsKind) -> u32 {
         self.max[kind as usize]
     }
 
-    /// Sets the maximum of `kind` per user (namespaces already made
-    /// stay; only new ones are refused).
+    /// Sets the maximum of `kind` per user in the initial user namespace
+    /// (namespaces already made stay; only new ones are refused).
     pub fn set_max(&mut self, kind: NsKind, max: u32) {
         self.max[kind as usize] = max;
     }
 
-    /// How many namespaces of `kind` user `euid` has now.
-    pub fn count(&self, kind: NsKind, euid: Id) -> u32 {
-        self.counts[kind as usize].get(&euid).map_or(0, |c| c.load(Ordering::Acquire))
+    /// The maximum of `kind` per user in user namespace `ns`.
+    pub fn max_in(&self, kind: NsKind, ns: &UserNsRef) -> u32 {
+        ns.ucount_max(kind).unwrap_or(self.max[kind as usize])
     }
 
-    /// A charge for one more namespace of `kind` made by `euid`: `ENOSPC`
-    /// when it has the maximum already. An entry nobody counts in any
-    /// more is pruned first (the map holds only users with live
-    /// namespaces, and this one).
-    pub fn charge(&mut self, kind: NsKind, euid: Id) -> Result<Charge> {
+    /// How many namespaces of `kind` kernel uid `uid` has now in the
+    /// initial user namespace's count (its own and those made in user
+    /// namespaces it owns, or below them).
+    pub fn count(&self, kind: NsKind, uid: Id) -> u32 {
+        self.count_in(kind, &UserNsRef::INITIAL, uid)
+    }
+
+    /// How many namespaces of `kind` kernel uid `uid` has now in user
+    /// namespace `ns`'s count.
+    pub fn count_in(&self, kind: NsKind, ns: &UserNsRef, uid: Id) -> u32 {
+        self.counts[kind as usize].get(&(ns.ino(), uid)).map_or(0, |c| c.load(Ordering::Acquire))
+    }
+
+    /// A charge for one more namespace of `kind` made by kernel uid `euid`
+    /// in user namespace `ns` (Linux's `inc_ucount`): counted for `euid`
+    /// in `ns`, then for each namespace's owner in its parent up to the
+    /// initial one, each against that namespace's maximum; `ENOSPC` when
+    /// any level is at it (nothing stays counted then). Entries nobody
+    /// counts in any more are pruned first (the map holds only users with
+    /// live namespaces, and this chain).
+    pub fn charge(&mut self, kind: NsKind, ns: &UserNsRef, euid: Id) -> Result<Charge> {
         let map = &mut self.counts[kind as usize];
         map.retain(|_, c| Arc::strong_count(c) > 1);
-        let count = map.entry(euid).or_insert_with(|| Arc::new(AtomicU32::new(0)));
-        Charge::take(count, self.max[kind as usize])
+        let mut held = Vec::new();
+        held.try_reserve(ns.level() as usize + 1).map_err(|_| Errno::ENOMEM)?;
+        let mut charge = Charge(held);
+        let mut at = ns.clone();
+        let mut uid = euid;
+        loop {
+            let max = at.ucount_max(kind).unwrap_or(self.max[kind as usize]);
+            let count = map.entry((at.ino(), uid)).or_insert_with(|| Arc::new(AtomicU32::new(0)));
+            // a refusal drops `charge`, which gives the levels below back
+            Charge::take_one(count, max)?;
+            // (room reserved above: no allocation)
+            charge.0.push(count.clone());
+            let Some(parent) = at.parent().cloned() else { break };
+            uid = at.owner();
+            at = parent;
+        }
+        Ok(charge)
     }
 }
 
@@ -323,6 +374,9 @@ pub struct UserNs {
     /// uid map it writes itself may then map its parent's uid 0.
     parent_could_setfcap: bool,
     maps: spin::Mutex<Maps>,
+    /// Its own `user.max_*_namespaces` (`ucount_max`, `INT_MAX` at
+    /// creation; its root may lower them).
+    ucount_max: [AtomicU32; NS_KINDS],
     /// Its place in its maker's count of user namespaces.
     _charge: Option<Charge>,
 }
@@ -369,6 +423,20 @@ impl UserNsRef {
     /// Its parent (`None` for the initial namespace).
     pub fn parent(&self) -> Option<&UserNsRef> {
         self.0.as_ref().map(|n| &n.parent)
+    }
+
+    /// Its own maximum of namespaces of `kind` per user (`ucount_max`;
+    /// `None` for the initial namespace, whose maxima the process table
+    /// keeps: [`NsCounts::max`]).
+    pub fn ucount_max(&self, kind: NsKind) -> Option<u32> {
+        self.0.as_ref().map(|n| n.ucount_max[kind as usize].load(Ordering::Relaxed))
+    }
+
+    /// Sets its maximum of `kind` (a child namespace's
+    /// `/proc/sys/user/max_*_namespaces`): false for the initial
+    /// namespace (set through [`NsCounts::set_max`]).
+    pub fn set_ucount_max(&self, kind: NsKind, max: u32) -> bool {
+        self.0.as_ref().map(|n| n.ucount_max[kind as usize].store(max, Ordering::Relaxed)).is_some()
     }
 
     /// The kernel uid that made it (0 for the initial namespace).
@@ -715,6 +783,7 @@ impl Credentials {
             group: self.egid,
             parent_could_setfcap,
             maps: spin::Mutex::new(Maps { uid: None, gid: None, setgroups_denied: denied }),
+            ucount_max: core::array::from_fn(|_| AtomicU32::new(i32::MAX as u32)),
             _charge: charge,
         };
         self.user_ns = UserNsRef(Some(Arc::new(ns)));
@@ -1443,31 +1512,98 @@ mod tests {
 
     #[test]
     fn counts_and_charges() {
+        let init = UserNsRef::INITIAL;
         let mut c = NsCounts::new(2);
         assert_eq!(c.max(NsKind::Ipc), 2);
-        let a = c.charge(NsKind::Ipc, 5).unwrap();
-        let b = c.charge(NsKind::Ipc, 5).unwrap();
-        assert_eq!(c.charge(NsKind::Ipc, 5).unwrap_err(), Errno::ENOSPC);
+        let a = c.charge(NsKind::Ipc, &init, 5).unwrap();
+        let b = c.charge(NsKind::Ipc, &init, 5).unwrap();
+        assert_eq!(c.charge(NsKind::Ipc, &init, 5).unwrap_err(), Errno::ENOSPC);
         assert_eq!(c.count(NsKind::Ipc, 5), 2, "a refusal counts nothing");
         // per euid, per kind
-        let d = c.charge(NsKind::Ipc, 6).unwrap();
-        let e = c.charge(NsKind::Uts, 5).unwrap();
+        let d = c.charge(NsKind::Ipc, &init, 6).unwrap();
+        let e = c.charge(NsKind::Uts, &init, 5).unwrap();
         assert_eq!((c.count(NsKind::Ipc, 6), c.count(NsKind::Uts, 5), c.count(NsKind::Net, 5)), (1, 1, 0));
         // given back at drop
         drop(a);
         assert_eq!(c.count(NsKind::Ipc, 5), 1);
-        let a = c.charge(NsKind::Ipc, 5).unwrap();
+        let a = c.charge(NsKind::Ipc, &init, 5).unwrap();
         // a lower maximum refuses new ones only
         c.set_max(NsKind::Ipc, 0);
-        assert_eq!(c.charge(NsKind::Ipc, 7).unwrap_err(), Errno::ENOSPC);
+        assert_eq!(c.charge(NsKind::Ipc, &init, 7).unwrap_err(), Errno::ENOSPC);
         assert_eq!(c.count(NsKind::Ipc, 5), 2);
         drop((a, b, d, e));
         assert_eq!((c.count(NsKind::Ipc, 5), c.count(NsKind::Ipc, 6), c.count(NsKind::Uts, 5)), (0, 0, 0));
         // entries nobody counts in are pruned at the next charge
         c.set_max(NsKind::Ipc, 1);
-        let f = c.charge(NsKind::Ipc, 8).unwrap();
+        let f = c.charge(NsKind::Ipc, &init, 8).unwrap();
         assert_eq!(c.counts[NsKind::Ipc as usize].len(), 1);
+        assert_eq!(f.levels(), 1);
         drop(f);
+    }
+
+    /// A user namespace made by `uid` below `parent` (mapped 0 -> uid).
+    fn child_ns(counts: &mut NsCounts, parent: &Credentials, ino: u64) -> Result<Credentials> {
+        let mut c = parent.clone();
+        let p = c.user_ns.clone();
+        c.enter_new_user_ns_charged(ino, |e| counts.charge(NsKind::User, &p, e).map(Some))?;
+        Ok(c)
+    }
+
+    #[test]
+    fn charges_climb_the_user_namespaces() {
+        let mut counts = NsCounts::new(10);
+        let u = user(1000);
+        let a = child_ns(&mut counts, &u, FIRST_DYNAMIC_INO).unwrap();
+        let ns_a = a.user_ns.clone();
+        // a child namespace's maxima are its own: INT_MAX at creation
+        assert_eq!(ns_a.ucount_max(NsKind::Uts), Some(i32::MAX as u32));
+        assert_eq!(UserNsRef::INITIAL.ucount_max(NsKind::Uts), None);
+        assert_eq!(counts.max_in(NsKind::Uts, &ns_a), i32::MAX as u32);
+        // a UTS namespace made by kernel uid 1000 inside A counts for 1000
+        // in A and for A's owner (1000) in the initial namespace
+        let x = counts.charge(NsKind::Uts, &ns_a, 1000).unwrap();
+        assert_eq!(x.levels(), 2);
+        assert_eq!(counts.count_in(NsKind::Uts, &ns_a, 1000), 1);
+        assert_eq!(counts.count(NsKind::Uts, 1000), 1);
+        // another kernel uid inside A: its own count in A, A's owner's above
+        let y = counts.charge(NsKind::Uts, &ns_a, 2000).unwrap();
+        assert_eq!(counts.count_in(NsKind::Uts, &ns_a, 2000), 1);
+        assert_eq!(counts.count(NsKind::Uts, 2000), 0);
+        assert_eq!(counts.count(NsKind::Uts, 1000), 2);
+        // A's own maximum binds inside A only
+        assert!(ns_a.set_ucount_max(NsKind::Uts, 1));
+        assert_eq!(counts.charge(NsKind::Uts, &ns_a, 1000).unwrap_err(), Errno::ENOSPC);
+        assert_eq!(counts.count(NsKind::Uts, 1000), 2, "a refusal in A counts nothing above");
+        let z = counts.charge(NsKind::Uts, &UserNsRef::INITIAL, 1000).unwrap();
+        assert_eq!(counts.count(NsKind::Uts, 1000), 3);
+        // the initial namespace's maximum binds what A's users make
+        ns_a.set_ucount_max(NsKind::Uts, 100);
+        counts.set_max(NsKind::Uts, 3);
+        assert_eq!(counts.charge(NsKind::Uts, &ns_a, 3000).unwrap_err(), Errno::ENOSPC);
+        assert_eq!(counts.count_in(NsKind::Uts, &ns_a, 3000), 0, "the lower level given back");
+        drop((x, y, z));
+        assert_eq!(counts.count(NsKind::Uts, 1000), 0);
+        assert_eq!(counts.count_in(NsKind::Uts, &ns_a, 1000), 0);
+        // user namespaces: B inside A counts in A (for A's root, 1000)
+        // and in the initial one for A's owner
+        assert_eq!(counts.count(NsKind::User, 1000), 1);
+        let a_root = a.clone();
+        a_root.user_ns.write_map(MapKind::Uid, &u, &u, 0, b"0 1000 1").unwrap();
+        a_root.user_ns.write_setgroups(0, b"deny").unwrap();
+        a_root.user_ns.write_map(MapKind::Gid, &u, &u, 0, b"0 1000 1").unwrap();
+        let b = child_ns(&mut counts, &a_root, FIRST_DYNAMIC_INO + 1).unwrap();
+        assert_eq!(b.user_ns.level(), 2);
+        assert_eq!(counts.count(NsKind::User, 1000), 2);
+        assert_eq!(counts.count_in(NsKind::User, &ns_a, 1000), 1);
+        // three levels: a mount namespace inside B
+        let m = counts.charge(NsKind::Mnt, &b.user_ns, 1000).unwrap();
+        assert_eq!(m.levels(), 3);
+        assert_eq!(counts.count_in(NsKind::Mnt, &b.user_ns, 1000), 1);
+        assert_eq!(counts.count_in(NsKind::Mnt, &ns_a, 1000), 1);
+        assert_eq!(counts.count(NsKind::Mnt, 1000), 1);
+        drop(m);
+        drop((b, a_root, a, ns_a));
+        assert_eq!(counts.count(NsKind::User, 1000), 0);
     }
 
     #[test]
@@ -1476,28 +1612,122 @@ mod tests {
         let mut c = user(1000);
         c.enter_new_user_ns(FIRST_DYNAMIC_INO).unwrap();
         let mut counts = NsCounts::new(1);
+        let parent = c.user_ns.clone();
         // unmapped euid: EPERM after the charge, which is given back
         assert_eq!(
-            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts.charge(NsKind::User, e).map(Some)),
+            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts
+                .charge(NsKind::User, &parent, e)
+                .map(Some)),
             Err(Errno::EPERM)
         );
         assert_eq!(counts.count(NsKind::User, 1000), 0);
         counts.set_max(NsKind::User, 0);
         assert_eq!(
-            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts.charge(NsKind::User, e).map(Some)),
+            c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 1, |e| counts
+                .charge(NsKind::User, &parent, e)
+                .map(Some)),
             Err(Errno::ENOSPC)
         );
         // made: counted while the namespace lives
         counts.set_max(NsKind::User, 1);
         let mut d = user(1000);
-        d.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 2, |e| counts.charge(NsKind::User, e).map(Some))
-            .unwrap();
+        d.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + 2, |e| {
+            counts.charge(NsKind::User, &UserNsRef::INITIAL, e).map(Some)
+        })
+        .unwrap();
         assert_eq!(counts.count(NsKind::User, 1000), 1);
         let ns = d.user_ns.clone();
         drop(d);
         assert_eq!(counts.count(NsKind::User, 1000), 1);
         drop(ns);
         assert_eq!(counts.count(NsKind::User, 1000), 0);
+    }
+
+    proptest::proptest! {
+        /// Charges and drops in any order over a tree of user namespaces:
+        /// every (namespace, uid) count equals the live charges whose
+        /// chain passes there, no count ever exceeds its level's maximum
+        /// at the time of the charge, a refused charge changes nothing,
+        /// and everything is back to 0 at the end.
+        #[test]
+        fn charge_uncharge_over_a_tree(
+            maxes in proptest::collection::vec(0u32..4, 4),
+            ops in proptest::collection::vec((0usize..4, 0u32..3, proptest::bool::ANY, 0usize..8), 1..60),
+        ) {
+            let mut counts = NsCounts::new(maxes[0]);
+            // the tree: 0 initial; 1 and 2 made by uid 1 and 2 in it; 3 by
+            // uid 1 in 1 (owner kernel uid 1)
+            let mut nss = alloc::vec![UserNsRef::INITIAL];
+            let mut keep = Vec::new();
+            for (i, (parent, owner)) in [(0usize, 1u32), (0, 2), (1, 1)].into_iter().enumerate() {
+                let mut c = user(owner);
+                c.user_ns = nss[parent].clone();
+                let mut big = NsCounts::new(u32::MAX);
+                c.enter_new_user_ns_charged(FIRST_DYNAMIC_INO + i as u64, |e| big.charge(NsKind::User, &nss[parent], e).map(Some)).unwrap();
+                c.user_ns.set_ucount_max(NsKind::Uts, maxes[i + 1]);
+                // its owner's kernel uid is its 0 (the next level's maker)
+                let mut o = user(owner);
+                o.user_ns = nss[parent].clone();
+                if parent != 0 {
+                    // root inside its parent: may map that namespace's 0
+                    o.cap_effective = crate::cred::CAP_FULL_SET;
+                }
+                let seen = nss[parent].uid_up(owner).unwrap();
+                let line = alloc::format!("0 {seen} 1");
+                c.user_ns.write_map(MapKind::Uid, &o, &o, 0, line.as_bytes()).unwrap();
+                c.user_ns.write_setgroups(0, b"deny").unwrap();
+                c.user_ns.write_map(MapKind::Gid, &o, &o, 0, line.as_bytes()).unwrap();
+                nss.push(c.user_ns.clone());
+                keep.push(big);
+            }
+            // the model: the chain of (ns index, uid) of each live charge
+            let chain = |ns: usize, uid: u32| -> Vec<(usize, u32)> {
+                let mut v = alloc::vec![(ns, uid)];
+                let (mut at, mut _u) = (ns, uid);
+                while at != 0 {
+                    let (p, o) = [(0, 0), (0, 1), (0, 2), (1, 1)][at];
+                    v.push((p, o));
+                    at = p;
+                    _u = o;
+                }
+                v
+            };
+            let max_of = |ns: usize| maxes[ns];
+            let mut live: Vec<(Charge, Vec<(usize, u32)>)> = Vec::new();
+            for (ns, uid, take, pick) in ops {
+                if take {
+                    let want = chain(ns, uid);
+                    let room = want.iter().all(|&(n, u)| {
+                        live.iter().filter(|(_, c)| c.contains(&(n, u))).count() < max_of(n) as usize
+                    });
+                    match counts.charge(NsKind::Uts, &nss[ns], uid) {
+                        Ok(c) => {
+                            proptest::prop_assert!(room);
+                            proptest::prop_assert_eq!(c.levels(), want.len());
+                            live.push((c, want));
+                        }
+                        Err(e) => {
+                            proptest::prop_assert!(!room);
+                            proptest::prop_assert_eq!(e, Errno::ENOSPC);
+                        }
+                    }
+                } else if !live.is_empty() {
+                    live.remove(pick % live.len());
+                }
+                for (n, ns_ref) in nss.iter().enumerate() {
+                    for u in 0..3 {
+                        let model = live.iter().filter(|(_, c)| c.contains(&(n, u))).count() as u32;
+                        proptest::prop_assert_eq!(counts.count_in(NsKind::Uts, ns_ref, u), model);
+                    }
+                }
+            }
+            live.clear();
+            for ns_ref in &nss {
+                for u in 0..3 {
+                    proptest::prop_assert_eq!(counts.count_in(NsKind::Uts, ns_ref, u), 0);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1098,6 +1098,39 @@ impl<P: Platform> ProcessTable<P> {
         self.inner.lock().user_nr(viewer, nr)
     }
 
+    /// Kernel pid `pid` as PID namespace `ns` numbers it (`pid_nr_ns`; a
+    /// procfs mount's namespace): 0 when it is not visible there.
+    pub fn pid_in(&self, pid: Pid, ns: &PidNsRef) -> Pid {
+        if ns.is_initial() {
+            return pid;
+        }
+        self.inner.lock().nr_in(pid, ns)
+    }
+
+    /// Number `nr` of PID namespace `ns` as a kernel pid (`find_pid_ns`):
+    /// `None` when the namespace has no such number.
+    pub fn pid_of_nr(&self, ns: &PidNsRef, nr: Pid) -> Option<Pid> {
+        if ns.is_initial() {
+            return Some(nr);
+        }
+        self.inner.lock().global_in(nr, ns)
+    }
+
+    /// The children of thread `tid`, oldest first (Linux's
+    /// `task->children`: the processes it forked, zombies included, and
+    /// those handed to it; /proc/PID/task/TID/children). Empty for an
+    /// unknown thread.
+    pub fn thread_children(&self, tid: Pid) -> Vec<Pid> {
+        let g = self.inner.lock();
+        let Some(pid) = g.threads.get(&tid).map(|t| t.tgid) else { return Vec::new() };
+        let Some(p) = g.procs.get(&pid) else { return Vec::new() };
+        p.children
+            .iter()
+            .copied()
+            .filter(|c| g.procs.get(c).is_some_and(|cp| cp.parent_thread == tid))
+            .collect()
+    }
+
     /// The PID namespace task `pid` is in (`task_active_pid_ns`).
     pub fn active_pid_ns(&self, pid: Pid) -> PidNsRef {
         if !self.pidns_used() {
@@ -1168,6 +1201,20 @@ impl<P: Platform> ProcessTable<P> {
     /// `user.max_<kind>_namespaces`.
     pub fn max_namespaces(&self, kind: crate::ns::NsKind) -> u32 {
         self.inner.lock().ns_counts.max(kind)
+    }
+
+    /// `user.max_<kind>_namespaces` as user namespace `ns` sees it (its
+    /// own maximum below the initial namespace, `INT_MAX` at its creation).
+    pub fn max_namespaces_in(&self, kind: crate::ns::NsKind, ns: &crate::ns::UserNsRef) -> u32 {
+        ns.ucount_max(kind).unwrap_or_else(|| self.max_namespaces(kind))
+    }
+
+    /// Sets `user.max_<kind>_namespaces` of user namespace `ns` (the
+    /// initial one's: [`ProcessTable::set_max_namespaces`]).
+    pub fn set_max_namespaces_in(&self, kind: crate::ns::NsKind, ns: &crate::ns::UserNsRef, max: u32) {
+        if !ns.set_ucount_max(kind, max) {
+            self.set_max_namespaces(kind, max);
+        }
     }
 
     /// How many namespaces of `kind` kernel uid `euid` has made that
@@ -2946,9 +2993,10 @@ impl<P: Platform> Inner<P> {
         // which gives its counts back)
         if f.contains(F::NEWUSER) {
             let counts = &mut self.ns_counts;
-            if let Err(e) =
-                creds.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, euid).map(Some))
-            {
+            let parent = creds.user_ns.clone();
+            if let Err(e) = creds.enter_new_user_ns_charged(next_ino, |euid| {
+                counts.charge(NsKind::User, &parent, euid).map(Some)
+            }) {
                 out.drop_later(copies);
                 return Err(e);
             }
@@ -2978,7 +3026,7 @@ impl<P: Platform> Inner<P> {
             }
             if f.contains(F::NEWPID) {
                 let counts = &mut self.ns_counts;
-                let charge = || counts.charge(NsKind::Pid, creds.euid).map(Some);
+                let charge = || counts.charge(NsKind::Pid, &creds.user_ns, creds.euid).map(Some);
                 match active.create_child(next_ino, creds.user_ns.clone(), charge) {
                     Ok(n) => {
                         next_ino += 1;
@@ -4128,29 +4176,29 @@ impl<P: Platform> Inner<P> {
         use CloneFlags as F;
         let owner = || creds.user_ns.clone();
         if f.contains(F::NEWUTS) {
-            let c = counts.charge(NsKind::Uts, creds.euid)?;
+            let c = counts.charge(NsKind::Uts, &creds.user_ns, creds.euid)?;
             ns.uts = ns.uts.copy(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
         if f.contains(F::NEWNS) {
-            let c = counts.charge(NsKind::Mnt, creds.euid)?;
+            let c = counts.charge(NsKind::Mnt, &creds.user_ns, creds.euid)?;
             ns.mnt = ns.mnt.copy(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
         if f.contains(F::NEWIPC) {
-            let c = counts.charge(NsKind::Ipc, creds.euid)?;
+            let c = counts.charge(NsKind::Ipc, &creds.user_ns, creds.euid)?;
             ns.ipc = crate::ns::IpcNs::create(*next_ino, owner(), Some(c), ipc_gone);
             *next_ino += 1;
         }
         if f.contains(F::NEWNET) {
-            let c = counts.charge(NsKind::Net, creds.euid)?;
+            let c = counts.charge(NsKind::Net, &creds.user_ns, creds.euid)?;
             ns.net = crate::ns::NetNs::create(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
         // copy_time_ns(): a copy of the children's namespace (its offsets)
         // becomes the children's; the caller's own stays
         if f.contains(F::NEWTIME) {
-            let c = counts.charge(NsKind::Time, creds.euid)?;
+            let c = counts.charge(NsKind::Time, &creds.user_ns, creds.euid)?;
             ns.time_children = ns.time_children.copy(*next_ino, owner(), Some(c));
             *next_ino += 1;
         }
@@ -4216,7 +4264,10 @@ impl<P: Platform> Inner<P> {
         if f.contains(F::NEWUSER) {
             let mut c = p.creds.clone();
             let counts = &mut self.ns_counts;
-            c.enter_new_user_ns_charged(next_ino, |euid| counts.charge(NsKind::User, euid).map(Some))?;
+            let parent = c.user_ns.clone();
+            c.enter_new_user_ns_charged(next_ino, |euid| {
+                counts.charge(NsKind::User, &parent, euid).map(Some)
+            })?;
             next_ino += 1;
             creds = Some(c);
         }
@@ -4239,7 +4290,7 @@ impl<P: Platform> Inner<P> {
                     return Err(Errno::EINVAL);
                 }
                 let counts = &mut self.ns_counts;
-                let charge = || counts.charge(NsKind::Pid, c.euid).map(Some);
+                let charge = || counts.charge(NsKind::Pid, &c.user_ns, c.euid).map(Some);
                 ns.pid_children = active.create_child(next_ino, c.user_ns.clone(), charge)?;
                 next_ino += 1;
             }

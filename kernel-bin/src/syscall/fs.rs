@@ -1604,8 +1604,15 @@ pub fn mount(
         }
         return Ok(0);
     }
+    // a procfs mount's own options, shown after the flags
+    let mut fs_opts = alloc::string::String::new();
     let fs_root = match ty.as_slice() {
-        b"proc" => crate::procfs::new_procfs(),
+        // proc_init_fs_context(): the mounter's PID namespace
+        b"proc" => {
+            let m = crate::procfs::ProcMount::parse(table().active_pid_ns(t.pid), &opts)?;
+            fs_opts = m.options();
+            crate::procfs::new_procfs(m)
+        }
         b"devtmpfs" => crate::fs::new_devtmpfs(),
         b"tmpfs" => crate::fs::new_tmpfs(&opts)?,
         b"ramfs" => crate::fs::new_fs(),
@@ -1654,6 +1661,7 @@ pub fn mount(
         }
     }
     o.push_str(",relatime");
+    o.push_str(&fs_opts);
     if flags & MS_RDONLY != 0 {
         fs_root.set_fs_read_only(true)?;
     }
