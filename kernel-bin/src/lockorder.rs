@@ -60,7 +60,8 @@ pub enum LockClass {
     /// made, resized or dropped).
     PipeUsers,
     /// `timerq::QUEUE`: the process timers on wall clocks by deadline;
-    /// leaf (taken inside the process-table lock, which is not Ranked).
+    /// leaf (taken inside the process-table lock and an io_uring's
+    /// `inner`, which are not Ranked).
     TimerQueue,
     /// `syscall::mqueue::NAMES`: POSIX message queue names per IPC
     /// namespace; taken alone.

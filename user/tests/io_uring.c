@@ -1484,10 +1484,16 @@ KT_CASE(completions_progress_without_enter) {
 }
 
 static struct ring *sl_ring;
+static int sl_hold[2];
 static void *sl_open(void *a) {
     (void)a;
     prep(sl_ring, OP_OPENAT, AT_FDCWD, BL_FIFO, 0600, 0, 1)->op_flags = O_RDONLY | O_CREAT;
-    return (void *)(long)submit(sl_ring, 1);
+    long r = submit(sl_ring, 1);
+    /* alive until told (Linux's io-wq worker ends with its task: the open
+       would be -EINTR) */
+    char b;
+    if (read(sl_hold[0], &b, 1) != 1) r = -100;
+    return (void *)r;
 }
 
 /* review37 M6: an OPENAT with O_CREAT that waits (a FIFO's read side with
@@ -1501,6 +1507,7 @@ KT_CASE(blocking_request_leaves_submission_lock) {
     KT_SYS_OK(mkfifo(BL_FIFO, 0600));
     KT_SYS_RET(ring_init(&r, 8, 0), 0);
     sl_ring = &r;
+    KT_SYS_OK(pipe(sl_hold));
     pthread_t a;
     KT_EQ(pthread_create(&a, 0, sl_open, 0), 0);
     kt_msleep(100);
@@ -1517,9 +1524,12 @@ KT_CASE(blocking_request_leaves_submission_lock) {
     n = wait_reap(&r, 1, c, 8);
     int fd = res_of(c, n, 1);
     KT_TRUE(fd >= 0, "OPENAT(O_CREAT) of the FIFO: %d", fd);
+    KT_SYS_RET(write(sl_hold[1], "g", 1), 1);
     void *ar;
     pthread_join(a, &ar);
     KT_EQ((long)ar, 1);
+    close(sl_hold[0]);
+    close(sl_hold[1]);
     close(fd);
     close(wfd);
     unlink(BL_FIFO);

@@ -21,18 +21,23 @@
 //! request is parked with a relay on the file's queue (Linux's poll
 //! arming). Every request is owned by its submitter's process identity
 //! ([`Tctx`], Linux's `io_uring_task`): a retry and the rest of a chain
-//! run only in an io_uring_enter of a thread of that process (Linux's
-//! task work, which also runs in the submitter's context: a ring only
-//! waited on through epoll, with no io_uring_enter, does not progress its
-//! parked reads and writes, but its fd polls POLLIN while such work is
-//! due, as 6.1's DEFER_TASKRUN rings; with `IORING_SETUP_TASKRUN_FLAG`
-//! the SQ flag `IORING_SQ_TASKRUN` says there is such work), and exec and the exit of
-//! its last thread cancel them ([`exit_uring`]). POLL_ADD, TIMEOUT and
-//! LINK_TIMEOUT need no user memory and complete from any io_uring_enter
-//! that waits, without the submission lock (the rest of their chain is
-//! parked for the owner). Regular files complete inline; an OPENAT
-//! without O_CREAT/O_TRUNC/O_TMPFILE is tried with O_NONBLOCK as Linux's
-//! io_openat2 (a FIFO's read side opens at once).
+//! run only in a thread of that process, as its task work ([`task_work`]:
+//! Linux's, with `TWA_SIGNAL`): the submitting thread is told
+//! ([`crate::sched::notify`]) when the file wakes, which ends an
+//! interruptible sleep of it as a signal would (the call restarts) and
+//! runs the work on its way back to user mode, so a program waiting with
+//! poll or epoll on the ring fd or its eventfd, or reading the CQ ring,
+//! sees the CQE; io_uring_enter's wait runs it too (with
+//! `IORING_SETUP_TASKRUN_FLAG` the SQ flag `IORING_SQ_TASKRUN` says there
+//! is such work). exec and the exit of its last thread cancel them
+//! ([`exit_uring`]). POLL_ADD, TIMEOUT and LINK_TIMEOUT need no user
+//! memory and complete from any caller without the submission lock (the
+//! rest of their chain is parked for the owner, who is told); timeouts
+//! also on their own, from the deadline queue ([`fire`]). A request on a
+//! regular file, an OPENAT with O_CREAT/O_TRUNC/O_TMPFILE, STATX and
+//! CLOSE run with the submission lock released (`Ring::unlocked`: Linux's
+//! io-wq); an OPENAT without those flags is tried with O_NONBLOCK as
+//! Linux's io_openat2 (a FIFO's read side opens at once).
 //!
 //! # Bounds
 //!
@@ -52,11 +57,12 @@
 //! `Ring::inner` (a spin lock) is a leaf: no user memory is touched, no
 //! file polled, no eventfd signalled and no file dropped under it. The
 //! submission lock ([`Ring::submit`], Linux's `uring_lock`) is a sleeping
-//! flag taken around issuing requests (which copy user memory and may
-//! sleep on regular files' I/O); it is never taken with `inner` held. A
+//! flag taken around issuing requests (which copy user memory; it is
+//! released around blocking work); it is never taken with `inner` held. A
 //! waiter with task work of its own while another thread holds it sleeps
-//! until it is released (`submit_wq`). `Tctx::rings` and `LOCKED_VM` are
-//! leaf spin locks taken alone.
+//! until it is released (`submit_wq`). `Tctx::rings`, `LOCKED_VM` and
+//! [`TIMED`] are leaf spin locks taken alone; the deadline queue's lock
+//! (a leaf) is taken under `inner` to arm the ring's slot.
 
 use super::SysResult;
 use crate::exec::ImagePages;
@@ -718,7 +724,7 @@ pub fn fire(key: u32) {
     let w = TIMED.lock().rings.get(key as usize).and_then(|e| e.clone());
     let Some(ring) = w.and_then(|w| w.upgrade()) else { return };
     ring.inner.lock().armed = u64::MAX;
-    complete_ready(&ring);
+    complete_due(&ring, due_timer);
     {
         let mut inner = ring.inner.lock();
         if let Some(d) = inner.parked.iter().filter_map(|p| p.deadline()).min() {
@@ -1904,6 +1910,13 @@ fn due_any(p: &Parked, now: u64, posted: u64) -> bool {
     }
 }
 
+/// Whether `p` is a TIMEOUT or LINK_TIMEOUT that is due (the tick's part
+/// of [`due_any`]).
+fn due_timer(p: &Parked, now: u64, posted: u64) -> bool {
+    p.lt.is_some_and(|(_, d)| d <= now)
+        || matches!(&p.wait, Wait::Timeout { deadline, target } if *deadline <= now || target.is_some_and(|n| posted >= n))
+}
+
 /// Whether `p` is task work of `tc`'s: a retry whose file woke, the next
 /// member of a chain.
 fn due_mine(p: &Parked, tc: &Arc<Tctx>) -> bool {
@@ -1940,6 +1953,12 @@ fn drained_mine(inner: &Inner, tc: &Arc<Tctx>) -> bool {
 /// parked for their owners). Any caller, with or without the submission
 /// lock.
 fn complete_ready(ring: &Ring) {
+    complete_due(ring, due_any);
+}
+
+/// [`complete_ready`] of the requests `due` picks (the tick's: only the
+/// timeouts, no file polled in its context).
+fn complete_due(ring: &Ring, due: fn(&Parked, u64, u64) -> bool) {
     let mut did = false;
     // bounded: each round takes one request; a file that keeps waking
     // cannot keep this caller here
@@ -1948,7 +1967,7 @@ fn complete_ready(ring: &Ring) {
         let due = {
             let mut inner = ring.inner.lock();
             let posted = inner.posted;
-            inner.parked.iter().position(|p| due_any(p, now, posted)).map(|i| inner.take_parked(i))
+            inner.parked.iter().position(|p| due(p, now, posted)).map(|i| inner.take_parked(i))
         };
         let Some(p) = due else { break };
         run_one(ring, p, now, Cont::Park);
@@ -2284,6 +2303,18 @@ pub fn task_work(t: &mut UThread) {
         ring.signal();
     }
     // (the rings are dropped here, no lock held)
+}
+
+/// For a sleep that ended early (`ERESTARTSYS`) in a call Linux restarts
+/// with a timeout kept (nanosleep, a futex wait): runs the task work that
+/// ended it, if that was the cause; whether the caller should sleep on (no
+/// signal pending).
+pub fn run_notified(t: &mut UThread) -> bool {
+    if !crate::sched::take_current_notify() {
+        return false;
+    }
+    task_work(t);
+    !crate::uthread::signal_pending(t.tid)
 }
 
 // ----- io_uring_register -----

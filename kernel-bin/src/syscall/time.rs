@@ -265,11 +265,7 @@ pub fn nanosleep(
     let mut r = crate::proc::sleep_interruptible(t.tid, || false, Some(deadline));
     // task work (io_uring's) ends the sleep as a signal would: run, then
     // sleep on (Linux restarts the call: no EINTR without a signal)
-    while r == Err(Errno::ERESTARTSYS) && crate::sched::take_current_notify() {
-        crate::syscall::io_uring::task_work(t);
-        if crate::uthread::signal_pending(t.tid) {
-            break;
-        }
+    while r == Err(Errno::ERESTARTSYS) && crate::syscall::io_uring::run_notified(t) {
         r = crate::proc::sleep_interruptible(t.tid, || false, Some(deadline));
     }
     match r {
