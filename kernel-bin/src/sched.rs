@@ -178,6 +178,10 @@ pub struct Task {
     /// ends as a signal's would (the call restarts) and the return to user
     /// mode runs the work ([`notify`], [`take_current_notify`]).
     notify: AtomicBool,
+    /// Its sleeps do not end for `notify` (io_uring's blocking work run
+    /// for a request, as in Linux's io-wq worker, which task work never
+    /// interrupts): the flag waits for the way out.
+    notify_masked: AtomicBool,
     nice: core::sync::atomic::AtomicI8,
     /// SCHED_RESET_ON_FORK: the tasks it creates start as SCHED_OTHER
     /// with a nice value of at least 0 (and without the flag).
@@ -508,6 +512,7 @@ fn new_task(
         rt_prio: AtomicU8::new(0),
         nowait: AtomicBool::new(false),
         notify: AtomicBool::new(false),
+        notify_masked: AtomicBool::new(false),
         nice: core::sync::atomic::AtomicI8::new(0),
         reset_on_fork: AtomicBool::new(false),
         vruntime: AtomicU64::new(0),
@@ -738,10 +743,21 @@ pub fn notify(task: &Arc<Task>) {
     wake(task);
 }
 
-/// Whether task work is due for the running task ([`notify`]).
+/// Whether task work is due for the running task ([`notify`]) and may
+/// end its sleeps (not masked: [`mask_notify`]).
 pub fn current_notified() -> bool {
     NOTIFY_TASKS.load(Ordering::SeqCst) != 0
-        && with_cpu(|c| c.current.as_ref().is_some_and(|t| t.notify.load(Ordering::SeqCst)))
+        && with_cpu(|c| {
+            c.current
+                .as_ref()
+                .is_some_and(|t| t.notify.load(Ordering::SeqCst) && !t.notify_masked.load(Ordering::SeqCst))
+        })
+}
+
+/// Sets whether the running task's sleeps ignore [`notify`] (the old
+/// value): io_uring's blocking work for a request.
+pub fn mask_notify(on: bool) -> bool {
+    with_cpu(|c| c.current.as_ref().is_some_and(|t| t.notify_masked.swap(on, Ordering::SeqCst)))
 }
 
 /// Takes the running task's task-work flag ([`notify`]): whether it was

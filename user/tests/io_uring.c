@@ -1484,11 +1484,13 @@ KT_CASE(completions_progress_without_enter) {
 }
 
 static struct ring *sl_ring;
-static int sl_hold[2];
+static int sl_hold[2], sl_pipe[2];
+static char sl_buf[8];
 static void *sl_open(void *a) {
     (void)a;
+    prep(sl_ring, OP_READ, sl_pipe[0], sl_buf, 8, -1ULL, 3);
     prep(sl_ring, OP_OPENAT, AT_FDCWD, BL_FIFO, 0600, 0, 1)->op_flags = O_RDONLY | O_CREAT;
-    long r = submit(sl_ring, 1);
+    long r = submit(sl_ring, 2);
     /* alive until told (Linux's io-wq worker ends with its task: the open
        would be -EINTR) */
     char b;
@@ -1499,7 +1501,8 @@ static void *sl_open(void *a) {
 /* review37 M6: an OPENAT with O_CREAT that waits (a FIFO's read side with
  * no writer) does not hold the submission lock: another thread's NOP is
  * submitted and completes meanwhile (Linux: the open runs in an io-wq
- * worker). */
+ * worker); a read the same thread submitted before it completes when its
+ * pipe is written, and the open is not cut short by that (-EINTR). */
 KT_CASE(blocking_request_leaves_submission_lock) {
     struct ring r;
     struct cqe c[8];
@@ -1508,6 +1511,7 @@ KT_CASE(blocking_request_leaves_submission_lock) {
     KT_SYS_RET(ring_init(&r, 8, 0), 0);
     sl_ring = &r;
     KT_SYS_OK(pipe(sl_hold));
+    KT_SYS_OK(pipe(sl_pipe));
     pthread_t a;
     KT_EQ(pthread_create(&a, 0, sl_open, 0), 0);
     kt_msleep(100);
@@ -1520,16 +1524,23 @@ KT_CASE(blocking_request_leaves_submission_lock) {
     KT_TRUE(ms < 500, "the NOP's CQE after %ld ms", ms);
     KT_EQ(n, 1);
     KT_EQ(res_of(c, n, 2), 0);
+    KT_SYS_RET(write(sl_pipe[1], "r", 1), 1);
+    kt_msleep(50);
     int wfd = KT_SYS_OK(open(BL_FIFO, O_WRONLY));
-    n = wait_reap(&r, 1, c, 8);
+    n = wait_reap(&r, 2, c, 8);
+    KT_EQ(n, 2);
+    KT_EQ(res_of(c, n, 3), 1);
+    KT_EQ(sl_buf[0], 'r');
     int fd = res_of(c, n, 1);
     KT_TRUE(fd >= 0, "OPENAT(O_CREAT) of the FIFO: %d", fd);
     KT_SYS_RET(write(sl_hold[1], "g", 1), 1);
     void *ar;
     pthread_join(a, &ar);
-    KT_EQ((long)ar, 1);
+    KT_EQ((long)ar, 2);
     close(sl_hold[0]);
     close(sl_hold[1]);
+    close(sl_pipe[0]);
+    close(sl_pipe[1]);
     close(fd);
     close(wfd);
     unlink(BL_FIFO);

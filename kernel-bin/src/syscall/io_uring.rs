@@ -594,7 +594,12 @@ impl Ring {
         self.inner.lock().running += 1;
         self.submit.store(false, Ordering::Release);
         self.submit_wq.wake_all();
+        // (task work told meanwhile does not interrupt it: an O_CREAT open
+        // of a FIFO is not made -EINTR by a pipe read that woke; it runs
+        // on the way out)
+        let masked = crate::sched::mask_notify(true);
         let r = f();
+        crate::sched::mask_notify(masked);
         while self.submit.swap(true, Ordering::Acquire) {
             crate::sched::wait_any(&[&self.submit_wq], || !self.submit.load(Ordering::Acquire), None);
         }
