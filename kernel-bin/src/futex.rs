@@ -192,7 +192,13 @@ pub fn sys_futex(
                 }
             }
             let w = woken.clone();
-            let r = sleep_interruptible(t.tid, move || w.load(Ordering::SeqCst), deadline);
+            let mut r = sleep_interruptible(t.tid, || w.load(Ordering::SeqCst), deadline);
+            // io_uring's task work ends the sleep as a signal would: run,
+            // then wait on (Linux restarts the call: no EINTR without a
+            // signal)
+            while r == Err(Errno::ERESTARTSYS) && crate::syscall::io_uring::run_notified(t) {
+                r = sleep_interruptible(t.tid, || w.load(Ordering::SeqCst), deadline);
+            }
             if r.is_err() && !woken.load(Ordering::SeqCst) {
                 forget(&woken);
             }

@@ -128,6 +128,7 @@ pub fn check() {
     crate::timerq::expire(|o| match o {
         crate::timerq::Owner::Itimer(pid) => fire_real(pid),
         crate::timerq::Owner::Posix(pid, id) => crate::posix_timer::fire(pid, id),
+        crate::timerq::Owner::Uring(key) => crate::syscall::io_uring::fire(key),
     });
 }
 

@@ -60,7 +60,8 @@ pub enum LockClass {
     /// made, resized or dropped).
     PipeUsers,
     /// `timerq::QUEUE`: the process timers on wall clocks by deadline;
-    /// leaf (taken inside the process-table lock, which is not Ranked).
+    /// leaf (taken inside the process-table lock and an io_uring's
+    /// `inner`, which are not Ranked).
     TimerQueue,
     /// `syscall::mqueue::NAMES`: POSIX message queue names per IPC
     /// namespace; taken alone.
@@ -68,6 +69,10 @@ pub enum LockClass {
     /// `syscall::mqueue::USERS`: message queue bytes per user; leaf (taken
     /// inside `MqNames` and by a queue's drop).
     MqUsers,
+    /// `syscall::io_uring::TIMED`: the rings with a deadline-queue slot, by
+    /// key; leaf, taken alone (a ring's drop, its setup, the tick's
+    /// look-up).
+    UringTimed,
 }
 
 #[cfg(debug_assertions)]
@@ -204,7 +209,7 @@ pub fn check_switch() {
 
 /// Every class, in order (the power-off wait line names them); its length
 /// is the last class's number, so a class added at the end must be listed.
-const ALL_CLASSES: [LockClass; LockClass::MqUsers as usize] = [
+const ALL_CLASSES: [LockClass; LockClass::UringTimed as usize] = [
     LockClass::ExecCache,
     LockClass::Mounts,
     LockClass::Shm,
@@ -223,6 +228,7 @@ const ALL_CLASSES: [LockClass; LockClass::MqUsers as usize] = [
     LockClass::TimerQueue,
     LockClass::MqNames,
     LockClass::MqUsers,
+    LockClass::UringTimed,
 ];
 
 /// The power-off `locks:` line: per lock site with waits since boot
@@ -281,6 +287,7 @@ impl LockClass {
             LockClass::TimerQueue => "TimerQueue",
             LockClass::MqNames => "MqNames",
             LockClass::MqUsers => "MqUsers",
+            LockClass::UringTimed => "UringTimed",
         }
     }
 }

@@ -318,11 +318,13 @@ pub fn sleep_on(
     let removed = crate::uthread::removed;
     // the signal look under the table's lock only when the signal epoch
     // moved since the last look found nothing (every change that can make
-    // a signal, a stop or a trap due bumps it: the return path's rule)
+    // a signal, a stop or a trap due bumps it: the return path's rule);
+    // task work (`sched::notify`) bumps no epoch: asked each time (one
+    // load while no task has any)
     let quiet = core::cell::Cell::new(u64::MAX);
     let signal = || {
         let e = table().epoch().current();
-        if e == quiet.get() {
+        if e == quiet.get() && !sched::current_notified() {
             return false;
         }
         let due = crate::uthread::signal_pending(tid);

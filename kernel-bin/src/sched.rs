@@ -173,6 +173,15 @@ pub struct Task {
     /// `proc::sleep_on` answers `EAGAIN` at once instead of waiting
     /// (Linux's `IOCB_NOWAIT`/`MSG_DONTWAIT` of a forced non-blocking issue).
     nowait: AtomicBool,
+    /// Task work is due (io_uring's completions, Linux's
+    /// `TIF_NOTIFY_SIGNAL` set by `TWA_SIGNAL`): an interruptible sleep
+    /// ends as a signal's would (the call restarts) and the return to user
+    /// mode runs the work ([`notify`], [`take_current_notify`]).
+    notify: AtomicBool,
+    /// Its sleeps do not end for `notify` (io_uring's blocking work run
+    /// for a request, as in Linux's io-wq worker, which task work never
+    /// interrupts): the flag waits for the way out.
+    notify_masked: AtomicBool,
     nice: core::sync::atomic::AtomicI8,
     /// SCHED_RESET_ON_FORK: the tasks it creates start as SCHED_OTHER
     /// with a nice value of at least 0 (and without the flag).
@@ -518,6 +527,8 @@ fn new_task(
         policy: AtomicU8::new(SCHED_OTHER),
         rt_prio: AtomicU8::new(0),
         nowait: AtomicBool::new(false),
+        notify: AtomicBool::new(false),
+        notify_masked: AtomicBool::new(false),
         nice: core::sync::atomic::AtomicI8::new(0),
         reset_on_fork: AtomicBool::new(false),
         vruntime: AtomicU64::new(0),
@@ -725,6 +736,57 @@ pub fn set_nowait(task: &Task, on: bool) -> bool {
 pub fn current_nowait() -> bool {
     NOWAIT_TASKS.load(Ordering::Relaxed) != 0
         && with_cpu(|c| c.current.as_ref().is_some_and(|t| t.nowait.load(Ordering::Relaxed)))
+}
+
+/// Tasks whose `notify` is set: while none is, [`current_notified`] and
+/// [`take_current_notify`] are one load.
+static NOTIFY_TASKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Task work is due for `task` (Linux's task_work_add with `TWA_SIGNAL`):
+/// its flag is set and it is woken, so that an interruptible sleep ends
+/// (`uthread::signal_pending` answers true) and its way back to user mode
+/// runs the work (a task running in user mode runs it at its next entry
+/// to the kernel: its tick at the latest).
+pub fn notify(task: &Arc<Task>) {
+    if !task.notify.swap(true, Ordering::SeqCst) {
+        NOTIFY_TASKS.fetch_add(1, Ordering::SeqCst);
+        // (a task that ended keeps no flag: exit_current clears it after
+        // marking it dead, and this undoes one set after that)
+        if task.state.load(Ordering::SeqCst) == DEAD && task.notify.swap(false, Ordering::SeqCst) {
+            NOTIFY_TASKS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    wake(task);
+}
+
+/// Whether task work is due for the running task ([`notify`]) and may
+/// end its sleeps (not masked: [`mask_notify`]).
+pub fn current_notified() -> bool {
+    NOTIFY_TASKS.load(Ordering::SeqCst) != 0
+        && with_cpu(|c| {
+            c.current
+                .as_ref()
+                .is_some_and(|t| t.notify.load(Ordering::SeqCst) && !t.notify_masked.load(Ordering::SeqCst))
+        })
+}
+
+/// Sets whether the running task's sleeps ignore [`notify`] (the old
+/// value): io_uring's blocking work for a request.
+pub fn mask_notify(on: bool) -> bool {
+    with_cpu(|c| c.current.as_ref().is_some_and(|t| t.notify_masked.swap(on, Ordering::SeqCst)))
+}
+
+/// Takes the running task's task-work flag ([`notify`]): whether it was
+/// set.
+pub fn take_current_notify() -> bool {
+    if NOTIFY_TASKS.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
+    let was = with_cpu(|c| c.current.as_ref().is_some_and(|t| t.notify.swap(false, Ordering::SeqCst)));
+    if was {
+        NOTIFY_TASKS.fetch_sub(1, Ordering::SeqCst);
+    }
+    was
 }
 
 /// The running task.
@@ -2006,6 +2068,9 @@ pub fn exit_current() -> ! {
         };
         let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
         me.state.store(DEAD, Ordering::SeqCst);
+        if me.notify.swap(false, Ordering::SeqCst) {
+            NOTIFY_TASKS.fetch_sub(1, Ordering::SeqCst);
+        }
         let now = time::since_boot_ns();
         wake_sleepers(now);
         clear_need_resched(cpu);

@@ -1,6 +1,7 @@
 //! The deadline queue of the process timers on wall clocks: ITIMER_REAL
 //! (`itimer`) and the POSIX timers on CLOCK_REALTIME/MONOTONIC and their
-//! twins (`posix_timer`). One binary min-heap for the machine, ordered by
+//! twins (`posix_timer`), and io_uring's timeouts (one slot per ring, at
+//! its earliest deadline). One binary min-heap for the machine, ordered by
 //! the monotonic deadline ([`arch_x86_64::time::monotonic_ns`]), so the
 //! tick's [`expire`] pops only what is due (O(log n) each) and a tick with
 //! nothing due costs one atomic load ([`NEXT_DUE`]); nothing walks the
@@ -36,6 +37,9 @@ pub enum Owner {
     Itimer(Pid),
     /// POSIX timer `.1` of process `.0`.
     Posix(Pid, i32),
+    /// The earliest TIMEOUT or LINK_TIMEOUT of the io_uring instance
+    /// registered under this key (`syscall::io_uring`'s timed rings).
+    Uring(u32),
 }
 
 /// A timer's place in the queue (an index; see [`alloc`]).

@@ -471,6 +471,12 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
             }
             crate::sched::resched_before_user();
         }
+        // task work (io_uring's completions: Linux's task_work_run on the
+        // way out, before the signals and the restart of a call its
+        // notification interrupted); one load while no task has any
+        if crate::sched::take_current_notify() {
+            crate::syscall::io_uring::task_work(&mut t);
+        }
         if deliver_signals(&mut t, restart) == Flow::Exit {
             break;
         }
@@ -703,6 +709,12 @@ fn dequeue(t: &UThread) -> Dequeued {
 /// lock: the looks of [`must_die`] and `ptrace::trap_pending` included).
 pub fn signal_pending(tid: Pid) -> bool {
     if removed() {
+        return true;
+    }
+    // task work due (io_uring's TWA_SIGNAL): the sleep ends as for a
+    // signal, the call restarts after the work (every caller asks about
+    // itself)
+    if crate::sched::current_notified() {
         return true;
     }
     table()

@@ -1370,4 +1370,181 @@ KT_CASE(sqpoll_with_the_wakeup_protocol) {
     ring_exit(&r);
 }
 
+/* ----- uring38: progress without io_uring_enter, blocking work off the
+   submission lock ----- */
+
+static int lw_fd;
+static void *late_write(void *a) {
+    kt_msleep((int)(long)a);
+    return (void *)(long)write(lw_fd, "x", 1);
+}
+
+/* review37 M5: completions progress without an io_uring_enter (Linux's task
+ * work, run when the submitter returns to user mode, its sleep interrupted by
+ * TWA_SIGNAL; timeouts on their own hrtimer): a pipe read written by another
+ * thread or process, waited for with poll() on the registered eventfd only,
+ * or by reading the CQ ring in a loop; a 50 ms TIMEOUT the same. */
+KT_CASE(completions_progress_without_enter) {
+    struct ring r;
+    struct cqe c[8];
+    int p[2];
+    static char buf[8];
+    uint64_t v;
+    struct timespec t0;
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    int efd = KT_SYS_OK(eventfd(0, EFD_NONBLOCK));
+    KT_SYS_RET(u_register(r.fd, REG_EVENTFD, &efd, 1), 0);
+    KT_SYS_OK(pipe(p));
+    lw_fd = p[1];
+    /* a thread writes the pipe; this one polls the eventfd */
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 1);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_EQ(ready(&r), 0);
+    pthread_t w;
+    KT_EQ(pthread_create(&w, 0, late_write, (void *)50L), 0);
+    struct pollfd pf = {efd, POLLIN, 0};
+    KT_SYS_RET(poll(&pf, 1, 3000), 1);
+    KT_EQ(ready(&r), 1);
+    KT_SYS_RET(read(efd, &v, 8), 8);
+    KT_EQ(v, 1);
+    KT_EQ(reap(&r, c, 8), 1);
+    KT_EQ(res_of(c, 1, 1), 1);
+    KT_EQ(buf[0], 'x');
+    void *wr;
+    pthread_join(w, &wr);
+    KT_EQ((long)wr, 1);
+    /* another process writes it */
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 2);
+    KT_SYS_RET(submit(&r, 1), 1);
+    pid_t ch = KT_SYS_OK(fork());
+    if (ch == 0) {
+        kt_msleep(50);
+        _exit(write(p[1], "y", 1) == 1 ? 0 : 1);
+    }
+    pf.revents = 0;
+    KT_SYS_RET(poll(&pf, 1, 3000), 1);
+    KT_EQ(ready(&r), 1);
+    KT_SYS_RET(read(efd, &v, 8), 8);
+    KT_EQ(reap(&r, c, 8), 1);
+    KT_EQ(res_of(c, 1, 2), 1);
+    KT_EQ(buf[0], 'y');
+    KT_WAIT_STATUS(ch, kt_exited(0));
+    /* a 50 ms TIMEOUT, the eventfd polled */
+    struct kts t50 = {0, 50 * 1000 * 1000};
+    prep(&r, OP_TIMEOUT, -1, &t50, 1, 0, 3);
+    KT_SYS_RET(submit(&r, 1), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pf.revents = 0;
+    KT_SYS_RET(poll(&pf, 1, 3000), 1);
+    long ms = ms_since(&t0);
+    KT_TRUE(ms >= 40 && ms < 1000, "the TIMEOUT's eventfd after %ld ms", ms);
+    KT_EQ(ready(&r), 1);
+    KT_SYS_RET(read(efd, &v, 8), 8);
+    KT_EQ(v, 1);
+    KT_EQ(reap(&r, c, 8), 1);
+    KT_EQ(res_of(c, 1, 3), -ETIME);
+    /* the CQ ring read in a loop, no system call but the clock's */
+    prep(&r, OP_TIMEOUT, -1, &t50, 1, 0, 4);
+    KT_SYS_RET(submit(&r, 1), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (ready(&r) == 0 && ms_since(&t0) < 3000) {
+    }
+    ms = ms_since(&t0);
+    KT_TRUE(ms >= 40 && ms < 1000, "the TIMEOUT's CQE after %ld ms", ms);
+    KT_EQ(reap(&r, c, 8), 1);
+    KT_EQ(res_of(c, 1, 4), -ETIME);
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 5);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_EQ(pthread_create(&w, 0, late_write, (void *)20L), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (ready(&r) == 0 && ms_since(&t0) < 3000) {
+    }
+    ms = ms_since(&t0);
+    KT_TRUE(ms < 1000, "the READ's CQE after %ld ms", ms);
+    KT_EQ(reap(&r, c, 8), 1);
+    KT_EQ(res_of(c, 1, 5), 1);
+    pthread_join(w, &wr);
+    /* a sleep the notification interrupts is not cut short (nanosleep
+       restarts) */
+    prep(&r, OP_READ, p[0], buf, 8, -1ULL, 6);
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_EQ(pthread_create(&w, 0, late_write, (void *)20L), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct timespec req = {0, 200 * 1000 * 1000};
+    KT_SYS_RET(nanosleep(&req, 0), 0);
+    ms = ms_since(&t0);
+    KT_TRUE(ms >= 190, "nanosleep(200 ms) took %ld ms", ms);
+    KT_EQ(reap(&r, c, 8), 1);
+    KT_EQ(res_of(c, 1, 6), 1);
+    pthread_join(w, &wr);
+    close(efd);
+    close(p[0]);
+    close(p[1]);
+    ring_exit(&r);
+}
+
+static struct ring *sl_ring;
+static int sl_hold[2], sl_pipe[2];
+static char sl_buf[8];
+static void *sl_open(void *a) {
+    (void)a;
+    prep(sl_ring, OP_READ, sl_pipe[0], sl_buf, 8, -1ULL, 3);
+    prep(sl_ring, OP_OPENAT, AT_FDCWD, BL_FIFO, 0600, 0, 1)->op_flags = O_RDONLY | O_CREAT;
+    long r = submit(sl_ring, 2);
+    /* alive until told (Linux's io-wq worker ends with its task: the open
+       would be -EINTR) */
+    char b;
+    if (read(sl_hold[0], &b, 1) != 1) r = -100;
+    return (void *)r;
+}
+
+/* review37 M6: an OPENAT with O_CREAT that waits (a FIFO's read side with
+ * no writer) does not hold the submission lock: another thread's NOP is
+ * submitted and completes meanwhile (Linux: the open runs in an io-wq
+ * worker); a read the same thread submitted before it completes when its
+ * pipe is written, and the open is not cut short by that (-EINTR). */
+KT_CASE(blocking_request_leaves_submission_lock) {
+    struct ring r;
+    struct cqe c[8];
+    unlink(BL_FIFO);
+    KT_SYS_OK(mkfifo(BL_FIFO, 0600));
+    KT_SYS_RET(ring_init(&r, 8, 0), 0);
+    sl_ring = &r;
+    KT_SYS_OK(pipe(sl_hold));
+    KT_SYS_OK(pipe(sl_pipe));
+    pthread_t a;
+    KT_EQ(pthread_create(&a, 0, sl_open, 0), 0);
+    kt_msleep(100);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    prep(&r, OP_NOP, -1, 0, 0, 0, 2);
+    KT_SYS_RET(submit(&r, 1), 1);
+    int n = wait_reap(&r, 1, c, 8);
+    long ms = ms_since(&t0);
+    KT_TRUE(ms < 500, "the NOP's CQE after %ld ms", ms);
+    KT_EQ(n, 1);
+    KT_EQ(res_of(c, n, 2), 0);
+    KT_SYS_RET(write(sl_pipe[1], "r", 1), 1);
+    kt_msleep(50);
+    int wfd = KT_SYS_OK(open(BL_FIFO, O_WRONLY));
+    n = wait_reap(&r, 2, c, 8);
+    KT_EQ(n, 2);
+    KT_EQ(res_of(c, n, 3), 1);
+    KT_EQ(sl_buf[0], 'r');
+    int fd = res_of(c, n, 1);
+    KT_TRUE(fd >= 0, "OPENAT(O_CREAT) of the FIFO: %d", fd);
+    KT_SYS_RET(write(sl_hold[1], "g", 1), 1);
+    void *ar;
+    pthread_join(a, &ar);
+    KT_EQ((long)ar, 2);
+    close(sl_hold[0]);
+    close(sl_hold[1]);
+    close(sl_pipe[0]);
+    close(sl_pipe[1]);
+    close(fd);
+    close(wfd);
+    unlink(BL_FIFO);
+    ring_exit(&r);
+}
+
 KT_MAIN()

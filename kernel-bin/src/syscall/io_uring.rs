@@ -21,18 +21,23 @@
 //! request is parked with a relay on the file's queue (Linux's poll
 //! arming). Every request is owned by its submitter's process identity
 //! ([`Tctx`], Linux's `io_uring_task`): a retry and the rest of a chain
-//! run only in an io_uring_enter of a thread of that process (Linux's
-//! task work, which also runs in the submitter's context: a ring only
-//! waited on through epoll, with no io_uring_enter, does not progress its
-//! parked reads and writes, but its fd polls POLLIN while such work is
-//! due, as 6.1's DEFER_TASKRUN rings; with `IORING_SETUP_TASKRUN_FLAG`
-//! the SQ flag `IORING_SQ_TASKRUN` says there is such work), and exec and the exit of
-//! its last thread cancel them ([`exit_uring`]). POLL_ADD, TIMEOUT and
-//! LINK_TIMEOUT need no user memory and complete from any io_uring_enter
-//! that waits, without the submission lock (the rest of their chain is
-//! parked for the owner). Regular files complete inline; an OPENAT
-//! without O_CREAT/O_TRUNC/O_TMPFILE is tried with O_NONBLOCK as Linux's
-//! io_openat2 (a FIFO's read side opens at once).
+//! run only in a thread of that process, as its task work ([`task_work`]:
+//! Linux's, with `TWA_SIGNAL`): the submitting thread is told
+//! ([`crate::sched::notify`]) when the file wakes, which ends an
+//! interruptible sleep of it as a signal would (the call restarts) and
+//! runs the work on its way back to user mode, so a program waiting with
+//! poll or epoll on the ring fd or its eventfd, or reading the CQ ring,
+//! sees the CQE; io_uring_enter's wait runs it too (with
+//! `IORING_SETUP_TASKRUN_FLAG` the SQ flag `IORING_SQ_TASKRUN` says there
+//! is such work). exec and the exit of its last thread cancel them
+//! ([`exit_uring`]). POLL_ADD, TIMEOUT and LINK_TIMEOUT need no user
+//! memory and complete from any caller without the submission lock (the
+//! rest of their chain is parked for the owner, who is told); timeouts
+//! also on their own, from the deadline queue ([`fire`]). A request on a
+//! regular file, an OPENAT with O_CREAT/O_TRUNC/O_TMPFILE, STATX and
+//! CLOSE run with the submission lock released (`Ring::unlocked`: Linux's
+//! io-wq); an OPENAT without those flags is tried with O_NONBLOCK as
+//! Linux's io_openat2 (a FIFO's read side opens at once).
 //!
 //! # Bounds
 //!
@@ -52,15 +57,17 @@
 //! `Ring::inner` (a spin lock) is a leaf: no user memory is touched, no
 //! file polled, no eventfd signalled and no file dropped under it. The
 //! submission lock ([`Ring::submit`], Linux's `uring_lock`) is a sleeping
-//! flag taken around issuing requests (which copy user memory and may
-//! sleep on regular files' I/O); it is never taken with `inner` held. A
+//! flag taken around issuing requests (which copy user memory; it is
+//! released around blocking work); it is never taken with `inner` held. A
 //! waiter with task work of its own while another thread holds it sleeps
-//! until it is released (`submit_wq`). `Tctx::rings` and `LOCKED_VM` are
-//! leaf spin locks taken alone.
+//! until it is released (`submit_wq`). `Tctx::rings`, `LOCKED_VM` and
+//! [`TIMED`] are leaf spin locks taken alone; the deadline queue's lock
+//! (a leaf) is taken under `inner` to arm the ring's slot.
 
 use super::SysResult;
 use crate::exec::ImagePages;
-use crate::sched::{Relay, WaitQueue};
+use crate::lockorder::{LockClass, Ranked};
+use crate::sched::{Relay, Task, WaitQueue};
 use crate::uthread::UThread;
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
@@ -182,15 +189,21 @@ struct Hook {
     waking: AtomicBool,
     ring_wq: Arc<WaitQueue>,
     ring_events: Arc<AtomicU64>,
+    /// The submitting thread: told that task work is due (Linux's
+    /// `TWA_SIGNAL`), it runs the retry (or completes the poll) on its
+    /// way back to user mode, or in its io_uring_enter.
+    task: Arc<Task>,
 }
 
 impl Hook {
+    /// A hook of the running task's.
     fn new(ring: &Ring, woke: bool) -> Arc<Hook> {
         Arc::new(Hook {
             woke: AtomicBool::new(woke),
             waking: AtomicBool::new(false),
             ring_wq: ring.wq.clone(),
             ring_events: ring.events.clone(),
+            task: crate::sched::current(),
         })
     }
 }
@@ -205,6 +218,7 @@ impl Relay for Hook {
         }
         self.ring_events.fetch_add(1, Ordering::SeqCst);
         self.ring_wq.wake_all();
+        crate::sched::notify(&self.task);
         self.waking.store(false, Ordering::Release);
     }
 }
@@ -371,6 +385,8 @@ struct Parked {
     drain: bool,
     /// Who submitted it (runs its retries and the rest of its chain).
     owner: Arc<Tctx>,
+    /// The thread that submitted it: told when its task work is due.
+    task: Arc<Task>,
 }
 
 impl Parked {
@@ -410,6 +426,7 @@ impl Parked {
 struct Chain {
     sqes: VecDeque<Sqe>,
     owner: Arc<Tctx>,
+    task: Arc<Task>,
 }
 
 struct Inner {
@@ -439,6 +456,16 @@ struct Inner {
     unsignalled: u32,
     /// SQEs held by `parked` and `deferred` (at most `Ring::max_parked`).
     held: usize,
+    /// Requests issued with the submission lock released ([`unlocked`]):
+    /// in flight for a drain.
+    running: usize,
+    /// The ring's slot in the deadline queue (its earliest TIMEOUT or
+    /// LINK_TIMEOUT fires there: [`fire`]).
+    slot: Option<crate::timerq::Slot>,
+    /// The deadline `slot` is armed at (`u64::MAX`: none; a later one is
+    /// left as it is, a deadline gone early makes a look that finds
+    /// nothing).
+    armed: u64,
 }
 
 impl Inner {
@@ -451,8 +478,22 @@ impl Inner {
             self.draining += 1;
         }
         self.held += p.weight();
+        if let Some(d) = p.deadline() {
+            self.arm(d);
+        }
         self.parked.push(p);
         None
+    }
+
+    /// Makes the deadline queue look at this ring by `d` (the queue's
+    /// lock, a leaf, taken under `inner`).
+    fn arm(&mut self, d: u64) {
+        if d < self.armed
+            && let Some(s) = &self.slot
+        {
+            self.armed = d;
+            crate::timerq::arm(s, d);
+        }
     }
 
     /// Takes parked request `i`.
@@ -491,6 +532,8 @@ pub struct Ring {
     /// buffers are charged to that user's RLIMIT_MEMLOCK count (Linux's
     /// `ctx->user`).
     user: Option<u32>,
+    /// Its key in [`TIMED`] (the deadline queue's owner).
+    tkey: Option<u32>,
 }
 
 /// The ring behind a file, if it is one.
@@ -539,6 +582,36 @@ impl Ring {
 
     fn try_lock_submit(&self) -> Option<SubmitGuard<'_>> {
         if self.submit.swap(true, Ordering::Acquire) { None } else { Some(SubmitGuard(self)) }
+    }
+
+    /// Runs blocking work `f` of a request being issued (the caller holds
+    /// the submission lock) with that lock released, so that other
+    /// submitters and the waiters' task work go on meanwhile (Linux hands
+    /// such a request to an io-wq worker); taken back after, without giving
+    /// up on a signal (no holder blocks: it is only held across work that
+    /// does not wait).
+    fn unlocked<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.inner.lock().running += 1;
+        self.submit.store(false, Ordering::Release);
+        self.submit_wq.wake_all();
+        // (task work told meanwhile does not interrupt it: an O_CREAT open
+        // of a FIFO is not made -EINTR by a pipe read that woke; it runs
+        // on the way out)
+        let masked = crate::sched::mask_notify(true);
+        let r = f();
+        crate::sched::mask_notify(masked);
+        while self.submit.swap(true, Ordering::Acquire) {
+            crate::sched::wait_any(&[&self.submit_wq], || !self.submit.load(Ordering::Acquire), None);
+        }
+        let idle = {
+            let mut inner = self.inner.lock();
+            inner.running -= 1;
+            inner.running == 0
+        };
+        if idle {
+            kick_drained(self);
+        }
+        r
     }
 
     /// Posts a CQE (the caller holds `inner`); `timeout`: it is a
@@ -606,7 +679,66 @@ impl Drop for Ring {
         if let Some(uid) = self.user {
             uncharge_locked(uid, inner.bufs_pages);
         }
+        if let Some(k) = self.tkey {
+            let mut timed = TIMED.lock();
+            if let Some(e) = timed.rings.get_mut(k as usize) {
+                *e = None;
+                // (room reserved when the key was made)
+                timed.free.push(k);
+            }
+        }
+        // (the deadline queue's slot drops with `inner`)
     }
+}
+
+/// The rings with a slot in the deadline queue, by key (the slot's
+/// [`crate::timerq::Owner::Uring`]); weakly: the tick's look-up upgrades
+/// outside the lock.
+struct Timed {
+    rings: Vec<Option<Weak<Ring>>>,
+    /// Free keys (room for every key).
+    free: Vec<u32>,
+}
+
+static TIMED: Ranked<Timed> =
+    Ranked::new(LockClass::UringTimed, "io_uring::TIMED", Timed { rings: Vec::new(), free: Vec::new() });
+
+/// A key in [`TIMED`] (its entry empty until the ring exists).
+fn timed_key() -> Result<u32> {
+    let mut timed = TIMED.lock();
+    if let Some(k) = timed.free.pop() {
+        return Ok(k);
+    }
+    let n = timed.rings.len();
+    if n >= u32::MAX as usize - 1 {
+        return Err(Errno::ENOMEM);
+    }
+    let t = &mut *timed;
+    t.rings.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    t.free.try_reserve(n + 1 - t.free.len()).map_err(|_| Errno::ENOMEM)?;
+    t.rings.push(None);
+    Ok(n as u32)
+}
+
+/// The deadline queue popped ring `key`'s slot: its due TIMEOUTs and
+/// LINK_TIMEOUTs complete now, with their CQEs and eventfd (Linux's
+/// hrtimer callbacks), the rest of their chains left to their owners
+/// (told), and the slot is armed again at the next deadline. The tick's
+/// context: no lock held, no user memory touched.
+pub fn fire(key: u32) {
+    let w = TIMED.lock().rings.get(key as usize).and_then(|e| e.clone());
+    let Some(ring) = w.and_then(|w| w.upgrade()) else { return };
+    ring.inner.lock().armed = u64::MAX;
+    complete_due(&ring, due_timer);
+    {
+        let mut inner = ring.inner.lock();
+        if let Some(d) = inner.parked.iter().filter_map(|p| p.deadline()).min() {
+            inner.arm(d);
+        }
+    }
+    ring.signal();
+    // (the last reference may go here: the ring's drop takes TIMED, not
+    // held)
 }
 
 /// CAP_IPC_LOCK.
@@ -757,6 +889,14 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
     }
     let disabled = p.flags & setup::R_DISABLED != 0;
     let submitter = (p.flags & setup::SINGLE_ISSUER != 0 && !disabled).then_some(t.tid);
+    let tkey = timed_key()?;
+    let slot = match crate::timerq::alloc(crate::timerq::Owner::Uring(tkey)) {
+        Ok(s) => s,
+        Err(e) => {
+            TIMED.lock().free.push(tkey);
+            return Err(e);
+        }
+    };
     let ring = Ring {
         g,
         setup_flags: p.flags,
@@ -778,6 +918,9 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
             timeouts: 0,
             unsignalled: 0,
             held: 0,
+            running: 0,
+            slot: Some(slot),
+            armed: u64::MAX,
         }),
         wq: Arc::new(WaitQueue::new()),
         events: Arc::new(AtomicU64::new(0)),
@@ -787,6 +930,7 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
         owner: vfs::FileOwner::new(),
         max_parked,
         user,
+        tkey: Some(tkey),
     };
     let (sq_off, cq_off) = g.offsets();
     p.sq_entries = g.sq_entries;
@@ -794,8 +938,12 @@ pub fn io_uring_setup(t: &mut UThread, entries: u32, up: u64) -> SysResult {
     p.features = FEATURES;
     p.sq_off = sq_off;
     p.cq_off = cq_off;
+    let ring = Arc::new(ring);
+    if let Some(e) = TIMED.lock().rings.get_mut(tkey as usize) {
+        *e = Some(Arc::downgrade(&ring));
+    }
     t.write_slice(up, &p.to_bytes())?;
-    let file: Arc<dyn File> = Arc::new(ring);
+    let file: Arc<dyn File> = ring;
     // O_RDWR | O_CLOEXEC, as io_uring_install_fd
     super::fs::install(t, file, true)
 }
@@ -1105,9 +1253,14 @@ fn start_chain(t: &mut UThread, ring: &Ring, sqes: VecDeque<Sqe>, tc: &Arc<Tctx>
     let n = sqes.len();
     let admitted = {
         let mut inner = ring.inner.lock();
-        let inflight = inner.parked.len();
+        let inflight = inner.parked.len() + inner.running;
         let draining = inner.draining > 0;
-        let r = inner.deferred.admit(Chain { sqes, owner: tc.clone() }, drain, inflight, draining);
+        let r = inner.deferred.admit(
+            Chain { sqes, owner: tc.clone(), task: crate::sched::current() },
+            drain,
+            inflight,
+            draining,
+        );
         if let Ok(None) = r {
             inner.held += n;
         }
@@ -1180,15 +1333,25 @@ fn run_chain(
                         lt: None,
                         drain: false,
                         owner: tc.clone(),
+                        task: crate::sched::current(),
                     };
-                    park(ring, p);
+                    // (its owner runs it in this call: run_parked)
+                    park(ring, p, false);
                     return;
                 }
             }
             Issue::Park(wait) => {
-                let p =
-                    Parked { sqe, rest: sqes, link, wait, lt: lt.zip(lt_deadline), drain, owner: tc.clone() };
-                park(ring, p);
+                let p = Parked {
+                    sqe,
+                    rest: sqes,
+                    link,
+                    wait,
+                    lt: lt.zip(lt_deadline),
+                    drain,
+                    owner: tc.clone(),
+                    task: crate::sched::current(),
+                };
+                park(ring, p, false);
                 return;
             }
         }
@@ -1198,7 +1361,8 @@ fn run_chain(
 /// Parks `p` (its file's relay is armed already); a request of an owner
 /// that exited or exec'd is cancelled instead (checked under the lock
 /// [`cancel_owner`] takes after marking it dead: nothing is left behind).
-fn park(ring: &Ring, p: Parked) {
+fn park(ring: &Ring, p: Parked, kick: bool) {
+    let task = (kick && matches!(p.wait, Wait::Next)).then(|| p.task.clone());
     let mut inner = ring.inner.lock();
     let res = if p.owner.dead.load(Ordering::SeqCst) {
         -Errno::ECANCELED.as_i32()
@@ -1216,6 +1380,11 @@ fn park(ring: &Ring, p: Parked) {
                     // polling the fd: POLLIN now)
                     ring.events.fetch_add(1, Ordering::SeqCst);
                     ring.wq.wake_all();
+                }
+                // the next member of a chain another caller (or the tick)
+                // finished: its owner's task work
+                if let Some(task) = task {
+                    crate::sched::notify(&task);
                 }
                 return;
             }
@@ -1333,8 +1502,10 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
                     let flags = sqe.op_flags;
                     if flags & (vfs::O_TRUNC | vfs::O_CREAT | vfs::O_TMPFILE_BIT) != 0 {
                         // (Linux hands these to an io-wq worker at once;
-                        // here they run inline)
-                        super::fs::openat(t, DirFd::from_int(sqe.fd), UserCStr(sqe.addr), flags, sqe.len)
+                        // here they run with the submission lock released)
+                        ring.unlocked(|| {
+                            super::fs::openat(t, DirFd::from_int(sqe.fd), UserCStr(sqe.addr), flags, sqe.len)
+                        })
                     } else {
                         // io_openat2's non-blocking issue: opened with
                         // O_NONBLOCK (a FIFO's read side opens at once, its
@@ -1370,20 +1541,22 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
                         return Err(Errno::EBADF);
                     }
                     drop(f);
-                    super::fs::close(t, Fd(sqe.fd as u32))
+                    ring.unlocked(|| super::fs::close(t, Fd(sqe.fd as u32)))
                 }
                 _ => {
                     if sqe.file_index != 0 {
                         return Err(Errno::EINVAL);
                     }
-                    super::fs_extra::statx(
-                        t,
-                        DirFd::from_int(sqe.fd),
-                        UserCStr(sqe.addr),
-                        sqe.op_flags,
-                        sqe.len,
-                        UserPtr::new(sqe.off),
-                    )
+                    ring.unlocked(|| {
+                        super::fs_extra::statx(
+                            t,
+                            DirFd::from_int(sqe.fd),
+                            UserCStr(sqe.addr),
+                            sqe.op_flags,
+                            sqe.len,
+                            UserPtr::new(sqe.off),
+                        )
+                    })
                 }
             };
             Ok(Issue::Done(res_of(r)))
@@ -1437,7 +1610,8 @@ fn file_op(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
             q.remove_relay(&hook);
             Ok(Issue::Done(res_of(r)))
         }
-        None => Ok(Issue::Done(res_of(run_op(t, ring, sqe, &file, false)))),
+        // a regular file: its I/O may wait for the disk
+        None => Ok(Issue::Done(res_of(ring.unlocked(|| run_op(t, ring, sqe, &file, false))))),
     }
 }
 
@@ -1591,6 +1765,7 @@ fn cancel(ring: &Ring, pick: impl Fn(&Parked) -> bool, all: bool) -> Result<usiz
         p.disarm();
         finish(ring, p, -Errno::ECANCELED.as_i32(), Cont::Cancel);
     }
+    kick_drained(ring);
     Ok(n)
 }
 
@@ -1633,8 +1808,9 @@ fn finish(ring: &Ring, p: Parked, res: i32, cont: Cont) {
                     lt: None,
                     drain: false,
                     owner: p.owner,
+                    task: p.task,
                 };
-                park(ring, n);
+                park(ring, n, true);
             }
         }
         _ => {
@@ -1739,6 +1915,13 @@ fn due_any(p: &Parked, now: u64, posted: u64) -> bool {
     }
 }
 
+/// Whether `p` is a TIMEOUT or LINK_TIMEOUT that is due (the tick's part
+/// of [`due_any`]).
+fn due_timer(p: &Parked, now: u64, posted: u64) -> bool {
+    p.lt.is_some_and(|(_, d)| d <= now)
+        || matches!(&p.wait, Wait::Timeout { deadline, target } if *deadline <= now || target.is_some_and(|n| posted >= n))
+}
+
 /// Whether `p` is task work of `tc`'s: a retry whose file woke, the next
 /// member of a chain.
 fn due_mine(p: &Parked, tc: &Arc<Tctx>) -> bool {
@@ -1765,7 +1948,9 @@ fn due_anyone(p: &Parked) -> bool {
 fn drained_mine(inner: &Inner, tc: &Arc<Tctx>) -> bool {
     let Some(c) = inner.deferred.front() else { return false };
     let drain = c.sqes.front().is_some_and(|s| s.flags & sqe_flags::IO_DRAIN != 0);
-    Arc::ptr_eq(&c.owner, tc) && inner.draining == 0 && (!drain || inner.parked.is_empty())
+    Arc::ptr_eq(&c.owner, tc)
+        && inner.draining == 0
+        && (!drain || inner.parked.is_empty() && inner.running == 0)
 }
 
 /// Completes what needs no submitter and no submission lock: due
@@ -1773,6 +1958,13 @@ fn drained_mine(inner: &Inner, tc: &Arc<Tctx>) -> bool {
 /// parked for their owners). Any caller, with or without the submission
 /// lock.
 fn complete_ready(ring: &Ring) {
+    complete_due(ring, due_any);
+}
+
+/// [`complete_ready`] of the requests `due` picks (the tick's: only the
+/// timeouts, no file polled in its context).
+fn complete_due(ring: &Ring, due: fn(&Parked, u64, u64) -> bool) {
+    let mut did = false;
     // bounded: each round takes one request; a file that keeps waking
     // cannot keep this caller here
     for _ in 0..ring.max_parked * 2 + 16 {
@@ -1780,11 +1972,15 @@ fn complete_ready(ring: &Ring) {
         let due = {
             let mut inner = ring.inner.lock();
             let posted = inner.posted;
-            inner.parked.iter().position(|p| due_any(p, now, posted)).map(|i| inner.take_parked(i))
+            inner.parked.iter().position(|p| due(p, now, posted)).map(|i| inner.take_parked(i))
         };
         let Some(p) = due else { break };
         run_one(ring, p, now, Cont::Park);
         ring.signal();
+        did = true;
+    }
+    if did {
+        kick_drained(ring);
     }
 }
 
@@ -1810,7 +2006,7 @@ fn run_parked(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>) {
             if !inner.deferred.front().is_some_and(|c| Arc::ptr_eq(&c.owner, tc)) {
                 None
             } else {
-                let inflight = inner.parked.len();
+                let inflight = inner.parked.len() + inner.running;
                 let draining = inner.draining > 0;
                 let n = inner.deferred.next_ready(inflight, draining);
                 if let Some((c, _)) = &n {
@@ -1827,6 +2023,27 @@ fn run_parked(t: &mut UThread, ring: &Ring, tc: &Arc<Tctx>) {
     let still = inner.parked.iter().any(|p| matches!(p.wait, Wait::Retry { .. } | Wait::Next));
     if !still {
         inner.rings.clear_sq_flag(&ring.rings_mem, abi::sq_flags::TASKRUN);
+    }
+    // a drained chain's next member parked above: on the way out
+    if inner.parked.iter().any(|p| due_mine(p, tc)) {
+        drop(inner);
+        crate::sched::notify(&crate::sched::current());
+    }
+}
+
+/// The next drained chain may go now: its submitter is told (it runs
+/// chains only as its task work).
+fn kick_drained(ring: &Ring) {
+    let task = {
+        let inner = ring.inner.lock();
+        inner.deferred.front().and_then(|c| {
+            let drain = c.sqes.front().is_some_and(|s| s.flags & sqe_flags::IO_DRAIN != 0);
+            (inner.draining == 0 && (!drain || inner.parked.is_empty() && inner.running == 0))
+                .then(|| c.task.clone())
+        })
+    };
+    if let Some(task) = task {
+        crate::sched::notify(&task);
     }
 }
 
@@ -1979,6 +2196,12 @@ fn wait(
                 break Ok(());
             }
         }
+        // task work told to this thread (any of its rings): run here, as
+        // io_run_task_work_sig, not an EINTR
+        if crate::sched::take_current_notify() {
+            task_work(t);
+            continue;
+        }
         if crate::uthread::signal_pending(t.tid) {
             break Err(Errno::EINTR);
         }
@@ -2011,7 +2234,7 @@ fn wait(
             match crate::proc::sleep_on(t.tid, &[&ring.wq, &ring.submit_wq], cond, until) {
                 Ok(()) | Err(Errno::ETIMEDOUT) => {}
                 Err(_) => {
-                    if crate::uthread::signal_pending(t.tid) {
+                    if !crate::sched::current_notified() && crate::uthread::signal_pending(t.tid) {
                         break Err(Errno::EINTR);
                     }
                 }
@@ -2035,6 +2258,68 @@ fn wait(
         _ if dropped => Err(Errno::EBADR),
         _ => Ok(()),
     }
+}
+
+/// The task work of the running thread, told by [`crate::sched::notify`]
+/// (a parked request's file woke, a chain's next member or a drained chain
+/// may go, a POLL_ADD woke): on its way back to user mode (Linux's
+/// task_work_run with `TWA_SIGNAL`) or in its io_uring_enter's wait. In
+/// every ring its process submitted to: what completes from anyone, then
+/// its own retries and chains under the submission lock, then the CQEs
+/// flushed and the eventfd signalled, so a program that waits with poll or
+/// epoll on the eventfd or the ring fd, or reads the CQ ring, sees them.
+pub fn task_work(t: &mut UThread) {
+    let Some(tc) = t.uring_tctx.clone() else { return };
+    if tc.dead.load(Ordering::Acquire) {
+        return;
+    }
+    let rings: Vec<Arc<dyn File>> = {
+        let list = tc.rings.lock();
+        let mut v = Vec::new();
+        if v.try_reserve(list.len()).is_err() {
+            drop(list);
+            // (later: the flag again)
+            crate::sched::notify(&crate::sched::current());
+            return;
+        }
+        v.extend(list.iter().filter_map(Weak::upgrade));
+        v
+    };
+    for f in &rings {
+        let Some(ring) = as_ring(&**f) else { continue };
+        complete_ready(ring);
+        loop {
+            match ring.lock_submit(t.tid) {
+                Ok(g) => {
+                    run_parked(t, ring, &tc);
+                    drop(g);
+                    break;
+                }
+                // told again while waiting for the lock: still ours to run
+                Err(_) if crate::sched::take_current_notify() => continue,
+                Err(_) => {
+                    // a signal: delivered first, the work on a later way out
+                    crate::sched::notify(&crate::sched::current());
+                    break;
+                }
+            }
+        }
+        ring.inner.lock().rings.flush_overflow(&ring.rings_mem);
+        ring.signal();
+    }
+    // (the rings are dropped here, no lock held)
+}
+
+/// For a sleep that ended early (`ERESTARTSYS`) in a call Linux restarts
+/// with a timeout kept (nanosleep, a futex wait): runs the task work that
+/// ended it, if that was the cause; whether the caller should sleep on (no
+/// signal pending).
+pub fn run_notified(t: &mut UThread) -> bool {
+    if !crate::sched::take_current_notify() {
+        return false;
+    }
+    task_work(t);
+    !crate::uthread::signal_pending(t.tid)
 }
 
 // ----- io_uring_register -----

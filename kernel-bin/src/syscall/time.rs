@@ -267,7 +267,13 @@ pub fn nanosleep(
     } else {
         now.saturating_add(want)
     };
-    match crate::proc::sleep_interruptible(t.tid, || false, Some(deadline)) {
+    let mut r = crate::proc::sleep_interruptible(t.tid, || false, Some(deadline));
+    // task work (io_uring's) ends the sleep as a signal would: run, then
+    // sleep on (Linux restarts the call: no EINTR without a signal)
+    while r == Err(Errno::ERESTARTSYS) && crate::syscall::io_uring::run_notified(t) {
+        r = crate::proc::sleep_interruptible(t.tid, || false, Some(deadline));
+    }
+    match r {
         Err(Errno::ERESTARTSYS) => {
             if flags & 1 == 0 && !rem.is_null() {
                 let left = deadline.saturating_sub(crate::sched::now_ns());
