@@ -29,7 +29,7 @@ use crate::uthread::UThread;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use ipc::mqueue::{self as rules, Attr, Fired, Geometry, Got, How, Owner, Queue, Sent};
 use linux_abi::args::{Fd, UserCStr, UserPtr};
 use linux_abi::{Errno, Result};
@@ -238,18 +238,38 @@ fn ns_tables<'a>(
 /// nothing while there are none).
 static OTHERS: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether an IPC namespace ended since the last look for dead tables
+/// (set by `IpcNs`'s drop through [`ipc_ns_gone`]).
+static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// An IPC namespace ended (its record's drop, through
+/// `shm::ipc_ns_gone`): the next look for dead tables walks them. A flag,
+/// no lock: the drop may happen under any lock.
+pub fn ipc_ns_gone() {
+    if OTHERS.load(Ordering::Relaxed) != 0 {
+        DEAD_PENDING.store(true, Ordering::Release);
+    }
+}
+
 /// Takes out the tables of namespaces nobody holds any more (no process,
 /// nsfs file or mqueue mount): their names go, and each queue with its
-/// last descriptor.
+/// last descriptor. The walk of every namespace's tables happens only
+/// when a namespace ended since the last one.
 fn take_dead(all: &mut BTreeMap<u64, NsQueues>, gone: &mut Vec<NsQueues>) {
-    if OTHERS.load(Ordering::Relaxed) == 0 {
+    if OTHERS.load(Ordering::Relaxed) == 0 || !DEAD_PENDING.swap(false, Ordering::AcqRel) {
         return;
     }
-    let dead: Vec<u64> = all
-        .iter()
-        .filter(|(n, t)| **n != process::ns::INIT_IPC_INO && t.ns.strong_count() == 0)
-        .map(|(n, _)| *n)
-        .collect();
+    let mut dead: Vec<u64> = Vec::new();
+    for (n, t) in all.iter() {
+        if *n != process::ns::INIT_IPC_INO && t.ns.strong_count() == 0 {
+            if dead.try_reserve(1).is_err() {
+                // (looked at again next time)
+                DEAD_PENDING.store(true, Ordering::Release);
+                break;
+            }
+            dead.push(*n);
+        }
+    }
     for n in dead {
         if let Some(t) = all.remove(&n) {
             OTHERS.fetch_sub(1, Ordering::Relaxed);

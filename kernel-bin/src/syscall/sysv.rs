@@ -114,8 +114,11 @@ fn who(t: &UThread) -> Who {
 }
 
 impl Who {
+    /// `ipcperms`: the group bits for the effective group and the
+    /// supplementary ones (in_group_p).
     fn permits(&self, p: &Perm, want: u32) -> bool {
-        p.permits(self.euid, self.egid, self.ipc_owner, want)
+        let in_group = |g: u32| g == self.egid || self.cred.groups.contains(&g);
+        p.permits_in(self.euid, in_group, self.ipc_owner, want)
     }
     /// `ipcctl_obtain_check`'s owner rule (CAP_SYS_ADMIN overrides).
     fn owns(&self, p: &Perm) -> bool {
@@ -693,31 +696,89 @@ fn sem_down(
     }
 }
 
-/// /proc/sysvipc/sem (sysvipc_sem_proc_show): the reader's namespace's
-/// sets, ids as user namespace `ns` sees them.
-pub fn proc_sysvipc_sem(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc::string::String {
+/// Objects a /proc/sysvipc read copies per `SPACES` section (the lock
+/// is let go between batches, with a preemption point, as Linux's
+/// seq_file walk locks one object at a time).
+const PROC_BATCH: usize = 128;
+
+/// Copies the rows `row` makes of the live objects of `ids(tables)` in
+/// batches of [`PROC_BATCH`], each batch under `SPACES`, and hands each
+/// batch to `out` after the lock. A batch that cannot be allocated ends
+/// the walk (the file is cut short).
+fn walk_in_batches<T, R>(
+    ipc: &Arc<IpcNs>,
+    ids: impl Fn(&NsTables) -> &ipc::sysv::Ids<T>,
+    row: impl Fn(&NsTables, i32, &T) -> R,
+    mut out: impl FnMut(Vec<R>),
+) where
+    T: ipc::sysv::Object,
+{
+    let mut from = 0;
+    loop {
+        let mut rows: Vec<R> = Vec::new();
+        if rows.try_reserve_exact(PROC_BATCH).is_err() {
+            return;
+        }
+        let next = with_tables(ipc, |tb| {
+            for (index, o) in ids(tb).iter_from(from) {
+                if rows.len() == PROC_BATCH {
+                    return Some(index);
+                }
+                rows.push(row(tb, index, o));
+            }
+            None
+        });
+        out(rows);
+        match next {
+            Some(i) => {
+                from = i;
+                crate::sched::cond_resched();
+            }
+            None => return,
+        }
+    }
+}
+
+/// Appends one formatted line to `out` (nothing when it cannot grow).
+fn push_line(out: &mut alloc::string::String, line: core::fmt::Arguments<'_>) {
     use core::fmt::Write;
+    if out.try_reserve(192).is_ok() {
+        let _ = out.write_fmt(line);
+    }
+}
+
+/// /proc/sysvipc/sem (sysvipc_sem_proc_show): the reader's namespace's
+/// sets, ids as user namespace `ns` sees them; the sets are copied under
+/// `SPACES` in batches and formatted after it.
+pub fn proc_sysvipc_sem(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc::string::String {
     let mut out = alloc::string::String::from(
         "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n",
     );
-    with_tables(ipc, |tb| {
-        for (index, s) in tb.sem.iter() {
-            let _ = writeln!(
-                out,
-                "{:>10} {:>10}  {:>4o} {:>10} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10}",
-                s.perm.key,
-                tb.sem.id_of(index),
-                s.perm.mode,
-                s.nsems(),
-                ns.uid_from(s.perm.uid),
-                ns.gid_from(s.perm.gid),
-                ns.uid_from(s.perm.cuid),
-                ns.gid_from(s.perm.cgid),
-                s.otime,
-                s.ctime
-            );
-        }
-    });
+    walk_in_batches(
+        ipc,
+        |tb| &tb.sem,
+        |tb, index, s| (s.perm.clone(), tb.sem.id_of(index), s.nsems(), s.otime, s.ctime),
+        |rows| {
+            for (p, id, nsems, otime, ctime) in rows {
+                push_line(
+                    &mut out,
+                    format_args!(
+                        "{:>10} {:>10}  {:>4o} {:>10} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10}\n",
+                        p.key,
+                        id,
+                        p.mode,
+                        nsems,
+                        ns.uid_from(p.uid),
+                        ns.gid_from(p.gid),
+                        ns.uid_from(p.cuid),
+                        ns.gid_from(p.cgid),
+                        otime,
+                        ctime
+                    ),
+                );
+            }
+        },
+    );
     out
 }
 
@@ -1103,36 +1164,51 @@ pub fn msgctl(t: &mut UThread, msqid: i32, cmd: i32, buf: u64) -> SysResult {
     }
 }
 
-/// /proc/sysvipc/msg (sysvipc_msg_proc_show).
+/// /proc/sysvipc/msg (sysvipc_msg_proc_show): the queues are copied
+/// under `SPACES` in batches, the pids turned into the reader's PID
+/// namespace's numbers (pid_nr_ns) and the lines formatted after it.
 pub fn proc_sysvipc_msg(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>, reader: u32) -> alloc::string::String {
-    use core::fmt::Write;
     let mut out = alloc::string::String::from(
         "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n",
     );
-    // pid_nr_ns: the reader's PID namespace's numbers (the process
-    // table's lock comes after SPACES)
     let seen = |pid: u32| if pid == 0 { 0 } else { table().pid_seen(reader, pid) };
-    with_tables(ipc, |tb| {
-        for (index, q) in tb.msg.iter() {
-            let _ = writeln!(
-                out,
-                "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
-                q.perm.key,
+    walk_in_batches(
+        ipc,
+        |tb| &tb.msg,
+        |tb, index, q| {
+            (
+                q.perm.clone(),
                 tb.msg.id_of(index),
-                q.perm.mode,
                 q.cbytes(),
                 q.qnum(),
-                seen(q.lspid),
-                seen(q.lrpid),
-                ns.uid_from(q.perm.uid),
-                ns.gid_from(q.perm.gid),
-                ns.uid_from(q.perm.cuid),
-                ns.gid_from(q.perm.cgid),
-                q.stime,
-                q.rtime,
-                q.ctime
-            );
-        }
-    });
+                [q.lspid, q.lrpid],
+                [q.stime, q.rtime, q.ctime],
+            )
+        },
+        |rows| {
+            for (p, id, cbytes, qnum, [lspid, lrpid], [stime, rtime, ctime]) in rows {
+                push_line(
+                    &mut out,
+                    format_args!(
+                        "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}\n",
+                        p.key,
+                        id,
+                        p.mode,
+                        cbytes,
+                        qnum,
+                        seen(lspid),
+                        seen(lrpid),
+                        ns.uid_from(p.uid),
+                        ns.gid_from(p.gid),
+                        ns.uid_from(p.cuid),
+                        ns.gid_from(p.cgid),
+                        stime,
+                        rtime,
+                        ctime
+                    ),
+                );
+            }
+        },
+    );
     out
 }
