@@ -380,11 +380,12 @@ static int ns_child(void) {
     return 0;
 }
 
-/* msgctl(IPC_SET)'s msg_qbytes is compared with msgmnb and kept as an
- * unsigned long (Linux 6.1.192): -1 or a value past 32 bits needs
- * CAP_SYS_RESOURCE (EPERM without); with it, -1 is a queue with no byte
- * bound of its own (memory bounds it: the cgroup on Linux, the System V
- * budget here). */
+/* msgctl(IPC_SET)'s msg_qbytes is an int in Linux 6.1 (msgctl_down's
+ * argument: the low 32 bits), compared with the unsigned msgmnb (so -1
+ * needs CAP_SYS_RESOURCE, EPERM without) and widened to the unsigned long
+ * q_qbytes: with the capability -1 is a queue with no byte bound of its
+ * own (memory bounds it: the cgroup on Linux, the System V budget
+ * here). */
 static int qbytes_child(void) {
     int id = msgget(IPC_PRIVATE, 0600);
     KT_CHILD_CHECK(1, id >= 0);
@@ -400,8 +401,7 @@ static int qbytes_child(void) {
     for (int i = 0; i < 300; i++) KT_CHILD_CHECK(6, snd(id, 2, text, 64, IPC_NOWAIT) == 0);
     KT_CHILD_CHECK(7, mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qnum == 20300 && ds.msg_cbytes == 300 * 64);
     ds.msg_qbytes = 0x100000010UL;
-    KT_CHILD_CHECK(8, mctl(id, IPC_SET, &ds) == 0 && mctl(id, IPC_STAT, &ds) == 0 &&
-                          ds.msg_qbytes == 0x100000010UL);
+    KT_CHILD_CHECK(8, mctl(id, IPC_SET, &ds) == 0 && mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 16);
     struct m mb;
     KT_CHILD_CHECK(9, rcv(id, &mb, 64, 2, IPC_NOWAIT) == 64);
     KT_CHILD_CHECK(10, mctl(id, IPC_RMID, 0) == 0);
@@ -410,9 +410,9 @@ static int qbytes_child(void) {
     KT_CHILD_CHECK(12, id >= 0 && mctl(id, IPC_STAT, &ds) == 0);
     ds.msg_qbytes = (unsigned long)-1;
     KT_CHILD_CHECK(13, mctl(id, IPC_SET, &ds) == -1 && errno == EPERM);
-    ds.msg_qbytes = 0x100000010UL;
+    ds.msg_qbytes = 0x100004001UL;
     KT_CHILD_CHECK(14, mctl(id, IPC_SET, &ds) == -1 && errno == EPERM);
-    ds.msg_qbytes = 16;
+    ds.msg_qbytes = 0x100000010UL;
     KT_CHILD_CHECK(15, mctl(id, IPC_SET, &ds) == 0 && mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 16);
     KT_CHILD_CHECK(16, mctl(id, IPC_RMID, 0) == 0);
     return 0;

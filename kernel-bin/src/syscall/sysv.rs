@@ -1131,17 +1131,18 @@ pub fn msgctl(t: &mut UThread, msqid: i32, cmd: i32, buf: u64) -> SysResult {
                 let (mut senders, mut received) = (Vec::new(), Vec::new());
                 match set {
                     Some(b) => {
-                        // msg_qbytes is compared and kept whole (an
-                        // unsigned long: Linux 6.1.192 refuses -1 without
-                        // CAP_SYS_RESOURCE, checked under --linux)
-                        let qbytes = u64::from_le_bytes(b[88..96].try_into().unwrap_or([0; 8]));
-                        if qbytes > tb.limits.msg_ctlmnb.max(0) as u64 && !resource {
+                        // msgctl_down's msg_qbytes is an int, compared
+                        // with the unsigned int msgmnb (-1 is past it)
+                        // and widened to the unsigned long q_qbytes (-1:
+                        // ULONG_MAX); checked under --linux
+                        let qbytes = u64::from_le_bytes(b[88..96].try_into().unwrap_or([0; 8])) as u32;
+                        if qbytes > tb.limits.msg_ctlmnb.max(0) as u32 && !resource {
                             return (Err(Errno::EPERM), None, Vec::new());
                         }
                         if let Err(e) = update_perm(&mut q.perm, &b[..48], &user_ns) {
                             return (Err(e), None, Vec::new());
                         }
-                        q.set(qbytes, now, &mut senders, &mut received);
+                        q.set(qbytes as i32 as i64 as u64, now, &mut senders, &mut received);
                         (Ok(()), None, settle_msg(senders, 0, received))
                     }
                     None => {
