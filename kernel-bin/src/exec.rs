@@ -532,7 +532,13 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     drop(envp);
     let cloexec = crate::locks::exec_closing(t);
     let mq_closing = crate::syscall::mqueue::exec_closing(t);
-    let tid = table().exec(t.tid, image.vm, &Hooks)?;
+    let tid = match table().exec(t.tid, image.vm, &Hooks) {
+        Ok(tid) => tid,
+        Err(e) => {
+            crate::syscall::mqueue::exec_failed(t.pid, mq_closing);
+            return Err(e);
+        }
+    };
     crate::locks::exec_closed(t.pid, cloexec);
     crate::syscall::mqueue::exec_closed(t.pid, mq_closing);
     // the old address space's AIO contexts end with it (exit_aio)

@@ -196,6 +196,8 @@ fn run_init(init: Option<&str>, cmdline: &Cmdline, initrd: Option<&[u8]>) {
     for kind in process::ns::NsKind::ALL {
         crate::proc::table().set_max_namespaces(kind, (max_threads / 2).min(i32::MAX as u64) as u32);
     }
+    // System V sets' and queues' memory: 1/16 of RAM (no memcg here)
+    crate::syscall::sysv::set_budget(total_frames);
     // an IPC namespace's end queues its tables for reaping
     crate::proc::table().set_ipc_gone(crate::syscall::shm::ipc_ns_gone);
     let nproc = process::rlimit::default_nproc(max_threads);

@@ -127,6 +127,10 @@ pub struct ProcessExt {
     /// io_uring_enter, owns the requests it submits; a fork's child has
     /// none, exec and the exit end it and cancel its requests).
     pub uring: Option<Arc<crate::syscall::io_uring::Tctx>>,
+    /// Its identity for mq_notify and the queues it registered on (a
+    /// fork's child has new identities and none; exec gives a new program
+    /// identity; `syscall::mqueue`).
+    pub mq: crate::syscall::mqueue::ProcMq,
 }
 
 impl process::seams::RecordExt for ProcessExt {

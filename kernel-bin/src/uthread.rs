@@ -229,6 +229,9 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     // exit_sem: the undo list's last sharer undoes its adjustments
     if let Some(pid) = pid {
         crate::syscall::sysv::exit_sem(tid, pid);
+        // the last thread's exit closes the descriptors: its mq_notify
+        // registrations go (mqueue_flush_file)
+        crate::syscall::mqueue::exiting(pid, tid);
     }
     crate::oom::releasing(pid, || {
         let vm = table().exit_mm_as(tid, s, &Hooks);

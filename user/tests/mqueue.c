@@ -823,4 +823,72 @@ KT_CASE(mqueue_filesystem) {
     rmdir("/kt_mqfs");
 }
 
+/* The owner's exit takes its registration away (exit closes its
+ * descriptors: mqueue_flush_file), before its parent can see the exit. */
+KT_CASE(notify_goes_with_the_owners_exit) {
+    mqd_t q = KT_SYS_OK(mk("/kt_mq_e", O_RDWR, 4, 8));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        struct sigevent ev = {.sigev_notify = SIGEV_NONE};
+        _exit(mq_notify(q, &ev) == 0 ? 0 : 1);
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    KT_SYS_OK(waitid(P_PID, c, &si, WEXITED | WNOWAIT));
+    KT_EQ(si.si_status, 0);
+    char b[128] = {0};
+    KT_SYS_OK(read(q, b, sizeof b - 1));
+    KT_TRUE(strcmp(b, "QSIZE:0          NOTIFY:0     SIGNO:0     NOTIFY_PID:0     \n") == 0, "zombie's: [%s]", b);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    struct sigevent ev = {.sigev_notify = SIGEV_NONE};
+    KT_SYS_OK(mq_notify(q, &ev));
+    mq_close(q);
+    mq_unlink("/kt_mq_e");
+}
+
+/* A registration stays across an exec that keeps the descriptor open
+ * (no close-on-exec: no flush), but it is for the program that made it
+ * (self_exec_id): the next message takes it away and signals nobody. */
+KT_CASE(notify_not_for_the_next_program) {
+    mqd_t q = KT_SYS_OK(mk("/kt_mq_x", O_RDWR, 4, 8));
+    int p[2];
+    KT_SYS_OK(pipe2(p, O_CLOEXEC));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        close(p[0]);
+        if (fcntl(q, F_SETFD, 0) != 0) _exit(1);
+        struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+        if (mq_notify(q, &ev) != 0) _exit(2);
+        signal(SIGUSR1, SIG_DFL);
+        execl(kt_self, kt_self, "kt-sleep", (char *)NULL);
+        _exit(3);
+    }
+    close(p[1]);
+    char ch;
+    /* end of file: the exec closed the pipe */
+    KT_SYS_RET(read(p[0], &ch, 1), 0);
+    close(p[0]);
+    char b[128] = {0}, w[128];
+    KT_SYS_OK(read(q, b, sizeof b - 1));
+    snprintf(w, sizeof w, "QSIZE:0          NOTIFY:0     SIGNO:%-5d NOTIFY_PID:%-6d\n", SIGUSR1, c);
+    KT_TRUE(strcmp(b, w) == 0, "[%s] want [%s]", b, w);
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    KT_SYS_ERR(mq_notify(q, &none), EBUSY);
+    KT_SYS_OK(mq_send(q, "m", 1, 0));
+    kt_msleep(100);
+    int st = 0;
+    /* not killed by SIGUSR1 */
+    KT_SYS_RET(waitpid(c, &st, WNOHANG), 0);
+    KT_SYS_OK(lseek(q, 0, SEEK_SET));
+    memset(b, 0, sizeof b);
+    KT_SYS_OK(read(q, b, sizeof b - 1));
+    KT_TRUE(strcmp(b, "QSIZE:1          NOTIFY:0     SIGNO:0     NOTIFY_PID:0     \n") == 0, "after: [%s]", b);
+    KT_SYS_OK(mq_notify(q, &none));
+    KT_SYS_OK(mq_notify(q, NULL));
+    kill(c, SIGKILL);
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+    mq_close(q);
+    mq_unlink("/kt_mq_x");
+}
+
 KT_MAIN()

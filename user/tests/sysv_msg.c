@@ -370,7 +370,56 @@ static int ns_child(void) {
     /* root may raise msg_qbytes past msgmnb */
     ds.msg_qbytes = 100;
     KT_CHILD_CHECK(20, mctl(c, IPC_SET, &ds) == 0);
+    /* MSG_COPY copies at most min(msgsz, msgmax) (copy_msg: EINVAL past
+     * it), after the E2BIG check against msgsz: "hello" (5) is queued in
+     * a, msgmax is 4 now */
+    struct m mb;
+    KT_CHILD_CHECK(21, rcv(a, &mb, 64, 0, MSG_COPY | IPC_NOWAIT) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(22, rcv(a, &mb, 3, 0, MSG_COPY | IPC_NOWAIT) == -1 && errno == E2BIG);
+    KT_CHILD_CHECK(23, rcv(a, &mb, 64, 1, MSG_COPY | IPC_NOWAIT) == 2 && memcmp(mb.text, "hi", 2) == 0);
     return 0;
+}
+
+/* msgctl(IPC_SET)'s msg_qbytes is an int in Linux 6.1 (msgctl_down's
+ * argument: the low 32 bits), compared with the unsigned msgmnb (so -1
+ * needs CAP_SYS_RESOURCE, EPERM without) and widened to the unsigned long
+ * q_qbytes: with the capability -1 is a queue with no byte bound of its
+ * own (memory bounds it: the cgroup on Linux, the System V budget
+ * here). */
+static int qbytes_child(void) {
+    int id = msgget(IPC_PRIVATE, 0600);
+    KT_CHILD_CHECK(1, id >= 0);
+    struct msqid_ds ds;
+    KT_CHILD_CHECK(2, mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 16384);
+    ds.msg_qbytes = (unsigned long)-1;
+    KT_CHILD_CHECK(3, mctl(id, IPC_SET, &ds) == 0);
+    KT_CHILD_CHECK(4, mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == (unsigned long)-1);
+    /* past the default 16384 bytes and 16384 messages */
+    for (int i = 0; i < 20000; i++) KT_CHILD_CHECK(5, snd(id, 1, "", 0, IPC_NOWAIT) == 0);
+    char text[64];
+    memset(text, 'x', sizeof text);
+    for (int i = 0; i < 300; i++) KT_CHILD_CHECK(6, snd(id, 2, text, 64, IPC_NOWAIT) == 0);
+    KT_CHILD_CHECK(7, mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qnum == 20300 && ds.msg_cbytes == 300 * 64);
+    ds.msg_qbytes = 0x100000010UL;
+    KT_CHILD_CHECK(8, mctl(id, IPC_SET, &ds) == 0 && mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 16);
+    struct m mb;
+    KT_CHILD_CHECK(9, rcv(id, &mb, 64, 2, IPC_NOWAIT) == 64);
+    KT_CHILD_CHECK(10, mctl(id, IPC_RMID, 0) == 0);
+    KT_CHILD_CHECK(11, setgid(65534) == 0 && setuid(65534) == 0);
+    id = msgget(IPC_PRIVATE, 0600);
+    KT_CHILD_CHECK(12, id >= 0 && mctl(id, IPC_STAT, &ds) == 0);
+    ds.msg_qbytes = (unsigned long)-1;
+    KT_CHILD_CHECK(13, mctl(id, IPC_SET, &ds) == -1 && errno == EPERM);
+    ds.msg_qbytes = 0x100004001UL;
+    KT_CHILD_CHECK(14, mctl(id, IPC_SET, &ds) == -1 && errno == EPERM);
+    ds.msg_qbytes = 0x100000010UL;
+    KT_CHILD_CHECK(15, mctl(id, IPC_SET, &ds) == 0 && mctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 16);
+    KT_CHILD_CHECK(16, mctl(id, IPC_RMID, 0) == 0);
+    return 0;
+}
+
+KT_CASE(qbytes_needs_cap_past_msgmnb) {
+    KT_EQ(kt_in_child(qbytes_child), 0);
 }
 
 KT_CASE(namespaces_info_and_proc) {

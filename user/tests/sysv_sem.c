@@ -9,7 +9,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <grp.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
 
@@ -533,5 +535,53 @@ KT_CASE(namespaces_limits_and_proc) {
     int id = KT_SYS_OK(semget(KEY, 1, 0));
     KT_SYS_OK(semctl(id, 0, IPC_RMID));
 }
+
+/* ipcperms' in_group_p: a supplementary group of the caller counts as
+ * the object's group. */
+static int gid_sem, gid_msg;
+static int groups_grandchild(void) {
+    gid_t g[1] = {50};
+    KT_CHILD_CHECK(1, setgroups(1, g) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+    /* owner 2000, creator root: only the group bits apply */
+    KT_CHILD_CHECK(2, semctl(gid_sem, 0, GETVAL) == 0);
+    struct sembuf op = {0, 1, IPC_NOWAIT};
+    KT_CHILD_CHECK(3, semop(gid_sem, &op, 1) == 0);
+    struct msqid_ds mds;
+    KT_CHILD_CHECK(4, msgctl(gid_msg, IPC_STAT, &mds) == 0);
+    struct {
+        long t;
+        char c;
+    } m = {1, 'x'};
+    KT_CHILD_CHECK(5, msgsnd(gid_msg, &m, 1, IPC_NOWAIT) == -1 && errno == EACCES);
+    /* without the group: the other bits */
+    gid_t none[1] = {51};
+    KT_CHILD_CHECK(6, setgroups(1, none) == -1 && errno == EPERM);
+    return 0;
+}
+
+static int groups_child(void) {
+    gid_sem = semget(IPC_PRIVATE, 1, 0660);
+    gid_msg = msgget(IPC_PRIVATE, 0640);
+    KT_CHILD_CHECK(1, gid_sem >= 0 && gid_msg >= 0);
+    struct semid_ds ds;
+    KT_CHILD_CHECK(2, semctl(gid_sem, 0, IPC_STAT, &ds) == 0);
+    ds.sem_perm.uid = 2000;
+    ds.sem_perm.gid = 50;
+    KT_CHILD_CHECK(3, semctl(gid_sem, 0, IPC_SET, &ds) == 0);
+    struct msqid_ds mds;
+    KT_CHILD_CHECK(4, msgctl(gid_msg, IPC_STAT, &mds) == 0);
+    mds.msg_perm.uid = 2000;
+    mds.msg_perm.gid = 50;
+    KT_CHILD_CHECK(5, msgctl(gid_msg, IPC_SET, &mds) == 0);
+    int r = kt_in_child(groups_grandchild);
+    if (r != 0) printf("  grandchild: check %d failed\n", r);
+    KT_CHILD_CHECK(6, semctl(gid_sem, 0, GETVAL) == 1);
+    semctl(gid_sem, 0, IPC_RMID);
+    msgctl(gid_msg, IPC_RMID, 0);
+    KT_CHILD_CHECK(7, r == 0);
+    return 0;
+}
+
+KT_CASE(supplementary_groups_count) { KT_EQ(kt_in_child(groups_child), 0); }
 
 KT_MAIN()

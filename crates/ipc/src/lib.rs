@@ -4,7 +4,8 @@
 //! ([`sysv`], after ipc/util.c and ipc/namespace.c), semaphore sets
 //! ([`sem`], after ipc/sem.c), message queues ([`msg`], after
 //! ipc/msg.c) and a POSIX message queue with its `mq_notify` rules
-//! ([`mqueue`], after ipc/mqueue.c).
+//! ([`mqueue`], after ipc/mqueue.c), and the [`budget`] System V sets and
+//! queues take their memory from.
 //!
 //! All are data structures the kernel keeps under its own locks; this
 //! crate decides what a write, a read, a wake or a requeue does to them
@@ -42,6 +43,7 @@
 
 extern crate alloc;
 
+pub mod budget;
 pub mod futex;
 pub mod mqueue;
 pub mod msg;

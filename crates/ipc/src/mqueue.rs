@@ -221,11 +221,32 @@ impl<S> How<S> {
     }
 }
 
-/// A `mq_notify` registration: the process (its thread group id) and how.
+/// Who registered: the process's thread group id, and two numbers the
+/// kernel never gives twice: one for the process (Linux's `struct pid`
+/// reference: a reused id is another process) and one for the program
+/// it runs (`self_exec_id`: an exec gives a new one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// The thread group id.
+    pub pid: u32,
+    /// The process's identity.
+    pub process: u64,
+    /// The program's identity (changes at each exec).
+    pub image: u64,
+}
+
+impl Owner {
+    /// Whether `other` is the same process (whatever program it runs now).
+    pub fn same_process(&self, other: &Owner) -> bool {
+        self.pid == other.pid && self.process == other.process
+    }
+}
+
+/// A `mq_notify` registration: the process and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration<S> {
     /// The registered process.
-    pub owner: u32,
+    pub owner: Owner,
     /// How it is told.
     pub how: How<S>,
 }
@@ -248,10 +269,12 @@ impl<S> Registration<S> {
 /// A registration that fired (the kernel sends what it says, after its lock).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fired<S> {
-    /// `SIGEV_SIGNAL`: send `signo` with `SI_MESGQ` and `value` to `owner`.
+    /// `SIGEV_SIGNAL`: send `signo` with `SI_MESGQ` and `value` to `owner`
+    /// if it is still that process running that program (`__do_notify`'s
+    /// `self_exec_id` check; the kernel checks it).
     Signal {
         /// The registered process.
-        owner: u32,
+        owner: Owner,
         /// The signal.
         signo: i32,
         /// `si_value`.
@@ -523,7 +546,7 @@ impl<S> Queue<S> {
 
     /// mq_notify with a sigevent from process `owner`: `EBUSY` when a
     /// registration exists (whoever made it).
-    pub fn register(&mut self, owner: u32, how: How<S>) -> core::result::Result<(), (Errno, How<S>)> {
+    pub fn register(&mut self, owner: Owner, how: How<S>) -> core::result::Result<(), (Errno, How<S>)> {
         if self.notify.is_some() {
             return Err((Errno::EBUSY, how));
         }
@@ -531,16 +554,21 @@ impl<S> Queue<S> {
         Ok(())
     }
 
-    /// mq_notify(NULL) from `owner`, or a close of one of its descriptors
-    /// (`mqueue_flush_file`): its registration goes; another's stays.
-    pub fn unregister(&mut self, owner: u32) -> Option<Registration<S>> {
-        if self.notify.as_ref().is_some_and(|r| r.owner == owner) { self.notify.take() } else { None }
+    /// mq_notify(NULL) from `owner`, a close of one of its descriptors
+    /// (`mqueue_flush_file`) or its exit: its registration goes (made by
+    /// the same process, whatever program it runs now); another's stays.
+    pub fn unregister(&mut self, owner: &Owner) -> Option<Registration<S>> {
+        if self.notify.as_ref().is_some_and(|r| r.owner.same_process(owner)) {
+            self.notify.take()
+        } else {
+            None
+        }
     }
 
-    /// Drops a registration whose owner is gone (`alive` says which
-    /// processes exist): Linux's exit closes the owner's descriptors.
-    pub fn forget_dead(&mut self, alive: impl FnOnce(u32) -> bool) -> Option<Registration<S>> {
-        if self.notify.as_ref().is_some_and(|r| !alive(r.owner)) { self.notify.take() } else { None }
+    /// Drops a registration whose owner is gone (`alive` says whether that
+    /// process still exists: its id alone may name another one now).
+    pub fn forget_dead(&mut self, alive: impl FnOnce(&Owner) -> bool) -> Option<Registration<S>> {
+        if self.notify.as_ref().is_some_and(|r| !alive(&r.owner)) { self.notify.take() } else { None }
     }
 
     /// The line a read of the queue's file gives (mqueue_read_file), with
@@ -571,6 +599,11 @@ mod tests {
     use super::*;
     use alloc::vec;
     use proptest::prelude::*;
+
+    /// Process `pid` (its identity `pid + 1000`, image 1).
+    fn who(pid: u32) -> Owner {
+        Owner { pid, process: u64::from(pid) + 1000, image: 1 }
+    }
 
     fn q(maxmsg: i64, msgsize: i64) -> Queue<u8> {
         Queue::new(Geometry::new(Some((maxmsg, msgsize)), &Limits::default(), false).unwrap())
@@ -649,7 +682,7 @@ mod tests {
         let Ok(Got::Blocked(r)) = q.receive(false, 120) else { panic!() };
         assert!(!q.done(r));
         // a registration does not fire while a receiver waits
-        q.register(7, How::Signal { signo: 10, value: 5 }).unwrap();
+        q.register(who(7), How::Signal { signo: 10, value: 5 }).unwrap();
         assert_eq!(q.send(3, vec![9], false, 120), Ok(Sent::Queued(None)));
         assert_eq!(q.curmsgs(), 0);
         assert!(q.done(r));
@@ -658,7 +691,7 @@ mod tests {
         // now it fires, once
         assert_eq!(
             q.send(1, vec![1], false, 120),
-            Ok(Sent::Queued(Some(Fired::Signal { owner: 7, signo: 10, value: 5 })))
+            Ok(Sent::Queued(Some(Fired::Signal { owner: who(7), signo: 10, value: 5 })))
         );
         assert!(q.registration().is_none());
         let Ok(Sent::Blocked(s)) = q.send(2, vec![2], false, 120) else { panic!() };
@@ -706,15 +739,18 @@ mod tests {
     #[test]
     fn notify_rules() {
         let mut q = q(4, 4);
-        q.register(1, How::None).unwrap();
-        assert_eq!(q.register(2, How::None).map_err(|e| e.0), Err(Errno::EBUSY));
+        q.register(who(1), How::None).unwrap();
+        assert_eq!(q.register(who(2), How::None).map_err(|e| e.0), Err(Errno::EBUSY));
         assert_eq!(q.status_line(1), "QSIZE:0          NOTIFY:1     SIGNO:0     NOTIFY_PID:1     \n");
-        assert_eq!(q.unregister(2), None);
+        assert_eq!(q.unregister(&who(2)), None);
+        // the same id, another process (the id was reused): not its own
+        assert_eq!(q.unregister(&Owner { pid: 1, process: 99, image: 1 }), None);
+        assert!(q.registration().is_some());
         // SIGEV_NONE goes at the first message without sending anything
         assert_eq!(q.send(0, vec![], true, 120), Ok(Sent::Queued(None)));
         assert!(q.registration().is_none());
         // registered on a non-empty queue: fires only after it empties
-        q.register(1, How::Thread { sock: 5, cookie: [0; 32] }).unwrap();
+        q.register(who(1), How::Thread { sock: 5, cookie: [0; 32] }).unwrap();
         assert_eq!(q.send(0, vec![], true, 120), Ok(Sent::Queued(None)));
         assert!(q.registration().is_some());
         q.receive(true, 120).unwrap();
@@ -725,14 +761,15 @@ mod tests {
             q.send(0, vec![1], true, 120),
             Ok(Sent::Queued(Some(Fired::Thread { sock: 5, cookie: c })))
         );
-        q.register(3, How::Thread { sock: 6, cookie: [1; 32] }).unwrap();
-        assert_eq!(q.forget_dead(|p| p == 3), None);
-        let r = q.unregister(3).unwrap();
+        q.register(who(3), How::Thread { sock: 6, cookie: [1; 32] }).unwrap();
+        assert_eq!(q.forget_dead(|o| o.pid == 3), None);
+        // the same process after an exec (another image) takes it back
+        let r = q.unregister(&Owner { image: 77, ..who(3) }).unwrap();
         let mut c = [1; 32];
         c[31] = NOTIFY_REMOVED;
         assert_eq!(r.removed(), Some((6, c)));
-        q.register(4, How::Signal { signo: 0, value: 0 }).unwrap();
-        assert_eq!(q.forget_dead(|_| false).map(|r| r.owner), Some(4));
+        q.register(who(4), How::Signal { signo: 0, value: 0 }).unwrap();
+        assert_eq!(q.forget_dead(|_| false).map(|r| r.owner.pid), Some(4));
     }
 
     proptest! {

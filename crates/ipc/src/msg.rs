@@ -14,9 +14,9 @@
 //! use ipc::sysv::Perm;
 //! let mut q: MsgQueue<(), &str> = MsgQueue::new(Perm::new(5, 0, 0, 0o600, 0), 16384, 1);
 //! let (mut senders, mut receivers) = (Vec::new(), Vec::new());
-//! q.add_receiver("r", 2, Mode::Equal, 100, 9);
-//! q.send(Message { mtype: 1, text: b"one".to_vec() }, 7, 2, &mut receivers);
-//! q.send(Message { mtype: 2, text: b"two".to_vec() }, 7, 3, &mut receivers);
+//! q.add_receiver("r", 2, Mode::Equal, 100, 9).unwrap();
+//! q.send(Message { mtype: 1, text: b"one".to_vec() }, 7, 2, &mut receivers).unwrap();
+//! q.send(Message { mtype: 2, text: b"two".to_vec() }, 7, 3, &mut receivers).unwrap();
 //! assert_eq!(receivers.len(), 1);
 //! assert_eq!(receivers[0].1.as_ref().map(|m| m.mtype), Ok(2));
 //! let m = q.receive(0, Mode::Any, 100, false, 8, 4, &mut senders).unwrap();
@@ -37,6 +37,14 @@ pub const MSG_EXCEPT: i32 = 0o20000;
 pub const MSG_COPY: i32 = 0o40000;
 /// Don't wait.
 pub const IPC_NOWAIT: i32 = 0o4000;
+/// What a queued message costs beyond its text in a [`Footprint`]: Linux's
+/// `struct msg_msg` is 48 bytes; here a message's header and its slot in
+/// the queue.
+///
+/// [`Footprint`]: crate::budget::Footprint
+pub const MSG_COST: usize = 64;
+/// What a queue costs with no message (its struct).
+pub const QUEUE_COST: usize = 256;
 
 /// One message: its type (> 0) and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +135,14 @@ impl<S, R> Object for MsgQueue<S, R> {
     }
 }
 
+/// The queue's struct, its messages' text and [`MSG_COST`] per message
+/// (waiters are not counted: each is a sleeping thread).
+impl<S, R> crate::budget::Footprint for MsgQueue<S, R> {
+    fn footprint(&self) -> usize {
+        QUEUE_COST.saturating_add(self.cbytes).saturating_add(self.messages.len().saturating_mul(MSG_COST))
+    }
+}
+
 /// Receivers handed back with what they got.
 pub type Received<R> = Vec<(R, Result<Message>)>;
 
@@ -164,17 +180,23 @@ impl<S, R> MsgQueue<S, R> {
             && (self.messages.len() as u64) < self.qbytes
     }
 
-    /// Queues sender token `s` for room for `size` bytes (`ss_add`).
-    pub fn add_sender(&mut self, s: S, size: usize) {
+    /// Queues sender token `s` for room for `size` bytes (`ss_add`);
+    /// `ENOMEM` (nothing queued) without memory.
+    pub fn add_sender(&mut self, s: S, size: usize) -> Result<()> {
+        self.senders.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         self.senders.push_back((s, size));
+        Ok(())
     }
 
     /// Queues receiver token `r` (`msr_d`): `typ` and `mode` from
     /// [`convert_mode`], `maxsize` its buffer (`usize::MAX` with
     /// MSG_NOERROR), `tid` its thread (the `lrpid` a pipelined message
-    /// gives, as Linux's `task_pid`).
-    pub fn add_receiver(&mut self, r: R, typ: i64, mode: Mode, maxsize: usize, tid: u32) {
+    /// gives, as Linux's `task_pid`); `ENOMEM` (nothing queued) without
+    /// memory.
+    pub fn add_receiver(&mut self, r: R, typ: i64, mode: Mode, maxsize: usize, tid: u32) -> Result<()> {
+        self.receivers.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         self.receivers.push_back(Receiver { waiter: r, typ, mode, maxsize, tid });
+        Ok(())
     }
 
     /// Takes out a sender token `is_mine` picks (interrupted).
@@ -192,7 +214,11 @@ impl<S, R> MsgQueue<S, R> {
     /// The second half of `do_msgsnd` (the caller checked [`fits`](Self::fits)):
     /// the message goes to the first receiver waiting for it, or is queued.
     /// Receivers whose buffer is too small get `E2BIG` on the way.
-    pub fn send(&mut self, msg: Message, pid: u32, now: i64, received: &mut Received<R>) {
+    /// `ENOMEM` (nothing changed) when the queue or `received` cannot
+    /// grow (Linux's `load_msg`).
+    pub fn send(&mut self, msg: Message, pid: u32, now: i64, received: &mut Received<R>) -> Result<()> {
+        self.messages.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        received.try_reserve(self.receivers.len()).map_err(|_| Errno::ENOMEM)?;
         self.lspid = pid;
         self.stime = now;
         let mut i = 0;
@@ -210,10 +236,11 @@ impl<S, R> MsgQueue<S, R> {
             self.lrpid = r.tid;
             self.rtime = now;
             received.push((r.waiter, Ok(msg)));
-            return;
+            return Ok(());
         }
         self.cbytes += msg.text.len();
         self.messages.push_back(msg);
+        Ok(())
     }
 
     /// `find_msg`: the index of the message a receive takes.
@@ -337,7 +364,7 @@ mod tests {
         let mut q = q();
         let mut r = Vec::new();
         for t in [3, 1, 2, 1, 5] {
-            q.send(m(t, 1), 1, 1, &mut r);
+            q.send(m(t, 1), 1, 1, &mut r).unwrap();
         }
         let mut s = Vec::new();
         let take = |q: &mut MsgQueue<u32, u32>, typ: i64, fl: i32, s: &mut Vec<u32>| {
@@ -363,15 +390,15 @@ mod tests {
         let mut q = q();
         let mut r = Vec::new();
         let mut s = Vec::new();
-        q.send(m(1, 10), 1, 1, &mut r);
+        q.send(m(1, 10), 1, 1, &mut r).unwrap();
         assert_eq!(q.receive(0, Mode::Any, 5, false, 2, 2, &mut s), Err(Errno::E2BIG));
         assert_eq!(q.receive(1, Mode::Number, 5, true, 2, 2, &mut s), Err(Errno::ENOMSG));
         assert_eq!(q.receive(0, Mode::Number, 5, true, 2, 2, &mut s), Err(Errno::EINVAL));
         assert_eq!(q.receive(0, Mode::Any, 5, true, 2, 2, &mut s).map(|m| m.text.len()), Ok(10));
         // a waiting receiver with a small buffer gets E2BIG, the next one the message
-        q.add_receiver(7, 0, Mode::Any, 3, 70);
-        q.add_receiver(8, 0, Mode::Any, 30, 80);
-        q.send(m(4, 4), 1, 3, &mut r);
+        q.add_receiver(7, 0, Mode::Any, 3, 70).unwrap();
+        q.add_receiver(8, 0, Mode::Any, 30, 80).unwrap();
+        q.send(m(4, 4), 1, 3, &mut r).unwrap();
         assert_eq!(r, vec![(7, Err(Errno::E2BIG)), (8, Ok(m(4, 4)))]);
         assert_eq!((q.qnum(), q.lrpid, q.rtime), (0, 80, 3));
     }
@@ -381,11 +408,11 @@ mod tests {
         let mut q = q();
         let mut r = Vec::new();
         let mut s = Vec::new();
-        q.send(m(1, 60), 1, 1, &mut r);
+        q.send(m(1, 60), 1, 1, &mut r).unwrap();
         assert!(!q.fits(41) && q.fits(40));
-        q.add_sender(1, 50);
-        q.add_sender(2, 30);
-        q.add_sender(3, 10);
+        q.add_sender(1, 50).unwrap();
+        q.add_sender(2, 30).unwrap();
+        q.add_sender(3, 10).unwrap();
         q.wake_senders(&mut s);
         assert_eq!(s, vec![2, 3]);
         s.clear();
@@ -393,13 +420,47 @@ mod tests {
         assert_eq!(s, vec![1]);
         // qbytes also bounds the number of messages
         q.qbytes = 2;
-        q.send(m(1, 0), 1, 1, &mut r);
-        q.send(m(1, 0), 1, 1, &mut r);
+        q.send(m(1, 0), 1, 1, &mut r).unwrap();
+        q.send(m(1, 0), 1, 1, &mut r).unwrap();
         assert!(!q.fits(0));
-        q.add_receiver(9, 0, Mode::Any, 10, 90);
-        q.add_sender(4, 0);
+        q.add_receiver(9, 0, Mode::Any, 10, 90).unwrap();
+        q.add_sender(4, 0).unwrap();
         let (mut s, mut r) = (Vec::new(), Vec::new());
         q.remove_all(&mut s, &mut r);
         assert_eq!((s, r), (vec![4], vec![(9, Err(Errno::EIDRM))]));
+    }
+
+    #[test]
+    fn unlimited_queue_is_bounded_by_the_budget() {
+        use crate::budget::{Budget, Charged};
+        let b = Budget::new(QUEUE_COST + 10 * MSG_COST + 5);
+        let mut q = Charged::new(&b, q()).unwrap();
+        // msgctl IPC_SET with msg_qbytes -1: no bound of its own
+        q.qbytes = u64::MAX;
+        let mut r = Vec::new();
+        let mut sent = 0;
+        loop {
+            assert!(q.fits(0));
+            if q.reserve(MSG_COST).is_err() {
+                break;
+            }
+            q.send(m(1, 0), 1, 1, &mut r).unwrap();
+            q.settle();
+            sent += 1;
+        }
+        assert_eq!(sent, 10);
+        assert_eq!(b.used(), QUEUE_COST + 10 * MSG_COST);
+        // text counts too
+        assert_eq!(q.reserve(6 + MSG_COST), Err(Errno::ENOMEM));
+        let mut s = Vec::new();
+        q.receive(0, Mode::Any, 0, false, 2, 2, &mut s).unwrap();
+        q.settle();
+        assert_eq!(b.used(), QUEUE_COST + 9 * MSG_COST);
+        q.reserve(5 + MSG_COST).unwrap();
+        q.send(m(1, 5), 1, 1, &mut r).unwrap();
+        q.settle();
+        assert_eq!(b.used(), QUEUE_COST + 10 * MSG_COST + 5);
+        drop(q);
+        assert_eq!(b.used(), 0);
     }
 }

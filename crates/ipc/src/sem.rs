@@ -219,6 +219,19 @@ impl<W> Object for SemSet<W> {
     }
 }
 
+/// What a set costs beyond its semaphores (its struct).
+pub const SET_COST: usize = 256;
+/// What an undo list's entry in a set costs beyond its adjustments.
+pub const UNDO_COST: usize = 64;
+
+/// The set's struct, its semaphores and its undo lists' adjustments
+/// (waiting operations are not counted: each is a sleeping thread).
+impl<W> crate::budget::Footprint for SemSet<W> {
+    fn footprint(&self) -> usize {
+        SemSet::<W>::cost(self.sems.len()).saturating_add(self.undos.len().saturating_mul(self.undo_cost()))
+    }
+}
+
 impl<W> SemSet<W> {
     /// `newary`: `nsems` semaphores at 0, made at `now`; `ENOMEM` when
     /// the values do not fit in memory.
@@ -238,6 +251,16 @@ impl<W> SemSet<W> {
             otime: 0,
             ctime: now,
         })
+    }
+
+    /// The footprint of a new set of `nsems` semaphores.
+    pub fn cost(nsems: usize) -> usize {
+        nsems.saturating_mul(core::mem::size_of::<Sem>()).saturating_add(SET_COST)
+    }
+
+    /// What one more undo list's adjustments add to the footprint.
+    pub fn undo_cost(&self) -> usize {
+        self.sems.len().saturating_mul(2).saturating_add(UNDO_COST)
     }
 
     /// How many semaphores.
@@ -274,6 +297,7 @@ impl<W> SemSet<W> {
         let mut v = Vec::new();
         v.try_reserve_exact(self.sems.len()).map_err(|_| Errno::ENOMEM)?;
         v.resize(self.sems.len(), 0i16);
+        // (a map node: the one allocation here that cannot fail softly)
         self.undos.insert(id, v);
         Ok(())
     }
@@ -321,19 +345,25 @@ impl<W> SemSet<W> {
                 let mut v = Vec::new();
                 v.try_reserve_exact(sops.len()).map_err(|_| Errno::ENOMEM)?;
                 v.extend_from_slice(sops);
-                let q = Queued { sops: v, undo, pid, blocking, waiter: waiter() };
+                let oom = |_| Errno::ENOMEM;
                 if sops.len() == 1 {
                     let n = sops[0].num;
-                    if alter {
-                        if self.complex > 0 {
-                            self.glob_alter.push_back(q);
-                        } else {
-                            self.per_alter.entry(n).or_default().push_back(q);
-                        }
+                    // the queue has room before the token is made
+                    let to = if !alter {
+                        self.per_const.entry(n).or_default()
+                    } else if self.complex > 0 {
+                        &mut self.glob_alter
                     } else {
-                        self.per_const.entry(n).or_default().push_back(q);
-                    }
+                        self.per_alter.entry(n).or_default()
+                    };
+                    to.try_reserve(1).map_err(oom)?;
+                    to.push_back(Queued { sops: v, undo, pid, blocking, waiter: waiter() });
                 } else {
+                    // (merge() moves waiters that are sleeping threads: a
+                    // bounded number)
+                    let to = if alter { &mut self.glob_alter } else { &mut self.glob_const };
+                    to.try_reserve(1).map_err(oom)?;
+                    let q = Queued { sops: v, undo, pid, blocking, waiter: waiter() };
                     if self.complex == 0 {
                         self.merge();
                     }
@@ -538,11 +568,13 @@ impl<W> SemSet<W> {
     fn wakeup_zero(&mut self, sops: Option<&[SemBuf]>, woken: &mut Woken<W>) -> bool {
         let mut completed = false;
         let mut got_zero = false;
-        let nums: Vec<u16> = match sops {
-            Some(s) => s.iter().map(|s| s.num).collect(),
-            None => (0..self.sems.len()).map(|n| n as u16).collect(),
-        };
-        for n in nums {
+        // (no list of the numbers: up to nsems of them for SETVAL/SETALL)
+        let count = sops.map_or(self.sems.len(), <[SemBuf]>::len);
+        for i in 0..count {
+            let n = match sops {
+                Some(s) => s[i].num,
+                None => i as u16,
+            };
             if self.sems[usize::from(n)].val == 0 {
                 got_zero = true;
                 completed |= self.wake_const(Some(n), woken);
@@ -770,5 +802,33 @@ mod tests {
         assert_eq!(s.semadj(2, 0), 0);
         s.remove_all(&mut w);
         assert_eq!(w, vec![(6, Err(Errno::EIDRM))]);
+    }
+
+    #[test]
+    fn sets_and_undo_lists_take_from_the_budget() {
+        use crate::budget::{Budget, Charged};
+        let perm = Perm::new(1, 0, 0, 0o600, 0);
+        let b = Budget::new(SemSet::<u8>::cost(100) + 2 * (UNDO_COST + 200) - 1);
+        // a set past the budget is ENOMEM before its values are allocated
+        let big = Charged::make(&b, SemSet::<u8>::cost(32000), || -> Result<SemSet<u8>> { unreachable!() });
+        assert_eq!(big.err(), Some(Errno::ENOMEM));
+        let mut s = Charged::make(&b, SemSet::<u8>::cost(100), || SemSet::<u8>::new(perm, 100, 0)).unwrap();
+        assert_eq!(b.used(), 100 * 8 + SET_COST);
+        let c = s.undo_cost();
+        assert_eq!(c, 200 + UNDO_COST);
+        s.reserve(c).unwrap();
+        s.ensure_undo(1).unwrap();
+        s.settle();
+        assert_eq!(b.used(), SemSet::<u8>::cost(100) + c);
+        // a second undo list does not fit: semop's ENOMEM, nothing made
+        assert_eq!(s.reserve(c), Err(Errno::ENOMEM));
+        assert!(!s.has_undo(2));
+        // the list's exit gives its adjustments back
+        let mut woken = Vec::new();
+        assert!(s.exit_undo(1, 9, 1, &mut woken));
+        s.settle();
+        assert_eq!(b.used(), SemSet::<u8>::cost(100));
+        drop(s);
+        assert_eq!(b.used(), 0);
     }
 }

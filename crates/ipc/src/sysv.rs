@@ -118,9 +118,16 @@ impl Perm {
     /// `ipcperms()`: `want` is 4 (read), 2 (write) and/or 1 (execute);
     /// `ipc_owner` (CAP_IPC_OWNER) grants what the bits refuse.
     pub fn permits(&self, euid: u32, egid: u32, ipc_owner: bool, want: u32) -> bool {
+        self.permits_in(euid, |g| g == egid, ipc_owner, want)
+    }
+
+    /// [`permits`](Self::permits) with `in_group` saying whether the
+    /// caller is in a group (`in_group_p`: its effective group or one of
+    /// its supplementary groups).
+    pub fn permits_in(&self, euid: u32, in_group: impl Fn(u32) -> bool, ipc_owner: bool, want: u32) -> bool {
         let bits = if euid == self.uid || euid == self.cuid {
             self.mode >> 6
-        } else if egid == self.gid || egid == self.cgid {
+        } else if in_group(self.gid) || in_group(self.cgid) {
             self.mode >> 3
         } else {
             self.mode
@@ -149,6 +156,12 @@ pub trait Object {
 #[derive(Debug)]
 pub struct Ids<T> {
     by_index: BTreeMap<i32, T>,
+    /// key -> index of the last object made with that key (not
+    /// `IPC_PRIVATE`): `find_key` without a walk (Linux's key hash).
+    by_key: BTreeMap<i32, i32>,
+    /// index -> the key it was made with (its entry in `by_key` goes with
+    /// it even when the object's key changed since).
+    key_of: BTreeMap<i32, i32>,
     last_index: i32,
     seq: i32,
 }
@@ -162,7 +175,13 @@ impl<T> Default for Ids<T> {
 impl<T> Ids<T> {
     /// An empty table.
     pub const fn new() -> Ids<T> {
-        Ids { by_index: BTreeMap::new(), last_index: -1, seq: 0 }
+        Ids {
+            by_index: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+            key_of: BTreeMap::new(),
+            last_index: -1,
+            seq: 0,
+        }
     }
 }
 
@@ -178,7 +197,7 @@ impl<T: Object> Ids<T> {
         let dead: alloc::vec::Vec<i32> =
             self.by_index.iter().filter(|(_, o)| !o.alive()).map(|(i, _)| *i).collect();
         for i in dead {
-            if let Some(o) = self.by_index.remove(&i) {
+            if let Some(o) = self.remove(i) {
                 gone(o);
             }
         }
@@ -207,12 +226,16 @@ impl<T: Object> Ids<T> {
         self.by_index.get_mut(&index)
     }
 
-    /// `ipc_findkey`: the live object with key `key` (never `IPC_PRIVATE`).
+    /// `ipc_findkey`: the live object with key `key` (never `IPC_PRIVATE`),
+    /// through the key index (an object whose key changed since it was
+    /// made, as a removed segment's turns `IPC_PRIVATE`, is not found by
+    /// its old one).
     pub fn find_key(&self, key: i32) -> Option<(i32, &T)> {
         if key == IPC_PRIVATE {
             return None;
         }
-        self.by_index.iter().find(|(_, o)| o.perm().key == key && o.alive()).map(|(i, o)| (*i, o))
+        let i = *self.by_key.get(&key)?;
+        self.by_index.get(&i).filter(|o| o.perm().key == key && o.alive()).map(|o| (i, o))
     }
 
     /// `ipc_addid`'s index: `None` (`ENOSPC`) when `limit` objects exist;
@@ -240,14 +263,28 @@ impl<T: Object> Ids<T> {
     /// [`alloc_index`](Self::alloc_index)) and returns its id.
     pub fn insert(&mut self, index: i32, make: impl FnOnce(i32) -> T) -> i32 {
         let seq = self.seq;
-        self.by_index.insert(index, make(seq));
+        let o = make(seq);
+        let key = o.perm().key;
+        if key != IPC_PRIVATE {
+            self.by_key.insert(key, index);
+            self.key_of.insert(index, key);
+        }
+        self.by_index.insert(index, o);
         seq * IPCMNI + index
     }
 
     /// Takes the object at `index` out (`ipc_rmid`: its id is not found
     /// any more; the index may be given again).
     pub fn remove(&mut self, index: i32) -> Option<T> {
-        self.by_index.remove(&index)
+        let o = self.by_index.remove(&index)?;
+        // the key it was made with (a removed segment's is IPC_PRIVATE
+        // now), unless a later object with that key has the entry
+        if let Some(key) = self.key_of.remove(&index)
+            && self.by_key.get(&key) == Some(&index)
+        {
+            self.by_key.remove(&key);
+        }
+        Some(o)
     }
 
     /// The object named by `id`, to change ([`get`](Self::get)'s checks).
@@ -259,6 +296,12 @@ impl<T: Object> Ids<T> {
     /// Live objects by index, in index order.
     pub fn iter(&self) -> impl Iterator<Item = (i32, &T)> {
         self.by_index.iter().filter(|(_, o)| o.alive()).map(|(i, o)| (*i, o))
+    }
+
+    /// Live objects by index from index `from` on, in index order (a
+    /// walk in batches, the lock let go between them).
+    pub fn iter_from(&self, from: i32) -> impl Iterator<Item = (i32, &T)> {
+        self.by_index.range(from..).filter(|(_, o)| o.alive()).map(|(i, o)| (*i, o))
     }
 
     /// Every entry by index, alive or not, to change.
@@ -284,6 +327,8 @@ impl<T: Object> Ids<T> {
 
     /// Takes every entry out (the namespace's end: `free_ipcs`).
     pub fn take_all(&mut self) -> BTreeMap<i32, T> {
+        self.by_key.clear();
+        self.key_of.clear();
         core::mem::take(&mut self.by_index)
     }
 }
@@ -329,6 +374,38 @@ mod tests {
         assert_eq!(ids.max_index(), 3);
         assert_eq!(ids.take_all().len(), 4);
         assert!(ids.is_empty());
+        assert_eq!(ids.find_key(10).map(|(i, _)| i), None);
+    }
+
+    #[test]
+    fn key_index_follows_the_objects() {
+        let mut ids: Ids<O> = Ids::new();
+        let add = |ids: &mut Ids<O>, key: i32| {
+            let i = ids.alloc_index(4096).unwrap();
+            ids.insert(i, |s| O(Perm::new(key, 0, 0, 0o600, s), true));
+            i
+        };
+        let a = add(&mut ids, 5);
+        let b = add(&mut ids, 6);
+        let p = add(&mut ids, IPC_PRIVATE);
+        assert_eq!(ids.find_key(5).map(|(i, _)| i), Some(a));
+        assert_eq!(ids.find_key(6).map(|(i, _)| i), Some(b));
+        assert!(ids.find_key(IPC_PRIVATE).is_none());
+        // a removed segment's key turns IPC_PRIVATE while it lingers: not
+        // found by its old key; a new object takes the key
+        ids.at_mut(a).unwrap().0.key = IPC_PRIVATE;
+        ids.at_mut(a).unwrap().1 = false;
+        assert!(ids.find_key(5).is_none());
+        let c = add(&mut ids, 5);
+        assert_eq!(ids.find_key(5).map(|(i, _)| i), Some(c));
+        // the old one's sweep leaves the new one's entry
+        ids.sweep(drop);
+        assert_eq!(ids.find_key(5).map(|(i, _)| i), Some(c));
+        assert_eq!(ids.remove(c).map(|o| o.0.key), Some(5));
+        assert!(ids.find_key(5).is_none());
+        assert!(ids.remove(p).is_some());
+        assert_eq!(ids.find_key(6).map(|(i, _)| i), Some(b));
+        assert_eq!((ids.by_key.len(), ids.key_of.len()), (1, 1));
     }
 
     #[test]
@@ -340,5 +417,9 @@ mod tests {
         assert!(!p.permits(7, 7, false, 4));
         assert!(p.permits(7, 7, true, 6));
         assert!(p.owner(1000, false) && !p.owner(7, false) && p.owner(7, true));
+        // a supplementary group counts as the group
+        assert!(p.permits_in(7, |g| g == 100, false, 4));
+        assert!(!p.permits_in(7, |g| g == 101, false, 4));
+        assert!(!p.permits_in(7, |g| g == 100, false, 2));
     }
 }

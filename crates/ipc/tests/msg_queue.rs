@@ -70,7 +70,7 @@ proptest! {
                     }
                     serial += 1;
                     let mut got = Vec::new();
-                    q.send(Message { mtype: t, text: text(n, serial) }, 1, 1, &mut got);
+                    q.send(Message { mtype: t, text: text(n, serial) }, 1, 1, &mut got).unwrap();
                     // the model: receivers in order; too small ones fail
                     let mut want = Vec::new();
                     let mut delivered = false;
@@ -115,7 +115,7 @@ proptest! {
                             prop_assert_eq!(r.err(), Some(Errno::ENOMSG));
                             if let Op::Wait(..) = o {
                                 token += 1;
-                                q.add_receiver(token, typ, mode, buf, 9);
+                                q.add_receiver(token, typ, mode, buf, 9).unwrap();
                                 waiting.push((token, t, except, buf));
                             }
                         }

@@ -801,7 +801,7 @@ impl<'a> Ctx<'a> {
                     return Err(Errno::EISDIR);
                 }
                 self.may_lookup(&parent, name)?;
-                let _ns = parent.sb.ns();
+                let mut ns = Some(parent.sb.ns());
                 match self.lookup_one(&parent, name) {
                     Ok(existing) => {
                         if flags & O_EXCL != 0 {
@@ -812,15 +812,22 @@ impl<'a> Ctx<'a> {
                     }
                     Err(Errno::ENOENT) => {
                         self.check_rw(&parent)?;
-                        // a synthetic directory that makes its own objects (mqueue)
+                        // a synthetic directory that makes its own objects
+                        // (mqueue): its hook takes its own locks, checks the
+                        // name again and may drop what it replaces, so it
+                        // runs without the superblock's lock
                         if let Some(sy) = parent.synth()
                             && parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK)
-                            && let Some(file) =
-                                sy.node.create_object(name, mode & S_IALLUGO & !self.umask, flags, self.cred)
                         {
-                            let file = file?;
-                            parent.fsnotify_name(CREATE, 0, name, false);
-                            return Ok(Opened::Reopen { file, flags: flags_after_open(flags) });
+                            drop(ns.take());
+                            if let Some(file) =
+                                sy.node.create_object(name, mode & S_IALLUGO & !self.umask, flags, self.cred)
+                            {
+                                let file = file?;
+                                parent.fsnotify_name(CREATE, 0, name, false);
+                                return Ok(Opened::Reopen { file, flags: flags_after_open(flags) });
+                            }
+                            let _ = ns.replace(parent.sb.ns());
                         }
                         self.may_create(&parent, true)?;
                         parent.sb.check_inode_room()?;
@@ -1266,17 +1273,22 @@ impl<'a> Ctx<'a> {
         let name = is_normal(&last).ok_or(Errno::EISDIR)?;
         self.may_lookup(&parent, name)?;
         self.check_rw(&parent)?;
-        let ns = parent.sb.ns();
+        let mut ns = Some(parent.sb.ns());
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
         if slash {
             return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
         }
-        // a synthetic directory that removes names itself (mqueue)
-        if let Some(r) = parent.synth().and_then(|sy| sy.node.unlink(name, self.cred)) {
-            r?;
-            drop(ns);
-            notify_delete(&parent, name, &victim);
-            return Ok(());
+        // a synthetic directory that removes names itself (mqueue): its
+        // hook takes its own locks and drops what it removes, so it runs
+        // without the superblock's lock
+        if let Some(sy) = parent.synth() {
+            drop(ns.take());
+            if let Some(r) = sy.node.unlink(name, self.cred) {
+                r?;
+                notify_delete(&parent, name, &victim);
+                return Ok(());
+            }
+            let _ = ns.replace(parent.sb.ns());
         }
         self.may_delete(&parent, &victim, false)?;
         self.detach(&parent, name, &victim)?;

@@ -29,8 +29,8 @@ use crate::uthread::UThread;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use ipc::mqueue::{self as rules, Attr, Fired, Geometry, Got, How, Queue, Sent};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use ipc::mqueue::{self as rules, Attr, Fired, Geometry, Got, How, Owner, Queue, Sent};
 use linux_abi::args::{Fd, UserCStr, UserPtr};
 use linux_abi::{Errno, Result};
 use process::ns::IpcNs;
@@ -69,6 +69,96 @@ pub struct MqInode {
 /// Queues alive (exec looks for queue descriptors only when some exist).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// A process's part in mq_notify (in `proc::ProcessExt`): its identity
+/// (Linux's `notify_owner`, a `struct pid` reference: a reused id is
+/// another process), its program's (`self_exec_id`: an exec gives a new
+/// one; a registration fires only for the program that made it) and the
+/// queues it registered on, whose registrations its exit takes back (as
+/// Linux's exit closes its descriptors: `mqueue_flush_file`).
+pub struct ProcMq {
+    process: u64,
+    image: u64,
+    regs: Vec<Weak<MqInode>>,
+}
+
+/// Process and program identities (never given twice).
+static NEXT_IDENT: AtomicU64 = AtomicU64::new(1);
+
+impl Default for ProcMq {
+    /// A new process's (fork, clone): new identities, no registration.
+    fn default() -> Self {
+        let n = NEXT_IDENT.fetch_add(1, Ordering::Relaxed);
+        ProcMq { process: n, image: n, regs: Vec::new() }
+    }
+}
+
+/// Process `pid` as a registration names it (`None`: no such process).
+fn owner_of(pid: u32) -> Option<Owner> {
+    table().with_process(pid, |p| {
+        let m = &p.ext().mq;
+        Owner { pid, process: m.process, image: m.image }
+    })
+}
+
+/// Whether `o` is still that process, not exited, running the program it
+/// ran when it registered (with `same_image`).
+fn is_current(o: &Owner, same_image: bool) -> bool {
+    table()
+        .with_process(o.pid, |p| {
+            let m = &p.ext().mq;
+            m.process == o.process
+                && (!same_image || m.image == o.image)
+                && p.state() != process::table::ProcState::Zombie
+        })
+        .unwrap_or(false)
+}
+
+/// Notes queue `q` in process `pid`'s list of queues it registered on
+/// (once; entries of queues gone are dropped). `ENOMEM` when the list
+/// cannot grow, `ESRCH` without the process.
+fn note_registration(pid: u32, q: &Arc<MqInode>) -> Result<()> {
+    let w = Arc::downgrade(q);
+    table()
+        .with_process(pid, |p| {
+            let regs = &mut p.ext_mut().mq.regs;
+            regs.retain(|r| r.strong_count() > 0);
+            if regs.iter().any(|r| Weak::ptr_eq(r, &w)) {
+                return Ok(());
+            }
+            regs.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            regs.push(w);
+            Ok(())
+        })
+        .unwrap_or(Err(Errno::ESRCH))
+}
+
+/// The exit of process `pid`'s thread `tid` (before the table hears of
+/// it, so that its parent never sees the exit first): when it is the
+/// process's last thread (or the process is a zombie already), the
+/// process's registrations go (Linux: exit_files closes its descriptors,
+/// and `mqueue_flush_file` removes the registration of `task_tgid`).
+pub fn exiting(pid: u32, tid: u32) {
+    if LIVE.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let taken = table().with_process(pid, |p| {
+        let th = p.threads();
+        if th.is_empty() || (th.len() == 1 && th[0] == tid) {
+            let m = &mut p.ext_mut().mq;
+            Some((Owner { pid, process: m.process, image: m.image }, core::mem::take(&mut m.regs)))
+        } else {
+            None
+        }
+    });
+    let Some(Some((owner, regs))) = taken else { return };
+    for q in regs.iter().filter_map(Weak::upgrade) {
+        let removed = q.q.lock().unregister(&owner);
+        if let Some((sock, cookie)) = removed.and_then(|r| r.removed()) {
+            crate::net::netlink::netlink_deliver(&*sock, &cookie);
+        }
+    }
+}
+
 impl Drop for MqInode {
     fn drop(&mut self) {
         LIVE.fetch_sub(1, Ordering::Relaxed);
@@ -93,7 +183,7 @@ impl MqInode {
     /// The line a read of the queue gives, the owner's pid as `viewer` sees it.
     fn status_line(&self, viewer: u32) -> Vec<u8> {
         let q = self.q.lock();
-        let owner = q.registration().map(|r| r.owner);
+        let owner = q.registration().map(|r| r.owner.pid);
         drop(q);
         let pid = owner.map_or(0, |o| table().pid_seen(viewer, o) as i32);
         self.q.lock().status_line(pid).into_bytes()
@@ -148,18 +238,38 @@ fn ns_tables<'a>(
 /// nothing while there are none).
 static OTHERS: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether an IPC namespace ended since the last look for dead tables
+/// (set by `IpcNs`'s drop through [`ipc_ns_gone`]).
+static DEAD_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// An IPC namespace ended (its record's drop, through
+/// `shm::ipc_ns_gone`): the next look for dead tables walks them. A flag,
+/// no lock: the drop may happen under any lock.
+pub fn ipc_ns_gone() {
+    if OTHERS.load(Ordering::Relaxed) != 0 {
+        DEAD_PENDING.store(true, Ordering::Release);
+    }
+}
+
 /// Takes out the tables of namespaces nobody holds any more (no process,
 /// nsfs file or mqueue mount): their names go, and each queue with its
-/// last descriptor.
+/// last descriptor. The walk of every namespace's tables happens only
+/// when a namespace ended since the last one.
 fn take_dead(all: &mut BTreeMap<u64, NsQueues>, gone: &mut Vec<NsQueues>) {
-    if OTHERS.load(Ordering::Relaxed) == 0 {
+    if OTHERS.load(Ordering::Relaxed) == 0 || !DEAD_PENDING.swap(false, Ordering::AcqRel) {
         return;
     }
-    let dead: Vec<u64> = all
-        .iter()
-        .filter(|(n, t)| **n != process::ns::INIT_IPC_INO && t.ns.strong_count() == 0)
-        .map(|(n, _)| *n)
-        .collect();
+    let mut dead: Vec<u64> = Vec::new();
+    for (n, t) in all.iter() {
+        if *n != process::ns::INIT_IPC_INO && t.ns.strong_count() == 0 {
+            if dead.try_reserve(1).is_err() {
+                // (looked at again next time)
+                DEAD_PENDING.store(true, Ordering::Release);
+                break;
+            }
+            dead.push(*n);
+        }
+    }
     for n in dead {
         if let Some(t) = all.remove(&n) {
             OTHERS.fetch_sub(1, Ordering::Relaxed);
@@ -473,10 +583,11 @@ fn wait_done(t: &UThread, inode: &MqInode, w: rules::Waiter, abs: Option<u64>) -
     }
 }
 
-/// Whether process `pid` exists and has not exited (a zombie's descriptors
-/// were closed at its exit, and its registrations with them).
-fn alive(pid: u32) -> bool {
-    table().with_process(pid, |p| p.state() != process::table::ProcState::Zombie).unwrap_or(false)
+/// Whether the registered process exists and has not exited (a zombie's
+/// descriptors were closed at its exit, and its registrations with them).
+/// Its id alone is not enough: it may name another process now.
+fn alive(o: &Owner) -> bool {
+    is_current(o, false)
 }
 
 /// Sends what a fired registration says, after the queue's lock.
@@ -484,6 +595,12 @@ fn deliver(fired: Fired<NotifySock>, sender: u32, inode: &MqInode) {
     match fired {
         Fired::Signal { owner, signo, value } => {
             let Ok(sig) = signal::SigNum::new(signo) else { return };
+            // __do_notify: pid_task(notify_owner) and its self_exec_id: a
+            // process that is gone, or execed since, is sent nothing
+            if !is_current(&owner, true) {
+                return;
+            }
+            let owner = owner.pid;
             let kuid = table().with_process(sender, |p| p.creds().uid).unwrap_or(0);
             // from_kuid_munged(notify_user_ns, current_uid())
             let ns = inode.reg_user_ns.lock().take();
@@ -620,14 +737,18 @@ pub fn mq_notify(t: &mut UThread, mqd: i32, sev: UserPtr<[u8; 64]>) -> SysResult
     };
     let f = mq_file(t, mqd)?;
     let inode = &as_mq(&f)?.inode;
-    let pid = t.pid;
+    let owner = owner_of(t.pid).ok_or(Errno::ESRCH)?;
+    if how.is_some() {
+        // its exit finds the queue (noted before: ENOMEM changes nothing)
+        note_registration(t.pid, inode)?;
+    }
     let mut old_ns = None;
     let mut q = inode.q.lock();
     // a registration of a process that exited went with its descriptors
     let dead = q.forget_dead(alive);
     let (r, removed) = match how {
-        None => (Ok(0), q.unregister(pid)),
-        Some(h) => match q.register(pid, h) {
+        None => (Ok(0), q.unregister(&owner)),
+        Some(h) => match q.register(owner, h) {
             Ok(()) => {
                 // the one it replaces is dropped after the locks
                 old_ns = inode.reg_user_ns.lock().replace(t.user_ns.clone());
@@ -675,28 +796,48 @@ pub fn mq_getsetattr(t: &mut UThread, mqd: i32, new: UserPtr<[u8; 64]>, old: Use
 /// registration on that queue goes.
 pub fn closed(pid: u32, file: &Arc<dyn File>) {
     let Some(m) = file.as_any().and_then(|a| a.downcast_ref::<MqFile>()) else { return };
-    let removed = m.inode.q.lock().unregister(pid);
+    let Some(owner) = owner_of(pid) else { return };
+    let removed = m.inode.q.lock().unregister(&owner);
     if let Some((sock, cookie)) = removed.and_then(|r| r.removed()) {
         crate::net::netlink::netlink_deliver(&*sock, &cookie);
     }
 }
 
-/// Before an execve: the queues of `t`'s close-on-exec descriptors, whose
-/// registrations by its process [`exec_closed`] removes once the exec
-/// closed them.
-pub fn exec_closing(t: &UThread) -> Vec<Arc<MqInode>> {
-    let mut out = Vec::new();
+/// What an execve does to its process's queues: the queues of its
+/// close-on-exec descriptors and who it was before (see [`exec_closing`]).
+pub struct MqExec {
+    queues: Vec<Arc<MqInode>>,
+    before: Option<Owner>,
+}
+
+/// Before an execve's point of no return: the process gets a new program
+/// identity (Linux's begin_new_exec raises `self_exec_id` before
+/// do_close_on_exec: a registration that survives the exec never fires
+/// for the new program), and the queues of `t`'s close-on-exec
+/// descriptors are noted, whose registrations by the process
+/// [`exec_closed`] removes once the exec closed them ([`exec_failed`]
+/// puts the identity back when the exec fails).
+pub fn exec_closing(t: &UThread) -> MqExec {
+    let mut out = MqExec { queues: Vec::new(), before: None };
     if LIVE.load(Ordering::Relaxed) == 0 {
         return out;
     }
+    let fresh = NEXT_IDENT.fetch_add(1, Ordering::Relaxed);
+    let pid = t.pid;
+    out.before = table().with_process(pid, |p| {
+        let m = &mut p.ext_mut().mq;
+        let o = Owner { pid, process: m.process, image: m.image };
+        m.image = fresh;
+        o
+    });
     let Ok(files) = t.files() else { return out };
     let g = files.lock();
     for (fd, f) in g.iter() {
         if g.fd_flags(fd).is_ok_and(|fl| fl & fs_table::FD_CLOEXEC != 0)
             && let Some(m) = f.as_any().and_then(|a| a.downcast_ref::<MqFile>())
-            && out.try_reserve(1).is_ok()
+            && out.queues.try_reserve(1).is_ok()
         {
-            out.push(m.inode.clone());
+            out.queues.push(m.inode.clone());
         }
     }
     out
@@ -704,14 +845,24 @@ pub fn exec_closing(t: &UThread) -> Vec<Arc<MqInode>> {
 
 /// After a successful execve by process `pid`: its close-on-exec queue
 /// descriptors were closed (mqueue_flush_file), so its registrations on
-/// those queues go.
-pub fn exec_closed(pid: u32, queues: Vec<Arc<MqInode>>) {
-    for i in queues {
-        let removed = i.q.lock().unregister(pid);
+/// those queues go; the others stay but fire for nobody.
+pub fn exec_closed(pid: u32, e: MqExec) {
+    let Some(owner) = e.before else { return };
+    debug_assert_eq!(owner.pid, pid);
+    for i in e.queues {
+        let removed = i.q.lock().unregister(&owner);
         if let Some((sock, cookie)) = removed.and_then(|r| r.removed()) {
             crate::net::netlink::netlink_deliver(&*sock, &cookie);
         }
     }
+}
+
+/// The execve failed before its point of no return: the program
+/// identity [`exec_closing`] replaced comes back.
+pub fn exec_failed(pid: u32, e: MqExec) {
+    let Some(owner) = e.before else { return };
+    table().with_process(pid, |p| p.ext_mut().mq.image = owner.image);
+    drop(e);
 }
 
 /// The queues of namespace `ns` by name (the mqueue filesystem's listing).

@@ -307,6 +307,9 @@ static GONE_OVERFLOW: core::sync::atomic::AtomicBool = core::sync::atomic::Atomi
 /// process table's hook, `process::ns::IpcNs`'s drop): queued for the
 /// next reap, without a lock.
 pub fn ipc_ns_gone(ino: u64) {
+    // the POSIX queues' tables are looked at too (they may exist
+    // without System V ones)
+    crate::syscall::mqueue::ipc_ns_gone();
     // a namespace gets tables only while a holder of its record runs a
     // System V call: with no other tables, it has none
     if OTHERS.load(Ordering::Acquire) == 0 {

@@ -20,6 +20,14 @@
 //! drop, when the list's last sharer lets it go (exit, unshare), is
 //! Linux's `exit_sem`.
 //!
+//! Memory: every set and queue is a `Charged` value of [`BUDGET`], one
+//! budget for all IPC namespaces of 1/16 of RAM (Linux charges them to
+//! the caller's memory cgroup, which this kernel does not have). A
+//! message (its text and 64 bytes), a set (8 bytes a semaphore and 256)
+//! and an undo list's adjustments in a set (2 bytes a semaphore and 64)
+//! take from it first; semget, msgsnd and semop's undo allocation fail
+//! with `ENOMEM` past it, as Linux's do when the cgroup is full.
+//!
 //! # Locks
 //! `SPACES` alone, or before an address-space lock (the user copies of
 //! semctl's and msgctl's small structs); an undo list's lock is taken and
@@ -36,6 +44,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use ipc::budget::{Budget, Charged};
 use ipc::msg::{Message, MsgQueue};
 use ipc::sem::{SemBuf, SemSet, Semop, UndoId};
 use ipc::sysv::{IPC_PRIVATE, IPCMNI, Perm};
@@ -70,6 +79,17 @@ const CAP_SYS_RESOURCE: u32 = 24;
 /// A sleeper's status while it waits.
 const PENDING: i32 = 1;
 
+/// The memory System V sets and queues may take, in every namespace
+/// together (see the module's doc).
+pub static BUDGET: Budget = Budget::new(usize::MAX);
+
+/// Sets [`BUDGET`] to 1/16 of `total_frames` 4 KiB frames (at boot; 1 MiB
+/// at least).
+pub fn set_budget(total_frames: u64) {
+    let bytes = total_frames.saturating_mul(4096) / 16;
+    BUDGET.set_limit(usize::try_from(bytes).unwrap_or(usize::MAX).max(1 << 20));
+}
+
 fn now_sec() -> i64 {
     (crate::time::realtime_ns() / 1_000_000_000) as i64
 }
@@ -94,8 +114,11 @@ fn who(t: &UThread) -> Who {
 }
 
 impl Who {
+    /// `ipcperms`: the group bits for the effective group and the
+    /// supplementary ones (in_group_p).
     fn permits(&self, p: &Perm, want: u32) -> bool {
-        p.permits(self.euid, self.egid, self.ipc_owner, want)
+        let in_group = |g: u32| g == self.egid || self.cred.groups.contains(&g);
+        p.permits_in(self.euid, in_group, self.ipc_owner, want)
     }
     /// `ipcctl_obtain_check`'s owner rule (CAP_SYS_ADMIN overrides).
     fn owns(&self, p: &Perm) -> bool {
@@ -142,8 +165,8 @@ pub struct SemWaiter {
     task: Arc<Task>,
 }
 
-/// A semaphore set as the tables hold it.
-pub type SemSetK = SemSet<SemWaiter>;
+/// A semaphore set as the tables hold it (its memory from [`BUDGET`]).
+pub type SemSetK = Charged<'static, SemSet<SemWaiter>>;
 
 /// Stores the results of the operations done for sleepers (under the
 /// lock); their tasks, to wake after it.
@@ -169,13 +192,21 @@ fn status_result(s: i32) -> SysResult {
 
 /// The kernel's part of an undo list: its number (the sets keep the
 /// adjustments by it), the sets it has adjustments in (namespace number,
-/// semid; most recent last) and the pid `exit_sem` writes as the
-/// semaphores' last.
+/// semid; sorted, noted once the set's entry was made, so that an id of
+/// no set costs nothing; those removed since are pruned when the list has
+/// doubled) and the pid `exit_sem` writes as the semaphores' last.
 struct UndoRecord {
     id: UndoId,
     pid: u32,
     sets: Vec<(u64, i32)>,
+    /// The length at which the next note prunes removed sets.
+    prune_at: usize,
 }
+
+/// The length below which an undo record is not pruned.
+const PRUNE_MIN: usize = 64;
+/// Sets undone (or looked at) per `SPACES` section of an exit or prune.
+const UNDO_BATCH: usize = 64;
 
 /// Undo list numbers (never reused).
 static NEXT_UNDO: AtomicU64 = AtomicU64::new(1);
@@ -185,53 +216,119 @@ static UNDO_RECORDS: AtomicUsize = AtomicUsize::new(0);
 
 impl Drop for UndoRecord {
     /// `exit_sem`: the list's last sharer let it go. Each set it touched
-    /// (the most recent first, as Linux's list) gets the adjustments back,
-    /// clamped to 0..=SEMVMX; a set removed meanwhile is skipped.
+    /// gets the adjustments back, clamped to 0..=SEMVMX; a set removed
+    /// meanwhile is skipped. `SPACES` is taken once per batch of sets of
+    /// one namespace, with a preemption point between batches.
     fn drop(&mut self) {
         UNDO_RECORDS.fetch_sub(1, Ordering::Relaxed);
         let now = now_sec();
-        for &(ns, semid) in self.sets.iter().rev() {
-            let tasks = with_tables_of(ns, |tb| {
-                let Ok((_, set)) = tb.sem.get_mut(semid) else { return Vec::new() };
-                let mut woken = Vec::new();
-                set.exit_undo(self.id, self.pid, now, &mut woken);
-                settle_sem(woken)
-            });
-            if let Some(tasks) = tasks {
-                wake_all(tasks);
+        let sets = core::mem::take(&mut self.sets);
+        for same_ns in sets.chunk_by(|a, b| a.0 == b.0) {
+            for batch in same_ns.chunks(UNDO_BATCH) {
+                let tasks = with_tables_of(batch[0].0, |tb| {
+                    let mut woken = Vec::new();
+                    for &(_, semid) in batch {
+                        if let Ok((_, set)) = tb.sem.get_mut(semid) {
+                            set.exit_undo(self.id, self.pid, now, &mut woken);
+                            set.settle();
+                        }
+                    }
+                    settle_sem(woken)
+                });
+                if let Some(tasks) = tasks {
+                    wake_all(tasks);
+                }
+                crate::sched::cond_resched();
             }
         }
     }
 }
 
-/// The calling thread's undo list's number, the list made at its first
-/// SEM_UNDO (`get_undo_list`), set `semid` of namespace `ns` noted in it.
-fn undo_id(t: &UThread, ns: u64, semid: i32) -> Result<Option<UndoId>> {
-    let list = table().with_thread(t.tid, |th| match th.sem_undo() {
-        Some(l) => l.clone(),
-        None => {
-            let l = process::table::SharedSemUndo::<Kernel>::default();
-            let old = th.replace_sem_undo(Some(l.clone()));
-            debug_assert!(old.is_none());
-            l
-        }
-    });
-    let Some(list) = list else { return Ok(None) };
+/// The calling thread's undo list (made at its first SEM_UNDO:
+/// `get_undo_list`) and its number, with room for one more set in its
+/// record (`ENOMEM` without). `ESRCH` when the thread has no record (it
+/// always has one while in a system call: an operation that could never
+/// be undone is not applied).
+fn undo_list(t: &UThread) -> Result<(process::table::SharedSemUndo<Kernel>, UndoId)> {
+    let list = table()
+        .with_thread(t.tid, |th| match th.sem_undo() {
+            Some(l) => l.clone(),
+            None => {
+                let l = process::table::SharedSemUndo::<Kernel>::default();
+                let old = th.replace_sem_undo(Some(l.clone()));
+                debug_assert!(old.is_none());
+                l
+            }
+        })
+        .ok_or(Errno::ESRCH)?;
     let mut g = list.lock();
     let ext = g.ext.get_or_insert_with(|| {
         UNDO_RECORDS.fetch_add(1, Ordering::Relaxed);
-        Box::new(UndoRecord { id: NEXT_UNDO.fetch_add(1, Ordering::Relaxed), pid: t.pid, sets: Vec::new() })
+        Box::new(UndoRecord {
+            id: NEXT_UNDO.fetch_add(1, Ordering::Relaxed),
+            pid: t.pid,
+            sets: Vec::new(),
+            prune_at: PRUNE_MIN,
+        })
     });
-    let Some(rec) = ext.downcast_mut::<UndoRecord>() else { return Ok(None) };
+    let rec = ext.downcast_mut::<UndoRecord>().ok_or(Errno::ESRCH)?;
     rec.pid = t.pid;
-    if !rec.sets.contains(&(ns, semid)) {
-        rec.sets.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        rec.sets.push((ns, semid));
-    }
+    rec.sets.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
     let id = rec.id;
     drop(g);
-    drop(list);
-    Ok(Some(id))
+    Ok((list, id))
+}
+
+/// Set `semid` of namespace `ns` has list `list`'s entry now (made under
+/// `SPACES`, which the caller let go): noted in its record, whose sets
+/// removed since are dropped once it doubled.
+fn note_undo_set(list: &process::table::SharedSemUndo<Kernel>, ns: u64, semid: i32) {
+    let key = (ns, semid);
+    let prune = {
+        let mut g = list.lock();
+        let Some(rec) = g.ext.as_mut().and_then(|e| e.downcast_mut::<UndoRecord>()) else { return };
+        if let Err(at) = rec.sets.binary_search(&key) {
+            // (room reserved by undo_list; a sharer's note may have taken it)
+            rec.sets.insert(at, key);
+        }
+        if rec.sets.len() < rec.prune_at {
+            return;
+        }
+        let mut copy = Vec::new();
+        if copy.try_reserve_exact(rec.sets.len()).is_err() {
+            return;
+        }
+        copy.extend_from_slice(&rec.sets);
+        (rec.id, copy)
+    };
+    // which sets still hold this list's entry (IPC_RMID took the others'
+    // with the set; their ids never come back)
+    let (id, sets) = prune;
+    let mut gone = Vec::new();
+    for same_ns in sets.chunk_by(|a, b| a.0 == b.0) {
+        for batch in same_ns.chunks(UNDO_BATCH) {
+            let r = with_tables_of(batch[0].0, |tb| {
+                for &(n, semid) in batch {
+                    if !tb.sem.get(semid).is_ok_and(|(_, s)| s.has_undo(id)) && gone.try_reserve(1).is_ok() {
+                        gone.push((n, semid));
+                    }
+                }
+            });
+            if r.is_none() {
+                // the namespace is gone, and its sets with it
+                for &k in batch {
+                    if gone.try_reserve(1).is_ok() {
+                        gone.push(k);
+                    }
+                }
+            }
+            crate::sched::cond_resched();
+        }
+    }
+    let mut g = list.lock();
+    let Some(rec) = g.ext.as_mut().and_then(|e| e.downcast_mut::<UndoRecord>()) else { return };
+    rec.sets.retain(|k| gone.binary_search(k).is_err());
+    rec.prune_at = (rec.sets.len() * 2).max(PRUNE_MIN);
 }
 
 /// exit_sem's pid: the exiting process lets its undo list go (the drop
@@ -282,7 +379,10 @@ pub fn semget(t: &mut UThread, key: i32, nsems: i32, flags: i32) -> SysResult {
         if tb.used_sems + nsems > semmns.max(0) as usize {
             return Err(Errno::ENOSPC);
         }
-        let mut set = SemSet::new(Perm::new(key, w.euid, w.egid, (flags & 0o777) as u32, 0), nsems, now)?;
+        // newary: ENOMEM when the set does not fit (Linux: the cgroup)
+        let perm = Perm::new(key, w.euid, w.egid, (flags & 0o777) as u32, 0);
+        let mut set =
+            Charged::make(&BUDGET, SemSet::<SemWaiter>::cost(nsems), || SemSet::new(perm, nsems, now))?;
         let index = tb.sem.alloc_index(semmni).ok_or(Errno::ENOSPC)?;
         let id = tb.sem.insert(index, |seq| {
             set.perm.seq = seq;
@@ -339,7 +439,11 @@ fn do_semtimedop(t: &mut UThread, semid: i32, uops: u64, nsops: u32, ts: Option<
     };
     let info = ipc::sem::sops_info(&sops);
     let w = who(t);
-    let undo = if info.undo { undo_id(t, ns.ino(), semid)? } else { None };
+    // the list is held until its set is noted (its record cannot go
+    // meanwhile); it is dropped with no lock held
+    let list = if info.undo { Some(undo_list(t)?) } else { None };
+    let undo = list.as_ref().map(|l| l.1);
+    let mut made_undo = false;
     let status = Arc::new(AtomicI32::new(PENDING));
     let now = now_sec();
     let pid = t.pid;
@@ -355,9 +459,16 @@ fn do_semtimedop(t: &mut UThread, semid: i32, uops: u64, nsops: u32, ts: Option<
             return (Err(Errno::EACCES), Vec::new());
         }
         if let Some(u) = undo
-            && let Err(e) = set.ensure_undo(u)
+            && !set.has_undo(u)
         {
-            return (Err(e), Vec::new());
+            // find_alloc_undo: ENOMEM when the adjustments do not fit
+            let c = set.undo_cost();
+            let r = set.reserve(c).and_then(|()| set.ensure_undo(u));
+            set.settle();
+            if let Err(e) = r {
+                return (Err(e), Vec::new());
+            }
+            made_undo = true;
         }
         let mut woken = Vec::new();
         let waiter = || SemWaiter { status: status.clone(), task: crate::sched::current() };
@@ -365,6 +476,10 @@ fn do_semtimedop(t: &mut UThread, semid: i32, uops: u64, nsops: u32, ts: Option<
         (r, settle_sem(woken))
     });
     wake_all(tasks);
+    if made_undo && let Some((l, _)) = &list {
+        note_undo_set(l, ns.ino(), semid);
+    }
+    drop(list);
     if r? == Semop::Done {
         return Ok(0);
     }
@@ -581,31 +696,89 @@ fn sem_down(
     }
 }
 
-/// /proc/sysvipc/sem (sysvipc_sem_proc_show): the reader's namespace's
-/// sets, ids as user namespace `ns` sees them.
-pub fn proc_sysvipc_sem(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc::string::String {
+/// Objects a /proc/sysvipc read copies per `SPACES` section (the lock
+/// is let go between batches, with a preemption point, as Linux's
+/// seq_file walk locks one object at a time).
+const PROC_BATCH: usize = 128;
+
+/// Copies the rows `row` makes of the live objects of `ids(tables)` in
+/// batches of [`PROC_BATCH`], each batch under `SPACES`, and hands each
+/// batch to `out` after the lock. A batch that cannot be allocated ends
+/// the walk (the file is cut short).
+fn walk_in_batches<T, R>(
+    ipc: &Arc<IpcNs>,
+    ids: impl Fn(&NsTables) -> &ipc::sysv::Ids<T>,
+    row: impl Fn(&NsTables, i32, &T) -> R,
+    mut out: impl FnMut(Vec<R>),
+) where
+    T: ipc::sysv::Object,
+{
+    let mut from = 0;
+    loop {
+        let mut rows: Vec<R> = Vec::new();
+        if rows.try_reserve_exact(PROC_BATCH).is_err() {
+            return;
+        }
+        let next = with_tables(ipc, |tb| {
+            for (index, o) in ids(tb).iter_from(from) {
+                if rows.len() == PROC_BATCH {
+                    return Some(index);
+                }
+                rows.push(row(tb, index, o));
+            }
+            None
+        });
+        out(rows);
+        match next {
+            Some(i) => {
+                from = i;
+                crate::sched::cond_resched();
+            }
+            None => return,
+        }
+    }
+}
+
+/// Appends one formatted line to `out` (nothing when it cannot grow).
+fn push_line(out: &mut alloc::string::String, line: core::fmt::Arguments<'_>) {
     use core::fmt::Write;
+    if out.try_reserve(192).is_ok() {
+        let _ = out.write_fmt(line);
+    }
+}
+
+/// /proc/sysvipc/sem (sysvipc_sem_proc_show): the reader's namespace's
+/// sets, ids as user namespace `ns` sees them; the sets are copied under
+/// `SPACES` in batches and formatted after it.
+pub fn proc_sysvipc_sem(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>) -> alloc::string::String {
     let mut out = alloc::string::String::from(
         "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n",
     );
-    with_tables(ipc, |tb| {
-        for (index, s) in tb.sem.iter() {
-            let _ = writeln!(
-                out,
-                "{:>10} {:>10}  {:>4o} {:>10} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10}",
-                s.perm.key,
-                tb.sem.id_of(index),
-                s.perm.mode,
-                s.nsems(),
-                ns.uid_from(s.perm.uid),
-                ns.gid_from(s.perm.gid),
-                ns.uid_from(s.perm.cuid),
-                ns.gid_from(s.perm.cgid),
-                s.otime,
-                s.ctime
-            );
-        }
-    });
+    walk_in_batches(
+        ipc,
+        |tb| &tb.sem,
+        |tb, index, s| (s.perm.clone(), tb.sem.id_of(index), s.nsems(), s.otime, s.ctime),
+        |rows| {
+            for (p, id, nsems, otime, ctime) in rows {
+                push_line(
+                    &mut out,
+                    format_args!(
+                        "{:>10} {:>10}  {:>4o} {:>10} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10}\n",
+                        p.key,
+                        id,
+                        p.mode,
+                        nsems,
+                        ns.uid_from(p.uid),
+                        ns.gid_from(p.gid),
+                        ns.uid_from(p.cuid),
+                        ns.gid_from(p.cgid),
+                        otime,
+                        ctime
+                    ),
+                );
+            }
+        },
+    );
     out
 }
 
@@ -630,8 +803,8 @@ pub struct MsgReceiver {
     task: Arc<Task>,
 }
 
-/// A message queue as the tables hold it.
-pub type MsgQueueK = MsgQueue<MsgSender, MsgReceiver>;
+/// A message queue as the tables hold it (its memory from [`BUDGET`]).
+pub type MsgQueueK = Charged<'static, MsgQueue<MsgSender, MsgReceiver>>;
 
 /// Hands the receivers their results and marks the senders woken (under
 /// the lock, `status` for senders); their tasks, to wake after it. The
@@ -672,9 +845,14 @@ pub fn msgget(t: &mut UThread, key: i32, flags: i32) -> SysResult {
             return Err(Errno::ENOENT);
         }
         let qbytes = tb.limits.msg_ctlmnb.max(0) as u64;
-        let index = tb.msg.alloc_index(tb.limits.msg_ctlmni).ok_or(Errno::ENOSPC)?;
         let perm = Perm::new(key, w.euid, w.egid, (flags & 0o777) as u32, 0);
-        let id = tb.msg.insert(index, |seq| MsgQueue::new(Perm { seq, ..perm }, qbytes, now));
+        // newque: ENOMEM when the queue does not fit
+        let mut q = Charged::new(&BUDGET, MsgQueue::new(perm, qbytes, now))?;
+        let index = tb.msg.alloc_index(tb.limits.msg_ctlmni).ok_or(Errno::ENOSPC)?;
+        let id = tb.msg.insert(index, |seq| {
+            q.perm.seq = seq;
+            q
+        });
         Ok(id as isize)
     })
 }
@@ -710,16 +888,27 @@ pub fn msgsnd(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, flags: i32) 
                 return (Err(Errno::EACCES), Vec::new());
             }
             if q.fits(msgsz) {
-                let mut received = Vec::new();
-                if let Some(m) = msg.take() {
-                    q.send(m, pid, now_sec(), &mut received);
+                // load_msg: ENOMEM when the message does not fit (Linux:
+                // the cgroup); then the queue's real size stays counted
+                // (a message handed to a waiting receiver is not queued)
+                if let Err(e) = q.reserve(msgsz.saturating_add(ipc::msg::MSG_COST)) {
+                    return (Err(e), Vec::new());
                 }
-                return (Ok(true), settle_msg(Vec::new(), 0, received));
+                let mut received = Vec::new();
+                let r = match msg.take() {
+                    Some(m) => q.send(m, pid, now_sec(), &mut received),
+                    None => Ok(()),
+                };
+                q.settle();
+                return (r.map(|()| true), settle_msg(Vec::new(), 0, received));
             }
             if flags & IPC_NOWAIT != 0 {
                 return (Err(Errno::EAGAIN), Vec::new());
             }
-            q.add_sender(MsgSender { status: status.clone(), task: crate::sched::current() }, msgsz);
+            let me = MsgSender { status: status.clone(), task: crate::sched::current() };
+            if let Err(e) = q.add_sender(me, msgsz) {
+                return (Err(e), Vec::new());
+            }
             (Ok(false), Vec::new())
         });
         wake_all(tasks);
@@ -761,10 +950,12 @@ pub fn msgrcv(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, msgtyp: i64,
         return Err(Errno::EINVAL);
     }
     let ns = ns_of(t);
+    let mut copy_max = usize::MAX;
     if flags & MSG_COPY != 0 {
         // prepare_copy: load_msg of min(msgsz, msgmax) bytes at msgp
         let msgmax = with_tables(&ns, |tb| tb.limits.msg_ctlmax).max(0) as usize;
         drop(t.read_slice(UserSlice::new(msgp, msgsz.min(msgmax)))?);
+        copy_max = msgmax;
     }
     let (typ, mode) = ipc::msg::convert_mode(msgtyp, flags);
     let noerror = flags & MSG_NOERROR != 0;
@@ -782,13 +973,22 @@ pub fn msgrcv(t: &mut UThread, msqid: i32, msgp: u64, msgsz: usize, msgtyp: i64,
                 return (Err(Errno::EACCES), Vec::new());
             }
             let mut senders = Vec::new();
-            match q.receive(typ, mode, msgsz, noerror, pid, now_sec(), &mut senders) {
+            let got = q.receive(typ, mode, msgsz, noerror, pid, now_sec(), &mut senders);
+            q.settle();
+            match got {
+                // copy_msg: EINVAL past min(msgsz, msgmax) (msgmax may
+                // have been lowered since the message was sent)
+                Ok(m) if flags & MSG_COPY != 0 && m.text.len() > msgsz.min(copy_max) => {
+                    (Err(Errno::EINVAL), Vec::new())
+                }
                 Ok(m) => (Ok(Some(m)), settle_msg(senders, 0, Vec::new())),
                 Err(Errno::ENOMSG) if flags & IPC_NOWAIT == 0 => {
                     let max = if noerror { i32::MAX as usize } else { msgsz };
                     let r = MsgReceiver { slot: slot.clone(), task: crate::sched::current() };
-                    q.add_receiver(r, typ, mode, max, tid);
-                    (Ok(None), Vec::new())
+                    match q.add_receiver(r, typ, mode, max, tid) {
+                        Ok(()) => (Ok(None), Vec::new()),
+                        Err(e) => (Err(e), Vec::new()),
+                    }
                 }
                 Err(e) => (Err(e), Vec::new()),
             }
@@ -931,16 +1131,18 @@ pub fn msgctl(t: &mut UThread, msqid: i32, cmd: i32, buf: u64) -> SysResult {
                 let (mut senders, mut received) = (Vec::new(), Vec::new());
                 match set {
                     Some(b) => {
-                        // msgctl_down's msg_qbytes is an int
-                        let qbytes = u64::from_le_bytes(b[88..96].try_into().unwrap_or([0; 8])) as i32;
-                        if qbytes > tb.limits.msg_ctlmnb && !resource {
+                        // msgctl_down's msg_qbytes is an int, compared
+                        // with the unsigned int msgmnb (-1 is past it)
+                        // and widened to the unsigned long q_qbytes (-1:
+                        // ULONG_MAX); checked under --linux
+                        let qbytes = u64::from_le_bytes(b[88..96].try_into().unwrap_or([0; 8])) as u32;
+                        if qbytes > tb.limits.msg_ctlmnb.max(0) as u32 && !resource {
                             return (Err(Errno::EPERM), None, Vec::new());
                         }
                         if let Err(e) = update_perm(&mut q.perm, &b[..48], &user_ns) {
                             return (Err(e), None, Vec::new());
                         }
-                        // a negative int widens as Linux's unsigned long
-                        q.set(qbytes as i64 as u64, now, &mut senders, &mut received);
+                        q.set(qbytes as i32 as i64 as u64, now, &mut senders, &mut received);
                         (Ok(()), None, settle_msg(senders, 0, received))
                     }
                     None => {
@@ -964,36 +1166,51 @@ pub fn msgctl(t: &mut UThread, msqid: i32, cmd: i32, buf: u64) -> SysResult {
     }
 }
 
-/// /proc/sysvipc/msg (sysvipc_msg_proc_show).
+/// /proc/sysvipc/msg (sysvipc_msg_proc_show): the queues are copied
+/// under `SPACES` in batches, the pids turned into the reader's PID
+/// namespace's numbers (pid_nr_ns) and the lines formatted after it.
 pub fn proc_sysvipc_msg(ns: &process::ns::UserNsRef, ipc: &Arc<IpcNs>, reader: u32) -> alloc::string::String {
-    use core::fmt::Write;
     let mut out = alloc::string::String::from(
         "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n",
     );
-    // pid_nr_ns: the reader's PID namespace's numbers (the process
-    // table's lock comes after SPACES)
     let seen = |pid: u32| if pid == 0 { 0 } else { table().pid_seen(reader, pid) };
-    with_tables(ipc, |tb| {
-        for (index, q) in tb.msg.iter() {
-            let _ = writeln!(
-                out,
-                "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
-                q.perm.key,
+    walk_in_batches(
+        ipc,
+        |tb| &tb.msg,
+        |tb, index, q| {
+            (
+                q.perm.clone(),
                 tb.msg.id_of(index),
-                q.perm.mode,
                 q.cbytes(),
                 q.qnum(),
-                seen(q.lspid),
-                seen(q.lrpid),
-                ns.uid_from(q.perm.uid),
-                ns.gid_from(q.perm.gid),
-                ns.uid_from(q.perm.cuid),
-                ns.gid_from(q.perm.cgid),
-                q.stime,
-                q.rtime,
-                q.ctime
-            );
-        }
-    });
+                [q.lspid, q.lrpid],
+                [q.stime, q.rtime, q.ctime],
+            )
+        },
+        |rows| {
+            for (p, id, cbytes, qnum, [lspid, lrpid], [stime, rtime, ctime]) in rows {
+                push_line(
+                    &mut out,
+                    format_args!(
+                        "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}\n",
+                        p.key,
+                        id,
+                        p.mode,
+                        cbytes,
+                        qnum,
+                        seen(lspid),
+                        seen(lrpid),
+                        ns.uid_from(p.uid),
+                        ns.gid_from(p.gid),
+                        ns.uid_from(p.cuid),
+                        ns.gid_from(p.cgid),
+                        stime,
+                        rtime,
+                        ctime
+                    ),
+                );
+            }
+        },
+    );
     out
 }
