@@ -1159,12 +1159,6 @@ fn man_page_errors_through_the_table() {
             Errno::EINVAL,
         ),
         (
-            "EINVAL (CLONE_NEWCGROUP: not built here, as a kernel without CONFIG_CGROUPS)",
-            root,
-            clone(F::NEWCGROUP),
-            Errno::EINVAL,
-        ),
-        (
             "EINVAL (clone() only) CLONE_PIDFD was specified together with CLONE_DETACHED in flags.",
             user,
             CloneArgs::from_clone((F::PIDFD | F::DETACHED).bits() | 17, 0, 0, 0, 0),
@@ -1297,7 +1291,15 @@ fn unshare_rules() {
     assert_ne!(net1, process::ns::INIT_NET_INO);
     assert_ne!(net1, ipc1);
     assert_eq!(w.t.with_process(1, |p| p.ns().net.ino()), Some(process::ns::INIT_NET_INO));
-    assert_eq!(w.t.unshare(c, F::NEWCGROUP.bits()), Err(Errno::EINVAL), "root: namespace not built");
+    // a cgroup namespace: rooted where its maker's was until the kernel
+    // sets its root
+    w.t.with_process(c, |p| p.ns().cgroup.set_root(7));
+    assert_eq!(w.t.unshare(c, F::NEWCGROUP.bits()), Ok(()));
+    let cg1 = w.t.with_process(c, |p| (p.ns().cgroup.ino(), p.ns().cgroup.root())).unwrap();
+    assert_ne!(cg1.0, process::ns::INIT_CGROUP_INO);
+    assert_eq!(cg1.1, 7);
+    assert_eq!(w.t.with_process(1, |p| p.ns().cgroup.ino()), Some(process::ns::INIT_CGROUP_INO));
+    assert_eq!(w.t.unshare(c, F::NEWTIME.bits()), Err(Errno::EINVAL), "root: namespace not built");
     // Nothing to unshare: THREAD/SIGHAND/VM "work" when single-threaded.
     assert_eq!(w.t.unshare(c, (F::THREAD | F::SIGHAND).bits()), Ok(()));
     // CLONE_FS and CLONE_FILES: private copies from now on.
@@ -1845,6 +1847,7 @@ fn namespace_limits_per_user() {
         (K::Mnt, F::NEWNS),
         (K::Ipc, F::NEWIPC),
         (K::Net, F::NEWNET),
+        (K::Cgroup, F::NEWCGROUP),
         (K::Pid, F::NEWPID),
     ];
     for (kind, flag) in kinds {
