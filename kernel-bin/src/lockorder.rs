@@ -68,6 +68,10 @@ pub enum LockClass {
     /// `syscall::mqueue::USERS`: message queue bytes per user; leaf (taken
     /// inside `MqNames` and by a queue's drop).
     MqUsers,
+    /// `cgroup::CG`: the cgroup v2 hierarchy and the thread -> process map;
+    /// leaf (taken alone or under `Mounts`, never with the process table's
+    /// lock held).
+    Cgroups,
 }
 
 #[cfg(debug_assertions)]
@@ -204,7 +208,7 @@ pub fn check_switch() {
 
 /// Every class, in order (the power-off wait line names them); its length
 /// is the last class's number, so a class added at the end must be listed.
-const ALL_CLASSES: [LockClass; LockClass::MqUsers as usize] = [
+const ALL_CLASSES: [LockClass; LockClass::Cgroups as usize] = [
     LockClass::ExecCache,
     LockClass::Mounts,
     LockClass::Shm,
@@ -223,6 +227,7 @@ const ALL_CLASSES: [LockClass; LockClass::MqUsers as usize] = [
     LockClass::TimerQueue,
     LockClass::MqNames,
     LockClass::MqUsers,
+    LockClass::Cgroups,
 ];
 
 /// The power-off `locks:` line: per lock site with waits since boot
@@ -281,6 +286,7 @@ impl LockClass {
             LockClass::TimerQueue => "TimerQueue",
             LockClass::MqNames => "MqNames",
             LockClass::MqUsers => "MqUsers",
+            LockClass::Cgroups => "Cgroups",
         }
     }
 }

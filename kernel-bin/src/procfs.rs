@@ -1166,7 +1166,7 @@ fn global_file(name: &str) -> Vec<u8> {
         }
         "version" => b"Linux version 6.1.0 (rust-kernel) #1 SMP PREEMPT_DYNAMIC\n".to_vec(),
         "filesystems" => {
-            b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tmqueue\n"
+            b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tmqueue\n"
                 .to_vec()
         }
         _ => Vec::new(),
@@ -1261,6 +1261,8 @@ pub enum NsObj {
     Ipc(Arc<process::ns::IpcNs>),
     /// A network namespace.
     Net(Arc<process::ns::NetNs>),
+    /// A cgroup namespace.
+    Cgroup(Arc<process::ns::CgroupNs>),
     /// The only namespace of a kind this kernel does not build (the
     /// `proctext::NS_NAMES` name).
     Initial(&'static str),
@@ -1275,6 +1277,7 @@ impl NsObj {
             "mnt" => table().with_process(pid, |p| NsObj::Mnt(p.ns().mnt.clone())),
             "ipc" => table().with_process(pid, |p| NsObj::Ipc(p.ns().ipc.clone())),
             "net" => table().with_process(pid, |p| NsObj::Net(p.ns().net.clone())),
+            "cgroup" => table().with_process(pid, |p| NsObj::Cgroup(p.ns().cgroup.clone())),
             "pid" => exists(pid).then(|| NsObj::Pid(table().active_pid_ns(pid))),
             // pidns_for_children_get(): nothing before its init exists
             "pid_for_children" => table()
@@ -1294,6 +1297,7 @@ impl NsObj {
             NsObj::Pid(_) => "pid",
             NsObj::Ipc(_) => "ipc",
             NsObj::Net(_) => "net",
+            NsObj::Cgroup(_) => "cgroup",
             NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
         }
     }
@@ -1307,6 +1311,7 @@ impl NsObj {
             NsObj::Pid(n) => n.ino(),
             NsObj::Ipc(i) => i.ino(),
             NsObj::Net(n) => n.ino(),
+            NsObj::Cgroup(c) => c.ino(),
             NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
         }
     }
@@ -1321,6 +1326,7 @@ impl NsObj {
             NsObj::Pid(n) => Some(n.owner()),
             NsObj::Ipc(i) => Some(i.owner().clone()),
             NsObj::Net(n) => Some(n.owner().clone()),
+            NsObj::Cgroup(c) => Some(c.owner().clone()),
             NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
         }
     }
@@ -1797,10 +1803,10 @@ fn process_file(pid: Pid, tid: Pid, name: &str) -> Result<Vec<u8>> {
             let all: Vec<(u64, u64)> = l.iter().map(|v| (v.cur, v.max)).collect();
             proctext::limits(&all).into_bytes()
         }
-        // proc_cgroup_show(): the v2 hierarchy's "0::/" line shows only
-        // once cgroup2 was mounted (cgrp_dfl_visible), and neither cgroup
-        // filesystem exists here: empty, as Linux before that mount
-        "cgroup" => Vec::new(),
+        // proc_cgroup_show(): the v2 hierarchy's "0::PATH" line once
+        // cgroup2 was mounted (cgrp_dfl_visible), PATH from the reader's
+        // cgroup namespace
+        "cgroup" => crate::cgroup::proc_text(pid, crate::eventfd::caller().1)?,
         "oom_score_adj" => {
             let adj = table().with_process(pid, |p| p.oom_score_adj()).ok_or(Errno::ESRCH)?;
             format!("{adj}\n").into_bytes()

@@ -3,8 +3,8 @@
  * one is ENOSPC, from unshare(2) and from clone(2), while the ones made
  * live; room again once one goes. The limit is set to the user's current
  * count + 1 (found by trying: the suite's other programs may hold some),
- * a holder makes one, and a second is refused. Cgroup and time namespaces'
- * knobs read back what is written; user.max_inotify_* are the
+ * a holder makes one, and a second is refused. The time namespaces'
+ * knob reads back what is written; user.max_inotify_* are the
  * fs.inotify.max_user_* values. Run as root (the suite's user); the old
  * limits are put back. */
 #include "kt.h"
@@ -162,6 +162,10 @@ KT_CASE(net_limit_is_enospc) {
 
 KT_CASE(user_limit_is_enospc) {
     KT_EQ(limit_of("max_user_namespaces", CLONE_NEWUSER), 0);
+}
+
+KT_CASE(cgroup_limit_is_enospc) {
+    KT_EQ(limit_of("max_cgroup_namespaces", CLONE_NEWCGROUP), 0);
 }
 
 /* unshare(CLONE_NEWPID) moves only the children: the holder's new

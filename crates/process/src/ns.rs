@@ -1240,7 +1240,6 @@ impl CgroupNs {
     }
 }
 
-
 /// A process's namespaces other than its user namespace (which its
 /// credentials carry): Linux's `nsproxy`, copied by fork.
 #[derive(Debug, Clone)]
