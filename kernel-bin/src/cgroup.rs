@@ -209,7 +209,9 @@ impl vfs::SynthNode for CgDir {
     fn lookup(&self, dir: &Arc<vfs::Inode>, name: &[u8]) -> Result<Option<Arc<vfs::Inode>>> {
         let (child, file, owner) = with(|s| {
             let owner = s.h.owner(self.g);
-            let child = s.h.child(self.g, name).map(|c| (c, s.h.owner(c).unwrap_or((0, 0))));
+            let child =
+                s.h.child(self.g, name)
+                    .map(|c| (c, s.h.owner(c).unwrap_or((0, 0)), s.h.mode(c).unwrap_or(0o755)));
             let file = FileKind::by_name(name).filter(|&k| s.h.has_file(self.g, k));
             (child, file, owner)
         });
@@ -264,9 +266,10 @@ impl vfs::SynthNode for CgDir {
         true
     }
 
-    /// cgroup_mkdir: owned by the maker's filesystem ids.
-    fn mkdir(&self, name: &[u8], _perm: u32, cred: &vfs::Cred) -> Result<()> {
-        with(|s| s.h.mkdir(self.g, name, (cred.uid, cred.gid))).map(|_| ())
+    /// cgroup_mkdir: owned by the maker's filesystem ids, with the mode
+    /// mkdir(2) gave (less the umask).
+    fn mkdir(&self, name: &[u8], perm: u32, cred: &vfs::Cred) -> Result<()> {
+        with(|s| s.h.mkdir(self.g, name, (cred.uid, cred.gid), perm)).map(|_| ())
     }
 
     fn rmdir(&self, name: &[u8], _cred: &vfs::Cred) -> Result<()> {

@@ -51,6 +51,7 @@ static const char *text_of(const char *path) {
 }
 
 static int mount_cg(void) {
+    umount2(CG, MNT_DETACH); /* a failed case's mount */
     mkdir(CG, 0755);
     int fd = open("/tmp/.kt_cgroup2_mounted", O_WRONLY | O_CREAT, 0644);
     if (fd >= 0) close(fd);
@@ -83,7 +84,7 @@ KT_CASE(mount_shows_the_root_group) {
     KT_SYS_OK(mount_cg());
     struct stat st;
     KT_SYS_OK(stat(CG, &st));
-    KT_EQ(st.st_mode, S_IFDIR | 0755);
+    KT_EQ(st.st_mode, S_IFDIR | 0555);
     KT_SYS_OK(stat(CG "/cgroup.procs", &st));
     KT_EQ(st.st_mode, S_IFREG | 0644);
     KT_EQ(st.st_uid, 0);
@@ -115,10 +116,11 @@ KT_CASE(mount_shows_the_root_group) {
 
 KT_CASE(mkdir_files_and_rmdir) {
     KT_SYS_OK(mount_cg());
-    KT_SYS_OK(mkdir(CG "/t1", 0700));
+    umask(022);
+    KT_SYS_OK(mkdir(CG "/t1", 0770));
     struct stat st;
     KT_SYS_OK(stat(CG "/t1", &st));
-    KT_EQ(st.st_mode, S_IFDIR | 0755);
+    KT_EQ(st.st_mode, S_IFDIR | 0750);
     KT_SYS_ERR(mkdir(CG "/t1", 0755), EEXIST);
     KT_SYS_ERR(mkdir(CG "/cgroup.procs", 0755), EEXIST);
     KT_STREQ(text_of(CG "/t1/cgroup.type"), "domain\n");

@@ -31,7 +31,7 @@
 //! use cgroup::{FileKind, Hierarchy, ROOT};
 //! let mut h: Hierarchy<u32> = Hierarchy::new();
 //! h.forked_process(1, ROOT);               // init
-//! let a = h.mkdir(ROOT, b"a", (0, 0)).unwrap();
+//! let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
 //! h.write(ROOT, FileKind::SubtreeControl, b"+pids").unwrap();
 //! h.write(a, FileKind::PidsMax, b"1").unwrap();
 //! h.migrate(1, a).unwrap();
@@ -196,6 +196,7 @@ struct Group<K> {
     name: Vec<u8>,
     level: u32,
     owner: (u32, u32),
+    mode: u32,
     children: BTreeMap<Vec<u8>, GroupId>,
     subtree_control: u32,
     /// The processes with live tasks here.
@@ -229,12 +230,13 @@ impl<K: Ord + Copy> Default for Hierarchy<K> {
     }
 }
 
-fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32)) -> Group<K> {
+fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32), mode: u32) -> Group<K> {
     Group {
         parent,
         name,
         level,
         owner,
+        mode,
         children: BTreeMap::new(),
         subtree_control: 0,
         procs: BTreeSet::new(),
@@ -289,7 +291,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// A hierarchy with the root group alone (owned by root), no process.
     pub fn new() -> Self {
         let mut groups = BTreeMap::new();
-        groups.insert(ROOT, group(None, Vec::new(), 0, (0, 0)));
+        groups.insert(ROOT, group(None, Vec::new(), 0, (0, 0), 0o555));
         Hierarchy { groups, members: BTreeMap::new(), next: ROOT.0 + 1 }
     }
 
@@ -320,6 +322,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// filesystem ids (Linux's `cgroup_kn_set_ugid`).
     pub fn owner(&self, g: GroupId) -> Option<(u32, u32)> {
         self.groups.get(&g).map(|x| x.owner)
+    }
+
+    /// The permission bits of `g`'s directory: what mkdir(2) asked (less
+    /// the umask), as kernfs_create_dir keeps it; 0555 for the root.
+    pub fn mode(&self, g: GroupId) -> Option<u32> {
+        self.groups.get(&g).map(|x| x.mode)
     }
 
     /// The child `name` of `g`.
@@ -370,12 +378,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
     }
 
     /// mkdir(2) of `name` in `parent` by a maker with filesystem ids
-    /// `owner`. `EEXIST` for a name in use (a group or a file), `EINVAL`
+    /// `owner`, the directory's permission bits `mode`. `EEXIST` for a name in use (a group or a file), `EINVAL`
     /// for a name with a newline, `EAGAIN` when `cgroup.max.depth` or
     /// `cgroup.max.descendants` of `parent` or an ancestor would be
     /// exceeded (cgroup_check_hierarchy_limits), `ENODEV` for a removed
     /// parent.
-    pub fn mkdir(&mut self, parent: GroupId, name: &[u8], owner: (u32, u32)) -> Result<GroupId> {
+    pub fn mkdir(&mut self, parent: GroupId, name: &[u8], owner: (u32, u32), mode: u32) -> Result<GroupId> {
         let p = self.g(parent)?;
         if p.children.contains_key(name) || self.files(parent).any(|k| k.name().as_bytes() == name) {
             return Err(Errno::EEXIST);
@@ -398,7 +406,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         let key = copy_bytes(name)?;
         let lvl = p.level + 1;
         self.next += 1;
-        self.groups.insert(id, group(Some(parent), n, lvl, owner));
+        self.groups.insert(id, group(Some(parent), n, lvl, owner, mode & 0o7777));
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.insert(key, id);
         }

@@ -15,7 +15,8 @@ fn read(h: &Hierarchy<u32>, g: GroupId, k: FileKind) -> alloc::string::String {
 #[test]
 fn files_of_root_and_child() {
     let mut h = h();
-    let a = h.mkdir(ROOT, b"a", (1000, 1000)).unwrap();
+    let a = h.mkdir(ROOT, b"a", (1000, 1000), 0o40700).unwrap();
+    assert_eq!((h.mode(a), h.mode(ROOT)), (Some(0o700), Some(0o555)));
     let root: Vec<&str> = h.files(ROOT).map(FileKind::name).collect();
     assert_eq!(
         root,
@@ -59,11 +60,11 @@ fn files_of_root_and_child() {
 #[test]
 fn mkdir_rmdir_rules() {
     let mut h = h();
-    let a = h.mkdir(ROOT, b"a", (0, 0)).unwrap();
-    assert_eq!(h.mkdir(ROOT, b"a", (0, 0)), Err(Errno::EEXIST));
-    assert_eq!(h.mkdir(ROOT, b"cgroup.procs", (0, 0)), Err(Errno::EEXIST));
-    assert_eq!(h.mkdir(ROOT, b"x\ny", (0, 0)), Err(Errno::EINVAL));
-    let b = h.mkdir(a, b"b", (0, 0)).unwrap();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    assert_eq!(h.mkdir(ROOT, b"a", (0, 0), 0o755), Err(Errno::EEXIST));
+    assert_eq!(h.mkdir(ROOT, b"cgroup.procs", (0, 0), 0o755), Err(Errno::EEXIST));
+    assert_eq!(h.mkdir(ROOT, b"x\ny", (0, 0), 0o755), Err(Errno::EINVAL));
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
     assert_eq!(h.rmdir(a), Err(Errno::EBUSY));
     assert_eq!(h.rmdir(ROOT), Err(Errno::EBUSY));
     h.migrate(1, b).unwrap();
@@ -79,13 +80,13 @@ fn mkdir_rmdir_rules() {
     h.rmdir(a).unwrap();
     // the limits: depth and descendants, checked up the tree
     h.write(ROOT, FileKind::MaxDepth, b"1").unwrap();
-    let a = h.mkdir(ROOT, b"a", (0, 0)).unwrap();
-    assert_eq!(h.mkdir(a, b"b", (0, 0)), Err(Errno::EAGAIN));
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    assert_eq!(h.mkdir(a, b"b", (0, 0), 0o755), Err(Errno::EAGAIN));
     h.write(ROOT, FileKind::MaxDepth, b"max").unwrap();
     h.write(a, FileKind::MaxDescendants, b"1").unwrap();
-    let b = h.mkdir(a, b"b", (0, 0)).unwrap();
-    assert_eq!(h.mkdir(a, b"c", (0, 0)), Err(Errno::EAGAIN));
-    assert_eq!(h.mkdir(b, b"c", (0, 0)), Err(Errno::EAGAIN));
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    assert_eq!(h.mkdir(a, b"c", (0, 0), 0o755), Err(Errno::EAGAIN));
+    assert_eq!(h.mkdir(b, b"c", (0, 0), 0o755), Err(Errno::EAGAIN));
     assert_eq!(read(&h, a, FileKind::MaxDescendants), "1\n");
     assert_eq!(h.write(a, FileKind::MaxDescendants, b"-1"), Err(Errno::ERANGE));
     assert_eq!(h.write(a, FileKind::MaxDescendants, b"x"), Err(Errno::EINVAL));
@@ -96,9 +97,9 @@ fn mkdir_rmdir_rules() {
 #[test]
 fn paths_from_namespace_roots() {
     let mut h = h();
-    let a = h.mkdir(ROOT, b"a", (0, 0)).unwrap();
-    let b = h.mkdir(a, b"b", (0, 0)).unwrap();
-    let c = h.mkdir(a, b"c", (0, 0)).unwrap();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    let c = h.mkdir(a, b"c", (0, 0), 0o755).unwrap();
     let p = |to, from| alloc::string::String::from_utf8(h.path_from(to, from).unwrap()).unwrap();
     assert_eq!(p(b, ROOT), "/a/b");
     assert_eq!(p(ROOT, ROOT), "/");
@@ -116,8 +117,8 @@ fn paths_from_namespace_roots() {
 fn pids_limit_and_events() {
     let mut h = h();
     h.write(ROOT, FileKind::SubtreeControl, b"+pids").unwrap();
-    let a = h.mkdir(ROOT, b"a", (0, 0)).unwrap();
-    let b = h.mkdir(a, b"b", (0, 0)).unwrap();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
     h.write(a, FileKind::PidsMax, b"2").unwrap();
     assert_eq!(read(&h, a, FileKind::PidsMax), "2\n");
     h.migrate(1, a).unwrap();
@@ -164,8 +165,8 @@ fn pids_limit_and_events() {
 #[test]
 fn subtree_control_and_internal_processes() {
     let mut h = h();
-    let a = h.mkdir(ROOT, b"a", (0, 0)).unwrap();
-    let b = h.mkdir(a, b"b", (0, 0)).unwrap();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
     assert_eq!(h.write(ROOT, FileKind::SubtreeControl, b"+memory"), Err(Errno::EINVAL));
     assert_eq!(h.write(ROOT, FileKind::SubtreeControl, b"pids"), Err(Errno::EINVAL));
     assert_eq!(h.write(a, FileKind::SubtreeControl, b"+pids"), Err(Errno::ENOENT));
@@ -243,7 +244,7 @@ proptest! {
             match o {
                 Op::Mkdir(g, n) => {
                     let p = groups[g % groups.len()];
-                    if let Ok(c) = h.mkdir(p, &[b'a' + n], (0, 0)) {
+                    if let Ok(c) = h.mkdir(p, &[b'a' + n], (0, 0), 0o755) {
                         groups.push(c);
                     }
                 }
