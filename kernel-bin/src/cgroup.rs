@@ -215,12 +215,12 @@ impl vfs::SynthNode for CgDir {
             let file = FileKind::by_name(name).filter(|&k| s.h.has_file(self.g, k));
             (child, file, owner)
         });
-        if let Some((c, (uid, gid))) = child {
+        if let Some((c, (uid, gid), mode)) = child {
             let i = vfs::Inode::new_synth(
                 dir,
                 name,
                 vfs::FileType::Directory,
-                0o755,
+                mode,
                 dir_ino(c),
                 Arc::new(CgDir { g: c }),
             );
@@ -376,13 +376,17 @@ impl CgFile {
 /// line.
 pub fn new_cgroupfs(pid: Pid) -> Arc<vfs::Inode> {
     let root = root_of(pid);
-    let root = if with(|s| s.h.exists(root)) { root } else { ROOT };
+    let (root, mode, owner) = with(|s| {
+        let root = if s.h.exists(root) { root } else { ROOT };
+        (root, s.h.mode(root).unwrap_or(0o555), s.h.owner(root).unwrap_or((0, 0)))
+    });
     VISIBLE.store(true, Ordering::Relaxed);
     let fs = vfs::new_synthfs(
         vfs::makedev(0, 0x1a),
         Arc::new(crate::fs::KernelClock),
         Arc::new(CgDir { g: root }),
     );
-    let _ = fs.chmod(&vfs::Cred::root(), 0o755);
+    let _ = fs.chmod(&vfs::Cred::root(), mode);
+    fs.set_synth_owner(owner.0, owner.1);
     fs
 }
