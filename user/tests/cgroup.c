@@ -98,7 +98,7 @@ KT_CASE(mount_shows_the_root_group) {
     KT_STREQ(text_of("/proc/self/cgroup"), "0::/\n");
     KT_STREQ(text_of(CG "/cgroup.max.depth"), "max\n");
     KT_STREQ(text_of(CG "/cgroup.max.descendants"), "max\n");
-    KT_STREQ(text_of(CG "/cgroup.subtree_control"), "\n");
+    KT_STREQ(text_of(CG "/cgroup.subtree_control"), "");
     KT_TRUE(strstr(text_of(CG "/cgroup.controllers"), "pids") != NULL, "%s", text_of(CG "/cgroup.controllers"));
     /* the mount's lines */
     char buf[8192];
@@ -125,8 +125,8 @@ KT_CASE(mkdir_files_and_rmdir) {
     KT_SYS_ERR(mkdir(CG "/cgroup.procs", 0755), EEXIST);
     KT_STREQ(text_of(CG "/t1/cgroup.type"), "domain\n");
     KT_STREQ(text_of(CG "/t1/cgroup.events"), "populated 0\nfrozen 0\n");
-    KT_STREQ(text_of(CG "/t1/cgroup.controllers"), "\n");
-    KT_STREQ(text_of(CG "/t1/cgroup.subtree_control"), "\n");
+    KT_STREQ(text_of(CG "/t1/cgroup.controllers"), "");
+    KT_STREQ(text_of(CG "/t1/cgroup.subtree_control"), "");
     KT_STREQ(text_of(CG "/t1/cgroup.procs"), "");
     KT_STREQ(text_of(CG "/t1/cgroup.threads"), "");
     KT_STREQ(text_of(CG "/t1/cgroup.freeze"), "0\n");
@@ -224,7 +224,7 @@ KT_CASE(subtree_control_rules) {
     KT_STREQ(text_of(CG "/cgroup.subtree_control"), "pids\n");
     KT_STREQ(text_of(CG "/s/cgroup.controllers"), "pids\n");
     KT_STREQ(text_of(CG "/s/pids.max"), "max\n");
-    KT_STREQ(text_of(CG "/s/t/cgroup.controllers"), "\n");
+    KT_STREQ(text_of(CG "/s/t/cgroup.controllers"), "");
     struct stat st;
     KT_SYS_ERR(stat(CG "/s/t/pids.max", &st), ENOENT);
     KT_SYS_OK(write_text(CG "/s/cgroup.subtree_control", "+pids"));
@@ -238,9 +238,9 @@ KT_CASE(subtree_control_rules) {
     close(wr);
     KT_WAIT_STATUS(c, kt_exited(0));
     KT_SYS_OK(write_text(CG "/s/cgroup.subtree_control", "-pids"));
-    KT_STREQ(text_of(CG "/s/cgroup.subtree_control"), "\n");
+    KT_STREQ(text_of(CG "/s/cgroup.subtree_control"), "");
     KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-pids"));
-    KT_STREQ(text_of(CG "/cgroup.subtree_control"), "\n");
+    KT_STREQ(text_of(CG "/cgroup.subtree_control"), "");
     KT_SYS_OK(rmdir(CG "/s/t"));
     KT_SYS_OK(rmdir(CG "/s"));
     umount_cg();

@@ -283,7 +283,10 @@ fn mask_text(mask: u32) -> Result<Vec<u8>> {
             first = false;
         }
     }
-    t.write_str("\n").map_err(|_| Errno::ENOMEM)?;
+    // cgroup_print_ss_mask: the newline only after a name
+    if !first {
+        t.write_str("\n").map_err(|_| Errno::ENOMEM)?;
+    }
     Ok(t.0)
 }
 

@@ -33,8 +33,8 @@ fn files_of_root_and_child() {
     assert_eq!(h.files(a).count(), 11);
     assert_eq!(h.owner(a), Some((1000, 1000)));
     assert_eq!(read(&h, ROOT, FileKind::Controllers), "pids\n");
-    assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "\n");
-    assert_eq!(read(&h, a, FileKind::Controllers), "\n");
+    assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "");
+    assert_eq!(read(&h, a, FileKind::Controllers), "");
     assert_eq!(read(&h, a, FileKind::Type), "domain\n");
     assert_eq!(read(&h, a, FileKind::Events), "populated 0\nfrozen 0\n");
     assert_eq!(read(&h, a, FileKind::Freeze), "0\n");
