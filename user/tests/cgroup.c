@@ -147,7 +147,9 @@ KT_CASE(mkdir_files_and_rmdir) {
     KT_SYS_OK(rmdir(CG "/t1"));
     KT_SYS_ERR(rmdir(CG "/t1"), ENOENT);
     KT_SYS_ERR(stat(CG "/t1", &st), ENOENT);
-    KT_STREQ(text_of(CG "/cgroup.stat"), "nr_descendants 0\nnr_dying_descendants 0\n");
+    /* (Linux may count the removed group as dying for a while) */
+    const char *stat_text = text_of(CG "/cgroup.stat");
+    KT_TRUE(strncmp(stat_text, "nr_descendants 0\nnr_dying_descendants ", 38) == 0, "%s", stat_text);
     umount_cg();
 }
 
