@@ -995,6 +995,8 @@ const PER_MOUNT_OPTIONS: &[&str] =
 /// `rw`/`ro` starts both option lists, as Linux shows them.
 /// Seen by a process whose root is `root` ([`mounts_text`]'s choice).
 pub fn mountinfo_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
+    // a cgroup2 mount's root as the reader's cgroup namespace sees it
+    let cg_root = crate::cgroup::reader_root();
     let all = MOUNTS.lock();
     let mut out = Vec::new();
     for (m, target) in visible(&all.list, ns, root) {
@@ -1003,7 +1005,10 @@ pub fn mountinfo_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
         out.extend_from_slice(
             alloc::format!("{} {} {}:{} ", m.id, parent, vfs::major(dev), vfs::minor(dev)).as_bytes(),
         );
-        push_escaped(&mut out, &m.fs_root);
+        match crate::cgroup::mount_root_path(&m.root, cg_root).filter(|_| m.fs_root == b"/") {
+            Some(p) => push_escaped(&mut out, &p),
+            None => push_escaped(&mut out, &m.fs_root),
+        }
         out.push(b' ');
         push_escaped(&mut out, &target);
         let mut opts = m.options.split(',');

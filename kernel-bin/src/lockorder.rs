@@ -73,6 +73,10 @@ pub enum LockClass {
     /// key; leaf, taken alone (a ring's drop, its setup, the tick's
     /// look-up).
     UringTimed,
+    /// `cgroup::CG`: the cgroup v2 hierarchy and the thread -> process map;
+    /// leaf (taken alone or under `Mounts`, never with the process table's
+    /// lock held).
+    Cgroups,
 }
 
 #[cfg(debug_assertions)]
@@ -209,7 +213,7 @@ pub fn check_switch() {
 
 /// Every class, in order (the power-off wait line names them); its length
 /// is the last class's number, so a class added at the end must be listed.
-const ALL_CLASSES: [LockClass; LockClass::UringTimed as usize] = [
+const ALL_CLASSES: [LockClass; LockClass::Cgroups as usize] = [
     LockClass::ExecCache,
     LockClass::Mounts,
     LockClass::Shm,
@@ -229,6 +233,7 @@ const ALL_CLASSES: [LockClass; LockClass::UringTimed as usize] = [
     LockClass::MqNames,
     LockClass::MqUsers,
     LockClass::UringTimed,
+    LockClass::Cgroups,
 ];
 
 /// The power-off `locks:` line: per lock site with waits since boot
@@ -288,6 +293,7 @@ impl LockClass {
             LockClass::MqNames => "MqNames",
             LockClass::MqUsers => "MqUsers",
             LockClass::UringTimed => "UringTimed",
+            LockClass::Cgroups => "Cgroups",
         }
     }
 }

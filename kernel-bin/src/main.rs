@@ -18,6 +18,8 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod blk;
 #[cfg(target_os = "none")]
+mod cgroup;
+#[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
 mod devices;

@@ -196,6 +196,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn thread_exited(&self, tid: Pid, ext: ThreadExt) {
+        // its cgroup's count and pids charge
+        crate::cgroup::exited(tid);
         // a leader's name stays with its process (a zombie keeps it)
         table().with_process(tid, |p| p.ext_mut().exit_comm = (ext.comm, ext.comm_len));
         let task = ext.task;
@@ -212,7 +214,8 @@ impl process::seams::Hooks<Kernel> for Hooks {
         crate::locks::sweep();
     }
 
-    fn thread_renamed(&self, _old_tid: Pid, new_tid: Pid) {
+    fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
+        crate::cgroup::renamed(old_tid, new_tid);
         // the record (and the task in it) moved with the id
         if let Some(task) = task_of(new_tid) {
             task.id.store(u64::from(new_tid), Ordering::Relaxed);

@@ -1354,7 +1354,7 @@ fn global_file(name: &str, pid_ns: &process::ns::PidNsRef) -> Vec<u8> {
         }
         "version" => b"Linux version 6.1.0 (rust-kernel) #1 SMP PREEMPT_DYNAMIC\n".to_vec(),
         "filesystems" => {
-            b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tmqueue\n"
+            b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tmqueue\n"
                 .to_vec()
         }
         _ => Vec::new(),
@@ -1455,6 +1455,8 @@ pub enum NsObj {
     Net(Arc<process::ns::NetNs>),
     /// A time namespace.
     Time(Arc<process::timens::TimeNs>),
+    /// A cgroup namespace.
+    Cgroup(Arc<process::ns::CgroupNs>),
     /// The only namespace of a kind this kernel does not build (the
     /// `proctext::NS_NAMES` name).
     Initial(&'static str),
@@ -1471,6 +1473,7 @@ impl NsObj {
             "net" => table().with_process(pid, |p| NsObj::Net(p.ns().net.clone())),
             "time" => table().with_process(pid, |p| NsObj::Time(p.ns().time.clone())),
             "time_for_children" => table().with_process(pid, |p| NsObj::Time(p.ns().time_children.clone())),
+            "cgroup" => table().with_process(pid, |p| NsObj::Cgroup(p.ns().cgroup.clone())),
             "pid" => exists(pid).then(|| NsObj::Pid(table().active_pid_ns(pid))),
             // pidns_for_children_get(): nothing before its init exists
             "pid_for_children" => table()
@@ -1491,6 +1494,7 @@ impl NsObj {
             NsObj::Ipc(_) => "ipc",
             NsObj::Net(_) => "net",
             NsObj::Time(_) => "time",
+            NsObj::Cgroup(_) => "cgroup",
             NsObj::Initial(n) => n.strip_suffix("_for_children").unwrap_or(n),
         }
     }
@@ -1505,6 +1509,7 @@ impl NsObj {
             NsObj::Ipc(i) => i.ino(),
             NsObj::Net(n) => n.ino(),
             NsObj::Time(n) => n.ino(),
+            NsObj::Cgroup(c) => c.ino(),
             NsObj::Initial(n) => proctext::ns_ino(n).unwrap_or(0),
         }
     }
@@ -1520,6 +1525,7 @@ impl NsObj {
             NsObj::Ipc(i) => Some(i.owner().clone()),
             NsObj::Net(n) => Some(n.owner().clone()),
             NsObj::Time(n) => Some(n.owner().clone()),
+            NsObj::Cgroup(c) => Some(c.owner().clone()),
             NsObj::Initial(_) => Some(process::ns::UserNsRef::INITIAL),
         }
     }
@@ -2044,10 +2050,10 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
             let all: Vec<(u64, u64)> = l.iter().map(|v| (v.cur, v.max)).collect();
             proctext::limits(&all).into_bytes()
         }
-        // proc_cgroup_show(): the v2 hierarchy's "0::/" line shows only
-        // once cgroup2 was mounted (cgrp_dfl_visible), and neither cgroup
-        // filesystem exists here: empty, as Linux before that mount
-        "cgroup" => Vec::new(),
+        // proc_cgroup_show(): the v2 hierarchy's "0::PATH" line once
+        // cgroup2 was mounted (cgrp_dfl_visible), PATH from the reader's
+        // cgroup namespace
+        "cgroup" => crate::cgroup::proc_text(pid, crate::eventfd::caller().1)?,
         // proc_oom_score(): oom_badness() scaled into 0..2000, 0 for a
         // process the OOM killer never picks
         "oom_score" => format!("{}\n", crate::oom::score(pid).ok_or(Errno::ESRCH)?).into_bytes(),

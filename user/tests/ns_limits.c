@@ -4,7 +4,7 @@
  * live; room again once one goes. The limit is set to the user's current
  * count + 1 (found by trying: the suite's other programs may hold some),
  * a holder makes one, and a second is refused (CLONE_NEWTIME by clone3).
- * The cgroup namespaces' knob reads back what is written; user.max_inotify_* are the
+ * user.max_inotify_* are the
  * fs.inotify.max_user_* values. Run as root (the suite's user); the old
  * limits are put back. */
 #include "kt.h"
@@ -178,6 +178,10 @@ KT_CASE(user_limit_is_enospc) {
 /* unshare(CLONE_NEWTIME) too: the children's namespace counts. */
 KT_CASE(time_limit_is_enospc) {
     KT_EQ(limit_of("max_time_namespaces", CLONE_NEWTIME), 0);
+}
+
+KT_CASE(cgroup_limit_is_enospc) {
+    KT_EQ(limit_of("max_cgroup_namespaces", CLONE_NEWCGROUP), 0);
 }
 
 /* unshare(CLONE_NEWPID) moves only the children: the holder's new

@@ -383,9 +383,17 @@ KT_CASE(limits_file_as_linux) {
 }
 
 KT_CASE(cgroup_file_is_empty_without_a_cgroup_mount) {
-    /* the v2 hierarchy's "0::/" line shows once cgroup2 is mounted */
+    /* the v2 hierarchy's "0::/" line shows once cgroup2 is mounted, and
+     * stays after the umount (cgrp_dfl_visible): cgroup.c, which runs
+     * before this program in the suite, leaves /tmp/.kt_cgroup2_mounted */
     char buf[256];
-    KT_SYS_RET(read_file("/proc/self/cgroup", buf, sizeof buf), 0);
+    struct stat mk;
+    if (stat("/tmp/.kt_cgroup2_mounted", &mk) == 0) {
+        KT_SYS_RET(read_file("/proc/self/cgroup", buf, sizeof buf), 5);
+        KT_STREQ(buf, "0::/\n");
+    } else {
+        KT_SYS_RET(read_file("/proc/self/cgroup", buf, sizeof buf), 0);
+    }
     struct stat st;
     KT_SYS_OK(stat("/proc/self/cgroup", &st));
     KT_EQ(st.st_mode, S_IFREG | 0444);

@@ -80,6 +80,7 @@ const PORTABLE_CRATES: &[&str] = &[
     "notify",
     "tty",
     "ipc",
+    "cgroup",
     "vfs",
     "elf-loader",
     "ext2",

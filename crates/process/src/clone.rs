@@ -468,7 +468,8 @@ pub const NS_SUPPORTED: CloneFlags = CloneFlags::NEWUTS
     .union(CloneFlags::NEWPID)
     .union(CloneFlags::NEWIPC)
     .union(CloneFlags::NEWNET)
-    .union(CloneFlags::NEWTIME);
+    .union(CloneFlags::NEWTIME)
+    .union(CloneFlags::NEWCGROUP);
 
 /// Every check Linux makes before it allocates the child's pid, in Linux's
 /// order (`kernel_clone()`, then `copy_process()`, then `alloc_pid()`'s

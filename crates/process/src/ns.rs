@@ -1246,6 +1246,69 @@ impl PidNsRef {
     }
 }
 
+/// The initial cgroup namespace's number (Linux's `PROC_CGROUP_INIT_INO`).
+pub const INIT_CGROUP_INO: u64 = 0xEFFF_FFFB;
+
+/// A cgroup namespace (cg38, Linux's `struct cgroup_namespace`): its
+/// number, the user namespace that owns it and its root, the kernel's
+/// number of the cgroup that was its maker's when it was made (`0`: the
+/// hierarchy's root; set by the kernel after the clone or unshare that
+/// made it, which knows the cgroups: [`CgroupNs::set_root`]). Paths in
+/// /proc/PID/cgroup and a cgroup2 mount made inside it start there. The
+/// record counts against its maker's limit until it is dropped.
+#[derive(Debug)]
+pub struct CgroupNs {
+    ino: u64,
+    owner: UserNsRef,
+    root: core::sync::atomic::AtomicU64,
+    /// Its place in its maker's count (`None`: the initial one).
+    _charge: Option<Charge>,
+}
+
+impl CgroupNs {
+    /// The initial namespace (rooted at the hierarchy's root).
+    pub fn initial() -> Arc<CgroupNs> {
+        Arc::new(CgroupNs {
+            ino: INIT_CGROUP_INO,
+            owner: UserNsRef::INITIAL,
+            root: core::sync::atomic::AtomicU64::new(0),
+            _charge: None,
+        })
+    }
+
+    /// `copy_cgroup_ns`: a new namespace numbered `ino`, owned by `owner`,
+    /// rooted at `root` until [`CgroupNs::set_root`], counted by `charge`.
+    pub fn create(ino: u64, owner: UserNsRef, charge: Option<Charge>, root: u64) -> Arc<CgroupNs> {
+        Arc::new(CgroupNs { ino, owner, root: core::sync::atomic::AtomicU64::new(root), _charge: charge })
+    }
+
+    /// Its inode number (nsfs).
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// The user namespace that owns it.
+    pub fn owner(&self) -> &UserNsRef {
+        &self.owner
+    }
+
+    /// Its root cgroup's number (`0`: the hierarchy's root).
+    pub fn root(&self) -> u64 {
+        self.root.load(Ordering::Acquire)
+    }
+
+    /// Sets its root cgroup's number (the kernel, right after the call
+    /// that made it).
+    pub fn set_root(&self, root: u64) {
+        self.root.store(root, Ordering::Release);
+    }
+
+    /// Whether it is the initial namespace.
+    pub fn is_initial(&self) -> bool {
+        self.ino == INIT_CGROUP_INO
+    }
+}
+
 /// A process's namespaces other than its user namespace (which its
 /// credentials carry): Linux's `nsproxy`, copied by fork.
 #[derive(Debug, Clone)]
@@ -1266,6 +1329,8 @@ pub struct NsSet {
     /// The time namespace its children enter (`time_for_children`:
     /// another one after unshare(CLONE_NEWTIME)).
     pub time_children: Arc<crate::timens::TimeNs>,
+    /// Its cgroup namespace.
+    pub cgroup: Arc<CgroupNs>,
 }
 
 impl NsSet {
@@ -1280,6 +1345,7 @@ impl NsSet {
             net: NetNs::initial(),
             time: time.clone(),
             time_children: time,
+            cgroup: CgroupNs::initial(),
         }
     }
 

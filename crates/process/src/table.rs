@@ -4159,7 +4159,7 @@ impl<P: Platform> Inner<P> {
         self.send(target, Sig::<P>::info(n, Origin::User { pid: seen as i32, uid }), seen == 0, out)
     }
 
-    /// `create_new_namespaces` for the UTS, mount, IPC and network
+    /// `create_new_namespaces` for the UTS, mount, IPC, cgroup and network
     /// namespaces `f` asks for: each made in `ns`, numbered from
     /// `next_ino`, owned by `creds`' user namespace and counted against
     /// its euid (`ENOSPC` at `user.max_*_namespaces`; what was made
@@ -4188,6 +4188,13 @@ impl<P: Platform> Inner<P> {
         if f.contains(F::NEWIPC) {
             let c = counts.charge(NsKind::Ipc, &creds.user_ns, creds.euid)?;
             ns.ipc = crate::ns::IpcNs::create(*next_ino, owner(), Some(c), ipc_gone);
+            *next_ino += 1;
+        }
+        if f.contains(F::NEWCGROUP) {
+            // copy_cgroup_ns(): rooted where the maker is, which the
+            // kernel sets (its root starts as the maker's namespace's)
+            let c = counts.charge(NsKind::Cgroup, &creds.user_ns, creds.euid)?;
+            ns.cgroup = crate::ns::CgroupNs::create(*next_ino, owner(), Some(c), ns.cgroup.root());
             *next_ino += 1;
         }
         if f.contains(F::NEWNET) {

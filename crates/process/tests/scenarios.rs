@@ -1159,12 +1159,6 @@ fn man_page_errors_through_the_table() {
             Errno::EINVAL,
         ),
         (
-            "EINVAL (CLONE_NEWCGROUP: not built here, as a kernel without CONFIG_CGROUPS)",
-            root,
-            clone(F::NEWCGROUP),
-            Errno::EINVAL,
-        ),
-        (
             "EINVAL (clone() only) CLONE_PIDFD was specified together with CLONE_DETACHED in flags.",
             user,
             CloneArgs::from_clone((F::PIDFD | F::DETACHED).bits() | 17, 0, 0, 0, 0),
@@ -1297,7 +1291,14 @@ fn unshare_rules() {
     assert_ne!(net1, process::ns::INIT_NET_INO);
     assert_ne!(net1, ipc1);
     assert_eq!(w.t.with_process(1, |p| p.ns().net.ino()), Some(process::ns::INIT_NET_INO));
-    assert_eq!(w.t.unshare(c, F::NEWCGROUP.bits()), Err(Errno::EINVAL), "root: namespace not built");
+    // a cgroup namespace: rooted where its maker's was until the kernel
+    // sets its root
+    w.t.with_process(c, |p| p.ns().cgroup.set_root(7));
+    assert_eq!(w.t.unshare(c, F::NEWCGROUP.bits()), Ok(()));
+    let cg1 = w.t.with_process(c, |p| (p.ns().cgroup.ino(), p.ns().cgroup.root())).unwrap();
+    assert_ne!(cg1.0, process::ns::INIT_CGROUP_INO);
+    assert_eq!(cg1.1, 7);
+    assert_eq!(w.t.with_process(1, |p| p.ns().cgroup.ino()), Some(process::ns::INIT_CGROUP_INO));
     // Nothing to unshare: THREAD/SIGHAND/VM "work" when single-threaded.
     assert_eq!(w.t.unshare(c, (F::THREAD | F::SIGHAND).bits()), Ok(()));
     // CLONE_FS and CLONE_FILES: private copies from now on.
@@ -1339,6 +1340,12 @@ fn unshare_rules() {
     assert_eq!(w.wait4(c, g as i32, 0), Ok((g, 0)));
     w.exit(v, 0);
     assert_eq!(w.wait4(c, v as i32, 0), Ok((v, 0)));
+    // a time namespace for its children, its own staying (threads are
+    // refused from then on: last)
+    let time0 = w.t.with_process(c, |p| p.ns().time.ino()).unwrap();
+    assert_eq!(w.t.unshare(c, F::NEWTIME.bits()), Ok(()));
+    assert_eq!(w.t.with_process(c, |p| p.ns().time.ino()), Some(time0));
+    assert_ne!(w.t.with_process(c, |p| p.ns().time_children.ino()), Some(time0));
     w.exit(c, 0);
     assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
     w.t.with_thread(1, |t| drop(t.replace_sem_undo(None)));
@@ -1845,6 +1852,7 @@ fn namespace_limits_per_user() {
         (K::Mnt, F::NEWNS),
         (K::Ipc, F::NEWIPC),
         (K::Net, F::NEWNET),
+        (K::Cgroup, F::NEWCGROUP),
         (K::Pid, F::NEWPID),
     ];
     for (kind, flag) in kinds {

@@ -749,6 +749,20 @@ impl<'a> Ctx<'a> {
         if slash && ftype != FileType::Directory {
             return Err(Errno::ENOENT);
         }
+        // a synthetic directory that makes directories itself (cgroup2)
+        if ftype == FileType::Directory
+            && let Some(sy) = parent.synth()
+            && sy.node.has_dir_ops()
+        {
+            if !parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK) {
+                return Err(Errno::EACCES);
+            }
+            sy.node.mkdir(name, perm, self.cred)?;
+            let inode = parent.child(name)?.ok_or(Errno::ENOENT)?;
+            drop(ns);
+            parent.fsnotify_name(CREATE, 0, name, true);
+            return Ok(inode);
+        }
         self.may_create(&parent, false)?;
         parent.sb.check_inode_room()?;
         let inode = self.create_in(&parent, name, ftype, perm, body)?;
@@ -1315,6 +1329,24 @@ impl<'a> Ctx<'a> {
         self.check_rw(&parent)?;
         let ns = parent.sb.ns();
         let victim = parent.child(name)?.ok_or(Errno::ENOENT)?;
+        // a synthetic directory that removes directories itself (cgroup2)
+        if let Some(sy) = parent.synth()
+            && sy.node.has_dir_ops()
+        {
+            if !parent.lock().permits(FileType::Directory, self.cred, W_OK | X_OK) {
+                return Err(Errno::EACCES);
+            }
+            if !victim.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if victim.is_covered() {
+                return Err(Errno::EBUSY);
+            }
+            sy.node.rmdir(name, self.cred)?;
+            drop(ns);
+            notify_delete(&parent, name, &victim);
+            return Ok(());
+        }
         self.may_delete(&parent, &victim, true)?;
         if victim.is_covered() {
             return Err(Errno::EBUSY);

@@ -218,6 +218,28 @@ pub trait SynthNode: Send + Sync {
         None
     }
 
+    /// Whether this directory makes and removes subdirectories itself
+    /// ([`SynthNode::mkdir`], [`SynthNode::rmdir`]: Linux's cgroup2). No
+    /// by default.
+    fn has_dir_ops(&self) -> bool {
+        false
+    }
+
+    /// mkdir(2) of the free name `name` in this directory by `cred` (after
+    /// the directory's write and search permission), `perm` the mode less
+    /// the umask; the directory's next lookup of `name` gives the new one.
+    /// Called only when [`SynthNode::has_dir_ops`].
+    fn mkdir(&self, _name: &[u8], _perm: u32, _cred: &Cred) -> Result<()> {
+        Err(Errno::EPERM)
+    }
+
+    /// rmdir(2) of the directory `name` in this directory by `cred` (after
+    /// the directory's write and search permission; `EBUSY` for a mount
+    /// point comes first). Called only when [`SynthNode::has_dir_ops`].
+    fn rmdir(&self, _name: &[u8], _cred: &Cred) -> Result<()> {
+        Err(Errno::EPERM)
+    }
+
     /// The node as `Any`, for a kernel that finds its own object behind a
     /// synthetic inode (nsfs: the namespace a file stands for). `None` by
     /// default.

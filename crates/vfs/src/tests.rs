@@ -2638,3 +2638,64 @@ fn tmpfs_directory_sizes_count_entries() {
     ctx.rmdir(&root, b"/d").unwrap();
     assert_eq!(root.stat().size, 40);
 }
+
+/// A directory of directories that makes and removes them itself
+/// (cgroup2's shape): names in a list, "busy" refused.
+struct Dirs(std::sync::Mutex<Vec<Vec<u8>>>);
+
+struct Leaf;
+impl SynthNode for Leaf {}
+
+impl SynthNode for Dirs {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> linux_abi::Result<Option<Arc<Inode>>> {
+        if name == b"file" {
+            return Ok(Some(Inode::new_synth(dir, name, FileType::Regular, 0o644, 2, Arc::new(Leaf))));
+        }
+        let found = self.0.lock().unwrap().iter().any(|n| n == name);
+        Ok(found.then(|| Inode::new_synth(dir, name, FileType::Directory, 0o755, 3, Arc::new(Leaf))))
+    }
+    fn has_dir_ops(&self) -> bool {
+        true
+    }
+    fn mkdir(&self, name: &[u8], _perm: u32, _cred: &Cred) -> linux_abi::Result<()> {
+        self.0.lock().unwrap().push(name.to_vec());
+        Ok(())
+    }
+    fn rmdir(&self, name: &[u8], _cred: &Cred) -> linux_abi::Result<()> {
+        if name == b"busy" {
+            return Err(Errno::EBUSY);
+        }
+        self.0.lock().unwrap().retain(|n| n != name);
+        Ok(())
+    }
+}
+
+#[test]
+fn synthetic_mkdir_and_rmdir_hooks() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/cg", 0o755).unwrap();
+    let clock = Arc::new(FixedClock(Timespec::new(0, 0)));
+    let node = Arc::new(Dirs(std::sync::Mutex::new(Vec::new())));
+    let cg = new_synthfs(makedev(0, 97), clock, node.clone());
+    cg.chmod(&Cred::root(), 0o755).unwrap();
+    ctx.mount(&root, b"/cg", cg).unwrap();
+    let made = ctx.mkdir(&root, b"/cg/a", 0o755).unwrap();
+    assert!(made.is_dir());
+    assert_eq!(err(ctx.mkdir(&root, b"/cg/a", 0o755)), Errno::EEXIST);
+    assert_eq!(err(ctx.mkdir(&root, b"/cg/file", 0o755)), Errno::EEXIST);
+    ctx.mkdir(&root, b"/cg/busy", 0o755).unwrap();
+    assert_eq!(err(ctx.rmdir(&root, b"/cg/busy")), Errno::EBUSY);
+    assert_eq!(err(ctx.rmdir(&root, b"/cg/file")), Errno::ENOTDIR);
+    assert_eq!(err(ctx.rmdir(&root, b"/cg/none")), Errno::ENOENT);
+    // the directory's permission first
+    let user = Cred::user(1000, 1000);
+    let uctx = Ctx::new(root.clone(), &user);
+    assert_eq!(err(uctx.mkdir(&root, b"/cg/b", 0o755)), Errno::EACCES);
+    assert_eq!(err(uctx.rmdir(&root, b"/cg/a")), Errno::EACCES);
+    ctx.rmdir(&root, b"/cg/a").unwrap();
+    assert_eq!(*node.0.lock().unwrap(), vec![b"busy".to_vec()]);
+    // mknod and files are still refused there
+    assert_eq!(err(ctx.mknod(&root, b"/cg/f", S_IFREG | 0o644, 0)), Errno::ENOENT);
+}

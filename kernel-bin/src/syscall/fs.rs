@@ -1545,8 +1545,19 @@ pub fn mount(
     if fstype.is_null() {
         return Err(Errno::EINVAL);
     }
-    // FS_USERNS_MOUNT: what a user namespace's root may mount
-    if !initial_user && !matches!(ty.as_slice(), b"tmpfs" | b"ramfs" | b"devpts") {
+    // FS_USERNS_MOUNT: what a user namespace's root may mount (cgroup2:
+    // with CAP_SYS_ADMIN over its cgroup namespace's owner, cgroup_get_tree)
+    if ty == b"cgroup2"
+        && !initial_user
+        && !table()
+            .with_process(t.pid, |p| {
+                p.creds().ns_capable(p.ns().cgroup.owner(), process::cred::CAP_SYS_ADMIN)
+            })
+            .unwrap_or(false)
+    {
+        return Err(Errno::EPERM);
+    }
+    if !initial_user && !matches!(ty.as_slice(), b"tmpfs" | b"ramfs" | b"devpts" | b"cgroup2") {
         if !matches!(ty.as_slice(), b"proc" | b"sysfs" | b"mqueue") {
             let known = matches!(ty.as_slice(), b"devtmpfs" | b"ext2" | b"ext3" | b"ext4");
             return Err(if known { Errno::EPERM } else { Errno::ENODEV });
@@ -1618,6 +1629,7 @@ pub fn mount(
         b"ramfs" => crate::fs::new_fs(),
         b"sysfs" => crate::sysfs::new_sysfs(),
         b"mqueue" => super::mqueue::new_mqueuefs(t),
+        b"cgroup2" => crate::cgroup::new_cgroupfs(t.pid),
         b"ext2" | b"ext3" | b"ext4" => {
             // the source names a block device (links followed)
             let dev = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;

@@ -291,6 +291,10 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
         log::info!("pid {}: unshare({flags:#x}): namespaces are not supported: EINVAL", t.pid);
     }
     let r = r.map(|_| 0);
+    // CLONE_NEWCGROUP: the new namespace is rooted at the caller's cgroup
+    if r.is_ok() && flags & CloneFlags::NEWCGROUP.bits() != 0 {
+        crate::cgroup::unshared(t.pid);
+    }
     // CLONE_FILES / CLONE_FS may have given the thread new tables,
     // CLONE_NEWUSER a new user namespace
     t.refresh_files();
@@ -364,6 +368,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     let mut ipc: Option<alloc::sync::Arc<process::ns::IpcNs>> = None;
     let mut netns: Option<alloc::sync::Arc<process::ns::NetNs>> = None;
     let mut timens: Option<alloc::sync::Arc<process::timens::TimeNs>> = None;
+    let mut cgns: Option<alloc::sync::Arc<process::ns::CgroupNs>> = None;
     let (user, uts, pidfd) = if let Some(ns) = crate::procfs::ns_of(&*file) {
         let bit = super::fs::ns_type_bit(ns.kind());
         if flags != 0 && flags != bit {
@@ -392,6 +397,10 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 timens = Some(n);
                 (None, None, false)
             }
+            NsObj::Cgroup(c) => {
+                cgns = Some(c);
+                (None, None, false)
+            }
             // the kinds not built have one namespace, the caller's: as
             // Linux's *_install, entering it needs CAP_SYS_ADMIN
             NsObj::Initial(_) => {
@@ -406,7 +415,7 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             return Err(Errno::EINVAL);
         }
         let pid = pid?;
-        let (user, uts, m, i, n, tn) = table()
+        let (user, uts, m, i, n, tn, c) = table()
             .with_process(pid, |p| {
                 let ns = p.ns();
                 (
@@ -416,10 +425,12 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                     ns.ipc.clone(),
                     ns.net.clone(),
                     ns.time.clone(),
+                    ns.cgroup.clone(),
                 )
             })
             .ok_or(Errno::ESRCH)?;
         timens = (flags & CloneFlags::NEWTIME.bits() != 0).then_some(tn);
+        cgns = (flags & CloneFlags::NEWCGROUP.bits() != 0).then_some(c);
         mnt = (flags & CloneFlags::NEWNS.bits() != 0).then_some(m);
         ipc = (flags & CloneFlags::NEWIPC.bits() != 0).then_some(i);
         netns = (flags & CloneFlags::NEWNET.bits() != 0).then_some(n);
@@ -498,6 +509,13 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
             {
                 return Err(Errno::EPERM);
             }
+            // cgroupns_install(): the same over the cgroup namespace
+            if let Some(c) = &cgns
+                && (!creds.ns_capable(c.owner(), process::cred::CAP_SYS_ADMIN)
+                    || !creds.ns_capable(&creds.user_ns, process::cred::CAP_SYS_ADMIN))
+            {
+                return Err(Errno::EPERM);
+            }
             // timens_install(): a single-threaded caller (EUSERS), then
             // CAP_SYS_ADMIN over its owner and over the caller's user
             // namespace; entering fixes its offsets (timens_commit)
@@ -525,7 +543,8 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
                 let ns = p.ns_mut();
                 (core::mem::replace(&mut ns.time, n.clone()), core::mem::replace(&mut ns.time_children, n))
             });
-            Ok((old_creds, old_uts, old_mnt, old_ipc, old_net, old_time))
+            let old_cg = cgns.take().map(|c| core::mem::replace(&mut p.ns_mut().cgroup, c));
+            Ok((old_creds, old_uts, old_mnt, old_ipc, old_net, old_time, old_cg))
         })
         .ok_or(Errno::ESRCH)??;
     // the old namespaces go after the table lock
@@ -611,26 +630,37 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     )?;
     sync_context(t)?;
     // the child's /proc facts and name are copied by Hooks::thread_created
-    let (_, seen) = if args.flags.contains(CloneFlags::NEWNS) {
-        table().clone_task_seen(t.tid, &args, &NewNsHooks(t.mnt_ns))?
-    } else {
-        table().clone_task_seen(t.tid, &args, &Hooks)?
-    };
+    // cgroup_can_fork(): one task charged to the caller's cgroup (EAGAIN
+    // at a pids.max), entered by the hooks before the child runs
+    let charge = crate::cgroup::charge(
+        t.pid,
+        args.flags.contains(CloneFlags::THREAD),
+        args.flags.contains(CloneFlags::NEWCGROUP),
+    )?;
+    let mnt = args.flags.contains(CloneFlags::NEWNS).then_some(t.mnt_ns);
+    let r = table().clone_task_seen(t.tid, &args, &CloneHooks { mnt, charge: &charge });
+    crate::cgroup::finish(charge);
+    let (_, seen) = r?;
     Ok(seen as isize)
 }
 
-/// [`Hooks`] for a clone with `CLONE_NEWNS`: the child's new mount
-/// namespace gets copies of the caller's mounts (the namespace `.0`)
-/// before the child first runs.
-struct NewNsHooks(u64);
+/// [`Hooks`] for a clone: the child enters its cgroup and, with
+/// `CLONE_NEWNS`, its new mount namespace gets copies of the caller's
+/// mounts (the namespace `mnt`), before the child first runs.
+struct CloneHooks<'a> {
+    mnt: Option<u64>,
+    charge: &'a crate::cgroup::Charge,
+}
 
-impl process::seams::Hooks<crate::proc::Kernel> for NewNsHooks {
+impl process::seams::Hooks<crate::proc::Kernel> for CloneHooks<'_> {
     fn preempt_point(&self) {
         Hooks.preempt_point()
     }
     fn thread_created(&self, tid: process::pid::Pid) {
-        if let Some(pid) = table().tgid(tid)
-            && let Err(e) = new_mount_ns(pid, self.0)
+        crate::cgroup::created(self.charge, tid);
+        if let Some(from) = self.mnt
+            && let Some(pid) = table().tgid(tid)
+            && let Err(e) = new_mount_ns(pid, from)
         {
             log::warn!("pid {pid}: its mount namespace's mounts not copied: {e:?}");
         }

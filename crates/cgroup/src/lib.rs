@@ -1,0 +1,901 @@
+//! Linux's cgroup v2 hierarchy (kernel/cgroup/cgroup.c, pids.c of Linux
+//! 6.1) as a value, without the kernel around it.
+//!
+//! A [`Hierarchy`] holds the groups (made by mkdir(2), removed by
+//! rmdir(2): [`Hierarchy::mkdir`], [`Hierarchy::rmdir`] with
+//! `cgroup.max.depth` and `cgroup.max.descendants` and the "populated"
+//! rule), which group each process (a key `K` the kernel chooses, its
+//! thread-group id) is in with how many live tasks it has, and the pids
+//! controller's charges and limits. The kernel asks before a fork
+//! ([`Hierarchy::charge_fork`]: `EAGAIN` beyond `pids.max`), tells it
+//! what happened ([`Hierarchy::forked_process`], [`Hierarchy::forked_thread`],
+//! [`Hierarchy::task_exited`]), moves processes ([`Hierarchy::migrate`],
+//! after its own permission check, for which
+//! [`Hierarchy::common_ancestor`] says where to look), and shows the files'
+//! text ([`Hierarchy::read`], [`Hierarchy::write`]; `cgroup.procs` and
+//! `cgroup.threads` list the kernel's numbers, [`Hierarchy::procs`]).
+//! Paths as a cgroup namespace sees them, with Linux's `/..` steps for
+//! groups outside it, come from [`Hierarchy::path_from`].
+//!
+//! Offered controller: `pids` (a threaded controller, so the
+//! no-internal-process rule bites only when a group with a controller in
+//! `cgroup.subtree_control` has populated children, as Linux's
+//! `cgroup_migrate_vet_dst`). Threaded mode is not built: `cgroup.type` is
+//! `domain`; writing `threaded` gives `EOPNOTSUPP`, and a thread can only
+//! "move" into its own process's group. `cgroup.freeze` reads 0; writing 1
+//! gives `EOPNOTSUPP`. Tasks are uncharged at exit (Linux: at release,
+//! so a zombie counts in `pids.current` until it is reaped); no group is
+//! ever dying (`nr_dying_descendants` 0).
+//!
+//! ```
+//! use cgroup::{FileKind, Hierarchy, ROOT};
+//! let mut h: Hierarchy<u32> = Hierarchy::new();
+//! h.forked_process(1, ROOT);               // init
+//! let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+//! h.write(ROOT, FileKind::SubtreeControl, b"+pids").unwrap();
+//! h.write(a, FileKind::PidsMax, b"1").unwrap();
+//! h.migrate(1, a).unwrap();
+//! assert_eq!(h.read(a, FileKind::PidsCurrent).unwrap(), b"1\n");
+//! assert_eq!(h.charge_fork(1), Err(linux_abi::Errno::EAGAIN));
+//! assert_eq!(h.read(a, FileKind::PidsEvents).unwrap(), b"max 1\n");
+//! assert_eq!(h.path_from(ROOT, a).unwrap(), b"/..");
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod parse;
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use linux_abi::{Errno, Result};
+
+/// A group, by a number never reused while the hierarchy lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupId(u64);
+
+impl GroupId {
+    /// The number (the kernel's inode numbers may come from it).
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The group whose number is `raw` (it may not exist).
+    pub fn from_raw(raw: u64) -> Self {
+        GroupId(raw)
+    }
+}
+
+/// The root group.
+pub const ROOT: GroupId = GroupId(1);
+
+/// The pids controller's bit in a controller mask.
+pub const PIDS: u32 = 1;
+
+/// The controllers offered, by name and bit, in Linux's order.
+pub const CONTROLLERS: &[(&str, u32)] = &[("pids", PIDS)];
+
+/// The controllers that are threaded (Linux's `cgrp_dfl_threaded_ss_mask`).
+const THREADED: u32 = PIDS;
+
+/// `PIDS_MAX` of kernel/cgroup/pids.c: `PID_MAX_LIMIT + 1`; `pids.max` at
+/// or above it reads "max".
+pub const PIDS_MAX: i64 = 4 * 1024 * 1024 + 1;
+
+/// A file of a group's directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// `cgroup.procs`: its processes (written: one moves here).
+    Procs,
+    /// `cgroup.threads`: its threads.
+    Threads,
+    /// `cgroup.controllers`: what its parent enables for it.
+    Controllers,
+    /// `cgroup.subtree_control`: what it enables for its children.
+    SubtreeControl,
+    /// `cgroup.events`: populated and frozen (not on the root).
+    Events,
+    /// `cgroup.type` (not on the root).
+    Type,
+    /// `cgroup.max.depth`.
+    MaxDepth,
+    /// `cgroup.max.descendants`.
+    MaxDescendants,
+    /// `cgroup.stat`.
+    Stat,
+    /// `cgroup.freeze` (not on the root).
+    Freeze,
+    /// `cgroup.kill` (not on the root, write only).
+    Kill,
+    /// `pids.max` (where the pids controller is on, not on the root).
+    PidsMax,
+    /// `pids.current`.
+    PidsCurrent,
+    /// `pids.events`.
+    PidsEvents,
+}
+
+impl FileKind {
+    /// Every kind, in the order a directory lists them.
+    pub const ALL: [FileKind; 14] = [
+        FileKind::Type,
+        FileKind::Procs,
+        FileKind::Threads,
+        FileKind::Controllers,
+        FileKind::SubtreeControl,
+        FileKind::Events,
+        FileKind::MaxDescendants,
+        FileKind::MaxDepth,
+        FileKind::Stat,
+        FileKind::Freeze,
+        FileKind::Kill,
+        FileKind::PidsCurrent,
+        FileKind::PidsEvents,
+        FileKind::PidsMax,
+    ];
+
+    /// The file's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Procs => "cgroup.procs",
+            FileKind::Threads => "cgroup.threads",
+            FileKind::Controllers => "cgroup.controllers",
+            FileKind::SubtreeControl => "cgroup.subtree_control",
+            FileKind::Events => "cgroup.events",
+            FileKind::Type => "cgroup.type",
+            FileKind::MaxDepth => "cgroup.max.depth",
+            FileKind::MaxDescendants => "cgroup.max.descendants",
+            FileKind::Stat => "cgroup.stat",
+            FileKind::Freeze => "cgroup.freeze",
+            FileKind::Kill => "cgroup.kill",
+            FileKind::PidsMax => "pids.max",
+            FileKind::PidsCurrent => "pids.current",
+            FileKind::PidsEvents => "pids.events",
+        }
+    }
+
+    /// The permission bits (Linux's `cgroup_file_mode`: 0444 without a
+    /// write method, 0200 without a read one, else 0644).
+    pub fn mode(self) -> u32 {
+        match self {
+            FileKind::Controllers | FileKind::Events | FileKind::Stat => 0o444,
+            FileKind::PidsCurrent | FileKind::PidsEvents => 0o444,
+            FileKind::Kill => 0o200,
+            _ => 0o644,
+        }
+    }
+
+    /// The index in [`FileKind::ALL`].
+    pub fn index(self) -> usize {
+        FileKind::ALL.iter().position(|&k| k == self).unwrap_or(0)
+    }
+
+    /// The kind named `name`.
+    pub fn by_name(name: &[u8]) -> Option<FileKind> {
+        FileKind::ALL.iter().copied().find(|k| k.name().as_bytes() == name)
+    }
+}
+
+/// What a write asks the kernel to do besides what it changed here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing more.
+    None,
+    /// `cgroup.kill`: SIGKILL every process of the group and its
+    /// descendants ([`Hierarchy::procs_below`]).
+    Kill,
+}
+
+/// One group.
+struct Group<K> {
+    parent: Option<GroupId>,
+    name: Vec<u8>,
+    level: u32,
+    owner: (u32, u32),
+    mode: u32,
+    children: BTreeMap<Vec<u8>, GroupId>,
+    subtree_control: u32,
+    /// The processes with live tasks here.
+    procs: BTreeSet<K>,
+    /// Live tasks here and below (populated; the pids charge).
+    subtree_tasks: u64,
+    max_depth: i32,
+    max_descendants: i32,
+    nr_descendants: u32,
+    pids_max: i64,
+    pids_events: i64,
+}
+
+/// Where a process is.
+#[derive(Clone, Copy)]
+struct Member {
+    group: GroupId,
+    tasks: u32,
+}
+
+/// A cgroup v2 hierarchy and the processes in it, keyed by `K`.
+pub struct Hierarchy<K> {
+    groups: BTreeMap<GroupId, Group<K>>,
+    members: BTreeMap<K, Member>,
+    next: u64,
+}
+
+impl<K: Ord + Copy> Default for Hierarchy<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32), mode: u32) -> Group<K> {
+    Group {
+        parent,
+        name,
+        level,
+        owner,
+        mode,
+        children: BTreeMap::new(),
+        subtree_control: 0,
+        procs: BTreeSet::new(),
+        subtree_tasks: 0,
+        max_depth: i32::MAX,
+        max_descendants: i32::MAX,
+        nr_descendants: 0,
+        pids_max: PIDS_MAX,
+        pids_events: 0,
+    }
+}
+
+fn copy_bytes(s: &[u8]) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(s.len()).map_err(|_| Errno::ENOMEM)?;
+    v.extend_from_slice(s);
+    Ok(v)
+}
+
+/// Text into a fallibly grown buffer.
+struct Text(Vec<u8>);
+
+impl core::fmt::Write for Text {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.try_reserve(s.len()).map_err(|_| core::fmt::Error)?;
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn text(args: core::fmt::Arguments<'_>) -> Result<Vec<u8>> {
+    let mut t = Text(Vec::new());
+    t.write_fmt(args).map_err(|_| Errno::ENOMEM)?;
+    Ok(t.0)
+}
+
+fn mask_text(mask: u32) -> Result<Vec<u8>> {
+    let mut t = Text(Vec::new());
+    let mut first = true;
+    for (name, bit) in CONTROLLERS {
+        if mask & bit != 0 {
+            let r = if first { t.write_str(name) } else { write!(t, " {name}") };
+            r.map_err(|_| Errno::ENOMEM)?;
+            first = false;
+        }
+    }
+    // cgroup_print_ss_mask: the newline only after a name
+    if !first {
+        t.write_str("\n").map_err(|_| Errno::ENOMEM)?;
+    }
+    Ok(t.0)
+}
+
+impl<K: Ord + Copy> Hierarchy<K> {
+    /// A hierarchy with the root group alone (owned by root), no process.
+    pub fn new() -> Self {
+        let mut groups = BTreeMap::new();
+        groups.insert(ROOT, group(None, Vec::new(), 0, (0, 0), 0o555));
+        Hierarchy { groups, members: BTreeMap::new(), next: ROOT.0 + 1 }
+    }
+
+    fn g(&self, g: GroupId) -> Result<&Group<K>> {
+        self.groups.get(&g).ok_or(Errno::ENODEV)
+    }
+
+    fn g_mut(&mut self, g: GroupId) -> Result<&mut Group<K>> {
+        self.groups.get_mut(&g).ok_or(Errno::ENODEV)
+    }
+
+    /// Whether `g` exists (was made and not removed).
+    pub fn exists(&self, g: GroupId) -> bool {
+        self.groups.contains_key(&g)
+    }
+
+    /// The parent of `g` (`None` for the root or a removed group).
+    pub fn parent(&self, g: GroupId) -> Option<GroupId> {
+        self.groups.get(&g).and_then(|x| x.parent)
+    }
+
+    /// The depth of `g` (the root's is 0).
+    pub fn level(&self, g: GroupId) -> Option<u32> {
+        self.groups.get(&g).map(|x| x.level)
+    }
+
+    /// The owner (uid, gid) of `g`'s directory and files: its maker's
+    /// filesystem ids (Linux's `cgroup_kn_set_ugid`).
+    pub fn owner(&self, g: GroupId) -> Option<(u32, u32)> {
+        self.groups.get(&g).map(|x| x.owner)
+    }
+
+    /// The permission bits of `g`'s directory: what mkdir(2) asked (less
+    /// the umask), as kernfs_create_dir keeps it; 0555 for the root.
+    pub fn mode(&self, g: GroupId) -> Option<u32> {
+        self.groups.get(&g).map(|x| x.mode)
+    }
+
+    /// The child `name` of `g`.
+    pub fn child(&self, g: GroupId, name: &[u8]) -> Option<GroupId> {
+        self.groups.get(&g).and_then(|x| x.children.get(name).copied())
+    }
+
+    /// The children of `g` by name.
+    pub fn children(&self, g: GroupId) -> Result<Vec<(Vec<u8>, GroupId)>> {
+        let x = self.g(g)?;
+        let mut v = Vec::new();
+        v.try_reserve_exact(x.children.len()).map_err(|_| Errno::ENOMEM)?;
+        for (n, &c) in &x.children {
+            v.push((copy_bytes(n)?, c));
+        }
+        Ok(v)
+    }
+
+    /// Whether the pids controller is on for `g` (its parent enables it).
+    fn pids_on(&self, g: GroupId) -> bool {
+        self.parent(g).and_then(|p| self.groups.get(&p)).is_some_and(|p| p.subtree_control & PIDS != 0)
+    }
+
+    /// The controllers `g` may enable for its children
+    /// (`cgroup.controllers`): every one at the root, else what its
+    /// parent enables.
+    pub fn controllers(&self, g: GroupId) -> Result<u32> {
+        let x = self.g(g)?;
+        Ok(match x.parent {
+            None => CONTROLLERS.iter().fold(0, |m, (_, b)| m | b),
+            Some(p) => self.g(p)?.subtree_control,
+        })
+    }
+
+    /// Whether `g`'s directory has the file `kind`.
+    pub fn has_file(&self, g: GroupId, kind: FileKind) -> bool {
+        let root = g == ROOT;
+        match kind {
+            FileKind::Events | FileKind::Type | FileKind::Freeze | FileKind::Kill => !root,
+            FileKind::PidsMax | FileKind::PidsCurrent | FileKind::PidsEvents => self.pids_on(g),
+            _ => self.exists(g),
+        }
+    }
+
+    /// The files of `g`'s directory, in listing order.
+    pub fn files(&self, g: GroupId) -> impl Iterator<Item = FileKind> + '_ {
+        FileKind::ALL.into_iter().filter(move |&k| self.exists(g) && self.has_file(g, k))
+    }
+
+    /// mkdir(2) of `name` in `parent` by a maker with filesystem ids
+    /// `owner`, the directory's permission bits `mode`. `EEXIST` for a name in use (a group or a file), `EINVAL`
+    /// for a name with a newline, `EAGAIN` when `cgroup.max.depth` or
+    /// `cgroup.max.descendants` of `parent` or an ancestor would be
+    /// exceeded (cgroup_check_hierarchy_limits), `ENODEV` for a removed
+    /// parent.
+    pub fn mkdir(&mut self, parent: GroupId, name: &[u8], owner: (u32, u32), mode: u32) -> Result<GroupId> {
+        let p = self.g(parent)?;
+        if p.children.contains_key(name) || self.files(parent).any(|k| k.name().as_bytes() == name) {
+            return Err(Errno::EEXIST);
+        }
+        if name.contains(&b'\n') {
+            return Err(Errno::EINVAL);
+        }
+        let mut level: i64 = 1;
+        let mut at = Some(parent);
+        while let Some(a) = at {
+            let x = self.g(a)?;
+            if i64::from(x.nr_descendants) >= i64::from(x.max_descendants) || level > i64::from(x.max_depth) {
+                return Err(Errno::EAGAIN);
+            }
+            level += 1;
+            at = x.parent;
+        }
+        let id = GroupId(self.next);
+        let n = copy_bytes(name)?;
+        let key = copy_bytes(name)?;
+        let lvl = p.level + 1;
+        self.next += 1;
+        self.groups.insert(id, group(Some(parent), n, lvl, owner, mode & 0o7777));
+        if let Some(p) = self.groups.get_mut(&parent) {
+            p.children.insert(key, id);
+        }
+        let mut at = Some(parent);
+        while let Some(a) = at {
+            let x = self.g_mut(a)?;
+            x.nr_descendants += 1;
+            at = x.parent;
+        }
+        Ok(id)
+    }
+
+    /// rmdir(2) of `g`: `EBUSY` for the root, a populated group or one
+    /// with children (cgroup_destroy_locked); `ENODEV` when gone already.
+    pub fn rmdir(&mut self, g: GroupId) -> Result<()> {
+        let x = self.g(g)?;
+        let Some(parent) = x.parent else { return Err(Errno::EBUSY) };
+        if x.subtree_tasks != 0 || !x.children.is_empty() {
+            return Err(Errno::EBUSY);
+        }
+        let name = x.name.clone();
+        self.groups.remove(&g);
+        if let Some(p) = self.groups.get_mut(&parent) {
+            p.children.remove(&name);
+        }
+        let mut at = Some(parent);
+        while let Some(a) = at {
+            let Some(x) = self.groups.get_mut(&a) else { break };
+            x.nr_descendants = x.nr_descendants.saturating_sub(1);
+            at = x.parent;
+        }
+        Ok(())
+    }
+
+    /// Whether `g` is `ancestor` or below it.
+    pub fn is_descendant(&self, g: GroupId, ancestor: GroupId) -> bool {
+        let mut at = Some(g);
+        while let Some(a) = at {
+            if a == ancestor {
+                return true;
+            }
+            at = self.parent(a);
+        }
+        false
+    }
+
+    /// The nearest group both `a` and `b` are in (Linux's
+    /// cgroup_procs_write_permission looks for write access to its
+    /// `cgroup.procs`).
+    pub fn common_ancestor(&self, a: GroupId, b: GroupId) -> GroupId {
+        let mut at = Some(a);
+        while let Some(x) = at {
+            if self.is_descendant(b, x) {
+                return x;
+            }
+            at = self.parent(x);
+        }
+        ROOT
+    }
+
+    /// The path of `to` seen from `from` (kernfs_path_from_node): "/" for
+    /// the same group, a "/.." for each step up from `from` to the nearest
+    /// common ancestor, then "/name" for each step down to `to`.
+    pub fn path_from(&self, to: GroupId, from: GroupId) -> Result<Vec<u8>> {
+        if to == from {
+            return copy_bytes(b"/");
+        }
+        self.g(to)?;
+        self.g(from)?;
+        let common = self.common_ancestor(from, to);
+        let mut out = Vec::new();
+        let mut at = from;
+        while at != common {
+            out.try_reserve(3).map_err(|_| Errno::ENOMEM)?;
+            out.extend_from_slice(b"/..");
+            at = self.parent(at).unwrap_or(common);
+        }
+        let mut down = Vec::new();
+        let mut at = to;
+        while at != common {
+            down.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            down.push(at);
+            at = self.parent(at).unwrap_or(common);
+        }
+        for g in down.iter().rev() {
+            let name = &self.g(*g)?.name;
+            out.try_reserve(name.len() + 1).map_err(|_| Errno::ENOMEM)?;
+            out.push(b'/');
+            out.extend_from_slice(name);
+        }
+        Ok(out)
+    }
+
+    /// Whether `g` or a group below it has a live task.
+    pub fn populated(&self, g: GroupId) -> bool {
+        self.groups.get(&g).is_some_and(|x| x.subtree_tasks != 0)
+    }
+
+    /// The live tasks in `g` and below (`pids.current`).
+    pub fn tasks(&self, g: GroupId) -> u64 {
+        self.groups.get(&g).map_or(0, |x| x.subtree_tasks)
+    }
+
+    /// The group of process `k` (the root for one the hierarchy does not
+    /// know).
+    pub fn group_of(&self, k: K) -> GroupId {
+        self.members.get(&k).map_or(ROOT, |m| m.group)
+    }
+
+    /// The processes with live tasks in `g` itself, in key order.
+    pub fn procs(&self, g: GroupId) -> Result<Vec<K>> {
+        let x = self.g(g)?;
+        let mut v = Vec::new();
+        v.try_reserve_exact(x.procs.len()).map_err(|_| Errno::ENOMEM)?;
+        v.extend(x.procs.iter().copied());
+        Ok(v)
+    }
+
+    /// The processes in `g` and every group below it (`cgroup.kill`).
+    pub fn procs_below(&self, g: GroupId) -> Result<Vec<K>> {
+        let mut out = Vec::new();
+        let mut todo = Vec::new();
+        todo.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        todo.push(g);
+        while let Some(x) = todo.pop() {
+            let grp = self.g(x)?;
+            out.try_reserve(grp.procs.len()).map_err(|_| Errno::ENOMEM)?;
+            out.extend(grp.procs.iter().copied());
+            todo.try_reserve(grp.children.len()).map_err(|_| Errno::ENOMEM)?;
+            todo.extend(grp.children.values().copied());
+        }
+        Ok(out)
+    }
+
+    fn add_tasks(&mut self, g: GroupId, n: u64) {
+        let mut at = Some(g);
+        while let Some(a) = at {
+            let Some(x) = self.groups.get_mut(&a) else { break };
+            x.subtree_tasks += n;
+            at = x.parent;
+        }
+    }
+
+    fn sub_tasks(&mut self, g: GroupId, n: u64) {
+        let mut at = Some(g);
+        while let Some(a) = at {
+            let Some(x) = self.groups.get_mut(&a) else { break };
+            x.subtree_tasks = x.subtree_tasks.saturating_sub(n);
+            at = x.parent;
+        }
+    }
+
+    /// Before a fork or thread creation by process `parent`: charges one
+    /// task to its group (returned, for [`Hierarchy::forked_process`] /
+    /// [`Hierarchy::forked_thread`] or [`Hierarchy::cancel_fork`]).
+    /// `EAGAIN` when the group or an ancestor with the pids controller on
+    /// is at its `pids.max` (pids_try_charge); the event is counted in the
+    /// `pids.events` of the parent's pids group (the nearest with the
+    /// controller on), as Linux 6.1's pids_can_fork.
+    pub fn charge_fork(&mut self, parent: K) -> Result<GroupId> {
+        let g = self.group_of(parent);
+        let mut at = Some(g);
+        let mut limited = false;
+        while let Some(a) = at {
+            let x = self.g(a)?;
+            if self.pids_on(a) && (x.subtree_tasks as i64).saturating_add(1) > x.pids_max {
+                limited = true;
+                break;
+            }
+            at = x.parent;
+        }
+        if limited {
+            let mut at = Some(g);
+            while let Some(a) = at {
+                if self.pids_on(a) {
+                    let x = self.g_mut(a)?;
+                    x.pids_events = x.pids_events.saturating_add(1);
+                    break;
+                }
+                at = self.parent(a);
+            }
+            return Err(Errno::EAGAIN);
+        }
+        self.add_tasks(g, 1);
+        Ok(g)
+    }
+
+    /// Gives back a [`Hierarchy::charge_fork`] whose fork failed.
+    pub fn cancel_fork(&mut self, g: GroupId) {
+        self.sub_tasks(g, 1);
+    }
+
+    /// A new process `child` with one task, charged to `g` by
+    /// [`Hierarchy::charge_fork`], is in `g`.
+    pub fn forked_process(&mut self, child: K, g: GroupId) {
+        let g = if self.exists(g) { g } else { ROOT };
+        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1 }) {
+            // (a key reused without its exit seen: the old one goes)
+            self.sub_tasks(old.group, u64::from(old.tasks));
+            if let Some(x) = self.groups.get_mut(&old.group) {
+                x.procs.remove(&child);
+            }
+        }
+        if let Some(x) = self.groups.get_mut(&g) {
+            x.procs.insert(child);
+        }
+    }
+
+    /// A new thread of process `k`, charged to `g` by
+    /// [`Hierarchy::charge_fork`]: counted where the process is (the
+    /// charge follows it if it moved meanwhile).
+    pub fn forked_thread(&mut self, k: K, g: GroupId) {
+        let Some(m) = self.members.get_mut(&k) else {
+            self.forked_process(k, g);
+            return;
+        };
+        m.tasks += 1;
+        let now = m.group;
+        if now != g {
+            self.sub_tasks(g, 1);
+            self.add_tasks(now, 1);
+        }
+    }
+
+    /// Registers process `k` with `tasks` live tasks in the root without
+    /// a fork (the first process, made by the kernel).
+    pub fn adopt(&mut self, k: K, tasks: u32) {
+        if self.members.contains_key(&k) || tasks == 0 {
+            return;
+        }
+        self.members.insert(k, Member { group: ROOT, tasks });
+        self.add_tasks(ROOT, u64::from(tasks));
+        if let Some(x) = self.groups.get_mut(&ROOT) {
+            x.procs.insert(k);
+        }
+    }
+
+    /// A task of process `k` ended: its charge and its count go; with its
+    /// last task the process leaves its group.
+    pub fn task_exited(&mut self, k: K) {
+        let Some(m) = self.members.get_mut(&k) else { return };
+        m.tasks = m.tasks.saturating_sub(1);
+        let (g, left) = (m.group, m.tasks);
+        if left == 0 {
+            self.members.remove(&k);
+            if let Some(x) = self.groups.get_mut(&g) {
+                x.procs.remove(&k);
+            }
+        }
+        self.sub_tasks(g, 1);
+    }
+
+    /// Checks a move into `to` (cgroup_migrate_vet_dst, for domain
+    /// groups): `ENODEV` for a removed group; `EBUSY` for a group other
+    /// than the root that enables a controller for its children while one
+    /// of them is populated (the no-internal-process rule: a group with
+    /// only threaded controllers enabled and no populated child may still
+    /// become a thread root).
+    pub fn vet_destination(&self, to: GroupId) -> Result<()> {
+        let x = self.g(to)?;
+        if x.parent.is_none() {
+            return Ok(());
+        }
+        let populated_children = x.children.values().any(|&c| self.populated(c));
+        let can_be_thread_root = !populated_children && x.subtree_control & !THREADED == 0;
+        if !can_be_thread_root && x.subtree_control != 0 {
+            return Err(Errno::EBUSY);
+        }
+        Ok(())
+    }
+
+    /// Moves process `k` with its tasks to `to` (a write of its pid to
+    /// `cgroup.procs`, after the kernel's permission check): the charges
+    /// move with no limit check (pids_can_attach charges over the limit).
+    /// Errors as [`Hierarchy::vet_destination`]; moving into its own group
+    /// does nothing.
+    pub fn migrate(&mut self, k: K, to: GroupId) -> Result<()> {
+        self.vet_destination(to)?;
+        let m = self.members.get(&k).copied().unwrap_or(Member { group: ROOT, tasks: 0 });
+        if m.group == to || m.tasks == 0 {
+            return Ok(());
+        }
+        self.sub_tasks(m.group, u64::from(m.tasks));
+        self.add_tasks(to, u64::from(m.tasks));
+        if let Some(x) = self.groups.get_mut(&m.group) {
+            x.procs.remove(&k);
+        }
+        if let Some(x) = self.groups.get_mut(&to) {
+            x.procs.insert(k);
+        }
+        self.members.insert(k, Member { group: to, tasks: m.tasks });
+        Ok(())
+    }
+
+    /// A write of a thread of process `k` to `to`'s `cgroup.threads`:
+    /// threaded mode is not built, so only its own group is a valid
+    /// destination (`EOPNOTSUPP` for another, as Linux between two domain
+    /// groups).
+    pub fn migrate_thread(&self, k: K, to: GroupId) -> Result<()> {
+        self.g(to)?;
+        if self.group_of(k) != to {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        Ok(())
+    }
+
+    /// The text of `g`'s file `kind` (`ENOENT` where the group has no such
+    /// file; `EINVAL` for `cgroup.procs` and `cgroup.threads`, which list
+    /// the kernel's numbers, and the write-only `cgroup.kill`).
+    pub fn read(&self, g: GroupId, kind: FileKind) -> Result<Vec<u8>> {
+        let x = self.g(g)?;
+        if !self.has_file(g, kind) {
+            return Err(Errno::ENOENT);
+        }
+        let limit = |v: i32| -> Result<Vec<u8>> {
+            if v == i32::MAX { copy_bytes(b"max\n") } else { text(format_args!("{v}\n")) }
+        };
+        match kind {
+            FileKind::Procs | FileKind::Threads | FileKind::Kill => Err(Errno::EINVAL),
+            FileKind::Controllers => mask_text(self.controllers(g)?),
+            FileKind::SubtreeControl => mask_text(x.subtree_control),
+            FileKind::Events => {
+                text(format_args!("populated {}\nfrozen 0\n", u8::from(x.subtree_tasks != 0)))
+            }
+            FileKind::Type => copy_bytes(b"domain\n"),
+            FileKind::MaxDepth => limit(x.max_depth),
+            FileKind::MaxDescendants => limit(x.max_descendants),
+            FileKind::Stat => {
+                text(format_args!("nr_descendants {}\nnr_dying_descendants 0\n", x.nr_descendants))
+            }
+            FileKind::Freeze => copy_bytes(b"0\n"),
+            FileKind::PidsMax => {
+                if x.pids_max >= PIDS_MAX {
+                    copy_bytes(b"max\n")
+                } else {
+                    text(format_args!("{}\n", x.pids_max))
+                }
+            }
+            FileKind::PidsCurrent => text(format_args!("{}\n", x.subtree_tasks)),
+            FileKind::PidsEvents => text(format_args!("max {}\n", x.pids_events)),
+        }
+    }
+
+    /// A write of `data` to `g`'s file `kind` (one write(2), as kernfs
+    /// hands each to the file). `cgroup.procs` and `cgroup.threads` are
+    /// the kernel's ([`parse_pid`], [`Hierarchy::migrate`]); read-only
+    /// files give `EINVAL` (no write method).
+    pub fn write(&mut self, g: GroupId, kind: FileKind, data: &[u8]) -> Result<Effect> {
+        self.g(g)?;
+        if !self.has_file(g, kind) {
+            return Err(Errno::ENOENT);
+        }
+        let s = parse::strip(data);
+        match kind {
+            FileKind::SubtreeControl => self.write_subtree_control(g, s).map(|_| Effect::None),
+            FileKind::MaxDepth | FileKind::MaxDescendants => {
+                let v = if s == b"max" { i32::MAX } else { parse::kstrtoint(s)? };
+                if v < 0 {
+                    return Err(Errno::ERANGE);
+                }
+                let x = self.g_mut(g)?;
+                if kind == FileKind::MaxDepth {
+                    x.max_depth = v;
+                } else {
+                    x.max_descendants = v;
+                }
+                Ok(Effect::None)
+            }
+            FileKind::PidsMax => {
+                let v = if s == b"max" {
+                    PIDS_MAX
+                } else {
+                    let v = parse::kstrtoll(s)?;
+                    if !(0..PIDS_MAX).contains(&v) {
+                        return Err(Errno::EINVAL);
+                    }
+                    v
+                };
+                self.g_mut(g)?.pids_max = v;
+                Ok(Effect::None)
+            }
+            FileKind::Freeze => {
+                let v = parse::kstrtoint(s)?;
+                match v {
+                    0 => Ok(Effect::None),
+                    1 => Err(Errno::EOPNOTSUPP),
+                    _ => Err(Errno::ERANGE),
+                }
+            }
+            FileKind::Kill => {
+                if parse::kstrtoint(s)? != 1 {
+                    return Err(Errno::ERANGE);
+                }
+                Ok(Effect::Kill)
+            }
+            FileKind::Type => {
+                if s != b"threaded" {
+                    return Err(Errno::EINVAL);
+                }
+                Err(Errno::EOPNOTSUPP)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// cgroup_subtree_control_write: tokens separated by spaces, each `+`
+    /// or `-` and a controller's name (`EINVAL` otherwise); enabling one
+    /// `cgroup.controllers` lacks is `ENOENT`, disabling one a child
+    /// enables for its own children `EBUSY`.
+    fn write_subtree_control(&mut self, g: GroupId, s: &[u8]) -> Result<()> {
+        let (mut enable, mut disable) = (0u32, 0u32);
+        for tok in s.split(|&b| b == b' ') {
+            if tok.is_empty() {
+                continue;
+            }
+            let bit = CONTROLLERS
+                .iter()
+                .find(|(n, _)| &tok[1..] == n.as_bytes())
+                .map(|&(_, b)| b)
+                .ok_or(Errno::EINVAL)?;
+            match tok[0] {
+                b'+' => {
+                    enable |= bit;
+                    disable &= !bit;
+                }
+                b'-' => {
+                    disable |= bit;
+                    enable &= !bit;
+                }
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        let x = self.g(g)?;
+        let avail = self.controllers(g)?;
+        for &(_, bit) in CONTROLLERS {
+            if enable & bit != 0 {
+                if x.subtree_control & bit != 0 {
+                    enable &= !bit;
+                } else if avail & bit == 0 {
+                    return Err(Errno::ENOENT);
+                }
+            } else if disable & bit != 0 {
+                if x.subtree_control & bit == 0 {
+                    disable &= !bit;
+                } else if x
+                    .children
+                    .values()
+                    .any(|c| self.groups.get(c).is_some_and(|c| c.subtree_control & bit != 0))
+                {
+                    return Err(Errno::EBUSY);
+                }
+            }
+        }
+        // (cgroup_vet_subtree_control_enable: only threaded controllers
+        // are offered, to which the no-internal-process rule does not
+        // apply)
+        let children: Vec<GroupId> = if disable & PIDS != 0 {
+            let mut v = Vec::new();
+            v.try_reserve_exact(x.children.len()).map_err(|_| Errno::ENOMEM)?;
+            v.extend(x.children.values().copied());
+            v
+        } else {
+            Vec::new()
+        };
+        let x = self.g_mut(g)?;
+        x.subtree_control = (x.subtree_control | enable) & !disable;
+        // a child's pids state goes with its css
+        for c in children {
+            if let Some(c) = self.groups.get_mut(&c) {
+                c.pids_max = PIDS_MAX;
+                c.pids_events = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The pid written to `cgroup.procs` or `cgroup.threads`
+/// (cgroup_procs_write_start): white space around a `kstrtoint` number,
+/// `EINVAL` for anything else or a negative one; 0 is the writer.
+pub fn parse_pid(data: &[u8]) -> Result<i32> {
+    match parse::kstrtoint(parse::strip(data)) {
+        Ok(p) if p >= 0 => Ok(p),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+#[cfg(test)]
+mod tests;

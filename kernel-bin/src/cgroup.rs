@@ -1,0 +1,392 @@
+//! cgroup v2 (cg38): the hierarchy (`kernabi-cgroup`'s `Hierarchy`, keyed
+//! by kernel pid) under one lock, the `cgroup2` filesystem that shows it,
+//! the fork and exit bookkeeping, /proc/PID/cgroup and cgroup namespaces'
+//! roots.
+//!
+//! `CG` holds the hierarchy and, per live thread, its process (the exit
+//! hook is told a tid whose record is gone). It is a leaf: taken alone or
+//! under any other Ranked lock, never with the process table's lock held,
+//! and nothing is looked up in the table while it is held (the callers look
+//! the ids up first).
+//!
+//! Processes are counted from the first clone on (the kernel's first
+//! process is adopted then); clone charges the caller's group before the
+//! table makes the task (`EAGAIN` at `pids.max`) and the child is entered
+//! in `CloneHooks::thread_created`, before it first runs; a clone that
+//! fails gives the charge back. Every thread's exit takes its charge back.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use cgroup::{Effect, FileKind, GroupId, Hierarchy, ROOT};
+use linux_abi::{Errno, Result};
+use process::pid::Pid;
+
+use crate::lockorder::{LockClass, Ranked};
+use crate::proc::{Hooks, table};
+
+struct State {
+    h: Hierarchy<Pid>,
+    /// Live thread -> its process.
+    tids: BTreeMap<Pid, Pid>,
+}
+
+static CG: Ranked<Option<State>> = Ranked::new(LockClass::Cgroups, "cgroup::CG", None);
+
+/// Linux's `cgrp_dfl_visible`: /proc/PID/cgroup shows the v2 line once a
+/// cgroup2 filesystem was mounted.
+static VISIBLE: AtomicBool = AtomicBool::new(false);
+
+fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    let mut g = CG.lock();
+    let s = g.get_or_insert_with(|| State { h: Hierarchy::new(), tids: BTreeMap::new() });
+    f(s)
+}
+
+/// The cgroup `ns`'s root as a group (0: the hierarchy's root).
+fn ns_root(raw: u64) -> GroupId {
+    if raw == 0 { ROOT } else { GroupId::from_raw(raw) }
+}
+
+/// The root of process `pid`'s cgroup namespace.
+fn root_of(pid: Pid) -> GroupId {
+    ns_root(table().with_process(pid, |p| p.ns().cgroup.root()).unwrap_or(0))
+}
+
+// ----- fork and exit -----
+
+/// What a clone charged: the group, whether the child was entered.
+pub struct Charge {
+    group: GroupId,
+    caller_pid: Pid,
+    thread: bool,
+    new_ns: bool,
+    entered: AtomicBool,
+}
+
+/// Before a clone by process `pid`: one task charged to its group
+/// (`EAGAIN` beyond a `pids.max`). `thread`: CLONE_THREAD; `new_ns`:
+/// CLONE_NEWCGROUP (the child's namespace is rooted at that group).
+pub fn charge(pid: Pid, thread: bool, new_ns: bool) -> Result<Charge> {
+    // the kernel's first process (and anything made without a clone) is
+    // entered at its first clone, with its threads
+    let known = with(|s| s.tids.contains_key(&pid));
+    let threads = if known {
+        Vec::new()
+    } else {
+        table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default()
+    };
+    let r = with(|s| {
+        if !threads.is_empty() && !s.tids.contains_key(&pid) {
+            s.h.adopt(pid, threads.len() as u32);
+            for &t in &threads {
+                s.tids.insert(t, pid);
+            }
+        }
+        s.h.charge_fork(pid)
+    });
+    let group = r.inspect_err(|_| log::info!("pid {pid}: fork refused by the pids controller: EAGAIN"))?;
+    Ok(Charge { group, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(false) })
+}
+
+/// The clone made thread `tid` (before it first runs): it enters the
+/// charged group (a new process) or its process's (a thread).
+pub fn created(c: &Charge, tid: Pid) {
+    if c.entered.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let pid = if c.thread { c.caller_pid } else { tid };
+    with(|s| {
+        s.tids.insert(tid, pid);
+        if c.thread { s.h.forked_thread(pid, c.group) } else { s.h.forked_process(pid, c.group) }
+    });
+    if c.new_ns {
+        // copy_cgroup_ns(): rooted at the maker's cgroup
+        let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.group.raw()));
+    }
+}
+
+/// After the clone: a failed one gives the charge back.
+pub fn finish(c: Charge) {
+    if !c.entered.load(Ordering::Acquire) {
+        with(|s| s.h.cancel_fork(c.group));
+    }
+}
+
+/// Thread `tid` exited (its record is gone).
+pub fn exited(tid: Pid) {
+    with(|s| {
+        if let Some(pid) = s.tids.remove(&tid) {
+            s.h.task_exited(pid);
+        }
+    });
+}
+
+/// Thread `old` took the id `new` (exec from a non-leader).
+pub fn renamed(old: Pid, new: Pid) {
+    with(|s| {
+        if let Some(pid) = s.tids.remove(&old) {
+            s.tids.insert(new, pid);
+        }
+    });
+}
+
+/// unshare(CLONE_NEWCGROUP) by process `pid` made its namespace: rooted at
+/// its cgroup.
+pub fn unshared(pid: Pid) {
+    let g = with(|s| s.h.group_of(pid));
+    let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(g.raw()));
+}
+
+// ----- /proc/PID/cgroup -----
+
+/// /proc/PID/cgroup of process `pid` read by process `reader`
+/// (proc_cgroup_show): nothing until a cgroup2 filesystem was mounted,
+/// then "0::PATH\n", PATH from the reader's cgroup namespace's root.
+pub fn proc_text(pid: Pid, reader: Pid) -> Result<Vec<u8>> {
+    if !VISIBLE.load(Ordering::Relaxed) {
+        return Ok(Vec::new());
+    }
+    let from = root_of(reader);
+    let path = with(|s| {
+        let g = s.h.group_of(pid);
+        // (a namespace whose root was removed: from the hierarchy's root)
+        let from = if s.h.exists(from) { from } else { ROOT };
+        s.h.path_from(g, from)
+    })?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(path.len() + 4).map_err(|_| Errno::ENOMEM)?;
+    out.extend_from_slice(b"0::");
+    out.extend_from_slice(&path);
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// The root field of mountinfo for a cgroup2 mount whose root is `root`,
+/// for a reader whose cgroup namespace is rooted at `reader_root`
+/// (cgroup_show_path); `None` for other filesystems.
+pub fn mount_root_path(root: &Arc<vfs::Inode>, reader_root: u64) -> Option<Vec<u8>> {
+    let dir = root.synth_any()?.downcast_ref::<CgDir>()?;
+    let g = dir.g;
+    with(|s| {
+        let from = ns_root(reader_root);
+        let from = if s.h.exists(from) { from } else { ROOT };
+        s.h.path_from(g, from).ok()
+    })
+}
+
+/// The caller's cgroup namespace root (for [`mount_root_path`]).
+pub fn reader_root() -> u64 {
+    let (_, pid) = crate::eventfd::caller();
+    table().with_process(pid, |p| p.ns().cgroup.root()).unwrap_or(0)
+}
+
+// ----- the cgroup2 filesystem -----
+
+/// Inode numbers: a group's directory at `16 * id`, its files after it.
+fn dir_ino(g: GroupId) -> u64 {
+    g.raw() * 16
+}
+
+fn file_ino(g: GroupId, k: FileKind) -> u64 {
+    g.raw() * 16 + 1 + k.index() as u64
+}
+
+/// A group's directory.
+struct CgDir {
+    g: GroupId,
+}
+
+/// A group's file.
+struct CgFile {
+    g: GroupId,
+    kind: FileKind,
+}
+
+impl vfs::SynthNode for CgDir {
+    fn lookup(&self, dir: &Arc<vfs::Inode>, name: &[u8]) -> Result<Option<Arc<vfs::Inode>>> {
+        let (child, file, owner) = with(|s| {
+            let owner = s.h.owner(self.g);
+            let child =
+                s.h.child(self.g, name)
+                    .map(|c| (c, s.h.owner(c).unwrap_or((0, 0)), s.h.mode(c).unwrap_or(0o755)));
+            let file = FileKind::by_name(name).filter(|&k| s.h.has_file(self.g, k));
+            (child, file, owner)
+        });
+        if let Some((c, (uid, gid), mode)) = child {
+            let i = vfs::Inode::new_synth(
+                dir,
+                name,
+                vfs::FileType::Directory,
+                mode,
+                dir_ino(c),
+                Arc::new(CgDir { g: c }),
+            );
+            i.set_synth_owner(uid, gid);
+            return Ok(Some(i));
+        }
+        let (Some(kind), Some((uid, gid))) = (file, owner) else { return Ok(None) };
+        let i = vfs::Inode::new_synth(
+            dir,
+            name,
+            vfs::FileType::Regular,
+            kind.mode(),
+            file_ino(self.g, kind),
+            Arc::new(CgFile { g: self.g, kind }),
+        );
+        i.set_synth_owner(uid, gid);
+        Ok(Some(i))
+    }
+
+    fn entries(&self, _dir: &Arc<vfs::Inode>) -> Vec<vfs::SynthEntry> {
+        with(|s| {
+            let mut v = Vec::new();
+            for k in s.h.files(self.g) {
+                v.push(vfs::SynthEntry::new(
+                    k.name().as_bytes().to_vec(),
+                    file_ino(self.g, k),
+                    vfs::FileType::Regular,
+                ));
+            }
+            for (n, c) in s.h.children(self.g).unwrap_or_default() {
+                v.push(vfs::SynthEntry::new(n, dir_ino(c), vfs::FileType::Directory));
+            }
+            v
+        })
+    }
+
+    /// kernfs: no create operation (open's O_CREAT and mknod).
+    fn create_errno(&self, open: bool) -> Errno {
+        if open { Errno::EACCES } else { Errno::EPERM }
+    }
+
+    fn has_dir_ops(&self) -> bool {
+        true
+    }
+
+    /// cgroup_mkdir: owned by the maker's filesystem ids, with the mode
+    /// mkdir(2) gave (less the umask).
+    fn mkdir(&self, name: &[u8], perm: u32, cred: &vfs::Cred) -> Result<()> {
+        with(|s| s.h.mkdir(self.g, name, (cred.uid, cred.gid), perm)).map(|_| ())
+    }
+
+    fn rmdir(&self, name: &[u8], _cred: &vfs::Cred) -> Result<()> {
+        with(|s| {
+            let c = s.h.child(self.g, name).ok_or(Errno::ENOENT)?;
+            s.h.rmdir(c)
+        })
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+}
+
+/// cgroup.procs or cgroup.threads as process `reader` sees the numbers.
+fn list(g: GroupId, threads: bool, reader: Pid) -> Result<Vec<u8>> {
+    let procs = with(|s| s.h.procs(g))?;
+    let mut out = Vec::new();
+    for pid in procs {
+        let tids = if threads {
+            table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default()
+        } else {
+            alloc::vec![pid]
+        };
+        for t in tids {
+            let n = table().pid_seen(reader, t);
+            let line = alloc::format!("{n}\n");
+            out.try_reserve(line.len()).map_err(|_| Errno::ENOMEM)?;
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+    Ok(out)
+}
+
+impl vfs::SynthNode for CgFile {
+    fn content(&self) -> Result<Vec<u8>> {
+        match self.kind {
+            FileKind::Procs | FileKind::Threads => {
+                let (tid, _) = crate::eventfd::caller();
+                list(self.g, self.kind == FileKind::Threads, tid)
+            }
+            k => with(|s| s.h.read(self.g, k)),
+        }
+    }
+
+    fn write_direct(&self, _offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        Some(self.write(data).map(|()| data.len()))
+    }
+}
+
+impl CgFile {
+    fn write(&self, data: &[u8]) -> Result<()> {
+        match self.kind {
+            FileKind::Procs | FileKind::Threads => self.write_pid(data),
+            k => {
+                let r = with(|s| s.h.write(self.g, k, data));
+                if r == Err(Errno::EOPNOTSUPP) {
+                    log::info!(
+                        "cgroup: {} of {:?}: not built: EOPNOTSUPP",
+                        k.name(),
+                        core::str::from_utf8(data)
+                    );
+                }
+                if r? == Effect::Kill {
+                    let procs = with(|s| s.h.procs_below(self.g))?;
+                    for pid in procs {
+                        let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// __cgroup_procs_write: the task (0: the writer) by the writer's
+    /// number, its process for cgroup.procs; write access to the common
+    /// ancestor's cgroup.procs (cgroup_procs_write_permission); then the
+    /// move.
+    fn write_pid(&self, data: &[u8]) -> Result<()> {
+        let threads = self.kind == FileKind::Threads;
+        let nr = cgroup::parse_pid(data)?;
+        let (tid, caller) = crate::eventfd::caller();
+        let target = if nr == 0 { tid } else { table().pid_from(tid, nr as Pid).ok_or(Errno::ESRCH)? };
+        let pid = table().tgid(target).ok_or(Errno::ESRCH)?;
+        let cred =
+            table().with_process(caller, |p| crate::syscall::fs::vfs_cred(p.creds())).ok_or(Errno::ESRCH)?;
+        with(|s| {
+            if !s.h.exists(self.g) {
+                return Err(Errno::ENODEV);
+            }
+            let src = s.h.group_of(pid);
+            let common = s.h.common_ancestor(src, self.g);
+            let (uid, gid) = s.h.owner(common).unwrap_or((0, 0));
+            if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
+                return Err(Errno::EACCES);
+            }
+            if threads { s.h.migrate_thread(pid, self.g) } else { s.h.migrate(pid, self.g) }
+        })
+    }
+}
+
+/// `mount -t cgroup2`: the hierarchy from the caller's cgroup namespace's
+/// root (cgroup_do_get_tree). Once mounted, /proc/PID/cgroup shows the v2
+/// line.
+pub fn new_cgroupfs(pid: Pid) -> Arc<vfs::Inode> {
+    let root = root_of(pid);
+    let (root, mode, owner) = with(|s| {
+        let root = if s.h.exists(root) { root } else { ROOT };
+        (root, s.h.mode(root).unwrap_or(0o555), s.h.owner(root).unwrap_or((0, 0)))
+    });
+    VISIBLE.store(true, Ordering::Relaxed);
+    let fs = vfs::new_synthfs(
+        vfs::makedev(0, 0x1a),
+        Arc::new(crate::fs::KernelClock),
+        Arc::new(CgDir { g: root }),
+    );
+    let _ = fs.chmod(&vfs::Cred::root(), mode);
+    fs.set_synth_owner(owner.0, owner.1);
+    fs
+}

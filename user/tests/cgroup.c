@@ -1,0 +1,441 @@
+/* cgroup v2 (cg38): `mount -t cgroup2` on /tmp/cg, groups made and
+ * removed (EEXIST, EBUSY while populated or with children, EAGAIN at
+ * cgroup.max.depth / cgroup.max.descendants), the files' text, processes
+ * moved by cgroup.procs (children inherit the group at fork;
+ * /proc/PID/cgroup "0::/path"), cgroup.subtree_control's rules, the pids
+ * controller (fork EAGAIN beyond pids.max, pids.events), cgroup.kill, the
+ * permission on cgroup.procs, and cgroup namespaces (CLONE_NEWCGROUP by
+ * unshare, clone and setns; paths from the namespace's root with "/.."
+ * for groups outside it; a cgroup2 mount inside one is rooted there, and
+ * mountinfo's root field is seen from the reader's namespace). Run as
+ * root; each case mounts /tmp/cg and takes its groups and the mount away.
+ * /tmp/.kt_cgroup2_mounted tells procfd.c that /proc/PID/cgroup shows the
+ * v2 line from now on (Linux never hides it again). */
+#include "kt.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+#define CG "/tmp/cg"
+
+#define KT_STREQ(got, want) KT_TRUE(strcmp((got), (want)) == 0, "got\n%.280s\nwant\n%.280s", (got), (want))
+
+static int write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    int n = (int)write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return n == (int)strlen(text) ? 0 : -1;
+}
+
+static int write_pid(const char *path, int pid) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d\n", pid);
+    return write_text(path, buf);
+}
+
+/* The text of `path` in a static buffer ("<error>" when unreadable). */
+static const char *text_of(const char *path) {
+    static char buf[4][512];
+    static int at;
+    char *b = buf[at++ % 4];
+    if (kt_read_text(path, b, 512) < 0) snprintf(b, 512, "<%s>", kt_errname(errno));
+    return b;
+}
+
+static int mount_cg(void) {
+    umount2(CG, MNT_DETACH); /* a failed case's mount */
+    mkdir(CG, 0755);
+    int fd = open("/tmp/.kt_cgroup2_mounted", O_WRONLY | O_CREAT, 0644);
+    if (fd >= 0) close(fd);
+    return mount("none", CG, "cgroup2", 0, NULL);
+}
+
+static void umount_cg(void) {
+    umount2(CG, MNT_DETACH);
+}
+
+/* A child that waits for a byte on its pipe (or its closing), then exits
+ * 0: its pid; *wr the pipe's write end. */
+static pid_t sleeper(int *wr) {
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[1]);
+        char b;
+        while (read(p[0], &b, 1) == -1 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(p[0]);
+    *wr = p[1];
+    return c;
+}
+
+KT_CASE(mount_shows_the_root_group) {
+    KT_SYS_OK(mount_cg());
+    struct stat st;
+    KT_SYS_OK(stat(CG, &st));
+    KT_EQ(st.st_mode, S_IFDIR | 0555);
+    KT_SYS_OK(stat(CG "/cgroup.procs", &st));
+    KT_EQ(st.st_mode, S_IFREG | 0644);
+    KT_EQ(st.st_uid, 0);
+    KT_SYS_OK(stat(CG "/cgroup.controllers", &st));
+    KT_EQ(st.st_mode, S_IFREG | 0444);
+    /* not on the root */
+    KT_SYS_ERR(stat(CG "/cgroup.events", &st), ENOENT);
+    KT_SYS_ERR(stat(CG "/cgroup.type", &st), ENOENT);
+    KT_SYS_ERR(stat(CG "/cgroup.freeze", &st), ENOENT);
+    KT_SYS_ERR(stat(CG "/pids.max", &st), ENOENT);
+    KT_STREQ(text_of("/proc/self/cgroup"), "0::/\n");
+    KT_STREQ(text_of(CG "/cgroup.max.depth"), "max\n");
+    KT_STREQ(text_of(CG "/cgroup.max.descendants"), "max\n");
+    KT_STREQ(text_of(CG "/cgroup.subtree_control"), "");
+    KT_TRUE(strstr(text_of(CG "/cgroup.controllers"), "pids") != NULL, "%s", text_of(CG "/cgroup.controllers"));
+    /* the mount's lines */
+    char buf[8192];
+    KT_TRUE(kt_read_text("/proc/self/mounts", buf, sizeof buf) > 0, "mounts");
+    KT_TRUE(strstr(buf, "\nnone " CG " cgroup2 rw,relatime 0 0\n") != NULL, "%s", buf);
+    KT_TRUE(kt_read_text("/proc/self/mountinfo", buf, sizeof buf) > 0, "mountinfo");
+    char *line = strstr(buf, " / " CG " rw,relatime");
+    KT_TRUE(line != NULL, "%s", buf);
+    char *end = strchr(line, '\n');
+    KT_TRUE(end != NULL && end - line > 20 && memcmp(end - 18, " - cgroup2 none rw", 18) == 0, "%.200s", line);
+    umount_cg();
+    /* visible from now on, without a mount */
+    KT_STREQ(text_of("/proc/self/cgroup"), "0::/\n");
+}
+
+KT_CASE(mkdir_files_and_rmdir) {
+    KT_SYS_OK(mount_cg());
+    umask(022);
+    KT_SYS_OK(mkdir(CG "/t1", 0770));
+    struct stat st;
+    KT_SYS_OK(stat(CG "/t1", &st));
+    KT_EQ(st.st_mode, S_IFDIR | 0750);
+    KT_SYS_ERR(mkdir(CG "/t1", 0755), EEXIST);
+    KT_SYS_ERR(mkdir(CG "/cgroup.procs", 0755), EEXIST);
+    KT_STREQ(text_of(CG "/t1/cgroup.type"), "domain\n");
+    KT_STREQ(text_of(CG "/t1/cgroup.events"), "populated 0\nfrozen 0\n");
+    KT_STREQ(text_of(CG "/t1/cgroup.controllers"), "");
+    KT_STREQ(text_of(CG "/t1/cgroup.subtree_control"), "");
+    KT_STREQ(text_of(CG "/t1/cgroup.procs"), "");
+    KT_STREQ(text_of(CG "/t1/cgroup.threads"), "");
+    KT_STREQ(text_of(CG "/t1/cgroup.freeze"), "0\n");
+    KT_STREQ(text_of(CG "/t1/cgroup.max.depth"), "max\n");
+    KT_STREQ(text_of(CG "/t1/cgroup.stat"), "nr_descendants 0\nnr_dying_descendants 0\n");
+    KT_STREQ(text_of(CG "/cgroup.stat"), "nr_descendants 1\nnr_dying_descendants 0\n");
+    KT_SYS_OK(stat(CG "/t1/cgroup.kill", &st));
+    KT_EQ(st.st_mode, S_IFREG | 0200);
+    /* names the directory cannot make or remove */
+    KT_SYS_ERR(open(CG "/t1/newfile", O_WRONLY | O_CREAT, 0644), EACCES);
+    KT_SYS_ERR(unlink(CG "/t1/cgroup.procs"), EPERM);
+    KT_SYS_ERR(rmdir(CG "/t1/cgroup.procs"), ENOTDIR);
+    KT_SYS_ERR(write_text(CG "/t1/cgroup.type", "domain"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/t1/cgroup.freeze", "2"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/t1/cgroup.kill", "0"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/t1/cgroup.max.depth", "-1"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/t1/cgroup.max.depth", "x"), EINVAL);
+    KT_SYS_OK(rmdir(CG "/t1"));
+    KT_SYS_ERR(rmdir(CG "/t1"), ENOENT);
+    KT_SYS_ERR(stat(CG "/t1", &st), ENOENT);
+    /* (Linux may count the removed group as dying for a while) */
+    const char *stat_text = text_of(CG "/cgroup.stat");
+    KT_TRUE(strncmp(stat_text, "nr_descendants 0\nnr_dying_descendants ", 38) == 0, "%s", stat_text);
+    umount_cg();
+}
+
+KT_CASE(depth_and_descendant_limits) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/a", 0755));
+    KT_SYS_OK(mkdir(CG "/a/b", 0755));
+    KT_SYS_ERR(rmdir(CG "/a"), EBUSY);
+    KT_SYS_OK(write_text(CG "/a/cgroup.max.depth", "1\n"));
+    KT_STREQ(text_of(CG "/a/cgroup.max.depth"), "1\n");
+    KT_SYS_ERR(mkdir(CG "/a/b/c", 0755), EAGAIN);
+    KT_SYS_OK(write_text(CG "/a/cgroup.max.depth", "max"));
+    KT_SYS_OK(mkdir(CG "/a/b/c", 0755));
+    KT_STREQ(text_of(CG "/a/cgroup.stat"), "nr_descendants 2\nnr_dying_descendants 0\n");
+    KT_SYS_OK(write_text(CG "/a/cgroup.max.descendants", "2"));
+    KT_SYS_ERR(mkdir(CG "/a/d", 0755), EAGAIN);
+    KT_SYS_ERR(mkdir(CG "/a/b/c/d", 0755), EAGAIN);
+    KT_SYS_OK(rmdir(CG "/a/b/c"));
+    KT_SYS_OK(mkdir(CG "/a/d", 0755));
+    KT_SYS_OK(rmdir(CG "/a/d"));
+    KT_SYS_OK(rmdir(CG "/a/b"));
+    KT_SYS_OK(rmdir(CG "/a"));
+    umount_cg();
+}
+
+KT_CASE(procs_moves_and_fork_inherits) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/t2", 0755));
+    int wr;
+    pid_t c = sleeper(&wr);
+    KT_TRUE(c > 0, "fork");
+    KT_SYS_OK(write_pid(CG "/t2/cgroup.procs", c));
+    char want[64], path[64];
+    snprintf(want, sizeof want, "%d\n", (int)c);
+    KT_STREQ(text_of(CG "/t2/cgroup.procs"), want);
+    KT_STREQ(text_of(CG "/t2/cgroup.threads"), want);
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)c);
+    KT_STREQ(text_of(path), "0::/t2\n");
+    KT_STREQ(text_of(CG "/t2/cgroup.events"), "populated 1\nfrozen 0\n");
+    KT_SYS_ERR(rmdir(CG "/t2"), EBUSY);
+    /* the writer itself (0), then a fork inherits its group */
+    KT_SYS_OK(write_text(CG "/t2/cgroup.procs", "0"));
+    KT_STREQ(text_of("/proc/self/cgroup"), "0::/t2\n");
+    pid_t g = KT_FORK();
+    if (g == 0) _exit(strcmp(text_of("/proc/self/cgroup"), "0::/t2\n") == 0 ? 0 : 1);
+    KT_WAIT_STATUS(g, kt_exited(0));
+    KT_SYS_OK(write_pid(CG "/cgroup.procs", getpid()));
+    KT_STREQ(text_of("/proc/self/cgroup"), "0::/\n");
+    /* bad numbers, a task that does not exist */
+    KT_SYS_ERR(write_text(CG "/t2/cgroup.procs", "abc"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/t2/cgroup.procs", "-1"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/t2/cgroup.procs", "1 2"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/t2/cgroup.procs", "4000000"), ESRCH);
+    /* a thread cannot leave its process's domain group */
+    KT_SYS_ERR(write_pid(CG "/cgroup.threads", c), EOPNOTSUPP);
+    close(wr);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_STREQ(text_of(CG "/t2/cgroup.events"), "populated 0\nfrozen 0\n");
+    KT_STREQ(text_of(CG "/t2/cgroup.procs"), "");
+    KT_SYS_OK(rmdir(CG "/t2"));
+    /* a removed group's file */
+    umount_cg();
+}
+
+KT_CASE(subtree_control_rules) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/s", 0755));
+    KT_SYS_OK(mkdir(CG "/s/t", 0755));
+    KT_SYS_ERR(write_text(CG "/cgroup.subtree_control", "+nosuch"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/cgroup.subtree_control", "pids"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/s/cgroup.subtree_control", "+pids"), ENOENT);
+    KT_SYS_OK(write_text(CG "/s/cgroup.subtree_control", "-pids"));
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+pids\n"));
+    KT_STREQ(text_of(CG "/cgroup.subtree_control"), "pids\n");
+    KT_STREQ(text_of(CG "/s/cgroup.controllers"), "pids\n");
+    KT_STREQ(text_of(CG "/s/pids.max"), "max\n");
+    KT_STREQ(text_of(CG "/s/t/cgroup.controllers"), "");
+    struct stat st;
+    KT_SYS_ERR(stat(CG "/s/t/pids.max", &st), ENOENT);
+    KT_SYS_OK(write_text(CG "/s/cgroup.subtree_control", "+pids"));
+    KT_STREQ(text_of(CG "/s/t/pids.current"), "0\n");
+    KT_SYS_ERR(write_text(CG "/cgroup.subtree_control", "-pids"), EBUSY);
+    /* a group with a controller on and a populated child takes no process */
+    int wr;
+    pid_t c = sleeper(&wr);
+    KT_SYS_OK(write_pid(CG "/s/t/cgroup.procs", c));
+    KT_SYS_ERR(write_pid(CG "/s/cgroup.procs", getpid()), EBUSY);
+    close(wr);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(write_text(CG "/s/cgroup.subtree_control", "-pids"));
+    KT_STREQ(text_of(CG "/s/cgroup.subtree_control"), "");
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-pids"));
+    KT_STREQ(text_of(CG "/cgroup.subtree_control"), "");
+    KT_SYS_OK(rmdir(CG "/s/t"));
+    KT_SYS_OK(rmdir(CG "/s"));
+    umount_cg();
+}
+
+/* A child in p (pids.max 2) forks one that stays and then a second:
+ * EAGAIN. */
+KT_CASE(pids_max_refuses_fork_with_eagain) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+pids"));
+    KT_SYS_OK(mkdir(CG "/p", 0755));
+    KT_STREQ(text_of(CG "/p/pids.max"), "max\n");
+    KT_STREQ(text_of(CG "/p/pids.current"), "0\n");
+    KT_STREQ(text_of(CG "/p/pids.events"), "max 0\n");
+    KT_SYS_ERR(write_text(CG "/p/pids.max", "-1"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/p/pids.max", "4194305"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/p/pids.max", "x"), EINVAL);
+    KT_SYS_OK(write_text(CG "/p/pids.max", "2\n"));
+    KT_STREQ(text_of(CG "/p/pids.max"), "2\n");
+    int go[2], res[2];
+    KT_SYS_OK(pipe(go));
+    KT_SYS_OK(pipe(res));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        close(go[1]);
+        close(res[0]);
+        if (write_text(CG "/p/cgroup.procs", "0") != 0) _exit(10);
+        int gw;
+        pid_t g1 = sleeper(&gw);
+        if (g1 < 0) _exit(11);
+        pid_t g2 = fork();
+        if (g2 == 0) _exit(0);
+        int e = g2 < 0 ? errno : 0;
+        if (write(res[1], &e, sizeof e) != sizeof e) _exit(12);
+        char b;
+        while (read(go[0], &b, 1) == -1 && errno == EINTR) {
+        }
+        close(gw);
+        waitpid(g1, NULL, 0);
+        _exit(0);
+    }
+    close(go[0]);
+    close(res[1]);
+    int e = -1;
+    KT_EQ(read(res[0], &e, sizeof e), sizeof e);
+    KT_EQ(e, EAGAIN);
+    KT_STREQ(text_of(CG "/p/pids.current"), "2\n");
+    KT_STREQ(text_of(CG "/p/pids.events"), "max 1\n");
+    close(go[1]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_STREQ(text_of(CG "/p/pids.current"), "0\n");
+    KT_STREQ(text_of(CG "/p/cgroup.events"), "populated 0\nfrozen 0\n");
+    /* a move is charged beyond the limit */
+    KT_SYS_OK(write_text(CG "/p/pids.max", "0"));
+    int wr;
+    pid_t s = sleeper(&wr);
+    KT_SYS_OK(write_pid(CG "/p/cgroup.procs", s));
+    KT_STREQ(text_of(CG "/p/pids.current"), "1\n");
+    close(wr);
+    KT_WAIT_STATUS(s, kt_exited(0));
+    KT_SYS_OK(rmdir(CG "/p"));
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-pids"));
+    umount_cg();
+}
+
+KT_CASE(kill_ends_every_process_below) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/k", 0755));
+    KT_SYS_OK(mkdir(CG "/k/sub", 0755));
+    int w1, w2;
+    pid_t a = sleeper(&w1), b = sleeper(&w2);
+    KT_SYS_OK(write_pid(CG "/k/cgroup.procs", a));
+    KT_SYS_OK(write_pid(CG "/k/sub/cgroup.procs", b));
+    KT_SYS_OK(write_text(CG "/k/cgroup.kill", "1"));
+    KT_WAIT_STATUS(a, kt_killed(SIGKILL));
+    KT_WAIT_STATUS(b, kt_killed(SIGKILL));
+    close(w1);
+    close(w2);
+    KT_SYS_OK(rmdir(CG "/k/sub"));
+    KT_SYS_OK(rmdir(CG "/k"));
+    umount_cg();
+}
+
+/* The writer needs write access to the common ancestor's cgroup.procs
+ * (root's 0644 here): a user's open for writing is refused. */
+static int user_moves(void) {
+    KT_CHILD_CHECK(1, setgid(1000) == 0 && setuid(1000) == 0);
+    KT_CHILD_CHECK(2, open(CG "/u/cgroup.procs", O_WRONLY) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(3, strcmp(text_of("/proc/self/cgroup"), "0::/u\n") == 0);
+    KT_CHILD_CHECK(4, mkdir(CG "/u/v", 0755) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(5, rmdir(CG "/u") == -1 && errno == EACCES);
+    return 0;
+}
+
+KT_CASE(procs_write_needs_permission) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/u", 0755));
+    KT_SYS_OK(write_text(CG "/u/cgroup.procs", "0"));
+    int r = kt_in_child(user_moves);
+    KT_SYS_OK(write_text(CG "/cgroup.procs", "0"));
+    KT_EQ(r, 0);
+    KT_SYS_OK(rmdir(CG "/u"));
+    umount_cg();
+}
+
+/* In a child: into /ns1, a namespace of its own there, then moves
+ * around, checking /proc/self/cgroup each time; mounts cgroup2 on
+ * /tmp/cgns (rooted at /ns1) and reads mountinfo's root fields. */
+static int ns_child(void) {
+    char buf[8192];
+    KT_CHILD_CHECK(1, write_text(CG "/ns1/cgroup.procs", "0") == 0);
+    KT_CHILD_CHECK(2, unshare(CLONE_NEWCGROUP) == 0);
+    KT_CHILD_CHECK(3, strcmp(text_of("/proc/self/cgroup"), "0::/\n") == 0);
+    KT_CHILD_CHECK(4, write_text(CG "/ns1/sub/cgroup.procs", "0") == 0);
+    KT_CHILD_CHECK(5, strcmp(text_of("/proc/self/cgroup"), "0::/sub\n") == 0);
+    KT_CHILD_CHECK(6, write_text(CG "/other/cgroup.procs", "0") == 0);
+    KT_CHILD_CHECK(7, strcmp(text_of("/proc/self/cgroup"), "0::/../other\n") == 0);
+    KT_CHILD_CHECK(8, write_text(CG "/cgroup.procs", "0") == 0);
+    KT_CHILD_CHECK(9, strcmp(text_of("/proc/self/cgroup"), "0::/..\n") == 0);
+    /* init (pid 1) is in the root */
+    KT_CHILD_CHECK(10, strcmp(text_of("/proc/1/cgroup"), "0::/..\n") == 0);
+    mkdir("/tmp/cgns", 0755);
+    KT_CHILD_CHECK(11, mount("none", "/tmp/cgns", "cgroup2", 0, NULL) == 0);
+    struct stat st;
+    KT_CHILD_CHECK(12, stat("/tmp/cgns/sub", &st) == 0 && S_ISDIR(st.st_mode));
+    KT_CHILD_CHECK(13, stat("/tmp/cgns/other", &st) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(14, kt_read_text("/proc/self/mountinfo", buf, sizeof buf) > 0);
+    KT_CHILD_CHECK(15, strstr(buf, " / /tmp/cgns rw,relatime") != NULL);
+    KT_CHILD_CHECK(16, strstr(buf, " /.. " CG " rw,relatime") != NULL);
+    return 0;
+}
+
+KT_CASE(namespace_paths_are_relative_to_its_root) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/ns1", 0755));
+    KT_SYS_OK(mkdir(CG "/ns1/sub", 0755));
+    KT_SYS_OK(mkdir(CG "/other", 0755));
+    int r = kt_in_child(ns_child);
+    KT_EQ(r, 0);
+    /* seen from the initial namespace: the mount's root is /ns1 */
+    char buf[8192];
+    KT_TRUE(kt_read_text("/proc/self/mountinfo", buf, sizeof buf) > 0, "mountinfo");
+    KT_TRUE(strstr(buf, " /ns1 /tmp/cgns rw,relatime") != NULL, "%s", buf);
+    KT_SYS_OK(umount2("/tmp/cgns", MNT_DETACH));
+    KT_SYS_OK(rmdir(CG "/ns1/sub"));
+    KT_SYS_OK(rmdir(CG "/ns1"));
+    KT_SYS_OK(rmdir(CG "/other"));
+    umount_cg();
+}
+
+/* clone(CLONE_NEWCGROUP) roots the child's namespace at the parent's
+ * group; setns(2) into it from the root group gives "/.." paths. */
+KT_CASE(clone_and_setns) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/cl", 0755));
+    KT_SYS_OK(write_text(CG "/cl/cgroup.procs", "0"));
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    pid_t c = (pid_t)syscall(SYS_clone, CLONE_NEWCGROUP | SIGCHLD, 0, 0, 0, 0);
+    if (c == 0) {
+        close(go[1]);
+        int ok = strcmp(text_of("/proc/self/cgroup"), "0::/\n") == 0;
+        char b;
+        while (read(go[0], &b, 1) == -1 && errno == EINTR) {
+        }
+        _exit(ok ? 0 : 1);
+    }
+    KT_TRUE(c > 0, "clone: %s", kt_errname(errno));
+    close(go[0]);
+    KT_SYS_OK(write_text(CG "/cgroup.procs", "0"));
+    char path[64], mine[64], theirs[64];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)c);
+    KT_STREQ(text_of(path), "0::/cl\n");
+    snprintf(path, sizeof path, "/proc/%d/ns/cgroup", (int)c);
+    KT_TRUE(readlink(path, theirs, sizeof theirs) > 0, "readlink");
+    ssize_t n = readlink("/proc/self/ns/cgroup", mine, sizeof mine - 1);
+    KT_TRUE(n > 0, "readlink self");
+    mine[n] = 0;
+    KT_TRUE(strcmp(mine, theirs) != 0 && strncmp(theirs, "cgroup:[", 8) == 0, "%s %s", mine, theirs);
+    int fd = KT_SYS_OK(open(path, O_RDONLY));
+    pid_t s = KT_FORK();
+    if (s == 0) {
+        if (setns(fd, CLONE_NEWCGROUP) != 0) _exit(2);
+        _exit(strcmp(text_of("/proc/self/cgroup"), "0::/..\n") == 0 ? 0 : 3);
+    }
+    KT_WAIT_STATUS(s, kt_exited(0));
+    /* the wrong kind */
+    KT_SYS_ERR(setns(fd, CLONE_NEWNET), EINVAL);
+    close(fd);
+    close(go[1]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(rmdir(CG "/cl"));
+    umount_cg();
+}
+
+KT_MAIN()
