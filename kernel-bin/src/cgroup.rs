@@ -15,7 +15,6 @@
 //! in `CloneHooks::thread_created`, before it first runs; a clone that
 //! fails gives the charge back. Every thread's exit takes its charge back.
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -27,10 +26,10 @@ use process::pid::Pid;
 use crate::lockorder::{LockClass, Ranked};
 use crate::proc::{Hooks, table};
 
+/// The hierarchy (which thread counts for which process is in each
+/// thread's record: `proc::ThreadExt::cgroup_pid`).
 struct State {
     h: Hierarchy<Pid>,
-    /// Live thread -> its process.
-    tids: BTreeMap<Pid, Pid>,
 }
 
 static CG: Ranked<Option<State>> = Ranked::new(LockClass::Cgroups, "cgroup::CG", None);
@@ -41,7 +40,7 @@ static VISIBLE: AtomicBool = AtomicBool::new(false);
 
 fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut g = CG.lock();
-    let s = g.get_or_insert_with(|| State { h: Hierarchy::new(), tids: BTreeMap::new() });
+    let s = g.get_or_insert_with(|| State { h: Hierarchy::new() });
     f(s)
 }
 
@@ -72,22 +71,23 @@ pub struct Charge {
 pub fn charge(pid: Pid, thread: bool, new_ns: bool) -> Result<Charge> {
     // the kernel's first process (and anything made without a clone) is
     // entered at its first clone, with its threads
-    let known = with(|s| s.tids.contains_key(&pid));
-    let threads = if known {
-        Vec::new()
-    } else {
-        table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default()
-    };
-    let r = with(|s| {
-        if !threads.is_empty() && !s.tids.contains_key(&pid) {
-            s.h.adopt(pid, threads.len() as u32);
+    if !with(|s| s.h.is_member(pid)) {
+        let threads = table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default();
+        let adopted = with(|s| {
+            let new = !threads.is_empty() && !s.h.is_member(pid);
+            if new {
+                s.h.adopt(pid, threads.len() as u32);
+            }
+            new
+        });
+        if adopted {
             for &t in &threads {
-                s.tids.insert(t, pid);
+                table().with_thread(t, |th| th.ext_mut().cgroup_pid = Some(pid));
             }
         }
-        s.h.charge_fork(pid)
-    });
-    let group = r.inspect_err(|_| log::info!("pid {pid}: fork refused by the pids controller: EAGAIN"))?;
+    }
+    let group = with(|s| s.h.charge_fork(pid))
+        .inspect_err(|_| log::info!("pid {pid}: fork refused by the pids controller: EAGAIN"))?;
     Ok(Charge { group, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(false) })
 }
 
@@ -98,10 +98,8 @@ pub fn created(c: &Charge, tid: Pid) {
         return;
     }
     let pid = if c.thread { c.caller_pid } else { tid };
-    with(|s| {
-        s.tids.insert(tid, pid);
-        if c.thread { s.h.forked_thread(pid, c.group) } else { s.h.forked_process(pid, c.group) }
-    });
+    with(|s| if c.thread { s.h.forked_thread(pid, c.group) } else { s.h.forked_process(pid, c.group) });
+    table().with_thread(tid, |th| th.ext_mut().cgroup_pid = Some(pid));
     if c.new_ns {
         // copy_cgroup_ns(): rooted at the maker's cgroup
         let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.group.raw()));
@@ -115,22 +113,9 @@ pub fn finish(c: Charge) {
     }
 }
 
-/// Thread `tid` exited (its record is gone).
-pub fn exited(tid: Pid) {
-    with(|s| {
-        if let Some(pid) = s.tids.remove(&tid) {
-            s.h.task_exited(pid);
-        }
-    });
-}
-
-/// Thread `old` took the id `new` (exec from a non-leader).
-pub fn renamed(old: Pid, new: Pid) {
-    with(|s| {
-        if let Some(pid) = s.tids.remove(&old) {
-            s.tids.insert(new, pid);
-        }
-    });
+/// A thread counted for process `pid` exited (its record is gone).
+pub fn exited(pid: Pid) {
+    with(|s| s.h.task_exited(pid));
 }
 
 /// unshare(CLONE_NEWCGROUP) by process `pid` made its namespace: rooted at

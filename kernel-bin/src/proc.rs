@@ -71,6 +71,10 @@ pub struct ThreadExt {
     /// `UThread`): a fork's child keeps it, a thread (`CLONE_VM`) starts
     /// without (Linux's `rseq_fork`), exec clears it.
     pub rseq: Option<linux_abi::rseq::Registration>,
+    /// The process it is counted for in the cgroup hierarchy, once it
+    /// entered (its clone, or its process's first clone: `crate::cgroup`);
+    /// its exit gives the count back. A clone's is set by the clone.
+    pub cgroup_pid: Option<Pid>,
 }
 
 impl process::seams::RecordExt for ThreadExt {
@@ -89,6 +93,7 @@ impl process::seams::RecordExt for ThreadExt {
             ioprio: self.ioprio,
             audit: self.audit,
             rseq: if flags.contains(process::clone::CloneFlags::VM) { None } else { self.rseq },
+            cgroup_pid: None,
         })
     }
 
@@ -197,7 +202,9 @@ impl process::seams::Hooks<Kernel> for Hooks {
 
     fn thread_exited(&self, tid: Pid, ext: ThreadExt) {
         // its cgroup's count and pids charge
-        crate::cgroup::exited(tid);
+        if let Some(pid) = ext.cgroup_pid {
+            crate::cgroup::exited(pid);
+        }
         // a leader's name stays with its process (a zombie keeps it)
         table().with_process(tid, |p| p.ext_mut().exit_comm = (ext.comm, ext.comm_len));
         let task = ext.task;
@@ -214,8 +221,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         crate::locks::sweep();
     }
 
-    fn thread_renamed(&self, old_tid: Pid, new_tid: Pid) {
-        crate::cgroup::renamed(old_tid, new_tid);
+    fn thread_renamed(&self, _old_tid: Pid, new_tid: Pid) {
         // the record (and the task in it) moved with the id
         if let Some(task) = task_of(new_tid) {
             task.id.store(u64::from(new_tid), Ordering::Relaxed);

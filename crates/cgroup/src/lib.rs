@@ -513,6 +513,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
         self.groups.get(&g).map_or(0, |x| x.subtree_tasks)
     }
 
+    /// Whether process `k` is counted (forked or adopted, with a live
+    /// task).
+    pub fn is_member(&self, k: K) -> bool {
+        self.members.contains_key(&k)
+    }
+
     /// The group of process `k` (the root for one the hierarchy does not
     /// know).
     pub fn group_of(&self, k: K) -> GroupId {
