@@ -73,7 +73,7 @@ pub enum LockClass {
     /// key; leaf, taken alone (a ring's drop, its setup, the tick's
     /// look-up).
     UringTimed,
-    /// `cgroup::CG`: the cgroup v2 hierarchy and the thread -> process map;
+    /// `cgroup::CG`: the cgroup v2 hierarchy;
     /// leaf (taken alone or under `Mounts`, never with the process table's
     /// lock held).
     Cgroups,
