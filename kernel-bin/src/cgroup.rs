@@ -65,27 +65,59 @@ pub struct Charge {
     entered: AtomicBool,
 }
 
+/// Whether forks and exits are counted in the hierarchy: from the first
+/// cgroup2 mount on ([`activate`]). Before it nothing can look at the
+/// counts (no cgroup2 filesystem, /proc/PID/cgroup empty, every process in
+/// the root), so a fork and an exit cost no cgroup work until then (Linux
+/// counts from boot).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Enters process `pid` and its threads into the root if the hierarchy
+/// does not count it yet (the kernel's first process, processes made
+/// before [`activate`], anything made without a clone).
+fn adopt(pid: Pid) {
+    if with(|s| s.h.is_member(pid)) {
+        return;
+    }
+    let threads = table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default();
+    let adopted = with(|s| {
+        let new = !threads.is_empty() && !s.h.is_member(pid);
+        if new {
+            s.h.adopt(pid, threads.len() as u32);
+        }
+        new
+    });
+    if adopted {
+        for &t in &threads {
+            table().with_thread(t, |th| th.ext_mut().cgroup_pid = Some(pid));
+        }
+    }
+}
+
+/// The first cgroup2 mount: from now on forks and exits are counted, and
+/// every live process is entered into the root. (A clone that began before
+/// and ends after this walk leaves its child uncounted until the child's
+/// own first clone adopts it.)
+fn activate() {
+    if ACTIVE.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    for pid in table().pids() {
+        adopt(pid);
+        crate::sched::cond_resched();
+    }
+}
+
 /// Before a clone by process `pid`: one task charged to its group
 /// (`EAGAIN` beyond a `pids.max`). `thread`: CLONE_THREAD; `new_ns`:
 /// CLONE_NEWCGROUP (the child's namespace is rooted at that group).
 pub fn charge(pid: Pid, thread: bool, new_ns: bool) -> Result<Charge> {
-    // the kernel's first process (and anything made without a clone) is
-    // entered at its first clone, with its threads
-    if !with(|s| s.h.is_member(pid)) {
-        let threads = table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default();
-        let adopted = with(|s| {
-            let new = !threads.is_empty() && !s.h.is_member(pid);
-            if new {
-                s.h.adopt(pid, threads.len() as u32);
-            }
-            new
-        });
-        if adopted {
-            for &t in &threads {
-                table().with_thread(t, |th| th.ext_mut().cgroup_pid = Some(pid));
-            }
-        }
+    if !ACTIVE.load(Ordering::Acquire) {
+        // nothing counted yet: the child is in the root, as its namespace
+        // root is (`entered`: nothing for `created` or `finish` to do)
+        return Ok(Charge { group: ROOT, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(true) });
     }
+    adopt(pid);
     let group = with(|s| s.h.charge_fork(pid))
         .inspect_err(|_| log::info!("pid {pid}: fork refused by the pids controller: EAGAIN"))?;
     Ok(Charge { group, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(false) })
@@ -366,6 +398,7 @@ pub fn new_cgroupfs(pid: Pid) -> Arc<vfs::Inode> {
         (root, s.h.mode(root).unwrap_or(0o555), s.h.owner(root).unwrap_or((0, 0)))
     });
     VISIBLE.store(true, Ordering::Relaxed);
+    activate();
     let fs = vfs::new_synthfs(
         vfs::makedev(0, 0x1a),
         Arc::new(crate::fs::KernelClock),
