@@ -60,7 +60,7 @@ fn kstrtoull(s: &[u8]) -> Result<u64> {
 }
 
 /// `kstrtoll(s, 0)`: an optional sign (`-`, or `+` before the digits),
-/// then [`kstrtoull`]'s rules; `ERANGE` outside `i64`.
+/// then `_kstrtoull`'s rules (radix from the prefix); `ERANGE` outside `i64`.
 pub fn kstrtoll(s: &[u8]) -> Result<i64> {
     if let Some(rest) = s.strip_prefix(b"-") {
         let v = kstrtoull(rest)?;
