@@ -157,8 +157,9 @@ fn parse_word(text: &str) -> Option<u64> {
     u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
 }
 
-/// The kernel's function symbols: (start, size, name), sorted by start.
-pub fn symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
+/// The kernel's function symbols (and its data objects with `objects`)
+/// in the higher half, demangled: (start, size, name), sorted by start.
+pub fn elf_symbols(kernel: &Path, objects: bool) -> Result<Vec<(u64, u64, String)>, String> {
     use xmas_elf::ElfFile;
     use xmas_elf::sections::SectionData;
     use xmas_elf::symbol_table::{Entry, Type};
@@ -170,13 +171,21 @@ pub fn symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
     };
     let mut syms: Vec<(u64, u64, String)> = entries
         .iter()
-        .filter(|e| e.get_type() == Ok(Type::Func) && e.value() >= 0xffff_8000_0000_0000)
+        .filter(|e| {
+            let t = e.get_type();
+            (t == Ok(Type::Func) || objects && t == Ok(Type::Object)) && e.value() >= 0xffff_8000_0000_0000
+        })
         .map(|e| {
-            let raw = e.get_name(&elf).unwrap_or("?");
-            (e.value(), e.size(), format!("{:#}", rustc_demangle::demangle(raw)))
+            (e.value(), e.size(), format!("{:#}", rustc_demangle::demangle(e.get_name(&elf).unwrap_or("?"))))
         })
         .collect();
     syms.sort();
+    Ok(syms)
+}
+
+/// The kernel's function symbols: (start, size, name), sorted by start.
+pub fn symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
+    let mut syms = elf_symbols(kernel, false)?;
     syms.dedup_by_key(|s| s.0);
     // a name several functions share (closures' `call_once` shims, generic
     // instances) gets its start address, for addr2line

@@ -119,24 +119,7 @@ const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 
 /// The kernel's symbols, functions and objects: (start, size, name), sorted.
 fn all_symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
-    use xmas_elf::ElfFile;
-    use xmas_elf::sections::SectionData;
-    use xmas_elf::symbol_table::{Entry, Type};
-    let image = std::fs::read(kernel).map_err(|e| format!("{}: {e}", kernel.display()))?;
-    let elf = ElfFile::new(&image).map_err(|e| format!("kernel ELF: {e}"))?;
-    let symtab = elf.find_section_by_name(".symtab").ok_or("kernel ELF has no .symtab")?;
-    let SectionData::SymbolTable64(entries) = symtab.get_data(&elf).map_err(|e| e.to_string())? else {
-        return Err("unexpected .symtab format".into());
-    };
-    let mut syms: Vec<(u64, u64, String)> = entries
-        .iter()
-        .filter(|e| matches!(e.get_type(), Ok(Type::Func | Type::Object)) && e.value() >= KERNEL_HALF)
-        .map(|e| {
-            (e.value(), e.size(), format!("{:#}", rustc_demangle::demangle(e.get_name(&elf).unwrap_or("?"))))
-        })
-        .collect();
-    syms.sort();
-    Ok(syms)
+    crate::profile::elf_symbols(kernel, true)
 }
 
 /// The symbols overlapping `[lo, hi)` (a symbol without a size covers one byte).
