@@ -2110,7 +2110,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
                     *g = reader.gid_from(*g);
                 }
             }
-            proctext::status(
+            let text = proctext::status(
                 &proctext::StatusFields::new(&cname, long, pid, tid, &seen)
                     .with_ppid(ppid)
                     .with_tracer(table().tracer_of(pid))
@@ -2127,9 +2127,8 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
                     .with_no_new_privs(table().with_thread(tid, |th| th.no_new_privs()).unwrap_or(false))
                     .with_cpus_allowed(cpus, crate::sched::nr_cpus())
                     .with_switches(switches.0, switches.1),
-            )
-            .pipe_ns(ns, pid, tid, ppid, pgid, sid)
-            .into_bytes()
+            );
+            status_pids_in(text, ns, [pid, tid, ppid, pgid, sid]).into_bytes()
         }
         _ => return Err(Errno::ENOENT),
     })
@@ -2138,63 +2137,42 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
 /// /proc/PID/status's pid lines as the mount's PID namespace numbers
 /// them (Tgid, Pid, PPid, TracerPid; NStgid, NSpid, NSpgid, NSsid list
 /// the numbers from that namespace down to the process's own).
-trait PipeNs {
-    fn pipe_ns(
-        self,
-        ns: &process::ns::PidNsRef,
-        pid: Pid,
-        tid: Pid,
-        ppid: Pid,
-        pgid: Pid,
-        sid: Pid,
-    ) -> String;
-}
-
-impl PipeNs for String {
-    fn pipe_ns(
-        self,
-        ns: &process::ns::PidNsRef,
-        pid: Pid,
-        tid: Pid,
-        ppid: Pid,
-        pgid: Pid,
-        sid: Pid,
-    ) -> String {
-        if !table().pidns_used() {
-            return self;
+fn status_pids_in(text: String, ns: &process::ns::PidNsRef, ids: [Pid; 5]) -> String {
+    let [pid, tid, ppid, pgid, sid] = ids;
+    if !table().pidns_used() {
+        return text;
+    }
+    let list = |x: Pid| {
+        let v = table().pid_numbers(x, ns);
+        if v.is_empty() {
+            alloc::string::String::from("0")
+        } else {
+            v.iter().map(|n| format!("{n}")).collect::<Vec<_>>().join("\t")
         }
-        let list = |x: Pid| {
-            let v = table().pid_numbers(x, ns);
-            if v.is_empty() {
-                alloc::string::String::from("0")
-            } else {
-                v.iter().map(|n| format!("{n}")).collect::<Vec<_>>().join("\t")
+    };
+    let one = |x: Pid| table().pid_in(x, ns);
+    let tracer = table().tracer_of(pid);
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let (key, _) = line.split_once('\t').unwrap_or((line, ""));
+        let v = match key {
+            "Tgid:" => format!("{}", one(pid)),
+            "Pid:" => format!("{}", one(tid)),
+            "PPid:" => format!("{}", one(ppid)),
+            "TracerPid:" => format!("{}", if tracer == 0 { 0 } else { one(tracer) }),
+            "NStgid:" => list(pid),
+            "NSpid:" => list(tid),
+            "NSpgid:" => list(pgid),
+            "NSsid:" => list(sid),
+            _ => {
+                out.push_str(line);
+                continue;
             }
         };
-        let one = |x: Pid| table().pid_in(x, ns);
-        let tracer = table().tracer_of(pid);
-        let mut out = String::new();
-        for line in self.split_inclusive('\n') {
-            let (key, _) = line.split_once('\t').unwrap_or((line, ""));
-            let v = match key {
-                "Tgid:" => format!("{}", one(pid)),
-                "Pid:" => format!("{}", one(tid)),
-                "PPid:" => format!("{}", one(ppid)),
-                "TracerPid:" => format!("{}", if tracer == 0 { 0 } else { one(tracer) }),
-                "NStgid:" => list(pid),
-                "NSpid:" => list(tid),
-                "NSpgid:" => list(pgid),
-                "NSsid:" => list(sid),
-                _ => {
-                    out.push_str(line);
-                    continue;
-                }
-            };
-            out.push_str(key);
-            out.push('\t');
-            out.push_str(&v);
-            out.push('\n');
-        }
-        out
+        out.push_str(key);
+        out.push('\t');
+        out.push_str(&v);
+        out.push('\n');
     }
+    out
 }
