@@ -108,6 +108,10 @@ pub(crate) fn fpu_fetch(dst: &mut FpuState, img: &FpuBox) {
     x86_64::instructions::interrupts::without_interrupts(|| {
         if fpu_live().load(Ordering::Relaxed) == img.addr() {
             fxsave(dst);
+            // the registers still hold what `dst` now holds: a copy made
+            // for fork/vfork then loads by FXRSTOR too (QEMU's XSAVE marks
+            // every component in use)
+            note_saved(dst);
         } else {
             crate::xstate::copy_live(&crate::xstate::layout(), dst, img);
         }
