@@ -294,47 +294,11 @@ pub(crate) fn release_in_steps(vm: &SharedVm<Kernel>) {
 /// Runs user thread `tid` until it leaves; returns its (final) tid and the
 /// exit it asked for, and its record's [`process::table::Thread::serial`],
 /// after its [`UThread`] is dropped.
+#[inline(never)] // its own symbol: first in the hot text (kernel-bin/linker.ld)
 fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
-    // the record keeps a shell (the registers, no FPU image): the image
-    // moves here rather than being copied
-    let (ctx, serial, rseq) =
-        table().with_thread(tid, |t| (t.context_mut().take(), t.serial(), t.ext().rseq))?;
-    let pid = table().tgid(tid)?;
-    let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
-    let root = vm.lock().page_table().root().start_address().as_u64();
-    let (ppid, space) = table().with_process(pid, |p| (p.parent_cell(), p.rlimits().space().clone()))?;
-    let cpu = table().thread_cpu(tid)?;
-    let mut t = UThread {
-        tid,
-        pid,
-        vpid: pid,
-        vtid: tid,
-        ctx,
-        vm,
-        root,
-        ppid,
-        quiet_epoch: u64::MAX,
-        cpu,
-        trace: 0,
-        files_cache: WeakFileTable::none(),
-        fs_cache: WeakFsContext::none(),
-        space,
-        user_ns: process::ns::UserNsRef::INITIAL,
-        mnt_ns: vfs::INITIAL_MNT_NS,
-        time_off: Default::default(),
-        timens: false,
-        exit: None,
-        fixed_file: None,
-        uring_tctx: None,
-        rseq: rseq.map(crate::rseq::Rseq::started),
-    };
-    t.refresh_files();
-    t.refresh_user_ns();
-    t.refresh_vids();
-    // a process in a time namespace reads its clocks through the system
-    // call: its [vvar] is the page that sends the vDSO there
-    if t.timens {
-        crate::vdso::join_timens(&t.vm, true);
+    let (mut t, serial, done) = start(tid)?;
+    if done {
+        return t.exit.take().map(|e| (t.tid, serial, e));
     }
     let me = crate::sched::current();
     // the signal epoch, looked up once (the table's, read on every return)
@@ -343,17 +307,6 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     let mut ticks_unflushed = 0u32;
     // the tick whose CPU-time timers this thread last looked at
     let mut cpu_tick = 0u64;
-    crate::ptrace::refresh(&mut t);
-    if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
-        // an auto-attached child stops (SIGSTOP, or a seized trap) before
-        // its first instruction
-        return t.exit.take().map(|e| (t.tid, serial, e));
-    }
-    // a fork's child of a registered thread: its first way out writes the
-    // CPU number (as every later one after a switch)
-    if t.rseq.is_some() && crate::rseq::resume(&mut t) == Flow::Exit {
-        return t.exit.take().map(|e| (t.tid, serial, e));
-    }
     loop {
         if epoch.current() != t.quiet_epoch && must_die(t.tid) {
             if !removed() {
@@ -419,25 +372,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
             }
             UserExit::Exception { vector, error_code, cr2 } => exception(&mut t, vector, error_code, cr2),
             UserExit::Interrupt(_) => {
-                if t.trace != 0 {
-                    // not in a system call (orig_rax -1 for the tracer)
-                    crate::ptrace::exception_entry(&t);
-                }
-                cpu_tick = arch_x86_64::time::ticks();
-                crate::itimer::check_cpu(t.pid, t.tid, &t.cpu);
-                // A thread that keeps its CPU never reloads CR3; QEMU's TCG
-                // sizes its soft TLB only when the TLB is flushed, so such a
-                // thread kept the (small) size it had at exec: busybox sort
-                // of 60 MB ran 17-29 s instead of 14 s (docs/bench.md,
-                // sort27). One local flush per 25 ticks (100 ms) of user
-                // time costs a TLB refill on hardware; Linux switches
-                // about 50 times a second in the same run.
-                ticks_unflushed += 1;
-                if ticks_unflushed >= 25 {
-                    ticks_unflushed = 0;
-                    arch_x86_64::mem::paging::flush_local();
-                }
-                crate::sched::preempt_tick();
+                user_interrupt(&t, &mut cpu_tick, &mut ticks_unflushed);
                 Flow::Continue
             }
         };
@@ -465,12 +400,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
             // either mode): a process that spends its CPU time in system
             // calls gets its SIGPROF (one load while none is armed)
             if crate::itimer::cpu_watched() && !matches!(exit, UserExit::Interrupt(_)) {
-                let tick = arch_x86_64::time::ticks();
-                if tick != cpu_tick {
-                    cpu_tick = tick;
-                    crate::sched::charge(&t.cpu, Side::System);
-                    crate::itimer::check_cpu_timers(t.pid, t.tid, &t.cpu);
-                }
+                kernel_tick(&t, &mut cpu_tick);
             }
             crate::sched::resched_before_user();
         }
@@ -492,6 +422,109 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
     }
     // t (and its vm handle) drops as this returns, before the exit
     t.exit.take().map(|e| (t.tid, serial, e))
+}
+
+/// An interrupt taken in user mode (the timer's, a device's): the CPU-time
+/// timers, the periodic TLB flush and the tick's preemption (out of line:
+/// a few per second, not per system call).
+#[cold]
+#[inline(never)]
+fn user_interrupt(t: &UThread, cpu_tick: &mut u64, ticks_unflushed: &mut u32) {
+    if t.trace != 0 {
+        // not in a system call (orig_rax -1 for the tracer)
+        crate::ptrace::exception_entry(t);
+    }
+    *cpu_tick = arch_x86_64::time::ticks();
+    crate::itimer::check_cpu(t.pid, t.tid, &t.cpu);
+    // A thread that keeps its CPU never reloads CR3; QEMU's TCG
+    // sizes its soft TLB only when the TLB is flushed, so such a
+    // thread kept the (small) size it had at exec: busybox sort
+    // of 60 MB ran 17-29 s instead of 14 s (docs/bench.md,
+    // sort27). One local flush per 25 ticks (100 ms) of user
+    // time costs a TLB refill on hardware; Linux switches
+    // about 50 times a second in the same run.
+    *ticks_unflushed += 1;
+    if *ticks_unflushed >= 25 {
+        *ticks_unflushed = 0;
+        arch_x86_64::mem::paging::flush_local();
+    }
+    crate::sched::preempt_tick();
+}
+
+/// After a system call or exception while CPU-time timers are armed: a
+/// tick that came meanwhile counts for them (out of line, as
+/// [`user_interrupt`]).
+#[cold]
+#[inline(never)]
+fn kernel_tick(t: &UThread, cpu_tick: &mut u64) {
+    let tick = arch_x86_64::time::ticks();
+    if tick != *cpu_tick {
+        *cpu_tick = tick;
+        crate::sched::charge(&t.cpu, Side::System);
+        crate::itimer::check_cpu_timers(t.pid, t.tid, &t.cpu);
+    }
+}
+
+/// The thread's [`UThread`] and its record's serial, set up once before
+/// its first return to user mode (out of line: `run`'s loop is the hot
+/// path of every system call, and under TCG each of its pages counts).
+/// `true` when the thread ends before it runs (`exit` says how, if it
+/// does not end as a removed thread).
+#[inline(never)]
+fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
+    // the record keeps a shell (the registers, no FPU image): the image
+    // moves here rather than being copied
+    let (ctx, serial, rseq) =
+        table().with_thread(tid, |t| (t.context_mut().take(), t.serial(), t.ext().rseq))?;
+    let pid = table().tgid(tid)?;
+    let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
+    let root = vm.lock().page_table().root().start_address().as_u64();
+    let (ppid, space) = table().with_process(pid, |p| (p.parent_cell(), p.rlimits().space().clone()))?;
+    let cpu = table().thread_cpu(tid)?;
+    let mut t = UThread {
+        tid,
+        pid,
+        vpid: pid,
+        vtid: tid,
+        ctx,
+        vm,
+        root,
+        ppid,
+        quiet_epoch: u64::MAX,
+        cpu,
+        trace: 0,
+        files_cache: WeakFileTable::none(),
+        fs_cache: WeakFsContext::none(),
+        space,
+        user_ns: process::ns::UserNsRef::INITIAL,
+        mnt_ns: vfs::INITIAL_MNT_NS,
+        time_off: Default::default(),
+        timens: false,
+        exit: None,
+        fixed_file: None,
+        uring_tctx: None,
+        rseq: rseq.map(crate::rseq::Rseq::started),
+    };
+    t.refresh_files();
+    t.refresh_user_ns();
+    t.refresh_vids();
+    // a process in a time namespace reads its clocks through the system
+    // call: its [vvar] is the page that sends the vDSO there
+    if t.timens {
+        crate::vdso::join_timens(&t.vm, true);
+    }
+    crate::ptrace::refresh(&mut t);
+    if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
+        // an auto-attached child stops (SIGSTOP, or a seized trap) before
+        // its first instruction
+        return Some((t, serial, true));
+    }
+    // a fork's child of a registered thread: its first way out writes the
+    // CPU number (as every later one after a switch)
+    if t.rseq.is_some() && crate::rseq::resume(&mut t) == Flow::Exit {
+        return Some((t, serial, true));
+    }
+    Some((t, serial, false))
 }
 
 /// Keeps how the thread entered the kernel (a system call and its
@@ -558,6 +591,7 @@ pub fn must_die(tid: Pid) -> bool {
     killed || table().with_process(pid, |p| p.is_group_exiting()).unwrap_or(true)
 }
 
+#[inline(never)]
 fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
     use signal::siginfo::code;
     let rip = t.ctx.regs.rip;
