@@ -135,6 +135,20 @@ static void ring_exit(struct ring *r) {
     close(r->fd);
 }
 
+/* a ring of `entries` and a pipe, the set-up of most cases: 0, or -1 */
+static int ring_pipe(struct ring *r, unsigned entries, int p[2]) {
+    if (ring_init(r, entries, 0)) return -1;
+    if (pipe(p) == 0) return 0;
+    ring_exit(r);
+    return -1;
+}
+
+static void ring_pipe_exit(struct ring *r, int p[2]) {
+    close(p[0]);
+    close(p[1]);
+    ring_exit(r);
+}
+
 /* the next SQE, zeroed, queued in the SQ array (published by push) */
 static struct sqe *prep(struct ring *r, int op, int fd, const void *addr, unsigned len, uint64_t off, uint64_t ud) {
     unsigned mask = *RU32(r, r->p.sq_off.ring_mask);
@@ -177,11 +191,17 @@ static int reap(struct ring *r, struct cqe *out, int max) {
     return n;
 }
 
+/* io_uring_enter submitting `sub` and waiting for min CQEs, ms
+ * milliseconds at most (IORING_ENTER_EXT_ARG's timespec) */
+static int enter_wait_ms(struct ring *r, unsigned sub, unsigned min, long ms) {
+    struct kts ts = {ms / 1000, (ms % 1000) * 1000000L};
+    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&ts};
+    return u_enter(r->fd, sub, min, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+}
+
 /* waits for min CQEs (2 s at most), then reaps them all */
 static int wait_reap(struct ring *r, unsigned min, struct cqe *out, int max) {
-    struct kts ts = {2, 0};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&ts};
-    if (ready(r) < min) u_enter(r->fd, 0, min, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+    if (ready(r) < min) enter_wait_ms(r, 0, min, 2000);
     return reap(r, out, max);
 }
 

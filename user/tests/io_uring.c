@@ -214,8 +214,7 @@ KT_CASE(pipe_read_waits_without_blocking) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 4, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
     char buf[8] = {0};
     prep(&r, OP_READ, p[0], buf, 8, 0, 1);
     KT_SYS_RET(submit(&r, 1), 1);
@@ -241,17 +240,14 @@ KT_CASE(pipe_read_waits_without_blocking) {
     KT_SYS_RET(read(p[0], big, sizeof big), sizeof big);
     KT_EQ(wait_reap(&r, 1, c, 8), 1);
     KT_EQ(c[0].res, 1);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(poll_add_and_remove) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 4, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
     prep(&r, OP_POLL_ADD, p[1], 0, 0, 0, 1)->op_flags = POLLOUT;
     prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 2)->op_flags = POLLIN;
     prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 3)->op_flags = POLLIN;
@@ -291,9 +287,7 @@ KT_CASE(poll_add_and_remove) {
     KT_EQ(c[0].user_data, 7);
     KT_EQ(c[0].res, POLLIN);
     ring_exit(&r2);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(timeouts) {
@@ -344,8 +338,7 @@ KT_CASE(links_and_drain) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     prep(&r, OP_NOP, -1, 0, 0, 0, 1)->flags = SQE_IO_LINK;
     prep(&r, OP_READ, 555, c, 4, 0, 2)->flags = SQE_IO_LINK;
     prep(&r, OP_NOP, -1, 0, 0, 0, 3)->flags = SQE_IO_LINK;
@@ -380,26 +373,21 @@ KT_CASE(links_and_drain) {
     /* a drain waits for everything before it */
     prep(&r, OP_NOP, -1, 0, 0, 0, 11)->flags = SQE_IO_DRAIN;
     KT_SYS_RET(submit(&r, 1), 1);
-    struct kts t10 = {0, 10 * 1000 * 1000};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t10};
-    KT_SYS_ERR(u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a), ETIME);
+    KT_SYS_ERR(enter_wait_ms(&r, 0, 1, 10), ETIME);
     KT_SYS_RET(write(p[1], "z", 1), 1);
     KT_EQ(wait_reap(&r, 3, c, 8), 3);
     KT_EQ(c[0].user_data, 8);
     KT_EQ(c[0].res, 1);
     KT_EQ(c[1].user_data, 9);
     KT_EQ(c[2].user_data, 11);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(link_timeout_and_cancel) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     char buf[4];
     struct kts t20 = {0, 20 * 1000 * 1000}, tlong = {10, 0};
     prep(&r, OP_READ, p[0], buf, 1, 0, 1)->flags = SQE_IO_LINK;
@@ -439,9 +427,7 @@ KT_CASE(link_timeout_and_cancel) {
     KT_SYS_RET(write(p[1], "w", 1), 1);
     KT_SYS_RET(read(p[0], buf, 4), 1);
     KT_EQ(buf[0], 'w');
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 static volatile int got_alarm;
@@ -674,9 +660,7 @@ KT_CASE(register_probe_files_buffers_eventfd) {
     KT_EQ(n, 1);
     close(aefd);
     close(efd);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(disabled_ring) {
@@ -737,8 +721,7 @@ KT_CASE(hostile_ring_memory) {
     struct ring r;
     struct cqe c[64];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     KT_SYS_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
     static const int ops[] = {OP_NOP, OP_READ, OP_POLL_ADD, OP_TIMEOUT, OP_ASYNC_CANCEL, OP_TIMEOUT_REMOVE,
                               OP_POLL_REMOVE, OP_LINK_TIMEOUT, OP_LAST, 200};
@@ -776,9 +759,7 @@ KT_CASE(hostile_ring_memory) {
     *RU32(&r, r.p.cq_off.head) = *RU32(&r, r.p.cq_off.tail);
     prep(&r, OP_ASYNC_CANCEL, -1, 0, 0, 0, 0)->op_flags = 1 << 2; /* IORING_ASYNC_CANCEL_ANY */
     KT_SYS_RET(submit(&r, 1), 1);
-    struct kts t1 = {1, 0};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t1};
-    u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+    enter_wait_ms(&r, 0, 1, 1000);
     reap(&r, c, 64);
     prep(&r, OP_NOP, -1, 0, 0, 0, 4242);
     KT_SYS_RET(submit(&r, 1), 1);
@@ -875,9 +856,7 @@ KT_CASE(wait_while_another_submitter_blocks) {
     kt_msleep(20);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct kts t3 = {3, 0};
-    struct getevents_arg ga = {0, 8, 0, (uint64_t)(uintptr_t)&t3};
-    u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &ga, sizeof ga);
+    enter_wait_ms(&r, 0, 1, 3000);
     long ms = ms_since(&t0);
     int n = reap(&r, c, 8);
     KT_TRUE(ms < 1000, "the TIMEOUT's CQE after %ld ms", ms);
@@ -961,8 +940,7 @@ KT_CASE(chain_runs_in_its_submitter) {
     int p[2];
     static char buf[64];
     memset(buf, 0, sizeof buf);
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     struct sqe *s = prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 1);
     s->op_flags = POLLIN;
     s->flags = SQE_IO_LINK;
@@ -971,9 +949,7 @@ KT_CASE(chain_runs_in_its_submitter) {
     pid_t ch = fork();
     if (ch == 0) {
         if (write(p[1], "x", 1) != 1) _exit(2);
-        struct kts t2 = {2, 0};
-        struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t2};
-        u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+        enter_wait_ms(&r, 0, 1, 2000);
         /* (no reaping: the CQEs are the parent's) */
         _exit(buf[0] == 0 ? 0 : 3);
     }
@@ -983,9 +959,7 @@ KT_CASE(chain_runs_in_its_submitter) {
     KT_EQ(res_of(c, n, 1), POLLIN);
     KT_EQ(res_of(c, n, 2), 1);
     KT_EQ(buf[0], 'x');
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 /* M2, M3: a submitter's requests end when it exits or execs, while another
@@ -996,8 +970,7 @@ KT_CASE(submitter_exit_and_exec_cancel) {
     struct cqe c[8];
     int p[2];
     static char buf[8];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     pid_t ch = fork();
     if (ch == 0) {
         prep(&r, OP_READ, p[0], buf, 1, -1ULL, 1);
@@ -1035,9 +1008,7 @@ KT_CASE(submitter_exit_and_exec_cancel) {
     KT_EQ(b, 'y');
     kill(ch, SIGKILL);
     KT_WAIT_STATUS(ch, kt_killed(SIGKILL));
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 /* L4: to_submit beyond the SQ size: the count submitted is not what was
@@ -1048,11 +1019,9 @@ KT_CASE(to_submit_beyond_sq_size_does_not_wait) {
     KT_SYS_RET(ring_init(&r, 4, 0), 0);
     for (int i = 0; i < 4; i++) prep(&r, OP_NOP, -1, 0, 0, 0, 10 + i);
     push(&r);
-    struct kts t1 = {1, 0};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t1};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    KT_SYS_RET(u_enter(r.fd, 8, 6, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a), 4);
+    KT_SYS_RET(enter_wait_ms(&r, 8, 6, 1000), 4);
     long ms = ms_since(&t0);
     KT_TRUE(ms < 500, "returned after %ld ms", ms);
     KT_EQ(reap(&r, c, 16), 4);
@@ -1101,8 +1070,7 @@ KT_CASE(ring_fd_poll_sees_woken_request) {
     struct cqe c[8];
     int p[2];
     static char buf[8];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     prep(&r, OP_READ, p[0], buf, 8, -1ULL, 1);
     KT_SYS_RET(submit(&r, 1), 1);
     struct pollfd pf = {r.fd, POLLIN, 0};
@@ -1128,9 +1096,7 @@ KT_CASE(ring_fd_poll_sees_woken_request) {
     KT_EQ(res_of(c, 1, 2), 1);
     KT_EQ(buf[0], 'e');
     close(ep);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 /* SQPOLL as liburing drives it (fio --sqthread_poll): after publishing the
@@ -1296,9 +1262,7 @@ KT_CASE(completions_progress_without_enter) {
     KT_EQ(res_of(c, 1, 6), 1);
     pthread_join(w, &wr);
     close(efd);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 static struct ring *sl_ring;
