@@ -1061,6 +1061,54 @@ KT_CASE(registered_buffers_charge_memlock) {
     KT_WAIT_STATUS(ch, kt_exited(0));
 }
 
+/* M7: registered buffers are pinned (6.1's pin_user_pages with
+ * FOLL_LONGTERM): after an munmap of the range, and with a new mapping
+ * over it, READ_FIXED and WRITE_FIXED use the registered pages, across a
+ * page boundary; the new mapping sees none of it; unregistered, the
+ * requests are EFAULT. */
+static int run1(struct ring *r) {
+    struct cqe c[4];
+    if (submit(r, 1) != 1) return -10000;
+    if (wait_reap(r, 1, c, 4) != 1) return -10001;
+    return c[0].res;
+}
+
+KT_CASE(registered_buffers_are_pinned) {
+    struct ring r;
+    int p[2];
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
+    char *m = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(m != MAP_FAILED, "mmap");
+    for (int i = 0; i < 8192; i++) m[i] = 'a' + i % 26;
+    struct iovec iov = {m, 8192};
+    KT_SYS_RET(u_register(r.fd, REG_BUFFERS, &iov, 1), 0);
+    KT_SYS_OK(munmap(m, 8192));
+    /* the unmapped range written out: the pages' bytes */
+    prep(&r, OP_WRITE_FIXED, p[1], m + 4090, 10, 0, 1);
+    KT_EQ(run1(&r), 10);
+    char got[16] = {0};
+    KT_SYS_RET(read(p[0], got, sizeof got), 10);
+    for (int i = 0; i < 10; i++) KT_EQ(got[i], 'a' + (4090 + i) % 26);
+    /* read into it, a new mapping over it, written out again */
+    KT_SYS_RET(write(p[1], "pinned!", 7), 7);
+    prep(&r, OP_READ_FIXED, p[0], m + 4093, 7, 0, 2);
+    KT_EQ(run1(&r), 7);
+    char *n = mmap(m, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    KT_TRUE(n == m, "mmap at %p: %p", (void *)m, (void *)n);
+    KT_EQ(n[4093], 0);
+    prep(&r, OP_WRITE_FIXED, p[1], m + 4092, 9, 0, 3);
+    KT_EQ(run1(&r), 9);
+    KT_SYS_RET(read(p[0], got, sizeof got), 9);
+    KT_EQ(memcmp(got, "kpinned!s", 9), 0); /* (4092 % 26: k, 4100 % 26: s) */
+    KT_EQ(n[4093], 0);
+    /* unregistered: refused */
+    KT_SYS_RET(u_register(r.fd, UNREG_BUFFERS, 0, 0), 0);
+    prep(&r, OP_READ_FIXED, p[0], m, 1, 0, 4);
+    KT_EQ(run1(&r), -EFAULT);
+    munmap(n, 8192);
+    ring_pipe_exit(&r, p);
+}
+
 /* M5's part: a poll of the ring fd sees a parked read that its file woke
  * (POLLIN; Linux has run the task work and posted the CQE, this kernel
  * tells the poller to enter, as 6.1's io_has_work for DEFER_TASKRUN); the
