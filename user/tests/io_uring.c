@@ -1109,6 +1109,46 @@ KT_CASE(registered_buffers_are_pinned) {
     ring_pipe_exit(&r, p);
 }
 
+/* A registered buffer across fork: the child gets a copy of the pinned
+ * page (6.1's copy_present_page for a maybe-pinned page), so the
+ * parent's writes after the fork are what WRITE_FIXED sends and the
+ * child's never are. */
+KT_CASE(registered_buffer_across_fork) {
+    struct ring r;
+    int p[2], go[2];
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
+    KT_SYS_OK(pipe(go));
+    char *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(m != MAP_FAILED, "mmap");
+    memcpy(m, "before", 6);
+    struct iovec iov = {m, 4096};
+    KT_SYS_RET(u_register(r.fd, REG_BUFFERS, &iov, 1), 0);
+    pid_t ch = KT_SYS_OK(fork());
+    if (ch == 0) {
+        memcpy(m, "child!", 6);
+        _exit(write(go[1], "c", 1) == 1 && strncmp(m, "child!", 6) == 0 ? 0 : 1);
+    }
+    char b;
+    KT_SYS_RET(read(go[0], &b, 1), 1);
+    memcpy(m + 6, "+after", 6);
+    prep(&r, OP_WRITE_FIXED, p[1], m, 12, 0, 1);
+    KT_EQ(run1(&r), 12);
+    char got[16] = {0};
+    KT_SYS_RET(read(p[0], got, sizeof got), 12);
+    KT_EQ(memcmp(got, "before+after", 12), 0);
+    KT_WAIT_STATUS(ch, kt_exited(0));
+    /* still the parent's page after the child is gone */
+    memcpy(m, "parent", 6);
+    prep(&r, OP_WRITE_FIXED, p[1], m, 6, 0, 2);
+    KT_EQ(run1(&r), 6);
+    KT_SYS_RET(read(p[0], got, sizeof got), 6);
+    KT_EQ(memcmp(got, "parent", 6), 0);
+    munmap(m, 4096);
+    close(go[0]);
+    close(go[1]);
+    ring_pipe_exit(&r, p);
+}
+
 /* M5's part: a poll of the ring fd sees a parked read that its file woke
  * (POLLIN; Linux has run the task work and posted the CQE, this kernel
  * tells the poller to enter, as 6.1's io_has_work for DEFER_TASKRUN); the

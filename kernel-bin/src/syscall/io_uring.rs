@@ -438,6 +438,9 @@ pub struct FixedBuf {
     len: u64,
     /// The frames of the pages `[base, base + len)` spans, in order.
     frames: Vec<Frame>,
+    /// The pins' holder in the address space's records (`Vmar::pin_page`:
+    /// fork copies the pinned pages for the child while it lives).
+    alive: Option<Arc<()>>,
 }
 
 impl FixedBuf {
@@ -474,6 +477,8 @@ impl FixedBuf {
 
 impl Drop for FixedBuf {
     fn drop(&mut self) {
+        // (the pins go stale before their references go)
+        drop(self.alive.take());
         for &f in &self.frames {
             KernelFrames.release(f);
         }
@@ -2607,28 +2612,27 @@ fn files_update(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
 
 /// io_sqe_buffer_register's pin_user_pages(FOLL_WRITE | FOLL_LONGTERM):
 /// each page of `[base, base + len)` faulted in for writing (a
-/// copy-on-write page is copied now) and its frame referenced; `EFAULT`
-/// for a page that is not mapped writable. The address space's lock is
+/// copy-on-write page is copied now) and its frame referenced
+/// (`Vmar::pin_page`: a fork gives the child a copy, the ring keeps
+/// seeing the parent's writes); `EFAULT` for a page that is not mapped
+/// writable. The address space's lock is
 /// taken per page (a buffer may span 1 GiB).
 fn pin_buffer(t: &UThread, base: u64, len: u64) -> Result<FixedBuf> {
-    let mut buf = FixedBuf { base, len, frames: Vec::new() };
+    let mut buf = FixedBuf { base, len, frames: Vec::new(), alive: None };
     if len == 0 {
         return Ok(buf);
     }
     let first = base / PAGE_SIZE as u64;
     let n = (base + len).div_ceil(PAGE_SIZE as u64) - first;
     buf.frames.try_reserve_exact(n as usize).map_err(|_| Errno::ENOMEM)?;
+    let alive = Arc::new(());
     for k in 0..n {
         let va = ((first + k) * PAGE_SIZE as u64) as usize;
-        let frame = {
-            let mut vm = t.vm.lock();
-            let f = vm.access_frame(va, vm::Access::Write).map_err(|_| Errno::EFAULT)?;
-            KernelFrames.add_ref(f);
-            f
-        };
+        let frame = t.vm.lock().pin_page(va, &alive)?;
         // (on an error the frames so far go with `buf`)
         buf.frames.push(frame);
     }
+    buf.alive = Some(alive);
     Ok(buf)
 }
 
