@@ -642,7 +642,7 @@ impl Ring {
     /// not with `IORING_SETUP_DEFER_TASKRUN` (the work is the ring's, run
     /// by io_uring_enter).
     fn task_work_notifies(&self) -> bool {
-        self.setup_flags & setup::DEFER_TASKRUN == 0
+        setup::notify(self.setup_flags) != setup::Notify::Deferred
     }
 
     fn lock_submit(&self, tid: u32) -> Result<SubmitGuard<'_>> {
