@@ -101,6 +101,10 @@ pub struct UThread {
     /// The file of the io_uring request being issued: what the fd
     /// `syscall::io_uring::FIXED_FD` names meanwhile.
     pub fixed_file: Option<Arc<dyn vfs::File>>,
+    /// The registered buffer of the io_uring READ_FIXED/WRITE_FIXED being
+    /// issued: user copies within its range go to its pinned pages, not
+    /// through the address space (`UThread::read_into`, `write_slice`).
+    pub fixed_buf: Option<Arc<crate::syscall::io_uring::FixedBuf>>,
     /// Its process's io_uring identity, cached (`syscall::io_uring::Tctx`:
     /// fetched from the process record at the first io_uring_enter, looked
     /// up again once exec or the exit marked it dead).
@@ -502,6 +506,7 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         timens: false,
         exit: None,
         fixed_file: None,
+        fixed_buf: None,
         uring_tctx: None,
         rseq: rseq.map(crate::rseq::Rseq::started),
     };

@@ -24,189 +24,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 
-/* include/uapi/linux/io_uring.h of Linux 6.1 (musl ships no kernel headers) */
-struct sqring_offsets {
-    uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
-    uint64_t resv2;
-};
-struct cqring_offsets {
-    uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
-    uint64_t resv2;
-};
-struct uring_params {
-    uint32_t sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle, features, wq_fd, resv[3];
-    struct sqring_offsets sq_off;
-    struct cqring_offsets cq_off;
-};
-struct sqe {
-    uint8_t opcode, flags;
-    uint16_t ioprio;
-    int32_t fd;
-    uint64_t off, addr;
-    uint32_t len, op_flags;
-    uint64_t user_data;
-    uint16_t buf_index, personality;
-    int32_t file_index;
-    uint64_t addr3, pad;
-};
-struct cqe {
-    uint64_t user_data;
-    int32_t res;
-    uint32_t flags;
-};
-struct getevents_arg {
-    uint64_t sigmask;
-    uint32_t sigmask_sz, pad;
-    uint64_t ts;
-};
-struct kts {
-    int64_t tv_sec, tv_nsec;
-};
-
-enum {
-    OP_NOP, OP_READV, OP_WRITEV, OP_FSYNC, OP_READ_FIXED, OP_WRITE_FIXED, OP_POLL_ADD, OP_POLL_REMOVE,
-    OP_SYNC_FILE_RANGE, OP_SENDMSG, OP_RECVMSG, OP_TIMEOUT, OP_TIMEOUT_REMOVE, OP_ACCEPT, OP_ASYNC_CANCEL,
-    OP_LINK_TIMEOUT, OP_CONNECT, OP_FALLOCATE, OP_OPENAT, OP_CLOSE, OP_FILES_UPDATE, OP_STATX, OP_READ,
-    OP_WRITE, OP_FADVISE, OP_MADVISE, OP_SEND, OP_RECV, OP_LAST = 49
-};
-#define SETUP_IOPOLL (1U << 0)
-#define SETUP_SQPOLL (1U << 1)
-#define SETUP_SQ_AFF (1U << 2)
-#define SETUP_CQSIZE (1U << 3)
-#define SETUP_CLAMP (1U << 4)
-#define SETUP_R_DISABLED (1U << 6)
-#define SETUP_SUBMIT_ALL (1U << 7)
-#define SETUP_COOP_TASKRUN (1U << 8)
-#define SETUP_TASKRUN_FLAG (1U << 9)
-#define SETUP_SINGLE_ISSUER (1U << 12)
-#define SETUP_DEFER_TASKRUN (1U << 13)
-#define FEAT_MINE 0x97fU /* SINGLE_MMAP NODROP SUBMIT_STABLE RW_CUR_POS CUR_PERSONALITY FAST_POLL POLL_32BITS EXT_ARG CQE_SKIP */
-#define SQE_FIXED_FILE 1
-#define SQE_IO_DRAIN 2
-#define SQE_IO_LINK 4
-#define SQE_IO_HARDLINK 8
-#define SQE_CQE_SKIP_SUCCESS 64
-#define ENTER_GETEVENTS 1U
-#define ENTER_EXT_ARG 8U
-#define ENTER_SQ_WAKEUP 2U
-#define SQ_NEED_WAKEUP 1U
-#define FEAT_SQPOLL_NONFIXED (1U << 7)
-#define SQ_CQ_OVERFLOW 2U
-#define OFF_SQ_RING 0ULL
-#define OFF_CQ_RING 0x8000000ULL
-#define OFF_SQES 0x10000000ULL
-#define REG_BUFFERS 0
-#define UNREG_BUFFERS 1
-#define REG_FILES 2
-#define UNREG_FILES 3
-#define REG_EVENTFD 4
-#define REG_PROBE 8
-#define REG_EVENTFD_ASYNC 7
-#define UNREG_EVENTFD 5
-#define REG_ENABLE_RINGS 12
-#define TIMEOUT_ETIME_SUCCESS (1U << 5)
-#ifndef EBADFD
-#define EBADFD 77
-#endif
-
-static int u_setup(unsigned entries, struct uring_params *p) { return syscall(425, entries, p); }
-static int u_enter(int fd, unsigned sub, unsigned min, unsigned flags, void *arg, size_t sz) {
-    return syscall(426, fd, sub, min, flags, arg, sz);
-}
-static int u_register(int fd, unsigned op, void *arg, unsigned nr) { return syscall(427, fd, op, arg, nr); }
-
-struct ring {
-    int fd;
-    struct uring_params p;
-    unsigned char *rings;
-    struct sqe *sqes;
-    size_t rings_len, sqes_len;
-    unsigned tail; /* our SQ tail, published by submit */
-};
-
-#define RU32(r, off) ((volatile uint32_t *)((r)->rings + (off)))
-
-/* sets up a ring with the parameters already in r->p */
-static int ring_init_p(struct ring *r, unsigned entries);
-static int ring_init(struct ring *r, unsigned entries, unsigned flags) {
-    memset(r, 0, sizeof *r);
-    r->p.flags = flags;
-    return ring_init_p(r, entries);
-}
-static int ring_init_p(struct ring *r, unsigned entries) {
-    r->fd = u_setup(entries, &r->p);
-    if (r->fd < 0) return -1;
-    r->rings_len = r->p.sq_off.array + r->p.sq_entries * 4;
-    r->sqes_len = r->p.sq_entries * sizeof(struct sqe);
-    r->rings = mmap(0, r->rings_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, OFF_SQ_RING);
-    if (r->rings == MAP_FAILED) return -1;
-    r->sqes = mmap(0, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, OFF_SQES);
-    if (r->sqes == MAP_FAILED) return -1;
-    return 0;
-}
-
-static void ring_exit(struct ring *r) {
-    munmap(r->rings, r->rings_len);
-    munmap(r->sqes, r->sqes_len);
-    close(r->fd);
-}
-
-/* the next SQE, zeroed, queued in the SQ array (published by push) */
-static struct sqe *prep(struct ring *r, int op, int fd, const void *addr, unsigned len, uint64_t off, uint64_t ud) {
-    unsigned mask = *RU32(r, r->p.sq_off.ring_mask);
-    unsigned i = r->tail & mask;
-    struct sqe *s = &r->sqes[i];
-    memset(s, 0, sizeof *s);
-    s->opcode = op;
-    s->fd = fd;
-    s->addr = (uint64_t)(uintptr_t)addr;
-    s->len = len;
-    s->off = off;
-    s->user_data = ud;
-    ((uint32_t *)(r->rings + r->p.sq_off.array))[i] = i;
-    r->tail++;
-    return s;
-}
-
-static void push(struct ring *r) {
-    __atomic_store_n(RU32(r, r->p.sq_off.tail), r->tail, __ATOMIC_RELEASE);
-}
-
-static int submit(struct ring *r, unsigned n) {
-    push(r);
-    return u_enter(r->fd, n, 0, 0, 0, 0);
-}
-
-static unsigned ready(struct ring *r) {
-    return __atomic_load_n(RU32(r, r->p.cq_off.tail), __ATOMIC_ACQUIRE) - *RU32(r, r->p.cq_off.head);
-}
-
-/* copies out up to max CQEs and moves the head */
-static int reap(struct ring *r, struct cqe *out, int max) {
-    unsigned head = *RU32(r, r->p.cq_off.head);
-    unsigned tail = __atomic_load_n(RU32(r, r->p.cq_off.tail), __ATOMIC_ACQUIRE);
-    unsigned mask = *RU32(r, r->p.cq_off.ring_mask);
-    int n = 0;
-    struct cqe *c = (struct cqe *)(r->rings + r->p.cq_off.cqes);
-    while (head != tail && n < max) out[n++] = c[head++ & mask];
-    __atomic_store_n(RU32(r, r->p.cq_off.head), head, __ATOMIC_RELEASE);
-    return n;
-}
-
-/* waits for min CQEs (2 s at most), then reaps them all */
-static int wait_reap(struct ring *r, unsigned min, struct cqe *out, int max) {
-    struct kts ts = {2, 0};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&ts};
-    if (ready(r) < min) u_enter(r->fd, 0, min, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
-    return reap(r, out, max);
-}
-
-/* the result of the CQE with user_data ud among n (-9999 when missing) */
-static int res_of(struct cqe *c, int n, uint64_t ud) {
-    for (int i = 0; i < n; i++)
-        if (c[i].user_data == ud) return c[i].res;
-    return -9999;
-}
+#include "kt_uring.h"
 
 KT_CASE(setup_errors_and_sizes) {
     struct uring_params p;
@@ -396,8 +214,7 @@ KT_CASE(pipe_read_waits_without_blocking) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 4, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
     char buf[8] = {0};
     prep(&r, OP_READ, p[0], buf, 8, 0, 1);
     KT_SYS_RET(submit(&r, 1), 1);
@@ -423,17 +240,14 @@ KT_CASE(pipe_read_waits_without_blocking) {
     KT_SYS_RET(read(p[0], big, sizeof big), sizeof big);
     KT_EQ(wait_reap(&r, 1, c, 8), 1);
     KT_EQ(c[0].res, 1);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(poll_add_and_remove) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 4, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
     prep(&r, OP_POLL_ADD, p[1], 0, 0, 0, 1)->op_flags = POLLOUT;
     prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 2)->op_flags = POLLIN;
     prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 3)->op_flags = POLLIN;
@@ -473,9 +287,7 @@ KT_CASE(poll_add_and_remove) {
     KT_EQ(c[0].user_data, 7);
     KT_EQ(c[0].res, POLLIN);
     ring_exit(&r2);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(timeouts) {
@@ -526,8 +338,7 @@ KT_CASE(links_and_drain) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     prep(&r, OP_NOP, -1, 0, 0, 0, 1)->flags = SQE_IO_LINK;
     prep(&r, OP_READ, 555, c, 4, 0, 2)->flags = SQE_IO_LINK;
     prep(&r, OP_NOP, -1, 0, 0, 0, 3)->flags = SQE_IO_LINK;
@@ -562,26 +373,21 @@ KT_CASE(links_and_drain) {
     /* a drain waits for everything before it */
     prep(&r, OP_NOP, -1, 0, 0, 0, 11)->flags = SQE_IO_DRAIN;
     KT_SYS_RET(submit(&r, 1), 1);
-    struct kts t10 = {0, 10 * 1000 * 1000};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t10};
-    KT_SYS_ERR(u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a), ETIME);
+    KT_SYS_ERR(enter_wait_ms(&r, 0, 1, 10), ETIME);
     KT_SYS_RET(write(p[1], "z", 1), 1);
     KT_EQ(wait_reap(&r, 3, c, 8), 3);
     KT_EQ(c[0].user_data, 8);
     KT_EQ(c[0].res, 1);
     KT_EQ(c[1].user_data, 9);
     KT_EQ(c[2].user_data, 11);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(link_timeout_and_cancel) {
     struct ring r;
     struct cqe c[8];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     char buf[4];
     struct kts t20 = {0, 20 * 1000 * 1000}, tlong = {10, 0};
     prep(&r, OP_READ, p[0], buf, 1, 0, 1)->flags = SQE_IO_LINK;
@@ -621,9 +427,7 @@ KT_CASE(link_timeout_and_cancel) {
     KT_SYS_RET(write(p[1], "w", 1), 1);
     KT_SYS_RET(read(p[0], buf, 4), 1);
     KT_EQ(buf[0], 'w');
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 static volatile int got_alarm;
@@ -856,9 +660,7 @@ KT_CASE(register_probe_files_buffers_eventfd) {
     KT_EQ(n, 1);
     close(aefd);
     close(efd);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 KT_CASE(disabled_ring) {
@@ -919,8 +721,7 @@ KT_CASE(hostile_ring_memory) {
     struct ring r;
     struct cqe c[64];
     int p[2];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     KT_SYS_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
     static const int ops[] = {OP_NOP, OP_READ, OP_POLL_ADD, OP_TIMEOUT, OP_ASYNC_CANCEL, OP_TIMEOUT_REMOVE,
                               OP_POLL_REMOVE, OP_LINK_TIMEOUT, OP_LAST, 200};
@@ -958,9 +759,7 @@ KT_CASE(hostile_ring_memory) {
     *RU32(&r, r.p.cq_off.head) = *RU32(&r, r.p.cq_off.tail);
     prep(&r, OP_ASYNC_CANCEL, -1, 0, 0, 0, 0)->op_flags = 1 << 2; /* IORING_ASYNC_CANCEL_ANY */
     KT_SYS_RET(submit(&r, 1), 1);
-    struct kts t1 = {1, 0};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t1};
-    u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+    enter_wait_ms(&r, 0, 1, 1000);
     reap(&r, c, 64);
     prep(&r, OP_NOP, -1, 0, 0, 0, 4242);
     KT_SYS_RET(submit(&r, 1), 1);
@@ -1057,9 +856,7 @@ KT_CASE(wait_while_another_submitter_blocks) {
     kt_msleep(20);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct kts t3 = {3, 0};
-    struct getevents_arg ga = {0, 8, 0, (uint64_t)(uintptr_t)&t3};
-    u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &ga, sizeof ga);
+    enter_wait_ms(&r, 0, 1, 3000);
     long ms = ms_since(&t0);
     int n = reap(&r, c, 8);
     KT_TRUE(ms < 1000, "the TIMEOUT's CQE after %ld ms", ms);
@@ -1143,8 +940,7 @@ KT_CASE(chain_runs_in_its_submitter) {
     int p[2];
     static char buf[64];
     memset(buf, 0, sizeof buf);
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     struct sqe *s = prep(&r, OP_POLL_ADD, p[0], 0, 0, 0, 1);
     s->op_flags = POLLIN;
     s->flags = SQE_IO_LINK;
@@ -1153,9 +949,7 @@ KT_CASE(chain_runs_in_its_submitter) {
     pid_t ch = fork();
     if (ch == 0) {
         if (write(p[1], "x", 1) != 1) _exit(2);
-        struct kts t2 = {2, 0};
-        struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t2};
-        u_enter(r.fd, 0, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a);
+        enter_wait_ms(&r, 0, 1, 2000);
         /* (no reaping: the CQEs are the parent's) */
         _exit(buf[0] == 0 ? 0 : 3);
     }
@@ -1165,9 +959,7 @@ KT_CASE(chain_runs_in_its_submitter) {
     KT_EQ(res_of(c, n, 1), POLLIN);
     KT_EQ(res_of(c, n, 2), 1);
     KT_EQ(buf[0], 'x');
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 /* M2, M3: a submitter's requests end when it exits or execs, while another
@@ -1178,8 +970,7 @@ KT_CASE(submitter_exit_and_exec_cancel) {
     struct cqe c[8];
     int p[2];
     static char buf[8];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     pid_t ch = fork();
     if (ch == 0) {
         prep(&r, OP_READ, p[0], buf, 1, -1ULL, 1);
@@ -1217,9 +1008,7 @@ KT_CASE(submitter_exit_and_exec_cancel) {
     KT_EQ(b, 'y');
     kill(ch, SIGKILL);
     KT_WAIT_STATUS(ch, kt_killed(SIGKILL));
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 /* L4: to_submit beyond the SQ size: the count submitted is not what was
@@ -1230,11 +1019,9 @@ KT_CASE(to_submit_beyond_sq_size_does_not_wait) {
     KT_SYS_RET(ring_init(&r, 4, 0), 0);
     for (int i = 0; i < 4; i++) prep(&r, OP_NOP, -1, 0, 0, 0, 10 + i);
     push(&r);
-    struct kts t1 = {1, 0};
-    struct getevents_arg a = {0, 8, 0, (uint64_t)(uintptr_t)&t1};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    KT_SYS_RET(u_enter(r.fd, 8, 6, ENTER_GETEVENTS | ENTER_EXT_ARG, &a, sizeof a), 4);
+    KT_SYS_RET(enter_wait_ms(&r, 8, 6, 1000), 4);
     long ms = ms_since(&t0);
     KT_TRUE(ms < 500, "returned after %ld ms", ms);
     KT_EQ(reap(&r, c, 16), 4);
@@ -1274,6 +1061,94 @@ KT_CASE(registered_buffers_charge_memlock) {
     KT_WAIT_STATUS(ch, kt_exited(0));
 }
 
+/* M7: registered buffers are pinned (6.1's pin_user_pages with
+ * FOLL_LONGTERM): after an munmap of the range, and with a new mapping
+ * over it, READ_FIXED and WRITE_FIXED use the registered pages, across a
+ * page boundary; the new mapping sees none of it; unregistered, the
+ * requests are EFAULT. */
+static int run1(struct ring *r) {
+    struct cqe c[4];
+    if (submit(r, 1) != 1) return -10000;
+    if (wait_reap(r, 1, c, 4) != 1) return -10001;
+    return c[0].res;
+}
+
+KT_CASE(registered_buffers_are_pinned) {
+    struct ring r;
+    int p[2];
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
+    char *m = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(m != MAP_FAILED, "mmap");
+    for (int i = 0; i < 8192; i++) m[i] = 'a' + i % 26;
+    struct iovec iov = {m, 8192};
+    KT_SYS_RET(u_register(r.fd, REG_BUFFERS, &iov, 1), 0);
+    KT_SYS_OK(munmap(m, 8192));
+    /* the unmapped range written out: the pages' bytes */
+    prep(&r, OP_WRITE_FIXED, p[1], m + 4090, 10, 0, 1);
+    KT_EQ(run1(&r), 10);
+    char got[16] = {0};
+    KT_SYS_RET(read(p[0], got, sizeof got), 10);
+    for (int i = 0; i < 10; i++) KT_EQ(got[i], 'a' + (4090 + i) % 26);
+    /* read into it, a new mapping over it, written out again */
+    KT_SYS_RET(write(p[1], "pinned!", 7), 7);
+    prep(&r, OP_READ_FIXED, p[0], m + 4093, 7, 0, 2);
+    KT_EQ(run1(&r), 7);
+    char *n = mmap(m, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    KT_TRUE(n == m, "mmap at %p: %p", (void *)m, (void *)n);
+    KT_EQ(n[4093], 0);
+    prep(&r, OP_WRITE_FIXED, p[1], m + 4092, 9, 0, 3);
+    KT_EQ(run1(&r), 9);
+    KT_SYS_RET(read(p[0], got, sizeof got), 9);
+    KT_EQ(memcmp(got, "kpinned!s", 9), 0); /* (4092 % 26: k, 4100 % 26: s) */
+    KT_EQ(n[4093], 0);
+    /* unregistered: refused */
+    KT_SYS_RET(u_register(r.fd, UNREG_BUFFERS, 0, 0), 0);
+    prep(&r, OP_READ_FIXED, p[0], m, 1, 0, 4);
+    KT_EQ(run1(&r), -EFAULT);
+    munmap(n, 8192);
+    ring_pipe_exit(&r, p);
+}
+
+/* A registered buffer across fork: the child gets a copy of the pinned
+ * page (6.1's copy_present_page for a maybe-pinned page), so the
+ * parent's writes after the fork are what WRITE_FIXED sends and the
+ * child's never are. */
+KT_CASE(registered_buffer_across_fork) {
+    struct ring r;
+    int p[2], go[2];
+    KT_SYS_RET(ring_pipe(&r, 4, p), 0);
+    KT_SYS_OK(pipe(go));
+    char *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(m != MAP_FAILED, "mmap");
+    memcpy(m, "before", 6);
+    struct iovec iov = {m, 4096};
+    KT_SYS_RET(u_register(r.fd, REG_BUFFERS, &iov, 1), 0);
+    pid_t ch = KT_SYS_OK(fork());
+    if (ch == 0) {
+        memcpy(m, "child!", 6);
+        _exit(write(go[1], "c", 1) == 1 && strncmp(m, "child!", 6) == 0 ? 0 : 1);
+    }
+    char b;
+    KT_SYS_RET(read(go[0], &b, 1), 1);
+    memcpy(m + 6, "+after", 6);
+    prep(&r, OP_WRITE_FIXED, p[1], m, 12, 0, 1);
+    KT_EQ(run1(&r), 12);
+    char got[16] = {0};
+    KT_SYS_RET(read(p[0], got, sizeof got), 12);
+    KT_EQ(memcmp(got, "before+after", 12), 0);
+    KT_WAIT_STATUS(ch, kt_exited(0));
+    /* still the parent's page after the child is gone */
+    memcpy(m, "parent", 6);
+    prep(&r, OP_WRITE_FIXED, p[1], m, 6, 0, 2);
+    KT_EQ(run1(&r), 6);
+    KT_SYS_RET(read(p[0], got, sizeof got), 6);
+    KT_EQ(memcmp(got, "parent", 6), 0);
+    munmap(m, 4096);
+    close(go[0]);
+    close(go[1]);
+    ring_pipe_exit(&r, p);
+}
+
 /* M5's part: a poll of the ring fd sees a parked read that its file woke
  * (POLLIN; Linux has run the task work and posted the CQE, this kernel
  * tells the poller to enter, as 6.1's io_has_work for DEFER_TASKRUN); the
@@ -1283,8 +1158,7 @@ KT_CASE(ring_fd_poll_sees_woken_request) {
     struct cqe c[8];
     int p[2];
     static char buf[8];
-    KT_SYS_RET(ring_init(&r, 8, 0), 0);
-    KT_SYS_OK(pipe(p));
+    KT_SYS_RET(ring_pipe(&r, 8, p), 0);
     prep(&r, OP_READ, p[0], buf, 8, -1ULL, 1);
     KT_SYS_RET(submit(&r, 1), 1);
     struct pollfd pf = {r.fd, POLLIN, 0};
@@ -1310,9 +1184,7 @@ KT_CASE(ring_fd_poll_sees_woken_request) {
     KT_EQ(res_of(c, 1, 2), 1);
     KT_EQ(buf[0], 'e');
     close(ep);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 /* SQPOLL as liburing drives it (fio --sqthread_poll): after publishing the
@@ -1478,9 +1350,7 @@ KT_CASE(completions_progress_without_enter) {
     KT_EQ(res_of(c, 1, 6), 1);
     pthread_join(w, &wr);
     close(efd);
-    close(p[0]);
-    close(p[1]);
-    ring_exit(&r);
+    ring_pipe_exit(&r, p);
 }
 
 static struct ring *sl_ring;

@@ -40,6 +40,38 @@ pub mod setup {
     pub const DEFER_TASKRUN: u32 = 1 << 13;
     /// Every flag Linux 6.1 knows.
     pub const KNOWN: u32 = (1 << 14) - 1;
+
+    /// How a completion reaches the task that submitted the request (6.1's
+    /// `ctx->notify_method`, and `io_req_local_work_add` for a deferred
+    /// ring).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Notify {
+        /// `TWA_SIGNAL`: task work that ends the task's interruptible
+        /// sleep as a signal would (the call restarts, or answers `EINTR`
+        /// where Linux's does on signal_pending: epoll_wait, semop,
+        /// sigtimedwait) and is run on its way back to user mode; a
+        /// running task is sent an IPI.
+        Signal,
+        /// `TWA_SIGNAL_NO_IPI` (`COOP_TASKRUN`): the same for a sleeping
+        /// task (it is woken); a running one finds the work at its next
+        /// entry to the kernel.
+        SignalNoIpi,
+        /// `DEFER_TASKRUN`: the ring's own list, run by the task's
+        /// io_uring_enter; no sleep of the task ends for it, and the CQE
+        /// is not posted before that enter.
+        Deferred,
+    }
+
+    /// The [`Notify`] of a ring set up with `flags`.
+    pub const fn notify(flags: u32) -> Notify {
+        if flags & DEFER_TASKRUN != 0 {
+            Notify::Deferred
+        } else if flags & COOP_TASKRUN != 0 {
+            Notify::SignalNoIpi
+        } else {
+            Notify::Signal
+        }
+    }
 }
 
 /// `features` (`IORING_FEAT_*`).

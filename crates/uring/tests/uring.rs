@@ -49,6 +49,20 @@ fn sizing_as_linux() {
 }
 
 #[test]
+fn completions_notify_as_the_setup_says() {
+    // uring39's io_uring_tw.c under Debian's 6.1: a plain ring and a
+    // COOP_TASKRUN ring interrupt the submitter's sleep (semop is EINTR,
+    // nanosleep restarts), a DEFER_TASKRUN ring never does
+    use setup::{Notify, notify};
+    assert_eq!(notify(0), Notify::Signal);
+    assert_eq!(notify(setup::SQPOLL | setup::TASKRUN_FLAG | setup::SINGLE_ISSUER), Notify::Signal);
+    assert_eq!(notify(setup::COOP_TASKRUN), Notify::SignalNoIpi);
+    assert_eq!(notify(setup::COOP_TASKRUN | setup::TASKRUN_FLAG), Notify::SignalNoIpi);
+    assert_eq!(notify(setup::DEFER_TASKRUN | setup::SINGLE_ISSUER), Notify::Deferred);
+    assert_eq!(notify(setup::DEFER_TASKRUN | setup::COOP_TASKRUN | setup::SINGLE_ISSUER), Notify::Deferred);
+}
+
+#[test]
 fn mmap_regions() {
     let g = Geometry::new(4, &Params::default()).unwrap();
     assert_eq!(g.mmap_region(abi::off::SQ_RING, 4096), Ok(Region::Rings));

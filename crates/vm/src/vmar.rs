@@ -1,6 +1,10 @@
 //! The user address space: ordered mappings over a page table.
 
-use alloc::{string::String, sync::Arc};
+use alloc::{
+    string::String,
+    sync::{Arc, Weak},
+    vec::Vec,
+};
 
 use crate::limits::SpaceLimits;
 use crate::maps::Maps;
@@ -333,6 +337,17 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     /// The loaded image's data segment (`end_data - start_data`), which
     /// brk counts against RLIMIT_DATA.
     data_segment: usize,
+    /// Pages pinned for a long-term holder ([`Vmar::pin_page`]); a pin
+    /// whose holder is gone is stale and dropped at the next look.
+    pins: Vec<Pin>,
+}
+
+/// A page pinned by [`Vmar::pin_page`]: its frame holds one reference of
+/// the holder's while `holder` lives.
+struct Pin {
+    page: usize,
+    frame: Frame,
+    holder: Weak<()>,
 }
 
 /// An address space as one process grows it ([`Vmar::limited`]): mmap,
@@ -442,7 +457,79 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             cow_copies: 0,
             max_map_count: None,
             data_segment: 0,
+            pins: Vec::new(),
         }
+    }
+
+    /// pin_user_pages(FOLL_WRITE | FOLL_LONGTERM) of the page at `addr`
+    /// (io_uring's registered buffers): faulted in for writing (a
+    /// copy-on-write page is copied now) and a reference added to its
+    /// frame for the caller, who gives it back with the allocator's
+    /// `release` when `holder` goes. While `holder` lives the page stays
+    /// this address space's own, as Linux's exclusive pinned anonymous
+    /// page: its pin does not count as a sharer (a write fault reuses it)
+    /// and fork gives the child a copy instead of sharing it. `EFAULT`
+    /// where the page cannot be written, `ENOMEM`.
+    pub fn pin_page(&mut self, addr: usize, holder: &Arc<()>) -> Result<Frame> {
+        if self.pins.len() == self.pins.capacity() {
+            self.pins.retain(|p| p.holder.strong_count() > 0);
+        }
+        self.pins.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let frame = self.access_frame(addr, Access::Write).map_err(|_| Errno::EFAULT)?;
+        self.alloc.add_ref(frame);
+        self.pins.push(Pin { page: page_floor(addr), frame, holder: Arc::downgrade(holder) });
+        Ok(frame)
+    }
+
+    /// Whether `frame`, mapped here, has no other user than this address
+    /// space and the holders of its live pins (a private page may then be
+    /// written in place).
+    fn exclusive(&self, frame: Frame) -> bool {
+        let refs = self.alloc.ref_count(frame);
+        if self.pins.is_empty() || refs == 1 {
+            return refs == 1;
+        }
+        let pinned = self.pins.iter().filter(|p| p.frame == frame && p.holder.strong_count() > 0).count();
+        refs.saturating_sub(pinned) == 1
+    }
+
+    /// The end of a fork (copy_present_page for a page that may be
+    /// pinned): each live pin's page of a private mapping that the child
+    /// now shares is copied for the child, and the parent's entry made
+    /// writable again, so that what the holder sees stays the parent's.
+    fn fork_pinned(&mut self, child: &mut Self) -> Result<()> {
+        self.pins.retain(|p| p.holder.strong_count() > 0);
+        let mut flush = false;
+        for i in 0..self.pins.len() {
+            let (page, frame) = (self.pins[i].page, self.pins[i].frame);
+            let Some((_, m)) = self.find(page) else { continue };
+            if m.shared {
+                continue;
+            }
+            let prot = m.prot;
+            if self.pt.query(page).map(|(f, _)| f) != Some(frame)
+                || child.pt.query(page).map(|(f, _)| f) != Some(frame)
+            {
+                continue;
+            }
+            let copy = self.alloc.alloc_uninit().map_err(|_| Errno::ENOMEM)?;
+            self.alloc.copy_frame(frame, copy);
+            child.pt.unmap(page);
+            let flags = child.pte_flags(prot, false, copy);
+            if child.pt.map(page, copy, flags).is_err() {
+                self.alloc.release(copy);
+                child.resident = child.resident.saturating_sub(1);
+            }
+            // the child's reference to the pinned frame
+            self.alloc.release(frame);
+            let flags = self.pte_flags(prot, false, frame);
+            self.pt.protect(page, flags);
+            flush = true;
+        }
+        if flush {
+            self.pt.flush();
+        }
+        Ok(())
     }
 
     /// This address space as process `limits`' owner grows it: mmap,
@@ -769,7 +856,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         if prot.contains(Prot::EXEC) {
             flags |= PteFlags::EXECUTABLE;
         }
-        if prot.contains(Prot::WRITE) && (shared || self.alloc.ref_count(frame) == 1) {
+        if prot.contains(Prot::WRITE) && (shared || self.exclusive(frame)) {
             flags |= PteFlags::WRITABLE;
         }
         flags
@@ -1550,8 +1637,9 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     fn make_writable(&mut self, page: usize, frame: Frame, prot: Prot, shared: bool) -> FaultOutcome {
         // The flags the page has once writable (`prot` allows writing).
         let writable = self.pte_flags(prot, true, frame);
-        if shared || self.alloc.ref_count(frame) == 1 {
-            // Shared, or the last user of a copy-on-write frame: reuse it.
+        if shared || self.exclusive(frame) {
+            // Shared, or the last user of a copy-on-write frame (its pins
+            // apart): reuse it.
             self.pt.protect(page, writable);
             return FaultOutcome::Resolved;
         }
@@ -1675,6 +1763,12 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         }
         // write protection is flushed before the lock goes (other threads
         // of this process may run on other CPUs)
+        if result == Ok(true)
+            && !self.pins.is_empty()
+            && let Err(e) = self.fork_pinned(&mut steps.child)
+        {
+            result = Err(e);
+        }
         self.pt.flush();
         if result == Ok(true) {
             steps.child.max_map_count = self.max_map_count;
@@ -1694,6 +1788,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         drop(maps);
         self.brk_start = 0;
         self.brk = 0;
+        self.pins = Vec::new();
     }
 }
 

@@ -490,3 +490,46 @@ fn a_munmap_in_steps_ends_as_one_munmap() {
     assert_eq!(steps.munmap_step(a + 1, PAGE_SIZE, PAGE_SIZE), Err(linux_abi::Errno::EINVAL));
     assert_eq!(steps.munmap_step(a, 0, PAGE_SIZE), Err(linux_abi::Errno::EINVAL));
 }
+
+#[test]
+fn a_pinned_page_stays_the_parents_across_fork() {
+    // io_uring's registered buffers (pin_user_pages with FOLL_LONGTERM):
+    // fork gives the child a copy of a pinned page, the parent keeps
+    // writing the pinned frame in place, the child's writes never reach it
+    use std::sync::Arc;
+    use vm::FrameAllocator;
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, 2 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"before").unwrap();
+    parent.write_user(a + PAGE_SIZE, b"other").unwrap();
+    let holder = Arc::new(());
+    let f = parent.pin_page(a + 10, &holder).unwrap();
+    assert_eq!(frames.ref_count(f), 2, "the mapping and the pin");
+    assert_eq!(parent.pin_page(0x1000, &holder), Err(linux_abi::Errno::EFAULT));
+    let mut child = parent.fork().unwrap();
+    assert_eq!(frames.ref_count(f), 2, "the child has a copy");
+    assert_eq!(frames.allocated(), 3);
+    assert_eq!(read(&mut child, a, 6), b"before");
+    cpu_store(&mut parent, a, b"parent").unwrap();
+    assert_eq!(parent.cow_copies(), 0, "written in place");
+    let mut buf = [0u8; 6];
+    frames.read(f, 0, &mut buf);
+    assert_eq!(&buf, b"parent");
+    cpu_store(&mut child, a, b"child!").unwrap();
+    frames.read(f, 0, &mut buf);
+    assert_eq!(&buf, b"parent");
+    assert_eq!(read(&mut child, a, 6), b"child!");
+    // the unpinned page is shared as ever
+    assert_eq!(read(&mut child, a + PAGE_SIZE, 5), b"other");
+    assert_eq!(frames.allocated(), 3);
+    // the holder gone, the pin is stale: the next fork shares the page
+    drop(holder);
+    frames.release(f);
+    let child2 = parent.fork().unwrap();
+    assert_eq!(frames.ref_count(f), 2, "the parent and the second child");
+    drop(child);
+    drop(child2);
+    drop(parent);
+    assert_eq!(frames.allocated(), 0);
+}

@@ -83,7 +83,7 @@ use uring::chain::{Deferred, Link, fails_link};
 use uring::layout::{Geometry, Region};
 use uring::ring::{RingMemory, Rings, SqSlot};
 use vfs::File;
-use vm::{FrameAllocator, PAGE_SIZE};
+use vm::{Frame, FrameAllocator, FrameRefs, PAGE_SIZE};
 
 /// The setup flags offered (the others are `EINVAL` with a log line:
 /// IOPOLL). SQPOLL's thread is one that is always asleep: the SQ ring's
@@ -191,8 +191,11 @@ struct Hook {
     ring_events: Arc<AtomicU64>,
     /// The submitting thread: told that task work is due (Linux's
     /// `TWA_SIGNAL`), it runs the retry (or completes the poll) on its
-    /// way back to user mode, or in its io_uring_enter.
-    task: Arc<Task>,
+    /// way back to user mode, or in its io_uring_enter. `None` for a
+    /// `IORING_SETUP_DEFER_TASKRUN` ring: the work waits for the task's
+    /// io_uring_enter (6.1's io_req_local_work_add wakes only the ring's
+    /// waiters; no sleep of the task ends for it).
+    task: Option<Arc<Task>>,
 }
 
 impl Hook {
@@ -203,7 +206,7 @@ impl Hook {
             waking: AtomicBool::new(false),
             ring_wq: ring.wq.clone(),
             ring_events: ring.events.clone(),
-            task: crate::sched::current(),
+            task: ring.task_work_notifies().then(crate::sched::current),
         })
     }
 }
@@ -218,7 +221,9 @@ impl Relay for Hook {
         }
         self.ring_events.fetch_add(1, Ordering::SeqCst);
         self.ring_wq.wake_all();
-        crate::sched::notify(&self.task);
+        if let Some(task) = &self.task {
+            crate::sched::notify(task);
+        }
         self.waking.store(false, Ordering::Release);
     }
 }
@@ -422,6 +427,64 @@ impl Parked {
     }
 }
 
+/// A registered buffer (IORING_REGISTER_BUFFERS) with a reference held on
+/// each of its pages, as Linux's pin_user_pages(FOLL_LONGTERM): an munmap
+/// or a new mapping of its range after registration changes nothing for
+/// READ_FIXED/WRITE_FIXED, which copy to and from these frames
+/// ([`UThread::fixed_buf`]); the frames are given back when the last
+/// holder (the ring's table, a request being issued) drops it.
+pub struct FixedBuf {
+    base: u64,
+    len: u64,
+    /// The frames of the pages `[base, base + len)` spans, in order.
+    frames: Vec<Frame>,
+    /// The pins' holder in the address space's records (`Vmar::pin_page`:
+    /// fork copies the pinned pages for the child while it lives).
+    alive: Option<Arc<()>>,
+}
+
+impl FixedBuf {
+    /// Whether `[addr, addr + len)` lies in the buffer.
+    pub fn covers(&self, addr: u64, len: usize) -> bool {
+        addr >= self.base && addr.checked_add(len as u64).is_some_and(|e| e <= self.base + self.len)
+    }
+
+    /// Visits the pages of `[addr, addr + len)` (covered: [`Self::covers`])
+    /// with the frame, the offset in it and the range of bytes done.
+    fn chunks(&self, addr: u64, len: usize, mut f: impl FnMut(Frame, usize, core::ops::Range<usize>)) {
+        let page0 = self.base / PAGE_SIZE as u64;
+        let mut done = 0;
+        while done < len {
+            let va = addr + done as u64;
+            let off = (va % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - off).min(len - done);
+            let Some(&frame) = self.frames.get((va / PAGE_SIZE as u64 - page0) as usize) else { return };
+            f(frame, off, done..done + n);
+            done += n;
+        }
+    }
+
+    /// Copies the buffer's bytes at `addr` into `buf`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) {
+        self.chunks(addr, buf.len(), |frame, off, r| KernelFrames.read(frame, off, &mut buf[r]));
+    }
+
+    /// Copies `data` into the buffer at `addr`.
+    pub fn write(&self, addr: u64, data: &[u8]) {
+        self.chunks(addr, data.len(), |frame, off, r| KernelFrames.write(frame, off, &data[r]));
+    }
+}
+
+impl Drop for FixedBuf {
+    fn drop(&mut self) {
+        // (the pins go stale before their references go)
+        drop(self.alive.take());
+        for &f in &self.frames {
+            KernelFrames.release(f);
+        }
+    }
+}
+
 /// A chain waiting for a drain.
 struct Chain {
     sqes: VecDeque<Sqe>,
@@ -433,7 +496,9 @@ struct Inner {
     rings: Rings,
     disabled: bool,
     files: Vec<Option<Arc<dyn File>>>,
-    bufs: Vec<(u64, u64)>,
+    /// Registered buffers, their pages pinned (dropped with no lock held:
+    /// the frames' release).
+    bufs: Vec<Arc<FixedBuf>>,
     /// The pages `bufs` are charged for (to `Ring::user`).
     bufs_pages: u64,
     parked: Vec<Parked>,
@@ -571,6 +636,15 @@ impl Drop for SubmitGuard<'_> {
 }
 
 impl Ring {
+    /// Whether a completion of this ring is its submitter's task work that
+    /// ends its sleeps (Linux's `TWA_SIGNAL`, and `TWA_SIGNAL_NO_IPI` with
+    /// `IORING_SETUP_COOP_TASKRUN`, which wakes a sleeper all the same);
+    /// not with `IORING_SETUP_DEFER_TASKRUN` (the work is the ring's, run
+    /// by io_uring_enter).
+    fn task_work_notifies(&self) -> bool {
+        setup::notify(self.setup_flags) != setup::Notify::Deferred
+    }
+
     fn lock_submit(&self, tid: u32) -> Result<SubmitGuard<'_>> {
         loop {
             if !self.submit.swap(true, Ordering::Acquire) {
@@ -1623,6 +1697,9 @@ fn run_op(t: &mut UThread, ring: &Ring, sqe: &Sqe, file: &Arc<dyn File>, nowait:
     t.fixed_file = Some(file.clone());
     let r = run_op_inner(t, ring, sqe, file);
     t.fixed_file = None;
+    // (the last reference may go here: the buffer was unregistered
+    // meanwhile; no lock is held)
+    t.fixed_buf = None;
     crate::sched::set_nowait(&task, false);
     r
 }
@@ -1635,7 +1712,8 @@ fn run_op_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe, file: &Arc<dyn File>) -
     match sqe.opcode {
         op::READ | op::WRITE | op::READ_FIXED | op::WRITE_FIXED => {
             if sqe.opcode == op::READ_FIXED || sqe.opcode == op::WRITE_FIXED {
-                check_fixed_buf(ring, sqe)?;
+                // the copies go to its pinned pages (run_op clears it)
+                t.fixed_buf = Some(check_fixed_buf(ring, sqe)?);
             } else if sqe.buf_index != 0 {
                 return Err(Errno::EINVAL);
             }
@@ -1727,14 +1805,14 @@ fn account(t: &UThread, write: bool, r: &SysResult) {
 
 /// READ_FIXED/WRITE_FIXED: the range must lie in registered buffer
 /// `buf_index` (`EFAULT`).
-fn check_fixed_buf(ring: &Ring, sqe: &Sqe) -> Result<()> {
+fn check_fixed_buf(ring: &Ring, sqe: &Sqe) -> Result<Arc<FixedBuf>> {
     let inner = ring.inner.lock();
-    let &(base, len) = inner.bufs.get(usize::from(sqe.buf_index)).ok_or(Errno::EFAULT)?;
+    let b = inner.bufs.get(usize::from(sqe.buf_index)).ok_or(Errno::EFAULT)?;
     let end = sqe.addr.checked_add(u64::from(sqe.len)).ok_or(Errno::EFAULT)?;
-    if sqe.addr < base || end > base + len {
+    if sqe.addr < b.base || end > b.base + b.len {
         return Err(Errno::EFAULT);
     }
-    Ok(())
+    Ok(b.clone())
 }
 
 /// Takes the parked requests `pick` selects (at most one unless `all`),
@@ -2059,11 +2137,24 @@ fn repark(ring: &Ring, p: Parked) {
 /// Runs parked request `p` that is due; `cont` is how its chain goes on
 /// (a retry or a chain's next member needs `Cont::Run` by its owner:
 /// parked again otherwise).
+/// A TIMEOUT or LINK_TIMEOUT completed by the tick or another thread:
+/// Linux's hrtimer hands it to its submitter as task work
+/// (io_timeout_fn, io_link_timeout_fn: `TWA_SIGNAL`), which ends the
+/// submitter's interruptible sleep (its call restarts, or answers `EINTR`
+/// where Linux's does on signal_pending: epoll_wait, semop, sigtimedwait).
+fn notify_timer_owner(ring: &Ring, p: &Parked, cont: &Cont) {
+    // (the owner's own task work needs no telling)
+    if ring.task_work_notifies() && !matches!(cont, Cont::Run(_, tc) if Arc::ptr_eq(tc, &p.owner)) {
+        crate::sched::notify(&p.task);
+    }
+}
+
 fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
     if let Some((l, d)) = p.lt
         && d <= now
     {
         // the LINK_TIMEOUT fired: the request is cancelled
+        notify_timer_owner(ring, &p, &cont);
         p.lt = None;
         p.disarm();
         ring.post(&l, -Errno::ETIME.as_i32(), 0);
@@ -2085,6 +2176,7 @@ fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
             run_chain(t, ring, sqes, p.link, p.drain, tc);
         }
         Wait::Timeout { deadline, target } => {
+            notify_timer_owner(ring, &p, &cont);
             let posted = ring.inner.lock().posted;
             let res = if target.is_some_and(|n| posted >= n) && *deadline > now {
                 0
@@ -2518,6 +2610,32 @@ fn files_update(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
     Ok(done as isize)
 }
 
+/// io_sqe_buffer_register's pin_user_pages(FOLL_WRITE | FOLL_LONGTERM):
+/// each page of `[base, base + len)` faulted in for writing (a
+/// copy-on-write page is copied now) and its frame referenced
+/// (`Vmar::pin_page`: a fork gives the child a copy, the ring keeps
+/// seeing the parent's writes); `EFAULT` for a page that is not mapped
+/// writable. The address space's lock is
+/// taken per page (a buffer may span 1 GiB).
+fn pin_buffer(t: &UThread, base: u64, len: u64) -> Result<FixedBuf> {
+    let mut buf = FixedBuf { base, len, frames: Vec::new(), alive: None };
+    if len == 0 {
+        return Ok(buf);
+    }
+    let first = base / PAGE_SIZE as u64;
+    let n = (base + len).div_ceil(PAGE_SIZE as u64) - first;
+    buf.frames.try_reserve_exact(n as usize).map_err(|_| Errno::ENOMEM)?;
+    let alive = Arc::new(());
+    for k in 0..n {
+        let va = ((first + k) * PAGE_SIZE as u64) as usize;
+        let frame = t.vm.lock().pin_page(va, &alive)?;
+        // (on an error the frames so far go with `buf`)
+        buf.frames.push(frame);
+    }
+    buf.alive = Some(alive);
+    Ok(buf)
+}
+
 /// IORING_REGISTER_BUFFERS: `arg` is a `struct iovec` array.
 fn register_buffers(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
     if !ring.inner.lock().bufs.is_empty() {
@@ -2528,40 +2646,47 @@ fn register_buffers(t: &UThread, ring: &Ring, arg: u64, nr: u32) -> SysResult {
     }
     let mut bufs = Vec::new();
     bufs.try_reserve_exact(nr as usize).map_err(|_| Errno::ENOMEM)?;
+    // io_buffer_account_pin: charged to the creator's user (unless it had
+    // CAP_IPC_LOCK) against the caller's RLIMIT_MEMLOCK, a buffer at a
+    // time (charged before its pages are pinned: no more is pinned than
+    // the limit allows)
+    let limit = match ring.user {
+        Some(_) => crate::proc::table()
+            .with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Memlock))
+            .ok_or(Errno::ESRCH)?,
+        None => 0,
+    };
     let mut pages = 0u64;
-    for i in 0..u64::from(nr) {
-        let iov: Iovec = t.read(UserPtr::new(arg.checked_add(i * 16).ok_or(Errno::EFAULT)?))?;
-        let (base, len) = (iov.iov_base, iov.iov_len);
-        // io_buffer_validate
-        if base == 0 {
-            if len != 0 {
-                return Err(Errno::EFAULT);
-            }
-        } else {
-            if len > 1 << 30 || base.checked_add(len).is_none() {
+    let r = (|| {
+        for i in 0..u64::from(nr) {
+            let iov: Iovec = t.read(UserPtr::new(arg.checked_add(i * 16).ok_or(Errno::EFAULT)?))?;
+            let (base, len) = (iov.iov_base, iov.iov_len);
+            // io_buffer_validate
+            if base == 0 {
+                if len != 0 {
+                    return Err(Errno::EFAULT);
+                }
+            } else if len > 1 << 30 || base.checked_add(len).is_none() {
                 return Err(Errno::EFAULT);
             }
             UserSlice::new(base, len as usize).check()?;
-            // the pages must exist (Linux pins them)
-            let mut probe = [0u8; 1];
-            t.read_into(base, &mut probe)?;
-            if len > 0 {
-                t.read_into(base + len - 1, &mut probe)?;
-            }
-        }
-        bufs.push((base, len));
-        if len > 0 {
             // the pages the range spans (io_pin_pages' count)
-            pages += (base + len).div_ceil(PAGE_SIZE as u64) - base / PAGE_SIZE as u64;
+            let n =
+                if len == 0 { 0 } else { (base + len).div_ceil(PAGE_SIZE as u64) - base / PAGE_SIZE as u64 };
+            if let Some(uid) = ring.user {
+                charge_locked(uid, n, limit / PAGE_SIZE as u64)?;
+            }
+            pages += n;
+            bufs.push(Arc::new(pin_buffer(t, base, len)?));
         }
-    }
-    // io_buffer_account_pin: charged to the creator's user (unless it had
-    // CAP_IPC_LOCK) against the caller's RLIMIT_MEMLOCK
-    if let Some(uid) = ring.user {
-        let limit = crate::proc::table()
-            .with_process(t.pid, |p| p.rlimits().cur(process::rlimit::Resource::Memlock))
-            .ok_or(Errno::ESRCH)?;
-        charge_locked(uid, pages, limit / PAGE_SIZE as u64)?;
+        Ok(())
+    })();
+    if let Err(e) = r {
+        if let Some(uid) = ring.user {
+            uncharge_locked(uid, pages);
+        }
+        // (the pinned pages go with `bufs`)
+        return Err(e);
     }
     let mut inner = ring.inner.lock();
     if !inner.bufs.is_empty() {

@@ -430,6 +430,12 @@ impl UThread {
     /// Fills `buf` from user memory at `addr`.
     pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         UserSlice::new(addr, buf.len()).check()?;
+        if let Some(b) = &self.fixed_buf
+            && b.covers(addr, buf.len())
+        {
+            b.read(addr, buf);
+            return Ok(());
+        }
         self.vm.lock().read_user(addr as usize, buf)
     }
 
@@ -440,13 +446,19 @@ impl UThread {
         let mut buf = Vec::new();
         buf.try_reserve_exact(s.len).map_err(|_| Errno::ENOMEM)?;
         buf.resize(s.len, 0);
-        self.vm.lock().read_user(s.addr as usize, &mut buf)?;
+        self.read_into(s.addr, &mut buf)?;
         Ok(buf)
     }
 
     /// Copies `data` to user memory at `addr` (`copy_to_user`).
     pub fn write_slice(&self, addr: u64, data: &[u8]) -> Result<()> {
         UserSlice::new(addr, data.len()).check()?;
+        if let Some(b) = &self.fixed_buf
+            && b.covers(addr, data.len())
+        {
+            b.write(addr, data);
+            return Ok(());
+        }
         self.vm.lock().write_user(addr as usize, data)
     }
 
