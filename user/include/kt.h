@@ -452,6 +452,54 @@ static inline int kt_in_child(int (*fn)(void)) {
         }                                                                    \
     } while (0)
 
+/* In a forked child (a KT_FORK() branch, not a kt_in_child function):
+ * check number `n`, which on failure prints a "# child check" line with
+ * the condition and errno and makes the child _exit(n). */
+#define KT_CK(n, cond)                                                                    \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            kt_printf("# child check %d failed: %s (%s)\n", n, #cond, kt_errname(errno)); \
+            _exit(n);                                                                     \
+        }                                                                                 \
+    } while (0)
+
+/* The value of the line that starts with `key` (e.g. "NSpid:") in the
+ * small file `path` (/proc/PID/status), from after the key's separator
+ * to the end of the line, tabs kept, into `out`: its length, -1 when the
+ * file cannot be read or has no such line. */
+static inline int kt_key_value(const char *path, const char *key, char *out, int size) {
+    char buf[4096];
+    if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
+    size_t klen = strlen(key);
+    char *p = buf;
+    while (strncmp(p, key, klen) != 0) {
+        p = strchr(p, '\n');
+        if (!p) return -1;
+        p++;
+    }
+    p += klen;
+    if (*p) p++;
+    int n = 0;
+    while (p[n] && p[n] != '\n' && n < size - 1) {
+        out[n] = p[n];
+        n++;
+    }
+    out[n] = 0;
+    return n;
+}
+
+/* Writes `text` to `path` in one write(2): 0 when all of it went, -1
+ * otherwise (errno from open or write kept). */
+static inline int kt_write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
 /* Sleeps `ms` milliseconds (restarting after signal handlers). */
 static inline void kt_msleep(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
