@@ -269,6 +269,32 @@ static inline int kt_read_text(const char *path, char *buf, int size) {
     return n;
 }
 
+/* Reads file `path` (relative to `dirfd`) whole, read after read until
+ * its end or until buf is full, into buf NUL-terminated: its length, or
+ * -1 when it cannot be opened or a read fails. */
+static inline long kt_read_all_at(int dirfd, const char *path, char *buf, size_t size) {
+    int fd = openat(dirfd, path, O_RDONLY);
+    if (fd < 0) return -1;
+    size_t n = 0;
+    while (n < size - 1) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    close(fd);
+    return (long)n;
+}
+
+/* kt_read_all_at(AT_FDCWD, ...). */
+static inline long kt_read_all(const char *path, char *buf, size_t size) {
+    return kt_read_all_at(AT_FDCWD, path, buf, size);
+}
+
 static inline const char *kt_file_name(const char *path) {
     static char buf[64];
     const char *s = strrchr(path, '/');

@@ -23,22 +23,8 @@
 static int fdinfo(int fd, char *buf, size_t n) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-    int f = open(path, O_RDONLY);
-    if (f < 0) return -errno;
-    size_t got = 0;
-    for (;;) {
-        ssize_t r = read(f, buf + got, n - 1 - got);
-        if (r < 0) {
-            int e = errno;
-            close(f);
-            return -e;
-        }
-        if (r == 0) break;
-        got += r;
-    }
-    buf[got] = 0;
-    close(f);
-    return (int)got;
+    long got = kt_read_all(path, buf, n);
+    return got < 0 ? -errno : (int)got;
 }
 
 static int read_file(const char *path, char *buf, size_t n) {
