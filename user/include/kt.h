@@ -60,6 +60,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -514,16 +515,28 @@ static inline int kt_key_value(const char *path, const char *key, char *out, int
     return n;
 }
 
-/* Writes `text` to `path` in one write(2): 0 when all of it went, -1
- * otherwise (errno from open or write kept). */
-static inline int kt_write_text(const char *path, const char *text) {
+/* Writes `s` to `path` in one write(2): write's result, -1 when it
+ * cannot be opened (errno from open or write kept). */
+static inline long kt_put(const char *path, const char *s) {
     int fd = open(path, O_WRONLY);
     if (fd < 0) return -1;
-    ssize_t n = write(fd, text, strlen(text));
+    long r = write(fd, s, strlen(s));
     int e = errno;
     close(fd);
     errno = e;
-    return n == (ssize_t)strlen(text) ? 0 : -1;
+    return r;
+}
+
+/* kt_put, 0 when all of `text` went, else -1. */
+static inline int kt_write_text(const char *path, const char *text) {
+    return kt_put(path, text) == (long)strlen(text) ? 0 : -1;
+}
+
+/* Drops to uid and gid 1000 with no supplementary groups, dumpable again
+ * (the setuid made the process's /proc files root's): 1 done, 0 not. */
+static inline int kt_drop_to_1000(void) {
+    return setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
+           syscall(SYS_prctl, 4L /* PR_SET_DUMPABLE */, 1L) == 0;
 }
 
 /* Sleeps `ms` milliseconds (restarting after signal handlers). */
