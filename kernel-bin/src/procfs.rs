@@ -2110,69 +2110,35 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
                     *g = reader.gid_from(*g);
                 }
             }
-            let text = proctext::status(
-                &proctext::StatusFields::new(&cname, long, pid, tid, &seen)
-                    .with_ppid(ppid)
-                    .with_tracer(table().tracer_of(pid))
-                    .with_vsize(vsize)
-                    .with_locked(locked_bytes(pid) as u64)
-                    .with_rss(rss)
-                    .with_hwm(hwm)
-                    .with_threads(nthreads)
-                    .with_umask(umask)
-                    .with_group(pgid, sid)
-                    .with_vm_kinds(vm_kinds(pid, &info.exe))
-                    .with_signals(status_signals(pid, tid, creds.uid))
-                    .with_cap_bounding(table().with_process(pid, |p| p.cap_bset()).unwrap_or(0))
-                    .with_no_new_privs(table().with_thread(tid, |th| th.no_new_privs()).unwrap_or(false))
-                    .with_cpus_allowed(cpus, crate::sched::nr_cpus())
-                    .with_switches(switches.0, switches.1),
-            );
-            status_pids_in(text, ns, [pid, tid, ppid, pgid, sid]).into_bytes()
+            // the pids as the mount's PID namespace numbers them (0
+            // outside it), the NS* lines from it down to the process's own
+            let tracer = table().tracer_of(pid);
+            let nested = table().pidns_used();
+            let nr = |x: Pid| if nested && x != 0 { table().pid_in(x, ns) } else { x };
+            let list = |x: Pid| if nested { table().pid_numbers(x, ns) } else { Vec::new() };
+            let lists = [list(pid), list(tid), list(pgid), list(sid)];
+            let mut fields = proctext::StatusFields::new(&cname, long, nr(pid), nr(tid), &seen)
+                .with_ppid(nr(ppid))
+                .with_tracer(nr(tracer))
+                .with_vsize(vsize)
+                .with_locked(locked_bytes(pid) as u64)
+                .with_rss(rss)
+                .with_hwm(hwm)
+                .with_threads(nthreads)
+                .with_umask(umask)
+                .with_group(pgid, sid)
+                .with_vm_kinds(vm_kinds(pid, &info.exe))
+                .with_signals(status_signals(pid, tid, creds.uid))
+                .with_cap_bounding(table().with_process(pid, |p| p.cap_bset()).unwrap_or(0))
+                .with_no_new_privs(table().with_thread(tid, |th| th.no_new_privs()).unwrap_or(false))
+                .with_cpus_allowed(cpus, crate::sched::nr_cpus())
+                .with_switches(switches.0, switches.1);
+            if nested {
+                fields =
+                    fields.with_ns_pids(proctext::NsPids::new(&lists[0], &lists[1], &lists[2], &lists[3]));
+            }
+            proctext::status(&fields).into_bytes()
         }
         _ => return Err(Errno::ENOENT),
     })
-}
-
-/// /proc/PID/status's pid lines as the mount's PID namespace numbers
-/// them (Tgid, Pid, PPid, TracerPid; NStgid, NSpid, NSpgid, NSsid list
-/// the numbers from that namespace down to the process's own).
-fn status_pids_in(text: String, ns: &process::ns::PidNsRef, ids: [Pid; 5]) -> String {
-    let [pid, tid, ppid, pgid, sid] = ids;
-    if !table().pidns_used() {
-        return text;
-    }
-    let list = |x: Pid| {
-        let v = table().pid_numbers(x, ns);
-        if v.is_empty() {
-            alloc::string::String::from("0")
-        } else {
-            v.iter().map(|n| format!("{n}")).collect::<Vec<_>>().join("\t")
-        }
-    };
-    let one = |x: Pid| table().pid_in(x, ns);
-    let tracer = table().tracer_of(pid);
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let (key, _) = line.split_once('\t').unwrap_or((line, ""));
-        let v = match key {
-            "Tgid:" => format!("{}", one(pid)),
-            "Pid:" => format!("{}", one(tid)),
-            "PPid:" => format!("{}", one(ppid)),
-            "TracerPid:" => format!("{}", if tracer == 0 { 0 } else { one(tracer) }),
-            "NStgid:" => list(pid),
-            "NSpid:" => list(tid),
-            "NSpgid:" => list(pgid),
-            "NSsid:" => list(sid),
-            _ => {
-                out.push_str(line);
-                continue;
-            }
-        };
-        out.push_str(key);
-        out.push('\t');
-        out.push_str(&v);
-        out.push('\n');
-    }
-    out
 }

@@ -60,6 +60,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -269,6 +270,32 @@ static inline int kt_read_text(const char *path, char *buf, int size) {
     return n;
 }
 
+/* Reads file `path` (relative to `dirfd`) whole, read after read until
+ * its end or until buf is full, into buf NUL-terminated: its length, or
+ * -1 when it cannot be opened or a read fails. */
+static inline long kt_read_all_at(int dirfd, const char *path, char *buf, size_t size) {
+    int fd = openat(dirfd, path, O_RDONLY);
+    if (fd < 0) return -1;
+    size_t n = 0;
+    while (n < size - 1) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    close(fd);
+    return (long)n;
+}
+
+/* kt_read_all_at(AT_FDCWD, ...). */
+static inline long kt_read_all(const char *path, char *buf, size_t size) {
+    return kt_read_all_at(AT_FDCWD, path, buf, size);
+}
+
 static inline const char *kt_file_name(const char *path) {
     static char buf[64];
     const char *s = strrchr(path, '/');
@@ -451,6 +478,66 @@ static inline int kt_in_child(int (*fn)(void)) {
             return n;                                                        \
         }                                                                    \
     } while (0)
+
+/* In a forked child (a KT_FORK() branch, not a kt_in_child function):
+ * check number `n`, which on failure prints a "# child check" line with
+ * the condition and errno and makes the child _exit(n). */
+#define KT_CK(n, cond)                                                                    \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            kt_printf("# child check %d failed: %s (%s)\n", n, #cond, kt_errname(errno)); \
+            _exit(n);                                                                     \
+        }                                                                                 \
+    } while (0)
+
+/* The value of the line that starts with `key` (e.g. "NSpid:") in the
+ * small file `path` (/proc/PID/status), from after the key's separator
+ * to the end of the line, tabs kept, into `out`: its length, -1 when the
+ * file cannot be read or has no such line. */
+static inline int kt_key_value(const char *path, const char *key, char *out, int size) {
+    char buf[4096];
+    if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
+    size_t klen = strlen(key);
+    char *p = buf;
+    while (strncmp(p, key, klen) != 0) {
+        p = strchr(p, '\n');
+        if (!p) return -1;
+        p++;
+    }
+    p += klen;
+    if (*p) p++;
+    int n = 0;
+    while (p[n] && p[n] != '\n' && n < size - 1) {
+        out[n] = p[n];
+        n++;
+    }
+    out[n] = 0;
+    return n;
+}
+
+/* Writes `s` to `path` in one write(2): write's result, -1 when it
+ * cannot be opened (errno from open or write kept). */
+static inline long kt_put(const char *path, const char *s) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    long r = write(fd, s, strlen(s));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+/* kt_put, 0 when all of `text` went, else -1. */
+static inline int kt_write_text(const char *path, const char *text) {
+    return kt_put(path, text) == (long)strlen(text) ? 0 : -1;
+}
+
+/* Drops to uid and gid 1000 with no supplementary groups, dumpable again
+ * (the setuid made the process's /proc files root's): 1 done, 0 not. */
+static inline int kt_drop_to_1000(void) {
+    return setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
+           syscall(SYS_prctl, 4L /* PR_SET_DUMPABLE */, 1L) == 0;
+}
 
 /* Sleeps `ms` milliseconds (restarting after signal handlers). */
 static inline void kt_msleep(long ms) {

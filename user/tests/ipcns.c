@@ -30,14 +30,6 @@ static int get(const char *path, char *buf, int size) {
     return n;
 }
 
-static long put(const char *path, const char *s) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    long r = write(fd, s, strlen(s));
-    close(fd);
-    return r;
-}
-
 static unsigned long ino_of(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
@@ -172,13 +164,13 @@ static int sysctl_child(void) {
     KT_CHILD_CHECK(8, get("/proc/sys/fs/mqueue/msg_max", buf, sizeof buf) > 0 && strcmp(buf, "10\n") == 0);
     KT_CHILD_CHECK(9, get("/proc/sys/fs/mqueue/queues_max", buf, sizeof buf) > 0 && strcmp(buf, "256\n") == 0);
     /* changed here only */
-    KT_CHILD_CHECK(10, put("/proc/sys/kernel/shmmni", "1") == 1);
-    KT_CHILD_CHECK(11, put("/proc/sys/kernel/shmmax", "8192") == 4);
-    KT_CHILD_CHECK(12, put("/proc/sys/kernel/msgmax", "1234\n") == 5);
-    KT_CHILD_CHECK(13, put("/proc/sys/kernel/sem", "250 32000 32 128") == 16);
+    KT_CHILD_CHECK(10, kt_put("/proc/sys/kernel/shmmni", "1") == 1);
+    KT_CHILD_CHECK(11, kt_put("/proc/sys/kernel/shmmax", "8192") == 4);
+    KT_CHILD_CHECK(12, kt_put("/proc/sys/kernel/msgmax", "1234\n") == 5);
+    KT_CHILD_CHECK(13, kt_put("/proc/sys/kernel/sem", "250 32000 32 128") == 16);
     KT_CHILD_CHECK(14, get("/proc/sys/kernel/sem", buf, sizeof buf) > 0 && strcmp(buf, "250\t32000\t32\t128\n") == 0);
-    KT_CHILD_CHECK(15, put("/proc/sys/kernel/shmmni", "40000") == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(16, put("/proc/sys/fs/mqueue/msg_max", "20") == 2);
+    KT_CHILD_CHECK(15, kt_put("/proc/sys/kernel/shmmni", "40000") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(16, kt_put("/proc/sys/fs/mqueue/msg_max", "20") == 2);
     /* the limits apply to this namespace's segments */
     KT_CHILD_CHECK(17, shmget(IPC_PRIVATE, 8193, 0600) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(18, shmget(IPC_PRIVATE, 8192, 0600) == 0);

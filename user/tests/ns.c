@@ -19,17 +19,6 @@
 #define NS_GET_NSTYPE 0xb703
 #define NS_GET_OWNER_UID 0xb704
 
-/* Writes `s` to `path` in one write; returns write's result (or -1). */
-static long put(const char *path, const char *s) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    long r = write(fd, s, strlen(s));
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
-}
-
 static unsigned long ino_of(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
@@ -38,13 +27,6 @@ static unsigned long ino_of(const char *path) {
 static int same_name(const char *want) {
     struct utsname u;
     return uname(&u) == 0 && strcmp(u.nodename, want) == 0;
-}
-
-/* Drops to uid and gid 1000, dumpable again (the setuid made the
- * process's /proc files root's). */
-static int drop_to_1000(void) {
-    return setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
-           prctl(PR_SET_DUMPABLE, 1) == 0;
 }
 
 static int uts_child(void) {
@@ -75,7 +57,7 @@ KT_CASE(uts_unshare_is_private) {
 }
 
 static int uts_unprivileged(void) {
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     KT_CHILD_CHECK(2, unshare(CLONE_NEWUTS) == -1 && errno == EPERM);
     KT_CHILD_CHECK(3, unshare(CLONE_NEWIPC | CLONE_NEWUTS) == -1 && errno == EPERM);
     return 0;
@@ -91,7 +73,7 @@ static int chrooted_userns(void) {
     KT_CHILD_CHECK(2, self_user >= 0 && self_mnt >= 0);
     KT_CHILD_CHECK(3, chroot("/tmp/kt_ns_jail") == 0 && chdir("/") == 0);
     KT_CHILD_CHECK(4, unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
-    KT_CHILD_CHECK(5, drop_to_1000());
+    KT_CHILD_CHECK(5, kt_drop_to_1000());
     KT_CHILD_CHECK(6, unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
     KT_CHILD_CHECK(7, setns(self_mnt, CLONE_NEWNS) == -1 && errno == EPERM);
     return 0;
@@ -108,7 +90,7 @@ KT_CASE(uts_unprivileged_is_eperm) {
 
 static int userns_unprivileged(void) {
     char buf[128];
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     unsigned long user0 = ino_of("/proc/self/ns/user");
     KT_CHILD_CHECK(2, unshare(CLONE_NEWUSER) == 0);
     KT_CHILD_CHECK(3, ino_of("/proc/self/ns/user") != user0);
@@ -119,22 +101,22 @@ static int userns_unprivileged(void) {
     KT_CHILD_CHECK(6, kt_read_text("/proc/self/uid_map", buf, sizeof buf) == 0);
     KT_CHILD_CHECK(7, kt_read_text("/proc/self/setgroups", buf, sizeof buf) > 0 && strcmp(buf, "allow\n") == 0);
     /* only the writer's own uid, one id */
-    KT_CHILD_CHECK(8, put("/proc/self/uid_map", "0 1001 1") == -1 && errno == EPERM);
-    KT_CHILD_CHECK(9, put("/proc/self/uid_map", "0 1000 2") == -1 && errno == EPERM);
-    KT_CHILD_CHECK(10, put("/proc/self/uid_map", "0 1000 0") == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(11, put("/proc/self/uid_map", "0 1000") == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(12, put("/proc/self/uid_map", "0 1000 1\n") == 9);
-    KT_CHILD_CHECK(13, put("/proc/self/uid_map", "0 1000 1\n") == -1 && errno == EPERM);
+    KT_CHILD_CHECK(8, kt_put("/proc/self/uid_map", "0 1001 1") == -1 && errno == EPERM);
+    KT_CHILD_CHECK(9, kt_put("/proc/self/uid_map", "0 1000 2") == -1 && errno == EPERM);
+    KT_CHILD_CHECK(10, kt_put("/proc/self/uid_map", "0 1000 0") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(11, kt_put("/proc/self/uid_map", "0 1000") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(12, kt_put("/proc/self/uid_map", "0 1000 1\n") == 9);
+    KT_CHILD_CHECK(13, kt_put("/proc/self/uid_map", "0 1000 1\n") == -1 && errno == EPERM);
     KT_CHILD_CHECK(14, getuid() == 0 && geteuid() == 0 && getgid() == 65534);
     KT_CHILD_CHECK(15, kt_read_text("/proc/self/uid_map", buf, sizeof buf) > 0 &&
                            strcmp(buf, "         0       1000          1\n") == 0);
     /* gid_map: setgroups must be denied first */
-    KT_CHILD_CHECK(16, put("/proc/self/gid_map", "0 1000 1") == -1 && errno == EPERM);
-    KT_CHILD_CHECK(17, put("/proc/self/setgroups", "maybe") == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(18, put("/proc/self/setgroups", "deny") == 4);
-    KT_CHILD_CHECK(19, put("/proc/self/setgroups", "allow") == -1 && errno == EPERM);
+    KT_CHILD_CHECK(16, kt_put("/proc/self/gid_map", "0 1000 1") == -1 && errno == EPERM);
+    KT_CHILD_CHECK(17, kt_put("/proc/self/setgroups", "maybe") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(18, kt_put("/proc/self/setgroups", "deny") == 4);
+    KT_CHILD_CHECK(19, kt_put("/proc/self/setgroups", "allow") == -1 && errno == EPERM);
     KT_CHILD_CHECK(20, kt_read_text("/proc/self/setgroups", buf, sizeof buf) > 0 && strcmp(buf, "deny\n") == 0);
-    KT_CHILD_CHECK(21, put("/proc/self/gid_map", "0 1000 1") == 8);
+    KT_CHILD_CHECK(21, kt_put("/proc/self/gid_map", "0 1000 1") == 8);
     KT_CHILD_CHECK(22, getgid() == 0 && getegid() == 0);
     uid_t r, e, s;
     KT_CHILD_CHECK(23, getresuid(&r, &e, &s) == 0 && r == 0 && e == 0 && s == 0);
@@ -182,7 +164,7 @@ KT_CASE(userns_unprivileged_maps) {
 
 /* unshare -U: no map at all */
 static int userns_unmapped(void) {
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     KT_CHILD_CHECK(2, unshare(CLONE_NEWUSER) == 0);
     KT_CHILD_CHECK(3, getuid() == 65534 && getgid() == 65534);
     gid_t g[4];
@@ -218,15 +200,15 @@ KT_CASE(userns_map_written_from_outside) {
     char b, path[64], buf[128];
     KT_SYS_RET(read(done[0], &b, 1), 1);
     snprintf(path, sizeof path, "/proc/%d/uid_map", c);
-    KT_SYS_ERR(put(path, "0 100000 1000 junk"), EINVAL);
-    KT_SYS_RET(put(path, "0 100000 1000\n"), 14);
-    KT_SYS_ERR(put(path, "0 100000 1000\n"), EPERM);
+    KT_SYS_ERR(kt_put(path, "0 100000 1000 junk"), EINVAL);
+    KT_SYS_RET(kt_put(path, "0 100000 1000\n"), 14);
+    KT_SYS_ERR(kt_put(path, "0 100000 1000\n"), EPERM);
     KT_SYS_OK(kt_read_text(path, buf, sizeof buf));
     KT_EQ(strcmp(buf, "         0     100000       1000\n"), 0);
     /* the initial namespace's own map */
     KT_SYS_OK(kt_read_text("/proc/self/uid_map", buf, sizeof buf));
     KT_EQ(strcmp(buf, "         0          0 4294967295\n"), 0);
-    KT_SYS_ERR(put("/proc/self/uid_map", "0 0 1"), EPERM);
+    KT_SYS_ERR(kt_put("/proc/self/uid_map", "0 0 1"), EPERM);
     KT_SYS_RET(write(go[1], "g", 1), 1);
     KT_WAIT_STATUS(c, kt_exited(0));
 }
@@ -234,7 +216,7 @@ KT_CASE(userns_map_written_from_outside) {
 /* clone(CLONE_NEWUSER | CLONE_NEWUTS) unprivileged: the user namespace is
  * made first and owns the UTS namespace */
 static int clone_userns(void) {
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     long c = syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0);
     if (c == 0) {
         if (getuid() != 65534) _exit(10);
@@ -258,10 +240,10 @@ KT_CASE(clone_newuser_newuts_unprivileged) {
 /* NS_GET_* on the files of new namespaces */
 static int ioctls(void) {
     unsigned long init_user = ino_of("/proc/self/ns/user");
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     KT_CHILD_CHECK(2, unshare(CLONE_NEWUSER) == 0);
-    KT_CHILD_CHECK(3, put("/proc/self/uid_map", "0 1000 1") > 0 && put("/proc/self/setgroups", "deny") > 0 &&
-                          put("/proc/self/gid_map", "0 1000 1") > 0);
+    KT_CHILD_CHECK(3, kt_put("/proc/self/uid_map", "0 1000 1") > 0 && kt_put("/proc/self/setgroups", "deny") > 0 &&
+                          kt_put("/proc/self/gid_map", "0 1000 1") > 0);
     KT_CHILD_CHECK(4, unshare(CLONE_NEWUTS) == 0);
     int uts = open("/proc/self/ns/uts", O_RDONLY);
     int user = open("/proc/self/ns/user", O_RDONLY);
@@ -335,7 +317,7 @@ KT_CASE(setns_uts) {
     /* without CAP_SYS_ADMIN: EPERM */
     d = KT_FORK();
     if (d == 0) {
-        if (!drop_to_1000()) _exit(1);
+        if (!kt_drop_to_1000()) _exit(1);
         if (setns(fd, 0) != -1 || errno != EPERM) _exit(2);
         _exit(0);
     }
@@ -355,9 +337,9 @@ KT_CASE(setns_user_of_same_owner) {
     pid_t c = KT_FORK();
     if (c == 0) {
         char b;
-        if (!drop_to_1000()) _exit(1);
+        if (!kt_drop_to_1000()) _exit(1);
         if (unshare(CLONE_NEWUSER) != 0) _exit(2);
-        if (put("/proc/self/uid_map", "0 1000 1") < 0) _exit(3);
+        if (kt_put("/proc/self/uid_map", "0 1000 1") < 0) _exit(3);
         if (write(done[1], "u", 1) != 1) _exit(4);
         if (read(go[0], &b, 1) != 1) _exit(5);
         _exit(0);
@@ -368,7 +350,7 @@ KT_CASE(setns_user_of_same_owner) {
     int fd = KT_SYS_OK(open(path, O_RDONLY));
     pid_t d = KT_FORK();
     if (d == 0) {
-        if (!drop_to_1000()) _exit(1);
+        if (!kt_drop_to_1000()) _exit(1);
         if (setns(fd, CLONE_NEWUSER) != 0) _exit(2);
         if (getuid() != 0) _exit(3);
         /* already there */
@@ -379,7 +361,7 @@ KT_CASE(setns_user_of_same_owner) {
     /* sharing the fs context (CLONE_FS) bars it */
     d = KT_FORK();
     if (d == 0) {
-        if (!drop_to_1000()) _exit(1);
+        if (!kt_drop_to_1000()) _exit(1);
         long e = syscall(SYS_clone, CLONE_FS | SIGCHLD, 0, 0, 0, 0);
         if (e == 0) _exit(setns(fd, CLONE_NEWUSER) == -1 && errno == EINVAL ? 0 : 1);
         int st;

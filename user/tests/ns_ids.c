@@ -20,25 +20,10 @@
 #define F_GETOWNER_UIDS 17
 #endif
 
-static long put(const char *path, const char *s) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    long r = write(fd, s, strlen(s));
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
-}
-
-static int drop_to_1000(void) {
-    return setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
-           prctl(PR_SET_DUMPABLE, 1) == 0;
-}
-
 /* uid 1000 in a namespace of its own mapping itself as 0 */
 static int own_namespace(void) {
-    return unshare(CLONE_NEWUSER) == 0 && put("/proc/self/uid_map", "0 1000 1") == 8 &&
-           put("/proc/self/setgroups", "deny") == 4 && put("/proc/self/gid_map", "0 1000 1") == 8;
+    return unshare(CLONE_NEWUSER) == 0 && kt_put("/proc/self/uid_map", "0 1000 1") == 8 &&
+           kt_put("/proc/self/setgroups", "deny") == 4 && kt_put("/proc/self/gid_map", "0 1000 1") == 8;
 }
 
 static int send_fd(int sock, int fd) {
@@ -86,7 +71,7 @@ KT_CASE(map_write_checks_the_opener) {
     pid_t c = KT_FORK();
     if (c == 0) {
         char b;
-        if (!drop_to_1000()) _exit(1);
+        if (!kt_drop_to_1000()) _exit(1);
         if (unshare(CLONE_NEWUSER) != 0) _exit(2);
         int fd = open("/proc/self/uid_map", O_WRONLY);
         if (fd < 0) _exit(3);
@@ -115,7 +100,7 @@ KT_CASE(map_write_checks_the_writer) {
     KT_SYS_OK(pipe(ready));
     pid_t c = KT_FORK();
     if (c == 0) {
-        if (!drop_to_1000()) _exit(1);
+        if (!kt_drop_to_1000()) _exit(1);
         if (unshare(CLONE_NEWUSER) != 0) _exit(2);
         if (write(ready[1], "r", 1) != 1) _exit(3);
         int fd = recv_fd(sv[1]);
@@ -123,7 +108,7 @@ KT_CASE(map_write_checks_the_writer) {
         if (write(fd, "0 100000 10", 11) != -1 || errno != EPERM) _exit(5);
         if (write(fd, "0 1000 1", 8) != -1 || errno != EPERM) _exit(6);
         /* its own open works */
-        if (put("/proc/self/uid_map", "0 1000 1") != 8) _exit(7);
+        if (kt_put("/proc/self/uid_map", "0 1000 1") != 8) _exit(7);
         if (getuid() != 0) _exit(8);
         _exit(0);
     }
@@ -143,26 +128,26 @@ KT_CASE(map_write_checks_the_writer) {
  * written). */
 static int setgroups_child(void) {
     char buf[16];
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     KT_CHILD_CHECK(2, open("/proc/self/setgroups", O_WRONLY) == -1 && errno == EACCES);
     KT_CHILD_CHECK(3, open("/proc/self/setgroups", O_RDWR) == -1 && errno == EACCES);
     KT_CHILD_CHECK(4, kt_read_text("/proc/self/setgroups", buf, sizeof buf) == 6 && strcmp(buf, "allow\n") == 0);
     KT_CHILD_CHECK(5, unshare(CLONE_NEWUSER) == 0);
-    KT_CHILD_CHECK(6, put("/proc/self/setgroups", "allowx") == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(7, put("/proc/self/setgroups", " deny") == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(8, put("/proc/self/setgroups", "denial") == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(9, put("/proc/self/setgroups", "allow\t\n") == 7);
-    KT_CHILD_CHECK(10, put("/proc/self/setgroups", "deny\n") == 5);
-    KT_CHILD_CHECK(11, put("/proc/self/setgroups", "allow") == -1 && errno == EPERM);
-    KT_CHILD_CHECK(12, put("/proc/self/setgroups", "deny") == 4);
+    KT_CHILD_CHECK(6, kt_put("/proc/self/setgroups", "allowx") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(7, kt_put("/proc/self/setgroups", " deny") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(8, kt_put("/proc/self/setgroups", "denial") == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(9, kt_put("/proc/self/setgroups", "allow\t\n") == 7);
+    KT_CHILD_CHECK(10, kt_put("/proc/self/setgroups", "deny\n") == 5);
+    KT_CHILD_CHECK(11, kt_put("/proc/self/setgroups", "allow") == -1 && errno == EPERM);
+    KT_CHILD_CHECK(12, kt_put("/proc/self/setgroups", "deny") == 4);
     return 0;
 }
 
 KT_CASE(setgroups_open_and_write_rules) {
-    KT_SYS_RET(put("/proc/self/setgroups", "allow"), 5);
-    KT_SYS_ERR(put("/proc/self/setgroups", "deny"), EPERM);
-    KT_SYS_ERR(put("/proc/self/setgroups", "yes"), EINVAL);
-    KT_SYS_ERR(put("/proc/self/setgroups", "allow   "), EINVAL);
+    KT_SYS_RET(kt_put("/proc/self/setgroups", "allow"), 5);
+    KT_SYS_ERR(kt_put("/proc/self/setgroups", "deny"), EPERM);
+    KT_SYS_ERR(kt_put("/proc/self/setgroups", "yes"), EINVAL);
+    KT_SYS_ERR(kt_put("/proc/self/setgroups", "allow   "), EINVAL);
     KT_EQ(kt_in_child(setgroups_child), 0);
 }
 
@@ -185,19 +170,19 @@ KT_CASE(map_write_parse) {
     KT_SYS_RET(read(done[0], &b, 1), 1);
     snprintf(path, sizeof path, "/proc/%d/uid_map", c);
     memset(big, ' ', 4096);
-    KT_SYS_ERR(put(path, big), EINVAL);
-    KT_SYS_ERR(put(path, "0 100000 10\n\n"), EINVAL);
-    KT_SYS_ERR(put(path, "\n0 100000 10"), EINVAL);
-    KT_SYS_ERR(put(path, "0 100000 10\n\n5 200000 1"), EINVAL);
-    KT_SYS_ERR(put(path, "0 100000"), EINVAL);
-    KT_SYS_ERR(put(path, "0 4294967295 1"), EINVAL);
-    KT_SYS_RET(put(path, "4294967303 0 1\n"), 15);
-    KT_SYS_ERR(put(path, "0 100000 10"), EPERM);
+    KT_SYS_ERR(kt_put(path, big), EINVAL);
+    KT_SYS_ERR(kt_put(path, "0 100000 10\n\n"), EINVAL);
+    KT_SYS_ERR(kt_put(path, "\n0 100000 10"), EINVAL);
+    KT_SYS_ERR(kt_put(path, "0 100000 10\n\n5 200000 1"), EINVAL);
+    KT_SYS_ERR(kt_put(path, "0 100000"), EINVAL);
+    KT_SYS_ERR(kt_put(path, "0 4294967295 1"), EINVAL);
+    KT_SYS_RET(kt_put(path, "4294967303 0 1\n"), 15);
+    KT_SYS_ERR(kt_put(path, "0 100000 10"), EPERM);
     KT_SYS_OK(kt_read_text(path, buf, sizeof buf));
     KT_EQ(strcmp(buf, "         7          0          1\n"), 0);
     /* the gid map: CAP_SETGID over the parent, setgroups allowed */
     snprintf(path, sizeof path, "/proc/%d/gid_map", c);
-    KT_SYS_RET(put(path, "0 100000 10\t\n"), 13);
+    KT_SYS_RET(kt_put(path, "0 100000 10\t\n"), 13);
     KT_SYS_OK(kt_read_text(path, buf, sizeof buf));
     KT_EQ(strcmp(buf, "         0     100000         10\n"), 0);
     KT_SYS_RET(write(go[1], "g", 1), 1);
@@ -211,7 +196,7 @@ KT_CASE(map_write_parse) {
  * not map is EINVAL (after the path's look-up); -1 leaves the id */
 static int chown_child(void) {
     struct stat st;
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     int fd = open(FILE_A, O_CREAT | O_RDWR | O_TRUNC, 0600);
     KT_CHILD_CHECK(2, fd >= 0);
     KT_CHILD_CHECK(3, own_namespace());
@@ -260,7 +245,7 @@ static int owner_fd_root = -1;
 static int getowner_child(void) {
     int q[2];
     uid_t u[2];
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     KT_CHILD_CHECK(2, pipe(q) == 0 && fcntl(q[0], F_SETOWN, getpid()) == 0);
     KT_CHILD_CHECK(3, fcntl(q[0], F_GETOWNER_UIDS, u) == 0 && u[0] == 1000 && u[1] == 1000);
     KT_CHILD_CHECK(4, own_namespace());
@@ -322,7 +307,7 @@ static int creds_child(void) {
     struct ucred u;
     socklen_t len = sizeof u;
     int one = 1, sp[2];
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     KT_CHILD_CHECK(2, own_namespace());
     /* the pair's maker was root: unmapped here */
     KT_CHILD_CHECK(3, getsockopt(cred_sock[1], SOL_SOCKET, SO_PEERCRED, &u, &len) == 0 &&
@@ -379,7 +364,7 @@ static int shm_row(int id, unsigned *perms, unsigned long *size, unsigned ids[4]
 
 static int shm_child(void) {
     struct shmid_ds ds;
-    KT_CHILD_CHECK(1, drop_to_1000());
+    KT_CHILD_CHECK(1, kt_drop_to_1000());
     KT_CHILD_CHECK(2, own_namespace());
     KT_CHILD_CHECK(3, shmctl(root_shm, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == 65534 &&
                           ds.shm_perm.cuid == 65534 && ds.shm_perm.gid == 65534);
@@ -476,7 +461,7 @@ static int siguid_c(void) {
 
 static int siguid_a(void) {
     siginfo_t si;
-    KT_CHILD_CHECK(20, drop_to_1000());
+    KT_CHILD_CHECK(20, kt_drop_to_1000());
     pid_t c = fork();
     if (c == 0) _exit(siguid_c());
     close(sig_pipe[1]);

@@ -21,14 +21,6 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-static int write_text(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    int n = (int)write(fd, text, strlen(text));
-    close(fd);
-    return n == (int)strlen(text) ? 0 : -1;
-}
-
 static long read_num(const char *path) {
     char buf[32];
     if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
@@ -38,7 +30,7 @@ static long read_num(const char *path) {
 static int set_num(const char *path, long v) {
     char buf[32];
     snprintf(buf, sizeof buf, "%ld\n", v);
-    return write_text(path, buf);
+    return kt_write_text(path, buf);
 }
 
 /* unshare(flag) in a child: 0 made, 1 ENOSPC, 2 another error. */
@@ -203,10 +195,10 @@ KT_CASE(knobs_read_back) {
         snprintf(path, sizeof path, "/proc/sys/user/%s", names[i]);
         long v = read_num(path);
         KT_TRUE(v == first, "%s: %ld, max_net_namespaces %ld", names[i], v, first);
-        KT_SYS_OK(write_text(path, "7\n"));
+        KT_SYS_OK(kt_write_text(path, "7\n"));
         KT_EQ(read_num(path), 7);
-        KT_SYS_ERR(write_text(path, "-1\n"), EINVAL);
-        KT_SYS_ERR(write_text(path, "2147483648\n"), EINVAL);
+        KT_SYS_ERR(kt_write_text(path, "-1\n"), EINVAL);
+        KT_SYS_ERR(kt_write_text(path, "2147483648\n"), EINVAL);
         KT_EQ(read_num(path), 7);
         KT_SYS_OK(set_num(path, v));
         KT_EQ(read_num(path), v);
@@ -229,15 +221,6 @@ KT_CASE(inotify_knobs_are_the_fs_ones) {
     KT_EQ(read_num("/proc/sys/user/max_inotify_instances"), inst);
 }
 
-/* In a forked child: exit with `n` after a line saying which check failed. */
-#define CK(n, cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            kt_printf("# child check %d failed: %s (%s)\n", n, #cond, kt_errname(errno)); \
-            _exit(n);                                                                     \
-        }                                                                                 \
-    } while (0)
-
 #define UTS_MAX "/proc/sys/user/max_uts_namespaces"
 
 /* A child user namespace's /proc/sys/user/max_*_namespaces are its own
@@ -258,36 +241,36 @@ KT_CASE(child_user_namespace_limits) {
         char v;
         close(ready[0]);
         close(go[1]);
-        CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+        KT_CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
         /* (the id change left it non-dumpable: its /proc files root's) */
-        CK(22, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
+        KT_CK(22, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
         errno = 0;
-        CK(2, open(UTS_MAX, O_WRONLY) == -1 && errno == EACCES);
-        CK(3, unshare(CLONE_NEWUSER) == 0);
-        CK(4, write_text("/proc/self/uid_map", "0 1000 1") == 0);
-        CK(5, write_text("/proc/self/setgroups", "deny") == 0);
-        CK(6, write_text("/proc/self/gid_map", "0 1000 1") == 0);
-        CK(7, read_num(UTS_MAX) == 2147483647);
-        CK(8, read_num("/proc/sys/user/max_ipc_namespaces") == 2147483647);
-        CK(9, set_num(UTS_MAX, 1) == 0);
-        CK(10, read_num(UTS_MAX) == 1);
+        KT_CK(2, open(UTS_MAX, O_WRONLY) == -1 && errno == EACCES);
+        KT_CK(3, unshare(CLONE_NEWUSER) == 0);
+        KT_CK(4, kt_write_text("/proc/self/uid_map", "0 1000 1") == 0);
+        KT_CK(5, kt_write_text("/proc/self/setgroups", "deny") == 0);
+        KT_CK(6, kt_write_text("/proc/self/gid_map", "0 1000 1") == 0);
+        KT_CK(7, read_num(UTS_MAX) == 2147483647);
+        KT_CK(8, read_num("/proc/sys/user/max_ipc_namespaces") == 2147483647);
+        KT_CK(9, set_num(UTS_MAX, 1) == 0);
+        KT_CK(10, read_num(UTS_MAX) == 1);
         int made;
         pid_t h = holder(CLONE_NEWUTS, &made);
-        CK(11, h > 0 && made == 0);
-        CK(12, try_unshare(CLONE_NEWUTS) == 1);
-        CK(13, try_clone(CLONE_NEWUTS) == ENOSPC);
-        CK(14, try_unshare(CLONE_NEWIPC) == 0);
+        KT_CK(11, h > 0 && made == 0);
+        KT_CK(12, try_unshare(CLONE_NEWUTS) == 1);
+        KT_CK(13, try_clone(CLONE_NEWUTS) == ENOSPC);
+        KT_CK(14, try_unshare(CLONE_NEWIPC) == 0);
         end(h);
-        CK(15, try_unshare(CLONE_NEWUTS) == 0);
+        KT_CK(15, try_unshare(CLONE_NEWUTS) == 0);
         /* the initial namespace's maximum: 1 (set by the parent) */
-        CK(16, set_num(UTS_MAX, 100) == 0);
-        CK(17, write(ready[1], "r", 1) == 1 && read(go[0], &v, 1) == 1);
-        CK(18, read_num(UTS_MAX) == 100);
+        KT_CK(16, set_num(UTS_MAX, 100) == 0);
+        KT_CK(17, write(ready[1], "r", 1) == 1 && read(go[0], &v, 1) == 1);
+        KT_CK(18, read_num(UTS_MAX) == 100);
         h = holder(CLONE_NEWUTS, &made);
-        CK(19, h > 0 && made == 0);
-        CK(20, try_unshare(CLONE_NEWUTS) == 1);
+        KT_CK(19, h > 0 && made == 0);
+        KT_CK(20, try_unshare(CLONE_NEWUTS) == 1);
         end(h);
-        CK(21, try_unshare(CLONE_NEWUTS) == 0);
+        KT_CK(21, try_unshare(CLONE_NEWUTS) == 0);
         _exit(0);
     }
     close(ready[1]);

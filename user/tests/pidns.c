@@ -24,22 +24,13 @@
 #define P_PIDFD 3
 #endif
 
-/* The value of `key` (e.g. "NSpid:") in /proc/<pid>/status, tabs kept. */
+/* The value of `key` (e.g. "NSpid:") in /proc/<pid>/status (pid 0:
+ * self), tabs kept. */
 static int status_line(pid_t pid, const char *key, char *out, int size) {
-    char path[64], buf[4096];
+    char path[64];
     if (pid) snprintf(path, sizeof path, "/proc/%d/status", pid);
     else snprintf(path, sizeof path, "/proc/self/status");
-    if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
-    char *p = strstr(buf, key);
-    if (!p) return -1;
-    p += strlen(key) + 1;
-    int n = 0;
-    while (p[n] && p[n] != '\n' && n < size - 1) {
-        out[n] = p[n];
-        n++;
-    }
-    out[n] = 0;
-    return n;
+    return kt_key_value(path, key, out, size);
 }
 
 static pid_t clone_newpid(void) {

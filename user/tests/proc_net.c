@@ -15,24 +15,6 @@
 
 static char buf[1 << 16];
 
-static long slurp(const char *path, char *out, size_t cap) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, out + n, cap - 1 - n);
-        if (r < 0) {
-            close(fd);
-            return -1;
-        }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    out[n] = 0;
-    return (long)n;
-}
-
 static unsigned long ino_of(int fd) {
     struct stat st;
     if (fstat(fd, &st) < 0) return 0;
@@ -81,7 +63,7 @@ KT_CASE(lo_up) {
 }
 
 KT_CASE(tcp_header_is_padded_to_149) {
-    KT_SYS_OK(slurp("/proc/net/tcp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/tcp", buf, sizeof buf));
     const char *h = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
     KT_TRUE(strncmp(buf, h, strlen(h)) == 0, "got %.160s", buf);
     char *nl = strchr(buf, '\n');
@@ -96,7 +78,7 @@ KT_CASE(tcp_listener_and_connection) {
     char want[32];
     struct row r;
     hex4(want, htonl(KT_LOOP4), port);
-    KT_SYS_OK(slurp("/proc/net/tcp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/tcp", buf, sizeof buf));
     KT_SYS_RET(find_row(buf, want, ino_of(l), &r), 0);
     KT_EQ(r.st, 0x0A);
     KT_TRUE(strcmp(r.remote, "00000000:0000") == 0, "remote %s", r.remote);
@@ -112,7 +94,7 @@ KT_CASE(tcp_listener_and_connection) {
     /* not accepted yet: the listener's accept queue holds it (once the
      * handshake's last ACK arrived: the listener is readable) */
     KT_SYS_RET(kt_revents(l, POLLIN, 2000), POLLIN);
-    KT_SYS_OK(slurp("/proc/net/tcp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/tcp", buf, sizeof buf));
     KT_SYS_RET(find_row(buf, want, ino_of(l), &r), 0);
     KT_EQ(r.rx, 1);
     int s = KT_SYS_OK(accept(l, NULL, NULL));
@@ -121,7 +103,7 @@ KT_CASE(tcp_listener_and_connection) {
     char cl[32], sv[32];
     hex4(cl, htonl(KT_LOOP4), kt_port_of(c));
     hex4(sv, htonl(KT_LOOP4), port);
-    KT_SYS_OK(slurp("/proc/net/tcp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/tcp", buf, sizeof buf));
     KT_SYS_RET(find_row(buf, cl, ino_of(c), &r), 0);
     KT_EQ(r.st, 0x01);
     KT_TRUE(strcmp(r.remote, sv) == 0, "remote %s want %s", r.remote, sv);
@@ -141,7 +123,7 @@ KT_CASE(tcp_listener_and_connection) {
     close(c);
     close(l);
     /* gone once closed (the connections may linger with inode 0) */
-    KT_SYS_OK(slurp("/proc/net/tcp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/tcp", buf, sizeof buf));
     KT_SYS_RET(find_row(buf, want, li, &r), -1);
 }
 
@@ -153,7 +135,7 @@ KT_CASE(bound_tcp_socket_is_not_listed) {
     char want[32];
     struct row r;
     hex4(want, htonl(KT_LOOP4), kt_port_of(s));
-    KT_SYS_OK(slurp("/proc/net/tcp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/tcp", buf, sizeof buf));
     KT_SYS_RET(find_row(buf, want, ino_of(s), &r), -1);
     close(s);
 }
@@ -166,7 +148,7 @@ KT_CASE(udp_bound_then_connected) {
     char want[32];
     struct row r;
     hex4(want, htonl(KT_LOOP4), kt_port_of(u));
-    KT_SYS_OK(slurp("/proc/net/udp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/udp", buf, sizeof buf));
     const char *h = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
                     "inode ref pointer drops";
     KT_TRUE(strncmp(buf, h, strlen(h)) == 0, "got %.160s", buf);
@@ -178,7 +160,7 @@ KT_CASE(udp_bound_then_connected) {
     KT_EQ(r.len, 127);
     struct sockaddr_in peer = kt_sin(KT_LOOP4, 9);
     KT_SYS_RET(connect(u, (struct sockaddr *)&peer, sizeof peer), 0);
-    KT_SYS_OK(slurp("/proc/net/udp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/udp", buf, sizeof buf));
     KT_SYS_RET(find_row(buf, want, ino_of(u), &r), 0);
     KT_EQ(r.st, 0x01);
     KT_TRUE(strcmp(r.remote, "0100007F:0009") == 0, "remote %s", r.remote);
@@ -186,7 +168,7 @@ KT_CASE(udp_bound_then_connected) {
     /* an unbound datagram socket is in no table */
     int v = KT_SYS_OK(socket(AF_INET, SOCK_DGRAM, 0));
     unsigned long vi = ino_of(v);
-    KT_SYS_OK(slurp("/proc/net/udp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/udp", buf, sizeof buf));
     char needle[32];
     sprintf(needle, " %lu ", vi);
     KT_TRUE(strstr(buf, needle) == NULL, "unbound socket %lu listed", vi);
@@ -202,7 +184,7 @@ KT_CASE(tcp6_and_udp6) {
     char want[64];
     struct row r;
     sprintf(want, "00000000000000000000000001000000:%04X", kt_port_of(l));
-    KT_SYS_OK(slurp("/proc/net/tcp6", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/tcp6", buf, sizeof buf));
     const char *h = "  sl  local_address                         remote_address                        st tx_queue "
                     "rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
     KT_TRUE(strncmp(buf, h, strlen(h)) == 0, "got %.200s", buf);
@@ -215,14 +197,14 @@ KT_CASE(tcp6_and_udp6) {
     struct sockaddr_in6 any = kt_sin6(&in6addr_any, 0);
     KT_SYS_RET(bind(u, (struct sockaddr *)&any, sizeof any), 0);
     sprintf(want, "00000000000000000000000000000000:%04X", kt_port_of(u));
-    KT_SYS_OK(slurp("/proc/net/udp6", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/udp6", buf, sizeof buf));
     const char *h6 = "  sl  local_address                         remote_address                        st "
                      "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n";
     KT_TRUE(strncmp(buf, h6, strlen(h6)) == 0, "got %.200s", buf);
     KT_SYS_RET(find_row(buf, want, ino_of(u), &r), 0);
     KT_EQ(r.st, 0x07);
     /* a v6 socket is not in the v4 table */
-    KT_SYS_OK(slurp("/proc/net/udp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/udp", buf, sizeof buf));
     char needle[32];
     sprintf(needle, " %lu ", ino_of(u));
     KT_TRUE(strstr(buf, needle) == NULL, "v6 socket in /proc/net/udp");
@@ -251,7 +233,7 @@ static int unix_row(unsigned long ino, unsigned *flags, unsigned *type, unsigned
 }
 
 KT_CASE(unix_sockets) {
-    KT_SYS_OK(slurp("/proc/net/unix", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/unix", buf, sizeof buf));
     const char *h = "Num       RefCount Protocol Flags    Type St Inode Path\n";
     KT_TRUE(strncmp(buf, h, strlen(h)) == 0, "got %.100s", buf);
 
@@ -274,7 +256,7 @@ KT_CASE(unix_sockets) {
     memcpy(an.sun_path, "\0kt_abs\0x", 9);
     KT_SYS_RET(bind(ab, (struct sockaddr *)&an, offsetof(struct sockaddr_un, sun_path) + 9), 0);
 
-    KT_SYS_OK(slurp("/proc/net/unix", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/unix", buf, sizeof buf));
     unsigned flags, type, st;
     char p[256];
     KT_SYS_RET(unix_row(ino_of(l), &flags, &type, &st, p), 0);
@@ -302,7 +284,7 @@ KT_CASE(unix_sockets) {
     close(d);
     close(ab);
     unlink(path);
-    KT_SYS_OK(slurp("/proc/net/unix", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/unix", buf, sizeof buf));
     KT_SYS_RET(unix_row(li, &flags, &type, &st, p), -1);
 }
 
@@ -325,7 +307,7 @@ struct io {
 
 static int read_io(const char *path, struct io *io) {
     static char t[512];
-    if (slurp(path, t, sizeof t) < 0) return -1;
+    if (kt_read_all(path, t, sizeof t) < 0) return -1;
     int n = sscanf(t,
                    "rchar: %llu\nwchar: %llu\nsyscr: %llu\nsyscw: %llu\nread_bytes: %llu\nwrite_bytes: "
                    "%llu\ncancelled_write_bytes: %llu\n",

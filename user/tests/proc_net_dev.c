@@ -9,26 +9,8 @@
 
 static char buf[8192];
 
-static long slurp(const char *path, char *out, size_t cap) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, out + n, cap - 1 - n);
-        if (r < 0) {
-            close(fd);
-            return -1;
-        }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    out[n] = 0;
-    return (long)n;
-}
-
 KT_CASE(header_lines) {
-    KT_SYS_OK(slurp("/proc/net/dev", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/dev", buf, sizeof buf));
     const char *want =
         "Inter-|   Receive                                                |  Transmit\n"
         " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
@@ -37,7 +19,7 @@ KT_CASE(header_lines) {
 }
 
 KT_CASE(lo_line_has_sixteen_counters) {
-    KT_SYS_OK(slurp("/proc/net/dev", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/dev", buf, sizeof buf));
     char *lo = strstr(buf, "\n    lo: ");
     KT_TRUE(lo != NULL, "no lo line in %.300s", buf);
     lo += strlen("\n    lo:");
@@ -54,7 +36,7 @@ KT_CASE(lo_line_has_sixteen_counters) {
 }
 
 KT_CASE(reads_in_small_pieces_give_the_same_text) {
-    long whole = KT_SYS_OK(slurp("/proc/net/dev", buf, sizeof buf));
+    long whole = KT_SYS_OK(kt_read_all("/proc/net/dev", buf, sizeof buf));
     int fd = KT_SYS_OK(open("/proc/net/dev", O_RDONLY));
     char piece[7];
     long total = 0;

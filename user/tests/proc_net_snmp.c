@@ -11,24 +11,6 @@
 
 static char buf[1 << 16];
 
-static long slurp(const char *path, char *out, size_t cap) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, out + n, cap - 1 - n);
-        if (r < 0) {
-            close(fd);
-            return -1;
-        }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    out[n] = 0;
-    return (long)n;
-}
-
 static const char *snmp_heads[] = {
     "Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates",
     "Icmp: InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos InEchoReps InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutRateLimitGlobal OutRateLimitHost OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps",
@@ -203,7 +185,7 @@ static long long counter(const char *text, const char *group, const char *name) 
 }
 
 KT_CASE(snmp_names_values_and_constants) {
-    KT_SYS_OK(slurp("/proc/net/snmp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/snmp", buf, sizeof buf));
     char copy[sizeof buf];
     strcpy(copy, buf);
     KT_EQ(check_pairs(copy, snmp_heads, (int)(sizeof snmp_heads / sizeof *snmp_heads)), 0);
@@ -218,7 +200,7 @@ KT_CASE(snmp_names_values_and_constants) {
 
 KT_CASE(snmp_curr_estab_counts_established_connections) {
     KT_SYS_RET(kt_lo_up(), 0);
-    KT_SYS_OK(slurp("/proc/net/snmp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/snmp", buf, sizeof buf));
     long long before = counter(buf, "Tcp", "CurrEstab");
     KT_TRUE(before >= 0, "CurrEstab %lld", before);
     int l = KT_SYS_OK(kt_listener4(4));
@@ -226,7 +208,7 @@ KT_CASE(snmp_curr_estab_counts_established_connections) {
     struct sockaddr_in a = kt_sin(KT_LOOP4, kt_port_of(l));
     KT_SYS_RET(connect(c, (struct sockaddr *)&a, sizeof a), 0);
     int s = KT_SYS_OK(accept(l, NULL, NULL));
-    KT_SYS_OK(slurp("/proc/net/snmp", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/snmp", buf, sizeof buf));
     KT_EQ(counter(buf, "Tcp", "CurrEstab"), before + 2);
     close(s);
     close(c);
@@ -234,12 +216,12 @@ KT_CASE(snmp_curr_estab_counts_established_connections) {
 }
 
 KT_CASE(netstat_names_and_values) {
-    KT_SYS_OK(slurp("/proc/net/netstat", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/netstat", buf, sizeof buf));
     KT_EQ(check_pairs(buf, netstat_heads, (int)(sizeof netstat_heads / sizeof *netstat_heads)), 0);
 }
 
 KT_CASE(snmp6_one_padded_line_per_counter) {
-    KT_SYS_OK(slurp("/proc/net/snmp6", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/net/snmp6", buf, sizeof buf));
     char *p = buf;
     int n = (int)(sizeof snmp6_names / sizeof *snmp6_names);
     for (int i = 0; i < n; i++) {
@@ -256,7 +238,7 @@ KT_CASE(snmp6_one_padded_line_per_counter) {
 }
 
 KT_CASE(arp_header) {
-    long n = KT_SYS_OK(slurp("/proc/net/arp", buf, sizeof buf));
+    long n = KT_SYS_OK(kt_read_all("/proc/net/arp", buf, sizeof buf));
     const char *h = "IP address       HW type     Flags       HW address            Mask     Device\n";
     KT_TRUE(n >= (long)strlen(h) && !strncmp(buf, h, strlen(h)), "got %s", buf);
     struct stat st;

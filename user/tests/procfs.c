@@ -12,30 +12,6 @@
 #define PROC_SUPER_MAGIC 0x9fa0
 #define TMPFS_MAGIC 0x01021994
 
-/* Reads a whole file into buf (NUL-terminated); returns the length or -1. */
-static long slurp_at(int dirfd, const char *path, char *buf, size_t size) {
-    int fd = openat(dirfd, path, O_RDONLY);
-    if (fd < 0) return -1;
-    size_t n = 0;
-    for (;;) {
-        long r = read(fd, buf + n, size - 1 - n);
-        if (r < 0) {
-            close(fd);
-            return -1;
-        }
-        if (r == 0) break;
-        n += (size_t)r;
-        if (n == size - 1) break;
-    }
-    buf[n] = 0;
-    close(fd);
-    return (long)n;
-}
-
-static long slurp(const char *path, char *buf, size_t size) {
-    return slurp_at(AT_FDCWD, path, buf, size);
-}
-
 /* Whether directory `path` lists `name`. */
 static int lists(const char *path, const char *name) {
     DIR *d = opendir(path);
@@ -73,12 +49,12 @@ KT_CASE(thread_self_names_the_task) {
     KT_EQ(n, (long)strlen(want));
     got[n] = 0;
     KT_TRUE(strcmp(got, want) == 0, "got %s", got);
-    KT_SYS_OK(slurp("/proc/thread-self/comm", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/thread-self/comm", buf, sizeof buf));
     KT_TRUE(strcmp(buf, "procfs\n") == 0, "comm %s", buf);
 }
 
 KT_CASE(self_stat_fields) {
-    KT_SYS_OK(slurp("/proc/self/stat", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/self/stat", buf, sizeof buf));
     int pid = 0, ppid = 0, pgrp = 0;
     char comm[64], state = 0;
     KT_EQ(sscanf(buf, "%d (%63[^)]) %c %d %d", &pid, comm, &state, &ppid, &pgrp), 5);
@@ -97,7 +73,7 @@ KT_CASE(self_stat_fields) {
 KT_CASE(relative_paths_after_chdir_proc) {
     KT_TRUE(getcwd(cwd_save, sizeof cwd_save) != NULL, "getcwd");
     KT_SYS_RET(chdir("/proc"), 0);
-    long n = slurp("self/stat", buf, sizeof buf);
+    long n = kt_read_all("self/stat", buf, sizeof buf);
     KT_SYS_RET(chdir(cwd_save), 0);
     KT_TRUE(n > 0, "self/stat: %ld", n);
     KT_EQ(atoi(buf), getpid());
@@ -109,7 +85,7 @@ KT_CASE(chdir_into_a_process_directory) {
     KT_SYS_RET(chdir("/proc/self"), 0);
     snprintf(path, sizeof path, "/proc/%d", getpid());
     char *c = getcwd(got, sizeof got);
-    long n = slurp("comm", buf, sizeof buf);
+    long n = kt_read_all("comm", buf, sizeof buf);
     int up = chdir("..");
     char *c2 = getcwd(got + 128, 128);
     KT_SYS_RET(chdir(cwd_save), 0);
@@ -122,10 +98,10 @@ KT_CASE(chdir_into_a_process_directory) {
 
 KT_CASE(openat_relative_to_a_proc_dirfd) {
     int d = KT_SYS_OK(open("/proc", O_RDONLY | O_DIRECTORY));
-    KT_SYS_OK(slurp_at(d, "self/cmdline", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all_at(d, "self/cmdline", buf, sizeof buf));
     KT_TRUE(strcmp(buf, "/tests/procfs") == 0, "cmdline %s", buf);
     int s = KT_SYS_OK(openat(d, "self", O_RDONLY | O_DIRECTORY));
-    KT_SYS_OK(slurp_at(s, "comm", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all_at(s, "comm", buf, sizeof buf));
     KT_TRUE(strcmp(buf, "procfs\n") == 0, "comm %s", buf);
     struct stat st;
     KT_SYS_RET(fstatat(s, "fd", &st, 0), 0);
@@ -135,15 +111,15 @@ KT_CASE(openat_relative_to_a_proc_dirfd) {
 }
 
 KT_CASE(cmdline_and_comm) {
-    long n = KT_SYS_OK(slurp("/proc/self/cmdline", buf, sizeof buf));
+    long n = KT_SYS_OK(kt_read_all("/proc/self/cmdline", buf, sizeof buf));
     KT_EQ(n, (long)strlen("/tests/procfs") + 1);
     KT_TRUE(strcmp(buf, "/tests/procfs") == 0, "cmdline %s", buf);
-    KT_SYS_OK(slurp("/proc/self/comm", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/self/comm", buf, sizeof buf));
     KT_TRUE(strcmp(buf, "procfs\n") == 0, "comm %s", buf);
 }
 
 KT_CASE(status_names_the_process) {
-    KT_SYS_OK(slurp("/proc/self/status", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/self/status", buf, sizeof buf));
     char line[64];
     KT_TRUE(strncmp(buf, "Name:\tprocfs\n", 13) == 0, "status starts %.20s", buf);
     snprintf(line, sizeof line, "\nPid:\t%d\n", getpid());
@@ -155,7 +131,7 @@ KT_CASE(status_names_the_process) {
 }
 
 KT_CASE(maps_shows_the_stack) {
-    KT_SYS_OK(slurp("/proc/self/maps", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/self/maps", buf, sizeof buf));
     KT_TRUE(strstr(buf, "[stack]") != NULL, "maps:\n%.300s", buf);
 }
 
@@ -245,7 +221,7 @@ KT_CASE(task_directory_holds_the_thread) {
     char path[64];
     int tid = (int)syscall(SYS_gettid);
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    KT_SYS_OK(slurp(path, buf, sizeof buf));
+    KT_SYS_OK(kt_read_all(path, buf, sizeof buf));
     KT_EQ(atoi(buf), tid);
     struct stat st;
     KT_SYS_ERR(stat("/proc/self/task/999999", &st), ENOENT);
@@ -264,7 +240,7 @@ KT_CASE(another_process_and_its_end) {
     close(p[0]);
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    long n = slurp(path, buf, sizeof buf);
+    long n = kt_read_all(path, buf, sizeof buf);
     int cpid = 0, ppid = 0;
     char state;
     int scanned = sscanf(buf, "%d (%*[^)]) %c %d", &cpid, &state, &ppid);
@@ -281,11 +257,11 @@ KT_CASE(another_process_and_its_end) {
 }
 
 KT_CASE(mounts_lists_proc_and_tmp) {
-    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/mounts", buf, sizeof buf));
     KT_TRUE(strstr(buf, " /proc proc ") != NULL, "mounts:\n%s", buf);
     KT_TRUE(strstr(buf, " /tmp tmpfs ") != NULL, "mounts:\n%s", buf);
     static char buf2[16384];
-    KT_SYS_OK(slurp("/proc/self/mounts", buf2, sizeof buf2));
+    KT_SYS_OK(kt_read_all("/proc/self/mounts", buf2, sizeof buf2));
     KT_TRUE(strcmp(buf, buf2) == 0, "self/mounts differs");
     char got[64];
     long n = readlink("/proc/mounts", got, sizeof got - 1);
@@ -300,10 +276,10 @@ KT_CASE(a_new_mount_shows_up_and_goes) {
     struct stat st;
     KT_SYS_RET(stat("/tmp/procfs-mnt", &st), 0);
     KT_EQ(st.st_mode & 07777, 0700);
-    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/mounts", buf, sizeof buf));
     KT_TRUE(strstr(buf, "none /tmp/procfs-mnt tmpfs rw") != NULL, "mounts:\n%s", buf);
     KT_SYS_RET(umount2("/tmp/procfs-mnt", 0), 0);
-    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/mounts", buf, sizeof buf));
     KT_TRUE(strstr(buf, "/tmp/procfs-mnt") == NULL, "mounts:\n%s", buf);
     KT_SYS_ERR(umount2("/tmp/procfs-mnt", 0), EINVAL);
     KT_SYS_RET(rmdir("/tmp/procfs-mnt"), 0);
@@ -322,26 +298,26 @@ KT_CASE(mount_and_umount_need_root) {
         _exit(0);
     }
     KT_WAIT_STATUS(p, kt_exited(0));
-    KT_SYS_OK(slurp("/proc/mounts", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/mounts", buf, sizeof buf));
     KT_TRUE(strstr(buf, "/tmp/procfs-mnt2") == NULL, "mounts:\n%.300s", buf);
     KT_SYS_RET(rmdir("/tmp/procfs-mnt2"), 0);
 }
 
 KT_CASE(pid_max_and_global_files) {
-    KT_SYS_OK(slurp("/proc/sys/kernel/pid_max", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/sys/kernel/pid_max", buf, sizeof buf));
     KT_TRUE(atoi(buf) >= 32768, "pid_max %s", buf);
-    KT_SYS_OK(slurp("/proc/meminfo", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/meminfo", buf, sizeof buf));
     KT_TRUE(strncmp(buf, "MemTotal:", 9) == 0, "meminfo %.20s", buf);
     KT_TRUE(strstr(buf, "\nMemAvailable:") != NULL, "no MemAvailable");
-    KT_SYS_OK(slurp("/proc/uptime", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/uptime", buf, sizeof buf));
     double up = -1, idle = -1;
     KT_EQ(sscanf(buf, "%lf %lf", &up, &idle), 2);
     KT_TRUE(up > 0, "uptime %s", buf);
-    KT_SYS_OK(slurp("/proc/loadavg", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/loadavg", buf, sizeof buf));
     double l1, l5, l15;
     int run, total, last;
     KT_EQ(sscanf(buf, "%lf %lf %lf %d/%d %d", &l1, &l5, &l15, &run, &total, &last), 6);
-    KT_SYS_OK(slurp("/proc/stat", buf, sizeof buf));
+    KT_SYS_OK(kt_read_all("/proc/stat", buf, sizeof buf));
     KT_TRUE(strncmp(buf, "cpu ", 4) == 0, "stat %.20s", buf);
     KT_TRUE(strstr(buf, "\nbtime ") != NULL, "no btime");
 }
@@ -393,7 +369,7 @@ static long write_at(const char *path, const char *text, off_t off) {
 
 static unsigned long read_ul(const char *path) {
     char t[32];
-    if (slurp(path, t, sizeof t) <= 0) return 1;
+    if (kt_read_all(path, t, sizeof t) <= 0) return 1;
     return strtoul(t, NULL, 10);
 }
 
@@ -401,8 +377,8 @@ static unsigned long read_ul(const char *path) {
  * audit_set_loginuid's rules, run in a child so the suite's ids stay. */
 static int loginuid_rules(void) {
     char t[32];
-    KT_CHILD_CHECK(1, slurp("/proc/self/loginuid", t, sizeof t) == 10 && strcmp(t, "4294967295") == 0);
-    KT_CHILD_CHECK(2, slurp("/proc/self/sessionid", t, sizeof t) == 10 && strcmp(t, "4294967295") == 0);
+    KT_CHILD_CHECK(1, kt_read_all("/proc/self/loginuid", t, sizeof t) == 10 && strcmp(t, "4294967295") == 0);
+    KT_CHILD_CHECK(2, kt_read_all("/proc/self/sessionid", t, sizeof t) == 10 && strcmp(t, "4294967295") == 0);
     KT_CHILD_CHECK(3, write_at("/proc/self/loginuid", "1000", 1) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(4, write_at("/proc/self/loginuid", "1x", 0) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(5, write_at("/proc/self/loginuid", "4294967296", 0) == -1 && errno == ERANGE);
@@ -411,7 +387,7 @@ static int loginuid_rules(void) {
     snprintf(parent, sizeof parent, "/proc/%d/loginuid", getppid());
     KT_CHILD_CHECK(7, write_at(parent, "1000", 0) == -1 && errno == EPERM);
     KT_CHILD_CHECK(8, write_at("/proc/self/loginuid", "1000\n", 0) == 5);
-    KT_CHILD_CHECK(9, slurp("/proc/self/loginuid", t, sizeof t) == 4 && strcmp(t, "1000") == 0);
+    KT_CHILD_CHECK(9, kt_read_all("/proc/self/loginuid", t, sizeof t) == 4 && strcmp(t, "1000") == 0);
     unsigned long s1 = read_ul("/proc/self/sessionid");
     KT_CHILD_CHECK(10, s1 != 4294967295UL && s1 != 0);
     /* a child inherits both */

@@ -16,15 +16,6 @@
 #include <sys/stat.h>
 #include <grp.h>
 
-/* In a forked child: exit with `n` after a line saying which check failed. */
-#define CK(n, cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            kt_printf("# child check %d failed: %s (%s)\n", n, #cond, kt_errname(errno)); \
-            _exit(n);                                                                     \
-        }                                                                                 \
-    } while (0)
-
 /* The numeric entries of directory `dir`, ascending, space-separated into
  * `out` (each followed by a space); -1 when it cannot be opened. */
 static int numbers_in(const char *dir, char *out, int size) {
@@ -59,22 +50,6 @@ static int has_entry(const char *dir, const char *name) {
     return found;
 }
 
-/* The value of `key` in the status file `path` (to the end of its line). */
-static int status_value(const char *path, const char *key, char *out, int size) {
-    char buf[4096];
-    if (kt_read_text(path, buf, sizeof buf) <= 0) return -1;
-    char *p = strstr(buf, key);
-    if (!p) return -1;
-    p += strlen(key) + 1;
-    int n = 0;
-    while (p[n] && p[n] != '\n' && n < size - 1) {
-        out[n] = p[n];
-        n++;
-    }
-    out[n] = 0;
-    return n;
-}
-
 /* The line of /proc/self/mounts whose mount point is `at` (the last one). */
 static int mounts_line(const char *at, char *out, int size) {
     static char text[16384];
@@ -103,62 +78,62 @@ static int private_mounts(void) {
 KT_CASE(mount_proc_in_new_pid_namespace) {
     pid_t c = KT_FORK();
     if (c == 0) {
-        CK(1, unshare(CLONE_NEWPID | CLONE_NEWNS) == 0);
-        CK(2, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+        KT_CK(1, unshare(CLONE_NEWPID | CLONE_NEWNS) == 0);
+        KT_CK(2, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
         int ready[2], done[2];
-        CK(3, pipe(ready) == 0 && pipe(done) == 0);
+        KT_CK(3, pipe(ready) == 0 && pipe(done) == 0);
         pid_t init = fork();
         if (init == 0) {
             char buf[128], link[32];
-            CK(10, getpid() == 1);
-            CK(11, mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
+            KT_CK(10, getpid() == 1);
+            KT_CK(11, mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
             pid_t two = fork();
             if (two == 0) {
                 char v;
                 _exit(read(done[0], &v, 1) == 1 ? 0 : 1);
             }
-            CK(12, two == 2);
+            KT_CK(12, two == 2);
             int n = readlink("/proc/self", link, sizeof link - 1);
-            CK(13, n == 1 && link[0] == '1');
+            KT_CK(13, n == 1 && link[0] == '1');
             n = readlink("/proc/thread-self", link, sizeof link - 1);
-            CK(14, n == 8 && memcmp(link, "1/task/1", 8) == 0);
-            CK(15, numbers_in("/proc", buf, sizeof buf) == 2 && strcmp(buf, "1 2 ") == 0);
-            CK(16, status_value("/proc/2/status", "Pid:", buf, sizeof buf) > 0 && strcmp(buf, "2") == 0);
-            CK(17, status_value("/proc/2/status", "PPid:", buf, sizeof buf) > 0 && strcmp(buf, "1") == 0);
-            CK(18, status_value("/proc/2/status", "NSpid:", buf, sizeof buf) > 0 && strcmp(buf, "2") == 0);
-            CK(19, kt_read_text("/proc/2/stat", buf, sizeof buf) > 0 && strncmp(buf, "2 (", 3) == 0);
+            KT_CK(14, n == 8 && memcmp(link, "1/task/1", 8) == 0);
+            KT_CK(15, numbers_in("/proc", buf, sizeof buf) == 2 && strcmp(buf, "1 2 ") == 0);
+            KT_CK(16, kt_key_value("/proc/2/status", "Pid:", buf, sizeof buf) > 0 && strcmp(buf, "2") == 0);
+            KT_CK(17, kt_key_value("/proc/2/status", "PPid:", buf, sizeof buf) > 0 && strcmp(buf, "1") == 0);
+            KT_CK(18, kt_key_value("/proc/2/status", "NSpid:", buf, sizeof buf) > 0 && strcmp(buf, "2") == 0);
+            KT_CK(19, kt_read_text("/proc/2/stat", buf, sizeof buf) > 0 && strncmp(buf, "2 (", 3) == 0);
             char *r = strrchr(buf, ')');
-            CK(20, r && strncmp(r, ") S 1 ", 6) == 0);
-            CK(21, numbers_in("/proc/1/task", buf, sizeof buf) == 1 && strcmp(buf, "1 ") == 0);
-            CK(22, write(ready[1], "r", 1) == 1);
+            KT_CK(20, r && strncmp(r, ") S 1 ", 6) == 0);
+            KT_CK(21, numbers_in("/proc/1/task", buf, sizeof buf) == 1 && strcmp(buf, "1 ") == 0);
+            KT_CK(22, write(ready[1], "r", 1) == 1);
             char v;
-            CK(23, read(done[0], &v, 1) == 1);
+            KT_CK(23, read(done[0], &v, 1) == 1);
             int st;
-            CK(24, waitpid(two, &st, 0) == two && st == 0);
+            KT_CK(24, waitpid(two, &st, 0) == two && st == 0);
             _exit(0);
         }
-        CK(4, init > 1);
+        KT_CK(4, init > 1);
         char v, buf[128], link[32], want[64];
-        CK(5, read(ready[0], &v, 1) == 1);
+        KT_CK(5, read(ready[0], &v, 1) == 1);
         /* the unsharer is outside the namespace: no number there */
         errno = 0;
-        CK(30, readlink("/proc/self", link, sizeof link) == -1 && errno == ENOENT);
+        KT_CK(30, readlink("/proc/self", link, sizeof link) == -1 && errno == ENOENT);
         errno = 0;
-        CK(31, readlink("/proc/thread-self", link, sizeof link) == -1 && errno == ENOENT);
+        KT_CK(31, readlink("/proc/thread-self", link, sizeof link) == -1 && errno == ENOENT);
         errno = 0;
-        CK(32, open("/proc/self/status", O_RDONLY) == -1 && errno == ENOENT);
+        KT_CK(32, open("/proc/self/status", O_RDONLY) == -1 && errno == ENOENT);
         struct stat st;
-        CK(33, lstat("/proc/self", &st) == 0 && S_ISLNK(st.st_mode));
+        KT_CK(33, lstat("/proc/self", &st) == 0 && S_ISLNK(st.st_mode));
         /* the mount's view, not the reader's */
-        CK(34, numbers_in("/proc", buf, sizeof buf) == 2 && strcmp(buf, "1 2 ") == 0);
-        CK(35, status_value("/proc/1/status", "NSpid:", buf, sizeof buf) > 0 && strcmp(buf, "1") == 0);
-        CK(36, status_value("/proc/1/status", "PPid:", buf, sizeof buf) > 0 && strcmp(buf, "0") == 0);
+        KT_CK(34, numbers_in("/proc", buf, sizeof buf) == 2 && strcmp(buf, "1 2 ") == 0);
+        KT_CK(35, kt_key_value("/proc/1/status", "NSpid:", buf, sizeof buf) > 0 && strcmp(buf, "1") == 0);
+        KT_CK(36, kt_key_value("/proc/1/status", "PPid:", buf, sizeof buf) > 0 && strcmp(buf, "0") == 0);
         snprintf(want, sizeof want, "/proc/%d", getpid());
         errno = 0;
-        CK(37, access(want, F_OK) == -1 && errno == ENOENT);
-        CK(38, write(done[1], "dd", 2) == 2);
+        KT_CK(37, access(want, F_OK) == -1 && errno == ENOENT);
+        KT_CK(38, write(done[1], "dd", 2) == 2);
         int s;
-        CK(39, waitpid(init, &s, 0) == init && s == 0);
+        KT_CK(39, waitpid(init, &s, 0) == init && s == 0);
         _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));
@@ -173,14 +148,14 @@ KT_CASE(parent_mount_read_from_child_namespace) {
     pid_t c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
     if (c == 0) {
         char link[32] = {0}, ns[64];
-        CK(1, getpid() == 1);
+        KT_CK(1, getpid() == 1);
         int n = readlink("/proc/self", link, sizeof link - 1);
-        CK(2, n > 0);
-        CK(3, atoi(link) != 1);
-        CK(4, status_value("/proc/self/status", "NSpid:", ns, sizeof ns) > 0);
-        CK(5, write(p[1], link, strlen(link)) == (ssize_t)strlen(link));
-        CK(6, write(p[1], " ", 1) == 1);
-        CK(7, write(p[1], ns, strlen(ns)) == (ssize_t)strlen(ns));
+        KT_CK(2, n > 0);
+        KT_CK(3, atoi(link) != 1);
+        KT_CK(4, kt_key_value("/proc/self/status", "NSpid:", ns, sizeof ns) > 0);
+        KT_CK(5, write(p[1], link, strlen(link)) == (ssize_t)strlen(link));
+        KT_CK(6, write(p[1], " ", 1) == 1);
+        KT_CK(7, write(p[1], ns, strlen(ns)) == (ssize_t)strlen(ns));
         _exit(0);
     }
     close(p[1]);
@@ -202,79 +177,79 @@ KT_CASE(hidepid_per_mount) {
     pid_t c = KT_FORK();
     if (c == 0) {
         char line[256], buf[4096];
-        CK(1, private_mounts() == 0);
+        KT_CK(1, private_mounts() == 0);
         errno = 0;
-        CK(2, mount("proc", "/proc", "proc", 0, "hidepid=3") == -1 && errno == EINVAL);
+        KT_CK(2, mount("proc", "/proc", "proc", 0, "hidepid=3") == -1 && errno == EINVAL);
         errno = 0;
-        CK(3, mount("proc", "/proc", "proc", 0, "hidepid=secret") == -1 && errno == EINVAL);
+        KT_CK(3, mount("proc", "/proc", "proc", 0, "hidepid=secret") == -1 && errno == EINVAL);
         errno = 0;
-        CK(4, mount("proc", "/proc", "proc", 0, "subset=sys") == -1 && errno == EINVAL);
+        KT_CK(4, mount("proc", "/proc", "proc", 0, "subset=sys") == -1 && errno == EINVAL);
         errno = 0;
-        CK(5, mount("proc", "/proc", "proc", 0, "nosuchoption") == -1 && errno == EINVAL);
-        CK(6, mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") == 0);
-        CK(7, mounts_line("/proc", line, sizeof line) == 0);
-        CK(8, strcmp(line, "proc /proc proc rw,nosuid,nodev,noexec,relatime,hidepid=invisible 0 0") == 0);
+        KT_CK(5, mount("proc", "/proc", "proc", 0, "nosuchoption") == -1 && errno == EINVAL);
+        KT_CK(6, mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") == 0);
+        KT_CK(7, mounts_line("/proc", line, sizeof line) == 0);
+        KT_CK(8, strcmp(line, "proc /proc proc rw,nosuid,nodev,noexec,relatime,hidepid=invisible 0 0") == 0);
         pid_t u = fork();
         if (u == 0) {
             struct stat st;
             char self[32];
-            CK(20, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+            KT_CK(20, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
             snprintf(self, sizeof self, "%d", getpid());
             errno = 0;
-            CK(21, stat("/proc/1", &st) == -1 && errno == ENOENT);
+            KT_CK(21, stat("/proc/1", &st) == -1 && errno == ENOENT);
             errno = 0;
-            CK(22, open("/proc/1/status", O_RDONLY) == -1 && errno == ENOENT);
-            CK(23, has_entry("/proc", "1") == 0);
-            CK(24, has_entry("/proc", self) == 1);
-            CK(25, kt_read_text("/proc/self/status", buf, sizeof buf) > 0);
+            KT_CK(22, open("/proc/1/status", O_RDONLY) == -1 && errno == ENOENT);
+            KT_CK(23, has_entry("/proc", "1") == 0);
+            KT_CK(24, has_entry("/proc", self) == 1);
+            KT_CK(25, kt_read_text("/proc/self/status", buf, sizeof buf) > 0);
             _exit(0);
         }
         int s;
-        CK(9, waitpid(u, &s, 0) == u && s == 0);
+        KT_CK(9, waitpid(u, &s, 0) == u && s == 0);
         /* root sees everything */
-        CK(10, has_entry("/proc", "1") == 1);
-        CK(11, mount("proc", "/proc", "proc", 0, "hidepid=noaccess") == 0);
-        CK(12, mounts_line("/proc", line, sizeof line) == 0);
-        CK(13, strcmp(line, "proc /proc proc rw,relatime,hidepid=noaccess 0 0") == 0);
+        KT_CK(10, has_entry("/proc", "1") == 1);
+        KT_CK(11, mount("proc", "/proc", "proc", 0, "hidepid=noaccess") == 0);
+        KT_CK(12, mounts_line("/proc", line, sizeof line) == 0);
+        KT_CK(13, strcmp(line, "proc /proc proc rw,relatime,hidepid=noaccess 0 0") == 0);
         u = fork();
         if (u == 0) {
             struct stat st;
-            CK(30, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
-            CK(31, stat("/proc/1", &st) == 0 && S_ISDIR(st.st_mode));
+            KT_CK(30, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+            KT_CK(31, stat("/proc/1", &st) == 0 && S_ISDIR(st.st_mode));
             errno = 0;
-            CK(32, open("/proc/1/status", O_RDONLY) == -1 && errno == EPERM);
+            KT_CK(32, open("/proc/1/status", O_RDONLY) == -1 && errno == EPERM);
             errno = 0;
-            CK(33, open("/proc/1", O_RDONLY | O_DIRECTORY) == -1 && errno == EPERM);
-            CK(34, has_entry("/proc", "1") == 1);
-            CK(35, kt_read_text("/proc/self/stat", buf, sizeof buf) > 0);
+            KT_CK(33, open("/proc/1", O_RDONLY | O_DIRECTORY) == -1 && errno == EPERM);
+            KT_CK(34, has_entry("/proc", "1") == 1);
+            KT_CK(35, kt_read_text("/proc/self/stat", buf, sizeof buf) > 0);
             _exit(0);
         }
-        CK(14, waitpid(u, &s, 0) == u && s == 0);
-        CK(15, mount("proc", "/proc", "proc", 0, "hidepid=4") == 0);
-        CK(16, mounts_line("/proc", line, sizeof line) == 0);
-        CK(17, strcmp(line, "proc /proc proc rw,relatime,hidepid=ptraceable 0 0") == 0);
+        KT_CK(14, waitpid(u, &s, 0) == u && s == 0);
+        KT_CK(15, mount("proc", "/proc", "proc", 0, "hidepid=4") == 0);
+        KT_CK(16, mounts_line("/proc", line, sizeof line) == 0);
+        KT_CK(17, strcmp(line, "proc /proc proc rw,relatime,hidepid=ptraceable 0 0") == 0);
         u = fork();
         if (u == 0) {
             struct stat st;
-            CK(40, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+            KT_CK(40, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
             errno = 0;
-            CK(41, stat("/proc/1", &st) == -1 && errno == ENOENT);
-            CK(42, has_entry("/proc", "1") == 0);
+            KT_CK(41, stat("/proc/1", &st) == -1 && errno == ENOENT);
+            KT_CK(42, has_entry("/proc", "1") == 0);
             _exit(0);
         }
-        CK(18, waitpid(u, &s, 0) == u && s == 0);
-        CK(19, mount("proc", "/proc", "proc", 0, "hidepid=invisible,gid=1000") == 0);
-        CK(50, mounts_line("/proc", line, sizeof line) == 0);
-        CK(51, strcmp(line, "proc /proc proc rw,relatime,gid=1000,hidepid=invisible 0 0") == 0);
+        KT_CK(18, waitpid(u, &s, 0) == u && s == 0);
+        KT_CK(19, mount("proc", "/proc", "proc", 0, "hidepid=invisible,gid=1000") == 0);
+        KT_CK(50, mounts_line("/proc", line, sizeof line) == 0);
+        KT_CK(51, strcmp(line, "proc /proc proc rw,relatime,gid=1000,hidepid=invisible 0 0") == 0);
         u = fork();
         if (u == 0) {
             struct stat st;
-            CK(60, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
-            CK(61, stat("/proc/1", &st) == 0);
-            CK(62, kt_read_text("/proc/1/stat", buf, sizeof buf) > 0);
+            KT_CK(60, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+            KT_CK(61, stat("/proc/1", &st) == 0);
+            KT_CK(62, kt_read_text("/proc/1/stat", buf, sizeof buf) > 0);
             _exit(0);
         }
-        CK(52, waitpid(u, &s, 0) == u && s == 0);
+        KT_CK(52, waitpid(u, &s, 0) == u && s == 0);
         _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));
@@ -285,19 +260,19 @@ KT_CASE(subset_pid) {
     pid_t c = KT_FORK();
     if (c == 0) {
         char line[256], buf[4096], self[32];
-        CK(1, private_mounts() == 0);
-        CK(2, mount("proc", "/proc", "proc", 0, "subset=pid") == 0);
-        CK(3, mounts_line("/proc", line, sizeof line) == 0);
-        CK(4, strcmp(line, "proc /proc proc rw,relatime,subset=pid 0 0") == 0);
+        KT_CK(1, private_mounts() == 0);
+        KT_CK(2, mount("proc", "/proc", "proc", 0, "subset=pid") == 0);
+        KT_CK(3, mounts_line("/proc", line, sizeof line) == 0);
+        KT_CK(4, strcmp(line, "proc /proc proc rw,relatime,subset=pid 0 0") == 0);
         errno = 0;
-        CK(5, access("/proc/meminfo", F_OK) == -1 && errno == ENOENT);
+        KT_CK(5, access("/proc/meminfo", F_OK) == -1 && errno == ENOENT);
         errno = 0;
-        CK(6, access("/proc/sys", F_OK) == -1 && errno == ENOENT);
-        CK(7, kt_read_text("/proc/self/status", buf, sizeof buf) > 0);
-        CK(8, kt_read_text("/proc/1/stat", buf, sizeof buf) > 0);
+        KT_CK(6, access("/proc/sys", F_OK) == -1 && errno == ENOENT);
+        KT_CK(7, kt_read_text("/proc/self/status", buf, sizeof buf) > 0);
+        KT_CK(8, kt_read_text("/proc/1/stat", buf, sizeof buf) > 0);
         snprintf(self, sizeof self, "%d", getpid());
         DIR *d = opendir("/proc");
-        CK(9, d != NULL);
+        KT_CK(9, d != NULL);
         struct dirent *e;
         int names = 0, me = 0;
         while ((e = readdir(d)) != NULL) {
@@ -308,11 +283,11 @@ KT_CASE(subset_pid) {
             /* (Linux lists no "." and ".." here: proc_pid_readdir
              * emits none; this kernel's directories always have them) */
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            CK(10, strcmp(e->d_name, "self") == 0 || strcmp(e->d_name, "thread-self") == 0);
+            KT_CK(10, strcmp(e->d_name, "self") == 0 || strcmp(e->d_name, "thread-self") == 0);
             names++;
         }
         closedir(d);
-        CK(11, names == 2 && me);
+        KT_CK(11, names == 2 && me);
         _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));
@@ -407,8 +382,8 @@ KT_CASE(task_children_by_namespace) {
     pid_t c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
     if (c == 0) {
         char buf[64];
-        CK(1, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
-        CK(2, mount("proc", "/proc", "proc", 0, NULL) == 0);
+        KT_CK(1, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+        KT_CK(2, mount("proc", "/proc", "proc", 0, NULL) == 0);
         pid_t k[2];
         for (int i = 0; i < 2; i++) {
             k[i] = fork();
@@ -417,11 +392,11 @@ KT_CASE(task_children_by_namespace) {
                 _exit(read(done[0], &v, 1) == 1 ? 0 : 1);
             }
         }
-        CK(3, k[0] == 2 && k[1] == 3);
-        CK(4, kt_read_text("/proc/1/task/1/children", buf, sizeof buf) > 0 && strcmp(buf, "2 3 ") == 0);
-        CK(5, write(ready[1], "r", 1) == 1);
+        KT_CK(3, k[0] == 2 && k[1] == 3);
+        KT_CK(4, kt_read_text("/proc/1/task/1/children", buf, sizeof buf) > 0 && strcmp(buf, "2 3 ") == 0);
+        KT_CK(5, write(ready[1], "r", 1) == 1);
         int st;
-        for (int i = 0; i < 2; i++) CK(6, waitpid(k[i], &st, 0) == k[i] && st == 0);
+        for (int i = 0; i < 2; i++) KT_CK(6, waitpid(k[i], &st, 0) == k[i] && st == 0);
         _exit(0);
     }
     char v, path[64], buf[64];
@@ -435,7 +410,7 @@ KT_CASE(task_children_by_namespace) {
     char ns[64], want[64];
     snprintf(path, sizeof path, "/proc/%d/status", x);
     snprintf(want, sizeof want, "%d\t2", x);
-    KT_TRUE(status_value(path, "NSpid:", ns, sizeof ns) > 0 && strcmp(ns, want) == 0, "NSpid %s, want %s", ns,
+    KT_TRUE(kt_key_value(path, "NSpid:", ns, sizeof ns) > 0 && strcmp(ns, want) == 0, "NSpid %s, want %s", ns,
             want);
     KT_EQ(write(done[1], "dd", 2), 2);
     KT_WAIT_STATUS(c, kt_exited(0));

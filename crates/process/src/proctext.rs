@@ -326,6 +326,49 @@ pub struct StatusFields<'a> {
     pub cpus_allowed: (u64, usize),
     /// `voluntary_ctxt_switches:` and `nonvoluntary_ctxt_switches:`.
     pub switches: (u64, u64),
+    /// `NStgid:`, `NSpid:`, `NSpgid:`, `NSsid:` over several PID
+    /// namespaces; `None`: one namespace, the lines show `tgid`, `pid`,
+    /// `pgid` and `sid`.
+    pub ns_pids: Option<NsPids<'a>>,
+}
+
+/// The numbers of `/proc/<pid>/status`'s `NS*` lines: each list from the
+/// reader's PID namespace (the procfs mount's) down to the process's own
+/// (Linux's `task_state` over `pid->numbers[ns->level..=pid->level]`); an
+/// empty list (not in that namespace) shows as `0`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NsPids<'a> {
+    /// `NStgid:`.
+    pub tgid: &'a [Pid],
+    /// `NSpid:` (the thread).
+    pub pid: &'a [Pid],
+    /// `NSpgid:`.
+    pub pgid: &'a [Pid],
+    /// `NSsid:`.
+    pub sid: &'a [Pid],
+}
+
+impl<'a> NsPids<'a> {
+    /// The lists of the thread group, the thread, its process group and session.
+    pub fn new(tgid: &'a [Pid], pid: &'a [Pid], pgid: &'a [Pid], sid: &'a [Pid]) -> Self {
+        NsPids { tgid, pid, pgid, sid }
+    }
+}
+
+/// A `NS*` line's value: the numbers tab-separated, `0` for none.
+fn ns_list(v: &[Pid]) -> String {
+    if v.is_empty() {
+        return String::from("0");
+    }
+    let mut out = String::new();
+    for (i, n) in v.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        out.push_str(&format!("{n}"));
+    }
+    out
 }
 
 /// The sizes of a process's mappings by kind, as Linux's `task_mem`
@@ -453,6 +496,7 @@ impl<'a> StatusFields<'a> {
             no_new_privs: false,
             cpus_allowed: (1, 1),
             switches: (0, 0),
+            ns_pids: None,
         }
     }
     /// With [`StatusFields::umask`].
@@ -531,6 +575,13 @@ impl<'a> StatusFields<'a> {
         self.threads = threads;
         self
     }
+    /// With [`StatusFields::ns_pids`]: the `NS*` lines over several PID
+    /// namespaces (`tgid`, `pid`, `ppid` and `tracer` then are numbers
+    /// of the reader's namespace, 0 outside it).
+    pub fn with_ns_pids(mut self, lists: NsPids<'a>) -> Self {
+        self.ns_pids = Some(lists);
+        self
+    }
 }
 
 /// `/proc/<pid>/status`: Linux 6.1's lines in its order, less those this
@@ -550,6 +601,10 @@ pub fn status(s: &StatusFields<'_>) -> String {
     // Mems_allowed: one memory node of Debian's MAX_NUMNODES (1024)
     let mut mems = "00000000,".repeat(31);
     mems.push_str("00000001");
+    let (ns_tgid, ns_pid, ns_pgid, ns_sid) = match &s.ns_pids {
+        Some(l) => (ns_list(l.tgid), ns_list(l.pid), ns_list(l.pgid), ns_list(l.sid)),
+        None => (format!("{}", s.tgid), format!("{}", s.pid), format!("{}", s.pgid), format!("{}", s.sid)),
+    };
     format!(
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n\
          TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\n\
@@ -578,10 +633,10 @@ pub fn status(s: &StatusFields<'_>) -> String {
         c.sgid,
         c.fsgid,
         groups,
-        s.tgid,
-        s.pid,
-        s.pgid,
-        s.sid,
+        ns_tgid,
+        ns_pid,
+        ns_pgid,
+        ns_sid,
         kb(s.vsize),
         kb(s.locked),
         s.hwm.max(s.rss) * 4,
@@ -1303,6 +1358,66 @@ mod tests {
             lines[want.len() + 1..],
             ["Mems_allowed_list:\t0", "voluntary_ctxt_switches:\t5", "nonvoluntary_ctxt_switches:\t6"]
         );
+    }
+
+    /// The pid lines of a status read through a procfs mount of a child
+    /// PID namespace: Tgid/Pid/PPid/TracerPid as given (the namespace's
+    /// numbers), the NS* lines the lists tab-separated, `0` for an empty
+    /// one, every other line as with one namespace.
+    #[test]
+    fn status_ns_pid_lines() {
+        let c = Credentials::root();
+        let one =
+            StatusFields::new("sh", "S (sleeping)", 2, 3, &c).with_ppid(1).with_tracer(1).with_group(2, 1);
+        let (tgid, pid, pgid, sid) = ([2, 1], [3, 2], [2, 1], []);
+        let s = status(&one.clone().with_ns_pids(NsPids::new(&tgid, &pid, &pgid, &sid)));
+        let plain = status(&one);
+        let pick = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| {
+                    let key = l.split('\t').next().unwrap_or("");
+                    ["Tgid:", "Pid:", "PPid:", "TracerPid:", "NStgid:", "NSpid:", "NSpgid:", "NSsid:"]
+                        .contains(&key)
+                })
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(
+            pick(&s),
+            [
+                "Tgid:\t2",
+                "Pid:\t3",
+                "PPid:\t1",
+                "TracerPid:\t1",
+                "NStgid:\t2\t1",
+                "NSpid:\t3\t2",
+                "NSpgid:\t2\t1",
+                "NSsid:\t0"
+            ]
+        );
+        assert_eq!(
+            pick(&plain),
+            [
+                "Tgid:\t2",
+                "Pid:\t3",
+                "PPid:\t1",
+                "TracerPid:\t1",
+                "NStgid:\t2",
+                "NSpid:\t3",
+                "NSpgid:\t2",
+                "NSsid:\t1"
+            ]
+        );
+        // the rest line for line the same
+        let rest = |text: &str| -> Vec<String> {
+            text.lines().filter(|l| !l.starts_with("NS")).map(String::from).collect()
+        };
+        assert_eq!(rest(&s), rest(&plain));
+        assert_eq!(s.lines().count(), plain.lines().count());
+        // one level: the single number, as without lists
+        let s1 = status(&one.with_ns_pids(NsPids::new(&[2], &[3], &[2], &[1])));
+        assert_eq!(s1, plain);
+        assert_eq!(ns_list(&[7, 3, 1]), "7\t3\t1");
     }
 
     #[test]
