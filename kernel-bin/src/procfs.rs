@@ -823,6 +823,12 @@ impl SynthNode for ProcNode {
     }
 
     fn open_file(&self, flags: u32) -> Result<Option<Arc<dyn SynthNode>>> {
+        // user.max_*_namespaces: the opener's user namespace's limits
+        if let Node::SysFile(i) = self.n
+            && let Some(f) = crate::sysctl::NsMaxFile::open(i)
+        {
+            return Ok(Some(Arc::new(f)));
+        }
         if let Node::ProcFile(pid, _, "timens_offsets") = self.n {
             // the opener's credentials (file->f_cred: file_ns_capable)
             let opener =

@@ -486,4 +486,114 @@ KT_CASE(nsfs_files) {
     KT_EQ(st.st_mode & 07777, 0644);
 }
 
+/* ---- execve enters time_for_children (exec_task_namespaces) ------------ */
+
+/* The exec'd image of the case below: with TIMENS_EXEC_FD set, it writes
+ * its CLOCK_MONOTONIC (vDSO and system call), whether its time and
+ * time_for_children links are equal, and the errno of an offsets write,
+ * to that fd, and exits before main. */
+__attribute__((constructor)) static void timens_exec_probe(void) {
+    const char *e = getenv("TIMENS_EXEC_FD");
+    if (!e) return;
+    long long r[4];
+    char t[64], tc[64];
+    r[0] = now_of(CLOCK_MONOTONIC);
+    r[1] = sys_now_of(CLOCK_MONOTONIC);
+    r[2] = link_of("/proc/self/ns/time", t, sizeof t) > 0 && link_of("/proc/self/ns/time_for_children", tc, sizeof tc) > 0
+               ? strcmp(t, tc) == 0
+               : -1;
+    r[3] = write_str("/proc/self/timens_offsets", "monotonic 7 0") == -1 ? errno : 0;
+    _exit(write(atoi(e), r, sizeof r) == sizeof r ? 0 : 1);
+}
+
+/* After unshare(CLONE_NEWTIME) and an offset write, execve puts the new
+ * image in the children's namespace (Linux >= 6.0's
+ * exec_task_namespaces(), what `unshare --time --monotonic=N cmd`
+ * without --fork needs): its clocks are shifted and the offsets frozen. */
+KT_CASE(exec_enters_time_for_children) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    long long before = now_of(CLOCK_MONOTONIC);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        close(p[0]);
+        if (unshare(CLONE_NEWTIME) != 0) _exit(2);
+        if (write_str("/proc/self/timens_offsets", "monotonic 1000 0") != 16) _exit(3);
+        char fd[16];
+        snprintf(fd, sizeof fd, "%d", p[1]);
+        char *argv[] = {(char *)kt_self, NULL};
+        char env[32];
+        snprintf(env, sizeof env, "TIMENS_EXEC_FD=%s", fd);
+        char *envp[] = {env, NULL};
+        execve(kt_self, argv, envp);
+        _exit(4);
+    }
+    close(p[1]);
+    long long r[4] = {0, 0, -1, -1};
+    KT_EQ(read(p[0], r, sizeof r), (long)sizeof r);
+    close(p[0]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    long long after = now_of(CLOCK_MONOTONIC);
+    for (int i = 0; i < 2; i++)
+        KT_TRUE(r[i] >= before + 1000 * SEC && r[i] <= after + 1000 * SEC, "%s %lld not in [%lld, %lld]",
+                i ? "syscall" : "vdso", r[i], before + 1000 * SEC, after + 1000 * SEC);
+    KT_EQ(r[2], 1);
+    KT_EQ(r[3], EACCES);
+}
+
+/* ---- clone3(CLONE_VM | CLONE_NEWTIME) -------------------------------- */
+
+static char mine_time[64];
+
+/* The CLONE_VM child's check: its time namespace is its parent's, its
+ * time_for_children the new one. Exit codes as the case says. */
+static int vm_child(void) {
+    char t[64], tc[64];
+    if (link_of("/proc/self/ns/time", t, sizeof t) <= 0) return 1;
+    if (link_of("/proc/self/ns/time_for_children", tc, sizeof tc) <= 0) return 2;
+    if (strcmp(t, mine_time) != 0) return 3;
+    if (strcmp(tc, mine_time) == 0) return 4;
+    return 0;
+}
+
+/* clone3 whose child runs fn() on the stack the arguments give and exits
+ * with its value. */
+static long clone3_run(struct kt_clone_args *a, int (*fn)(void)) {
+    long ret;
+    register long r_fn __asm__("r12") = (long)fn;
+    __asm__ volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "call *%%r12\n\t"
+                     "mov %%eax, %%edi\n\t"
+                     "mov $60, %%eax\n\t"
+                     "syscall\n\t"
+                     "1:\n\t"
+                     : "=a"(ret)
+                     : "a"((long)SYS_clone3), "D"(a), "S"((long)KT_CLONE_ARGS_SIZE_VER0), "r"(r_fn)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+/* copy_namespaces() runs timens_on_fork() only without CLONE_VM: a
+ * CLONE_VM|CLONE_NEWTIME child stays in its parent's time namespace (the
+ * shared address space keeps its [vvar]); the new one is its children's. */
+KT_CASE(clone_vm_newtime_child_stays) {
+    KT_SYS_OK(link_of("/proc/self/ns/time", mine_time, sizeof mine_time));
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_VM | CLONE_VFORK | CLONE_NEWTIME;
+    a.exit_signal = SIGCHLD;
+    a.stack = (uint64_t)(uintptr_t)stack;
+    a.stack_size = sizeof stack;
+    long c = clone3_run(&a, vm_child);
+    KT_TRUE(c > 0, "clone3: %ld", c);
+    KT_WAIT_STATUS((pid_t)c, kt_exited(0));
+    /* the caller's clocks still go through the vDSO's live page */
+    long long v = now_of(CLOCK_MONOTONIC), k = sys_now_of(CLOCK_MONOTONIC);
+    KT_TRUE(k - v >= 0 && k - v < 500 * 1000000LL, "vdso %lld syscall %lld", v, k);
+}
+
 KT_MAIN()
