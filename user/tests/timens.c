@@ -596,4 +596,50 @@ KT_CASE(clone_vm_newtime_child_stays) {
     KT_TRUE(k - v >= 0 && k - v < 500 * 1000000LL, "vdso %lld syscall %lld", v, k);
 }
 
+/* ---- /proc/PID/stat's starttime in the reader's boottime ------------- */
+
+/* Field 22 of /proc/self/stat (starttime, in clock ticks since boot). */
+static long long stat_starttime(void) {
+    char buf[1024];
+    if (kt_read_text("/proc/self/stat", buf, sizeof buf) <= 0) return -1;
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    /* after ") ": field 3 is the state; starttime is field 22 */
+    p += 2;
+    for (int f = 3; f < 22; f++) {
+        p = strchr(p, ' ');
+        if (!p) return -1;
+        p++;
+    }
+    return atoll(p);
+}
+
+/* Since Linux 5.6 starttime is shifted by the reader's boottime offset,
+ * as /proc/uptime is, so that ps's elapsed times hold in the namespace. */
+KT_CASE(stat_starttime_in_namespace_boottime) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (unshare(CLONE_NEWTIME) != 0) _exit(2);
+        if (write_str("/proc/self/timens_offsets", "boottime 86400 0") != 16) _exit(3);
+        pid_t g = fork();
+        if (g == 0) {
+            char up[128];
+            long long st = stat_starttime();
+            if (st < 0 || kt_read_text("/proc/uptime", up, sizeof up) <= 0) _exit(4);
+            long long hz = sysconf(_SC_CLK_TCK);
+            long long upt = atoll(up);
+            long long start_s = st / hz;
+            if (upt < 86400 || start_s < upt - 10 || start_s > upt + 1) {
+                printf("  starttime %lld ticks (%lld s), uptime %lld s\n", st, start_s, upt);
+                _exit(5);
+            }
+            _exit(0);
+        }
+        int w;
+        if (g < 0 || waitpid(g, &w, 0) != g) _exit(6);
+        _exit(WIFEXITED(w) ? WEXITSTATUS(w) : 7);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
 KT_MAIN()

@@ -191,8 +191,10 @@ struct Hook {
     ring_events: Arc<AtomicU64>,
     /// The submitting thread: told that task work is due (Linux's
     /// `TWA_SIGNAL`), it runs the retry (or completes the poll) on its
-    /// way back to user mode, or in its io_uring_enter.
-    task: Arc<Task>,
+    /// way back to user mode, or in its io_uring_enter. Weak: a request
+    /// must not keep an exited thread's Task, and its kernel stack, alive
+    /// (a ring holds up to 65,536 of them).
+    task: Weak<Task>,
 }
 
 impl Hook {
@@ -203,7 +205,7 @@ impl Hook {
             waking: AtomicBool::new(false),
             ring_wq: ring.wq.clone(),
             ring_events: ring.events.clone(),
-            task: crate::sched::current(),
+            task: Arc::downgrade(&crate::sched::current()),
         })
     }
 }
@@ -218,7 +220,7 @@ impl Relay for Hook {
         }
         self.ring_events.fetch_add(1, Ordering::SeqCst);
         self.ring_wq.wake_all();
-        crate::sched::notify(&self.task);
+        notify_weak(&self.task);
         self.waking.store(false, Ordering::Release);
     }
 }
@@ -385,8 +387,9 @@ struct Parked {
     drain: bool,
     /// Who submitted it (runs its retries and the rest of its chain).
     owner: Arc<Tctx>,
-    /// The thread that submitted it: told when its task work is due.
-    task: Arc<Task>,
+    /// The thread that submitted it: told when its task work is due
+    /// (weak: see [`Hook::task`]).
+    task: Weak<Task>,
 }
 
 impl Parked {
@@ -426,7 +429,7 @@ impl Parked {
 struct Chain {
     sqes: VecDeque<Sqe>,
     owner: Arc<Tctx>,
-    task: Arc<Task>,
+    task: Weak<Task>,
 }
 
 struct Inner {
@@ -1256,7 +1259,7 @@ fn start_chain(t: &mut UThread, ring: &Ring, sqes: VecDeque<Sqe>, tc: &Arc<Tctx>
         let inflight = inner.parked.len() + inner.running;
         let draining = inner.draining > 0;
         let r = inner.deferred.admit(
-            Chain { sqes, owner: tc.clone(), task: crate::sched::current() },
+            Chain { sqes, owner: tc.clone(), task: Arc::downgrade(&crate::sched::current()) },
             drain,
             inflight,
             draining,
@@ -1333,7 +1336,7 @@ fn run_chain(
                         lt: None,
                         drain: false,
                         owner: tc.clone(),
-                        task: crate::sched::current(),
+                        task: Arc::downgrade(&crate::sched::current()),
                     };
                     // (its owner runs it in this call: run_parked)
                     park(ring, p, false);
@@ -1349,7 +1352,7 @@ fn run_chain(
                     lt: lt.zip(lt_deadline),
                     drain,
                     owner: tc.clone(),
-                    task: crate::sched::current(),
+                    task: Arc::downgrade(&crate::sched::current()),
                 };
                 park(ring, p, false);
                 return;
@@ -1384,7 +1387,7 @@ fn park(ring: &Ring, p: Parked, kick: bool) {
                 // the next member of a chain another caller (or the tick)
                 // finished: its owner's task work
                 if let Some(task) = task {
-                    crate::sched::notify(&task);
+                    notify_weak(&task);
                 }
                 return;
             }
@@ -2043,7 +2046,16 @@ fn kick_drained(ring: &Ring) {
         })
     };
     if let Some(task) = task {
-        crate::sched::notify(&task);
+        notify_weak(&task);
+    }
+}
+
+/// Tells thread `task` that task work is due, if it still lives (an
+/// exited submitter's requests wait for the ring's next io_uring_enter or
+/// its cancellation).
+fn notify_weak(task: &Weak<Task>) {
+    if let Some(t) = task.upgrade() {
+        crate::sched::notify(&t);
     }
 }
 
