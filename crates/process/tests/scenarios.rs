@@ -1972,3 +1972,39 @@ fn ipc_namespace_end_is_told() {
     w.t.set_max_namespaces(process::ns::NsKind::Net, process::ns::MAX_NAMESPACES);
     finish(w);
 }
+
+/// Linux >= 6.0's exec_task_namespaces(): execve enters the children's time
+/// namespace (its offsets frozen from then on); copy_namespaces() skips
+/// timens_on_fork() for CLONE_VM, so a CLONE_VM|CLONE_NEWTIME child stays
+/// in its parent's namespace and the new one is only its children's.
+#[test]
+fn exec_enters_time_for_children_and_clone_vm_stays() {
+    use process::timens::parse_offsets;
+    let w = world();
+    let c = w.fork(1);
+    let time0 = w.t.with_process(c, |p| p.ns().time.ino()).unwrap();
+    assert_eq!(w.t.unshare(c, F::NEWTIME.bits()), Ok(()));
+    let tc = w.t.with_process(c, |p| p.ns().time_children.clone()).unwrap();
+    let write = parse_offsets(0, b"monotonic 1000 0").unwrap();
+    assert_eq!(tc.set_offsets(&write, 0, 0), Ok(()));
+    w.t.exec(c, vm::testing::test_vmar(&w.frames), &w.s).unwrap();
+    let (now, children) = w.t.with_process(c, |p| (p.ns().time.ino(), p.ns().time_children.ino())).unwrap();
+    assert_ne!(now, time0);
+    assert_eq!((now, children), (tc.ino(), tc.ino()));
+    assert_eq!(tc.set_offsets(&write, 0, 0), Err(Errno::EACCES), "entered: frozen");
+    // a second exec changes nothing
+    w.t.exec(c, vm::testing::test_vmar(&w.frames), &w.s).unwrap();
+    assert_eq!(w.t.with_process(c, |p| p.ns().time.ino()), Some(tc.ino()));
+    // CLONE_VM | CLONE_NEWTIME (clone3): the child keeps its parent's
+    let args = CloneArgs::fork().with_flags(F::VM | F::NEWTIME);
+    let v = w.t.clone_task(c, &args, &w.s).unwrap();
+    let (vt, vtc) = w.t.with_process(v, |p| (p.ns().time.clone(), p.ns().time_children.clone())).unwrap();
+    assert_eq!(vt.ino(), tc.ino());
+    assert_ne!(vtc.ino(), tc.ino());
+    assert_eq!(vtc.set_offsets(&write, 0, 0), Ok(()), "the new one was not entered");
+    w.exit(v, 0);
+    assert_eq!(w.wait4(c, v as i32, 0), Ok((v, 0)));
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    finish(w);
+}
