@@ -509,16 +509,21 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
             (crate::syscall::fs::vfs_cred(c), elf_loader::Credentials::new(c.uid, c.euid, c.gid, c.egid))
         })
         .ok_or(Errno::ESRCH)?;
-    // exec_task_namespaces(): the new image runs in the children's time
-    // namespace (table().exec enters it), so its [vvar] is that one's
-    let timens = table().with_process(t.pid, |p| !p.ns().time_children.is_initial()).ok_or(Errno::ESRCH)?;
     let image = {
         let old = t.vm.clone();
         // the old address space locked only to make the new one's empty
         // table: the loading has preemption points
         build(
             &|| old.lock().fresh(),
-            &Caller { root: &root, cwd: &cwd, cred: &cred, ids, stack_rlimit, mnt_ns: t.mnt_ns, timens },
+            &Caller {
+                root: &root,
+                cwd: &cwd,
+                cred: &cred,
+                ids,
+                stack_rlimit,
+                mnt_ns: t.mnt_ns,
+                timens: t.timens,
+            },
             &path,
             argv,
             &envp,
@@ -548,13 +553,6 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     crate::rseq::exec(t);
     let old = t.vm.clone();
     t.refresh();
-    // the time namespace it now runs in (entered by table().exec); a
-    // concurrent change of time_for_children by another thread of the old
-    // image is followed by the [vvar]
-    t.refresh_user_ns();
-    if t.timens != timens {
-        crate::vdso::join_timens(&t.vm, t.timens);
-    }
     // the old image, when this was its last handle, unmapped in steps
     // with preemption points (its drop would free every page at once)
     crate::uthread::release_in_steps(&old);

@@ -6,6 +6,7 @@
  * mount away. */
 #include "kt.h"
 
+#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -70,40 +71,26 @@ static pid_t sleeper(int *wr) {
     return c;
 }
 
-/* A user's open cgroup.procs of a group delegated to it, written by root:
- * the permission on the common ancestor (the root group's cgroup.procs,
- * root's 0644) is the opener's, so the move is EACCES; the same write
- * through root's own fd moves. */
+/* cgroup.procs opened by root, written after the process dropped to a
+ * user: the permission on the common ancestor (the root group's
+ * cgroup.procs, root's 0644) is the opener's (file->f_cred), so the move
+ * is allowed, though the writer could not open the file itself (and an
+ * unprivileged opener's fd gives a privileged writer nothing more). */
 static int opener_child(void) {
-    int wr;
-    pid_t s = sleeper(&wr);
-    KT_CHILD_CHECK(1, s > 0);
-    KT_CHILD_CHECK(2, seteuid(1000) == 0);
     int fd = open(CG "/d/cgroup.procs", O_WRONLY);
-    int e = errno;
-    KT_CHILD_CHECK(3, seteuid(0) == 0);
-    errno = e;
-    KT_CHILD_CHECK(4, fd >= 0);
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%d\n", (int)s);
+    KT_CHILD_CHECK(1, fd >= 0);
+    KT_CHILD_CHECK(2, setgroups(0, NULL) == 0 && setresgid(1000, 1000, 1000) == 0 &&
+                          setresuid(1000, 1000, 1000) == 0);
     errno = 0;
-    KT_CHILD_CHECK(5, write(fd, buf, n) == -1 && errno == EACCES);
-    KT_CHILD_CHECK(6, strcmp(text_of(CG "/d/cgroup.procs"), "") == 0);
-    int fd2 = open(CG "/d/cgroup.procs", O_WRONLY);
-    KT_CHILD_CHECK(7, fd2 >= 0 && write(fd2, buf, n) == n);
-    KT_CHILD_CHECK(8, atoi(text_of(CG "/d/cgroup.procs")) == (int)s);
-    close(fd);
-    close(fd2);
-    close(wr);
-    KT_CHILD_CHECK(9, waitpid(s, NULL, 0) == s);
+    KT_CHILD_CHECK(3, open(CG "/d/cgroup.procs", O_WRONLY) == -1 && errno == EACCES);
+    KT_CHILD_CHECK(4, write(fd, "0\n", 2) == 2);
+    KT_CHILD_CHECK(5, strcmp(text_of("/proc/self/cgroup"), "0::/d\n") == 0);
     return 0;
 }
 
 KT_CASE(procs_write_checks_the_opener) {
     KT_SYS_OK(mount_cg());
     KT_SYS_OK(mkdir(CG "/d", 0755));
-    KT_SYS_OK(chown(CG "/d", 1000, 1000));
-    KT_SYS_OK(chown(CG "/d/cgroup.procs", 1000, 1000));
     KT_EQ(kt_in_child(opener_child), 0);
     KT_SYS_OK(rmdir(CG "/d"));
     umount_cg();
@@ -115,9 +102,9 @@ KT_CASE(kill_leaves_no_fork_bomb_survivor) {
     KT_SYS_OK(mount_cg());
     KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+pids"));
     int bad = 0;
-    for (int round = 0; round < 20 && !bad; round++) {
+    for (int round = 0; round < 3 && !bad; round++) {
         KT_SYS_OK(mkdir(CG "/b", 0755));
-        KT_SYS_OK(write_text(CG "/b/pids.max", "64"));
+        KT_SYS_OK(write_text(CG "/b/pids.max", "24"));
         int p[2];
         KT_SYS_OK(pipe(p));
         pid_t c = KT_FORK();
@@ -136,7 +123,7 @@ KT_CASE(kill_leaves_no_fork_bomb_survivor) {
         KT_EQ(read(p[0], &b, 1), 0);
         close(p[0]);
         /* let it fill the group */
-        for (int i = 0; i < 50 && atoi(text_of(CG "/b/pids.current")) < 32; i++) kt_msleep(10);
+        for (int i = 0; i < 50 && atoi(text_of(CG "/b/pids.current")) < 16; i++) kt_msleep(10);
         KT_SYS_OK(write_text(CG "/b/cgroup.kill", "1"));
         KT_WAIT_STATUS(c, kt_killed(SIGKILL));
         /* the others are reparented: wait for them to go, without a second kill */
@@ -185,7 +172,7 @@ KT_CASE(thread_clone_racing_exec_leaves_no_charge) {
     pid_t c = KT_FORK();
     if (c == 0) {
         if (write_text(CG "/r/cgroup.procs", "0") != 0) _exit(10);
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < 30; i++) {
             pid_t g = fork();
             if (g == 0) {
                 pthread_t t1, t2;

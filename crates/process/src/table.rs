@@ -3011,12 +3011,11 @@ impl<P: Platform> Inner<P> {
         }
         // timens_on_fork(): the child enters the children's time
         // namespace, whose offsets are fixed from then on (a thread or
-        // CLONE_VM child of a caller whose two differ is refused:
-        // validate's rule); copy_namespaces() skips it for CLONE_VM, so a
-        // CLONE_VM|CLONE_NEWTIME child stays in the caller's namespace
-        // (its address space's [vvar] is the caller's) and the new one is
-        // only its children's
-        if ns.time_differs() && !f.contains(F::VM) {
+        // CLONE_VM child has the same one: validate's rule). Linux 6.1
+        // does this for CLONE_VM|CLONE_NEWTIME too (the CLONE_VM exception
+        // came later, with the exec_task_namespaces change; checked with
+        // timens.c under --linux)
+        if ns.time_differs() {
             ns.time_children.enter();
             ns.time = ns.time_children.clone();
         }
@@ -4552,14 +4551,6 @@ impl<P: Platform> Inner<P> {
         p.membarrier = 0;
         p.mlock.unlock_all();
         p.ext.exec();
-        // exec_task_namespaces() (Linux >= 6.0, timens_on_fork()): the new
-        // image enters the children's time namespace, whose offsets are
-        // fixed from then on
-        if p.ns.time_differs() {
-            p.ns.time_children.enter();
-            let old = core::mem::replace(&mut p.ns.time, p.ns.time_children.clone());
-            out.drop_later(old);
-        }
         let bset = p.cap_bset;
         p.creds.exec_caps(bset);
         if let Some(th) = self.threads.get_mut(&new_tid) {
