@@ -30,6 +30,10 @@ use crate::proc::{Hooks, table};
 /// thread's record: `proc::ThreadExt::cgroup_pid`).
 struct State {
     h: Hierarchy<Pid>,
+    /// Groups whose cgroup.kill is being carried out (Linux's `CGRP_KILL`):
+    /// a process entered below one of them meanwhile is killed by
+    /// [`created`] before it first runs.
+    killing: Vec<GroupId>,
 }
 
 static CG: Ranked<Option<State>> = Ranked::new(LockClass::Cgroups, "cgroup::CG", None);
@@ -40,7 +44,7 @@ static VISIBLE: AtomicBool = AtomicBool::new(false);
 
 fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut g = CG.lock();
-    let s = g.get_or_insert_with(|| State { h: Hierarchy::new() });
+    let s = g.get_or_insert_with(|| State { h: Hierarchy::new(), killing: Vec::new() });
     f(s)
 }
 
@@ -130,11 +134,29 @@ pub fn created(c: &Charge, tid: Pid) {
         return;
     }
     let pid = if c.thread { c.caller_pid } else { tid };
-    with(|s| if c.thread { s.h.forked_thread(pid, c.group) } else { s.h.forked_process(pid, c.group) });
-    table().with_thread(tid, |th| th.ext_mut().cgroup_pid = Some(pid));
+    let kill = with(|s| {
+        if c.thread {
+            s.h.forked_thread(pid, c.group);
+            return false;
+        }
+        s.h.forked_process(pid, c.group);
+        // cgroup_post_fork(): born into a group being killed (its parent
+        // was signalled after the child's commit, before this hook)
+        let g = s.h.group_of(pid);
+        s.killing.iter().any(|&k| s.h.is_descendant(g, k))
+    });
+    // the record may be gone already: a sibling's exec (de_thread)
+    // removed it between the clone's commit and this hook, and its exit
+    // found no cgroup_pid to uncharge; the count just made goes back
+    if table().with_thread(tid, |th| th.ext_mut().cgroup_pid = Some(pid)).is_none() {
+        with(|s| s.h.task_exited(pid));
+    }
     if c.new_ns {
         // copy_cgroup_ns(): rooted at the maker's cgroup
         let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.group.raw()));
+    }
+    if kill {
+        let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
     }
 }
 
@@ -220,6 +242,9 @@ struct CgDir {
 struct CgFile {
     g: GroupId,
     kind: FileKind,
+    /// An open cgroup.procs or cgroup.threads: the opener's credentials
+    /// (`file->f_cred`), which its writes' permission check uses.
+    opener: Option<vfs::Cred>,
 }
 
 impl vfs::SynthNode for CgDir {
@@ -251,7 +276,7 @@ impl vfs::SynthNode for CgDir {
             vfs::FileType::Regular,
             kind.mode(),
             file_ino(self.g, kind),
-            Arc::new(CgFile { g: self.g, kind }),
+            Arc::new(CgFile { g: self.g, kind, opener: None }),
         );
         i.set_synth_owner(uid, gid);
         Ok(Some(i))
@@ -335,6 +360,20 @@ impl vfs::SynthNode for CgFile {
     fn write_direct(&self, _offset: u64, data: &[u8]) -> Option<Result<usize>> {
         Some(self.write(data).map(|()| data.len()))
     }
+
+    /// cgroup.procs and cgroup.threads keep the opener's credentials
+    /// (CVE-2021-4197: __cgroup_procs_write checks with `of->file->f_cred`,
+    /// not the writer's, so a privileged writer of an inherited fd cannot
+    /// move tasks where the opener could not).
+    fn open_file(&self, _flags: u32) -> Result<Option<Arc<dyn vfs::SynthNode>>> {
+        if !matches!(self.kind, FileKind::Procs | FileKind::Threads) {
+            return Ok(None);
+        }
+        let (_, caller) = crate::eventfd::caller();
+        let cred =
+            table().with_process(caller, |p| crate::syscall::fs::vfs_cred(p.creds())).ok_or(Errno::ESRCH)?;
+        Ok(Some(Arc::new(CgFile { g: self.g, kind: self.kind, opener: Some(cred) })))
+    }
 }
 
 impl CgFile {
@@ -351,10 +390,26 @@ impl CgFile {
                     );
                 }
                 if r? == Effect::Kill {
-                    let procs = with(|s| s.h.procs_below(self.g))?;
+                    // cgroup_kill(): flagged while the snapshot's processes
+                    // are signalled, so that a child committed before the
+                    // snapshot but entered after it dies too (`created`)
+                    let procs = with(|s| {
+                        s.killing.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                        s.killing.push(self.g);
+                        let procs = s.h.procs_below(self.g);
+                        if procs.is_err() {
+                            s.killing.pop();
+                        }
+                        procs
+                    })?;
                     for pid in procs {
                         let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
                     }
+                    with(|s| {
+                        if let Some(i) = s.killing.iter().position(|&k| k == self.g) {
+                            s.killing.swap_remove(i);
+                        }
+                    });
                 }
                 Ok(())
             }
@@ -363,16 +418,20 @@ impl CgFile {
 
     /// __cgroup_procs_write: the task (0: the writer) by the writer's
     /// number, its process for cgroup.procs; write access to the common
-    /// ancestor's cgroup.procs (cgroup_procs_write_permission); then the
-    /// move.
+    /// ancestor's cgroup.procs (cgroup_procs_write_permission) in the
+    /// opener's credentials; then the move.
     fn write_pid(&self, data: &[u8]) -> Result<()> {
         let threads = self.kind == FileKind::Threads;
         let nr = cgroup::parse_pid(data)?;
         let (tid, caller) = crate::eventfd::caller();
         let target = if nr == 0 { tid } else { table().pid_from(tid, nr as Pid).ok_or(Errno::ESRCH)? };
         let pid = table().tgid(target).ok_or(Errno::ESRCH)?;
-        let cred =
-            table().with_process(caller, |p| crate::syscall::fs::vfs_cred(p.creds())).ok_or(Errno::ESRCH)?;
+        let cred = match &self.opener {
+            Some(c) => c.clone(),
+            None => table()
+                .with_process(caller, |p| crate::syscall::fs::vfs_cred(p.creds()))
+                .ok_or(Errno::ESRCH)?,
+        };
         with(|s| {
             if !s.h.exists(self.g) {
                 return Err(Errno::ENODEV);

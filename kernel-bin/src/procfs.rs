@@ -823,6 +823,12 @@ impl SynthNode for ProcNode {
     }
 
     fn open_file(&self, flags: u32) -> Result<Option<Arc<dyn SynthNode>>> {
+        // user.max_*_namespaces: the opener's user namespace's limits
+        if let Node::SysFile(i) = self.n
+            && let Some(f) = crate::sysctl::NsMaxFile::open(i)
+        {
+            return Ok(Some(Arc::new(f)));
+        }
         if let Node::ProcFile(pid, _, "timens_offsets") = self.n {
             // the opener's credentials (file->f_cred: file_ns_capable)
             let opener =
@@ -1570,6 +1576,16 @@ pub fn open_ns(obj: NsObj) -> Arc<dyn vfs::File> {
 /// An open `/proc/<pid>/timens_offsets`: the process (whose children's
 /// time namespace it reads and writes, looked up at each call, as
 /// Linux's `get_proc_task`) and the opener's credentials.
+/// A start time in USER_HZ ticks since boot as the caller sees it: shifted
+/// by its time namespace's boottime offset (do_task_stat's
+/// `timens_add_boottime_ns(task->start_boottime)`, since Linux 5.6), so that
+/// `ps` compares it with /proc/uptime of the same namespace.
+fn start_ticks_seen(ticks: u64) -> u64 {
+    let Some(off) = table().with_process(caller().0, |p| p.ns().time.offsets()) else { return ticks };
+    let ns = ticks.saturating_mul(10_000_000);
+    off.apply(process::timens::CLOCK_BOOTTIME, ns) / 10_000_000
+}
+
 struct TimensFile {
     pid: Pid,
     opener: process::cred::Credentials,
@@ -2020,7 +2036,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
                     .with_cutime(cut)
                     .with_cstime(cst)
                     .with_threads(nthreads)
-                    .with_start_ticks(info.start_ticks)
+                    .with_start_ticks(start_ticks_seen(info.start_ticks))
                     .with_vsize(vsize)
                     .with_rss(rss)
                     .with_policy(policy)

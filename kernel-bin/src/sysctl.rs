@@ -811,13 +811,92 @@ fn caller_user_ns() -> process::ns::UserNsRef {
     table().with_process(pid, |p| p.creds().user_ns.clone()).unwrap_or_default()
 }
 
+/// The namespace kind of knob `i` when it is a
+/// `user.max_<kind>_namespaces` file.
+pub fn user_knob_kind(i: usize) -> Option<NsKind> {
+    let k = KNOBS.get(i)?;
+    if k.dir != "user" {
+        return None;
+    }
+    Some(match k.name {
+        "max_cgroup_namespaces" => NsKind::Cgroup,
+        "max_ipc_namespaces" => NsKind::Ipc,
+        "max_mnt_namespaces" => NsKind::Mnt,
+        "max_net_namespaces" => NsKind::Net,
+        "max_pid_namespaces" => NsKind::Pid,
+        "max_time_namespaces" => NsKind::Time,
+        "max_user_namespaces" => NsKind::User,
+        "max_uts_namespaces" => NsKind::Uts,
+        _ => return None,
+    })
+}
+
+/// An open `/proc/sys/user/max_<kind>_namespaces`: bound to the opener's
+/// user namespace (Linux resolves the sysctl set at lookup, `set_lookup`,
+/// and the open file's `ctl_table.data` is that namespace's `ucount_max`
+/// slot), so a write through the fd by a process of another namespace
+/// (passed by SCM_RIGHTS, a shared fd table) changes the opener's
+/// namespace's limit, never the writer's.
+pub struct NsMaxFile {
+    kind: NsKind,
+    ns: process::ns::UserNsRef,
+}
+
+impl NsMaxFile {
+    /// Knob `i` (a `user.max_*_namespaces`) as opened now by the caller.
+    pub fn open(i: usize) -> Option<NsMaxFile> {
+        Some(NsMaxFile { kind: user_knob_kind(i)?, ns: caller_user_ns() })
+    }
+}
+
+impl vfs::SynthNode for NsMaxFile {
+    fn content(&self) -> Result<Vec<u8>> {
+        Ok(alloc::format!("{}\n", table().max_namespaces_in(self.kind, &self.ns)).into_bytes())
+    }
+
+    /// As [`Knob::read_at`]: the value from offset 0 only.
+    fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Option<Result<usize>> {
+        if offset != 0 {
+            return Some(Ok(0));
+        }
+        let text = match self.content() {
+            Ok(t) => t,
+            Err(e) => return Some(Err(e)),
+        };
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text[..n]);
+        Some(Ok(n))
+    }
+
+    /// As [`Knob::write`] (`proc_dointvec_minmax`, 0 ..= INT_MAX, strict
+    /// offsets), into the opener's namespace.
+    fn write_direct(&self, offset: u64, data: &[u8]) -> Option<Result<usize>> {
+        if offset != 0 {
+            return Some(Ok(data.len()));
+        }
+        Some(match linux_abi::sysctl::parse(Kind::Int { min: 0, max: i32::MAX as i64 }, data) {
+            Err(e) => Err(e),
+            Ok(None) => Ok(0),
+            Ok(Some((v, n))) => {
+                table().set_max_namespaces_in(self.kind, &self.ns, v as u32);
+                Ok(n)
+            }
+        })
+    }
+
+    fn has_poll(&self) -> bool {
+        true
+    }
+}
+
 /// `user.max_<kind>_namespaces` of the caller's user namespace.
 fn ns_max(kind: NsKind) -> i64 {
     i64::from(table().max_namespaces_in(kind, &caller_user_ns()))
 }
 
 /// Sets `user.max_<kind>_namespaces` of the caller's user namespace
-/// (who may write was settled at open: [`user_knob_owner`]).
+/// (who may write was settled at open: [`user_knob_owner`]). Open files
+/// write through [`NsMaxFile`] instead, bound to the opener's.
 fn set_ns_max(kind: NsKind, v: i64) -> linux_abi::Result<()> {
     table().set_max_namespaces_in(kind, &caller_user_ns(), v as u32);
     Ok(())

@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -285,6 +287,98 @@ KT_CASE(child_user_namespace_limits) {
     KT_EQ(read_num(UTS_MAX), 1);
     KT_SYS_OK(set_num(UTS_MAX, old));
     close(ready[0]);
+    close(go[1]);
+    KT_STATUS(st, kt_exited(0));
+}
+
+/* fd passing for the case below */
+static int send_fd(int sock, int fd) {
+    char b = 'f';
+    struct iovec iov = {&b, 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.buf;
+    m.msg_controllen = sizeof u.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock) {
+    char b;
+    struct iovec iov = {&b, 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.buf;
+    m.msg_controllen = sizeof u.buf;
+    if (recvmsg(sock, &m, 0) != 1) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
+
+/* An open max_*_namespaces file is bound to the opener's user namespace
+ * (Linux's set_lookup at lookup: the file's ctl_table data is that
+ * namespace's slot): an unprivileged user's fd opened inside its own user
+ * namespace and written by a process of the initial namespace changes
+ * the child namespace's limit, never the machine's. */
+KT_CASE(limit_fd_bound_to_opener_namespace) {
+    long old = read_num(UTS_MAX);
+    KT_TRUE(old > 5, "max_uts_namespaces %ld", old);
+    int sv[2], go[2];
+    KT_SYS_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    KT_SYS_OK(pipe(go));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char v;
+        close(sv[0]);
+        close(go[1]);
+        CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+        CK(2, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
+        CK(3, unshare(CLONE_NEWUSER) == 0);
+        CK(4, write_text("/proc/self/uid_map", "0 1000 1") == 0);
+        CK(5, write_text("/proc/self/setgroups", "deny") == 0);
+        CK(6, write_text("/proc/self/gid_map", "0 1000 1") == 0);
+        int fd = open(UTS_MAX, O_RDWR);
+        CK(7, fd >= 0);
+        CK(8, send_fd(sv[1], fd) == 0);
+        CK(9, read(go[0], &v, 1) == 1);
+        /* the parent's write went into this namespace */
+        CK(10, read_num(UTS_MAX) == 3);
+        _exit(0);
+    }
+    close(sv[1]);
+    close(go[0]);
+    int fd = recv_fd(sv[0]);
+    KT_TRUE(fd >= 0, "recv_fd %d", fd);
+    KT_EQ(write(fd, "3\n", 2), 2);
+    char buf[32] = {0};
+    KT_EQ(pread(fd, buf, sizeof buf - 1, 0), 2);
+    KT_EQ(atol(buf), 3);
+    long now = read_num(UTS_MAX);
+    if (now != old) set_num(UTS_MAX, old);
+    KT_EQ(now, old);
+    KT_EQ(write(go[1], "g", 1), 1);
+    int st = -1;
+    waitpid(c, &st, 0);
+    close(fd);
+    close(sv[0]);
     close(go[1]);
     KT_STATUS(st, kt_exited(0));
 }

@@ -486,4 +486,161 @@ KT_CASE(nsfs_files) {
     KT_EQ(st.st_mode & 07777, 0644);
 }
 
+/* ---- execve enters time_for_children (exec_task_namespaces) ------------ */
+
+/* The exec'd image of the case below: with TIMENS_EXEC_FD set, it writes
+ * its CLOCK_MONOTONIC (vDSO and system call), whether its time and
+ * time_for_children links are equal, and the errno of an offsets write,
+ * to that fd, and exits before main. */
+__attribute__((constructor)) static void timens_exec_probe(void) {
+    const char *e = getenv("TIMENS_EXEC_FD");
+    if (!e) return;
+    long long r[4];
+    char t[64], tc[64];
+    r[0] = now_of(CLOCK_MONOTONIC);
+    r[1] = sys_now_of(CLOCK_MONOTONIC);
+    r[2] = link_of("/proc/self/ns/time", t, sizeof t) > 0 && link_of("/proc/self/ns/time_for_children", tc, sizeof tc) > 0
+               ? strcmp(t, tc) == 0
+               : -1;
+    r[3] = write_str("/proc/self/timens_offsets", "monotonic 7 0") == -1 ? errno : 0;
+    _exit(write(atoi(e), r, sizeof r) == sizeof r ? 0 : 1);
+}
+
+/* After unshare(CLONE_NEWTIME) and an offset write, execve keeps the
+ * caller's time namespace in Linux 6.1 (exec_task_namespaces() switching
+ * to time_for_children came in a later kernel; review39's M5 assumed it):
+ * the new image's clocks are not shifted, its time and time_for_children
+ * still differ, and the offsets stay writable. */
+KT_CASE(exec_keeps_the_time_namespace) {
+    int p[2];
+    KT_SYS_OK(pipe(p));
+    long long before = now_of(CLOCK_MONOTONIC);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        close(p[0]);
+        if (unshare(CLONE_NEWTIME) != 0) _exit(2);
+        if (write_str("/proc/self/timens_offsets", "monotonic 1000 0") != 16) _exit(3);
+        char fd[16];
+        snprintf(fd, sizeof fd, "%d", p[1]);
+        char *argv[] = {(char *)kt_self, NULL};
+        char env[32];
+        snprintf(env, sizeof env, "TIMENS_EXEC_FD=%s", fd);
+        char *envp[] = {env, NULL};
+        execve(kt_self, argv, envp);
+        _exit(4);
+    }
+    close(p[1]);
+    long long r[4] = {0, 0, -1, -1};
+    KT_EQ(read(p[0], r, sizeof r), (long)sizeof r);
+    close(p[0]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    long long after = now_of(CLOCK_MONOTONIC);
+    KT_TRUE(r[0] >= before && r[0] <= after && r[1] >= before && r[1] <= after,
+            "vdso %lld, syscall %lld not in [%lld, %lld]", r[0], r[1], before, after);
+    KT_EQ(r[2], 0);
+    KT_EQ(r[3], 0);
+}
+
+/* ---- clone3(CLONE_VM | CLONE_NEWTIME) -------------------------------- */
+
+static char mine_time[64];
+
+/* The CLONE_VM child's check: its time namespace is the new one (also its
+ * time_for_children), not its parent's. */
+static int vm_child(void) {
+    char t[64], tc[64];
+    if (link_of("/proc/self/ns/time", t, sizeof t) <= 0) return 1;
+    if (link_of("/proc/self/ns/time_for_children", tc, sizeof tc) <= 0) return 2;
+    if (strcmp(t, mine_time) == 0) return 3;
+    if (strcmp(tc, t) != 0) return 4;
+    return 0;
+}
+
+/* clone3 whose child runs fn() on the stack the arguments give and exits
+ * with its value. */
+static long clone3_run(struct kt_clone_args *a, int (*fn)(void)) {
+    long ret;
+    register long r_fn __asm__("r12") = (long)fn;
+    __asm__ volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "call *%%r12\n\t"
+                     "mov %%eax, %%edi\n\t"
+                     "mov $60, %%eax\n\t"
+                     "syscall\n\t"
+                     "1:\n\t"
+                     : "=a"(ret)
+                     : "a"((long)SYS_clone3), "D"(a), "S"((long)KT_CLONE_ARGS_SIZE_VER0), "r"(r_fn)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+/* Linux 6.1's copy_namespaces() runs timens_on_fork() for CLONE_VM too
+ * (the exception came in a later kernel; review39's L2 assumed it): a
+ * CLONE_VM|CLONE_NEWTIME child is in the new namespace; the caller's
+ * clocks stay right (ours: its vDSO falls back to the system call). */
+KT_CASE(clone_vm_newtime_child_enters) {
+    KT_SYS_OK(link_of("/proc/self/ns/time", mine_time, sizeof mine_time));
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_VM | CLONE_VFORK | CLONE_NEWTIME;
+    a.exit_signal = SIGCHLD;
+    a.stack = (uint64_t)(uintptr_t)stack;
+    a.stack_size = sizeof stack;
+    long c = clone3_run(&a, vm_child);
+    KT_TRUE(c > 0, "clone3: %ld", c);
+    KT_WAIT_STATUS((pid_t)c, kt_exited(0));
+    /* the caller's clocks still go through the vDSO's live page */
+    long long v = now_of(CLOCK_MONOTONIC), k = sys_now_of(CLOCK_MONOTONIC);
+    KT_TRUE(k - v >= 0 && k - v < 500 * 1000000LL, "vdso %lld syscall %lld", v, k);
+}
+
+/* ---- /proc/PID/stat's starttime in the reader's boottime ------------- */
+
+/* Field 22 of /proc/self/stat (starttime, in clock ticks since boot). */
+static long long stat_starttime(void) {
+    char buf[1024];
+    if (kt_read_text("/proc/self/stat", buf, sizeof buf) <= 0) return -1;
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    /* after ") ": field 3 is the state; starttime is field 22 */
+    p += 2;
+    for (int f = 3; f < 22; f++) {
+        p = strchr(p, ' ');
+        if (!p) return -1;
+        p++;
+    }
+    return atoll(p);
+}
+
+/* Since Linux 5.6 starttime is shifted by the reader's boottime offset,
+ * as /proc/uptime is, so that ps's elapsed times hold in the namespace. */
+KT_CASE(stat_starttime_in_namespace_boottime) {
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        if (unshare(CLONE_NEWTIME) != 0) _exit(2);
+        if (write_str("/proc/self/timens_offsets", "boottime 86400 0") != 16) _exit(3);
+        pid_t g = fork();
+        if (g == 0) {
+            char up[128];
+            long long st = stat_starttime();
+            if (st < 0 || kt_read_text("/proc/uptime", up, sizeof up) <= 0) _exit(4);
+            long long hz = sysconf(_SC_CLK_TCK);
+            long long upt = atoll(up);
+            long long start_s = st / hz;
+            if (upt < 86400 || start_s < upt - 10 || start_s > upt + 1) {
+                printf("  starttime %lld ticks (%lld s), uptime %lld s\n", st, start_s, upt);
+                _exit(5);
+            }
+            _exit(0);
+        }
+        int w;
+        if (g < 0 || waitpid(g, &w, 0) != g) _exit(6);
+        _exit(WIFEXITED(w) ? WEXITSTATUS(w) : 7);
+    }
+    KT_WAIT_STATUS(c, kt_exited(0));
+}
+
 KT_MAIN()

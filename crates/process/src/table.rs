@@ -3011,7 +3011,10 @@ impl<P: Platform> Inner<P> {
         }
         // timens_on_fork(): the child enters the children's time
         // namespace, whose offsets are fixed from then on (a thread or
-        // CLONE_VM child has the same one: validate's rule)
+        // CLONE_VM child has the same one: validate's rule). Linux 6.1
+        // does this for CLONE_VM|CLONE_NEWTIME too (the CLONE_VM exception
+        // came later, with the exec_task_namespaces change; checked with
+        // timens.c under --linux)
         if ns.time_differs() {
             ns.time_children.enter();
             ns.time = ns.time_children.clone();

@@ -1972,3 +1972,38 @@ fn ipc_namespace_end_is_told() {
     w.t.set_max_namespaces(process::ns::NsKind::Net, process::ns::MAX_NAMESPACES);
     finish(w);
 }
+
+/// Linux 6.1 (checked with timens.c under --linux): execve keeps the
+/// caller's time namespace (no exec_task_namespaces() switch; the children's
+/// stays unentered, its offsets writable), and a CLONE_VM|CLONE_NEWTIME
+/// child enters the new namespace (timens_on_fork() for CLONE_VM too).
+#[test]
+fn exec_keeps_time_namespace_and_clone_vm_enters() {
+    use process::timens::parse_offsets;
+    let w = world();
+    let c = w.fork(1);
+    let time0 = w.t.with_process(c, |p| p.ns().time.ino()).unwrap();
+    assert_eq!(w.t.unshare(c, F::NEWTIME.bits()), Ok(()));
+    let tc = w.t.with_process(c, |p| p.ns().time_children.clone()).unwrap();
+    let write = parse_offsets(0, b"monotonic 1000 0").unwrap();
+    assert_eq!(tc.set_offsets(&write, 0, 0), Ok(()));
+    w.t.exec(c, vm::testing::test_vmar(&w.frames), &w.s).unwrap();
+    let (now, children) = w.t.with_process(c, |p| (p.ns().time.ino(), p.ns().time_children.ino())).unwrap();
+    assert_eq!((now, children), (time0, tc.ino()));
+    assert_eq!(tc.set_offsets(&write, 0, 0), Ok(()), "not entered: writable");
+    // CLONE_VM | CLONE_NEWTIME (clone3) from a caller whose two agree
+    let d = w.fork(1);
+    let args = CloneArgs::fork().with_flags(F::VM | F::NEWTIME);
+    let v = w.t.clone_task(d, &args, &w.s).unwrap();
+    let (vt, vtc) = w.t.with_process(v, |p| (p.ns().time.clone(), p.ns().time_children.clone())).unwrap();
+    assert_ne!(vt.ino(), time0);
+    assert_eq!(vt.ino(), vtc.ino());
+    assert_eq!(vt.set_offsets(&write, 0, 0), Err(Errno::EACCES), "entered: frozen");
+    w.exit(v, 0);
+    assert_eq!(w.wait4(d, v as i32, 0), Ok((v, 0)));
+    w.exit(d, 0);
+    assert_eq!(w.wait4(1, d as i32, 0), Ok((d, 0)));
+    w.exit(c, 0);
+    assert_eq!(w.wait4(1, c as i32, 0), Ok((c, 0)));
+    finish(w);
+}

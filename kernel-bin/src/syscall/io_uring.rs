@@ -194,8 +194,10 @@ struct Hook {
     /// way back to user mode, or in its io_uring_enter. `None` for a
     /// `IORING_SETUP_DEFER_TASKRUN` ring: the work waits for the task's
     /// io_uring_enter (6.1's io_req_local_work_add wakes only the ring's
-    /// waiters; no sleep of the task ends for it).
-    task: Option<Arc<Task>>,
+    /// waiters; no sleep of the task ends for it). Weak: a request must
+    /// not keep an exited thread's Task, and its kernel stack, alive (a
+    /// ring holds up to 65,536 of them).
+    task: Option<Weak<Task>>,
 }
 
 impl Hook {
@@ -206,7 +208,7 @@ impl Hook {
             waking: AtomicBool::new(false),
             ring_wq: ring.wq.clone(),
             ring_events: ring.events.clone(),
-            task: ring.task_work_notifies().then(crate::sched::current),
+            task: ring.task_work_notifies().then(|| Arc::downgrade(&crate::sched::current())),
         })
     }
 }
@@ -222,7 +224,7 @@ impl Relay for Hook {
         self.ring_events.fetch_add(1, Ordering::SeqCst);
         self.ring_wq.wake_all();
         if let Some(task) = &self.task {
-            crate::sched::notify(task);
+            notify_weak(task);
         }
         self.waking.store(false, Ordering::Release);
     }
@@ -390,8 +392,9 @@ struct Parked {
     drain: bool,
     /// Who submitted it (runs its retries and the rest of its chain).
     owner: Arc<Tctx>,
-    /// The thread that submitted it: told when its task work is due.
-    task: Arc<Task>,
+    /// The thread that submitted it: told when its task work is due
+    /// (weak: see [`Hook::task`]).
+    task: Weak<Task>,
 }
 
 impl Parked {
@@ -489,7 +492,7 @@ impl Drop for FixedBuf {
 struct Chain {
     sqes: VecDeque<Sqe>,
     owner: Arc<Tctx>,
-    task: Arc<Task>,
+    task: Weak<Task>,
 }
 
 struct Inner {
@@ -1330,7 +1333,7 @@ fn start_chain(t: &mut UThread, ring: &Ring, sqes: VecDeque<Sqe>, tc: &Arc<Tctx>
         let inflight = inner.parked.len() + inner.running;
         let draining = inner.draining > 0;
         let r = inner.deferred.admit(
-            Chain { sqes, owner: tc.clone(), task: crate::sched::current() },
+            Chain { sqes, owner: tc.clone(), task: Arc::downgrade(&crate::sched::current()) },
             drain,
             inflight,
             draining,
@@ -1407,7 +1410,7 @@ fn run_chain(
                         lt: None,
                         drain: false,
                         owner: tc.clone(),
-                        task: crate::sched::current(),
+                        task: Arc::downgrade(&crate::sched::current()),
                     };
                     // (its owner runs it in this call: run_parked)
                     park(ring, p, false);
@@ -1423,7 +1426,7 @@ fn run_chain(
                     lt: lt.zip(lt_deadline),
                     drain,
                     owner: tc.clone(),
-                    task: crate::sched::current(),
+                    task: Arc::downgrade(&crate::sched::current()),
                 };
                 park(ring, p, false);
                 return;
@@ -1458,7 +1461,7 @@ fn park(ring: &Ring, p: Parked, kick: bool) {
                 // the next member of a chain another caller (or the tick)
                 // finished: its owner's task work
                 if let Some(task) = task {
-                    crate::sched::notify(&task);
+                    notify_weak(&task);
                 }
                 return;
             }
@@ -2121,7 +2124,16 @@ fn kick_drained(ring: &Ring) {
         })
     };
     if let Some(task) = task {
-        crate::sched::notify(&task);
+        notify_weak(&task);
+    }
+}
+
+/// Tells thread `task` that task work is due, if it still lives (an
+/// exited submitter's requests wait for the ring's next io_uring_enter or
+/// its cancellation).
+fn notify_weak(task: &Weak<Task>) {
+    if let Some(t) = task.upgrade() {
+        crate::sched::notify(&t);
     }
 }
 
@@ -2134,9 +2146,6 @@ fn repark(ring: &Ring, p: Parked) {
     }
 }
 
-/// Runs parked request `p` that is due; `cont` is how its chain goes on
-/// (a retry or a chain's next member needs `Cont::Run` by its owner:
-/// parked again otherwise).
 /// A TIMEOUT or LINK_TIMEOUT completed by the tick or another thread:
 /// Linux's hrtimer hands it to its submitter as task work
 /// (io_timeout_fn, io_link_timeout_fn: `TWA_SIGNAL`), which ends the
@@ -2145,10 +2154,13 @@ fn repark(ring: &Ring, p: Parked) {
 fn notify_timer_owner(ring: &Ring, p: &Parked, cont: &Cont) {
     // (the owner's own task work needs no telling)
     if ring.task_work_notifies() && !matches!(cont, Cont::Run(_, tc) if Arc::ptr_eq(tc, &p.owner)) {
-        crate::sched::notify(&p.task);
+        notify_weak(&p.task);
     }
 }
 
+/// Runs parked request `p` that is due; `cont` is how its chain goes on
+/// (a retry or a chain's next member needs `Cont::Run` by its owner:
+/// parked again otherwise).
 fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
     if let Some((l, d)) = p.lt
         && d <= now
