@@ -125,6 +125,13 @@ pub fn build_image(name: &str) -> Result<PathBuf, String> {
         ),
         (SCRIPT.to_string(), Added::Data(read("sysd-report.sh")?, 0o755)),
         ("etc/machine-id".to_string(), Added::Data(MACHINE_ID.into(), 0o444)),
+        // base-files' postinst links (else "System is tainted: var-run-bad")
+        ("var/run".to_string(), Added::Link("/run".into())),
+        ("var/lock".to_string(), Added::Link("/run/lock".into())),
+        // no login prompt on the serial port: agetty's vhangup would cut
+        // the report's output (Linux's getty generator starts it for
+        // console=ttyS0)
+        ("etc/systemd/system/serial-getty@ttyS0.service".to_string(), Added::Link("/dev/null".into())),
         // systemd-sysv's links (the Debian system's /init took them)
         ("usr/sbin/poweroff".to_string(), Added::Link("/bin/systemctl".into())),
         ("usr/sbin/reboot".to_string(), Added::Link("/bin/systemctl".into())),
