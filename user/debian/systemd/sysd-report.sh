@@ -13,8 +13,8 @@ systemctl list-units --failed --no-legend --plain | awk '{print "=== failed", $1
 echo "=== jobs:"
 systemctl list-jobs --no-legend | awk '{print "=== job", $2, $3, $4}'
 echo "=== default target: $(systemctl get-default) $(systemctl is-active multi-user.target)"
-echo "=== active units: $(systemctl list-units --state=active --no-legend --plain | awk '{print $1}' | sort | tr '\n' ' ')"
-echo "=== dbus: $(busctl --no-pager call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.DBus.Properties Get ss org.freedesktop.systemd1.Manager Version 2>&1 | cut -d' ' -f1)"
+echo "=== active units: $(systemctl list-units --state=active --no-legend --plain | awk '{print $1}' | grep -v '[.]device$' | sort | tr '\n' ' ')"
+echo "=== dbus: $(busctl --no-pager call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.DBus.Properties Get ss org.freedesktop.systemd1.Manager Version 2>&1 | cut -d' ' -f1-2)"
 echo "=== sysd done"
 echo "(uptime at the report's start: $up s)"
 systemd-analyze time 2>&1 | head -2
