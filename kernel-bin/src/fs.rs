@@ -1049,6 +1049,8 @@ pub fn fs_magic(inode: &Inode) -> u64 {
         Some(b"tmpfs" | b"devtmpfs" | b"rootfs") => TMPFS_MAGIC,
         Some(b"sysfs") => crate::sysfs::SYSFS_MAGIC,
         Some(b"devpts") => 0x1cd1,
+        // CGROUP2_SUPER_MAGIC: systemd tells the hierarchy by it
+        Some(b"cgroup2") => 0x6367_7270,
         Some(b"ext2" | b"ext3" | b"ext4") => EXT2_MAGIC,
         _ => vfs::RAMFS_MAGIC,
     }

@@ -27,6 +27,10 @@
 //!   (no huge pages are made here). Root may write the choices and knobs
 //!   (Linux's store rules); the values only read back.
 //!
+//! - `/sys/fs/cgroup`, an empty directory where cgroup2 is mounted
+//!   (systemd mounts it there); it and `/sys/fs` stay one inode while
+//!   held ([`SynthNode::stays`]), so that the mount stays.
+//!
 //! The CPUs are the ones `sched::nr_cpus` counts; there is no hotplug, so
 //! possible = present = online. Writing `1` to a `cpuN/online` is accepted
 //! (the CPU is online); taking a CPU offline is `EBUSY`.
@@ -103,6 +107,11 @@ enum Node {
     /// A file of `transparent_hugepage/` or of `khugepaged/`.
     ThpFile(&'static str),
     KhpFile(&'static str),
+    /// `/sys/fs` and `/sys/fs/cgroup`, where cgroup2 is mounted (Linux's
+    /// cgroup_init makes it; systemd mounts there): empty directories that
+    /// stay one inode while held, so that a mount on them stays.
+    Fs,
+    FsCgroup,
 }
 
 const THP_FILES: &[&str] = &["defrag", "enabled", "hpage_pmd_size", "shmem_enabled", "use_zero_page"];
@@ -240,6 +249,8 @@ fn ino_of(node: &Node) -> u64 {
         Node::Khugepaged => 0x3_0003,
         Node::ThpFile(n) => 0x3_0100 + idx(THP_FILES, n),
         Node::KhpFile(n) => 0x3_0200 + idx(KHP_FILES, n),
+        Node::Fs => 0x4_0000,
+        Node::FsCgroup => 0x4_0001,
     }
 }
 
@@ -263,7 +274,9 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         | Node::Kernel
         | Node::KernelMm
         | Node::Thp
-        | Node::Khugepaged => (FileType::Directory, 0o755),
+        | Node::Khugepaged
+        | Node::Fs
+        | Node::FsCgroup => (FileType::Directory, 0o755),
         Node::ThpFile("hpage_pmd_size") | Node::KhpFile("full_scans" | "pages_collapsed") => {
             (FileType::Regular, 0o444)
         }
@@ -327,9 +340,11 @@ impl Node {
                 b"class" => Some(Node::Class),
                 b"dev" => Some(Node::Dev),
                 b"devices" => Some(Node::Devices),
+                b"fs" => Some(Node::Fs),
                 b"kernel" => Some(Node::Kernel),
                 _ => None,
             },
+            Node::Fs => (name == b"cgroup").then_some(Node::FsCgroup),
             Node::Kernel => (name == b"mm").then_some(Node::KernelMm),
             Node::KernelMm => (name == b"transparent_hugepage").then_some(Node::Thp),
             Node::Thp => find(THP_FILES)
@@ -383,8 +398,10 @@ impl Node {
                 entry(b"class", Node::Class),
                 entry(b"dev", Node::Dev),
                 entry(b"devices", Node::Devices),
+                entry(b"fs", Node::Fs),
                 entry(b"kernel", Node::Kernel),
             ],
+            Node::Fs => alloc::vec![entry(b"cgroup", Node::FsCgroup)],
             Node::Kernel => alloc::vec![entry(b"mm", Node::KernelMm)],
             Node::KernelMm => alloc::vec![entry(b"transparent_hugepage", Node::Thp)],
             Node::Thp => {
@@ -551,6 +568,10 @@ impl SynthNode for Node {
 
     fn readlink(&self) -> Result<Vec<u8>> {
         self.link().map(String::into_bytes)
+    }
+
+    fn stays(&self) -> bool {
+        matches!(self, Node::Fs | Node::FsCgroup)
     }
 
     fn create_errno(&self, open: bool) -> Errno {

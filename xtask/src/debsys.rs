@@ -264,6 +264,26 @@ pub fn build_image(
     name: &str,
     gzip: bool,
 ) -> Result<Image, String> {
+    build_image_plus(roots, extra, &[], name, gzip)
+}
+
+/// What [`build_image_plus`] adds last, at a guest path.
+pub enum Added {
+    /// A file made here, with its mode.
+    Data(Vec<u8>, u32),
+    /// A symbolic link to the target.
+    Link(String),
+}
+
+/// [`build_image`] with `added` entries put in last (over what is there:
+/// the unit files and links of the systemd image, [`crate::systemd`]).
+pub fn build_image_plus(
+    roots: &[&str],
+    extra: &[(String, PathBuf)],
+    added: &[(String, Added)],
+    name: &str,
+    gzip: bool,
+) -> Result<Image, String> {
     let pkgs = packages_of(roots)?;
     let init = build_init()?;
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
@@ -327,6 +347,19 @@ pub fn build_image(
             nodes.entry(merged(&d)).or_insert(Node::Dir);
         }
         nodes.insert(merged(guest), Node::File(host.clone(), 0o755));
+    }
+    for (guest, what) in added {
+        let mut d = String::new();
+        let parts: Vec<&str> = guest.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            d = if d.is_empty() { part.to_string() } else { format!("{d}/{part}") };
+            nodes.entry(merged(&d)).or_insert(Node::Dir);
+        }
+        let node = match what {
+            Added::Data(data, mode) => Node::Data(data.clone(), *mode),
+            Added::Link(target) => Node::Link(target.clone()),
+        };
+        nodes.insert(merged(guest), node);
     }
     let mut c = Cpio::default();
     let mut etc_done = false;

@@ -11,6 +11,7 @@
 //! cargo xtask qemu  --debian-dev [--linux]   (the Debian system plus gcc, make, git, tar, xz, dpkg, ...; 3G)
 //! cargo xtask rootfs --debian-dev    (builds target/initramfs-debian-dev.cpio)
 //! cargo xtask qemu|rootfs --debian[-dev] --packages P[,P...] [--linux]   (that system plus Debian's packages P and their dependencies)
+//! cargo xtask systemd [--linux | --ours] [--smp N] [--memory 1G] [--timeout SECS] [-- words]   (Debian's systemd as PID 1 on both kernels; compares its report; not in CI)
 //! cargo xtask devsys [--linux | --ours] [--smp N] [--memory 3G] [--timeout SECS]   (the developer's script on it; compares ours with Linux; not in CI)
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|disk|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
@@ -52,6 +53,7 @@ mod qemu;
 mod rootfs;
 mod setup;
 mod statecheck;
+mod systemd;
 mod tbprof;
 mod tcgstat;
 mod user;
@@ -958,6 +960,9 @@ fn main() -> ExitCode {
     }
     if cmd == "devsys" {
         return devsys::main(rest);
+    }
+    if cmd == "systemd" {
+        return systemd::main(rest);
     }
     let a = match parse_args(rest) {
         Ok(a) => a,

@@ -34,6 +34,11 @@ pub const AF_NETLINK: u16 = 16;
 pub const NETLINK_ROUTE: u32 = 0;
 /// The socket monitoring protocol ([`crate::sock_diag`]).
 pub const NETLINK_SOCK_DIAG: u32 = crate::sock_diag::NETLINK_SOCK_DIAG;
+/// The kernel's device events (`NETLINK_KOBJECT_UEVENT`): sockets bind
+/// and listen (udev, systemd's device monitor), but no device comes or
+/// goes here, so none is ever delivered, and what is sent to the kernel
+/// is dropped (Linux's uevent socket has no input).
+pub const NETLINK_KOBJECT_UEVENT: u32 = 15;
 /// Linux's MAX_LINKS: protocols at or above are `EPROTONOSUPPORT`.
 pub const MAX_LINKS: u32 = 32;
 /// `SOL_NETLINK`.
@@ -310,8 +315,8 @@ pub struct NetlinkSocket<E: NetEnv> {
 }
 
 /// socket(2) for `AF_NETLINK` (`netlink_create`): SOCK_RAW or SOCK_DGRAM
-/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE or NETLINK_SOCK_DIAG
-/// (`EPROTONOSUPPORT`).
+/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE, NETLINK_SOCK_DIAG or
+/// NETLINK_KOBJECT_UEVENT (`EPROTONOSUPPORT`).
 pub fn create<E: NetEnv>(
     ty: u32,
     protocol: i32,
@@ -321,7 +326,7 @@ pub fn create<E: NetEnv>(
     if ty != SOCK_RAW && ty != SOCK_DGRAM {
         return Err(Errno::ESOCKTNOSUPPORT);
     }
-    if protocol as u32 != NETLINK_ROUTE && protocol as u32 != NETLINK_SOCK_DIAG {
+    if ![NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_KOBJECT_UEVENT].contains(&(protocol as u32)) {
         return Err(Errno::EPROTONOSUPPORT);
     }
     Ok(Arc::new(NetlinkSocket {
@@ -775,6 +780,9 @@ pub fn process(
     cap_ack: bool,
 ) -> Result<(Vec<Vec<u8>>, bool)> {
     let mut dgrams = Vec::new();
+    if protocol == NETLINK_KOBJECT_UEVENT {
+        return Ok((dgrams, false));
+    }
     let (mut overrun, mut total) = (false, 0usize);
     while data.len() >= NLMSG_HDRLEN {
         let before = dgrams.len();
@@ -1217,6 +1225,30 @@ mod tests {
         let big = vec![0u8; RCVBUF];
         assert!(s.deliver(&big));
         assert!(!s.deliver(&cookie));
+    }
+
+    #[test]
+    fn uevent_sockets_bind_and_drop_what_is_sent() {
+        use crate::testing::{FakeEnv, FakeResolver};
+        let h = Arc::new(host(false));
+        let s = create::<FakeEnv>(SOCK_RAW, NETLINK_KOBJECT_UEVENT as i32, Default::default(), h.clone())
+            .unwrap();
+        assert_eq!(
+            create::<FakeEnv>(SOCK_RAW, 14, Default::default(), h).err(),
+            Some(Errno::EPROTONOSUPPORT)
+        );
+        let mut cx = FakeResolver::default();
+        s.bind(&mut cx, sockaddr_nl(0, 1).as_bytes()).unwrap();
+        let r = process(
+            &host(false),
+            NETLINK_KOBJECT_UEVENT,
+            &req(RTM_GETLINK, NLM_F_REQUEST, 1, &[0; 16]),
+            9,
+            false,
+        );
+        assert_eq!(r, Ok((Vec::new(), false)));
+        let mut b = [0u8; 64];
+        assert_eq!(s.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
     }
 
     fn host(admin: bool) -> Host {

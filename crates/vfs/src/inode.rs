@@ -1493,7 +1493,13 @@ impl Inode {
             if !self.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            return s.node.lookup(self, name);
+            if let Some(kept) = s.kept_child(name) {
+                return Ok(Some(kept));
+            }
+            return Ok(match s.node.lookup(self, name)? {
+                Some(c) if c.synth().is_some_and(|cs| cs.node.stays()) => Some(s.keep(name, c)),
+                other => other,
+            });
         }
         self.ensure_loaded()?;
         let d = self.lock();

@@ -51,7 +51,7 @@
 //! assert_eq!(ctx.getcwd(&ctx.chdir(&proc_dir, b".").unwrap()).unwrap(), b"/proc");
 //! ```
 
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
 use linux_abi::{Errno, Result};
@@ -151,6 +151,17 @@ pub trait SynthNode: Send + Sync {
     /// `None` (the default) refuses the write (`EACCES`).
     fn write_direct(&self, _offset: u64, _data: &[u8]) -> Option<Result<usize>> {
         None
+    }
+
+    /// Whether a lookup of this directory in its parent gives the same
+    /// inode while anything holds it (a mount on it, a working directory)
+    /// instead of a fresh one: what a mount point of a synthetic
+    /// filesystem needs (sysfs's `/sys/fs/cgroup`, where mounts hang on
+    /// the inode). Only for nodes that stand for the same thing for the
+    /// filesystem's life (not a process's directory, whose pid can be
+    /// reused). No by default.
+    fn stays(&self) -> bool {
+        false
     }
 
     /// The target of a symbolic link, computed now.
@@ -254,6 +265,38 @@ pub(crate) struct Synth {
     /// The name in the parent directory (for getcwd(2)).
     pub(crate) name: Vec<u8>,
     pub(crate) _parent: Option<Arc<Inode>>,
+    /// The children whose nodes [`SynthNode::stays`], weakly: a child holds
+    /// its parent, so the parent holds no child alive (no cycle).
+    pub(crate) kept: spin::Mutex<Vec<(Vec<u8>, Weak<Inode>)>>,
+}
+
+impl Synth {
+    pub(crate) fn new(node: Arc<dyn SynthNode>, name: Vec<u8>, parent: Option<Arc<Inode>>) -> Self {
+        Synth { node, name, _parent: parent, kept: spin::Mutex::new(Vec::new()) }
+    }
+
+    /// The kept child `name` when it is still alive.
+    pub(crate) fn kept_child(&self, name: &[u8]) -> Option<Arc<Inode>> {
+        let kept = self.kept.lock();
+        kept.iter().find(|(n, _)| n == name).and_then(|(_, w)| w.upgrade())
+    }
+
+    /// Keeps `child` (just looked up as `name`) unless a live one is kept
+    /// already, which is returned instead (two lookups at once). Dead
+    /// entries go; without memory for the entry the child is not kept.
+    pub(crate) fn keep(&self, name: &[u8], child: Arc<Inode>) -> Arc<Inode> {
+        let mut kept = self.kept.lock();
+        if let Some(live) = kept.iter().find(|(n, _)| n == name).and_then(|(_, w)| w.upgrade()) {
+            return live;
+        }
+        kept.retain(|(n, w)| n != name && w.strong_count() > 0);
+        let mut n = Vec::new();
+        if n.try_reserve_exact(name.len()).is_ok() && kept.try_reserve(1).is_ok() {
+            n.extend_from_slice(name);
+            kept.push((n, Arc::downgrade(&child)));
+        }
+        child
+    }
 }
 
 /// Creates a synthetic filesystem and returns its root directory (mode
@@ -266,7 +309,7 @@ pub fn new_synthfs(dev: u64, clock: Arc<dyn crate::Clock>, root: Arc<dyn SynthNo
         0o555,
         1,
         Body::Dir(DirData::new(None)),
-        Synth { node: root, name: Vec::new(), _parent: None },
+        Synth::new(root, Vec::new(), None),
     )
 }
 
@@ -318,7 +361,7 @@ impl Inode {
             perm,
             ino,
             body,
-            Synth { node, name: name.to_vec(), _parent: Some(Arc::clone(parent)) },
+            Synth::new(node, name.to_vec(), Some(Arc::clone(parent))),
         )
     }
 

@@ -2699,3 +2699,54 @@ fn synthetic_mkdir_and_rmdir_hooks() {
     // mknod and files are still refused there
     assert_eq!(err(ctx.mknod(&root, b"/cg/f", S_IFREG | 0o644, 0)), Errno::ENOENT);
 }
+
+/// A synthetic root with a directory `m` that [`SynthNode::stays`] and one
+/// `t` that does not.
+struct StayRoot;
+struct StayDir(bool);
+impl SynthNode for StayDir {
+    fn stays(&self) -> bool {
+        self.0
+    }
+}
+impl SynthNode for StayRoot {
+    fn lookup(&self, dir: &Arc<Inode>, name: &[u8]) -> linux_abi::Result<Option<Arc<Inode>>> {
+        let stays = match name {
+            b"m" => true,
+            b"t" => false,
+            _ => return Ok(None),
+        };
+        Ok(Some(Inode::new_synth(dir, name, FileType::Directory, 0o755, 5, Arc::new(StayDir(stays)))))
+    }
+}
+
+#[test]
+fn a_synthetic_directory_that_stays_keeps_its_mount() {
+    let root = fs();
+    let cred = Cred::root();
+    let ctx = Ctx::new(root.clone(), &cred);
+    ctx.mkdir(&root, b"/sys", 0o755).unwrap();
+    let clock = Arc::new(FixedClock(Timespec::new(0, 0)));
+    let sys = new_synthfs(makedev(0, 98), clock, Arc::new(StayRoot));
+    ctx.mount(&root, b"/sys", sys).unwrap();
+    // a fresh inode per lookup, unless the node stays while held
+    let (t1, t2) = (ctx.lookup(&root, b"/sys/t", true).unwrap(), ctx.lookup(&root, b"/sys/t", true).unwrap());
+    assert!(!Arc::ptr_eq(&t1, &t2));
+    let (m1, m2) = (ctx.lookup(&root, b"/sys/m", true).unwrap(), ctx.lookup(&root, b"/sys/m", true).unwrap());
+    assert!(Arc::ptr_eq(&m1, &m2));
+    drop((m2, t2));
+    // a mount on it is seen by later walks while its target is held (the
+    // kernel's mount table holds it); none on the other
+    ctx.mount(&root, b"/sys/m", fs()).unwrap();
+    ctx.mkdir(&root, b"/sys/m/inside", 0o755).unwrap();
+    assert!(ctx.lookup(&root, b"/sys/m/inside", true).unwrap().is_dir());
+    ctx.mount(&root, b"/sys/t", fs()).unwrap();
+    assert_eq!(err(ctx.mkdir(&root, b"/sys/t/inside", 0o755)), Errno::ENOENT);
+    ctx.umount(&root, b"/sys/m").unwrap();
+    assert_eq!(err(ctx.lookup(&root, b"/sys/m/inside", true)), Errno::ENOENT);
+    // once nothing holds it, a lookup makes it anew (dead entries go)
+    let ino = Arc::as_ptr(&m1) as usize;
+    drop((m1, t1));
+    let again = ctx.lookup(&root, b"/sys/m", true).unwrap();
+    assert!(again.is_dir() && Arc::strong_count(&again) == 1, "{ino:x}: only the walk's");
+}

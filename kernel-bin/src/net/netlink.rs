@@ -174,7 +174,9 @@ pub fn netlink_socket(ty: u32, protocol: i32) -> Result<Sock> {
     if protocol < 0 || protocol as u32 >= net::netlink::MAX_LINKS {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    if protocol as u32 != net::netlink::NETLINK_ROUTE && protocol as u32 != net::netlink::NETLINK_SOCK_DIAG {
+    if ![net::netlink::NETLINK_ROUTE, net::netlink::NETLINK_SOCK_DIAG, net::netlink::NETLINK_KOBJECT_UEVENT]
+        .contains(&(protocol as u32))
+    {
         log::info!("socket: netlink protocol {protocol} unsupported: EPROTONOSUPPORT");
     }
     let host = Arc::new(Host { ns: NetRef::current()? });
