@@ -349,18 +349,18 @@ KT_CASE(limit_fd_bound_to_opener_namespace) {
         char v;
         close(sv[0]);
         close(go[1]);
-        CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
-        CK(2, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
-        CK(3, unshare(CLONE_NEWUSER) == 0);
-        CK(4, write_text("/proc/self/uid_map", "0 1000 1") == 0);
-        CK(5, write_text("/proc/self/setgroups", "deny") == 0);
-        CK(6, write_text("/proc/self/gid_map", "0 1000 1") == 0);
+        KT_CK(1, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0);
+        KT_CK(2, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
+        KT_CK(3, unshare(CLONE_NEWUSER) == 0);
+        KT_CK(4, kt_write_text("/proc/self/uid_map", "0 1000 1") == 0);
+        KT_CK(5, kt_write_text("/proc/self/setgroups", "deny") == 0);
+        KT_CK(6, kt_write_text("/proc/self/gid_map", "0 1000 1") == 0);
         int fd = open(UTS_MAX, O_RDWR);
-        CK(7, fd >= 0);
-        CK(8, send_fd(sv[1], fd) == 0);
-        CK(9, read(go[0], &v, 1) == 1);
+        KT_CK(7, fd >= 0);
+        KT_CK(8, send_fd(sv[1], fd) == 0);
+        KT_CK(9, read(go[0], &v, 1) == 1);
         /* the parent's write went into this namespace */
-        CK(10, read_num(UTS_MAX) == 3);
+        KT_CK(10, read_num(UTS_MAX) == 3);
         _exit(0);
     }
     close(sv[1]);
