@@ -59,6 +59,8 @@ fn root_of(pid: Pid) -> GroupId {
 /// What a clone charged: the group, whether the child was entered.
 pub struct Charge {
     group: GroupId,
+    /// The caller's group (a CLONE_NEWCGROUP namespace's root).
+    caller_group: GroupId,
     caller_pid: Pid,
     thread: bool,
     new_ns: bool,
@@ -111,16 +113,72 @@ fn activate() {
 /// Before a clone by process `pid`: one task charged to its group
 /// (`EAGAIN` beyond a `pids.max`). `thread`: CLONE_THREAD; `new_ns`:
 /// CLONE_NEWCGROUP (the child's namespace is rooted at that group).
-pub fn charge(pid: Pid, thread: bool, new_ns: bool) -> Result<Charge> {
+///
+/// `into`: clone3's `CLONE_INTO_CGROUP` file (cgroup_css_set_fork):
+/// `EBADF` for a file that is not a cgroup2 directory, `ENOENT` for a
+/// removed group, `EACCES` without write access to its `cgroup.procs` or
+/// the common ancestor's (cgroup_may_write, cgroup_procs_write_permission),
+/// `ENOENT` for a group outside the caller's cgroup namespace, then the
+/// hierarchy's `EBUSY`, `EOPNOTSUPP` and `EAGAIN`
+/// ([`Hierarchy::charge_fork_into`]). The pids charge is at the target.
+pub fn charge(pid: Pid, thread: bool, new_ns: bool, into: Option<&dyn vfs::File>) -> Result<Charge> {
+    let target = match into {
+        Some(f) => {
+            let dir =
+                f.inode().and_then(|i| i.synth_any().and_then(|a| a.downcast_ref::<CgDir>().map(|d| d.g)));
+            Some(dir.ok_or(Errno::EBADF)?)
+        }
+        None => None,
+    };
     if !ACTIVE.load(Ordering::Acquire) {
         // nothing counted yet: the child is in the root, as its namespace
-        // root is (`entered`: nothing for `created` or `finish` to do)
-        return Ok(Charge { group: ROOT, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(true) });
+        // root is (`entered`: nothing for `created` or `finish` to do).
+        // (A cgroup2 directory's fd means a mount, which activated.)
+        return Ok(Charge {
+            group: ROOT,
+            caller_group: ROOT,
+            caller_pid: pid,
+            thread,
+            new_ns,
+            entered: AtomicBool::new(true),
+        });
     }
     adopt(pid);
-    let group = with(|s| s.h.charge_fork(pid))
-        .inspect_err(|_| log::info!("pid {pid}: fork refused by the pids controller: EAGAIN"))?;
-    Ok(Charge { group, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(false) })
+    let (cred, ns_raw) = match target {
+        Some(_) => table()
+            .with_process(pid, |p| (crate::syscall::fs::vfs_cred(p.creds()), p.ns().cgroup.root()))
+            .ok_or(Errno::ESRCH)?,
+        None => (vfs::Cred::root(), 0),
+    };
+    let (group, caller_group) = with(|s| {
+        let src = s.h.group_of(pid);
+        let g = match target {
+            None => s.h.charge_fork(pid),
+            Some(to) => {
+                if !s.h.exists(to) {
+                    return Err(Errno::ENOENT);
+                }
+                for g in [to, s.h.common_ancestor(src, to)] {
+                    let (uid, gid) = s.h.owner(g).unwrap_or((0, 0));
+                    if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
+                        return Err(Errno::EACCES);
+                    }
+                }
+                let nsr = ns_root(ns_raw);
+                if s.h.exists(nsr) && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(to, nsr)) {
+                    return Err(Errno::ENOENT);
+                }
+                s.h.charge_fork_into(pid, to, thread)
+            }
+        };
+        g.map(|g| (g, src))
+    })
+    .inspect_err(|e| {
+        if *e == Errno::EAGAIN {
+            log::info!("pid {pid}: fork refused by the pids controller: EAGAIN")
+        }
+    })?;
+    Ok(Charge { group, caller_group, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(false) })
 }
 
 /// The clone made thread `tid` (before it first runs): it enters the
@@ -134,7 +192,7 @@ pub fn created(c: &Charge, tid: Pid) {
     table().with_thread(tid, |th| th.ext_mut().cgroup_pid = Some(pid));
     if c.new_ns {
         // copy_cgroup_ns(): rooted at the maker's cgroup
-        let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.group.raw()));
+        let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.caller_group.raw()));
     }
 }
 

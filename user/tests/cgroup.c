@@ -7,7 +7,8 @@
  * permission on cgroup.procs, and cgroup namespaces (CLONE_NEWCGROUP by
  * unshare, clone and setns; paths from the namespace's root with "/.."
  * for groups outside it; a cgroup2 mount inside one is rooted there, and
- * mountinfo's root field is seen from the reader's namespace). Run as
+ * mountinfo's root field is seen from the reader's namespace), and
+ * clone3's CLONE_INTO_CGROUP (cg39). Run as
  * root; each case mounts /tmp/cg and takes its groups and the mount away.
  * /tmp/.kt_cgroup2_mounted tells procfd.c that /proc/PID/cgroup shows the
  * v2 line from now on (Linux never hides it again). */
@@ -435,6 +436,105 @@ KT_CASE(clone_and_setns) {
     close(go[1]);
     KT_WAIT_STATUS(c, kt_exited(0));
     KT_SYS_OK(rmdir(CG "/cl"));
+    umount_cg();
+}
+
+/* clone3(CLONE_INTO_CGROUP | extra) into the group whose directory is
+ * open as `dfd`: the child's pid (0 in the child), or -1 and errno. */
+static pid_t clone_into(int dfd, uint64_t extra) {
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_INTO_CGROUP | extra;
+    a.exit_signal = (extra & CLONE_THREAD) ? 0 : SIGCHLD;
+    a.cgroup = (uint64_t)(unsigned)dfd;
+    return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
+static int into_dfd;
+
+/* A thread cannot be made in another group than its process's. (In a
+ * helper process: a thread wrongly made would run on a bare stack.) */
+static int thread_into_other_group(void) {
+    static char stack[16384];
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_INTO_CGROUP | CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+    a.stack = (uint64_t)(uintptr_t)stack;
+    a.stack_size = sizeof stack;
+    a.cgroup = (uint64_t)into_dfd;
+    long r = syscall(SYS_clone3, &a, sizeof a);
+    KT_CHILD_CHECK(1, r == -1 && errno == EOPNOTSUPP);
+    return 0;
+}
+
+/* A user needs write access to the target's cgroup.procs. */
+static int user_clones_into(void) {
+    KT_CHILD_CHECK(1, setgid(1000) == 0 && setuid(1000) == 0);
+    KT_CHILD_CHECK(2, clone_into(into_dfd, 0) == -1 && errno == EACCES);
+    return 0;
+}
+
+KT_CASE(clone3_into_cgroup) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/ci", 0755));
+    KT_SYS_OK(mkdir(CG "/ci/x", 0755));
+    int cfd = KT_SYS_OK(open(CG "/ci", O_RDONLY | O_DIRECTORY));
+    int dfd = KT_SYS_OK(open(CG "/ci/x", O_RDONLY | O_DIRECTORY));
+    pid_t c = clone_into(dfd, 0);
+    if (c == 0) _exit(strcmp(text_of("/proc/self/cgroup"), "0::/ci/x\n") == 0 ? 0 : 1);
+    KT_TRUE(c > 0, "clone3: %s", kt_errname(errno));
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_STREQ(text_of("/proc/self/cgroup"), "0::/\n");
+    /* an O_PATH descriptor will do; the child is listed while it lives */
+    int pfd = KT_SYS_OK(open(CG "/ci/x", O_PATH));
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    c = clone_into(pfd, 0);
+    if (c == 0) {
+        close(go[1]);
+        char b;
+        while (read(go[0], &b, 1) == -1 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    KT_TRUE(c > 0, "clone3 O_PATH: %s", kt_errname(errno));
+    close(go[0]);
+    char want[32];
+    snprintf(want, sizeof want, "%d\n", (int)c);
+    KT_STREQ(text_of(CG "/ci/x/cgroup.procs"), want);
+    KT_STREQ(text_of(CG "/ci/cgroup.events"), "populated 1\nfrozen 0\n");
+    /* descriptors that are not a cgroup directory */
+    KT_SYS_ERR(clone_into(999, 0), EBADF);
+    int tfd = KT_SYS_OK(open("/tmp", O_RDONLY | O_DIRECTORY));
+    KT_SYS_ERR(clone_into(tfd, 0), EBADF);
+    close(tfd);
+    int ffd = KT_SYS_OK(open(CG "/ci/x/cgroup.procs", O_RDONLY));
+    KT_SYS_ERR(clone_into(ffd, 0), EBADF);
+    close(ffd);
+    into_dfd = dfd;
+    KT_EQ(kt_in_child(thread_into_other_group), 0);
+    KT_EQ(kt_in_child(user_clones_into), 0);
+    /* the no-internal-process rule: ci enables pids, x is populated */
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+pids"));
+    KT_SYS_OK(write_text(CG "/ci/cgroup.subtree_control", "+pids"));
+    KT_SYS_ERR(clone_into(cfd, 0), EBUSY);
+    /* the target's pids.max, its event counted there */
+    KT_SYS_OK(write_text(CG "/ci/x/pids.max", "1"));
+    KT_SYS_ERR(clone_into(dfd, 0), EAGAIN);
+    KT_STREQ(text_of(CG "/ci/x/pids.events"), "max 1\n");
+    KT_STREQ(text_of(CG "/ci/x/pids.current"), "1\n");
+    close(go[1]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(write_text(CG "/ci/cgroup.subtree_control", "-pids"));
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-pids"));
+    /* a removed group */
+    KT_SYS_OK(rmdir(CG "/ci/x"));
+    KT_SYS_ERR(clone_into(dfd, 0), ENOENT);
+    KT_SYS_ERR(clone_into(pfd, 0), ENOENT);
+    close(dfd);
+    close(pfd);
+    close(cfd);
+    KT_SYS_OK(rmdir(CG "/ci"));
     umount_cg();
 }
 

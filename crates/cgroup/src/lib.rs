@@ -22,8 +22,11 @@
 //! `cgroup.subtree_control` has populated children, as Linux's
 //! `cgroup_migrate_vet_dst`). Threaded mode is not built: `cgroup.type` is
 //! `domain`; writing `threaded` gives `EOPNOTSUPP`, and a thread can only
-//! "move" into its own process's group. `cgroup.freeze` reads 0; writing 1
-//! gives `EOPNOTSUPP`. Tasks are uncharged at exit (Linux: at release,
+//! "move" into its own process's group. `cgroup.freeze` (cgroup/freezer.c)
+//! sets whether a group and its descendants freeze
+//! ([`Hierarchy::freezing`]); the kernel tells which tasks are in the
+//! freezer's sleep ([`Hierarchy::task_frozen`]), from which `cgroup.events`'
+//! "frozen" follows. Tasks are uncharged at exit (Linux: at release,
 //! so a zombie counts in `pids.current` until it is reaped); no group is
 //! ever dying (`nr_dying_descendants` 0).
 //!
@@ -185,6 +188,10 @@ impl FileKind {
 pub enum Effect {
     /// Nothing more.
     None,
+    /// `cgroup.freeze` changed whether the processes of the group and
+    /// its descendants ([`Hierarchy::procs_below`]) freeze: the kernel
+    /// wakes their tasks, which look at [`Hierarchy::freezing`].
+    Freeze,
     /// `cgroup.kill`: SIGKILL every process of the group and its
     /// descendants ([`Hierarchy::procs_below`]).
     Kill,
@@ -203,6 +210,19 @@ struct Group<K> {
     procs: BTreeSet<K>,
     /// Live tasks here and below (populated; the pids charge).
     subtree_tasks: u64,
+    /// Live tasks (and charges of forks under way) in the group itself.
+    own_tasks: u64,
+    /// Its tasks in the freezer's sleep ([`Hierarchy::task_frozen`]).
+    nr_frozen_tasks: u64,
+    /// `cgroup.freeze` (Linux's `freezer.freeze`).
+    freeze: bool,
+    /// It or an ancestor freezes (CGRP_FREEZE, `freezer.e_freeze != 0`).
+    e_freeze: bool,
+    /// CGRP_FROZEN: freezing, every task of its own frozen and every
+    /// child frozen (`cgroup.events`' "frozen").
+    frozen: bool,
+    /// Its children that are frozen.
+    nr_frozen_children: u32,
     max_depth: i32,
     max_descendants: i32,
     nr_descendants: u32,
@@ -215,6 +235,8 @@ struct Group<K> {
 struct Member {
     group: GroupId,
     tasks: u32,
+    /// Its tasks in the freezer's sleep.
+    frozen: u32,
 }
 
 /// A cgroup v2 hierarchy and the processes in it, keyed by `K`.
@@ -241,6 +263,12 @@ fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32
         subtree_control: 0,
         procs: BTreeSet::new(),
         subtree_tasks: 0,
+        own_tasks: 0,
+        nr_frozen_tasks: 0,
+        freeze: false,
+        e_freeze: false,
+        frozen: false,
+        nr_frozen_children: 0,
         max_depth: i32::MAX,
         max_descendants: i32::MAX,
         nr_descendants: 0,
@@ -408,10 +436,19 @@ impl<K: Ord + Copy> Hierarchy<K> {
         let n = copy_bytes(name)?;
         let key = copy_bytes(name)?;
         let lvl = p.level + 1;
+        let pe = p.e_freeze;
         self.next += 1;
-        self.groups.insert(id, group(Some(parent), n, lvl, owner, mode & 0o7777));
+        let mut c = group(Some(parent), n, lvl, owner, mode & 0o7777);
+        // cgroup_create: a child of a freezing group freezes (and, empty,
+        // is frozen)
+        c.e_freeze = pe;
+        c.frozen = pe;
+        self.groups.insert(id, c);
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.insert(key, id);
+            if p.e_freeze {
+                p.nr_frozen_children += 1;
+            }
         }
         let mut at = Some(parent);
         while let Some(a) = at {
@@ -431,10 +468,15 @@ impl<K: Ord + Copy> Hierarchy<K> {
             return Err(Errno::EBUSY);
         }
         let name = x.name.clone();
+        let was_frozen = x.frozen;
         self.groups.remove(&g);
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.remove(&name);
+            if was_frozen {
+                p.nr_frozen_children = p.nr_frozen_children.saturating_sub(1);
+            }
         }
+        self.update_frozen(parent);
         let mut at = Some(parent);
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
@@ -551,6 +593,22 @@ impl<K: Ord + Copy> Hierarchy<K> {
     }
 
     fn add_tasks(&mut self, g: GroupId, n: u64) {
+        if let Some(x) = self.groups.get_mut(&g) {
+            x.own_tasks += n;
+        }
+        self.add_subtree_tasks(g, n);
+        self.update_frozen(g);
+    }
+
+    fn sub_tasks(&mut self, g: GroupId, n: u64) {
+        if let Some(x) = self.groups.get_mut(&g) {
+            x.own_tasks = x.own_tasks.saturating_sub(n);
+        }
+        self.sub_subtree_tasks(g, n);
+        self.update_frozen(g);
+    }
+
+    fn add_subtree_tasks(&mut self, g: GroupId, n: u64) {
         let mut at = Some(g);
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
@@ -559,7 +617,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         }
     }
 
-    fn sub_tasks(&mut self, g: GroupId, n: u64) {
+    fn sub_subtree_tasks(&mut self, g: GroupId, n: u64) {
         let mut at = Some(g);
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
@@ -577,6 +635,29 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// controller on), as Linux 6.1's pids_can_fork.
     pub fn charge_fork(&mut self, parent: K) -> Result<GroupId> {
         let g = self.group_of(parent);
+        self.charge_group(g)
+    }
+
+    /// Before a clone3 with `CLONE_INTO_CGROUP` by process `parent` into
+    /// `to` (`thread`: with `CLONE_THREAD`), after the kernel's permission
+    /// checks (cgroup_css_set_fork): `ENODEV` for a removed group, `EBUSY`
+    /// for one that takes no process ([`Hierarchy::vet_destination`]),
+    /// `EOPNOTSUPP` for a thread into a group other than its process's
+    /// (cgroup_attach_permissions), then the pids charge at `to` as
+    /// [`Hierarchy::charge_fork`] (`EAGAIN`, counted in `to`'s pids group).
+    /// The group is returned for [`Hierarchy::forked_process`] /
+    /// [`Hierarchy::forked_thread`] or [`Hierarchy::cancel_fork`].
+    pub fn charge_fork_into(&mut self, parent: K, to: GroupId, thread: bool) -> Result<GroupId> {
+        self.vet_destination(to)?;
+        if thread && self.group_of(parent) != to {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.charge_group(to)
+    }
+
+    /// One task charged to `g` unless it or an ancestor with the pids
+    /// controller on is at its `pids.max`.
+    fn charge_group(&mut self, g: GroupId) -> Result<GroupId> {
         let mut at = Some(g);
         let mut limited = false;
         while let Some(a) = at {
@@ -612,12 +693,13 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// [`Hierarchy::charge_fork`], is in `g`.
     pub fn forked_process(&mut self, child: K, g: GroupId) {
         let g = if self.exists(g) { g } else { ROOT };
-        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1 }) {
+        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1, frozen: 0 }) {
             // (a key reused without its exit seen: the old one goes)
-            self.sub_tasks(old.group, u64::from(old.tasks));
             if let Some(x) = self.groups.get_mut(&old.group) {
                 x.procs.remove(&child);
+                x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(u64::from(old.frozen));
             }
+            self.sub_tasks(old.group, u64::from(old.tasks));
         }
         if let Some(x) = self.groups.get_mut(&g) {
             x.procs.insert(child);
@@ -646,7 +728,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if self.members.contains_key(&k) || tasks == 0 {
             return;
         }
-        self.members.insert(k, Member { group: ROOT, tasks });
+        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0 });
         self.add_tasks(ROOT, u64::from(tasks));
         if let Some(x) = self.groups.get_mut(&ROOT) {
             x.procs.insert(k);
@@ -658,7 +740,15 @@ impl<K: Ord + Copy> Hierarchy<K> {
     pub fn task_exited(&mut self, k: K) {
         let Some(m) = self.members.get_mut(&k) else { return };
         m.tasks = m.tasks.saturating_sub(1);
+        let unfrozen = m.frozen.saturating_sub(m.tasks);
+        m.frozen -= unfrozen;
         let (g, left) = (m.group, m.tasks);
+        if unfrozen != 0
+            && let Some(x) = self.groups.get_mut(&g)
+        {
+            // (a task still counted in the freezer's sleep: it left it)
+            x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(u64::from(unfrozen));
+        }
         if left == 0 {
             self.members.remove(&k);
             if let Some(x) = self.groups.get_mut(&g) {
@@ -666,6 +756,107 @@ impl<K: Ord + Copy> Hierarchy<K> {
             }
         }
         self.sub_tasks(g, 1);
+    }
+
+    /// Whether process `k`'s group freezes (its tasks go to the freezer's
+    /// sleep on their way back to user mode, until this is false or they
+    /// are killed).
+    pub fn freezing(&self, k: K) -> bool {
+        self.groups.get(&self.group_of(k)).is_some_and(|x| x.e_freeze)
+    }
+
+    /// Whether any group freezes (the kernel's fast "no" to
+    /// [`Hierarchy::freezing`]).
+    pub fn any_freezing(&self) -> bool {
+        self.groups.values().any(|x| x.freeze)
+    }
+
+    /// A task of process `k` entered (`true`) or left (`false`) the
+    /// freezer's sleep (cgroup_enter_frozen / cgroup_leave_frozen): its
+    /// group's frozen count, and "frozen" of it and its ancestors.
+    pub fn task_frozen(&mut self, k: K, entered: bool) {
+        let Some(m) = self.members.get_mut(&k) else { return };
+        let g = m.group;
+        if entered {
+            if m.frozen >= m.tasks {
+                return;
+            }
+            m.frozen += 1;
+        } else {
+            if m.frozen == 0 {
+                return;
+            }
+            m.frozen -= 1;
+        }
+        if let Some(x) = self.groups.get_mut(&g) {
+            if entered {
+                x.nr_frozen_tasks += 1;
+            } else {
+                x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(1);
+            }
+        }
+        self.update_frozen(g);
+    }
+
+    /// `cgroup.freeze` of `g` (cgroup_freeze): its `e_freeze` and that of
+    /// every descendant follow; [`Effect::Freeze`] when that changed.
+    fn set_freeze(&mut self, g: GroupId, on: bool) -> Result<Effect> {
+        let x = self.g_mut(g)?;
+        if x.freeze == on {
+            return Ok(Effect::None);
+        }
+        x.freeze = on;
+        let parent_e = x.parent.and_then(|p| self.groups.get(&p)).is_some_and(|p| p.e_freeze);
+        if parent_e {
+            // an ancestor freezes it anyway
+            return Ok(Effect::None);
+        }
+        // the subtree, parents before children; a group with its own
+        // freeze keeps e_freeze on a thaw from above
+        let mut todo = Vec::new();
+        todo.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        todo.push((g, on));
+        let mut order = Vec::new();
+        while let Some((a, e)) = todo.pop() {
+            let Some(x) = self.groups.get_mut(&a) else { continue };
+            let e = e || x.freeze;
+            x.e_freeze = e;
+            order.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            order.push(a);
+            todo.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
+            todo.extend(x.children.values().map(|&c| (c, e)));
+        }
+        // frozen from the leaves up
+        for &a in order.iter().rev() {
+            self.update_frozen(a);
+        }
+        Ok(Effect::Freeze)
+    }
+
+    /// cgroup_update_frozen: `g` is frozen when it freezes, its own tasks
+    /// are all in the freezer's sleep and its children are all frozen; a
+    /// change moves up to the parent's count of frozen children.
+    fn update_frozen(&mut self, g: GroupId) {
+        let mut at = Some(g);
+        while let Some(a) = at {
+            let Some(x) = self.groups.get_mut(&a) else { return };
+            let now = x.e_freeze
+                && x.nr_frozen_tasks >= x.own_tasks
+                && x.nr_frozen_children as usize >= x.children.len();
+            if now == x.frozen {
+                return;
+            }
+            x.frozen = now;
+            let parent = x.parent;
+            if let Some(p) = parent.and_then(|p| self.groups.get_mut(&p)) {
+                if now {
+                    p.nr_frozen_children += 1;
+                } else {
+                    p.nr_frozen_children = p.nr_frozen_children.saturating_sub(1);
+                }
+            }
+            at = parent;
+        }
     }
 
     /// Checks a move into `to` (cgroup_migrate_vet_dst, for domain
@@ -694,7 +885,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// does nothing.
     pub fn migrate(&mut self, k: K, to: GroupId) -> Result<()> {
         self.vet_destination(to)?;
-        let m = self.members.get(&k).copied().unwrap_or(Member { group: ROOT, tasks: 0 });
+        let m = self.members.get(&k).copied().unwrap_or(Member { group: ROOT, tasks: 0, frozen: 0 });
         if m.group == to || m.tasks == 0 {
             return Ok(());
         }
@@ -706,7 +897,18 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if let Some(x) = self.groups.get_mut(&to) {
             x.procs.insert(k);
         }
-        self.members.insert(k, Member { group: to, tasks: m.tasks });
+        self.members.insert(k, Member { group: to, tasks: m.tasks, frozen: m.frozen });
+        if m.frozen != 0 {
+            // (cgroup_freezer_migrate_task: a frozen task counts at its new group)
+            if let Some(x) = self.groups.get_mut(&m.group) {
+                x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(u64::from(m.frozen));
+            }
+            if let Some(x) = self.groups.get_mut(&to) {
+                x.nr_frozen_tasks += u64::from(m.frozen);
+            }
+        }
+        self.update_frozen(m.group);
+        self.update_frozen(to);
         Ok(())
     }
 
@@ -737,16 +939,18 @@ impl<K: Ord + Copy> Hierarchy<K> {
             FileKind::Procs | FileKind::Threads | FileKind::Kill => Err(Errno::EINVAL),
             FileKind::Controllers => mask_text(self.controllers(g)?),
             FileKind::SubtreeControl => mask_text(x.subtree_control),
-            FileKind::Events => {
-                text(format_args!("populated {}\nfrozen 0\n", u8::from(x.subtree_tasks != 0)))
-            }
+            FileKind::Events => text(format_args!(
+                "populated {}\nfrozen {}\n",
+                u8::from(x.subtree_tasks != 0),
+                u8::from(x.frozen)
+            )),
             FileKind::Type => copy_bytes(b"domain\n"),
             FileKind::MaxDepth => limit(x.max_depth),
             FileKind::MaxDescendants => limit(x.max_descendants),
             FileKind::Stat => {
                 text(format_args!("nr_descendants {}\nnr_dying_descendants 0\n", x.nr_descendants))
             }
-            FileKind::Freeze => copy_bytes(b"0\n"),
+            FileKind::Freeze => text(format_args!("{}\n", u8::from(x.freeze))),
             FileKind::PidsMax => {
                 if x.pids_max >= PIDS_MAX {
                     copy_bytes(b"max\n")
@@ -799,11 +1003,10 @@ impl<K: Ord + Copy> Hierarchy<K> {
             }
             FileKind::Freeze => {
                 let v = parse::kstrtoint(s)?;
-                match v {
-                    0 => Ok(Effect::None),
-                    1 => Err(Errno::EOPNOTSUPP),
-                    _ => Err(Errno::ERANGE),
+                if !(0..=1).contains(&v) {
+                    return Err(Errno::ERANGE);
                 }
+                self.set_freeze(g, v == 1)
             }
             FileKind::Kill => {
                 if parse::kstrtoint(s)? != 1 {
