@@ -215,6 +215,37 @@ pub fn unshared(pid: Pid) {
     let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(g.raw()));
 }
 
+// ----- the freezer (cgroup.freeze) -----
+
+/// Whether a group freezes (the hierarchy's `any_freezing` after the last
+/// write to a `cgroup.freeze`): until then [`freezing`] is one load.
+static FREEZE_ON: AtomicBool = AtomicBool::new(false);
+
+/// Whether process `pid`'s group freezes: its threads leave their calls
+/// (to restart them later, as for a group stop) and sleep in
+/// `uthread::frozen_sleep` on their way back to user mode.
+pub fn freezing(pid: Pid) -> bool {
+    FREEZE_ON.load(Ordering::Acquire) && with(|s| s.h.freezing(pid))
+}
+
+/// A thread of process `pid` entered (`true`) or left the freezer's sleep.
+pub fn frozen(pid: Pid, entered: bool) {
+    with(|s| s.h.task_frozen(pid, entered));
+}
+
+/// After a change of what freezes: every thread of `procs` looks again
+/// (the signal epoch moves, each is woken from its sleep).
+fn kick(procs: &[Pid]) {
+    table().epoch().bump();
+    for &pid in procs {
+        let threads = table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default();
+        for t in threads {
+            process::seams::Hooks::signal_wakeup(&Hooks, t);
+        }
+        crate::sched::cond_resched();
+    }
+}
+
 // ----- /proc/PID/cgroup -----
 
 /// /proc/PID/cgroup of process `pid` read by process `reader`
@@ -408,11 +439,22 @@ impl CgFile {
                         core::str::from_utf8(data)
                     );
                 }
-                if r? == Effect::Kill {
-                    let procs = with(|s| s.h.procs_below(self.g))?;
-                    for pid in procs {
-                        let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+                match r? {
+                    Effect::Kill => {
+                        let procs = with(|s| s.h.procs_below(self.g))?;
+                        for pid in procs {
+                            let _ =
+                                table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+                        }
                     }
+                    Effect::Freeze => {
+                        let procs = with(|s| {
+                            FREEZE_ON.store(s.h.any_freezing(), Ordering::Release);
+                            s.h.procs_below(self.g)
+                        })?;
+                        kick(&procs);
+                    }
+                    _ => {}
                 }
                 Ok(())
             }
@@ -442,7 +484,12 @@ impl CgFile {
                 return Err(Errno::EACCES);
             }
             if threads { s.h.migrate_thread(pid, self.g) } else { s.h.migrate(pid, self.g) }
-        })
+        })?;
+        // (cgroup_freezer_migrate_task: into or out of a freezing group)
+        if FREEZE_ON.load(Ordering::Acquire) {
+            kick(&[pid]);
+        }
+        Ok(())
     }
 }
 

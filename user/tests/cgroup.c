@@ -8,7 +8,7 @@
  * unshare, clone and setns; paths from the namespace's root with "/.."
  * for groups outside it; a cgroup2 mount inside one is rooted there, and
  * mountinfo's root field is seen from the reader's namespace), and
- * clone3's CLONE_INTO_CGROUP (cg39). Run as
+ * clone3's CLONE_INTO_CGROUP and cgroup.freeze (cg39). Run as
  * root; each case mounts /tmp/cg and takes its groups and the mount away.
  * /tmp/.kt_cgroup2_mounted tells procfd.c that /proc/PID/cgroup shows the
  * v2 line from now on (Linux never hides it again). */
@@ -535,6 +535,85 @@ KT_CASE(clone3_into_cgroup) {
     close(pfd);
     close(cfd);
     KT_SYS_OK(rmdir(CG "/ci"));
+    umount_cg();
+}
+
+/* cgroup.events' "frozen" of group `dir` becomes `want` within 5 s (the
+ * freezer is asynchronous on Linux: each task freezes on its own way
+ * back to user mode). */
+static int wait_frozen(const char *dir, int want) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/cgroup.events", dir);
+    for (int i = 0; i < 500; i++) {
+        const char *f = strstr(text_of(path), "frozen ");
+        if (f && f[7] == '0' + want) return 0;
+        usleep(10000);
+    }
+    errno = ETIMEDOUT;
+    return -1;
+}
+
+/* cgroup.freeze: a spinning task and one blocked in read(2) stop without
+ * a stop that wait(2) or SIGCONT would see, go on after the thaw, and a
+ * frozen task is killed by SIGKILL. */
+KT_CASE(freeze_stops_tasks_until_thaw) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/fz", 0755));
+    KT_STREQ(text_of(CG "/fz/cgroup.freeze"), "0\n");
+    KT_SYS_ERR(write_text(CG "/fz/cgroup.freeze", "2"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/fz/cgroup.freeze", "x"), EINVAL);
+    volatile long *counter =
+        (volatile long *)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(counter != MAP_FAILED, "mmap");
+    pid_t spin = KT_FORK();
+    if (spin == 0) {
+        for (;;) (*counter)++;
+    }
+    int wr;
+    pid_t sl = sleeper(&wr);
+    KT_SYS_OK(write_pid(CG "/fz/cgroup.procs", spin));
+    KT_SYS_OK(write_pid(CG "/fz/cgroup.procs", sl));
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "1"));
+    KT_STREQ(text_of(CG "/fz/cgroup.freeze"), "1\n");
+    int fr = wait_frozen(CG "/fz", 1);
+    if (fr != 0) kill(spin, SIGKILL);
+    KT_SYS_OK(fr);
+    KT_STREQ(text_of(CG "/fz/cgroup.events"), "populated 1\nfrozen 1\n");
+    long a = *counter;
+    usleep(100000);
+    long b = *counter;
+    /* not a stop: wait(2) sees nothing, SIGCONT does not end it */
+    int st;
+    pid_t w = waitpid(spin, &st, WNOHANG | WUNTRACED | WCONTINUED);
+    kill(spin, SIGCONT);
+    usleep(50000);
+    long c = *counter;
+    /* the sleeper's byte waits for the thaw */
+    KT_EQ(write(wr, "x", 1), 1);
+    usleep(100000);
+    pid_t w2 = waitpid(sl, &st, WNOHANG);
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "0"));
+    KT_EQ(b, a);
+    KT_EQ(c, a);
+    KT_EQ(w, 0);
+    KT_EQ(w2, 0);
+    KT_SYS_OK(wait_frozen(CG "/fz", 0));
+    KT_STREQ(text_of(CG "/fz/cgroup.freeze"), "0\n");
+    KT_WAIT_STATUS(sl, kt_exited(0));
+    for (int i = 0; i < 500 && *counter == a; i++) usleep(10000);
+    KT_TRUE(*counter != a, "the spinner runs again");
+    /* a frozen group's task is killed */
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "1"));
+    fr = wait_frozen(CG "/fz", 1);
+    KT_SYS_OK(kill(spin, SIGKILL));
+    KT_SYS_OK(fr);
+    KT_WAIT_STATUS(spin, kt_killed(SIGKILL));
+    KT_STREQ(text_of(CG "/fz/cgroup.events"), "populated 0\nfrozen 1\n");
+    close(wr);
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "0"));
+    KT_STREQ(text_of(CG "/fz/cgroup.events"), "populated 0\nfrozen 0\n");
+    KT_SYS_OK(rmdir(CG "/fz"));
+    munmap((void *)counter, 4096);
     umount_cg();
 }
 
