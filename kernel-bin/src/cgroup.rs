@@ -205,7 +205,28 @@ pub fn finish(c: Charge) {
 
 /// A thread counted for process `pid` exited (its record is gone).
 pub fn exited(pid: Pid) {
+    // its last task: the process's CPU time stays in its group's cpu.stat
+    // (the zombie's record has every thread's time by now)
+    if with(|s| s.h.live_tasks(pid)) == 1
+        && let Some(u) = table().usage(pid)
+    {
+        with(|s| s.h.process_ended(pid, u.utime_us, u.stime_us));
+    }
     with(|s| s.h.task_exited(pid));
+}
+
+/// `cpu.stat` of group `g`: the live processes' time there and below
+/// (looked up in the table without the lock), then the hierarchy's.
+fn cpu_stat(g: GroupId) -> Result<Vec<u8>> {
+    let procs = with(|s| s.h.procs_below(g))?;
+    let mut live = (0u64, 0u64);
+    for pid in procs {
+        if let Some(u) = table().usage(pid) {
+            live.0 = live.0.saturating_add(u.utime_us);
+            live.1 = live.1.saturating_add(u.stime_us);
+        }
+    }
+    with(|s| s.h.cpu_stat(g, live))
 }
 
 /// unshare(CLONE_NEWCGROUP) by process `pid` made its namespace: rooted at
@@ -417,6 +438,7 @@ impl vfs::SynthNode for CgFile {
                 let (tid, _) = crate::eventfd::caller();
                 list(self.g, self.kind == FileKind::Threads, tid)
             }
+            FileKind::CpuStat => cpu_stat(self.g),
             k => with(|s| s.h.read(self.g, k)),
         }
     }

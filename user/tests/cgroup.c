@@ -8,7 +8,7 @@
  * unshare, clone and setns; paths from the namespace's root with "/.."
  * for groups outside it; a cgroup2 mount inside one is rooted there, and
  * mountinfo's root field is seen from the reader's namespace), and
- * clone3's CLONE_INTO_CGROUP and cgroup.freeze (cg39). Run as
+ * clone3's CLONE_INTO_CGROUP, cgroup.freeze and cpu.stat (cg39). Run as
  * root; each case mounts /tmp/cg and takes its groups and the mount away.
  * /tmp/.kt_cgroup2_mounted tells procfd.c that /proc/PID/cgroup shows the
  * v2 line from now on (Linux never hides it again). */
@@ -614,6 +614,70 @@ KT_CASE(freeze_stops_tasks_until_thaw) {
     KT_STREQ(text_of(CG "/fz/cgroup.events"), "populated 0\nfrozen 0\n");
     KT_SYS_OK(rmdir(CG "/fz"));
     munmap((void *)counter, 4096);
+    umount_cg();
+}
+
+/* cpu.stat's three lines of group `dir`. */
+static int cpu_stat(const char *dir, long long *usage, long long *user, long long *sys) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/cpu.stat", dir);
+    return sscanf(text_of(path), "usage_usec %lld\nuser_usec %lld\nsystem_usec %lld\n", usage, user, sys) == 3
+               ? 0
+               : -1;
+}
+
+/* A child that joins `dir` and spins for `ms` of its own CPU time. */
+static void spin_in(const char *dir, int ms) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    if (write_text(path, "0") != 0) _exit(2);
+    struct timespec ts;
+    do {
+        for (volatile int i = 0; i < 200000; i++) {
+        }
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    } while (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < ms);
+    _exit(0);
+}
+
+/* cpu.stat (a core file of every group): the time of the tasks that ran
+ * in a group and below it, kept after they end and after a child group
+ * is removed. */
+KT_CASE(cpu_stat_counts_a_groups_time) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/cs", 0755));
+    KT_SYS_OK(mkdir(CG "/cs/sub", 0755));
+    struct stat st;
+    KT_SYS_OK(stat(CG "/cs/cpu.stat", &st));
+    KT_EQ(st.st_mode, S_IFREG | 0444);
+    KT_SYS_OK(stat(CG "/cpu.stat", &st));
+    long long u, us, sy;
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    KT_EQ(u, 0);
+    KT_EQ(us + sy, 0);
+    pid_t c = KT_FORK();
+    if (c == 0) spin_in(CG "/cs", 300);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    KT_TRUE(u >= 300000 && u < 10000000, "usage_usec %lld", u);
+    KT_TRUE(us >= 150000, "user_usec %lld", us);
+    KT_TRUE(us + sy >= u - 1000 && us + sy <= u + 1000, "%lld + %lld vs %lld", us, sy, u);
+    long long u1 = u;
+    c = KT_FORK();
+    if (c == 0) spin_in(CG "/cs/sub", 200);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    long long su, sus, ssy;
+    KT_SYS_OK(cpu_stat(CG "/cs/sub", &su, &sus, &ssy));
+    KT_TRUE(su >= 200000, "sub usage_usec %lld", su);
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    KT_TRUE(u >= u1 + su, "usage_usec %lld after %lld + %lld", u, u1, su);
+    KT_SYS_OK(rmdir(CG "/cs/sub"));
+    long long u2 = u;
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    KT_TRUE(u >= u2, "usage_usec %lld after the rmdir, %lld before", u, u2);
+    KT_SYS_OK(cpu_stat(CG, &u, &us, &sy));
+    KT_TRUE(u >= u2, "root usage_usec %lld", u);
+    KT_SYS_OK(rmdir(CG "/cs"));
     umount_cg();
 }
 

@@ -114,6 +114,9 @@ pub enum FileKind {
     Freeze,
     /// `cgroup.kill` (not on the root, write only).
     Kill,
+    /// `cpu.stat` (a core file of every group: the CPU time of its tasks
+    /// and its descendants', [`Hierarchy::cpu_stat`]).
+    CpuStat,
     /// `pids.max` (where the pids controller is on, not on the root).
     PidsMax,
     /// `pids.current`.
@@ -124,7 +127,7 @@ pub enum FileKind {
 
 impl FileKind {
     /// Every kind, in the order a directory lists them.
-    pub const ALL: [FileKind; 14] = [
+    pub const ALL: [FileKind; 15] = [
         FileKind::Type,
         FileKind::Procs,
         FileKind::Threads,
@@ -136,6 +139,7 @@ impl FileKind {
         FileKind::Stat,
         FileKind::Freeze,
         FileKind::Kill,
+        FileKind::CpuStat,
         FileKind::PidsCurrent,
         FileKind::PidsEvents,
         FileKind::PidsMax,
@@ -155,6 +159,7 @@ impl FileKind {
             FileKind::Stat => "cgroup.stat",
             FileKind::Freeze => "cgroup.freeze",
             FileKind::Kill => "cgroup.kill",
+            FileKind::CpuStat => "cpu.stat",
             FileKind::PidsMax => "pids.max",
             FileKind::PidsCurrent => "pids.current",
             FileKind::PidsEvents => "pids.events",
@@ -165,7 +170,7 @@ impl FileKind {
     /// write method, 0200 without a read one, else 0644).
     pub fn mode(self) -> u32 {
         match self {
-            FileKind::Controllers | FileKind::Events | FileKind::Stat => 0o444,
+            FileKind::Controllers | FileKind::Events | FileKind::Stat | FileKind::CpuStat => 0o444,
             FileKind::PidsCurrent | FileKind::PidsEvents => 0o444,
             FileKind::Kill => 0o200,
             _ => 0o644,
@@ -223,6 +228,9 @@ struct Group<K> {
     frozen: bool,
     /// Its children that are frozen.
     nr_frozen_children: u32,
+    /// CPU time (user, system; µs) of the processes that ended here and
+    /// of its removed descendants.
+    cpu_gone: (u64, u64),
     max_depth: i32,
     max_descendants: i32,
     nr_descendants: u32,
@@ -269,6 +277,7 @@ fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32
         e_freeze: false,
         frozen: false,
         nr_frozen_children: 0,
+        cpu_gone: (0, 0),
         max_depth: i32::MAX,
         max_descendants: i32::MAX,
         nr_descendants: 0,
@@ -469,12 +478,16 @@ impl<K: Ord + Copy> Hierarchy<K> {
         }
         let name = x.name.clone();
         let was_frozen = x.frozen;
+        let gone = x.cpu_gone;
         self.groups.remove(&g);
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.remove(&name);
             if was_frozen {
                 p.nr_frozen_children = p.nr_frozen_children.saturating_sub(1);
             }
+            // (rstat: the parent's time keeps what was spent below)
+            p.cpu_gone.0 = p.cpu_gone.0.saturating_add(gone.0);
+            p.cpu_gone.1 = p.cpu_gone.1.saturating_add(gone.1);
         }
         self.update_frozen(parent);
         let mut at = Some(parent);
@@ -758,6 +771,49 @@ impl<K: Ord + Copy> Hierarchy<K> {
         self.sub_tasks(g, 1);
     }
 
+    /// Process `k`, whose last task has ended, used `user_us` and `sys_us`
+    /// of CPU time: it stays in its group's `cpu.stat`. (Call it before
+    /// the last [`Hierarchy::task_exited`], while the process is counted;
+    /// a process's time counts where it is when read or when it ends, not
+    /// where it was spent.)
+    pub fn process_ended(&mut self, k: K, user_us: u64, sys_us: u64) {
+        let g = self.group_of(k);
+        if let Some(x) = self.groups.get_mut(&g) {
+            x.cpu_gone.0 = x.cpu_gone.0.saturating_add(user_us);
+            x.cpu_gone.1 = x.cpu_gone.1.saturating_add(sys_us);
+        }
+    }
+
+    /// `cpu.stat` of `g` (cgroup_base_stat_cputime_show's three lines):
+    /// `live` is the (user, system) µs of the live processes in `g` and
+    /// below ([`Hierarchy::procs_below`]), to which the time of those that
+    /// ended there comes.
+    pub fn cpu_stat(&self, g: GroupId, live: (u64, u64)) -> Result<Vec<u8>> {
+        self.g(g)?;
+        let (mut user, mut sys) = live;
+        let mut todo = Vec::new();
+        todo.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        todo.push(g);
+        while let Some(a) = todo.pop() {
+            let x = self.g(a)?;
+            user = user.saturating_add(x.cpu_gone.0);
+            sys = sys.saturating_add(x.cpu_gone.1);
+            todo.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
+            todo.extend(x.children.values().copied());
+        }
+        text(format_args!(
+            "usage_usec {}\nuser_usec {}\nsystem_usec {}\n",
+            user.saturating_add(sys),
+            user,
+            sys
+        ))
+    }
+
+    /// The live tasks of process `k` (0 for one not counted).
+    pub fn live_tasks(&self, k: K) -> u32 {
+        self.members.get(&k).map_or(0, |m| m.tasks)
+    }
+
     /// Whether process `k`'s group freezes (its tasks go to the freezer's
     /// sleep on their way back to user mode, until this is false or they
     /// are killed).
@@ -936,7 +992,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
             if v == i32::MAX { copy_bytes(b"max\n") } else { text(format_args!("{v}\n")) }
         };
         match kind {
-            FileKind::Procs | FileKind::Threads | FileKind::Kill => Err(Errno::EINVAL),
+            FileKind::Procs | FileKind::Threads | FileKind::Kill | FileKind::CpuStat => Err(Errno::EINVAL),
             FileKind::Controllers => mask_text(self.controllers(g)?),
             FileKind::SubtreeControl => mask_text(x.subtree_control),
             FileKind::Events => text(format_args!(

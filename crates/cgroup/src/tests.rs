@@ -27,10 +27,11 @@ fn files_of_root_and_child() {
             "cgroup.subtree_control",
             "cgroup.max.descendants",
             "cgroup.max.depth",
-            "cgroup.stat"
+            "cgroup.stat",
+            "cpu.stat"
         ]
     );
-    assert_eq!(h.files(a).count(), 11);
+    assert_eq!(h.files(a).count(), 12);
     assert_eq!(h.owner(a), Some((1000, 1000)));
     assert_eq!(read(&h, ROOT, FileKind::Controllers), "pids\n");
     assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "");
@@ -47,7 +48,7 @@ fn files_of_root_and_child() {
     h.write(ROOT, FileKind::SubtreeControl, b"+pids\n").unwrap();
     assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "pids\n");
     assert_eq!(read(&h, a, FileKind::Controllers), "pids\n");
-    assert_eq!(h.files(a).count(), 14);
+    assert_eq!(h.files(a).count(), 15);
     assert_eq!(read(&h, a, FileKind::PidsMax), "max\n");
     assert_eq!(read(&h, a, FileKind::PidsCurrent), "0\n");
     assert_eq!(read(&h, a, FileKind::PidsEvents), "max 0\n");
@@ -297,6 +298,29 @@ fn freeze_and_frozen() {
     h.write(b, FileKind::Freeze, b"0").unwrap();
     assert_eq!(ev(&h, b), "populated 0\nfrozen 0\n");
     assert!(!h.any_freezing());
+}
+
+#[test]
+fn cpu_stat_keeps_ended_time() {
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    let cs =
+        |h: &Hierarchy<u32>, g, live| alloc::string::String::from_utf8(h.cpu_stat(g, live).unwrap()).unwrap();
+    assert_eq!(cs(&h, a, (0, 0)), "usage_usec 0\nuser_usec 0\nsystem_usec 0\n");
+    assert_eq!(h.read(a, FileKind::CpuStat), Err(Errno::EINVAL));
+    assert_eq!(FileKind::CpuStat.mode(), 0o444);
+    h.adopt(2, 1);
+    h.migrate(2, b).unwrap();
+    h.process_ended(2, 300, 20);
+    h.task_exited(2);
+    assert_eq!(cs(&h, b, (0, 0)), "usage_usec 320\nuser_usec 300\nsystem_usec 20\n");
+    assert_eq!(cs(&h, a, (5, 5)), "usage_usec 330\nuser_usec 305\nsystem_usec 25\n");
+    // a removed group's time stays with its parent
+    h.rmdir(b).unwrap();
+    assert_eq!(cs(&h, a, (0, 0)), "usage_usec 320\nuser_usec 300\nsystem_usec 20\n");
+    assert_eq!(cs(&h, ROOT, (1, 0)), "usage_usec 321\nuser_usec 301\nsystem_usec 20\n");
+    assert_eq!(h.cpu_stat(b, (0, 0)), Err(Errno::ENODEV));
 }
 
 #[derive(Clone, Debug)]
