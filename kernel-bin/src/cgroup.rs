@@ -312,13 +312,13 @@ pub fn reader_root() -> u64 {
 
 // ----- the cgroup2 filesystem -----
 
-/// Inode numbers: a group's directory at `16 * id`, its files after it.
+/// Inode numbers: a group's directory at `32 * id`, its files after it.
 fn dir_ino(g: GroupId) -> u64 {
-    g.raw() * 16
+    g.raw() * 32
 }
 
 fn file_ino(g: GroupId, k: FileKind) -> u64 {
-    g.raw() * 16 + 1 + k.index() as u64
+    g.raw() * 32 + 1 + k.index() as u64
 }
 
 /// A group's directory.

@@ -8,7 +8,8 @@
  * unshare, clone and setns; paths from the namespace's root with "/.."
  * for groups outside it; a cgroup2 mount inside one is rooted there, and
  * mountinfo's root field is seen from the reader's namespace), and
- * clone3's CLONE_INTO_CGROUP, cgroup.freeze and cpu.stat (cg39). Run as
+ * clone3's CLONE_INTO_CGROUP, cgroup.freeze, cpu.stat and the cpu
+ * controller's files (cg39). Run as
  * root; each case mounts /tmp/cg and takes its groups and the mount away.
  * /tmp/.kt_cgroup2_mounted tells procfd.c that /proc/PID/cgroup shows the
  * v2 line from now on (Linux never hides it again). */
@@ -678,6 +679,41 @@ KT_CASE(cpu_stat_counts_a_groups_time) {
     KT_SYS_OK(cpu_stat(CG, &u, &us, &sy));
     KT_TRUE(u >= u2, "root usage_usec %lld", u);
     KT_SYS_OK(rmdir(CG "/cs"));
+    umount_cg();
+}
+
+/* The cpu controller's files: cpu.weight's and cpu.max's ranges and
+ * texts, cpu.stat's bandwidth lines where it is on. */
+KT_CASE(cpu_controller_files) {
+    KT_SYS_OK(mount_cg());
+    KT_TRUE(strstr(text_of(CG "/cgroup.controllers"), "cpu ") != NULL, "%s", text_of(CG "/cgroup.controllers"));
+    KT_SYS_OK(mkdir(CG "/cpu", 0755));
+    struct stat st;
+    KT_SYS_ERR(stat(CG "/cpu/cpu.max", &st), ENOENT);
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+cpu"));
+    KT_SYS_ERR(stat(CG "/cpu.max", &st), ENOENT);
+    KT_STREQ(text_of(CG "/cpu/cgroup.controllers"), "cpu\n");
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "max 100000\n");
+    KT_STREQ(text_of(CG "/cpu/cpu.weight"), "100\n");
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.weight", "0"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.weight", "10001"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.weight", "x"), EINVAL);
+    KT_SYS_OK(write_text(CG "/cpu/cpu.weight", "50\n"));
+    KT_STREQ(text_of(CG "/cpu/cpu.weight"), "50\n");
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "999"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "1000 999"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "1000 1000001"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "maxx"), EINVAL);
+    KT_SYS_OK(write_text(CG "/cpu/cpu.max", "50000"));
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "50000 100000\n");
+    KT_SYS_OK(write_text(CG "/cpu/cpu.max", "20000 40000\n"));
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "20000 40000\n");
+    KT_SYS_OK(write_text(CG "/cpu/cpu.max", "max"));
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "max 40000\n");
+    const char *cs = text_of(CG "/cpu/cpu.stat");
+    KT_TRUE(strstr(cs, "\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n") != NULL, "%s", cs);
+    KT_SYS_OK(rmdir(CG "/cpu"));
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-cpu"));
     umount_cg();
 }
 

@@ -17,7 +17,9 @@
 //! Paths as a cgroup namespace sees them, with Linux's `/..` steps for
 //! groups outside it, come from [`Hierarchy::path_from`].
 //!
-//! Offered controller: `pids` (a threaded controller, so the
+//! Offered controllers: `cpu` (cg39: its files `cpu.weight` and `cpu.max`
+//! with Linux's parsing and ranges, and `cpu.stat`'s throttling lines, all
+//! zero: nothing is weighed or throttled) and `pids` (both threaded, so the
 //! no-internal-process rule bites only when a group with a controller in
 //! `cgroup.subtree_control` has populated children, as Linux's
 //! `cgroup_migrate_vet_dst`). Threaded mode is not built: `cgroup.type` is
@@ -79,11 +81,17 @@ pub const ROOT: GroupId = GroupId(1);
 /// The pids controller's bit in a controller mask.
 pub const PIDS: u32 = 1;
 
+/// The cpu controller's bit (its files; nothing is throttled or weighed).
+pub const CPU: u32 = 2;
+
 /// The controllers offered, by name and bit, in Linux's order.
-pub const CONTROLLERS: &[(&str, u32)] = &[("pids", PIDS)];
+pub const CONTROLLERS: &[(&str, u32)] = &[("cpu", CPU), ("pids", PIDS)];
 
 /// The controllers that are threaded (Linux's `cgrp_dfl_threaded_ss_mask`).
-const THREADED: u32 = PIDS;
+const THREADED: u32 = PIDS | CPU;
+
+/// `cpu.max`'s default period, µs (default_cfs_period).
+pub const CPU_PERIOD_US: u64 = 100_000;
 
 /// `PIDS_MAX` of kernel/cgroup/pids.c: `PID_MAX_LIMIT + 1`; `pids.max` at
 /// or above it reads "max".
@@ -117,6 +125,10 @@ pub enum FileKind {
     /// `cpu.stat` (a core file of every group: the CPU time of its tasks
     /// and its descendants', [`Hierarchy::cpu_stat`]).
     CpuStat,
+    /// `cpu.weight` (where the cpu controller is on, not on the root).
+    CpuWeight,
+    /// `cpu.max` (where the cpu controller is on, not on the root).
+    CpuMax,
     /// `pids.max` (where the pids controller is on, not on the root).
     PidsMax,
     /// `pids.current`.
@@ -127,7 +139,7 @@ pub enum FileKind {
 
 impl FileKind {
     /// Every kind, in the order a directory lists them.
-    pub const ALL: [FileKind; 15] = [
+    pub const ALL: [FileKind; 17] = [
         FileKind::Type,
         FileKind::Procs,
         FileKind::Threads,
@@ -140,6 +152,8 @@ impl FileKind {
         FileKind::Freeze,
         FileKind::Kill,
         FileKind::CpuStat,
+        FileKind::CpuWeight,
+        FileKind::CpuMax,
         FileKind::PidsCurrent,
         FileKind::PidsEvents,
         FileKind::PidsMax,
@@ -160,6 +174,8 @@ impl FileKind {
             FileKind::Freeze => "cgroup.freeze",
             FileKind::Kill => "cgroup.kill",
             FileKind::CpuStat => "cpu.stat",
+            FileKind::CpuWeight => "cpu.weight",
+            FileKind::CpuMax => "cpu.max",
             FileKind::PidsMax => "pids.max",
             FileKind::PidsCurrent => "pids.current",
             FileKind::PidsEvents => "pids.events",
@@ -236,6 +252,10 @@ struct Group<K> {
     nr_descendants: u32,
     pids_max: i64,
     pids_events: i64,
+    /// `cpu.weight` (1..=10000).
+    cpu_weight: u64,
+    /// `cpu.max`: quota (`None`: "max") and period, µs.
+    cpu_max: (Option<u64>, u64),
 }
 
 /// Where a process is.
@@ -283,6 +303,8 @@ fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32
         nr_descendants: 0,
         pids_max: PIDS_MAX,
         pids_events: 0,
+        cpu_weight: 100,
+        cpu_max: (None, CPU_PERIOD_US),
     }
 }
 
@@ -388,7 +410,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
 
     /// Whether the pids controller is on for `g` (its parent enables it).
     fn pids_on(&self, g: GroupId) -> bool {
-        self.parent(g).and_then(|p| self.groups.get(&p)).is_some_and(|p| p.subtree_control & PIDS != 0)
+        self.on(g, PIDS)
+    }
+
+    /// Whether controller `bit` is on for `g` (its parent enables it).
+    fn on(&self, g: GroupId, bit: u32) -> bool {
+        self.parent(g).and_then(|p| self.groups.get(&p)).is_some_and(|p| p.subtree_control & bit != 0)
     }
 
     /// The controllers `g` may enable for its children
@@ -408,6 +435,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         match kind {
             FileKind::Events | FileKind::Type | FileKind::Freeze | FileKind::Kill => !root,
             FileKind::PidsMax | FileKind::PidsCurrent | FileKind::PidsEvents => self.pids_on(g),
+            FileKind::CpuWeight | FileKind::CpuMax => self.on(g, CPU),
             _ => self.exists(g),
         }
     }
@@ -801,12 +829,20 @@ impl<K: Ord + Copy> Hierarchy<K> {
             todo.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
             todo.extend(x.children.values().copied());
         }
-        text(format_args!(
+        let mut t = text(format_args!(
             "usage_usec {}\nuser_usec {}\nsystem_usec {}\n",
             user.saturating_add(sys),
             user,
             sys
-        ))
+        ))?;
+        // cpu_extra_stat_show where the cpu controller has a css (the
+        // root's always): nothing is throttled here
+        if g == ROOT || self.on(g, CPU) {
+            let extra: &[u8] = b"nr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n";
+            t.try_reserve(extra.len()).map_err(|_| Errno::ENOMEM)?;
+            t.extend_from_slice(extra);
+        }
+        Ok(t)
     }
 
     /// The live tasks of process `k` (0 for one not counted).
@@ -1015,6 +1051,11 @@ impl<K: Ord + Copy> Hierarchy<K> {
                 }
             }
             FileKind::PidsCurrent => text(format_args!("{}\n", x.subtree_tasks)),
+            FileKind::CpuWeight => text(format_args!("{}\n", x.cpu_weight)),
+            FileKind::CpuMax => match x.cpu_max {
+                (None, period) => text(format_args!("max {period}\n")),
+                (Some(q), period) => text(format_args!("{q} {period}\n")),
+            },
             FileKind::PidsEvents => text(format_args!("max {}\n", x.pids_events)),
         }
     }
@@ -1063,6 +1104,21 @@ impl<K: Ord + Copy> Hierarchy<K> {
                     return Err(Errno::ERANGE);
                 }
                 self.set_freeze(g, v == 1)
+            }
+            FileKind::CpuWeight => {
+                // cpu_weight_write_u64: kstrtoull, then the range
+                let v = parse::kstrtoull(s)?;
+                if !(1..=10_000).contains(&v) {
+                    return Err(Errno::ERANGE);
+                }
+                self.g_mut(g)?.cpu_weight = v;
+                Ok(Effect::None)
+            }
+            FileKind::CpuMax => {
+                let period = self.g(g)?.cpu_max.1;
+                let m = parse::cpu_max(data, period)?;
+                self.g_mut(g)?.cpu_max = m;
+                Ok(Effect::None)
             }
             FileKind::Kill => {
                 if parse::kstrtoint(s)? != 1 {
@@ -1131,7 +1187,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         // (cgroup_vet_subtree_control_enable: only threaded controllers
         // are offered, to which the no-internal-process rule does not
         // apply)
-        let children: Vec<GroupId> = if disable & PIDS != 0 {
+        let children: Vec<GroupId> = if disable & (PIDS | CPU) != 0 {
             let mut v = Vec::new();
             v.try_reserve_exact(x.children.len()).map_err(|_| Errno::ENOMEM)?;
             v.extend(x.children.values().copied());
@@ -1144,8 +1200,14 @@ impl<K: Ord + Copy> Hierarchy<K> {
         // a child's pids state goes with its css
         for c in children {
             if let Some(c) = self.groups.get_mut(&c) {
-                c.pids_max = PIDS_MAX;
-                c.pids_events = 0;
+                if disable & PIDS != 0 {
+                    c.pids_max = PIDS_MAX;
+                    c.pids_events = 0;
+                }
+                if disable & CPU != 0 {
+                    c.cpu_weight = 100;
+                    c.cpu_max = (None, CPU_PERIOD_US);
+                }
             }
         }
         Ok(())
