@@ -63,6 +63,8 @@ fn root_of(pid: Pid) -> GroupId {
 /// What a clone charged: the group, whether the child was entered.
 pub struct Charge {
     group: GroupId,
+    /// The caller's group (a CLONE_NEWCGROUP namespace's root).
+    caller_group: GroupId,
     caller_pid: Pid,
     thread: bool,
     new_ns: bool,
@@ -115,16 +117,72 @@ fn activate() {
 /// Before a clone by process `pid`: one task charged to its group
 /// (`EAGAIN` beyond a `pids.max`). `thread`: CLONE_THREAD; `new_ns`:
 /// CLONE_NEWCGROUP (the child's namespace is rooted at that group).
-pub fn charge(pid: Pid, thread: bool, new_ns: bool) -> Result<Charge> {
+///
+/// `into`: clone3's `CLONE_INTO_CGROUP` file (cgroup_css_set_fork):
+/// `EBADF` for a file that is not a cgroup2 directory, `ENOENT` for a
+/// removed group, `EACCES` without write access to its `cgroup.procs` or
+/// the common ancestor's (cgroup_may_write, cgroup_procs_write_permission),
+/// `ENOENT` for a group outside the caller's cgroup namespace, then the
+/// hierarchy's `EBUSY`, `EOPNOTSUPP` and `EAGAIN`
+/// ([`Hierarchy::charge_fork_into`]). The pids charge is at the target.
+pub fn charge(pid: Pid, thread: bool, new_ns: bool, into: Option<&dyn vfs::File>) -> Result<Charge> {
+    let target = match into {
+        Some(f) => {
+            let dir =
+                f.inode().and_then(|i| i.synth_any().and_then(|a| a.downcast_ref::<CgDir>().map(|d| d.g)));
+            Some(dir.ok_or(Errno::EBADF)?)
+        }
+        None => None,
+    };
     if !ACTIVE.load(Ordering::Acquire) {
         // nothing counted yet: the child is in the root, as its namespace
-        // root is (`entered`: nothing for `created` or `finish` to do)
-        return Ok(Charge { group: ROOT, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(true) });
+        // root is (`entered`: nothing for `created` or `finish` to do).
+        // (A cgroup2 directory's fd means a mount, which activated.)
+        return Ok(Charge {
+            group: ROOT,
+            caller_group: ROOT,
+            caller_pid: pid,
+            thread,
+            new_ns,
+            entered: AtomicBool::new(true),
+        });
     }
     adopt(pid);
-    let group = with(|s| s.h.charge_fork(pid))
-        .inspect_err(|_| log::info!("pid {pid}: fork refused by the pids controller: EAGAIN"))?;
-    Ok(Charge { group, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(false) })
+    let (cred, ns_raw) = match target {
+        Some(_) => table()
+            .with_process(pid, |p| (crate::syscall::fs::vfs_cred(p.creds()), p.ns().cgroup.root()))
+            .ok_or(Errno::ESRCH)?,
+        None => (vfs::Cred::root(), 0),
+    };
+    let (group, caller_group) = with(|s| {
+        let src = s.h.group_of(pid);
+        let g = match target {
+            None => s.h.charge_fork(pid),
+            Some(to) => {
+                if !s.h.exists(to) {
+                    return Err(Errno::ENOENT);
+                }
+                for g in [to, s.h.common_ancestor(src, to)] {
+                    let (uid, gid) = s.h.owner(g).unwrap_or((0, 0));
+                    if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
+                        return Err(Errno::EACCES);
+                    }
+                }
+                let nsr = ns_root(ns_raw);
+                if s.h.exists(nsr) && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(to, nsr)) {
+                    return Err(Errno::ENOENT);
+                }
+                s.h.charge_fork_into(pid, to, thread)
+            }
+        };
+        g.map(|g| (g, src))
+    })
+    .inspect_err(|e| {
+        if *e == Errno::EAGAIN {
+            log::info!("pid {pid}: fork refused by the pids controller: EAGAIN")
+        }
+    })?;
+    Ok(Charge { group, caller_group, caller_pid: pid, thread, new_ns, entered: AtomicBool::new(false) })
 }
 
 /// The clone made thread `tid` (before it first runs): it enters the
@@ -153,7 +211,7 @@ pub fn created(c: &Charge, tid: Pid) {
     }
     if c.new_ns {
         // copy_cgroup_ns(): rooted at the maker's cgroup
-        let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.group.raw()));
+        let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.caller_group.raw()));
     }
     if kill {
         let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
@@ -169,7 +227,28 @@ pub fn finish(c: Charge) {
 
 /// A thread counted for process `pid` exited (its record is gone).
 pub fn exited(pid: Pid) {
+    // its last task: the process's CPU time stays in its group's cpu.stat
+    // (the zombie's record has every thread's time by now)
+    if with(|s| s.h.live_tasks(pid)) == 1
+        && let Some(u) = table().usage(pid)
+    {
+        with(|s| s.h.process_ended(pid, u.utime_us, u.stime_us));
+    }
     with(|s| s.h.task_exited(pid));
+}
+
+/// `cpu.stat` of group `g`: the live processes' time there and below
+/// (looked up in the table without the lock), then the hierarchy's.
+fn cpu_stat(g: GroupId) -> Result<Vec<u8>> {
+    let procs = with(|s| s.h.procs_below(g))?;
+    let mut live = (0u64, 0u64);
+    for pid in procs {
+        if let Some(u) = table().usage(pid) {
+            live.0 = live.0.saturating_add(u.utime_us);
+            live.1 = live.1.saturating_add(u.stime_us);
+        }
+    }
+    with(|s| s.h.cpu_stat(g, live))
 }
 
 /// unshare(CLONE_NEWCGROUP) by process `pid` made its namespace: rooted at
@@ -177,6 +256,37 @@ pub fn exited(pid: Pid) {
 pub fn unshared(pid: Pid) {
     let g = with(|s| s.h.group_of(pid));
     let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(g.raw()));
+}
+
+// ----- the freezer (cgroup.freeze) -----
+
+/// Whether a group freezes (the hierarchy's `any_freezing` after the last
+/// write to a `cgroup.freeze`): until then [`freezing`] is one load.
+static FREEZE_ON: AtomicBool = AtomicBool::new(false);
+
+/// Whether process `pid`'s group freezes: its threads leave their calls
+/// (to restart them later, as for a group stop) and sleep in
+/// `uthread::frozen_sleep` on their way back to user mode.
+pub fn freezing(pid: Pid) -> bool {
+    FREEZE_ON.load(Ordering::Acquire) && with(|s| s.h.freezing(pid))
+}
+
+/// A thread of process `pid` entered (`true`) or left the freezer's sleep.
+pub fn frozen(pid: Pid, entered: bool) {
+    with(|s| s.h.task_frozen(pid, entered));
+}
+
+/// After a change of what freezes: every thread of `procs` looks again
+/// (the signal epoch moves, each is woken from its sleep).
+fn kick(procs: &[Pid]) {
+    table().epoch().bump();
+    for &pid in procs {
+        let threads = table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default();
+        for t in threads {
+            process::seams::Hooks::signal_wakeup(&Hooks, t);
+        }
+        crate::sched::cond_resched();
+    }
 }
 
 // ----- /proc/PID/cgroup -----
@@ -224,13 +334,13 @@ pub fn reader_root() -> u64 {
 
 // ----- the cgroup2 filesystem -----
 
-/// Inode numbers: a group's directory at `16 * id`, its files after it.
+/// Inode numbers: a group's directory at `32 * id`, its files after it.
 fn dir_ino(g: GroupId) -> u64 {
-    g.raw() * 16
+    g.raw() * 32
 }
 
 fn file_ino(g: GroupId, k: FileKind) -> u64 {
-    g.raw() * 16 + 1 + k.index() as u64
+    g.raw() * 32 + 1 + k.index() as u64
 }
 
 /// A group's directory.
@@ -353,6 +463,7 @@ impl vfs::SynthNode for CgFile {
                 let (tid, _) = crate::eventfd::caller();
                 list(self.g, self.kind == FileKind::Threads, tid)
             }
+            FileKind::CpuStat => cpu_stat(self.g),
             k => with(|s| s.h.read(self.g, k)),
         }
     }
@@ -389,27 +500,39 @@ impl CgFile {
                         core::str::from_utf8(data)
                     );
                 }
-                if r? == Effect::Kill {
-                    // cgroup_kill(): flagged while the snapshot's processes
-                    // are signalled, so that a child committed before the
-                    // snapshot but entered after it dies too (`created`)
-                    let procs = with(|s| {
-                        s.killing.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-                        s.killing.push(self.g);
-                        let procs = s.h.procs_below(self.g);
-                        if procs.is_err() {
-                            s.killing.pop();
+                match r? {
+                    Effect::Kill => {
+                        // cgroup_kill(): flagged while the snapshot's
+                        // processes are signalled, so that a child committed
+                        // before the snapshot but entered after it dies too
+                        // (`created`)
+                        let procs = with(|s| {
+                            s.killing.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                            s.killing.push(self.g);
+                            let procs = s.h.procs_below(self.g);
+                            if procs.is_err() {
+                                s.killing.pop();
+                            }
+                            procs
+                        })?;
+                        for pid in procs {
+                            let _ =
+                                table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
                         }
-                        procs
-                    })?;
-                    for pid in procs {
-                        let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+                        with(|s| {
+                            if let Some(i) = s.killing.iter().position(|&k| k == self.g) {
+                                s.killing.swap_remove(i);
+                            }
+                        });
                     }
-                    with(|s| {
-                        if let Some(i) = s.killing.iter().position(|&k| k == self.g) {
-                            s.killing.swap_remove(i);
-                        }
-                    });
+                    Effect::Freeze => {
+                        let procs = with(|s| {
+                            FREEZE_ON.store(s.h.any_freezing(), Ordering::Release);
+                            s.h.procs_below(self.g)
+                        })?;
+                        kick(&procs);
+                    }
+                    _ => {}
                 }
                 Ok(())
             }
@@ -443,7 +566,12 @@ impl CgFile {
                 return Err(Errno::EACCES);
             }
             if threads { s.h.migrate_thread(pid, self.g) } else { s.h.migrate(pid, self.g) }
-        })
+        })?;
+        // (cgroup_freezer_migrate_task: into or out of a freezing group)
+        if FREEZE_ON.load(Ordering::Acquire) {
+            kick(&[pid]);
+        }
+        Ok(())
     }
 }
 

@@ -759,9 +759,9 @@ pub fn signal_pending(tid: Pid) -> bool {
     if crate::sched::current_notified() {
         return true;
     }
-    table()
+    let (due, pid) = table()
         .with_thread_and_process(tid, |th, p| {
-            th.signals().has_deliverable(p.pending())
+            let due = th.signals().has_deliverable(p.pending())
                 // an untraced thread of a stopped group leaves its call to
                 // stop (a traced one traps, below)
                 || matches!(p.state(), process::table::ProcState::Stopped(_)) && !th.trace().attached
@@ -770,10 +770,13 @@ pub fn signal_pending(tid: Pid) -> bool {
                 || p.is_group_exiting()
                 // a PTRACE_EVENT_STOP trap due ends a sleep too (the call
                 // restarts after the trap)
-                || th.trace().attached && (th.trace().trap || p.ptrace().is_some_and(|l| l.trap_pending()))
+                || th.trace().attached && (th.trace().trap || p.ptrace().is_some_and(|l| l.trap_pending()));
+            (due, th.tgid())
         })
         // the thread or its process is gone: it must die
-        .unwrap_or(true)
+        .unwrap_or((true, 0));
+    // its cgroup freezes: the call ends (and restarts after the thaw)
+    due || crate::cgroup::freezing(pid)
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -807,7 +810,7 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     if removed() {
         return Flow::Exit;
     }
-    if nothing_due(t) {
+    if nothing_due(t) && !crate::cgroup::freezing(t.pid) {
         // the loop below would find nothing and set the quiet epoch
         if let Some((nr, e)) = restart.take() {
             restart_syscall(t, nr, signal::syscall_restart(e, None));
@@ -825,6 +828,14 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
                 crate::ptrace::Outcome::Resumed(_) => continue,
                 crate::ptrace::Outcome::NotTraced => {}
             }
+        }
+        // do_freezer_trap: a freezing cgroup's task sleeps (not a stop:
+        // wait(2) sees nothing, SIGCONT does not end it)
+        if crate::cgroup::freezing(t.pid) && !must_die(t.tid) {
+            if frozen_sleep(t) == Flow::Exit {
+                return Flow::Exit;
+            }
+            continue;
         }
         if t.trace == 0 && process_stopped(t.pid) && !must_die(t.tid) {
             if stopped_sleep(t) == Flow::Exit {
@@ -922,6 +933,19 @@ fn stopped_sleep(t: &UThread) -> Flow {
     while !done() {
         crate::sched::wait_any(&[], done, None);
     }
+    if removed() { Flow::Exit } else { Flow::Continue }
+}
+
+/// A thread of a freezing cgroup sleeps, counted as frozen, until the
+/// group thaws (or it moves out), it must die, or it is removed.
+fn frozen_sleep(t: &UThread) -> Flow {
+    let (pid, tid) = (t.pid, t.tid);
+    crate::cgroup::frozen(pid, true);
+    let done = move || !crate::cgroup::freezing(pid) || must_die(tid);
+    while !done() {
+        crate::sched::wait_any(&[], done, None);
+    }
+    crate::cgroup::frozen(pid, false);
     if removed() { Flow::Exit } else { Flow::Continue }
 }
 

@@ -7,7 +7,9 @@
  * permission on cgroup.procs, and cgroup namespaces (CLONE_NEWCGROUP by
  * unshare, clone and setns; paths from the namespace's root with "/.."
  * for groups outside it; a cgroup2 mount inside one is rooted there, and
- * mountinfo's root field is seen from the reader's namespace). Run as
+ * mountinfo's root field is seen from the reader's namespace), and
+ * clone3's CLONE_INTO_CGROUP, cgroup.freeze, cpu.stat and the cpu
+ * controller's files (cg39). Run as
  * root; each case mounts /tmp/cg and takes its groups and the mount away.
  * /tmp/.kt_cgroup2_mounted tells procfd.c that /proc/PID/cgroup shows the
  * v2 line from now on (Linux never hides it again). */
@@ -435,6 +437,285 @@ KT_CASE(clone_and_setns) {
     close(go[1]);
     KT_WAIT_STATUS(c, kt_exited(0));
     KT_SYS_OK(rmdir(CG "/cl"));
+    umount_cg();
+}
+
+/* clone3(CLONE_INTO_CGROUP | extra) into the group whose directory is
+ * open as `dfd`: the child's pid (0 in the child), or -1 and errno. */
+static pid_t clone_into(int dfd, uint64_t extra) {
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_INTO_CGROUP | extra;
+    a.exit_signal = (extra & CLONE_THREAD) ? 0 : SIGCHLD;
+    a.cgroup = (uint64_t)(unsigned)dfd;
+    return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
+static int into_dfd;
+
+/* A thread cannot be made in another group than its process's. (In a
+ * helper process: a thread wrongly made would run on a bare stack.) */
+static int thread_into_other_group(void) {
+    static char stack[16384];
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_INTO_CGROUP | CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+    a.stack = (uint64_t)(uintptr_t)stack;
+    a.stack_size = sizeof stack;
+    a.cgroup = (uint64_t)into_dfd;
+    long r = syscall(SYS_clone3, &a, sizeof a);
+    KT_CHILD_CHECK(1, r == -1 && errno == EOPNOTSUPP);
+    return 0;
+}
+
+/* A user needs write access to the target's cgroup.procs. */
+static int user_clones_into(void) {
+    KT_CHILD_CHECK(1, setgid(1000) == 0 && setuid(1000) == 0);
+    KT_CHILD_CHECK(2, clone_into(into_dfd, 0) == -1 && errno == EACCES);
+    return 0;
+}
+
+KT_CASE(clone3_into_cgroup) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/ci", 0755));
+    KT_SYS_OK(mkdir(CG "/ci/x", 0755));
+    int cfd = KT_SYS_OK(open(CG "/ci", O_RDONLY | O_DIRECTORY));
+    int dfd = KT_SYS_OK(open(CG "/ci/x", O_RDONLY | O_DIRECTORY));
+    pid_t c = clone_into(dfd, 0);
+    if (c == 0) _exit(strcmp(text_of("/proc/self/cgroup"), "0::/ci/x\n") == 0 ? 0 : 1);
+    KT_TRUE(c > 0, "clone3: %s", kt_errname(errno));
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_STREQ(text_of("/proc/self/cgroup"), "0::/\n");
+    /* an O_PATH descriptor will do; the child is listed while it lives */
+    int pfd = KT_SYS_OK(open(CG "/ci/x", O_PATH));
+    int go[2];
+    KT_SYS_OK(pipe(go));
+    c = clone_into(pfd, 0);
+    if (c == 0) {
+        close(go[1]);
+        char b;
+        while (read(go[0], &b, 1) == -1 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    KT_TRUE(c > 0, "clone3 O_PATH: %s", kt_errname(errno));
+    close(go[0]);
+    char want[32];
+    snprintf(want, sizeof want, "%d\n", (int)c);
+    KT_STREQ(text_of(CG "/ci/x/cgroup.procs"), want);
+    KT_STREQ(text_of(CG "/ci/cgroup.events"), "populated 1\nfrozen 0\n");
+    /* descriptors that are not a cgroup directory */
+    KT_SYS_ERR(clone_into(999, 0), EBADF);
+    int tfd = KT_SYS_OK(open("/tmp", O_RDONLY | O_DIRECTORY));
+    KT_SYS_ERR(clone_into(tfd, 0), EBADF);
+    close(tfd);
+    int ffd = KT_SYS_OK(open(CG "/ci/x/cgroup.procs", O_RDONLY));
+    KT_SYS_ERR(clone_into(ffd, 0), EBADF);
+    close(ffd);
+    into_dfd = dfd;
+    KT_EQ(kt_in_child(thread_into_other_group), 0);
+    KT_EQ(kt_in_child(user_clones_into), 0);
+    /* the no-internal-process rule: ci enables pids, x is populated */
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+pids"));
+    KT_SYS_OK(write_text(CG "/ci/cgroup.subtree_control", "+pids"));
+    KT_SYS_ERR(clone_into(cfd, 0), EBUSY);
+    /* the target's pids.max, its event counted there */
+    KT_SYS_OK(write_text(CG "/ci/x/pids.max", "1"));
+    KT_SYS_ERR(clone_into(dfd, 0), EAGAIN);
+    KT_STREQ(text_of(CG "/ci/x/pids.events"), "max 1\n");
+    KT_STREQ(text_of(CG "/ci/x/pids.current"), "1\n");
+    close(go[1]);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(write_text(CG "/ci/cgroup.subtree_control", "-pids"));
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-pids"));
+    /* a removed group */
+    KT_SYS_OK(rmdir(CG "/ci/x"));
+    KT_SYS_ERR(clone_into(dfd, 0), ENOENT);
+    KT_SYS_ERR(clone_into(pfd, 0), ENOENT);
+    close(dfd);
+    close(pfd);
+    close(cfd);
+    KT_SYS_OK(rmdir(CG "/ci"));
+    umount_cg();
+}
+
+/* cgroup.events' "frozen" of group `dir` becomes `want` within 5 s (the
+ * freezer is asynchronous on Linux: each task freezes on its own way
+ * back to user mode). */
+static int wait_frozen(const char *dir, int want) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/cgroup.events", dir);
+    for (int i = 0; i < 500; i++) {
+        const char *f = strstr(text_of(path), "frozen ");
+        if (f && f[7] == '0' + want) return 0;
+        usleep(10000);
+    }
+    errno = ETIMEDOUT;
+    return -1;
+}
+
+/* cgroup.freeze: a spinning task and one blocked in read(2) stop without
+ * a stop that wait(2) or SIGCONT would see, go on after the thaw, and a
+ * frozen task is killed by SIGKILL. */
+KT_CASE(freeze_stops_tasks_until_thaw) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/fz", 0755));
+    KT_STREQ(text_of(CG "/fz/cgroup.freeze"), "0\n");
+    KT_SYS_ERR(write_text(CG "/fz/cgroup.freeze", "2"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/fz/cgroup.freeze", "x"), EINVAL);
+    volatile long *counter =
+        (volatile long *)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(counter != MAP_FAILED, "mmap");
+    pid_t spin = KT_FORK();
+    if (spin == 0) {
+        for (;;) (*counter)++;
+    }
+    int wr;
+    pid_t sl = sleeper(&wr);
+    KT_SYS_OK(write_pid(CG "/fz/cgroup.procs", spin));
+    KT_SYS_OK(write_pid(CG "/fz/cgroup.procs", sl));
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "1"));
+    KT_STREQ(text_of(CG "/fz/cgroup.freeze"), "1\n");
+    int fr = wait_frozen(CG "/fz", 1);
+    if (fr != 0) kill(spin, SIGKILL);
+    KT_SYS_OK(fr);
+    KT_STREQ(text_of(CG "/fz/cgroup.events"), "populated 1\nfrozen 1\n");
+    long a = *counter;
+    usleep(100000);
+    long b = *counter;
+    /* not a stop: wait(2) sees nothing, SIGCONT does not end it */
+    int st;
+    pid_t w = waitpid(spin, &st, WNOHANG | WUNTRACED | WCONTINUED);
+    kill(spin, SIGCONT);
+    usleep(50000);
+    long c = *counter;
+    /* the sleeper's byte waits for the thaw */
+    KT_EQ(write(wr, "x", 1), 1);
+    usleep(100000);
+    pid_t w2 = waitpid(sl, &st, WNOHANG);
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "0"));
+    KT_EQ(b, a);
+    KT_EQ(c, a);
+    KT_EQ(w, 0);
+    KT_EQ(w2, 0);
+    KT_SYS_OK(wait_frozen(CG "/fz", 0));
+    KT_STREQ(text_of(CG "/fz/cgroup.freeze"), "0\n");
+    KT_WAIT_STATUS(sl, kt_exited(0));
+    for (int i = 0; i < 500 && *counter == a; i++) usleep(10000);
+    KT_TRUE(*counter != a, "the spinner runs again");
+    /* a frozen group's task is killed */
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "1"));
+    fr = wait_frozen(CG "/fz", 1);
+    KT_SYS_OK(kill(spin, SIGKILL));
+    KT_SYS_OK(fr);
+    KT_WAIT_STATUS(spin, kt_killed(SIGKILL));
+    KT_STREQ(text_of(CG "/fz/cgroup.events"), "populated 0\nfrozen 1\n");
+    close(wr);
+    KT_SYS_OK(write_text(CG "/fz/cgroup.freeze", "0"));
+    KT_STREQ(text_of(CG "/fz/cgroup.events"), "populated 0\nfrozen 0\n");
+    KT_SYS_OK(rmdir(CG "/fz"));
+    munmap((void *)counter, 4096);
+    umount_cg();
+}
+
+/* cpu.stat's three lines of group `dir`. */
+static int cpu_stat(const char *dir, long long *usage, long long *user, long long *sys) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/cpu.stat", dir);
+    return sscanf(text_of(path), "usage_usec %lld\nuser_usec %lld\nsystem_usec %lld\n", usage, user, sys) == 3
+               ? 0
+               : -1;
+}
+
+/* A child that joins `dir` and spins for `ms` of its own CPU time. */
+static void spin_in(const char *dir, int ms) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    if (write_text(path, "0") != 0) _exit(2);
+    struct timespec ts;
+    do {
+        for (volatile int i = 0; i < 200000; i++) {
+        }
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    } while (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < ms);
+    _exit(0);
+}
+
+/* cpu.stat (a core file of every group): the time of the tasks that ran
+ * in a group and below it, kept after they end and after a child group
+ * is removed. */
+KT_CASE(cpu_stat_counts_a_groups_time) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/cs", 0755));
+    KT_SYS_OK(mkdir(CG "/cs/sub", 0755));
+    struct stat st;
+    KT_SYS_OK(stat(CG "/cs/cpu.stat", &st));
+    KT_EQ(st.st_mode, S_IFREG | 0444);
+    KT_SYS_OK(stat(CG "/cpu.stat", &st));
+    long long u, us, sy;
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    KT_EQ(u, 0);
+    KT_EQ(us + sy, 0);
+    pid_t c = KT_FORK();
+    if (c == 0) spin_in(CG "/cs", 300);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    /* (Linux counts from the move on: the child's time before it is not
+     * the group's) */
+    KT_TRUE(u >= 250000 && u < 10000000, "usage_usec %lld", u);
+    KT_TRUE(us >= 150000, "user_usec %lld", us);
+    KT_TRUE(us + sy >= u - 1000 && us + sy <= u + 1000, "%lld + %lld vs %lld", us, sy, u);
+    long long u1 = u;
+    c = KT_FORK();
+    if (c == 0) spin_in(CG "/cs/sub", 200);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    long long su, sus, ssy;
+    KT_SYS_OK(cpu_stat(CG "/cs/sub", &su, &sus, &ssy));
+    KT_TRUE(su >= 150000, "sub usage_usec %lld", su);
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    KT_TRUE(u >= u1 + su, "usage_usec %lld after %lld + %lld", u, u1, su);
+    KT_SYS_OK(rmdir(CG "/cs/sub"));
+    long long u2 = u;
+    KT_SYS_OK(cpu_stat(CG "/cs", &u, &us, &sy));
+    KT_TRUE(u >= u2, "usage_usec %lld after the rmdir, %lld before", u, u2);
+    KT_SYS_OK(cpu_stat(CG, &u, &us, &sy));
+    KT_TRUE(u >= u2, "root usage_usec %lld", u);
+    KT_SYS_OK(rmdir(CG "/cs"));
+    umount_cg();
+}
+
+/* The cpu controller's files: cpu.weight's and cpu.max's ranges and
+ * texts, cpu.stat's bandwidth lines where it is on. */
+KT_CASE(cpu_controller_files) {
+    KT_SYS_OK(mount_cg());
+    KT_TRUE(strstr(text_of(CG "/cgroup.controllers"), "cpu ") != NULL, "%s", text_of(CG "/cgroup.controllers"));
+    KT_SYS_OK(mkdir(CG "/cpu", 0755));
+    struct stat st;
+    KT_SYS_ERR(stat(CG "/cpu/cpu.max", &st), ENOENT);
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+cpu"));
+    KT_SYS_ERR(stat(CG "/cpu.max", &st), ENOENT);
+    KT_STREQ(text_of(CG "/cpu/cgroup.controllers"), "cpu\n");
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "max 100000\n");
+    KT_STREQ(text_of(CG "/cpu/cpu.weight"), "100\n");
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.weight", "0"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.weight", "10001"), ERANGE);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.weight", "x"), EINVAL);
+    KT_SYS_OK(write_text(CG "/cpu/cpu.weight", "50\n"));
+    KT_STREQ(text_of(CG "/cpu/cpu.weight"), "50\n");
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "999"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "1000 999"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "1000 1000001"), EINVAL);
+    KT_SYS_ERR(write_text(CG "/cpu/cpu.max", "maxx"), EINVAL);
+    KT_SYS_OK(write_text(CG "/cpu/cpu.max", "50000"));
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "50000 100000\n");
+    KT_SYS_OK(write_text(CG "/cpu/cpu.max", "20000 40000\n"));
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "20000 40000\n");
+    KT_SYS_OK(write_text(CG "/cpu/cpu.max", "max"));
+    KT_STREQ(text_of(CG "/cpu/cpu.max"), "max 40000\n");
+    const char *cs = text_of(CG "/cpu/cpu.stat");
+    KT_TRUE(strstr(cs, "\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n") != NULL, "%s", cs);
+    KT_SYS_OK(rmdir(CG "/cpu"));
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-cpu"));
     umount_cg();
 }
 

@@ -17,13 +17,18 @@
 //! Paths as a cgroup namespace sees them, with Linux's `/..` steps for
 //! groups outside it, come from [`Hierarchy::path_from`].
 //!
-//! Offered controller: `pids` (a threaded controller, so the
+//! Offered controllers: `cpu` (cg39: its files `cpu.weight` and `cpu.max`
+//! with Linux's parsing and ranges, and `cpu.stat`'s throttling lines, all
+//! zero: nothing is weighed or throttled) and `pids` (both threaded, so the
 //! no-internal-process rule bites only when a group with a controller in
 //! `cgroup.subtree_control` has populated children, as Linux's
 //! `cgroup_migrate_vet_dst`). Threaded mode is not built: `cgroup.type` is
 //! `domain`; writing `threaded` gives `EOPNOTSUPP`, and a thread can only
-//! "move" into its own process's group. `cgroup.freeze` reads 0; writing 1
-//! gives `EOPNOTSUPP`. Tasks are uncharged at exit (Linux: at release,
+//! "move" into its own process's group. `cgroup.freeze` (cgroup/freezer.c)
+//! sets whether a group and its descendants freeze
+//! ([`Hierarchy::freezing`]); the kernel tells which tasks are in the
+//! freezer's sleep ([`Hierarchy::task_frozen`]), from which `cgroup.events`'
+//! "frozen" follows. Tasks are uncharged at exit (Linux: at release,
 //! so a zombie counts in `pids.current` until it is reaped); no group is
 //! ever dying (`nr_dying_descendants` 0).
 //!
@@ -76,11 +81,17 @@ pub const ROOT: GroupId = GroupId(1);
 /// The pids controller's bit in a controller mask.
 pub const PIDS: u32 = 1;
 
+/// The cpu controller's bit (its files; nothing is throttled or weighed).
+pub const CPU: u32 = 2;
+
 /// The controllers offered, by name and bit, in Linux's order.
-pub const CONTROLLERS: &[(&str, u32)] = &[("pids", PIDS)];
+pub const CONTROLLERS: &[(&str, u32)] = &[("cpu", CPU), ("pids", PIDS)];
 
 /// The controllers that are threaded (Linux's `cgrp_dfl_threaded_ss_mask`).
-const THREADED: u32 = PIDS;
+const THREADED: u32 = PIDS | CPU;
+
+/// `cpu.max`'s default period, µs (default_cfs_period).
+pub const CPU_PERIOD_US: u64 = 100_000;
 
 /// `PIDS_MAX` of kernel/cgroup/pids.c: `PID_MAX_LIMIT + 1`; `pids.max` at
 /// or above it reads "max".
@@ -111,6 +122,13 @@ pub enum FileKind {
     Freeze,
     /// `cgroup.kill` (not on the root, write only).
     Kill,
+    /// `cpu.stat` (a core file of every group: the CPU time of its tasks
+    /// and its descendants', [`Hierarchy::cpu_stat`]).
+    CpuStat,
+    /// `cpu.weight` (where the cpu controller is on, not on the root).
+    CpuWeight,
+    /// `cpu.max` (where the cpu controller is on, not on the root).
+    CpuMax,
     /// `pids.max` (where the pids controller is on, not on the root).
     PidsMax,
     /// `pids.current`.
@@ -121,7 +139,7 @@ pub enum FileKind {
 
 impl FileKind {
     /// Every kind, in the order a directory lists them.
-    pub const ALL: [FileKind; 14] = [
+    pub const ALL: [FileKind; 17] = [
         FileKind::Type,
         FileKind::Procs,
         FileKind::Threads,
@@ -133,6 +151,9 @@ impl FileKind {
         FileKind::Stat,
         FileKind::Freeze,
         FileKind::Kill,
+        FileKind::CpuStat,
+        FileKind::CpuWeight,
+        FileKind::CpuMax,
         FileKind::PidsCurrent,
         FileKind::PidsEvents,
         FileKind::PidsMax,
@@ -152,6 +173,9 @@ impl FileKind {
             FileKind::Stat => "cgroup.stat",
             FileKind::Freeze => "cgroup.freeze",
             FileKind::Kill => "cgroup.kill",
+            FileKind::CpuStat => "cpu.stat",
+            FileKind::CpuWeight => "cpu.weight",
+            FileKind::CpuMax => "cpu.max",
             FileKind::PidsMax => "pids.max",
             FileKind::PidsCurrent => "pids.current",
             FileKind::PidsEvents => "pids.events",
@@ -162,7 +186,7 @@ impl FileKind {
     /// write method, 0200 without a read one, else 0644).
     pub fn mode(self) -> u32 {
         match self {
-            FileKind::Controllers | FileKind::Events | FileKind::Stat => 0o444,
+            FileKind::Controllers | FileKind::Events | FileKind::Stat | FileKind::CpuStat => 0o444,
             FileKind::PidsCurrent | FileKind::PidsEvents => 0o444,
             FileKind::Kill => 0o200,
             _ => 0o644,
@@ -185,6 +209,10 @@ impl FileKind {
 pub enum Effect {
     /// Nothing more.
     None,
+    /// `cgroup.freeze` changed whether the processes of the group and
+    /// its descendants ([`Hierarchy::procs_below`]) freeze: the kernel
+    /// wakes their tasks, which look at [`Hierarchy::freezing`].
+    Freeze,
     /// `cgroup.kill`: SIGKILL every process of the group and its
     /// descendants ([`Hierarchy::procs_below`]).
     Kill,
@@ -203,11 +231,31 @@ struct Group<K> {
     procs: BTreeSet<K>,
     /// Live tasks here and below (populated; the pids charge).
     subtree_tasks: u64,
+    /// Live tasks (and charges of forks under way) in the group itself.
+    own_tasks: u64,
+    /// Its tasks in the freezer's sleep ([`Hierarchy::task_frozen`]).
+    nr_frozen_tasks: u64,
+    /// `cgroup.freeze` (Linux's `freezer.freeze`).
+    freeze: bool,
+    /// It or an ancestor freezes (CGRP_FREEZE, `freezer.e_freeze != 0`).
+    e_freeze: bool,
+    /// CGRP_FROZEN: freezing, every task of its own frozen and every
+    /// child frozen (`cgroup.events`' "frozen").
+    frozen: bool,
+    /// Its children that are frozen.
+    nr_frozen_children: u32,
+    /// CPU time (user, system; µs) of the processes that ended here and
+    /// of its removed descendants.
+    cpu_gone: (u64, u64),
     max_depth: i32,
     max_descendants: i32,
     nr_descendants: u32,
     pids_max: i64,
     pids_events: i64,
+    /// `cpu.weight` (1..=10000).
+    cpu_weight: u64,
+    /// `cpu.max`: quota (`None`: "max") and period, µs.
+    cpu_max: (Option<u64>, u64),
 }
 
 /// Where a process is.
@@ -215,6 +263,8 @@ struct Group<K> {
 struct Member {
     group: GroupId,
     tasks: u32,
+    /// Its tasks in the freezer's sleep.
+    frozen: u32,
 }
 
 /// A cgroup v2 hierarchy and the processes in it, keyed by `K`.
@@ -241,11 +291,20 @@ fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32
         subtree_control: 0,
         procs: BTreeSet::new(),
         subtree_tasks: 0,
+        own_tasks: 0,
+        nr_frozen_tasks: 0,
+        freeze: false,
+        e_freeze: false,
+        frozen: false,
+        nr_frozen_children: 0,
+        cpu_gone: (0, 0),
         max_depth: i32::MAX,
         max_descendants: i32::MAX,
         nr_descendants: 0,
         pids_max: PIDS_MAX,
         pids_events: 0,
+        cpu_weight: 100,
+        cpu_max: (None, CPU_PERIOD_US),
     }
 }
 
@@ -351,7 +410,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
 
     /// Whether the pids controller is on for `g` (its parent enables it).
     fn pids_on(&self, g: GroupId) -> bool {
-        self.parent(g).and_then(|p| self.groups.get(&p)).is_some_and(|p| p.subtree_control & PIDS != 0)
+        self.on(g, PIDS)
+    }
+
+    /// Whether controller `bit` is on for `g` (its parent enables it).
+    fn on(&self, g: GroupId, bit: u32) -> bool {
+        self.parent(g).and_then(|p| self.groups.get(&p)).is_some_and(|p| p.subtree_control & bit != 0)
     }
 
     /// The controllers `g` may enable for its children
@@ -371,6 +435,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         match kind {
             FileKind::Events | FileKind::Type | FileKind::Freeze | FileKind::Kill => !root,
             FileKind::PidsMax | FileKind::PidsCurrent | FileKind::PidsEvents => self.pids_on(g),
+            FileKind::CpuWeight | FileKind::CpuMax => self.on(g, CPU),
             _ => self.exists(g),
         }
     }
@@ -408,10 +473,19 @@ impl<K: Ord + Copy> Hierarchy<K> {
         let n = copy_bytes(name)?;
         let key = copy_bytes(name)?;
         let lvl = p.level + 1;
+        let pe = p.e_freeze;
         self.next += 1;
-        self.groups.insert(id, group(Some(parent), n, lvl, owner, mode & 0o7777));
+        let mut c = group(Some(parent), n, lvl, owner, mode & 0o7777);
+        // cgroup_create: a child of a freezing group freezes (and, empty,
+        // is frozen)
+        c.e_freeze = pe;
+        c.frozen = pe;
+        self.groups.insert(id, c);
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.insert(key, id);
+            if p.e_freeze {
+                p.nr_frozen_children += 1;
+            }
         }
         let mut at = Some(parent);
         while let Some(a) = at {
@@ -431,10 +505,19 @@ impl<K: Ord + Copy> Hierarchy<K> {
             return Err(Errno::EBUSY);
         }
         let name = x.name.clone();
+        let was_frozen = x.frozen;
+        let gone = x.cpu_gone;
         self.groups.remove(&g);
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.remove(&name);
+            if was_frozen {
+                p.nr_frozen_children = p.nr_frozen_children.saturating_sub(1);
+            }
+            // (rstat: the parent's time keeps what was spent below)
+            p.cpu_gone.0 = p.cpu_gone.0.saturating_add(gone.0);
+            p.cpu_gone.1 = p.cpu_gone.1.saturating_add(gone.1);
         }
+        self.update_frozen(parent);
         let mut at = Some(parent);
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
@@ -551,6 +634,22 @@ impl<K: Ord + Copy> Hierarchy<K> {
     }
 
     fn add_tasks(&mut self, g: GroupId, n: u64) {
+        if let Some(x) = self.groups.get_mut(&g) {
+            x.own_tasks += n;
+        }
+        self.add_subtree_tasks(g, n);
+        self.update_frozen(g);
+    }
+
+    fn sub_tasks(&mut self, g: GroupId, n: u64) {
+        if let Some(x) = self.groups.get_mut(&g) {
+            x.own_tasks = x.own_tasks.saturating_sub(n);
+        }
+        self.sub_subtree_tasks(g, n);
+        self.update_frozen(g);
+    }
+
+    fn add_subtree_tasks(&mut self, g: GroupId, n: u64) {
         let mut at = Some(g);
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
@@ -559,7 +658,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         }
     }
 
-    fn sub_tasks(&mut self, g: GroupId, n: u64) {
+    fn sub_subtree_tasks(&mut self, g: GroupId, n: u64) {
         let mut at = Some(g);
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
@@ -577,6 +676,29 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// controller on), as Linux 6.1's pids_can_fork.
     pub fn charge_fork(&mut self, parent: K) -> Result<GroupId> {
         let g = self.group_of(parent);
+        self.charge_group(g)
+    }
+
+    /// Before a clone3 with `CLONE_INTO_CGROUP` by process `parent` into
+    /// `to` (`thread`: with `CLONE_THREAD`), after the kernel's permission
+    /// checks (cgroup_css_set_fork): `ENODEV` for a removed group, `EBUSY`
+    /// for one that takes no process ([`Hierarchy::vet_destination`]),
+    /// `EOPNOTSUPP` for a thread into a group other than its process's
+    /// (cgroup_attach_permissions), then the pids charge at `to` as
+    /// [`Hierarchy::charge_fork`] (`EAGAIN`, counted in `to`'s pids group).
+    /// The group is returned for [`Hierarchy::forked_process`] /
+    /// [`Hierarchy::forked_thread`] or [`Hierarchy::cancel_fork`].
+    pub fn charge_fork_into(&mut self, parent: K, to: GroupId, thread: bool) -> Result<GroupId> {
+        self.vet_destination(to)?;
+        if thread && self.group_of(parent) != to {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.charge_group(to)
+    }
+
+    /// One task charged to `g` unless it or an ancestor with the pids
+    /// controller on is at its `pids.max`.
+    fn charge_group(&mut self, g: GroupId) -> Result<GroupId> {
         let mut at = Some(g);
         let mut limited = false;
         while let Some(a) = at {
@@ -612,12 +734,13 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// [`Hierarchy::charge_fork`], is in `g`.
     pub fn forked_process(&mut self, child: K, g: GroupId) {
         let g = if self.exists(g) { g } else { ROOT };
-        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1 }) {
+        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1, frozen: 0 }) {
             // (a key reused without its exit seen: the old one goes)
-            self.sub_tasks(old.group, u64::from(old.tasks));
             if let Some(x) = self.groups.get_mut(&old.group) {
                 x.procs.remove(&child);
+                x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(u64::from(old.frozen));
             }
+            self.sub_tasks(old.group, u64::from(old.tasks));
         }
         if let Some(x) = self.groups.get_mut(&g) {
             x.procs.insert(child);
@@ -646,7 +769,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if self.members.contains_key(&k) || tasks == 0 {
             return;
         }
-        self.members.insert(k, Member { group: ROOT, tasks });
+        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0 });
         self.add_tasks(ROOT, u64::from(tasks));
         if let Some(x) = self.groups.get_mut(&ROOT) {
             x.procs.insert(k);
@@ -658,7 +781,15 @@ impl<K: Ord + Copy> Hierarchy<K> {
     pub fn task_exited(&mut self, k: K) {
         let Some(m) = self.members.get_mut(&k) else { return };
         m.tasks = m.tasks.saturating_sub(1);
+        let unfrozen = m.frozen.saturating_sub(m.tasks);
+        m.frozen -= unfrozen;
         let (g, left) = (m.group, m.tasks);
+        if unfrozen != 0
+            && let Some(x) = self.groups.get_mut(&g)
+        {
+            // (a task still counted in the freezer's sleep: it left it)
+            x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(u64::from(unfrozen));
+        }
         if left == 0 {
             self.members.remove(&k);
             if let Some(x) = self.groups.get_mut(&g) {
@@ -666,6 +797,158 @@ impl<K: Ord + Copy> Hierarchy<K> {
             }
         }
         self.sub_tasks(g, 1);
+    }
+
+    /// Process `k`, whose last task has ended, used `user_us` and `sys_us`
+    /// of CPU time: it stays in its group's `cpu.stat`. (Call it before
+    /// the last [`Hierarchy::task_exited`], while the process is counted;
+    /// a process's time counts where it is when read or when it ends, not
+    /// where it was spent.)
+    pub fn process_ended(&mut self, k: K, user_us: u64, sys_us: u64) {
+        let g = self.group_of(k);
+        if let Some(x) = self.groups.get_mut(&g) {
+            x.cpu_gone.0 = x.cpu_gone.0.saturating_add(user_us);
+            x.cpu_gone.1 = x.cpu_gone.1.saturating_add(sys_us);
+        }
+    }
+
+    /// `cpu.stat` of `g` (cgroup_base_stat_cputime_show's three lines):
+    /// `live` is the (user, system) µs of the live processes in `g` and
+    /// below ([`Hierarchy::procs_below`]), to which the time of those that
+    /// ended there comes.
+    pub fn cpu_stat(&self, g: GroupId, live: (u64, u64)) -> Result<Vec<u8>> {
+        self.g(g)?;
+        let (mut user, mut sys) = live;
+        let mut todo = Vec::new();
+        todo.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        todo.push(g);
+        while let Some(a) = todo.pop() {
+            let x = self.g(a)?;
+            user = user.saturating_add(x.cpu_gone.0);
+            sys = sys.saturating_add(x.cpu_gone.1);
+            todo.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
+            todo.extend(x.children.values().copied());
+        }
+        let mut t = text(format_args!(
+            "usage_usec {}\nuser_usec {}\nsystem_usec {}\n",
+            user.saturating_add(sys),
+            user,
+            sys
+        ))?;
+        // cpu_extra_stat_show where the cpu controller has a css (the
+        // root's always): nothing is throttled here
+        if g == ROOT || self.on(g, CPU) {
+            let extra: &[u8] = b"nr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n";
+            t.try_reserve(extra.len()).map_err(|_| Errno::ENOMEM)?;
+            t.extend_from_slice(extra);
+        }
+        Ok(t)
+    }
+
+    /// The live tasks of process `k` (0 for one not counted).
+    pub fn live_tasks(&self, k: K) -> u32 {
+        self.members.get(&k).map_or(0, |m| m.tasks)
+    }
+
+    /// Whether process `k`'s group freezes (its tasks go to the freezer's
+    /// sleep on their way back to user mode, until this is false or they
+    /// are killed).
+    pub fn freezing(&self, k: K) -> bool {
+        self.groups.get(&self.group_of(k)).is_some_and(|x| x.e_freeze)
+    }
+
+    /// Whether any group freezes (the kernel's fast "no" to
+    /// [`Hierarchy::freezing`]).
+    pub fn any_freezing(&self) -> bool {
+        self.groups.values().any(|x| x.freeze)
+    }
+
+    /// A task of process `k` entered (`true`) or left (`false`) the
+    /// freezer's sleep (cgroup_enter_frozen / cgroup_leave_frozen): its
+    /// group's frozen count, and "frozen" of it and its ancestors.
+    pub fn task_frozen(&mut self, k: K, entered: bool) {
+        let Some(m) = self.members.get_mut(&k) else { return };
+        let g = m.group;
+        if entered {
+            if m.frozen >= m.tasks {
+                return;
+            }
+            m.frozen += 1;
+        } else {
+            if m.frozen == 0 {
+                return;
+            }
+            m.frozen -= 1;
+        }
+        if let Some(x) = self.groups.get_mut(&g) {
+            if entered {
+                x.nr_frozen_tasks += 1;
+            } else {
+                x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(1);
+            }
+        }
+        self.update_frozen(g);
+    }
+
+    /// `cgroup.freeze` of `g` (cgroup_freeze): its `e_freeze` and that of
+    /// every descendant follow; [`Effect::Freeze`] when that changed.
+    fn set_freeze(&mut self, g: GroupId, on: bool) -> Result<Effect> {
+        let x = self.g_mut(g)?;
+        if x.freeze == on {
+            return Ok(Effect::None);
+        }
+        x.freeze = on;
+        let parent_e = x.parent.and_then(|p| self.groups.get(&p)).is_some_and(|p| p.e_freeze);
+        if parent_e {
+            // an ancestor freezes it anyway
+            return Ok(Effect::None);
+        }
+        // the subtree, parents before children; a group with its own
+        // freeze keeps e_freeze on a thaw from above
+        let mut todo = Vec::new();
+        todo.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        todo.push((g, on));
+        let mut order = Vec::new();
+        while let Some((a, e)) = todo.pop() {
+            let Some(x) = self.groups.get_mut(&a) else { continue };
+            let e = e || x.freeze;
+            x.e_freeze = e;
+            order.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            order.push(a);
+            todo.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
+            todo.extend(x.children.values().map(|&c| (c, e)));
+        }
+        // frozen from the leaves up
+        for &a in order.iter().rev() {
+            self.update_frozen(a);
+        }
+        Ok(Effect::Freeze)
+    }
+
+    /// cgroup_update_frozen: `g` is frozen when it freezes, its own tasks
+    /// are all in the freezer's sleep and its children are all frozen; a
+    /// change moves up to the parent's count of frozen children.
+    fn update_frozen(&mut self, g: GroupId) {
+        let mut at = Some(g);
+        while let Some(a) = at {
+            let Some(x) = self.groups.get_mut(&a) else { return };
+            let now = x.e_freeze
+                && x.nr_frozen_tasks >= x.own_tasks
+                && x.nr_frozen_children as usize >= x.children.len();
+            if now == x.frozen {
+                return;
+            }
+            x.frozen = now;
+            let parent = x.parent;
+            if let Some(p) = parent.and_then(|p| self.groups.get_mut(&p)) {
+                if now {
+                    p.nr_frozen_children += 1;
+                } else {
+                    p.nr_frozen_children = p.nr_frozen_children.saturating_sub(1);
+                }
+            }
+            at = parent;
+        }
     }
 
     /// Checks a move into `to` (cgroup_migrate_vet_dst, for domain
@@ -694,7 +977,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// does nothing.
     pub fn migrate(&mut self, k: K, to: GroupId) -> Result<()> {
         self.vet_destination(to)?;
-        let m = self.members.get(&k).copied().unwrap_or(Member { group: ROOT, tasks: 0 });
+        let m = self.members.get(&k).copied().unwrap_or(Member { group: ROOT, tasks: 0, frozen: 0 });
         if m.group == to || m.tasks == 0 {
             return Ok(());
         }
@@ -706,7 +989,18 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if let Some(x) = self.groups.get_mut(&to) {
             x.procs.insert(k);
         }
-        self.members.insert(k, Member { group: to, tasks: m.tasks });
+        self.members.insert(k, Member { group: to, tasks: m.tasks, frozen: m.frozen });
+        if m.frozen != 0 {
+            // (cgroup_freezer_migrate_task: a frozen task counts at its new group)
+            if let Some(x) = self.groups.get_mut(&m.group) {
+                x.nr_frozen_tasks = x.nr_frozen_tasks.saturating_sub(u64::from(m.frozen));
+            }
+            if let Some(x) = self.groups.get_mut(&to) {
+                x.nr_frozen_tasks += u64::from(m.frozen);
+            }
+        }
+        self.update_frozen(m.group);
+        self.update_frozen(to);
         Ok(())
     }
 
@@ -734,19 +1028,21 @@ impl<K: Ord + Copy> Hierarchy<K> {
             if v == i32::MAX { copy_bytes(b"max\n") } else { text(format_args!("{v}\n")) }
         };
         match kind {
-            FileKind::Procs | FileKind::Threads | FileKind::Kill => Err(Errno::EINVAL),
+            FileKind::Procs | FileKind::Threads | FileKind::Kill | FileKind::CpuStat => Err(Errno::EINVAL),
             FileKind::Controllers => mask_text(self.controllers(g)?),
             FileKind::SubtreeControl => mask_text(x.subtree_control),
-            FileKind::Events => {
-                text(format_args!("populated {}\nfrozen 0\n", u8::from(x.subtree_tasks != 0)))
-            }
+            FileKind::Events => text(format_args!(
+                "populated {}\nfrozen {}\n",
+                u8::from(x.subtree_tasks != 0),
+                u8::from(x.frozen)
+            )),
             FileKind::Type => copy_bytes(b"domain\n"),
             FileKind::MaxDepth => limit(x.max_depth),
             FileKind::MaxDescendants => limit(x.max_descendants),
             FileKind::Stat => {
                 text(format_args!("nr_descendants {}\nnr_dying_descendants 0\n", x.nr_descendants))
             }
-            FileKind::Freeze => copy_bytes(b"0\n"),
+            FileKind::Freeze => text(format_args!("{}\n", u8::from(x.freeze))),
             FileKind::PidsMax => {
                 if x.pids_max >= PIDS_MAX {
                     copy_bytes(b"max\n")
@@ -755,6 +1051,11 @@ impl<K: Ord + Copy> Hierarchy<K> {
                 }
             }
             FileKind::PidsCurrent => text(format_args!("{}\n", x.subtree_tasks)),
+            FileKind::CpuWeight => text(format_args!("{}\n", x.cpu_weight)),
+            FileKind::CpuMax => match x.cpu_max {
+                (None, period) => text(format_args!("max {period}\n")),
+                (Some(q), period) => text(format_args!("{q} {period}\n")),
+            },
             FileKind::PidsEvents => text(format_args!("max {}\n", x.pids_events)),
         }
     }
@@ -799,11 +1100,25 @@ impl<K: Ord + Copy> Hierarchy<K> {
             }
             FileKind::Freeze => {
                 let v = parse::kstrtoint(s)?;
-                match v {
-                    0 => Ok(Effect::None),
-                    1 => Err(Errno::EOPNOTSUPP),
-                    _ => Err(Errno::ERANGE),
+                if !(0..=1).contains(&v) {
+                    return Err(Errno::ERANGE);
                 }
+                self.set_freeze(g, v == 1)
+            }
+            FileKind::CpuWeight => {
+                // cpu_weight_write_u64: kstrtoull, then the range
+                let v = parse::kstrtoull(s)?;
+                if !(1..=10_000).contains(&v) {
+                    return Err(Errno::ERANGE);
+                }
+                self.g_mut(g)?.cpu_weight = v;
+                Ok(Effect::None)
+            }
+            FileKind::CpuMax => {
+                let period = self.g(g)?.cpu_max.1;
+                let m = parse::cpu_max(data, period)?;
+                self.g_mut(g)?.cpu_max = m;
+                Ok(Effect::None)
             }
             FileKind::Kill => {
                 if parse::kstrtoint(s)? != 1 {
@@ -872,7 +1187,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         // (cgroup_vet_subtree_control_enable: only threaded controllers
         // are offered, to which the no-internal-process rule does not
         // apply)
-        let children: Vec<GroupId> = if disable & PIDS != 0 {
+        let children: Vec<GroupId> = if disable & (PIDS | CPU) != 0 {
             let mut v = Vec::new();
             v.try_reserve_exact(x.children.len()).map_err(|_| Errno::ENOMEM)?;
             v.extend(x.children.values().copied());
@@ -885,8 +1200,14 @@ impl<K: Ord + Copy> Hierarchy<K> {
         // a child's pids state goes with its css
         for c in children {
             if let Some(c) = self.groups.get_mut(&c) {
-                c.pids_max = PIDS_MAX;
-                c.pids_events = 0;
+                if disable & PIDS != 0 {
+                    c.pids_max = PIDS_MAX;
+                    c.pids_events = 0;
+                }
+                if disable & CPU != 0 {
+                    c.cpu_weight = 100;
+                    c.cpu_max = (None, CPU_PERIOD_US);
+                }
             }
         }
         Ok(())

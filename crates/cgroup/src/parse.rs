@@ -21,7 +21,7 @@ pub fn strip(s: &[u8]) -> &[u8] {
 /// 16, a leading `0`: 8, else 10), the digits, one optional trailing
 /// newline. `EINVAL` without digits or with anything else after them,
 /// `ERANGE` past `u64::MAX`.
-fn kstrtoull(s: &[u8]) -> Result<u64> {
+pub fn kstrtoull(s: &[u8]) -> Result<u64> {
     let (radix, digits) = if s.len() >= 3 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit()
     {
         (16, &s[2..])
@@ -77,6 +77,46 @@ pub fn kstrtoll(s: &[u8]) -> Result<i64> {
 /// `kstrtoint(s, 0)`: [`kstrtoll`] within `i32` (`ERANGE` outside).
 pub fn kstrtoint(s: &[u8]) -> Result<i32> {
     i32::try_from(kstrtoll(s)?).map_err(|_| Errno::ERANGE)
+}
+
+/// The kernel's `sscanf(s, "%llu")`: leading white space, decimal digits
+/// (at least one), the value; `None` without a digit.
+fn scan_u64(s: &[u8]) -> Option<(u64, &[u8])> {
+    let s = &s[s.iter().position(|&b| !is_space(b)).unwrap_or(s.len())..];
+    let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n == 0 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in &s[..n] {
+        v = v.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+    }
+    Some((v, &s[n..]))
+}
+
+/// A write to `cpu.max` (cpu_period_quota_parse, then
+/// tg_set_cfs_bandwidth's checks, in µs): "QUOTA [PERIOD]", QUOTA a number
+/// or "max", PERIOD a number (else `period` stays); `EINVAL` for anything
+/// else, a quota or period under 1000, a period over 1000000, a quota over
+/// 2^44 - 1. The (quota, period) to keep; `None` is "max".
+pub fn cpu_max(data: &[u8], period: u64) -> Result<(Option<u64>, u64)> {
+    let start = data.iter().position(|&b| !is_space(b)).ok_or(Errno::EINVAL)?;
+    let rest = &data[start..];
+    let len = rest.iter().position(|&b| is_space(b)).unwrap_or(rest.len()).min(20);
+    let (tok, after) = rest.split_at(len);
+    let period = scan_u64(after).map_or(period, |(p, _)| p);
+    let quota = match scan_u64(tok) {
+        Some((q, _)) => Some(q),
+        None if tok == b"max" => None,
+        None => return Err(Errno::EINVAL),
+    };
+    if quota.is_some_and(|q| q < 1000) || !(1000..=1_000_000).contains(&period) {
+        return Err(Errno::EINVAL);
+    }
+    if quota.is_some_and(|q| q > (1 << 44) - 1) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((quota, period))
 }
 
 #[cfg(test)]

@@ -27,12 +27,13 @@ fn files_of_root_and_child() {
             "cgroup.subtree_control",
             "cgroup.max.descendants",
             "cgroup.max.depth",
-            "cgroup.stat"
+            "cgroup.stat",
+            "cpu.stat"
         ]
     );
-    assert_eq!(h.files(a).count(), 11);
+    assert_eq!(h.files(a).count(), 12);
     assert_eq!(h.owner(a), Some((1000, 1000)));
-    assert_eq!(read(&h, ROOT, FileKind::Controllers), "pids\n");
+    assert_eq!(read(&h, ROOT, FileKind::Controllers), "cpu pids\n");
     assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "");
     assert_eq!(read(&h, a, FileKind::Controllers), "");
     assert_eq!(read(&h, a, FileKind::Type), "domain\n");
@@ -47,7 +48,7 @@ fn files_of_root_and_child() {
     h.write(ROOT, FileKind::SubtreeControl, b"+pids\n").unwrap();
     assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "pids\n");
     assert_eq!(read(&h, a, FileKind::Controllers), "pids\n");
-    assert_eq!(h.files(a).count(), 14);
+    assert_eq!(h.files(a).count(), 15);
     assert_eq!(read(&h, a, FileKind::PidsMax), "max\n");
     assert_eq!(read(&h, a, FileKind::PidsCurrent), "0\n");
     assert_eq!(read(&h, a, FileKind::PidsEvents), "max 0\n");
@@ -190,8 +191,11 @@ fn subtree_control_and_internal_processes() {
     assert_eq!(h.migrate_thread(1, a), Ok(()));
     assert_eq!(h.write(a, FileKind::Type, b"threaded"), Err(Errno::EOPNOTSUPP));
     assert_eq!(h.write(a, FileKind::Type, b"domain"), Err(Errno::EINVAL));
-    assert_eq!(h.write(a, FileKind::Freeze, b"1"), Err(Errno::EOPNOTSUPP));
-    assert_eq!(h.write(a, FileKind::Freeze, b"0\n"), Ok(Effect::None));
+    assert_eq!(h.write(a, FileKind::Freeze, b"1"), Ok(Effect::Freeze));
+    assert_eq!(h.write(a, FileKind::Freeze, b"1"), Ok(Effect::None));
+    assert_eq!(h.write(a, FileKind::Freeze, b"0\n"), Ok(Effect::Freeze));
+    assert_eq!(h.write(a, FileKind::Freeze, b"-1"), Err(Errno::ERANGE));
+    assert_eq!(h.write(a, FileKind::Freeze, b"x"), Err(Errno::EINVAL));
     assert_eq!(h.write(a, FileKind::Freeze, b"2"), Err(Errno::ERANGE));
     assert_eq!(h.write(a, FileKind::Kill, b"1"), Ok(Effect::Kill));
     assert_eq!(h.write(a, FileKind::Kill, b"0"), Err(Errno::ERANGE));
@@ -204,16 +208,177 @@ fn subtree_control_and_internal_processes() {
     assert_eq!(parse_pid(b"99999999999"), Err(Errno::EINVAL));
 }
 
+#[test]
+fn clone_into_cgroup() {
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    // a new process straight into b: charged and counted there
+    let g = h.charge_fork_into(1, b, false).unwrap();
+    assert_eq!(g, b);
+    h.forked_process(2, g);
+    assert_eq!(h.group_of(2), b);
+    assert_eq!(h.tasks(a), 1);
+    assert_eq!(h.procs(ROOT).unwrap(), vec![1]);
+    // a thread only into its process's own group
+    assert_eq!(h.charge_fork_into(1, b, true), Err(Errno::EOPNOTSUPP));
+    let g = h.charge_fork_into(2, b, true).unwrap();
+    h.forked_thread(2, g);
+    assert_eq!(h.tasks(b), 2);
+    // the no-internal-process rule: a enables a controller and b is populated
+    h.write(ROOT, FileKind::SubtreeControl, b"+pids").unwrap();
+    h.write(a, FileKind::SubtreeControl, b"+pids").unwrap();
+    assert_eq!(h.charge_fork_into(1, a, false), Err(Errno::EBUSY));
+    assert_eq!(h.tasks(a), 2);
+    // pids.max of the target, its event counted there
+    h.write(b, FileKind::PidsMax, b"2").unwrap();
+    assert_eq!(h.charge_fork_into(1, b, false), Err(Errno::EAGAIN));
+    assert_eq!(read(&h, b, FileKind::PidsEvents), "max 1\n");
+    assert_eq!(h.charge_fork(1).map(|g| g == ROOT), Ok(true));
+    h.cancel_fork(ROOT);
+    // a removed group
+    let c = h.mkdir(ROOT, b"c", (0, 0), 0o755).unwrap();
+    h.rmdir(c).unwrap();
+    assert_eq!(h.charge_fork_into(1, c, false), Err(Errno::ENODEV));
+    assert_eq!(h.tasks(ROOT), 3);
+}
+
+#[test]
+fn freeze_and_frozen() {
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    let ev = |h: &Hierarchy<u32>, g| read(h, g, FileKind::Events);
+    h.adopt(2, 2); // two tasks
+    h.migrate(2, b).unwrap();
+    assert!(!h.freezing(2) && !h.any_freezing());
+    assert_eq!(h.write(a, FileKind::Freeze, b"1\n"), Ok(Effect::Freeze));
+    assert!(h.freezing(2) && h.any_freezing() && !h.freezing(1));
+    assert_eq!(read(&h, a, FileKind::Freeze), "1\n");
+    assert_eq!(read(&h, b, FileKind::Freeze), "0\n");
+    // frozen once every task is in the freezer's sleep
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 0\n");
+    h.task_frozen(2, true);
+    assert_eq!(ev(&h, b), "populated 1\nfrozen 0\n");
+    h.task_frozen(2, true);
+    h.task_frozen(2, true); // (no third task: ignored)
+    assert_eq!(ev(&h, b), "populated 1\nfrozen 1\n");
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 1\n");
+    // a new child of a freezing group is frozen at once, a fork into it is
+    // not until it sleeps
+    let c = h.mkdir(a, b"c", (0, 0), 0o755).unwrap();
+    assert_eq!(ev(&h, c), "populated 0\nfrozen 1\n");
+    let g = h.charge_fork_into(1, c, false).unwrap();
+    h.forked_process(3, g);
+    assert!(h.freezing(3));
+    assert_eq!(ev(&h, c), "populated 1\nfrozen 0\n");
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 0\n");
+    h.task_frozen(3, true);
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 1\n");
+    // a frozen task that is killed leaves the sleep and exits
+    h.task_frozen(3, false);
+    h.task_exited(3);
+    assert_eq!(ev(&h, c), "populated 0\nfrozen 1\n");
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 1\n");
+    h.rmdir(c).unwrap();
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 1\n");
+    // a group's own freeze survives a thaw from above
+    h.write(b, FileKind::Freeze, b"1").unwrap();
+    assert_eq!(h.write(a, FileKind::Freeze, b"0"), Ok(Effect::Freeze));
+    assert!(h.freezing(2));
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 0\n");
+    assert_eq!(ev(&h, b), "populated 1\nfrozen 1\n");
+    // a frozen process moved out counts as frozen where it goes
+    h.migrate(2, a).unwrap();
+    assert!(!h.freezing(2));
+    assert_eq!(ev(&h, b), "populated 0\nfrozen 1\n");
+    assert_eq!(ev(&h, a), "populated 1\nfrozen 0\n");
+    h.task_frozen(2, false);
+    h.task_frozen(2, false);
+    h.write(b, FileKind::Freeze, b"0").unwrap();
+    assert_eq!(ev(&h, b), "populated 0\nfrozen 0\n");
+    assert!(!h.any_freezing());
+}
+
+#[test]
+fn cpu_stat_keeps_ended_time() {
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    let cs =
+        |h: &Hierarchy<u32>, g, live| alloc::string::String::from_utf8(h.cpu_stat(g, live).unwrap()).unwrap();
+    assert_eq!(cs(&h, a, (0, 0)), "usage_usec 0\nuser_usec 0\nsystem_usec 0\n");
+    assert_eq!(h.read(a, FileKind::CpuStat), Err(Errno::EINVAL));
+    assert_eq!(FileKind::CpuStat.mode(), 0o444);
+    h.adopt(2, 1);
+    h.migrate(2, b).unwrap();
+    h.process_ended(2, 300, 20);
+    h.task_exited(2);
+    assert_eq!(cs(&h, b, (0, 0)), "usage_usec 320\nuser_usec 300\nsystem_usec 20\n");
+    assert_eq!(cs(&h, a, (5, 5)), "usage_usec 330\nuser_usec 305\nsystem_usec 25\n");
+    // a removed group's time stays with its parent
+    h.rmdir(b).unwrap();
+    assert_eq!(cs(&h, a, (0, 0)), "usage_usec 320\nuser_usec 300\nsystem_usec 20\n");
+    assert!(
+        cs(&h, ROOT, (1, 0)).starts_with("usage_usec 321\nuser_usec 301\nsystem_usec 20\nnr_periods 0\n")
+    );
+    assert_eq!(h.cpu_stat(b, (0, 0)), Err(Errno::ENODEV));
+}
+
+#[test]
+fn cpu_controller_files() {
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    assert_eq!(h.read(a, FileKind::CpuMax), Err(Errno::ENOENT));
+    h.write(ROOT, FileKind::SubtreeControl, b"+cpu").unwrap();
+    assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "cpu\n");
+    assert_eq!(read(&h, a, FileKind::Controllers), "cpu\n");
+    assert_eq!(h.read(ROOT, FileKind::CpuMax), Err(Errno::ENOENT));
+    assert_eq!(read(&h, a, FileKind::CpuMax), "max 100000\n");
+    assert_eq!(read(&h, a, FileKind::CpuWeight), "100\n");
+    let w = |h: &mut Hierarchy<u32>, k, d: &[u8]| h.write(a, k, d).map(|_| ());
+    assert_eq!(w(&mut h, FileKind::CpuWeight, b"0"), Err(Errno::ERANGE));
+    assert_eq!(w(&mut h, FileKind::CpuWeight, b"10001"), Err(Errno::ERANGE));
+    assert_eq!(w(&mut h, FileKind::CpuWeight, b"x"), Err(Errno::EINVAL));
+    w(&mut h, FileKind::CpuWeight, b"50\n").unwrap();
+    assert_eq!(read(&h, a, FileKind::CpuWeight), "50\n");
+    w(&mut h, FileKind::CpuMax, b"50000").unwrap();
+    assert_eq!(read(&h, a, FileKind::CpuMax), "50000 100000\n");
+    w(&mut h, FileKind::CpuMax, b"20000 40000\n").unwrap();
+    assert_eq!(read(&h, a, FileKind::CpuMax), "20000 40000\n");
+    w(&mut h, FileKind::CpuMax, b"max").unwrap();
+    assert_eq!(read(&h, a, FileKind::CpuMax), "max 40000\n");
+    for bad in [&b"999"[..], b"1000 999", b"1000 1000001", b"-5", b"maxx", b"", b"17592186044416"] {
+        assert_eq!(w(&mut h, FileKind::CpuMax, bad), Err(Errno::EINVAL), "{bad:?}");
+    }
+    assert_eq!(read(&h, a, FileKind::CpuMax), "max 40000\n");
+    let cs = alloc::string::String::from_utf8(h.cpu_stat(a, (3, 4)).unwrap()).unwrap();
+    assert_eq!(
+        cs,
+        "usage_usec 7\nuser_usec 3\nsystem_usec 4\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n"
+    );
+    // disabled: the state goes with the css
+    h.write(ROOT, FileKind::SubtreeControl, b"-cpu").unwrap();
+    assert_eq!(h.cpu_stat(a, (0, 0)).unwrap(), b"usage_usec 0\nuser_usec 0\nsystem_usec 0\n");
+    h.write(ROOT, FileKind::SubtreeControl, b"+cpu +pids").unwrap();
+    assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "cpu pids\n");
+    assert_eq!(read(&h, a, FileKind::CpuMax), "max 100000\n");
+    assert_eq!(h.files(a).count(), 17);
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Mkdir(usize, u8),
     Rmdir(usize),
     Fork(u32),
+    ForkInto(u32, usize, bool),
     Thread(u32),
     Exit(u32),
     Migrate(u32, usize),
     Max(usize, u8),
     Enable(usize, bool),
+    Freeze(usize, bool),
+    Sleep(u32, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -221,11 +386,14 @@ fn op() -> impl Strategy<Value = Op> {
         (0..8usize, 0..4u8).prop_map(|(g, n)| Op::Mkdir(g, n)),
         (0..8usize).prop_map(Op::Rmdir),
         (0..6u32).prop_map(Op::Fork),
+        (0..6u32, 0..8usize, any::<bool>()).prop_map(|(k, g, t)| Op::ForkInto(k, g, t)),
         (0..6u32).prop_map(Op::Thread),
         (0..6u32).prop_map(Op::Exit),
         (0..6u32, 0..8usize).prop_map(|(k, g)| Op::Migrate(k, g)),
         (0..8usize, 0..5u8).prop_map(|(g, m)| Op::Max(g, m)),
         (0..8usize, any::<bool>()).prop_map(|(g, on)| Op::Enable(g, on)),
+        (0..8usize, any::<bool>()).prop_map(|(g, on)| Op::Freeze(g, on)),
+        (0..6u32, any::<bool>()).prop_map(|(k, e)| Op::Sleep(k, e)),
     ]
 }
 
@@ -240,6 +408,9 @@ proptest! {
         let mut live: BTreeMap<u32, u32> = BTreeMap::new(); // process -> tasks
         let mut groups = vec![ROOT];
         let mut next = 10u32;
+        let mut frozen_self: BTreeSet<GroupId> = BTreeSet::new();
+        // process -> its tasks in the freezer's sleep
+        let mut sleeping: BTreeMap<u32, u32> = BTreeMap::new();
         for o in ops {
             match o {
                 Op::Mkdir(g, n) => {
@@ -265,6 +436,29 @@ proptest! {
                         next += 1;
                     }
                 }
+                Op::ForkInto(k, g, thread) => {
+                    if let Some(&p) = live.keys().nth(k as usize % live.len().max(1)) {
+                        let to = groups[g % groups.len()];
+                        let before = h.tasks(to);
+                        match h.charge_fork_into(p, to, thread) {
+                            Ok(c) => {
+                                prop_assert_eq!(c, to);
+                                if thread {
+                                    h.forked_thread(p, c);
+                                    *live.get_mut(&p).unwrap() += 1;
+                                } else {
+                                    h.forked_process(next, c);
+                                    live.insert(next, 1);
+                                    next += 1;
+                                }
+                            }
+                            Err(e) => {
+                                prop_assert!([Errno::EAGAIN, Errno::EBUSY, Errno::EOPNOTSUPP].contains(&e));
+                                prop_assert_eq!(h.tasks(to), before);
+                            }
+                        }
+                    }
+                }
                 Op::Thread(k) => {
                     if let Some(&p) = live.keys().nth(k as usize % live.len().max(1))
                         && let Ok(g) = h.charge_fork(p)
@@ -275,6 +469,10 @@ proptest! {
                 }
                 Op::Exit(k) => {
                     if let Some(&p) = live.keys().nth(k as usize % live.len().max(1)) {
+                        if let Some(s) = sleeping.get_mut(&p) && *s > 0 {
+                            *s -= 1;
+                            h.task_frozen(p, false);
+                        }
                         h.task_exited(p);
                         let n = live.get_mut(&p).unwrap();
                         *n -= 1;
@@ -294,8 +492,47 @@ proptest! {
                     let x = groups[g % groups.len()];
                     let _ = h.write(x, FileKind::SubtreeControl, if on { b"+pids" } else { b"-pids" });
                 }
+                Op::Freeze(g, on) => {
+                    let x = groups[g % groups.len()];
+                    if x != ROOT {
+                        h.write(x, FileKind::Freeze, if on { b"1" } else { b"0" }).unwrap();
+                        if on { frozen_self.insert(x); } else { frozen_self.remove(&x); }
+                    }
+                }
+                Op::Sleep(k, enter) => {
+                    if let Some(&p) = live.keys().nth(k as usize % live.len().max(1)) {
+                        let n = sleeping.entry(p).or_insert(0);
+                        let tasks = live[&p];
+                        if enter && *n < tasks { *n += 1; }
+                        if !enter && *n > 0 { *n -= 1; }
+                        h.task_frozen(p, enter);
+                    }
+                }
+            }
+            groups.retain(|g| h.exists(*g));
+            frozen_self.retain(|g| h.exists(*g));
+            sleeping.retain(|k, _| live.contains_key(k));
+            // "frozen", as Linux defines it, from scratch: the group or an
+            // ancestor freezes, every live task of its own sleeps, and so
+            // does every task below it in a freezing group
+            fn frozen_naive(
+                h: &Hierarchy<u32>, g: GroupId, groups: &[GroupId], frozen_self: &BTreeSet<GroupId>,
+                live: &BTreeMap<u32, u32>, sleeping: &BTreeMap<u32, u32>,
+            ) -> bool {
+                let e = groups.iter().any(|&a| frozen_self.contains(&a) && h.is_descendant(g, a));
+                let own = live.iter().filter(|&(&k, _)| h.group_of(k) == g)
+                    .all(|(k, &n)| sleeping.get(k).copied().unwrap_or(0) >= n);
+                e && own && groups.iter().filter(|&&c| h.parent(c) == Some(g))
+                    .all(|&c| frozen_naive(h, c, groups, frozen_self, live, sleeping))
             }
             for &g in &groups {
+                if g != ROOT {
+                    let f = frozen_naive(&h, g, &groups, &frozen_self, &live, &sleeping);
+                    let ev = alloc::format!("populated {}\nfrozen {}\n", u8::from(h.populated(g)), u8::from(f));
+                    prop_assert_eq!(h.read(g, FileKind::Events).unwrap(), ev.into_bytes());
+                    let e = groups.iter().any(|&a| frozen_self.contains(&a) && h.is_descendant(g, a));
+                    prop_assert_eq!(live.keys().filter(|&&k| h.group_of(k) == g).all(|&k| h.freezing(k) == e), true);
+                }
                 let want: u64 = live
                     .iter()
                     .filter(|&(&k, _)| h.is_descendant(h.group_of(k), g))

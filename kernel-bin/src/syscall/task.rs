@@ -632,11 +632,20 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     // the child's /proc facts and name are copied by Hooks::thread_created
     // cgroup_can_fork(): one task charged to the caller's cgroup (EAGAIN
     // at a pids.max), entered by the hooks before the child runs
+    // (CLONE_INTO_CGROUP's fd is checked here, before the table's clone:
+    // CloneHooks::check_cgroup has nothing left to refuse)
+    let into = if args.flags.contains(CloneFlags::INTO_CGROUP) {
+        Some(t.fd(linux_abi::args::Fd(args.cgroup as u32)).map_err(|_| Errno::EBADF)?)
+    } else {
+        None
+    };
     let charge = crate::cgroup::charge(
         t.pid,
         args.flags.contains(CloneFlags::THREAD),
         args.flags.contains(CloneFlags::NEWCGROUP),
+        into.as_deref(),
     )?;
+    drop(into);
     let mnt = args.flags.contains(CloneFlags::NEWNS).then_some(t.mnt_ns);
     let r = table().clone_task_seen(t.tid, &args, &CloneHooks { mnt, charge: &charge });
     crate::cgroup::finish(charge);
@@ -655,6 +664,9 @@ struct CloneHooks<'a> {
 impl process::seams::Hooks<crate::proc::Kernel> for CloneHooks<'_> {
     fn preempt_point(&self) {
         Hooks.preempt_point()
+    }
+    fn check_cgroup(&self, _parent: process::pid::Pid, _cgroup_fd: u64) -> Result<()> {
+        Ok(())
     }
     fn thread_created(&self, tid: process::pid::Pid) {
         crate::cgroup::created(self.charge, tid);
