@@ -456,7 +456,11 @@ pub fn record_bind(
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
         .or_else(|| mounts.iter().rev().filter(|m| m.ns == ns).find(|m| m.root.same_fs(&root)));
     let flags = holder.map_or(0, |m| m.flags());
+    // an nsfs file (no mount of nsfs in the table): Linux's internal
+    // nsfs mount, `nsfs nsfs rw` with the namespace's name as its root
+    let nsfs = root.dev() == vfs::makedev(0, 4) && !root.is_dir();
     let (src, fstype, options, fs_root, locked, fs_user) = match holder {
+        _ if nsfs => (b"nsfs".to_vec(), b"nsfs".to_vec(), String::from("rw"), source.to_vec(), false, INIT_FS_USER),
         Some(m) => {
             // the bound directory's path below the holder's mount point,
             // appended to the holder's own root
@@ -1380,7 +1384,8 @@ pub fn may_umount(root: &Arc<Inode>) -> linux_abi::Result<()> {
 /// After umount(2) detached a disk file system: everything written and
 /// flushed, the store closed, the disk free for the next mount.
 pub fn unmounted(root: &Arc<Inode>) -> linux_abi::Result<()> {
-    if !root.is_backed() {
+    // a bind of a file or a subdirectory of a disk leaves the disk mounted
+    if !root.is_backed() || !root.is_fs_root() {
         return Ok(());
     }
     let r = root.unmount_store();

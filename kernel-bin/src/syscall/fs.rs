@@ -1502,16 +1502,18 @@ pub fn mount(
         }
         let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
         crate::fs::reserve_mount(ns)?;
-        let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, _| {
+        let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+            // graft_tree(): a directory on a directory, a file on a file
             if target.is_dir() != from.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            if !target.is_dir() {
-                log::info!("pid {}: a bind mount of a file unsupported: EINVAL", t.pid);
-                return Err(Errno::EINVAL);
-            }
-            let abs = ctx.getcwd(&target)?;
-            let from_abs = ctx.getcwd(&from)?;
+            let abs = abs_path(ctx, dir, &p, &target)?;
+            // an nsfs file (`ip netns add`'s /proc/self/ns/net): mountinfo's
+            // root is its name, as Linux's ns_dname
+            let from_abs = match crate::procfs::ns_of_inode(&from) {
+                Some(o) => alloc::format!("{}:[{}]", o.kind(), o.ino()).into_bytes(),
+                None => abs_path(ctx, dir, &src, &from)?,
+            };
             // a directory bound on itself (`mount --bind /x /x`, bwrap's
             // newroot) shows what it showed: a mount in the table only
             if !Arc::ptr_eq(&target, &from) {
@@ -1690,6 +1692,28 @@ pub fn mount(
         crate::fs::set_mount_flags(ns, &fs_root, extra);
     }
     Ok(0)
+}
+
+/// The absolute path of `inode`, which `p` (from `dir`) names: getcwd(2)'s
+/// for a directory; for another file its directory's and its last name
+/// (files keep no parent here; a final symbolic link's own directory is
+/// not followed).
+fn abs_path(ctx: &Ctx, dir: &vfs::Path, p: &[u8], inode: &Arc<Inode>) -> Result<Vec<u8>> {
+    if inode.is_dir() {
+        return ctx.getcwd(inode);
+    }
+    let (head, name): (&[u8], &[u8]) = match p.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/", &p[1..]),
+        Some(i) => (&p[..i], &p[i + 1..]),
+        None => (b".", p),
+    };
+    let parent = ctx.lookup(dir, head, true)?;
+    let mut out = ctx.getcwd(&parent)?;
+    if out != b"/" {
+        out.push(b'/');
+    }
+    out.extend_from_slice(name);
+    Ok(out)
 }
 
 /// The per-mount flags (`vfs::MNT_NOSUID`, `MNT_NODEV`, `MNT_NOEXEC`) of
