@@ -232,4 +232,63 @@ KT_CASE(a_file_bound_read_only) {
     KT_EQ(kt_in_child(ro_child), 0);
 }
 
+/* bwrap on an initramfs root: `mount --rbind / R; chroot R`, then
+ * bwrap's two pivots (pivot_root into a tmpfs with the old root below it,
+ * then pivot_root(".", ".") from a bound newroot and a lazy umount of the
+ * old root). The root's mount is the bind, which has a parent. */
+#define R DIR "/r"
+#define BASE DIR "/base"
+
+static int pivot_child(void) {
+    struct stat st;
+    char buf[256];
+    KT_CHILD_CHECK(1, private_ns());
+    mkdir(R, 0755);
+    mkdir(BASE, 0755);
+    KT_CHILD_CHECK(2, mount("/", R, NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(3, chroot(R) == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(4, mount("tmpfs", BASE, "tmpfs", MS_NODEV | MS_NOSUID, NULL) == 0);
+    KT_CHILD_CHECK(5, chdir(BASE) == 0);
+    KT_CHILD_CHECK(6, mkdir("newroot", 0755) == 0 && mkdir("oldroot", 0755) == 0);
+    KT_CHILD_CHECK(7, mount("newroot", "newroot", NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(8, syscall(SYS_pivot_root, BASE, "oldroot") == 0);
+    KT_CHILD_CHECK(9, chdir("/") == 0);
+    KT_CHILD_CHECK(10, stat("/newroot", &st) == 0 && S_ISDIR(st.st_mode));
+    KT_CHILD_CHECK(11, stat("/oldroot" SRC, &st) == 0 && S_ISREG(st.st_mode));
+    KT_CHILD_CHECK(12, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
+    /* the tmpfs is "/" now, the old root below it */
+    char root[256], type[64], source[64];
+    KT_CHILD_CHECK(13, info_of("/", root, type, source) == 0 && strcmp(type, "tmpfs") == 0);
+    KT_CHILD_CHECK(14, info_of("/oldroot", root, type, source) == 0);
+    /* bwrap's --ro-bind of a file into the new root */
+    KT_CHILD_CHECK(15, put("/newroot/h", "") == 0);
+    KT_CHILD_CHECK(16, mount("/oldroot" SRC, "/newroot/h", NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(17, info_of("/newroot/h", root, type, source) == 0);
+    /* the second pivot */
+    KT_CHILD_CHECK(18, mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(19, umount2("oldroot", MNT_DETACH) == 0);
+    errno = 0;
+    KT_CHILD_CHECK(20, stat("/oldroot" SRC, &st) == -1 && errno == ENOENT);
+    int fd = open("/", O_DIRECTORY | O_RDONLY);
+    KT_CHILD_CHECK(21, fd >= 0);
+    KT_CHILD_CHECK(22, chdir("/newroot") == 0);
+    KT_CHILD_CHECK(23, syscall(SYS_pivot_root, ".", ".") == 0);
+    KT_CHILD_CHECK(24, fchdir(fd) == 0);
+    KT_CHILD_CHECK(25, umount2(".", MNT_DETACH) == 0);
+    KT_CHILD_CHECK(26, chdir("/") == 0);
+    /* only newroot's content is left */
+    KT_CHILD_CHECK(27, stat("/h", &st) == 0 && st.st_size == 6);
+    errno = 0;
+    KT_CHILD_CHECK(28, stat("/newroot", &st) == -1 && errno == ENOENT);
+    errno = 0;
+    KT_CHILD_CHECK(29, stat("/oldroot", &st) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(30, get("/h", buf, sizeof buf) == 6 && strcmp(buf, "hello\n") == 0);
+    return 0;
+}
+
+KT_CASE(pivot_root_from_a_chroot_into_a_bind_mount) {
+    files();
+    KT_EQ(kt_in_child(pivot_child), 0);
+}
+
 KT_MAIN()
