@@ -51,9 +51,11 @@ static int private_ns(void) {
 
 /* The mountinfo line whose mount point is `mp`: its root field and the
  * type and source after " - "; 0 when found. */
+static const char *mountinfo = "/proc/self/mountinfo";
+
 static int info_of(const char *mp, char *root, char *type, char *source) {
     static char buf[32768];
-    if (get("/proc/self/mountinfo", buf, sizeof buf) <= 0) return -1;
+    if (get(mountinfo, buf, sizeof buf) <= 0) return -1;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         char r[256], m[256];
         if (sscanf(line, "%*d %*d %*d:%*d %255s %255s", r, m) != 2 || strcmp(m, mp) != 0) continue;
@@ -256,39 +258,44 @@ static int pivot_child(void) {
     KT_CHILD_CHECK(10, stat("/newroot", &st) == 0 && S_ISDIR(st.st_mode));
     KT_CHILD_CHECK(11, stat("/oldroot" SRC, &st) == 0 && S_ISREG(st.st_mode));
     KT_CHILD_CHECK(12, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
-    /* the tmpfs is "/" now, the old root below it */
+    /* the tmpfs is "/" now, the old root below it (proc is there) */
     char root[256], type[64], source[64];
+    mountinfo = "/oldroot/proc/self/mountinfo";
     KT_CHILD_CHECK(13, info_of("/", root, type, source) == 0 && strcmp(type, "tmpfs") == 0);
     KT_CHILD_CHECK(14, info_of("/oldroot", root, type, source) == 0);
-    /* bwrap's --ro-bind of a file into the new root */
-    KT_CHILD_CHECK(15, put("/newroot/h", "") == 0);
-    KT_CHILD_CHECK(16, mount("/oldroot" SRC, "/newroot/h", NULL, MS_BIND | MS_REC, NULL) == 0);
-    KT_CHILD_CHECK(17, info_of("/newroot/h", root, type, source) == 0);
+    /* bwrap's --bind of a directory as the new root, a file bound in it */
+    KT_CHILD_CHECK(15, mount("/oldroot" DIR, "/newroot", NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(16, put("/newroot/h", "") == 0);
+    KT_CHILD_CHECK(17, mount("/oldroot" SRC, "/newroot/h", NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(18, info_of("/newroot/h", root, type, source) == 0);
+    KT_CHILD_CHECK(19, get("/newroot/h", buf, sizeof buf) == 6);
     /* the second pivot */
-    KT_CHILD_CHECK(18, mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
-    KT_CHILD_CHECK(19, umount2("oldroot", MNT_DETACH) == 0);
+    KT_CHILD_CHECK(20, mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+    KT_CHILD_CHECK(21, umount2("oldroot", MNT_DETACH) == 0);
     errno = 0;
-    KT_CHILD_CHECK(20, stat("/oldroot" SRC, &st) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(22, stat("/oldroot" SRC, &st) == -1 && errno == ENOENT);
     int fd = open("/", O_DIRECTORY | O_RDONLY);
-    KT_CHILD_CHECK(21, fd >= 0);
-    KT_CHILD_CHECK(22, chdir("/newroot") == 0);
-    KT_CHILD_CHECK(23, syscall(SYS_pivot_root, ".", ".") == 0);
-    KT_CHILD_CHECK(24, fchdir(fd) == 0);
-    KT_CHILD_CHECK(25, umount2(".", MNT_DETACH) == 0);
-    KT_CHILD_CHECK(26, chdir("/") == 0);
-    /* only newroot's content is left */
-    KT_CHILD_CHECK(27, stat("/h", &st) == 0 && st.st_size == 6);
-    errno = 0;
-    KT_CHILD_CHECK(28, stat("/newroot", &st) == -1 && errno == ENOENT);
-    errno = 0;
-    KT_CHILD_CHECK(29, stat("/oldroot", &st) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(23, fd >= 0);
+    KT_CHILD_CHECK(24, chdir("/newroot") == 0);
+    KT_CHILD_CHECK(25, syscall(SYS_pivot_root, ".", ".") == 0);
+    KT_CHILD_CHECK(26, fchdir(fd) == 0);
+    KT_CHILD_CHECK(27, umount2(".", MNT_DETACH) == 0);
+    KT_CHILD_CHECK(28, chdir("/") == 0);
+    /* the bound directory is the root, the file bound in it */
+    KT_CHILD_CHECK(29, stat("/src", &st) == 0 && S_ISREG(st.st_mode));
     KT_CHILD_CHECK(30, get("/h", buf, sizeof buf) == 6 && strcmp(buf, "hello\n") == 0);
+    errno = 0;
+    KT_CHILD_CHECK(31, stat("/newroot", &st) == -1 && errno == ENOENT);
+    errno = 0;
+    KT_CHILD_CHECK(32, stat("/oldroot", &st) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(33, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
     return 0;
 }
 
 KT_CASE(pivot_root_from_a_chroot_into_a_bind_mount) {
     files();
     KT_EQ(kt_in_child(pivot_child), 0);
+    unlink(DIR "/h");
 }
 
 KT_MAIN()

@@ -1711,7 +1711,8 @@ fn abs_path(ctx: &Ctx, dir: &vfs::Path, p: &[u8], at: &vfs::Path) -> Result<Vec<
         None => (b".", p),
     };
     let parent = ctx.lookup(dir, head, true)?;
-    let mut out = ctx.getcwd(&parent)?;
+    // through the mount the walk ended in (a directory bound elsewhere)
+    let mut out = ctx.getcwd(&vfs::Path::new(parent, ctx.walked_mount()))?;
     if out != b"/" {
         out.push(b'/');
     }
