@@ -298,4 +298,37 @@ KT_CASE(pivot_root_from_a_chroot_into_a_bind_mount) {
     unlink(DIR "/h");
 }
 
+/* bwrap's second pivot when nothing is bound over newroot: new_root a
+ * directory bound on itself, from a chroot into a bind mount of / */
+static int self_bound_child(void) {
+    struct stat st;
+    char buf[256];
+    KT_CHILD_CHECK(1, private_ns());
+    mkdir(R, 0755);
+    mkdir(BASE, 0755);
+    KT_CHILD_CHECK(2, mount("/", R, NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(3, chroot(R) == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(4, mount("tmpfs", BASE, "tmpfs", 0, NULL) == 0);
+    KT_CHILD_CHECK(5, mkdir(BASE "/newroot", 0755) == 0);
+    KT_CHILD_CHECK(6, mount(BASE "/newroot", BASE "/newroot", NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(7, put(BASE "/newroot/x", "x") == 0);
+    int fd = open("/", O_DIRECTORY | O_RDONLY);
+    KT_CHILD_CHECK(8, fd >= 0);
+    KT_CHILD_CHECK(9, chdir(BASE "/newroot") == 0);
+    KT_CHILD_CHECK(10, syscall(SYS_pivot_root, ".", ".") == 0);
+    KT_CHILD_CHECK(11, fchdir(fd) == 0);
+    KT_CHILD_CHECK(12, umount2(".", MNT_DETACH) == 0);
+    KT_CHILD_CHECK(13, chdir("/") == 0);
+    KT_CHILD_CHECK(14, stat("/x", &st) == 0 && st.st_size == 1);
+    errno = 0;
+    KT_CHILD_CHECK(15, stat("/tmp", &st) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(16, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
+    return 0;
+}
+
+KT_CASE(pivot_root_into_a_directory_bound_on_itself) {
+    files();
+    KT_EQ(kt_in_child(self_bound_child), 0);
+}
+
 KT_MAIN()

@@ -1959,7 +1959,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let rec_of = |inode: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>| {
         crate::fs::mount_record_via(ns, inode, via).filter(|r| Arc::ptr_eq(r.3.root(), inode))
     };
-    let new_rec = rec_of(&new, new_via.as_ref()).map(|r| (r.0, r.1, r.2));
+    let new_rec = rec_of(&new, new_via.as_ref()).map(|r| (r.0, r.1, r.3));
     let in_root = |inode: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>, abs: &[u8]| {
         rec_of(inode, via).map_or_else(|| crate::fs::holder_of(ns, abs) == Some(root_id), |r| r.0 == root_id)
     };
@@ -1980,7 +1980,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     if in_root(&new, new_via.as_ref(), &new_abs) || in_root(&old, old_via.as_ref(), &old_abs) {
         return Err(Errno::EBUSY);
     }
-    let Some((new_id, Some(new_cov), _)) = new_rec else {
+    let Some((new_id, Some(new_cov), new_rec_m)) = new_rec else {
         return Err(Errno::EINVAL);
     };
     // put_old at or below new_root (is_path_reachable)
@@ -1994,7 +1994,10 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let _ = root_target;
     // the directories: new_root's mount leaves its place for the root's,
     // the old root goes on put_old (on the new root itself for ".")
-    let new_m = new_cov.unmount_in_ns(ns, &new);
+    // a directory bound on itself (bwrap's newroot) hangs nowhere in the
+    // vfs: the record's own mount goes to the root's place
+    let self_bound = Arc::ptr_eq(&new_cov, &new);
+    let new_m = if self_bound { Some(new_rec_m) } else { new_cov.unmount_in_ns(ns, &new) };
     let root_m = root_cov.unmount_in_ns(ns, &root);
     let (Some(new_m), Some(root_m)) = (new_m, root_m) else {
         log::warn!("pid {}: pivot_root: a mount the table has is not on its directory: EINVAL", t.pid);
@@ -2003,7 +2006,9 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let restore = |e: Errno| {
         // no half-made pivot: both back where they were
         let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
-        let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
+        if !self_bound {
+            let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
+        }
         e
     };
     if let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
