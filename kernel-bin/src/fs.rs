@@ -456,7 +456,13 @@ pub fn record_bind(
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
         .or_else(|| mounts.iter().rev().filter(|m| m.ns == ns).find(|m| m.root.same_fs(&root)));
     let flags = holder.map_or(0, |m| m.flags());
+    // an nsfs file (no mount of nsfs in the table): Linux's internal
+    // nsfs mount, `nsfs nsfs rw` with the namespace's name as its root
+    let nsfs = root.dev() == vfs::makedev(0, 4) && !root.is_dir();
     let (src, fstype, options, fs_root, locked, fs_user) = match holder {
+        _ if nsfs => {
+            (b"nsfs".to_vec(), b"nsfs".to_vec(), String::from("rw"), source.to_vec(), false, INIT_FS_USER)
+        }
         Some(m) => {
             // the bound directory's path below the holder's mount point,
             // appended to the holder's own root
@@ -668,18 +674,13 @@ pub fn is_shared(ns: u64, id: u64, parent: bool) -> bool {
     id != 0 && t.list.iter().any(|m| m.ns == ns && m.id == id && m.shared != 0)
 }
 
-/// What a mount of `ns` whose root is `root` is (the latest one): its
-/// id, the directory it covers (`None`: the namespace's root filesystem)
-/// and its mount point's path.
-pub fn mount_record(ns: u64, root: &Arc<Inode>) -> Option<(u64, Option<Arc<Inode>>, Vec<u8>)> {
-    mount_record_via(ns, root, None).map(|(id, c, t, _)| (id, c, t))
-}
-
 /// A mount's id, the directory it covers, its mount point's path and its
 /// vfs mount ([`mount_record_via`]).
 pub type MountRecord = (u64, Option<Arc<Inode>>, Vec<u8>, Arc<vfs::Mount>);
 
-/// [`mount_record`] of the mount a walk ended in (`via`, when it is a
+/// What a mount of `ns` whose root is `root` is: its id, the directory it
+/// covers (`None`: the namespace's root filesystem), its mount point's path,
+/// for the mount a walk ended in (`via`, when it is a
 /// mount of `root`: one directory bound twice has two), with its vfs
 /// mount.
 pub fn mount_record_via(ns: u64, root: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>) -> Option<MountRecord> {
@@ -899,13 +900,10 @@ pub fn root() -> Option<Arc<Inode>> {
     MOUNTS.lock().first().map(|m| m.root.clone())
 }
 
-/// Whether `root` is the root of the namespace `ns`'s rootfs mount (an
+/// Whether the mount `id` of `ns` is the namespace's rootfs mount (an
 /// initramfs root, which has no parent mount in Linux).
-pub fn is_rootfs(ns: u64, root: &Arc<Inode>) -> bool {
-    MOUNTS
-        .lock()
-        .iter()
-        .any(|m| m.ns == ns && m.covered.is_none() && m.fstype == b"rootfs" && Arc::ptr_eq(&m.root, root))
+pub fn is_rootfs_id(ns: u64, id: u64) -> bool {
+    MOUNTS.lock().iter().any(|m| m.ns == ns && m.id == id && m.covered.is_none() && m.fstype == b"rootfs")
 }
 
 /// The root of the namespace `ns`'s root filesystem.
@@ -1382,7 +1380,8 @@ pub fn may_umount(root: &Arc<Inode>) -> linux_abi::Result<()> {
 /// After umount(2) detached a disk file system: everything written and
 /// flushed, the store closed, the disk free for the next mount.
 pub fn unmounted(root: &Arc<Inode>) -> linux_abi::Result<()> {
-    if !root.is_backed() {
+    // a bind of a file or a subdirectory of a disk leaves the disk mounted
+    if !root.is_backed() || !root.is_fs_root() {
         return Ok(());
     }
     let r = root.unmount_store();

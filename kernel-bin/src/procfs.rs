@@ -1568,6 +1568,14 @@ pub fn ns_of(file: &dyn vfs::File) -> Option<NsObj> {
     inode.synth_any()?.downcast_ref::<NsNode>().map(|n| n.0.clone())
 }
 
+/// The namespace behind an nsfs inode (a bind mount's source).
+pub fn ns_of_inode(inode: &Arc<Inode>) -> Option<NsObj> {
+    if inode.dev() != vfs::makedev(0, 4) {
+        return None;
+    }
+    inode.synth_any()?.downcast_ref::<NsNode>().map(|n| n.0.clone())
+}
+
 /// An nsfs file of `obj`, open read-only (NS_GET_USERNS, NS_GET_PARENT).
 pub fn open_ns(obj: NsObj) -> Arc<dyn vfs::File> {
     Arc::new(vfs::RamFile::new(ns_inode(obj), vfs::O_RDONLY))

@@ -1305,6 +1305,11 @@ impl<'a> Ctx<'a> {
             let _ = ns.replace(parent.sb.ns());
         }
         self.may_delete(&parent, &victim, false)?;
+        // vfs_unlink's is_local_mountpoint(): a file mounted on in this
+        // namespace (a file bound on a file)
+        if victim.mounted_in(self.mnt_ns).is_some() {
+            return Err(Errno::EBUSY);
+        }
         self.detach(&parent, name, &victim)?;
         drop(ns);
         // vfs_unlink: fsnotify_link_count, then d_delete_notify
@@ -1893,8 +1898,23 @@ impl<'a> Ctx<'a> {
     /// [`Ctx::bind_mount`] on a directory already looked up; the kernel
     /// checks the caller's right to mount.
     pub fn bind_on(&self, target: &Arc<Inode>, source: Arc<Inode>) -> Result<()> {
-        if !target.is_dir() || !source.is_dir() {
+        // graft_tree(): a directory on a directory or a file on a file
+        if target.is_dir() != source.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        if !target.is_dir() {
+            if Arc::ptr_eq(target, &source) || source.mounted_in(self.mnt_ns).is_some() {
+                return Err(Errno::EINVAL);
+            }
+            let _ns = target.sb.ns();
+            if target.mounted_in(self.mnt_ns).is_some() {
+                return Err(Errno::EBUSY);
+            }
+            let mnt = Mount::new(source);
+            if let Some(parent) = self.walked_mount() {
+                mnt.set_up(Some((&parent, target)));
+            }
+            return target.set_file_mounted_in(self.mnt_ns, Some(mnt));
         }
         // lookups cross mounts, so neither has one on it; the same
         // directory on itself would make a cycle of mounts

@@ -412,6 +412,10 @@ pub struct Inode {
     /// `DirData::mounted` under the inode's lock ([`Inode::set_mounted`]),
     /// so a path walk crosses no mount without taking the lock.
     covered: core::sync::atomic::AtomicBool,
+    /// For a file other than a directory: the mounts on it, per mount
+    /// namespace (a file bound on a file, `mount --bind FILE FILE`,
+    /// `ip netns add`'s nsfs file); empty in the common case.
+    file_mounts: Mutex<Vec<(u64, Arc<crate::Mount>)>>,
     /// fsnotify: whether the kernel has marks here or this inode has a
     /// watched parent (crate::notify's bits), read without the lock.
     pub(crate) notify_word: core::sync::atomic::AtomicU32,
@@ -489,6 +493,7 @@ impl Inode {
             write_count: core::sync::atomic::AtomicI64::new(0),
             shared_write_mapped: core::sync::atomic::AtomicBool::new(false),
             covered: core::sync::atomic::AtomicBool::new(false),
+            file_mounts: Mutex::new(Vec::new()),
             notify_word: core::sync::atomic::AtomicU32::new(0),
             notify: Mutex::new(None),
             ftype,
@@ -1531,6 +1536,9 @@ impl Inode {
         if !self.covered.load(Ordering::Acquire) {
             return None;
         }
+        if !self.is_dir() {
+            return self.file_mounts.lock().iter().find(|(n, _)| *n == ns).map(|(_, m)| Arc::clone(m));
+        }
         let d = self.lock();
         let d = d.dir()?;
         if ns == INITIAL_MNT_NS {
@@ -1538,6 +1546,29 @@ impl Inode {
         } else {
             d.ns_mounted.iter().find(|(n, _)| *n == ns).map(|(_, m)| Arc::clone(m))
         }
+    }
+
+    /// Sets (or with `None` clears) the mount on this file (not a
+    /// directory) in `ns`: a file bound on a file. `ENOMEM` when the entry
+    /// cannot be stored.
+    pub(crate) fn set_file_mounted_in(&self, ns: u64, m: Option<Arc<crate::Mount>>) -> Result<()> {
+        let mut fm = self.file_mounts.lock();
+        let old = fm.iter().position(|(n, _)| *n == ns).map(|i| fm.swap_remove(i));
+        if let Some(m) = m {
+            if let Err(()) = fm.try_reserve(1).map_err(|_| ()) {
+                if let Some(o) = old {
+                    fm.push(o);
+                }
+                return Err(Errno::ENOMEM);
+            }
+            fm.push((ns, m));
+        }
+        self.covered.store(!fm.is_empty(), Ordering::Release);
+        drop(fm);
+        // the old mount (which may hold the last reference of an inode)
+        // goes after the lock
+        drop(old);
+        Ok(())
     }
 
     /// The mount on this directory in the mount namespace `ns`, if any
@@ -1612,6 +1643,14 @@ impl Inode {
         is_root_of_fs: bool,
     ) -> Result<()> {
         let root = mnt.root();
+        if !self.is_dir() || !root.is_dir() {
+            // a file bound on a file
+            if self.is_dir() || root.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            let _ns = self.sb.ns();
+            return self.set_file_mounted_in(ns, Some(Arc::clone(mnt)));
+        }
         {
             let _ns = self.sb.ns();
             let mut t = self.lock();
@@ -1648,6 +1687,14 @@ impl Inode {
     /// the caller: [`crate::Mount::set_up`]).
     pub fn unmount_in_ns(self: &Arc<Self>, ns: u64, root: &Arc<Inode>) -> Option<Arc<crate::Mount>> {
         let mut gone = None;
+        if !self.is_dir() {
+            let _ns = self.sb.ns();
+            let here = self.mounted_in(ns).filter(|m| Arc::ptr_eq(m.root(), root));
+            if here.is_some() {
+                let _ = self.set_file_mounted_in(ns, None);
+            }
+            return here;
+        }
         {
             let _ns = self.sb.ns();
             let mut t = self.lock();

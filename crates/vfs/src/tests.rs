@@ -1961,6 +1961,46 @@ fn bind_mount_shows_a_directory_twice_and_umounts_alone() {
 }
 
 #[test]
+fn a_file_bound_on_a_file() {
+    let (root, cred) = tree();
+    let ctx = Ctx::new(root.clone(), &cred);
+    create(&ctx, &root, b"/hosts", b"127.0.0.1 x\n");
+    create(&ctx, &root, b"/d/h", b"");
+    let src = ctx.lookup(&root, b"/hosts", true).unwrap();
+    // a file on a directory and a directory on a file: ENOTDIR
+    assert_eq!(err(ctx.bind_mount(&root, b"/d", src.clone())), Errno::ENOTDIR);
+    let d = ctx.lookup(&root, b"/d", true).unwrap();
+    assert_eq!(err(ctx.bind_mount(&root, b"/d/h", d)), Errno::ENOTDIR);
+    ctx.bind_mount(&root, b"/d/h", src.clone()).unwrap();
+    assert_eq!(ctx.stat(&root, b"/d/h", 0).unwrap().size, 12);
+    assert_eq!(ctx.stat(&root, b"/d/h", 0).unwrap().ino, src.ino());
+    assert!(ctx.walked_mount().is_some_and(|m| Arc::ptr_eq(m.root(), &src)));
+    // busy while mounted on, in any namespace
+    assert_eq!(err(ctx.unlink(&root, b"/d/h")), Errno::EBUSY);
+    // another namespace does not see it until it copies the mount
+    let ns = Ctx::new(root.clone(), &cred).with_mnt_ns(9);
+    assert_eq!(ns.stat(&root, b"/d/h", 0).unwrap().size, 0);
+    let h = ns.lookup(&root, b"/d/h", true).unwrap();
+    h.mount_in_ns(9, &Mount::new(src.clone()), false).unwrap();
+    assert_eq!(ns.stat(&root, b"/d/h", 0).unwrap().size, 12);
+    assert_eq!(err(h.mount_in_ns(9, &Mount::new(d_of(&ctx, &root)), false)), Errno::ENOTDIR);
+    // umount takes the file's mount in its own namespace only
+    let (under, top) = ctx.umount_mount(&root, b"/d/h").unwrap();
+    assert!(Arc::ptr_eq(&under, &h));
+    assert!(Arc::ptr_eq(&top, &src));
+    assert_eq!(ctx.stat(&root, b"/d/h", 0).unwrap().size, 0);
+    assert_eq!(err(ctx.umount(&root, b"/d/h")), Errno::EINVAL);
+    assert_eq!(ns.stat(&root, b"/d/h", 0).unwrap().size, 12);
+    assert!(h.unmount_in_ns(9, &src).is_some());
+    ctx.unlink(&root, b"/d/h").unwrap();
+    assert_eq!(ctx.stat(&root, b"/hosts", 0).unwrap().size, 12);
+}
+
+fn d_of(ctx: &Ctx, root: &Arc<Inode>) -> Arc<Inode> {
+    ctx.lookup(root, b"/d", true).unwrap()
+}
+
+#[test]
 fn unlinked_file_remembers_its_last_name() {
     let (root, cred) = tree();
     let ctx = Ctx::new(root.clone(), &cred);

@@ -1489,6 +1489,8 @@ pub fn mount(
     }
     crate::fs::reap_namespaces();
     let ns = t.mnt_ns;
+    let prefix = root_prefix(t)?;
+    let at = vfs::Path::new(target.clone(), via.clone());
     if flags & MS_REMOUNT != 0 {
         let caller = if initial_user { None } else { Some(user_ino) };
         let extra = per_mount_bits(flags);
@@ -1500,18 +1502,21 @@ pub fn mount(
         if source.is_null() || src.is_empty() {
             return Err(Errno::EINVAL);
         }
-        let from = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
+        let (from, from_via) =
+            with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &src, true)?, ctx.walked_mount())))?;
         crate::fs::reserve_mount(ns)?;
-        let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, _| {
+        let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
+            // graft_tree(): a directory on a directory, a file on a file
             if target.is_dir() != from.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            if !target.is_dir() {
-                log::info!("pid {}: a bind mount of a file unsupported: EINVAL", t.pid);
-                return Err(Errno::EINVAL);
-            }
-            let abs = ctx.getcwd(&target)?;
-            let from_abs = ctx.getcwd(&from)?;
+            let abs = in_ns(&prefix, abs_path(ctx, dir, &p, &at)?);
+            // an nsfs file (`ip netns add`'s /proc/self/ns/net): mountinfo's
+            // root is its name, as Linux's ns_dname
+            let from_abs = match crate::procfs::ns_of_inode(&from) {
+                Some(o) => alloc::format!("{}:[{}]", o.kind(), o.ino()).into_bytes(),
+                None => in_ns(&prefix, abs_path(ctx, dir, &src, &vfs::Path::new(from.clone(), from_via))?),
+            };
             // a directory bound on itself (`mount --bind /x /x`, bwrap's
             // newroot) shows what it showed: a mount in the table only
             if !Arc::ptr_eq(&target, &from) {
@@ -1592,7 +1597,7 @@ pub fn mount(
     if ty == b"devpts" {
         let pts = crate::pty::devpts();
         let (abs, bound) = with_ctx(t, AT_FDCWD, |ctx, _| {
-            let abs = ctx.getcwd(&target)?;
+            let abs = in_ns(&prefix, ctx.getcwd(&at)?);
             match ctx.mount_on(&target, pts.clone()) {
                 Ok(()) => Ok((abs, false)),
                 Err(Errno::EBUSY) => {
@@ -1654,7 +1659,7 @@ pub fn mount(
         let _ = fs_root.chown(&vfs::Cred::root(), Some(uid), Some(gid));
     }
     let mounted = with_ctx(t, AT_FDCWD, |ctx, _| {
-        let abs = ctx.getcwd(&target)?;
+        let abs = in_ns(&prefix, ctx.getcwd(&at)?);
         ctx.mount_on(&target, fs_root.clone())?;
         Ok(abs)
     });
@@ -1692,6 +1697,63 @@ pub fn mount(
     Ok(0)
 }
 
+/// The absolute path of `inode`, which `p` (from `dir`) names: getcwd(2)'s
+/// for a directory; for another file its directory's and its last name
+/// (files keep no parent here; a final symbolic link's own directory is
+/// not followed).
+fn abs_path(ctx: &Ctx, dir: &vfs::Path, p: &[u8], at: &vfs::Path) -> Result<Vec<u8>> {
+    if at.inode.is_dir() {
+        return ctx.getcwd(at);
+    }
+    let (head, name): (&[u8], &[u8]) = match p.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/", &p[1..]),
+        Some(i) => (&p[..i], &p[i + 1..]),
+        None => (b".", p),
+    };
+    let parent = ctx.lookup(dir, head, true)?;
+    // through the mount the walk ended in (a directory bound elsewhere)
+    let mut out = ctx.getcwd(&vfs::Path::new(parent, ctx.walked_mount()))?;
+    if out != b"/" {
+        out.push(b'/');
+    }
+    out.extend_from_slice(name);
+    Ok(out)
+}
+
+/// The path of the caller's root in its mount namespace, the prefix of
+/// the paths the mount table keeps (empty when the root is the
+/// namespace's, or a chroot into a directory that is no mount's root): a
+/// chroot into a bind mount (`chroot /mnt/r` after `mount --rbind /
+/// /mnt/r`, where bwrap runs on an initramfs root) records its mounts
+/// under that bind's mount point, as Linux's mount tree has them.
+fn root_prefix(t: &UThread) -> Result<Vec<u8>> {
+    let root = t.fs()?.lock().root().clone();
+    let ns = t.mnt_ns;
+    if crate::fs::root_path_of(ns).is_some_and(|r| r.same(&root)) {
+        return Ok(Vec::new());
+    }
+    let Some(mnt) = root.mnt.as_ref().filter(|m| Arc::ptr_eq(m.root(), &root.inode)) else {
+        return Ok(Vec::new());
+    };
+    match crate::fs::mount_record_via(ns, &root.inode, Some(mnt)) {
+        Some((_, _, target, m)) if Arc::ptr_eq(&m, mnt) && target != b"/" => Ok(target),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// `rel`, a path from the caller's root, as a path in its mount
+/// namespace ([`root_prefix`]).
+fn in_ns(prefix: &[u8], rel: Vec<u8>) -> Vec<u8> {
+    if prefix.is_empty() || rel.first() != Some(&b'/') {
+        return rel;
+    }
+    let mut out = prefix.to_vec();
+    if rel != b"/" {
+        out.extend_from_slice(&rel);
+    }
+    out
+}
+
 /// The per-mount flags (`vfs::MNT_NOSUID`, `MNT_NODEV`, `MNT_NOEXEC`) of
 /// mount(2)'s `MS_NOSUID`, `MS_NODEV`, `MS_NOEXEC` (the same bits).
 fn per_mount_bits(flags: u64) -> u32 {
@@ -1721,7 +1783,8 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
     if crate::fs::is_shared(ns, id, true) {
         return Err(Errno::EINVAL);
     }
-    let abs = with_ctx(t, AT_FDCWD, |ctx, _| ctx.getcwd(target))?;
+    let prefix = root_prefix(t)?;
+    let abs = in_ns(&prefix, with_ctx(t, AT_FDCWD, |ctx, _| ctx.getcwd(target))?);
     let inside = from_target == b"/"
         || abs == from_target
         || (abs.starts_with(&from_target) && abs.get(from_target.len()) == Some(&b'/'));
@@ -1858,52 +1921,66 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     }
     let np = path(t, new_root)?;
     let _ns_lock = crate::fs::lock_namespace(t.mnt_ns)?;
-    let new = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &np, true))?;
+    let (new, new_via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &np, true)?, ctx.walked_mount())))?;
     if !new.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     let op = path(t, put_old)?;
-    let old = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &op, true))?;
+    let (old, old_via) =
+        with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &op, true)?, ctx.walked_mount())))?;
     if !old.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     crate::fs::reap_namespaces();
     let ns = t.mnt_ns;
-    let root = t.fs()?.lock().root().inode.clone();
+    let root_path = t.fs()?.lock().root().clone();
+    let root = root_path.inode.clone();
+    // the root's mount: the one the root was reached through (a chroot
+    // into a bind mount of / has the rootfs's root inode through the bind)
+    let root_rec = crate::fs::mount_record_via(ns, &root, root_path.mnt.as_ref());
     // an initramfs root (rootfs, its own parent) is EINVAL before the
     // same-mount EBUSY, as Linux 6.1 answers pivot_root("/", "/") there
-    if crate::fs::is_rootfs(ns, &root) {
+    if root_rec.as_ref().is_some_and(|r| crate::fs::is_rootfs_id(ns, r.0)) {
         return Err(Errno::EINVAL);
     }
-    let Some((root_id, Some(root_cov), root_target)) = crate::fs::mount_record(ns, &root) else {
+    let Some((root_id, Some(root_cov), root_target, _)) = root_rec else {
         // a chroot into a directory that is no mount's root
         return Err(Errno::EINVAL);
     };
-    let (new_abs, old_abs) = with_ctx(t, AT_FDCWD, |ctx, _| Ok((ctx.getcwd(&new)?, ctx.getcwd(&old)?)))?;
-    // the mounts the two paths are in: the latest mount whose root they
-    // are, else the one whose mount point holds their path
-    let new_rec = crate::fs::mount_record(ns, &new);
-    let in_root = |inode: &Arc<Inode>, abs: &[u8]| {
-        crate::fs::mount_record(ns, inode)
-            .map_or_else(|| crate::fs::holder_of(ns, abs) == Some(root_id), |r| r.0 == root_id)
+    let prefix = root_prefix(t)?;
+    let new_at = vfs::Path::new(new.clone(), new_via.clone());
+    let old_at = vfs::Path::new(old.clone(), old_via.clone());
+    let (new_abs, old_abs) = with_ctx(t, AT_FDCWD, |ctx, _| {
+        Ok((in_ns(&prefix, ctx.getcwd(&new_at)?), in_ns(&prefix, ctx.getcwd(&old_at)?)))
+    })?;
+    // the mounts the two paths are in: the mount whose root they are (as
+    // walked), else the one whose mount point holds their path
+    let rec_of = |inode: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>| {
+        crate::fs::mount_record_via(ns, inode, via).filter(|r| Arc::ptr_eq(r.3.root(), inode))
+    };
+    let new_rec = rec_of(&new, new_via.as_ref()).map(|r| (r.0, r.1, r.3));
+    let in_root = |inode: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>, abs: &[u8]| {
+        rec_of(inode, via).map_or_else(|| crate::fs::holder_of(ns, abs) == Some(root_id), |r| r.0 == root_id)
     };
     // Linux's first check: put_old's mount, new_root's parent mount or the
     // root's parent mount shared (propagation would copy the pivot)
-    let mount_of = |inode: &Arc<Inode>, abs: &[u8]| {
-        crate::fs::mount_record(ns, inode).map(|r| r.0).or_else(|| crate::fs::holder_of(ns, abs))
+    let mount_of = |inode: &Arc<Inode>, via: Option<&Arc<vfs::Mount>>, abs: &[u8]| {
+        rec_of(inode, via).map(|r| r.0).or_else(|| crate::fs::holder_of(ns, abs))
     };
-    let old_id = mount_of(&old, &old_abs);
-    let new_parent_shared = mount_of(&new, &new_abs).is_some_and(|id| crate::fs::is_shared(ns, id, true));
+    let old_id = mount_of(&old, old_via.as_ref(), &old_abs);
+    let new_parent_shared =
+        mount_of(&new, new_via.as_ref(), &new_abs).is_some_and(|id| crate::fs::is_shared(ns, id, true));
     if old_id.is_some_and(|id| crate::fs::is_shared(ns, id, false))
         || new_parent_shared
         || crate::fs::is_shared(ns, root_id, true)
     {
         return Err(Errno::EINVAL);
     }
-    if in_root(&new, &new_abs) || in_root(&old, &old_abs) {
+    if in_root(&new, new_via.as_ref(), &new_abs) || in_root(&old, old_via.as_ref(), &old_abs) {
         return Err(Errno::EBUSY);
     }
-    let Some((new_id, Some(new_cov), _)) = new_rec else {
+    let Some((new_id, Some(new_cov), new_rec_m)) = new_rec else {
         return Err(Errno::EINVAL);
     };
     // put_old at or below new_root (is_path_reachable)
@@ -1917,7 +1994,10 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let _ = root_target;
     // the directories: new_root's mount leaves its place for the root's,
     // the old root goes on put_old (on the new root itself for ".")
-    let new_m = new_cov.unmount_in_ns(ns, &new);
+    // a directory bound on itself (bwrap's newroot) hangs nowhere in the
+    // vfs: the record's own mount goes to the root's place
+    let self_bound = Arc::ptr_eq(&new_cov, &new);
+    let new_m = if self_bound { Some(new_rec_m) } else { new_cov.unmount_in_ns(ns, &new) };
     let root_m = root_cov.unmount_in_ns(ns, &root);
     let (Some(new_m), Some(root_m)) = (new_m, root_m) else {
         log::warn!("pid {}: pivot_root: a mount the table has is not on its directory: EINVAL", t.pid);
@@ -1926,7 +2006,9 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let restore = |e: Errno| {
         // no half-made pivot: both back where they were
         let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
-        let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
+        if !self_bound {
+            let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
+        }
         e
     };
     if let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
