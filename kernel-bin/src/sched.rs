@@ -2538,7 +2538,14 @@ impl WaitQueue {
     }
 
     fn remove(&self, task: &Arc<Task>) {
-        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner).tasks.retain(|t| !Arc::ptr_eq(t, task));
+        self.remove_ptr(Arc::as_ptr(task));
+    }
+
+    /// As `remove`, by the task's address (compared, never dereferenced).
+    fn remove_ptr(&self, task: *const Task) {
+        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner)
+            .tasks
+            .retain(|t| !core::ptr::eq(Arc::as_ptr(t), task));
     }
 
     /// Blocks until `cond()` holds (checked before each sleep, so no wake-up
@@ -2621,10 +2628,19 @@ pub fn wait_any(queues: &[&WaitQueue], cond: impl Fn() -> bool, deadline_ns: Opt
         if deadline_ns.is_some_and(|d| now_ns() >= d) {
             return false;
         }
-        let me = current();
-        for q in queues {
-            q.add(&me);
-        }
+        // the running task registered by a borrow of the CPU slot (each
+        // queue keeps its own reference) and taken out by its address: no
+        // reference of our own taken and dropped around the sleep (two
+        // locked instructions, atomic helper calls under multi-threaded
+        // TCG). The queue locks are spin locks whose waiters at most halt:
+        // nothing under the borrow switches
+        let me = with_cpu(|c| {
+            let me = c.current.as_ref().expect("wait_any before sched::init");
+            for q in queues {
+                q.add(me);
+            }
+            Arc::as_ptr(me)
+        });
         let held = cond();
         if !held {
             match deadline_ns {
@@ -2633,7 +2649,7 @@ pub fn wait_any(queues: &[&WaitQueue], cond: impl Fn() -> bool, deadline_ns: Opt
             }
         }
         for q in queues {
-            q.remove(&me);
+            q.remove_ptr(me);
         }
         if held {
             return true;
