@@ -361,7 +361,7 @@ fn open_end(shared: Arc<Shared>, flags: u32, inode: Option<Arc<vfs::Inode>>) -> 
 }
 
 fn current_tid() -> u32 {
-    crate::sched::current().id.load(Ordering::Relaxed) as u32
+    crate::sched::current_task_id() as u32
 }
 
 impl PipeEnd {

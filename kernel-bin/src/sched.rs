@@ -436,9 +436,26 @@ static SLEEPERS: spin::Mutex<sleepers::Sleepers> = spin::Mutex::new(sleepers::Sl
 /// tick without the lock.
 static NEXT_DUE: AtomicU64 = AtomicU64::new(u64::MAX);
 
-static CPUS: [spin::Mutex<Cpu>; MAX_CPUS] =
-    [const { spin::Mutex::new(Cpu { current: None, idle: None, prev: None, slice_start: 0, run_start: 0 }) };
-        MAX_CPUS];
+/// Each CPU's slot, reached only through [`with_cpu`] on its own CPU: a
+/// [`CpuLocal`](arch_x86_64::percpu::CpuLocal), borrowed with plain loads
+/// and stores (its spin lock before was a `lock cmpxchg`, ~13 per pipe
+/// round trip, each an atomic helper call under multi-threaded TCG, for a
+/// lock no other CPU ever took). Sound without the lock: no other CPU
+/// reaches this CPU's slot (every caller is on `this_cpu()`, and a borrow
+/// pins its thread to the CPU: a switch inside one panics), and no
+/// interrupt handler touches the scheduler (one that borrowed the slot
+/// during a borrow would panic instead of aliasing it).
+static CPUS: arch_x86_64::percpu::CpuLocal<Cpu> = arch_x86_64::percpu::CpuLocal::new(
+    [const {
+        arch_x86_64::percpu::LocalSlot::new(Cpu {
+            current: None,
+            idle: None,
+            prev: None,
+            slice_start: 0,
+            run_start: 0,
+        })
+    }; MAX_CPUS],
+);
 
 /// CPUs idling in `hlt` with an empty queue (bit per CPU).
 static IDLE_MASK: AtomicU64 = AtomicU64::new(0);
@@ -548,9 +565,10 @@ fn become_idle() {
     idle.last_cpu.store(this_cpu(), Ordering::Relaxed);
     idle.affinity.store(1 << this_cpu(), Ordering::Relaxed);
     arch_x86_64::cpu::without_interrupts(|| {
-        let mut c = CPUS[this_cpu()].lock();
-        c.current = Some(idle.clone());
-        c.idle = Some(idle);
+        with_cpu(|c| {
+            c.current = Some(idle.clone());
+            c.idle = Some(idle);
+        });
     });
 }
 
@@ -597,7 +615,7 @@ fn with_rq<R>(cpu: usize, f: impl FnOnce(&mut RunQueue) -> R) -> R {
 /// interrupt handler does: no need to turn interrupts off (the kernel is
 /// not preemptible, so the task cannot move to another CPU meanwhile).
 fn with_cpu<R>(f: impl FnOnce(&mut Cpu) -> R) -> R {
-    f(&mut CPUS[this_cpu()].lock())
+    CPUS.with(f)
 }
 
 extern "C" fn task_entry(_: usize) -> ! {
@@ -787,6 +805,13 @@ pub fn take_current_notify() -> bool {
         NOTIFY_TASKS.fetch_sub(1, Ordering::SeqCst);
     }
     was
+}
+
+/// The running task's id (its thread's tid; 0 before the scheduler
+/// runs), read through a borrow of the CPU slot: no reference counted
+/// (two locked instructions saved against `current().id`).
+pub fn current_task_id() -> u64 {
+    with_cpu(|c| c.current.as_ref().map_or(0, |t| t.id.load(Ordering::Relaxed)))
 }
 
 /// The running task.
@@ -1664,18 +1689,19 @@ fn reschedule(requeue: Requeue) {
         // (the idle task by address: a reference is taken only when it
         // runs next; every reference counted is a locked instruction, an
         // atomic helper call under multi-threaded TCG)
-        let (prev, idle) = {
-            let mut c = CPUS[cpu].lock();
+        let Some((prev, idle)) = with_cpu(|c| {
             let (p, i) = match (&c.current, &c.idle) {
                 (Some(p), Some(i)) => (p.clone(), Arc::as_ptr(i)),
-                _ => return,
+                _ => return None,
             };
             // charged before it is queued again: its place in the fair
             // order is its virtual run time now
             if !core::ptr::eq(Arc::as_ptr(&p), i) {
-                charge_vruntime(&p, &mut c, now);
+                charge_vruntime(&p, c, now);
             }
-            (p, i)
+            Some((p, i))
+        }) else {
+            return;
         };
         let is_idle = core::ptr::eq(Arc::as_ptr(&prev), idle);
         wake_sleepers(now);
@@ -1922,21 +1948,29 @@ pub fn rt_tick() -> u32 {
 /// Blocks the running task until [`wake`] (returns at once if a wake-up
 /// arrived since the task last blocked).
 pub fn block() {
-    let me = current();
-    me.state.store(BLOCKED, Ordering::SeqCst);
-    if me.wake_pending.swap(false, Ordering::SeqCst)
-        && me.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok()
-    {
-        return;
+    // the running task borrowed in its CPU slot, not cloned: a reference
+    // taken and dropped is two locked instructions (atomic helper calls
+    // under multi-threaded TCG) on every sleep; nothing here switches
+    let pending = with_cpu(|c| {
+        let Some(me) = c.current.as_ref() else { panic!("block before sched::init") };
+        me.state.store(BLOCKED, Ordering::SeqCst);
+        if me.wake_pending.swap(false, Ordering::SeqCst)
+            && me.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+        {
+            return true;
+        }
+        // Blocked, or already made runnable (and queued) by a waker on
+        // another CPU: either way the scheduler takes it from here (a
+        // queued task that is still switching away is not run elsewhere
+        // before it is off this CPU: `claim`). It slept: RLIMIT_RTTIME
+        // counts afresh (Linux clears `rt.timeout` when it enqueues the
+        // woken task).
+        me.rt_ticks.store(0, Ordering::Relaxed);
+        false
+    });
+    if !pending {
+        reschedule(Requeue::No);
     }
-    // Blocked, or already made runnable (and queued) by a waker on another
-    // CPU: either way the scheduler takes it from here (a queued task that
-    // is still switching away is not run elsewhere before it is off this
-    // CPU: `claim`). It slept: RLIMIT_RTTIME counts afresh (Linux clears
-    // `rt.timeout` when it enqueues the woken task).
-    me.rt_ticks.store(0, Ordering::Relaxed);
-    drop(me);
-    reschedule(Requeue::No);
 }
 
 /// Blocks until [`wake`] or until [`now_ns`] reaches `deadline_ns`.
@@ -2062,10 +2096,7 @@ pub fn exit_current() -> ! {
     arch_x86_64::cpu::disable_interrupts();
     let next = {
         let cpu = this_cpu();
-        let (me, idle) = {
-            let c = CPUS[cpu].lock();
-            (c.current.clone(), c.idle.clone())
-        };
+        let (me, idle) = with_cpu(|c| (c.current.clone(), c.idle.clone()));
         let (Some(me), Some(idle)) = (me, idle) else { panic!("exit_current before sched::init") };
         me.state.store(DEAD, Ordering::SeqCst);
         if me.notify.swap(false, Ordering::SeqCst) {
@@ -2079,13 +2110,12 @@ pub fn exit_current() -> ! {
         if !Arc::ptr_eq(&next, &idle) {
             claim(&next, cpu);
         }
-        {
-            let mut c = CPUS[cpu].lock();
+        with_cpu(|c| {
             c.current = Some(next.clone());
             c.prev = Some(me.clone());
             c.run_start = now;
             c.slice_start = now;
-        }
+        });
         account_switch(&me, &next, true, now);
         next.kthread.clone()
     };
@@ -2508,7 +2538,14 @@ impl WaitQueue {
     }
 
     fn remove(&self, task: &Arc<Task>) {
-        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner).tasks.retain(|t| !Arc::ptr_eq(t, task));
+        self.remove_ptr(Arc::as_ptr(task));
+    }
+
+    /// As `remove`, by the task's address (compared, never dereferenced).
+    fn remove_ptr(&self, task: *const Task) {
+        spinlock::lock(spinlock::WAIT_QUEUE, &self.inner)
+            .tasks
+            .retain(|t| !core::ptr::eq(Arc::as_ptr(t), task));
     }
 
     /// Blocks until `cond()` holds (checked before each sleep, so no wake-up
@@ -2591,10 +2628,19 @@ pub fn wait_any(queues: &[&WaitQueue], cond: impl Fn() -> bool, deadline_ns: Opt
         if deadline_ns.is_some_and(|d| now_ns() >= d) {
             return false;
         }
-        let me = current();
-        for q in queues {
-            q.add(&me);
-        }
+        // the running task registered by a borrow of the CPU slot (each
+        // queue keeps its own reference) and taken out by its address: no
+        // reference of our own taken and dropped around the sleep (two
+        // locked instructions, atomic helper calls under multi-threaded
+        // TCG). The queue locks are spin locks whose waiters at most halt:
+        // nothing under the borrow switches
+        let me = with_cpu(|c| {
+            let me = c.current.as_ref().expect("wait_any before sched::init");
+            for q in queues {
+                q.add(me);
+            }
+            Arc::as_ptr(me)
+        });
         let held = cond();
         if !held {
             match deadline_ns {
@@ -2603,7 +2649,7 @@ pub fn wait_any(queues: &[&WaitQueue], cond: impl Fn() -> bool, deadline_ns: Opt
             }
         }
         for q in queues {
-            q.remove(&me);
+            q.remove_ptr(me);
         }
         if held {
             return true;

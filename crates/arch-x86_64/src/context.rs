@@ -768,6 +768,8 @@ pub fn switch(from: &KernelThread, to: &KernelThread) {
             from as *const KernelThread as usize
         );
     }
+    // a thread borrowing this CPU's `CpuLocal` slot may not leave it
+    crate::percpu::assert_unpinned();
     #[cfg(target_os = "none")]
     crate::user::fpu_switch_out();
     set_current(to);
@@ -789,6 +791,7 @@ static HANDOFF: [spin::Mutex<Option<Arc<KernelThread>>>; crate::percpu::MAX_CPUS
 /// is never resumed); the scheduler frees the exited thread's stack once it
 /// runs elsewhere. Call with interrupts disabled.
 pub fn exit_to(to: Arc<KernelThread>) -> ! {
+    crate::percpu::assert_unpinned();
     #[cfg(target_os = "none")]
     crate::user::fpu_forget();
     set_current(Arc::as_ptr(&to));

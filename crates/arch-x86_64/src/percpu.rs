@@ -61,7 +61,17 @@ pub(crate) struct PerCpu {
     /// (`user::entry`: a restore that loads no extended component may
     /// then use FXRSTOR).
     pub(crate) fpu_ext_init: AtomicBool,
+    /// Bit 0: a [`CpuLocal`] borrow is open on this CPU (`%gs:PIN`): set
+    /// by a single unlocked `bts`, which an interrupt cannot split; a
+    /// switch ([`crate::context::switch`], `exit_to`) with it set panics,
+    /// so a thread cannot leave the CPU whose slot it borrows.
+    pin: u64,
 }
+
+/// The offset of [`PerCpu::pin`] for `%gs`-relative access.
+const PIN: usize = core::mem::offset_of!(PerCpu, pin);
+/// The offset of [`PerCpu::cpu_id`] for `%gs`-relative access.
+const CPU_ID: usize = core::mem::offset_of!(PerCpu, cpu_id);
 
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, kernel_rsp), 8);
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, ctx), 16);
@@ -96,6 +106,7 @@ static PERCPU: [Cell; MAX_CPUS] = [const {
         tlb_lazy: AtomicU8::new(0),
         flushes: AtomicU64::new(0),
         fpu_ext_init: AtomicBool::new(false),
+        pin: 0,
     }))
 }; MAX_CPUS];
 
@@ -152,4 +163,156 @@ pub(crate) fn me() -> &'static PerCpu {
 /// The top-level page table CPU `cpu` has loaded (0: unknown).
 pub fn root_of(cpu: usize) -> u64 {
     of(cpu).map_or(0, |p| p.root.load(Ordering::SeqCst))
+}
+
+/// Opens the running CPU's [`CpuLocal`] borrow: false when one is open
+/// already (a nested borrow, or an interrupt handler's during one). From
+/// here until [`unpin`] the running thread cannot switch away, so cannot
+/// move to another CPU. One unlocked `bts` on this CPU's record: only
+/// this CPU writes its flag (through `%gs`), and an interrupt comes
+/// between instructions, so the test and the set cannot be split (a
+/// handler that borrows finds the bit set; one that came before the
+/// `bts` has cleared its own by then).
+#[inline(always)]
+fn pin() -> bool {
+    #[cfg(target_os = "none")]
+    {
+        let was: u8;
+        // SAFETY: in kernel mode GS_BASE points at this CPU's record (set by
+        // `install` before any code here runs); `pin` is a plain u64 of it
+        // touched only by this CPU through %gs. No `nomem`: the compiler
+        // must not move the borrow's accesses above it.
+        unsafe {
+            core::arch::asm!("bts qword ptr gs:[{off}], 0", "setc {was}", off = const PIN,
+                was = out(reg_byte) was, options(nostack))
+        };
+        was == 0
+    }
+    #[cfg(not(target_os = "none"))]
+    true
+}
+
+/// Closes the borrow [`pin`] opened (on the same CPU: no switch came
+/// between them): a plain store of this CPU's own flag.
+#[inline(always)]
+fn unpin() {
+    #[cfg(target_os = "none")]
+    // SAFETY: as in `pin`; no `nomem`, so the borrow's accesses stay above.
+    unsafe {
+        core::arch::asm!("mov qword ptr gs:[{off}], 0", off = const PIN, options(nostack, preserves_flags))
+    };
+}
+
+/// Panics if a [`CpuLocal`] borrow is open on the running CPU: called by
+/// every switch away from a thread, which may then run on another CPU
+/// while its borrow of this CPU's slot lives on.
+#[inline(always)]
+pub(crate) fn assert_unpinned() {
+    #[cfg(target_os = "none")]
+    {
+        let n: u64;
+        // SAFETY: as in `pin`; a read of this CPU's own flag.
+        unsafe {
+            core::arch::asm!("mov {}, gs:[{off}]", out(reg) n, off = const PIN,
+                options(nostack, readonly, preserves_flags))
+        };
+        if n != 0 {
+            panic!("a switch with a CpuLocal borrow open on CPU {}", cpu_id());
+        }
+    }
+}
+
+/// One `T` per CPU that only its own CPU reads and writes, borrowed
+/// without a lock ([`CpuLocal::with`]): no locked instruction (a spin
+/// lock's `lock cmpxchg` is an atomic helper call under QEMU's
+/// multi-threaded TCG, and a slot only its CPU takes never waits).
+///
+/// Sound because a borrow sets its CPU's flag first ([`pin`]: one
+/// instruction, which an interrupt cannot split): (1) a switch with the
+/// flag set panics, so the borrowing thread stays on the CPU whose slot it
+/// borrows, and no other CPU runs code that reaches that slot; (2) on the
+/// same CPU only an interrupt handler can run meanwhile, and its borrow
+/// finds the flag set and panics instead of aliasing the slot. So one
+/// borrow of one `CpuLocal` at a time per CPU: `f` may not borrow any
+/// `CpuLocal` again. On the host (unit tests) the slot is CPU 0's, taken
+/// with a compare-exchange.
+pub struct CpuLocal<T> {
+    slots: [LocalSlot<T>; MAX_CPUS],
+}
+
+/// One CPU's slot of a [`CpuLocal`] (a cache line of its own).
+#[repr(align(64))]
+pub struct LocalSlot<T> {
+    #[cfg(not(target_os = "none"))]
+    busy: AtomicBool,
+    val: UnsafeCell<T>,
+}
+
+// SAFETY: a slot's value is reached only through `with`, which hands out
+// one `&mut T` at a time per slot (see the type's documentation); `T:
+// Send` since the value may be dropped or moved by another thread than
+// the one that stored it.
+unsafe impl<T: Send> Sync for CpuLocal<T> {}
+
+impl<T> LocalSlot<T> {
+    /// A slot holding `v` (for [`CpuLocal::new`]).
+    pub const fn new(v: T) -> Self {
+        Self {
+            #[cfg(not(target_os = "none"))]
+            busy: AtomicBool::new(false),
+            val: UnsafeCell::new(v),
+        }
+    }
+}
+
+impl<T> CpuLocal<T> {
+    /// One slot per CPU, built as `[const { LocalSlot::new(..) }; MAX_CPUS]`.
+    pub const fn new(slots: [LocalSlot<T>; MAX_CPUS]) -> Self {
+        Self { slots }
+    }
+
+    /// Runs `f` on the running CPU's slot. Panics when a `CpuLocal` is
+    /// already borrowed on this CPU (`f`, or an interrupt handler that
+    /// came during a borrow, borrowing one again) or when `f` switches
+    /// away from the thread.
+    #[inline(always)]
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        #[cfg(target_os = "none")]
+        {
+            if !pin() {
+                nested_borrow();
+            }
+            let cpu: u64;
+            // SAFETY: as in `pin`; `cpu_id` of this CPU's record, read
+            // after the pin, so the CPU whose slot is borrowed.
+            unsafe {
+                core::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const CPU_ID,
+                    options(nostack, readonly, preserves_flags))
+            };
+            // SAFETY: `install` numbers CPUs below MAX_CPUS. The slot is
+            // this CPU's, the thread is pinned to it and no other borrow is
+            // open on the CPU: no other `&mut` to it exists (the type's
+            // documentation).
+            let r = f(unsafe { &mut *self.slots.get_unchecked(cpu as usize).val.get() });
+            unpin();
+            r
+        }
+        #[cfg(not(target_os = "none"))]
+        {
+            let slot = &self.slots[0];
+            if slot.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+                nested_borrow();
+            }
+            // SAFETY: `busy` was taken by the compare-exchange above.
+            let r = f(unsafe { &mut *slot.val.get() });
+            slot.busy.store(false, Ordering::Release);
+            r
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn nested_borrow() -> ! {
+    panic!("a CpuLocal borrowed while one is borrowed on this CPU")
 }

@@ -227,7 +227,7 @@ impl Drop for SocketFile {
 }
 
 fn current_tid() -> u32 {
-    crate::sched::current().id.load(Ordering::Relaxed) as u32
+    crate::sched::current_task_id() as u32
 }
 
 /// Runs `op` until it does not ask to wait (`EAGAIN`), sleeping on the

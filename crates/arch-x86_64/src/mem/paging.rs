@@ -537,11 +537,21 @@ pub fn current_root() -> u64 {
 }
 
 /// Records (before CR3 is written) which table this CPU loads: a sender of
-/// a shootdown that changed a table reads it after its change (both
-/// SeqCst), so either it flushes this CPU or this CPU's load sees the
-/// change.
+/// a shootdown that changed a table reads it after its change, so either
+/// it flushes this CPU or this CPU's load sees the change. That needs the
+/// store ordered before the page walks through the new CR3 (store ->
+/// load): a plain store and `mfence` rather than a SeqCst store, which is
+/// an `xchg` (a locked instruction: an atomic helper call under QEMU's
+/// multi-threaded TCG, twice per pipe round trip); `mfence` is a host
+/// barrier there, and on hardware the CR3 write that follows serializes
+/// as well. Only this CPU writes its `root` (other CPUs read it).
 fn set_root(root: u64) {
-    crate::percpu::me().root.store(root, Ordering::SeqCst);
+    crate::percpu::me().root.store(root, Ordering::Release);
+    #[cfg(target_os = "none")]
+    // SAFETY: a memory fence; touches no memory or register.
+    unsafe {
+        core::arch::asm!("mfence", options(nostack, preserves_flags))
+    };
 }
 
 /// Flushes this CPU's TLB (a reload of CR3 with the same tables).
