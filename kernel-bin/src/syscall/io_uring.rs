@@ -2151,11 +2151,12 @@ fn repark(ring: &Ring, p: Parked) {
 /// (io_timeout_fn, io_link_timeout_fn: `TWA_SIGNAL`), which ends the
 /// submitter's interruptible sleep (its call restarts, or answers `EINTR`
 /// where Linux's does on signal_pending: epoll_wait, semop, sigtimedwait).
-fn notify_timer_owner(ring: &Ring, p: &Parked, cont: &Cont) {
+/// The submitter to tell, if any: told once the completion is posted (on
+/// another CPU it may return to user mode at once and read the ring).
+fn timer_owner(ring: &Ring, p: &Parked, cont: &Cont) -> Option<Weak<Task>> {
     // (the owner's own task work needs no telling)
-    if ring.task_work_notifies() && !matches!(cont, Cont::Run(_, tc) if Arc::ptr_eq(tc, &p.owner)) {
-        notify_weak(&p.task);
-    }
+    (ring.task_work_notifies() && !matches!(cont, Cont::Run(_, tc) if Arc::ptr_eq(tc, &p.owner)))
+        .then(|| p.task.clone())
 }
 
 /// Runs parked request `p` that is due; `cont` is how its chain goes on
@@ -2166,11 +2167,14 @@ fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
         && d <= now
     {
         // the LINK_TIMEOUT fired: the request is cancelled
-        notify_timer_owner(ring, &p, &cont);
+        let owner = timer_owner(ring, &p, &cont);
         p.lt = None;
         p.disarm();
         ring.post(&l, -Errno::ETIME.as_i32(), 0);
         finish(ring, p, -Errno::ECANCELED.as_i32(), Cont::Cancel);
+        if let Some(task) = owner {
+            notify_weak(&task);
+        }
         return;
     }
     match &p.wait {
@@ -2188,7 +2192,7 @@ fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
             run_chain(t, ring, sqes, p.link, p.drain, tc);
         }
         Wait::Timeout { deadline, target } => {
-            notify_timer_owner(ring, &p, &cont);
+            let owner = timer_owner(ring, &p, &cont);
             let posted = ring.inner.lock().posted;
             let res = if target.is_some_and(|n| posted >= n) && *deadline > now {
                 0
@@ -2196,6 +2200,9 @@ fn run_one(ring: &Ring, mut p: Parked, now: u64, cont: Cont) {
                 -Errno::ETIME.as_i32()
             };
             finish(ring, p, res, cont);
+            if let Some(task) = owner {
+                notify_weak(&task);
+            }
         }
         Wait::Poll { file, hook, events, multi, .. } => {
             hook.woke.store(false, Ordering::SeqCst);
