@@ -122,8 +122,8 @@ fn max_len(a: &IpAddr) -> u8 {
     if a.is_ipv4() { 32 } else { 128 }
 }
 
-/// `a` with the bits past `len` cleared.
-fn masked(a: IpAddr, len: u8) -> IpAddr {
+/// `a` with the bits past `len` cleared (a route's destination).
+pub fn masked(a: IpAddr, len: u8) -> IpAddr {
     match a {
         IpAddr::V4(v) => {
             let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };

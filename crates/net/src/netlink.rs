@@ -655,10 +655,13 @@ fn addr_msg(
     ifa[0] = family as u8;
     ifa[1] = prefix;
     ifa[2] = IFA_F_PERMANENT;
-    let host = l.loopback || (family == AF_INET6 && addr[0] == 0xfe && addr[1] & 0xc0 == 0x80);
-    ifa[3] = if l.loopback {
+    // RT_SCOPE_HOST for 127/8 (iproute2's default_scope) and ::1,
+    // RT_SCOPE_LINK for fe80::/10 (ipv6_addr_scope), global otherwise
+    let v6_lo = family == AF_INET6 && addr.len() == 16 && addr[..15].iter().all(|&b| b == 0) && addr[15] == 1;
+    let link_local = family == AF_INET6 && addr[0] == 0xfe && addr[1] & 0xc0 == 0x80;
+    ifa[3] = if (family == AF_INET && addr[0] == 127) || v6_lo {
         254
-    } else if host {
+    } else if link_local {
         253
     } else {
         0
@@ -2082,7 +2085,7 @@ mod tests {
         assert_eq!(n[0].0, RTNLGRP_IPV4_IFADDR);
         let m = msgs(&n[0].1);
         assert_eq!((m[0].0, m[0].1, m[0].2), (RTM_NEWADDR, 0, 3));
-        assert_eq!(&m[0].3[..8], &[2, 24, IFA_F_PERMANENT, 254, 1, 0, 0, 0]);
+        assert_eq!(&m[0].3[..8], &[2, 24, IFA_F_PERMANENT, 0, 1, 0, 0, 0]);
         assert_eq!(find_attr(&m[0].3[8..], IFA_LOCAL), Some(&[10u8, 9, 9, 9][..]));
         assert!(n[1..].iter().all(|(g, m)| *g == RTNLGRP_IPV4_ROUTE && msgs(m)[0].0 == RTM_NEWROUTE));
         assert_eq!(h.0.lock()[0].ipv4.len(), 2);
