@@ -1074,6 +1074,11 @@ fn change_addr(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) -
                 note(notes, RTNLGRP_IPV4_ROUTE, x.msg(ty, 0, 0, 0)?)?;
             }
         }
+        if family == AF_INET6 && l.flags & IFF_UP != 0 {
+            // addrconf_prefix_route's prefix route (main table, metric 256)
+            let ty = if r.ty == RTM_NEWADDR { RTM_NEWROUTE } else { RTM_DELROUTE };
+            note(notes, RTNLGRP_IPV6_ROUTE, addr6_route(l, &a, p).msg(ty, 0, 0, 0)?)?;
+        }
     }
     Ok(false)
 }
