@@ -383,7 +383,7 @@ pub trait RouteHost: Send + Sync {
 pub struct Ports {
     set: Mutex<BTreeSet<(u32, u32)>>,
     /// The sockets in multicast groups: (protocol, group bits, socket).
-    members: Mutex<Vec<(u32, u64, alloc::sync::Weak<dyn Listener>)>>,
+    members: Mutex<Vec<Member>>,
     /// The autobind rover: negative ids from -4097 down (Linux starts at
     /// a random one in that range).
     rover: Mutex<i32>,
@@ -446,6 +446,9 @@ impl Ports {
         to.iter().filter(|s| s.notify(msg)).count()
     }
 }
+
+/// A group member: (protocol, group bits, the socket).
+type Member = (u32, u64, alloc::sync::Weak<dyn Listener>);
 
 /// A socket that takes multicast messages ([`Ports::broadcast`]).
 pub trait Listener: Send + Sync {
@@ -1131,7 +1134,8 @@ fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) 
         return Err(Errno::EOPNOTSUPP);
     }
     let add = r.ty == RTM_NEWROUTE;
-    if (add && ty != RTN_UNICAST) || (!add && ty != 0 && ty != RTN_UNICAST) {
+    // a deletion may leave the type unset
+    if ty != RTN_UNICAST && (add || ty != 0) {
         return Err(Errno::EOPNOTSUPP);
     }
     let dst = addr_attr(RTA_DST)?.unwrap_or([0; 16]);
