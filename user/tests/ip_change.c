@@ -372,6 +372,12 @@ static int monitor(void) {
     KT_CHILD_CHECK(4, bind(mon, (struct sockaddr *)&a, sizeof a) == 0);
     int g = RTNLGRP_IPV4_ROUTE_;
     KT_CHILD_CHECK(5, setsockopt(rmon, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
+    /* joining binds nothing, and a member without a port id gets nothing */
+    KT_CHILD_CHECK(24, portid(rmon) == 0);
+    int unbound = nl_socket();
+    KT_CHILD_CHECK(25, setsockopt(unbound, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
+    struct snl any = {AF_NETLINK_, 0, 0, 0};
+    KT_CHILD_CHECK(26, bind(rmon, (struct sockaddr *)&any, sizeof any) == 0);
     g = 0;
     KT_CHILD_CHECK(6, setsockopt(rmon, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(7, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.9.9", 24, 1) == 0);
@@ -412,6 +418,7 @@ static int monitor(void) {
     KT_CHILD_CHECK(22, h != NULL && h->seq == seq);
     /* the address monitor saw none of the routes */
     KT_CHILD_CHECK(23, recv(mon, rbuf, sizeof rbuf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
+    KT_CHILD_CHECK(27, recv(unbound, rbuf, sizeof rbuf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
     return 0;
 }
 

@@ -742,13 +742,14 @@ impl Rt {
             family: r.family,
             table: RT_TABLE_MAIN,
             ty: RTN_UNICAST,
-            scope: r.scope,
             proto: r.proto,
             dst: r.dst,
             dst_len: r.dst_len,
             src: None,
             gw: r.gateway,
             oif: r.oif,
+            // IPv6 routes are of scope universe
+            scope: if r.family == AF_INET6 { RT_SCOPE_UNIVERSE } else { r.scope },
             // fib_dump_info puts a nonzero priority; IPv6 always
             metric: (r.metric != 0 || r.family == AF_INET6).then_some(r.metric),
         }
@@ -1377,6 +1378,10 @@ impl<E: NetEnv> NetlinkSocket<E> {
 
 impl<E: NetEnv> Listener for NetlinkSocket<E> {
     fn notify(&self, msg: &[u8]) -> bool {
+        // do_one_broadcast: a socket without a port id is skipped
+        if self.st.lock().portid.is_none() {
+            return false;
+        }
         let ok = self.deliver(msg);
         if !ok {
             self.st.lock().err = Some(Errno::ENOBUFS);
@@ -1556,7 +1561,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         Ok(sockaddr_nl(self.st.lock().dst, 0))
     }
 
-    fn setsockopt(&self, cx: &mut dyn Resolver, level: i32, name: i32, val: &[u8]) -> Result<()> {
+    fn setsockopt(&self, _cx: &mut dyn Resolver, level: i32, name: i32, val: &[u8]) -> Result<()> {
         match level {
             SOL_SOCKET => Ok(()),
             SOL_NETLINK => {
@@ -1564,14 +1569,15 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
                 match name {
                     NETLINK_CAP_ACK => self.st.lock().cap_ack = v != 0,
                     NETLINK_ADD_MEMBERSHIP | NETLINK_DROP_MEMBERSHIP => {
-                        // netlink_setsockopt: groups 1..=ngroups; joining autobinds
+                        // netlink_setsockopt: groups 1..=ngroups; no autobind
+                        // (an unbound member gets nothing: do_one_broadcast
+                        // skips port 0)
                         let ngroups = if self.protocol == NETLINK_ROUTE { RTNLGRP_MAX } else { 4 };
                         if val.len() < 4 || v == 0 || v as u32 > ngroups {
                             return Err(Errno::EINVAL);
                         }
                         let bit = 1u64 << (v as u32 - 1);
                         let mut st = self.st.lock();
-                        self.autobind(&mut st, cx.caller().ns_pid)?;
                         let g =
                             if name == NETLINK_ADD_MEMBERSHIP { st.groups | bit } else { st.groups & !bit };
                         if g != st.groups {
@@ -2173,7 +2179,7 @@ mod tests {
         // RTMGRP_IPV4_IFADDR by bind, RTNLGRP_IPV6_IFADDR by the option
         let groups = 1u32 << (RTNLGRP_IPV4_IFADDR - 1);
         mon.bind(&mut cx, sockaddr_nl(0, groups).as_bytes()).unwrap();
-        mon6.setsockopt(&mut cx, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &RTNLGRP_IPV6_IFADDR.to_le_bytes())
+        mon6.setsockopt(&mut cx, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &RTNLGRP_IPV4_IFADDR.to_le_bytes())
             .unwrap();
         other.bind(&mut cx, sockaddr_nl(0, 1 << (RTNLGRP_LINK - 1)).as_bytes()).unwrap();
         assert_eq!(
@@ -2194,6 +2200,7 @@ mod tests {
         let port = u32::from_le_bytes(actor.getsockname().unwrap().as_bytes()[4..8].try_into().unwrap());
         assert_eq!((m[0].0, m[0].2), (RTM_NEWADDR, port));
         assert_eq!(mon.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        // joined by the option but never bound: no port, nothing
         assert_eq!(mon6.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
         assert_eq!(other.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
         // a link change reaches RTNLGRP_LINK; a closed member gets nothing
