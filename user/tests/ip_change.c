@@ -371,13 +371,14 @@ static int monitor(void) {
     struct snl a = {AF_NETLINK_, 0, 0, RTMGRP_IPV4_IFADDR_};
     KT_CHILD_CHECK(4, bind(mon, (struct sockaddr *)&a, sizeof a) == 0);
     int g = RTNLGRP_IPV4_ROUTE_;
-    KT_CHILD_CHECK(5, setsockopt(rmon, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
-    /* joining binds nothing, and a member without a port id gets nothing */
-    KT_CHILD_CHECK(24, portid(rmon) == 0);
-    int unbound = nl_socket();
-    KT_CHILD_CHECK(25, setsockopt(unbound, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
+    /* bound first: a bind with nl_groups 0 would leave the first 32 groups */
     struct snl any = {AF_NETLINK_, 0, 0, 0};
     KT_CHILD_CHECK(26, bind(rmon, (struct sockaddr *)&any, sizeof any) == 0);
+    KT_CHILD_CHECK(5, setsockopt(rmon, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
+    /* joining binds nothing, and a member without a port id gets nothing */
+    int unbound = nl_socket();
+    KT_CHILD_CHECK(25, setsockopt(unbound, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
+    KT_CHILD_CHECK(24, portid(unbound) == 0);
     g = 0;
     KT_CHILD_CHECK(6, setsockopt(rmon, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(7, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.9.9", 24, 1) == 0);

@@ -929,7 +929,20 @@ const IPCHANGE: &[&str] = &[
     "route6 add 0",
     "2001:db8:5::/64 dev lo metric 1024 pref medium",
     "route6 del 0",
-    "0",
+    // lo down: the local table's two host routes of 127.0.0.1/8 stay
+    "2",
+    // ip monitor, sorted (the replace of an identical route tells nobody)
+    "       valid_lft forever preferred_lft forever",
+    "       valid_lft forever preferred_lft forever",
+    "       valid_lft forever preferred_lft forever",
+    "192.168.5.0/24 dev lo scope link",
+    "1: lo    inet 10.9.9.9/24 scope global lo",
+    "1: lo    inet6 2001:db8::1/64 scope global",
+    "2001:db8:5::/64 dev lo metric 1024 pref medium",
+    "2001:db8::/64 dev lo proto kernel metric 256 pref medium",
+    "Deleted 192.168.5.0/24 dev lo scope link",
+    "Deleted 1: lo    inet 10.9.9.9/24 scope global lo",
+    "Deleted 2001:db8:5::/64 dev lo metric 1024 pref medium",
 ];
 
 /// Unpacks a newc cpio archive (the one [`build_initramfs`] writes) into

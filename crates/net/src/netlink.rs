@@ -847,16 +847,23 @@ fn route_dump(host: &dyn RouteHost, family: u16, out: &mut dyn FnMut(Rt) -> Resu
         v.push(r);
         Ok(())
     };
-    for l in links.iter().filter(|l| l.flags & IFF_UP != 0) {
+    for l in &links {
+        let is_up = l.flags & IFF_UP != 0;
         if family == AF_INET {
+            // a down link keeps its host-scope local routes (fib_sync_down_dev
+            // kills only the others without `force`)
             for &(a, p) in &l.ipv4 {
                 let mut lv: Vec<Rt> = Vec::new();
-                addr_routes(l, a, p, &mut |r| keep(&mut main, r), &mut |r| keep(&mut lv, r))?;
-                for r in lv {
+                let mut mv: Vec<Rt> = Vec::new();
+                addr_routes(l, a, p, &mut |r| keep(&mut mv, r), &mut |r| keep(&mut lv, r))?;
+                for r in mv.into_iter().filter(|_| is_up) {
+                    keep(&mut main, r)?;
+                }
+                for r in lv.into_iter().filter(|r| is_up || r.ty == RTN_LOCAL) {
                     keep(&mut local, r)?;
                 }
             }
-        } else {
+        } else if is_up {
             for (a, p) in &l.ipv6 {
                 keep(&mut main, addr6_route(l, a, *p))?;
             }
@@ -1153,6 +1160,20 @@ fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) 
             (AF_INET6, None | Some(0)) => 1024,
             (_, m) => m.unwrap_or(0),
         };
+        // a replace by the very same route changes nothing and tells nobody
+        if r.flags & NLM_F_REPLACE != 0
+            && r.flags & NLM_F_EXCL == 0
+            && host.routes()?.iter().any(|x| {
+                x.family == family
+                    && x.dst == dst
+                    && x.dst_len == dst_len
+                    && x.metric == m
+                    && x.gateway == gw
+                    && (oif == 0 || x.oif == oif)
+            })
+        {
+            return Ok(false);
+        }
         host.add_route(&req.with_metric(m).with_proto_scope(proto, b[6]), r.flags)?
     } else {
         let m = if family == AF_INET6 { metric.filter(|&m| m != 0) } else { metric };
@@ -2047,6 +2068,17 @@ mod tests {
         assert_eq!(&m[3].3[..8], &[2, 32, 0, 0, 255, 2, 254, 2]);
         assert_eq!(find_attr(&m[3].3[12..], RTA_DST), Some(&[127u8, 0, 0, 1][..]));
         assert_eq!(m[7].0, NLMSG_DONE);
+        // lo down: its two host-scope local routes stay, its broadcast goes
+        h.set_up(1, false).unwrap();
+        let r =
+            process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8; 12]), 5, false)
+                .unwrap();
+        let m = msgs(&r[0]);
+        assert_eq!(m.len(), 7);
+        assert_eq!(&m[2].3[..8], &[2, 8, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(&m[3].3[..8], &[2, 32, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(find_attr(&m[4].3[12..], RTA_DST), Some(&[10u8, 0, 2, 15][..]));
+        h.set_up(1, true).unwrap();
         // IPv6: ::1/128's prefix route, metric 256, pref medium
         let r =
             process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET6 as u8; 12]), 5, false)

@@ -18,7 +18,7 @@ ip route del 192.168.5.0/24; echo "route del $?"
 ip route del 192.168.5.0/24 2>/dev/null; echo "route del again $?"
 ip addr del 10.9.9.9/24 dev lo; echo "addr del $?"
 ip addr del 10.9.9.9/24 dev lo 2>/dev/null; echo "addr del again $?"
-ip -6 addr add 2001:db8::1/64 dev lo nodad; echo "addr6 add $?"
+ip -6 addr add 2001:db8::1/64 dev lo; echo "addr6 add $?"
 ip -6 route add 2001:db8:5::/64 dev lo; echo "route6 add $?"
 ip -6 route show 2001:db8:5::/64
 ip -6 route del 2001:db8:5::/64; echo "route6 del $?"
