@@ -26,5 +26,5 @@ ip -6 route show 2001:db8:5::/64
 ip -6 route del 2001:db8:5::/64; echo "route6 del $?"
 sleep 1; kill $m
 ip link set lo down; ip -4 route show table all | wc -l
-grep -v "table local" /tmp/mon.txt | sed "s/ nodad\$//" | sort
+grep -v "table local" /tmp/mon.txt | sed "s/ nodad *\$//" | sort
 '
