@@ -933,10 +933,50 @@ pub fn run_tests(
             ],
         )
     });
+    check(t, &mut c, only, "ip_addr_route_changes", |c| {
+        // iproute2's ip addr/route add/del/replace and ip monitor in
+        // `unshare -rn` (user/debian/checks/ipchange.sh)
+        want(&run_long(c, &script("ipchange"), 120)?, IPCHANGE)
+    });
     check(t, &mut c, only, "poweroff", |c| c.poweroff(STEP));
     println!();
     Ok(())
 }
+
+/// What user/debian/checks/ipchange.sh prints (Linux 6.1 and ours).
+const IPCHANGE: &[&str] = &[
+    "addr add 0",
+    "addr again 2",
+    "lo 127.0.0.1/8 scope host",
+    "lo 10.9.9.9/24 scope global",
+    "route add 0",
+    "route again 2",
+    "unreachable gw 2",
+    "route replace 0",
+    "192.168.5.0/24 dev lo scope link",
+    "route del 0",
+    "route del again 2",
+    "addr del 0",
+    "addr del again 2",
+    "addr6 add 0",
+    "route6 add 0",
+    "2001:db8:5::/64 dev lo metric 1024 pref medium",
+    "route6 del 0",
+    // lo down: the local table's two host routes of 127.0.0.1/8 stay
+    "2",
+    // ip monitor, sorted (the replace of an identical route tells nobody)
+    "       valid_lft forever preferred_lft forever",
+    "       valid_lft forever preferred_lft forever",
+    "       valid_lft forever preferred_lft forever",
+    "192.168.5.0/24 dev lo scope link",
+    "1: lo    inet 10.9.9.9/24 scope global lo",
+    "1: lo    inet6 2001:db8::1/64 scope global",
+    "2001:db8:5::/64 dev lo metric 1024 pref medium",
+    "2001:db8::/64 dev lo proto kernel metric 256 pref medium",
+    "Deleted 192.168.5.0/24 dev lo scope link",
+    "Deleted 1: lo    inet 10.9.9.9/24 scope global lo",
+    "Deleted 2001:db8:5::/64 dev lo metric 1024 pref medium",
+];
 
 /// Unpacks a newc cpio archive (the one [`build_initramfs`] writes) into
 /// `dir`: directories, regular files with their modes, symlinks; device

@@ -66,6 +66,8 @@ mod urgent;
 pub use info::TCP_INFO_LEN;
 mod meta;
 pub mod opt;
+pub mod route;
+pub use route::{RouteInfo, RouteSel, Upsert};
 pub mod ports;
 
 /// The smoltcp this crate is built on (for devices and addresses).
@@ -477,9 +479,12 @@ pub struct IfInfo {
     pub mac: [u8; 6],
     /// The first IPv4 address and its prefix length.
     pub ipv4: Option<(Ipv4Addr, u8)>,
+    /// Every IPv4 address with its prefix length, in order.
+    pub ipv4_all: Vec<(Ipv4Addr, u8)>,
     /// The IPv6 addresses and their prefix lengths.
     pub ipv6: Vec<(Ipv6Addr, u8)>,
-    /// The IPv4 default gateway through this interface.
+    /// The IPv4 default gateway through this interface (the table's first
+    /// default route out of it).
     pub gw4: Option<Ipv4Addr>,
 }
 
@@ -546,7 +551,6 @@ struct Iface {
     mtu: u32,
     mac: [u8; 6],
     loopback: bool,
-    gw4: Option<Ipv4Addr>,
     iface: Interface,
     link: Box<dyn Link>,
     set: SocketSet<'static>,
@@ -578,6 +582,8 @@ pub struct Stack {
     urg_sigs: Vec<SockId>,
     /// Urgent marks for connections not accepted yet.
     early_urg: Vec<EarlyUrg>,
+    /// The main table's routes added by the user or at boot ([`route`]).
+    routes: Vec<RouteInfo>,
 }
 
 fn zeroed(n: usize) -> Result<Vec<u8>> {
@@ -673,6 +679,7 @@ impl Stack {
             overflow: false,
             urg_sigs: Vec::new(),
             early_urg: Vec::new(),
+            routes: Vec::new(),
         };
         let addrs = [
             IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)),
@@ -724,9 +731,6 @@ impl Stack {
                 let _ = a.push(*c);
             }
         });
-        if let Some(gw) = gw4 {
-            let _ = iface.routes_mut().add_default_ipv4_route(gw);
-        }
         let index = self.ifaces.len() as u32 + 1;
         let flags = if loopback {
             iff::UP | iff::LOOPBACK | iff::RUNNING
@@ -740,11 +744,16 @@ impl Stack {
             mtu: if loopback { 65536 } else { mtu },
             mac: mac.unwrap_or([0; 6]),
             loopback,
-            gw4,
             iface,
             link,
             set: SocketSet::new(Vec::new()),
         });
+        if let Some(gw) = gw4 {
+            let r = RouteInfo::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, Some(IpAddr::V4(gw)), index, 0);
+            self.routes.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            self.routes.push(r);
+            self.sync_gateways();
+        }
         Ok(index)
     }
 
@@ -757,11 +766,13 @@ impl Stack {
                 let _ = a.push(*c);
             }
         });
-        f.iface.routes_mut().remove_default_ipv4_route();
+        self.routes.retain(|r| !(r.oif == index && r.dst_len == 0 && r.dst.is_ipv4()));
         if let Some(gw) = gw4 {
-            let _ = f.iface.routes_mut().add_default_ipv4_route(gw);
+            let r = RouteInfo::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, Some(IpAddr::V4(gw)), index, 0);
+            self.routes.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            self.routes.push(r);
         }
-        f.gw4 = gw4;
+        self.sync_gateways();
         Ok(())
     }
 
@@ -771,15 +782,21 @@ impl Stack {
         out.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOMEM)?;
         for f in &self.ifaces {
             let mut ipv4 = None;
+            let mut ipv4_all = Vec::new();
             let mut ipv6 = Vec::new();
             for c in f.iface.ip_addrs() {
                 match c {
-                    IpCidr::Ipv4(c) if ipv4.is_none() => ipv4 = Some((c.address(), c.prefix_len())),
+                    IpCidr::Ipv4(c) => {
+                        ipv4_all.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                        ipv4_all.push((c.address(), c.prefix_len()));
+                        if ipv4.is_none() {
+                            ipv4 = Some((c.address(), c.prefix_len()));
+                        }
+                    }
                     IpCidr::Ipv6(c) => {
                         ipv6.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
                         ipv6.push((c.address(), c.prefix_len()));
                     }
-                    _ => {}
                 }
             }
             out.push(IfInfo {
@@ -789,8 +806,12 @@ impl Stack {
                 mtu: f.mtu,
                 mac: f.mac,
                 ipv4,
+                ipv4_all,
                 ipv6,
-                gw4: f.gw4,
+                gw4: self.routes.iter().find_map(|r| match (r.dst, r.gateway) {
+                    (IpAddr::V4(_), Some(IpAddr::V4(g))) if r.oif == f.index && r.dst_len == 0 => Some(g),
+                    _ => None,
+                }),
             });
         }
         Ok(out)
@@ -808,20 +829,32 @@ impl Stack {
 
     /// SIOCSIFFLAGS: sets the changeable flags (IFF_UP) of interface
     /// `name`; ENODEV if there is none. A loopback interface brought up
-    /// without addresses gets 127.0.0.1/8 and ::1/128 (inetdev_event's
-    /// NETDEV_UP, addrconf's init_loopback).
+    /// gets 127.0.0.1/8 and ::1/128 when it lacks them (inetdev_event's
+    /// NETDEV_UP, addrconf's init_loopback); an interface taken down loses
+    /// the routes out of it (Linux's `fib_sync_down_dev`).
     pub fn set_interface_flags(&mut self, name: &str, flags: u16) -> Result<()> {
         let f = self.ifaces.iter_mut().find(|f| f.name == name).ok_or(Errno::ENODEV)?;
+        let index = f.index;
         if flags & iff::UP != 0 {
-            if f.loopback && f.flags & iff::UP == 0 && f.iface.ip_addrs().is_empty() {
+            if f.loopback && f.flags & iff::UP == 0 {
+                let v4 = IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8));
+                let v6 = IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Addr::LOCALHOST, 128));
                 f.iface.update_ip_addrs(|a| {
-                    let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)));
-                    let _ = a.push(IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Addr::LOCALHOST, 128)));
+                    if !a.contains(&v4) {
+                        let _ = a.push(v4);
+                    }
+                    if !a.contains(&v6) {
+                        let _ = a.push(v6);
+                    }
                 });
             }
             f.flags |= iff::UP | iff::RUNNING;
         } else {
+            let was_up = f.flags & iff::UP != 0;
             f.flags &= !(iff::UP | iff::RUNNING);
+            if was_up {
+                self.routes_down(index);
+            }
         }
         Ok(())
     }
@@ -1175,14 +1208,11 @@ impl Stack {
                 return Ok(i);
             }
         }
-        if let IpAddress::Ipv4(_) = dst {
-            for (i, f) in self.ifaces.iter().enumerate() {
-                if f.flags & iff::UP != 0 && f.gw4.is_some() {
-                    return Ok(i);
-                }
-            }
-        }
-        Err(Errno::ENETUNREACH)
+        let d = match dst {
+            IpAddress::Ipv4(v) => IpAddr::V4(v),
+            IpAddress::Ipv6(v) => IpAddr::V6(v),
+        };
+        self.table_route(d).ok_or(Errno::ENETUNREACH)
     }
 
     /// Checks a user address against the socket's family; returns the

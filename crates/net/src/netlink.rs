@@ -85,6 +85,28 @@ pub const RTM_GETADDR: u16 = 22;
 pub const RTM_NEWROUTE: u16 = 24;
 /// Get routes.
 pub const RTM_GETROUTE: u16 = 26;
+/// Delete an address.
+pub const RTM_DELADDR: u16 = 21;
+/// Delete a route.
+pub const RTM_DELROUTE: u16 = 25;
+/// `NLM_F_APPEND`: add beside an existing object.
+pub const NLM_F_APPEND: u16 = 0x800;
+/// `NETLINK_ADD_MEMBERSHIP`.
+pub const NETLINK_ADD_MEMBERSHIP: i32 = 1;
+/// `NETLINK_DROP_MEMBERSHIP`.
+pub const NETLINK_DROP_MEMBERSHIP: i32 = 2;
+/// `RTNLGRP_LINK`.
+pub const RTNLGRP_LINK: u32 = 1;
+/// `RTNLGRP_IPV4_IFADDR`.
+pub const RTNLGRP_IPV4_IFADDR: u32 = 5;
+/// `RTNLGRP_IPV4_ROUTE`.
+pub const RTNLGRP_IPV4_ROUTE: u32 = 7;
+/// `RTNLGRP_IPV6_IFADDR`.
+pub const RTNLGRP_IPV6_IFADDR: u32 = 9;
+/// `RTNLGRP_IPV6_ROUTE`.
+pub const RTNLGRP_IPV6_ROUTE: u32 = 11;
+/// Linux 6.1's `RTNLGRP_MAX` (the groups a NETLINK_ROUTE socket may join).
+pub const RTNLGRP_MAX: u32 = 34;
 /// Linux 6.1's RTM_MAX.
 pub const RTM_MAX: u16 = 123;
 
@@ -138,6 +160,12 @@ pub const RTA_GATEWAY: u16 = 5;
 pub const RTA_PREFSRC: u16 = 7;
 /// `RTA_TABLE`.
 pub const RTA_TABLE: u16 = 15;
+/// `RTA_PRIORITY`.
+pub const RTA_PRIORITY: u16 = 6;
+/// `RTA_PREF`.
+pub const RTA_PREF: u16 = 20;
+/// `RTA_VIA`.
+pub const RTA_VIA: u16 = 18;
 /// `IFA_ADDRESS`.
 pub const IFA_ADDRESS: u16 = 1;
 /// `IFA_LOCAL`.
@@ -240,6 +268,52 @@ impl Link {
     }
 }
 
+/// One route of the main table as the kernel keeps it (the user's and the
+/// boot's; the routes of addresses are derived here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Route {
+    /// `AF_INET` or `AF_INET6`.
+    pub family: u16,
+    /// The destination (IPv4 in the first 4 bytes).
+    pub dst: [u8; 16],
+    /// Its prefix length.
+    pub dst_len: u8,
+    /// The gateway.
+    pub gateway: Option<[u8; 16]>,
+    /// The interface (0: unnamed, in a request).
+    pub oif: u32,
+    /// `RTA_PRIORITY`.
+    pub metric: u32,
+    /// `rtm_protocol`.
+    pub proto: u8,
+    /// `rtm_scope`.
+    pub scope: u8,
+}
+
+impl Route {
+    /// A route of `family` to `dst`/`dst_len` out of `oif`.
+    pub fn new(family: u16, dst: [u8; 16], dst_len: u8, oif: u32) -> Route {
+        Route { family, dst, dst_len, oif, ..Default::default() }
+    }
+    /// With [`Route::gateway`].
+    pub fn with_gateway(mut self, gw: Option<[u8; 16]>) -> Route {
+        self.gateway = gw;
+        self
+    }
+    /// With [`Route::metric`].
+    pub fn with_metric(mut self, metric: u32) -> Route {
+        self.metric = metric;
+        self
+    }
+    /// With [`Route::proto`] and [`Route::scope`].
+    pub fn with_proto_scope(mut self, proto: u8, scope: u8) -> Route {
+        self.proto = proto;
+        self.scope = scope;
+        self
+    }
+}
+
 /// The kernel's side of NETLINK_ROUTE.
 pub trait RouteHost: Send + Sync {
     /// The interfaces in index order.
@@ -250,6 +324,53 @@ pub trait RouteHost: Send + Sync {
     fn net_admin(&self) -> bool;
     /// The port ids bound in the socket's network namespace.
     fn ports(&self) -> &Ports;
+    /// `RTM_NEWADDR`: adds `addr` (4 or 16 bytes) with `prefix` to
+    /// interface `index`; `flags` are the request's (`NLM_F_EXCL`,
+    /// `NLM_F_REPLACE`). `Ok(true)` when added, `Ok(false)` when an
+    /// existing one was replaced.
+    fn add_addr(&self, _index: u32, _addr: &[u8], _prefix: u8, _flags: u16) -> Result<bool> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// `RTM_DELADDR`: removes the first address of `family` on `index`
+    /// that is `local` with `prefix` (each when given); returns it and its
+    /// prefix length (`EADDRNOTAVAIL` when none matches).
+    fn del_addr(
+        &self,
+        _index: u32,
+        _family: u16,
+        _local: Option<&[u8]>,
+        _prefix: Option<u8>,
+    ) -> Result<([u8; 16], u8)> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// The main table's routes (the boot's and the user's); by default
+    /// each link's IPv4 default gateway.
+    fn routes(&self) -> Result<Vec<Route>> {
+        let mut v = Vec::new();
+        for l in self.links()? {
+            if let Some(g) = l.gw4 {
+                let mut gw = [0u8; 16];
+                gw[..4].copy_from_slice(&g);
+                v.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                v.push(
+                    Route::new(AF_INET, [0; 16], 0, l.index).with_gateway(Some(gw)).with_proto_scope(3, 0),
+                );
+            }
+        }
+        Ok(v)
+    }
+    /// `RTM_NEWROUTE` of a unicast main-table route (`flags`: the
+    /// request's `NLM_F_CREATE`/`EXCL`/`REPLACE`/`APPEND`); returns the
+    /// route as added (its interface filled in).
+    fn add_route(&self, _r: &Route, _flags: u16) -> Result<Route> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// `RTM_DELROUTE`: removes the first route to `r`'s destination that
+    /// has its gateway and interface (when given) and `metric` (when
+    /// given); returns it (`ESRCH` when none).
+    fn del_route(&self, _r: &Route, _metric: Option<u32>) -> Result<Route> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// The open inet sockets of `family` and `protocol` (listeners
     /// first) for NETLINK_SOCK_DIAG.
     fn diag_inet(&self, _family: u16, _protocol: u8) -> Result<Vec<InetDiag>> {
@@ -266,6 +387,8 @@ pub trait RouteHost: Send + Sync {
 /// namespace and hands it out through [`RouteHost::ports`].
 pub struct Ports {
     set: Mutex<BTreeSet<(u32, u32)>>,
+    /// The sockets in multicast groups: (protocol, group bits, socket).
+    members: Mutex<Vec<Member>>,
     /// The autobind rover: negative ids from -4097 down (Linux starts at
     /// a random one in that range).
     rover: Mutex<i32>,
@@ -280,7 +403,7 @@ impl Default for Ports {
 impl Ports {
     /// No port bound.
     pub const fn new() -> Ports {
-        Ports { set: Mutex::new(BTreeSet::new()), rover: Mutex::new(-4097) }
+        Ports { set: Mutex::new(BTreeSet::new()), members: Mutex::new(Vec::new()), rover: Mutex::new(-4097) }
     }
 
     /// How many ports are bound.
@@ -292,6 +415,51 @@ impl Ports {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Sets the groups of `sock` (none: it leaves the list).
+    fn set_groups(&self, protocol: u32, groups: u64, sock: alloc::sync::Weak<dyn Listener>) -> Result<()> {
+        let mut m = self.members.lock();
+        m.retain(|(_, _, w)| !alloc::sync::Weak::ptr_eq(w, &sock) && w.strong_count() > 0);
+        if groups != 0 {
+            m.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            m.push((protocol, groups, sock));
+        }
+        Ok(())
+    }
+
+    /// Sends `msg` to every socket of `protocol` in `group`
+    /// (`netlink_broadcast`; a socket with a full queue misses it and
+    /// gets `ENOBUFS`). Returns how many got it.
+    pub fn broadcast(&self, protocol: u32, group: u32, msg: &[u8]) -> usize {
+        if group == 0 || group > 64 {
+            return 0;
+        }
+        let bit = 1u64 << (group - 1);
+        let mut to: Vec<alloc::sync::Arc<dyn Listener>> = Vec::new();
+        {
+            let m = self.members.lock();
+            let n = m.iter().filter(|(p, g, _)| *p == protocol && g & bit != 0).count();
+            if to.try_reserve_exact(n).is_err() {
+                return 0;
+            }
+            to.extend(
+                m.iter()
+                    .filter(|(p, g, _)| *p == protocol && g & bit != 0)
+                    .filter_map(|(_, _, w)| w.upgrade()),
+            );
+        }
+        to.iter().filter(|s| s.notify(msg)).count()
+    }
+}
+
+/// A group member: (protocol, group bits, the socket).
+type Member = (u32, u64, alloc::sync::Weak<dyn Listener>);
+
+/// A socket that takes multicast messages ([`Ports::broadcast`]).
+pub trait Listener: Send + Sync {
+    /// Queues `msg`; false when it did not fit (the socket's error
+    /// becomes `ENOBUFS`).
+    fn notify(&self, msg: &[u8]) -> bool;
 }
 
 struct State {
@@ -302,6 +470,8 @@ struct State {
     cap_ack: bool,
     /// connect(2)'s destination port (0: the kernel).
     dst: u32,
+    /// The multicast groups joined (bit `g - 1` for group `g`).
+    groups: u64,
 }
 
 /// An `AF_NETLINK` socket.
@@ -312,6 +482,7 @@ pub struct NetlinkSocket<E: NetEnv> {
     events: AtomicU64,
     host: Arc<dyn RouteHost>,
     st: Mutex<State>,
+    me: alloc::sync::Weak<NetlinkSocket<E>>,
 }
 
 /// socket(2) for `AF_NETLINK` (`netlink_create`): SOCK_RAW or SOCK_DGRAM
@@ -329,7 +500,7 @@ pub fn create<E: NetEnv>(
     if ![NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_KOBJECT_UEVENT].contains(&(protocol as u32)) {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    Ok(Arc::new(NetlinkSocket {
+    Ok(Arc::new_cyclic(|me| NetlinkSocket {
         ty,
         protocol: protocol as u32,
         waker,
@@ -342,7 +513,9 @@ pub fn create<E: NetEnv>(
             err: None,
             cap_ack: false,
             dst: 0,
+            groups: 0,
         }),
+        me: me.clone(),
     }))
 }
 
@@ -490,10 +663,13 @@ fn addr_msg(
     ifa[0] = family as u8;
     ifa[1] = prefix;
     ifa[2] = IFA_F_PERMANENT;
-    let host = l.loopback || (family == AF_INET6 && addr[0] == 0xfe && addr[1] & 0xc0 == 0x80);
-    ifa[3] = if l.loopback {
+    // RT_SCOPE_HOST for 127/8 (iproute2's default_scope) and ::1,
+    // RT_SCOPE_LINK for fe80::/10 (ipv6_addr_scope), global otherwise
+    let v6_lo = family == AF_INET6 && addr.len() == 16 && addr[..15].iter().all(|&b| b == 0) && addr[15] == 1;
+    let link_local = family == AF_INET6 && addr[0] == 0xfe && addr[1] & 0xc0 == 0x80;
+    ifa[3] = if (family == AF_INET && addr[0] == 127) || v6_lo {
         254
-    } else if host {
+    } else if link_local {
         253
     } else {
         0
@@ -519,77 +695,191 @@ fn addr_msg(
     Ok(m.finish())
 }
 
-/// One `RTM_NEWROUTE` message: `rt` is (table, type, scope), `dst` the
-/// destination and its length, `gw` a gateway.
-#[allow(clippy::too_many_arguments)]
-fn rt_msg(
-    l: &Link,
-    rt: (u8, u8, u8),
-    dst: [u8; 4],
+/// A route message's fields (`struct rtmsg` and the attributes).
+#[derive(Clone, Copy)]
+struct Rt {
+    family: u16,
+    table: u8,
+    ty: u8,
+    scope: u8,
+    proto: u8,
+    dst: [u8; 16],
     dst_len: u8,
-    src: Option<[u8; 4]>,
-    gw: Option<[u8; 4]>,
-    seq: u32,
-    pid: u32,
-) -> Result<Vec<u8>> {
-    // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
-    let proto = if gw.is_some() { 3 } else { 2 }; // RTPROT_BOOT, RTPROT_KERNEL
-    let rtm = [AF_INET as u8, dst_len, 0, 0, rt.0, proto, rt.2, rt.1, 0, 0, 0, 0];
-    let mut m = Msg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, pid, &rtm)?;
-    m.attr(RTA_TABLE, &u32::from(rt.0).to_le_bytes())?;
-    if dst_len != 0 {
-        m.attr(RTA_DST, &dst)?;
-    }
-    if let Some(s) = src {
-        m.attr(RTA_PREFSRC, &s)?;
-    }
-    if let Some(g) = gw {
-        m.attr(RTA_GATEWAY, &g)?;
-    }
-    m.attr(RTA_OIF, &l.index.to_le_bytes())?;
-    Ok(m.finish())
+    src: Option<[u8; 16]>,
+    gw: Option<[u8; 16]>,
+    oif: u32,
+    metric: Option<u32>,
 }
 
-/// The IPv4 routes Linux's fib makes for the addresses of an up
-/// interface: in the main table the subnet (scope link) and the default
-/// route through the gateway; in the local table the address itself
-/// (RTN_LOCAL, scope host; for loopback its whole subnet too) and the
-/// subnet's broadcast address.
-fn route_msgs(l: &Link, seq: u32, pid: u32, out: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<()> {
-    const MAIN: u8 = 254;
-    const LOCAL: u8 = 255;
-    const UNICAST: u8 = 1;
-    const LOCAL_T: u8 = 2;
-    const BROADCAST: u8 = 3;
-    const UNIVERSE: u8 = 0;
-    const LINK: u8 = 253;
-    const HOST: u8 = 254;
-    for &(a, p) in &l.ipv4 {
-        let ip = u32::from_be_bytes(a);
-        let mask = if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p)) };
-        let net = (ip & mask).to_be_bytes();
-        if !l.loopback {
-            out(rt_msg(l, (MAIN, UNICAST, LINK), net, p, Some(a), None, seq, pid)?)?;
-            if let Some(g) = l.gw4 {
-                out(rt_msg(l, (MAIN, UNICAST, UNIVERSE), [0; 4], 0, None, Some(g), seq, pid)?)?;
+const RT_TABLE_MAIN: u8 = 254;
+const RT_TABLE_LOCAL: u8 = 255;
+const RTN_UNICAST: u8 = 1;
+const RTN_LOCAL: u8 = 2;
+const RTN_BROADCAST: u8 = 3;
+const RT_SCOPE_UNIVERSE: u8 = 0;
+const RT_SCOPE_LINK: u8 = 253;
+const RT_SCOPE_HOST: u8 = 254;
+const RTPROT_KERNEL: u8 = 2;
+
+impl Rt {
+    fn v4(table: u8, ty: u8, scope: u8, dst: [u8; 4], dst_len: u8, src: [u8; 4], oif: u32) -> Rt {
+        let mut d = [0u8; 16];
+        d[..4].copy_from_slice(&dst);
+        let mut sr = [0u8; 16];
+        sr[..4].copy_from_slice(&src);
+        Rt {
+            family: AF_INET,
+            table,
+            ty,
+            scope,
+            proto: RTPROT_KERNEL,
+            dst: d,
+            dst_len,
+            src: Some(sr),
+            gw: None,
+            oif,
+            metric: None,
+        }
+    }
+
+    fn of(r: &Route) -> Rt {
+        Rt {
+            family: r.family,
+            table: RT_TABLE_MAIN,
+            ty: RTN_UNICAST,
+            proto: r.proto,
+            dst: r.dst,
+            dst_len: r.dst_len,
+            src: None,
+            gw: r.gateway,
+            oif: r.oif,
+            // IPv6 routes are of scope universe
+            scope: if r.family == AF_INET6 { RT_SCOPE_UNIVERSE } else { r.scope },
+            // fib_dump_info puts a nonzero priority; IPv6 always
+            metric: (r.metric != 0 || r.family == AF_INET6).then_some(r.metric),
+        }
+    }
+
+    /// The message (`ty` RTM_NEWROUTE or RTM_DELROUTE).
+    fn msg(&self, ty: u16, flags: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
+        let rtm =
+            [self.family as u8, self.dst_len, 0, 0, self.table, self.proto, self.scope, self.ty, 0, 0, 0, 0];
+        let n = if self.family == AF_INET { 4 } else { 16 };
+        let mut m = Msg::new(ty, flags, seq, pid, &rtm)?;
+        m.attr(RTA_TABLE, &u32::from(self.table).to_le_bytes())?;
+        if self.dst_len != 0 {
+            m.attr(RTA_DST, &self.dst[..n])?;
+        }
+        if let Some(p) = self.metric {
+            m.attr(RTA_PRIORITY, &p.to_le_bytes())?;
+        }
+        if let Some(s) = self.src {
+            m.attr(RTA_PREFSRC, &s[..n])?;
+        }
+        if let Some(g) = self.gw {
+            m.attr(RTA_GATEWAY, &g[..n])?;
+        }
+        m.attr(RTA_OIF, &self.oif.to_le_bytes())?;
+        if self.family == AF_INET6 {
+            m.attr(RTA_PREF, &[0])?;
+        }
+        Ok(m.finish())
+    }
+}
+
+fn mask4(p: u8) -> u32 {
+    if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p.min(32))) }
+}
+
+/// The IPv4 routes Linux's fib makes for an address of an up interface:
+/// in the main table the subnet (scope link; `main`), in the local table
+/// (`local`) the address itself (RTN_LOCAL, scope host; for loopback its
+/// whole subnet too) and the subnet's broadcast address.
+fn addr_routes(
+    l: &Link,
+    a: [u8; 4],
+    p: u8,
+    main: &mut dyn FnMut(Rt) -> Result<()>,
+    local: &mut dyn FnMut(Rt) -> Result<()>,
+) -> Result<()> {
+    let ip = u32::from_be_bytes(a);
+    let net = (ip & mask4(p)).to_be_bytes();
+    if !l.loopback {
+        main(Rt::v4(RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK, net, p, a, l.index))?;
+    }
+    if l.loopback {
+        local(Rt::v4(RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST, net, p, a, l.index))?;
+    }
+    local(Rt::v4(RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST, a, 32, a, l.index))?;
+    if p < 31 {
+        let b = (ip | !mask4(p)).to_be_bytes();
+        local(Rt::v4(RT_TABLE_LOCAL, RTN_BROADCAST, RT_SCOPE_LINK, b, 32, a, l.index))?;
+    }
+    Ok(())
+}
+
+/// The IPv6 prefix route of an address (addrconf_prefix_route: main
+/// table, proto kernel, metric 256).
+fn addr6_route(l: &Link, a: &[u8; 16], p: u8) -> Rt {
+    let m = if p == 0 { 0 } else { u128::MAX << (128 - u32::from(p.min(128))) };
+    let net = (u128::from_be_bytes(*a) & m).to_be_bytes();
+    Rt {
+        family: AF_INET6,
+        table: RT_TABLE_MAIN,
+        ty: RTN_UNICAST,
+        scope: RT_SCOPE_UNIVERSE,
+        proto: RTPROT_KERNEL,
+        dst: net,
+        dst_len: p,
+        src: None,
+        gw: None,
+        oif: l.index,
+        metric: Some(256),
+    }
+}
+
+/// The main and local tables of `family` as a dump lists them: the main
+/// table by destination (the user's routes with those of the
+/// addresses), then the local table.
+fn route_dump(host: &dyn RouteHost, family: u16, out: &mut dyn FnMut(Rt) -> Result<()>) -> Result<()> {
+    let links = host.links()?;
+    let routes = host.routes()?;
+    let up = |i: u32| links.iter().any(|l| l.index == i && l.flags & IFF_UP != 0);
+    let mut main: Vec<Rt> = Vec::new();
+    let mut local: Vec<Rt> = Vec::new();
+    let keep = |v: &mut Vec<Rt>, r: Rt| -> Result<()> {
+        v.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+        v.push(r);
+        Ok(())
+    };
+    for l in &links {
+        let is_up = l.flags & IFF_UP != 0;
+        if family == AF_INET {
+            // a down link keeps its host-scope local routes (fib_sync_down_dev
+            // kills only the others without `force`)
+            for &(a, p) in &l.ipv4 {
+                let mut lv: Vec<Rt> = Vec::new();
+                let mut mv: Vec<Rt> = Vec::new();
+                addr_routes(l, a, p, &mut |r| keep(&mut mv, r), &mut |r| keep(&mut lv, r))?;
+                for r in mv.into_iter().filter(|_| is_up) {
+                    keep(&mut main, r)?;
+                }
+                for r in lv.into_iter().filter(|r| is_up || r.ty == RTN_LOCAL) {
+                    keep(&mut local, r)?;
+                }
+            }
+        } else if is_up {
+            for (a, p) in &l.ipv6 {
+                keep(&mut main, addr6_route(l, a, *p))?;
             }
         }
-        if l.loopback {
-            out(rt_msg(l, (LOCAL, LOCAL_T, HOST), net, p, Some(a), None, seq, pid)?)?;
-        }
-        out(rt_msg(l, (LOCAL, LOCAL_T, HOST), a, 32, Some(a), None, seq, pid)?)?;
-        if p < 31 {
-            out(rt_msg(
-                l,
-                (LOCAL, BROADCAST, LINK),
-                (ip | !mask).to_be_bytes(),
-                32,
-                Some(a),
-                None,
-                seq,
-                pid,
-            )?)?;
-        }
+    }
+    for r in routes.iter().filter(|r| r.family == family && up(r.oif)) {
+        keep(&mut main, Rt::of(r))?;
+    }
+    main.sort_by(|a, b| a.dst.cmp(&b.dst).then(a.dst_len.cmp(&b.dst_len)));
+    for r in main.into_iter().chain(local) {
+        out(r)?;
     }
     Ok(())
 }
@@ -602,9 +892,25 @@ struct Req<'a> {
     body: &'a [u8],
 }
 
+/// Multicast messages a request made: (group, message).
+type Notes = Vec<(u32, Vec<u8>)>;
+
+fn note(notes: &mut Notes, group: u32, m: Vec<u8>) -> Result<()> {
+    notes.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+    notes.push((group, m));
+    Ok(())
+}
+
 /// The answer of the routing family to one request: `Ok(true)` for a dump
-/// (no ack follows), `Ok(false)` for a done request, or the error.
-fn route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, out: &mut Vec<Vec<u8>>) -> Result<bool> {
+/// (no ack follows), `Ok(false)` for a done request, or the error. The
+/// changes' notifications go to `notes`.
+fn route(
+    host: &dyn RouteHost,
+    r: &Req<'_>,
+    pid: u32,
+    out: &mut Vec<Vec<u8>>,
+    notes: &mut Notes,
+) -> Result<bool> {
     if r.ty > RTM_MAX {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -648,9 +954,9 @@ fn route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, out: &mut Vec<Vec<u8>>) ->
             Ok(true)
         }
         RTM_GETROUTE if dump => {
-            if family == AF_UNSPEC || family == AF_INET {
-                for l in host.links()?.iter().filter(|l| l.flags & IFF_UP != 0) {
-                    route_msgs(l, r.seq, pid, &mut |m| push(out, m))?;
+            for f in [AF_INET, AF_INET6] {
+                if family == AF_UNSPEC || family == f {
+                    route_dump(host, f, &mut |rt| push(out, rt.msg(RTM_NEWROUTE, NLM_F_MULTI, r.seq, pid)?))?;
                 }
             }
             Ok(true)
@@ -694,24 +1000,30 @@ fn route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, out: &mut Vec<Vec<u8>>) ->
                 push(out, link_msg(l, 0, r.seq, pid)?)?;
             } else if change & IFF_UP != 0 || (change == 0 && ifl != 0) {
                 // rtnl_dev_combine_flags: with ifi_change 0 every flag given
-                host.set_up(l.index, ifl & IFF_UP != 0)?;
+                let up = ifl & IFF_UP != 0;
+                if up != (l.flags & IFF_UP != 0) {
+                    host.set_up(l.index, up)?;
+                    if let Some(n) = host.links()?.iter().find(|x| x.index == l.index) {
+                        note(notes, RTNLGRP_LINK, link_msg(n, 0, r.seq, pid)?)?;
+                    }
+                }
             }
             Ok(false)
         }
-        RTM_NEWADDR => new_addr(&host.links()?, r),
+        RTM_NEWADDR | RTM_DELADDR => change_addr(host, r, pid, notes),
+        RTM_NEWROUTE | RTM_DELROUTE => change_route(host, r, pid, notes),
         _ => Err(Errno::EOPNOTSUPP),
     }
 }
 
-/// `RTM_NEWADDR` (`inet_rtm_newaddr`, `inet6_rtm_newaddr`): only the
-/// addresses a loopback link has once up (127.0.0.1/8, ::1/128), as
-/// bubblewrap and other sandbox tools add them to a new network
-/// namespace's `lo` before setting it up: an ack when the link does not
-/// show it yet (it shows it once up), `EEXIST` with `NLM_F_EXCL` when it
-/// does; any other address is `EOPNOTSUPP` (no address is configurable),
-/// an unknown link `ENODEV`, a short message `EINVAL`; an address the
-/// link shows is `EEXIST` unless `NLM_F_REPLACE` without `NLM_F_EXCL`.
-fn new_addr(links: &[Link], r: &Req<'_>) -> Result<bool> {
+/// `RTM_NEWADDR` and `RTM_DELADDR` (`inet_rtm_newaddr`,
+/// `inet6_rtm_newaddr`, `inet_rtm_deladdr`, `inet6_rtm_deladdr`): a short
+/// message or a missing address `EINVAL`, a family other than IPv4/IPv6
+/// `EOPNOTSUPP`, an unknown link `ENODEV`; the rest is the host's
+/// (`EEXIST`, `EADDRNOTAVAIL`). A change is announced to
+/// `RTNLGRP_IPV4_IFADDR`/`RTNLGRP_IPV6_IFADDR` (and an IPv4 address's
+/// routes on an up link to `RTNLGRP_IPV4_ROUTE`).
+fn change_addr(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) -> Result<bool> {
     // struct ifaddrmsg: family, prefixlen, flags, scope, index
     if r.body.len() < 8 {
         return Err(Errno::EINVAL);
@@ -719,27 +1031,165 @@ fn new_addr(links: &[Link], r: &Req<'_>) -> Result<bool> {
     let (family, prefix) = (u16::from(r.body[0]), r.body[1]);
     let index = u32::from_le_bytes([r.body[4], r.body[5], r.body[6], r.body[7]]);
     let attrs = &r.body[8..];
-    let addr = find_attr(attrs, IFA_LOCAL).or_else(|| find_attr(attrs, IFA_ADDRESS)).ok_or(Errno::EINVAL)?;
-    let l = links.iter().find(|l| l.index == index).ok_or(Errno::ENODEV)?;
-    let shown = match (family, addr.len()) {
-        (AF_INET, 4) if l.loopback && addr == [127, 0, 0, 1] && prefix == 8 => {
-            l.ipv4.iter().any(|(a, p)| a[..] == *addr && *p == prefix)
-        }
-        (AF_INET6, 16) if l.loopback && *addr == IN6_LOOPBACK && prefix == 128 => {
-            l.ipv6.iter().any(|(a, p)| a[..] == *addr && *p == prefix)
-        }
-        (AF_INET, 4) | (AF_INET6, 16) => return Err(Errno::EOPNOTSUPP),
-        (AF_INET, _) | (AF_INET6, _) => return Err(Errno::EINVAL),
+    let (alen, group, maxp) = match family {
+        AF_INET => (4, RTNLGRP_IPV4_IFADDR, 32),
+        AF_INET6 => (16, RTNLGRP_IPV6_IFADDR, 128),
         _ => return Err(Errno::EOPNOTSUPP),
     };
-    // an address that exists: EEXIST unless replaced
-    if shown && (r.flags & NLM_F_EXCL != 0 || r.flags & NLM_F_REPLACE == 0) {
-        return Err(Errno::EEXIST);
+    let local = find_attr(attrs, IFA_LOCAL);
+    let address = find_attr(attrs, IFA_ADDRESS);
+    if local.is_some_and(|a| a.len() != alen) || address.is_some_and(|a| a.len() != alen) || prefix > maxp {
+        return Err(Errno::EINVAL);
+    }
+    let links = host.links()?;
+    let (added, a, p) = if r.ty == RTM_NEWADDR {
+        let addr = if family == AF_INET { local.or(address) } else { address.or(local) };
+        let addr = addr.ok_or(Errno::EINVAL)?;
+        links.iter().find(|l| l.index == index).ok_or(Errno::ENODEV)?;
+        let added = host.add_addr(index, addr, prefix, r.flags)?;
+        let mut a = [0u8; 16];
+        a[..alen].copy_from_slice(addr);
+        (added, a, prefix)
+    } else {
+        links.iter().find(|l| l.index == index).ok_or(Errno::ENODEV)?;
+        let (which, pfx) = if family == AF_INET {
+            (local, address.map(|_| prefix))
+        } else {
+            (Some(address.or(local).ok_or(Errno::EINVAL)?), Some(prefix))
+        };
+        let (a, p) = host.del_addr(index, family, which, pfx)?;
+        (true, a, p)
+    };
+    if !added {
+        return Ok(false);
+    }
+    // announce it as the link shows it (after the change: its name, scope)
+    let links = host.links()?;
+    if let Some(l) = links.iter().find(|l| l.index == index) {
+        let mut m = addr_msg(l, family, &a[..alen], p, 0, r.seq, pid)?;
+        if r.ty == RTM_DELADDR {
+            m[4..6].copy_from_slice(&RTM_DELADDR.to_le_bytes());
+        }
+        note(notes, group, m)?;
+        if family == AF_INET && l.flags & IFF_UP != 0 {
+            let ty = if r.ty == RTM_NEWADDR { RTM_NEWROUTE } else { RTM_DELROUTE };
+            let mut v: Vec<Rt> = Vec::new();
+            let mut keep = |x: Rt| -> Result<()> {
+                v.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                v.push(x);
+                Ok(())
+            };
+            let mut local_v: Vec<Rt> = Vec::new();
+            let mut keep_l = |x: Rt| -> Result<()> {
+                local_v.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                local_v.push(x);
+                Ok(())
+            };
+            addr_routes(l, [a[0], a[1], a[2], a[3]], p, &mut keep, &mut keep_l)?;
+            for x in local_v.into_iter().chain(v) {
+                note(notes, RTNLGRP_IPV4_ROUTE, x.msg(ty, 0, 0, 0)?)?;
+            }
+        }
+        if family == AF_INET6 && l.flags & IFF_UP != 0 {
+            // addrconf_prefix_route's prefix route (main table, metric 256)
+            let ty = if r.ty == RTM_NEWADDR { RTM_NEWROUTE } else { RTM_DELROUTE };
+            note(notes, RTNLGRP_IPV6_ROUTE, addr6_route(l, &a, p).msg(ty, 0, 0, 0)?)?;
+        }
     }
     Ok(false)
 }
 
+/// `RTM_NEWROUTE` and `RTM_DELROUTE` of the main table's unicast routes
+/// (`inet_rtm_newroute`/`inet6_rtm_newroute` and the deletions): a short
+/// message, an address of the wrong length or a prefix past the
+/// family's `EINVAL`; another family, table or type, or `RTA_VIA`,
+/// `EOPNOTSUPP`; an unknown interface `ENODEV`; the rest is the host's
+/// (`EEXIST`, `ENETUNREACH`, `ENETDOWN`, `ESRCH`, `ENOENT`). A change is
+/// announced to `RTNLGRP_IPV4_ROUTE`/`RTNLGRP_IPV6_ROUTE`.
+fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) -> Result<bool> {
+    // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
+    if r.body.len() < 12 {
+        return Err(Errno::EINVAL);
+    }
+    let b = r.body;
+    let family = u16::from(b[0]);
+    let (alen, group, maxp) = match family {
+        AF_INET => (4, RTNLGRP_IPV4_ROUTE, 32),
+        AF_INET6 => (16, RTNLGRP_IPV6_ROUTE, 128),
+        _ => return Err(Errno::EOPNOTSUPP),
+    };
+    let attrs = &b[12..];
+    let u32_attr = |t: u16| -> Result<Option<u32>> {
+        match find_attr(attrs, t) {
+            None => Ok(None),
+            Some(v) if v.len() >= 4 => Ok(Some(u32::from_le_bytes([v[0], v[1], v[2], v[3]]))),
+            Some(_) => Err(Errno::EINVAL),
+        }
+    };
+    let addr_attr = |t: u16| -> Result<Option<[u8; 16]>> {
+        match find_attr(attrs, t) {
+            None => Ok(None),
+            Some(v) if v.len() == alen => {
+                let mut a = [0u8; 16];
+                a[..alen].copy_from_slice(v);
+                Ok(Some(a))
+            }
+            Some(_) => Err(Errno::EINVAL),
+        }
+    };
+    let dst_len = b[1];
+    if dst_len > maxp {
+        return Err(Errno::EINVAL);
+    }
+    let table = u32_attr(RTA_TABLE)?.unwrap_or(u32::from(b[4]));
+    let (proto, ty) = (b[5], b[7]);
+    if (table != 0 && table != u32::from(RT_TABLE_MAIN)) || find_attr(attrs, RTA_VIA).is_some() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let add = r.ty == RTM_NEWROUTE;
+    // a deletion may leave the type unset
+    if ty != RTN_UNICAST && (add || ty != 0) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let dst = addr_attr(RTA_DST)?.unwrap_or([0; 16]);
+    let gw = addr_attr(RTA_GATEWAY)?;
+    let oif = u32_attr(RTA_OIF)?.unwrap_or(0);
+    let metric = u32_attr(RTA_PRIORITY)?;
+    if oif != 0 && !host.links()?.iter().any(|l| l.index == oif) {
+        return Err(Errno::ENODEV);
+    }
+    let req = Route::new(family, dst, dst_len, oif).with_gateway(gw);
+    let done = if add {
+        // ip6_route_add: no metric (or 0) is IP6_RT_PRIO_USER
+        let m = match (family, metric) {
+            (AF_INET6, None | Some(0)) => 1024,
+            (_, m) => m.unwrap_or(0),
+        };
+        // a replace by the very same route changes nothing and tells nobody
+        if r.flags & NLM_F_REPLACE != 0
+            && r.flags & NLM_F_EXCL == 0
+            && host.routes()?.iter().any(|x| {
+                x.family == family
+                    && x.dst == dst
+                    && x.dst_len == dst_len
+                    && x.metric == m
+                    && x.gateway == gw
+                    && (oif == 0 || x.oif == oif)
+            })
+        {
+            return Ok(false);
+        }
+        host.add_route(&req.with_metric(m).with_proto_scope(proto, b[6]), r.flags)?
+    } else {
+        let m = if family == AF_INET6 { metric.filter(|&m| m != 0) } else { metric };
+        host.del_route(&req, m)?
+    };
+    note(notes, group, Rt::of(&done).msg(r.ty, 0, r.seq, pid)?)?;
+    Ok(false)
+}
+
 /// `::1`.
+#[cfg(test)]
 const IN6_LOOPBACK: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
 /// The payload of attribute `ty` among `attrs`.
@@ -775,9 +1225,22 @@ fn error_msg(req: &[u8], seq: u32, pid: u32, err: i32, cap: bool) -> Result<Vec<
 pub fn process(
     host: &dyn RouteHost,
     protocol: u32,
+    data: &[u8],
+    pid: u32,
+    cap_ack: bool,
+) -> Result<(Vec<Vec<u8>>, bool)> {
+    process_notes(host, protocol, data, pid, cap_ack, &mut Vec::new())
+}
+
+/// [`process`] that also returns the multicast notifications of the
+/// changes made, as (group, message) in `notes`.
+pub fn process_notes(
+    host: &dyn RouteHost,
+    protocol: u32,
     mut data: &[u8],
     pid: u32,
     cap_ack: bool,
+    notes: &mut Vec<(u32, Vec<u8>)>,
 ) -> Result<(Vec<Vec<u8>>, bool)> {
     let mut dgrams = Vec::new();
     if protocol == NETLINK_KOBJECT_UEVENT {
@@ -809,7 +1272,7 @@ pub fn process(
                 Err(e) => Err(e),
             }
         } else {
-            route(host, &req, pid, &mut out).map(|d| d.then_some(0))
+            route(host, &req, pid, &mut out, notes).map(|d| d.then_some(0))
         };
         dgrams.try_reserve(2).map_err(|_| Errno::ENOBUFS)?;
         match res {
@@ -911,6 +1374,12 @@ impl<E: NetEnv> NetlinkSocket<E> {
         self.waker.wake();
     }
 
+    /// Puts the socket in the namespace's list of group members.
+    fn join(&self, groups: u64) -> Result<()> {
+        let me: alloc::sync::Weak<dyn Listener> = self.me.clone();
+        self.host.ports().set_groups(self.protocol, groups, me)
+    }
+
     /// The port id, binding to the caller's tgid as its own PID namespace
     /// numbers it ([`crate::socket::Caller::ns_pid`]; or a negative id when
     /// that is taken) first if there is none (`netlink_autobind`).
@@ -933,6 +1402,21 @@ impl<E: NetEnv> NetlinkSocket<E> {
         ports.insert((self.protocol, p));
         st.portid = Some(p);
         Ok(p)
+    }
+}
+
+impl<E: NetEnv> Listener for NetlinkSocket<E> {
+    fn notify(&self, msg: &[u8]) -> bool {
+        // do_one_broadcast: a socket without a port id is skipped
+        if self.st.lock().portid.is_none() {
+            return false;
+        }
+        let ok = self.deliver(msg);
+        if !ok {
+            self.st.lock().err = Some(Errno::ENOBUFS);
+            self.wake();
+        }
+        ok
     }
 }
 
@@ -965,21 +1449,29 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     }
 
     fn bind(&self, cx: &mut dyn Resolver, addr: &[u8]) -> Result<()> {
-        let (pid, _groups) = parse_nl(addr)?;
+        let (pid, groups) = parse_nl(addr)?;
         let mut st = self.st.lock();
         if let Some(p) = st.portid {
-            return if pid == 0 || pid == p { Ok(()) } else { Err(Errno::EINVAL) };
-        }
-        if pid == 0 {
+            if pid != 0 && pid != p {
+                return Err(Errno::EINVAL);
+            }
+        } else if pid == 0 {
             let tgid = cx.caller().ns_pid;
             self.autobind(&mut st, tgid)?;
-            return Ok(());
+        } else {
+            let mut ports = self.host.ports().set.lock();
+            if !ports.insert((self.protocol, pid)) {
+                return Err(Errno::EADDRINUSE);
+            }
+            st.portid = Some(pid);
         }
-        let mut ports = self.host.ports().set.lock();
-        if !ports.insert((self.protocol, pid)) {
-            return Err(Errno::EADDRINUSE);
+        // the first 32 groups are the address's (netlink_bind)
+        let g = (st.groups & !0xffff_ffff) | u64::from(groups);
+        if g != st.groups {
+            st.groups = g;
+            drop(st);
+            self.join(g)?;
         }
-        st.portid = Some(pid);
         Ok(())
     }
 
@@ -1025,11 +1517,17 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
             let mut st = self.st.lock();
             (self.autobind(&mut st, cx.caller().ns_pid)?, st.cap_ack)
         };
-        let (replies, overrun) = match process(&*self.host, self.protocol, msg.data, pid, cap) {
-            Ok(r) => r,
-            // as an overrun: the socket's error, the send succeeds
-            Err(_) => (Vec::new(), true),
-        };
+        let mut notes = Vec::new();
+        let (replies, overrun) =
+            match process_notes(&*self.host, self.protocol, msg.data, pid, cap, &mut notes) {
+                Ok(r) => r,
+                // as an overrun: the socket's error, the send succeeds
+                Err(_) => (Vec::new(), true),
+            };
+        // (rtnl_notify during the request: before its ack)
+        for (g, m) in notes {
+            self.host.ports().broadcast(self.protocol, g, &m);
+        }
         if !replies.is_empty() || overrun {
             let mut st = self.st.lock();
             if overrun {
@@ -1099,6 +1597,24 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
                 let v = opt_int(val)?;
                 match name {
                     NETLINK_CAP_ACK => self.st.lock().cap_ack = v != 0,
+                    NETLINK_ADD_MEMBERSHIP | NETLINK_DROP_MEMBERSHIP => {
+                        // netlink_setsockopt: groups 1..=ngroups; no autobind
+                        // (an unbound member gets nothing: do_one_broadcast
+                        // skips port 0)
+                        let ngroups = if self.protocol == NETLINK_ROUTE { RTNLGRP_MAX } else { 4 };
+                        if val.len() < 4 || v == 0 || v as u32 > ngroups {
+                            return Err(Errno::EINVAL);
+                        }
+                        let bit = 1u64 << (v as u32 - 1);
+                        let mut st = self.st.lock();
+                        let g =
+                            if name == NETLINK_ADD_MEMBERSHIP { st.groups | bit } else { st.groups & !bit };
+                        if g != st.groups {
+                            st.groups = g;
+                            drop(st);
+                            self.join(g)?;
+                        }
+                    }
                     // NETLINK_PKTINFO .. NETLINK_GET_STRICT_CHK: accepted
                     3 | 5 | 8 | 11 | 12 => {}
                     _ => return Err(Errno::ENOPROTOOPT),
@@ -1129,9 +1645,15 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     }
 
     fn release(&self) {
-        let p = self.st.lock().portid.take();
+        let (p, g) = {
+            let mut st = self.st.lock();
+            (st.portid.take(), core::mem::take(&mut st.groups))
+        };
         if let Some(p) = p {
             self.host.ports().set.lock().remove(&(self.protocol, p));
+        }
+        if g != 0 {
+            let _ = self.join(0);
         }
     }
 
@@ -1146,9 +1668,72 @@ mod tests {
     use alloc::string::ToString;
     use alloc::vec;
 
-    struct Host(Mutex<Vec<Link>>, bool, Ports);
+    struct Host(Mutex<Vec<Link>>, bool, Ports, Mutex<Vec<Route>>);
 
     impl RouteHost for Host {
+        fn add_addr(&self, index: u32, addr: &[u8], prefix: u8, flags: u16) -> Result<bool> {
+            let mut v = self.0.lock();
+            let l = v.iter_mut().find(|l| l.index == index).ok_or(Errno::ENODEV)?;
+            if addr.len() == 4 {
+                let a: [u8; 4] = addr.try_into().unwrap();
+                if l.ipv4.contains(&(a, prefix)) {
+                    return if flags & NLM_F_EXCL != 0 || flags & NLM_F_REPLACE == 0 {
+                        Err(Errno::EEXIST)
+                    } else {
+                        Ok(false)
+                    };
+                }
+                l.ipv4.push((a, prefix));
+            } else {
+                l.ipv6.push((addr.try_into().unwrap(), prefix));
+            }
+            Ok(true)
+        }
+        fn del_addr(
+            &self,
+            index: u32,
+            family: u16,
+            local: Option<&[u8]>,
+            prefix: Option<u8>,
+        ) -> Result<([u8; 16], u8)> {
+            let mut v = self.0.lock();
+            let l = v.iter_mut().find(|l| l.index == index).ok_or(Errno::ENODEV)?;
+            assert_eq!(family, AF_INET);
+            let i = l
+                .ipv4
+                .iter()
+                .position(|(a, p)| local.is_none_or(|x| x == a) && prefix.is_none_or(|q| q == *p))
+                .ok_or(Errno::EADDRNOTAVAIL)?;
+            let (a, p) = l.ipv4.remove(i);
+            let mut o = [0u8; 16];
+            o[..4].copy_from_slice(&a);
+            Ok((o, p))
+        }
+        fn routes(&self) -> Result<Vec<Route>> {
+            Ok(self.3.lock().clone())
+        }
+        fn add_route(&self, r: &Route, flags: u16) -> Result<Route> {
+            let mut v = self.3.lock();
+            if v.iter().any(|x| x.dst == r.dst && x.dst_len == r.dst_len) && flags & NLM_F_EXCL != 0 {
+                return Err(Errno::EEXIST);
+            }
+            let mut r = *r;
+            if r.oif == 0 {
+                r.oif = 2;
+            }
+            v.push(r);
+            Ok(r)
+        }
+        fn del_route(&self, r: &Route, metric: Option<u32>) -> Result<Route> {
+            let mut v = self.3.lock();
+            let i = v
+                .iter()
+                .position(|x| {
+                    x.dst == r.dst && x.dst_len == r.dst_len && metric.is_none_or(|m| m == x.metric)
+                })
+                .ok_or(Errno::ESRCH)?;
+            Ok(v.remove(i))
+        }
         fn ports(&self) -> &Ports {
             &self.2
         }
@@ -1263,7 +1848,7 @@ mod tests {
             ipv6: vec![([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 128)],
             gw4: None,
         };
-        Host(Mutex::new(vec![lo]), admin, Ports::new())
+        Host(Mutex::new(vec![lo]), admin, Ports::new(), Mutex::new(Vec::new()))
     }
 
     fn process_(h: &Host, d: &[u8], pid: u32, cap: bool) -> Result<Vec<Vec<u8>>> {
@@ -1482,30 +2067,217 @@ mod tests {
         assert!(process_(&h, &q, 3, false).unwrap().is_empty());
     }
 
-    #[test]
-    fn route_dump() {
-        let h = host(false);
+    fn with_eth(h: &Host) {
         h.0.lock().push(Link {
             index: 2,
             name: "eth0".to_string(),
             flags: IFF_UP | IFF_RUNNING,
             mtu: 1500,
             ipv4: vec![([10, 0, 2, 15], 24)],
-            gw4: Some([10, 0, 2, 2]),
             ..Link::default()
         });
+        let mut gw = [0u8; 16];
+        gw[..4].copy_from_slice(&[10, 0, 2, 2]);
+        h.3.lock().push(Route::new(AF_INET, [0; 16], 0, 2).with_gateway(Some(gw)).with_proto_scope(3, 0));
+    }
+
+    #[test]
+    fn route_dump() {
+        let h = host(false);
+        with_eth(&h);
         let r =
             process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8; 12]), 5, false)
                 .unwrap();
         let m = msgs(&r[0]);
-        // lo: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255;
-        // eth0: 10.0.2.0/24, default, local 10.0.2.15, broadcast 10.0.2.255
+        // main: default via 10.0.2.2, 10.0.2.0/24; local: lo's 127.0.0.0/8,
+        // 127.0.0.1, 127.255.255.255, eth0's 10.0.2.15 and 10.0.2.255
         assert_eq!(m.len(), 8);
-        assert_eq!(&m[1].3[..8], &[2, 32, 0, 0, 255, 2, 254, 2]);
-        assert_eq!(find_attr(&m[1].3[12..], RTA_DST), Some(&[127u8, 0, 0, 1][..]));
-        assert_eq!(&m[3].3[..8], &[2, 24, 0, 0, 254, 2, 253, 1]);
-        assert_eq!(find_attr(&m[4].3[12..], RTA_GATEWAY), Some(&[10u8, 0, 2, 2][..]));
+        assert_eq!(&m[0].3[..8], &[2, 0, 0, 0, 254, 3, 0, 1]);
+        assert_eq!(find_attr(&m[0].3[12..], RTA_GATEWAY), Some(&[10u8, 0, 2, 2][..]));
+        assert_eq!(find_attr(&m[0].3[12..], RTA_PRIORITY), None);
+        assert_eq!(&m[1].3[..8], &[2, 24, 0, 0, 254, 2, 253, 1]);
+        assert_eq!(&m[2].3[..8], &[2, 8, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(&m[3].3[..8], &[2, 32, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(find_attr(&m[3].3[12..], RTA_DST), Some(&[127u8, 0, 0, 1][..]));
         assert_eq!(m[7].0, NLMSG_DONE);
+        // lo down: its two host-scope local routes stay, its broadcast goes
+        h.set_up(1, false).unwrap();
+        let r =
+            process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET as u8; 12]), 5, false)
+                .unwrap();
+        let m = msgs(&r[0]);
+        assert_eq!(m.len(), 7);
+        assert_eq!(&m[2].3[..8], &[2, 8, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(&m[3].3[..8], &[2, 32, 0, 0, 255, 2, 254, 2]);
+        assert_eq!(find_attr(&m[4].3[12..], RTA_DST), Some(&[10u8, 0, 2, 15][..]));
+        h.set_up(1, true).unwrap();
+        // IPv6: ::1/128's prefix route, metric 256, pref medium
+        let r =
+            process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[AF_INET6 as u8; 12]), 5, false)
+                .unwrap();
+        let m = msgs(&r[0]);
+        assert_eq!(m.len(), 2);
+        assert_eq!(&m[0].3[..8], &[10, 128, 0, 0, 254, 2, 0, 1]);
+        assert_eq!(find_attr(&m[0].3[12..], RTA_PRIORITY), Some(&256u32.to_le_bytes()[..]));
+        assert_eq!(find_attr(&m[0].3[12..], RTA_PREF), Some(&[0u8][..]));
+    }
+
+    fn ifa(family: u8, prefix: u8, index: u32, addr: &[u8]) -> Vec<u8> {
+        let mut b = vec![family, prefix, 0, 0];
+        b.extend_from_slice(&index.to_le_bytes());
+        for t in [IFA_LOCAL, IFA_ADDRESS] {
+            b.extend_from_slice(&((4 + addr.len()) as u16).to_le_bytes());
+            b.extend_from_slice(&t.to_le_bytes());
+            b.extend_from_slice(addr);
+        }
+        b
+    }
+
+    fn rtm(family: u8, dst: &[u8], dst_len: u8, gw: Option<&[u8]>, ty: u8, table: u8) -> Vec<u8> {
+        let mut b = vec![family, dst_len, 0, 0, table, 3, 0, ty, 0, 0, 0, 0];
+        let mut attr = |t: u16, d: &[u8]| {
+            b.extend_from_slice(&((4 + d.len()) as u16).to_le_bytes());
+            b.extend_from_slice(&t.to_le_bytes());
+            b.extend_from_slice(d);
+        };
+        attr(RTA_DST, dst);
+        if let Some(g) = gw {
+            attr(RTA_GATEWAY, g);
+        }
+        b
+    }
+
+    fn answer(h: &Host, ty: u16, flags: u16, body: &[u8], notes: &mut Notes) -> i32 {
+        let q = req(ty, NLM_F_REQUEST | NLM_F_ACK | flags, 77, body);
+        let (r, _) = process_notes(h, NETLINK_ROUTE, &q, 3, false, notes).unwrap();
+        i32::from_le_bytes(msgs(&r[0])[0].3[..4].try_into().unwrap())
+    }
+
+    #[test]
+    fn address_changes_and_their_notifications() {
+        let h = host(true);
+        let excl = NLM_F_CREATE | NLM_F_EXCL;
+        let mut n = Vec::new();
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(2, 24, 1, &[10, 9, 9, 9]), &mut n), 0);
+        // the address, then its local and broadcast routes (lo: the subnet's too)
+        assert_eq!(n.len(), 4);
+        assert_eq!(n[0].0, RTNLGRP_IPV4_IFADDR);
+        let m = msgs(&n[0].1);
+        assert_eq!((m[0].0, m[0].1, m[0].2), (RTM_NEWADDR, 0, 3));
+        assert_eq!(&m[0].3[..8], &[2, 24, IFA_F_PERMANENT, 0, 1, 0, 0, 0]);
+        assert_eq!(find_attr(&m[0].3[8..], IFA_LOCAL), Some(&[10u8, 9, 9, 9][..]));
+        assert!(n[1..].iter().all(|(g, m)| *g == RTNLGRP_IPV4_ROUTE && msgs(m)[0].0 == RTM_NEWROUTE));
+        assert_eq!(h.0.lock()[0].ipv4.len(), 2);
+        // exists: EEXIST and no notification
+        n.clear();
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(2, 24, 1, &[10, 9, 9, 9]), &mut n), -17);
+        assert!(n.is_empty());
+        // errors of the message
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(2, 24, 9, &[10, 9, 9, 9]), &mut n), -19);
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(2, 33, 1, &[10, 9, 9, 9]), &mut n), -22);
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(2, 24, 1, &[10, 9, 9]), &mut n), -22);
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &[2, 8, 0, 0, 1, 0, 0, 0], &mut n), -22);
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &[2, 8], &mut n), -22);
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(0, 8, 1, &[10, 9, 9, 9]), &mut n), -95);
+        assert!(n.is_empty());
+        // deletion: announced as RTM_DELADDR; a second one EADDRNOTAVAIL
+        assert_eq!(answer(&h, RTM_DELADDR, 0, &ifa(2, 24, 1, &[10, 9, 9, 9]), &mut n), 0);
+        assert_eq!(msgs(&n[0].1)[0].0, RTM_DELADDR);
+        assert_eq!(msgs(&n[1].1)[0].0, RTM_DELROUTE);
+        assert_eq!(answer(&h, RTM_DELADDR, 0, &ifa(2, 24, 1, &[10, 9, 9, 9]), &mut n), -99);
+        assert_eq!(answer(&h, RTM_DELADDR, 0, &ifa(2, 24, 9, &[10, 9, 9, 9]), &mut n), -19);
+        // not CAP_NET_ADMIN
+        let h2 = host(false);
+        assert_eq!(answer(&h2, RTM_NEWADDR, excl, &ifa(2, 24, 1, &[10, 9, 9, 9]), &mut n), -1);
+    }
+
+    #[test]
+    fn route_changes_and_their_notifications() {
+        let h = host(true);
+        with_eth(&h);
+        let excl = NLM_F_CREATE | NLM_F_EXCL;
+        let mut n = Vec::new();
+        let r = rtm(2, &[192, 168, 5, 0], 24, Some(&[10, 0, 2, 2]), 1, 254);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &r, &mut n), 0);
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].0, RTNLGRP_IPV4_ROUTE);
+        let m = msgs(&n[0].1);
+        assert_eq!((m[0].0, m[0].2), (RTM_NEWROUTE, 3));
+        assert_eq!(&m[0].3[..8], &[2, 24, 0, 0, 254, 3, 0, 1]);
+        assert_eq!(find_attr(&m[0].3[12..], RTA_OIF), Some(&2u32.to_le_bytes()[..]));
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &r, &mut n), -17);
+        // the dump shows it between the default route and the subnet
+        let d = process_(&h, &req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &[2; 12]), 5, false).unwrap();
+        let m = msgs(&d[0]);
+        assert_eq!(find_attr(&m[2].3[12..], RTA_DST), Some(&[192u8, 168, 5, 0][..]));
+        // message errors: table, type, lengths, interface
+        n.clear();
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0, 0], 8, None, 1, 100), &mut n), -95);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0, 0], 8, None, 6, 254), &mut n), -95);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0, 0], 33, None, 1, 254), &mut n), -22);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0], 8, None, 1, 254), &mut n), -22);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(7, &[1, 0, 0, 0], 8, None, 1, 254), &mut n), -95);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &[2, 8, 0], &mut n), -22);
+        let mut bad_oif = rtm(2, &[1, 0, 0, 0], 8, None, 1, 254);
+        bad_oif.extend_from_slice(&[8, 0, 4, 0, 9, 0, 0, 0]);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &bad_oif, &mut n), -19);
+        assert!(n.is_empty());
+        // deletion (iproute2: type 0, scope nowhere)
+        let del = rtm(2, &[192, 168, 5, 0], 24, None, 0, 254);
+        assert_eq!(answer(&h, RTM_DELROUTE, 0, &del, &mut n), 0);
+        assert_eq!(msgs(&n[0].1)[0].0, RTM_DELROUTE);
+        assert_eq!(answer(&h, RTM_DELROUTE, 0, &del, &mut n), -3);
+        // IPv6 without a metric: 1024
+        let r6 = rtm(10, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 64, None, 1, 254);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &r6, &mut n), 0);
+        assert_eq!(h.3.lock().last().unwrap().metric, 1024);
+    }
+
+    #[test]
+    fn group_members_get_the_notifications() {
+        use crate::testing::{FakeEnv, FakeResolver};
+        let h: Arc<Host> = Arc::new(host(true));
+        let mk = || create::<FakeEnv>(SOCK_RAW, NETLINK_ROUTE as i32, Default::default(), h.clone()).unwrap();
+        let (mon, mon6, other, actor) = (mk(), mk(), mk(), mk());
+        let mut cx = FakeResolver::default();
+        // RTMGRP_IPV4_IFADDR by bind, RTNLGRP_IPV6_IFADDR by the option
+        let groups = 1u32 << (RTNLGRP_IPV4_IFADDR - 1);
+        mon.bind(&mut cx, sockaddr_nl(0, groups).as_bytes()).unwrap();
+        mon6.setsockopt(&mut cx, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &RTNLGRP_IPV4_IFADDR.to_le_bytes())
+            .unwrap();
+        other.bind(&mut cx, sockaddr_nl(0, 1 << (RTNLGRP_LINK - 1)).as_bytes()).unwrap();
+        assert_eq!(
+            mon6.setsockopt(&mut cx, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &0u32.to_le_bytes()).err(),
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(
+            mon6.setsockopt(&mut cx, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &(RTNLGRP_MAX + 1).to_le_bytes())
+                .err(),
+            Some(Errno::EINVAL)
+        );
+        let q =
+            req(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, 5, &ifa(2, 24, 1, &[10, 9, 9, 9]));
+        actor.sendmsg(&mut cx, &mut SendMsg::new(&q)).unwrap();
+        let mut b = [0u8; 512];
+        let r = mon.recvmsg(&mut cx, &mut b, 0).unwrap();
+        let m = msgs(&b[..r.len]);
+        let port = u32::from_le_bytes(actor.getsockname().unwrap().as_bytes()[4..8].try_into().unwrap());
+        assert_eq!((m[0].0, m[0].2), (RTM_NEWADDR, port));
+        assert_eq!(mon.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        // joined by the option but never bound: no port, nothing
+        assert_eq!(mon6.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        assert_eq!(other.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        // a link change reaches RTNLGRP_LINK; a closed member gets nothing
+        mon.release();
+        let mut ifi = [0u8; 16];
+        ifi[4] = 1;
+        ifi[12] = IFF_UP as u8;
+        actor.sendmsg(&mut cx, &mut SendMsg::new(&req(RTM_NEWLINK, NLM_F_REQUEST, 6, &ifi))).unwrap();
+        let r = other.recvmsg(&mut cx, &mut b, 0).unwrap();
+        let m = msgs(&b[..r.len]);
+        assert_eq!(m[0].0, RTM_NEWLINK);
+        assert_eq!(u32::from_le_bytes(m[0].3[8..12].try_into().unwrap()) & IFF_UP, 0);
+        assert_eq!(h.2.members.lock().len(), 2);
     }
 
     #[test]
@@ -1522,50 +2294,24 @@ mod tests {
     }
 
     #[test]
-    fn newaddr_only_the_loopbacks_own() {
+    fn newaddr_of_the_loopbacks_own_before_it_is_up() {
         let h = host(true);
-        let lo = h.0.lock().iter().find(|l| l.loopback).map(|l| (l.index, !l.ipv4.is_empty())).unwrap();
-        let msg = |family: u8, prefix: u8, index: u32, addr: &[u8]| {
-            let mut b = vec![family, prefix, 0x80, 254];
-            b.extend_from_slice(&index.to_le_bytes());
-            b.extend_from_slice(&((4 + addr.len()) as u16).to_le_bytes());
-            b.extend_from_slice(&IFA_LOCAL.to_le_bytes());
-            b.extend_from_slice(addr);
-            b
-        };
-        let errno = |flags: u16, body: &[u8]| {
-            let r = process_(&h, &req(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | flags, 1, body), 3, false)
-                .unwrap();
-            i32::from_le_bytes(msgs(&r[0])[0].3[..4].try_into().unwrap())
-        };
-        let excl = NLM_F_CREATE | NLM_F_EXCL;
-        let v4 = msg(AF_INET as u8, 8, lo.0, &[127, 0, 0, 1]);
-        // shown already (the test host's lo is up with it): EEXIST, even
-        // without NLM_F_EXCL; replaced: an ack
-        assert!(lo.1);
-        assert_eq!(errno(excl, &v4), -17);
-        assert_eq!(errno(NLM_F_CREATE, &v4), -17);
-        assert_eq!(errno(NLM_F_CREATE | NLM_F_REPLACE, &v4), 0);
-        // a down lo shows none: an ack
         {
             let mut v = h.0.lock();
-            let l = v.iter_mut().find(|l| l.loopback).unwrap();
-            l.ipv4.clear();
-            l.ipv6.clear();
+            v[0].ipv4.clear();
+            v[0].flags = IFF_LOOPBACK;
         }
-        assert_eq!(errno(excl, &v4), 0);
-        assert_eq!(errno(excl, &msg(AF_INET6 as u8, 128, lo.0, &IN6_LOOPBACK)), 0);
-        // anything else
-        assert_eq!(errno(excl, &msg(AF_INET as u8, 24, lo.0, &[10, 0, 0, 1])), -95);
-        assert_eq!(errno(excl, &msg(AF_INET as u8, 8, 999, &[127, 0, 0, 1])), -19);
-        assert_eq!(errno(excl, &msg(AF_INET as u8, 8, lo.0, &[127, 0, 1])), -22);
-        assert_eq!(errno(excl, &[AF_INET as u8, 8, 0, 0, 1, 0, 0, 0]), -22);
-        assert_eq!(errno(excl, &[AF_INET as u8, 8]), -22);
-        assert_eq!(errno(excl, &msg(AF_UNSPEC as u8, 8, lo.0, &[127, 0, 0, 1])), -95);
-        // not CAP_NET_ADMIN
-        let h2 = host(false);
-        let r = process_(&h2, &req(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | excl, 1, &v4), 3, false).unwrap();
-        assert_eq!(&msgs(&r[0])[0].3[..4], &(-1i32).to_le_bytes());
+        let excl = NLM_F_CREATE | NLM_F_EXCL;
+        let mut n = Vec::new();
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(2, 8, 1, &[127, 0, 0, 1]), &mut n), 0);
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(2, 8, 1, &[127, 0, 0, 1]), &mut n), -17);
+        assert_eq!(
+            answer(&h, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa(2, 8, 1, &[127, 0, 0, 1]), &mut n),
+            0
+        );
+        assert_eq!(answer(&h, RTM_NEWADDR, excl, &ifa(10, 128, 1, &IN6_LOOPBACK), &mut n), 0);
+        // a down link: the address only, no routes announced
+        assert_eq!(n.len(), 2);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 use linux_abi::{Errno, Result};
-use net::netlink::{Link, RouteHost};
+use net::netlink::{Link, Route, RouteHost};
 use net::sock_diag::{InetDiag, UnixDiagSock};
 use net::unix::UnixSocket;
 
@@ -40,7 +40,12 @@ impl RouteHost for Host {
                     .with_mtu(i.mtu)
                     .with_mac(i.mac)
                     .with_loopback(i.flags & inet::iff::LOOPBACK != 0)
-                    .with_ipv4(i.ipv4.map(|(a, p)| (a.octets(), p)).into_iter().collect())
+                    .with_ipv4({
+                        let mut v = Vec::new();
+                        v.try_reserve(i.ipv4_all.len()).map_err(|_| Errno::ENOBUFS)?;
+                        v.extend(i.ipv4_all.iter().map(|(a, p)| (a.octets(), *p)));
+                        v
+                    })
                     .with_ipv6(ipv6)
                     .with_gw4(i.gw4.map(|g| g.octets())),
             );
@@ -160,12 +165,121 @@ impl RouteHost for Host {
         Ok(out)
     }
 
+    fn add_addr(&self, index: u32, addr: &[u8], prefix: u8, flags: u16) -> Result<bool> {
+        let a = ip_of(addr)?;
+        let how = upsert(flags);
+        let r = NetState::with_net(&self.ns, |n| n.stack.add_address(index, a, prefix, how));
+        if r == Err(Errno::ENOSPC) {
+            log::info!(
+                "netlink: RTM_NEWADDR: more than {} addresses on one link: ENOSPC",
+                inet::route::MAX_ADDRS
+            );
+        }
+        r
+    }
+
+    fn del_addr(
+        &self,
+        index: u32,
+        family: u16,
+        local: Option<&[u8]>,
+        prefix: Option<u8>,
+    ) -> Result<([u8; 16], u8)> {
+        let fam = if family == net::AF_INET6 { inet::Family::V6 } else { inet::Family::V4 };
+        let local = local.map(ip_of).transpose()?;
+        let (a, p) = NetState::with_net(&self.ns, |n| n.stack.del_address(index, fam, local, prefix))?;
+        Ok((bytes_of(a), p))
+    }
+
+    fn routes(&self) -> Result<Vec<Route>> {
+        let rs = NetState::with_net(&self.ns, |n| n.stack.routes())?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(rs.len()).map_err(|_| Errno::ENOBUFS)?;
+        out.extend(rs.iter().map(route_of));
+        Ok(out)
+    }
+
+    fn add_route(&self, r: &Route, flags: u16) -> Result<Route> {
+        let dst = ip_of(&r.dst[..alen(r.family)])?;
+        let gw = r.gateway.map(|g| ip_of(&g[..alen(r.family)])).transpose()?;
+        let ri = inet::RouteInfo::new(dst, r.dst_len, gw, r.oif, r.metric).with_proto(r.proto);
+        let how = upsert(flags);
+        NetState::with_net(&self.ns, |n| {
+            n.stack.add_route(ri, how)?;
+            // as stored: its interface filled in
+            let all = n.stack.routes()?;
+            let got = all
+                .iter()
+                .rev()
+                .find(|x| {
+                    x.dst == inet::route::masked(dst, r.dst_len)
+                        && x.dst_len == r.dst_len
+                        && x.metric == r.metric
+                })
+                .ok_or(Errno::ESRCH)?;
+            Ok(route_of(got))
+        })
+    }
+
+    fn del_route(&self, r: &Route, metric: Option<u32>) -> Result<Route> {
+        let dst = ip_of(&r.dst[..alen(r.family)])?;
+        let gw = r.gateway.map(|g| ip_of(&g[..alen(r.family)])).transpose()?;
+        let sel = inet::RouteSel::new(dst, r.dst_len).with_gateway(gw).with_oif(r.oif).with_metric(metric);
+        let got = NetState::with_net(&self.ns, |n| n.stack.del_route(sel))?;
+        Ok(route_of(&got))
+    }
+
     fn net_admin(&self) -> bool {
         super::inet::capable_in(&self.ns, CAP_NET_ADMIN)
     }
 
     fn ports(&self) -> &net::netlink::Ports {
         &self.ns.nl_ports
+    }
+}
+
+fn alen(family: u16) -> usize {
+    if family == net::AF_INET6 { 16 } else { 4 }
+}
+
+/// The address in `b` (4 or 16 bytes).
+fn ip_of(b: &[u8]) -> Result<IpAddr> {
+    match b.len() {
+        4 => Ok(IpAddr::from([b[0], b[1], b[2], b[3]])),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(b);
+            Ok(IpAddr::from(a))
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn bytes_of(a: IpAddr) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    match a {
+        IpAddr::V4(v) => b[..4].copy_from_slice(&v.octets()),
+        IpAddr::V6(v) => b = v.octets(),
+    }
+    b
+}
+
+fn route_of(r: &inet::RouteInfo) -> Route {
+    let family = if r.dst.is_ipv4() { net::AF_INET } else { net::AF_INET6 };
+    Route::new(family, bytes_of(r.dst), r.dst_len, r.oif)
+        .with_gateway(r.gateway.map(bytes_of))
+        .with_metric(r.metric)
+        .with_proto_scope(r.proto, r.scope)
+}
+
+/// The request's NLM_F_* as the stack's [`inet::Upsert`].
+fn upsert(flags: u16) -> inet::Upsert {
+    use net::netlink::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+    inet::Upsert {
+        create: flags & NLM_F_CREATE != 0,
+        excl: flags & NLM_F_EXCL != 0,
+        replace: flags & NLM_F_REPLACE != 0,
+        append: flags & NLM_F_APPEND != 0,
     }
 }
 
