@@ -95,7 +95,7 @@ fn scan_u64(s: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// A write to `cpu.max` (cpu_period_quota_parse, then
-/// tg_set_cfs_bandwidth's checks, in µs): "QUOTA [PERIOD]", QUOTA a number
+/// tg_set_cfs_bandwidth's checks, in µs): `"QUOTA [PERIOD]"`, QUOTA a number
 /// or "max", PERIOD a number (else `period` stays); `EINVAL` for anything
 /// else, a quota or period under 1000, a period over 1000000, a quota over
 /// 2^44 - 1. The (quota, period) to keep; `None` is "max".
