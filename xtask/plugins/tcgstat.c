@@ -109,6 +109,9 @@ struct win {
 static struct win win;
 static bool in_window;
 static uint64_t windows;
+/* every translation, inside a window or not (the `before_first_window` line) */
+static uint64_t translations_all;
+static bool first_window_seen;
 static FILE *out;
 static bool want_mem = true;
 
@@ -256,6 +259,15 @@ static void on_mark(unsigned int vcpu, void *udata) {
     (void)vcpu;
     bool start = (uintptr_t)udata == 1;
     if (start && !in_window) {
+        if (!first_window_seen) {
+            /* what the boot, init and the harness's start cost before the
+             * first batch: instructions, blocks and code generation (each
+             * translation is host work that instructions do not show) */
+            first_window_seen = true;
+            fprintf(out, "before_first_window insns=%llu tbs=%llu translations=%llu\n",
+                    (unsigned long long)raw.insns, (unsigned long long)raw.tbs,
+                    (unsigned long long)translations_all);
+        }
         in_window = true;
         at_start = raw;
         memset(&win, 0, sizeof win);
@@ -464,7 +476,13 @@ static uint64_t direct_target(const struct qemu_plugin_insn *insn) {
 static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     (void)id;
     if (in_window) win.translations++;
+    translations_all++;
     size_t n = qemu_plugin_tb_n_insns(tb);
+    /* before the first batch: every translation's address and size (which
+     * code the boot translates; `trans PC INSNS` lines, before the
+     * `before_first_window` line) */
+    if (!first_window_seen)
+        fprintf(out, "trans %llx %zu\n", (unsigned long long)qemu_plugin_tb_vaddr(tb), n);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, INLINE_ADD_U64, &raw.insns, n);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, INLINE_ADD_U64, &raw.tbs, 1);
     struct tbinfo *ti = calloc(1, sizeof *ti);

@@ -70,6 +70,10 @@ pub fn report(
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let windows = parse(&text);
+    // the boot's cost up to the first batch (deterministic under -icount)
+    if let Some(l) = text.lines().find(|l| l.starts_with("before_first_window ")) {
+        println!("tcgstat: boot, init and the harness's start: {}", &l["before_first_window ".len()..]);
+    }
     let ran: Vec<&Row> = rows
         .iter()
         .filter(|r| !boot_rows.contains(&r.name.as_str()) && r.sides[kernel].samples.len() == round)
