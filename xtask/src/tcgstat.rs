@@ -112,6 +112,7 @@ pub fn report(
         println!("  {}", line.trim_start());
     }
     if let Some(elf) = elf {
+        boot_translations(&text, elf)?;
         hot(&text, get(last, "epochs").unwrap_or(0), elf)?;
     }
     println!("  (every window: {})", file.display());
@@ -130,6 +131,44 @@ fn all_symbols(kernel: &Path) -> Result<Vec<(u64, u64, String)>, String> {
 fn overlapping(syms: &[(u64, u64, String)], lo: u64, hi: u64) -> Vec<&str> {
     let end = syms.partition_point(|s| s.0 < hi);
     syms[..end].iter().filter(|s| s.0 + s.1.max(1) > lo).map(|s| s.2.as_str()).collect()
+}
+
+/// The code the boot generated before the first window (the plugin's
+/// `trans PC INSNS` lines) by kernel function: under TCG each generated
+/// block is host time that instruction counts do not show (docs/bench.md
+/// "The fourteenth session").
+fn boot_translations(text: &str, elf: &Path) -> Result<(), String> {
+    let syms = all_symbols(elf)?;
+    let mut by: std::collections::BTreeMap<&str, (u64, u64)> = std::collections::BTreeMap::new();
+    let (mut low, mut kernel, mut kernel_insns) = (0u64, 0u64, 0u64);
+    for l in text.lines().filter(|l| l.starts_with("trans ")) {
+        let mut f = l.split_whitespace().skip(1);
+        let pc = f.next().and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
+        let n = f.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        if pc < KERNEL_HALF {
+            low += 1;
+            continue;
+        }
+        kernel += 1;
+        kernel_insns += n;
+        let i = syms.partition_point(|s| s.0 <= pc);
+        let name = i.checked_sub(1).map_or("?", |i| syms[i].2.as_str());
+        let e = by.entry(name).or_default();
+        e.0 += 1;
+        e.1 += n;
+    }
+    if kernel + low == 0 {
+        return Ok(());
+    }
+    println!(
+        "  blocks generated before the first window: {kernel} kernel ({kernel_insns} instructions), {low} below the kernel's half (firmware, user)"
+    );
+    let mut top: Vec<_> = by.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1));
+    for (name, (blocks, insns)) in top.iter().take(15) {
+        println!("    {blocks:5} blocks {insns:6} instructions  {name}");
+    }
+    Ok(())
 }
 
 /// Names what the last window touched in at least half of its CR3 epochs
