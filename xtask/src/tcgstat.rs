@@ -164,7 +164,7 @@ fn boot_translations(text: &str, elf: &Path) -> Result<(), String> {
         "  blocks generated before the first window: {kernel} kernel ({kernel_insns} instructions), {low} below the kernel's half (firmware, user)"
     );
     let mut top: Vec<_> = by.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|e| std::cmp::Reverse(e.1));
     for (name, (blocks, insns)) in top.iter().take(15) {
         println!("    {blocks:5} blocks {insns:6} instructions  {name}");
     }
