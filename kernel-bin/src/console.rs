@@ -36,6 +36,8 @@ struct Tty {
     session: Option<Pid>,
     /// The foreground process group (set with the session).
     pgrp: Option<Pid>,
+    /// The termios bits TIOCSLCKTRMIOS locked (none at first).
+    lock: [u8; TERMIOS_SIZE],
 }
 
 static TTY: crate::lockorder::Ranked<Option<Tty>> =
@@ -43,8 +45,13 @@ static TTY: crate::lockorder::Ranked<Option<Tty>> =
 
 fn with<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
     let mut g = TTY.lock();
-    let tty =
-        g.get_or_insert_with(|| Tty { ldisc: tty::NTty::new(), winsize: [0; 8], session: None, pgrp: None });
+    let tty = g.get_or_insert_with(|| Tty {
+        ldisc: tty::NTty::new(),
+        winsize: [0; 8],
+        session: None,
+        pgrp: None,
+        lock: [0; TERMIOS_SIZE],
+    });
     f(tty)
 }
 
@@ -265,9 +272,27 @@ pub fn termios() -> [u8; TERMIOS_SIZE] {
 /// `n_tty_set_termios` wakes `read_wait`): with ICANON switched off, a
 /// partial line became readable, and a sleeper or an epoll watcher
 /// learns it only from a wake-up.
+/// Bits locked by [`set_termios_lock`] keep their value.
 pub fn set_termios(b: &[u8]) {
-    with(|t| t.ldisc.set_termios(b, &mut Uart));
+    with(|t| {
+        let old = t.ldisc.termios();
+        let mut new = old;
+        let n = b.len().min(TERMIOS_SIZE);
+        new[..n].copy_from_slice(&b[..n]);
+        let new = tty::apply_termios_lock(&old, &new, &t.lock);
+        t.ldisc.set_termios(&new, &mut Uart)
+    });
     input_wq().wake_all();
+}
+
+/// The locked termios bits (TIOCGLCKTRMIOS).
+pub fn termios_lock() -> [u8; TERMIOS_SIZE] {
+    with(|t| t.lock)
+}
+
+/// Locks termios bits (TIOCSLCKTRMIOS; the caller checked CAP_SYS_ADMIN).
+pub fn set_termios_lock(lock: &[u8; TERMIOS_SIZE]) {
+    with(|t| t.lock = *lock);
 }
 
 /// The window size.

@@ -162,6 +162,23 @@ impl File for Device {
         }
     }
 
+    /// The memory devices have no file position to read at (Linux's
+    /// char devices keep FMODE_PREAD/FMODE_PWRITE: pread/pwrite at any
+    /// offset act as read/write); a terminal is nonseekable: `ESPIPE`.
+    fn pread(&self, buf: &mut [u8], _offset: u64) -> Result<usize> {
+        match self.kind {
+            Kind::Console { .. } => Err(Errno::ESPIPE),
+            _ => self.read(buf),
+        }
+    }
+
+    fn pwrite(&self, buf: &[u8], _offset: u64) -> Result<usize> {
+        match self.kind {
+            Kind::Console { .. } => Err(Errno::ESPIPE),
+            _ => self.write(buf),
+        }
+    }
+
     fn lseek(&self, _offset: i64, _whence: u32) -> Result<u64> {
         match self.kind {
             Kind::Console { .. } => Err(Errno::ESPIPE),
@@ -216,6 +233,9 @@ const TIOCNOTTY: u32 = 0x5422;
 const TIOCGSID: u32 = 0x5429;
 const TCFLSH: u32 = 0x540b;
 const TCXONC: u32 = 0x540a;
+use crate::pty::{
+    CAP_SYS_ADMIN, TCGETA, TCSBRK, TCSBRKP, TCSETA, TCSETAF, TCSETAW, TIOCGLCKTRMIOS, TIOCSLCKTRMIOS,
+};
 
 /// Terminal ioctls on the console: termios (kept and used by the console's
 /// line discipline), the window size, and job control (controlling
@@ -231,6 +251,43 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
             crate::console::check_change(signal::SIGTTOU)?;
             let b = t.read_slice(UserSlice::new(arg, crate::console::TERMIOS_SIZE))?;
             crate::console::set_termios(&b);
+            Ok(0)
+        }
+        TCGETA => {
+            t.write_slice(arg, &tty::termio_of(&crate::console::termios()))?;
+            Ok(0)
+        }
+        TCSETA | TCSETAW | TCSETAF => {
+            crate::console::check_change(signal::SIGTTOU)?;
+            let b = t.read_slice(UserSlice::new(arg, tty::TERMIO_SIZE))?;
+            let mut termio = [0u8; tty::TERMIO_SIZE];
+            termio.copy_from_slice(&b[..tty::TERMIO_SIZE]);
+            if cmd == TCSETAF {
+                crate::console::flush_input();
+            }
+            crate::console::set_termios(&tty::termios_with_termio(&crate::console::termios(), &termio));
+            Ok(0)
+        }
+        TCSBRK | TCSBRKP => {
+            // tcdrain: the UART's writes are synchronous, nothing is
+            // queued; a break (arg 0) is not sent on this console
+            crate::console::check_change(signal::SIGTTOU)?;
+            Ok(0)
+        }
+        TIOCGLCKTRMIOS => {
+            t.write_slice(arg, &crate::console::termios_lock())?;
+            Ok(0)
+        }
+        TIOCSLCKTRMIOS => {
+            let admin =
+                crate::proc::table().with_process(t.pid, |p| p.creds().has_cap(CAP_SYS_ADMIN)) == Some(true);
+            if !admin {
+                return Err(Errno::EPERM);
+            }
+            let b = t.read_slice(UserSlice::new(arg, crate::console::TERMIOS_SIZE))?;
+            let mut lock = [0u8; crate::console::TERMIOS_SIZE];
+            lock.copy_from_slice(&b[..crate::console::TERMIOS_SIZE]);
+            crate::console::set_termios_lock(&lock);
             Ok(0)
         }
         TIOCGWINSZ => {

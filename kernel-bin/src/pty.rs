@@ -555,8 +555,16 @@ const TCGETS: u32 = 0x5401;
 const TCSETS: u32 = 0x5402;
 const TCSETSW: u32 = 0x5403;
 const TCSETSF: u32 = 0x5404;
+pub(crate) const TCGETA: u32 = 0x5405;
+pub(crate) const TCSETA: u32 = 0x5406;
+pub(crate) const TCSETAW: u32 = 0x5407;
+pub(crate) const TCSETAF: u32 = 0x5408;
+pub(crate) const TCSBRK: u32 = 0x5409;
 const TCXONC: u32 = 0x540a;
 const TCFLSH: u32 = 0x540b;
+pub(crate) const TCSBRKP: u32 = 0x5425;
+pub(crate) const TIOCGLCKTRMIOS: u32 = 0x5456;
+pub(crate) const TIOCSLCKTRMIOS: u32 = 0x5457;
 const TIOCSCTTY: u32 = 0x540e;
 const TIOCGPGRP: u32 = 0x540f;
 const TIOCSPGRP: u32 = 0x5410;
@@ -574,7 +582,7 @@ const TIOCGPTLCK: u32 = 0x8004_5439;
 const TIOCGPKT: u32 = 0x8004_5438;
 const TIOCGPTPEER: u32 = 0x5441;
 /// CAP_SYS_ADMIN.
-const CAP_SYS_ADMIN: u32 = 21;
+pub(crate) const CAP_SYS_ADMIN: u32 = 21;
 
 /// Which side of a pair a file is, if it is one.
 pub enum Side<'a> {
@@ -623,6 +631,53 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
                 s.pair.set_termios(&b)
             });
             pty.changed();
+            Ok(0)
+        }
+        TCGETA => {
+            // the old System V struct termio (kernel_termios_to_user_termio)
+            t.write_slice(arg, &tty::termio_of(&pty.with(|s| s.pair.slave().termios())))?;
+            Ok(0)
+        }
+        TCSETA | TCSETAW | TCSETAF => {
+            if !master {
+                console::check_change_on(&**pty, signal::SIGTTOU)?;
+            }
+            let b = t.read_slice(UserSlice::new(arg, tty::TERMIO_SIZE))?;
+            let mut termio = [0u8; tty::TERMIO_SIZE];
+            termio.copy_from_slice(&b[..tty::TERMIO_SIZE]);
+            pty.with(|s| {
+                if cmd == TCSETAF {
+                    s.pair.flush_slave_input();
+                }
+                let new = tty::termios_with_termio(&s.pair.slave().termios(), &termio);
+                s.pair.set_termios(&new)
+            });
+            pty.changed();
+            Ok(0)
+        }
+        TCSBRK | TCSBRKP => {
+            // tty_check_change, then tcdrain (a pty's output is never
+            // held in a driver: nothing to wait for) or a break, which a
+            // pty has no break_ctl for (send_break: 0 at once)
+            if !master {
+                console::check_change_on(&**pty, signal::SIGTTOU)?;
+            }
+            Ok(0)
+        }
+        TIOCGLCKTRMIOS => {
+            t.write_slice(arg, &pty.with(|s| s.pair.termios_lock()))?;
+            Ok(0)
+        }
+        TIOCSLCKTRMIOS => {
+            let admin =
+                crate::proc::table().with_process(t.pid, |p| p.creds().has_cap(CAP_SYS_ADMIN)) == Some(true);
+            if !admin {
+                return Err(Errno::EPERM);
+            }
+            let b = t.read_slice(UserSlice::new(arg, console::TERMIOS_SIZE))?;
+            let mut lock = [0u8; console::TERMIOS_SIZE];
+            lock.copy_from_slice(&b[..console::TERMIOS_SIZE]);
+            pty.with(|s| s.pair.set_termios_lock(&lock));
             Ok(0)
         }
         TIOCGWINSZ => {

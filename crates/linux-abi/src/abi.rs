@@ -14,6 +14,64 @@ abi_struct! {
 }
 
 abi_struct! {
+    /// `struct timex` (`__kernel_timex`) of adjtimex(2) and
+    /// clock_adjtime(2), 208 bytes, its padding as named fields.
+    pub struct Timex {
+        /// `ADJ_*` mode selector.
+        pub modes: u32,
+        /// Padding.
+        pub pad0: u32,
+        /// Time offset (us, or ns with `STA_NANO`).
+        pub offset: i64,
+        /// Frequency offset (ppm with a 16-bit fraction).
+        pub freq: i64,
+        /// Maximum error (us).
+        pub maxerror: i64,
+        /// Estimated error (us).
+        pub esterror: i64,
+        /// `STA_*` clock status.
+        pub status: i32,
+        /// Padding.
+        pub pad1: i32,
+        /// PLL time constant.
+        pub constant: i64,
+        /// Clock precision (us).
+        pub precision: i64,
+        /// Clock frequency tolerance (ppm with a 16-bit fraction).
+        pub tolerance: i64,
+        /// The current time (the microseconds field in ns with `STA_NANO`).
+        pub time: Timeval,
+        /// Microseconds between clock ticks.
+        pub tick: i64,
+        /// PPS frequency.
+        pub ppsfreq: i64,
+        /// PPS jitter.
+        pub jitter: i64,
+        /// PPS interval duration (log2 seconds).
+        pub shift: i32,
+        /// Padding.
+        pub pad2: i32,
+        /// PPS stability.
+        pub stabil: i64,
+        /// PPS jitter limit exceeded count.
+        pub jitcnt: i64,
+        /// PPS calibration intervals.
+        pub calcnt: i64,
+        /// PPS calibration errors.
+        pub errcnt: i64,
+        /// PPS stability limit exceeded count.
+        pub stbcnt: i64,
+        /// TAI offset (s).
+        pub tai: i32,
+        /// Reserved.
+        pub reserved: [i32; 11],
+    }
+}
+
+// glibc's and the kernel's sizeof(struct timex)
+const _: () = assert!(core::mem::size_of::<Timex>() == 208);
+
+abi_struct! {
     /// `struct timeval` (`__kernel_old_timeval`).
     pub struct Timeval {
         /// Seconds.

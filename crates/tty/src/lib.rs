@@ -195,6 +195,65 @@ pub fn default_termios() -> [u8; TERMIOS_SIZE] {
     t
 }
 
+/// The size of the old System V `struct termio` (TCGETA/TCSETA*): four
+/// 16-bit flag words, `c_line` and `NCC` = 8 control characters.
+pub const TERMIO_SIZE: usize = 17;
+
+/// `struct termio` from termios bytes (Linux's
+/// `kernel_termios_to_user_termio`): each flag word cut to its low 16
+/// bits, `c_line`, the first 8 control characters.
+pub fn termio_of(termios: &[u8; TERMIOS_SIZE]) -> [u8; TERMIO_SIZE] {
+    let mut t = [0u8; TERMIO_SIZE];
+    for w in 0..4 {
+        t[2 * w..2 * w + 2].copy_from_slice(&termios[4 * w..4 * w + 2]);
+    }
+    t[8] = termios[16];
+    t[9..17].copy_from_slice(&termios[17..25]);
+    t
+}
+
+/// The termios a TCSETA* of `termio` makes from `old` (Linux's
+/// `user_termio_to_kernel_termios`): the low 16 bits of each flag word
+/// replaced, the high ones kept, `c_line` and the first 8 control
+/// characters replaced, the rest kept.
+pub fn termios_with_termio(old: &[u8; TERMIOS_SIZE], termio: &[u8; TERMIO_SIZE]) -> [u8; TERMIOS_SIZE] {
+    let mut t = *old;
+    for w in 0..4 {
+        t[4 * w..4 * w + 2].copy_from_slice(&termio[2 * w..2 * w + 2]);
+    }
+    t[16] = termio[8];
+    t[17..25].copy_from_slice(&termio[9..17]);
+    t
+}
+
+/// The termios a change to `new` leaves when `lock` (TIOCSLCKTRMIOS) is
+/// set (Linux's `unset_locked_termios`): flag bits set in the lock keep
+/// their `old` value, `c_line` too when the lock's is non-zero, and each
+/// control character whose lock byte is non-zero.
+pub fn apply_termios_lock(
+    old: &[u8; TERMIOS_SIZE],
+    new: &[u8; TERMIOS_SIZE],
+    lock: &[u8; TERMIOS_SIZE],
+) -> [u8; TERMIOS_SIZE] {
+    let word = |b: &[u8; TERMIOS_SIZE], w: usize| {
+        u32::from_le_bytes([b[4 * w], b[4 * w + 1], b[4 * w + 2], b[4 * w + 3]])
+    };
+    let mut t = *new;
+    for w in 0..4 {
+        let v = (word(new, w) & !word(lock, w)) | (word(old, w) & word(lock, w));
+        t[4 * w..4 * w + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    if lock[16] != 0 {
+        t[16] = old[16];
+    }
+    for i in 17..TERMIOS_SIZE {
+        if lock[i] != 0 {
+            t[i] = old[i];
+        }
+    }
+    t
+}
+
 /// One terminal's N_TTY input state.
 #[derive(Clone, Debug)]
 pub struct NTty {

@@ -29,7 +29,7 @@
 //! assert_eq!(&buf[..4], b"a\r\nb");
 //! ```
 
-use crate::{BUF_SIZE, Echo, NTty, TtySignal};
+use crate::{BUF_SIZE, Echo, NTty, TERMIOS_SIZE, TtySignal};
 use alloc::collections::VecDeque;
 
 /// What the slave may write before the master reads it (Linux's tty
@@ -168,6 +168,8 @@ pub struct Pair {
     pktstatus: u8,
     /// tcflow(TCOOFF) on the master: its writes wait.
     master_stopped: bool,
+    /// The slave's locked termios bits (TIOCSLCKTRMIOS; none at first).
+    termios_lock: [u8; TERMIOS_SIZE],
 }
 
 impl Default for Pair {
@@ -192,6 +194,7 @@ impl Pair {
             packet: false,
             pktstatus: 0,
             master_stopped: false,
+            termios_lock: [0; TERMIOS_SIZE],
         }
     }
 
@@ -322,16 +325,34 @@ impl Pair {
         changed
     }
 
+    /// The slave's termios lock (TIOCGLCKTRMIOS).
+    pub fn termios_lock(&self) -> [u8; TERMIOS_SIZE] {
+        self.termios_lock
+    }
+
+    /// Sets the slave's termios lock (TIOCSLCKTRMIOS, the caller checked
+    /// CAP_SYS_ADMIN): the bits and control characters set in it keep
+    /// their value through later [`Pair::set_termios`] calls.
+    pub fn set_termios_lock(&mut self, lock: &[u8; TERMIOS_SIZE]) {
+        self.termios_lock = *lock;
+    }
+
     /// Sets the slave's termios (TCSETS on either side).
     ///
     /// A packet-mode master learns of a change of ^S/^Q flow control
     /// (DOSTOP or NOSTOP), of any change with EXTPROC set before or after
     /// (IOCTL), and of output restarted by IXON going off (START).
+    /// Bits locked by [`Pair::set_termios_lock`] keep their value.
     pub fn set_termios(&mut self, b: &[u8]) {
         let (old_flow, old_ext) = (self.dostop(), self.slave.lflag() & EXTPROC != 0);
         let was_stopped = self.slave.output_stopped();
+        let old = self.slave.termios();
+        let mut new = old;
+        let n = b.len().min(TERMIOS_SIZE);
+        new[..n].copy_from_slice(&b[..n]);
+        let new = crate::apply_termios_lock(&old, &new, &self.termios_lock);
         let (ldisc, mut out) = self.sink();
-        ldisc.set_termios(b, &mut out);
+        ldisc.set_termios(&new, &mut out);
         self.note_flow(was_stopped);
         let new_flow = self.dostop();
         if old_flow != new_flow {
@@ -556,6 +577,22 @@ mod tests {
         let mut t = p.slave().termios();
         t[4..8].copy_from_slice(&o.to_le_bytes());
         p.set_termios(&t);
+    }
+
+    #[test]
+    fn locked_termios_bits_survive_tcsets() {
+        let mut p = open();
+        assert_eq!(p.termios_lock(), [0; TERMIOS_SIZE]);
+        let mut lock = [0u8; TERMIOS_SIZE];
+        lock[4..8].copy_from_slice(&0o4u32.to_le_bytes());
+        p.set_termios_lock(&lock);
+        assert_eq!(p.termios_lock(), lock);
+        set_oflag(&mut p, 0);
+        let t = p.slave().termios();
+        assert_eq!(u32::from_le_bytes([t[4], t[5], t[6], t[7]]), 0o4u32, "OPOST cleared, ONLCR locked on");
+        p.set_termios_lock(&[0; TERMIOS_SIZE]);
+        set_oflag(&mut p, 0);
+        assert_eq!(&p.slave().termios()[4..8], &[0; 4]);
     }
 
     #[test]

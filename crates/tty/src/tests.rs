@@ -924,3 +924,58 @@ fn a_literal_next_stop_character_is_input() {
     assert!(!t.output_stopped());
     assert_eq!(read(&mut t, 8).as_deref(), Some(&b"\x13\n"[..]));
 }
+
+#[test]
+fn termio_is_the_low_half_of_each_flag_and_eight_control_characters() {
+    let t = default_termios();
+    let o = termio_of(&t);
+    // c_iflag 0o2400, c_oflag 0o5, c_cflag 0o2277, c_lflag 0o105073 (low 16 bits)
+    assert_eq!(&o[0..8], &[0x00, 0x05, 0x05, 0x00, 0xbf, 0x04, 0x3b, 0x8a]);
+    assert_eq!(o[8], 0);
+    assert_eq!(&o[9..17], &[3, 28, 127, 21, 4, 0, 1, 0]);
+}
+
+#[test]
+fn tcseta_keeps_the_high_flag_bits_and_the_later_control_characters() {
+    let mut old = default_termios();
+    old[0..4].copy_from_slice(&0x0001_0400u32.to_le_bytes());
+    let mut termio = termio_of(&old);
+    termio[0..2].copy_from_slice(&0x0002u16.to_le_bytes()); // c_iflag low half
+    termio[9] = 7; // VINTR
+    let new = termios_with_termio(&old, &termio);
+    assert_eq!(u32::from_le_bytes([new[0], new[1], new[2], new[3]]), 0x0001_0002);
+    assert_eq!(new[17], 7);
+    assert_eq!(&new[25..], &old[25..], "VSTART.. are not in a termio");
+    assert_eq!(termio_of(&new), termio);
+}
+
+#[test]
+fn a_termios_lock_keeps_the_locked_bits_and_characters() {
+    let old = default_termios();
+    let mut new = [0u8; TERMIOS_SIZE];
+    new[12..16].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
+    new[16] = 5;
+    let mut lock = [0u8; TERMIOS_SIZE];
+    lock[12..16].copy_from_slice(&ICANON.to_le_bytes());
+    lock[17 + VINTR] = 1;
+    let got = apply_termios_lock(&old, &new, &lock);
+    let lflag = u32::from_le_bytes([got[12], got[13], got[14], got[15]]);
+    assert_eq!(lflag, !ICANON | (0o105073 & ICANON));
+    assert_eq!(got[16], 5, "c_line is not locked");
+    assert_eq!(got[17 + VINTR], 3, "VINTR locked: kept");
+    assert_eq!(got[17 + VQUIT], 0, "VQUIT unlocked: changed");
+    assert_eq!(apply_termios_lock(&old, &new, &[0; TERMIOS_SIZE]), new);
+}
+
+proptest! {
+    #[test]
+    fn termio_round_trips_through_any_termios(old in proptest::array::uniform32(any::<u8>()), tail in any::<[u8; 4]>(), termio in any::<[u8; 17]>()) {
+        let mut o = [0u8; TERMIOS_SIZE];
+        o[..32].copy_from_slice(&old);
+        o[32..].copy_from_slice(&tail);
+        let new = termios_with_termio(&o, &termio);
+        prop_assert_eq!(termio_of(&new), termio);
+        // a full lock keeps everything; none changes everything
+        prop_assert_eq!(apply_termios_lock(&o, &new, &[0xff; TERMIOS_SIZE]), o);
+    }
+}

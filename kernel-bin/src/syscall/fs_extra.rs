@@ -706,6 +706,25 @@ pub fn fadvise64(t: &mut UThread, fd: Fd, _offset: i64, len: usize, advice: i32)
     Ok(0)
 }
 
+/// readahead(2), as Linux 6.1's ksys_readahead(): `EBADF` unless the fd is
+/// open for reading (O_PATH is not), `EINVAL` for anything but a regular
+/// file (pipes, sockets, devices, directories) or a count that is negative
+/// as a `loff_t`; otherwise POSIX_FADV_WILLNEED, which has nothing to start
+/// here (the page cache is filled on first read): 0.
+pub fn readahead(t: &mut UThread, fd: Fd, _offset: i64, count: usize) -> SysResult {
+    let file = t.fd(fd)?;
+    let flags = file.status_flags();
+    if flags & vfs::O_PATH != 0 || flags & vfs::O_ACCMODE == vfs::O_WRONLY {
+        return Err(Errno::EBADF);
+    }
+    let regular = file.inode().is_some_and(|i| i.file_type() == FileType::Regular)
+        || file.stat().ok().and_then(|s| FileType::from_mode(s.mode)) == Some(FileType::Regular);
+    if !regular || (count as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
 /// fsync(2), fdatasync(2): files here live in memory, so there is nothing
 /// to write back, but the fd is checked as Linux's do_fsync(): `EBADF` for
 /// a bad or O_PATH fd, `EINVAL` for a file without an fsync method (pipes,

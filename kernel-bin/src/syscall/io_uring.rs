@@ -1246,6 +1246,18 @@ fn prep_check(t: &UThread, ring: &Ring, sqe: &Sqe, chain_empty: bool) -> Result<
                 return Err(Errno::EFAULT);
             }
         }
+        op::FADVISE => {
+            // io_fadvise_prep
+            if sqe.buf_index != 0 || sqe.addr != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::MADVISE => {
+            // io_madvise_prep
+            if sqe.buf_index != 0 || sqe.off != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
         op::FSYNC => {
             if sqe.addr != 0 || sqe.buf_index != 0 || sqe.file_index != 0 {
                 return Err(Errno::EINVAL);
@@ -1636,6 +1648,25 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
                     })
                 }
             };
+            Ok(Issue::Done(res_of(r)))
+        }
+        op::FADVISE => {
+            // vfs_fadvise(req->file, off, len, advice): fadvise64(2)'s checks
+            if sqe.flags & sqe_flags::FIXED_FILE != 0 {
+                return Err(Errno::EBADF);
+            }
+            let r = super::fs_extra::fadvise64(
+                t,
+                Fd(sqe.fd as u32),
+                sqe.off as i64,
+                sqe.len as usize,
+                sqe.op_flags as i32,
+            );
+            Ok(Issue::Done(res_of(r)))
+        }
+        op::MADVISE => {
+            // do_madvise(current->mm, addr, len, advice): madvise(2)'s
+            let r = ring.unlocked(|| super::mm::madvise(t, sqe.addr, sqe.len as usize, sqe.op_flags as i32));
             Ok(Issue::Done(res_of(r)))
         }
         o if supported(o) => file_op(t, ring, sqe),

@@ -157,6 +157,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::FREMOVEXATTR => fs_extra::removexattr(t, XattrAt::Fd(a.fd(0)), a.cstr(1)),
         nr::MKNODAT => fs_extra::mknodat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
         nr::FADVISE64 => fs_extra::fadvise64(t, a.fd(0), a.long(1), a.len(2), a.int(3)),
+        nr::READAHEAD => fs_extra::readahead(t, a.fd(0), a.long(1), a.len(2)),
         nr::SYNC_FILE_RANGE => fs_extra::sync_file_range(t, a.fd(0), a.long(1), a.long(2), a.uint(3)),
         nr::FALLOCATE => fs_extra::fallocate(t, a.fd(0), a.int(1), a.long(2), a.long(3)),
         nr::SPLICE => fs_extra::splice(t, a.fd(0), a.ptr(1), a.fd(2), a.ptr(3), a.len(4), a.uint(5)),
@@ -352,6 +353,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SETDOMAINNAME => time::sethostname(t, a.ptr(0), a.int(1), true),
         nr::SETNS => task::setns(t, a.fd(0), a.int(1)),
         nr::CLOCK_SETTIME => time::clock_settime(t, a.uint(0), a.ptr(1)),
+        nr::ADJTIMEX => time::adjtimex(t, a.ptr(0)),
+        nr::CLOCK_ADJTIME => time::clock_adjtime(t, a.int(0), a.ptr(1)),
         nr::UNSHARE => task::unshare(t, a.raw(0)),
         nr::PROCESS_VM_READV | nr::PROCESS_VM_WRITEV => {
             let iovs = [(a.ptr(1), a.raw(2)), (a.ptr(3), a.raw(4))];

@@ -3,7 +3,7 @@
 use super::SysResult;
 use crate::uthread::UThread;
 use linux_abi::Errno;
-use linux_abi::abi::{Itimerval, Timespec, Timeval, Timezone};
+use linux_abi::abi::{Itimerval, Timespec, Timeval, Timex, Timezone};
 use linux_abi::args::{UserPtr, UserSlice};
 use process::cputime::Side;
 
@@ -624,6 +624,258 @@ pub fn syslog(t: &mut UThread, action: i32, buf: u64, len: i32) -> SysResult {
         // SIZE_UNREAD, SIZE_BUFFER
         9 => Ok(with_log(|r| r.unread()) as isize),
         10 => Ok(with_log(|r| r.size()) as isize),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// adjtimex(2)'s mode bits (`ADJ_*`).
+mod adj {
+    pub const FREQUENCY: u32 = 0x0002;
+    pub const MAXERROR: u32 = 0x0004;
+    pub const ESTERROR: u32 = 0x0008;
+    pub const STATUS: u32 = 0x0010;
+    pub const TIMECONST: u32 = 0x0020;
+    pub const TAI: u32 = 0x0080;
+    pub const SETOFFSET: u32 = 0x0100;
+    pub const MICRO: u32 = 0x1000;
+    pub const NANO: u32 = 0x2000;
+    pub const TICK: u32 = 0x4000;
+    /// adjtime(3)'s: `ADJ_OFFSET_SINGLESHOT` is this and ADJ_OFFSET (1).
+    pub const ADJTIME: u32 = 0x8000;
+    pub const OFFSET_SINGLESHOT: u32 = 0x8001;
+    pub const OFFSET_READONLY: u32 = 0x2000;
+}
+
+/// Clock status bits (`STA_*`) adjtimex reports.
+const STA_PLL: i32 = 0x0001;
+const STA_PPSFREQ: i32 = 0x0002;
+const STA_PPSTIME: i32 = 0x0004;
+const STA_UNSYNC: i32 = 0x0040;
+const STA_PPSSIGNAL: i32 = 0x0100;
+const STA_PPSJITTER: i32 = 0x0200;
+const STA_PPSWANDER: i32 = 0x0400;
+const STA_PPSERROR: i32 = 0x0800;
+const STA_CLOCKERR: i32 = 0x1000;
+const STA_NANO: i32 = 0x2000;
+/// The bits only the kernel sets.
+const STA_RONLY: i32 = 0xff00;
+/// adjtimex's return value for an unsynchronised clock.
+const TIME_ERROR: isize = 5;
+/// NTP_PHASE_LIMIT: the maximum error, in us, at boot and at most.
+const NTP_PHASE_LIMIT: i64 = 16_000_000;
+/// MAXFREQ_SCALED / PPM_SCALE: 500 ppm with a 16-bit fraction.
+const MAX_FREQ: i64 = 500 << 16;
+/// The maximum error grows by MAXFREQ / NSEC_PER_USEC each second.
+const MAXERROR_PER_SEC: i64 = 500;
+
+/// The NTP state adjtimex(2) reports and sets: Linux's kernel/time/ntp.c
+/// without its PLL and FLL. The clock is not steered: a frequency or tick
+/// written is kept and read back, ADJ_OFFSET's phase offset is dropped
+/// (read back 0; Linux keeps it with STA_PLL and decays it); adjtime(3)'s slew and
+/// ADJ_SETOFFSET step CLOCK_REALTIME at once (Linux slews adjtime at 500
+/// us a second); a leap second (STA_INS/STA_DEL) is never inserted.
+struct Ntp {
+    status: i32,
+    freq: i64,
+    maxerror: i64,
+    /// When `maxerror` was written (ns since boot): it grows from there.
+    maxerror_at: u64,
+    esterror: i64,
+    constant: i64,
+    tick: i64,
+    tai: i32,
+}
+
+static NTP: spin::Mutex<Ntp> = spin::Mutex::new(Ntp {
+    status: STA_UNSYNC,
+    freq: 0,
+    maxerror: NTP_PHASE_LIMIT,
+    maxerror_at: 0,
+    esterror: NTP_PHASE_LIMIT,
+    constant: 2,
+    tick: 10_000,
+    tai: 0,
+});
+
+impl Ntp {
+    /// second_overflow's growth of the maximum error, done when read:
+    /// past the limit the clock is unsynchronised.
+    fn age(&mut self, now: u64) {
+        let secs = now.saturating_sub(self.maxerror_at) / 1_000_000_000;
+        let grown = self.maxerror.saturating_add((secs as i64).saturating_mul(MAXERROR_PER_SEC));
+        if grown >= NTP_PHASE_LIMIT {
+            self.maxerror = NTP_PHASE_LIMIT;
+            self.status |= STA_UNSYNC;
+        } else {
+            self.maxerror = grown;
+        }
+        self.maxerror_at += secs * 1_000_000_000;
+    }
+}
+
+/// Linux's is_error_status: what makes adjtimex return TIME_ERROR.
+fn ntp_error(status: i32) -> bool {
+    status & (STA_UNSYNC | STA_CLOCKERR) != 0
+        || (status & (STA_PPSFREQ | STA_PPSTIME) != 0 && status & STA_PPSSIGNAL == 0)
+        || status & (STA_PPSTIME | STA_PPSJITTER) == STA_PPSTIME | STA_PPSJITTER
+        || (status & STA_PPSFREQ != 0 && status & (STA_PPSWANDER | STA_PPSERROR) != 0)
+}
+
+/// The frequency as ntp.c reads it back from its scaled `time_freq`
+/// (PPM_SCALE, PPM_SCALE_INV and their shifts: a written value may come
+/// back rounded).
+fn freq_read_back(freq: i64) -> i64 {
+    const PPM_SCALE: i64 = 1000 << 16;
+    const PPM_SCALE_INV: i64 = (1 << 51) / PPM_SCALE + 1;
+    let scaled = ((freq * PPM_SCALE) >> 19) * PPM_SCALE_INV;
+    if scaled < 0 { -((-scaled) >> 32) } else { scaled >> 32 }
+}
+
+/// adjtimex(2) and clock_adjtime(2) on CLOCK_REALTIME (Linux's
+/// timekeeping_validate_timex, then __do_adjtimex; see [`Ntp`] for what is
+/// not modelled). Returns the clock state: TIME_ERROR (5) while the clock
+/// is unsynchronised (as at boot), else TIME_OK (0).
+fn do_adjtimex(t: &mut UThread, ptr: UserPtr<Timex>) -> SysResult {
+    let mut tx = t.read(ptr)?;
+    let modes = tx.modes;
+    let cap = || {
+        crate::proc::table()
+            .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_TIME))
+            .unwrap_or(false)
+    };
+    if modes & adj::ADJTIME != 0 {
+        if modes & adj::OFFSET_SINGLESHOT != adj::OFFSET_SINGLESHOT {
+            return Err(Errno::EINVAL);
+        }
+        if modes & adj::OFFSET_READONLY == 0 && !cap() {
+            return Err(Errno::EPERM);
+        }
+    } else {
+        if modes != 0 && !cap() {
+            return Err(Errno::EPERM);
+        }
+        // USER_HZ 100: within 10 % of 10,000 us
+        if modes & adj::TICK != 0 && !(9_000..=11_000).contains(&tx.tick) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let nano = modes & adj::NANO != 0;
+    if modes & adj::SETOFFSET != 0 {
+        if !cap() {
+            return Err(Errno::EPERM);
+        }
+        if tx.time.tv_usec < 0 || tx.time.tv_usec >= if nano { 1_000_000_000 } else { 1_000_000 } {
+            return Err(Errno::EINVAL);
+        }
+    }
+    // LLONG_MIN / PPM_SCALE ..= LLONG_MAX / PPM_SCALE
+    if modes & adj::FREQUENCY != 0 && !(i64::MIN / 65_536_000..=i64::MAX / 65_536_000).contains(&tx.freq) {
+        return Err(Errno::EINVAL);
+    }
+    let step = |delta_ns: i128| -> core::result::Result<(), Errno> {
+        // timekeeping_inject_offset: the clock may not go below zero
+        let now = i128::from(crate::time::realtime_ns());
+        let to = now + delta_ns;
+        if to < 0 || to >= i128::from(SETTOD_SEC_MAX) * 1_000_000_000 {
+            return Err(Errno::EINVAL);
+        }
+        crate::time::set_realtime_ns(to as u64);
+        crate::timerfd::clock_was_set();
+        crate::posix_timer::clock_was_set();
+        Ok(())
+    };
+    if modes & adj::SETOFFSET != 0 {
+        let frac = if nano { tx.time.tv_usec } else { tx.time.tv_usec * 1000 };
+        step(i128::from(tx.time.tv_sec) * 1_000_000_000 + i128::from(frac))?;
+        log::info!("pid {}: CLOCK_REALTIME stepped by {}.{:09} s (adjtimex)", t.pid, tx.time.tv_sec, frac);
+    }
+    let now = arch_x86_64::time::monotonic_ns();
+    let result = {
+        let mut n = NTP.lock();
+        n.age(now);
+        if modes & adj::ADJTIME != 0 {
+            // adjtime(3): nothing is left to slew (see `Ntp`)
+            if modes & adj::OFFSET_READONLY == 0 && tx.offset != 0 {
+                drop(n);
+                step(i128::from(tx.offset) * 1000)?;
+                n = NTP.lock();
+            }
+            tx.offset = 0;
+        } else {
+            if modes & adj::STATUS != 0 {
+                if n.status & STA_PLL != 0 && tx.status & STA_PLL == 0 {
+                    n.status = STA_UNSYNC;
+                }
+                n.status = (n.status & STA_RONLY) | (tx.status & !STA_RONLY);
+            }
+            if modes & adj::NANO != 0 {
+                n.status |= STA_NANO;
+            }
+            if modes & adj::MICRO != 0 {
+                n.status &= !STA_NANO;
+            }
+            if modes & adj::FREQUENCY != 0 {
+                n.freq = tx.freq.clamp(-MAX_FREQ, MAX_FREQ);
+            }
+            if modes & adj::MAXERROR != 0 {
+                n.maxerror = tx.maxerror;
+                n.maxerror_at = now;
+            }
+            if modes & adj::ESTERROR != 0 {
+                n.esterror = tx.esterror;
+            }
+            if modes & adj::TIMECONST != 0 {
+                // clamped to MAXTC, +4 in microsecond mode, clamped again
+                let c = tx.constant.clamp(0, 10);
+                n.constant = if n.status & STA_NANO == 0 { (c + 4).min(10) } else { c };
+            }
+            // MAX_TAI_OFFSET
+            if modes & adj::TAI != 0 && (0..=100_000).contains(&tx.constant) {
+                n.tai = tx.constant as i32;
+            }
+            if modes & adj::TICK != 0 {
+                n.tick = tx.tick;
+            }
+            // no PLL: the phase offset stays 0
+            tx.offset = 0;
+        }
+        tx.freq = freq_read_back(n.freq);
+        tx.maxerror = n.maxerror;
+        tx.esterror = n.esterror;
+        tx.status = n.status;
+        tx.constant = n.constant;
+        tx.precision = 1;
+        tx.tolerance = MAX_FREQ;
+        tx.tick = n.tick;
+        tx.tai = n.tai;
+        (tx.ppsfreq, tx.jitter, tx.shift, tx.stabil) = (0, 0, 0, 0);
+        (tx.jitcnt, tx.calcnt, tx.errcnt, tx.stbcnt) = (0, 0, 0, 0);
+        let real = crate::time::realtime_ns();
+        let ns = (real % 1_000_000_000) as i64;
+        tx.time = Timeval {
+            tv_sec: (real / 1_000_000_000) as i64,
+            tv_usec: if n.status & STA_NANO != 0 { ns } else { ns / 1000 },
+        };
+        if ntp_error(n.status) { TIME_ERROR } else { 0 }
+    };
+    t.write(ptr, tx)?;
+    Ok(result)
+}
+
+/// adjtimex(2).
+pub fn adjtimex(t: &mut UThread, tx: UserPtr<Timex>) -> SysResult {
+    do_adjtimex(t, tx)
+}
+
+/// clock_adjtime(2): CLOCK_REALTIME as adjtimex; the other clocks have
+/// no clock_adj (`EOPNOTSUPP`), an unknown id is `EINVAL`.
+pub fn clock_adjtime(t: &mut UThread, clock: i32, tx: UserPtr<Timex>) -> SysResult {
+    match clock {
+        0 => do_adjtimex(t, tx),
+        1..=9 | 11 => Err(Errno::EOPNOTSUPP),
+        // a posix clock fd (CLOCKFD): none here
+        c if c < 0 && c & 7 == 3 => Err(Errno::EINVAL),
+        c if c < 0 => Err(Errno::EOPNOTSUPP),
         _ => Err(Errno::EINVAL),
     }
 }
