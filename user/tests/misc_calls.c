@@ -327,4 +327,33 @@ KT_CASE(io_uring_fadvise_and_madvise) {
     ring_exit(&r);
 }
 
+/* no swap here; Linux's errors in Linux's order: flags, privilege, the
+ * path (opened read-write), then what cannot be a swap area */
+KT_CASE(swapon_and_swapoff_errors) {
+    int fd = open("/tmp/misc_swap", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    KT_SYS_OK(fd);
+    char page[4096] = {0};
+    for (int i = 0; i < 16; i++) KT_SYS_RET(write(fd, page, sizeof page), 4096);
+    close(fd);
+    KT_SYS_ERR(syscall(SYS_swapon, "/tmp/misc_swap", 0x80000), EINVAL);
+    KT_SYS_ERR(syscall(SYS_swapon, "/tmp/misc_swap", 0), EINVAL);
+    KT_SYS_ERR(syscall(SYS_swapon, "/tmp/misc_none", 0), ENOENT);
+    KT_SYS_ERR(syscall(SYS_swapon, "/tmp", 0), EISDIR);
+    KT_SYS_ERR(syscall(SYS_swapoff, "/tmp/misc_swap"), EINVAL);
+    KT_SYS_ERR(syscall(SYS_swapoff, "/tmp/misc_none"), ENOENT);
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        KT_CK(1, setuid(65534) == 0);
+        KT_CK(2, syscall(SYS_swapon, "/tmp/misc_none", 0) == -1 && errno == EPERM);
+        KT_CK(3, syscall(SYS_swapoff, "/tmp/misc_none") == -1 && errno == EPERM);
+        /* the flags come before the privilege */
+        KT_CK(4, syscall(SYS_swapon, "/tmp/misc_none", 0x80000) == -1 && errno == EINVAL);
+        _exit(0);
+    }
+    int st;
+    KT_SYS_RET(waitpid(c, &st, 0), c);
+    KT_EQ(st, kt_exited(0));
+    unlink("/tmp/misc_swap");
+}
+
 KT_MAIN()

@@ -706,6 +706,36 @@ pub fn fadvise64(t: &mut UThread, fd: Fd, _offset: i64, len: usize, advice: i32)
     Ok(0)
 }
 
+/// swapon(2) and swapoff(2): there is no swap here. Linux 6.1's checks
+/// come first, in its order: unknown flags `EINVAL` (swapon), no
+/// CAP_SYS_ADMIN `EPERM`, the path's lookup errors, a directory `EISDIR`
+/// (both open it read-write); then a file or device swapon cannot use
+/// (on Linux: not a block device or regular file, or without a swap
+/// signature; here every one) `EINVAL`, and swapoff of what is not a swap
+/// area `EINVAL`.
+pub fn swap(t: &mut UThread, pathname: UserCStr, flags: Option<i32>) -> SysResult {
+    // SWAP_FLAG_PRIO_MASK | PREFER | DISCARD | DISCARD_ONCE | DISCARD_PAGES
+    if flags.is_some_and(|f| f & !0x7ffff != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let admin = crate::proc::table()
+        .with_process(t.pid, |p| p.creds().has_cap(process::cred::CAP_SYS_ADMIN))
+        .unwrap_or(false);
+    if !admin {
+        return Err(Errno::EPERM);
+    }
+    let p = path(t, pathname)?;
+    let inode = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &p, true))?;
+    if inode.file_type() == FileType::Directory {
+        return Err(Errno::EISDIR);
+    }
+    inode.check_access(&cred(t), vfs::R_OK | vfs::W_OK)?;
+    if flags.is_some() {
+        log::info!("pid {}: swapon: no swap support (EINVAL)", t.pid);
+    }
+    Err(Errno::EINVAL)
+}
+
 /// readahead(2), as Linux 6.1's ksys_readahead(): `EBADF` unless the fd is
 /// open for reading (O_PATH is not), `EINVAL` for anything but a regular
 /// file (pipes, sockets, devices, directories) or a count that is negative

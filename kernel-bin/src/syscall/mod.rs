@@ -158,6 +158,8 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::MKNODAT => fs_extra::mknodat(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3)),
         nr::FADVISE64 => fs_extra::fadvise64(t, a.fd(0), a.long(1), a.len(2), a.int(3)),
         nr::READAHEAD => fs_extra::readahead(t, a.fd(0), a.long(1), a.len(2)),
+        nr::SWAPON => fs_extra::swap(t, a.cstr(0), Some(a.int(1))),
+        nr::SWAPOFF => fs_extra::swap(t, a.cstr(0), None),
         nr::SYNC_FILE_RANGE => fs_extra::sync_file_range(t, a.fd(0), a.long(1), a.long(2), a.uint(3)),
         nr::FALLOCATE => fs_extra::fallocate(t, a.fd(0), a.int(1), a.long(2), a.long(3)),
         nr::SPLICE => fs_extra::splice(t, a.fd(0), a.ptr(1), a.fd(2), a.ptr(3), a.len(4), a.uint(5)),
