@@ -38,6 +38,7 @@ net_up() {
         done
         ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
     fi
+    ip link set lo up
     ip -4 -o addr show eth0 | awk '{print $2, $3, $4}'
     ip route show default
     echo "nameserver 127.0.0.1" >/etc/resolv.conf
