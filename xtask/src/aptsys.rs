@@ -1,7 +1,7 @@
 //! apt, curl and wget in the Debian system, on both kernels at once, from
 //! a local repository on the host (not in CI: several minutes).
 //!
-//! `cargo xtask apt [--linux | --ours] [--smp N] [--memory 2G] [--timeout SECS]`
+//! `cargo xtask apt [--linux | --ours] [--seccomp] [--smp N] [--memory 2G] [--timeout SECS]`
 //! builds the Debian system of [`crate::debsys`] plus [`APT_PACKAGES`]
 //! (apt, curl, wget, kmod, dpkg with its database) and
 //! `user/debian/apt/apt.sh` as `/usr/local/lib/autorun.sh`, with
@@ -26,7 +26,10 @@
 //! against the host's), `apt-get update`, `apt-get install -y hello`,
 //! `hello`, `dpkg -l/-L/-s hello`, `apt-get remove` and `purge`, `apt-get
 //! download` + `dpkg -i`, a reinstall, and `apt-get install` while another
-//! process holds `/var/lib/dpkg/lock-frontend`. Its output (the port, times
+//! process holds `/var/lib/dpkg/lock-frontend`; six packages at once with
+//! dependencies from the repository, a postinst's update-alternatives,
+//! autoremove; with `--seccomp`, `apt-get update` under apt's seccomp
+//! filter (differs: our kernel has no seccomp(2)). Its output (the port, times
 //! and pids normalised) between its first `=== step` and `=== apt done`
 //! is kept in `target/aptsys/SIDE.out`, the console in `SIDE.log`; with
 //! both sides the command prints each step's status and `diff -u
@@ -45,13 +48,19 @@ use std::time::{Duration, Instant};
 /// its database, `kmod` for Linux's insmod).
 pub const APT_PACKAGES: &[&str] = &["apt", "curl", "wget", "kmod", "dpkg"];
 
-/// The packages of the local repository (not in the image).
-pub const REPO_PACKAGES: &[&str] = &["hello"];
+/// The packages of the local repository (not in the image): small ones,
+/// jq with its two libraries (dependencies found in the repository),
+/// figlet with a postinst (update-alternatives).
+pub const REPO_PACKAGES: &[&str] = &["hello", "tree", "figlet", "jq", "libjq1", "libonig5", "pv"];
 
 /// The file curl and wget fetch, and its size.
 const BLOB: &str = "blob.bin";
 /// Bytes of [`BLOB`].
 pub const BLOB_SIZE: usize = 3 << 20;
+/// A larger file (curl's and wget's long transfers).
+const BIG: &str = "big.bin";
+/// Bytes of [`BIG`].
+const BIG_SIZE: usize = 24 << 20;
 
 /// QEMU's memory unless `--memory` is given.
 pub const MEMORY: &str = "2G";
@@ -252,8 +261,9 @@ fn deb_of(pkg: &str) -> Result<PathBuf, String> {
 }
 
 /// Makes the flat repository in `dir` ([`REPO_PACKAGES`], `Packages`,
-/// `Release`, [`BLOB`]); returns the blob's SHA-256.
-pub fn build_repo(dir: &Path) -> Result<String, String> {
+/// `Release`, [`BLOB`], [`BIG`]); returns the lines the script prints for
+/// the two files when it got them whole (`NAME SHA256 SIZE`).
+pub fn build_repo(dir: &Path) -> Result<Vec<String>, String> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut packages = String::new();
@@ -287,10 +297,15 @@ pub fn build_repo(dir: &Path) -> Result<String, String> {
     );
     let r = dir.join("Release");
     std::fs::write(&r, release).map_err(|e| format!("{}: {e}", r.display()))?;
-    let blob = crate::net::pattern(40, BLOB_SIZE);
-    let b = dir.join(BLOB);
-    std::fs::write(&b, &blob).map_err(|e| format!("{}: {e}", b.display()))?;
-    crate::net::sha256_hex(&blob)
+    let mut want = Vec::new();
+    for (name, seed, size) in [(BLOB, 40, BLOB_SIZE), (BIG, 41, BIG_SIZE)] {
+        let data = crate::net::pattern(seed, size);
+        let p = dir.join(name);
+        std::fs::write(&p, &data).map_err(|e| format!("{}: {e}", p.display()))?;
+        let stem = name.trim_end_matches(".bin");
+        want.push(format!("{stem} {} {size}", crate::net::sha256_hex(&data)?));
+    }
+    Ok(want)
 }
 
 struct Opts {
@@ -300,16 +315,26 @@ struct Opts {
     memory: String,
     timeout: u64,
     release: bool,
+    /// The script's `seccomp` step too (`kt.aptseccomp`).
+    seccomp: bool,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts { sides: (true, true), smp: 2, memory: MEMORY.into(), timeout: 1800, release: false };
+    let mut o = Opts {
+        sides: (true, true),
+        smp: 2,
+        memory: MEMORY.into(),
+        timeout: 1800,
+        release: false,
+        seccomp: false,
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--linux" => o.sides = (true, false),
             "--ours" => o.sides = (false, true),
             "--release" => o.release = true,
+            "--seccomp" => o.seccomp = true,
             "--smp" => {
                 o.smp = it
                     .next()
@@ -361,13 +386,13 @@ fn statuses(t: &str) -> Vec<(String, String)> {
 
 /// Boots `q` with its own repository server; keeps the console, the
 /// transcript and the requests under `dir`. True when the script reached
-/// its end and printed the file's hash `sha` where curl's line is.
+/// its end and printed each line of `sums` (the files' hashes).
 fn one_side(
     q: &mut crate::qemu::Qemu,
     side: &str,
     dir: &Path,
     repo: &Path,
-    sha: &str,
+    sums: &[String],
     timeout: u64,
 ) -> Result<bool, String> {
     let server = serve_dir(repo.to_path_buf(), Duration::from_secs(timeout + 60))?;
@@ -387,9 +412,9 @@ fn one_side(
     let rp = dir.join(format!("{side}.requests"));
     std::fs::write(&rp, &requests).map_err(|e| format!("{}: {e}", rp.display()))?;
     let done = t.contains("=== apt done");
-    let hash_ok = t.lines().any(|l| l == format!("blob {sha} {BLOB_SIZE}"));
+    let hash_ok = sums.iter().all(|s| t.lines().any(|l| l == s));
     println!(
-        "xtask: apt on {side}: {:.0} s wall, {} ({}), {} requests served, curl's file {}; the console in {}",
+        "xtask: apt on {side}: {:.0} s wall, {} ({}), {} requests served, curl's files {}; the console in {}",
         wall.elapsed().as_secs_f64(),
         if done {
             "finished"
@@ -411,7 +436,7 @@ fn run(o: &Opts) -> Result<bool, String> {
     let dir = crate::target_dir().join("aptsys");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let repo = dir.join("repo");
-    let sha = build_repo(&repo)?;
+    let sums = build_repo(&repo)?;
     let script = crate::root().join("user/debian/apt/apt.sh");
     let added: Vec<(String, crate::debsys::Added)> = crate::linux::net_modules()?
         .into_iter()
@@ -437,8 +462,11 @@ fn run(o: &Opts) -> Result<bool, String> {
                 let mut q =
                     crate::qemu::Qemu::boot(kernel, Some(img.path.clone()), cmdline, o.smp, o.memory.clone());
                 q.net = Some(Vec::new());
-                let (dir, repo, sha) = (dir.clone(), repo.clone(), sha.clone());
-                s.spawn(move || one_side(&mut q, side, &dir, &repo, &sha, o.timeout))
+                if o.seccomp {
+                    q.cmdline.push_str(" kt.aptseccomp");
+                }
+                let (dir, repo, sums) = (dir.clone(), repo.clone(), sums.clone());
+                s.spawn(move || one_side(&mut q, side, &dir, &repo, &sums, o.timeout))
             })
             .collect();
         handles

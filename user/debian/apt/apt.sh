@@ -64,6 +64,17 @@ curl_wget() {
     wget -q -O - $U/blob.bin | sha256sum | cut -d' ' -f1 | sed 's/^/wget /'
     wget -q -O /dev/null $U/missing
     echo "wget 404 rc $?"
+    # a long transfer to a file and through a pipe, three at once (-Z:
+    # one process polling three sockets), a POST the server refuses
+    curl -sS -o big $U/big.bin
+    echo "big $(sha256sum <big | cut -d' ' -f1) $(stat -c %s big)"
+    wget -q -O - $U/big.bin | sha256sum | cut -d' ' -f1 | sed 's/^/wget big /'
+    # (-Z's meter shows despite -s: its times differ)
+    curl -sS -Z -o p1 $U/blob.bin -o p2 $U/big.bin -o p3 $U/blob.bin 2>/dev/null
+    echo "parallel rc $?"
+    for f in p1 p2 p3; do echo "$f $(sha256sum <$f | cut -d' ' -f1)"; done
+    curl -sS -o /dev/null -w '%{http_code} %{size_download}\n' -X POST -d x $U/blob.bin
+    rm -f big p1 p2 p3
 }
 
 apt_update() {
@@ -148,5 +159,47 @@ step apt_update apt_update
 step apt_install apt_install
 step apt_remove apt_remove
 step download_dpkg_i download_dpkg_i
+several() {
+    # six packages in one go (pipelined requests to one server), jq's
+    # libraries found in the repository, figlet's postinst
+    # (update-alternatives), then autoremove of the automatic ones
+    apt-get install -y jq tree figlet pv
+    echo "install rc $?"
+    echo '{"a":[1,2,{"b":"c"}]}' | jq -c '.a[2], (.a | length)'
+    mkdir -p t/a/b && touch t/a/f t/a/b/g && tree --noreport t
+    figlet -w 60 apt40
+    update-alternatives --query figlet | grep -E '^(Name|Link|Value):'
+    readlink /etc/alternatives/figlet
+    pv -q blob | sha256sum | cut -d' ' -f1 | sed 's/^/pv /'
+    apt-mark showauto
+    apt-cache depends jq | sort
+    apt-get remove -y jq
+    echo "remove rc $?"
+    apt-get autoremove -y
+    echo "autoremove rc $?"
+    dpkg -l jq libjq1 libonig5 tree figlet pv 2>&1 | grep -E '^[a-z][a-z] ' | awk '{print $1, $2, $3}'
+    apt-get purge -y tree figlet pv
+    echo "purge rc $?"
+    test -e /etc/alternatives/figlet
+    echo "alternative left $?"
+    stat -c '%U %a %n' /var/cache/apt/archives/partial /var/lib/apt/lists/partial
+    apt-get check
+    echo "check rc $?"
+}
+
 step lock_held lock_held
+step several several
+# `cargo xtask apt --seccomp` (kt.aptseccomp): apt's methods under their
+# seccomp filter (not apt 2.6's default). Our kernel has no seccomp(2)
+# (ENOSYS, and EINVAL from prctl(PR_SET_SECCOMP), as a Linux built without
+# CONFIG_SECCOMP): apt's http method dies there, Linux runs it.
+seccomp() {
+    apt-get -o APT::Sandbox::Seccomp=true update
+    echo "seccomp update rc $?"
+    grep -E '^Seccomp' /proc/self/status
+}
+grep -q kt.aptseccomp /proc/cmdline && step seccomp seccomp
 echo "=== apt done"
+# the tty drains to the serial port before /init powers off (Linux lost
+# the last lines without it)
+sleep 2
