@@ -539,7 +539,7 @@ mod tests {
 
     #[test]
     fn keep_alive_by_version_and_header() {
-        let h = |s: &str| parse_head(s).map(|(m, t, k)| (m, t, k));
+        let h = parse_head;
         assert_eq!(h("GET /a HTTP/1.1\r\nHost: x"), Some(("GET".into(), "/a".into(), true)));
         assert_eq!(h("GET /a HTTP/1.1\r\nConnection: close"), Some(("GET".into(), "/a".into(), false)));
         assert_eq!(h("HEAD /b HTTP/1.0"), Some(("HEAD".into(), "/b".into(), false)));
