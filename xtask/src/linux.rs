@@ -44,6 +44,17 @@ pub const MODULES: &[&str] = &[
     "net/unix/unix_diag.ko",
 ];
 
+/// virtio-net and what it needs beyond [`MODULES`]' virtio chain, in load
+/// order (`cargo xtask apt`: eth0 on Linux; not in the test images, whose
+/// Linux runs have no NIC). Unpacked with [`MODULES`], loaded by the
+/// guest's script (`insmod`) after the virtio chain, [`NET_CHAIN`].
+pub const NET_MODULES: &[&str] =
+    &["net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko"];
+
+/// How many of [`MODULES`]' first entries the NIC needs (virtio_ring ..
+/// virtio_pci).
+pub const NET_CHAIN: usize = 5;
+
 /// Where the guest's /init finds the modules (user/include/pid1.h).
 const GUEST_MODULE_DIR: &str = "lib/kt-modules";
 
@@ -53,6 +64,25 @@ fn module_file(name: &str) -> String {
 
 fn modules_cached(dir: &Path) -> bool {
     MODULES.iter().all(|m| std::fs::metadata(dir.join(module_file(m))).is_ok_and(|md| md.len() > 0))
+}
+
+/// `(file name, contents)` of the NIC's modules in load order: the virtio
+/// chain of [`MODULES`] then [`NET_MODULES`], unpacked from Debian's kernel
+/// package the first time (the same version as [`vmlinuz`]'s, which stays).
+pub fn net_modules() -> Result<Vec<(String, Vec<u8>)>, String> {
+    let dir = crate::target_dir().join("linux").join("modules");
+    let names: Vec<&str> = MODULES[..NET_CHAIN].iter().chain(NET_MODULES).copied().collect();
+    let have = |m: &&str| std::fs::metadata(dir.join(module_file(m))).is_ok_and(|md| md.len() > 0);
+    if !names.iter().all(have) {
+        fetch(true)?;
+    }
+    let mut out = Vec::new();
+    for m in names {
+        let f = module_file(m);
+        let p = dir.join(&f);
+        out.push((f, std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?));
+    }
+    Ok(out)
 }
 
 /// Adds [`MODULES`] to `c` as `lib/kt-modules/NN-name.ko` (NN = load order),
@@ -166,7 +196,7 @@ fn fetch(modules_only: bool) -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(&unpack);
     std::fs::create_dir_all(&unpack).map_err(|e| format!("{}: {e}", unpack.display()))?;
     let mut patterns = vec!["./boot/vmlinuz-*".to_string()];
-    patterns.extend(MODULES.iter().map(|m| format!("./lib/modules/*/kernel/{m}")));
+    patterns.extend(MODULES.iter().chain(NET_MODULES).map(|m| format!("./lib/modules/*/kernel/{m}")));
     let hint = format!(
         "run: dpkg-deb --fsys-tarfile {} | tar -x -C {} --wildcards {}",
         deb.display(),
@@ -203,7 +233,7 @@ fn fetch(modules_only: bool) -> Result<PathBuf, String> {
         .map(|e| e.path())
         .next()
         .ok_or(format!("no lib/modules/<version> in {}; {hint}", deb.display()))?;
-    for m in MODULES {
+    for m in MODULES.iter().chain(NET_MODULES) {
         let from = version.join("kernel").join(m);
         let to = mods.join(module_file(m));
         std::fs::rename(&from, &to).map_err(|e| format!("{}: {e}; {hint}", from.display()))?;

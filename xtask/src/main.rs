@@ -13,6 +13,7 @@
 //! cargo xtask qemu|rootfs --debian[-dev] --packages P[,P...] [--linux]   (that system plus Debian's packages P and their dependencies)
 //! cargo xtask systemd [--linux | --ours] [--smp N] [--memory 1G] [--timeout SECS] [-- words]   (Debian's systemd as PID 1 on both kernels; compares its report; not in CI)
 //! cargo xtask devsys [--linux | --ours] [--smp N] [--memory 3G] [--timeout SECS]   (the developer's script on it; compares ours with Linux; not in CI)
+//! cargo xtask apt [--linux | --ours] [--smp N] [--memory 2G] [--timeout SECS]   (apt, curl, wget in the Debian system from a local repository on the host; compares ours with Linux; not in CI)
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|disk|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
 //! cargo xtask test  --only suite --tests NAME[,NAME]   (some programs of the suite; also with --linux)
@@ -33,6 +34,7 @@
 //! with rustup, QEMU and GRUB with apt-get when root), or says exactly what
 //! to run.
 
+mod aptsys;
 mod bench;
 mod bench_scale;
 mod cpio;
@@ -960,6 +962,9 @@ fn main() -> ExitCode {
     }
     if cmd == "devsys" {
         return devsys::main(rest);
+    }
+    if cmd == "apt" {
+        return aptsys::main(rest);
     }
     if cmd == "systemd" {
         return systemd::main(rest);
