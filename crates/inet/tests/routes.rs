@@ -176,3 +176,101 @@ fn ipv6_routes_and_connect_through_table() {
     st.del_route(RouteSel::new(v4([0; 4]), 0)).unwrap();
     assert_eq!(st.send_to(s, b"x", Some(far)), Err(Errno::ENETUNREACH));
 }
+
+fn sa(a: IpAddr, port: u16) -> SocketAddr {
+    SocketAddr::new(a, port)
+}
+
+/// A TCP connect to `to` from a fresh socket; returns (client, server).
+fn tcp_pair(
+    st: &mut Stack,
+    c: &ManualClock,
+    l: inet::SockId,
+    to: SocketAddr,
+) -> (inet::SockId, inet::SockId) {
+    let fam = if to.is_ipv4() { Family::V4 } else { Family::V6 };
+    let k = st.socket(fam, 1, 0, false).unwrap();
+    assert_eq!(st.connect(k, to, true), Err(Errno::EINPROGRESS));
+    pump(st, c);
+    assert_eq!(st.connect(k, to, true), Ok(()), "connect to {to}");
+    let (s, peer) = st.accept(l).unwrap();
+    assert_eq!(st.local_addr(k).unwrap(), peer);
+    (k, s)
+}
+
+#[test]
+fn wildcard_listener_reached_at_every_local_address() {
+    let (mut st, c) = with_eth();
+    let added = v4([10, 9, 0, 1]);
+    assert_eq!(st.add_address(1, added, 32, ADD), Ok(true));
+    let l = st.socket(Family::V4, 1, 0, false).unwrap();
+    st.bind(l, sa(v4([0, 0, 0, 0]), 5100), false).unwrap();
+    st.listen(l, 8).unwrap();
+    for a in [v4([127, 0, 0, 1]), added, v4([10, 0, 2, 15])] {
+        let (k, s) = tcp_pair(&mut st, &c, l, sa(a, 5100));
+        // the connection's both ends are the address connected to
+        assert_eq!(st.local_addr(s).unwrap(), sa(a, 5100));
+        assert_eq!(st.peer_addr(k).unwrap(), sa(a, 5100));
+        assert_eq!(st.local_addr(k).unwrap().ip(), a);
+        assert_eq!(st.send(k, b"x"), Ok(1));
+        pump(&mut st, &c);
+        let mut b = [0u8; 4];
+        assert_eq!(st.recv(s, &mut b, false), Ok(1));
+        st.close(k);
+        st.close(s);
+        pump(&mut st, &c);
+    }
+    // an IPv6 connect to the port of an IPv4-only listener is refused
+    let k = st.socket(Family::V6, 1, 0, false).unwrap();
+    let to = sa(IpAddr::V6(Ipv6Addr::LOCALHOST), 5100);
+    assert_eq!(st.connect(k, to, true), Err(Errno::EINPROGRESS));
+    pump(&mut st, &c);
+    assert_eq!(st.connect(k, to, true), Err(Errno::ECONNREFUSED));
+    assert_eq!(st.accept(l), Err(Errno::EAGAIN));
+    // an address added after listen(2) is reached too
+    let later = v4([10, 9, 0, 2]);
+    assert_eq!(st.add_address(1, later, 24, ADD), Ok(true));
+    let (_k, s) = tcp_pair(&mut st, &c, l, sa(later, 5100));
+    assert_eq!(st.local_addr(s).unwrap(), sa(later, 5100));
+    // a listener bound to eth0's address is reached through lo
+    let l2 = st.socket(Family::V4, 1, 0, false).unwrap();
+    st.bind(l2, sa(v4([10, 0, 2, 15]), 5101), false).unwrap();
+    st.listen(l2, 8).unwrap();
+    tcp_pair(&mut st, &c, l2, sa(v4([10, 0, 2, 15]), 5101));
+    let k = st.socket(Family::V4, 1, 0, false).unwrap();
+    assert_eq!(st.connect(k, sa(added, 5101), true), Err(Errno::EINPROGRESS));
+    pump(&mut st, &c);
+    assert_eq!(st.connect(k, sa(added, 5101), true), Err(Errno::ECONNREFUSED));
+}
+
+#[test]
+fn wildcard_udp_receives_at_every_local_address_and_answers_from_it() {
+    let (mut st, c) = with_eth();
+    let added = v4([10, 9, 0, 1]);
+    assert_eq!(st.add_address(1, added, 32, ADD), Ok(true));
+    let srv = st.socket(Family::V4, 2, 0, false).unwrap();
+    st.bind(srv, sa(v4([0, 0, 0, 0]), 5200), false).unwrap();
+    for a in [v4([127, 0, 0, 1]), added, v4([10, 0, 2, 15])] {
+        let k = st.socket(Family::V4, 2, 0, false).unwrap();
+        st.connect(k, sa(a, 5200), true).unwrap();
+        let me = st.local_addr(k).unwrap();
+        assert_eq!(me.ip(), a);
+        assert_eq!(st.send(k, b"ping"), Ok(4));
+        pump(&mut st, &c);
+        let mut b = [0u8; 8];
+        let (n, _, from) = st.recv_from(srv, &mut b, false).unwrap();
+        assert_eq!((n, from), (4, me));
+        assert_eq!(st.send_to(srv, b"pong", Some(from)), Ok(4));
+        pump(&mut st, &c);
+        // the connected client takes it: it came from the address it was sent to
+        let (n, _, from) = st.recv_from(k, &mut b, false).unwrap();
+        assert_eq!((n, from), (4, sa(a, 5200)));
+        st.close(k);
+    }
+    // an IPv6 datagram to the port of the IPv4 socket does not reach it
+    let k = st.socket(Family::V6, 2, 0, false).unwrap();
+    assert_eq!(st.send_to(k, b"v6", Some(sa(IpAddr::V6(Ipv6Addr::LOCALHOST), 5200))), Ok(2));
+    pump(&mut st, &c);
+    let mut b = [0u8; 8];
+    assert_eq!(st.recv_from(srv, &mut b, false).map(|r| r.0), Err(Errno::EAGAIN));
+}
