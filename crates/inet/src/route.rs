@@ -21,6 +21,9 @@ pub const IP6_RT_PRIO_USER: u32 = 1024;
 pub const MAX_ADDRS: usize = 8;
 /// At most this many routes in the table.
 pub const MAX_ROUTES: usize = 256;
+/// At most this many destinations reached on-link through a route
+/// without a gateway have their host route in smoltcp (the oldest goes).
+pub const MAX_ONLINK: usize = 16;
 
 /// One route of the main table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -364,14 +367,55 @@ impl Stack {
         }
     }
 
+    /// [`Stack::route`] for a packet about to be sent: a destination that
+    /// a route without a gateway sends out of a NIC (`ip route add X dev
+    /// eth0`) and that is in none of its subnets gets a host route via
+    /// itself in the interface's smoltcp routes, so smoltcp resolves it
+    /// on the link (ARP, as Linux's neighbour of an on-link route).
+    pub(crate) fn route_out(&mut self, dst: IpAddress) -> Result<usize> {
+        let ifx = self.route(dst)?;
+        let f = &self.ifaces[ifx];
+        if f.loopback || f.iface.ip_addrs().iter().any(|c| c.contains_addr(&dst)) {
+            return Ok(ifx);
+        }
+        let d = match dst {
+            IpAddress::Ipv4(v) => IpAddr::V4(v),
+            IpAddress::Ipv6(v) => IpAddr::V6(v),
+        };
+        let index = f.index;
+        let onlink = self.table_pick(d).is_some_and(|r| r.gateway.is_none() && r.oif == index);
+        if onlink && !self.onlink.contains(&(index, d)) {
+            if self.onlink.len() >= MAX_ONLINK {
+                self.onlink.remove(0);
+            }
+            self.onlink.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            self.onlink.push((index, d));
+            self.sync_gateways();
+        }
+        Ok(ifx)
+    }
+
     /// Puts the table's gateway routes into each interface's smoltcp
-    /// routes (what its next hop look-up sees).
+    /// routes (what its next hop look-up sees), after the host routes of
+    /// the on-link destinations whose route is still there.
     pub(crate) fn sync_gateways(&mut self) {
         let routes = &self.routes;
+        self.onlink.retain(|&(index, d)| {
+            routes.iter().any(|r| r.oif == index && r.gateway.is_none() && contains(r.dst, r.dst_len, d))
+        });
+        let onlink = &self.onlink;
         for f in self.ifaces.iter_mut() {
             let index = f.index;
             f.iface.routes_mut().update(|v| {
                 v.clear();
+                for &(_, d) in onlink.iter().filter(|x| x.0 == index) {
+                    let _ = v.push(smoltcp::iface::Route {
+                        cidr: cidr(d, max_len(&d)),
+                        via_router: to_ip(d),
+                        preferred_until: None,
+                        expires_at: None,
+                    });
+                }
                 // longest prefixes first (smoltcp takes the first match)
                 for len in (0..=128u8).rev() {
                     for r in routes.iter().filter(|r| r.oif == index && r.dst_len == len) {
@@ -392,14 +436,17 @@ impl Stack {
     /// The interface a table route sends `dst` out of (the longest
     /// prefix, then the lowest metric, among up interfaces).
     pub(crate) fn table_route(&self, dst: IpAddr) -> Option<usize> {
+        let r = self.table_pick(dst)?;
+        self.ifaces.iter().position(|f| f.index == r.oif)
+    }
+
+    /// The table's route for `dst` (the longest prefix, then the lowest
+    /// metric, among up interfaces).
+    fn table_pick(&self, dst: IpAddr) -> Option<&RouteInfo> {
         self.routes
             .iter()
             .filter(|r| contains(r.dst, r.dst_len, dst))
-            .filter_map(|r| {
-                let ix = self.ifaces.iter().position(|f| f.index == r.oif)?;
-                (self.ifaces[ix].flags & iff::UP != 0).then_some((r.dst_len, r.metric, ix))
-            })
-            .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)))
-            .map(|x| x.2)
+            .filter(|r| self.ifaces.iter().any(|f| f.index == r.oif && f.flags & iff::UP != 0))
+            .min_by(|a, b| b.dst_len.cmp(&a.dst_len).then(a.metric.cmp(&b.metric)))
     }
 }

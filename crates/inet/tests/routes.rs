@@ -274,3 +274,88 @@ fn wildcard_udp_receives_at_every_local_address_and_answers_from_it() {
     let mut b = [0u8; 8];
     assert_eq!(st.recv_from(srv, &mut b, false).map(|r| r.0), Err(Errno::EAGAIN));
 }
+
+/// A NIC that keeps what is sent (and receives nothing).
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+struct CapTx(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl inet::smoltcp::phy::TxToken for CapTx {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut b = vec![0u8; len];
+        let r = f(&mut b);
+        self.0.lock().unwrap().push(b);
+        r
+    }
+}
+
+impl inet::smoltcp::phy::RxToken for CapTx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&[])
+    }
+}
+
+impl inet::smoltcp::phy::Device for Capture {
+    type RxToken<'a> = CapTx;
+    type TxToken<'a> = CapTx;
+    fn receive(&mut self, _: inet::Instant) -> Option<(CapTx, CapTx)> {
+        None
+    }
+    fn transmit(&mut self, _: inet::Instant) -> Option<CapTx> {
+        Some(CapTx(self.0.clone()))
+    }
+    fn capabilities(&self) -> inet::smoltcp::phy::DeviceCapabilities {
+        let mut c = inet::smoltcp::phy::DeviceCapabilities::default();
+        c.max_transmission_unit = 1514;
+        c.medium = Medium::Ethernet;
+        c
+    }
+}
+
+/// The IPv4 addresses ARP requests were sent for.
+fn arp_targets(sent: &std::sync::Mutex<Vec<Vec<u8>>>) -> Vec<Ipv4Addr> {
+    let mut v = Vec::new();
+    for f in sent.lock().unwrap().drain(..) {
+        if f.len() >= 42 && f[12..14] == [8, 6] && f[20..22] == [0, 1] {
+            v.push(Ipv4Addr::new(f[38], f[39], f[40], f[41]));
+        }
+    }
+    v
+}
+
+#[test]
+fn route_by_device_resolves_on_the_link() {
+    let c = ManualClock::default();
+    let mut st = Stack::new(c.now(), 7);
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let a = IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::new(10, 0, 2, 15), 24));
+    st.add_interface(
+        "eth0",
+        Capture(sent.clone()),
+        Some([2, 0, 0, 0, 0, 1]),
+        &[a],
+        Some(Ipv4Addr::new(10, 0, 2, 2)),
+    )
+    .unwrap();
+    let to = sa(v4([192, 0, 2, 7]), 9);
+    let u = st.socket(Family::V4, 2, 0, false).unwrap();
+    // through the default route: the gateway is asked for
+    assert_eq!(st.send_to(u, b"a", Some(to)), Ok(1));
+    pump(&mut st, &c);
+    assert_eq!(arp_targets(&sent), vec![Ipv4Addr::new(10, 0, 2, 2)]);
+    // `ip route add 192.0.2.0/24 dev eth0`: the destination itself
+    let r = RouteInfo::new(v4([192, 0, 2, 0]), 24, None, 2, 0);
+    st.add_route(r, ADD).unwrap();
+    let mut c2 = c;
+    c2.advance(inet::Duration::from_secs(5));
+    assert_eq!(st.send_to(u, b"b", Some(to)), Ok(1));
+    pump(&mut st, &c2);
+    assert_eq!(arp_targets(&sent), vec![Ipv4Addr::new(192, 0, 2, 7)]);
+    // the route deleted: the gateway again
+    st.del_route(RouteSel::new(v4([192, 0, 2, 0]), 24)).unwrap();
+    c2.advance(inet::Duration::from_secs(5));
+    let to2 = sa(v4([192, 0, 2, 8]), 9);
+    assert_eq!(st.send_to(u, b"c", Some(to2)), Ok(1));
+    pump(&mut st, &c2);
+    assert_eq!(arp_targets(&sent), vec![Ipv4Addr::new(10, 0, 2, 2)]);
+}
