@@ -1359,7 +1359,7 @@ impl Stack {
             IpAddress::Ipv4(v) => IpAddr::V4(v),
             IpAddress::Ipv6(v) => IpAddr::V6(v),
         };
-        self.table_route(d).ok_or(Errno::ENETUNREACH)
+        self.table_route(d)
     }
 
     /// Checks a user address against the socket's family; returns the

@@ -15,6 +15,14 @@ pub const RTPROT_BOOT: u8 = 3;
 pub const SCOPE_UNIVERSE: u8 = 0;
 /// `RT_SCOPE_LINK`.
 pub const SCOPE_LINK: u8 = 253;
+/// `RTN_UNICAST`: a route to a gateway or a link.
+pub const RTN_UNICAST: u8 = 1;
+/// `RTN_BLACKHOLE`: sends fail with `EINVAL`.
+pub const RTN_BLACKHOLE: u8 = 6;
+/// `RTN_UNREACHABLE`: sends fail with `EHOSTUNREACH`.
+pub const RTN_UNREACHABLE: u8 = 7;
+/// `RTN_PROHIBIT`: sends fail with `EACCES`.
+pub const RTN_PROHIBIT: u8 = 8;
 /// Linux's metric of an IPv6 route added without one (`IP6_RT_PRIO_USER`).
 pub const IP6_RT_PRIO_USER: u32 = 1024;
 /// At most this many addresses per interface (smoltcp's fixed table).
@@ -43,6 +51,11 @@ pub struct RouteInfo {
     pub proto: u8,
     /// `rtm_scope` (universe with a gateway, link without).
     pub scope: u8,
+    /// `rtm_type`: [`RTN_UNICAST`], or [`RTN_BLACKHOLE`],
+    /// [`RTN_UNREACHABLE`], [`RTN_PROHIBIT`] (IPv4; no gateway, no
+    /// interface: a send that picks it fails with Linux's `fib_props`
+    /// error).
+    pub kind: u8,
 }
 
 impl RouteInfo {
@@ -50,7 +63,28 @@ impl RouteInfo {
     /// when given, with `metric` and protocol [`RTPROT_BOOT`].
     pub fn new(dst: IpAddr, dst_len: u8, gateway: Option<IpAddr>, oif: u32, metric: u32) -> RouteInfo {
         let scope = if gateway.is_some() { SCOPE_UNIVERSE } else { SCOPE_LINK };
-        RouteInfo { dst, dst_len, gateway, oif, metric, proto: RTPROT_BOOT, scope }
+        RouteInfo { dst, dst_len, gateway, oif, metric, proto: RTPROT_BOOT, scope, kind: RTN_UNICAST }
+    }
+
+    /// With [`RouteInfo::kind`] (a route of another type than unicast is
+    /// of scope universe).
+    pub fn with_kind(mut self, kind: u8) -> RouteInfo {
+        self.kind = kind;
+        if kind != RTN_UNICAST {
+            self.scope = SCOPE_UNIVERSE;
+        }
+        self
+    }
+
+    /// The error a send that picks this route fails with (`None`: a
+    /// unicast route).
+    pub fn error(&self) -> Option<Errno> {
+        match self.kind {
+            RTN_BLACKHOLE => Some(Errno::EINVAL),
+            RTN_UNREACHABLE => Some(Errno::EHOSTUNREACH),
+            RTN_PROHIBIT => Some(Errno::EACCES),
+            _ => None,
+        }
     }
 
     /// With [`RouteInfo::proto`].
@@ -286,6 +320,14 @@ impl Stack {
         if r.oif != 0 {
             self.iface_ix(r.oif)?;
         }
+        match r.kind {
+            RTN_UNICAST => {}
+            RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT if r.dst.is_ipv4() && r.gateway.is_none() => {
+                r.oif = 0;
+                return self.upsert_route(r, how);
+            }
+            _ => return Err(Errno::EINVAL),
+        }
         match r.gateway {
             Some(g) => {
                 let (oif, up) = self.on_link(g, r.oif).ok_or(Errno::ENETUNREACH)?;
@@ -304,6 +346,10 @@ impl Stack {
                 }
             }
         }
+        self.upsert_route(r, how)
+    }
+
+    fn upsert_route(&mut self, r: RouteInfo, how: Upsert) -> Result<()> {
         match self.routes.iter().position(|x| x.same_key(&r)) {
             Some(i) => {
                 if how.excl {
@@ -435,9 +481,14 @@ impl Stack {
 
     /// The interface a table route sends `dst` out of (the longest
     /// prefix, then the lowest metric, among up interfaces).
-    pub(crate) fn table_route(&self, dst: IpAddr) -> Option<usize> {
-        let r = self.table_pick(dst)?;
-        self.ifaces.iter().position(|f| f.index == r.oif)
+    /// `ENETUNREACH` without one; a blackhole, unreachable or prohibit
+    /// route's error.
+    pub(crate) fn table_route(&self, dst: IpAddr) -> Result<usize> {
+        let r = self.table_pick(dst).ok_or(Errno::ENETUNREACH)?;
+        if let Some(e) = r.error() {
+            return Err(e);
+        }
+        self.ifaces.iter().position(|f| f.index == r.oif).ok_or(Errno::ENETUNREACH)
     }
 
     /// The table's route for `dst` (the longest prefix, then the lowest
@@ -446,7 +497,10 @@ impl Stack {
         self.routes
             .iter()
             .filter(|r| contains(r.dst, r.dst_len, dst))
-            .filter(|r| self.ifaces.iter().any(|f| f.index == r.oif && f.flags & iff::UP != 0))
+            .filter(|r| {
+                r.kind != RTN_UNICAST
+                    || self.ifaces.iter().any(|f| f.index == r.oif && f.flags & iff::UP != 0)
+            })
             .min_by(|a, b| b.dst_len.cmp(&a.dst_len).then(a.metric.cmp(&b.metric)))
     }
 }

@@ -359,3 +359,39 @@ fn route_by_device_resolves_on_the_link() {
     pump(&mut st, &c2);
     assert_eq!(arp_targets(&sent), vec![Ipv4Addr::new(10, 0, 2, 2)]);
 }
+
+#[test]
+fn blackhole_unreachable_and_prohibit_routes_fail_sends() {
+    use inet::route::{RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNREACHABLE};
+    let (mut st, _c) = with_eth();
+    for (k, net, e) in [
+        (RTN_BLACKHOLE, [198, 51, 100, 0], Errno::EINVAL),
+        (RTN_UNREACHABLE, [198, 51, 101, 0], Errno::EHOSTUNREACH),
+        (RTN_PROHIBIT, [198, 51, 102, 0], Errno::EACCES),
+    ] {
+        let r = RouteInfo::new(v4(net), 24, None, 0, 0).with_kind(k);
+        assert_eq!(st.add_route(r, ADD), Ok(()));
+        let shown = st.routes().unwrap().into_iter().find(|x| x.dst == v4(net)).unwrap();
+        assert_eq!((shown.kind, shown.oif, shown.scope), (k, 0, SCOPE_UNIVERSE));
+        let to = sa(v4([net[0], net[1], net[2], 9]), 9);
+        let t = st.socket(Family::V4, 1, 0, false).unwrap();
+        assert_eq!(st.connect(t, to, true), Err(e));
+        let u = st.socket(Family::V4, 2, 0, false).unwrap();
+        assert_eq!(st.connect(u, to, true), Err(e));
+        assert_eq!(st.send_to(u, b"x", Some(to)), Err(e));
+        // the rest of the world still goes through the default route
+        assert_eq!(st.send_to(u, b"x", Some(sa(v4([203, 0, 113, 1]), 9))), Ok(1));
+    }
+    // a more specific unicast route wins over the blackhole
+    let r = RouteInfo::new(v4([198, 51, 100, 128]), 25, Some(v4([10, 0, 2, 2])), 2, 0);
+    assert_eq!(st.add_route(r, ADD), Ok(()));
+    let u = st.socket(Family::V4, 2, 0, false).unwrap();
+    assert_eq!(st.send_to(u, b"x", Some(sa(v4([198, 51, 100, 200]), 9))), Ok(1));
+    assert_eq!(st.send_to(u, b"x", Some(sa(v4([198, 51, 100, 1]), 9))), Err(Errno::EINVAL));
+    // deleted: the default route again
+    assert!(st.del_route(RouteSel::new(v4([198, 51, 100, 0]), 24)).is_ok());
+    assert_eq!(st.send_to(u, b"x", Some(sa(v4([198, 51, 100, 1]), 9))), Ok(1));
+    // with a gateway, or for IPv6: EINVAL
+    let g = RouteInfo::new(v4([198, 51, 103, 0]), 24, Some(v4([10, 0, 2, 2])), 0, 0).with_kind(RTN_BLACKHOLE);
+    assert_eq!(st.add_route(g, ADD), Err(Errno::EINVAL));
+}
