@@ -578,4 +578,73 @@ KT_CASE(wildcard_sockets_reached_at_the_interfaces_addresses) {
     close(u);
 }
 
+/* RTM_NEWROUTE/RTM_DELROUTE of an IPv4 route of type `ty` (ip route add
+ * blackhole|unreachable|prohibit DST/LEN) */
+static int typed_route(int s, uint16_t type, uint8_t ty, const char *dst, int len) {
+    unsigned char a[4];
+    if (inet_pton(AF_INET, dst, a) != 1) return 1004;
+    struct rtmsg_ rt = {AF_INET, (uint8_t)len, 0, 0, 254, 3, 0, ty, 0};
+    struct req r;
+    req_start(&r, type, NLM_F_REQUEST_ | (type == RTM_NEWROUTE_ ? EXCL : 0), &rt, sizeof rt);
+    req_attr(&r, RTA_DST_, a, 4);
+    return req_ack(s, &r);
+}
+
+/* connect(2) of a fresh socket of `type` to `ip`:9: 0 or the errno */
+static int connect_err(int type, const char *ip) {
+    int c = socket(AF_INET, type | SOCK_NONBLOCK, 0);
+    struct sockaddr_in to = kt_sin(0, 9);
+    inet_pton(AF_INET, ip, &to.sin_addr);
+    int r = connect(c, (struct sockaddr *)&to, sizeof to) == 0 ? 0 : errno;
+    close(c);
+    return r;
+}
+
+static int route_types(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
+    int s = nl_socket();
+    KT_CHILD_CHECK(2, s >= 0);
+    KT_CHILD_CHECK(3, link_set(s, 1, 1) == 0);
+    KT_CHILD_CHECK(4, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.9.9", 24, 1) == 0);
+    KT_CHILD_CHECK(5, typed_route(s, RTM_NEWROUTE_, 6, "198.51.100.0", 24) == 0); /* blackhole */
+    KT_CHILD_CHECK(6, typed_route(s, RTM_NEWROUTE_, 7, "198.51.101.0", 24) == 0); /* unreachable */
+    KT_CHILD_CHECK(7, typed_route(s, RTM_NEWROUTE_, 8, "198.51.102.0", 24) == 0); /* prohibit */
+    KT_CHILD_CHECK(8, typed_route(s, RTM_NEWROUTE_, 6, "198.51.100.0", 24) == -EEXIST);
+    KT_CHILD_CHECK(9, connect_err(SOCK_STREAM, "198.51.100.1") == EINVAL);
+    KT_CHILD_CHECK(10, connect_err(SOCK_DGRAM, "198.51.100.1") == EINVAL);
+    KT_CHILD_CHECK(11, connect_err(SOCK_STREAM, "198.51.101.1") == EHOSTUNREACH);
+    KT_CHILD_CHECK(12, connect_err(SOCK_DGRAM, "198.51.101.1") == EHOSTUNREACH);
+    KT_CHILD_CHECK(13, connect_err(SOCK_STREAM, "198.51.102.1") == EACCES);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = kt_sin(0, 9);
+    inet_pton(AF_INET, "198.51.102.1", &to.sin_addr);
+    KT_CHILD_CHECK(14, sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof to) == -1 && errno == EACCES);
+    close(u);
+    KT_CHILD_CHECK(15, connect_err(SOCK_DGRAM, "198.51.103.1") == ENETUNREACH);
+    KT_CHILD_CHECK(16, typed_route(s, RTM_DELROUTE_, 6, "198.51.100.0", 24) == 0);
+    KT_CHILD_CHECK(17, connect_err(SOCK_DGRAM, "198.51.100.1") == ENETUNREACH);
+    KT_CHILD_CHECK(18, typed_route(s, RTM_DELROUTE_, 7, "198.51.101.0", 24) == 0);
+    KT_CHILD_CHECK(19, typed_route(s, RTM_DELROUTE_, 8, "198.51.102.0", 24) == 0);
+    /* a route by device through lo: sent, and dropped there (not an
+     * address of this host), so a wildcard socket gets nothing */
+    KT_CHILD_CHECK(20, route_change(s, RTM_NEWROUTE_, EXCL, AF_INET, "192.168.5.0", 24, NULL, 1) == 0);
+    u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in any = kt_sin(INADDR_ANY, 0);
+    KT_CHILD_CHECK(21, bind(u, (struct sockaddr *)&any, sizeof any) == 0);
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    to = kt_sin(0, (uint16_t)kt_port_of(u));
+    inet_pton(AF_INET, "192.168.5.7", &to.sin_addr);
+    KT_CHILD_CHECK(22, sendto(c, "x", 1, 0, (struct sockaddr *)&to, sizeof to) == 1);
+    struct pollfd pf = {u, POLLIN, 0};
+    KT_CHILD_CHECK(23, poll(&pf, 1, 200) == 0);
+    close(c);
+    close(u);
+    close(s);
+    return 0;
+}
+
+KT_CASE(blackhole_unreachable_prohibit_routes) {
+    KT_EQ(kt_in_child(route_types), 0);
+}
+
 KT_MAIN()

@@ -563,6 +563,51 @@ struct Iface {
     iface: Interface,
     link: Box<dyn Link>,
     set: SocketSet<'static>,
+    /// The addresses past smoltcp's fixed table (`route::SMOLTCP_ADDRS`),
+    /// in order after its: reached through lo (which takes every local
+    /// address), not answered for on the link (ARP, NDP) nor chosen as a
+    /// source for a remote destination.
+    extra: Vec<IpCidr>,
+}
+
+impl Iface {
+    /// Every address in order: smoltcp's table, then [`Iface::extra`].
+    fn all_addrs(&self) -> impl Iterator<Item = &IpCidr> {
+        self.iface.ip_addrs().iter().chain(self.extra.iter())
+    }
+
+    /// Drops every address.
+    fn clear_addrs(&mut self) {
+        self.iface.update_ip_addrs(|a| a.clear());
+        self.extra = Vec::new();
+    }
+
+    /// Appends `c` (smoltcp's table first); `ENOBUFS` when memory runs out.
+    fn push_addr(&mut self, c: IpCidr) -> Result<()> {
+        let mut full = false;
+        self.iface.update_ip_addrs(|a| full = a.push(c).is_err());
+        if full {
+            self.extra.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            self.extra.push(c);
+        }
+        Ok(())
+    }
+
+    /// Removes `c`; the first of [`Iface::extra`] takes a place freed in
+    /// smoltcp's table (the order stays).
+    fn remove_addr(&mut self, c: IpCidr) {
+        if let Some(i) = self.extra.iter().position(|x| *x == c) {
+            self.extra.remove(i);
+            return;
+        }
+        let next = if self.extra.is_empty() { None } else { Some(self.extra.remove(0)) };
+        self.iface.update_ip_addrs(|v| {
+            v.retain(|x| *x != c);
+            if let Some(n) = next {
+                let _ = v.push(n);
+            }
+        });
+    }
 }
 
 /// A socket's TCP_NOTSENT_LOWAT in force: its own, else the sysctl's
@@ -735,7 +780,7 @@ fn family_filter(ports: &PortTable, p: &mut [u8]) -> Option<usize> {
 /// `has_ip_addr` says yes to everything on lo, whose interface accepts
 /// any destination: see [`Stack::new`]).
 fn owns(f: &Iface, a: IpAddress) -> bool {
-    f.iface.ip_addrs().iter().any(|c| c.address() == a)
+    f.all_addrs().any(|c| c.address() == a)
 }
 
 fn is_loopback(a: IpAddress) -> bool {
@@ -863,6 +908,7 @@ impl Stack {
             iface,
             link,
             set: SocketSet::new(Vec::new()),
+            extra: Vec::new(),
         });
         if let Some(gw) = gw4 {
             let r = RouteInfo::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, Some(IpAddr::V4(gw)), index, 0);
@@ -876,12 +922,10 @@ impl Stack {
     /// Replaces the addresses and gateway of interface `index` (for DHCP).
     pub fn set_interface_addrs(&mut self, index: u32, addrs: &[IpCidr], gw4: Option<Ipv4Addr>) -> Result<()> {
         let f = self.ifaces.iter_mut().find(|f| f.index == index).ok_or(Errno::ENODEV)?;
-        f.iface.update_ip_addrs(|a| {
-            a.clear();
-            for c in addrs {
-                let _ = a.push(*c);
-            }
-        });
+        f.clear_addrs();
+        for c in addrs {
+            f.push_addr(*c)?;
+        }
         self.routes.retain(|r| !(r.oif == index && r.dst_len == 0 && r.dst.is_ipv4()));
         if let Some(gw) = gw4 {
             let r = RouteInfo::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, Some(IpAddr::V4(gw)), index, 0);
@@ -900,7 +944,7 @@ impl Stack {
             let mut ipv4 = None;
             let mut ipv4_all = Vec::new();
             let mut ipv6 = Vec::new();
-            for c in f.iface.ip_addrs() {
+            for c in f.all_addrs() {
                 match c {
                     IpCidr::Ipv4(c) => {
                         ipv4_all.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
@@ -939,7 +983,7 @@ impl Stack {
     pub fn loopback_down(&mut self) {
         for f in self.ifaces.iter_mut().filter(|f| f.loopback) {
             f.flags &= !(iff::UP | iff::RUNNING);
-            f.iface.update_ip_addrs(|a| a.clear());
+            f.clear_addrs();
         }
     }
 
@@ -955,14 +999,11 @@ impl Stack {
             if f.loopback && f.flags & iff::UP == 0 {
                 let v4 = IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8));
                 let v6 = IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Addr::LOCALHOST, 128));
-                f.iface.update_ip_addrs(|a| {
-                    if !a.contains(&v4) {
-                        let _ = a.push(v4);
+                for c in [v4, v6] {
+                    if !f.all_addrs().any(|x| *x == c) {
+                        f.push_addr(c)?;
                     }
-                    if !a.contains(&v6) {
-                        let _ = a.push(v6);
-                    }
-                });
+                }
             }
             f.flags |= iff::UP | iff::RUNNING;
         } else {
@@ -998,10 +1039,11 @@ impl Stack {
                     continue;
                 }
                 if f.loopback && f.link.pending() {
-                    let Iface { link, iface, .. } = f;
-                    let (iface, head, tail) = (&*iface, &*head, &*tail);
+                    let Iface { link, iface, extra, .. } = f;
+                    let (head, tail) = (&*head, &*tail);
+                    let iface = (&*iface, &*extra);
                     let local = |a: IpAddress| {
-                        iface.ip_addrs().iter().any(|c| match c {
+                        iface.0.ip_addrs().iter().chain(iface.1.iter()).any(|c| match c {
                             IpCidr::Ipv4(c) => {
                                 IpAddress::Ipv4(c.address()) == a
                                     || c.broadcast().map(IpAddress::Ipv4) == Some(a)
@@ -1351,7 +1393,7 @@ impl Stack {
             }
         }
         for (i, f) in self.ifaces.iter().enumerate() {
-            if f.flags & iff::UP != 0 && f.iface.ip_addrs().iter().any(|c| c.contains_addr(&dst)) {
+            if f.flags & iff::UP != 0 && f.all_addrs().any(|c| c.contains_addr(&dst)) {
                 return Ok(i);
             }
         }

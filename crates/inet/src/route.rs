@@ -25,8 +25,12 @@ pub const RTN_UNREACHABLE: u8 = 7;
 pub const RTN_PROHIBIT: u8 = 8;
 /// Linux's metric of an IPv6 route added without one (`IP6_RT_PRIO_USER`).
 pub const IP6_RT_PRIO_USER: u32 = 1024;
-/// At most this many addresses per interface (smoltcp's fixed table).
-pub const MAX_ADDRS: usize = 8;
+/// At most this many addresses per interface (Linux has no bound; past it
+/// `ENOBUFS`, Linux's errno when an address cannot be allocated).
+pub const MAX_ADDRS: usize = 1024;
+/// The addresses of an interface smoltcp holds (its fixed table); the
+/// rest are the stack's own (see [`Stack::add_address`]).
+pub const SMOLTCP_ADDRS: usize = 8;
 /// At most this many routes in the table.
 pub const MAX_ROUTES: usize = 256;
 /// At most this many destinations reached on-link through a route
@@ -193,8 +197,8 @@ impl Stack {
     pub fn addresses(&self, index: u32) -> Result<Vec<(IpAddr, u8)>> {
         let f = &self.ifaces[self.iface_ix(index)?];
         let mut v = Vec::new();
-        v.try_reserve(f.iface.ip_addrs().len()).map_err(|_| Errno::ENOMEM)?;
-        for c in f.iface.ip_addrs() {
+        v.try_reserve(f.iface.ip_addrs().len() + f.extra.len()).map_err(|_| Errno::ENOMEM)?;
+        for c in f.all_addrs() {
             v.push(match c {
                 IpCidr::Ipv4(c) => (IpAddr::V4(c.address()), c.prefix_len()),
                 IpCidr::Ipv6(c) => (IpAddr::V6(c.address()), c.prefix_len()),
@@ -207,8 +211,11 @@ impl Stack {
     /// whether it is new (false: an existing one was replaced). `ENODEV`
     /// for no such interface, `EINVAL` for a prefix past the family's
     /// length, `EEXIST` for an address with that prefix already there
-    /// unless `how.replace` without `how.excl`, `ENOSPC` past
-    /// [`MAX_ADDRS`].
+    /// unless `how.replace` without `how.excl`, `ENOBUFS` past
+    /// [`MAX_ADDRS`]. Past [`SMOLTCP_ADDRS`] an address is the stack's
+    /// own: reached through lo like every local address, but neither
+    /// answered for on its link nor picked as a source for a remote
+    /// destination.
     pub fn add_address(&mut self, index: u32, addr: IpAddr, prefix: u8, how: Upsert) -> Result<bool> {
         if prefix > max_len(&addr) {
             return Err(Errno::EINVAL);
@@ -216,20 +223,16 @@ impl Stack {
         let ix = self.iface_ix(index)?;
         let c = cidr(addr, prefix);
         let f = &mut self.ifaces[ix];
-        if f.iface.ip_addrs().contains(&c) {
+        if f.all_addrs().any(|x| *x == c) {
             if how.excl || !how.replace {
                 return Err(Errno::EEXIST);
             }
             return Ok(false);
         }
-        if f.iface.ip_addrs().len() >= MAX_ADDRS {
-            return Err(Errno::ENOSPC);
+        if f.iface.ip_addrs().len() + f.extra.len() >= MAX_ADDRS {
+            return Err(Errno::ENOBUFS);
         }
-        let mut full = false;
-        f.iface.update_ip_addrs(|a| full = a.push(c).is_err());
-        if full {
-            return Err(Errno::ENOSPC);
-        }
+        f.push_addr(c)?;
         Ok(true)
     }
 
@@ -257,8 +260,8 @@ impl Stack {
             .ok_or(Errno::EADDRNOTAVAIL)?;
         let (a, p) = addrs[hit];
         let c = cidr(a, p);
-        self.ifaces[ix].iface.update_ip_addrs(|v| v.retain(|x| *x != c));
-        let v4_left = self.ifaces[ix].iface.ipv4_addr().is_some();
+        self.ifaces[ix].remove_addr(c);
+        let v4_left = self.ifaces[ix].all_addrs().any(|c| matches!(c, IpCidr::Ipv4(_)));
         let before = self.routes.len();
         self.routes.retain(|r| {
             let fam_gone = r.oif == index && r.dst.is_ipv4() && !v4_left;
@@ -267,9 +270,9 @@ impl Stack {
         // gateways no longer on a link of their interface
         let ifaces = &self.ifaces;
         self.routes.retain(|r| match r.gateway {
-            Some(g) => ifaces
-                .iter()
-                .any(|f| f.index == r.oif && f.iface.ip_addrs().iter().any(|c| c.contains_addr(&to_ip(g)))),
+            Some(g) => {
+                ifaces.iter().any(|f| f.index == r.oif && f.all_addrs().any(|c| c.contains_addr(&to_ip(g))))
+            }
             None => true,
         });
         if self.routes.len() != before {
@@ -294,7 +297,7 @@ impl Stack {
         self.ifaces
             .iter()
             .filter(|f| oif == 0 || f.index == oif)
-            .find(|f| f.iface.ip_addrs().iter().any(|c| c.contains_addr(&g)))
+            .find(|f| f.all_addrs().any(|c| c.contains_addr(&g)))
             .map(|f| (f.index, f.flags & iff::UP != 0))
     }
 
@@ -421,7 +424,7 @@ impl Stack {
     pub(crate) fn route_out(&mut self, dst: IpAddress) -> Result<usize> {
         let ifx = self.route(dst)?;
         let f = &self.ifaces[ifx];
-        if f.loopback || f.iface.ip_addrs().iter().any(|c| c.contains_addr(&dst)) {
+        if f.loopback || f.all_addrs().any(|c| c.contains_addr(&dst)) {
             return Ok(ifx);
         }
         let d = match dst {

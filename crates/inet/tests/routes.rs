@@ -75,11 +75,36 @@ fn address_add_replace_delete_on_lo() {
     assert_eq!(st.add_address(1, a6, 129, ADD), Err(Errno::EINVAL));
     assert!(st.addresses(1).unwrap().contains(&(a6, 64)));
     assert_eq!(st.del_address(1, Family::V6, Some(a6), Some(64)), Ok((a6, 64)));
-    // the table of addresses is bounded
-    for k in 0..6u8 {
+    // past smoltcp's 8 addresses: the stack's own, in order, reached,
+    // deleted; the table is bounded (ENOBUFS)
+    for k in 0..20u8 {
         assert_eq!(st.add_address(1, v4([10, 20, k, 1]), 24, ADD), Ok(true));
     }
-    assert_eq!(st.add_address(1, v4([10, 30, 0, 1]), 24, ADD), Err(Errno::ENOSPC));
+    let lo = st.addresses(1).unwrap();
+    assert_eq!(lo.len(), 22);
+    assert_eq!(lo[21], (v4([10, 20, 19, 1]), 24));
+    for k in [3u8, 17] {
+        let at = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 20, k, 1), 4100 + u16::from(k)));
+        let s = st.socket(Family::V4, 2, 0, false).unwrap();
+        st.bind(s, at, false).unwrap();
+        let c2 = st.socket(Family::V4, 2, 0, false).unwrap();
+        assert_eq!(st.send_to(c2, b"hi", Some(at)), Ok(2));
+        pump(&mut st, &c);
+        let (n, _, from) = st.recv_from(s, &mut b, false).unwrap();
+        assert_eq!((n, from.ip()), (2, at.ip()));
+    }
+    assert_eq!(st.del_address(1, Family::V4, Some(v4([10, 20, 1, 1])), None), Ok((v4([10, 20, 1, 1]), 24)));
+    assert_eq!(st.del_address(1, Family::V4, Some(v4([10, 20, 15, 1])), None), Ok((v4([10, 20, 15, 1]), 24)));
+    let after = st.addresses(1).unwrap();
+    let want: Vec<_> =
+        lo.iter().copied().filter(|(a, _)| *a != v4([10, 20, 1, 1]) && *a != v4([10, 20, 15, 1])).collect();
+    assert_eq!(after, want);
+    for k in 0..(inet::route::MAX_ADDRS - 20) {
+        let a = IpAddr::V4(Ipv4Addr::from(0x0b00_0000u32 + k as u32));
+        assert_eq!(st.add_address(1, a, 32, ADD), Ok(true));
+    }
+    assert_eq!(st.addresses(1).unwrap().len(), inet::route::MAX_ADDRS);
+    assert_eq!(st.add_address(1, v4([10, 30, 0, 1]), 24, ADD), Err(Errno::ENOBUFS));
 }
 
 #[test]
