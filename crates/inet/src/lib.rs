@@ -686,37 +686,6 @@ fn unspecified(fam: Family) -> SocketAddr {
     }
 }
 
-/// What lo delivers of a packet that waits: none to an address that is
-/// not local (a user's route through lo sends it there: Linux's lo
-/// receives it and, not forwarding, drops it; smoltcp's lo takes every
-/// destination, see [`Stack::add_interface`]'s `set_any_ip`), the rest as
-/// [`family_filter`] says. `local` says whether an address other than
-/// 127/8 and ::1 is one of this host's (or a subnet broadcast of lo's).
-fn lo_filter(ports: &PortTable, local: &dyn Fn(IpAddress) -> bool, p: &mut [u8]) -> Option<usize> {
-    let n = p.len();
-    match p.first().map(|b| b >> 4) {
-        Some(4) if n >= 20 => {
-            let d = Ipv4Addr::new(p[16], p[17], p[18], p[19]);
-            if d.is_loopback() || d.is_multicast() || d.is_broadcast() || local(IpAddress::Ipv4(d)) {
-                Some(n)
-            } else {
-                None
-            }
-        }
-        Some(6) if n >= 40 => {
-            let mut d = [0u8; 16];
-            d.copy_from_slice(&p[24..40]);
-            let d = Ipv6Addr::from(d);
-            if d.is_loopback() || d.is_multicast() || local(IpAddress::Ipv6(d)) {
-                family_filter(ports, p)
-            } else {
-                None
-            }
-        }
-        _ => Some(n),
-    }
-}
-
 /// Keeps IPv6 packets on lo from the sockets of a port that only IPv4
 /// sockets hold (a wildcard AF_INET socket's smoltcp endpoint is the
 /// wildcard of both families: [`Stack::listen_ep`]): a TCP SYN is
@@ -725,6 +694,9 @@ fn lo_filter(ports: &PortTable, local: &dyn Fn(IpAddress) -> bool, p: &mut [u8])
 /// to keep, `None` to drop the packet.
 fn family_filter(ports: &PortTable, p: &mut [u8]) -> Option<usize> {
     let n = p.len();
+    if n < 40 || p[0] >> 4 != 6 {
+        return Some(n);
+    }
     let space = match p[6] {
         6 if n >= 60 => Space::Tcp,
         17 if n >= 48 => Space::Udp,
@@ -1033,25 +1005,12 @@ impl Stack {
             let mut round = false;
             let Stack { ifaces, ports, .. } = self;
             for i in 0..ifaces.len() {
-                let (head, rest) = ifaces.split_at_mut(i);
-                let Some((f, tail)) = rest.split_first_mut() else { break };
+                let Some(f) = ifaces.get_mut(i) else { break };
                 if f.flags & iff::UP == 0 {
                     continue;
                 }
                 if f.loopback && f.link.pending() {
-                    let Iface { link, iface, extra, .. } = f;
-                    let (head, tail) = (&*head, &*tail);
-                    let iface = (&*iface, &*extra);
-                    let local = |a: IpAddress| {
-                        iface.0.ip_addrs().iter().chain(iface.1.iter()).any(|c| match c {
-                            IpCidr::Ipv4(c) => {
-                                IpAddress::Ipv4(c.address()) == a
-                                    || c.broadcast().map(IpAddress::Ipv4) == Some(a)
-                            }
-                            IpCidr::Ipv6(c) => IpAddress::Ipv6(c.address()) == a,
-                        }) || head.iter().chain(tail.iter()).any(|g| owns(g, a))
-                    };
-                    link.filter(&mut |p| lo_filter(ports, &local, p));
+                    f.link.filter(&mut |p| family_filter(ports, p));
                 }
                 if f.link.poll(&mut f.iface, now, &mut f.set) {
                     round = true;
