@@ -6,7 +6,9 @@
  * members are told, and the errors are Linux's (EEXIST, EADDRNOTAVAIL,
  * ENODEV, ENETUNREACH, ENETDOWN, ESRCH, ENOENT, EINVAL). Every case runs in
  * a network namespace of its own (lo down, no address, no route), so both
- * kernels start from the same state.
+ * kernels start from the same state. Sockets bound to 0.0.0.0 are reached
+ * at every address of every interface, one added after they were bound
+ * too, and answer from the address they were reached at.
  */
 #include "kt_inet.h"
 
@@ -425,6 +427,227 @@ static int monitor(void) {
 
 KT_CASE(group_members_are_told_of_changes) {
     KT_EQ(kt_in_child(monitor), 0);
+}
+
+/* ---- wildcard sockets reached at every address ---- */
+
+/* Through the TCP listener `l` and the UDP socket `u` (both bound to
+ * 0.0.0.0) from fresh sockets at the IPv4 address `ip` (network order):
+ * 0 when the connection's ends and the datagrams' addresses are `ip`, else
+ * the number of the step that failed. */
+static int reach_at(uint32_t ip, int l, int u) {
+    struct sockaddr_in to = {0}, me, got;
+    socklen_t len;
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = ip;
+    to.sin_port = htons((uint16_t)kt_port_of(l));
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&to, sizeof to) != 0) return 1;
+    int s = accept(l, NULL, NULL);
+    if (s < 0) return 2;
+    len = sizeof got;
+    if (getsockname(s, (struct sockaddr *)&got, &len) != 0 || got.sin_addr.s_addr != ip || got.sin_port != to.sin_port)
+        return 3;
+    len = sizeof me;
+    if (getsockname(c, (struct sockaddr *)&me, &len) != 0 || me.sin_addr.s_addr != ip) return 4;
+    if (write(c, "t", 1) != 1 || read(s, &got, 1) != 1) return 5;
+    close(c);
+    close(s);
+    /* UDP: a connected client's datagram comes from the address, the
+     * reply goes back from it (the client takes only its peer's) */
+    to.sin_port = htons((uint16_t)kt_port_of(u));
+    c = socket(AF_INET, SOCK_DGRAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&to, sizeof to) != 0) return 6;
+    len = sizeof me;
+    if (getsockname(c, (struct sockaddr *)&me, &len) != 0 || me.sin_addr.s_addr != ip) return 7;
+    if (send(c, "ping", 4, 0) != 4) return 8;
+    char b[8];
+    struct pollfd pf = {u, POLLIN, 0};
+    if (poll(&pf, 1, 5000) != 1) return 9;
+    len = sizeof got;
+    if (recvfrom(u, b, sizeof b, 0, (struct sockaddr *)&got, &len) != 4 || got.sin_addr.s_addr != ip ||
+        got.sin_port != me.sin_port)
+        return 10;
+    if (sendto(u, "pong", 4, 0, (struct sockaddr *)&got, len) != 4) return 11;
+    pf.fd = c;
+    if (poll(&pf, 1, 5000) != 1) return 12;
+    len = sizeof got;
+    if (recvfrom(c, b, sizeof b, 0, (struct sockaddr *)&got, &len) != 4 || got.sin_addr.s_addr != ip ||
+        got.sin_port != to.sin_port || memcmp(b, "pong", 4) != 0)
+        return 13;
+    close(c);
+    return 0;
+}
+
+/* A TCP listener (`stream`) or UDP socket bound to 0.0.0.0, or -1. */
+static int wildcard4(int stream) {
+    int s = socket(AF_INET, stream ? SOCK_STREAM : SOCK_DGRAM, 0);
+    struct sockaddr_in a = kt_sin(INADDR_ANY, 0);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0) return -1;
+    if (stream && listen(s, 8) != 0) return -1;
+    return s;
+}
+
+static uint32_t ip4(const char *t) {
+    struct in_addr a = {0};
+    inet_pton(AF_INET, t, &a);
+    return a.s_addr;
+}
+
+static int wildcard_in_netns(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
+    int s = nl_socket();
+    KT_CHILD_CHECK(2, s >= 0);
+    KT_CHILD_CHECK(3, link_set(s, 1, 1) == 0);
+    KT_CHILD_CHECK(4, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.0.1", 32, 1) == 0);
+    int l = wildcard4(1), u = wildcard4(0);
+    KT_CHILD_CHECK(5, l >= 0 && u >= 0);
+    KT_CHILD_CHECK(6, reach_at(ip4("127.0.0.1"), l, u) == 0);
+    KT_CHILD_CHECK(7, reach_at(ip4("10.9.0.1"), l, u) == 0);
+    /* an address added after listen(2) and bind(2) is reached too */
+    KT_CHILD_CHECK(8, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.1.1", 24, 1) == 0);
+    KT_CHILD_CHECK(9, reach_at(ip4("10.9.1.1"), l, u) == 0);
+    /* a deleted one is not: nothing of this host answers there */
+    KT_CHILD_CHECK(10, addr_change(s, RTM_DELADDR_, 0, AF_INET, "10.9.0.1", 32, 1) == 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in to = kt_sin(0, (uint16_t)kt_port_of(l));
+    to.sin_addr.s_addr = ip4("10.9.0.1");
+    KT_CHILD_CHECK(11, connect(c, (struct sockaddr *)&to, sizeof to) == -1 && errno == ENETUNREACH);
+    close(c);
+    /* the IPv4 listener takes no IPv6 connection: [::1] is refused */
+    c = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 t6 = kt_sin6(&in6addr_loopback, (uint16_t)kt_port_of(l));
+    KT_CHILD_CHECK(12, connect(c, (struct sockaddr *)&t6, sizeof t6) == -1 && errno == ECONNREFUSED);
+    close(c);
+    /* nor the UDP socket an IPv6 datagram */
+    c = socket(AF_INET6, SOCK_DGRAM, 0);
+    t6.sin6_port = htons((uint16_t)kt_port_of(u));
+    KT_CHILD_CHECK(13, sendto(c, "six", 3, 0, (struct sockaddr *)&t6, sizeof t6) == 3);
+    struct pollfd pf = {u, POLLIN, 0};
+    KT_CHILD_CHECK(14, poll(&pf, 1, 200) == 0);
+    close(c);
+    /* a listener bound to in6addr_any (not v6-only) takes both */
+    int l6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 any6 = kt_sin6(&in6addr_any, 0);
+    KT_CHILD_CHECK(15, bind(l6, (struct sockaddr *)&any6, sizeof any6) == 0 && listen(l6, 4) == 0);
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    to = kt_sin(0, (uint16_t)kt_port_of(l6));
+    to.sin_addr.s_addr = ip4("10.9.1.1");
+    KT_CHILD_CHECK(16, connect(c, (struct sockaddr *)&to, sizeof to) == 0);
+    int a = accept(l6, NULL, NULL);
+    struct sockaddr_in6 got;
+    socklen_t len = sizeof got;
+    KT_CHILD_CHECK(17, a >= 0 && getsockname(a, (struct sockaddr *)&got, &len) == 0);
+    KT_CHILD_CHECK(18, IN6_IS_ADDR_V4MAPPED(&got.sin6_addr) && memcmp(&got.sin6_addr.s6_addr[12], &to.sin_addr, 4) == 0);
+    close(a);
+    close(c);
+    close(l6);
+    close(l);
+    close(u);
+    close(s);
+    return 0;
+}
+
+KT_CASE(wildcard_sockets_reached_at_every_address) {
+    KT_EQ(kt_in_child(wildcard_in_netns), 0);
+}
+
+/* The initial namespace: every IPv4 address of every interface that is up
+ * (ours: lo's and eth0's; Linux's suite boot has lo down and no NIC, so
+ * none there). */
+KT_CASE(wildcard_sockets_reached_at_the_interfaces_addresses) {
+    int l = wildcard4(1), u = wildcard4(0);
+    KT_TRUE(l >= 0 && u >= 0, "wildcard sockets");
+    int q = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq rs[16];
+    struct ifconf ic = {.ifc_len = sizeof rs, .ifc_req = rs};
+    KT_SYS_RET(ioctl(q, SIOCGIFCONF, &ic), 0);
+    int n = ic.ifc_len / (int)sizeof(struct ifreq), tried = 0;
+    for (int i = 0; i < n; i++) {
+        struct ifreq f = rs[i];
+        KT_SYS_RET(ioctl(q, SIOCGIFFLAGS, &f), 0);
+        if (!(f.ifr_flags & IFF_UP)) continue;
+        uint32_t ip = ((struct sockaddr_in *)&rs[i].ifr_addr)->sin_addr.s_addr;
+        kt_printf("# %s %s\n", rs[i].ifr_name, inet_ntoa(((struct sockaddr_in *)&rs[i].ifr_addr)->sin_addr));
+        KT_EQ(reach_at(ip, l, u), 0);
+        tried++;
+    }
+    kt_printf("# %d addresses\n", tried);
+    close(q);
+    close(l);
+    close(u);
+}
+
+/* RTM_NEWROUTE/RTM_DELROUTE of an IPv4 route of type `ty` (ip route add
+ * blackhole|unreachable|prohibit DST/LEN) */
+static int typed_route(int s, uint16_t type, uint8_t ty, const char *dst, int len) {
+    unsigned char a[4];
+    if (inet_pton(AF_INET, dst, a) != 1) return 1004;
+    struct rtmsg_ rt = {AF_INET, (uint8_t)len, 0, 0, 254, 3, 0, ty, 0};
+    struct req r;
+    req_start(&r, type, NLM_F_REQUEST_ | (type == RTM_NEWROUTE_ ? EXCL : 0), &rt, sizeof rt);
+    req_attr(&r, RTA_DST_, a, 4);
+    return req_ack(s, &r);
+}
+
+/* connect(2) of a fresh socket of `type` to `ip`:9: 0 or the errno */
+static int connect_err(int type, const char *ip) {
+    int c = socket(AF_INET, type | SOCK_NONBLOCK, 0);
+    struct sockaddr_in to = kt_sin(0, 9);
+    inet_pton(AF_INET, ip, &to.sin_addr);
+    int r = connect(c, (struct sockaddr *)&to, sizeof to) == 0 ? 0 : errno;
+    close(c);
+    return r;
+}
+
+static int route_types(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
+    int s = nl_socket();
+    KT_CHILD_CHECK(2, s >= 0);
+    KT_CHILD_CHECK(3, link_set(s, 1, 1) == 0);
+    KT_CHILD_CHECK(4, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.9.9", 24, 1) == 0);
+    KT_CHILD_CHECK(5, typed_route(s, RTM_NEWROUTE_, 6, "198.51.100.0", 24) == 0); /* blackhole */
+    KT_CHILD_CHECK(6, typed_route(s, RTM_NEWROUTE_, 7, "198.51.101.0", 24) == 0); /* unreachable */
+    KT_CHILD_CHECK(7, typed_route(s, RTM_NEWROUTE_, 8, "198.51.102.0", 24) == 0); /* prohibit */
+    KT_CHILD_CHECK(8, typed_route(s, RTM_NEWROUTE_, 6, "198.51.100.0", 24) == -EEXIST);
+    KT_CHILD_CHECK(9, connect_err(SOCK_STREAM, "198.51.100.1") == EINVAL);
+    KT_CHILD_CHECK(10, connect_err(SOCK_DGRAM, "198.51.100.1") == EINVAL);
+    KT_CHILD_CHECK(11, connect_err(SOCK_STREAM, "198.51.101.1") == EHOSTUNREACH);
+    KT_CHILD_CHECK(12, connect_err(SOCK_DGRAM, "198.51.101.1") == EHOSTUNREACH);
+    KT_CHILD_CHECK(13, connect_err(SOCK_STREAM, "198.51.102.1") == EACCES);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = kt_sin(0, 9);
+    inet_pton(AF_INET, "198.51.102.1", &to.sin_addr);
+    KT_CHILD_CHECK(14, sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof to) == -1 && errno == EACCES);
+    close(u);
+    KT_CHILD_CHECK(15, connect_err(SOCK_DGRAM, "198.51.103.1") == ENETUNREACH);
+    KT_CHILD_CHECK(16, typed_route(s, RTM_DELROUTE_, 6, "198.51.100.0", 24) == 0);
+    KT_CHILD_CHECK(17, connect_err(SOCK_DGRAM, "198.51.100.1") == ENETUNREACH);
+    KT_CHILD_CHECK(18, typed_route(s, RTM_DELROUTE_, 7, "198.51.101.0", 24) == 0);
+    KT_CHILD_CHECK(19, typed_route(s, RTM_DELROUTE_, 8, "198.51.102.0", 24) == 0);
+    /* a route by device through lo: what is sent there comes back in and
+     * reaches a wildcard socket (Linux's lo hands the packet up with the
+     * route it went out by) */
+    KT_CHILD_CHECK(20, route_change(s, RTM_NEWROUTE_, EXCL, AF_INET, "192.168.5.0", 24, NULL, 1) == 0);
+    u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in any = kt_sin(INADDR_ANY, 0);
+    KT_CHILD_CHECK(21, bind(u, (struct sockaddr *)&any, sizeof any) == 0);
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    to = kt_sin(0, (uint16_t)kt_port_of(u));
+    inet_pton(AF_INET, "192.168.5.7", &to.sin_addr);
+    KT_CHILD_CHECK(22, sendto(c, "x", 1, 0, (struct sockaddr *)&to, sizeof to) == 1);
+    struct pollfd pf = {u, POLLIN, 0};
+    KT_CHILD_CHECK(23, poll(&pf, 1, 5000) == 1);
+    char b[4];
+    KT_CHILD_CHECK(24, recv(u, b, sizeof b, 0) == 1 && b[0] == 'x');
+    close(c);
+    close(u);
+    close(s);
+    return 0;
+}
+
+KT_CASE(blackhole_unreachable_prohibit_routes) {
+    KT_EQ(kt_in_child(route_types), 0);
 }
 
 KT_MAIN()

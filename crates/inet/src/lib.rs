@@ -363,6 +363,11 @@ trait Link: Send {
     /// The IPv6 UDP datagram with `payload` just queued from `sport` to
     /// `dst`:`dport` carries the metadata `id` ([`meta::Pending`]).
     fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32, payload: &[u8]);
+    /// Runs `f` over the packets waiting to be received ([`lo::Lo::filter`];
+    /// a NIC's wait in its driver and are not seen).
+    fn filter(&mut self, f: &mut dyn FnMut(&mut [u8]) -> Option<usize>) {
+        let _ = f;
+    }
 }
 
 struct LoLink(lo::Lo);
@@ -386,6 +391,10 @@ impl Link for LoLink {
 
     fn expect_v6(&mut self, sport: u16, dst: [u8; 16], dport: u16, id: u32, payload: &[u8]) {
         self.0.pending.push(sport, dst, dport, id, payload);
+    }
+
+    fn filter(&mut self, f: &mut dyn FnMut(&mut [u8]) -> Option<usize>) {
+        self.0.filter(f);
     }
 }
 
@@ -554,6 +563,51 @@ struct Iface {
     iface: Interface,
     link: Box<dyn Link>,
     set: SocketSet<'static>,
+    /// The addresses past smoltcp's fixed table (`route::SMOLTCP_ADDRS`),
+    /// in order after its: reached through lo (which takes every local
+    /// address), not answered for on the link (ARP, NDP) nor chosen as a
+    /// source for a remote destination.
+    extra: Vec<IpCidr>,
+}
+
+impl Iface {
+    /// Every address in order: smoltcp's table, then [`Iface::extra`].
+    fn all_addrs(&self) -> impl Iterator<Item = &IpCidr> {
+        self.iface.ip_addrs().iter().chain(self.extra.iter())
+    }
+
+    /// Drops every address.
+    fn clear_addrs(&mut self) {
+        self.iface.update_ip_addrs(|a| a.clear());
+        self.extra = Vec::new();
+    }
+
+    /// Appends `c` (smoltcp's table first); `ENOBUFS` when memory runs out.
+    fn push_addr(&mut self, c: IpCidr) -> Result<()> {
+        let mut full = false;
+        self.iface.update_ip_addrs(|a| full = a.push(c).is_err());
+        if full {
+            self.extra.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            self.extra.push(c);
+        }
+        Ok(())
+    }
+
+    /// Removes `c`; the first of [`Iface::extra`] takes a place freed in
+    /// smoltcp's table (the order stays).
+    fn remove_addr(&mut self, c: IpCidr) {
+        if let Some(i) = self.extra.iter().position(|x| *x == c) {
+            self.extra.remove(i);
+            return;
+        }
+        let next = if self.extra.is_empty() { None } else { Some(self.extra.remove(0)) };
+        self.iface.update_ip_addrs(|v| {
+            v.retain(|x| *x != c);
+            if let Some(n) = next {
+                let _ = v.push(n);
+            }
+        });
+    }
 }
 
 /// A socket's TCP_NOTSENT_LOWAT in force: its own, else the sysctl's
@@ -584,6 +638,11 @@ pub struct Stack {
     early_urg: Vec<EarlyUrg>,
     /// The main table's routes added by the user or at boot ([`route`]).
     routes: Vec<RouteInfo>,
+    /// Destinations reached through a route without a gateway out of a
+    /// NIC, by interface index, newest last (at most
+    /// [`route::MAX_ONLINK`]): smoltcp resolves only its subnets' and
+    /// gateways' neighbours, so each gets a host route via itself.
+    onlink: Vec<(u32, IpAddr)>,
 }
 
 fn zeroed(n: usize) -> Result<Vec<u8>> {
@@ -625,6 +684,75 @@ fn unspecified(fam: Family) -> SocketAddr {
         Family::V4 => SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
         Family::V6 => SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0)),
     }
+}
+
+/// Keeps IPv6 packets on lo from the sockets of a port that only IPv4
+/// sockets hold (a wildcard AF_INET socket's smoltcp endpoint is the
+/// wildcard of both families: [`Stack::listen_ep`]): a TCP SYN is
+/// answered with a reset as Linux's `tcp_v6_send_reset` (the connect
+/// fails with ECONNREFUSED), a UDP datagram dropped. Returns the length
+/// to keep, `None` to drop the packet.
+fn family_filter(ports: &PortTable, p: &mut [u8]) -> Option<usize> {
+    let n = p.len();
+    if n < 40 || p[0] >> 4 != 6 {
+        return Some(n);
+    }
+    let space = match p[6] {
+        6 if n >= 60 => Space::Tcp,
+        17 if n >= 48 => Space::Udp,
+        _ => return Some(n),
+    };
+    let dport = u16::from_be_bytes([p[42], p[43]]);
+    // a TCP segment other than a connection's first SYN finds its socket
+    if space == Space::Tcp && p[53] & 0x16 != 0x02 {
+        return Some(n);
+    }
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&p[24..40]);
+    let dst = IpAddr::V6(Ipv6Addr::from(d));
+    if ports.bound_at(space, dst, dport) || !ports.in_use(space, dport) {
+        return Some(n);
+    }
+    if space == Space::Udp {
+        return None;
+    }
+    // the reset: addresses and ports swapped, RST|ACK acknowledging the
+    // SYN and its data, no options
+    let plen = usize::from(u16::from_be_bytes([p[4], p[5]])).min(n - 40);
+    let hlen = usize::from(p[52] >> 4) * 4;
+    let seg_len = plen.saturating_sub(hlen) as u32 + 1;
+    let seq = u32::from_be_bytes([p[44], p[45], p[46], p[47]]);
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&p[8..24]);
+    p[0..4].copy_from_slice(&[0x60, 0, 0, 0]);
+    p[4..6].copy_from_slice(&20u16.to_be_bytes());
+    p[7] = 64;
+    p[8..24].copy_from_slice(&d);
+    p[24..40].copy_from_slice(&src);
+    let sport = [p[40], p[41]];
+    p[40..42].copy_from_slice(&dport.to_be_bytes());
+    p[42..44].copy_from_slice(&sport);
+    p[44..48].copy_from_slice(&0u32.to_be_bytes());
+    p[48..52].copy_from_slice(&seq.wrapping_add(seg_len).to_be_bytes());
+    p[52] = 5 << 4;
+    p[53] = 0x14;
+    p[54..60].copy_from_slice(&[0; 6]);
+    // the checksum over the pseudo-header and the 20 bytes
+    let mut ph = [0u8; 60];
+    ph[..32].copy_from_slice(&p[8..40]);
+    ph[32..36].copy_from_slice(&20u32.to_be_bytes());
+    ph[39] = 6;
+    ph[40..60].copy_from_slice(&p[40..60]);
+    let sum = inet_checksum(&ph);
+    p[56..58].copy_from_slice(&sum.to_be_bytes());
+    Some(60)
+}
+
+/// Whether `a` is one of interface `f`'s own addresses (smoltcp's
+/// `has_ip_addr` says yes to everything on lo, whose interface accepts
+/// any destination: see [`Stack::new`]).
+fn owns(f: &Iface, a: IpAddress) -> bool {
+    f.all_addrs().any(|c| c.address() == a)
 }
 
 fn is_loopback(a: IpAddress) -> bool {
@@ -680,6 +808,7 @@ impl Stack {
             urg_sigs: Vec::new(),
             early_urg: Vec::new(),
             routes: Vec::new(),
+            onlink: Vec::new(),
         };
         let addrs = [
             IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)),
@@ -726,6 +855,10 @@ impl Stack {
             mtu = mtu.saturating_sub(14);
         }
         let mut iface = link.interface(config, self.now);
+        // lo takes packets to every local address (Linux's local table
+        // routes them all through the loopback device): what reaches lo
+        // was sent to an address of this host ([`Stack::route`]).
+        iface.set_any_ip(loopback);
         iface.update_ip_addrs(|a| {
             for c in addrs {
                 let _ = a.push(*c);
@@ -747,6 +880,7 @@ impl Stack {
             iface,
             link,
             set: SocketSet::new(Vec::new()),
+            extra: Vec::new(),
         });
         if let Some(gw) = gw4 {
             let r = RouteInfo::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, Some(IpAddr::V4(gw)), index, 0);
@@ -760,12 +894,10 @@ impl Stack {
     /// Replaces the addresses and gateway of interface `index` (for DHCP).
     pub fn set_interface_addrs(&mut self, index: u32, addrs: &[IpCidr], gw4: Option<Ipv4Addr>) -> Result<()> {
         let f = self.ifaces.iter_mut().find(|f| f.index == index).ok_or(Errno::ENODEV)?;
-        f.iface.update_ip_addrs(|a| {
-            a.clear();
-            for c in addrs {
-                let _ = a.push(*c);
-            }
-        });
+        f.clear_addrs();
+        for c in addrs {
+            f.push_addr(*c)?;
+        }
         self.routes.retain(|r| !(r.oif == index && r.dst_len == 0 && r.dst.is_ipv4()));
         if let Some(gw) = gw4 {
             let r = RouteInfo::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, Some(IpAddr::V4(gw)), index, 0);
@@ -784,7 +916,7 @@ impl Stack {
             let mut ipv4 = None;
             let mut ipv4_all = Vec::new();
             let mut ipv6 = Vec::new();
-            for c in f.iface.ip_addrs() {
+            for c in f.all_addrs() {
                 match c {
                     IpCidr::Ipv4(c) => {
                         ipv4_all.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
@@ -823,7 +955,7 @@ impl Stack {
     pub fn loopback_down(&mut self) {
         for f in self.ifaces.iter_mut().filter(|f| f.loopback) {
             f.flags &= !(iff::UP | iff::RUNNING);
-            f.iface.update_ip_addrs(|a| a.clear());
+            f.clear_addrs();
         }
     }
 
@@ -839,14 +971,11 @@ impl Stack {
             if f.loopback && f.flags & iff::UP == 0 {
                 let v4 = IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8));
                 let v6 = IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Addr::LOCALHOST, 128));
-                f.iface.update_ip_addrs(|a| {
-                    if !a.contains(&v4) {
-                        let _ = a.push(v4);
+                for c in [v4, v6] {
+                    if !f.all_addrs().any(|x| *x == c) {
+                        f.push_addr(c)?;
                     }
-                    if !a.contains(&v6) {
-                        let _ = a.push(v6);
-                    }
-                });
+                }
             }
             f.flags |= iff::UP | iff::RUNNING;
         } else {
@@ -874,9 +1003,14 @@ impl Stack {
         // left waits for the next poll ([`Stack::poll_delay`] says now).
         for _ in 0..64 {
             let mut round = false;
-            for f in self.ifaces.iter_mut() {
+            let Stack { ifaces, ports, .. } = self;
+            for i in 0..ifaces.len() {
+                let Some(f) = ifaces.get_mut(i) else { break };
                 if f.flags & iff::UP == 0 {
                     continue;
+                }
+                if f.loopback && f.link.pending() {
+                    f.link.filter(&mut |p| family_filter(ports, p));
                 }
                 if f.link.poll(&mut f.iface, now, &mut f.set) {
                     round = true;
@@ -1190,21 +1324,35 @@ impl Stack {
         if is_loopback(a) {
             return true;
         }
-        self.ifaces.iter().any(|f| f.iface.has_ip_addr(a))
+        self.ifaces.iter().any(|f| owns(f, a))
     }
 
-    /// The interface that reaches `dst`.
+    /// The source address of a packet to `dst` out of interface `ifx`: a
+    /// local destination is its own source (Linux's local routes carry
+    /// the address as their preferred source), else smoltcp's choice (an
+    /// address of the interface in `dst`'s subnet, else its first).
+    fn source_for(&self, ifx: usize, dst: IpAddress) -> Option<IpAddress> {
+        if self.ifaces.iter().any(|f| owns(f, dst)) {
+            return Some(dst);
+        }
+        self.ifaces[ifx].iface.get_source_address(&dst)
+    }
+
+    /// The interface that reaches `dst`: lo for every local address (of
+    /// any interface, as Linux's local table), else the interface with
+    /// `dst` in one of its subnets, else the routing table's.
     fn route(&self, dst: IpAddress) -> Result<usize> {
-        if is_loopback(dst) || self.ifaces.iter().any(|f| f.loopback && f.iface.has_ip_addr(dst)) {
-            return if self.ifaces[0].flags & iff::UP != 0 { Ok(0) } else { Err(Errno::ENETUNREACH) };
+        let lo_up = self.ifaces[0].flags & iff::UP != 0;
+        if is_loopback(dst) || self.ifaces.iter().any(|f| f.loopback && owns(f, dst)) {
+            return if lo_up { Ok(0) } else { Err(Errno::ENETUNREACH) };
         }
         for (i, f) in self.ifaces.iter().enumerate() {
-            if f.flags & iff::UP != 0 && f.iface.has_ip_addr(dst) {
-                return Ok(i);
+            if f.flags & iff::UP != 0 && owns(f, dst) {
+                return Ok(if lo_up { 0 } else { i });
             }
         }
         for (i, f) in self.ifaces.iter().enumerate() {
-            if f.flags & iff::UP != 0 && f.iface.ip_addrs().iter().any(|c| c.contains_addr(&dst)) {
+            if f.flags & iff::UP != 0 && f.all_addrs().any(|c| c.contains_addr(&dst)) {
                 return Ok(i);
             }
         }
@@ -1212,7 +1360,7 @@ impl Stack {
             IpAddress::Ipv4(v) => IpAddr::V4(v),
             IpAddress::Ipv6(v) => IpAddr::V6(v),
         };
-        self.table_route(d).ok_or(Errno::ENETUNREACH)
+        self.table_route(d)
     }
 
     /// Checks a user address against the socket's family; returns the
@@ -1317,20 +1465,28 @@ impl Stack {
         Ok(())
     }
 
-    /// The listen endpoint a socket bound to `local` uses on interface `f`:
-    /// a wildcard v4 socket listens on the interface's v4 address so v6
-    /// packets do not reach it (and a v6-only one on its v6 address).
-    fn listen_ep(f: &Iface, fam: Family, v6only: bool, local: SocketAddr) -> Option<IpListenEndpoint> {
+    /// The listen endpoint a socket bound to `local` uses on interface
+    /// `ifx`: an address of the host on lo (every local address is reached
+    /// through lo) and on the interface that has it; a wildcard v4 socket
+    /// every address of every interface (the v6 packets smoltcp would give
+    /// it are kept from it on lo: [`Stack::poll`]'s family filter), a
+    /// v6-only one the interface's v6 address.
+    fn listen_ep(
+        &self,
+        ifx: usize,
+        fam: Family,
+        v6only: bool,
+        local: SocketAddr,
+    ) -> Option<IpListenEndpoint> {
+        let f = &self.ifaces[ifx];
         let ip = to_ip(local.ip());
         let port = local.port();
         if !ip.is_unspecified() {
-            let ours = is_loopback(ip) && f.loopback || f.iface.has_ip_addr(ip);
+            let ours = if f.loopback { self.is_local(ip) } else { owns(f, ip) };
             return ours.then_some(IpListenEndpoint { addr: Some(ip), port });
         }
         match (fam, v6only) {
-            (Family::V4, _) => {
-                f.iface.ipv4_addr().map(|a| IpListenEndpoint { addr: Some(IpAddress::Ipv4(a)), port })
-            }
+            (Family::V4, _) => Some(IpListenEndpoint { addr: None, port }),
             (Family::V6, true) => {
                 f.iface.ipv6_addr().map(|a| IpListenEndpoint { addr: Some(IpAddress::Ipv6(a)), port })
             }
@@ -1376,10 +1532,11 @@ impl Stack {
         hs.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOBUFS)?;
         let mut fail = None;
         for ifx in 0..self.ifaces.len() {
+            let ep = self.listen_ep(ifx, fam, v6only, local);
             let f = &mut self.ifaces[ifx];
             let h = match kind {
                 Kind::Udp => {
-                    let Some(ep) = Self::listen_ep(f, fam, v6only, local) else { continue };
+                    let Some(ep) = ep else { continue };
                     let (rx, tx) = match Self::dgram_buffers(kind, rcvbuf) {
                         Ok(b) => b,
                         Err(e) => {
@@ -1469,7 +1626,7 @@ impl Stack {
             && to_ip(local.ip()).is_unspecified()
         {
             let dst = to_ip(peer.ip());
-            let src = self.route(dst).ok().and_then(|ifx| self.ifaces[ifx].iface.get_source_address(&dst));
+            let src = self.route(dst).ok().and_then(|ifx| self.source_for(ifx, dst));
             if let Some(src) = src {
                 return Ok(user_addr(s.family, src, local.port()));
             }
@@ -1516,8 +1673,8 @@ impl Stack {
         let local = s.local.unwrap_or(unspecified(fam));
         let mut eps = Vec::new();
         eps.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOBUFS)?;
-        for (ifx, f) in self.ifaces.iter().enumerate() {
-            if let Some(ep) = Self::listen_ep(f, fam, v6only, local) {
+        for ifx in 0..self.ifaces.len() {
+            if let Some(ep) = self.listen_ep(ifx, fam, v6only, local) {
                 eps.push((ifx, ep));
             }
         }
@@ -1722,16 +1879,13 @@ impl Stack {
         } else {
             ip
         };
-        let ifx = self.route(ip)?;
+        let ifx = self.route_out(ip)?;
         self.autobind(id)?;
         let s = self.sock(id)?;
         let local = s.local.unwrap_or(unspecified(s.family));
         let lip = to_ip(local.ip());
-        let laddr = if lip.is_unspecified() {
-            self.ifaces[ifx].iface.get_source_address(&ip).ok_or(Errno::ENETUNREACH)?
-        } else {
-            lip
-        };
+        let laddr =
+            if lip.is_unspecified() { self.source_for(ifx, ip).ok_or(Errno::ENETUNREACH)? } else { lip };
         if laddr.version() != ip.version() {
             return Err(Errno::ENETUNREACH);
         }
@@ -2043,20 +2197,25 @@ impl Stack {
         if matches!(self.sock(id)?.st, St::Idle) {
             self.open_dgram(id)?;
         }
-        let ifx = self.route(ip)?;
+        let ifx = self.route_out(ip)?;
         let s = self.sock(id)?;
         let St::Dgram { hs } = &s.st else { return Err(Errno::EINVAL) };
         let Some(&(_, h)) = hs.iter().find(|(i, _)| *i == ifx) else {
             return Err(Errno::ENETUNREACH);
         };
         let port = s.local.map(|l| l.port()).unwrap_or(0);
+        // a wildcard socket's datagram to a local address comes from that
+        // address (smoltcp would take the interface's first)
+        let wild = s.local.is_none_or(|l| to_ip(l.ip()).is_unspecified());
+        let auto_src = self.source_for(ifx, ip);
+        let src = tx.src.map(to_ip).or(if wild { auto_src } else { None });
         let f = &mut self.ifaces[ifx];
         match kind {
             Kind::Udp => {
                 let sk = f.set.get_mut::<udp::Socket>(h);
                 let mut meta = udp::UdpMetadata::from(IpEndpoint::new(ip, dst.port()));
                 meta.meta.id = meta::tx_id(ttl, tos);
-                meta.local_address = tx.src.map(to_ip);
+                meta.local_address = src;
                 let meta_id = meta.meta.id;
                 sk.send_slice(buf, meta).map_err(|e| match e {
                     udp::SendError::BufferFull => Errno::EAGAIN,
@@ -2094,7 +2253,7 @@ impl Stack {
             }
             Kind::RawIcmp => {
                 let IpAddress::Ipv4(d4) = ip else { return Err(Errno::EINVAL) };
-                let src = match f.iface.get_source_address(&ip) {
+                let src = match auto_src {
                     Some(IpAddress::Ipv4(a)) => a,
                     _ => return Err(Errno::ENETUNREACH),
                 };

@@ -73,6 +73,19 @@ impl Lo {
     pub fn pending(&self) -> bool {
         !self.queue.is_empty()
     }
+
+    /// Runs `f` over the waiting packets in order: `None` drops a
+    /// packet, `Some(n)` keeps its first `n` bytes (`f` may rewrite it in
+    /// place, e.g. into a reply to its sender).
+    pub fn filter(&mut self, f: &mut dyn FnMut(&mut [u8]) -> Option<usize>) {
+        self.queue.retain_mut(|(p, len)| match p.get_mut(..*len).and_then(&mut *f) {
+            Some(n) => {
+                *len = n.min(*len);
+                true
+            }
+            None => false,
+        });
+    }
 }
 
 /// A received packet (and the device's buffers kept for reuse, where

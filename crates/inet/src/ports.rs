@@ -210,6 +210,11 @@ impl PortTable {
         self.entries.iter().any(|e| e.space == space && e.port == port && addrs_overlap(&probe, e))
     }
 
+    /// Whether any socket in `space` holds `port` (on any address).
+    pub fn in_use(&self, space: Space, port: u16) -> bool {
+        self.entries.iter().any(|e| e.space == space && e.port == port)
+    }
+
     /// Removes `owner`'s entry.
     pub fn remove(&mut self, owner: u32) {
         self.entries.retain(|e| e.owner != owner);

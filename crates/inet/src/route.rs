@@ -15,12 +15,27 @@ pub const RTPROT_BOOT: u8 = 3;
 pub const SCOPE_UNIVERSE: u8 = 0;
 /// `RT_SCOPE_LINK`.
 pub const SCOPE_LINK: u8 = 253;
+/// `RTN_UNICAST`: a route to a gateway or a link.
+pub const RTN_UNICAST: u8 = 1;
+/// `RTN_BLACKHOLE`: sends fail with `EINVAL`.
+pub const RTN_BLACKHOLE: u8 = 6;
+/// `RTN_UNREACHABLE`: sends fail with `EHOSTUNREACH`.
+pub const RTN_UNREACHABLE: u8 = 7;
+/// `RTN_PROHIBIT`: sends fail with `EACCES`.
+pub const RTN_PROHIBIT: u8 = 8;
 /// Linux's metric of an IPv6 route added without one (`IP6_RT_PRIO_USER`).
 pub const IP6_RT_PRIO_USER: u32 = 1024;
-/// At most this many addresses per interface (smoltcp's fixed table).
-pub const MAX_ADDRS: usize = 8;
+/// At most this many addresses per interface (Linux has no bound; past it
+/// `ENOBUFS`, Linux's errno when an address cannot be allocated).
+pub const MAX_ADDRS: usize = 1024;
+/// The addresses of an interface smoltcp holds (its fixed table); the
+/// rest are the stack's own (see [`Stack::add_address`]).
+pub const SMOLTCP_ADDRS: usize = 8;
 /// At most this many routes in the table.
 pub const MAX_ROUTES: usize = 256;
+/// At most this many destinations reached on-link through a route
+/// without a gateway have their host route in smoltcp (the oldest goes).
+pub const MAX_ONLINK: usize = 16;
 
 /// One route of the main table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +55,11 @@ pub struct RouteInfo {
     pub proto: u8,
     /// `rtm_scope` (universe with a gateway, link without).
     pub scope: u8,
+    /// `rtm_type`: [`RTN_UNICAST`], or [`RTN_BLACKHOLE`],
+    /// [`RTN_UNREACHABLE`], [`RTN_PROHIBIT`] (IPv4; no gateway, no
+    /// interface: a send that picks it fails with Linux's `fib_props`
+    /// error).
+    pub kind: u8,
 }
 
 impl RouteInfo {
@@ -47,7 +67,28 @@ impl RouteInfo {
     /// when given, with `metric` and protocol [`RTPROT_BOOT`].
     pub fn new(dst: IpAddr, dst_len: u8, gateway: Option<IpAddr>, oif: u32, metric: u32) -> RouteInfo {
         let scope = if gateway.is_some() { SCOPE_UNIVERSE } else { SCOPE_LINK };
-        RouteInfo { dst, dst_len, gateway, oif, metric, proto: RTPROT_BOOT, scope }
+        RouteInfo { dst, dst_len, gateway, oif, metric, proto: RTPROT_BOOT, scope, kind: RTN_UNICAST }
+    }
+
+    /// With [`RouteInfo::kind`] (a route of another type than unicast is
+    /// of scope universe).
+    pub fn with_kind(mut self, kind: u8) -> RouteInfo {
+        self.kind = kind;
+        if kind != RTN_UNICAST {
+            self.scope = SCOPE_UNIVERSE;
+        }
+        self
+    }
+
+    /// The error a send that picks this route fails with (`None`: a
+    /// unicast route).
+    pub fn error(&self) -> Option<Errno> {
+        match self.kind {
+            RTN_BLACKHOLE => Some(Errno::EINVAL),
+            RTN_UNREACHABLE => Some(Errno::EHOSTUNREACH),
+            RTN_PROHIBIT => Some(Errno::EACCES),
+            _ => None,
+        }
     }
 
     /// With [`RouteInfo::proto`].
@@ -156,8 +197,8 @@ impl Stack {
     pub fn addresses(&self, index: u32) -> Result<Vec<(IpAddr, u8)>> {
         let f = &self.ifaces[self.iface_ix(index)?];
         let mut v = Vec::new();
-        v.try_reserve(f.iface.ip_addrs().len()).map_err(|_| Errno::ENOMEM)?;
-        for c in f.iface.ip_addrs() {
+        v.try_reserve(f.iface.ip_addrs().len() + f.extra.len()).map_err(|_| Errno::ENOMEM)?;
+        for c in f.all_addrs() {
             v.push(match c {
                 IpCidr::Ipv4(c) => (IpAddr::V4(c.address()), c.prefix_len()),
                 IpCidr::Ipv6(c) => (IpAddr::V6(c.address()), c.prefix_len()),
@@ -170,8 +211,11 @@ impl Stack {
     /// whether it is new (false: an existing one was replaced). `ENODEV`
     /// for no such interface, `EINVAL` for a prefix past the family's
     /// length, `EEXIST` for an address with that prefix already there
-    /// unless `how.replace` without `how.excl`, `ENOSPC` past
-    /// [`MAX_ADDRS`].
+    /// unless `how.replace` without `how.excl`, `ENOBUFS` past
+    /// [`MAX_ADDRS`]. Past [`SMOLTCP_ADDRS`] an address is the stack's
+    /// own: reached through lo like every local address, but neither
+    /// answered for on its link nor picked as a source for a remote
+    /// destination.
     pub fn add_address(&mut self, index: u32, addr: IpAddr, prefix: u8, how: Upsert) -> Result<bool> {
         if prefix > max_len(&addr) {
             return Err(Errno::EINVAL);
@@ -179,20 +223,16 @@ impl Stack {
         let ix = self.iface_ix(index)?;
         let c = cidr(addr, prefix);
         let f = &mut self.ifaces[ix];
-        if f.iface.ip_addrs().contains(&c) {
+        if f.all_addrs().any(|x| *x == c) {
             if how.excl || !how.replace {
                 return Err(Errno::EEXIST);
             }
             return Ok(false);
         }
-        if f.iface.ip_addrs().len() >= MAX_ADDRS {
-            return Err(Errno::ENOSPC);
+        if f.iface.ip_addrs().len() + f.extra.len() >= MAX_ADDRS {
+            return Err(Errno::ENOBUFS);
         }
-        let mut full = false;
-        f.iface.update_ip_addrs(|a| full = a.push(c).is_err());
-        if full {
-            return Err(Errno::ENOSPC);
-        }
+        f.push_addr(c)?;
         Ok(true)
     }
 
@@ -220,8 +260,8 @@ impl Stack {
             .ok_or(Errno::EADDRNOTAVAIL)?;
         let (a, p) = addrs[hit];
         let c = cidr(a, p);
-        self.ifaces[ix].iface.update_ip_addrs(|v| v.retain(|x| *x != c));
-        let v4_left = self.ifaces[ix].iface.ipv4_addr().is_some();
+        self.ifaces[ix].remove_addr(c);
+        let v4_left = self.ifaces[ix].all_addrs().any(|c| matches!(c, IpCidr::Ipv4(_)));
         let before = self.routes.len();
         self.routes.retain(|r| {
             let fam_gone = r.oif == index && r.dst.is_ipv4() && !v4_left;
@@ -230,9 +270,9 @@ impl Stack {
         // gateways no longer on a link of their interface
         let ifaces = &self.ifaces;
         self.routes.retain(|r| match r.gateway {
-            Some(g) => ifaces
-                .iter()
-                .any(|f| f.index == r.oif && f.iface.ip_addrs().iter().any(|c| c.contains_addr(&to_ip(g)))),
+            Some(g) => {
+                ifaces.iter().any(|f| f.index == r.oif && f.all_addrs().any(|c| c.contains_addr(&to_ip(g))))
+            }
             None => true,
         });
         if self.routes.len() != before {
@@ -257,7 +297,7 @@ impl Stack {
         self.ifaces
             .iter()
             .filter(|f| oif == 0 || f.index == oif)
-            .find(|f| f.iface.ip_addrs().iter().any(|c| c.contains_addr(&g)))
+            .find(|f| f.all_addrs().any(|c| c.contains_addr(&g)))
             .map(|f| (f.index, f.flags & iff::UP != 0))
     }
 
@@ -283,6 +323,14 @@ impl Stack {
         if r.oif != 0 {
             self.iface_ix(r.oif)?;
         }
+        match r.kind {
+            RTN_UNICAST => {}
+            RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT if r.dst.is_ipv4() && r.gateway.is_none() => {
+                r.oif = 0;
+                return self.upsert_route(r, how);
+            }
+            _ => return Err(Errno::EINVAL),
+        }
         match r.gateway {
             Some(g) => {
                 let (oif, up) = self.on_link(g, r.oif).ok_or(Errno::ENETUNREACH)?;
@@ -301,6 +349,10 @@ impl Stack {
                 }
             }
         }
+        self.upsert_route(r, how)
+    }
+
+    fn upsert_route(&mut self, r: RouteInfo, how: Upsert) -> Result<()> {
         match self.routes.iter().position(|x| x.same_key(&r)) {
             Some(i) => {
                 if how.excl {
@@ -364,14 +416,55 @@ impl Stack {
         }
     }
 
+    /// [`Stack::route`] for a packet about to be sent: a destination that
+    /// a route without a gateway sends out of a NIC (`ip route add X dev
+    /// eth0`) and that is in none of its subnets gets a host route via
+    /// itself in the interface's smoltcp routes, so smoltcp resolves it
+    /// on the link (ARP, as Linux's neighbour of an on-link route).
+    pub(crate) fn route_out(&mut self, dst: IpAddress) -> Result<usize> {
+        let ifx = self.route(dst)?;
+        let f = &self.ifaces[ifx];
+        if f.loopback || f.all_addrs().any(|c| c.contains_addr(&dst)) {
+            return Ok(ifx);
+        }
+        let d = match dst {
+            IpAddress::Ipv4(v) => IpAddr::V4(v),
+            IpAddress::Ipv6(v) => IpAddr::V6(v),
+        };
+        let index = f.index;
+        let onlink = self.table_pick(d).is_some_and(|r| r.gateway.is_none() && r.oif == index);
+        if onlink && !self.onlink.contains(&(index, d)) {
+            if self.onlink.len() >= MAX_ONLINK {
+                self.onlink.remove(0);
+            }
+            self.onlink.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+            self.onlink.push((index, d));
+            self.sync_gateways();
+        }
+        Ok(ifx)
+    }
+
     /// Puts the table's gateway routes into each interface's smoltcp
-    /// routes (what its next hop look-up sees).
+    /// routes (what its next hop look-up sees), after the host routes of
+    /// the on-link destinations whose route is still there.
     pub(crate) fn sync_gateways(&mut self) {
         let routes = &self.routes;
+        self.onlink.retain(|&(index, d)| {
+            routes.iter().any(|r| r.oif == index && r.gateway.is_none() && contains(r.dst, r.dst_len, d))
+        });
+        let onlink = &self.onlink;
         for f in self.ifaces.iter_mut() {
             let index = f.index;
             f.iface.routes_mut().update(|v| {
                 v.clear();
+                for &(_, d) in onlink.iter().filter(|x| x.0 == index) {
+                    let _ = v.push(smoltcp::iface::Route {
+                        cidr: cidr(d, max_len(&d)),
+                        via_router: to_ip(d),
+                        preferred_until: None,
+                        expires_at: None,
+                    });
+                }
                 // longest prefixes first (smoltcp takes the first match)
                 for len in (0..=128u8).rev() {
                     for r in routes.iter().filter(|r| r.oif == index && r.dst_len == len) {
@@ -391,15 +484,26 @@ impl Stack {
 
     /// The interface a table route sends `dst` out of (the longest
     /// prefix, then the lowest metric, among up interfaces).
-    pub(crate) fn table_route(&self, dst: IpAddr) -> Option<usize> {
+    /// `ENETUNREACH` without one; a blackhole, unreachable or prohibit
+    /// route's error.
+    pub(crate) fn table_route(&self, dst: IpAddr) -> Result<usize> {
+        let r = self.table_pick(dst).ok_or(Errno::ENETUNREACH)?;
+        if let Some(e) = r.error() {
+            return Err(e);
+        }
+        self.ifaces.iter().position(|f| f.index == r.oif).ok_or(Errno::ENETUNREACH)
+    }
+
+    /// The table's route for `dst` (the longest prefix, then the lowest
+    /// metric, among up interfaces).
+    fn table_pick(&self, dst: IpAddr) -> Option<&RouteInfo> {
         self.routes
             .iter()
             .filter(|r| contains(r.dst, r.dst_len, dst))
-            .filter_map(|r| {
-                let ix = self.ifaces.iter().position(|f| f.index == r.oif)?;
-                (self.ifaces[ix].flags & iff::UP != 0).then_some((r.dst_len, r.metric, ix))
+            .filter(|r| {
+                r.kind != RTN_UNICAST
+                    || self.ifaces.iter().any(|f| f.index == r.oif && f.flags & iff::UP != 0)
             })
-            .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)))
-            .map(|x| x.2)
+            .min_by(|a, b| b.dst_len.cmp(&a.dst_len).then(a.metric.cmp(&b.metric)))
     }
 }

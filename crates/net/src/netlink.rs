@@ -289,6 +289,9 @@ pub struct Route {
     pub proto: u8,
     /// `rtm_scope`.
     pub scope: u8,
+    /// `rtm_type` (0 is taken as `RTN_UNICAST`): unicast, or (IPv4)
+    /// `RTN_BLACKHOLE`, `RTN_UNREACHABLE`, `RTN_PROHIBIT`.
+    pub ty: u8,
 }
 
 impl Route {
@@ -304,6 +307,11 @@ impl Route {
     /// With [`Route::metric`].
     pub fn with_metric(mut self, metric: u32) -> Route {
         self.metric = metric;
+        self
+    }
+    /// With [`Route::ty`].
+    pub fn with_type(mut self, ty: u8) -> Route {
+        self.ty = ty;
         self
     }
     /// With [`Route::proto`] and [`Route::scope`].
@@ -716,6 +724,8 @@ const RT_TABLE_LOCAL: u8 = 255;
 const RTN_UNICAST: u8 = 1;
 const RTN_LOCAL: u8 = 2;
 const RTN_BROADCAST: u8 = 3;
+const RTN_BLACKHOLE: u8 = 6;
+const RTN_PROHIBIT: u8 = 8;
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RT_SCOPE_LINK: u8 = 253;
 const RT_SCOPE_HOST: u8 = 254;
@@ -746,7 +756,7 @@ impl Rt {
         Rt {
             family: r.family,
             table: RT_TABLE_MAIN,
-            ty: RTN_UNICAST,
+            ty: if r.ty == 0 { RTN_UNICAST } else { r.ty },
             proto: r.proto,
             dst: r.dst,
             dst_len: r.dst_len,
@@ -779,7 +789,10 @@ impl Rt {
         if let Some(g) = self.gw {
             m.attr(RTA_GATEWAY, &g[..n])?;
         }
-        m.attr(RTA_OIF, &self.oif.to_le_bytes())?;
+        // (a blackhole, unreachable or prohibit route has no device)
+        if self.oif != 0 || self.ty == RTN_UNICAST {
+            m.attr(RTA_OIF, &self.oif.to_le_bytes())?;
+        }
         if self.family == AF_INET6 {
             m.attr(RTA_PREF, &[0])?;
         }
@@ -1147,8 +1160,10 @@ fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) 
         return Err(Errno::EOPNOTSUPP);
     }
     let add = r.ty == RTM_NEWROUTE;
-    // a deletion may leave the type unset
-    if ty != RTN_UNICAST && (add || ty != 0) {
+    // a deletion may leave the type unset; IPv4 routes may also be
+    // blackhole, unreachable or prohibit
+    let other = family == AF_INET && (RTN_BLACKHOLE..=RTN_PROHIBIT).contains(&ty);
+    if ty != RTN_UNICAST && !other && (add || ty != 0) {
         return Err(Errno::EOPNOTSUPP);
     }
     let dst = addr_attr(RTA_DST)?.unwrap_or([0; 16]);
@@ -1158,7 +1173,7 @@ fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) 
     if oif != 0 && !host.links()?.iter().any(|l| l.index == oif) {
         return Err(Errno::ENODEV);
     }
-    let req = Route::new(family, dst, dst_len, oif).with_gateway(gw);
+    let req = Route::new(family, dst, dst_len, oif).with_gateway(gw).with_type(if add { ty } else { 0 });
     let done = if add {
         // ip6_route_add: no metric (or 0) is IP6_RT_PRIO_USER
         let m = match (family, metric) {
@@ -1174,6 +1189,7 @@ fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) 
                     && x.dst_len == dst_len
                     && x.metric == m
                     && x.gateway == gw
+                    && x.ty.max(RTN_UNICAST) == ty
                     && (oif == 0 || x.oif == oif)
             })
         {
@@ -2213,11 +2229,18 @@ mod tests {
         // message errors: table, type, lengths, interface
         n.clear();
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0, 0], 8, None, 1, 100), &mut n), -95);
-        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0, 0], 8, None, 6, 254), &mut n), -95);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0, 0], 8, None, 4, 254), &mut n), -95);
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(10, &[0xfc; 16], 8, None, 6, 254), &mut n), -95);
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0, 0], 33, None, 1, 254), &mut n), -22);
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[1, 0, 0], 8, None, 1, 254), &mut n), -22);
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(7, &[1, 0, 0, 0], 8, None, 1, 254), &mut n), -95);
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &[2, 8, 0], &mut n), -22);
+        assert!(n.is_empty());
+        // a blackhole (and unreachable, prohibit) route is taken, its type announced
+        assert_eq!(answer(&h, RTM_NEWROUTE, excl, &rtm(2, &[198, 51, 100, 0], 24, None, 6, 254), &mut n), 0);
+        let m = msgs(&n[0].1);
+        assert_eq!(m[0].3[7], 6);
+        n.clear();
         let mut bad_oif = rtm(2, &[1, 0, 0, 0], 8, None, 1, 254);
         bad_oif.extend_from_slice(&[8, 0, 4, 0, 9, 0, 0, 0]);
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &bad_oif, &mut n), -19);

@@ -202,7 +202,10 @@ impl RouteHost for Host {
     fn add_route(&self, r: &Route, flags: u16) -> Result<Route> {
         let dst = ip_of(&r.dst[..alen(r.family)])?;
         let gw = r.gateway.map(|g| ip_of(&g[..alen(r.family)])).transpose()?;
-        let ri = inet::RouteInfo::new(dst, r.dst_len, gw, r.oif, r.metric).with_proto(r.proto);
+        let mut ri = inet::RouteInfo::new(dst, r.dst_len, gw, r.oif, r.metric).with_proto(r.proto);
+        if r.ty != 0 && r.ty != inet::route::RTN_UNICAST {
+            ri = ri.with_kind(r.ty);
+        }
         let how = upsert(flags);
         NetState::with_net(&self.ns, |n| {
             n.stack.add_route(ri, how)?;
@@ -270,6 +273,7 @@ fn route_of(r: &inet::RouteInfo) -> Route {
         .with_gateway(r.gateway.map(bytes_of))
         .with_metric(r.metric)
         .with_proto_scope(r.proto, r.scope)
+        .with_type(r.kind)
 }
 
 /// The request's NLM_F_* as the stack's [`inet::Upsert`].
